@@ -1,0 +1,282 @@
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/lsp_error.h"
+
+static void print_usage(const char *cmd, const char *synopsis,
+                        const char *about, const cli_opt *opts) {
+  printf("usage: lsprobe %s %s\n\n%s\n\noptions:\n", cmd, synopsis, about);
+  for (const cli_opt *o = opts; o->name; o++) {
+    char left[64];
+    if (o->nargs == 2)
+      snprintf(left, sizeof left, "--%s %s", o->name, o->arg);
+    else if (o->arg)
+      snprintf(left, sizeof left, "--%s %s", o->name, o->arg);
+    else
+      snprintf(left, sizeof left, "--%s", o->name);
+    printf("  %-28s %s\n", left, o->help);
+  }
+  printf("  %-28s %s\n", "-h, --help", "show this help");
+}
+
+int cli_parse(const char *cmd, const char *synopsis, const char *about,
+              int argc, char **argv, cli_opt *opts) {
+  for (cli_opt *o = opts; o->name; o++) o->value = o->value2 = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      print_usage(cmd, synopsis, about, opts);
+      return CLI_HELP;
+    }
+    if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
+      return cli_error(cmd, CLI_USAGE,
+                       "unexpected argument '%s' (see lsprobe %s --help)", a,
+                       cmd);
+    const char *name = a + 2, *eq = strchr(name, '=');
+    size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+    cli_opt *o = opts;
+    for (; o->name; o++)
+      if (strlen(o->name) == nlen && strncmp(o->name, name, nlen) == 0) break;
+    if (!o->name)
+      return cli_error(cmd, CLI_USAGE, "unknown option '--%.*s' (see lsprobe %s --help)",
+                       (int)nlen, name, cmd);
+    if (o->value)
+      return cli_error(cmd, CLI_USAGE, "--%s given twice", o->name);
+    if (o->nargs == 0) {
+      if (eq) return cli_error(cmd, CLI_USAGE, "--%s takes no value", o->name);
+      o->value = "";
+      continue;
+    }
+    if (eq) {
+      o->value = eq + 1;
+    } else {
+      if (i + 1 >= argc)
+        return cli_error(cmd, CLI_USAGE, "--%s needs a value (%s)", o->name,
+                         o->arg);
+      o->value = argv[++i];
+    }
+    if (o->nargs == 2) {
+      if (i + 1 >= argc)
+        return cli_error(cmd, CLI_USAGE, "--%s needs two values (%s)", o->name,
+                         o->arg);
+      o->value2 = argv[++i];
+    }
+  }
+  return CLI_OK;
+}
+
+cli_opt *cli_find(cli_opt *opts, const char *name) {
+  for (cli_opt *o = opts; o->name; o++)
+    if (strcmp(o->name, name) == 0) return o;
+  return NULL;
+}
+
+int cli_has(cli_opt *opts, const char *name) {
+  cli_opt *o = cli_find(opts, name);
+  return o && o->value;
+}
+
+const char *cli_str(cli_opt *opts, const char *name, const char *def) {
+  cli_opt *o = cli_find(opts, name);
+  return o && o->value ? o->value : def;
+}
+
+int cli_parse_double(const char *s, double lo, double hi, double *out,
+                     char *why, size_t whylen) {
+  while (*s == ' ') s++;
+  if (*s == '\0') {
+    snprintf(why, whylen, "empty value");
+    return -1;
+  }
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(s, &end);
+  while (end && *end == ' ') end++;
+  if (end == s || *end != '\0') {
+    snprintf(why, whylen, "'%s' is not a number", s);
+    return -1;
+  }
+  if (!isfinite(v) || errno == ERANGE) {
+    snprintf(why, whylen, "'%s' is not a finite number", s);
+    return -1;
+  }
+  if (v < lo || v > hi) {
+    snprintf(why, whylen, "%s is outside [%g, %g]", s, lo, hi);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+int cli_parse_long(const char *s, long lo, long hi, long *out, char *why,
+                   size_t whylen) {
+  while (*s == ' ') s++;
+  if (*s == '\0') {
+    snprintf(why, whylen, "empty value");
+    return -1;
+  }
+  char *end = NULL;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  while (end && *end == ' ') end++;
+  if (end == s || *end != '\0') {
+    snprintf(why, whylen, "'%s' is not an integer", s);
+    return -1;
+  }
+  if (errno == ERANGE || v < lo || v > hi) {
+    snprintf(why, whylen, "%s is outside [%ld, %ld]", s, lo, hi);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Split on commas and parse each item with `one`. */
+static int parse_list(const char *s, void **out, size_t *n, size_t esz,
+                      int (*one)(const char *, void *, char *, size_t,
+                                 const void *),
+                      const void *ctx, char *why, size_t whylen) {
+  *out = NULL;
+  *n = 0;
+  size_t cap = 1;
+  for (const char *p = s; *p; p++) cap += *p == ',';
+  char *buf = malloc(strlen(s) + 1);
+  unsigned char *arr = malloc(cap * esz);
+  if (!buf || !arr) {
+    free(buf);
+    free(arr);
+    snprintf(why, whylen, "out of memory");
+    return -1;
+  }
+  strcpy(buf, s);
+  size_t k = 0;
+  char *item = buf;
+  for (;;) {
+    char *comma = strchr(item, ',');
+    if (comma) *comma = '\0';
+    if (one(item, arr + k * esz, why, whylen, ctx) != 0) {
+      free(buf);
+      free(arr);
+      return -1;
+    }
+    k++;
+    if (!comma) break;
+    item = comma + 1;
+  }
+  free(buf);
+  *out = arr;
+  *n = k;
+  return 0;
+}
+
+typedef struct {
+  double lo, hi;
+} drange;
+typedef struct {
+  long lo, hi;
+} lrange;
+
+static int one_double(const char *s, void *dst, char *why, size_t whylen,
+                      const void *ctx) {
+  const drange *r = ctx;
+  return cli_parse_double(s, r->lo, r->hi, dst, why, whylen);
+}
+
+static int one_long(const char *s, void *dst, char *why, size_t whylen,
+                    const void *ctx) {
+  const lrange *r = ctx;
+  return cli_parse_long(s, r->lo, r->hi, dst, why, whylen);
+}
+
+int cli_parse_double_list(const char *s, double lo, double hi, double **out,
+                          size_t *n, char *why, size_t whylen) {
+  drange r = {lo, hi};
+  return parse_list(s, (void **)out, n, sizeof(double), one_double, &r, why,
+                    whylen);
+}
+
+int cli_parse_long_list(const char *s, long lo, long hi, long **out,
+                        size_t *n, char *why, size_t whylen) {
+  lrange r = {lo, hi};
+  return parse_list(s, (void **)out, n, sizeof(long), one_long, &r, why,
+                    whylen);
+}
+
+int cli_get_double(const char *cmd, cli_opt *opts, const char *name,
+                   double def, double lo, double hi, double *out) {
+  const char *v = cli_str(opts, name, NULL);
+  if (!v) {
+    *out = def;
+    return CLI_OK;
+  }
+  char why[160];
+  if (cli_parse_double(v, lo, hi, out, why, sizeof why) != 0)
+    return cli_error(cmd, CLI_USAGE, "--%s: %s", name, why);
+  return CLI_OK;
+}
+
+int cli_get_long(const char *cmd, cli_opt *opts, const char *name, long def,
+                 long lo, long hi, long *out) {
+  const char *v = cli_str(opts, name, NULL);
+  if (!v) {
+    *out = def;
+    return CLI_OK;
+  }
+  char why[160];
+  if (cli_parse_long(v, lo, hi, out, why, sizeof why) != 0)
+    return cli_error(cmd, CLI_USAGE, "--%s: %s", name, why);
+  return CLI_OK;
+}
+
+int cli_get_doubles(const char *cmd, cli_opt *opts, const char *name,
+                    const char *def, double lo, double hi, double **out,
+                    size_t *n) {
+  const char *v = cli_str(opts, name, def);
+  char why[160];
+  if (cli_parse_double_list(v, lo, hi, out, n, why, sizeof why) != 0)
+    return cli_error(cmd, CLI_USAGE, "--%s: %s", name, why);
+  return CLI_OK;
+}
+
+int cli_get_longs(const char *cmd, cli_opt *opts, const char *name,
+                  const char *def, long lo, long hi, long **out, size_t *n) {
+  const char *v = cli_str(opts, name, def);
+  char why[160];
+  if (cli_parse_long_list(v, lo, hi, out, n, why, sizeof why) != 0)
+    return cli_error(cmd, CLI_USAGE, "--%s: %s", name, why);
+  return CLI_OK;
+}
+
+int cli_require(const char *cmd, cli_opt *opts, const char *name) {
+  if (cli_has(opts, name)) return CLI_OK;
+  return cli_error(cmd, CLI_USAGE, "--%s is required (see lsprobe %s --help)",
+                   name, cmd);
+}
+
+int cli_error(const char *cmd, int code, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "lsprobe: %s: ", cmd);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  return code;
+}
+
+int cli_lib_error(const char *cmd, int status) {
+  fprintf(stderr, "lsprobe: %s: %s\n", cmd, lsp_errmsg());
+  return status == LSP_EINVAL ? CLI_USAGE : CLI_DATA;
+}
+
+void cli_json_number(double x, char *buf, size_t len) {
+  if (!isfinite(x))
+    snprintf(buf, len, "null");
+  else
+    snprintf(buf, len, "%.17g", x);
+}

@@ -1,0 +1,53 @@
+/* lsprobe — what does label smoothing do to a classifier?
+ * The command-line front end: find the subcommand and hand it argv. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+typedef struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *about;
+} command;
+
+static const command k_commands[] = {
+    {"loss", cmd_loss, "label-smoothed cross-entropy (and gradient) of saved logits"},
+};
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: lsprobe <command> [options]\n\n"
+          "lsprobe measures what label smoothing does to a classifier:\n"
+          "accuracy, calibration, penultimate-layer clusters and adversarial\n"
+          "robustness, with and without smoothing.\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
+    fprintf(f, "  %-10s %s\n", k_commands[i].name, k_commands[i].about);
+  fprintf(f,
+          "\n'lsprobe <command> --help' describes a command's options.\n"
+          "Exit status: 0 ok, 1 bad or unreadable data, 2 bad usage.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return CLI_USAGE;
+  }
+  if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+      strcmp(argv[1], "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("lsprobe %s\n", LSP_VERSION);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
+    if (strcmp(argv[1], k_commands[i].name) == 0) {
+      int rc = k_commands[i].run(argc - 1, argv + 1);
+      return rc == CLI_HELP ? 0 : rc;
+    }
+  fprintf(stderr, "lsprobe: unknown command '%s' (see lsprobe --help)\n",
+          argv[1]);
+  return CLI_USAGE;
+}

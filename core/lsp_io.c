@@ -1,0 +1,186 @@
+#define _POSIX_C_SOURCE 200809L
+#include "core/lsp_io.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/lsp_error.h"
+
+static char *dup_str(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
+int lsp_out_open(lsp_outfile *out, const char *path) {
+  out->fp = NULL;
+  out->path = dup_str(path);
+  out->tmp_path = malloc(strlen(path) + 16);
+  if (!out->path || !out->tmp_path) {
+    free(out->path);
+    free(out->tmp_path);
+    out->path = out->tmp_path = NULL;
+    return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
+  }
+  sprintf(out->tmp_path, "%s.tmp.XXXXXX", path);
+  int fd = mkstemp(out->tmp_path);
+  if (fd < 0) {
+    int e = errno;
+    free(out->path);
+    free(out->tmp_path);
+    out->path = out->tmp_path = NULL;
+    return lsp_fail(LSP_EIO, "%s: cannot create: %s", path, strerror(e));
+  }
+  /* mkstemp creates 0600; outputs are ordinary files (umask applies). */
+  mode_t um = umask(0);
+  umask(um);
+  (void)fchmod(fd, 0666 & ~um);
+  out->fp = fdopen(fd, "wb");
+  if (!out->fp) {
+    int e = errno;
+    close(fd);
+    unlink(out->tmp_path);
+    free(out->path);
+    free(out->tmp_path);
+    out->path = out->tmp_path = NULL;
+    return lsp_fail(LSP_EIO, "%s: cannot open: %s", path, strerror(e));
+  }
+  return LSP_OK;
+}
+
+void lsp_out_abort(lsp_outfile *out) {
+  if (!out) return;
+  if (out->fp) fclose(out->fp);
+  if (out->tmp_path) unlink(out->tmp_path);
+  free(out->path);
+  free(out->tmp_path);
+  out->fp = NULL;
+  out->path = out->tmp_path = NULL;
+}
+
+int lsp_out_commit(lsp_outfile *out) {
+  int st = LSP_OK;
+  int bad = ferror(out->fp) != 0;
+  if (fflush(out->fp) != 0) bad = 1;
+  if (!bad && fsync(fileno(out->fp)) != 0 && errno != EINVAL) bad = 1;
+  int e = errno;
+  if (fclose(out->fp) != 0) bad = 1;
+  out->fp = NULL;
+  if (bad) {
+    st = lsp_fail(LSP_EIO, "%s: write failed: %s", out->path, strerror(e));
+    unlink(out->tmp_path);
+  } else if (rename(out->tmp_path, out->path) != 0) {
+    e = errno;
+    st = lsp_fail(LSP_EIO, "%s: cannot rename into place: %s", out->path,
+                  strerror(e));
+    unlink(out->tmp_path);
+  }
+  free(out->path);
+  free(out->tmp_path);
+  out->path = out->tmp_path = NULL;
+  return st;
+}
+
+int lsp_write_file_atomic(const char *path, const void *buf, size_t len) {
+  lsp_outfile o;
+  int st = lsp_out_open(&o, path);
+  if (st) return st;
+  if (len && fwrite(buf, 1, len, o.fp) != len) {
+    int e = errno;
+    lsp_out_abort(&o);
+    return lsp_fail(LSP_EIO, "%s: write failed: %s", path, strerror(e));
+  }
+  return lsp_out_commit(&o);
+}
+
+int lsp_read_file(const char *path, char **buf, size_t *len) {
+  *buf = NULL;
+  *len = 0;
+  struct stat sb;
+  if (stat(path, &sb) != 0)
+    return lsp_fail(LSP_EIO, "%s: %s", path, strerror(errno));
+  if (S_ISDIR(sb.st_mode))
+    return lsp_fail(LSP_EIO, "%s: is a directory, expected a file", path);
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return lsp_fail(LSP_EIO, "%s: %s", path, strerror(errno));
+  size_t cap = sb.st_size > 0 ? (size_t)sb.st_size + 1 : 4096, n = 0;
+  char *b = malloc(cap);
+  if (!b) {
+    fclose(fp);
+    return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
+  }
+  for (;;) {
+    if (n + 1 >= cap) {
+      char *nb = realloc(b, cap * 2);
+      if (!nb) {
+        free(b);
+        fclose(fp);
+        return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
+      }
+      b = nb;
+      cap *= 2;
+    }
+    size_t r = fread(b + n, 1, cap - 1 - n, fp);
+    n += r;
+    if (r == 0) break;
+  }
+  int err = ferror(fp);
+  fclose(fp);
+  if (err) {
+    free(b);
+    return lsp_fail(LSP_EIO, "%s: read error", path);
+  }
+  b[n] = '\0';
+  *buf = b;
+  *len = n;
+  return LSP_OK;
+}
+
+int lsp_mkdir_p(const char *path) {
+  size_t n = strlen(path);
+  char *p = malloc(n + 1);
+  if (!p) return lsp_fail(LSP_ENOMEM, "out of memory");
+  memcpy(p, path, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (p[i] == '/' || p[i] == '\0') {
+      char c = p[i];
+      p[i] = '\0';
+      if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+        int e = errno;
+        int st = lsp_fail(LSP_EIO, "%s: cannot create folder: %s", p,
+                          strerror(e));
+        free(p);
+        return st;
+      }
+      p[i] = c;
+    }
+  }
+  struct stat sb;
+  int ok = stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+  free(p);
+  if (!ok) return lsp_fail(LSP_EIO, "%s: exists and is not a folder", path);
+  return LSP_OK;
+}
+
+static volatile sig_atomic_t g_interrupted = 0;
+
+static void on_signal(int sig) {
+  g_interrupted = 1;
+  signal(sig, SIG_DFL);
+}
+
+void lsp_interrupt_install(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+int lsp_interrupted(void) { return g_interrupted != 0; }

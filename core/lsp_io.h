@@ -1,0 +1,43 @@
+/* lsp_io.h — atomic output files and interruption.
+ *
+ * Every output lsprobe writes goes to a temporary file in the destination's
+ * folder and is renamed over the final name only once it is complete, so a
+ * failed or interrupted run never leaves a half-written file or clobbers an
+ * earlier result. */
+#ifndef LSP_IO_H
+#define LSP_IO_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct {
+  FILE *fp;        /* open on the temporary file; write through this */
+  char *path;      /* owned: final name */
+  char *tmp_path;  /* owned: temporary name (same folder) */
+} lsp_outfile;
+
+/* Open a temporary file beside `path`. On failure nothing exists on disk. */
+int lsp_out_open(lsp_outfile *out, const char *path);
+/* Flush, close and rename onto the final name. On failure the temporary is
+ * removed and the final name is untouched. Frees `out`'s fields either way. */
+int lsp_out_commit(lsp_outfile *out);
+/* Close and remove the temporary; the final name is untouched. NULL-safe. */
+void lsp_out_abort(lsp_outfile *out);
+
+/* Write `len` bytes to `path` atomically. */
+int lsp_write_file_atomic(const char *path, const void *buf, size_t len);
+
+/* Read a whole file into a NUL-terminated heap buffer (*len excludes NUL). */
+int lsp_read_file(const char *path, char **buf, size_t *len);
+
+/* Create a directory and its parents (like mkdir -p); ok if it exists. */
+int lsp_mkdir_p(const char *path);
+
+/* SIGINT/SIGTERM handling for long jobs: after lsp_interrupt_install(), a
+ * signal sets a flag that long loops poll with lsp_interrupted(); a second
+ * signal restores the default action. Temporary files are removed by the
+ * code that owns them when it sees the flag. */
+void lsp_interrupt_install(void);
+int lsp_interrupted(void);
+
+#endif

@@ -1,0 +1,74 @@
+/* lsp_npy.h — NumPy .npy arrays: read (copied or memory-mapped) and write.
+ *
+ * Supported: format versions 1.0, 2.0 and 3.0; C order; little-endian
+ * float32, float64, int32, int64 and uint8 ('<f4' '<f8' '<i4' '<i8' '|u1').
+ * Anything else (Fortran order, big-endian, other dtypes, a header that does
+ * not parse, a file shorter or longer than its header says) is rejected with
+ * a message naming the file and the problem. */
+#ifndef LSP_NPY_H
+#define LSP_NPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+  LSP_DT_F32 = 0,
+  LSP_DT_F64,
+  LSP_DT_I32,
+  LSP_DT_I64,
+  LSP_DT_U8
+} lsp_dtype;
+
+#define LSP_NPY_MAXDIM 8
+
+typedef struct {
+  lsp_dtype dtype;
+  int ndim;
+  size_t shape[LSP_NPY_MAXDIM];
+  size_t count;     /* number of elements (product of shape; 1 for ndim 0) */
+  const void *data; /* the elements, C order; read-only when mapped */
+  void *heap;       /* owned: heap copy, or NULL */
+  void *map_base;   /* owned: the file mapping, or NULL */
+  size_t map_len;
+} lsp_array;
+
+/* Files whose data is at least this large are memory-mapped, not copied. */
+#define LSP_NPY_MMAP_MIN ((size_t)1 << 20)
+
+size_t lsp_dtype_size(lsp_dtype dt);
+const char *lsp_dtype_name(lsp_dtype dt); /* "float32", ... */
+
+/* Read `path`. On success `out` owns the data; release it with
+ * lsp_array_release(). On failure `out` is left empty (safe to release). */
+int lsp_npy_read(const char *path, lsp_array *out);
+
+/* Parse a .npy header held in memory (`len` bytes from the file's start).
+ * Fills dtype/ndim/shape/count of `out` (no data) and the data offset.
+ * Used by lsp_npy_read and by the fuzz harness. */
+int lsp_npy_parse_header(const unsigned char *buf, size_t len,
+                         const char *path, lsp_array *out, size_t *offset);
+
+/* Write an array atomically (temporary file + rename), format 1.0. */
+int lsp_npy_write(const char *path, lsp_dtype dt, int ndim,
+                  const size_t *shape, const void *data);
+
+void lsp_array_release(lsp_array *a);
+
+/* A float32 view of a numeric array: *view points at the array's own data
+ * when it already is float32, else at a converted heap copy returned in
+ * *owned (free it with free()). Rejects NaN and Inf with the index of the
+ * first one found when `require_finite` is set. */
+int lsp_array_f32(const lsp_array *a, const char *path, int require_finite,
+                  const float **view, float **owned);
+
+/* Labels as int32: the array must be 1-D (or N×1), integer-valued, and every
+ * label in [0, k) when k > 0 (k == 0: only non-negative). Float arrays are
+ * accepted when every value is integral. *out is a heap array (free()). */
+int lsp_array_labels(const lsp_array *a, const char *path, int k,
+                     int32_t **out);
+
+/* Read helpers: a 2-D float32 matrix (rows × cols) and a label vector. */
+int lsp_npy_read_matrix(const char *path, lsp_array *arr, const float **view,
+                        float **owned, size_t *rows, size_t *cols);
+
+#endif

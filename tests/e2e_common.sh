@@ -1,0 +1,32 @@
+# Shared by the end-to-end tests: sourced by tests/cli_*.sh with
+#   $1 = the lsprobe binary, $2 = tests/data, $3 = a scratch folder,
+#   $4 = the folder holding the npycmp test tool.
+set -u
+LSP=$1
+DATA=$2
+SCR=$3
+TOOLS=$4
+rm -rf "$SCR"
+mkdir -p "$SCR"
+npass=0
+nfail=0
+ok() { npass=$((npass + 1)); echo "ok   - $1"; }
+bad() { nfail=$((nfail + 1)); echo "FAIL - $1"; }
+# expect_exit CODE NAME CMD...: run CMD, check its exit status; stderr in $SCR/err
+expect_exit() {
+  local want=$1 name=$2
+  shift 2
+  "$@" >"$SCR/out" 2>"$SCR/err"
+  local got=$?
+  if [ "$got" -eq "$want" ]; then ok "$name (exit $got)"; else
+    bad "$name: exit $got, want $want"; sed 's/^/     /' "$SCR/err" | head -5; fi
+}
+# expect_err NEEDLE NAME: the last stderr is one line containing NEEDLE
+expect_err() {
+  if [ "$(wc -l <"$SCR/err")" -eq 1 ] && grep -qF -- "$1" "$SCR/err"; then ok "$2 message"; else
+    bad "$2: stderr lacks '$1' or is not one line:"; sed 's/^/     /' "$SCR/err" | head -5; fi
+}
+finish() {
+  echo "$npass passed, $nfail failed"
+  [ "$nfail" -eq 0 ]
+}

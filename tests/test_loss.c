@@ -1,0 +1,294 @@
+/* Tests of the label-smoothed cross-entropy core against PyTorch's numbers,
+ * closed forms and finite differences. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/lsp_error.h"
+#include "core/lsp_loss.h"
+#include "core/lsp_threads.h"
+#include "testutil.h"
+
+/* PyTorch: F.cross_entropy(logits, labels, label_smoothing=0.1), mean. */
+static void test_torch_case(void **state) {
+  (void)state;
+  lsp_array za, ya, ga;
+  td_load("lsce_n1024_k10_eps0.1/logits.npy", &za);
+  td_load("lsce_n1024_k10_eps0.1/labels.npy", &ya);
+  td_load("lsce_n1024_k10_eps0.1/grad.npy", &ga);
+  assert_int_equal(za.dtype, LSP_DT_F32);
+  assert_int_equal(za.shape[0], 1024);
+  assert_int_equal(za.shape[1], 10);
+  int32_t *y = NULL;
+  assert_int_equal(lsp_array_labels(&ya, "labels", 10, &y), 0);
+  float *g = malloc(1024 * 10 * sizeof *g);
+  double mean = 0;
+  lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
+  assert_int_equal(lsp_loss_xent(za.data, y, 1024, 10, &ls, g, 1.0 / 1024, NULL, &mean), 0);
+  /* case.json: loss_f64_numpy 2.734141893176975, loss_f32_torch 2.7341418266 */
+  td_close(mean, 2.734141893176975, 1e-6, 0, "loss vs numpy f64", 0);
+  td_close(mean, 2.7341418266296387, 1e-6, 0, "loss vs torch f32", 0);
+  const float *gt = ga.data;
+  double maxdiff = 0;
+  for (size_t i = 0; i < 10240; i++) {
+    td_close(g[i], gt[i], 0, 1e-7, "grad", i);
+    double d = fabs(g[i] - gt[i]);
+    if (d > maxdiff) maxdiff = d;
+  }
+  print_message("torch case: loss %.9f, max |grad diff| %.2e\n", mean, maxdiff);
+  free(g);
+  free(y);
+  lsp_array_release(&za);
+  lsp_array_release(&ya);
+  lsp_array_release(&ga);
+}
+
+/* tensor2tensor convention on z = [1,2,3,4], y = 3, eps = 0.1. */
+static void test_t2t_values(void **state) {
+  (void)state;
+  const float z[4] = {1, 2, 3, 4};
+  const int32_t y[1] = {3};
+  lsp_ls ls = {0.1, LSP_LS_T2T, 0};
+  double l;
+  assert_int_equal(lsp_loss_xent(z, y, 1, 4, &ls, NULL, 1, NULL, &l), 0);
+  td_close(l, 0.640190, 0, 5e-7, "t2t loss", 0);
+  ls.normalize = 1;
+  assert_int_equal(lsp_loss_xent(z, y, 1, 4, &ls, NULL, 1, NULL, &l), 0);
+  td_close(l, 0.205245, 0, 1e-6, "t2t normalized loss", 0);
+  /* and the closed form in double: lse - sum q z - H(q) */
+  double lse = 4.0 + log(1.0 + exp(-1.0) + exp(-2.0) + exp(-3.0));
+  double qo = 0.1 / 3.0, h = -(0.9 * log(0.9) + 3.0 * qo * log(qo));
+  td_close(l, lse - (0.9 * 4.0 + qo * 6.0) - h, 1e-7, 0, "t2t closed form", 0);
+}
+
+/* DESIGN §2 constants: H(q) and the optimal logit gaps for K=10, eps=0.1. */
+static void test_entropy_and_gap(void **state) {
+  (void)state;
+  lsp_ls u = {0.1, LSP_LS_UNIFORM, 0}, t = {0.1, LSP_LS_T2T, 0};
+  td_close(lsp_ls_entropy(&u, 10), 0.5003, 0, 5e-5, "H(q) uniform", 0);
+  td_close(lsp_ls_optimal_gap(&u, 10), 4.5109, 0, 5e-5, "gap uniform", 0);
+  td_close(lsp_ls_optimal_gap(&t, 10), 4.3944, 0, 5e-5, "gap t2t", 0);
+  lsp_ls z = {0.0, LSP_LS_UNIFORM, 0};
+  assert_true(isinf(lsp_ls_optimal_gap(&z, 10)));
+  td_close(lsp_ls_entropy(&z, 10), 0.0, 0, 0, "H(onehot)", 0);
+  /* eps = 1 uniform: q uniform, H = log K, gap 0 */
+  lsp_ls one = {1.0, LSP_LS_UNIFORM, 0};
+  td_close(lsp_ls_entropy(&one, 10), log(10.0), 1e-15, 0, "H(uniform)", 0);
+  td_close(lsp_ls_optimal_gap(&one, 10), 0.0, 0, 1e-15, "gap eps=1", 0);
+}
+
+/* At logits with z_y - z_j = optimal gap, p = q: the gradient vanishes and
+ * the normalized loss is 0. */
+static void test_minimum(void **state) {
+  (void)state;
+  for (int conv = 0; conv < 2; conv++) {
+    for (size_t k = 2; k <= 1000; k *= 7) {
+      lsp_ls ls = {0.23, (lsp_ls_convention)conv, 1};
+      double gap = lsp_ls_optimal_gap(&ls, k);
+      float *z = malloc(k * sizeof *z), *g = malloc(k * sizeof *g);
+      for (size_t j = 0; j < k; j++) z[j] = 0.5f;
+      int32_t y = (int32_t)(k / 2);
+      z[y] = (float)(0.5 + gap);
+      double l;
+      assert_int_equal(lsp_loss_xent(z, &y, 1, k, &ls, g, 1.0, NULL, &l), 0);
+      td_close(l, 0.0, 0, 2e-6, "loss at optimum", k);
+      for (size_t j = 0; j < k; j++) td_close(g[j], 0.0, 0, 2e-6, "grad at optimum", j);
+      free(z);
+      free(g);
+    }
+  }
+}
+
+static float frand(unsigned *s, float scale) {
+  *s = *s * 1664525u + 1013904223u;
+  return scale * ((float)(*s >> 8) / 16777216.0f * 2.0f - 1.0f);
+}
+
+/* Central differences of the double-precision reference loss against the
+ * fast kernel's gradient, both conventions, several eps and K (including K
+ * that are not a multiple of the vector width). */
+static void test_finite_differences(void **state) {
+  (void)state;
+  const double eps_list[] = {0.0, 0.05, 0.1, 0.5, 1.0};
+  const size_t k_list[] = {2, 3, 10, 17, 33};
+  unsigned seed = 12345;
+  for (int conv = 0; conv < 2; conv++)
+    for (size_t e = 0; e < 5; e++)
+      for (size_t ki = 0; ki < 5; ki++) {
+        size_t n = 5, k = k_list[ki];
+        float *z = malloc(n * k * sizeof *z), *g = malloc(n * k * sizeof *g);
+        int32_t *y = malloc(n * sizeof *y);
+        for (size_t i = 0; i < n * k; i++) z[i] = frand(&seed, 3.0f);
+        for (size_t i = 0; i < n; i++) y[i] = (int32_t)((i * 7 + k) % k);
+        lsp_ls ls = {eps_list[e], (lsp_ls_convention)conv, (int)(e % 2)};
+        double mean;
+        assert_int_equal(lsp_loss_xent(z, y, n, k, &ls, g, 1.0 / (double)n, NULL, &mean), 0);
+        const float h = 1.0f / 1024.0f; /* exact in float for |z| < 4 */
+        for (size_t i = 0; i < n * k; i++) {
+          float z0 = z[i];
+          double lp, lm;
+          z[i] = z0 + h;
+          assert_int_equal(lsp_loss_xent_ref(z, y, n, k, &ls, NULL, 1, &lp), 0);
+          z[i] = z0 - h;
+          assert_int_equal(lsp_loss_xent_ref(z, y, n, k, &ls, NULL, 1, &lm), 0);
+          z[i] = z0;
+          double fd = (lp - lm) / (2.0 * (double)h);
+          td_close(g[i], fd, 0, 1e-6, "grad vs finite difference", i);
+        }
+        double ref;
+        assert_int_equal(lsp_loss_xent_ref(z, y, n, k, &ls, NULL, 1, &ref), 0);
+        td_close(mean, ref, 1e-6, 1e-7, "loss vs reference", k);
+        free(z);
+        free(g);
+        free(y);
+      }
+}
+
+/* Logits of ±1e4: everything stays finite and matches the closed form. */
+static void test_large_logits(void **state) {
+  (void)state;
+  const float z[8] = {1e4f, -1e4f, 0.0f, 5e3f, 1e4f, -1e4f, 0.0f, 5e3f};
+  const int32_t y[2] = {0, 1};
+  lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
+  double rows[2], mean;
+  float g[8];
+  assert_int_equal(lsp_loss_xent(z, y, 2, 4, &ls, g, 1.0, rows, &mean), 0);
+  /* lse = 1e4; sum q z = 0.025*5e3 + 0.9*z_y */
+  td_close(rows[0], 1e4 - (125.0 + 0.9 * 1e4), 1e-12, 0, "row0", 0);
+  td_close(rows[1], 1e4 - (125.0 - 0.9 * 1e4), 1e-12, 0, "row1", 1);
+  const double p0[4] = {1, 0, 0, 0};
+  for (int j = 0; j < 4; j++) {
+    double q0 = (j == 0 ? 0.925 : 0.025), q1 = (j == 1 ? 0.925 : 0.025);
+    td_close(g[j], p0[j] - q0, 0, 1e-7, "grad row0", (size_t)j);
+    td_close(g[4 + j], p0[j] - q1, 0, 1e-7, "grad row1", (size_t)j);
+  }
+  assert_true(isfinite(mean));
+}
+
+/* eps = 0 is plain cross-entropy; eps = 1; K = 2. */
+static void test_edge_cases(void **state) {
+  (void)state;
+  const float z[2] = {0.25f, -1.5f};
+  const int32_t y0 = 0;
+  double l;
+  float g[2];
+  lsp_ls ce = {0.0, LSP_LS_UNIFORM, 0};
+  assert_int_equal(lsp_loss_xent(z, &y0, 1, 2, &ce, g, 1.0, NULL, &l), 0);
+  double lse = log(exp(0.25) + exp(-1.5));
+  td_close(l, lse - 0.25, 1e-7, 0, "plain CE K=2", 0);
+  td_close(g[0], exp(0.25 - lse) - 1.0, 0, 1e-7, "plain CE grad", 0);
+  td_close(g[1], exp(-1.5 - lse), 0, 1e-7, "plain CE grad", 1);
+  lsp_ls u1 = {1.0, LSP_LS_UNIFORM, 0};
+  assert_int_equal(lsp_loss_xent(z, &y0, 1, 2, &u1, NULL, 1.0, NULL, &l), 0);
+  td_close(l, lse - 0.5 * (0.25 - 1.5), 1e-7, 0, "uniform eps=1", 0);
+  lsp_ls t1 = {1.0, LSP_LS_T2T, 0};
+  assert_int_equal(lsp_loss_xent(z, &y0, 1, 2, &t1, g, 1.0, NULL, &l), 0);
+  td_close(l, lse + 1.5, 1e-7, 0, "t2t eps=1 (all mass on the other class)", 0);
+  td_close(g[0], exp(0.25 - lse), 0, 1e-7, "t2t eps=1 grad", 0);
+  td_close(g[1], exp(-1.5 - lse) - 1.0, 0, 1e-7, "t2t eps=1 grad", 1);
+  /* t2t normalized at eps=1, K=2: q is one-hot on the other class, H = 0 */
+  t1.normalize = 1;
+  assert_int_equal(lsp_loss_xent(z, &y0, 1, 2, &t1, NULL, 1.0, NULL, &l), 0);
+  td_close(l, lse + 1.5, 1e-7, 0, "t2t eps=1 normalized", 0);
+}
+
+static void test_invalid_inputs(void **state) {
+  (void)state;
+  float z[6] = {1, 2, 3, 4, 5, 6};
+  int32_t y[2] = {0, 2};
+  double l;
+  lsp_ls ok = {0.1, LSP_LS_UNIFORM, 0};
+  lsp_ls bad_eps[3] = {{-0.01, LSP_LS_UNIFORM, 0}, {1.01, LSP_LS_UNIFORM, 0},
+                       {NAN, LSP_LS_UNIFORM, 0}};
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(lsp_loss_xent(z, y, 2, 3, &bad_eps[i], NULL, 1, NULL, &l), LSP_EINVAL);
+    assert_non_null(strstr(lsp_errmsg(), "outside [0, 1]"));
+  }
+  lsp_ls bad_conv = {0.1, (lsp_ls_convention)7, 0};
+  assert_int_equal(lsp_loss_xent(z, y, 2, 3, &bad_conv, NULL, 1, NULL, &l), LSP_EINVAL);
+  assert_int_equal(lsp_loss_xent(z, y, 6, 1, &ok, NULL, 1, NULL, &l), LSP_EINVAL);
+  assert_int_equal(lsp_loss_xent(z, y, 0, 3, &ok, NULL, 1, NULL, &l), LSP_EDATA);
+  int32_t ybad[2] = {0, 3};
+  assert_int_equal(lsp_loss_xent(z, ybad, 2, 3, &ok, NULL, 1, NULL, &l), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "row 1"));
+  ybad[1] = -1;
+  assert_int_equal(lsp_loss_xent(z, ybad, 2, 3, &ok, NULL, 1, NULL, &l), LSP_EDATA);
+  const float specials[3] = {NAN, INFINITY, -INFINITY};
+  for (int s = 0; s < 3; s++) {
+    z[4] = specials[s];
+    assert_int_equal(lsp_loss_xent(z, y, 2, 3, &ok, NULL, 1, NULL, &l), LSP_EDATA);
+    assert_non_null(strstr(lsp_errmsg(), "row 1, column 1"));
+  }
+  lsp_ls_convention c;
+  assert_int_equal(lsp_ls_convention_parse("t2t", &c), 0);
+  assert_int_equal(c, LSP_LS_T2T);
+  assert_int_equal(lsp_ls_convention_parse("Uniform", &c), LSP_EINVAL);
+}
+
+/* Large random problems: kernel equals the naive reference, and the mean is
+ * bit-identical for 1 and 2 threads (the reduction order is fixed). */
+static void test_large_vs_reference_and_threads(void **state) {
+  (void)state;
+  const size_t n = 3000, k = 1000;
+  float *z = malloc(n * k * sizeof *z), *g = malloc(n * k * sizeof *g);
+  double *gref = malloc(n * k * sizeof *gref);
+  int32_t *y = malloc(n * sizeof *y);
+  unsigned seed = 99;
+  for (size_t i = 0; i < n * k; i++) z[i] = frand(&seed, 8.0f);
+  for (size_t i = 0; i < n; i++) y[i] = (int32_t)((i * 31) % k);
+  lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
+  double m1, m2, mref;
+  lsp_threads_set(1);
+  assert_int_equal(lsp_loss_xent(z, y, n, k, &ls, g, 1.0 / (double)n, NULL, &m1), 0);
+  lsp_threads_set(2);
+  assert_int_equal(lsp_loss_xent(z, y, n, k, &ls, g, 1.0 / (double)n, NULL, &m2), 0);
+  assert_true(m1 == m2);
+  assert_int_equal(lsp_loss_xent_ref(z, y, n, k, &ls, gref, 1.0 / (double)n, &mref), 0);
+  td_close(m1, mref, 1e-7, 0, "mean loss vs reference", 0);
+  for (size_t i = 0; i < n * k; i++) td_close(g[i], gref[i], 1e-5, 1e-12, "grad vs reference", i);
+  free(z);
+  free(g);
+  free(gref);
+  free(y);
+}
+
+static void test_softmax(void **state) {
+  (void)state;
+  const size_t n = 7, k = 21;
+  float z[7 * 21], p[7 * 21], lp[7 * 21];
+  unsigned seed = 5;
+  for (size_t i = 0; i < n * k; i++) z[i] = frand(&seed, 30.0f);
+  lsp_softmax_rows(z, p, n, k);
+  lsp_log_softmax_rows(z, lp, n, k);
+  for (size_t i = 0; i < n; i++) {
+    double m = -INFINITY, s = 0, sum = 0;
+    for (size_t j = 0; j < k; j++) m = fmax(m, z[i * k + j]);
+    for (size_t j = 0; j < k; j++) s += exp(z[i * k + j] - m);
+    for (size_t j = 0; j < k; j++) {
+      double want = z[i * k + j] - m - log(s);
+      td_close(lp[i * k + j], want, 1e-6, 1e-6, "log_softmax", i * k + j);
+      td_close(p[i * k + j], exp(want), 5e-6, 1e-30, "softmax", i * k + j);
+      sum += p[i * k + j];
+    }
+    td_close(sum, 1.0, 0, 1e-6, "softmax row sum", i);
+  }
+  /* in place */
+  lsp_softmax_rows(z, z, n, k);
+  for (size_t i = 0; i < n * k; i++) td_close(z[i], p[i], 0, 0, "in-place softmax", i);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_torch_case),
+      cmocka_unit_test(test_t2t_values),
+      cmocka_unit_test(test_entropy_and_gap),
+      cmocka_unit_test(test_minimum),
+      cmocka_unit_test(test_finite_differences),
+      cmocka_unit_test(test_large_logits),
+      cmocka_unit_test(test_edge_cases),
+      cmocka_unit_test(test_invalid_inputs),
+      cmocka_unit_test(test_large_vs_reference_and_threads),
+      cmocka_unit_test(test_softmax),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

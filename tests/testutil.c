@@ -1,0 +1,46 @@
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "core/lsp_error.h"
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *td_path(const char *rel) {
+  static char buf[4096];
+  snprintf(buf, sizeof buf, "%s/%s", LSP_TEST_DATA, rel);
+  return buf;
+}
+
+void td_load(const char *rel, lsp_array *out) {
+  int st = lsp_npy_read(td_path(rel), out);
+  if (st != 0) {
+    print_error("cannot load %s: %s\n", rel, lsp_errmsg());
+    fail();
+  }
+}
+
+void td_close(double got, double want, double tol_rel, double tol_abs,
+              const char *what, size_t index) {
+  int ok;
+  if (isnan(want) || isinf(want))
+    ok = (isnan(want) && isnan(got)) || got == want;
+  else
+    ok = isfinite(got) && fabs(got - want) <= tol_abs + tol_rel * fabs(want);
+  if (!ok) {
+    print_error("%s[%zu]: got %.10g, want %.10g (diff %.3g, rel tol %.1g, abs tol %.1g)\n",
+                what, index, got, want, got - want, tol_rel, tol_abs);
+    fail();
+  }
+}
+
+const char *td_tmp(const char *name) {
+  static char buf[4096];
+  const char *dir = getenv("TMPDIR");
+  snprintf(buf, sizeof buf, "%s/lsp_test_%ld_%s", dir ? dir : "/tmp",
+           (long)getpid(), name);
+  return buf;
+}
