@@ -1,0 +1,109 @@
+/* lsp_model.h — a sequential network (dense and ReLU layers today), its
+ * batched forward and backward passes through CBLAS, and model files.
+ *
+ * Layout follows PyTorch so that exported weights load unchanged: a dense
+ * layer holds W as out×in row-major and b as out, and computes y = x Wᵀ + b
+ * on a batch x (n×in, row-major). All parameters live in one allocation
+ * (`params`) and all their gradients in another (`grads`), with each layer's
+ * w/b/dw/db pointing into them, so optimizer steps and gradient checks are
+ * one flat loop.
+ *
+ * Adding a layer kind (conv, pooling) means: a new lsp_layer_kind, its
+ * forward/backward in lsp_model.c, its shape rule; callers do not change. */
+#ifndef LSP_MODEL_H
+#define LSP_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/lsp_loss.h"
+
+typedef enum { LSP_LAYER_DENSE = 1, LSP_LAYER_RELU = 2 } lsp_layer_kind;
+
+typedef struct {
+  lsp_layer_kind kind;
+  size_t in, out; /* input and output features (equal for ReLU) */
+  float *w;       /* dense: out×in, view into the model's params  */
+  float *b;       /* dense: out                                    */
+  float *dw;      /* dense: out×in, view into the model's grads    */
+  float *db;      /* dense: out                                    */
+} lsp_layer;
+
+/* What a model file records about how the model was made. */
+typedef struct {
+  int trained;          /* 0: untrained or imported (fields below unknown) */
+  lsp_ls smoothing;     /* training loss smoothing                          */
+  unsigned long seed;   /* initialization/shuffling seed                    */
+  int epochs;
+  int batch;
+  double lr, momentum, weight_decay;
+  int cosine;           /* cosine learning-rate schedule                    */
+  int adam;             /* Adam instead of SGD                              */
+  char data[128];       /* dataset name or path                             */
+  uint64_t data_hash;   /* hash of the training data (lsp_data)             */
+  double val_accuracy;  /* after the last epoch (NaN if unknown)           */
+  double train_seconds;
+} lsp_model_meta;
+
+typedef struct {
+  size_t nlayers;
+  lsp_layer *layers; /* owned */
+  size_t nparams;
+  float *params;     /* owned: every parameter, layer by layer (w then b) */
+  float *grads;      /* owned: same layout as params                      */
+  size_t in_dim;     /* input features                                    */
+  size_t out_dim;    /* classes K                                         */
+  lsp_model_meta meta;
+} lsp_model;
+
+/* An MLP in -> hidden[0] -> ReLU -> ... -> hidden[nh-1] -> ReLU -> out, with
+ * parameters zeroed. NULL on allocation failure or a zero size (message set). */
+lsp_model *lsp_model_alloc_mlp(size_t in, const size_t *hidden, size_t nh,
+                               size_t out);
+void lsp_model_free(lsp_model *m); /* NULL-safe */
+
+/* PyTorch nn.Linear's default initialization: W and b uniform in
+ * [-1/sqrt(in), 1/sqrt(in)], drawn from a GSL mt19937 seeded with `seed`
+ * in layer order (W row-major, then b). */
+void lsp_model_init(lsp_model *m, unsigned long seed);
+
+/* Size of the penultimate features: the input of the last dense layer. */
+size_t lsp_model_feature_dim(const lsp_model *m);
+/* The last dense layer (the class templates). */
+const lsp_layer *lsp_model_last_dense(const lsp_model *m);
+
+/* Activations and scratch for batches of up to max_batch rows. */
+typedef struct lsp_model_ws lsp_model_ws;
+lsp_model_ws *lsp_model_ws_alloc(const lsp_model *m, size_t max_batch);
+void lsp_model_ws_free(lsp_model_ws *ws); /* NULL-safe */
+
+/* Forward a batch x (n×in_dim, n <= max_batch). On return *logits (n×K) and,
+ * if features is not NULL, *features (n×feature_dim) point into the
+ * workspace, valid until its next forward. The workspace remembers x and the
+ * activations for lsp_model_backward. */
+int lsp_model_forward(const lsp_model *m, lsp_model_ws *ws, const float *x,
+                      size_t n, const float **logits, const float **features);
+
+enum { LSP_BACK_PARAMS = 1, LSP_BACK_INPUT = 2 };
+/* Backward from dlogits (n×K, the gradient of the loss w.r.t. the logits of
+ * the last forward). LSP_BACK_PARAMS writes (overwrites) every parameter
+ * gradient in m->grads; LSP_BACK_INPUT writes dx (n×in_dim). */
+int lsp_model_backward(lsp_model *m, lsp_model_ws *ws, const float *dlogits,
+                       int what, float *dx);
+
+/* Logits (and optionally features) of a whole array, in batches of `batch`
+ * rows. logits: n×K; features: n×feature_dim or NULL. */
+int lsp_model_predict(const lsp_model *m, const float *x, size_t n,
+                      size_t batch, float *logits, float *features);
+
+/* Model files: `.lspm` (DESIGN §3) or a PyTorch export folder (one .npy per
+ * state_dict tensor, "0.weight.npy", "0.bias.npy", ...). lsp_model_load
+ * accepts either. */
+int lsp_model_save(const lsp_model *m, const char *path);
+int lsp_model_load(const char *path, lsp_model **out);
+int lsp_model_import_torch(const char *dir, lsp_model **out);
+
+/* "784-256-256-10" into buf. */
+void lsp_model_describe(const lsp_model *m, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,60 @@
+/* lsp_train.h — mini-batch training with label smoothing.
+ *
+ * SGD with momentum (PyTorch's form: v = mu*v + g + wd*w; w -= lr*v) or
+ * Adam, optional cosine learning-rate schedule, seeded shuffling, the loss of
+ * lsp_loss_xent in either smoothing convention, validation loss/accuracy
+ * after every epoch. Same seed + same thread count -> bit-identical model.
+ * The library does not print: progress goes to a callback. */
+#ifndef LSP_TRAIN_H
+#define LSP_TRAIN_H
+
+#include <stddef.h>
+
+#include "core/lsp_data.h"
+#include "core/lsp_loss.h"
+#include "core/lsp_model.h"
+
+typedef struct {
+  lsp_ls smoothing;       /* eps 0 = plain cross-entropy               */
+  size_t epochs;          /* 15                                        */
+  size_t batch;           /* 128                                       */
+  double lr;              /* 0.1                                       */
+  double momentum;        /* 0.9                                       */
+  double weight_decay;    /* 0                                         */
+  int cosine;             /* cosine schedule from lr to 0              */
+  int adam;               /* Adam (lr is then Adam's step size)        */
+  unsigned long seed;     /* init + shuffling (1)                      */
+} lsp_train_opts;
+
+void lsp_train_opts_default(lsp_train_opts *o);
+
+typedef struct {
+  size_t epoch, epochs;       /* 1-based current epoch                     */
+  size_t batch, batches;      /* 1-based current batch within the epoch    */
+  double loss, accuracy;      /* running means over the epoch so far       */
+  double samples_per_s;
+  double eta_s;               /* estimated seconds to the end              */
+  int end_of_epoch;           /* 1 on the call after validation            */
+  double val_loss, val_accuracy;
+} lsp_train_progress;
+
+typedef void (*lsp_train_cb)(const lsp_train_progress *p, void *user);
+
+/* Per-epoch history, for training curves. Arrays have `epochs` entries. */
+typedef struct {
+  size_t epochs;
+  double *train_loss, *train_acc, *val_loss, *val_acc; /* owned */
+  double seconds;
+  double samples_per_s;
+} lsp_train_log;
+
+void lsp_train_log_free(lsp_train_log *log);
+
+/* Initialize m (lsp_model_init with opts->seed) and train it on
+ * data->train, validating on data->val. Fills m->meta. Checks that the model
+ * fits the data (input size, class count). Returns LSP_EINTR if interrupted
+ * (lsp_interrupted()). `cb` may be NULL; `log` may be NULL. */
+int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
+              lsp_train_cb cb, void *user, lsp_train_log *log);
+
+#endif
