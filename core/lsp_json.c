@@ -1,0 +1,192 @@
+#include "core/lsp_json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+void lsp_json_init(lsp_json *j, FILE *fp, int pretty) {
+  memset(j, 0, sizeof *j);
+  j->fp = fp;
+  j->pretty = pretty;
+}
+
+static void newline(lsp_json *j) {
+  if (!j->pretty) return;
+  fputc('\n', j->fp);
+  for (int i = 0; i < j->depth; i++) fputs("  ", j->fp);
+}
+
+/* Before any value or key: the separating comma and indentation. */
+static void pre_item(lsp_json *j) {
+  if (j->after_key) {
+    j->after_key = 0;
+    return;
+  }
+  if (j->depth > 0) {
+    if (j->count[j->depth - 1] > 0) fputc(',', j->fp);
+    j->count[j->depth - 1]++;
+    newline(j);
+  }
+}
+
+static void open_(lsp_json *j, char c) {
+  pre_item(j);
+  fputc(c, j->fp);
+  if (j->depth >= LSP_JSON_MAXDEPTH) {
+    j->error = 1;
+    return;
+  }
+  j->count[j->depth++] = 0;
+}
+
+static void close_(lsp_json *j, char c) {
+  if (j->depth <= 0 || j->after_key) {
+    j->error = 1;
+    return;
+  }
+  int had = j->count[j->depth - 1];
+  j->depth--;
+  if (had) newline(j);
+  fputc(c, j->fp);
+}
+
+void lsp_json_obj_begin(lsp_json *j) { open_(j, '{'); }
+void lsp_json_obj_end(lsp_json *j) { close_(j, '}'); }
+void lsp_json_arr_begin(lsp_json *j) { open_(j, '['); }
+void lsp_json_arr_end(lsp_json *j) { close_(j, ']'); }
+
+size_t lsp_json_escape(const char *s, char *out, size_t cap) {
+  size_t n = 0;
+#define PUT(ch)                 \
+  do {                          \
+    if (n + 1 < cap) out[n] = (ch); \
+    n++;                        \
+  } while (0)
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    unsigned char c = *p;
+    if (c == '"' || c == '\\') {
+      PUT('\\');
+      PUT((char)c);
+    } else if (c == '\n') {
+      PUT('\\');
+      PUT('n');
+    } else if (c == '\t') {
+      PUT('\\');
+      PUT('t');
+    } else if (c == '\r') {
+      PUT('\\');
+      PUT('r');
+    } else if (c < 0x20) {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\u%04x", c);
+      for (char *b = buf; *b; b++) PUT(*b);
+    } else {
+      PUT((char)c);
+    }
+  }
+#undef PUT
+  if (cap) out[n < cap ? n : cap - 1] = '\0';
+  return n + 1;
+}
+
+static void put_string(lsp_json *j, const char *s) {
+  fputc('"', j->fp);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    unsigned char c = *p;
+    if (c == '"' || c == '\\')
+      fprintf(j->fp, "\\%c", c);
+    else if (c == '\n')
+      fputs("\\n", j->fp);
+    else if (c == '\t')
+      fputs("\\t", j->fp);
+    else if (c == '\r')
+      fputs("\\r", j->fp);
+    else if (c < 0x20)
+      fprintf(j->fp, "\\u%04x", c);
+    else
+      fputc(c, j->fp);
+  }
+  fputc('"', j->fp);
+}
+
+void lsp_json_key(lsp_json *j, const char *key) {
+  if (j->depth <= 0 || j->after_key) j->error = 1;
+  pre_item(j);
+  put_string(j, key);
+  fputs(j->pretty ? ": " : ":", j->fp);
+  j->after_key = 1;
+}
+
+void lsp_json_num(lsp_json *j, double x) {
+  pre_item(j);
+  if (!isfinite(x)) {
+    fputs("null", j->fp);
+    return;
+  }
+  /* the shortest of 15, 16 or 17 significant digits that reads back as x */
+  char buf[40];
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(buf, sizeof buf, "%.*g", prec, x);
+    double back;
+    if (sscanf(buf, "%lf", &back) == 1 && back == x) break;
+  }
+  fputs(buf, j->fp);
+}
+
+void lsp_json_int(lsp_json *j, long long x) {
+  pre_item(j);
+  fprintf(j->fp, "%lld", x);
+}
+
+void lsp_json_str(lsp_json *j, const char *s) {
+  pre_item(j);
+  if (!s)
+    fputs("null", j->fp);
+  else
+    put_string(j, s);
+}
+
+void lsp_json_bool(lsp_json *j, int b) {
+  pre_item(j);
+  fputs(b ? "true" : "false", j->fp);
+}
+
+void lsp_json_null(lsp_json *j) {
+  pre_item(j);
+  fputs("null", j->fp);
+}
+
+void lsp_json_key_num(lsp_json *j, const char *key, double x) {
+  lsp_json_key(j, key);
+  lsp_json_num(j, x);
+}
+void lsp_json_key_int(lsp_json *j, const char *key, long long x) {
+  lsp_json_key(j, key);
+  lsp_json_int(j, x);
+}
+void lsp_json_key_str(lsp_json *j, const char *key, const char *s) {
+  lsp_json_key(j, key);
+  lsp_json_str(j, s);
+}
+void lsp_json_key_bool(lsp_json *j, const char *key, int b) {
+  lsp_json_key(j, key);
+  lsp_json_bool(j, b);
+}
+
+void lsp_json_key_nums(lsp_json *j, const char *key, const double *x,
+                       size_t n) {
+  lsp_json_key(j, key);
+  int pretty = j->pretty;
+  j->pretty = 0; /* short arrays on one line */
+  lsp_json_arr_begin(j);
+  for (size_t i = 0; i < n; i++) lsp_json_num(j, x[i]);
+  lsp_json_arr_end(j);
+  j->pretty = pretty;
+}
+
+int lsp_json_finish(lsp_json *j) {
+  if (j->depth != 0 || j->after_key) j->error = 1;
+  fputc('\n', j->fp);
+  if (ferror(j->fp)) j->error = 1;
+  return j->error;
+}
