@@ -62,15 +62,15 @@ static double sumsq_f32(const float *x, size_t h) {
 
 static int check_args(const float *feat, const int32_t *labels, size_t n,
                       size_t h, size_t k) {
-  if (!feat || !labels) return lsp_fail(LSP_EINVAL, "clusters: no data given");
+  if (!feat || !labels) return lsp_fail(LSP_EINVAL, "no data given");
   if (n == 0 || h == 0)
-    return lsp_fail(LSP_EINVAL, "clusters: empty features (%zu x %zu)", n, h);
+    return lsp_fail(LSP_EINVAL, "empty features (%zu x %zu)", n, h);
   if (k < 2 || k > (size_t)INT32_MAX)
-    return lsp_fail(LSP_EINVAL, "clusters: need at least 2 classes (K = %zu)",
+    return lsp_fail(LSP_EINVAL, "need at least 2 classes (K = %zu)",
                     k);
   for (size_t i = 0; i < n; i++)
     if (labels[i] < 0 || (size_t)labels[i] >= k)
-      return lsp_fail(LSP_EDATA, "clusters: label %d of row %zu is outside [0, %zu)",
+      return lsp_fail(LSP_EDATA, "label %d of row %zu is outside [0, %zu)",
                       (int)labels[i], i, k);
   return LSP_OK;
 }
@@ -81,6 +81,7 @@ static int check_args(const float *feat, const int32_t *labels, size_t n,
 typedef struct {
   size_t *count, *zero;
   double *usum, *hsum;
+  unsigned char *dead; /* n flags (row is all zero), or NULL */
 } class_sums;
 
 static int pass_sums(const float *feat, const int32_t *labels, size_t n,
@@ -95,7 +96,7 @@ static int pass_sums(const float *feat, const int32_t *labels, size_t n,
     free(dacc);
     free(cacc);
     free(bad);
-    return lsp_fail(LSP_ENOMEM, "clusters: out of memory (%d x %zu sums)", nt,
+    return lsp_fail(LSP_ENOMEM, "out of memory (%d x %zu sums)", nt,
                     per);
   }
   for (int t = 0; t < nt; t++) bad[t] = n;
@@ -119,6 +120,7 @@ static int pass_sums(const float *feat, const int32_t *labels, size_t n,
         if (i < mybad) mybad = i;
         continue;
       }
+      if (out->dead) out->dead[i] = s == 0.0;
       if (s == 0.0) {
         zc[y]++;
         continue;
@@ -138,7 +140,7 @@ static int pass_sums(const float *feat, const int32_t *labels, size_t n,
     if (bad[t] < first_bad) first_bad = bad[t];
   int st = LSP_OK;
   if (first_bad < n) {
-    st = lsp_fail(LSP_EDATA, "clusters: row %zu of the features holds a NaN or Inf",
+    st = lsp_fail(LSP_EDATA, "row %zu of the features holds a NaN or Inf",
                   first_bad);
   } else {
     memset(out->count, 0, k * sizeof *out->count);
@@ -216,7 +218,7 @@ static int between_eigen(const double *M, size_t h, size_t ku, double *V,
   gsl_eigen_symmv_workspace *w = gsl_eigen_symmv_alloc(ku);
   int st = LSP_OK;
   if (!G || !A || !lam || !w) {
-    st = lsp_fail(LSP_ENOMEM, "clusters: out of memory for the eigensolver");
+    st = lsp_fail(LSP_ENOMEM, "out of memory for the eigensolver");
     goto done;
   }
   gsl_matrix_const_view Mv = gsl_matrix_const_view_array(M, h, ku);
@@ -247,52 +249,54 @@ done:
   return st;
 }
 
-/* Pass 2: Σ_i ‖h_i − μ_{y_i}‖² and Σ_i ‖Vᵀ(h_i − μ_{y_i})‖² over used rows. */
+/* Pass 2: Σ_i ‖h_i − μ_{y_i}‖² and Σ_i ‖Vᵀ(h_i − μ_{y_i})‖² over used rows.
+ * Rows go in blocks of PASS2_BLOCK: OpenMP threads centre the block in
+ * double (dead rows become zero rows and add nothing), then one dgemm
+ * projects it onto V (h×r). Per-row sums are added in row order, so only the
+ * dgemm's own thread split can change the last bits. */
+enum { PASS2_BLOCK = 512 };
+
 static void pass_within(const float *feat, const int32_t *labels, size_t n,
                         size_t h, const double *mu, const double *V, size_t r,
-                        double *ss_out, double *proj_out) {
+                        const unsigned char *dead, double *C, double *P,
+                        double *rowss, double *ss_out, double *proj_out) {
   int nt = lsp_threads_get();
   if (nt < 1) nt = 1;
   double ss = 0.0, pj = 0.0;
-  /* Each thread's sums land in slot tid and are added in order. */
-  double part[2 * 1024];
-  if (nt > 1024) nt = 1024;
-  for (int t = 0; t < 2 * nt; t++) part[t] = 0.0;
-  int used_threads = 1;
-#pragma omp parallel num_threads(nt)
-  {
-    int tid = omp_get_thread_num();
-#pragma omp single
-    used_threads = omp_get_num_threads();
-    double mss = 0.0, mpj = 0.0;
-    double p[64];
-#pragma omp for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-      const float *x = feat + i * h;
-      if (sumsq_f32(x, h) == 0.0) continue; /* excluded zero row */
-      const double *m = mu + (size_t)labels[i] * h;
-      double s = 0.0;
-      if (r == 0)
-        for (size_t t = 0; t < h; t++) s += ((double)x[t] - m[t]) * ((double)x[t] - m[t]);
-      for (size_t off = 0; off < r; off += 64) {
-        size_t rr = r - off < 64 ? r - off : 64;
-        for (size_t j = 0; j < rr; j++) p[j] = 0.0;
-        for (size_t t = 0; t < h; t++) {
-          double c = (double)x[t] - m[t];
-          if (off == 0) s += c * c;
-          const double *vt = V + t * r + off;
-          for (size_t j = 0; j < rr; j++) p[j] += c * vt[j];
-        }
-        for (size_t j = 0; j < rr; j++) mpj += p[j] * p[j];
+  for (size_t i0 = 0; i0 < n; i0 += PASS2_BLOCK) {
+    size_t rows = n - i0 < PASS2_BLOCK ? n - i0 : PASS2_BLOCK;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (size_t i = 0; i < rows; i++) {
+      double *c = C + i * h;
+      if (dead[i0 + i]) {
+        memset(c, 0, h * sizeof *c);
+        rowss[i] = 0.0;
+        continue;
       }
-      mss += s;
+      const float *x = feat + (i0 + i) * h;
+      const double *m = mu + (size_t)labels[i0 + i] * h;
+      double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      size_t t = 0;
+      for (; t + 8 <= h; t += 8)
+        for (int q = 0; q < 8; q++) {
+          double v = (double)x[t + q] - m[t + q];
+          c[t + q] = v;
+          a[q] += v * v;
+        }
+      for (; t < h; t++) {
+        c[t] = (double)x[t] - m[t];
+        a[t & 7] += c[t] * c[t];
+      }
+      rowss[i] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
     }
-    part[2 * tid] = mss;
-    part[2 * tid + 1] = mpj;
-  }
-  for (int t = 0; t < used_threads; t++) {
-    ss += part[2 * t];
-    pj += part[2 * t + 1];
+    for (size_t i = 0; i < rows; i++) ss += rowss[i];
+    if (r == 0) continue;
+    gsl_matrix_const_view Cv = gsl_matrix_const_view_array(C, rows, h);
+    gsl_matrix_const_view Vv = gsl_matrix_const_view_array(V, h, r);
+    gsl_matrix_view Pv = gsl_matrix_view_array(P, rows, r);
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &Cv.matrix, &Vv.matrix,
+                   0.0, &Pv.matrix);
+    for (size_t q = 0; q < rows * r; q++) pj += P[q] * P[q];
   }
   *ss_out = ss;
   *proj_out = pj;
@@ -334,20 +338,25 @@ static void mean_distances(lsp_clusters *c, const double *mu, const double *mu_u
 
 int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
                          size_t h, lsp_clusters *out) {
-  if (!out) return lsp_fail(LSP_EINVAL, "clusters: no result given");
+  if (!out) return lsp_fail(LSP_EINVAL, "no result given");
   size_t k = out->k;
   int st = check_args(feat, labels, n, h, k);
   if (st) return st;
-  class_sums s = {out->count, out->zero_count, NULL, NULL};
-  double *mem = malloc((2 * k * h + h * k + h * k) * sizeof *mem);
+  class_sums s = {out->count, out->zero_count, NULL, NULL, NULL};
+  /* one block: class sums (2kh), M (hk), V (hk), pass-2 block, its
+   * projections and row sums */
+  size_t blk = n < PASS2_BLOCK ? n : PASS2_BLOCK;
+  double *mem = malloc((2 * k * h + 2 * h * k + blk * (h + k + 1)) * sizeof *mem);
   size_t *used = malloc(k * sizeof *used);
-  if (!mem || !used) {
-    st = lsp_fail(LSP_ENOMEM, "clusters: out of memory (%zu classes x %zu)", k, h);
+  s.dead = malloc(n);
+  if (!mem || !used || !s.dead) {
+    st = lsp_fail(LSP_ENOMEM, "out of memory (%zu classes x %zu)", k, h);
     goto done;
   }
   s.usum = mem;
   s.hsum = mem + k * h;
-  double *M = mem + 2 * k * h, *V = M + h * k;
+  double *M = mem + 2 * k * h, *V = M + h * k, *C = V + h * k;
+  double *P = C + blk * h, *rowss = P + blk * k;
   if ((st = pass_sums(feat, labels, n, h, k, &s))) goto done;
   out->n = n;
   out->h = h;
@@ -360,7 +369,7 @@ int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
   }
   if (ku < 2) {
     st = lsp_fail(LSP_EDATA,
-                  "clusters: need at least 2 classes with a non-zero feature "
+                  "need at least 2 classes with a non-zero feature "
                   "row, found %zu (%zu all-zero rows excluded)",
                   ku, out->n_zero_rows);
     goto done;
@@ -389,7 +398,7 @@ int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
   /* All directions equal: d_total is then rounding noise of unit vectors. */
   if (!(out->d_total > 4.0 * (double)h * DBL_EPSILON)) {
     st = lsp_fail(LSP_EDATA,
-                  "clusters: every feature row points in the same direction; "
+                  "every feature row points in the same direction; "
                   "class separation is undefined");
     goto done;
   }
@@ -398,13 +407,14 @@ int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
   double scale;
   centred_means(s.hsum, h, used, ku, M, &out->trace_between, &scale);
   if (degenerate_between(out->trace_between, scale, h)) {
-    st = lsp_fail(LSP_EDATA, "clusters: all class means coincide; between-class "
+    st = lsp_fail(LSP_EDATA, "all class means coincide; between-class "
                              "scatter is zero");
     goto done;
   }
   if ((st = between_eigen(M, h, ku, V, &out->nc1_rank))) goto done;
   double ss, pj;
-  pass_within(feat, labels, n, h, s.hsum, V, out->nc1_rank, &ss, &pj);
+  pass_within(feat, labels, n, h, s.hsum, V, out->nc1_rank, s.dead, C, P,
+              rowss, &ss, &pj);
   out->trace_within = ss / (double)out->n_used;
   out->trace_ratio = out->trace_within / out->trace_between;
   out->nc1 = pj / (double)out->n_used / (double)ku;
@@ -412,6 +422,7 @@ int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
 done:
   free(mem);
   free(used);
+  free(s.dead);
   return st;
 }
 
@@ -430,16 +441,16 @@ int lsp_clusters_scatter(const float *feat, const int32_t *labels, size_t n,
   size_t *cnt = calloc(2 * k, sizeof *cnt), *used = malloc(k * sizeof *used);
   double *mem = malloc((2 * k * h + h * k + (size_t)BLOCK * h) * sizeof *mem);
   if (!cnt || !used || !mem) {
-    st = lsp_fail(LSP_ENOMEM, "clusters: out of memory for the scatter");
+    st = lsp_fail(LSP_ENOMEM, "out of memory for the scatter");
     goto done;
   }
-  class_sums s = {cnt, cnt + k, mem, mem + k * h};
+  class_sums s = {cnt, cnt + k, mem, mem + k * h, NULL};
   double *M = mem + 2 * k * h, *blk = M + h * k;
   if ((st = pass_sums(feat, labels, n, h, k, &s))) goto done;
   size_t ku = class_means(&s, h, k, used), nu = 0;
   for (size_t y = 0; y < k; y++) nu += cnt[y];
   if (ku < 2) {
-    st = lsp_fail(LSP_EDATA, "clusters: need at least 2 classes with a "
+    st = lsp_fail(LSP_EDATA, "need at least 2 classes with a "
                              "non-zero feature row, found %zu", ku);
     goto done;
   }

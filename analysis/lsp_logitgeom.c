@@ -38,16 +38,16 @@ int lsp_logitgap_compute(const float *logits, const int32_t *labels, size_t n,
                          size_t k, const lsp_ls *ls, lsp_logitgap *out,
                          double *gap_out, double *entropy_out) {
   if (!logits || !labels || !out || n == 0 || k < 2)
-    return lsp_fail(LSP_EINVAL, "logit gap: empty input (N = %zu, K = %zu)", n, k);
+    return lsp_fail(LSP_EINVAL, "empty input (N = %zu, K = %zu)", n, k);
   int st;
   if (ls && (st = lsp_ls_check(ls, k))) return st;
   for (size_t i = 0; i < n; i++)
     if (labels[i] < 0 || (size_t)labels[i] >= k)
-      return lsp_fail(LSP_EDATA, "logit gap: label %d of row %zu is outside [0, %zu)",
+      return lsp_fail(LSP_EDATA, "label %d of row %zu is outside [0, %zu)",
                       (int)labels[i], i, k);
   double *scratch = malloc(n * sizeof *scratch);
   if (!scratch)
-    return lsp_fail(LSP_ENOMEM, "logit gap: out of memory (N = %zu)", n);
+    return lsp_fail(LSP_ENOMEM, "out of memory (N = %zu)", n);
   double *gap = gap_out ? gap_out : scratch;
   double *ent = entropy_out ? entropy_out : scratch;
   out->n = n;
@@ -65,7 +65,7 @@ int lsp_logitgap_compute(const float *logits, const int32_t *labels, size_t n,
     double sum = 0.0;
     for (size_t j = 0; j < k; j++) {
       if (!isfinite(z[j])) {
-        st = lsp_fail(LSP_EDATA, "logit gap: logit %zu of row %zu is not finite", j, i);
+        st = lsp_fail(LSP_EDATA, "logit %zu of row %zu is not finite", j, i);
         break;
       }
       sum += z[j];

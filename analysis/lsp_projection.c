@@ -29,7 +29,7 @@ static int count_rows(const float *z, const int32_t *labels, size_t rows,
     size_t best = 0;
     for (size_t j = 0; j < k; j++) {
       if (!isfinite(r[j]))
-        return lsp_fail(LSP_EDATA, "confusion: logit %zu of row %zu is not finite",
+        return lsp_fail(LSP_EDATA, "logit %zu of row %zu is not finite",
                         j, row0 + i);
       if (r[j] > r[best]) best = j;
     }
@@ -41,7 +41,7 @@ static int count_rows(const float *z, const int32_t *labels, size_t rows,
 int lsp_proj_confusion_logits(const float *logits, const int32_t *labels,
                               size_t n, size_t k, size_t *conf) {
   if (!logits || !labels || !conf || n == 0 || k < 2)
-    return lsp_fail(LSP_EINVAL, "confusion: empty input (N = %zu, K = %zu)", n, k);
+    return lsp_fail(LSP_EINVAL, "empty input (N = %zu, K = %zu)", n, k);
   int st = check_labels(labels, n, k, "confusion");
   if (st) return st;
   memset(conf, 0, k * k * sizeof *conf);
@@ -52,13 +52,13 @@ int lsp_proj_confusion(const float *feat, const int32_t *labels, size_t n,
                        size_t h, const float *W, const float *b, size_t k,
                        size_t *conf) {
   if (!feat || !labels || !W || !b || !conf || n == 0 || h == 0 || k < 2)
-    return lsp_fail(LSP_EINVAL, "confusion: empty input (N = %zu, H = %zu, K = %zu)",
+    return lsp_fail(LSP_EINVAL, "empty input (N = %zu, H = %zu, K = %zu)",
                     n, h, k);
   int st = check_labels(labels, n, k, "confusion");
   if (st) return st;
   enum { BLOCK = 1024 };
   float *z = malloc((size_t)BLOCK * k * sizeof *z);
-  if (!z) return lsp_fail(LSP_ENOMEM, "confusion: out of memory (K = %zu)", k);
+  if (!z) return lsp_fail(LSP_ENOMEM, "out of memory (K = %zu)", k);
   memset(conf, 0, k * k * sizeof *conf);
   for (size_t i0 = 0; i0 < n && !st; i0 += BLOCK) {
     size_t rows = n - i0 < BLOCK ? n - i0 : BLOCK;
@@ -75,7 +75,7 @@ int lsp_proj_confusion(const float *feat, const int32_t *labels, size_t n,
 int lsp_proj_pick_classes(const size_t *conf, size_t k, int cls[3],
                           size_t *score) {
   if (!conf || k < 3)
-    return lsp_fail(LSP_EINVAL, "projection: need at least 3 classes (K = %zu)", k);
+    return lsp_fail(LSP_EINVAL, "need at least 3 classes (K = %zu)", k);
   size_t best = 0;
   int found = 0;
   for (size_t a = 0; a < k; a++)
@@ -126,25 +126,25 @@ int lsp_proj_compute(const float *feat, const int32_t *labels, size_t n,
                      const int cls[3], lsp_proj **out) {
   *out = NULL;
   if (!feat || !labels || !W || !b || n == 0 || h == 0 || k < 3)
-    return lsp_fail(LSP_EINVAL, "projection: need features and at least 3 "
+    return lsp_fail(LSP_EINVAL, "need features and at least 3 "
                                 "classes (N = %zu, H = %zu, K = %zu)", n, h, k);
   for (int q = 0; q < 3; q++) {
     if (cls[q] < 0 || (size_t)cls[q] >= k)
-      return lsp_fail(LSP_EINVAL, "projection: class %d is outside [0, %zu)",
+      return lsp_fail(LSP_EINVAL, "class %d is outside [0, %zu)",
                       cls[q], k);
     for (int r = 0; r < q; r++)
       if (cls[r] == cls[q])
-        return lsp_fail(LSP_EINVAL, "projection: class %d is given twice", cls[q]);
+        return lsp_fail(LSP_EINVAL, "class %d is given twice", cls[q]);
   }
   int st = check_labels(labels, n, k, "projection");
   if (st) return st;
   for (size_t q = 0; q < k * h; q++)
     if (!isfinite(W[q]))
-      return lsp_fail(LSP_EDATA, "projection: weight [%zu, %zu] is not finite",
+      return lsp_fail(LSP_EDATA, "weight [%zu, %zu] is not finite",
                       q / h, q % h);
   for (size_t q = 0; q < k; q++)
     if (!isfinite(b[q]))
-      return lsp_fail(LSP_EDATA, "projection: bias %zu is not finite", q);
+      return lsp_fail(LSP_EDATA, "bias %zu is not finite", q);
   size_t d = h + 1, m = 0;
   for (size_t i = 0; i < n; i++)
     m += labels[i] == cls[0] || labels[i] == cls[1] || labels[i] == cls[2];
@@ -168,7 +168,7 @@ int lsp_proj_compute(const float *feat, const int32_t *labels, size_t n,
   }
   double n1 = sqrt(dot(d1, d1, d)), n2 = sqrt(dot(r, r, d));
   if (!(n1 > 0.0)) {
-    st = lsp_fail(LSP_EDATA, "projection: the templates of classes %d and %d "
+    st = lsp_fail(LSP_EDATA, "the templates of classes %d and %d "
                              "are equal; they span no plane", cls[0], cls[1]);
     goto fail;
   }
@@ -181,13 +181,17 @@ int lsp_proj_compute(const float *feat, const int32_t *labels, size_t n,
   /* Collinear templates leave only rounding error in r, of order
    * ‖w_c − w_a‖·d·eps. */
   if (!(nr > n2 * (double)d * DBL_EPSILON)) {
-    st = lsp_fail(LSP_EDATA, "projection: the templates of classes %d, %d, %d "
+    st = lsp_fail(LSP_EDATA, "the templates of classes %d, %d, %d "
                              "lie on one line; they span no plane",
                   cls[0], cls[1], cls[2]);
     goto fail;
   }
   for (size_t t = 0; t < d; t++) r[t] /= nr;
-  for (int q = 0; q < 3; q++) {
+  /* w_a and w_b sit at (0, 0) and (‖w_b − w_a‖, 0) by construction; w_c is
+   * projected like any point. */
+  p->tmpl[0][0] = p->tmpl[0][1] = p->tmpl[1][1] = 0.0;
+  p->tmpl[1][0] = n1;
+  for (int q = 2; q < 3; q++) {
     double x = 0.0, y = 0.0;
     for (size_t t = 0; t < d; t++) {
       double v = w[(size_t)q * d + t] - wa[t];
@@ -210,7 +214,7 @@ int lsp_proj_compute(const float *feat, const int32_t *labels, size_t n,
     x0 += (1.0 - wa[h]) * p->e1[h];
     y0 += (1.0 - wa[h]) * p->e2[h];
     if (!isfinite(x0) || !isfinite(y0)) {
-      st = lsp_fail(LSP_EDATA, "projection: row %zu of the features is not finite", i);
+      st = lsp_fail(LSP_EDATA, "row %zu of the features is not finite", i);
       goto fail;
     }
     p->index[p->m] = i;
@@ -223,7 +227,7 @@ int lsp_proj_compute(const float *feat, const int32_t *labels, size_t n,
   *out = p;
   return LSP_OK;
 nomem:
-  st = lsp_fail(LSP_ENOMEM, "projection: out of memory (%zu rows)", m);
+  st = lsp_fail(LSP_ENOMEM, "out of memory (%zu rows)", m);
 fail:
   free(w);
   lsp_proj_free(p);
