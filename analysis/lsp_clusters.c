@@ -66,8 +66,7 @@ static int check_args(const float *feat, const int32_t *labels, size_t n,
   if (n == 0 || h == 0)
     return lsp_fail(LSP_EINVAL, "empty features (%zu x %zu)", n, h);
   if (k < 2 || k > (size_t)INT32_MAX)
-    return lsp_fail(LSP_EINVAL, "need at least 2 classes (K = %zu)",
-                    k);
+    return lsp_fail(LSP_EINVAL, "need at least 2 classes (K = %zu)", k);
   for (size_t i = 0; i < n; i++)
     if (labels[i] < 0 || (size_t)labels[i] >= k)
       return lsp_fail(LSP_EDATA, "label %d of row %zu is outside [0, %zu)",
@@ -96,8 +95,7 @@ static int pass_sums(const float *feat, const int32_t *labels, size_t n,
     free(dacc);
     free(cacc);
     free(bad);
-    return lsp_fail(LSP_ENOMEM, "out of memory (%d x %zu sums)", nt,
-                    per);
+    return lsp_fail(LSP_ENOMEM, "out of memory (%d x %zu sums)", nt, per);
   }
   for (int t = 0; t < nt; t++) bad[t] = n;
   int used_threads = 1;
@@ -287,23 +285,24 @@ static void pass_within(const float *feat, const int32_t *labels, size_t n,
         c[t] = (double)x[t] - m[t];
         a[t & 7] += c[t] * c[t];
       }
-      rowss[i] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+      rowss[i] =
+          ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
     }
     for (size_t i = 0; i < rows; i++) ss += rowss[i];
     if (r == 0) continue;
     gsl_matrix_const_view Cv = gsl_matrix_const_view_array(C, rows, h);
     gsl_matrix_const_view Vv = gsl_matrix_const_view_array(V, h, r);
     gsl_matrix_view Pv = gsl_matrix_view_array(P, rows, r);
-    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &Cv.matrix, &Vv.matrix,
-                   0.0, &Pv.matrix);
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &Cv.matrix, &Vv.matrix, 0.0,
+                   &Pv.matrix);
     for (size_t q = 0; q < rows * r; q++) pj += P[q] * P[q];
   }
   *ss_out = ss;
   *proj_out = pj;
 }
 
-static void mean_distances(lsp_clusters *c, const double *mu, const double *mu_u,
-                           const size_t *used, size_t ku) {
+static void mean_distances(lsp_clusters *c, const double *mu,
+                           const double *mu_u, const size_t *used, size_t ku) {
   size_t k = c->k, h = c->h;
   memset(c->mean_dist, 0, k * k * sizeof *c->mean_dist);
   memset(c->mean_cos_dist, 0, k * k * sizeof *c->mean_cos_dist);
@@ -324,7 +323,8 @@ static void mean_distances(lsp_clusters *c, const double *mu, const double *mu_u
       /* A mean direction of length 0 (directions that cancel) has no angle:
        * it is treated as orthogonal to every other, cosine distance 1. */
       double cd = nx > 0.0 && ny > 0.0 ? 1.0 - dot / sqrt(nx * ny) : 1.0;
-      c->mean_dist[used[a] * k + used[b]] = c->mean_dist[used[b] * k + used[a]] = d;
+      c->mean_dist[used[a] * k + used[b]] =
+          c->mean_dist[used[b] * k + used[a]] = d;
       c->mean_cos_dist[used[a] * k + used[b]] =
           c->mean_cos_dist[used[b] * k + used[a]] = cd;
       sum += d;
@@ -346,7 +346,8 @@ int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
   /* one block: class sums (2kh), M (hk), V (hk), pass-2 block, its
    * projections and row sums */
   size_t blk = n < PASS2_BLOCK ? n : PASS2_BLOCK;
-  double *mem = malloc((2 * k * h + 2 * h * k + blk * (h + k + 1)) * sizeof *mem);
+  double *mem =
+      malloc((2 * k * h + 2 * h * k + blk * (h + k + 1)) * sizeof *mem);
   size_t *used = malloc(k * sizeof *used);
   s.dead = malloc(n);
   if (!mem || !used || !s.dead) {
@@ -407,14 +408,15 @@ int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
   double scale;
   centred_means(s.hsum, h, used, ku, M, &out->trace_between, &scale);
   if (degenerate_between(out->trace_between, scale, h)) {
-    st = lsp_fail(LSP_EDATA, "all class means coincide; between-class "
-                             "scatter is zero");
+    st = lsp_fail(LSP_EDATA,
+                  "all class means coincide; between-class "
+                  "scatter is zero");
     goto done;
   }
   if ((st = between_eigen(M, h, ku, V, &out->nc1_rank))) goto done;
   double ss, pj;
-  pass_within(feat, labels, n, h, s.hsum, V, out->nc1_rank, s.dead, C, P,
-              rowss, &ss, &pj);
+  pass_within(feat, labels, n, h, s.hsum, V, out->nc1_rank, s.dead, C, P, rowss,
+              &ss, &pj);
   out->trace_within = ss / (double)out->n_used;
   out->trace_ratio = out->trace_within / out->trace_between;
   out->nc1 = pj / (double)out->n_used / (double)ku;
@@ -450,8 +452,10 @@ int lsp_clusters_scatter(const float *feat, const int32_t *labels, size_t n,
   size_t ku = class_means(&s, h, k, used), nu = 0;
   for (size_t y = 0; y < k; y++) nu += cnt[y];
   if (ku < 2) {
-    st = lsp_fail(LSP_EDATA, "need at least 2 classes with a "
-                             "non-zero feature row, found %zu", ku);
+    st = lsp_fail(LSP_EDATA,
+                  "need at least 2 classes with a "
+                  "non-zero feature row, found %zu",
+                  ku);
     goto done;
   }
   if (sb) {

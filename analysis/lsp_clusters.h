@@ -56,14 +56,14 @@ typedef struct {
   double trace_within;  /* tr Σ_W                                           */
   double trace_between; /* tr Σ_B                                           */
   double trace_ratio;   /* tr Σ_W / tr Σ_B                                  */
-  double nc1;           /* tr(Σ_W Σ_B⁺)/K                                   */
-  size_t nc1_rank;      /* eigen-components of Σ_B kept (≤ K−1)             */
-  double *tightness;    /* k: 1 − ‖μ^u_k‖, mean cosine distance to the mean
-                           direction (0 for an empty class); owned          */
+  double nc1;        /* tr(Σ_W Σ_B⁺)/K                                   */
+  size_t nc1_rank;   /* eigen-components of Σ_B kept (≤ K−1)             */
+  double *tightness; /* k: 1 − ‖μ^u_k‖, mean cosine distance to the mean
+                        direction (0 for an empty class); owned          */
   double tightness_mean; /* mean over non-empty classes                     */
-  double *mean_dist;     /* k×k: ‖μ_j − μ_k‖ (0 where a class is empty)     */
+  double *mean_dist; /* k×k: ‖μ_j − μ_k‖ (0 where a class is empty)     */
   double *mean_cos_dist; /* k×k: 1 − cos(μ^u_j, μ^u_k) (0 where empty)      */
-  double mean_dist_cv;   /* std/mean of the off-diagonal mean_dist          */
+  double mean_dist_cv; /* std/mean of the off-diagonal mean_dist          */
 } lsp_clusters;
 
 /* A result for k classes (arrays sized k and k×k, zeroed); NULL when out of

@@ -46,8 +46,7 @@ int lsp_logitgap_compute(const float *logits, const int32_t *labels, size_t n,
       return lsp_fail(LSP_EDATA, "label %d of row %zu is outside [0, %zu)",
                       (int)labels[i], i, k);
   double *scratch = malloc(n * sizeof *scratch);
-  if (!scratch)
-    return lsp_fail(LSP_ENOMEM, "out of memory (N = %zu)", n);
+  if (!scratch) return lsp_fail(LSP_ENOMEM, "out of memory (N = %zu)", n);
   double *gap = gap_out ? gap_out : scratch;
   double *ent = entropy_out ? entropy_out : scratch;
   out->n = n;

@@ -25,13 +25,13 @@ typedef struct {
 
 typedef struct {
   size_t n, k;
-  lsp_dist_summary gap;     /* the logit gap                                */
-  lsp_dist_summary entropy; /* predictive entropy, nats                     */
-  double entropy_max;       /* log K, the entropy of the uniform prediction */
-  int has_optimal;          /* a smoothing setting was given                */
-  double optimal_gap;       /* lsp_ls_optimal_gap; +inf for eps = 0         */
+  lsp_dist_summary gap;       /* the logit gap                                */
+  lsp_dist_summary entropy;   /* predictive entropy, nats                     */
+  double entropy_max;         /* log K, the entropy of the uniform prediction */
+  int has_optimal;            /* a smoothing setting was given                */
+  double optimal_gap;         /* lsp_ls_optimal_gap; +inf for eps = 0         */
   double share_above_optimal; /* share of examples with g > optimal_gap     */
-  double eps;               /* the smoothing setting (if has_optimal)       */
+  double eps;                 /* the smoothing setting (if has_optimal)       */
   lsp_ls_convention convention;
 } lsp_logitgap;
 

@@ -29,8 +29,8 @@ static int count_rows(const float *z, const int32_t *labels, size_t rows,
     size_t best = 0;
     for (size_t j = 0; j < k; j++) {
       if (!isfinite(r[j]))
-        return lsp_fail(LSP_EDATA, "logit %zu of row %zu is not finite",
-                        j, row0 + i);
+        return lsp_fail(LSP_EDATA, "logit %zu of row %zu is not finite", j,
+                        row0 + i);
       if (r[j] > r[best]) best = j;
     }
     conf[(size_t)labels[i] * k + best]++;
@@ -52,8 +52,8 @@ int lsp_proj_confusion(const float *feat, const int32_t *labels, size_t n,
                        size_t h, const float *W, const float *b, size_t k,
                        size_t *conf) {
   if (!feat || !labels || !W || !b || !conf || n == 0 || h == 0 || k < 2)
-    return lsp_fail(LSP_EINVAL, "empty input (N = %zu, H = %zu, K = %zu)",
-                    n, h, k);
+    return lsp_fail(LSP_EINVAL, "empty input (N = %zu, H = %zu, K = %zu)", n, h,
+                    k);
   int st = check_labels(labels, n, k, "confusion");
   if (st) return st;
   enum { BLOCK = 1024 };
@@ -65,7 +65,8 @@ int lsp_proj_confusion(const float *feat, const int32_t *labels, size_t n,
     for (size_t i = 0; i < rows; i++) memcpy(z + i * k, b, k * sizeof *z);
     /* z (rows×k) += feat (rows×h) · Wᵀ (h×k) */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)k,
-                (int)h, 1.0f, feat + i0 * h, (int)h, W, (int)h, 1.0f, z, (int)k);
+                (int)h, 1.0f, feat + i0 * h, (int)h, W, (int)h, 1.0f, z,
+                (int)k);
     st = count_rows(z, labels + i0, rows, k, i0, conf);
   }
   free(z);
@@ -126,12 +127,13 @@ int lsp_proj_compute(const float *feat, const int32_t *labels, size_t n,
                      const int cls[3], lsp_proj **out) {
   *out = NULL;
   if (!feat || !labels || !W || !b || n == 0 || h == 0 || k < 3)
-    return lsp_fail(LSP_EINVAL, "need features and at least 3 "
-                                "classes (N = %zu, H = %zu, K = %zu)", n, h, k);
+    return lsp_fail(LSP_EINVAL,
+                    "need features and at least 3 "
+                    "classes (N = %zu, H = %zu, K = %zu)",
+                    n, h, k);
   for (int q = 0; q < 3; q++) {
     if (cls[q] < 0 || (size_t)cls[q] >= k)
-      return lsp_fail(LSP_EINVAL, "class %d is outside [0, %zu)",
-                      cls[q], k);
+      return lsp_fail(LSP_EINVAL, "class %d is outside [0, %zu)", cls[q], k);
     for (int r = 0; r < q; r++)
       if (cls[r] == cls[q])
         return lsp_fail(LSP_EINVAL, "class %d is given twice", cls[q]);
@@ -140,8 +142,8 @@ int lsp_proj_compute(const float *feat, const int32_t *labels, size_t n,
   if (st) return st;
   for (size_t q = 0; q < k * h; q++)
     if (!isfinite(W[q]))
-      return lsp_fail(LSP_EDATA, "weight [%zu, %zu] is not finite",
-                      q / h, q % h);
+      return lsp_fail(LSP_EDATA, "weight [%zu, %zu] is not finite", q / h,
+                      q % h);
   for (size_t q = 0; q < k; q++)
     if (!isfinite(b[q]))
       return lsp_fail(LSP_EDATA, "bias %zu is not finite", q);
@@ -168,8 +170,10 @@ int lsp_proj_compute(const float *feat, const int32_t *labels, size_t n,
   }
   double n1 = sqrt(dot(d1, d1, d)), n2 = sqrt(dot(r, r, d));
   if (!(n1 > 0.0)) {
-    st = lsp_fail(LSP_EDATA, "the templates of classes %d and %d "
-                             "are equal; they span no plane", cls[0], cls[1]);
+    st = lsp_fail(LSP_EDATA,
+                  "the templates of classes %d and %d "
+                  "are equal; they span no plane",
+                  cls[0], cls[1]);
     goto fail;
   }
   for (size_t t = 0; t < d; t++) d1[t] /= n1;
@@ -181,8 +185,9 @@ int lsp_proj_compute(const float *feat, const int32_t *labels, size_t n,
   /* Collinear templates leave only rounding error in r, of order
    * ‖w_c − w_a‖·d·eps. */
   if (!(nr > n2 * (double)d * DBL_EPSILON)) {
-    st = lsp_fail(LSP_EDATA, "the templates of classes %d, %d, %d "
-                             "lie on one line; they span no plane",
+    st = lsp_fail(LSP_EDATA,
+                  "the templates of classes %d, %d, %d "
+                  "lie on one line; they span no plane",
                   cls[0], cls[1], cls[2]);
     goto fail;
   }

@@ -18,14 +18,14 @@
 #include <stdint.h>
 
 typedef struct {
-  int cls[3];          /* the classes a, b, c                                */
-  size_t h;            /* feature width (the templates have h + 1 entries)   */
-  double *e1, *e2;     /* h + 1 each: the orthonormal basis; owned           */
-  double tmpl[3][2];   /* the template points of a, b, c                     */
-  size_t m;            /* examples of the three classes                      */
-  size_t *index;       /* m: their row in the features; owned                */
-  int32_t *label;      /* m: their label; owned                              */
-  double *xy;          /* m×2: their coordinates; owned                      */
+  int cls[3];        /* the classes a, b, c                                */
+  size_t h;          /* feature width (the templates have h + 1 entries)   */
+  double *e1, *e2;   /* h + 1 each: the orthonormal basis; owned           */
+  double tmpl[3][2]; /* the template points of a, b, c                     */
+  size_t m;          /* examples of the three classes                      */
+  size_t *index;     /* m: their row in the features; owned                */
+  int32_t *label;    /* m: their label; owned                              */
+  double *xy;        /* m×2: their coordinates; owned                      */
 } lsp_proj;
 
 /* Confusion counts conf[t*k + p] (true t, predicted p) of the linear head

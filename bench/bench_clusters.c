@@ -52,11 +52,12 @@ int main(int argc, char **argv) {
     if (r >= 0) t[r] = bench_now() - t0;
   }
   double med = bench_median(t, (size_t)reps);
-  printf("{\"impl\": \"lsprobe\", \"n\": %zu, \"h\": %zu, \"k\": %zu, "
-         "\"threads\": %d, \"reps\": %d, \"median_s\": %.6f, \"min_s\": %.6f, "
-         "\"r2_separation\": %.10g, \"trace_ratio\": %.10g, \"nc1\": %.10g}\n",
-         n, h, k, threads, reps, med, t[0], c->r2_separation, c->trace_ratio,
-         c->nc1);
+  printf(
+      "{\"impl\": \"lsprobe\", \"n\": %zu, \"h\": %zu, \"k\": %zu, "
+      "\"threads\": %d, \"reps\": %d, \"median_s\": %.6f, \"min_s\": %.6f, "
+      "\"r2_separation\": %.10g, \"trace_ratio\": %.10g, \"nc1\": %.10g}\n",
+      n, h, k, threads, reps, med, t[0], c->r2_separation, c->trace_ratio,
+      c->nc1);
   lsp_clusters_free(c);
   free(t);
   free(x);

@@ -25,32 +25,40 @@ static int read_templates(const char *wpath, const char *bpath, size_t h,
   int st = lsp_npy_read_matrix(wpath, &t->wa, &t->W, &t->wown, &t->k, &t->h);
   if (st) return st;
   if (t->h != h)
-    return lsp_fail(LSP_EDATA, "%s: templates have %zu columns but the features "
-                               "have %zu", wpath, t->h, h);
+    return lsp_fail(LSP_EDATA,
+                    "%s: templates have %zu columns but the features "
+                    "have %zu",
+                    wpath, t->h, h);
   if (t->k < 2)
-    return lsp_fail(LSP_EDATA, "%s: need at least 2 template rows (classes), got %zu",
+    return lsp_fail(LSP_EDATA,
+                    "%s: need at least 2 template rows (classes), got %zu",
                     wpath, t->k);
   if ((st = lsp_npy_read(bpath, &t->ba))) return st;
   if (t->ba.count != t->k || t->ba.ndim > 2 ||
       (t->ba.ndim == 2 && t->ba.shape[1] != 1))
-    return lsp_fail(LSP_EDATA, "%s: expected a bias of %zu values (one per "
-                               "template row of %s), got %zu", bpath, t->k,
-                    wpath, t->ba.count);
+    return lsp_fail(LSP_EDATA,
+                    "%s: expected a bias of %zu values (one per "
+                    "template row of %s), got %zu",
+                    bpath, t->k, wpath, t->ba.count);
   return lsp_array_f32(&t->ba, bpath, 1, &t->b, &t->bown);
 }
 
-static void print_text(const lsp_clusters *c, const lsp_proj *p,
-                       size_t score, int picked, double acc, int has_t,
-                       const char *ppath) {
-  printf("clusters: N=%zu rows (%zu all-zero rows excluded), H=%zu, K=%zu "
-         "(%zu empty)\n", c->n, c->n_zero_rows, c->h, c->k, c->k - c->k_used);
+static void print_text(const lsp_clusters *c, const lsp_proj *p, size_t score,
+                       int picked, double acc, int has_t, const char *ppath) {
+  printf(
+      "clusters: N=%zu rows (%zu all-zero rows excluded), H=%zu, K=%zu "
+      "(%zu empty)\n",
+      c->n, c->n_zero_rows, c->h, c->k, c->k - c->k_used);
   printf("  class separation R2  %.6f  (cosine; within %.6f / total %.6f)\n",
          c->r2_separation, c->d_within, c->d_total);
   printf("  trace ratio          %.6f  (tr SW %.6g / tr SB %.6g)\n",
          c->trace_ratio, c->trace_within, c->trace_between);
-  printf("  NC1                  %.6f  (Sigma_B rank %zu)\n", c->nc1, c->nc1_rank);
-  printf("  tightness (mean)     %.6f  (mean cosine distance to the class "
-         "direction)\n", c->tightness_mean);
+  printf("  NC1                  %.6f  (Sigma_B rank %zu)\n", c->nc1,
+         c->nc1_rank);
+  printf(
+      "  tightness (mean)     %.6f  (mean cosine distance to the class "
+      "direction)\n",
+      c->tightness_mean);
   printf("  class-mean distance  cv %.4f  (std/mean over class pairs)\n",
          c->mean_dist_cv);
   printf("  per class            class:count:tightness");
@@ -63,8 +71,8 @@ static void print_text(const lsp_clusters *c, const lsp_proj *p,
   printf("\n");
   if (has_t) printf("  template accuracy    %.6f\n", acc);
   if (p) {
-    printf("  projection classes   %d,%d,%d (%s", p->cls[0], p->cls[1], p->cls[2],
-           picked ? "most confused" : "given");
+    printf("  projection classes   %d,%d,%d (%s", p->cls[0], p->cls[1],
+           p->cls[2], picked ? "most confused" : "given");
     if (picked) printf(": %zu errors among them", score);
     printf("); %zu points", p->m);
     if (ppath) printf(" -> %s", ppath);
@@ -116,22 +124,28 @@ static void print_json(const lsp_clusters *c, const lsp_proj *p, size_t score,
 int cmd_clusters(int argc, char **argv) {
   const char *cmd = "clusters";
   cli_opt opts[] = {
-      {"features", "F.npy", "N×H penultimate features (float32/float64), required", 1, 0, 0},
+      {"features", "F.npy",
+       "N×H penultimate features (float32/float64), required", 1, 0, 0},
       {"labels", "y.npy", "N integer labels, required", 1, 0, 0},
-      {"templates", "W.npy", "last-layer weights K×H (enables the projection)", 1, 0, 0},
-      {"bias", "b.npy", "last-layer bias, K values (with --templates)", 1, 0, 0},
-      {"classes", "a,b,c", "classes to project (default: the 3 most confused)", 1, 0, 0},
-      {"projection-out", "P.csv", "write the projection (kind,index,label,x,y)", 1, 0, 0},
+      {"templates", "W.npy", "last-layer weights K×H (enables the projection)",
+       1, 0, 0},
+      {"bias", "b.npy", "last-layer bias, K values (with --templates)", 1, 0,
+       0},
+      {"classes", "a,b,c", "classes to project (default: the 3 most confused)",
+       1, 0, 0},
+      {"projection-out", "P.csv", "write the projection (kind,index,label,x,y)",
+       1, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
       {"json", NULL, "print one JSON object instead of text", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
-  int rc = cli_parse(cmd, "--features F.npy --labels y.npy [options]",
-                     "Penultimate-layer geometry: class separation R2 (cosine), "
-                     "within/between scatter\ntrace ratio, NC1, per-class "
-                     "tightness and class-mean distances; with the last\n"
-                     "layer (--templates, --bias), the Mueller et al. 2019 "
-                     "projection of three classes.",
-                     argc, argv, opts);
+  int rc =
+      cli_parse(cmd, "--features F.npy --labels y.npy [options]",
+                "Penultimate-layer geometry: class separation R2 (cosine), "
+                "within/between scatter\ntrace ratio, NC1, per-class "
+                "tightness and class-mean distances; with the last\n"
+                "layer (--templates, --bias), the Mueller et al. 2019 "
+                "projection of three classes.",
+                argc, argv, opts);
   if (rc) return rc;
   if ((rc = cli_require(cmd, opts, "features")) ||
       (rc = cli_require(cmd, opts, "labels")))
@@ -142,18 +156,20 @@ int cmd_clusters(int argc, char **argv) {
   if (!has_t && cli_has(opts, "classes"))
     return cli_error(cmd, CLI_USAGE, "--classes needs --templates and --bias");
   if (!has_t && cli_has(opts, "projection-out"))
-    return cli_error(cmd, CLI_USAGE, "--projection-out needs --templates and --bias");
+    return cli_error(cmd, CLI_USAGE,
+                     "--projection-out needs --templates and --bias");
   long threads, *given = NULL;
   size_t ngiven = 0;
-  if ((rc = cli_get_long(cmd, opts, "threads", 0, 0, 1024, &threads))) return rc;
+  if ((rc = cli_get_long(cmd, opts, "threads", 0, 0, 1024, &threads)))
+    return rc;
   if (cli_has(opts, "classes")) {
     if ((rc = cli_get_longs(cmd, opts, "classes", NULL, 0, INT32_MAX, &given,
                             &ngiven)))
       return rc;
     if (ngiven != 3) {
       free(given);
-      return cli_error(cmd, CLI_USAGE, "--classes: expected 3 classes a,b,c, got %zu",
-                       ngiven);
+      return cli_error(cmd, CLI_USAGE,
+                       "--classes: expected 3 classes a,b,c, got %zu", ngiven);
     }
     for (int q = 0; q < 3; q++)
       for (int r = 0; r < q; r++)
@@ -196,15 +212,16 @@ int cmd_clusters(int argc, char **argv) {
     for (size_t i = 0; i < n; i++)
       if ((size_t)y[i] + 1 > k) k = (size_t)y[i] + 1;
     if (k < 2) {
-      st = lsp_fail(LSP_EDATA, "%s: need at least 2 classes, every label is 0", ypath);
+      st = lsp_fail(LSP_EDATA, "%s: need at least 2 classes, every label is 0",
+                    ypath);
       goto fail;
     }
   }
   if (given)
     for (int q = 0; q < 3; q++)
       if (given[q] >= (long)k) {
-        rc = cli_error(cmd, CLI_USAGE, "--classes: class %ld is outside [0, %zu)",
-                       given[q], k);
+        rc = cli_error(cmd, CLI_USAGE,
+                       "--classes: class %ld is outside [0, %zu)", given[q], k);
         goto done;
       }
   if (!(c = lsp_clusters_alloc(k))) {

@@ -11,9 +11,10 @@
 #include "core/lsp_npy.h"
 
 static void print_summary(const char *name, const lsp_dist_summary *s) {
-  printf("  %-9s mean %.4f  median %.4f  [q05 %.4f, q25 %.4f, q75 %.4f, q95 %.4f]"
-         "  min %.4f  max %.4f\n",
-         name, s->mean, s->median, s->q05, s->q25, s->q75, s->q95, s->min, s->max);
+  printf(
+      "  %-9s mean %.4f  median %.4f  [q05 %.4f, q25 %.4f, q75 %.4f, q95 %.4f]"
+      "  min %.4f  max %.4f\n",
+      name, s->mean, s->median, s->q05, s->q25, s->q75, s->q95, s->min, s->max);
 }
 
 int cmd_logitgap(int argc, char **argv) {
@@ -21,18 +22,22 @@ int cmd_logitgap(int argc, char **argv) {
   cli_opt opts[] = {
       {"logits", "L.npy", "N×K logits (float32/float64), required", 1, 0, 0},
       {"labels", "y.npy", "N integer labels in [0, K), required", 1, 0, 0},
-      {"smoothing", "E", "the model's label smoothing eps in [0, 1] (gives the "
-                         "optimal gap)", 1, 0, 0},
+      {"smoothing", "E",
+       "the model's label smoothing eps in [0, 1] (gives the "
+       "optimal gap)",
+       1, 0, 0},
       {"convention", "C", "uniform (PyTorch; default) or t2t", 1, 0, 0},
       {"json", NULL, "print one JSON object instead of text", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
-  int rc = cli_parse(cmd, "--logits L.npy --labels y.npy [options]",
-                     "Distribution of the logit gap z_y - mean_{j!=y} z_j and of "
-                     "the predictive entropy,\nagainst the gap at which the "
-                     "label-smoothed loss is minimal (DESIGN 2).",
-                     argc, argv, opts);
+  int rc =
+      cli_parse(cmd, "--logits L.npy --labels y.npy [options]",
+                "Distribution of the logit gap z_y - mean_{j!=y} z_j and of "
+                "the predictive entropy,\nagainst the gap at which the "
+                "label-smoothed loss is minimal (DESIGN 2).",
+                argc, argv, opts);
   if (rc) return rc;
-  if ((rc = cli_require(cmd, opts, "logits")) || (rc = cli_require(cmd, opts, "labels")))
+  if ((rc = cli_require(cmd, opts, "logits")) ||
+      (rc = cli_require(cmd, opts, "labels")))
     return rc;
   lsp_ls ls = {0.0, LSP_LS_UNIFORM, 0};
   int has_ls = cli_has(opts, "smoothing");
@@ -65,7 +70,8 @@ int cmd_logitgap(int argc, char **argv) {
                   ya.count, lpath, n);
     goto fail;
   }
-  if ((st = lsp_logitgap_compute(z, y, n, k, has_ls ? &ls : NULL, &g, NULL, NULL))) {
+  if ((st = lsp_logitgap_compute(z, y, n, k, has_ls ? &ls : NULL, &g, NULL,
+                                 NULL))) {
     st = lsp_fail_prefix(st, lpath);
     goto fail;
   }
@@ -89,7 +95,8 @@ int cmd_logitgap(int argc, char **argv) {
                100.0 * g.share_above_optimal);
     }
     print_summary("entropy", &g.entropy);
-    printf("  (entropy in nats; uniform prediction log K = %.4f)\n", g.entropy_max);
+    printf("  (entropy in nats; uniform prediction log K = %.4f)\n",
+           g.entropy_max);
   }
   rc = 0;
   goto done;

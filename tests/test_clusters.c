@@ -78,7 +78,8 @@ static void test_toy(void **state) {
   double u1[2] = {1 / sqrt(1 + e * e), e / sqrt(1 + e * e)};
   double mu[2] = {(1 + u1[0]) / 2, (0 + u1[1]) / 2};
   double nm = sqrt(mu[0] * mu[0] + mu[1] * mu[1]);
-  double want = ((1 - mu[0] / nm) + (1 - (u1[0] * mu[0] + u1[1] * mu[1]) / nm)) / 2;
+  double want =
+      ((1 - mu[0] / nm) + (1 - (u1[0] * mu[0] + u1[1] * mu[1]) / nm)) / 2;
   td_close(c->tightness[0], want, 1e-9, 1e-15, "tightness 0", 0);
   td_close(c->tightness[1], want, 1e-9, 1e-15, "tightness 1 (mirror)", 1);
   /* class means (1, 0.1) and (0.1, 1): distance 0.9·√2 */
@@ -144,13 +145,13 @@ static void test_tiny_full_matrices(void **state) {
                          (x[i * h + b] - mu[y[i] * h + b]) / (double)n;
   double sw2[16 * 16], sb2[16 * 16];
   assert_int_equal(lsp_clusters_scatter(x, y, n, h, k, sw2, sb2), 0);
-  for (size_t q = 0; q < h * h; q++) td_close(sw2[q], sw[q], 1e-10, 1e-13, "SW", q);
+  for (size_t q = 0; q < h * h; q++)
+    td_close(sw2[q], sw[q], 1e-10, 1e-13, "SW", q);
   /* Σ_B and its pseudo-inverse keeping the K−1 = 2 leading components */
   gsl_matrix *B = gsl_matrix_calloc(h, h), *V = gsl_matrix_alloc(h, h);
   gsl_vector *lam = gsl_vector_alloc(h);
   double g[16] = {0};
-  for (size_t t = 0; t < h; t++)
-    g[t] = (mu[t] + mu[h + t] + mu[2 * h + t]) / 3;
+  for (size_t t = 0; t < h; t++) g[t] = (mu[t] + mu[h + t] + mu[2 * h + t]) / 3;
   for (size_t c = 0; c < k; c++)
     for (size_t a = 0; a < h; a++)
       for (size_t b = 0; b < h; b++)
@@ -204,8 +205,10 @@ static void test_scale_invariance(void **state) {
   for (size_t t = 0; t < h; t++) x[5 * h + t] *= 8.0f;
   for (size_t t = 0; t < h; t++) x[17 * h + t] *= 0.03125f;
   lsp_clusters *c1 = run(x, y, n, h, 3);
-  td_close(c1->r2_separation, c0->r2_separation, 1e-13, 1e-15, "R2 scaled rows", 0);
-  td_close(c1->tightness[y[5]], c0->tightness[y[5]], 1e-12, 1e-15, "tightness scaled", 0);
+  td_close(c1->r2_separation, c0->r2_separation, 1e-13, 1e-15, "R2 scaled rows",
+           0);
+  td_close(c1->tightness[y[5]], c0->tightness[y[5]], 1e-12, 1e-15,
+           "tightness scaled", 0);
   assert_true(c1->trace_within != c0->trace_within); /* Euclidean: changes */
   /* an inexact factor changes each entry by float rounding (~6e-8 relative) */
   for (size_t t = 0; t < h; t++) x[9 * h + t] *= 7.25f;
@@ -239,7 +242,8 @@ static void test_collapsed(void **state) {
   assert_true(c->nc1 == 0.0);
   assert_true(c->trace_within == 0.0);
   assert_int_equal(c->nc1_rank, K - 1);
-  for (int q = 0; q < K; q++) td_close(c->tightness[q], 0.0, 0, 1e-15, "tight", q);
+  for (int q = 0; q < K; q++)
+    td_close(c->tightness[q], 0.0, 0, 1e-15, "tight", q);
   lsp_clusters_free(c);
 }
 
@@ -300,8 +304,10 @@ static void test_errors(void **state) {
   const float same_mean[8] = {1, 0, 0, 1, 0, 1, 1, 0};
   expect_fail(same_mean, k_toy_y, 4, 2, 2, LSP_EDATA, "means coincide");
   assert_null(lsp_clusters_alloc(0));
-  assert_int_equal(lsp_clusters_scatter(x, k_toy_y, 4, 2, 2, NULL, NULL), LSP_EDATA);
-  assert_int_equal(lsp_clusters_scatter(k_toy, y1, 4, 2, 2, NULL, NULL), LSP_EDATA);
+  assert_int_equal(lsp_clusters_scatter(x, k_toy_y, 4, 2, 2, NULL, NULL),
+                   LSP_EDATA);
+  assert_int_equal(lsp_clusters_scatter(k_toy, y1, 4, 2, 2, NULL, NULL),
+                   LSP_EDATA);
 }
 
 /* Same thread count: bit-identical; 1 vs 2 threads: equal to rounding. */
@@ -315,7 +321,8 @@ static void test_threads(void **state) {
     y[i] = (int32_t)((i * 2654435761u) % K);
     for (int t = 0; t < H; t++) {
       s = s * 1664525u + 1013904223u;
-      x[i * H + t] = (float)(s >> 8) / 16777216.0f + (t % K == y[i] ? 0.6f : 0.0f);
+      x[i * H + t] =
+          (float)(s >> 8) / 16777216.0f + (t % K == y[i] ? 0.6f : 0.0f);
     }
   }
   lsp_threads_set(2);
@@ -324,7 +331,8 @@ static void test_threads(void **state) {
   lsp_clusters *c = run(x, y, N, H, K);
   assert_memory_equal(&a->r2_separation, &b->r2_separation, sizeof(double));
   assert_memory_equal(&a->nc1, &b->nc1, sizeof(double));
-  td_close(a->r2_separation, c->r2_separation, 1e-12, 0, "R2 1 vs 2 threads", 0);
+  td_close(a->r2_separation, c->r2_separation, 1e-12, 0, "R2 1 vs 2 threads",
+           0);
   td_close(a->nc1, c->nc1, 1e-12, 0, "NC1 1 vs 2 threads", 0);
   td_close(a->r2_separation, r2_pairwise(x, y, N, H, K), 1e-10, 0,
            "random R2 vs O(N^2)", 0);

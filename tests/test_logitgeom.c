@@ -34,7 +34,8 @@ static void optimum_case(lsp_ls_convention conv, double want_gap) {
   td_close(g.gap.q95, want_gap, 2e-6, 0, "q95 gap", 0);
   for (int i = 0; i < N; i++) td_close(per[i], want_gap, 2e-6, 0, "row gap", i);
   /* entropy of p = q is H(q) */
-  td_close(g.entropy.mean, lsp_ls_entropy(&ls, K), 1e-6, 0, "entropy = H(q)", 0);
+  td_close(g.entropy.mean, lsp_ls_entropy(&ls, K), 1e-6, 0, "entropy = H(q)",
+           0);
   td_close(g.entropy_max, log(10.0), 1e-15, 0, "log K", 0);
 }
 
@@ -74,7 +75,8 @@ static void test_quantiles_and_entropy(void **state) {
   td_close(g.share_above_optimal, 0, 0, 0, "none above +inf", 0);
   /* binary entropy of sigmoid(3) for row 0, in order */
   double p = 1 / (1 + exp(-3.0));
-  td_close(ent[0], -(p * log(p) + (1 - p) * log(1 - p)), 1e-12, 0, "H row 0", 0);
+  td_close(ent[0], -(p * log(p) + (1 - p) * log(1 - p)), 1e-12, 0, "H row 0",
+           0);
   /* JSON: eps = 0 gives "optimal_gap": null */
   const char *path = td_tmp("gap.json");
   FILE *f = fopen(path, "w+");
@@ -112,17 +114,22 @@ static void test_errors(void **state) {
   lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
   assert_int_equal(lsp_logitgap_compute(z, y, 2, 3, &ls, &g, NULL, NULL), 0);
   y[1] = 3;
-  assert_int_equal(lsp_logitgap_compute(z, y, 2, 3, &ls, &g, NULL, NULL), LSP_EDATA);
+  assert_int_equal(lsp_logitgap_compute(z, y, 2, 3, &ls, &g, NULL, NULL),
+                   LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "row 1"));
   y[1] = 2;
   z[4] = NAN;
-  assert_int_equal(lsp_logitgap_compute(z, y, 2, 3, &ls, &g, NULL, NULL), LSP_EDATA);
+  assert_int_equal(lsp_logitgap_compute(z, y, 2, 3, &ls, &g, NULL, NULL),
+                   LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "logit 1 of row 1"));
   z[4] = 5;
   ls.eps = 1.5;
-  assert_int_equal(lsp_logitgap_compute(z, y, 2, 3, &ls, &g, NULL, NULL), LSP_EINVAL);
-  assert_int_equal(lsp_logitgap_compute(z, y, 0, 3, NULL, &g, NULL, NULL), LSP_EINVAL);
-  assert_int_equal(lsp_logitgap_compute(z, y, 2, 1, NULL, &g, NULL, NULL), LSP_EINVAL);
+  assert_int_equal(lsp_logitgap_compute(z, y, 2, 3, &ls, &g, NULL, NULL),
+                   LSP_EINVAL);
+  assert_int_equal(lsp_logitgap_compute(z, y, 0, 3, NULL, &g, NULL, NULL),
+                   LSP_EINVAL);
+  assert_int_equal(lsp_logitgap_compute(z, y, 2, 1, NULL, &g, NULL, NULL),
+                   LSP_EINVAL);
 }
 
 int main(void) {

@@ -99,7 +99,8 @@ static void test_tiny_projection(void **state) {
   for (int q = 0; q < 9; q++) total += c1[q];
   for (int q = 0; q < 3; q++) right += c1[4 * q];
   assert_int_equal(total, n);
-  td_close((double)right / (double)n, 0.53125, 0, 1e-12, "acc_clean (case.json)", 0);
+  td_close((double)right / (double)n, 0.53125, 0, 1e-12,
+           "acc_clean (case.json)", 0);
   int cls[3];
   assert_int_equal(lsp_proj_pick_classes(c1, 3, cls, &score), 0);
   assert_int_equal(cls[0], 0);
@@ -175,11 +176,13 @@ static void test_projection_errors(void **state) {
   const float bc[3] = {0, 0.5f, 1};
   int abc[3] = {0, 1, 2};
   const int32_t y3[4] = {0, 1, 2, 0};
-  assert_int_equal(lsp_proj_compute(x, y3, 4, 2, Wc, bc, 3, abc, &p), LSP_EDATA);
+  assert_int_equal(lsp_proj_compute(x, y3, 4, 2, Wc, bc, 3, abc, &p),
+                   LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "one line"));
   const float We[3 * 2] = {1, 1, 1, 1, 2, 0};
   const float be[3] = {0.5f, 0.5f, 1};
-  assert_int_equal(lsp_proj_compute(x, y3, 4, 2, We, be, 3, abc, &p), LSP_EDATA);
+  assert_int_equal(lsp_proj_compute(x, y3, 4, 2, We, be, 3, abc, &p),
+                   LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "equal"));
   float xn[8];
   memcpy(xn, x, sizeof xn);
@@ -192,7 +195,8 @@ static void test_projection_errors(void **state) {
   assert_int_equal(lsp_proj_compute(x, y, 4, 2, Wn, b, 4, abc, &p), LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "weight [2, 1]"));
   const int32_t ybad[4] = {0, 1, 7, 0};
-  assert_int_equal(lsp_proj_compute(x, ybad, 4, 2, W, b, 4, abc, &p), LSP_EDATA);
+  assert_int_equal(lsp_proj_compute(x, ybad, 4, 2, W, b, 4, abc, &p),
+                   LSP_EDATA);
   size_t c[16];
   assert_int_equal(lsp_proj_confusion(x, ybad, 4, 2, W, b, 4, c), LSP_EDATA);
   assert_int_equal(lsp_proj_confusion(xn, y, 4, 2, W, b, 4, c), LSP_EDATA);
