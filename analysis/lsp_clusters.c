@@ -48,7 +48,7 @@ void lsp_clusters_free(lsp_clusters *c) {
 
 /* Σ x_t² in double with eight partial sums (a fixed order, so the result
  * does not depend on the thread that computes it). */
-static double sumsq_f32(const float *x, size_t h) {
+static inline double sumsq_f32(const float *x, size_t h) {
   double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   size_t t = 0;
   for (; t + 8 <= h; t += 8)
@@ -72,6 +72,30 @@ static int check_args(const float *feat, const int32_t *labels, size_t n,
       return lsp_fail(LSP_EDATA, "label %d of row %zu is outside [0, %zu)",
                       (int)labels[i], i, k);
   return LSP_OK;
+}
+
+/* The row kernels of both passes are compiled for AVX-512, AVX2 and the
+ * baseline and picked at load time, like the loss kernel (core/lsp_loss.c); the
+ * sanitizer build (LSP_NO_CLONES) gets the portable version only. */
+#if defined(__x86_64__) && !defined(LSP_NO_CLONES) && defined(__GNUC__)
+#define LSP_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define LSP_CLONES
+#endif
+
+/* One row of pass 1: returns ‖x‖² (double); if it is finite and non-zero,
+ * adds x/‖x‖ to u and x to m (h doubles each). */
+LSP_CLONES
+static double row_accumulate(const float *x, size_t h, double *u, double *m) {
+  double s = sumsq_f32(x, h);
+  if (!(s > 0.0) || !isfinite(s)) return s;
+  double inv = 1.0 / sqrt(s);
+  for (size_t t = 0; t < h; t++) {
+    u[t] += (double)x[t] * inv;
+    m[t] += (double)x[t];
+  }
+  return s;
 }
 
 /* Pass 1: per class the used-row count, the zero-row count, Σ u (usum, k×h)
@@ -109,9 +133,8 @@ static int pass_sums(const float *feat, const int32_t *labels, size_t n,
     size_t mybad = n;
 #pragma omp for schedule(static)
     for (size_t i = 0; i < n; i++) {
-      const float *x = feat + i * h;
       size_t y = (size_t)labels[i];
-      double s = sumsq_f32(x, h);
+      double s = row_accumulate(feat + i * h, h, us + y * h, hs + y * h);
       if (!isfinite(s)) {
         /* NaN or Inf somewhere (or a square that overflows double: no
          * float32 can). Remember the first such row of this thread. */
@@ -119,17 +142,10 @@ static int pass_sums(const float *feat, const int32_t *labels, size_t n,
         continue;
       }
       if (out->dead) out->dead[i] = s == 0.0;
-      if (s == 0.0) {
+      if (s == 0.0)
         zc[y]++;
-        continue;
-      }
-      double inv = 1.0 / sqrt(s);
-      double *u = us + y * h, *m = hs + y * h;
-      for (size_t t = 0; t < h; t++) {
-        u[t] += (double)x[t] * inv;
-        m[t] += (double)x[t];
-      }
-      cnt[y]++;
+      else
+        cnt[y]++;
     }
     bad[tid] = mybad;
   }
@@ -206,7 +222,7 @@ static int degenerate_between(double trb, double scale, size_t h) {
 
 /* The leading eigenpairs of Σ_B = (1/ku) M Mᵀ from the ku×ku Gram matrix
  * G = (1/ku) MᵀM: G a = λ a gives Σ_B (M a) = λ (M a) and ‖M a‖² = ku λ.
- * Writes V (h×r, column j = v_j/sqrt(λ_j)) and returns r, the number of
+ * Writes V (r×h, row j = v_j/sqrt(λ_j)) and returns r, the number of
  * components kept: at most ku − 1, and only those above the rank threshold
  * λ_max·max(h, ku)·DBL_EPSILON (the rule of LAPACK/NumPy matrix_rank). */
 static int between_eigen(const double *M, size_t h, size_t ku, double *V,
@@ -235,7 +251,7 @@ static int between_eigen(const double *M, size_t h, size_t ku, double *V,
       double v = 0.0;
       for (size_t q = 0; q < ku; q++)
         v += M[t * ku + q] * gsl_matrix_get(A, q, j);
-      V[t * r + j] = v * sc;
+      V[j * h + t] = v * sc;
     }
   }
   *rank = r;
@@ -247,55 +263,62 @@ done:
   return st;
 }
 
-/* Pass 2: Σ_i ‖h_i − μ_{y_i}‖² and Σ_i ‖Vᵀ(h_i − μ_{y_i})‖² over used rows.
- * Rows go in blocks of PASS2_BLOCK: OpenMP threads centre the block in
- * double (dead rows become zero rows and add nothing), then one dgemm
- * projects it onto V (h×r). Per-row sums are added in row order, so only the
- * dgemm's own thread split can change the last bits. */
-enum { PASS2_BLOCK = 512 };
+/* Σ a_t b_t in double with eight partial sums (fixed order). */
+static inline double dot_d(const double *a, const double *b, size_t h) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t t = 0;
+  for (; t + 8 <= h; t += 8)
+    for (int q = 0; q < 8; q++) acc[q] += a[t + q] * b[t + q];
+  for (; t < h; t++) acc[t & 7] += a[t] * b[t];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+         ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
 
+/* One row of pass 2: c = x − m (into c, h doubles); adds ‖c‖² to *ss and
+ * Σ_j (c·V_j)² to *pj. */
+LSP_CLONES
+static void row_within(const float *x, const double *m, const double *V,
+                       size_t r, size_t h, double *c, double *ss, double *pj) {
+  for (size_t t = 0; t < h; t++) c[t] = (double)x[t] - m[t];
+  *ss += dot_d(c, c, h);
+  double s = 0.0;
+  for (size_t j = 0; j < r; j++) {
+    double p = dot_d(c, V + j * h, h);
+    s += p * p;
+  }
+  *pj += s;
+}
+
+/* Pass 2: Σ_i ‖h_i − μ_{y_i}‖² and Σ_i ‖Vᵀ(h_i − μ_{y_i})‖² over used rows
+ * (V is r×h here, row j = v_j/sqrt(λ_j)). One OpenMP loop over rows, each
+ * thread centring a row into its own buffer `cbuf` (nt×h); no BLAS call
+ * inside, so OpenMP and OpenBLAS thread pools never alternate. The r·h
+ * multiply-adds per row are the cost: O(N·H·K). */
 static void pass_within(const float *feat, const int32_t *labels, size_t n,
                         size_t h, const double *mu, const double *V, size_t r,
-                        const unsigned char *dead, double *C, double *P,
-                        double *rowss, double *ss_out, double *proj_out) {
-  int nt = lsp_threads_get();
-  if (nt < 1) nt = 1;
-  double ss = 0.0, pj = 0.0;
-  for (size_t i0 = 0; i0 < n; i0 += PASS2_BLOCK) {
-    size_t rows = n - i0 < PASS2_BLOCK ? n - i0 : PASS2_BLOCK;
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (size_t i = 0; i < rows; i++) {
-      double *c = C + i * h;
-      if (dead[i0 + i]) {
-        memset(c, 0, h * sizeof *c);
-        rowss[i] = 0.0;
-        continue;
-      }
-      const float *x = feat + (i0 + i) * h;
-      const double *m = mu + (size_t)labels[i0 + i] * h;
-      double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      size_t t = 0;
-      for (; t + 8 <= h; t += 8)
-        for (int q = 0; q < 8; q++) {
-          double v = (double)x[t + q] - m[t + q];
-          c[t + q] = v;
-          a[q] += v * v;
-        }
-      for (; t < h; t++) {
-        c[t] = (double)x[t] - m[t];
-        a[t & 7] += c[t] * c[t];
-      }
-      rowss[i] =
-          ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+                        const unsigned char *dead, double *cbuf, int nt,
+                        double *part, double *ss_out, double *proj_out) {
+  int used_threads = 1;
+  for (int t = 0; t < 2 * nt; t++) part[t] = 0.0;
+#pragma omp parallel num_threads(nt)
+  {
+    int tid = omp_get_thread_num();
+#pragma omp single
+    used_threads = omp_get_num_threads();
+    double *c = cbuf + (size_t)tid * h, mss = 0.0, mpj = 0.0;
+#pragma omp for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+      if (dead[i]) continue;
+      row_within(feat + i * h, mu + (size_t)labels[i] * h, V, r, h, c, &mss,
+                 &mpj);
     }
-    for (size_t i = 0; i < rows; i++) ss += rowss[i];
-    if (r == 0) continue;
-    gsl_matrix_const_view Cv = gsl_matrix_const_view_array(C, rows, h);
-    gsl_matrix_const_view Vv = gsl_matrix_const_view_array(V, h, r);
-    gsl_matrix_view Pv = gsl_matrix_view_array(P, rows, r);
-    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &Cv.matrix, &Vv.matrix, 0.0,
-                   &Pv.matrix);
-    for (size_t q = 0; q < rows * r; q++) pj += P[q] * P[q];
+    part[2 * tid] = mss;
+    part[2 * tid + 1] = mpj;
+  }
+  double ss = 0.0, pj = 0.0;
+  for (int t = 0; t < used_threads; t++) {
+    ss += part[2 * t];
+    pj += part[2 * t + 1];
   }
   *ss_out = ss;
   *proj_out = pj;
@@ -343,11 +366,11 @@ int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
   int st = check_args(feat, labels, n, h, k);
   if (st) return st;
   class_sums s = {out->count, out->zero_count, NULL, NULL, NULL};
-  /* one block: class sums (2kh), M (hk), V (hk), pass-2 block, its
-   * projections and row sums */
-  size_t blk = n < PASS2_BLOCK ? n : PASS2_BLOCK;
+  /* class sums (2kh), M (hk), V (hk), per-thread row buffers and sums */
+  int nt = lsp_threads_get();
+  if (nt < 1) nt = 1;
   double *mem =
-      malloc((2 * k * h + 2 * h * k + blk * (h + k + 1)) * sizeof *mem);
+      malloc((2 * k * h + 2 * h * k + (size_t)nt * (h + 2)) * sizeof *mem);
   size_t *used = malloc(k * sizeof *used);
   s.dead = malloc(n);
   if (!mem || !used || !s.dead) {
@@ -356,8 +379,8 @@ int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
   }
   s.usum = mem;
   s.hsum = mem + k * h;
-  double *M = mem + 2 * k * h, *V = M + h * k, *C = V + h * k;
-  double *P = C + blk * h, *rowss = P + blk * k;
+  double *M = mem + 2 * k * h, *V = M + h * k, *cbuf = V + h * k;
+  double *part = cbuf + (size_t)nt * h;
   if ((st = pass_sums(feat, labels, n, h, k, &s))) goto done;
   out->n = n;
   out->h = h;
@@ -415,8 +438,8 @@ int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
   }
   if ((st = between_eigen(M, h, ku, V, &out->nc1_rank))) goto done;
   double ss, pj;
-  pass_within(feat, labels, n, h, s.hsum, V, out->nc1_rank, s.dead, C, P, rowss,
-              &ss, &pj);
+  pass_within(feat, labels, n, h, s.hsum, V, out->nc1_rank, s.dead, cbuf, nt,
+              part, &ss, &pj);
   out->trace_within = ss / (double)out->n_used;
   out->trace_ratio = out->trace_within / out->trace_between;
   out->nc1 = pj / (double)out->n_used / (double)ku;
