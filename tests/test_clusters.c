@@ -3,6 +3,7 @@
  * full-matrix computations done here in double. */
 #include <gsl/gsl_eigen.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -268,6 +269,61 @@ static void test_zero_rows_and_empty_class(void **state) {
   lsp_clusters_free(c);
 }
 
+/* Collinear class means: Σ_B has rank 1 < K − 1, and the rank rule keeps
+ * one component. Means (c+1)(1,1), deviations ±(0.125, 0):
+ * Σ_B = (2/3)[[1,1],[1,1]] (λ = 4/3 on (1,1)/√2), Σ_W = diag(1/64, 0),
+ * NC1 = (vᵀΣ_W v/λ)/K = (1/128)/(4/3)/3. */
+static void test_rank_deficient_between(void **state) {
+  (void)state;
+  float x[12];
+  int32_t y[6];
+  for (int c = 0; c < 3; c++)
+    for (int q = 0; q < 2; q++) {
+      int i = 2 * c + q;
+      y[i] = c;
+      x[2 * i] = (float)(c + 1) + (q ? 0.125f : -0.125f);
+      x[2 * i + 1] = (float)(c + 1);
+    }
+  lsp_clusters *c = run(x, y, 6, 2, 3);
+  assert_int_equal(c->nc1_rank, 1);
+  td_close(c->nc1, 1.0 / 128 / (4.0 / 3) / 3, 1e-12, 0, "NC1 rank 1", 0);
+  td_close(c->trace_between, 4.0 / 3, 1e-14, 0, "tr SB", 0);
+  td_close(c->trace_within, 1.0 / 64, 1e-14, 0, "tr SW", 0);
+  lsp_clusters_free(c);
+}
+
+/* JSON: the DESIGN names, null for the entries of an empty class. */
+static void test_json(void **state) {
+  (void)state;
+  float x[8];
+  memcpy(x, k_toy, sizeof x);
+  const int32_t y[4] = {0, 0, 2, 2};
+  lsp_clusters *c = run(x, y, 4, 2, 3);
+  const char *path = td_tmp("clusters.json");
+  FILE *f = fopen(path, "w+");
+  assert_non_null(f);
+  lsp_json j;
+  lsp_json_init(&j, f, 0);
+  lsp_json_obj_begin(&j);
+  lsp_clusters_json(c, &j);
+  lsp_json_obj_end(&j);
+  assert_int_equal(lsp_json_finish(&j), 0);
+  rewind(f);
+  char buf[4096] = {0};
+  assert_true(fread(buf, 1, sizeof buf - 1, f) > 0);
+  fclose(f);
+  remove(path);
+  assert_non_null(strstr(buf, "\"r2_separation\":0.97618"));
+  assert_non_null(strstr(buf, "\"trace_ratio\":"));
+  assert_non_null(strstr(buf, "\"nc1\":0.0061728"));
+  assert_non_null(strstr(buf, "\"empty_classes\":[1]"));
+  assert_non_null(strstr(
+      buf, "{\"class\":1,\"count\":0,\"zero_rows\":0,\"tightness\":null}"));
+  assert_non_null(strstr(buf, "\"mean_distances\":[[0,null,"));
+  assert_null(strstr(buf, "nan"));
+  lsp_clusters_free(c);
+}
+
 static void expect_fail(const float *x, const int32_t *y, size_t n, size_t h,
                         size_t k, int want, const char *needle) {
   lsp_clusters *c = lsp_clusters_alloc(k < 2 ? 2 : k);
@@ -350,6 +406,8 @@ int main(void) {
       cmocka_unit_test(test_scale_invariance),
       cmocka_unit_test(test_collapsed),
       cmocka_unit_test(test_zero_rows_and_empty_class),
+      cmocka_unit_test(test_rank_deficient_between),
+      cmocka_unit_test(test_json),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_threads),
   };
