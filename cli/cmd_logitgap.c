@@ -33,7 +33,7 @@ int cmd_logitgap(int argc, char **argv) {
       cli_parse(cmd, "--logits L.npy --labels y.npy [options]",
                 "Distribution of the logit gap z_y - mean_{j!=y} z_j and of "
                 "the predictive entropy,\nagainst the gap at which the "
-                "label-smoothed loss is minimal (DESIGN 2).",
+                "label-smoothed loss is minimal.",
                 argc, argv, opts);
   if (rc) return rc;
   if ((rc = cli_require(cmd, opts, "logits")) ||
