@@ -38,7 +38,9 @@ int lsp_proj_confusion(const float *feat, const int32_t *labels, size_t n,
                        size_t h, const float *W, const float *b, size_t k,
                        size_t *conf);
 
-/* The same from logits already computed (n×k float32, finite). */
+/* The same confusion counts from logits already computed (n×k float32,
+ * labels n in [0, k)); `conf` is a caller-owned k×k array. Errors as
+ * lsp_proj_confusion. */
 int lsp_proj_confusion_logits(const float *logits, const int32_t *labels,
                               size_t n, size_t k, size_t *conf);
 
@@ -60,6 +62,7 @@ int lsp_proj_compute(const float *feat, const int32_t *labels, size_t n,
                      size_t h, const float *W, const float *b, size_t k,
                      const int cls[3], lsp_proj **out);
 
+/* Release a projection and its arrays; NULL is a no-op. */
 void lsp_proj_free(lsp_proj *p);
 
 /* Write the projection as CSV (kind,index,label,x,y: one "template" row per
