@@ -13,6 +13,8 @@ typedef struct {
 
 static const command k_commands[] = {
     {"loss", cmd_loss, "label-smoothed cross-entropy (and gradient) of saved logits"},
+    {"clusters", cmd_clusters, "penultimate-layer cluster geometry (R2, NC1) and projection"},
+    {"logitgap", cmd_logitgap, "logit gap and entropy of saved logits vs the optimal gap"},
 };
 
 static void usage(FILE *f) {
