@@ -13,6 +13,7 @@ typedef struct {
 
 static const command k_commands[] = {
     {"loss", cmd_loss, "label-smoothed cross-entropy (and gradient) of saved logits"},
+    {"data", cmd_data, "load a dataset and its split; print sizes, classes, hash"},
 };
 
 static void usage(FILE *f) {
