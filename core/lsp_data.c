@@ -152,7 +152,7 @@ static int split_pools(const lsp_data_opts *o, const pool *tr, const pool *te,
   size_t n_val = resolve_nval(o, tr->n);
   if (n_val == 0 || n_val >= tr->n)
     return lsp_fail(LSP_EINVAL, "the validation split (%zu) must be at least 1 "
-                    "and below the %zu training examples", n_val, tr->n);
+                    "and below the %zu examples of the training file", n_val, tr->n);
   if (te->n == 0)
     return lsp_fail(LSP_EDATA, "%s: the test set is empty",
                     te->xpath ? te->xpath : "synthetic");

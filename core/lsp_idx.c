@@ -16,33 +16,40 @@
 #include "core/lsp_data.h"
 #include "core/lsp_error.h"
 
-/* Read exactly len bytes; returns the count actually read, or -1 on a zlib
- * error (then *why is set). gzread takes an unsigned int length, so large
- * requests go in chunks. */
-static long long gz_read_all(gzFile f, void *buf, size_t len,
-                             const char **why) {
+/* zlib's message without the "path: " prefix it adds to it. */
+static const char *gz_why(gzFile f, const char *path, int *errnum) {
+  const char *msg = gzerror(f, errnum);
+  if (*errnum == Z_ERRNO) return strerror(errno);
+  size_t n = strlen(path);
+  if (strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+    msg += n + 2;
+  return msg;
+}
+
+/* Read up to len bytes; returns the count read (short only at the end of the
+ * data), or -1 after recording the error: LSP_EDATA for a corrupt gzip
+ * stream, LSP_EIO for a failed read (*st). gzread takes an unsigned int
+ * length, so large requests go in chunks. */
+static long long gz_read_all(gzFile f, const char *path, void *buf,
+                             size_t len, int *st) {
   size_t got = 0;
+  int errnum = Z_OK;
   while (got < len) {
     size_t want = len - got;
     if (want > ((size_t)1 << 30)) want = (size_t)1 << 30;
     int r = gzread(f, (unsigned char *)buf + got, (unsigned)want);
-    if (r < 0) {
-      int errnum = 0;
-      *why = gzerror(f, &errnum);
-      if (errnum == Z_ERRNO) *why = strerror(errno);
-      return -1;
-    }
-    if (r == 0) break;
+    if (r <= 0) break;
     got += (size_t)r;
   }
-  /* A gzip stream cut short reads as end-of-file with Z_BUF_ERROR set. */
-  int errnum = 0;
-  const char *msg = gzerror(f, &errnum);
-  if (errnum != Z_OK && errnum != Z_BUF_ERROR) {
-    *why = errnum == Z_ERRNO ? strerror(errno) : msg;
-    return -1;
-  }
-  return (long long)got;
+  /* A gzip stream cut short reads as end-of-file with Z_BUF_ERROR set: that
+   * is reported by the caller as truncation. */
+  const char *why = gz_why(f, path, &errnum);
+  if (errnum == Z_OK || errnum == Z_BUF_ERROR) return (long long)got;
+  if (errnum == Z_DATA_ERROR)
+    *st = lsp_fail(LSP_EDATA, "%s: corrupt gzip data (%s)", path, why);
+  else
+    *st = lsp_fail(LSP_EIO, "%s: %s", path, why);
+  return -1;
 }
 
 int lsp_idx_read(const char *path, uint8_t **data, size_t *dims, int *ndims) {
@@ -59,13 +66,9 @@ int lsp_idx_read(const char *path, uint8_t **data, size_t *dims, int *ndims) {
 
   int st = LSP_OK;
   uint8_t *buf = NULL;
-  const char *why = NULL;
   unsigned char head[4 + 4 * LSP_IDX_MAXDIM];
-  long long r = gz_read_all(f, head, 4, &why);
-  if (r < 0) {
-    st = lsp_fail(LSP_EIO, "%s: %s", path, why);
-    goto done;
-  }
+  long long r = gz_read_all(f, path, head, 4, &st);
+  if (r < 0) goto done;
   if (r < 4) {
     st = lsp_fail(LSP_EDATA, "%s: truncated IDX header (%lld of 4 bytes)",
                   path, r);
@@ -91,11 +94,8 @@ int lsp_idx_read(const char *path, uint8_t **data, size_t *dims, int *ndims) {
                   "supported)", path, nd, LSP_IDX_MAXDIM);
     goto done;
   }
-  r = gz_read_all(f, head + 4, 4 * (size_t)nd, &why);
-  if (r < 0) {
-    st = lsp_fail(LSP_EIO, "%s: %s", path, why);
-    goto done;
-  }
+  r = gz_read_all(f, path, head + 4, 4 * (size_t)nd, &st);
+  if (r < 0) goto done;
   if (r < 4 * nd) {
     st = lsp_fail(LSP_EDATA, "%s: truncated IDX header", path);
     goto done;
@@ -124,22 +124,16 @@ int lsp_idx_read(const char *path, uint8_t **data, size_t *dims, int *ndims) {
     st = lsp_fail(LSP_ENOMEM, "%s: out of memory for %zu bytes", path, total);
     goto done;
   }
-  r = gz_read_all(f, buf, total, &why);
-  if (r < 0) {
-    st = lsp_fail(LSP_EIO, "%s: %s", path, why);
-    goto done;
-  }
+  r = gz_read_all(f, path, buf, total, &st);
+  if (r < 0) goto done;
   if ((size_t)r < total) {
     st = lsp_fail(LSP_EDATA, "%s: truncated: %lld of %zu data bytes", path, r,
                   total);
     goto done;
   }
   unsigned char extra;
-  r = gz_read_all(f, &extra, 1, &why);
-  if (r < 0) {
-    st = lsp_fail(LSP_EIO, "%s: %s", path, why);
-    goto done;
-  }
+  r = gz_read_all(f, path, &extra, 1, &st);
+  if (r < 0) goto done;
   if (r > 0) {
     st = lsp_fail(LSP_EDATA, "%s: trailing data after the %zu bytes the IDX "
                   "header announces", path, total);
