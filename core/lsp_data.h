@@ -65,10 +65,14 @@ const char *lsp_data_fashion_dir(void);
 
 /* Load and split. o->spec is one of
  *   "fashion-mnist"  the folder lsp_data_fashion_dir();
- *   a folder         holding train-images-idx3-ubyte, train-labels-idx1-ubyte,
- *                    t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each
- *                    plain or gzip (name with or without ".gz"); pixels are
- *                    scaled by 1/255 into [0, 1];
+ *   a folder         holding, checked in this order,
+ *                    - train-images-idx3-ubyte, train-labels-idx1-ubyte,
+ *                      t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte,
+ *                      each plain or gzip (name with or without ".gz");
+ *                    - train.csv and test.csv (lsp_csv_read);
+ *                    - x_train.npy, y_train.npy, x_test.npy, y_test.npy
+ *                      (x N×D or N×H×W, uint8 or float; labels integral);
+ *                    uint8 pixels are scaled by 1/255 into [0, 1];
  *   "synthetic[:key=value,...]"  the Gaussian mixture below; keys train,
  *                    test, dim, classes, sep override the syn_* fields.
  * The training file is shuffled with a GSL mt19937 seeded with o->seed; the
@@ -85,8 +89,10 @@ const char *lsp_data_fashion_dir(void);
  * The mixture is drawn from its own mt19937 seeded with o->seed; it needs
  * dim >= classes.
  *
- * On success *out owns every array (free with lsp_splits_free); lo/hi are
- * 0/1 for all these sources. Errors: LSP_EINVAL for bad settings (unknown
+ * The classes are K = 1 + the largest training label; a test label >= K is
+ * an error. On success *out owns every array (free with lsp_splits_free);
+ * lo/hi are 0/1 for pixels and the synthetic mixture, and the observed
+ * minimum/maximum over all splits for float features (CSV, float .npy). Errors: LSP_EINVAL for bad settings (unknown
  * spec key, n_val not below the training size, ...), LSP_EIO/LSP_EDATA with
  * the file and the problem (missing folder -- with a hint to install
  * dataset-fashion-mnist via scripts/setup --, truncated IDX, wrong magic,

@@ -14,6 +14,7 @@
 
 #include "core/lsp_data.h"
 #include "core/lsp_error.h"
+#include "core/lsp_npy.h"
 #include "testutil.h"
 
 /* ---- writing IDX files ---------------------------------------------------- */
@@ -448,6 +449,127 @@ static void test_folder_errors(void **state) {
   else unsetenv("LSPROBE_DATA");
 }
 
+/* ---- CSV and .npy folders -------------------------------------------------- */
+
+static void write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static void test_folder_csv(void **state) {
+  (void)state;
+  char dir[1024], p[1200], q[1200];
+  snprintf(dir, sizeof dir, "%s", td_tmp("csvdir"));
+  mkdir(dir, 0755);
+  snprintf(p, sizeof p, "%s/train.csv", dir);
+  snprintf(q, sizeof q, "%s/test.csv", dir);
+  write_text(p, "y,a,b\n0,0.5,-2\n1,1.5,2\n2,2.5,7.25\n0,0,0\n1,1,1\n2,2,2\n");
+  write_text(q, "1,-3.5,0\n0,0,0\n");
+  lsp_data_opts o;
+  lsp_data_opts_default(&o);
+  o.spec = dir;
+  o.n_val = 2;
+  lsp_splits s;
+  assert_int_equal(lsp_data_load(&o, &s), LSP_OK);
+  assert_int_equal(s.train.n, 4);
+  assert_int_equal(s.val.n, 2);
+  assert_int_equal(s.test.n, 2);
+  assert_int_equal(s.train.dim, 2);
+  assert_int_equal(s.train.k, 3);
+  assert_int_equal(s.img_h, 0);
+  /* float features: the bounds are the range over every split */
+  assert_true(s.lo == -3.5f && s.hi == 7.25f);
+  assert_true(s.test.x[0] == -3.5f && s.test.y[0] == 1);
+  /* a training row keeps its label: rows are (y + 0.5, ...) or (y, y) */
+  for (size_t i = 0; i < s.train.n; i++) {
+    float a = s.train.x[2 * i];
+    assert_true(a == (float)s.train.y[i] || a == (float)s.train.y[i] + 0.5f);
+  }
+  lsp_splits_free(&s);
+  write_text(q, "1,2,3,4\n");
+  expect_err(lsp_data_load(&o, &s), LSP_EDATA, q, "3 features per row");
+  write_text(q, "3,2,3\n");
+  expect_err(lsp_data_load(&o, &s), LSP_EDATA, q, "label 3 is out of range");
+  write_text(q, "1,2,x\n");
+  expect_err(lsp_data_load(&o, &s), LSP_EDATA, q, ":1: field 3 'x'");
+  unlink(q);
+  expect_err(lsp_data_load(&o, &s), LSP_EIO, q, NULL);
+  unlink(p);
+  expect_err(lsp_data_load(&o, &s), LSP_EIO, dir, "no dataset found");
+  rmdir(dir);
+}
+
+static void test_folder_npy(void **state) {
+  (void)state;
+  char dir[1024], p[4][1200];
+  snprintf(dir, sizeof dir, "%s", td_tmp("npydir"));
+  mkdir(dir, 0755);
+  static const char *names[4] = {"x_train.npy", "y_train.npy", "x_test.npy",
+                                 "y_test.npy"};
+  for (int f = 0; f < 4; f++) snprintf(p[f], sizeof p[f], "%s/%s", dir, names[f]);
+  /* uint8 images 12 x 2 x 2 with pixel 0 = the row index */
+  uint8_t *px = pixels(12, 2, 2);
+  int64_t ytr[12], yte[3] = {3, 0, 1};
+  for (int i = 0; i < 12; i++) ytr[i] = i % 4;
+  size_t s3[3] = {12, 2, 2}, s1[1] = {12}, t3[3] = {3, 2, 2}, t1[1] = {3};
+  assert_int_equal(lsp_npy_write(p[0], LSP_DT_U8, 3, s3, px), LSP_OK);
+  assert_int_equal(lsp_npy_write(p[1], LSP_DT_I64, 1, s1, ytr), LSP_OK);
+  assert_int_equal(lsp_npy_write(p[2], LSP_DT_U8, 3, t3, px), LSP_OK);
+  assert_int_equal(lsp_npy_write(p[3], LSP_DT_I64, 1, t1, yte), LSP_OK);
+  lsp_data_opts o;
+  lsp_data_opts_default(&o);
+  o.spec = dir;
+  o.n_val = 3;
+  lsp_splits s;
+  assert_int_equal(lsp_data_load(&o, &s), LSP_OK);
+  assert_int_equal(s.train.n, 9);
+  assert_int_equal(s.train.dim, 4);
+  assert_int_equal(s.train.k, 4);
+  assert_int_equal(s.img_h, 2);
+  assert_int_equal(s.img_w, 2);
+  assert_true(s.lo == 0.0f && s.hi == 1.0f);
+  for (size_t i = 0; i < s.train.n; i++) {
+    size_t r = row_index(&s.train, i);
+    assert_int_equal(s.train.y[i], r % 4);
+    assert_true(s.train.x[i * 4 + 3] == (float)px[r * 4 + 3] / 255.0f);
+  }
+  assert_int_equal(s.test.y[0], 3);
+  lsp_splits_free(&s);
+  /* float features keep their values; the bounds are the observed range */
+  float xf[12 * 4], tf[3 * 4];
+  for (int i = 0; i < 48; i++) xf[i] = (float)i * 0.25f - 3.0f;
+  for (int i = 0; i < 12; i++) tf[i] = (float)i * 2.385f;
+  size_t s2[2] = {12, 4}, t2[2] = {3, 4};
+  assert_int_equal(lsp_npy_write(p[0], LSP_DT_F32, 2, s2, xf), LSP_OK);
+  assert_int_equal(lsp_npy_write(p[2], LSP_DT_F32, 2, t2, tf), LSP_OK);
+  assert_int_equal(lsp_data_load(&o, &s), LSP_OK);
+  assert_int_equal(s.img_h, 0);
+  assert_true(s.lo == -3.0f && s.hi == 11.0f * 2.385f);
+  assert_memory_equal(s.test.x, tf, sizeof tf);
+  lsp_splits_free(&s);
+  /* errors name the file */
+  yte[0] = 4;
+  assert_int_equal(lsp_npy_write(p[3], LSP_DT_I64, 1, t1, yte), LSP_OK);
+  expect_err(lsp_data_load(&o, &s), LSP_EDATA, p[3], NULL);
+  assert_int_equal(lsp_npy_write(p[3], LSP_DT_I64, 1, s1, ytr), LSP_OK);
+  expect_err(lsp_data_load(&o, &s), LSP_EDATA, p[3], "12 labels");
+  assert_int_equal(lsp_npy_write(p[2], LSP_DT_U8, 3, t3, px), LSP_OK);
+  expect_err(lsp_data_load(&o, &s), LSP_EDATA, p[2], "uint8");
+  size_t t2b[2] = {4, 3};
+  assert_int_equal(lsp_npy_write(p[2], LSP_DT_F32, 2, t2b, tf), LSP_OK);
+  expect_err(lsp_data_load(&o, &s), LSP_EDATA, p[2], "another shape");
+  tf[5] = NAN;
+  assert_int_equal(lsp_npy_write(p[2], LSP_DT_F32, 2, t2, tf), LSP_OK);
+  expect_err(lsp_data_load(&o, &s), LSP_EDATA, p[2], "non-finite");
+  unlink(p[1]);
+  expect_err(lsp_data_load(&o, &s), LSP_EIO, p[1], NULL);
+  free(px);
+  for (int f = 0; f < 4; f++) unlink(p[f]);
+  rmdir(dir);
+}
+
 /* ---- FNV-1a ---------------------------------------------------------------- */
 
 /* Published FNV-1a 64 vectors (Fowler/Noll/Vo test suite). */
@@ -466,6 +588,7 @@ int main(void) {
       cmocka_unit_test(test_idx_errors),    cmocka_unit_test(test_idx_find),
       cmocka_unit_test(test_folder_plain),  cmocka_unit_test(test_folder_gzip),
       cmocka_unit_test(test_hash_sensitive), cmocka_unit_test(test_folder_errors),
+      cmocka_unit_test(test_folder_csv),   cmocka_unit_test(test_folder_npy),
       cmocka_unit_test(test_fnv),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
