@@ -108,12 +108,9 @@ static int dataset_alloc(lsp_dataset *d, size_t n, size_t dim, int k) {
   return LSP_OK;
 }
 
-/* Rows idx[0..n) of p (or rows 0..n when idx is NULL) into d, pixels / 255
- * (exactly rounded, through a 256-entry table), hashing each row as it goes
- * in its stored form (uint8 pixels, else float32 bytes) and then the labels:
- * returns the updated hash. */
-static uint64_t gather(lsp_dataset *d, const lsp_data_pool *p, const size_t *idx,
-                       uint64_t h) {
+/* Rows idx[0..n) of p (or rows 0..n when idx is NULL) into d; pixels are
+ * divided by 255 (exactly rounded, through a 256-entry table). */
+static void gather(lsp_dataset *d, const lsp_data_pool *p, const size_t *idx) {
   float tab[256];
   for (int v = 0; v < 256; v++) tab[v] = (float)v / 255.0f;
   for (size_t i = 0; i < d->n; i++) {
@@ -122,14 +119,28 @@ static uint64_t gather(lsp_dataset *d, const lsp_data_pool *p, const size_t *idx
     if (p->xu8) {
       const uint8_t *src = p->xu8 + r * p->dim;
       for (size_t j = 0; j < p->dim; j++) dst[j] = tab[src[j]];
-      h = lsp_fnv1a(h, src, p->dim);
     } else {
       memcpy(dst, p->xf32 + r * p->dim, p->dim * sizeof *dst);
-      h = lsp_fnv1a(h, dst, p->dim * sizeof *dst);
     }
     d->y[i] = p->y[r];
   }
-  return lsp_fnv1a(h, d->y, d->n * sizeof *d->y);
+}
+
+/* The same rows hashed in their stored form (uint8 pixels, else float32
+ * bytes), then their int32 labels: reads only the pool, so it can run
+ * beside gather(). */
+static uint64_t hash_rows(const lsp_data_pool *p, const size_t *idx, size_t n,
+                          uint64_t h) {
+  for (size_t i = 0; i < n; i++) {
+    size_t r = idx ? idx[i] : i;
+    if (p->xu8) h = lsp_fnv1a(h, p->xu8 + r * p->dim, p->dim);
+    else h = lsp_fnv1a(h, p->xf32 + r * p->dim, p->dim * sizeof(float));
+  }
+  for (size_t i = 0; i < n; i++) {
+    int32_t y = p->y[idx ? idx[i] : i];
+    h = lsp_fnv1a(h, &y, sizeof y);
+  }
+  return h;
 }
 
 static size_t resolve_nval(const lsp_data_opts *o, size_t n) {
@@ -168,17 +179,25 @@ int lsp_data_split(const lsp_data_opts *o, const lsp_data_pool *tr, const lsp_da
     free(idx);
     return st;
   }
-  /* The hash: a format tag, the split settings, then every split's shape,
-   * rows and labels. */
+  /* The hash (a format tag, the split settings, then every split's shape,
+   * rows and labels) runs beside the copy when OpenMP has two threads; it is
+   * the same either way. */
   uint64_t h = lsp_fnv1a(LSP_FNV_INIT, "lsprobe-splits-v1", 17);
   uint64_t set[5] = {n_val, o->seed, n_tr, n_te, tr->xu8 != NULL};
   h = lsp_fnv1a(h, set, sizeof set);
   lsp_dataset *ds[3] = {&out->train, &out->val, &out->test};
-  for (int s = 0; s < 3; s++) {
-    uint64_t shape[3] = {ds[s]->n, ds[s]->dim, (uint64_t)ds[s]->k};
-    h = lsp_fnv1a(h, shape, sizeof shape);
-    h = gather(ds[s], s < 2 ? tr : te,
-               s == 0 ? idx : s == 1 ? idx + (tr->n - n_val) : NULL, h);
+  const lsp_data_pool *src[3] = {tr, tr, te};
+  const size_t *sel[3] = {idx, idx + (tr->n - n_val), NULL};
+#pragma omp parallel sections
+  {
+#pragma omp section
+    for (int s = 0; s < 3; s++) {
+      uint64_t shape[3] = {ds[s]->n, ds[s]->dim, (uint64_t)ds[s]->k};
+      h = lsp_fnv1a(h, shape, sizeof shape);
+      h = hash_rows(src[s], sel[s], ds[s]->n, h);
+    }
+#pragma omp section
+    for (int s = 0; s < 3; s++) gather(ds[s], src[s], sel[s]);
   }
   free(idx);
   out->hash = h;

@@ -49,8 +49,21 @@ static int load_idx(const char *dir, const lsp_data_opts *o,
   for (int f = 0; f < 4; f++)
     if ((st = lsp_idx_find(dir, k_idx_names[f], path[f], sizeof path[f])))
       return st;
+  /* Inflate the four files concurrently (the training images take most of
+   * the time). Error messages are per thread, so each is kept and the first
+   * failing file in order is reported. */
+  int fst[4];
+  char msg[4][1024];
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int f = 0; f < 4; f++) {
+    fst[f] = lsp_idx_read(path[f], &raw[f], dims[f], &nd[f]);
+    if (fst[f]) snprintf(msg[f], sizeof msg[f], "%s", lsp_errmsg());
+  }
   for (int f = 0; f < 4; f++)
-    if ((st = lsp_idx_read(path[f], &raw[f], dims[f], &nd[f]))) goto done;
+    if (fst[f]) {
+      st = lsp_fail(fst[f], "%s", msg[f]);
+      goto done;
+    }
   for (int f = 0; f < 4; f += 2) {
     if (nd[f] != 3) {
       st = lsp_fail(LSP_EDATA, "%s: expected images (3 dimensions), found %d "
