@@ -67,10 +67,11 @@ int main(int argc, char **argv) {
     have_floor = 1;
   }
   double med = bench_median(t, (size_t)reps);
-  printf("{\"impl\": \"lsprobe\", \"data\": \"%s\", \"train\": %zu, \"val\": %zu, "
-         "\"test\": %zu, \"dim\": %zu, \"threads\": 1, \"reps\": %d, "
-         "\"median_s\": %.4f, \"min_s\": %.4f",
-         spec, n_tr, n_val, n_te, dim, reps, med, t[0]);
+  printf(
+      "{\"impl\": \"lsprobe\", \"data\": \"%s\", \"train\": %zu, \"val\": %zu, "
+      "\"test\": %zu, \"dim\": %zu, \"threads\": 1, \"reps\": %d, "
+      "\"median_s\": %.4f, \"min_s\": %.4f",
+      spec, n_tr, n_val, n_te, dim, reps, med, t[0]);
   if (have_floor)
     printf(", \"read_idx_median_s\": %.4f", bench_median(f, (size_t)reps));
   printf("}\n");

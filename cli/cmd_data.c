@@ -32,8 +32,7 @@ static void json_split(lsp_json *j, const char *key, const lsp_dataset *d,
   lsp_json_obj_end(j);
 }
 
-static void text_split(const char *name, const lsp_dataset *d,
-                       size_t *counts) {
+static void text_split(const char *name, const lsp_dataset *d, size_t *counts) {
   float lo, hi;
   lsp_dataset_class_counts(d, counts);
   lsp_dataset_range(d, &lo, &hi);
@@ -46,10 +45,14 @@ static void text_split(const char *name, const lsp_dataset *d,
 int cmd_data(int argc, char **argv) {
   const char *cmd = "data";
   cli_opt opts[] = {
-      {"data", "D", "fashion-mnist, synthetic[:key=v,...] or an IDX folder "
-       "(required)", 1, 0, 0},
-      {"val", "N", "validation examples taken from the training file "
-       "(default 1/12: 5000 of 60000)", 1, 0, 0},
+      {"data", "D",
+       "fashion-mnist, synthetic[:key=v,...] or an IDX folder "
+       "(required)",
+       1, 0, 0},
+      {"val", "N",
+       "validation examples taken from the training file "
+       "(default 1/12: 5000 of 60000)",
+       1, 0, 0},
       {"seed", "S", "split (and synthetic mixture) seed (default 1)", 1, 0, 0},
       {"max-train", "N", "keep only the first N training examples", 1, 0, 0},
       {"max-test", "N", "keep only the first N test examples", 1, 0, 0},
@@ -119,7 +122,8 @@ int cmd_data(int argc, char **argv) {
     lsp_json_key_str(&j, "hash", hash);
     lsp_json_key_num(&j, "load_seconds", secs);
     lsp_json_obj_end(&j);
-    if (lsp_json_finish(&j)) rc = cli_error(cmd, CLI_DATA, "writing stdout failed");
+    if (lsp_json_finish(&j))
+      rc = cli_error(cmd, CLI_DATA, "writing stdout failed");
   } else {
     printf("dataset %s (%s)\n", s.name, s.source);
     printf("%zu features", s.train.dim);

@@ -87,10 +87,13 @@ static int scan(const char *path, const char *buf, size_t len, float *x,
     if (nf < 2)
       return lsp_fail(LSP_EDATA, "%s:%zu: no feature columns after the label",
                       path, line);
-    if (rows == 0) cols = nf - 1;
+    if (rows == 0)
+      cols = nf - 1;
     else if (nf - 1 != cols)
-      return lsp_fail(LSP_EDATA, "%s:%zu: %zu fields, expected %zu as on the "
-                      "first row", path, line, nf, cols + 1);
+      return lsp_fail(LSP_EDATA,
+                      "%s:%zu: %zu fields, expected %zu as on the "
+                      "first row",
+                      path, line, nf, cols + 1);
     if ((int)v > *kmax) *kmax = (int)v;
     if (y) y[rows] = (int32_t)v;
     for (size_t j = 0; j < cols; j++) {
@@ -99,8 +102,10 @@ static int scan(const char *path, const char *buf, size_t len, float *x,
       if (!fe) fe = lend;
       if (parse_field(fs, fe, &v) != 0) {
         field_text(fs, fe, txt, sizeof txt);
-        return lsp_fail(LSP_EDATA, "%s:%zu: field %zu '%s' is not a finite "
-                        "number", path, line, j + 2, txt);
+        return lsp_fail(LSP_EDATA,
+                        "%s:%zu: field %zu '%s' is not a finite "
+                        "number",
+                        path, line, j + 2, txt);
       }
       if (x) {
         float f = (float)v;

@@ -9,10 +9,9 @@
 #include "core/lsp_data.h"
 
 #include <errno.h>
-#include <gsl/gsl_math.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
-#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -94,7 +93,6 @@ void lsp_dataset_range(const lsp_dataset *d, float *lo, float *hi) {
 }
 /* ---- the pool ------------------------------------------------------------ */
 
-
 static int dataset_alloc(lsp_dataset *d, size_t n, size_t dim, int k) {
   d->n = n;
   d->dim = dim;
@@ -133,8 +131,10 @@ static uint64_t hash_rows(const lsp_data_pool *p, const size_t *idx, size_t n,
                           uint64_t h) {
   for (size_t i = 0; i < n; i++) {
     size_t r = idx ? idx[i] : i;
-    if (p->xu8) h = lsp_fnv1a(h, p->xu8 + r * p->dim, p->dim);
-    else h = lsp_fnv1a(h, p->xf32 + r * p->dim, p->dim * sizeof(float));
+    if (p->xu8)
+      h = lsp_fnv1a(h, p->xu8 + r * p->dim, p->dim);
+    else
+      h = lsp_fnv1a(h, p->xf32 + r * p->dim, p->dim * sizeof(float));
   }
   for (size_t i = 0; i < n; i++) {
     int32_t y = p->y[idx ? idx[i] : i];
@@ -150,12 +150,14 @@ static size_t resolve_nval(const lsp_data_opts *o, size_t n) {
 }
 
 /* The split and the hash, shared by every source. */
-int lsp_data_split(const lsp_data_opts *o, const lsp_data_pool *tr, const lsp_data_pool *te,
-                       int k, lsp_splits *out) {
+int lsp_data_split(const lsp_data_opts *o, const lsp_data_pool *tr,
+                   const lsp_data_pool *te, int k, lsp_splits *out) {
   size_t n_val = resolve_nval(o, tr->n);
   if (n_val == 0 || n_val >= tr->n)
-    return lsp_fail(LSP_EINVAL, "the validation split (%zu) must be at least 1 "
-                    "and below the %zu examples of the training file", n_val, tr->n);
+    return lsp_fail(LSP_EINVAL,
+                    "the validation split (%zu) must be at least 1 "
+                    "and below the %zu examples of the training file",
+                    n_val, tr->n);
   if (te->n == 0) return lsp_fail(LSP_EDATA, "the test set is empty");
   size_t *idx = malloc(tr->n * sizeof *idx);
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
@@ -203,16 +205,19 @@ int lsp_data_split(const lsp_data_opts *o, const lsp_data_pool *tr, const lsp_da
   out->hash = h;
   return LSP_OK;
 }
-/* ---- entry point ----------------------------------------------------------- */
+/* ---- entry point -----------------------------------------------------------
+ */
 
 int lsp_data_load(const lsp_data_opts *o, lsp_splits *out) {
   memset(out, 0, sizeof *out);
   if (!o || !o->spec || !*o->spec)
-    return lsp_fail(LSP_EINVAL, "no dataset given (fashion-mnist, synthetic "
-                    "or a folder with IDX files)");
+    return lsp_fail(LSP_EINVAL,
+                    "no dataset given (fashion-mnist, synthetic "
+                    "or a dataset folder)");
   const char *spec = o->spec;
   int st;
-  if (strncmp(spec, "synthetic", 9) == 0 && (spec[9] == '\0' || spec[9] == ':')) {
+  if (strncmp(spec, "synthetic", 9) == 0 &&
+      (spec[9] == '\0' || spec[9] == ':')) {
     st = lsp_data_load_synthetic(o, out);
     snprintf(out->name, sizeof out->name, "%s", "synthetic");
   } else {
@@ -223,11 +228,15 @@ int lsp_data_load(const lsp_data_opts *o, lsp_splits *out) {
     const char *why = found ? "not a folder" : strerror(errno);
     if (!found || !S_ISDIR(sb.st_mode)) {
       if (named)
-        return lsp_fail(LSP_EIO, "fashion-mnist: dataset folder %s: %s "
+        return lsp_fail(LSP_EIO,
+                        "fashion-mnist: dataset folder %s: %s "
                         "(scripts/setup installs the Debian package "
-                        "dataset-fashion-mnist; or set LSPROBE_DATA)", dir, why);
-      return lsp_fail(LSP_EIO, "%s: %s (expected fashion-mnist, synthetic or "
-                      "a folder with the four IDX files)", dir, why);
+                        "dataset-fashion-mnist; or set LSPROBE_DATA)",
+                        dir, why);
+      return lsp_fail(LSP_EIO,
+                      "%s: %s (expected fashion-mnist, synthetic[:...] "
+                      "or a dataset folder)",
+                      dir, why);
     }
     st = lsp_data_load_folder(dir, o, out);
     snprintf(out->name, sizeof out->name, "%s", named ? "fashion-mnist" : dir);

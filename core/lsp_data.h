@@ -39,7 +39,8 @@ typedef struct {
                              LSP_DATA_VAL_AUTO (default) = 1/12 of the
                              training file, rounded: 5000 of Fashion-
                              MNIST's 60000, 500 of the synthetic 6000   */
-  unsigned long seed;     /* split seed (1)                              */
+  unsigned long seed;     /* split seed (1); GSL's mt19937 treats 0 as its
+                             default seed 4357                          */
   size_t max_train;       /* 0 = all; else keep the first max_train of the
                              shuffled training split (quick runs)       */
   size_t max_test;        /* 0 = all                                     */

@@ -11,7 +11,8 @@
 #include "core/lsp_error.h"
 #include "core/lsp_npy.h"
 
-/* ---- IDX ------------------------------------------------------------------ */
+/* ---- IDX ------------------------------------------------------------------
+ */
 
 static const char *const k_idx_names[4] = {
     "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -26,9 +27,10 @@ static int idx_labels(const char *path, const uint8_t *raw, size_t n, int k,
   for (size_t i = 0; i < n; i++) {
     if (k > 0 && raw[i] >= k) {
       free(y);
-      return lsp_fail(LSP_EDATA, "%s: label %d at index %zu is out of range "
-                      "(the training labels are 0..%d)", path, raw[i], i,
-                      k - 1);
+      return lsp_fail(LSP_EDATA,
+                      "%s: label %d at index %zu is out of range "
+                      "(the training labels are 0..%d)",
+                      path, raw[i], i, k - 1);
     }
     y[i] = raw[i];
     if (y[i] > m) m = y[i];
@@ -38,8 +40,7 @@ static int idx_labels(const char *path, const uint8_t *raw, size_t n, int k,
   return LSP_OK;
 }
 
-static int load_idx(const char *dir, const lsp_data_opts *o,
-                    lsp_splits *out) {
+static int load_idx(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
   char path[4][1024];
   uint8_t *raw[4] = {NULL, NULL, NULL, NULL};
   size_t dims[4][LSP_IDX_MAXDIM];
@@ -66,8 +67,10 @@ static int load_idx(const char *dir, const lsp_data_opts *o,
     }
   for (int f = 0; f < 4; f += 2) {
     if (nd[f] != 3) {
-      st = lsp_fail(LSP_EDATA, "%s: expected images (3 dimensions), found %d "
-                    "dimension(s)", path[f], nd[f]);
+      st = lsp_fail(LSP_EDATA,
+                    "%s: expected images (3 dimensions), found %d "
+                    "dimension(s)",
+                    path[f], nd[f]);
       goto done;
     }
     if (nd[f + 1] != 1) {
@@ -86,9 +89,10 @@ static int load_idx(const char *dir, const lsp_data_opts *o,
     goto done;
   }
   if (dims[2][1] != dims[0][1] || dims[2][2] != dims[0][2]) {
-    st = lsp_fail(LSP_EDATA, "%s: images are %zux%zu but the training images "
-                  "are %zux%zu", path[2], dims[2][1], dims[2][2], dims[0][1],
-                  dims[0][2]);
+    st = lsp_fail(LSP_EDATA,
+                  "%s: images are %zux%zu but the training images "
+                  "are %zux%zu",
+                  path[2], dims[2][1], dims[2][2], dims[0][1], dims[0][2]);
     goto done;
   }
   if ((st = idx_labels(path[1], raw[1], dims[1][0], 0, &ytr, &k))) goto done;
@@ -128,7 +132,8 @@ static void float_bounds(const lsp_splits *s, float *lo, float *hi) {
   }
 }
 
-/* ---- CSV: train.csv + test.csv -------------------------------------------- */
+/* ---- CSV: train.csv + test.csv --------------------------------------------
+ */
 
 static int load_csv(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
   char ptr[1024], pte[1024];
@@ -143,8 +148,10 @@ static int load_csv(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
     goto done;
   }
   if (te.k > tr.k) {
-    st = lsp_fail(LSP_EDATA, "%s: label %d is out of range (the training "
-                  "labels are 0..%d)", pte, te.k - 1, tr.k - 1);
+    st = lsp_fail(LSP_EDATA,
+                  "%s: label %d is out of range (the training "
+                  "labels are 0..%d)",
+                  pte, te.k - 1, tr.k - 1);
     goto done;
   }
   lsp_data_pool a = {tr.n, tr.dim, NULL, tr.x, tr.y};
@@ -157,7 +164,8 @@ done:
   return st;
 }
 
-/* ---- .npy: x_train, y_train, x_test, y_test -------------------------------- */
+/* ---- .npy: x_train, y_train, x_test, y_test --------------------------------
+ */
 
 static const char *const k_npy_names[4] = {"x_train.npy", "y_train.npy",
                                            "x_test.npy", "y_test.npy"};
@@ -177,8 +185,10 @@ static int load_npy(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
   for (int f = 0; f < 4; f += 2) {
     const lsp_array *x = &arr[f];
     if (x->ndim < 2 || x->ndim > 3 || x->count == 0) {
-      st = lsp_fail(LSP_EDATA, "%s: expected N x D features or N x H x W "
-                    "images, found %d dimension(s)", path[f], x->ndim);
+      st = lsp_fail(LSP_EDATA,
+                    "%s: expected N x D features or N x H x W "
+                    "images, found %d dimension(s)",
+                    path[f], x->ndim);
       goto done;
     }
     if ((x->dtype == LSP_DT_U8) != u8) {
@@ -189,14 +199,13 @@ static int load_npy(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
     }
     if (x->ndim != arr[0].ndim || x->shape[1] != arr[0].shape[1] ||
         (x->ndim == 3 && x->shape[2] != arr[0].shape[2])) {
-      st = lsp_fail(LSP_EDATA, "%s: rows of another shape than in %s",
-                    path[f], path[0]);
+      st = lsp_fail(LSP_EDATA, "%s: rows of another shape than in %s", path[f],
+                    path[0]);
       goto done;
     }
     if (!u8 && (st = lsp_array_f32(x, path[f], 1, &xv[f / 2], &xown[f / 2])))
       goto done;
-    if ((st = lsp_array_labels(&arr[f + 1], path[f + 1], f ? k : 0,
-                               &y[f / 2])))
+    if ((st = lsp_array_labels(&arr[f + 1], path[f + 1], f ? k : 0, &y[f / 2])))
       goto done;
     if (arr[f + 1].count != x->shape[0]) {
       st = lsp_fail(LSP_EDATA, "%s has %zu labels but %s has %zu rows",
@@ -204,7 +213,8 @@ static int load_npy(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
       goto done;
     }
     if (f == 0) {
-      for (size_t i = 0; i < arr[1].count; i++) k = y[0][i] >= k ? y[0][i] + 1 : k;
+      for (size_t i = 0; i < arr[1].count; i++)
+        k = y[0][i] >= k ? y[0][i] + 1 : k;
       if (k < 2) {
         st = lsp_fail(LSP_EDATA, "%s: need at least 2 classes, found %d",
                       path[1], k);
@@ -213,8 +223,10 @@ static int load_npy(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
     }
   }
   size_t dim = arr[0].count / arr[0].shape[0];
-  lsp_data_pool a = {arr[0].shape[0], dim, u8 ? arr[0].data : NULL, xv[0], y[0]};
-  lsp_data_pool b = {arr[2].shape[0], dim, u8 ? arr[2].data : NULL, xv[1], y[1]};
+  lsp_data_pool a = {arr[0].shape[0], dim, u8 ? arr[0].data : NULL, xv[0],
+                     y[0]};
+  lsp_data_pool b = {arr[2].shape[0], dim, u8 ? arr[2].data : NULL, xv[1],
+                     y[1]};
   if ((st = lsp_data_split(o, &a, &b, k, out))) goto done;
   if (arr[0].ndim == 3) {
     out->img_h = arr[0].shape[1];
@@ -245,7 +257,9 @@ int lsp_data_load_folder(const char *dir, const lsp_data_opts *o,
   if (stat(p, &sb) == 0) return load_csv(dir, o, out);
   snprintf(p, sizeof p, "%s/x_train.npy", dir);
   if (stat(p, &sb) == 0) return load_npy(dir, o, out);
-  return lsp_fail(LSP_EIO, "%s: no dataset found: expected %s[.gz] and the "
+  return lsp_fail(LSP_EIO,
+                  "%s: no dataset found: expected %s[.gz] and the "
                   "other IDX files, train.csv + test.csv, or x_train.npy, "
-                  "y_train.npy, x_test.npy, y_test.npy", dir, k_idx_names[0]);
+                  "y_train.npy, x_test.npy, y_test.npy",
+                  dir, k_idx_names[0]);
 }

@@ -11,9 +11,9 @@
 
 typedef struct {
   size_t n, dim;
-  const uint8_t *xu8;   /* pixels, scaled by 1/255 (one of xu8 / xf32 set) */
-  const float *xf32;    /* features, copied as they are                   */
-  const int32_t *y;     /* labels in [0, k)                               */
+  const uint8_t *xu8; /* pixels, scaled by 1/255 (one of xu8 / xf32 set) */
+  const float *xf32;  /* features, copied as they are                   */
+  const int32_t *y;   /* labels in [0, k)                               */
 } lsp_data_pool;
 
 /* Shuffle the training pool with an mt19937 seeded with o->seed, take the

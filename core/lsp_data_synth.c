@@ -13,7 +13,6 @@
 #include "core/lsp_data_pool.h"
 #include "core/lsp_error.h"
 
-
 /* "synthetic:train=6000,dim=2" -> the syn_* fields of *o. */
 static int parse_synthetic(const char *spec, lsp_data_opts *o) {
   const char *p = spec + strlen("synthetic");
@@ -44,17 +43,24 @@ static int parse_synthetic(const char *spec, lsp_data_opts *o) {
     if (*e || errno || !isfinite(v))
       return lsp_fail(LSP_EINVAL, "%s: %s=%s is not a number", spec, key, val);
     int integral = v == floor(v) && v >= 0 && v <= 1e9;
-    if (strcmp(key, "sep") == 0) o->syn_sep = v;
+    if (strcmp(key, "sep") == 0)
+      o->syn_sep = v;
     else if (!integral)
-      return lsp_fail(LSP_EINVAL, "%s: %s=%s must be a whole number", spec,
-                      key, val);
-    else if (strcmp(key, "train") == 0) o->syn_train = (size_t)v;
-    else if (strcmp(key, "test") == 0) o->syn_test = (size_t)v;
-    else if (strcmp(key, "dim") == 0) o->syn_dim = (size_t)v;
-    else if (strcmp(key, "classes") == 0) o->syn_k = v > 1e6 ? 0 : (int)v;
+      return lsp_fail(LSP_EINVAL, "%s: %s=%s must be a whole number", spec, key,
+                      val);
+    else if (strcmp(key, "train") == 0)
+      o->syn_train = (size_t)v;
+    else if (strcmp(key, "test") == 0)
+      o->syn_test = (size_t)v;
+    else if (strcmp(key, "dim") == 0)
+      o->syn_dim = (size_t)v;
+    else if (strcmp(key, "classes") == 0)
+      o->syn_k = v > 1e6 ? 0 : (int)v;
     else
-      return lsp_fail(LSP_EINVAL, "%s: unknown setting '%s' (train, test, "
-                      "dim, classes, sep)", spec, key);
+      return lsp_fail(LSP_EINVAL,
+                      "%s: unknown setting '%s' (train, test, "
+                      "dim, classes, sep)",
+                      spec, key);
     p = *end ? end + 1 : end;
   }
   return LSP_OK;
@@ -77,7 +83,8 @@ static void draw_mixture(gsl_rng *r, size_t n, size_t dim, int k,
   for (size_t i = 0; i < n; i++) {
     float *row = x + i * dim;
     for (size_t j = 0; j < dim; j++) {
-      double v = b + (j == axis[y[i]] ? a : 0.0) + gsl_ran_gaussian_ziggurat(r, sigma);
+      double v =
+          b + (j == axis[y[i]] ? a : 0.0) + gsl_ran_gaussian_ziggurat(r, sigma);
       row[j] = (float)(v < 0.0 ? 0.0 : v > 1.0 ? 1.0 : v);
     }
   }
@@ -88,11 +95,15 @@ int lsp_data_load_synthetic(const lsp_data_opts *o0, lsp_splits *out) {
   int st = parse_synthetic(o.spec, &o);
   if (st) return st;
   if (o.syn_k < 2 || o.syn_dim < (size_t)o.syn_k)
-    return lsp_fail(LSP_EINVAL, "synthetic: need 2 <= classes <= dim (classes "
-                    "%d, dim %zu)", o.syn_k, o.syn_dim);
+    return lsp_fail(LSP_EINVAL,
+                    "synthetic: need 2 <= classes <= dim (classes "
+                    "%d, dim %zu)",
+                    o.syn_k, o.syn_dim);
   if (o.syn_train < 2 || o.syn_test < 1)
-    return lsp_fail(LSP_EINVAL, "synthetic: need train >= 2 and test >= 1 "
-                    "(train %zu, test %zu)", o.syn_train, o.syn_test);
+    return lsp_fail(LSP_EINVAL,
+                    "synthetic: need train >= 2 and test >= 1 "
+                    "(train %zu, test %zu)",
+                    o.syn_train, o.syn_test);
   if (!(o.syn_sep > 0.0 && o.syn_sep <= 1e6))
     return lsp_fail(LSP_EINVAL, "synthetic: sep %g must be in (0, 1e6]",
                     o.syn_sep);
@@ -125,7 +136,8 @@ int lsp_data_load_synthetic(const lsp_data_opts *o0, lsp_splits *out) {
   out->hi = 1.0f;
   snprintf(out->source, sizeof out->source,
            "synthetic Gaussian mixture: train=%zu test=%zu dim=%zu classes=%d "
-           "sep=%g seed=%lu", n, m, dim, k, o.syn_sep, o.seed);
+           "sep=%g seed=%lu",
+           n, m, dim, k, o.syn_sep, o.seed);
 done:
   gsl_rng_free(r);
   free(axis);

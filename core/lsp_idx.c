@@ -30,8 +30,8 @@ static const char *gz_why(gzFile f, const char *path, int *errnum) {
  * data), or -1 after recording the error: LSP_EDATA for a corrupt gzip
  * stream, LSP_EIO for a failed read (*st). gzread takes an unsigned int
  * length, so large requests go in chunks. */
-static long long gz_read_all(gzFile f, const char *path, void *buf,
-                             size_t len, int *st) {
+static long long gz_read_all(gzFile f, const char *path, void *buf, size_t len,
+                             int *st) {
   size_t got = 0;
   int errnum = Z_OK;
   while (got < len) {
@@ -70,8 +70,8 @@ int lsp_idx_read(const char *path, uint8_t **data, size_t *dims, int *ndims) {
   long long r = gz_read_all(f, path, head, 4, &st);
   if (r < 0) goto done;
   if (r < 4) {
-    st = lsp_fail(LSP_EDATA, "%s: truncated IDX header (%lld of 4 bytes)",
-                  path, r);
+    st = lsp_fail(LSP_EDATA, "%s: truncated IDX header (%lld of 4 bytes)", path,
+                  r);
     goto done;
   }
   if (head[0] != 0 || head[1] != 0) {
@@ -90,8 +90,10 @@ int lsp_idx_read(const char *path, uint8_t **data, size_t *dims, int *ndims) {
   }
   int nd = head[3];
   if (nd < 1 || nd > LSP_IDX_MAXDIM) {
-    st = lsp_fail(LSP_EDATA, "%s: IDX file with %d dimensions (1 to %d "
-                  "supported)", path, nd, LSP_IDX_MAXDIM);
+    st = lsp_fail(LSP_EDATA,
+                  "%s: IDX file with %d dimensions (1 to %d "
+                  "supported)",
+                  path, nd, LSP_IDX_MAXDIM);
     goto done;
   }
   r = gz_read_all(f, path, head + 4, 4 * (size_t)nd, &st);
@@ -135,8 +137,10 @@ int lsp_idx_read(const char *path, uint8_t **data, size_t *dims, int *ndims) {
   r = gz_read_all(f, path, &extra, 1, &st);
   if (r < 0) goto done;
   if (r > 0) {
-    st = lsp_fail(LSP_EDATA, "%s: trailing data after the %zu bytes the IDX "
-                  "header announces", path, total);
+    st = lsp_fail(LSP_EDATA,
+                  "%s: trailing data after the %zu bytes the IDX "
+                  "header announces",
+                  path, total);
     goto done;
   }
   *data = buf;

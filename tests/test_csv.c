@@ -22,20 +22,19 @@ static const char *write_csv(const char *name, const char *text) {
 
 static void test_csv_good(void **state) {
   (void)state;
-  const char *p = write_csv(
-      "good.csv",
-      "label,a,b,c\r\n"
-      "2, 0.25,-1.5,3e2\r\n"
-      "\r\n"
-      "0,\t0.125 ,2.385,-0\n"
-      "1.0,1e-3,4,0.5");  /* no final newline */
+  const char *p = write_csv("good.csv",
+                            "label,a,b,c\r\n"
+                            "2, 0.25,-1.5,3e2\r\n"
+                            "\r\n"
+                            "0,\t0.125 ,2.385,-0\n"
+                            "1.0,1e-3,4,0.5"); /* no final newline */
   lsp_dataset d;
   assert_int_equal(lsp_csv_read(p, &d), LSP_OK);
   assert_int_equal(d.n, 3);
   assert_int_equal(d.dim, 3);
   assert_int_equal(d.k, 3);
-  const float want[9] = {0.25f, -1.5f, 300.0f, 0.125f, 2.385f, -0.0f,
-                         1e-3f, 4.0f, 0.5f};
+  const float want[9] = {0.25f, -1.5f, 300.0f, 0.125f, 2.385f,
+                         -0.0f, 1e-3f, 4.0f,   0.5f};
   const int32_t wy[3] = {2, 0, 1};
   for (int i = 0; i < 9; i++) assert_true(d.x[i] == want[i]);
   for (int i = 0; i < 3; i++) assert_int_equal(d.y[i], wy[i]);
@@ -61,13 +60,15 @@ static void test_csv_bad(void **state) {
       {"nanfield.csv", "1,nan,3\n0,1,4\n", ":1: field 2 'nan'"},
       {"inffield.csv", "1,2,inf\n0,1,4\n", ":1: field 3 'inf'"},
       {"empty.csv", "1,2,\n0,1,4\n", ":1: field 3 ''"},
-      {"fraclabel.csv", "1,2\n1.5,3\n", ":2: label '1.5' is not a non-negative integer"},
+      {"fraclabel.csv", "1,2\n1.5,3\n",
+       ":2: label '1.5' is not a non-negative integer"},
       {"neglabel.csv", "1,2\n-1,3\n", ":2: label '-1'"},
       {"textlabel.csv", "h,a\n1,2\ncat,3\n", ":3: label 'cat' is not a number"},
       {"nofeat.csv", "1\n0\n", ":1: no feature columns"},
       {"norows.csv", "label,a,b\n\n", "no data rows"},
       {"nothing.csv", "", "no data rows"},
-      {"oneclass.csv", "0,1\n0,2\n", "every label is 0; need at least 2 classes"},
+      {"oneclass.csv", "0,1\n0,2\n",
+       "every label is 0; need at least 2 classes"},
       {"overflow.csv", "1,1e39\n0,2\n", ":1: field 2 overflows float32"},
   };
   lsp_dataset d;

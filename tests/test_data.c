@@ -17,15 +17,16 @@
 #include "core/lsp_npy.h"
 #include "testutil.h"
 
-/* ---- writing IDX files ---------------------------------------------------- */
+/* ---- writing IDX files ----------------------------------------------------
+ */
 
 typedef struct {
   unsigned char magic[4];
   int nd;
   uint32_t dims[4];
   const uint8_t *data;
-  size_t len;    /* data bytes actually written */
-  size_t extra;  /* trailing bytes appended    */
+  size_t len;   /* data bytes actually written */
+  size_t extra; /* trailing bytes appended    */
 } idx_spec;
 
 static void write_bytes(const char *path, int gz, const unsigned char *b,
@@ -66,15 +67,16 @@ static uint8_t *pixels(size_t n, size_t h, size_t w) {
   uint8_t *p = malloc(n * h * w);
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < h * w; j++)
-      p[i * h * w + j] = j == 0 ? (uint8_t)i : (uint8_t)((i * 37 + j * 101 + 13) % 256);
+      p[i * h * w + j] =
+          j == 0 ? (uint8_t)i : (uint8_t)((i * 37 + j * 101 + 13) % 256);
   return p;
 }
 
 static void write_images(const char *path, int gz, size_t n, size_t h,
                          size_t w) {
   uint8_t *p = pixels(n, h, w);
-  idx_spec s = {{0, 0, 8, 3}, 3, {(uint32_t)n, (uint32_t)h, (uint32_t)w, 0},
-                p, n * h * w, 0};
+  idx_spec s = {{0, 0, 8, 3}, 3, {(uint32_t)n, (uint32_t)h, (uint32_t)w, 0}, p,
+                n * h * w,    0};
   write_idx(path, gz, &s);
   free(p);
 }
@@ -111,8 +113,9 @@ static const char *make_folder(const char *name, int gz) {
 static void rm_folder(const char *dir) {
   char p[1200];
   for (int i = 0; i < 4; i++) {
-    static const char *n[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    static const char *n[4] = {
+        "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
     snprintf(p, sizeof p, "%s/%s", dir, n[i]);
     unlink(p);
     strcat(p, ".gz");
@@ -122,15 +125,19 @@ static void rm_folder(const char *dir) {
 }
 
 static void expect_err(int st, int want, const char *a, const char *b) {
-  if (st != want) print_error("status %d, want %d (%s)\n", st, want, lsp_errmsg());
+  if (st != want)
+    print_error("status %d, want %d (%s)\n", st, want, lsp_errmsg());
   assert_int_equal(st, want);
-  if (a && !strstr(lsp_errmsg(), a)) print_error("'%s' lacks '%s'\n", lsp_errmsg(), a);
+  if (a && !strstr(lsp_errmsg(), a))
+    print_error("'%s' lacks '%s'\n", lsp_errmsg(), a);
   assert_non_null(a ? strstr(lsp_errmsg(), a) : "");
-  if (b && !strstr(lsp_errmsg(), b)) print_error("'%s' lacks '%s'\n", lsp_errmsg(), b);
+  if (b && !strstr(lsp_errmsg(), b))
+    print_error("'%s' lacks '%s'\n", lsp_errmsg(), b);
   assert_non_null(b ? strstr(lsp_errmsg(), b) : "");
 }
 
-/* ---- IDX reader ------------------------------------------------------------ */
+/* ---- IDX reader ------------------------------------------------------------
+ */
 
 static void idx_roundtrip(int gz, const char *name) {
   const char *path = td_tmp(name);
@@ -198,7 +205,8 @@ static void test_idx_errors(void **state) {
     s.magic[0] = 0x1f;
     s.magic[1] = 0x9c;
     write_idx(path, gz, &s);
-    expect_err(lsp_idx_read(path, &d, dims, &nd), LSP_EDATA, path, "not an IDX");
+    expect_err(lsp_idx_read(path, &d, dims, &nd), LSP_EDATA, path,
+               "not an IDX");
     /* wrong data type: 0x0D is float */
     s.magic[0] = s.magic[1] = 0;
     s.magic[2] = 0x0d;
@@ -208,17 +216,21 @@ static void test_idx_errors(void **state) {
     s.magic[2] = 8;
     s.magic[3] = 5;
     write_idx(path, gz, &s);
-    expect_err(lsp_idx_read(path, &d, dims, &nd), LSP_EDATA, path, "5 dimensions");
+    expect_err(lsp_idx_read(path, &d, dims, &nd), LSP_EDATA, path,
+               "5 dimensions");
     s.magic[3] = 0;
     write_idx(path, gz, &s);
-    expect_err(lsp_idx_read(path, &d, dims, &nd), LSP_EDATA, path, "0 dimensions");
+    expect_err(lsp_idx_read(path, &d, dims, &nd), LSP_EDATA, path,
+               "0 dimensions");
     /* a zero image extent, an absurd extent, a header cut short */
     idx_spec z = {{0, 0, 8, 3}, 3, {2, 0, 2, 0}, px, 0, 0};
     write_idx(path, gz, &z);
-    expect_err(lsp_idx_read(path, &d, dims, &nd), LSP_EDATA, path, "dimension 1");
+    expect_err(lsp_idx_read(path, &d, dims, &nd), LSP_EDATA, path,
+               "dimension 1");
     z.dims[1] = 1u << 25;
     write_idx(path, gz, &z);
-    expect_err(lsp_idx_read(path, &d, dims, &nd), LSP_EDATA, path, "dimension 1");
+    expect_err(lsp_idx_read(path, &d, dims, &nd), LSP_EDATA, path,
+               "dimension 1");
     z.dims[0] = z.dims[1] = z.dims[2] = 1u << 24; /* 2^72 bytes */
     write_idx(path, gz, &z);
     expect_err(lsp_idx_read(path, &d, dims, &nd), LSP_EDATA, path, "larger");
@@ -246,11 +258,13 @@ static void test_idx_errors(void **state) {
   /* a flipped bit in the CRC-32 trailer, then garbled compressed bytes */
   buf[len - 6] ^= 1;
   write_bytes(path, 0, (unsigned char *)buf, len);
-  expect_err(lsp_idx_read(path, &d, dims, &nd), LSP_EDATA, path, "corrupt gzip");
+  expect_err(lsp_idx_read(path, &d, dims, &nd), LSP_EDATA, path,
+             "corrupt gzip");
   buf[len - 6] ^= 1;
   for (size_t i = 20; i < len - 8; i += 7) buf[i] ^= 0x55;
   write_bytes(path, 0, (unsigned char *)buf, len);
-  expect_err(lsp_idx_read(path, &d, dims, &nd), LSP_EDATA, path, "corrupt gzip");
+  expect_err(lsp_idx_read(path, &d, dims, &nd), LSP_EDATA, path,
+             "corrupt gzip");
   assert_null(d);
   free(buf);
   unlink(path);
@@ -263,13 +277,15 @@ static void test_idx_find(void **state) {
   (void)state;
   const char *dir = make_folder("find", 1);
   char out[1200], want[1200];
-  assert_int_equal(lsp_idx_find(dir, "train-images-idx3-ubyte", out, sizeof out), LSP_OK);
+  assert_int_equal(
+      lsp_idx_find(dir, "train-images-idx3-ubyte", out, sizeof out), LSP_OK);
   snprintf(want, sizeof want, "%s/train-images-idx3-ubyte.gz", dir);
   assert_string_equal(out, want);
   /* a plain file beside the .gz wins (no inflating) */
   want[strlen(want) - 3] = '\0';
   write_images(want, 0, 1, 1, 1);
-  assert_int_equal(lsp_idx_find(dir, "train-images-idx3-ubyte", out, sizeof out), LSP_OK);
+  assert_int_equal(
+      lsp_idx_find(dir, "train-images-idx3-ubyte", out, sizeof out), LSP_OK);
   assert_string_equal(out, want);
   expect_err(lsp_idx_find(dir, "nothing-idx1-ubyte", out, sizeof out), LSP_EIO,
              dir, "missing nothing-idx1-ubyte");
@@ -334,7 +350,8 @@ static void check_folder_split(int gz) {
   assert_int_equal(lsp_data_load(&o, &t), LSP_OK);
   assert_true(s.hash != t.hash);
   int same = 1;
-  for (size_t i = 0; i < 5; i++) same &= row_index(&s.val, i) == row_index(&t.val, i);
+  for (size_t i = 0; i < 5; i++)
+    same &= row_index(&s.val, i) == row_index(&t.val, i);
   assert_false(same);
   lsp_splits_free(&t);
   /* max_train keeps a prefix of the same split; the validation set stays */
@@ -445,11 +462,14 @@ static void test_folder_errors(void **state) {
   o.spec = "fashion-mnist";
   expect_err(lsp_data_load(&o, &s), LSP_EIO, "/nonexistent/fmnist",
              "scripts/setup installs the Debian package dataset-fashion-mnist");
-  if (old) setenv("LSPROBE_DATA", keep, 1);
-  else unsetenv("LSPROBE_DATA");
+  if (old)
+    setenv("LSPROBE_DATA", keep, 1);
+  else
+    unsetenv("LSPROBE_DATA");
 }
 
-/* ---- CSV and .npy folders -------------------------------------------------- */
+/* ---- CSV and .npy folders --------------------------------------------------
+ */
 
 static void write_text(const char *path, const char *text) {
   FILE *f = fopen(path, "wb");
@@ -508,7 +528,8 @@ static void test_folder_npy(void **state) {
   mkdir(dir, 0755);
   static const char *names[4] = {"x_train.npy", "y_train.npy", "x_test.npy",
                                  "y_test.npy"};
-  for (int f = 0; f < 4; f++) snprintf(p[f], sizeof p[f], "%s/%s", dir, names[f]);
+  for (int f = 0; f < 4; f++)
+    snprintf(p[f], sizeof p[f], "%s/%s", dir, names[f]);
   /* uint8 images 12 x 2 x 2 with pixel 0 = the row index */
   uint8_t *px = pixels(12, 2, 2);
   int64_t ytr[12], yte[3] = {3, 0, 1};
@@ -570,7 +591,8 @@ static void test_folder_npy(void **state) {
   rmdir(dir);
 }
 
-/* ---- FNV-1a ---------------------------------------------------------------- */
+/* ---- FNV-1a ----------------------------------------------------------------
+ */
 
 /* Published FNV-1a 64 vectors (Fowler/Noll/Vo test suite). */
 static void test_fnv(void **state) {
@@ -584,11 +606,16 @@ static void test_fnv(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_idx_plain),     cmocka_unit_test(test_idx_gzip),
-      cmocka_unit_test(test_idx_errors),    cmocka_unit_test(test_idx_find),
-      cmocka_unit_test(test_folder_plain),  cmocka_unit_test(test_folder_gzip),
-      cmocka_unit_test(test_hash_sensitive), cmocka_unit_test(test_folder_errors),
-      cmocka_unit_test(test_folder_csv),   cmocka_unit_test(test_folder_npy),
+      cmocka_unit_test(test_idx_plain),
+      cmocka_unit_test(test_idx_gzip),
+      cmocka_unit_test(test_idx_errors),
+      cmocka_unit_test(test_idx_find),
+      cmocka_unit_test(test_folder_plain),
+      cmocka_unit_test(test_folder_gzip),
+      cmocka_unit_test(test_hash_sensitive),
+      cmocka_unit_test(test_folder_errors),
+      cmocka_unit_test(test_folder_csv),
+      cmocka_unit_test(test_folder_npy),
       cmocka_unit_test(test_fnv),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,7 +25,8 @@ static void counts_of(const lsp_dataset *d, size_t *c) {
   lsp_dataset_class_counts(d, c);
 }
 
-/* ---- synthetic -------------------------------------------------------------- */
+/* ---- synthetic --------------------------------------------------------------
+ */
 
 static void test_synthetic_defaults(void **state) {
   (void)state;
@@ -167,7 +168,8 @@ static void test_synthetic_errors(void **state) {
   assert_int_equal(lsp_data_load(&o, &s), LSP_EINVAL);
 }
 
-/* ---- Fashion-MNIST ------------------------------------------------------------ */
+/* ---- Fashion-MNIST
+ * ------------------------------------------------------------ */
 
 static int have_fashion(void) {
   struct stat sb;
@@ -217,8 +219,9 @@ static void test_fashion(void **state) {
    * sorted hashes of the 60000 raw rows with those of the split's rows
    * turned back into bytes. */
   char path[1200];
-  assert_int_equal(lsp_idx_find(lsp_data_fashion_dir(), "train-images-idx3-ubyte",
-                                path, sizeof path), LSP_OK);
+  assert_int_equal(lsp_idx_find(lsp_data_fashion_dir(),
+                                "train-images-idx3-ubyte", path, sizeof path),
+                   LSP_OK);
   uint8_t *raw = NULL;
   size_t dims[LSP_IDX_MAXDIM];
   int nd;
@@ -269,8 +272,9 @@ static void test_fashion_idx(void **state) {
   (void)state;
   if (!have_fashion()) skip();
   char path[1200];
-  assert_int_equal(lsp_idx_find(lsp_data_fashion_dir(), "t10k-labels-idx1-ubyte",
-                                path, sizeof path), LSP_OK);
+  assert_int_equal(lsp_idx_find(lsp_data_fashion_dir(),
+                                "t10k-labels-idx1-ubyte", path, sizeof path),
+                   LSP_OK);
   uint8_t *y = NULL;
   size_t dims[LSP_IDX_MAXDIM];
   int nd;
