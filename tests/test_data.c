@@ -468,58 +468,8 @@ static void test_folder_errors(void **state) {
     unsetenv("LSPROBE_DATA");
 }
 
-/* ---- CSV and .npy folders --------------------------------------------------
+/* ---- .npy folders --------------------------------------------------
  */
-
-static void write_text(const char *path, const char *text) {
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-}
-
-static void test_folder_csv(void **state) {
-  (void)state;
-  char dir[1024], p[1200], q[1200];
-  snprintf(dir, sizeof dir, "%s", td_tmp("csvdir"));
-  mkdir(dir, 0755);
-  snprintf(p, sizeof p, "%s/train.csv", dir);
-  snprintf(q, sizeof q, "%s/test.csv", dir);
-  write_text(p, "y,a,b\n0,0.5,-2\n1,1.5,2\n2,2.5,7.25\n0,0,0\n1,1,1\n2,2,2\n");
-  write_text(q, "1,-3.5,0\n0,0,0\n");
-  lsp_data_opts o;
-  lsp_data_opts_default(&o);
-  o.spec = dir;
-  o.n_val = 2;
-  lsp_splits s;
-  assert_int_equal(lsp_data_load(&o, &s), LSP_OK);
-  assert_int_equal(s.train.n, 4);
-  assert_int_equal(s.val.n, 2);
-  assert_int_equal(s.test.n, 2);
-  assert_int_equal(s.train.dim, 2);
-  assert_int_equal(s.train.k, 3);
-  assert_int_equal(s.img_h, 0);
-  /* float features: the bounds are the range over every split */
-  assert_true(s.lo == -3.5f && s.hi == 7.25f);
-  assert_true(s.test.x[0] == -3.5f && s.test.y[0] == 1);
-  /* a training row keeps its label: rows are (y + 0.5, ...) or (y, y) */
-  for (size_t i = 0; i < s.train.n; i++) {
-    float a = s.train.x[2 * i];
-    assert_true(a == (float)s.train.y[i] || a == (float)s.train.y[i] + 0.5f);
-  }
-  lsp_splits_free(&s);
-  write_text(q, "1,2,3,4\n");
-  expect_err(lsp_data_load(&o, &s), LSP_EDATA, q, "3 features per row");
-  write_text(q, "3,2,3\n");
-  expect_err(lsp_data_load(&o, &s), LSP_EDATA, q, "label 3 is out of range");
-  write_text(q, "1,2,x\n");
-  expect_err(lsp_data_load(&o, &s), LSP_EDATA, q, ":1: field 3 'x'");
-  unlink(q);
-  expect_err(lsp_data_load(&o, &s), LSP_EIO, q, NULL);
-  unlink(p);
-  expect_err(lsp_data_load(&o, &s), LSP_EIO, dir, "no dataset found");
-  rmdir(dir);
-}
 
 static void test_folder_npy(void **state) {
   (void)state;
@@ -614,7 +564,7 @@ int main(void) {
       cmocka_unit_test(test_folder_gzip),
       cmocka_unit_test(test_hash_sensitive),
       cmocka_unit_test(test_folder_errors),
-      cmocka_unit_test(test_folder_csv),
+
       cmocka_unit_test(test_folder_npy),
       cmocka_unit_test(test_fnv),
   };
