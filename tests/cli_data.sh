@@ -51,6 +51,16 @@ rm "$SCR/idx/t10k-labels-idx1-ubyte.gz"
 expect_exit 1 "missing IDX file" "$LSP" data --data "$SCR/idx"
 expect_err "missing t10k-labels-idx1-ubyte" "missing IDX file"
 
+# a folder with train.csv + test.csv: float features, bounds = observed range
+mkdir -p "$SCR/csv"
+printf 'label,f1,f2\n0,0.5,-2\n1,1.5,2\n0,0,0\n1,1,8.5\n' >"$SCR/csv/train.csv"
+printf '1,-3,0\n' >"$SCR/csv/test.csv"
+expect_exit 0 "CSV folder" "$LSP" data --data "$SCR/csv" --val 1
+grep -q '^2 features, 2 classes, input bounds \[-3, 8.5\]' "$SCR/out" && ok "CSV folder summary" || bad "CSV: $(cat "$SCR/out")"
+printf '0,1,2\n1,x,3\n' >"$SCR/csv/test.csv"
+expect_exit 1 "bad CSV field" "$LSP" data --data "$SCR/csv"
+expect_err "test.csv:2: field 2 'x' is not a finite number" "bad CSV field"
+
 # the installed Fashion-MNIST (skipped if absent)
 if [ -d "${LSPROBE_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
   expect_exit 0 "fashion-mnist" "$LSP" data --data fashion-mnist

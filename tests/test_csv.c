@@ -102,7 +102,6 @@ static void expect_err(int st, int want, const char *a, const char *b) {
   assert_non_null(b ? strstr(lsp_errmsg(), b) : "");
 }
 
-/* A folder with train.csv + test.csv loads as a dataset. */
 static void write_text(const char *path, const char *text) {
   FILE *f = fopen(path, "wb");
   assert_non_null(f);
@@ -110,6 +109,7 @@ static void write_text(const char *path, const char *text) {
   fclose(f);
 }
 
+/* A folder with train.csv + test.csv loads as a dataset. */
 static void test_folder_csv(void **state) {
   (void)state;
   char dir[1024], p[1200], q[1200];
