@@ -5,7 +5,7 @@
  * pools (lsp_data_pool.h); the split gathers rows straight from a pool into
  * the final float32 arrays, so Fashion-MNIST's pixels are converted once and
  * never copied as floats twice. */
-#define _DEFAULT_SOURCE /* MADV_HUGEPAGE */
+#define _POSIX_C_SOURCE 200809L
 #include "core/lsp_data.h"
 
 #include <errno.h>
@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "core/lsp_data_pool.h"
@@ -46,18 +45,6 @@ uint64_t lsp_fnv1a(uint64_t h, const void *data, size_t len) {
     h *= 0x100000001b3ull;
   }
   return h;
-}
-
-void *lsp_data_alloc(size_t bytes) {
-  const size_t huge = (size_t)2 << 20;
-  if (bytes < 2 * huge) return malloc(bytes ? bytes : 1);
-  void *p = NULL;
-  size_t len = (bytes + huge - 1) / huge * huge;
-  if (posix_memalign(&p, huge, len) != 0) return NULL;
-#ifdef MADV_HUGEPAGE
-  madvise(p, len, MADV_HUGEPAGE); /* advice only: failure is harmless */
-#endif
-  return p;
 }
 
 void lsp_dataset_free(lsp_dataset *d) {
@@ -97,7 +84,7 @@ static int dataset_alloc(lsp_dataset *d, size_t n, size_t dim, int k) {
   d->n = n;
   d->dim = dim;
   d->k = k;
-  d->x = lsp_data_alloc(n * dim * sizeof *d->x);
+  d->x = malloc((n ? n * dim : 1) * sizeof *d->x);
   d->y = malloc((n ? n : 1) * sizeof *d->y);
   if (!d->x || !d->y) {
     lsp_dataset_free(d);

@@ -103,12 +103,6 @@ int lsp_data_load(const lsp_data_opts *o, lsp_splits *out);
 void lsp_splits_free(lsp_splits *s); /* NULL-safe, idempotent */
 void lsp_dataset_free(lsp_dataset *d); /* NULL-safe, idempotent */
 
-/* A heap block for large arrays (the x of a dataset): aligned to 2 MiB and
- * advised to use transparent huge pages when at least 4 MiB, which cuts the
- * page-fault time of loading Fashion-MNIST several-fold; plain malloc below.
- * Free with free(). NULL when out of memory. */
-void *lsp_data_alloc(size_t bytes);
-
 /* Examples per class: counts[0..d->k-1] (the caller's array of d->k). */
 void lsp_dataset_class_counts(const lsp_dataset *d, size_t *counts);
 

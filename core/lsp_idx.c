@@ -121,7 +121,7 @@ int lsp_idx_read(const char *path, uint8_t **data, size_t *dims, int *ndims) {
     }
     total *= d;
   }
-  buf = lsp_data_alloc(total);
+  buf = malloc(total ? total : 1);
   if (!buf) {
     st = lsp_fail(LSP_ENOMEM, "%s: out of memory for %zu bytes", path, total);
     goto done;
