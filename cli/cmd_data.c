@@ -46,9 +46,8 @@ int cmd_data(int argc, char **argv) {
   const char *cmd = "data";
   cli_opt opts[] = {
       {"data", "D",
-       "fashion-mnist, synthetic[:key=v,...] or an IDX folder "
-       "(required)",
-       1, 0, 0},
+       "fashion-mnist, synthetic[:key=v,...] or a dataset folder (required)", 1,
+       0, 0},
       {"val", "N",
        "validation examples taken from the training file "
        "(default 1/12: 5000 of 60000)",
@@ -59,13 +58,20 @@ int cmd_data(int argc, char **argv) {
       {"json", NULL, "print one JSON object instead of text", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
   int rc = cli_parse(
-      cmd, "--data D [--val N] [--seed S] [--json]",
+      cmd,
+      "--data D [--val N] [--seed S] [--max-train N] [--max-test N] [--json]",
       "Load a dataset and its train/validation/test split and print a "
       "summary:\nsizes, dimension, classes, per-class counts, value range "
-      "and the content hash\nthat keys cached models. D is fashion-mnist "
-      "($LSPROBE_DATA or\n/usr/share/datasets/fashion-mnist), a folder with "
-      "the four IDX files\n(plain or .gz), or synthetic[:train=6000,test=2000,"
-      "dim=64,classes=10,sep=3].",
+      "and the content hash\nthat keys cached models. D is\n"
+      "  fashion-mnist   $LSPROBE_DATA, else "
+      "/usr/share/datasets/fashion-mnist\n"
+      "  synthetic[:train=6000,test=2000,dim=64,classes=10,sep=3]\n"
+      "                  a seeded Gaussian mixture with features in [0, 1]\n"
+      "  a folder        train-images-idx3-ubyte, train-labels-idx1-ubyte,\n"
+      "                  t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte "
+      "(each plain\n                  or .gz); or train.csv + test.csv "
+      "(label first); or\n                  x_train.npy, y_train.npy, "
+      "x_test.npy, y_test.npy",
       argc, argv, opts);
   if (rc) return rc;
   if ((rc = cli_require(cmd, opts, "data"))) return rc;
@@ -97,7 +103,7 @@ int cmd_data(int argc, char **argv) {
   snprintf(hash, sizeof hash, "%016llx", (unsigned long long)s.hash);
   if (cli_has(opts, "json")) {
     lsp_json j;
-    lsp_json_init(&j, stdout, 1);
+    lsp_json_init(&j, stdout, 0);
     lsp_json_obj_begin(&j);
     lsp_json_key_str(&j, "name", s.name);
     lsp_json_key_str(&j, "source", s.source);

@@ -13,6 +13,7 @@
 
 #include "core/lsp_data.h"
 #include "core/lsp_error.h"
+#include "core/lsp_threads.h"
 #include "testutil.h"
 
 static void load_ok(lsp_data_opts *o, lsp_splits *s) {
@@ -85,6 +86,26 @@ static void test_synthetic_seeds(void **state) {
   assert_true(same < s.test.n * 7 / 10); /* only clipped 0s and 1s agree */
   lsp_splits_free(&t);
   lsp_splits_free(&s);
+}
+
+/* One thread or two: the same arrays and the same hash. */
+static void test_threads_identical(void **state) {
+  (void)state;
+  lsp_data_opts o;
+  lsp_data_opts_default(&o);
+  o.spec = "synthetic:train=2000,test=500,dim=16,classes=4";
+  lsp_splits s, t;
+  lsp_threads_set(1);
+  load_ok(&o, &s);
+  lsp_threads_set(2);
+  load_ok(&o, &t);
+  assert_true(s.hash == t.hash);
+  assert_memory_equal(s.train.x, t.train.x, s.train.n * 16 * sizeof(float));
+  assert_memory_equal(s.train.y, t.train.y, s.train.n * sizeof(int32_t));
+  assert_memory_equal(s.val.x, t.val.x, s.val.n * 16 * sizeof(float));
+  assert_memory_equal(s.test.x, t.test.x, s.test.n * 16 * sizeof(float));
+  lsp_splits_free(&s);
+  lsp_splits_free(&t);
 }
 
 /* Empirical class means and within-class sd against the construction. */
@@ -291,6 +312,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_synthetic_defaults),
       cmocka_unit_test(test_synthetic_seeds),
+      cmocka_unit_test(test_threads_identical),
       cmocka_unit_test(test_synthetic_geometry),
       cmocka_unit_test(test_synthetic_errors),
       cmocka_unit_test(test_fashion),
