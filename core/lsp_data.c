@@ -192,8 +192,7 @@ int lsp_data_split(const lsp_data_opts *o, const lsp_data_pool *tr,
   out->hash = h;
   return LSP_OK;
 }
-/* ---- entry point -----------------------------------------------------------
- */
+/* ---- entry point --------------------------------------------------------- */
 
 int lsp_data_load(const lsp_data_opts *o, lsp_splits *out) {
   memset(out, 0, sizeof *out);

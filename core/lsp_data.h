@@ -87,7 +87,8 @@ const char *lsp_data_fashion_dir(void);
  * sep/sqrt(2)) and b = 3*sigma, so mean +- 3 sd lies inside [0, 1]; each
  * feature is then clipped to [0, 1] (this touches only draws beyond 3 sd).
  * Classes are balanced (counts differ by at most one) and in random order.
- * The mixture is drawn from its own mt19937 seeded with o->seed; it needs
+ * The mixture is drawn from its own mt19937, seeded with a SplitMix64 hash
+ * of o->seed (so that its stream differs from the split shuffle); it needs
  * dim >= classes.
  *
  * The classes are K = 1 + the largest training label; a test label >= K is

@@ -11,8 +11,7 @@
 #include "core/lsp_error.h"
 #include "core/lsp_npy.h"
 
-/* ---- IDX ------------------------------------------------------------------
- */
+/* ---- IDX ----------------------------------------------------------------- */
 
 static const char *const k_idx_names[4] = {
     "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -118,7 +117,7 @@ done:
   return st;
 }
 
-/* ---- float features: the bounds are the observed range ------------------ */
+/* ---- float features: the bounds are the observed range ------------------- */
 
 static void float_bounds(const lsp_splits *s, float *lo, float *hi) {
   const lsp_dataset *ds[3] = {&s->train, &s->val, &s->test};
@@ -132,8 +131,7 @@ static void float_bounds(const lsp_splits *s, float *lo, float *hi) {
   }
 }
 
-/* ---- CSV: train.csv + test.csv --------------------------------------------
- */
+/* ---- CSV: train.csv + test.csv ------------------------------------------- */
 
 static int load_csv(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
   char ptr[1024], pte[1024];
@@ -164,8 +162,7 @@ done:
   return st;
 }
 
-/* ---- .npy: x_train, y_train, x_test, y_test --------------------------------
- */
+/* ---- .npy: x_train, y_train, x_test, y_test ------------------------------ */
 
 static const char *const k_npy_names[4] = {"x_train.npy", "y_train.npy",
                                            "x_test.npy", "y_test.npy"};

@@ -17,8 +17,7 @@
 #include "core/lsp_npy.h"
 #include "testutil.h"
 
-/* ---- writing IDX files ----------------------------------------------------
- */
+/* ---- writing IDX files --------------------------------------------------- */
 
 typedef struct {
   unsigned char magic[4];
@@ -136,8 +135,7 @@ static void expect_err(int st, int want, const char *a, const char *b) {
   assert_non_null(b ? strstr(lsp_errmsg(), b) : "");
 }
 
-/* ---- IDX reader ------------------------------------------------------------
- */
+/* ---- IDX reader ---------------------------------------------------------- */
 
 static void idx_roundtrip(int gz, const char *name) {
   const char *path = td_tmp(name);
@@ -468,8 +466,7 @@ static void test_folder_errors(void **state) {
     unsetenv("LSPROBE_DATA");
 }
 
-/* ---- .npy folders --------------------------------------------------
- */
+/* ---- .npy folders -------------------------------------------------------- */
 
 static void test_folder_npy(void **state) {
   (void)state;
@@ -541,8 +538,7 @@ static void test_folder_npy(void **state) {
   rmdir(dir);
 }
 
-/* ---- FNV-1a ----------------------------------------------------------------
- */
+/* ---- FNV-1a -------------------------------------------------------------- */
 
 /* Published FNV-1a 64 vectors (Fowler/Noll/Vo test suite). */
 static void test_fnv(void **state) {

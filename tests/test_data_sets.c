@@ -26,8 +26,7 @@ static void counts_of(const lsp_dataset *d, size_t *c) {
   lsp_dataset_class_counts(d, c);
 }
 
-/* ---- synthetic --------------------------------------------------------------
- */
+/* ---- synthetic ----------------------------------------------------------- */
 
 static void test_synthetic_defaults(void **state) {
   (void)state;
