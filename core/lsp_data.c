@@ -78,7 +78,7 @@ void lsp_dataset_range(const lsp_dataset *d, float *lo, float *hi) {
   *lo = a;
   *hi = b;
 }
-/* ---- the pool ------------------------------------------------------------ */
+/* ---- the split ----------------------------------------------------------- */
 
 static int dataset_alloc(lsp_dataset *d, size_t n, size_t dim, int k) {
   d->n = n;

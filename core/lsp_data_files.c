@@ -83,6 +83,11 @@ static int load_idx(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
       goto done;
     }
   }
+  if (dims[0][0] < 2) {
+    st = lsp_fail(LSP_EDATA, "%s: %zu training images (need at least 2)",
+                  path[0], dims[0][0]);
+    goto done;
+  }
   if (dims[2][0] == 0) {
     st = lsp_fail(LSP_EDATA, "%s: no test images", path[2]);
     goto done;

@@ -442,6 +442,19 @@ static void test_folder_errors(void **state) {
   /* a single class */
   write_labels(p, 0, 24, 1, -1);
   expect_err(lsp_data_load(&o, &s), LSP_EDATA, p, "2 classes");
+  /* empty test and training files */
+  write_labels(p, 0, 24, 3, -1);
+  snprintf(q, sizeof q, "%s/t10k-images-idx3-ubyte", dir);
+  write_images(q, 0, 0, 2, 3);
+  snprintf(q, sizeof q, "%s/t10k-labels-idx1-ubyte", dir);
+  write_labels(q, 0, 0, 3, -1);
+  snprintf(q, sizeof q, "%s/t10k-images-idx3-ubyte", dir);
+  expect_err(lsp_data_load(&o, &s), LSP_EDATA, q, "no test images");
+  char r[1200];
+  snprintf(r, sizeof r, "%s/train-images-idx3-ubyte", dir);
+  write_images(r, 0, 1, 2, 3);
+  write_labels(p, 0, 1, 3, -1);
+  expect_err(lsp_data_load(&o, &s), LSP_EDATA, r, "1 training images");
   /* a missing file */
   unlink(p);
   expect_err(lsp_data_load(&o, &s), LSP_EIO, dir, "train-labels-idx1-ubyte");
