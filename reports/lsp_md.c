@@ -15,9 +15,13 @@ void lsp_md_escape(FILE *fp, const char *s, int table) {
       fputc(' ', fp);
       continue;
     }
-    /* CommonMark: any ASCII punctuation may be backslash-escaped; these are
-     * the ones that start emphasis, code, links, HTML or a table cell. */
-    if (strchr("\\`*_[]<>#!~", c) || (table && c == '|')) fputc('\\', fp);
+    /* CommonMark: any ASCII punctuation may be backslash-escaped; these
+     * start emphasis, code, HTML, headings or a table cell. A bracket only
+     * makes a link as "](", "][" or "]:" (no reference definitions are
+     * ever written), so "[0.87, 0.89]" stays readable. */
+    int link = c == ']' && (s[1] == '(' || s[1] == '[' || s[1] == ':');
+    if (strchr("\\`*_<>#~", c) || link || (table && c == '|'))
+      fputc('\\', fp);
     fputc(c, fp);
   }
 }
