@@ -125,7 +125,7 @@ int lsp_table_col_has_ci(const lsp_table *t, size_t col) {
   return 0;
 }
 
-void lsp_table_roundtrip(double x, char *buf) {
+void lsp_table_roundtrip(double x, char buf[static 32]) {
   if (isnan(x)) {
     strcpy(buf, "nan");
     return;
@@ -134,10 +134,12 @@ void lsp_table_roundtrip(double x, char *buf) {
     strcpy(buf, x > 0 ? "inf" : "-inf");
     return;
   }
+  char tmp[32];
   for (int p = 1; p <= 17; p++) {
-    snprintf(buf, 32, "%.*g", p, x);
-    if (strtod(buf, NULL) == x) return;
+    snprintf(tmp, sizeof tmp, "%.*g", p, x);
+    if (strtod(tmp, NULL) == x) break; /* %.17g always round-trips */
   }
+  memcpy(buf, tmp, sizeof tmp);
 }
 
 /* x with `sig` significant digits, in plain notation when that is short. */

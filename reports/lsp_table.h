@@ -80,6 +80,6 @@ void lsp_table_show(const lsp_table *t, size_t row, size_t col, char *buf,
 /* The shortest decimal form of x that reads back as the same double
  * ("0.1", "2.734141893176975"); "nan", "inf" or "-inf" when not finite.
  * buf needs 32 bytes. */
-void lsp_table_roundtrip(double x, char *buf);
+void lsp_table_roundtrip(double x, char buf[static 32]);
 
 #endif
