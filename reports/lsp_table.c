@@ -23,10 +23,12 @@ lsp_table *lsp_table_alloc(size_t ncols, const char *const *header) {
   t->ncols = ncols;
   t->header = calloc(ncols, sizeof *t->header);
   t->digits = malloc(ncols * sizeof *t->digits);
-  if (!t->header || !t->digits) goto fail;
+  t->decimals = malloc(ncols * sizeof *t->decimals);
+  if (!t->header || !t->digits || !t->decimals) goto fail;
   for (size_t c = 0; c < ncols; c++) {
     if (!header[c] || !(t->header[c] = dup_str(header[c]))) goto fail;
     t->digits[c] = 4;
+    t->decimals[c] = -1;
   }
   return t;
 fail:
@@ -40,6 +42,7 @@ void lsp_table_free(lsp_table *t) {
   for (size_t k = 0; k < t->nrows * t->ncols; k++) free(t->cells[k].text);
   free(t->header);
   free(t->digits);
+  free(t->decimals);
   free(t->cells);
   free(t);
 }
@@ -119,6 +122,14 @@ int lsp_table_digits(lsp_table *t, size_t col, int digits) {
   return LSP_OK;
 }
 
+int lsp_table_decimals(lsp_table *t, size_t col, int decimals) {
+  if (col >= t->ncols || decimals < -1 || decimals > 17)
+    return lsp_fail(LSP_EINVAL, "table: bad decimals %d for column %zu",
+                    decimals, col);
+  t->decimals[col] = decimals;
+  return LSP_OK;
+}
+
 int lsp_table_col_has_ci(const lsp_table *t, size_t col) {
   for (size_t r = 0; r < t->nrows; r++)
     if (t->cells[r * t->ncols + col].has_ci) return 1;
@@ -142,30 +153,29 @@ void lsp_table_roundtrip(double x, char buf[static 32]) {
   memcpy(buf, tmp, sizeof tmp);
 }
 
-/* x with `sig` significant digits, in plain notation when that is short. */
-static void show_num(double x, int sig, char *buf, size_t cap) {
-  if (isnan(x)) {
-    snprintf(buf, cap, "\xe2\x80\x93"); /* en dash */
-    return;
-  }
-  if (isinf(x)) {
-    snprintf(buf, cap, x > 0 ? "\xe2\x88\x9e" : "\xe2\x88\x92\xe2\x88\x9e");
-    return;
-  }
+/* Decimals that show x with `sig` significant digits, or -1 when x needs
+ * exponent notation (outside [1e-4, 1e6)) or is 0/non-finite. */
+static int decimals_for(double x, int sig) {
   double a = fabs(x);
-  if (x == 0) {
+  if (!isfinite(x) || x == 0 || a < 1e-4 || a >= 1e6) return -1;
+  int dec = sig - 1 - (int)floor(log10(a));
+  return dec < 0 ? 0 : dec > 17 ? 17 : dec;
+}
+
+/* x with `dec` decimals (dec >= 0), or `sig` significant digits in
+ * exponent notation when dec < 0; trailing zeros kept: 0.9120 and 0.0123
+ * line up as measurements of that precision. */
+static void show_num(double x, int dec, int sig, char *buf, size_t cap) {
+  if (isnan(x))
+    snprintf(buf, cap, "\xe2\x80\x93"); /* en dash */
+  else if (isinf(x))
+    snprintf(buf, cap, x > 0 ? "\xe2\x88\x9e" : "\xe2\x88\x92\xe2\x88\x9e");
+  else if (x == 0 && dec < 0)
     snprintf(buf, cap, "0");
-  } else if (a >= 1e-4 && a < 1e6) {
-    /* Decimals so that `sig` significant digits show, trailing zeros kept:
-     * 0.9120 and 0.0123 line up as measurements of that precision. */
-    int mag = (int)floor(log10(a));
-    int dec = sig - 1 - mag;
-    if (dec < 0) dec = 0;
-    if (dec > 17) dec = 17;
+  else if (dec >= 0)
     snprintf(buf, cap, "%.*f", dec, x);
-  } else {
+  else
     snprintf(buf, cap, "%.*e", sig - 1, x);
-  }
 }
 
 void lsp_table_show(const lsp_table *t, size_t row, size_t col, char *buf,
@@ -184,10 +194,15 @@ void lsp_table_show(const lsp_table *t, size_t row, size_t col, char *buf,
       break;
     case LSP_CELL_NUM: {
       char a[64], lo[64], hi[64];
-      show_num(c->x, sig, a, sizeof a);
+      int dec = t->decimals[col];
+      if (dec < 0) dec = decimals_for(c->x, sig);
+      show_num(c->x, dec, sig, a, sizeof a);
       if (c->has_ci && (isfinite(c->lo) || isfinite(c->hi))) {
-        show_num(c->lo, sig, lo, sizeof lo);
-        show_num(c->hi, sig, hi, sizeof hi);
+        /* bounds to the precision of the estimate */
+        int bdec = dec >= 0 ? dec : decimals_for(c->lo, sig);
+        show_num(c->lo, bdec, sig, lo, sizeof lo);
+        show_num(c->hi, dec >= 0 ? dec : decimals_for(c->hi, sig), sig, hi,
+                 sizeof hi);
         snprintf(buf, cap, "%s [%s, %s]", a, lo, hi);
       } else {
         snprintf(buf, cap, "%s", a);

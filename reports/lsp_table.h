@@ -39,6 +39,7 @@ typedef struct {
   size_t ncols, nrows;
   char **header;         /* owned: ncols column names */
   int *digits;           /* ncols: significant digits shown in HTML/MD */
+  int *decimals;         /* ncols: fixed decimals instead, or -1        */
   lsp_table_cell *cells; /* owned: nrows × ncols, row-major */
   size_t cap_rows;
 } lsp_table;
@@ -66,14 +67,20 @@ int lsp_table_num_ci(lsp_table *t, size_t col, double x, double lo, double hi);
  * LSP_EINVAL when out of range. CSV always keeps round-trip digits. */
 int lsp_table_digits(lsp_table *t, size_t col, int digits);
 
+/* Fixed decimal places (0..17) for column col in HTML/Markdown instead of
+ * significant digits, so a column of values lines up ("0.041", "0.012").
+ * -1 returns to significant digits. LSP_EINVAL when out of range. */
+int lsp_table_decimals(lsp_table *t, size_t col, int decimals);
+
 /* Whether any cell of column col carries an interval (it then becomes
  * three CSV columns: name, name_lo, name_hi). */
 int lsp_table_col_has_ci(const lsp_table *t, size_t col);
 
 /* The cell as shown to a reader (HTML/Markdown): text as is, integers in
- * full, numbers with the column's significant digits (plain notation for
- * magnitudes in [1e-4, 1e6)), "x [lo, hi]" with an interval, "–" for NaN,
- * "" for an empty cell. Writes at most cap bytes (NUL included). */
+ * full, numbers with the column's fixed decimals or significant digits
+ * (plain notation for magnitudes in [1e-4, 1e6)), "x [lo, hi]" with an
+ * interval (bounds with the decimals of x), "–" for NaN, "" for an empty
+ * cell. Writes at most cap bytes (NUL included). */
 void lsp_table_show(const lsp_table *t, size_t row, size_t col, char *buf,
                     size_t cap);
 

@@ -130,6 +130,20 @@ static void test_table_show(void **state) {
   assert_int_equal(lsp_table_digits(t, 1, 2), LSP_OK);
   lsp_table_show(t, 0, 1, buf, sizeof buf);
   assert_string_equal(buf, "0.91 [0.91, 0.92]");
+  /* bounds take the decimals of the estimate */
+  assert_int_equal(lsp_table_digits(t, 1, 4), LSP_OK);
+  lsp_table_num_ci(t, 1, 0.0123, 0.00984, 0.01476);
+  lsp_table_show(t, 0, 1, buf, sizeof buf);
+  assert_string_equal(buf, "0.01230 [0.00984, 0.01476]");
+  /* fixed decimals for a column */
+  assert_int_equal(lsp_table_decimals(t, 1, 3), LSP_OK);
+  lsp_table_show(t, 0, 1, buf, sizeof buf);
+  assert_string_equal(buf, "0.012 [0.010, 0.015]");
+  lsp_table_num(t, 1, 1.42);
+  lsp_table_show(t, 0, 1, buf, sizeof buf);
+  assert_string_equal(buf, "1.420");
+  assert_int_equal(lsp_table_decimals(t, 1, 18), LSP_EINVAL);
+  assert_int_equal(lsp_table_decimals(t, 5, 2), LSP_EINVAL);
   lsp_table_int(t, 0, 10000);
   lsp_table_show(t, 0, 0, buf, sizeof buf);
   assert_string_equal(buf, "10000");
