@@ -273,9 +273,18 @@ int lsp_html_figure(lsp_html *h, const char *file, const char *caption) {
     fputs(svg, f);
     fputc('\n', f);
   } else if (kind == 1) {
+    /* Width from the IHDR chunk; our PNGs are 150 px per inch, shown at
+     * most 1.25x their natural CSS size (96 px per inch). */
+    const unsigned char *u = (const unsigned char *)data;
+    unsigned long w = len >= 24 ? ((unsigned long)u[16] << 24 |
+                                   (unsigned long)u[17] << 16 |
+                                   (unsigned long)u[18] << 8 | u[19])
+                                : 0;
     fputs("<img alt=\"", f);
     lsp_html_escape(f, caption ? caption : "figure");
-    fputs("\" src=\"data:image/png;base64,", f);
+    fputc('"', f);
+    if (w > 0) fprintf(f, " style=\"max-width:%.0fpx\"", w * 0.8);
+    fputs(" src=\"data:image/png;base64,", f);
     base64(f, (const unsigned char *)data, len);
     fputs("\">\n", f);
   } else {

@@ -85,6 +85,15 @@ int lsp_html_svg_inline(const char *svg, size_t len, const char *prefix,
   if (!f) return lsp_fail(LSP_ENOMEM, "out of memory");
   int title_done = 0;
   fputs("<svg role=\"img\"", f);
+  /* Shown at most 1.25x its natural size (96 px per inch): a one-panel
+   * figure does not blow up to the page width, its text stays near the
+   * body text's size. */
+  const char *gt = memchr(s, '>', (size_t)(end - s));
+  const char *vb = gt ? find_ci(s, gt, "viewBox=") : NULL;
+  double vx, vy, vw, vh;
+  if (vb && (vb[8] == '"' || vb[8] == '\'') &&
+      sscanf(vb + 9, "%lf %lf %lf %lf", &vx, &vy, &vw, &vh) == 4 && vw > 0)
+    fprintf(f, " style=\"max-width:%.0fpx\"", 1.25 * vw);
   const char *p = s + 4;
   while (p < end) {
     /* xmlns / xmlns:xlink: namespace names, not references; HTML5 infers

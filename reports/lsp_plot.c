@@ -191,8 +191,8 @@ static void write_preamble(FILE *f, lsp_plot_format fmt, double w, double h,
               "'DejaVu Sans,10' fontscale 1.5 linewidth 1.5 "
               "background '#ffffff'\n"
               "} else {\n"
-              "  set terminal png size %d,%d noenhanced font 'DejaVu Sans' "
-              "15 background '#ffffff'\n"
+              "  set terminal png size %d,%d noenhanced font 'DejaVu Sans,11' "
+              "background '#ffffff'\n"
               "}\n",
               (int)lround(w * 150), (int)lround(h * 150),
               (int)lround(w * 150), (int)lround(h * 150));

@@ -277,6 +277,7 @@ static void test_svg_inline(void **state) {
   assert_non_null(strstr(o, "valid id=none"));   /* text: untouched */
   assert_non_null(strstr(o, "<title>A &lt;b&gt; &amp; &#39;c&#39;</title>"));
   assert_non_null(strstr(o, "viewBox=\"0 0 600 400\""));
+  assert_non_null(strstr(o, "style=\"max-width:750px\"")); /* 1.25 x 600 */
   assert_int_equal(strcmp(o + strlen(o) - 6, "</svg>"), 0);
   free(o);
 
