@@ -58,9 +58,12 @@ int lsp_csv_write_stream(FILE *fp, const lsp_table *t) {
     for (size_t c = 0; c < t->ncols; c++) {
       const lsp_table_cell *cl = &t->cells[r * t->ncols + c];
       if (c) fputc(',', fp);
-      if (cl->kind == LSP_CELL_TEXT) lsp_csv_field(fp, cl->text);
-      else if (cl->kind == LSP_CELL_INT) fprintf(fp, "%lld", cl->i);
-      else if (cl->kind == LSP_CELL_NUM) num_field(fp, cl->x);
+      if (cl->kind == LSP_CELL_TEXT)
+        lsp_csv_field(fp, cl->text);
+      else if (cl->kind == LSP_CELL_INT)
+        fprintf(fp, "%lld", cl->i);
+      else if (cl->kind == LSP_CELL_NUM)
+        num_field(fp, cl->x);
       if (lsp_table_col_has_ci(t, c)) {
         fputc(',', fp);
         if (cl->kind == LSP_CELL_NUM && cl->has_ci) num_field(fp, cl->lo);

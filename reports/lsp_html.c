@@ -62,22 +62,37 @@ static const char k_css[] =
 
 const char *lsp_finding_word(int verdict) {
   switch (verdict) {
-    case LSP_FINDING_SUPPORTED: return "supported";
-    case LSP_FINDING_CONTRADICTED: return "contradicted";
-    case LSP_FINDING_INCONCLUSIVE: return "inconclusive";
-    default: return "unknown";
+    case LSP_FINDING_SUPPORTED:
+      return "supported";
+    case LSP_FINDING_CONTRADICTED:
+      return "contradicted";
+    case LSP_FINDING_INCONCLUSIVE:
+      return "inconclusive";
+    default:
+      return "unknown";
   }
 }
 
 void lsp_html_escape(FILE *fp, const char *s) {
   for (; s && *s; s++) {
     switch (*s) {
-      case '&': fputs("&amp;", fp); break;
-      case '<': fputs("&lt;", fp); break;
-      case '>': fputs("&gt;", fp); break;
-      case '"': fputs("&quot;", fp); break;
-      case '\'': fputs("&#39;", fp); break;
-      default: fputc(*s, fp);
+      case '&':
+        fputs("&amp;", fp);
+        break;
+      case '<':
+        fputs("&lt;", fp);
+        break;
+      case '>':
+        fputs("&gt;", fp);
+        break;
+      case '"':
+        fputs("&quot;", fp);
+        break;
+      case '\'':
+        fputs("&#39;", fp);
+        break;
+      default:
+        fputc(*s, fp);
     }
   }
 }
@@ -111,8 +126,10 @@ int lsp_html_open(lsp_html *h, const char *path, const char *title) {
   size_t dl = slash ? (size_t)(slash - path) : 1;
   h->dir = malloc(dl + 2);
   if (!h->dir) return fail(h, lsp_fail(LSP_ENOMEM, "out of memory"));
-  if (!slash) strcpy(h->dir, ".");
-  else if (dl == 0) strcpy(h->dir, "/");
+  if (!slash)
+    strcpy(h->dir, ".");
+  else if (dl == 0)
+    strcpy(h->dir, "/");
   else {
     memcpy(h->dir, path, dl);
     h->dir[dl] = '\0';
@@ -120,10 +137,12 @@ int lsp_html_open(lsp_html *h, const char *path, const char *title) {
   int st = lsp_out_open(&h->out, path);
   if (st) return fail(h, st);
   FILE *f = h->out.fp;
-  fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">"
-        "\n<meta name=\"viewport\" content=\"width=device-width, "
-        "initial-scale=1\">\n<meta name=\"generator\" content=\"lsprobe "
-        LSP_VERSION "\">\n<title>", f);
+  fputs(
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">"
+      "\n<meta name=\"viewport\" content=\"width=device-width, "
+      "initial-scale=1\">\n<meta name=\"generator\" "
+      "content=\"lsprobe " LSP_VERSION "\">\n<title>",
+      f);
   lsp_html_escape(f, title);
   fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<main>\n<h1>",
           k_css);
@@ -136,8 +155,8 @@ int lsp_html_heading(lsp_html *h, int level, const char *text) {
   int st = ready(h);
   if (st) return st;
   if (level < 2 || level > 4 || !text)
-    return fail(h, lsp_fail(LSP_EINVAL, "HTML: heading level %d (2..4)",
-                            level));
+    return fail(h,
+                lsp_fail(LSP_EINVAL, "HTML: heading level %d (2..4)", level));
   fprintf(h->out.fp, "<h%d>", level);
   lsp_html_escape(h->out.fp, text);
   fprintf(h->out.fp, "</h%d>\n", level);
@@ -242,11 +261,15 @@ int lsp_html_figure(lsp_html *h, const char *file, const char *caption) {
   if (st) return st;
   if (!file) return fail(h, lsp_fail(LSP_EINVAL, "HTML: no figure file"));
   const char *ext = extension(file);
-  int kind = !strcasecmp(ext, "svg") ? 0 : !strcasecmp(ext, "png") ? 1
-             : !strcasecmp(ext, "pdf") ? 2 : -1;
+  int kind = !strcasecmp(ext, "svg")   ? 0
+             : !strcasecmp(ext, "png") ? 1
+             : !strcasecmp(ext, "pdf") ? 2
+                                       : -1;
   if (kind < 0)
-    return fail(h, lsp_fail(LSP_EINVAL, "%s: figures must be .svg, .png or "
-                            ".pdf", file));
+    return fail(h, lsp_fail(LSP_EINVAL,
+                            "%s: figures must be .svg, .png or "
+                            ".pdf",
+                            file));
   char *data = NULL, *svg = NULL, *rel = NULL;
   size_t len = 0;
   FILE *f = h->out.fp;
@@ -276,10 +299,10 @@ int lsp_html_figure(lsp_html *h, const char *file, const char *caption) {
     /* Width from the IHDR chunk; our PNGs are 150 px per inch, shown at
      * most 1.25x their natural CSS size (96 px per inch). */
     const unsigned char *u = (const unsigned char *)data;
-    unsigned long w = len >= 24 ? ((unsigned long)u[16] << 24 |
-                                   (unsigned long)u[17] << 16 |
-                                   (unsigned long)u[18] << 8 | u[19])
-                                : 0;
+    unsigned long w =
+        len >= 24 ? ((unsigned long)u[16] << 24 | (unsigned long)u[17] << 16 |
+                     (unsigned long)u[18] << 8 | u[19])
+                  : 0;
     fputs("<img alt=\"", f);
     lsp_html_escape(f, caption ? caption : "figure");
     fputc('"', f);
@@ -346,7 +369,8 @@ int lsp_html_close(lsp_html *h) {
   }
   fputs("<footer>Written by lsprobe " LSP_VERSION
         ". Self-contained: no external resources.</footer>\n"
-        "</main>\n</body>\n</html>\n", h->out.fp);
+        "</main>\n</body>\n</html>\n",
+        h->out.fp);
   st = lsp_out_commit(&h->out);
   free(h->dir);
   h->dir = NULL;

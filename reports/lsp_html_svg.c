@@ -31,33 +31,37 @@ static int attr_at(const char *start, const char *p, const char *name) {
 /* Refuse anything that could load, run or reach outside the picture. */
 static int check_safe(const char *s, const char *end) {
   static const char *const bad[] = {"<script", "<foreignobject", "javascript:",
-                                    "@import", "<iframe", "<!entity"};
+                                    "@import", "<iframe",        "<!entity"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     if (find_ci(s, end, bad[i]))
       return lsp_fail(LSP_EDATA, "SVG contains '%s'; refusing to inline it",
                       bad[i]);
   for (const char *p = s; p < end; p++) {
     /* event handler attributes: on<letters>= after a blank */
-    if ((p[0] == 'o' || p[0] == 'O') && (p[1] == 'n' || p[1] == 'N') &&
-        p > s && isspace((unsigned char)p[-1])) {
+    if ((p[0] == 'o' || p[0] == 'O') && (p[1] == 'n' || p[1] == 'N') && p > s &&
+        isspace((unsigned char)p[-1])) {
       const char *q = p + 2;
       while (q < end && isalpha((unsigned char)*q)) q++;
       if (q > p + 2 && q < end && *q == '=')
-        return lsp_fail(LSP_EDATA, "SVG has an event handler attribute; "
+        return lsp_fail(LSP_EDATA,
+                        "SVG has an event handler attribute; "
                         "refusing to inline it");
     }
     if (attr_at(s, p, "href") || attr_at(s, p, "src")) {
       const char *v = strchr(p, '=') + 1;
       if (v < end && (*v == '"' || *v == '\'')) v++;
       if (v >= end || *v != '#')
-        return lsp_fail(LSP_EDATA, "SVG has an external reference (%.40s); "
-                        "refusing to inline it", p);
+        return lsp_fail(LSP_EDATA,
+                        "SVG has an external reference (%.40s); "
+                        "refusing to inline it",
+                        p);
     }
     if (!strncasecmp(p, "url(", 4)) {
       const char *v = p + 4;
       while (v < end && (*v == '\'' || *v == '"' || *v == ' ')) v++;
       if (v >= end || *v != '#')
-        return lsp_fail(LSP_EDATA, "SVG has an external url(); refusing to "
+        return lsp_fail(LSP_EDATA,
+                        "SVG has an external url(); refusing to "
                         "inline it");
     }
   }
@@ -116,8 +120,7 @@ int lsp_html_svg_inline(const char *svg, size_t len, const char *prefix,
       p += 4;
       continue;
     }
-    if (attr_at(s, p, "href") && (p[5] == '"' || p[5] == '\'') &&
-        p[6] == '#') {
+    if (attr_at(s, p, "href") && (p[5] == '"' || p[5] == '\'') && p[6] == '#') {
       fprintf(f, "href=%c#%s", p[5], prefix);
       p += 7;
       continue;

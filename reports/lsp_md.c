@@ -20,8 +20,7 @@ void lsp_md_escape(FILE *fp, const char *s, int table) {
      * makes a link as "](", "][" or "]:" (no reference definitions are
      * ever written), so "[0.87, 0.89]" stays readable. */
     int link = c == ']' && (s[1] == '(' || s[1] == '[' || s[1] == ':');
-    if (strchr("\\`*_<>#~", c) || link || (table && c == '|'))
-      fputc('\\', fp);
+    if (strchr("\\`*_<>#~", c) || link || (table && c == '|')) fputc('\\', fp);
     fputc(c, fp);
   }
 }
@@ -43,14 +42,18 @@ static int ready(lsp_md *m) {
 
 int lsp_md_open(lsp_md *m, const char *path, const char *title) {
   memset(m, 0, sizeof *m);
-  if (!path || !title) return fail(m, lsp_fail(LSP_EINVAL, "Markdown: no path "
-                                               "or title"));
+  if (!path || !title)
+    return fail(m, lsp_fail(LSP_EINVAL,
+                            "Markdown: no path "
+                            "or title"));
   const char *slash = strrchr(path, '/');
   size_t dl = slash ? (size_t)(slash - path) : 1;
   m->dir = malloc(dl + 2);
   if (!m->dir) return fail(m, lsp_fail(LSP_ENOMEM, "out of memory"));
-  if (!slash) strcpy(m->dir, ".");
-  else if (dl == 0) strcpy(m->dir, "/");
+  if (!slash)
+    strcpy(m->dir, ".");
+  else if (dl == 0)
+    strcpy(m->dir, "/");
   else {
     memcpy(m->dir, path, dl);
     m->dir[dl] = '\0';
@@ -67,8 +70,8 @@ int lsp_md_heading(lsp_md *m, int level, const char *text) {
   int st = ready(m);
   if (st) return st;
   if (level < 2 || level > 4 || !text)
-    return fail(m, lsp_fail(LSP_EINVAL, "Markdown: heading level %d (2..4)",
-                            level));
+    return fail(
+        m, lsp_fail(LSP_EINVAL, "Markdown: heading level %d (2..4)", level));
   fprintf(m->out.fp, "%.*s ", level, "####");
   lsp_md_escape(m->out.fp, text, 0);
   fputs("\n\n", m->out.fp);
@@ -198,7 +201,8 @@ int lsp_md_image(lsp_md *m, const char *file, const char *alt) {
 int lsp_md_findings(lsp_md *m, const lsp_finding *items, size_t n) {
   int st = ready(m);
   if (st) return st;
-  if (n && !items) return fail(m, lsp_fail(LSP_EINVAL, "Markdown: no findings"));
+  if (n && !items)
+    return fail(m, lsp_fail(LSP_EINVAL, "Markdown: no findings"));
   for (size_t i = 0; i < n; i++) {
     fprintf(m->out.fp, "- **%s**: ", lsp_finding_word(items[i].verdict));
     lsp_md_escape(m->out.fp, items[i].claim, 0);

@@ -17,8 +17,8 @@
 
 typedef struct {
   lsp_outfile out;
-  char *dir;     /* owned: the report's folder */
-  int status;    /* first failure (sticky) */
+  char *dir;  /* owned: the report's folder */
+  int status; /* first failure (sticky) */
   char msg[512];
 } lsp_md;
 

@@ -48,8 +48,10 @@ int lsp_plot_available(void) {
   const char *cmd = lsp_plot_command();
   if (strchr(cmd, '/')) {
     if (is_exec_file(cmd)) return LSP_OK;
-    return lsp_fail(LSP_PLOT_NOGNUPLOT, "gnuplot not found: %s is not an "
-                    "executable file (LSPROBE_GNUPLOT)", cmd);
+    return lsp_fail(LSP_PLOT_NOGNUPLOT,
+                    "gnuplot not found: %s is not an "
+                    "executable file (LSPROBE_GNUPLOT)",
+                    cmd);
   }
   const char *path = getenv("PATH");
   if (!path || !*path) path = "/usr/bin:/bin";
@@ -74,9 +76,12 @@ int lsp_plot_available(void) {
 }
 
 int lsp_plot_format_parse(const char *name, lsp_plot_format *fmt) {
-  if (name && !strcasecmp(name, "svg")) *fmt = LSP_PLOT_SVG;
-  else if (name && !strcasecmp(name, "png")) *fmt = LSP_PLOT_PNG;
-  else if (name && !strcasecmp(name, "pdf")) *fmt = LSP_PLOT_PDF;
+  if (name && !strcasecmp(name, "svg"))
+    *fmt = LSP_PLOT_SVG;
+  else if (name && !strcasecmp(name, "png"))
+    *fmt = LSP_PLOT_PNG;
+  else if (name && !strcasecmp(name, "pdf"))
+    *fmt = LSP_PLOT_PDF;
   else
     return lsp_fail(LSP_EINVAL, "unknown plot format '%s' (svg, png or pdf)",
                     name ? name : "");
@@ -85,9 +90,12 @@ int lsp_plot_format_parse(const char *name, lsp_plot_format *fmt) {
 
 const char *lsp_plot_format_ext(lsp_plot_format fmt) {
   switch (fmt) {
-    case LSP_PLOT_PNG: return "png";
-    case LSP_PLOT_PDF: return "pdf";
-    default: return "svg";
+    case LSP_PLOT_PNG:
+      return "png";
+    case LSP_PLOT_PDF:
+      return "pdf";
+    default:
+      return "svg";
   }
 }
 
@@ -105,7 +113,8 @@ int lsp_plot_script_end(lsp_plot_script *s) {
   int bad = ferror(s->f) != 0;
   if (fclose(s->f) != 0) bad = 1;
   s->f = NULL;
-  if (bad || !s->buf) return lsp_fail(LSP_ENOMEM, "out of memory (plot script)");
+  if (bad || !s->buf)
+    return lsp_fail(LSP_ENOMEM, "out of memory (plot script)");
   return LSP_OK;
 }
 
@@ -128,21 +137,28 @@ int lsp_plot_script_run(lsp_plot_script *s, const char *path,
 void lsp_plot_quote(FILE *f, const char *s) {
   fputc('\'', f);
   for (; s && *s; s++) {
-    if (*s == '\'') fputs("''", f);
-    else if ((unsigned char)*s < 0x20 || *s == 0x7f) fputc(' ', f);
-    else fputc(*s, f);
+    if (*s == '\'')
+      fputs("''", f);
+    else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+      fputc(' ', f);
+    else
+      fputc(*s, f);
   }
   fputc('\'', f);
 }
 
 void lsp_plot_num(FILE *f, double x) {
-  if (isfinite(x)) fprintf(f, "%.17g", x);
-  else fputs("NaN", f);
+  if (isfinite(x))
+    fprintf(f, "%.17g", x);
+  else
+    fputs("NaN", f);
 }
 
 void lsp_plot_bound(FILE *f, double x) {
-  if (isfinite(x)) fprintf(f, "%.17g", x);
-  else fputc('*', f);
+  if (isfinite(x))
+    fprintf(f, "%.17g", x);
+  else
+    fputc('*', f);
 }
 
 void lsp_plot_grid(size_t npanels, int columns, int *rows, int *cols) {
@@ -172,8 +188,10 @@ int lsp_plot_check_common(const char *path, const lsp_plot_opts *opt) {
 static void shell_quote(FILE *f, const char *s) {
   fputc('\'', f);
   for (; *s; s++) {
-    if (*s == '\'') fputs("'\\''", f);
-    else fputc(*s, f);
+    if (*s == '\'')
+      fputs("'\\''", f);
+    else
+      fputc(*s, f);
   }
   fputc('\'', f);
 }
@@ -194,8 +212,8 @@ static void write_preamble(FILE *f, lsp_plot_format fmt, double w, double h,
               "  set terminal png size %d,%d noenhanced font 'DejaVu Sans,11' "
               "background '#ffffff'\n"
               "}\n",
-              (int)lround(w * 150), (int)lround(h * 150),
-              (int)lround(w * 150), (int)lround(h * 150));
+              (int)lround(w * 150), (int)lround(h * 150), (int)lround(w * 150),
+              (int)lround(h * 150));
       break;
     case LSP_PLOT_PDF:
       fprintf(f,
@@ -223,15 +241,16 @@ static void write_preamble(FILE *f, lsp_plot_format fmt, double w, double h,
   for (int i = 0; i < 8; i++)
     fprintf(f, "set linetype %d lc rgb '%s' lw 1.6 pt %d ps 0.9 dt solid\n",
             i + 1, k_palette[i], k_marker[i]);
-  fputs("set linetype cycle 8\n"
-        "set border 3 lc rgb '#404040' lw 1\n"
-        "set tics nomirror out scale 0.6 textcolor rgb '#202020'\n"
-        "set grid back lc rgb '#dadada' lw 0.8 dt solid\n"
-        "set key top right reverse Left noautotitle samplen 2 spacing 1.1 "
-        "noopaque nobox\n"
-        "set style fill solid 1.0 noborder\n"
-        "set datafile missing NaN\n",
-        f);
+  fputs(
+      "set linetype cycle 8\n"
+      "set border 3 lc rgb '#404040' lw 1\n"
+      "set tics nomirror out scale 0.6 textcolor rgb '#202020'\n"
+      "set grid back lc rgb '#dadada' lw 0.8 dt solid\n"
+      "set key top right reverse Left noautotitle samplen 2 spacing 1.1 "
+      "noopaque nobox\n"
+      "set style fill solid 1.0 noborder\n"
+      "set datafile missing NaN\n",
+      f);
 }
 
 /* The first informative line of gnuplot's stderr: one mentioning an error
@@ -257,7 +276,8 @@ static int first_error_line(const char *text, char *out, size_t cap) {
       for (size_t i = 0; i < k; i++)
         line[i] = (char)tolower((unsigned char)line[i]);
       int says = strstr(line, "error") || strstr(line, "warning");
-      int lineno = !strncmp(line, "line ", 5) && isdigit((unsigned char)line[5]);
+      int lineno =
+          !strncmp(line, "line ", 5) && isdigit((unsigned char)line[5]);
       if (says) flagged = 1;
       if (!best && (says || lineno)) {
         best = q;
@@ -332,8 +352,8 @@ int lsp_plot_run(const char *path, lsp_plot_format fmt, double width,
   if (!path || !*path || !body)
     return lsp_fail(LSP_EINVAL, "plot: missing path or script");
   if (!(width >= 0.5 && width <= 100 && height >= 0.5 && height <= 100))
-    return lsp_fail(LSP_EINVAL, "%s: figure size %g x %g in out of range",
-                    path, width, height);
+    return lsp_fail(LSP_EINVAL, "%s: figure size %g x %g in out of range", path,
+                    width, height);
   if ((int)fmt < 0 || fmt > LSP_PLOT_PDF)
     return lsp_fail(LSP_EINVAL, "%s: unknown plot format %d", path, (int)fmt);
   if (lsp_interrupted()) return lsp_fail(LSP_EINTR, "%s: interrupted", path);

@@ -87,27 +87,27 @@ enum {
 /* One named line. x, y have n entries; lo/hi (both or neither) are the
  * interval bounds per point. Non-finite y values are gaps. */
 typedef struct {
-  const char *name;  /* legend entry (name ε and convention); NULL = none */
+  const char *name; /* legend entry (name ε and convention); NULL = none */
   const double *x;
   const double *y;
-  const double *lo;  /* optional, n entries; NULL = no interval           */
+  const double *lo; /* optional, n entries; NULL = no interval           */
   const double *hi;
   size_t n;
-  int color;   /* palette index (lsp_plot_color); -1 = the series' position */
-  int dash;    /* 0 solid, 1 dashed, 2 dotted, 3 dash-dot                    */
-  int marker;  /* 0 = the colour's own marker, -1 = no marker (line only)    */
-  int ci;      /* LSP_PLOT_CI_BAND or LSP_PLOT_CI_BARS                       */
+  int color;  /* palette index (lsp_plot_color); -1 = the series' position */
+  int dash;   /* 0 solid, 1 dashed, 2 dotted, 3 dash-dot                    */
+  int marker; /* 0 = the colour's own marker, -1 = no marker (line only)    */
+  int ci;     /* LSP_PLOT_CI_BAND or LSP_PLOT_CI_BARS                       */
 } lsp_plot_series;
 
 typedef struct {
-  const char *title;   /* panel title; NULL = none                       */
-  const char *xlabel;  /* with units, e.g. "smoothing ε"                 */
-  const char *ylabel;  /* with units, e.g. "ECE (15 bins)"               */
-  int xlog, ylog;      /* log10 axes (all shown values must be > 0)      */
-  double xmin, xmax;   /* axis range; NaN (or min == max) = automatic    */
+  const char *title;  /* panel title; NULL = none                       */
+  const char *xlabel; /* with units, e.g. "smoothing ε"                 */
+  const char *ylabel; /* with units, e.g. "ECE (15 bins)"               */
+  int xlog, ylog;     /* log10 axes (all shown values must be > 0)      */
+  double xmin, xmax;  /* axis range; NaN (or min == max) = automatic    */
   double ymin, ymax;
-  const char *key;     /* legend position ("top right", "bottom left", ...,
-                          "off"); NULL = "top right"                     */
+  const char *key; /* legend position ("top right", "bottom left", ...,
+                      "off"); NULL = "top right"                     */
   const lsp_plot_series *series;
   size_t nseries;
 } lsp_plot_panel;
@@ -131,13 +131,13 @@ lsp_plot_series lsp_plot_series_make(const char *name, const double *x,
  * fractional after averaging seeds), their mean confidence and accuracy.
  * Bins with count 0 are not drawn (their confidence/accuracy are ignored). */
 typedef struct {
-  const char *name;          /* panel title, e.g. "ε = 0.1 (uniform)"      */
+  const char *name; /* panel title, e.g. "ε = 0.1 (uniform)"      */
   size_t nbins;
-  const double *count;       /* nbins */
-  const double *confidence;  /* nbins, in [0, 1] where count > 0 */
-  const double *accuracy;    /* nbins, in [0, 1] where count > 0 */
-  double ece;                /* shown in the panel; NaN = not shown         */
-  double mean_confidence;    /* vertical marks in the histogram; NaN = none */
+  const double *count;      /* nbins */
+  const double *confidence; /* nbins, in [0, 1] where count > 0 */
+  const double *accuracy;   /* nbins, in [0, 1] where count > 0 */
+  double ece;               /* shown in the panel; NaN = not shown         */
+  double mean_confidence;   /* vertical marks in the histogram; NaN = none */
   double mean_accuracy;
 } lsp_plot_reliability;
 
@@ -155,12 +155,12 @@ int lsp_plot_reliability_diagram(const char *path, const lsp_plot_opts *opt,
 /* One panel: n points (x, y) with class index cls[i] in [0, nclasses);
  * optional template positions tx, ty (nclasses entries each). */
 typedef struct {
-  const char *name;  /* panel title */
+  const char *name; /* panel title */
   size_t n;
   const double *x;
   const double *y;
   const int32_t *cls;
-  const double *tx;  /* NULL = no templates */
+  const double *tx; /* NULL = no templates */
   const double *ty;
 } lsp_plot_scatter_panel;
 

@@ -18,12 +18,14 @@ static int check_model(const char *path, const lsp_plot_reliability *r,
   for (size_t m = 0; m < r->nbins; m++) {
     double c = r->count[m];
     if (!(c >= 0) || !isfinite(c))
-      return lsp_fail(LSP_EINVAL, "%s: model %zu, bin %zu: bad count %g",
-                      path, i, m, c);
+      return lsp_fail(LSP_EINVAL, "%s: model %zu, bin %zu: bad count %g", path,
+                      i, m, c);
     if (c > 0 && !(r->confidence[m] >= 0 && r->confidence[m] <= 1 &&
                    r->accuracy[m] >= 0 && r->accuracy[m] <= 1))
-      return lsp_fail(LSP_EINVAL, "%s: model %zu, bin %zu: confidence and "
-                      "accuracy must be in [0, 1]", path, i, m);
+      return lsp_fail(LSP_EINVAL,
+                      "%s: model %zu, bin %zu: confidence and "
+                      "accuracy must be in [0, 1]",
+                      path, i, m);
     total += c;
   }
   if (!(total > 0))
@@ -63,8 +65,10 @@ int lsp_plot_reliability_diagram(const char *path, const lsp_plot_opts *opt,
   const double ml = 0.80, mr = 0.12, mt = 0.34, mb = 0.52, gap = 0.10;
   double avail = ph - mt - mb - gap;
   if (pw - ml - mr < 0.8 || avail < 1.0)
-    return lsp_fail(LSP_EINVAL, "%s: reliability panels of %g x %g in are too "
-                    "small", path, pw, ph);
+    return lsp_fail(LSP_EINVAL,
+                    "%s: reliability panels of %g x %g in are too "
+                    "small",
+                    path, pw, ph);
   double top_h = 0.72 * avail, hist_h = avail - top_h;
 
   /* Common histogram height: the largest share of examples in any bin. */
@@ -101,11 +105,12 @@ int lsp_plot_reliability_diagram(const char *path, const lsp_plot_opts *opt,
     lsp_plot_quote(f, opt->title);
     fputs(" font ',13'", f);
   }
-  fputs("\nset style fill solid 0.9 border lc rgb '#ffffff'\n"
-        "set xrange [0:1]\nset xtics 0.2\nset mxtics 2\n"
-        "set grid xtics ytics\n"
-        "set style textbox opaque fc rgb '#ffffff' noborder margins 2, 2\n",
-        f);
+  fputs(
+      "\nset style fill solid 0.9 border lc rgb '#ffffff'\n"
+      "set xrange [0:1]\nset xtics 0.2\nset mxtics 2\n"
+      "set grid xtics ytics\n"
+      "set style textbox opaque fc rgb '#ffffff' noborder margins 2, 2\n",
+      f);
   for (size_t i = 0; i < nmodels; i++) {
     const lsp_plot_reliability *r = &models[i];
     int row = (int)i / cols, col = (int)i % cols;
@@ -117,18 +122,23 @@ int lsp_plot_reliability_diagram(const char *path, const lsp_plot_opts *opt,
     margins(f, x0, x1, ytop - top_h, ytop, W, H);
     fputs("set title ", f);
     lsp_plot_quote(f, r->name);
-    fputs("\nset yrange [0:1]\nset ytics 0.2 format '%g'\nset format x ''\n"
-          "unset xlabel\nunset label\n", f);
+    fputs(
+        "\nset yrange [0:1]\nset ytics 0.2 format '%g'\nset format x ''\n"
+        "unset xlabel\nunset label\n",
+        f);
     fprintf(f, "set ylabel %s\n", first_col ? "'accuracy'" : "''");
     if (first_col)
       fputs("set key top left reverse Left samplen 1.5\n", f);
     else
       fputs("unset key\n", f);
     if (isfinite(r->ece))
-      fprintf(f, "set label 1 'ECE = %.4f' at graph 0.97, graph 0.06 right "
-              "front boxed\n", r->ece);
+      fprintf(f,
+              "set label 1 'ECE = %.4f' at graph 0.97, graph 0.06 right "
+              "front boxed\n",
+              r->ece);
     fputs("plot $rel", f);
-    fprintf(f, "%zu using (($1+$2)/2):($3/2):1:2:(0):3 with boxxyerror "
+    fprintf(f,
+            "%zu using (($1+$2)/2):($3/2):1:2:(0):3 with boxxyerror "
             "lt 1 fs solid 0.85 border lc rgb '#ffffff' title 'accuracy', \\\n"
             "  $rel%zu using (($1+$2)/2):3:1:2:($3<$4?$3:$4):($3<$4?$4:$3) "
             "with boxxyerror lc rgb '%s' fs transparent pattern 4 border lc "
@@ -139,26 +149,32 @@ int lsp_plot_reliability_diagram(const char *path, const lsp_plot_opts *opt,
 
     /* The confidence histogram. */
     margins(f, x0, x1, ytop - top_h - gap - hist_h, ytop - top_h - gap, W, H);
-    fputs("unset title\nunset label\nset format x '%g'\nset format y '%g'\n"
-          "set xlabel 'confidence (max softmax probability)'\n", f);
+    fputs(
+        "unset title\nunset label\nset format x '%g'\nset format y '%g'\n"
+        "set xlabel 'confidence (max softmax probability)'\n",
+        f);
     double step = share_max > 0.4 ? 0.2 : share_max > 0.2 ? 0.1 : 0.05;
     fprintf(f, "set yrange [0:%.6g]\nset ytics %.6g format '%s'\n",
             share_max * 1.08, step, step < 0.1 ? "%.2f" : "%.1f");
     fprintf(f, "set ylabel %s\n", first_col ? "'share'" : "''");
-    if (first_col && (isfinite(r->mean_accuracy) ||
-                      isfinite(r->mean_confidence)))
+    if (first_col &&
+        (isfinite(r->mean_accuracy) || isfinite(r->mean_confidence)))
       fputs("set key top left reverse Left samplen 1.5\n", f);
     else
       fputs("unset key\n", f);
-    fprintf(f, "plot $rel%zu using (($1+$2)/2):($5/2):1:2:(0):5 with "
+    fprintf(f,
+            "plot $rel%zu using (($1+$2)/2):($5/2):1:2:(0):5 with "
             "boxxyerror lc rgb '#7f7f7f' fs solid 0.7 border lc rgb '#ffffff' "
-            "notitle", i);
+            "notitle",
+            i);
     if (isfinite(r->mean_accuracy))
-      fprintf(f, ", \\\n  '+' using (%.17g):($0 == 0 ? 0 : %.6g) every "
+      fprintf(f,
+              ", \\\n  '+' using (%.17g):($0 == 0 ? 0 : %.6g) every "
               "::0::1 with lines lt 1 lw 2 title 'accuracy'",
               r->mean_accuracy, share_max * 1.08);
     if (isfinite(r->mean_confidence))
-      fprintf(f, ", \\\n  '+' using (%.17g):($0 == 0 ? 0 : %.6g) every "
+      fprintf(f,
+              ", \\\n  '+' using (%.17g):($0 == 0 ? 0 : %.6g) every "
               "::0::1 with lines lc rgb '%s' lw 2 dt 2 title 'avg. confidence'",
               r->mean_confidence, share_max * 1.08, lsp_plot_color(1));
     fputc('\n', f);

@@ -43,20 +43,26 @@ int lsp_plot_scatter(const char *path, const lsp_plot_opts *opt,
   if (!panels || npanels == 0)
     return lsp_fail(LSP_EINVAL, "%s: no panels to plot", path);
   if (nclasses == 0 || nclasses > 8)
-    return lsp_fail(LSP_EINVAL, "%s: %zu classes (1 to 8 can be told apart "
-                    "by colour)", path, nclasses);
+    return lsp_fail(LSP_EINVAL,
+                    "%s: %zu classes (1 to 8 can be told apart "
+                    "by colour)",
+                    path, nclasses);
   double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
   for (size_t i = 0; i < npanels; i++) {
     const lsp_plot_scatter_panel *p = &panels[i];
     if (p->n > 0 && (!p->x || !p->y || !p->cls))
       return lsp_fail(LSP_EINVAL, "%s: panel %zu: missing arrays", path, i);
     if (!p->tx != !p->ty)
-      return lsp_fail(LSP_EINVAL, "%s: panel %zu: give both template "
-                      "coordinates or neither", path, i);
+      return lsp_fail(LSP_EINVAL,
+                      "%s: panel %zu: give both template "
+                      "coordinates or neither",
+                      path, i);
     for (size_t k = 0; k < p->n; k++) {
       if (p->cls[k] < 0 || (size_t)p->cls[k] >= nclasses)
-        return lsp_fail(LSP_EINVAL, "%s: panel %zu, point %zu: class %d not "
-                        "in [0, %zu)", path, i, k, (int)p->cls[k], nclasses);
+        return lsp_fail(LSP_EINVAL,
+                        "%s: panel %zu, point %zu: class %d not "
+                        "in [0, %zu)",
+                        path, i, k, (int)p->cls[k], nclasses);
       if (isfinite(p->x[k]) && isfinite(p->y[k])) {
         grow(p->x[k], &xlo, &xhi);
         grow(p->y[k], &ylo, &yhi);
@@ -88,8 +94,10 @@ int lsp_plot_scatter(const char *path, const lsp_plot_opts *opt,
   const double ml = 0.72, mr = 0.12, mt = 0.32, mb = 0.55;
   double side = fmin(pw - ml - mr, ph - mt - mb);
   if (side < 0.8)
-    return lsp_fail(LSP_EINVAL, "%s: scatter panels of %g x %g in are too "
-                    "small", path, pw, ph);
+    return lsp_fail(LSP_EINVAL,
+                    "%s: scatter panels of %g x %g in are too "
+                    "small",
+                    path, pw, ph);
 
   lsp_plot_script s;
   if ((st = lsp_plot_script_begin(&s))) return st;
@@ -159,14 +167,16 @@ int lsp_plot_scatter(const char *path, const lsp_plot_opts *opt,
           nc++;
       if (nc == 0) continue;
       const char *hex = lsp_plot_color((int)c);
-      fprintf(f, "%s$pt%zu using 1:($3 == %zu ? $2 : NaN) with points pt 7 "
+      fprintf(f,
+              "%s$pt%zu using 1:($3 == %zu ? $2 : NaN) with points pt 7 "
               "ps %.2f lc rgb '#60%s' notitle",
               first ? "" : ", \\\n  ", i, c, ps, hex + 1);
       first = 0;
     }
     if (ntpl > 0) {
       any_templates = 1;
-      fprintf(f, "%s$tp%zu using 1:2:($3 + 1) with points pt 13 ps 2.4 "
+      fprintf(f,
+              "%s$tp%zu using 1:2:($3 + 1) with points pt 13 ps 2.4 "
               "lc variable notitle, \\\n  $tp%zu using 1:2 with points pt 12 "
               "ps 2.4 lw 1.5 lc rgb '#000000' notitle",
               first ? "" : ", \\\n  ", i, i);
@@ -192,11 +202,15 @@ int lsp_plot_scatter(const char *path, const lsp_plot_opts *opt,
     fputs("set label ", f);
     if (e < nclasses) {
       lsp_plot_quote(f, class_names ? class_names[e] : NULL);
-      fprintf(f, " at screen %.5f, screen %.5f left point pt 7 ps 1.3 "
-              "lc rgb '%s' offset 1.2,0\n", xe, ye, lsp_plot_color((int)e));
+      fprintf(f,
+              " at screen %.5f, screen %.5f left point pt 7 ps 1.3 "
+              "lc rgb '%s' offset 1.2,0\n",
+              xe, ye, lsp_plot_color((int)e));
     } else {
-      fprintf(f, "'class template' at screen %.5f, screen %.5f left point "
-              "pt 12 ps 1.6 lw 1.5 lc rgb '#000000' offset 1.2,0\n", xe, ye);
+      fprintf(f,
+              "'class template' at screen %.5f, screen %.5f left point "
+              "pt 12 ps 1.6 lw 1.5 lc rgb '#000000' offset 1.2,0\n",
+              xe, ye);
     }
   }
   fputs("plot NaN notitle", f);
@@ -291,14 +305,16 @@ int lsp_plot_histogram(const char *path, const lsp_plot_opts *opt,
   free(dens);
   multiplot_begin(f, opt, rows, cols);
   if (!overlay) fputs(k_fixed_margins, f);
-  fprintf(f, "set xrange [%.17g:%.17g]\nset yrange [0:%.6g]\nset xlabel ",
-          lo, hi, dmax > 0 ? dmax * 1.1 : 1.0);
+  fprintf(f, "set xrange [%.17g:%.17g]\nset yrange [0:%.6g]\nset xlabel ", lo,
+          hi, dmax > 0 ? dmax * 1.1 : 1.0);
   lsp_plot_quote(f, xlabel);
   /* Overlay: the legend below the plot, where it hides no bar. Panels: the
    * title names the sample, and each marker is labelled beside its line. */
   if (overlay)
-    fputs("\nset ylabel 'density'\nset key outside right top vertical "
-          "reverse Left samplen 2\n", f);
+    fputs(
+        "\nset ylabel 'density'\nset key outside right top vertical "
+        "reverse Left samplen 2\n",
+        f);
   else
     fputs("\nset ylabel 'density'\nunset key\n", f);
   size_t npanels = overlay ? 1 : nsamples;
@@ -311,7 +327,8 @@ int lsp_plot_histogram(const char *path, const lsp_plot_opts *opt,
       const lsp_plot_hist *h = &samples[i];
       int c = (h->color >= 0 ? h->color : (int)i) % 8;
       if (isfinite(h->marker) && h->marker >= lo && h->marker <= hi)
-        fprintf(f, "set arrow from first %.17g, graph 0 to first %.17g, "
+        fprintf(f,
+                "set arrow from first %.17g, graph 0 to first %.17g, "
                 "graph 1 nohead front lc rgb '%s' lw 2 dt 2\n",
                 h->marker, h->marker, lsp_plot_color(c));
       if (!overlay && isfinite(h->marker) && h->marker >= lo &&
@@ -320,18 +337,22 @@ int lsp_plot_histogram(const char *path, const lsp_plot_opts *opt,
         int right = h->marker > lo + 0.6 * (hi - lo);
         fputs("set label ", f);
         lsp_plot_quote(f, h->marker_name);
-        fprintf(f, " at first %.17g, graph 0.93 %s offset %s front "
-                "textcolor rgb '%s'\n", h->marker, right ? "right" : "left",
-                right ? "-0.8,0" : "0.8,0", lsp_plot_color(c));
+        fprintf(f,
+                " at first %.17g, graph 0.93 %s offset %s front "
+                "textcolor rgb '%s'\n",
+                h->marker, right ? "right" : "left", right ? "-0.8,0" : "0.8,0",
+                lsp_plot_color(c));
       }
     }
     fputs("plot ", f);
     for (size_t i = i0; i < i1; i++) {
       const lsp_plot_hist *h = &samples[i];
       int c = (h->color >= 0 ? h->color : (int)i) % 8;
-      fprintf(f, "%s$h%zu using 1:2 with fillsteps fc rgb '%s' fs transparent "
+      fprintf(f,
+              "%s$h%zu using 1:2 with fillsteps fc rgb '%s' fs transparent "
               "solid %s notitle, \\\n  $h%zu using 1:2 with steps lt %d lw 1.5 "
-              "title ", i == i0 ? "" : ", \\\n  ", i, lsp_plot_color(c),
+              "title ",
+              i == i0 ? "" : ", \\\n  ", i, lsp_plot_color(c),
               overlay ? "0.12" : "0.25", i, c + 1);
       lsp_plot_quote(f, h->name);
       if (overlay && isfinite(h->marker) && h->marker >= lo &&
@@ -344,6 +365,5 @@ int lsp_plot_histogram(const char *path, const lsp_plot_opts *opt,
     fputc('\n', f);
   }
   fputs("unset multiplot\n", f);
-  return lsp_plot_script_run(&s, path, opt->format, cols * pw,
-                             rows * ph + th);
+  return lsp_plot_script_run(&s, path, opt->format, cols * pw, rows * ph + th);
 }

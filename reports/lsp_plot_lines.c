@@ -34,8 +34,8 @@ static int check_panel(const char *path, const lsp_plot_panel *p, size_t i) {
   if (!p->series || p->nseries == 0)
     return lsp_fail(LSP_EINVAL, "%s: panel %zu has no series", path, i);
   if (p->key && !key_ok(p->key))
-    return lsp_fail(LSP_EINVAL, "%s: panel %zu: bad legend position '%s'",
-                    path, i, p->key);
+    return lsp_fail(LSP_EINVAL, "%s: panel %zu: bad legend position '%s'", path,
+                    i, p->key);
   if ((p->xlog && ((isfinite(p->xmin) && p->xmin <= 0) ||
                    (isfinite(p->xmax) && p->xmax <= 0))) ||
       (p->ylog && ((isfinite(p->ymin) && p->ymin <= 0) ||
@@ -48,12 +48,14 @@ static int check_panel(const char *path, const lsp_plot_panel *p, size_t i) {
       return lsp_fail(LSP_EINVAL, "%s: panel %zu, series %zu (%s) has no data",
                       path, i, j, s->name ? s->name : "unnamed");
     if (!s->lo != !s->hi)
-      return lsp_fail(LSP_EINVAL, "%s: panel %zu, series %zu: give both "
-                      "interval bounds or neither", path, i, j);
+      return lsp_fail(LSP_EINVAL,
+                      "%s: panel %zu, series %zu: give both "
+                      "interval bounds or neither",
+                      path, i, j);
     if (s->dash < 0 || s->dash > 3 || s->marker < -1 || s->marker > 0 ||
         (s->ci != LSP_PLOT_CI_BAND && s->ci != LSP_PLOT_CI_BARS))
-      return lsp_fail(LSP_EINVAL, "%s: panel %zu, series %zu: bad style",
-                      path, i, j);
+      return lsp_fail(LSP_EINVAL, "%s: panel %zu, series %zu: bad style", path,
+                      i, j);
   }
   return LSP_OK;
 }
@@ -124,8 +126,10 @@ int lsp_plot_lines(const char *path, const lsp_plot_opts *opt,
     if (isfinite(p->xmin) || isfinite(p->xmax) || p->xlog)
       fputs("set offsets 0, 0, 0, 0\nset autoscale x\n", f);
     else
-      fputs("set offsets graph 0.03, graph 0.03, 0, 0\n"
-            "set autoscale xfix\n", f);
+      fputs(
+          "set offsets graph 0.03, graph 0.03, 0, 0\n"
+          "set autoscale xfix\n",
+          f);
     range(f, "x", p->xmin, p->xmax);
     range(f, "y", p->ymin, p->ymax);
     if (p->key && !strcmp(p->key, "off"))
@@ -139,7 +143,8 @@ int lsp_plot_lines(const char *path, const lsp_plot_opts *opt,
       const lsp_plot_series *sr = &p->series[j];
       int c = (sr->color >= 0 ? sr->color : (int)j) % 8;
       if (!sr->lo || sr->ci != LSP_PLOT_CI_BAND) continue;
-      fprintf(f, "%s$p%zus%zu using 1:3:4 with filledcurves fc rgb '%s' "
+      fprintf(f,
+              "%s$p%zus%zu using 1:3:4 with filledcurves fc rgb '%s' "
               "fs transparent solid 0.18 notitle",
               first ? "" : ", \\\n  ", i, j, lsp_plot_color(c));
       first = 0;
@@ -148,8 +153,10 @@ int lsp_plot_lines(const char *path, const lsp_plot_opts *opt,
       const lsp_plot_series *sr = &p->series[j];
       int c = (sr->color >= 0 ? sr->color : (int)j) % 8;
       if (sr->lo && sr->ci == LSP_PLOT_CI_BARS) {
-        fprintf(f, "%s$p%zus%zu using 1:2:3:4 with yerrorbars lt %d "
-                "pt -1 lw 1.2 notitle", first ? "" : ", \\\n  ", i, j, c + 1);
+        fprintf(f,
+                "%s$p%zus%zu using 1:2:3:4 with yerrorbars lt %d "
+                "pt -1 lw 1.2 notitle",
+                first ? "" : ", \\\n  ", i, j, c + 1);
         first = 0;
       }
       /* Long series (training curves) get a marker every n/12 points. */
@@ -169,6 +176,5 @@ int lsp_plot_lines(const char *path, const lsp_plot_opts *opt,
     fputc('\n', f);
   }
   fputs("unset multiplot\n", f);
-  return lsp_plot_script_run(&s, path, opt->format, cols * pw,
-                             rows * ph + th);
+  return lsp_plot_script_run(&s, path, opt->format, cols * pw, rows * ph + th);
 }

@@ -102,8 +102,7 @@ int lsp_table_num(lsp_table *t, size_t col, double x) {
   return LSP_OK;
 }
 
-int lsp_table_num_ci(lsp_table *t, size_t col, double x, double lo,
-                     double hi) {
+int lsp_table_num_ci(lsp_table *t, size_t col, double x, double lo, double hi) {
   lsp_table_cell *c = cell(t, col);
   if (!c) return LSP_EINVAL;
   c->kind = LSP_CELL_NUM;

@@ -76,12 +76,12 @@ static int setup(void **state) {
   return 0;
 }
 
-#define NEED_GNUPLOT()                                   \
-  do {                                                   \
-    if (!g_have_gnuplot) {                               \
+#define NEED_GNUPLOT()                                     \
+  do {                                                     \
+    if (!g_have_gnuplot) {                                 \
       fprintf(stderr, "gnuplot not installed: skipped\n"); \
-      skip();                                            \
-    }                                                    \
+      skip();                                              \
+    }                                                      \
   } while (0)
 
 /* ---- data for each kind ------------------------------------------------ */
@@ -100,11 +100,10 @@ static int plot_lines(const char *path, lsp_plot_format fmt) {
   s[0].hi = k_hi;
   s[1].dash = 1;
   s[1].ci = LSP_PLOT_CI_BARS;
-  lsp_plot_panel p[2] = {
-      {"ECE", "smoothing ε", "ECE (15 bins)", 0, 0, NAN, NAN, NAN, NAN, NULL,
-       s, 2},
-      {"log axis", "smoothing ε", "ECE", 0, 1, NAN, NAN, NAN, NAN,
-       "bottom left", s, 1}};
+  lsp_plot_panel p[2] = {{"ECE", "smoothing ε", "ECE (15 bins)", 0, 0, NAN, NAN,
+                          NAN, NAN, NULL, s, 2},
+                         {"log axis", "smoothing ε", "ECE", 0, 1, NAN, NAN, NAN,
+                          NAN, "bottom left", s, 1}};
   lsp_plot_opts o = {0};
   o.format = fmt;
   o.title = "figure title";
@@ -145,8 +144,7 @@ static int plot_hist(const char *path, lsp_plot_format fmt, int overlay) {
                         {"ε = 0.1", k_gap + 1, 6, 4.5109, "optimal gap", -1}};
   lsp_plot_opts o = {0};
   o.format = fmt;
-  return lsp_plot_histogram(path, &o, "logit gap", 10, NAN, NAN, overlay, h,
-                            2);
+  return lsp_plot_histogram(path, &o, "logit gap", 10, NAN, NAN, overlay, h, 2);
 }
 
 static void test_every_kind_every_format(void **state) {
@@ -383,8 +381,7 @@ static void test_bad_arguments(void **state) {
   assert_int_equal(lsp_plot_histogram(p, &o, "g", 10, NAN, NAN, 1, &h, 1),
                    LSP_EINVAL);
   /* low level */
-  assert_int_equal(lsp_plot_run(p, LSP_PLOT_SVG, 0.1, 3, "plot x"),
-                   LSP_EINVAL);
+  assert_int_equal(lsp_plot_run(p, LSP_PLOT_SVG, 0.1, 3, "plot x"), LSP_EINVAL);
   assert_int_equal(lsp_plot_run(p, LSP_PLOT_SVG, 4, 3, NULL), LSP_EINVAL);
   assert_false(exists(p));
 }

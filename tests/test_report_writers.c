@@ -116,8 +116,8 @@ static void test_table_show(void **state) {
   struct {
     double x;
     const char *want;
-  } cases[] = {{0.91234, "0.9123"}, {0.0123, "0.01230"}, {12345.678, "12346"},
-               {-2.5, "-2.500"},    {1e-7, "1.000e-07"}, {0, "0"},
+  } cases[] = {{0.91234, "0.9123"},  {0.0123, "0.01230"}, {12345.678, "12346"},
+               {-2.5, "-2.500"},     {1e-7, "1.000e-07"}, {0, "0"},
                {NAN, "\xe2\x80\x93"}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     lsp_table_num(t, 0, cases[i].x);
@@ -262,9 +262,9 @@ static const char k_svg[] =
 static void test_svg_inline(void **state) {
   (void)state;
   char *o = NULL;
-  assert_int_equal(lsp_html_svg_inline(k_svg, strlen(k_svg), "f7-",
-                                       "A <b> & 'c'", &o),
-                   LSP_OK);
+  assert_int_equal(
+      lsp_html_svg_inline(k_svg, strlen(k_svg), "f7-", "A <b> & 'c'", &o),
+      LSP_OK);
   assert_true(!strncmp(o, "<svg role=\"img\"", 15));
   assert_null(strstr(o, "<?xml"));
   assert_null(strstr(o, "http"));
@@ -273,8 +273,8 @@ static void test_svg_inline(void **state) {
   assert_non_null(strstr(o, "id=\"f7-c1\""));
   assert_non_null(strstr(o, "xlink:href='#f7-gpPt0'"));
   assert_non_null(strstr(o, "url(#f7-c1)"));
-  assert_non_null(strstr(o, "grid='1'"));        /* not an id */
-  assert_non_null(strstr(o, "valid id=none"));   /* text: untouched */
+  assert_non_null(strstr(o, "grid='1'"));      /* not an id */
+  assert_non_null(strstr(o, "valid id=none")); /* text: untouched */
   assert_non_null(strstr(o, "<title>A &lt;b&gt; &amp; &#39;c&#39;</title>"));
   assert_non_null(strstr(o, "viewBox=\"0 0 600 400\""));
   assert_non_null(strstr(o, "style=\"max-width:750px\"")); /* 1.25 x 600 */
@@ -292,9 +292,8 @@ static void test_svg_inline(void **state) {
       "<svg>unterminated"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     o = (char *)1;
-    assert_int_equal(lsp_html_svg_inline(bad[i], strlen(bad[i]), "p-", NULL,
-                                         &o),
-                     LSP_EDATA);
+    assert_int_equal(
+        lsp_html_svg_inline(bad[i], strlen(bad[i]), "p-", NULL, &o), LSP_EDATA);
     assert_null(o);
   }
 }
@@ -363,8 +362,7 @@ static void test_html_page(void **state) {
   /* PNG signature + "ABCD": base64 by Python's base64 module */
   assert_int_equal(lsp_write_file_atomic(png, "\x89PNG\r\n\x1a\nABCD", 12),
                    LSP_OK);
-  assert_int_equal(lsp_write_file_atomic(pdf, "%PDF-1.5\n%%EOF\n", 15),
-                   LSP_OK);
+  assert_int_equal(lsp_write_file_atomic(pdf, "%PDF-1.5\n%%EOF\n", 15), LSP_OK);
 
   lsp_table *t = sample_table();
   lsp_html h;
@@ -381,9 +379,9 @@ static void test_html_page(void **state) {
   assert_int_equal(lsp_html_figure(&h, svg2, "second"), LSP_OK);
   assert_int_equal(lsp_html_figure(&h, png, "tiny"), LSP_OK);
   assert_int_equal(lsp_html_figure(&h, pdf, "paper"), LSP_OK);
-  lsp_finding fs[2] = {
-      {"Smoothing lowers ECE", LSP_FINDING_SUPPORTED, "Δ = −0.03 [−0.04, −0.02]"},
-      {"PGD <robustness>", LSP_FINDING_INCONCLUSIVE, NULL}};
+  lsp_finding fs[2] = {{"Smoothing lowers ECE", LSP_FINDING_SUPPORTED,
+                        "Δ = −0.03 [−0.04, −0.02]"},
+                       {"PGD <robustness>", LSP_FINDING_INCONCLUSIVE, NULL}};
   assert_int_equal(lsp_html_findings(&h, fs, 2), LSP_OK);
   assert_int_equal(lsp_html_close(&h), LSP_OK);
   lsp_table_free(t);
@@ -392,8 +390,9 @@ static void test_html_page(void **state) {
   assert_true(!strncmp(b, "<!DOCTYPE html>", 15));
   assert_self_contained(b);
   assert_unique_ids(b);
-  assert_non_null(strstr(b, "<title>Label &lt;smoothing&gt; &amp; "
-                            "&quot;you&quot;</title>"));
+  assert_non_null(strstr(b,
+                         "<title>Label &lt;smoothing&gt; &amp; "
+                         "&quot;you&quot;</title>"));
   assert_non_null(strstr(b, "<h2>Calibration &amp; &lt;co&gt;</h2>"));
   assert_non_null(strstr(b, "<p>a &lt; b &gt; c &amp; &#39;d&#39;</p>"));
   assert_null(strstr(b, "<co>"));
