@@ -250,6 +250,19 @@ static void base64(FILE *f, const unsigned char *p, size_t n) {
   }
 }
 
+/* A relative URL: unreserved characters and '/' as is, the rest
+ * percent-encoded byte by byte (spaces, quotes, '#', '?', UTF-8). */
+static void url_path(FILE *f, const char *s) {
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        (c >= '0' && c <= '9') || strchr("-._~/", c))
+      fputc(c, f);
+    else
+      fprintf(f, "%%%02X", c);
+  }
+}
+
 static const char *extension(const char *file) {
   const char *dot = strrchr(file, '.');
   const char *slash = strrchr(file, '/');
@@ -312,7 +325,7 @@ int lsp_html_figure(lsp_html *h, const char *file, const char *caption) {
     fputs("\">\n", f);
   } else {
     fputs("<p>PDF figure: <a href=\"", f);
-    lsp_html_escape(f, rel);
+    url_path(f, rel);
     fputs("\">", f);
     lsp_html_escape(f, rel);
     fputs("</a></p>\n", f);

@@ -356,6 +356,9 @@ int lsp_plot_run(const char *path, lsp_plot_format fmt, double width,
                     width, height);
   if ((int)fmt < 0 || fmt > LSP_PLOT_PDF)
     return lsp_fail(LSP_EINVAL, "%s: unknown plot format %d", path, (int)fmt);
+  for (const char *c = path; *c; c++)
+    if ((unsigned char)*c < 0x20)
+      return lsp_fail(LSP_EINVAL, "plot: output path has a control character");
   if (lsp_interrupted()) return lsp_fail(LSP_EINTR, "%s: interrupted", path);
   int st = lsp_plot_available();
   if (st) return st;

@@ -383,6 +383,8 @@ static void test_bad_arguments(void **state) {
   /* low level */
   assert_int_equal(lsp_plot_run(p, LSP_PLOT_SVG, 0.1, 3, "plot x"), LSP_EINVAL);
   assert_int_equal(lsp_plot_run(p, LSP_PLOT_SVG, 4, 3, NULL), LSP_EINVAL);
+  assert_int_equal(lsp_plot_run(out("a\nb.svg"), LSP_PLOT_SVG, 4, 3, "plot x"),
+                   LSP_EINVAL);
   assert_false(exists(p));
 }
 

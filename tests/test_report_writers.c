@@ -355,7 +355,7 @@ static void test_html_page(void **state) {
   snprintf(svg1, sizeof svg1, "%s/plots/one.svg", g_dir);
   snprintf(svg2, sizeof svg2, "%s/plots/two.svg", g_dir);
   snprintf(png, sizeof png, "%s/plots/tiny.png", g_dir);
-  snprintf(pdf, sizeof pdf, "%s/plots/fig.pdf", g_dir);
+  snprintf(pdf, sizeof pdf, "%s/plots/my fig#1.pdf", g_dir);
   assert_int_equal(lsp_mkdir_p(out("plots")), LSP_OK);
   assert_int_equal(lsp_write_file_atomic(svg1, k_svg, strlen(k_svg)), LSP_OK);
   assert_int_equal(lsp_write_file_atomic(svg2, k_svg, strlen(k_svg)), LSP_OK);
@@ -405,7 +405,7 @@ static void test_html_page(void **state) {
   assert_non_null(strstr(b, "id='f1-gpPt0'"));
   assert_non_null(strstr(b, "id='f2-gpPt0'"));
   assert_non_null(strstr(b, "src=\"data:image/png;base64,iVBORw0KGgpBQkNE\""));
-  assert_non_null(strstr(b, "href=\"plots/fig.pdf\""));
+  assert_non_null(strstr(b, "href=\"plots/my%20fig%231.pdf\""));
   assert_non_null(strstr(b, "<span class=\"verdict supported\">supported"));
   assert_non_null(strstr(b, "</html>\n"));
   free(b);
