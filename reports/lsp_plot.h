@@ -113,9 +113,14 @@ typedef struct {
 } lsp_plot_panel;
 
 /* A figure of one or more panels of lines (multiplot when npanels > 1).
- * Default panel size 4.2 × 3.2 in. Errors: LSP_EINVAL (no panels, a series
- * with n == 0, NULL x/y, only one of lo/hi, a log axis with a range bound
- * <= 0), and the lsp_plot_run errors. */
+ * Default panel size 4.2 × 3.2 in. Per panel: interval bands are drawn
+ * under the lines; long series (training curves) get a marker every n/12
+ * points; an automatic x range is padded 3% so end points stay off the
+ * axes. Errors: LSP_EINVAL (no panels, a series with n == 0, NULL x/y,
+ * only one of lo/hi, a legend position with characters other than letters
+ * and spaces, a log axis with a range bound <= 0), and lsp_plot_run's:
+ * a series with no finite point (or a log axis with no positive value)
+ * makes gnuplot complain, which is LSP_EDATA with gnuplot's message. */
 int lsp_plot_lines(const char *path, const lsp_plot_opts *opt,
                    const lsp_plot_panel *panels, size_t npanels);
 
