@@ -62,7 +62,7 @@ int lsp_plot_reliability_diagram(const char *path, const lsp_plot_opts *opt,
   double W = cols * pw, H = rows * ph + th;
   /* Inside a cell (inches): left for the y tics and label, a title band on
    * top, the x label at the bottom; 72% of the rest for the diagram. */
-  const double ml = 0.80, mr = 0.12, mt = 0.34, mb = 0.52, gap = 0.10;
+  const double ml = 0.80, mr = 0.22, mt = 0.34, mb = 0.52, gap = 0.10;
   double avail = ph - mt - mb - gap;
   if (pw - ml - mr < 0.8 || avail < 1.0)
     return lsp_fail(LSP_EINVAL,

@@ -87,8 +87,36 @@ int lsp_plot_scatter(const char *path, const lsp_plot_opts *opt,
   lsp_plot_grid(npanels, opt->columns, &rows, &cols);
   double pw = opt->panel_width > 0 ? opt->panel_width : 3.4;
   double ph = opt->panel_height > 0 ? opt->panel_height : 3.5;
-  double th = opt->title ? 0.35 : 0, kh = 0.40; /* title and legend bands */
-  double W = cols * pw, H = rows * ph + th + kh;
+  int has_tpl = 0;
+  for (size_t i = 0; i < npanels; i++)
+    for (size_t c = 0; panels[i].tx && c < nclasses; c++)
+      if (isfinite(panels[i].tx[c]) && isfinite(panels[i].ty[c])) has_tpl = 1;
+  double W = cols * pw;
+  /* The shared legend: entries (marker + text) packed into rows of the
+   * figure's width. Text width is estimated at 0.085 in per character
+   * (DejaVu Sans at 11 pt averages about 0.55 em). */
+  size_t nent = nclasses + (has_tpl ? 1 : 0);
+  double ew[9], ex[9], rw[9] = {0};
+  int er[9], krows = 1;
+  double rowx = 0;
+  for (size_t e = 0; e < nent; e++) {
+    const char *lab =
+        e < nclasses ? (class_names ? class_names[e] : NULL) : "class template";
+    size_t chars = 0;
+    for (const char *q = lab; q && *q; q++)
+      if (((unsigned char)*q & 0xc0) != 0x80) chars++;
+    ew[e] = 0.45 + 0.085 * (double)chars;
+    if (rowx > 0 && rowx + ew[e] > W - 0.3) {
+      krows++;
+      rowx = 0;
+    }
+    er[e] = krows - 1;
+    ex[e] = rowx;
+    rowx += ew[e];
+    rw[er[e]] = rowx;
+  }
+  double th = opt->title ? 0.35 : 0, kh = 0.16 + 0.28 * krows;
+  double H = rows * ph + th + kh;
   /* Square plot areas of one size, placed by hand (inches), so equal data
    * ranges give equal scales in every panel. */
   const double ml = 0.72, mr = 0.12, mt = 0.32, mb = 0.55;
@@ -132,7 +160,6 @@ int lsp_plot_scatter(const char *path, const lsp_plot_opts *opt,
   fputc(':', f);
   lsp_plot_num(f, yc + span / 2);
   fputs("]\nunset key\n", f);
-  int any_templates = 0;
   for (size_t i = 0; i < npanels; i++) {
     const lsp_plot_scatter_panel *p = &panels[i];
     int row = (int)i / cols, col = (int)i % cols;
@@ -174,7 +201,6 @@ int lsp_plot_scatter(const char *path, const lsp_plot_opts *opt,
       first = 0;
     }
     if (ntpl > 0) {
-      any_templates = 1;
       fprintf(f,
               "%s$tp%zu using 1:2:($3 + 1) with points pt 13 ps 2.4 "
               "lc variable notitle, \\\n  $tp%zu using 1:2 with points pt 12 "
@@ -185,12 +211,8 @@ int lsp_plot_scatter(const char *path, const lsp_plot_opts *opt,
     if (first) fputs("NaN notitle", f);
     fputc('\n', f);
   }
-  /* One legend for all panels, in a band along the bottom: labels with a
-   * marker each, evenly spaced and centred (gnuplot's own key estimates
-   * UTF-8 text widths poorly and wraps). */
-  size_t nent = nclasses + (any_templates ? 1 : 0);
-  double step = fmin(1.0 / (double)nent, 1.5 / W);
-  double start = 0.5 - 0.5 * step * (double)nent + 0.25 * step;
+  /* One legend for all panels, in a band along the bottom, laid out above
+   * (gnuplot's own key misjudges UTF-8 text widths and wraps badly). */
   fprintf(f,
           "set lmargin at screen 0\nset rmargin at screen 1\n"
           "set bmargin at screen 0\nset tmargin at screen %.5f\n"
@@ -198,7 +220,8 @@ int lsp_plot_scatter(const char *path, const lsp_plot_opts *opt,
           "unset grid\nunset label\nset xrange [0:1]\nset yrange [0:1]\n",
           kh / H);
   for (size_t e = 0; e < nent; e++) {
-    double xe = start + step * (double)e, ye = 0.5 * kh / H;
+    double xe = (0.5 * (W - rw[er[e]]) + ex[e] + 0.12) / W;
+    double ye = (kh - 0.08 - 0.28 * (er[e] + 0.5)) / H;
     fputs("set label ", f);
     if (e < nclasses) {
       lsp_plot_quote(f, class_names ? class_names[e] : NULL);
