@@ -42,9 +42,19 @@ static void assert_no_temporaries(void) {
   closedir(d);
 }
 
+/* Read a whole file with plain stdio (independent of core/lsp_io). */
 static char *slurp(const char *p, size_t *len) {
-  char *b = NULL;
-  assert_int_equal(lsp_read_file(p, &b, len), LSP_OK);
+  FILE *f = fopen(p, "rb");
+  if (!f) fail_msg("cannot open %s", p);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  rewind(f);
+  char *b = malloc((size_t)n + 1);
+  assert_non_null(b);
+  assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+  fclose(f);
+  b[n] = '\0';
+  *len = (size_t)n;
   return b;
 }
 
@@ -407,6 +417,115 @@ static void test_formats_and_palette(void **state) {
   assert_string_equal(lsp_plot_color(-1), lsp_plot_color(7));
 }
 
+/* ---- what is sent to gnuplot -------------------------------------------- */
+
+/* A stand-in "gnuplot" that saves its script and writes a dummy picture to
+ * the file named by `set output`, so the data sent can be checked against
+ * hand-computed numbers. */
+static const char *fake_gnuplot(void) {
+  static char sh[8192];
+  snprintf(sh, sizeof sh, "%s/fake-gnuplot.sh", g_dir);
+  FILE *f = fopen(sh, "w");
+  assert_non_null(f);
+  fprintf(f,
+          "#!/bin/sh\ncat > '%s/script.gp'\n"
+          "o=$(sed -n \"s/^set output '\\(.*\\)'$/\\1/p\" '%s/script.gp')\n"
+          "printf '<svg></svg>\\n' > \"$o\"\n",
+          g_dir, g_dir);
+  fclose(f);
+  chmod(sh, 0755);
+  return sh;
+}
+
+/* Rows "a b ..." of datablock `name` in the captured script. */
+static size_t datablock(const char *script, const char *name, double *v,
+                        size_t cols, size_t maxrows) {
+  char head[64];
+  snprintf(head, sizeof head, "%s << EOD\n", name);
+  const char *p = strstr(script, head);
+  if (!p) fail_msg("no datablock %s", name);
+  p += strlen(head);
+  size_t r = 0;
+  while (strncmp(p, "EOD\n", 4) != 0) {
+    assert_true(r < maxrows);
+    for (size_t c = 0; c < cols; c++) {
+      char *end;
+      v[r * cols + c] = strtod(p, &end);
+      assert_true(end != p);
+      p = end;
+    }
+    assert_int_equal(*p, '\n');
+    p++;
+    r++;
+  }
+  return r;
+}
+
+static void test_data_sent(void **state) {
+  (void)state;
+  setenv("LSPROBE_GNUPLOT", fake_gnuplot(), 1);
+  lsp_plot_opts o = {0};
+  char script[8192];
+  snprintf(script, sizeof script, "%s/script.gp", g_dir);
+  size_t len;
+  double v[64];
+
+  /* Histogram of {3.1,4.0,4.4,4.6,5.2,2.8,NaN,4.9}, 10 bins on
+   * [2.05, 6.05]: w = 0.4, edges 2.05 + 0.4 m, every value at least 0.05
+   * from an edge; 7 finite values in bins 1 (2.8), 2 (3.1), 4 (4.0),
+   * 5 (4.4), 6 (4.6), 7 (4.9, 5.2); density = count / (7 * 0.4). Rows:
+   * (lo, 0), one per bin at its left edge, (hi, last), (hi, 0). */
+  lsp_plot_hist h = {"g", k_gap, 8, 4.5109, "opt", -1};
+  assert_int_equal(
+      lsp_plot_histogram(out("h.svg"), &o, "gap", 10, 2.05, 6.05, 0, &h, 1),
+      LSP_OK);
+  char *b = slurp(script, &len);
+  assert_int_equal(datablock(b, "$h0", v, 2, 32), 13);
+  const double cnt[10] = {0, 1, 1, 0, 1, 1, 1, 2, 0, 0};
+  td_close(v[0], 2.05, 0, 1e-15, "first edge", 0);
+  td_close(v[1], 0, 0, 0, "first density", 0);
+  for (int m = 0; m < 10; m++) {
+    td_close(v[2 + 2 * m], 2.05 + 0.4 * m, 1e-15, 1e-15, "edge", (size_t)m);
+    td_close(v[3 + 2 * m], cnt[m] / 2.8, 1e-15, 0, "density", (size_t)m);
+  }
+  td_close(v[22], 6.05, 0, 0, "last edge", 0);
+  /* the marker, with round-trip digits */
+  assert_non_null(strstr(b, "first 4.5109000000000004, graph 0"));
+  assert_non_null(strstr(b, "unset output"));
+  free(b);
+
+  /* Reliability: shares count / 200, bin edges m / 5; empty bin skipped. */
+  lsp_plot_reliability r = {"m", 5, k_cnt, k_conf, k_acc, NAN, NAN, NAN};
+  assert_int_equal(lsp_plot_reliability_diagram(out("r.svg"), &o, &r, 1),
+                   LSP_OK);
+  char *b2 = slurp(script, &len);
+  assert_int_equal(datablock(b2, "$rel0", v, 5, 8), 4);
+  const double share[4] = {0.015, 0.05, 0.2, 0.735};
+  for (int m = 0; m < 4; m++) {
+    td_close(v[5 * m], (m + 1) / 5.0, 1e-15, 0, "bin lo", (size_t)m);
+    td_close(v[5 * m + 1], (m + 2) / 5.0, 1e-15, 0, "bin hi", (size_t)m);
+    td_close(v[5 * m + 2], k_acc[m + 1], 0, 0, "accuracy", (size_t)m);
+    td_close(v[5 * m + 3], k_conf[m + 1], 0, 0, "confidence", (size_t)m);
+    td_close(v[5 * m + 4], share[m], 1e-15, 0, "share", (size_t)m);
+  }
+  free(b2);
+
+  /* Lines: x y lo hi, exactly the input; NaN where there is no interval. */
+  assert_int_equal(plot_lines(out("l.svg"), LSP_PLOT_SVG), LSP_OK);
+  char *b3 = slurp(script, &len);
+  assert_int_equal(datablock(b3, "$p0s0", v, 4, 8), 5);
+  for (int k = 0; k < 5; k++) {
+    assert_true(v[4 * k] == k_x[k] && v[4 * k + 1] == k_y[0][k]);
+    assert_true(v[4 * k + 2] == k_lo[k] && v[4 * k + 3] == k_hi[k]);
+  }
+  assert_int_equal(datablock(b3, "$p0s1", v, 4, 8), 5);
+  assert_true(isnan(v[2]) && isnan(v[3]));
+  /* the series name, gnuplot-quoted: ' doubled */
+  assert_non_null(strstr(b3, "title 'ls_0.1 <a&b> ''q'''"));
+  free(b3);
+  unsetenv("LSPROBE_GNUPLOT");
+}
+
 /* Remove the scratch pictures (the folder is per process). */
 static int teardown(void **state) {
   (void)state;
@@ -432,6 +551,7 @@ int main(void) {
       cmocka_unit_test(test_dead_gnuplot_no_sigpipe),
       cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_formats_and_palette),
+      cmocka_unit_test(test_data_sent),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
