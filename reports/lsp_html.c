@@ -374,7 +374,8 @@ void lsp_html_abort(lsp_html *h) {
 int lsp_html_close(lsp_html *h) {
   int st = h->status;
   if (!st && !h->out.fp) st = lsp_fail(LSP_EINVAL, "HTML report is not open");
-  if (!st && lsp_interrupted()) st = lsp_fail(LSP_EINTR, "interrupted");
+  if (!st && lsp_interrupted())
+    st = lsp_fail(LSP_EINTR, "%s: interrupted", h->out.path);
   if (st) {
     if (h->status) lsp_fail(h->status, "%s", h->msg);
     lsp_html_abort(h);

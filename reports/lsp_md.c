@@ -227,7 +227,8 @@ int lsp_md_close(lsp_md *m) {
   int st = m->status;
   if (!st && !m->out.fp)
     st = lsp_fail(LSP_EINVAL, "Markdown report is not open");
-  if (!st && lsp_interrupted()) st = lsp_fail(LSP_EINTR, "interrupted");
+  if (!st && lsp_interrupted())
+    st = lsp_fail(LSP_EINTR, "%s: interrupted", m->out.path);
   if (st) {
     if (m->status) lsp_fail(m->status, "%s", m->msg);
     lsp_md_abort(m);

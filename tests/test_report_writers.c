@@ -536,6 +536,11 @@ static void test_interrupted(void **state) {
   lsp_html h;
   assert_int_equal(lsp_html_open(&h, out("int.html"), "t"), LSP_OK);
   assert_int_equal(lsp_html_close(&h), LSP_EINTR);
+  assert_non_null(strstr(lsp_errmsg(), "int.html: interrupted"));
+  lsp_md m;
+  assert_int_equal(lsp_md_open(&m, out("int.md"), "t"), LSP_OK);
+  assert_int_equal(lsp_md_close(&m), LSP_EINTR);
+  assert_int_equal(access(out("int.md"), F_OK), -1);
   assert_int_equal(access(out("int.html"), F_OK), -1);
   assert_int_equal(lsp_plot_run(out("int.svg"), LSP_PLOT_SVG, 4, 3, "plot x"),
                    LSP_EINTR);
