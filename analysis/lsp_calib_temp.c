@@ -60,8 +60,10 @@ int lsp_calib_temperature_fit(const float *z, const int32_t *y, size_t n, size_t
   if (best == 0 || best == GRID - 1)
     return lsp_fail(LSP_EDATA,
                     "temperature: the validation NLL has no minimum for T in [1e-3, 1e3] "
-                    "(best at T = %g; are the validation predictions all correct?)",
-                    exp(u[best]));
+                    "(it keeps falling towards T = %g: %s)",
+                    exp(u[best]),
+                    best == 0 ? "are the validation predictions all correct?"
+                              : "do the logits carry no information about the labels?");
   if (!(f[best] < f[best - 1] && f[best] < f[best + 1])) { /* flat: the grid point */
     *t_out = exp(u[best]);
     return LSP_OK;

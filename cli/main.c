@@ -13,6 +13,7 @@ typedef struct {
 
 static const command k_commands[] = {
     {"loss", cmd_loss, "label-smoothed cross-entropy (and gradient) of saved logits"},
+    {"calib", cmd_calib, "calibration (ECE family, NLL, Brier, temperature, CIs) of saved outputs"},
 };
 
 static void usage(FILE *f) {
