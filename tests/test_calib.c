@@ -342,6 +342,49 @@ static void test_chunked_exact(void **state) {
   free(yz);
 }
 
+/* The vectorized top-label path (8 <= K <= 16, blocks of 8 rows) gives the
+ * same top-label sums as the exact per-row validator path (full mode), for
+ * row counts that leave a scalar tail; a bad row inside a block is reported
+ * by its own index. */
+static void test_fast_path(void **state) {
+  (void)state;
+  const size_t ks[] = {8, 10, 16, 17};
+  for (size_t t = 0; t < 4; t++) {
+    const size_t n = 1003, k = ks[t];
+    float *p = malloc(n * k * sizeof *p);
+    int32_t *y = malloc(n * sizeof *y);
+    random_probs(n, k, 100 + t, p, y);
+    for (size_t i = 0; i < n; i += 7) y[i] = 0; /* and some exact ties */
+    for (size_t j = 0; j < k; j++) p[5 * k + j] = 1.0f / (float)k;
+    lsp_calib_acc *fast = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_TOP);
+    lsp_calib_acc *full = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_FULL);
+    assert_int_equal(lsp_calib_acc_add_probs(fast, p, y, n, 0, 1), 0);
+    assert_int_equal(lsp_calib_acc_add_probs(full, p, y, n, 0, 1), 0);
+    assert_true(fast->n == full->n && fast->n_correct == full->n_correct);
+    assert_memory_equal(fast->count, full->count, 15 * sizeof *fast->count);
+    assert_memory_equal(fast->correct, full->correct, 15 * sizeof *fast->correct);
+    assert_memory_equal(fast->conf, full->conf, 15 * sizeof *fast->conf);
+    const size_t badrow[] = {37, 1000};
+    for (int b = 0; b < 2; b++) {
+      float keep = p[badrow[b] * k + 3];
+      p[badrow[b] * k + 3] = b ? -0.01f : NAN;
+      assert_int_equal(lsp_calib_acc_add_probs(fast, p, y, n, 0, 1), LSP_EDATA);
+      char want[32];
+      snprintf(want, sizeof want, "row %zu:", badrow[b]);
+      if (!strstr(lsp_errmsg(), want)) fail_msg("K=%zu: '%s' lacks '%s'", k, lsp_errmsg(), want);
+      p[badrow[b] * k + 3] = keep;
+    }
+    y[500] = (int32_t)k;
+    assert_int_equal(lsp_calib_acc_add_probs(fast, p, y, n, 0, 1), LSP_EDATA);
+    assert_non_null(strstr(lsp_errmsg(), "row 500: label"));
+    assert_int_equal(fast->n, n); /* failed adds changed nothing */
+    lsp_calib_acc_free(fast);
+    lsp_calib_acc_free(full);
+    free(p);
+    free(y);
+  }
+}
+
 /* A perfectly calibrated sample: ECE's true value is 0, but the estimator is
  * biased upward (|acc - conf| of a finite bin is positive even when their
  * expectations agree), by about sqrt(2/pi)·sqrt(var/n_m) per bin, here
@@ -598,6 +641,7 @@ int main(void) {
       cmocka_unit_test(test_classwise_hand),
       cmocka_unit_test(test_nll_logits),
       cmocka_unit_test(test_chunked_exact),
+      cmocka_unit_test(test_fast_path),
       cmocka_unit_test(test_calibrated_bootstrap),
       cmocka_unit_test(test_bootstrap_deterministic),
       cmocka_unit_test(test_temperature),
