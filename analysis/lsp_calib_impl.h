@@ -47,8 +47,10 @@ static inline double lsp_calib_fix_double(lsp_calib_fix f) {
 
 /* The fast top-label kernel (lsp_calib_kernel.c) handles at most this many
  * bins; it adds rows [0, n) to `a` and returns n, or returns the index of
- * the first row it rejects (a bad label, value or row sum) and leaves `a`
- * unchanged, so the caller can rerun the exact validator for the message. */
+ * the first row (or 8-row block) it rejects (a bad label, value or row sum),
+ * so the caller can rerun the exact validator for the message. On a
+ * rejection `a` may hold part of the rows: pass a private accumulator and
+ * discard it (as lsp_calib_acc_add_probs does). */
 #define LSP_CALIB_KERNEL_MAXBINS 64
 size_t lsp_calib_top_probs_kernel(lsp_calib_acc *a, const float *p, const int32_t *y,
                                   size_t n);

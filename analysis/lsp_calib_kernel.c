@@ -24,28 +24,38 @@
 
 #define LANES 4
 
+/* Per lane and bin: rows << 32 | correct rows in one word (one
+ * read-modify-write per row instead of two; a call handles < 2^32 rows),
+ * and the fixed-point confidence sum. */
 typedef struct {
-  uint64_t cnt[LANES][LSP_CALIB_KERNEL_MAXBINS];
-  uint64_t cor[LANES][LSP_CALIB_KERNEL_MAXBINS];
+  uint64_t cc[LANES][LSP_CALIB_KERNEL_MAXBINS];
   lsp_u128 cs[LANES][LSP_CALIB_KERNEL_MAXBINS];
 } lanes;
 
-/* The bin update of one valid row with confidence mx (the row max). */
-static inline __attribute__((always_inline)) void top_update(
-    const float *r, uint32_t yi, float mx, int bins, int right, lanes *L, size_t lane) {
-  uint64_t ok = r[yi] == mx;
+#define PACK_MAX ((size_t)1 << 31) /* rows per flush of the packed counts */
+
+/* The bin update of one valid row with confidence mx (the row max) in bin
+ * b; ok = whether the true class attains the max. */
+static inline __attribute__((always_inline)) void top_add(const float *r, uint32_t yi, float mx,
+                                                          uint64_t ok, int b, lanes *L,
+                                                          size_t lane) {
   if (ok)
     for (uint32_t j = 0; j < yi; j++) ok &= r[j] != mx; /* ties: lowest index wins */
-  double c = (double)mx, x = c * (double)bins;
+  double c = (double)mx;
+  uint64_t ip = c >= 1.0;
+  uint64_t fb = ((uint64_t)(int64_t)((c - (double)ip) * 0x1p63)) << 1;
+  L->cc[lane][b] += ((uint64_t)1 << 32) | ok;
+  L->cs[lane][b] += ((lsp_u128)ip << 64) | fb;
+}
+
+static inline __attribute__((always_inline)) void top_update(
+    const float *r, uint32_t yi, float mx, int bins, int right, lanes *L, size_t lane) {
+  double x = (double)mx * (double)bins;
   int b = (int)x;
   b -= right & ((double)b == x);
   b = b < 0 ? 0 : b;
   b = b >= bins ? bins - 1 : b;
-  uint64_t ip = c >= 1.0;
-  uint64_t fb = ((uint64_t)(int64_t)((c - (double)ip) * 0x1p63)) << 1;
-  L->cnt[lane][b]++;
-  L->cor[lane][b] += ok;
-  L->cs[lane][b] += ((lsp_u128)ip << 64) | fb;
+  top_add(r, yi, mx, r[yi] == mx, b, L, lane);
 }
 
 /* One row with K known at compile time when the caller passes a constant.
@@ -117,6 +127,12 @@ __attribute__((target("avx2"))) static size_t run_avx2(const float *p, const int
       _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)(15 - k))));
   const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
   const __m256 slo = _mm256_set1_ps(1.0f - 1e-3f), shi = _mm256_set1_ps(1.0f + 1e-3f);
+  const __m256i zi = _mm256_setzero_si256(), kmax = _mm256_set1_epi32((int)k - 1);
+  const __m256i bmax = _mm256_set1_epi32(bins - 1);
+  const __m256i rowoff = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                            _mm256_set1_epi32((int)k));
+  const __m256d mv = _mm256_set1_pd((double)bins);
+  const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const float *q = p + i * k;
@@ -134,21 +150,39 @@ __attribute__((target("avx2"))) static size_t run_avx2(const float *p, const int
                                 _mm256_and_ps(_mm256_cmp_ps(sm[0], slo, _CMP_GE_OQ),
                                               _mm256_cmp_ps(sm[0], shi, _CMP_LE_OQ)));
     if (_mm256_movemask_ps(good) != 0xff) return i;
+    /* labels, the true-class probability (a gather) and the bins, 8 at once;
+     * the bin index in double as everywhere: x = c*M, b = trunc(x), minus 1
+     * on an exact edge for right-closed bins, clamped */
+    __m256i yv = _mm256_loadu_si256((const __m256i *)(y + i));
+    if (_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_or_si256(
+            _mm256_cmpgt_epi32(zi, yv), _mm256_cmpgt_epi32(yv, kmax)))))
+      return i;
+    __m256 py = _mm256_i32gather_ps(q, _mm256_add_epi32(rowoff, yv), 4);
+    int okm = _mm256_movemask_ps(_mm256_cmp_ps(py, mx[0], _CMP_EQ_OQ));
+    __m256d xlo = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(mx[0])), mv);
+    __m256d xhi = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(mx[0], 1)), mv);
+    __m128i blo = _mm256_cvttpd_epi32(xlo), bhi = _mm256_cvttpd_epi32(xhi);
+    __m256i bv = _mm256_set_m128i(bhi, blo);
+    __m256i elo = _mm256_castpd_si256(_mm256_cmp_pd(_mm256_cvtepi32_pd(blo), xlo, _CMP_EQ_OQ));
+    __m256i ehi = _mm256_castpd_si256(_mm256_cmp_pd(_mm256_cvtepi32_pd(bhi), xhi, _CMP_EQ_OQ));
+    __m256i edge = _mm256_set_m128i(_mm256_castsi256_si128(_mm256_permutevar8x32_epi32(ehi, even)),
+                                    _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(elo, even)));
+    if (right) bv = _mm256_add_epi32(bv, edge); /* all-ones = -1 on an exact edge */
+    bv = _mm256_min_epi32(_mm256_max_epi32(bv, zi), bmax);
+    int32_t b8[8], y8[8];
     float m8[8];
+    _mm256_storeu_si256((__m256i *)b8, bv);
+    _mm256_storeu_si256((__m256i *)y8, yv);
     _mm256_storeu_ps(m8, mx[0]);
-    for (int t = 0; t < 8; t++) {
-      uint32_t yi = (uint32_t)y[i + (size_t)t];
-      if (yi >= k) return i;
-      top_update(q + (size_t)t * k, yi, m8[t], bins, right, L, (size_t)t & 3);
-    }
+    for (int t = 0; t < 8; t++)
+      top_add(q + (size_t)t * k, (uint32_t)y8[t], m8[t], (uint64_t)((okm >> t) & 1), b8[t], L,
+              (size_t)t & 3);
   }
   return i;
 }
 #endif
 
-LSP_CLONES
-size_t lsp_calib_top_probs_kernel(lsp_calib_acc *a, const float *p, const int32_t *y,
-                                  size_t n) {
+LSP_CLONES static size_t kernel_part(lsp_calib_acc *a, const float *p, const int32_t *y, size_t n) {
   lanes L;
   memset(&L, 0, sizeof L);
   int right = a->edges == LSP_CALIB_EDGES_RIGHT;
@@ -164,12 +198,23 @@ size_t lsp_calib_top_probs_kernel(lsp_calib_acc *a, const float *p, const int32_
   int ovf = 0;
   for (int l = 0; l < LANES; l++)
     for (int b = 0; b < a->bins; b++) {
-      a->count[b] += L.cnt[l][b];
-      a->correct[b] += L.cor[l][b];
-      a->n_correct += L.cor[l][b];
+      uint64_t rows = L.cc[l][b] >> 32, ok = L.cc[l][b] & 0xffffffffu;
+      a->count[b] += rows;
+      a->correct[b] += ok;
+      a->n_correct += ok;
       lsp_calib_fix_add(&a->conf[b], L.cs[l][b], &ovf);
     }
   a->n += n;
   a->overflow |= ovf;
+  return n;
+}
+
+size_t lsp_calib_top_probs_kernel(lsp_calib_acc *a, const float *p, const int32_t *y,
+                                  size_t n) {
+  for (size_t i = 0; i < n; i += PACK_MAX) {
+    size_t m = n - i < PACK_MAX ? n - i : PACK_MAX;
+    size_t got = kernel_part(a, p + i * a->k, y + i, m);
+    if (got < m) return i + got;
+  }
   return n;
 }
