@@ -1,7 +1,8 @@
 /* test_calib — the calibration metrics against independent numbers: the
  * shared vectors (tests/data/calibration.txt, parsed here), hand
- * computations, closed forms, the loss module's reference cross-entropy, and
- * exactness/determinism properties of the accumulator and the bootstrap. */
+ * computations, the loss module's reference cross-entropy; the exactness of
+ * chunked/merged/threaded accumulation; every bad input. The bootstrap and
+ * temperature scaling are in test_calib_stats.c. */
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
@@ -227,41 +228,7 @@ static void test_nll_logits(void **state) {
   lsp_array_release(&ya);
 }
 
-/* ---- synthetic samples --------------------------------------------------- */
-
-/* n×k logits ~ N(0, sd²) and labels drawn from softmax(logits): a perfectly
- * calibrated model by construction. */
-static void calibrated_logits(size_t n, size_t k, double sd, uint64_t seed, float *z,
-                              int32_t *y) {
-  gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
-  gsl_rng_set(g, (unsigned long)seed);
-  double p[64];
-  for (size_t i = 0; i < n; i++) {
-    double mx = -INFINITY, s = 0.0;
-    for (size_t j = 0; j < k; j++) {
-      z[i * k + j] = (float)gsl_ran_gaussian(g, sd);
-      mx = fmax(mx, z[i * k + j]);
-    }
-    for (size_t j = 0; j < k; j++) s += (p[j] = exp(z[i * k + j] - mx));
-    double u = gsl_rng_uniform(g) * s, c = 0.0;
-    size_t j = 0;
-    while (j + 1 < k && (c += p[j]) <= u) j++;
-    y[i] = (int32_t)j;
-  }
-  gsl_rng_free(g);
-}
-
-static void random_probs(size_t n, size_t k, uint64_t seed, float *p, int32_t *y) {
-  gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
-  gsl_rng_set(g, (unsigned long)seed);
-  for (size_t i = 0; i < n; i++) {
-    double s = 0.0, v[64];
-    for (size_t j = 0; j < k; j++) s += (v[j] = pow(gsl_rng_uniform(g), 3.0));
-    for (size_t j = 0; j < k; j++) p[i * k + j] = (float)(v[j] / s);
-    y[i] = (int32_t)gsl_rng_uniform_int(g, (unsigned long)k);
-  }
-  gsl_rng_free(g);
-}
+#include "calib_synth.h"
 
 static void assert_acc_equal(const lsp_calib_acc *a, const lsp_calib_acc *b) {
   size_t m = (size_t)a->bins;
@@ -385,151 +352,6 @@ static void test_fast_path(void **state) {
   }
 }
 
-/* A perfectly calibrated sample: ECE's true value is 0, but the estimator is
- * biased upward (|acc - conf| of a finite bin is positive even when their
- * expectations agree), by about sqrt(2/pi)·sqrt(var/n_m) per bin, here
- * ~0.01. So "within its bootstrap interval of 0" is asserted as: the point
- * estimate and the whole 95% interval stay within a small bound of 0
- * (0.03), while a sample miscalibrated by 0.1 (correct with probability
- * c - 0.1) gets an interval entirely above the calibrated one's. A bug in
- * the binning or the bootstrap breaks one of the two. */
-static void test_calibrated_bootstrap(void **state) {
-  (void)state;
-  const size_t n = 20000;
-  float *p = malloc(2 * n * sizeof *p);
-  int32_t *y = malloc(n * sizeof *y), *y2 = malloc(n * sizeof *y2);
-  gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
-  gsl_rng_set(g, 2385);
-  for (size_t i = 0; i < n; i++) {
-    double c = 0.5 + 0.5 * gsl_rng_uniform(g), u = gsl_rng_uniform(g);
-    p[2 * i] = (float)c;
-    p[2 * i + 1] = (float)(1.0 - c);
-    y[i] = u < (double)p[2 * i] ? 0 : 1;
-    y2[i] = u < (double)p[2 * i] - 0.1 ? 0 : 1;
-  }
-  gsl_rng_free(g);
-  lsp_calib_opts o = lsp_calib_opts_default();
-  lsp_calib_boot b = {200, 42, 2};
-  lsp_calib_rows *r = NULL, *r2 = NULL;
-  lsp_calib_result res, res2;
-  assert_int_equal(lsp_calib_rows_from_probs(p, y, n, 2, NULL, &r), 0);
-  assert_int_equal(lsp_calib_rows_from_probs(p, y2, n, 2, NULL, &r2), 0);
-  assert_int_equal(lsp_calib_rows_score(r, &o, &res), 0);
-  assert_int_equal(lsp_calib_bootstrap(r, &o, &b, &res), 0);
-  assert_int_equal(lsp_calib_rows_score(r2, &o, &res2), 0);
-  assert_int_equal(lsp_calib_bootstrap(r2, &o, &b, &res2), 0);
-  double ece = res.value[LSP_CALIB_ECE];
-  assert_true(ece < 0.03 && res.ci_hi[LSP_CALIB_ECE] < 0.03 && res.ci_lo[LSP_CALIB_ECE] >= 0.0);
-  assert_true(res.ci_lo[LSP_CALIB_ECE] <= res.ci_hi[LSP_CALIB_ECE]);
-  td_close(res2.value[LSP_CALIB_ECE], 0.1, 0, 0.02, "miscalibrated ece", 0);
-  assert_true(res2.ci_lo[LSP_CALIB_ECE] > res.ci_hi[LSP_CALIB_ECE]);
-  td_close(res2.value[LSP_CALIB_OVER_CONFIDENCE], res2.value[LSP_CALIB_ECE], 0, 0.005, "over", 0);
-  /* accuracy's interval contains the point estimate and is about ±2 s.e. */
-  double acc = res.value[LSP_CALIB_ACCURACY], se = sqrt(acc * (1 - acc) / (double)n);
-  assert_true(res.ci_lo[LSP_CALIB_ACCURACY] < acc && acc < res.ci_hi[LSP_CALIB_ACCURACY]);
-  td_close(res.ci_hi[LSP_CALIB_ACCURACY] - res.ci_lo[LSP_CALIB_ACCURACY], 2 * 1.96 * se, 0.2, 0,
-           "accuracy ci width", 0);
-  lsp_calib_result_release(&res);
-  lsp_calib_result_release(&res2);
-  lsp_calib_rows_free(r);
-  lsp_calib_rows_free(r2);
-  free(p);
-  free(y);
-  free(y2);
-}
-
-/* Same seed -> identical intervals, for 1 and 2 threads; another seed
- * differs. Paired bootstrap: a model against itself gives exactly 0. */
-static void test_bootstrap_deterministic(void **state) {
-  (void)state;
-  const size_t n = 3001, k = 5;
-  float *p = malloc(n * k * sizeof *p), *q = malloc(n * k * sizeof *q);
-  int32_t *y = malloc(n * sizeof *y), *yq = malloc(n * sizeof *yq);
-  random_probs(n, k, 11, p, y);
-  random_probs(n, k, 12, q, yq);
-  lsp_calib_opts o = lsp_calib_opts_default();
-  lsp_calib_rows *r = NULL, *rq = NULL;
-  assert_int_equal(lsp_calib_rows_from_probs(p, y, n, k, NULL, &r), 0);
-  assert_int_equal(lsp_calib_rows_from_probs(q, y, n, k, NULL, &rq), 0);
-  lsp_calib_result a, b, c;
-  lsp_calib_boot b1 = {101, 7, 1}, b2 = {101, 7, 2}, b3 = {101, 8, 2};
-  assert_int_equal(lsp_calib_rows_score(r, &o, &a), 0);
-  assert_int_equal(lsp_calib_rows_score(r, &o, &b), 0);
-  assert_int_equal(lsp_calib_rows_score(r, &o, &c), 0);
-  assert_int_equal(lsp_calib_bootstrap(r, &o, &b1, &a), 0);
-  assert_int_equal(lsp_calib_bootstrap(r, &o, &b2, &b), 0);
-  assert_int_equal(lsp_calib_bootstrap(r, &o, &b3, &c), 0);
-  assert_memory_equal(a.ci_lo, b.ci_lo, sizeof a.ci_lo);
-  assert_memory_equal(a.ci_hi, b.ci_hi, sizeof a.ci_hi);
-  assert_true(memcmp(a.ci_lo, c.ci_lo, sizeof a.ci_lo) != 0);
-  for (int m = 0; m < LSP_CALIB_NMETRIC; m++) assert_true(a.ci_lo[m] <= a.ci_hi[m]);
-  double d[LSP_CALIB_NMETRIC], lo[LSP_CALIB_NMETRIC], hi[LSP_CALIB_NMETRIC];
-  assert_int_equal(lsp_calib_paired_bootstrap(r, r, &o, &b2, d, lo, hi), 0);
-  for (int m = 0; m < LSP_CALIB_NMETRIC; m++) assert_true(d[m] == 0 && lo[m] == 0 && hi[m] == 0);
-  double d1[LSP_CALIB_NMETRIC], lo1[LSP_CALIB_NMETRIC], hi1[LSP_CALIB_NMETRIC];
-  lsp_calib_result aq;
-  assert_int_equal(lsp_calib_rows_score(rq, &o, &aq), 0);
-  assert_int_equal(lsp_calib_paired_bootstrap(r, rq, &o, &b1, d, lo, hi), 0);
-  assert_int_equal(lsp_calib_paired_bootstrap(r, rq, &o, &b2, d1, lo1, hi1), 0);
-  assert_memory_equal(lo, lo1, sizeof lo);
-  for (int m = 0; m < LSP_CALIB_NMETRIC; m++) {
-    td_close(d[m], a.value[m] - aq.value[m], 0, 1e-15, "paired diff", (size_t)m);
-    assert_true(lo[m] <= hi[m]);
-  }
-  /* different labels: not the same examples */
-  lsp_calib_rows *ry = NULL;
-  assert_int_equal(lsp_calib_rows_from_probs(q, yq, n, k, NULL, &ry), 0);
-  assert_int_equal(lsp_calib_paired_bootstrap(r, ry, &o, &b1, d, lo, hi), LSP_EDATA);
-  lsp_calib_boot bad = {0, 1, 1};
-  assert_int_equal(lsp_calib_bootstrap(r, &o, &bad, &a), LSP_EINVAL);
-  lsp_calib_rows_free(ry);
-  lsp_calib_result_release(&a);
-  lsp_calib_result_release(&b);
-  lsp_calib_result_release(&c);
-  lsp_calib_result_release(&aq);
-  lsp_calib_rows_free(r);
-  lsp_calib_rows_free(rq);
-  free(p);
-  free(q);
-  free(y);
-  free(yq);
-}
-
-/* Logits of a calibrated sample multiplied by s are fixed by T = s. */
-static void test_temperature(void **state) {
-  (void)state;
-  const size_t n = 20000, k = 10;
-  float *z = malloc(n * k * sizeof *z), *zs = malloc(n * k * sizeof *zs);
-  int32_t *y = malloc(n * sizeof *y);
-  calibrated_logits(n, k, 2.0, 99, z, y);
-  const double scales[] = {2.5, 0.6};
-  for (int s = 0; s < 2; s++) {
-    for (size_t i = 0; i < n * k; i++) zs[i] = (float)(z[i] * scales[s]);
-    double t = 0.0;
-    assert_int_equal(lsp_calib_temperature_fit(zs, y, n, k, &t), 0);
-    td_close(t, scales[s], 0.01, 0, "temperature", (size_t)s);
-    lsp_calib_result before, after;
-    lsp_calib_opts o = lsp_calib_opts_default();
-    assert_int_equal(lsp_calib_evaluate(zs, y, n, k, zs, y, n, &o, NULL, &before, &after), 0);
-    assert_true(after.temperature == t && before.temperature == 1.0);
-    assert_true(after.value[LSP_CALIB_NLL] < before.value[LSP_CALIB_NLL]);
-    assert_true(after.value[LSP_CALIB_ECE] < 0.02 && before.value[LSP_CALIB_ECE] > 0.05);
-    /* T only rescales: the top label and hence accuracy do not change */
-    assert_true(after.value[LSP_CALIB_ACCURACY] == before.value[LSP_CALIB_ACCURACY]);
-    lsp_calib_result_release(&before);
-    lsp_calib_result_release(&after);
-  }
-  /* all validation predictions correct and confident: NLL falls as T -> 0 */
-  float sep[] = {9.0f, 0.0f, 0.0f, 9.0f};
-  int32_t ys[] = {0, 1};
-  double t = 0.0;
-  assert_int_equal(lsp_calib_temperature_fit(sep, ys, 2, 2, &t), LSP_EDATA);
-  assert_non_null(strstr(lsp_errmsg(), "no minimum"));
-  free(z);
-  free(zs);
-  free(y);
-}
-
 /* Every bad input is a clear error naming the row, never a crash or NaN. */
 static void test_bad_inputs(void **state) {
   (void)state;
@@ -642,9 +464,6 @@ int main(void) {
       cmocka_unit_test(test_nll_logits),
       cmocka_unit_test(test_chunked_exact),
       cmocka_unit_test(test_fast_path),
-      cmocka_unit_test(test_calibrated_bootstrap),
-      cmocka_unit_test(test_bootstrap_deterministic),
-      cmocka_unit_test(test_temperature),
       cmocka_unit_test(test_bad_inputs),
       cmocka_unit_test(test_nll_infinite_and_json),
   };
