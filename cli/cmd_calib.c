@@ -26,6 +26,30 @@ static int read_pair(const char *xpath, const char *ypath, lsp_array *xa, lsp_ar
   return lsp_array_labels(ya, ypath, (int)*k, y);
 }
 
+/* Labels [i0, i0+m) of a label array (any .npy integer or integral float
+ * dtype) as int32 into out, checked against [0, k); messages use the global
+ * index. Used by --stream so labels, like the mapped matrix, take constant
+ * memory. */
+static int labels_chunk(const lsp_array *ya, const char *path, size_t i0, size_t m, size_t k,
+                        int32_t *out) {
+  for (size_t i = 0; i < m; i++) {
+    size_t g = i0 + i;
+    double v;
+    switch (ya->dtype) {
+      case LSP_DT_F32: v = ((const float *)ya->data)[g]; break;
+      case LSP_DT_F64: v = ((const double *)ya->data)[g]; break;
+      case LSP_DT_I32: v = ((const int32_t *)ya->data)[g]; break;
+      case LSP_DT_I64: v = (double)((const int64_t *)ya->data)[g]; break;
+      default: v = ((const uint8_t *)ya->data)[g]; break;
+    }
+    if (!(v >= 0.0 && v < (double)k && v == (double)(int64_t)v))
+      return lsp_fail(LSP_EDATA, "%s: label %g at index %zu is not an integer in [0, %zu)", path,
+                      v, g, k);
+    out[i] = (int32_t)v;
+  }
+  return LSP_OK;
+}
+
 static void print_table(const char *input, const lsp_calib_result *b,
                         const lsp_calib_result *a) {
   printf("calibration of %s: N=%zu, K=%zu, %d bins (%s edges)\n", input, b->n, b->k, b->bins,
@@ -74,7 +98,7 @@ int cmd_calib(int argc, char **argv) {
        "fit T on validation logits + labels, report both", 2, 0, 0},
       {"bootstrap", "R", "95% percentile bootstrap with R resamples (e.g. 1000)", 1, 0, 0},
       {"seed", "S", "bootstrap seed (default 1)", 1, 0, 0},
-      {"stream", NULL, "constant memory: no ACE, no bootstrap (huge inputs)", 0, 0, 0},
+      {"stream", NULL, "stream in chunks, constant memory for float32 input (no ACE/CIs)", 0, 0, 0},
       {"threads", "T", "threads (default 1)", 1, 0, 0},
       {"json", NULL, "print one JSON object (DESIGN §4 names)", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
@@ -122,8 +146,23 @@ int cmd_calib(int argc, char **argv) {
   lsp_calib_result before, after;
   memset(&before, 0, sizeof before);
   memset(&after, 0, sizeof after);
-  int st = read_pair(xpath, ypath, &xa, &ya, &x, &xown, &y, &n, &k);
-  if (st) goto fail;
+  int st;
+  if (stream) { /* labels converted chunk by chunk below */
+    if ((st = lsp_npy_read_matrix(xpath, &xa, &x, &xown, &n, &k)) ||
+        (st = lsp_npy_read(ypath, &ya)))
+      goto fail;
+    if (k < 2) {
+      st = lsp_fail(LSP_EDATA, "%s: need at least 2 classes (K = %zu)", xpath, k);
+      goto fail;
+    }
+    if (ya.count != n || ya.ndim > 2 || (ya.ndim == 2 && ya.shape[1] != 1)) {
+      st = lsp_fail(LSP_EDATA, "%s has %zu labels (need a vector) but %s has %zu rows", ypath,
+                    ya.count, xpath, n);
+      goto fail;
+    }
+  } else if ((st = read_pair(xpath, ypath, &xa, &ya, &x, &xown, &y, &n, &k))) {
+    goto fail;
+  }
   if (fit) {
     const char *vl = cli_find(opts, "fit-temperature")->value;
     const char *vyp = cli_find(opts, "fit-temperature")->value2;
@@ -152,10 +191,15 @@ int cmd_calib(int argc, char **argv) {
       st = LSP_ENOMEM;
       goto fail;
     }
+    if (!(y = malloc(STREAM_CHUNK * sizeof *y))) {
+      st = lsp_fail(LSP_ENOMEM, "out of memory for a label chunk");
+      goto fail;
+    }
     for (size_t i = 0; i < n && !st; i += STREAM_CHUNK) {
       size_t m = n - i < STREAM_CHUNK ? n - i : STREAM_CHUNK;
-      st = has_l ? lsp_calib_acc_add_logits(acc, x + i * k, y + i, m, i, 1.0, (int)threads)
-                 : lsp_calib_acc_add_probs(acc, x + i * k, y + i, m, i, (int)threads);
+      if ((st = labels_chunk(&ya, ypath, i, m, k, y))) goto fail;
+      st = has_l ? lsp_calib_acc_add_logits(acc, x + i * k, y, m, i, 1.0, (int)threads)
+                 : lsp_calib_acc_add_probs(acc, x + i * k, y, m, i, (int)threads);
     }
     if (!st) st = lsp_calib_acc_finalize(acc, &before);
     if (st) {

@@ -63,6 +63,40 @@ expect_exit 0 "--stream" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labe
   ok "--stream equals the in-memory pass" || bad "--stream differs"
 grep -q '"ace"' "$SCR/out" && bad "--stream printed an ACE" || ok "--stream omits ACE"
 
+# --stream over more rows than one chunk (65536): the same numbers, exactly
+"$PY" - "$SCR/big.npy" "$SCR/ybig.npy" <<'PYEOF'
+import random, struct, sys
+random.seed(7)
+n, k = 70001, 10
+vals, labs = [], []
+for i in range(n):
+    row = [random.random() ** 3 for _ in range(k)]
+    s = sum(row)
+    vals += [v / s for v in row]
+    labs.append(random.randrange(k))
+for path, dt, shape, data, fmt in ((sys.argv[1], "f4", "(%d, %d)" % (n, k), vals, "f"),
+                                   (sys.argv[2], "i8", "(%d,)" % n, labs, "q")):
+    hdr = "{'descr': '<%s', 'fortran_order': False, 'shape': %s, }" % (dt, shape)
+    hdr += " " * (63 - (10 + len(hdr)) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
+        f.write(struct.pack("<%d%s" % (len(data), fmt), *data))
+PYEOF
+expect_exit 0 "big, in memory" "$LSP" calib --probs "$SCR/big.npy" --labels "$SCR/ybig.npy" --json
+cp "$SCR/out" "$SCR/big.json"
+expect_exit 0 "big, --stream, 2 threads" "$LSP" calib --probs "$SCR/big.npy" --labels "$SCR/ybig.npy" --json --stream --threads 2
+same=1
+for key in accuracy nll brier ece mce rmsce classwise_ece over_confidence under_confidence; do
+  [ "$(jget "$SCR/out" $key)" = "$(jget "$SCR/big.json" $key)" ] || { same=0; echo "     $key differs"; }
+done
+[ $same = 1 ] && cmp -s <(jget "$SCR/out" bins) <(jget "$SCR/big.json" bins) && ok "--stream over 2 chunks equals one pass exactly" || bad "--stream differs"
+npy "$SCR/ybig3.npy" i8 3 0 1 7
+expect_exit 1 "--stream bad label" "$LSP" calib --probs "$SCR/p.npy" --labels "$SCR/ybig3.npy" --stream
+expect_err "ybig3.npy" "--stream row mismatch"
+npy "$SCR/y4bad.npy" i8 4 0 1 3 0
+expect_exit 1 "--stream label out of range" "$LSP" calib --probs "$SCR/p.npy" --labels "$SCR/y4bad.npy" --stream
+expect_err "label 3 at index 2" "--stream label out of range"
+
 # temperature scaling (validation = the same logits: NLL at T <= NLL at 1)
 expect_exit 0 "--fit-temperature" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --fit-temperature "$T/logits.npy" "$T/labels.npy" --json
 "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); a=d["temperature_scaled"]; sys.exit(not (a["temperature"]>0 and a["nll"]<=d["nll"] and a["accuracy"]==d["accuracy"]))' "$SCR/out" &&
