@@ -34,16 +34,10 @@ typedef struct {
 
 #define PACK_MAX ((size_t)1 << 31) /* rows per flush of the packed counts */
 
-/* The bin update of one valid row with confidence mx (the row max) in bin
- * b; ok = whether the true class attains the max. */
-static inline __attribute__((always_inline)) void top_add(const float *r, uint32_t yi, float mx,
-                                                          uint64_t ok, int b, lanes *L,
-                                                          size_t lane) {
-  if (ok)
-    for (uint32_t j = 0; j < yi; j++) ok &= r[j] != mx; /* ties: lowest index wins */
-  double c = (double)mx;
-  uint64_t ip = c >= 1.0;
-  uint64_t fb = ((uint64_t)(int64_t)((c - (double)ip) * 0x1p63)) << 1;
+/* The bin update of one valid row in bin b, whose confidence has the
+ * fixed-point bits (ip, fb); ok = whether the top label is the true one. */
+static inline __attribute__((always_inline)) void top_add(uint64_t ok, int b, uint64_t ip,
+                                                          uint64_t fb, lanes *L, size_t lane) {
   L->cc[lane][b] += ((uint64_t)1 << 32) | ok;
   L->cs[lane][b] += ((lsp_u128)ip << 64) | fb;
 }
@@ -55,7 +49,13 @@ static inline __attribute__((always_inline)) void top_update(
   b -= right & ((double)b == x);
   b = b < 0 ? 0 : b;
   b = b >= bins ? bins - 1 : b;
-  top_add(r, yi, mx, r[yi] == mx, b, L, lane);
+  double c = (double)mx;
+  uint64_t ip = c >= 1.0;
+  uint64_t fb = ((uint64_t)(int64_t)((c - (double)ip) * 0x1p63)) << 1;
+  uint64_t ok = r[yi] == mx;
+  if (ok)
+    for (uint32_t j = 0; j < yi; j++) ok &= r[j] != mx; /* ties: lowest index wins */
+  top_add(ok, b, ip, fb, L, lane);
 }
 
 /* One row with K known at compile time when the caller passes a constant.
@@ -120,7 +120,7 @@ static inline __attribute__((always_inline)) size_t run(const float *p, const in
     a[0] = OP(_mm256_permute2f128_ps(q0, q1, 0x20), _mm256_permute2f128_ps(q0, q1, 0x31)); \
   } while (0)
 
-__attribute__((target("avx2"))) static size_t run_avx2(const float *p, const int32_t *y,
+__attribute__((target("avx2,fma"))) static size_t run_avx2(const float *p, const int32_t *y,
                                                        size_t n, size_t k, int bins,
                                                        int right, lanes *L) {
   const __m256 tail = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
@@ -133,6 +133,7 @@ __attribute__((target("avx2"))) static size_t run_avx2(const float *p, const int
                                             _mm256_set1_epi32((int)k));
   const __m256d mv = _mm256_set1_pd((double)bins);
   const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+  const __m256d onepd = _mm256_set1_pd(1.0), two52 = _mm256_set1_pd(0x1p52);
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const float *q = p + i * k;
@@ -169,14 +170,37 @@ __attribute__((target("avx2"))) static size_t run_avx2(const float *p, const int
                                     _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(elo, even)));
     if (right) bv = _mm256_add_epi32(bv, edge); /* all-ones = -1 on an exact edge */
     bv = _mm256_min_epi32(_mm256_max_epi32(bv, zi), bmax);
+    /* fixed-point bits of the confidences: c = ip + fr with fr < 1; since
+     * c >= (1 - 1e-3)/K > 2^-5 is a float, fr·2^52 is an integer, read off
+     * the mantissa of fr·2^52 + 2^52; floor(fr·2^63)·2 = (fr·2^52) << 12,
+     * the same bits as the scalar path */
+    uint64_t fb8[8], ip8[8];
+    for (int h = 0; h < 2; h++) {
+      __m256d c = _mm256_cvtps_pd(h ? _mm256_extractf128_ps(mx[0], 1) : _mm256_castps256_ps128(mx[0]));
+      __m256d ipm = _mm256_cmp_pd(c, onepd, _CMP_GE_OQ);
+      __m256d fr = _mm256_sub_pd(c, _mm256_and_pd(ipm, onepd));
+      __m256i fi = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_fmadd_pd(fr, two52, two52)),
+                                    _mm256_castpd_si256(two52));
+      _mm256_storeu_si256((__m256i *)(fb8 + 4 * h), _mm256_slli_epi64(fi, 12));
+      _mm256_storeu_si256((__m256i *)(ip8 + 4 * h), _mm256_srli_epi64(_mm256_castpd_si256(ipm), 63));
+    }
     int32_t b8[8], y8[8];
     float m8[8];
     _mm256_storeu_si256((__m256i *)b8, bv);
     _mm256_storeu_si256((__m256i *)y8, yv);
     _mm256_storeu_ps(m8, mx[0]);
-    for (int t = 0; t < 8; t++)
-      top_add(q + (size_t)t * k, (uint32_t)y8[t], m8[t], (uint64_t)((okm >> t) & 1), b8[t], L,
-              (size_t)t & 3);
+    for (int t = 0; t < 8; t++) {
+      uint64_t ok = (uint64_t)((okm >> t) & 1);
+      if (ok && y8[t] > 0) { /* ties: the top label is the first index of the max */
+        const float *r = q + (size_t)t * k;
+        __m256 bm = _mm256_set1_ps(m8[t]);
+        unsigned eq = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(r), bm, _CMP_EQ_OQ)) |
+                      (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(r + k - 8), bm,
+                                                                 _CMP_EQ_OQ)) << (k - 8);
+        ok = (uint32_t)__builtin_ctz(eq) == (uint32_t)y8[t];
+      }
+      top_add(ok, b8[t], ip8[t], fb8[t], L, (size_t)t & 3);
+    }
   }
   return i;
 }
@@ -188,7 +212,7 @@ LSP_CLONES static size_t kernel_part(lsp_calib_acc *a, const float *p, const int
   int right = a->edges == LSP_CALIB_EDGES_RIGHT;
   size_t start = 0;
 #ifdef LSP_CALIB_AVX2
-  if (a->k >= 8 && a->k <= 16 && __builtin_cpu_supports("avx2")) {
+  if (a->k >= 8 && a->k <= 16 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
     start = run_avx2(p, y, n, a->k, a->bins, right, &L);
     if (n - start >= 8) return start; /* a bad block: let the validator explain */
   }

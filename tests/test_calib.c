@@ -323,11 +323,31 @@ static void test_fast_path(void **state) {
     random_probs(n, k, 100 + t, p, y);
     for (size_t i = 0; i < n; i += 7) y[i] = 0; /* and some exact ties */
     for (size_t j = 0; j < k; j++) p[5 * k + j] = 1.0f / (float)k;
+    /* rows 9-11: all equal with y = 3 (wrong); max tied at 2 and k-1 with
+     * y = k-1 (wrong: the top label is 2); max only at k-1 (right) */
+    for (size_t j = 0; j < k; j++) {
+      p[9 * k + j] = 1.0f / (float)k;
+      p[10 * k + j] = 0.5f / (float)(k - 2);
+      p[11 * k + j] = 0.5f / (float)(k - 1);
+    }
+    p[10 * k + 2] = p[10 * k + k - 1] = 0.25f;
+    p[11 * k + k - 1] = 0.5f;
+    y[9] = 3, y[10] = y[11] = (int32_t)(k - 1);
     lsp_calib_acc *fast = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_TOP);
     lsp_calib_acc *full = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_FULL);
     assert_int_equal(lsp_calib_acc_add_probs(fast, p, y, n, 0, 1), 0);
     assert_int_equal(lsp_calib_acc_add_probs(full, p, y, n, 0, 1), 0);
     assert_true(fast->n == full->n && fast->n_correct == full->n_correct);
+    { /* the hand-made rows alone: 9 and 10 wrong, 11 right */
+      lsp_calib_acc *h = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_TOP);
+      assert_int_equal(lsp_calib_acc_add_probs(h, p + 8 * k, y + 8, 8, 8, 1), 0);
+      lsp_calib_acc *h2 = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_TOP);
+      assert_int_equal(lsp_calib_acc_add_probs(h2, p + 8 * k, y + 8, 1, 8, 1), 0);
+      assert_int_equal(lsp_calib_acc_add_probs(h2, p + 12 * k, y + 12, 4, 12, 1), 0);
+      assert_int_equal(h->n_correct - h2->n_correct, 1); /* rows 9-11 add one correct */
+      lsp_calib_acc_free(h);
+      lsp_calib_acc_free(h2);
+    }
     assert_memory_equal(fast->count, full->count, 15 * sizeof *fast->count);
     assert_memory_equal(fast->correct, full->correct, 15 * sizeof *fast->correct);
     assert_memory_equal(fast->conf, full->conf, 15 * sizeof *fast->conf);
