@@ -17,7 +17,8 @@
  *    probabilities) that adds ACE, bootstrap intervals and paired bootstrap.
  *  - lsp_calib_temperature_fit / lsp_calib_evaluate: temperature scaling and
  *    a one-call before/after evaluation for `lsprobe eval`.
- * Inputs are float32 row-major N×K matrices and int32 labels. */
+ * Inputs are float32 row-major N×K matrices and int32 labels. Every
+ * function returns an lsp_status; the reason is in lsp_errmsg(). */
 #ifndef LSP_CALIB_H
 #define LSP_CALIB_H
 
@@ -124,9 +125,10 @@ void lsp_calib_acc_reset(lsp_calib_acc *acc);
 int lsp_calib_acc_add_probs(lsp_calib_acc *acc, const float *p,
                             const int32_t *y, size_t n, size_t row0,
                             int threads);
-/* The same from logits z (n×k float32, finite), softmax in double with the
- * max subtracted; NLL from the log-softmax. `inv_t` divides nothing: the
- * logits are multiplied by it (1/T; pass 1.0 for none, must be > 0). */
+/* The same from logits z (n×k float32, finite): softmax in double with the
+ * row max subtracted, NLL from the log-softmax (never the log of a rounded
+ * probability). The logits are multiplied by inv_t = 1/T (> 0; 1.0 for no
+ * temperature). LSP_EINVAL for a bad inv_t. */
 int lsp_calib_acc_add_logits(lsp_calib_acc *acc, const float *z,
                              const int32_t *y, size_t n, size_t row0,
                              double inv_t, int threads);
@@ -231,10 +233,12 @@ int lsp_calib_evaluate(const float *test_z, const int32_t *test_y, size_t n,
                        const lsp_calib_boot *boot, lsp_calib_result *before,
                        lsp_calib_result *after);
 
-/* Write the DESIGN §4 fields of a result as the members of the currently
- * open JSON object (the caller opens and closes it): n, k, bins_setting...,
- * each metric, <metric>_ci: [lo, hi] when bootstrapped, temperature and
- * bins: [{count, confidence, accuracy}]. */
+/* Write a result as members of the currently open JSON object (the caller
+ * opens and closes it): n, k, num_bins, edges, binning, temperature, each
+ * computed metric under its DESIGN §4 name (+inf NLL as null, with
+ * "nll_infinite": true), "<metric>_ci": [lo, hi] when bootstrapped (with
+ * bootstrap_resamples and bootstrap_seed), and "bins": [{count,
+ * confidence, accuracy}] (null confidence/accuracy for an empty bin). */
 void lsp_calib_result_json(const lsp_calib_result *res, lsp_json *j);
 
 #endif
