@@ -40,15 +40,16 @@ void lsp_calib_rows_free(lsp_calib_rows *r) {
 
 size_t lsp_calib_rows_count(const lsp_calib_rows *r) { return r ? r->n : 0; }
 
-static const double *g_sort_conf; /* qsort has no context argument */
-#pragma omp threadprivate(g_sort_conf)
+typedef struct {
+  double c;
+  size_t i;
+} conf_idx;
 
 /* Confidence ascending, ties by row index: a stable order, fully defined. */
 static int cmp_conf(const void *pa, const void *pb) {
-  size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
-  double ca = g_sort_conf[a], cb = g_sort_conf[b];
-  if (ca != cb) return ca < cb ? -1 : 1;
-  return (a > b) - (a < b);
+  const conf_idx *a = pa, *b = pb;
+  if (a->c != b->c) return a->c < b->c ? -1 : 1;
+  return (a->i > b->i) - (a->i < b->i);
 }
 
 static int rows_alloc(size_t n, size_t k, lsp_calib_rows **out) {
@@ -74,10 +75,14 @@ static int rows_alloc(size_t n, size_t k, lsp_calib_rows **out) {
   return LSP_OK;
 }
 
-static void rows_sort(lsp_calib_rows *r) {
-  for (size_t i = 0; i < r->n; i++) r->order[i] = i;
-  g_sort_conf = r->conf;
-  qsort(r->order, r->n, sizeof *r->order, cmp_conf);
+static int rows_sort(lsp_calib_rows *r) {
+  conf_idx *t = malloc(r->n * sizeof *t);
+  if (!t) return lsp_fail(LSP_ENOMEM, "out of memory for sorting %zu confidences", r->n);
+  for (size_t i = 0; i < r->n; i++) t[i] = (conf_idx){r->conf[i], i};
+  qsort(t, r->n, sizeof *t, cmp_conf);
+  for (size_t i = 0; i < r->n; i++) r->order[i] = t[i].i;
+  free(t);
+  return LSP_OK;
 }
 
 /* Validation reuses the accumulator's checks and messages (one bin). */
@@ -121,8 +126,11 @@ int lsp_calib_rows_from_probs(const float *p, const int32_t *y, size_t n, size_t
     r->nll[i] = py > 0.0 ? -log(py) : INFINITY;
     r->brier[i] = br;
   }
-  rows_sort(r);
-  return LSP_OK;
+  if ((st = rows_sort(r))) {
+    lsp_calib_rows_free(r);
+    *out = NULL;
+  }
+  return st;
 }
 
 int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n, size_t k,
@@ -160,8 +168,11 @@ int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n, size_
     }
     r->brier[i] = br;
   }
-  rows_sort(r);
-  return LSP_OK;
+  if ((st = rows_sort(r))) {
+    lsp_calib_rows_free(r);
+    *out = NULL;
+  }
+  return st;
 }
 
 /* Weighted sums into `a` (reset first); w == NULL means weight 1 each. */

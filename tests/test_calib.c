@@ -351,6 +351,12 @@ static void test_fast_path(void **state) {
     assert_memory_equal(fast->count, full->count, 15 * sizeof *fast->count);
     assert_memory_equal(fast->correct, full->correct, 15 * sizeof *fast->correct);
     assert_memory_equal(fast->conf, full->conf, 15 * sizeof *fast->conf);
+    lsp_calib_acc *two = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_TOP);
+    assert_int_equal(lsp_calib_acc_add_probs(two, p, y, n, 0, 2), 0); /* 2 threads */
+    assert_memory_equal(two->conf, fast->conf, 15 * sizeof *fast->conf);
+    assert_memory_equal(two->count, fast->count, 15 * sizeof *fast->count);
+    assert_true(two->n_correct == fast->n_correct);
+    lsp_calib_acc_free(two);
     const size_t badrow[] = {37, 1000};
     for (int b = 0; b < 2; b++) {
       float keep = p[badrow[b] * k + 3];
