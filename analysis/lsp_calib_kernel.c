@@ -30,7 +30,21 @@
 typedef struct {
   uint64_t cc[LANES][LSP_CALIB_KERNEL_MAXBINS];
   lsp_u128 cs[LANES][LSP_CALIB_KERNEL_MAXBINS];
+  uint64_t c52[LANES][LSP_CALIB_KERNEL_MAXBINS]; /* vector path: Σ c·2^52 */
 } lanes;
+
+/* The vector path adds c·2^52 (an integer <= 2^52, see run_avx2) to a 64-bit
+ * word and moves it into the 128-bit sum (as c·2^64 = (c·2^52) << 12) every
+ * C52_FLUSH rows, before 2^11 rows could overflow it. */
+#define C52_FLUSH 2048
+
+static void flush_c52(lanes *L, int bins) {
+  for (int l = 0; l < LANES; l++)
+    for (int b = 0; b < bins; b++) {
+      L->cs[l][b] += (lsp_u128)L->c52[l][b] << 12;
+      L->c52[l][b] = 0;
+    }
+}
 
 #define PACK_MAX ((size_t)1 << 31) /* rows per flush of the packed counts */
 
@@ -133,7 +147,7 @@ __attribute__((target("avx2,fma"))) static size_t run_avx2(const float *p, const
                                             _mm256_set1_epi32((int)k));
   const __m256d mv = _mm256_set1_pd((double)bins);
   const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-  const __m256d onepd = _mm256_set1_pd(1.0), two52 = _mm256_set1_pd(0x1p52);
+  const __m256d two52 = _mm256_set1_pd(0x1p52);
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const float *q = p + i * k;
@@ -170,19 +184,16 @@ __attribute__((target("avx2,fma"))) static size_t run_avx2(const float *p, const
                                     _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(elo, even)));
     if (right) bv = _mm256_add_epi32(bv, edge); /* all-ones = -1 on an exact edge */
     bv = _mm256_min_epi32(_mm256_max_epi32(bv, zi), bmax);
-    /* fixed-point bits of the confidences: c = ip + fr with fr < 1; since
-     * c >= (1 - 1e-3)/K > 2^-5 is a float, fr·2^52 is an integer, read off
-     * the mantissa of fr·2^52 + 2^52; floor(fr·2^63)·2 = (fr·2^52) << 12,
-     * the same bits as the scalar path */
-    uint64_t fb8[8], ip8[8];
+    /* fixed-point confidences: c >= (1 - 1e-3)/K > 2^-5 is a float, so
+     * c·2^52 is an integer <= 2^52, read off the mantissa of c·2^52 + 2^52
+     * (for c = 1 the exponent steps up and the difference is still 2^52).
+     * (c·2^52) << 12 equals the scalar path's bits (c·2^64). */
+    uint64_t c8[8];
     for (int h = 0; h < 2; h++) {
       __m256d c = _mm256_cvtps_pd(h ? _mm256_extractf128_ps(mx[0], 1) : _mm256_castps256_ps128(mx[0]));
-      __m256d ipm = _mm256_cmp_pd(c, onepd, _CMP_GE_OQ);
-      __m256d fr = _mm256_sub_pd(c, _mm256_and_pd(ipm, onepd));
-      __m256i fi = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_fmadd_pd(fr, two52, two52)),
+      __m256i ci = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_fmadd_pd(c, two52, two52)),
                                     _mm256_castpd_si256(two52));
-      _mm256_storeu_si256((__m256i *)(fb8 + 4 * h), _mm256_slli_epi64(fi, 12));
-      _mm256_storeu_si256((__m256i *)(ip8 + 4 * h), _mm256_srli_epi64(_mm256_castpd_si256(ipm), 63));
+      _mm256_storeu_si256((__m256i *)(c8 + 4 * h), ci);
     }
     int32_t b8[8], y8[8];
     float m8[8];
@@ -199,8 +210,10 @@ __attribute__((target("avx2,fma"))) static size_t run_avx2(const float *p, const
                                                                  _CMP_EQ_OQ)) << (k - 8);
         ok = (uint32_t)__builtin_ctz(eq) == (uint32_t)y8[t];
       }
-      top_add(ok, b8[t], ip8[t], fb8[t], L, (size_t)t & 3);
+      L->cc[t & 3][b8[t]] += ((uint64_t)1 << 32) | ok;
+      L->c52[t & 3][b8[t]] += c8[t];
     }
+    if ((i + 8) % C52_FLUSH == 0) flush_c52(L, bins);
   }
   return i;
 }
@@ -214,6 +227,7 @@ LSP_CLONES static size_t kernel_part(lsp_calib_acc *a, const float *p, const int
 #ifdef LSP_CALIB_AVX2
   if (a->k >= 8 && a->k <= 16 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
     start = run_avx2(p, y, n, a->k, a->bins, right, &L);
+    flush_c52(&L, a->bins);
     if (n - start >= 8) return start; /* a bad block: let the validator explain */
   }
 #endif

@@ -333,6 +333,9 @@ static void test_fast_path(void **state) {
     p[10 * k + 2] = p[10 * k + k - 1] = 0.25f;
     p[11 * k + k - 1] = 0.5f;
     y[9] = 3, y[10] = y[11] = (int32_t)(k - 1);
+    for (size_t j = 0; j < k; j++) p[13 * k + j] = p[14 * k + j] = 0.0f; /* confidence 1 */
+    p[13 * k + 4] = p[14 * k + k - 1] = 1.0f;
+    y[13] = 4, y[14] = 0;
     lsp_calib_acc *fast = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_TOP);
     lsp_calib_acc *full = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_FULL);
     assert_int_equal(lsp_calib_acc_add_probs(fast, p, y, n, 0, 1), 0);
