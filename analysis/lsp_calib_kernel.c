@@ -1,16 +1,24 @@
 /* lsp_calib_kernel.c — the fast top-label pass over a probability matrix.
  *
- * The hot loop of `bench_calib` and of streaming big .npy files: per row the
- * max, min and sum of K floats (range and row-sum validation fall out of
- * them), the argmax only when the true class attains the max, one bin index
- * and three integer additions. Two things keep it near memory speed:
- *  - K is a compile-time constant for K <= 16 (a switch instantiates the row
- *    body), so the K-loop is fully unrolled into independent max/min/add
- *    chains;
- *  - the per-bin sums live in four interleaved copies (row i uses copy i&3),
- *    so consecutive rows landing in the same bin do not wait on each other's
- *    store. The copies are integers, so adding them up is exact.
- * Compiled for AVX-512, AVX2 and the baseline, picked at load time. */
+ * The hot loop of `bench_calib` and of `lsprobe calib`'s top-label path:
+ * per row the max, min and sum of K floats (range and row-sum validation
+ * fall out of them), whether the true class is the first index of the max,
+ * one bin index and two integer additions. What keeps it near memory speed:
+ *  - for 8 <= K <= 16 on AVX2 machines, eight rows at a time: two
+ *    overlapping loads per row and one shuffle tree reduce the eight rows'
+ *    max and sum together; labels, the true-class probability (a gather),
+ *    the bin indices (in double) and the fixed-point confidences are
+ *    computed as vectors, leaving two scalar additions per row;
+ *  - elsewhere K is a compile-time constant for K <= 16 (a switch
+ *    instantiates the row body), so the K-loop unrolls into independent
+ *    chains; larger K loops;
+ *  - the per-bin sums live in four interleaved copies (row i uses copy i&3)
+ *    so consecutive rows landing in the same bin do not wait on each
+ *    other's store. Everything is an integer, so the copies, the threads
+ *    and the chunks add up exactly: the result is bit-identical to the
+ *    per-row validator path (tests/test_calib.c, test_fast_path).
+ * The scalar path is compiled for AVX-512, AVX2 and the baseline and picked
+ * at load time; the AVX2 block path is chosen at run time (cpuid). */
 #include <string.h>
 
 #include "analysis/lsp_calib_impl.h"
