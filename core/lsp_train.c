@@ -36,8 +36,6 @@
 #define ADAM_B1 0.9
 #define ADAM_B2 0.999
 #define ADAM_EPS 1e-8
-/* Updates of at least this many parameters are split over threads. */
-#define PAR_MIN 65536
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
 #endif
@@ -86,10 +84,14 @@ static size_t count_correct(const float *z, const int32_t *y, size_t n, size_t k
   return c;
 }
 
-/* SGD step over the flat parameter array (see the file comment). */
-static void sgd_step(float *w, const float *dw, float *v, size_t np, float lr,
-                     float mu, float wd) {
-#pragma omp parallel for simd schedule(static) if (np >= PAR_MIN)
+void lsp_train_sgd_step(float *w, const float *dw, float *v, size_t np, double lr_d,
+                        double mu_d, double wd_d) {
+  const float lr = (float)lr_d, mu = (float)mu_d, wd = (float)wd_d;
+  /* One thread on purpose: OpenBLAS's pthread workers are still spinning
+   * after the backward GEMMs, and an OpenMP team here oversubscribes the
+   * cores; measured on 2 cores, that cut training from 59k to 15k
+   * samples/s. The step is memory-bound and a few percent of a batch. */
+#pragma omp simd
   for (size_t i = 0; i < np; i++) {
     float g = dw[i] + wd * w[i];
     v[i] = mu * v[i] + g;
@@ -97,13 +99,13 @@ static void sgd_step(float *w, const float *dw, float *v, size_t np, float lr,
   }
 }
 
-static void adam_step(float *w, const float *dw, float *m1, float *m2, size_t np,
-                      double lr, double wd, size_t t) {
+void lsp_train_adam_step(float *w, const float *dw, float *m1, float *m2, size_t np,
+                         double lr, double wd, size_t t) {
   double bc1 = 1.0 - pow(ADAM_B1, (double)t), bc2 = 1.0 - pow(ADAM_B2, (double)t);
   float step = (float)(lr / bc1), rs = (float)(1.0 / sqrt(bc2));
   float b1 = (float)ADAM_B1, b2 = (float)ADAM_B2, eps = (float)ADAM_EPS;
   float fwd = (float)wd;
-#pragma omp parallel for simd schedule(static) if (np >= PAR_MIN)
+#pragma omp simd /* one thread: see lsp_train_sgd_step */
   for (size_t i = 0; i < np; i++) {
     float g = dw[i] + fwd * w[i];
     m1[i] = b1 * m1[i] + (1.0f - b1) * g;
@@ -240,11 +242,11 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
       if ((st = lsp_model_backward(m, ws, dz, LSP_BACK_PARAMS, NULL))) goto done;
       step++;
       if (opts->adam)
-        adam_step(m->params, m->grads, state, state + np, np, lr, opts->weight_decay,
+        lsp_train_adam_step(m->params, m->grads, state, state + np, np, lr, opts->weight_decay,
                   step);
       else
-        sgd_step(m->params, m->grads, state, np, (float)lr, (float)opts->momentum,
-                 (float)opts->weight_decay);
+        lsp_train_sgd_step(m->params, m->grads, state, np, lr, opts->momentum,
+                           opts->weight_decay);
       loss_sum += l * (double)nb;
       done_rows += nb;
       seen += (double)nb;

@@ -57,4 +57,17 @@ void lsp_train_log_free(lsp_train_log *log);
 int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
               lsp_train_cb cb, void *user, lsp_train_log *log);
 
+/* One optimizer step over a flat float32 parameter array of n entries, as
+ * lsp_train applies it after every batch (and as torch.optim does):
+ *   SGD:  g = dw + wd*w;  v = momentum*v + g;  w -= lr*v
+ *         (v holds the momentum buffer, zero before the first step)
+ *   Adam: g = dw + wd*w;  m = 0.9 m + 0.1 g;  v = 0.999 v + 0.001 g^2;
+ *         w -= lr/(1-0.9^t) * m / (sqrt(v)/sqrt(1-0.999^t) + 1e-8)
+ *         (m, v zero before the first step; t is the 1-based step count)
+ * Element-wise, so the result does not depend on the thread count. */
+void lsp_train_sgd_step(float *w, const float *dw, float *v, size_t n, double lr,
+                        double momentum, double wd);
+void lsp_train_adam_step(float *w, const float *dw, float *m, float *v, size_t n,
+                         double lr, double wd, size_t t);
+
 #endif
