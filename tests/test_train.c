@@ -11,6 +11,7 @@
 #include "core/lsp_error.h"
 #include "core/lsp_io.h"
 #include "core/lsp_model.h"
+#include "core/lsp_threads.h"
 #include "core/lsp_train.h"
 #include "testutil.h"
 
@@ -246,6 +247,36 @@ static void test_train_errors(void **state) {
   lsp_model_free(wide), lsp_model_free(many), lsp_model_free(m);
 }
 
+/* One full-batch SGD step split over 1, 2 and 3 threads: the shares'
+ * gradients must add up to the full batch's (up to float rounding). */
+static void test_train_threads_agree(void **state) {
+  lsp_splits *d = *state;
+  lsp_train_opts o;
+  lsp_train_opts_default(&o);
+  o.epochs = 1;
+  o.batch = 1000; /* > 300 rows: one step */
+  lsp_splits nov = *d;
+  memset(&nov.val, 0, sizeof nov.val);
+  lsp_model *m[3];
+  for (int t = 0; t < 3; t++) {
+    m[t] = mlp(DIM, 16, K);
+    lsp_threads_set(t + 1);
+    assert_int_equal(lsp_train(m[t], &nov, &o, NULL, NULL, NULL), LSP_OK);
+  }
+  lsp_threads_set(2);
+  lsp_model *init = mlp(DIM, 16, K);
+  lsp_model_init(init, o.seed);
+  for (int t = 1; t < 3; t++)
+    for (size_t i = 0; i < m[0]->nparams; i++) {
+      /* compare the step taken, lr*g, not the parameters */
+      double s1 = (double)m[0]->params[i] - init->params[i];
+      double st = (double)m[t]->params[i] - init->params[i];
+      td_close(st, s1, 1e-4, 1e-8, "step with more threads", i);
+    }
+  for (int t = 0; t < 3; t++) lsp_model_free(m[t]);
+  lsp_model_free(init);
+}
+
 /* SIGINT during training: the loop stops at the next batch with LSP_EINTR.
  * The interrupt flag cannot be cleared, so this test runs last. */
 static void raise_on_second(const lsp_train_progress *p, void *user) {
@@ -272,6 +303,7 @@ int main(void) {
       cmocka_unit_test(test_train_learns_and_is_deterministic),
       cmocka_unit_test(test_train_variants),
       cmocka_unit_test(test_train_errors),
+      cmocka_unit_test(test_train_threads_agree),
       cmocka_unit_test(test_train_interrupt),
   };
   return cmocka_run_group_tests(tests, setup_data, teardown_data);
