@@ -15,7 +15,9 @@
 
 /* The helpers are static inline: no vector crosses a real call boundary, so
  * GCC's note about the vector-argument ABI does not apply. */
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wpsabi"
+#elif defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 

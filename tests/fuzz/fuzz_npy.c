@@ -1,0 +1,36 @@
+/* libFuzzer harness: the .npy reader (header parser, size checks, data read,
+ * label and float conversions) on arbitrary bytes. */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/lsp_npy.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  /* the parser on memory */
+  lsp_array h;
+  size_t off;
+  (void)lsp_npy_parse_header(data, size, "fuzz.npy", &h, &off);
+  /* the whole reader through a file */
+  static char path[64];
+  if (!path[0]) snprintf(path, sizeof path, "/tmp/lsp_fuzz_npy_%d.npy", (int)getpid());
+  FILE *f = fopen(path, "wb");
+  if (!f) return 0;
+  fwrite(data, 1, size, f);
+  fclose(f);
+  lsp_array a;
+  if (lsp_npy_read(path, &a) == 0) {
+    const float *v;
+    float *own = NULL;
+    if (lsp_array_f32(&a, path, 1, &v, &own) == 0) free(own);
+    int32_t *y = NULL;
+    if (lsp_array_labels(&a, path, 10, &y) == 0) free(y);
+    lsp_array_release(&a);
+  }
+  return 0;
+}
