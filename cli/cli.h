@@ -73,5 +73,7 @@ int cmd_loss(int argc, char **argv);
 int cmd_clusters(int argc, char **argv);
 int cmd_logitgap(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif
