@@ -11,9 +11,9 @@
  * in the same program with the same thread count (OpenBLAS splitting each
  * GEMM), the ceiling of the obvious implementation; sgemm_1thread_gflops is
  * the same loop on one thread (lsp_train runs single-threaded GEMMs on each
- * thread's share of the batch). Flops counted are the work done, per sample and dense layer
- * in×out: forward x·Wᵀ 2·in·out, weight gradient gᵀ·x 2·in·out, input
- * gradient g·W 2·in·out except in the first layer, where no one needs the
+ * thread's share of the batch). Flops counted are the work done, per sample and
+ * dense layer in×out: forward x·Wᵀ 2·in·out, weight gradient gᵀ·x 2·in·out,
+ * input gradient g·W 2·in·out except in the first layer, where no one needs the
  * gradient of the data (PyTorch skips it too). */
 #include <cblas.h>
 #include <stdio.h>
@@ -60,13 +60,13 @@ static double sgemm_peak(const size_t *dims, size_t nd, size_t n, int reps) {
     double t0 = bench_now();
     for (size_t l = 0; l + 1 < nd; l++) {
       int in = (int)dims[l], out = (int)dims[l + 1], nn = (int)n;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nn, out, in, 1.0f, a, in, w,
-                  in, 1.0f, c, out);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, nn, 1.0f, g, out, a,
-                  in, 0.0f, dw, in);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nn, out, in, 1.0f, a,
+                  in, w, in, 1.0f, c, out);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, nn, 1.0f, g,
+                  out, a, in, 0.0f, dw, in);
       if (l > 0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nn, in, out, 1.0f, g, out,
-                    w, in, 0.0f, c, in);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nn, in, out,
+                    1.0f, g, out, w, in, 0.0f, c, in);
       if (r == -1) flops += (l > 0 ? 6.0 : 4.0) * (double)n * in * out;
     }
     if (r >= 0) t[r] = bench_now() - t0;
@@ -78,14 +78,16 @@ static double sgemm_peak(const size_t *dims, size_t nd, size_t n, int reps) {
 
 int main(int argc, char **argv) {
   size_t hidden[16];
-  size_t nh = parse_widths(bench_arg_str(argc, argv, "--hidden", "256,256"), hidden, 16);
+  size_t nh = parse_widths(bench_arg_str(argc, argv, "--hidden", "256,256"),
+                           hidden, 16);
   long batch = bench_arg_long(argc, argv, "--batch", 128);
   long epochs = bench_arg_long(argc, argv, "--epochs", 1);
   int threads = (int)bench_arg_long(argc, argv, "--threads", 1);
   double eps = bench_arg_double(argc, argv, "--smoothing", 0.1);
   long seed = bench_arg_long(argc, argv, "--seed", 1);
   const char *spec = bench_arg_str(argc, argv, "--data", "fashion-mnist");
-  if (nh == 0 || batch < 1 || epochs < 1 || threads < 1 || seed < 0 || eps < 0 || eps > 1) {
+  if (nh == 0 || batch < 1 || epochs < 1 || threads < 1 || seed < 0 ||
+      eps < 0 || eps > 1) {
     fprintf(stderr, "bench_train: bad arguments\n");
     return 2;
   }
@@ -100,7 +102,8 @@ int main(int argc, char **argv) {
   }
   lsp_dataset val = data.val; /* timed training only: no validation pass */
   memset(&data.val, 0, sizeof data.val);
-  lsp_model *m = lsp_model_alloc_mlp(data.train.dim, hidden, nh, (size_t)data.train.k);
+  lsp_model *m =
+      lsp_model_alloc_mlp(data.train.dim, hidden, nh, (size_t)data.train.k);
   if (!m) {
     fprintf(stderr, "bench_train: %s\n", lsp_errmsg());
     return 1;
@@ -147,14 +150,16 @@ int main(int argc, char **argv) {
   char arch[128];
   lsp_model_describe(m, arch, sizeof arch);
   double gflops = log.samples_per_s * flops_per_sample / 1e9;
-  printf("{\"impl\": \"lsprobe\", \"benchmark\": \"train\", \"arch\": \"%s\", "
-         "\"data\": \"%s\", \"n_train\": %zu, \"batch\": %ld, \"epochs\": %ld, "
-         "\"threads\": %d, \"smoothing\": %g, \"seconds\": %.4f, "
-         "\"samples_per_s\": %.1f, \"gflops\": %.3f, \"sgemm_gflops\": %.3f, "
-         "\"sgemm_1thread_gflops\": %.3f, \"share_of_sgemm\": %.3f, "
-         "\"test_accuracy\": %.4f}\n",
-         arch, data.name, data.train.n, batch, epochs, threads, eps, log.seconds,
-         log.samples_per_s, gflops, peak, peak1, peak > 0 ? gflops / peak : 0.0, acc);
+  printf(
+      "{\"impl\": \"lsprobe\", \"benchmark\": \"train\", \"arch\": \"%s\", "
+      "\"data\": \"%s\", \"n_train\": %zu, \"batch\": %ld, \"epochs\": %ld, "
+      "\"threads\": %d, \"smoothing\": %g, \"seconds\": %.4f, "
+      "\"samples_per_s\": %.1f, \"gflops\": %.3f, \"sgemm_gflops\": %.3f, "
+      "\"sgemm_1thread_gflops\": %.3f, \"share_of_sgemm\": %.3f, "
+      "\"test_accuracy\": %.4f}\n",
+      arch, data.name, data.train.n, batch, epochs, threads, eps, log.seconds,
+      log.samples_per_s, gflops, peak, peak1, peak > 0 ? gflops / peak : 0.0,
+      acc);
   free(z);
   lsp_train_log_free(&log);
   lsp_model_free(m);

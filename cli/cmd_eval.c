@@ -47,14 +47,15 @@ static int block_basic(const eval_ctx *c, lsp_json *j) {
   }
   double acc = (double)correct / (double)c->n, nll;
   lsp_ls plain = {0.0, LSP_LS_UNIFORM, 0};
-  int st = lsp_loss_xent(c->logits, c->split->y, c->n, c->k, &plain, NULL, 1.0, NULL,
-                         &nll);
+  int st = lsp_loss_xent(c->logits, c->split->y, c->n, c->k, &plain, NULL, 1.0,
+                         NULL, &nll);
   if (st) return lsp_fail_prefix(st, c->model_path);
   if (j) {
     lsp_json_key_num(j, "accuracy", acc);
     lsp_json_key_num(j, "nll", nll);
   } else {
-    printf("accuracy %.4f  (%zu of %zu)\nnll      %.4f\n", acc, correct, c->n, nll);
+    printf("accuracy %.4f  (%zu of %zu)\nnll      %.4f\n", acc, correct, c->n,
+           nll);
   }
   return LSP_OK;
 }
@@ -90,23 +91,31 @@ static int dump(const eval_ctx *c, const char *dir) {
 int cmd_eval(int argc, char **argv) {
   const char *cmd = "eval";
   cli_opt opts[] = {
-      {"model", "M", "a .lspm file or a PyTorch export folder (required)", 1, 0, 0},
-      {"data", "D", "fashion-mnist, synthetic[:key=v,...] or an IDX folder (required)", 1, 0, 0},
+      {"model", "M", "a .lspm file or a PyTorch export folder (required)", 1, 0,
+       0},
+      {"data", "D",
+       "fashion-mnist, synthetic[:key=v,...] or an IDX folder (required)", 1, 0,
+       0},
       {"split", "S", "test (default) or val", 1, 0, 0},
-      {"val", "N", "validation examples held out of the training file, as in "
-                   "training (default 1/12)", 1, 0, 0},
+      {"val", "N",
+       "validation examples held out of the training file, as in "
+       "training (default 1/12)",
+       1, 0, 0},
       {"max-test", "N", "score the first N test examples only", 1, 0, 0},
-      {"dump", "DIR", "write logits.npy, features.npy and labels.npy into DIR", 1, 0, 0},
+      {"dump", "DIR", "write logits.npy, features.npy and labels.npy into DIR",
+       1, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
       {"json", NULL, "print one JSON object instead of text", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
-  int rc = cli_parse(cmd, "--model M --data D [--split test|val] [--dump DIR] [--json]",
-                     "Score a model on a data split: accuracy and NLL; with "
-                     "--dump, the logits,\npenultimate features and labels as "
-                     ".npy files for other tools.",
-                     argc, argv, opts);
+  int rc = cli_parse(
+      cmd, "--model M --data D [--split test|val] [--dump DIR] [--json]",
+      "Score a model on a data split: accuracy and NLL; with "
+      "--dump, the logits,\npenultimate features and labels as "
+      ".npy files for other tools.",
+      argc, argv, opts);
   if (rc) return rc;
-  if ((rc = cli_require(cmd, opts, "model")) || (rc = cli_require(cmd, opts, "data")))
+  if ((rc = cli_require(cmd, opts, "model")) ||
+      (rc = cli_require(cmd, opts, "data")))
     return rc;
   long threads, val, max_test;
   if ((rc = cli_get_long(cmd, opts, "threads", 0, 0, 1024, &threads)) ||
@@ -135,21 +144,25 @@ int cmd_eval(int argc, char **argv) {
   char arch[256];
   lsp_model_describe(m, arch, sizeof arch);
   if (m->in_dim != d->dim) {
-    st = lsp_fail(LSP_EDATA, "%s: model %s takes %zu inputs but the data (%s) has %zu features",
-                  mpath, arch, m->in_dim, data.name, d->dim);
+    st = lsp_fail(
+        LSP_EDATA,
+        "%s: model %s takes %zu inputs but the data (%s) has %zu features",
+        mpath, arch, m->in_dim, data.name, d->dim);
     goto fail;
   }
   if (d->k < 0 || m->out_dim != (size_t)d->k) {
-    st = lsp_fail(LSP_EDATA, "%s: model %s has %zu outputs but the data (%s) has %d classes",
-                  mpath, arch, m->out_dim, data.name, d->k);
+    st = lsp_fail(
+        LSP_EDATA,
+        "%s: model %s has %zu outputs but the data (%s) has %d classes", mpath,
+        arch, m->out_dim, data.name, d->k);
     goto fail;
   }
   if (d->n == 0) {
     st = lsp_fail(LSP_EDATA, "%s: the %s split is empty", data.name, split);
     goto fail;
   }
-  eval_ctx c = {mpath, m, &data, d, split, NULL, NULL, d->n, m->out_dim,
-                lsp_model_feature_dim(m)};
+  eval_ctx c = {mpath, m,    &data, d,          split,
+                NULL,  NULL, d->n,  m->out_dim, lsp_model_feature_dim(m)};
   logits = malloc(c.n * c.k * sizeof *logits);
   features = malloc(c.n * c.h * sizeof *features);
   if (!logits || !features) {
@@ -157,7 +170,8 @@ int cmd_eval(int argc, char **argv) {
     goto fail;
   }
   lsp_interrupt_install();
-  if ((st = lsp_model_predict(m, d->x, d->n, 1024, logits, features))) goto fail;
+  if ((st = lsp_model_predict(m, d->x, d->n, 1024, logits, features)))
+    goto fail;
   c.logits = logits;
   c.features = features;
   if (ddir && (st = dump(&c, ddir))) goto fail;

@@ -42,7 +42,8 @@
 #define LSPM_META_BYTES \
   (4 + 8 + 4 + 4 + 8 + 4 + 4 + 8 * 3 + 4 + 4 + 128 + 8 + 8 + 8)
 
-/* ---- little-endian encoding ----------------------------------------------- */
+/* ---- little-endian encoding -----------------------------------------------
+ */
 
 typedef struct {
   unsigned char *p; /* owned */
@@ -116,7 +117,8 @@ static double get_f64(rbuf *r) {
   return x;
 }
 
-/* ---- the training meta ---------------------------------------------------- */
+/* ---- the training meta ----------------------------------------------------
+ */
 
 static void put_meta(wbuf *b, const lsp_model_meta *mt) {
   put_u32(b, (uint32_t)(mt->trained != 0));
@@ -156,13 +158,17 @@ static int get_meta(rbuf *r, lsp_model_meta *mt, const char *path) {
   mt->data_hash = get_u64(r);
   mt->val_accuracy = get_f64(r);
   mt->train_seconds = get_f64(r);
-  if (r->short_read) return lsp_fail(LSP_EDATA, "%s: truncated (in the training record)", path);
+  if (r->short_read)
+    return lsp_fail(LSP_EDATA, "%s: truncated (in the training record)", path);
   if (trained > 1 || conv > LSP_LS_T2T || norm > 1 || cosine > 1 || adam > 1 ||
       epochs > INT_MAX || batch > INT_MAX || !(mt->smoothing.eps >= 0.0) ||
       !(mt->smoothing.eps <= 1.0))
-    return lsp_fail(LSP_EDATA, "%s: the training record holds invalid values", path);
+    return lsp_fail(LSP_EDATA, "%s: the training record holds invalid values",
+                    path);
   if (!memchr(name, 0, sizeof mt->data))
-    return lsp_fail(LSP_EDATA, "%s: the training record's data name is not terminated", path);
+    return lsp_fail(LSP_EDATA,
+                    "%s: the training record's data name is not terminated",
+                    path);
   mt->trained = (int)trained;
   mt->smoothing.convention = (lsp_ls_convention)conv;
   mt->smoothing.normalize = (int)norm;
@@ -174,12 +180,14 @@ static int get_meta(rbuf *r, lsp_model_meta *mt, const char *path) {
   return LSP_OK;
 }
 
-/* ---- .lspm ------------------------------------------------------------------ */
+/* ---- .lspm ------------------------------------------------------------------
+ */
 
 int lsp_model_save(const lsp_model *m, const char *path) {
   if (!m || !path) return lsp_fail(LSP_EINVAL, "model save: no model or path");
   wbuf b = {NULL, 0, 0};
-  b.cap = 4 + 4 + 4 + m->nlayers * 20 + 8 + m->nparams * 4 + LSPM_META_BYTES + 4;
+  b.cap =
+      4 + 4 + 4 + m->nlayers * 20 + 8 + m->nparams * 4 + LSPM_META_BYTES + 4;
   b.p = malloc(b.cap);
   if (!b.p) return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
   put_bytes(&b, "LSPM", 4);
@@ -204,26 +212,29 @@ int lsp_model_save(const lsp_model *m, const char *path) {
 static int check_mlp(const char *path, const uint32_t *kind, const uint64_t *in,
                      const uint64_t *out, size_t nl, size_t *hidden) {
   if (nl % 2 == 0)
-    return lsp_fail(LSP_EDATA, "%s: %zu layers is not an MLP (dense, relu, ..., dense)",
+    return lsp_fail(LSP_EDATA,
+                    "%s: %zu layers is not an MLP (dense, relu, ..., dense)",
                     path, nl);
   for (size_t l = 0; l < nl; l++) {
     uint32_t want = l % 2 == 0 ? LSP_LAYER_DENSE : LSP_LAYER_RELU;
     if (kind[l] != want)
       return lsp_fail(LSP_EDATA, "%s: layer %zu has kind %u, expected %s", path,
-                      l + 1, kind[l], want == LSP_LAYER_DENSE ? "dense" : "relu");
-    if (in[l] == 0 || out[l] == 0 || in[l] > LSPM_MAX_WIDTH || out[l] > LSPM_MAX_WIDTH)
-      return lsp_fail(LSP_EDATA, "%s: layer %zu has an absurd shape (%llu -> %llu)",
-                      path, l + 1, (unsigned long long)in[l],
-                      (unsigned long long)out[l]);
+                      l + 1, kind[l],
+                      want == LSP_LAYER_DENSE ? "dense" : "relu");
+    if (in[l] == 0 || out[l] == 0 || in[l] > LSPM_MAX_WIDTH ||
+        out[l] > LSPM_MAX_WIDTH)
+      return lsp_fail(
+          LSP_EDATA, "%s: layer %zu has an absurd shape (%llu -> %llu)", path,
+          l + 1, (unsigned long long)in[l], (unsigned long long)out[l]);
     if (kind[l] == LSP_LAYER_RELU && in[l] != out[l])
-      return lsp_fail(LSP_EDATA, "%s: relu layer %zu changes the width (%llu -> %llu)",
-                      path, l + 1, (unsigned long long)in[l],
-                      (unsigned long long)out[l]);
+      return lsp_fail(
+          LSP_EDATA, "%s: relu layer %zu changes the width (%llu -> %llu)",
+          path, l + 1, (unsigned long long)in[l], (unsigned long long)out[l]);
     if (l > 0 && in[l] != out[l - 1])
-      return lsp_fail(LSP_EDATA,
-                      "%s: layer %zu takes %llu inputs but layer %zu gives %llu",
-                      path, l + 1, (unsigned long long)in[l], l,
-                      (unsigned long long)out[l - 1]);
+      return lsp_fail(
+          LSP_EDATA, "%s: layer %zu takes %llu inputs but layer %zu gives %llu",
+          path, l + 1, (unsigned long long)in[l], l,
+          (unsigned long long)out[l - 1]);
     if (l % 2 == 1) hidden[l / 2] = (size_t)out[l];
   }
   return LSP_OK;
@@ -247,7 +258,8 @@ static int load_lspm(const char *path, lsp_model **out) {
   uint32_t version = get_u32(&r);
   if (r.short_read) goto truncated;
   if (version != LSPM_VERSION) {
-    st = lsp_fail(LSP_EDATA, "%s: unsupported format version %u (this build reads %u)",
+    st = lsp_fail(LSP_EDATA,
+                  "%s: unsupported format version %u (this build reads %u)",
                   path, version, LSPM_VERSION);
     goto done;
   }
@@ -276,8 +288,9 @@ static int load_lspm(const char *path, lsp_model **out) {
   uint64_t want_np = 0;
   for (uint32_t l = 0; l < nl; l += 2) want_np += lout[l] * lin[l] + lout[l];
   if (np != want_np || np > LSPM_MAX_PARAMS) {
-    st = lsp_fail(LSP_EDATA, "%s: %llu parameters recorded, the layers need %llu",
-                  path, (unsigned long long)np, (unsigned long long)want_np);
+    st = lsp_fail(LSP_EDATA,
+                  "%s: %llu parameters recorded, the layers need %llu", path,
+                  (unsigned long long)np, (unsigned long long)want_np);
     goto done;
   }
   /* The exact size is known now: reject truncation before allocating. */
@@ -291,7 +304,9 @@ static int load_lspm(const char *path, lsp_model **out) {
   uint32_t crc_want = (uint32_t)crc32(0L, r.p, (uInt)(len - 4));
   rbuf tail = {r.p + len - 4, 4, 0, 0};
   if (get_u32(&tail) != crc_want) {
-    st = lsp_fail(LSP_EDATA, "%s: checksum mismatch (CRC-32): the file is corrupted", path);
+    st =
+        lsp_fail(LSP_EDATA,
+                 "%s: checksum mismatch (CRC-32): the file is corrupted", path);
     goto done;
   }
   m = lsp_model_alloc_mlp((size_t)lin[0], hidden, nl / 2, (size_t)lout[nl - 1]);
@@ -331,9 +346,12 @@ static long tensor_index(const char *name, int *is_weight) {
   errno = 0;
   long v = strtol(name, &end, 10);
   if (errno || v < 0 || v > 100000) return -1;
-  if (strcmp(end, ".weight.npy") == 0) *is_weight = 1;
-  else if (strcmp(end, ".bias.npy") == 0) *is_weight = 0;
-  else return -1;
+  if (strcmp(end, ".weight.npy") == 0)
+    *is_weight = 1;
+  else if (strcmp(end, ".bias.npy") == 0)
+    *is_weight = 0;
+  else
+    return -1;
   return v;
 }
 
@@ -344,13 +362,13 @@ static int cmp_long(const void *a, const void *b) {
 
 /* Read one tensor as float32 with the expected number of dimensions; the
  * shape is checked by the caller. */
-static int read_tensor(const char *path, int ndim, lsp_array *a, const float **v,
-                       float **own) {
+static int read_tensor(const char *path, int ndim, lsp_array *a,
+                       const float **v, float **own) {
   int st = lsp_npy_read(path, a);
   if (st) return st;
   if (a->ndim != ndim) {
-    st = lsp_fail(LSP_EDATA, "%s: expected a %d-D tensor, got %d dimensions", path,
-                  ndim, a->ndim);
+    st = lsp_fail(LSP_EDATA, "%s: expected a %d-D tensor, got %d dimensions",
+                  path, ndim, a->ndim);
     lsp_array_release(a);
     return st;
   }
@@ -376,7 +394,8 @@ int lsp_model_import_torch(const char *dir, lsp_model **out) {
     if (idx < 0) continue;
     if (nw + nb + 1 > cap) {
       cap = cap ? 2 * cap : 16;
-      long *a = realloc(wi, cap * sizeof *a), *b2 = a ? realloc(bi, cap * sizeof *b2) : NULL;
+      long *a = realloc(wi, cap * sizeof *a),
+           *b2 = a ? realloc(bi, cap * sizeof *b2) : NULL;
       if (a) wi = a;
       if (b2) bi = b2;
       if (!a || !b2) {
@@ -385,14 +404,17 @@ int lsp_model_import_torch(const char *dir, lsp_model **out) {
         goto done;
       }
     }
-    if (is_w) wi[nw++] = idx;
-    else bi[nb++] = idx;
+    if (is_w)
+      wi[nw++] = idx;
+    else
+      bi[nb++] = idx;
   }
   closedir(d);
   if (nw == 0) {
-    st = lsp_fail(LSP_EDATA,
-                  "%s: no <i>.weight.npy tensors (expected a PyTorch state_dict export)",
-                  dir);
+    st = lsp_fail(
+        LSP_EDATA,
+        "%s: no <i>.weight.npy tensors (expected a PyTorch state_dict export)",
+        dir);
     goto done;
   }
   qsort(wi, nw, sizeof *wi, cmp_long);
@@ -409,12 +431,14 @@ int lsp_model_import_torch(const char *dir, lsp_model **out) {
   for (size_t i = 0, j = 0; i < nw || j < nb;) {
     if (j >= nb || (i < nw && wi[i] < bi[j])) {
       snprintf(path, plen, "%s/%ld.bias.npy", dir, wi[i]);
-      st = lsp_fail(LSP_EDATA, "%s: missing (the bias of %ld.weight.npy)", path, wi[i]);
+      st = lsp_fail(LSP_EDATA, "%s: missing (the bias of %ld.weight.npy)", path,
+                    wi[i]);
       goto done;
     }
     if (i >= nw || bi[j] < wi[i]) {
       snprintf(path, plen, "%s/%ld.weight.npy", dir, bi[j]);
-      st = lsp_fail(LSP_EDATA, "%s: missing (the weight of %ld.bias.npy)", path, bi[j]);
+      st = lsp_fail(LSP_EDATA, "%s: missing (the weight of %ld.bias.npy)", path,
+                    bi[j]);
       goto done;
     }
     i++, j++;
@@ -435,8 +459,10 @@ int lsp_model_import_torch(const char *dir, lsp_model **out) {
         int bad_prev = i > 0 && in != shapes[2 * i - 2];
         if (o == 0 || in == 0 || bad_prev) {
           if (bad_prev)
-            lsp_fail(LSP_EDATA, "%s: shape [%zu, %zu] takes %zu inputs but the previous "
-                     "layer gives %zu", path, o, in, in, shapes[2 * i - 2]);
+            lsp_fail(LSP_EDATA,
+                     "%s: shape [%zu, %zu] takes %zu inputs but the previous "
+                     "layer gives %zu",
+                     path, o, in, in, shapes[2 * i - 2]);
           else
             lsp_fail(LSP_EDATA, "%s: empty weight [%zu, %zu]", path, o, in);
           st = LSP_EDATA;
@@ -452,8 +478,10 @@ int lsp_model_import_torch(const char *dir, lsp_model **out) {
       snprintf(path, plen, "%s/%ld.bias.npy", dir, wi[i]);
       if ((st = read_tensor(path, 1, &a, &v, &own))) goto done;
       if (a.shape[0] != o) {
-        st = lsp_fail(LSP_EDATA, "%s: shape [%zu], expected [%zu] (the rows of the weight)",
-                      path, a.shape[0], o);
+        st =
+            lsp_fail(LSP_EDATA,
+                     "%s: shape [%zu], expected [%zu] (the rows of the weight)",
+                     path, a.shape[0], o);
       } else if (pass == 1) {
         memcpy(m->params + off, v, o * sizeof(float));
         off += o;
@@ -485,7 +513,8 @@ done:
 int lsp_model_load(const char *path, lsp_model **out) {
   *out = NULL;
   struct stat sb;
-  if (stat(path, &sb) != 0) return lsp_fail(LSP_EIO, "%s: %s", path, strerror(errno));
+  if (stat(path, &sb) != 0)
+    return lsp_fail(LSP_EIO, "%s: %s", path, strerror(errno));
   if (S_ISDIR(sb.st_mode)) return lsp_model_import_torch(path, out);
   return load_lspm(path, out);
 }

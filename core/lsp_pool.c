@@ -13,11 +13,11 @@
 
 struct lsp_pool {
   int n;
-  atomic_int arrived;   /* threads at the barrier in this generation */
-  atomic_uint gen;      /* bumped by the last arrival                 */
-  lsp_pool_fn fn;       /* the current run; NULL tells helpers to exit */
+  atomic_int arrived; /* threads at the barrier in this generation */
+  atomic_uint gen;    /* bumped by the last arrival                 */
+  lsp_pool_fn fn;     /* the current run; NULL tells helpers to exit */
   void *arg;
-  pthread_t *threads;   /* owned: the n-1 helpers                      */
+  pthread_t *threads; /* owned: the n-1 helpers                      */
   int started;
 };
 
@@ -29,12 +29,14 @@ typedef struct {
 void lsp_pool_barrier(lsp_pool *p) {
   if (p->n == 1) return;
   unsigned g = atomic_load_explicit(&p->gen, memory_order_acquire);
-  if (atomic_fetch_add_explicit(&p->arrived, 1, memory_order_acq_rel) == p->n - 1) {
+  if (atomic_fetch_add_explicit(&p->arrived, 1, memory_order_acq_rel) ==
+      p->n - 1) {
     atomic_store_explicit(&p->arrived, 0, memory_order_relaxed);
     atomic_store_explicit(&p->gen, g + 1, memory_order_release);
     return;
   }
-  while (atomic_load_explicit(&p->gen, memory_order_acquire) == g) sched_yield();
+  while (atomic_load_explicit(&p->gen, memory_order_acquire) == g)
+    sched_yield();
 }
 
 /* A helper: meet the team at the start barrier, run, meet at the end. */
@@ -68,7 +70,8 @@ lsp_pool *lsp_pool_alloc(int n) {
       free(a);
       /* Let the started helpers park at the barrier (after which they no
        * longer read n), then release them as a team of the started ones. */
-      while (atomic_load_explicit(&p->arrived, memory_order_acquire) < p->started)
+      while (atomic_load_explicit(&p->arrived, memory_order_acquire) <
+             p->started)
         sched_yield();
       p->n = p->started + 1;
       lsp_pool_free(p);
@@ -80,7 +83,9 @@ lsp_pool *lsp_pool_alloc(int n) {
   return p;
 }
 
-int lsp_pool_size(const lsp_pool *p) { return p->n; }
+int lsp_pool_size(const lsp_pool *p) {
+  return p->n;
+}
 
 void lsp_pool_run(lsp_pool *p, lsp_pool_fn fn, void *arg) {
   p->fn = fn;

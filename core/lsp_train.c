@@ -80,7 +80,8 @@ static double now_s(void) {
 }
 
 /* Rows of z (n×k) whose largest logit (lowest index on ties) is the label. */
-static size_t count_correct(const float *z, const int32_t *y, size_t n, size_t k) {
+static size_t count_correct(const float *z, const int32_t *y, size_t n,
+                            size_t k) {
   size_t c = 0;
   for (size_t i = 0; i < n; i++) {
     const float *r = z + i * k;
@@ -92,8 +93,8 @@ static size_t count_correct(const float *z, const int32_t *y, size_t n, size_t k
   return c;
 }
 
-void lsp_train_sgd_step(float *w, const float *dw, float *v, size_t np, double lr_d,
-                        double mu_d, double wd_d) {
+void lsp_train_sgd_step(float *w, const float *dw, float *v, size_t np,
+                        double lr_d, double mu_d, double wd_d) {
   const float lr = (float)lr_d, mu = (float)mu_d, wd = (float)wd_d;
   /* No OpenMP team in here: lsp_train calls this on each thread's slice of
    * the parameters. (A team here, next to OpenBLAS's own spinning pthread
@@ -106,9 +107,10 @@ void lsp_train_sgd_step(float *w, const float *dw, float *v, size_t np, double l
   }
 }
 
-void lsp_train_adam_step(float *w, const float *dw, float *m1, float *m2, size_t np,
-                         double lr, double wd, size_t t) {
-  double bc1 = 1.0 - pow(ADAM_B1, (double)t), bc2 = 1.0 - pow(ADAM_B2, (double)t);
+void lsp_train_adam_step(float *w, const float *dw, float *m1, float *m2,
+                         size_t np, double lr, double wd, size_t t) {
+  double bc1 = 1.0 - pow(ADAM_B1, (double)t),
+         bc2 = 1.0 - pow(ADAM_B2, (double)t);
   float step = (float)(lr / bc1), rs = (float)(1.0 / sqrt(bc2));
   float b1 = (float)ADAM_B1, b2 = (float)ADAM_B2, eps = (float)ADAM_EPS;
   float fwd = (float)wd;
@@ -129,29 +131,34 @@ static int check_setup(const lsp_model *m, const lsp_splits *data,
   if (tr->n == 0 || !tr->x || !tr->y)
     return lsp_fail(LSP_EDATA, "%s: no training examples", data->name);
   if (m->in_dim != tr->dim)
-    return lsp_fail(LSP_EDATA,
-                    "model %s takes %zu inputs but the data (%s) has %zu features",
-                    arch, m->in_dim, data->name, tr->dim);
+    return lsp_fail(
+        LSP_EDATA,
+        "model %s takes %zu inputs but the data (%s) has %zu features", arch,
+        m->in_dim, data->name, tr->dim);
   if (tr->k < 0 || m->out_dim != (size_t)tr->k)
     return lsp_fail(LSP_EDATA,
                     "model %s has %zu outputs but the data (%s) has %d classes",
                     arch, m->out_dim, data->name, tr->k);
   if (data->val.n && (data->val.dim != tr->dim || data->val.k != tr->k))
-    return lsp_fail(LSP_EDATA, "%s: the validation split does not match the training split",
-                    data->name);
+    return lsp_fail(
+        LSP_EDATA, "%s: the validation split does not match the training split",
+        data->name);
   if (o->epochs == 0 || o->batch == 0)
     return lsp_fail(LSP_EINVAL, "epochs and batch size must be positive");
   if (!(o->lr > 0.0) || !isfinite(o->lr))
-    return lsp_fail(LSP_EINVAL, "learning rate %g must be positive and finite", o->lr);
+    return lsp_fail(LSP_EINVAL, "learning rate %g must be positive and finite",
+                    o->lr);
   if (!(o->momentum >= 0.0 && o->momentum < 1.0))
     return lsp_fail(LSP_EINVAL, "momentum %g must lie in [0, 1)", o->momentum);
   if (!(o->weight_decay >= 0.0) || !isfinite(o->weight_decay))
-    return lsp_fail(LSP_EINVAL, "weight decay %g must be non-negative and finite",
+    return lsp_fail(LSP_EINVAL,
+                    "weight decay %g must be non-negative and finite",
                     o->weight_decay);
   return lsp_ls_check(&o->smoothing, m->out_dim);
 }
 
-/* ---- data-parallel workers ---------------------------------------------------
+/* ---- data-parallel workers
+ * ---------------------------------------------------
  *
  * With T threads each batch is cut into T contiguous shares of rows. Worker
  * t runs forward, loss and backward on its share through the model core
@@ -166,17 +173,18 @@ typedef struct {
   lsp_layer *layers; /* owned by workers t > 0                               */
   float *grads;      /* owned by workers t > 0                               */
   lsp_model_ws *ws;  /* owned: up to `rows` rows                             */
-  float *xb, *dz;    /* owned: gathered inputs (rows×dim), dlogits (rows×k)  */
-  int32_t *yb;       /* owned: gathered labels                               */
-  size_t rows;       /* capacity of the share                                */
-  size_t nr;         /* rows in the current share                            */
-  double loss_sum;   /* sum of row losses of the share                       */
+  float *xb, *dz;  /* owned: gathered inputs (rows×dim), dlogits (rows×k)  */
+  int32_t *yb;     /* owned: gathered labels                               */
+  size_t rows;     /* capacity of the share                                */
+  size_t nr;       /* rows in the current share                            */
+  double loss_sum; /* sum of row losses of the share                       */
   size_t correct;
-  int st;            /* status of the last share; msg holds its reason      */
+  int st; /* status of the last share; msg holds its reason      */
   char msg[256];
 } worker;
 
-static int worker_init(worker *w, lsp_model *m, int t, size_t rows, size_t dim) {
+static int worker_init(worker *w, lsp_model *m, int t, size_t rows,
+                       size_t dim) {
   memset(w, 0, sizeof *w);
   w->view = *m;
   w->rows = rows;
@@ -212,13 +220,14 @@ static void worker_free(worker *w) {
 
 static void worker_fail(worker *w, int st) {
   w->st = st;
-  snprintf(w->msg, sizeof w->msg, "%s", lsp_errmsg()); /* the message is per thread */
+  snprintf(w->msg, sizeof w->msg, "%s",
+           lsp_errmsg()); /* the message is per thread */
 }
 
 /* Forward, loss (gradient scaled to the mean over the whole batch of nb
  * rows) and backward on the rows idx[0..nr). */
-static void worker_batch(worker *w, const lsp_dataset *tr, const size_t *idx, size_t nr,
-                         size_t nb, const lsp_ls *ls) {
+static void worker_batch(worker *w, const lsp_dataset *tr, const size_t *idx,
+                         size_t nr, size_t nb, const lsp_ls *ls) {
   w->nr = nr;
   w->st = LSP_OK;
   w->loss_sum = 0.0;
@@ -232,8 +241,10 @@ static void worker_batch(worker *w, const lsp_dataset *tr, const size_t *idx, si
   const float *z;
   double l;
   int st = lsp_model_forward(&w->view, w->ws, w->xb, nr, &z, NULL);
-  if (!st) st = lsp_loss_xent(z, w->yb, nr, k, ls, w->dz, 1.0 / (double)nb, NULL, &l);
-  if (!st) st = lsp_model_backward(&w->view, w->ws, w->dz, LSP_BACK_PARAMS, NULL);
+  if (!st)
+    st = lsp_loss_xent(z, w->yb, nr, k, ls, w->dz, 1.0 / (double)nb, NULL, &l);
+  if (!st)
+    st = lsp_model_backward(&w->view, w->ws, w->dz, LSP_BACK_PARAMS, NULL);
   if (st) {
     worker_fail(w, st);
     return;
@@ -252,8 +263,11 @@ static void worker_eval(worker *w, const lsp_dataset *d, size_t r0, size_t r1,
     size_t nb = r1 - i0 < w->rows ? r1 - i0 : w->rows;
     const float *z;
     double l;
-    int st = lsp_model_forward(&w->view, w->ws, d->x + i0 * d->dim, nb, &z, NULL);
-    if (!st) st = lsp_loss_xent(z, d->y + i0, nb, w->view.out_dim, ls, NULL, 1.0, NULL, &l);
+    int st =
+        lsp_model_forward(&w->view, w->ws, d->x + i0 * d->dim, nb, &z, NULL);
+    if (!st)
+      st = lsp_loss_xent(z, d->y + i0, nb, w->view.out_dim, ls, NULL, 1.0, NULL,
+                         &l);
     if (st) {
       worker_fail(w, st);
       return;
@@ -280,9 +294,11 @@ typedef struct {
 
 /* Thread t of nt: sum the workers' gradients over its parameter slice into
  * m->grads, in worker order, and step that slice. */
-static void reduce_and_step(const trainer *tn, int t, int nt, double lr, size_t step) {
+static void reduce_and_step(const trainer *tn, int t, int nt, double lr,
+                            size_t step) {
   const size_t np = tn->m->nparams;
-  const size_t lo = np * (size_t)t / (size_t)nt, hi = np * (size_t)(t + 1) / (size_t)nt;
+  const size_t lo = np * (size_t)t / (size_t)nt,
+               hi = np * (size_t)(t + 1) / (size_t)nt;
   float *g = tn->m->grads;
   if (tn->w[0].nr == 0) memset(g + lo, 0, (hi - lo) * sizeof *g);
   for (int u = 1; u < tn->nw; u++) {
@@ -292,8 +308,9 @@ static void reduce_and_step(const trainer *tn, int t, int nt, double lr, size_t 
   }
   const lsp_train_opts *o = tn->o;
   if (o->adam)
-    lsp_train_adam_step(tn->m->params + lo, g + lo, tn->state + lo, tn->state + np + lo,
-                        hi - lo, lr, o->weight_decay, step);
+    lsp_train_adam_step(tn->m->params + lo, g + lo, tn->state + lo,
+                        tn->state + np + lo, hi - lo, lr, o->weight_decay,
+                        step);
   else
     lsp_train_sgd_step(tn->m->params + lo, g + lo, tn->state + lo, hi - lo, lr,
                        o->momentum, o->weight_decay);
@@ -314,7 +331,8 @@ typedef struct {
 static void batch_job(void *varg, int t, int nt) {
   const job *j = varg;
   const trainer *tn = j->tn;
-  size_t r0 = j->nb * (size_t)t / (size_t)nt, r1 = j->nb * (size_t)(t + 1) / (size_t)nt;
+  size_t r0 = j->nb * (size_t)t / (size_t)nt,
+         r1 = j->nb * (size_t)(t + 1) / (size_t)nt;
   worker_batch(&tn->w[t], j->d, j->idx + r0, r1 - r0, j->nb, &tn->o->smoothing);
   lsp_pool_barrier(j->pool);
   for (int u = 0; u < nt; u++)
@@ -325,8 +343,8 @@ static void batch_job(void *varg, int t, int nt) {
 static void eval_job(void *varg, int t, int nt) {
   const job *j = varg;
   size_t n = j->d->n;
-  worker_eval(&j->tn->w[t], j->d, n * (size_t)t / (size_t)nt, n * (size_t)(t + 1) / (size_t)nt,
-              &j->tn->o->smoothing);
+  worker_eval(&j->tn->w[t], j->d, n * (size_t)t / (size_t)nt,
+              n * (size_t)(t + 1) / (size_t)nt, &j->tn->o->smoothing);
 }
 
 /* Mean loss and accuracy on a split, its rows shared over the workers. */
@@ -348,7 +366,8 @@ static int evaluate(job *j, const lsp_dataset *d, double *loss, double *acc) {
 
 int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
               lsp_train_cb cb, void *user, lsp_train_log *log) {
-  if (!m || !data || !opts) return lsp_fail(LSP_EINVAL, "lsp_train: missing argument");
+  if (!m || !data || !opts)
+    return lsp_fail(LSP_EINVAL, "lsp_train: missing argument");
   int st = check_setup(m, data, opts);
   if (st) return st;
   const lsp_dataset *tr = &data->train, *va = &data->val;
@@ -375,12 +394,14 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   lg.train_acc = malloc(opts->epochs * sizeof(double));
   lg.val_loss = malloc(opts->epochs * sizeof(double));
   lg.val_acc = malloc(opts->epochs * sizeof(double));
-  int ok = jb.pool && perm && tn.state && tn.w && rng && lg.train_loss && lg.train_acc &&
-           lg.val_loss && lg.val_acc;
-  for (int t = 0; ok && t < nw; t++) ok = worker_init(&tn.w[t], m, t, share, tr->dim) == 0;
+  int ok = jb.pool && perm && tn.state && tn.w && rng && lg.train_loss &&
+           lg.train_acc && lg.val_loss && lg.val_acc;
+  for (int t = 0; ok && t < nw; t++)
+    ok = worker_init(&tn.w[t], m, t, share, tr->dim) == 0;
   if (!ok) {
-    st = lsp_fail(LSP_ENOMEM, "out of memory for training (batch %zu, %zu examples)",
-                  bs, n);
+    st =
+        lsp_fail(LSP_ENOMEM,
+                 "out of memory for training (batch %zu, %zu examples)", bs, n);
     goto done;
   }
 
@@ -399,14 +420,15 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   for (size_t ep = 0; ep < opts->epochs; ep++) {
     double lr = opts->lr;
     if (opts->cosine)
-      lr = 0.5 * opts->lr * (1.0 + cos(M_PI * (double)ep / (double)opts->epochs));
+      lr = 0.5 * opts->lr *
+           (1.0 + cos(M_PI * (double)ep / (double)opts->epochs));
     gsl_ran_shuffle(rng, perm, n, sizeof *perm);
     double loss_sum = 0.0;
     size_t correct = 0, done_rows = 0;
     for (size_t b = 0; b < batches; b++) {
       if (lsp_interrupted()) {
-        st = lsp_fail(LSP_EINTR, "training interrupted (epoch %zu, batch %zu)", ep + 1,
-                      b + 1);
+        st = lsp_fail(LSP_EINTR, "training interrupted (epoch %zu, batch %zu)",
+                      ep + 1, b + 1);
         goto done;
       }
       size_t i0 = b * bs, nb = n - i0 < bs ? n - i0 : bs;
@@ -418,8 +440,9 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
       lsp_pool_run(jb.pool, batch_job, &jb);
       if ((st = workers_status(tn.w, nw))) {
         char where[96];
-        snprintf(where, sizeof where, "epoch %zu, batch %zu (training diverged? lower --lr)",
-                 ep + 1, b + 1);
+        snprintf(where, sizeof where,
+                 "epoch %zu, batch %zu (training diverged? lower --lr)", ep + 1,
+                 b + 1);
         st = lsp_fail_prefix(st, where);
         goto done;
       }
@@ -444,7 +467,8 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
     lg.train_loss[ep] = loss_sum / (double)n;
     lg.train_acc[ep] = (double)correct / (double)n;
     lg.val_loss[ep] = lg.val_acc[ep] = NAN;
-    if (va->n && (st = evaluate(&jb, va, &lg.val_loss[ep], &lg.val_acc[ep]))) goto done;
+    if (va->n && (st = evaluate(&jb, va, &lg.val_loss[ep], &lg.val_acc[ep])))
+      goto done;
     if (cb) {
       double el = now_s() - t0;
       pr.epoch = ep + 1;

@@ -27,10 +27,11 @@ static lsp_model *import_tiny(void) {
   return m;
 }
 
-/* Compare got[] to a float32 reference file with a tolerance rtol per element plus
- * rtol/10 of the largest reference magnitude (float32 sums leave ~1e-9
+/* Compare got[] to a float32 reference file with a tolerance rtol per element
+ * plus rtol/10 of the largest reference magnitude (float32 sums leave ~1e-9
  * absolute noise on entries of 1e-5). */
-static void check_rel(const float *got, const char *rel, size_t count, double rtol) {
+static void check_rel(const float *got, const char *rel, size_t count,
+                      double rtol) {
   lsp_array a;
   td_load(rel, &a);
   assert_int_equal(a.count, count);
@@ -73,11 +74,12 @@ static void test_import_matches_torch(void **state) {
   lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
   float dz[32 * 3], dx[32 * 8];
   double loss;
-  assert_int_equal(lsp_loss_xent(z, y, n, 3, &ls, dz, 1.0 / (double)n, NULL, &loss),
-                   LSP_OK);
+  assert_int_equal(
+      lsp_loss_xent(z, y, n, 3, &ls, dz, 1.0 / (double)n, NULL, &loss), LSP_OK);
   td_close(loss, 1.0727486610412598, 1e-6, 0, "loss_ls0.1_mean", 0);
-  assert_int_equal(lsp_model_backward(m, ws, dz, LSP_BACK_PARAMS | LSP_BACK_INPUT, dx),
-                   LSP_OK);
+  assert_int_equal(
+      lsp_model_backward(m, ws, dz, LSP_BACK_PARAMS | LSP_BACK_INPUT, dx),
+      LSP_OK);
   const char *names[3] = {"0", "2", "4"};
   size_t d = 0;
   for (size_t l = 0; l < m->nlayers; l++) {
@@ -161,8 +163,10 @@ static void test_finite_differences(void **state) {
   const float *z;
   lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
   assert_int_equal(lsp_model_forward(m, ws, xf, n, &z, NULL), LSP_OK);
-  assert_int_equal(lsp_loss_xent(z, y, n, 3, &ls, dz, 1.0 / (double)n, NULL, NULL), 0);
-  assert_int_equal(lsp_model_backward(m, ws, dz, LSP_BACK_PARAMS | LSP_BACK_INPUT, dx), 0);
+  assert_int_equal(
+      lsp_loss_xent(z, y, n, 3, &ls, dz, 1.0 / (double)n, NULL, NULL), 0);
+  assert_int_equal(
+      lsp_model_backward(m, ws, dz, LSP_BACK_PARAMS | LSP_BACK_INPUT, dx), 0);
   unsigned s = 2385;
   const double h = 1e-5;
   for (int trial = 0; trial < 8; trial++) {
@@ -176,7 +180,8 @@ static void test_finite_differences(void **state) {
     double up = ref_loss(m, pd, x, y, n, 0.1);
     for (size_t i = 0; i < np; i++) pd[i] = 2.0 * p[i] - pd[i];
     double fd = (up - ref_loss(m, pd, x, y, n, 0.1)) / (2.0 * h);
-    td_close(dir, fd, 2e-4, 1e-6, "parameter directional derivative", (size_t)trial);
+    td_close(dir, fd, 2e-4, 1e-6, "parameter directional derivative",
+             (size_t)trial);
     /* input */
     dir = 0.0;
     for (size_t i = 0; i < nx; i++) {
@@ -187,7 +192,8 @@ static void test_finite_differences(void **state) {
     up = ref_loss(m, p, xd, y, n, 0.1);
     for (size_t i = 0; i < nx; i++) xd[i] = 2.0 * x[i] - xd[i];
     fd = (up - ref_loss(m, p, xd, y, n, 0.1)) / (2.0 * h);
-    td_close(dir, fd, 2e-4, 1e-6, "input directional derivative", (size_t)trial);
+    td_close(dir, fd, 2e-4, 1e-6, "input directional derivative",
+             (size_t)trial);
   }
   lsp_model_ws_free(ws);
   lsp_model_free(m);
@@ -195,7 +201,8 @@ static void test_finite_differences(void **state) {
   lsp_array_release(&xa);
 }
 
-/* ---- .lspm ----------------------------------------------------------------- */
+/* ---- .lspm -----------------------------------------------------------------
+ */
 
 static lsp_model *small_model(void) {
   size_t hidden[2] = {7, 5};
@@ -340,7 +347,8 @@ static void test_lspm_corrupt(void **state) {
   lsp_model_free(m);
 }
 
-/* ---- PyTorch export errors ------------------------------------------------- */
+/* ---- PyTorch export errors -------------------------------------------------
+ */
 
 static void copy_file(const char *from, const char *to) {
   char *b;
@@ -354,7 +362,8 @@ static void copy_file(const char *from, const char *to) {
 static void make_export(char *dir, size_t cap) {
   snprintf(dir, cap, "%s", td_tmp("export"));
   assert_int_equal(lsp_mkdir_p(dir), LSP_OK);
-  const char *names[6] = {"0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"};
+  const char *names[6] = {"0.weight", "0.bias",   "2.weight",
+                          "2.bias",   "4.weight", "4.bias"};
   for (int i = 0; i < 6; i++) {
     char from[1024], to[1024];
     snprintf(from, sizeof from, "%s/%s.npy", td_path(TINY), names[i]);
@@ -364,7 +373,8 @@ static void make_export(char *dir, size_t cap) {
 }
 
 static void remove_export(const char *dir) {
-  const char *names[6] = {"0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"};
+  const char *names[6] = {"0.weight", "0.bias",   "2.weight",
+                          "2.bias",   "4.weight", "4.bias"};
   for (int i = 0; i < 6; i++) {
     char p[1024];
     snprintf(p, sizeof p, "%s/%s.npy", dir, names[i]);

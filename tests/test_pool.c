@@ -9,7 +9,8 @@
 typedef struct {
   lsp_pool *p;
   int round;
-  int seen[8][8]; /* seen[t][u]: what thread t read from slot u after the barrier */
+  int seen[8][8]; /* seen[t][u]: what thread t read from slot u after the
+                     barrier */
   int slot[8];
   atomic_int calls;
 } ctx;
@@ -35,7 +36,8 @@ static void test_pool(void **state) {
     for (c.round = 1; c.round <= 200; c.round++) {
       lsp_pool_run(c.p, fn, &c);
       for (int t = 0; t < n; t++)
-        for (int u = 0; u < n; u++) assert_int_equal(c.seen[t][u], 100 * c.round + u);
+        for (int u = 0; u < n; u++)
+          assert_int_equal(c.seen[t][u], 100 * c.round + u);
     }
     assert_int_equal(atomic_load(&c.calls), 200 * n);
     lsp_pool_free(c.p);

@@ -15,7 +15,8 @@
 #include "core/lsp_train.h"
 #include "testutil.h"
 
-/* ---- optimizer steps ------------------------------------------------------- */
+/* ---- optimizer steps -------------------------------------------------------
+ */
 
 static void test_sgd_step_hand(void **state) {
   (void)state;
@@ -52,13 +53,15 @@ static void test_adam_step(void **state) {
     double g = grads[t - 1] + 0.01 * wd;
     md = 0.9 * md + 0.1 * g;
     vd = 0.999 * vd + 0.001 * g * g;
-    wd -= 0.01 / (1 - pow(0.9, t)) * md / (sqrt(vd / (1 - pow(0.999, t))) + 1e-8);
+    wd -=
+        0.01 / (1 - pow(0.9, t)) * md / (sqrt(vd / (1 - pow(0.999, t))) + 1e-8);
     td_close(w, wd, 1e-6, 0, "adam w vs double", (size_t)t);
     td_close(w, torch_w[t - 1], 1e-6, 0, "adam w vs torch", (size_t)t);
   }
 }
 
-/* ---- a hand-made Gaussian mixture ----------------------------------------- */
+/* ---- a hand-made Gaussian mixture -----------------------------------------
+ */
 
 enum { DIM = 5, K = 3 };
 
@@ -202,8 +205,9 @@ static void test_train_variants(void **state) {
   lsp_model_free(m);
 }
 
-static void expect_fail(lsp_model *m, const lsp_splits *d, const lsp_train_opts *o,
-                        int status, const char *needle) {
+static void expect_fail(lsp_model *m, const lsp_splits *d,
+                        const lsp_train_opts *o, int status,
+                        const char *needle) {
   int st = lsp_train(m, d, o, NULL, NULL, NULL);
   assert_int_equal(st, status);
   if (!strstr(lsp_errmsg(), needle)) {
@@ -217,10 +221,13 @@ static void test_train_errors(void **state) {
   lsp_train_opts o;
   lsp_train_opts_default(&o);
   o.epochs = 1;
-  lsp_model *wide = mlp(DIM + 1, 4, K), *many = mlp(DIM, 4, K + 1), *m = mlp(DIM, 4, K);
-  expect_fail(wide, d, &o, LSP_EDATA, "model 6-4-3 takes 6 inputs but the data "
-                                      "(hand-mixture) has 5 features");
-  expect_fail(many, d, &o, LSP_EDATA, "has 4 outputs but the data (hand-mixture) has 3 classes");
+  lsp_model *wide = mlp(DIM + 1, 4, K), *many = mlp(DIM, 4, K + 1),
+            *m = mlp(DIM, 4, K);
+  expect_fail(wide, d, &o, LSP_EDATA,
+              "model 6-4-3 takes 6 inputs but the data "
+              "(hand-mixture) has 5 features");
+  expect_fail(many, d, &o, LSP_EDATA,
+              "has 4 outputs but the data (hand-mixture) has 3 classes");
   lsp_train_opts b = o;
   b.lr = 0;
   expect_fail(m, d, &b, LSP_EINVAL, "learning rate");
