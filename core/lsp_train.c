@@ -17,9 +17,11 @@
  * The cosine schedule is CosineAnnealingLR(T_max = epochs, eta_min = 0)
  * stepped once per epoch: epoch e (0-based) uses lr*(1+cos(pi*e/E))/2.
  *
- * Determinism: the shuffle depends only on the seed, the per-element updates
- * are independent of the thread count, and the GEMMs (OpenBLAS) and the loss
- * (fixed reduction order) are deterministic for a fixed thread count. */
+ * Determinism: the shuffle depends only on the seed; with T threads every
+ * batch is cut into the same T shares, whose gradients are summed in a fixed
+ * order; the GEMMs (OpenBLAS, one thread each) and the loss (fixed reduction
+ * order) are deterministic. So a seed and T fix the model bit for bit;
+ * another T changes float rounding only. */
 #define _POSIX_C_SOURCE 200809L
 #include "core/lsp_train.h"
 
@@ -157,8 +159,7 @@ static int check_setup(const lsp_model *m, const lsp_splits *data,
   return lsp_ls_check(&o->smoothing, m->out_dim);
 }
 
-/* ---- data-parallel workers
- * ---------------------------------------------------
+/* ---- data-parallel workers ------------------------------------------------
  *
  * With T threads each batch is cut into T contiguous shares of rows. Worker
  * t runs forward, loss and backward on its share through the model core
@@ -169,17 +170,17 @@ static int check_setup(const lsp_model *m, const lsp_splits *data,
  * result depends only on the seed and T. */
 
 typedef struct {
-  lsp_model view;    /* the model with private dw/db (worker 0: the model's) */
-  lsp_layer *layers; /* owned by workers t > 0                               */
-  float *grads;      /* owned by workers t > 0                               */
-  lsp_model_ws *ws;  /* owned: up to `rows` rows                             */
-  float *xb, *dz;  /* owned: gathered inputs (rows×dim), dlogits (rows×k)  */
-  int32_t *yb;     /* owned: gathered labels                               */
-  size_t rows;     /* capacity of the share                                */
-  size_t nr;       /* rows in the current share                            */
-  double loss_sum; /* sum of row losses of the share                       */
-  size_t correct;
-  int st; /* status of the last share; msg holds its reason      */
+  lsp_model view;    /* the model with private dw/db (worker 0: the model) */
+  lsp_layer *layers; /* owned by workers t > 0                             */
+  float *grads;      /* owned by workers t > 0                             */
+  lsp_model_ws *ws;  /* owned: up to `rows` rows                           */
+  float *xb, *dz;    /* owned: inputs (rows×dim), dlogits (rows×k)         */
+  int32_t *yb;       /* owned: labels                                      */
+  size_t rows;       /* capacity of a share                                */
+  size_t nr;         /* rows in the current share                          */
+  double loss_sum;   /* sum of the share's row losses                      */
+  size_t correct;    /* rows of the share classified correctly             */
+  int st;            /* status of the last share; msg holds its reason    */
   char msg[256];
 } worker;
 

@@ -3,8 +3,11 @@
  * SGD with momentum (PyTorch's form: v = mu*v + g + wd*w; w -= lr*v) or
  * Adam, optional cosine learning-rate schedule, seeded shuffling, the loss of
  * lsp_loss_xent in either smoothing convention, validation loss/accuracy
- * after every epoch. Same seed + same thread count -> bit-identical model.
- * The library does not print: progress goes to a callback. */
+ * after every epoch. With lsp_threads_get() = T > 1 threads, every batch is
+ * split into T shares trained side by side (data parallel) and their
+ * gradients summed in a fixed order. Same seed + same thread count ->
+ * bit-identical model. The library does not print: progress goes to a
+ * callback. */
 #ifndef LSP_TRAIN_H
 #define LSP_TRAIN_H
 
