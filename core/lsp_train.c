@@ -101,7 +101,6 @@ void lsp_train_sgd_step(float *w, const float *dw, float *v, size_t np,
   /* No OpenMP team in here: lsp_train calls this on each thread's slice of
    * the parameters. (A team here, next to OpenBLAS's own spinning pthread
    * workers, oversubscribed 2 cores: 15k instead of 59k samples/s.) */
-#pragma omp simd
   for (size_t i = 0; i < np; i++) {
     float g = dw[i] + wd * w[i];
     v[i] = mu * v[i] + g;
@@ -116,7 +115,7 @@ void lsp_train_adam_step(float *w, const float *dw, float *m1, float *m2,
   float step = (float)(lr / bc1), rs = (float)(1.0 / sqrt(bc2));
   float b1 = (float)ADAM_B1, b2 = (float)ADAM_B2, eps = (float)ADAM_EPS;
   float fwd = (float)wd;
-#pragma omp simd /* one thread: see lsp_train_sgd_step */
+  /* one thread: see lsp_train_sgd_step */
   for (size_t i = 0; i < np; i++) {
     float g = dw[i] + fwd * w[i];
     m1[i] = b1 * m1[i] + (1.0f - b1) * g;
