@@ -17,6 +17,8 @@ static const command k_commands[] = {
     {"logitgap", cmd_logitgap, "logit gap and entropy of saved logits vs the optimal gap"},
     {"data", cmd_data, "load a dataset and its split; print sizes, classes, hash"},
     {"calib", cmd_calib, "calibration (ECE family, NLL, Brier, temperature, CIs) of saved outputs"},
+    {"train", cmd_train, "train an MLP with label smoothing, save it as .lspm"},
+    {"eval", cmd_eval, "accuracy and NLL of a model on a split; dump logits/features"},
 };
 
 static void usage(FILE *f) {
