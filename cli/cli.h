@@ -70,5 +70,6 @@ void cli_json_number(double x, char *buf, size_t len);
 
 /* The subcommands. */
 int cmd_loss(int argc, char **argv);
+int cmd_attack(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@ typedef struct {
 
 static const command k_commands[] = {
     {"loss", cmd_loss, "label-smoothed cross-entropy (and gradient) of saved logits"},
+    {"attack", cmd_attack, "FGSM/BIM/PGD sweeps over eps, transfer attacks, gradient-masking checks"},
 };
 
 static void usage(FILE *f) {
