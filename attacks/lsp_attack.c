@@ -85,7 +85,38 @@ void lsp_fgsm_apply(const float *x, const float *g, size_t count, double eps,
 
 /* ---- loss gradient w.r.t. the logits ------------------------------------- */
 
-/* dz = d(sum over rows of the attack loss)/dz for nb rows. */
+/* The (label-smoothed) cross-entropy gradient p − q of nb rows, softmax in
+ * double. The true-class entry is formed as −Σ_{j≠y}(p_j − q_off) (the
+ * entries of a row sum to zero) instead of p_y − q_y: on a saturated
+ * example p_y rounds to 1 and p_y − 1 would be 0 or one float ulp (6e-8),
+ * either way swamping the 1e-9-sized terms that carry the true direction.
+ * PyTorch's float path keeps the p_j but drops the true-class term, so the
+ * two agree except on such examples. */
+static int xent_grad(const float *z, const int32_t *lab, size_t nb, size_t k,
+                     double q_off, float *dz) {
+  for (size_t i = 0; i < nb; i++) {
+    const float *zi = z + i * k;
+    float *d = dz + i * k;
+    double m = -HUGE_VAL, s = 0.0, acc = 0.0;
+    for (size_t j = 0; j < k; j++) {
+      if (!isfinite(zi[j]))
+        return lsp_fail(LSP_EDATA, "non-finite logit (%g) in batch row %zu", (double)zi[j], i);
+      if (zi[j] > m) m = zi[j];
+    }
+    for (size_t j = 0; j < k; j++) s += exp((double)zi[j] - m);
+    for (size_t j = 0; j < k; j++) {
+      if (j == (size_t)lab[i]) continue;
+      double g = exp((double)zi[j] - m) / s - q_off;
+      d[j] = (float)g;
+      acc += g;
+    }
+    d[lab[i]] = (float)-acc;
+  }
+  return LSP_OK;
+}
+
+/* dz = d(sum over rows of the attack loss)/dz for nb rows; labels are in
+ * range (checked by the callers). */
 static int loss_grad(lsp_attack_loss loss, const lsp_ls *ls, const float *z,
                      const int32_t *lab, size_t nb, size_t k, float *dz) {
   if (loss == LSP_ALOSS_MARGIN) {
@@ -105,9 +136,9 @@ static int loss_grad(lsp_attack_loss loss, const lsp_ls *ls, const float *z,
     }
     return LSP_OK;
   }
-  lsp_ls ce = {0.0, LSP_LS_UNIFORM, 0};
-  return lsp_loss_xent(z, lab, nb, k, loss == LSP_ALOSS_SMOOTHED ? ls : &ce, dz,
-                       1.0, NULL, NULL);
+  double q_on = 1.0, q_off = 0.0;
+  if (loss == LSP_ALOSS_SMOOTHED) lsp_ls_target(ls, k, &q_on, &q_off);
+  return xent_grad(z, lab, nb, k, q_off, dz);
 }
 
 static size_t count_zeros(const float *g, size_t count) {
@@ -401,6 +432,8 @@ int lsp_attack_input_grad(lsp_model *m, const float *x, const int32_t *lab,
   if (n == 0) return lsp_fail(LSP_EDATA, "input gradient: no examples");
   if (loss == LSP_ALOSS_SMOOTHED && !ls)
     return lsp_fail(LSP_EINVAL, "input gradient: smoothed loss without a smoothing");
+  int st0 = loss == LSP_ALOSS_SMOOTHED ? lsp_ls_check(ls, m->out_dim) : LSP_OK;
+  if (st0) return st0;
   for (size_t i = 0; i < n; i++)
     if (lab[i] < 0 || (size_t)lab[i] >= m->out_dim)
       return lsp_fail(LSP_EDATA, "label %d of example %zu does not fit the model's %zu classes",

@@ -23,7 +23,6 @@
 #include "attacks/lsp_attack_int.h"
 #include "core/lsp_error.h"
 
-#define PAR_MIN 65536
 
 /* splitmix64 finalizer: decorrelates nearby (seed, restart, example). */
 static unsigned long mix_seed(unsigned long seed, size_t r, size_t i) {
@@ -50,9 +49,8 @@ static int attack_eps(lsp_atk_ctx *c, double eps, gsl_rng *rng, float *blo,
       size_t nb = n - i0 < c->batch ? n - i0 : c->batch;
       const float *xs = c->x + i0 * dim;
       float *xb = c->xb;
-      const long cnt = (long)(nb * dim);
-#pragma omp parallel for schedule(static) if (cnt >= PAR_MIN)
-      for (long j = 0; j < cnt; j++) {
+      const size_t cnt = nb * dim;
+      for (size_t j = 0; j < cnt; j++) {
         float a = xs[j] - ef, b = xs[j] + ef;
         blo[j] = a > lo ? a : lo;
         bhi[j] = b < hi ? b : hi;
@@ -67,14 +65,13 @@ static int attack_eps(lsp_atk_ctx *c, double eps, gsl_rng *rng, float *blo,
           }
         }
       } else {
-        memcpy(xb, xs, (size_t)cnt * sizeof *xb);
+        memcpy(xb, xs, cnt * sizeof *xb);
       }
       for (size_t s = 0; s < S; s++) {
         int st = lsp_atk_grad_batch(c, xb, c->lab + i0, nb, zeros);
         if (st) return st;
         const float *g = c->gb;
-#pragma omp parallel for schedule(static) if (cnt >= PAR_MIN)
-        for (long j = 0; j < cnt; j++) xb[j] = lsp_atk_step(xb[j], g[j], af, blo[j], bhi[j]);
+        for (size_t j = 0; j < cnt; j++) xb[j] = lsp_atk_step(xb[j], g[j], af, blo[j], bhi[j]);
       }
       const float *z = NULL;
       int st = lsp_model_forward(c->dst, c->ws_dst, xb, nb, &z, NULL);

@@ -153,6 +153,24 @@ static void test_fgsm_sweep_accuracies_torch(void **state) {
   tiny_free(&t);
 }
 
+/* A saturated example (p_y = 1 in float): the gradient must keep the
+ * 1e-11-sized terms, against the closed form dx = Σ_{j≠y} p_j (W_j − W_y). */
+static void test_ce_grad_saturated(void **state) {
+  (void)state;
+  lsp_model *m = lsp_model_alloc_mlp(2, NULL, 0, 3);
+  assert_non_null(m);
+  const float w[6] = {20, 10, 0, 0, 2, 3};
+  memcpy(m->layers[0].w, w, sizeof w);
+  const float x[2] = {1, 1}; /* z = (30, 0, 5) */
+  const int32_t y[1] = {0};
+  float dx[2];
+  assert_int_equal(lsp_attack_input_grad(m, x, y, 1, LSP_ALOSS_CE, NULL, 0, dx), 0);
+  double s = 1.0 + exp(-30.0) + exp(-25.0), p1 = exp(-30.0) / s, p2 = exp(-25.0) / s;
+  td_close(dx[0], p1 * -20.0 + p2 * -18.0, 1e-6, 0, "saturated dx", 0);
+  td_close(dx[1], p1 * -10.0 + p2 * -7.0, 1e-6, 0, "saturated dx", 1);
+  lsp_model_free(m);
+}
+
 /* The margin loss gradient against central differences of the logits. */
 static void test_margin_grad_finite_diff(void **state) {
   (void)state;
@@ -613,6 +631,7 @@ int main(void) {
       cmocka_unit_test(test_input_grad_smoothed_matches_torch),
       cmocka_unit_test(test_fgsm_input_bitwise_torch),
       cmocka_unit_test(test_fgsm_sweep_accuracies_torch),
+      cmocka_unit_test(test_ce_grad_saturated),
       cmocka_unit_test(test_margin_grad_finite_diff),
       cmocka_unit_test(test_checklist),
       cmocka_unit_test(test_errors),
