@@ -147,7 +147,7 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
     double worst = -INFINITY, we = NAN, wv = NAN, wr = NAN;
     for (size_t i = 0; i < iter->npoints; i++) {
       const lsp_attack_point *f = at_eps(fgsm, iter->points[i].eps);
-      if (!f) continue;
+      if (!f || f->eps == 0.0) continue; /* at eps 0 both are the clean accuracy */
       double d = iter->points[i].accuracy_raw - f->accuracy;
       if (d > worst) {
         worst = d;
@@ -157,7 +157,7 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
       }
     }
     if (isnan(we))
-      set(&c[0], "pgd_le_fgsm", LSP_CHECK_SKIP, NAN, NAN, NAN, "no eps shared with FGSM");
+      set(&c[0], "pgd_le_fgsm", LSP_CHECK_SKIP, NAN, NAN, NAN, "no eps > 0 shared with FGSM");
     else
       set(&c[0], "pgd_le_fgsm", worst > o->tol ? LSP_CHECK_FLAG : LSP_CHECK_PASS, we, wv, wr,
           "%s accuracy %.4f vs FGSM %.4f at eps %g (worst eps; slack %g)",
@@ -207,7 +207,7 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
     double worst = -INFINITY, we = NAN, wv = NAN, wr = NAN;
     for (size_t i = 0; i < transfer->npoints; i++) {
       const lsp_attack_point *w = at_eps(wb, transfer->points[i].eps);
-      if (!w) continue;
+      if (!w || w->eps == 0.0) continue;
       double d = w->accuracy_raw - transfer->points[i].accuracy_raw;
       if (d > worst) {
         worst = d;
@@ -218,7 +218,7 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
     }
     if (isnan(we))
       set(&c[3], "transfer_not_stronger", LSP_CHECK_SKIP, NAN, NAN, NAN,
-          "no eps shared with the white-box attack");
+          "no eps > 0 shared with the white-box attack");
     else
       set(&c[3], "transfer_not_stronger", worst > o->tol ? LSP_CHECK_FLAG : LSP_CHECK_PASS,
           we, wv, wr, "transfer accuracy %.4f vs white-box %s %.4f at eps %g (slack %g)", wv,

@@ -68,8 +68,12 @@ static void print_text(const lsp_attack_result *r, const char *model, const char
          "confidence", "zero_grad", r->target != LSP_TARGET_NONE ? "  to_target" : "");
   for (size_t i = 0; i < r->npoints; i++) {
     const lsp_attack_point *p = &r->points[i];
-    printf("%8.4f %9.4f %9.4f %9.4f %11.4f %10.4f", p->eps, p->accuracy, p->accuracy_raw,
-           p->success_rate, p->mean_confidence, p->zero_grad_share);
+    printf("%8.4f %9.4f %9.4f %9.4f %11.4f", p->eps, p->accuracy, p->accuracy_raw,
+           p->success_rate, p->mean_confidence);
+    if (isnan(p->zero_grad_share)) /* iterative attacks evaluate no gradient at eps 0 */
+      printf(" %10s", "-");
+    else
+      printf(" %10.4f", p->zero_grad_share);
     if (r->target != LSP_TARGET_NONE) printf(" %10.4f", p->target_rate);
     printf("\n");
   }
