@@ -5,6 +5,7 @@ same thread count, printed as the same one-line JSON.
   /usr/bin/python3 bench/torch_peer.py loss --n N --k K --eps E --threads T --reps R
   /usr/bin/python3 bench/torch_peer.py attack --model DIR --eps LIST --threads T
       [--attack fgsm|pgd] [--steps 10] [--reps R] [--batch B] [--x X.npy --labels y.npy]
+  /usr/bin/python3 bench/torch_peer.py data --reps R
 
 Uses Debian's python3-torch. Timing: one warm-up, then the median of R runs
 of forward + backward (the gradient w.r.t. the logits)."""
@@ -160,6 +161,111 @@ def bench_attack(args):
             "accuracy": [c / n for c in correct]}
 
 
+def clusters_features(n, h, k):
+    """The features of bench_clusters.c, bit for bit: the same LCG
+    s <- 1664525 s + 1013904223 (mod 2^32) evaluated in closed form
+    (s_t = a^t s_0 + c (1 + a + ... + a^(t-1))), noise (s >> 8) / 2^24 plus
+    1 where column % k equals the row's class (row % k)."""
+    import numpy as np
+    a, c, m = np.uint32(1664525), np.uint32(1013904223), n * h
+    with np.errstate(over="ignore"):
+        pw = np.cumprod(np.full(m, a, dtype=np.uint32), dtype=np.uint32)
+        prev = np.concatenate(([np.uint32(1)], pw[:-1]))
+        geo = np.cumsum(prev, dtype=np.uint32)
+        st = pw * np.uint32(1) + c * geo
+    x = ((st >> np.uint32(8)).astype(np.float32) / np.float32(16777216.0)).reshape(n, h)
+    y = (np.arange(n) % k).astype(np.int64)
+    x += (np.arange(h)[None, :] % k == y[:, None]).astype(np.float32)
+    return x, y
+
+
+def clusters_numpy(x, y, k):
+    """DESIGN section 2 in NumPy, float64 like lsprobe: R2 (cosine, self-pairs
+    included), scatter matrices, trace ratio, NC1 = tr(Sw pinv(Sb))/K with
+    pinv(Sb) from numpy.linalg.eigh keeping the K-1 leading components."""
+    import numpy as np
+    x = x.astype(np.float64)
+    n = x.shape[0]
+    onehot = np.zeros((n, k))
+    onehot[np.arange(n), y] = 1.0
+    counts = onehot.sum(0)
+    u = x / np.linalg.norm(x, axis=1, keepdims=True)
+    mu_u = (onehot.T @ u) / counts[:, None]
+    d_within = 1.0 - np.mean(np.sum(mu_u ** 2, axis=1))
+    d_total = 1.0 - np.sum(np.mean(mu_u, axis=0) ** 2)
+    r2 = 1.0 - d_within / d_total
+    mu = (onehot.T @ x) / counts[:, None]
+    cen = x - mu[y]
+    sw = cen.T @ cen / n
+    mc = mu - mu.mean(0)
+    sb = mc.T @ mc / k
+    lam, vec = np.linalg.eigh(sb)
+    lam, vec = lam[::-1][:k - 1], vec[:, ::-1][:, :k - 1]
+    sb_pinv = (vec / lam) @ vec.T
+    nc1 = np.trace(sw @ sb_pinv) / k
+    return r2, np.trace(sw) / np.trace(sb), nc1
+
+
+def bench_clusters(args):
+    import os
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
+    import numpy as np
+    x, y = clusters_features(args.n, args.h, args.k)
+    times = []
+    out = None
+    for r in range(args.reps + 1):
+        t0 = time.perf_counter()
+        out = clusters_numpy(x, y, args.k)
+        dt = time.perf_counter() - t0
+        if r > 0:
+            times.append(dt)
+    return {"impl": "numpy", "numpy": np.__version__, "n": args.n, "h": args.h,
+            "k": args.k, "threads": args.threads, "reps": args.reps,
+            "median_s": statistics.median(times), "min_s": min(times),
+            "r2_separation": float(out[0]), "trace_ratio": float(out[1]),
+            "nc1": float(out[2])}
+def bench_data(args):
+    """Load Fashion-MNIST the usual Python way (gzip + NumPy, pixels / 255 as
+    float32, a seeded permutation for the 55000/5000 split, torch tensors)."""
+    import gzip
+    import os
+    import numpy as np
+    import torch
+    torch.set_num_threads(args.threads)
+    d = args.data_dir or os.environ.get("LSPROBE_DATA") or "/usr/share/datasets/fashion-mnist"
+
+    def idx(name):
+        path = os.path.join(d, name)
+        opener = open if os.path.exists(path) else gzip.open
+        with opener(path if opener is open else path + ".gz", "rb") as f:
+            raw = f.read()
+        nd = raw[3]
+        dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(nd)]
+        return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
+
+    def load():
+        xtr = torch.from_numpy(idx("train-images-idx3-ubyte").reshape(60000, -1).astype(np.float32) / 255.0)
+        ytr = torch.from_numpy(idx("train-labels-idx1-ubyte").astype(np.int64))
+        xte = torch.from_numpy(idx("t10k-images-idx3-ubyte").reshape(10000, -1).astype(np.float32) / 255.0)
+        yte = torch.from_numpy(idx("t10k-labels-idx1-ubyte").astype(np.int64))
+        perm = torch.randperm(60000, generator=torch.Generator().manual_seed(1))
+        tr, va = perm[:-5000], perm[-5000:]
+        return xtr[tr], ytr[tr], xtr[va], ytr[va], xte, yte
+
+    times = []
+    for r in range(args.reps + 1):
+        t0 = time.perf_counter()
+        out = load()
+        dt = time.perf_counter() - t0
+        if r > 0:
+            times.append(dt)
+    return {"impl": "torch", "torch": torch.__version__, "data": "fashion-mnist",
+            "train": int(out[0].shape[0]), "val": int(out[2].shape[0]),
+            "test": int(out[4].shape[0]), "dim": int(out[0].shape[1]),
+            "threads": args.threads, "reps": args.reps,
+            "median_s": statistics.median(times), "min_s": min(times)}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -182,11 +288,21 @@ def main():
     pa.add_argument("--batch", type=int, default=1000,
                     help="rows per batch; 0 = all (1000 was torch's fastest of 256, 1000, all)")
     pa.add_argument("--limit", type=int, default=0)
+    pc = sub.add_parser("clusters", help="cluster geometry (R2, scatter, NC1) in NumPy")
+    pc.add_argument("--n", type=int, default=60000)
+    pc.add_argument("--h", type=int, default=256)
+    pc.add_argument("--k", type=int, default=10)
+    pc.add_argument("--threads", type=int, default=1)
+    pc.add_argument("--reps", type=int, default=10)
+    pd = sub.add_parser("data", help="load + split Fashion-MNIST (gzip + NumPy)")
+    pd.add_argument("--data", default="fashion-mnist", help="only fashion-mnist")
+    pd.add_argument("--data-dir", default=None)
+    pd.add_argument("--threads", type=int, default=1)
+    pd.add_argument("--reps", type=int, default=5)
     args = p.parse_args()
-    if args.what == "loss":
-        out = bench_loss(args)
-    elif args.what == "attack":
-        out = bench_attack(args)
+    runners = {"loss": bench_loss, "clusters": bench_clusters, "data": bench_data,
+               "attack": bench_attack}
+    out = runners[args.what](args)
     print(json.dumps(out))
     sys.stdout.flush()
 

@@ -25,15 +25,22 @@ typedef struct {
   int synthetic;       /* 1 when the data is the synthetic mixture      */
   float lo, hi;        /* valid input range (attack clipping bounds)   */
   size_t img_h, img_w; /* image geometry, 0 when not images             */
-  uint64_t hash;       /* FNV-1a over every split's x and y, and the
-                          split settings: keys cached models           */
+  uint64_t hash;       /* FNV-1a over the split settings and every
+                          split's shape, rows and labels, in split order;
+                          rows are hashed as stored (uint8 pixels of IDX
+                          files -- the floats are pixel/255 --, float32
+                          bytes otherwise): keys cached models          */
 } lsp_splits;
 
 typedef struct {
   const char *spec;       /* "fashion-mnist", "synthetic", or a folder with
                              the four IDX files                          */
-  size_t n_val;           /* validation examples taken from train (5000) */
-  unsigned long seed;     /* split seed (1)                              */
+  size_t n_val;           /* validation examples taken from train;
+                             LSP_DATA_VAL_AUTO (default) = 1/12 of the
+                             training file, rounded: 5000 of Fashion-
+                             MNIST's 60000, 500 of the synthetic 6000   */
+  unsigned long seed;     /* split seed (1); GSL's mt19937 treats 0 as its
+                             default seed 4357                          */
   size_t max_train;       /* 0 = all; else keep the first max_train of the
                              shuffled training split (quick runs)       */
   size_t max_test;        /* 0 = all                                     */
@@ -46,24 +53,90 @@ typedef struct {
                              per-feature noise sd (3.0)                 */
 } lsp_data_opts;
 
+#define LSP_DATA_VAL_AUTO ((size_t)-1)
+
+/* Defaults: spec "fashion-mnist", n_val LSP_DATA_VAL_AUTO, seed 1, no
+ * truncation, synthetic 6000/2000 examples of 64 features in 10 classes at
+ * separation 3. */
 void lsp_data_opts_default(lsp_data_opts *o);
 
 /* The folder `fashion-mnist` resolves to: $LSPROBE_DATA if set, else
  * /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist). */
 const char *lsp_data_fashion_dir(void);
 
-/* Load and split. Errors name the file and the problem (truncated IDX,
- * wrong magic, image/label count mismatch, ...). */
+/* Load and split. o->spec is one of
+ *   "fashion-mnist"  the folder lsp_data_fashion_dir();
+ *   a folder         holding, checked in this order,
+ *                    - train-images-idx3-ubyte, train-labels-idx1-ubyte,
+ *                      t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte,
+ *                      each plain or gzip (name with or without ".gz");
+ *                    - train.csv and test.csv (lsp_csv_read);
+ *                    - x_train.npy, y_train.npy, x_test.npy, y_test.npy
+ *                      (x N×D or N×H×W, uint8 or float; labels integral);
+ *                    uint8 pixels are scaled by 1/255 into [0, 1];
+ *   "synthetic[:key=value,...]"  the Gaussian mixture below; keys train,
+ *                    test, dim, classes, sep override the syn_* fields.
+ * The training file is shuffled with a GSL mt19937 seeded with o->seed; the
+ * last n_val shuffled examples are the validation split, the others (in
+ * shuffled order, cut to max_train when set) the training split. The test
+ * split is the official test file in file order (cut to max_test).
+ *
+ * Synthetic mixture: K class means at mu_k = b*1 + a*e_{j_k} (K distinct
+ * random coordinates j_k, so every pair of means is exactly sep*sigma
+ * apart, a = sep*sigma/sqrt(2)), per-feature noise sd sigma = 1/(6 +
+ * sep/sqrt(2)) and b = 3*sigma, so mean +- 3 sd lies inside [0, 1]; each
+ * feature is then clipped to [0, 1] (this touches only draws beyond 3 sd).
+ * Classes are balanced (counts differ by at most one) and in random order.
+ * The mixture is drawn from its own mt19937, seeded with a SplitMix64 hash
+ * of o->seed (so that its stream differs from the split shuffle); it needs
+ * dim >= classes.
+ *
+ * The classes are K = 1 + the largest training label; a test label >= K is
+ * an error. On success *out owns every array (free with lsp_splits_free);
+ * lo/hi are 0/1 for pixels and the synthetic mixture, and the observed
+ * minimum/maximum over all splits for float features (CSV, float .npy). Errors: LSP_EINVAL for bad settings (unknown
+ * spec key, n_val not below the training size, ...), LSP_EIO/LSP_EDATA with
+ * the file and the problem (missing folder -- with a hint to install
+ * dataset-fashion-mnist via scripts/setup --, truncated IDX, wrong magic,
+ * image/label count mismatch, label out of range, ...). On failure *out is
+ * left empty. */
 int lsp_data_load(const lsp_data_opts *o, lsp_splits *out);
 void lsp_splits_free(lsp_splits *s); /* NULL-safe, idempotent */
-void lsp_dataset_free(lsp_dataset *d);
+void lsp_dataset_free(lsp_dataset *d); /* NULL-safe, idempotent */
 
-/* One IDX file (`*-ubyte` or `*-ubyte.gz`): images as n×(rows*cols) u8, or
- * labels as n u8. *data is malloc'd. dims[0] = n, dims[1..] the rest. */
+/* Examples per class: counts[0..d->k-1] (the caller's array of d->k). */
+void lsp_dataset_class_counts(const lsp_dataset *d, size_t *counts);
+
+/* Smallest and largest feature value over the whole of d (0, 0 if empty). */
+void lsp_dataset_range(const lsp_dataset *d, float *lo, float *hi);
+
+/* One IDX file (`*-ubyte` or `*-ubyte.gz`; gzip is detected from the
+ * content, not the name): images as n×(rows*cols) u8, or labels as n u8.
+ * *data is malloc'd (free()). dims must hold LSP_IDX_MAXDIM entries: dims[0]
+ * = n, dims[1..*ndims-1] the rest. Only the unsigned-byte type (magic
+ * 0x00000801 .. 0x00000804) is accepted; every dimension must be in
+ * [1, LSP_IDX_MAXEXT] (n may be 0) and the data at most LSP_IDX_MAXBYTES.
+ * The file must hold exactly the bytes its header announces: a short file is
+ * "truncated", extra bytes are "trailing data". Errors name the file:
+ * LSP_EIO (cannot open/read, corrupt gzip stream), LSP_EDATA (format). */
+#define LSP_IDX_MAXDIM 4
+#define LSP_IDX_MAXEXT ((size_t)1 << 24)
+#define LSP_IDX_MAXBYTES ((size_t)1 << 33)
 int lsp_idx_read(const char *path, uint8_t **data, size_t *dims, int *ndims);
 
+/* The path of IDX file `base` (e.g. "train-images-idx3-ubyte") in folder
+ * `dir`: `dir/base` if it exists, else `dir/base.gz`. Writes into out[cap].
+ * LSP_EIO naming both candidates when neither exists. */
+int lsp_idx_find(const char *dir, const char *base, char *out, size_t cap);
+
 /* CSV with the label in the first column and numeric features after it;
- * an optional header line is skipped when its first field is not a number. */
+ * an optional header line is skipped when its first field is not a number.
+ * Fields are separated by commas (spaces/tabs around a field are ignored;
+ * no quoting); CRLF line ends and blank lines are accepted. Labels must be
+ * non-negative integers (written "3" or "3.0"), features finite numbers;
+ * out->k = largest label + 1. Errors name file:line and the field: a bad
+ * number, a non-integral or negative label, a row whose field count differs
+ * from the first row's, no rows, no feature column. On failure *out is empty. */
 int lsp_csv_read(const char *path, lsp_dataset *out);
 
 /* FNV-1a 64-bit, chainable (start with LSP_FNV_INIT). */

@@ -1,0 +1,572 @@
+/* lsp_clusters.c — class separation R², scatter traces, NC1, tightness and
+ * class-mean distances in two streaming passes (see lsp_clusters.h). */
+#include "analysis/lsp_clusters.h"
+
+#include <float.h>
+/* GSL's BLAS wrappers (gsl_blas_*) call the cblas_* symbols, which the
+ * build links to OpenBLAS; <cblas.h> itself clashes with <gsl/gsl_cblas.h>,
+ * which the eigensolver header pulls in. */
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_eigen.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/lsp_error.h"
+#include "core/lsp_threads.h"
+
+lsp_clusters *lsp_clusters_alloc(size_t k) {
+  if (k == 0 || k > (size_t)INT32_MAX) return NULL;
+  lsp_clusters *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->k = k;
+  c->count = calloc(k, sizeof *c->count);
+  c->zero_count = calloc(k, sizeof *c->zero_count);
+  c->tightness = calloc(k, sizeof *c->tightness);
+  c->mean_dist = calloc(k * k, sizeof *c->mean_dist);
+  c->mean_cos_dist = calloc(k * k, sizeof *c->mean_cos_dist);
+  if (!c->count || !c->zero_count || !c->tightness || !c->mean_dist ||
+      !c->mean_cos_dist) {
+    lsp_clusters_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+void lsp_clusters_free(lsp_clusters *c) {
+  if (!c) return;
+  free(c->count);
+  free(c->zero_count);
+  free(c->tightness);
+  free(c->mean_dist);
+  free(c->mean_cos_dist);
+  free(c);
+}
+
+/* Σ x_t² in double with eight partial sums (a fixed order, so the result
+ * does not depend on the thread that computes it). */
+static inline double sumsq_f32(const float *x, size_t h) {
+  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t t = 0;
+  for (; t + 8 <= h; t += 8)
+    for (int q = 0; q < 8; q++) {
+      double v = x[t + q];
+      a[q] += v * v;
+    }
+  for (; t < h; t++) a[t & 7] += (double)x[t] * (double)x[t];
+  return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+static int check_args(const float *feat, const int32_t *labels, size_t n,
+                      size_t h, size_t k) {
+  if (!feat || !labels) return lsp_fail(LSP_EINVAL, "no data given");
+  if (n == 0 || h == 0)
+    return lsp_fail(LSP_EINVAL, "empty features (%zu x %zu)", n, h);
+  if (k < 2 || k > (size_t)INT32_MAX)
+    return lsp_fail(LSP_EINVAL, "need at least 2 classes (K = %zu)", k);
+  for (size_t i = 0; i < n; i++)
+    if (labels[i] < 0 || (size_t)labels[i] >= k)
+      return lsp_fail(LSP_EDATA, "label %d of row %zu is outside [0, %zu)",
+                      (int)labels[i], i, k);
+  return LSP_OK;
+}
+
+/* The row kernels of both passes are compiled for AVX-512, AVX2 and the
+ * baseline and picked at load time, like the loss kernel (core/lsp_loss.c); the
+ * sanitizer build (LSP_NO_CLONES) gets the portable version only. */
+#if defined(__x86_64__) && !defined(LSP_NO_CLONES) && defined(__GNUC__)
+#define LSP_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define LSP_CLONES
+#endif
+
+/* One row of pass 1: returns ‖x‖² (double); if it is finite and non-zero,
+ * adds x/‖x‖ to u and x to m (h doubles each). */
+LSP_CLONES
+static double row_accumulate(const float *x, size_t h, double *u, double *m) {
+  double s = sumsq_f32(x, h);
+  if (!(s > 0.0) || !isfinite(s)) return s;
+  double inv = 1.0 / sqrt(s);
+  for (size_t t = 0; t < h; t++) {
+    u[t] += (double)x[t] * inv;
+    m[t] += (double)x[t];
+  }
+  return s;
+}
+
+/* Pass 1: per class the used-row count, the zero-row count, Σ u (usum, k×h)
+ * and Σ h (hsum, k×h), all in double. Threads keep private sums that are
+ * added in thread order. Reports the first row holding a NaN or Inf. */
+typedef struct {
+  size_t *count, *zero;
+  double *usum, *hsum;
+  unsigned char *dead; /* n flags (row is all zero), or NULL */
+} class_sums;
+
+static int pass_sums(const float *feat, const int32_t *labels, size_t n,
+                     size_t h, size_t k, class_sums *out) {
+  int nt = lsp_threads_get();
+  if (nt < 1) nt = 1;
+  size_t per = 2 * k * h;
+  double *dacc = calloc((size_t)nt * per, sizeof *dacc);
+  size_t *cacc = calloc((size_t)nt * 2 * k, sizeof *cacc);
+  size_t *bad = malloc((size_t)nt * sizeof *bad);
+  if (!dacc || !cacc || !bad) {
+    free(dacc);
+    free(cacc);
+    free(bad);
+    return lsp_fail(LSP_ENOMEM, "out of memory (%d x %zu sums)", nt, per);
+  }
+  for (int t = 0; t < nt; t++) bad[t] = n;
+  int used_threads = 1;
+#pragma omp parallel num_threads(nt)
+  {
+    int tid = omp_get_thread_num();
+#pragma omp single
+    used_threads = omp_get_num_threads();
+    double *us = dacc + (size_t)tid * per, *hs = us + k * h;
+    size_t *cnt = cacc + (size_t)tid * 2 * k, *zc = cnt + k;
+    size_t mybad = n;
+#pragma omp for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+      size_t y = (size_t)labels[i];
+      double s = row_accumulate(feat + i * h, h, us + y * h, hs + y * h);
+      if (!isfinite(s)) {
+        /* NaN or Inf somewhere (or a square that overflows double: no
+         * float32 can). Remember the first such row of this thread. */
+        if (i < mybad) mybad = i;
+        continue;
+      }
+      if (out->dead) out->dead[i] = s == 0.0;
+      if (s == 0.0)
+        zc[y]++;
+      else
+        cnt[y]++;
+    }
+    bad[tid] = mybad;
+  }
+  size_t first_bad = n;
+  for (int t = 0; t < used_threads; t++)
+    if (bad[t] < first_bad) first_bad = bad[t];
+  int st = LSP_OK;
+  if (first_bad < n) {
+    st = lsp_fail(LSP_EDATA, "row %zu of the features holds a NaN or Inf",
+                  first_bad);
+  } else {
+    memset(out->count, 0, k * sizeof *out->count);
+    memset(out->zero, 0, k * sizeof *out->zero);
+    memset(out->usum, 0, k * h * sizeof *out->usum);
+    memset(out->hsum, 0, k * h * sizeof *out->hsum);
+    for (int t = 0; t < used_threads; t++) {
+      const double *us = dacc + (size_t)t * per, *hs = us + k * h;
+      const size_t *cnt = cacc + (size_t)t * 2 * k, *zc = cnt + k;
+      for (size_t q = 0; q < k * h; q++) {
+        out->usum[q] += us[q];
+        out->hsum[q] += hs[q];
+      }
+      for (size_t y = 0; y < k; y++) {
+        out->count[y] += cnt[y];
+        out->zero[y] += zc[y];
+      }
+    }
+  }
+  free(dacc);
+  free(cacc);
+  free(bad);
+  return st;
+}
+
+/* Turn sums into means in place (usum -> μ^u_k, hsum -> μ_k) and list the
+ * non-empty classes in `used` (returns how many). */
+static size_t class_means(class_sums *s, size_t h, size_t k, size_t *used) {
+  size_t ku = 0;
+  for (size_t y = 0; y < k; y++) {
+    if (s->count[y] == 0) continue;
+    double inv = 1.0 / (double)s->count[y];
+    for (size_t t = 0; t < h; t++) {
+      s->usum[y * h + t] *= inv;
+      s->hsum[y * h + t] *= inv;
+    }
+    used[ku++] = y;
+  }
+  return ku;
+}
+
+/* Centred class means M (h×ku, column j = μ_{used[j]} − μ_G), tr Σ_B, and
+ * the scale Σ‖μ_k‖²/ku against which tr Σ_B = 0 is judged. */
+static void centred_means(const double *mu, size_t h, const size_t *used,
+                          size_t ku, double *M, double *trb, double *scale) {
+  double sc = 0.0, tr = 0.0;
+  for (size_t t = 0; t < h; t++) {
+    double g = 0.0;
+    for (size_t j = 0; j < ku; j++) g += mu[used[j] * h + t];
+    g /= (double)ku;
+    for (size_t j = 0; j < ku; j++) {
+      double v = mu[used[j] * h + t];
+      M[t * ku + j] = v - g;
+      tr += (v - g) * (v - g);
+      sc += v * v;
+    }
+  }
+  *trb = tr / (double)ku;
+  *scale = sc / (double)ku;
+}
+
+static int degenerate_between(double trb, double scale, size_t h) {
+  return !(trb > scale * (double)h * DBL_EPSILON);
+}
+
+/* The leading eigenpairs of Σ_B = (1/ku) M Mᵀ from the ku×ku Gram matrix
+ * G = (1/ku) MᵀM: G a = λ a gives Σ_B (M a) = λ (M a) and ‖M a‖² = ku λ.
+ * Writes V (r×h, row j = v_j/sqrt(λ_j)) and returns r, the number of
+ * components kept: at most ku − 1, and only those above the rank threshold
+ * λ_max·max(h, ku)·DBL_EPSILON (the rule of LAPACK/NumPy matrix_rank). */
+static int between_eigen(const double *M, size_t h, size_t ku, double *V,
+                         size_t *rank) {
+  gsl_matrix *G = gsl_matrix_alloc(ku, ku), *A = gsl_matrix_alloc(ku, ku);
+  gsl_vector *lam = gsl_vector_alloc(ku);
+  gsl_eigen_symmv_workspace *w = gsl_eigen_symmv_alloc(ku);
+  int st = LSP_OK;
+  if (!G || !A || !lam || !w) {
+    st = lsp_fail(LSP_ENOMEM, "out of memory for the eigensolver");
+    goto done;
+  }
+  gsl_matrix_const_view Mv = gsl_matrix_const_view_array(M, h, ku);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0 / (double)ku, &Mv.matrix,
+                 &Mv.matrix, 0.0, G);
+  gsl_eigen_symmv(G, lam, A, w);
+  gsl_eigen_symmv_sort(lam, A, GSL_EIGEN_SORT_VAL_DESC);
+  double lmax = gsl_vector_get(lam, 0);
+  double cut = lmax * (double)(h > ku ? h : ku) * DBL_EPSILON;
+  size_t r = 0;
+  while (r + 1 < ku && gsl_vector_get(lam, r) > cut) r++;
+  for (size_t j = 0; j < r; j++) {
+    double l = gsl_vector_get(lam, j);
+    double sc = 1.0 / (sqrt((double)ku * l) * sqrt(l));
+    for (size_t t = 0; t < h; t++) {
+      double v = 0.0;
+      for (size_t q = 0; q < ku; q++)
+        v += M[t * ku + q] * gsl_matrix_get(A, q, j);
+      V[j * h + t] = v * sc;
+    }
+  }
+  *rank = r;
+done:
+  gsl_eigen_symmv_free(w);
+  gsl_vector_free(lam);
+  gsl_matrix_free(A);
+  gsl_matrix_free(G);
+  return st;
+}
+
+/* Σ a_t b_t in double with eight partial sums (fixed order). */
+static inline double dot_d(const double *a, const double *b, size_t h) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t t = 0;
+  for (; t + 8 <= h; t += 8)
+    for (int q = 0; q < 8; q++) acc[q] += a[t + q] * b[t + q];
+  for (; t < h; t++) acc[t & 7] += a[t] * b[t];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+         ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+/* One row of pass 2: c = x − m (into c, h doubles); adds ‖c‖² to *ss and
+ * Σ_j (c·V_j)² to *pj. */
+LSP_CLONES
+static void row_within(const float *x, const double *m, const double *V,
+                       size_t r, size_t h, double *c, double *ss, double *pj) {
+  for (size_t t = 0; t < h; t++) c[t] = (double)x[t] - m[t];
+  *ss += dot_d(c, c, h);
+  double s = 0.0;
+  for (size_t j = 0; j < r; j++) {
+    double p = dot_d(c, V + j * h, h);
+    s += p * p;
+  }
+  *pj += s;
+}
+
+/* Pass 2: Σ_i ‖h_i − μ_{y_i}‖² and Σ_i ‖Vᵀ(h_i − μ_{y_i})‖² over used rows
+ * (V is r×h here, row j = v_j/sqrt(λ_j)). One OpenMP loop over rows, each
+ * thread centring a row into its own buffer `cbuf` (nt×h); no BLAS call
+ * inside, so OpenMP and OpenBLAS thread pools never alternate. The r·h
+ * multiply-adds per row are the cost: O(N·H·K). */
+static void pass_within(const float *feat, const int32_t *labels, size_t n,
+                        size_t h, const double *mu, const double *V, size_t r,
+                        const unsigned char *dead, double *cbuf, int nt,
+                        double *part, double *ss_out, double *proj_out) {
+  int used_threads = 1;
+  for (int t = 0; t < 2 * nt; t++) part[t] = 0.0;
+#pragma omp parallel num_threads(nt)
+  {
+    int tid = omp_get_thread_num();
+#pragma omp single
+    used_threads = omp_get_num_threads();
+    double *c = cbuf + (size_t)tid * h, mss = 0.0, mpj = 0.0;
+#pragma omp for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+      if (dead[i]) continue;
+      row_within(feat + i * h, mu + (size_t)labels[i] * h, V, r, h, c, &mss,
+                 &mpj);
+    }
+    part[2 * tid] = mss;
+    part[2 * tid + 1] = mpj;
+  }
+  double ss = 0.0, pj = 0.0;
+  for (int t = 0; t < used_threads; t++) {
+    ss += part[2 * t];
+    pj += part[2 * t + 1];
+  }
+  *ss_out = ss;
+  *proj_out = pj;
+}
+
+static void mean_distances(lsp_clusters *c, const double *mu,
+                           const double *mu_u, const size_t *used, size_t ku) {
+  size_t k = c->k, h = c->h;
+  memset(c->mean_dist, 0, k * k * sizeof *c->mean_dist);
+  memset(c->mean_cos_dist, 0, k * k * sizeof *c->mean_cos_dist);
+  double sum = 0.0, sum2 = 0.0;
+  size_t pairs = 0;
+  for (size_t a = 0; a < ku; a++)
+    for (size_t b = a + 1; b < ku; b++) {
+      const double *x = mu + used[a] * h, *y = mu + used[b] * h;
+      const double *ux = mu_u + used[a] * h, *uy = mu_u + used[b] * h;
+      double d2 = 0.0, dot = 0.0, nx = 0.0, ny = 0.0;
+      for (size_t t = 0; t < h; t++) {
+        d2 += (x[t] - y[t]) * (x[t] - y[t]);
+        dot += ux[t] * uy[t];
+        nx += ux[t] * ux[t];
+        ny += uy[t] * uy[t];
+      }
+      double d = sqrt(d2);
+      /* A mean direction of length 0 (directions that cancel) has no angle:
+       * it is treated as orthogonal to every other, cosine distance 1. */
+      double cd = nx > 0.0 && ny > 0.0 ? 1.0 - dot / sqrt(nx * ny) : 1.0;
+      c->mean_dist[used[a] * k + used[b]] =
+          c->mean_dist[used[b] * k + used[a]] = d;
+      c->mean_cos_dist[used[a] * k + used[b]] =
+          c->mean_cos_dist[used[b] * k + used[a]] = cd;
+      sum += d;
+      sum2 += d * d;
+      pairs++;
+    }
+  double m = sum / (double)pairs;
+  double var = sum2 / (double)pairs - m * m;
+  c->mean_dist_cv = m > 0.0 ? sqrt(var > 0.0 ? var : 0.0) / m : 0.0;
+}
+
+int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
+                         size_t h, lsp_clusters *out) {
+  if (!out) return lsp_fail(LSP_EINVAL, "no result given");
+  size_t k = out->k;
+  int st = check_args(feat, labels, n, h, k);
+  if (st) return st;
+  class_sums s = {out->count, out->zero_count, NULL, NULL, NULL};
+  /* class sums (2kh), M (hk), V (hk), per-thread row buffers and sums */
+  int nt = lsp_threads_get();
+  if (nt < 1) nt = 1;
+  double *mem =
+      malloc((2 * k * h + 2 * h * k + (size_t)nt * (h + 2)) * sizeof *mem);
+  size_t *used = malloc(k * sizeof *used);
+  s.dead = malloc(n);
+  if (!mem || !used || !s.dead) {
+    st = lsp_fail(LSP_ENOMEM, "out of memory (%zu classes x %zu)", k, h);
+    goto done;
+  }
+  s.usum = mem;
+  s.hsum = mem + k * h;
+  double *M = mem + 2 * k * h, *V = M + h * k, *cbuf = V + h * k;
+  double *part = cbuf + (size_t)nt * h;
+  if ((st = pass_sums(feat, labels, n, h, k, &s))) goto done;
+  out->n = n;
+  out->h = h;
+  size_t ku = class_means(&s, h, k, used);
+  out->k_used = ku;
+  out->n_used = out->n_zero_rows = 0;
+  for (size_t y = 0; y < k; y++) {
+    out->n_used += out->count[y];
+    out->n_zero_rows += out->zero_count[y];
+  }
+  if (ku < 2) {
+    st = lsp_fail(LSP_EDATA,
+                  "need at least 2 classes with a non-zero feature "
+                  "row, found %zu (%zu all-zero rows excluded)",
+                  ku, out->n_zero_rows);
+    goto done;
+  }
+  /* R² from the mean directions. */
+  double wsum = 0.0, tight = 0.0;
+  memset(out->tightness, 0, k * sizeof *out->tightness);
+  for (size_t j = 0; j < ku; j++) {
+    const double *u = s.usum + used[j] * h;
+    double q = 0.0;
+    for (size_t t = 0; t < h; t++) q += u[t] * u[t];
+    wsum += q;
+    out->tightness[used[j]] = 1.0 - sqrt(q);
+    tight += out->tightness[used[j]];
+  }
+  double tot = 0.0;
+  for (size_t t = 0; t < h; t++) {
+    double g = 0.0;
+    for (size_t j = 0; j < ku; j++) g += s.usum[used[j] * h + t];
+    g /= (double)ku;
+    tot += g * g;
+  }
+  out->d_within = 1.0 - wsum / (double)ku;
+  out->d_total = 1.0 - tot;
+  out->tightness_mean = tight / (double)ku;
+  /* All directions equal: d_total is then rounding noise of unit vectors. */
+  if (!(out->d_total > 4.0 * (double)h * DBL_EPSILON)) {
+    st = lsp_fail(LSP_EDATA,
+                  "every feature row points in the same direction; "
+                  "class separation is undefined");
+    goto done;
+  }
+  out->r2_separation = 1.0 - out->d_within / out->d_total;
+  /* Scatter. */
+  double scale;
+  centred_means(s.hsum, h, used, ku, M, &out->trace_between, &scale);
+  if (degenerate_between(out->trace_between, scale, h)) {
+    st = lsp_fail(LSP_EDATA,
+                  "all class means coincide; between-class "
+                  "scatter is zero");
+    goto done;
+  }
+  if ((st = between_eigen(M, h, ku, V, &out->nc1_rank))) goto done;
+  double ss, pj;
+  pass_within(feat, labels, n, h, s.hsum, V, out->nc1_rank, s.dead, cbuf, nt,
+              part, &ss, &pj);
+  out->trace_within = ss / (double)out->n_used;
+  out->trace_ratio = out->trace_within / out->trace_between;
+  out->nc1 = pj / (double)out->n_used / (double)ku;
+  mean_distances(out, s.hsum, s.usum, used, ku);
+done:
+  free(mem);
+  free(used);
+  free(s.dead);
+  return st;
+}
+
+/* sw (h×h, upper triangle) += blkᵀ blk for a block of b centred rows. */
+static void syrk_block(const double *blk, size_t b, size_t h, double *sw) {
+  gsl_matrix_const_view B = gsl_matrix_const_view_array(blk, b, h);
+  gsl_matrix_view S = gsl_matrix_view_array(sw, h, h);
+  gsl_blas_dsyrk(CblasUpper, CblasTrans, 1.0, &B.matrix, 1.0, &S.matrix);
+}
+
+int lsp_clusters_scatter(const float *feat, const int32_t *labels, size_t n,
+                         size_t h, size_t k, double *sw, double *sb) {
+  int st = check_args(feat, labels, n, h, k);
+  if (st) return st;
+  enum { BLOCK = 256 };
+  size_t *cnt = calloc(2 * k, sizeof *cnt), *used = malloc(k * sizeof *used);
+  double *mem = malloc((2 * k * h + h * k + (size_t)BLOCK * h) * sizeof *mem);
+  if (!cnt || !used || !mem) {
+    st = lsp_fail(LSP_ENOMEM, "out of memory for the scatter");
+    goto done;
+  }
+  class_sums s = {cnt, cnt + k, mem, mem + k * h, NULL};
+  double *M = mem + 2 * k * h, *blk = M + h * k;
+  if ((st = pass_sums(feat, labels, n, h, k, &s))) goto done;
+  size_t ku = class_means(&s, h, k, used), nu = 0;
+  for (size_t y = 0; y < k; y++) nu += cnt[y];
+  if (ku < 2) {
+    st = lsp_fail(LSP_EDATA,
+                  "need at least 2 classes with a "
+                  "non-zero feature row, found %zu",
+                  ku);
+    goto done;
+  }
+  if (sb) {
+    double trb, scale;
+    centred_means(s.hsum, h, used, ku, M, &trb, &scale);
+    gsl_matrix_const_view Mv = gsl_matrix_const_view_array(M, h, ku);
+    gsl_matrix_view Sb = gsl_matrix_view_array(sb, h, h);
+    gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0 / (double)ku, &Mv.matrix,
+                   &Mv.matrix, 0.0, &Sb.matrix);
+  }
+  if (sw) {
+    memset(sw, 0, h * h * sizeof *sw);
+    size_t b = 0;
+    for (size_t i = 0; i < n; i++) {
+      const float *x = feat + i * h;
+      if (sumsq_f32(x, h) == 0.0) continue;
+      const double *m = s.hsum + (size_t)labels[i] * h;
+      for (size_t t = 0; t < h; t++) blk[b * h + t] = (double)x[t] - m[t];
+      if (++b == BLOCK) {
+        syrk_block(blk, b, h, sw);
+        b = 0;
+      }
+    }
+    if (b > 0) syrk_block(blk, b, h, sw);
+    double inv = 1.0 / (double)nu;
+    for (size_t a = 0; a < h; a++)
+      for (size_t c = a; c < h; c++) sw[c * h + a] = sw[a * h + c] *= inv;
+  }
+done:
+  free(cnt);
+  free(used);
+  free(mem);
+  return st;
+}
+
+static void json_or_null(lsp_json *j, int ok, double v) {
+  if (ok)
+    lsp_json_num(j, v);
+  else
+    lsp_json_null(j);
+}
+
+void lsp_clusters_json(const lsp_clusters *c, lsp_json *j) {
+  lsp_json_key_num(j, "r2_separation", c->r2_separation);
+  lsp_json_key_num(j, "trace_ratio", c->trace_ratio);
+  lsp_json_key_num(j, "nc1", c->nc1);
+  lsp_json_key_int(j, "nc1_rank", (long long)c->nc1_rank);
+  lsp_json_key_num(j, "d_within", c->d_within);
+  lsp_json_key_num(j, "d_total", c->d_total);
+  lsp_json_key_num(j, "trace_within", c->trace_within);
+  lsp_json_key_num(j, "trace_between", c->trace_between);
+  lsp_json_key_num(j, "tightness_mean", c->tightness_mean);
+  lsp_json_key_num(j, "mean_distance_cv", c->mean_dist_cv);
+  lsp_json_key_int(j, "n", (long long)c->n);
+  lsp_json_key_int(j, "h", (long long)c->h);
+  lsp_json_key_int(j, "k", (long long)c->k);
+  lsp_json_key_int(j, "n_used", (long long)c->n_used);
+  lsp_json_key_int(j, "n_zero_rows", (long long)c->n_zero_rows);
+  lsp_json_key_int(j, "k_used", (long long)c->k_used);
+  lsp_json_key(j, "empty_classes");
+  lsp_json_arr_begin(j);
+  for (size_t y = 0; y < c->k; y++)
+    if (c->count[y] == 0) lsp_json_int(j, (long long)y);
+  lsp_json_arr_end(j);
+  lsp_json_key(j, "classes");
+  lsp_json_arr_begin(j);
+  for (size_t y = 0; y < c->k; y++) {
+    lsp_json_obj_begin(j);
+    lsp_json_key_int(j, "class", (long long)y);
+    lsp_json_key_int(j, "count", (long long)c->count[y]);
+    lsp_json_key_int(j, "zero_rows", (long long)c->zero_count[y]);
+    lsp_json_key(j, "tightness");
+    json_or_null(j, c->count[y] > 0, c->tightness[y]);
+    lsp_json_obj_end(j);
+  }
+  lsp_json_arr_end(j);
+  const char *names[2] = {"mean_distances", "mean_cosine_distances"};
+  const double *mats[2] = {c->mean_dist, c->mean_cos_dist};
+  for (int q = 0; q < 2; q++) {
+    lsp_json_key(j, names[q]);
+    lsp_json_arr_begin(j);
+    for (size_t a = 0; a < c->k; a++) {
+      lsp_json_arr_begin(j);
+      for (size_t b = 0; b < c->k; b++)
+        json_or_null(j, c->count[a] > 0 && c->count[b] > 0,
+                     mats[q][a * c->k + b]);
+      lsp_json_arr_end(j);
+    }
+    lsp_json_arr_end(j);
+  }
+}

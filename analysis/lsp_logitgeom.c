@@ -1,0 +1,145 @@
+/* lsp_logitgeom.c — logit gap and predictive entropy (see lsp_logitgeom.h). */
+#include "analysis/lsp_logitgeom.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "core/lsp_error.h"
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Quantile q of sorted v[0..n): position q·(n−1), linear between neighbours. */
+static double quantile_sorted(const double *v, size_t n, double q) {
+  double pos = q * (double)(n - 1);
+  size_t lo = (size_t)floor(pos);
+  if (lo + 1 >= n) return v[n - 1];
+  double f = pos - (double)lo;
+  return v[lo] + f * (v[lo + 1] - v[lo]);
+}
+
+void lsp_dist_summarize(double *v, size_t n, lsp_dist_summary *out) {
+  double s = 0.0;
+  for (size_t i = 0; i < n; i++) s += v[i];
+  out->mean = s / (double)n;
+  qsort(v, n, sizeof *v, cmp_double);
+  out->min = v[0];
+  out->max = v[n - 1];
+  out->median = quantile_sorted(v, n, 0.5);
+  out->q05 = quantile_sorted(v, n, 0.05);
+  out->q25 = quantile_sorted(v, n, 0.25);
+  out->q75 = quantile_sorted(v, n, 0.75);
+  out->q95 = quantile_sorted(v, n, 0.95);
+}
+
+int lsp_logitgap_compute(const float *logits, const int32_t *labels, size_t n,
+                         size_t k, const lsp_ls *ls, lsp_logitgap *out,
+                         double *gap_out, double *entropy_out) {
+  if (!logits || !labels || !out || n == 0 || k < 2)
+    return lsp_fail(LSP_EINVAL, "empty input (N = %zu, K = %zu)", n, k);
+  int st;
+  if (ls && (st = lsp_ls_check(ls, k))) return st;
+  for (size_t i = 0; i < n; i++)
+    if (labels[i] < 0 || (size_t)labels[i] >= k)
+      return lsp_fail(LSP_EDATA, "label %d of row %zu is outside [0, %zu)",
+                      (int)labels[i], i, k);
+  double *scratch = malloc(n * sizeof *scratch);
+  if (!scratch) return lsp_fail(LSP_ENOMEM, "out of memory (N = %zu)", n);
+  double *gap = gap_out ? gap_out : scratch;
+  double *ent = entropy_out ? entropy_out : scratch;
+  out->n = n;
+  out->k = k;
+  out->has_optimal = ls != NULL;
+  out->optimal_gap = ls ? lsp_ls_optimal_gap(ls, k) : NAN;
+  out->eps = ls ? ls->eps : 0.0;
+  out->convention = ls ? ls->convention : LSP_LS_UNIFORM;
+  out->entropy_max = log((double)k);
+  size_t above = 0;
+  st = LSP_OK;
+  /* First the gaps (into gap[], which may be the scratch array). */
+  for (size_t i = 0; i < n && !st; i++) {
+    const float *z = logits + i * k;
+    double sum = 0.0;
+    for (size_t j = 0; j < k; j++) {
+      if (!isfinite(z[j])) {
+        st = lsp_fail(LSP_EDATA, "logit %zu of row %zu is not finite", j, i);
+        break;
+      }
+      sum += z[j];
+    }
+    double zy = z[labels[i]];
+    gap[i] = zy - (sum - zy) / (double)(k - 1);
+    above += ls && gap[i] > out->optimal_gap;
+  }
+  if (st) goto done;
+  out->share_above_optimal = ls ? (double)above / (double)n : NAN;
+  if (gap == scratch) {
+    lsp_dist_summarize(gap, n, &out->gap);
+  } else {
+    /* keep the caller's per-example order: summarize a sorted copy */
+    for (size_t i = 0; i < n; i++) scratch[i] = gap[i];
+    lsp_dist_summarize(scratch, n, &out->gap);
+  }
+  for (size_t i = 0; i < n; i++) {
+    const float *z = logits + i * k;
+    double m = z[0];
+    for (size_t j = 1; j < k; j++)
+      if (z[j] > m) m = z[j];
+    double s = 0.0, sz = 0.0;
+    for (size_t j = 0; j < k; j++) {
+      double d = (double)z[j] - m, e = exp(d);
+      s += e;
+      sz += e * d;
+    }
+    double h = log(s) - sz / s;
+    ent[i] = h > 0.0 ? h : 0.0; /* rounding can give -0 or -1e-17 at p = 1 */
+  }
+  if (ent == scratch) {
+    lsp_dist_summarize(ent, n, &out->entropy);
+  } else {
+    for (size_t i = 0; i < n; i++) scratch[i] = ent[i];
+    lsp_dist_summarize(scratch, n, &out->entropy);
+  }
+done:
+  free(scratch);
+  return st;
+}
+
+static void json_summary(lsp_json *j, const char *key,
+                         const lsp_dist_summary *s) {
+  lsp_json_key(j, key);
+  lsp_json_obj_begin(j);
+  lsp_json_key_num(j, "mean", s->mean);
+  lsp_json_key_num(j, "median", s->median);
+  lsp_json_key_num(j, "q05", s->q05);
+  lsp_json_key_num(j, "q25", s->q25);
+  lsp_json_key_num(j, "q75", s->q75);
+  lsp_json_key_num(j, "q95", s->q95);
+  lsp_json_key_num(j, "min", s->min);
+  lsp_json_key_num(j, "max", s->max);
+  lsp_json_obj_end(j);
+}
+
+void lsp_logitgap_json(const lsp_logitgap *g, lsp_json *j) {
+  json_summary(j, "logit_gap", &g->gap);
+  lsp_json_key(j, "optimal_gap");
+  if (g->has_optimal)
+    lsp_json_num(j, g->optimal_gap); /* +inf (eps = 0) is written as null */
+  else
+    lsp_json_null(j);
+  lsp_json_key(j, "share_above_optimal");
+  if (g->has_optimal)
+    lsp_json_num(j, g->share_above_optimal);
+  else
+    lsp_json_null(j);
+  if (g->has_optimal) {
+    lsp_json_key_num(j, "smoothing", g->eps);
+    lsp_json_key_str(j, "convention", lsp_ls_convention_name(g->convention));
+  }
+  json_summary(j, "entropy", &g->entropy);
+  lsp_json_key_num(j, "entropy_max", g->entropy_max);
+  lsp_json_key_int(j, "n", (long long)g->n);
+  lsp_json_key_int(j, "k", (long long)g->k);
+}

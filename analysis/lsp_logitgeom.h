@@ -1,0 +1,59 @@
+/* lsp_logitgeom.h — logit geometry: the logit gap and predictive entropy
+ * (DESIGN §2).
+ *
+ * Per example with logits z ∈ R^K and true class y:
+ *   gap     g = z_y − (1/(K−1)) Σ_{j≠y} z_j
+ *   entropy H(p) = −Σ_k p_k log p_k of p = softmax(z), in nats, computed as
+ *           log Σ_k e^{z_k−m} − Σ_k p_k (z_k − m) with m = max_k z_k.
+ * Both distributions are summarized by mean, median and the 5/25/75/95%
+ * quantiles (linear interpolation between order statistics, NumPy's default
+ * "linear" method), with min and max. The gap is set against the optimal gap
+ * of the smoothing the model was trained with (lsp_ls_optimal_gap: the gap
+ * at which the smoothed loss is minimal; +inf for eps = 0). */
+#ifndef LSP_LOGITGEOM_H
+#define LSP_LOGITGEOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/lsp_json.h"
+#include "core/lsp_loss.h"
+
+typedef struct {
+  double mean, median, q05, q25, q75, q95, min, max;
+} lsp_dist_summary;
+
+typedef struct {
+  size_t n, k;
+  lsp_dist_summary gap;       /* the logit gap                                */
+  lsp_dist_summary entropy;   /* predictive entropy, nats                     */
+  double entropy_max;         /* log K, the entropy of the uniform prediction */
+  int has_optimal;            /* a smoothing setting was given                */
+  double optimal_gap;         /* lsp_ls_optimal_gap; +inf for eps = 0         */
+  double share_above_optimal; /* share of examples with g > optimal_gap     */
+  double eps;                 /* the smoothing setting (if has_optimal)       */
+  lsp_ls_convention convention;
+} lsp_logitgap;
+
+/* Summarize the logit gap and entropy of `logits` (n×k float32, finite)
+ * with labels (n int32 in [0, k)). `ls` may be NULL (no optimal gap); if
+ * given it is checked with lsp_ls_check. `gap_out` and `entropy_out` are
+ * optional caller-owned arrays of n doubles that receive the per-example
+ * values. Needs one scratch array of n doubles, allocated once per call.
+ * Errors: LSP_EINVAL for n == 0, k < 2 or bad settings; LSP_EDATA naming the
+ * first row with a label out of range or a non-finite logit; LSP_ENOMEM. */
+int lsp_logitgap_compute(const float *logits, const int32_t *labels, size_t n,
+                         size_t k, const lsp_ls *ls, lsp_logitgap *out,
+                         double *gap_out, double *entropy_out);
+
+/* Summary of n values (sorts `v` in place): mean (summed in double in index
+ * order before sorting), median and quantiles as above. n > 0. */
+void lsp_dist_summarize(double *v, size_t n, lsp_dist_summary *out);
+
+/* Write the summary as keys into the JSON object the caller has opened:
+ * logit_gap {mean median q05 q25 q75 q95 min max}, optimal_gap (null for
+ * eps = 0 or when no smoothing was given), share_above_optimal, entropy {...},
+ * entropy_max. */
+void lsp_logitgap_json(const lsp_logitgap *g, lsp_json *j);
+
+#endif

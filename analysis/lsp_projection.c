@@ -1,0 +1,258 @@
+/* lsp_projection.c — confusion matrix, most-confused triple and the Müller
+ * projection onto the plane of three templates (see lsp_projection.h). */
+#include "analysis/lsp_projection.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/lsp_error.h"
+#include "core/lsp_io.h"
+
+static int check_labels(const int32_t *labels, size_t n, size_t k,
+                        const char *what) {
+  for (size_t i = 0; i < n; i++)
+    if (labels[i] < 0 || (size_t)labels[i] >= k)
+      return lsp_fail(LSP_EDATA, "%s: label %d of row %zu is outside [0, %zu)",
+                      what, (int)labels[i], i, k);
+  return LSP_OK;
+}
+
+/* Add the argmax (ties to the lowest index) of each row of z (rows×k) to the
+ * confusion counts; `row0` numbers the rows in messages. */
+static int count_rows(const float *z, const int32_t *labels, size_t rows,
+                      size_t k, size_t row0, size_t *conf) {
+  for (size_t i = 0; i < rows; i++) {
+    const float *r = z + i * k;
+    size_t best = 0;
+    for (size_t j = 0; j < k; j++) {
+      if (!isfinite(r[j]))
+        return lsp_fail(LSP_EDATA, "logit %zu of row %zu is not finite", j,
+                        row0 + i);
+      if (r[j] > r[best]) best = j;
+    }
+    conf[(size_t)labels[i] * k + best]++;
+  }
+  return LSP_OK;
+}
+
+int lsp_proj_confusion_logits(const float *logits, const int32_t *labels,
+                              size_t n, size_t k, size_t *conf) {
+  if (!logits || !labels || !conf || n == 0 || k < 2)
+    return lsp_fail(LSP_EINVAL, "empty input (N = %zu, K = %zu)", n, k);
+  int st = check_labels(labels, n, k, "confusion");
+  if (st) return st;
+  memset(conf, 0, k * k * sizeof *conf);
+  return count_rows(logits, labels, n, k, 0, conf);
+}
+
+int lsp_proj_confusion(const float *feat, const int32_t *labels, size_t n,
+                       size_t h, const float *W, const float *b, size_t k,
+                       size_t *conf) {
+  if (!feat || !labels || !W || !b || !conf || n == 0 || h == 0 || k < 2)
+    return lsp_fail(LSP_EINVAL, "empty input (N = %zu, H = %zu, K = %zu)", n, h,
+                    k);
+  int st = check_labels(labels, n, k, "confusion");
+  if (st) return st;
+  enum { BLOCK = 1024 };
+  float *z = malloc((size_t)BLOCK * k * sizeof *z);
+  if (!z) return lsp_fail(LSP_ENOMEM, "out of memory (K = %zu)", k);
+  memset(conf, 0, k * k * sizeof *conf);
+  for (size_t i0 = 0; i0 < n && !st; i0 += BLOCK) {
+    size_t rows = n - i0 < BLOCK ? n - i0 : BLOCK;
+    for (size_t i = 0; i < rows; i++) memcpy(z + i * k, b, k * sizeof *z);
+    /* z (rows×k) += feat (rows×h) · Wᵀ (h×k) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)k,
+                (int)h, 1.0f, feat + i0 * h, (int)h, W, (int)h, 1.0f, z,
+                (int)k);
+    st = count_rows(z, labels + i0, rows, k, i0, conf);
+  }
+  free(z);
+  return st;
+}
+
+int lsp_proj_pick_classes(const size_t *conf, size_t k, int cls[3],
+                          size_t *score) {
+  if (!conf || k < 3)
+    return lsp_fail(LSP_EINVAL, "need at least 3 classes (K = %zu)", k);
+  size_t best = 0;
+  int found = 0;
+  for (size_t a = 0; a < k; a++)
+    for (size_t b = a + 1; b < k; b++) {
+      size_t ab = conf[a * k + b] + conf[b * k + a];
+      for (size_t c = b + 1; c < k; c++) {
+        size_t s = ab + conf[a * k + c] + conf[c * k + a] + conf[b * k + c] +
+                   conf[c * k + b];
+        /* strictly greater: the first (lowest) triple wins a tie */
+        if (!found || s > best) {
+          best = s;
+          cls[0] = (int)a;
+          cls[1] = (int)b;
+          cls[2] = (int)c;
+          found = 1;
+        }
+      }
+    }
+  if (score) *score = best;
+  return LSP_OK;
+}
+
+void lsp_proj_free(lsp_proj *p) {
+  if (!p) return;
+  free(p->e1);
+  free(p->e2);
+  free(p->index);
+  free(p->label);
+  free(p->xy);
+  free(p);
+}
+
+/* Template k extended with its bias, in double. */
+static void template_row(const float *W, const float *b, size_t h, int k,
+                         double *w) {
+  for (size_t t = 0; t < h; t++) w[t] = W[(size_t)k * h + t];
+  w[h] = b[k];
+}
+
+static double dot(const double *x, const double *y, size_t n) {
+  double s = 0.0;
+  for (size_t t = 0; t < n; t++) s += x[t] * y[t];
+  return s;
+}
+
+int lsp_proj_compute(const float *feat, const int32_t *labels, size_t n,
+                     size_t h, const float *W, const float *b, size_t k,
+                     const int cls[3], lsp_proj **out) {
+  *out = NULL;
+  if (!feat || !labels || !W || !b || n == 0 || h == 0 || k < 3)
+    return lsp_fail(LSP_EINVAL,
+                    "need features and at least 3 "
+                    "classes (N = %zu, H = %zu, K = %zu)",
+                    n, h, k);
+  for (int q = 0; q < 3; q++) {
+    if (cls[q] < 0 || (size_t)cls[q] >= k)
+      return lsp_fail(LSP_EINVAL, "class %d is outside [0, %zu)", cls[q], k);
+    for (int r = 0; r < q; r++)
+      if (cls[r] == cls[q])
+        return lsp_fail(LSP_EINVAL, "class %d is given twice", cls[q]);
+  }
+  int st = check_labels(labels, n, k, "projection");
+  if (st) return st;
+  for (size_t q = 0; q < k * h; q++)
+    if (!isfinite(W[q]))
+      return lsp_fail(LSP_EDATA, "weight [%zu, %zu] is not finite", q / h,
+                      q % h);
+  for (size_t q = 0; q < k; q++)
+    if (!isfinite(b[q]))
+      return lsp_fail(LSP_EDATA, "bias %zu is not finite", q);
+  size_t d = h + 1, m = 0;
+  for (size_t i = 0; i < n; i++)
+    m += labels[i] == cls[0] || labels[i] == cls[1] || labels[i] == cls[2];
+  lsp_proj *p = calloc(1, sizeof *p);
+  double *w = malloc(3 * d * sizeof *w);
+  if (!p || !w) goto nomem;
+  p->h = h;
+  memcpy(p->cls, cls, sizeof p->cls);
+  p->e1 = malloc(d * sizeof *p->e1);
+  p->e2 = malloc(d * sizeof *p->e2);
+  p->index = malloc((m ? m : 1) * sizeof *p->index);
+  p->label = malloc((m ? m : 1) * sizeof *p->label);
+  p->xy = malloc((m ? m : 1) * 2 * sizeof *p->xy);
+  if (!p->e1 || !p->e2 || !p->index || !p->label || !p->xy) goto nomem;
+  for (int q = 0; q < 3; q++) template_row(W, b, h, cls[q], w + (size_t)q * d);
+  /* Gram–Schmidt in double, with one re-orthogonalization pass for e2. */
+  double *wa = w, *d1 = p->e1, *r = p->e2;
+  for (size_t t = 0; t < d; t++) {
+    d1[t] = w[d + t] - wa[t];
+    r[t] = w[2 * d + t] - wa[t];
+  }
+  double n1 = sqrt(dot(d1, d1, d)), n2 = sqrt(dot(r, r, d));
+  if (!(n1 > 0.0)) {
+    st = lsp_fail(LSP_EDATA,
+                  "the templates of classes %d and %d "
+                  "are equal; they span no plane",
+                  cls[0], cls[1]);
+    goto fail;
+  }
+  for (size_t t = 0; t < d; t++) d1[t] /= n1;
+  for (int pass = 0; pass < 2; pass++) {
+    double c = dot(r, d1, d);
+    for (size_t t = 0; t < d; t++) r[t] -= c * d1[t];
+  }
+  double nr = sqrt(dot(r, r, d));
+  /* Collinear templates leave only rounding error in r, of order
+   * ‖w_c − w_a‖·d·eps. */
+  if (!(nr > n2 * (double)d * DBL_EPSILON)) {
+    st = lsp_fail(LSP_EDATA,
+                  "the templates of classes %d, %d, %d "
+                  "lie on one line; they span no plane",
+                  cls[0], cls[1], cls[2]);
+    goto fail;
+  }
+  for (size_t t = 0; t < d; t++) r[t] /= nr;
+  /* w_a and w_b sit at (0, 0) and (‖w_b − w_a‖, 0) by construction; w_c is
+   * projected like any point. */
+  p->tmpl[0][0] = p->tmpl[0][1] = p->tmpl[1][1] = 0.0;
+  p->tmpl[1][0] = n1;
+  for (int q = 2; q < 3; q++) {
+    double x = 0.0, y = 0.0;
+    for (size_t t = 0; t < d; t++) {
+      double v = w[(size_t)q * d + t] - wa[t];
+      x += v * p->e1[t];
+      y += v * p->e2[t];
+    }
+    p->tmpl[q][0] = x;
+    p->tmpl[q][1] = y;
+  }
+  for (size_t i = 0; i < n; i++) {
+    int32_t y = labels[i];
+    if (y != cls[0] && y != cls[1] && y != cls[2]) continue;
+    const float *f = feat + i * h;
+    double x0 = 0.0, y0 = 0.0;
+    for (size_t t = 0; t < h; t++) {
+      double v = (double)f[t] - wa[t];
+      x0 += v * p->e1[t];
+      y0 += v * p->e2[t];
+    }
+    x0 += (1.0 - wa[h]) * p->e1[h];
+    y0 += (1.0 - wa[h]) * p->e2[h];
+    if (!isfinite(x0) || !isfinite(y0)) {
+      st = lsp_fail(LSP_EDATA, "row %zu of the features is not finite", i);
+      goto fail;
+    }
+    p->index[p->m] = i;
+    p->label[p->m] = y;
+    p->xy[2 * p->m] = x0;
+    p->xy[2 * p->m + 1] = y0;
+    p->m++;
+  }
+  free(w);
+  *out = p;
+  return LSP_OK;
+nomem:
+  st = lsp_fail(LSP_ENOMEM, "out of memory (%zu rows)", m);
+fail:
+  free(w);
+  lsp_proj_free(p);
+  return st;
+}
+
+int lsp_proj_write_csv(const lsp_proj *p, const char *path) {
+  lsp_outfile f;
+  int st = lsp_out_open(&f, path);
+  if (st) return st;
+  fprintf(f.fp, "kind,index,label,x,y\n");
+  for (int q = 0; q < 3; q++)
+    fprintf(f.fp, "template,-1,%d,%.9g,%.9g\n", p->cls[q], p->tmpl[q][0],
+            p->tmpl[q][1]);
+  for (size_t i = 0; i < p->m; i++)
+    fprintf(f.fp, "example,%zu,%d,%.9g,%.9g\n", p->index[i], (int)p->label[i],
+            p->xy[2 * i], p->xy[2 * i + 1]);
+  if (ferror(f.fp)) {
+    lsp_out_abort(&f);
+    return lsp_fail(LSP_EIO, "%s: write failed", path);
+  }
+  return lsp_out_commit(&f);
+}

@@ -1,0 +1,111 @@
+/* lsprobe logitgap — the logit gap and predictive entropy of saved logits,
+ * against the optimal gap of a label-smoothing setting. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "analysis/lsp_logitgeom.h"
+#include "cli/cli.h"
+#include "core/lsp_error.h"
+#include "core/lsp_json.h"
+#include "core/lsp_npy.h"
+
+static void print_summary(const char *name, const lsp_dist_summary *s) {
+  printf(
+      "  %-9s mean %.4f  median %.4f  [q05 %.4f, q25 %.4f, q75 %.4f, q95 %.4f]"
+      "  min %.4f  max %.4f\n",
+      name, s->mean, s->median, s->q05, s->q25, s->q75, s->q95, s->min, s->max);
+}
+
+int cmd_logitgap(int argc, char **argv) {
+  const char *cmd = "logitgap";
+  cli_opt opts[] = {
+      {"logits", "L.npy", "N×K logits (float32/float64), required", 1, 0, 0},
+      {"labels", "y.npy", "N integer labels in [0, K), required", 1, 0, 0},
+      {"smoothing", "E",
+       "the model's label smoothing eps in [0, 1] (gives the "
+       "optimal gap)",
+       1, 0, 0},
+      {"convention", "C", "uniform (PyTorch; default) or t2t", 1, 0, 0},
+      {"json", NULL, "print one JSON object instead of text", 0, 0, 0},
+      {NULL, NULL, NULL, 0, 0, 0}};
+  int rc =
+      cli_parse(cmd, "--logits L.npy --labels y.npy [options]",
+                "Distribution of the logit gap z_y - mean_{j!=y} z_j and of "
+                "the predictive entropy,\nagainst the gap at which the "
+                "label-smoothed loss is minimal.",
+                argc, argv, opts);
+  if (rc) return rc;
+  if ((rc = cli_require(cmd, opts, "logits")) ||
+      (rc = cli_require(cmd, opts, "labels")))
+    return rc;
+  lsp_ls ls = {0.0, LSP_LS_UNIFORM, 0};
+  int has_ls = cli_has(opts, "smoothing");
+  if ((rc = cli_get_double(cmd, opts, "smoothing", 0.0, 0.0, 1.0, &ls.eps)))
+    return rc;
+  if (lsp_ls_convention_parse(cli_str(opts, "convention", "uniform"),
+                              &ls.convention) != LSP_OK)
+    return cli_error(cmd, CLI_USAGE, "--convention: %s", lsp_errmsg());
+  if (cli_has(opts, "convention") && !has_ls)
+    return cli_error(cmd, CLI_USAGE, "--convention needs --smoothing");
+
+  const char *lpath = cli_str(opts, "logits", NULL);
+  const char *ypath = cli_str(opts, "labels", NULL);
+  lsp_array la = {0}, ya = {0};
+  const float *z = NULL;
+  float *zown = NULL;
+  int32_t *y = NULL;
+  size_t n = 0, k = 0;
+  lsp_logitgap g;
+  int st = lsp_npy_read_matrix(lpath, &la, &z, &zown, &n, &k);
+  if (st) goto fail;
+  if (k < 2) {
+    st = lsp_fail(LSP_EDATA, "%s: need at least 2 classes (K = %zu)", lpath, k);
+    goto fail;
+  }
+  if ((st = lsp_npy_read(ypath, &ya))) goto fail;
+  if ((st = lsp_array_labels(&ya, ypath, (int)k, &y))) goto fail;
+  if (ya.count != n) {
+    st = lsp_fail(LSP_EDATA, "%s has %zu labels but %s has %zu rows", ypath,
+                  ya.count, lpath, n);
+    goto fail;
+  }
+  if ((st = lsp_logitgap_compute(z, y, n, k, has_ls ? &ls : NULL, &g, NULL,
+                                 NULL))) {
+    st = lsp_fail_prefix(st, lpath);
+    goto fail;
+  }
+  if (cli_has(opts, "json")) {
+    lsp_json j;
+    lsp_json_init(&j, stdout, 1);
+    lsp_json_obj_begin(&j);
+    lsp_json_key_str(&j, "logits", lpath);
+    lsp_logitgap_json(&g, &j);
+    lsp_json_obj_end(&j);
+    lsp_json_finish(&j);
+  } else {
+    printf("logit gap of N=%zu rows, K=%zu\n", n, k);
+    print_summary("gap", &g.gap);
+    if (has_ls) {
+      if (isinf(g.optimal_gap))
+        printf("  optimal   none (eps = 0: the loss has no finite minimum)\n");
+      else
+        printf("  optimal   %.4f (eps %g, %s); %.1f%% of examples above it\n",
+               g.optimal_gap, ls.eps, lsp_ls_convention_name(ls.convention),
+               100.0 * g.share_above_optimal);
+    }
+    print_summary("entropy", &g.entropy);
+    printf("  (entropy in nats; uniform prediction log K = %.4f)\n",
+           g.entropy_max);
+  }
+  rc = 0;
+  goto done;
+fail:
+  rc = cli_lib_error(cmd, st);
+done:
+  free(y);
+  free(zown);
+  lsp_array_release(&la);
+  lsp_array_release(&ya);
+  return rc;
+}

@@ -1,0 +1,267 @@
+/* lsp_data_files.c — datasets from a folder of files: the four IDX files of
+ * MNIST-style sets (plain or gzip), train.csv + test.csv, or the .npy
+ * quadruple x_train/y_train/x_test/y_test. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/lsp_data_pool.h"
+#include "core/lsp_error.h"
+#include "core/lsp_npy.h"
+
+/* ---- IDX ----------------------------------------------------------------- */
+
+static const char *const k_idx_names[4] = {
+    "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+
+/* Labels as int32 (checked against k when k > 0; else *kmax is returned). */
+static int idx_labels(const char *path, const uint8_t *raw, size_t n, int k,
+                      int32_t **out, int *kmax) {
+  int32_t *y = malloc((n ? n : 1) * sizeof *y);
+  if (!y) return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
+  int m = -1;
+  for (size_t i = 0; i < n; i++) {
+    if (k > 0 && raw[i] >= k) {
+      free(y);
+      return lsp_fail(LSP_EDATA,
+                      "%s: label %d at index %zu is out of range "
+                      "(the training labels are 0..%d)",
+                      path, raw[i], i, k - 1);
+    }
+    y[i] = raw[i];
+    if (y[i] > m) m = y[i];
+  }
+  *out = y;
+  if (kmax) *kmax = m;
+  return LSP_OK;
+}
+
+static int load_idx(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
+  char path[4][1024];
+  uint8_t *raw[4] = {NULL, NULL, NULL, NULL};
+  size_t dims[4][LSP_IDX_MAXDIM];
+  int nd[4];
+  int32_t *ytr = NULL, *yte = NULL;
+  int st = LSP_OK, k = 0;
+  for (int f = 0; f < 4; f++)
+    if ((st = lsp_idx_find(dir, k_idx_names[f], path[f], sizeof path[f])))
+      return st;
+  /* Inflate the four files concurrently (the training images take most of
+   * the time). Error messages are per thread, so each is kept and the first
+   * failing file in order is reported. */
+  int fst[4];
+  char msg[4][1024];
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int f = 0; f < 4; f++) {
+    fst[f] = lsp_idx_read(path[f], &raw[f], dims[f], &nd[f]);
+    if (fst[f]) snprintf(msg[f], sizeof msg[f], "%s", lsp_errmsg());
+  }
+  for (int f = 0; f < 4; f++)
+    if (fst[f]) {
+      st = lsp_fail(fst[f], "%s", msg[f]);
+      goto done;
+    }
+  for (int f = 0; f < 4; f += 2) {
+    if (nd[f] != 3) {
+      st = lsp_fail(LSP_EDATA,
+                    "%s: expected images (3 dimensions), found %d "
+                    "dimension(s)",
+                    path[f], nd[f]);
+      goto done;
+    }
+    if (nd[f + 1] != 1) {
+      st = lsp_fail(LSP_EDATA, "%s: expected labels (1 dimension), found %d",
+                    path[f + 1], nd[f + 1]);
+      goto done;
+    }
+    if (dims[f][0] != dims[f + 1][0]) {
+      st = lsp_fail(LSP_EDATA, "%s has %zu labels but %s has %zu images",
+                    path[f + 1], dims[f + 1][0], path[f], dims[f][0]);
+      goto done;
+    }
+  }
+  if (dims[0][0] < 2) {
+    st = lsp_fail(LSP_EDATA, "%s: %zu training images (need at least 2)",
+                  path[0], dims[0][0]);
+    goto done;
+  }
+  if (dims[2][0] == 0) {
+    st = lsp_fail(LSP_EDATA, "%s: no test images", path[2]);
+    goto done;
+  }
+  if (dims[2][1] != dims[0][1] || dims[2][2] != dims[0][2]) {
+    st = lsp_fail(LSP_EDATA,
+                  "%s: images are %zux%zu but the training images "
+                  "are %zux%zu",
+                  path[2], dims[2][1], dims[2][2], dims[0][1], dims[0][2]);
+    goto done;
+  }
+  if ((st = idx_labels(path[1], raw[1], dims[1][0], 0, &ytr, &k))) goto done;
+  k += 1;
+  if (k < 2) {
+    st = lsp_fail(LSP_EDATA, "%s: need at least 2 classes, found %d", path[1],
+                  k);
+    goto done;
+  }
+  if ((st = idx_labels(path[3], raw[3], dims[3][0], k, &yte, NULL))) goto done;
+  size_t dim = dims[0][1] * dims[0][2];
+  lsp_data_pool tr = {dims[0][0], dim, raw[0], NULL, ytr};
+  lsp_data_pool te = {dims[2][0], dim, raw[2], NULL, yte};
+  if ((st = lsp_data_split(o, &tr, &te, k, out))) goto done;
+  out->img_h = dims[0][1];
+  out->img_w = dims[0][2];
+  out->lo = 0.0f;
+  out->hi = 1.0f;
+done:
+  for (int f = 0; f < 4; f++) free(raw[f]);
+  free(ytr);
+  free(yte);
+  return st;
+}
+
+/* ---- float features: the bounds are the observed range ------------------- */
+
+static void float_bounds(const lsp_splits *s, float *lo, float *hi) {
+  const lsp_dataset *ds[3] = {&s->train, &s->val, &s->test};
+  float a, b;
+  lsp_dataset_range(ds[0], lo, hi);
+  for (int i = 1; i < 3; i++) {
+    if (!ds[i]->n) continue;
+    lsp_dataset_range(ds[i], &a, &b);
+    *lo = a < *lo ? a : *lo;
+    *hi = b > *hi ? b : *hi;
+  }
+}
+
+/* ---- CSV: train.csv + test.csv ------------------------------------------- */
+
+static int load_csv(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
+  char ptr[1024], pte[1024];
+  snprintf(ptr, sizeof ptr, "%s/train.csv", dir);
+  snprintf(pte, sizeof pte, "%s/test.csv", dir);
+  lsp_dataset tr = {0}, te = {0};
+  int st;
+  if ((st = lsp_csv_read(ptr, &tr)) || (st = lsp_csv_read(pte, &te))) goto done;
+  if (te.dim != tr.dim) {
+    st = lsp_fail(LSP_EDATA, "%s: %zu features per row but %s has %zu", pte,
+                  te.dim, ptr, tr.dim);
+    goto done;
+  }
+  if (te.k > tr.k) {
+    st = lsp_fail(LSP_EDATA,
+                  "%s: label %d is out of range (the training "
+                  "labels are 0..%d)",
+                  pte, te.k - 1, tr.k - 1);
+    goto done;
+  }
+  lsp_data_pool a = {tr.n, tr.dim, NULL, tr.x, tr.y};
+  lsp_data_pool b = {te.n, te.dim, NULL, te.x, te.y};
+  if ((st = lsp_data_split(o, &a, &b, tr.k, out))) goto done;
+  float_bounds(out, &out->lo, &out->hi);
+done:
+  lsp_dataset_free(&tr);
+  lsp_dataset_free(&te);
+  return st;
+}
+
+/* ---- .npy: x_train, y_train, x_test, y_test ------------------------------ */
+
+static const char *const k_npy_names[4] = {"x_train.npy", "y_train.npy",
+                                           "x_test.npy", "y_test.npy"};
+
+static int load_npy(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
+  char path[4][1024];
+  lsp_array arr[4] = {{0}};
+  const float *xv[2] = {NULL, NULL};
+  float *xown[2] = {NULL, NULL};
+  int32_t *y[2] = {NULL, NULL};
+  int st = LSP_OK, k = 0;
+  for (int f = 0; f < 4; f++) {
+    snprintf(path[f], sizeof path[f], "%s/%s", dir, k_npy_names[f]);
+    if ((st = lsp_npy_read(path[f], &arr[f]))) goto done;
+  }
+  int u8 = arr[0].dtype == LSP_DT_U8;
+  for (int f = 0; f < 4; f += 2) {
+    const lsp_array *x = &arr[f];
+    if (x->ndim < 2 || x->ndim > 3 || x->count == 0) {
+      st = lsp_fail(LSP_EDATA,
+                    "%s: expected N x D features or N x H x W "
+                    "images, found %d dimension(s)",
+                    path[f], x->ndim);
+      goto done;
+    }
+    if ((x->dtype == LSP_DT_U8) != u8) {
+      st = lsp_fail(LSP_EDATA, "%s: %s but %s is %s", path[f],
+                    lsp_dtype_name(x->dtype), path[0],
+                    lsp_dtype_name(arr[0].dtype));
+      goto done;
+    }
+    if (x->ndim != arr[0].ndim || x->shape[1] != arr[0].shape[1] ||
+        (x->ndim == 3 && x->shape[2] != arr[0].shape[2])) {
+      st = lsp_fail(LSP_EDATA, "%s: rows of another shape than in %s", path[f],
+                    path[0]);
+      goto done;
+    }
+    if (!u8 && (st = lsp_array_f32(x, path[f], 1, &xv[f / 2], &xown[f / 2])))
+      goto done;
+    if ((st = lsp_array_labels(&arr[f + 1], path[f + 1], f ? k : 0, &y[f / 2])))
+      goto done;
+    if (arr[f + 1].count != x->shape[0]) {
+      st = lsp_fail(LSP_EDATA, "%s has %zu labels but %s has %zu rows",
+                    path[f + 1], arr[f + 1].count, path[f], x->shape[0]);
+      goto done;
+    }
+    if (f == 0) {
+      for (size_t i = 0; i < arr[1].count; i++)
+        k = y[0][i] >= k ? y[0][i] + 1 : k;
+      if (k < 2) {
+        st = lsp_fail(LSP_EDATA, "%s: need at least 2 classes, found %d",
+                      path[1], k);
+        goto done;
+      }
+    }
+  }
+  size_t dim = arr[0].count / arr[0].shape[0];
+  lsp_data_pool a = {arr[0].shape[0], dim, u8 ? arr[0].data : NULL, xv[0],
+                     y[0]};
+  lsp_data_pool b = {arr[2].shape[0], dim, u8 ? arr[2].data : NULL, xv[1],
+                     y[1]};
+  if ((st = lsp_data_split(o, &a, &b, k, out))) goto done;
+  if (arr[0].ndim == 3) {
+    out->img_h = arr[0].shape[1];
+    out->img_w = arr[0].shape[2];
+  }
+  if (u8) {
+    out->lo = 0.0f;
+    out->hi = 1.0f;
+  } else {
+    float_bounds(out, &out->lo, &out->hi);
+  }
+done:
+  for (int i = 0; i < 2; i++) {
+    free(xown[i]);
+    free(y[i]);
+  }
+  for (int f = 0; f < 4; f++) lsp_array_release(&arr[f]);
+  return st;
+}
+
+int lsp_data_load_folder(const char *dir, const lsp_data_opts *o,
+                         lsp_splits *out) {
+  char p[1024];
+  struct stat sb;
+  if (lsp_idx_find(dir, k_idx_names[0], p, sizeof p) == LSP_OK)
+    return load_idx(dir, o, out);
+  snprintf(p, sizeof p, "%s/train.csv", dir);
+  if (stat(p, &sb) == 0) return load_csv(dir, o, out);
+  snprintf(p, sizeof p, "%s/x_train.npy", dir);
+  if (stat(p, &sb) == 0) return load_npy(dir, o, out);
+  return lsp_fail(LSP_EIO,
+                  "%s: no dataset found: expected %s[.gz] and the "
+                  "other IDX files, train.csv + test.csv, or x_train.npy, "
+                  "y_train.npy, x_test.npy, y_test.npy",
+                  dir, k_idx_names[0]);
+}

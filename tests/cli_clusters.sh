@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# End-to-end: `lsprobe clusters` and `lsprobe logitgap` on DESIGN's toy case
+# and the PyTorch MLP dump, and their error paths.
+. "$(dirname "$0")/e2e_common.sh"
+T="$DATA/torch_mlp_tiny"
+
+# mknpy FILE DESCR SHAPE BYTES: a .npy (format 1.0) whose data are the
+# printf-escaped little-endian BYTES.
+mknpy() {
+  local hdr="{'descr': '$2', 'fortran_order': False, 'shape': $3, }"
+  local total=$(((10 + ${#hdr} + 1 + 63) / 64 * 64))
+  local len=$((total - 10))
+  while [ $((${#hdr} + 1)) -lt "$len" ]; do hdr="$hdr "; done
+  {
+    printf '\x93NUMPY\x01\x00'
+    printf "\\x$(printf %02x $((len & 255)))\\x$(printf %02x $((len >> 8)))"
+    printf '%s\n' "$hdr"
+    printf "$4"
+  } >"$1"
+}
+F1='\x00\x00\x80\x3f' F0='\x00\x00\x00\x00' F02='\xcd\xcc\x4c\x3e' FNAN='\x00\x00\xc0\x7f'
+I0='\x00\x00\x00\x00' I1='\x01\x00\x00\x00'
+# DESIGN §2 toy: class 0 = {(1,0),(1,0.2)}, class 1 = {(0,1),(0.2,1)}
+mknpy "$SCR/toy.npy" '<f4' '(4, 2)' "$F1$F0$F1$F02$F0$F1$F02$F1"
+mknpy "$SCR/toy_y.npy" '<i4' '(4,)' "$I0$I0$I1$I1"
+mknpy "$SCR/toy_y0.npy" '<i4' '(4,)' "$I0$I0$I0$I0"
+mknpy "$SCR/toy_nan.npy" '<f4' '(4, 2)' "$F1$F0$F1$FNAN$F0$F1$F02$F1"
+# the toy with an all-zero row of class 1 appended
+mknpy "$SCR/toy_z.npy" '<f4' '(5, 2)' "$F1$F0$F1$F02$F0$F1$F02$F1$F0$F0"
+mknpy "$SCR/toy_zy.npy" '<i4' '(5,)' "$I0$I0$I1$I1$I1"
+
+expect_exit 0 "toy case" "$LSP" clusters --features "$SCR/toy.npy" --labels "$SCR/toy_y.npy"
+grep -q 'class separation R2  0\.976187' "$SCR/out" && ok "toy R2 = 0.976187 (DESIGN)" || bad "toy R2: $(cat "$SCR/out")"
+grep -q 'NC1  *0\.006173' "$SCR/out" && ok "toy NC1 = 0.006173 (DESIGN)" || bad "toy NC1: $(cat "$SCR/out")"
+expect_exit 0 "toy --json" "$LSP" clusters --features "$SCR/toy.npy" --labels "$SCR/toy_y.npy" --json
+grep -q '"r2_separation": 0\.97618' "$SCR/out" && grep -q '"nc1": 0\.0061728' "$SCR/out" &&
+  grep -q '"trace_ratio": 0\.02469' "$SCR/out" && grep -q '"projection": null' "$SCR/out" &&
+  ok "JSON r2_separation, nc1, trace_ratio (0.01/0.405)" || bad "JSON: $(head -20 "$SCR/out")"
+expect_exit 0 "toy with an all-zero row" "$LSP" clusters --features "$SCR/toy_z.npy" --labels "$SCR/toy_zy.npy" --json
+grep -q '"r2_separation": 0\.97618' "$SCR/out" && grep -q '"n_zero_rows": 1' "$SCR/out" &&
+  ok "zero row counted and excluded" || bad "zero row: $(head -20 "$SCR/out")"
+
+W="$T/4.weight.npy" B="$T/4.bias.npy"
+expect_exit 0 "MLP dump with templates" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --templates "$W" --bias "$B" --projection-out "$SCR/p.csv" --json --threads 2
+grep -q '"template_accuracy": 0\.53125' "$SCR/out" && ok "template accuracy = PyTorch's acc_clean" || bad "accuracy: $(grep accuracy "$SCR/out")"
+grep -q '"chosen": "most_confused"' "$SCR/out" && ok "classes chosen by confusion" || bad "chosen"
+[ "$(wc -l <"$SCR/p.csv")" -eq 36 ] && head -1 "$SCR/p.csv" | grep -q '^kind,index,label,x,y$' &&
+  [ "$(grep -c '^template,-1,' "$SCR/p.csv")" -eq 3 ] && ok "projection CSV: header, 3 templates, 32 points" ||
+  bad "projection CSV: $(head -3 "$SCR/p.csv")"
+expect_exit 0 "--classes 2,0,1" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --templates "$W" --bias "$B" --classes 2,0,1 --projection-out "$SCR/p2.csv"
+sed -n 2p "$SCR/p2.csv" | grep -q '^template,-1,2,0,0$' && ok "first given class at the origin" || bad "p2: $(sed -n 2p "$SCR/p2.csv")"
+grep -q 'projection classes   2,0,1 (given)' "$SCR/out" && ok "text names the given classes" || bad "text: $(cat "$SCR/out")"
+expect_exit 0 "--help" "$LSP" clusters --help
+grep -q -- '--projection-out' "$SCR/out" && ok "help lists options" || bad "help"
+
+# usage errors: exit 2, one line naming the option
+rm -f "$SCR/no.csv"
+A=(clusters --features "$T/features.npy" --labels "$T/labels.npy" --templates "$W" --bias "$B" --projection-out "$SCR/no.csv")
+expect_exit 2 "--classes out of range" "$LSP" "${A[@]}" --classes 0,1,3
+expect_err "--classes: class 3 is outside [0, 3)" "--classes out of range"
+expect_exit 2 "--classes repeated" "$LSP" "${A[@]}" --classes 0,2,0
+expect_err "--classes: class 0 is given twice" "--classes repeated"
+expect_exit 2 "--classes two items" "$LSP" "${A[@]}" --classes 0,1
+expect_err "expected 3 classes" "--classes two items"
+expect_exit 2 "--classes negative" "$LSP" "${A[@]}" --classes 0,-1,2
+expect_err "--classes" "--classes negative"
+expect_exit 2 "--classes without templates" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --classes 0,1,2
+expect_err "--classes needs --templates" "--classes without templates"
+expect_exit 2 "--templates without --bias" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --templates "$W"
+expect_err "go together" "--templates without --bias"
+expect_exit 2 "missing --labels" "$LSP" clusters --features "$T/features.npy"
+expect_err "--labels is required" "missing --labels"
+expect_exit 2 "bad --threads" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --threads x
+expect_err "--threads" "bad --threads"
+
+# data errors: exit 1, one line naming the file
+expect_exit 1 "NaN feature" "$LSP" clusters --features "$SCR/toy_nan.npy" --labels "$SCR/toy_y.npy"
+expect_err "toy_nan.npy" "NaN feature"
+expect_exit 1 "label count mismatch" "$LSP" clusters --features "$SCR/toy.npy" --labels "$T/labels.npy"
+expect_err "has 32 labels but" "label count mismatch"
+expect_exit 1 "template width mismatch" "$LSP" clusters --features "$SCR/toy.npy" --labels "$SCR/toy_y.npy" --templates "$W" --bias "$B"
+expect_err "4.weight.npy: templates have 16 columns but the features have 2" "template width mismatch"
+expect_exit 1 "bias length mismatch" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --templates "$W" --bias "$T/2.bias.npy" --projection-out "$SCR/no.csv"
+expect_err "2.bias.npy: expected a bias of 3 values" "bias length mismatch"
+expect_exit 1 "one class only" "$LSP" clusters --features "$SCR/toy.npy" --labels "$SCR/toy_y0.npy"
+expect_err "need at least 2 classes" "one class only"
+expect_exit 1 "template width mismatch (0.weight)" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --templates "$T/0.weight.npy" --bias "$T/0.bias.npy"
+expect_err "0.weight.npy: templates have 8 columns" "template width mismatch (0.weight)"
+# three templates for the toy: labels must lie in [0, 3); collinear ones span no plane
+mknpy "$SCR/tw.npy" '<f4' '(3, 2)' "$F1$F0$F0$F1$F02$F02"
+mknpy "$SCR/tb.npy" '<f4' '(3,)' "$F0$F02$F1"
+mknpy "$SCR/twc.npy" '<f4' '(3, 2)' "$F0$F0$F1$F1$F1$F1"
+mknpy "$SCR/tbc.npy" '<f4' '(3,)' "$F0$F1$F1"
+mknpy "$SCR/toy_y5.npy" '<i4' '(4,)' "$I0$I0$I1\x05\x00\x00\x00"
+expect_exit 0 "toy with 3 templates" "$LSP" clusters --features "$SCR/toy.npy" --labels "$SCR/toy_y.npy" --templates "$SCR/tw.npy" --bias "$SCR/tb.npy" --projection-out "$SCR/tp.csv"
+[ "$(wc -l <"$SCR/tp.csv")" -eq 8 ] && ok "toy projection: 3 templates + 4 points" || bad "toy projection: $(cat "$SCR/tp.csv")"
+expect_exit 1 "label beyond the templates" "$LSP" clusters --features "$SCR/toy.npy" --labels "$SCR/toy_y5.npy" --templates "$SCR/tw.npy" --bias "$SCR/tb.npy"
+expect_err "toy_y5.npy" "label beyond the templates"
+expect_exit 1 "templates on one line" "$LSP" clusters --features "$SCR/toy.npy" --labels "$SCR/toy_y.npy" --templates "$SCR/twc.npy" --bias "$SCR/tbc.npy" --projection-out "$SCR/no.csv"
+expect_err "twc.npy: the templates of classes 0, 1, 2 lie on one line" "templates on one line"
+expect_exit 1 "missing features" "$LSP" clusters --features "$SCR/none.npy" --labels "$SCR/toy_y.npy"
+expect_err "none.npy" "missing features"
+[ ! -e "$SCR/no.csv" ] && ok "no projection written on failure" || bad "projection written on failure"
+ls "$SCR" | grep -q '\.tmp\.' && bad "temporary file left behind" || ok "no temporary left behind"
+
+# logitgap: K = 3, eps = 0.1 uniform: optimal gap log(1 + 3*0.9/0.1) = log 28
+expect_exit 0 "logitgap" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --smoothing 0.1 --json
+grep -q '"optimal_gap": 3\.33220451' "$SCR/out" && grep -q '"logit_gap"' "$SCR/out" &&
+  grep -q '"entropy_max": 1\.0986122' "$SCR/out" && ok "optimal gap log 28, entropy max log 3" || bad "logitgap: $(cat "$SCR/out")"
+expect_exit 0 "logitgap eps 0" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --smoothing 0 --json
+grep -q '"optimal_gap": null' "$SCR/out" && ok "eps 0: optimal gap null" || bad "eps 0: $(grep optimal "$SCR/out")"
+expect_exit 0 "logitgap text t2t" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --smoothing 0.1 --convention t2t
+grep -q 'optimal   2\.8904 (eps 0.1, t2t)' "$SCR/out" && ok "t2t optimal log 18" || bad "t2t: $(cat "$SCR/out")"
+expect_exit 2 "--convention without --smoothing" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --convention t2t
+expect_err "--convention needs --smoothing" "--convention without --smoothing"
+expect_exit 1 "NaN logit" "$LSP" logitgap --logits "$SCR/toy_nan.npy" --labels "$SCR/toy_y.npy"
+expect_err "toy_nan.npy" "NaN logit"
+expect_exit 1 "logit rows mismatch" "$LSP" logitgap --logits "$T/logits.npy" --labels "$SCR/toy_y.npy"
+expect_err "rows" "logit rows mismatch"
+
+finish

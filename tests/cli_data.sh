@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# End-to-end: `lsprobe data` on the synthetic mixture, a crafted IDX folder
+# (written here with Python's gzip module), the installed Fashion-MNIST when
+# present, and the error paths.
+. "$(dirname "$0")/e2e_common.sh"
+
+# synthetic: sizes, balance (the mixture is balanced by construction)
+expect_exit 0 "synthetic" "$LSP" data --data synthetic
+grep -q '^train     5500 examples' "$SCR/out" && grep -q '^val        500 examples' "$SCR/out" &&
+  grep -q '^test      2000 examples, values \[0, 1\], per class: 200 200 200 200 200 200 200 200 200 200$' "$SCR/out" &&
+  ok "synthetic sizes and test balance" || bad "synthetic: $(cat "$SCR/out")"
+expect_exit 0 "synthetic --json" "$LSP" data --data "synthetic:train=1200,test=300,dim=5,classes=3" --val 200 --seed 4 --json
+python3 - "$SCR/out" <<'PY' && ok "JSON fields and counts" || bad "JSON: $(cat "$SCR/out")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["dim"] == 5 and d["classes"] == 3 and d["synthetic"] is True
+assert d["train"]["n"] == 1000 and d["val"]["n"] == 200 and d["test"]["n"] == 300
+tv = [a + b for a, b in zip(d["train"]["class_counts"], d["val"]["class_counts"])]
+assert tv == [400, 400, 400], tv
+assert d["test"]["class_counts"] == [100, 100, 100]
+assert d["lo"] == 0 and d["hi"] == 1 and 0 <= d["train"]["min"] and d["train"]["max"] <= 1
+assert len(d["hash"]) == 16 and d["image"] is None
+PY
+h1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hash"])' "$SCR/out")
+"$LSP" data --data "synthetic:train=1200,test=300,dim=5,classes=3" --val 200 --seed 5 --json >"$SCR/out2"
+h2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hash"])' "$SCR/out2")
+[ -n "$h1" ] && [ "$h1" != "$h2" ] && ok "another seed, another hash" || bad "hash $h1 vs $h2"
+
+# a crafted IDX folder: 36 training images of 4x5 (3 classes), 9 test images, gzip
+mkdir -p "$SCR/idx"
+python3 - "$SCR/idx" <<'PY'
+import gzip, struct, sys
+d = sys.argv[1]
+def idx(name, dims, data):
+    with gzip.open(f"{d}/{name}.gz", "wb") as f:
+        f.write(bytes([0, 0, 8, len(dims)]) + b"".join(struct.pack(">I", x) for x in dims) + bytes(data))
+idx("train-images-idx3-ubyte", [36, 4, 5], [(i * 7 + j * 13) % 256 for i in range(36) for j in range(20)])
+idx("train-labels-idx1-ubyte", [36], [i % 3 for i in range(36)])
+idx("t10k-images-idx3-ubyte", [9, 4, 5], [255 if j == 0 else 0 for i in range(9) for j in range(20)])
+idx("t10k-labels-idx1-ubyte", [9], [i % 3 for i in range(9)])
+PY
+expect_exit 0 "IDX folder" "$LSP" data --data "$SCR/idx" --val 6
+grep -q '^20 features (4x5 images), 3 classes' "$SCR/out" && grep -q '^train       30 examples' "$SCR/out" &&
+  grep -q '^test         9 examples, values \[0, 1\], per class: 3 3 3$' "$SCR/out" &&
+  ok "IDX folder summary" || bad "IDX folder: $(cat "$SCR/out")"
+# truncate one file: exit 1, the message names it
+python3 -c 'import gzip,sys; p=sys.argv[1]; b=gzip.open(p).read(); gzip.open(p,"wb").write(b[:-3])' "$SCR/idx/t10k-images-idx3-ubyte.gz"
+expect_exit 1 "truncated IDX" "$LSP" data --data "$SCR/idx"
+expect_err "t10k-images-idx3-ubyte.gz: truncated" "truncated IDX"
+rm "$SCR/idx/t10k-labels-idx1-ubyte.gz"
+expect_exit 1 "missing IDX file" "$LSP" data --data "$SCR/idx"
+expect_err "missing t10k-labels-idx1-ubyte" "missing IDX file"
+
+# a folder with train.csv + test.csv: float features, bounds = observed range
+mkdir -p "$SCR/csv"
+printf 'label,f1,f2\n0,0.5,-2\n1,1.5,2\n0,0,0\n1,1,8.5\n' >"$SCR/csv/train.csv"
+printf '1,-3,0\n' >"$SCR/csv/test.csv"
+expect_exit 0 "CSV folder" "$LSP" data --data "$SCR/csv" --val 1
+grep -q '^2 features, 2 classes, input bounds \[-3, 8.5\]' "$SCR/out" && ok "CSV folder summary" || bad "CSV: $(cat "$SCR/out")"
+printf '0,1,2\n1,x,3\n' >"$SCR/csv/test.csv"
+expect_exit 1 "bad CSV field" "$LSP" data --data "$SCR/csv"
+expect_err "test.csv:2: field 2 'x' is not a finite number" "bad CSV field"
+
+# the installed Fashion-MNIST (skipped if absent)
+if [ -d "${LSPROBE_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
+  expect_exit 0 "fashion-mnist" "$LSP" data --data fashion-mnist
+  grep -q '^784 features (28x28 images), 10 classes' "$SCR/out" &&
+    grep -q '^test     10000 examples, values \[0, 1\], per class: 1000 1000 1000 1000 1000 1000 1000 1000 1000 1000$' "$SCR/out" &&
+    ok "fashion-mnist summary" || bad "fashion-mnist: $(cat "$SCR/out")"
+else
+  echo "skip - fashion-mnist not installed"
+fi
+LSPROBE_DATA="$SCR/none" expect_exit 1 "fashion-mnist missing" "$LSP" data --data fashion-mnist
+expect_err "scripts/setup" "fashion-mnist missing"
+
+# usage errors: exit 2
+expect_exit 2 "missing --data" "$LSP" data
+expect_err "--data is required" "missing --data"
+expect_exit 2 "--val 0" "$LSP" data --data synthetic --val 0
+expect_err "--val" "--val 0"
+expect_exit 2 "--seed abc" "$LSP" data --data synthetic --seed abc
+expect_err "--seed" "--seed abc"
+expect_exit 2 "--val too large" "$LSP" data --data synthetic --val 6000
+expect_err "validation split (6000)" "--val too large"
+expect_exit 2 "unknown synthetic setting" "$LSP" data --data synthetic:colour=2
+expect_err "unknown setting 'colour'" "unknown synthetic setting"
+expect_exit 1 "no such folder" "$LSP" data --data "$SCR/nowhere"
+expect_err "nowhere: No such file or directory" "no such folder"
+expect_exit 0 "--help" "$LSP" data --help
+grep -q -- '--val' "$SCR/out" && ok "help lists options" || bad "help"
+
+finish
