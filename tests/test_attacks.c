@@ -171,6 +171,38 @@ static void test_ce_grad_saturated(void **state) {
   lsp_model_free(m);
 }
 
+/* --loss smoothed without a given smoothing takes the model's own. */
+static void test_smoothed_uses_model_meta(void **state) {
+  (void)state;
+  tiny_case t = tiny_load();
+  lsp_attack_opts o;
+  lsp_attack_opts_default(&o);
+  o.loss = LSP_ALOSS_SMOOTHED;
+  o.smoothing_given = 1;
+  o.smoothing.eps = 0.9; /* far from the meta's, to make a mix-up visible */
+  float a1[32 * 8], a2[32 * 8], want[32 * 8];
+  double eps[1] = {0.3};
+  lsp_attack_result r;
+  o.adv = a1;
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, eps, 1, &o, &r), 0);
+  lsp_attack_result_free(&r);
+  t.m->meta.trained = 1;
+  t.m->meta.smoothing = (lsp_ls){0.1, LSP_LS_UNIFORM, 0};
+  o.smoothing_given = 0;
+  o.adv = a2;
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, eps, 1, &o, &r), 0);
+  td_close(r.smoothing.eps, 0.1, 0, 0, "smoothing taken from meta", 0);
+  lsp_attack_result_free(&r);
+  /* PyTorch's smoothed-loss gradient gives the same FGSM inputs */
+  lsp_array g;
+  td_load(TINY "grad_ls0.1_x.npy", &g);
+  lsp_fgsm_apply(t.x, g.data, 32 * 8, 0.3, 1, 0.0f, 1.0f, want);
+  lsp_array_release(&g);
+  assert_memory_equal(a2, want, sizeof want);
+  assert_memory_not_equal(a1, a2, sizeof a1);
+  tiny_free(&t);
+}
+
 /* The margin loss gradient against central differences of the logits. */
 static void test_margin_grad_finite_diff(void **state) {
   (void)state;
@@ -632,6 +664,7 @@ int main(void) {
       cmocka_unit_test(test_fgsm_input_bitwise_torch),
       cmocka_unit_test(test_fgsm_sweep_accuracies_torch),
       cmocka_unit_test(test_ce_grad_saturated),
+      cmocka_unit_test(test_smoothed_uses_model_meta),
       cmocka_unit_test(test_margin_grad_finite_diff),
       cmocka_unit_test(test_checklist),
       cmocka_unit_test(test_errors),
