@@ -392,6 +392,8 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
   out->steps = o->kind == LSP_ATTACK_FGSM ? 1 : o->steps;
   out->restarts = o->kind == LSP_ATTACK_FGSM ? 1 : o->restarts;
   out->step_size = o->kind == LSP_ATTACK_FGSM ? 0.0 : o->step_size;
+  out->early_exit = o->kind != LSP_ATTACK_FGSM && !c.transfer &&
+                    o->target == LSP_TARGET_NONE && !o->full_steps;
   out->seed = o->seed;
   out->lo = o->lo;
   out->hi = o->hi;

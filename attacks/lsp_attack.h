@@ -65,6 +65,12 @@ typedef struct {
   size_t steps;           /* iterative attacks: 10                         */
   double step_size;       /* iterative attacks: 0 = ε/4, else this α       */
   size_t restarts;        /* iterative attacks: 1                          */
+  int full_steps;         /* iterative attacks: 0 = white-box untargeted
+                             attacks count an example as fooled at the
+                             first iterate the model gets wrong and stop
+                             stepping it (never weaker, fewer flops);
+                             1 = always S steps, judge the last iterate
+                             only (the textbook loop)                    */
   unsigned long seed;     /* PGD random starts: 1                          */
   float lo, hi;           /* data bounds: 0, 1                             */
   size_t batch;           /* rows per GEMM batch: 0 = 256                  */
@@ -108,6 +114,7 @@ typedef struct {
   int target;             /* as in the options                             */
   int transfer;           /* 1 if crafted on another model than scored on  */
   size_t steps, restarts; /* 1, 1 for FGSM                                 */
+  int early_exit;         /* iterative: judged every iterate (see opts)    */
   double step_size;       /* 0 = ε/4                                       */
   unsigned long seed;
   float lo, hi;

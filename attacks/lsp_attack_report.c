@@ -39,6 +39,7 @@ void lsp_attack_result_json(lsp_json *j, const lsp_attack_result *r,
     else
       lsp_json_str(j, "eps/4");
     lsp_json_key_int(j, "restarts", (long long)r->restarts);
+    lsp_json_key_bool(j, "early_exit", r->early_exit);
     if (r->kind == LSP_ATTACK_PGD) lsp_json_key_int(j, "seed", (long long)r->seed);
   }
   lsp_json_key_num(j, "clean_accuracy", r->clean_accuracy);

@@ -3,9 +3,12 @@
  *   bench_attack --model M [--data fashion-mnist | --x X.npy --labels y.npy]
  *                [--eps 0,0.05,0.1,0.2] [--attack fgsm|pgd] [--steps 10]
  *                [--threads T] [--reps R] [--batch B] [--limit N]
+ *                [--full-steps 1]
  *
  * FGSM: the input gradient once, then one forward per ε > 0. PGD: `steps`
- * steps of ε/4 from a random start, one restart, per ε > 0. Prints one JSON
+ * steps of ε/4 from a random start, one restart, per ε > 0; by default an
+ * example leaves the batch at its first misclassified iterate (early exit),
+ * --full-steps 1 runs every step on every example as the PyTorch peer does. Prints one JSON
  * line: median_s over R runs (after one warm-up), the dense-layer GFLOP of a
  * run, the achieved GFLOP/s, and the accuracy at each ε (so the PyTorch peer
  * can be checked to compute the same thing). */
@@ -60,6 +63,7 @@ int main(int argc, char **argv) {
   lsp_threads_set(threads);
   o.steps = (size_t)steps;
   o.batch = (size_t)batch;
+  o.full_steps = (int)bench_arg_long(argc, argv, "--full-steps", 0);
 
   lsp_model *m = NULL;
   if (lsp_model_load(mpath, &m)) return die(mpath);
@@ -101,9 +105,9 @@ int main(int argc, char **argv) {
   char desc[128];
   lsp_model_describe(m, desc, sizeof desc);
   printf("{\"impl\": \"lsprobe\", \"attack\": \"%s\", \"model\": \"%s\", \"n\": %zu, "
-         "\"steps\": %zu, \"threads\": %d, \"reps\": %d, \"median_s\": %.6f, \"min_s\": %.6f, "
+         "\"steps\": %zu, \"early_exit\": %s, \"threads\": %d, \"reps\": %d, \"median_s\": %.6f, \"min_s\": %.6f, "
          "\"gflop\": %.4f, \"gflop_per_s\": %.2f, \"eps\": [",
-         lsp_attack_kind_name(o.kind), desc, n, r.steps, threads, reps, med, t[0], gflop,
+         lsp_attack_kind_name(o.kind), desc, n, r.steps, r.early_exit ? "true" : "false", threads, reps, med, t[0], gflop,
          gflop / med);
   for (size_t e = 0; e < neps; e++) printf("%s%g", e ? ", " : "", eps[e]);
   printf("], \"accuracy\": [");

@@ -56,6 +56,7 @@ static void print_text(const lsp_attack_result *r, const char *model, const char
     else
       printf(", %zu steps of eps/4", r->steps);
     printf(", %zu restart%s", r->restarts, r->restarts == 1 ? "" : "s");
+    printf(r->early_exit ? ", every iterate judged" : ", last iterate judged");
     if (r->kind == LSP_ATTACK_PGD) printf(", seed %lu", r->seed);
   }
   if (from)
@@ -205,6 +206,7 @@ int cmd_attack(int argc, char **argv) {
       {"transfer-from", "M0", "craft on M0, score on --model", 1, 0, 0},
       {"checks", NULL, "also run FGSM (and the transfer) and print the masking checklist", 0, 0, 0},
       {"adv-out", "F.npy", "write the adversarial inputs of the last eps", 1, 0, 0},
+      {"full-steps", NULL, "bim/pgd: all steps for every example, judge the last iterate only", 0, 0, 0},
       {"seed", "S", "PGD random starts (default 1)", 1, 0, 0},
       {"batch", "B", "rows per batch (default 256)", 1, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
@@ -255,6 +257,7 @@ int cmd_attack(int argc, char **argv) {
   ao.seed = (unsigned long)seed;
   ao.batch = (size_t)batch;
   ao.step_size = step;
+  ao.full_steps = cli_has(opts, "full-steps");
   if (cli_has(opts, "smoothing")) {
     if (ao.loss != LSP_ALOSS_SMOOTHED) {
       rc = cli_error(k_cmd, CLI_USAGE, "--smoothing goes with --loss smoothed");

@@ -414,6 +414,23 @@ static void test_trained_restarts_and_determinism(void **state) {
   free(a2);
 }
 
+/* Early exit judges every iterate, the full loop the last one: the same
+ * trajectories, so early exit is never weaker, and it does less work. */
+static void test_trained_early_exit(void **state) {
+  trained *t = *state;
+  lsp_attack_opts o;
+  lsp_attack_opts_default(&o);
+  o.restarts = 2;
+  lsp_attack_result early, full;
+  run(t, LSP_ATTACK_PGD, &o, &early);
+  o.full_steps = 1;
+  run(t, LSP_ATTACK_PGD, &o, &full);
+  for (size_t e = 0; e < 5; e++) assert_true(early.points[e].accuracy_raw <= full.points[e].accuracy_raw);
+  assert_true(early.flops < 0.8 * full.flops);
+  lsp_attack_result_free(&early);
+  lsp_attack_result_free(&full);
+}
+
 static void test_trained_targeted(void **state) {
   trained *t = *state;
   lsp_attack_opts o;
@@ -673,6 +690,7 @@ int main(void) {
       cmocka_unit_test(test_trained_eps0_and_pgd_le_fgsm),
       cmocka_unit_test(test_trained_ball_and_bounds),
       cmocka_unit_test(test_trained_restarts_and_determinism),
+      cmocka_unit_test(test_trained_early_exit),
       cmocka_unit_test(test_trained_targeted),
       cmocka_unit_test(test_trained_transfer_identity),
   };
