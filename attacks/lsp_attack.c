@@ -39,18 +39,24 @@ void lsp_attack_result_free(lsp_attack_result *r) {
 
 const char *lsp_attack_kind_name(lsp_attack_kind k) {
   switch (k) {
-    case LSP_ATTACK_FGSM: return "fgsm";
-    case LSP_ATTACK_BIM: return "bim";
-    case LSP_ATTACK_PGD: return "pgd";
+    case LSP_ATTACK_FGSM:
+      return "fgsm";
+    case LSP_ATTACK_BIM:
+      return "bim";
+    case LSP_ATTACK_PGD:
+      return "pgd";
   }
   return "?";
 }
 
 const char *lsp_attack_loss_name(lsp_attack_loss l) {
   switch (l) {
-    case LSP_ALOSS_CE: return "ce";
-    case LSP_ALOSS_SMOOTHED: return "smoothed";
-    case LSP_ALOSS_MARGIN: return "margin";
+    case LSP_ALOSS_CE:
+      return "ce";
+    case LSP_ALOSS_SMOOTHED:
+      return "smoothed";
+    case LSP_ALOSS_MARGIN:
+      return "margin";
   }
   return "?";
 }
@@ -71,7 +77,8 @@ int lsp_attack_loss_parse(const char *s, lsp_attack_loss *out) {
       *out = (lsp_attack_loss)k;
       return LSP_OK;
     }
-  return lsp_fail(LSP_EINVAL, "unknown attack loss '%s' (known: ce, smoothed, margin)",
+  return lsp_fail(LSP_EINVAL,
+                  "unknown attack loss '%s' (known: ce, smoothed, margin)",
                   s ? s : "");
 }
 
@@ -80,7 +87,8 @@ void lsp_fgsm_apply(const float *x, const float *g, size_t count, double eps,
   /* As PyTorch: the scalar is rounded to float once, eps·sign(g) is then
    * exact, and the sum is one float rounding before the clip. */
   const float e = (float)eps * (dir < 0 ? -1.0f : 1.0f);
-  for (size_t i = 0; i < count; i++) out[i] = lsp_atk_step(x[i], g[i], e, lo, hi);
+  for (size_t i = 0; i < count; i++)
+    out[i] = lsp_atk_step(x[i], g[i], e, lo, hi);
 }
 
 /* ---- loss gradient w.r.t. the logits ------------------------------------- */
@@ -100,7 +108,8 @@ static int xent_grad(const float *z, const int32_t *lab, size_t nb, size_t k,
     double m = -HUGE_VAL, s = 0.0, acc = 0.0;
     for (size_t j = 0; j < k; j++) {
       if (!isfinite(zi[j]))
-        return lsp_fail(LSP_EDATA, "non-finite logit (%g) in batch row %zu", (double)zi[j], i);
+        return lsp_fail(LSP_EDATA, "non-finite logit (%g) in batch row %zu",
+                        (double)zi[j], i);
       if (zi[j] > m) m = zi[j];
     }
     for (size_t j = 0; j < k; j++) s += exp((double)zi[j] - m);
@@ -158,7 +167,8 @@ int lsp_atk_backward_src(lsp_atk_ctx *c, const float *logits,
                          const int32_t *lab, size_t nb, size_t *zeros) {
   int st = loss_grad(c->o->loss, &c->ls, logits, lab, nb, c->k, c->dz);
   if (st) return st;
-  if ((st = lsp_model_backward(c->src, c->ws_src, c->dz, LSP_BACK_INPUT, c->gb)))
+  if ((st =
+           lsp_model_backward(c->src, c->ws_src, c->dz, LSP_BACK_INPUT, c->gb)))
     return st;
   if (zeros) *zeros += count_zeros(c->gb, nb * c->dim);
   c->flops += c->fwd_src * (double)nb;
@@ -205,8 +215,8 @@ void lsp_atk_set_labels(lsp_atk_ctx *c, const float *src_logits, size_t i0,
   }
 }
 
-int lsp_atk_tick(lsp_atk_ctx *c, const char *stage, double eps,
-                 size_t restart, size_t passes) {
+int lsp_atk_tick(lsp_atk_ctx *c, const char *stage, double eps, size_t restart,
+                 size_t passes) {
   c->done += passes;
   if (c->o->progress) {
     lsp_attack_progress p = {stage, eps, restart, c->done, c->total};
@@ -226,7 +236,8 @@ int lsp_atk_clean_pass(lsp_atk_ctx *c) {
     c->flops += c->fwd_dst * (double)nb;
     lsp_atk_score(z, nb, c->k, c->clean_pred + i0, c->clean_conf + i0);
     if (need_src) {
-      if ((st = lsp_model_forward(c->src, c->ws_src, xb, nb, &z, NULL))) return st;
+      if ((st = lsp_model_forward(c->src, c->ws_src, xb, nb, &z, NULL)))
+        return st;
       c->flops += c->fwd_src * (double)nb;
     }
     lsp_atk_set_labels(c, z, i0, nb);
@@ -261,7 +272,8 @@ void lsp_atk_summarize(const lsp_atk_ctx *c, const uint8_t *correct,
                        : (double)thit / (double)tdenom;
 }
 
-/* ---- the entry points ------------------------------------------------------ */
+/* ---- the entry points ------------------------------------------------------
+ */
 
 static double dense_flops(const lsp_model *m) {
   double f = 0.0;
@@ -273,53 +285,67 @@ static double dense_flops(const lsp_model *m) {
 
 static int check_args(const lsp_model *src, const lsp_model *dst,
                       const float *x, const int32_t *y, size_t n, size_t dim,
-                      const double *eps, size_t neps, const lsp_attack_opts *o) {
+                      const double *eps, size_t neps,
+                      const lsp_attack_opts *o) {
   if (!src || !x || !y || !o || (neps && !eps))
     return lsp_fail(LSP_EINVAL, "attack: a required argument is missing");
   if (n == 0) return lsp_fail(LSP_EDATA, "attack: no examples (N = 0)");
   if (neps == 0) return lsp_fail(LSP_EINVAL, "attack: no eps given");
   for (size_t i = 0; i < neps; i++)
     if (!(eps[i] >= 0.0) || !isfinite(eps[i]))
-      return lsp_fail(LSP_EINVAL, "attack: eps %g is not a finite number >= 0", eps[i]);
+      return lsp_fail(LSP_EINVAL, "attack: eps %g is not a finite number >= 0",
+                      eps[i]);
   if (o->kind < LSP_ATTACK_FGSM || o->kind > LSP_ATTACK_PGD)
     return lsp_fail(LSP_EINVAL, "attack: unknown attack kind %d", (int)o->kind);
   if (o->loss < LSP_ALOSS_CE || o->loss > LSP_ALOSS_MARGIN)
     return lsp_fail(LSP_EINVAL, "attack: unknown attack loss %d", (int)o->loss);
   if (o->kind != LSP_ATTACK_FGSM) {
-    if (o->steps == 0) return lsp_fail(LSP_EINVAL, "attack: steps must be positive");
-    if (o->restarts == 0) return lsp_fail(LSP_EINVAL, "attack: restarts must be positive");
+    if (o->steps == 0)
+      return lsp_fail(LSP_EINVAL, "attack: steps must be positive");
+    if (o->restarts == 0)
+      return lsp_fail(LSP_EINVAL, "attack: restarts must be positive");
     if (!(o->step_size >= 0.0) || !isfinite(o->step_size))
-      return lsp_fail(LSP_EINVAL, "attack: step size %g is not a finite number >= 0",
+      return lsp_fail(LSP_EINVAL,
+                      "attack: step size %g is not a finite number >= 0",
                       o->step_size);
   }
   if (!isfinite(o->lo) || !isfinite(o->hi) || !(o->lo < o->hi))
     return lsp_fail(LSP_EINVAL, "attack: bounds [%g, %g] are not an interval",
                     (double)o->lo, (double)o->hi);
   if (src->in_dim != dim)
-    return lsp_fail(LSP_EDATA, "the model takes %zu inputs but the data has %zu features",
+    return lsp_fail(LSP_EDATA,
+                    "the model takes %zu inputs but the data has %zu features",
                     src->in_dim, dim);
   if (src->out_dim < 2)
-    return lsp_fail(LSP_EDATA, "the model has %zu outputs (need >= 2 classes)", src->out_dim);
-  if (dst && dst != src && (dst->in_dim != src->in_dim || dst->out_dim != src->out_dim))
-    return lsp_fail(LSP_EDATA,
-                    "the transfer source model (%zu inputs, %zu classes) does not match "
-                    "the scored model (%zu inputs, %zu classes)",
-                    src->in_dim, src->out_dim, dst->in_dim, dst->out_dim);
+    return lsp_fail(LSP_EDATA, "the model has %zu outputs (need >= 2 classes)",
+                    src->out_dim);
+  if (dst && dst != src &&
+      (dst->in_dim != src->in_dim || dst->out_dim != src->out_dim))
+    return lsp_fail(
+        LSP_EDATA,
+        "the transfer source model (%zu inputs, %zu classes) does not match "
+        "the scored model (%zu inputs, %zu classes)",
+        src->in_dim, src->out_dim, dst->in_dim, dst->out_dim);
   if (o->adv && o->adv_point >= neps)
-    return lsp_fail(LSP_EINVAL, "attack: adversarial inputs asked for point %zu of %zu",
+    return lsp_fail(LSP_EINVAL,
+                    "attack: adversarial inputs asked for point %zu of %zu",
                     o->adv_point, neps);
   if (o->target != LSP_TARGET_NONE && o->target != LSP_TARGET_LEAST_LIKELY &&
       (o->target < 0 || (size_t)o->target >= src->out_dim))
-    return lsp_fail(LSP_EINVAL, "attack: target class %d is outside [0, %zu)", o->target,
-                    src->out_dim);
+    return lsp_fail(LSP_EINVAL, "attack: target class %d is outside [0, %zu)",
+                    o->target, src->out_dim);
   for (size_t i = 0; i < n; i++)
     if (y[i] < 0 || (size_t)y[i] >= src->out_dim)
-      return lsp_fail(LSP_EDATA, "label %d of example %zu does not fit the model's %zu classes",
-                      (int)y[i], i, src->out_dim);
+      return lsp_fail(
+          LSP_EDATA,
+          "label %d of example %zu does not fit the model's %zu classes",
+          (int)y[i], i, src->out_dim);
   for (size_t i = 0; i < n * dim; i++)
     if (!(x[i] >= o->lo && x[i] <= o->hi))
-      return lsp_fail(LSP_EDATA, "input %zu, feature %zu is %g, outside the bounds [%g, %g]",
-                      i / dim, i % dim, (double)x[i], (double)o->lo, (double)o->hi);
+      return lsp_fail(
+          LSP_EDATA,
+          "input %zu, feature %zu is %g, outside the bounds [%g, %g]", i / dim,
+          i % dim, (double)x[i], (double)o->lo, (double)o->hi);
   return LSP_OK;
 }
 
@@ -364,7 +390,8 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
                       "smoothing; give the smoothing explicitly");
     c.ls = src->meta.smoothing;
   }
-  if (o->loss == LSP_ALOSS_SMOOTHED && (st = lsp_ls_check(&c.ls, c.k))) return st;
+  if (o->loss == LSP_ALOSS_SMOOTHED && (st = lsp_ls_check(&c.ls, c.k)))
+    return st;
   c.fwd_src = dense_flops(src);
   c.fwd_dst = dense_flops(c.dst);
 
@@ -377,8 +404,8 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
   c.clean_pred = malloc(n * sizeof *c.clean_pred);
   c.clean_conf = malloc(n * sizeof *c.clean_conf);
   out->points = calloc(neps, sizeof *out->points);
-  if (!c.ws_src || !c.ws_dst || !c.xb || !c.gb || !c.dz || !c.lab || !c.clean_pred ||
-      !c.clean_conf || !out->points) {
+  if (!c.ws_src || !c.ws_dst || !c.xb || !c.gb || !c.dz || !c.lab ||
+      !c.clean_pred || !c.clean_conf || !out->points) {
     ctx_free(&c);
     lsp_attack_result_free(out);
     return lsp_fail(LSP_ENOMEM, "attack: out of memory for %zu examples", n);
@@ -418,7 +445,8 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
     out->clean_correct = ok;
     out->clean_accuracy = (double)ok / (double)n;
     out->clean_target_rate = tden ? (double)thit / (double)tden : NAN;
-    out->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    out->seconds = (double)(t1.tv_sec - t0.tv_sec) +
+                   1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     out->flops = c.flops;
   } else {
     lsp_attack_result_free(out);
@@ -430,16 +458,20 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
 int lsp_attack_input_grad(lsp_model *m, const float *x, const int32_t *lab,
                           size_t n, lsp_attack_loss loss, const lsp_ls *ls,
                           size_t batch, float *dx) {
-  if (!m || !x || !lab || !dx) return lsp_fail(LSP_EINVAL, "input gradient: missing argument");
+  if (!m || !x || !lab || !dx)
+    return lsp_fail(LSP_EINVAL, "input gradient: missing argument");
   if (n == 0) return lsp_fail(LSP_EDATA, "input gradient: no examples");
   if (loss == LSP_ALOSS_SMOOTHED && !ls)
-    return lsp_fail(LSP_EINVAL, "input gradient: smoothed loss without a smoothing");
+    return lsp_fail(LSP_EINVAL,
+                    "input gradient: smoothed loss without a smoothing");
   int st0 = loss == LSP_ALOSS_SMOOTHED ? lsp_ls_check(ls, m->out_dim) : LSP_OK;
   if (st0) return st0;
   for (size_t i = 0; i < n; i++)
     if (lab[i] < 0 || (size_t)lab[i] >= m->out_dim)
-      return lsp_fail(LSP_EDATA, "label %d of example %zu does not fit the model's %zu classes",
-                      (int)lab[i], i, m->out_dim);
+      return lsp_fail(
+          LSP_EDATA,
+          "label %d of example %zu does not fit the model's %zu classes",
+          (int)lab[i], i, m->out_dim);
   if (batch == 0) batch = DEFAULT_BATCH;
   if (batch > n) batch = n;
   size_t k = m->out_dim;
@@ -453,7 +485,8 @@ int lsp_attack_input_grad(lsp_model *m, const float *x, const int32_t *lab,
   for (size_t i0 = 0; i0 < n && st == LSP_OK; i0 += batch) {
     size_t nb = n - i0 < batch ? n - i0 : batch;
     const float *z = NULL;
-    if ((st = lsp_model_forward(m, ws, x + i0 * m->in_dim, nb, &z, NULL))) break;
+    if ((st = lsp_model_forward(m, ws, x + i0 * m->in_dim, nb, &z, NULL)))
+      break;
     if ((st = loss_grad(loss, ls, z, lab + i0, nb, k, dz))) break;
     st = lsp_model_backward(m, ws, dz, LSP_BACK_INPUT, dx + i0 * m->in_dim);
   }

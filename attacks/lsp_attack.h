@@ -36,7 +36,7 @@ typedef enum {
 typedef enum {
   LSP_ALOSS_CE = 0,       /* plain cross-entropy, summed over examples     */
   LSP_ALOSS_SMOOTHED = 1, /* label-smoothed cross-entropy (lsp_ls)         */
-  LSP_ALOSS_MARGIN = 2    /* max_{j≠y} z_j − z_y                           */
+  LSP_ALOSS_MARGIN = 2 /* max_{j≠y} z_j − z_y                           */
 } lsp_attack_loss;
 
 /* Target selection for targeted attacks (lsp_attack_opts.target). */
@@ -119,7 +119,7 @@ typedef struct {
   unsigned long seed;
   float lo, hi;
   size_t n, dim, k;
-  double clean_accuracy;    /* the scoring model on x                      */
+  double clean_accuracy; /* the scoring model on x                      */
   size_t clean_correct;
   double clean_target_rate; /* targeted: the same share on x               */
   size_t npoints;
@@ -162,7 +162,8 @@ void lsp_fgsm_apply(const float *x, const float *g, size_t count, double eps,
                     int dir, float lo, float hi, float *out);
 
 const char *lsp_attack_kind_name(lsp_attack_kind k); /* "fgsm", "bim", "pgd" */
-const char *lsp_attack_loss_name(lsp_attack_loss l); /* "ce", "smoothed", "margin" */
+const char *lsp_attack_loss_name(
+    lsp_attack_loss l); /* "ce", "smoothed", "margin" */
 /* Parse the names above; LSP_EINVAL naming the accepted values otherwise. */
 int lsp_attack_kind_parse(const char *s, lsp_attack_kind *out);
 int lsp_attack_loss_parse(const char *s, lsp_attack_loss *out);
@@ -178,33 +179,37 @@ void lsp_attack_result_json(lsp_json *j, const lsp_attack_result *r,
 
 /* ---- gradient-masking checklist (Athalye, Carlini & Wagner 2018) -------- */
 
-typedef enum { LSP_CHECK_PASS = 0, LSP_CHECK_FLAG = 1, LSP_CHECK_SKIP = 2 } lsp_check_status;
+typedef enum {
+  LSP_CHECK_PASS = 0,
+  LSP_CHECK_FLAG = 1,
+  LSP_CHECK_SKIP = 2
+} lsp_check_status;
 
 typedef struct {
-  double tol;          /* accuracy slack for comparisons: 0.01              */
-  double large_eps;    /* an ε at least this large (in units of hi − lo)
-                          should break almost everything: 0.3              */
-  double near_zero;    /* "almost everything": accuracy ≤ 0.05            */
-  double zero_grad_max;/* flag a zero-gradient share above: 0.01           */
+  double tol;           /* accuracy slack for comparisons: 0.01              */
+  double large_eps;     /* an ε at least this large (in units of hi − lo)
+                           should break almost everything: 0.3              */
+  double near_zero;     /* "almost everything": accuracy ≤ 0.05            */
+  double zero_grad_max; /* flag a zero-gradient share above: 0.01           */
 } lsp_mask_opts;
 
 void lsp_mask_opts_default(lsp_mask_opts *o);
 
 typedef struct {
-  const char *name;        /* "pgd_le_fgsm", "accuracy_falls",
-                              "near_zero_at_large_eps",
-                              "transfer_not_stronger", "zero_grad_share"   */
+  const char *name; /* "pgd_le_fgsm", "accuracy_falls",
+                       "near_zero_at_large_eps",
+                       "transfer_not_stronger", "zero_grad_share"   */
   lsp_check_status status;
-  double eps;              /* where the worst case was seen (NaN if none)   */
-  double value;            /* the measured number at eps                    */
-  double reference;        /* what it was compared with                     */
-  char detail[192];        /* one sentence with the numbers                  */
+  double eps;       /* where the worst case was seen (NaN if none)   */
+  double value;     /* the measured number at eps                    */
+  double reference; /* what it was compared with                     */
+  char detail[192]; /* one sentence with the numbers                  */
 } lsp_mask_check;
 
 #define LSP_MASK_NCHECKS 5
 typedef struct {
   lsp_mask_check checks[LSP_MASK_NCHECKS];
-  int flags;               /* how many checks are LSP_CHECK_FLAG            */
+  int flags; /* how many checks are LSP_CHECK_FLAG            */
 } lsp_mask_report;
 
 /* Evaluate the checklist on sweep results of one scoring model:

@@ -9,11 +9,11 @@
 #include "attacks/lsp_attack.h"
 
 typedef struct {
-  lsp_model *src;          /* crafts (forward + input backward)            */
-  const lsp_model *dst;    /* scores (== src unless transfer)              */
+  lsp_model *src;       /* crafts (forward + input backward)            */
+  const lsp_model *dst; /* scores (== src unless transfer)              */
   int transfer;
-  const float *x;          /* n×dim, inside [lo, hi]                       */
-  const int32_t *y;        /* n labels in [0, k)                           */
+  const float *x;   /* n×dim, inside [lo, hi]                       */
+  const int32_t *y; /* n labels in [0, k)                           */
   size_t n, dim, k, batch;
   const lsp_attack_opts *o;
   lsp_ls ls;               /* resolved smoothing for LSP_ALOSS_SMOOTHED    */
@@ -51,7 +51,8 @@ int lsp_atk_grad_batch(lsp_atk_ctx *c, const float *xb, const int32_t *lab,
 
 /* One element of an FGSM/PGD step in float32, as PyTorch computes
  * clamp(x + e * sign(g), lo, hi) with e = (float)(dir·ε) (sign(0) = 0). */
-static inline float lsp_atk_step(float x, float g, float e, float lo, float hi) {
+static inline float lsp_atk_step(float x, float g, float e, float lo,
+                                 float hi) {
   float v = x + (g > 0.0f ? e : g < 0.0f ? -e : 0.0f);
   return v < lo ? lo : v > hi ? hi : v;
 }
@@ -65,8 +66,8 @@ void lsp_atk_set_labels(lsp_atk_ctx *c, const float *src_logits, size_t i0,
                         size_t nb);
 
 /* Report progress (after adding `passes` example-passes) and poll SIGINT. */
-int lsp_atk_tick(lsp_atk_ctx *c, const char *stage, double eps,
-                 size_t restart, size_t passes);
+int lsp_atk_tick(lsp_atk_ctx *c, const char *stage, double eps, size_t restart,
+                 size_t passes);
 
 /* Fill the per-ε summary from per-example outcomes of the scoring model. */
 void lsp_atk_summarize(const lsp_atk_ctx *c, const uint8_t *correct,

@@ -17,7 +17,8 @@ void lsp_attack_result_json(lsp_json *j, const lsp_attack_result *r,
   lsp_json_key_str(j, "loss", lsp_attack_loss_name(r->loss));
   if (r->loss == LSP_ALOSS_SMOOTHED) {
     lsp_json_key_num(j, "loss_smoothing", r->smoothing.eps);
-    lsp_json_key_str(j, "loss_convention", lsp_ls_convention_name(r->smoothing.convention));
+    lsp_json_key_str(j, "loss_convention",
+                     lsp_ls_convention_name(r->smoothing.convention));
   }
   lsp_json_key(j, "target");
   if (r->target == LSP_TARGET_NONE)
@@ -40,7 +41,8 @@ void lsp_attack_result_json(lsp_json *j, const lsp_attack_result *r,
       lsp_json_str(j, "eps/4");
     lsp_json_key_int(j, "restarts", (long long)r->restarts);
     lsp_json_key_bool(j, "early_exit", r->early_exit);
-    if (r->kind == LSP_ATTACK_PGD) lsp_json_key_int(j, "seed", (long long)r->seed);
+    if (r->kind == LSP_ATTACK_PGD)
+      lsp_json_key_int(j, "seed", (long long)r->seed);
   }
   lsp_json_key_num(j, "clean_accuracy", r->clean_accuracy);
   if (r->target != LSP_TARGET_NONE)
@@ -56,7 +58,8 @@ void lsp_attack_result_json(lsp_json *j, const lsp_attack_result *r,
     lsp_json_key_num(j, "success_rate", p->success_rate);
     lsp_json_key_num(j, "mean_confidence", p->mean_confidence);
     lsp_json_key_num(j, "zero_grad_share", p->zero_grad_share);
-    if (r->target != LSP_TARGET_NONE) lsp_json_key_num(j, "target_rate", p->target_rate);
+    if (r->target != LSP_TARGET_NONE)
+      lsp_json_key_num(j, "target_rate", p->target_rate);
     lsp_json_obj_end(j);
   }
   lsp_json_arr_end(j);
@@ -65,7 +68,8 @@ void lsp_attack_result_json(lsp_json *j, const lsp_attack_result *r,
   if (with_braces) lsp_json_obj_end(j);
 }
 
-/* ---- the checklist --------------------------------------------------------- */
+/* ---- the checklist ---------------------------------------------------------
+ */
 
 void lsp_mask_opts_default(lsp_mask_opts *o) {
   o->tol = 0.01;
@@ -75,7 +79,9 @@ void lsp_mask_opts_default(lsp_mask_opts *o) {
 }
 
 const char *lsp_check_status_name(lsp_check_status s) {
-  return s == LSP_CHECK_PASS ? "pass" : s == LSP_CHECK_FLAG ? "flag" : "skipped";
+  return s == LSP_CHECK_PASS   ? "pass"
+         : s == LSP_CHECK_FLAG ? "flag"
+                               : "skipped";
 }
 
 static void set(lsp_mask_check *c, const char *name, lsp_check_status st,
@@ -132,23 +138,29 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
   if (!fgsm || fgsm->kind != LSP_ATTACK_FGSM || fgsm->npoints == 0)
     return lsp_fail(LSP_EINVAL, "checklist: needs a white-box FGSM sweep");
   if (iter && iter->kind == LSP_ATTACK_FGSM)
-    return lsp_fail(LSP_EINVAL, "checklist: the iterative result is an FGSM sweep");
+    return lsp_fail(LSP_EINVAL,
+                    "checklist: the iterative result is an FGSM sweep");
   const lsp_attack_result *all[2] = {iter, transfer};
   for (int i = 0; i < 2; i++)
-    if (all[i] && (all[i]->n != fgsm->n || all[i]->lo != fgsm->lo || all[i]->hi != fgsm->hi))
-      return lsp_fail(LSP_EINVAL, "checklist: results were scored on different data");
+    if (all[i] && (all[i]->n != fgsm->n || all[i]->lo != fgsm->lo ||
+                   all[i]->hi != fgsm->hi))
+      return lsp_fail(LSP_EINVAL,
+                      "checklist: results were scored on different data");
   if (fgsm->transfer || (iter && iter->transfer))
-    return lsp_fail(LSP_EINVAL, "checklist: the white-box results are transfer attacks");
+    return lsp_fail(LSP_EINVAL,
+                    "checklist: the white-box results are transfer attacks");
   lsp_mask_check *c = out->checks;
 
   /* 1. an iterative attack must do at least as well as its first step */
   if (!iter) {
-    set(&c[0], "pgd_le_fgsm", LSP_CHECK_SKIP, NAN, NAN, NAN, "no iterative attack was run");
+    set(&c[0], "pgd_le_fgsm", LSP_CHECK_SKIP, NAN, NAN, NAN,
+        "no iterative attack was run");
   } else {
     double worst = -INFINITY, we = NAN, wv = NAN, wr = NAN;
     for (size_t i = 0; i < iter->npoints; i++) {
       const lsp_attack_point *f = at_eps(fgsm, iter->points[i].eps);
-      if (!f || f->eps == 0.0) continue; /* at eps 0 both are the clean accuracy */
+      if (!f || f->eps == 0.0)
+        continue; /* at eps 0 both are the clean accuracy */
       double d = iter->points[i].accuracy_raw - f->accuracy;
       if (d > worst) {
         worst = d;
@@ -158,9 +170,11 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
       }
     }
     if (isnan(we))
-      set(&c[0], "pgd_le_fgsm", LSP_CHECK_SKIP, NAN, NAN, NAN, "no eps > 0 shared with FGSM");
+      set(&c[0], "pgd_le_fgsm", LSP_CHECK_SKIP, NAN, NAN, NAN,
+          "no eps > 0 shared with FGSM");
     else
-      set(&c[0], "pgd_le_fgsm", worst > o->tol ? LSP_CHECK_FLAG : LSP_CHECK_PASS, we, wv, wr,
+      set(&c[0], "pgd_le_fgsm",
+          worst > o->tol ? LSP_CHECK_FLAG : LSP_CHECK_PASS, we, wv, wr,
           "%s accuracy %.4f vs FGSM %.4f at eps %g (worst eps; slack %g)",
           lsp_attack_kind_name(iter->kind), wv, wr, we, o->tol);
   }
@@ -173,8 +187,10 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
     double rise = use_iter ? ri : rf, e = use_iter ? ei : ef;
     const char *who = use_iter ? lsp_attack_kind_name(iter->kind) : "fgsm";
     if (rise > 0.0)
-      set(&c[1], "accuracy_falls", rise > o->tol ? LSP_CHECK_FLAG : LSP_CHECK_PASS, e, rise,
-          0.0, "%s accuracy rises by %.4f up to eps %g (slack %g)", who, rise, e, o->tol);
+      set(&c[1], "accuracy_falls",
+          rise > o->tol ? LSP_CHECK_FLAG : LSP_CHECK_PASS, e, rise, 0.0,
+          "%s accuracy rises by %.4f up to eps %g (slack %g)", who, rise, e,
+          o->tol);
     else
       set(&c[1], "accuracy_falls", LSP_CHECK_PASS, NAN, 0.0, 0.0,
           "accuracy never rises with eps (fgsm%s%s)", iter ? " and " : "",
@@ -189,14 +205,17 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
       if (r->points[i].eps > big->eps) big = &r->points[i];
     double need = o->large_eps * ((double)r->hi - (double)r->lo);
     if (big->eps < need)
-      set(&c[2], "near_zero_at_large_eps", LSP_CHECK_SKIP, big->eps, big->accuracy_raw,
-          o->near_zero, "largest eps %g is below %g; add a large eps to the sweep", big->eps,
+      set(&c[2], "near_zero_at_large_eps", LSP_CHECK_SKIP, big->eps,
+          big->accuracy_raw, o->near_zero,
+          "largest eps %g is below %g; add a large eps to the sweep", big->eps,
           need);
     else
       set(&c[2], "near_zero_at_large_eps",
-          big->accuracy_raw > o->near_zero ? LSP_CHECK_FLAG : LSP_CHECK_PASS, big->eps,
-          big->accuracy_raw, o->near_zero, "%s accuracy %.4f at eps %g (expected <= %g)",
-          lsp_attack_kind_name(r->kind), big->accuracy_raw, big->eps, o->near_zero);
+          big->accuracy_raw > o->near_zero ? LSP_CHECK_FLAG : LSP_CHECK_PASS,
+          big->eps, big->accuracy_raw, o->near_zero,
+          "%s accuracy %.4f at eps %g (expected <= %g)",
+          lsp_attack_kind_name(r->kind), big->accuracy_raw, big->eps,
+          o->near_zero);
   }
 
   /* 4. a black-box transfer attack must not beat the white-box one */
@@ -204,7 +223,8 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
     set(&c[3], "transfer_not_stronger", LSP_CHECK_SKIP, NAN, NAN, NAN,
         "no transfer attack was run");
   } else {
-    const lsp_attack_result *wb = transfer->kind != LSP_ATTACK_FGSM && iter ? iter : fgsm;
+    const lsp_attack_result *wb =
+        transfer->kind != LSP_ATTACK_FGSM && iter ? iter : fgsm;
     double worst = -INFINITY, we = NAN, wv = NAN, wr = NAN;
     for (size_t i = 0; i < transfer->npoints; i++) {
       const lsp_attack_point *w = at_eps(wb, transfer->points[i].eps);
@@ -221,9 +241,10 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
       set(&c[3], "transfer_not_stronger", LSP_CHECK_SKIP, NAN, NAN, NAN,
           "no eps > 0 shared with the white-box attack");
     else
-      set(&c[3], "transfer_not_stronger", worst > o->tol ? LSP_CHECK_FLAG : LSP_CHECK_PASS,
-          we, wv, wr, "transfer accuracy %.4f vs white-box %s %.4f at eps %g (slack %g)", wv,
-          lsp_attack_kind_name(wb->kind), wr, we, o->tol);
+      set(&c[3], "transfer_not_stronger",
+          worst > o->tol ? LSP_CHECK_FLAG : LSP_CHECK_PASS, we, wv, wr,
+          "transfer accuracy %.4f vs white-box %s %.4f at eps %g (slack %g)",
+          wv, lsp_attack_kind_name(wb->kind), wr, we, o->tol);
   }
 
   /* 5. exactly-zero input gradients (saturated softmax, dead units) */
@@ -236,12 +257,15 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
           worst = rs[k]->points[i].zero_grad_share;
           we = rs[k]->points[i].eps;
         }
-    set(&c[4], "zero_grad_share", worst > o->zero_grad_max ? LSP_CHECK_FLAG : LSP_CHECK_PASS,
-        we, worst, o->zero_grad_max,
-        "%.4f of input-gradient components are exactly zero (largest, at eps %g; flag above %g)",
+    set(&c[4], "zero_grad_share",
+        worst > o->zero_grad_max ? LSP_CHECK_FLAG : LSP_CHECK_PASS, we, worst,
+        o->zero_grad_max,
+        "%.4f of input-gradient components are exactly zero (largest, at eps "
+        "%g; flag above %g)",
         worst, we, o->zero_grad_max);
   }
-  for (int i = 0; i < LSP_MASK_NCHECKS; i++) out->flags += c[i].status == LSP_CHECK_FLAG;
+  for (int i = 0; i < LSP_MASK_NCHECKS; i++)
+    out->flags += c[i].status == LSP_CHECK_FLAG;
   return LSP_OK;
 }
 

@@ -17,7 +17,6 @@
 #include "attacks/lsp_attack_int.h"
 #include "core/lsp_error.h"
 
-
 int lsp_fgsm_sweep(lsp_atk_ctx *c, const double *eps, size_t neps,
                    lsp_attack_result *out) {
   const size_t n = c->n, dim = c->dim;
@@ -27,7 +26,8 @@ int lsp_fgsm_sweep(lsp_atk_ctx *c, const double *eps, size_t neps,
   uint8_t *correct = malloc(n);
   int st = LSP_OK;
   if (!sg || !pred || !conf || !correct) {
-    st = lsp_fail(LSP_ENOMEM, "fgsm: out of memory for %zu x %zu signs", n, dim);
+    st =
+        lsp_fail(LSP_ENOMEM, "fgsm: out of memory for %zu x %zu signs", n, dim);
     goto done;
   }
   size_t npos = 0;
@@ -48,7 +48,8 @@ int lsp_fgsm_sweep(lsp_atk_ctx *c, const double *eps, size_t neps,
     if ((st = lsp_atk_backward_src(c, z, c->lab + i0, nb, &zeros))) goto done;
     const float *g = c->gb;
     int8_t *s = sg + i0 * dim;
-    for (size_t j = 0; j < nb * dim; j++) s[j] = (int8_t)((g[j] > 0.0f) - (g[j] < 0.0f));
+    for (size_t j = 0; j < nb * dim; j++)
+      s[j] = (int8_t)((g[j] > 0.0f) - (g[j] < 0.0f));
     if ((st = lsp_atk_tick(c, "gradient", 0.0, 1, nb))) goto done;
   }
   const double zshare = (double)zeros / ((double)n * (double)dim);
@@ -69,9 +70,11 @@ int lsp_fgsm_sweep(lsp_atk_ctx *c, const double *eps, size_t neps,
         const int8_t *s = sg + i0 * dim;
         float *xb = c->xb;
         const size_t cnt = nb * dim;
-        for (size_t j = 0; j < cnt; j++) xb[j] = lsp_atk_step(xs[j], (float)s[j], ef, lo, hi);
+        for (size_t j = 0; j < cnt; j++)
+          xb[j] = lsp_atk_step(xs[j], (float)s[j], ef, lo, hi);
         const float *z = NULL;
-        if ((st = lsp_model_forward(c->dst, c->ws_dst, xb, nb, &z, NULL))) goto done;
+        if ((st = lsp_model_forward(c->dst, c->ws_dst, xb, nb, &z, NULL)))
+          goto done;
         c->flops += c->fwd_dst * (double)nb;
         lsp_atk_score(z, nb, c->k, pred + i0, conf + i0);
         if (keep) memcpy(keep + i0 * dim, xb, nb * dim * sizeof *keep);

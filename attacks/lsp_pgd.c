@@ -24,10 +24,10 @@
 #include "attacks/lsp_attack_int.h"
 #include "core/lsp_error.h"
 
-
 /* splitmix64 finalizer: decorrelates nearby (seed, restart, example). */
 static unsigned long mix_seed(unsigned long seed, size_t r, size_t i) {
-  uint64_t z = (uint64_t)seed * 0x9e3779b97f4a7c15ull + (uint64_t)r * 0xd1b54a32d192ed03ull +
+  uint64_t z = (uint64_t)seed * 0x9e3779b97f4a7c15ull +
+               (uint64_t)r * 0xd1b54a32d192ed03ull +
                (uint64_t)i * 0x8cb92ba72f3d8dd7ull;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
@@ -37,22 +37,22 @@ static unsigned long mix_seed(unsigned long seed, size_t r, size_t i) {
 
 /* Per-ε scratch and outcome. */
 typedef struct {
-  float *blo, *bhi;  /* batch×dim: the box of each active row           */
-  int32_t *bpred;    /* batch                                           */
-  float *bconf;      /* batch                                           */
-  int32_t *blab;     /* batch: gradient labels of the active rows       */
-  size_t *idx;       /* batch: example index of each active row         */
-  uint8_t *alive;    /* n: not fooled by any restart so far             */
-  int32_t *pred;     /* n: prediction on the kept x'                    */
-  float *conf;       /* n: confidence on the kept x'                    */
-  float *keep;       /* n×dim or NULL: the kept x'                      */
+  float *blo, *bhi;    /* batch×dim: the box of each active row           */
+  int32_t *bpred;      /* batch                                           */
+  float *bconf;        /* batch                                           */
+  int32_t *blab;       /* batch: gradient labels of the active rows       */
+  size_t *idx;         /* batch: example index of each active row         */
+  uint8_t *alive;      /* n: not fooled by any restart so far             */
+  int32_t *pred;       /* n: prediction on the kept x'                    */
+  float *conf;         /* n: confidence on the kept x'                    */
+  float *keep;         /* n×dim or NULL: the kept x'                      */
   size_t zeros, evals; /* gradient components: exactly zero / all       */
 } eps_state;
 
 /* Record the outcome of active row a (example ii) at iterate xrow: the first
  * fooling x' over all restarts is kept, else the latest one. */
-static void record(const lsp_atk_ctx *c, eps_state *e, size_t ii, int32_t p, float cf,
-                   const float *xrow) {
+static void record(const lsp_atk_ctx *c, eps_state *e, size_t ii, int32_t p,
+                   float cf, const float *xrow) {
   if (!e->alive[ii]) return;
   e->pred[ii] = p;
   e->conf[ii] = cf;
@@ -73,9 +73,12 @@ static void record(const lsp_atk_ctx *c, eps_state *e, size_t ii, int32_t p, flo
 static int attack_eps(lsp_atk_ctx *c, double eps, gsl_rng *rng, eps_state *e) {
   const size_t n = c->n, dim = c->dim, S = c->o->steps, R = c->o->restarts;
   const float lo = c->o->lo, hi = c->o->hi, ef = (float)eps;
-  const float af = (float)(c->o->step_size > 0.0 ? c->o->step_size : eps / 4.0) * (float)c->dir;
+  const float af =
+      (float)(c->o->step_size > 0.0 ? c->o->step_size : eps / 4.0) *
+      (float)c->dir;
   const int pgd = c->o->kind == LSP_ATTACK_PGD;
-  const int early = !c->transfer && c->o->target == LSP_TARGET_NONE && !c->o->full_steps;
+  const int early =
+      !c->transfer && c->o->target == LSP_TARGET_NONE && !c->o->full_steps;
   /* (lsp_attack_run records the same rule in the result's early_exit) */
   const char *stage = pgd ? "pgd" : "bim";
   memset(e->alive, 1, n);
@@ -88,7 +91,8 @@ static int attack_eps(lsp_atk_ctx *c, double eps, gsl_rng *rng, eps_state *e) {
         if (e->alive[i0 + i] || !early) {
           size_t ii = i0 + i;
           const float *xs = c->x + ii * dim;
-          float *xr = xb + na * dim, *bl = e->blo + na * dim, *bh = e->bhi + na * dim;
+          float *xr = xb + na * dim, *bl = e->blo + na * dim,
+                *bh = e->bhi + na * dim;
           for (size_t j = 0; j < dim; j++) {
             float a = xs[j] - ef, b = xs[j] + ef;
             bl[j] = a > lo ? a : lo;
@@ -123,14 +127,17 @@ static int attack_eps(lsp_atk_ctx *c, double eps, gsl_rng *rng, eps_state *e) {
             break;
           }
         }
-        if ((st = lsp_atk_backward_src(c, z, e->blab, na, &e->zeros))) return st;
+        if ((st = lsp_atk_backward_src(c, z, e->blab, na, &e->zeros)))
+          return st;
         e->evals += na * dim;
         const float *g = c->gb;
         for (size_t a = 0; a < na; a++) {
           if (fooled && e->bpred[a] != c->y[e->idx[a]]) continue;
           float *xr = xb + a * dim;
-          const float *ga = g + a * dim, *bl = e->blo + a * dim, *bh = e->bhi + a * dim;
-          for (size_t j = 0; j < dim; j++) xr[j] = lsp_atk_step(xr[j], ga[j], af, bl[j], bh[j]);
+          const float *ga = g + a * dim, *bl = e->blo + a * dim,
+                      *bh = e->bhi + a * dim;
+          for (size_t j = 0; j < dim; j++)
+            xr[j] = lsp_atk_step(xr[j], ga[j], af, bl[j], bh[j]);
         }
         if (fooled) { /* drop the fooled rows from the batch */
           size_t w = 0;
@@ -181,9 +188,10 @@ int lsp_pgd_sweep(lsp_atk_ctx *c, const double *eps, size_t neps,
   e.bhi = malloc(c->batch * dim * sizeof *e.bhi);
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_taus2);
   int st = LSP_OK;
-  if (!ok || !env || !order || !e.pred || !e.conf || !e.bpred || !e.bconf || !e.blab ||
-      !e.idx || !e.blo || !e.bhi || !rng) {
-    st = lsp_fail(LSP_ENOMEM, "%s: out of memory", lsp_attack_kind_name(c->o->kind));
+  if (!ok || !env || !order || !e.pred || !e.conf || !e.bpred || !e.bconf ||
+      !e.blab || !e.idx || !e.blo || !e.bhi || !rng) {
+    st = lsp_fail(LSP_ENOMEM, "%s: out of memory",
+                  lsp_attack_kind_name(c->o->kind));
     goto done;
   }
   size_t npos = 0;

@@ -8,10 +8,10 @@
  * FGSM: the input gradient once, then one forward per ε > 0. PGD: `steps`
  * steps of ε/4 from a random start, one restart, per ε > 0; by default an
  * example leaves the batch at its first misclassified iterate (early exit),
- * --full-steps 1 runs every step on every example as the PyTorch peer does. Prints one JSON
- * line: median_s over R runs (after one warm-up), the dense-layer GFLOP of a
- * run, the achieved GFLOP/s, and the accuracy at each ε (so the PyTorch peer
- * can be checked to compute the same thing). */
+ * --full-steps 1 runs every step on every example as the PyTorch peer does.
+ * Prints one JSON line: median_s over R runs (after one warm-up), the
+ * dense-layer GFLOP of a run, the achieved GFLOP/s, and the accuracy at each ε
+ * (so the PyTorch peer can be checked to compute the same thing). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,10 +43,12 @@ int main(int argc, char **argv) {
   long limit = bench_arg_long(argc, argv, "--limit", 0);
   lsp_attack_opts o;
   lsp_attack_opts_default(&o);
-  if (!mpath || reps < 1 || steps < 1 || batch < 0 || lsp_attack_kind_parse(attack, &o.kind) ||
-      o.kind == LSP_ATTACK_BIM) {
-    fprintf(stderr, "usage: bench_attack --model M [--data D | --x X.npy --labels y.npy] "
-                    "[--eps LIST] [--attack fgsm|pgd] [--threads T] [--reps R]\n");
+  if (!mpath || reps < 1 || steps < 1 || batch < 0 ||
+      lsp_attack_kind_parse(attack, &o.kind) || o.kind == LSP_ATTACK_BIM) {
+    fprintf(
+        stderr,
+        "usage: bench_attack --model M [--data D | --x X.npy --labels y.npy] "
+        "[--eps LIST] [--attack fgsm|pgd] [--threads T] [--reps R]\n");
     return 2;
   }
   double eps[64];
@@ -76,7 +78,8 @@ int main(int argc, char **argv) {
   size_t n = 0, dim = 0;
   if (xp && yp) {
     if (lsp_npy_read_matrix(xp, &xa, &x, &xown, &n, &dim)) return die(xp);
-    if (lsp_npy_read(yp, &ya) || lsp_array_labels(&ya, yp, (int)m->out_dim, &y)) return die(yp);
+    if (lsp_npy_read(yp, &ya) || lsp_array_labels(&ya, yp, (int)m->out_dim, &y))
+      return die(yp);
   } else {
     lsp_data_opts dopt;
     lsp_data_opts_default(&dopt);
@@ -97,21 +100,27 @@ int main(int argc, char **argv) {
   for (int rep = -1; rep < reps; rep++) {
     lsp_attack_result_free(&r);
     double t0 = bench_now();
-    if (lsp_attack_run(m, NULL, x, y, n, dim, eps, neps, &o, &r)) return die("attack");
+    if (lsp_attack_run(m, NULL, x, y, n, dim, eps, neps, &o, &r))
+      return die("attack");
     if (rep >= 0) t[rep] = bench_now() - t0;
     gflop = r.flops / 1e9;
   }
   double med = bench_median(t, (size_t)reps);
   char desc[128];
   lsp_model_describe(m, desc, sizeof desc);
-  printf("{\"impl\": \"lsprobe\", \"attack\": \"%s\", \"model\": \"%s\", \"n\": %zu, "
-         "\"steps\": %zu, \"early_exit\": %s, \"threads\": %d, \"reps\": %d, \"median_s\": %.6f, \"min_s\": %.6f, "
-         "\"gflop\": %.4f, \"gflop_per_s\": %.2f, \"eps\": [",
-         lsp_attack_kind_name(o.kind), desc, n, r.steps, r.early_exit ? "true" : "false", threads, reps, med, t[0], gflop,
-         gflop / med);
+  printf(
+      "{\"impl\": \"lsprobe\", \"attack\": \"%s\", \"model\": \"%s\", \"n\": "
+      "%zu, "
+      "\"steps\": %zu, \"early_exit\": %s, \"threads\": %d, \"reps\": %d, "
+      "\"median_s\": %.6f, \"min_s\": %.6f, "
+      "\"gflop\": %.4f, \"gflop_per_s\": %.2f, \"eps\": [",
+      lsp_attack_kind_name(o.kind), desc, n, r.steps,
+      r.early_exit ? "true" : "false", threads, reps, med, t[0], gflop,
+      gflop / med);
   for (size_t e = 0; e < neps; e++) printf("%s%g", e ? ", " : "", eps[e]);
   printf("], \"accuracy\": [");
-  for (size_t e = 0; e < neps; e++) printf("%s%.5f", e ? ", " : "", r.points[e].accuracy_raw);
+  for (size_t e = 0; e < neps; e++)
+    printf("%s%.5f", e ? ", " : "", r.points[e].accuracy_raw);
   printf("]}\n");
   lsp_attack_result_free(&r);
   free(t);

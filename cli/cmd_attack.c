@@ -41,15 +41,18 @@ static void on_progress(const lsp_attack_progress *p, void *user) {
   s->last = t;
   double frac = p->total ? (double)p->done / (double)p->total : 1.0;
   double eta = frac > 0 ? (t - s->t0) * (1.0 - frac) / frac : 0.0;
-  fprintf(stderr, "%slsprobe: attack: %s eps %g restart %zu: %3.0f%%, eta %.0f s%s",
+  fprintf(stderr,
+          "%slsprobe: attack: %s eps %g restart %zu: %3.0f%%, eta %.0f s%s",
           s->tty ? "\r" : "", p->stage, p->eps, p->restart, 100.0 * frac, eta,
           s->tty ? "   " : "\n");
   s->printed = 1;
 }
 
-static void print_text(const lsp_attack_result *r, const char *model, const char *from) {
+static void print_text(const lsp_attack_result *r, const char *model,
+                       const char *from) {
   printf("attack %s%s, loss %s", lsp_attack_kind_name(r->kind),
-         r->target == LSP_TARGET_NONE ? "" : " (targeted)", lsp_attack_loss_name(r->loss));
+         r->target == LSP_TARGET_NONE ? "" : " (targeted)",
+         lsp_attack_loss_name(r->loss));
   if (r->kind != LSP_ATTACK_FGSM) {
     if (r->step_size > 0)
       printf(", %zu steps of %g", r->steps, r->step_size);
@@ -63,15 +66,18 @@ static void print_text(const lsp_attack_result *r, const char *model, const char
     printf("\ncrafted on %s, scored on %s", from, model);
   else
     printf("\nmodel %s", model);
-  printf("\n%zu examples, inputs in [%g, %g]", r->n, (double)r->lo, (double)r->hi);
+  printf("\n%zu examples, inputs in [%g, %g]", r->n, (double)r->lo,
+         (double)r->hi);
   printf("\nclean accuracy %.4f\n", r->clean_accuracy);
-  printf("%8s %9s %9s %9s %11s %10s%s\n", "eps", "accuracy", "acc_raw", "success",
-         "confidence", "zero_grad", r->target != LSP_TARGET_NONE ? "  to_target" : "");
+  printf("%8s %9s %9s %9s %11s %10s%s\n", "eps", "accuracy", "acc_raw",
+         "success", "confidence", "zero_grad",
+         r->target != LSP_TARGET_NONE ? "  to_target" : "");
   for (size_t i = 0; i < r->npoints; i++) {
     const lsp_attack_point *p = &r->points[i];
-    printf("%8.4f %9.4f %9.4f %9.4f %11.4f", p->eps, p->accuracy, p->accuracy_raw,
-           p->success_rate, p->mean_confidence);
-    if (isnan(p->zero_grad_share)) /* iterative attacks evaluate no gradient at eps 0 */
+    printf("%8.4f %9.4f %9.4f %9.4f %11.4f", p->eps, p->accuracy,
+           p->accuracy_raw, p->success_rate, p->mean_confidence);
+    if (isnan(p->zero_grad_share)) /* iterative attacks evaluate no gradient at
+                                      eps 0 */
       printf(" %10s", "-");
     else
       printf(" %10.4f", p->zero_grad_share);
@@ -83,8 +89,8 @@ static void print_text(const lsp_attack_result *r, const char *model, const char
 }
 
 static void print_checks(const lsp_mask_report *rep) {
-  printf("gradient-masking checklist (Athalye et al. 2018): %d flag%s\n", rep->flags,
-         rep->flags == 1 ? "" : "s");
+  printf("gradient-masking checklist (Athalye et al. 2018): %d flag%s\n",
+         rep->flags, rep->flags == 1 ? "" : "s");
   for (int i = 0; i < LSP_MASK_NCHECKS; i++)
     printf("  %-7s %-23s %s\n", lsp_check_status_name(rep->checks[i].status),
            rep->checks[i].name, rep->checks[i].detail);
@@ -116,37 +122,46 @@ static void inputs_free(inputs *in) {
  * count, have that many outputs. */
 static int check_fit(const lsp_model *m, const char *path, const inputs *in) {
   if (m->in_dim != in->dim)
-    return cli_error(k_cmd, CLI_DATA, "%s takes %zu inputs but %s has %zu features", path,
+    return cli_error(k_cmd, CLI_DATA,
+                     "%s takes %zu inputs but %s has %zu features", path,
                      m->in_dim, in->name, in->dim);
   if (in->k > 0 && m->out_dim != (size_t)in->k)
-    return cli_error(k_cmd, CLI_DATA, "%s has %zu classes but %s has %d", path, m->out_dim,
-                     in->name, in->k);
+    return cli_error(k_cmd, CLI_DATA, "%s has %zu classes but %s has %d", path,
+                     m->out_dim, in->name, in->k);
   return CLI_OK;
 }
 
-static int load_inputs(cli_opt *opts, const lsp_model *m, const char *mpath, inputs *in) {
+static int load_inputs(cli_opt *opts, const lsp_model *m, const char *mpath,
+                       inputs *in) {
   const char *data = cli_str(opts, "data", NULL);
-  const char *xp = cli_str(opts, "x", NULL), *yp = cli_str(opts, "labels", NULL);
+  const char *xp = cli_str(opts, "x", NULL),
+             *yp = cli_str(opts, "labels", NULL);
   const char *split = cli_str(opts, "split", "test");
   int rc;
   long limit;
-  if ((rc = cli_get_long(k_cmd, opts, "limit", 0, 0, 1L << 40, &limit))) return rc;
+  if ((rc = cli_get_long(k_cmd, opts, "limit", 0, 0, 1L << 40, &limit)))
+    return rc;
   if (data && (xp || yp))
-    return cli_error(k_cmd, CLI_USAGE, "give either --data or --x with --labels, not both");
+    return cli_error(k_cmd, CLI_USAGE,
+                     "give either --data or --x with --labels, not both");
   if (!data && !(xp && yp))
-    return cli_error(k_cmd, CLI_USAGE, "--data (or --x with --labels) is required");
+    return cli_error(k_cmd, CLI_USAGE,
+                     "--data (or --x with --labels) is required");
   if (strcmp(split, "test") != 0 && strcmp(split, "val") != 0)
-    return cli_error(k_cmd, CLI_USAGE, "--split: '%s' is not test or val", split);
+    return cli_error(k_cmd, CLI_USAGE, "--split: '%s' is not test or val",
+                     split);
   if (data) {
     if (cli_has(opts, "lo") || cli_has(opts, "hi"))
-      return cli_error(k_cmd, CLI_USAGE, "--lo/--hi go with --x; a dataset has its own bounds");
+      return cli_error(k_cmd, CLI_USAGE,
+                       "--lo/--hi go with --x; a dataset has its own bounds");
     lsp_data_opts o;
     lsp_data_opts_default(&o);
     o.spec = data;
     int st = lsp_data_load(&o, &in->splits);
     if (st) return cli_lib_error(k_cmd, st);
     in->have_splits = 1;
-    const lsp_dataset *d = strcmp(split, "val") == 0 ? &in->splits.val : &in->splits.test;
+    const lsp_dataset *d =
+        strcmp(split, "val") == 0 ? &in->splits.val : &in->splits.test;
     in->x = d->x;
     in->y = d->y;
     in->n = d->n;
@@ -169,54 +184,75 @@ static int load_inputs(cli_opt *opts, const lsp_model *m, const char *mpath, inp
     lsp_array_release(&ya);
     if (st) return cli_lib_error(k_cmd, st);
     if (ny != in->n)
-      return cli_error(k_cmd, CLI_DATA, "%s has %zu labels but %s has %zu rows", yp, ny, xp,
-                       in->n);
+      return cli_error(k_cmd, CLI_DATA, "%s has %zu labels but %s has %zu rows",
+                       yp, ny, xp, in->n);
     in->y = in->yown;
     double lo, hi;
     if ((rc = cli_get_double(k_cmd, opts, "lo", 0.0, -1e30, 1e30, &lo)) ||
         (rc = cli_get_double(k_cmd, opts, "hi", 1.0, -1e30, 1e30, &hi)))
       return rc;
-    if (!(lo < hi)) return cli_error(k_cmd, CLI_USAGE, "--lo %g must be below --hi %g", lo, hi);
+    if (!(lo < hi))
+      return cli_error(k_cmd, CLI_USAGE, "--lo %g must be below --hi %g", lo,
+                       hi);
     in->lo = (float)lo;
     in->hi = (float)hi;
   }
   if (limit > 0 && (size_t)limit < in->n) in->n = (size_t)limit;
-  if (in->n == 0) return cli_error(k_cmd, CLI_DATA, "%s: no examples in the %s split", in->name, split);
+  if (in->n == 0)
+    return cli_error(k_cmd, CLI_DATA, "%s: no examples in the %s split",
+                     in->name, split);
   return CLI_OK;
 }
 
 int cmd_attack(int argc, char **argv) {
   cli_opt opts[] = {
-      {"model", "M", "the attacked model (.lspm or a PyTorch export folder), required", 1, 0, 0},
-      {"data", "D", "dataset: fashion-mnist, synthetic or an IDX folder", 1, 0, 0},
-      {"x", "X.npy", "instead of --data: N×dim inputs (float32/float64)", 1, 0, 0},
+      {"model", "M",
+       "the attacked model (.lspm or a PyTorch export folder), required", 1, 0,
+       0},
+      {"data", "D", "dataset: fashion-mnist, synthetic or an IDX folder", 1, 0,
+       0},
+      {"x", "X.npy", "instead of --data: N×dim inputs (float32/float64)", 1, 0,
+       0},
       {"labels", "y.npy", "with --x: N integer labels", 1, 0, 0},
       {"lo", "A", "with --x: lower input bound (default 0)", 1, 0, 0},
       {"hi", "B", "with --x: upper input bound (default 1)", 1, 0, 0},
       {"split", "S", "test (default) or val", 1, 0, 0},
       {"limit", "N", "attack only the first N examples", 1, 0, 0},
       {"attack", "A", "fgsm (default), fgsm-targeted, bim or pgd", 1, 0, 0},
-      {"eps", "LIST", "comma-separated eps >= 0 (default 0,0.01,0.02,0.05,0.1,0.2,0.3)", 1, 0, 0},
+      {"eps", "LIST",
+       "comma-separated eps >= 0 (default 0,0.01,0.02,0.05,0.1,0.2,0.3)", 1, 0,
+       0},
       {"steps", "S", "bim/pgd: steps (default 10)", 1, 0, 0},
       {"step-size", "A", "bim/pgd: step size (default eps/4)", 1, 0, 0},
-      {"restarts", "R", "bim/pgd: restarts; robust = survives all (default 1)", 1, 0, 0},
+      {"restarts", "R", "bim/pgd: restarts; robust = survives all (default 1)",
+       1, 0, 0},
       {"loss", "L", "attack loss: ce (default), smoothed or margin", 1, 0, 0},
-      {"smoothing", "E", "with --loss smoothed: eps (default: the model's own)", 1, 0, 0},
-      {"target", "T", "targeted: least-likely (default) or a class index", 1, 0, 0},
+      {"smoothing", "E", "with --loss smoothed: eps (default: the model's own)",
+       1, 0, 0},
+      {"target", "T", "targeted: least-likely (default) or a class index", 1, 0,
+       0},
       {"transfer-from", "M0", "craft on M0, score on --model", 1, 0, 0},
-      {"checks", NULL, "also run FGSM (and the transfer) and print the masking checklist", 0, 0, 0},
-      {"adv-out", "F.npy", "write the adversarial inputs of the last eps", 1, 0, 0},
-      {"full-steps", NULL, "bim/pgd: all steps for every example, judge the last iterate only", 0, 0, 0},
+      {"checks", NULL,
+       "also run FGSM (and the transfer) and print the masking checklist", 0, 0,
+       0},
+      {"adv-out", "F.npy", "write the adversarial inputs of the last eps", 1, 0,
+       0},
+      {"full-steps", NULL,
+       "bim/pgd: all steps for every example, judge the last iterate only", 0,
+       0, 0},
       {"seed", "S", "PGD random starts (default 1)", 1, 0, 0},
       {"batch", "B", "rows per batch (default 256)", 1, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
       {"json", NULL, "print one JSON object", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
-  int rc = cli_parse(k_cmd, "--model M (--data D | --x X.npy --labels y.npy) [options]",
-                     "L-infinity adversarial attacks over a list of eps: accuracy over all N,\n"
-                     "success rate on clean-correct examples, mean confidence and the share of\n"
-                     "exactly-zero input gradients per eps.",
-                     argc, argv, opts);
+  int rc = cli_parse(
+      k_cmd, "--model M (--data D | --x X.npy --labels y.npy) [options]",
+      "L-infinity adversarial attacks over a list of eps: accuracy over all "
+      "N,\n"
+      "success rate on clean-correct examples, mean confidence and the share "
+      "of\n"
+      "exactly-zero input gradients per eps.",
+      argc, argv, opts);
   if (rc) return rc;
   if ((rc = cli_require(k_cmd, opts, "model"))) return rc;
 
@@ -229,7 +265,8 @@ int cmd_attack(int argc, char **argv) {
     ao.kind = LSP_ATTACK_FGSM;
     targeted = 1;
   } else if (lsp_attack_kind_parse(aname, &ao.kind) != LSP_OK) {
-    return cli_error(k_cmd, CLI_USAGE, "--attack: '%s' is not fgsm, fgsm-targeted, bim or pgd",
+    return cli_error(k_cmd, CLI_USAGE,
+                     "--attack: '%s' is not fgsm, fgsm-targeted, bim or pgd",
                      aname);
   }
   if (lsp_attack_loss_parse(cli_str(opts, "loss", "ce"), &ao.loss) != LSP_OK)
@@ -238,8 +275,8 @@ int cmd_attack(int argc, char **argv) {
   size_t neps = 0;
   long steps, restarts, seed, batch, threads;
   double step = 0.0;
-  if ((rc = cli_get_doubles(k_cmd, opts, "eps", "0,0.01,0.02,0.05,0.1,0.2,0.3", 0.0, 1e30, &eps,
-                            &neps)))
+  if ((rc = cli_get_doubles(k_cmd, opts, "eps", "0,0.01,0.02,0.05,0.1,0.2,0.3",
+                            0.0, 1e30, &eps, &neps)))
     return rc;
   if ((rc = cli_get_long(k_cmd, opts, "steps", 10, 1, 1000000, &steps)) ||
       (rc = cli_get_long(k_cmd, opts, "restarts", 1, 1, 1000000, &restarts)) ||
@@ -264,7 +301,8 @@ int cmd_attack(int argc, char **argv) {
       goto out;
     }
     ao.smoothing_given = 1;
-    if ((rc = cli_get_double(k_cmd, opts, "smoothing", 0.0, 0.0, 1.0, &ao.smoothing.eps)))
+    if ((rc = cli_get_double(k_cmd, opts, "smoothing", 0.0, 0.0, 1.0,
+                             &ao.smoothing.eps)))
       goto out;
   }
   const char *tname = cli_str(opts, "target", NULL);
@@ -276,8 +314,9 @@ int cmd_attack(int argc, char **argv) {
       long t;
       char why[128];
       if (cli_parse_long(tname, 0, 1000000, &t, why, sizeof why)) {
-        rc = cli_error(k_cmd, CLI_USAGE, "--target: %s (give least-likely or a class index)",
-                       why);
+        rc =
+            cli_error(k_cmd, CLI_USAGE,
+                      "--target: %s (give least-likely or a class index)", why);
         goto out;
       }
       ao.target = (int)t;
@@ -285,14 +324,16 @@ int cmd_attack(int argc, char **argv) {
   }
   const int checks = cli_has(opts, "checks");
   if (checks && (ao.kind == LSP_ATTACK_FGSM || ao.target != LSP_TARGET_NONE)) {
-    rc = cli_error(k_cmd, CLI_USAGE, "--checks needs --attack bim or pgd (untargeted)");
+    rc = cli_error(k_cmd, CLI_USAGE,
+                   "--checks needs --attack bim or pgd (untargeted)");
     goto out;
   }
   lsp_threads_set((int)threads);
   lsp_interrupt_install();
 
   /* models and data */
-  const char *mpath = cli_str(opts, "model", NULL), *fpath = cli_str(opts, "transfer-from", NULL);
+  const char *mpath = cli_str(opts, "model", NULL),
+             *fpath = cli_str(opts, "transfer-from", NULL);
   const char *adv_path = cli_str(opts, "adv-out", NULL);
   lsp_model *m = NULL, *m0 = NULL;
   inputs in;
@@ -311,19 +352,21 @@ int cmd_attack(int argc, char **argv) {
     rc = cli_lib_error(k_cmd, st);
     goto done;
   }
-  if ((rc = load_inputs(opts, m, mpath, &in)) || (rc = check_fit(m, mpath, &in)) ||
+  if ((rc = load_inputs(opts, m, mpath, &in)) ||
+      (rc = check_fit(m, mpath, &in)) ||
       (m0 && (rc = check_fit(m0, fpath, &in))))
     goto done;
   if (ao.target >= 0 && (size_t)ao.target >= m->out_dim) {
-    rc = cli_error(k_cmd, CLI_USAGE, "--target: class %d is outside [0, %zu)", ao.target,
-                   m->out_dim);
+    rc = cli_error(k_cmd, CLI_USAGE, "--target: class %d is outside [0, %zu)",
+                   ao.target, m->out_dim);
     goto done;
   }
   ao.lo = in.lo;
   ao.hi = in.hi;
   if (adv_path) {
     if (!(adv = malloc(in.n * in.dim * sizeof *adv))) {
-      rc = cli_error(k_cmd, CLI_DATA, "out of memory for the adversarial inputs");
+      rc = cli_error(k_cmd, CLI_DATA,
+                     "out of memory for the adversarial inputs");
       goto done;
     }
     ao.adv = adv;
@@ -334,7 +377,8 @@ int cmd_attack(int argc, char **argv) {
   ao.user = &ps;
 
   /* the requested attack; with --transfer-from it is crafted on M0 */
-  st = lsp_attack_run(m0 ? m0 : m, m0 ? m : NULL, in.x, in.y, in.n, in.dim, eps, neps, &ao, &res);
+  st = lsp_attack_run(m0 ? m0 : m, m0 ? m : NULL, in.x, in.y, in.n, in.dim, eps,
+                      neps, &ao, &res);
   lsp_mask_report rep;
   if (st == LSP_OK && checks) {
     /* white-box FGSM and PGD/BIM on M; the transfer (if any) is `res` */
@@ -347,9 +391,11 @@ int cmd_attack(int argc, char **argv) {
       memset(&res, 0, sizeof res);
       fo = ao;
       fo.adv = NULL;
-      st = lsp_attack_run(m, NULL, in.x, in.y, in.n, in.dim, eps, neps, &fo, &res);
+      st = lsp_attack_run(m, NULL, in.x, in.y, in.n, in.dim, eps, neps, &fo,
+                          &res);
     }
-    if (st == LSP_OK) st = lsp_attack_checklist(&fg, &res, m0 ? &tr : NULL, NULL, &rep);
+    if (st == LSP_OK)
+      st = lsp_attack_checklist(&fg, &res, m0 ? &tr : NULL, NULL, &rep);
   }
   if (ps.printed && ps.tty) fputc('\n', stderr);
   if (st) {
@@ -372,7 +418,8 @@ int cmd_attack(int argc, char **argv) {
     lsp_json_key_str(&j, "model", mpath);
     lsp_json_key_str(&j, "transfer_from", fpath);
     lsp_json_key_str(&j, "data", in.name);
-    if (in.have_splits) lsp_json_key_str(&j, "split", cli_str(opts, "split", "test"));
+    if (in.have_splits)
+      lsp_json_key_str(&j, "split", cli_str(opts, "split", "test"));
     lsp_json_key_int(&j, "threads", lsp_threads_get());
     lsp_attack_result_json(&j, main_r, 0);
     if (checks) {
@@ -403,7 +450,8 @@ int cmd_attack(int argc, char **argv) {
       print_checks(&rep);
     }
     if (adv_path)
-      printf("adversarial inputs at eps %g written to %s\n", eps[neps - 1], adv_path);
+      printf("adversarial inputs at eps %g written to %s\n", eps[neps - 1],
+             adv_path);
   }
   rc = CLI_OK;
 done:

@@ -2,9 +2,9 @@
  *
  * Independent references: PyTorch dumps of torch_mlp_tiny (input gradients,
  * the FGSM input at ε = 0.1, clean and FGSM accuracies), central finite
- * differences for the margin loss, and properties that hold by construction
- * of the attacks (ε-ball and bounds, restarts, envelope, determinism) on a
- * model trained here on a separable synthetic problem. */
+ * differences for the margin loss, a closed form for a saturated softmax,
+ * and hand-made sweep results for the checklist. Properties on a trained
+ * model are in test_attack_props.c. */
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -74,18 +74,21 @@ static void tiny_free(tiny_case *t) {
   free(t->y);
 }
 
-/* ---- against PyTorch -------------------------------------------------------- */
+/* ---- against PyTorch --------------------------------------------------------
+ */
 
 static void test_input_grad_ce_matches_torch(void **state) {
   (void)state;
   tiny_case t = tiny_load();
   float dx[32 * 8];
   /* batch 5: uneven batches must not matter */
-  assert_int_equal(lsp_attack_input_grad(t.m, t.x, t.y, t.n, LSP_ALOSS_CE, NULL, 5, dx), 0);
+  assert_int_equal(
+      lsp_attack_input_grad(t.m, t.x, t.y, t.n, LSP_ALOSS_CE, NULL, 5, dx), 0);
   lsp_array g;
   td_load(TINY "grad_ce_x.npy", &g);
   const float *want = g.data;
-  for (size_t i = 0; i < t.n * t.dim; i++) td_close(dx[i], want[i], 1e-5, 0.0, "grad_ce_x", i);
+  for (size_t i = 0; i < t.n * t.dim; i++)
+    td_close(dx[i], want[i], 1e-5, 0.0, "grad_ce_x", i);
   lsp_array_release(&g);
   tiny_free(&t);
 }
@@ -95,7 +98,9 @@ static void test_input_grad_smoothed_matches_torch(void **state) {
   tiny_case t = tiny_load();
   float dx[32 * 8];
   lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
-  assert_int_equal(lsp_attack_input_grad(t.m, t.x, t.y, t.n, LSP_ALOSS_SMOOTHED, &ls, 0, dx), 0);
+  assert_int_equal(
+      lsp_attack_input_grad(t.m, t.x, t.y, t.n, LSP_ALOSS_SMOOTHED, &ls, 0, dx),
+      0);
   lsp_array g;
   td_load(TINY "grad_ls0.1_x.npy", &g); /* gradient of the MEAN: ours / N */
   const float *want = g.data;
@@ -109,7 +114,8 @@ static void test_fgsm_input_bitwise_torch(void **state) {
   (void)state;
   tiny_case t = tiny_load();
   float dx[32 * 8], adv[32 * 8];
-  assert_int_equal(lsp_attack_input_grad(t.m, t.x, t.y, t.n, LSP_ALOSS_CE, NULL, 0, dx), 0);
+  assert_int_equal(
+      lsp_attack_input_grad(t.m, t.x, t.y, t.n, LSP_ALOSS_CE, NULL, 0, dx), 0);
   lsp_fgsm_apply(t.x, dx, t.n * t.dim, 0.1, 1, 0.0f, 1.0f, adv);
   lsp_array f;
   td_load(TINY "fgsm_eps0.1_x.npy", &f);
@@ -122,7 +128,8 @@ static void test_fgsm_input_bitwise_torch(void **state) {
   memset(adv, 0, sizeof adv);
   double eps[2] = {0.0, 0.1};
   lsp_attack_result r;
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, t.dim, eps, 2, &o, &r), 0);
+  assert_int_equal(
+      lsp_attack_run(t.m, NULL, t.x, t.y, t.n, t.dim, eps, 2, &o, &r), 0);
   assert_memory_equal(adv, f.data, sizeof adv);
   lsp_attack_result_free(&r);
   lsp_array_release(&f);
@@ -138,15 +145,18 @@ static void test_fgsm_sweep_accuracies_torch(void **state) {
   for (size_t batch = 3; batch <= 64; batch *= 4) {
     o.batch = batch;
     lsp_attack_result r;
-    assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, t.dim, eps, 3, &o, &r), 0);
+    assert_int_equal(
+        lsp_attack_run(t.m, NULL, t.x, t.y, t.n, t.dim, eps, 3, &o, &r), 0);
     assert_int_equal(r.npoints, 3);
     td_close(r.clean_accuracy, 0.53125, 0, 0, "acc_clean", batch);
     td_close(r.points[1].accuracy, 0.53125, 0, 0, "acc eps 0", batch);
     td_close(r.points[0].accuracy, 0.28125, 0, 0, "acc_fgsm_eps0.1", batch);
-    td_close(r.points[2].accuracy, 0.28125, 0, 0, "acc_fgsm_eps0.1 again", batch);
+    td_close(r.points[2].accuracy, 0.28125, 0, 0, "acc_fgsm_eps0.1 again",
+             batch);
     /* min |grad| in the dump is 2e-4: no exactly-zero component */
     td_close(r.points[0].zero_grad_share, 0.0, 0, 0, "zero share", batch);
-    assert_true(r.points[0].success_rate > 0.0 && r.points[0].success_rate <= 1.0);
+    assert_true(r.points[0].success_rate > 0.0 &&
+                r.points[0].success_rate <= 1.0);
     assert_true(r.points[1].success_rate == 0.0);
     lsp_attack_result_free(&r);
   }
@@ -164,8 +174,10 @@ static void test_ce_grad_saturated(void **state) {
   const float x[2] = {1, 1}; /* z = (30, 0, 5) */
   const int32_t y[1] = {0};
   float dx[2];
-  assert_int_equal(lsp_attack_input_grad(m, x, y, 1, LSP_ALOSS_CE, NULL, 0, dx), 0);
-  double s = 1.0 + exp(-30.0) + exp(-25.0), p1 = exp(-30.0) / s, p2 = exp(-25.0) / s;
+  assert_int_equal(lsp_attack_input_grad(m, x, y, 1, LSP_ALOSS_CE, NULL, 0, dx),
+                   0);
+  double s = 1.0 + exp(-30.0) + exp(-25.0), p1 = exp(-30.0) / s,
+         p2 = exp(-25.0) / s;
   td_close(dx[0], p1 * -20.0 + p2 * -18.0, 1e-6, 0, "saturated dx", 0);
   td_close(dx[1], p1 * -10.0 + p2 * -7.0, 1e-6, 0, "saturated dx", 1);
   lsp_model_free(m);
@@ -184,13 +196,15 @@ static void test_smoothed_uses_model_meta(void **state) {
   double eps[1] = {0.3};
   lsp_attack_result r;
   o.adv = a1;
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, eps, 1, &o, &r), 0);
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, eps, 1, &o, &r),
+                   0);
   lsp_attack_result_free(&r);
   t.m->meta.trained = 1;
   t.m->meta.smoothing = (lsp_ls){0.1, LSP_LS_UNIFORM, 0};
   o.smoothing_given = 0;
   o.adv = a2;
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, eps, 1, &o, &r), 0);
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, eps, 1, &o, &r),
+                   0);
   td_close(r.smoothing.eps, 0.1, 0, 0, "smoothing taken from meta", 0);
   lsp_attack_result_free(&r);
   /* PyTorch's smoothed-loss gradient gives the same FGSM inputs */
@@ -208,7 +222,9 @@ static void test_margin_grad_finite_diff(void **state) {
   (void)state;
   tiny_case t = tiny_load();
   float dx[32 * 8], xp[8], xm[8], zp[3], zm[3];
-  assert_int_equal(lsp_attack_input_grad(t.m, t.x, t.y, t.n, LSP_ALOSS_MARGIN, NULL, 0, dx), 0);
+  assert_int_equal(
+      lsp_attack_input_grad(t.m, t.x, t.y, t.n, LSP_ALOSS_MARGIN, NULL, 0, dx),
+      0);
   const float h = 1e-3f;
   for (size_t i = 0; i < t.n; i += 3) {
     for (size_t j = 0; j < t.dim; j++) {
@@ -234,259 +250,12 @@ static void test_margin_grad_finite_diff(void **state) {
   tiny_free(&t);
 }
 
-/* ---- a model trained here --------------------------------------------------- */
-
-#define SN 600
-#define SD 20
-#define SK 4
-
-typedef struct {
-  lsp_model *m;
-  float x[SN * SD];
-  int32_t y[SN];
-} trained;
-
-/* Gaussian blobs clipped to [0, 1], class means drawn in [0.25, 0.75]; an
- * MLP 20-32-4 trained with plain mini-batch SGD on the summed CE. */
-static int train_setup(void **state) {
-  trained *t = calloc(1, sizeof *t);
-  if (!t) return -1;
-  unsigned s = 12345;
-#define URAND() ((s = s * 1664525u + 1013904223u), (double)(s >> 8) / 16777216.0)
-  double mu[SK][SD];
-  for (int k = 0; k < SK; k++)
-    for (int d = 0; d < SD; d++) mu[k][d] = 0.25 + 0.5 * URAND();
-  for (int i = 0; i < SN; i++) {
-    int k = i % SK;
-    t->y[i] = k;
-    for (int d = 0; d < SD; d++) {
-      double g = URAND() + URAND() + URAND() - 1.5; /* sd 0.5 */
-      double v = mu[k][d] + 0.25 * g;
-      t->x[i * SD + d] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
-    }
-  }
-  size_t hidden[1] = {32};
-  t->m = lsp_model_alloc_mlp(SD, hidden, 1, SK);
-  if (!t->m) return -1;
-  lsp_model_init(t->m, 7);
-  lsp_model_ws *ws = lsp_model_ws_alloc(t->m, 50);
-  float dz[50 * SK];
-  lsp_ls ce = {0, LSP_LS_UNIFORM, 0};
-  for (int epoch = 0; epoch < 60; epoch++)
-    for (int b = 0; b < SN; b += 50) {
-      const float *z;
-      if (lsp_model_forward(t->m, ws, t->x + b * SD, 50, &z, NULL)) return -1;
-      if (lsp_loss_xent(z, t->y + b, 50, SK, &ce, dz, 1.0 / 50, NULL, NULL)) return -1;
-      if (lsp_model_backward(t->m, ws, dz, LSP_BACK_PARAMS, NULL)) return -1;
-      for (size_t p = 0; p < t->m->nparams; p++) t->m->params[p] -= 0.5f * t->m->grads[p];
-    }
-  lsp_model_ws_free(ws);
-  *state = t;
-  return 0;
-}
-
-static int train_teardown(void **state) {
-  trained *t = *state;
-  lsp_model_free(t->m);
-  free(t);
-  return 0;
-}
-
-static double clean_accuracy(const lsp_model *m, const float *x, const int32_t *y, size_t n) {
-  float *z = malloc(n * m->out_dim * sizeof *z);
-  assert_int_equal(lsp_model_predict(m, x, n, 0, z, NULL), 0);
-  size_t ok = 0;
-  for (size_t i = 0; i < n; i++) {
-    size_t b = 0;
-    for (size_t k = 1; k < m->out_dim; k++)
-      if (z[i * m->out_dim + k] > z[i * m->out_dim + b]) b = k;
-    ok += (int32_t)b == y[i];
-  }
-  free(z);
-  return (double)ok / (double)n;
-}
-
-static const double k_eps[5] = {0.0, 0.02, 0.05, 0.1, 0.2};
-
-static void run(trained *t, lsp_attack_kind kind, const lsp_attack_opts *base,
-                lsp_attack_result *r) {
-  lsp_attack_opts o = *base;
-  o.kind = kind;
-  int st = lsp_attack_run(t->m, NULL, t->x, t->y, SN, SD, k_eps, 5, &o, r);
-  if (st) print_error("attack failed: %s\n", lsp_errmsg());
-  assert_int_equal(st, 0);
-}
-
-static void test_trained_eps0_and_pgd_le_fgsm(void **state) {
-  trained *t = *state;
-  double acc = clean_accuracy(t->m, t->x, t->y, SN);
-  assert_true(acc > 0.9); /* the problem is learnable: the setup worked */
-  lsp_attack_opts o;
-  lsp_attack_opts_default(&o);
-  lsp_attack_result f, p, b;
-  run(t, LSP_ATTACK_FGSM, &o, &f);
-  run(t, LSP_ATTACK_PGD, &o, &p);
-  run(t, LSP_ATTACK_BIM, &o, &b);
-  td_close(f.points[0].accuracy, acc, 0, 0, "fgsm eps 0", 0);
-  td_close(p.points[0].accuracy, acc, 0, 0, "pgd eps 0", 0);
-  td_close(f.clean_accuracy, acc, 0, 0, "clean", 0);
-  for (size_t e = 0; e < 5; e++) {
-    assert_true(p.points[e].accuracy_raw <= f.points[e].accuracy);
-    assert_true(b.points[e].accuracy_raw <= f.points[e].accuracy);
-    /* the envelope can only lower the raw number */
-    assert_true(p.points[e].accuracy <= p.points[e].accuracy_raw);
-    if (e > 0) {
-      assert_true(p.points[e].accuracy <= p.points[e - 1].accuracy);
-      assert_true(b.points[e].accuracy <= b.points[e - 1].accuracy);
-    }
-  }
-  for (size_t e = 0; e < 5; e++) print_message("eps %g fgsm %.4f bim %.4f pgd %.4f raw %.4f z %.4f\n", k_eps[e], f.points[e].accuracy, b.points[e].accuracy, p.points[e].accuracy, p.points[e].accuracy_raw, f.points[e].zero_grad_share);
-  /* the attack does something at the largest eps */
-  assert_true(p.points[4].accuracy < acc - 0.2);
-  lsp_attack_result_free(&f);
-  lsp_attack_result_free(&p);
-  lsp_attack_result_free(&b);
-}
-
-static void test_trained_ball_and_bounds(void **state) {
-  trained *t = *state;
-  float *adv = malloc(sizeof t->x);
-  lsp_attack_opts o;
-  lsp_attack_opts_default(&o);
-  o.adv = adv;
-  o.restarts = 2;
-  lsp_attack_kind kinds[3] = {LSP_ATTACK_FGSM, LSP_ATTACK_BIM, LSP_ATTACK_PGD};
-  for (int k = 0; k < 3; k++)
-    for (size_t e = 1; e < 5; e++) {
-      o.adv_point = e;
-      lsp_attack_result r;
-      run(t, kinds[k], &o, &r);
-      size_t moved = 0;
-      for (size_t i = 0; i < SN * SD; i++) {
-        /* |x' − x| ≤ ε up to the rounding of x ± ε in float */
-        double d = fabs((double)adv[i] - (double)t->x[i]);
-        assert_true(d <= k_eps[e] * (1.0 + 1e-6) + 6e-8);
-        assert_true(adv[i] >= 0.0f && adv[i] <= 1.0f);
-        moved += d > 0.0;
-      }
-      assert_true(moved > SN * SD / 2); /* the attack did perturb the inputs */
-      lsp_attack_result_free(&r);
-    }
-  free(adv);
-}
-
-static void test_trained_restarts_and_determinism(void **state) {
-  trained *t = *state;
-  lsp_attack_opts o;
-  lsp_attack_opts_default(&o);
-  o.seed = 99;
-  float *a1 = malloc(sizeof t->x), *a2 = malloc(sizeof t->x);
-  lsp_attack_result r1, r3, r3b, rs;
-  run(t, LSP_ATTACK_PGD, &o, &r1);
-  o.restarts = 3;
-  o.adv = a1;
-  o.adv_point = 2;
-  run(t, LSP_ATTACK_PGD, &o, &r3);
-  o.adv = a2;
-  run(t, LSP_ATTACK_PGD, &o, &r3b);
-  /* restart 0 of R = 3 is the R = 1 run: more restarts never help the model */
-  for (size_t e = 0; e < 5; e++) {
-    assert_true(r3.points[e].accuracy_raw <= r1.points[e].accuracy_raw);
-    assert_true(r3.points[e].accuracy == r3b.points[e].accuracy);
-    assert_true(r3.points[e].mean_confidence == r3b.points[e].mean_confidence);
-  }
-  assert_memory_equal(a1, a2, sizeof t->x);
-  /* the batch size does not change the random starts */
-  o.batch = 37;
-  run(t, LSP_ATTACK_PGD, &o, &rs);
-  for (size_t i = 0; i < SN * SD; i++) assert_true(fabsf(a1[i] - a2[i]) == 0.0f);
-  /* another seed gives other starts */
-  o.seed = 100;
-  o.batch = 0;
-  lsp_attack_result_free(&rs);
-  run(t, LSP_ATTACK_PGD, &o, &rs);
-  assert_memory_not_equal(a1, a2, sizeof t->x);
-  lsp_attack_result_free(&r1);
-  lsp_attack_result_free(&r3);
-  lsp_attack_result_free(&r3b);
-  lsp_attack_result_free(&rs);
-  free(a1);
-  free(a2);
-}
-
-/* Early exit judges every iterate, the full loop the last one: the same
- * trajectories, so early exit is never weaker, and it does less work. */
-static void test_trained_early_exit(void **state) {
-  trained *t = *state;
-  lsp_attack_opts o;
-  lsp_attack_opts_default(&o);
-  o.restarts = 2;
-  lsp_attack_result early, full;
-  run(t, LSP_ATTACK_PGD, &o, &early);
-  o.full_steps = 1;
-  run(t, LSP_ATTACK_PGD, &o, &full);
-  for (size_t e = 0; e < 5; e++) assert_true(early.points[e].accuracy_raw <= full.points[e].accuracy_raw);
-  assert_true(early.flops < 0.8 * full.flops);
-  lsp_attack_result_free(&early);
-  lsp_attack_result_free(&full);
-}
-
-static void test_trained_targeted(void **state) {
-  trained *t = *state;
-  lsp_attack_opts o;
-  lsp_attack_opts_default(&o);
-  lsp_attack_result ll, cls;
-  o.target = LSP_TARGET_LEAST_LIKELY;
-  run(t, LSP_ATTACK_FGSM, &o, &ll);
-  o.target = 2;
-  run(t, LSP_ATTACK_PGD, &o, &cls);
-  /* at eps 0.2 the target is reached far more often than chance (1/K) and
-   * than on clean inputs */
-  assert_true(ll.points[4].target_rate > 1.0 / SK);
-  assert_true(ll.points[4].target_rate > ll.clean_target_rate + 0.1);
-  assert_true(cls.points[4].target_rate > 1.0 / SK);
-  assert_true(cls.points[4].target_rate > cls.clean_target_rate + 0.1);
-  assert_true(isnan(ll.points[0].target_rate) == 0);
-  lsp_attack_result_free(&ll);
-  lsp_attack_result_free(&cls);
-}
-
-static void test_trained_transfer_identity(void **state) {
-  trained *t = *state;
-  /* a transfer attack from an identical copy equals the white-box attack */
-  size_t hidden[1] = {32};
-  lsp_model *copy = lsp_model_alloc_mlp(SD, hidden, 1, SK);
-  memcpy(copy->params, t->m->params, t->m->nparams * sizeof(float));
-  lsp_attack_opts o;
-  lsp_attack_opts_default(&o);
-  lsp_attack_kind kinds[2] = {LSP_ATTACK_FGSM, LSP_ATTACK_PGD};
-  for (int k = 0; k < 2; k++) {
-    o.kind = kinds[k];
-    lsp_attack_result wb, tr;
-    assert_int_equal(lsp_attack_run(t->m, NULL, t->x, t->y, SN, SD, k_eps, 5, &o, &wb), 0);
-    assert_int_equal(lsp_attack_run(copy, t->m, t->x, t->y, SN, SD, k_eps, 5, &o, &tr), 0);
-    assert_int_equal(tr.transfer, 1);
-    for (size_t e = 0; e < 5; e++) assert_true(wb.points[e].accuracy == tr.points[e].accuracy);
-    lsp_attack_result_free(&wb);
-    lsp_attack_result_free(&tr);
-  }
-  /* from a differently initialized, untrained model it is much weaker */
-  lsp_model_init(copy, 3);
-  o.kind = LSP_ATTACK_FGSM;
-  lsp_attack_result wb, tr;
-  assert_int_equal(lsp_attack_run(t->m, NULL, t->x, t->y, SN, SD, k_eps, 5, &o, &wb), 0);
-  assert_int_equal(lsp_attack_run(copy, t->m, t->x, t->y, SN, SD, k_eps, 5, &o, &tr), 0);
-  assert_true(tr.points[4].accuracy > wb.points[4].accuracy);
-  lsp_attack_result_free(&wb);
-  lsp_attack_result_free(&tr);
-  lsp_model_free(copy);
-}
-
-/* ---- the checklist on hand-made results ----------------------------------- */
+/* ---- the checklist on hand-made results -----------------------------------
+ */
 
 static lsp_attack_point pts[3][4];
-static void mk(lsp_attack_result *r, lsp_attack_kind kind, int which, const double *acc,
-               double zshare) {
+static void mk(lsp_attack_result *r, lsp_attack_kind kind, int which,
+               const double *acc, double zshare) {
   memset(r, 0, sizeof *r);
   r->kind = kind;
   r->n = 100;
@@ -513,7 +282,8 @@ static void test_checklist(void **state) {
   tr.transfer = 1;
   assert_int_equal(lsp_attack_checklist(&f, &p, &tr, NULL, &rep), 0);
   assert_int_equal(rep.flags, 0);
-  for (int i = 0; i < LSP_MASK_NCHECKS; i++) assert_int_equal(rep.checks[i].status, LSP_CHECK_PASS);
+  for (int i = 0; i < LSP_MASK_NCHECKS; i++)
+    assert_int_equal(rep.checks[i].status, LSP_CHECK_PASS);
   /* masked: PGD worse than FGSM at 0.2, FGSM rises at 0.3, PGD stuck at
    * 0.4, transfer stronger, half the gradient exactly zero */
   mk(&f, LSP_ATTACK_FGSM, 0, (double[]){0.9, 0.5, 0.3, 0.45}, 0.5);
@@ -537,8 +307,10 @@ static void test_checklist(void **state) {
   assert_int_equal(rep.checks[2].status, LSP_CHECK_SKIP);
   assert_int_equal(rep.checks[3].status, LSP_CHECK_SKIP);
   /* misuse */
-  assert_int_equal(lsp_attack_checklist(NULL, NULL, NULL, NULL, &rep), LSP_EINVAL);
-  assert_int_equal(lsp_attack_checklist(&p, NULL, NULL, NULL, &rep), LSP_EINVAL);
+  assert_int_equal(lsp_attack_checklist(NULL, NULL, NULL, NULL, &rep),
+                   LSP_EINVAL);
+  assert_int_equal(lsp_attack_checklist(&p, NULL, NULL, NULL, &rep),
+                   LSP_EINVAL);
   p.n = 7;
   assert_int_equal(lsp_attack_checklist(&f, &p, NULL, NULL, &rep), LSP_EINVAL);
   /* JSON is balanced */
@@ -559,61 +331,79 @@ static void test_errors(void **state) {
   lsp_attack_opts_default(&o);
   lsp_attack_result r;
   double ok[1] = {0.1}, neg[1] = {-0.1}, nan_[1] = {NAN};
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, neg, 1, &o, &r), LSP_EINVAL);
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, neg, 1, &o, &r),
+                   LSP_EINVAL);
   assert_non_null(strstr(lsp_errmsg(), "eps"));
   assert_null(r.points);
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, nan_, 1, &o, &r), LSP_EINVAL);
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 0, &o, &r), LSP_EINVAL);
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, 0, 8, ok, 1, &o, &r), LSP_EDATA);
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, nan_, 1, &o, &r),
+                   LSP_EINVAL);
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 0, &o, &r),
+                   LSP_EINVAL);
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, 0, 8, ok, 1, &o, &r),
+                   LSP_EDATA);
   /* model does not fit the data */
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n / 2, 16, ok, 1, &o, &r), LSP_EDATA);
+  assert_int_equal(
+      lsp_attack_run(t.m, NULL, t.x, t.y, t.n / 2, 16, ok, 1, &o, &r),
+      LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "8 inputs"));
   t.y[3] = 3;
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r), LSP_EDATA);
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r),
+                   LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "example 3"));
   t.y[3] = 0;
   float keep = t.x[17];
   t.x[17] = 1.5f;
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r), LSP_EDATA);
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r),
+                   LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "input 2, feature 1"));
   t.x[17] = keep;
   o.kind = LSP_ATTACK_PGD;
   o.steps = 0;
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r), LSP_EINVAL);
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r),
+                   LSP_EINVAL);
   o.steps = 10;
   o.restarts = 0;
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r), LSP_EINVAL);
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r),
+                   LSP_EINVAL);
   o.restarts = 1;
   o.step_size = -1;
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r), LSP_EINVAL);
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r),
+                   LSP_EINVAL);
   lsp_attack_opts_default(&o);
   o.target = 3;
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r), LSP_EINVAL);
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r),
+                   LSP_EINVAL);
   lsp_attack_opts_default(&o);
   o.lo = 1.0f;
   o.hi = 0.0f;
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r), LSP_EINVAL);
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r),
+                   LSP_EINVAL);
   lsp_attack_opts_default(&o);
   o.loss = LSP_ALOSS_SMOOTHED; /* an imported model records no smoothing */
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r), LSP_EINVAL);
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r),
+                   LSP_EINVAL);
   assert_non_null(strstr(lsp_errmsg(), "smoothing"));
   o.smoothing_given = 1;
   o.smoothing.eps = 1.5;
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r), LSP_EINVAL);
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r),
+                   LSP_EINVAL);
   o.smoothing.eps = 0.1;
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r), 0);
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r),
+                   0);
   lsp_attack_result_free(&r);
   lsp_attack_result_free(&r); /* idempotent */
   lsp_attack_result_free(NULL);
   lsp_attack_opts_default(&o);
   o.adv = t.x;
   o.adv_point = 1;
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r), LSP_EINVAL);
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r),
+                   LSP_EINVAL);
   /* transfer between models of different shapes */
   size_t hidden[1] = {4};
   lsp_model *other = lsp_model_alloc_mlp(8, hidden, 1, 5);
   lsp_attack_opts_default(&o);
-  assert_int_equal(lsp_attack_run(other, t.m, t.x, t.y, t.n, 8, ok, 1, &o, &r), LSP_EDATA);
+  assert_int_equal(lsp_attack_run(other, t.m, t.x, t.y, t.n, 8, ok, 1, &o, &r),
+                   LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "transfer"));
   lsp_model_free(other);
   /* names */
@@ -626,7 +416,8 @@ static void test_errors(void **state) {
   assert_int_equal(l, LSP_ALOSS_MARGIN);
   assert_int_equal(lsp_attack_loss_parse("hinge", &l), LSP_EINVAL);
   assert_non_null(strstr(lsp_errmsg(), "hinge"));
-  assert_int_equal(lsp_attack_input_grad(t.m, t.x, t.y, t.n, LSP_ALOSS_SMOOTHED, NULL, 0, t.x),
+  assert_int_equal(lsp_attack_input_grad(t.m, t.x, t.y, t.n, LSP_ALOSS_SMOOTHED,
+                                         NULL, 0, t.x),
                    LSP_EINVAL);
   tiny_free(&t);
 }
@@ -660,7 +451,8 @@ static void test_progress_and_interrupt(void **state) {
   o.restarts = 2;
   double eps[3] = {0.0, 0.05, 0.1};
   lsp_attack_result r;
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, eps, 3, &o, &r), 0);
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, eps, 3, &o, &r),
+                   0);
   assert_true(g.monotone);
   /* clean pass + 2 eps × 2 restarts × 32 rows × (3 steps + 1 scoring) */
   assert_int_equal(g.total, 32 + 2 * 2 * 32 * 4);
@@ -669,7 +461,8 @@ static void test_progress_and_interrupt(void **state) {
   lsp_attack_result_free(&r);
   lsp_interrupt_install();
   raise(SIGINT);
-  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, eps, 3, &o, &r), LSP_EINTR);
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, eps, 3, &o, &r),
+                   LSP_EINTR);
   assert_null(r.points);
   tiny_free(&t);
 }
@@ -686,19 +479,10 @@ int main(void) {
       cmocka_unit_test(test_checklist),
       cmocka_unit_test(test_errors),
   };
-  const struct CMUnitTest props[] = {
-      cmocka_unit_test(test_trained_eps0_and_pgd_le_fgsm),
-      cmocka_unit_test(test_trained_ball_and_bounds),
-      cmocka_unit_test(test_trained_restarts_and_determinism),
-      cmocka_unit_test(test_trained_early_exit),
-      cmocka_unit_test(test_trained_targeted),
-      cmocka_unit_test(test_trained_transfer_identity),
-  };
   const struct CMUnitTest last[] = {
       cmocka_unit_test(test_progress_and_interrupt),
   };
   int fails = cmocka_run_group_tests_name("attacks_torch", torch, NULL, NULL);
-  fails += cmocka_run_group_tests_name("attacks_trained", props, train_setup, train_teardown);
   fails += cmocka_run_group_tests_name("attacks_interrupt", last, NULL, NULL);
   return fails;
 }
