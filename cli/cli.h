@@ -74,5 +74,6 @@ int cmd_attack(int argc, char **argv);
 int cmd_clusters(int argc, char **argv);
 int cmd_logitgap(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_calib(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const command k_commands[] = {
     {"clusters", cmd_clusters, "penultimate-layer cluster geometry (R2, NC1) and projection"},
     {"logitgap", cmd_logitgap, "logit gap and entropy of saved logits vs the optimal gap"},
     {"data", cmd_data, "load a dataset and its split; print sizes, classes, hash"},
+    {"calib", cmd_calib, "calibration (ECE family, NLL, Brier, temperature, CIs) of saved outputs"},
 };
 
 static void usage(FILE *f) {
