@@ -4,6 +4,8 @@ same thread count, printed as the same one-line JSON.
 
   /usr/bin/python3 bench/torch_peer.py loss --n N --k K --eps E --threads T --reps R
   /usr/bin/python3 bench/torch_peer.py train --hidden 256,256 --batch 128 --epochs E --threads T
+  /usr/bin/python3 bench/torch_peer.py attack --model DIR --eps LIST --threads T
+      [--attack fgsm|pgd] [--steps 10] [--reps R] [--batch B] [--x X.npy --labels y.npy]
   /usr/bin/python3 bench/torch_peer.py data --reps R
   /usr/bin/python3 bench/torch_peer.py calib --n N --k K --threads T --reps R
 
@@ -98,6 +100,126 @@ def bench_train(args):
             "batch": args.batch, "epochs": args.epochs, "threads": args.threads,
             "smoothing": args.smoothing, "seconds": dt,
             "samples_per_s": args.epochs * n / dt, "test_accuracy": float(acc)}
+def load_mlp(folder):
+    """An nn.Sequential of Linear/ReLU from a state_dict export folder
+    (0.weight.npy, 0.bias.npy, 2.weight.npy, ...), as lsprobe reads it."""
+    import os
+    import numpy as np
+    import torch
+    idx = sorted(int(f.split(".")[0]) for f in os.listdir(folder) if f.endswith(".weight.npy"))
+    layers = []
+    for j, i in enumerate(idx):
+        w = torch.from_numpy(np.load(os.path.join(folder, "%d.weight.npy" % i)))
+        b = torch.from_numpy(np.load(os.path.join(folder, "%d.bias.npy" % i)))
+        lin = torch.nn.Linear(w.shape[1], w.shape[0])
+        with torch.no_grad():
+            lin.weight.copy_(w)
+            lin.bias.copy_(b)
+        layers.append(lin)
+        if j + 1 < len(idx):
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+def load_attack_data(args):
+    import gzip
+    import os
+    import numpy as np
+    if args.x:
+        x = np.load(args.x).astype(np.float32)
+        y = np.load(args.labels).astype(np.int64)
+    else:
+        d = os.environ.get("LSPROBE_DATA", "/usr/share/datasets/fashion-mnist")
+        with gzip.open(os.path.join(d, "t10k-images-idx3-ubyte.gz")) as f:
+            x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)
+        with gzip.open(os.path.join(d, "t10k-labels-idx1-ubyte.gz")) as f:
+            y = np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
+        x = x.astype(np.float32) / np.float32(255.0)
+    if args.limit:
+        x, y = x[:args.limit], y[:args.limit]
+    return x, y
+
+
+def bench_attack(args):
+    """FGSM: the input gradient of the summed CE once, then one no-grad
+    forward per eps > 0 (eps = 0 reuses the clean logits, as lsprobe does).
+    PGD: random start, `steps` steps of eps/4 with projection, per eps > 0.
+    Batches of --batch rows (default 1000, torch's fastest here)."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    model = load_mlp(args.model)
+    xn, yn = load_attack_data(args)
+    x, y = torch.from_numpy(np.ascontiguousarray(xn)), torch.from_numpy(yn)
+    eps_list = [float(e) for e in args.eps.split(",")]
+    n = x.shape[0]
+    bs = args.batch or n
+
+    def fgsm():
+        correct = [0] * len(eps_list)
+        for i in range(0, n, bs):
+            xb, yb = x[i:i + bs], y[i:i + bs]
+            xr = xb.clone().requires_grad_(True)
+            logits = model(xr)
+            F.cross_entropy(logits, yb, reduction="sum").backward()
+            s = xr.grad.sign()
+            clean = logits.detach().argmax(1)
+            with torch.no_grad():
+                for e, eps in enumerate(eps_list):
+                    if eps == 0:
+                        pred = clean
+                    else:
+                        pred = model((xb + eps * s).clamp_(0.0, 1.0)).argmax(1)
+                    correct[e] += int((pred == yb).sum())
+        return correct
+
+    def pgd():
+        correct = [0] * len(eps_list)
+        for i in range(0, n, bs):
+            xb, yb = x[i:i + bs], y[i:i + bs]
+            with torch.no_grad():
+                clean = model(xb).argmax(1)
+            for e, eps in enumerate(eps_list):
+                if eps == 0:
+                    correct[e] += int((clean == yb).sum())
+                    continue
+                alpha = eps / 4
+                lo, hi = (xb - eps).clamp(0.0, 1.0), (xb + eps).clamp(0.0, 1.0)
+                xa = torch.min(torch.max(xb + eps * (2 * torch.rand_like(xb) - 1), lo), hi)
+                for _ in range(args.steps):
+                    xa.requires_grad_(True)
+                    loss = F.cross_entropy(model(xa), yb, reduction="sum")
+                    g, = torch.autograd.grad(loss, xa)
+                    xa = torch.min(torch.max(xa.detach() + alpha * g.sign(), lo), hi)
+                with torch.no_grad():
+                    correct[e] += int((model(xa).argmax(1) == yb).sum())
+        return correct
+
+    run = fgsm if args.attack == "fgsm" else pgd
+    times, correct = [], None
+    for r in range(args.reps + 1):
+        t0 = time.perf_counter()
+        correct = run()
+        dt = time.perf_counter() - t0
+        if r > 0:
+            times.append(dt)
+    med = statistics.median(times)
+    fwd = 2.0 * sum(m.in_features * m.out_features for m in model if isinstance(m, torch.nn.Linear))
+    npos = sum(1 for e in eps_list if e > 0)
+    passes = (2 + npos) if args.attack == "fgsm" else (1 + npos * (2 * args.steps + 1))
+    gflop = fwd * n * passes / 1e9
+    return {"impl": "torch", "torch": torch.__version__, "attack": args.attack, "n": n,
+            "steps": args.steps if args.attack == "pgd" else 1, "threads": args.threads,
+            "reps": args.reps, "batch": bs, "median_s": med, "min_s": min(times),
+            "gflop": gflop, "gflop_per_s": gflop / med, "eps": eps_list,
+            "accuracy": [c / n for c in correct]}
+
+
 def clusters_features(n, h, k):
     """The features of bench_clusters.c, bit for bit: the same LCG
     s <- 1664525 s + 1013904223 (mod 2^32) evaluated in closed form
@@ -278,6 +400,18 @@ def main():
     pt.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
     pt.add_argument("--data", default="fashion-mnist",
                     help="accepted for symmetry with bench_train; only fashion-mnist")
+    pa = sub.add_parser("attack", help="FGSM sweep / PGD on an exported MLP")
+    pa.add_argument("--model", required=True, help="state_dict export folder")
+    pa.add_argument("--x", help="N x dim .npy inputs (default: Fashion-MNIST test)")
+    pa.add_argument("--labels", help="N labels .npy (with --x)")
+    pa.add_argument("--eps", default="0,0.05,0.1,0.2")
+    pa.add_argument("--attack", choices=["fgsm", "pgd"], default="fgsm")
+    pa.add_argument("--steps", type=int, default=10)
+    pa.add_argument("--threads", type=int, default=1)
+    pa.add_argument("--reps", type=int, default=5)
+    pa.add_argument("--batch", type=int, default=1000,
+                    help="rows per batch; 0 = all (1000 was torch's fastest of 256, 1000, all)")
+    pa.add_argument("--limit", type=int, default=0)
     pc = sub.add_parser("clusters", help="cluster geometry (R2, scatter, NC1) in NumPy")
     pc.add_argument("--n", type=int, default=60000)
     pc.add_argument("--h", type=int, default=256)
@@ -296,8 +430,8 @@ def main():
     pk.add_argument("--threads", type=int, default=1)
     pk.add_argument("--reps", type=int, default=5)
     args = p.parse_args()
-    runners = {"loss": bench_loss, "train": bench_train, "clusters": bench_clusters,
-               "data": bench_data, "calib": bench_calib}
+    runners = {"loss": bench_loss, "train": bench_train, "attack": bench_attack,
+               "clusters": bench_clusters, "data": bench_data, "calib": bench_calib}
     out = runners[args.what](args)
     print(json.dumps(out))
     sys.stdout.flush()

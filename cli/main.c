@@ -13,6 +13,7 @@ typedef struct {
 
 static const command k_commands[] = {
     {"loss", cmd_loss, "label-smoothed cross-entropy (and gradient) of saved logits"},
+    {"attack", cmd_attack, "FGSM/BIM/PGD sweeps over eps, transfer attacks, gradient-masking checks"},
     {"clusters", cmd_clusters, "penultimate-layer cluster geometry (R2, NC1) and projection"},
     {"logitgap", cmd_logitgap, "logit gap and entropy of saved logits vs the optimal gap"},
     {"data", cmd_data, "load a dataset and its split; print sizes, classes, hash"},

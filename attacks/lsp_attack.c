@@ -1,0 +1,497 @@
+#define _POSIX_C_SOURCE 200809L
+/* lsp_attack.c — options, validation, the attack-loss gradient, scoring and
+ * the dispatcher shared by the FGSM and PGD engines. */
+#include "attacks/lsp_attack.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "attacks/lsp_attack_int.h"
+#include "core/lsp_error.h"
+#include "core/lsp_io.h"
+
+#define DEFAULT_BATCH 256
+
+void lsp_attack_opts_default(lsp_attack_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->kind = LSP_ATTACK_FGSM;
+  o->loss = LSP_ALOSS_CE;
+  o->smoothing.convention = LSP_LS_UNIFORM;
+  o->target = LSP_TARGET_NONE;
+  o->steps = 10;
+  o->step_size = 0.0;
+  o->restarts = 1;
+  o->seed = 1;
+  o->lo = 0.0f;
+  o->hi = 1.0f;
+  o->batch = 0;
+}
+
+void lsp_attack_result_free(lsp_attack_result *r) {
+  if (!r) return;
+  free(r->points);
+  r->points = NULL;
+  r->npoints = 0;
+}
+
+const char *lsp_attack_kind_name(lsp_attack_kind k) {
+  switch (k) {
+    case LSP_ATTACK_FGSM:
+      return "fgsm";
+    case LSP_ATTACK_BIM:
+      return "bim";
+    case LSP_ATTACK_PGD:
+      return "pgd";
+  }
+  return "?";
+}
+
+const char *lsp_attack_loss_name(lsp_attack_loss l) {
+  switch (l) {
+    case LSP_ALOSS_CE:
+      return "ce";
+    case LSP_ALOSS_SMOOTHED:
+      return "smoothed";
+    case LSP_ALOSS_MARGIN:
+      return "margin";
+  }
+  return "?";
+}
+
+int lsp_attack_kind_parse(const char *s, lsp_attack_kind *out) {
+  for (int k = LSP_ATTACK_FGSM; k <= LSP_ATTACK_PGD; k++)
+    if (s && strcmp(s, lsp_attack_kind_name((lsp_attack_kind)k)) == 0) {
+      *out = (lsp_attack_kind)k;
+      return LSP_OK;
+    }
+  return lsp_fail(LSP_EINVAL, "unknown attack '%s' (known: fgsm, bim, pgd)",
+                  s ? s : "");
+}
+
+int lsp_attack_loss_parse(const char *s, lsp_attack_loss *out) {
+  for (int k = LSP_ALOSS_CE; k <= LSP_ALOSS_MARGIN; k++)
+    if (s && strcmp(s, lsp_attack_loss_name((lsp_attack_loss)k)) == 0) {
+      *out = (lsp_attack_loss)k;
+      return LSP_OK;
+    }
+  return lsp_fail(LSP_EINVAL,
+                  "unknown attack loss '%s' (known: ce, smoothed, margin)",
+                  s ? s : "");
+}
+
+void lsp_fgsm_apply(const float *x, const float *g, size_t count, double eps,
+                    int dir, float lo, float hi, float *out) {
+  /* As PyTorch: the scalar is rounded to float once, eps·sign(g) is then
+   * exact, and the sum is one float rounding before the clip. */
+  const float e = (float)eps * (dir < 0 ? -1.0f : 1.0f);
+  for (size_t i = 0; i < count; i++)
+    out[i] = lsp_atk_step(x[i], g[i], e, lo, hi);
+}
+
+/* ---- loss gradient w.r.t. the logits ------------------------------------- */
+
+/* The (label-smoothed) cross-entropy gradient p − q of nb rows, softmax in
+ * double. The true-class entry is formed as −Σ_{j≠y}(p_j − q_off) (the
+ * entries of a row sum to zero) instead of p_y − q_y: on a saturated
+ * example p_y rounds to 1 and p_y − 1 would be 0 or one float ulp (6e-8),
+ * either way swamping the 1e-9-sized terms that carry the true direction.
+ * PyTorch's float path keeps the p_j but drops the true-class term, so the
+ * two agree except on such examples. */
+static int xent_grad(const float *z, const int32_t *lab, size_t nb, size_t k,
+                     double q_off, float *dz) {
+  for (size_t i = 0; i < nb; i++) {
+    const float *zi = z + i * k;
+    float *d = dz + i * k;
+    double m = -HUGE_VAL, s = 0.0, acc = 0.0;
+    for (size_t j = 0; j < k; j++) {
+      if (!isfinite(zi[j]))
+        return lsp_fail(LSP_EDATA, "non-finite logit (%g) in batch row %zu",
+                        (double)zi[j], i);
+      if (zi[j] > m) m = zi[j];
+    }
+    for (size_t j = 0; j < k; j++) s += exp((double)zi[j] - m);
+    for (size_t j = 0; j < k; j++) {
+      if (j == (size_t)lab[i]) continue;
+      double g = exp((double)zi[j] - m) / s - q_off;
+      d[j] = (float)g;
+      acc += g;
+    }
+    d[lab[i]] = (float)-acc;
+  }
+  return LSP_OK;
+}
+
+/* dz = d(sum over rows of the attack loss)/dz for nb rows; labels are in
+ * range (checked by the callers). */
+static int loss_grad(lsp_attack_loss loss, const lsp_ls *ls, const float *z,
+                     const int32_t *lab, size_t nb, size_t k, float *dz) {
+  if (loss == LSP_ALOSS_MARGIN) {
+    /* L = z_j* − z_y with j* the largest other logit (lowest index on ties) */
+    for (size_t i = 0; i < nb; i++) {
+      const float *zi = z + i * k;
+      float *d = dz + i * k;
+      size_t yi = (size_t)lab[i], best = yi == 0 ? 1 : 0;
+      for (size_t j = 0; j < k; j++) {
+        d[j] = 0.0f;
+        if (j != yi && zi[j] > zi[best]) best = j;
+      }
+      if (!isfinite(zi[best]) || !isfinite(zi[yi]))
+        return lsp_fail(LSP_EDATA, "non-finite logit in batch row %zu", i);
+      d[best] = 1.0f;
+      d[yi] = -1.0f;
+    }
+    return LSP_OK;
+  }
+  double q_on = 1.0, q_off = 0.0;
+  if (loss == LSP_ALOSS_SMOOTHED) lsp_ls_target(ls, k, &q_on, &q_off);
+  return xent_grad(z, lab, nb, k, q_off, dz);
+}
+
+static size_t count_zeros(const float *g, size_t count) {
+  size_t z = 0;
+  for (size_t i = 0; i < count; i++) z += g[i] == 0.0f;
+  return z;
+}
+
+int lsp_atk_forward_src(lsp_atk_ctx *c, const float *xb, size_t nb,
+                        const float **logits) {
+  int st = lsp_model_forward(c->src, c->ws_src, xb, nb, logits, NULL);
+  if (st == LSP_OK) c->flops += c->fwd_src * (double)nb;
+  return st;
+}
+
+int lsp_atk_backward_src(lsp_atk_ctx *c, const float *logits,
+                         const int32_t *lab, size_t nb, size_t *zeros) {
+  int st = loss_grad(c->o->loss, &c->ls, logits, lab, nb, c->k, c->dz);
+  if (st) return st;
+  if ((st =
+           lsp_model_backward(c->src, c->ws_src, c->dz, LSP_BACK_INPUT, c->gb)))
+    return st;
+  if (zeros) *zeros += count_zeros(c->gb, nb * c->dim);
+  c->flops += c->fwd_src * (double)nb;
+  return LSP_OK;
+}
+
+int lsp_atk_grad_batch(lsp_atk_ctx *c, const float *xb, const int32_t *lab,
+                       size_t nb, size_t *zeros) {
+  const float *z = NULL;
+  int st = lsp_atk_forward_src(c, xb, nb, &z);
+  return st ? st : lsp_atk_backward_src(c, z, lab, nb, zeros);
+}
+
+void lsp_atk_score(const float *z, size_t nb, size_t k, int32_t *pred,
+                   float *conf) {
+  for (size_t i = 0; i < nb; i++) {
+    const float *zi = z + i * k;
+    size_t best = 0;
+    for (size_t j = 1; j < k; j++)
+      if (zi[j] > zi[best]) best = j;
+    /* max_k softmax = 1 / sum_j exp(z_j − z_max) */
+    double s = 0.0;
+    for (size_t j = 0; j < k; j++) s += exp((double)zi[j] - (double)zi[best]);
+    pred[i] = (int32_t)best;
+    conf[i] = (float)(1.0 / s);
+  }
+}
+
+void lsp_atk_set_labels(lsp_atk_ctx *c, const float *src_logits, size_t i0,
+                        size_t nb) {
+  int t = c->o->target;
+  for (size_t i = 0; i < nb; i++) {
+    if (t == LSP_TARGET_NONE) {
+      c->lab[i0 + i] = c->y[i0 + i];
+    } else if (t == LSP_TARGET_LEAST_LIKELY) {
+      const float *zi = src_logits + i * c->k;
+      size_t worst = 0;
+      for (size_t j = 1; j < c->k; j++)
+        if (zi[j] < zi[worst]) worst = j;
+      c->lab[i0 + i] = (int32_t)worst;
+    } else {
+      c->lab[i0 + i] = (int32_t)t;
+    }
+  }
+}
+
+int lsp_atk_tick(lsp_atk_ctx *c, const char *stage, double eps, size_t restart,
+                 size_t passes) {
+  c->done += passes;
+  if (c->o->progress) {
+    lsp_attack_progress p = {stage, eps, restart, c->done, c->total};
+    c->o->progress(&p, c->o->user);
+  }
+  if (lsp_interrupted()) return lsp_fail(LSP_EINTR, "interrupted");
+  return LSP_OK;
+}
+
+int lsp_atk_clean_pass(lsp_atk_ctx *c) {
+  int need_src = c->o->target == LSP_TARGET_LEAST_LIKELY && c->transfer;
+  for (size_t i0 = 0; i0 < c->n; i0 += c->batch) {
+    size_t nb = c->n - i0 < c->batch ? c->n - i0 : c->batch;
+    const float *xb = c->x + i0 * c->dim, *z = NULL;
+    int st = lsp_model_forward(c->dst, c->ws_dst, xb, nb, &z, NULL);
+    if (st) return st;
+    c->flops += c->fwd_dst * (double)nb;
+    lsp_atk_score(z, nb, c->k, c->clean_pred + i0, c->clean_conf + i0);
+    if (need_src) {
+      if ((st = lsp_model_forward(c->src, c->ws_src, xb, nb, &z, NULL)))
+        return st;
+      c->flops += c->fwd_src * (double)nb;
+    }
+    lsp_atk_set_labels(c, z, i0, nb);
+    if ((st = lsp_atk_tick(c, "clean", 0.0, 1, nb))) return st;
+  }
+  return LSP_OK;
+}
+
+void lsp_atk_summarize(const lsp_atk_ctx *c, const uint8_t *correct,
+                       const int32_t *pred, const float *conf,
+                       lsp_attack_point *p) {
+  size_t ncorrect = 0, clean_ok = 0, fooled = 0, tdenom = 0, thit = 0;
+  double csum = 0.0;
+  for (size_t i = 0; i < c->n; i++) {
+    ncorrect += correct[i];
+    if (c->clean_pred[i] == c->y[i]) {
+      clean_ok++;
+      fooled += !correct[i];
+    }
+    csum += (double)conf[i];
+    if (c->o->target != LSP_TARGET_NONE && c->lab[i] != c->y[i]) {
+      tdenom++;
+      thit += pred[i] == c->lab[i];
+    }
+  }
+  p->correct = ncorrect;
+  p->accuracy = p->accuracy_raw = (double)ncorrect / (double)c->n;
+  p->success_rate = clean_ok ? (double)fooled / (double)clean_ok : NAN;
+  p->mean_confidence = csum / (double)c->n;
+  p->target_rate = c->o->target == LSP_TARGET_NONE || tdenom == 0
+                       ? NAN
+                       : (double)thit / (double)tdenom;
+}
+
+/* ---- the entry points ------------------------------------------------------
+ */
+
+static double dense_flops(const lsp_model *m) {
+  double f = 0.0;
+  for (size_t l = 0; l < m->nlayers; l++)
+    if (m->layers[l].kind == LSP_LAYER_DENSE)
+      f += 2.0 * (double)m->layers[l].in * (double)m->layers[l].out;
+  return f;
+}
+
+static int check_args(const lsp_model *src, const lsp_model *dst,
+                      const float *x, const int32_t *y, size_t n, size_t dim,
+                      const double *eps, size_t neps,
+                      const lsp_attack_opts *o) {
+  if (!src || !x || !y || !o || (neps && !eps))
+    return lsp_fail(LSP_EINVAL, "attack: a required argument is missing");
+  if (n == 0) return lsp_fail(LSP_EDATA, "attack: no examples (N = 0)");
+  if (neps == 0) return lsp_fail(LSP_EINVAL, "attack: no eps given");
+  for (size_t i = 0; i < neps; i++)
+    if (!(eps[i] >= 0.0) || !isfinite(eps[i]))
+      return lsp_fail(LSP_EINVAL, "attack: eps %g is not a finite number >= 0",
+                      eps[i]);
+  if (o->kind < LSP_ATTACK_FGSM || o->kind > LSP_ATTACK_PGD)
+    return lsp_fail(LSP_EINVAL, "attack: unknown attack kind %d", (int)o->kind);
+  if (o->loss < LSP_ALOSS_CE || o->loss > LSP_ALOSS_MARGIN)
+    return lsp_fail(LSP_EINVAL, "attack: unknown attack loss %d", (int)o->loss);
+  if (o->kind != LSP_ATTACK_FGSM) {
+    if (o->steps == 0)
+      return lsp_fail(LSP_EINVAL, "attack: steps must be positive");
+    if (o->restarts == 0)
+      return lsp_fail(LSP_EINVAL, "attack: restarts must be positive");
+    if (!(o->step_size >= 0.0) || !isfinite(o->step_size))
+      return lsp_fail(LSP_EINVAL,
+                      "attack: step size %g is not a finite number >= 0",
+                      o->step_size);
+  }
+  if (!isfinite(o->lo) || !isfinite(o->hi) || !(o->lo < o->hi))
+    return lsp_fail(LSP_EINVAL, "attack: bounds [%g, %g] are not an interval",
+                    (double)o->lo, (double)o->hi);
+  if (src->in_dim != dim)
+    return lsp_fail(LSP_EDATA,
+                    "the model takes %zu inputs but the data has %zu features",
+                    src->in_dim, dim);
+  if (src->out_dim < 2)
+    return lsp_fail(LSP_EDATA, "the model has %zu outputs (need >= 2 classes)",
+                    src->out_dim);
+  if (dst && dst != src &&
+      (dst->in_dim != src->in_dim || dst->out_dim != src->out_dim))
+    return lsp_fail(
+        LSP_EDATA,
+        "the transfer source model (%zu inputs, %zu classes) does not match "
+        "the scored model (%zu inputs, %zu classes)",
+        src->in_dim, src->out_dim, dst->in_dim, dst->out_dim);
+  if (o->adv && o->adv_point >= neps)
+    return lsp_fail(LSP_EINVAL,
+                    "attack: adversarial inputs asked for point %zu of %zu",
+                    o->adv_point, neps);
+  if (o->target != LSP_TARGET_NONE && o->target != LSP_TARGET_LEAST_LIKELY &&
+      (o->target < 0 || (size_t)o->target >= src->out_dim))
+    return lsp_fail(LSP_EINVAL, "attack: target class %d is outside [0, %zu)",
+                    o->target, src->out_dim);
+  for (size_t i = 0; i < n; i++)
+    if (y[i] < 0 || (size_t)y[i] >= src->out_dim)
+      return lsp_fail(
+          LSP_EDATA,
+          "label %d of example %zu does not fit the model's %zu classes",
+          (int)y[i], i, src->out_dim);
+  for (size_t i = 0; i < n * dim; i++)
+    if (!(x[i] >= o->lo && x[i] <= o->hi))
+      return lsp_fail(
+          LSP_EDATA,
+          "input %zu, feature %zu is %g, outside the bounds [%g, %g]", i / dim,
+          i % dim, (double)x[i], (double)o->lo, (double)o->hi);
+  return LSP_OK;
+}
+
+static void ctx_free(lsp_atk_ctx *c) {
+  if (c->ws_dst != c->ws_src) lsp_model_ws_free(c->ws_dst);
+  lsp_model_ws_free(c->ws_src);
+  free(c->xb);
+  free(c->gb);
+  free(c->dz);
+  free(c->lab);
+  free(c->clean_pred);
+  free(c->clean_conf);
+}
+
+int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
+                   const int32_t *y, size_t n, size_t dim, const double *eps,
+                   size_t neps, const lsp_attack_opts *o,
+                   lsp_attack_result *out) {
+  if (out) memset(out, 0, sizeof *out);
+  int st = check_args(src, dst, x, y, n, dim, eps, neps, o);
+  if (st) return st;
+  if (!out) return lsp_fail(LSP_EINVAL, "attack: no result struct");
+  lsp_atk_ctx c;
+  memset(&c, 0, sizeof c);
+  c.src = src;
+  c.dst = dst ? dst : src;
+  c.transfer = c.dst != src;
+  c.x = x;
+  c.y = y;
+  c.n = n;
+  c.dim = dim;
+  c.k = src->out_dim;
+  c.o = o;
+  c.dir = o->target == LSP_TARGET_NONE ? 1 : -1;
+  c.batch = o->batch ? o->batch : DEFAULT_BATCH;
+  if (c.batch > n) c.batch = n;
+  c.ls = o->smoothing;
+  if (o->loss == LSP_ALOSS_SMOOTHED && !o->smoothing_given) {
+    if (!src->meta.trained)
+      return lsp_fail(LSP_EINVAL,
+                      "attack loss 'smoothed': the model records no training "
+                      "smoothing; give the smoothing explicitly");
+    c.ls = src->meta.smoothing;
+  }
+  if (o->loss == LSP_ALOSS_SMOOTHED && (st = lsp_ls_check(&c.ls, c.k)))
+    return st;
+  c.fwd_src = dense_flops(src);
+  c.fwd_dst = dense_flops(c.dst);
+
+  c.ws_src = lsp_model_ws_alloc(src, c.batch);
+  c.ws_dst = c.transfer ? lsp_model_ws_alloc(c.dst, c.batch) : c.ws_src;
+  c.xb = malloc(c.batch * dim * sizeof *c.xb);
+  c.gb = malloc(c.batch * dim * sizeof *c.gb);
+  c.dz = malloc(c.batch * c.k * sizeof *c.dz);
+  c.lab = malloc(n * sizeof *c.lab);
+  c.clean_pred = malloc(n * sizeof *c.clean_pred);
+  c.clean_conf = malloc(n * sizeof *c.clean_conf);
+  out->points = calloc(neps, sizeof *out->points);
+  if (!c.ws_src || !c.ws_dst || !c.xb || !c.gb || !c.dz || !c.lab ||
+      !c.clean_pred || !c.clean_conf || !out->points) {
+    ctx_free(&c);
+    lsp_attack_result_free(out);
+    return lsp_fail(LSP_ENOMEM, "attack: out of memory for %zu examples", n);
+  }
+  out->npoints = neps;
+  out->kind = o->kind;
+  out->loss = o->loss;
+  out->smoothing = c.ls;
+  out->target = o->target;
+  out->transfer = c.transfer;
+  out->steps = o->kind == LSP_ATTACK_FGSM ? 1 : o->steps;
+  out->restarts = o->kind == LSP_ATTACK_FGSM ? 1 : o->restarts;
+  out->step_size = o->kind == LSP_ATTACK_FGSM ? 0.0 : o->step_size;
+  out->early_exit = o->kind != LSP_ATTACK_FGSM && !c.transfer &&
+                    o->target == LSP_TARGET_NONE && !o->full_steps;
+  out->seed = o->seed;
+  out->lo = o->lo;
+  out->hi = o->hi;
+  out->n = n;
+  out->dim = dim;
+  out->k = c.k;
+
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  st = o->kind == LSP_ATTACK_FGSM ? lsp_fgsm_sweep(&c, eps, neps, out)
+                                  : lsp_pgd_sweep(&c, eps, neps, out);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  if (st == LSP_OK) {
+    size_t ok = 0, tden = 0, thit = 0;
+    for (size_t i = 0; i < n; i++) {
+      ok += c.clean_pred[i] == y[i];
+      if (o->target != LSP_TARGET_NONE && c.lab[i] != y[i]) {
+        tden++;
+        thit += c.clean_pred[i] == c.lab[i];
+      }
+    }
+    out->clean_correct = ok;
+    out->clean_accuracy = (double)ok / (double)n;
+    out->clean_target_rate = tden ? (double)thit / (double)tden : NAN;
+    out->seconds = (double)(t1.tv_sec - t0.tv_sec) +
+                   1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    out->flops = c.flops;
+  } else {
+    lsp_attack_result_free(out);
+  }
+  ctx_free(&c);
+  return st;
+}
+
+int lsp_attack_input_grad(lsp_model *m, const float *x, const int32_t *lab,
+                          size_t n, lsp_attack_loss loss, const lsp_ls *ls,
+                          size_t batch, float *dx) {
+  if (!m || !x || !lab || !dx)
+    return lsp_fail(LSP_EINVAL, "input gradient: missing argument");
+  if (n == 0) return lsp_fail(LSP_EDATA, "input gradient: no examples");
+  if (loss == LSP_ALOSS_SMOOTHED && !ls)
+    return lsp_fail(LSP_EINVAL,
+                    "input gradient: smoothed loss without a smoothing");
+  int st0 = loss == LSP_ALOSS_SMOOTHED ? lsp_ls_check(ls, m->out_dim) : LSP_OK;
+  if (st0) return st0;
+  for (size_t i = 0; i < n; i++)
+    if (lab[i] < 0 || (size_t)lab[i] >= m->out_dim)
+      return lsp_fail(
+          LSP_EDATA,
+          "label %d of example %zu does not fit the model's %zu classes",
+          (int)lab[i], i, m->out_dim);
+  if (batch == 0) batch = DEFAULT_BATCH;
+  if (batch > n) batch = n;
+  size_t k = m->out_dim;
+  lsp_model_ws *ws = lsp_model_ws_alloc(m, batch);
+  float *dz = malloc(batch * k * sizeof *dz);
+  int st = LSP_OK;
+  if (!ws || !dz) {
+    st = lsp_fail(LSP_ENOMEM, "input gradient: out of memory");
+    goto done;
+  }
+  for (size_t i0 = 0; i0 < n && st == LSP_OK; i0 += batch) {
+    size_t nb = n - i0 < batch ? n - i0 : batch;
+    const float *z = NULL;
+    if ((st = lsp_model_forward(m, ws, x + i0 * m->in_dim, nb, &z, NULL)))
+      break;
+    if ((st = loss_grad(loss, ls, z, lab + i0, nb, k, dz))) break;
+    st = lsp_model_backward(m, ws, dz, LSP_BACK_INPUT, dx + i0 * m->in_dim);
+  }
+done:
+  free(dz);
+  lsp_model_ws_free(ws);
+  return st;
+}

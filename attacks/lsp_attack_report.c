@@ -1,0 +1,290 @@
+/* lsp_attack_report.c — JSON of attack results and the gradient-masking
+ * checklist (Athalye, Carlini & Wagner 2018, §"Identifying obfuscated
+ * gradients"): warning signs that an apparent robustness gain comes from
+ * gradients that mislead first-order attacks rather than from the model. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "attacks/lsp_attack.h"
+#include "core/lsp_error.h"
+
+void lsp_attack_result_json(lsp_json *j, const lsp_attack_result *r,
+                            int with_braces) {
+  if (with_braces) lsp_json_obj_begin(j);
+  lsp_json_key_str(j, "attack", lsp_attack_kind_name(r->kind));
+  lsp_json_key_str(j, "loss", lsp_attack_loss_name(r->loss));
+  if (r->loss == LSP_ALOSS_SMOOTHED) {
+    lsp_json_key_num(j, "loss_smoothing", r->smoothing.eps);
+    lsp_json_key_str(j, "loss_convention",
+                     lsp_ls_convention_name(r->smoothing.convention));
+  }
+  lsp_json_key(j, "target");
+  if (r->target == LSP_TARGET_NONE)
+    lsp_json_null(j);
+  else if (r->target == LSP_TARGET_LEAST_LIKELY)
+    lsp_json_str(j, "least-likely");
+  else
+    lsp_json_int(j, r->target);
+  lsp_json_key_bool(j, "transfer", r->transfer);
+  lsp_json_key_int(j, "n", (long long)r->n);
+  lsp_json_key_int(j, "classes", (long long)r->k);
+  lsp_json_key_num(j, "lo", r->lo);
+  lsp_json_key_num(j, "hi", r->hi);
+  if (r->kind != LSP_ATTACK_FGSM) {
+    lsp_json_key_int(j, "steps", (long long)r->steps);
+    lsp_json_key(j, "step_size");
+    if (r->step_size > 0.0)
+      lsp_json_num(j, r->step_size);
+    else
+      lsp_json_str(j, "eps/4");
+    lsp_json_key_int(j, "restarts", (long long)r->restarts);
+    lsp_json_key_bool(j, "early_exit", r->early_exit);
+    if (r->kind == LSP_ATTACK_PGD)
+      lsp_json_key_int(j, "seed", (long long)r->seed);
+  }
+  lsp_json_key_num(j, "clean_accuracy", r->clean_accuracy);
+  if (r->target != LSP_TARGET_NONE)
+    lsp_json_key_num(j, "clean_target_rate", r->clean_target_rate);
+  lsp_json_key(j, "points");
+  lsp_json_arr_begin(j);
+  for (size_t i = 0; i < r->npoints; i++) {
+    const lsp_attack_point *p = &r->points[i];
+    lsp_json_obj_begin(j);
+    lsp_json_key_num(j, "eps", p->eps);
+    lsp_json_key_num(j, "accuracy", p->accuracy);
+    lsp_json_key_num(j, "accuracy_raw", p->accuracy_raw);
+    lsp_json_key_num(j, "success_rate", p->success_rate);
+    lsp_json_key_num(j, "mean_confidence", p->mean_confidence);
+    lsp_json_key_num(j, "zero_grad_share", p->zero_grad_share);
+    if (r->target != LSP_TARGET_NONE)
+      lsp_json_key_num(j, "target_rate", p->target_rate);
+    lsp_json_obj_end(j);
+  }
+  lsp_json_arr_end(j);
+  lsp_json_key_num(j, "seconds", r->seconds);
+  lsp_json_key_num(j, "gflop", r->flops / 1e9);
+  if (with_braces) lsp_json_obj_end(j);
+}
+
+/* ---- the checklist ---------------------------------------------------------
+ */
+
+void lsp_mask_opts_default(lsp_mask_opts *o) {
+  o->tol = 0.01;
+  o->large_eps = 0.3;
+  o->near_zero = 0.05;
+  o->zero_grad_max = 0.01;
+}
+
+const char *lsp_check_status_name(lsp_check_status s) {
+  return s == LSP_CHECK_PASS   ? "pass"
+         : s == LSP_CHECK_FLAG ? "flag"
+                               : "skipped";
+}
+
+static void set(lsp_mask_check *c, const char *name, lsp_check_status st,
+                double eps, double value, double ref, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+static void set(lsp_mask_check *c, const char *name, lsp_check_status st,
+                double eps, double value, double ref, const char *fmt, ...) {
+  c->name = name;
+  c->status = st;
+  c->eps = eps;
+  c->value = value;
+  c->reference = ref;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(c->detail, sizeof c->detail, fmt, ap);
+  va_end(ap);
+}
+
+/* The point of r at eps exactly, or NULL. */
+static const lsp_attack_point *at_eps(const lsp_attack_result *r, double eps) {
+  for (size_t i = 0; i < r->npoints; i++)
+    if (r->points[i].eps == eps) return &r->points[i];
+  return NULL;
+}
+
+/* Largest rise of raw accuracy between an ε and a larger one (0 if none). */
+static double worst_rise(const lsp_attack_result *r, double *where) {
+  double worst = 0.0;
+  *where = NAN;
+  for (size_t a = 0; a < r->npoints; a++)
+    for (size_t b = 0; b < r->npoints; b++)
+      if (r->points[b].eps > r->points[a].eps) {
+        double rise = r->points[b].accuracy_raw - r->points[a].accuracy_raw;
+        if (rise > worst) {
+          worst = rise;
+          *where = r->points[b].eps;
+        }
+      }
+  return worst;
+}
+
+int lsp_attack_checklist(const lsp_attack_result *fgsm,
+                         const lsp_attack_result *iter,
+                         const lsp_attack_result *transfer,
+                         const lsp_mask_opts *o, lsp_mask_report *out) {
+  lsp_mask_opts def;
+  if (!o) {
+    lsp_mask_opts_default(&def);
+    o = &def;
+  }
+  if (!out) return lsp_fail(LSP_EINVAL, "checklist: no report struct");
+  memset(out, 0, sizeof *out);
+  if (!fgsm || fgsm->kind != LSP_ATTACK_FGSM || fgsm->npoints == 0)
+    return lsp_fail(LSP_EINVAL, "checklist: needs a white-box FGSM sweep");
+  if (iter && iter->kind == LSP_ATTACK_FGSM)
+    return lsp_fail(LSP_EINVAL,
+                    "checklist: the iterative result is an FGSM sweep");
+  const lsp_attack_result *all[2] = {iter, transfer};
+  for (int i = 0; i < 2; i++)
+    if (all[i] && (all[i]->n != fgsm->n || all[i]->lo != fgsm->lo ||
+                   all[i]->hi != fgsm->hi))
+      return lsp_fail(LSP_EINVAL,
+                      "checklist: results were scored on different data");
+  if (fgsm->transfer || (iter && iter->transfer))
+    return lsp_fail(LSP_EINVAL,
+                    "checklist: the white-box results are transfer attacks");
+  lsp_mask_check *c = out->checks;
+
+  /* 1. an iterative attack must do at least as well as its first step */
+  if (!iter) {
+    set(&c[0], "pgd_le_fgsm", LSP_CHECK_SKIP, NAN, NAN, NAN,
+        "no iterative attack was run");
+  } else {
+    double worst = -INFINITY, we = NAN, wv = NAN, wr = NAN;
+    for (size_t i = 0; i < iter->npoints; i++) {
+      const lsp_attack_point *f = at_eps(fgsm, iter->points[i].eps);
+      if (!f || f->eps == 0.0)
+        continue; /* at eps 0 both are the clean accuracy */
+      double d = iter->points[i].accuracy_raw - f->accuracy;
+      if (d > worst) {
+        worst = d;
+        we = f->eps;
+        wv = iter->points[i].accuracy_raw;
+        wr = f->accuracy;
+      }
+    }
+    if (isnan(we))
+      set(&c[0], "pgd_le_fgsm", LSP_CHECK_SKIP, NAN, NAN, NAN,
+          "no eps > 0 shared with FGSM");
+    else
+      set(&c[0], "pgd_le_fgsm",
+          worst > o->tol ? LSP_CHECK_FLAG : LSP_CHECK_PASS, we, wv, wr,
+          "%s accuracy %.4f vs FGSM %.4f at eps %g (worst eps; slack %g)",
+          lsp_attack_kind_name(iter->kind), wv, wr, we, o->tol);
+  }
+
+  /* 2. accuracy falls with ε (raw numbers) */
+  {
+    double ef, ei = NAN;
+    double rf = worst_rise(fgsm, &ef), ri = iter ? worst_rise(iter, &ei) : 0.0;
+    int use_iter = iter && ri > rf;
+    double rise = use_iter ? ri : rf, e = use_iter ? ei : ef;
+    const char *who = use_iter ? lsp_attack_kind_name(iter->kind) : "fgsm";
+    if (rise > 0.0)
+      set(&c[1], "accuracy_falls",
+          rise > o->tol ? LSP_CHECK_FLAG : LSP_CHECK_PASS, e, rise, 0.0,
+          "%s accuracy rises by %.4f up to eps %g (slack %g)", who, rise, e,
+          o->tol);
+    else
+      set(&c[1], "accuracy_falls", LSP_CHECK_PASS, NAN, 0.0, 0.0,
+          "accuracy never rises with eps (fgsm%s%s)", iter ? " and " : "",
+          iter ? lsp_attack_kind_name(iter->kind) : "");
+  }
+
+  /* 3. a large ε should break (almost) everything */
+  {
+    const lsp_attack_result *r = iter ? iter : fgsm;
+    const lsp_attack_point *big = &r->points[0];
+    for (size_t i = 1; i < r->npoints; i++)
+      if (r->points[i].eps > big->eps) big = &r->points[i];
+    double need = o->large_eps * ((double)r->hi - (double)r->lo);
+    if (big->eps < need)
+      set(&c[2], "near_zero_at_large_eps", LSP_CHECK_SKIP, big->eps,
+          big->accuracy_raw, o->near_zero,
+          "largest eps %g is below %g; add a large eps to the sweep", big->eps,
+          need);
+    else
+      set(&c[2], "near_zero_at_large_eps",
+          big->accuracy_raw > o->near_zero ? LSP_CHECK_FLAG : LSP_CHECK_PASS,
+          big->eps, big->accuracy_raw, o->near_zero,
+          "%s accuracy %.4f at eps %g (expected <= %g)",
+          lsp_attack_kind_name(r->kind), big->accuracy_raw, big->eps,
+          o->near_zero);
+  }
+
+  /* 4. a black-box transfer attack must not beat the white-box one */
+  if (!transfer) {
+    set(&c[3], "transfer_not_stronger", LSP_CHECK_SKIP, NAN, NAN, NAN,
+        "no transfer attack was run");
+  } else {
+    const lsp_attack_result *wb =
+        transfer->kind != LSP_ATTACK_FGSM && iter ? iter : fgsm;
+    double worst = -INFINITY, we = NAN, wv = NAN, wr = NAN;
+    for (size_t i = 0; i < transfer->npoints; i++) {
+      const lsp_attack_point *w = at_eps(wb, transfer->points[i].eps);
+      if (!w || w->eps == 0.0) continue;
+      double d = w->accuracy_raw - transfer->points[i].accuracy_raw;
+      if (d > worst) {
+        worst = d;
+        we = w->eps;
+        wv = transfer->points[i].accuracy_raw;
+        wr = w->accuracy_raw;
+      }
+    }
+    if (isnan(we))
+      set(&c[3], "transfer_not_stronger", LSP_CHECK_SKIP, NAN, NAN, NAN,
+          "no eps > 0 shared with the white-box attack");
+    else
+      set(&c[3], "transfer_not_stronger",
+          worst > o->tol ? LSP_CHECK_FLAG : LSP_CHECK_PASS, we, wv, wr,
+          "transfer accuracy %.4f vs white-box %s %.4f at eps %g (slack %g)",
+          wv, lsp_attack_kind_name(wb->kind), wr, we, o->tol);
+  }
+
+  /* 5. exactly-zero input gradients (saturated softmax, dead units) */
+  {
+    double worst = -1.0, we = NAN;
+    const lsp_attack_result *rs[2] = {fgsm, iter};
+    for (int k = 0; k < 2; k++)
+      for (size_t i = 0; rs[k] && i < rs[k]->npoints; i++)
+        if (rs[k]->points[i].zero_grad_share > worst) {
+          worst = rs[k]->points[i].zero_grad_share;
+          we = rs[k]->points[i].eps;
+        }
+    set(&c[4], "zero_grad_share",
+        worst > o->zero_grad_max ? LSP_CHECK_FLAG : LSP_CHECK_PASS, we, worst,
+        o->zero_grad_max,
+        "%.4f of input-gradient components are exactly zero (largest, at eps "
+        "%g; flag above %g)",
+        worst, we, o->zero_grad_max);
+  }
+  for (int i = 0; i < LSP_MASK_NCHECKS; i++)
+    out->flags += c[i].status == LSP_CHECK_FLAG;
+  return LSP_OK;
+}
+
+void lsp_attack_checklist_json(lsp_json *j, const lsp_mask_report *r) {
+  lsp_json_obj_begin(j);
+  lsp_json_key_int(j, "flags", r->flags);
+  lsp_json_key(j, "checks");
+  lsp_json_arr_begin(j);
+  for (int i = 0; i < LSP_MASK_NCHECKS; i++) {
+    const lsp_mask_check *c = &r->checks[i];
+    lsp_json_obj_begin(j);
+    lsp_json_key_str(j, "name", c->name);
+    lsp_json_key_str(j, "status", lsp_check_status_name(c->status));
+    lsp_json_key_num(j, "eps", c->eps);
+    lsp_json_key_num(j, "value", c->value);
+    lsp_json_key_num(j, "reference", c->reference);
+    lsp_json_key_str(j, "detail", c->detail);
+    lsp_json_obj_end(j);
+  }
+  lsp_json_arr_end(j);
+  lsp_json_obj_end(j);
+}

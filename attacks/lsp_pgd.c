@@ -1,0 +1,261 @@
+/* lsp_pgd.c — BIM and PGD (L∞) with restarts.
+ *
+ * For each ε and restart, a batch of rows runs all S steps before the next
+ * batch starts, so its activations stay in cache:
+ *   x⁰ = x (BIM) or clip_box(x + ε·u), u uniform in [−1, 1) (PGD)
+ *   xˢ⁺¹ = clip_box(xˢ + dir·α·sign(∇ₓL(xˢ)))
+ * where clip_box clips to [max(lo, x − ε), min(hi, x + ε)] (both bounds
+ * computed in float32) and α = ε/4 unless given. The random start of
+ * example i in restart r comes from a GSL taus2 generator seeded from
+ * (seed, r, i) alone, so every ε sees the same start directions, and the
+ * numbers depend neither on the batch size nor on the thread count.
+ *
+ * An example is robust at ε only if the scoring model classifies every
+ * restart's iterates correctly (white-box untargeted: every iterate, with
+ * early exit; otherwise: the last iterate). The reported accuracy additionally
+ * requires robustness at every smaller ε of the sweep and on x itself (a
+ * valid adversarial input in a smaller ball is one in a larger ball), so it
+ * cannot rise with ε; accuracy_raw is the per-ε number alone. */
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attacks/lsp_attack_int.h"
+#include "core/lsp_error.h"
+
+/* splitmix64 finalizer: decorrelates nearby (seed, restart, example). */
+static unsigned long mix_seed(unsigned long seed, size_t r, size_t i) {
+  uint64_t z = (uint64_t)seed * 0x9e3779b97f4a7c15ull +
+               (uint64_t)r * 0xd1b54a32d192ed03ull +
+               (uint64_t)i * 0x8cb92ba72f3d8dd7ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return (unsigned long)(z & 0xffffffffull) | 1ul;
+}
+
+/* Per-ε scratch and outcome. */
+typedef struct {
+  float *blo, *bhi;    /* batch×dim: the box of each active row           */
+  int32_t *bpred;      /* batch                                           */
+  float *bconf;        /* batch                                           */
+  int32_t *blab;       /* batch: gradient labels of the active rows       */
+  size_t *idx;         /* batch: example index of each active row         */
+  uint8_t *alive;      /* n: not fooled by any restart so far             */
+  int32_t *pred;       /* n: prediction on the kept x'                    */
+  float *conf;         /* n: confidence on the kept x'                    */
+  float *keep;         /* n×dim or NULL: the kept x'                      */
+  size_t zeros, evals; /* gradient components: exactly zero / all       */
+} eps_state;
+
+/* Record the outcome of active row a (example ii) at iterate xrow: the first
+ * fooling x' over all restarts is kept, else the latest one. */
+static void record(const lsp_atk_ctx *c, eps_state *e, size_t ii, int32_t p,
+                   float cf, const float *xrow) {
+  if (!e->alive[ii]) return;
+  e->pred[ii] = p;
+  e->conf[ii] = cf;
+  if (e->keep) memcpy(e->keep + ii * c->dim, xrow, c->dim * sizeof *xrow);
+  if (p != c->y[ii]) e->alive[ii] = 0;
+}
+
+/* One ε: R restarts of S steps over all rows.
+ *
+ * Early exit (white-box, untargeted): the forward of every step already
+ * classifies the current iterate, so an example is counted as fooled at
+ * the first iterate the model gets wrong — that iterate is a valid
+ * adversarial input inside the ball, so this is never weaker than judging
+ * the last iterate only — and it leaves the batch (no more steps), as do
+ * examples fooled by an earlier restart. Otherwise (targeted, transfer, or
+ * full_steps) every example runs all S steps and its last iterate is
+ * scored on dst. */
+static int attack_eps(lsp_atk_ctx *c, double eps, gsl_rng *rng, eps_state *e) {
+  const size_t n = c->n, dim = c->dim, S = c->o->steps, R = c->o->restarts;
+  const float lo = c->o->lo, hi = c->o->hi, ef = (float)eps;
+  const float af =
+      (float)(c->o->step_size > 0.0 ? c->o->step_size : eps / 4.0) *
+      (float)c->dir;
+  const int pgd = c->o->kind == LSP_ATTACK_PGD;
+  const int early =
+      !c->transfer && c->o->target == LSP_TARGET_NONE && !c->o->full_steps;
+  /* (lsp_attack_run records the same rule in the result's early_exit) */
+  const char *stage = pgd ? "pgd" : "bim";
+  memset(e->alive, 1, n);
+  for (size_t r = 0; r < R; r++) {
+    for (size_t i0 = 0; i0 < n; i0 += c->batch) {
+      size_t nb = n - i0 < c->batch ? n - i0 : c->batch, na = 0;
+      float *xb = c->xb;
+      /* the active rows: every example not fooled by an earlier restart */
+      for (size_t i = 0; i < nb; i++)
+        if (e->alive[i0 + i] || !early) {
+          size_t ii = i0 + i;
+          const float *xs = c->x + ii * dim;
+          float *xr = xb + na * dim, *bl = e->blo + na * dim,
+                *bh = e->bhi + na * dim;
+          for (size_t j = 0; j < dim; j++) {
+            float a = xs[j] - ef, b = xs[j] + ef;
+            bl[j] = a > lo ? a : lo;
+            bh[j] = b < hi ? b : hi;
+          }
+          if (pgd) {
+            gsl_rng_set(rng, mix_seed(c->o->seed, r, ii));
+            for (size_t j = 0; j < dim; j++) {
+              float v = xs[j] + ef * (float)(2.0 * gsl_rng_uniform(rng) - 1.0);
+              xr[j] = v < bl[j] ? bl[j] : v > bh[j] ? bh[j] : v;
+            }
+          } else {
+            memcpy(xr, xs, dim * sizeof *xr);
+          }
+          e->blab[na] = c->lab[ii];
+          e->idx[na++] = ii;
+        }
+      for (size_t s = 0; s < S && na > 0; s++) {
+        const float *z = NULL;
+        int st = lsp_atk_forward_src(c, xb, na, &z);
+        if (st) return st;
+        size_t fooled = 0;
+        if (early) {
+          lsp_atk_score(z, na, c->k, e->bpred, e->bconf);
+          for (size_t a = 0; a < na; a++)
+            if (e->bpred[a] != c->y[e->idx[a]]) {
+              record(c, e, e->idx[a], e->bpred[a], e->bconf[a], xb + a * dim);
+              fooled++;
+            }
+          if (fooled == na) {
+            na = 0;
+            break;
+          }
+        }
+        if ((st = lsp_atk_backward_src(c, z, e->blab, na, &e->zeros)))
+          return st;
+        e->evals += na * dim;
+        const float *g = c->gb;
+        for (size_t a = 0; a < na; a++) {
+          if (fooled && e->bpred[a] != c->y[e->idx[a]]) continue;
+          float *xr = xb + a * dim;
+          const float *ga = g + a * dim, *bl = e->blo + a * dim,
+                      *bh = e->bhi + a * dim;
+          for (size_t j = 0; j < dim; j++)
+            xr[j] = lsp_atk_step(xr[j], ga[j], af, bl[j], bh[j]);
+        }
+        if (fooled) { /* drop the fooled rows from the batch */
+          size_t w = 0;
+          for (size_t a = 0; a < na; a++) {
+            if (e->bpred[a] != c->y[e->idx[a]]) continue;
+            if (w != a) {
+              memcpy(xb + w * dim, xb + a * dim, dim * sizeof *xb);
+              memcpy(e->blo + w * dim, e->blo + a * dim, dim * sizeof *xb);
+              memcpy(e->bhi + w * dim, e->bhi + a * dim, dim * sizeof *xb);
+              e->blab[w] = e->blab[a];
+              e->idx[w] = e->idx[a];
+            }
+            w++;
+          }
+          na = w;
+        }
+      }
+      if (na > 0) { /* score the last iterates on dst */
+        const float *z = NULL;
+        int st = lsp_model_forward(c->dst, c->ws_dst, xb, na, &z, NULL);
+        if (st) return st;
+        c->flops += c->fwd_dst * (double)na;
+        lsp_atk_score(z, na, c->k, e->bpred, e->bconf);
+        for (size_t a = 0; a < na; a++)
+          record(c, e, e->idx[a], e->bpred[a], e->bconf[a], xb + a * dim);
+      }
+      int st = lsp_atk_tick(c, stage, eps, r + 1, nb * (S + 1));
+      if (st) return st;
+    }
+  }
+  return LSP_OK;
+}
+
+int lsp_pgd_sweep(lsp_atk_ctx *c, const double *eps, size_t neps,
+                  lsp_attack_result *out) {
+  const size_t n = c->n, dim = c->dim, S = c->o->steps, R = c->o->restarts;
+  eps_state e;
+  memset(&e, 0, sizeof e);
+  uint8_t *ok = malloc(neps * n), *env = malloc(n);
+  size_t *order = malloc(neps * sizeof *order);
+  e.pred = malloc(n * sizeof *e.pred);
+  e.conf = malloc(n * sizeof *e.conf);
+  e.bpred = malloc(c->batch * sizeof *e.bpred);
+  e.bconf = malloc(c->batch * sizeof *e.bconf);
+  e.blab = malloc(c->batch * sizeof *e.blab);
+  e.idx = malloc(c->batch * sizeof *e.idx);
+  e.blo = malloc(c->batch * dim * sizeof *e.blo);
+  e.bhi = malloc(c->batch * dim * sizeof *e.bhi);
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_taus2);
+  int st = LSP_OK;
+  if (!ok || !env || !order || !e.pred || !e.conf || !e.bpred || !e.bconf ||
+      !e.blab || !e.idx || !e.blo || !e.bhi || !rng) {
+    st = lsp_fail(LSP_ENOMEM, "%s: out of memory",
+                  lsp_attack_kind_name(c->o->kind));
+    goto done;
+  }
+  size_t npos = 0;
+  for (size_t i = 0; i < neps; i++) npos += eps[i] > 0.0;
+  c->total = n + npos * R * n * (S + 1);
+  if ((st = lsp_atk_clean_pass(c))) goto done;
+
+  for (size_t i = 0; i < neps; i++) {
+    lsp_attack_point *p = &out->points[i];
+    e.alive = ok + i * n;
+    e.keep = c->o->adv && c->o->adv_point == i ? c->o->adv : NULL;
+    p->eps = eps[i];
+    if (eps[i] == 0.0) { /* every iterate is x itself */
+      for (size_t j = 0; j < n; j++) e.alive[j] = c->clean_pred[j] == c->y[j];
+      memcpy(e.pred, c->clean_pred, n * sizeof *e.pred);
+      memcpy(e.conf, c->clean_conf, n * sizeof *e.conf);
+      if (e.keep) memcpy(e.keep, c->x, n * dim * sizeof *e.keep);
+      p->zero_grad_share = NAN; /* no gradient evaluated */
+    } else {
+      e.zeros = e.evals = 0;
+      if ((st = attack_eps(c, eps[i], rng, &e))) goto done;
+      p->zero_grad_share = e.evals ? (double)e.zeros / (double)e.evals : NAN;
+    }
+    lsp_atk_summarize(c, e.alive, e.pred, e.conf, p);
+  }
+
+  /* the envelope over ε (ascending; equal ε in the given order) */
+  for (size_t i = 0; i < neps; i++) order[i] = i;
+  for (size_t a = 1; a < neps; a++) /* insertion sort: stable, neps is small */
+    for (size_t b = a; b > 0 && eps[order[b - 1]] > eps[order[b]]; b--) {
+      size_t t = order[b];
+      order[b] = order[b - 1];
+      order[b - 1] = t;
+    }
+  for (size_t i = 0; i < n; i++) env[i] = c->clean_pred[i] == c->y[i];
+  for (size_t a = 0; a < neps; a++) {
+    size_t pi = order[a];
+    const uint8_t *oke = ok + pi * n;
+    size_t correct = 0, clean_ok = 0, fooled = 0;
+    for (size_t i = 0; i < n; i++) {
+      env[i] &= oke[i];
+      correct += env[i];
+      if (c->clean_pred[i] == c->y[i]) {
+        clean_ok++;
+        fooled += !env[i];
+      }
+    }
+    lsp_attack_point *p = &out->points[pi];
+    p->correct = correct;
+    p->accuracy = (double)correct / (double)n;
+    p->success_rate = clean_ok ? (double)fooled / (double)clean_ok : NAN;
+  }
+done:
+  gsl_rng_free(rng);
+  free(ok);
+  free(env);
+  free(order);
+  free(e.pred);
+  free(e.conf);
+  free(e.bpred);
+  free(e.bconf);
+  free(e.blab);
+  free(e.idx);
+  free(e.blo);
+  free(e.bhi);
+  return st;
+}

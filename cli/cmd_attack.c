@@ -1,0 +1,468 @@
+#define _POSIX_C_SOURCE 200809L
+/* lsprobe attack — FGSM / targeted FGSM / BIM / PGD sweeps over ε, white-box
+ * or transferred from another model, optionally with the gradient-masking
+ * checklist (DESIGN §2). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attacks/lsp_attack.h"
+#include "cli/cli.h"
+#include "core/lsp_data.h"
+#include "core/lsp_error.h"
+#include "core/lsp_io.h"
+#include "core/lsp_json.h"
+#include "core/lsp_model.h"
+#include "core/lsp_npy.h"
+#include "core/lsp_threads.h"
+
+static const char *k_cmd = "attack";
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Progress on stderr: nothing for runs shorter than 2 s, then at most one
+ * line a second (rewritten in place on a terminal). */
+typedef struct {
+  double t0, last;
+  int tty, printed;
+} progress_state;
+
+static void on_progress(const lsp_attack_progress *p, void *user) {
+  progress_state *s = user;
+  double t = now_s();
+  if (t - s->t0 < 2.0 || (t - s->last < 1.0 && p->done < p->total)) return;
+  s->last = t;
+  double frac = p->total ? (double)p->done / (double)p->total : 1.0;
+  double eta = frac > 0 ? (t - s->t0) * (1.0 - frac) / frac : 0.0;
+  fprintf(stderr,
+          "%slsprobe: attack: %s eps %g restart %zu: %3.0f%%, eta %.0f s%s",
+          s->tty ? "\r" : "", p->stage, p->eps, p->restart, 100.0 * frac, eta,
+          s->tty ? "   " : "\n");
+  s->printed = 1;
+}
+
+static void print_text(const lsp_attack_result *r, const char *model,
+                       const char *from) {
+  printf("attack %s%s, loss %s", lsp_attack_kind_name(r->kind),
+         r->target == LSP_TARGET_NONE ? "" : " (targeted)",
+         lsp_attack_loss_name(r->loss));
+  if (r->kind != LSP_ATTACK_FGSM) {
+    if (r->step_size > 0)
+      printf(", %zu steps of %g", r->steps, r->step_size);
+    else
+      printf(", %zu steps of eps/4", r->steps);
+    printf(", %zu restart%s", r->restarts, r->restarts == 1 ? "" : "s");
+    printf(r->early_exit ? ", every iterate judged" : ", last iterate judged");
+    if (r->kind == LSP_ATTACK_PGD) printf(", seed %lu", r->seed);
+  }
+  if (from)
+    printf("\ncrafted on %s, scored on %s", from, model);
+  else
+    printf("\nmodel %s", model);
+  printf("\n%zu examples, inputs in [%g, %g]", r->n, (double)r->lo,
+         (double)r->hi);
+  printf("\nclean accuracy %.4f\n", r->clean_accuracy);
+  printf("%8s %9s %9s %9s %11s %10s%s\n", "eps", "accuracy", "acc_raw",
+         "success", "confidence", "zero_grad",
+         r->target != LSP_TARGET_NONE ? "  to_target" : "");
+  for (size_t i = 0; i < r->npoints; i++) {
+    const lsp_attack_point *p = &r->points[i];
+    printf("%8.4f %9.4f %9.4f %9.4f %11.4f", p->eps, p->accuracy,
+           p->accuracy_raw, p->success_rate, p->mean_confidence);
+    if (isnan(p->zero_grad_share)) /* iterative attacks evaluate no gradient at
+                                      eps 0 */
+      printf(" %10s", "-");
+    else
+      printf(" %10.4f", p->zero_grad_share);
+    if (r->target != LSP_TARGET_NONE) printf(" %10.4f", p->target_rate);
+    printf("\n");
+  }
+  printf("%.2f s, %.1f GFLOP/s\n", r->seconds,
+         r->seconds > 0 ? r->flops / r->seconds / 1e9 : 0.0);
+}
+
+static void print_checks(const lsp_mask_report *rep) {
+  printf("gradient-masking checklist (Athalye et al. 2018): %d flag%s\n",
+         rep->flags, rep->flags == 1 ? "" : "s");
+  for (int i = 0; i < LSP_MASK_NCHECKS; i++)
+    printf("  %-7s %-23s %s\n", lsp_check_status_name(rep->checks[i].status),
+           rep->checks[i].name, rep->checks[i].detail);
+}
+
+/* The inputs: --data (a dataset split) or --x/--labels arrays. */
+typedef struct {
+  lsp_splits splits;
+  int have_splits;
+  lsp_array xa;
+  float *xown;
+  int32_t *yown;
+  const float *x;
+  const int32_t *y;
+  size_t n, dim;
+  int k; /* classes known from the data, 0 if not */
+  float lo, hi;
+  const char *name;
+} inputs;
+
+static void inputs_free(inputs *in) {
+  if (in->have_splits) lsp_splits_free(&in->splits);
+  lsp_array_release(&in->xa);
+  free(in->xown);
+  free(in->yown);
+}
+
+/* The model must take the data's features and, if the data knows its class
+ * count, have that many outputs. */
+static int check_fit(const lsp_model *m, const char *path, const inputs *in) {
+  if (m->in_dim != in->dim)
+    return cli_error(k_cmd, CLI_DATA,
+                     "%s takes %zu inputs but %s has %zu features", path,
+                     m->in_dim, in->name, in->dim);
+  if (in->k > 0 && m->out_dim != (size_t)in->k)
+    return cli_error(k_cmd, CLI_DATA, "%s has %zu classes but %s has %d", path,
+                     m->out_dim, in->name, in->k);
+  return CLI_OK;
+}
+
+static int load_inputs(cli_opt *opts, const lsp_model *m, const char *mpath,
+                       inputs *in) {
+  const char *data = cli_str(opts, "data", NULL);
+  const char *xp = cli_str(opts, "x", NULL),
+             *yp = cli_str(opts, "labels", NULL);
+  const char *split = cli_str(opts, "split", "test");
+  int rc;
+  long limit;
+  if ((rc = cli_get_long(k_cmd, opts, "limit", 0, 0, 1L << 40, &limit)))
+    return rc;
+  if (data && (xp || yp))
+    return cli_error(k_cmd, CLI_USAGE,
+                     "give either --data or --x with --labels, not both");
+  if (!data && !(xp && yp))
+    return cli_error(k_cmd, CLI_USAGE,
+                     "--data (or --x with --labels) is required");
+  if (strcmp(split, "test") != 0 && strcmp(split, "val") != 0)
+    return cli_error(k_cmd, CLI_USAGE, "--split: '%s' is not test or val",
+                     split);
+  if (data) {
+    if (cli_has(opts, "lo") || cli_has(opts, "hi"))
+      return cli_error(k_cmd, CLI_USAGE,
+                       "--lo/--hi go with --x; a dataset has its own bounds");
+    lsp_data_opts o;
+    lsp_data_opts_default(&o);
+    o.spec = data;
+    int st = lsp_data_load(&o, &in->splits);
+    if (st) return cli_lib_error(k_cmd, st);
+    in->have_splits = 1;
+    const lsp_dataset *d =
+        strcmp(split, "val") == 0 ? &in->splits.val : &in->splits.test;
+    in->x = d->x;
+    in->y = d->y;
+    in->n = d->n;
+    in->dim = d->dim;
+    in->k = d->k;
+    in->lo = in->splits.lo;
+    in->hi = in->splits.hi;
+    in->name = data;
+  } else {
+    size_t cols = 0;
+    int st = lsp_npy_read_matrix(xp, &in->xa, &in->x, &in->xown, &in->n, &cols);
+    if (st) return cli_lib_error(k_cmd, st);
+    in->dim = cols;
+    in->name = xp;
+    if ((rc = check_fit(m, mpath, in))) return rc;
+    lsp_array ya = {0};
+    if ((st = lsp_npy_read(yp, &ya))) return cli_lib_error(k_cmd, st);
+    st = lsp_array_labels(&ya, yp, (int)m->out_dim, &in->yown);
+    size_t ny = ya.count;
+    lsp_array_release(&ya);
+    if (st) return cli_lib_error(k_cmd, st);
+    if (ny != in->n)
+      return cli_error(k_cmd, CLI_DATA, "%s has %zu labels but %s has %zu rows",
+                       yp, ny, xp, in->n);
+    in->y = in->yown;
+    double lo, hi;
+    if ((rc = cli_get_double(k_cmd, opts, "lo", 0.0, -1e30, 1e30, &lo)) ||
+        (rc = cli_get_double(k_cmd, opts, "hi", 1.0, -1e30, 1e30, &hi)))
+      return rc;
+    if (!(lo < hi))
+      return cli_error(k_cmd, CLI_USAGE, "--lo %g must be below --hi %g", lo,
+                       hi);
+    in->lo = (float)lo;
+    in->hi = (float)hi;
+  }
+  if (limit > 0 && (size_t)limit < in->n) in->n = (size_t)limit;
+  if (in->n == 0)
+    return cli_error(k_cmd, CLI_DATA, "%s: no examples in the %s split",
+                     in->name, split);
+  return CLI_OK;
+}
+
+int cmd_attack(int argc, char **argv) {
+  cli_opt opts[] = {
+      {"model", "M",
+       "the attacked model (.lspm or a PyTorch export folder), required", 1, 0,
+       0},
+      {"data", "D", "dataset: fashion-mnist, synthetic or an IDX folder", 1, 0,
+       0},
+      {"x", "X.npy", "instead of --data: N×dim inputs (float32/float64)", 1, 0,
+       0},
+      {"labels", "y.npy", "with --x: N integer labels", 1, 0, 0},
+      {"lo", "A", "with --x: lower input bound (default 0)", 1, 0, 0},
+      {"hi", "B", "with --x: upper input bound (default 1)", 1, 0, 0},
+      {"split", "S", "test (default) or val", 1, 0, 0},
+      {"limit", "N", "attack only the first N examples", 1, 0, 0},
+      {"attack", "A", "fgsm (default), fgsm-targeted, bim or pgd", 1, 0, 0},
+      {"eps", "LIST",
+       "comma-separated eps >= 0 (default 0,0.01,0.02,0.05,0.1,0.2,0.3)", 1, 0,
+       0},
+      {"steps", "S", "bim/pgd: steps (default 10)", 1, 0, 0},
+      {"step-size", "A", "bim/pgd: step size (default eps/4)", 1, 0, 0},
+      {"restarts", "R", "bim/pgd: restarts; robust = survives all (default 1)",
+       1, 0, 0},
+      {"loss", "L", "attack loss: ce (default), smoothed or margin", 1, 0, 0},
+      {"smoothing", "E", "with --loss smoothed: eps (default: the model's own)",
+       1, 0, 0},
+      {"target", "T", "targeted: least-likely (default) or a class index", 1, 0,
+       0},
+      {"transfer-from", "M0", "craft on M0, score on --model", 1, 0, 0},
+      {"checks", NULL,
+       "also run FGSM (and the transfer) and print the masking checklist", 0, 0,
+       0},
+      {"adv-out", "F.npy", "write the adversarial inputs of the last eps", 1, 0,
+       0},
+      {"full-steps", NULL,
+       "bim/pgd: all steps for every example, judge the last iterate only", 0,
+       0, 0},
+      {"seed", "S", "PGD random starts (default 1)", 1, 0, 0},
+      {"batch", "B", "rows per batch (default 256)", 1, 0, 0},
+      {"threads", "T", "threads (default: all cores)", 1, 0, 0},
+      {"json", NULL, "print one JSON object", 0, 0, 0},
+      {NULL, NULL, NULL, 0, 0, 0}};
+  int rc = cli_parse(
+      k_cmd, "--model M (--data D | --x X.npy --labels y.npy) [options]",
+      "L-infinity adversarial attacks over a list of eps: accuracy over all "
+      "N,\n"
+      "success rate on clean-correct examples, mean confidence and the share "
+      "of\n"
+      "exactly-zero input gradients per eps.",
+      argc, argv, opts);
+  if (rc) return rc;
+  if ((rc = cli_require(k_cmd, opts, "model"))) return rc;
+
+  /* options first (usage errors before any file is read) */
+  lsp_attack_opts ao;
+  lsp_attack_opts_default(&ao);
+  const char *aname = cli_str(opts, "attack", "fgsm");
+  int targeted = 0;
+  if (strcmp(aname, "fgsm-targeted") == 0) {
+    ao.kind = LSP_ATTACK_FGSM;
+    targeted = 1;
+  } else if (lsp_attack_kind_parse(aname, &ao.kind) != LSP_OK) {
+    return cli_error(k_cmd, CLI_USAGE,
+                     "--attack: '%s' is not fgsm, fgsm-targeted, bim or pgd",
+                     aname);
+  }
+  if (lsp_attack_loss_parse(cli_str(opts, "loss", "ce"), &ao.loss) != LSP_OK)
+    return cli_error(k_cmd, CLI_USAGE, "--loss: %s", lsp_errmsg());
+  double *eps = NULL;
+  size_t neps = 0;
+  long steps, restarts, seed, batch, threads;
+  double step = 0.0;
+  if ((rc = cli_get_doubles(k_cmd, opts, "eps", "0,0.01,0.02,0.05,0.1,0.2,0.3",
+                            0.0, 1e30, &eps, &neps)))
+    return rc;
+  if ((rc = cli_get_long(k_cmd, opts, "steps", 10, 1, 1000000, &steps)) ||
+      (rc = cli_get_long(k_cmd, opts, "restarts", 1, 1, 1000000, &restarts)) ||
+      (rc = cli_get_long(k_cmd, opts, "seed", 1, 0, 2147483647L, &seed)) ||
+      (rc = cli_get_long(k_cmd, opts, "batch", 256, 1, 1 << 20, &batch)) ||
+      (rc = cli_get_long(k_cmd, opts, "threads", 0, 0, 1024, &threads)) ||
+      (rc = cli_get_double(k_cmd, opts, "step-size", 0.0, 0.0, 1e30, &step)))
+    goto out;
+  if (cli_has(opts, "step-size") && step == 0.0) {
+    rc = cli_error(k_cmd, CLI_USAGE, "--step-size must be positive");
+    goto out;
+  }
+  ao.steps = (size_t)steps;
+  ao.restarts = (size_t)restarts;
+  ao.seed = (unsigned long)seed;
+  ao.batch = (size_t)batch;
+  ao.step_size = step;
+  ao.full_steps = cli_has(opts, "full-steps");
+  if (cli_has(opts, "smoothing")) {
+    if (ao.loss != LSP_ALOSS_SMOOTHED) {
+      rc = cli_error(k_cmd, CLI_USAGE, "--smoothing goes with --loss smoothed");
+      goto out;
+    }
+    ao.smoothing_given = 1;
+    if ((rc = cli_get_double(k_cmd, opts, "smoothing", 0.0, 0.0, 1.0,
+                             &ao.smoothing.eps)))
+      goto out;
+  }
+  const char *tname = cli_str(opts, "target", NULL);
+  if (tname && !targeted && ao.kind == LSP_ATTACK_FGSM) targeted = 1;
+  if (targeted || tname) {
+    if (!tname || strcmp(tname, "least-likely") == 0) {
+      ao.target = LSP_TARGET_LEAST_LIKELY;
+    } else {
+      long t;
+      char why[128];
+      if (cli_parse_long(tname, 0, 1000000, &t, why, sizeof why)) {
+        rc =
+            cli_error(k_cmd, CLI_USAGE,
+                      "--target: %s (give least-likely or a class index)", why);
+        goto out;
+      }
+      ao.target = (int)t;
+    }
+  }
+  const int checks = cli_has(opts, "checks");
+  if (checks && (ao.kind == LSP_ATTACK_FGSM || ao.target != LSP_TARGET_NONE)) {
+    rc = cli_error(k_cmd, CLI_USAGE,
+                   "--checks needs --attack bim or pgd (untargeted)");
+    goto out;
+  }
+  lsp_threads_set((int)threads);
+  lsp_interrupt_install();
+
+  /* models and data */
+  const char *mpath = cli_str(opts, "model", NULL),
+             *fpath = cli_str(opts, "transfer-from", NULL);
+  const char *adv_path = cli_str(opts, "adv-out", NULL);
+  lsp_model *m = NULL, *m0 = NULL;
+  inputs in;
+  memset(&in, 0, sizeof in);
+  lsp_attack_result res, fg, tr;
+  memset(&res, 0, sizeof res);
+  memset(&fg, 0, sizeof fg);
+  memset(&tr, 0, sizeof tr);
+  float *adv = NULL;
+  int st;
+  if ((st = lsp_model_load(mpath, &m))) {
+    rc = cli_lib_error(k_cmd, st);
+    goto done;
+  }
+  if (fpath && (st = lsp_model_load(fpath, &m0))) {
+    rc = cli_lib_error(k_cmd, st);
+    goto done;
+  }
+  if ((rc = load_inputs(opts, m, mpath, &in)) ||
+      (rc = check_fit(m, mpath, &in)) ||
+      (m0 && (rc = check_fit(m0, fpath, &in))))
+    goto done;
+  if (ao.target >= 0 && (size_t)ao.target >= m->out_dim) {
+    rc = cli_error(k_cmd, CLI_USAGE, "--target: class %d is outside [0, %zu)",
+                   ao.target, m->out_dim);
+    goto done;
+  }
+  ao.lo = in.lo;
+  ao.hi = in.hi;
+  if (adv_path) {
+    if (!(adv = malloc(in.n * in.dim * sizeof *adv))) {
+      rc = cli_error(k_cmd, CLI_DATA,
+                     "out of memory for the adversarial inputs");
+      goto done;
+    }
+    ao.adv = adv;
+    ao.adv_point = neps - 1;
+  }
+  progress_state ps = {now_s(), 0.0, isatty(2), 0};
+  ao.progress = on_progress;
+  ao.user = &ps;
+
+  /* the requested attack; with --transfer-from it is crafted on M0 */
+  st = lsp_attack_run(m0 ? m0 : m, m0 ? m : NULL, in.x, in.y, in.n, in.dim, eps,
+                      neps, &ao, &res);
+  lsp_mask_report rep;
+  if (st == LSP_OK && checks) {
+    /* white-box FGSM and PGD/BIM on M; the transfer (if any) is `res` */
+    lsp_attack_opts fo = ao;
+    fo.kind = LSP_ATTACK_FGSM;
+    fo.adv = NULL;
+    st = lsp_attack_run(m, NULL, in.x, in.y, in.n, in.dim, eps, neps, &fo, &fg);
+    if (st == LSP_OK && m0) {
+      tr = res;
+      memset(&res, 0, sizeof res);
+      fo = ao;
+      fo.adv = NULL;
+      st = lsp_attack_run(m, NULL, in.x, in.y, in.n, in.dim, eps, neps, &fo,
+                          &res);
+    }
+    if (st == LSP_OK)
+      st = lsp_attack_checklist(&fg, &res, m0 ? &tr : NULL, NULL, &rep);
+  }
+  if (ps.printed && ps.tty) fputc('\n', stderr);
+  if (st) {
+    rc = cli_lib_error(k_cmd, st);
+    goto done;
+  }
+  if (adv_path) {
+    size_t shape[2] = {in.n, in.dim};
+    const float *src = adv;
+    if ((st = lsp_npy_write(adv_path, LSP_DT_F32, 2, shape, src))) {
+      rc = cli_lib_error(k_cmd, st);
+      goto done;
+    }
+  }
+  const lsp_attack_result *main_r = checks && m0 ? &tr : &res;
+  if (cli_has(opts, "json")) {
+    lsp_json j;
+    lsp_json_init(&j, stdout, 0);
+    lsp_json_obj_begin(&j);
+    lsp_json_key_str(&j, "model", mpath);
+    lsp_json_key_str(&j, "transfer_from", fpath);
+    lsp_json_key_str(&j, "data", in.name);
+    if (in.have_splits)
+      lsp_json_key_str(&j, "split", cli_str(opts, "split", "test"));
+    lsp_json_key_int(&j, "threads", lsp_threads_get());
+    lsp_attack_result_json(&j, main_r, 0);
+    if (checks) {
+      lsp_json_key(&j, "white_box_fgsm");
+      lsp_attack_result_json(&j, &fg, 1);
+      if (m0) {
+        lsp_json_key(&j, "white_box");
+        lsp_attack_result_json(&j, &res, 1);
+      }
+      lsp_json_key(&j, "masking");
+      lsp_attack_checklist_json(&j, &rep);
+    }
+    lsp_json_obj_end(&j);
+    if (lsp_json_finish(&j)) {
+      rc = cli_error(k_cmd, CLI_DATA, "writing the JSON to stdout failed");
+      goto done;
+    }
+  } else {
+    print_text(main_r, mpath, fpath);
+    if (checks) {
+      printf("\n");
+      print_text(&fg, mpath, NULL);
+      if (m0) {
+        printf("\n");
+        print_text(&res, mpath, NULL);
+      }
+      printf("\n");
+      print_checks(&rep);
+    }
+    if (adv_path)
+      printf("adversarial inputs at eps %g written to %s\n", eps[neps - 1],
+             adv_path);
+  }
+  rc = CLI_OK;
+done:
+  lsp_attack_result_free(&res);
+  lsp_attack_result_free(&fg);
+  lsp_attack_result_free(&tr);
+  free(adv);
+  inputs_free(&in);
+  lsp_model_free(m);
+  lsp_model_free(m0);
+out:
+  free(eps);
+  return rc;
+}

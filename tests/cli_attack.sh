@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# End-to-end: `lsprobe attack` on the PyTorch MLP case and its error paths.
+. "$(dirname "$0")/e2e_common.sh"
+T="$DATA/torch_mlp_tiny"
+IN=(--model "$T" --x "$T/x.npy" --labels "$T/labels.npy")
+
+# FGSM against PyTorch's numbers (case.json: acc_clean 0.53125, acc_fgsm_eps0.1 0.28125)
+expect_exit 0 "fgsm on the PyTorch MLP" "$LSP" attack "${IN[@]}" --eps 0,0.1 --adv-out "$SCR/adv.npy"
+grep -q '^clean accuracy 0\.5312' "$SCR/out" && ok "clean accuracy 0.5312" || bad "clean: $(cat "$SCR/out")"
+grep -Eq '^ +0\.1000 +0\.2812 ' "$SCR/out" && ok "eps 0.1 accuracy 0.2812" || bad "fgsm: $(cat "$SCR/out")"
+"$TOOLS/npycmp" "$SCR/adv.npy" "$T/fgsm_eps0.1_x.npy" 0 0 && ok "adversarial inputs equal PyTorch's bitwise" || bad "adversarial inputs differ from PyTorch's"
+
+expect_exit 0 "fgsm --json" "$LSP" attack "${IN[@]}" --eps=0.1,0 --json
+grep -q '"attack":"fgsm"' "$SCR/out" && grep -q '"loss":"ce"' "$SCR/out" &&
+  grep -q '"points":\[{"eps":0.10*1*,"accuracy":0.28125,' "$SCR/out" &&
+  grep -q '"clean_accuracy":0.53125' "$SCR/out" && ok "JSON has attack, loss and the points" || bad "JSON: $(cat "$SCR/out")"
+
+# transfer from the same model = white-box; PGD with the checklist
+expect_exit 0 "transfer from itself" "$LSP" attack "${IN[@]}" --eps 0.1 --transfer-from "$T" --json
+grep -q '"transfer":true' "$SCR/out" && grep -q '"accuracy":0.28125' "$SCR/out" && ok "transfer from an identical model equals white-box" || bad "transfer: $(cat "$SCR/out")"
+expect_exit 0 "pgd --checks" "$LSP" attack "${IN[@]}" --attack pgd --eps 0,0.1,0.3 --restarts 2 --steps 5 --checks --json
+grep -q '"masking":{"flags":' "$SCR/out" && grep -q '"name":"pgd_le_fgsm"' "$SCR/out" && ok "checklist in JSON" || bad "checks: $(cat "$SCR/out")"
+cp "$SCR/out" "$SCR/pgd1.json"
+expect_exit 0 "pgd again, same seed" "$LSP" attack "${IN[@]}" --attack pgd --eps 0,0.1,0.3 --restarts 2 --steps 5 --checks --json
+sed 's/"seconds":[^,]*,//g' "$SCR/out" >"$SCR/a" && sed 's/"seconds":[^,]*,//g' "$SCR/pgd1.json" >"$SCR/b" &&
+  cmp -s "$SCR/a" "$SCR/b" && ok "same seed, same numbers" || bad "same seed gave other numbers"
+expect_exit 0 "bim, margin loss, targeted class 2" "$LSP" attack "${IN[@]}" --attack bim --loss margin --target 2 --eps 0.2
+grep -q 'to_target' "$SCR/out" && ok "targeted output has the target rate" || bad "targeted: $(cat "$SCR/out")"
+expect_exit 0 "fgsm-targeted least-likely, smoothed loss" "$LSP" attack "${IN[@]}" --attack fgsm-targeted --loss smoothed --smoothing 0.1 --eps 0.2
+expect_exit 0 "--help" "$LSP" attack --help
+grep -q -- '--transfer-from' "$SCR/out" && ok "help lists options" || bad "help"
+
+# usage errors: exit 2, one line naming the option
+A=("$LSP" attack "${IN[@]}" --adv-out "$SCR/no.npy")
+expect_exit 2 "negative eps" "${A[@]}" --eps 0,-0.1
+expect_err "--eps" "negative eps"
+expect_exit 2 "eps not a number" "${A[@]}" --eps 0,abc
+expect_err "not a number" "eps not a number"
+expect_exit 2 "unknown attack" "${A[@]}" --attack cw
+expect_err "--attack" "unknown attack"
+expect_exit 2 "unknown loss" "${A[@]}" --loss hinge
+expect_err "--loss" "unknown loss"
+expect_exit 2 "steps 0" "${A[@]}" --attack pgd --steps 0
+expect_err "--steps" "steps 0"
+expect_exit 2 "step size 0" "${A[@]}" --attack pgd --step-size 0
+expect_err "--step-size" "step size 0"
+expect_exit 2 "restarts -1" "${A[@]}" --attack pgd --restarts -1
+expect_err "--restarts" "restarts -1"
+expect_exit 2 "target out of range" "${A[@]}" --attack fgsm-targeted --target 7
+expect_err "--target" "target out of range"
+expect_exit 2 "bad target" "${A[@]}" --target most-likely
+expect_err "--target" "bad target"
+expect_exit 2 "--smoothing without --loss smoothed" "${A[@]}" --smoothing 0.1
+expect_err "--smoothing" "--smoothing without --loss smoothed"
+expect_exit 2 "smoothed loss, model without smoothing" "${A[@]}" --loss smoothed
+expect_err "smoothing" "smoothed loss, model without smoothing"
+expect_exit 2 "--checks with fgsm" "${A[@]}" --checks
+expect_err "--checks" "--checks with fgsm"
+expect_exit 2 "no data" "$LSP" attack --model "$T"
+expect_err "--data" "no data"
+expect_exit 2 "both --data and --x" "${A[@]}" --data synthetic
+expect_err "either --data" "both --data and --x"
+expect_exit 2 "missing --model" "$LSP" attack --x "$T/x.npy" --labels "$T/labels.npy"
+expect_err "--model is required" "missing --model"
+# data errors: exit 1, one line naming the file
+C="$DATA/lsce_n1024_k10_eps0.1"
+expect_exit 1 "model does not fit the data" "$LSP" attack --model "$T" --x "$C/logits.npy" --labels "$C/labels.npy" --adv-out "$SCR/no.npy"
+expect_err "takes 8 inputs" "model does not fit the data"
+expect_exit 1 "labels beyond the model's classes" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$C/labels.npy"
+expect_err "labels.npy" "labels beyond the model's classes"
+expect_exit 1 "inputs outside the bounds" "${A[@]}" --hi 0.5
+expect_err "outside the bounds" "inputs outside the bounds"
+expect_exit 1 "missing model" "$LSP" attack --model "$SCR/none" --x "$T/x.npy" --labels "$T/labels.npy"
+expect_err "none" "missing model"
+expect_exit 1 "missing transfer model" "${A[@]}" --transfer-from "$SCR/none0"
+expect_err "none0" "missing transfer model"
+[ ! -e "$SCR/no.npy" ] && ok "no output written on failure" || bad "output written on failure"
+ls "$SCR" | grep -q '\.tmp\.' && bad "temporary file left behind" || ok "no temporary left behind"
+
+finish

@@ -1,0 +1,291 @@
+/* test_attack_props — properties of FGSM/BIM/PGD on a model trained here
+ * (a separable synthetic problem): ε = 0 gives the clean accuracy (computed
+ * independently with lsp_model_predict), PGD/BIM ≤ FGSM, the envelope is
+ * non-increasing in ε, inputs stay in the ε-ball and the bounds, restarts
+ * and early exit never weaken the attack, targeted attacks beat chance,
+ * same seed = same result, and transfer from an identical copy equals the
+ * white-box attack. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attacks/lsp_attack.h"
+#include "core/lsp_error.h"
+#include "testutil.h"
+
+/* ---- a model trained here ---------------------------------------------------
+ */
+
+#define SN 600
+#define SD 20
+#define SK 4
+
+typedef struct {
+  lsp_model *m;
+  float x[SN * SD];
+  int32_t y[SN];
+} trained;
+
+/* Gaussian blobs clipped to [0, 1], class means drawn in [0.25, 0.75]; an
+ * MLP 20-32-4 trained with plain mini-batch SGD on the summed CE. */
+static int train_setup(void **state) {
+  trained *t = calloc(1, sizeof *t);
+  if (!t) return -1;
+  unsigned s = 12345;
+#define URAND() \
+  ((s = s * 1664525u + 1013904223u), (double)(s >> 8) / 16777216.0)
+  double mu[SK][SD];
+  for (int k = 0; k < SK; k++)
+    for (int d = 0; d < SD; d++) mu[k][d] = 0.25 + 0.5 * URAND();
+  for (int i = 0; i < SN; i++) {
+    int k = i % SK;
+    t->y[i] = k;
+    for (int d = 0; d < SD; d++) {
+      double g = URAND() + URAND() + URAND() - 1.5; /* sd 0.5 */
+      double v = mu[k][d] + 0.25 * g;
+      t->x[i * SD + d] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
+    }
+  }
+  size_t hidden[1] = {32};
+  t->m = lsp_model_alloc_mlp(SD, hidden, 1, SK);
+  if (!t->m) return -1;
+  lsp_model_init(t->m, 7);
+  lsp_model_ws *ws = lsp_model_ws_alloc(t->m, 50);
+  float dz[50 * SK];
+  lsp_ls ce = {0, LSP_LS_UNIFORM, 0};
+  for (int epoch = 0; epoch < 60; epoch++)
+    for (int b = 0; b < SN; b += 50) {
+      const float *z;
+      if (lsp_model_forward(t->m, ws, t->x + b * SD, 50, &z, NULL)) return -1;
+      if (lsp_loss_xent(z, t->y + b, 50, SK, &ce, dz, 1.0 / 50, NULL, NULL))
+        return -1;
+      if (lsp_model_backward(t->m, ws, dz, LSP_BACK_PARAMS, NULL)) return -1;
+      for (size_t p = 0; p < t->m->nparams; p++)
+        t->m->params[p] -= 0.5f * t->m->grads[p];
+    }
+  lsp_model_ws_free(ws);
+  *state = t;
+  return 0;
+}
+
+static int train_teardown(void **state) {
+  trained *t = *state;
+  lsp_model_free(t->m);
+  free(t);
+  return 0;
+}
+
+static double clean_accuracy(const lsp_model *m, const float *x,
+                             const int32_t *y, size_t n) {
+  float *z = malloc(n * m->out_dim * sizeof *z);
+  assert_int_equal(lsp_model_predict(m, x, n, 0, z, NULL), 0);
+  size_t ok = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t b = 0;
+    for (size_t k = 1; k < m->out_dim; k++)
+      if (z[i * m->out_dim + k] > z[i * m->out_dim + b]) b = k;
+    ok += (int32_t)b == y[i];
+  }
+  free(z);
+  return (double)ok / (double)n;
+}
+
+static const double k_eps[5] = {0.0, 0.02, 0.05, 0.1, 0.2};
+
+static void run(trained *t, lsp_attack_kind kind, const lsp_attack_opts *base,
+                lsp_attack_result *r) {
+  lsp_attack_opts o = *base;
+  o.kind = kind;
+  int st = lsp_attack_run(t->m, NULL, t->x, t->y, SN, SD, k_eps, 5, &o, r);
+  if (st) print_error("attack failed: %s\n", lsp_errmsg());
+  assert_int_equal(st, 0);
+}
+
+static void test_trained_eps0_and_pgd_le_fgsm(void **state) {
+  trained *t = *state;
+  double acc = clean_accuracy(t->m, t->x, t->y, SN);
+  assert_true(acc > 0.9); /* the problem is learnable: the setup worked */
+  lsp_attack_opts o;
+  lsp_attack_opts_default(&o);
+  lsp_attack_result f, p, b;
+  run(t, LSP_ATTACK_FGSM, &o, &f);
+  run(t, LSP_ATTACK_PGD, &o, &p);
+  run(t, LSP_ATTACK_BIM, &o, &b);
+  td_close(f.points[0].accuracy, acc, 0, 0, "fgsm eps 0", 0);
+  td_close(p.points[0].accuracy, acc, 0, 0, "pgd eps 0", 0);
+  td_close(f.clean_accuracy, acc, 0, 0, "clean", 0);
+  for (size_t e = 0; e < 5; e++) {
+    assert_true(p.points[e].accuracy_raw <= f.points[e].accuracy);
+    assert_true(b.points[e].accuracy_raw <= f.points[e].accuracy);
+    /* the envelope can only lower the raw number */
+    assert_true(p.points[e].accuracy <= p.points[e].accuracy_raw);
+    if (e > 0) {
+      assert_true(p.points[e].accuracy <= p.points[e - 1].accuracy);
+      assert_true(b.points[e].accuracy <= b.points[e - 1].accuracy);
+    }
+  }
+  for (size_t e = 0; e < 5; e++)
+    print_message("eps %g fgsm %.4f bim %.4f pgd %.4f raw %.4f z %.4f\n",
+                  k_eps[e], f.points[e].accuracy, b.points[e].accuracy,
+                  p.points[e].accuracy, p.points[e].accuracy_raw,
+                  f.points[e].zero_grad_share);
+  /* the attack does something at the largest eps */
+  assert_true(p.points[4].accuracy < acc - 0.2);
+  lsp_attack_result_free(&f);
+  lsp_attack_result_free(&p);
+  lsp_attack_result_free(&b);
+}
+
+static void test_trained_ball_and_bounds(void **state) {
+  trained *t = *state;
+  float *adv = malloc(sizeof t->x);
+  lsp_attack_opts o;
+  lsp_attack_opts_default(&o);
+  o.adv = adv;
+  o.restarts = 2;
+  lsp_attack_kind kinds[3] = {LSP_ATTACK_FGSM, LSP_ATTACK_BIM, LSP_ATTACK_PGD};
+  for (int k = 0; k < 3; k++)
+    for (size_t e = 1; e < 5; e++) {
+      o.adv_point = e;
+      lsp_attack_result r;
+      run(t, kinds[k], &o, &r);
+      size_t moved = 0;
+      for (size_t i = 0; i < SN * SD; i++) {
+        /* |x' − x| ≤ ε up to the rounding of x ± ε in float */
+        double d = fabs((double)adv[i] - (double)t->x[i]);
+        assert_true(d <= k_eps[e] * (1.0 + 1e-6) + 6e-8);
+        assert_true(adv[i] >= 0.0f && adv[i] <= 1.0f);
+        moved += d > 0.0;
+      }
+      assert_true(moved > SN * SD / 2); /* the attack did perturb the inputs */
+      lsp_attack_result_free(&r);
+    }
+  free(adv);
+}
+
+static void test_trained_restarts_and_determinism(void **state) {
+  trained *t = *state;
+  lsp_attack_opts o;
+  lsp_attack_opts_default(&o);
+  o.seed = 99;
+  float *a1 = malloc(sizeof t->x), *a2 = malloc(sizeof t->x);
+  lsp_attack_result r1, r3, r3b, rs;
+  run(t, LSP_ATTACK_PGD, &o, &r1);
+  o.restarts = 3;
+  o.adv = a1;
+  o.adv_point = 2;
+  run(t, LSP_ATTACK_PGD, &o, &r3);
+  o.adv = a2;
+  run(t, LSP_ATTACK_PGD, &o, &r3b);
+  /* restart 0 of R = 3 is the R = 1 run: more restarts never help the model */
+  for (size_t e = 0; e < 5; e++) {
+    assert_true(r3.points[e].accuracy_raw <= r1.points[e].accuracy_raw);
+    assert_true(r3.points[e].accuracy == r3b.points[e].accuracy);
+    assert_true(r3.points[e].mean_confidence == r3b.points[e].mean_confidence);
+  }
+  assert_memory_equal(a1, a2, sizeof t->x);
+  /* the batch size does not change the random starts */
+  o.batch = 37;
+  run(t, LSP_ATTACK_PGD, &o, &rs);
+  for (size_t i = 0; i < SN * SD; i++)
+    assert_true(fabsf(a1[i] - a2[i]) == 0.0f);
+  /* another seed gives other starts */
+  o.seed = 100;
+  o.batch = 0;
+  lsp_attack_result_free(&rs);
+  run(t, LSP_ATTACK_PGD, &o, &rs);
+  assert_memory_not_equal(a1, a2, sizeof t->x);
+  lsp_attack_result_free(&r1);
+  lsp_attack_result_free(&r3);
+  lsp_attack_result_free(&r3b);
+  lsp_attack_result_free(&rs);
+  free(a1);
+  free(a2);
+}
+
+/* Early exit judges every iterate, the full loop the last one: the same
+ * trajectories, so early exit is never weaker, and it does less work. */
+static void test_trained_early_exit(void **state) {
+  trained *t = *state;
+  lsp_attack_opts o;
+  lsp_attack_opts_default(&o);
+  o.restarts = 2;
+  lsp_attack_result early, full;
+  run(t, LSP_ATTACK_PGD, &o, &early);
+  o.full_steps = 1;
+  run(t, LSP_ATTACK_PGD, &o, &full);
+  for (size_t e = 0; e < 5; e++)
+    assert_true(early.points[e].accuracy_raw <= full.points[e].accuracy_raw);
+  assert_true(early.flops < 0.8 * full.flops);
+  lsp_attack_result_free(&early);
+  lsp_attack_result_free(&full);
+}
+
+static void test_trained_targeted(void **state) {
+  trained *t = *state;
+  lsp_attack_opts o;
+  lsp_attack_opts_default(&o);
+  lsp_attack_result ll, cls;
+  o.target = LSP_TARGET_LEAST_LIKELY;
+  run(t, LSP_ATTACK_FGSM, &o, &ll);
+  o.target = 2;
+  run(t, LSP_ATTACK_PGD, &o, &cls);
+  /* at eps 0.2 the target is reached far more often than chance (1/K) and
+   * than on clean inputs */
+  assert_true(ll.points[4].target_rate > 1.0 / SK);
+  assert_true(ll.points[4].target_rate > ll.clean_target_rate + 0.1);
+  assert_true(cls.points[4].target_rate > 1.0 / SK);
+  assert_true(cls.points[4].target_rate > cls.clean_target_rate + 0.1);
+  assert_true(isnan(ll.points[0].target_rate) == 0);
+  lsp_attack_result_free(&ll);
+  lsp_attack_result_free(&cls);
+}
+
+static void test_trained_transfer_identity(void **state) {
+  trained *t = *state;
+  /* a transfer attack from an identical copy equals the white-box attack */
+  size_t hidden[1] = {32};
+  lsp_model *copy = lsp_model_alloc_mlp(SD, hidden, 1, SK);
+  memcpy(copy->params, t->m->params, t->m->nparams * sizeof(float));
+  lsp_attack_opts o;
+  lsp_attack_opts_default(&o);
+  lsp_attack_kind kinds[2] = {LSP_ATTACK_FGSM, LSP_ATTACK_PGD};
+  for (int k = 0; k < 2; k++) {
+    o.kind = kinds[k];
+    lsp_attack_result wb, tr;
+    assert_int_equal(
+        lsp_attack_run(t->m, NULL, t->x, t->y, SN, SD, k_eps, 5, &o, &wb), 0);
+    assert_int_equal(
+        lsp_attack_run(copy, t->m, t->x, t->y, SN, SD, k_eps, 5, &o, &tr), 0);
+    assert_int_equal(tr.transfer, 1);
+    for (size_t e = 0; e < 5; e++)
+      assert_true(wb.points[e].accuracy == tr.points[e].accuracy);
+    lsp_attack_result_free(&wb);
+    lsp_attack_result_free(&tr);
+  }
+  /* from a differently initialized, untrained model it is much weaker */
+  lsp_model_init(copy, 3);
+  o.kind = LSP_ATTACK_FGSM;
+  lsp_attack_result wb, tr;
+  assert_int_equal(
+      lsp_attack_run(t->m, NULL, t->x, t->y, SN, SD, k_eps, 5, &o, &wb), 0);
+  assert_int_equal(
+      lsp_attack_run(copy, t->m, t->x, t->y, SN, SD, k_eps, 5, &o, &tr), 0);
+  assert_true(tr.points[4].accuracy > wb.points[4].accuracy);
+  lsp_attack_result_free(&wb);
+  lsp_attack_result_free(&tr);
+  lsp_model_free(copy);
+}
+
+int main(void) {
+  const struct CMUnitTest props[] = {
+      cmocka_unit_test(test_trained_eps0_and_pgd_le_fgsm),
+      cmocka_unit_test(test_trained_ball_and_bounds),
+      cmocka_unit_test(test_trained_restarts_and_determinism),
+      cmocka_unit_test(test_trained_early_exit),
+      cmocka_unit_test(test_trained_targeted),
+      cmocka_unit_test(test_trained_transfer_identity),
+  };
+  return cmocka_run_group_tests_name("attacks_trained", props, train_setup,
+                                     train_teardown);
+}
