@@ -227,17 +227,21 @@ void lsp_findings_compute(const lsp_run_state *s, lsp_findings *f) {
           "The FGSM gain does not survive stronger attacks (PGD, transfer from the unsmoothed "
           "model)");
   combine(s, eps, get_pgd, re, &d, &lo, &hi, &seeds);
-  int gain_vanishes = (lo <= 0 && hi >= 0) || (hi < fgsm_lo);
-  int gain_holds = lo > 0 && !(hi < fgsm_lo);
-  f->items[i].verdict = gain_vanishes ? LSP_FINDING_SUPPORTED
-                        : gain_holds  ? LSP_FINDING_CONTRADICTED
-                                      : LSP_FINDING_INCONCLUSIVE;
-  if (!(fgsm_lo > 0) && f->items[i].verdict == LSP_FINDING_SUPPORTED)
-    f->items[i].verdict = LSP_FINDING_INCONCLUSIVE; /* no FGSM gain to lose */
+  /* Supported when no gain is left under PGD (its interval reaches 0 or
+   * below); contradicted when a significant gain survives, however much
+   * it shrank; inconclusive when FGSM showed no gain to begin with. */
+  if (!(fgsm_lo > 0))
+    f->items[i].verdict = LSP_FINDING_INCONCLUSIVE;
+  else
+    f->items[i].verdict = lo > 0 ? LSP_FINDING_CONTRADICTED : LSP_FINDING_SUPPORTED;
   APPEND(i, "PGD-%zu accuracy at attack ε = %g: %.4f with smoothing vs %.4f without, Δ = "
-            "%+.4f [%+.4f, %+.4f] (FGSM Δ was %+.4f). ",
+            "%+.4f [%+.4f, %+.4f], against an FGSM Δ of %+.4f: %s. ",
          s->opts.pgd_steps, ae, sm->pgd.points[re].accuracy, base->pgd.points[re].accuracy, d,
-         lo, hi, fgsm_d);
+         lo, hi, fgsm_d,
+         !(fgsm_lo > 0) ? "FGSM showed no significant gain to lose"
+         : lo > 0       ? (hi < fgsm_lo ? "the gain shrinks but a significant part survives"
+                                        : "the gain survives PGD")
+                        : "no significant gain is left under PGD");
   if (sm->has_transfer)
     APPEND(i, "PGD examples crafted on the unsmoothed model leave the smoothed one %.4f "
               "accurate, against %.4f under its own white-box PGD (%s). ",
