@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/lsp_calib.h"
+#include "analysis/lsp_clusters.h"
+#include "analysis/lsp_logitgeom.h"
 #include "cli/cli.h"
 #include "core/lsp_data.h"
 #include "core/lsp_error.h"
@@ -28,6 +31,9 @@ typedef struct {
   const float *logits;      /* n×k                                    */
   const float *features;    /* n×h: the input of the last dense layer */
   size_t n, k, h;
+  int bins;                 /* calibration bins                        */
+  int bootstrap;            /* resamples for intervals (0 = none)      */
+  unsigned long seed;       /* bootstrap seed                          */
 } eval_ctx;
 
 /* A block writes into the open JSON object when j is not NULL, else text to
@@ -60,11 +66,117 @@ static int block_basic(const eval_ctx *c, lsp_json *j) {
   return LSP_OK;
 }
 
+/* Calibration (DESIGN §2) of the scored split, and again after temperature
+ * scaling with T fitted on the validation split (when the scored split is
+ * the test set and a validation split exists). */
+static int block_calibration(const eval_ctx *c, lsp_json *j) {
+  lsp_calib_opts co = lsp_calib_opts_default();
+  co.bins = c->bins;
+  lsp_calib_boot boot = {c->bootstrap, c->seed, 0};
+  const lsp_dataset *va = &c->data->val;
+  float *vz = NULL;
+  int fit = strcmp(c->split_name, "test") == 0 && va->n > 0;
+  lsp_calib_result before = {0}, after = {0};
+  int st = LSP_OK;
+  if (fit) {
+    vz = malloc(va->n * c->k * sizeof *vz);
+    if (!vz) return lsp_fail(LSP_ENOMEM, "out of memory");
+    if ((st = lsp_model_predict(c->model, va->x, va->n, 1024, vz, NULL))) goto done;
+  }
+  st = lsp_calib_evaluate(c->logits, c->split->y, c->n, c->k, fit ? vz : NULL,
+                          fit ? va->y : NULL, fit ? va->n : 0, &co,
+                          c->bootstrap > 0 ? &boot : NULL, &before, &after);
+  if (st == LSP_EDATA && fit) {
+    /* no interior NLL minimum on validation: report without scaling */
+    fit = 0;
+    st = lsp_calib_evaluate(c->logits, c->split->y, c->n, c->k, NULL, NULL, 0, &co,
+                            c->bootstrap > 0 ? &boot : NULL, &before, &after);
+  }
+  if (st) goto done;
+  if (j) {
+    lsp_json_key(j, "calibration");
+    lsp_json_obj_begin(j);
+    lsp_calib_result_json(&before, j);
+    lsp_json_obj_end(j);
+    if (fit) {
+      lsp_json_key(j, "calibration_temperature_scaled");
+      lsp_json_obj_begin(j);
+      lsp_calib_result_json(&after, j);
+      lsp_json_obj_end(j);
+    }
+  } else {
+    printf("calibration (%d bins, right edges)%s\n", c->bins,
+           fit ? "; after temperature scaling fitted on the validation split" : "");
+    for (int m = 0; m < LSP_CALIB_NMETRIC; m++) {
+      if (!before.has[m]) continue;
+      printf("  %-18s %.4f", lsp_calib_metric_name(m), before.value[m]);
+      if (before.has_ci) printf(" [%.4f, %.4f]", before.ci_lo[m], before.ci_hi[m]);
+      if (fit) printf("   -> %.4f", after.value[m]);
+      printf("\n");
+    }
+    if (fit) printf("  %-18s %.4f\n", "temperature", after.temperature);
+  }
+done:
+  lsp_calib_result_release(&before);
+  lsp_calib_result_release(&after);
+  free(vz);
+  return st;
+}
+
+/* Penultimate-layer geometry (R², trace ratio, NC1, tightness). */
+static int block_clusters(const eval_ctx *c, lsp_json *j) {
+  lsp_clusters *cl = lsp_clusters_alloc(c->k);
+  if (!cl) return LSP_ENOMEM;
+  int st = lsp_clusters_compute(c->features, c->split->y, c->n, c->h, cl);
+  if (st) {
+    lsp_clusters_free(cl);
+    return lsp_fail_prefix(st, "clusters");
+  }
+  if (j) {
+    lsp_json_key(j, "clusters");
+    lsp_json_obj_begin(j);
+    lsp_clusters_json(cl, j);
+    lsp_json_obj_end(j);
+  } else {
+    printf("clusters (penultimate layer, %zu features)\n", c->h);
+    printf("  r2_separation      %.4f\n  trace_ratio        %.4f\n  nc1                %.4f\n"
+           "  tightness_mean     %.4f\n  dead feature rows  %zu\n",
+           cl->r2_separation, cl->trace_ratio, cl->nc1, cl->tightness_mean, cl->n_zero_rows);
+  }
+  lsp_clusters_free(cl);
+  return LSP_OK;
+}
+
+/* Logit gap against the optimum of the model's own training smoothing. */
+static int block_logitgap(const eval_ctx *c, lsp_json *j) {
+  lsp_logitgap g;
+  const lsp_ls *ls = c->model->meta.trained ? &c->model->meta.smoothing : NULL;
+  int st = lsp_logitgap_compute(c->logits, c->split->y, c->n, c->k, ls, &g, NULL, NULL);
+  if (st) return st;
+  if (j) {
+    lsp_json_key(j, "logit_gap");
+    lsp_json_obj_begin(j);
+    lsp_logitgap_json(&g, j);
+    lsp_json_obj_end(j);
+  } else {
+    printf("logit gap z_y - mean of the others\n  mean %.4f  median %.4f  [q05 %.4f, q95 %.4f]\n",
+           g.gap.mean, g.gap.median, g.gap.q05, g.gap.q95);
+    if (g.has_optimal)
+      printf("  optimal for smoothing %g (%s): %.4f; %.1f%% of examples above it\n", g.eps,
+             lsp_ls_convention_name(g.convention), g.optimal_gap, 100.0 * g.share_above_optimal);
+    printf("  entropy mean %.4f nats (max log K = %.4f)\n", g.entropy.mean, g.entropy_max);
+  }
+  return LSP_OK;
+}
+
 static const struct {
   const char *name;
   eval_block run;
 } k_blocks[] = {
     {"basic", block_basic},
+    {"calibration", block_calibration},
+    {"clusters", block_clusters},
+    {"logitgap", block_logitgap},
 };
 
 static int dump(const eval_ctx *c, const char *dir) {
@@ -104,21 +216,28 @@ int cmd_eval(int argc, char **argv) {
       {"max-test", "N", "score the first N test examples only", 1, 0, 0},
       {"dump", "DIR", "write logits.npy, features.npy and labels.npy into DIR",
        1, 0, 0},
+      {"bins", "M", "calibration bins (default 15)", 1, 0, 0},
+      {"bootstrap", "B", "bootstrap resamples for 95% intervals (default 0: none)", 1, 0, 0},
+      {"seed", "S", "bootstrap seed (default 1)", 1, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
       {"json", NULL, "print one JSON object instead of text", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
   int rc = cli_parse(
       cmd, "--model M --data D [--split test|val] [--dump DIR] [--json]",
-      "Score a model on a data split: accuracy and NLL; with "
-      "--dump, the logits,\npenultimate features and labels as "
-      ".npy files for other tools.",
+      "Score a model on a data split: accuracy, NLL, calibration (with "
+      "temperature scaling\nfitted on the validation split), penultimate-layer "
+      "clusters and the logit gap;\nwith --dump, the logits, penultimate features "
+      "and labels as .npy files.",
       argc, argv, opts);
   if (rc) return rc;
   if ((rc = cli_require(cmd, opts, "model")) ||
       (rc = cli_require(cmd, opts, "data")))
     return rc;
-  long threads, val, max_test;
+  long threads, val, max_test, bins, boot, seed;
   if ((rc = cli_get_long(cmd, opts, "threads", 0, 0, 1024, &threads)) ||
+      (rc = cli_get_long(cmd, opts, "bins", 15, 1, 100000, &bins)) ||
+      (rc = cli_get_long(cmd, opts, "bootstrap", 0, 0, 1000000, &boot)) ||
+      (rc = cli_get_long(cmd, opts, "seed", 1, 0, 2147483647L, &seed)) ||
       (rc = cli_get_long(cmd, opts, "val", -1, 0, 1L << 40, &val)) ||
       (rc = cli_get_long(cmd, opts, "max-test", 0, 1, 1L << 40, &max_test)))
     return rc;
@@ -162,7 +281,8 @@ int cmd_eval(int argc, char **argv) {
     goto fail;
   }
   eval_ctx c = {mpath, m,    &data, d,          split,
-                NULL,  NULL, d->n,  m->out_dim, lsp_model_feature_dim(m)};
+                NULL,  NULL, d->n,  m->out_dim, lsp_model_feature_dim(m),
+                (int)bins, (int)boot, (unsigned long)seed};
   logits = malloc(c.n * c.k * sizeof *logits);
   features = malloc(c.n * c.h * sizeof *features);
   if (!logits || !features) {
