@@ -22,8 +22,8 @@ cmp -s "$SCR/dump_a/logits.npy" "$SCR/dump_b/logits.npy" && ok "same seed: bit-i
 cmp -s "$SCR/dump_a/logits.npy" "$SCR/dump_c/logits.npy" && bad "another seed gives the same logits" || ok "another seed: different logits"
 
 expect_exit 0 "eval --json" "$LSP" eval --model "$SCR/a.lspm" --data "$SYN" --json
-acc=$(sed -n 's/.*"accuracy":\([0-9.e-]*\).*/\1/p' "$SCR/out")
-nll=$(sed -n 's/.*"nll":\([0-9.e-]*\).*/\1/p' "$SCR/out")
+acc=$(/usr/bin/python3 -c 'import json,sys; print(repr(json.load(open(sys.argv[1]))["accuracy"]))' "$SCR/out")
+nll=$(/usr/bin/python3 -c 'import json,sys; print(repr(json.load(open(sys.argv[1]))["nll"]))' "$SCR/out")
 grep -q '"smoothing":0.1' "$SCR/out" && grep -q '"split":"test"' "$SCR/out" && grep -q '"n":600' "$SCR/out" && ok "JSON names the setting" || bad "JSON: $(cat "$SCR/out")"
 awk -v a="$acc" 'BEGIN { exit !(a > 0.9) }' && ok "synthetic test accuracy $acc > 0.9" || bad "accuracy $acc"
 # The dumped logits and labels give the same NLL through `lsprobe loss`.
