@@ -75,5 +75,6 @@ int cmd_logitgap(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_calib(int argc, char **argv);
 
 #endif

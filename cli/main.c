@@ -18,6 +18,7 @@ static const command k_commands[] = {
     {"data", cmd_data, "load a dataset and its split; print sizes, classes, hash"},
     {"train", cmd_train, "train an MLP with label smoothing, save it as .lspm"},
     {"eval", cmd_eval, "accuracy and NLL of a model on a split; dump logits/features"},
+    {"calib", cmd_calib, "calibration (ECE family, NLL, Brier, temperature, CIs) of saved outputs"},
 };
 
 static void usage(FILE *f) {

@@ -1,0 +1,500 @@
+/* lsp_calib.c — the streaming calibration accumulator and its metrics.
+ *
+ * One pass per row: validate, find the top label, bin the confidence and add
+ * integer / fixed-point sums (see lsp_calib_impl.h for why fixed point).
+ * Rows are split over threads into private accumulators which are merged
+ * afterwards; the merge is integer addition, so the split never shows. */
+#include "analysis/lsp_calib.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/lsp_calib_impl.h"
+#include "core/lsp_error.h"
+
+static const char *const k_names[LSP_CALIB_NMETRIC] = {
+    "accuracy", "nll", "brier", "ece", "mce", "rmsce", "ace",
+    "classwise_ece", "over_confidence", "under_confidence"};
+
+const char *lsp_calib_metric_name(int m) {
+  return m >= 0 && m < LSP_CALIB_NMETRIC ? k_names[m] : NULL;
+}
+
+lsp_calib_opts lsp_calib_opts_default(void) {
+  lsp_calib_opts o = {15, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_BINNING_WIDTH};
+  return o;
+}
+
+int lsp_calib_edges_parse(const char *s, lsp_calib_edges *out) {
+  if (s && strcmp(s, "right") == 0) *out = LSP_CALIB_EDGES_RIGHT;
+  else if (s && strcmp(s, "left") == 0) *out = LSP_CALIB_EDGES_LEFT;
+  else return lsp_fail(LSP_EINVAL, "unknown edge rule '%s' (right or left)", s ? s : "");
+  return LSP_OK;
+}
+
+int lsp_calib_binning_parse(const char *s, lsp_calib_binning *out) {
+  if (s && strcmp(s, "width") == 0) *out = LSP_CALIB_BINNING_WIDTH;
+  else if (s && strcmp(s, "mass") == 0) *out = LSP_CALIB_BINNING_MASS;
+  else return lsp_fail(LSP_EINVAL, "unknown binning '%s' (width or mass)", s ? s : "");
+  return LSP_OK;
+}
+
+const char *lsp_calib_edges_name(lsp_calib_edges e) {
+  return e == LSP_CALIB_EDGES_LEFT ? "left" : "right";
+}
+
+const char *lsp_calib_binning_name(lsp_calib_binning b) {
+  return b == LSP_CALIB_BINNING_MASS ? "mass" : "width";
+}
+
+/* ---- allocation --------------------------------------------------------- */
+
+lsp_calib_acc *lsp_calib_acc_alloc(int bins, size_t k, lsp_calib_edges edges,
+                                   int what) {
+  if (bins < 1) {
+    lsp_fail(LSP_EINVAL, "number of bins must be >= 1 (got %d)", bins);
+    return NULL;
+  }
+  if (what != LSP_CALIB_TOP && what != LSP_CALIB_FULL) {
+    lsp_fail(LSP_EINVAL, "calibration accumulator: unknown mode %d", what);
+    return NULL;
+  }
+  if (k > ((size_t)1 << 31)) {
+    lsp_fail(LSP_EINVAL, "calibration accumulator: too many classes (%zu)", k);
+    return NULL;
+  }
+  lsp_calib_acc *a = calloc(1, sizeof *a);
+  if (!a) goto nomem;
+  a->bins = bins;
+  a->k = k;
+  a->edges = edges;
+  a->what = what;
+  size_t m = (size_t)bins;
+  a->count = calloc(m, sizeof *a->count);
+  a->correct = calloc(m, sizeof *a->correct);
+  a->conf = calloc(m, sizeof *a->conf);
+  if (!a->count || !a->correct || !a->conf) goto nomem;
+  if (what == LSP_CALIB_FULL && k > 0) {
+    a->cw_count = calloc(k * m, sizeof *a->cw_count);
+    a->cw_pos = calloc(k * m, sizeof *a->cw_pos);
+    a->cw_sum = calloc(k * m, sizeof *a->cw_sum);
+    if (!a->cw_count || !a->cw_pos || !a->cw_sum) goto nomem;
+  }
+  return a;
+nomem:
+  lsp_calib_acc_free(a);
+  lsp_fail(LSP_ENOMEM, "out of memory for a calibration accumulator (%d bins, %zu classes)",
+           bins, k);
+  return NULL;
+}
+
+void lsp_calib_acc_free(lsp_calib_acc *a) {
+  if (!a) return;
+  free(a->count);
+  free(a->correct);
+  free(a->conf);
+  free(a->cw_count);
+  free(a->cw_pos);
+  free(a->cw_sum);
+  free(a);
+}
+
+void lsp_calib_acc_reset(lsp_calib_acc *a) {
+  size_t m = (size_t)a->bins, km = a->cw_count ? a->k * m : 0;
+  a->n = a->n_correct = a->n_nll_inf = 0;
+  a->overflow = 0;
+  memset(a->count, 0, m * sizeof *a->count);
+  memset(a->correct, 0, m * sizeof *a->correct);
+  memset(a->conf, 0, m * sizeof *a->conf);
+  memset(&a->nll, 0, sizeof a->nll);
+  memset(&a->brier, 0, sizeof a->brier);
+  if (km) {
+    memset(a->cw_count, 0, km * sizeof *a->cw_count);
+    memset(a->cw_pos, 0, km * sizeof *a->cw_pos);
+    memset(a->cw_sum, 0, km * sizeof *a->cw_sum);
+  }
+}
+
+static int same_shape(const lsp_calib_acc *a, const lsp_calib_acc *b) {
+  return a->bins == b->bins && a->k == b->k && a->edges == b->edges && a->what == b->what;
+}
+
+int lsp_calib_acc_merge(lsp_calib_acc *dst, const lsp_calib_acc *src) {
+  if (!dst || !src || !same_shape(dst, src))
+    return lsp_fail(LSP_EINVAL, "calibration accumulators differ in bins, classes, "
+                                "edges or mode; cannot merge");
+  size_t m = (size_t)dst->bins;
+  int ovf = src->overflow;
+  dst->n += src->n;
+  dst->n_correct += src->n_correct;
+  dst->n_nll_inf += src->n_nll_inf;
+  for (size_t b = 0; b < m; b++) {
+    dst->count[b] += src->count[b];
+    dst->correct[b] += src->correct[b];
+    lsp_calib_fix_add(&dst->conf[b], lsp_calib_fix_get(src->conf[b]), &ovf);
+  }
+  lsp_calib_fix_add(&dst->nll, lsp_calib_fix_get(src->nll), &ovf);
+  lsp_calib_fix_add(&dst->brier, lsp_calib_fix_get(src->brier), &ovf);
+  if (dst->cw_count)
+    for (size_t i = 0; i < dst->k * m; i++) {
+      dst->cw_count[i] += src->cw_count[i];
+      dst->cw_pos[i] += src->cw_pos[i];
+      lsp_calib_fix_add(&dst->cw_sum[i], lsp_calib_fix_get(src->cw_sum[i]), &ovf);
+    }
+  dst->overflow |= ovf;
+  return LSP_OK;
+}
+
+/* ---- the row kernels ---------------------------------------------------- */
+
+enum { BAD_NONE = 0, BAD_LABEL, BAD_VALUE, BAD_SUM, BAD_NONFINITE };
+
+typedef struct {
+  size_t row;  /* first bad row of the range (global index) */
+  int kind;
+  double what; /* the offending value or row sum */
+} bad_row;
+
+/* Probabilities, rows [i0, i1). Sums go to `a` (private to the caller). */
+static void probs_range(lsp_calib_acc *a, const float *p, const int32_t *y,
+                        size_t i0, size_t i1, size_t row0, bad_row *bad) {
+  const size_t k = a->k;
+  const int bins = a->bins;
+  const lsp_calib_edges edges = a->edges;
+  const int full = a->what == LSP_CALIB_FULL;
+  int ovf = 0;
+  uint64_t ncorrect = 0;
+  for (size_t i = i0; i < i1; i++) {
+    const float *r = p + i * k;
+    uint32_t yi = (uint32_t)y[i];
+    if (yi >= k) {
+      *bad = (bad_row){row0 + i, BAD_LABEL, (double)y[i]};
+      break;
+    }
+    /* max/argmax (first maximum wins), range check and row sum in one sweep */
+    float mx = r[0];
+    size_t am = 0;
+    int inrange = 1;
+    double s = 0.0;
+    for (size_t j = 0; j < k; j++) {
+      float v = r[j];
+      inrange &= (v >= 0.0f) & (v <= 1.0f);
+      s += (double)v;
+      am = v > mx ? j : am;
+      mx = v > mx ? v : mx;
+    }
+    if (!inrange) {
+      size_t j = 0;
+      while (r[j] >= 0.0f && r[j] <= 1.0f) j++;
+      *bad = (bad_row){row0 + i, isfinite(r[j]) ? BAD_VALUE : BAD_NONFINITE, (double)r[j]};
+      break;
+    }
+    if (fabs(s - 1.0) > 1e-3) {
+      *bad = (bad_row){row0 + i, BAD_SUM, s};
+      break;
+    }
+    double c = (double)mx;
+    int b = lsp_calib_bin(c, bins, edges);
+    uint64_t ok = am == yi;
+    a->count[b]++;
+    a->correct[b] += ok;
+    ncorrect += ok;
+    lsp_calib_fix_add(&a->conf[b], lsp_calib_fix_bits(c, &ovf), &ovf);
+    if (!full) continue;
+    double py = (double)r[yi], br = 0.0;
+    if (py > 0.0)
+      lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(-log(py), &ovf), &ovf);
+    else
+      a->n_nll_inf++;
+    for (size_t j = 0; j < k; j++) {
+      double v = (double)r[j], t = j == yi ? 1.0 : 0.0;
+      br += (v - t) * (v - t);
+      size_t cb = j * (size_t)bins + (size_t)lsp_calib_bin(v, bins, edges);
+      a->cw_count[cb]++;
+      a->cw_pos[cb] += j == yi;
+      lsp_calib_fix_add(&a->cw_sum[cb], lsp_calib_fix_bits(v, &ovf), &ovf);
+    }
+    lsp_calib_fix_add(&a->brier, lsp_calib_fix_bits(br, &ovf), &ovf);
+  }
+  a->n += i1 - i0;
+  a->n_correct += ncorrect;
+  a->overflow |= ovf;
+}
+
+/* Logits scaled by inv_t, rows [i0, i1); `w` holds k doubles. */
+static void logits_range(lsp_calib_acc *a, const float *z, const int32_t *y,
+                         size_t i0, size_t i1, size_t row0, double inv_t,
+                         double *w, bad_row *bad) {
+  const size_t k = a->k;
+  const int bins = a->bins;
+  const lsp_calib_edges edges = a->edges;
+  const int full = a->what == LSP_CALIB_FULL;
+  int ovf = 0;
+  for (size_t i = i0; i < i1; i++) {
+    const float *r = z + i * k;
+    uint32_t yi = (uint32_t)y[i];
+    if (yi >= k) {
+      *bad = (bad_row){row0 + i, BAD_LABEL, (double)y[i]};
+      break;
+    }
+    float mx = r[0];
+    size_t am = 0;
+    int fin = 1;
+    for (size_t j = 0; j < k; j++) {
+      fin &= isfinite(r[j]) != 0;
+      am = r[j] > mx ? j : am;
+      mx = r[j] > mx ? r[j] : mx;
+    }
+    if (!fin) {
+      size_t j = 0;
+      while (isfinite(r[j])) j++;
+      *bad = (bad_row){row0 + i, BAD_NONFINITE, (double)r[j]};
+      break;
+    }
+    double s = 0.0;
+    for (size_t j = 0; j < k; j++) {
+      w[j] = ((double)r[j] - (double)mx) * inv_t; /* <= 0 */
+      s += exp(w[j]);
+    }
+    double c = 1.0 / s; /* p at the argmax: exp(0)/s */
+    int b = lsp_calib_bin(c, bins, edges);
+    uint64_t ok = am == yi;
+    a->count[b]++;
+    a->correct[b] += ok;
+    a->n_correct += ok;
+    lsp_calib_fix_add(&a->conf[b], lsp_calib_fix_bits(c, &ovf), &ovf);
+    if (!full) continue;
+    double ls = log(s), br = 0.0;
+    lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(ls - w[yi], &ovf), &ovf);
+    for (size_t j = 0; j < k; j++) {
+      double v = exp(w[j] - ls), t = j == yi ? 1.0 : 0.0;
+      br += (v - t) * (v - t);
+      size_t cb = j * (size_t)bins + (size_t)lsp_calib_bin(v, bins, edges);
+      a->cw_count[cb]++;
+      a->cw_pos[cb] += j == yi;
+      lsp_calib_fix_add(&a->cw_sum[cb], lsp_calib_fix_bits(v, &ovf), &ovf);
+    }
+    lsp_calib_fix_add(&a->brier, lsp_calib_fix_bits(br, &ovf), &ovf);
+  }
+  a->n += i1 - i0;
+  a->overflow |= ovf;
+}
+
+static int report_bad(const bad_row *b, const char *input) {
+  switch (b->kind) {
+    case BAD_LABEL:
+      return lsp_fail(LSP_EDATA, "row %zu: label %.0f out of range", b->row, b->what);
+    case BAD_VALUE:
+      return lsp_fail(LSP_EDATA, "row %zu: %s %.9g outside [0, 1]", b->row, input, b->what);
+    case BAD_SUM:
+      return lsp_fail(LSP_EDATA, "row %zu: probabilities sum to %.9g, not 1 (tolerance 1e-3)",
+                      b->row, b->what);
+    default:
+      return lsp_fail(LSP_EDATA, "row %zu: non-finite %s (%g)", b->row, input, b->what);
+  }
+}
+
+/* Split rows over threads into private accumulators, then merge them into
+ * acc only if every range was valid. */
+static int add_rows(lsp_calib_acc *acc, const float *x, const int32_t *y,
+                    size_t n, size_t row0, double inv_t, int threads, int logits) {
+  if (!acc || (n > 0 && (!x || !y)))
+    return lsp_fail(LSP_EINVAL, "calibration: NULL accumulator or input");
+  if (acc->k < 2)
+    return lsp_fail(LSP_EINVAL, "calibration: need an accumulator with k >= 2 classes");
+  if (logits && !(inv_t > 0.0 && isfinite(inv_t)))
+    return lsp_fail(LSP_EINVAL, "calibration: 1/T must be positive and finite (got %g)", inv_t);
+  if (n == 0) return LSP_OK;
+  int nt = threads > 1 ? threads : 1;
+  if ((size_t)nt > n) nt = (int)n;
+  lsp_calib_acc **part = calloc((size_t)nt, sizeof *part);
+  bad_row *bad = calloc((size_t)nt, sizeof *bad);
+  double *w = logits ? malloc((size_t)nt * acc->k * sizeof *w) : NULL;
+  int st = LSP_OK;
+  if (!part || !bad || (logits && !w)) {
+    st = lsp_fail(LSP_ENOMEM, "out of memory for calibration workspaces");
+    goto done;
+  }
+  for (int t = 0; t < nt; t++)
+    if (!(part[t] = lsp_calib_acc_alloc(acc->bins, acc->k, acc->edges, acc->what))) {
+      st = LSP_ENOMEM;
+      goto done;
+    }
+#pragma omp parallel for schedule(static, 1) num_threads(nt) if (nt > 1)
+  for (int t = 0; t < nt; t++) {
+    size_t i0 = n * (size_t)t / (size_t)nt, i1 = n * (size_t)(t + 1) / (size_t)nt;
+    if (logits)
+      logits_range(part[t], x, y, i0, i1, row0, inv_t, w + (size_t)t * acc->k, &bad[t]);
+    else if (acc->what == LSP_CALIB_TOP && acc->bins <= LSP_CALIB_KERNEL_MAXBINS) {
+      /* fast path; on a rejected row the exact validator finds the reason */
+      if (lsp_calib_top_probs_kernel(part[t], x + i0 * acc->k, y + i0, i1 - i0) < i1 - i0)
+        probs_range(part[t], x, y, i0, i1, row0, &bad[t]);
+    } else
+      probs_range(part[t], x, y, i0, i1, row0, &bad[t]);
+  }
+  for (int t = 0; t < nt; t++) /* the first bad row of the whole input */
+    if (bad[t].kind) {
+      st = report_bad(&bad[t], logits ? "logit" : "probability");
+      goto done;
+    }
+  for (int t = 0; t < nt; t++) lsp_calib_acc_merge(acc, part[t]);
+done:
+  if (part)
+    for (int t = 0; t < nt; t++) lsp_calib_acc_free(part[t]);
+  free(part);
+  free(bad);
+  free(w);
+  return st;
+}
+
+int lsp_calib_acc_add_probs(lsp_calib_acc *acc, const float *p, const int32_t *y,
+                            size_t n, size_t row0, int threads) {
+  return add_rows(acc, p, y, n, row0, 1.0, threads, 0);
+}
+
+int lsp_calib_acc_add_logits(lsp_calib_acc *acc, const float *z, const int32_t *y,
+                             size_t n, size_t row0, double inv_t, int threads) {
+  return add_rows(acc, z, y, n, row0, inv_t, threads, 1);
+}
+
+int lsp_calib_acc_add_conf(lsp_calib_acc *acc, const double *conf,
+                           const uint8_t *correct, size_t n, size_t row0) {
+  if (!acc || (n > 0 && (!conf || !correct)))
+    return lsp_fail(LSP_EINVAL, "calibration: NULL accumulator or input");
+  for (size_t i = 0; i < n; i++) {
+    if (!(conf[i] >= 0.0 && conf[i] <= 1.0))
+      return lsp_fail(LSP_EDATA, "row %zu: confidence %g outside [0, 1]", row0 + i, conf[i]);
+    if (correct[i] > 1)
+      return lsp_fail(LSP_EDATA, "row %zu: correct must be 0 or 1 (got %d)", row0 + i,
+                      (int)correct[i]);
+  }
+  int ovf = 0;
+  for (size_t i = 0; i < n; i++) {
+    int b = lsp_calib_bin(conf[i], acc->bins, acc->edges);
+    acc->count[b]++;
+    acc->correct[b] += correct[i];
+    acc->n_correct += correct[i];
+    lsp_calib_fix_add(&acc->conf[b], lsp_calib_fix_bits(conf[i], &ovf), &ovf);
+  }
+  acc->n += n;
+  acc->overflow |= ovf;
+  return LSP_OK;
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+void lsp_calib_metrics_from_acc(const lsp_calib_acc *a, double v[LSP_CALIB_NMETRIC],
+                                int has[LSP_CALIB_NMETRIC]) {
+  double n = (double)a->n;
+  double ece = 0, mce = 0, ms = 0, over = 0, under = 0;
+  for (int m = 0; m < LSP_CALIB_NMETRIC; m++) v[m] = NAN, has[m] = 0;
+  for (int b = 0; b < a->bins; b++) {
+    if (!a->count[b]) continue;
+    double cnt = (double)a->count[b];
+    double conf = lsp_calib_fix_double(a->conf[b]) / cnt;
+    double acc = (double)a->correct[b] / cnt;
+    double gap = acc - conf, wb = cnt / n;
+    ece += wb * fabs(gap);
+    ms += wb * gap * gap;
+    over += wb * (gap < 0 ? -gap : 0.0);
+    under += wb * (gap > 0 ? gap : 0.0);
+    if (fabs(gap) > mce) mce = fabs(gap);
+  }
+  v[LSP_CALIB_ACCURACY] = (double)a->n_correct / n;
+  v[LSP_CALIB_ECE] = ece;
+  v[LSP_CALIB_MCE] = mce;
+  v[LSP_CALIB_RMSCE] = sqrt(ms);
+  v[LSP_CALIB_OVER_CONFIDENCE] = over;
+  v[LSP_CALIB_UNDER_CONFIDENCE] = under;
+  has[LSP_CALIB_ACCURACY] = has[LSP_CALIB_ECE] = has[LSP_CALIB_MCE] = 1;
+  has[LSP_CALIB_RMSCE] = has[LSP_CALIB_OVER_CONFIDENCE] = has[LSP_CALIB_UNDER_CONFIDENCE] = 1;
+  if (a->what != LSP_CALIB_FULL || a->k == 0) return;
+  v[LSP_CALIB_NLL] = (a->n_nll_inf || a->overflow) ? INFINITY : lsp_calib_fix_double(a->nll) / n;
+  v[LSP_CALIB_BRIER] = lsp_calib_fix_double(a->brier) / n;
+  double cw = 0.0;
+  for (size_t c = 0; c < a->k; c++)
+    for (int b = 0; b < a->bins; b++) {
+      size_t i = c * (size_t)a->bins + (size_t)b;
+      if (!a->cw_count[i]) continue;
+      double cnt = (double)a->cw_count[i];
+      double gap = (double)a->cw_pos[i] / cnt - lsp_calib_fix_double(a->cw_sum[i]) / cnt;
+      cw += cnt / n * fabs(gap);
+    }
+  v[LSP_CALIB_CLASSWISE_ECE] = cw / (double)a->k;
+  has[LSP_CALIB_NLL] = has[LSP_CALIB_BRIER] = has[LSP_CALIB_CLASSWISE_ECE] = 1;
+}
+
+int lsp_calib_acc_finalize(const lsp_calib_acc *a, lsp_calib_result *res) {
+  memset(res, 0, sizeof *res);
+  if (!a) return lsp_fail(LSP_EINVAL, "calibration: NULL accumulator");
+  if (a->n == 0) return lsp_fail(LSP_EDATA, "calibration: no rows (zero examples)");
+  size_t m = (size_t)a->bins;
+  res->bin_count = malloc(m * sizeof *res->bin_count);
+  res->bin_conf = malloc(m * sizeof *res->bin_conf);
+  res->bin_acc = malloc(m * sizeof *res->bin_acc);
+  if (!res->bin_count || !res->bin_conf || !res->bin_acc) {
+    lsp_calib_result_release(res);
+    return lsp_fail(LSP_ENOMEM, "out of memory for %zu calibration bins", m);
+  }
+  res->n = (size_t)a->n;
+  res->k = a->k;
+  res->bins = a->bins;
+  res->edges = a->edges;
+  res->binning = LSP_CALIB_BINNING_WIDTH;
+  res->temperature = 1.0;
+  lsp_calib_metrics_from_acc(a, res->value, res->has);
+  res->nll_infinite = a->what == LSP_CALIB_FULL && a->n_nll_inf > 0;
+  for (size_t b = 0; b < m; b++) {
+    double cnt = (double)a->count[b];
+    res->bin_count[b] = a->count[b];
+    res->bin_conf[b] = cnt > 0 ? lsp_calib_fix_double(a->conf[b]) / cnt : NAN;
+    res->bin_acc[b] = cnt > 0 ? (double)a->correct[b] / cnt : NAN;
+  }
+  return LSP_OK;
+}
+
+void lsp_calib_result_release(lsp_calib_result *res) {
+  if (!res) return;
+  free(res->bin_count);
+  free(res->bin_conf);
+  free(res->bin_acc);
+  res->bin_count = NULL;
+  res->bin_conf = res->bin_acc = NULL;
+}
+
+/* ---- JSON --------------------------------------------------------------- */
+
+void lsp_calib_result_json(const lsp_calib_result *r, lsp_json *j) {
+  lsp_json_key_int(j, "n", (long long)r->n);
+  lsp_json_key_int(j, "k", (long long)r->k);
+  lsp_json_key_int(j, "num_bins", r->bins);
+  lsp_json_key_str(j, "edges", lsp_calib_edges_name(r->edges));
+  lsp_json_key_str(j, "binning", lsp_calib_binning_name(r->binning));
+  lsp_json_key_num(j, "temperature", r->temperature);
+  for (int m = 0; m < LSP_CALIB_NMETRIC; m++) {
+    if (!r->has[m]) continue;
+    lsp_json_key_num(j, k_names[m], r->value[m]); /* +inf NLL -> null */
+    if (r->has_ci) {
+      char key[64];
+      double ci[2] = {r->ci_lo[m], r->ci_hi[m]};
+      snprintf(key, sizeof key, "%s_ci", k_names[m]);
+      lsp_json_key_nums(j, key, ci, 2);
+    }
+  }
+  if (r->nll_infinite) lsp_json_key_bool(j, "nll_infinite", 1);
+  if (r->has_ci) {
+    lsp_json_key_int(j, "bootstrap_resamples", r->resamples);
+    lsp_json_key_int(j, "bootstrap_seed", (long long)r->seed);
+  }
+  lsp_json_key(j, "bins");
+  lsp_json_arr_begin(j);
+  for (int b = 0; b < r->bins; b++) {
+    lsp_json_obj_begin(j);
+    lsp_json_key_int(j, "count", (long long)r->bin_count[b]);
+    lsp_json_key_num(j, "confidence", r->bin_conf[b]); /* empty bin -> null */
+    lsp_json_key_num(j, "accuracy", r->bin_acc[b]);
+    lsp_json_obj_end(j);
+  }
+  lsp_json_arr_end(j);
+}

@@ -1,0 +1,244 @@
+/* lsp_calib.h — calibration of a classifier's probabilities (DESIGN §2).
+ *
+ * Top-label confidence c = max_k p_k, correct = 1[argmax p = y] (ties go to
+ * the lowest index). Equal-width bins with edges `right` (((m-1)/M, m/M],
+ * 0 in the first bin, Guo et al. 2017) or `left` ([a, b), 1.0 in the last
+ * bin); the bin index is computed in double. Metrics: accuracy, NLL, Brier,
+ * ECE, MCE, RMSCE, over-/under-confidence, ACE (equal-mass bins), classwise
+ * ECE (Kull et al. 2019); per-bin count, mean confidence and accuracy.
+ *
+ * Three layers:
+ *  - lsp_calib_acc: a streaming accumulator (constant memory) of every binned
+ *    sum. All sums are integers (counts) or fixed-point integers (confidence,
+ *    NLL, Brier, classwise probability sums in units of 2^-64), so adding,
+ *    chunking, merging shards and threading are exactly associative: any
+ *    split of the rows gives bit-identical metrics.
+ *  - lsp_calib_rows: a per-row table (confidence, correctness, NLL, Brier,
+ *    probabilities) that adds ACE, bootstrap intervals and paired bootstrap.
+ *  - lsp_calib_temperature_fit / lsp_calib_evaluate: temperature scaling and
+ *    a one-call before/after evaluation for `lsprobe eval`.
+ * Inputs are float32 row-major N×K matrices and int32 labels. Every
+ * function returns an lsp_status; the reason is in lsp_errmsg(). */
+#ifndef LSP_CALIB_H
+#define LSP_CALIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/lsp_json.h"
+
+typedef enum { LSP_CALIB_EDGES_RIGHT = 0, LSP_CALIB_EDGES_LEFT = 1 } lsp_calib_edges;
+typedef enum { LSP_CALIB_BINNING_WIDTH = 0, LSP_CALIB_BINNING_MASS = 1 } lsp_calib_binning;
+
+/* The metrics, in the order of every per-metric array below. */
+enum {
+  LSP_CALIB_ACCURACY = 0,
+  LSP_CALIB_NLL,
+  LSP_CALIB_BRIER,
+  LSP_CALIB_ECE,
+  LSP_CALIB_MCE,
+  LSP_CALIB_RMSCE,
+  LSP_CALIB_ACE,
+  LSP_CALIB_CLASSWISE_ECE,
+  LSP_CALIB_OVER_CONFIDENCE,
+  LSP_CALIB_UNDER_CONFIDENCE,
+  LSP_CALIB_NMETRIC
+};
+
+/* The DESIGN §4 JSON name of metric `m` ("ece", ...); NULL if out of range. */
+const char *lsp_calib_metric_name(int m);
+
+/* Binning settings. `bins` >= 1 (default 15); `binning` chooses the bins
+ * reported per bin (width: the ECE bins; mass: the ACE bins). */
+typedef struct {
+  int bins;
+  lsp_calib_edges edges;
+  lsp_calib_binning binning;
+} lsp_calib_opts;
+
+/* Defaults: 15 bins, right edges, equal-width per-bin report. */
+lsp_calib_opts lsp_calib_opts_default(void);
+/* Parse "right"/"left" and "width"/"mass"; LSP_EINVAL with the choices. */
+int lsp_calib_edges_parse(const char *s, lsp_calib_edges *out);
+int lsp_calib_binning_parse(const char *s, lsp_calib_binning *out);
+const char *lsp_calib_edges_name(lsp_calib_edges e);
+const char *lsp_calib_binning_name(lsp_calib_binning b);
+
+/* The equal-width bin (0..bins-1) of a value c in [0, 1]: c*bins in double,
+ * right edges put an exact multiple of 1/bins in the lower bin, left edges
+ * in the upper one; 0 and 1 are clamped into the first and last bin. */
+static inline int lsp_calib_bin(double c, int bins, lsp_calib_edges edges) {
+  double x = c * (double)bins;
+  int b = (int)x; /* x >= 0: truncation is floor */
+  if (edges == LSP_CALIB_EDGES_RIGHT && (double)b == x) b--;
+  if (b < 0) b = 0;
+  if (b >= bins) b = bins - 1;
+  return b;
+}
+
+/* A non-negative fixed-point sum, value = (hi·2^64 + lo)·2^-64. */
+typedef struct {
+  uint64_t lo, hi;
+} lsp_calib_fix;
+
+/* What an accumulator tracks: the top-label bins only (the fast path), or
+ * also NLL, Brier and the classwise bins. */
+enum { LSP_CALIB_TOP = 0, LSP_CALIB_FULL = 1 };
+
+typedef struct {
+  int bins;
+  size_t k;              /* classes; 0 for confidence/correct input     */
+  lsp_calib_edges edges;
+  int what;              /* LSP_CALIB_TOP or LSP_CALIB_FULL              */
+  uint64_t n;            /* rows added                                   */
+  uint64_t n_correct;
+  uint64_t n_nll_inf;    /* rows whose true-class probability is 0       */
+  int overflow;          /* a fixed-point sum overflowed (absurd NLL)    */
+  uint64_t *count;       /* [bins]   rows per top-label bin (owned)      */
+  uint64_t *correct;     /* [bins]   correct rows per bin (owned)        */
+  lsp_calib_fix *conf;   /* [bins]   confidence sum per bin (owned)      */
+  lsp_calib_fix nll;     /* Σ -log p_y over finite rows                  */
+  lsp_calib_fix brier;   /* Σ_i Σ_k (p_ik - 1[k=y_i])²                   */
+  uint64_t *cw_count;    /* [k*bins] classwise rows per (class, bin)     */
+  uint64_t *cw_pos;      /* [k*bins] rows with y = class                 */
+  lsp_calib_fix *cw_sum; /* [k*bins] Σ p_k                               */
+} lsp_calib_acc;
+
+/* Allocate an empty accumulator for `bins` (>= 1) bins, `k` classes (0 when
+ * only lsp_calib_acc_add_conf will be used) and what = LSP_CALIB_TOP or
+ * LSP_CALIB_FULL. Returns NULL and records why on a bad argument or no
+ * memory. Free with lsp_calib_acc_free (NULL-safe). */
+lsp_calib_acc *lsp_calib_acc_alloc(int bins, size_t k, lsp_calib_edges edges,
+                                   int what);
+void lsp_calib_acc_free(lsp_calib_acc *acc);
+/* Forget every row added (keeps the settings). */
+void lsp_calib_acc_reset(lsp_calib_acc *acc);
+
+/* Add n rows of probabilities p (n×k float32, row-major, k == acc->k) with
+ * labels y. Each entry must lie in [0, 1] (NaN fails) and each row sum to 1
+ * within 1e-3; labels in [0, k). `row0` is the index of the first row in
+ * the whole input, used only in error messages ("row 1234: ..."). Rows are
+ * split over `threads` OpenMP threads (<= 1: serial); the result does not
+ * depend on the split. LSP_EDATA names the first bad row; the accumulator
+ * is then unchanged. */
+int lsp_calib_acc_add_probs(lsp_calib_acc *acc, const float *p,
+                            const int32_t *y, size_t n, size_t row0,
+                            int threads);
+/* The same from logits z (n×k float32, finite): softmax in double with the
+ * row max subtracted, NLL from the log-softmax (never the log of a rounded
+ * probability). The logits are multiplied by inv_t = 1/T (> 0; 1.0 for no
+ * temperature). LSP_EINVAL for a bad inv_t. */
+int lsp_calib_acc_add_logits(lsp_calib_acc *acc, const float *z,
+                             const int32_t *y, size_t n, size_t row0,
+                             double inv_t, int threads);
+/* Top-label input given directly: confidence in [0, 1] and correct (0/1).
+ * Only the top-label bins and accuracy are defined afterwards. */
+int lsp_calib_acc_add_conf(lsp_calib_acc *acc, const double *conf,
+                           const uint8_t *correct, size_t n, size_t row0);
+/* dst += src. Both must have the same bins, k, edges and what (LSP_EINVAL). */
+int lsp_calib_acc_merge(lsp_calib_acc *dst, const lsp_calib_acc *src);
+
+/* The result of scoring one set of predictions. Metrics not computable from
+ * the input (ACE from an accumulator, NLL from confidences) have has[m] = 0
+ * and are left out of the JSON. */
+typedef struct {
+  size_t n, k;
+  int bins;
+  lsp_calib_edges edges;
+  lsp_calib_binning binning;
+  double value[LSP_CALIB_NMETRIC];
+  int has[LSP_CALIB_NMETRIC];
+  int nll_infinite;    /* a true-class probability was exactly 0: NLL = +inf */
+  int has_ci;          /* ci_lo/ci_hi filled by a bootstrap                */
+  int resamples;
+  uint64_t seed;
+  double ci_lo[LSP_CALIB_NMETRIC], ci_hi[LSP_CALIB_NMETRIC];
+  double temperature;  /* the T applied to the logits (1 if none)          */
+  uint64_t *bin_count; /* [bins] owned: rows per reported bin              */
+  double *bin_conf;    /* [bins] owned: mean confidence (NaN when empty)   */
+  double *bin_acc;     /* [bins] owned: accuracy (NaN when empty)          */
+} lsp_calib_result;
+
+/* Compute the metrics from an accumulator into `res` (which it allocates the
+ * per-bin arrays of; release with lsp_calib_result_release). LSP_EDATA when
+ * no row was added. The per-bin report is the equal-width one. */
+int lsp_calib_acc_finalize(const lsp_calib_acc *acc, lsp_calib_result *res);
+void lsp_calib_result_release(lsp_calib_result *res);
+
+/* ---- per-row table: ACE, bootstrap ------------------------------------ */
+
+typedef struct lsp_calib_rows lsp_calib_rows;
+
+/* Build the per-row table from probabilities (validated as in
+ * lsp_calib_acc_add_probs) or logits (scaled by inv_t > 0). `path` names the
+ * input in error messages (may be NULL). Memory: about (8k + 40) bytes per
+ * row. Free with lsp_calib_rows_free (NULL-safe). */
+int lsp_calib_rows_from_probs(const float *p, const int32_t *y, size_t n,
+                              size_t k, const char *path, lsp_calib_rows **out);
+int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n,
+                               size_t k, double inv_t, const char *path,
+                               lsp_calib_rows **out);
+void lsp_calib_rows_free(lsp_calib_rows *r);
+size_t lsp_calib_rows_count(const lsp_calib_rows *r);
+
+/* Every metric (ACE included) of the table under `opts` into `res`
+ * (release with lsp_calib_result_release). */
+int lsp_calib_rows_score(const lsp_calib_rows *r, const lsp_calib_opts *opts,
+                         lsp_calib_result *res);
+
+/* Percentile bootstrap settings: `resamples` >= 1 (default 1000), the 95%
+ * level, `seed`, and `threads` (<= 1 serial). Resample b draws its N indices
+ * from its own GSL mt19937 seeded from (seed, b), so the intervals are
+ * bit-identical for a seed whatever the thread count. */
+typedef struct {
+  int resamples;
+  uint64_t seed;
+  int threads;
+} lsp_calib_boot;
+
+/* Fill res->ci_lo/ci_hi (2.5% and 97.5% percentiles, linear interpolation)
+ * for every metric res->has, by resampling rows with replacement;
+ * res must come from lsp_calib_rows_score on the same table and opts. */
+int lsp_calib_bootstrap(const lsp_calib_rows *r, const lsp_calib_opts *opts,
+                        const lsp_calib_boot *boot, lsp_calib_result *res);
+
+/* Paired bootstrap of metric(a) - metric(b) for two models scored on the
+ * same examples (same N and labels): the same resample indices for both.
+ * diff[m] is the full-sample difference, lo[m]/hi[m] its 95% interval. */
+int lsp_calib_paired_bootstrap(const lsp_calib_rows *a,
+                               const lsp_calib_rows *b,
+                               const lsp_calib_opts *opts,
+                               const lsp_calib_boot *boot,
+                               double diff[LSP_CALIB_NMETRIC],
+                               double lo[LSP_CALIB_NMETRIC],
+                               double hi[LSP_CALIB_NMETRIC]);
+
+/* ---- temperature scaling ---------------------------------------------- */
+
+/* T > 0 minimizing the mean NLL of softmax(z/T) on validation logits z (n×k)
+ * and labels y: Brent's method (GSL) over log T in [log 1e-3, log 1e3],
+ * bracketed by a grid scan. LSP_EDATA when the NLL has no interior minimum
+ * in that range (e.g. every validation prediction correct, so T -> 0). */
+int lsp_calib_temperature_fit(const float *z, const int32_t *y, size_t n,
+                              size_t k, double *t_out);
+
+/* One call for `lsprobe eval`: score test logits (with the optional
+ * bootstrap, boot may be NULL), and when validation logits are given
+ * (val_z != NULL) fit T on them and score the test logits again at T.
+ * `after` is filled only when fitted (after->temperature = T). */
+int lsp_calib_evaluate(const float *test_z, const int32_t *test_y, size_t n,
+                       size_t k, const float *val_z, const int32_t *val_y,
+                       size_t n_val, const lsp_calib_opts *opts,
+                       const lsp_calib_boot *boot, lsp_calib_result *before,
+                       lsp_calib_result *after);
+
+/* Write a result as members of the currently open JSON object (the caller
+ * opens and closes it): n, k, num_bins, edges, binning, temperature, each
+ * computed metric under its DESIGN §4 name (+inf NLL as null, with
+ * "nll_infinite": true), "<metric>_ci": [lo, hi] when bootstrapped (with
+ * bootstrap_resamples and bootstrap_seed), and "bins": [{count,
+ * confidence, accuracy}] (null confidence/accuracy for an empty bin). */
+void lsp_calib_result_json(const lsp_calib_result *res, lsp_json *j);
+
+#endif

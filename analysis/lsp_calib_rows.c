@@ -1,0 +1,406 @@
+/* lsp_calib_rows.c — the per-row calibration table: ACE, bootstrap
+ * intervals and the paired bootstrap.
+ *
+ * A bootstrap resample is represented by how many times each row was drawn
+ * (counts w_i summing to N), never by copied rows: every sum becomes a
+ * weighted sum over the original rows, so a resample costs one pass over N
+ * rows. Resample b uses its own mt19937 seeded from (seed, b), so results do
+ * not depend on which thread ran it. */
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/lsp_calib.h"
+#include "analysis/lsp_calib_impl.h"
+#include "core/lsp_error.h"
+
+struct lsp_calib_rows {
+  size_t n, k;
+  int32_t *y;       /* [n] labels                                   */
+  double *conf;     /* [n] top-label confidence                     */
+  uint8_t *correct; /* [n] 1 if argmax p = y                        */
+  double *nll;      /* [n] -log p_y (+inf when p_y = 0)             */
+  double *brier;    /* [n] Σ_k (p_k - 1[k=y])²                      */
+  double *prob;     /* [n*k] probabilities                          */
+  size_t *order;    /* [n] rows sorted by confidence (stable)       */
+};
+
+void lsp_calib_rows_free(lsp_calib_rows *r) {
+  if (!r) return;
+  free(r->y);
+  free(r->conf);
+  free(r->correct);
+  free(r->nll);
+  free(r->brier);
+  free(r->prob);
+  free(r->order);
+  free(r);
+}
+
+size_t lsp_calib_rows_count(const lsp_calib_rows *r) { return r ? r->n : 0; }
+
+typedef struct {
+  double c;
+  size_t i;
+} conf_idx;
+
+/* Confidence ascending, ties by row index: a stable order, fully defined. */
+static int cmp_conf(const void *pa, const void *pb) {
+  const conf_idx *a = pa, *b = pb;
+  if (a->c != b->c) return a->c < b->c ? -1 : 1;
+  return (a->i > b->i) - (a->i < b->i);
+}
+
+static int rows_alloc(size_t n, size_t k, lsp_calib_rows **out) {
+  *out = NULL;
+  if (n == 0) return lsp_fail(LSP_EDATA, "calibration: no rows (zero examples)");
+  if (k < 2) return lsp_fail(LSP_EDATA, "calibration: need at least 2 classes (K = %zu)", k);
+  lsp_calib_rows *r = calloc(1, sizeof *r);
+  if (!r) return lsp_fail(LSP_ENOMEM, "out of memory for the calibration table");
+  r->n = n;
+  r->k = k;
+  r->y = malloc(n * sizeof *r->y);
+  r->conf = malloc(n * sizeof *r->conf);
+  r->correct = malloc(n * sizeof *r->correct);
+  r->nll = malloc(n * sizeof *r->nll);
+  r->brier = malloc(n * sizeof *r->brier);
+  r->prob = malloc(n * k * sizeof *r->prob);
+  r->order = malloc(n * sizeof *r->order);
+  if (!r->y || !r->conf || !r->correct || !r->nll || !r->brier || !r->prob || !r->order) {
+    lsp_calib_rows_free(r);
+    return lsp_fail(LSP_ENOMEM, "out of memory for the calibration table (%zu x %zu)", n, k);
+  }
+  *out = r;
+  return LSP_OK;
+}
+
+static int rows_sort(lsp_calib_rows *r) {
+  conf_idx *t = malloc(r->n * sizeof *t);
+  if (!t) return lsp_fail(LSP_ENOMEM, "out of memory for sorting %zu confidences", r->n);
+  for (size_t i = 0; i < r->n; i++) t[i] = (conf_idx){r->conf[i], i};
+  qsort(t, r->n, sizeof *t, cmp_conf);
+  for (size_t i = 0; i < r->n; i++) r->order[i] = t[i].i;
+  free(t);
+  return LSP_OK;
+}
+
+/* Validation reuses the accumulator's checks and messages (one bin). */
+static int validate(const float *x, const int32_t *y, size_t n, size_t k, double inv_t,
+                    int logits, const char *path) {
+  if (!x || !y) return lsp_fail(LSP_EINVAL, "calibration: NULL input");
+  lsp_calib_acc *a = lsp_calib_acc_alloc(1, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_TOP);
+  if (!a) return LSP_ENOMEM;
+  int st = logits ? lsp_calib_acc_add_logits(a, x, y, n, 0, inv_t, 1)
+                  : lsp_calib_acc_add_probs(a, x, y, n, 0, 1);
+  lsp_calib_acc_free(a);
+  if (st && path) lsp_fail_prefix(st, path);
+  return st;
+}
+
+int lsp_calib_rows_from_probs(const float *p, const int32_t *y, size_t n, size_t k,
+                              const char *path, lsp_calib_rows **out) {
+  int st = rows_alloc(n, k, out);
+  if (st) return st;
+  if ((st = validate(p, y, n, k, 1.0, 0, path))) {
+    lsp_calib_rows_free(*out);
+    *out = NULL;
+    return st;
+  }
+  lsp_calib_rows *r = *out;
+  for (size_t i = 0; i < n; i++) {
+    const float *row = p + i * k;
+    size_t yi = (size_t)y[i], am = 0;
+    float mx = row[0];
+    double br = 0.0;
+    for (size_t j = 0; j < k; j++) {
+      double v = (double)row[j], t = j == yi ? 1.0 : 0.0;
+      if (row[j] > mx) mx = row[j], am = j;
+      br += (v - t) * (v - t);
+      r->prob[i * k + j] = v;
+    }
+    double py = (double)row[yi];
+    r->y[i] = y[i];
+    r->conf[i] = (double)mx;
+    r->correct[i] = am == yi;
+    r->nll[i] = py > 0.0 ? -log(py) : INFINITY;
+    r->brier[i] = br;
+  }
+  if ((st = rows_sort(r))) {
+    lsp_calib_rows_free(r);
+    *out = NULL;
+  }
+  return st;
+}
+
+int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n, size_t k,
+                               double inv_t, const char *path, lsp_calib_rows **out) {
+  int st = rows_alloc(n, k, out);
+  if (st) return st;
+  if ((st = validate(z, y, n, k, inv_t, 1, path))) {
+    lsp_calib_rows_free(*out);
+    *out = NULL;
+    return st;
+  }
+  lsp_calib_rows *r = *out;
+  for (size_t i = 0; i < n; i++) {
+    const float *row = z + i * k;
+    double *w = r->prob + i * k; /* scaled shifted logits, then probabilities */
+    size_t yi = (size_t)y[i], am = 0;
+    float mx = row[0];
+    for (size_t j = 0; j < k; j++)
+      if (row[j] > mx) mx = row[j], am = j;
+    /* the same expressions as the accumulator's logits kernel */
+    double s = 0.0;
+    for (size_t j = 0; j < k; j++) {
+      w[j] = ((double)row[j] - (double)mx) * inv_t;
+      s += exp(w[j]);
+    }
+    double ls = log(s), br = 0.0;
+    r->y[i] = y[i];
+    r->conf[i] = 1.0 / s;
+    r->correct[i] = am == yi;
+    r->nll[i] = ls - w[yi];
+    for (size_t j = 0; j < k; j++) {
+      double v = exp(w[j] - ls), t = j == yi ? 1.0 : 0.0;
+      br += (v - t) * (v - t);
+      w[j] = v;
+    }
+    r->brier[i] = br;
+  }
+  if ((st = rows_sort(r))) {
+    lsp_calib_rows_free(r);
+    *out = NULL;
+  }
+  return st;
+}
+
+/* Weighted sums into `a` (reset first); w == NULL means weight 1 each. */
+static void rows_accumulate(const lsp_calib_rows *r, const uint32_t *w, lsp_calib_acc *a) {
+  lsp_calib_acc_reset(a);
+  const int bins = a->bins;
+  int ovf = 0;
+  for (size_t i = 0; i < r->n; i++) {
+    uint64_t wi = w ? w[i] : 1;
+    if (!wi) continue;
+    int b = lsp_calib_bin(r->conf[i], bins, a->edges);
+    a->count[b] += wi;
+    a->correct[b] += wi * r->correct[i];
+    a->n_correct += wi * r->correct[i];
+    lsp_calib_fix_add(&a->conf[b], lsp_calib_fix_bits(r->conf[i], &ovf) * wi, &ovf);
+    if (isfinite(r->nll[i]))
+      lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(r->nll[i], &ovf) * wi, &ovf);
+    else
+      a->n_nll_inf += wi;
+    lsp_calib_fix_add(&a->brier, lsp_calib_fix_bits(r->brier[i], &ovf) * wi, &ovf);
+    const double *p = r->prob + i * r->k;
+    for (size_t j = 0; j < r->k; j++) {
+      size_t cb = j * (size_t)bins + (size_t)lsp_calib_bin(p[j], bins, a->edges);
+      a->cw_count[cb] += wi;
+      a->cw_pos[cb] += j == (size_t)r->y[i] ? wi : 0;
+      lsp_calib_fix_add(&a->cw_sum[cb], lsp_calib_fix_bits(p[j], &ovf) * wi, &ovf);
+    }
+    a->n += wi;
+  }
+  a->overflow |= ovf;
+}
+
+/* ACE over equal-mass bins of the (weighted) rows in confidence order: bin m
+ * holds W/M rows, the first W mod M bins one more; a row drawn several times
+ * may straddle a bin edge. Per-bin count/conf/acc go to the optional arrays. */
+static double rows_ace(const lsp_calib_rows *r, const uint32_t *w, int bins,
+                       uint64_t *cnt_out, double *conf_out, double *acc_out) {
+  uint64_t total = 0;
+  for (size_t i = 0; i < r->n; i++) total += w ? w[i] : 1;
+  uint64_t base = total / (uint64_t)bins, extra = total % (uint64_t)bins;
+  double ace = 0.0, csum = 0.0;
+  uint64_t cnt = 0, ncor = 0;
+  int m = 0;
+  uint64_t cap = base + (extra > 0);
+  for (size_t s = 0; s < r->n && m < bins; s++) {
+    size_t i = r->order[s];
+    uint64_t wi = w ? w[i] : 1;
+    while (wi > 0 && m < bins) {
+      uint64_t t = cap - cnt < wi ? cap - cnt : wi;
+      cnt += t;
+      ncor += t * r->correct[i];
+      csum += (double)t * r->conf[i];
+      wi -= t;
+      while (cnt == cap && m < bins) { /* close bin m (empty bins when W < M) */
+        if (cnt > 0) {
+          double conf = csum / (double)cnt, acc = (double)ncor / (double)cnt;
+          ace += (double)cnt / (double)total * fabs(acc - conf);
+        }
+        if (cnt_out) {
+          cnt_out[m] = cnt;
+          conf_out[m] = cnt ? csum / (double)cnt : NAN;
+          acc_out[m] = cnt ? (double)ncor / (double)cnt : NAN;
+        }
+        m++;
+        cnt = ncor = 0;
+        csum = 0.0;
+        cap = base + ((uint64_t)m < extra);
+      }
+    }
+  }
+  for (; cnt_out && m < bins; m++) cnt_out[m] = 0, conf_out[m] = acc_out[m] = NAN;
+  return ace;
+}
+
+static int check_opts(const lsp_calib_opts *o) {
+  if (!o) return lsp_fail(LSP_EINVAL, "calibration: NULL options");
+  if (o->bins < 1) return lsp_fail(LSP_EINVAL, "number of bins must be >= 1 (got %d)", o->bins);
+  return LSP_OK;
+}
+
+int lsp_calib_rows_score(const lsp_calib_rows *r, const lsp_calib_opts *o,
+                         lsp_calib_result *res) {
+  memset(res, 0, sizeof *res);
+  int st = check_opts(o);
+  if (st) return st;
+  if (!r) return lsp_fail(LSP_EINVAL, "calibration: NULL table");
+  lsp_calib_acc *a = lsp_calib_acc_alloc(o->bins, r->k, o->edges, LSP_CALIB_FULL);
+  if (!a) return LSP_ENOMEM;
+  rows_accumulate(r, NULL, a);
+  st = lsp_calib_acc_finalize(a, res);
+  lsp_calib_acc_free(a);
+  if (st) return st;
+  res->binning = o->binning;
+  res->value[LSP_CALIB_ACE] =
+      o->binning == LSP_CALIB_BINNING_MASS
+          ? rows_ace(r, NULL, o->bins, res->bin_count, res->bin_conf, res->bin_acc)
+          : rows_ace(r, NULL, o->bins, NULL, NULL, NULL);
+  res->has[LSP_CALIB_ACE] = 1;
+  return LSP_OK;
+}
+
+/* ---- bootstrap ---------------------------------------------------------- */
+
+static uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+/* Resample b's row counts: N draws with replacement from its own stream. */
+static void draw_counts(gsl_rng *g, uint64_t seed, int b, size_t n, uint32_t *w) {
+  gsl_rng_set(g, (unsigned long)(splitmix64(seed ^ splitmix64((uint64_t)b)) & 0xffffffffUL));
+  memset(w, 0, n * sizeof *w);
+  for (size_t i = 0; i < n; i++) w[gsl_rng_uniform_int(g, (unsigned long)n)]++;
+}
+
+static void metrics_weighted(const lsp_calib_rows *r, const uint32_t *w, int bins,
+                             lsp_calib_acc *a, double *v) {
+  int has[LSP_CALIB_NMETRIC];
+  rows_accumulate(r, w, a);
+  lsp_calib_metrics_from_acc(a, v, has);
+  v[LSP_CALIB_ACE] = rows_ace(r, w, bins, NULL, NULL, NULL);
+}
+
+/* Linear-interpolation percentile of sorted v[0..n-1] (NumPy's default). */
+static double percentile(const double *v, size_t n, double q) {
+  double h = (double)(n - 1) * q;
+  size_t lo = (size_t)h;
+  double f = h - (double)lo;
+  if (lo + 1 >= n || f == 0.0 || v[lo] == v[lo + 1]) return v[lo];
+  return v[lo] + f * (v[lo + 1] - v[lo]);
+}
+
+static int cmp_double(const void *pa, const void *pb) {
+  double a = *(const double *)pa, b = *(const double *)pb;
+  return (a > b) - (a < b);
+}
+
+/* Runs B resamples of a (and b when paired: the difference a - b), filling
+ * lo/hi per metric. */
+static int boot_run(const lsp_calib_rows *ra, const lsp_calib_rows *rb,
+                    const lsp_calib_opts *o, const lsp_calib_boot *boot,
+                    double *lo, double *hi) {
+  int st = check_opts(o);
+  if (st) return st;
+  if (!ra || !boot) return lsp_fail(LSP_EINVAL, "bootstrap: NULL argument");
+  if (boot->resamples < 1)
+    return lsp_fail(LSP_EINVAL, "bootstrap: resamples must be >= 1 (got %d)", boot->resamples);
+  if (ra->n > 0xffffffffUL)
+    return lsp_fail(LSP_EINVAL, "bootstrap: at most 2^32 - 1 rows (got %zu)", ra->n);
+  const int B = boot->resamples, M = LSP_CALIB_NMETRIC;
+  int nt = boot->threads > 1 ? boot->threads : 1;
+  if (nt > B) nt = B;
+  double *vals = malloc((size_t)B * M * sizeof *vals);
+  double *col = malloc((size_t)B * sizeof *col);
+  int fail = 0;
+  if (!vals || !col) fail = 1;
+  if (!fail) {
+#pragma omp parallel num_threads(nt) if (nt > 1) reduction(| : fail)
+  {
+    /* per-thread workspace: counts, accumulators, one generator */
+    uint32_t *w = malloc(ra->n * sizeof *w);
+    lsp_calib_acc *aa = lsp_calib_acc_alloc(o->bins, ra->k, o->edges, LSP_CALIB_FULL);
+    lsp_calib_acc *ab = rb ? lsp_calib_acc_alloc(o->bins, rb->k, o->edges, LSP_CALIB_FULL) : NULL;
+    gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+    int ready = w && aa && (!rb || ab) && g;
+    /* every thread reaches the worksharing loop, ready or not */
+#pragma omp for schedule(static)
+    for (int b = 0; b < B; b++) {
+      double va[LSP_CALIB_NMETRIC], vb[LSP_CALIB_NMETRIC];
+      if (!ready) {
+        fail = 1;
+        continue;
+      }
+      draw_counts(g, boot->seed, b, ra->n, w);
+      metrics_weighted(ra, w, o->bins, aa, va);
+      if (rb) metrics_weighted(rb, w, o->bins, ab, vb);
+      for (int m = 0; m < M; m++) vals[(size_t)b * M + m] = rb ? va[m] - vb[m] : va[m];
+    }
+    free(w);
+    lsp_calib_acc_free(aa);
+    lsp_calib_acc_free(ab);
+    gsl_rng_free(g);
+  }
+  }
+  if (fail) {
+    st = lsp_fail(LSP_ENOMEM, "out of memory for the bootstrap (%zu rows)", ra->n);
+  } else {
+    for (int m = 0; m < M; m++) {
+      for (int b = 0; b < B; b++) col[b] = vals[(size_t)b * M + m];
+      qsort(col, (size_t)B, sizeof *col, cmp_double);
+      lo[m] = percentile(col, (size_t)B, 0.025);
+      hi[m] = percentile(col, (size_t)B, 0.975);
+    }
+  }
+  free(vals);
+  free(col);
+  return st;
+}
+
+int lsp_calib_bootstrap(const lsp_calib_rows *r, const lsp_calib_opts *o,
+                        const lsp_calib_boot *boot, lsp_calib_result *res) {
+  int st = boot_run(r, NULL, o, boot, res->ci_lo, res->ci_hi);
+  if (st) return st;
+  res->has_ci = 1;
+  res->resamples = boot->resamples;
+  res->seed = boot->seed;
+  return LSP_OK;
+}
+
+int lsp_calib_paired_bootstrap(const lsp_calib_rows *a, const lsp_calib_rows *b,
+                               const lsp_calib_opts *o, const lsp_calib_boot *boot,
+                               double diff[LSP_CALIB_NMETRIC], double lo[LSP_CALIB_NMETRIC],
+                               double hi[LSP_CALIB_NMETRIC]) {
+  if (!a || !b) return lsp_fail(LSP_EINVAL, "paired bootstrap: NULL table");
+  if (a->n != b->n || memcmp(a->y, b->y, a->n * sizeof *a->y) != 0)
+    return lsp_fail(LSP_EDATA, "paired bootstrap: the two models were not scored on the "
+                               "same examples (rows or labels differ)");
+  lsp_calib_result ra, rb;
+  int st = lsp_calib_rows_score(a, o, &ra);
+  if (st) return st;
+  if ((st = lsp_calib_rows_score(b, o, &rb))) {
+    lsp_calib_result_release(&ra);
+    return st;
+  }
+  for (int m = 0; m < LSP_CALIB_NMETRIC; m++) diff[m] = ra.value[m] - rb.value[m];
+  lsp_calib_result_release(&ra);
+  lsp_calib_result_release(&rb);
+  return boot_run(a, b, o, boot, lo, hi);
+}

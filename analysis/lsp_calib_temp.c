@@ -1,0 +1,120 @@
+/* lsp_calib_temp.c — temperature scaling (Guo et al. 2017) and the one-call
+ * before/after evaluation.
+ *
+ * T minimizes the validation NLL of softmax(z/T). The search runs over
+ * u = log T, where the NLL is smooth and the domain unbounded: a grid scan
+ * over [log 1e-3, log 1e3] brackets the minimum (a point lower than both
+ * neighbours), then GSL's Brent minimizer refines it. */
+#include <float.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_min.h>
+#include <math.h>
+#include <string.h>
+
+#include "analysis/lsp_calib.h"
+#include "core/lsp_error.h"
+
+typedef struct {
+  const float *z;
+  const int32_t *y;
+  size_t n, k;
+} temp_data;
+
+/* Mean NLL of softmax(z·e^{-u}): log Σ exp((z_j - max)/T) - (z_y - max)/T
+ * per row, in double, rows in order (deterministic). */
+static double nll_at(double u, void *params) {
+  const temp_data *d = params;
+  double inv_t = exp(-u), sum = 0.0;
+  for (size_t i = 0; i < d->n; i++) {
+    const float *r = d->z + i * d->k;
+    float mx = -FLT_MAX;
+    for (size_t j = 0; j < d->k; j++) mx = r[j] > mx ? r[j] : mx;
+    double s = 0.0;
+    for (size_t j = 0; j < d->k; j++) s += exp(((double)r[j] - (double)mx) * inv_t);
+    sum += log(s) - ((double)r[d->y[i]] - (double)mx) * inv_t;
+  }
+  return sum / (double)d->n;
+}
+
+#define GRID 49 /* log T from log 1e-3 to log 1e3 in steps of ~0.29 */
+
+int lsp_calib_temperature_fit(const float *z, const int32_t *y, size_t n, size_t k,
+                              double *t_out) {
+  if (!z || !y || !t_out) return lsp_fail(LSP_EINVAL, "temperature: NULL argument");
+  /* validate once (finite logits, labels in range) with the accumulator */
+  lsp_calib_acc *a = lsp_calib_acc_alloc(1, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_TOP);
+  if (!a) return LSP_ENOMEM;
+  int st = n == 0 ? lsp_fail(LSP_EDATA, "temperature: no validation rows")
+                  : lsp_calib_acc_add_logits(a, z, y, n, 0, 1.0, 1);
+  lsp_calib_acc_free(a);
+  if (st) return st;
+  temp_data d = {z, y, n, k};
+  const double u0 = log(1e-3), u1 = log(1e3);
+  double u[GRID], f[GRID];
+  int best = 0;
+  for (int g = 0; g < GRID; g++) {
+    u[g] = u0 + (u1 - u0) * g / (GRID - 1);
+    f[g] = nll_at(u[g], &d);
+    if (f[g] < f[best]) best = g;
+  }
+  if (best == 0 || best == GRID - 1)
+    return lsp_fail(LSP_EDATA,
+                    "temperature: the validation NLL has no minimum for T in [1e-3, 1e3] "
+                    "(it keeps falling towards T = %g: %s)",
+                    exp(u[best]),
+                    best == 0 ? "are the validation predictions all correct?"
+                              : "do the logits carry no information about the labels?");
+  if (!(f[best] < f[best - 1] && f[best] < f[best + 1])) { /* flat: the grid point */
+    *t_out = exp(u[best]);
+    return LSP_OK;
+  }
+  gsl_function fn = {nll_at, &d};
+  gsl_min_fminimizer *m = gsl_min_fminimizer_alloc(gsl_min_fminimizer_brent);
+  if (!m) return lsp_fail(LSP_ENOMEM, "temperature: out of memory for the minimizer");
+  gsl_error_handler_t *old = gsl_set_error_handler_off();
+  int gs = gsl_min_fminimizer_set_with_values(m, &fn, u[best], f[best], u[best - 1],
+                                              f[best - 1], u[best + 1], f[best + 1]);
+  for (int it = 0; gs == GSL_SUCCESS && it < 200; it++) {
+    if ((gs = gsl_min_fminimizer_iterate(m)) != GSL_SUCCESS) break;
+    double lo = gsl_min_fminimizer_x_lower(m), hi = gsl_min_fminimizer_x_upper(m);
+    if (gsl_min_test_interval(lo, hi, 1e-9, 0.0) == GSL_SUCCESS) break;
+  }
+  double ub = gsl_min_fminimizer_x_minimum(m);
+  gsl_min_fminimizer_free(m);
+  gsl_set_error_handler(old);
+  if (gs != GSL_SUCCESS)
+    return lsp_fail(LSP_EDATA, "temperature: Brent minimization failed (%s)", gsl_strerror(gs));
+  *t_out = exp(ub);
+  return LSP_OK;
+}
+
+static int score_logits(const float *z, const int32_t *y, size_t n, size_t k, double t,
+                        const lsp_calib_opts *opts, const lsp_calib_boot *boot,
+                        lsp_calib_result *res) {
+  lsp_calib_rows *r = NULL;
+  int st = lsp_calib_rows_from_logits(z, y, n, k, 1.0 / t, NULL, &r);
+  if (!st) st = lsp_calib_rows_score(r, opts, res);
+  if (!st && boot) st = lsp_calib_bootstrap(r, opts, boot, res);
+  if (!st) res->temperature = t;
+  lsp_calib_rows_free(r);
+  return st;
+}
+
+int lsp_calib_evaluate(const float *test_z, const int32_t *test_y, size_t n, size_t k,
+                       const float *val_z, const int32_t *val_y, size_t n_val,
+                       const lsp_calib_opts *opts, const lsp_calib_boot *boot,
+                       lsp_calib_result *before, lsp_calib_result *after) {
+  if (!before || (val_z && !after)) return lsp_fail(LSP_EINVAL, "calibration: NULL result");
+  memset(before, 0, sizeof *before);
+  if (after) memset(after, 0, sizeof *after);
+  int st = score_logits(test_z, test_y, n, k, 1.0, opts, boot, before);
+  if (st || !val_z) return st;
+  double t = 1.0;
+  if ((st = lsp_calib_temperature_fit(val_z, val_y, n_val, k, &t)) ||
+      (st = score_logits(test_z, test_y, n, k, t, opts, boot, after))) {
+    lsp_calib_result_release(before);
+    lsp_calib_result_release(after);
+    return st;
+  }
+  return LSP_OK;
+}

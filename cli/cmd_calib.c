@@ -1,0 +1,256 @@
+/* lsprobe calib — calibration metrics of saved logits or probabilities. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/lsp_calib.h"
+#include "cli/cli.h"
+#include "core/lsp_error.h"
+#include "core/lsp_json.h"
+#include "core/lsp_npy.h"
+#include "core/lsp_threads.h"
+
+#define STREAM_CHUNK 65536 /* rows per accumulator call in --stream mode */
+
+/* Read an N×K matrix and its N labels, checking that they agree. */
+static int read_pair(const char *xpath, const char *ypath, lsp_array *xa, lsp_array *ya,
+                     const float **x, float **xown, int32_t **y, size_t *n, size_t *k) {
+  int st = lsp_npy_read_matrix(xpath, xa, x, xown, n, k);
+  if (st) return st;
+  if (*n == 0) return lsp_fail(LSP_EDATA, "%s: no rows (zero examples)", xpath);
+  if (*k < 2) return lsp_fail(LSP_EDATA, "%s: need at least 2 classes (K = %zu)", xpath, *k);
+  if ((st = lsp_npy_read(ypath, ya))) return st;
+  if (ya->count != *n)
+    return lsp_fail(LSP_EDATA, "%s has %zu labels but %s has %zu rows", ypath, ya->count,
+                    xpath, *n);
+  return lsp_array_labels(ya, ypath, (int)*k, y);
+}
+
+/* Labels [i0, i0+m) of a label array (any .npy integer or integral float
+ * dtype) as int32 into out, checked against [0, k); messages use the global
+ * index. Used by --stream so labels, like the mapped matrix, take constant
+ * memory. */
+static int labels_chunk(const lsp_array *ya, const char *path, size_t i0, size_t m, size_t k,
+                        int32_t *out) {
+  for (size_t i = 0; i < m; i++) {
+    size_t g = i0 + i;
+    double v;
+    switch (ya->dtype) {
+      case LSP_DT_F32: v = ((const float *)ya->data)[g]; break;
+      case LSP_DT_F64: v = ((const double *)ya->data)[g]; break;
+      case LSP_DT_I32: v = ((const int32_t *)ya->data)[g]; break;
+      case LSP_DT_I64: v = (double)((const int64_t *)ya->data)[g]; break;
+      default: v = ((const uint8_t *)ya->data)[g]; break;
+    }
+    if (!(v >= 0.0 && v < (double)k && v == (double)(int64_t)v))
+      return lsp_fail(LSP_EDATA, "%s: label %g at index %zu is not an integer in [0, %zu)", path,
+                      v, g, k);
+    out[i] = (int32_t)v;
+  }
+  return LSP_OK;
+}
+
+static void print_table(const char *input, const lsp_calib_result *b,
+                        const lsp_calib_result *a) {
+  printf("calibration of %s: N=%zu, K=%zu, %d bins (%s edges)\n", input, b->n, b->k, b->bins,
+         lsp_calib_edges_name(b->edges));
+  if (b->has_ci)
+    printf("95%% intervals: percentile bootstrap, %d resamples, seed %llu\n", b->resamples,
+           (unsigned long long)b->seed);
+  printf("\n%-18s %10s", "metric", "value");
+  if (b->has_ci) printf("  %-23s", "95% CI");
+  if (a) printf(" %10s", "at T");
+  if (a && a->has_ci) printf("  %-23s", "95% CI");
+  printf("\n");
+  for (int m = 0; m < LSP_CALIB_NMETRIC; m++) {
+    if (!b->has[m]) continue;
+    printf("%-18s %10.6f", lsp_calib_metric_name(m), b->value[m]);
+    if (b->has_ci) printf("  [%9.6f, %9.6f]", b->ci_lo[m], b->ci_hi[m]);
+    if (a) printf(" %10.6f", a->value[m]);
+    if (a && a->has_ci) printf("  [%9.6f, %9.6f]", a->ci_lo[m], a->ci_hi[m]);
+    printf("\n");
+  }
+  if (a) printf("%-18s %10.6f %10.6f\n", "temperature", 1.0, a->temperature);
+  if (b->nll_infinite)
+    printf("warning: a true-class probability is exactly 0, so the NLL is infinite\n");
+  printf("\n%s bins (%s):\n%5s %8s %12s %10s\n",
+         b->binning == LSP_CALIB_BINNING_MASS ? "equal-mass" : "equal-width",
+         a ? "before temperature scaling" : "reliability diagram", "bin", "count",
+         "confidence", "accuracy");
+  for (int i = 0; i < b->bins; i++)
+    if (b->bin_count[i])
+      printf("%5d %8llu %12.6f %10.6f\n", i + 1, (unsigned long long)b->bin_count[i],
+             b->bin_conf[i], b->bin_acc[i]);
+    else
+      printf("%5d %8d %12s %10s\n", i + 1, 0, "-", "-");
+}
+
+int cmd_calib(int argc, char **argv) {
+  const char *cmd = "calib";
+  cli_opt opts[] = {
+      {"logits", "L.npy", "N×K logits (float32/float64)", 1, 0, 0},
+      {"probs", "P.npy", "N×K probabilities (rows sum to 1 within 1e-3)", 1, 0, 0},
+      {"labels", "y.npy", "N integer labels in [0, K), required", 1, 0, 0},
+      {"bins", "M", "number of bins, >= 1 (default 15)", 1, 0, 0},
+      {"binning", "B", "bins reported per bin: width (default) or mass (ACE's)", 1, 0, 0},
+      {"edges", "E", "right (default: ((m-1)/M, m/M]) or left ([a, b))", 1, 0, 0},
+      {"fit-temperature", "VL.npy Vy.npy",
+       "fit T on validation logits + labels, report both", 2, 0, 0},
+      {"bootstrap", "R", "95% percentile bootstrap with R resamples (e.g. 1000)", 1, 0, 0},
+      {"seed", "S", "bootstrap seed (default 1)", 1, 0, 0},
+      {"stream", NULL, "stream in chunks, constant memory for float32 input (no ACE/CIs)", 0, 0, 0},
+      {"threads", "T", "threads (default 1)", 1, 0, 0},
+      {"json", NULL, "print one JSON object (DESIGN §4 names)", 0, 0, 0},
+      {NULL, NULL, NULL, 0, 0, 0}};
+  int rc = cli_parse(cmd, "(--logits L.npy | --probs P.npy) --labels y.npy [options]",
+                     "Calibration of saved predictions: accuracy, NLL, Brier, ECE, MCE,\n"
+                     "RMSCE, ACE, classwise ECE, over/under-confidence and the per-bin\n"
+                     "reliability table; optional temperature scaling and bootstrap intervals.",
+                     argc, argv, opts);
+  if (rc) return rc;
+  int has_l = cli_has(opts, "logits"), has_p = cli_has(opts, "probs");
+  if (has_l == has_p)
+    return cli_error(cmd, CLI_USAGE, "give exactly one of --logits and --probs");
+  if ((rc = cli_require(cmd, opts, "labels"))) return rc;
+  long bins, boot, seed, threads;
+  lsp_calib_opts o = lsp_calib_opts_default();
+  if ((rc = cli_get_long(cmd, opts, "bins", 15, 1, 1000000, &bins)) ||
+      (rc = cli_get_long(cmd, opts, "bootstrap", 0, 1, 10000000, &boot)) ||
+      (rc = cli_get_long(cmd, opts, "seed", 1, 0, 4294967295L, &seed)) ||
+      (rc = cli_get_long(cmd, opts, "threads", 1, 1, 1024, &threads)))
+    return rc;
+  o.bins = (int)bins;
+  if (lsp_calib_edges_parse(cli_str(opts, "edges", "right"), &o.edges))
+    return cli_error(cmd, CLI_USAGE, "--edges: %s", lsp_errmsg());
+  if (lsp_calib_binning_parse(cli_str(opts, "binning", "width"), &o.binning))
+    return cli_error(cmd, CLI_USAGE, "--binning: %s", lsp_errmsg());
+  int fit = cli_has(opts, "fit-temperature"), stream = cli_has(opts, "stream");
+  if (fit && !has_l)
+    return cli_error(cmd, CLI_USAGE, "--fit-temperature needs --logits (not --probs)");
+  if (stream && (boot || o.binning == LSP_CALIB_BINNING_MASS || fit))
+    return cli_error(cmd, CLI_USAGE,
+                     "--stream computes no ACE: it excludes --bootstrap, --binning mass "
+                     "and --fit-temperature");
+  lsp_threads_set((int)threads);
+  lsp_calib_boot bs = {(int)boot, (uint64_t)seed, (int)threads};
+
+  const char *xpath = cli_str(opts, has_l ? "logits" : "probs", NULL);
+  const char *ypath = cli_str(opts, "labels", NULL);
+  lsp_array xa = {0}, ya = {0}, va = {0}, vya = {0};
+  const float *x = NULL, *vx = NULL;
+  float *xown = NULL, *vxown = NULL;
+  int32_t *y = NULL, *vy = NULL;
+  size_t n = 0, k = 0, nv = 0, kv = 0;
+  lsp_calib_rows *rows = NULL;
+  lsp_calib_acc *acc = NULL;
+  lsp_calib_result before, after;
+  memset(&before, 0, sizeof before);
+  memset(&after, 0, sizeof after);
+  int st;
+  if (stream) { /* labels converted chunk by chunk below */
+    if ((st = lsp_npy_read_matrix(xpath, &xa, &x, &xown, &n, &k)) ||
+        (st = lsp_npy_read(ypath, &ya)))
+      goto fail;
+    if (k < 2) {
+      st = lsp_fail(LSP_EDATA, "%s: need at least 2 classes (K = %zu)", xpath, k);
+      goto fail;
+    }
+    if (ya.count != n || ya.ndim > 2 || (ya.ndim == 2 && ya.shape[1] != 1)) {
+      st = lsp_fail(LSP_EDATA, "%s has %zu labels (need a vector) but %s has %zu rows", ypath,
+                    ya.count, xpath, n);
+      goto fail;
+    }
+  } else if ((st = read_pair(xpath, ypath, &xa, &ya, &x, &xown, &y, &n, &k))) {
+    goto fail;
+  }
+  if (fit) {
+    const char *vl = cli_find(opts, "fit-temperature")->value;
+    const char *vyp = cli_find(opts, "fit-temperature")->value2;
+    if ((st = read_pair(vl, vyp, &va, &vya, &vx, &vxown, &vy, &nv, &kv))) goto fail;
+    if (kv != k) {
+      st = lsp_fail(LSP_EDATA, "%s has %zu classes but %s has %zu", vl, kv, xpath, k);
+      goto fail;
+    }
+    /* validate the validation logits here so an error names their file */
+    if (!(acc = lsp_calib_acc_alloc(1, k, o.edges, LSP_CALIB_TOP))) {
+      st = LSP_ENOMEM;
+      goto fail;
+    }
+    if ((st = lsp_calib_acc_add_logits(acc, vx, vy, nv, 0, 1.0, (int)threads))) {
+      lsp_fail_prefix(st, vl);
+      goto fail;
+    }
+    if ((st = lsp_calib_evaluate(x, y, n, k, vx, vy, nv, &o, boot ? &bs : NULL, &before,
+                                 &after))) {
+      if (strncmp(lsp_errmsg(), "temperature", 11) == 0) lsp_fail_prefix(st, vl);
+      else lsp_fail_prefix(st, xpath);
+      goto fail;
+    }
+  } else if (stream) {
+    if (!(acc = lsp_calib_acc_alloc(o.bins, k, o.edges, LSP_CALIB_FULL))) {
+      st = LSP_ENOMEM;
+      goto fail;
+    }
+    if (!(y = malloc(STREAM_CHUNK * sizeof *y))) {
+      st = lsp_fail(LSP_ENOMEM, "out of memory for a label chunk");
+      goto fail;
+    }
+    for (size_t i = 0; i < n && !st; i += STREAM_CHUNK) {
+      size_t m = n - i < STREAM_CHUNK ? n - i : STREAM_CHUNK;
+      if ((st = labels_chunk(&ya, ypath, i, m, k, y))) goto fail;
+      st = has_l ? lsp_calib_acc_add_logits(acc, x + i * k, y, m, i, 1.0, (int)threads)
+                 : lsp_calib_acc_add_probs(acc, x + i * k, y, m, i, (int)threads);
+    }
+    if (!st) st = lsp_calib_acc_finalize(acc, &before);
+    if (st) {
+      lsp_fail_prefix(st, xpath);
+      goto fail;
+    }
+  } else {
+    st = has_l ? lsp_calib_rows_from_logits(x, y, n, k, 1.0, xpath, &rows)
+               : lsp_calib_rows_from_probs(x, y, n, k, xpath, &rows);
+    if (!st) st = lsp_calib_rows_score(rows, &o, &before);
+    if (!st && boot) st = lsp_calib_bootstrap(rows, &o, &bs, &before);
+    if (st) goto fail;
+  }
+  if (cli_has(opts, "json")) {
+    lsp_json j;
+    lsp_json_init(&j, stdout, 1);
+    lsp_json_obj_begin(&j);
+    lsp_json_key_str(&j, has_l ? "logits" : "probs", xpath);
+    lsp_json_key_str(&j, "labels", ypath);
+    lsp_calib_result_json(&before, &j);
+    if (fit) {
+      lsp_json_key_str(&j, "temperature_fitted_on", cli_find(opts, "fit-temperature")->value);
+      lsp_json_key(&j, "temperature_scaled");
+      lsp_json_obj_begin(&j);
+      lsp_calib_result_json(&after, &j);
+      lsp_json_obj_end(&j);
+    }
+    lsp_json_obj_end(&j);
+    if (lsp_json_finish(&j)) {
+      st = lsp_fail(LSP_EIO, "could not write the JSON to stdout");
+      goto fail;
+    }
+  } else {
+    print_table(xpath, &before, fit ? &after : NULL);
+  }
+  rc = 0;
+  goto done;
+fail:
+  rc = cli_lib_error(cmd, st);
+done:
+  lsp_calib_result_release(&before);
+  lsp_calib_result_release(&after);
+  lsp_calib_rows_free(rows);
+  lsp_calib_acc_free(acc);
+  free(y);
+  free(vy);
+  free(xown);
+  free(vxown);
+  lsp_array_release(&xa);
+  lsp_array_release(&ya);
+  lsp_array_release(&va);
+  lsp_array_release(&vya);
+  return rc;
+}

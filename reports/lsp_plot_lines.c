@@ -1,0 +1,180 @@
+/* lsp_plot_lines.c — panels of named series with intervals: metric vs
+ * smoothing ε, accuracy vs attack ε, training curves. */
+#define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/lsp_error.h"
+#include "reports/lsp_plot.h"
+#include "reports/lsp_plot_int.h"
+
+lsp_plot_series lsp_plot_series_make(const char *name, const double *x,
+                                     const double *y, size_t n) {
+  lsp_plot_series s;
+  memset(&s, 0, sizeof s);
+  s.name = name;
+  s.x = x;
+  s.y = y;
+  s.n = n;
+  s.color = -1;
+  s.ci = LSP_PLOT_CI_BAND;
+  return s;
+}
+
+/* A legend position is pasted into the script: letters and spaces only. */
+static int key_ok(const char *k) {
+  for (; *k; k++)
+    if (!isalpha((unsigned char)*k) && *k != ' ') return 0;
+  return 1;
+}
+
+static int check_panel(const char *path, const lsp_plot_panel *p, size_t i) {
+  if (!p->series || p->nseries == 0)
+    return lsp_fail(LSP_EINVAL, "%s: panel %zu has no series", path, i);
+  if (p->key && !key_ok(p->key))
+    return lsp_fail(LSP_EINVAL, "%s: panel %zu: bad legend position '%s'", path,
+                    i, p->key);
+  if ((p->xlog && ((isfinite(p->xmin) && p->xmin <= 0) ||
+                   (isfinite(p->xmax) && p->xmax <= 0))) ||
+      (p->ylog && ((isfinite(p->ymin) && p->ymin <= 0) ||
+                   (isfinite(p->ymax) && p->ymax <= 0))))
+    return lsp_fail(LSP_EINVAL, "%s: panel %zu: a log axis needs a range > 0",
+                    path, i);
+  for (size_t j = 0; j < p->nseries; j++) {
+    const lsp_plot_series *s = &p->series[j];
+    if (s->n == 0 || !s->x || !s->y)
+      return lsp_fail(LSP_EINVAL, "%s: panel %zu, series %zu (%s) has no data",
+                      path, i, j, s->name ? s->name : "unnamed");
+    if (!s->lo != !s->hi)
+      return lsp_fail(LSP_EINVAL,
+                      "%s: panel %zu, series %zu: give both "
+                      "interval bounds or neither",
+                      path, i, j);
+    if (s->dash < 0 || s->dash > 3 || s->marker < -1 || s->marker > 0 ||
+        (s->ci != LSP_PLOT_CI_BAND && s->ci != LSP_PLOT_CI_BARS))
+      return lsp_fail(LSP_EINVAL, "%s: panel %zu, series %zu: bad style", path,
+                      i, j);
+  }
+  return LSP_OK;
+}
+
+static void range(FILE *f, const char *axis, double lo, double hi) {
+  if (isfinite(lo) && isfinite(hi) && lo == hi) lo = hi = NAN;
+  fprintf(f, "set %srange [", axis);
+  lsp_plot_bound(f, lo);
+  fputc(':', f);
+  lsp_plot_bound(f, hi);
+  fputs("]\n", f);
+}
+
+int lsp_plot_lines(const char *path, const lsp_plot_opts *opt,
+                   const lsp_plot_panel *panels, size_t npanels) {
+  int st = lsp_plot_check_common(path, opt);
+  if (st) return st;
+  if (!panels || npanels == 0)
+    return lsp_fail(LSP_EINVAL, "%s: no panels to plot", path);
+  for (size_t i = 0; i < npanels; i++)
+    if ((st = check_panel(path, &panels[i], i))) return st;
+
+  int rows, cols;
+  lsp_plot_grid(npanels, opt->columns, &rows, &cols);
+  double pw = opt->panel_width > 0 ? opt->panel_width : 4.2;
+  double ph = opt->panel_height > 0 ? opt->panel_height : 3.2;
+  double th = opt->title ? 0.35 : 0;
+
+  lsp_plot_script s;
+  if ((st = lsp_plot_script_begin(&s))) return st;
+  FILE *f = s.f;
+  /* Data first: one datablock per series, columns x y lo hi. */
+  for (size_t i = 0; i < npanels; i++)
+    for (size_t j = 0; j < panels[i].nseries; j++) {
+      const lsp_plot_series *sr = &panels[i].series[j];
+      fprintf(f, "$p%zus%zu << EOD\n", i, j);
+      for (size_t k = 0; k < sr->n; k++) {
+        lsp_plot_num(f, sr->x[k]);
+        fputc(' ', f);
+        lsp_plot_num(f, sr->y[k]);
+        fputc(' ', f);
+        lsp_plot_num(f, sr->lo ? sr->lo[k] : NAN);
+        fputc(' ', f);
+        lsp_plot_num(f, sr->hi ? sr->hi[k] : NAN);
+        fputc('\n', f);
+      }
+      fputs("EOD\n", f);
+    }
+  fprintf(f, "set multiplot layout %d,%d", rows, cols);
+  if (opt->title) {
+    fputs(" title ", f);
+    lsp_plot_quote(f, opt->title);
+    fputs(" font ',13'", f);
+  }
+  fputc('\n', f);
+  for (size_t i = 0; i < npanels; i++) {
+    const lsp_plot_panel *p = &panels[i];
+    fputs("unset logscale\nset title ", f);
+    lsp_plot_quote(f, p->title);
+    fputs("\nset xlabel ", f);
+    lsp_plot_quote(f, p->xlabel);
+    fputs("\nset ylabel ", f);
+    lsp_plot_quote(f, p->ylabel);
+    fputc('\n', f);
+    if (p->xlog) fputs("set logscale x 10\n", f);
+    if (p->ylog) fputs("set logscale y 10\n", f);
+    /* Points at the ends of an automatic x range stay off the axes. */
+    if (isfinite(p->xmin) || isfinite(p->xmax) || p->xlog)
+      fputs("set offsets 0, 0, 0, 0\nset autoscale x\n", f);
+    else
+      fputs(
+          "set offsets graph 0.03, graph 0.03, 0, 0\n"
+          "set autoscale xfix\n",
+          f);
+    range(f, "x", p->xmin, p->xmax);
+    range(f, "y", p->ymin, p->ymax);
+    if (p->key && !strcmp(p->key, "off"))
+      fputs("unset key\n", f);
+    else
+      fprintf(f, "set key %s\n", p->key ? p->key : "top right");
+    fputs("plot ", f);
+    int first = 1;
+    /* Interval bands go first so every line is drawn on top of them. */
+    for (size_t j = 0; j < p->nseries; j++) {
+      const lsp_plot_series *sr = &p->series[j];
+      int c = (sr->color >= 0 ? sr->color : (int)j) % 8;
+      if (!sr->lo || sr->ci != LSP_PLOT_CI_BAND) continue;
+      fprintf(f,
+              "%s$p%zus%zu using 1:3:4 with filledcurves fc rgb '%s' "
+              "fs transparent solid 0.18 notitle",
+              first ? "" : ", \\\n  ", i, j, lsp_plot_color(c));
+      first = 0;
+    }
+    for (size_t j = 0; j < p->nseries; j++) {
+      const lsp_plot_series *sr = &p->series[j];
+      int c = (sr->color >= 0 ? sr->color : (int)j) % 8;
+      if (sr->lo && sr->ci == LSP_PLOT_CI_BARS) {
+        fprintf(f,
+                "%s$p%zus%zu using 1:2:3:4 with yerrorbars lt %d "
+                "pt -1 lw 1.2 notitle",
+                first ? "" : ", \\\n  ", i, j, c + 1);
+        first = 0;
+      }
+      /* Long series (training curves) get a marker every n/12 points. */
+      size_t every = sr->n > 24 ? (sr->n + 11) / 12 : 1;
+      fprintf(f, "%s$p%zus%zu using 1:2 with %s lt %d dt %d",
+              first ? "" : ", \\\n  ", i, j,
+              sr->marker < 0 ? "lines" : "linespoints", c + 1, sr->dash + 1);
+      if (sr->marker >= 0 && every > 1) fprintf(f, " pi %zu", every);
+      if (sr->name) {
+        fputs(" title ", f);
+        lsp_plot_quote(f, sr->name);
+      } else {
+        fputs(" notitle", f);
+      }
+      first = 0;
+    }
+    fputc('\n', f);
+  }
+  fputs("unset multiplot\n", f);
+  return lsp_plot_script_run(&s, path, opt->format, cols * pw, rows * ph + th);
+}

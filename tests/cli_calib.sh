@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# End-to-end: `lsprobe calib` on the shared calibration vectors and PyTorch
+# logits, its determinism, and its error paths.
+. "$(dirname "$0")/e2e_common.sh"
+T="$DATA/torch_mlp_tiny"
+PY=/usr/bin/python3
+
+# npy NAME DTYPE(f4|i8) SHAPE VALUES...: write a .npy with the stdlib only
+npy() {
+  "$PY" - "$@" <<'PYEOF'
+import struct, sys
+path, dt, shape = sys.argv[1], sys.argv[2], tuple(int(s) for s in sys.argv[3].split(",") if s != "")
+vals = [float(v) for v in sys.argv[4:]]
+hdr = "{'descr': '<%s', 'fortran_order': False, 'shape': (%s), }" % (
+    dt, ", ".join(map(str, shape)) + ("," if len(shape) == 1 else ""))
+hdr += " " * (63 - (10 + len(hdr)) % 64) + "\n"
+with open(path, "wb") as f:
+    f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
+    f.write(struct.pack("<%d%s" % (len(vals), "f" if dt == "f4" else "q"),
+                        *[v if dt == "f4" else int(v) for v in vals]))
+PYEOF
+}
+# jget FILE KEY [SUBKEY]: a number from the JSON output
+jget() { "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); [d:=d[int(k) if isinstance(d, list) else k] for k in sys.argv[2:]]; print(d)' "$@"; }
+close() { "$PY" -c 'import sys; sys.exit(abs(float(sys.argv[1])-float(sys.argv[2])) > float(sys.argv[3]))' "$@"; }
+
+# torchmetrics' multiclass docstring case (calibration.txt): ECE .2, RMS .2081666, MCE .2333333
+npy "$SCR/p.npy" f4 4,3 0.25 0.20 0.55 0.55 0.05 0.40 0.10 0.30 0.60 0.90 0.05 0.05
+npy "$SCR/y.npy" i8 4 0 1 2 0
+expect_exit 0 "probs, 3 bins, JSON" "$LSP" calib --probs "$SCR/p.npy" --labels "$SCR/y.npy" --bins 3 --json
+cp "$SCR/out" "$SCR/tm.json"
+close "$(jget "$SCR/tm.json" ece)" 0.2 1e-6 && close "$(jget "$SCR/tm.json" rmsce)" 0.2081666 1e-6 &&
+  close "$(jget "$SCR/tm.json" mce)" 0.2333333 1e-6 && ok "ECE/RMSCE/MCE match torchmetrics" || bad "JSON: $(cat "$SCR/tm.json")"
+close "$(jget "$SCR/tm.json" classwise_ece)" 0.19166667 1e-6 && ok "classwise ECE matches the hand value" || bad "classwise"
+for key in accuracy nll brier ece mce rmsce ace classwise_ece over_confidence under_confidence temperature bins; do
+  grep -q "\"$key\":" "$SCR/tm.json" || bad "JSON lacks $key"
+done
+[ "$(jget "$SCR/tm.json" bins 1 count)" = 3 ] && [ "$(jget "$SCR/tm.json" bins 2 count)" = 1 ] && ok "per-bin counts" || bad "bins: $(jget "$SCR/tm.json" bins)"
+
+# the two edge rules: conf .5 (wrong, tie goes to class 0) and .9 (right)
+npy "$SCR/pe.npy" f4 2,2 0.5 0.5 0.9 0.1
+npy "$SCR/ye.npy" i8 2 1 0
+expect_exit 0 "edges right" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --bins 2 --json
+close "$(jget "$SCR/out" ece)" 0.3 1e-6 && ok "right edges: ECE 0.3" || bad "right: $(jget "$SCR/out" ece)"
+expect_exit 0 "edges left" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --bins 2 --edges left --json
+close "$(jget "$SCR/out" ece)" 0.2 1e-6 && ok "left edges: ECE 0.2" || bad "left: $(jget "$SCR/out" ece)"
+
+# table output, bootstrap determinism across runs and thread counts
+expect_exit 0 "table with bootstrap" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --bootstrap 300 --seed 5 --threads 1
+cp "$SCR/out" "$SCR/b1.txt"
+grep -q '^ece ' "$SCR/b1.txt" && grep -q '95% CI' "$SCR/b1.txt" && grep -q 'reliability' "$SCR/b1.txt" && ok "table lists metrics, CIs and bins" || bad "table: $(cat "$SCR/b1.txt")"
+grep -q '^accuracy *0\.531250' "$SCR/b1.txt" && ok "accuracy 17/32" || bad "accuracy"
+expect_exit 0 "same seed, 2 threads" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --bootstrap 300 --seed 5 --threads 2
+cmp -s "$SCR/out" "$SCR/b1.txt" && ok "bootstrap identical for a seed (1 vs 2 threads)" || bad "bootstrap differs"
+expect_exit 0 "another seed" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --bootstrap 300 --seed 6
+cmp -s "$SCR/out" "$SCR/b1.txt" && bad "seed ignored" || ok "another seed, other intervals"
+
+# streaming gives the same binned metrics
+expect_exit 0 "json" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --json
+cp "$SCR/out" "$SCR/full.json"
+expect_exit 0 "--stream" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --stream --json
+[ "$(jget "$SCR/out" ece)" = "$(jget "$SCR/full.json" ece)" ] && [ "$(jget "$SCR/out" nll)" = "$(jget "$SCR/full.json" nll)" ] &&
+  ok "--stream equals the in-memory pass" || bad "--stream differs"
+grep -q '"ace"' "$SCR/out" && bad "--stream printed an ACE" || ok "--stream omits ACE"
+
+# --stream over more rows than one chunk (65536): the same numbers, exactly
+"$PY" - "$SCR/big.npy" "$SCR/ybig.npy" <<'PYEOF'
+import random, struct, sys
+random.seed(7)
+n, k = 70001, 10
+vals, labs = [], []
+for i in range(n):
+    row = [random.random() ** 3 for _ in range(k)]
+    s = sum(row)
+    vals += [v / s for v in row]
+    labs.append(random.randrange(k))
+for path, dt, shape, data, fmt in ((sys.argv[1], "f4", "(%d, %d)" % (n, k), vals, "f"),
+                                   (sys.argv[2], "i8", "(%d,)" % n, labs, "q")):
+    hdr = "{'descr': '<%s', 'fortran_order': False, 'shape': %s, }" % (dt, shape)
+    hdr += " " * (63 - (10 + len(hdr)) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
+        f.write(struct.pack("<%d%s" % (len(data), fmt), *data))
+PYEOF
+expect_exit 0 "big, in memory" "$LSP" calib --probs "$SCR/big.npy" --labels "$SCR/ybig.npy" --json
+cp "$SCR/out" "$SCR/big.json"
+expect_exit 0 "big, --stream, 2 threads" "$LSP" calib --probs "$SCR/big.npy" --labels "$SCR/ybig.npy" --json --stream --threads 2
+same=1
+for key in accuracy nll brier ece mce rmsce classwise_ece over_confidence under_confidence; do
+  [ "$(jget "$SCR/out" $key)" = "$(jget "$SCR/big.json" $key)" ] || { same=0; echo "     $key differs"; }
+done
+[ $same = 1 ] && cmp -s <(jget "$SCR/out" bins) <(jget "$SCR/big.json" bins) && ok "--stream over 2 chunks equals one pass exactly" || bad "--stream differs"
+npy "$SCR/ybig3.npy" i8 3 0 1 7
+expect_exit 1 "--stream bad label" "$LSP" calib --probs "$SCR/p.npy" --labels "$SCR/ybig3.npy" --stream
+expect_err "ybig3.npy" "--stream row mismatch"
+npy "$SCR/y4bad.npy" i8 4 0 1 3 0
+expect_exit 1 "--stream label out of range" "$LSP" calib --probs "$SCR/p.npy" --labels "$SCR/y4bad.npy" --stream
+expect_err "label 3 at index 2" "--stream label out of range"
+
+# temperature scaling (validation = the same logits: NLL at T <= NLL at 1)
+expect_exit 0 "--fit-temperature" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --fit-temperature "$T/logits.npy" "$T/labels.npy" --json
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); a=d["temperature_scaled"]; sys.exit(not (a["temperature"]>0 and a["nll"]<=d["nll"] and a["accuracy"]==d["accuracy"]))' "$SCR/out" &&
+  ok "fitted T lowers the NLL, keeps accuracy" || bad "temperature: $(cat "$SCR/out")"
+
+# bad data: exit 1, one line naming the file
+npy "$SCR/nan.npy" f4 2,2 0.5 0.5 nan 0.1
+expect_exit 1 "NaN probability" "$LSP" calib --probs "$SCR/nan.npy" --labels "$SCR/ye.npy"
+expect_err "nan.npy" "NaN probability"
+npy "$SCR/neg.npy" f4 2,2 0.5 0.5 -0.2 1.2
+expect_exit 1 "negative probability" "$LSP" calib --probs "$SCR/neg.npy" --labels "$SCR/ye.npy"
+expect_err "neg.npy: row 1: probability -0.2" "negative probability"
+npy "$SCR/sum.npy" f4 2,2 0.5 0.5 0.9 0.2
+expect_exit 1 "rows not summing to 1" "$LSP" calib --probs "$SCR/sum.npy" --labels "$SCR/ye.npy"
+expect_err "sum.npy: row 1: probabilities sum to 1.09999" "row sum"
+npy "$SCR/inf.npy" f4 2,2 0.5 inf 0.9 0.2
+expect_exit 1 "Inf logit" "$LSP" calib --logits "$SCR/inf.npy" --labels "$SCR/ye.npy"
+expect_err "inf.npy: non-finite value (inf) at row 0" "Inf logit"
+npy "$SCR/ybad.npy" i8 2 1 2
+expect_exit 1 "label out of range" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ybad.npy"
+expect_err "ybad.npy" "label out of range"
+expect_exit 1 "row mismatch" "$LSP" calib --probs "$SCR/p.npy" --labels "$SCR/ye.npy"
+expect_err "rows" "row mismatch"
+npy "$SCR/empty.npy" f4 0,3
+npy "$SCR/yempty.npy" i8 0
+expect_exit 1 "zero rows" "$LSP" calib --probs "$SCR/empty.npy" --labels "$SCR/yempty.npy"
+expect_err "empty.npy: empty array" "zero rows"
+expect_exit 1 "missing file" "$LSP" calib --probs "$SCR/none.npy" --labels "$SCR/ye.npy"
+expect_err "none.npy" "missing file"
+expect_exit 1 "bad validation logits" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --fit-temperature "$SCR/inf.npy" "$SCR/ye.npy"
+expect_err "inf.npy" "bad validation logits"
+# bad usage: exit 2, one line naming the option
+expect_exit 2 "bins 0" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --bins 0
+expect_err "--bins" "bins 0"
+expect_exit 2 "bins -3" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --bins=-3
+expect_err "--bins" "bins -3"
+expect_exit 2 "unknown edges" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --edges middle
+expect_err "--edges" "unknown edges"
+expect_exit 2 "unknown binning" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --binning quantile
+expect_err "--binning" "unknown binning"
+expect_exit 2 "both inputs" "$LSP" calib --probs "$SCR/pe.npy" --logits "$SCR/pe.npy" --labels "$SCR/ye.npy"
+expect_err "exactly one of --logits and --probs" "both inputs"
+expect_exit 2 "no input" "$LSP" calib --labels "$SCR/ye.npy"
+expect_exit 2 "temperature from probabilities" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --fit-temperature "$SCR/pe.npy" "$SCR/ye.npy"
+expect_err "--fit-temperature" "temperature from probabilities"
+expect_exit 2 "--fit-temperature with one file" "$LSP" calib --logits "$SCR/pe.npy" --labels "$SCR/ye.npy" --fit-temperature "$SCR/pe.npy"
+expect_exit 2 "bootstrap 0" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --bootstrap 0
+expect_err "--bootstrap" "bootstrap 0"
+expect_exit 2 "--stream with --bootstrap" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --stream --bootstrap 10
+expect_err "--stream" "--stream with --bootstrap"
+expect_exit 0 "--help" "$LSP" calib --help
+grep -q -- '--fit-temperature' "$SCR/out" && ok "help lists options" || bad "help"
+
+finish
