@@ -11,14 +11,19 @@
  * in the same program with the same thread count (OpenBLAS splitting each
  * GEMM), the ceiling of the obvious implementation; sgemm_1thread_gflops is
  * the same loop on one thread (lsp_train runs single-threaded GEMMs on each
- * thread's share of the batch). Flops counted are the work done, per sample and
- * dense layer in×out: forward x·Wᵀ 2·in·out, weight gradient gᵀ·x 2·in·out,
- * input gradient g·W 2·in·out except in the first layer, where no one needs the
- * gradient of the data (PyTorch skips it too). */
+ * thread's share of the batch). cpu_s is the CPU time (user + system) the
+ * training took: on a shared machine, samples per CPU second still compare
+ * implementations when wall-clock rates swing with the load. Flops counted are
+ * the work done, per sample and dense layer in×out: forward x·Wᵀ 2·in·out,
+ * weight gradient gᵀ·x 2·in·out, input gradient g·W 2·in·out except in the
+ * first layer, where no one needs the gradient of the data (PyTorch skips it
+ * too). */
+#define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "benchutil.h"
 #include "core/lsp_data.h"
@@ -26,6 +31,14 @@
 #include "core/lsp_model.h"
 #include "core/lsp_threads.h"
 #include "core/lsp_train.h"
+
+/* CPU seconds (user + system) used by this process so far. */
+static double cpu_seconds(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+         (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
+}
 
 /* Comma-separated widths into w[]; returns the count (0 on a bad list). */
 static size_t parse_widths(const char *s, size_t *w, size_t cap) {
@@ -115,10 +128,12 @@ int main(int argc, char **argv) {
   o.seed = (unsigned long)seed;
   o.smoothing.eps = eps;
   lsp_train_log log = {0};
+  double cpu0 = cpu_seconds();
   if (lsp_train(m, &data, &o, NULL, NULL, &log)) {
     fprintf(stderr, "bench_train: %s\n", lsp_errmsg());
     return 1;
   }
+  double cpu = cpu_seconds() - cpu0;
   size_t dims[18];
   size_t nd = 0;
   dims[nd++] = data.train.dim;
@@ -154,12 +169,13 @@ int main(int argc, char **argv) {
       "{\"impl\": \"lsprobe\", \"benchmark\": \"train\", \"arch\": \"%s\", "
       "\"data\": \"%s\", \"n_train\": %zu, \"batch\": %ld, \"epochs\": %ld, "
       "\"threads\": %d, \"smoothing\": %g, \"seconds\": %.4f, "
-      "\"samples_per_s\": %.1f, \"gflops\": %.3f, \"sgemm_gflops\": %.3f, "
+      "\"samples_per_s\": %.1f, \"cpu_s\": %.4f, \"gflops\": %.3f, "
+      "\"sgemm_gflops\": %.3f, "
       "\"sgemm_1thread_gflops\": %.3f, \"share_of_sgemm\": %.3f, "
       "\"test_accuracy\": %.4f}\n",
       arch, data.name, data.train.n, batch, epochs, threads, eps, log.seconds,
-      log.samples_per_s, gflops, peak, peak1, peak > 0 ? gflops / peak : 0.0,
-      acc);
+      log.samples_per_s, cpu, gflops, peak, peak1,
+      peak > 0 ? gflops / peak : 0.0, acc);
   free(z);
   lsp_train_log_free(&log);
   lsp_model_free(m);

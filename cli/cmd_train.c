@@ -91,7 +91,10 @@ int cmd_train(int argc, char **argv) {
       {"adam", NULL, "Adam (betas 0.9/0.999) instead of SGD with momentum", 0,
        0, 0},
       {"seed", "S", "initialization and shuffling seed (default 1)", 1, 0, 0},
-      {"threads", "T", "threads (default: all cores)", 1, 0, 0},
+      {"threads", "T",
+       "threads, each training on a share of every batch (default: all "
+       "cores; 1 is faster when other jobs keep the cores busy)",
+       1, 0, 0},
       {"val", "N",
        "validation examples held out of the training file "
        "(default 1/12: 5000 of Fashion-MNIST's 60000)",
