@@ -197,7 +197,9 @@ int lsp_loss_xent(const float *logits, const int32_t *labels, size_t n,
   double h = ls->normalize ? lsp_ls_entropy(ls, k) : 0.0;
 
   size_t nblocks = (n + LOSS_BLOCK - 1) / LOSS_BLOCK;
-  double *bsum = malloc(nblocks * sizeof *bsum);
+  /* block sums: on the stack for mini-batches (no allocation inside a
+   * training loop), on the heap for large inputs */
+  double small[64], *bsum = nblocks <= 64 ? small : malloc(nblocks * sizeof *bsum);
   if (!bsum) return lsp_fail(LSP_ENOMEM, "out of memory");
   size_t bad_row = SIZE_MAX;
   float gs = (float)dscale;
@@ -221,7 +223,7 @@ int lsp_loss_xent(const float *logits, const int32_t *labels, size_t n,
     bsum[b] = acc;
   }
   if (bad_row != SIZE_MAX) {
-    free(bsum);
+    if (bsum != small) free(bsum);
     /* find the offending column for the message */
     const float *z = logits + bad_row * k;
     size_t c = 0;
@@ -231,7 +233,7 @@ int lsp_loss_xent(const float *logits, const int32_t *labels, size_t n,
   }
   double total = 0.0;
   for (size_t b = 0; b < nblocks; b++) total += bsum[b];
-  free(bsum);
+  if (bsum != small) free(bsum);
   if (mean_loss) *mean_loss = total / (double)n;
   return LSP_OK;
 }

@@ -190,7 +190,9 @@ int lsp_model_forward(const lsp_model *m, lsp_model_ws *ws, const float *x,
                   (int)L->out);
     } else {
       size_t cnt = n * L->out;
-      for (size_t i = 0; i < cnt; i++) y[i] = a[i] > 0.0f ? a[i] : 0.0f;
+      const float *restrict ai = a;
+      float *restrict yo = y;
+      for (size_t i = 0; i < cnt; i++) yo[i] = ai[i] > 0.0f ? ai[i] : 0.0f;
     }
     a = y;
   }
@@ -230,9 +232,12 @@ int lsp_model_backward(lsp_model *m, lsp_model_ws *ws, const float *dlogits,
                     (int)L->out, 1.0f, g, (int)L->out, L->w, (int)L->in, 0.0f, din,
                     (int)L->in);
     } else {
-      const float *y = ws->act[l];
+      /* distinct buffers: restrict lets the compiler vectorize the mask */
+      const float *restrict y = ws->act[l];
+      const float *restrict gi = g;
+      float *restrict d = din;
       size_t cnt = n * L->out;
-      for (size_t i = 0; i < cnt; i++) din[i] = y[i] > 0.0f ? g[i] : 0.0f;
+      for (size_t i = 0; i < cnt; i++) d[i] = y[i] > 0.0f ? gi[i] : 0.0f;
     }
     if (!need_dinput) break;
     g = din;
