@@ -78,6 +78,10 @@ typedef struct {
                              inputs of point adv_point (iterative: the
                              first fooling restart's, else the last's)    */
   size_t adv_point;       /* index into eps of the inputs to keep          */
+  uint8_t *correct;       /* NULL, or neps×n: per ε (row) and example,
+                             1 if the example counts as correct by the
+                             rule of lsp_attack_point.accuracy (for paired
+                             comparisons of two models)                   */
   lsp_attack_cb progress; /* may be NULL                                   */
   void *user;             /* passed to progress                            */
 } lsp_attack_opts;

@@ -83,6 +83,7 @@ int lsp_fgsm_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
       }
     }
     for (size_t i = 0; i < n; i++) correct[i] = pred[i] == c->y[i];
+    if (c->o->correct) memcpy(c->o->correct + e * n, correct, n);
     lsp_attack_point *p = &out->points[e];
     p->eps = eps[e];
     lsp_attack_summarize(c, correct, pred, conf, p);

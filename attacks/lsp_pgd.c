@@ -240,6 +240,7 @@ int lsp_pgd_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
         fooled += !env[i];
       }
     }
+    if (c->o->correct) memcpy(c->o->correct + pi * n, env, n);
     lsp_attack_point *p = &out->points[pi];
     p->correct = correct;
     p->accuracy = (double)correct / (double)n;

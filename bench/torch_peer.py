@@ -3,6 +3,7 @@
 same thread count, printed as the same one-line JSON.
 
   /usr/bin/python3 bench/torch_peer.py loss --n N --k K --eps E --threads T --reps R
+  /usr/bin/python3 bench/torch_peer.py train --hidden 256,256 --batch 128 --epochs E --threads T
   /usr/bin/python3 bench/torch_peer.py attack --model DIR --eps LIST --threads T
       [--attack fgsm|pgd] [--steps 10] [--reps R] [--batch B] [--x X.npy --labels y.npy]
   /usr/bin/python3 bench/torch_peer.py data --reps R
@@ -42,6 +43,65 @@ def bench_loss(args):
             "gb_per_s": nbytes / med / 1e9, "loss": float(loss)}
 
 
+def load_fashion(folder):
+    """Fashion-MNIST from the four gzip IDX files, pixels scaled to [0, 1]."""
+    import gzip
+    import os
+    import numpy as np
+
+    def read(name, offset):
+        with gzip.open(os.path.join(folder, name + ".gz"), "rb") as f:
+            return np.frombuffer(f.read(), np.uint8, offset=offset)
+    xtr = read("train-images-idx3-ubyte", 16).reshape(-1, 784).astype(np.float32) / 255
+    ytr = read("train-labels-idx1-ubyte", 8).astype(np.int64)
+    xte = read("t10k-images-idx3-ubyte", 16).reshape(-1, 784).astype(np.float32) / 255
+    yte = read("t10k-labels-idx1-ubyte", 8).astype(np.int64)
+    return xtr, ytr, xte, yte
+
+
+def bench_train(args):
+    """The training loop of lsprobe train in PyTorch: nn.Sequential of
+    Linear/ReLU, SGD(lr, momentum), CrossEntropyLoss(label_smoothing), a fresh
+    random permutation per epoch, mini-batches gathered by index; the same
+    55000/5000 train/validation sizes. Only the training batches are timed."""
+    import numpy as np
+    import torch
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    xtr, ytr, xte, yte = load_fashion(args.data_dir)
+    perm = np.random.default_rng(args.seed).permutation(len(xtr))
+    keep = perm[: len(xtr) - args.val]
+    x = torch.from_numpy(np.ascontiguousarray(xtr[keep]))
+    y = torch.from_numpy(ytr[keep])
+    widths = [784] + [int(h) for h in args.hidden.split(",")] + [10]
+    layers = []
+    for i in range(len(widths) - 1):
+        layers.append(torch.nn.Linear(widths[i], widths[i + 1]))
+        if i + 2 < len(widths):
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
+    crit = torch.nn.CrossEntropyLoss(label_smoothing=args.smoothing)
+    n = x.shape[0]
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    for _ in range(args.epochs):
+        order = torch.randperm(n)
+        for i in range(0, n, args.batch):
+            idx = order[i:i + args.batch]
+            opt.zero_grad(set_to_none=True)
+            loss = crit(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+    dt = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    with torch.no_grad():
+        acc = (model(torch.from_numpy(xte)).argmax(1) == torch.from_numpy(yte)).double().mean()
+    return {"impl": "torch", "benchmark": "train", "torch": torch.__version__,
+            "arch": "-".join(str(w) for w in widths), "n_train": n,
+            "batch": args.batch, "epochs": args.epochs, "threads": args.threads,
+            "smoothing": args.smoothing, "seconds": dt, "cpu_s": cpu,
+            "samples_per_s": args.epochs * n / dt, "test_accuracy": float(acc)}
 def load_mlp(folder):
     """An nn.Sequential of Linear/ReLU from a state_dict export folder
     (0.weight.npy, 0.bias.npy, 2.weight.npy, ...), as lsprobe reads it."""
@@ -329,6 +389,19 @@ def main():
     pl.add_argument("--eps", type=float, default=0.1)
     pl.add_argument("--threads", type=int, default=1)
     pl.add_argument("--reps", type=int, default=20)
+    pt = sub.add_parser("train", help="MLP training throughput (SGD, label smoothing)")
+    pt.add_argument("--hidden", default="256,256")
+    pt.add_argument("--batch", type=int, default=128)
+    pt.add_argument("--epochs", type=int, default=1)
+    pt.add_argument("--threads", type=int, default=1)
+    pt.add_argument("--smoothing", type=float, default=0.1)
+    pt.add_argument("--lr", type=float, default=0.1)
+    pt.add_argument("--momentum", type=float, default=0.9)
+    pt.add_argument("--seed", type=int, default=1)
+    pt.add_argument("--val", type=int, default=5000)
+    pt.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+    pt.add_argument("--data", default="fashion-mnist",
+                    help="accepted for symmetry with bench_train; only fashion-mnist")
     pa = sub.add_parser("attack", help="FGSM sweep / PGD on an exported MLP")
     pa.add_argument("--model", required=True, help="state_dict export folder")
     pa.add_argument("--x", help="N x dim .npy inputs (default: Fashion-MNIST test)")
@@ -359,8 +432,8 @@ def main():
     pk.add_argument("--threads", type=int, default=1)
     pk.add_argument("--reps", type=int, default=5)
     args = p.parse_args()
-    runners = {"loss": bench_loss, "clusters": bench_clusters, "data": bench_data,
-               "attack": bench_attack, "calib": bench_calib}
+    runners = {"loss": bench_loss, "train": bench_train, "attack": bench_attack,
+               "clusters": bench_clusters, "data": bench_data, "calib": bench_calib}
     out = runners[args.what](args)
     print(json.dumps(out))
     sys.stdout.flush()

@@ -71,9 +71,12 @@ void cli_json_number(double x, char *buf, size_t len);
 /* The subcommands. */
 int cmd_loss(int argc, char **argv);
 int cmd_attack(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_clusters(int argc, char **argv);
 int cmd_logitgap(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_calib(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "core/lsp_error.h"
 #include "core/lsp_json.h"
+#include "core/lsp_model.h"
 #include "core/lsp_npy.h"
 #include "core/lsp_threads.h"
 
@@ -18,7 +19,26 @@ typedef struct {
   const float *W, *b;
   float *wown, *bown;
   size_t k, h;
+  lsp_model *model; /* owned when the templates come from --model */
 } templates;
+
+/* The templates of a model file (.lspm or PyTorch export): its last dense
+ * layer, whose input is the penultimate features. */
+static int model_templates(const char *mpath, size_t h, templates *t) {
+  int st = lsp_model_load(mpath, &t->model);
+  if (st) return st;
+  const lsp_layer *L = lsp_model_last_dense(t->model);
+  if (L->in != h)
+    return lsp_fail(LSP_EDATA,
+                    "%s: the model's last layer takes %zu features but the "
+                    "features have %zu columns",
+                    mpath, L->in, h);
+  t->W = L->w;
+  t->b = L->b;
+  t->k = L->out;
+  t->h = L->in;
+  return LSP_OK;
+}
 
 static int read_templates(const char *wpath, const char *bpath, size_t h,
                           templates *t) {
@@ -127,6 +147,8 @@ int cmd_clusters(int argc, char **argv) {
       {"features", "F.npy",
        "N×H penultimate features (float32/float64), required", 1, 0, 0},
       {"labels", "y.npy", "N integer labels, required", 1, 0, 0},
+      {"model", "M", "a .lspm or PyTorch export: its last layer gives the templates",
+       1, 0, 0},
       {"templates", "W.npy", "last-layer weights K×H (enables the projection)",
        1, 0, 0},
       {"bias", "b.npy", "last-layer bias, K values (with --templates)", 1, 0,
@@ -150,14 +172,18 @@ int cmd_clusters(int argc, char **argv) {
   if ((rc = cli_require(cmd, opts, "features")) ||
       (rc = cli_require(cmd, opts, "labels")))
     return rc;
-  int has_t = cli_has(opts, "templates");
-  if (has_t != cli_has(opts, "bias"))
+  int has_m = cli_has(opts, "model");
+  if (cli_has(opts, "templates") != cli_has(opts, "bias"))
     return cli_error(cmd, CLI_USAGE, "--templates and --bias go together");
+  if (has_m && cli_has(opts, "templates"))
+    return cli_error(cmd, CLI_USAGE, "--model and --templates exclude each other");
+  int has_t = has_m || cli_has(opts, "templates");
   if (!has_t && cli_has(opts, "classes"))
-    return cli_error(cmd, CLI_USAGE, "--classes needs --templates and --bias");
+    return cli_error(cmd, CLI_USAGE,
+                     "--classes needs --model or --templates and --bias");
   if (!has_t && cli_has(opts, "projection-out"))
     return cli_error(cmd, CLI_USAGE,
-                     "--projection-out needs --templates and --bias");
+                     "--projection-out needs --model or --templates and --bias");
   long threads, *given = NULL;
   size_t ngiven = 0;
   if ((rc = cli_get_long(cmd, opts, "threads", 0, 0, 1024, &threads)))
@@ -196,8 +222,11 @@ int cmd_clusters(int argc, char **argv) {
   double acc = 0.0;
   int st = lsp_npy_read_matrix(fpath, &fa, &x, &xown, &n, &h);
   if (st) goto fail;
-  if (has_t && (st = read_templates(cli_str(opts, "templates", NULL),
-                                    cli_str(opts, "bias", NULL), h, &t)))
+  if (has_m && (st = model_templates(cli_str(opts, "model", NULL), h, &t)))
+    goto fail;
+  if (has_t && !has_m &&
+      (st = read_templates(cli_str(opts, "templates", NULL),
+                           cli_str(opts, "bias", NULL), h, &t)))
     goto fail;
   if ((st = lsp_npy_read(ypath, &ya))) goto fail;
   if ((st = lsp_array_labels(&ya, ypath, has_t ? (int)t.k : 0, &y))) goto fail;
@@ -253,7 +282,8 @@ int cmd_clusters(int argc, char **argv) {
       goto fail;
     }
     if ((st = lsp_proj_compute(x, y, n, h, t.W, t.b, k, cls, &p))) {
-      st = lsp_fail_prefix(st, cli_str(opts, "templates", NULL));
+      st = lsp_fail_prefix(st, has_m ? cli_str(opts, "model", NULL)
+                                     : cli_str(opts, "templates", NULL));
       goto fail;
     }
     if (ppath && (st = lsp_proj_write_csv(p, ppath))) goto fail;
@@ -277,6 +307,7 @@ done:
   free(t.bown);
   lsp_array_release(&t.wa);
   lsp_array_release(&t.ba);
+  lsp_model_free(t.model);
   lsp_array_release(&fa);
   lsp_array_release(&ya);
   return rc;

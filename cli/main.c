@@ -12,12 +12,15 @@ typedef struct {
 } command;
 
 static const command k_commands[] = {
-    {"loss", cmd_loss, "label-smoothed cross-entropy (and gradient) of saved logits"},
-    {"attack", cmd_attack, "FGSM/BIM/PGD sweeps over eps, transfer attacks, gradient-masking checks"},
+    {"run", cmd_run, "the main job: train with and without smoothing, measure, write the report"},
+    {"train", cmd_train, "train an MLP with label smoothing, save it as .lspm"},
+    {"eval", cmd_eval, "score a model: accuracy, NLL, calibration, clusters, logit gap; dump arrays"},
+    {"calib", cmd_calib, "calibration (ECE family, NLL, Brier, temperature, CIs) of saved outputs"},
     {"clusters", cmd_clusters, "penultimate-layer cluster geometry (R2, NC1) and projection"},
     {"logitgap", cmd_logitgap, "logit gap and entropy of saved logits vs the optimal gap"},
+    {"attack", cmd_attack, "FGSM/BIM/PGD sweeps over eps, transfer attacks, gradient-masking checks"},
+    {"loss", cmd_loss, "label-smoothed cross-entropy (and gradient) of saved logits"},
     {"data", cmd_data, "load a dataset and its split; print sizes, classes, hash"},
-    {"calib", cmd_calib, "calibration (ECE family, NLL, Brier, temperature, CIs) of saved outputs"},
 };
 
 static void usage(FILE *f) {

@@ -121,15 +121,31 @@ int lsp_idx_read(const char *path, uint8_t **data, size_t *dims, int *ndims) {
     }
     total *= d;
   }
-  buf = malloc(total ? total : 1);
+  /* Grow the buffer as data actually arrives (16 MiB, then doubling) rather
+   * than trusting the header: a few bytes claiming gigabytes fail as
+   * truncated without a gigabyte allocation. */
+  size_t cap = total < ((size_t)1 << 24) ? total : ((size_t)1 << 24), got = 0;
+  buf = malloc(cap ? cap : 1);
   if (!buf) {
-    st = lsp_fail(LSP_ENOMEM, "%s: out of memory for %zu bytes", path, total);
+    st = lsp_fail(LSP_ENOMEM, "%s: out of memory for %zu bytes", path, cap);
     goto done;
   }
-  r = gz_read_all(f, path, buf, total, &st);
-  if (r < 0) goto done;
-  if ((size_t)r < total) {
-    st = lsp_fail(LSP_EDATA, "%s: truncated: %lld of %zu data bytes", path, r,
+  for (;;) {
+    r = gz_read_all(f, path, buf + got, cap - got, &st);
+    if (r < 0) goto done;
+    got += (size_t)r;
+    if (got < cap || cap == total) break; /* end of the stream, or all read */
+    size_t ncap = cap > total / 2 ? total : 2 * cap;
+    unsigned char *nb = realloc(buf, ncap);
+    if (!nb) {
+      st = lsp_fail(LSP_ENOMEM, "%s: out of memory for %zu bytes", path, ncap);
+      goto done;
+    }
+    buf = nb;
+    cap = ncap;
+  }
+  if (got < total) {
+    st = lsp_fail(LSP_EDATA, "%s: truncated: %zu of %zu data bytes", path, got,
                   total);
     goto done;
   }

@@ -3,8 +3,11 @@
  * SGD with momentum (PyTorch's form: v = mu*v + g + wd*w; w -= lr*v) or
  * Adam, optional cosine learning-rate schedule, seeded shuffling, the loss of
  * lsp_loss_xent in either smoothing convention, validation loss/accuracy
- * after every epoch. Same seed + same thread count -> bit-identical model.
- * The library does not print: progress goes to a callback. */
+ * after every epoch. With lsp_threads_get() = T > 1 threads, every batch is
+ * split into T shares trained side by side (data parallel) and their
+ * gradients summed in a fixed order. Same seed + same thread count ->
+ * bit-identical model. The library does not print: progress goes to a
+ * callback. */
 #ifndef LSP_TRAIN_H
 #define LSP_TRAIN_H
 
@@ -35,12 +38,18 @@ typedef struct {
   double samples_per_s;
   double eta_s;               /* estimated seconds to the end              */
   int end_of_epoch;           /* 1 on the call after validation            */
-  double val_loss, val_accuracy;
+  double val_loss, val_accuracy; /* set when end_of_epoch: the training
+                                    criterion (smoothed loss) and accuracy on
+                                    the validation split; NaN without one    */
 } lsp_train_progress;
 
 typedef void (*lsp_train_cb)(const lsp_train_progress *p, void *user);
 
-/* Per-epoch history, for training curves. Arrays have `epochs` entries. */
+/* Per-epoch history, for training curves. Arrays have `epochs` entries:
+ * train_loss/train_acc are means over the epoch's batches (as the model
+ * changed during it), val_loss/val_acc are measured after the epoch (NaN
+ * without a validation split); losses are the smoothed training criterion.
+ * seconds and samples_per_s cover the whole run, validation included. */
 typedef struct {
   size_t epochs;
   double *train_loss, *train_acc, *val_loss, *val_acc; /* owned */
@@ -51,10 +60,29 @@ typedef struct {
 void lsp_train_log_free(lsp_train_log *log);
 
 /* Initialize m (lsp_model_init with opts->seed) and train it on
- * data->train, validating on data->val. Fills m->meta. Checks that the model
- * fits the data (input size, class count). Returns LSP_EINTR if interrupted
- * (lsp_interrupted()). `cb` may be NULL; `log` may be NULL. */
+ * data->train, validating on data->val after every epoch (skipped when
+ * data->val.n is 0). Batches follow a fresh seeded permutation each epoch
+ * (GSL mt19937); the last batch of an epoch may be smaller. `cb` is called
+ * after every batch and once more after each validation; it may be NULL.
+ * On success fills m->meta and, if `log` is not NULL, *log (the caller owns
+ * it: lsp_train_log_free). Errors: LSP_EDATA when the model does not fit the
+ * data (input size, class count) or the loss turns non-finite (divergence),
+ * LSP_EINVAL for bad options, LSP_ENOMEM, LSP_EINTR when lsp_interrupted()
+ * is seen between batches. On failure m holds partly trained parameters. */
 int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
               lsp_train_cb cb, void *user, lsp_train_log *log);
+
+/* One optimizer step over a flat float32 parameter array of n entries, as
+ * lsp_train applies it after every batch (and as torch.optim does):
+ *   SGD:  g = dw + wd*w;  v = momentum*v + g;  w -= lr*v
+ *         (v holds the momentum buffer, zero before the first step)
+ *   Adam: g = dw + wd*w;  m = 0.9 m + 0.1 g;  v = 0.999 v + 0.001 g^2;
+ *         w -= lr/(1-0.9^t) * m / (sqrt(v)/sqrt(1-0.999^t) + 1e-8)
+ *         (m, v zero before the first step; t is the 1-based step count)
+ * Element-wise, so the result does not depend on the thread count. */
+void lsp_train_sgd_step(float *w, const float *dw, float *v, size_t n, double lr,
+                        double momentum, double wd);
+void lsp_train_adam_step(float *w, const float *dw, float *m, float *v, size_t n,
+                         double lr, double wd, size_t t);
 
 #endif

@@ -65,7 +65,7 @@ expect_err "expected 3 classes" "--classes two items"
 expect_exit 2 "--classes negative" "$LSP" "${A[@]}" --classes 0,-1,2
 expect_err "--classes" "--classes negative"
 expect_exit 2 "--classes without templates" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --classes 0,1,2
-expect_err "--classes needs --templates" "--classes without templates"
+expect_err "--classes needs --model or --templates" "--classes without templates"
 expect_exit 2 "--templates without --bias" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --templates "$W"
 expect_err "go together" "--templates without --bias"
 expect_exit 2 "missing --labels" "$LSP" clusters --features "$T/features.npy"
@@ -117,5 +117,22 @@ expect_exit 1 "NaN logit" "$LSP" logitgap --logits "$SCR/toy_nan.npy" --labels "
 expect_err "toy_nan.npy" "NaN logit"
 expect_exit 1 "logit rows mismatch" "$LSP" logitgap --logits "$T/logits.npy" --labels "$SCR/toy_y.npy"
 expect_err "rows" "logit rows mismatch"
+
+# --model: the last layer of a model file gives the templates
+TM="$DATA/torch_mlp_tiny"
+expect_exit 0 "--model (PyTorch export)" "$LSP" clusters --features "$TM/features.npy" --labels "$TM/labels.npy" --model "$TM" --json
+cp "$SCR/out" "$SCR/by_model.json"
+expect_exit 0 "--templates/--bias" "$LSP" clusters --features "$TM/features.npy" --labels "$TM/labels.npy" --templates "$TM/4.weight.npy" --bias "$TM/4.bias.npy" --json
+/usr/bin/python3 - "$SCR/by_model.json" "$SCR/out" <<'PY' && ok "--model equals --templates/--bias" || bad "--model differs"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for k in ("r2_separation", "nc1", "template_accuracy"):
+    assert a[k] == b[k], k
+assert a["projection"]["points"] == b["projection"]["points"]
+PY
+expect_exit 2 "--model with --templates" "$LSP" clusters --features "$TM/features.npy" --labels "$TM/labels.npy" --model "$TM" --templates "$TM/4.weight.npy" --bias "$TM/4.bias.npy"
+expect_err "exclude" "--model with --templates"
+expect_exit 1 "--model that does not fit the features" "$LSP" clusters --features "$TM/x.npy" --labels "$TM/labels.npy" --model "$TM"
+expect_err "features" "--model that does not fit"
 
 finish

@@ -1,0 +1,346 @@
+/* lsprobe eval — score a model (.lspm or PyTorch export) on a data split.
+ *
+ * One forward pass over the split gives the logits and penultimate features;
+ * every metric block below reads them from an eval_ctx and writes its
+ * numbers either as JSON keys or as text lines. Adding an analysis (say
+ * calibration) means one block function and one row in k_blocks. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/lsp_calib.h"
+#include "analysis/lsp_clusters.h"
+#include "analysis/lsp_logitgeom.h"
+#include "cli/cli.h"
+#include "core/lsp_data.h"
+#include "core/lsp_error.h"
+#include "core/lsp_io.h"
+#include "core/lsp_json.h"
+#include "core/lsp_loss.h"
+#include "core/lsp_model.h"
+#include "core/lsp_npy.h"
+#include "core/lsp_threads.h"
+
+/* Everything a metric block may read; the arrays stay valid for all blocks. */
+typedef struct {
+  const char *model_path;
+  const lsp_model *model;
+  const lsp_splits *data;
+  const lsp_dataset *split; /* the scored split: x, y, n, k         */
+  const char *split_name;   /* "test" or "val"                        */
+  const float *logits;      /* n×k                                    */
+  const float *features;    /* n×h: the input of the last dense layer */
+  size_t n, k, h;
+  int bins;                 /* calibration bins                        */
+  int bootstrap;            /* resamples for intervals (0 = none)      */
+  unsigned long seed;       /* bootstrap seed                          */
+} eval_ctx;
+
+/* A block writes into the open JSON object when j is not NULL, else text to
+ * stdout. Returns an lsp status (message set on failure). */
+typedef int (*eval_block)(const eval_ctx *c, lsp_json *j);
+
+/* Accuracy (argmax, ties to the lowest index) and NLL (mean -log p_y,
+ * through logsumexp in the fused loss kernel). */
+static int block_basic(const eval_ctx *c, lsp_json *j) {
+  size_t correct = 0;
+  for (size_t i = 0; i < c->n; i++) {
+    const float *z = c->logits + i * c->k;
+    size_t best = 0;
+    for (size_t t = 1; t < c->k; t++)
+      if (z[t] > z[best]) best = t;
+    correct += (int32_t)best == c->split->y[i];
+  }
+  double acc = (double)correct / (double)c->n, nll;
+  lsp_ls plain = {0.0, LSP_LS_UNIFORM, 0};
+  int st = lsp_loss_xent(c->logits, c->split->y, c->n, c->k, &plain, NULL, 1.0,
+                         NULL, &nll);
+  if (st) return lsp_fail_prefix(st, c->model_path);
+  if (j) {
+    lsp_json_key_num(j, "accuracy", acc);
+    lsp_json_key_num(j, "nll", nll);
+  } else {
+    printf("accuracy %.4f  (%zu of %zu)\nnll      %.4f\n", acc, correct, c->n,
+           nll);
+  }
+  return LSP_OK;
+}
+
+/* Calibration (DESIGN §2) of the scored split, and again after temperature
+ * scaling with T fitted on the validation split (when the scored split is
+ * the test set and a validation split exists). */
+static int block_calibration(const eval_ctx *c, lsp_json *j) {
+  lsp_calib_opts co = lsp_calib_opts_default();
+  co.bins = c->bins;
+  lsp_calib_boot boot = {c->bootstrap, c->seed, 0};
+  const lsp_dataset *va = &c->data->val;
+  float *vz = NULL;
+  int fit = strcmp(c->split_name, "test") == 0 && va->n > 0;
+  lsp_calib_result before = {0}, after = {0};
+  int st = LSP_OK;
+  if (fit) {
+    vz = malloc(va->n * c->k * sizeof *vz);
+    if (!vz) return lsp_fail(LSP_ENOMEM, "out of memory");
+    if ((st = lsp_model_predict(c->model, va->x, va->n, 1024, vz, NULL))) goto done;
+  }
+  st = lsp_calib_evaluate(c->logits, c->split->y, c->n, c->k, fit ? vz : NULL,
+                          fit ? va->y : NULL, fit ? va->n : 0, &co,
+                          c->bootstrap > 0 ? &boot : NULL, &before, &after);
+  if (st == LSP_EDATA && fit) {
+    /* no interior NLL minimum on validation: report without scaling */
+    fit = 0;
+    st = lsp_calib_evaluate(c->logits, c->split->y, c->n, c->k, NULL, NULL, 0, &co,
+                            c->bootstrap > 0 ? &boot : NULL, &before, &after);
+  }
+  if (st) goto done;
+  if (j) {
+    lsp_json_key(j, "calibration");
+    lsp_json_obj_begin(j);
+    lsp_calib_result_json(&before, j);
+    lsp_json_obj_end(j);
+    if (fit) {
+      lsp_json_key(j, "calibration_temperature_scaled");
+      lsp_json_obj_begin(j);
+      lsp_calib_result_json(&after, j);
+      lsp_json_obj_end(j);
+    }
+  } else {
+    printf("calibration (%d bins, right edges)%s\n", c->bins,
+           fit ? "; after temperature scaling fitted on the validation split" : "");
+    for (int m = 0; m < LSP_CALIB_NMETRIC; m++) {
+      if (!before.has[m]) continue;
+      printf("  %-18s %.4f", lsp_calib_metric_name(m), before.value[m]);
+      if (before.has_ci) printf(" [%.4f, %.4f]", before.ci_lo[m], before.ci_hi[m]);
+      if (fit) printf("   -> %.4f", after.value[m]);
+      printf("\n");
+    }
+    if (fit) printf("  %-18s %.4f\n", "temperature", after.temperature);
+  }
+done:
+  lsp_calib_result_release(&before);
+  lsp_calib_result_release(&after);
+  free(vz);
+  return st;
+}
+
+/* Penultimate-layer geometry (R², trace ratio, NC1, tightness). */
+static int block_clusters(const eval_ctx *c, lsp_json *j) {
+  lsp_clusters *cl = lsp_clusters_alloc(c->k);
+  if (!cl) return LSP_ENOMEM;
+  int st = lsp_clusters_compute(c->features, c->split->y, c->n, c->h, cl);
+  if (st) {
+    lsp_clusters_free(cl);
+    return lsp_fail_prefix(st, "clusters");
+  }
+  if (j) {
+    lsp_json_key(j, "clusters");
+    lsp_json_obj_begin(j);
+    lsp_clusters_json(cl, j);
+    lsp_json_obj_end(j);
+  } else {
+    printf("clusters (penultimate layer, %zu features)\n", c->h);
+    printf("  r2_separation      %.4f\n  trace_ratio        %.4f\n  nc1                %.4f\n"
+           "  tightness_mean     %.4f\n  dead feature rows  %zu\n",
+           cl->r2_separation, cl->trace_ratio, cl->nc1, cl->tightness_mean, cl->n_zero_rows);
+  }
+  lsp_clusters_free(cl);
+  return LSP_OK;
+}
+
+/* Logit gap against the optimum of the model's own training smoothing. */
+static int block_logitgap(const eval_ctx *c, lsp_json *j) {
+  lsp_logitgap g;
+  const lsp_ls *ls = c->model->meta.trained ? &c->model->meta.smoothing : NULL;
+  int st = lsp_logitgap_compute(c->logits, c->split->y, c->n, c->k, ls, &g, NULL, NULL);
+  if (st) return st;
+  if (j) {
+    lsp_json_key(j, "logit_gap");
+    lsp_json_obj_begin(j);
+    lsp_logitgap_json(&g, j);
+    lsp_json_obj_end(j);
+  } else {
+    printf("logit gap z_y - mean of the others\n  mean %.4f  median %.4f  [q05 %.4f, q95 %.4f]\n",
+           g.gap.mean, g.gap.median, g.gap.q05, g.gap.q95);
+    if (g.has_optimal)
+      printf("  optimal for smoothing %g (%s): %.4f; %.1f%% of examples above it\n", g.eps,
+             lsp_ls_convention_name(g.convention), g.optimal_gap, 100.0 * g.share_above_optimal);
+    printf("  entropy mean %.4f nats (max log K = %.4f)\n", g.entropy.mean, g.entropy_max);
+  }
+  return LSP_OK;
+}
+
+static const struct {
+  const char *name;
+  eval_block run;
+} k_blocks[] = {
+    {"basic", block_basic},
+    {"calibration", block_calibration},
+    {"clusters", block_clusters},
+    {"logitgap", block_logitgap},
+};
+
+static int dump(const eval_ctx *c, const char *dir) {
+  int st = lsp_mkdir_p(dir);
+  if (st) return st;
+  size_t len = strlen(dir) + 32;
+  char *p = malloc(len);
+  if (!p) return lsp_fail(LSP_ENOMEM, "out of memory");
+  size_t sz[2] = {c->n, c->k}, sh[2] = {c->n, c->h}, sy[1] = {c->n};
+  snprintf(p, len, "%s/logits.npy", dir);
+  st = lsp_npy_write(p, LSP_DT_F32, 2, sz, c->logits);
+  if (!st) {
+    snprintf(p, len, "%s/features.npy", dir);
+    st = lsp_npy_write(p, LSP_DT_F32, 2, sh, c->features);
+  }
+  if (!st) {
+    snprintf(p, len, "%s/labels.npy", dir);
+    st = lsp_npy_write(p, LSP_DT_I32, 1, sy, c->split->y);
+  }
+  free(p);
+  return st;
+}
+
+int cmd_eval(int argc, char **argv) {
+  const char *cmd = "eval";
+  cli_opt opts[] = {
+      {"model", "M", "a .lspm file or a PyTorch export folder (required)", 1, 0,
+       0},
+      {"data", "D",
+       "fashion-mnist, synthetic[:key=v,...] or an IDX folder (required)", 1, 0,
+       0},
+      {"split", "S", "test (default) or val", 1, 0, 0},
+      {"val", "N",
+       "validation examples held out of the training file, as in "
+       "training (default 1/12)",
+       1, 0, 0},
+      {"max-test", "N", "score the first N test examples only", 1, 0, 0},
+      {"dump", "DIR", "write logits.npy, features.npy and labels.npy into DIR",
+       1, 0, 0},
+      {"bins", "M", "calibration bins (default 15)", 1, 0, 0},
+      {"bootstrap", "B", "bootstrap resamples for 95% intervals (default 0: none)", 1, 0, 0},
+      {"seed", "S", "bootstrap seed (default 1)", 1, 0, 0},
+      {"threads", "T", "threads (default: all cores)", 1, 0, 0},
+      {"json", NULL, "print one JSON object instead of text", 0, 0, 0},
+      {NULL, NULL, NULL, 0, 0, 0}};
+  int rc = cli_parse(
+      cmd, "--model M --data D [--split test|val] [--dump DIR] [--json]",
+      "Score a model on a data split: accuracy, NLL, calibration (with "
+      "temperature scaling\nfitted on the validation split), penultimate-layer "
+      "clusters and the logit gap;\nwith --dump, the logits, penultimate features "
+      "and labels as .npy files.",
+      argc, argv, opts);
+  if (rc) return rc;
+  if ((rc = cli_require(cmd, opts, "model")) ||
+      (rc = cli_require(cmd, opts, "data")))
+    return rc;
+  long threads, val, max_test, bins, boot, seed;
+  if ((rc = cli_get_long(cmd, opts, "threads", 0, 0, 1024, &threads)) ||
+      (rc = cli_get_long(cmd, opts, "bins", 15, 1, 100000, &bins)) ||
+      (rc = cli_get_long(cmd, opts, "bootstrap", 0, 0, 1000000, &boot)) ||
+      (rc = cli_get_long(cmd, opts, "seed", 1, 0, 2147483647L, &seed)) ||
+      (rc = cli_get_long(cmd, opts, "val", -1, 0, 1L << 40, &val)) ||
+      (rc = cli_get_long(cmd, opts, "max-test", 0, 1, 1L << 40, &max_test)))
+    return rc;
+  const char *split = cli_str(opts, "split", "test");
+  if (strcmp(split, "test") != 0 && strcmp(split, "val") != 0)
+    return cli_error(cmd, CLI_USAGE, "--split: '%s' is not test or val", split);
+  lsp_threads_set((int)threads);
+  const char *mpath = cli_str(opts, "model", NULL);
+  const char *ddir = cli_str(opts, "dump", NULL);
+
+  lsp_data_opts dopt;
+  lsp_data_opts_default(&dopt);
+  dopt.spec = cli_str(opts, "data", NULL);
+  if (val >= 0) dopt.n_val = (size_t)val;
+  dopt.max_test = (size_t)max_test;
+  lsp_splits data = {0};
+  lsp_model *m = NULL;
+  float *logits = NULL, *features = NULL;
+  int st;
+  if ((st = lsp_model_load(mpath, &m))) goto fail;
+  if ((st = lsp_data_load(&dopt, &data))) goto fail;
+  const lsp_dataset *d = strcmp(split, "val") == 0 ? &data.val : &data.test;
+  char arch[256];
+  lsp_model_describe(m, arch, sizeof arch);
+  if (m->in_dim != d->dim) {
+    st = lsp_fail(
+        LSP_EDATA,
+        "%s: model %s takes %zu inputs but the data (%s) has %zu features",
+        mpath, arch, m->in_dim, data.name, d->dim);
+    goto fail;
+  }
+  if (d->k < 0 || m->out_dim != (size_t)d->k) {
+    st = lsp_fail(
+        LSP_EDATA,
+        "%s: model %s has %zu outputs but the data (%s) has %d classes", mpath,
+        arch, m->out_dim, data.name, d->k);
+    goto fail;
+  }
+  if (d->n == 0) {
+    st = lsp_fail(LSP_EDATA, "%s: the %s split is empty", data.name, split);
+    goto fail;
+  }
+  eval_ctx c = {mpath, m,    &data, d,          split,
+                NULL,  NULL, d->n,  m->out_dim, lsp_model_feature_dim(m),
+                (int)bins, (int)boot, (unsigned long)seed};
+  logits = malloc(c.n * c.k * sizeof *logits);
+  features = malloc(c.n * c.h * sizeof *features);
+  if (!logits || !features) {
+    st = lsp_fail(LSP_ENOMEM, "out of memory for %zu examples", c.n);
+    goto fail;
+  }
+  lsp_interrupt_install();
+  if ((st = lsp_model_predict(m, d->x, d->n, 1024, logits, features)))
+    goto fail;
+  c.logits = logits;
+  c.features = features;
+  if (ddir && (st = dump(&c, ddir))) goto fail;
+
+  lsp_json j, *jp = NULL;
+  if (cli_has(opts, "json")) {
+    jp = &j;
+    lsp_json_init(jp, stdout, 0);
+    lsp_json_obj_begin(jp);
+    lsp_json_key_str(jp, "model", mpath);
+    lsp_json_key_str(jp, "arch", arch);
+    lsp_json_key_str(jp, "data", data.name);
+    lsp_json_key_str(jp, "split", split);
+    lsp_json_key_int(jp, "n", (long long)c.n);
+    if (m->meta.trained) {
+      lsp_json_key_num(jp, "smoothing", m->meta.smoothing.eps);
+      lsp_json_key_str(jp, "convention",
+                       lsp_ls_convention_name(m->meta.smoothing.convention));
+    }
+  } else {
+    printf("model    %s (%s", mpath, arch);
+    if (m->meta.trained)
+      printf(", trained with smoothing %g %s", m->meta.smoothing.eps,
+             lsp_ls_convention_name(m->meta.smoothing.convention));
+    printf(")\ndata     %s, %s split, %zu examples\n", data.name, split, c.n);
+  }
+  for (size_t b = 0; b < sizeof k_blocks / sizeof k_blocks[0]; b++)
+    if ((st = k_blocks[b].run(&c, jp))) {
+      if (jp) printf("\n"); /* end the partial JSON line before the error */
+      goto fail;
+    }
+  if (jp) {
+    if (ddir) lsp_json_key_str(jp, "dump", ddir);
+    lsp_json_obj_end(jp);
+    if (lsp_json_finish(jp)) {
+      st = lsp_fail(LSP_EIO, "writing the JSON result failed");
+      goto fail;
+    }
+  } else if (ddir) {
+    printf("dumped   logits.npy, features.npy, labels.npy into %s\n", ddir);
+  }
+  rc = CLI_OK;
+  goto done;
+fail:
+  rc = cli_lib_error(cmd, st);
+done:
+  free(logits);
+  free(features);
+  lsp_model_free(m);
+  lsp_splits_free(&data);
+  return rc;
+}

@@ -1,0 +1,169 @@
+/* lsprobe run — the main job: train with and without label smoothing,
+ * measure every claim, write the comparison report. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/lsp_error.h"
+#include "core/lsp_io.h"
+#include "reports/lsp_plot.h"
+#include "reports/lsp_run.h"
+
+typedef struct {
+  int tty;
+  int quiet;
+  int pending; /* an updating line is on screen */
+} run_log;
+
+static void on_log(int level, const char *msg, void *user) {
+  run_log *l = user;
+  if (l->quiet && level == 0) return;
+  if (level == 2) {
+    if (l->quiet || !l->tty) return; /* progress lines only on a terminal */
+    fprintf(stderr, "\r\033[K%s", msg);
+    l->pending = 1;
+    return;
+  }
+  if (l->pending) fputs("\r\033[K", stderr);
+  l->pending = 0;
+  if (level == 1)
+    fprintf(stderr, "lsprobe: run: WARNING: %s\n", msg);
+  else
+    fprintf(stderr, "%s\n", msg);
+}
+
+static int copy_list(const char *cmd, const char *name, const double *v, size_t n,
+                     double *dst, size_t cap, size_t *out_n) {
+  if (n > cap) return cli_error(cmd, CLI_USAGE, "--%s: at most %zu values", name, cap);
+  memcpy(dst, v, n * sizeof *v);
+  *out_n = n;
+  return CLI_OK;
+}
+
+int cmd_run(int argc, char **argv) {
+  const char *cmd = "run";
+  cli_opt opts[] = {
+      {"data", "D", "fashion-mnist (default; synthetic if not installed), synthetic, or a folder", 1, 0, 0},
+      {"smoothing", "LIST", "label smoothing values to compare (default 0,0.1)", 1, 0, 0},
+      {"convention", "C", "uniform (default) or t2t", 1, 0, 0},
+      {"seeds", "LIST", "training seeds (default 1); several give seed-spread intervals", 1, 0, 0},
+      {"epochs", "E", "training epochs (default 15)", 1, 0, 0},
+      {"hidden", "LIST", "hidden layer widths (default 256,256)", 1, 0, 0},
+      {"batch", "B", "mini-batch size (default 128)", 1, 0, 0},
+      {"lr", "R", "SGD learning rate (default 0.1)", 1, 0, 0},
+      {"momentum", "M", "SGD momentum (default 0.9)", 1, 0, 0},
+      {"attack-eps", "LIST", "attack strengths, pixel scale (default 0,0.01,0.02,0.05,0.1,0.2,0.3)", 1, 0, 0},
+      {"attack-limit", "N", "attack the first N test examples (default 2000; 0 = all)", 1, 0, 0},
+      {"pgd-steps", "S", "PGD steps (default 10)", 1, 0, 0},
+      {"restarts", "R", "PGD restarts (default 1)", 1, 0, 0},
+      {"bins", "M", "calibration bins (default 15)", 1, 0, 0},
+      {"bootstrap", "B", "bootstrap resamples for intervals (default 1000)", 1, 0, 0},
+      {"format", "F", "extra plot format: svg (default), png or pdf", 1, 0, 0},
+      {"out", "DIR", "output folder (default lsprobe-report)", 1, 0, 0},
+      {"threads", "T", "threads (default: all cores)", 1, 0, 0},
+      {"quick", NULL, "tiny configuration for smoke tests (minutes -> seconds)", 0, 0, 0},
+      {"quiet", NULL, "no progress, only warnings and errors", 0, 0, 0},
+      {NULL, NULL, NULL, 0, 0, 0}};
+  int rc = cli_parse(cmd, "[options]",
+                     "Train MLPs with and without label smoothing (or reuse cached ones), measure "
+                     "accuracy,\ncalibration, penultimate-layer clusters, logit gaps and "
+                     "robustness to FGSM, PGD and\ntransfer attacks, and write a comparison "
+                     "report (HTML, Markdown, JSON, CSV, plots).",
+                     argc, argv, opts);
+  if (rc) return rc;
+  lsp_run_opts o;
+  lsp_run_opts_default(&o);
+  if (cli_has(opts, "quick")) lsp_run_opts_quick(&o);
+  o.data = cli_str(opts, "data", o.data);
+  o.data_fallback = !cli_has(opts, "data");
+  double *v = NULL;
+  long *l = NULL;
+  size_t n;
+  char defbuf[256];
+  if ((rc = cli_get_doubles(cmd, opts, "smoothing", "0,0.1", 0, 1, &v, &n))) return rc;
+  rc = copy_list(cmd, "smoothing", v, n, o.smoothing, 16, &o.n_smoothing);
+  free(v);
+  if (rc) return rc;
+  for (size_t i = 0; i < o.n_smoothing; i++)
+    for (size_t j = 0; j < i; j++)
+      if (o.smoothing[i] == o.smoothing[j])
+        return cli_error(cmd, CLI_USAGE, "--smoothing: %g is listed twice", o.smoothing[i]);
+  if (lsp_ls_convention_parse(cli_str(opts, "convention", "uniform"), &o.convention))
+    return cli_error(cmd, CLI_USAGE, "--convention: %s", lsp_errmsg());
+  if ((rc = cli_get_longs(cmd, opts, "seeds", "1", 0, 2147483647L, &l, &n))) return rc;
+  if (n > 16) {
+    free(l);
+    return cli_error(cmd, CLI_USAGE, "--seeds: at most 16 values");
+  }
+  for (size_t i = 0; i < n; i++) o.seeds[i] = (unsigned long)l[i];
+  o.n_seeds = n;
+  free(l);
+  for (size_t i = 0; i < o.n_seeds; i++)
+    for (size_t j = 0; j < i; j++)
+      if (o.seeds[i] == o.seeds[j])
+        return cli_error(cmd, CLI_USAGE, "--seeds: %lu is listed twice", o.seeds[i]);
+  long e, b, lim, steps, restarts, bins, boot, threads;
+  if ((rc = cli_get_long(cmd, opts, "epochs", (long)o.epochs, 1, 100000, &e)) ||
+      (rc = cli_get_long(cmd, opts, "batch", (long)o.batch, 1, 1000000, &b)) ||
+      (rc = cli_get_long(cmd, opts, "attack-limit", (long)o.attack_limit, 0, 1L << 40, &lim)) ||
+      (rc = cli_get_long(cmd, opts, "pgd-steps", (long)o.pgd_steps, 1, 100000, &steps)) ||
+      (rc = cli_get_long(cmd, opts, "restarts", (long)o.pgd_restarts, 1, 1000, &restarts)) ||
+      (rc = cli_get_long(cmd, opts, "bins", (long)o.bins, 1, 100000, &bins)) ||
+      (rc = cli_get_long(cmd, opts, "bootstrap", (long)o.bootstrap, 1, 1000000, &boot)) ||
+      (rc = cli_get_long(cmd, opts, "threads", 0, 0, 1024, &threads)) ||
+      (rc = cli_get_double(cmd, opts, "lr", o.lr, 1e-12, 1e6, &o.lr)) ||
+      (rc = cli_get_double(cmd, opts, "momentum", o.momentum, 0, 1, &o.momentum)))
+    return rc;
+  o.epochs = (size_t)e;
+  o.batch = (size_t)b;
+  o.attack_limit = (size_t)lim;
+  o.pgd_steps = (size_t)steps;
+  o.pgd_restarts = (size_t)restarts;
+  o.bins = (size_t)bins;
+  o.bootstrap = (size_t)boot;
+  o.threads = (int)threads;
+  snprintf(defbuf, sizeof defbuf, "%zu", o.hidden[0]);
+  for (size_t i = 1; i < o.n_hidden; i++)
+    snprintf(defbuf + strlen(defbuf), sizeof defbuf - strlen(defbuf), ",%zu", o.hidden[i]);
+  if ((rc = cli_get_longs(cmd, opts, "hidden", defbuf, 1, 1 << 20, &l, &n))) return rc;
+  if (n > 8) {
+    free(l);
+    return cli_error(cmd, CLI_USAGE, "--hidden: at most 8 layers");
+  }
+  for (size_t i = 0; i < n; i++) o.hidden[i] = (size_t)l[i];
+  o.n_hidden = n;
+  free(l);
+  defbuf[0] = '\0';
+  for (size_t i = 0; i < o.n_attack_eps; i++)
+    snprintf(defbuf + strlen(defbuf), sizeof defbuf - strlen(defbuf), "%s%g", i ? "," : "",
+             o.attack_eps[i]);
+  if ((rc = cli_get_doubles(cmd, opts, "attack-eps", defbuf, 0, 1e6, &v, &n))) return rc;
+  rc = copy_list(cmd, "attack-eps", v, n, o.attack_eps, 32, &o.n_attack_eps);
+  free(v);
+  if (rc) return rc;
+  o.format = cli_str(opts, "format", "svg");
+  lsp_plot_format f;
+  if (lsp_plot_format_parse(o.format, &f))
+    return cli_error(cmd, CLI_USAGE, "--format: '%s' is not svg, png or pdf", o.format);
+  o.out = cli_str(opts, "out", "lsprobe-report");
+
+  static char command[1024];
+  snprintf(command, sizeof command, "lsprobe run");
+  for (int i = 1; i < argc; i++)
+    snprintf(command + strlen(command), sizeof command - strlen(command), " %s", argv[i]);
+  o.command = command;
+  run_log lg = {isatty(2), cli_has(opts, "quiet"), 0};
+  lsp_interrupt_install();
+  const char *report = NULL;
+  int st = lsp_run(&o, on_log, &lg, &report);
+  if (lg.pending) fputs("\r\033[K", stderr);
+  if (st == LSP_EINTR) {
+    fprintf(stderr, "lsprobe: run: interrupted; earlier results in %s are untouched\n", o.out);
+    return 130;
+  }
+  if (st) return cli_lib_error(cmd, st);
+  printf("report: %s\n", report);
+  return 0;
+}

@@ -1,0 +1,107 @@
+/* lsp_pool.c — the thread team of lsp_pool.h: a sense-reversing barrier on
+ * C11 atomics whose waiters yield, and helpers parked on that barrier
+ * between runs. */
+#define _POSIX_C_SOURCE 200809L
+#include "core/lsp_pool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "core/lsp_error.h"
+
+struct lsp_pool {
+  int n;
+  atomic_int arrived; /* threads at the barrier in this generation */
+  atomic_uint gen;    /* bumped by the last arrival                 */
+  lsp_pool_fn fn;     /* the current run; NULL tells helpers to exit */
+  void *arg;
+  pthread_t *threads; /* owned: the n-1 helpers                      */
+  int started;
+};
+
+typedef struct {
+  lsp_pool *p;
+  int t;
+} helper_arg;
+
+void lsp_pool_barrier(lsp_pool *p) {
+  if (p->n == 1) return;
+  unsigned g = atomic_load_explicit(&p->gen, memory_order_acquire);
+  if (atomic_fetch_add_explicit(&p->arrived, 1, memory_order_acq_rel) ==
+      p->n - 1) {
+    atomic_store_explicit(&p->arrived, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->gen, g + 1, memory_order_release);
+    return;
+  }
+  while (atomic_load_explicit(&p->gen, memory_order_acquire) == g)
+    sched_yield();
+}
+
+/* A helper: meet the team at the start barrier, run, meet at the end. */
+static void *helper_main(void *varg) {
+  helper_arg a = *(helper_arg *)varg;
+  free(varg);
+  for (;;) {
+    lsp_pool_barrier(a.p);
+    lsp_pool_fn fn = a.p->fn;
+    if (!fn) return NULL;
+    fn(a.p->arg, a.t, a.p->n);
+    lsp_pool_barrier(a.p);
+  }
+}
+
+lsp_pool *lsp_pool_alloc(int n) {
+  if (n < 1) n = 1;
+  lsp_pool *p = calloc(1, sizeof *p);
+  if (!p || !(p->threads = calloc((size_t)n, sizeof *p->threads))) {
+    free(p);
+    lsp_fail(LSP_ENOMEM, "out of memory for a team of %d threads", n);
+    return NULL;
+  }
+  p->n = n;
+  atomic_init(&p->arrived, 0);
+  atomic_init(&p->gen, 0u);
+  for (int t = 1; t < n; t++) {
+    helper_arg *a = malloc(sizeof *a);
+    if (a) *a = (helper_arg){p, t};
+    if (!a || pthread_create(&p->threads[t - 1], NULL, helper_main, a) != 0) {
+      free(a);
+      /* Let the started helpers park at the barrier (after which they no
+       * longer read n), then release them as a team of the started ones. */
+      while (atomic_load_explicit(&p->arrived, memory_order_acquire) <
+             p->started)
+        sched_yield();
+      p->n = p->started + 1;
+      lsp_pool_free(p);
+      lsp_fail(LSP_ENOMEM, "cannot start thread %d of %d", t + 1, n);
+      return NULL;
+    }
+    p->started++;
+  }
+  return p;
+}
+
+int lsp_pool_size(const lsp_pool *p) {
+  return p->n;
+}
+
+void lsp_pool_run(lsp_pool *p, lsp_pool_fn fn, void *arg) {
+  p->fn = fn;
+  p->arg = arg;
+  lsp_pool_barrier(p); /* publishes fn/arg (release) to the helpers */
+  fn(arg, 0, p->n);
+  lsp_pool_barrier(p);
+}
+
+void lsp_pool_free(lsp_pool *p) {
+  if (!p) return;
+  if (p->started > 0) {
+    p->fn = NULL;
+    lsp_pool_barrier(p);
+    for (int t = 0; t < p->started; t++) pthread_join(p->threads[t], NULL);
+  }
+  free(p->threads);
+  free(p);
+}

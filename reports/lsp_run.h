@@ -1,0 +1,65 @@
+/* lsp_run.h — the main job: train (or reuse) models with and without label
+ * smoothing, measure every claim, and write the comparison report.
+ *
+ * Data flow (DESIGN §1): dataset -> split -> for each seed and smoothing eps:
+ * train or load the cached model (keyed by a hash of the data and the
+ * configuration) -> one pass for test logits and penultimate features (and
+ * validation logits for temperature scaling) -> calibration, clusters, logit
+ * gap, attacks (FGSM, PGD, transfer from the eps=0 model of the same seed)
+ * -> results -> plots -> report.
+ *
+ * Outputs in `out`: report.html, report.md, results.json, *.csv, plots/,
+ * models/ (the cache), dumps/. Report files are built in a staging folder
+ * and renamed into place only when everything succeeded, so a failed or
+ * interrupted run leaves an earlier report untouched. */
+#ifndef LSP_RUN_H
+#define LSP_RUN_H
+
+#include <stddef.h>
+
+#include "core/lsp_loss.h"
+
+typedef struct {
+  const char *data;            /* "fashion-mnist" (default), "synthetic", or a folder */
+  int data_fallback;           /* if fashion-mnist is missing, use synthetic (loudly) */
+  double smoothing[16];        /* eps values (default 0, 0.1); 0 must be included for transfer */
+  size_t n_smoothing;
+  lsp_ls_convention convention;
+  unsigned long seeds[16];     /* default {1} */
+  size_t n_seeds;
+  size_t epochs;               /* 15 */
+  size_t hidden[8];            /* 256,256 */
+  size_t n_hidden;
+  size_t batch;                /* 128 */
+  double lr, momentum;         /* 0.1, 0.9 */
+  double attack_eps[32];       /* FGSM/PGD sweep on the [0,1] pixel scale */
+  size_t n_attack_eps;
+  size_t pgd_steps;            /* 10 */
+  size_t pgd_restarts;         /* 1 */
+  size_t attack_limit;         /* attack at most this many test examples (0 = all) */
+  size_t bins;                 /* 15 */
+  size_t bootstrap;            /* 1000 */
+  const char *format;          /* "svg" (default), "png", "pdf" */
+  const char *out;             /* "lsprobe-report" */
+  int quick;                   /* tiny configuration for smoke tests */
+  int threads;                 /* 0 = all cores */
+  size_t max_train, max_test;  /* 0 = all */
+  const char *command;         /* the command line, recorded in the report */
+} lsp_run_opts;
+
+/* Defaults of the full comparison; lsp_run_opts_quick switches to the tiny
+ * smoke-test configuration. */
+void lsp_run_opts_default(lsp_run_opts *o);
+void lsp_run_opts_quick(lsp_run_opts *o);
+
+/* Progress and notices: one line per call, no newline. `level` 0 = info,
+ * 1 = warning (said loudly), 2 = an updating progress line. */
+typedef void (*lsp_run_log_fn)(int level, const char *msg, void *user);
+
+/* Run the whole job. On success *report_path (static storage) names the
+ * HTML report. Errors carry a message (lsp_errmsg); LSP_EINTR when
+ * interrupted. */
+int lsp_run(const lsp_run_opts *o, lsp_run_log_fn log, void *user,
+            const char **report_path);
+
+#endif

@@ -1,0 +1,89 @@
+/* lsp_run_int.h — the experiment's in-memory results, shared by the
+ * pipeline (lsp_run.c) and the writers (lsp_report.c). Internal. */
+#ifndef LSP_RUN_INT_H
+#define LSP_RUN_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analysis/lsp_calib.h"
+#include "analysis/lsp_clusters.h"
+#include "analysis/lsp_logitgeom.h"
+#include "analysis/lsp_projection.h"
+#include "attacks/lsp_attack.h"
+#include "core/lsp_data.h"
+#include "core/lsp_model.h"
+#include "core/lsp_train.h"
+#include "reports/lsp_run.h"
+
+/* One trained model and everything measured on it. */
+typedef struct {
+  double eps;
+  unsigned long seed;
+  char tag[64];             /* "eps0.1_seed1": file names                 */
+  char label[64];           /* "ε = 0.1": legends                         */
+  char model_file[512];
+  int cached;               /* reused from the cache                      */
+  char cache_note[640];     /* why it was (not) reused                    */
+  lsp_model *model;         /* owned                                      */
+  lsp_train_log log;        /* training curves (epochs = 0 if unknown)    */
+  double train_seconds;
+  /* test pass */
+  float *test_logits;       /* owned: n_test × K                          */
+  float *test_features;     /* owned: n_test × H                          */
+  float *val_logits;        /* owned: n_val × K                           */
+  uint8_t *test_correct;    /* owned: n_test                              */
+  lsp_calib_rows *rows, *rows_t; /* owned: before / after temperature     */
+  lsp_calib_result cal, cal_t;   /* with bootstrap intervals              */
+  double temperature;
+  int temperature_ok;
+  char temperature_note[256];
+  lsp_clusters *clusters;   /* owned                                      */
+  lsp_logitgap gap;
+  double *gap_values;       /* owned: n_test                              */
+  lsp_proj *proj;           /* owned                                      */
+  /* attacks on the attack subset */
+  lsp_attack_result fgsm, pgd, transfer; /* transfer: crafted on the eps=0
+                                            model of the same seed        */
+  int has_transfer;
+  uint8_t *fgsm_correct, *pgd_correct, *transfer_correct; /* owned: n_eps × n_att */
+  lsp_mask_report mask;
+  int has_mask;
+  double seconds_analysis, seconds_attacks;
+} lsp_run_model;
+
+/* A paired comparison of a smoothed model with the eps = 0 model of the
+ * same seed: differences (smoothed minus plain) with 95% intervals. */
+typedef struct {
+  size_t model, base;      /* indices into the model list                 */
+  double cal_diff[LSP_CALIB_NMETRIC], cal_lo[LSP_CALIB_NMETRIC], cal_hi[LSP_CALIB_NMETRIC];
+  double calt_diff[LSP_CALIB_NMETRIC], calt_lo[LSP_CALIB_NMETRIC], calt_hi[LSP_CALIB_NMETRIC];
+  size_t n_eps;
+  double *fgsm_diff, *fgsm_lo, *fgsm_hi;   /* owned: per attack eps        */
+  double *pgd_diff, *pgd_lo, *pgd_hi;      /* owned                        */
+} lsp_run_cmp;
+
+typedef struct {
+  lsp_run_opts opts;
+  char command[1024];       /* how it was invoked (for the report)        */
+  lsp_splits data;
+  int data_fallback_used;   /* fashion-mnist missing: synthetic instead   */
+  char data_note[512];
+  size_t n_attack;          /* examples attacked (first n of test)        */
+  size_t nmodels;
+  lsp_run_model *models;    /* owned: seeds × smoothing, seed-major       */
+  size_t ncmp;
+  lsp_run_cmp *cmp;         /* owned                                      */
+  int proj_cls[3];
+  int have_gnuplot;
+  char gnuplot_note[512];
+  double seconds_total, seconds_data, seconds_train, seconds_analysis,
+      seconds_attacks, seconds_report;
+  int threads;
+  char started[64];         /* UTC time stamp                             */
+} lsp_run_state;
+
+/* Write every output of the run into `dir` (a staging folder). */
+int lsp_report_write(lsp_run_state *s, const char *dir);
+
+#endif

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# The bad-input suite: malformed files and invalid options across every
+# command and format. Each case asserts the exit status (1 bad data, 2 bad
+# usage), a single line on stderr naming the file or option and the reason,
+# and that no output file was created.
+. "$(dirname "$0")/e2e_common.sh"
+PY=/usr/bin/python3
+T="$DATA/torch_mlp_tiny"
+C="$DATA/lsce_n1024_k10_eps0.1"
+B="$SCR/bad"
+mkdir -p "$B"
+NO="$SCR/should_not_exist"
+
+# bad CODE NAME NEEDLE CMD... : exit CODE, one stderr line containing NEEDLE,
+# and no file at $NO (every case that can write points its output there)
+bad_case() {
+  local code=$1 name=$2 needle=$3
+  shift 3
+  rm -rf "$NO"
+  expect_exit "$code" "$name" "$@"
+  expect_err "$needle" "$name"
+  [ ! -e "$NO" ] && ok "$name: no output created" || bad "$name: output created"
+}
+
+# --- crafted malformed files -------------------------------------------------
+$PY - "$B" "$C" <<'PY'
+import struct, sys
+b, c = sys.argv[1], sys.argv[2]
+def npy(path, descr, shape, data, fortran=False):
+    h = "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (descr, fortran, shape)
+    pad = (64 - (10 + len(h) + 1) % 64) % 64
+    h = h + " " * pad + "\n"
+    open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + data)
+z = open(c + "/logits.npy", "rb").read()
+open(b + "/trunc.npy", "wb").write(z[:200])
+open(b + "/magic.npy", "wb").write(b"NOTNUMPY" + z[8:])
+npy(b + "/bigend.npy", ">f4", "(2, 3)", b"\0" * 24)
+npy(b + "/fortran.npy", "<f4", "(2, 3)", b"\0" * 24, True)
+npy(b + "/complex.npy", "<c8", "(2, 3)", b"\0" * 48)
+npy(b + "/negshape.npy", "<f4", "(-2, 3)", b"\0" * 24)
+npy(b + "/absurd.npy", "<f4", "(4000000000, 4000000000)", b"\0" * 24)
+npy(b + "/empty.npy", "<f4", "(0, 10)", b"")
+npy(b + "/nan.npy", "<f4", "(2, 3)", struct.pack("<6f", 1, 2, float("nan"), 4, 5, 6))
+npy(b + "/inf.npy", "<f4", "(2, 3)", struct.pack("<6f", 1, 2, 3, float("inf"), 5, 6))
+npy(b + "/y_frac.npy", "<f8", "(2,)", struct.pack("<2d", 0, 1.5))
+npy(b + "/y_range.npy", "<i8", "(2,)", struct.pack("<2q", 0, 7))
+npy(b + "/y_neg.npy", "<i8", "(2,)", struct.pack("<2q", 0, -1))
+npy(b + "/y2.npy", "<i8", "(2,)", struct.pack("<2q", 0, 1))
+npy(b + "/p_neg.npy", "<f4", "(2, 3)", struct.pack("<6f", 1.2, -0.2, 0, 0.5, 0.5, 0))
+npy(b + "/p_sum.npy", "<f4", "(2, 3)", struct.pack("<6f", 0.5, 0.2, 0.1, 0.5, 0.5, 0))
+npy(b + "/k1.npy", "<f4", "(2, 1)", struct.pack("<2f", 1, 2))
+npy(b + "/onedim.npy", "<f4", "(6,)", b"\0" * 24)
+# IDX folders: truncated, wrong magic, count mismatch
+import os
+def idxdir(name, imgs, labs):
+    d = b + "/" + name
+    os.makedirs(d, exist_ok=True)
+    for fn, content in (("train-images-idx3-ubyte", imgs), ("train-labels-idx1-ubyte", labs),
+                        ("t10k-images-idx3-ubyte", imgs), ("t10k-labels-idx1-ubyte", labs)):
+        open(d + "/" + fn, "wb").write(content)
+img = struct.pack(">IIII", 0x803, 24, 2, 2) + bytes(range(96))
+lab = struct.pack(">II", 0x801, 24) + bytes([i % 3 for i in range(24)])
+idxdir("idx_trunc", img[:60], lab)
+idxdir("idx_magic", struct.pack(">I", 0x1234) + img[4:], lab)
+idxdir("idx_count", img, struct.pack(">II", 0x801, 23) + bytes([i % 3 for i in range(23)]))
+# CSV folders
+os.makedirs(b + "/csv_bad", exist_ok=True)
+open(b + "/csv_bad/train.csv", "w").write("0,1,2\n1,x,3\n")
+open(b + "/csv_bad/test.csv", "w").write("0,1,2\n")
+# .lspm: corrupted byte (CRC), wrong magic
+PY
+[ -s "$B/trunc.npy" ] || { echo "could not craft the files"; exit 1; }
+"$LSP" train --data "synthetic:train=300,test=100,dim=8,classes=3" --hidden 8 --epochs 1 --smoothing 0 --quiet --out "$B/good.lspm" >/dev/null 2>&1
+cp "$B/good.lspm" "$B/crc.lspm"
+printf '\xff\xfe' | dd of="$B/crc.lspm" bs=1 seek=60 conv=notrunc 2>/dev/null
+{ printf 'XXXX'; tail -c +5 "$B/good.lspm"; } >"$B/magic.lspm"
+head -c 40 "$B/good.lspm" >"$B/trunc.lspm"
+mkdir -p "$B/export_missing" "$B/export_shape"
+cp "$T"/0.weight.npy "$T"/0.bias.npy "$T"/2.weight.npy "$B/export_missing/"
+cp "$T"/0.weight.npy "$T"/0.bias.npy "$B/export_shape/"
+cp "$T"/0.weight.npy "$B/export_shape/2.weight.npy"
+cp "$T"/2.bias.npy "$B/export_shape/2.bias.npy"
+
+# --- .npy inputs (lsprobe loss / calib / clusters / logitgap) ------------------
+bad_case 1 "npy: truncated data" "trunc.npy: truncated" "$LSP" loss --logits "$B/trunc.npy" --labels "$C/labels.npy" --grad-out "$NO"
+bad_case 1 "npy: wrong magic" "magic.npy: not a .npy file" "$LSP" loss --logits "$B/magic.npy" --labels "$C/labels.npy" --grad-out "$NO"
+bad_case 1 "npy: big-endian" "big-endian" "$LSP" calib --logits "$B/bigend.npy" --labels "$B/y2.npy"
+bad_case 1 "npy: Fortran order" "Fortran" "$LSP" calib --logits "$B/fortran.npy" --labels "$B/y2.npy"
+bad_case 1 "npy: unsupported dtype" "unsupported dtype '<c8'" "$LSP" clusters --features "$B/complex.npy" --labels "$B/y2.npy"
+bad_case 1 "npy: negative shape" "negative dimension" "$LSP" logitgap --logits "$B/negshape.npy" --labels "$B/y2.npy"
+bad_case 1 "npy: absurd shape" "absurd.npy" "$LSP" loss --logits "$B/absurd.npy" --labels "$B/y2.npy" --grad-out "$NO"
+bad_case 1 "npy: empty array" "empty.npy: empty array" "$LSP" loss --logits "$B/empty.npy" --labels "$B/y2.npy" --grad-out "$NO"
+bad_case 1 "npy: 1-D where a matrix belongs" "2-D" "$LSP" calib --probs "$B/onedim.npy" --labels "$B/y2.npy"
+bad_case 1 "NaN logits" "nan.npy: non-finite value" "$LSP" loss --logits "$B/nan.npy" --labels "$B/y2.npy" --grad-out "$NO"
+bad_case 1 "Inf logits" "inf.npy: non-finite" "$LSP" logitgap --logits "$B/inf.npy" --labels "$B/y2.npy"
+bad_case 1 "NaN features" "nan.npy" "$LSP" clusters --features "$B/nan.npy" --labels "$B/y2.npy"
+bad_case 1 "labels out of range" "y_range.npy: label 7" "$LSP" loss --logits "$B/p_sum.npy" --labels "$B/y_range.npy" --grad-out "$NO"
+bad_case 1 "labels non-integral" "y_frac.npy: label 1.5" "$LSP" calib --logits "$B/p_sum.npy" --labels "$B/y_frac.npy"
+bad_case 1 "labels negative" "y_neg.npy" "$LSP" logitgap --logits "$B/p_sum.npy" --labels "$B/y_neg.npy"
+bad_case 1 "probabilities negative" "p_neg.npy" "$LSP" calib --probs "$B/p_neg.npy" --labels "$B/y2.npy"
+bad_case 1 "probabilities not summing to 1" "p_sum.npy" "$LSP" calib --probs "$B/p_sum.npy" --labels "$B/y2.npy"
+bad_case 1 "mismatched row counts" "rows" "$LSP" calib --logits "$C/logits.npy" --labels "$B/y2.npy"
+bad_case 1 "one class only (K = 1)" "K = 1" "$LSP" loss --logits "$B/k1.npy" --labels "$B/y2.npy" --grad-out "$NO"
+bad_case 1 "missing file" "missing.npy" "$LSP" loss --logits "$B/missing.npy" --labels "$C/labels.npy" --grad-out "$NO"
+bad_case 1 "a directory where a file belongs" "is a directory" "$LSP" calib --logits "$B" --labels "$C/labels.npy"
+
+# --- datasets: IDX and CSV folders ---------------------------------------------
+bad_case 1 "IDX: truncated images" "train-images-idx3-ubyte" "$LSP" data --data "$B/idx_trunc"
+bad_case 1 "IDX: wrong magic" "magic" "$LSP" train --data "$B/idx_magic" --smoothing 0 --out "$NO"
+bad_case 1 "IDX: image/label count mismatch" "24" "$LSP" eval --model "$B/good.lspm" --data "$B/idx_count"
+bad_case 1 "CSV: bad field" "train.csv:2" "$LSP" data --data "$B/csv_bad"
+bad_case 1 "dataset folder missing" "nonexistent" "$LSP" train --data "$B/nonexistent" --smoothing 0 --out "$NO"
+
+# --- model files: .lspm and PyTorch exports -------------------------------------
+bad_case 1 ".lspm: corrupted (CRC)" "crc.lspm" "$LSP" eval --model "$B/crc.lspm" --data "synthetic:train=300,test=100,dim=8,classes=3"
+bad_case 1 ".lspm: wrong magic" "magic.lspm" "$LSP" eval --model "$B/magic.lspm" --data "synthetic:train=300,test=100,dim=8,classes=3"
+bad_case 1 ".lspm: truncated" "trunc.lspm" "$LSP" attack --model "$B/trunc.lspm" --x "$T/x.npy" --labels "$T/labels.npy"
+bad_case 1 "export: missing tensor" "2.bias.npy" "$LSP" eval --model "$B/export_missing" --data "synthetic:train=300,test=100,dim=8,classes=3"
+bad_case 1 "export: mis-shaped tensor" "2.weight.npy" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --model "$B/export_shape"
+bad_case 1 "model does not fit the data" "inputs" "$LSP" eval --model "$T" --data "synthetic:train=300,test=100,dim=9,classes=3"
+bad_case 1 "attack: model does not fit the inputs" "$T" "$LSP" attack --model "$T" --x "$C/logits.npy" --labels "$C/labels.npy"
+
+# --- invalid option values -------------------------------------------------------
+bad_case 2 "smoothing above 1" "--smoothing" "$LSP" train --data synthetic --smoothing 1.5 --out "$NO"
+bad_case 2 "smoothing not a number" "--smoothing" "$LSP" loss --logits "$C/logits.npy" --labels "$C/labels.npy" --smoothing abc --grad-out "$NO"
+bad_case 2 "negative attack eps" "--eps" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --eps 0,-0.1
+bad_case 2 "non-numeric attack eps" "--eps" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --eps 0,abc
+bad_case 2 "unknown attack" "--attack" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --attack cw
+bad_case 2 "unknown attack loss" "--loss" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --loss hinge
+bad_case 2 "PGD steps 0" "--steps" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --attack pgd --steps 0
+bad_case 2 "bins 0" "--bins" "$LSP" calib --logits "$C/logits.npy" --labels "$C/labels.npy" --bins 0
+bad_case 2 "--classes repeated" "--classes" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --model "$T" --classes 0,1,1
+bad_case 2 "--classes out of range" "class" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --model "$T" --classes 0,1,7
+bad_case 2 "unknown convention" "--convention" "$LSP" run --quick --convention foo --out "$NO"
+bad_case 2 "hidden size 0" "--hidden" "$LSP" run --quick --hidden 64,0 --out "$NO"
+bad_case 2 "unknown plot format" "--format" "$LSP" run --quick --format gif --out "$NO"
+bad_case 2 "unknown option" "--frobnicate" "$LSP" eval --frobnicate
+bad_case 2 "missing required option" "--model is required" "$LSP" eval --data synthetic
+bad_case 2 "option given twice" "twice" "$LSP" loss --logits "$C/logits.npy" --logits "$C/logits.npy" --labels "$C/labels.npy"
+finish

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# End-to-end: `lsprobe run --quick` writes every output, the outputs agree
+# with each other, a rerun reuses the cached models, and failed or
+# interrupted runs leave the earlier report untouched.
+. "$(dirname "$0")/e2e_common.sh"
+PY=/usr/bin/python3
+OUT="$SCR/report"
+# Fashion-MNIST when installed (CI installs it), else the run falls back to
+# synthetic data by itself; either way the outputs must be complete.
+
+expect_exit 0 "run --quick" "$LSP" run --quick --out "$OUT" --threads 2
+grep -q "report: $OUT/report.html" "$SCR/out" && ok "prints where the report is" || bad "report path: $(cat "$SCR/out")"
+for f in report.html report.md results.json models.csv calibration_bins.csv attacks.csv \
+         comparisons.csv training.csv; do
+  [ -s "$OUT/$f" ] && ok "$f written" || bad "$f missing or empty"
+done
+ls "$OUT"/models/*.lspm >/dev/null 2>&1 && ok "models cached" || bad "no cached models"
+for m in eps0_seed1 eps0.1_seed1; do
+  for a in logits features labels; do
+    [ -s "$OUT/dumps/$m/$a.npy" ] && ok "dump $m/$a.npy" || bad "dump $m/$a.npy missing"
+  done
+done
+
+# results.json: valid, with the DESIGN §4 fields, and the CSVs carry the same numbers
+$PY - "$OUT" <<'PY' && ok "results.json has the DESIGN fields; CSV numbers equal the JSON's" || bad "results.json / CSV check"
+import csv, json, math, sys
+out = sys.argv[1]
+r = json.load(open(out + "/results.json"))
+need_cal = "accuracy nll brier ece mce rmsce ace classwise_ece over_confidence under_confidence temperature bins".split()
+assert len(r["models"]) == 2, "two models"
+for m in r["models"]:
+    c = m["calibration"]
+    for k in need_cal:
+        assert k in c, "calibration lacks " + k
+    for b in c["bins"]:
+        assert set(["count", "confidence", "accuracy"]) <= set(b)
+    assert "ece_ci" in c and len(c["ece_ci"]) == 2
+    for k in ("r2_separation", "trace_ratio", "nc1"):
+        assert k in m["clusters"], "clusters lack " + k
+    for a in ("fgsm", "pgd"):
+        at = m["attacks"][a]
+        assert at["attack"] == a and at["points"], a
+        for p in at["points"]:
+            assert "eps" in p and "accuracy" in p
+    assert 0 <= c["accuracy"] <= 1
+assert "transfer" in r["models"][1]["attacks"], "transfer for the smoothed model"
+assert len(r["findings"]) == 5
+for f in r["findings"]:
+    assert f["verdict"] in ("supported", "contradicted", "inconclusive"), f["verdict"]
+    assert any(ch.isdigit() for ch in f["evidence"]), "evidence carries numbers"
+for k in ("total_s", "train_s"):
+    assert r["timings"][k] >= 0
+# CSVs equal the JSON
+def same(a, b):
+    if a == "" and b is None: return True
+    return float(a) == float(b)
+rows = {row["model"]: row for row in csv.DictReader(open(out + "/models.csv"))}
+for m in r["models"]:
+    row = rows[m["tag"]]
+    for k in ("accuracy", "nll", "ece", "ace", "brier"):
+        assert same(row[k], m["calibration"][k]), (k, row[k], m["calibration"][k])
+    assert same(row["ece_lo"], m["calibration"]["ece_ci"][0])
+    assert same(row["ece_hi"], m["calibration"]["ece_ci"][1])
+    for k in ("r2_separation", "trace_ratio", "nc1"):
+        assert same(row[k], m["clusters"][k]), k
+    assert same(row["temperature"], m["calibration_temperature_scaled"]["temperature"])
+n = 0
+for row in csv.DictReader(open(out + "/attacks.csv")):
+    m = next(x for x in r["models"] if x["tag"] == row["model"])
+    a = {"fgsm": "fgsm", "pgd": "pgd", "transfer_pgd": "transfer"}[row["attack"]]
+    p = next(p for p in m["attacks"][a]["points"] if same(row["eps"], p["eps"]))
+    assert same(row["accuracy"], p["accuracy"])
+    n += 1
+assert n > 0
+for row in csv.DictReader(open(out + "/calibration_bins.csv")):
+    m = next(x for x in r["models"] if x["tag"] == row["model"])
+    b = m["calibration"]["bins"][int(row["bin"]) - 1]
+    assert int(row["count"]) == b["count"]
+    assert same(row["accuracy"], b["accuracy"])
+PY
+
+# the HTML: self-contained, figures inline
+H="$OUT/report.html"
+n_svg=$(grep -o '<svg' "$H" | wc -l)
+[ "$n_svg" -ge 6 ] && ok "HTML inlines $n_svg SVG figures" || bad "HTML has $n_svg inline SVGs"
+if grep -Eq 'https?://|<link|<script|src="[^d]|@import' "$H"; then bad "HTML has external references"; else ok "HTML has no external references"; fi
+for p in reliability metrics_vs_smoothing attacks projection logit_gap training; do
+  [ -s "$OUT/plots/$p.svg" ] && grep -q '</svg>' "$OUT/plots/$p.svg" && ok "plot $p.svg" || bad "plot $p.svg"
+done
+
+# a rerun reuses the cached models
+expect_exit 0 "rerun" "$LSP" run --quick --out "$OUT" --threads 2
+[ "$(grep -c 'reusing the cached model' "$SCR/err")" -eq 2 ] && ok "rerun reuses both cached models" || bad "rerun retrained: $(head -3 "$SCR/err")"
+$PY -c "import json,sys; r=json.load(open('$OUT/results.json')); sys.exit(0 if all(m['cached'] for m in r['models']) else 1)" && ok "results.json says cached" || bad "cached flag"
+
+# other plot formats
+for fmt in png pdf; do
+  expect_exit 0 "run --format $fmt" "$LSP" run --quick --out "$SCR/f_$fmt" --format "$fmt" --threads 2
+  for p in reliability attacks projection; do
+    f="$SCR/f_$fmt/plots/$p.$fmt"
+    if [ "$fmt" = png ]; then sig=$(head -c 4 "$f" | tail -c 3); want=PNG; else sig=$(head -c 4 "$f"); want=%PDF; fi
+    [ "$sig" = "$want" ] && ok "$p.$fmt is a $fmt file" || bad "$p.$fmt signature '$sig'"
+  done
+done
+
+# failures leave the earlier report untouched
+sum_before=$(cd "$OUT" && sha256sum report.html report.md results.json models.csv | sha256sum)
+expect_exit 2 "bad option" "$LSP" run --quick --out "$OUT" --smoothing 0,2
+expect_err "--smoothing" "bad option"
+expect_exit 1 "missing data folder" "$LSP" run --quick --out "$OUT" --data "$SCR/nonexistent"
+expect_err "nonexistent" "missing data folder"
+sum_after=$(cd "$OUT" && sha256sum report.html report.md results.json models.csv | sha256sum)
+[ "$sum_before" = "$sum_after" ] && ok "failed runs left the report untouched" || bad "report changed by a failed run"
+
+# SIGINT mid-run: exit 130, earlier report and cached models intact, no staging left
+model_files=$(cd "$OUT/models" && ls *.lspm)
+models_before=$(cd "$OUT/models" && sha256sum $model_files)
+"$LSP" run --quick --epochs 40 --smoothing 0,0.05 --out "$OUT" --threads 2 >"$SCR/out" 2>"$SCR/err" &
+pid=$!
+sleep 1.5
+kill -INT "$pid"
+wait "$pid"
+code=$?
+[ "$code" -eq 130 ] && ok "SIGINT: exit 130" || bad "SIGINT: exit $code ($(tail -2 "$SCR/err"))"
+sum_after=$(cd "$OUT" && sha256sum report.html report.md results.json models.csv | sha256sum)
+[ "$sum_before" = "$sum_after" ] && ok "SIGINT left the report untouched" || bad "report changed by an interrupted run"
+[ "$(cd "$OUT/models" && sha256sum $model_files)" = "$models_before" ] && ok "SIGINT left the cached models intact" || bad "cached models changed"
+ls -a "$OUT" | grep -q 'staging' && bad "staging folder left behind" || ok "no staging folder left"
+ls "$OUT/models" | grep -q '\.tmp\.' && bad "temporary model file left" || ok "no temporary model file"
+
+# a corrupted cached model is detected and retrained
+m=$(ls "$OUT"/models/*.lspm | head -1)
+printf 'garbage' | dd of="$m" bs=1 seek=100 conv=notrunc 2>/dev/null
+expect_exit 0 "run with a corrupted cache entry" "$LSP" run --quick --out "$OUT" --threads 2
+grep -q 'retraining' "$SCR/err" && ok "corrupted cached model retrained" || bad "corruption not detected: $(grep -i cach "$SCR/err" | head -2)"
+finish

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# End-to-end: `lsprobe train` and `lsprobe eval` on the synthetic mixture and
+# the PyTorch export, their outputs, determinism and error paths.
+. "$(dirname "$0")/e2e_common.sh"
+SYN="synthetic:train=1200,test=600,dim=16,classes=4,sep=4"
+Q=(--hidden 24 --epochs 4 --batch 32 --threads 1)
+
+expect_exit 0 "train on synthetic" "$LSP" train --data "$SYN" --smoothing 0.1 "${Q[@]}" --out "$SCR/a.lspm"
+grep -q '^trained 16-24-4 on synthetic' "$SCR/out" && ok "prints the summary" || bad "summary: $(cat "$SCR/out")"
+[ "$(grep -c '^epoch [1-4]/4  loss .* val_acc ' "$SCR/err")" -eq 4 ] && ok "one progress line per epoch off a terminal" || bad "progress: $(cat "$SCR/err")"
+[ -s "$SCR/a.lspm" ] && ok "model written" || bad "no model"
+
+expect_exit 0 "train again, same seed, --quiet" "$LSP" train --data "$SYN" --smoothing 0.1 "${Q[@]}" --quiet --out "$SCR/b.lspm"
+[ ! -s "$SCR/err" ] && ok "--quiet prints no progress" || bad "--quiet: $(cat "$SCR/err")"
+expect_exit 0 "train, other seed" "$LSP" train --data "$SYN" --smoothing 0.1 "${Q[@]}" --quiet --seed 2 --out "$SCR/c.lspm"
+expect_exit 0 "train with Adam, cosine, t2t" "$LSP" train --data "$SYN" --smoothing 0.2 --convention t2t --adam --lr 0.01 --cosine --weight-decay 1e-4 "${Q[@]}" --quiet --out "$SCR/d.lspm"
+
+for m in a b c; do
+  expect_exit 0 "eval $m with --dump" "$LSP" eval --model "$SCR/$m.lspm" --data "$SYN" --dump "$SCR/dump_$m" --threads 1
+done
+cmp -s "$SCR/dump_a/logits.npy" "$SCR/dump_b/logits.npy" && ok "same seed: bit-identical logits" || bad "same seed gives different logits"
+cmp -s "$SCR/dump_a/logits.npy" "$SCR/dump_c/logits.npy" && bad "another seed gives the same logits" || ok "another seed: different logits"
+
+expect_exit 0 "eval --json" "$LSP" eval --model "$SCR/a.lspm" --data "$SYN" --json
+acc=$(/usr/bin/python3 -c 'import json,sys; print(repr(json.load(open(sys.argv[1]))["accuracy"]))' "$SCR/out")
+nll=$(/usr/bin/python3 -c 'import json,sys; print(repr(json.load(open(sys.argv[1]))["nll"]))' "$SCR/out")
+grep -q '"smoothing":0.1' "$SCR/out" && grep -q '"split":"test"' "$SCR/out" && grep -q '"n":600' "$SCR/out" && ok "JSON names the setting" || bad "JSON: $(cat "$SCR/out")"
+awk -v a="$acc" 'BEGIN { exit !(a > 0.9) }' && ok "synthetic test accuracy $acc > 0.9" || bad "accuracy $acc"
+# The dumped logits and labels give the same NLL through `lsprobe loss`.
+expect_exit 0 "loss of the dumped logits" "$LSP" loss --logits "$SCR/dump_a/logits.npy" --labels "$SCR/dump_a/labels.npy" --json
+lnll=$(sed -n 's/.*"loss": \([0-9.e-]*\).*/\1/p' "$SCR/out")
+awk -v a="$nll" -v b="$lnll" 'BEGIN { d = a - b; exit !(d < 1e-9 && d > -1e-9) }' && ok "dump reproduces the NLL ($nll)" || bad "nll $nll vs loss $lnll"
+[ -s "$SCR/dump_a/features.npy" ] && ok "features dumped" || bad "no features.npy"
+expect_exit 0 "eval --split val, text" "$LSP" eval --model "$SCR/a.lspm" --data "$SYN" --split val
+grep -q '^accuracy ' "$SCR/out" && grep -q 'val split, 100 examples' "$SCR/out" && ok "text output" || bad "text: $(cat "$SCR/out")"
+
+# A PyTorch export folder works as --model.
+expect_exit 0 "eval a PyTorch export" "$LSP" eval --model "$DATA/torch_mlp_tiny" --data "synthetic:dim=8,classes=3,train=600,test=300" --json
+grep -q '"arch":"8-16-16-3"' "$SCR/out" && ok "export loads as 8-16-16-3" || bad "export: $(cat "$SCR/out")"
+
+# bad usage: exit 2, one line, nothing written
+expect_exit 2 "missing --smoothing" "$LSP" train --data "$SYN" --out "$SCR/no.lspm"
+expect_err "--smoothing is required" "missing --smoothing"
+expect_exit 2 "smoothing above 1" "$LSP" train --data "$SYN" --smoothing 1.5 --out "$SCR/no.lspm"
+expect_err "--smoothing" "smoothing above 1"
+expect_exit 2 "zero hidden width" "$LSP" train --data "$SYN" --smoothing 0 --hidden 256,0 --out "$SCR/no.lspm"
+expect_err "--hidden" "zero hidden width"
+expect_exit 2 "bad convention" "$LSP" train --data "$SYN" --smoothing 0 --convention foo --out "$SCR/no.lspm"
+expect_err "--convention" "bad convention"
+expect_exit 2 "zero epochs" "$LSP" train --data "$SYN" --smoothing 0 --epochs 0 --out "$SCR/no.lspm"
+expect_err "--epochs" "zero epochs"
+expect_exit 2 "momentum 1" "$LSP" train --data "$SYN" --smoothing 0 --momentum 1 --out "$SCR/no.lspm"
+expect_err "--momentum" "momentum 1"
+expect_exit 2 "eval bad split" "$LSP" eval --model "$SCR/a.lspm" --data "$SYN" --split train
+expect_err "--split" "eval bad split"
+expect_exit 2 "eval without --model" "$LSP" eval --data "$SYN"
+expect_err "--model is required" "eval without --model"
+
+# bad data: exit 1, one line naming the file
+expect_exit 1 "missing data folder" "$LSP" train --data "$SCR/nodata" --smoothing 0 --out "$SCR/no.lspm"
+expect_err "nodata" "missing data folder"
+expect_exit 1 "model does not fit the data" "$LSP" eval --model "$DATA/torch_mlp_tiny" --data "$SYN"
+expect_err "torch_mlp_tiny: model 8-16-16-3 takes 8 inputs but the data (synthetic) has 16 features" "misfit"
+expect_exit 1 "wrong class count" "$LSP" eval --model "$SCR/a.lspm" --data "synthetic:dim=16,classes=5,train=600,test=300"
+expect_err "has 4 outputs but the data (synthetic) has 5 classes" "wrong class count"
+cp "$SCR/a.lspm" "$SCR/flip.lspm"
+printf '\x55' | dd of="$SCR/flip.lspm" bs=1 seek=200 conv=notrunc status=none
+expect_exit 1 "corrupted model" "$LSP" eval --model "$SCR/flip.lspm" --data "$SYN"
+expect_err "flip.lspm: checksum mismatch" "corrupted model"
+head -c 300 "$SCR/a.lspm" >"$SCR/trunc.lspm"
+expect_exit 1 "truncated model" "$LSP" eval --model "$SCR/trunc.lspm" --data "$SYN"
+expect_err "trunc.lspm: truncated" "truncated model"
+expect_exit 1 "not a model" "$LSP" eval --model "$DATA/torch_mlp_tiny/x.npy" --data "$SYN"
+expect_err "x.npy: not an lsprobe model" "not a model"
+mkdir -p "$SCR/export"
+cp "$DATA"/torch_mlp_tiny/[024].*.npy "$SCR/export/"
+rm "$SCR/export/4.bias.npy"
+expect_exit 1 "export missing a tensor" "$LSP" eval --model "$SCR/export" --data "synthetic:dim=8,classes=3"
+expect_err "4.bias.npy: missing" "export missing a tensor"
+cp "$DATA/torch_mlp_tiny/0.bias.npy" "$SCR/export/4.bias.npy"
+expect_exit 1 "export mis-shaped tensor" "$LSP" eval --model "$SCR/export" --data "synthetic:dim=8,classes=3"
+expect_err "4.bias.npy: shape [16], expected [3]" "export mis-shaped tensor"
+# an unwritable output: the training runs, the save fails, nothing is left
+expect_exit 1 "unwritable output" "$LSP" train --data "$SYN" --smoothing 0 "${Q[@]}" --quiet --out "$SCR/nodir/m.lspm"
+expect_err "nodir/m.lspm" "unwritable output"
+# SIGINT: training stops, exit 1, no model (signalled once epoch 1 is done,
+# so that the handler is surely installed)
+"$LSP" train --data "synthetic:train=6000,dim=32" --smoothing 0 --hidden 16 --epochs 100000 --threads 1 --out "$SCR/int.lspm" >"$SCR/out" 2>"$SCR/err" &
+pid=$!
+for _ in $(seq 300); do grep -q '^epoch 1/' "$SCR/err" && break; sleep 0.1; done
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" -eq 1 ] && tail -1 "$SCR/err" | grep -q "^lsprobe: train: training interrupted" && ok "SIGINT stops training (exit 1)" || bad "SIGINT: exit $rc, $(tail -2 "$SCR/err")"
+[ ! -e "$SCR/no.lspm" ] && [ ! -e "$SCR/int.lspm" ] && ok "no output written on failure" || bad "output written on failure"
+ls "$SCR" | grep -q '\.tmp\.' && bad "temporary file left behind" || ok "no temporary left behind"
+
+finish

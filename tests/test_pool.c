@@ -1,0 +1,54 @@
+/* The thread team: every thread runs, barriers hold, runs repeat. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/lsp_pool.h"
+#include "testutil.h"
+
+typedef struct {
+  lsp_pool *p;
+  int round;
+  int seen[8][8]; /* seen[t][u]: what thread t read from slot u after the
+                     barrier */
+  int slot[8];
+  atomic_int calls;
+} ctx;
+
+static void fn(void *varg, int t, int nt) {
+  ctx *c = varg;
+  atomic_fetch_add(&c->calls, 1);
+  c->slot[t] = 100 * c->round + t;
+  lsp_pool_barrier(c->p); /* every slot is written before anyone reads */
+  for (int u = 0; u < nt; u++) c->seen[t][u] = c->slot[u];
+  lsp_pool_barrier(c->p); /* nobody rewrites a slot while others read */
+}
+
+static void test_pool(void **state) {
+  (void)state;
+  for (int n = 1; n <= 4; n++) {
+    ctx c;
+    memset(&c, 0, sizeof c);
+    atomic_init(&c.calls, 0);
+    c.p = lsp_pool_alloc(n);
+    assert_non_null(c.p);
+    assert_int_equal(lsp_pool_size(c.p), n);
+    for (c.round = 1; c.round <= 200; c.round++) {
+      lsp_pool_run(c.p, fn, &c);
+      for (int t = 0; t < n; t++)
+        for (int u = 0; u < n; u++)
+          assert_int_equal(c.seen[t][u], 100 * c.round + u);
+    }
+    assert_int_equal(atomic_load(&c.calls), 200 * n);
+    lsp_pool_free(c.p);
+  }
+  lsp_pool_free(NULL);
+  lsp_pool *p = lsp_pool_alloc(0); /* counts as 1 */
+  assert_int_equal(lsp_pool_size(p), 1);
+  lsp_pool_free(p);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_pool)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,317 @@
+/* Training: the optimizer steps against torch.optim (hand computation and
+ * PyTorch's printed values), determinism, learning on a hand-made Gaussian
+ * mixture, the model/data fit checks, bad settings and interruption. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/lsp_error.h"
+#include "core/lsp_io.h"
+#include "core/lsp_model.h"
+#include "core/lsp_threads.h"
+#include "core/lsp_train.h"
+#include "testutil.h"
+
+/* ---- optimizer steps -------------------------------------------------------
+ */
+
+static void test_sgd_step_hand(void **state) {
+  (void)state;
+  /* torch.optim.SGD([w], lr=0.1, momentum=0.9, weight_decay=0.01), w0 = 1.5,
+   * gradients 0.3, -0.2, 0.7. By hand:
+   *   g1 = 0.3 + 0.015 = 0.315          v1 = 0.315      w1 = 1.4685
+   *   g2 = -0.2 + 0.014685 = -0.185315  v2 = 0.098185   w2 = 1.4586815
+   *   g3 = 0.7 + 0.014586815            v3 = 0.802953315 w3 = 1.3783861685
+   * (PyTorch 1.13 prints 1.4685000181, 1.4586814642, 1.3783861399.) */
+  const double want[3] = {1.4685, 1.4586815, 1.3783861685};
+  const float grads[3] = {0.3f, -0.2f, 0.7f};
+  float w = 1.5f, v = 0.0f;
+  for (int t = 0; t < 3; t++) {
+    lsp_train_sgd_step(&w, &grads[t], &v, 1, 0.1, 0.9, 0.01);
+    td_close(w, want[t], 1e-6, 0, "sgd w", (size_t)t);
+  }
+  /* momentum 0 is plain gradient descent */
+  w = 2.385f, v = 0.0f;
+  lsp_train_sgd_step(&w, &grads[0], &v, 1, 0.5, 0.0, 0.0);
+  td_close(w, 2.385 - 0.15, 1e-7, 0, "plain sgd", 0);
+}
+
+static void test_adam_step(void **state) {
+  (void)state;
+  /* torch.optim.Adam([w], lr=0.01, weight_decay=0.01), same gradients:
+   * PyTorch 1.13 prints these. */
+  const double torch_w[3] = {1.4900000095367432, 1.4879951477050781,
+                             1.4816009998321533};
+  const float grads[3] = {0.3f, -0.2f, 0.7f};
+  float w = 1.5f, m = 0, v = 0;
+  double wd = 1.5, md = 0, vd = 0; /* the formula in double, by hand */
+  for (int t = 1; t <= 3; t++) {
+    lsp_train_adam_step(&w, &grads[t - 1], &m, &v, 1, 0.01, 0.01, (size_t)t);
+    double g = grads[t - 1] + 0.01 * wd;
+    md = 0.9 * md + 0.1 * g;
+    vd = 0.999 * vd + 0.001 * g * g;
+    wd -=
+        0.01 / (1 - pow(0.9, t)) * md / (sqrt(vd / (1 - pow(0.999, t))) + 1e-8);
+    td_close(w, wd, 1e-6, 0, "adam w vs double", (size_t)t);
+    td_close(w, torch_w[t - 1], 1e-6, 0, "adam w vs torch", (size_t)t);
+  }
+}
+
+/* ---- a hand-made Gaussian mixture -----------------------------------------
+ */
+
+enum { DIM = 5, K = 3 };
+
+static double gauss(unsigned *s) { /* Box-Muller on an LCG: test data only */
+  double u1, u2;
+  *s = *s * 1664525u + 1013904223u;
+  u1 = ((double)(*s >> 8) + 0.5) / 16777216.0;
+  *s = *s * 1664525u + 1013904223u;
+  u2 = ((double)(*s >> 8) + 0.5) / 16777216.0;
+  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+static void fill(lsp_dataset *d, size_t n, unsigned seed) {
+  d->n = n;
+  d->dim = DIM;
+  d->k = K;
+  d->x = malloc(n * DIM * sizeof *d->x);
+  d->y = malloc(n * sizeof *d->y);
+  assert_true(d->x && d->y);
+  unsigned s = seed;
+  for (size_t i = 0; i < n; i++) {
+    int c = (int)(i % K);
+    d->y[i] = c;
+    for (size_t j = 0; j < DIM; j++)
+      d->x[i * DIM + j] = (float)(gauss(&s) + (j == (size_t)c ? 2.5 : 0.0));
+  }
+}
+
+static int setup_data(void **state) {
+  lsp_splits *s = calloc(1, sizeof *s);
+  fill(&s->train, 300, 11);
+  fill(&s->val, 90, 12);
+  snprintf(s->name, sizeof s->name, "hand-mixture");
+  s->hash = 0xfeedull;
+  *state = s;
+  return 0;
+}
+
+static int teardown_data(void **state) {
+  lsp_splits *s = *state;
+  free(s->train.x), free(s->train.y), free(s->val.x), free(s->val.y);
+  free(s);
+  return 0;
+}
+
+static lsp_model *mlp(size_t in, size_t hid, size_t out) {
+  lsp_model *m = lsp_model_alloc_mlp(in, &hid, 1, out);
+  assert_non_null(m);
+  return m;
+}
+
+typedef struct {
+  size_t calls, epoch_ends, last_batches;
+  double first_loss;
+} cb_count;
+
+static void count_cb(const lsp_train_progress *p, void *user) {
+  cb_count *c = user;
+  if (c->calls++ == 0) c->first_loss = p->loss;
+  c->epoch_ends += p->end_of_epoch;
+  c->last_batches = p->batches;
+  assert_true(p->batch >= 1 && p->batch <= p->batches);
+  assert_true(p->epoch >= 1 && p->epoch <= p->epochs);
+  assert_true(isfinite(p->loss) && p->accuracy >= 0 && p->accuracy <= 1);
+}
+
+static void test_train_learns_and_is_deterministic(void **state) {
+  lsp_splits *d = *state;
+  lsp_train_opts o;
+  lsp_train_opts_default(&o);
+  assert_int_equal(o.epochs, 15);
+  assert_int_equal(o.batch, 128);
+  o.epochs = 6;
+  o.batch = 32;
+  o.lr = 0.05;
+  o.smoothing.eps = 0.1;
+  o.seed = 7;
+  lsp_model *a = mlp(DIM, 16, K), *b = mlp(DIM, 16, K), *c = mlp(DIM, 16, K);
+  lsp_train_log la = {0}, lb = {0};
+  cb_count cc = {0};
+  assert_int_equal(lsp_train(a, d, &o, count_cb, &cc, &la), LSP_OK);
+  assert_int_equal(cc.last_batches, 10); /* ceil(300 / 32) */
+  assert_int_equal(cc.calls, 6 * 10 + 6);
+  assert_int_equal(cc.epoch_ends, 6);
+  assert_int_equal(lsp_train(b, d, &o, NULL, NULL, &lb), LSP_OK);
+  assert_memory_equal(a->params, b->params, a->nparams * sizeof(float));
+  for (size_t e = 0; e < 6; e++) assert_true(la.val_loss[e] == lb.val_loss[e]);
+  o.seed = 8;
+  assert_int_equal(lsp_train(c, d, &o, NULL, NULL, NULL), LSP_OK);
+  assert_memory_not_equal(a->params, c->params, a->nparams * sizeof(float));
+  /* It learns: the mixture is well separated (means 2.5 sd apart). */
+  assert_true(la.train_loss[5] < 0.8 * la.train_loss[0]);
+  assert_true(la.val_loss[5] < la.val_loss[0]);
+  assert_true(la.val_acc[5] > 0.8);
+  /* The meta records the run. */
+  assert_int_equal(a->meta.trained, 1);
+  assert_true(a->meta.smoothing.eps == 0.1);
+  assert_int_equal(a->meta.seed, 7);
+  assert_int_equal(a->meta.epochs, 6);
+  assert_int_equal(a->meta.batch, 32);
+  assert_string_equal(a->meta.data, "hand-mixture");
+  assert_true(a->meta.data_hash == 0xfeedull);
+  assert_true(a->meta.val_accuracy == la.val_acc[5]);
+  assert_true(la.samples_per_s > 0 && la.seconds > 0);
+  lsp_train_log_free(&la);
+  lsp_train_log_free(&lb);
+  lsp_train_log_free(&la); /* idempotent */
+  lsp_train_log_free(NULL);
+  lsp_model_free(a), lsp_model_free(b), lsp_model_free(c);
+}
+
+static void test_train_variants(void **state) {
+  lsp_splits *d = *state;
+  lsp_train_opts o;
+  lsp_train_opts_default(&o);
+  o.epochs = 4;
+  o.batch = 64;
+  o.smoothing = (lsp_ls){0.2, LSP_LS_T2T, 0};
+  lsp_train_log lg = {0};
+  /* Adam with weight decay, cosine schedule */
+  o.adam = 1;
+  o.lr = 0.03;
+  o.weight_decay = 1e-4;
+  o.cosine = 1;
+  lsp_model *m = mlp(DIM, 8, K);
+  assert_int_equal(lsp_train(m, d, &o, NULL, NULL, &lg), LSP_OK);
+  assert_true(lg.train_loss[3] < lg.train_loss[0]);
+  assert_true(lg.val_acc[3] > 0.8);
+  assert_int_equal(m->meta.adam, 1);
+  assert_int_equal(m->meta.cosine, 1);
+  lsp_train_log_free(&lg);
+  /* A batch larger than the data is one full batch; no validation split. */
+  lsp_splits nov = *d;
+  memset(&nov.val, 0, sizeof nov.val);
+  o.adam = 0;
+  o.lr = 0.1;
+  o.batch = 1000;
+  assert_int_equal(lsp_train(m, &nov, &o, NULL, NULL, &lg), LSP_OK);
+  assert_true(isnan(lg.val_loss[0]) && isnan(m->meta.val_accuracy));
+  lsp_train_log_free(&lg);
+  lsp_model_free(m);
+}
+
+static void expect_fail(lsp_model *m, const lsp_splits *d,
+                        const lsp_train_opts *o, int status,
+                        const char *needle) {
+  int st = lsp_train(m, d, o, NULL, NULL, NULL);
+  assert_int_equal(st, status);
+  if (!strstr(lsp_errmsg(), needle)) {
+    print_error("message '%s' lacks '%s'\n", lsp_errmsg(), needle);
+    fail();
+  }
+}
+
+static void test_train_errors(void **state) {
+  lsp_splits *d = *state;
+  lsp_train_opts o;
+  lsp_train_opts_default(&o);
+  o.epochs = 1;
+  lsp_model *wide = mlp(DIM + 1, 4, K), *many = mlp(DIM, 4, K + 1),
+            *m = mlp(DIM, 4, K);
+  expect_fail(wide, d, &o, LSP_EDATA,
+              "model 6-4-3 takes 6 inputs but the data "
+              "(hand-mixture) has 5 features");
+  expect_fail(many, d, &o, LSP_EDATA,
+              "has 4 outputs but the data (hand-mixture) has 3 classes");
+  lsp_train_opts b = o;
+  b.lr = 0;
+  expect_fail(m, d, &b, LSP_EINVAL, "learning rate");
+  b = o;
+  b.momentum = 1.0;
+  expect_fail(m, d, &b, LSP_EINVAL, "momentum");
+  b = o;
+  b.weight_decay = NAN;
+  expect_fail(m, d, &b, LSP_EINVAL, "weight decay");
+  b = o;
+  b.smoothing.eps = 1.5;
+  expect_fail(m, d, &b, LSP_EINVAL, "1.5");
+  b = o;
+  b.batch = 0;
+  expect_fail(m, d, &b, LSP_EINVAL, "batch");
+  /* divergence: an absurd learning rate overflows the logits */
+  b = o;
+  b.lr = 1e30;
+  b.epochs = 3;
+  expect_fail(m, d, &b, LSP_EDATA, "diverged");
+  lsp_splits empty = *d;
+  empty.train.n = 0;
+  expect_fail(m, &empty, &o, LSP_EDATA, "no training examples");
+  lsp_model_free(wide), lsp_model_free(many), lsp_model_free(m);
+}
+
+/* One full-batch SGD step split over 1, 2 and 3 threads: the shares'
+ * gradients must add up to the full batch's (up to float rounding). */
+static void test_train_threads_agree(void **state) {
+  lsp_splits *d = *state;
+  lsp_train_opts o;
+  lsp_train_opts_default(&o);
+  o.epochs = 1;
+  o.batch = 1000; /* > 300 rows: one step */
+  lsp_splits nov = *d;
+  memset(&nov.val, 0, sizeof nov.val);
+  lsp_model *m[3];
+  for (int t = 0; t < 3; t++) {
+    m[t] = mlp(DIM, 16, K);
+    lsp_threads_set(t + 1);
+    assert_int_equal(lsp_train(m[t], &nov, &o, NULL, NULL, NULL), LSP_OK);
+  }
+  lsp_threads_set(2);
+  lsp_model *init = mlp(DIM, 16, K);
+  lsp_model_init(init, o.seed);
+  for (int t = 1; t < 3; t++)
+    for (size_t i = 0; i < m[0]->nparams; i++) {
+      /* compare the step taken, lr*g, not the parameters */
+      double s1 = (double)m[0]->params[i] - init->params[i];
+      double st = (double)m[t]->params[i] - init->params[i];
+      td_close(st, s1, 1e-4, 1e-8, "step with more threads", i);
+    }
+  for (int t = 0; t < 3; t++) lsp_model_free(m[t]);
+  lsp_model_free(init);
+}
+
+/* SIGINT during training: the loop stops at the next batch with LSP_EINTR.
+ * The interrupt flag cannot be cleared, so this test runs last. */
+static void raise_on_second(const lsp_train_progress *p, void *user) {
+  (void)user;
+  if (p->batch == 2 && !p->end_of_epoch) raise(SIGINT);
+}
+
+static void test_train_interrupt(void **state) {
+  lsp_splits *d = *state;
+  lsp_train_opts o;
+  lsp_train_opts_default(&o);
+  o.batch = 16;
+  lsp_model *m = mlp(DIM, 4, K);
+  lsp_interrupt_install();
+  assert_int_equal(lsp_train(m, d, &o, raise_on_second, NULL, NULL), LSP_EINTR);
+  assert_non_null(strstr(lsp_errmsg(), "interrupted (epoch 1, batch 3)"));
+  lsp_model_free(m);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_sgd_step_hand),
+      cmocka_unit_test(test_adam_step),
+      cmocka_unit_test(test_train_learns_and_is_deterministic),
+      cmocka_unit_test(test_train_variants),
+      cmocka_unit_test(test_train_errors),
+      cmocka_unit_test(test_train_threads_agree),
+      cmocka_unit_test(test_train_interrupt),
+  };
+  return cmocka_run_group_tests(tests, setup_data, teardown_data);
+}
