@@ -88,7 +88,7 @@ void lsp_fgsm_apply(const float *x, const float *g, size_t count, double eps,
    * exact, and the sum is one float rounding before the clip. */
   const float e = (float)eps * (dir < 0 ? -1.0f : 1.0f);
   for (size_t i = 0; i < count; i++)
-    out[i] = lsp_atk_step(x[i], g[i], e, lo, hi);
+    out[i] = lsp_attack_step(x[i], g[i], e, lo, hi);
 }
 
 /* ---- loss gradient w.r.t. the logits ------------------------------------- */
@@ -156,15 +156,15 @@ static size_t count_zeros(const float *g, size_t count) {
   return z;
 }
 
-int lsp_atk_forward_src(lsp_atk_ctx *c, const float *xb, size_t nb,
-                        const float **logits) {
+int lsp_attack_forward_src(lsp_attack_ctx *c, const float *xb, size_t nb,
+                           const float **logits) {
   int st = lsp_model_forward(c->src, c->ws_src, xb, nb, logits, NULL);
   if (st == LSP_OK) c->flops += c->fwd_src * (double)nb;
   return st;
 }
 
-int lsp_atk_backward_src(lsp_atk_ctx *c, const float *logits,
-                         const int32_t *lab, size_t nb, size_t *zeros) {
+int lsp_attack_backward_src(lsp_attack_ctx *c, const float *logits,
+                            const int32_t *lab, size_t nb, size_t *zeros) {
   int st = loss_grad(c->o->loss, &c->ls, logits, lab, nb, c->k, c->dz);
   if (st) return st;
   if ((st =
@@ -175,15 +175,15 @@ int lsp_atk_backward_src(lsp_atk_ctx *c, const float *logits,
   return LSP_OK;
 }
 
-int lsp_atk_grad_batch(lsp_atk_ctx *c, const float *xb, const int32_t *lab,
-                       size_t nb, size_t *zeros) {
+int lsp_attack_grad_batch(lsp_attack_ctx *c, const float *xb,
+                          const int32_t *lab, size_t nb, size_t *zeros) {
   const float *z = NULL;
-  int st = lsp_atk_forward_src(c, xb, nb, &z);
-  return st ? st : lsp_atk_backward_src(c, z, lab, nb, zeros);
+  int st = lsp_attack_forward_src(c, xb, nb, &z);
+  return st ? st : lsp_attack_backward_src(c, z, lab, nb, zeros);
 }
 
-void lsp_atk_score(const float *z, size_t nb, size_t k, int32_t *pred,
-                   float *conf) {
+void lsp_attack_score(const float *z, size_t nb, size_t k, int32_t *pred,
+                      float *conf) {
   for (size_t i = 0; i < nb; i++) {
     const float *zi = z + i * k;
     size_t best = 0;
@@ -197,8 +197,8 @@ void lsp_atk_score(const float *z, size_t nb, size_t k, int32_t *pred,
   }
 }
 
-void lsp_atk_set_labels(lsp_atk_ctx *c, const float *src_logits, size_t i0,
-                        size_t nb) {
+void lsp_attack_set_labels(lsp_attack_ctx *c, const float *src_logits,
+                           size_t i0, size_t nb) {
   int t = c->o->target;
   for (size_t i = 0; i < nb; i++) {
     if (t == LSP_TARGET_NONE) {
@@ -215,8 +215,8 @@ void lsp_atk_set_labels(lsp_atk_ctx *c, const float *src_logits, size_t i0,
   }
 }
 
-int lsp_atk_tick(lsp_atk_ctx *c, const char *stage, double eps, size_t restart,
-                 size_t passes) {
+int lsp_attack_tick(lsp_attack_ctx *c, const char *stage, double eps,
+                    size_t restart, size_t passes) {
   c->done += passes;
   if (c->o->progress) {
     lsp_attack_progress p = {stage, eps, restart, c->done, c->total};
@@ -226,7 +226,7 @@ int lsp_atk_tick(lsp_atk_ctx *c, const char *stage, double eps, size_t restart,
   return LSP_OK;
 }
 
-int lsp_atk_clean_pass(lsp_atk_ctx *c) {
+int lsp_attack_clean_pass(lsp_attack_ctx *c) {
   int need_src = c->o->target == LSP_TARGET_LEAST_LIKELY && c->transfer;
   for (size_t i0 = 0; i0 < c->n; i0 += c->batch) {
     size_t nb = c->n - i0 < c->batch ? c->n - i0 : c->batch;
@@ -234,21 +234,21 @@ int lsp_atk_clean_pass(lsp_atk_ctx *c) {
     int st = lsp_model_forward(c->dst, c->ws_dst, xb, nb, &z, NULL);
     if (st) return st;
     c->flops += c->fwd_dst * (double)nb;
-    lsp_atk_score(z, nb, c->k, c->clean_pred + i0, c->clean_conf + i0);
+    lsp_attack_score(z, nb, c->k, c->clean_pred + i0, c->clean_conf + i0);
     if (need_src) {
       if ((st = lsp_model_forward(c->src, c->ws_src, xb, nb, &z, NULL)))
         return st;
       c->flops += c->fwd_src * (double)nb;
     }
-    lsp_atk_set_labels(c, z, i0, nb);
-    if ((st = lsp_atk_tick(c, "clean", 0.0, 1, nb))) return st;
+    lsp_attack_set_labels(c, z, i0, nb);
+    if ((st = lsp_attack_tick(c, "clean", 0.0, 1, nb))) return st;
   }
   return LSP_OK;
 }
 
-void lsp_atk_summarize(const lsp_atk_ctx *c, const uint8_t *correct,
-                       const int32_t *pred, const float *conf,
-                       lsp_attack_point *p) {
+void lsp_attack_summarize(const lsp_attack_ctx *c, const uint8_t *correct,
+                          const int32_t *pred, const float *conf,
+                          lsp_attack_point *p) {
   size_t ncorrect = 0, clean_ok = 0, fooled = 0, tdenom = 0, thit = 0;
   double csum = 0.0;
   for (size_t i = 0; i < c->n; i++) {
@@ -349,7 +349,7 @@ static int check_args(const lsp_model *src, const lsp_model *dst,
   return LSP_OK;
 }
 
-static void ctx_free(lsp_atk_ctx *c) {
+static void ctx_free(lsp_attack_ctx *c) {
   if (c->ws_dst != c->ws_src) lsp_model_ws_free(c->ws_dst);
   lsp_model_ws_free(c->ws_src);
   free(c->xb);
@@ -368,7 +368,7 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
   int st = check_args(src, dst, x, y, n, dim, eps, neps, o);
   if (st) return st;
   if (!out) return lsp_fail(LSP_EINVAL, "attack: no result struct");
-  lsp_atk_ctx c;
+  lsp_attack_ctx c;
   memset(&c, 0, sizeof c);
   c.src = src;
   c.dst = dst ? dst : src;

@@ -102,8 +102,11 @@ typedef struct {
   double accuracy_raw;    /* the same at this ε alone (FGSM: = accuracy)   */
   double success_rate;    /* clean-correct examples made wrong, over the
                              clean-correct ones (consistent with accuracy) */
-  double mean_confidence; /* mean max softmax probability on x' (the first
-                             fooling restart's x', else the last one's)   */
+  double mean_confidence; /* mean max softmax probability on the kept x':
+                             iterative attacks keep the first x' that
+                             fooled the model (with early exit: the first
+                             such iterate), else the last restart's last
+                             iterate                                      */
   double zero_grad_share; /* exactly-zero input-gradient components over
                              every gradient this ε evaluated               */
   double target_rate;     /* targeted: share of examples with y ≠ target

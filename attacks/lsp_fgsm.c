@@ -17,7 +17,7 @@
 #include "attacks/lsp_attack_int.h"
 #include "core/lsp_error.h"
 
-int lsp_fgsm_sweep(lsp_atk_ctx *c, const double *eps, size_t neps,
+int lsp_fgsm_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
                    lsp_attack_result *out) {
   const size_t n = c->n, dim = c->dim;
   int8_t *sg = malloc(n * dim);
@@ -35,22 +35,23 @@ int lsp_fgsm_sweep(lsp_atk_ctx *c, const double *eps, size_t neps,
   c->total = n * (c->transfer ? 2 : 1) + n * npos;
 
   /* pass 1: the input gradient at x, once */
-  if (c->transfer && (st = lsp_atk_clean_pass(c))) goto done;
+  if (c->transfer && (st = lsp_attack_clean_pass(c))) goto done;
   size_t zeros = 0;
   for (size_t i0 = 0; i0 < n; i0 += c->batch) {
     size_t nb = n - i0 < c->batch ? n - i0 : c->batch;
     const float *xb = c->x + i0 * dim, *z = NULL;
-    if ((st = lsp_atk_forward_src(c, xb, nb, &z))) goto done;
+    if ((st = lsp_attack_forward_src(c, xb, nb, &z))) goto done;
     if (!c->transfer) {
-      lsp_atk_score(z, nb, c->k, c->clean_pred + i0, c->clean_conf + i0);
-      lsp_atk_set_labels(c, z, i0, nb);
+      lsp_attack_score(z, nb, c->k, c->clean_pred + i0, c->clean_conf + i0);
+      lsp_attack_set_labels(c, z, i0, nb);
     }
-    if ((st = lsp_atk_backward_src(c, z, c->lab + i0, nb, &zeros))) goto done;
+    if ((st = lsp_attack_backward_src(c, z, c->lab + i0, nb, &zeros)))
+      goto done;
     const float *g = c->gb;
     int8_t *s = sg + i0 * dim;
     for (size_t j = 0; j < nb * dim; j++)
       s[j] = (int8_t)((g[j] > 0.0f) - (g[j] < 0.0f));
-    if ((st = lsp_atk_tick(c, "gradient", 0.0, 1, nb))) goto done;
+    if ((st = lsp_attack_tick(c, "gradient", 0.0, 1, nb))) goto done;
   }
   const double zshare = (double)zeros / ((double)n * (double)dim);
 
@@ -71,21 +72,21 @@ int lsp_fgsm_sweep(lsp_atk_ctx *c, const double *eps, size_t neps,
         float *xb = c->xb;
         const size_t cnt = nb * dim;
         for (size_t j = 0; j < cnt; j++)
-          xb[j] = lsp_atk_step(xs[j], (float)s[j], ef, lo, hi);
+          xb[j] = lsp_attack_step(xs[j], (float)s[j], ef, lo, hi);
         const float *z = NULL;
         if ((st = lsp_model_forward(c->dst, c->ws_dst, xb, nb, &z, NULL)))
           goto done;
         c->flops += c->fwd_dst * (double)nb;
-        lsp_atk_score(z, nb, c->k, pred + i0, conf + i0);
+        lsp_attack_score(z, nb, c->k, pred + i0, conf + i0);
         if (keep) memcpy(keep + i0 * dim, xb, nb * dim * sizeof *keep);
-        if ((st = lsp_atk_tick(c, "fgsm", eps[e], 1, nb))) goto done;
+        if ((st = lsp_attack_tick(c, "fgsm", eps[e], 1, nb))) goto done;
       }
     }
     for (size_t i = 0; i < n; i++) correct[i] = pred[i] == c->y[i];
     if (c->o->correct) memcpy(c->o->correct + e * n, correct, n);
     lsp_attack_point *p = &out->points[e];
     p->eps = eps[e];
-    lsp_atk_summarize(c, correct, pred, conf, p);
+    lsp_attack_summarize(c, correct, pred, conf, p);
     p->zero_grad_share = zshare;
   }
 done:

@@ -51,7 +51,7 @@ typedef struct {
 
 /* Record the outcome of active row a (example ii) at iterate xrow: the first
  * fooling x' over all restarts is kept, else the latest one. */
-static void record(const lsp_atk_ctx *c, eps_state *e, size_t ii, int32_t p,
+static void record(const lsp_attack_ctx *c, eps_state *e, size_t ii, int32_t p,
                    float cf, const float *xrow) {
   if (!e->alive[ii]) return;
   e->pred[ii] = p;
@@ -70,7 +70,8 @@ static void record(const lsp_atk_ctx *c, eps_state *e, size_t ii, int32_t p,
  * examples fooled by an earlier restart. Otherwise (targeted, transfer, or
  * full_steps) every example runs all S steps and its last iterate is
  * scored on dst. */
-static int attack_eps(lsp_atk_ctx *c, double eps, gsl_rng *rng, eps_state *e) {
+static int attack_eps(lsp_attack_ctx *c, double eps, gsl_rng *rng,
+                      eps_state *e) {
   const size_t n = c->n, dim = c->dim, S = c->o->steps, R = c->o->restarts;
   const float lo = c->o->lo, hi = c->o->hi, ef = (float)eps;
   const float af =
@@ -112,11 +113,11 @@ static int attack_eps(lsp_atk_ctx *c, double eps, gsl_rng *rng, eps_state *e) {
         }
       for (size_t s = 0; s < S && na > 0; s++) {
         const float *z = NULL;
-        int st = lsp_atk_forward_src(c, xb, na, &z);
+        int st = lsp_attack_forward_src(c, xb, na, &z);
         if (st) return st;
         size_t fooled = 0;
         if (early) {
-          lsp_atk_score(z, na, c->k, e->bpred, e->bconf);
+          lsp_attack_score(z, na, c->k, e->bpred, e->bconf);
           for (size_t a = 0; a < na; a++)
             if (e->bpred[a] != c->y[e->idx[a]]) {
               record(c, e, e->idx[a], e->bpred[a], e->bconf[a], xb + a * dim);
@@ -127,7 +128,7 @@ static int attack_eps(lsp_atk_ctx *c, double eps, gsl_rng *rng, eps_state *e) {
             break;
           }
         }
-        if ((st = lsp_atk_backward_src(c, z, e->blab, na, &e->zeros)))
+        if ((st = lsp_attack_backward_src(c, z, e->blab, na, &e->zeros)))
           return st;
         e->evals += na * dim;
         const float *g = c->gb;
@@ -137,7 +138,7 @@ static int attack_eps(lsp_atk_ctx *c, double eps, gsl_rng *rng, eps_state *e) {
           const float *ga = g + a * dim, *bl = e->blo + a * dim,
                       *bh = e->bhi + a * dim;
           for (size_t j = 0; j < dim; j++)
-            xr[j] = lsp_atk_step(xr[j], ga[j], af, bl[j], bh[j]);
+            xr[j] = lsp_attack_step(xr[j], ga[j], af, bl[j], bh[j]);
         }
         if (fooled) { /* drop the fooled rows from the batch */
           size_t w = 0;
@@ -160,18 +161,18 @@ static int attack_eps(lsp_atk_ctx *c, double eps, gsl_rng *rng, eps_state *e) {
         int st = lsp_model_forward(c->dst, c->ws_dst, xb, na, &z, NULL);
         if (st) return st;
         c->flops += c->fwd_dst * (double)na;
-        lsp_atk_score(z, na, c->k, e->bpred, e->bconf);
+        lsp_attack_score(z, na, c->k, e->bpred, e->bconf);
         for (size_t a = 0; a < na; a++)
           record(c, e, e->idx[a], e->bpred[a], e->bconf[a], xb + a * dim);
       }
-      int st = lsp_atk_tick(c, stage, eps, r + 1, nb * (S + 1));
+      int st = lsp_attack_tick(c, stage, eps, r + 1, nb * (S + 1));
       if (st) return st;
     }
   }
   return LSP_OK;
 }
 
-int lsp_pgd_sweep(lsp_atk_ctx *c, const double *eps, size_t neps,
+int lsp_pgd_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
                   lsp_attack_result *out) {
   const size_t n = c->n, dim = c->dim, S = c->o->steps, R = c->o->restarts;
   eps_state e;
@@ -197,7 +198,7 @@ int lsp_pgd_sweep(lsp_atk_ctx *c, const double *eps, size_t neps,
   size_t npos = 0;
   for (size_t i = 0; i < neps; i++) npos += eps[i] > 0.0;
   c->total = n + npos * R * n * (S + 1);
-  if ((st = lsp_atk_clean_pass(c))) goto done;
+  if ((st = lsp_attack_clean_pass(c))) goto done;
 
   for (size_t i = 0; i < neps; i++) {
     lsp_attack_point *p = &out->points[i];
@@ -215,7 +216,7 @@ int lsp_pgd_sweep(lsp_atk_ctx *c, const double *eps, size_t neps,
       if ((st = attack_eps(c, eps[i], rng, &e))) goto done;
       p->zero_grad_share = e.evals ? (double)e.zeros / (double)e.evals : NAN;
     }
-    lsp_atk_summarize(c, e.alive, e.pred, e.conf, p);
+    lsp_attack_summarize(c, e.alive, e.pred, e.conf, p);
   }
 
   /* the envelope over ε (ascending; equal ε in the given order) */

@@ -27,6 +27,13 @@ sed 's/"seconds":[^,]*,//g' "$SCR/out" >"$SCR/a" && sed 's/"seconds":[^,]*,//g' 
 expect_exit 0 "bim, margin loss, targeted class 2" "$LSP" attack "${IN[@]}" --attack bim --loss margin --target 2 --eps 0.2
 grep -q 'to_target' "$SCR/out" && ok "targeted output has the target rate" || bad "targeted: $(cat "$SCR/out")"
 expect_exit 0 "fgsm-targeted least-likely, smoothed loss" "$LSP" attack "${IN[@]}" --attack fgsm-targeted --loss smoothed --smoothing 0.1 --eps 0.2
+# a trained .lspm records its smoothing: --loss smoothed uses it, --data works
+expect_exit 0 "train a small model" "$LSP" train --data synthetic --smoothing 0.2 --hidden 16 --epochs 2 --out "$SCR/syn.lspm" --quiet --threads 1
+expect_exit 0 "smoothed loss from the model file" "$LSP" attack --model "$SCR/syn.lspm" --data synthetic --split val --limit 200 --loss smoothed --eps 0,0.3 --json
+grep -q '"loss":"smoothed","loss_smoothing":0.2' "$SCR/out" && grep -q '"split":"val","threads":[0-9]*,"attack":"fgsm"' "$SCR/out" &&
+  grep -q '"n":200,' "$SCR/out" && ok "the model's smoothing, the val split and the limit are used" || bad "lspm: $(cat "$SCR/out")"
+expect_exit 1 "model does not fit the dataset" "$LSP" attack --model "$T" --data synthetic
+expect_err "takes 8 inputs but synthetic has 64" "model does not fit the dataset"
 expect_exit 0 "--help" "$LSP" attack --help
 grep -q -- '--transfer-from' "$SCR/out" && ok "help lists options" || bad "help"
 
