@@ -23,12 +23,7 @@
 
 #include "analysis/lsp_calib_impl.h"
 
-#if defined(__x86_64__) && !defined(LSP_NO_CLONES) && defined(__GNUC__)
-#define LSP_CLONES \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define LSP_CLONES
-#endif
+#include "core/lsp_clones.h"
 
 #define LANES 4
 

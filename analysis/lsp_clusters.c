@@ -77,12 +77,7 @@ static int check_args(const float *feat, const int32_t *labels, size_t n,
 /* The row kernels of both passes are compiled for AVX-512, AVX2 and the
  * baseline and picked at load time, like the loss kernel (core/lsp_loss.c); the
  * sanitizer build (LSP_NO_CLONES) gets the portable version only. */
-#if defined(__x86_64__) && !defined(LSP_NO_CLONES) && defined(__GNUC__)
-#define LSP_CLONES \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define LSP_CLONES
-#endif
+#include "core/lsp_clones.h"
 
 /* One row of pass 1: returns ‖x‖² (double); if it is finite and non-zero,
  * adds x/‖x‖ to u and x to m (h doubles each). */

@@ -5,18 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/lsp_clones.h"
 #include "core/lsp_error.h"
 #include "core/lsp_vexp.h"
-
-/* Runtime dispatch: on x86-64 the row kernel is compiled for AVX-512, AVX2
- * and the baseline, and the loader picks the best the CPU has. The sanitizer
- * build (LSP_NO_CLONES) and other architectures get one portable version. */
-#if defined(__x86_64__) && !defined(LSP_NO_CLONES) && defined(__GNUC__)
-#define LSP_CLONES \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define LSP_CLONES
-#endif
 
 /* ---- smoothing settings --------------------------------------------------- */
 

@@ -1,0 +1,17 @@
+/* lsp_clones.h — runtime dispatch for hot kernels (internal).
+ *
+ * LSP_CLONES before a function compiles it for AVX-512 (x86-64-v4), AVX2
+ * (x86-64-v3) and the portable baseline; the loader picks the best the CPU
+ * has (GCC/Clang target_clones through an ifunc). The sanitizer build
+ * (LSP_NO_CLONES) and other architectures get the portable version only. */
+#ifndef LSP_CLONES_H
+#define LSP_CLONES_H
+
+#if defined(__x86_64__) && !defined(LSP_NO_CLONES) && defined(__GNUC__)
+#define LSP_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define LSP_CLONES
+#endif
+
+#endif
