@@ -13,6 +13,7 @@ typedef struct {
 
 static const command k_commands[] = {
     {"run", cmd_run, "the main job: train with and without smoothing, measure, write the report"},
+    {"compare", cmd_compare, "one report over the results.json of earlier runs"},
     {"loss", cmd_loss, "label-smoothed cross-entropy (and gradient) of saved logits"},
     {"attack", cmd_attack, "FGSM/BIM/PGD sweeps over eps, transfer attacks, gradient-masking checks"},
     {"clusters", cmd_clusters, "penultimate-layer cluster geometry (R2, NC1) and projection"},
