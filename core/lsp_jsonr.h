@@ -8,7 +8,7 @@
  * in document order; a duplicated key is an error). Nothing but white space
  * may follow the top-level value. Nesting is limited to LSP_JSONR_MAXDEPTH
  * and the input to LSP_JSONR_MAXBYTES. Errors name the source (a file
- * path or "<input>") with line:column, e.g. "run/results.json:12:7:
+ * path or "<input>") with line:column (column in bytes), e.g. "run/results.json:12:7:
  * expected ',' or '}' in an object".
  *
  *   lsp_jsonr_doc *d;
