@@ -284,11 +284,11 @@ static const char *attack_of(const cmp_run *r) { return r->attack; }
 static void add_warn_list(cmp_state *s, const char *what, const char *(*get)(const cmp_run *)) {
   if (s->nwarn >= MAXWARN) return;
   char *w = s->warn[s->nwarn];
-  size_t off = (size_t)snprintf(w, sizeof s->warn[0], "Not comparable: different %s (", what);
+  size_t off = (size_t)snprintf(w, sizeof s->warn[0], "Not comparable: different %s: ", what);
   for (size_t r = 0; r < s->n && off < sizeof s->warn[0]; r++)
     off += (size_t)snprintf(w + off, sizeof s->warn[0] - off, "%s%s: [%s]", r ? "; " : "",
                             s->runs[r].name, get(&s->runs[r]));
-  if (off < sizeof s->warn[0]) snprintf(w + off, sizeof s->warn[0] - off, ").");
+  if (off < sizeof s->warn[0]) snprintf(w + off, sizeof s->warn[0] - off, ".");
   s->nwarn++;
 }
 
@@ -304,16 +304,16 @@ static void check_comparable(cmp_state *s) {
     ep |= a->epochs != b->epochs;
   }
   if (data) add_warn_list(s, "datasets", data_of);
-  else if (hash) add_warn_list(s, "data (same name, different data hash)", hash_of);
+  else if (hash) add_warn_list(s, "data (same dataset name, different data hash)", hash_of);
   if (hid) add_warn_list(s, "architectures (hidden widths)", hidden_of);
   if (att) add_warn_list(s, "attack ε lists", attack_of);
   if (ep && s->nwarn < MAXWARN) {
     char *w = s->warn[s->nwarn++];
-    size_t off = (size_t)snprintf(w, sizeof s->warn[0], "Different training budgets (epochs");
+    size_t off = (size_t)snprintf(w, sizeof s->warn[0], "Different training budgets (epochs):");
     for (size_t r = 0; r < s->n && off < sizeof s->warn[0]; r++)
       off += (size_t)snprintf(w + off, sizeof s->warn[0] - off, "%s %s: %g", r ? ";" : "",
                               s->runs[r].name, s->runs[r].epochs);
-    if (off < sizeof s->warn[0]) snprintf(w + off, sizeof s->warn[0] - off, ").");
+    if (off < sizeof s->warn[0]) snprintf(w + off, sizeof s->warn[0] - off, ".");
   }
   if (isnan(s->ref) && s->nwarn < MAXWARN)
     snprintf(s->warn[s->nwarn++], sizeof s->warn[0],
@@ -557,7 +557,8 @@ static int plot_metrics(const cmp_state *s, const char *path, lsp_plot_format fm
   for (int p = 0; p < NPANEL && !st; p++) {
     if (!mp->nser[p]) continue;
     lsp_plot_panel pn = {titles[p], "smoothing ε", ylabels[p], 0, 0, NAN, NAN, NAN, NAN,
-                         p == P_ACC ? "bottom left" : "top left", mp->ser[p], mp->nser[p]};
+                         np == 0 ? "bottom right" : "off", mp->ser[p], mp->nser[p]};
+    /* one legend (on the first panel): colours are the same in every panel */
     panels[np++] = pn;
   }
   if (!st && np) {
@@ -598,7 +599,7 @@ static int plot_attacks(const cmp_state *s, const char *path, lsp_plot_format fm
   if (n) {
     lsp_plot_panel panels[2] = {
         {"FGSM", "attack ε (L∞, pixel scale)", "accuracy under attack", 0, 0, NAN, NAN, 0, 1,
-         "top right", ser, n},
+         "off", ser, n},
         {"PGD", "attack ε (L∞, pixel scale)", "accuracy under attack", 0, 0, NAN, NAN, 0, 1,
          "top right", ser + MAXSER, n}};
     lsp_plot_opts po = {0};
