@@ -703,9 +703,14 @@ static int write_report(const cmp_state *s, const char *dir, const figs *f) {
   if (f->note[0]) d_note(&d, LSP_HTML_WARNING, f->note);
   d_heading(&d, 2, "Runs");
   d_table(&d, rt, "The configuration of each input");
-  for (size_t r = 0; r < s->n; r++) {
-    if (!s->runs[r].command[0]) continue;
-    snprintf(buf, sizeof buf, "%s: %s", s->runs[r].name, s->runs[r].command);
+  /* the command line of every run, one per line */
+  size_t off = 0;
+  buf[0] = 0;
+  for (size_t r = 0; r < s->n && off < sizeof buf; r++)
+    if (s->runs[r].command[0])
+      off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%.200s: %.600s", off ? "\n" : "",
+                              s->runs[r].name, s->runs[r].command);
+  if (buf[0]) {
     lsp_html_code(&d.h, buf);
     lsp_md_code(&d.m, buf);
   }
