@@ -343,7 +343,9 @@ static lsp_table *models_table(const cmp_state *s) {
       lsp_table_text(t, 0, run->name);
       lsp_table_text(t, 1, m->tag);
       lsp_table_text(t, 2, run->data);
-      lsp_table_num(t, 3, m->eps);
+      char e[32];
+      snprintf(e, sizeof e, "%g", m->eps); /* as the run was asked for, e.g. "0.05" */
+      lsp_table_text(t, 3, e);
       lsp_table_text(t, 4, m->convention);
       lsp_table_int(t, 5, (long long)m->seed);
       for (int k = 0; k < NCI; k++) set_ci(t, 6 + (size_t)k, m->v[k], m->lo[k], m->hi[k]);
@@ -601,9 +603,11 @@ static int plot_attacks(const cmp_state *s, const char *path, lsp_plot_format fm
         {"FGSM", "attack ε (L∞, pixel scale)", "accuracy under attack", 0, 0, NAN, NAN, 0, 1,
          "off", ser, n},
         {"PGD", "attack ε (L∞, pixel scale)", "accuracy under attack", 0, 0, NAN, NAN, 0, 1,
-         "top right", ser + MAXSER, n}};
+         "top right", ser + MAXSER, n}}; /* curves fall from the top left */
     lsp_plot_opts po = {0};
     po.format = fmt;
+    po.panel_width = 5.0; /* room for a legend of many models */
+    po.panel_height = 3.4 + 0.12 * (double)n;
     st = lsp_plot_lines(path, &po, panels, 2);
   }
 done:
