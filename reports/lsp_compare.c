@@ -113,6 +113,9 @@ static void check_comparable(cmp_state *s) {
                               s->runs[r].name, s->runs[r].epochs);
     if (off < sizeof s->warn[0]) snprintf(w + off, sizeof s->warn[0] - off, ".");
   }
+  if (!isnan(s->ref) && !everyone_has(s, s->ref) && s->nwarn < MAXWARN)
+    snprintf(s->warn[s->nwarn++], sizeof s->warn[0],
+             "Some models were not attacked at ε = %g: their FGSM/PGD cells are empty.", s->ref);
   if (isnan(s->ref) && s->nwarn < MAXWARN)
     snprintf(s->warn[s->nwarn++], sizeof s->warn[0],
              "No attack ε is shared by every model: the FGSM/PGD columns are empty.");

@@ -103,7 +103,16 @@ grep -q 'models\[1\].calibration.ece: expected a number, found string' "$SCR/err
 "$LSP" compare "$SCR/badtype.json" --out "$SCR/never" 2>&1 | grep -q 'field models\[1\].calibration.ece: expected a number, found string' \
   && ok "wrong type names the field" || bad "wrong-type message lacks the field"
 
+# --ref-eps picks the attack columns; an ε no run attacked at is flagged
+expect_exit 0 "compare --ref-eps 0.05" "$LSP" compare "$A/results.json" --out "$SCR/cmp005" --ref-eps 0.05
+$PY -c "import json,sys; c=json.load(open(sys.argv[1])); r=json.load(open(sys.argv[2])); assert c['reference_attack_eps']==0.05; assert c['rows'][0]['fgsm_accuracy']==[p['accuracy'] for p in r['models'][0]['attacks']['fgsm']['points'] if p['eps']==0.05][0]" \
+  "$SCR/cmp005/compare.json" "$A/results.json" && ok "--ref-eps 0.05 columns" || bad "--ref-eps columns"
+expect_exit 0 "compare --ref-eps 0.07" "$LSP" compare "$A/results.json" --out "$SCR/cmp007" --ref-eps 0.07
+grep -q 'not attacked at ε = 0.07' "$SCR/cmp007/compare.md" && ok "missing reference ε flagged" || bad "missing reference ε not flagged"
+
 # usage errors: exit 2
+expect_exit 2 "bad --ref-eps" "$LSP" compare "$A/results.json" --out "$SCR/never" --ref-eps abc
+expect_err "--ref-eps" "bad --ref-eps"
 expect_exit 2 "no inputs" "$LSP" compare --out "$SCR/never"
 expect_err "no results.json given" "no inputs"
 expect_exit 2 "--out missing" "$LSP" compare "$A/results.json"
