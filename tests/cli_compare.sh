@@ -103,6 +103,15 @@ grep -q 'models\[1\].calibration.ece: expected a number, found string' "$SCR/err
 "$LSP" compare "$SCR/badtype.json" --out "$SCR/never" 2>&1 | grep -q 'field models\[1\].calibration.ece: expected a number, found string' \
   && ok "wrong type names the field" || bad "wrong-type message lacks the field"
 
+# PDF figures for papers; and without gnuplot the report is still written
+expect_exit 0 "compare --format pdf" "$LSP" compare "$A/results.json" --out "$SCR/cmppdf" --format pdf
+[ -s "$SCR/cmppdf/plots/compare_attacks.pdf" ] && head -c 4 "$SCR/cmppdf/plots/compare_attacks.pdf" | grep -q '%PDF' \
+  && ok "PDF figure written" || bad "no PDF figure"
+LSPROBE_GNUPLOT=/nonexistent/gnuplot "$LSP" compare "$A/results.json" --out "$SCR/cmpnogp" >"$SCR/out" 2>"$SCR/err"
+[ $? -eq 0 ] && [ -s "$SCR/cmpnogp/compare.html" ] && [ ! -e "$SCR/cmpnogp/plots" ] && ok "no gnuplot: report without pictures" || bad "no-gnuplot report"
+grep -q 'WARNING: gnuplot was not found' "$SCR/err" && grep -q 'no pictures' "$SCR/cmpnogp/compare.html" \
+  && ok "no gnuplot: warned on screen and in the report" || bad "no-gnuplot warning"
+
 # --ref-eps picks the attack columns; an ε no run attacked at is flagged
 expect_exit 0 "compare --ref-eps 0.05" "$LSP" compare "$A/results.json" --out "$SCR/cmp005" --ref-eps 0.05
 $PY -c "import json,sys; c=json.load(open(sys.argv[1])); r=json.load(open(sys.argv[2])); assert c['reference_attack_eps']==0.05; assert c['rows'][0]['fgsm_accuracy']==[p['accuracy'] for p in r['models'][0]['attacks']['fgsm']['points'] if p['eps']==0.05][0]" \
