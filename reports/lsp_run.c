@@ -18,6 +18,7 @@
 
 #include "analysis/lsp_boot.h"
 #include "core/lsp_error.h"
+#include "reports/lsp_outdir.h"
 #include "core/lsp_io.h"
 #include "core/lsp_npy.h"
 #include "core/lsp_threads.h"
@@ -402,64 +403,6 @@ static int compare(lsp_run_state *s, lsp_run_cmp *c) {
   return LSP_OK;
 }
 
-/* ---- output folder handling ------------------------------------------------------ */
-
-static int rm_rf(const char *path) {
-  struct stat sb;
-  if (lstat(path, &sb) != 0) return 0;
-  if (S_ISDIR(sb.st_mode)) {
-    DIR *d = opendir(path);
-    if (d) {
-      struct dirent *e;
-      while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char sub[4096];
-        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-        rm_rf(sub);
-      }
-      closedir(d);
-    }
-    return rmdir(path);
-  }
-  return unlink(path);
-}
-
-/* Move every entry of the staging folder into `out`: files replace their
- * namesakes atomically (rename); folders (plots/, dumps/) are swapped: the
- * old one is renamed aside, the new one moved in, the old one removed. */
-static int publish(const char *staging, const char *out) {
-  DIR *d = opendir(staging);
-  if (!d) return lsp_fail(LSP_EIO, "%s: %s", staging, strerror(errno));
-  struct dirent *e;
-  int st = LSP_OK;
-  while ((e = readdir(d)) && st == LSP_OK) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    char from[4096], to[4096], old[4200];
-    snprintf(from, sizeof from, "%s/%s", staging, e->d_name);
-    snprintf(to, sizeof to, "%s/%s", out, e->d_name);
-    struct stat sb;
-    if (stat(from, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-      snprintf(old, sizeof old, "%s/.old-%s-%ld", out, e->d_name, (long)getpid());
-      struct stat ob;
-      int had = stat(to, &ob) == 0;
-      if (had && rename(to, old) != 0) {
-        st = lsp_fail(LSP_EIO, "%s: cannot move aside: %s", to, strerror(errno));
-        break;
-      }
-      if (rename(from, to) != 0) {
-        st = lsp_fail(LSP_EIO, "%s: cannot move into place: %s", to, strerror(errno));
-        if (had) rename(old, to);
-        break;
-      }
-      if (had) rm_rf(old);
-    } else if (rename(from, to) != 0) {
-      st = lsp_fail(LSP_EIO, "%s: cannot move into place: %s", to, strerror(errno));
-    }
-  }
-  closedir(d);
-  return st;
-}
-
 /* ---- the job --------------------------------------------------------------------- */
 
 static void free_state(lsp_run_state *s) {
@@ -581,7 +524,7 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   snprintf(models_dir, sizeof models_dir, "%s/models", o->out);
   if ((st = lsp_mkdir_p(models_dir))) goto fail;
   snprintf(staging, sizeof staging, "%s/.staging-%ld", o->out, (long)getpid());
-  rm_rf(staging);
+  lsp_outdir_rm_rf(staging);
   snprintf(dumps, sizeof dumps, "%s/dumps", staging);
   if ((st = lsp_mkdir_p(dumps))) goto fail;
 
@@ -711,14 +654,14 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
     st = lsp_fail(LSP_EINTR, "interrupted");
     goto fail;
   }
-  if ((st = publish(staging, o->out))) goto fail;
-  rm_rf(staging);
+  if ((st = lsp_outdir_publish(staging, o->out))) goto fail;
+  lsp_outdir_rm_rf(staging);
   snprintf(report, sizeof report, "%s/report.html", o->out);
   if (report_path) *report_path = report;
   free_state(s);
   return LSP_OK;
 fail:
-  if (staging[0]) rm_rf(staging);
+  if (staging[0]) lsp_outdir_rm_rf(staging);
   free_state(s);
   return st;
 }

@@ -1,0 +1,616 @@
+/* lsp_compare.c — `lsprobe compare`: lay out what earlier runs recorded
+ * (lsp_compare.h). Reads results.json files with core/lsp_jsonr.h, copies
+ * their numbers into tables and series, and reuses the run report's
+ * writers (HTML, Markdown, CSV, JSON, gnuplot). Computes no metric. */
+#define _POSIX_C_SOURCE 200809L
+#include "reports/lsp_compare.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/lsp_error.h"
+#include "core/lsp_io.h"
+#include "core/lsp_json.h"
+#include "core/lsp_jsonr.h"
+#include "reports/lsp_compare_int.h"
+#include "reports/lsp_csv.h"
+#include "reports/lsp_html.h"
+#include "reports/lsp_md.h"
+#include "reports/lsp_outdir.h"
+#include "reports/lsp_table.h"
+
+void lsp_compare_opts_default(lsp_compare_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->format = LSP_PLOT_SVG;
+  o->ref_eps = NAN;
+}
+
+
+/* ---- what the runs have in common ------------------------------------------ */
+
+#define MAXWARN 8
+typedef struct {
+  cmp_run *runs;
+  size_t n;
+  double ref;
+  char warn[MAXWARN][640];
+  size_t nwarn;
+  const lsp_compare_opts *o;
+} cmp_state;
+
+static int has_eps(const curve *c, double e) {
+  for (size_t i = 0; i < c->n; i++)
+    if (fabs(c->eps[i] - e) <= 1e-12 * (1 + fabs(e))) return 1;
+  return 0;
+}
+static double at_eps(const curve *c, double e) {
+  for (size_t i = 0; i < c->n; i++)
+    if (fabs(c->eps[i] - e) <= 1e-12 * (1 + fabs(e))) return c->acc[i];
+  return NAN;
+}
+static int everyone_has(const cmp_state *s, double e) {
+  for (size_t r = 0; r < s->n; r++)
+    for (size_t m = 0; m < s->runs[r].nmodels; m++)
+      if (!has_eps(&s->runs[r].models[m].fgsm, e) || !has_eps(&s->runs[r].models[m].pgd, e))
+        return 0;
+  return 1;
+}
+
+static void pick_ref(cmp_state *s) {
+  if (!isnan(s->o->ref_eps)) {
+    s->ref = s->o->ref_eps;
+    return;
+  }
+  s->ref = NAN;
+  if (everyone_has(s, 0.1)) {
+    s->ref = 0.1;
+    return;
+  }
+  const curve *c = &s->runs[0].models[0].fgsm;
+  for (size_t i = 0; i < c->n; i++)
+    if (everyone_has(s, c->eps[i]) && (isnan(s->ref) || c->eps[i] > s->ref)) s->ref = c->eps[i];
+}
+
+static const char *data_of(const cmp_run *r) { return r->data; }
+static const char *hash_of(const cmp_run *r) { return r->hash; }
+static const char *hidden_of(const cmp_run *r) { return r->hidden; }
+static const char *attack_of(const cmp_run *r) { return r->attack; }
+
+static void add_warn_list(cmp_state *s, const char *what, const char *(*get)(const cmp_run *)) {
+  if (s->nwarn >= MAXWARN) return;
+  char *w = s->warn[s->nwarn];
+  size_t off = (size_t)snprintf(w, sizeof s->warn[0], "Not comparable: different %s: ", what);
+  for (size_t r = 0; r < s->n && off < sizeof s->warn[0]; r++)
+    off += (size_t)snprintf(w + off, sizeof s->warn[0] - off, "%s%s: [%s]", r ? "; " : "",
+                            s->runs[r].name, get(&s->runs[r]));
+  if (off < sizeof s->warn[0]) snprintf(w + off, sizeof s->warn[0] - off, ".");
+  s->nwarn++;
+}
+
+static void check_comparable(cmp_state *s) {
+  int data = 0, hash = 0, hid = 0, att = 0, ep = 0;
+  const cmp_run *a = &s->runs[0];
+  for (size_t r = 1; r < s->n; r++) {
+    const cmp_run *b = &s->runs[r];
+    data |= strcmp(a->data, b->data) != 0;
+    hash |= strcmp(a->hash, b->hash) != 0;
+    hid |= strcmp(a->hidden, b->hidden) != 0;
+    att |= strcmp(a->attack, b->attack) != 0;
+    ep |= a->epochs != b->epochs;
+  }
+  if (data) add_warn_list(s, "datasets", data_of);
+  else if (hash) add_warn_list(s, "data (same dataset name, different data hash)", hash_of);
+  if (hid) add_warn_list(s, "architectures (hidden widths)", hidden_of);
+  if (att) add_warn_list(s, "attack ε lists", attack_of);
+  if (ep && s->nwarn < MAXWARN) {
+    char *w = s->warn[s->nwarn++];
+    size_t off = (size_t)snprintf(w, sizeof s->warn[0], "Different training budgets (epochs):");
+    for (size_t r = 0; r < s->n && off < sizeof s->warn[0]; r++)
+      off += (size_t)snprintf(w + off, sizeof s->warn[0] - off, "%s %s: %g", r ? ";" : "",
+                              s->runs[r].name, s->runs[r].epochs);
+    if (off < sizeof s->warn[0]) snprintf(w + off, sizeof s->warn[0] - off, ".");
+  }
+  if (!isnan(s->ref) && !everyone_has(s, s->ref) && s->nwarn < MAXWARN)
+    snprintf(s->warn[s->nwarn++], sizeof s->warn[0],
+             "Some models were not attacked at ε = %g: their FGSM/PGD cells are empty.", s->ref);
+  if (isnan(s->ref) && s->nwarn < MAXWARN)
+    snprintf(s->warn[s->nwarn++], sizeof s->warn[0],
+             "No attack ε is shared by every model: the FGSM/PGD columns are empty.");
+}
+
+/* ---- tables ----------------------------------------------------------------- */
+
+static void set_ci(lsp_table *t, size_t col, double v, double lo, double hi) {
+  if (isfinite(lo) && isfinite(hi)) lsp_table_num_ci(t, col, v, lo, hi);
+  else lsp_table_num(t, col, v);
+}
+
+static lsp_table *models_table(const cmp_state *s) {
+  char fg[64], pg[64];
+  snprintf(fg, sizeof fg, "FGSM acc. (ε=%g)", s->ref);
+  snprintf(pg, sizeof pg, "PGD acc. (ε=%g)", s->ref);
+  const char *hdr[] = {"run", "model", "data", "ε", "convention", "seed", "test accuracy", "NLL",
+                       "ECE", "ECE after T", "T", "R² separation", "NC1", fg, pg};
+  lsp_table *t = lsp_table_alloc(15, hdr);
+  if (!t) return NULL;
+  for (size_t r = 0; r < s->n; r++)
+    for (size_t i = 0; i < s->runs[r].nmodels; i++) {
+      const cmp_run *run = &s->runs[r];
+      const cmp_model *m = &run->models[i];
+      if (lsp_table_row(t)) goto oom;
+      lsp_table_text(t, 0, run->name);
+      lsp_table_text(t, 1, m->tag);
+      lsp_table_text(t, 2, run->data);
+      char e[32];
+      snprintf(e, sizeof e, "%g", m->eps); /* as the run was asked for, e.g. "0.05" */
+      lsp_table_text(t, 3, e);
+      lsp_table_text(t, 4, m->convention);
+      lsp_table_int(t, 5, (long long)m->seed);
+      for (int k = 0; k < NCI; k++) set_ci(t, 6 + (size_t)k, m->v[k], m->lo[k], m->hi[k]);
+      lsp_table_num(t, 10, m->temperature);
+      lsp_table_num(t, 11, m->r2);
+      lsp_table_num(t, 12, m->nc1);
+      lsp_table_num(t, 13, at_eps(&m->fgsm, s->ref));
+      lsp_table_num(t, 14, at_eps(&m->pgd, s->ref));
+    }
+  for (size_t c = 6; c <= 9; c++) lsp_table_digits(t, c, 4);
+  return t;
+oom:
+  lsp_table_free(t);
+  return NULL;
+}
+
+static lsp_table *runs_table(const cmp_state *s) {
+  const char *hdr[] = {"run", "file", "data", "data hash", "hidden", "epochs", "convention",
+                       "smoothing ε", "seeds", "attack ε", "quick", "started"};
+  lsp_table *t = lsp_table_alloc(12, hdr);
+  if (!t) return NULL;
+  for (size_t r = 0; r < s->n; r++) {
+    const cmp_run *x = &s->runs[r];
+    if (lsp_table_row(t)) {
+      lsp_table_free(t);
+      return NULL;
+    }
+    lsp_table_text(t, 0, x->name);
+    lsp_table_text(t, 1, x->path);
+    lsp_table_text(t, 2, x->data);
+    lsp_table_text(t, 3, x->hash);
+    lsp_table_text(t, 4, x->hidden);
+    lsp_table_int(t, 5, (long long)x->epochs);
+    lsp_table_text(t, 6, x->convention);
+    lsp_table_text(t, 7, x->smoothing);
+    lsp_table_text(t, 8, x->seeds);
+    lsp_table_text(t, 9, x->attack);
+    lsp_table_text(t, 10, x->quick ? "yes" : "no");
+    lsp_table_text(t, 11, x->started);
+  }
+  return t;
+}
+
+/* ---- compare.json ---------------------------------------------------------- */
+
+static void json_ci(lsp_json *j, const char *key, double v, double lo, double hi) {
+  char ck[64];
+  lsp_json_key_num(j, key, v);
+  snprintf(ck, sizeof ck, "%s_ci", key);
+  lsp_json_key(j, ck);
+  if (isfinite(lo) || isfinite(hi)) {
+    lsp_json_arr_begin(j);
+    lsp_json_num(j, lo);
+    lsp_json_num(j, hi);
+    lsp_json_arr_end(j);
+  } else {
+    lsp_json_null(j);
+  }
+}
+
+static int write_json(const cmp_state *s, const char *path) {
+  lsp_outfile f;
+  int st = lsp_out_open(&f, path);
+  if (st) return st;
+  lsp_json j;
+  lsp_json_init(&j, f.fp, 1);
+  lsp_json_obj_begin(&j);
+  lsp_json_key_str(&j, "tool", "lsprobe compare");
+  if (s->o->command) lsp_json_key_str(&j, "command", s->o->command);
+  lsp_json_key_num(&j, "reference_attack_eps", s->ref);
+  lsp_json_key_bool(&j, "comparable", s->nwarn == 0);
+  lsp_json_key(&j, "warnings");
+  lsp_json_arr_begin(&j);
+  for (size_t i = 0; i < s->nwarn; i++) lsp_json_str(&j, s->warn[i]);
+  lsp_json_arr_end(&j);
+  lsp_json_key(&j, "inputs");
+  lsp_json_arr_begin(&j);
+  for (size_t r = 0; r < s->n; r++) {
+    const cmp_run *x = &s->runs[r];
+    lsp_json_obj_begin(&j);
+    lsp_json_key_str(&j, "path", x->path);
+    lsp_json_key_str(&j, "run", x->name);
+    lsp_json_key_str(&j, "lsprobe_version", x->version);
+    lsp_json_key_str(&j, "started", x->started);
+    lsp_json_key_str(&j, "command", x->command);
+    lsp_json_key_str(&j, "data", x->data);
+    lsp_json_key_str(&j, "data_hash", x->hash);
+    lsp_json_key_str(&j, "hidden", x->hidden);
+    lsp_json_key_num(&j, "epochs", x->epochs);
+    lsp_json_key_str(&j, "convention", x->convention);
+    lsp_json_key_str(&j, "smoothing", x->smoothing);
+    lsp_json_key_str(&j, "seeds", x->seeds);
+    lsp_json_key_str(&j, "attack_eps", x->attack);
+    lsp_json_key_bool(&j, "quick", x->quick);
+    lsp_json_obj_end(&j);
+  }
+  lsp_json_arr_end(&j);
+  lsp_json_key(&j, "rows");
+  lsp_json_arr_begin(&j);
+  for (size_t r = 0; r < s->n; r++)
+    for (size_t i = 0; i < s->runs[r].nmodels; i++) {
+      const cmp_run *x = &s->runs[r];
+      const cmp_model *m = &x->models[i];
+      lsp_json_obj_begin(&j);
+      lsp_json_key_int(&j, "input", (long long)r);
+      lsp_json_key_str(&j, "run", x->name);
+      lsp_json_key_str(&j, "model", m->tag);
+      lsp_json_key_str(&j, "data", x->data);
+      lsp_json_key_num(&j, "eps", m->eps);
+      lsp_json_key_str(&j, "convention", m->convention);
+      lsp_json_key_num(&j, "seed", m->seed);
+      json_ci(&j, "accuracy", m->v[M_ACC], m->lo[M_ACC], m->hi[M_ACC]);
+      json_ci(&j, "nll", m->v[M_NLL], m->lo[M_NLL], m->hi[M_NLL]);
+      json_ci(&j, "ece", m->v[M_ECE], m->lo[M_ECE], m->hi[M_ECE]);
+      json_ci(&j, "ece_after_t", m->v[M_ECET], m->lo[M_ECET], m->hi[M_ECET]);
+      lsp_json_key_num(&j, "temperature", m->temperature);
+      lsp_json_key_num(&j, "r2_separation", m->r2);
+      lsp_json_key_num(&j, "nc1", m->nc1);
+      lsp_json_key_num(&j, "fgsm_accuracy", at_eps(&m->fgsm, s->ref));
+      lsp_json_key_num(&j, "pgd_accuracy", at_eps(&m->pgd, s->ref));
+      lsp_json_obj_end(&j);
+    }
+  lsp_json_arr_end(&j);
+  lsp_json_obj_end(&j);
+  if (lsp_json_finish(&j)) {
+    lsp_out_abort(&f);
+    return lsp_fail(LSP_EIO, "%s: write failed", path);
+  }
+  return lsp_out_commit(&f);
+}
+
+/* ---- plots ------------------------------------------------------------------ */
+
+#define MAXSER 24
+enum { P_ACC, P_ECE, P_ECET, P_R2, P_NC1, NPANEL };
+
+typedef struct {
+  char name[MAXSER][192];
+  double *buf; /* owned: every x/y/lo/hi array */
+  lsp_plot_series ser[NPANEL][MAXSER];
+  size_t nser[NPANEL];
+} metric_plot;
+
+/* Group models by (run, seed); points sorted by smoothing ε. */
+static int build_metric_plot(const cmp_state *s, metric_plot *mp) {
+  size_t total = 0;
+  for (size_t r = 0; r < s->n; r++) total += s->runs[r].nmodels;
+  mp->buf = calloc(total * 4 * NPANEL + 1, sizeof *mp->buf);
+  if (!mp->buf) return lsp_fail(LSP_ENOMEM, "out of memory");
+  double *b = mp->buf;
+  size_t g = 0;
+  for (size_t r = 0; r < s->n && g < MAXSER; r++) {
+    const cmp_run *x = &s->runs[r];
+    for (size_t i = 0; i < x->nmodels && g < MAXSER; i++) {
+      int seen = 0;
+      for (size_t k = 0; k < i; k++) seen |= x->models[k].seed == x->models[i].seed;
+      if (seen) continue;
+      double seed = x->models[i].seed;
+      size_t idx[512], n = 0;
+      for (size_t k = 0; k < x->nmodels && n < 512; k++)
+        if (x->models[k].seed == seed) idx[n++] = k;
+      for (size_t a = 1; a < n; a++) /* insertion sort by ε */
+        for (size_t c = a; c > 0 && x->models[idx[c]].eps < x->models[idx[c - 1]].eps; c--) {
+          size_t tmp = idx[c];
+          idx[c] = idx[c - 1];
+          idx[c - 1] = tmp;
+        }
+      int many_seeds = strchr(x->seeds, ',') != NULL;
+      if (many_seeds) snprintf(mp->name[g], sizeof mp->name[0], "%.120s (seed %g)", x->name, seed);
+      else snprintf(mp->name[g], sizeof mp->name[0], "%.120s", x->name);
+      for (int p = 0; p < NPANEL; p++) {
+        double *xs = b, *ys = b + n, *lo = b + 2 * n, *hi = b + 3 * n;
+        b += 4 * n;
+        int finite = 0, ci = p <= P_ECET;
+        for (size_t k = 0; k < n; k++) {
+          const cmp_model *m = &x->models[idx[k]];
+          int mk = p == P_ACC ? M_ACC : p == P_ECE ? M_ECE : M_ECET;
+          xs[k] = m->eps;
+          ys[k] = p == P_R2 ? m->r2 : p == P_NC1 ? m->nc1 : m->v[mk];
+          lo[k] = ci ? m->lo[mk] : NAN;
+          hi[k] = ci ? m->hi[mk] : NAN;
+          finite |= isfinite(ys[k]);
+          if (!isfinite(lo[k]) || !isfinite(hi[k])) ci = 0;
+        }
+        if (!finite) continue;
+        lsp_plot_series sr = lsp_plot_series_make(mp->name[g], xs, ys, n);
+        sr.color = (int)g;
+        if (ci) {
+          sr.lo = lo;
+          sr.hi = hi;
+          sr.ci = LSP_PLOT_CI_BARS;
+        }
+        mp->ser[p][mp->nser[p]++] = sr;
+      }
+      g++;
+    }
+  }
+  return LSP_OK;
+}
+
+static int plot_metrics(const cmp_state *s, const char *path, lsp_plot_format fmt) {
+  metric_plot *mp = calloc(1, sizeof *mp);
+  if (!mp) return lsp_fail(LSP_ENOMEM, "out of memory");
+  int st = build_metric_plot(s, mp);
+  static const char *titles[] = {"test accuracy", "ECE", "ECE after temperature scaling",
+                                 "R² separation", "NC1"};
+  static const char *ylabels[] = {"accuracy", "ECE (L1, equal-width bins)", "ECE after T",
+                                  "R² (penultimate layer)", "NC1 = tr(Σw Σb⁺)/K"};
+  lsp_plot_panel panels[NPANEL];
+  size_t np = 0;
+  for (int p = 0; p < NPANEL && !st; p++) {
+    if (!mp->nser[p]) continue;
+    lsp_plot_panel pn = {titles[p], "smoothing ε", ylabels[p], 0, 0, NAN, NAN, NAN, NAN,
+                         np == 0 ? "bottom right" : "off", mp->ser[p], mp->nser[p]};
+    /* one legend (on the first panel): colours are the same in every panel */
+    panels[np++] = pn;
+  }
+  if (!st && np) {
+    lsp_plot_opts po = {0};
+    po.format = fmt;
+    po.columns = 3;
+    st = lsp_plot_lines(path, &po, panels, np);
+  }
+  free(mp->buf);
+  free(mp);
+  return st;
+}
+
+static int plot_attacks(const cmp_state *s, const char *path, lsp_plot_format fmt) {
+  char (*names)[192] = calloc(MAXSER, sizeof *names);
+  lsp_plot_series *ser = calloc(2 * MAXSER, sizeof *ser);
+  int st = LSP_OK;
+  if (!names || !ser) {
+    st = lsp_fail(LSP_ENOMEM, "out of memory");
+    goto done;
+  }
+  size_t n = 0;
+  for (size_t r = 0; r < s->n && n < MAXSER; r++)
+    for (size_t i = 0; i < s->runs[r].nmodels && n < MAXSER; i++) {
+      const cmp_model *m = &s->runs[r].models[i];
+      if (!m->fgsm.n || !m->pgd.n) continue;
+      snprintf(names[n], sizeof names[0], "%.120s: ε = %g (%.16s)", s->runs[r].name, m->eps,
+               m->convention);
+      for (int a = 0; a < 2; a++) {
+        const curve *c = a ? &m->pgd : &m->fgsm;
+        lsp_plot_series sr = lsp_plot_series_make(names[n], c->eps, c->acc, c->n);
+        sr.color = (int)r;
+        sr.dash = (int)(i % 4);
+        ser[a * MAXSER + n] = sr;
+      }
+      n++;
+    }
+  if (n) {
+    lsp_plot_panel panels[2] = {
+        {"FGSM", "attack ε (L∞, pixel scale)", "accuracy under attack", 0, 0, NAN, NAN, 0, 1,
+         "off", ser, n},
+        {"PGD", "attack ε (L∞, pixel scale)", "accuracy under attack", 0, 0, NAN, NAN, 0, 1,
+         "top right", ser + MAXSER, n}}; /* curves fall from the top left */
+    lsp_plot_opts po = {0};
+    po.format = fmt;
+    po.panel_width = 5.0; /* room for a legend of many models */
+    po.panel_height = 3.4 + 0.12 * (double)n;
+    st = lsp_plot_lines(path, &po, panels, 2);
+  }
+done:
+  free(names);
+  free(ser);
+  return st;
+}
+
+/* ---- the report ------------------------------------------------------------- */
+
+typedef struct {
+  char svg[2][4096];   /* written SVG files ("" = none) */
+  char extra[2][4096]; /* the --format copies ("" = none) */
+  char note[640];      /* gnuplot missing / failed */
+} figs;
+
+static int make_plots(const cmp_state *s, const char *dir, figs *f) {
+  static const char *base[2] = {"compare_metrics", "compare_attacks"};
+  char pdir[4096];
+  snprintf(pdir, sizeof pdir, "%s/plots", dir);
+  if (lsp_plot_available() != LSP_OK) {
+    snprintf(f->note, sizeof f->note, "gnuplot was not found (%s); this report has no pictures.",
+             lsp_errmsg());
+    return LSP_OK;
+  }
+  int st = lsp_mkdir_p(pdir);
+  if (st) return st;
+  for (int k = 0; k < 2; k++) {
+    lsp_plot_format fm[2] = {LSP_PLOT_SVG, s->o->format};
+    for (int e = 0; e < (s->o->format == LSP_PLOT_SVG ? 1 : 2); e++) {
+      char *path = e ? f->extra[k] : f->svg[k];
+      snprintf(path, 4096, "%.4000s/%s.%s", pdir, base[k], lsp_plot_format_ext(fm[e]));
+      st = k ? plot_attacks(s, path, fm[e]) : plot_metrics(s, path, fm[e]);
+      if (st == LSP_PLOT_NOGNUPLOT) {
+        snprintf(f->note, sizeof f->note, "gnuplot could not be run (%s); pictures are missing.",
+                 lsp_errmsg());
+        path[0] = 0;
+        return LSP_OK;
+      }
+      if (st) return st;
+      if (access(path, F_OK) != 0) path[0] = 0; /* nothing to draw */
+    }
+  }
+  return LSP_OK;
+}
+
+typedef struct {
+  lsp_html h;
+  lsp_md m;
+} doc;
+
+static void d_heading(doc *d, int level, const char *t) {
+  lsp_html_heading(&d->h, level, t);
+  lsp_md_heading(&d->m, level, t);
+}
+static void d_par(doc *d, const char *t) {
+  lsp_html_paragraph(&d->h, t);
+  lsp_md_paragraph(&d->m, t);
+}
+static void d_note(doc *d, int kind, const char *t) {
+  lsp_html_note(&d->h, kind, t);
+  lsp_md_note(&d->m, kind, t);
+}
+static void d_table(doc *d, const lsp_table *t, const char *caption) {
+  lsp_html_table(&d->h, t, caption);
+  lsp_md_table(&d->m, t, caption);
+}
+static void d_figure(doc *d, const char *svg, const char *extra, const char *caption) {
+  if (!svg[0]) return;
+  lsp_html_figure(&d->h, svg, caption);
+  lsp_md_image(&d->m, extra[0] ? extra : svg, caption);
+}
+
+static int write_report(const cmp_state *s, const char *dir, const figs *f) {
+  char html[4096], md[4096], title[128], buf[1024];
+  snprintf(html, sizeof html, "%s/compare.html", dir);
+  snprintf(md, sizeof md, "%s/compare.md", dir);
+  snprintf(title, sizeof title, "lsprobe compare: %zu run%s", s->n, s->n == 1 ? "" : "s");
+  lsp_table *mt = models_table(s), *rt = runs_table(s);
+  doc d;
+  memset(&d, 0, sizeof d);
+  int st = (!mt || !rt) ? lsp_fail(LSP_ENOMEM, "out of memory") : LSP_OK;
+  if (!st) st = lsp_html_open(&d.h, html, title);
+  if (!st && (st = lsp_md_open(&d.m, md, title))) lsp_html_abort(&d.h);
+  if (st) goto done;
+  d_par(&d, "Every number below is copied from the runs' results.json files; nothing is "
+            "recomputed. Intervals are the ones each run recorded (see its own report for how "
+            "they were obtained).");
+  if (s->o->command) {
+    lsp_html_code(&d.h, s->o->command);
+    lsp_md_code(&d.m, s->o->command);
+  }
+  for (size_t i = 0; i < s->nwarn; i++) d_note(&d, LSP_HTML_WARNING, s->warn[i]);
+  if (!s->nwarn)
+    d_note(&d, LSP_HTML_INFO, "The runs share dataset, data hash, architecture, training "
+                              "budget and attack ε list.");
+  if (f->note[0]) d_note(&d, LSP_HTML_WARNING, f->note);
+  d_heading(&d, 2, "Runs");
+  d_table(&d, rt, "The configuration of each input");
+  /* the command line of every run, one per line */
+  size_t off = 0;
+  buf[0] = 0;
+  for (size_t r = 0; r < s->n && off < sizeof buf; r++)
+    if (s->runs[r].command[0])
+      off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%.200s: %.600s", off ? "\n" : "",
+                              s->runs[r].name, s->runs[r].command);
+  if (buf[0]) {
+    lsp_html_code(&d.h, buf);
+    lsp_md_code(&d.m, buf);
+  }
+  d_heading(&d, 2, "Models");
+  snprintf(buf, sizeof buf,
+           "One row per model of every run. Intervals in brackets; T = fitted temperature; "
+           "attack columns at ε = %g (pixel scale).",
+           s->ref);
+  d_table(&d, mt, buf);
+  d_heading(&d, 2, "Metrics against smoothing ε");
+  d_figure(&d, f->svg[0], f->extra[0],
+           "Accuracy, ECE (before and after temperature scaling), R² separation and NC1 against "
+           "the smoothing ε; one line per run; bars are the recorded intervals.");
+  d_heading(&d, 2, "Robustness");
+  d_figure(&d, f->svg[1], f->extra[1],
+           "Accuracy under FGSM and PGD against the attack ε, every model of every run (colour = "
+           "run, dash = model).");
+  st = lsp_html_close(&d.h);
+  int st2 = lsp_md_close(&d.m);
+  if (!st) st = st2;
+done:
+  if (!st) {
+    char csv[4096];
+    snprintf(csv, sizeof csv, "%s/compare.csv", dir);
+    st = lsp_csv_write(csv, mt);
+  }
+  lsp_table_free(mt);
+  lsp_table_free(rt);
+  return st;
+}
+
+int lsp_compare(const char *const *inputs, size_t n, const char *out, const lsp_compare_opts *opts,
+                char *report, size_t cap, char *warning, size_t wcap) {
+  if (!inputs || !out || !opts) return lsp_fail(LSP_EINVAL, "compare: NULL argument");
+  if (n == 0) return lsp_fail(LSP_EINVAL, "compare: no results.json given");
+  if (warning && wcap) warning[0] = 0;
+  cmp_state s;
+  memset(&s, 0, sizeof s);
+  s.o = opts;
+  s.n = n;
+  s.runs = calloc(n, sizeof *s.runs);
+  if (!s.runs) return lsp_fail(LSP_ENOMEM, "out of memory");
+  char staging[4096] = "";
+  int st = LSP_OK;
+  for (size_t i = 0; i < n && !st; i++) {
+    if (!inputs[i]) {
+      st = lsp_fail(LSP_EINVAL, "compare: NULL input");
+      break;
+    }
+    s.runs[i].path = inputs[i];
+    st = lsp_compare_read_run(&s.runs[i]);
+  }
+  if (st) goto done;
+  /* distinct run names: a repeated folder name gets " (2)", " (3)", ... */
+  for (size_t i = 1; i < n; i++) {
+    size_t same = 1;
+    for (size_t k = 0; k < i; k++) same += !strcmp(s.runs[k].name, s.runs[i].name);
+    if (same > 1) {
+      size_t l = strlen(s.runs[i].name);
+      if (l > sizeof s.runs[i].name - 16) l = sizeof s.runs[i].name - 16;
+      snprintf(s.runs[i].name + l, 16, " (%u)", (unsigned)(same % 100000));
+    }
+  }
+  pick_ref(&s);
+  check_comparable(&s);
+  /* all inputs are good: now the output folder (never a run's own folder,
+   * whose plots/ would be swapped out) */
+  snprintf(staging, sizeof staging, "%s/results.json", out);
+  if (access(staging, F_OK) == 0) {
+    st = lsp_fail(LSP_EINVAL, "--out %s holds a run report (results.json); choose another folder",
+                  out);
+    staging[0] = 0;
+    goto done;
+  }
+  staging[0] = 0;
+  if ((st = lsp_mkdir_p(out))) goto done;
+  snprintf(staging, sizeof staging, "%s/.staging-compare-%ld", out, (long)getpid());
+  lsp_outdir_rm_rf(staging);
+  if ((st = lsp_mkdir_p(staging))) goto done;
+  figs f;
+  memset(&f, 0, sizeof f);
+  char path[4200];
+  snprintf(path, sizeof path, "%s/compare.json", staging);
+  if ((st = make_plots(&s, staging, &f)) || (st = write_report(&s, staging, &f)) ||
+      (st = write_json(&s, path)))
+    goto done;
+  if (lsp_interrupted()) {
+    st = lsp_fail(LSP_EINTR, "interrupted");
+    goto done;
+  }
+  if ((st = lsp_outdir_publish(staging, out))) goto done;
+  if (report && cap) snprintf(report, cap, "%s/compare.html", out);
+  if (warning && wcap) snprintf(warning, wcap, "%s", f.note);
+done:
+  if (staging[0]) lsp_outdir_rm_rf(staging);
+  lsp_compare_free_runs(s.runs, n);
+  return st;
+}

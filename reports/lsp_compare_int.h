@@ -1,0 +1,45 @@
+/* lsp_compare_int.h — what `lsprobe compare` keeps of one results.json
+ * (internal: shared by lsp_compare_read.c and lsp_compare.c). */
+#ifndef LSP_COMPARE_INT_H
+#define LSP_COMPARE_INT_H
+
+#include <stddef.h>
+
+#include "core/lsp_jsonr.h"
+
+enum { M_ACC, M_NLL, M_ECE, M_ECET, NCI }; /* metrics with intervals */
+
+typedef struct {
+  size_t n;
+  double *eps, *acc; /* owned: n attack ε and accuracies */
+} curve;
+
+typedef struct {
+  const char *tag, *convention;
+  double eps, seed;
+  double v[NCI], lo[NCI], hi[NCI];
+  double temperature, r2, nc1;
+  curve fgsm, pgd;
+} cmp_model;
+
+typedef struct {
+  const char *path;
+  char name[256];
+  lsp_jsonr_doc *doc;
+  const char *data, *hash, *convention, *version, *started, *command;
+  char hidden[128], smoothing[256], seeds[128], attack[256];
+  double epochs;
+  int quick, synthetic;
+  size_t nmodels;
+  cmp_model *models;
+} cmp_run;
+
+/* Read and validate r->path (set by the caller) into *r: the fields the
+ * report needs, with their types; NaN for JSON null metrics. LSP_EIO,
+ * LSP_EDATA (file and field named), LSP_ENOMEM. */
+int lsp_compare_read_run(cmp_run *r);
+
+/* Free n runs and the array; NULL-safe. */
+void lsp_compare_free_runs(cmp_run *runs, size_t n);
+
+#endif

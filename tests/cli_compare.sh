@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# End-to-end: `lsprobe compare` over two quick runs writes every output, its
+# JSON rows carry exactly the inputs' numbers, the HTML is self-contained,
+# and bad inputs fail cleanly (exit 1/2, one line naming the file, no output).
+. "$(dirname "$0")/e2e_common.sh"
+PY=/usr/bin/python3
+A="$SCR/runA"
+B="$SCR/runB"
+OUT="$SCR/cmp"
+
+expect_exit 0 "run A (--quick)" "$LSP" run --quick --quiet --out "$A" --threads 2
+expect_exit 0 "run B (--quick, three ε)" "$LSP" run --quick --quiet --smoothing 0,0.05,0.2 --out "$B" --threads 2
+
+expect_exit 0 "compare A B --format png" "$LSP" compare "$A/results.json" "$B/results.json" --out "$OUT" --format png
+grep -q "report: $OUT/compare.html" "$SCR/out" && ok "prints where the report is" || bad "report path: $(cat "$SCR/out")"
+for f in compare.html compare.md compare.json compare.csv plots/compare_metrics.svg \
+         plots/compare_attacks.svg plots/compare_metrics.png plots/compare_attacks.png; do
+  [ -s "$OUT/$f" ] && ok "$f written" || bad "$f missing or empty"
+done
+ls -a "$OUT" | grep -q staging && bad "staging folder left behind" || ok "no staging folder left"
+
+# every row's numbers equal the inputs' (same doubles, not re-rounded), and the CSV agrees
+$PY - "$OUT" "$A/results.json" "$B/results.json" <<'PY' && ok "compare.json rows equal the inputs' numbers; CSV agrees" || bad "compare.json / CSV check"
+import csv, json, math, sys
+out, ins = sys.argv[1], sys.argv[2:]
+c = json.load(open(out + "/compare.json"))
+assert [i["path"] for i in c["inputs"]] == ins, "inputs listed in order"
+assert c["comparable"] is True and c["warnings"] == [], c["warnings"]
+ref = c["reference_attack_eps"]
+assert ref == 0.1, ref
+rows = c["rows"]
+runs = [json.load(open(p)) for p in ins]
+assert len(rows) == sum(len(r["models"]) for r in runs) == 5, len(rows)
+def eq(a, b):
+    return (a is None and b is None) or a == b
+k = 0
+for ri, r in enumerate(runs):
+    for m in r["models"]:
+        row = rows[k]; k += 1
+        assert row["input"] == ri and row["model"] == m["tag"] and row["eps"] == m["eps"]
+        assert row["seed"] == m["seed"] and row["convention"] == m["convention"]
+        assert row["data"] == r["config"]["data"]
+        cal, calt = m["calibration"], m["calibration_temperature_scaled"]
+        for key, src, sk in (("accuracy", cal, "accuracy"), ("nll", cal, "nll"),
+                             ("ece", cal, "ece"), ("ece_after_t", calt, "ece")):
+            assert eq(row[key], src[sk]), (key, row[key], src[sk])
+            assert row[key + "_ci"] == src[sk + "_ci"], key
+        assert row["temperature"] == calt["temperature"]
+        assert row["r2_separation"] == m["clusters"]["r2_separation"]
+        assert row["nc1"] == m["clusters"]["nc1"]
+        for a in ("fgsm", "pgd"):
+            pt = [p for p in m["attacks"][a]["points"] if p["eps"] == ref]
+            assert len(pt) == 1 and row[a + "_accuracy"] == pt[0]["accuracy"], a
+with open(out + "/compare.csv") as f:
+    table = list(csv.DictReader(f))
+assert len(table) == len(rows)
+for t, row in zip(table, rows):
+    assert t["model"] == row["model"]
+    assert float(t["test accuracy"]) == row["accuracy"]
+    assert float(t["test accuracy_lo"]) == row["accuracy_ci"][0]
+    assert float(t["ECE after T_hi"]) == row["ece_after_t_ci"][1]
+    assert float(t["NC1"]) == row["nc1"]
+    assert float(t["PGD acc. (ε=0.1)"]) == row["pgd_accuracy"]
+PY
+
+H="$OUT/compare.html"
+[ "$(grep -c '<svg' "$H")" -ge 2 ] && ok "HTML inlines both SVG figures" || bad "HTML lacks inline SVG"
+grep -Eiq '(src|href)="(https?:|//|file:)|url\((https?:|//)|<link |<script' "$H" \
+  && bad "HTML has an external reference" || ok "HTML has no external reference"
+grep -q 'runA' "$H" && grep -q 'eps0.2_seed1' "$H" && ok "HTML names runs and models" || bad "HTML lacks runs/models"
+grep -q '](<plots/compare_metrics.png>)' "$OUT/compare.md" && ok "Markdown links the --format plots" || bad "Markdown image links"
+
+# runs that differ are flagged: a third run with another architecture
+expect_exit 0 "run C (other hidden widths)" "$LSP" run --quick --quiet --hidden 32 --out "$SCR/runC" --threads 2
+expect_exit 0 "compare A C" "$LSP" compare "$A/results.json" "$SCR/runC/results.json" --out "$SCR/cmpAC"
+$PY -c "import json,sys; c=json.load(open(sys.argv[1])); assert not c['comparable'] and any('architectures' in w for w in c['warnings']), c['warnings']" \
+  "$SCR/cmpAC/compare.json" && ok "different architectures flagged" || bad "architecture warning"
+grep -q 'Not comparable: different architectures' "$SCR/cmpAC/compare.html" && ok "warning shown in HTML" || bad "no warning in HTML"
+
+# data errors: exit 1, one line naming the file, no output folder
+printf '{"lsprobe_version": "0.1.0", "models": [1, 2,]}' >"$SCR/malformed.json"
+printf '{"lsprobe_version": "0.1.0", "config": {}}' >"$SCR/nomodels.json"
+$PY - "$A/results.json" "$SCR/badtype.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["models"][1]["calibration"]["ece"] = "low"
+json.dump(r, open(sys.argv[2], "w"))
+PY
+i=0
+for spec in "malformed.json|malformed.json:1:46: trailing comma" \
+            "nomodels.json|nomodels.json: not an lsprobe results.json (field models is missing)" \
+            "badtype.json|badtype.json:1:" \
+            "missing.json|missing.json: No such file" \
+            ".|: is a directory"; do
+  f=${spec%%|*}
+  want=${spec#*|}
+  i=$((i + 1))
+  expect_exit 1 "bad input $f" "$LSP" compare "$A/results.json" "$SCR/$f" --out "$SCR/never$i"
+  expect_err "$want" "bad input $f"
+  [ -e "$SCR/never$i" ] && bad "$f: output folder created" || ok "$f: no output folder"
+done
+grep -q 'models\[1\].calibration.ece: expected a number, found string' "$SCR/err" || true
+"$LSP" compare "$SCR/badtype.json" --out "$SCR/never" 2>&1 | grep -q 'field models\[1\].calibration.ece: expected a number, found string' \
+  && ok "wrong type names the field" || bad "wrong-type message lacks the field"
+
+# PDF figures for papers; and without gnuplot the report is still written
+expect_exit 0 "compare --format pdf" "$LSP" compare "$A/results.json" --out "$SCR/cmppdf" --format pdf
+[ -s "$SCR/cmppdf/plots/compare_attacks.pdf" ] && head -c 4 "$SCR/cmppdf/plots/compare_attacks.pdf" | grep -q '%PDF' \
+  && ok "PDF figure written" || bad "no PDF figure"
+LSPROBE_GNUPLOT=/nonexistent/gnuplot "$LSP" compare "$A/results.json" --out "$SCR/cmpnogp" >"$SCR/out" 2>"$SCR/err"
+[ $? -eq 0 ] && [ -s "$SCR/cmpnogp/compare.html" ] && [ ! -e "$SCR/cmpnogp/plots" ] && ok "no gnuplot: report without pictures" || bad "no-gnuplot report"
+grep -q 'WARNING: gnuplot was not found' "$SCR/err" && grep -q 'no pictures' "$SCR/cmpnogp/compare.html" \
+  && ok "no gnuplot: warned on screen and in the report" || bad "no-gnuplot warning"
+
+# --ref-eps picks the attack columns; an ε no run attacked at is flagged
+expect_exit 0 "compare --ref-eps 0.05" "$LSP" compare "$A/results.json" --out "$SCR/cmp005" --ref-eps 0.05
+$PY -c "import json,sys; c=json.load(open(sys.argv[1])); r=json.load(open(sys.argv[2])); assert c['reference_attack_eps']==0.05; assert c['rows'][0]['fgsm_accuracy']==[p['accuracy'] for p in r['models'][0]['attacks']['fgsm']['points'] if p['eps']==0.05][0]" \
+  "$SCR/cmp005/compare.json" "$A/results.json" && ok "--ref-eps 0.05 columns" || bad "--ref-eps columns"
+expect_exit 0 "compare --ref-eps 0.07" "$LSP" compare "$A/results.json" --out "$SCR/cmp007" --ref-eps 0.07
+grep -q 'not attacked at ε = 0.07' "$SCR/cmp007/compare.md" && ok "missing reference ε flagged" || bad "missing reference ε not flagged"
+
+# usage errors: exit 2
+expect_exit 2 "bad --ref-eps" "$LSP" compare "$A/results.json" --out "$SCR/never" --ref-eps abc
+expect_err "--ref-eps" "bad --ref-eps"
+expect_exit 2 "no inputs" "$LSP" compare --out "$SCR/never"
+expect_err "no results.json given" "no inputs"
+expect_exit 2 "--out missing" "$LSP" compare "$A/results.json"
+expect_err "--out" "--out missing"
+expect_exit 2 "bad --format" "$LSP" compare "$A/results.json" --out "$SCR/never" --format jpg
+expect_err "--format: 'jpg' is not svg, png or pdf" "bad --format"
+expect_exit 2 "--out is a run's folder" "$LSP" compare "$A/results.json" --out "$A"
+expect_err "holds a run report" "--out is a run's folder"
+[ -e "$SCR/never" ] && bad "usage error created output" || ok "usage errors create nothing"
+[ -e "$A/compare.html" ] && bad "wrote into a run's folder" || ok "run folder untouched"
+
+# a rerun replaces the report in place (atomic publish; other files kept)
+touch "$OUT/keep.txt"
+expect_exit 0 "compare again into the same folder" "$LSP" compare "$B/results.json" --out "$OUT"
+$PY -c "import json,sys; c=json.load(open(sys.argv[1])); assert len(c['rows'])==3" "$OUT/compare.json" \
+  && ok "report replaced" || bad "report not replaced"
+[ -e "$OUT/keep.txt" ] && ok "other files kept" || bad "other files removed"
+finish
