@@ -129,7 +129,7 @@ ls -a "$OUT" | grep -q 'staging' && bad "staging folder left behind" || ok "no s
 ls "$OUT/models" | grep -q '\.tmp\.' && bad "temporary model file left" || ok "no temporary model file"
 
 # a corrupted cached model is detected and retrained
-m=$(ls "$OUT"/models/*.lspm | head -1)
+m="$OUT/models/$(echo "$model_files" | head -1)"
 printf 'garbage' | dd of="$m" bs=1 seek=100 conv=notrunc 2>/dev/null
 expect_exit 0 "run with a corrupted cache entry" "$LSP" run --quick --out "$OUT" --threads 2
 grep -q 'retraining' "$SCR/err" && ok "corrupted cached model retrained" || bad "corruption not detected: $(grep -i cach "$SCR/err" | head -2)"
