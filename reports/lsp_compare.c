@@ -17,6 +17,7 @@
 #include "core/lsp_jsonr.h"
 #include "reports/lsp_compare_int.h"
 #include "reports/lsp_csv.h"
+#include "reports/lsp_doc.h"
 #include "reports/lsp_html.h"
 #include "reports/lsp_md.h"
 #include "reports/lsp_outdir.h"
@@ -455,59 +456,30 @@ static int make_plots(const cmp_state *s, const char *dir, figs *f) {
   return LSP_OK;
 }
 
-typedef struct {
-  lsp_html h;
-  lsp_md m;
-} doc;
-
-static void d_heading(doc *d, int level, const char *t) {
-  lsp_html_heading(&d->h, level, t);
-  lsp_md_heading(&d->m, level, t);
-}
-static void d_par(doc *d, const char *t) {
-  lsp_html_paragraph(&d->h, t);
-  lsp_md_paragraph(&d->m, t);
-}
-static void d_note(doc *d, int kind, const char *t) {
-  lsp_html_note(&d->h, kind, t);
-  lsp_md_note(&d->m, kind, t);
-}
-static void d_table(doc *d, const lsp_table *t, const char *caption) {
-  lsp_html_table(&d->h, t, caption);
-  lsp_md_table(&d->m, t, caption);
-}
-static void d_figure(doc *d, const char *svg, const char *extra, const char *caption) {
-  if (!svg[0]) return;
-  lsp_html_figure(&d->h, svg, caption);
-  lsp_md_image(&d->m, extra[0] ? extra : svg, caption);
-}
-
 static int write_report(const cmp_state *s, const char *dir, const figs *f) {
   char html[4096], md[4096], title[128], buf[1024];
   snprintf(html, sizeof html, "%s/compare.html", dir);
   snprintf(md, sizeof md, "%s/compare.md", dir);
   snprintf(title, sizeof title, "lsprobe compare: %zu run%s", s->n, s->n == 1 ? "" : "s");
   lsp_table *mt = models_table(s), *rt = runs_table(s);
-  doc d;
+  lsp_doc d;
   memset(&d, 0, sizeof d);
   int st = (!mt || !rt) ? lsp_fail(LSP_ENOMEM, "out of memory") : LSP_OK;
-  if (!st) st = lsp_html_open(&d.h, html, title);
-  if (!st && (st = lsp_md_open(&d.m, md, title))) lsp_html_abort(&d.h);
+  if (!st) st = lsp_doc_open(&d, html, md, title);
   if (st) goto done;
-  d_par(&d, "Every number below is copied from the runs' results.json files; nothing is "
+  lsp_doc_par(&d, "Every number below is copied from the runs' results.json files; nothing is "
             "recomputed. Intervals are the ones each run recorded (see its own report for how "
             "they were obtained).");
   if (s->o->command) {
-    lsp_html_code(&d.h, s->o->command);
-    lsp_md_code(&d.m, s->o->command);
+    lsp_doc_code(&d, s->o->command);
   }
-  for (size_t i = 0; i < s->nwarn; i++) d_note(&d, LSP_HTML_WARNING, s->warn[i]);
+  for (size_t i = 0; i < s->nwarn; i++) lsp_doc_note(&d, LSP_HTML_WARNING, s->warn[i]);
   if (!s->nwarn)
-    d_note(&d, LSP_HTML_INFO, "The runs share dataset, data hash, architecture, training "
+    lsp_doc_note(&d, LSP_HTML_INFO, "The runs share dataset, data hash, architecture, training "
                               "budget and attack ε list.");
-  if (f->note[0]) d_note(&d, LSP_HTML_WARNING, f->note);
-  d_heading(&d, 2, "Runs");
-  d_table(&d, rt, "The configuration of each input");
+  if (f->note[0]) lsp_doc_note(&d, LSP_HTML_WARNING, f->note);
+  lsp_doc_heading(&d, 2, "Runs");
+  lsp_doc_table(&d, rt, "The configuration of each input");
   /* the command line of every run, one per line */
   size_t off = 0;
   buf[0] = 0;
@@ -516,26 +488,23 @@ static int write_report(const cmp_state *s, const char *dir, const figs *f) {
       off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%.200s: %.600s", off ? "\n" : "",
                               s->runs[r].name, s->runs[r].command);
   if (buf[0]) {
-    lsp_html_code(&d.h, buf);
-    lsp_md_code(&d.m, buf);
+    lsp_doc_code(&d, buf);
   }
-  d_heading(&d, 2, "Models");
+  lsp_doc_heading(&d, 2, "Models");
   snprintf(buf, sizeof buf,
            "One row per model of every run. Intervals in brackets; T = fitted temperature; "
            "attack columns at ε = %g (pixel scale).",
            s->ref);
-  d_table(&d, mt, buf);
-  d_heading(&d, 2, "Metrics against smoothing ε");
-  d_figure(&d, f->svg[0], f->extra[0],
+  lsp_doc_table(&d, mt, buf);
+  lsp_doc_heading(&d, 2, "Metrics against smoothing ε");
+  lsp_doc_figure(&d, f->svg[0], f->extra[0][0] ? f->extra[0] : NULL,
            "Accuracy, ECE (before and after temperature scaling), R² separation and NC1 against "
            "the smoothing ε; one line per run; bars are the recorded intervals.");
-  d_heading(&d, 2, "Robustness");
-  d_figure(&d, f->svg[1], f->extra[1],
+  lsp_doc_heading(&d, 2, "Robustness");
+  lsp_doc_figure(&d, f->svg[1], f->extra[1][0] ? f->extra[1] : NULL,
            "Accuracy under FGSM and PGD against the attack ε, every model of every run (colour = "
            "run, dash = model).");
-  st = lsp_html_close(&d.h);
-  int st2 = lsp_md_close(&d.m);
-  if (!st) st = st2;
+  st = lsp_doc_close(&d);
 done:
   if (!st) {
     char csv[4096];

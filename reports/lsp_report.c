@@ -14,6 +14,7 @@
 #include "core/lsp_json.h"
 #include "reports/lsp_csv.h"
 #include "reports/lsp_findings.h"
+#include "reports/lsp_doc.h"
 #include "reports/lsp_html.h"
 #include "reports/lsp_md.h"
 #include "reports/lsp_plot.h"
@@ -618,39 +619,17 @@ static int draw_training(const plotter *p, const char *path, lsp_plot_format fmt
 
 /* ---- the HTML and Markdown documents -------------------------------------------- */
 
-/* Both documents get the same content: every call goes to both writers. */
-typedef struct {
-  lsp_html h;
-  lsp_md m;
-} doc;
-
-static void d_heading(doc *d, int level, const char *t) {
-  lsp_html_heading(&d->h, level, t);
-  lsp_md_heading(&d->m, level, t);
-}
-static void d_par(doc *d, const char *t) {
-  lsp_html_paragraph(&d->h, t);
-  lsp_md_paragraph(&d->m, t);
-}
-static void d_note(doc *d, int kind, const char *t) {
-  lsp_html_note(&d->h, kind, t);
-  lsp_md_note(&d->m, kind, t);
-}
-static void d_table(doc *d, const lsp_table *t, const char *caption) {
-  lsp_html_table(&d->h, t, caption);
-  lsp_md_table(&d->m, t, caption);
-}
-static void d_figure(doc *d, const plotter *p, const char *svg, const char *caption) {
+/* A figure in both documents: Markdown points at the requested format (the
+ * SVG unless png/pdf was asked for). */
+static void d_figure(lsp_doc *d, const plotter *p, const char *svg, const char *caption) {
   if (!svg[0]) return;
-  lsp_html_figure(&d->h, svg, caption);
-  /* Markdown points at the requested format (SVG unless png/pdf asked) */
   char file[4096];
   snprintf(file, sizeof file, "%s", svg);
   if (p->want_extra) {
     char *dot = strrchr(file, '.');
     if (dot) snprintf(dot, sizeof file - (size_t)(dot - file), ".%s", lsp_plot_format_ext(p->extra));
   }
-  lsp_md_image(&d->m, file, caption);
+  lsp_doc_figure(d, svg, file, caption);
 }
 
 static lsp_table *summary_table(const lsp_run_state *s, size_t re) {
@@ -769,25 +748,22 @@ static int write_docs(const lsp_run_state *s, const lsp_findings *f, plotter *p)
     return st;
   if (!s->models[0].proj) f_proj[0] = '\0';
 
-  doc d;
+  lsp_doc d;
   memset(&d, 0, sizeof d);
+  char md[4096];
   snprintf(path, sizeof path, "%s/report.html", p->dir);
-  if ((st = lsp_html_open(&d.h, path, "lsprobe: what label smoothing does to this classifier")))
+  snprintf(md, sizeof md, "%s/report.md", p->dir);
+  if ((st = lsp_doc_open(&d, path, md, "lsprobe: what label smoothing does to this classifier")))
     return st;
-  snprintf(path, sizeof path, "%s/report.md", p->dir);
-  if ((st = lsp_md_open(&d.m, path, "lsprobe: what label smoothing does to this classifier"))) {
-    lsp_html_abort(&d.h);
-    return st;
-  }
-  if (s->data_fallback_used) d_note(&d, LSP_HTML_WARNING, s->data_note);
+  if (s->data_fallback_used) lsp_doc_note(&d, LSP_HTML_WARNING, s->data_note);
   if (o->quick)
-    d_note(&d, LSP_HTML_WARNING,
+    lsp_doc_note(&d, LSP_HTML_WARNING,
            "This is a --quick smoke-test run (tiny model, few epochs, subsets of the data): "
            "its numbers are not a measurement of anything.");
-  if (!s->have_gnuplot) d_note(&d, LSP_HTML_WARNING, s->gnuplot_note);
+  if (!s->have_gnuplot) lsp_doc_note(&d, LSP_HTML_WARNING, s->gnuplot_note);
   if (p->note[0]) {
     snprintf(buf, sizeof buf, "A figure could not be drawn and is missing: %s", p->note);
-    d_note(&d, LSP_HTML_WARNING, buf);
+    lsp_doc_note(&d, LSP_HTML_WARNING, buf);
   }
   char hid[64] = "";
   for (size_t i = 0; i < o->n_hidden; i++)
@@ -811,37 +787,36 @@ static int write_docs(const lsp_run_state *s, const lsp_findings *f, plotter *p)
                             "seeds, a Student-t interval of the seed-to-seed spread"
                           : "95% percentile bootstrap over the test examples (one seed: no "
                             "seed-to-seed interval)");
-  d_par(&d, buf);
+  lsp_doc_par(&d, buf);
 
-  d_heading(&d, 2, "Findings");
+  lsp_doc_heading(&d, 2, "Findings");
   if (f->n) {
-    lsp_html_findings(&d.h, f->items, f->n);
-    lsp_md_findings(&d.m, f->items, f->n);
+    lsp_doc_findings(&d, f->items, f->n);
   } else {
-    d_par(&d, "No comparison: the run has no ε = 0 model to compare the smoothed models with.");
+    lsp_doc_par(&d, "No comparison: the run has no ε = 0 model to compare the smoothed models with.");
   }
 
   size_t re = s->ncmp ? lsp_findings_ref_eps(s, &s->models[s->cmp[0].base])
                       : (o->n_attack_eps > 1 ? 1 : 0);
   lsp_table *t = summary_table(s, re);
   if (!t) return LSP_ENOMEM;
-  d_heading(&d, 2, "Summary");
-  d_table(&d, t, "Per model (95% bootstrap intervals in brackets). T: temperature fitted on the validation split.");
+  lsp_doc_heading(&d, 2, "Summary");
+  lsp_doc_table(&d, t, "Per model (95% bootstrap intervals in brackets). T: temperature fitted on the validation split.");
   lsp_table_free(t);
   d_figure(&d, p, f_met, "Accuracy, calibration and penultimate-layer statistics against ε.");
 
-  d_heading(&d, 2, "Calibration");
-  d_par(&d, "Top-label confidence in equal-width bins ((m−1)/M, m/M] (Guo et al. 2017). Bars: "
+  lsp_doc_heading(&d, 2, "Calibration");
+  lsp_doc_par(&d, "Top-label confidence in equal-width bins ((m−1)/M, m/M] (Guo et al. 2017). Bars: "
             "accuracy per bin; hatched: the gap to the bin's mean confidence; below: the share "
             "of test examples per bin. Temperature scaling divides the logits by the T that "
             "minimizes the validation NLL.");
   d_figure(&d, p, f_rel, "Reliability diagrams, one per model, before temperature scaling.");
   if (!(t = calib_detail_table(s))) return LSP_ENOMEM;
-  d_table(&d, t, "Further calibration metrics (before temperature scaling unless stated).");
+  lsp_doc_table(&d, t, "Further calibration metrics (before temperature scaling unless stated).");
   lsp_table_free(t);
 
-  d_heading(&d, 2, "Penultimate layer");
-  d_par(&d, "Class separation R² (Kornblith et al. 2021): 1 − mean within-class cosine distance / "
+  lsp_doc_heading(&d, 2, "Penultimate layer");
+  lsp_doc_par(&d, "Class separation R² (Kornblith et al. 2021): 1 − mean within-class cosine distance / "
             "mean overall cosine distance; higher = tighter, better separated classes. NC1 = "
             "tr(Σ_W Σ_B⁺)/K (Papyan et al. 2020); lower = more collapsed classes. The projection "
             "follows Müller et al. 2019: features (with a 1 appended) projected on the plane "
@@ -849,11 +824,11 @@ static int write_docs(const lsp_run_state *s, const lsp_findings *f, plotter *p)
             "the three most confused ones of the first model.");
   d_figure(&d, p, f_proj, "Penultimate-layer projections, same classes and axes for every model.");
   if (!(t = cluster_detail_table(s))) return LSP_ENOMEM;
-  d_table(&d, t, "Cluster statistics of the test set's penultimate features.");
+  lsp_doc_table(&d, t, "Cluster statistics of the test set's penultimate features.");
   lsp_table_free(t);
   d_figure(&d, p, f_gap, "Logit gap with the gap at which the smoothed loss is minimal marked.");
 
-  d_heading(&d, 2, "Adversarial robustness");
+  lsp_doc_heading(&d, 2, "Adversarial robustness");
   snprintf(buf, sizeof buf,
            "Accuracy over all attacked examples (not only the clean-correct ones). FGSM takes "
            "one step of size ε along the sign of the input gradient of the cross-entropy; PGD-%zu "
@@ -862,30 +837,22 @@ static int write_docs(const lsp_run_state *s, const lsp_findings *f, plotter *p)
            "smoothed one. An iterative attack's accuracy at ε counts an example as robust only "
            "if it also survived every smaller ε.",
            o->pgd_steps, o->pgd_steps);
-  d_par(&d, buf);
+  lsp_doc_par(&d, buf);
   d_figure(&d, p, f_att, "Accuracy under attack against the attack ε.");
   if (!(t = mask_table(s))) return LSP_ENOMEM;
-  d_table(&d, t, "Gradient-masking checklist (Athalye et al. 2018).");
+  lsp_doc_table(&d, t, "Gradient-masking checklist (Athalye et al. 2018).");
   lsp_table_free(t);
 
-  d_heading(&d, 2, "Training");
+  lsp_doc_heading(&d, 2, "Training");
   d_figure(&d, p, f_tr, "Training loss and validation accuracy per epoch.");
   for (size_t i = 0; i < s->nmodels; i++) {
     snprintf(buf, sizeof buf, "%s: %s, %.1f s of training.", s->models[i].label,
              s->models[i].cache_note, s->models[i].train_seconds);
-    d_par(&d, buf);
+    lsp_doc_par(&d, buf);
   }
 
-  d_heading(&d, 2, "Reproduce");
-  snprintf(buf, sizeof buf,
-           "%s\n\nlsprobe %s, GSL %s, %d threads; started %s; %.1f s in all (data %.1f s, "
-           "training %.1f s, analyses %.1f s, attacks %.1f s). Every number of this report is in "
-           "results.json and the CSV tables beside it; the test logits, features and labels of "
-           "each model are in dumps/.",
-           s->command, LSP_VERSION, GSL_VERSION, s->threads, s->started, s->seconds_total,
-           s->seconds_data, s->seconds_train, s->seconds_analysis, s->seconds_attacks);
-  lsp_html_code(&d.h, s->command);
-  lsp_md_code(&d.m, s->command);
+  lsp_doc_heading(&d, 2, "Reproduce");
+  lsp_doc_code(&d, s->command);
   snprintf(buf, sizeof buf,
            "lsprobe %s, GSL %s, %d threads; started %s; %.1f s in all (data %.1f s, training "
            "%.1f s, analyses %.1f s, attacks %.1f s). Every number of this report is in "
@@ -893,10 +860,8 @@ static int write_docs(const lsp_run_state *s, const lsp_findings *f, plotter *p)
            "each model are in dumps/.",
            LSP_VERSION, GSL_VERSION, s->threads, s->started, s->seconds_total, s->seconds_data,
            s->seconds_train, s->seconds_analysis, s->seconds_attacks);
-  d_par(&d, buf);
-  int st1 = lsp_html_close(&d.h);
-  int st2 = lsp_md_close(&d.m);
-  return st1 ? st1 : st2;
+  lsp_doc_par(&d, buf);
+  return lsp_doc_close(&d);
 }
 
 int lsp_report_write(lsp_run_state *s, const char *dir) {
