@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "analysis/lsp_calib_impl.h"
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 
 static const char *const k_names[LSP_CALIB_NMETRIC] = {
     "accuracy", "nll", "brier", "ece", "mce", "rmsce", "ace",

@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "core/lsp_json.h"
+#include "core/formats/lsp_json.h"
 
 typedef enum { LSP_CALIB_EDGES_RIGHT = 0, LSP_CALIB_EDGES_LEFT = 1 } lsp_calib_edges;
 typedef enum { LSP_CALIB_BINNING_WIDTH = 0, LSP_CALIB_BINNING_MASS = 1 } lsp_calib_binning;

@@ -23,7 +23,7 @@
 
 #include "analysis/lsp_calib_impl.h"
 
-#include "core/lsp_clones.h"
+#include "core/base/lsp_clones.h"
 
 #define LANES 4
 

@@ -13,7 +13,7 @@
 
 #include "analysis/lsp_calib.h"
 #include "analysis/lsp_calib_impl.h"
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 
 struct lsp_calib_rows {
   size_t n, k;

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "analysis/lsp_calib.h"
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 
 typedef struct {
   const float *z;

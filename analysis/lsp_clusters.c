@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lsp_error.h"
-#include "core/lsp_threads.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
 
 lsp_clusters *lsp_clusters_alloc(size_t k) {
   if (k == 0 || k > (size_t)INT32_MAX) return NULL;
@@ -75,9 +75,9 @@ static int check_args(const float *feat, const int32_t *labels, size_t n,
 }
 
 /* The row kernels of both passes are compiled for AVX-512, AVX2 and the
- * baseline and picked at load time, like the loss kernel (core/lsp_loss.c); the
+ * baseline and picked at load time, like the loss kernel (core/loss/lsp_loss.c); the
  * sanitizer build (LSP_NO_CLONES) gets the portable version only. */
-#include "core/lsp_clones.h"
+#include "core/base/lsp_clones.h"
 
 /* One row of pass 1: returns ‖x‖² (double); if it is finite and non-zero,
  * adds x/‖x‖ to u and x to m (h doubles each). */

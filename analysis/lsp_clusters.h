@@ -41,7 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/lsp_json.h"
+#include "core/formats/lsp_json.h"
 
 typedef struct {
   size_t n, h, k;       /* rows given, feature width, classes (labels < k)  */

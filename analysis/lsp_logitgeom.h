@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/lsp_json.h"
-#include "core/lsp_loss.h"
+#include "core/formats/lsp_json.h"
+#include "core/loss/lsp_loss.h"
 
 typedef struct {
   double mean, median, q05, q25, q75, q95, min, max;

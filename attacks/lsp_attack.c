@@ -10,8 +10,8 @@
 #include <time.h>
 
 #include "attacks/lsp_attack_int.h"
-#include "core/lsp_error.h"
-#include "core/lsp_io.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 
 #define DEFAULT_BATCH 256
 

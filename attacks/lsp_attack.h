@@ -23,9 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/lsp_json.h"
-#include "core/lsp_loss.h"
-#include "core/lsp_model.h"
+#include "core/formats/lsp_json.h"
+#include "core/loss/lsp_loss.h"
+#include "core/nn/lsp_model.h"
 
 typedef enum {
   LSP_ATTACK_FGSM = 0, /* one step of size ε from the clean input           */

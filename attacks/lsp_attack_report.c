@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "attacks/lsp_attack.h"
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 
 void lsp_attack_result_json(lsp_json *j, const lsp_attack_result *r,
                             int with_braces) {

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "attacks/lsp_attack_int.h"
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 
 int lsp_fgsm_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
                    lsp_attack_result *out) {

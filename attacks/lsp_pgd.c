@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "attacks/lsp_attack_int.h"
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 
 /* splitmix64 finalizer: decorrelates nearby (seed, restart, example). */
 static unsigned long mix_seed(unsigned long seed, size_t r, size_t i) {

@@ -18,11 +18,12 @@
 
 #include "attacks/lsp_attack.h"
 #include "benchutil.h"
-#include "core/lsp_data.h"
-#include "core/lsp_error.h"
-#include "core/lsp_model.h"
-#include "core/lsp_npy.h"
-#include "core/lsp_threads.h"
+#include "core/data/lsp_data.h"
+#include "core/base/lsp_error.h"
+#include "core/import/lsp_import.h"
+#include "core/nn/lsp_model.h"
+#include "core/formats/lsp_npy.h"
+#include "core/base/lsp_threads.h"
 
 static int die(const char *what) {
   fprintf(stderr, "bench_attack: %s: %s\n", what, lsp_errmsg());

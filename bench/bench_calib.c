@@ -14,7 +14,7 @@
 
 #include "analysis/lsp_calib.h"
 #include "benchutil.h"
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 
 int main(int argc, char **argv) {
   size_t n = (size_t)bench_arg_long(argc, argv, "--n", 10000000);

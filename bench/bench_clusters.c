@@ -12,8 +12,8 @@
 
 #include "analysis/lsp_clusters.h"
 #include "benchutil.h"
-#include "core/lsp_error.h"
-#include "core/lsp_threads.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
 
 int main(int argc, char **argv) {
   size_t n = (size_t)bench_arg_long(argc, argv, "--n", 60000);

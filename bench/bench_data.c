@@ -12,9 +12,9 @@
 #include <stdlib.h>
 
 #include "benchutil.h"
-#include "core/lsp_data.h"
-#include "core/lsp_error.h"
-#include "core/lsp_threads.h"
+#include "core/data/lsp_data.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
 
 static const char *const k_files[4] = {
     "train-images-idx3-ubyte", "train-labels-idx1-ubyte",

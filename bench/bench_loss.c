@@ -9,9 +9,9 @@
 #include <stdlib.h>
 
 #include "benchutil.h"
-#include "core/lsp_error.h"
-#include "core/lsp_loss.h"
-#include "core/lsp_threads.h"
+#include "core/base/lsp_error.h"
+#include "core/loss/lsp_loss.h"
+#include "core/base/lsp_threads.h"
 
 int main(int argc, char **argv) {
   size_t n = (size_t)bench_arg_long(argc, argv, "--n", 65536);

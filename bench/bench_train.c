@@ -26,11 +26,11 @@
 #include <sys/resource.h>
 
 #include "benchutil.h"
-#include "core/lsp_data.h"
-#include "core/lsp_error.h"
-#include "core/lsp_model.h"
-#include "core/lsp_threads.h"
-#include "core/lsp_train.h"
+#include "core/data/lsp_data.h"
+#include "core/base/lsp_error.h"
+#include "core/nn/lsp_model.h"
+#include "core/base/lsp_threads.h"
+#include "core/train/lsp_train.h"
 
 /* CPU seconds (user + system) used by this process so far. */
 static double cpu_seconds(void) {

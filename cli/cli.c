@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 
 static void print_usage(const char *cmd, const char *synopsis,
                         const char *about, const cli_opt *opts) {

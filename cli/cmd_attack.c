@@ -11,13 +11,14 @@
 
 #include "attacks/lsp_attack.h"
 #include "cli/cli.h"
-#include "core/lsp_data.h"
-#include "core/lsp_error.h"
-#include "core/lsp_io.h"
-#include "core/lsp_json.h"
-#include "core/lsp_model.h"
-#include "core/lsp_npy.h"
-#include "core/lsp_threads.h"
+#include "core/data/lsp_data.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
+#include "core/formats/lsp_json.h"
+#include "core/import/lsp_import.h"
+#include "core/nn/lsp_model.h"
+#include "core/formats/lsp_npy.h"
+#include "core/base/lsp_threads.h"
 
 static const char *k_cmd = "attack";
 

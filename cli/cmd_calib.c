@@ -5,10 +5,10 @@
 
 #include "analysis/lsp_calib.h"
 #include "cli/cli.h"
-#include "core/lsp_error.h"
-#include "core/lsp_json.h"
-#include "core/lsp_npy.h"
-#include "core/lsp_threads.h"
+#include "core/base/lsp_error.h"
+#include "core/formats/lsp_json.h"
+#include "core/formats/lsp_npy.h"
+#include "core/base/lsp_threads.h"
 
 #define STREAM_CHUNK 65536 /* rows per accumulator call in --stream mode */
 

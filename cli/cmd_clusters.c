@@ -7,11 +7,12 @@
 #include "analysis/lsp_clusters.h"
 #include "analysis/lsp_projection.h"
 #include "cli/cli.h"
-#include "core/lsp_error.h"
-#include "core/lsp_json.h"
-#include "core/lsp_model.h"
-#include "core/lsp_npy.h"
-#include "core/lsp_threads.h"
+#include "core/base/lsp_error.h"
+#include "core/formats/lsp_json.h"
+#include "core/import/lsp_import.h"
+#include "core/nn/lsp_model.h"
+#include "core/formats/lsp_npy.h"
+#include "core/base/lsp_threads.h"
 
 /* The last layer as plain arrays: W k×h, b k (float32 views). */
 typedef struct {

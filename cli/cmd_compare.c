@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "core/lsp_error.h"
-#include "core/lsp_io.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 #include "reports/lsp_compare.h"
 #include "reports/lsp_plot.h"
 

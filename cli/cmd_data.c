@@ -5,9 +5,9 @@
 #include <time.h>
 
 #include "cli/cli.h"
-#include "core/lsp_data.h"
-#include "core/lsp_error.h"
-#include "core/lsp_json.h"
+#include "core/data/lsp_data.h"
+#include "core/base/lsp_error.h"
+#include "core/formats/lsp_json.h"
 
 static double now_s(void) {
   struct timespec ts;

@@ -12,14 +12,15 @@
 #include "analysis/lsp_clusters.h"
 #include "analysis/lsp_logitgeom.h"
 #include "cli/cli.h"
-#include "core/lsp_data.h"
-#include "core/lsp_error.h"
-#include "core/lsp_io.h"
-#include "core/lsp_json.h"
-#include "core/lsp_loss.h"
-#include "core/lsp_model.h"
-#include "core/lsp_npy.h"
-#include "core/lsp_threads.h"
+#include "core/data/lsp_data.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
+#include "core/formats/lsp_json.h"
+#include "core/loss/lsp_loss.h"
+#include "core/import/lsp_import.h"
+#include "core/nn/lsp_model.h"
+#include "core/formats/lsp_npy.h"
+#include "core/base/lsp_threads.h"
 
 /* Everything a metric block may read; the arrays stay valid for all blocks. */
 typedef struct {

@@ -6,9 +6,9 @@
 
 #include "analysis/lsp_logitgeom.h"
 #include "cli/cli.h"
-#include "core/lsp_error.h"
-#include "core/lsp_json.h"
-#include "core/lsp_npy.h"
+#include "core/base/lsp_error.h"
+#include "core/formats/lsp_json.h"
+#include "core/formats/lsp_npy.h"
 
 static void print_summary(const char *name, const lsp_dist_summary *s) {
   printf(

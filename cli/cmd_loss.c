@@ -3,10 +3,10 @@
 #include <stdlib.h>
 
 #include "cli/cli.h"
-#include "core/lsp_error.h"
-#include "core/lsp_loss.h"
-#include "core/lsp_npy.h"
-#include "core/lsp_threads.h"
+#include "core/base/lsp_error.h"
+#include "core/loss/lsp_loss.h"
+#include "core/formats/lsp_npy.h"
+#include "core/base/lsp_threads.h"
 
 int cmd_loss(int argc, char **argv) {
   const char *cmd = "loss";

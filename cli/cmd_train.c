@@ -7,12 +7,12 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "core/lsp_data.h"
-#include "core/lsp_error.h"
-#include "core/lsp_io.h"
-#include "core/lsp_model.h"
-#include "core/lsp_threads.h"
-#include "core/lsp_train.h"
+#include "core/data/lsp_data.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
+#include "core/nn/lsp_model.h"
+#include "core/base/lsp_threads.h"
+#include "core/train/lsp_train.h"
 
 typedef struct {
   int tty;       /* stderr is a terminal: one updating line          */

@@ -5,7 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
+#include "core/import/lsp_import.h"
 
 static uint64_t mix(uint64_t h, const void *p, size_t n) { return lsp_fnv1a(h, p, n); }
 

@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/lsp_data.h"
-#include "core/lsp_model.h"
-#include "core/lsp_train.h"
+#include "core/data/lsp_data.h"
+#include "core/nn/lsp_model.h"
+#include "core/train/lsp_train.h"
 
 /* Bump when a change to training would change the weights for the same
  * settings, so old cache entries are not reused. */

@@ -1,5 +1,5 @@
 /* lsp_compare.c — `lsprobe compare`: lay out what earlier runs recorded
- * (lsp_compare.h). Reads results.json files with core/lsp_jsonr.h, copies
+ * (lsp_compare.h). Reads results.json files with core/formats/lsp_jsonr.h, copies
  * their numbers into tables and series, and reuses the run report's
  * writers (HTML, Markdown, CSV, JSON, gnuplot). Computes no metric. */
 #define _POSIX_C_SOURCE 200809L
@@ -11,10 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/lsp_error.h"
-#include "core/lsp_io.h"
-#include "core/lsp_json.h"
-#include "core/lsp_jsonr.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
+#include "core/formats/lsp_json.h"
+#include "core/formats/lsp_jsonr.h"
 #include "reports/lsp_compare_int.h"
 #include "reports/lsp_csv.h"
 #include "reports/lsp_doc.h"

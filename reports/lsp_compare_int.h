@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "core/lsp_jsonr.h"
+#include "core/formats/lsp_jsonr.h"
 
 enum { M_ACC, M_NLL, M_ECE, M_ECET, NCI }; /* metrics with intervals */
 

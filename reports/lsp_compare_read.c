@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/lsp_error.h"
-#include "core/lsp_jsonr.h"
+#include "core/base/lsp_error.h"
+#include "core/formats/lsp_jsonr.h"
 #include "reports/lsp_compare_int.h"
 
 /* ---- reading and validating ------------------------------------------------ */

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lsp_error.h"
-#include "core/lsp_io.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 
 void lsp_csv_field(FILE *fp, const char *s) {
   if (!s) return;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 
 #ifndef LSP_VERSION
 #define LSP_VERSION "unknown"

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "core/lsp_io.h"
+#include "core/base/lsp_io.h"
 #include "reports/lsp_table.h"
 
 /* A claim tested by the experiment and what the numbers say about it. */

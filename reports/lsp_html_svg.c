@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 #include "reports/lsp_html.h"
 
 /* Case-insensitive search for needle in [s, end). */

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 
 void lsp_md_escape(FILE *fp, const char *s, int table) {
   for (; s && *s; s++) {

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "core/lsp_io.h"
+#include "core/base/lsp_io.h"
 #include "reports/lsp_html.h" /* lsp_finding */
 #include "reports/lsp_table.h"
 

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 
 int lsp_outdir_rm_rf(const char *path) {
   struct stat sb;

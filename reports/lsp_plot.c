@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/lsp_error.h"
-#include "core/lsp_io.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 #include "reports/lsp_plot_int.h"
 
 /* Okabe & Ito (2008), "Color Universal Design": distinguishable under the

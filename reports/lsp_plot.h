@@ -3,7 +3,7 @@
  * The plot functions take plain arrays (they know nothing about models),
  * write a gnuplot script with the data inline (`$d0 << EOD` datablocks, no
  * temporary data files), pipe it to gnuplot and rename the finished picture
- * onto `path` (temporary file + rename, core/lsp_io.h). When gnuplot reports
+ * onto `path` (temporary file + rename, core/base/lsp_io.h). When gnuplot reports
  * an error or a warning, or exits with a non-zero status, the call fails
  * with a message quoting gnuplot's first error line, and no file is left.
  *

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 #include "reports/lsp_plot.h"
 #include "reports/lsp_plot_int.h"
 

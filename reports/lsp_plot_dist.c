@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 #include "reports/lsp_plot.h"
 #include "reports/lsp_plot_int.h"
 

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lsp_error.h"
-#include "core/lsp_io.h"
-#include "core/lsp_json.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
+#include "core/formats/lsp_json.h"
 #include "reports/lsp_csv.h"
 #include "reports/lsp_findings.h"
 #include "reports/lsp_doc.h"

@@ -17,11 +17,11 @@
 #include <unistd.h>
 
 #include "analysis/lsp_boot.h"
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 #include "reports/lsp_outdir.h"
-#include "core/lsp_io.h"
-#include "core/lsp_npy.h"
-#include "core/lsp_threads.h"
+#include "core/base/lsp_io.h"
+#include "core/formats/lsp_npy.h"
+#include "core/base/lsp_threads.h"
 #include "reports/lsp_cache.h"
 #include "reports/lsp_plot.h"
 #include "reports/lsp_run_int.h"

@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 
-#include "core/lsp_loss.h"
+#include "core/loss/lsp_loss.h"
 
 typedef struct {
   const char *data;            /* "fashion-mnist" (default), "synthetic", or a folder */

@@ -11,9 +11,9 @@
 #include "analysis/lsp_logitgeom.h"
 #include "analysis/lsp_projection.h"
 #include "attacks/lsp_attack.h"
-#include "core/lsp_data.h"
-#include "core/lsp_model.h"
-#include "core/lsp_train.h"
+#include "core/data/lsp_data.h"
+#include "core/nn/lsp_model.h"
+#include "core/train/lsp_train.h"
 #include "reports/lsp_run.h"
 
 /* One trained model and everything measured on it. */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 
 static char *dup_str(const char *s) {
   size_t n = strlen(s) + 1;

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core/lsp_error.h"
-#include "core/lsp_npy.h"
+#include "core/base/lsp_error.h"
+#include "core/formats/lsp_npy.h"
 
 static double at(const lsp_array *a, size_t i) {
   switch (a->dtype) {

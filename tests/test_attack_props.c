@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "attacks/lsp_attack.h"
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 #include "testutil.h"
 
 /* ---- a model trained here ---------------------------------------------------

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "attacks/lsp_attack.h"
-#include "core/lsp_error.h"
-#include "core/lsp_io.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 #include "testutil.h"
 
 #define TINY "torch_mlp_tiny/"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "analysis/lsp_boot.h"
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 #include "testutil.h"
 
 static void test_identical_models(void **state) {

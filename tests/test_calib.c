@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "analysis/lsp_calib.h"
-#include "core/lsp_error.h"
-#include "core/lsp_loss.h"
+#include "core/base/lsp_error.h"
+#include "core/loss/lsp_loss.h"
 #include "testutil.h"
 
 /* ---- tests/data/calibration.txt ----------------------------------------- */

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "analysis/lsp_calib.h"
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 #include "testutil.h"
 #include "calib_synth.h"
 

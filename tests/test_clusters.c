@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "analysis/lsp_clusters.h"
-#include "core/lsp_error.h"
-#include "core/lsp_threads.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
 #include "testutil.h"
 
 static const float k_toy[8] = {1, 0, 1, 0.2f, 0, 1, 0.2f, 1};

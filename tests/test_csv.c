@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/lsp_data.h"
-#include "core/lsp_error.h"
+#include "core/data/lsp_data.h"
+#include "core/base/lsp_error.h"
 #include "testutil.h"
 
 static const char *write_csv(const char *name, const char *text) {

@@ -12,9 +12,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "core/lsp_data.h"
-#include "core/lsp_error.h"
-#include "core/lsp_npy.h"
+#include "core/data/lsp_data.h"
+#include "core/base/lsp_error.h"
+#include "core/formats/lsp_npy.h"
 #include "testutil.h"
 
 /* ---- writing IDX files --------------------------------------------------- */

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/lsp_data.h"
-#include "core/lsp_error.h"
-#include "core/lsp_threads.h"
+#include "core/data/lsp_data.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
 #include "testutil.h"
 
 static void load_ok(lsp_data_opts *o, lsp_splits *s) {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lsp_json.h"
+#include "core/formats/lsp_json.h"
 #include "testutil.h"
 
 static char *render(void (*fn)(lsp_json *), int pretty, int *err) {

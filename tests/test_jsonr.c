@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lsp_error.h"
-#include "core/lsp_json.h"
-#include "core/lsp_jsonr.h"
+#include "core/base/lsp_error.h"
+#include "core/formats/lsp_json.h"
+#include "core/formats/lsp_jsonr.h"
 #include "testutil.h"
 
 static lsp_jsonr_doc *parse_ok(const char *text) {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "analysis/lsp_logitgeom.h"
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 #include "testutil.h"
 
 /* At the optimum p = q: z_y − z_j = log(q_on/q_off) for every j ≠ y. Build

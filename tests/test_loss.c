@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lsp_error.h"
-#include "core/lsp_loss.h"
-#include "core/lsp_threads.h"
+#include "core/base/lsp_error.h"
+#include "core/loss/lsp_loss.h"
+#include "core/base/lsp_threads.h"
 #include "testutil.h"
 
 /* PyTorch: F.cross_entropy(logits, labels, label_smoothing=0.1), mean. */

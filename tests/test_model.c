@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lsp_error.h"
-#include "core/lsp_loss.h"
-#include "core/lsp_model.h"
+#include "core/base/lsp_error.h"
+#include "core/loss/lsp_loss.h"
+#include "core/nn/lsp_model.h"
 #include "testutil.h"
 
 #define TINY "torch_mlp_tiny/"

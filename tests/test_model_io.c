@@ -10,10 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/lsp_error.h"
-#include "core/lsp_io.h"
-#include "core/lsp_loss.h"
-#include "core/lsp_model.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
+#include "core/loss/lsp_loss.h"
+#include "core/import/lsp_import.h"
+#include "core/nn/lsp_model.h"
 #include "testutil.h"
 
 #define TINY "torch_mlp_tiny"

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 #include "testutil.h"
 
 static void write_bytes(const char *path, const void *b, size_t n) {

@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/lsp_error.h"
-#include "core/lsp_io.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 #include "reports/lsp_plot.h"
 #include "testutil.h"
 
@@ -42,7 +42,7 @@ static void assert_no_temporaries(void) {
   closedir(d);
 }
 
-/* Read a whole file with plain stdio (independent of core/lsp_io). */
+/* Read a whole file with plain stdio (independent of core/base/lsp_io). */
 static char *slurp(const char *p, size_t *len) {
   FILE *f = fopen(p, "rb");
   if (!f) fail_msg("cannot open %s", p);

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lsp_pool.h"
+#include "core/base/lsp_pool.h"
 #include "testutil.h"
 
 typedef struct {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "analysis/lsp_projection.h"
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 #include "testutil.h"
 
 static double dist_d(const double *a, const double *b, size_t d) {

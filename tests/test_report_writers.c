@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/lsp_error.h"
-#include "core/lsp_io.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 #include "reports/lsp_csv.h"
 #include "reports/lsp_html.h"
 #include "reports/lsp_md.h"

@@ -9,10 +9,10 @@
 #include "analysis/lsp_clusters.h"
 #include "analysis/lsp_logitgeom.h"
 #include "attacks/lsp_attack.h"
-#include "core/lsp_error.h"
-#include "core/lsp_loss.h"
-#include "core/lsp_model.h"
-#include "core/lsp_train.h"
+#include "core/base/lsp_error.h"
+#include "core/loss/lsp_loss.h"
+#include "core/nn/lsp_model.h"
+#include "core/train/lsp_train.h"
 #include "testutil.h"
 
 /* Calibration of saturated logits: confidence exactly 1 lands in the last

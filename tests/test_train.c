@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lsp_error.h"
-#include "core/lsp_io.h"
-#include "core/lsp_model.h"
-#include "core/lsp_threads.h"
-#include "core/lsp_train.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
+#include "core/nn/lsp_model.h"
+#include "core/base/lsp_threads.h"
+#include "core/train/lsp_train.h"
 #include "testutil.h"
 
 /* ---- optimizer steps -------------------------------------------------------

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

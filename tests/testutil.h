@@ -9,7 +9,7 @@
 /* cmocka.h needs the three headers above first */
 #include <cmocka.h>
 
-#include "core/lsp_npy.h"
+#include "core/formats/lsp_npy.h"
 
 /* Path of a file in tests/data (static buffer; copy it if you keep it). */
 const char *td_path(const char *rel);

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "core/lsp_data.h"
+#include "core/data/lsp_data.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "core/lsp_data.h"
+#include "core/data/lsp_data.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

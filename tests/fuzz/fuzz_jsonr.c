@@ -1,14 +1,14 @@
-/* libFuzzer harness: the strict JSON reader (core/lsp_jsonr.h) on arbitrary
+/* libFuzzer harness: the strict JSON reader (core/formats/lsp_jsonr.h) on arbitrary
  * bytes. Every accepted document is walked, written back with the JSON
- * writer (core/lsp_json.h) and read again: the two trees must be equal. */
+ * writer (core/formats/lsp_json.h) and read again: the two trees must be equal. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lsp_json.h"
-#include "core/lsp_jsonr.h"
+#include "core/formats/lsp_json.h"
+#include "core/formats/lsp_jsonr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/lsp_model.h"
+#include "core/import/lsp_import.h"
+#include "core/nn/lsp_model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/lsp_npy.h"
+#include "core/formats/lsp_npy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

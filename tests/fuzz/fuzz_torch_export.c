@@ -12,7 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/lsp_model.h"
+#include "core/import/lsp_import.h"
+#include "core/nn/lsp_model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,13 +1,13 @@
-#include "core/lsp_loss.h"
+#include "core/loss/lsp_loss.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lsp_clones.h"
-#include "core/lsp_error.h"
-#include "core/lsp_vexp.h"
+#include "core/base/lsp_clones.h"
+#include "core/base/lsp_error.h"
+#include "core/loss/lsp_vexp.h"
 
 /* ---- smoothing settings --------------------------------------------------- */
 

@@ -1,4 +1,4 @@
-/* lsp_data_pool.h — internal to the datasets layer (core/lsp_data*.c).
+/* lsp_data_pool.h — internal to the datasets layer (core/data/lsp_data*.c).
  *
  * Every source is reduced to two "pools", the training file (train + val
  * before the split) and the official test file, each rows of uint8 pixels or
@@ -7,7 +7,7 @@
 #ifndef LSP_DATA_POOL_H
 #define LSP_DATA_POOL_H
 
-#include "core/lsp_data.h"
+#include "core/data/lsp_data.h"
 
 typedef struct {
   size_t n, dim;

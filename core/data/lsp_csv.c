@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lsp_data.h"
-#include "core/lsp_error.h"
-#include "core/lsp_io.h"
+#include "core/data/lsp_data.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 
 /* Parse one field [s, e) as a finite double, ignoring surrounding blanks.
  * Returns 0 on success. */

@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include "core/lsp_data.h"
-#include "core/lsp_error.h"
+#include "core/data/lsp_data.h"
+#include "core/base/lsp_error.h"
 
 /* zlib's message without the "path: " prefix it adds to it. */
 static const char *gz_why(gzFile f, const char *path, int *errnum) {

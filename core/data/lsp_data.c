@@ -6,7 +6,7 @@
  * the final float32 arrays, so Fashion-MNIST's pixels are converted once and
  * never copied as floats twice. */
 #define _POSIX_C_SOURCE 200809L
-#include "core/lsp_data.h"
+#include "core/data/lsp_data.h"
 
 #include <errno.h>
 #include <gsl/gsl_randist.h>
@@ -16,8 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/lsp_data_pool.h"
-#include "core/lsp_error.h"
+#include "core/data/lsp_data_pool.h"
+#include "core/base/lsp_error.h"
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 

@@ -1,4 +1,4 @@
-#include "core/lsp_threads.h"
+#include "core/base/lsp_threads.h"
 
 #include <omp.h>
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lsp_data_pool.h"
-#include "core/lsp_error.h"
+#include "core/data/lsp_data_pool.h"
+#include "core/base/lsp_error.h"
 
 /* "synthetic:train=6000,dim=2" -> the syn_* fields of *o. */
 static int parse_synthetic(const char *spec, lsp_data_opts *o) {

@@ -1,6 +1,6 @@
 /* lsp_jsonr.c — strict JSON reader into an arena-owned tree (lsp_jsonr.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "core/lsp_jsonr.h"
+#include "core/formats/lsp_jsonr.h"
 
 #include <errno.h>
 #include <math.h>
@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/lsp_error.h"
-#include "core/lsp_io.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 
 /* ---- arena: every node, string and child array of a document ------------ */
 

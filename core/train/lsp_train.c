@@ -23,7 +23,7 @@
  * order) are deterministic. So a seed and T fix the model bit for bit;
  * another T changes float rounding only. */
 #define _POSIX_C_SOURCE 200809L
-#include "core/lsp_train.h"
+#include "core/train/lsp_train.h"
 
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -33,10 +33,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/lsp_error.h"
-#include "core/lsp_io.h"
-#include "core/lsp_pool.h"
-#include "core/lsp_threads.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
+#include "core/base/lsp_pool.h"
+#include "core/base/lsp_threads.h"
 
 /* OpenBLAS's thread knobs (declared by its cblas.h; repeated here as in
  * lsp_threads.c so that the include order does not matter). */

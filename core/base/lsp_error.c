@@ -1,4 +1,4 @@
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 
 #include <stdarg.h>
 #include <stdio.h>

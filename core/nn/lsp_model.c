@@ -1,7 +1,7 @@
 /* lsp_model.c — the sequential network's compute core: allocation,
  * initialization, batched forward and backward through CBLAS. Model files
  * (.lspm, PyTorch export) live in lsp_model_io.c. */
-#include "core/lsp_model.h"
+#include "core/nn/lsp_model.h"
 
 #include <cblas.h>
 #include <gsl/gsl_rng.h>
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lsp_error.h"
-#include "core/lsp_io.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 
 lsp_model *lsp_model_alloc_mlp(size_t in, const size_t *hidden, size_t nh,
                                size_t out) {

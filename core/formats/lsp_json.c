@@ -1,4 +1,4 @@
-#include "core/lsp_json.h"
+#include "core/formats/lsp_json.h"
 
 #include <math.h>
 #include <stdio.h>

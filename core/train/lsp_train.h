@@ -13,9 +13,9 @@
 
 #include <stddef.h>
 
-#include "core/lsp_data.h"
-#include "core/lsp_loss.h"
-#include "core/lsp_model.h"
+#include "core/data/lsp_data.h"
+#include "core/loss/lsp_loss.h"
+#include "core/nn/lsp_model.h"
 
 typedef struct {
   lsp_ls smoothing;       /* eps 0 = plain cross-entropy               */

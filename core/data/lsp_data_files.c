@@ -7,9 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/lsp_data_pool.h"
-#include "core/lsp_error.h"
-#include "core/lsp_npy.h"
+#include "core/data/lsp_data_pool.h"
+#include "core/base/lsp_error.h"
+#include "core/formats/lsp_npy.h"
 
 /* ---- IDX ----------------------------------------------------------------- */
 

@@ -2,14 +2,14 @@
  * C11 atomics whose waiters yield, and helpers parked on that barrier
  * between runs. */
 #define _POSIX_C_SOURCE 200809L
-#include "core/lsp_pool.h"
+#include "core/base/lsp_pool.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 
 struct lsp_pool {
   int n;

@@ -1,5 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
-#include "core/lsp_io.h"
+#include "core/base/lsp_io.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/lsp_error.h"
+#include "core/base/lsp_error.h"
 
 static char *dup_str(const char *s) {
   size_t n = strlen(s) + 1;

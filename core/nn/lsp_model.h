@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/lsp_loss.h"
+#include "core/loss/lsp_loss.h"
 
 typedef enum { LSP_LAYER_DENSE = 1, LSP_LAYER_RELU = 2 } lsp_layer_kind;
 
@@ -101,23 +101,14 @@ int lsp_model_predict(const lsp_model *m, const float *x, size_t n,
  * lsp_model_save writes `.lspm` atomically (temporary file + rename): magic
  * "LSPM", format version, the layer kinds and shapes, every parameter as
  * little-endian float32, the training meta field by field, and a CRC-32
- * (zlib) of all of it. lsp_model_load reads a `.lspm` file, or a PyTorch
- * export folder (below) when `path` is a directory; *out is a new model the
+ * (zlib) of all of it. lsp_model_load_lspm reads one; *out is a new model the
  * caller frees. Every defect is LSP_EDATA with the file and the problem: bad
  * magic, unsupported version, truncation, trailing bytes, absurd or
  * inconsistent shapes, a CRC mismatch, a non-finite parameter, an invalid
- * training record; LSP_EIO when the file cannot be read.
- *
- * lsp_model_import_torch reads an MLP exported as one .npy per state_dict
- * tensor ("0.weight.npy", "0.bias.npy", "2.weight.npy", ...; weights
- * [out, in], float32 or float64). The integer prefixes give the layer order
- * (gaps are fine: they are the ReLU modules), consecutive Linear layers get
- * a ReLU between them, other files in the folder are ignored. A missing
- * weight or bias, a tensor of the wrong rank or shape, or a non-finite value
- * is LSP_EDATA naming that file. The imported meta has trained = 0. */
+ * training record; LSP_EIO when the file cannot be read. (Loading any model
+ * source, `.lspm` or an import, is lsp_model_load in core/import.) */
 int lsp_model_save(const lsp_model *m, const char *path);
-int lsp_model_load(const char *path, lsp_model **out);
-int lsp_model_import_torch(const char *dir, lsp_model **out);
+int lsp_model_load_lspm(const char *path, lsp_model **out);
 
 /* "784-256-256-10" into buf. */
 void lsp_model_describe(const lsp_model *m, char *buf, size_t len);

@@ -1,5 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
-#include "core/lsp_npy.h"
+#include "core/formats/lsp_npy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/lsp_error.h"
-#include "core/lsp_io.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 
 static const unsigned char k_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The architecture's arrows point down (DESIGN.md §1): no file includes a
+# header from a layer above its own. cli -> reports -> {analysis, attacks} ->
+# core; analysis and attacks do not include each other. Inside core the
+# sub-folders have an order of their own (below).
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root" || exit 1
+fail=0
+check() { # layer, then the layers it must not include
+  local layer=$1; shift
+  for bad in "$@"; do
+    hits=$(grep -rn "#include \"$bad/" "$layer" --include='*.c' --include='*.h' || true)
+    if [ -n "$hits" ]; then
+      echo "layering: $layer/ includes $bad/ (an upward or sideways arrow):"
+      echo "$hits"
+      fail=1
+    fi
+  done
+}
+check core analysis attacks reports cli
+check analysis attacks reports cli
+check attacks analysis reports cli
+check reports cli
+# inside core: base -> {formats, loss} -> {data, nn} -> {import, train}
+check core/base core/formats core/loss core/data core/nn core/import core/train
+check core/formats core/loss core/data core/nn core/import core/train
+check core/loss core/formats core/data core/nn core/import core/train
+check core/data core/loss core/nn core/import core/train
+check core/nn core/data core/import core/train
+check core/import core/data core/train
+check core/train core/import
+[ $fail -eq 0 ] && echo "layering: 1 passed, 0 failed" || echo "layering: 0 passed, 1 failed"
+exit $fail
