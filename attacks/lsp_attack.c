@@ -275,14 +275,6 @@ void lsp_attack_summarize(const lsp_attack_ctx *c, const uint8_t *correct,
 /* ---- the entry points ------------------------------------------------------
  */
 
-static double dense_flops(const lsp_model *m) {
-  double f = 0.0;
-  for (size_t l = 0; l < m->nlayers; l++)
-    if (m->layers[l].kind == LSP_LAYER_DENSE)
-      f += 2.0 * (double)m->layers[l].in * (double)m->layers[l].out;
-  return f;
-}
-
 static int check_args(const lsp_model *src, const lsp_model *dst,
                       const float *x, const int32_t *y, size_t n, size_t dim,
                       const double *eps, size_t neps,
@@ -392,8 +384,8 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
   }
   if (o->loss == LSP_ALOSS_SMOOTHED && (st = lsp_ls_check(&c.ls, c.k)))
     return st;
-  c.fwd_src = dense_flops(src);
-  c.fwd_dst = dense_flops(c.dst);
+  c.fwd_src = lsp_model_flops(src);
+  c.fwd_dst = lsp_model_flops(c.dst);
 
   c.ws_src = lsp_model_ws_alloc(src, c.batch);
   c.ws_dst = c.transfer ? lsp_model_ws_alloc(c.dst, c.batch) : c.ws_src;

@@ -585,9 +585,10 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
     if (st) goto fail;
     for (size_t i = 0; i < s->nmodels && k >= 3; i++) {
       lsp_run_model *m = &s->models[i];
-      const lsp_layer *L = lsp_model_last_dense(m->model);
-      if ((st = lsp_proj_compute(m->test_features, s->data.test.y, s->data.test.n, L->in, L->w,
-                                 L->b, k, s->proj_cls, &m->proj)))
+      lsp_dense_view L;
+      lsp_model_head(m->model, &L);
+      if ((st = lsp_proj_compute(m->test_features, s->data.test.y, s->data.test.n, L.in, L.w,
+                                 L.b, k, s->proj_cls, &m->proj)))
         goto fail;
     }
   }

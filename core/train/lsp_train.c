@@ -169,14 +169,14 @@ static int check_setup(const lsp_model *m, const lsp_splits *data,
  * result depends only on the seed and T. */
 
 typedef struct {
-  lsp_model view;    /* the model with private dw/db (worker 0: the model) */
-  lsp_layer *layers; /* owned by workers t > 0                             */
+  lsp_model view;    /* the model with private grads (worker 0: the model) */
   float *grads;      /* owned by workers t > 0                             */
   lsp_model_ws *ws;  /* owned: up to `rows` rows                           */
   float *xb, *dz;    /* owned: inputs (rows×dim), dlogits (rows×k)         */
   int32_t *yb;       /* owned: labels                                      */
   size_t rows;       /* capacity of a share                                */
   size_t nr;         /* rows in the current share                          */
+  const float *z;    /* the share's logits (in ws)                         */
   double loss_sum;   /* sum of the share's row losses                      */
   size_t correct;    /* rows of the share classified correctly             */
   int st;            /* status of the last share; msg holds its reason    */
@@ -189,17 +189,8 @@ static int worker_init(worker *w, lsp_model *m, int t, size_t rows,
   w->view = *m;
   w->rows = rows;
   if (t > 0) {
-    w->layers = malloc(m->nlayers * sizeof *w->layers);
-    w->grads = malloc(m->nparams * sizeof *w->grads);
-    if (!w->layers || !w->grads) return LSP_ENOMEM;
-    memcpy(w->layers, m->layers, m->nlayers * sizeof *w->layers);
-    for (size_t l = 0; l < m->nlayers; l++) {
-      lsp_layer *L = &w->layers[l];
-      if (L->kind != LSP_LAYER_DENSE) continue;
-      L->dw = w->grads + (m->layers[l].dw - m->grads);
-      L->db = w->grads + (m->layers[l].db - m->grads);
-    }
-    w->view.layers = w->layers;
+    w->grads = malloc((m->nparams ? m->nparams : 1) * sizeof *w->grads);
+    if (!w->grads) return LSP_ENOMEM;
     w->view.grads = w->grads;
   }
   w->ws = lsp_model_ws_alloc(m, rows);
@@ -211,7 +202,6 @@ static int worker_init(worker *w, lsp_model *m, int t, size_t rows,
 
 static void worker_free(worker *w) {
   lsp_model_ws_free(w->ws);
-  free(w->layers);
   free(w->grads);
   free(w->xb);
   free(w->dz);
@@ -224,33 +214,35 @@ static void worker_fail(worker *w, int st) {
            lsp_errmsg()); /* the message is per thread */
 }
 
-/* Forward, loss (gradient scaled to the mean over the whole batch of nb
- * rows) and backward on the rows idx[0..nr). */
-static void worker_batch(worker *w, const lsp_dataset *tr, const size_t *idx,
-                         size_t nr, size_t nb, const lsp_ls *ls) {
+/* Gather the share's rows idx[0..nr) of the training split. */
+static void worker_gather(worker *w, const lsp_dataset *tr, const size_t *idx,
+                          size_t nr) {
   w->nr = nr;
   w->st = LSP_OK;
   w->loss_sum = 0.0;
   w->correct = 0;
-  if (nr == 0) return;
-  const size_t dim = tr->dim, k = w->view.out_dim;
+  w->z = NULL;
+  const size_t dim = tr->dim;
   for (size_t i = 0; i < nr; i++) {
     memcpy(w->xb + i * dim, tr->x + idx[i] * dim, dim * sizeof *w->xb);
     w->yb[i] = tr->y[idx[i]];
   }
-  const float *z;
+}
+
+/* The loss of the share (gradient scaled to the mean over the whole batch
+ * of nb rows) after its forward. */
+static void worker_loss(worker *w, size_t nb, const lsp_ls *ls) {
+  if (w->st || w->nr == 0) return;
   double l;
-  int st = lsp_model_forward(&w->view, w->ws, w->xb, nr, &z, NULL);
-  if (!st)
-    st = lsp_loss_xent(z, w->yb, nr, k, ls, w->dz, 1.0 / (double)nb, NULL, &l);
-  if (!st)
-    st = lsp_model_backward(&w->view, w->ws, w->dz, LSP_BACK_PARAMS, NULL);
+  const size_t k = w->view.out_dim;
+  int st = lsp_loss_xent(w->z, w->yb, w->nr, k, ls, w->dz, 1.0 / (double)nb,
+                         NULL, &l);
   if (st) {
     worker_fail(w, st);
     return;
   }
-  w->loss_sum = l * (double)nr;
-  w->correct = count_correct(z, w->yb, nr, k);
+  w->loss_sum = l * (double)w->nr;
+  w->correct = count_correct(w->z, w->yb, w->nr, k);
 }
 
 /* Loss and correct count on rows [r0, r1) of d, in chunks of the share. */
@@ -287,7 +279,9 @@ static int workers_status(const worker *w, int nw) {
 typedef struct {
   lsp_model *m;
   worker *w;
+  lsp_model_ws **wss; /* the workers' workspaces, in worker order         */
   int nw;
+  size_t nsync;       /* batch-norm nodes: synchronization points         */
   float *state; /* SGD velocity, or Adam's two moments back to back */
   const lsp_train_opts *o;
 } trainer;
@@ -326,17 +320,57 @@ typedef struct {
   double lr;
 } job;
 
-/* Thread t of nt: its share of the batch, then (once every share is done and
- * none failed) the sum of the gradients and the step on its parameter slice. */
+static int any_failed(const trainer *tn) {
+  for (int u = 0; u < tn->nw; u++)
+    if (tn->w[u].st) return 1;
+  return 0;
+}
+
+/* Thread t of nt: its share of the batch through the training-mode forward,
+ * the loss and the backward, stopping at every batch-norm node so that
+ * thread 0 can combine the statistics of all shares (lsp_model.h); then
+ * (once every share is done and none failed) the sum of the gradients and
+ * the step on its parameter slice. Every thread passes the same barriers,
+ * failed or not, and sees the same failures. */
 static void batch_job(void *varg, int t, int nt) {
   const job *j = varg;
   const trainer *tn = j->tn;
+  worker *w = &tn->w[t];
+  const size_t K = tn->nsync;
   size_t r0 = j->nb * (size_t)t / (size_t)nt,
          r1 = j->nb * (size_t)(t + 1) / (size_t)nt;
-  worker_batch(&tn->w[t], j->d, j->idx + r0, r1 - r0, j->nb, &tn->o->smoothing);
+  worker_gather(w, j->d, j->idx + r0, r1 - r0);
+  for (size_t s = 0; s <= K; s++) {
+    if (!w->st) {
+      int st = lsp_model_stage_forward(&w->view, w->ws, w->xb, w->nr, s, &w->z,
+                                       NULL);
+      if (st) worker_fail(w, st);
+    }
+    if (s == K) break;
+    lsp_pool_barrier(j->pool);
+    if (t == 0 && !any_failed(tn)) {
+      int st = lsp_model_sync_forward(tn->m, tn->wss, (size_t)nt, s);
+      if (st) worker_fail(w, st);
+    }
+    lsp_pool_barrier(j->pool);
+  }
+  worker_loss(w, j->nb, &tn->o->smoothing);
+  for (size_t s = 0; s <= K; s++) {
+    if (!w->st) {
+      int st = lsp_model_stage_backward(&w->view, w->ws, w->dz, LSP_BACK_PARAMS,
+                                        NULL, s);
+      if (st) worker_fail(w, st);
+    }
+    if (s == K) break;
+    lsp_pool_barrier(j->pool);
+    if (t == 0 && !any_failed(tn)) {
+      int st = lsp_model_sync_backward(tn->m, tn->wss, (size_t)nt, s);
+      if (st) worker_fail(w, st);
+    }
+    lsp_pool_barrier(j->pool);
+  }
   lsp_pool_barrier(j->pool);
-  for (int u = 0; u < nt; u++)
-    if (tn->w[u].st) return; /* every thread sees the same failure */
+  if (any_failed(tn)) return; /* every thread sees the same failure */
   reduce_and_step(tn, t, nt, j->lr, j->step);
 }
 
@@ -382,11 +416,12 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   const int blas_threads = openblas_get_num_threads();
   if (nw > 1) openblas_set_num_threads(1);
 
-  trainer tn = {m, NULL, nw, NULL, opts};
+  trainer tn = {m, NULL, NULL, nw, lsp_model_nsync(m), NULL, opts};
   job jb = {&tn, lsp_pool_alloc(nw), tr, NULL, 0, 0, 0.0};
   size_t *perm = malloc(n * sizeof *perm);
   tn.state = calloc(opts->adam ? 2 * np : np, sizeof *tn.state);
   tn.w = calloc((size_t)nw, sizeof *tn.w);
+  tn.wss = calloc((size_t)nw, sizeof *tn.wss);
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
   lsp_train_log lg = {0};
   lg.epochs = opts->epochs;
@@ -394,10 +429,12 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   lg.train_acc = malloc(opts->epochs * sizeof(double));
   lg.val_loss = malloc(opts->epochs * sizeof(double));
   lg.val_acc = malloc(opts->epochs * sizeof(double));
-  int ok = jb.pool && perm && tn.state && tn.w && rng && lg.train_loss &&
+  int ok = jb.pool && perm && tn.state && tn.w && tn.wss && rng && lg.train_loss &&
            lg.train_acc && lg.val_loss && lg.val_acc;
-  for (int t = 0; ok && t < nw; t++)
+  for (int t = 0; ok && t < nw; t++) {
     ok = worker_init(&tn.w[t], m, t, share, tr->dim) == 0;
+    tn.wss[t] = tn.w[t].ws;
+  }
   if (!ok) {
     st =
         lsp_fail(LSP_ENOMEM,
@@ -405,7 +442,7 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
     goto done;
   }
 
-  lsp_model_init(m, opts->seed);
+  if ((st = lsp_model_init(m, opts->seed))) goto done;
   /* The shuffling stream is seeded apart from the initialization stream. */
   gsl_rng_set(rng, opts->seed ^ 0x5bd1e995UL);
   for (size_t i = 0; i < n; i++) perm[i] = i;
@@ -512,6 +549,7 @@ done:
   if (tn.w)
     for (int t = 0; t < nw; t++) worker_free(&tn.w[t]);
   free(tn.w);
+  free(tn.wss);
   lsp_train_log_free(&lg);
   gsl_rng_free(rng);
   free(tn.state);
