@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
@@ -82,18 +83,18 @@ static void test_import_matches_torch(void **state) {
       lsp_model_backward(m, ws, dz, LSP_BACK_PARAMS | LSP_BACK_INPUT, dx),
       LSP_OK);
   const char *names[3] = {"0", "2", "4"};
-  size_t d = 0;
-  for (size_t l = 0; l < m->nlayers; l++) {
-    const lsp_layer *L = &m->layers[l];
-    if (L->kind != LSP_LAYER_DENSE) continue;
+  assert_int_equal(m->nnodes, 5);
+  for (size_t d = 0; d < 3; d++) {
+    float *dw, *db;
+    size_t nw, nb;
+    assert_int_equal(lsp_model_tensor(m, 2 * d, "weight", NULL, &dw, &nw), 0);
+    assert_int_equal(lsp_model_tensor(m, 2 * d, "bias", NULL, &db, &nb), 0);
     char p[96];
     snprintf(p, sizeof p, TINY "/grad_ls0.1_%s.weight.npy", names[d]);
-    check_rel(L->dw, p, L->out * L->in, 1e-5);
+    check_rel(dw, p, nw, 1e-5);
     snprintf(p, sizeof p, TINY "/grad_ls0.1_%s.bias.npy", names[d]);
-    check_rel(L->db, p, L->out, 1e-5);
-    d++;
+    check_rel(db, p, nb, 1e-5);
   }
-  assert_int_equal(d, 3);
   check_rel(dx, TINY "/grad_ls0.1_x.npy", n * 8, 1e-5);
 
   /* lsp_model_load takes the folder too */
@@ -116,20 +117,21 @@ static double ref_loss(const lsp_model *m, const double *p, const double *x,
   for (size_t i = 0; i < n; i++) {
     size_t w = m->in_dim, off = 0;
     for (size_t j = 0; j < w; j++) a[j] = x[i * w + j];
-    for (size_t l = 0; l < m->nlayers; l++) {
-      const lsp_layer *L = &m->layers[l];
-      if (L->kind == LSP_LAYER_RELU) {
+    for (size_t l = 0; l < m->nnodes; l++) {
+      const lsp_node *L = &m->nodes[l];
+      if (L->op == LSP_OP_RELU) {
         for (size_t j = 0; j < w; j++) a[j] = a[j] > 0 ? a[j] : 0;
         continue;
       }
-      const double *W = p + off, *B = p + off + L->out * L->in;
-      for (size_t o = 0; o < L->out; o++) {
+      size_t in = w, out = L->a.units;
+      const double *W = p + off, *B = p + off + out * in;
+      for (size_t o = 0; o < out; o++) {
         double s = B[o];
-        for (size_t j = 0; j < L->in; j++) s += W[o * L->in + j] * a[j];
+        for (size_t j = 0; j < in; j++) s += W[o * in + j] * a[j];
         b[o] = s;
       }
-      off += L->out * L->in + L->out;
-      w = L->out;
+      off += out * in + out;
+      w = out;
       memcpy(a, b, w * sizeof *a);
     }
     double mx = a[0], se = 0.0, sz = 0.0;
@@ -228,6 +230,33 @@ static lsp_model *small_model(void) {
   return m;
 }
 
+/* Length of a small MLP's format-2 file, from the layout in DESIGN §3:
+ * header, input shape, arch, per node kind/name/inputs/attributes/tensors,
+ * features, the record, the CRC. */
+static size_t v2_length(const lsp_model *m) {
+  size_t len = 4 + 4 + 8 + 24 + 4 + strlen(m->arch) + 4;
+  for (size_t i = 0; i < m->nnodes; i++) {
+    const lsp_node *nd = &m->nodes[i];
+    int dense = nd->op == LSP_OP_DENSE;
+    len += 4 + strlen(dense ? "dense" : "relu") + 4 + strlen(nd->name);
+    len += 4 + 4;                                   /* one input */
+    len += 4 + (dense ? (4 + 5 + 1 + 8) + (4 + 4 + 1 + 8) : 0); /* units, bias */
+    len += 4;
+    if (dense)
+      len += (4 + 6 + 4 + 16) + (4 + 4 + 4 + 8) + 4 * (nd->a.units * nd->ishape.c + nd->a.units);
+  }
+  len += 4;                                          /* features */
+  const char *u64[] = {"trained", "convention", "normalize_loss", "seed", "epochs", "batch",
+                       "cosine", "adam", "data_hash"};
+  const char *f64[] = {"smoothing", "lr", "momentum", "weight_decay", "val_accuracy",
+                       "train_seconds"};
+  len += 4;
+  for (size_t i = 0; i < 9; i++) len += 4 + strlen(u64[i]) + 1 + 8;
+  for (size_t i = 0; i < 6; i++) len += 4 + strlen(f64[i]) + 1 + 8;
+  len += 4 + 4 + 1 + 4 + strlen(m->meta.data);
+  return len + 4;
+}
+
 static void test_lspm_roundtrip(void **state) {
   (void)state;
   lsp_model *m = small_model();
@@ -236,12 +265,14 @@ static void test_lspm_roundtrip(void **state) {
   assert_int_equal(lsp_model_save(m, path), LSP_OK);
   lsp_model *g = NULL;
   assert_int_equal(lsp_model_load(path, &g), LSP_OK);
-  assert_int_equal(g->nlayers, m->nlayers);
-  for (size_t l = 0; l < m->nlayers; l++) {
-    assert_int_equal(g->layers[l].kind, m->layers[l].kind);
-    assert_int_equal(g->layers[l].in, m->layers[l].in);
-    assert_int_equal(g->layers[l].out, m->layers[l].out);
+  assert_int_equal(g->nnodes, m->nnodes);
+  for (size_t l = 0; l < m->nnodes; l++) {
+    assert_int_equal(g->nodes[l].op, m->nodes[l].op);
+    assert_string_equal(g->nodes[l].name, m->nodes[l].name);
+    assert_int_equal(g->nodes[l].in[0], m->nodes[l].in[0]);
+    assert_int_equal(g->nodes[l].shape.c, m->nodes[l].shape.c);
   }
+  assert_int_equal(g->features, m->features);
   assert_int_equal(g->nparams, m->nparams);
   assert_memory_equal(g->params, m->params, m->nparams * sizeof(float));
   const lsp_model_meta *a = &g->meta, *b = &m->meta;
@@ -263,10 +294,56 @@ static void test_lspm_roundtrip(void **state) {
   /* the file length is exactly what the format says */
   struct stat sb;
   assert_int_equal(stat(path, &sb), 0);
-  size_t meta = 4 + 8 + 4 + 4 + 8 + 4 + 4 + 24 + 4 + 4 + 128 + 8 + 8 + 8;
-  assert_int_equal((size_t)sb.st_size,
-                   12 + 5 * 20 + 8 + 4 * m->nparams + meta + 4);
+  assert_int_equal((size_t)sb.st_size, v2_length(m));
   unlink(path);
+  lsp_model_free(g);
+  lsp_model_free(m);
+}
+
+/* A CNN with every kind of state (batch norm statistics, normalization
+ * constants, a residual block) survives the round trip: same canonical
+ * architecture, tensors, and logits. */
+static void test_lspm_roundtrip_cnn(void **state) {
+  (void)state;
+  const float norm[2] = {0.25f, 0.5f};
+  lsp_model *m = NULL;
+  assert_int_equal(lsp_model_from_spec("resnet8", (lsp_shape){1, 12, 10}, 5, norm, &m), 0);
+  assert_int_equal(lsp_model_init(m, 7), 0);
+  for (size_t i = 0; i < m->nstate; i++) /* running statistics as if trained */
+    if (i >= 2) m->state[i] += 0.01f * (float)(i % 7);
+  char path[512];
+  snprintf(path, sizeof path, "%s", td_tmp("cnn.lspm"));
+  assert_int_equal(lsp_model_save(m, path), LSP_OK);
+  lsp_model *g = NULL;
+  assert_int_equal(lsp_model_load(path, &g), LSP_OK);
+  char sa[4096], sg[4096];
+  assert_true(lsp_model_arch_string(m, sa, sizeof sa) < sizeof sa);
+  lsp_model_arch_string(g, sg, sizeof sg);
+  assert_string_equal(sa, sg);
+  assert_string_equal(g->arch, "resnet8");
+  assert_int_equal(g->nparams, m->nparams);
+  assert_int_equal(g->nstate, m->nstate);
+  assert_memory_equal(g->params, m->params, m->nparams * sizeof(float));
+  assert_memory_equal(g->state, m->state, m->nstate * sizeof(float));
+  float x[3 * 120];
+  for (size_t i = 0; i < 3 * 120; i++) x[i] = (float)((i * 37) % 101) / 100.0f;
+  lsp_model_ws *wm = lsp_model_ws_alloc(m, 3), *wg = lsp_model_ws_alloc(g, 3);
+  const float *zm, *zg;
+  assert_int_equal(lsp_model_forward(m, wm, x, 3, &zm, NULL), 0);
+  assert_int_equal(lsp_model_forward(g, wg, x, 3, &zg, NULL), 0);
+  assert_memory_equal(zm, zg, 3 * 5 * sizeof(float));
+  /* two saves of the same model are the same bytes */
+  char path2[512], *b1, *b2;
+  size_t l1, l2;
+  snprintf(path2, sizeof path2, "%s", td_tmp("cnn2.lspm"));
+  assert_int_equal(lsp_model_save(g, path2), LSP_OK);
+  assert_int_equal(lsp_read_file(path, &b1, &l1), 0);
+  assert_int_equal(lsp_read_file(path2, &b2, &l2), 0);
+  assert_int_equal(l1, l2);
+  assert_memory_equal(b1, b2, l1);
+  free(b1), free(b2);
+  unlink(path), unlink(path2);
+  lsp_model_ws_free(wm), lsp_model_ws_free(wg);
   lsp_model_free(g);
   lsp_model_free(m);
 }
@@ -291,6 +368,33 @@ static void expect_load_error(const char *path, const char *needle) {
   }
 }
 
+/* Offset of the first occurrence of needle (n bytes) in buf at or after
+ * `from`; fails the test when absent. */
+static size_t find(const char *buf, size_t len, const void *needle, size_t n, size_t from) {
+  for (size_t i = from; i + n <= len; i++)
+    if (memcmp(buf + i, needle, n) == 0) return i;
+  fail_msg("pattern not found");
+  return 0;
+}
+
+/* A length-prefixed string as the format writes it. */
+static size_t find_str(const char *buf, size_t len, const char *s, size_t from) {
+  unsigned char pat[64];
+  size_t n = strlen(s);
+  pat[0] = (unsigned char)n, pat[1] = pat[2] = pat[3] = 0;
+  memcpy(pat + 4, s, n);
+  return find(buf, len, pat, n + 4, from) + 4;
+}
+
+/* Write c with a fresh CRC (a content defect the checksum cannot catch)
+ * and expect the loader to name it. */
+static void expect_content_error(const char *bad, char *c, size_t len, const char *needle) {
+  uLong crc = crc32(0L, (const Bytef *)c, (uInt)(len - 4));
+  for (int i = 0; i < 4; i++) c[len - 4 + i] = (char)(crc >> (8 * i));
+  write_raw(bad, c, len);
+  expect_load_error(bad, needle);
+}
+
 static void test_lspm_corrupt(void **state) {
   (void)state;
   lsp_model *m = small_model();
@@ -303,15 +407,16 @@ static void test_lspm_corrupt(void **state) {
   assert_int_equal(lsp_read_file(good, &buf, &len), LSP_OK);
   char *c = malloc(len + 8);
   memcpy(c, buf, len);
+#define RESET() memcpy(c, buf, len)
 
   c[len / 2] ^= 0x10; /* a parameter byte */
   write_raw(bad, c, len);
   expect_load_error(bad, "checksum");
-  memcpy(c, buf, len);
+  RESET();
   c[len - 30] ^= 0x01; /* inside the training record */
   write_raw(bad, c, len);
   expect_load_error(bad, "checksum");
-  memcpy(c, buf, len);
+  RESET();
 
   write_raw(bad, c, len - 1);
   expect_load_error(bad, "truncated");
@@ -328,17 +433,58 @@ static void test_lspm_corrupt(void **state) {
   write_raw(bad, c, len);
   expect_load_error(bad, "magic");
   c[0] = 'L';
-  c[4] = 2; /* version 2 */
+  c[4] = 3; /* version 3 */
   write_raw(bad, c, len);
-  expect_load_error(bad, "version 2");
-  c[4] = 1;
-  c[12 + 4 + 5] = 0x7f; /* layer 1's input size becomes absurd */
-  write_raw(bad, c, len);
-  expect_load_error(bad, "absurd");
-  memcpy(c, buf, len);
-  c[12 + 20] = 1; /* layer 2 becomes dense: not an MLP */
-  write_raw(bad, c, len);
-  expect_load_error(bad, "expected relu");
+  expect_load_error(bad, "version 3");
+  RESET();
+
+  /* content defects behind a valid checksum */
+  memcpy(c + find_str(c, len, "relu", 0), "relx", 4);
+  expect_content_error(bad, c, len, "unknown kind 'relx'");
+  RESET();
+  memcpy(c + find_str(c, len, "units", 0), "unitz", 5);
+  expect_content_error(bad, c, len, "unknown attribute 'unitz'");
+  RESET();
+  c[find_str(c, len, "units", 0) + 5 + 1] = 9; /* dense1: 7 -> 9 units */
+  expect_content_error(bad, c, len, "other dimensions");
+  RESET();
+  c[find_str(c, len, "bias", 0) + 4 + 1] = 2; /* bias flag 2 */
+  expect_content_error(bad, c, len, "out of range");
+  RESET();
+  memcpy(c + find_str(c, len, "weight", 0), "weighs", 6);
+  expect_content_error(bad, c, len, "'weighs'");
+  RESET();
+  {
+    size_t w = find_str(c, len, "weight", 0) + 6 + 4 + 16; /* first weight value */
+    const unsigned char nan[4] = {0, 0, 0xc0, 0x7f};
+    memcpy(c + w, nan, 4);
+    expect_content_error(bad, c, len, "not finite");
+  }
+  RESET();
+  {
+    size_t r = find_str(c, len, "relu1", 0) + 5; /* relu1's input count, then input */
+    c[r + 4] = 3;                                /* a later node */
+    expect_content_error(bad, c, len, "not an earlier node");
+  }
+  RESET();
+  memcpy(c + find_str(c, len, "epochs", 0), "epochz", 6);
+  expect_content_error(bad, c, len, "unknown training record field 'epochz'");
+  RESET();
+  c[find_str(c, len, "trained", 0) + 7 + 1] = 2;
+  expect_content_error(bad, c, len, "invalid trained");
+  RESET();
+  {
+    size_t r = find_str(c, len, "trained", 0) - 4 - 4 - 4; /* the field count, features */
+    c[r] = 2;                                            /* features: the relu node 2 */
+    expect_content_error(bad, c, len, "features node 2");
+  }
+  RESET();
+  {
+    size_t r = find_str(c, len, "dense", 0) - 4 - 4; /* the node count */
+    memset(c + r, 0xff, 3);
+    expect_content_error(bad, c, len, "absurd node count");
+  }
+  RESET();
 
   expect_load_error(td_tmp("does_not_exist.lspm"), "No such file");
   free(c);
@@ -346,6 +492,99 @@ static void test_lspm_corrupt(void **state) {
   unlink(good);
   unlink(bad);
   lsp_model_free(m);
+#undef RESET
+}
+
+/* ---- format 1 --------------------------------------------------------------- */
+
+#define V1 "model_v1/"
+
+/* The PyTorch MLP saved by lsprobe 158ed33 in format 1 still computes
+ * PyTorch's logits. */
+static void test_v1_loads(void **state) {
+  (void)state;
+  lsp_model *m = NULL;
+  int st = lsp_model_load(td_path(V1 "torch_mlp_tiny.lspm"), &m);
+  if (st) print_error("%s\n", lsp_errmsg());
+  assert_int_equal(st, LSP_OK);
+  char desc[64];
+  lsp_model_describe(m, desc, sizeof desc);
+  assert_string_equal(desc, "8-16-16-3");
+  lsp_array xa;
+  int32_t *y;
+  size_t n;
+  load_xy(&xa, &y, &n);
+  lsp_model_ws *ws = lsp_model_ws_alloc(m, n);
+  const float *z, *f;
+  assert_int_equal(lsp_model_forward(m, ws, xa.data, n, &z, &f), LSP_OK);
+  check_rel(z, TINY "/logits.npy", n * 3, 1e-5);
+  check_rel(f, TINY "/features.npy", n * 16, 1e-5);
+  lsp_model_ws_free(ws);
+  lsp_model_free(m);
+  free(y);
+  lsp_array_release(&xa);
+
+  /* the training record of a model trained with (gen_v1.sh)
+   * --smoothing 0.1 --convention t2t --hidden 12,8 --epochs 3 --batch 32
+   * --lr 0.05 --momentum 0.8 --seed 7 on synthetic:...dim=16,classes=4 */
+  assert_int_equal(lsp_model_load(td_path(V1 "synthetic_t2t.lspm"), &m), LSP_OK);
+  lsp_model_describe(m, desc, sizeof desc);
+  assert_string_equal(desc, "16-12-8-4");
+  const lsp_model_meta *mt = &m->meta;
+  assert_int_equal(mt->trained, 1);
+  assert_true(mt->smoothing.eps == 0.1);
+  assert_int_equal(mt->smoothing.convention, LSP_LS_T2T);
+  assert_int_equal(mt->epochs, 3);
+  assert_int_equal(mt->batch, 32);
+  assert_true(mt->lr == 0.05 && mt->momentum == 0.8);
+  assert_int_equal(mt->seed, 7);
+  assert_string_equal(mt->data, "synthetic");
+  /* saved again, it is format 2 and the same model */
+  char path[512];
+  snprintf(path, sizeof path, "%s", td_tmp("v1to2.lspm"));
+  assert_int_equal(lsp_model_save(m, path), 0);
+  lsp_model *g = NULL;
+  assert_int_equal(lsp_model_load(path, &g), 0);
+  assert_memory_equal(g->params, m->params, m->nparams * sizeof(float));
+  assert_true(g->meta.lr == 0.05 && g->meta.data_hash == mt->data_hash);
+  char *b;
+  size_t len;
+  assert_int_equal(lsp_read_file(path, &b, &len), 0);
+  assert_int_equal(b[4], 2);
+  free(b);
+  unlink(path);
+  lsp_model_free(g);
+  lsp_model_free(m);
+}
+
+/* Format 1's own defects are still refused. */
+static void test_v1_corrupt(void **state) {
+  (void)state;
+  char *buf, bad[512];
+  size_t len;
+  snprintf(bad, sizeof bad, "%s", td_tmp("bad_v1.lspm"));
+  assert_int_equal(lsp_read_file(td_path(V1 "synthetic_t2t.lspm"), &buf, &len), 0);
+  char *c = malloc(len + 4);
+  memcpy(c, buf, len);
+  c[len / 2] ^= 0x10;
+  write_raw(bad, c, len);
+  expect_load_error(bad, "checksum");
+  memcpy(c, buf, len);
+  write_raw(bad, c, len - 1);
+  expect_load_error(bad, "truncated");
+  memcpy(c + len, "junk", 4);
+  write_raw(bad, c, len + 4);
+  expect_load_error(bad, "4 unexpected bytes");
+  c[12 + 4 + 5] = 0x7f; /* layer 1's input size becomes absurd */
+  write_raw(bad, c, len);
+  expect_load_error(bad, "absurd");
+  memcpy(c, buf, len);
+  c[12 + 20] = 1; /* layer 2 becomes dense: not an MLP */
+  write_raw(bad, c, len);
+  expect_load_error(bad, "expected relu");
+  unlink(bad);
+  free(c);
+  free(buf);
 }
 
 /* ---- PyTorch export errors -------------------------------------------------
@@ -426,6 +665,9 @@ int main(void) {
       cmocka_unit_test(test_import_matches_torch),
       cmocka_unit_test(test_finite_differences),
       cmocka_unit_test(test_lspm_roundtrip),
+      cmocka_unit_test(test_lspm_roundtrip_cnn),
+      cmocka_unit_test(test_v1_loads),
+      cmocka_unit_test(test_v1_corrupt),
       cmocka_unit_test(test_lspm_corrupt),
       cmocka_unit_test(test_torch_errors),
   };
