@@ -99,7 +99,7 @@ static void check_one(lsp_model *m, size_t i, const char *t, const char *tn, voi
 
 static lsp_model *tiny_model(void) {
   lsp_model *m = NULL;
-  int st = lsp_model_from_spec(tiny_spec, (lsp_shape){1, 12, 12}, K, NULL, &m);
+  int st = lsp_model_from_spec(tiny_spec, (lsp_shape){1, 12, 12}, K, NULL, 0, &m);
   if (st) print_error("%s\n", lsp_errmsg());
   assert_int_equal(st, 0);
   each_tensor(m, tiny_torch, 9, load_one, NULL);
@@ -260,7 +260,7 @@ static void test_tiny_shares(void **state) {
   assert_int_equal(lsp_model_backward(m, ws[0], dz, LSP_BACK_PARAMS, NULL), LSP_EINVAL);
   /* a batch of one value per channel cannot give a variance (as PyTorch) */
   lsp_model *one = NULL;
-  assert_int_equal(lsp_model_from_spec("dense(3) bn", (lsp_shape){2, 1, 1}, 2, NULL, &one), 0);
+  assert_int_equal(lsp_model_from_spec("dense(3) bn", (lsp_shape){2, 1, 1}, 2, NULL, 0, &one), 0);
   lsp_model_ws *w1 = lsp_model_ws_alloc(one, 1);
   const float *z1;
   assert_int_equal(lsp_model_forward_train(one, w1, x, 1, &z1, NULL), LSP_EINVAL);
@@ -276,7 +276,7 @@ static void test_tiny_shares(void **state) {
 static void builtin(const char *arch, size_t nparams_torch) {
   char p[128];
   lsp_model *m = NULL;
-  assert_int_equal(lsp_model_from_spec(arch, (lsp_shape){1, 28, 28}, 10, NULL, &m), 0);
+  assert_int_equal(lsp_model_from_spec(arch, (lsp_shape){1, 28, 28}, 10, NULL, 0, &m), 0);
   assert_int_equal(m->nparams, nparams_torch);
   snprintf(p, sizeof p, "torch_archs/%s_params.npy", arch);
   load_into(p, m->params, m->nparams);
@@ -313,7 +313,7 @@ static void test_builtins(void **state) {
   builtin("lenet", 61706);
   builtin("resnet8", 77754);
   lsp_model *m = NULL;
-  assert_int_equal(lsp_model_from_spec("lenet", (lsp_shape){1, 28, 28}, 10, NULL, &m), 0);
+  assert_int_equal(lsp_model_from_spec("lenet", (lsp_shape){1, 28, 28}, 10, NULL, 0, &m), 0);
   assert_int_equal(lsp_model_feature_dim(m), 84);
   lsp_dense_view h;
   lsp_model_head(m, &h);
@@ -329,7 +329,7 @@ static void test_builtins(void **state) {
                 (4704 + 1600 + 120 + 84) + 4.0 * (1176 + 400);
   td_close(lsp_model_flops(m), want, 1e-12, 0, "lenet flops", 0);
   lsp_model_free(m);
-  assert_int_equal(lsp_model_from_spec("resnet8", (lsp_shape){1, 28, 28}, 10, NULL, &m), 0);
+  assert_int_equal(lsp_model_from_spec("resnet8", (lsp_shape){1, 28, 28}, 10, NULL, 0, &m), 0);
   assert_int_equal(lsp_model_feature_dim(m), 64);
   assert_int_equal(lsp_model_nsync(m), 9);
   lsp_model_free(m);
@@ -340,7 +340,7 @@ static void test_builtins(void **state) {
 static void arch_of(const char *spec, lsp_shape in, size_t k, const float *norm, char *buf,
                     size_t len) {
   lsp_model *m = NULL;
-  int st = lsp_model_from_spec(spec, in, k, norm, &m);
+  int st = lsp_model_from_spec(spec, in, k, norm, norm ? 2 * in.c : 0, &m);
   if (st) print_error("%s: %s\n", spec, lsp_errmsg());
   assert_int_equal(st, 0);
   assert_true(lsp_model_arch_string(m, buf, len) < len);
@@ -349,7 +349,7 @@ static void arch_of(const char *spec, lsp_shape in, size_t k, const float *norm,
 
 static void expect_bad(const char *spec, lsp_shape in, const char *needle) {
   lsp_model *m = (lsp_model *)1;
-  int st = lsp_model_from_spec(spec, in, 10, NULL, &m);
+  int st = lsp_model_from_spec(spec, in, 10, NULL, 0, &m);
   if (st != LSP_EINVAL || m != NULL || !strstr(lsp_errmsg(), needle)) {
     print_error("spec '%s': status %d, message '%s', expected '%s'\n", spec, st, lsp_errmsg(),
                 needle);
@@ -383,7 +383,7 @@ static void test_grammar(void **state) {
   {
     size_t hid[2] = {7, 5};
     lsp_model *m1 = lsp_model_alloc_mlp(16, hid, 2, 3), *m2 = NULL;
-    assert_int_equal(lsp_model_from_spec("mlp:7,5", flat, 3, NULL, &m2), 0);
+    assert_int_equal(lsp_model_from_spec("mlp:7,5", flat, 3, NULL, 0, &m2), 0);
     lsp_model_arch_string(m1, a, sizeof a);
     lsp_model_arch_string(m2, b, sizeof b);
     assert_string_equal(a, b);
@@ -444,10 +444,12 @@ static void test_grammar(void **state) {
   expect_bad("dense(100000000)", img, "units");
   expect_bad("lenet", (lsp_shape){1, 8, 8}, "conv"); /* too small for LeNet */
   lsp_model *m = NULL;
-  assert_int_equal(lsp_model_from_spec("lenet", img, 1, NULL, &m), LSP_EINVAL);
+  assert_int_equal(lsp_model_from_spec("lenet", img, 1, NULL, 0, &m), LSP_EINVAL);
   const float bad_norm[2] = {0.5f, 0.0f};
-  assert_int_equal(lsp_model_from_spec("lenet", img, 10, bad_norm, &m), LSP_EINVAL);
+  assert_int_equal(lsp_model_from_spec("lenet", img, 10, bad_norm, 2, &m), LSP_EINVAL);
   assert_non_null(strstr(lsp_errmsg(), "--normalize"));
+  assert_int_equal(lsp_model_from_spec("lenet", img, 10, bad_norm, 1, &m), LSP_EINVAL);
+  assert_non_null(strstr(lsp_errmsg(), "1 values for 1 input channel"));
   assert_null(m);
 }
 

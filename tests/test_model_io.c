@@ -307,7 +307,7 @@ static void test_lspm_roundtrip_cnn(void **state) {
   (void)state;
   const float norm[2] = {0.25f, 0.5f};
   lsp_model *m = NULL;
-  assert_int_equal(lsp_model_from_spec("resnet8", (lsp_shape){1, 12, 10}, 5, norm, &m), 0);
+  assert_int_equal(lsp_model_from_spec("resnet8", (lsp_shape){1, 12, 10}, 5, norm, 2, &m), 0);
   assert_int_equal(lsp_model_init(m, 7), 0);
   for (size_t i = 0; i < m->nstate; i++) /* running statistics as if trained */
     if (i >= 2) m->state[i] += 0.01f * (float)(i % 7);

@@ -260,8 +260,14 @@ static int mlp_spec(const char *widths, char *buf, size_t len) {
 }
 
 int lsp_model_from_spec(const char *spec, lsp_shape in, size_t classes, const float *normalize,
-                        lsp_model **out) {
+                        size_t nnorm, lsp_model **out) {
   *out = NULL;
+  if (nnorm && nnorm != 2 * in.c)
+    return lsp_fail(LSP_EINVAL,
+                    "--normalize: %zu values for %zu input channel(s); give the %zu means, then "
+                    "the %zu standard deviations",
+                    nnorm, in.c, in.c, in.c);
+  if (!nnorm) normalize = NULL;
   char mlp[2048];
   const char *text = spec;
   for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)

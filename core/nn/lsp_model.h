@@ -152,11 +152,12 @@ lsp_model *lsp_model_alloc_mlp(size_t in, const size_t *hidden, size_t nh,
  * the grammar of docs/DESIGN.md ("Architectures"):
  *   mlp:256,256 | lenet | resnet8 | conv(6,5,p=2) relu maxpool(2) ...
  * The spec describes the network up to the penultimate layer; the
- * classifier Dense(features -> classes) is appended. `normalize` (NULL or
- * 2·C values: C means then C standard deviations) puts a normalization node
- * first. LSP_EINVAL names the offending token or layer. */
+ * classifier Dense(features -> classes) is appended. `normalize` (nnorm =
+ * 2·C values: C means then C standard deviations; or nnorm = 0) puts a
+ * normalization node first. The model's tensors are zero (lsp_model_init).
+ * LSP_EINVAL names the offending token or layer. */
 int lsp_model_from_spec(const char *spec, lsp_shape in, size_t classes,
-                        const float *normalize, lsp_model **out);
+                        const float *normalize, size_t nnorm, lsp_model **out);
 /* The canonical text of the graph: input shape, every node with all its
  * attributes, the classifier. Equal strings mean equal architectures (the
  * model cache hashes it). Returns the length needed (like snprintf). */
