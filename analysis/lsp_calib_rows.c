@@ -14,6 +14,7 @@
 #include "analysis/lsp_calib.h"
 #include "analysis/lsp_calib_impl.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 
 struct lsp_calib_rows {
   size_t n, k;
@@ -110,12 +111,11 @@ int lsp_calib_rows_from_probs(const float *p, const int32_t *y, size_t n, size_t
   lsp_calib_rows *r = *out;
   for (size_t i = 0; i < n; i++) {
     const float *row = p + i * k;
-    size_t yi = (size_t)y[i], am = 0;
-    float mx = row[0];
+    size_t yi = (size_t)y[i], am = lsp_argmax_f32(row, k);
+    float mx = row[am];
     double br = 0.0;
     for (size_t j = 0; j < k; j++) {
       double v = (double)row[j], t = j == yi ? 1.0 : 0.0;
-      if (row[j] > mx) mx = row[j], am = j;
       br += (v - t) * (v - t);
       r->prob[i * k + j] = v;
     }
@@ -146,10 +146,8 @@ int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n, size_
   for (size_t i = 0; i < n; i++) {
     const float *row = z + i * k;
     double *w = r->prob + i * k; /* scaled shifted logits, then probabilities */
-    size_t yi = (size_t)y[i], am = 0;
-    float mx = row[0];
-    for (size_t j = 0; j < k; j++)
-      if (row[j] > mx) mx = row[j], am = j;
+    size_t yi = (size_t)y[i], am = lsp_argmax_f32(row, k);
+    float mx = row[am];
     /* the same expressions as the accumulator's logits kernel */
     double s = 0.0;
     for (size_t j = 0; j < k; j++) {
@@ -276,16 +274,9 @@ int lsp_calib_rows_score(const lsp_calib_rows *r, const lsp_calib_opts *o,
 
 /* ---- bootstrap ---------------------------------------------------------- */
 
-static uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 /* Resample b's row counts: N draws with replacement from its own stream. */
 static void draw_counts(gsl_rng *g, uint64_t seed, int b, size_t n, uint32_t *w) {
-  gsl_rng_set(g, (unsigned long)(splitmix64(seed ^ splitmix64((uint64_t)b)) & 0xffffffffUL));
+  gsl_rng_set(g, (unsigned long)(lsp_splitmix64(seed ^ lsp_splitmix64((uint64_t)b)) & 0xffffffffUL));
   memset(w, 0, n * sizeof *w);
   for (size_t i = 0; i < n; i++) w[gsl_rng_uniform_int(g, (unsigned long)n)]++;
 }
@@ -296,20 +287,6 @@ static void metrics_weighted(const lsp_calib_rows *r, const uint32_t *w, int bin
   rows_accumulate(r, w, a);
   lsp_calib_metrics_from_acc(a, v, has);
   v[LSP_CALIB_ACE] = rows_ace(r, w, bins, NULL, NULL, NULL);
-}
-
-/* Linear-interpolation percentile of sorted v[0..n-1] (NumPy's default). */
-static double percentile(const double *v, size_t n, double q) {
-  double h = (double)(n - 1) * q;
-  size_t lo = (size_t)h;
-  double f = h - (double)lo;
-  if (lo + 1 >= n || f == 0.0 || v[lo] == v[lo + 1]) return v[lo];
-  return v[lo] + f * (v[lo + 1] - v[lo]);
-}
-
-static int cmp_double(const void *pa, const void *pb) {
-  double a = *(const double *)pa, b = *(const double *)pb;
-  return (a > b) - (a < b);
 }
 
 /* Runs B resamples of a (and b when paired: the difference a - b), filling
@@ -364,9 +341,9 @@ static int boot_run(const lsp_calib_rows *ra, const lsp_calib_rows *rb,
   } else {
     for (int m = 0; m < M; m++) {
       for (int b = 0; b < B; b++) col[b] = vals[(size_t)b * M + m];
-      qsort(col, (size_t)B, sizeof *col, cmp_double);
-      lo[m] = percentile(col, (size_t)B, 0.025);
-      hi[m] = percentile(col, (size_t)B, 0.975);
+      qsort(col, (size_t)B, sizeof *col, lsp_cmp_double);
+      lo[m] = lsp_percentile_sorted(col, (size_t)B, 0.025);
+      hi[m] = lsp_percentile_sorted(col, (size_t)B, 0.975);
     }
   }
   free(vals);
