@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/base/lsp_error.h"
@@ -139,8 +140,26 @@ static void run_name(cmp_run *r) {
   snprintf(r->name, sizeof r->name, "%.200s", dir ? dir + 1 : (tmp[0] ? tmp : "/"));
 }
 
+/* A run folder stands for its results.json. */
+static int resolve_folder(cmp_run *r) {
+  struct stat sb;
+  if (stat(r->path, &sb) != 0 || !S_ISDIR(sb.st_mode)) return LSP_OK;
+  size_t l = strlen(r->path);
+  while (l > 1 && r->path[l - 1] == '/') l--;
+  r->file = malloc(l + sizeof "/results.json");
+  if (!r->file) return lsp_fail(LSP_ENOMEM, "out of memory");
+  snprintf(r->file, l + sizeof "/results.json", "%.*s/results.json", (int)l, r->path);
+  if (access(r->file, F_OK) != 0)
+    return lsp_fail(LSP_EIO, "%s: a folder without results.json (not the output folder of "
+                             "`lsprobe run`)", r->path);
+  r->path = r->file;
+  return LSP_OK;
+}
+
 int lsp_compare_read_run(cmp_run *r) {
-  int st = lsp_jsonr_read_file(r->path, &r->doc);
+  int st = resolve_folder(r);
+  if (st) return st;
+  st = lsp_jsonr_read_file(r->path, &r->doc);
   if (st) return st;
   const lsp_jsonr *root = lsp_jsonr_root(r->doc), *cfg, *models;
   if (root->type != LSP_JSONR_OBJECT)
@@ -184,6 +203,7 @@ void lsp_compare_free_runs(cmp_run *runs, size_t n) {
       free(m->fgsm.eps), free(m->fgsm.acc), free(m->pgd.eps), free(m->pgd.acc);
     }
     free(runs[i].models);
+    free(runs[i].file);
     lsp_jsonr_free(runs[i].doc);
   }
   free(runs);

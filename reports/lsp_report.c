@@ -233,7 +233,7 @@ static int write_json(const lsp_run_state *s, const lsp_findings *f, const char 
 /* models.csv: one row per model, the headline numbers with intervals. The
  * same doubles as results.json (same round-trip formatting). */
 static lsp_table *models_table(const lsp_run_state *s) {
-  static const char *hdr[] = {"model", "eps", "seed", "accuracy", "nll", "brier", "ece",
+  static const char *hdr[] = {"model", "eps", "seed", "model_file", "accuracy", "nll", "brier", "ece",
                               "ace", "classwise_ece", "over_confidence", "under_confidence",
                               "temperature", "ece_after_t", "nll_after_t", "r2_separation",
                               "trace_ratio", "nc1", "gap_mean", "optimal_gap"};
@@ -246,6 +246,7 @@ static lsp_table *models_table(const lsp_run_state *s) {
     lsp_table_text(t, c++, m->tag);
     lsp_table_num(t, c++, m->eps);
     lsp_table_int(t, c++, (long long)m->seed);
+    lsp_table_text(t, c++, m->model_file);
     const int ms[] = {LSP_CALIB_ACCURACY, LSP_CALIB_NLL, LSP_CALIB_BRIER, LSP_CALIB_ECE,
                       LSP_CALIB_ACE, LSP_CALIB_CLASSWISE_ECE, LSP_CALIB_OVER_CONFIDENCE,
                       LSP_CALIB_UNDER_CONFIDENCE};
