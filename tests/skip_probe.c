@@ -1,6 +1,7 @@
 /* A cmocka program for tests/skips.sh (not a test of its own): "pass" runs
  * one passing test, "skip" a passing and a skipped one, "fail" a skipped
- * and a failing one. Each must exit as testutil.h promises: 0, 77, 1. */
+ * and a failing one; "skip-then-pass" and "fail-then-skip" run two groups.
+ * Each must exit as testutil.h promises: 0, 77, 1, 77, 1. */
 #include <string.h>
 
 #include "testutil.h"
@@ -28,5 +29,13 @@ int main(int argc, char **argv) {
   if (!strcmp(what, "pass")) return cmocka_run_group_tests(pass_group, NULL, NULL);
   if (!strcmp(what, "skip")) return cmocka_run_group_tests(skip_group, NULL, NULL);
   if (!strcmp(what, "fail")) return cmocka_run_group_tests(fail_group, NULL, NULL);
+  if (!strcmp(what, "skip-then-pass")) { /* two groups: the last status covers both */
+    cmocka_run_group_tests_name("first", skip_group, NULL, NULL);
+    return cmocka_run_group_tests_name("second", pass_group, NULL, NULL);
+  }
+  if (!strcmp(what, "fail-then-skip")) {
+    cmocka_run_group_tests_name("first", fail_group, NULL, NULL);
+    return cmocka_run_group_tests_name("second", skip_group, NULL, NULL);
+  }
   return 2;
 }

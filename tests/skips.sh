@@ -17,6 +17,10 @@ check "cmocka: all passed exits 0 (got $rc)" '[ $rc -eq 0 ]'
 check "cmocka: a skipped test exits 77 (got $rc)" '[ $rc -eq 77 ]'
 "$PROBE" fail >/dev/null 2>&1; rc=$?
 check "cmocka: a failure outweighs a skip: exit 1 (got $rc)" '[ $rc -eq 1 ]'
+"$PROBE" skip-then-pass >/dev/null 2>&1; rc=$?
+check "cmocka: a skip in an earlier group still exits 77 (got $rc)" '[ $rc -eq 77 ]'
+"$PROBE" fail-then-skip >/dev/null 2>&1; rc=$?
+check "cmocka: a failure in an earlier group still exits 1 (got $rc)" '[ $rc -eq 1 ]'
 
 scr=$(mktemp -d)
 trap 'rm -rf "$scr"' EXIT

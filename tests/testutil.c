@@ -45,12 +45,13 @@ const char *td_tmp(const char *name) {
   return buf;
 }
 
-static int g_skipped;
+static int g_skipped, g_failed;
 
 void td_note_skip(void) { g_skipped++; }
 
 int td_exit_code(int failed) {
-  if (failed) return 1;
+  g_failed |= failed != 0;
+  if (g_failed) return 1;
   if (g_skipped) {
     fprintf(stderr, "%d test(s) skipped: the program exits %d (ctest: skipped, not passed)\n",
             g_skipped, TD_SKIP_CODE);
