@@ -8,7 +8,8 @@
 #include "cli/cli.h"
 #include "core/base/lsp_error.h"
 
-int cli_arch_get(const char *cmd, cli_opt *opts, char **spec, float **norm, size_t *nnorm) {
+int cli_arch_get(const char *cmd, cli_opt *opts, const char *def, char **spec, float **norm,
+                 size_t *nnorm) {
   *spec = NULL;
   *norm = NULL;
   *nnorm = 0;
@@ -24,7 +25,7 @@ int cli_arch_get(const char *cmd, cli_opt *opts, char **spec, float **norm, size
     *spec = malloc(strlen(v) + 5);
     if (*spec) strcat(strcpy(*spec, "mlp:"), v);
   } else {
-    const char *v = cli_str(opts, "arch", "mlp:256,256");
+    const char *v = cli_str(opts, "arch", def);
     *spec = malloc(strlen(v) + 1);
     if (*spec) strcpy(*spec, v);
   }

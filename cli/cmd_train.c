@@ -124,7 +124,7 @@ int cmd_train(int argc, char **argv) {
   size_t nnorm = 0;
   if ((rc = cli_get_double(cmd, opts, "smoothing", 0.0, 0.0, 1.0,
                            &o.smoothing.eps)) ||
-      (rc = cli_arch_get(cmd, opts, &spec, &norm, &nnorm)) ||
+      (rc = cli_arch_get(cmd, opts, "mlp:256,256", &spec, &norm, &nnorm)) ||
       (rc = cli_get_long(cmd, opts, "epochs", 15, 1, 100000, &epochs)) ||
       (rc = cli_get_long(cmd, opts, "batch", 128, 1, 1L << 20, &batch)) ||
       (rc = cli_get_double(cmd, opts, "lr", 0.1, 1e-12, 1e6, &o.lr)) ||

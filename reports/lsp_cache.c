@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -10,15 +11,12 @@
 
 static uint64_t mix(uint64_t h, const void *p, size_t n) { return lsp_fnv1a(h, p, n); }
 
-uint64_t lsp_cache_key(const lsp_splits *data, const size_t *hidden, size_t nh,
-                       const lsp_train_opts *t) {
+uint64_t lsp_cache_key(const lsp_splits *data, const char *arch, const lsp_train_opts *t) {
   uint64_t h = LSP_FNV_INIT;
   int v = LSP_TRAIN_CODE_VERSION;
   h = mix(h, &v, sizeof v);
   h = mix(h, &data->hash, sizeof data->hash);
-  uint64_t dims[8 + 1] = {nh};
-  for (size_t i = 0; i < nh && i < 8; i++) dims[i + 1] = hidden[i];
-  h = mix(h, dims, sizeof dims);
+  h = mix(h, arch, strlen(arch) + 1);
   /* every field that changes the weights, in a fixed encoding */
   double d[5] = {t->smoothing.eps, t->lr, t->momentum, t->weight_decay, 0};
   uint64_t u[7] = {(uint64_t)t->smoothing.convention, (uint64_t)t->smoothing.normalize,
@@ -32,7 +30,18 @@ void lsp_cache_path(const char *dir, uint64_t key, char *buf, size_t len) {
   snprintf(buf, len, "%s/%016llx.lspm", dir, (unsigned long long)key);
 }
 
-int lsp_cache_lookup(const char *path, const lsp_splits *data,
+/* The cached model's canonical architecture equals `arch`. */
+static int same_arch(const lsp_model *c, const char *arch) {
+  size_t n = lsp_model_arch_string(c, NULL, 0);
+  char *s = malloc(n + 1);
+  if (!s) return 0;
+  lsp_model_arch_string(c, s, n + 1);
+  int same = strcmp(s, arch) == 0;
+  free(s);
+  return same;
+}
+
+int lsp_cache_lookup(const char *path, const lsp_splits *data, const char *arch,
                      const lsp_train_opts *t, lsp_model **m, const char **why) {
   *m = NULL;
   struct stat sb;
@@ -51,7 +60,7 @@ int lsp_cache_lookup(const char *path, const lsp_splits *data,
   if (!mt->trained || mt->data_hash != data->hash || mt->smoothing.eps != t->smoothing.eps ||
       mt->smoothing.convention != t->smoothing.convention || mt->seed != t->seed ||
       mt->epochs != (int)t->epochs || c->in_dim != data->train.dim ||
-      c->out_dim != (size_t)data->train.k) {
+      c->out_dim != (size_t)data->train.k || !same_arch(c, arch)) {
     lsp_model_free(c);
     *why = "recorded settings differ";
     return LSP_OK;

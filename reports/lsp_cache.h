@@ -17,16 +17,16 @@
  * settings, so old cache entries are not reused. */
 #define LSP_TRAIN_CODE_VERSION 1
 
-uint64_t lsp_cache_key(const lsp_splits *data, const size_t *hidden, size_t nh,
-                       const lsp_train_opts *t);
+/* `arch` is the canonical architecture string (lsp_model_arch_string). */
+uint64_t lsp_cache_key(const lsp_splits *data, const char *arch, const lsp_train_opts *t);
 
 /* Path of the cache entry for `key` in `dir` ("<dir>/<16 hex digits>.lspm"). */
 void lsp_cache_path(const char *dir, uint64_t key, char *buf, size_t len);
 
-/* Load a cached model if it is present, intact, and recorded with the same
- * settings; *m is NULL (and the return 0) when there is nothing usable, with
+/* Load a cached model if it is present, intact, of the same architecture
+ * (canonical string `arch`) and recorded with the same settings; *m is NULL (and the return 0) when there is nothing usable, with
  * *why set to a reason ("absent", "corrupt: ...", "settings differ"). */
-int lsp_cache_lookup(const char *path, const lsp_splits *data,
+int lsp_cache_lookup(const char *path, const lsp_splits *data, const char *arch,
                      const lsp_train_opts *t, lsp_model **m, const char **why);
 
 #endif

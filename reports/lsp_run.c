@@ -40,9 +40,7 @@ void lsp_run_opts_default(lsp_run_opts *o) {
   o->seeds[0] = 1;
   o->n_seeds = 1;
   o->epochs = 15;
-  o->hidden[0] = 256;
-  o->hidden[1] = 256;
-  o->n_hidden = 2;
+  o->arch = "mlp:256,256";
   o->batch = 128;
   o->lr = 0.1;
   o->momentum = 0.9;
@@ -61,8 +59,7 @@ void lsp_run_opts_default(lsp_run_opts *o) {
 void lsp_run_opts_quick(lsp_run_opts *o) {
   o->quick = 1;
   o->epochs = 2;
-  o->hidden[0] = 64;
-  o->n_hidden = 1;
+  o->arch = "mlp:64";
   o->max_train = 5000;
   o->max_test = 1000;
   const double eps[] = {0, 0.05, 0.1, 0.3};
@@ -170,6 +167,33 @@ done:
   log->samples_per_s = sps;
 }
 
+/* The network of --arch (and --normalize) for the data. */
+static int build_model(const lsp_run_state *s, lsp_model **m) {
+  const lsp_run_opts *o = &s->opts;
+  lsp_shape in;
+  lsp_splits_shape(&s->data, &in.c, &in.h, &in.w);
+  return lsp_model_from_spec(o->arch, in, (size_t)s->data.train.k, o->normalize, o->n_normalize,
+                             m);
+}
+
+/* Check --arch against the data before anything is trained, and keep its
+ * canonical string and description. */
+static int prepare_arch(lsp_run_state *s) {
+  lsp_model *m = NULL;
+  int st = build_model(s, &m);
+  if (st) return st;
+  size_t need = lsp_model_arch_string(m, NULL, 0) + 1;
+  s->arch_canon = malloc(need);
+  if (!s->arch_canon) {
+    lsp_model_free(m);
+    return lsp_fail(LSP_ENOMEM, "out of memory");
+  }
+  lsp_model_arch_string(m, s->arch_canon, need);
+  lsp_model_describe(m, s->arch_desc, sizeof s->arch_desc);
+  lsp_model_free(m);
+  return LSP_OK;
+}
+
 static int get_model(lsp_run_state *s, lsp_run_model *rm, const char *models_dir,
                      const logger *lg) {
   const lsp_run_opts *o = &s->opts;
@@ -182,10 +206,10 @@ static int get_model(lsp_run_state *s, lsp_run_model *rm, const char *models_dir
   t.lr = o->lr;
   t.momentum = o->momentum;
   t.seed = rm->seed;
-  uint64_t key = lsp_cache_key(&s->data, o->hidden, o->n_hidden, &t);
+  uint64_t key = lsp_cache_key(&s->data, s->arch_canon, &t);
   lsp_cache_path(models_dir, key, rm->model_file, sizeof rm->model_file);
   const char *why = NULL;
-  int st = lsp_cache_lookup(rm->model_file, &s->data, &t, &rm->model, &why);
+  int st = lsp_cache_lookup(rm->model_file, &s->data, s->arch_canon, &t, &rm->model, &why);
   if (st) return st;
   if (rm->model) {
     rm->cached = 1;
@@ -198,13 +222,9 @@ static int get_model(lsp_run_state *s, lsp_run_model *rm, const char *models_dir
   snprintf(rm->cache_note, sizeof rm->cache_note, "trained (cache %s)", why);
   if (strncmp(why, "unusable", 8) == 0)
     say(lg, 1, "%s: cached model %s is %s; retraining", rm->label, rm->model_file, why);
-  rm->model = lsp_model_alloc_mlp(s->data.train.dim, o->hidden, o->n_hidden,
-                                  (size_t)s->data.train.k);
-  if (!rm->model) return LSP_ENOMEM;
-  char desc[128];
-  lsp_model_describe(rm->model, desc, sizeof desc);
+  if ((st = build_model(s, &rm->model))) return st;
   say(lg, 0, "%s: training %s, %zu epochs, batch %zu, SGD lr %g momentum %g, seed %lu",
-      rm->label, desc, o->epochs, o->batch, o->lr, o->momentum, rm->seed);
+      rm->label, s->arch_desc, o->epochs, o->batch, o->lr, o->momentum, rm->seed);
   train_ctx tc = {lg, rm->label, lsp_now_s()};
   st = lsp_train(rm->model, &s->data, &t, on_train, &tc, &rm->log);
   if (st) return lsp_fail_prefix(st, rm->label);
@@ -431,6 +451,7 @@ static void free_state(lsp_run_state *s) {
     free(c->pgd_hi);
   }
   free(s->cmp);
+  free(s->arch_canon);
   lsp_splits_free(&s->data);
 }
 
@@ -448,8 +469,9 @@ static int check_opts(const lsp_run_opts *o) {
     for (size_t j = 0; j < i; j++)
       if (o->seeds[i] == o->seeds[j])
         return lsp_fail(LSP_EINVAL, "seed %lu is listed twice", o->seeds[i]);
-  if (o->epochs == 0 || o->batch == 0 || o->n_hidden == 0)
-    return lsp_fail(LSP_EINVAL, "epochs, batch and hidden sizes must be positive");
+  if (o->epochs == 0 || o->batch == 0)
+    return lsp_fail(LSP_EINVAL, "epochs and batch size must be positive");
+  if (!o->arch || !o->arch[0]) return lsp_fail(LSP_EINVAL, "no architecture (--arch)");
   if (o->n_attack_eps == 0) return lsp_fail(LSP_EINVAL, "no attack eps values");
   for (size_t i = 0; i < o->n_attack_eps; i++)
     if (!(o->attack_eps[i] >= 0 && isfinite(o->attack_eps[i])))
@@ -511,6 +533,7 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   t = lsp_now_s();
   if ((st = load_data(s, &lg))) goto fail;
   s->seconds_data = lsp_now_s() - t;
+  if ((st = prepare_arch(s))) goto fail;
 
   if ((st = lsp_mkdir_p(o->out))) goto fail;
   snprintf(models_dir, sizeof models_dir, "%s/models", o->out);

@@ -103,6 +103,42 @@ expect_exit 2 "--input-shape with images" "$LSP" attack --model "$SCR/cnn.lspm" 
   --labels "$SCR/y.npy" --input-shape 1,8,8
 expect_err "--input-shape goes with N x D rows" "--input-shape with images"
 
+# lsprobe run with the CNN: the architecture in results.json and the report,
+# the cache keyed by it, compare's check
+R=(run --quick --quiet --data "$IMG" --epochs 3 --threads 2)
+expect_exit 0 "run --arch SPEC" "$LSP" "${R[@]}" --arch "$SPEC" --normalize 0.3,0.3 --out "$SCR/runA"
+python3 - "$SCR/runA/results.json" "$SPEC" <<'PY' && ok "results.json names the architecture" || bad "results.json config"
+import json, sys
+c = json.load(open(sys.argv[1]))["config"]
+assert c["arch"] == sys.argv[2], c["arch"]
+a = c["architecture"]
+assert a.startswith("1x8x8 normalize(0.300000012,0.300000012) conv(units=4,kh=3,kw=3"), a
+assert " add@" in a and a.endswith(" gap dense(units=3,bias=1)"), a
+assert c["normalize"] == [0.30000001192092896, 0.30000001192092896] and "hidden" not in c, c
+PY
+grep -q "Models: spec 1x8x8.*>3 (--arch conv(4,3,p=1) bn relu res(" "$SCR/runA/report.md" && ok "the report names the network" ||
+  bad "report: $(grep -m1 'Models:' "$SCR/runA/report.md")"
+python3 - "$SCR/runA/dumps/eps0.1_seed1/features.npy" <<'PY' && ok "run dumps 4 features per example" || bad "run features"
+import sys
+assert "(300, 4)" in open(sys.argv[1], "rb").read(128).decode("latin1")
+PY
+expect_exit 0 "run again: cached" "$LSP" "${R[@]}" --arch "$SPEC" --normalize 0.3,0.3 --out "$SCR/runA"
+grep -c '"cached": true' "$SCR/runA/results.json" | grep -q '^2$' && ok "both models reused" ||
+  bad "cache not reused: $(grep -o '"cached": [a-z]*' "$SCR/runA/results.json")"
+expect_exit 0 "run, other normalization" "$LSP" "${R[@]}" --arch "$SPEC" --normalize 0.5,0.3 --out "$SCR/runA"
+grep -c '"cached": false' "$SCR/runA/results.json" | grep -q '^2$' && ok "another --normalize retrains" ||
+  bad "a model of another normalization was reused"
+expect_exit 0 "run the default MLP" "$LSP" "${R[@]}" --out "$SCR/runB"
+expect_exit 0 "compare CNN and MLP" "$LSP" compare "$SCR/runA" "$SCR/runB" --out "$SCR/cmp"
+python3 - "$SCR/cmp/compare.json" <<'PY' && ok "different architectures flagged" || bad "compare: architectures not flagged"
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert not c["comparable"] and any("different architectures" in w and "mlp:64" in w for w in c["warnings"]), c["warnings"]
+PY
+expect_exit 2 "run with a bad spec" "$LSP" "${R[@]}" --arch "conv(4)" --out "$SCR/runC"
+expect_err "kernel size" "run with a bad spec"
+[ ! -e "$SCR/runC" ] && ok "nothing created for a bad spec" || bad "run created $SCR/runC"
+
 # usage errors: exit 2, one line, no model written
 expect_exit 2 "unknown layer" "$LSP" train --data "$IMG" --arch "conv(4,3) relux" --smoothing 0 --out "$SCR/no.lspm"
 expect_err "at 'relux'" "unknown layer"
