@@ -515,6 +515,21 @@ static int resolve_names(rctx *c) {
   return LSP_OK;
 }
 
+/* A defective initializer: the message gets the file and, when a node uses
+ * the initializer, that node. */
+static int init_fail(const rctx *c, const LspOnnx__GraphProto *g,
+                     const char *name, int st) {
+  char where[512];
+  for (size_t i = 0; i < g->n_node; i++)
+    for (size_t j = 0; j < g->node[i]->n_input; j++)
+      if (!strcmp(str(g->node[i]->input[j]), name)) {
+        lsp_onnx_where(where, sizeof where, c->path, g->node[i]->name, i,
+                       str(g->node[i]->op_type));
+        return lsp_fail_prefix(st, where);
+      }
+  return lsp_fail_prefix(st, c->path);
+}
+
 static int convert(rctx *c, const LspOnnx__ModelProto *mp,
                    const lsp_onnx_tensor *bind, size_t nbind) {
   lsp_onnx_model *m = c->m;
@@ -532,12 +547,12 @@ static int convert(rctx *c, const LspOnnx__ModelProto *mp,
     return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
   for (size_t k = 0; k < g->n_initializer; k++) {
     char what[512];
-    snprintf(what, sizeof what, "%s: initializer '%s'", c->path,
+    snprintf(what, sizeof what, "initializer '%s'",
              str(g->initializer[k]->name));
     lsp_onnx_tensor t;
     if ((st = lsp_onnx_tensor_from_pb(g->initializer[k], what, 1, &t)) ||
         (st = add_const(c, &t, what)))
-      return st;
+      return init_fail(c, g, str(g->initializer[k]->name), st);
   }
   if ((st = read_io(c, g, bind, nbind)) != LSP_OK) return st;
   if (!(m->output = lsp_onnx_strdup(g->output[0]->name)))

@@ -128,10 +128,13 @@ int lsp_onnx_tensor_from_pb(const LspOnnx__TensorProto *tp, const char *what,
   if (other_typed || (raw && have_typed))
     return lsp_fail(LSP_EDATA, "%s: data in more than one field", what);
   size_t have = raw ? tp->raw_data.len : have_typed * esz;
-  if (have != n * esz)
+  if (have != n * esz) {
+    char db[160];
+    lsp_onnx_ints_str(tp->dims, tp->n_dims, db, sizeof db);
     return lsp_fail(LSP_EDATA, "%s: dims %s give %zu elements but the data "
-                    "holds %zu bytes (%zu expected)", what,
-                    tp->n_dims ? "" : "(scalar)", n, have, n * esz);
+                    "holds %zu bytes (%zu expected)", what, db, n, have,
+                    n * esz);
+  }
   void *data = malloc(n * esz);
   if (!data) return lsp_fail(LSP_ENOMEM, "%s: out of memory", what);
   if (dt == LSP_ONNX_FLOAT) {
