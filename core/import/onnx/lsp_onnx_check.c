@@ -462,7 +462,7 @@ static int order_inits(cctx *c) {
       }
   for (size_t k = 0; k < m->ninits; k++)
     if (!used[k]) lsp_onnx_tensor_release(&m->inits[k]);
-  memcpy(m->inits, out, w * sizeof *out);
+  if (w) memcpy(m->inits, out, w * sizeof *out); /* inits may be NULL */
   m->ninits = w;
   free(out);
   free(used);
