@@ -11,12 +11,12 @@
 
 /* Deterministic "high-entropy" values: 0.137·sin(1.7 i + seed). */
 static void onnx_fill(float *v, size_t n, int seed) {
-  for (size_t i = 0; i < n; i++) v[i] = 0.137f * sinf(1.7f * (float)i + (float)seed);
+  for (size_t i = 0; i < n; i++)
+    v[i] = 0.137f * sinf(1.7f * (float)i + (float)seed);
 }
 
-static void onnx_init(lsp_onnx_model *m, const char *name, int ndim,
-                      int64_t d0, int64_t d1, int64_t d2, int64_t d3,
-                      int seed) {
+static void onnx_init(lsp_onnx_model *m, const char *name, int ndim, int64_t d0,
+                      int64_t d1, int64_t d2, int64_t d3, int seed) {
   const int64_t dims[4] = {d0, d1, d2, d3};
   size_t n = 1;
   for (int k = 0; k < ndim; k++) n *= (size_t)dims[k];
@@ -47,10 +47,12 @@ static lsp_onnx_model *onnx_build_mlp(void) {
   onnx_init(m, "2.weight", 2, 3, 16, 0, 0, 3);
   onnx_init(m, "2.bias", 1, 3, 0, 0, 0, 4);
   onnx_node(m, LSP_ONNX_GEMM, "fc0", "h", 3, "x", "0.weight", "0.bias", NULL,
-            NULL)->trans_b = 1;
+            NULL)
+      ->trans_b = 1;
   onnx_node(m, LSP_ONNX_RELU, "relu", "r", 1, "h", NULL, NULL, NULL, NULL);
   onnx_node(m, LSP_ONNX_GEMM, "fc2", "y", 3, "r", "2.weight", "2.bias", NULL,
-            NULL)->trans_b = 1;
+            NULL)
+      ->trans_b = 1;
   return m;
 }
 
@@ -80,10 +82,11 @@ static lsp_onnx_model *onnx_build_cnn(void) {
   lsp_onnx_node *n;
   n = onnx_node(m, LSP_ONNX_PAD, "pad", "padded", 1, "x", 0, 0, 0, 0);
   n->pads[0] = n->pads[1] = n->pads[2] = n->pads[3] = 1;
-  onnx_node(m, LSP_ONNX_CONV, "conv1", "c1", 3, "padded", "conv1.w",
-            "conv1.b", 0, 0);
+  onnx_node(m, LSP_ONNX_CONV, "conv1", "c1", 3, "padded", "conv1.w", "conv1.b",
+            0, 0);
   onnx_node(m, LSP_ONNX_BATCHNORM, "bn", "b1", 5, "c1", "padded_pads", "bn.b",
-            "bn.mean", "bn.var")->epsilon = 1e-3f;
+            "bn.mean", "bn.var")
+      ->epsilon = 1e-3f;
   onnx_node(m, LSP_ONNX_RELU, "relu1", "r1", 1, "b1", 0, 0, 0, 0);
   n = onnx_node(m, LSP_ONNX_MAXPOOL, "pool", "p1", 1, "r1", 0, 0, 0, 0);
   n->kernel[0] = n->kernel[1] = n->strides[0] = n->strides[1] = 2;

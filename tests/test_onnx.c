@@ -12,6 +12,7 @@
 #include "core/formats/lsp_jsonr.h"
 #include "core/import/onnx/lsp_onnx_int.h"
 #include "testutil.h"
+/* after testutil.h: they use cmocka */
 #include "onnx_cmp.h"
 
 static lsp_onnx_model *load(const char *rel) {
@@ -71,8 +72,8 @@ static void expect_ops(const lsp_onnx_model *m, const char *key) {
   for (size_t k = 0; k < m->nnodes; k++) {
     int found = 0;
     for (size_t j = 0; j < lsp_jsonr_len(ops); j++)
-      found |= !strcmp(lsp_jsonr_at(ops, j)->str,
-                       lsp_onnx_op_name(m->nodes[k].op));
+      found |=
+          !strcmp(lsp_jsonr_at(ops, j)->str, lsp_onnx_op_name(m->nodes[k].op));
     assert_true(found);
   }
   for (size_t j = 0; j < lsp_jsonr_len(ops); j++) {
@@ -97,15 +98,28 @@ static void test_torch_bn(void **state) {
   expect_shape(&m->in_shape, 4, 1, 12, 12); /* case.json "input" */
   expect_ops(m, "model_bn.onnx_ops");
   assert_int_equal(m->nnodes, 19); /* 21 in the file less Constant and Pad */
-  static const char *const params[] = {
-      "stem.weight",        "stem.bias",          "block.conv1.weight",
-      "block.bn1.weight",   "block.bn1.bias",     "block.bn1.running_mean",
-      "block.bn1.running_var", "block.conv2.weight", "block.bn2.weight",
-      "block.bn2.bias",     "block.bn2.running_mean", "block.bn2.running_var",
-      "down.weight",        "down.bias",          "bn.weight",
-      "bn.bias",            "bn.running_mean",    "bn.running_var",
-      "fc1.weight",         "fc1.bias",           "fc2.weight",
-      "fc2.bias"};
+  static const char *const params[] = {"stem.weight",
+                                       "stem.bias",
+                                       "block.conv1.weight",
+                                       "block.bn1.weight",
+                                       "block.bn1.bias",
+                                       "block.bn1.running_mean",
+                                       "block.bn1.running_var",
+                                       "block.conv2.weight",
+                                       "block.bn2.weight",
+                                       "block.bn2.bias",
+                                       "block.bn2.running_mean",
+                                       "block.bn2.running_var",
+                                       "down.weight",
+                                       "down.bias",
+                                       "bn.weight",
+                                       "bn.bias",
+                                       "bn.running_mean",
+                                       "bn.running_var",
+                                       "fc1.weight",
+                                       "fc1.bias",
+                                       "fc2.weight",
+                                       "fc2.bias"};
   assert_int_equal(m->ninits, sizeof params / sizeof *params);
   for (size_t k = 0; k < sizeof params / sizeof *params; k++) {
     assert_string_equal(m->inits[k].name, params[k]); /* order of first use */
@@ -166,7 +180,8 @@ static void expect_folded(const lsp_onnx_model *m, const char *conv_node,
     snprintf(rb, sizeof rb, "torch_cnn_tiny/%s.npy", b);
     td_load(rb, &a[5]);
   }
-  const float *g = a[0].data, *be = a[1].data, *mu = a[2].data, *var = a[3].data;
+  const float *g = a[0].data, *be = a[1].data, *mu = a[2].data,
+              *var = a[3].data;
   const float *w0 = a[4].data, *b0 = has_b ? a[5].data : NULL;
   size_t cout = a[4].shape[0], per = a[4].count / cout;
   assert_int_equal(wf->count, a[4].count);
@@ -189,8 +204,8 @@ static void test_torch_folded(void **state) {
   assert_int_equal(m->nnodes, 16);
   for (size_t k = 0; k < m->nnodes; k++)
     assert_int_not_equal(m->nodes[k].op, LSP_ONNX_BATCHNORM);
-  static const char *const plain[] = {"stem.weight", "stem.bias", "fc1.weight",
-                                      "fc1.bias", "fc2.weight", "fc2.bias"};
+  static const char *const plain[] = {"stem.weight", "stem.bias",  "fc1.weight",
+                                      "fc1.bias",    "fc2.weight", "fc2.bias"};
   for (size_t k = 0; k < 6; k++) expect_npy(m, plain[k], plain[k]);
   expect_folded(m, "/block/conv1/Conv", "block.conv1.weight", NULL,
                 "block.bn1");
@@ -241,8 +256,9 @@ static void test_unknown_fields(void **state) {
   lsp_onnx_model_free(b);
   char *buf;
   size_t len;
-  assert_int_equal(lsp_read_file(td_path("onnx_cases/mlp_gemm_extras.onnx"),
-                                 &buf, &len), LSP_OK);
+  assert_int_equal(
+      lsp_read_file(td_path("onnx_cases/mlp_gemm_extras.onnx"), &buf, &len),
+      LSP_OK);
   lsp_onnx_pbmem mem = {0, 0, lsp_onnx_pb_limit(len)};
   LspOnnx__ModelProto *mp = lsp_onnx_pb_model((uint8_t *)buf, len, &mem);
   assert_non_null(mp);
@@ -261,12 +277,14 @@ static void test_mlp_matmul(void **state) {
   /* nodes reordered, Identity and Constant resolved, the dead Relu gone */
   static const char *const order[] = {"mm1", "add1", "relu", "mm2", "add2"};
   assert_int_equal(m->nnodes, 5);
-  for (size_t k = 0; k < 5; k++) assert_string_equal(m->nodes[k].name, order[k]);
+  for (size_t k = 0; k < 5; k++)
+    assert_string_equal(m->nodes[k].name, order[k]);
   assert_string_equal(node_named(m, "relu")->inputs[0], "s1");
   assert_string_equal(node_named(m, "add1")->inputs[0], "b1");
   static const char *const inits[] = {"w1", "b1", "w2", "b2"};
   assert_int_equal(m->ninits, 4);
-  for (size_t k = 0; k < 4; k++) assert_string_equal(m->inits[k].name, inits[k]);
+  for (size_t k = 0; k < 4; k++)
+    assert_string_equal(m->inits[k].name, inits[k]);
   expect_weights(&m->inits[2], 64); /* the Constant node's tensor */
   assert_int_equal(m->inits[2].dims[0], 16);
   assert_int_equal(m->inits[1].ndim, 2); /* [1, 16] bias kept as given */
@@ -312,8 +330,8 @@ static void test_cnn_attrs(void **state) {
 static void test_tensor_pb(void **state) {
   (void)state;
   lsp_onnx_tensor t;
-  assert_int_equal(lsp_onnx_tensor_read(td_path("onnx_cases/tensor_f32.pb"), &t),
-                   LSP_OK);
+  assert_int_equal(
+      lsp_onnx_tensor_read(td_path("onnx_cases/tensor_f32.pb"), &t), LSP_OK);
   assert_string_equal(t.name, "a");
   assert_int_equal(t.dtype, LSP_ONNX_FLOAT);
   assert_int_equal(t.ndim, 2);
@@ -327,8 +345,8 @@ static void test_tensor_pb(void **state) {
   assert_int_equal(t.dims[0], 3);
   expect_weights(&t, 6);
   lsp_onnx_tensor_release(&t);
-  assert_int_equal(lsp_onnx_tensor_read(td_path("onnx_cases/tensor_i64.pb"), &t),
-                   LSP_OK);
+  assert_int_equal(
+      lsp_onnx_tensor_read(td_path("onnx_cases/tensor_i64.pb"), &t), LSP_OK);
   assert_int_equal(t.dtype, LSP_ONNX_INT64);
   static const int64_t want[] = {0, 0, 1, 2, -1, 5};
   assert_int_equal(t.count, 6);
@@ -344,7 +362,7 @@ static void test_tensor_pb(void **state) {
   assert_int_equal(lsp_onnx_tensor_read(p, &t), LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "float64"));
   assert_non_null(strstr(lsp_errmsg(), "tensor_f64.pb"));
-  lsp_onnx_tensor_release(&t); /* safe on a failed read */
+  lsp_onnx_tensor_release(&t);             /* safe on a failed read */
   p = td_path("onnx_cases/mlp_gemm.onnx"); /* a model is no tensor */
   assert_int_equal(lsp_onnx_tensor_read(p, &t), LSP_EDATA);
   lsp_onnx_tensor_release(&t);
@@ -352,9 +370,9 @@ static void test_tensor_pb(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_torch_bn),      cmocka_unit_test(test_torch_folded),
-      cmocka_unit_test(test_mlp_gemm),      cmocka_unit_test(test_unknown_fields),
-      cmocka_unit_test(test_mlp_matmul),    cmocka_unit_test(test_cnn_attrs),
+      cmocka_unit_test(test_torch_bn),   cmocka_unit_test(test_torch_folded),
+      cmocka_unit_test(test_mlp_gemm),   cmocka_unit_test(test_unknown_fields),
+      cmocka_unit_test(test_mlp_matmul), cmocka_unit_test(test_cnn_attrs),
       cmocka_unit_test(test_tensor_pb),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

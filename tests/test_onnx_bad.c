@@ -25,8 +25,8 @@ static void refused(const char *rel, const char *a, const char *b,
   if (st != LSP_EDATA || m != NULL || !strstr(msg, path) ||
       (a && !strstr(msg, a)) || (b && !strstr(msg, b)) ||
       (c && !strstr(msg, c))) {
-    print_error("%s: status %d, message '%s'; wanted '%s' '%s' '%s'\n", rel,
-                st, msg, a ? a : "", b ? b : "", c ? c : "");
+    print_error("%s: status %d, message '%s'; wanted '%s' '%s' '%s'\n", rel, st,
+                msg, a ? a : "", b ? b : "", c ? c : "");
     lsp_onnx_model_free(m);
     fail();
   }
@@ -120,13 +120,14 @@ static void test_garbage(void **state) {
   check_bytes("hello, world\n", 13, "text.onnx");
   char *npy;
   size_t len;
-  assert_int_equal(lsp_read_file(td_path("torch_mlp_tiny/0.weight.npy"), &npy,
-                                 &len), LSP_OK);
+  assert_int_equal(
+      lsp_read_file(td_path("torch_mlp_tiny/0.weight.npy"), &npy, &len),
+      LSP_OK);
   check_bytes(npy, len, "weights.npy"); /* another format's magic */
   free(npy);
   /* a valid protobuf that is no model: a TensorProto file */
-  assert_int_equal(lsp_read_file(td_path("onnx_cases/tensor_f32.pb"), &npy,
-                                 &len), LSP_OK);
+  assert_int_equal(
+      lsp_read_file(td_path("onnx_cases/tensor_f32.pb"), &npy, &len), LSP_OK);
   check_bytes(npy, len, "tensor.pb");
   free(npy);
   check_bytes("", 0, "empty.onnx");

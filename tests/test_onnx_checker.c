@@ -15,6 +15,7 @@
 #include "core/base/lsp_error.h"
 #include "core/import/onnx/lsp_onnx.h"
 #include "testutil.h"
+/* after testutil.h: they use cmocka */
 #include "onnx_build.h"
 
 static const char k_script[] =
@@ -23,7 +24,8 @@ static const char k_script[] =
     "for p in sys.argv[1:]:\n"
     "    m = onnx.load(p)\n"
     "    onnx.checker.check_model(m, full_check=True)\n"
-    "    i = shape_inference.infer_shapes(m, check_type=True, strict_mode=True)\n"
+    "    i = shape_inference.infer_shapes(m, check_type=True, "
+    "strict_mode=True)\n"
     "    for v in list(i.graph.value_info) + list(i.graph.output):\n"
     "        t = v.type.tensor_type\n"
     "        d = [x.dim_value if x.HasField('dim_value') else -1\n"
@@ -89,8 +91,10 @@ static int run(void) {
   }
   int rc = pclose(p);
   if (rc != 0) {
-    printf("FAIL: the ONNX checker or shape inference rejected a file (exit "
-           "%d; its message is above)\n", rc);
+    printf(
+        "FAIL: the ONNX checker or shape inference rejected a file (exit "
+        "%d; its message is above)\n",
+        rc);
     bad = 1;
   }
   for (int k = 0; k < NMODELS; k++) {
@@ -117,8 +121,9 @@ static void test_checker(void **state) {
 
 int main(void) {
   if (system("/usr/bin/python3 -c 'import onnx' >/dev/null 2>&1") != 0) {
-    printf("SKIPPED: /usr/bin/python3 cannot import onnx (Debian package "
-           "python3-onnx)\n");
+    printf(
+        "SKIPPED: /usr/bin/python3 cannot import onnx (Debian package "
+        "python3-onnx)\n");
     return 77;
   }
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_checker)};

@@ -28,10 +28,20 @@
 
 #define MAXT 1200
 
-static const char *const k_supported[] = {
-    "Conv", "Gemm", "MatMul", "Add", "Relu", "MaxPool", "AveragePool",
-    "GlobalAveragePool", "BatchNormalization", "Flatten", "Reshape", "Pad",
-    "Constant", "Identity"};
+static const char *const k_supported[] = {"Conv",
+                                          "Gemm",
+                                          "MatMul",
+                                          "Add",
+                                          "Relu",
+                                          "MaxPool",
+                                          "AveragePool",
+                                          "GlobalAveragePool",
+                                          "BatchNormalization",
+                                          "Flatten",
+                                          "Reshape",
+                                          "Pad",
+                                          "Constant",
+                                          "Identity"};
 
 /* Known outcomes: test name, NULL = accepted, else a word of the reason. */
 static const struct {
@@ -158,8 +168,7 @@ static int run_test(const char *root, const char *suite, const char *test,
   for (size_t k = 0; k < sizeof k_known / sizeof *k_known; k++) {
     if (strcmp(k_known[k].test, o->name) != 0) continue;
     int want = k_known[k].reason == NULL;
-    if (want != o->accepted ||
-        (!want && !strstr(o->why, k_known[k].reason))) {
+    if (want != o->accepted || (!want && !strstr(o->why, k_known[k].reason))) {
       printf("FAIL %s: expected %s%s, got %s\n", o->name,
              want ? "acceptance" : "refusal for ",
              want ? "" : k_known[k].reason,
@@ -179,8 +188,10 @@ int main(void) {
   const char *root = getenv("LSP_ONNX_TESTDATA");
   if (!root) root = "/usr/share/libonnx-testdata/data";
   if (!is_dir(root)) {
-    printf("SKIPPED: ONNX backend test data not found at %s (Debian package "
-           "libonnx-testdata)\n", root);
+    printf(
+        "SKIPPED: ONNX backend test data not found at %s (Debian package "
+        "libonnx-testdata)\n",
+        root);
     return 77;
   }
   static outcome res[MAXT];
@@ -220,8 +231,10 @@ int main(void) {
       }
       free(names[k]);
     }
-    printf("%s: %zu tests, %zu use only supported ops: %zu accepted, %zu "
-           "refused\n", suites[s], nn, sel, acc, sel - acc);
+    printf(
+        "%s: %zu tests, %zu use only supported ops: %zu accepted, %zu "
+        "refused\n",
+        suites[s], nn, sel, acc, sel - acc);
   }
   for (size_t k = 0; k < sizeof k_known / sizeof *k_known; k++)
     for (size_t j = 0; j < nres; j++)

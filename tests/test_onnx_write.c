@@ -15,6 +15,7 @@
 #include "core/base/lsp_io.h"
 #include "core/import/onnx/lsp_onnx.h"
 #include "testutil.h"
+/* after testutil.h: they use cmocka */
 #include "onnx_build.h"
 #include "onnx_cmp.h"
 
@@ -54,10 +55,10 @@ static void test_cnn(void **state) {
    * 4×4×4 -conv 3 pad 1-> 4×4×4 -avg 2 stride 2 pad 1-> 4×3×3 -gap-> 4×1×1
    * -flatten-> 4 -> 6 -> 3 */
   static const int64_t want[][4] = {
-      {4, 2, 10, 10}, {4, 4, 8, 8}, {4, 4, 8, 8}, {4, 4, 8, 8}, {4, 4, 4, 4},
-      {4, 4, 4, 4},   {4, 4, 4, 4}, {4, 4, 3, 3}, {4, 4, 3, 3}, {4, 4, 1, 1},
-      {2, 4, 0, 0},   {2, 6, 0, 0}, {2, 6, 0, 0}, {2, 3, 0, 0}, {2, 3, 0, 0},
-      {2, 3, 0, 0}};
+      {4, 2, 10, 10}, {4, 4, 8, 8}, {4, 4, 8, 8}, {4, 4, 8, 8},
+      {4, 4, 4, 4},   {4, 4, 4, 4}, {4, 4, 4, 4}, {4, 4, 3, 3},
+      {4, 4, 3, 3},   {4, 4, 1, 1}, {2, 4, 0, 0}, {2, 6, 0, 0},
+      {2, 6, 0, 0},   {2, 3, 0, 0}, {2, 3, 0, 0}, {2, 3, 0, 0}};
   assert_int_equal(m->nnodes, 16);
   for (size_t k = 0; k < 16; k++) {
     assert_int_equal(m->nodes[k].out.rank, want[k][0]);
@@ -72,10 +73,9 @@ static void test_cnn(void **state) {
 
 static void test_torch(void **state) {
   (void)state;
-  const char *files[] = {"torch_cnn_tiny/model.onnx",
-                         "torch_cnn_tiny/model_bn.onnx",
-                         "onnx_cases/mlp_matmul.onnx",
-                         "onnx_cases/cnn_attrs.onnx"};
+  const char *files[] = {
+      "torch_cnn_tiny/model.onnx", "torch_cnn_tiny/model_bn.onnx",
+      "onnx_cases/mlp_matmul.onnx", "onnx_cases/cnn_attrs.onnx"};
   for (int f = 0; f < 4; f++) {
     lsp_onnx_model *m = NULL;
     assert_int_equal(lsp_onnx_read(td_path(files[f]), &m), LSP_OK);
@@ -139,8 +139,8 @@ static void test_refused(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_mlp),    cmocka_unit_test(test_cnn),
-      cmocka_unit_test(test_torch),  cmocka_unit_test(test_encode),
+      cmocka_unit_test(test_mlp),     cmocka_unit_test(test_cnn),
+      cmocka_unit_test(test_torch),   cmocka_unit_test(test_encode),
       cmocka_unit_test(test_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

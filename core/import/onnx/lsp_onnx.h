@@ -32,13 +32,13 @@ enum { LSP_ONNX_FLOAT = 1, LSP_ONNX_INT64 = 7 };
 
 /* A named tensor. Exactly one of f / i is non-NULL (by dtype). */
 typedef struct {
-  char *name;       /* owned ("" when the file gives none) */
-  int dtype;        /* LSP_ONNX_FLOAT or LSP_ONNX_INT64 */
-  int ndim;         /* 0 (scalar) .. LSP_ONNX_MAXDIM */
+  char *name; /* owned ("" when the file gives none) */
+  int dtype;  /* LSP_ONNX_FLOAT or LSP_ONNX_INT64 */
+  int ndim;   /* 0 (scalar) .. LSP_ONNX_MAXDIM */
   int64_t dims[LSP_ONNX_MAXDIM];
-  size_t count;     /* product of dims (1 for a scalar), >= 1 */
-  float *f;         /* owned: count floats (LSP_ONNX_FLOAT) */
-  int64_t *i;       /* owned: count int64 (LSP_ONNX_INT64) */
+  size_t count; /* product of dims (1 for a scalar), >= 1 */
+  float *f;     /* owned: count floats (LSP_ONNX_FLOAT) */
+  int64_t *i;   /* owned: count int64 (LSP_ONNX_INT64) */
 } lsp_onnx_tensor;
 
 typedef enum {
@@ -81,7 +81,7 @@ typedef struct {
  *   others    X only (Pad's pads and Reshape's shape are folded in below). */
 typedef struct {
   lsp_onnx_op op;
-  char *name;                   /* owned; "" when the file gives none */
+  char *name; /* owned; "" when the file gives none */
   int ninputs;
   char *inputs[LSP_ONNX_MAXIN]; /* owned */
   char *output;                 /* owned */
@@ -105,7 +105,7 @@ typedef struct {
   int64_t opset;      /* default-domain opset; 13 for a model built by hand */
   char *input;        /* owned: the graph input's name */
   lsp_onnx_shape in_shape;
-  char *output;       /* owned: the graph output's name (a node's output) */
+  char *output; /* owned: the graph output's name (a node's output) */
   size_t nnodes;
   lsp_onnx_node *nodes; /* owned: topological order */
   size_t ninits;
@@ -146,9 +146,9 @@ int lsp_onnx_encode(lsp_onnx_model *m, const char *path, uint8_t **buf,
  * lsp_onnx_model_alloc: an empty model with ir_version 8 and opset 13.
  * lsp_onnx_add_init copies `data` (product of dims floats; ndim <= 4).
  * lsp_onnx_add_node appends a node with the defaults set (strides 1, pads 0,
- * alpha = beta = 1, epsilon 1e-5, axis 1; kernel 0 = Conv's from W) and returns it for the caller to set the
- * op's attributes; NULL on allocation failure. Pointers returned by
- * lsp_onnx_add_node are valid until the next add. */
+ * alpha = beta = 1, epsilon 1e-5, axis 1; kernel 0 = Conv's from W) and returns
+ * it for the caller to set the op's attributes; NULL on allocation failure.
+ * Pointers returned by lsp_onnx_add_node are valid until the next add. */
 lsp_onnx_model *lsp_onnx_model_alloc(const char *input,
                                      const lsp_onnx_shape *in_shape,
                                      const char *output);
@@ -157,8 +157,7 @@ int lsp_onnx_add_init(lsp_onnx_model *m, const char *name, int ndim,
                       const int64_t *dims, const float *data);
 lsp_onnx_node *lsp_onnx_add_node(lsp_onnx_model *m, lsp_onnx_op op,
                                  const char *name, int ninputs,
-                                 const char *const *inputs,
-                                 const char *output);
+                                 const char *const *inputs, const char *output);
 
 /* The initializer called `name`, or NULL. */
 const lsp_onnx_tensor *lsp_onnx_find_init(const lsp_onnx_model *m,

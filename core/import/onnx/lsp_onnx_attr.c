@@ -17,24 +17,33 @@ typedef struct {
 } spec;
 
 /* The attributes each op may carry (ONNX opsets 11–17), NULL-terminated. */
-static const spec k_conv[] = {{"auto_pad", T_STRING}, {"dilations", T_INTS},
-                              {"group", T_INT},       {"kernel_shape", T_INTS},
-                              {"pads", T_INTS},       {"strides", T_INTS},
+static const spec k_conv[] = {{"auto_pad", T_STRING},
+                              {"dilations", T_INTS},
+                              {"group", T_INT},
+                              {"kernel_shape", T_INTS},
+                              {"pads", T_INTS},
+                              {"strides", T_INTS},
                               {NULL, 0}};
 static const spec k_maxpool[] = {
-    {"auto_pad", T_STRING}, {"ceil_mode", T_INT}, {"dilations", T_INTS},
-    {"kernel_shape", T_INTS}, {"pads", T_INTS}, {"storage_order", T_INT},
-    {"strides", T_INTS}, {NULL, 0}};
-static const spec k_avgpool[] = {
-    {"auto_pad", T_STRING}, {"ceil_mode", T_INT}, {"count_include_pad", T_INT},
-    {"kernel_shape", T_INTS}, {"pads", T_INTS}, {"strides", T_INTS},
-    {NULL, 0}};
+    {"auto_pad", T_STRING}, {"ceil_mode", T_INT},
+    {"dilations", T_INTS},  {"kernel_shape", T_INTS},
+    {"pads", T_INTS},       {"storage_order", T_INT},
+    {"strides", T_INTS},    {NULL, 0}};
+static const spec k_avgpool[] = {{"auto_pad", T_STRING},
+                                 {"ceil_mode", T_INT},
+                                 {"count_include_pad", T_INT},
+                                 {"kernel_shape", T_INTS},
+                                 {"pads", T_INTS},
+                                 {"strides", T_INTS},
+                                 {NULL, 0}};
 static const spec k_bn[] = {{"epsilon", T_FLOAT},
                             {"momentum", T_FLOAT},
                             {"training_mode", T_INT},
                             {NULL, 0}};
-static const spec k_gemm[] = {{"alpha", T_FLOAT}, {"beta", T_FLOAT},
-                              {"transA", T_INT},  {"transB", T_INT},
+static const spec k_gemm[] = {{"alpha", T_FLOAT},
+                              {"beta", T_FLOAT},
+                              {"transA", T_INT},
+                              {"transB", T_INT},
                               {NULL, 0}};
 static const spec k_flatten[] = {{"axis", T_INT}, {NULL, 0}};
 static const spec k_reshape[] = {{"allowzero", T_INT}, {NULL, 0}};
@@ -43,24 +52,33 @@ static const spec k_none[] = {{NULL, 0}};
 
 static const spec *op_specs(lsp_onnx_op op) {
   switch (op) {
-    case LSP_ONNX_CONV: return k_conv;
-    case LSP_ONNX_MAXPOOL: return k_maxpool;
-    case LSP_ONNX_AVGPOOL: return k_avgpool;
-    case LSP_ONNX_BATCHNORM: return k_bn;
-    case LSP_ONNX_GEMM: return k_gemm;
-    case LSP_ONNX_FLATTEN: return k_flatten;
-    case LSP_ONNX_RESHAPE: return k_reshape;
-    case LSP_ONNX_PAD: return k_pad;
-    default: return k_none;
+    case LSP_ONNX_CONV:
+      return k_conv;
+    case LSP_ONNX_MAXPOOL:
+      return k_maxpool;
+    case LSP_ONNX_AVGPOOL:
+      return k_avgpool;
+    case LSP_ONNX_BATCHNORM:
+      return k_bn;
+    case LSP_ONNX_GEMM:
+      return k_gemm;
+    case LSP_ONNX_FLATTEN:
+      return k_flatten;
+    case LSP_ONNX_RESHAPE:
+      return k_reshape;
+    case LSP_ONNX_PAD:
+      return k_pad;
+    default:
+      return k_none;
   }
 }
 
 static const char *type_name(int t) {
   static const char *const names[] = {
-      "UNDEFINED", "FLOAT",   "INT",     "STRING",         "TENSOR",
-      "GRAPH",     "FLOATS",  "INTS",    "STRINGS",        "TENSORS",
-      "GRAPHS",    "SPARSE_TENSOR",      "SPARSE_TENSORS", "TYPE_PROTO",
-      "TYPE_PROTOS"};
+      "UNDEFINED",      "FLOAT",      "INT",        "STRING",
+      "TENSOR",         "GRAPH",      "FLOATS",     "INTS",
+      "STRINGS",        "TENSORS",    "GRAPHS",     "SPARSE_TENSOR",
+      "SPARSE_TENSORS", "TYPE_PROTO", "TYPE_PROTOS"};
   if (t >= 0 && t < (int)(sizeof names / sizeof *names)) return names[t];
   return "an unknown type";
 }
@@ -83,8 +101,10 @@ static int get_ints(const LspOnnx__AttributeProto *a, const char *where,
   char vb[160];
   lsp_onnx_ints_str(a->ints, a->n_ints, vb, sizeof vb);
   if (a->n_ints != want)
-    return lsp_fail(LSP_EDATA, "%s: %s %s: expected %zu values (2-D "
-                    "spatial only)", where, a->name, vb, want);
+    return lsp_fail(LSP_EDATA,
+                    "%s: %s %s: expected %zu values (2-D "
+                    "spatial only)",
+                    where, a->name, vb, want);
   for (size_t k = 0; k < want; k++) {
     if (a->ints[k] < lo || a->ints[k] > hi)
       return lsp_fail(LSP_EDATA, "%s: %s %s: unsupported value %lld", where,
@@ -127,8 +147,10 @@ static int apply(const LspOnnx__AttributeProto *a, lsp_onnx_node *nd,
     if (!strcmp(sb, "VALID")) {
       *auto_valid = 1;
     } else if (strcmp(sb, "NOTSET") != 0) {
-      return lsp_fail(LSP_EDATA, "%s: auto_pad '%s' is not supported (only "
-                      "NOTSET with explicit pads, or VALID)", where, sb);
+      return lsp_fail(LSP_EDATA,
+                      "%s: auto_pad '%s' is not supported (only "
+                      "NOTSET with explicit pads, or VALID)",
+                      where, sb);
     }
   } else if (!strcmp(n, "dilations")) {
     st = get_ints(a, where, 2, 1, 1, d);
@@ -174,8 +196,10 @@ static int apply(const LspOnnx__AttributeProto *a, lsp_onnx_node *nd,
   } else if (!strcmp(n, "mode")) {
     str_value(a, sb, sizeof sb);
     if (strcmp(sb, "constant") != 0)
-      return lsp_fail(LSP_EDATA, "%s: mode '%s' is not supported (only "
-                      "constant zero padding)", where, sb);
+      return lsp_fail(LSP_EDATA,
+                      "%s: mode '%s' is not supported (only "
+                      "constant zero padding)",
+                      where, sb);
   }
   return st;
 }
@@ -188,8 +212,10 @@ int lsp_onnx_parse_attrs(const LspOnnx__NodeProto *pn, lsp_onnx_node *nd,
     const LspOnnx__AttributeProto *a = pn->attribute[k];
     const char *n = a->name ? a->name : "";
     if (a->ref_attr_name && a->ref_attr_name[0])
-      return lsp_fail(LSP_EDATA, "%s: attribute '%s' refers to a function "
-                      "attribute; not supported", where, n);
+      return lsp_fail(LSP_EDATA,
+                      "%s: attribute '%s' refers to a function "
+                      "attribute; not supported",
+                      where, n);
     const spec *s = sp;
     while (s->name && strcmp(s->name, n) != 0) s++;
     if (!s->name)
@@ -215,7 +241,9 @@ int lsp_onnx_parse_attrs(const LspOnnx__NodeProto *pn, lsp_onnx_node *nd,
   }
   if ((nd->op == LSP_ONNX_MAXPOOL || nd->op == LSP_ONNX_AVGPOOL) &&
       !have_kernel)
-    return lsp_fail(LSP_EDATA, "%s: the required attribute kernel_shape is "
-                    "missing", where);
+    return lsp_fail(LSP_EDATA,
+                    "%s: the required attribute kernel_shape is "
+                    "missing",
+                    where);
   return LSP_OK;
 }

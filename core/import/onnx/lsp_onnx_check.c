@@ -58,14 +58,16 @@ static int build_maps(cctx *c) {
   int ok = s->rank == 2 || s->rank == 4;
   int64_t per = 1;
   for (int k = 0; ok && k < s->rank; k++) {
-    ok = k == 0 ? (s->dims[0] == -1 || (s->dims[0] >= 1 &&
-                                        s->dims[0] <= LSP_ONNX_MAX_DIM))
+    ok = k == 0 ? (s->dims[0] == -1 ||
+                   (s->dims[0] >= 1 && s->dims[0] <= LSP_ONNX_MAX_DIM))
                 : (s->dims[k] >= 1 && s->dims[k] <= LSP_ONNX_MAX_DIM);
     if (k) per *= s->dims[k];
   }
   if (!ok || per > LSP_ONNX_MAX_ACT)
-    return lsp_fail(LSP_EDATA, "%s: graph input '%s': shape of rank %d is "
-                    "not N × D or N × C × H × W", c->path, m->input, s->rank);
+    return lsp_fail(LSP_EDATA,
+                    "%s: graph input '%s': shape of rank %d is "
+                    "not N × D or N × C × H × W",
+                    c->path, m->input, s->rank);
   if (lsp_onnx_map_init(&c->inits, m->ninits) < 0 ||
       lsp_onnx_map_init(&c->prod, m->nnodes) < 0)
     return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
@@ -79,8 +81,10 @@ static int build_maps(cctx *c) {
     }
     if (!t->name || !t->name[0] || t->dtype != LSP_ONNX_FLOAT || !t->f ||
         t->ndim < 0 || t->ndim > 4 || count != t->count)
-      return lsp_fail(LSP_EDATA, "%s: initializer '%s' is not a float32 "
-                      "tensor of rank <= 4", c->path, t->name ? t->name : "");
+      return lsp_fail(LSP_EDATA,
+                      "%s: initializer '%s' is not a float32 "
+                      "tensor of rank <= 4",
+                      c->path, t->name ? t->name : "");
     if (lsp_onnx_map_put(&c->inits, t->name, k, NULL) != 0 ||
         !strcmp(t->name, m->input))
       return lsp_fail(LSP_EDATA, "%s: initializer '%s' is defined twice",
@@ -100,11 +104,14 @@ static int build_producers(cctx *c) {
     if (!nd->output || !nd->output[0]) return nfail(c, nd, "no output");
     if (lsp_onnx_map_get(&c->inits, nd->output, NULL) ||
         !strcmp(nd->output, m->input))
-      return nfail(c, nd, "output '%s' has the name of an initializer or of "
-                   "the graph input", nd->output);
+      return nfail(c, nd,
+                   "output '%s' has the name of an initializer or of "
+                   "the graph input",
+                   nd->output);
     int r = lsp_onnx_map_put(&c->prod, nd->output, k, &other);
     if (r < 0) return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
-    if (r == 1) return nfail(c, nd, "output '%s' is produced twice", nd->output);
+    if (r == 1)
+      return nfail(c, nd, "output '%s' is produced twice", nd->output);
   }
   return LSP_OK;
 }
@@ -125,15 +132,21 @@ static int check_inputs(const cctx *c) {
       const char *in = nd->inputs[j] ? nd->inputs[j] : "";
       int src = source(c, in, NULL), want = value_slot(nd->op, j);
       if (src == SRC_NONE)
-        return nfail(c, nd, "input '%s' is not the graph input, an "
-                     "initializer or any node's output", in);
+        return nfail(c, nd,
+                     "input '%s' is not the graph input, an "
+                     "initializer or any node's output",
+                     in);
       nvalues += src != SRC_INIT;
       if (want == 1 && src == SRC_INIT)
-        return nfail(c, nd, "input '%s' is a constant; lsprobe computes ops "
-                     "on data from the graph input only", in);
+        return nfail(c, nd,
+                     "input '%s' is a constant; lsprobe computes ops "
+                     "on data from the graph input only",
+                     in);
       if (want == 0 && src != SRC_INIT)
-        return nfail(c, nd, "input %d ('%s') must be an initializer (weights "
-                     "computed by the graph are not supported)", j, in);
+        return nfail(c, nd,
+                     "input %d ('%s') must be an initializer (weights "
+                     "computed by the graph are not supported)",
+                     j, in);
     }
     if (nd->op == LSP_ONNX_ADD && nvalues == 0)
       return nfail(c, nd, "both operands are constants");
@@ -195,9 +208,10 @@ static int prune(cctx *c) {
   size_t p, n = m->nnodes;
   int src = source(c, m->output, &p);
   if (src != SRC_NODE)
-    return lsp_fail(LSP_EDATA, "%s: the graph output '%s' is %s; lsprobe "
-                    "needs at least one op between input and output", c->path,
-                    m->output,
+    return lsp_fail(LSP_EDATA,
+                    "%s: the graph output '%s' is %s; lsprobe "
+                    "needs at least one op between input and output",
+                    c->path, m->output,
                     src == SRC_INPUT  ? "the graph input itself"
                     : src == SRC_INIT ? "a constant"
                                       : "not computed by any node");
@@ -224,13 +238,13 @@ static int prune(cctx *c) {
   return w == n ? LSP_OK : build_producers(c);
 }
 
-/* ---- shapes --------------------------------------------------------------- */
+/* ---- shapes ---------------------------------------------------------------
+ */
 
 static const lsp_onnx_tensor *init_of(const cctx *c, const lsp_onnx_node *nd,
                                       int j) {
   size_t i;
-  if (j >= nd->ninputs || source(c, nd->inputs[j], &i) != SRC_INIT)
-    return NULL;
+  if (j >= nd->ninputs || source(c, nd->inputs[j], &i) != SRC_INIT) return NULL;
   return &c->m->inits[i];
 }
 
@@ -249,7 +263,8 @@ static int tensor_dims_str(const lsp_onnx_tensor *t, char *buf, size_t len) {
 }
 
 /* Output size of a sliding window; -1 when the window does not fit. */
-static int64_t window(int64_t in, int64_t k, int64_t s, int64_t p0, int64_t p1) {
+static int64_t window(int64_t in, int64_t k, int64_t s, int64_t p0,
+                      int64_t p1) {
   int64_t span = in + p0 + p1 - k;
   return span < 0 ? -1 : span / s + 1;
 }
@@ -265,37 +280,41 @@ static int spatial(const cctx *c, const lsp_onnx_node *nd,
       if (pd < 0 || pd > LSP_ONNX_MAX_DIM)
         return nfail(c, nd, "pads out of range");
       if (pool && pd >= nd->kernel[k])
-        return nfail(c, nd, "pads must be smaller than the kernel (a window "
+        return nfail(c, nd,
+                     "pads must be smaller than the kernel (a window "
                      "would lie in the padding only)");
     }
     y->dims[2 + k] = window(x->dims[2 + k], nd->kernel[k], nd->strides[k],
                             nd->pads[k], nd->pads[k + 2]);
     if (y->dims[2 + k] < 1)
-      return nfail(c, nd, "the kernel (%lld × %lld) is larger than the padded "
-                   "input (%lld × %lld)", (long long)nd->kernel[0],
-                   (long long)nd->kernel[1],
+      return nfail(c, nd,
+                   "the kernel (%lld × %lld) is larger than the padded "
+                   "input (%lld × %lld)",
+                   (long long)nd->kernel[0], (long long)nd->kernel[1],
                    (long long)(x->dims[2] + nd->pads[0] + nd->pads[2]),
                    (long long)(x->dims[3] + nd->pads[1] + nd->pads[3]));
   }
   return LSP_OK;
 }
 
-static int infer_conv(const cctx *c, lsp_onnx_node *nd,
-                      const lsp_onnx_shape *x, lsp_onnx_shape *y) {
+static int infer_conv(const cctx *c, lsp_onnx_node *nd, const lsp_onnx_shape *x,
+                      lsp_onnx_shape *y) {
   const lsp_onnx_tensor *w = init_of(c, nd, 1), *b = init_of(c, nd, 2);
   char db[128];
   if (w->ndim != 4 || w->dims[1] != x->dims[1])
     return tensor_dims_str(w, db, sizeof db),
-           nfail(c, nd, "weight '%s' %s does not fit an input of %lld "
-                 "channels (M × C × kH × kW, groups of 1)", w->name, db,
-                 (long long)x->dims[1]);
+           nfail(c, nd,
+                 "weight '%s' %s does not fit an input of %lld "
+                 "channels (M × C × kH × kW, groups of 1)",
+                 w->name, db, (long long)x->dims[1]);
   if (nd->kernel[0] == 0 && nd->kernel[1] == 0) {
     nd->kernel[0] = w->dims[2];
     nd->kernel[1] = w->dims[3];
   } else if (nd->kernel[0] != w->dims[2] || nd->kernel[1] != w->dims[3]) {
-    return nfail(c, nd, "kernel_shape [%lld, %lld] disagrees with the weight "
-                 "'%s'", (long long)nd->kernel[0], (long long)nd->kernel[1],
-                 w->name);
+    return nfail(c, nd,
+                 "kernel_shape [%lld, %lld] disagrees with the weight "
+                 "'%s'",
+                 (long long)nd->kernel[0], (long long)nd->kernel[1], w->name);
   }
   if (b && !dims_are(b, 1, w->dims[0], 0, 0, 0))
     return tensor_dims_str(b, db, sizeof db),
@@ -321,8 +340,10 @@ static int infer_dense(const cctx *c, const lsp_onnx_node *nd,
   if (b && !(b->ndim == 0 || dims_are(b, 1, 1, 0, 0, 0) ||
              dims_are(b, 1, mo, 0, 0, 0) || dims_are(b, 2, 1, mo, 0, 0)))
     return tensor_dims_str(b, db, sizeof db),
-           nfail(c, nd, "bias '%s' %s is not per output ([%lld], [1, %lld] "
-                 "or a scalar)", b->name, db, (long long)mo, (long long)mo);
+           nfail(c, nd,
+                 "bias '%s' %s is not per output ([%lld], [1, %lld] "
+                 "or a scalar)",
+                 b->name, db, (long long)mo, (long long)mo);
   y->dims[1] = mo;
   return LSP_OK;
 }
@@ -337,12 +358,15 @@ static int infer_add(const cctx *c, const lsp_onnx_node *nd,
     if (same) return LSP_OK;
     shape_str(a, sa, sizeof sa);
     shape_str(b, sb, sizeof sb);
-    return nfail(c, nd, "operands %s and %s differ in shape (no broadcasting "
-                 "between values)", sa, sb);
+    return nfail(c, nd,
+                 "operands %s and %s differ in shape (no broadcasting "
+                 "between values)",
+                 sa, sb);
   }
   int64_t f = a->dims[1];
-  int ok = a->rank == 2 ? dims_are(t, 1, f, 0, 0, 0) || dims_are(t, 2, 1, f, 0, 0)
-                        : dims_are(t, 3, f, 1, 1, 0) || dims_are(t, 4, 1, f, 1, 1);
+  int ok = a->rank == 2
+               ? dims_are(t, 1, f, 0, 0, 0) || dims_are(t, 2, 1, f, 0, 0)
+               : dims_are(t, 3, f, 1, 1, 0) || dims_are(t, 4, 1, f, 1, 1);
   if (ok) return LSP_OK;
   tensor_dims_str(t, sb, sizeof sb);
   return nfail(c, nd, "constant '%s' %s is not a per-%s bias", t->name, sb,
@@ -391,9 +415,12 @@ static int infer(const cctx *c, lsp_onnx_node *nd) {
   for (int j = 0; j < nd->ninputs && nv < 2; j++) {
     size_t i;
     int src = source(c, nd->inputs[j], &i);
-    if (src == SRC_INPUT) xs[nv++] = c->m->in_shape;
-    else if (src == SRC_NODE) xs[nv++] = c->m->nodes[i].out;
-    else if (nd->op == LSP_ONNX_ADD) t = &c->m->inits[i];
+    if (src == SRC_INPUT)
+      xs[nv++] = c->m->in_shape;
+    else if (src == SRC_NODE)
+      xs[nv++] = c->m->nodes[i].out;
+    else if (nd->op == LSP_ONNX_ADD)
+      t = &c->m->inits[i];
     if (value_slot(nd->op, j) == 1) break;
   }
   const lsp_onnx_shape *x = &xs[0];
@@ -409,22 +436,38 @@ static int infer(const cctx *c, lsp_onnx_node *nd) {
                  x->rank);
   int st = LSP_OK;
   switch (nd->op) {
-    case LSP_ONNX_CONV: st = infer_conv(c, nd, x, y); break;
+    case LSP_ONNX_CONV:
+      st = infer_conv(c, nd, x, y);
+      break;
     case LSP_ONNX_GEMM:
-    case LSP_ONNX_MATMUL: st = infer_dense(c, nd, x, y); break;
-    case LSP_ONNX_ADD: st = infer_add(c, nd, x, &xs[1], t); break;
+    case LSP_ONNX_MATMUL:
+      st = infer_dense(c, nd, x, y);
+      break;
+    case LSP_ONNX_ADD:
+      st = infer_add(c, nd, x, &xs[1], t);
+      break;
     case LSP_ONNX_MAXPOOL:
-    case LSP_ONNX_AVGPOOL: st = spatial(c, nd, x, y, 1); break;
-    case LSP_ONNX_GLOBALAVGPOOL: y->dims[2] = y->dims[3] = 1; break;
-    case LSP_ONNX_BATCHNORM: st = infer_bn(c, nd, x); break;
+    case LSP_ONNX_AVGPOOL:
+      st = spatial(c, nd, x, y, 1);
+      break;
+    case LSP_ONNX_GLOBALAVGPOOL:
+      y->dims[2] = y->dims[3] = 1;
+      break;
+    case LSP_ONNX_BATCHNORM:
+      st = infer_bn(c, nd, x);
+      break;
     case LSP_ONNX_FLATTEN:
       if (nd->axis != 1 && nd->axis != 1 - x->rank)
-        return nfail(c, nd, "axis %lld: only axis 1 (N × features) keeps the "
-                     "batch apart", (long long)nd->axis);
+        return nfail(c, nd,
+                     "axis %lld: only axis 1 (N × features) keeps the "
+                     "batch apart",
+                     (long long)nd->axis);
       y->rank = 2;
       for (int k = 2; k < x->rank; k++) y->dims[1] *= x->dims[k];
       break;
-    case LSP_ONNX_RESHAPE: st = infer_reshape(c, nd, x, y); break;
+    case LSP_ONNX_RESHAPE:
+      st = infer_reshape(c, nd, x, y);
+      break;
     case LSP_ONNX_PAD:
       for (int k = 0; k < 4; k++)
         if (nd->pads[k] < 0 || nd->pads[k] > LSP_ONNX_MAX_DIM)
@@ -432,7 +475,8 @@ static int infer(const cctx *c, lsp_onnx_node *nd) {
       y->dims[2] += nd->pads[0] + nd->pads[2];
       y->dims[3] += nd->pads[1] + nd->pads[3];
       break;
-    case LSP_ONNX_RELU: break;
+    case LSP_ONNX_RELU:
+      break;
   }
   if (st != LSP_OK) return st;
   int64_t per = 1;

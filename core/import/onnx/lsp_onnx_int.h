@@ -13,7 +13,7 @@
 typedef struct {
   const char **keys; /* borrowed; NULL = empty slot */
   size_t *vals;
-  size_t cap;        /* power of two */
+  size_t cap; /* power of two */
   size_t n;
 } lsp_onnx_map;
 
@@ -52,6 +52,15 @@ size_t lsp_onnx_pb_limit(size_t len);
 int lsp_onnx_tensor_from_pb(const LspOnnx__TensorProto *tp, const char *what,
                             int finite, lsp_onnx_tensor *out);
 
+/* The graph input's type: float32, rank 2 or 4, the batch dimension fixed
+ * or symbolic (-1), the others fixed. */
+int lsp_onnx_input_shape(const LspOnnx__ValueInfoProto *vi, const char *path,
+                         lsp_onnx_shape *sh);
+/* The graph output's declared shape, when it has one, against the computed
+ * one (the batch dimension is not compared). */
+int lsp_onnx_output_shape(const LspOnnx__ValueInfoProto *vo, const char *path,
+                          const lsp_onnx_shape *got);
+
 /* The TensorProto.DataType name of a number ("float64" style; "type 99"). */
 const char *lsp_onnx_dtype_name(int32_t dt, char *buf, size_t len);
 
@@ -72,9 +81,9 @@ void lsp_onnx_where(char *buf, size_t len, const char *path, const char *name,
 void lsp_onnx_drop_last_node(lsp_onnx_model *m);
 
 /* Upper bounds that keep every size computation far from overflow. */
-#define LSP_ONNX_MAX_DIM ((int64_t)1 << 24)        /* one dimension        */
-#define LSP_ONNX_MAX_COUNT ((int64_t)1 << 31)      /* elements in a tensor */
-#define LSP_ONNX_MAX_ACT ((int64_t)1 << 28)        /* one example's value  */
+#define LSP_ONNX_MAX_DIM ((int64_t)1 << 24)   /* one dimension        */
+#define LSP_ONNX_MAX_COUNT ((int64_t)1 << 31) /* elements in a tensor */
+#define LSP_ONNX_MAX_ACT ((int64_t)1 << 28)   /* one example's value  */
 
 /* ---- the reader's per-node attribute parsing (lsp_onnx_attr.c) -----------
  * Fill the typed attributes of `nd` from the attributes of `pn` (op already

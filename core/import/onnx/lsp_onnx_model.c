@@ -7,12 +7,19 @@
 #include "core/base/lsp_error.h"
 #include "core/import/onnx/lsp_onnx_int.h"
 
-static const char *const k_op_names[] = {
-    NULL,        "Conv",        "Gemm",
-    "MatMul",    "Add",         "Relu",
-    "MaxPool",   "AveragePool", "GlobalAveragePool",
-    "BatchNormalization", "Flatten", "Reshape",
-    "Pad"};
+static const char *const k_op_names[] = {NULL,
+                                         "Conv",
+                                         "Gemm",
+                                         "MatMul",
+                                         "Add",
+                                         "Relu",
+                                         "MaxPool",
+                                         "AveragePool",
+                                         "GlobalAveragePool",
+                                         "BatchNormalization",
+                                         "Flatten",
+                                         "Reshape",
+                                         "Pad"};
 
 const char *lsp_onnx_op_name(lsp_onnx_op op) {
   if ((int)op < LSP_ONNX_CONV || (int)op > LSP_ONNX_PAD) return "?";
@@ -46,8 +53,8 @@ void lsp_onnx_ints_str(const int64_t *v, size_t n, char *buf, size_t len) {
   if (len == 0) return;
   buf[0] = '\0';
   for (size_t k = 0; k < n && at + 1 < len; k++) {
-    int w = snprintf(buf + at, len - at, "%s%lld", k ? ", " : "[",
-                     (long long)v[k]);
+    int w =
+        snprintf(buf + at, len - at, "%s%lld", k ? ", " : "[", (long long)v[k]);
     if (w < 0) return;
     at += (size_t)w;
   }
@@ -201,13 +208,13 @@ oom:
 int lsp_onnx_add_init(lsp_onnx_model *m, const char *name, int ndim,
                       const int64_t *dims, const float *data) {
   if (ndim < 0 || ndim > 4)
-    return lsp_fail(LSP_EINVAL, "initializer '%s': rank %d (at most 4)",
-                    name, ndim);
+    return lsp_fail(LSP_EINVAL, "initializer '%s': rank %d (at most 4)", name,
+                    ndim);
   size_t count = 1;
   for (int k = 0; k < ndim; k++) {
     if (dims[k] < 1 || dims[k] > LSP_ONNX_MAX_DIM)
-      return lsp_fail(LSP_EINVAL, "initializer '%s': dimension %lld",
-                      name, (long long)dims[k]);
+      return lsp_fail(LSP_EINVAL, "initializer '%s': dimension %lld", name,
+                      (long long)dims[k]);
     count *= (size_t)dims[k];
     if (count > (size_t)LSP_ONNX_MAX_COUNT)
       return lsp_fail(LSP_EINVAL, "initializer '%s': too large", name);

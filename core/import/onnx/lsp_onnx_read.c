@@ -53,7 +53,7 @@ typedef struct {
   lsp_onnx_map produced; /* value name -> index of the node producing it */
   const char **afrom, **ato; /* aliases (borrowed strings) */
   size_t nalias;
-  lsp_onnx_map amap;     /* alias name -> index */
+  lsp_onnx_map amap; /* alias name -> index */
 } rctx;
 
 static int failv(const char *where, const char *fmt, ...)
@@ -67,7 +67,9 @@ static int failv(const char *where, const char *fmt, ...) {
   return lsp_fail(LSP_EDATA, "%s: %s", where, msg);
 }
 
-static const char *str(const char *s) { return s ? s : ""; }
+static const char *str(const char *s) {
+  return s ? s : "";
+}
 
 /* A constant (float32 or int64) under tensor->name; ownership moves in. */
 static int add_const(rctx *c, lsp_onnx_tensor *t, const char *where) {
@@ -158,53 +160,10 @@ static int read_opset(const rctx *c, const LspOnnx__ModelProto *mp,
     return lsp_fail(LSP_EDATA, "%s: no opset for the default ONNX domain",
                     c->path);
   if (*opset < 11 || *opset > 17)
-    return lsp_fail(LSP_EDATA, "%s: opset %lld is not supported (lsprobe "
-                    "reads opsets 11–17)", c->path, (long long)*opset);
-  return LSP_OK;
-}
-
-static int read_input_shape(const rctx *c, const LspOnnx__ValueInfoProto *vi,
-                            lsp_onnx_shape *sh) {
-  const char *nm = str(vi->name);
-  const LspOnnx__TypeProto__Tensor *tt = vi->type ? vi->type->tensor_type : NULL;
-  char tb[32];
-  if (!tt)
-    return lsp_fail(LSP_EDATA, "%s: graph input '%s' is not a tensor",
-                    c->path, nm);
-  if (!tt->has_elem_type || tt->elem_type != LSP_ONNX_FLOAT)
-    return lsp_fail(LSP_EDATA, "%s: graph input '%s' has element type %s; "
-                    "lsprobe takes float32", c->path, nm,
-                    lsp_onnx_dtype_name(tt->elem_type, tb, sizeof tb));
-  size_t r = tt->shape ? tt->shape->n_dim : 0;
-  if (!tt->shape || (r != 2 && r != 4))
-    return lsp_fail(LSP_EDATA, "%s: graph input '%s' has %s; lsprobe takes "
-                    "N × D or N × C × H × W", c->path, nm,
-                    tt->shape ? (snprintf(tb, sizeof tb, "rank %zu", r), tb)
-                              : "no shape");
-  int64_t per = 1;
-  sh->rank = (int)r;
-  for (size_t k = 0; k < r; k++) {
-    const LspOnnx__TensorShapeProto__Dimension *d = tt->shape->dim[k];
-    int fixed = d->value_case == LSP_ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-    int64_t v = fixed ? d->dim_value : -1;
-    if (k == 0 && (!fixed || (v >= 1 && v <= LSP_ONNX_MAX_DIM))) {
-      sh->dims[0] = v;
-      continue;
-    }
-    if (!fixed)
-      return lsp_fail(LSP_EDATA, "%s: graph input '%s': dimension %zu is "
-                      "symbolic ('%s'); only the batch dimension may vary",
-                      c->path, nm, k,
-                      d->value_case ? str(d->dim_param) : "unknown");
-    if (v < 1 || v > LSP_ONNX_MAX_DIM)
-      return lsp_fail(LSP_EDATA, "%s: graph input '%s': dimension %zu is %lld",
-                      c->path, nm, k, (long long)v);
-    sh->dims[k] = v;
-    per *= v;
-  }
-  if (per > LSP_ONNX_MAX_ACT)
-    return lsp_fail(LSP_EDATA, "%s: graph input '%s': %lld values per example "
-                    "is too many", c->path, nm, (long long)per);
+    return lsp_fail(LSP_EDATA,
+                    "%s: opset %lld is not supported (lsprobe "
+                    "reads opsets 11–17)",
+                    c->path, (long long)*opset);
   return LSP_OK;
 }
 
@@ -224,7 +183,8 @@ static int read_io(rctx *c, const LspOnnx__GraphProto *g,
       lsp_onnx_tensor t;
       char where[512];
       snprintf(where, sizeof where, "%s: bound input '%s'", c->path, nm);
-      if ((st = lsp_onnx_tensor_copy(&bind[nreal - 1], &t)) != LSP_OK) return st;
+      if ((st = lsp_onnx_tensor_copy(&bind[nreal - 1], &t)) != LSP_OK)
+        return st;
       free(t.name);
       if (!(t.name = lsp_onnx_strdup(nm))) {
         lsp_onnx_tensor_release(&t);
@@ -238,60 +198,38 @@ static int read_io(rctx *c, const LspOnnx__GraphProto *g,
     nreal++;
   }
   if (nbind && nreal < nbind + 1)
-    return lsp_fail(LSP_EDATA, "%s: %zu tensors given for %zu further graph "
-                    "inputs", c->path, nbind, nreal ? nreal - 1 : 0);
+    return lsp_fail(LSP_EDATA,
+                    "%s: %zu tensors given for %zu further graph "
+                    "inputs",
+                    c->path, nbind, nreal ? nreal - 1 : 0);
   if (nreal == 0)
     return lsp_fail(LSP_EDATA, "%s: the graph has no input", c->path);
   if (nreal > nbind + 1)
-    return lsp_fail(LSP_EDATA, "%s: the graph has %zu inputs (%s); lsprobe "
+    return lsp_fail(LSP_EDATA,
+                    "%s: the graph has %zu inputs (%s); lsprobe "
                     "models take one, the others must be initializers",
                     c->path, nreal - nbind, names);
-  if ((st = read_input_shape(c, g->input[first], &m->in_shape)) != LSP_OK)
+  if ((st = lsp_onnx_input_shape(g->input[first], c->path, &m->in_shape)))
     return st;
   if (!(m->input = lsp_onnx_strdup(g->input[first]->name)))
     return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
   if (g->n_output != 1)
-    return lsp_fail(LSP_EDATA, "%s: the graph has %zu outputs; lsprobe models "
-                    "have one (the logits)", c->path, g->n_output);
+    return lsp_fail(LSP_EDATA,
+                    "%s: the graph has %zu outputs; lsprobe models "
+                    "have one (the logits)",
+                    c->path, g->n_output);
   const LspOnnx__ValueInfoProto *vo = g->output[0];
   if (!str(vo->name)[0])
     return lsp_fail(LSP_EDATA, "%s: the graph output has no name", c->path);
-  const LspOnnx__TypeProto__Tensor *tt = vo->type ? vo->type->tensor_type : NULL;
+  const LspOnnx__TypeProto__Tensor *tt =
+      vo->type ? vo->type->tensor_type : NULL;
   if (vo->type && !tt)
-    return lsp_fail(LSP_EDATA, "%s: graph output '%s' is not a tensor",
-                    c->path, vo->name);
+    return lsp_fail(LSP_EDATA, "%s: graph output '%s' is not a tensor", c->path,
+                    vo->name);
   if (tt && tt->has_elem_type && tt->elem_type != LSP_ONNX_FLOAT)
-    return lsp_fail(LSP_EDATA, "%s: graph output '%s' is not float32",
-                    c->path, vo->name);
+    return lsp_fail(LSP_EDATA, "%s: graph output '%s' is not float32", c->path,
+                    vo->name);
   return LSP_OK;
-}
-
-/* The graph output's declared shape (when given) against the computed one. */
-static int check_output_shape(const rctx *c, const LspOnnx__GraphProto *g) {
-  const LspOnnx__ValueInfoProto *vo = g->output[0];
-  const LspOnnx__TypeProto__Tensor *tt = vo->type ? vo->type->tensor_type : NULL;
-  const lsp_onnx_model *m = c->m;
-  if (!tt || !tt->shape || !m->nnodes) return LSP_OK;
-  const lsp_onnx_shape *got = &m->nodes[m->nnodes - 1].out;
-  int ok = tt->shape->n_dim == (size_t)got->rank;
-  for (size_t k = 1; ok && k < tt->shape->n_dim; k++) {
-    const LspOnnx__TensorShapeProto__Dimension *d = tt->shape->dim[k];
-    if (d->value_case == LSP_ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
-      ok = d->dim_value == got->dims[k];
-  }
-  if (ok) return LSP_OK;
-  char want[160], have[160];
-  int64_t wd[LSP_ONNX_MAXDIM];
-  size_t wn = tt->shape->n_dim < LSP_ONNX_MAXDIM ? tt->shape->n_dim : LSP_ONNX_MAXDIM;
-  for (size_t k = 0; k < wn; k++)
-    wd[k] = tt->shape->dim[k]->value_case ==
-                    LSP_ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE
-                ? tt->shape->dim[k]->dim_value : -1;
-  lsp_onnx_ints_str(wd, wn, want, sizeof want);
-  lsp_onnx_ints_str(got->dims, (size_t)got->rank, have, sizeof have);
-  return lsp_fail(LSP_EDATA, "%s: graph output '%s' is declared %s but the "
-                  "graph computes %s (-1: any batch)", c->path, vo->name, want,
-                  have);
 }
 
 /* ---- nodes -------------------------------------------------------------- */
@@ -333,8 +271,10 @@ static int read_constant(rctx *c, const LspOnnx__NodeProto *pn,
       return lsp_fail(LSP_ENOMEM, "%s: out of memory", where);
     for (size_t k = 0; k < t.count; k++) t.i[k] = many ? a->ints[k] : a->i;
   } else {
-    return failv(where, "attribute '%s' is not supported (value, value_float"
-                 "(s) or value_int(s) of a matching type)", an);
+    return failv(where,
+                 "attribute '%s' is not supported (value, value_float"
+                 "(s) or value_int(s) of a matching type)",
+                 an);
   }
   if (!(t.name = lsp_onnx_strdup(pn->output[0]))) {
     lsp_onnx_tensor_release(&t);
@@ -351,27 +291,35 @@ static int fold_pad(rctx *c, const LspOnnx__NodeProto *pn, size_t nin,
   const lsp_onnx_tensor *p = pname ? find_const(c, pname) : NULL;
   char vb[200];
   if (!p || p->dtype != LSP_ONNX_INT64)
-    return failv(where, "pads '%s' must be an int64 constant (an initializer "
-                 "or a Constant node)", pn->input[1]);
+    return failv(where,
+                 "pads '%s' must be an int64 constant (an initializer "
+                 "or a Constant node)",
+                 pn->input[1]);
   lsp_onnx_ints_str(p->i, p->count, vb, sizeof vb);
   if (p->ndim != 1 || p->count != 8)
-    return failv(where, "pads %s: lsprobe pads N × C × H × W values "
-                 "(8 pads)", vb);
+    return failv(where,
+                 "pads %s: lsprobe pads N × C × H × W values "
+                 "(8 pads)",
+                 vb);
   if (p->i[0] || p->i[1] || p->i[4] || p->i[5])
     return failv(where, "pads %s pad the batch or channel dimension", vb);
   const int64_t map[4] = {p->i[2], p->i[3], p->i[6], p->i[7]};
   for (int k = 0; k < 4; k++) {
     if (map[k] < 0 || map[k] > LSP_ONNX_MAX_DIM)
-      return failv(where, "pads %s: negative (cropping) or huge pads are not "
-                   "supported", vb);
+      return failv(where,
+                   "pads %s: negative (cropping) or huge pads are not "
+                   "supported",
+                   vb);
     nd->pads[k] = map[k];
   }
   if (nin == 3) {
     const char *vname = resolve(c, pn->input[2]);
     const lsp_onnx_tensor *v = vname ? find_const(c, vname) : NULL;
     if (!v || v->dtype != LSP_ONNX_FLOAT || v->count != 1 || v->f[0] != 0.0f)
-      return failv(where, "constant_value '%s' must be a float32 constant 0 "
-                   "(zero padding only)", pn->input[2]);
+      return failv(where,
+                   "constant_value '%s' must be a float32 constant 0 "
+                   "(zero padding only)",
+                   pn->input[2]);
   }
   *zero = !map[0] && !map[1] && !map[2] && !map[3];
   return LSP_OK;
@@ -383,8 +331,10 @@ static int fold_reshape(rctx *c, const LspOnnx__NodeProto *pn,
   const lsp_onnx_tensor *s = sname ? find_const(c, sname) : NULL;
   char vb[200];
   if (!s || s->dtype != LSP_ONNX_INT64)
-    return failv(where, "shape '%s' must be an int64 constant (an initializer "
-                 "or a Constant node)", pn->input[1]);
+    return failv(where,
+                 "shape '%s' must be an int64 constant (an initializer "
+                 "or a Constant node)",
+                 pn->input[1]);
   lsp_onnx_ints_str(s->i, s->count, vb, sizeof vb);
   if (s->ndim != 1 || s->count != 2)
     return failv(where, "shape %s: lsprobe reshapes only to N × D", vb);
@@ -396,8 +346,8 @@ static int fold_reshape(rctx *c, const LspOnnx__NodeProto *pn,
   return LSP_OK;
 }
 
-static int read_node(rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
-                     int op, int min_in, int max_in, const char *where) {
+static int read_node(rctx *c, const LspOnnx__NodeProto *pn, size_t idx, int op,
+                     int min_in, int max_in, const char *where) {
   size_t nin = pn->n_input;
   while (nin && !str(pn->input[nin - 1])[0]) nin--; /* omitted optionals */
   if ((int)nin < min_in || (int)nin > max_in)
@@ -439,10 +389,13 @@ static int read_nodes(rctx *c, const LspOnnx__GraphProto *g) {
       while (o < N_OPS && strcmp(k_ops[o].name, ot) != 0) o++;
       if (pass == 0) {
         if (dom[0] && strcmp(dom, "ai.onnx") != 0)
-          return failv(where, "domain '%s' is not supported (only the default "
-                       "ONNX domain)", dom);
+          return failv(where,
+                       "domain '%s' is not supported (only the default "
+                       "ONNX domain)",
+                       dom);
         if (o == N_OPS)
-          return failv(where, "op not supported by lsprobe (it reads Conv, "
+          return failv(where,
+                       "op not supported by lsprobe (it reads Conv, "
                        "Gemm, MatMul, Add, Relu, MaxPool, AveragePool, "
                        "GlobalAveragePool, BatchNormalization, Flatten, "
                        "Reshape, Pad, Constant, Identity)");
@@ -452,20 +405,22 @@ static int read_nodes(rctx *c, const LspOnnx__GraphProto *g) {
           return failv(where, "no output");
         if (nout > 1)
           return failv(where, "%zu outputs; only the first (%s) is supported",
-                       nout, k_ops[o].op == LSP_ONNX_BATCHNORM
-                                 ? "inference; not the training statistics"
-                                 : "Y; not the Indices");
+                       nout,
+                       k_ops[o].op == LSP_ONNX_BATCHNORM
+                           ? "inference; not the training statistics"
+                           : "Y; not the Indices");
         size_t other;
         const char *out = pn->output[0];
         if (lsp_onnx_map_put(&c->produced, out, i, &other) == 1) {
           char lb[32];
-          return failv(where, "output '%s' is also produced by node '%s'", out,
-                       lsp_onnx_node_label(g->node[other]->name, other, lb,
-                                           sizeof lb));
+          return failv(
+              where, "output '%s' is also produced by node '%s'", out,
+              lsp_onnx_node_label(g->node[other]->name, other, lb, sizeof lb));
         }
         if (find_const(c, out) || !strcmp(out, c->m->input))
-          return failv(where, "output '%s' has the name of %s", out,
-                       find_const(c, out) ? "an initializer" : "the graph input");
+          return failv(
+              where, "output '%s' has the name of %s", out,
+              find_const(c, out) ? "an initializer" : "the graph input");
         continue;
       }
       int early = k_ops[o].op >= OP_CONSTANT;
@@ -493,8 +448,10 @@ static int resolve_names(rctx *c) {
                      nd->inputs[j]);
       const lsp_onnx_tensor *t = find_const(c, r);
       if (t && t->dtype == LSP_ONNX_INT64)
-        return failv(where, "input '%s' is an int64 tensor; only float32 is "
-                     "supported", r);
+        return failv(where,
+                     "input '%s' is an int64 tensor; only float32 is "
+                     "supported",
+                     r);
       if (r == nd->inputs[j]) continue;
       char *d = lsp_onnx_strdup(r);
       if (!d) return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
@@ -504,8 +461,10 @@ static int resolve_names(rctx *c) {
   }
   const char *r = resolve(c, m->output);
   if (!r)
-    return lsp_fail(LSP_EDATA, "%s: Identity nodes form a cycle at the graph "
-                    "output '%s'", c->path, m->output);
+    return lsp_fail(LSP_EDATA,
+                    "%s: Identity nodes form a cycle at the graph "
+                    "output '%s'",
+                    c->path, m->output);
   if (r != m->output) {
     char *d = lsp_onnx_strdup(r);
     if (!d) return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
@@ -560,7 +519,8 @@ static int convert(rctx *c, const LspOnnx__ModelProto *mp,
   if ((st = read_nodes(c, g)) != LSP_OK) return st;
   if ((st = resolve_names(c)) != LSP_OK) return st;
   if ((st = lsp_onnx_check(m, c->path)) != LSP_OK) return st;
-  return check_output_shape(c, g);
+  return lsp_onnx_output_shape(g->output[0], c->path,
+                               &m->nodes[m->nnodes - 1].out);
 }
 
 int lsp_onnx_read_mem(const void *buf, size_t len, const char *path,
@@ -571,8 +531,10 @@ int lsp_onnx_read_mem(const void *buf, size_t len, const char *path,
   LspOnnx__ModelProto *mp = lsp_onnx_pb_model(buf, len, &mem);
   if (!mp) {
     if (mem.peak + 4096 >= mem.limit)
-      return lsp_fail(LSP_EDATA, "%s: the protobuf needs more than %zu MB to "
-                      "unpack", path, mem.limit >> 20);
+      return lsp_fail(LSP_EDATA,
+                      "%s: the protobuf needs more than %zu MB to "
+                      "unpack",
+                      path, mem.limit >> 20);
     return lsp_fail(LSP_EDATA, "%s: not an ONNX model (malformed protobuf)",
                     path);
   }

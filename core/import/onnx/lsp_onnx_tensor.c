@@ -1,5 +1,6 @@
-/* lsp_onnx_tensor.c — protobuf-c under a counting allocator, TensorProto
- * decoding (initializers, Constant values, the backend tests' .pb files). */
+/* lsp_onnx_tensor.c — protobuf-c under a counting allocator, and protobuf
+ * values into lsprobe's types: TensorProto (initializers, Constant values,
+ * the backend tests' .pb files) and the graph input's and output's shapes. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,12 +68,10 @@ void lsp_onnx_pb_free(ProtobufCMessage *msg, lsp_onnx_pbmem *mem) {
 
 const char *lsp_onnx_dtype_name(int32_t dt, char *buf, size_t len) {
   static const char *const names[] = {
-      "undefined", "float32", "uint8",   "int8",      "uint16",
-      "int16",     "int32",   "int64",   "string",    "bool",
-      "float16",   "float64", "uint32",  "uint64",    "complex64",
-      "complex128", "bfloat16"};
-  if (dt >= 0 && dt < (int32_t)(sizeof names / sizeof *names))
-    return names[dt];
+      "undefined", "float32", "uint8",     "int8",       "uint16",  "int16",
+      "int32",     "int64",   "string",    "bool",       "float16", "float64",
+      "uint32",    "uint64",  "complex64", "complex128", "bfloat16"};
+  if (dt >= 0 && dt < (int32_t)(sizeof names / sizeof *names)) return names[dt];
   snprintf(buf, len, "type %ld", (long)dt);
   return buf;
 }
@@ -102,11 +101,11 @@ int lsp_onnx_tensor_from_pb(const LspOnnx__TensorProto *tp, const char *what,
                     what, loc[0] ? " ('" : "", loc, loc[0] ? "')" : "");
   }
   if (tp->segment)
-    return lsp_fail(LSP_EDATA, "%s: segmented tensors are not supported",
-                    what);
+    return lsp_fail(LSP_EDATA, "%s: segmented tensors are not supported", what);
   int32_t dt = tp->has_data_type ? tp->data_type : 0;
   if (dt != LSP_ONNX_FLOAT && dt != LSP_ONNX_INT64)
-    return lsp_fail(LSP_EDATA, "%s: element type %s; only float32 is "
+    return lsp_fail(LSP_EDATA,
+                    "%s: element type %s; only float32 is "
                     "supported (int64 for shapes and pads)",
                     what, lsp_onnx_dtype_name(dt, tb, sizeof tb));
   if (tp->n_dims > LSP_ONNX_MAXDIM)
@@ -122,8 +121,10 @@ int lsp_onnx_tensor_from_pb(const LspOnnx__TensorProto *tp, const char *what,
       return lsp_fail(LSP_EDATA, "%s: more than 2^31 elements", what);
   }
   size_t n = (size_t)count, esz = dt == LSP_ONNX_FLOAT ? 4 : 8;
-  size_t have_typed = dt == LSP_ONNX_FLOAT ? tp->n_float_data : tp->n_int64_data;
-  size_t other_typed = dt == LSP_ONNX_FLOAT ? tp->n_int64_data : tp->n_float_data;
+  size_t have_typed =
+      dt == LSP_ONNX_FLOAT ? tp->n_float_data : tp->n_int64_data;
+  size_t other_typed =
+      dt == LSP_ONNX_FLOAT ? tp->n_int64_data : tp->n_float_data;
   int raw = tp->has_raw_data && tp->raw_data.len > 0;
   if (other_typed || (raw && have_typed))
     return lsp_fail(LSP_EDATA, "%s: data in more than one field", what);
@@ -131,9 +132,10 @@ int lsp_onnx_tensor_from_pb(const LspOnnx__TensorProto *tp, const char *what,
   if (have != n * esz) {
     char db[160];
     lsp_onnx_ints_str(tp->dims, tp->n_dims, db, sizeof db);
-    return lsp_fail(LSP_EDATA, "%s: dims %s give %zu elements but the data "
-                    "holds %zu bytes (%zu expected)", what, db, n, have,
-                    n * esz);
+    return lsp_fail(LSP_EDATA,
+                    "%s: dims %s give %zu elements but the data "
+                    "holds %zu bytes (%zu expected)",
+                    what, db, n, have, n * esz);
   }
   void *data = malloc(n * esz);
   if (!data) return lsp_fail(LSP_ENOMEM, "%s: out of memory", what);
@@ -172,6 +174,94 @@ int lsp_onnx_tensor_from_pb(const LspOnnx__TensorProto *tp, const char *what,
   return LSP_OK;
 }
 
+/* ---- graph inputs and outputs ------------------------------------------- */
+
+int lsp_onnx_input_shape(const LspOnnx__ValueInfoProto *vi, const char *path,
+                         lsp_onnx_shape *sh) {
+  const char *nm = vi->name ? vi->name : "";
+  const LspOnnx__TypeProto__Tensor *tt =
+      vi->type ? vi->type->tensor_type : NULL;
+  char tb[32];
+  if (!tt)
+    return lsp_fail(LSP_EDATA, "%s: graph input '%s' is not a tensor", path,
+                    nm);
+  if (!tt->has_elem_type || tt->elem_type != LSP_ONNX_FLOAT)
+    return lsp_fail(LSP_EDATA,
+                    "%s: graph input '%s' has element type %s; "
+                    "lsprobe takes float32",
+                    path, nm,
+                    lsp_onnx_dtype_name(tt->elem_type, tb, sizeof tb));
+  size_t r = tt->shape ? tt->shape->n_dim : 0;
+  if (!tt->shape || (r != 2 && r != 4))
+    return lsp_fail(
+        LSP_EDATA,
+        "%s: graph input '%s' has %s; lsprobe takes "
+        "N × D or N × C × H × W",
+        path, nm,
+        tt->shape ? (snprintf(tb, sizeof tb, "rank %zu", r), tb) : "no shape");
+  int64_t per = 1;
+  sh->rank = (int)r;
+  for (size_t k = 0; k < r; k++) {
+    const LspOnnx__TensorShapeProto__Dimension *d = tt->shape->dim[k];
+    int fixed = d->value_case ==
+                LSP_ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+    int64_t v = fixed ? d->dim_value : -1;
+    if (k == 0 && (!fixed || (v >= 1 && v <= LSP_ONNX_MAX_DIM))) {
+      sh->dims[0] = v;
+      continue;
+    }
+    if (!fixed)
+      return lsp_fail(
+          LSP_EDATA,
+          "%s: graph input '%s': dimension %zu is "
+          "symbolic ('%s'); only the batch dimension may vary",
+          path, nm, k,
+          d->value_case ? (d->dim_param ? d->dim_param : "") : "unknown");
+    if (v < 1 || v > LSP_ONNX_MAX_DIM)
+      return lsp_fail(LSP_EDATA, "%s: graph input '%s': dimension %zu is %lld",
+                      path, nm, k, (long long)v);
+    sh->dims[k] = v;
+    per *= v;
+  }
+  if (per > LSP_ONNX_MAX_ACT)
+    return lsp_fail(LSP_EDATA,
+                    "%s: graph input '%s': %lld values per example "
+                    "is too many",
+                    path, nm, (long long)per);
+  return LSP_OK;
+}
+
+/* The graph output's declared shape (when given) against the computed one. */
+int lsp_onnx_output_shape(const LspOnnx__ValueInfoProto *vo, const char *path,
+                          const lsp_onnx_shape *got) {
+  const LspOnnx__TypeProto__Tensor *tt =
+      vo->type ? vo->type->tensor_type : NULL;
+  if (!tt || !tt->shape) return LSP_OK;
+  int ok = tt->shape->n_dim == (size_t)got->rank;
+  for (size_t k = 1; ok && k < tt->shape->n_dim; k++) {
+    const LspOnnx__TensorShapeProto__Dimension *d = tt->shape->dim[k];
+    if (d->value_case ==
+        LSP_ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
+      ok = d->dim_value == got->dims[k];
+  }
+  if (ok) return LSP_OK;
+  char want[160], have[160];
+  int64_t wd[LSP_ONNX_MAXDIM];
+  size_t wn =
+      tt->shape->n_dim < LSP_ONNX_MAXDIM ? tt->shape->n_dim : LSP_ONNX_MAXDIM;
+  for (size_t k = 0; k < wn; k++)
+    wd[k] = tt->shape->dim[k]->value_case ==
+                    LSP_ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE
+                ? tt->shape->dim[k]->dim_value
+                : -1;
+  lsp_onnx_ints_str(wd, wn, want, sizeof want);
+  lsp_onnx_ints_str(got->dims, (size_t)got->rank, have, sizeof have);
+  return lsp_fail(LSP_EDATA,
+                  "%s: graph output '%s' is declared %s but the "
+                  "graph computes %s (-1: any batch)",
+                  path, vo->name, want, have);
+}
+
 /* ---- .pb files ----------------------------------------------------------- */
 
 int lsp_onnx_tensor_read_mem(const void *buf, size_t len, const char *path,
@@ -181,8 +271,10 @@ int lsp_onnx_tensor_read_mem(const void *buf, size_t len, const char *path,
   LspOnnx__TensorProto *tp = lsp_onnx_pb_tensor(buf, len, &mem);
   if (!tp) {
     if (mem.peak + 4096 >= mem.limit)
-      return lsp_fail(LSP_EDATA, "%s: the TensorProto needs more than %zu MB "
-                      "to unpack", path, mem.limit >> 20);
+      return lsp_fail(LSP_EDATA,
+                      "%s: the TensorProto needs more than %zu MB "
+                      "to unpack",
+                      path, mem.limit >> 20);
     return lsp_fail(LSP_EDATA, "%s: not a TensorProto (malformed protobuf)",
                     path);
   }

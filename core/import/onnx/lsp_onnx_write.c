@@ -26,8 +26,8 @@ typedef struct {
 typedef struct {
   LspOnnx__TensorProto tp;
   int64_t dims[LSP_ONNX_MAXDIM];
-  uint8_t *raw;    /* owned */
-  char *name;      /* owned copy (the int64 inputs' generated names) */
+  uint8_t *raw; /* owned */
+  char *name;   /* owned copy (the int64 inputs' generated names) */
 } wtensor;
 
 typedef struct {
@@ -84,7 +84,8 @@ static int tensor(wtensor *w, const char *name, int dtype, int ndim,
     } else {
       u = (uint64_t)iv[k];
     }
-    for (size_t j = 0; j < esz; j++) w->raw[k * esz + j] = (uint8_t)(u >> (8 * j));
+    for (size_t j = 0; j < esz; j++)
+      w->raw[k * esz + j] = (uint8_t)(u >> (8 * j));
   }
   for (int k = 0; k < ndim; k++) w->dims[k] = dims[k];
   w->tp.n_dims = (size_t)ndim;
@@ -151,8 +152,12 @@ static void node_attrs(wnode *w, const lsp_onnx_node *nd) {
       attr_float(w, "beta", nd->beta);
       attr_int(w, "transB", nd->trans_b);
       break;
-    case LSP_ONNX_BATCHNORM: attr_float(w, "epsilon", nd->epsilon); break;
-    case LSP_ONNX_FLATTEN: attr_int(w, "axis", nd->axis); break;
+    case LSP_ONNX_BATCHNORM:
+      attr_float(w, "epsilon", nd->epsilon);
+      break;
+    case LSP_ONNX_FLATTEN:
+      attr_int(w, "axis", nd->axis);
+      break;
     case LSP_ONNX_PAD: {
       LspOnnx__AttributeProto *a = attr(w, "mode", 3);
       a->has_s = 1;
@@ -160,7 +165,8 @@ static void node_attrs(wnode *w, const lsp_onnx_node *nd) {
       a->s.data = constant;
       break;
     }
-    default: break;
+    default:
+      break;
   }
 }
 
@@ -170,8 +176,10 @@ static char *fresh_name(const lsp_onnx_map *names, const char *base,
   size_t len = strlen(base) + strlen(suffix) + 24;
   char *s = malloc(len);
   for (unsigned k = 0; s; k++) {
-    if (k == 0) snprintf(s, len, "%s%s", base, suffix);
-    else snprintf(s, len, "%s%s_%u", base, suffix, k);
+    if (k == 0)
+      snprintf(s, len, "%s%s", base, suffix);
+    else
+      snprintf(s, len, "%s%s_%u", base, suffix, k);
     if (!lsp_onnx_map_get(names, s, NULL)) break;
   }
   return s;
