@@ -132,6 +132,34 @@ static int check_fit(const lsp_model *m, const char *path, const inputs *in) {
   return CLI_OK;
 }
 
+/* Inputs from a file must lie inside [lo, hi]: the attack clips to those
+ * bounds, so an input outside them (0-255 pixels against the default [0, 1])
+ * would make every perturbation meaningless. The message says where, the
+ * range of the file, and what to do. */
+static int check_bounds(const inputs *in, const char *xp, int given) {
+  size_t count = in->n * in->dim, bad = count;
+  float mn = in->x[0], mx = in->x[0];
+  for (size_t i = 0; i < count; i++) {
+    float v = in->x[i];
+    if (bad == count && !(v >= in->lo && v <= in->hi)) bad = i;
+    mn = v < mn ? v : mn;
+    mx = v > mx ? v : mx;
+  }
+  if (bad == count) return CLI_OK;
+  return cli_error(k_cmd, CLI_DATA,
+                   "%s: value %g at row %zu, column %zu is outside the input "
+                   "bounds [%g, %g]%s; the file spans [%g, %g]: %s",
+                   xp, (double)in->x[bad], bad / in->dim, bad % in->dim,
+                   (double)in->lo, (double)in->hi,
+                   given ? " (--lo/--hi)" : " (the default --lo 0 --hi 1)",
+                   (double)mn, (double)mx,
+                   mx > 1.0f && mx <= 255.0f && mn >= 0.0f
+                       ? "scale 8-bit pixels by 1/255, or give --lo/--hi that "
+                         "hold the data the model was trained on"
+                       : "scale the inputs as the model was trained, or give "
+                         "--lo/--hi that hold them");
+}
+
 static int load_inputs(cli_opt *opts, const lsp_model *m, const char *mpath,
                        inputs *in) {
   const char *data = cli_str(opts, "data", NULL);
@@ -197,6 +225,8 @@ static int load_inputs(cli_opt *opts, const lsp_model *m, const char *mpath,
                        hi);
     in->lo = (float)lo;
     in->hi = (float)hi;
+    if ((rc = check_bounds(in, xp, cli_has(opts, "lo") || cli_has(opts, "hi"))))
+      return rc;
   }
   if (limit > 0 && (size_t)limit < in->n) in->n = (size_t)limit;
   if (in->n == 0)

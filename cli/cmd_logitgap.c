@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "core/base/lsp_error.h"
 #include "core/formats/lsp_json.h"
+#include "core/formats/lsp_arraycheck.h"
 #include "core/formats/lsp_npy.h"
 
 static void print_summary(const char *name, const lsp_dist_summary *s) {
@@ -59,6 +60,9 @@ int cmd_logitgap(int argc, char **argv) {
   lsp_logitgap g;
   int st = lsp_npy_read_matrix(lpath, &la, &z, &zown, &n, &k);
   if (st) goto fail;
+  if ((st = lsp_array_not_probs(&la, lpath,
+                                "pass the logits (or log-probabilities, np.log(P): the same gap and entropy)")))
+    goto fail;
   if (k < 2) {
     st = lsp_fail(LSP_EDATA, "%s: need at least 2 classes (K = %zu)", lpath, k);
     goto fail;
