@@ -269,6 +269,10 @@ int cli_error(const char *cmd, int code, const char *fmt, ...) {
   return code;
 }
 
+void cli_note(const char *cmd, const char *note) {
+  if (note && *note) fprintf(stderr, "lsprobe: %s: note: %s\n", cmd, note);
+}
+
 int cli_lib_error(const char *cmd, int status) {
   fprintf(stderr, "lsprobe: %s: %s\n", cmd, lsp_errmsg());
   return status == LSP_EINVAL ? CLI_USAGE : CLI_DATA;

@@ -61,6 +61,9 @@ int cli_parse_long_list(const char *s, long lo, long hi, long **out,
 /* Print "lsprobe: <cmd>: <library message>" and return the exit code for a
  * library status (CLI_DATA for data/IO errors, CLI_USAGE for LSP_EINVAL). */
 int cli_lib_error(const char *cmd, int status);
+/* Print "lsprobe: <cmd>: note: <note>" on stderr when note is non-empty
+ * (how a dataset was read, e.g. 0-255 pixels scaled by 1/255). */
+void cli_note(const char *cmd, const char *note);
 /* Print "lsprobe: <cmd>: <formatted>" and return `code`. */
 int cli_error(const char *cmd, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -189,6 +189,7 @@ static int load_inputs(cli_opt *opts, const lsp_model *m, const char *mpath,
     int st = lsp_data_load(&o, &in->splits);
     if (st) return cli_lib_error(k_cmd, st);
     in->have_splits = 1;
+    cli_note(k_cmd, in->splits.note);
     const lsp_dataset *d =
         strcmp(split, "val") == 0 ? &in->splits.val : &in->splits.test;
     in->x = d->x;

@@ -108,6 +108,7 @@ int cmd_data(int argc, char **argv) {
     lsp_json_key_str(&j, "name", s.name);
     lsp_json_key_str(&j, "source", s.source);
     lsp_json_key_bool(&j, "synthetic", s.synthetic);
+    if (s.note[0]) lsp_json_key_str(&j, "note", s.note);
     lsp_json_key_int(&j, "dim", (long long)s.train.dim);
     lsp_json_key_int(&j, "classes", s.train.k);
     lsp_json_key(&j, "image");

@@ -260,6 +260,7 @@ int cmd_eval(int argc, char **argv) {
   int st;
   if ((st = lsp_model_load(mpath, &m))) goto fail;
   if ((st = lsp_data_load(&dopt, &data))) goto fail;
+  cli_note(cmd, data.note);
   const lsp_dataset *d = strcmp(split, "val") == 0 ? &data.val : &data.test;
   char arch[256];
   lsp_model_describe(m, arch, sizeof arch);

@@ -171,6 +171,7 @@ int cmd_train(int argc, char **argv) {
   }
   for (size_t i = 0; i < nh; i++) hw[i] = (size_t)hidden[i];
   if ((st = lsp_data_load(&dopt, &data))) goto fail;
+  if (!ps.quiet) cli_note(cmd, data.note);
   if (!(m = lsp_model_alloc_mlp(data.train.dim, hw, nh,
                                 (size_t)data.train.k))) {
     st = LSP_EINVAL;
