@@ -162,7 +162,10 @@ static int block_logitgap(const eval_ctx *c, lsp_json *j) {
   } else {
     printf("logit gap z_y - mean of the others\n  mean %.4f  median %.4f  [q05 %.4f, q95 %.4f]\n",
            g.gap.mean, g.gap.median, g.gap.q05, g.gap.q95);
-    if (g.has_optimal)
+    if (lsp_logitgap_no_optimum(&g))
+      printf("  optimal for smoothing %g (%s): none (%s)\n", g.eps,
+             lsp_ls_convention_name(g.convention), lsp_logitgap_no_optimum(&g));
+    else if (g.has_optimal)
       printf("  optimal for smoothing %g (%s): %.4f; %.1f%% of examples above it\n", g.eps,
              lsp_ls_convention_name(g.convention), g.optimal_gap, 100.0 * g.share_above_optimal);
     printf("  entropy mean %.4f nats (max log K = %.4f)\n", g.entropy.mean, g.entropy_max);

@@ -91,8 +91,8 @@ int cmd_logitgap(int argc, char **argv) {
     printf("logit gap of N=%zu rows, K=%zu\n", n, k);
     print_summary("gap", &g.gap);
     if (has_ls) {
-      if (isinf(g.optimal_gap))
-        printf("  optimal   none (eps = 0: the loss has no finite minimum)\n");
+      if (lsp_logitgap_no_optimum(&g))
+        printf("  optimal   none (%s)\n", lsp_logitgap_no_optimum(&g));
       else
         printf("  optimal   %.4f (eps %g, %s); %.1f%% of examples above it\n",
                g.optimal_gap, ls.eps, lsp_ls_convention_name(ls.convention),
