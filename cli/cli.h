@@ -58,6 +58,14 @@ int cli_parse_double_list(const char *s, double lo, double hi, double **out,
 int cli_parse_long_list(const char *s, long lo, long hi, long **out,
                         size_t *n, char *why, size_t whylen);
 
+/* Levenshtein distance between the first `alen` bytes of a and the string
+ * b (insertions, deletions and substitutions cost 1). */
+size_t cli_edit_distance(const char *a, size_t alen, const char *b);
+/* The candidate closest to the first `len` bytes of `typed` when it is close
+ * enough to be a typo (distance <= 2, and below half the candidate's
+ * length), else NULL. `names` holds n strings. */
+const char *cli_closest(const char *typed, size_t len, const char *const *names, size_t n);
+
 /* Print "lsprobe: <cmd>: <library message>" and return the exit code for a
  * library status (CLI_DATA for data/IO errors, CLI_USAGE for LSP_EINVAL). */
 int cli_lib_error(const char *cmd, int status);

@@ -158,6 +158,11 @@ bad_case 2 "unknown convention" "--convention" "$LSP" run --quick --convention f
 bad_case 2 "hidden size 0" "--hidden" "$LSP" run --quick --hidden 64,0 --out "$NO"
 bad_case 2 "unknown plot format" "--format" "$LSP" run --quick --format gif --out "$NO"
 bad_case 2 "unknown option" "--frobnicate" "$LSP" eval --frobnicate
+bad_case 2 "mistyped option" "unknown option '--labls'; did you mean --labels?" "$LSP" calib --probs "$B/p_ok.npy" --labls "$B/y2.npy"
+bad_case 2 "mistyped option (one letter short)" "did you mean --threads?" "$LSP" loss --logits "$C/logits.npy" --labels "$C/labels.npy" --thread 2 --grad-out "$NO"
+bad_case 2 "mistyped option with a value" "unknown option '--epoch'; did you mean --epochs?" "$LSP" train --data synthetic --smoothing 0 --epoch=3 --out "$NO"
+bad_case 2 "far from every option: no guess" "unknown option '--frobnicate' (see lsprobe eval --help)" "$LSP" eval --frobnicate
+bad_case 2 "mistyped command" "unknown command 'calb'; did you mean calib?" "$LSP" calb --probs "$B/p_ok.npy"
 bad_case 2 "missing required option" "--model is required" "$LSP" eval --data synthetic
 bad_case 2 "option given twice" "twice" "$LSP" loss --logits "$C/logits.npy" --logits "$C/logits.npy" --labels "$C/labels.npy"
 finish
