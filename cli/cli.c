@@ -319,6 +319,7 @@ void cli_note(const char *cmd, const char *note) {
 
 int cli_lib_error(const char *cmd, int status) {
   fprintf(stderr, "lsprobe: %s: %s\n", cmd, lsp_errmsg());
+  if (status == LSP_EINTR) return CLI_INTR;
   return status == LSP_EINVAL ? CLI_USAGE : CLI_DATA;
 }
 

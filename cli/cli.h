@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { CLI_OK = 0, CLI_DATA = 1, CLI_USAGE = 2, CLI_HELP = -1 };
+enum { CLI_OK = 0, CLI_DATA = 1, CLI_USAGE = 2, CLI_INTR = 130, CLI_HELP = -1 };
 
 typedef struct {
   const char *name;  /* long name without "--"; NULL ends a table      */
@@ -67,7 +67,8 @@ size_t cli_edit_distance(const char *a, size_t alen, const char *b);
 const char *cli_closest(const char *typed, size_t len, const char *const *names, size_t n);
 
 /* Print "lsprobe: <cmd>: <library message>" and return the exit code for a
- * library status (CLI_DATA for data/IO errors, CLI_USAGE for LSP_EINVAL). */
+ * library status (CLI_DATA for data/IO errors, CLI_USAGE for LSP_EINVAL,
+ * CLI_INTR = 130 for LSP_EINTR, as a shell reports death by SIGINT). */
 int cli_lib_error(const char *cmd, int status);
 /* Print "lsprobe: <cmd>: note: <note>" on stderr when note is non-empty
  * (how a dataset was read, e.g. 0-255 pixels scaled by 1/255). */

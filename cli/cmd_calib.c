@@ -150,8 +150,8 @@ static void print_table(const char *input, const lsp_calib_result *b,
 int cmd_calib(int argc, char **argv) {
   const char *cmd = "calib";
   cli_opt opts[] = {
-      {"logits", "L.npy", "N×K logits (float32/float64)", 1, 0, 0},
-      {"probs", "P.npy", "N×K probabilities (rows sum to 1 within 1e-3)", 1, 0, 0},
+      {"logits", "L.npy", "N×K logits (float64 kept in double)", 1, 0, 0},
+      {"probs", "P.npy", "N×K probabilities, rows summing to 1 within 1e-3 (float64 kept)", 1, 0, 0},
       {"labels", "y.npy", "N integer labels in [0, K), required", 1, 0, 0},
       {"bins", "M", "number of bins, >= 1 (default 15)", 1, 0, 0},
       {"binning", "B", "bins reported per bin: width (default) or mass (ACE's)", 1, 0, 0},
@@ -160,7 +160,8 @@ int cmd_calib(int argc, char **argv) {
        "fit T on validation logits + labels, report both", 2, 0, 0},
       {"bootstrap", "R", "95% percentile bootstrap with R resamples (e.g. 1000)", 1, 0, 0},
       {"seed", "S", "bootstrap seed (default 1)", 1, 0, 0},
-      {"stream", NULL, "stream in chunks, constant memory for float32 input (no ACE/CIs)", 0, 0, 0},
+      {"stream", NULL,
+       "chunked, constant memory for float32/float64 files (no ACE/CIs)", 0, 0, 0},
       {"threads", "T", "threads (default 1)", 1, 0, 0},
       {"json", NULL, "print one JSON object (DESIGN §4 names)", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};

@@ -210,8 +210,9 @@ int cmd_eval(int argc, char **argv) {
       {"model", "M", "a .lspm file or a PyTorch export folder (required)", 1, 0,
        0},
       {"data", "D",
-       "fashion-mnist, synthetic[:key=v,...] or an IDX folder (required)", 1, 0,
-       0},
+       "fashion-mnist, synthetic[:key=v,...] or a folder (IDX, CSV or .npy); "
+       "required",
+       1, 0, 0},
       {"split", "S", "test (default) or val", 1, 0, 0},
       {"val", "N",
        "validation examples held out of the training file, as in "

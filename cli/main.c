@@ -34,7 +34,8 @@ static void usage(FILE *f) {
     fprintf(f, "  %-10s %s\n", k_commands[i].name, k_commands[i].about);
   fprintf(f,
           "\n'lsprobe <command> --help' describes a command's options.\n"
-          "Exit status: 0 ok, 1 bad or unreadable data, 2 bad usage.\n");
+          "Exit status: 0 ok, 1 bad or unreadable data, 2 bad usage,\n"
+          "130 interrupted (Ctrl-C; no output is left half-written).\n");
 }
 
 int main(int argc, char **argv) {
