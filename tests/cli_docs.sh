@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# README.md and --help agree with the program: the command list and exit
-# statuses of `lsprobe --help`, every command's synopsis against its --help
-# options, the error examples (run here: the very messages), and the example
-# outputs (run here on small data: the same lines, numbers aside).
+# README.md, --help and docs/DESIGN.md agree with the program: the command
+# list and exit statuses of `lsprobe --help`, every command's synopsis against
+# its --help options, the error examples (run here: the very messages), the
+# example outputs (run here on small data: the same lines, numbers aside), and
+# DESIGN's cluster definitions on its imbalanced toy (the numbers it states).
 . "$(dirname "$0")/e2e_common.sh"
 PY=/usr/bin/python3
 README="$DATA/../../README.md"
@@ -170,5 +171,33 @@ check_example calib "$E/calib.txt" && ok "README's calib example has the program
   --labels tests/data/lsce_n1024_k10_eps0.1/labels.npy --smoothing 0.1 >"$E/loss.txt" 2>&1)
 check_example loss "$E/loss.txt" && grep -qF "$(cat "$E/loss.txt")" "$README" && ok "README's loss example is the program's output, exactly" ||
   bad "loss example: $(cat "$E/loss.txt")"
+
+# --- DESIGN §2: the cluster centre and exclusions, on DESIGN's own toy ----------
+DESIGN="$DATA/../../docs/DESIGN.md"
+"$PY" - "$SCR/ex" <<'PYEOF'
+import sys
+import numpy as np
+f = np.array([[1, 0], [1, 0.2], [0.6, 0.4], [0, 0], [0, 1]], dtype=np.float64)
+np.save(sys.argv[1] + "/toy_f.npy", f)
+np.save(sys.argv[1] + "/toy_y.npy", np.array([0, 0, 0, 0, 1]))
+PYEOF
+expect_exit 0 "clusters on DESIGN's imbalanced toy" "$LSP" clusters --features "$SCR/ex/toy_f.npy" --labels "$SCR/ex/toy_y.npy" --json
+"$PY" - "$DESIGN" "$SCR/out" <<'PYEOF' && ok "DESIGN's imbalanced toy: the program gives the numbers DESIGN states" || bad "DESIGN toy"
+import json, re, sys
+design, got = open(sys.argv[1]).read(), json.load(open(sys.argv[2]))
+m = re.search(r"Imbalanced toy with a dead row:(.*?)NC1 = ([0-9]+\.[0-9]+)", design, re.S)
+if not m:
+    print("  DESIGN states no imbalanced toy")
+    sys.exit(1)
+text = m.group(1)
+want = {"trace_within": float(re.search(r"tr Σ_W = ([0-9.]+)", text).group(1)),
+        "trace_between": float(re.search(r"tr Σ_B = ([0-9.]+)", text).group(1)),
+        "trace_ratio": float(re.search(r"trace ratio ([0-9.]+)", text).group(1)),
+        "nc1": float(m.group(2))}
+bad = [k for k, v in want.items() if abs(got[k] - v) > 5e-7]
+if got["n_zero_rows"] != 1 or bad:
+    print("  differ: %s (zero rows %d)" % (bad, got["n_zero_rows"]))
+    sys.exit(1)
+PYEOF
 
 finish
