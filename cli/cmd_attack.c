@@ -147,7 +147,7 @@ static int check_bounds(const inputs *in, const char *xp, int given) {
   }
   if (bad == count) return CLI_OK;
   return cli_error(k_cmd, CLI_DATA,
-                   "%s: value %g at row %zu, column %zu is outside the input "
+                   "%s: value %g at row %zu, column %zu is outside the "
                    "bounds [%g, %g]%s; the file spans [%g, %g]: %s",
                    xp, (double)in->x[bad], bad / in->dim, bad % in->dim,
                    (double)in->lo, (double)in->hi,

@@ -137,7 +137,7 @@ bad_case 1 "export: missing tensor" "2.bias.npy" "$LSP" eval --model "$B/export_
 bad_case 1 "export: mis-shaped tensor" "2.weight.npy" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --model "$B/export_shape"
 bad_case 1 "model does not fit the data" "inputs" "$LSP" eval --model "$T" --data "synthetic:train=300,test=100,dim=9,classes=3"
 bad_case 1 "attack: model does not fit the inputs" "$T" "$LSP" attack --model "$T" --x "$C/logits.npy" --labels "$C/labels.npy"
-bad_case 1 "attack: 0-255 inputs against [0, 1]" "x255.npy: value 38 at row 0, column 0 is outside the input bounds [0, 1] (the default --lo 0 --hi 1); the file spans [2, 253]: scale 8-bit pixels by 1/255" "$LSP" attack --model "$T" --x "$B/x255.npy" --labels "$T/labels.npy" --adv-out "$NO"
+bad_case 1 "attack: 0-255 inputs against [0, 1]" "x255.npy: value 38 at row 0, column 0 is outside the bounds [0, 1] (the default --lo 0 --hi 1); the file spans [2, 253]: scale 8-bit pixels by 1/255" "$LSP" attack --model "$T" --x "$B/x255.npy" --labels "$T/labels.npy" --adv-out "$NO"
 bad_case 1 "attack: inputs outside --lo/--hi" "(--lo/--hi)" "$LSP" attack --model "$T" --x "$B/x255.npy" --labels "$T/labels.npy" --hi 100 --adv-out "$NO"
 bad_case 1 "templates: a hidden layer" "2.weight.npy is 16 x 16 but the labels have 3 classes: its rows must be the classes" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --templates "$T/2.weight.npy" --bias "$T/2.bias.npy" --projection-out "$NO"
 bad_case 1 "templates: transposed (H x K)" "w_t.npy is 16 x 3: its rows must be the classes" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --templates "$B/w_t.npy" --bias "$T/4.bias.npy" --projection-out "$NO"
