@@ -9,7 +9,8 @@
  * quantiles (linear interpolation between order statistics, NumPy's default
  * "linear" method), with min and max. The gap is set against the optimal gap
  * of the smoothing the model was trained with (lsp_ls_optimal_gap: the gap
- * at which the smoothed loss is minimal; +inf for eps = 0). */
+ * at which the smoothed loss is minimal; +inf for eps = 0, -inf for t2t at
+ * eps = 1). */
 #ifndef LSP_LOGITGEOM_H
 #define LSP_LOGITGEOM_H
 

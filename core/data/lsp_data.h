@@ -37,8 +37,8 @@ typedef struct {
 } lsp_splits;
 
 typedef struct {
-  const char *spec;       /* "fashion-mnist", "synthetic", or a folder with
-                             the four IDX files                          */
+  const char *spec;       /* "fashion-mnist", "synthetic", or a dataset
+                             folder (IDX, CSV or .npy files)             */
   size_t n_val;           /* validation examples taken from train;
                              LSP_DATA_VAL_AUTO (default) = 1/12 of the
                              training file, rounded: 5000 of Fashion-
