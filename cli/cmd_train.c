@@ -67,8 +67,9 @@ int cmd_train(int argc, char **argv) {
   const char *cmd = "train";
   cli_opt opts[] = {
       {"data", "D",
-       "fashion-mnist, synthetic[:key=v,...] or an IDX folder (required)", 1, 0,
-       0},
+       "fashion-mnist, synthetic[:key=v,...] or a folder (IDX, CSV or .npy); "
+       "required",
+       1, 0, 0},
       {"smoothing", "E",
        "label smoothing eps in [0, 1] (required; 0 = plain cross-entropy)", 1,
        0, 0},
@@ -165,6 +166,7 @@ int cmd_train(int argc, char **argv) {
   lsp_train_log log = {0};
   int st;
   if ((st = lsp_data_load(&dopt, &data))) goto fail;
+  if (!ps.quiet) cli_note(cmd, data.note);
   lsp_shape in;
   lsp_splits_shape(&data, &in.c, &in.h, &in.w);
   if ((st = lsp_model_from_spec(spec, in, (size_t)data.train.k, norm, nnorm, &m)))
