@@ -11,10 +11,13 @@
  * backward formulas.
  *
  * The kernels are pure functions of plain arrays: no model struct, no
- * allocation, no threads of their own (the caller runs them on slices of a
- * batch in parallel; every sample's output depends on that sample alone, so
- * results do not depend on how a batch is sliced). Scratch memory comes from
- * the caller as a workspace of lsp_conv2d_ws_size() floats. */
+ * allocation, no threads of their own: the caller runs them on slices of a
+ * batch in parallel (OpenBLAS set to one thread meanwhile). Results are
+ * bit-identical for the same slicing of a batch; another slicing may change
+ * the last bits (sgemm's summation order depends on the matrix sizes), so a
+ * caller that wants results independent of the thread count cuts batches
+ * into fixed shares. Scratch memory comes from the caller as a workspace of
+ * lsp_conv2d_ws_size() floats. */
 #ifndef LSP_CONV_H
 #define LSP_CONV_H
 
