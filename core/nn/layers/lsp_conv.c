@@ -41,21 +41,34 @@ int lsp_conv2d_geom_check(lsp_conv2d_geom *g) {
 }
 
 
-/* Which implementation runs a geometry (measured with bench/bench_conv on
- * the LeNet-5 and ResNet-8 shapes; DESIGN.md "Layers"). */
-static int use_direct(const lsp_conv2d_geom *g) {
-  (void)g;
-  return 0;
+/* Which implementation runs a geometry, forward and backward separately.
+ * Measured with bench/bench_conv (one thread, shares of 64 samples) on the
+ * LeNet-5 and ResNet-8 shapes (DESIGN.md "Layers"): the direct kernels win
+ * where a row of output fills its vectors (stride 1, w_out >= 10) and each
+ * output sums enough taps (c_in·kh·kw >= 16) to amortize a block's set-up;
+ * their backward only with kernels of 16 taps or more (LeNet's 5×5): on
+ * 3×3 kernels the weight gradient blocks are too thin and sgemm wins, as it
+ * does for every strided or 7-wide layer. */
+static int direct_fwd(const lsp_conv2d_geom *g) {
+  return g->sh == 1 && g->sw == 1 && g->w_out >= 10 &&
+         g->c_in * g->kh * g->kw >= 16;
+}
+
+static int direct_bwd(const lsp_conv2d_geom *g) {
+  return direct_fwd(g) && g->kh * g->kw >= 16;
 }
 
 size_t lsp_conv2d_ws_size(const lsp_conv2d_geom *g, size_t n) {
-  return use_direct(g) ? lsp_conv2d_ws_size_direct(g, n)
-                       : lsp_conv2d_ws_size_gemm(g, n);
+  size_t f = direct_fwd(g) ? lsp_conv2d_ws_size_direct(g, n)
+                           : lsp_conv2d_ws_size_gemm(g, n);
+  size_t b = direct_bwd(g) ? lsp_conv2d_ws_size_direct(g, n)
+                           : lsp_conv2d_ws_size_gemm(g, n);
+  return f > b ? f : b;
 }
 
 void lsp_conv2d_forward(const lsp_conv2d_geom *g, const float *x, size_t n,
                         const float *w, const float *b, float *y, float *ws) {
-  if (use_direct(g))
+  if (direct_fwd(g))
     lsp_conv2d_forward_direct(g, x, n, w, b, y, ws);
   else
     lsp_conv2d_forward_gemm(g, x, n, w, b, y, ws);
@@ -64,7 +77,7 @@ void lsp_conv2d_forward(const lsp_conv2d_geom *g, const float *x, size_t n,
 void lsp_conv2d_backward(const lsp_conv2d_geom *g, const float *x,
                          const float *dy, size_t n, const float *w, float *dx,
                          float *dw, float *db, float *ws) {
-  if (use_direct(g))
+  if (direct_bwd(g))
     lsp_conv2d_backward_direct(g, x, dy, n, w, dx, dw, db, ws);
   else
     lsp_conv2d_backward_gemm(g, x, dy, n, w, dx, dw, db, ws);

@@ -11,47 +11,15 @@
  * The input gradient is the same core run on dy, spread onto a zero grid
  * (stride) and offset (padding), with the kernel flipped and its channels
  * swapped: dx[c,h,w] = Σ_{o,u,v} w[o,c,u,v]·dy[o,(h+ph−u)/sh,(w+pw−v)/sw]
- * over the exact divisions. dw and db go through im2col + sgemm, whose long
- * inner dimension suits that product. */
+ * over the exact divisions. dw is in lsp_conv_dw.c. */
 #include <string.h>
 
 #include "core/base/lsp_clones.h"
 #include "core/nn/layers/lsp_conv_int.h"
 
-/* The vector helpers are static inline: no vector crosses a real call. */
-#if defined(__clang__)
-#pragma clang diagnostic ignored "-Wpsabi"
-#elif defined(__GNUC__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
+#include "core/nn/layers/lsp_conv_direct.h"
 
-typedef float vf __attribute__((vector_size(64)));
-#define VL 16 /* floats per vector */
-#define OB 8  /* output channels per register block */
-
-static inline vf vload(const float *p) {
-  vf v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
-
-/* What the core runs: a stride-(sh, sw) correlation of a prepared input
- * (ci channels of `rows` rows × sw phases × wq slots) with a co × ci × kh ×
- * kw kernel, giving co × ho × wo. */
-typedef struct {
-  size_t ci, co, kh, kw, sh, sw, ho, wo;
-  size_t rows, wq;
-} dgeom;
-
-static size_t nvec(size_t w) { return (w + VL - 1) / VL; }
-
-/* Layout for an output of width wo: slots for every vector read. */
-static void set_layout(dgeom *d, size_t rows) {
-  d->rows = rows;
-  d->wq = nvec(d->wo) * VL + (d->kw - 1) / d->sw;
-}
-
-static size_t prep_size(const dgeom *d) { return d->ci * d->rows * d->sw * d->wq; }
+#define OB 8 /* output channels per register block */
 
 /* ---- the core ---------------------------------------------------------------- */
 
@@ -86,8 +54,13 @@ block(const dgeom *d, const float *xq, const float *w, const float *b,
     for (int t = 0; t < nb; t++) {
       size_t j = j0 + (size_t)t * VL;
       if (j >= d->wo) break;
-      size_t cnt = d->wo - j < VL ? d->wo - j : VL;
-      memcpy(yr + j, &acc[k][t], cnt * sizeof(float));
+      if (d->wo - j >= VL) { /* a whole vector: one store */
+        memcpy(yr + j, &acc[k][t], sizeof(vf));
+      } else { /* the row's tail (a variable-size memcpy would be a call) */
+        float tail[VL];
+        memcpy(tail, &acc[k][t], sizeof tail);
+        for (size_t q = 0; q < d->wo - j; q++) yr[j + q] = tail[q];
+      }
     }
   }
 }
@@ -116,17 +89,14 @@ static void core(const dgeom *d, const float *xq, const float *w,
 
 /* ---- forward ----------------------------------------------------------------- */
 
-static dgeom fwd_geom(const lsp_conv2d_geom *g) {
+dgeom lsp_conv_fwd_dgeom(const lsp_conv2d_geom *g) {
   dgeom d = {.ci = g->c_in, .co = g->c_out, .kh = g->kh, .kw = g->kw,
              .sh = g->sh, .sw = g->sw, .ho = g->h_out, .wo = g->w_out};
   set_layout(&d, (g->h_out - 1) * g->sh + g->kh);
   return d;
 }
 
-/* Place one sample x (ci × h × w) into xq with its top-left pixel at padded
- * position (oy, ox); pixels falling outside the layout are dropped (they
- * meet no kernel tap). */
-static void prep(const dgeom *d, const float *x, size_t h, size_t w,
+void lsp_conv_prep(const dgeom *d, const float *x, size_t h, size_t w,
                  size_t oy, size_t ox, size_t ystep, size_t xstep, float *xq) {
   memset(xq, 0, prep_size(d) * sizeof(float));
   const size_t plane = d->rows * d->sw * d->wq;
@@ -136,39 +106,49 @@ static void prep(const dgeom *d, const float *x, size_t h, size_t w,
       if (pr >= d->rows) break;
       const float *src = x + (c * h + i) * w;
       float *row = xq + c * plane + pr * d->sw * d->wq;
-      if (d->sw == 1 && xstep == 1) {
-        size_t cnt = ox < d->wq ? d->wq - ox : 0;
-        if (cnt > w) cnt = w;
-        memcpy(row + ox, src, cnt * sizeof(float));
+      if (d->sw == 1) { /* no phases: slot = padded column */
+        if (xstep == 1) {
+          size_t cnt = ox < d->wq ? d->wq - ox : 0;
+          if (cnt > w) cnt = w;
+          memcpy(row + ox, src, cnt * sizeof(float));
+        } else {
+          for (size_t j = 0; j < w && ox + j * xstep < d->wq; j++)
+            row[ox + j * xstep] = src[j];
+        }
         continue;
       }
-      for (size_t j = 0; j < w; j++) {
-        const size_t pc = ox + j * xstep, slot = pc / d->sw;
-        if (slot >= d->wq) break;
-        row[(pc % d->sw) * d->wq + slot] = src[j];
+      /* phase p takes the columns j with (ox + j·xstep) mod sw = p, in
+       * consecutive slots: walk them without a division per pixel */
+      for (size_t j0 = 0; j0 < w && j0 < d->sw; j0++) {
+        size_t pc = ox + j0 * xstep;
+        float *ph = row + (pc % d->sw) * d->wq;
+        size_t slot = pc / d->sw;
+        const size_t step = xstep; /* slots advance by xstep per sw columns */
+        for (size_t j = j0; j < w && slot < d->wq; j += d->sw, slot += step)
+          ph[slot] = src[j];
       }
     }
 }
 
 size_t lsp_conv2d_ws_size_direct(const lsp_conv2d_geom *g, size_t n) {
-  dgeom f = fwd_geom(g);
+  dgeom f = lsp_conv_fwd_dgeom(g);
   size_t need = prep_size(&f);
-  /* backward: dy spread out (c_out channels) + the flipped kernel */
+  /* dx: dy spread out (c_out channels) + the flipped kernel */
   dgeom t = {.ci = g->c_out, .kw = g->kw, .sw = 1, .wo = g->w_in};
   set_layout(&t, g->h_in + g->kh - 1);
   size_t back = prep_size(&t) + g->c_out * g->c_in * g->kh * g->kw;
   if (back > need) need = back;
-  size_t gemm = lsp_conv2d_ws_size_gemm(g, n);
-  return gemm > need ? gemm : need;
+  size_t dw = lsp_conv_dw_ws_size(g, n);
+  return dw > need ? dw : need;
 }
 
 void lsp_conv2d_forward_direct(const lsp_conv2d_geom *g, const float *x,
                                size_t n, const float *w, const float *b,
                                float *y, float *ws) {
-  const dgeom d = fwd_geom(g);
+  const dgeom d = lsp_conv_fwd_dgeom(g);
   const size_t xs = g->c_in * g->h_in * g->w_in, ys = g->c_out * g->h_out * g->w_out;
   for (size_t i = 0; i < n; i++) {
-    prep(&d, x + i * xs, g->h_in, g->w_in, g->ph, g->pw, 1, 1, ws);
+    lsp_conv_prep(&d, x + i * xs, g->h_in, g->w_in, g->ph, g->pw, 1, 1, ws);
     core(&d, ws, w, b, y + i * ys);
   }
 }
@@ -178,7 +158,17 @@ void lsp_conv2d_forward_direct(const lsp_conv2d_geom *g, const float *x,
 void lsp_conv2d_backward_direct(const lsp_conv2d_geom *g, const float *x,
                                 const float *dy, size_t n, const float *w,
                                 float *dx, float *dw, float *db, float *ws) {
-  if (dw || db) lsp_conv2d_backward_gemm(g, x, dy, n, w, NULL, dw, db, ws);
+  const size_t P = g->h_out * g->w_out;
+  if (db)
+    for (size_t m = 0; m < g->c_out; m++) {
+      double s = 0.0;
+      for (size_t i = 0; i < n; i++) {
+        const float *d = dy + (i * g->c_out + m) * P;
+        for (size_t p = 0; p < P; p++) s += d[p];
+      }
+      db[m] = (float)s;
+    }
+  if (dw) lsp_conv_dw_direct(g, x, dy, n, dw, ws);
   if (!dx) return;
   /* dx = stride-1 correlation of the spread dy with w'[c,o,u,v] =
    * w[o,c,kh−1−u,kw−1−v]; dy[o,r,s] sits at (r·sh + kh−1−ph, s·sw + kw−1−pw),
@@ -200,7 +190,7 @@ void lsp_conv2d_backward_direct(const lsp_conv2d_geom *g, const float *x,
   for (size_t i = 0; i < n; i++) {
     const float *dyi = dy + i * ys;
     if (r0 == 0 && s0 == 0) {
-      prep(&d, dyi, g->h_out, g->w_out, oy, ox, g->sh, g->sw, dq);
+      lsp_conv_prep(&d, dyi, g->h_out, g->w_out, oy, ox, g->sh, g->sw, dq);
     } else { /* rare: padding wider than the kernel; place what lands inside */
       memset(dq, 0, prep_size(&d) * sizeof(float));
       const size_t plane = d.rows * d.wq;

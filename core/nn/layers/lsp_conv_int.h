@@ -3,8 +3,8 @@
  *
  *   _gemm    im2col + CBLAS sgemm (lsp_conv_gemm.c)
  *   _direct  direct loops over a padded, stride-phase-split copy of each
- *            sample, 16 output columns per vector (lsp_conv_direct.c); its
- *            backward computes dx directly and dw/db through the _gemm path
+ *            sample, 16 output columns per vector (lsp_conv_direct.c for
+ *            forward and dx, lsp_conv_dw.c for dw)
  *
  * Same arguments and contracts as lsp_conv2d_forward/_backward; each has
  * its own workspace size (lsp_conv2d_ws_size covers the one chosen). */
