@@ -44,18 +44,16 @@ int lsp_conv2d_geom_check(lsp_conv2d_geom *g) {
 /* Which implementation runs a geometry, forward and backward separately.
  * Measured with bench/bench_conv (one thread, shares of 64 samples) on the
  * LeNet-5 and ResNet-8 shapes (DESIGN.md "Layers"): the direct kernels win
- * where a row of output fills its vectors (stride 1, w_out >= 10) and each
- * output sums enough taps (c_in·kh·kw >= 16) to amortize a block's set-up;
- * their backward only with kernels of 16 taps or more (LeNet's 5×5): on
- * 3×3 kernels the weight gradient blocks are too thin and sgemm wins, as it
- * does for every strided or 7-wide layer. */
+ * wherever each output sums enough taps (c_in·kh·kw >= 16) to amortize a
+ * register block's set-up, except on 1×1 kernels (a plain GEMM already) and
+ * in the backward of strided layers, whose input gradient the direct kernel
+ * computes on a grid spread with zeros (sh·sw times the work). */
 static int direct_fwd(const lsp_conv2d_geom *g) {
-  return g->sh == 1 && g->sw == 1 && g->w_out >= 10 &&
-         g->c_in * g->kh * g->kw >= 16;
+  return g->kh * g->kw > 1 && g->c_in * g->kh * g->kw >= 16;
 }
 
 static int direct_bwd(const lsp_conv2d_geom *g) {
-  return direct_fwd(g) && g->kh * g->kw >= 16;
+  return direct_fwd(g) && g->sh == 1 && g->sw == 1;
 }
 
 size_t lsp_conv2d_ws_size(const lsp_conv2d_geom *g, size_t n) {

@@ -87,6 +87,98 @@ static void core(const dgeom *d, const float *xq, const float *w,
   }
 }
 
+/* ---- the core, channel-vectorized ---------------------------------------------- */
+
+/* One block: output channels ov·16 … ov·16+15 for output pixels p0 …
+ * p0+pb−1 (row-major over ho × wo, across row ends): per kernel tap one
+ * vector of 16 weights (wt is taps × co16, channels padded with zeros) and
+ * one broadcast input pixel per multiply-add vector. pb is a constant at
+ * every call, so acc lives in registers. */
+#define PB 8
+static inline __attribute__((always_inline)) void
+cv_block(const dgeom *d, const float *xq, const float *wt, const float *b16,
+         float *y, size_t ov, size_t p0, const int pb) {
+  const size_t co16 = nvec(d->co) * VL, rowlen = d->sw * d->wq;
+  const size_t plane = d->rows * rowlen, P = d->ho * d->wo;
+  size_t base[PB];
+  for (int p = 0; p < pb; p++) {
+    const size_t q = p0 + (size_t)p;
+    base[p] = q / d->wo * d->sh * rowlen + q % d->wo;
+  }
+  vf acc[PB];
+  const vf init = b16 ? vload(b16 + ov * VL) : (vf){0};
+  for (int p = 0; p < pb; p++) acc[p] = init;
+  const float *wp = wt + ov * VL;
+  for (size_t c = 0; c < d->ci; c++)
+    for (size_t u = 0; u < d->kh; u++) {
+      const float *xcu = xq + c * plane + u * rowlen;
+      size_t phase = 0, slot = 0;
+      for (size_t v = 0; v < d->kw; v++, wp += co16) {
+        const float *xt = xcu + phase * d->wq + slot;
+        const vf wv = vload(wp);
+        for (int p = 0; p < pb; p++) acc[p] += wv * xt[base[p]];
+        if (++phase == d->sw) phase = 0, slot++;
+      }
+    }
+  const size_t lanes = d->co - ov * VL < VL ? d->co - ov * VL : VL;
+  float *yo = y + ov * VL * P + p0;
+  for (int p = 0; p < pb; p++) {
+    float t[VL];
+    memcpy(t, &acc[p], sizeof t);
+    for (size_t l = 0; l < lanes; l++) yo[l * P + (size_t)p] = t[l];
+  }
+}
+
+#define CV_CASE(PBN) \
+  case PBN: cv_block(d, xq, wt, b16, y, ov, p0, PBN); break;
+
+LSP_CLONES
+static void core_cv(const dgeom *d, const float *xq, const float *wt,
+                    const float *b16, float *y) {
+  const size_t P = d->ho * d->wo;
+  for (size_t ov = 0; ov < nvec(d->co); ov++) {
+    size_t p0 = 0;
+    for (; p0 + PB <= P; p0 += PB) cv_block(d, xq, wt, b16, y, ov, p0, PB);
+    switch (P - p0) {
+      CV_CASE(1) CV_CASE(2) CV_CASE(3) CV_CASE(4) CV_CASE(5) CV_CASE(6) CV_CASE(7)
+      default: break;
+    }
+  }
+}
+
+/* Vectors of multiply-adds per kernel tap: 16 output columns per vector
+ * (core) or 16 output channels per vector (core_cv); the fewer wins. */
+static int use_cv(const dgeom *d) {
+  return d->ho * d->wo * nvec(d->co) < d->co * d->ho * nvec(d->wo);
+}
+
+/* The weights as core_cv wants them: wt[tap][o'] for the taps (c', u, v)
+ * of output channel o', channels padded to whole vectors with zeros. For
+ * the forward o' = o, c' = c; for dx (flip) o' = c, c' = o and the kernel
+ * is turned by 180°. */
+static void cv_weights(const lsp_conv2d_geom *g, const float *w, int flip,
+                       float *wt) {
+  const size_t K = g->kh * g->kw;
+  const size_t co = flip ? g->c_in : g->c_out, ci = flip ? g->c_out : g->c_in;
+  const size_t co16 = nvec(co) * VL;
+  memset(wt, 0, ci * K * co16 * sizeof(float));
+  for (size_t o = 0; o < g->c_out; o++)
+    for (size_t c = 0; c < g->c_in; c++)
+      for (size_t t = 0; t < K; t++) {
+        const float v = w[(o * g->c_in + c) * K + t];
+        if (flip)
+          wt[(o * K + (K - 1 - t)) * co16 + c] = v;
+        else
+          wt[(c * K + t) * co16 + o] = v;
+      }
+}
+
+/* Floats of the weight (and bias) copy either core needs for d. */
+static size_t wcopy_size(const dgeom *d) {
+  const size_t co16 = nvec(d->co) * VL;
+  return d->ci * d->kh * d->kw * co16 + co16;
+}
+
 /* ---- forward ----------------------------------------------------------------- */
 
 dgeom lsp_conv_fwd_dgeom(const lsp_conv2d_geom *g) {
@@ -130,13 +222,18 @@ void lsp_conv_prep(const dgeom *d, const float *x, size_t h, size_t w,
     }
 }
 
+/* The layout of dx's correlation: the spread dy in, c_in channels out. */
+static dgeom dx_dgeom(const lsp_conv2d_geom *g) {
+  dgeom d = {.ci = g->c_out, .co = g->c_in, .kh = g->kh, .kw = g->kw,
+             .sh = 1, .sw = 1, .ho = g->h_in, .wo = g->w_in};
+  set_layout(&d, g->h_in + g->kh - 1);
+  return d;
+}
+
 size_t lsp_conv2d_ws_size_direct(const lsp_conv2d_geom *g, size_t n) {
-  dgeom f = lsp_conv_fwd_dgeom(g);
-  size_t need = prep_size(&f);
-  /* dx: dy spread out (c_out channels) + the flipped kernel */
-  dgeom t = {.ci = g->c_out, .kw = g->kw, .sw = 1, .wo = g->w_in};
-  set_layout(&t, g->h_in + g->kh - 1);
-  size_t back = prep_size(&t) + g->c_out * g->c_in * g->kh * g->kw;
+  const dgeom f = lsp_conv_fwd_dgeom(g), t = dx_dgeom(g);
+  size_t need = prep_size(&f) + wcopy_size(&f);
+  size_t back = prep_size(&t) + wcopy_size(&t);
   if (back > need) need = back;
   size_t dw = lsp_conv_dw_ws_size(g, n);
   return dw > need ? dw : need;
@@ -147,9 +244,22 @@ void lsp_conv2d_forward_direct(const lsp_conv2d_geom *g, const float *x,
                                float *y, float *ws) {
   const dgeom d = lsp_conv_fwd_dgeom(g);
   const size_t xs = g->c_in * g->h_in * g->w_in, ys = g->c_out * g->h_out * g->w_out;
+  const int cv = use_cv(&d);
+  float *xq = ws, *wt = ws + prep_size(&d), *b16 = NULL;
+  if (cv) {
+    cv_weights(g, w, 0, wt);
+    if (b) {
+      b16 = wt + d.ci * d.kh * d.kw * nvec(d.co) * VL;
+      memset(b16, 0, nvec(d.co) * VL * sizeof(float));
+      memcpy(b16, b, d.co * sizeof(float));
+    }
+  }
   for (size_t i = 0; i < n; i++) {
-    lsp_conv_prep(&d, x + i * xs, g->h_in, g->w_in, g->ph, g->pw, 1, 1, ws);
-    core(&d, ws, w, b, y + i * ys);
+    lsp_conv_prep(&d, x + i * xs, g->h_in, g->w_in, g->ph, g->pw, 1, 1, xq);
+    if (cv)
+      core_cv(&d, xq, wt, b16, y + i * ys);
+    else
+      core(&d, xq, w, b, y + i * ys);
   }
 }
 
@@ -173,15 +283,17 @@ void lsp_conv2d_backward_direct(const lsp_conv2d_geom *g, const float *x,
   /* dx = stride-1 correlation of the spread dy with w'[c,o,u,v] =
    * w[o,c,kh−1−u,kw−1−v]; dy[o,r,s] sits at (r·sh + kh−1−ph, s·sw + kw−1−pw),
    * entries at a negative position (padding beyond kh−1) are dropped. */
-  dgeom d = {.ci = g->c_out, .co = g->c_in, .kh = g->kh, .kw = g->kw,
-             .sh = 1, .sw = 1, .ho = g->h_in, .wo = g->w_in};
-  set_layout(&d, g->h_in + g->kh - 1);
+  const dgeom d = dx_dgeom(g);
+  const int cv = use_cv(&d);
   float *dq = ws, *wt = ws + prep_size(&d);
   const size_t K = g->kh * g->kw;
-  for (size_t o = 0; o < g->c_out; o++)
-    for (size_t c = 0; c < g->c_in; c++)
-      for (size_t t = 0; t < K; t++)
-        wt[(c * g->c_out + o) * K + (K - 1 - t)] = w[(o * g->c_in + c) * K + t];
+  if (cv)
+    cv_weights(g, w, 1, wt);
+  else
+    for (size_t o = 0; o < g->c_out; o++)
+      for (size_t c = 0; c < g->c_in; c++)
+        for (size_t t = 0; t < K; t++)
+          wt[(c * g->c_out + o) * K + (K - 1 - t)] = w[(o * g->c_in + c) * K + t];
   const size_t xs = g->c_in * g->h_in * g->w_in, ys = g->c_out * g->h_out * g->w_out;
   /* rows (and columns) of dy before the first that lands at index >= 0 */
   const size_t r0 = g->ph > g->kh - 1 ? (g->ph - (g->kh - 1) + g->sh - 1) / g->sh : 0;
@@ -202,6 +314,9 @@ void lsp_conv2d_backward_direct(const lsp_conv2d_geom *g, const float *x,
               dq[o * plane + pr * d.wq + pc] = dyi[(o * g->h_out + r) * g->w_out + s];
           }
     }
-    core(&d, dq, wt, NULL, dx + i * xs);
+    if (cv)
+      core_cv(&d, dq, wt, NULL, dx + i * xs);
+    else
+      core(&d, dq, wt, NULL, dx + i * xs);
   }
 }
