@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/base/lsp_clones.h"
 #include "core/base/lsp_error.h"
 
 /* One spatial axis: PyTorch's pooling_output_shape for dilation 1. */
@@ -123,6 +124,7 @@ static inline int pick4(float a, float b, float c, float d, float *m) {
   return k;
 }
 
+LSP_CLONES
 static void max2x2_row(const float *restrict x0, const float *restrict x1,
                        float *restrict y, size_t wo) {
   for (size_t s = 0; s < wo; s++) {
@@ -132,6 +134,7 @@ static void max2x2_row(const float *restrict x0, const float *restrict x1,
   }
 }
 
+LSP_CLONES
 static void max2x2_back_row(const float *restrict x0, const float *restrict x1,
                             const float *restrict dy, float *restrict d0,
                             float *restrict d1, size_t wo) {
