@@ -41,27 +41,27 @@ int lsp_conv2d_geom_check(lsp_conv2d_geom *g) {
 }
 
 
-/* Which implementation runs a geometry, forward and backward separately.
- * Measured with bench/bench_conv (one thread, shares of 64 samples) on the
- * LeNet-5 and ResNet-8 shapes (DESIGN.md "Layers"): the direct kernels win
- * wherever each output sums enough taps (c_in·kh·kw >= 16) to amortize a
- * register block's set-up, except on 1×1 kernels (a plain GEMM already) and
- * in the backward of strided layers, whose input gradient the direct kernel
- * computes on a grid spread with zeros (sh·sw times the work). */
+/* Which implementation runs which part, measured with bench/bench_conv
+ * (one thread, shares of 64 samples) on the LeNet-5 and ResNet-8 shapes
+ * (DESIGN.md "Layers"): the direct kernels win wherever each output sums
+ * enough taps (c_in·kh·kw >= 16) to amortize a register block's set-up,
+ * except on 1×1 kernels (a plain GEMM already) and for the input gradient
+ * of strided layers, which the direct kernel computes on a grid spread with
+ * zeros (sh·sw times the work): there im2col + sgemm computes dx. */
 static int direct_fwd(const lsp_conv2d_geom *g) {
   return g->kh * g->kw > 1 && g->c_in * g->kh * g->kw >= 16;
 }
 
-static int direct_bwd(const lsp_conv2d_geom *g) {
+static int direct_dx(const lsp_conv2d_geom *g) {
   return direct_fwd(g) && g->sh == 1 && g->sw == 1;
 }
 
 size_t lsp_conv2d_ws_size(const lsp_conv2d_geom *g, size_t n) {
-  size_t f = direct_fwd(g) ? lsp_conv2d_ws_size_direct(g, n)
-                           : lsp_conv2d_ws_size_gemm(g, n);
-  size_t b = direct_bwd(g) ? lsp_conv2d_ws_size_direct(g, n)
-                           : lsp_conv2d_ws_size_gemm(g, n);
-  return f > b ? f : b;
+  if (!direct_fwd(g)) return lsp_conv2d_ws_size_gemm(g, n);
+  size_t d = lsp_conv2d_ws_size_direct(g, n);
+  if (direct_dx(g)) return d;
+  size_t m = lsp_conv2d_ws_size_gemm(g, n);
+  return m > d ? m : d;
 }
 
 void lsp_conv2d_forward(const lsp_conv2d_geom *g, const float *x, size_t n,
@@ -75,8 +75,12 @@ void lsp_conv2d_forward(const lsp_conv2d_geom *g, const float *x, size_t n,
 void lsp_conv2d_backward(const lsp_conv2d_geom *g, const float *x,
                          const float *dy, size_t n, const float *w, float *dx,
                          float *dw, float *db, float *ws) {
-  if (direct_bwd(g))
-    lsp_conv2d_backward_direct(g, x, dy, n, w, dx, dw, db, ws);
-  else
+  if (!direct_fwd(g)) {
     lsp_conv2d_backward_gemm(g, x, dy, n, w, dx, dw, db, ws);
+  } else if (direct_dx(g)) {
+    lsp_conv2d_backward_direct(g, x, dy, n, w, dx, dw, db, ws);
+  } else { /* strided: dw, db direct, dx through the patch matrix */
+    if (dw || db) lsp_conv2d_backward_direct(g, x, dy, n, w, NULL, dw, db, ws);
+    if (dx) lsp_conv2d_backward_gemm(g, NULL, dy, n, w, dx, NULL, NULL, ws);
+  }
 }
