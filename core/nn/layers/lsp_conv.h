@@ -8,7 +8,9 @@
  * y[i,o,r,s] = b[o] + Σ_{c,u,v} w[o,c,u,v] · x[i,c, r·sh − ph + u, s·sw − pw + v]
  * with x read as 0 outside the image (zero padding, the same ph rows on top
  * and bottom, pw columns left and right). DESIGN.md "Layers" has the
- * backward formulas.
+ * backward formulas. Two implementations compute it, im2col + sgemm and
+ * direct vectorized loops (lsp_conv_int.h); these functions pick the faster
+ * for the geometry, forward and backward separately.
  *
  * The kernels are pure functions of plain arrays: no model struct, no
  * allocation, no threads of their own: the caller runs them on slices of a
