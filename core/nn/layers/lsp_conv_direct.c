@@ -4,9 +4,13 @@
  * phase: padded column pc of row pr goes to phase pc mod sw, slot pc div sw.
  * Output column s under kernel tap v then reads slot s + v div sw of phase
  * v mod sw, so 16 neighbouring output columns read 16 consecutive floats
- * whatever the stride. The core keeps a block of up to 8 output channels ×
- * 32 output columns in vector registers and runs over (c, u, v), one vector
- * load of input and one broadcast weight per multiply-add vector.
+ * whatever the stride. Two cores, whichever needs fewer vector multiply-
+ * adds (use_cv): `core` keeps a block of up to 8 output channels × 32 output
+ * columns in vector registers and runs over (c, u, v), one vector load of
+ * input and one broadcast weight per multiply-add vector; `core_cv` puts 16
+ * output channels in a vector and keeps 8 output pixels in registers, one
+ * vector of weights and one broadcast input pixel per multiply-add (narrow
+ * outputs, many channels).
  *
  * The input gradient is the same core run on dy, spread onto a zero grid
  * (stride) and offset (padding), with the kernel flipped and its channels
@@ -15,9 +19,8 @@
 #include <string.h>
 
 #include "core/base/lsp_clones.h"
-#include "core/nn/layers/lsp_conv_int.h"
-
 #include "core/nn/layers/lsp_conv_direct.h"
+#include "core/nn/layers/lsp_conv_int.h"
 
 #define OB 8 /* output channels per register block */
 
