@@ -75,8 +75,8 @@ static void dy_run(const float *dy, const float *x, size_t n, double mu,
 
 int lsp_bn2d_geom_check(const lsp_bn2d_geom *g) {
   if (g->c == 0 || g->hw == 0)
-    return lsp_fail(LSP_EINVAL, "batch norm: %zu channels of %zu pixels",
-                    g->c, g->hw);
+    return lsp_fail(LSP_EINVAL, "batch norm: %zu channels of %zu pixels", g->c,
+                    g->hw);
   if (!(g->eps > 0.0) || !isfinite(g->eps))
     return lsp_fail(LSP_EINVAL, "batch norm: eps %g must be positive", g->eps);
   if (!(g->momentum >= 0.0 && g->momentum <= 1.0))
@@ -98,7 +98,8 @@ static void grad_run(const float *dy, const float *x, float *out, size_t n,
   for (size_t i = 0; i < n; i++) out[i] = k * dy[i] + u * x[i] + v;
 }
 
-/* ---- eval mode ------------------------------------------------------------ */
+/* ---- eval mode ------------------------------------------------------------
+ */
 
 void lsp_bn2d_forward_eval(const lsp_bn2d_geom *g, const float *x, size_t n,
                            const float *gamma, const float *beta,
@@ -124,8 +125,8 @@ void lsp_bn2d_backward_eval(const lsp_bn2d_geom *g, const float *x,
     const double m = rmean[ch];
     double sdy = 0.0, sdyx = 0.0;
     for (size_t i = 0; i < n; i++)
-      dy_run(dy + (i * c + ch) * hw, dgamma ? x + (i * c + ch) * hw : NULL, hw, m,
-             &sdy, &sdyx);
+      dy_run(dy + (i * c + ch) * hw, dgamma ? x + (i * c + ch) * hw : NULL, hw,
+             m, &sdy, &sdyx);
     if (dgamma) dgamma[ch] = (float)(sdyx * istd);
     if (dbeta) dbeta[ch] = (float)sdy;
     if (dx) {
@@ -136,7 +137,8 @@ void lsp_bn2d_backward_eval(const lsp_bn2d_geom *g, const float *x,
   }
 }
 
-/* ---- training mode: forward ------------------------------------------------ */
+/* ---- training mode: forward ------------------------------------------------
+ */
 
 void lsp_bn2d_train_stats(const lsp_bn2d_geom *g, const float *x, size_t n,
                           double *part) {
@@ -162,8 +164,10 @@ int lsp_bn2d_train_combine(const lsp_bn2d_geom *g, const double *parts,
   for (size_t s = 0; s < nshares; s++) total += (double)counts[s];
   total *= (double)g->hw;
   if (total < 2.0)
-    return lsp_fail(LSP_EINVAL, "batch norm: training needs more than one "
-                    "value per channel (got %.0f)", total);
+    return lsp_fail(LSP_EINVAL,
+                    "batch norm: training needs more than one "
+                    "value per channel (got %.0f)",
+                    total);
   for (size_t ch = 0; ch < c; ch++) {
     /* Chan et al.: merge (count, mean, M2) of the shares in order */
     double na = 0.0, mean = 0.0, m2 = 0.0;
@@ -181,10 +185,10 @@ int lsp_bn2d_train_combine(const lsp_bn2d_geom *g, const double *parts,
     stat[ch] = mean;
     stat[c + ch] = 1.0 / sqrt(var + g->eps);
     const double m = g->momentum;
-    if (rmean)
-      rmean[ch] = (float)((1.0 - m) * (double)rmean[ch] + m * mean);
+    if (rmean) rmean[ch] = (float)((1.0 - m) * (double)rmean[ch] + m * mean);
     if (rvar) /* unbiased: the running estimate */
-      rvar[ch] = (float)((1.0 - m) * (double)rvar[ch] + m * (m2 / (total - 1.0)));
+      rvar[ch] =
+          (float)((1.0 - m) * (double)rvar[ch] + m * (m2 / (total - 1.0)));
   }
   return LSP_OK;
 }
@@ -203,17 +207,18 @@ void lsp_bn2d_train_apply(const lsp_bn2d_geom *g, const float *x, size_t n,
   }
 }
 
-/* ---- training mode: backward ------------------------------------------------ */
+/* ---- training mode: backward ------------------------------------------------
+ */
 
-void lsp_bn2d_bwd_sums(const lsp_bn2d_geom *g, const float *x,
-                       const float *dy, size_t n, const double *stat,
-                       double *part) {
+void lsp_bn2d_bwd_sums(const lsp_bn2d_geom *g, const float *x, const float *dy,
+                       size_t n, const double *stat, double *part) {
   const size_t c = g->c, hw = g->hw;
   for (size_t ch = 0; ch < c; ch++) {
     const double mu = stat[ch];
     double sdy = 0.0, sdyx = 0.0;
     for (size_t i = 0; i < n; i++)
-      dy_run(dy + (i * c + ch) * hw, x + (i * c + ch) * hw, hw, mu, &sdy, &sdyx);
+      dy_run(dy + (i * c + ch) * hw, x + (i * c + ch) * hw, hw, mu, &sdy,
+             &sdyx);
     part[ch] = sdy;
     part[c + ch] = sdyx * stat[c + ch]; /* Σdy·x̂ = istd·Σdy·(x − μ) */
   }
@@ -229,10 +234,9 @@ void lsp_bn2d_bwd_combine(const lsp_bn2d_geom *g, const double *parts,
   }
 }
 
-void lsp_bn2d_bwd_apply(const lsp_bn2d_geom *g, const float *x,
-                        const float *dy, size_t n, const double *stat,
-                        const float *gamma, const double *sums,
-                        size_t n_total, float *dx) {
+void lsp_bn2d_bwd_apply(const lsp_bn2d_geom *g, const float *x, const float *dy,
+                        size_t n, const double *stat, const float *gamma,
+                        const double *sums, size_t n_total, float *dx) {
   const size_t c = g->c, hw = g->hw;
   const double M = (double)n_total * (double)hw;
   for (size_t ch = 0; ch < c; ch++) {

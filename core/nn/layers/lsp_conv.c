@@ -10,13 +10,17 @@
 static int axis_out(const char *axis, size_t in, size_t k, size_t s, size_t p,
                     size_t *out) {
   if (in == 0 || k == 0 || s == 0)
-    return lsp_fail(LSP_EINVAL, "conv2d: zero %s size, kernel or stride "
-                    "(input %zu, kernel %zu, stride %zu)", axis, in, k, s);
+    return lsp_fail(LSP_EINVAL,
+                    "conv2d: zero %s size, kernel or stride "
+                    "(input %zu, kernel %zu, stride %zu)",
+                    axis, in, k, s);
   if (in > INT_MAX / 4 || k > INT_MAX / 4 || s > INT_MAX / 4 || p > INT_MAX / 4)
     return lsp_fail(LSP_EINVAL, "conv2d: %s size too large", axis);
   if (in + 2 * p < k)
-    return lsp_fail(LSP_EINVAL, "conv2d: %s kernel %zu larger than the padded "
-                    "input %zu", axis, k, in + 2 * p);
+    return lsp_fail(LSP_EINVAL,
+                    "conv2d: %s kernel %zu larger than the padded "
+                    "input %zu",
+                    axis, k, in + 2 * p);
   *out = (in + 2 * p - k) / s + 1;
   return LSP_OK;
 }
@@ -34,12 +38,12 @@ int lsp_conv2d_geom_check(lsp_conv2d_geom *g) {
   const double X = (double)g->c_in * (double)g->h_in * (double)g->w_in;
   if ((K + (double)g->c_out) * P > INT_MAX || X > INT_MAX ||
       K * (double)g->c_out > INT_MAX)
-    return lsp_fail(LSP_EINVAL, "conv2d: a sample of %zu×%zu×%zu with a "
-                    "%zu×%zu×%zu×%zu kernel is too large", g->c_in, g->h_in,
-                    g->w_in, g->c_out, g->c_in, g->kh, g->kw);
+    return lsp_fail(LSP_EINVAL,
+                    "conv2d: a sample of %zu×%zu×%zu with a "
+                    "%zu×%zu×%zu×%zu kernel is too large",
+                    g->c_in, g->h_in, g->w_in, g->c_out, g->c_in, g->kh, g->kw);
   return LSP_OK;
 }
-
 
 /* Which implementation runs which part, measured with bench/bench_conv
  * (one thread, shares of 64 samples) on the LeNet-5 and ResNet-8 shapes

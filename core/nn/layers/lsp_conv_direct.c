@@ -24,16 +24,18 @@
 
 #define OB 8 /* output channels per register block */
 
-/* ---- the core ---------------------------------------------------------------- */
+/* ---- the core
+ * ---------------------------------------------------------------- */
 
 /* One block: output channels o0 … o0+ob−1, row r, columns j0 … j0+nb·16−1.
  * ob and nb are constants at every call, so acc lives in registers. */
-static inline __attribute__((always_inline)) void
-block(const dgeom *d, const float *xq, const float *w, const float *b,
-      float *y, size_t o0, size_t r, size_t j0, const int ob, const int nb) {
+static inline __attribute__((always_inline)) void block(
+    const dgeom *d, const float *xq, const float *w, const float *b, float *y,
+    size_t o0, size_t r, size_t j0, const int ob, const int nb) {
   vf acc[OB][2];
   for (int k = 0; k < ob; k++)
-    for (int t = 0; t < nb; t++) acc[k][t] = (vf){0} + (b ? b[o0 + (size_t)k] : 0.0f);
+    for (int t = 0; t < nb; t++)
+      acc[k][t] = (vf){0} + (b ? b[o0 + (size_t)k] : 0.0f);
   const size_t K = d->ci * d->kh * d->kw, plane = d->rows * d->sw * d->wq;
   for (size_t c = 0; c < d->ci; c++)
     for (size_t u = 0; u < d->kh; u++) {
@@ -68,14 +70,19 @@ block(const dgeom *d, const float *xq, const float *w, const float *b,
   }
 }
 
-#define BLOCK_CASE(OBN, NBN) \
-  case OBN: block(d, xq, w, b, y, o0, r, j0, OBN, NBN); break;
+#define BLOCK_CASE(OBN, NBN)                    \
+  case OBN:                                     \
+    block(d, xq, w, b, y, o0, r, j0, OBN, NBN); \
+    break;
+/* clang-format off */
 #define BLOCK_SWITCH(NBN)                                             \
   switch (ob) {                                                       \
     BLOCK_CASE(1, NBN) BLOCK_CASE(2, NBN) BLOCK_CASE(3, NBN)          \
     BLOCK_CASE(4, NBN) BLOCK_CASE(5, NBN) BLOCK_CASE(6, NBN)          \
-    BLOCK_CASE(7, NBN) default: block(d, xq, w, b, y, o0, r, j0, OB, NBN); \
+    BLOCK_CASE(7, NBN)                                                \
+    default: block(d, xq, w, b, y, o0, r, j0, OB, NBN);               \
   }
+/* clang-format on */
 
 LSP_CLONES
 static void core(const dgeom *d, const float *xq, const float *w,
@@ -90,7 +97,8 @@ static void core(const dgeom *d, const float *xq, const float *w,
   }
 }
 
-/* ---- the core, channel-vectorized ---------------------------------------------- */
+/* ---- the core, channel-vectorized
+ * ---------------------------------------------- */
 
 /* One block: output channels ov·16 … ov·16+15 for output pixels p0 …
  * p0+pb−1 (row-major over ho × wo, across row ends): per kernel tap one
@@ -98,9 +106,9 @@ static void core(const dgeom *d, const float *xq, const float *w,
  * one broadcast input pixel per multiply-add vector. pb is a constant at
  * every call, so acc lives in registers. */
 #define PB 8
-static inline __attribute__((always_inline)) void
-cv_block(const dgeom *d, const float *xq, const float *wt, const float *b16,
-         float *y, size_t ov, size_t p0, const int pb) {
+static inline __attribute__((always_inline)) void cv_block(
+    const dgeom *d, const float *xq, const float *wt, const float *b16,
+    float *y, size_t ov, size_t p0, const int pb) {
   const size_t co16 = nvec(d->co) * VL, rowlen = d->sw * d->wq;
   const size_t plane = d->rows * rowlen, P = d->ho * d->wo;
   size_t base[PB];
@@ -132,8 +140,10 @@ cv_block(const dgeom *d, const float *xq, const float *wt, const float *b16,
   }
 }
 
-#define CV_CASE(PBN) \
-  case PBN: cv_block(d, xq, wt, b16, y, ov, p0, PBN); break;
+#define CV_CASE(PBN)                          \
+  case PBN:                                   \
+    cv_block(d, xq, wt, b16, y, ov, p0, PBN); \
+    break;
 
 LSP_CLONES
 static void core_cv(const dgeom *d, const float *xq, const float *wt,
@@ -142,10 +152,13 @@ static void core_cv(const dgeom *d, const float *xq, const float *wt,
   for (size_t ov = 0; ov < nvec(d->co); ov++) {
     size_t p0 = 0;
     for (; p0 + PB <= P; p0 += PB) cv_block(d, xq, wt, b16, y, ov, p0, PB);
+    /* clang-format off */
     switch (P - p0) {
-      CV_CASE(1) CV_CASE(2) CV_CASE(3) CV_CASE(4) CV_CASE(5) CV_CASE(6) CV_CASE(7)
+      CV_CASE(1) CV_CASE(2) CV_CASE(3) CV_CASE(4) CV_CASE(5) CV_CASE(6)
+      CV_CASE(7)
       default: break;
     }
+    /* clang-format on */
   }
 }
 
@@ -182,17 +195,25 @@ static size_t wcopy_size(const dgeom *d) {
   return d->ci * d->kh * d->kw * co16 + co16;
 }
 
-/* ---- forward ----------------------------------------------------------------- */
+/* ---- forward
+ * ----------------------------------------------------------------- */
 
 dgeom lsp_conv_fwd_dgeom(const lsp_conv2d_geom *g) {
-  dgeom d = {.ci = g->c_in, .co = g->c_out, .kh = g->kh, .kw = g->kw,
-             .sh = g->sh, .sw = g->sw, .ho = g->h_out, .wo = g->w_out};
+  dgeom d = {.ci = g->c_in,
+             .co = g->c_out,
+             .kh = g->kh,
+             .kw = g->kw,
+             .sh = g->sh,
+             .sw = g->sw,
+             .ho = g->h_out,
+             .wo = g->w_out};
   set_layout(&d, (g->h_out - 1) * g->sh + g->kh);
   return d;
 }
 
 void lsp_conv_prep(const dgeom *d, const float *x, size_t h, size_t w,
-                 size_t oy, size_t ox, size_t ystep, size_t xstep, float *xq) {
+                   size_t oy, size_t ox, size_t ystep, size_t xstep,
+                   float *xq) {
   memset(xq, 0, prep_size(d) * sizeof(float));
   const size_t plane = d->rows * d->sw * d->wq;
   for (size_t c = 0; c < d->ci; c++)
@@ -227,8 +248,14 @@ void lsp_conv_prep(const dgeom *d, const float *x, size_t h, size_t w,
 
 /* The layout of dx's correlation: the spread dy in, c_in channels out. */
 static dgeom dx_dgeom(const lsp_conv2d_geom *g) {
-  dgeom d = {.ci = g->c_out, .co = g->c_in, .kh = g->kh, .kw = g->kw,
-             .sh = 1, .sw = 1, .ho = g->h_in, .wo = g->w_in};
+  dgeom d = {.ci = g->c_out,
+             .co = g->c_in,
+             .kh = g->kh,
+             .kw = g->kw,
+             .sh = 1,
+             .sw = 1,
+             .ho = g->h_in,
+             .wo = g->w_in};
   set_layout(&d, g->h_in + g->kh - 1);
   return d;
 }
@@ -246,7 +273,8 @@ void lsp_conv2d_forward_direct(const lsp_conv2d_geom *g, const float *x,
                                size_t n, const float *w, const float *b,
                                float *y, float *ws) {
   const dgeom d = lsp_conv_fwd_dgeom(g);
-  const size_t xs = g->c_in * g->h_in * g->w_in, ys = g->c_out * g->h_out * g->w_out;
+  const size_t xs = g->c_in * g->h_in * g->w_in,
+               ys = g->c_out * g->h_out * g->w_out;
   const int cv = use_cv(&d);
   float *xq = ws, *wt = ws + prep_size(&d), *b16 = NULL;
   if (cv) {
@@ -266,7 +294,8 @@ void lsp_conv2d_forward_direct(const lsp_conv2d_geom *g, const float *x,
   }
 }
 
-/* ---- backward ---------------------------------------------------------------- */
+/* ---- backward
+ * ---------------------------------------------------------------- */
 
 void lsp_conv2d_backward_direct(const lsp_conv2d_geom *g, const float *x,
                                 const float *dy, size_t n, const float *w,
@@ -296,12 +325,17 @@ void lsp_conv2d_backward_direct(const lsp_conv2d_geom *g, const float *x,
     for (size_t o = 0; o < g->c_out; o++)
       for (size_t c = 0; c < g->c_in; c++)
         for (size_t t = 0; t < K; t++)
-          wt[(c * g->c_out + o) * K + (K - 1 - t)] = w[(o * g->c_in + c) * K + t];
-  const size_t xs = g->c_in * g->h_in * g->w_in, ys = g->c_out * g->h_out * g->w_out;
+          wt[(c * g->c_out + o) * K + (K - 1 - t)] =
+              w[(o * g->c_in + c) * K + t];
+  const size_t xs = g->c_in * g->h_in * g->w_in,
+               ys = g->c_out * g->h_out * g->w_out;
   /* rows (and columns) of dy before the first that lands at index >= 0 */
-  const size_t r0 = g->ph > g->kh - 1 ? (g->ph - (g->kh - 1) + g->sh - 1) / g->sh : 0;
-  const size_t s0 = g->pw > g->kw - 1 ? (g->pw - (g->kw - 1) + g->sw - 1) / g->sw : 0;
-  const size_t oy = r0 * g->sh + g->kh - 1 - g->ph, ox = s0 * g->sw + g->kw - 1 - g->pw;
+  const size_t r0 =
+      g->ph > g->kh - 1 ? (g->ph - (g->kh - 1) + g->sh - 1) / g->sh : 0;
+  const size_t s0 =
+      g->pw > g->kw - 1 ? (g->pw - (g->kw - 1) + g->sw - 1) / g->sw : 0;
+  const size_t oy = r0 * g->sh + g->kh - 1 - g->ph,
+               ox = s0 * g->sw + g->kw - 1 - g->pw;
   for (size_t i = 0; i < n; i++) {
     const float *dyi = dy + i * ys;
     if (r0 == 0 && s0 == 0) {
@@ -314,7 +348,8 @@ void lsp_conv2d_backward_direct(const lsp_conv2d_geom *g, const float *x,
           for (size_t s = s0; s < g->w_out; s++) {
             size_t pr = oy + (r - r0) * g->sh, pc = ox + (s - s0) * g->sw;
             if (pr < d.rows && pc < d.wq)
-              dq[o * plane + pr * d.wq + pc] = dyi[(o * g->h_out + r) * g->w_out + s];
+              dq[o * plane + pr * d.wq + pc] =
+                  dyi[(o * g->h_out + r) * g->w_out + s];
           }
     }
     if (cv)

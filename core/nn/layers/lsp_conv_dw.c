@@ -27,7 +27,8 @@
 
 /* Channel-vectorized (the forward's rule: fewer vectors per tap)? */
 static int dw_cv(const lsp_conv2d_geom *g) {
-  return g->h_out * g->w_out * nvec(g->c_out) < g->c_out * g->h_out * nvec(g->w_out);
+  return g->h_out * g->w_out * nvec(g->c_out) <
+         g->c_out * g->h_out * nvec(g->w_out);
 }
 
 /* Floats of one sample's dy as the kernel reads it. */
@@ -61,10 +62,10 @@ static inline float hsum(vf v) {
 /* Kernel row (c, u), output channels o0 … o0+ob−1, kernel columns v0 …
  * v0+vb−1, over the nb samples of a chunk. ob and vb are constants at every
  * call, so acc lives in registers. */
-static inline __attribute__((always_inline)) void
-dw_block(const dgeom *d, const float *xq, const float *dyq, size_t nb,
-         size_t c, size_t u, size_t o0, size_t v0, float *dw, int add,
-         const int ob, const int vb) {
+static inline __attribute__((always_inline)) void dw_block(
+    const dgeom *d, const float *xq, const float *dyq, size_t nb, size_t c,
+    size_t u, size_t o0, size_t v0, float *dw, int add, const int ob,
+    const int vb) {
   vf acc[OW][VW];
   for (int k = 0; k < ob; k++)
     for (int t = 0; t < vb; t++) acc[k][t] = (vf){0};
@@ -94,18 +95,21 @@ dw_block(const dgeom *d, const float *xq, const float *dyq, size_t nb,
   const size_t K = d->ci * d->kh * d->kw;
   for (int k = 0; k < ob; k++)
     for (int t = 0; t < vb; t++) {
-      float *p = dw + (o0 + (size_t)k) * K + (c * d->kh + u) * d->kw + v0 + (size_t)t;
+      float *p =
+          dw + (o0 + (size_t)k) * K + (c * d->kh + u) * d->kw + v0 + (size_t)t;
       const float s = hsum(acc[k][t]);
       *p = add ? *p + s : s;
     }
 }
 
-#define DW_CASE(OBN, VBN)                                             \
-  case OBN * 8 + VBN:                                                 \
-    dw_block(d, xq, dyq, nb, c, u, o0, v0, dw, add, OBN, VBN);        \
+#define DW_CASE(OBN, VBN)                                      \
+  case OBN * 8 + VBN:                                          \
+    dw_block(d, xq, dyq, nb, c, u, o0, v0, dw, add, OBN, VBN); \
     break;
+/* clang-format off */
 #define DW_ROW(OBN) \
   DW_CASE(OBN, 1) DW_CASE(OBN, 2) DW_CASE(OBN, 3) DW_CASE(OBN, 4) DW_CASE(OBN, 5)
+/* clang-format on */
 
 LSP_CLONES
 static void dw_core(const dgeom *d, const float *xq, const float *dyq,
@@ -116,23 +120,25 @@ static void dw_core(const dgeom *d, const float *xq, const float *dyq,
         for (size_t v0 = 0; v0 < d->kw; v0 += VW) {
           const size_t ob = d->co - o0 < OW ? d->co - o0 : OW;
           const size_t vb = d->kw - v0 < VW ? d->kw - v0 : VW;
+          /* clang-format off */
           switch (ob * 8 + vb) {
             DW_ROW(1) DW_ROW(2) DW_ROW(3) DW_ROW(4)
             default: break; /* unreachable: ob <= 4, vb <= 5 */
           }
+          /* clang-format on */
         }
 }
 
-/* ---- channel-vectorized ------------------------------------------------------ */
+/* ---- channel-vectorized -------------------------------------------------- */
 
 #define TW 12 /* kernel taps per block */
 
 /* Input channel c, kernel taps t0 … t0+tb−1 (row-major over kh × kw),
  * output channels ov·16 …, over the nb samples of a chunk; dyT is each
  * sample's dy as P × co16. tb is a constant at every call. */
-static inline __attribute__((always_inline)) void
-dwcv_block(const dgeom *d, const float *xq, const float *dyT, size_t nb,
-           size_t c, size_t t0, size_t ov, float *dw, int add, const int tb) {
+static inline __attribute__((always_inline)) void dwcv_block(
+    const dgeom *d, const float *xq, const float *dyT, size_t nb, size_t c,
+    size_t t0, size_t ov, float *dw, int add, const int tb) {
   const size_t co16 = nvec(d->co) * VL, P = d->ho * d->wo, K = d->kh * d->kw;
   const size_t rowlen = d->sw * d->wq, plane = d->rows * rowlen;
   size_t off[TW];
@@ -160,12 +166,15 @@ dwcv_block(const dgeom *d, const float *xq, const float *dyT, size_t nb,
     float a[VL];
     memcpy(a, &acc[t], sizeof a);
     float *p = dw + (ov * VL * d->ci + c) * K + t0 + (size_t)t;
-    for (size_t l = 0; l < lanes; l++, p += d->ci * K) *p = add ? *p + a[l] : a[l];
+    for (size_t l = 0; l < lanes; l++, p += d->ci * K)
+      *p = add ? *p + a[l] : a[l];
   }
 }
 
-#define DWCV_CASE(TBN) \
-  case TBN: dwcv_block(d, xq, dyT, nb, c, t0, ov, dw, add, TBN); break;
+#define DWCV_CASE(TBN)                                   \
+  case TBN:                                              \
+    dwcv_block(d, xq, dyT, nb, c, t0, ov, dw, add, TBN); \
+    break;
 
 LSP_CLONES
 static void dwcv_core(const dgeom *d, const float *xq, const float *dyT,
@@ -174,12 +183,14 @@ static void dwcv_core(const dgeom *d, const float *xq, const float *dyT,
   for (size_t c = 0; c < d->ci; c++)
     for (size_t ov = 0; ov < nvec(d->co); ov++)
       for (size_t t0 = 0; t0 < K; t0 += TW) {
+        /* clang-format off */
         switch (K - t0 < TW ? K - t0 : TW) {
           DWCV_CASE(1) DWCV_CASE(2) DWCV_CASE(3) DWCV_CASE(4) DWCV_CASE(5)
           DWCV_CASE(6) DWCV_CASE(7) DWCV_CASE(8) DWCV_CASE(9) DWCV_CASE(10)
           DWCV_CASE(11) DWCV_CASE(12)
           default: break;
         }
+        /* clang-format on */
       }
 }
 

@@ -34,7 +34,8 @@ size_t lsp_conv2d_ws_size_gemm(const lsp_conv2d_geom *g, size_t n) {
 }
 
 void lsp_conv2d_forward_gemm(const lsp_conv2d_geom *g, const float *x, size_t n,
-                        const float *w, const float *b, float *y, float *ws) {
+                             const float *w, const float *b, float *y,
+                             float *ws) {
   const size_t K = patch_rows(g), M = g->c_out, P = g->h_out * g->w_out;
   const size_t xs = g->c_in * g->h_in * g->w_in, ys = M * P;
   const size_t nb = chunk(g, n);
@@ -58,8 +59,8 @@ void lsp_conv2d_forward_gemm(const lsp_conv2d_geom *g, const float *x, size_t n,
 }
 
 void lsp_conv2d_backward_gemm(const lsp_conv2d_geom *g, const float *x,
-                         const float *dy, size_t n, const float *w, float *dx,
-                         float *dw, float *db, float *ws) {
+                              const float *dy, size_t n, const float *w,
+                              float *dx, float *dw, float *db, float *ws) {
   const size_t K = patch_rows(g), M = g->c_out, P = g->h_out * g->w_out;
   const size_t xs = g->c_in * g->h_in * g->w_in, ys = M * P;
   const size_t nb = chunk(g, n);

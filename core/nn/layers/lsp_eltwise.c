@@ -39,11 +39,14 @@ void lsp_add_forward(const float *a, const float *b, float *y, size_t count) {
 }
 
 LSP_CLONES
-static void acc_nr(float *restrict dst, const float *restrict src, size_t count) {
+static void acc_nr(float *restrict dst, const float *restrict src,
+                   size_t count) {
   for (size_t i = 0; i < count; i++) dst[i] += src[i];
 }
 
-void lsp_acc(float *dst, const float *src, size_t count) { acc_nr(dst, src, count); }
+void lsp_acc(float *dst, const float *src, size_t count) {
+  acc_nr(dst, src, count);
+}
 
 void lsp_chnorm_forward(const float *x, size_t n, size_t c, size_t hw,
                         const float *mean, const float *std, float *y) {

@@ -43,7 +43,8 @@ void lsp_im2col(const lsp_conv2d_geom *g, const float *x, size_t nb,
             if (g->sw == 1) {
               for (size_t s = s0; s < s1; s++) dst[s] = src[s + v - g->pw];
             } else {
-              for (size_t s = s0; s < s1; s++) dst[s] = src[s * g->sw + v - g->pw];
+              for (size_t s = s0; s < s1; s++)
+                dst[s] = src[s * g->sw + v - g->pw];
             }
             for (size_t s = s1; s < g->w_out; s++) dst[s] = 0.0f;
           }
@@ -68,7 +69,8 @@ void lsp_col2im_add(const lsp_conv2d_geom *g, const float *col, size_t nb,
             if (h < g->ph || h - g->ph >= g->h_in) continue;
             float *dst = xp + (h - g->ph) * g->w_in;
             const float *src = row + r * g->w_out;
-            for (size_t s = s0; s < s1; s++) dst[s * g->sw + v - g->pw] += src[s];
+            for (size_t s = s0; s < s1; s++)
+              dst[s * g->sw + v - g->pw] += src[s];
           }
         }
     }

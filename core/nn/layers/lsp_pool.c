@@ -13,16 +13,22 @@
 static int axis_out(const char *axis, size_t in, size_t k, size_t s, size_t p,
                     int ceil_mode, size_t *out) {
   if (in == 0 || k == 0 || s == 0)
-    return lsp_fail(LSP_EINVAL, "pooling: zero %s size, window or stride "
-                    "(input %zu, window %zu, stride %zu)", axis, in, k, s);
+    return lsp_fail(LSP_EINVAL,
+                    "pooling: zero %s size, window or stride "
+                    "(input %zu, window %zu, stride %zu)",
+                    axis, in, k, s);
   if (p > k / 2)
-    return lsp_fail(LSP_EINVAL, "pooling: %s padding %zu is more than half "
-                    "the window %zu", axis, p, k);
+    return lsp_fail(LSP_EINVAL,
+                    "pooling: %s padding %zu is more than half "
+                    "the window %zu",
+                    axis, p, k);
   if (in > INT_MAX / 4 || k > INT_MAX / 4 || s > INT_MAX / 4)
     return lsp_fail(LSP_EINVAL, "pooling: %s size too large", axis);
   if (in + 2 * p < k)
-    return lsp_fail(LSP_EINVAL, "pooling: %s window %zu larger than the padded "
-                    "input %zu", axis, k, in + 2 * p);
+    return lsp_fail(LSP_EINVAL,
+                    "pooling: %s window %zu larger than the padded "
+                    "input %zu",
+                    axis, k, in + 2 * p);
   size_t span = in + 2 * p - k;
   size_t o = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
   /* the last window must start inside the image or the leading padding */
@@ -34,8 +40,8 @@ static int axis_out(const char *axis, size_t in, size_t k, size_t s, size_t p,
 int lsp_pool2d_geom_check(lsp_pool2d_geom *g) {
   if (g->c == 0 || g->c > INT_MAX)
     return lsp_fail(LSP_EINVAL, "pooling: %zu channels", g->c);
-  int st = axis_out("height", g->h_in, g->kh, g->sh, g->ph, g->ceil_mode,
-                    &g->h_out);
+  int st =
+      axis_out("height", g->h_in, g->kh, g->sh, g->ph, g->ceil_mode, &g->h_out);
   if (!st)
     st = axis_out("width", g->w_in, g->kw, g->sw, g->pw, g->ceil_mode,
                   &g->w_out);
@@ -229,8 +235,8 @@ void lsp_avgpool2d_forward(const lsp_pool2d_geom *g, const float *x, size_t n,
   }
 }
 
-void lsp_avgpool2d_backward(const lsp_pool2d_geom *g, const float *dy,
-                            size_t n, float *dx) {
+void lsp_avgpool2d_backward(const lsp_pool2d_geom *g, const float *dy, size_t n,
+                            float *dx) {
   const size_t in_plane = g->h_in * g->w_in, out_plane = g->h_out * g->w_out;
   const long W = (long)g->w_in;
   memset(dx, 0, n * g->c * in_plane * sizeof(float));
