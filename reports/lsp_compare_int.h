@@ -29,7 +29,7 @@ typedef struct {
   char name[256];
   lsp_jsonr_doc *doc;
   const char *data, *hash, *convention, *version, *started, *command;
-  const char *architecture; /* canonical string (DESIGN §6.4), or NULL in
+  const char *architecture; /* canonical string (DESIGN §7.4), or NULL in
                                runs from before --arch                     */
   char arch[256];           /* --arch, or "mlp:W,W" from an older run's
                                hidden widths                               */

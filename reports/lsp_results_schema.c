@@ -40,7 +40,7 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     V(LSP_RF_CFG_SEEDS, CONFIG, "seeds", NUMS, 0),
     V(LSP_RF_CFG_EPOCHS, CONFIG, "epochs", INT, 0),
     /* the MLP widths of runs before --arch; "arch" and "architecture"
-     * (the canonical string, DESIGN §6.4) since */
+     * (the canonical string, DESIGN §7.4) since */
     V(LSP_RF_CFG_HIDDEN, CONFIG, "hidden", NUMS, OPT),
     V(LSP_RF_CFG_ARCH, CONFIG, "arch", STR, OPT),
     V(LSP_RF_CFG_ARCHITECTURE, CONFIG, "architecture", STR, OPT),

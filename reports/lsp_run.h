@@ -29,7 +29,7 @@ typedef struct {
   size_t n_seeds;
   size_t epochs;               /* 15 */
   const char *arch;            /* "mlp:256,256" (quick: "mlp:64"), "lenet", "resnet8"
-                                  or a layer spec (DESIGN §6.4)                    */
+                                  or a layer spec (DESIGN §7.4)                    */
   const float *normalize;      /* --normalize: C means then C stds, or NULL       */
   size_t n_normalize;
   size_t batch;                /* 128 */

@@ -13,6 +13,7 @@
 #include "core/formats/lsp_jsonr.h"
 #include "core/nn/layers/lsp_bn.h"
 #include "core/nn/layers/lsp_conv.h"
+#include "core/nn/layers/lsp_conv_int.h"
 #include "core/nn/layers/lsp_pool.h"
 #include "testutil.h"
 
@@ -35,6 +36,8 @@ static float *load_f32(const char *cname, const char *key, size_t count) {
   return v;
 }
 
+static const char *g_impl = ""; /* which convolution, for messages */
+
 /* got (float) against a float64 reference, |d| <= 1e-5·max(1, |want|). */
 static void check(const float *got, const char *cname, const char *key,
                   size_t count) {
@@ -45,7 +48,7 @@ static void check(const float *got, const char *cname, const char *key,
   assert_int_equal(a.dtype, LSP_DT_F64);
   assert_int_equal(a.count, count);
   const double *want = a.data;
-  snprintf(rel, sizeof rel, "%s %s", cname, key);
+  snprintf(rel, sizeof rel, "%s %s%s", cname, key, g_impl);
   for (size_t i = 0; i < count; i++) td_close(got[i], want[i], 1e-5, 1e-5, rel, i);
   lsp_array_release(&a);
 }
@@ -71,6 +74,20 @@ static size_t num(const lsp_jsonr *c, const char *key) {
 
 /* ---- Conv2d -------------------------------------------------------------------- */
 
+/* The public entry point and both implementations behind it. */
+static const struct {
+  const char *name;
+  void (*fwd)(const lsp_conv2d_geom *, const float *, size_t, const float *,
+              const float *, float *, float *);
+  void (*bwd)(const lsp_conv2d_geom *, const float *, const float *, size_t,
+              const float *, float *, float *, float *, float *);
+  size_t (*ws)(const lsp_conv2d_geom *, size_t);
+} CONV_IMPL[] = {
+    {"chosen", lsp_conv2d_forward, lsp_conv2d_backward, lsp_conv2d_ws_size},
+    {"gemm", lsp_conv2d_forward_gemm, lsp_conv2d_backward_gemm, lsp_conv2d_ws_size_gemm},
+    {"direct", lsp_conv2d_forward_direct, lsp_conv2d_backward_direct, lsp_conv2d_ws_size_direct},
+};
+
 static void test_conv(void **state) {
   (void)state;
   lsp_jsonr_doc *d = cases();
@@ -88,25 +105,36 @@ static void test_conv(void **state) {
     float *x = load_f32(name, "x", n * xs), *w = load_f32(name, "w", wc);
     float *b = bias ? load_f32(name, "b", g.c_out) : NULL;
     float *dy = load_f32(name, "dy", n * ys);
-    float *y = malloc(n * ys * sizeof(float)), *dx = malloc(n * xs * sizeof(float));
-    float *dw = malloc(wc * sizeof(float)), *db = malloc(g.c_out * sizeof(float));
-    float *ws = malloc(lsp_conv2d_ws_size(&g, n) * sizeof(float));
-    assert_true(y && dx && dw && db && ws);
-    lsp_conv2d_forward(&g, x, n, w, b, y, ws);
-    check(y, name, "y", n * ys);
-    lsp_conv2d_backward(&g, x, dy, n, w, dx, dw, bias ? db : NULL, ws);
-    check(dx, name, "dx", n * xs);
-    check(dw, name, "dw", wc);
-    if (bias) check(db, name, "db", g.c_out);
-    /* sample by sample (a workspace for one): the same numbers */
-    float *ws1 = malloc(lsp_conv2d_ws_size(&g, 1) * sizeof(float));
-    assert_non_null(ws1);
-    for (size_t i = 0; i < n; i++)
-      lsp_conv2d_forward(&g, x + i * xs, 1, w, b, y + i * ys, ws1);
-    check(y, name, "y", n * ys);
-    free(ws1);
-    free(x), free(w), free(b), free(dy), free(y), free(dx), free(dw), free(db);
-    free(ws);
+    for (size_t m = 0; m < sizeof CONV_IMPL / sizeof *CONV_IMPL; m++) {
+      char what[32];
+      snprintf(what, sizeof what, " (%s)", CONV_IMPL[m].name);
+      g_impl = what;
+      float *y = malloc(n * ys * sizeof(float)), *dx = malloc(n * xs * sizeof(float));
+      float *dw = malloc(wc * sizeof(float)), *db = malloc(g.c_out * sizeof(float));
+      float *ws = malloc(CONV_IMPL[m].ws(&g, n) * sizeof(float));
+      assert_true(y && dx && dw && db && ws);
+      CONV_IMPL[m].fwd(&g, x, n, w, b, y, ws);
+      check(y, name, "y", n * ys);
+      CONV_IMPL[m].bwd(&g, x, dy, n, w, dx, dw, bias ? db : NULL, ws);
+      check(dx, name, "dx", n * xs);
+      check(dw, name, "dw", wc);
+      if (bias) check(db, name, "db", g.c_out);
+      /* sample by sample (a workspace for one): the same numbers; bit for
+       * bit in the direct forward, which works sample by sample anyway
+       * (sgemm may sum in another order for another matrix size) */
+      float *y1 = malloc(n * ys * sizeof(float));
+      float *ws1 = malloc(CONV_IMPL[m].ws(&g, 1) * sizeof(float));
+      assert_true(y1 && ws1);
+      for (size_t i = 0; i < n; i++)
+        CONV_IMPL[m].fwd(&g, x + i * xs, 1, w, b, y1 + i * ys, ws1);
+      check(y1, name, "y", n * ys);
+      if (CONV_IMPL[m].fwd == lsp_conv2d_forward_direct)
+        assert_memory_equal(y1, y, n * ys * sizeof(float));
+      free(y1), free(ws1);
+      free(y), free(dx), free(dw), free(db), free(ws);
+      g_impl = "";
+    }
+    free(x), free(w), free(b), free(dy);
   }
   lsp_jsonr_free(d);
 }

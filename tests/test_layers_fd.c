@@ -15,6 +15,7 @@
 #include "core/base/lsp_error.h"
 #include "core/nn/layers/lsp_bn.h"
 #include "core/nn/layers/lsp_conv.h"
+#include "core/nn/layers/lsp_conv_int.h"
 #include "core/nn/layers/lsp_dense.h"
 #include "core/nn/layers/lsp_eltwise.h"
 #include "core/nn/layers/lsp_pool.h"
@@ -128,18 +129,34 @@ static void conv_ref(const void *ctxp, const double *v, double *y) {
         }
 }
 
+/* The public entry point and both implementations behind it. */
+static const struct {
+  const char *name;
+  void (*fwd)(const lsp_conv2d_geom *, const float *, size_t, const float *,
+              const float *, float *, float *);
+  void (*bwd)(const lsp_conv2d_geom *, const float *, const float *, size_t,
+              const float *, float *, float *, float *, float *);
+  size_t (*ws)(const lsp_conv2d_geom *, size_t);
+} CONV_IMPL[] = {
+    {"chosen", lsp_conv2d_forward, lsp_conv2d_backward, lsp_conv2d_ws_size},
+    {"gemm", lsp_conv2d_forward_gemm, lsp_conv2d_backward_gemm, lsp_conv2d_ws_size_gemm},
+    {"direct", lsp_conv2d_forward_direct, lsp_conv2d_backward_direct, lsp_conv2d_ws_size_direct},
+};
+
 static void test_conv_fd(void **state) {
   (void)state;
-  for (int k = 0; k < CASES; k++) {
+  for (int k = 0; k < 2 * CASES; k++) {
     rng_state = 0x9E3779B97F4A7C15ULL + (uint64_t)k;
     conv_ctx c = {.n = irand(1, 3), .bias = (int)irand(0, 1)};
     lsp_conv2d_geom *g = &c.g;
-    g->c_in = irand(1, 3), g->c_out = irand(1, 4);
+    /* over 8 output channels: two register blocks; over 16: two vectors */
+    g->c_in = irand(1, 3), g->c_out = irand(1, k % 5 == 4 ? 20 : 10);
     g->kh = irand(1, 4), g->kw = irand(1, 4);
-    g->sh = irand(1, 2), g->sw = irand(1, 2);
+    g->sh = irand(1, 3), g->sw = irand(1, 3);
     g->ph = irand(0, 2), g->pw = irand(0, 2);
     g->h_in = irand(g->kh > 2 ? g->kh - 2 : 1, 9);
-    g->w_in = irand(g->kw > 2 ? g->kw - 2 : 1, 9);
+    /* wide enough now and then for outputs over 16 and 32 columns */
+    g->w_in = irand(g->kw > 2 ? g->kw - 2 : 1, k % 4 == 3 ? 40 : 9);
     if (g->h_in + 2 * g->ph < g->kh) g->ph = (g->kh - g->h_in + 1) / 2;
     if (g->w_in + 2 * g->pw < g->kw) g->pw = (g->kw - g->w_in + 1) / 2;
     assert_int_equal(lsp_conv2d_geom_check(g), 0);
@@ -147,23 +164,27 @@ static void test_conv_fd(void **state) {
     const size_t nw = g->c_out * g->c_in * g->kh * g->kw, nb = c.bias ? g->c_out : 0;
     const size_t ny = c.n * g->c_out * g->h_out * g->w_out, nv = nx + nw + nb;
     double *v = rand_vec(nv, -1, 1), *r = rand_vec(ny, -1, 1);
-    float *vf = to_f32(v, nv), *rf = to_f32(r, ny), *y = falloc(ny), *gk = falloc(nv);
-    float *ws = falloc(lsp_conv2d_ws_size(g, c.n));
-    lsp_conv2d_forward(g, vf, c.n, vf + nx, c.bias ? vf + nx + nw : NULL, y, ws);
-    lsp_conv2d_backward(g, vf, rf, c.n, vf + nx, gk, gk + nx,
-                        c.bias ? gk + nx + nw : NULL, ws);
-    char what[160];
-    snprintf(what, sizeof what, "conv n%zu %zux%zux%zu->%zu k%zux%zu s%zu,%zu p%zu,%zu b%d",
-             c.n, g->c_in, g->h_in, g->w_in, g->c_out, g->kh, g->kw, g->sh,
-             g->sw, g->ph, g->pw, c.bias);
-    fd_check(what, conv_ref, &c, v, nv, r, ny, y, gk);
-    /* dx only and dw only give the same numbers */
-    float *gx = falloc(nx), *gw = falloc(nw);
-    lsp_conv2d_backward(g, NULL, rf, c.n, vf + nx, gx, NULL, NULL, ws);
-    lsp_conv2d_backward(g, vf, rf, c.n, vf + nx, NULL, gw, NULL, ws);
-    assert_memory_equal(gx, gk, nx * sizeof(float));
-    assert_memory_equal(gw, gk + nx, nw * sizeof(float));
-    free(v), free(r), free(vf), free(rf), free(y), free(gk), free(ws), free(gx), free(gw);
+    float *vf = to_f32(v, nv), *rf = to_f32(r, ny);
+    for (size_t m = 0; m < sizeof CONV_IMPL / sizeof *CONV_IMPL; m++) {
+      float *y = falloc(ny), *gk = falloc(nv), *ws = falloc(CONV_IMPL[m].ws(g, c.n));
+      CONV_IMPL[m].fwd(g, vf, c.n, vf + nx, c.bias ? vf + nx + nw : NULL, y, ws);
+      CONV_IMPL[m].bwd(g, vf, rf, c.n, vf + nx, gk, gk + nx,
+                       c.bias ? gk + nx + nw : NULL, ws);
+      char what[160];
+      snprintf(what, sizeof what,
+               "conv %s n%zu %zux%zux%zu->%zu k%zux%zu s%zu,%zu p%zu,%zu b%d",
+               CONV_IMPL[m].name, c.n, g->c_in, g->h_in, g->w_in, g->c_out, g->kh,
+               g->kw, g->sh, g->sw, g->ph, g->pw, c.bias);
+      fd_check(what, conv_ref, &c, v, nv, r, ny, y, gk);
+      /* dx only and dw only give the same numbers */
+      float *gx = falloc(nx), *gw = falloc(nw);
+      CONV_IMPL[m].bwd(g, NULL, rf, c.n, vf + nx, gx, NULL, NULL, ws);
+      CONV_IMPL[m].bwd(g, vf, rf, c.n, vf + nx, NULL, gw, NULL, ws);
+      assert_memory_equal(gx, gk, nx * sizeof(float));
+      assert_memory_equal(gw, gk + nx, nw * sizeof(float));
+      free(y), free(gk), free(ws), free(gx), free(gw);
+    }
+    free(v), free(r), free(vf), free(rf);
   }
 }
 

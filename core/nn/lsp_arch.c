@@ -1,7 +1,7 @@
 /* lsp_arch.c — architectures: the built-in networks, the spec grammar that
  * describes others, and the canonical text of a graph.
  *
- * Grammar (docs/DESIGN.md "Architectures"):
+ * Grammar (docs/DESIGN.md §7.4 "Architectures"):
  *   spec   := "lenet" | "resnet8" | "mlp:" [UINT ("," UINT)*] | layers
  *   layers := item (sep item)*          sep: spaces and/or one comma
  *   item   := KIND ["(" [arg ("," arg)*] ")"]

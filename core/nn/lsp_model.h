@@ -149,7 +149,7 @@ lsp_model *lsp_model_alloc_mlp(size_t in, const size_t *hidden, size_t nh,
                                size_t out);
 
 /* Architectures (lsp_arch.c). `spec` is a built-in name or a layer list in
- * the grammar of docs/DESIGN.md ("Architectures"):
+ * the grammar of docs/DESIGN.md (§7.4 "Architectures"):
  *   mlp:256,256 | lenet | resnet8 | conv(6,5,p=2) relu maxpool(2) ...
  * The spec describes the network up to the penultimate layer; the
  * classifier Dense(features -> classes) is appended. `normalize` (nnorm =

@@ -7,7 +7,8 @@ computes in float64 on them, so the references are the exact layer maths to
 double precision. The upstream gradient dy is a fixed random array; dx, dw,
 db are the gradients of sum(y * dy). Shapes are chosen to be awkward:
 non-square kernels and strides, padding 0-2, odd sizes, ceil_mode, padding
-excluded from averages, integer-valued inputs with ties for max pooling.
+excluded from averages, integer-valued inputs with ties for max pooling (and
+NaNs, which PyTorch's max pooling lets win).
 
 Run with Debian's PyTorch: /usr/bin/python3 tests/data/gen_torch_layers.py
 """
@@ -73,11 +74,18 @@ MAXP = [  # n, c, h, w, kh, kw, sh, sw, ph, pw, ceil, ties
     ("max_c", 1, 3, 9, 7, 2, 3, 2, 1, 1, 1, 0, 1),
     ("max_d", 2, 2, 6, 5, 3, 2, 3, 2, 0, 1, 1, 1),
     ("max_e", 1, 2, 5, 5, 3, 3, 1, 1, 1, 1, 0, 1),   # overlapping windows
+    ("max_f", 2, 3, 8, 6, 2, 2, 2, 2, 0, 0, 0, 1),   # 2x2 tiles, ties
+    ("max_g", 1, 2, 7, 10, 3, 3, 3, 3, 0, 0, 0, 1),  # 3x3 tiles, leftovers
+    ("max_h", 2, 2, 6, 8, 2, 2, 2, 2, 0, 0, 0, 2),   # 2x2 tiles, NaNs
+    ("max_i", 1, 2, 7, 7, 3, 3, 2, 2, 1, 1, 1, 2),   # padded windows, NaNs
+    ("max_j", 1, 2, 7, 10, 3, 3, 3, 3, 0, 0, 0, 2),  # 3x3 tiles, NaNs
 ]
 for (name, n, c, h, w, kh, kw, sh, sw, ph, pw, ceil, ties) in MAXP:
     x = f32(n, c, h, w)
     if ties:  # few distinct values: many windows have tied maxima
         x = np.floor(x * 3).astype(np.float32)
+    if ties == 2:  # and some NaNs: PyTorch lets a NaN win (the last one)
+        x.flat[rng.choice(x.size, size=max(2, x.size // 12), replace=False)] = np.nan
     run(name, lambda x: F.max_pool2d(x, (kh, kw), (sh, sw), (ph, pw),
                                      ceil_mode=bool(ceil)), {"x": x})
     cases["maxpool"].append(dict(name=name, n=n, c=c, h_in=h, w_in=w, kh=kh,

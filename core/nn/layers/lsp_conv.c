@@ -1,32 +1,26 @@
-/* lsp_conv.c — Conv2d forward and backward by im2col + CBLAS sgemm.
- *
- * A batch is processed in chunks of nb samples whose patch matrix fits in
- * the cache (lsp_im2col.h): forward y = W·col, backward dW += dY·colᵀ and
- * dcol = Wᵀ·dY followed by col2im. nb depends on the geometry only, so a
- * sample's result does not depend on the batch it came in. */
+/* lsp_conv.c — Conv2d geometry, workspace size and the choice between the
+ * two implementations (lsp_conv_int.h): im2col + sgemm and direct. */
 #include "core/nn/layers/lsp_conv.h"
 
-#include <cblas.h>
 #include <limits.h>
-#include <string.h>
 
 #include "core/base/lsp_error.h"
-#include "core/nn/layers/lsp_im2col.h"
-
-/* Bytes of patch matrix + GEMM output a chunk may use: well inside the
- * per-core L2 of current x86 cores. */
-#define CHUNK_BYTES ((size_t)512 * 1024)
+#include "core/nn/layers/lsp_conv_int.h"
 
 static int axis_out(const char *axis, size_t in, size_t k, size_t s, size_t p,
                     size_t *out) {
   if (in == 0 || k == 0 || s == 0)
-    return lsp_fail(LSP_EINVAL, "conv2d: zero %s size, kernel or stride "
-                    "(input %zu, kernel %zu, stride %zu)", axis, in, k, s);
+    return lsp_fail(LSP_EINVAL,
+                    "conv2d: zero %s size, kernel or stride "
+                    "(input %zu, kernel %zu, stride %zu)",
+                    axis, in, k, s);
   if (in > INT_MAX / 4 || k > INT_MAX / 4 || s > INT_MAX / 4 || p > INT_MAX / 4)
     return lsp_fail(LSP_EINVAL, "conv2d: %s size too large", axis);
   if (in + 2 * p < k)
-    return lsp_fail(LSP_EINVAL, "conv2d: %s kernel %zu larger than the padded "
-                    "input %zu", axis, k, in + 2 * p);
+    return lsp_fail(LSP_EINVAL,
+                    "conv2d: %s kernel %zu larger than the padded "
+                    "input %zu",
+                    axis, k, in + 2 * p);
   *out = (in + 2 * p - k) / s + 1;
   return LSP_OK;
 }
@@ -44,96 +38,53 @@ int lsp_conv2d_geom_check(lsp_conv2d_geom *g) {
   const double X = (double)g->c_in * (double)g->h_in * (double)g->w_in;
   if ((K + (double)g->c_out) * P > INT_MAX || X > INT_MAX ||
       K * (double)g->c_out > INT_MAX)
-    return lsp_fail(LSP_EINVAL, "conv2d: a sample of %zu×%zu×%zu with a "
-                    "%zu×%zu×%zu×%zu kernel is too large", g->c_in, g->h_in,
-                    g->w_in, g->c_out, g->c_in, g->kh, g->kw);
+    return lsp_fail(LSP_EINVAL,
+                    "conv2d: a sample of %zu×%zu×%zu with a "
+                    "%zu×%zu×%zu×%zu kernel is too large",
+                    g->c_in, g->h_in, g->w_in, g->c_out, g->c_in, g->kh, g->kw);
   return LSP_OK;
 }
 
-static size_t patch_rows(const lsp_conv2d_geom *g) {
-  return g->c_in * g->kh * g->kw;
+/* Which implementation runs which part, measured with bench/bench_conv
+ * (one thread, shares of 64 samples) on the LeNet-5 and ResNet-8 shapes
+ * (DESIGN.md "Layers"): the direct kernels win wherever each output sums
+ * enough taps (c_in·kh·kw >= 16) to amortize a register block's set-up,
+ * except on 1×1 kernels (a plain GEMM already) and for the input gradient
+ * of strided layers, which the direct kernel computes on a grid spread with
+ * zeros (sh·sw times the work): there im2col + sgemm computes dx. */
+static int direct_fwd(const lsp_conv2d_geom *g) {
+  return g->kh * g->kw > 1 && g->c_in * g->kh * g->kw >= 16;
 }
 
-/* Samples per chunk: as many as fit CHUNK_BYTES (at least 1, at most n). */
-static size_t chunk(const lsp_conv2d_geom *g, size_t n) {
-  const size_t per = (patch_rows(g) + g->c_out) * g->h_out * g->w_out;
-  size_t nb = CHUNK_BYTES / sizeof(float) / per;
-  if (nb == 0) nb = 1;
-  /* keep nb·P a valid int for the GEMM */
-  while (nb > 1 && (double)per * (double)nb > INT_MAX) nb--;
-  return nb < n ? nb : (n ? n : 1);
+static int direct_dx(const lsp_conv2d_geom *g) {
+  return direct_fwd(g) && g->sh == 1 && g->sw == 1;
 }
 
 size_t lsp_conv2d_ws_size(const lsp_conv2d_geom *g, size_t n) {
-  return chunk(g, n) * (patch_rows(g) + g->c_out) * g->h_out * g->w_out;
+  if (!direct_fwd(g)) return lsp_conv2d_ws_size_gemm(g, n);
+  size_t d = lsp_conv2d_ws_size_direct(g, n);
+  if (direct_dx(g)) return d;
+  size_t m = lsp_conv2d_ws_size_gemm(g, n);
+  return m > d ? m : d;
 }
 
 void lsp_conv2d_forward(const lsp_conv2d_geom *g, const float *x, size_t n,
                         const float *w, const float *b, float *y, float *ws) {
-  const size_t K = patch_rows(g), M = g->c_out, P = g->h_out * g->w_out;
-  const size_t xs = g->c_in * g->h_in * g->w_in, ys = M * P;
-  const size_t nb = chunk(g, n);
-  float *col = ws, *out = ws + nb * K * P;
-  for (size_t i0 = 0; i0 < n; i0 += nb) {
-    const size_t bn = n - i0 < nb ? n - i0 : nb;
-    const size_t ld = bn * P;
-    lsp_im2col(g, x + i0 * xs, bn, col);
-    /* out (M, bn·P) = W (M, K) · col (K, bn·P); one sample: straight into y */
-    float *dst = bn == 1 ? y + i0 * ys : out;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)ld,
-                (int)K, 1.0f, w, (int)K, col, (int)ld, 0.0f, dst, (int)ld);
-    for (size_t i = 0; i < bn; i++)
-      for (size_t m = 0; m < M; m++) {
-        float *yr = y + (i0 + i) * ys + m * P;
-        const float *src = dst + m * ld + i * P;
-        const float bias = b ? b[m] : 0.0f;
-        for (size_t p = 0; p < P; p++) yr[p] = src[p] + bias;
-      }
-  }
+  if (direct_fwd(g))
+    lsp_conv2d_forward_direct(g, x, n, w, b, y, ws);
+  else
+    lsp_conv2d_forward_gemm(g, x, n, w, b, y, ws);
 }
 
 void lsp_conv2d_backward(const lsp_conv2d_geom *g, const float *x,
                          const float *dy, size_t n, const float *w, float *dx,
                          float *dw, float *db, float *ws) {
-  const size_t K = patch_rows(g), M = g->c_out, P = g->h_out * g->w_out;
-  const size_t xs = g->c_in * g->h_in * g->w_in, ys = M * P;
-  const size_t nb = chunk(g, n);
-  float *col = ws, *dY = ws + nb * K * P;
-  if (db)
-    for (size_t m = 0; m < M; m++) {
-      double s = 0.0;
-      for (size_t i = 0; i < n; i++) {
-        const float *d = dy + i * ys + m * P;
-        for (size_t p = 0; p < P; p++) s += d[p];
-      }
-      db[m] = (float)s;
-    }
-  if (dw && n == 0) memset(dw, 0, M * K * sizeof(float));
-  if (!dw && !dx) return;
-  for (size_t i0 = 0; i0 < n; i0 += nb) {
-    const size_t bn = n - i0 < nb ? n - i0 : nb;
-    const size_t ld = bn * P;
-    /* dY (M, bn·P): the chunk's dy with samples side by side */
-    const float *dyc = dy + i0 * ys;
-    if (bn > 1) {
-      for (size_t i = 0; i < bn; i++)
-        for (size_t m = 0; m < M; m++)
-          memcpy(dY + m * ld + i * P, dyc + i * ys + m * P, P * sizeof(float));
-      dyc = dY;
-    }
-    if (dw) {
-      lsp_im2col(g, x + i0 * xs, bn, col);
-      /* dW (M, K) (+)= dY (M, bn·P) · colᵀ (bn·P, K) */
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)K,
-                  (int)ld, 1.0f, dyc, (int)ld, col, (int)ld,
-                  i0 == 0 ? 0.0f : 1.0f, dw, (int)K);
-    }
-    if (dx) {
-      /* dcol (K, bn·P) = Wᵀ (K, M) · dY (M, bn·P), then back onto pixels */
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)ld,
-                  (int)M, 1.0f, w, (int)K, dyc, (int)ld, 0.0f, col, (int)ld);
-      memset(dx + i0 * xs, 0, bn * xs * sizeof(float));
-      lsp_col2im_add(g, col, bn, dx + i0 * xs);
-    }
+  if (!direct_fwd(g)) {
+    lsp_conv2d_backward_gemm(g, x, dy, n, w, dx, dw, db, ws);
+  } else if (direct_dx(g)) {
+    lsp_conv2d_backward_direct(g, x, dy, n, w, dx, dw, db, ws);
+  } else { /* strided: dw, db direct, dx through the patch matrix */
+    if (dw || db) lsp_conv2d_backward_direct(g, x, dy, n, w, NULL, dw, db, ws);
+    if (dx) lsp_conv2d_backward_gemm(g, NULL, dy, n, w, dx, NULL, NULL, ws);
   }
 }

@@ -8,13 +8,18 @@
  * y[i,o,r,s] = b[o] + Σ_{c,u,v} w[o,c,u,v] · x[i,c, r·sh − ph + u, s·sw − pw + v]
  * with x read as 0 outside the image (zero padding, the same ph rows on top
  * and bottom, pw columns left and right). DESIGN.md "Layers" has the
- * backward formulas.
+ * backward formulas. Two implementations compute it, im2col + sgemm and
+ * direct vectorized loops (lsp_conv_int.h); these functions pick the faster
+ * for the geometry, forward and backward separately.
  *
  * The kernels are pure functions of plain arrays: no model struct, no
- * allocation, no threads of their own (the caller runs them on slices of a
- * batch in parallel; every sample's output depends on that sample alone, so
- * results do not depend on how a batch is sliced). Scratch memory comes from
- * the caller as a workspace of lsp_conv2d_ws_size() floats. */
+ * allocation, no threads of their own: the caller runs them on slices of a
+ * batch in parallel (OpenBLAS set to one thread meanwhile). Results are
+ * bit-identical for the same slicing of a batch; another slicing may change
+ * the last bits (sgemm's summation order depends on the matrix sizes), so a
+ * caller that wants results independent of the thread count cuts batches
+ * into fixed shares. Scratch memory comes from the caller as a workspace of
+ * lsp_conv2d_ws_size() floats. */
 #ifndef LSP_CONV_H
 #define LSP_CONV_H
 

@@ -4,6 +4,9 @@
  * plain loops. */
 #include "core/nn/layers/lsp_eltwise.h"
 
+#include "core/base/lsp_clones.h"
+
+LSP_CLONES
 static void relu_nr(const float *restrict x, float *restrict y, size_t count) {
   for (size_t i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
@@ -16,6 +19,7 @@ void lsp_relu_forward(const float *x, float *y, size_t count) {
   for (size_t i = 0; i < count; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
 }
 
+LSP_CLONES
 static void relu_back_nr(const float *restrict y, const float *restrict dy,
                          float *restrict dx, size_t count) {
   for (size_t i = 0; i < count; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
@@ -34,8 +38,14 @@ void lsp_add_forward(const float *a, const float *b, float *y, size_t count) {
   for (size_t i = 0; i < count; i++) y[i] = a[i] + b[i];
 }
 
-void lsp_acc(float *restrict dst, const float *restrict src, size_t count) {
+LSP_CLONES
+static void acc_nr(float *restrict dst, const float *restrict src,
+                   size_t count) {
   for (size_t i = 0; i < count; i++) dst[i] += src[i];
+}
+
+void lsp_acc(float *dst, const float *src, size_t count) {
+  acc_nr(dst, src, count);
 }
 
 void lsp_chnorm_forward(const float *x, size_t n, size_t c, size_t hw,

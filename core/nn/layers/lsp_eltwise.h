@@ -25,7 +25,7 @@ void lsp_relu_backward(const float *y, const float *dy, float *dx,
 void lsp_add_forward(const float *a, const float *b, float *y, size_t count);
 
 /* dst += src: gradient accumulation where a tensor feeds two layers (the
- * skip edge of a residual block). */
+ * skip edge of a residual block). dst and src must not overlap. */
 void lsp_acc(float *dst, const float *src, size_t count);
 
 /* Input normalization, a layer of the model (torchvision's Normalize):

@@ -34,15 +34,17 @@ void lsp_im2col(const lsp_conv2d_geom *g, const float *x, size_t nb,
             float *dst = row + i * P + r * g->w_out;
             size_t h = r * g->sh + u; /* padded row index */
             if (h < g->ph || h - g->ph >= g->h_in) {
-              memset(dst, 0, g->w_out * sizeof(float));
+              for (size_t s = 0; s < g->w_out; s++) dst[s] = 0.0f;
               continue;
             }
             const float *src = xp + (h - g->ph) * g->w_in;
             for (size_t s = 0; s < s0; s++) dst[s] = 0.0f;
+            /* rows are short (w_out floats): inline loops, not memcpy calls */
             if (g->sw == 1) {
-              memcpy(dst + s0, src + (s0 + v - g->pw), (s1 - s0) * sizeof(float));
+              for (size_t s = s0; s < s1; s++) dst[s] = src[s + v - g->pw];
             } else {
-              for (size_t s = s0; s < s1; s++) dst[s] = src[s * g->sw + v - g->pw];
+              for (size_t s = s0; s < s1; s++)
+                dst[s] = src[s * g->sw + v - g->pw];
             }
             for (size_t s = s1; s < g->w_out; s++) dst[s] = 0.0f;
           }
@@ -67,7 +69,8 @@ void lsp_col2im_add(const lsp_conv2d_geom *g, const float *col, size_t nb,
             if (h < g->ph || h - g->ph >= g->h_in) continue;
             float *dst = xp + (h - g->ph) * g->w_in;
             const float *src = row + r * g->w_out;
-            for (size_t s = s0; s < s1; s++) dst[s * g->sw + v - g->pw] += src[s];
+            for (size_t s = s0; s < s1; s++)
+              dst[s * g->sw + v - g->pw] += src[s];
           }
         }
     }
