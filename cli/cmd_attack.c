@@ -311,7 +311,7 @@ int cmd_attack(int argc, char **argv) {
        "bim/pgd: all steps for every example, judge the last iterate only", 0,
        0, 0},
       {"seed", "S", "PGD random starts (default 1)", 1, 0, 0},
-      {"batch", "B", "rows per batch (default 256)", 1, 0, 0},
+      {"batch", "B", "rows per batch (default 256; fewer for networks whose activations pass 128 MiB)", 1, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
       {"json", NULL, "print one JSON object", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
@@ -362,7 +362,7 @@ int cmd_attack(int argc, char **argv) {
   ao.steps = (size_t)steps;
   ao.restarts = (size_t)restarts;
   ao.seed = (unsigned long)seed;
-  ao.batch = (size_t)batch;
+  ao.batch = cli_has(opts, "batch") ? (size_t)batch : 0; /* 0: the library's default */
   ao.step_size = step;
   ao.full_steps = cli_has(opts, "full-steps");
   if (cli_has(opts, "smoothing")) {
