@@ -867,6 +867,9 @@ static int write_docs(const lsp_run_state *s, const lsp_findings *f, plotter *p)
 int lsp_report_write(lsp_run_state *s, const char *dir) {
   char path[4096];
   int st;
+  /* the paths below are "<dir>/<at most 40 characters>" in 4096-byte
+   * buffers; lsp_outdir_begin checked the staging folder leaves room */
+  if (strlen(dir) + 64 >= sizeof path) return lsp_fail(LSP_EINVAL, "%s: path too long", dir);
   lsp_findings *f = calloc(1, sizeof *f);
   if (!f) return lsp_fail(LSP_ENOMEM, "out of memory");
   lsp_findings_compute(s, f);
