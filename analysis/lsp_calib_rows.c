@@ -6,14 +6,15 @@
  * weighted sum over the original rows, so a resample costs one pass over N
  * rows. Resample b uses its own mt19937 seeded from (seed, b), so results do
  * not depend on which thread ran it. */
-#include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/lsp_boot.h"
 #include "analysis/lsp_calib.h"
 #include "analysis/lsp_calib_impl.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 
 struct lsp_calib_rows {
   size_t n, k;
@@ -110,12 +111,11 @@ int lsp_calib_rows_from_probs(const float *p, const int32_t *y, size_t n, size_t
   lsp_calib_rows *r = *out;
   for (size_t i = 0; i < n; i++) {
     const float *row = p + i * k;
-    size_t yi = (size_t)y[i], am = 0;
-    float mx = row[0];
+    size_t yi = (size_t)y[i], am = lsp_argmax_f32(row, k);
+    float mx = row[am];
     double br = 0.0;
     for (size_t j = 0; j < k; j++) {
       double v = (double)row[j], t = j == yi ? 1.0 : 0.0;
-      if (row[j] > mx) mx = row[j], am = j;
       br += (v - t) * (v - t);
       r->prob[i * k + j] = v;
     }
@@ -146,10 +146,8 @@ int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n, size_
   for (size_t i = 0; i < n; i++) {
     const float *row = z + i * k;
     double *w = r->prob + i * k; /* scaled shifted logits, then probabilities */
-    size_t yi = (size_t)y[i], am = 0;
-    float mx = row[0];
-    for (size_t j = 0; j < k; j++)
-      if (row[j] > mx) mx = row[j], am = j;
+    size_t yi = (size_t)y[i], am = lsp_argmax_f32(row, k);
+    float mx = row[am];
     /* the same expressions as the accumulator's logits kernel */
     double s = 0.0;
     for (size_t j = 0; j < k; j++) {
@@ -276,20 +274,6 @@ int lsp_calib_rows_score(const lsp_calib_rows *r, const lsp_calib_opts *o,
 
 /* ---- bootstrap ---------------------------------------------------------- */
 
-static uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-/* Resample b's row counts: N draws with replacement from its own stream. */
-static void draw_counts(gsl_rng *g, uint64_t seed, int b, size_t n, uint32_t *w) {
-  gsl_rng_set(g, (unsigned long)(splitmix64(seed ^ splitmix64((uint64_t)b)) & 0xffffffffUL));
-  memset(w, 0, n * sizeof *w);
-  for (size_t i = 0; i < n; i++) w[gsl_rng_uniform_int(g, (unsigned long)n)]++;
-}
-
 static void metrics_weighted(const lsp_calib_rows *r, const uint32_t *w, int bins,
                              lsp_calib_acc *a, double *v) {
   int has[LSP_CALIB_NMETRIC];
@@ -298,18 +282,45 @@ static void metrics_weighted(const lsp_calib_rows *r, const uint32_t *w, int bin
   v[LSP_CALIB_ACE] = rows_ace(r, w, bins, NULL, NULL, NULL);
 }
 
-/* Linear-interpolation percentile of sorted v[0..n-1] (NumPy's default). */
-static double percentile(const double *v, size_t n, double q) {
-  double h = (double)(n - 1) * q;
-  size_t lo = (size_t)h;
-  double f = h - (double)lo;
-  if (lo + 1 >= n || f == 0.0 || v[lo] == v[lo + 1]) return v[lo];
-  return v[lo] + f * (v[lo + 1] - v[lo]);
+/* The statistic the bootstrap engine (lsp_boot.h) resamples: every metric
+ * of a, or the differences a - b when paired. */
+typedef struct {
+  const lsp_calib_rows *ra, *rb; /* rb NULL: unpaired */
+  const lsp_calib_opts *o;
+} boot_ctx;
+
+typedef struct {
+  lsp_calib_acc *aa, *ab;
+} boot_ws;
+
+static void boot_ws_free(void *p) {
+  boot_ws *ws = p;
+  if (!ws) return;
+  lsp_calib_acc_free(ws->aa);
+  lsp_calib_acc_free(ws->ab);
+  free(ws);
 }
 
-static int cmp_double(const void *pa, const void *pb) {
-  double a = *(const double *)pa, b = *(const double *)pb;
-  return (a > b) - (a < b);
+static void *boot_ws_alloc(const void *p) {
+  const boot_ctx *c = p;
+  boot_ws *ws = calloc(1, sizeof *ws);
+  if (!ws) return NULL;
+  ws->aa = lsp_calib_acc_alloc(c->o->bins, c->ra->k, c->o->edges, LSP_CALIB_FULL);
+  if (c->rb) ws->ab = lsp_calib_acc_alloc(c->o->bins, c->rb->k, c->o->edges, LSP_CALIB_FULL);
+  if (!ws->aa || (c->rb && !ws->ab)) {
+    boot_ws_free(ws);
+    return NULL;
+  }
+  return ws;
+}
+
+static void boot_stat(const void *p, void *wsp, const uint32_t *w, double *out) {
+  const boot_ctx *c = p;
+  boot_ws *ws = wsp;
+  double va[LSP_CALIB_NMETRIC], vb[LSP_CALIB_NMETRIC];
+  metrics_weighted(c->ra, w, c->o->bins, ws->aa, va);
+  if (c->rb) metrics_weighted(c->rb, w, c->o->bins, ws->ab, vb);
+  for (int m = 0; m < LSP_CALIB_NMETRIC; m++) out[m] = c->rb ? va[m] - vb[m] : va[m];
 }
 
 /* Runs B resamples of a (and b when paired: the difference a - b), filling
@@ -320,58 +331,10 @@ static int boot_run(const lsp_calib_rows *ra, const lsp_calib_rows *rb,
   int st = check_opts(o);
   if (st) return st;
   if (!ra || !boot) return lsp_fail(LSP_EINVAL, "bootstrap: NULL argument");
-  if (boot->resamples < 1)
-    return lsp_fail(LSP_EINVAL, "bootstrap: resamples must be >= 1 (got %d)", boot->resamples);
-  if (ra->n > 0xffffffffUL)
-    return lsp_fail(LSP_EINVAL, "bootstrap: at most 2^32 - 1 rows (got %zu)", ra->n);
-  const int B = boot->resamples, M = LSP_CALIB_NMETRIC;
-  int nt = boot->threads > 1 ? boot->threads : 1;
-  if (nt > B) nt = B;
-  double *vals = malloc((size_t)B * M * sizeof *vals);
-  double *col = malloc((size_t)B * sizeof *col);
-  int fail = 0;
-  if (!vals || !col) fail = 1;
-  if (!fail) {
-#pragma omp parallel num_threads(nt) if (nt > 1) reduction(| : fail)
-  {
-    /* per-thread workspace: counts, accumulators, one generator */
-    uint32_t *w = malloc(ra->n * sizeof *w);
-    lsp_calib_acc *aa = lsp_calib_acc_alloc(o->bins, ra->k, o->edges, LSP_CALIB_FULL);
-    lsp_calib_acc *ab = rb ? lsp_calib_acc_alloc(o->bins, rb->k, o->edges, LSP_CALIB_FULL) : NULL;
-    gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
-    int ready = w && aa && (!rb || ab) && g;
-    /* every thread reaches the worksharing loop, ready or not */
-#pragma omp for schedule(static)
-    for (int b = 0; b < B; b++) {
-      double va[LSP_CALIB_NMETRIC], vb[LSP_CALIB_NMETRIC];
-      if (!ready) {
-        fail = 1;
-        continue;
-      }
-      draw_counts(g, boot->seed, b, ra->n, w);
-      metrics_weighted(ra, w, o->bins, aa, va);
-      if (rb) metrics_weighted(rb, w, o->bins, ab, vb);
-      for (int m = 0; m < M; m++) vals[(size_t)b * M + m] = rb ? va[m] - vb[m] : va[m];
-    }
-    free(w);
-    lsp_calib_acc_free(aa);
-    lsp_calib_acc_free(ab);
-    gsl_rng_free(g);
-  }
-  }
-  if (fail) {
-    st = lsp_fail(LSP_ENOMEM, "out of memory for the bootstrap (%zu rows)", ra->n);
-  } else {
-    for (int m = 0; m < M; m++) {
-      for (int b = 0; b < B; b++) col[b] = vals[(size_t)b * M + m];
-      qsort(col, (size_t)B, sizeof *col, cmp_double);
-      lo[m] = percentile(col, (size_t)B, 0.025);
-      hi[m] = percentile(col, (size_t)B, 0.975);
-    }
-  }
-  free(vals);
-  free(col);
-  return st;
+  boot_ctx c = {ra, rb, o};
+  lsp_boot_opts bo = {boot->resamples, boot->seed, boot->threads};
+  lsp_boot_stat stat = {LSP_CALIB_NMETRIC, &c, boot_ws_alloc, boot_ws_free, boot_stat};
+  return lsp_boot_run(ra->n, &bo, &stat, lo, hi);
 }
 
 int lsp_calib_bootstrap(const lsp_calib_rows *r, const lsp_calib_opts *o,

@@ -5,33 +5,20 @@
 #include <stdlib.h>
 
 #include "core/base/lsp_error.h"
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Quantile q of sorted v[0..n): position q·(n−1), linear between neighbours. */
-static double quantile_sorted(const double *v, size_t n, double q) {
-  double pos = q * (double)(n - 1);
-  size_t lo = (size_t)floor(pos);
-  if (lo + 1 >= n) return v[n - 1];
-  double f = pos - (double)lo;
-  return v[lo] + f * (v[lo + 1] - v[lo]);
-}
+#include "core/base/lsp_util.h"
 
 void lsp_dist_summarize(double *v, size_t n, lsp_dist_summary *out) {
   double s = 0.0;
   for (size_t i = 0; i < n; i++) s += v[i];
   out->mean = s / (double)n;
-  qsort(v, n, sizeof *v, cmp_double);
+  qsort(v, n, sizeof *v, lsp_cmp_double);
   out->min = v[0];
   out->max = v[n - 1];
-  out->median = quantile_sorted(v, n, 0.5);
-  out->q05 = quantile_sorted(v, n, 0.05);
-  out->q25 = quantile_sorted(v, n, 0.25);
-  out->q75 = quantile_sorted(v, n, 0.75);
-  out->q95 = quantile_sorted(v, n, 0.95);
+  out->median = lsp_percentile_sorted(v, n, 0.5);
+  out->q05 = lsp_percentile_sorted(v, n, 0.05);
+  out->q25 = lsp_percentile_sorted(v, n, 0.25);
+  out->q75 = lsp_percentile_sorted(v, n, 0.75);
+  out->q95 = lsp_percentile_sorted(v, n, 0.95);
 }
 
 int lsp_logitgap_compute(const float *logits, const int32_t *labels, size_t n,

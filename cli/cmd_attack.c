@@ -6,13 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "attacks/lsp_attack.h"
 #include "cli/cli.h"
 #include "core/data/lsp_data.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 #include "core/base/lsp_io.h"
 #include "core/formats/lsp_json.h"
 #include "core/import/lsp_import.h"
@@ -21,12 +21,6 @@
 #include "core/base/lsp_threads.h"
 
 static const char *k_cmd = "attack";
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Progress on stderr: nothing for runs shorter than 2 s, then at most one
  * line a second (rewritten in place on a terminal). */
@@ -37,7 +31,7 @@ typedef struct {
 
 static void on_progress(const lsp_attack_progress *p, void *user) {
   progress_state *s = user;
-  double t = now_s();
+  double t = lsp_now_s();
   if (t - s->t0 < 2.0 || (t - s->last < 1.0 && p->done < p->total)) return;
   s->last = t;
   double frac = p->total ? (double)p->done / (double)p->total : 1.0;
@@ -373,7 +367,7 @@ int cmd_attack(int argc, char **argv) {
     ao.adv = adv;
     ao.adv_point = neps - 1;
   }
-  progress_state ps = {now_s(), 0.0, isatty(2), 0};
+  progress_state ps = {lsp_now_s(), 0.0, isatty(2), 0};
   ao.progress = on_progress;
   ao.user = &ps;
 

@@ -2,18 +2,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "cli/cli.h"
 #include "core/data/lsp_data.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 #include "core/formats/lsp_json.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void json_split(lsp_json *j, const char *key, const lsp_dataset *d,
                        size_t *counts) {
@@ -90,9 +84,9 @@ int cmd_data(int argc, char **argv) {
   o.max_test = (size_t)max_test;
 
   lsp_splits s;
-  double t0 = now_s();
+  double t0 = lsp_now_s();
   int st = lsp_data_load(&o, &s);
-  double secs = now_s() - t0;
+  double secs = lsp_now_s() - t0;
   if (st) return cli_lib_error(cmd, st);
   size_t *counts = calloc((size_t)s.train.k, sizeof *counts);
   if (!counts) {

@@ -15,6 +15,7 @@
 #include "core/data/lsp_data.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
+#include "core/base/lsp_util.h"
 #include "core/formats/lsp_json.h"
 #include "core/loss/lsp_loss.h"
 #include "core/import/lsp_import.h"
@@ -47,10 +48,7 @@ static int block_basic(const eval_ctx *c, lsp_json *j) {
   size_t correct = 0;
   for (size_t i = 0; i < c->n; i++) {
     const float *z = c->logits + i * c->k;
-    size_t best = 0;
-    for (size_t t = 1; t < c->k; t++)
-      if (z[t] > z[best]) best = t;
-    correct += (int32_t)best == c->split->y[i];
+    correct += (int32_t)lsp_argmax_f32(z, c->k) == c->split->y[i];
   }
   double acc = (double)correct / (double)c->n, nll;
   lsp_ls plain = {0.0, LSP_LS_UNIFORM, 0};

@@ -3,12 +3,12 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/data/lsp_data.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 #include "core/base/lsp_io.h"
 #include "core/nn/lsp_model.h"
 #include "core/base/lsp_threads.h"
@@ -20,12 +20,6 @@ typedef struct {
   int open_line; /* an updating line is on screen, not yet ended     */
   double last;   /* when the updating line was last redrawn          */
 } progress_state;
-
-static double mono_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static void fmt_eta(double s, char *buf, size_t len) {
   if (!(s >= 0) || !isfinite(s)) s = 0;
@@ -55,7 +49,7 @@ static void on_progress(const lsp_train_progress *p, void *user) {
     return;
   }
   if (!ps->tty) return; /* plain lines: one per epoch only */
-  double t = mono_s();
+  double t = lsp_now_s();
   if (t - ps->last < 0.1 && p->batch != p->batches) return;
   ps->last = t;
   fprintf(

@@ -68,7 +68,7 @@ if [ -d "${LSPROBE_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
     grep -q '^test     10000 examples, values \[0, 1\], per class: 1000 1000 1000 1000 1000 1000 1000 1000 1000 1000$' "$SCR/out" &&
     ok "fashion-mnist summary" || bad "fashion-mnist: $(cat "$SCR/out")"
 else
-  echo "skip - fashion-mnist not installed"
+  skipped "fashion-mnist not installed"
 fi
 LSPROBE_DATA="$SCR/none" expect_exit 1 "fashion-mnist missing" "$LSP" data --data fashion-mnist
 expect_err "scripts/setup" "fashion-mnist missing"
