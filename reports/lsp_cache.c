@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 #include "core/import/lsp_import.h"
 
 static uint64_t mix(uint64_t h, const void *p, size_t n) { return lsp_fnv1a(h, p, n); }
@@ -26,8 +27,8 @@ uint64_t lsp_cache_key(const lsp_splits *data, const char *arch, const lsp_train
   return h;
 }
 
-void lsp_cache_path(const char *dir, uint64_t key, char *buf, size_t len) {
-  snprintf(buf, len, "%s/%016llx.lspm", dir, (unsigned long long)key);
+char *lsp_cache_path(const char *dir, uint64_t key) {
+  return lsp_strdupf("%s/%016llx.lspm", dir, (unsigned long long)key);
 }
 
 /* The cached model's canonical architecture equals `arch`. */
