@@ -185,7 +185,7 @@ void lsp_maxpool2d_backward(const lsp_pool2d_geom *g, const float *x,
   const size_t in_plane = g->h_in * g->w_in, out_plane = g->h_out * g->w_out;
   const int tiled = tiles(g);
   /* 2×2 tiles covering the image write every pixel themselves */
-  if (!is_2x2(g) || 2 * g->h_out != g->h_in || 2 * g->w_out != g->w_in)
+  if (n && (!is_2x2(g) || 2 * g->h_out != g->h_in || 2 * g->w_out != g->w_in))
     memset(dx, 0, n * g->c * in_plane * sizeof(float));
   for (size_t p = 0; p < n * g->c; p++) {
     const float *xp = x + p * in_plane;
@@ -239,7 +239,7 @@ void lsp_avgpool2d_backward(const lsp_pool2d_geom *g, const float *dy, size_t n,
                             float *dx) {
   const size_t in_plane = g->h_in * g->w_in, out_plane = g->h_out * g->w_out;
   const long W = (long)g->w_in;
-  memset(dx, 0, n * g->c * in_plane * sizeof(float));
+  if (n) memset(dx, 0, n * g->c * in_plane * sizeof(float));
   for (size_t p = 0; p < n * g->c; p++) {
     const float *dyp = dy + p * out_plane;
     float *dxp = dx + p * in_plane;
