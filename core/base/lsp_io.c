@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/base/lsp_error.h"
 
@@ -139,6 +140,10 @@ int lsp_read_file(const char *path, char **buf, size_t *len) {
   *buf = b;
   *len = n;
   return LSP_OK;
+}
+
+uint32_t lsp_crc32(const void *buf, size_t len) {
+  return (uint32_t)crc32_z(0L, buf, (z_size_t)len);
 }
 
 int lsp_mkdir_p(const char *path) {

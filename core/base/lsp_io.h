@@ -8,6 +8,7 @@
 #define LSP_IO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 typedef struct {
@@ -29,6 +30,10 @@ int lsp_write_file_atomic(const char *path, const void *buf, size_t len);
 
 /* Read a whole file into a NUL-terminated heap buffer (*len excludes NUL). */
 int lsp_read_file(const char *path, char **buf, size_t *len);
+
+/* zlib's CRC-32 of `len` bytes, for any length: zlib's crc32() takes a
+ * 32-bit length, so files of 4 GiB and more go through crc32_z. */
+uint32_t lsp_crc32(const void *buf, size_t len);
 
 /* Create a directory and its parents (like mkdir -p); ok if it exists. */
 int lsp_mkdir_p(const char *path);

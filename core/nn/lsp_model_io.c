@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zlib.h>
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
@@ -201,7 +200,7 @@ int lsp_model_save(const lsp_model *m, const char *path) {
   put_u64(&b, (uint64_t)m->nparams);
   for (size_t i = 0; i < m->nparams; i++) put_f32(&b, m->params[i]);
   put_meta(&b, &m->meta);
-  put_u32(&b, (uint32_t)crc32(0L, b.p, (uInt)b.len));
+  put_u32(&b, lsp_crc32(b.p, b.len));
   int st = lsp_write_file_atomic(path, b.p, b.len);
   free(b.p);
   return st;
@@ -301,7 +300,7 @@ int lsp_model_load_lspm(const char *path, lsp_model **out) {
                   len - need);
     goto done;
   }
-  uint32_t crc_want = (uint32_t)crc32(0L, r.p, (uInt)(len - 4));
+  uint32_t crc_want = lsp_crc32(r.p, len - 4);
   rbuf tail = {r.p + len - 4, 4, 0, 0};
   if (get_u32(&tail) != crc_want) {
     st =
