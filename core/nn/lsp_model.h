@@ -72,7 +72,9 @@ size_t lsp_model_feature_dim(const lsp_model *m);
 /* The last dense layer (the class templates). */
 const lsp_layer *lsp_model_last_dense(const lsp_model *m);
 
-/* Activations and scratch for batches of up to max_batch rows. */
+/* Activations and scratch for batches of up to max_batch rows of model m.
+ * A workspace belongs to the model it was allocated for: forward and
+ * backward refuse (LSP_EINVAL) a workspace of another model. */
 typedef struct lsp_model_ws lsp_model_ws;
 lsp_model_ws *lsp_model_ws_alloc(const lsp_model *m, size_t max_batch);
 void lsp_model_ws_free(lsp_model_ws *ws); /* NULL-safe */
