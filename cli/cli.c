@@ -8,6 +8,12 @@
 #include <string.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
+
+void cli_threads(long threads, int training) {
+  lsp_threads_set((int)threads);
+  lsp_threads_set_blas(training ? 1 : lsp_threads_get());
+}
 
 static void print_usage(const char *cmd, const char *synopsis,
                         const char *about, const cli_opt *opts) {

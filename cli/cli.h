@@ -68,6 +68,19 @@ int cli_error(const char *cmd, int code, const char *fmt, ...)
 /* Print a double for JSON (null for NaN/Inf). */
 void cli_json_number(double x, char *buf, size_t len);
 
+/* The command owns its process, so it sets the thread counts explicitly
+ * (the library never does; core/base/lsp_threads.h): lsprobe's count to
+ * `threads` (0 = the default: OMP_NUM_THREADS, else every core), and
+ * OpenBLAS's to 1 when `training` (the training shares run single-threaded
+ * GEMMs side by side) or to the same count otherwise. */
+void cli_threads(long threads, int training);
+
+/* SIGINT/SIGTERM for long commands: the first signal asks the library to
+ * stop (lsp_interrupt_request: loops end with LSP_EINTR, temporaries are
+ * removed, exit 130); a second one gets the default action. The library
+ * installs no handler itself: the command does, here. */
+void cli_interrupt_install(void);
+
 /* The subcommands. */
 int cmd_loss(int argc, char **argv);
 int cmd_attack(int argc, char **argv);

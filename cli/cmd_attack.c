@@ -329,8 +329,8 @@ int cmd_attack(int argc, char **argv) {
                    "--checks needs --attack bim or pgd (untargeted)");
     goto out;
   }
-  lsp_threads_set((int)threads);
-  lsp_interrupt_install();
+  cli_threads(threads, 0);
+  cli_interrupt_install();
 
   /* models and data */
   const char *mpath = cli_str(opts, "model", NULL),

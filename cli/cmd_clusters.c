@@ -207,7 +207,7 @@ int cmd_clusters(int argc, char **argv) {
           return rc;
         }
   }
-  lsp_threads_set((int)threads);
+  cli_threads(threads, 0);
 
   const char *fpath = cli_str(opts, "features", NULL);
   const char *ypath = cli_str(opts, "labels", NULL);

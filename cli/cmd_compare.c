@@ -70,7 +70,7 @@ int cmd_compare(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
     snprintf(command + strlen(command), sizeof command - strlen(command), " %s", argv[i]);
   o.command = command;
-  lsp_interrupt_install();
+  cli_interrupt_install();
   char report[4200], warning[700];
   int st = lsp_compare(inputs, nin, cli_str(opts, "out", ""), &o, report, sizeof report, warning,
                        sizeof warning);

@@ -245,7 +245,7 @@ int cmd_eval(int argc, char **argv) {
   const char *split = cli_str(opts, "split", "test");
   if (strcmp(split, "test") != 0 && strcmp(split, "val") != 0)
     return cli_error(cmd, CLI_USAGE, "--split: '%s' is not test or val", split);
-  lsp_threads_set((int)threads);
+  cli_threads(threads, 0);
   const char *mpath = cli_str(opts, "model", NULL);
   const char *ddir = cli_str(opts, "dump", NULL);
 
@@ -290,7 +290,7 @@ int cmd_eval(int argc, char **argv) {
     st = lsp_fail(LSP_ENOMEM, "out of memory for %zu examples", c.n);
     goto fail;
   }
-  lsp_interrupt_install();
+  cli_interrupt_install();
   if ((st = lsp_model_predict(m, d->x, d->n, 1024, logits, features)))
     goto fail;
   c.logits = logits;

@@ -151,7 +151,7 @@ int cmd_train(int argc, char **argv) {
   o.seed = (unsigned long)seed;
   o.cosine = cli_has(opts, "cosine");
   o.adam = cli_has(opts, "adam");
-  lsp_threads_set((int)threads);
+  cli_threads(threads, 1);
   const char *out = cli_str(opts, "out", NULL);
 
   lsp_data_opts dopt;
@@ -176,7 +176,7 @@ int cmd_train(int argc, char **argv) {
     st = LSP_EINVAL;
     goto fail;
   }
-  lsp_interrupt_install();
+  cli_interrupt_install();
   if ((st = lsp_train(m, &data, &o, on_progress, &ps, &log))) goto fail;
   if ((st = lsp_model_save(m, out))) goto fail;
   char arch[256];

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_init.h"
 
 typedef struct {
   const char *name;
@@ -38,6 +40,10 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+  if (lsp_init() != LSP_OK) {
+    fprintf(stderr, "lsprobe: %s\n", lsp_errmsg());
+    return CLI_DATA;
+  }
   if (argc < 2) {
     usage(stderr);
     return CLI_USAGE;

@@ -498,8 +498,8 @@ static int load_data(lsp_run_state *s, const logger *lg) {
   return LSP_OK;
 }
 
-int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
-            const char **report_path) {
+static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
+                   const char **report_path) {
   static char report[4096];
   logger lg = {log, user};
   lsp_run_state st_ = {0}, *s = &st_;
@@ -512,8 +512,8 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   double t_start = now_s(), t;
   time_t wall = time(NULL);
   strftime(s->started, sizeof s->started, "%Y-%m-%dT%H:%M:%SZ", gmtime(&wall));
-  lsp_threads_set(o->threads);
   s->threads = lsp_threads_get();
+  if (o->own_blas_threads) lsp_threads_set_blas(1);
 
   /* data first: a bad --data fails before anything is created */
   t = now_s();
@@ -555,6 +555,7 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
       }
     }
   s->seconds_train = now_s() - t;
+  if (o->own_blas_threads) lsp_threads_set_blas(s->threads);
 
   t = now_s();
   for (size_t i = 0; i < s->nmodels; i++) {
@@ -663,5 +664,15 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
 fail:
   if (staging[0]) lsp_outdir_rm_rf(staging);
   free_state(s);
+  return st;
+}
+
+int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
+            const char **report_path) {
+  int prev_threads = opts->threads > 0 ? lsp_threads_set(opts->threads) : -1;
+  int prev_blas = opts->own_blas_threads ? lsp_threads_get_blas() : 0;
+  int st = run_job(opts, log, user, report_path);
+  if (prev_threads >= 0) lsp_threads_set(prev_threads);
+  if (prev_blas > 0) lsp_threads_set_blas(prev_blas);
   return st;
 }

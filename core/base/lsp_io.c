@@ -2,10 +2,14 @@
 #include "core/base/lsp_io.h"
 
 #include <errno.h>
-#include <signal.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -18,18 +22,43 @@ static char *dup_str(const char *s) {
   return d;
 }
 
+/* A fresh temporary name beside `path` ("<path>.tmp.XXXXXX"), created with
+ * O_EXCL and mode 0666 so that the kernel applies the process's umask: the
+ * umask is never read or changed here (umask() changes it for every thread
+ * of the process while it is read). */
+static int create_temporary(const char *path, char *tmp, size_t cap) {
+  static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  static atomic_uint_fast64_t counter;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  for (int attempt = 0; attempt < 100; attempt++) {
+    uint64_t z = atomic_fetch_add(&counter, 1) + ((uint64_t)getpid() << 32) +
+                 (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull; /* splitmix64 finalizer */
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    char suffix[7];
+    for (int i = 0; i < 6; i++, z /= 36) suffix[i] = digits[z % 36];
+    suffix[6] = '\0';
+    snprintf(tmp, cap, "%s.tmp.%s", path, suffix);
+    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0 || errno != EEXIST) return fd;
+  }
+  return -1;
+}
+
 int lsp_out_open(lsp_outfile *out, const char *path) {
   out->fp = NULL;
   out->path = dup_str(path);
-  out->tmp_path = malloc(strlen(path) + 16);
+  size_t cap = strlen(path) + 16;
+  out->tmp_path = malloc(cap);
   if (!out->path || !out->tmp_path) {
     free(out->path);
     free(out->tmp_path);
     out->path = out->tmp_path = NULL;
     return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
   }
-  sprintf(out->tmp_path, "%s.tmp.XXXXXX", path);
-  int fd = mkstemp(out->tmp_path);
+  int fd = create_temporary(path, out->tmp_path, cap);
   if (fd < 0) {
     int e = errno;
     free(out->path);
@@ -37,10 +66,6 @@ int lsp_out_open(lsp_outfile *out, const char *path) {
     out->path = out->tmp_path = NULL;
     return lsp_fail(LSP_EIO, "%s: cannot create: %s", path, strerror(e));
   }
-  /* mkstemp creates 0600; outputs are ordinary files (umask applies). */
-  mode_t um = umask(0);
-  umask(um);
-  (void)fchmod(fd, 0666 & ~um);
   out->fp = fdopen(fd, "wb");
   if (!out->fp) {
     int e = errno;
@@ -172,20 +197,18 @@ int lsp_mkdir_p(const char *path) {
   return LSP_OK;
 }
 
-static volatile sig_atomic_t g_interrupted = 0;
+/* Lock-free (checked below), hence safe to set from a signal handler. */
+static atomic_int g_interrupted;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the interrupt flag must be lock-free");
 
-static void on_signal(int sig) {
-  g_interrupted = 1;
-  signal(sig, SIG_DFL);
+void lsp_interrupt_request(void) {
+  atomic_store_explicit(&g_interrupted, 1, memory_order_relaxed);
 }
 
-void lsp_interrupt_install(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+void lsp_interrupt_clear(void) {
+  atomic_store_explicit(&g_interrupted, 0, memory_order_relaxed);
 }
 
-int lsp_interrupted(void) { return g_interrupted != 0; }
+int lsp_interrupted(void) {
+  return atomic_load_explicit(&g_interrupted, memory_order_relaxed) != 0;
+}

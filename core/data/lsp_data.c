@@ -18,6 +18,7 @@
 
 #include "core/data/lsp_data_pool.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
@@ -177,7 +178,7 @@ int lsp_data_split(const lsp_data_opts *o, const lsp_data_pool *tr,
   lsp_dataset *ds[3] = {&out->train, &out->val, &out->test};
   const lsp_data_pool *src[3] = {tr, tr, te};
   const size_t *sel[3] = {idx, idx + (tr->n - n_val), NULL};
-#pragma omp parallel sections
+#pragma omp parallel sections num_threads(lsp_threads_get())
   {
 #pragma omp section
     for (int s = 0; s < 3; s++) {

@@ -82,9 +82,9 @@ void lsp_model_free(lsp_model *m) {
   free(m);
 }
 
-void lsp_model_init(lsp_model *m, unsigned long seed) {
+int lsp_model_init(lsp_model *m, unsigned long seed) {
   gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-  if (!r) return; /* GSL aborts through its error handler before this */
+  if (!r) return lsp_fail(LSP_ENOMEM, "out of memory for the initialization generator");
   gsl_rng_set(r, seed);
   for (size_t l = 0; l < m->nlayers; l++) {
     lsp_layer *d = &m->layers[l];
@@ -98,6 +98,7 @@ void lsp_model_init(lsp_model *m, unsigned long seed) {
       d->b[i] = (float)((2.0 * gsl_rng_uniform(r) - 1.0) * bound);
   }
   gsl_rng_free(r);
+  return LSP_OK;
 }
 
 const lsp_layer *lsp_model_last_dense(const lsp_model *m) {

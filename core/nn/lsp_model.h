@@ -64,8 +64,9 @@ void lsp_model_free(lsp_model *m); /* NULL-safe */
 
 /* PyTorch nn.Linear's default initialization: W and b uniform in
  * [-1/sqrt(in), 1/sqrt(in)], drawn from a GSL mt19937 seeded with `seed`
- * in layer order (W row-major, then b). */
-void lsp_model_init(lsp_model *m, unsigned long seed);
+ * in layer order (W row-major, then b). LSP_ENOMEM (parameters untouched)
+ * when the generator cannot be allocated. */
+int lsp_model_init(lsp_model *m, unsigned long seed);
 
 /* Size of the penultimate features: the input of the last dense layer. */
 size_t lsp_model_feature_dim(const lsp_model *m);

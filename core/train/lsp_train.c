@@ -38,11 +38,6 @@
 #include "core/base/lsp_pool.h"
 #include "core/base/lsp_threads.h"
 
-/* OpenBLAS's thread knobs (declared by its cblas.h; repeated here as in
- * lsp_threads.c so that the include order does not matter). */
-int openblas_get_num_threads(void);
-void openblas_set_num_threads(int num_threads);
-
 #define ADAM_B1 0.9
 #define ADAM_B2 0.999
 #define ADAM_EPS 1e-8
@@ -377,10 +372,11 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   int nw = lsp_threads_get();
   if (nw < 1) nw = 1;
   if ((size_t)nw > bs) nw = (int)bs;
+  /* Workers call GEMMs side by side, which needs OpenBLAS at one thread:
+   * its multi-threaded GEMMs serialize on a lock inside OpenBLAS (measured
+   * 20x slower). OpenBLAS's count is the host's to set, not ours. */
+  if (nw > 1 && lsp_threads_get_blas() > 1) nw = 1;
   const size_t share = (bs + (size_t)nw - 1) / (size_t)nw;
-  /* Workers call single-threaded GEMMs side by side. */
-  const int blas_threads = openblas_get_num_threads();
-  if (nw > 1) openblas_set_num_threads(1);
 
   trainer tn = {m, NULL, nw, NULL, opts};
   job jb = {&tn, lsp_pool_alloc(nw), tr, NULL, 0, 0, 0.0};
@@ -405,7 +401,7 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
     goto done;
   }
 
-  lsp_model_init(m, opts->seed);
+  if ((st = lsp_model_init(m, opts->seed))) goto done;
   /* The shuffling stream is seeded apart from the initialization stream. */
   gsl_rng_set(rng, opts->seed ^ 0x5bd1e995UL);
   for (size_t i = 0; i < n; i++) perm[i] = i;
@@ -508,7 +504,6 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   }
 done:
   lsp_pool_free(jb.pool);
-  if (nw > 1) openblas_set_num_threads(blas_threads);
   if (tn.w)
     for (int t = 0; t < nw; t++) worker_free(&tn.w[t]);
   free(tn.w);
