@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/lsp_cpu.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
 #include "core/formats/lsp_json.h"
@@ -79,6 +80,13 @@ static int write_json(const lsp_run_state *s, const lsp_findings *f, const char 
   lsp_json_key_str(&j, "started", s->started);
   lsp_json_key_str(&j, "command", s->command);
   lsp_json_key_int(&j, "threads", s->threads);
+  /* which machine code computed the numbers (README "Reproducibility"):
+   * the dispatched kernel clone and OpenBLAS's kernels */
+  lsp_json_key(&j, "cpu");
+  lsp_json_obj_begin(&j);
+  lsp_json_key_str(&j, "path", lsp_cpu_path());
+  lsp_json_key_str(&j, "blas_core", lsp_blas_core());
+  lsp_json_obj_end(&j);
   lsp_json_key(&j, "config");
   lsp_json_obj_begin(&j);
   lsp_json_key_str(&j, "data", s->data.name);

@@ -12,6 +12,13 @@ grep -q '^trained 16-24-4 on synthetic' "$SCR/out" && ok "prints the summary" ||
 
 expect_exit 0 "train again, same seed, --quiet" "$LSP" train --data "$SYN" --smoothing 0.1 "${Q[@]}" --quiet --out "$SCR/b.lspm"
 [ ! -s "$SCR/err" ] && ok "--quiet prints no progress" || bad "--quiet: $(cat "$SCR/err")"
+# the record holds no timings, and the thread count does not change the model
+cmp -s "$SCR/a.lspm" "$SCR/b.lspm" && ok "two trainings: byte-identical model files" || bad "two trainings with the same settings differ (cmp)"
+# batches of 128 rows are 2 shares: 2 threads train them side by side
+B=(--data "$SYN" --smoothing 0.1 --hidden 24 --epochs 3 --batch 128 --quiet)
+expect_exit 0 "train, batch 128, 1 thread" "$LSP" train "${B[@]}" --threads 1 --out "$SCR/t1.lspm"
+expect_exit 0 "train, batch 128, 2 threads" "$LSP" train "${B[@]}" --threads 2 --out "$SCR/t2.lspm"
+cmp -s "$SCR/t1.lspm" "$SCR/t2.lspm" && ok "--threads 2: byte-identical to --threads 1" || bad "--threads 2 trained another model than --threads 1"
 expect_exit 0 "train, other seed" "$LSP" train --data "$SYN" --smoothing 0.1 "${Q[@]}" --quiet --seed 2 --out "$SCR/c.lspm"
 expect_exit 0 "train with Adam, cosine, t2t" "$LSP" train --data "$SYN" --smoothing 0.2 --convention t2t --adam --lr 0.01 --cosine --weight-decay 1e-4 "${Q[@]}" --quiet --out "$SCR/d.lspm"
 

@@ -165,6 +165,20 @@ static void test_train_learns_and_is_deterministic(void **state) {
   assert_string_equal(a->meta.data, "hand-mixture");
   assert_true(a->meta.data_hash == 0xfeedull);
   assert_true(a->meta.val_accuracy == la.val_acc[5]);
+  assert_int_equal(a->meta.code_version, LSP_TRAIN_CODE_VERSION);
+  assert_int_equal(a->meta.shares, 1); /* 32 rows: one share */
+  assert_true(a->meta.n_train == 300 && a->meta.n_val == 90);
+  assert_true(a->meta.val_hash == lsp_dataset_hash(&d->val));
+  assert_true(a->meta.val_hash != lsp_dataset_hash(&d->train));
+  assert_true(a->meta.cpu_path[0] && a->meta.blas_core[0]);
+  /* the record lsp_train writes is the one lsp_train_record predicts (the
+   * model cache relies on it) */
+  lsp_model_meta want;
+  char diff[256];
+  o.seed = 7; /* a's settings */
+  lsp_train_record(&o, d, &want);
+  const char *differs = lsp_model_record_diff(&a->meta, &want, diff, sizeof diff);
+  if (differs) fail_msg("the trained record differs in %s", differs);
   assert_true(la.samples_per_s > 0 && la.seconds > 0);
   lsp_train_log_free(&la);
   lsp_train_log_free(&lb);

@@ -69,6 +69,17 @@ void lsp_dataset_class_counts(const lsp_dataset *d, size_t *counts) {
     if (d->y[i] >= 0 && d->y[i] < d->k) counts[d->y[i]]++;
 }
 
+uint64_t lsp_dataset_hash(const lsp_dataset *d) {
+  uint64_t shape[3] = {d->n, d->dim, (uint64_t)(int64_t)d->k};
+  uint64_t h = lsp_fnv1a(LSP_FNV_INIT, "lsprobe-dataset-v1", 18);
+  h = lsp_fnv1a(h, shape, sizeof shape);
+  if (d->n) {
+    h = lsp_fnv1a(h, d->x, d->n * d->dim * sizeof *d->x);
+    h = lsp_fnv1a(h, d->y, d->n * sizeof *d->y);
+  }
+  return h;
+}
+
 void lsp_dataset_range(const lsp_dataset *d, float *lo, float *hi) {
   size_t len = d->n * d->dim;
   float a = len ? d->x[0] : 0.0f, b = a;
@@ -191,6 +202,7 @@ int lsp_data_split(const lsp_data_opts *o, const lsp_data_pool *tr,
   }
   free(idx);
   out->hash = h;
+  out->split_seed = o->seed;
   return LSP_OK;
 }
 /* ---- entry point --------------------------------------------------------- */

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/base/lsp_cpu.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
 #include "core/base/lsp_pool.h"
@@ -118,6 +119,33 @@ void lsp_train_adam_step(float *w, const float *dw, float *m1, float *m2,
     m2[i] = b2 * m2[i] + (1.0f - b2) * g * g;
     w[i] = w[i] - step * m1[i] / (sqrtf(m2[i]) * rs + eps);
   }
+}
+
+void lsp_train_record(const lsp_train_opts *o, const lsp_splits *data,
+                      lsp_model_meta *r) {
+  memset(r, 0, sizeof *r);
+  size_t bs = o->batch < data->train.n ? o->batch : data->train.n;
+  r->trained = 1;
+  r->code_version = LSP_TRAIN_CODE_VERSION;
+  r->smoothing = o->smoothing;
+  r->seed = o->seed;
+  r->epochs = (int)o->epochs;
+  r->batch = (int)o->batch;
+  r->shares = (int)lsp_train_shares(bs);
+  r->lr = o->lr;
+  r->momentum = o->momentum;
+  r->weight_decay = o->weight_decay;
+  r->cosine = o->cosine != 0;
+  r->adam = o->adam != 0;
+  r->data_hash = data->hash;
+  r->split_seed = data->split_seed;
+  r->n_train = data->train.n;
+  r->n_val = data->val.n;
+  r->val_hash = data->val.n ? lsp_dataset_hash(&data->val) : 0;
+  snprintf(r->data, sizeof r->data, "%s", data->name);
+  snprintf(r->cpu_path, sizeof r->cpu_path, "%s", lsp_cpu_path());
+  snprintf(r->blas_core, sizeof r->blas_core, "%s", lsp_blas_core());
+  r->val_accuracy = NAN;
 }
 
 static int check_setup(const lsp_model *m, const lsp_splits *data,
@@ -524,22 +552,8 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   lg.seconds = now_s() - t0;
   lg.samples_per_s = lg.seconds > 0 ? total / lg.seconds : 0.0;
 
-  lsp_model_meta *mt = &m->meta;
-  memset(mt, 0, sizeof *mt);
-  mt->trained = 1;
-  mt->smoothing = opts->smoothing;
-  mt->seed = opts->seed;
-  mt->epochs = (int)opts->epochs;
-  mt->batch = (int)opts->batch;
-  mt->lr = opts->lr;
-  mt->momentum = opts->momentum;
-  mt->weight_decay = opts->weight_decay;
-  mt->cosine = opts->cosine != 0;
-  mt->adam = opts->adam != 0;
-  snprintf(mt->data, sizeof mt->data, "%s", data->name);
-  mt->data_hash = data->hash;
-  mt->val_accuracy = lg.val_acc[opts->epochs - 1];
-  mt->train_seconds = lg.seconds;
+  lsp_train_record(opts, data, &m->meta);
+  m->meta.val_accuracy = lg.val_acc[opts->epochs - 1];
   if (log) {
     *log = lg;
     memset(&lg, 0, sizeof lg);

@@ -24,6 +24,14 @@
 #include "core/loss/lsp_loss.h"
 #include "core/nn/lsp_model.h"
 
+/* The version of the training code: bump it when a change to training
+ * changes the weights trained from the same settings, so that a model
+ * trained before is not taken for one trained now (the training record
+ * carries it and the model cache compares it).
+ *   1  one share per thread (the thread count changed the weights)
+ *   2  fixed shares per batch, any thread count gives the same model */
+#define LSP_TRAIN_CODE_VERSION 2
+
 /* Every batch is cut into lsp_train_shares(batch) shares of rows, whatever
  * the thread count: ceil(batch / LSP_TRAIN_SHARE_ROWS), at least 1 and at
  * most LSP_TRAIN_MAX_SHARES (see lsp_train for why). */
@@ -85,6 +93,15 @@ void lsp_train_log_free(lsp_train_log *log);
  * is seen between batches. On failure m holds partly trained parameters. */
 int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
               lsp_train_cb cb, void *user, lsp_train_log *log);
+
+/* The training record lsp_train writes into m->meta for these options and
+ * data (val_accuracy NaN until trained): every setting that determines the
+ * weights -- code version, smoothing, seed, schedule, optimizer, shares, the
+ * data hash and the train/validation split with its hash -- and the
+ * description (data name, CPU path, BLAS kernels). The model cache builds
+ * the record it wants with this, so the two cannot drift apart. */
+void lsp_train_record(const lsp_train_opts *o, const lsp_splits *data,
+                      lsp_model_meta *r);
 
 /* One optimizer step over a flat float32 parameter array of n entries, as
  * lsp_train applies it after every batch (and as torch.optim does):
