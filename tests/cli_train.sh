@@ -41,9 +41,23 @@ awk -v a="$nll" -v b="$lnll" 'BEGIN { d = a - b; exit !(d < 1e-9 && d > -1e-9) }
 expect_exit 0 "eval --split val, text" "$LSP" eval --model "$SCR/a.lspm" --data "$SYN" --split val
 grep -q '^accuracy ' "$SCR/out" && grep -q 'val split, 100 examples' "$SCR/out" && ok "text output" || bad "text: $(cat "$SCR/out")"
 
+# --split val scores the examples the model was trained without: the split
+# its record names (here 300 held out, not the default 100), checked by hash
+expect_exit 0 "train with --val 300" "$LSP" train --data "$SYN" --smoothing 0.1 "${Q[@]}" --val 300 --quiet --out "$SCR/v300.lspm"
+expect_exit 0 "eval --split val, recorded split" "$LSP" eval --model "$SCR/v300.lspm" --data "$SYN" --split val
+grep -q 'val split, 300 examples' "$SCR/out" && ok "eval uses the recorded 300 validation examples" || bad "eval split: $(grep split "$SCR/out")"
+[ ! -s "$SCR/err" ] && ok "no warning for a recorded split" || bad "warning: $(cat "$SCR/err")"
+expect_exit 2 "eval --val other than recorded" "$LSP" eval --model "$SCR/v300.lspm" --data "$SYN" --split val --val 100
+expect_err "--val 100: $SCR/v300.lspm was trained with 300 validation examples held out" "eval --val other than recorded"
+expect_exit 1 "eval on other data" "$LSP" eval --model "$SCR/v300.lspm" --data "synthetic:train=1200,test=600,dim=16,classes=4,sep=3" --split val
+expect_err "is not the one $SCR/v300.lspm was trained without" "eval on other data"
+expect_exit 0 "eval the test split of other data" "$LSP" eval --model "$SCR/v300.lspm" --data "synthetic:train=1200,test=600,dim=16,classes=4,sep=3"
+grep -q "WARNING: synthetic is not the data $SCR/v300.lspm was trained on" "$SCR/err" && ok "warns where the temperature comes from" || bad "other data, test split: $(cat "$SCR/err")"
+
 # A PyTorch export folder works as --model.
 expect_exit 0 "eval a PyTorch export" "$LSP" eval --model "$DATA/torch_mlp_tiny" --data "synthetic:dim=8,classes=3,train=600,test=300" --json
 grep -q '"arch":"8-16-16-3"' "$SCR/out" && ok "export loads as 8-16-16-3" || bad "export: $(cat "$SCR/out")"
+grep -q "WARNING: .*torch_mlp_tiny records no training split" "$SCR/err" && ok "warns that an export records no split" || bad "no split warning: $(cat "$SCR/err")"
 
 # bad usage: exit 2, one line, nothing written
 expect_exit 2 "missing --smoothing" "$LSP" train --data "$SYN" --out "$SCR/no.lspm"
