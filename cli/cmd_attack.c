@@ -345,11 +345,11 @@ int cmd_attack(int argc, char **argv) {
   memset(&tr, 0, sizeof tr);
   float *adv = NULL;
   int st;
-  if ((st = lsp_model_load(mpath, &m))) {
+  if ((st = cli_model_load(k_cmd, mpath, &m))) {
     rc = cli_lib_error(k_cmd, st);
     goto done;
   }
-  if (fpath && (st = lsp_model_load(fpath, &m0))) {
+  if (fpath && (st = cli_model_load(k_cmd, fpath, &m0))) {
     rc = cli_lib_error(k_cmd, st);
     goto done;
   }

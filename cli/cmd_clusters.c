@@ -26,7 +26,7 @@ typedef struct {
 /* The templates of a model file (.lspm or PyTorch export): its last dense
  * layer, whose input is the penultimate features. */
 static int model_templates(const char *mpath, size_t h, templates *t) {
-  int st = lsp_model_load(mpath, &t->model);
+  int st = cli_model_load("clusters", mpath, &t->model);
   if (st) return st;
   const lsp_layer *L = lsp_model_last_dense(t->model);
   if (L->in != h)

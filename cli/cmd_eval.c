@@ -258,7 +258,7 @@ int cmd_eval(int argc, char **argv) {
   lsp_model *m = NULL;
   float *logits = NULL, *features = NULL;
   int st;
-  if ((st = lsp_model_load(mpath, &m))) goto fail;
+  if ((st = cli_model_load(cmd, mpath, &m))) goto fail;
   /* The validation split (scored with --split val, and where the
    * temperature is fitted) must be the examples the model was trained
    * without: the split its record names, checked by its hash. */
@@ -307,19 +307,18 @@ int cmd_eval(int argc, char **argv) {
                     data.name, mpath, mt->data, (unsigned long long)mt->n_val);
       goto fail;
     }
-    fprintf(stderr,
-            "lsprobe: eval: WARNING: %s is not the data %s was trained on (%s; the "
-            "validation split differs): the temperature is fitted on this data's "
-            "validation split\n",
-            data.name, mpath, mt->data);
+    cli_warn(cmd,
+             "%s is not the data %s was trained on (%s; the validation split "
+             "differs): the temperature is fitted on this data's validation split",
+             data.name, mpath, mt->data);
   }
   if (!recorded)
-    fprintf(stderr,
-            "lsprobe: eval: WARNING: %s records no training split (%s): the validation "
-            "split is lsprobe's own (seed %lu, %zu examples); if the model was trained on "
-            "them, its validation numbers and the temperature are optimistic\n",
-            mpath, mt->trained ? "written by an older lsprobe" : "imported or untrained",
-            dopt.seed, data.val.n);
+    cli_warn(cmd,
+             "%s records no training split (%s): the validation split is lsprobe's "
+             "own (seed %lu, %zu examples); if the model was trained on them, its "
+             "validation numbers and the temperature are optimistic",
+             mpath, mt->trained ? "written by an older lsprobe" : "imported or untrained",
+             dopt.seed, data.val.n);
   eval_ctx c = {mpath, m,    &data, d,          split,
                 NULL,  NULL, d->n,  m->out_dim, lsp_model_feature_dim(m),
                 (int)bins, (int)boot, (unsigned long)seed};

@@ -58,6 +58,7 @@ grep -q "WARNING: synthetic is not the data $SCR/v300.lspm was trained on" "$SCR
 expect_exit 0 "eval a PyTorch export" "$LSP" eval --model "$DATA/torch_mlp_tiny" --data "synthetic:dim=8,classes=3,train=600,test=300" --json
 grep -q '"arch":"8-16-16-3"' "$SCR/out" && ok "export loads as 8-16-16-3" || bad "export: $(cat "$SCR/out")"
 grep -q "WARNING: .*torch_mlp_tiny records no training split" "$SCR/err" && ok "warns that an export records no split" || bad "no split warning: $(cat "$SCR/err")"
+grep -q "lsprobe: eval: WARNING: .*torch_mlp_tiny: a state_dict export records no activations: ReLU is assumed between its 3 Linear layers" "$SCR/err" && ok "says loudly that ReLU is assumed" || bad "no ReLU warning: $(cat "$SCR/err")"
 
 # bad usage: exit 2, one line, nothing written
 expect_exit 2 "missing --smoothing" "$LSP" train --data "$SYN" --out "$SCR/no.lspm"
