@@ -320,28 +320,37 @@ typedef struct {
   const lsp_train_opts *o;
 } trainer;
 
-/* Thread t of nt: sum the shares' gradients over its parameter slice into
- * m->grads (share 0's buffer), in share order, and step that slice. */
+/* Thread t of nt: sum the shares' gradients over its parameter slice, in
+ * share order, and step that slice. The sum goes through a small block on
+ * the stack straight into the optimizer, so the summed gradient is never
+ * written back to memory (m->grads holds share 0's afterwards). */
+enum { STEP_BLOCK = 1024 };
+
 static void reduce_and_step(const trainer *tn, int t, int nt, double lr,
                             size_t step) {
   const size_t np = tn->m->nparams;
   const size_t lo = np * (size_t)t / (size_t)nt,
                hi = np * (size_t)(t + 1) / (size_t)nt;
-  float *g = tn->m->grads;
-  if (tn->sh[0].nr == 0) memset(g + lo, 0, (hi - lo) * sizeof *g);
-  for (size_t s = 1; s < tn->S; s++) {
-    if (tn->sh[s].nr == 0) continue;
-    const float *gs = tn->sh[s].grads;
-    for (size_t i = lo; i < hi; i++) g[i] += gs[i];
-  }
   const lsp_train_opts *o = tn->o;
-  if (o->adam)
-    lsp_train_adam_step(tn->m->params + lo, g + lo, tn->state + lo,
-                        tn->state + np + lo, hi - lo, lr, o->weight_decay,
-                        step);
-  else
-    lsp_train_sgd_step(tn->m->params + lo, g + lo, tn->state + lo, hi - lo, lr,
-                       o->momentum, o->weight_decay);
+  float g[STEP_BLOCK];
+  for (size_t b0 = lo; b0 < hi; b0 += STEP_BLOCK) {
+    const size_t nb = hi - b0 < STEP_BLOCK ? hi - b0 : STEP_BLOCK;
+    if (tn->sh[0].nr)
+      memcpy(g, tn->m->grads + b0, nb * sizeof *g);
+    else
+      memset(g, 0, nb * sizeof *g);
+    for (size_t s = 1; s < tn->S; s++) {
+      if (tn->sh[s].nr == 0) continue;
+      const float *gs = tn->sh[s].grads + b0;
+      for (size_t i = 0; i < nb; i++) g[i] += gs[i];
+    }
+    if (o->adam)
+      lsp_train_adam_step(tn->m->params + b0, g, tn->state + b0, tn->state + np + b0, nb,
+                          lr, o->weight_decay, step);
+    else
+      lsp_train_sgd_step(tn->m->params + b0, g, tn->state + b0, nb, lr, o->momentum,
+                         o->weight_decay);
+  }
 }
 
 /* What one pool run needs: a batch (idx, nb, lr, step) or a split to score. */
