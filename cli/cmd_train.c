@@ -92,8 +92,8 @@ int cmd_train(int argc, char **argv) {
        0, 0},
       {"seed", "S", "initialization and shuffling seed (default 1)", 1, 0, 0},
       {"threads", "T",
-       "threads, each training on a share of every batch (default: all "
-       "cores; 1 is faster when other jobs keep the cores busy)",
+       "threads (default: all cores): every batch is cut into ceil(batch/64) "
+       "shares trained side by side; the model is the same for any T",
        1, 0, 0},
       {"val", "N",
        "validation examples held out of the training file "
@@ -111,7 +111,7 @@ int cmd_train(int argc, char **argv) {
       "label-smoothed\ncross-entropy and mini-batch SGD with momentum "
       "(torch.optim.SGD semantics),\nvalidating after every epoch. Progress "
       "goes to stderr: one updating line on a\nterminal, one line per epoch "
-      "otherwise. Same seed and thread count give a\nbit-identical model.",
+      "otherwise. The same seed and settings give a\nbyte-identical model file for any thread count.",
       argc, argv, opts);
   if (rc) return rc;
   if ((rc = cli_require(cmd, opts, "data")) ||
