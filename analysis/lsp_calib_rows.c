@@ -6,14 +6,15 @@
  * weighted sum over the original rows, so a resample costs one pass over N
  * rows. Resample b uses its own mt19937 seeded from (seed, b), so results do
  * not depend on which thread ran it. */
-#include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/lsp_boot.h"
 #include "analysis/lsp_calib.h"
 #include "analysis/lsp_calib_impl.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 
 struct lsp_calib_rows {
   size_t n, k;
@@ -85,21 +86,38 @@ static int rows_sort(lsp_calib_rows *r) {
   return LSP_OK;
 }
 
+/* The input matrix, float32 or float64, read as doubles (exact for floats). */
+typedef struct {
+  const float *f;
+  const double *d; /* non-NULL for float64 input */
+} mat;
+
+static inline double at(mat x, size_t i) { return x.d ? x.d[i] : (double)x.f[i]; }
+/* Row i's argmax (lowest index on ties) in the row's own precision. */
+static inline size_t argmax_row(mat x, size_t i, size_t k) {
+  return x.d ? lsp_argmax_f64(x.d + i * k, k) : lsp_argmax_f32(x.f + i * k, k);
+}
+
 /* Validation reuses the accumulator's checks and messages (one bin). */
-static int validate(const float *x, const int32_t *y, size_t n, size_t k, double inv_t,
-                    int logits, const char *path) {
-  if (!x || !y) return lsp_fail(LSP_EINVAL, "calibration: NULL input");
+static int validate(mat x, const int32_t *y, size_t n, size_t k, double inv_t, int logits,
+                    const char *path) {
+  if ((!x.f && !x.d) || !y) return lsp_fail(LSP_EINVAL, "calibration: NULL input");
   lsp_calib_acc *a = lsp_calib_acc_alloc(1, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_TOP);
   if (!a) return LSP_ENOMEM;
-  int st = logits ? lsp_calib_acc_add_logits(a, x, y, n, 0, inv_t, 1)
-                  : lsp_calib_acc_add_probs(a, x, y, n, 0, 1);
+  int st;
+  if (x.d)
+    st = logits ? lsp_calib_acc_add_logits_f64(a, x.d, y, n, 0, inv_t, 1)
+                : lsp_calib_acc_add_probs_f64(a, x.d, y, n, 0, 1);
+  else
+    st = logits ? lsp_calib_acc_add_logits(a, x.f, y, n, 0, inv_t, 1)
+                : lsp_calib_acc_add_probs(a, x.f, y, n, 0, 1);
   lsp_calib_acc_free(a);
   if (st && path) lsp_fail_prefix(st, path);
   return st;
 }
 
-int lsp_calib_rows_from_probs(const float *p, const int32_t *y, size_t n, size_t k,
-                              const char *path, lsp_calib_rows **out) {
+static int from_probs(mat p, const int32_t *y, size_t n, size_t k, const char *path,
+                      lsp_calib_rows **out) {
   int st = rows_alloc(n, k, out);
   if (st) return st;
   if ((st = validate(p, y, n, k, 1.0, 0, path))) {
@@ -109,19 +127,16 @@ int lsp_calib_rows_from_probs(const float *p, const int32_t *y, size_t n, size_t
   }
   lsp_calib_rows *r = *out;
   for (size_t i = 0; i < n; i++) {
-    const float *row = p + i * k;
-    size_t yi = (size_t)y[i], am = 0;
-    float mx = row[0];
-    double br = 0.0;
+    size_t yi = (size_t)y[i], am = argmax_row(p, i, k);
+    double mx = at(p, i * k + am), br = 0.0;
     for (size_t j = 0; j < k; j++) {
-      double v = (double)row[j], t = j == yi ? 1.0 : 0.0;
-      if (row[j] > mx) mx = row[j], am = j;
+      double v = at(p, i * k + j), t = j == yi ? 1.0 : 0.0;
       br += (v - t) * (v - t);
       r->prob[i * k + j] = v;
     }
-    double py = (double)row[yi];
+    double py = at(p, i * k + yi);
     r->y[i] = y[i];
-    r->conf[i] = (double)mx;
+    r->conf[i] = mx;
     r->correct[i] = am == yi;
     r->nll[i] = py > 0.0 ? -log(py) : INFINITY;
     r->brier[i] = br;
@@ -133,8 +148,8 @@ int lsp_calib_rows_from_probs(const float *p, const int32_t *y, size_t n, size_t
   return st;
 }
 
-int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n, size_t k,
-                               double inv_t, const char *path, lsp_calib_rows **out) {
+static int from_logits(mat z, const int32_t *y, size_t n, size_t k, double inv_t,
+                       const char *path, lsp_calib_rows **out) {
   int st = rows_alloc(n, k, out);
   if (st) return st;
   if ((st = validate(z, y, n, k, inv_t, 1, path))) {
@@ -144,25 +159,23 @@ int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n, size_
   }
   lsp_calib_rows *r = *out;
   for (size_t i = 0; i < n; i++) {
-    const float *row = z + i * k;
     double *w = r->prob + i * k; /* scaled shifted logits, then probabilities */
-    size_t yi = (size_t)y[i], am = 0;
-    float mx = row[0];
-    for (size_t j = 0; j < k; j++)
-      if (row[j] > mx) mx = row[j], am = j;
-    /* the same expressions as the accumulator's logits kernel */
+    size_t yi = (size_t)y[i], am = argmax_row(z, i, k);
+    double mx = at(z, i * k + am);
+    /* the same expressions as the accumulator's logits kernel: p_j =
+     * exp(w_j)/s, so the top class's p is the confidence 1/s exactly */
     double s = 0.0;
     for (size_t j = 0; j < k; j++) {
-      w[j] = ((double)row[j] - (double)mx) * inv_t;
+      w[j] = (at(z, i * k + j) - mx) * inv_t;
       s += exp(w[j]);
     }
-    double ls = log(s), br = 0.0;
+    double br = 0.0;
     r->y[i] = y[i];
     r->conf[i] = 1.0 / s;
     r->correct[i] = am == yi;
-    r->nll[i] = ls - w[yi];
+    r->nll[i] = log(s) - w[yi];
     for (size_t j = 0; j < k; j++) {
-      double v = exp(w[j] - ls), t = j == yi ? 1.0 : 0.0;
+      double v = exp(w[j]) / s, t = j == yi ? 1.0 : 0.0;
       br += (v - t) * (v - t);
       w[j] = v;
     }
@@ -173,6 +186,26 @@ int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n, size_
     *out = NULL;
   }
   return st;
+}
+
+int lsp_calib_rows_from_probs(const float *p, const int32_t *y, size_t n, size_t k,
+                              const char *path, lsp_calib_rows **out) {
+  return from_probs((mat){p, NULL}, y, n, k, path, out);
+}
+
+int lsp_calib_rows_from_probs_f64(const double *p, const int32_t *y, size_t n, size_t k,
+                                  const char *path, lsp_calib_rows **out) {
+  return from_probs((mat){NULL, p}, y, n, k, path, out);
+}
+
+int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n, size_t k,
+                               double inv_t, const char *path, lsp_calib_rows **out) {
+  return from_logits((mat){z, NULL}, y, n, k, inv_t, path, out);
+}
+
+int lsp_calib_rows_from_logits_f64(const double *z, const int32_t *y, size_t n, size_t k,
+                                   double inv_t, const char *path, lsp_calib_rows **out) {
+  return from_logits((mat){NULL, z}, y, n, k, inv_t, path, out);
 }
 
 /* Weighted sums into `a` (reset first); w == NULL means weight 1 each. */
@@ -276,20 +309,6 @@ int lsp_calib_rows_score(const lsp_calib_rows *r, const lsp_calib_opts *o,
 
 /* ---- bootstrap ---------------------------------------------------------- */
 
-static uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-/* Resample b's row counts: N draws with replacement from its own stream. */
-static void draw_counts(gsl_rng *g, uint64_t seed, int b, size_t n, uint32_t *w) {
-  gsl_rng_set(g, (unsigned long)(splitmix64(seed ^ splitmix64((uint64_t)b)) & 0xffffffffUL));
-  memset(w, 0, n * sizeof *w);
-  for (size_t i = 0; i < n; i++) w[gsl_rng_uniform_int(g, (unsigned long)n)]++;
-}
-
 static void metrics_weighted(const lsp_calib_rows *r, const uint32_t *w, int bins,
                              lsp_calib_acc *a, double *v) {
   int has[LSP_CALIB_NMETRIC];
@@ -298,18 +317,45 @@ static void metrics_weighted(const lsp_calib_rows *r, const uint32_t *w, int bin
   v[LSP_CALIB_ACE] = rows_ace(r, w, bins, NULL, NULL, NULL);
 }
 
-/* Linear-interpolation percentile of sorted v[0..n-1] (NumPy's default). */
-static double percentile(const double *v, size_t n, double q) {
-  double h = (double)(n - 1) * q;
-  size_t lo = (size_t)h;
-  double f = h - (double)lo;
-  if (lo + 1 >= n || f == 0.0 || v[lo] == v[lo + 1]) return v[lo];
-  return v[lo] + f * (v[lo + 1] - v[lo]);
+/* The statistic the bootstrap engine (lsp_boot.h) resamples: every metric
+ * of a, or the differences a - b when paired. */
+typedef struct {
+  const lsp_calib_rows *ra, *rb; /* rb NULL: unpaired */
+  const lsp_calib_opts *o;
+} boot_ctx;
+
+typedef struct {
+  lsp_calib_acc *aa, *ab;
+} boot_ws;
+
+static void boot_ws_free(void *p) {
+  boot_ws *ws = p;
+  if (!ws) return;
+  lsp_calib_acc_free(ws->aa);
+  lsp_calib_acc_free(ws->ab);
+  free(ws);
 }
 
-static int cmp_double(const void *pa, const void *pb) {
-  double a = *(const double *)pa, b = *(const double *)pb;
-  return (a > b) - (a < b);
+static void *boot_ws_alloc(const void *p) {
+  const boot_ctx *c = p;
+  boot_ws *ws = calloc(1, sizeof *ws);
+  if (!ws) return NULL;
+  ws->aa = lsp_calib_acc_alloc(c->o->bins, c->ra->k, c->o->edges, LSP_CALIB_FULL);
+  if (c->rb) ws->ab = lsp_calib_acc_alloc(c->o->bins, c->rb->k, c->o->edges, LSP_CALIB_FULL);
+  if (!ws->aa || (c->rb && !ws->ab)) {
+    boot_ws_free(ws);
+    return NULL;
+  }
+  return ws;
+}
+
+static void boot_stat(const void *p, void *wsp, const uint32_t *w, double *out) {
+  const boot_ctx *c = p;
+  boot_ws *ws = wsp;
+  double va[LSP_CALIB_NMETRIC], vb[LSP_CALIB_NMETRIC];
+  metrics_weighted(c->ra, w, c->o->bins, ws->aa, va);
+  if (c->rb) metrics_weighted(c->rb, w, c->o->bins, ws->ab, vb);
+  for (int m = 0; m < LSP_CALIB_NMETRIC; m++) out[m] = c->rb ? va[m] - vb[m] : va[m];
 }
 
 /* Runs B resamples of a (and b when paired: the difference a - b), filling
@@ -320,58 +366,10 @@ static int boot_run(const lsp_calib_rows *ra, const lsp_calib_rows *rb,
   int st = check_opts(o);
   if (st) return st;
   if (!ra || !boot) return lsp_fail(LSP_EINVAL, "bootstrap: NULL argument");
-  if (boot->resamples < 1)
-    return lsp_fail(LSP_EINVAL, "bootstrap: resamples must be >= 1 (got %d)", boot->resamples);
-  if (ra->n > 0xffffffffUL)
-    return lsp_fail(LSP_EINVAL, "bootstrap: at most 2^32 - 1 rows (got %zu)", ra->n);
-  const int B = boot->resamples, M = LSP_CALIB_NMETRIC;
-  int nt = boot->threads > 1 ? boot->threads : 1;
-  if (nt > B) nt = B;
-  double *vals = malloc((size_t)B * M * sizeof *vals);
-  double *col = malloc((size_t)B * sizeof *col);
-  int fail = 0;
-  if (!vals || !col) fail = 1;
-  if (!fail) {
-#pragma omp parallel num_threads(nt) if (nt > 1) reduction(| : fail)
-  {
-    /* per-thread workspace: counts, accumulators, one generator */
-    uint32_t *w = malloc(ra->n * sizeof *w);
-    lsp_calib_acc *aa = lsp_calib_acc_alloc(o->bins, ra->k, o->edges, LSP_CALIB_FULL);
-    lsp_calib_acc *ab = rb ? lsp_calib_acc_alloc(o->bins, rb->k, o->edges, LSP_CALIB_FULL) : NULL;
-    gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
-    int ready = w && aa && (!rb || ab) && g;
-    /* every thread reaches the worksharing loop, ready or not */
-#pragma omp for schedule(static)
-    for (int b = 0; b < B; b++) {
-      double va[LSP_CALIB_NMETRIC], vb[LSP_CALIB_NMETRIC];
-      if (!ready) {
-        fail = 1;
-        continue;
-      }
-      draw_counts(g, boot->seed, b, ra->n, w);
-      metrics_weighted(ra, w, o->bins, aa, va);
-      if (rb) metrics_weighted(rb, w, o->bins, ab, vb);
-      for (int m = 0; m < M; m++) vals[(size_t)b * M + m] = rb ? va[m] - vb[m] : va[m];
-    }
-    free(w);
-    lsp_calib_acc_free(aa);
-    lsp_calib_acc_free(ab);
-    gsl_rng_free(g);
-  }
-  }
-  if (fail) {
-    st = lsp_fail(LSP_ENOMEM, "out of memory for the bootstrap (%zu rows)", ra->n);
-  } else {
-    for (int m = 0; m < M; m++) {
-      for (int b = 0; b < B; b++) col[b] = vals[(size_t)b * M + m];
-      qsort(col, (size_t)B, sizeof *col, cmp_double);
-      lo[m] = percentile(col, (size_t)B, 0.025);
-      hi[m] = percentile(col, (size_t)B, 0.975);
-    }
-  }
-  free(vals);
-  free(col);
-  return st;
+  boot_ctx c = {ra, rb, o};
+  lsp_boot_opts bo = {boot->resamples, boot->seed, boot->threads};
+  lsp_boot_stat stat = {LSP_CALIB_NMETRIC, &c, boot_ws_alloc, boot_ws_free, boot_stat};
+  return lsp_boot_run(ra->n, &bo, &stat, lo, hi);
 }
 
 int lsp_calib_bootstrap(const lsp_calib_rows *r, const lsp_calib_opts *o,

@@ -7,11 +7,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "attacks/lsp_attack_int.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
+#include "core/base/lsp_util.h"
 
 #define DEFAULT_BATCH 256
 
@@ -133,13 +133,12 @@ static int loss_grad(lsp_attack_loss loss, const lsp_ls *ls, const float *z,
     for (size_t i = 0; i < nb; i++) {
       const float *zi = z + i * k;
       float *d = dz + i * k;
-      size_t yi = (size_t)lab[i], best = yi == 0 ? 1 : 0;
+      size_t yi = (size_t)lab[i], best = lsp_argmax_f32_except(zi, k, yi);
       for (size_t j = 0; j < k; j++) {
         d[j] = 0.0f;
-        if (j != yi && zi[j] > zi[best]) best = j;
+        if (!isfinite(zi[j]))
+          return lsp_fail(LSP_EDATA, "non-finite logit in batch row %zu", i);
       }
-      if (!isfinite(zi[best]) || !isfinite(zi[yi]))
-        return lsp_fail(LSP_EDATA, "non-finite logit in batch row %zu", i);
       d[best] = 1.0f;
       d[yi] = -1.0f;
     }
@@ -186,9 +185,7 @@ void lsp_attack_score(const float *z, size_t nb, size_t k, int32_t *pred,
                       float *conf) {
   for (size_t i = 0; i < nb; i++) {
     const float *zi = z + i * k;
-    size_t best = 0;
-    for (size_t j = 1; j < k; j++)
-      if (zi[j] > zi[best]) best = j;
+    size_t best = lsp_argmax_f32(zi, k);
     /* max_k softmax = 1 / sum_j exp(z_j − z_max) */
     double s = 0.0;
     for (size_t j = 0; j < k; j++) s += exp((double)zi[j] - (double)zi[best]);
@@ -428,11 +425,10 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
   out->dim = dim;
   out->k = c.k;
 
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
+  const double t0 = lsp_now_s();
   st = o->kind == LSP_ATTACK_FGSM ? lsp_fgsm_sweep(&c, eps, neps, out)
                                   : lsp_pgd_sweep(&c, eps, neps, out);
-  clock_gettime(CLOCK_MONOTONIC, &t1);
+  const double t1 = lsp_now_s();
   if (st == LSP_OK) {
     size_t ok = 0, tden = 0, thit = 0;
     for (size_t i = 0; i < n; i++) {
@@ -445,8 +441,7 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
     out->clean_correct = ok;
     out->clean_accuracy = (double)ok / (double)n;
     out->clean_target_rate = tden ? (double)thit / (double)tden : NAN;
-    out->seconds = (double)(t1.tv_sec - t0.tv_sec) +
-                   1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    out->seconds = t1 - t0;
     out->flops = c.flops;
   } else {
     lsp_attack_result_free(out);

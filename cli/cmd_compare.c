@@ -16,10 +16,10 @@ int cmd_compare(int argc, char **argv) {
   cli_opt opts[] = {
       {"out", "DIR", "output folder (required; not a run's own folder)", 1, 0, 0},
       {"format", "F", "extra plot format: svg (default), png or pdf", 1, 0, 0},
-      {"ref-eps", "E", "attack ε of the table's FGSM/PGD columns (default 0.1 if every run has "
-                       "it, else the largest shared one)", 1, 0, 0},
+      {"ref-eps", "E", "attack ε of the table's FGSM/PGD columns, one every run attacked at "
+                       "(default 0.1 if every run has it, else the largest shared one)", 1, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
-  /* results.json paths are positional: split them from the options */
+  /* run folders / results.json paths are positional: split them from the options */
   char **rest = malloc(((size_t)argc + 1) * sizeof *rest);
   const char **inputs = malloc(((size_t)argc + 1) * sizeof *inputs);
   if (!rest || !inputs) {
@@ -43,17 +43,18 @@ int cmd_compare(int argc, char **argv) {
     }
   }
   rest[nrest] = NULL;
-  int rc = cli_parse(cmd, "RESULTS.json... --out DIR [options]",
+  int rc = cli_parse(cmd, "RUN... --out DIR [options]",
                      "Lay the results of earlier `lsprobe run` jobs side by side: one table row "
                      "per model of\nevery run, metrics against smoothing ε and accuracy under "
-                     "attack, with a note when the\nruns are not comparable. Writes compare.html, "
+                     "attack, with a note when the\nruns are not comparable. Each RUN is a run's "
+                     "output folder (its --out) or its\nresults.json. Writes compare.html, "
                      "compare.md, compare.json, compare.csv\nand plots/ into DIR. Nothing is "
                      "recomputed.",
                      nrest, rest, opts);
   double ref = NAN;
   lsp_compare_opts o;
   lsp_compare_opts_default(&o);
-  if (!rc && nin == 0) rc = cli_error(cmd, CLI_USAGE, "no results.json given");
+  if (!rc && nin == 0) rc = cli_error(cmd, CLI_USAGE, "no run folder or results.json given");
   if (!rc) rc = cli_require(cmd, opts, "out");
   if (!rc && lsp_plot_format_parse(cli_str(opts, "format", "svg"), &o.format))
     rc = cli_error(cmd, CLI_USAGE, "--format: '%s' is not svg, png or pdf",

@@ -15,6 +15,7 @@
 #include "core/data/lsp_data.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
+#include "core/base/lsp_util.h"
 #include "core/formats/lsp_json.h"
 #include "core/loss/lsp_loss.h"
 #include "core/import/lsp_import.h"
@@ -47,10 +48,7 @@ static int block_basic(const eval_ctx *c, lsp_json *j) {
   size_t correct = 0;
   for (size_t i = 0; i < c->n; i++) {
     const float *z = c->logits + i * c->k;
-    size_t best = 0;
-    for (size_t t = 1; t < c->k; t++)
-      if (z[t] > z[best]) best = t;
-    correct += (int32_t)best == c->split->y[i];
+    correct += (int32_t)lsp_argmax_f32(z, c->k) == c->split->y[i];
   }
   double acc = (double)correct / (double)c->n, nll;
   lsp_ls plain = {0.0, LSP_LS_UNIFORM, 0};
@@ -162,7 +160,10 @@ static int block_logitgap(const eval_ctx *c, lsp_json *j) {
   } else {
     printf("logit gap z_y - mean of the others\n  mean %.4f  median %.4f  [q05 %.4f, q95 %.4f]\n",
            g.gap.mean, g.gap.median, g.gap.q05, g.gap.q95);
-    if (g.has_optimal)
+    if (lsp_logitgap_no_optimum(&g))
+      printf("  optimal for smoothing %g (%s): none (%s)\n", g.eps,
+             lsp_ls_convention_name(g.convention), lsp_logitgap_no_optimum(&g));
+    else if (g.has_optimal)
       printf("  optimal for smoothing %g (%s): %.4f; %.1f%% of examples above it\n", g.eps,
              lsp_ls_convention_name(g.convention), g.optimal_gap, 100.0 * g.share_above_optimal);
     printf("  entropy mean %.4f nats (max log K = %.4f)\n", g.entropy.mean, g.entropy_max);
@@ -207,8 +208,9 @@ int cmd_eval(int argc, char **argv) {
       {"model", "M", "a .lspm file or a PyTorch export folder (required)", 1, 0,
        0},
       {"data", "D",
-       "fashion-mnist, synthetic[:key=v,...] or an IDX folder (required)", 1, 0,
-       0},
+       "fashion-mnist, synthetic[:key=v,...] or a folder (IDX, CSV or .npy); "
+       "required",
+       1, 0, 0},
       {"split", "S", "test (default) or val", 1, 0, 0},
       {"val", "N",
        "validation examples held out of the training file (default: the "
@@ -276,6 +278,7 @@ int cmd_eval(int argc, char **argv) {
     dopt.n_val = (size_t)mt->n_val;
   }
   if ((st = lsp_data_load(&dopt, &data))) goto fail;
+  cli_note(cmd, data.note);
   const lsp_dataset *d = strcmp(split, "val") == 0 ? &data.val : &data.test;
   char arch[256];
   lsp_model_describe(m, arch, sizeof arch);

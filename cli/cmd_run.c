@@ -45,7 +45,7 @@ static int copy_list(const char *cmd, const char *name, const double *v, size_t 
 int cmd_run(int argc, char **argv) {
   const char *cmd = "run";
   cli_opt opts[] = {
-      {"data", "D", "fashion-mnist (default; synthetic if not installed), synthetic, or a folder", 1, 0, 0},
+      {"data", "D", "fashion-mnist (default; synthetic if not installed), synthetic, or a folder (IDX, CSV or .npy)", 1, 0, 0},
       {"smoothing", "LIST", "label smoothing values to compare (default 0,0.1)", 1, 0, 0},
       {"convention", "C", "uniform (default) or t2t", 1, 0, 0},
       {"seeds", "LIST", "training seeds (default 1); several give seed-spread intervals", 1, 0, 0},

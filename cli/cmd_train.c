@@ -3,12 +3,12 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/data/lsp_data.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 #include "core/base/lsp_io.h"
 #include "core/nn/lsp_model.h"
 #include "core/base/lsp_threads.h"
@@ -20,12 +20,6 @@ typedef struct {
   int open_line; /* an updating line is on screen, not yet ended     */
   double last;   /* when the updating line was last redrawn          */
 } progress_state;
-
-static double mono_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static void fmt_eta(double s, char *buf, size_t len) {
   if (!(s >= 0) || !isfinite(s)) s = 0;
@@ -55,7 +49,7 @@ static void on_progress(const lsp_train_progress *p, void *user) {
     return;
   }
   if (!ps->tty) return; /* plain lines: one per epoch only */
-  double t = mono_s();
+  double t = lsp_now_s();
   if (t - ps->last < 0.1 && p->batch != p->batches) return;
   ps->last = t;
   fprintf(
@@ -72,8 +66,9 @@ int cmd_train(int argc, char **argv) {
   const char *cmd = "train";
   cli_opt opts[] = {
       {"data", "D",
-       "fashion-mnist, synthetic[:key=v,...] or an IDX folder (required)", 1, 0,
-       0},
+       "fashion-mnist, synthetic[:key=v,...] or a folder (IDX, CSV or .npy); "
+       "required",
+       1, 0, 0},
       {"smoothing", "E",
        "label smoothing eps in [0, 1] (required; 0 = plain cross-entropy)", 1,
        0, 0},
@@ -171,6 +166,7 @@ int cmd_train(int argc, char **argv) {
   }
   for (size_t i = 0; i < nh; i++) hw[i] = (size_t)hidden[i];
   if ((st = lsp_data_load(&dopt, &data))) goto fail;
+  if (!ps.quiet) cli_note(cmd, data.note);
   if (!(m = lsp_model_alloc_mlp(data.train.dim, hw, nh,
                                 (size_t)data.train.k))) {
     st = LSP_EINVAL;

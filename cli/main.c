@@ -36,7 +36,8 @@ static void usage(FILE *f) {
     fprintf(f, "  %-10s %s\n", k_commands[i].name, k_commands[i].about);
   fprintf(f,
           "\n'lsprobe <command> --help' describes a command's options.\n"
-          "Exit status: 0 ok, 1 bad or unreadable data, 2 bad usage.\n");
+          "Exit status: 0 ok, 1 bad or unreadable data, 2 bad usage,\n"
+          "130 interrupted (Ctrl-C; no output is left half-written).\n");
 }
 
 int main(int argc, char **argv) {
@@ -63,7 +64,15 @@ int main(int argc, char **argv) {
       if (rc == CLI_OK) cli_warnings_print(); /* a failure prints one line */
       return rc == CLI_HELP ? 0 : rc;
     }
-  fprintf(stderr, "lsprobe: unknown command '%s' (see lsprobe --help)\n",
-          argv[1]);
+  const char *names[sizeof k_commands / sizeof k_commands[0]];
+  for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
+    names[i] = k_commands[i].name;
+  const char *near = cli_closest(argv[1], strlen(argv[1]), names,
+                                 sizeof names / sizeof names[0]);
+  if (near)
+    fprintf(stderr, "lsprobe: unknown command '%s'; did you mean %s? (see lsprobe --help)\n",
+            argv[1], near);
+  else
+    fprintf(stderr, "lsprobe: unknown command '%s' (see lsprobe --help)\n", argv[1]);
   return CLI_USAGE;
 }

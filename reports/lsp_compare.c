@@ -60,19 +60,31 @@ static int everyone_has(const cmp_state *s, double e) {
   return 1;
 }
 
-static void pick_ref(cmp_state *s) {
+/* The attack ε of the FGSM/PGD columns: the one asked for, which every
+ * model must have been attacked at (else LSP_EINVAL naming the shared ones),
+ * or 0.1 when every model has it, else the largest shared ε (NaN: none). */
+static int pick_ref(cmp_state *s) {
+  const curve *c = &s->runs[0].models[0].fgsm;
   if (!isnan(s->o->ref_eps)) {
     s->ref = s->o->ref_eps;
-    return;
+    if (everyone_has(s, s->ref)) return LSP_OK;
+    char shared[256] = "";
+    size_t off = 0;
+    for (size_t i = 0; i < c->n && off < sizeof shared; i++)
+      if (everyone_has(s, c->eps[i]))
+        off += (size_t)snprintf(shared + off, sizeof shared - off, "%s%g", off ? ", " : "",
+                                c->eps[i]);
+    return lsp_fail(LSP_EINVAL, "--ref-eps %g: not an attack ε of every model (%s%s)", s->ref,
+                    shared[0] ? "shared: " : "no ε is shared", shared);
   }
   s->ref = NAN;
   if (everyone_has(s, 0.1)) {
     s->ref = 0.1;
-    return;
+    return LSP_OK;
   }
-  const curve *c = &s->runs[0].models[0].fgsm;
   for (size_t i = 0; i < c->n; i++)
     if (everyone_has(s, c->eps[i]) && (isnan(s->ref) || c->eps[i] > s->ref)) s->ref = c->eps[i];
+  return LSP_OK;
 }
 
 static const char *data_of(const cmp_run *r) { return r->data; }
@@ -114,9 +126,6 @@ static void check_comparable(cmp_state *s) {
                               s->runs[r].name, s->runs[r].epochs);
     if (off < sizeof s->warn[0]) snprintf(w + off, sizeof s->warn[0] - off, ".");
   }
-  if (!isnan(s->ref) && !everyone_has(s, s->ref) && s->nwarn < MAXWARN)
-    snprintf(s->warn[s->nwarn++], sizeof s->warn[0],
-             "Some models were not attacked at ε = %g: their FGSM/PGD cells are empty.", s->ref);
   if (isnan(s->ref) && s->nwarn < MAXWARN)
     snprintf(s->warn[s->nwarn++], sizeof s->warn[0],
              "No attack ε is shared by every model: the FGSM/PGD columns are empty.");
@@ -135,8 +144,13 @@ static lsp_table *models_table(const cmp_state *s) {
   snprintf(pg, sizeof pg, "PGD acc. (ε=%g)", s->ref);
   const char *hdr[] = {"run", "model", "data", "ε", "convention", "seed", "test accuracy", "NLL",
                        "ECE", "ECE after T", "T", "R² separation", "NC1", fg, pg};
+  /* compare.csv's header: machine names, as in a run's models.csv */
+  static const char *keys[] = {"run", "model", "data", "eps", "convention", "seed",
+                               "accuracy", "nll", "ece", "ece_after_t", "temperature",
+                               "r2_separation", "nc1", "fgsm_accuracy", "pgd_accuracy"};
   lsp_table *t = lsp_table_alloc(15, hdr);
   if (!t) return NULL;
+  if (lsp_table_keys(t, keys)) goto oom;
   for (size_t r = 0; r < s->n; r++)
     for (size_t i = 0; i < s->runs[r].nmodels; i++) {
       const cmp_run *run = &s->runs[r];
@@ -548,7 +562,7 @@ int lsp_compare(const char *const *inputs, size_t n, const char *out, const lsp_
       snprintf(s.runs[i].name + l, 16, " (%u)", (unsigned)(same % 100000));
     }
   }
-  pick_ref(&s);
+  if ((st = pick_ref(&s))) goto done;
   check_comparable(&s);
   /* all inputs are good: now the output folder (never a run's own folder,
    * whose plots/ would be swapped out) */

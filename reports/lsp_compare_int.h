@@ -23,7 +23,9 @@ typedef struct {
 } cmp_model;
 
 typedef struct {
-  const char *path;
+  const char *path;         /* the results.json read                       */
+  char *file;               /* owned: <folder>/results.json when a run
+                               folder was given (path then points here)    */
   char name[256];
   lsp_jsonr_doc *doc;
   const char *data, *hash, *convention, *version, *started, *command;
@@ -34,9 +36,11 @@ typedef struct {
   cmp_model *models;
 } cmp_run;
 
-/* Read and validate r->path (set by the caller) into *r: the fields the
- * report needs, with their types; NaN for JSON null metrics. LSP_EIO,
- * LSP_EDATA (file and field named), LSP_ENOMEM. */
+/* Read and validate r->path (set by the caller: a results.json, or a run's
+ * output folder, whose results.json is read) into *r: the fields the
+ * report needs, with their types; NaN for JSON null metrics. LSP_EIO (also
+ * for a folder without results.json), LSP_EDATA (file and field named),
+ * LSP_ENOMEM. */
 int lsp_compare_read_run(cmp_run *r);
 
 /* Free n runs and the array; NULL-safe. */

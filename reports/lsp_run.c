@@ -22,6 +22,7 @@
 #include "core/base/lsp_io.h"
 #include "core/formats/lsp_npy.h"
 #include "core/base/lsp_threads.h"
+#include "core/base/lsp_util.h"
 #include "reports/lsp_cache.h"
 #include "reports/lsp_plot.h"
 #include "reports/lsp_run_int.h"
@@ -89,12 +90,6 @@ static void say(const logger *lg, int level, const char *fmt, ...) {
   vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
   lg->fn(level, buf, lg->user);
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* ---- training or reuse -------------------------------------------------------- */
@@ -217,7 +212,7 @@ static int get_model(lsp_run_state *s, lsp_run_model *rm, const char *models_dir
     say(lg, 1, "%s: cached model %s is %s; retraining", rm->label, rm->model_file, why);
   say(lg, 0, "%s: training %s, %zu epochs, batch %zu, SGD lr %g momentum %g, seed %lu",
       rm->label, arch, o->epochs, o->batch, o->lr, o->momentum, rm->seed);
-  train_ctx tc = {lg, rm->label, now_s()};
+  train_ctx tc = {lg, rm->label, lsp_now_s()};
   st = lsp_train(rm->model, &s->data, &t, on_train, &tc, &rm->log);
   if (st) return lsp_fail_prefix(st, rm->label);
   rm->train_seconds = rm->log.seconds;
@@ -250,10 +245,7 @@ static int analyse_model(lsp_run_state *s, lsp_run_model *rm, const char *dumps_
     return st;
   for (size_t i = 0; i < te->n; i++) {
     const float *z = rm->test_logits + i * k;
-    size_t best = 0;
-    for (size_t j = 1; j < k; j++)
-      if (z[j] > z[best]) best = j;
-    rm->test_correct[i] = (uint8_t)(best == (size_t)te->y[i]);
+    rm->test_correct[i] = (uint8_t)(lsp_argmax_f32(z, k) == (size_t)te->y[i]);
   }
   /* calibration before and after temperature scaling, with intervals */
   lsp_calib_opts co = lsp_calib_opts_default();
@@ -318,7 +310,7 @@ typedef struct {
 
 static void on_attack(const lsp_attack_progress *p, void *user) {
   attack_ctx *c = user;
-  double t = now_s();
+  double t = lsp_now_s();
   if (t - c->last < 0.5 && p->done < p->total) return;
   c->last = t;
   say(c->lg, 2, "  %s: %s eps %.3g  %3.0f%%", c->what, p->stage, p->eps,
@@ -515,16 +507,16 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   char models_dir[4096], staging[4096] = "", dumps[4200];
   int st = check_opts(o);
   if (st) return st;
-  double t_start = now_s(), t;
+  double t_start = lsp_now_s(), t;
   time_t wall = time(NULL);
   strftime(s->started, sizeof s->started, "%Y-%m-%dT%H:%M:%SZ", gmtime(&wall));
   s->threads = lsp_threads_get();
   if (o->own_blas_threads) lsp_threads_set_blas(1);
 
   /* data first: a bad --data fails before anything is created */
-  t = now_s();
+  t = lsp_now_s();
   if ((st = load_data(s, &lg))) goto fail;
-  s->seconds_data = now_s() - t;
+  s->seconds_data = lsp_now_s() - t;
 
   if ((st = lsp_mkdir_p(o->out))) goto fail;
   snprintf(models_dir, sizeof models_dir, "%s/models", o->out);
@@ -541,7 +533,7 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
     st = lsp_fail(LSP_ENOMEM, "out of memory");
     goto fail;
   }
-  t = now_s();
+  t = lsp_now_s();
   for (size_t si = 0; si < o->n_seeds; si++)
     for (size_t ei = 0; ei < o->n_smoothing; ei++) {
       lsp_run_model *rm = &s->models[si * o->n_smoothing + ei];
@@ -560,16 +552,16 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
         goto fail;
       }
     }
-  s->seconds_train = now_s() - t;
+  s->seconds_train = lsp_now_s() - t;
   if (o->own_blas_threads) lsp_threads_set_blas(s->threads);
 
-  t = now_s();
+  t = lsp_now_s();
   for (size_t i = 0; i < s->nmodels; i++) {
     say(&lg, 0, "%s: test pass, calibration (%zu bootstrap resamples), clusters, logit gap",
         s->models[i].label, o->bootstrap);
-    double t1 = now_s();
+    double t1 = lsp_now_s();
     if ((st = analyse_model(s, &s->models[i], dumps))) goto fail;
-    s->models[i].seconds_analysis = now_s() - t1;
+    s->models[i].seconds_analysis = lsp_now_s() - t1;
     if (lsp_interrupted()) {
       st = lsp_fail(LSP_EINTR, "interrupted");
       goto fail;
@@ -598,10 +590,10 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
         goto fail;
     }
   }
-  s->seconds_analysis = now_s() - t;
+  s->seconds_analysis = lsp_now_s() - t;
 
   /* attacks on the first n_attack test examples */
-  t = now_s();
+  t = lsp_now_s();
   s->n_attack = o->attack_limit && o->attack_limit < s->data.test.n ? o->attack_limit
                                                                      : s->data.test.n;
   for (size_t si = 0; si < o->n_seeds; si++) {
@@ -613,12 +605,12 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
       say(&lg, 0, "%s: FGSM and PGD-%zu sweeps over %zu attack eps on %zu test examples%s",
           rm->label, o->pgd_steps, o->n_attack_eps, s->n_attack,
           base && base != rm ? ", and transfer from the eps = 0 model" : "");
-      double t1 = now_s();
+      double t1 = lsp_now_s();
       if ((st = attack_model(s, rm, base, &lg))) goto fail;
-      rm->seconds_attacks = now_s() - t1;
+      rm->seconds_attacks = lsp_now_s() - t1;
     }
   }
-  s->seconds_attacks = now_s() - t;
+  s->seconds_attacks = lsp_now_s() - t;
 
   /* paired comparisons with the eps = 0 model of the same seed */
   for (size_t si = 0; si < o->n_seeds; si++) {
@@ -644,7 +636,7 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   }
 
   /* plots and report files into the staging folder, then publish */
-  t = now_s();
+  t = lsp_now_s();
   s->have_gnuplot = lsp_plot_available() == LSP_OK;
   if (!s->have_gnuplot) {
     snprintf(s->gnuplot_note, sizeof s->gnuplot_note,
@@ -653,10 +645,10 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
              lsp_errmsg());
     say(&lg, 1, "%s", s->gnuplot_note);
   }
-  s->seconds_total = now_s() - t_start;
+  s->seconds_total = lsp_now_s() - t_start;
   say(&lg, 0, "writing the report");
   if ((st = lsp_report_write(s, staging))) goto fail;
-  s->seconds_report = now_s() - t;
+  s->seconds_report = lsp_now_s() - t;
   if (lsp_interrupted()) {
     st = lsp_fail(LSP_EINTR, "interrupted");
     goto fail;

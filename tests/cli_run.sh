@@ -23,7 +23,7 @@ done
 
 # results.json: valid, with the DESIGN §4 fields, and the CSVs carry the same numbers
 $PY - "$OUT" <<'PY' && ok "results.json has the DESIGN fields; CSV numbers equal the JSON's" || bad "results.json / CSV check"
-import csv, json, math, sys
+import csv, json, math, os, sys
 out = sys.argv[1]
 r = json.load(open(out + "/results.json"))
 need_cal = "accuracy nll brier ece mce rmsce ace classwise_ece over_confidence under_confidence temperature bins".split()
@@ -64,6 +64,15 @@ for m in r["models"]:
     for k in ("r2_separation", "trace_ratio", "nc1"):
         assert same(row[k], m["clusters"][k]), k
     assert same(row["temperature"], m["calibration_temperature_scaled"]["temperature"])
+    # each model names its file, the one results.json names, and it exists
+    assert row["model_file"] == m["model_file"] and os.path.isfile(row["model_file"]), row["model_file"]
+# every CSV header is machine names (as pandas/R users index them)
+import re
+for name in ("models", "calibration_bins", "attacks", "comparisons", "training"):
+    with open(out + "/" + name + ".csv") as f:
+        hdr = next(csv.reader(f))
+    bad = [h for h in hdr if not re.fullmatch(r"[a-z][a-z0-9_]*", h)]
+    assert not bad, (name, bad)
 n = 0
 for row in csv.DictReader(open(out + "/attacks.csv")):
     m = next(x for x in r["models"] if x["tag"] == row["model"])

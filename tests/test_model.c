@@ -153,7 +153,7 @@ static void test_finite_differences(void **state) {
   (void)state;
   size_t hidden[2] = {7, 6};
   lsp_model *m = lsp_model_alloc_mlp(5, hidden, 2, 4);
-  lsp_model_init(m, 42);
+  assert_int_equal(lsp_model_init(m, 42), LSP_OK);
   const size_t n = 9;
   float x[9 * 5];
   double xd[9 * 5];
@@ -205,10 +205,10 @@ static void test_init(void **state) {
   size_t hidden[1] = {256};
   lsp_model *a = lsp_model_alloc_mlp(784, hidden, 1, 10);
   lsp_model *b = lsp_model_alloc_mlp(784, hidden, 1, 10);
-  lsp_model_init(a, 1);
-  lsp_model_init(b, 1);
+  assert_int_equal(lsp_model_init(a, 1), LSP_OK);
+  assert_int_equal(lsp_model_init(b, 1), LSP_OK);
   assert_memory_equal(a->params, b->params, a->nparams * sizeof(float));
-  lsp_model_init(b, 2);
+  assert_int_equal(lsp_model_init(b, 2), LSP_OK);
   assert_memory_not_equal(a->params, b->params, a->nparams * sizeof(float));
   const lsp_layer *L = &a->layers[0];
   double bound = 1.0 / sqrt(784.0), s = 0, s2 = 0;

@@ -32,13 +32,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/base/lsp_cpu.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
 #include "core/base/lsp_pool.h"
 #include "core/base/lsp_threads.h"
+#include "core/base/lsp_util.h"
 
 #define ADAM_B1 0.9
 #define ADAM_B2 0.999
@@ -72,22 +72,13 @@ void lsp_train_log_free(lsp_train_log *log) {
   log->epochs = 0;
 }
 
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* Rows of z (n×k) whose largest logit (lowest index on ties) is the label. */
 static size_t count_correct(const float *z, const int32_t *y, size_t n,
                             size_t k) {
   size_t c = 0;
   for (size_t i = 0; i < n; i++) {
     const float *r = z + i * k;
-    size_t best = 0;
-    for (size_t j = 1; j < k; j++)
-      if (r[j] > r[best]) best = j;
-    c += (int32_t)best == y[i];
+    c += (int32_t)lsp_argmax_f32(r, k) == y[i];
   }
   return c;
 }
@@ -485,7 +476,7 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   gsl_rng_set(rng, opts->seed ^ 0x5bd1e995UL);
   for (size_t i = 0; i < n; i++) perm[i] = i;
 
-  const double t0 = now_s();
+  const double t0 = lsp_now_s();
   const double total = (double)opts->epochs * (double)n;
   size_t step = 0;
   double seen = 0.0;
@@ -528,7 +519,7 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
       done_rows += nb;
       seen += (double)nb;
       if (cb) {
-        double el = now_s() - t0;
+        double el = lsp_now_s() - t0;
         pr.epoch = ep + 1;
         pr.batch = b + 1;
         pr.loss = loss_sum / (double)done_rows;
@@ -545,7 +536,7 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
     if (va->n && (st = evaluate(&jb, va, &lg.val_loss[ep], &lg.val_acc[ep])))
       goto done;
     if (cb) {
-      double el = now_s() - t0;
+      double el = lsp_now_s() - t0;
       pr.epoch = ep + 1;
       pr.batch = batches;
       pr.loss = lg.train_loss[ep];
@@ -558,7 +549,7 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
       cb(&pr, user);
     }
   }
-  lg.seconds = now_s() - t0;
+  lg.seconds = lsp_now_s() - t0;
   lg.samples_per_s = lg.seconds > 0 ? total / lg.seconds : 0.0;
 
   lsp_train_record(opts, data, &m->meta);
