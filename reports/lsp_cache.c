@@ -8,6 +8,7 @@
 
 #include "core/base/lsp_error.h"
 #include "core/data/lsp_data.h"
+#include "core/base/lsp_io.h"
 #include "core/import/lsp_import.h"
 
 uint64_t lsp_cache_key(const char *arch, const lsp_model_meta *want) {
@@ -25,8 +26,8 @@ uint64_t lsp_cache_key(const char *arch, const lsp_model_meta *want) {
   return h;
 }
 
-void lsp_cache_path(const char *dir, uint64_t key, char *buf, size_t len) {
-  snprintf(buf, len, "%s/%016llx.lspm", dir, (unsigned long long)key);
+char *lsp_cache_path(const char *dir, uint64_t key) {
+  return lsp_strdupf("%s/%016llx.lspm", dir, (unsigned long long)key);
 }
 
 int lsp_cache_lookup(const char *path, const char *arch,

@@ -23,8 +23,9 @@
  * `want` records. */
 uint64_t lsp_cache_key(const char *arch, const lsp_model_meta *want);
 
-/* Path of the cache entry for `key` in `dir` ("<dir>/<16 hex digits>.lspm"). */
-void lsp_cache_path(const char *dir, uint64_t key, char *buf, size_t len);
+/* Path of the cache entry for `key` in `dir` ("<dir>/<16 hex digits>.lspm"),
+ * on the heap (free()); NULL when out of memory. */
+char *lsp_cache_path(const char *dir, uint64_t key);
 
 /* Load a cached model if it is present, intact, of architecture `arch` and
  * recorded with exactly the settings of `want`; *m is NULL (and the return

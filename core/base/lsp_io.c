@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <zlib.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_proc.h"
 
 static char *dup_str(const char *s) {
   size_t n = strlen(s) + 1;
@@ -22,13 +24,54 @@ static char *dup_str(const char *s) {
   return d;
 }
 
-/* A fresh temporary name beside `path` ("<path>.tmp.XXXXXX"), created with
- * O_EXCL and mode 0666 so that the kernel applies the process's umask: the
+char *lsp_vstrdupf(const char *fmt, va_list ap) {
+  va_list aq;
+  va_copy(aq, ap);
+  int n = vsnprintf(NULL, 0, fmt, aq);
+  va_end(aq);
+  if (n < 0) return NULL;
+  char *s = malloc((size_t)n + 1);
+  if (s) vsnprintf(s, (size_t)n + 1, fmt, ap);
+  return s;
+}
+
+char *lsp_strdupf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = lsp_vstrdupf(fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+#define TMP_MARK ".tmp."
+
+size_t lsp_out_tmp_extra(void) {
+  char tok[LSP_PROC_TOKEN_MAX];
+  lsp_proc_token(tok);
+  return strlen(TMP_MARK) + strlen(tok) + strlen(".XXXXXX");
+}
+
+int lsp_out_tmp_stale(const char *name) {
+  /* "<final>.tmp.<token>.XXXXXX": the token is between the last ".tmp."
+   * and the final six characters */
+  size_t n = strlen(name), m = strlen(TMP_MARK);
+  if (n < m + 8 || name[n - 7] != '.') return 0;
+  const char *mark = NULL;
+  for (const char *p = strstr(name, TMP_MARK); p; p = strstr(p + 1, TMP_MARK)) mark = p;
+  if (!mark) return 0;
+  const char *tok = mark + m, *end = name + n - 7;
+  if (end <= tok) return 0;
+  return lsp_proc_token_alive(tok, (size_t)(end - tok)) == 0;
+}
+
+/* Create the temporary `tmpl` (ending in "XXXXXX", replaced in place) with
+ * O_EXCL and mode 0666, so that the kernel applies the process's umask: the
  * umask is never read or changed here (umask() changes it for every thread
- * of the process while it is read). */
-static int create_temporary(const char *path, char *tmp, size_t cap) {
+ * of the process while it is read; mkstemp's 0600 needed that). */
+static int create_temporary(char *tmpl) {
   static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   static atomic_uint_fast64_t counter;
+  char *x = tmpl + strlen(tmpl) - 6;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   for (int attempt = 0; attempt < 100; attempt++) {
@@ -37,28 +80,26 @@ static int create_temporary(const char *path, char *tmp, size_t cap) {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull; /* splitmix64 finalizer */
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     z ^= z >> 31;
-    char suffix[7];
-    for (int i = 0; i < 6; i++, z /= 36) suffix[i] = digits[z % 36];
-    suffix[6] = '\0';
-    snprintf(tmp, cap, "%s.tmp.%s", path, suffix);
-    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    for (int i = 0; i < 6; i++, z /= 36) x[i] = digits[z % 36];
+    int fd = open(tmpl, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd >= 0 || errno != EEXIST) return fd;
   }
   return -1;
 }
 
 int lsp_out_open(lsp_outfile *out, const char *path) {
+  char tok[LSP_PROC_TOKEN_MAX];
+  lsp_proc_token(tok);
   out->fp = NULL;
   out->path = dup_str(path);
-  size_t cap = strlen(path) + 16;
-  out->tmp_path = malloc(cap);
+  out->tmp_path = lsp_strdupf("%s" TMP_MARK "%s.XXXXXX", path, tok);
   if (!out->path || !out->tmp_path) {
     free(out->path);
     free(out->tmp_path);
     out->path = out->tmp_path = NULL;
     return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
   }
-  int fd = create_temporary(path, out->tmp_path, cap);
+  int fd = create_temporary(out->tmp_path);
   if (fd < 0) {
     int e = errno;
     free(out->path);
@@ -194,6 +235,16 @@ int lsp_mkdir_p(const char *path) {
   int ok = stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
   free(p);
   if (!ok) return lsp_fail(LSP_EIO, "%s: exists and is not a folder", path);
+  return LSP_OK;
+}
+
+int lsp_fsync_dir(const char *path) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return lsp_fail(LSP_EIO, "%s: cannot open folder: %s", path, strerror(errno));
+  int rc = fsync(fd), e = errno;
+  close(fd);
+  if (rc != 0 && e != EINVAL && e != EROFS)
+    return lsp_fail(LSP_EIO, "%s: cannot sync folder: %s", path, strerror(e));
   return LSP_OK;
 }
 
