@@ -130,6 +130,7 @@ int cmd_run(int argc, char **argv) {
   o.bins = (size_t)bins;
   o.bootstrap = (size_t)boot;
   o.threads = (int)threads;
+  o.own_blas_threads = 1; /* the command owns its process */
   char *spec = NULL; /* freed below: o.arch and o.normalize point here */
   float *norm = NULL;
   if ((rc = cli_arch_get(cmd, opts, o.arch, &spec, &norm, &o.n_normalize))) return rc;
@@ -169,7 +170,7 @@ static int run_with(const char *cmd, cli_opt *opts, lsp_run_opts *op, int argc, 
     snprintf(command + strlen(command), sizeof command - strlen(command), " %s", argv[i]);
   o.command = command;
   run_log lg = {isatty(2), cli_has(opts, "quiet"), 0};
-  lsp_interrupt_install();
+  cli_interrupt_install();
   const char *report = NULL;
   int st = lsp_run(&o, on_log, &lg, &report);
   if (lg.pending) fputs("\r\033[K", stderr);

@@ -1,9 +1,10 @@
-/* .lspm model files: the format-2 round trip (an MLP with the exact layout
+/* .lspm model files: the format-3 round trip (an MLP with the exact layout
  * length of DESIGN §3, a CNN with batch-norm state and normalization
  * constants, byte-identical resaves), every way a file can be wrong
  * (checksum, truncation, trailing bytes, version, and content defects behind
- * a valid CRC), and format-1 files written by lsprobe 158ed33 (still loading
- * and computing PyTorch's logits). */
+ * a valid CRC), and the MLP formats 1 and 2: files written from the
+ * documented layouts by Python (gen_lspm_v1.py, gen_lspm_v2.py) and by
+ * lsprobe 158ed33 (still computing PyTorch's logits). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -54,9 +55,17 @@ static lsp_model *small_model(void) {
   size_t hidden[2] = {7, 5};
   lsp_model *m = lsp_model_alloc_mlp(6, hidden, 2, 4);
   assert_non_null(m);
-  lsp_model_init(m, 2385);
+  assert_int_equal(lsp_model_init(m, 2385), LSP_OK);
   lsp_model_meta *t = &m->meta;
   t->trained = 1;
+  t->code_version = 2;
+  t->shares = 3;
+  t->split_seed = 4242424242UL;
+  t->n_train = 55000;
+  t->n_val = 5000;
+  t->val_hash = 0xfedcba9876543210ull;
+  snprintf(t->cpu_path, sizeof t->cpu_path, "x86-64-v3");
+  snprintf(t->blas_core, sizeof t->blas_core, "Haswell");
   t->smoothing = (lsp_ls){0.123456789, LSP_LS_T2T, 1};
   t->seed = 4294967291UL;
   t->epochs = 17;
@@ -69,14 +78,13 @@ static lsp_model *small_model(void) {
   snprintf(t->data, sizeof t->data, "synthetic-ü");
   t->data_hash = 0x0123456789abcdefull;
   t->val_accuracy = 0.8765432109876;
-  t->train_seconds = 12.345;
   return m;
 }
 
-/* Length of a small MLP's format-2 file, from the layout in DESIGN §3:
+/* Length of a small MLP's format-3 file, from the layout in DESIGN §3:
  * header, input shape, arch, per node kind/name/inputs/attributes/tensors,
- * features, the record, the CRC. */
-static size_t v2_length(const lsp_model *m) {
+ * features, the record (its length and bytes), the CRC. */
+static size_t v3_length(const lsp_model *m) {
   size_t len = 4 + 4 + 8 + 24 + 4 + strlen(m->arch) + 4;
   for (size_t i = 0; i < m->nnodes; i++) {
     const lsp_node *nd = &m->nodes[i];
@@ -88,16 +96,12 @@ static size_t v2_length(const lsp_model *m) {
     if (dense)
       len += (4 + 6 + 4 + 16) + (4 + 4 + 4 + 8) + 4 * (nd->a.units * nd->ishape.c + nd->a.units);
   }
-  len += 4;                                          /* features */
-  const char *u64[] = {"trained", "convention", "normalize_loss", "seed", "epochs", "batch",
-                       "cosine", "adam", "data_hash"};
-  const char *f64[] = {"smoothing", "lr", "momentum", "weight_decay", "val_accuracy",
-                       "train_seconds"};
-  len += 4;
-  for (size_t i = 0; i < 9; i++) len += 4 + strlen(u64[i]) + 1 + 8;
-  for (size_t i = 0; i < 6; i++) len += 4 + strlen(f64[i]) + 1 + 8;
-  len += 4 + 4 + 1 + 4 + strlen(m->meta.data);
-  return len + 4;
+  len += 4; /* features */
+  unsigned char *rec;
+  size_t rec_len;
+  assert_int_equal(lsp_model_record_encode(&m->meta, 0, &rec, &rec_len), LSP_OK);
+  free(rec);
+  return len + 4 + rec_len + 4;
 }
 
 static void test_lspm_roundtrip(void **state) {
@@ -133,11 +137,20 @@ static void test_lspm_roundtrip(void **state) {
   assert_string_equal(a->data, b->data);
   assert_true(a->data_hash == b->data_hash);
   assert_true(a->val_accuracy == b->val_accuracy);
-  assert_true(a->train_seconds == b->train_seconds);
+  assert_int_equal(a->code_version, 2);
+  assert_int_equal(a->shares, 3);
+  assert_int_equal(a->split_seed, 4242424242UL);
+  assert_true(a->n_train == 55000 && a->n_val == 5000);
+  assert_true(a->val_hash == 0xfedcba9876543210ull);
+  assert_string_equal(a->cpu_path, "x86-64-v3");
+  assert_string_equal(a->blas_core, "Haswell");
+  assert_int_equal(a->unknown_fields, 0);
+  char diff[256];
+  assert_null(lsp_model_record_diff(a, b, diff, sizeof diff));
   /* the file length is exactly what the format says */
   struct stat sb;
   assert_int_equal(stat(path, &sb), 0);
-  assert_int_equal((size_t)sb.st_size, v2_length(m));
+  assert_int_equal((size_t)sb.st_size, v3_length(m));
   unlink(path);
   lsp_model_free(g);
   lsp_model_free(m);
@@ -276,9 +289,9 @@ static void test_lspm_corrupt(void **state) {
   write_raw(bad, c, len);
   expect_load_error(bad, "magic");
   c[0] = 'L';
-  c[4] = 3; /* version 3 */
+  c[4] = 4; /* version 4 */
   write_raw(bad, c, len);
-  expect_load_error(bad, "version 3");
+  expect_load_error(bad, "version 4");
   RESET();
 
   /* content defects behind a valid checksum */
@@ -310,16 +323,25 @@ static void test_lspm_corrupt(void **state) {
     expect_content_error(bad, c, len, "not an earlier node");
   }
   RESET();
-  memcpy(c + find_str(c, len, "epochs", 0), "epochz", 6);
-  expect_content_error(bad, c, len, "unknown training record field 'epochz'");
+  /* record fields: u8 type, u8 name length, name, value */
+  memcpy(c + find(c, len, "\x06" "epochs", 7, 0) + 1, "epochz", 6);
+  expect_content_error(bad, c, len, "lacks the setting epochs");
   RESET();
-  c[find_str(c, len, "trained", 0) + 7 + 1] = 2;
-  expect_content_error(bad, c, len, "invalid trained");
+  memcpy(c + find(c, len, "\x09" "optimizer", 10, 0) + 10 + 4, "sgx", 3);
+  expect_content_error(bad, c, len, "optimizer is invalid");
   RESET();
   {
-    size_t r = find_str(c, len, "trained", 0) - 4 - 4 - 4; /* the field count, features */
-    c[r] = 2;                                            /* features: the relu node 2 */
+    /* before the first field ("code_version"): its type byte, the field
+     * count, the record length, the features node */
+    size_t r = find(c, len, "\x0c" "code_version", 13, 0) - 1 - 4 - 4 - 4;
+    c[r] = 2; /* features: the relu node 2 */
     expect_content_error(bad, c, len, "features node 2");
+  }
+  RESET();
+  {
+    size_t r = find(c, len, "\x0c" "code_version", 13, 0) - 1 - 4 - 4; /* record length */
+    memset(c + r, 0xff, 3);
+    expect_content_error(bad, c, len, "absurd training record size");
   }
   RESET();
   {
@@ -382,22 +404,79 @@ static void test_v1_loads(void **state) {
   assert_true(mt->lr == 0.05 && mt->momentum == 0.8);
   assert_int_equal(mt->seed, 7);
   assert_string_equal(mt->data, "synthetic");
-  /* saved again, it is format 2 and the same model */
+  /* saved again, it is format 3 and the same model */
   char path[512];
   snprintf(path, sizeof path, "%s", td_tmp("v1to2.lspm"));
   assert_int_equal(lsp_model_save(m, path), 0);
   lsp_model *g = NULL;
-  assert_int_equal(lsp_model_load(path, &g), 0);
+  int st2 = lsp_model_load(path, &g);
+  if (st2) print_error("%s\n", lsp_errmsg());
+  assert_int_equal(st2, 0);
   assert_memory_equal(g->params, m->params, m->nparams * sizeof(float));
   assert_true(g->meta.lr == 0.05 && g->meta.data_hash == mt->data_hash);
   char *b;
   size_t len;
   assert_int_equal(lsp_read_file(path, &b, &len), 0);
-  assert_int_equal(b[4], 2);
+  assert_int_equal(b[4], 3);
   free(b);
   unlink(path);
   lsp_model_free(g);
   lsp_model_free(m);
+}
+
+/* Formats 1 and 2 written from their documented layouts by Python
+ * (tests/data/gen_lspm_v1.py, gen_lspm_v2.py), not by lsprobe: the layer
+ * list becomes the MLP graph, the parameters and the record come through. */
+static void test_v1_v2_from_python(void **state) {
+  (void)state;
+  const char *files[2] = {"lspm_v1/mlp_3_4_2.lspm", "lspm_v2/mlp_3_4_2.lspm"};
+  for (int v = 0; v < 2; v++) {
+    lsp_model *m = NULL;
+    int st = lsp_model_load(td_path(files[v]), &m);
+    if (st) print_error("%s\n", lsp_errmsg());
+    assert_int_equal(st, LSP_OK);
+    char arch[64];
+    lsp_model_describe(m, arch, sizeof arch);
+    assert_string_equal(arch, "3-4-2");
+    assert_int_equal(m->nparams, 26);
+    for (size_t i = 0; i < m->nparams; i++)
+      assert_true(m->params[i] == (float)(v == 0 ? (double)i / 8 - 1.5 : 1.25 - (double)i / 16));
+    const lsp_model_meta *t = &m->meta;
+    assert_int_equal(t->trained, 1);
+    if (v == 0) {
+      assert_true(t->smoothing.eps == 0.1);
+      assert_int_equal(t->smoothing.convention, LSP_LS_UNIFORM);
+      assert_int_equal(t->seed, 7);
+      assert_true(t->lr == 0.05 && t->momentum == 0.9 && t->weight_decay == 0.0);
+      assert_string_equal(t->data, "synthetic");
+      assert_true(t->data_hash == 0x0123456789abcdefull && t->val_accuracy == 0.875);
+      assert_int_equal(t->code_version, 0);
+      assert_true(t->val_hash == 0 && t->n_val == 0 && t->shares == 0);
+    } else {
+      assert_true(t->smoothing.eps == 0.2);
+      assert_int_equal(t->smoothing.convention, LSP_LS_T2T);
+      assert_true(t->seed == 11 && t->epochs == 4 && t->batch == 64 && t->shares == 1);
+      assert_true(t->lr == 0.03 && t->momentum == 0.5 && t->weight_decay == 1e-4);
+      assert_true(t->cosine == 1 && t->adam == 0 && t->code_version == 2);
+      assert_true(t->data_hash == 0xabcdef0123456789ull && t->split_seed == 3);
+      assert_true(t->n_train == 500 && t->n_val == 50 && t->val_hash == 0x77);
+      assert_string_equal(t->data, "tiny");
+      assert_true(t->val_accuracy == 0.625);
+    }
+    /* a file that differs from the layout by one byte is refused */
+    char *buf, bad[512];
+    size_t len;
+    snprintf(bad, sizeof bad, "%s", td_tmp("bad_py.lspm"));
+    assert_int_equal(lsp_read_file(td_path(files[v]), &buf, &len), 0);
+    write_raw(bad, buf, len - 1);
+    expect_load_error(bad, "truncated");
+    buf[len - 40] ^= 0x04;
+    write_raw(bad, buf, len);
+    expect_load_error(bad, "checksum");
+    unlink(bad);
+    free(buf);
+    lsp_model_free(m);
+  }
 }
 
 /* Format 1's own defects are still refused. */
@@ -434,7 +513,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lspm_roundtrip), cmocka_unit_test(test_lspm_roundtrip_cnn),
       cmocka_unit_test(test_lspm_corrupt),   cmocka_unit_test(test_v1_loads),
-      cmocka_unit_test(test_v1_corrupt),
+      cmocka_unit_test(test_v1_corrupt),   cmocka_unit_test(test_v1_v2_from_python),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

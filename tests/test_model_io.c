@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,10 +22,14 @@
 
 static lsp_model *import_tiny(void) {
   lsp_model *m = NULL;
-  int st = lsp_model_import_torch(td_path(TINY), &m);
+  char note[512];
+  int st = lsp_model_import_torch(td_path(TINY), &m, note, sizeof note);
   if (st) print_error("import: %s\n", lsp_errmsg());
   assert_int_equal(st, LSP_OK);
   assert_non_null(m);
+  /* an export records no activations: the importer says what it assumed */
+  assert_non_null(strstr(note, "ReLU is assumed between its 3 Linear layers"));
+  assert_non_null(strstr(note, TINY));
   return m;
 }
 
@@ -287,7 +292,7 @@ static void test_torch_errors(void **state) {
   assert_int_equal(lsp_npy_write(p, LSP_DT_F32, 2, s2, v), LSP_OK);
   expect_load_error(dir, "2.weight.npy: shape [16, 5] takes 5 inputs");
   assert_int_equal(lsp_npy_write(p, LSP_DT_F32, 1, s16, v), LSP_OK);
-  expect_load_error(dir, "2.weight.npy: expected a 2-D tensor");
+  expect_load_error(dir, "2.weight.npy: a 1-D weight, the scale of a normalization layer");
   unlink(p);
   expect_load_error(dir, "2.weight.npy: missing");
   remove_export(dir);
@@ -296,11 +301,113 @@ static void test_torch_errors(void **state) {
   rmdir(dir);
 }
 
+/* What the importer cannot represent is refused, naming the file and what
+ * was found, instead of guessed at. */
+static void rename_in(const char *dir, const char *from, const char *to) {
+  char a[1024], b[1024];
+  snprintf(a, sizeof a, "%s/%s", dir, from);
+  snprintf(b, sizeof b, "%s/%s", dir, to);
+  assert_int_equal(rename(a, b), 0);
+}
+
+static void test_torch_refusals(void **state) {
+  (void)state;
+  char dir[512], p[600];
+  const char *names[6] = {"0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"};
+  /* BatchNorm between the Linear layers: its running statistics */
+  make_export(dir, sizeof dir);
+  snprintf(p, sizeof p, "%s/1.running_mean.npy", dir);
+  size_t s16[1] = {16};
+  float v[16] = {0};
+  assert_int_equal(lsp_npy_write(p, LSP_DT_F32, 1, s16, v), LSP_OK);
+  expect_load_error(dir, "1.running_mean.npy: module 1 is a BatchNorm layer");
+  unlink(p);
+  /* another per-module tensor */
+  snprintf(p, sizeof p, "%s/0.weight_orig.npy", dir);
+  assert_int_equal(lsp_npy_write(p, LSP_DT_F32, 1, s16, v), LSP_OK);
+  expect_load_error(dir, "0.weight_orig.npy: module 0 has a tensor 'weight_orig'");
+  unlink(p);
+  /* a wrapped module: model.net = nn.Sequential(...), model.state_dict() */
+  for (int i = 0; i < 6; i++) {
+    char to[64];
+    snprintf(to, sizeof to, "net.%s.npy", names[i]);
+    char from[64];
+    snprintf(from, sizeof from, "%s.npy", names[i]);
+    rename_in(dir, from, to);
+  }
+  expect_load_error(dir, "the tensors are under the prefix 'net.'");
+  for (int i = 0; i < 6; i++) {
+    char from[64], to[64];
+    snprintf(from, sizeof from, "net.%s.npy", names[i]);
+    snprintf(to, sizeof to, "model.net.%s.npy", names[i]);
+    rename_in(dir, from, to);
+  }
+  expect_load_error(dir, "prefix 'model.net.'");
+  /* named modules: no layer order */
+  rename_in(dir, "model.net.0.weight.npy", "fc1.weight.npy");
+  expect_load_error(dir, "fc1.weight.npy: a named module ('fc1')");
+  rename_in(dir, "fc1.weight.npy", "model.net.0.weight.npy");
+  for (int i = 0; i < 6; i++) {
+    char from[64], to[64];
+    snprintf(from, sizeof from, "model.net.%s.npy", names[i]);
+    snprintf(to, sizeof to, "%s.npy", names[i]);
+    rename_in(dir, from, to);
+  }
+  /* files that are not state_dict keys stay ignored */
+  snprintf(p, sizeof p, "%s/grad_ls0.1_0.weight.npy", dir);
+  assert_int_equal(lsp_npy_write(p, LSP_DT_F32, 1, s16, v), LSP_OK);
+  lsp_model *g = NULL;
+  assert_int_equal(lsp_model_load(dir, &g), LSP_OK);
+  lsp_model_free(g);
+  unlink(p);
+  remove_export(dir);
+}
+
+/* Each tensor is read once: a file could otherwise change between the read
+ * that checks its shape and the read that copies its values (the import
+ * read every tensor twice). inotify counts the opens in the folder. */
+static void test_torch_reads_each_tensor_once(void **state) {
+  (void)state;
+  char dir[512];
+  make_export(dir, sizeof dir);
+  int fd = inotify_init1(IN_NONBLOCK);
+  assert_true(fd >= 0);
+  assert_true(inotify_add_watch(fd, dir, IN_OPEN) >= 0);
+  lsp_model *g = NULL;
+  assert_int_equal(lsp_model_import_torch(dir, &g, NULL, 0), LSP_OK);
+  lsp_model_free(g);
+  char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+  int opens[6] = {0}, total = 0;
+  const char *names[6] = {"0.weight.npy", "0.bias.npy", "2.weight.npy",
+                          "2.bias.npy",   "4.weight.npy", "4.bias.npy"};
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    for (char *q = buf; q < buf + n;) {
+      const struct inotify_event *ev = (const struct inotify_event *)q;
+      if (ev->len)
+        for (int i = 0; i < 6; i++) opens[i] += strcmp(ev->name, names[i]) == 0;
+      total += ev->len > 0;
+      q += sizeof *ev + ev->len;
+    }
+  }
+  close(fd);
+  for (int i = 0; i < 6; i++)
+    if (opens[i] != 1) {
+      print_error("%s opened %d times (want once)\n", names[i], opens[i]);
+      fail();
+    }
+  assert_int_equal(total, 6);
+  remove_export(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_import_matches_torch),
       cmocka_unit_test(test_finite_differences),
       cmocka_unit_test(test_torch_errors),
+      cmocka_unit_test(test_torch_refusals),
+      cmocka_unit_test(test_torch_reads_each_tensor_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

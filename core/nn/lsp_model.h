@@ -86,20 +86,35 @@ typedef struct {
   size_t s_off, s_len;      /* state tensors: state + s_off, s_len          */
 } lsp_node;
 
-/* What a model file records about how the model was made. */
+/* The training record: everything that determines a trained model's
+ * weights, where its data came from, and no timings (those live beside the
+ * model: the run's curves file and results.json). Two trainings with the
+ * same settings write byte-identical model files. In `.lspm` the record is
+ * a list of typed, named fields (lsp_model_record.c; DESIGN §3), so a
+ * format version can carry it unchanged and a field can be added without a
+ * new layout. The settings are what the model cache compares. */
 typedef struct {
   int trained;          /* 0: untrained or imported (fields below unknown) */
+  /* -- settings: these determine the weights -------------------------- */
+  unsigned code_version; /* the trainer's LSP_TRAIN_CODE_VERSION (0: older) */
   lsp_ls smoothing;     /* training loss smoothing                          */
   unsigned long seed;   /* initialization/shuffling seed                    */
   int epochs;
   int batch;
+  int shares;           /* shares per batch (lsp_train_shares)              */
   double lr, momentum, weight_decay;
   int cosine;           /* cosine learning-rate schedule                    */
   int adam;             /* Adam instead of SGD                              */
+  uint64_t data_hash;   /* hash of the data and its split (lsp_splits.hash) */
+  unsigned long split_seed; /* the split: its seed, sizes, and the hash of  */
+  uint64_t n_train, n_val;  /* the validation rows the model never trained  */
+  uint64_t val_hash;        /* on (lsp_dataset_hash); 0 = not recorded      */
+  /* -- description --------------------------------------------------- */
   char data[128];       /* dataset name or path                             */
-  uint64_t data_hash;   /* hash of the training data (lsp_data)             */
+  char cpu_path[32];    /* lsp_cpu_path() of the machine that trained it    */
+  char blas_core[32];   /* lsp_blas_core() of that machine                  */
   double val_accuracy;  /* after the last epoch (NaN if unknown)           */
-  double train_seconds;
+  int unknown_fields;   /* fields this build does not know (never equal)    */
 } lsp_model_meta;
 
 typedef struct {
@@ -207,7 +222,9 @@ void lsp_model_describe(const lsp_model *m, char *buf, size_t len);
 /* ---- forward and backward ---------------------------------------------------
  */
 
-/* Activations and scratch for batches of up to max_batch rows. */
+/* Activations and scratch for batches of up to max_batch rows of model m.
+ * A workspace belongs to the model it was allocated for: forward and
+ * backward refuse (LSP_EINVAL) a workspace of another model. */
 typedef struct lsp_model_ws lsp_model_ws;
 lsp_model_ws *lsp_model_ws_alloc(const lsp_model *m, size_t max_batch);
 void lsp_model_ws_free(lsp_model_ws *ws); /* NULL-safe */
@@ -278,15 +295,37 @@ int lsp_model_stage_backward(lsp_model *m, lsp_model_ws *ws,
 int lsp_model_sync_backward(const lsp_model *m, lsp_model_ws *const *ws,
                             size_t nws, size_t stage);
 
+/* The training record in its file encoding (lsp_model_record.c): a u32
+ * field count, then per field a type byte ('u' u64, 'f' f64, 's' u32 length
+ * + UTF-8 bytes), a u8 name length and the name, then the value, all
+ * little-endian, in a fixed order. settings_only leaves out the description
+ * (the canonical bytes the model cache hashes). *buf is malloc'd. An
+ * untrained record is zero fields. */
+int lsp_model_record_encode(const lsp_model_meta *r, int settings_only,
+                            unsigned char **buf, size_t *len);
+/* Decode `len` bytes into *r. A trained record must have every setting;
+ * unknown names are counted (r->unknown_fields), not refused. LSP_EDATA
+ * naming `path` and the field for a truncated record, a bad type or value,
+ * a repeated or missing field. */
+int lsp_model_record_decode(const unsigned char *p, size_t len,
+                            lsp_model_meta *r, const char *path);
+/* The first setting in which a and b differ, as "name (a vs b)" in buf, or
+ * NULL when they agree (both trained, no unknown fields, every setting
+ * equal). */
+const char *lsp_model_record_diff(const lsp_model_meta *a,
+                                  const lsp_model_meta *b, char *buf,
+                                  size_t len);
+
 /* ---- model files (lsp_model_io.c) -------------------------------------------
  *
- * lsp_model_save writes `.lspm` format 2 atomically (temporary file +
- * rename): magic "LSPM", version 2, the input shape, every node with its
+ * lsp_model_save writes `.lspm` format 3 atomically (temporary file +
+ * rename): magic "LSPM", version 3, the input shape, every node with its
  * kind and name as text, its inputs, its typed attributes and its named
  * tensors (dimensions and little-endian float32 data), the features node,
- * the arch name, the training record as typed named fields, and zlib's
- * CRC-32 of all of it (docs/DESIGN.md §3). lsp_model_load_lspm reads format
- * 2 and format 1 (MLPs); *out is a new model the caller frees. Every defect
+ * the arch name, the training record (lsp_model_record_encode's bytes), and
+ * zlib's CRC-32 of all of it (docs/DESIGN.md §3). lsp_model_load_lspm reads
+ * format 3 and the MLP formats 1 and 2; *out is a new model the caller
+ * frees. Every defect
  * is LSP_EDATA with the file and the problem: bad magic, unsupported
  * version, truncation, trailing bytes, an unknown kind/attribute/field, a
  * missing or mis-shaped tensor, a graph that does not fit together, a CRC

@@ -27,7 +27,8 @@
 #define PREDICT_BUDGET ((size_t)64 << 20)
 
 struct lsp_model_ws {
-  const lsp_node *nodes; /* the model's nodes (owner check; views share them) */
+  const lsp_node *nodes; /* the owner's nodes and parameters: a workspace   */
+  const float *params;   /* serves that model (and its training views) only */
   size_t nnodes, max_batch;
   /* the last forward */
   size_t n;             /* rows                                              */
@@ -141,6 +142,7 @@ lsp_model_ws *lsp_model_ws_alloc(const lsp_model *m, size_t max_batch) {
   lsp_model_ws *ws = calloc(1, sizeof *ws);
   if (!ws) goto oom;
   ws->nodes = m->nodes;
+  ws->params = m->params;
   ws->nnodes = nn;
   ws->max_batch = max_batch;
   size_t floats = 0, mx = m->in_dim, nsync = 0, sync_doubles = 0;
@@ -197,10 +199,14 @@ oom:
   return NULL;
 }
 
+/* The workspace's buffers are sized for one model: using it with another
+ * (even one of the same shape) would mix activations or overrun them. */
 static int check_ws(const lsp_model *m, const lsp_model_ws *ws) {
-  if (!ws || ws->nodes != m->nodes || ws->nnodes != m->nnodes)
-    return lsp_fail(LSP_EINVAL, "the workspace belongs to another model");
-  return LSP_OK;
+  if (ws && ws->nodes == m->nodes && ws->params == m->params && ws->nnodes == m->nnodes)
+    return LSP_OK;
+  char arch[128];
+  lsp_model_describe(m, arch, sizeof arch);
+  return lsp_fail(LSP_EINVAL, "the workspace belongs to another model than this %s one", arch);
 }
 
 /* ---- forward -------------------------------------------------------------- */

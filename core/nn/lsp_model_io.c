@@ -1,11 +1,12 @@
-/* lsp_model_io.c — lsprobe's model files, `.lspm` format 2: the graph,
+/* lsp_model_io.c — lsprobe's model files, `.lspm` format 3: the graph,
  * self-describing (kinds, attributes and tensors by name and type) and
- * CRC-checked. Format 1 files (MLPs) are read by lsp_model_io_v1.c.
+ * CRC-checked. The MLP layer lists of formats 1 and 2 are read by
+ * lsp_model_io_mlp.c.
  *
  * Layout (every number little-endian; str = u32 length + that many bytes,
  * no NUL; docs/DESIGN.md §3 has the table):
  *
- *   "LSPM" u32 version=2 u64 file_length
+ *   "LSPM" u32 version=3 u64 file_length
  *   u64 c, h, w                          input shape of one example
  *   str arch                             built-in or spec name, may be ""
  *   u32 nnodes, then per node:
@@ -15,20 +16,20 @@
  *     u32 ntensor, per tensor: str name, u32 ndim, ndim × u64 dim,
  *                              count × f32
  *   i32 features                         node of the penultimate features
- *   u32 nfield, per record field: str name, u8 type, value
+ *   u32 record_bytes, the record         lsp_model_record_encode's bytes
  *   u32 crc32                            zlib CRC-32 of every byte before it
  *
- * Types: 1 = u64, 2 = f64, 3 = str. The loader checks the length first
- * (truncation, trailing bytes), then the CRC, then the content: every
- * kind, attribute and record field must be known, every attribute and
- * field present once, the graph must pass shape inference, every tensor
- * must be the one the kind expects (name, order, dimensions) and finite. */
+ * Attribute types: 1 = u64, 2 = f64. The loader checks the length first
+ * (truncation, trailing bytes), then the CRC, then the content: every kind
+ * and attribute must be known, every attribute present once, the graph
+ * must pass shape inference, every tensor must be the one the kind expects
+ * (name, order, dimensions) and finite, and the record must decode
+ * (lsp_model_record_decode). */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
@@ -36,46 +37,13 @@
 #include "core/nn/lsp_model.h"
 #include "core/nn/lsp_ops.h"
 
-#define LSPM_VERSION 2u
+#define LSPM_VERSION 3u
 #define MAX_STR 4096u
 #define MAX_NODES 4096u
-#define MAX_FIELDS 256u
-enum { T_U64 = 1, T_F64 = 2, T_STR = 3 };
+#define MAX_RECORD ((uint32_t)1 << 20)
+enum { T_U64 = 1, T_F64 = 2 };
 
-int lsp_model_read_v1(lsp_rbuf *r, const char *path, lsp_model **out);
-
-/* ---- the training record --------------------------------------------------- */
-
-/* How a field maps to lsp_model_meta, and what values it may take. */
-typedef enum { F_FLAG, F_INT, F_ULONG, F_U64, F_F64, F_EPS, F_CONV, F_STR } fkind;
-typedef struct {
-  const char *name;
-  fkind kind;
-  size_t off;
-} field_def;
-
-#define F(n, k, member) {n, k, offsetof(lsp_model_meta, member)}
-static const field_def fields[] = {
-    F("trained", F_FLAG, trained),
-    F("smoothing", F_EPS, smoothing.eps),
-    F("convention", F_CONV, smoothing.convention),
-    F("normalize_loss", F_FLAG, smoothing.normalize),
-    F("seed", F_ULONG, seed),
-    F("epochs", F_INT, epochs),
-    F("batch", F_INT, batch),
-    F("lr", F_F64, lr),
-    F("momentum", F_F64, momentum),
-    F("weight_decay", F_F64, weight_decay),
-    F("cosine", F_FLAG, cosine),
-    F("adam", F_FLAG, adam),
-    F("data", F_STR, data),
-    F("data_hash", F_U64, data_hash),
-    F("val_accuracy", F_F64, val_accuracy),
-    F("train_seconds", F_F64, train_seconds),
-};
-#define NFIELDS (sizeof fields / sizeof fields[0])
-
-static int ftype(fkind k) { return k == F_F64 || k == F_EPS ? T_F64 : k == F_STR ? T_STR : T_U64; }
+int lsp_model_read_mlp(lsp_rbuf *r, uint32_t version, const char *path, lsp_model **out);
 
 /* ---- writing ------------------------------------------------------------------ */
 
@@ -85,31 +53,8 @@ static void put_str(lsp_wbuf *b, const char *s) {
   lsp_put_bytes(b, s, n);
 }
 
-static void put_record(lsp_wbuf *b, const lsp_model_meta *mt) {
-  lsp_put_u32(b, (uint32_t)NFIELDS);
-  for (size_t i = 0; i < NFIELDS; i++) {
-    const field_def *f = &fields[i];
-    const char *p = (const char *)mt + f->off;
-    put_str(b, f->name);
-    lsp_put_bytes(b, (unsigned char[]){(unsigned char)ftype(f->kind)}, 1);
-    switch (f->kind) {
-      case F_FLAG: lsp_put_u64(b, *(const int *)(const void *)p != 0); break;
-      case F_INT: lsp_put_u64(b, (uint64_t)*(const int *)(const void *)p); break;
-      case F_CONV: lsp_put_u64(b, (uint64_t)*(const lsp_ls_convention *)(const void *)p); break;
-      case F_ULONG: lsp_put_u64(b, (uint64_t)*(const unsigned long *)(const void *)p); break;
-      case F_U64: lsp_put_u64(b, *(const uint64_t *)(const void *)p); break;
-      case F_F64:
-      case F_EPS: lsp_put_f64(b, *(const double *)(const void *)p); break;
-      case F_STR: {
-        char s[sizeof mt->data];
-        snprintf(s, sizeof s, "%s", p);
-        put_str(b, s);
-      }
-    }
-  }
-}
-
-static void put_model(lsp_wbuf *b, const lsp_model *m) {
+static void put_model(lsp_wbuf *b, const lsp_model *m, const unsigned char *rec,
+                      size_t rec_len) {
   lsp_put_bytes(b, "LSPM", 4);
   lsp_put_u32(b, LSPM_VERSION);
   size_t len_at = b->len;
@@ -156,11 +101,12 @@ static void put_model(lsp_wbuf *b, const lsp_model *m) {
     }
   }
   lsp_put_u32(b, (uint32_t)(int32_t)m->features);
-  put_record(b, &m->meta);
+  lsp_put_u32(b, (uint32_t)rec_len);
+  lsp_put_bytes(b, rec, rec_len);
   if (b->p) {
     lsp_wbuf at = {b->p + len_at, 0};
     lsp_put_u64(&at, (uint64_t)b->len + 4);
-    lsp_put_u32(b, (uint32_t)crc32_z(0L, b->p, b->len));
+    lsp_put_u32(b, lsp_crc32(b->p, b->len));
   } else {
     b->len += 4;
   }
@@ -168,14 +114,22 @@ static void put_model(lsp_wbuf *b, const lsp_model *m) {
 
 int lsp_model_save(const lsp_model *m, const char *path) {
   if (!m || !path || !m->params) return lsp_fail(LSP_EINVAL, "model save: no model or path");
+  unsigned char *rec = NULL;
+  size_t rec_len = 0;
+  int st = lsp_model_record_encode(&m->meta, 0, &rec, &rec_len);
+  if (st) return lsp_fail_prefix(st, path);
   lsp_wbuf b = {NULL, 0};
-  put_model(&b, m);
+  put_model(&b, m, rec, rec_len);
   size_t len = b.len;
   b.p = malloc(len);
-  if (!b.p) return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
+  if (!b.p) {
+    free(rec);
+    return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
+  }
   b.len = 0;
-  put_model(&b, m);
-  int st = lsp_write_file_atomic(path, b.p, b.len);
+  put_model(&b, m, rec, rec_len);
+  free(rec);
+  st = lsp_write_file_atomic(path, b.p, b.len);
   free(b.p);
   return st;
 }
@@ -321,62 +275,7 @@ static int load_tensors(reader *rd, lsp_model *m, size_t i, const tensor_pos *tp
   return LSP_OK;
 }
 
-static int read_record(reader *rd, lsp_model_meta *mt) {
-  uint32_t nf = lsp_get_u32(&rd->r);
-  if (nf != NFIELDS)
-    return lsp_fail(LSP_EDATA, "%s: the training record has %u fields, expected %zu", rd->path,
-                    nf, NFIELDS);
-  memset(mt, 0, sizeof *mt);
-  unsigned char seen[NFIELDS] = {0};
-  for (uint32_t i = 0; i < nf; i++) {
-    char name[64];
-    int st = get_str(rd, name, sizeof name, "a record field name");
-    if (st) return st;
-    size_t k = 0;
-    while (k < NFIELDS && strcmp(fields[k].name, name) != 0) k++;
-    if (k == NFIELDS || seen[k])
-      return lsp_fail(LSP_EDATA, "%s: %s training record field '%s'", rd->path,
-                      k == NFIELDS ? "unknown" : "repeated", name);
-    seen[k] = 1;
-    const field_def *f = &fields[k];
-    char *p = (char *)mt + f->off;
-    if (get_type(rd) != ftype(f->kind))
-      return lsp_fail(LSP_EDATA, "%s: training record field '%s' has the wrong type", rd->path,
-                      name);
-    if (f->kind == F_STR) {
-      if ((st = get_str(rd, p, sizeof mt->data, "the record's data name"))) return st;
-      continue;
-    }
-    uint64_t u = 0;
-    double v = 0;
-    if (ftype(f->kind) == T_F64)
-      v = lsp_get_f64(&rd->r);
-    else
-      u = lsp_get_u64(&rd->r);
-    int bad = 0;
-    switch (f->kind) {
-      case F_FLAG: bad = u > 1; *(int *)(void *)p = (int)u; break;
-      case F_INT: bad = u > INT_MAX; *(int *)(void *)p = (int)u; break;
-      case F_CONV:
-        bad = u > LSP_LS_T2T;
-        *(lsp_ls_convention *)(void *)p = (lsp_ls_convention)u;
-        break;
-      case F_ULONG:
-        bad = (uint64_t)(unsigned long)u != u;
-        *(unsigned long *)(void *)p = (unsigned long)u;
-        break;
-      case F_U64: *(uint64_t *)(void *)p = u; break;
-      case F_EPS: bad = !(v >= 0.0 && v <= 1.0); *(double *)(void *)p = v; break;
-      default: *(double *)(void *)p = v; /* NaN allowed: unknown */
-    }
-    if (bad)
-      return lsp_fail(LSP_EDATA, "%s: the training record holds an invalid %s", rd->path,
-                      name);
-  }
-  return LSP_OK;
-}
-
-static int read_v2(reader *rd, lsp_model **out) {
+static int read_v3(reader *rd, lsp_model **out) {
   lsp_rbuf *r = &rd->r;
   lsp_model *m = NULL;
   tensor_pos *tp = NULL;
@@ -441,8 +340,15 @@ static int read_v2(reader *rd, lsp_model **out) {
   }
   for (uint32_t i = 0; i < nn; i++)
     if ((st = load_tensors(rd, m, i, &tp[i]))) goto done;
-  if ((st = read_record(rd, &m->meta))) goto done;
+  uint32_t rec_len = lsp_get_u32(r);
   if (r->short_read) goto truncated;
+  if (rec_len > MAX_RECORD) {
+    st = lsp_fail(LSP_EDATA, "%s: absurd training record size %u", rd->path, rec_len);
+    goto done;
+  }
+  const unsigned char *rec = lsp_take(r, rec_len);
+  if (!rec) goto truncated;
+  if ((st = lsp_model_record_decode(rec, rec_len, &m->meta, rd->path))) goto done;
   if (r->pos != r->len) {
     st = lsp_fail(LSP_EDATA, "%s: %zu bytes after the training record", rd->path,
                   r->len - r->pos);
@@ -468,9 +374,9 @@ int lsp_model_read_lspm(const unsigned char *buf, size_t len, const char *path,
     return lsp_fail(LSP_EDATA, "%s: not an lsprobe model (bad magic)", path);
   uint32_t version = lsp_get_u32(&rd.r);
   if (rd.r.short_read) return lsp_fail(LSP_EDATA, "%s: truncated (%zu bytes)", path, len);
-  if (version == 1) return lsp_model_read_v1(&rd.r, path, out);
+  if (version == 1 || version == 2) return lsp_model_read_mlp(&rd.r, version, path, out);
   if (version != LSPM_VERSION)
-    return lsp_fail(LSP_EDATA, "%s: unsupported format version %u (this build reads 1 and %u)",
+    return lsp_fail(LSP_EDATA, "%s: unsupported format version %u (this build reads 1 to %u)",
                     path, version, LSPM_VERSION);
   uint64_t flen = lsp_get_u64(&rd.r);
   if (rd.r.short_read || len < flen || len < rd.r.pos + 4)
@@ -479,10 +385,10 @@ int lsp_model_read_lspm(const unsigned char *buf, size_t len, const char *path,
     return lsp_fail(LSP_EDATA, "%s: %llu unexpected bytes after the model", path,
                     (unsigned long long)(len - flen));
   lsp_rbuf tail = {buf + len - 4, 4, 0, 0};
-  if (lsp_get_u32(&tail) != (uint32_t)crc32_z(0L, buf, len - 4))
+  if (lsp_get_u32(&tail) != lsp_crc32(buf, len - 4))
     return lsp_fail(LSP_EDATA, "%s: checksum mismatch (CRC-32): the file is corrupted", path);
   rd.r.len = len - 4; /* the content, without the checksum */
-  return read_v2(&rd, out);
+  return read_v3(&rd, out);
 }
 
 int lsp_model_load_lspm(const char *path, lsp_model **out) {

@@ -1,25 +1,28 @@
-/* lsp_model_io_v1.c — reading `.lspm` format 1 (MLPs, lsprobe before the
- * graph). Files of this format are no longer written.
+/* lsp_model_io_mlp.c — reading `.lspm` formats 1 and 2, the MLP layer
+ * lists lsprobe wrote before the graph (format 3). They are no longer
+ * written.
  *
  *   "LSPM"                      4 bytes magic
- *   u32 version                 1
+ *   u32 version                 1 or 2
  *   u32 nlayers
  *   nlayers × {u32 kind, u64 in, u64 out}     kind 1 dense, 2 relu
  *   u64 nparams
  *   nparams × f32               every parameter, layer by layer, W then b
- *   meta (fixed encoding, see get_meta)
+ *   format 1: a fixed 220-byte training record (get_meta_v1)
+ *   format 2: u32 record_bytes, then the record (lsp_model_record.c)
  *   u32 crc32                   zlib's CRC-32 of every byte before it
  *
  * Checked in this order: the structure against the file's length
  * (truncation), the layer sequence and sizes, the exact length (trailing
- * bytes), the CRC, the parameters, the record. */
+ * bytes), the CRC, the parameters, the record. Format 1's records carry no
+ * code version or split, so the cache never reuses those models. */
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 #include "core/nn/lsp_bytes.h"
 #include "core/nn/lsp_model.h"
 
@@ -27,10 +30,13 @@
 #define V1_MAX_WIDTH (1u << 24)
 #define V1_MAX_PARAMS ((uint64_t)1 << 31)
 #define V1_META_BYTES (4 + 8 + 4 + 4 + 8 + 4 + 4 + 8 * 3 + 4 + 4 + 128 + 8 + 8 + 8)
+#define V2_MAX_RECORD ((uint32_t)1 << 20)
 
-int lsp_model_read_v1(lsp_rbuf *r, const char *path, lsp_model **out);
+int lsp_model_read_mlp(lsp_rbuf *r, uint32_t version, const char *path, lsp_model **out);
 
-static int get_meta(lsp_rbuf *r, lsp_model_meta *mt, const char *path) {
+/* The fixed record of format 1, field by field, into the current record:
+ * code_version 0 (before versions were recorded), no shares or split. */
+static int get_meta_v1(lsp_rbuf *r, lsp_model_meta *mt, const char *path) {
   memset(mt, 0, sizeof *mt);
   uint32_t trained = lsp_get_u32(r);
   mt->smoothing.eps = lsp_get_f64(r);
@@ -45,7 +51,7 @@ static int get_meta(lsp_rbuf *r, lsp_model_meta *mt, const char *path) {
   const unsigned char *name = lsp_take(r, sizeof mt->data);
   mt->data_hash = lsp_get_u64(r);
   mt->val_accuracy = lsp_get_f64(r);
-  mt->train_seconds = lsp_get_f64(r);
+  (void)lsp_get_f64(r); /* the training time: not part of a record any more */
   if (r->short_read) return lsp_fail(LSP_EDATA, "%s: truncated (in the training record)", path);
   if (trained > 1 || conv > LSP_LS_T2T || norm > 1 || cosine > 1 || adam > 1 ||
       epochs > INT_MAX || batch > INT_MAX || !(mt->smoothing.eps >= 0.0) ||
@@ -91,8 +97,8 @@ static int check_mlp(const char *path, const uint32_t *kind, const uint64_t *in,
   return LSP_OK;
 }
 
-/* r is positioned after the magic and the version. */
-int lsp_model_read_v1(lsp_rbuf *r, const char *path, lsp_model **out) {
+/* r is positioned after the magic and the version (1 or 2). */
+int lsp_model_read_mlp(lsp_rbuf *r, uint32_t version, const char *path, lsp_model **out) {
   uint32_t *kind = NULL;
   uint64_t *lin = NULL, *lout = NULL;
   size_t *hidden = NULL;
@@ -129,13 +135,25 @@ int lsp_model_read_v1(lsp_rbuf *r, const char *path, lsp_model **out) {
     goto done;
   }
   /* The exact size is known now: reject truncation before allocating. */
-  size_t need = r->pos + (size_t)np * 4 + V1_META_BYTES + 4;
+  size_t params_end = r->pos + (size_t)np * 4, need, rec_len = 0;
+  if (version == 1) {
+    need = params_end + V1_META_BYTES + 4;
+  } else {
+    if (len < params_end + 4) goto truncated;
+    lsp_rbuf rl = {r->p + params_end, 4, 0, 0};
+    rec_len = lsp_get_u32(&rl);
+    if (rec_len > V2_MAX_RECORD) {
+      st = lsp_fail(LSP_EDATA, "%s: absurd training record size %zu", path, rec_len);
+      goto done;
+    }
+    need = params_end + 4 + rec_len + 4;
+  }
   if (len < need) goto truncated;
   if (len > need) {
     st = lsp_fail(LSP_EDATA, "%s: %zu unexpected bytes after the model", path, len - need);
     goto done;
   }
-  uint32_t crc_want = (uint32_t)crc32_z(0L, r->p, len - 4);
+  uint32_t crc_want = lsp_crc32(r->p, len - 4);
   lsp_rbuf tail = {r->p + len - 4, 4, 0, 0};
   if (lsp_get_u32(&tail) != crc_want) {
     st = lsp_fail(LSP_EDATA, "%s: checksum mismatch (CRC-32): the file is corrupted", path);
@@ -153,7 +171,11 @@ int lsp_model_read_v1(lsp_rbuf *r, const char *path, lsp_model **out) {
       goto done;
     }
   }
-  if ((st = get_meta(r, &m->meta, path))) goto done;
+  if (version == 1)
+    st = get_meta_v1(r, &m->meta, path);
+  else
+    st = lsp_model_record_decode(r->p + params_end + 4, rec_len, &m->meta, path);
+  if (st) goto done;
   *out = m;
   m = NULL;
   goto done;
