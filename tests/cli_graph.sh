@@ -34,15 +34,20 @@ for name, n in (("train", 900), ("t10k", 300)):
 PY
 IMG="$SCR/img"
 SPEC="conv(4,3,p=1) bn relu res(conv(4,3,p=1,bias=0) bn relu conv(4,3,p=1,bias=0) bn) relu maxpool(2) gap"
-Q=(--epochs 4 --batch 32 --lr 0.05 --quiet)
+Q=(--epochs 4 --lr 0.05 --quiet)
 
 expect_exit 0 "train a CNN spec" "$LSP" train --data "$IMG" --arch "$SPEC" --smoothing 0.1 \
-  --normalize 0.3,0.3 "${Q[@]}" --threads 2 --out "$SCR/cnn.lspm"
+  --normalize 0.3,0.3 "${Q[@]}" --batch 32 --threads 2 --out "$SCR/cnn.lspm"
 grep -q "^trained $SPEC 1x8x8->3 on" "$SCR/out" 2>/dev/null ||
   grep -q "^trained spec 1x8x8->3 on" "$SCR/out" && ok "summary names the network" ||
   bad "summary: $(cat "$SCR/out")"
-expect_exit 0 "same settings, 1 thread" "$LSP" train --data "$IMG" --arch "$SPEC" --smoothing 0.1 \
-  --normalize 0.3,0.3 "${Q[@]}" --threads 1 --out "$SCR/cnn1.lspm"
+# batches of 160 rows: 3 shares, batch norm combined over them
+for t in 1 2 3; do
+  expect_exit 0 "batch 160, $t thread(s)" "$LSP" train --data "$IMG" --arch "$SPEC" --smoothing 0.1 \
+    --normalize 0.3,0.3 "${Q[@]}" --batch 160 --threads $t --out "$SCR/cnn_t$t.lspm"
+done
+cmp -s "$SCR/cnn_t1.lspm" "$SCR/cnn_t2.lspm" && cmp -s "$SCR/cnn_t1.lspm" "$SCR/cnn_t3.lspm" &&
+  ok "1, 2, 3 threads: byte-identical CNN files" || bad "the thread count changed the CNN"
 
 expect_exit 0 "eval the CNN" "$LSP" eval --model "$SCR/cnn.lspm" --data "$IMG" --json --dump "$SCR/d"
 acc=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["accuracy"])' "$SCR/out")
