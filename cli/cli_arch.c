@@ -8,18 +8,21 @@
 #include "cli/cli.h"
 #include "core/base/lsp_error.h"
 
-int cli_arch_get(const char *cmd, cli_opt *opts, const char *def, char **spec, float **norm,
-                 size_t *nnorm) {
+int cli_arch_get(const char *cmd, cli_opt *opts, const char *def, char **spec,
+                 float **norm, size_t *nnorm) {
   *spec = NULL;
   *norm = NULL;
   *nnorm = 0;
   int rc;
   if (cli_has(opts, "arch") && cli_has(opts, "hidden"))
-    return cli_error(cmd, CLI_USAGE, "--hidden W,W is --arch mlp:W,W: give one of them");
+    return cli_error(cmd, CLI_USAGE,
+                     "--hidden W,W is --arch mlp:W,W: give one of them");
   if (cli_has(opts, "hidden")) {
     long *h = NULL;
     size_t nh = 0;
-    if ((rc = cli_get_longs(cmd, opts, "hidden", "256,256", 1, 1L << 20, &h, &nh))) return rc;
+    if ((rc = cli_get_longs(cmd, opts, "hidden", "256,256", 1, 1L << 20, &h,
+                            &nh)))
+      return rc;
     free(h);
     const char *v = cli_str(opts, "hidden", "");
     *spec = malloc(strlen(v) + 5);
@@ -32,7 +35,8 @@ int cli_arch_get(const char *cmd, cli_opt *opts, const char *def, char **spec, f
   if (!*spec) return cli_lib_error(cmd, lsp_fail(LSP_ENOMEM, "out of memory"));
   if (cli_has(opts, "normalize")) {
     double *d = NULL;
-    if ((rc = cli_get_doubles(cmd, opts, "normalize", "", -1e6, 1e6, &d, nnorm))) {
+    if ((rc = cli_get_doubles(cmd, opts, "normalize", "", -1e6, 1e6, &d,
+                              nnorm))) {
       free(*spec);
       *spec = NULL;
       return rc;

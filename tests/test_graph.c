@@ -25,15 +25,18 @@ static const char *tiny_spec =
     "res(conv(6,3,p=1,bias=0) bn relu conv(6,3,p=1,bias=0) bn) relu "
     "conv(8,3,s=2,p=1) bn relu avgpool(1) gap flatten dense(16) relu";
 /* PyTorch's module of each node with tensors, in node order. */
-static const char *tiny_torch[] = {"stem", "block.conv1", "block.bn1", "block.conv2",
-                                   "block.bn2", "down", "bn", "fc1", "fc2"};
-static const char *tensor_names[] = {"weight", "bias", "running_mean", "running_var"};
+static const char *tiny_torch[] = {"stem",        "block.conv1", "block.bn1",
+                                   "block.conv2", "block.bn2",   "down",
+                                   "bn",          "fc1",         "fc2"};
+static const char *tensor_names[] = {"weight", "bias", "running_mean",
+                                     "running_var"};
 
 /* got against a float32 reference: 1e-5 relative plus 1e-6 of the largest
  * reference magnitude plus 1e-7 (float sums leave ~1e-9 absolute noise on
  * gradients that are zero in exact arithmetic, as a convolution bias ahead
  * of a batch norm in training mode). */
-static void check_rel(const float *got, const char *rel, size_t count, double rtol) {
+static void check_rel(const float *got, const char *rel, size_t count,
+                      double rtol) {
   lsp_array a;
   td_load(rel, &a);
   assert_int_equal(a.count, count);
@@ -41,7 +44,8 @@ static void check_rel(const float *got, const char *rel, size_t count, double rt
   double scale = 0.0;
   for (size_t i = 0; i < count; i++)
     if (fabs(want[i]) > scale) scale = fabs(want[i]);
-  for (size_t i = 0; i < count; i++) td_close(got[i], want[i], rtol, 1e-7 + rtol * scale * 0.1, rel, i);
+  for (size_t i = 0; i < count; i++)
+    td_close(got[i], want[i], rtol, 1e-7 + rtol * scale * 0.1, rel, i);
   lsp_array_release(&a);
 }
 
@@ -56,7 +60,8 @@ static void load_into(const char *rel, float *dst, size_t count) {
 /* Every node with tensors, in order, is the next PyTorch module. Calls
  * fn(node, tensor name, torch name) for each tensor of each. */
 static void each_tensor(lsp_model *m, const char *const *mods, size_t nmods,
-                        void (*fn)(lsp_model *, size_t, const char *, const char *, void *),
+                        void (*fn)(lsp_model *, size_t, const char *,
+                                   const char *, void *),
                         void *arg) {
   size_t k = 0;
   for (size_t i = 0; i < m->nnodes; i++) {
@@ -74,7 +79,8 @@ static void each_tensor(lsp_model *m, const char *const *mods, size_t nmods,
   assert_int_equal(k, nmods);
 }
 
-static void load_one(lsp_model *m, size_t i, const char *t, const char *tn, void *arg) {
+static void load_one(lsp_model *m, size_t i, const char *t, const char *tn,
+                     void *arg) {
   (void)arg;
   float *v;
   size_t c;
@@ -85,13 +91,15 @@ static void load_one(lsp_model *m, size_t i, const char *t, const char *tn, void
 }
 
 /* prefix: "grad_ls0.1_eval_", "after_train_step_" */
-static void check_one(lsp_model *m, size_t i, const char *t, const char *tn, void *arg) {
+static void check_one(lsp_model *m, size_t i, const char *t, const char *tn,
+                      void *arg) {
   const char *prefix = arg;
   int grad = strncmp(prefix, "grad", 4) == 0;
   float *v, *g;
   size_t c;
   assert_int_equal(lsp_model_tensor(m, i, t, &v, &g, &c), 0);
-  if (grad != (g != NULL)) return; /* gradients of trainables, statistics of state */
+  if (grad != (g != NULL))
+    return; /* gradients of trainables, statistics of state */
   char p[128];
   snprintf(p, sizeof p, TINY "%s%s.npy", prefix, tn);
   check_rel(grad ? g : v, p, c, 1e-5);
@@ -99,7 +107,8 @@ static void check_one(lsp_model *m, size_t i, const char *t, const char *tn, voi
 
 static lsp_model *tiny_model(void) {
   lsp_model *m = NULL;
-  int st = lsp_model_from_spec(tiny_spec, (lsp_shape){1, 12, 12}, K, NULL, 0, &m);
+  int st =
+      lsp_model_from_spec(tiny_spec, (lsp_shape){1, 12, 12}, K, NULL, 0, &m);
   if (st) print_error("%s\n", lsp_errmsg());
   assert_int_equal(st, 0);
   each_tensor(m, tiny_torch, 9, load_one, NULL);
@@ -139,9 +148,11 @@ static void test_tiny_eval(void **state) {
   lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
   float dz[N * K], dx[N * 144];
   double loss;
-  assert_int_equal(lsp_loss_xent(z, b.y, N, K, &ls, dz, 1.0 / N, NULL, &loss), 0);
+  assert_int_equal(lsp_loss_xent(z, b.y, N, K, &ls, dz, 1.0 / N, NULL, &loss),
+                   0);
   td_close(loss, 1.3970167636871338, 1e-6, 0, "loss_ls0.1_eval", 0);
-  assert_int_equal(lsp_model_backward(m, ws, dz, LSP_BACK_PARAMS | LSP_BACK_INPUT, dx), 0);
+  assert_int_equal(
+      lsp_model_backward(m, ws, dz, LSP_BACK_PARAMS | LSP_BACK_INPUT, dx), 0);
   each_tensor(m, tiny_torch, 9, check_one, "grad_ls0.1_eval_");
   check_rel(dx, TINY "grad_ls0.1_x_eval.npy", N * 144, 1e-5);
   /* predict in uneven batches equals the forward */
@@ -181,9 +192,11 @@ static void test_tiny_train(void **state) {
   lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
   float dz[N * K], dx[N * 144];
   double loss;
-  assert_int_equal(lsp_loss_xent(z, b.y, N, K, &ls, dz, 1.0 / N, NULL, &loss), 0);
+  assert_int_equal(lsp_loss_xent(z, b.y, N, K, &ls, dz, 1.0 / N, NULL, &loss),
+                   0);
   td_close(loss, 1.4261529445648193, 1e-6, 0, "loss_ls0.1_train", 0);
-  assert_int_equal(lsp_model_backward(m, ws, dz, LSP_BACK_PARAMS | LSP_BACK_INPUT, dx), 0);
+  assert_int_equal(
+      lsp_model_backward(m, ws, dz, LSP_BACK_PARAMS | LSP_BACK_INPUT, dx), 0);
   each_tensor(m, tiny_torch, 9, check_one, "grad_ls0.1_train_");
   check_rel(dx, TINY "grad_ls0.1_x_train.npy", N * 144, 1e-5);
   /* an eval forward after it uses the updated running statistics: the
@@ -215,7 +228,8 @@ static void test_tiny_shares(void **state) {
   for (size_t s = 0, r = 0; s < S; r += rows[s], s++) {
     view[s] = *m;
     grads[s] = malloc(m->nparams * sizeof(float));
-    for (size_t i = 0; i < m->nparams; i++) grads[s][i] = NAN; /* must be overwritten */
+    for (size_t i = 0; i < m->nparams; i++)
+      grads[s][i] = NAN; /* must be overwritten */
     view[s].grads = grads[s];
     ws[s] = lsp_model_ws_alloc(m, 6);
     r0[s] = r;
@@ -225,8 +239,9 @@ static void test_tiny_shares(void **state) {
   assert_int_equal(K_sync, 3);
   for (size_t st = 0; st <= K_sync; st++) {
     for (size_t s = 0; s < S; s++)
-      assert_int_equal(lsp_model_stage_forward(&view[s], ws[s], x + r0[s] * 144, rows[s], st,
-                                               &z[s], NULL), 0);
+      assert_int_equal(lsp_model_stage_forward(&view[s], ws[s], x + r0[s] * 144,
+                                               rows[s], st, &z[s], NULL),
+                       0);
     if (st < K_sync) assert_int_equal(lsp_model_sync_forward(m, ws, S, st), 0);
   }
   lsp_array want;
@@ -239,12 +254,15 @@ static void test_tiny_shares(void **state) {
   lsp_array_release(&want);
   each_tensor(m, tiny_torch, 9, check_one, "after_train_step_");
   lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
-  assert_int_equal(lsp_loss_xent(zall, b.y, N, K, &ls, dz, 1.0 / N, NULL, NULL), 0);
+  assert_int_equal(lsp_loss_xent(zall, b.y, N, K, &ls, dz, 1.0 / N, NULL, NULL),
+                   0);
   for (size_t st = 0; st <= K_sync; st++) {
     for (size_t s = 0; s < S; s++)
-      assert_int_equal(lsp_model_stage_backward(&view[s], ws[s], dz + r0[s] * K,
-                                                LSP_BACK_PARAMS | LSP_BACK_INPUT,
-                                                dx + r0[s] * 144, st), 0);
+      assert_int_equal(
+          lsp_model_stage_backward(&view[s], ws[s], dz + r0[s] * K,
+                                   LSP_BACK_PARAMS | LSP_BACK_INPUT,
+                                   dx + r0[s] * 144, st),
+          0);
     if (st < K_sync) assert_int_equal(lsp_model_sync_backward(m, ws, S, st), 0);
   }
   for (size_t i = 0; i < m->nparams; i++) {
@@ -254,16 +272,23 @@ static void test_tiny_shares(void **state) {
   each_tensor(m, tiny_torch, 9, check_one, "grad_ls0.1_train_");
   check_rel(dx, TINY "grad_ls0.1_x_train.npy", N * 144, 1e-5);
   /* out of order: a sync before every share's stage, a stage skipped */
-  assert_int_equal(lsp_model_stage_forward(&view[0], ws[0], x, 5, 0, &z[0], NULL), 0);
+  assert_int_equal(
+      lsp_model_stage_forward(&view[0], ws[0], x, 5, 0, &z[0], NULL), 0);
   assert_int_equal(lsp_model_sync_forward(m, ws, S, 0), LSP_EINVAL);
-  assert_int_equal(lsp_model_stage_forward(&view[0], ws[0], x, 5, 2, &z[0], NULL), LSP_EINVAL);
-  assert_int_equal(lsp_model_backward(m, ws[0], dz, LSP_BACK_PARAMS, NULL), LSP_EINVAL);
+  assert_int_equal(
+      lsp_model_stage_forward(&view[0], ws[0], x, 5, 2, &z[0], NULL),
+      LSP_EINVAL);
+  assert_int_equal(lsp_model_backward(m, ws[0], dz, LSP_BACK_PARAMS, NULL),
+                   LSP_EINVAL);
   /* a batch of one value per channel cannot give a variance (as PyTorch) */
   lsp_model *one = NULL;
-  assert_int_equal(lsp_model_from_spec("dense(3) bn", (lsp_shape){2, 1, 1}, 2, NULL, 0, &one), 0);
+  assert_int_equal(lsp_model_from_spec("dense(3) bn", (lsp_shape){2, 1, 1}, 2,
+                                       NULL, 0, &one),
+                   0);
   lsp_model_ws *w1 = lsp_model_ws_alloc(one, 1);
   const float *z1;
-  assert_int_equal(lsp_model_forward_train(one, w1, x, 1, &z1, NULL), LSP_EINVAL);
+  assert_int_equal(lsp_model_forward_train(one, w1, x, 1, &z1, NULL),
+                   LSP_EINVAL);
   lsp_model_ws_free(w1);
   lsp_model_free(one);
   for (size_t s = 0; s < S; s++) lsp_model_ws_free(ws[s]), free(grads[s]);
@@ -276,7 +301,8 @@ static void test_tiny_shares(void **state) {
 static void builtin(const char *arch, size_t nparams_torch) {
   char p[128];
   lsp_model *m = NULL;
-  assert_int_equal(lsp_model_from_spec(arch, (lsp_shape){1, 28, 28}, 10, NULL, 0, &m), 0);
+  assert_int_equal(
+      lsp_model_from_spec(arch, (lsp_shape){1, 28, 28}, 10, NULL, 0, &m), 0);
   assert_int_equal(m->nparams, nparams_torch);
   snprintf(p, sizeof p, "torch_archs/%s_params.npy", arch);
   load_into(p, m->params, m->nparams);
@@ -313,7 +339,8 @@ static void test_builtins(void **state) {
   builtin("lenet", 61706);
   builtin("resnet8", 77754);
   lsp_model *m = NULL;
-  assert_int_equal(lsp_model_from_spec("lenet", (lsp_shape){1, 28, 28}, 10, NULL, 0, &m), 0);
+  assert_int_equal(
+      lsp_model_from_spec("lenet", (lsp_shape){1, 28, 28}, 10, NULL, 0, &m), 0);
   assert_int_equal(lsp_model_feature_dim(m), 84);
   lsp_dense_view h;
   lsp_model_head(m, &h);
@@ -325,20 +352,24 @@ static void test_builtins(void **state) {
   /* conv 2·(25·6·784 + 150·16·100) + dense 2·(400·120 + 120·84 + 84·10), plus
    * one per element of relu (4704 + 1600 + 120 + 84) and window of pools
    * (4·1176 + 4·400) */
-  double want = 2.0 * (25 * 6 * 784 + 150 * 16 * 100) + 2.0 * (400 * 120 + 120 * 84 + 840) +
-                (4704 + 1600 + 120 + 84) + 4.0 * (1176 + 400);
+  double want = 2.0 * (25 * 6 * 784 + 150 * 16 * 100) +
+                2.0 * (400 * 120 + 120 * 84 + 840) + (4704 + 1600 + 120 + 84) +
+                4.0 * (1176 + 400);
   td_close(lsp_model_flops(m), want, 1e-12, 0, "lenet flops", 0);
   lsp_model_free(m);
-  assert_int_equal(lsp_model_from_spec("resnet8", (lsp_shape){1, 28, 28}, 10, NULL, 0, &m), 0);
+  assert_int_equal(
+      lsp_model_from_spec("resnet8", (lsp_shape){1, 28, 28}, 10, NULL, 0, &m),
+      0);
   assert_int_equal(lsp_model_feature_dim(m), 64);
   assert_int_equal(lsp_model_nsync(m), 9);
   lsp_model_free(m);
 }
 
-/* ---- the spec grammar ------------------------------------------------------ */
+/* ---- the spec grammar ------------------------------------------------------
+ */
 
-static void arch_of(const char *spec, lsp_shape in, size_t k, const float *norm, char *buf,
-                    size_t len) {
+static void arch_of(const char *spec, lsp_shape in, size_t k, const float *norm,
+                    char *buf, size_t len) {
   lsp_model *m = NULL;
   int st = lsp_model_from_spec(spec, in, k, norm, norm ? 2 * in.c : 0, &m);
   if (st) print_error("%s: %s\n", spec, lsp_errmsg());
@@ -351,8 +382,8 @@ static void expect_bad(const char *spec, lsp_shape in, const char *needle) {
   lsp_model *m = (lsp_model *)1;
   int st = lsp_model_from_spec(spec, in, 10, NULL, 0, &m);
   if (st != LSP_EINVAL || m != NULL || !strstr(lsp_errmsg(), needle)) {
-    print_error("spec '%s': status %d, message '%s', expected '%s'\n", spec, st, lsp_errmsg(),
-                needle);
+    print_error("spec '%s': status %d, message '%s', expected '%s'\n", spec, st,
+                lsp_errmsg(), needle);
     fail();
   }
 }
@@ -362,17 +393,21 @@ static void test_grammar(void **state) {
   const lsp_shape img = {1, 28, 28}, flat = {16, 1, 1};
   char a[4096], b[4096];
   /* the canonical text of a small net: every attribute, inputs of skips */
-  arch_of("conv(4,3,p=1) bn relu res(conv(4,3,p=1) | conv(4,1)) gap", (lsp_shape){2, 5, 5}, 3,
-          NULL, a, sizeof a);
+  arch_of("conv(4,3,p=1) bn relu res(conv(4,3,p=1) | conv(4,1)) gap",
+          (lsp_shape){2, 5, 5}, 3, NULL, a, sizeof a);
   assert_string_equal(
-      a, "2x5x5 conv(units=4,kh=3,kw=3,sh=1,sw=1,ph=1,pw=1,bias=1) bn(eps=1.0000000000000001e-05,"
-         "momentum=0.10000000000000001) relu conv(units=4,kh=3,kw=3,sh=1,sw=1,ph=1,pw=1,bias=1) "
-         "conv(units=4,kh=1,kw=1,sh=1,sw=1,ph=0,pw=0,bias=1)@2 add@3,4 gap "
-         "dense(units=3,bias=1)");
+      a,
+      "2x5x5 conv(units=4,kh=3,kw=3,sh=1,sw=1,ph=1,pw=1,bias=1) "
+      "bn(eps=1.0000000000000001e-05,"
+      "momentum=0.10000000000000001) relu "
+      "conv(units=4,kh=3,kw=3,sh=1,sw=1,ph=1,pw=1,bias=1) "
+      "conv(units=4,kh=1,kw=1,sh=1,sw=1,ph=0,pw=0,bias=1)@2 add@3,4 gap "
+      "dense(units=3,bias=1)");
   /* spellings of the same architecture give the same text */
   arch_of("conv(6,5,p=2),relu,maxpool(2)", img, 10, NULL, a, sizeof a);
-  arch_of("conv( units = 6 , k=5x5, s=1, ph=2, pw=2 )  relu maxpool(k=2,s=2x2,p=0)", img, 10,
-          NULL, b, sizeof b);
+  arch_of(
+      "conv( units = 6 , k=5x5, s=1, ph=2, pw=2 )  relu maxpool(k=2,s=2x2,p=0)",
+      img, 10, NULL, b, sizeof b);
   assert_string_equal(a, b);
   arch_of("mlp:256,256", img, 10, NULL, a, sizeof a);
   arch_of("dense(256) relu dense(256) relu", img, 10, NULL, b, sizeof b);
@@ -406,9 +441,12 @@ static void test_grammar(void **state) {
   assert_string_not_equal(a, b);
   /* pools stride by their window unless told */
   arch_of("avgpool(3)", (lsp_shape){1, 9, 9}, 2, NULL, a, sizeof a);
-  assert_non_null(strstr(a, "avgpool(kh=3,kw=3,sh=3,sw=3,ph=0,pw=0,ceil_mode=0,count_pad=1)"));
-  arch_of("maxpool(3,s=1,ceil_mode=1)", (lsp_shape){1, 9, 9}, 2, NULL, a, sizeof a);
-  assert_non_null(strstr(a, "maxpool(kh=3,kw=3,sh=1,sw=1,ph=0,pw=0,ceil_mode=1)"));
+  assert_non_null(strstr(
+      a, "avgpool(kh=3,kw=3,sh=3,sw=3,ph=0,pw=0,ceil_mode=0,count_pad=1)"));
+  arch_of("maxpool(3,s=1,ceil_mode=1)", (lsp_shape){1, 9, 9}, 2, NULL, a,
+          sizeof a);
+  assert_non_null(
+      strstr(a, "maxpool(kh=3,kw=3,sh=1,sw=1,ph=0,pw=0,ceil_mode=1)"));
 
   /* bad specs: each names what is wrong */
   expect_bad("conv(6)", img, "kernel size");
@@ -427,14 +465,16 @@ static void test_grammar(void **state) {
   expect_bad("convolution(3,3)", img, "unknown layer");
   expect_bad("add", img, "res(");
   expect_bad("normalize", img, "--normalize");
-  expect_bad("conv(6,29)", img, "conv1");       /* kernel larger than the image */
-  expect_bad("conv(6,3,s=0)", img, "conv1");    /* stride 0 */
-  expect_bad("maxpool(2,p=2)", img, "maxpool1"); /* padding over half the window */
+  expect_bad("conv(6,29)", img, "conv1");    /* kernel larger than the image */
+  expect_bad("conv(6,3,s=0)", img, "conv1"); /* stride 0 */
+  expect_bad("maxpool(2,p=2)", img,
+             "maxpool1"); /* padding over half the window */
   expect_bad("res()", img, "without layers");
-  expect_bad("res(conv(4,3))", img, "adds");    /* 4x26x26 + 1x28x28 */
+  expect_bad("res(conv(4,3))", img, "adds"); /* 4x26x26 + 1x28x28 */
   expect_bad("res(conv(1,3,p=1)", img, "closing res(");
-  expect_bad("res(bn res(bn res(bn res(bn res(bn res(bn res(bn res(bn res(bn)))))))))", img,
-             "nested too deeply");
+  expect_bad(
+      "res(bn res(bn res(bn res(bn res(bn res(bn res(bn res(bn res(bn)))))))))",
+      img, "nested too deeply");
   expect_bad("relu) dense(3)", img, "unexpected text");
   expect_bad("bn(eps=0)", img, "eps");
   expect_bad("bn(momentum=2)", img, "momentum");
@@ -444,19 +484,22 @@ static void test_grammar(void **state) {
   expect_bad("dense(100000000)", img, "units");
   expect_bad("lenet", (lsp_shape){1, 8, 8}, "conv"); /* too small for LeNet */
   lsp_model *m = NULL;
-  assert_int_equal(lsp_model_from_spec("lenet", img, 1, NULL, 0, &m), LSP_EINVAL);
+  assert_int_equal(lsp_model_from_spec("lenet", img, 1, NULL, 0, &m),
+                   LSP_EINVAL);
   const float bad_norm[2] = {0.5f, 0.0f};
-  assert_int_equal(lsp_model_from_spec("lenet", img, 10, bad_norm, 2, &m), LSP_EINVAL);
+  assert_int_equal(lsp_model_from_spec("lenet", img, 10, bad_norm, 2, &m),
+                   LSP_EINVAL);
   assert_non_null(strstr(lsp_errmsg(), "--normalize"));
-  assert_int_equal(lsp_model_from_spec("lenet", img, 10, bad_norm, 1, &m), LSP_EINVAL);
+  assert_int_equal(lsp_model_from_spec("lenet", img, 10, bad_norm, 1, &m),
+                   LSP_EINVAL);
   assert_non_null(strstr(lsp_errmsg(), "1 values for 1 input channel"));
   assert_null(m);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_tiny_eval),    cmocka_unit_test(test_tiny_train),
-      cmocka_unit_test(test_tiny_shares),  cmocka_unit_test(test_builtins),
+      cmocka_unit_test(test_tiny_eval),   cmocka_unit_test(test_tiny_train),
+      cmocka_unit_test(test_tiny_shares), cmocka_unit_test(test_builtins),
       cmocka_unit_test(test_grammar),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

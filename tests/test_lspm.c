@@ -90,16 +90,19 @@ static size_t v3_length(const lsp_model *m) {
     const lsp_node *nd = &m->nodes[i];
     int dense = nd->op == LSP_OP_DENSE;
     len += 4 + strlen(dense ? "dense" : "relu") + 4 + strlen(nd->name);
-    len += 4 + 4;                                   /* one input */
-    len += 4 + (dense ? (4 + 5 + 1 + 8) + (4 + 4 + 1 + 8) : 0); /* units, bias */
+    len += 4 + 4; /* one input */
+    len +=
+        4 + (dense ? (4 + 5 + 1 + 8) + (4 + 4 + 1 + 8) : 0); /* units, bias */
     len += 4;
     if (dense)
-      len += (4 + 6 + 4 + 16) + (4 + 4 + 4 + 8) + 4 * (nd->a.units * nd->ishape.c + nd->a.units);
+      len += (4 + 6 + 4 + 16) + (4 + 4 + 4 + 8) +
+             4 * (nd->a.units * nd->ishape.c + nd->a.units);
   }
   len += 4; /* features */
   unsigned char *rec;
   size_t rec_len;
-  assert_int_equal(lsp_model_record_encode(&m->meta, 0, &rec, &rec_len), LSP_OK);
+  assert_int_equal(lsp_model_record_encode(&m->meta, 0, &rec, &rec_len),
+                   LSP_OK);
   free(rec);
   return len + 4 + rec_len + 4;
 }
@@ -163,7 +166,9 @@ static void test_lspm_roundtrip_cnn(void **state) {
   (void)state;
   const float norm[2] = {0.25f, 0.5f};
   lsp_model *m = NULL;
-  assert_int_equal(lsp_model_from_spec("resnet8", (lsp_shape){1, 12, 10}, 5, norm, 2, &m), 0);
+  assert_int_equal(
+      lsp_model_from_spec("resnet8", (lsp_shape){1, 12, 10}, 5, norm, 2, &m),
+      0);
   assert_int_equal(lsp_model_init(m, 7), 0);
   for (size_t i = 0; i < m->nstate; i++) /* running statistics as if trained */
     if (i >= 2) m->state[i] += 0.01f * (float)(i % 7);
@@ -226,7 +231,8 @@ static void expect_load_error(const char *path, const char *needle) {
 
 /* Offset of the first occurrence of needle (n bytes) in buf at or after
  * `from`; fails the test when absent. */
-static size_t find(const char *buf, size_t len, const void *needle, size_t n, size_t from) {
+static size_t find(const char *buf, size_t len, const void *needle, size_t n,
+                   size_t from) {
   for (size_t i = from; i + n <= len; i++)
     if (memcmp(buf + i, needle, n) == 0) return i;
   fail_msg("pattern not found");
@@ -234,7 +240,8 @@ static size_t find(const char *buf, size_t len, const void *needle, size_t n, si
 }
 
 /* A length-prefixed string as the format writes it. */
-static size_t find_str(const char *buf, size_t len, const char *s, size_t from) {
+static size_t find_str(const char *buf, size_t len, const char *s,
+                       size_t from) {
   unsigned char pat[64];
   size_t n = strlen(s);
   pat[0] = (unsigned char)n, pat[1] = pat[2] = pat[3] = 0;
@@ -244,7 +251,8 @@ static size_t find_str(const char *buf, size_t len, const char *s, size_t from) 
 
 /* Write c with a fresh CRC (a content defect the checksum cannot catch)
  * and expect the loader to name it. */
-static void expect_content_error(const char *bad, char *c, size_t len, const char *needle) {
+static void expect_content_error(const char *bad, char *c, size_t len,
+                                 const char *needle) {
   uLong crc = crc32(0L, (const Bytef *)c, (uInt)(len - 4));
   for (int i = 0; i < 4; i++) c[len - 4 + i] = (char)(crc >> (8 * i));
   write_raw(bad, c, len);
@@ -311,35 +319,57 @@ static void test_lspm_corrupt(void **state) {
   expect_content_error(bad, c, len, "'weighs'");
   RESET();
   {
-    size_t w = find_str(c, len, "weight", 0) + 6 + 4 + 16; /* first weight value */
+    size_t w =
+        find_str(c, len, "weight", 0) + 6 + 4 + 16; /* first weight value */
     const unsigned char nan[4] = {0, 0, 0xc0, 0x7f};
     memcpy(c + w, nan, 4);
     expect_content_error(bad, c, len, "not finite");
   }
   RESET();
   {
-    size_t r = find_str(c, len, "relu1", 0) + 5; /* relu1's input count, then input */
-    c[r + 4] = 3;                                /* a later node */
+    size_t r =
+        find_str(c, len, "relu1", 0) + 5; /* relu1's input count, then input */
+    c[r + 4] = 3;                         /* a later node */
     expect_content_error(bad, c, len, "not an earlier node");
   }
   RESET();
   /* record fields: u8 type, u8 name length, name, value */
-  memcpy(c + find(c, len, "\x06" "epochs", 7, 0) + 1, "epochz", 6);
+  memcpy(c +
+             find(c, len,
+                  "\x06"
+                  "epochs",
+                  7, 0) +
+             1,
+         "epochz", 6);
   expect_content_error(bad, c, len, "lacks the setting epochs");
   RESET();
-  memcpy(c + find(c, len, "\x09" "optimizer", 10, 0) + 10 + 4, "sgx", 3);
+  memcpy(c +
+             find(c, len,
+                  "\x09"
+                  "optimizer",
+                  10, 0) +
+             10 + 4,
+         "sgx", 3);
   expect_content_error(bad, c, len, "optimizer is invalid");
   RESET();
   {
     /* before the first field ("code_version"): its type byte, the field
      * count, the record length, the features node */
-    size_t r = find(c, len, "\x0c" "code_version", 13, 0) - 1 - 4 - 4 - 4;
+    size_t r = find(c, len,
+                    "\x0c"
+                    "code_version",
+                    13, 0) -
+               1 - 4 - 4 - 4;
     c[r] = 2; /* features: the relu node 2 */
     expect_content_error(bad, c, len, "features node 2");
   }
   RESET();
   {
-    size_t r = find(c, len, "\x0c" "code_version", 13, 0) - 1 - 4 - 4; /* record length */
+    size_t r = find(c, len,
+                    "\x0c"
+                    "code_version",
+                    13, 0) -
+               1 - 4 - 4; /* record length */
     memset(c + r, 0xff, 3);
     expect_content_error(bad, c, len, "absurd training record size");
   }
@@ -360,7 +390,8 @@ static void test_lspm_corrupt(void **state) {
 #undef RESET
 }
 
-/* ---- format 1 --------------------------------------------------------------- */
+/* ---- format 1 ---------------------------------------------------------------
+ */
 
 #define V1 "model_v1/"
 
@@ -392,7 +423,8 @@ static void test_v1_loads(void **state) {
   /* the training record of a model trained with (gen_v1.sh)
    * --smoothing 0.1 --convention t2t --hidden 12,8 --epochs 3 --batch 32
    * --lr 0.05 --momentum 0.8 --seed 7 on synthetic:...dim=16,classes=4 */
-  assert_int_equal(lsp_model_load(td_path(V1 "synthetic_t2t.lspm"), &m), LSP_OK);
+  assert_int_equal(lsp_model_load(td_path(V1 "synthetic_t2t.lspm"), &m),
+                   LSP_OK);
   lsp_model_describe(m, desc, sizeof desc);
   assert_string_equal(desc, "16-12-8-4");
   const lsp_model_meta *mt = &m->meta;
@@ -440,23 +472,28 @@ static void test_v1_v2_from_python(void **state) {
     assert_string_equal(arch, "3-4-2");
     assert_int_equal(m->nparams, 26);
     for (size_t i = 0; i < m->nparams; i++)
-      assert_true(m->params[i] == (float)(v == 0 ? (double)i / 8 - 1.5 : 1.25 - (double)i / 16));
+      assert_true(m->params[i] == (float)(v == 0 ? (double)i / 8 - 1.5
+                                                 : 1.25 - (double)i / 16));
     const lsp_model_meta *t = &m->meta;
     assert_int_equal(t->trained, 1);
     if (v == 0) {
       assert_true(t->smoothing.eps == 0.1);
       assert_int_equal(t->smoothing.convention, LSP_LS_UNIFORM);
       assert_int_equal(t->seed, 7);
-      assert_true(t->lr == 0.05 && t->momentum == 0.9 && t->weight_decay == 0.0);
+      assert_true(t->lr == 0.05 && t->momentum == 0.9 &&
+                  t->weight_decay == 0.0);
       assert_string_equal(t->data, "synthetic");
-      assert_true(t->data_hash == 0x0123456789abcdefull && t->val_accuracy == 0.875);
+      assert_true(t->data_hash == 0x0123456789abcdefull &&
+                  t->val_accuracy == 0.875);
       assert_int_equal(t->code_version, 0);
       assert_true(t->val_hash == 0 && t->n_val == 0 && t->shares == 0);
     } else {
       assert_true(t->smoothing.eps == 0.2);
       assert_int_equal(t->smoothing.convention, LSP_LS_T2T);
-      assert_true(t->seed == 11 && t->epochs == 4 && t->batch == 64 && t->shares == 1);
-      assert_true(t->lr == 0.03 && t->momentum == 0.5 && t->weight_decay == 1e-4);
+      assert_true(t->seed == 11 && t->epochs == 4 && t->batch == 64 &&
+                  t->shares == 1);
+      assert_true(t->lr == 0.03 && t->momentum == 0.5 &&
+                  t->weight_decay == 1e-4);
       assert_true(t->cosine == 1 && t->adam == 0 && t->code_version == 2);
       assert_true(t->data_hash == 0xabcdef0123456789ull && t->split_seed == 3);
       assert_true(t->n_train == 500 && t->n_val == 50 && t->val_hash == 0x77);
@@ -485,7 +522,8 @@ static void test_v1_corrupt(void **state) {
   char *buf, bad[512];
   size_t len;
   snprintf(bad, sizeof bad, "%s", td_tmp("bad_v1.lspm"));
-  assert_int_equal(lsp_read_file(td_path(V1 "synthetic_t2t.lspm"), &buf, &len), 0);
+  assert_int_equal(lsp_read_file(td_path(V1 "synthetic_t2t.lspm"), &buf, &len),
+                   0);
   char *c = malloc(len + 4);
   memcpy(c, buf, len);
   c[len / 2] ^= 0x10;
@@ -511,9 +549,12 @@ static void test_v1_corrupt(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_lspm_roundtrip), cmocka_unit_test(test_lspm_roundtrip_cnn),
-      cmocka_unit_test(test_lspm_corrupt),   cmocka_unit_test(test_v1_loads),
-      cmocka_unit_test(test_v1_corrupt),   cmocka_unit_test(test_v1_v2_from_python),
+      cmocka_unit_test(test_lspm_roundtrip),
+      cmocka_unit_test(test_lspm_roundtrip_cnn),
+      cmocka_unit_test(test_lspm_corrupt),
+      cmocka_unit_test(test_v1_loads),
+      cmocka_unit_test(test_v1_corrupt),
+      cmocka_unit_test(test_v1_v2_from_python),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,11 +48,12 @@ typedef struct {
   const char *spec; /* the whole text, for messages */
   const char *p;    /* the cursor                    */
   lsp_model *m;
-  int blocks;       /* residual blocks so far         */
+  int blocks; /* residual blocks so far         */
 } parser;
 
 static int perr(const parser *ps, const char *at, const char *what) {
-  if (!at || !*at) return lsp_fail(LSP_EINVAL, "--arch '%s': %s at the end", ps->spec, what);
+  if (!at || !*at)
+    return lsp_fail(LSP_EINVAL, "--arch '%s': %s at the end", ps->spec, what);
   return lsp_fail(LSP_EINVAL, "--arch '%s': %s at '%.24s'", ps->spec, what, at);
 }
 
@@ -65,31 +66,36 @@ static int value(parser *ps, double *a, double *b, int *pair) {
   char *end;
   errno = 0;
   *a = strtod(ps->p, &end);
-  if (end == ps->p || errno || !isfinite(*a)) return perr(ps, ps->p, "expected a number");
+  if (end == ps->p || errno || !isfinite(*a))
+    return perr(ps, ps->p, "expected a number");
   ps->p = end;
   *b = *a;
   *pair = 0;
   if (*ps->p == 'x') {
     const char *q = ++ps->p;
     *b = strtod(q, &end);
-    if (end == q || !isfinite(*b)) return perr(ps, q, "expected a number after 'x'");
+    if (end == q || !isfinite(*b))
+      return perr(ps, q, "expected a number after 'x'");
     ps->p = end;
     *pair = 1;
   }
   return LSP_OK;
 }
 
-static const lsp_attr_def *attr_named(const lsp_op_def *d, const char *k, size_t len) {
+static const lsp_attr_def *attr_named(const lsp_op_def *d, const char *k,
+                                      size_t len) {
   for (const lsp_attr_def *a = d->attrs; a->name; a++)
     if (strlen(a->name) == len && memcmp(a->name, k, len) == 0) return a;
   return NULL;
 }
 
 /* Store v into the attribute, checking its type. */
-static int put(parser *ps, const char *at, lsp_attrs *a, const lsp_attr_def *d, double v) {
+static int put(parser *ps, const char *at, lsp_attrs *a, const lsp_attr_def *d,
+               double v) {
   if (d->type == LSP_ATTR_SIZE && !(v >= 0 && v <= 1e9 && v == floor(v)))
     return perr(ps, at, "expected a whole number");
-  if (d->type == LSP_ATTR_FLAG && v != 0 && v != 1) return perr(ps, at, "expected 0 or 1");
+  if (d->type == LSP_ATTR_FLAG && v != 0 && v != 1)
+    return perr(ps, at, "expected 0 or 1");
   lsp_attr_set(a, d, v);
   return LSP_OK;
 }
@@ -101,10 +107,11 @@ static int args(parser *ps, lsp_op op, lsp_attrs *a) {
   static const char *const pos_dense[] = {"units", NULL};
   static const char *const pos_conv[] = {"units", "k", NULL};
   static const char *const pos_pool[] = {"k", NULL};
-  const char *const *pos = op == LSP_OP_DENSE   ? pos_dense
+  const char *const *pos = op == LSP_OP_DENSE  ? pos_dense
                            : op == LSP_OP_CONV ? pos_conv
-                           : op == LSP_OP_MAXPOOL || op == LSP_OP_AVGPOOL ? pos_pool
-                                                                            : NULL;
+                           : op == LSP_OP_MAXPOOL || op == LSP_OP_AVGPOOL
+                               ? pos_pool
+                               : NULL;
   int npos = 0, keyed = 0, stride_set = 0;
   ps->p++; /* '(' */
   skip_sp(ps);
@@ -134,19 +141,23 @@ static int args(parser *ps, lsp_op op, lsp_attrs *a) {
     double v1 = 0, v2 = 0;
     int pair = 0, st;
     if ((st = value(ps, &v1, &v2, &pair))) return st;
-    const char *sh[3][3] = {{"k", "kh", "kw"}, {"s", "sh", "sw"}, {"p", "ph", "pw"}};
+    const char *sh[3][3] = {
+        {"k", "kh", "kw"}, {"s", "sh", "sw"}, {"p", "ph", "pw"}};
     int done_key = 0;
     for (int i = 0; i < 3 && !done_key; i++) {
       if (klen != 1 || key[0] != sh[i][0][0]) continue;
-      const lsp_attr_def *x = attr_named(d, sh[i][1], 2), *y = attr_named(d, sh[i][2], 2);
+      const lsp_attr_def *x = attr_named(d, sh[i][1], 2),
+                         *y = attr_named(d, sh[i][2], 2);
       if (!x || !y) return perr(ps, at, "this layer takes no such argument");
-      if ((st = put(ps, at, a, x, v1)) || (st = put(ps, at, a, y, v2))) return st;
+      if ((st = put(ps, at, a, x, v1)) || (st = put(ps, at, a, y, v2)))
+        return st;
       stride_set |= i == 1;
       done_key = 1;
     }
     if (!done_key) {
       const lsp_attr_def *x = attr_named(d, key, klen);
-      if (!x || pair) return perr(ps, at, x ? "expected one number" : "unknown argument");
+      if (!x || pair)
+        return perr(ps, at, x ? "expected one number" : "unknown argument");
       if ((st = put(ps, at, a, x, v1))) return st;
       stride_set |= klen == 2 && key[0] == 's';
     }
@@ -161,11 +172,13 @@ static int args(parser *ps, lsp_op op, lsp_attrs *a) {
   }
 done:
   /* PyTorch's pools stride by the window unless told otherwise */
-  if ((op == LSP_OP_MAXPOOL || op == LSP_OP_AVGPOOL) && !stride_set) a->sh = a->kh, a->sw = a->kw;
+  if ((op == LSP_OP_MAXPOOL || op == LSP_OP_AVGPOOL) && !stride_set)
+    a->sh = a->kh, a->sw = a->kw;
   return LSP_OK;
 }
 
-static int layers(parser *ps, int *prev, int depth, const char *scope, int *count);
+static int layers(parser *ps, int *prev, int depth, const char *scope,
+                  int *count);
 
 static int add_node(parser *ps, lsp_op op, const lsp_attrs *a, int in0, int in1,
                     const char *scope, int *count, int *out) {
@@ -179,20 +192,24 @@ static int add_node(parser *ps, lsp_op op, const lsp_attrs *a, int in0, int in1,
   return lsp_model_add(ps->m, op, a, in0, in1, name, out);
 }
 
-static int item(parser *ps, int *prev, int depth, const char *scope, int *count) {
+static int item(parser *ps, int *prev, int depth, const char *scope,
+                int *count) {
   const char *at = ps->p;
   while (isalnum((unsigned char)*ps->p)) ps->p++;
   size_t len = (size_t)(ps->p - at);
   if (len == 0) return perr(ps, at, "expected a layer");
   if (len == 3 && memcmp(at, "res", 3) == 0) {
     if (*ps->p != '(') return perr(ps, ps->p, "expected '(' after res");
-    if (depth >= MAX_DEPTH) return perr(ps, at, "residual blocks nested too deeply");
+    if (depth >= MAX_DEPTH)
+      return perr(ps, at, "residual blocks nested too deeply");
     ps->p++;
     char sub[2 * LSP_NODE_NAME], sc[3 * LSP_NODE_NAME];
-    snprintf(sub, sizeof sub, "%s%sres%d", scope, scope[0] ? "." : "", ++ps->blocks);
+    snprintf(sub, sizeof sub, "%s%sres%d", scope, scope[0] ? "." : "",
+             ++ps->blocks);
     int main_out = *prev, short_out = *prev, c = 0, st;
     if ((st = layers(ps, &main_out, depth + 1, sub, &c))) return st;
-    if (main_out == *prev) return perr(ps, at, "a residual block without layers");
+    if (main_out == *prev)
+      return perr(ps, at, "a residual block without layers");
     if (*ps->p == '|') {
       ps->p++;
       snprintf(sc, sizeof sc, "%s.down", sub);
@@ -211,23 +228,27 @@ static int item(parser *ps, int *prev, int depth, const char *scope, int *count)
   if (!op || op == LSP_OP_ADD || op == LSP_OP_NORMALIZE)
     return perr(ps, at,
                 op ? "add and normalize come from res(...) and --normalize"
-                   : "unknown layer (dense conv maxpool avgpool gap bn relu flatten res)");
+                   : "unknown layer (dense conv maxpool avgpool gap bn relu "
+                     "flatten res)");
   lsp_attrs a;
   lsp_attrs_default(op, &a);
-  if (op == LSP_OP_MAXPOOL || op == LSP_OP_AVGPOOL) a.kh = a.kw = 0; /* required */
+  if (op == LSP_OP_MAXPOOL || op == LSP_OP_AVGPOOL)
+    a.kh = a.kw = 0; /* required */
   if (op == LSP_OP_CONV) a.kh = a.kw = 0;
   int st;
   if (*ps->p == '(' && (st = args(ps, op, &a))) return st;
   if ((op == LSP_OP_DENSE || op == LSP_OP_CONV) && a.units == 0)
     return perr(ps, at, "the layer needs its number of units/channels");
-  if ((op == LSP_OP_CONV || op == LSP_OP_MAXPOOL || op == LSP_OP_AVGPOOL) && a.kh == 0)
+  if ((op == LSP_OP_CONV || op == LSP_OP_MAXPOOL || op == LSP_OP_AVGPOOL) &&
+      a.kh == 0)
     return perr(ps, at, "the layer needs its kernel size");
   if ((st = add_node(ps, op, &a, *prev, 0, scope, count, prev)))
     return lsp_fail_prefix(st, "--arch");
   return LSP_OK;
 }
 
-static int layers(parser *ps, int *prev, int depth, const char *scope, int *count) {
+static int layers(parser *ps, int *prev, int depth, const char *scope,
+                  int *count) {
   for (;;) {
     skip_sp(ps);
     if (!*ps->p || *ps->p == ')' || *ps->p == '|') return LSP_OK;
@@ -247,24 +268,29 @@ static int mlp_spec(const char *widths, char *buf, size_t len) {
     errno = 0;
     unsigned long long v = strtoull(p, &end, 10);
     if (end == p || errno || v == 0 || v > (1u << 24) || *p == '-' || *p == '+')
-      return lsp_fail(LSP_EINVAL, "--arch 'mlp:%s': widths must be positive whole numbers",
+      return lsp_fail(LSP_EINVAL,
+                      "--arch 'mlp:%s': widths must be positive whole numbers",
                       widths);
     n += (size_t)snprintf(buf + n, len - n, "dense(%llu) relu ", v);
-    if (n >= len) return lsp_fail(LSP_EINVAL, "--arch 'mlp:%s': too many layers", widths);
+    if (n >= len)
+      return lsp_fail(LSP_EINVAL, "--arch 'mlp:%s': too many layers", widths);
     p = end;
-    if (*p == ',') p++;
+    if (*p == ',')
+      p++;
     else if (*p)
-      return lsp_fail(LSP_EINVAL, "--arch 'mlp:%s': expected ',' at '%s'", widths, p);
+      return lsp_fail(LSP_EINVAL, "--arch 'mlp:%s': expected ',' at '%s'",
+                      widths, p);
   }
   return LSP_OK;
 }
 
-int lsp_model_from_spec(const char *spec, lsp_shape in, size_t classes, const float *normalize,
-                        size_t nnorm, lsp_model **out) {
+int lsp_model_from_spec(const char *spec, lsp_shape in, size_t classes,
+                        const float *normalize, size_t nnorm, lsp_model **out) {
   *out = NULL;
   if (nnorm && nnorm != 2 * in.c)
     return lsp_fail(LSP_EINVAL,
-                    "--normalize: %zu values for %zu input channel(s); give the %zu means, then "
+                    "--normalize: %zu values for %zu input channel(s); give "
+                    "the %zu means, then "
                     "the %zu standard deviations",
                     nnorm, in.c, in.c, in.c);
   if (!nnorm) normalize = NULL;
@@ -278,7 +304,8 @@ int lsp_model_from_spec(const char *spec, lsp_shape in, size_t classes, const fl
     if ((st = mlp_spec(spec + 4, mlp, sizeof mlp))) return st;
     text = mlp;
   }
-  if (classes < 2) return lsp_fail(LSP_EINVAL, "a classifier needs 2 or more classes");
+  if (classes < 2)
+    return lsp_fail(LSP_EINVAL, "a classifier needs 2 or more classes");
   lsp_model *m = lsp_model_new(in);
   if (!m) return strstr(lsp_errmsg(), "memory") ? LSP_ENOMEM : LSP_EINVAL;
   int prev = LSP_INPUT;
@@ -287,12 +314,16 @@ int lsp_model_from_spec(const char *spec, lsp_shape in, size_t classes, const fl
     for (size_t c = 0; c < in.c; c++)
       if (!isfinite(normalize[c]) || !(normalize[in.c + c] > 0.0f) ||
           !isfinite(normalize[in.c + c])) {
-        st = lsp_fail(LSP_EINVAL,
-                      "--normalize: channel %zu needs a finite mean and a positive std", c);
+        st = lsp_fail(
+            LSP_EINVAL,
+            "--normalize: channel %zu needs a finite mean and a positive std",
+            c);
         goto fail;
       }
     lsp_attrs_default(LSP_OP_NORMALIZE, &a);
-    if ((st = lsp_model_add(m, LSP_OP_NORMALIZE, &a, prev, 0, "normalize", &prev))) goto fail;
+    if ((st = lsp_model_add(m, LSP_OP_NORMALIZE, &a, prev, 0, "normalize",
+                            &prev)))
+      goto fail;
   }
   parser ps = {text, text, m, 0};
   int count = 0;
@@ -306,8 +337,10 @@ int lsp_model_from_spec(const char *spec, lsp_shape in, size_t classes, const fl
   if ((st = lsp_model_add(m, LSP_OP_DENSE, &a, prev, 0, "fc", NULL)) ||
       (st = lsp_model_finish(m)))
     goto fail;
-  if (normalize) memcpy(m->state + m->nodes[0].s_off, normalize, 2 * in.c * sizeof(float));
-  snprintf(m->arch, sizeof m->arch, "%s", strlen(spec) < sizeof m->arch ? spec : "spec");
+  if (normalize)
+    memcpy(m->state + m->nodes[0].s_off, normalize, 2 * in.c * sizeof(float));
+  snprintf(m->arch, sizeof m->arch, "%s",
+           strlen(spec) < sizeof m->arch ? spec : "spec");
   *out = m;
   return LSP_OK;
 fail:
@@ -315,19 +348,21 @@ fail:
   return st;
 }
 
-/* ---- the canonical text ------------------------------------------------------- */
+/* ---- the canonical text
+ * ------------------------------------------------------- */
 
 typedef struct {
   char *buf;
   size_t len, n;
 } sbuf;
 
-static void out(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out(sbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void out(sbuf *b, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  int k = vsnprintf(b->n < b->len ? b->buf + b->n : NULL, b->n < b->len ? b->len - b->n : 0,
-                    fmt, ap);
+  int k = vsnprintf(b->n < b->len ? b->buf + b->n : NULL,
+                    b->n < b->len ? b->len - b->n : 0, fmt, ap);
   va_end(ap);
   if (k > 0) b->n += (size_t)k;
 }
@@ -352,7 +387,8 @@ size_t lsp_model_arch_string(const lsp_model *m, char *buf, size_t len) {
       }
     if (sep[0] == ',') out(&b, ")");
     int chain = nd->nin == 1 && nd->in[0] == (int)i - 1;
-    for (int k = 0; k < nd->nin && !chain; k++) out(&b, "%s%d", k ? "," : "@", nd->in[k]);
+    for (int k = 0; k < nd->nin && !chain; k++)
+      out(&b, "%s%d", k ? "," : "@", nd->in[k]);
   }
   return b.n;
 }

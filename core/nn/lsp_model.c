@@ -32,7 +32,8 @@ void lsp_attrs_default(lsp_op op, lsp_attrs *a) {
 lsp_model *lsp_model_new(lsp_shape in) {
   if (in.c == 0 || in.h == 0 || in.w == 0 || in.c > MAX_DIM || in.h > MAX_DIM ||
       in.w > MAX_DIM || in.c * in.h > MAX_ELEMS / in.w) {
-    lsp_fail(LSP_EINVAL, "input shape %zux%zux%zu is empty or too large", in.c, in.h, in.w);
+    lsp_fail(LSP_EINVAL, "input shape %zux%zux%zu is empty or too large", in.c,
+             in.h, in.w);
     return NULL;
   }
   lsp_model *m = calloc(1, sizeof *m);
@@ -65,13 +66,16 @@ int lsp_model_add(lsp_model *m, lsp_op op, const lsp_attrs *a, int in0, int in1,
   const lsp_op_def *d = lsp_op_get(op);
   size_t k = m->nnodes;
   if (!d) return lsp_fail(LSP_EINVAL, "node %zu: unknown kind %d", k, (int)op);
-  if (m->params) return lsp_fail(LSP_EINVAL, "node %zu: the model is already finished", k);
-  if (k >= MAX_NODES) return lsp_fail(LSP_EINVAL, "more than %d nodes", MAX_NODES);
+  if (m->params)
+    return lsp_fail(LSP_EINVAL, "node %zu: the model is already finished", k);
+  if (k >= MAX_NODES)
+    return lsp_fail(LSP_EINVAL, "more than %d nodes", MAX_NODES);
   int ins[2] = {in0, in1};
   for (int i = 0; i < d->nin; i++)
     if (ins[i] < LSP_INPUT || ins[i] >= (int)k)
-      return lsp_fail(LSP_EINVAL, "node %zu (%s): input %d is not an earlier node", k, d->name,
-                      ins[i]);
+      return lsp_fail(LSP_EINVAL,
+                      "node %zu (%s): input %d is not an earlier node", k,
+                      d->name, ins[i]);
   if (k % 16 == 0) {
     lsp_node *nn = realloc(m->nodes, (k + 16) * sizeof *nn);
     if (!nn) return lsp_fail(LSP_ENOMEM, "out of memory for the model");
@@ -86,8 +90,8 @@ int lsp_model_add(lsp_model *m, lsp_op op, const lsp_attrs *a, int in0, int in1,
   nd->a = *a;
   if (name && *name) {
     if (strlen(name) >= LSP_NODE_NAME)
-      return lsp_fail(LSP_EINVAL, "node %zu: name '%s' is longer than %d bytes", k, name,
-                      LSP_NODE_NAME - 1);
+      return lsp_fail(LSP_EINVAL, "node %zu: name '%s' is longer than %d bytes",
+                      k, name, LSP_NODE_NAME - 1);
     snprintf(nd->name, sizeof nd->name, "%s", name);
   } else {
     size_t same = 1;
@@ -96,13 +100,15 @@ int lsp_model_add(lsp_model *m, lsp_op op, const lsp_attrs *a, int in0, int in1,
   }
   for (size_t i = 0; i < k; i++)
     if (strcmp(m->nodes[i].name, nd->name) == 0)
-      return lsp_fail(LSP_EINVAL, "node %zu: the name '%s' is taken", k, nd->name);
-  lsp_shape in[2] = {shape_of(m, in0), d->nin > 1 ? shape_of(m, in1) : shape_of(m, in0)};
+      return lsp_fail(LSP_EINVAL, "node %zu: the name '%s' is taken", k,
+                      nd->name);
+  lsp_shape in[2] = {shape_of(m, in0),
+                     d->nin > 1 ? shape_of(m, in1) : shape_of(m, in0)};
   nd->ishape = in[0];
   char why[200] = "";
   if (d->infer(&nd->a, in, &nd->shape, why, sizeof why))
-    return lsp_fail(LSP_EINVAL, "%s (%s on %zux%zux%zu): %s", nd->name, d->name, in[0].c,
-                    in[0].h, in[0].w, why);
+    return lsp_fail(LSP_EINVAL, "%s (%s on %zux%zux%zu): %s", nd->name, d->name,
+                    in[0].c, in[0].h, in[0].w, why);
   if (nd->shape.c * nd->shape.h > MAX_ELEMS / nd->shape.w)
     return lsp_fail(LSP_EINVAL, "%s: output %zux%zux%zu is too large", nd->name,
                     nd->shape.c, nd->shape.h, nd->shape.w);
@@ -116,13 +122,16 @@ int lsp_model_finish(lsp_model *m) {
   if (m->nnodes == 0) return lsp_fail(LSP_EINVAL, "the model has no layers");
   const lsp_node *head = &m->nodes[m->nnodes - 1];
   if (head->op != LSP_OP_DENSE || !head->a.bias)
-    return lsp_fail(LSP_EINVAL, "the last layer (%s) must be dense with a bias (the classifier)",
-                    head->name);
+    return lsp_fail(
+        LSP_EINVAL,
+        "the last layer (%s) must be dense with a bias (the classifier)",
+        head->name);
   m->features = head->in[0];
   for (size_t i = 0; i + 1 < m->nnodes; i++) {
     int used = 0;
     for (size_t j = i + 1; j < m->nnodes && !used; j++)
-      for (int k = 0; k < m->nodes[j].nin; k++) used |= m->nodes[j].in[k] == (int)i;
+      for (int k = 0; k < m->nodes[j].nin; k++)
+        used |= m->nodes[j].in[k] == (int)i;
     if (!used)
       return lsp_fail(LSP_EINVAL, "%s: its output is not used by a later layer",
                       m->nodes[i].name);
@@ -159,9 +168,11 @@ int lsp_model_finish(lsp_model *m) {
   return LSP_OK;
 }
 
-lsp_model *lsp_model_alloc_mlp(size_t in, const size_t *hidden, size_t nh, size_t out) {
+lsp_model *lsp_model_alloc_mlp(size_t in, const size_t *hidden, size_t nh,
+                               size_t out) {
   if (in == 0 || out == 0) {
-    lsp_fail(LSP_EINVAL, "model sizes must be positive (in %zu, out %zu)", in, out);
+    lsp_fail(LSP_EINVAL, "model sizes must be positive (in %zu, out %zu)", in,
+             out);
     return NULL;
   }
   for (size_t i = 0; i < nh; i++)
@@ -200,7 +211,8 @@ int lsp_model_init(lsp_model *m, unsigned long seed) {
   return LSP_OK;
 }
 
-/* ---- inspecting ------------------------------------------------------------- */
+/* ---- inspecting -------------------------------------------------------------
+ */
 
 size_t lsp_model_feature_dim(const lsp_model *m) {
   return lsp_shape_size(shape_of(m, m->features));
@@ -214,8 +226,8 @@ void lsp_model_head(const lsp_model *m, lsp_dense_view *h) {
   h->b = h->w + h->in * h->out;
 }
 
-int lsp_model_tensor(const lsp_model *m, size_t node, const char *tname, float **value,
-                     float **grad, size_t *count) {
+int lsp_model_tensor(const lsp_model *m, size_t node, const char *tname,
+                     float **value, float **grad, size_t *count) {
   if (node >= m->nnodes) return lsp_fail(LSP_EINVAL, "no node %zu", node);
   const lsp_node *nd = &m->nodes[node];
   lsp_tensor_def t[LSP_OP_MAXTENSORS];
@@ -245,7 +257,8 @@ int lsp_model_find(const lsp_model *m, const char *name) {
 
 double lsp_model_flops(const lsp_model *m) {
   double f = 0.0;
-  for (size_t i = 0; i < m->nnodes; i++) f += lsp_op_get(m->nodes[i].op)->flops(&m->nodes[i]);
+  for (size_t i = 0; i < m->nnodes; i++)
+    f += lsp_op_get(m->nodes[i].op)->flops(&m->nodes[i]);
   return f;
 }
 
@@ -268,6 +281,6 @@ void lsp_model_describe(const lsp_model *m, char *buf, size_t len) {
     return;
   }
   const lsp_shape *s = &m->in_shape;
-  snprintf(buf, len, "%s %zux%zux%zu->%zu", m->arch[0] ? m->arch : "graph", s->c, s->h, s->w,
-           m->out_dim);
+  snprintf(buf, len, "%s %zux%zux%zu->%zu", m->arch[0] ? m->arch : "graph",
+           s->c, s->h, s->w, m->out_dim);
 }

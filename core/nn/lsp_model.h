@@ -40,39 +40,41 @@
 typedef struct {
   size_t c, h, w;
 } lsp_shape;
-static inline size_t lsp_shape_size(lsp_shape s) { return s.c * s.h * s.w; }
+static inline size_t lsp_shape_size(lsp_shape s) {
+  return s.c * s.h * s.w;
+}
 
 /* Node kinds. The numbers are stable (dense and relu are also format 1's
  * layer kinds); the names are those of the spec grammar and of files. */
 typedef enum {
-  LSP_OP_DENSE = 1,     /* "dense"      y = x Wᵀ + b on the flattened input */
-  LSP_OP_RELU = 2,      /* "relu"                                           */
-  LSP_OP_CONV = 3,      /* "conv"       Conv2d, groups 1, zero padding      */
-  LSP_OP_MAXPOOL = 4,   /* "maxpool"                                        */
-  LSP_OP_AVGPOOL = 5,   /* "avgpool"    padding counted in the divisor      */
-  LSP_OP_GAP = 6,       /* "gap"        global average pooling -> C×1×1     */
-  LSP_OP_BN = 7,        /* "bn"         BatchNorm2d                          */
-  LSP_OP_FLATTEN = 8,   /* "flatten"    C×H×W -> (C·H·W)×1×1, no copy        */
-  LSP_OP_ADD = 9,       /* "add"        sum of two inputs (residual)         */
+  LSP_OP_DENSE = 1,   /* "dense"      y = x Wᵀ + b on the flattened input */
+  LSP_OP_RELU = 2,    /* "relu"                                           */
+  LSP_OP_CONV = 3,    /* "conv"       Conv2d, groups 1, zero padding      */
+  LSP_OP_MAXPOOL = 4, /* "maxpool"                                        */
+  LSP_OP_AVGPOOL = 5, /* "avgpool"    padding counted in the divisor      */
+  LSP_OP_GAP = 6,     /* "gap"        global average pooling -> C×1×1     */
+  LSP_OP_BN = 7,      /* "bn"         BatchNorm2d                          */
+  LSP_OP_FLATTEN = 8, /* "flatten"    C×H×W -> (C·H·W)×1×1, no copy        */
+  LSP_OP_ADD = 9,     /* "add"        sum of two inputs (residual)         */
   LSP_OP_NORMALIZE = 10 /* "normalize"  (x - mean_c) / std_c per channel    */
 } lsp_op;
 #define LSP_OP_MAX 10
 
 /* Attributes of a node; a kind uses the fields its table entry lists. */
 typedef struct {
-  size_t units;           /* dense: outputs; conv: output channels          */
-  size_t kh, kw;          /* conv, pools: kernel                            */
-  size_t sh, sw;          /* conv, pools: stride                            */
-  size_t ph, pw;          /* conv, pools: zero padding, each side           */
-  int ceil_mode;          /* pools: round the output size up (PyTorch)      */
-  int count_pad;          /* avgpool: padding counts in the divisor (1, as
-                             PyTorch's count_include_pad)                   */
-  int bias;               /* dense, conv: 1 = with bias                     */
-  double eps, momentum;   /* bn: 1e-5 and 0.1 as PyTorch                    */
+  size_t units;         /* dense: outputs; conv: output channels          */
+  size_t kh, kw;        /* conv, pools: kernel                            */
+  size_t sh, sw;        /* conv, pools: stride                            */
+  size_t ph, pw;        /* conv, pools: zero padding, each side           */
+  int ceil_mode;        /* pools: round the output size up (PyTorch)      */
+  int count_pad;        /* avgpool: padding counts in the divisor (1, as
+                           PyTorch's count_include_pad)                   */
+  int bias;             /* dense, conv: 1 = with bias                     */
+  double eps, momentum; /* bn: 1e-5 and 0.1 as PyTorch                    */
 } lsp_attrs;
 
-#define LSP_INPUT (-1)    /* the model input as a node's input             */
-#define LSP_NODE_NAME 48  /* bytes of a node name, NUL included            */
+#define LSP_INPUT (-1)   /* the model input as a node's input             */
+#define LSP_NODE_NAME 48 /* bytes of a node name, NUL included            */
 
 typedef struct {
   lsp_op op;
@@ -82,8 +84,8 @@ typedef struct {
   lsp_shape ishape;         /* shape of in[0]                               */
   lsp_shape shape;          /* output shape                                 */
   lsp_attrs a;
-  size_t p_off, p_len;      /* trainable tensors: params + p_off, p_len     */
-  size_t s_off, s_len;      /* state tensors: state + s_off, s_len          */
+  size_t p_off, p_len; /* trainable tensors: params + p_off, p_len     */
+  size_t s_off, s_len; /* state tensors: state + s_off, s_len          */
 } lsp_node;
 
 /* The training record: everything that determines a trained model's
@@ -94,44 +96,44 @@ typedef struct {
  * format version can carry it unchanged and a field can be added without a
  * new layout. The settings are what the model cache compares. */
 typedef struct {
-  int trained;          /* 0: untrained or imported (fields below unknown) */
+  int trained; /* 0: untrained or imported (fields below unknown) */
   /* -- settings: these determine the weights -------------------------- */
   unsigned code_version; /* the trainer's LSP_TRAIN_CODE_VERSION (0: older) */
-  lsp_ls smoothing;     /* training loss smoothing                          */
-  unsigned long seed;   /* initialization/shuffling seed                    */
+  lsp_ls smoothing;      /* training loss smoothing                          */
+  unsigned long seed;    /* initialization/shuffling seed                    */
   int epochs;
   int batch;
-  int shares;           /* shares per batch (lsp_train_shares)              */
+  int shares; /* shares per batch (lsp_train_shares)              */
   double lr, momentum, weight_decay;
-  int cosine;           /* cosine learning-rate schedule                    */
-  int adam;             /* Adam instead of SGD                              */
-  uint64_t data_hash;   /* hash of the data and its split (lsp_splits.hash) */
+  int cosine;         /* cosine learning-rate schedule                    */
+  int adam;           /* Adam instead of SGD                              */
+  uint64_t data_hash; /* hash of the data and its split (lsp_splits.hash) */
   unsigned long split_seed; /* the split: its seed, sizes, and the hash of  */
   uint64_t n_train, n_val;  /* the validation rows the model never trained  */
   uint64_t val_hash;        /* on (lsp_dataset_hash); 0 = not recorded      */
   /* -- description --------------------------------------------------- */
-  char data[128];       /* dataset name or path                             */
-  char cpu_path[32];    /* lsp_cpu_path() of the machine that trained it    */
-  char blas_core[32];   /* lsp_blas_core() of that machine                  */
-  double val_accuracy;  /* after the last epoch (NaN if unknown)           */
-  int unknown_fields;   /* fields this build does not know (never equal)    */
+  char data[128];      /* dataset name or path                             */
+  char cpu_path[32];   /* lsp_cpu_path() of the machine that trained it    */
+  char blas_core[32];  /* lsp_blas_core() of that machine                  */
+  double val_accuracy; /* after the last epoch (NaN if unknown)           */
+  int unknown_fields;  /* fields this build does not know (never equal)    */
 } lsp_model_meta;
 
 typedef struct {
   size_t nnodes;
-  lsp_node *nodes;      /* owned, topological order; the last is the head */
-  int features;         /* node whose output is the penultimate features:
-                           the head's input (LSP_INPUT for a linear model) */
-  char arch[64];        /* the --arch it was built from ("lenet",
-                           "mlp:256,256"), or "" (imported, spec string)  */
+  lsp_node *nodes; /* owned, topological order; the last is the head */
+  int features;    /* node whose output is the penultimate features:
+                      the head's input (LSP_INPUT for a linear model) */
+  char arch[64];   /* the --arch it was built from ("lenet",
+                      "mlp:256,256"), or "" (imported, spec string)  */
   size_t nparams;
-  float *params;        /* owned: every trainable tensor, node by node    */
-  float *grads;         /* owned: same layout as params                   */
+  float *params; /* owned: every trainable tensor, node by node    */
+  float *grads;  /* owned: same layout as params                   */
   size_t nstate;
-  float *state;         /* owned: running statistics, normalization       */
-  lsp_shape in_shape;   /* one input example                              */
-  size_t in_dim;        /* C·H·W of the input                             */
-  size_t out_dim;       /* classes K                                      */
+  float *state;       /* owned: running statistics, normalization       */
+  lsp_shape in_shape; /* one input example                              */
+  size_t in_dim;      /* C·H·W of the input                             */
+  size_t out_dim;     /* classes K                                      */
   lsp_model_meta meta;
 } lsp_model;
 
@@ -149,8 +151,8 @@ typedef struct {
  * model is usable only after lsp_model_finish succeeded. `name` may be NULL
  * (then "<kind><count>"). */
 lsp_model *lsp_model_new(lsp_shape in);
-int lsp_model_add(lsp_model *m, lsp_op op, const lsp_attrs *a, int in0,
-                  int in1, const char *name, int *id);
+int lsp_model_add(lsp_model *m, lsp_op op, const lsp_attrs *a, int in0, int in1,
+                  const char *name, int *id);
 int lsp_model_finish(lsp_model *m);
 void lsp_model_free(lsp_model *m); /* NULL-safe */
 
@@ -269,13 +271,14 @@ int lsp_model_predict(const lsp_model *m, const float *x, size_t n,
  * can be combined over all shares:
  *
  *   for (s = 0; s <= nsync; s++) {
- *     for every share i (in parallel): lsp_model_stage_forward(mi, ws[i], x_i, n_i, s, ...);
- *     if (s < nsync) lsp_model_sync_forward(m, ws, S, s);   (one thread)
+ *     for every share i (in parallel): lsp_model_stage_forward(mi, ws[i], x_i,
+ * n_i, s, ...); if (s < nsync) lsp_model_sync_forward(m, ws, S, s);   (one
+ * thread)
  *   }
  *   loss per share -> dlogits_i
  *   for (s = 0; s <= nsync; s++) {
- *     for every share i: lsp_model_stage_backward(mi, ws[i], dlogits_i, what, dx_i, s);
- *     if (s < nsync) lsp_model_sync_backward(m, ws, S, s);
+ *     for every share i: lsp_model_stage_backward(mi, ws[i], dlogits_i, what,
+ * dx_i, s); if (s < nsync) lsp_model_sync_backward(m, ws, S, s);
  *   }
  *
  * x/n are read at stage 0 and dlogits at backward stage 0; logits and

@@ -31,35 +31,35 @@ struct lsp_model_ws {
   const float *params;   /* serves that model (and its training views) only */
   size_t nnodes, max_batch;
   /* the last forward */
-  size_t n;             /* rows                                              */
-  const float *x;       /* input (not owned)                                 */
-  int train;            /* 1: training mode                                  */
-  size_t fstage;        /* forward stages done (training mode)               */
-  size_t bstage;        /* backward stages done                              */
-  size_t n_total;       /* rows of the whole batch over all shares           */
+  size_t n;       /* rows                                              */
+  const float *x; /* input (not owned)                                 */
+  int train;      /* 1: training mode                                  */
+  size_t fstage;  /* forward stages done (training mode)               */
+  size_t bstage;  /* backward stages done                              */
+  size_t n_total; /* rows of the whole batch over all shares           */
   /* backward of the current pass */
   int what;
-  float *dx;            /* caller's input gradient, or NULL                  */
+  float *dx; /* caller's input gradient, or NULL                  */
   int has_dx;
   /* activations */
-  float **act;          /* owned array; act[i] points into act_mem or aliases */
-  float *act_mem;       /* owned                                             */
+  float **act;    /* owned array; act[i] points into act_mem or aliases */
+  float *act_mem; /* owned                                             */
   /* gradients */
-  int *slot_of;         /* owned: gradient slot of node i (-1: none)         */
+  int *slot_of; /* owned: gradient slot of node i (-1: none)         */
   size_t nslots, slot_floats;
-  float *grad_mem;      /* owned, allocated at the first backward: the slots
-                           then two accumulation buffers                     */
-  unsigned char *has;   /* owned: node i's gradient slot holds a value       */
-  unsigned char *need;  /* owned: node i or an ancestor has parameters       */
+  float *grad_mem;     /* owned, allocated at the first backward: the slots
+                          then two accumulation buffers                     */
+  unsigned char *has;  /* owned: node i's gradient slot holds a value       */
+  unsigned char *need; /* owned: node i or an ancestor has parameters       */
   /* scratch and batch-norm state */
-  float *scratch;       /* owned                                             */
+  float *scratch; /* owned                                             */
   size_t nsync;
-  size_t *sync_node;    /* owned: the sync nodes, in order                   */
-  size_t *sync_off;     /* owned: offset of node i's blocks in sync          */
-  double *sync;         /* owned                                             */
-  double *gather;       /* owned, grown by the sync calls                    */
+  size_t *sync_node; /* owned: the sync nodes, in order                   */
+  size_t *sync_off;  /* owned: offset of node i's blocks in sync          */
+  double *sync;      /* owned                                             */
+  double *gather;    /* owned, grown by the sync calls                    */
   size_t gather_cap;
-  size_t *counts;       /* owned, grown likewise                             */
+  size_t *counts; /* owned, grown likewise                             */
   size_t counts_cap;
 };
 
@@ -69,7 +69,9 @@ size_t lsp_model_nsync(const lsp_model *m) {
   return k;
 }
 
-static size_t node_size(const lsp_model *m, size_t i) { return lsp_shape_size(m->nodes[i].shape); }
+static size_t node_size(const lsp_model *m, size_t i) {
+  return lsp_shape_size(m->nodes[i].shape);
+}
 
 static size_t scratch_floats(const lsp_model *m, size_t rows) {
   size_t s = 0;
@@ -165,8 +167,9 @@ lsp_model_ws *lsp_model_ws_alloc(const lsp_model *m, size_t max_batch) {
   ws->sync_node = malloc((nsync ? nsync : 1) * sizeof *ws->sync_node);
   ws->sync_off = calloc(nn, sizeof *ws->sync_off);
   ws->sync = calloc(sync_doubles ? sync_doubles : 1, sizeof(double));
-  if (!ws->act || !ws->act_mem || !ws->slot_of || !busy || !ws->has || !ws->need ||
-      !ws->scratch || !ws->sync_node || !ws->sync_off || !ws->sync) {
+  if (!ws->act || !ws->act_mem || !ws->slot_of || !busy || !ws->has ||
+      !ws->need || !ws->scratch || !ws->sync_node || !ws->sync_off ||
+      !ws->sync) {
     free(busy);
     goto oom;
   }
@@ -184,7 +187,8 @@ lsp_model_ws *lsp_model_ws_alloc(const lsp_model *m, size_t max_batch) {
       off += node_size(m, i);
     }
     int need = nd->p_len > 0;
-    for (int j = 0; j < nd->nin; j++) need |= nd->in[j] >= 0 && ws->need[nd->in[j]];
+    for (int j = 0; j < nd->nin; j++)
+      need |= nd->in[j] >= 0 && ws->need[nd->in[j]];
     ws->need[i] = (unsigned char)need;
     if (d->sync) {
       ws->sync_node[k++] = i;
@@ -202,14 +206,18 @@ oom:
 /* The workspace's buffers are sized for one model: using it with another
  * (even one of the same shape) would mix activations or overrun them. */
 static int check_ws(const lsp_model *m, const lsp_model_ws *ws) {
-  if (ws && ws->nodes == m->nodes && ws->params == m->params && ws->nnodes == m->nnodes)
+  if (ws && ws->nodes == m->nodes && ws->params == m->params &&
+      ws->nnodes == m->nnodes)
     return LSP_OK;
   char arch[128];
   lsp_model_describe(m, arch, sizeof arch);
-  return lsp_fail(LSP_EINVAL, "the workspace belongs to another model than this %s one", arch);
+  return lsp_fail(LSP_EINVAL,
+                  "the workspace belongs to another model than this %s one",
+                  arch);
 }
 
-/* ---- forward -------------------------------------------------------------- */
+/* ---- forward --------------------------------------------------------------
+ */
 
 enum { FULL = 0, PART = 1, APPLY = 2 };
 
@@ -217,17 +225,29 @@ static const float *input_of(const lsp_model_ws *ws, int j) {
   return j == LSP_INPUT ? ws->x : ws->act[j];
 }
 
-static void fwd_node(const lsp_model *m, lsp_model_ws *ws, size_t i, int phase) {
+static void fwd_node(const lsp_model *m, lsp_model_ws *ws, size_t i,
+                     int phase) {
   const lsp_node *nd = &m->nodes[i];
   const lsp_op_def *d = lsp_op_get(nd->op);
   if (d->alias) {
     ws->act[i] = (float *)input_of(ws, nd->in[0]);
     return;
   }
-  lsp_op_call c = {m, nd, ws->n, input_of(ws, nd->in[0]),
+  lsp_op_call c = {m,
+                   nd,
+                   ws->n,
+                   input_of(ws, nd->in[0]),
                    nd->nin > 1 ? input_of(ws, nd->in[1]) : NULL,
-                   ws->act[i], NULL, NULL, NULL, NULL, NULL, ws->scratch,
-                   d->sync ? ws->sync + ws->sync_off[i] : NULL, ws->n_total, ws->train};
+                   ws->act[i],
+                   NULL,
+                   NULL,
+                   NULL,
+                   NULL,
+                   NULL,
+                   ws->scratch,
+                   d->sync ? ws->sync + ws->sync_off[i] : NULL,
+                   ws->n_total,
+                   ws->train};
   if (!ws->train || !d->sync)
     d->forward(&c);
   else if (phase == PART)
@@ -236,17 +256,19 @@ static void fwd_node(const lsp_model *m, lsp_model_ws *ws, size_t i, int phase) 
     d->fwd_apply(&c);
 }
 
-static void outputs(const lsp_model *m, const lsp_model_ws *ws, const float **logits,
-                    const float **features) {
+static void outputs(const lsp_model *m, const lsp_model_ws *ws,
+                    const float **logits, const float **features) {
   if (logits) *logits = ws->act[m->nnodes - 1];
   if (features) *features = input_of(ws, m->features);
 }
 
-static int begin(const lsp_model *m, lsp_model_ws *ws, const float *x, size_t n, int train) {
+static int begin(const lsp_model *m, lsp_model_ws *ws, const float *x, size_t n,
+                 int train) {
   int st = check_ws(m, ws);
   if (st) return st;
   if (n > ws->max_batch || (n == 0 && !train))
-    return lsp_fail(LSP_EINVAL, "batch of %zu rows does not fit the workspace (max %zu)", n,
+    return lsp_fail(LSP_EINVAL,
+                    "batch of %zu rows does not fit the workspace (max %zu)", n,
                     ws->max_batch);
   ws->x = x;
   ws->n = n;
@@ -256,8 +278,8 @@ static int begin(const lsp_model *m, lsp_model_ws *ws, const float *x, size_t n,
   return LSP_OK;
 }
 
-int lsp_model_forward(const lsp_model *m, lsp_model_ws *ws, const float *x, size_t n,
-                      const float **logits, const float **features) {
+int lsp_model_forward(const lsp_model *m, lsp_model_ws *ws, const float *x,
+                      size_t n, const float **logits, const float **features) {
   int st = begin(m, ws, x, n, 0);
   if (st) return st;
   for (size_t i = 0; i < m->nnodes; i++) fwd_node(m, ws, i, FULL);
@@ -265,8 +287,9 @@ int lsp_model_forward(const lsp_model *m, lsp_model_ws *ws, const float *x, size
   return LSP_OK;
 }
 
-int lsp_model_stage_forward(const lsp_model *m, lsp_model_ws *ws, const float *x, size_t n,
-                            size_t s, const float **logits, const float **features) {
+int lsp_model_stage_forward(const lsp_model *m, lsp_model_ws *ws,
+                            const float *x, size_t n, size_t s,
+                            const float **logits, const float **features) {
   int st;
   if (s == 0 && (st = begin(m, ws, x, n, 1))) return st;
   if ((st = check_ws(m, ws))) return st;
@@ -278,8 +301,9 @@ int lsp_model_stage_forward(const lsp_model *m, lsp_model_ws *ws, const float *x
     for (size_t i = from; i <= to; i++)
       fwd_node(m, ws, i, i == to && s < ws->nsync ? PART : APPLY);
   else if (s < ws->nsync) /* an empty share adds nothing */
-    memset(ws->sync + ws->sync_off[to], 0,
-           lsp_op_get(m->nodes[to].op)->sync_size(&m->nodes[to]) * sizeof(double));
+    memset(
+        ws->sync + ws->sync_off[to], 0,
+        lsp_op_get(m->nodes[to].op)->sync_size(&m->nodes[to]) * sizeof(double));
   ws->fstage = s + 1;
   if (s == ws->nsync && ws->n > 0) outputs(m, ws, logits, features);
   return LSP_OK;
@@ -302,20 +326,24 @@ static int gather_room(lsp_model_ws *w0, size_t nws, size_t doubles) {
   return LSP_OK;
 }
 
-static int check_sync(const lsp_model *m, lsp_model_ws *const *ws, size_t nws, size_t s,
-                      int bwd) {
+static int check_sync(const lsp_model *m, lsp_model_ws *const *ws, size_t nws,
+                      size_t s, int bwd) {
   if (nws == 0 || s >= ws[0]->nsync)
-    return lsp_fail(LSP_EINVAL, "synchronization %zu of %zu", s, nws ? ws[0]->nsync : 0);
+    return lsp_fail(LSP_EINVAL, "synchronization %zu of %zu", s,
+                    nws ? ws[0]->nsync : 0);
   for (size_t k = 0; k < nws; k++) {
     int st = check_ws(m, ws[k]);
     if (st) return st;
     if (!ws[k]->train || (bwd ? ws[k]->bstage : ws[k]->fstage) != s + 1)
-      return lsp_fail(LSP_EINVAL, "synchronization %zu before the stage of share %zu", s, k);
+      return lsp_fail(LSP_EINVAL,
+                      "synchronization %zu before the stage of share %zu", s,
+                      k);
   }
   return LSP_OK;
 }
 
-int lsp_model_sync_forward(lsp_model *m, lsp_model_ws *const *ws, size_t nws, size_t s) {
+int lsp_model_sync_forward(lsp_model *m, lsp_model_ws *const *ws, size_t nws,
+                           size_t s) {
   int st = check_sync(m, ws, nws, s, 0);
   if (st) return st;
   size_t i = ws[0]->sync_node[s];
@@ -325,22 +353,26 @@ int lsp_model_sync_forward(lsp_model *m, lsp_model_ws *const *ws, size_t nws, si
   if ((st = gather_room(ws[0], nws, sz))) return st;
   size_t total = 0;
   for (size_t k = 0; k < nws; k++) {
-    memcpy(ws[0]->gather + k * sz, ws[k]->sync + off + LSP_SYNC_PART * sz, sz * sizeof(double));
+    memcpy(ws[0]->gather + k * sz, ws[k]->sync + off + LSP_SYNC_PART * sz,
+           sz * sizeof(double));
     ws[0]->counts[k] = ws[k]->n;
     total += ws[k]->n;
   }
   double *stat = ws[0]->sync + off + LSP_SYNC_STAT * sz;
-  if ((st = d->fwd_combine(nd, ws[0]->gather, ws[0]->counts, nws, stat, m->state + nd->s_off)))
+  if ((st = d->fwd_combine(nd, ws[0]->gather, ws[0]->counts, nws, stat,
+                           m->state + nd->s_off)))
     return lsp_fail_prefix(st, nd->name);
   for (size_t k = 0; k < nws; k++) {
-    if (k) memcpy(ws[k]->sync + off + LSP_SYNC_STAT * sz, stat, sz * sizeof(double));
+    if (k)
+      memcpy(ws[k]->sync + off + LSP_SYNC_STAT * sz, stat, sz * sizeof(double));
     ws[k]->n_total = total;
   }
   return LSP_OK;
 }
 
-int lsp_model_forward_train(lsp_model *m, lsp_model_ws *ws, const float *x, size_t n,
-                            const float **logits, const float **features) {
+int lsp_model_forward_train(lsp_model *m, lsp_model_ws *ws, const float *x,
+                            size_t n, const float **logits,
+                            const float **features) {
   if (n == 0) return lsp_fail(LSP_EINVAL, "an empty batch");
   int st = LSP_OK;
   size_t ns = lsp_model_nsync(m);
@@ -351,7 +383,8 @@ int lsp_model_forward_train(lsp_model *m, lsp_model_ws *ws, const float *x, size
   return st;
 }
 
-/* ---- backward ------------------------------------------------------------- */
+/* ---- backward -------------------------------------------------------------
+ */
 
 static float *gslot(lsp_model_ws *ws, int j) {
   return ws->grad_mem + (size_t)ws->slot_of[j] * ws->slot_floats;
@@ -369,7 +402,8 @@ static float *target(lsp_model_ws *ws, int j, int k, int other) {
   return ws->has[j] || other ? acc : gslot(ws, j);
 }
 
-static void deliver(const lsp_model *m, lsp_model_ws *ws, int j, float *t, int k) {
+static void deliver(const lsp_model *m, lsp_model_ws *ws, int j, float *t,
+                    int k) {
   if (!t) return;
   float *acc = ws->grad_mem + (ws->nslots + (size_t)k) * ws->slot_floats;
   size_t cnt = ws->n * (j == LSP_INPUT ? m->in_dim : node_size(m, (size_t)j));
@@ -388,7 +422,8 @@ static void deliver(const lsp_model *m, lsp_model_ws *ws, int j, float *t, int k
     ws->has[j] = 1;
 }
 
-static void bwd_node(lsp_model *m, lsp_model_ws *ws, size_t i, const float *dlogits, int phase) {
+static void bwd_node(lsp_model *m, lsp_model_ws *ws, size_t i,
+                     const float *dlogits, int phase) {
   const lsp_node *nd = &m->nodes[i];
   const lsp_op_def *d = lsp_op_get(nd->op);
   int head = i + 1 == m->nnodes;
@@ -398,14 +433,22 @@ static void bwd_node(lsp_model *m, lsp_model_ws *ws, size_t i, const float *dlog
     dx0 = target(ws, nd->in[0], 0, 0);
     if (nd->nin > 1) dx1 = target(ws, nd->in[1], 1, nd->in[1] == nd->in[0]);
   }
-  lsp_op_call c = {m, nd, ws->n, input_of(ws, nd->in[0]),
-                   nd->nin > 1 ? input_of(ws, nd->in[1]) : NULL, NULL,
+  lsp_op_call c = {m,
+                   nd,
+                   ws->n,
+                   input_of(ws, nd->in[0]),
+                   nd->nin > 1 ? input_of(ws, nd->in[1]) : NULL,
+                   NULL,
                    d->alias ? input_of(ws, nd->in[0]) : ws->act[i],
-                   head ? dlogits : gslot(ws, (int)i), dx0, dx1,
+                   head ? dlogits : gslot(ws, (int)i),
+                   dx0,
+                   dx1,
                    (ws->what & LSP_BACK_PARAMS) && nd->p_len && phase != APPLY
                        ? m->grads + nd->p_off
                        : NULL,
-                   ws->scratch, d->sync ? ws->sync + ws->sync_off[i] : NULL, ws->n_total,
+                   ws->scratch,
+                   d->sync ? ws->sync + ws->sync_off[i] : NULL,
+                   ws->n_total,
                    ws->train};
   if (!ws->train || !d->sync)
     d->backward(&c);
@@ -418,19 +461,22 @@ static void bwd_node(lsp_model *m, lsp_model_ws *ws, size_t i, const float *dlog
   if (nd->nin > 1) deliver(m, ws, nd->in[1], dx1, 1);
 }
 
-static int begin_backward(lsp_model *m, lsp_model_ws *ws, const float *dlogits, int what,
-                          float *dx) {
+static int begin_backward(lsp_model *m, lsp_model_ws *ws, const float *dlogits,
+                          int what, float *dx) {
   int st = check_ws(m, ws);
   if (st) return st;
-  if (!ws->x || (ws->n == 0 && !ws->train) || (ws->train && ws->fstage != ws->nsync + 1))
+  if (!ws->x || (ws->n == 0 && !ws->train) ||
+      (ws->train && ws->fstage != ws->nsync + 1))
     return lsp_fail(LSP_EINVAL, "backward without a complete forward");
   if ((what & LSP_BACK_INPUT) && !dx)
     return lsp_fail(LSP_EINVAL, "input gradient requested without a buffer");
-  if (ws->n > 0 && !dlogits) return lsp_fail(LSP_EINVAL, "backward without dlogits");
+  if (ws->n > 0 && !dlogits)
+    return lsp_fail(LSP_EINVAL, "backward without dlogits");
   if (!ws->grad_mem) {
     size_t f = (ws->nslots + 2) * ws->slot_floats;
     ws->grad_mem = malloc((f ? f : 1) * sizeof(float));
-    if (!ws->grad_mem) return lsp_fail(LSP_ENOMEM, "out of memory for gradients");
+    if (!ws->grad_mem)
+      return lsp_fail(LSP_ENOMEM, "out of memory for gradients");
   }
   memset(ws->has, 0, ws->nnodes);
   ws->has_dx = 0;
@@ -450,8 +496,9 @@ static void zero_share(lsp_model *m, lsp_model_ws *ws, size_t lo, size_t hi) {
   }
 }
 
-int lsp_model_stage_backward(lsp_model *m, lsp_model_ws *ws, const float *dlogits, int what,
-                             float *dx, size_t s) {
+int lsp_model_stage_backward(lsp_model *m, lsp_model_ws *ws,
+                             const float *dlogits, int what, float *dx,
+                             size_t s) {
   int st;
   if (s == 0 && (st = begin_backward(m, ws, dlogits, what, dx))) return st;
   if ((st = check_ws(m, ws))) return st;
@@ -465,17 +512,20 @@ int lsp_model_stage_backward(lsp_model *m, lsp_model_ws *ws, const float *dlogit
     if (s < K) {
       const lsp_node *nd = &m->nodes[to];
       size_t sz = lsp_op_get(nd->op)->sync_size(nd);
-      memset(ws->sync + ws->sync_off[to] + LSP_SYNC_BPART * sz, 0, sz * sizeof(double));
+      memset(ws->sync + ws->sync_off[to] + LSP_SYNC_BPART * sz, 0,
+             sz * sizeof(double));
     }
   } else {
     for (size_t i = from + 1; i-- > to;)
-      bwd_node(m, ws, i, dlogits, i == to && s < K ? PART : (i == from && s > 0 ? APPLY : FULL));
+      bwd_node(m, ws, i, dlogits,
+               i == to && s < K ? PART : (i == from && s > 0 ? APPLY : FULL));
   }
   ws->bstage = s + 1;
   return LSP_OK;
 }
 
-int lsp_model_sync_backward(const lsp_model *m, lsp_model_ws *const *ws, size_t nws, size_t s) {
+int lsp_model_sync_backward(const lsp_model *m, lsp_model_ws *const *ws,
+                            size_t nws, size_t s) {
   int st = check_sync(m, ws, nws, s, 1);
   if (st) return st;
   size_t i = ws[0]->sync_node[ws[0]->nsync - 1 - s];
@@ -484,7 +534,8 @@ int lsp_model_sync_backward(const lsp_model *m, lsp_model_ws *const *ws, size_t 
   size_t sz = d->sync_size(nd), off = ws[0]->sync_off[i];
   if ((st = gather_room(ws[0], nws, sz))) return st;
   for (size_t k = 0; k < nws; k++)
-    memcpy(ws[0]->gather + k * sz, ws[k]->sync + off + LSP_SYNC_BPART * sz, sz * sizeof(double));
+    memcpy(ws[0]->gather + k * sz, ws[k]->sync + off + LSP_SYNC_BPART * sz,
+           sz * sizeof(double));
   double *sums = ws[0]->sync + off + LSP_SYNC_SUMS * sz;
   d->bwd_combine(nd, ws[0]->gather, nws, sums);
   for (size_t k = 1; k < nws; k++)
@@ -492,8 +543,8 @@ int lsp_model_sync_backward(const lsp_model *m, lsp_model_ws *const *ws, size_t 
   return LSP_OK;
 }
 
-int lsp_model_backward(lsp_model *m, lsp_model_ws *ws, const float *dlogits, int what,
-                       float *dx) {
+int lsp_model_backward(lsp_model *m, lsp_model_ws *ws, const float *dlogits,
+                       int what, float *dx) {
   int st = check_ws(m, ws);
   if (st) return st;
   if (ws->train) {
@@ -508,10 +559,11 @@ int lsp_model_backward(lsp_model *m, lsp_model_ws *ws, const float *dlogits, int
   return LSP_OK;
 }
 
-/* ---- prediction ------------------------------------------------------------ */
+/* ---- prediction ------------------------------------------------------------
+ */
 
-int lsp_model_predict(const lsp_model *m, const float *x, size_t n, size_t batch,
-                      float *logits, float *features) {
+int lsp_model_predict(const lsp_model *m, const float *x, size_t n,
+                      size_t batch, float *logits, float *features) {
   if (n == 0) return lsp_fail(LSP_EDATA, "no examples to predict");
   if (batch == 0) batch = 1024;
   size_t per_row = lsp_model_ws_bytes_per_row(m);

@@ -43,9 +43,11 @@
 #define MAX_RECORD ((uint32_t)1 << 20)
 enum { T_U64 = 1, T_F64 = 2 };
 
-int lsp_model_read_mlp(lsp_rbuf *r, uint32_t version, const char *path, lsp_model **out);
+int lsp_model_read_mlp(lsp_rbuf *r, uint32_t version, const char *path,
+                       lsp_model **out);
 
-/* ---- writing ------------------------------------------------------------------ */
+/* ---- writing
+ * ------------------------------------------------------------------ */
 
 static void put_str(lsp_wbuf *b, const char *s) {
   size_t n = strlen(s);
@@ -70,14 +72,16 @@ static void put_model(lsp_wbuf *b, const lsp_model *m, const unsigned char *rec,
     put_str(b, d->name);
     put_str(b, nd->name);
     lsp_put_u32(b, (uint32_t)nd->nin);
-    for (int k = 0; k < nd->nin; k++) lsp_put_u32(b, (uint32_t)(int32_t)nd->in[k]);
+    for (int k = 0; k < nd->nin; k++)
+      lsp_put_u32(b, (uint32_t)(int32_t)nd->in[k]);
     uint32_t na = 0;
     for (const lsp_attr_def *a = d->attrs; a->name; a++) na++;
     lsp_put_u32(b, na);
     for (const lsp_attr_def *a = d->attrs; a->name; a++) {
       put_str(b, a->name);
       double v = lsp_attr_get(&nd->a, a);
-      lsp_put_bytes(b, (unsigned char[]){a->type == LSP_ATTR_REAL ? T_F64 : T_U64}, 1);
+      lsp_put_bytes(
+          b, (unsigned char[]){a->type == LSP_ATTR_REAL ? T_F64 : T_U64}, 1);
       if (a->type == LSP_ATTR_REAL)
         lsp_put_f64(b, v);
       else
@@ -113,7 +117,8 @@ static void put_model(lsp_wbuf *b, const lsp_model *m, const unsigned char *rec,
 }
 
 int lsp_model_save(const lsp_model *m, const char *path) {
-  if (!m || !path || !m->params) return lsp_fail(LSP_EINVAL, "model save: no model or path");
+  if (!m || !path || !m->params)
+    return lsp_fail(LSP_EINVAL, "model save: no model or path");
   unsigned char *rec = NULL;
   size_t rec_len = 0;
   int st = lsp_model_record_encode(&m->meta, 0, &rec, &rec_len);
@@ -134,7 +139,8 @@ int lsp_model_save(const lsp_model *m, const char *path) {
   return st;
 }
 
-/* ---- reading ------------------------------------------------------------------ */
+/* ---- reading
+ * ------------------------------------------------------------------ */
 
 typedef struct {
   lsp_rbuf r;
@@ -146,10 +152,12 @@ static int get_str(reader *rd, char *buf, size_t cap, const char *what) {
   uint32_t n = lsp_get_u32(&rd->r);
   if (rd->r.short_read) return lsp_fail(LSP_EDATA, "%s: truncated", rd->path);
   if (n >= cap || n > MAX_STR)
-    return lsp_fail(LSP_EDATA, "%s: %s of %u bytes is too long", rd->path, what, n);
+    return lsp_fail(LSP_EDATA, "%s: %s of %u bytes is too long", rd->path, what,
+                    n);
   const unsigned char *s = lsp_take(&rd->r, n);
   if (!s) return lsp_fail(LSP_EDATA, "%s: truncated", rd->path);
-  if (memchr(s, 0, n)) return lsp_fail(LSP_EDATA, "%s: %s holds a NUL byte", rd->path, what);
+  if (memchr(s, 0, n))
+    return lsp_fail(LSP_EDATA, "%s: %s holds a NUL byte", rd->path, what);
   memcpy(buf, s, n);
   buf[n] = 0;
   return LSP_OK;
@@ -160,13 +168,15 @@ static int get_type(reader *rd) {
   return t ? *t : 0;
 }
 
-static int read_attrs(reader *rd, const lsp_op_def *d, lsp_attrs *a, const char *node) {
+static int read_attrs(reader *rd, const lsp_op_def *d, lsp_attrs *a,
+                      const char *node) {
   uint32_t na = lsp_get_u32(&rd->r);
   size_t want = 0;
   for (const lsp_attr_def *x = d->attrs; x->name; x++) want++;
   if (na != want)
-    return lsp_fail(LSP_EDATA, "%s: node '%s' (%s) has %u attributes, expected %zu", rd->path,
-                    node, d->name, na, want);
+    return lsp_fail(LSP_EDATA,
+                    "%s: node '%s' (%s) has %u attributes, expected %zu",
+                    rd->path, node, d->name, na, want);
   unsigned seen = 0;
   for (uint32_t i = 0; i < na; i++) {
     char name[64];
@@ -176,29 +186,33 @@ static int read_attrs(reader *rd, const lsp_op_def *d, lsp_attrs *a, const char 
     size_t k = 0;
     while (x->name && strcmp(x->name, name) != 0) x++, k++;
     if (!x->name || (seen >> k & 1u))
-      return lsp_fail(LSP_EDATA, "%s: node '%s' (%s): %s attribute '%s'", rd->path, node,
-                      d->name, x->name ? "repeated" : "unknown", name);
+      return lsp_fail(LSP_EDATA, "%s: node '%s' (%s): %s attribute '%s'",
+                      rd->path, node, d->name, x->name ? "repeated" : "unknown",
+                      name);
     seen |= 1u << k;
     int type = get_type(rd);
     int real = x->type == LSP_ATTR_REAL;
     if (type != (real ? T_F64 : T_U64))
-      return lsp_fail(LSP_EDATA, "%s: node '%s': attribute '%s' has type %d", rd->path, node,
-                      name, type);
+      return lsp_fail(LSP_EDATA, "%s: node '%s': attribute '%s' has type %d",
+                      rd->path, node, name, type);
     if (real) {
       double v = lsp_get_f64(&rd->r);
       if (!isfinite(v))
-        return lsp_fail(LSP_EDATA, "%s: node '%s': attribute '%s' is not finite", rd->path,
+        return lsp_fail(LSP_EDATA,
+                        "%s: node '%s': attribute '%s' is not finite", rd->path,
                         node, name);
       lsp_attr_set(a, x, v);
     } else {
       uint64_t v = lsp_get_u64(&rd->r);
       if ((x->type == LSP_ATTR_FLAG && v > 1) || v > ((uint64_t)1 << 30))
-        return lsp_fail(LSP_EDATA, "%s: node '%s': attribute '%s' = %llu is out of range",
+        return lsp_fail(LSP_EDATA,
+                        "%s: node '%s': attribute '%s' = %llu is out of range",
                         rd->path, node, name, (unsigned long long)v);
       lsp_attr_set(a, x, (double)v);
     }
   }
-  return rd->r.short_read ? lsp_fail(LSP_EDATA, "%s: truncated", rd->path) : LSP_OK;
+  return rd->r.short_read ? lsp_fail(LSP_EDATA, "%s: truncated", rd->path)
+                          : LSP_OK;
 }
 
 /* Where each node's tensors are in the file, checked against the kind's
@@ -214,22 +228,24 @@ typedef struct {
 static int skim_tensors(reader *rd, tensor_pos *tp, const char *node) {
   uint32_t nt = lsp_get_u32(&rd->r);
   if (nt > LSP_OP_MAXTENSORS)
-    return lsp_fail(LSP_EDATA, "%s: node '%s' has %u tensors", rd->path, node, nt);
+    return lsp_fail(LSP_EDATA, "%s: node '%s' has %u tensors", rd->path, node,
+                    nt);
   tp->nt = (int)nt;
   for (uint32_t j = 0; j < nt; j++) {
     int st = get_str(rd, tp->name[j], sizeof tp->name[j], "a tensor name");
     if (st) return st;
     uint32_t nd = lsp_get_u32(&rd->r);
     if (nd == 0 || nd > LSP_TENSOR_MAXDIM)
-      return lsp_fail(LSP_EDATA, "%s: node '%s': tensor '%s' has %u dimensions", rd->path, node,
-                      tp->name[j], nd);
+      return lsp_fail(LSP_EDATA, "%s: node '%s': tensor '%s' has %u dimensions",
+                      rd->path, node, tp->name[j], nd);
     tp->ndim[j] = (int)nd;
     uint64_t count = 1;
     for (uint32_t k = 0; k < nd; k++) {
       tp->dims[j][k] = lsp_get_u64(&rd->r);
       if (tp->dims[j][k] == 0 || tp->dims[j][k] > ((uint64_t)1 << 31) ||
           count > ((uint64_t)1 << 31) / tp->dims[j][k])
-        return lsp_fail(LSP_EDATA, "%s: node '%s': tensor '%s' has absurd dimensions",
+        return lsp_fail(LSP_EDATA,
+                        "%s: node '%s': tensor '%s' has absurd dimensions",
                         rd->path, node, tp->name[j]);
       count *= tp->dims[j][k];
     }
@@ -239,30 +255,34 @@ static int skim_tensors(reader *rd, tensor_pos *tp, const char *node) {
   return LSP_OK;
 }
 
-static int load_tensors(reader *rd, lsp_model *m, size_t i, const tensor_pos *tp) {
+static int load_tensors(reader *rd, lsp_model *m, size_t i,
+                        const tensor_pos *tp) {
   const lsp_node *nd = &m->nodes[i];
   const lsp_op_def *d = lsp_op_get(nd->op);
   lsp_tensor_def t[LSP_OP_MAXTENSORS];
   int nt = d->tensors(nd, t);
   if (nt != tp->nt)
-    return lsp_fail(LSP_EDATA, "%s: node '%s' (%s) has %d tensors, expected %d", rd->path,
-                    nd->name, d->name, tp->nt, nt);
+    return lsp_fail(LSP_EDATA, "%s: node '%s' (%s) has %d tensors, expected %d",
+                    rd->path, nd->name, d->name, tp->nt, nt);
   float *pp = m->params + nd->p_off, *sp = m->state + nd->s_off;
   for (int j = 0; j < nt; j++) {
     int same = strcmp(t[j].name, tp->name[j]) == 0 && t[j].ndim == tp->ndim[j];
-    for (int k = 0; same && k < t[j].ndim; k++) same = t[j].dims[k] == tp->dims[j][k];
+    for (int k = 0; same && k < t[j].ndim; k++)
+      same = t[j].dims[k] == tp->dims[j][k];
     if (!same)
-      return lsp_fail(LSP_EDATA, "%s: node '%s' (%s): tensor %d is '%s' of other dimensions "
-                      "than the expected '%s'", rd->path, nd->name, d->name, j + 1,
-                      tp->name[j], t[j].name);
+      return lsp_fail(
+          LSP_EDATA,
+          "%s: node '%s' (%s): tensor %d is '%s' of other dimensions "
+          "than the expected '%s'",
+          rd->path, nd->name, d->name, j + 1, tp->name[j], t[j].name);
     size_t c = lsp_tensor_count(&t[j]);
     float *dst = t[j].state ? sp : pp;
     lsp_rbuf r = {tp->data[j], c * 4, 0, 0};
     for (size_t k = 0; k < c; k++) {
       dst[k] = lsp_get_f32(&r);
       if (!isfinite(dst[k]))
-        return lsp_fail(LSP_EDATA, "%s: node '%s': %s[%zu] is not finite", rd->path, nd->name,
-                        t[j].name, k);
+        return lsp_fail(LSP_EDATA, "%s: node '%s': %s[%zu] is not finite",
+                        rd->path, nd->name, t[j].name, k);
     }
     if (t[j].state)
       sp += c;
@@ -270,7 +290,8 @@ static int load_tensors(reader *rd, lsp_model *m, size_t i, const tensor_pos *tp
       pp += c;
   }
   char why[160];
-  if (d->check && d->check(nd, m->params + nd->p_off, m->state + nd->s_off, why, sizeof why))
+  if (d->check && d->check(nd, m->params + nd->p_off, m->state + nd->s_off, why,
+                           sizeof why))
     return lsp_fail(LSP_EDATA, "%s: node '%s': %s", rd->path, nd->name, why);
   return LSP_OK;
 }
@@ -283,7 +304,8 @@ static int read_v3(reader *rd, lsp_model **out) {
   uint64_t c = lsp_get_u64(r), h = lsp_get_u64(r), w = lsp_get_u64(r);
   char arch[sizeof m->arch];
   if ((st = get_str(rd, arch, sizeof arch, "the arch name"))) return st;
-  if (c == 0 || h == 0 || w == 0 || c > (1u << 24) || h > (1u << 24) || w > (1u << 24))
+  if (c == 0 || h == 0 || w == 0 || c > (1u << 24) || h > (1u << 24) ||
+      w > (1u << 24))
     return lsp_fail(LSP_EDATA, "%s: absurd input shape", rd->path);
   m = lsp_model_new((lsp_shape){(size_t)c, (size_t)h, (size_t)w});
   if (!m) return lsp_fail_prefix(LSP_EDATA, rd->path);
@@ -307,14 +329,15 @@ static int read_v3(reader *rd, lsp_model **out) {
     lsp_op op = lsp_op_by_name(kind, strlen(kind));
     const lsp_op_def *d = lsp_op_get(op);
     if (!d) {
-      st = lsp_fail(LSP_EDATA, "%s: node %u ('%s') has the unknown kind '%s'", rd->path, i, name,
-                    kind);
+      st = lsp_fail(LSP_EDATA, "%s: node %u ('%s') has the unknown kind '%s'",
+                    rd->path, i, name, kind);
       goto done;
     }
     uint32_t nin = lsp_get_u32(r);
     int32_t in[2] = {LSP_INPUT, LSP_INPUT};
     if (nin != (uint32_t)d->nin) {
-      st = lsp_fail(LSP_EDATA, "%s: node '%s' (%s) has %u inputs", rd->path, name, kind, nin);
+      st = lsp_fail(LSP_EDATA, "%s: node '%s' (%s) has %u inputs", rd->path,
+                    name, kind, nin);
       goto done;
     }
     for (uint32_t k = 0; k < nin; k++) in[k] = (int32_t)lsp_get_u32(r);
@@ -334,7 +357,8 @@ static int read_v3(reader *rd, lsp_model **out) {
     goto done;
   }
   if (feat != m->features) {
-    st = lsp_fail(LSP_EDATA, "%s: the features node %d is not the classifier's input (%d)",
+    st = lsp_fail(LSP_EDATA,
+                  "%s: the features node %d is not the classifier's input (%d)",
                   rd->path, (int)feat, m->features);
     goto done;
   }
@@ -343,15 +367,17 @@ static int read_v3(reader *rd, lsp_model **out) {
   uint32_t rec_len = lsp_get_u32(r);
   if (r->short_read) goto truncated;
   if (rec_len > MAX_RECORD) {
-    st = lsp_fail(LSP_EDATA, "%s: absurd training record size %u", rd->path, rec_len);
+    st = lsp_fail(LSP_EDATA, "%s: absurd training record size %u", rd->path,
+                  rec_len);
     goto done;
   }
   const unsigned char *rec = lsp_take(r, rec_len);
   if (!rec) goto truncated;
-  if ((st = lsp_model_record_decode(rec, rec_len, &m->meta, rd->path))) goto done;
+  if ((st = lsp_model_record_decode(rec, rec_len, &m->meta, rd->path)))
+    goto done;
   if (r->pos != r->len) {
-    st = lsp_fail(LSP_EDATA, "%s: %zu bytes after the training record", rd->path,
-                  r->len - r->pos);
+    st = lsp_fail(LSP_EDATA, "%s: %zu bytes after the training record",
+                  rd->path, r->len - r->pos);
     goto done;
   }
   *out = m;
@@ -373,20 +399,26 @@ int lsp_model_read_lspm(const unsigned char *buf, size_t len, const char *path,
   if (!magic || memcmp(magic, "LSPM", 4) != 0)
     return lsp_fail(LSP_EDATA, "%s: not an lsprobe model (bad magic)", path);
   uint32_t version = lsp_get_u32(&rd.r);
-  if (rd.r.short_read) return lsp_fail(LSP_EDATA, "%s: truncated (%zu bytes)", path, len);
-  if (version == 1 || version == 2) return lsp_model_read_mlp(&rd.r, version, path, out);
+  if (rd.r.short_read)
+    return lsp_fail(LSP_EDATA, "%s: truncated (%zu bytes)", path, len);
+  if (version == 1 || version == 2)
+    return lsp_model_read_mlp(&rd.r, version, path, out);
   if (version != LSPM_VERSION)
-    return lsp_fail(LSP_EDATA, "%s: unsupported format version %u (this build reads 1 to %u)",
-                    path, version, LSPM_VERSION);
+    return lsp_fail(
+        LSP_EDATA,
+        "%s: unsupported format version %u (this build reads 1 to %u)", path,
+        version, LSPM_VERSION);
   uint64_t flen = lsp_get_u64(&rd.r);
   if (rd.r.short_read || len < flen || len < rd.r.pos + 4)
     return lsp_fail(LSP_EDATA, "%s: truncated (%zu bytes)", path, len);
   if (len > flen)
-    return lsp_fail(LSP_EDATA, "%s: %llu unexpected bytes after the model", path,
-                    (unsigned long long)(len - flen));
+    return lsp_fail(LSP_EDATA, "%s: %llu unexpected bytes after the model",
+                    path, (unsigned long long)(len - flen));
   lsp_rbuf tail = {buf + len - 4, 4, 0, 0};
   if (lsp_get_u32(&tail) != lsp_crc32(buf, len - 4))
-    return lsp_fail(LSP_EDATA, "%s: checksum mismatch (CRC-32): the file is corrupted", path);
+    return lsp_fail(LSP_EDATA,
+                    "%s: checksum mismatch (CRC-32): the file is corrupted",
+                    path);
   rd.r.len = len - 4; /* the content, without the checksum */
   return read_v3(&rd, out);
 }

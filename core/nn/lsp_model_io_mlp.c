@@ -29,10 +29,12 @@
 #define V1_MAX_LAYERS 1024u
 #define V1_MAX_WIDTH (1u << 24)
 #define V1_MAX_PARAMS ((uint64_t)1 << 31)
-#define V1_META_BYTES (4 + 8 + 4 + 4 + 8 + 4 + 4 + 8 * 3 + 4 + 4 + 128 + 8 + 8 + 8)
+#define V1_META_BYTES \
+  (4 + 8 + 4 + 4 + 8 + 4 + 4 + 8 * 3 + 4 + 4 + 128 + 8 + 8 + 8)
 #define V2_MAX_RECORD ((uint32_t)1 << 20)
 
-int lsp_model_read_mlp(lsp_rbuf *r, uint32_t version, const char *path, lsp_model **out);
+int lsp_model_read_mlp(lsp_rbuf *r, uint32_t version, const char *path,
+                       lsp_model **out);
 
 /* The fixed record of format 1, field by field, into the current record:
  * code_version 0 (before versions were recorded), no shares or split. */
@@ -52,13 +54,17 @@ static int get_meta_v1(lsp_rbuf *r, lsp_model_meta *mt, const char *path) {
   mt->data_hash = lsp_get_u64(r);
   mt->val_accuracy = lsp_get_f64(r);
   (void)lsp_get_f64(r); /* the training time: not part of a record any more */
-  if (r->short_read) return lsp_fail(LSP_EDATA, "%s: truncated (in the training record)", path);
+  if (r->short_read)
+    return lsp_fail(LSP_EDATA, "%s: truncated (in the training record)", path);
   if (trained > 1 || conv > LSP_LS_T2T || norm > 1 || cosine > 1 || adam > 1 ||
       epochs > INT_MAX || batch > INT_MAX || !(mt->smoothing.eps >= 0.0) ||
       !(mt->smoothing.eps <= 1.0))
-    return lsp_fail(LSP_EDATA, "%s: the training record holds invalid values", path);
+    return lsp_fail(LSP_EDATA, "%s: the training record holds invalid values",
+                    path);
   if (!memchr(name, 0, sizeof mt->data))
-    return lsp_fail(LSP_EDATA, "%s: the training record's data name is not terminated", path);
+    return lsp_fail(LSP_EDATA,
+                    "%s: the training record's data name is not terminated",
+                    path);
   mt->trained = (int)trained;
   mt->smoothing.convention = (lsp_ls_convention)conv;
   mt->smoothing.normalize = (int)norm;
@@ -75,30 +81,36 @@ static int get_meta_v1(lsp_rbuf *r, lsp_model_meta *mt, const char *path) {
 static int check_mlp(const char *path, const uint32_t *kind, const uint64_t *in,
                      const uint64_t *out, size_t nl, size_t *hidden) {
   if (nl % 2 == 0)
-    return lsp_fail(LSP_EDATA, "%s: %zu layers is not an MLP (dense, relu, ..., dense)", path,
-                    nl);
+    return lsp_fail(LSP_EDATA,
+                    "%s: %zu layers is not an MLP (dense, relu, ..., dense)",
+                    path, nl);
   for (size_t l = 0; l < nl; l++) {
     uint32_t want = l % 2 == 0 ? 1u : 2u;
     if (kind[l] != want)
-      return lsp_fail(LSP_EDATA, "%s: layer %zu has kind %u, expected %s", path, l + 1,
-                      kind[l], want == 1 ? "dense" : "relu");
-    if (in[l] == 0 || out[l] == 0 || in[l] > V1_MAX_WIDTH || out[l] > V1_MAX_WIDTH)
-      return lsp_fail(LSP_EDATA, "%s: layer %zu has an absurd shape (%llu -> %llu)", path,
-                      l + 1, (unsigned long long)in[l], (unsigned long long)out[l]);
+      return lsp_fail(LSP_EDATA, "%s: layer %zu has kind %u, expected %s", path,
+                      l + 1, kind[l], want == 1 ? "dense" : "relu");
+    if (in[l] == 0 || out[l] == 0 || in[l] > V1_MAX_WIDTH ||
+        out[l] > V1_MAX_WIDTH)
+      return lsp_fail(
+          LSP_EDATA, "%s: layer %zu has an absurd shape (%llu -> %llu)", path,
+          l + 1, (unsigned long long)in[l], (unsigned long long)out[l]);
     if (kind[l] == 2 && in[l] != out[l])
-      return lsp_fail(LSP_EDATA, "%s: relu layer %zu changes the width (%llu -> %llu)", path,
-                      l + 1, (unsigned long long)in[l], (unsigned long long)out[l]);
+      return lsp_fail(
+          LSP_EDATA, "%s: relu layer %zu changes the width (%llu -> %llu)",
+          path, l + 1, (unsigned long long)in[l], (unsigned long long)out[l]);
     if (l > 0 && in[l] != out[l - 1])
-      return lsp_fail(LSP_EDATA, "%s: layer %zu takes %llu inputs but layer %zu gives %llu",
-                      path, l + 1, (unsigned long long)in[l], l,
-                      (unsigned long long)out[l - 1]);
+      return lsp_fail(
+          LSP_EDATA, "%s: layer %zu takes %llu inputs but layer %zu gives %llu",
+          path, l + 1, (unsigned long long)in[l], l,
+          (unsigned long long)out[l - 1]);
     if (l % 2 == 1) hidden[l / 2] = (size_t)out[l];
   }
   return LSP_OK;
 }
 
 /* r is positioned after the magic and the version (1 or 2). */
-int lsp_model_read_mlp(lsp_rbuf *r, uint32_t version, const char *path, lsp_model **out) {
+int lsp_model_read_mlp(lsp_rbuf *r, uint32_t version, const char *path,
+                       lsp_model **out) {
   uint32_t *kind = NULL;
   uint64_t *lin = NULL, *lout = NULL;
   size_t *hidden = NULL;
@@ -130,7 +142,8 @@ int lsp_model_read_mlp(lsp_rbuf *r, uint32_t version, const char *path, lsp_mode
   uint64_t want_np = 0;
   for (uint32_t l = 0; l < nl; l += 2) want_np += lout[l] * lin[l] + lout[l];
   if (np != want_np || np > V1_MAX_PARAMS) {
-    st = lsp_fail(LSP_EDATA, "%s: %llu parameters recorded, the layers need %llu", path,
+    st = lsp_fail(LSP_EDATA,
+                  "%s: %llu parameters recorded, the layers need %llu", path,
                   (unsigned long long)np, (unsigned long long)want_np);
     goto done;
   }
@@ -143,20 +156,24 @@ int lsp_model_read_mlp(lsp_rbuf *r, uint32_t version, const char *path, lsp_mode
     lsp_rbuf rl = {r->p + params_end, 4, 0, 0};
     rec_len = lsp_get_u32(&rl);
     if (rec_len > V2_MAX_RECORD) {
-      st = lsp_fail(LSP_EDATA, "%s: absurd training record size %zu", path, rec_len);
+      st = lsp_fail(LSP_EDATA, "%s: absurd training record size %zu", path,
+                    rec_len);
       goto done;
     }
     need = params_end + 4 + rec_len + 4;
   }
   if (len < need) goto truncated;
   if (len > need) {
-    st = lsp_fail(LSP_EDATA, "%s: %zu unexpected bytes after the model", path, len - need);
+    st = lsp_fail(LSP_EDATA, "%s: %zu unexpected bytes after the model", path,
+                  len - need);
     goto done;
   }
   uint32_t crc_want = lsp_crc32(r->p, len - 4);
   lsp_rbuf tail = {r->p + len - 4, 4, 0, 0};
   if (lsp_get_u32(&tail) != crc_want) {
-    st = lsp_fail(LSP_EDATA, "%s: checksum mismatch (CRC-32): the file is corrupted", path);
+    st =
+        lsp_fail(LSP_EDATA,
+                 "%s: checksum mismatch (CRC-32): the file is corrupted", path);
     goto done;
   }
   m = lsp_model_alloc_mlp((size_t)lin[0], hidden, nl / 2, (size_t)lout[nl - 1]);
@@ -174,7 +191,8 @@ int lsp_model_read_mlp(lsp_rbuf *r, uint32_t version, const char *path, lsp_mode
   if (version == 1)
     st = get_meta_v1(r, &m->meta, path);
   else
-    st = lsp_model_record_decode(r->p + params_end + 4, rec_len, &m->meta, path);
+    st =
+        lsp_model_record_decode(r->p + params_end + 4, rec_len, &m->meta, path);
   if (st) goto done;
   *out = m;
   m = NULL;

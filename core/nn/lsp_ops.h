@@ -14,7 +14,11 @@
 
 #include "core/nn/lsp_model.h"
 
-typedef enum { LSP_ATTR_SIZE = 1, LSP_ATTR_FLAG = 2, LSP_ATTR_REAL = 3 } lsp_attr_type;
+typedef enum {
+  LSP_ATTR_SIZE = 1,
+  LSP_ATTR_FLAG = 2,
+  LSP_ATTR_REAL = 3
+} lsp_attr_type;
 
 /* An attribute: its name, type and place in lsp_attrs. */
 typedef struct {
@@ -57,12 +61,17 @@ typedef struct {
 /* Per sync node (batch norm) a workspace keeps four blocks of
  * sync_size() doubles, back to back: the forward part, the stat (mean,
  * 1/std), the backward part and the backward sums. */
-enum { LSP_SYNC_PART = 0, LSP_SYNC_STAT = 1, LSP_SYNC_BPART = 2, LSP_SYNC_SUMS = 3 };
+enum {
+  LSP_SYNC_PART = 0,
+  LSP_SYNC_STAT = 1,
+  LSP_SYNC_BPART = 2,
+  LSP_SYNC_SUMS = 3
+};
 
 typedef struct {
   const char *name;
-  int nin;                    /* 1, or 2 (add)                               */
-  const lsp_attr_def *attrs;  /* NULL-terminated by name                     */
+  int nin;                   /* 1, or 2 (add)                               */
+  const lsp_attr_def *attrs; /* NULL-terminated by name                     */
   /* Check the attributes against the input shapes in[0..nin), set *out; on
    * error write the reason into why (len bytes) and return LSP_EINVAL. */
   int (*infer)(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
