@@ -3,6 +3,7 @@
  * graph needs around them (lsp_ops.h). */
 #include "core/nn/lsp_ops.h"
 
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "core/nn/layers/lsp_conv.h"
 #include "core/nn/layers/lsp_dense.h"
 #include "core/nn/layers/lsp_eltwise.h"
+#include "core/nn/layers/lsp_pad.h"
 #include "core/nn/layers/lsp_pool.h"
 
 /* Bounds that keep shapes far from overflow: a dimension, one example's
@@ -39,6 +41,13 @@ static const lsp_attr_def avgpool_attrs[] = {
     A(sw, LSP_ATTR_SIZE), A(ph, LSP_ATTR_SIZE), A(pw, LSP_ATTR_SIZE),
     A(ceil_mode, LSP_ATTR_FLAG), A(count_pad, LSP_ATTR_FLAG), END};
 static const lsp_attr_def bn_attrs[] = {A(eps, LSP_ATTR_REAL), A(momentum, LSP_ATTR_REAL), END};
+static const lsp_attr_def pad_attrs[] = {
+    A(pt, LSP_ATTR_SIZE), A(pl, LSP_ATTR_SIZE), A(pb, LSP_ATTR_SIZE),
+    A(pr, LSP_ATTR_SIZE), A(mode, LSP_ATTR_SIZE), A(value, LSP_ATTR_REAL), END};
+static const lsp_attr_def reshape_attrs[] = {
+    {"c", LSP_ATTR_SIZE, offsetof(lsp_attrs, rc)},
+    {"h", LSP_ATTR_SIZE, offsetof(lsp_attrs, rh)},
+    {"w", LSP_ATTR_SIZE, offsetof(lsp_attrs, rw)}, END};
 /* clang-format on */
 
 double lsp_attr_get(const lsp_attrs *a, const lsp_attr_def *d) {
@@ -212,17 +221,34 @@ static void normalize_init(const lsp_node *nd, float *p, float *s, gsl_rng *r) {
 static int normalize_check(const lsp_node *nd, const float *p, const float *s,
                            char *w, size_t len) {
   (void)p;
+  /* negative is fine (an imported Div by a negative constant); 1/std must
+   * be a finite float */
   for (size_t i = 0; i < nd->ishape.c; i++)
-    if (!(s[nd->ishape.c + i] > 0.0f) || !isfinite(s[nd->ishape.c + i]))
-      return why(
-          w, len,
-          "the standard deviation of channel %zu (of %zu) is not positive", i,
-          nd->ishape.c);
+    if (!(fabsf(s[nd->ishape.c + i]) >= FLT_MIN) ||
+        !isfinite(s[nd->ishape.c + i]))
+      return why(w, len,
+                 "the standard deviation of channel %zu (of %zu) is zero, "
+                 "subnormal or not finite",
+                 i, nd->ishape.c);
   return LSP_OK;
 }
 
 static double normalize_flops(const lsp_node *nd) {
   return 2.0 * (double)lsp_shape_size(nd->shape);
+}
+
+static int reshape_infer(const lsp_attrs *a, const lsp_shape *in,
+                         lsp_shape *out, char *w, size_t len) {
+  if (a->rc == 0 || a->rh == 0 || a->rw == 0 || a->rc > MAX_DIM ||
+      a->rh > MAX_DIM || a->rw > MAX_DIM ||
+      a->rc * a->rh > MAX_ELEMS / a->rw ||
+      a->rc * a->rh * a->rw != lsp_shape_size(in[0])) {
+    snprintf(w, len, "%zux%zux%zu does not hold the %zu values of the input",
+             a->rc, a->rh, a->rw, lsp_shape_size(in[0]));
+    return LSP_EINVAL;
+  }
+  *out = (lsp_shape){a->rc, a->rh, a->rw};
+  return LSP_OK;
 }
 
 static void normalize_fwd(const lsp_op_call *c) {
@@ -380,6 +406,46 @@ static void gap_fwd(const lsp_op_call *c) {
 static void gap_bwd(const lsp_op_call *c) {
   const lsp_shape *s = &c->nd->ishape;
   if (c->dx0) lsp_gap_backward(c->dy, c->n, s->c, s->h * s->w, c->dx0);
+}
+
+/* ---- padding ---------------------------------------------------------------
+ */
+
+static lsp_pad2d_geom pad_geom(const lsp_attrs *a, lsp_shape in) {
+  lsp_pad2d_geom g = {in.c,  in.h,  in.w,         a->pt,          a->pl, a->pb,
+                      a->pr, a->mode > 3 ? -1 : (int)a->mode, (float)a->value, 0, 0};
+  return g;
+}
+
+static int pad_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
+                     char *w, size_t len) {
+  if (a->mode > 3) return why(w, len, "mode %zu is not 0 to %zu", a->mode, 3);
+  if (a->mode != 0 && a->value != 0.0) { /* one spelling per network */
+    snprintf(w, len, "the constant %g is for mode 0 only", a->value);
+    return LSP_EINVAL;
+  }
+  if (isfinite(a->value) && fabs(a->value) > 3e38) {
+    snprintf(w, len, "the constant %g does not fit a float", a->value);
+    return LSP_EINVAL;
+  }
+  lsp_pad2d_geom g = pad_geom(a, in[0]);
+  if (lsp_pad2d_geom_check(&g)) {
+    snprintf(w, len, "%s", lsp_errmsg());
+    return LSP_EINVAL;
+  }
+  *out = (lsp_shape){in[0].c, g.h_out, g.w_out};
+  return LSP_OK;
+}
+
+static void pad_fwd(const lsp_op_call *c) {
+  lsp_pad2d_geom g = pad_geom(&c->nd->a, c->nd->ishape);
+  g.h_out = c->nd->shape.h, g.w_out = c->nd->shape.w;
+  lsp_pad2d_forward(&g, c->x0, c->n, c->y);
+}
+static void pad_bwd(const lsp_op_call *c) {
+  lsp_pad2d_geom g = pad_geom(&c->nd->a, c->nd->ishape);
+  g.h_out = c->nd->shape.h, g.w_out = c->nd->shape.w;
+  if (c->dx0) lsp_pad2d_backward(&g, c->dy, c->n, c->dx0);
 }
 
 /* ---- batch norm -------------------------------------------------------------
@@ -540,6 +606,12 @@ static const lsp_op_def ops[LSP_OP_MAX + 1] = {
                           .infer = same_infer, .tensors = normalize_tensors, .const_state = 1,
                           .init = normalize_init, .check = normalize_check, .flops = normalize_flops,
                           .forward = normalize_fwd, .backward = normalize_bwd},
+    [LSP_OP_RESHAPE] = {.name = "reshape", .nin = 1, .attrs = reshape_attrs,
+                        .infer = reshape_infer, .tensors = no_tensors, .flops = no_flops,
+                        .alias = 1, .forward = flatten_fwd, .backward = flatten_bwd},
+    [LSP_OP_PAD] = {.name = "pad", .nin = 1, .attrs = pad_attrs, .infer = pad_infer,
+                    .tensors = no_tensors, .flops = no_flops, .forward = pad_fwd,
+                    .backward = pad_bwd},
 };
 /* clang-format on */
 

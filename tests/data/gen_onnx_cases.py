@@ -146,8 +146,21 @@ def bad():
         0, helper.make_node("Gemm", ["x", "fc1.weight", "fc1.bias"], ["h"],
                             name="fc1", transA=1, transB=1)),
         "gemm_transa")
-    mlp_with(lambda n, i, a, o: None, "opset10", opset=10)
     mlp_with(lambda n, i, a, o: None, "opset18", opset=18)
+    # an attribute of old opsets in a newer model: Pad's pads became an
+    # input in opset 11
+    mlp_with(lambda n, i, a, o: n.insert(1, helper.make_node(
+        "Pad", ["h0"], ["h"], name="pad", pads=[0, 1, 0, 1])) or
+        n[0].output.__setitem__(0, "h0"), "legacy_attr")
+
+    # opset 6 Add without broadcast = 1: the operands must have one shape
+    def legacy_add(n, i, a, o):
+        n.insert(1, helper.make_node("Add", ["h0", "fc1.bias"], ["h"],
+                                     name="add"))
+        n[0].output[0] = "h0"
+        n[0].input.pop()  # Gemm without C
+        n[0].attribute.append(helper.make_attribute("broadcast", 1))
+    mlp_with(legacy_add, "legacy_broadcast", opset=6, ir=3)
     mlp_with(lambda n, i, a, o: i.__setitem__(
         0, init("fc1.weight", weights(16, 8, dtype=np.float64))),
         "float64_init")
@@ -215,15 +228,20 @@ def bad():
         save(model(nodes, [init("w", weights(4, 2, 3, 3))],
                    [value("x", ["N", 4, 8, 8])],
                    [value("logits", ["N", 4])]), name)
-    conv("conv_dilations", dilations=[2, 2])
-    conv("conv_group", group=2)
-    conv("conv_same", auto_pad="SAME_UPPER")
+    conv("conv_group", group=3)  # 4 input channels: not 3 groups
 
-    nodes = [helper.make_node("MaxPool", ["x"], ["m"], name="pool",
-                              kernel_shape=[2, 2], ceil_mode=1),
-             helper.make_node("Flatten", ["m"], ["logits"], name="flat")]
-    save(model(nodes, [], [value("x", ["N", 1, 5, 5])],
-               [value("logits", ["N", 9])]), "maxpool_ceil")
+    # pooling lsprobe cannot compute: dilated windows; ceil_mode where the
+    # last window starts in the padding (5 + 2·1 pad, window 2, stride 2:
+    # ONNX 1.12 counts 4 windows, PyTorch 3)
+    def pool(name, out, **attrs):
+        nodes = [helper.make_node("MaxPool", ["x"], ["m"], name="pool",
+                                  **attrs),
+                 helper.make_node("Flatten", ["m"], ["logits"], name="flat")]
+        save(model(nodes, [], [value("x", ["N", 1, 5, 5])],
+                   [value("logits", ["N", out])]), name)
+    pool("pool_dilations", 9, kernel_shape=[2, 2], dilations=[2, 2])
+    pool("maxpool_ceil", 16, kernel_shape=[2, 2], strides=[2, 2],
+         pads=[1, 1, 1, 1], ceil_mode=1)
 
 
 def tensors():

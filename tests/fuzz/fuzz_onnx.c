@@ -38,7 +38,11 @@ static int same(const lsp_onnx_model *a, const lsp_onnx_model *b) {
         !same_shape(&x->out, &y->out) || x->axis != y->axis ||
         x->trans_b != y->trans_b ||
         x->count_include_pad != y->count_include_pad || x->alpha != y->alpha ||
-        x->beta != y->beta || x->epsilon != y->epsilon)
+        x->beta != y->beta || x->epsilon != y->epsilon ||
+        memcmp(x->dilations, y->dilations, sizeof x->dilations) ||
+        x->group != y->group || x->ceil_mode != y->ceil_mode ||
+        x->shape_rank != y->shape_rank || x->pad_mode != y->pad_mode ||
+        memcmp(&x->pad_value, &y->pad_value, sizeof x->pad_value))
       return 0;
     for (int j = 0; j < x->ninputs; j++)
       if (strcmp(x->inputs[j], y->inputs[j])) return 0;
