@@ -205,8 +205,14 @@ static int dump(const eval_ctx *c, const char *dir) {
 int cmd_eval(int argc, char **argv) {
   const char *cmd = "eval";
   cli_opt opts[] = {
-      {"model", "M", "a .lspm file or a PyTorch export folder (required)", 1, 0,
-       0},
+      {"model", "M",
+       "a .lspm file, an ONNX file or a PyTorch export folder (required)", 1,
+       0, 0},
+      {"features", "NODE",
+       "the layer whose output is the features (clusters, --dump): an "
+       "lsprobe layer, or an ONNX node or value (default: the input of "
+       "the last layer)",
+       1, 0, 0},
       {"data", "D",
        "fashion-mnist, synthetic[:key=v,...] or a folder (IDX, CSV or .npy); "
        "required",
@@ -226,7 +232,9 @@ int cmd_eval(int argc, char **argv) {
       {"json", NULL, "print one JSON object instead of text", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
   int rc = cli_parse(
-      cmd, "--model M --data D [--split test|val] [--dump DIR] [--json]",
+      cmd,
+      "--model M --data D [--split test|val] [--features NODE] [--dump DIR] "
+      "[--json]",
       "Score a model on a data split: accuracy, NLL, calibration (with "
       "temperature scaling\nfitted on the validation split), penultimate-layer "
       "clusters and the logit gap;\nwith --dump, the logits, penultimate features "
@@ -260,7 +268,9 @@ int cmd_eval(int argc, char **argv) {
   lsp_model *m = NULL;
   float *logits = NULL, *features = NULL;
   int st;
-  if ((st = cli_model_load(cmd, mpath, &m))) goto fail;
+  if ((st = cli_model_load_features(cmd, mpath, cli_str(opts, "features", NULL),
+                                    &m)))
+    goto fail;
   /* The validation split (scored with --split val, and where the
    * temperature is fitted) must be the examples the model was trained
    * without: the split its record names, checked by its hash. */
@@ -348,6 +358,9 @@ int cmd_eval(int argc, char **argv) {
     lsp_json_key_str(jp, "data", data.name);
     lsp_json_key_str(jp, "split", split);
     lsp_json_key_int(jp, "n", (long long)c.n);
+    lsp_json_key_str(jp, "features",
+                     m->features < 0 ? "input" : m->nodes[m->features].name);
+    lsp_json_key_int(jp, "feature_dim", (long long)c.h);
     if (m->meta.trained) {
       lsp_json_key_num(jp, "smoothing", m->meta.smoothing.eps);
       lsp_json_key_str(jp, "convention",
@@ -359,6 +372,8 @@ int cmd_eval(int argc, char **argv) {
       printf(", trained with smoothing %g %s", m->meta.smoothing.eps,
              lsp_ls_convention_name(m->meta.smoothing.convention));
     printf(")\ndata     %s, %s split, %zu examples\n", data.name, split, c.n);
+    printf("features %s (%zu values)\n",
+           m->features < 0 ? "the input" : m->nodes[m->features].name, c.h);
   }
   for (size_t b = 0; b < sizeof k_blocks / sizeof k_blocks[0]; b++)
     if ((st = k_blocks[b].run(&c, jp))) {

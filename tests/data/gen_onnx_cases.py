@@ -11,7 +11,8 @@ value_info, metadata, a training_info block and a 1 MB doc string),
 mlp_matmul (MatMul + Add, Identity, a Constant weight, nodes out of order,
 a dead branch), cnn_attrs (VALID auto_pad, Conv without kernel_shape, a
 non-zero Pad, AveragePool counting pads, Reshape by an int64 initializer,
-IR 3-style initializers listed as graph inputs). Every other file is a
+IR 3-style initializers listed as graph inputs), conv_gap (valid ONNX
+whose output is no classifier's logits). Every other file is a
 defect the reader must refuse; tests/test_onnx_bad.c names the reason it
 expects for each. tensor_*.pb are TensorProto files like the backend
 tests' input_<k>.pb (float32 raw and in float_data, int64, a scalar, and a
@@ -128,6 +129,15 @@ def valid():
         value(t.name, list(t.dims), t.data_type) for t in inits]
     save(model(nodes, inits, ins, [value("logits", ["N", 3])], opset=11, ir=6),
          "cnn_attrs")
+
+    # valid ONNX, but no classifier: the output is a pooled convolution, not
+    # the logits of a Gemm or MatMul (lsprobe's models refuse it)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+             helper.make_node("GlobalAveragePool", ["c"], ["g"], name="gap"),
+             helper.make_node("Flatten", ["g"], ["scores"], name="flat")]
+    save(model(nodes, [init("w", weights(4, 2, 3, 3))],
+               [value("x", ["N", 2, 8, 8])], [value("scores", ["N", 4])]),
+         "conv_gap")
 
 
 def bad():

@@ -545,7 +545,7 @@ static int lower(lctx *c) {
       return lsp_fail_prefix(st, c->path);
     memset(&c->src[c->m->nnodes - 1], 0, sizeof *c->src);
   } else {
-    const lsp_onnx_node *on = c->src[out].on;
+    const lsp_onnx_node *on = &om->nodes[producer(c, om->output)];
     if (c->m->nodes[out].op != LSP_OP_DENSE || out + 1 != (int)c->m->nnodes)
       return nfail(c, on,
                    "the graph output '%s' comes from this %s; lsprobe needs a "
