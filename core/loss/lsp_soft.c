@@ -45,20 +45,31 @@ int lsp_distill_check(const lsp_distill *d, size_t k) {
 
 /* ---- vector helpers --------------------------------------------------------- */
 
-/* nv <= 8 floats from p widened to double; lanes past nv are 0. */
+/* nv <= 8 floats from p widened to double; lanes past nv are 0. A full
+ * chunk is one vector load (the tail goes through a zeroed buffer: a
+ * vector load of scalar stores would stall on store forwarding in the
+ * hot path). */
 static inline lsp_v8d load8(const float *p, size_t nv) {
-  float t[VD];
-  for (size_t l = 0; l < VD; l++) t[l] = l < nv ? p[l] : 0.0f;
   lsp_v8f f;
-  memcpy(&f, t, sizeof f);
+  if (nv == VD) {
+    memcpy(&f, p, sizeof f);
+  } else {
+    float t[VD] = {0};
+    memcpy(t, p, nv * sizeof *p);
+    memcpy(&f, t, sizeof f);
+  }
   return __builtin_convertvector(f, lsp_v8d);
 }
 
 static inline void store8(float *p, lsp_v8d v, size_t nv) {
   lsp_v8f f = __builtin_convertvector(v, lsp_v8f);
-  float t[VD];
-  memcpy(t, &f, sizeof t);
-  memcpy(p, t, nv * sizeof *p);
+  if (nv == VD) {
+    memcpy(p, &f, sizeof f);
+  } else {
+    float t[VD];
+    memcpy(t, &f, sizeof t);
+    memcpy(p, t, nv * sizeof *p);
+  }
 }
 
 /* All-ones in the first nv lanes. */
