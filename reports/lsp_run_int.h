@@ -15,6 +15,7 @@
 #include "core/nn/lsp_model.h"
 #include "core/train/lsp_train.h"
 #include "reports/lsp_run.h"
+#include "reports/lsp_run_distill.h"
 
 /* One trained model and everything measured on it. */
 typedef struct {
@@ -49,6 +50,7 @@ typedef struct {
   uint8_t *fgsm_correct, *pgd_correct, *transfer_correct; /* owned: n_eps × n_att */
   lsp_mask_report mask;
   int has_mask;
+  double mi;                /* information erasure Î (nats; NaN: not run) */
   double seconds_analysis, seconds_attacks;
 } lsp_run_model;
 
@@ -81,6 +83,7 @@ typedef struct {
       seconds_attacks, seconds_report;
   int threads;
   char started[64];         /* UTC time stamp                             */
+  lsp_run_distill distill;  /* information erasure and distillation       */
 } lsp_run_state;
 
 /* Write every output of the run into `dir` (a staging folder). */
