@@ -37,6 +37,7 @@
 #include "core/base/lsp_pool.h"
 #include "core/base/lsp_threads.h"
 #include "core/base/lsp_util.h"
+#include "core/loss/lsp_soft.h"
 
 /* OpenBLAS's thread knobs (declared by its cblas.h; repeated here as in
  * lsp_threads.c so that the include order does not matter). */
@@ -63,6 +64,9 @@ void lsp_train_opts_default(lsp_train_opts *o) {
   o->cosine = 0;
   o->adam = 0;
   o->seed = 1;
+  o->teacher = NULL;
+  o->alpha = 0.0;
+  o->temperature = 1.0;
 }
 
 void lsp_train_log_free(lsp_train_log *log) {
@@ -146,6 +150,11 @@ static int check_setup(const lsp_model *m, const lsp_splits *data,
     return lsp_fail(LSP_EINVAL,
                     "weight decay %g must be non-negative and finite",
                     o->weight_decay);
+  if (o->teacher) {
+    lsp_distill d = {o->alpha, o->temperature, o->smoothing};
+    int st = lsp_distill_check(&d, m->out_dim);
+    if (st) return lsp_fail_prefix(st, "distillation");
+  }
   return lsp_ls_check(&o->smoothing, m->out_dim);
 }
 
@@ -165,6 +174,7 @@ typedef struct {
   float *grads;      /* owned by workers t > 0                             */
   lsp_model_ws *ws;  /* owned: up to `rows` rows                           */
   float *xb, *dz;    /* owned: inputs (rows×dim), dlogits (rows×k)         */
+  float *tb;         /* owned: teacher logits (rows×k) when distilling     */
   int32_t *yb;       /* owned: labels                                      */
   size_t rows;       /* capacity of a share                                */
   size_t nr;         /* rows in the current share                          */
@@ -175,7 +185,7 @@ typedef struct {
 } worker;
 
 static int worker_init(worker *w, lsp_model *m, int t, size_t rows,
-                       size_t dim) {
+                       size_t dim, int distill) {
   memset(w, 0, sizeof *w);
   w->view = *m;
   w->rows = rows;
@@ -197,6 +207,7 @@ static int worker_init(worker *w, lsp_model *m, int t, size_t rows,
   w->xb = malloc(rows * dim * sizeof *w->xb);
   w->dz = malloc(rows * m->out_dim * sizeof *w->dz);
   w->yb = malloc(rows * sizeof *w->yb);
+  if (distill && !(w->tb = malloc(rows * m->out_dim * sizeof *w->tb))) return LSP_ENOMEM;
   return w->ws && w->xb && w->dz && w->yb ? LSP_OK : LSP_ENOMEM;
 }
 
@@ -207,6 +218,7 @@ static void worker_free(worker *w) {
   free(w->xb);
   free(w->dz);
   free(w->yb);
+  free(w->tb);
 }
 
 static void worker_fail(worker *w, int st) {
@@ -218,7 +230,8 @@ static void worker_fail(worker *w, int st) {
 /* Forward, loss (gradient scaled to the mean over the whole batch of nb
  * rows) and backward on the rows idx[0..nr). */
 static void worker_batch(worker *w, const lsp_dataset *tr, const size_t *idx,
-                         size_t nr, size_t nb, const lsp_ls *ls) {
+                         size_t nr, size_t nb, const lsp_train_opts *o) {
+  const lsp_ls *ls = &o->smoothing;
   w->nr = nr;
   w->st = LSP_OK;
   w->loss_sum = 0.0;
@@ -228,12 +241,20 @@ static void worker_batch(worker *w, const lsp_dataset *tr, const size_t *idx,
   for (size_t i = 0; i < nr; i++) {
     memcpy(w->xb + i * dim, tr->x + idx[i] * dim, dim * sizeof *w->xb);
     w->yb[i] = tr->y[idx[i]];
+    if (o->teacher)
+      memcpy(w->tb + i * k, o->teacher + idx[i] * k, k * sizeof *w->tb);
   }
   const float *z;
   double l;
   int st = lsp_model_forward(&w->view, w->ws, w->xb, nr, &z, NULL);
-  if (!st)
+  if (!st && o->teacher) {
+    lsp_distill d = {o->alpha, o->temperature, *ls};
+    lsp_distill_mean dm;
+    st = lsp_loss_distill(z, w->tb, w->yb, nr, k, &d, w->dz, 1.0 / (double)nb, NULL, &dm);
+    l = dm.loss;
+  } else if (!st) {
     st = lsp_loss_xent(z, w->yb, nr, k, ls, w->dz, 1.0 / (double)nb, NULL, &l);
+  }
   if (!st)
     st = lsp_model_backward(&w->view, w->ws, w->dz, LSP_BACK_PARAMS, NULL);
   if (st) {
@@ -324,7 +345,7 @@ static void batch_job(void *varg, int t, int nt) {
   const trainer *tn = j->tn;
   size_t r0 = j->nb * (size_t)t / (size_t)nt,
          r1 = j->nb * (size_t)(t + 1) / (size_t)nt;
-  worker_batch(&tn->w[t], j->d, j->idx + r0, r1 - r0, j->nb, &tn->o->smoothing);
+  worker_batch(&tn->w[t], j->d, j->idx + r0, r1 - r0, j->nb, tn->o);
   lsp_pool_barrier(j->pool);
   for (int u = 0; u < nt; u++)
     if (tn->w[u].st) return; /* every thread sees the same failure */
@@ -388,7 +409,7 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   int ok = jb.pool && perm && tn.state && tn.w && rng && lg.train_loss &&
            lg.train_acc && lg.val_loss && lg.val_acc;
   for (int t = 0; ok && t < nw; t++)
-    ok = worker_init(&tn.w[t], m, t, share, tr->dim) == 0;
+    ok = worker_init(&tn.w[t], m, t, share, tr->dim, opts->teacher != NULL) == 0;
   if (!ok) {
     st =
         lsp_fail(LSP_ENOMEM,
