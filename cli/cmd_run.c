@@ -65,6 +65,13 @@ int cmd_run(int argc, char **argv) {
                      "never removed", 1, 0, 0},
       {"force", NULL, "write into a non-empty --out folder lsprobe did not create", 0, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
+      {"distill", NULL, "add the distillation section (students of every model)", 0, 0, 0},
+      {"no-distill", NULL, "leave the distillation section out", 0, 0, 0},
+      {"distill-alpha", "A", "weight of the teacher term in the students' loss (default 0.9)", 1, 0, 0},
+      {"distill-temps", "LIST", "distillation temperatures tried, best on validation (default 1,2,4,8)", 1, 0, 0},
+      {"student-hidden", "LIST", "the student MLP's hidden widths (default 64)", 1, 0, 0},
+      {"mi-examples", "M", "information erasure: training examples per class (default 100)", 1, 0, 0},
+      {"mi-copies", "R", "information erasure: perturbed copies per example (default 20)", 1, 0, 0},
       {"quick", NULL, "tiny configuration for smoke tests (minutes -> seconds)", 0, 0, 0},
       {"quiet", NULL, "no progress, only warnings and errors", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
@@ -145,6 +152,39 @@ int cmd_run(int argc, char **argv) {
   rc = copy_list(cmd, "attack-eps", v, n, o.attack_eps, 32, &o.n_attack_eps);
   free(v);
   if (rc) return rc;
+  if (cli_has(opts, "distill") && cli_has(opts, "no-distill"))
+    return cli_error(cmd, CLI_USAGE, "--distill and --no-distill exclude each other");
+  if (cli_has(opts, "distill")) o.distill = 1;
+  if (cli_has(opts, "no-distill")) o.distill = 0;
+  long mim, mir;
+  if ((rc = cli_get_double(cmd, opts, "distill-alpha", o.distill_alpha, 0, 1, &o.distill_alpha)) ||
+      (rc = cli_get_long(cmd, opts, "mi-examples", (long)o.mi_examples, 2, 1000000, &mim)) ||
+      (rc = cli_get_long(cmd, opts, "mi-copies", (long)o.mi_copies, 2, 100000, &mir)))
+    return rc;
+  o.mi_examples = (size_t)mim;
+  o.mi_copies = (size_t)mir;
+  defbuf[0] = '\0';
+  for (size_t i = 0; i < o.n_distill_temps; i++)
+    snprintf(defbuf + strlen(defbuf), sizeof defbuf - strlen(defbuf), "%s%g", i ? "," : "",
+             o.distill_temps[i]);
+  if ((rc = cli_get_doubles(cmd, opts, "distill-temps", defbuf, 1e-6, 1e6, &v, &n))) return rc;
+  rc = copy_list(cmd, "distill-temps", v, n, o.distill_temps, 8, &o.n_distill_temps);
+  free(v);
+  if (rc) return rc;
+  for (size_t i = 1; i < o.n_distill_temps; i++)
+    if (!(o.distill_temps[i] > o.distill_temps[i - 1]))
+      return cli_error(cmd, CLI_USAGE, "--distill-temps: list the temperatures in increasing order");
+  snprintf(defbuf, sizeof defbuf, "%zu", o.student_hidden[0]);
+  for (size_t i = 1; i < o.n_student_hidden; i++)
+    snprintf(defbuf + strlen(defbuf), sizeof defbuf - strlen(defbuf), ",%zu", o.student_hidden[i]);
+  if ((rc = cli_get_longs(cmd, opts, "student-hidden", defbuf, 1, 1 << 20, &l, &n))) return rc;
+  if (n > 8) {
+    free(l);
+    return cli_error(cmd, CLI_USAGE, "--student-hidden: at most 8 layers");
+  }
+  for (size_t i = 0; i < n; i++) o.student_hidden[i] = (size_t)l[i];
+  o.n_student_hidden = n;
+  free(l);
   o.format = cli_str(opts, "format", "svg");
   lsp_plot_format f;
   if (lsp_plot_format_parse(o.format, &f))

@@ -26,6 +26,13 @@ uint64_t lsp_cache_key(const lsp_splits *data, const size_t *hidden, size_t nh,
                    t->epochs, t->batch, (uint64_t)t->cosine, (uint64_t)t->adam, t->seed};
   h = mix(h, d, sizeof d);
   h = mix(h, u, sizeof u);
+  if (t->teacher) {
+    /* a distilled student: its teacher's logits of the training split (all
+     * the student sees of the teacher) and the distillation settings */
+    double dd[2] = {t->alpha, t->temperature};
+    h = mix(h, dd, sizeof dd);
+    h = mix(h, t->teacher, data->train.n * (size_t)data->train.k * sizeof *t->teacher);
+  }
   return h;
 }
 

@@ -19,6 +19,27 @@ typedef lsp_report_plotter plotter;
 
 /* ---- figures ---------------------------------------------------------------- */
 
+/* gnuplot warns (and the figure fails) on an empty y range: a panel whose
+ * finite values are all equal gets an explicit range around them. */
+static void pad_flat(lsp_plot_panel *pn) {
+  double lo = INFINITY, hi = -INFINITY;
+  for (size_t i = 0; i < pn->nseries; i++) {
+    const lsp_plot_series *sr = &pn->series[i];
+    for (size_t j = 0; j < sr->n; j++) {
+      const double v[3] = {sr->y[j], sr->lo ? sr->lo[j] : NAN, sr->hi ? sr->hi[j] : NAN};
+      for (int q = 0; q < 3; q++)
+        if (isfinite(v[q])) {
+          lo = fmin(lo, v[q]);
+          hi = fmax(hi, v[q]);
+        }
+    }
+  }
+  if (isfinite(lo) && hi - lo < 1e-9 * fmax(1.0, fabs(lo))) {
+    pn->ymin = lo - 0.01 * fmax(1.0, fabs(lo));
+    pn->ymax = hi + 0.01 * fmax(1.0, fabs(hi));
+  }
+}
+
 /* Teachers' accuracy against ε; the best distilled student's accuracy
  * against its teacher's ε beside the hard-label students against ε; the
  * students' validation accuracy against T. */
@@ -69,13 +90,13 @@ static int draw_distill(const plotter *p, const char *path, lsp_plot_format fmt,
     b.lo = slo[si];
     b.hi = shi[si];
     b.ci = LSP_PLOT_CI_BARS;
-    b.color = (int)si;
+    b.color = (int)(2 * si);
     ss[nss++] = b;
     lsp_plot_series c = lsp_plot_series_make(names[2][si], x[si], by[si], ne);
     c.lo = blo[si];
     c.hi = bhi[si];
     c.ci = LSP_PLOT_CI_BARS;
-    c.color = (int)si;
+    c.color = (int)(2 * si + 1);
     c.dash = 1;
     ss[nss++] = c;
   }
@@ -100,7 +121,8 @@ static int draw_distill(const plotter *p, const char *path, lsp_plot_format fmt,
       {"Teachers", xl, "test accuracy", 0, 0, NAN, NAN, NAN, NAN, "bottom left", st, nt},
       {t2, xl, "test accuracy", 0, 0, NAN, NAN, NAN, NAN, "bottom left", ss, nss},
       {"Students: validation accuracy against T", "distillation temperature T", "validation accuracy",
-       1, 0, NAN, NAN, NAN, NAN, "bottom right", sv, nv}};
+       0, 0, NAN, NAN, NAN, NAN, "below", sv, nv}};
+  for (int q = 0; q < 3; q++) pad_flat(&pn[q]);
   lsp_plot_opts po = {fmt, "Knowledge distillation from teachers trained with and without smoothing "
                            "(95% bootstrap intervals)", 0, 0, 3};
   return lsp_plot_lines(path, &po, pn, 3);
@@ -141,7 +163,7 @@ static int draw_erasure(const plotter *p, const char *path, lsp_plot_format fmt,
       else
         snprintf(names[k][si], sizeof names[k][si], "%s", D->on ? what[k] : "models");
       lsp_plot_series a = lsp_plot_series_make(names[k][si], x[si], y[k][si], ne);
-      a.color = (int)si;
+      a.color = (int)(3 * si) + k;
       a.dash = k;
       ser[n++] = a;
     }
@@ -156,12 +178,11 @@ static int draw_erasure(const plotter *p, const char *path, lsp_plot_format fmt,
   ser[n++] = f;
   char xl[96], title[256];
   snprintf(xl, sizeof xl, "label smoothing ε (%s)", lsp_ls_convention_name(o->convention));
-  snprintf(title, sizeof title,
-           "Information erasure: Î(X; z_%d − z_%d) over %zu training examples × %zu copies "
-           "(at most log %zu = %.2f nats)",
-           D->mi_a, D->mi_b, 2 * D->mi_m, D->mi_r, 2 * D->mi_m, D->mi_bound);
+  snprintf(title, sizeof title, "Information erasure Î(X; z_%d − z_%d), %zu examples × %zu copies",
+           D->mi_a, D->mi_b, 2 * D->mi_m, D->mi_r);
   lsp_plot_panel pn = {NULL, xl, "Î (nats, Gaussian estimate)", 0, 0, NAN, NAN, 0, NAN,
-                       "top right", ser, n};
+                       "center right", ser, n};
+  if (xmax <= xmin) pn.xmin = xmin - 0.05, pn.xmax = xmin + 0.05;
   lsp_plot_opts po = {fmt, title, 6.0, 3.6, 0};
   return lsp_plot_lines(path, &po, &pn, 1);
 }
@@ -304,13 +325,13 @@ int lsp_report_distill_doc(lsp_doc *d, const lsp_run_state *s, const plotter *p,
              "needs from its teacher. The probe: the first %zu training examples of classes %d "
              "and %d (the pair the ε = 0 model confuses most on the validation split: %zu "
              "confusions), %zu copies of each (%s Gaussian pixel noise of sd %g, clipped to "
-             "the data's range, seed %lu), the logit difference d = z_%d − z_%d of every copy, "
+             "the data's range; seed %lu), the logit difference d = z_%d − z_%d of every copy, "
              "and Î(X; d) = ½ log(Var(d) / mean over examples of Var(d | example)), in nats. "
              "The true mutual information is at most log %zu = %.3f nats; an estimate without "
              "any information is about ½ log(R/(R−1)) = %.4f.",
              D->mi_m, D->mi_a, D->mi_b, D->mi_confusions, D->mi_r,
-             D->mi_shifted ? "random shifts of up to 2 pixels and" : "no shifts (the data has no "
-                                                                     "image shape), only",
+             D->mi_shifted ? "random shifts of up to 2 pixels, then"
+                           : "no shifts, as the data has no image shape; only",
              D->mi_opts.perturb.noise_sd, D->mi_opts.perturb.seed, D->mi_a, D->mi_b,
              2 * D->mi_m, D->mi_bound, D->mi_floor);
     if (D->mi_shifted && D->mi_opts.perturb.max_shift != 2)
@@ -374,6 +395,7 @@ static void json_diff(lsp_json *j, const char *key, double d, double lo, double 
 
 void lsp_report_distill_json(lsp_json *j, const lsp_run_state *s) {
   const lsp_run_distill *D = &s->distill;
+  if (!D->mi_on) goto distill;
   lsp_json_key(j, K(ERASURE));
   lsp_json_obj_begin(j);
   double cls[2] = {D->mi_a, D->mi_b};
@@ -389,6 +411,7 @@ void lsp_report_distill_json(lsp_json *j, const lsp_run_state *s) {
   lsp_json_key_num(j, K(ER_NO_INFORMATION), D->mi_floor);
   if (D->mi_note[0]) lsp_json_key_str(j, K(ER_NOTE), D->mi_note);
   lsp_json_obj_end(j);
+distill:
   if (!D->on) return;
   lsp_json_key(j, K(DISTILLATION));
   lsp_json_obj_begin(j);

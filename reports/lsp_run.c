@@ -62,6 +62,15 @@ void lsp_run_opts_default(lsp_run_opts *o) {
   o->bootstrap = 1000;
   o->format = "svg";
   o->out = "lsprobe-report";
+  o->mi_examples = 100;
+  o->mi_copies = 20;
+  o->distill = 1;
+  o->distill_alpha = 0.9;
+  const double temps[] = {1, 2, 4, 8};
+  memcpy(o->distill_temps, temps, sizeof temps);
+  o->n_distill_temps = 4;
+  o->student_hidden[0] = 64;
+  o->n_student_hidden = 1;
 }
 
 void lsp_run_opts_quick(lsp_run_opts *o) {
@@ -77,6 +86,9 @@ void lsp_run_opts_quick(lsp_run_opts *o) {
   o->pgd_steps = 5;
   o->attack_limit = 300;
   o->bootstrap = 100;
+  o->mi_examples = 30;
+  o->mi_copies = 8;
+  o->student_hidden[0] = 16;
 }
 
 /* ---- logging ---------------------------------------------------------------- */
@@ -443,6 +455,7 @@ static void free_state(lsp_run_state *s) {
     free(c->pgd_hi);
   }
   free(s->cmp);
+  lsp_run_distill_free(&s->distill);
   lsp_splits_free(&s->data);
 }
 
@@ -602,6 +615,8 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
         goto fail;
     }
   }
+  /* information erasure: every model on the same perturbed copies */
+  if ((st = lsp_run_erasure(s, lg.fn, lg.user))) goto fail;
   s->seconds_analysis = lsp_now_s() - t;
 
   /* attacks on the first n_attack test examples */
@@ -646,6 +661,9 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
       if ((st = compare(s, c))) goto fail;
     }
   }
+
+  /* students distilled from every model, and hard-label students */
+  if (o->distill && (st = lsp_run_distill_students(s, models_dir, lg.fn, lg.user))) goto fail;
 
   /* plots and report files into the staging folder, then publish */
   t = lsp_now_s();

@@ -48,6 +48,15 @@ typedef struct {
   int threads;                 /* 0 = all cores */
   size_t max_train, max_test;  /* 0 = all */
   const char *command;         /* the command line, recorded in the report */
+  /* information erasure (every model) and distillation (lsp_run_distill.h) */
+  size_t mi_examples;          /* training examples per class of the pair (100) */
+  size_t mi_copies;            /* perturbed copies of each (20)            */
+  int distill;                 /* the distillation section: 1 on, 0 off     */
+  double distill_alpha;        /* weight of the teacher term (0.9)          */
+  double distill_temps[8];     /* temperatures tried (1, 2, 4, 8)           */
+  size_t n_distill_temps;
+  size_t student_hidden[8];    /* the student MLP's hidden widths (64)      */
+  size_t n_student_hidden;
 } lsp_run_opts;
 
 /* Defaults of the full comparison; lsp_run_opts_quick switches to the tiny

@@ -24,13 +24,16 @@
 
 #include "reports/lsp_distill_finding.h"
 #include "reports/lsp_erasure.h"
+#include "reports/lsp_run.h"
+
+typedef struct lsp_run_state lsp_run_state;
 
 #define LSP_DISTILL_MAX_T 8
 
 typedef struct {
   char tag[96];            /* file names: "student_t0.1_T4_seed1"       */
   char label[128];         /* legends: "student of ε = 0.1, T = 4"      */
-  char model_file[4096];
+  char *model_file;        /* owned: the cache entry's path               */
   int cached;
   int distilled;           /* 1: distilled; 0: a hard-label baseline      */
   size_t teacher;          /* distilled: index into the run's models      */
@@ -69,6 +72,7 @@ typedef struct {
   double mi_bound;         /* log 2M                                      */
   double mi_floor;         /* ½ log(R/(R−1)): the estimate with no information */
   char mi_note[512];       /* why the probe did not run, or ""            */
+  lsp_erasure_set *set;    /* owned: the probe set (NULL if not built)    */
   /* distillation */
   int on;                  /* the section ran                             */
   char student_arch[256];  /* e.g. "784-64-10"                            */
@@ -83,5 +87,17 @@ typedef struct {
   int has_verdict;         /* a smoothed and an unsmoothed teacher exist  */
   double seconds;          /* the section's wall time (training included) */
 } lsp_run_distill;
+
+/* The probe on every model of the run (sets s->models[i].mi and the mi_*
+ * fields); a data set without a validation split or a class too small is
+ * noted and skipped, not an error. */
+int lsp_run_erasure(lsp_run_state *s, lsp_run_log_fn log, void *user);
+
+/* Train (or reuse) and score every student, the paired differences and
+ * the verdict. */
+int lsp_run_distill_students(lsp_run_state *s, const char *models_dir, lsp_run_log_fn log,
+                             void *user);
+
+void lsp_run_distill_free(lsp_run_distill *D);
 
 #endif

@@ -65,7 +65,7 @@ typedef struct {
   double *pgd_diff, *pgd_lo, *pgd_hi;      /* owned                        */
 } lsp_run_cmp;
 
-typedef struct {
+struct lsp_run_state {
   lsp_run_opts opts;
   char command[1024];       /* how it was invoked (for the report)        */
   lsp_splits data;
@@ -84,7 +84,7 @@ typedef struct {
   int threads;
   char started[64];         /* UTC time stamp                             */
   lsp_run_distill distill;  /* information erasure and distillation       */
-} lsp_run_state;
+};
 
 /* Write every output of the run into `dir` (a staging folder). */
 int lsp_report_write(lsp_run_state *s, const char *dir);

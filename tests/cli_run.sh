@@ -11,7 +11,7 @@ OUT="$SCR/report"
 expect_exit 0 "run --quick" "$LSP" run --quick --out "$OUT" --threads 2
 grep -q "report: $OUT/report.html" "$SCR/out" && ok "prints where the report is" || bad "report path: $(cat "$SCR/out")"
 for f in report.html report.md results.json models.csv calibration_bins.csv attacks.csv \
-         comparisons.csv training.csv; do
+         comparisons.csv training.csv students.csv; do
   [ -s "$OUT/$f" ] && ok "$f written" || bad "$f missing or empty"
 done
 ls "$OUT"/models/*.lspm >/dev/null 2>&1 && ok "models cached" || bad "no cached models"
@@ -97,10 +97,53 @@ for p in reliability metrics_vs_smoothing attacks projection logit_gap training;
   [ -s "$OUT/plots/$p.svg" ] && grep -q '</svg>' "$OUT/plots/$p.svg" && ok "plot $p.svg" || bad "plot $p.svg"
 done
 
-# a rerun reuses the cached models
+# information erasure and distillation: every model has its estimate, the
+# section has students (2 baselines + 2 teachers x 4 T), the verdict, and
+# students.csv carries the JSON's numbers
+$PY - "$OUT" <<'PY' && ok "results.json: information_erasure, mutual_information, distillation; students.csv = JSON" || bad "distillation outputs"
+import csv, json, math, sys
+out = sys.argv[1]
+r = json.load(open(out + "/results.json"))
+e = r["information_erasure"]
+assert len(e["classes"]) == 2 and e["classes"][0] != e["classes"][1]
+assert abs(e["bound"] - math.log(2 * e["examples_per_class"])) < 1e-12
+for m in r["models"]:
+    assert m["mutual_information"] > 0, m["tag"]
+d = r["distillation"]
+assert d["temperatures"] == [1, 2, 4, 8]
+assert len(d["students"]) == 10 and len(d["teachers"]) == 2
+assert sum(s["kind"] == "distilled" for s in d["students"]) == 8
+assert d["finding"]["verdict"] in ("supported", "contradicted", "inconclusive")
+for t in d["teachers"]:
+    va = t["val_accuracy"]
+    assert t["temperature"] == d["temperatures"][va.index(max(va))], "best T = first best on validation"
+assert "student_diff" in d["teachers"][1] and "student_diff" not in d["teachers"][0]
+rows = {row["model_file"]: row for row in csv.DictReader(open(out + "/students.csv"))}
+for s in d["students"]:
+    row = rows[s["model_file"]]
+    assert float(row["test_accuracy"]) == s["test_accuracy"]
+    assert float(row["test_accuracy_lo"]) == s["accuracy_ci"][0]
+PY
+for p in information_erasure distillation; do
+  [ -s "$OUT/plots/$p.svg" ] && grep -q '</svg>' "$OUT/plots/$p.svg" && ok "plot $p.svg" || bad "plot $p.svg"
+done
+grep -q '<h2[^>]*>Information erasure and distillation</h2>' "$OUT/report.html" && ok "report has the distillation section" || bad "no distillation section"
+
+# a rerun reuses the cached models (teachers and students)
 expect_exit 0 "rerun" "$LSP" run --quick --out "$OUT" --threads 2
-[ "$(grep -c 'reusing the cached model' "$SCR/err")" -eq 2 ] && ok "rerun reuses both cached models" || bad "rerun retrained: $(head -3 "$SCR/err")"
+[ "$(grep -c '^ε = .*reusing the cached model' "$SCR/err")" -eq 2 ] && ok "rerun reuses both cached models" || bad "rerun retrained: $(head -3 "$SCR/err")"
+[ "$(grep -c '^student.*reusing the cached model' "$SCR/err")" -eq 10 ] && ok "rerun reuses the 10 cached students" || bad "students retrained: $(grep -c '^student.*reusing' "$SCR/err")"
 $PY -c "import json,sys; r=json.load(open('$OUT/results.json')); sys.exit(0 if all(m['cached'] for m in r['models']) else 1)" && ok "results.json says cached" || bad "cached flag"
+
+# --no-distill: no section, no students; the estimate is still there
+expect_exit 0 "run --no-distill" "$LSP" run --quick --no-distill --out "$SCR/nd" --threads 2
+[ ! -e "$SCR/nd/students.csv" ] && ! grep -q '"distillation"' "$SCR/nd/results.json" && grep -q '"information_erasure"' "$SCR/nd/results.json" && ok "--no-distill: no students, estimate kept" || bad "--no-distill outputs"
+expect_exit 2 "--distill with --no-distill" "$LSP" run --quick --distill --no-distill --out "$SCR/nd2"
+expect_err "exclude each other" "--distill with --no-distill"
+expect_exit 2 "--distill-temps not increasing" "$LSP" run --quick --distill-temps 4,2 --out "$SCR/nd2"
+expect_err "increasing" "--distill-temps not increasing"
+expect_exit 2 "--distill-alpha above 1" "$LSP" run --quick --distill-alpha 1.5 --out "$SCR/nd2"
+expect_err "--distill-alpha" "--distill-alpha above 1"
 
 # other plot formats
 for fmt in png pdf; do
