@@ -65,8 +65,7 @@ int cmd_run(int argc, char **argv) {
                      "never removed", 1, 0, 0},
       {"force", NULL, "write into a non-empty --out folder lsprobe did not create", 0, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
-      {"distill", NULL, "add the distillation section (students of every model)", 0, 0, 0},
-      {"no-distill", NULL, "leave the distillation section out", 0, 0, 0},
+      {"distill", NULL, "add the distillation section: students of every model (about 2x the run's time)", 0, 0, 0},
       {"distill-alpha", "A", "weight of the teacher term in the students' loss (default 0.9)", 1, 0, 0},
       {"distill-temps", "LIST", "distillation temperatures tried, best on validation (default 1,2,4,8)", 1, 0, 0},
       {"student-hidden", "LIST", "the student MLP's hidden widths (default 64)", 1, 0, 0},
@@ -152,10 +151,11 @@ int cmd_run(int argc, char **argv) {
   rc = copy_list(cmd, "attack-eps", v, n, o.attack_eps, 32, &o.n_attack_eps);
   free(v);
   if (rc) return rc;
-  if (cli_has(opts, "distill") && cli_has(opts, "no-distill"))
-    return cli_error(cmd, CLI_USAGE, "--distill and --no-distill exclude each other");
   if (cli_has(opts, "distill")) o.distill = 1;
-  if (cli_has(opts, "no-distill")) o.distill = 0;
+  static const char *const dopts[] = {"distill-alpha", "distill-temps", "student-hidden"};
+  for (size_t i = 0; i < sizeof dopts / sizeof *dopts; i++)
+    if (cli_has(opts, dopts[i]) && !o.distill)
+      return cli_error(cmd, CLI_USAGE, "--%s needs --distill", dopts[i]);
   long mim, mir;
   if ((rc = cli_get_double(cmd, opts, "distill-alpha", o.distill_alpha, 0, 1, &o.distill_alpha)) ||
       (rc = cli_get_long(cmd, opts, "mi-examples", (long)o.mi_examples, 2, 1000000, &mim)) ||

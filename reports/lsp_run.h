@@ -51,7 +51,7 @@ typedef struct {
   /* information erasure (every model) and distillation (lsp_run_distill.h) */
   size_t mi_examples;          /* training examples per class of the pair (100) */
   size_t mi_copies;            /* perturbed copies of each (20)            */
-  int distill;                 /* the distillation section: 1 on, 0 off     */
+  int distill;                 /* the distillation section (off by default) */
   double distill_alpha;        /* weight of the teacher term (0.9)          */
   double distill_temps[8];     /* temperatures tried (1, 2, 4, 8)           */
   size_t n_distill_temps;

@@ -8,7 +8,7 @@ OUT="$SCR/report"
 # Fashion-MNIST when installed (CI installs it), else the run falls back to
 # synthetic data by itself; either way the outputs must be complete.
 
-expect_exit 0 "run --quick" "$LSP" run --quick --out "$OUT" --threads 2
+expect_exit 0 "run --quick --distill" "$LSP" run --quick --distill --out "$OUT" --threads 2
 grep -q "report: $OUT/report.html" "$SCR/out" && ok "prints where the report is" || bad "report path: $(cat "$SCR/out")"
 for f in report.html report.md results.json models.csv calibration_bins.csv attacks.csv \
          comparisons.csv training.csv students.csv; do
@@ -130,20 +130,21 @@ done
 grep -q '<h2[^>]*>Information erasure and distillation</h2>' "$OUT/report.html" && ok "report has the distillation section" || bad "no distillation section"
 
 # a rerun reuses the cached models (teachers and students)
-expect_exit 0 "rerun" "$LSP" run --quick --out "$OUT" --threads 2
+expect_exit 0 "rerun" "$LSP" run --quick --distill --out "$OUT" --threads 2
 [ "$(grep -c '^ε = .*reusing the cached model' "$SCR/err")" -eq 2 ] && ok "rerun reuses both cached models" || bad "rerun retrained: $(head -3 "$SCR/err")"
 [ "$(grep -c '^student.*reusing the cached model' "$SCR/err")" -eq 10 ] && ok "rerun reuses the 10 cached students" || bad "students retrained: $(grep -c '^student.*reusing' "$SCR/err")"
 $PY -c "import json,sys; r=json.load(open('$OUT/results.json')); sys.exit(0 if all(m['cached'] for m in r['models']) else 1)" && ok "results.json says cached" || bad "cached flag"
 
-# --no-distill: no section, no students; the estimate is still there
-expect_exit 0 "run --no-distill" "$LSP" run --quick --no-distill --out "$SCR/nd" --threads 2
-[ ! -e "$SCR/nd/students.csv" ] && ! grep -q '"distillation"' "$SCR/nd/results.json" && grep -q '"information_erasure"' "$SCR/nd/results.json" && ok "--no-distill: no students, estimate kept" || bad "--no-distill outputs"
-expect_exit 2 "--distill with --no-distill" "$LSP" run --quick --distill --no-distill --out "$SCR/nd2"
-expect_err "exclude each other" "--distill with --no-distill"
-expect_exit 2 "--distill-temps not increasing" "$LSP" run --quick --distill-temps 4,2 --out "$SCR/nd2"
+# without --distill: no section, no students; the estimate is still there
+expect_exit 0 "run without --distill" "$LSP" run --quick --out "$SCR/nd" --threads 2
+[ ! -e "$SCR/nd/students.csv" ] && ! grep -q '"distillation"' "$SCR/nd/results.json" && grep -q '"information_erasure"' "$SCR/nd/results.json" && ok "no --distill: no students, estimate kept" || bad "no --distill outputs"
+grep -q 'lsprobe run --distill adds it' "$SCR/nd/report.md" && ok "the report says how to add the section" || bad "no hint"
+expect_exit 2 "--distill-temps not increasing" "$LSP" run --quick --distill --distill-temps 4,2 --out "$SCR/nd2"
 expect_err "increasing" "--distill-temps not increasing"
-expect_exit 2 "--distill-alpha above 1" "$LSP" run --quick --distill-alpha 1.5 --out "$SCR/nd2"
+expect_exit 2 "--distill-alpha above 1" "$LSP" run --quick --distill --distill-alpha 1.5 --out "$SCR/nd2"
 expect_err "--distill-alpha" "--distill-alpha above 1"
+expect_exit 2 "--distill-temps without --distill" "$LSP" run --quick --distill-temps 1,2 --out "$SCR/nd2"
+expect_err "--distill-temps needs --distill" "--distill-temps without --distill"
 
 # other plot formats
 for fmt in png pdf; do
@@ -183,6 +184,6 @@ ls "$OUT/models" | grep -q '\.tmp\.' && bad "temporary model file left" || ok "n
 # a corrupted cached model is detected and retrained
 m="$OUT/models/$(echo "$model_files" | head -1)"
 printf 'garbage' | dd of="$m" bs=1 seek=100 conv=notrunc 2>/dev/null
-expect_exit 0 "run with a corrupted cache entry" "$LSP" run --quick --out "$OUT" --threads 2
+expect_exit 0 "run with a corrupted cache entry" "$LSP" run --quick --distill --out "$OUT" --threads 2
 grep -q 'retraining' "$SCR/err" && ok "corrupted cached model retrained" || bad "corruption not detected: $(grep -i cach "$SCR/err" | head -2)"
 finish
