@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "analysis/lsp_boot.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_util.h"
 
@@ -58,6 +59,68 @@ int lsp_mi_gaussian(const double *d, size_t m, size_t r, lsp_mi_result *out) {
   out->m = m;
   out->r = r;
   return LSP_OK;
+}
+
+/* Per-example means and (population) variances of the copies. */
+typedef struct {
+  size_t m;
+  const double *mean, *var;   /* model 1 */
+  const double *mean2, *var2; /* model 2, or NULL */
+} mi_boot;
+
+/* Î of the examples weighted by w: the same variance decomposition as
+ * lsp_mi_gaussian, with example x counted w[x] times. */
+static double weighted_mi(const double *mean, const double *var, const uint32_t *w, size_t m) {
+  double W = 0, g = 0, within = 0;
+  for (size_t x = 0; x < m; x++) {
+    W += w[x];
+    g += w[x] * mean[x];
+    within += w[x] * var[x];
+  }
+  g /= W;
+  within /= W;
+  double between = 0;
+  for (size_t x = 0; x < m; x++) between += w[x] * (mean[x] - g) * (mean[x] - g);
+  between /= W;
+  return within > 0 ? 0.5 * log((within + between) / within) : INFINITY;
+}
+
+static void mi_stat(const void *ctx, void *ws, const uint32_t *w, double *out) {
+  (void)ws;
+  const mi_boot *c = ctx;
+  out[0] = weighted_mi(c->mean, c->var, w, c->m);
+  if (c->mean2) out[0] -= weighted_mi(c->mean2, c->var2, w, c->m);
+}
+
+static void moments(const double *d, size_t m, size_t r, double *mean, double *var) {
+  for (size_t x = 0; x < m; x++) {
+    const double *v = d + x * r;
+    double s = 0, q = 0;
+    for (size_t j = 0; j < r; j++) s += v[j];
+    s /= (double)r;
+    for (size_t j = 0; j < r; j++) q += (v[j] - s) * (v[j] - s);
+    mean[x] = s;
+    var[x] = q / (double)r;
+  }
+}
+
+int lsp_mi_bootstrap(const double *d, const double *d2, size_t m, size_t r,
+                     int resamples, uint64_t seed, double *lo, double *hi) {
+  lsp_mi_result chk;
+  int st = lsp_mi_gaussian(d, m, r, &chk);
+  if (!st && d2) st = lsp_mi_gaussian(d2, m, r, &chk);
+  if (st) return st;
+  if (resamples < 1) return lsp_fail(LSP_EINVAL, "mutual information: resamples must be >= 1");
+  double *buf = malloc((d2 ? 4 : 2) * m * sizeof *buf);
+  if (!buf) return lsp_fail(LSP_ENOMEM, "out of memory");
+  mi_boot c = {m, buf, buf + m, d2 ? buf + 2 * m : NULL, d2 ? buf + 3 * m : NULL};
+  moments(d, m, r, buf, buf + m);
+  if (d2) moments(d2, m, r, buf + 2 * m, buf + 3 * m);
+  lsp_boot_opts o = {resamples, seed, 1};
+  lsp_boot_stat stat = {1, &c, NULL, NULL, mi_stat};
+  st = lsp_boot_run(m, &o, &stat, lo, hi);
+  free(buf);
+  return st;
 }
 
 int lsp_mi_confused_pair(const float *logits, const int32_t *labels, size_t n,

@@ -37,6 +37,17 @@ typedef struct {
  * (within-example variance 0: the estimate would be infinite). */
 int lsp_mi_gaussian(const double *d, size_t m, size_t r, lsp_mi_result *out);
 
+/* 95% percentile bootstrap interval of Î: resample the m examples (each
+ * with all its r copies) with replacement, by the engine of
+ * analysis/lsp_boot (resample b from splitmix64(seed ⊕ splitmix64(b)), so
+ * the interval does not depend on the thread count). With d2 (the same m
+ * examples and copies scored by another model) the interval is that of the
+ * paired difference Î(d) − Î(d2) over the same resamples. A resample whose
+ * examples all have identical copies gives +inf (it sorts last). Errors as
+ * lsp_mi_gaussian (for d and d2), LSP_EINVAL for resamples < 1, LSP_ENOMEM. */
+int lsp_mi_bootstrap(const double *d, const double *d2, size_t m, size_t r,
+                     int resamples, uint64_t seed, double *lo, double *hi);
+
 /* The pair of classes a < b confused most often by logits (n×k float32)
  * with labels (n int32 in [0, k)): the largest C[a][b] + C[b][a] of the
  * confusion matrix (argmax ties to the lowest class, DESIGN §2); ties

@@ -4,6 +4,7 @@
  * every metric block below reads them from an eval_ctx and writes its
  * numbers either as JSON keys or as text lines. Adding an analysis (say
  * calibration) means one block function and one row in k_blocks. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,8 +197,13 @@ static int block_mi(const eval_ctx *c, lsp_json *j) {
   }
   lsp_erasure_set *set = NULL;
   lsp_mi_result r;
+  double lo = NAN, hi = NAN, *d = NULL;
   if ((st = lsp_erasure_set_build(c->data, a, b, &c->mi_opts, &set))) return st;
-  st = lsp_erasure_score(set, c->model, &r);
+  if (!(d = malloc(2 * set->m * set->r * sizeof *d))) st = lsp_fail(LSP_ENOMEM, "out of memory");
+  if (!st) st = lsp_erasure_score(set, c->model, &r, d);
+  if (!st && c->bootstrap > 0)
+    st = lsp_mi_bootstrap(d, NULL, 2 * set->m, set->r, c->bootstrap, c->seed, &lo, &hi);
+  free(d);
   if (st) {
     lsp_erasure_set_free(set);
     return st;
@@ -205,6 +211,10 @@ static int block_mi(const eval_ctx *c, lsp_json *j) {
   const lsp_perturb_opts *po = &set->opts.perturb;
   if (j) {
     lsp_json_key_num(j, "mutual_information", r.mi);
+    if (c->bootstrap > 0) {
+      double ci[2] = {lo, hi};
+      lsp_json_key_nums(j, "mutual_information_ci", ci, 2);
+    }
     lsp_json_key(j, "mi_classes");
     lsp_json_arr_begin(j);
     lsp_json_int(j, a);
@@ -227,8 +237,10 @@ static int block_mi(const eval_ctx *c, lsp_json *j) {
     printf("information erasure (Mueller et al. 2019): classes %d and %d", a, b);
     if (c->mi_a < 0) printf(" (most confused on the validation split: %zu)", confusions);
     printf("\n  %zu training examples of each, %zu copies (shifts up to %d px, noise sd %g)\n"
-           "  I(X; z_a - z_b) %.4f nats (Gaussian estimate; at most log %zu = %.4f)\n",
-           set->m, set->r, po->max_shift, po->noise_sd, r.mi, 2 * set->m, r.bound);
+           "  I(X; z_a - z_b) %.4f nats",
+           set->m, set->r, po->max_shift, po->noise_sd, r.mi);
+    if (c->bootstrap > 0) printf(" [%.4f, %.4f]", lo, hi);
+    printf(" (Gaussian estimate; at most log %zu = %.4f)\n", 2 * set->m, r.bound);
   }
   lsp_erasure_set_free(set);
   return LSP_OK;

@@ -66,9 +66,15 @@ void lsp_distill_finding(const lsp_distill_evidence *e, lsp_distill_verdict *v) 
                       : thi < 0               ? "is less accurate by"
                                               : "is about as accurate, Δ";
   APPEND("The smoothed teacher itself %s %+.4f [%+.4f, %+.4f]. ", tword, td, tlo, thi);
+  double md, mlo, mhi;
+  pooled(e->mi_diff, e->mi_lo, e->mi_hi, m, &md, &mlo, &mhi);
   APPEND("Information erasure (teachers' Î(X; z_a − z_b)): %.3f nats with smoothing vs %.3f "
-         "without. ",
-         mean(e->mi_s, m), mean(e->mi_p, m));
+         "without, Δ = %+.3f [%+.3f, %+.3f]%s. ",
+         mean(e->mi_s, m), mean(e->mi_p, m), md, mlo, mhi,
+         isnan(mlo) || isnan(mhi) ? ""
+         : mhi < 0               ? ": the smoothed teacher's logits keep less about single examples"
+         : mlo > 0               ? ": the smoothed teacher's logits keep more about single examples"
+                                 : ": no clear difference");
   APPEND("Hard-label students: %.4f (ε = 0), %.4f (ε = %g).", mean(e->base_0, m),
          mean(e->base_s, m), e->eps);
   if (v->verdict == LSP_FINDING_INCONCLUSIVE)

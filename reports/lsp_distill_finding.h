@@ -35,6 +35,9 @@ typedef struct {
   double teacher_diff[LSP_DISTILL_MAX_SEEDS], teacher_lo[LSP_DISTILL_MAX_SEEDS],
       teacher_hi[LSP_DISTILL_MAX_SEEDS]; /* teacher accuracy, smoothed − plain   */
   double mi_s[LSP_DISTILL_MAX_SEEDS], mi_p[LSP_DISTILL_MAX_SEEDS]; /* teachers' Î */
+  double mi_diff[LSP_DISTILL_MAX_SEEDS], mi_lo[LSP_DISTILL_MAX_SEEDS],
+      mi_hi[LSP_DISTILL_MAX_SEEDS];     /* mi_s − mi_p, paired bootstrap over the
+                                           probe's examples (NaN: none)     */
   double base_0[LSP_DISTILL_MAX_SEEDS];  /* student on hard labels, ε = 0       */
   double base_s[LSP_DISTILL_MAX_SEEDS];  /* student on hard labels, teacher's ε */
 } lsp_distill_evidence;

@@ -4,6 +4,7 @@
 #include "reports/lsp_erasure.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/base/lsp_error.h"
 
@@ -98,7 +99,7 @@ done:
 }
 
 int lsp_erasure_score(const lsp_erasure_set *s, const lsp_model *m,
-                      lsp_mi_result *out) {
+                      lsp_mi_result *out, double *d_out) {
   if (m->in_dim != s->dim)
     return lsp_fail(LSP_EDATA, "information erasure: the model takes %zu inputs, the data "
                     "has %zu", m->in_dim, s->dim);
@@ -117,6 +118,7 @@ int lsp_erasure_score(const lsp_erasure_set *s, const lsp_model *m,
   for (size_t i = 0; i < rows; i++)
     d[i] = (double)z[i * k + (size_t)s->a] - (double)z[i * k + (size_t)s->b];
   st = lsp_mi_gaussian(d, 2 * s->m, s->r, out);
+  if (!st && d_out) memcpy(d_out, d, rows * sizeof *d);
 done:
   free(z);
   free(d);

@@ -44,9 +44,11 @@ int lsp_erasure_set_build(const lsp_splits *data, int a, int b,
 void lsp_erasure_set_free(lsp_erasure_set *s); /* NULL-safe */
 
 /* Î(X; z_a − z_b) of model m on the set (X over its 2m examples; the
- * result's bound is log 2m). LSP_EDATA when the model does not fit the set
- * (inputs, classes) or the estimate fails; LSP_ENOMEM. */
+ * result's bound is log 2m). d, when not NULL, receives the 2m·r logit
+ * differences (example-major), for lsp_mi_bootstrap. LSP_EDATA when the
+ * model does not fit the set (inputs, classes) or the estimate fails;
+ * LSP_ENOMEM. */
 int lsp_erasure_score(const lsp_erasure_set *s, const lsp_model *m,
-                      lsp_mi_result *out);
+                      lsp_mi_result *out, double *d);
 
 #endif

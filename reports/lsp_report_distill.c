@@ -136,7 +136,7 @@ static int draw_erasure(const plotter *p, const char *path, lsp_plot_format fmt,
   const lsp_run_distill *D = &s->distill;
   const lsp_run_opts *o = &s->opts;
   size_t ns = o->n_seeds < 4 ? o->n_seeds : 4, ne = o->n_smoothing < 16 ? o->n_smoothing : 16;
-  double x[4][16], y[3][4][16], fx[2], fy[2];
+  double x[4][16], y[3][4][16], ylo[4][16], yhi[4][16], fx[2], fy[2];
   lsp_plot_series ser[MAXS];
   size_t n = 0;
   char names[3][4][64];
@@ -148,6 +148,8 @@ static int draw_erasure(const plotter *p, const char *path, lsp_plot_format fmt,
       xmin = fmin(xmin, t->eps);
       xmax = fmax(xmax, t->eps);
       y[0][si][ei] = t->mi;
+      ylo[si][ei] = t->mi_lo;
+      yhi[si][ei] = t->mi_hi;
       y[1][si][ei] = y[2][si][ei] = NAN;
       if (D->on) {
         const lsp_run_dteacher *dt = &D->teachers[si * o->n_smoothing + ei];
@@ -165,6 +167,11 @@ static int draw_erasure(const plotter *p, const char *path, lsp_plot_format fmt,
       lsp_plot_series a = lsp_plot_series_make(names[k][si], x[si], y[k][si], ne);
       a.color = (int)(3 * si) + k;
       a.dash = k;
+      if (k == 0) {
+        a.lo = ylo[si];
+        a.hi = yhi[si];
+        a.ci = LSP_PLOT_CI_BARS;
+      }
       ser[n++] = a;
     }
   }
@@ -221,16 +228,16 @@ static lsp_table *teacher_table(const lsp_run_state *s) {
     lsp_table_text(t, 0, m->label);
     lsp_table_num_ci(t, 1, m->cal.value[LSP_CALIB_ACCURACY], m->cal.ci_lo[LSP_CALIB_ACCURACY],
                      m->cal.ci_hi[LSP_CALIB_ACCURACY]);
-    lsp_table_num(t, 2, m->mi);
+    lsp_table_num_ci(t, 2, m->mi, m->mi_lo, m->mi_hi);
     lsp_table_num(t, 3, D->temps[dt->best]);
     lsp_table_num_ci(t, 4, b->test_accuracy, b->acc_lo, b->acc_hi);
     if (isnan(dt->diff))
       lsp_table_text(t, 5, "–");
     else
       lsp_table_num_ci(t, 5, dt->diff, dt->lo, dt->hi);
-    lsp_table_num(t, 6, b->mi);
+    lsp_table_num_ci(t, 6, b->mi, b->mi_lo, b->mi_hi);
     lsp_table_num_ci(t, 7, h->test_accuracy, h->acc_lo, h->acc_hi);
-    lsp_table_num(t, 8, h->mi);
+    lsp_table_num_ci(t, 8, h->mi, h->mi_lo, h->mi_hi);
   }
   for (size_t c = 1; c <= 8; c++) lsp_table_digits(t, c, 4);
   return t;
@@ -258,7 +265,7 @@ static lsp_table *student_table(const lsp_run_state *s) {
     lsp_table_int(t, 4, (long long)u->seed);
     lsp_table_num(t, 5, u->val_accuracy);
     lsp_table_num_ci(t, 6, u->test_accuracy, u->acc_lo, u->acc_hi);
-    lsp_table_num(t, 7, u->mi);
+    lsp_table_num_ci(t, 7, u->mi, u->mi_lo, u->mi_hi);
     lsp_table_text(t, 8, u->cached ? "reused" : "trained");
     lsp_table_text(t, 9, u->model_file);
   }
@@ -280,7 +287,7 @@ static lsp_table *mi_table(const lsp_run_state *s) {
     lsp_table_text(t, 0, m->label);
     lsp_table_num(t, 1, m->eps);
     lsp_table_int(t, 2, (long long)m->seed);
-    lsp_table_num(t, 3, m->mi);
+    lsp_table_num_ci(t, 3, m->mi, m->mi_lo, m->mi_hi);
   }
   lsp_table_digits(t, 3, 4);
   return t;
@@ -438,6 +445,8 @@ distill:
     double ci[2] = {u->acc_lo, u->acc_hi};
     lsp_json_key_nums(j, K(ST_ACCURACY_CI), ci, 2);
     lsp_json_key_num(j, K(ST_MI), u->mi);
+    double mci[2] = {u->mi_lo, u->mi_hi};
+    lsp_json_key_nums(j, K(ST_MI_CI), mci, 2);
     lsp_json_key_num(j, K(ST_TRAIN_SECONDS), u->train_seconds);
     lsp_json_obj_end(j);
   }
@@ -471,6 +480,7 @@ distill:
       json_diff(j, K(DT_STUDENT_DIFF), dt->diff, dt->lo, dt->hi);
       json_diff(j, K(DT_TEACHER_DIFF), dt->tdiff, dt->tlo, dt->thi);
     }
+    if (!isnan(dt->midiff)) json_diff(j, K(DT_MI_DIFF), dt->midiff, dt->milo, dt->mihi);
     lsp_json_obj_end(j);
   }
   lsp_json_arr_end(j);

@@ -162,6 +162,8 @@ static void json_model(lsp_json *j, const lsp_run_state *s, const lsp_run_model 
     lsp_attack_checklist_json(j, &m->mask);
   }
   lsp_json_key_num(j, K(M_MI), m->mi);
+  double mci[2] = {m->mi_lo, m->mi_hi};
+  lsp_json_key_nums(j, K(M_MI_CI), mci, 2);
   lsp_json_obj_end(j);
 }
 

@@ -189,6 +189,9 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     F(LSP_RF_DT_TEACHER_DIFF, DTEACHER, "teacher_diff", OBJ, OPT, DIFF),
     V(LSP_RF_DF_DIFF, DIFF, "diff", NUM, NUL),
     V(LSP_RF_DF_CI, DIFF, "ci", CI, NUL),
+    V(LSP_RF_M_MI_CI, MODEL, "mutual_information_ci", CI, OPT | NUL),
+    V(LSP_RF_ST_MI_CI, STUDENT, "mutual_information_ci", CI, NUL),
+    F(LSP_RF_DT_MI_DIFF, DTEACHER, "mi_diff", OBJ, OPT, DIFF),
 };
 #undef F
 #undef V

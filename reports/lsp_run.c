@@ -425,6 +425,7 @@ static void free_state(lsp_run_state *s) {
     lsp_run_model *m = &s->models[i];
     lsp_model_free(m->model);
     free(m->model_file);
+    free(m->mi_d);
     lsp_train_log_free(&m->log);
     free(m->test_logits);
     free(m->test_features);

@@ -48,7 +48,8 @@ void lsp_run_distill_free(lsp_run_distill *D) {
 int lsp_run_erasure(lsp_run_state *s, lsp_run_log_fn lg, void *user) {
   lsp_run_distill *D = &s->distill;
   const lsp_run_opts *o = &s->opts;
-  for (size_t i = 0; i < s->nmodels; i++) s->models[i].mi = NAN;
+  for (size_t i = 0; i < s->nmodels; i++)
+    s->models[i].mi = s->models[i].mi_lo = s->models[i].mi_hi = NAN;
   lsp_erasure_opts_default(&D->mi_opts);
   D->mi_opts.per_class = o->mi_examples;
   D->mi_opts.perturb.copies = o->mi_copies;
@@ -86,16 +87,27 @@ int lsp_run_erasure(lsp_run_state *s, lsp_run_log_fn lg, void *user) {
   D->mi_floor = 0.5 * log((double)set->r / (double)(set->r - 1));
   say(lg, user, 0, "information erasure: classes %d and %d, %zu examples each, %zu copies",
       D->mi_a, D->mi_b, set->m, set->r);
+  const size_t nd = 2 * set->m * set->r;
   for (size_t i = 0; i < s->nmodels && !st; i++) {
+    lsp_run_model *rm = &s->models[i];
     lsp_mi_result r;
-    st = lsp_erasure_score(set, s->models[i].model, &r);
+    if (!(rm->mi_d = malloc(nd * sizeof *rm->mi_d))) {
+      st = lsp_fail(LSP_ENOMEM, "out of memory");
+      break;
+    }
+    st = lsp_erasure_score(set, rm->model, &r, rm->mi_d);
     if (st == LSP_EDATA) { /* e.g. a model whose logits ignore the input */
-      say(lg, user, 1, "%s: no information-erasure estimate: %s", s->models[i].label,
-          lsp_errmsg());
+      say(lg, user, 1, "%s: no information-erasure estimate: %s", rm->label, lsp_errmsg());
+      free(rm->mi_d);
+      rm->mi_d = NULL;
       st = LSP_OK;
       continue;
     }
-    if (!st) s->models[i].mi = r.mi;
+    if (!st) {
+      rm->mi = r.mi;
+      st = lsp_mi_bootstrap(rm->mi_d, NULL, 2 * set->m, set->r, (int)o->bootstrap,
+                            rm->seed * 6364136223846793005ull + 1, &rm->mi_lo, &rm->mi_hi);
+    }
   }
   D->mi_on = !st;
   D->set = st ? NULL : set;
@@ -192,14 +204,19 @@ static int student(lsp_run_state *s, lsp_run_student *u, const float *teacher,
   if (!st)
     st = lsp_boot_mean(u->test_correct, te->n, (int)o->bootstrap, u->seed * 2654435761ull + 11,
                        &u->test_accuracy, &u->acc_lo, &u->acc_hi);
-  u->mi = NAN;
+  u->mi = u->mi_lo = u->mi_hi = NAN;
   if (!st && D->set) {
     lsp_mi_result r;
-    int sm = lsp_erasure_score(D->set, m, &r);
-    if (sm == LSP_OK)
+    const size_t m2 = 2 * D->set->m, r_ = D->set->r;
+    double *d = malloc(m2 * r_ * sizeof *d);
+    int sm = d ? lsp_erasure_score(D->set, m, &r, d) : lsp_fail(LSP_ENOMEM, "out of memory");
+    if (sm == LSP_OK) {
       u->mi = r.mi;
-    else if (sm != LSP_EDATA)
-      st = sm;
+      sm = lsp_mi_bootstrap(d, NULL, m2, r_, (int)o->bootstrap,
+                            u->seed * 6364136223846793005ull + 3, &u->mi_lo, &u->mi_hi);
+    }
+    free(d);
+    if (sm != LSP_OK && sm != LSP_EDATA) st = sm;
   }
   lsp_model_free(m);
   return st;
@@ -243,6 +260,7 @@ static int compare_and_judge(lsp_run_state *s) {
     for (size_t ei = 0; ei < ne; ei++) {
       lsp_run_dteacher *dt = &D->teachers[si * ne + ei];
       dt->diff = dt->lo = dt->hi = dt->tdiff = dt->tlo = dt->thi = NAN;
+      dt->midiff = dt->milo = dt->mihi = NAN;
       if (z == SIZE_MAX || si * ne + ei == z) continue;
       const lsp_run_dteacher *d0 = &D->teachers[z];
       const lsp_run_student *a = &D->students[dt->student[dt->best]],
@@ -255,6 +273,13 @@ static int compare_and_judge(lsp_run_state *s) {
                                      (int)o->bootstrap, seed + 1, &dt->tdiff, &dt->tlo,
                                      &dt->thi)))
         return st;
+      const lsp_run_model *tm = &s->models[dt->teacher], *t0 = &s->models[d0->teacher];
+      if (tm->mi_d && t0->mi_d) {
+        dt->midiff = tm->mi - t0->mi;
+        if ((st = lsp_mi_bootstrap(tm->mi_d, t0->mi_d, 2 * D->mi_m, D->mi_r, (int)o->bootstrap,
+                                   seed + 2, &dt->milo, &dt->mihi)))
+          return st;
+      }
       if (ei == judge && ev.nseeds < LSP_DISTILL_MAX_SEEDS) {
         size_t k = ev.nseeds++;
         ev.eps = o->smoothing[ei];
@@ -268,8 +293,11 @@ static int compare_and_judge(lsp_run_state *s) {
         ev.teacher_diff[k] = dt->tdiff;
         ev.teacher_lo[k] = dt->tlo;
         ev.teacher_hi[k] = dt->thi;
-        ev.mi_s[k] = s->models[dt->teacher].mi;
-        ev.mi_p[k] = s->models[d0->teacher].mi;
+        ev.mi_s[k] = tm->mi;
+        ev.mi_p[k] = t0->mi;
+        ev.mi_diff[k] = dt->midiff;
+        ev.mi_lo[k] = dt->milo;
+        ev.mi_hi[k] = dt->mihi;
         ev.base_0[k] = D->students[dt->base_zero].test_accuracy;
         ev.base_s[k] = D->students[dt->base_same].test_accuracy;
       }

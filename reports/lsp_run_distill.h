@@ -45,6 +45,7 @@ typedef struct {
   double test_accuracy, acc_lo, acc_hi; /* bootstrap 95% interval        */
   uint8_t *test_correct;   /* owned: n_test                               */
   double mi;               /* Î on the probe set (NaN if it failed)       */
+  double mi_lo, mi_hi;     /* its bootstrap 95% interval                  */
   double train_seconds;
 } lsp_run_student;
 
@@ -59,6 +60,9 @@ typedef struct {           /* one teacher (seed, ε) and its students      */
   double diff, lo, hi;
   /* the teacher's accuracy minus the ε = 0 teacher's, paired bootstrap */
   double tdiff, tlo, thi;
+  /* the teacher's Î minus the ε = 0 teacher's, paired bootstrap over the
+   * probe's examples (NaN without the probe) */
+  double midiff, milo, mihi;
 } lsp_run_dteacher;
 
 typedef struct {

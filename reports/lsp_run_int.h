@@ -51,6 +51,8 @@ typedef struct {
   lsp_mask_report mask;
   int has_mask;
   double mi;                /* information erasure Î (nats; NaN: not run) */
+  double mi_lo, mi_hi;      /* its bootstrap 95% interval over the examples */
+  double *mi_d;             /* owned: the probe's logit differences (2M·R) */
   double seconds_analysis, seconds_attacks;
 } lsp_run_model;
 

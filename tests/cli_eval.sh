@@ -58,6 +58,12 @@ assert abs(e["mi"]["bound"] - math.log(60)) < 1e-12
 mi, vt, vw = e["mutual_information"], e["mi"]["var_total"], e["mi"]["var_within"]
 assert mi > 0 and abs(mi - 0.5 * math.log(vt / vw)) < 1e-12
 PY
+expect_exit 0 "eval --mi --bootstrap" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi --mi-examples 30 --mi-copies 8 --bootstrap 200 --json
+$PY -c "
+import json, sys
+e = json.load(open('$SCR/out'))
+lo, hi = e['mutual_information_ci']
+sys.exit(0 if lo < e['mutual_information'] < hi else 1)" && ok "--mi with --bootstrap: the interval holds the estimate" || bad "--mi interval: $(cat "$SCR/out" | head -c 300)"
 expect_exit 0 "eval --mi, given pair, text" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi --mi-classes 1,3
 grep -q "information erasure (Mueller et al. 2019): classes 1 and 3$" "$SCR/out" && grep -q "I(X; z_a - z_b) [0-9.]* nats" "$SCR/out" && ok "--mi text block" || bad "--mi text: $(tail -3 "$SCR/out")"
 expect_exit 2 "--mi-classes a class twice" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi --mi-classes 2,2

@@ -27,6 +27,9 @@ static lsp_distill_evidence one_seed(double d, double lo, double hi) {
   e.teacher_hi[0] = 0.007;
   e.mi_s[0] = 0.3;
   e.mi_p[0] = 0.9;
+  e.mi_diff[0] = -0.6;
+  e.mi_lo[0] = -0.7;
+  e.mi_hi[0] = -0.5;
   e.base_0[0] = 0.84;
   e.base_s[0] = 0.845;
   return e;
@@ -41,7 +44,7 @@ static void test_one_seed(void **state) {
   assert_non_null(strstr(v.evidence, "Δ = -0.0100 [-0.0150, -0.0050]"));
   assert_non_null(strstr(v.evidence, "T = 2 for the smoothed teacher, T = 4"));
   assert_non_null(strstr(v.evidence, "is more accurate by +0.0040"));
-  assert_non_null(strstr(v.evidence, "0.300 nats with smoothing vs 0.900"));
+  assert_non_null(strstr(v.evidence, "0.300 nats with smoothing vs 0.900 without, Δ = -0.600 [-0.700, -0.500]: the smoothed teacher's logits keep less"));
   e = one_seed(0.01, 0.002, 0.018);
   lsp_distill_finding(&e, &v);
   assert_int_equal(v.verdict, LSP_FINDING_CONTRADICTED);

@@ -60,6 +60,21 @@ static void test_gaussian_mixture(void **state) {
     td_close(res.mi, want, 0, 0.015, "mixture MI", (size_t)c);
     td_close(res.var_total, res.var_within + res.var_between, 1e-12, 0,
              "law of total variance", (size_t)c);
+    if (c == 1) {
+      /* the bootstrap interval: about 2 x 1.96 sd wide, where the between
+       * part, a sample variance of M means, has relative sd sqrt(2/M), so
+       * sd(Î) ~ 1/2 (between/total) sqrt(2/M) = 0.0040 here; and the paired
+       * interval of a model with itself is exactly 0 */
+      double lo, hi;
+      assert_int_equal(lsp_mi_bootstrap(d, NULL, m, r, 400, 9, &lo, &hi), 0);
+      double sd = 0.5 * (res.var_between / res.var_total) * sqrt(2.0 / (double)m);
+      print_message("bootstrap [%.4f, %.4f], width %.4f, expected about %.4f\n", lo, hi, hi - lo,
+                    2 * 1.96 * sd);
+      assert_true(lo < res.mi && res.mi < hi);
+      td_close(hi - lo, 2 * 1.96 * sd, 0.25, 0, "bootstrap width", 0);
+      assert_int_equal(lsp_mi_bootstrap(d, d, m, r, 50, 9, &lo, &hi), 0);
+      assert_true(lo == 0.0 && hi == 0.0);
+    }
     print_message("sb %.1f: MI %.4f, expected %.4f, bound %.4f (within %.4f total %.4f)\n", sb[c], res.mi, want,
                   res.bound, res.var_within, res.var_total);
   }
@@ -245,16 +260,18 @@ static void test_erasure_set(void **state) {
   memset(m->params, 0, m->nparams * sizeof(float));
   m->layers[0].w[2 * dim + 5] = 1.0f; /* z_2 = x_5, z_0 = 0 */
   lsp_mi_result got, want;
-  assert_int_equal(lsp_erasure_score(s, m, &got), 0);
+  double dd[48];
+  assert_int_equal(lsp_erasure_score(s, m, &got, dd), 0);
   double d[48];
   for (size_t i = 0; i < 48; i++) d[i] = s->x[i * dim + 5];
   assert_int_equal(lsp_mi_gaussian(d, 8, 6, &want), 0);
+  assert_memory_equal(d, dd, sizeof d);
   td_close(got.mi, want.mi, 1e-12, 0, "scored = estimate of pixel 5", 0);
   td_close(got.bound, log(8.0), 1e-15, 0, "bound log 2M", 0);
   /* a model whose logits ignore the input: no variance at all */
   m->layers[0].w[2 * dim + 5] = 0.0f;
   m->layers[0].b[2] = 1.0f;
-  assert_int_equal(lsp_erasure_score(s, m, &got), LSP_EDATA);
+  assert_int_equal(lsp_erasure_score(s, m, &got, NULL), LSP_EDATA);
   /* bad pairs; data without an image shape gets noise only */
   lsp_erasure_set *t = NULL;
   assert_int_equal(lsp_erasure_set_build(&sp, 1, 1, &o, &t), LSP_EINVAL);
