@@ -122,7 +122,7 @@ int cmd_distill(int argc, char **argv) {
   o.seed = (unsigned long)seed;
   o.cosine = cli_has(opts, "cosine");
   o.adam = cli_has(opts, "adam");
-  lsp_threads_set((int)threads);
+  cli_threads(threads, 1);
   const char *tpath = cli_str(opts, "teacher", NULL), *out = cli_str(opts, "out", NULL);
   int quiet = cli_has(opts, "quiet");
 
@@ -136,7 +136,7 @@ int cmd_distill(int argc, char **argv) {
   float *tz = NULL;
   lsp_train_log log = {0};
   int st;
-  if ((st = lsp_model_load(tpath, &teacher))) goto fail;
+  if ((st = cli_model_load(cmd, tpath, &teacher))) goto fail;
   if ((st = lsp_data_load(&dopt, &data))) goto fail;
   if (!quiet) cli_note(cmd, data.note);
   char tarch[256], sarch[256];
@@ -157,7 +157,7 @@ int cmd_distill(int argc, char **argv) {
     st = lsp_fail(LSP_ENOMEM, "out of memory for the teacher's logits (%zu × %zu)", n, k);
     goto fail;
   }
-  lsp_interrupt_install();
+  cli_interrupt_install();
   if ((st = lsp_model_predict(teacher, data.train.x, n, 1024, tz, NULL))) goto fail;
   for (size_t i = 0; i < n * k; i++)
     if (!isfinite(tz[i])) {

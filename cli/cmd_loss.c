@@ -122,7 +122,7 @@ int cmd_loss(int argc, char **argv) {
     return cli_error(cmd, CLI_USAGE, "--temperature: %g must be positive", d.temperature);
   if (lsp_ls_convention_parse(cli_str(opts, "convention", "uniform"), &d.hard.convention) != LSP_OK)
     return cli_error(cmd, CLI_USAGE, "--convention: %s", lsp_errmsg());
-  lsp_threads_set((int)threads);
+  cli_threads(threads, 0);
 
   const char *lpath = cli_str(opts, "logits", NULL);
   const char *ypath = cli_str(opts, "labels", NULL);

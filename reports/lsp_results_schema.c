@@ -139,6 +139,9 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     V(LSP_RF_F_VERDICT, FINDING, "verdict", STR, 0),
     V(LSP_RF_F_EVIDENCE, FINDING, "evidence", STR, 0),
 
+    F(LSP_RF_CPU, ROOT, "cpu", OBJ, OPT, CPU),
+    V(LSP_RF_CPU_PATH, CPU, "path", STR, 0),
+    V(LSP_RF_CPU_BLAS_CORE, CPU, "blas_core", STR, 0),
     F(LSP_RF_ERASURE, ROOT, "information_erasure", OBJ, OPT, ERASURE),
     F(LSP_RF_DISTILLATION, ROOT, "distillation", OBJ, OPT, DISTILL),
     V(LSP_RF_M_MI, MODEL, "mutual_information", NUM, OPT | NUL),

@@ -13,6 +13,7 @@
 #include "analysis/lsp_mi.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
+#include "core/base/lsp_threads.h"
 #include "core/base/lsp_util.h"
 #include "reports/lsp_cache.h"
 #include "reports/lsp_run_int.h"
@@ -168,23 +169,36 @@ static int student(lsp_run_state *s, lsp_run_student *u, const float *teacher,
     t.alpha = D->alpha;
     t.temperature = u->temperature;
   }
-  uint64_t key = lsp_cache_key(&s->data, o->student_hidden, o->n_student_hidden, &t);
-  if (!(u->model_file = lsp_cache_path(models_dir, key)))
+  /* the architecture and the record the student must have: the cache key
+   * and what a cached file's own record is compared with (the record holds
+   * alpha, T and a hash of the teacher's logits) */
+  lsp_model *m = lsp_model_alloc_mlp(s->data.train.dim, o->student_hidden, o->n_student_hidden,
+                                     (size_t)s->data.train.k);
+  if (!m) return LSP_ENOMEM;
+  char arch[256];
+  lsp_model_describe(m, arch, sizeof arch);
+  lsp_model_meta want;
+  lsp_train_record(&t, &s->data, &want);
+  if (!(u->model_file = lsp_cache_path(models_dir, lsp_cache_key(arch, &want)))) {
+    lsp_model_free(m);
     return lsp_fail(LSP_ENOMEM, "out of memory");
-  lsp_model *m = NULL;
+  }
+  lsp_model *cached = NULL;
   const char *why = NULL;
-  int st = lsp_cache_lookup(u->model_file, &s->data, &t, &m, &why);
-  if (st) return st;
-  if (m) {
+  int st = lsp_cache_lookup(u->model_file, arch, &want, &cached, &why);
+  if (st) {
+    lsp_model_free(m);
+    return st;
+  }
+  u->train_seconds = NAN; /* a reused student's time is not recorded */
+  if (cached) {
+    lsp_model_free(m);
+    m = cached;
     u->cached = 1;
-    u->train_seconds = m->meta.train_seconds;
     say(lg, user, 0, "%s: reusing the cached model %s", u->label, u->model_file);
   } else {
-    if (strncmp(why, "unusable", 8) == 0)
+    if (strcmp(why, "absent") != 0)
       say(lg, user, 1, "%s: cached model %s is %s; retraining", u->label, u->model_file, why);
-    m = lsp_model_alloc_mlp(s->data.train.dim, o->student_hidden, o->n_student_hidden,
-                            (size_t)s->data.train.k);
-    if (!m) return LSP_ENOMEM;
     say(lg, user, 0, "%s: training %s", u->label, D->student_arch);
     tctx tc = {lg, user, u->label};
     lsp_train_log tl = {0};
@@ -318,6 +332,11 @@ int lsp_run_distill_students(lsp_run_state *s, const char *models_dir, lsp_run_l
   const size_t ne = o->n_smoothing, nq = o->n_distill_temps;
   const size_t n = s->data.train.n, k = (size_t)s->data.train.k;
   D->on = 1;
+  /* Students train like the teachers: shares side by side on one-thread
+   * GEMMs. And the teachers' logits, which key the students' cache entries,
+   * must not depend on the thread count: a multi-threaded GEMM sums in
+   * another order. */
+  if (o->own_blas_threads) lsp_threads_set_blas(1);
   D->alpha = o->distill_alpha;
   D->ntemps = nq;
   memcpy(D->temps, o->distill_temps, nq * sizeof *D->temps);
@@ -392,6 +411,7 @@ int lsp_run_distill_students(lsp_run_state *s, const char *models_dir, lsp_run_l
   }
   if (!st) st = compare_and_judge(s);
 done:
+  if (o->own_blas_threads) lsp_threads_set_blas(s->threads);
   free(tz);
   D->seconds = lsp_now_s() - t0;
   return st;

@@ -5,7 +5,9 @@
  * reaches the teacher's test accuracy; one trained on the shuffled labels
  * alone (alpha = 0) stays near chance; a teacher whose rows are shifted by
  * one example (logits of the wrong inputs) teaches nothing. */
+#define _GNU_SOURCE /* memmem */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +77,34 @@ static void test_student_learns_teacher(void **state) {
   assert_true(acc_s > acc_t - 0.05);
   assert_true(acc_0 < 0.35); /* 5 classes: chance is 0.2 */
   assert_true(acc_x < 0.35);
+  /* the record says how the student was made: alpha, T and the hash of
+   * the teacher's logits; it survives a save and load, and a student is
+   * never taken for the hard-label model of the same settings */
+  assert_true(s1->meta.distilled && !teacher->meta.distilled);
+  td_close(s1->meta.distill_alpha, 1.0, 0, 0, "recorded alpha", 0);
+  td_close(s1->meta.distill_temperature, 2.0, 0, 0, "recorded T", 0);
+  assert_true(s1->meta.teacher_hash == lsp_fnv1a(LSP_FNV_INIT, tz, n * k * sizeof *tz));
+  assert_int_equal(lsp_model_save(s1, td_tmp("student.lspm")), 0);
+  lsp_model *back = NULL;
+  assert_int_equal(lsp_model_load_lspm(td_tmp("student.lspm"), &back), 0);
+  char why[256];
+  assert_null(lsp_model_record_diff(&s1->meta, &back->meta, why, sizeof why));
+  assert_true(back->meta.distilled && back->meta.teacher_hash == s1->meta.teacher_hash);
+  lsp_model_free(back);
+  remove(td_tmp("student.lspm"));
+  assert_non_null(lsp_model_record_diff(&s1->meta, &s0->meta, why, sizeof why));
+  lsp_model_meta hard = s1->meta;
+  hard.distilled = 0;
+  assert_non_null(strstr(lsp_model_record_diff(&s1->meta, &hard, why, sizeof why),
+                         "distilled (yes vs no)"));
+  unsigned char *rec = NULL;
+  size_t len = 0;
+  assert_int_equal(lsp_model_record_encode(&hard, 1, &rec, &len), 0);
+  assert_null(memmem(rec, len, "distill", 7)); /* hard-label records are as before */
+  free(rec);
+  assert_int_equal(lsp_model_record_encode(&s1->meta, 1, &rec, &len), 0);
+  assert_non_null(memmem(rec, len, "teacher_logits_hash", 19));
+  free(rec);
   /* same seed, same teacher: the same student, bit for bit */
   o.teacher = tz;
   lsp_model *s1b = train(&sp, &o, 16);
