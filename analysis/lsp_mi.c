@@ -10,15 +10,19 @@
 #include "core/base/lsp_util.h"
 
 int lsp_mi_gaussian(const double *d, size_t m, size_t r, lsp_mi_result *out) {
-  if (!d || !out) return lsp_fail(LSP_EINVAL, "mutual information: missing argument");
+  if (!d || !out)
+    return lsp_fail(LSP_EINVAL, "mutual information: missing argument");
   if (m < 2 || r < 2)
     return lsp_fail(LSP_EINVAL,
                     "mutual information needs at least 2 examples and 2 copies "
-                    "of each (got %zu and %zu)", m, r);
+                    "of each (got %zu and %zu)",
+                    m, r);
   for (size_t i = 0; i < m * r; i++)
     if (!isfinite(d[i]))
-      return lsp_fail(LSP_EDATA, "mutual information: non-finite value (%g) at example %zu, copy %zu",
-                      d[i], i / r, i % r);
+      return lsp_fail(
+          LSP_EDATA,
+          "mutual information: non-finite value (%g) at example %zu, copy %zu",
+          d[i], i / r, i % r);
   /* pass 1: the grand mean (the mean of the example means: every example
    * has r values) */
   double grand = 0.0;
@@ -48,9 +52,10 @@ int lsp_mi_gaussian(const double *d, size_t m, size_t r, lsp_mi_result *out) {
   total /= (double)m;
   between /= (double)m;
   if (!(within > 0.0))
-    return lsp_fail(LSP_EDATA,
-                    "mutual information: the copies of every example give the same value "
-                    "(no within-example variance), so the Gaussian estimate is infinite");
+    return lsp_fail(
+        LSP_EDATA,
+        "mutual information: the copies of every example give the same value "
+        "(no within-example variance), so the Gaussian estimate is infinite");
   out->mi = 0.5 * log(total / within);
   out->var_total = total;
   out->var_within = within;
@@ -70,7 +75,8 @@ typedef struct {
 
 /* Î of the examples weighted by w: the same variance decomposition as
  * lsp_mi_gaussian, with example x counted w[x] times. */
-static double weighted_mi(const double *mean, const double *var, const uint32_t *w, size_t m) {
+static double weighted_mi(const double *mean, const double *var,
+                          const uint32_t *w, size_t m) {
   double W = 0, g = 0, within = 0;
   for (size_t x = 0; x < m; x++) {
     W += w[x];
@@ -80,7 +86,8 @@ static double weighted_mi(const double *mean, const double *var, const uint32_t 
   g /= W;
   within /= W;
   double between = 0;
-  for (size_t x = 0; x < m; x++) between += w[x] * (mean[x] - g) * (mean[x] - g);
+  for (size_t x = 0; x < m; x++)
+    between += w[x] * (mean[x] - g) * (mean[x] - g);
   between /= W;
   return within > 0 ? 0.5 * log((within + between) / within) : INFINITY;
 }
@@ -92,7 +99,8 @@ static void mi_stat(const void *ctx, void *ws, const uint32_t *w, double *out) {
   if (c->mean2) out[0] -= weighted_mi(c->mean2, c->var2, w, c->m);
 }
 
-static void moments(const double *d, size_t m, size_t r, double *mean, double *var) {
+static void moments(const double *d, size_t m, size_t r, double *mean,
+                    double *var) {
   for (size_t x = 0; x < m; x++) {
     const double *v = d + x * r;
     double s = 0, q = 0;
@@ -110,10 +118,12 @@ int lsp_mi_bootstrap(const double *d, const double *d2, size_t m, size_t r,
   int st = lsp_mi_gaussian(d, m, r, &chk);
   if (!st && d2) st = lsp_mi_gaussian(d2, m, r, &chk);
   if (st) return st;
-  if (resamples < 1) return lsp_fail(LSP_EINVAL, "mutual information: resamples must be >= 1");
+  if (resamples < 1)
+    return lsp_fail(LSP_EINVAL, "mutual information: resamples must be >= 1");
   double *buf = malloc((d2 ? 4 : 2) * m * sizeof *buf);
   if (!buf) return lsp_fail(LSP_ENOMEM, "out of memory");
-  mi_boot c = {m, buf, buf + m, d2 ? buf + 2 * m : NULL, d2 ? buf + 3 * m : NULL};
+  mi_boot c = {m, buf, buf + m, d2 ? buf + 2 * m : NULL,
+               d2 ? buf + 3 * m : NULL};
   moments(d, m, r, buf, buf + m);
   if (d2) moments(d2, m, r, buf + 2 * m, buf + 3 * m);
   lsp_boot_opts o = {resamples, seed, 1};
@@ -126,9 +136,12 @@ int lsp_mi_bootstrap(const double *d, const double *d2, size_t m, size_t r,
 int lsp_mi_confused_pair(const float *logits, const int32_t *labels, size_t n,
                          size_t k, int *a, int *b, size_t *count) {
   if (!logits || !labels || n == 0 || k < 2)
-    return lsp_fail(LSP_EINVAL, "confused pair: need logits, labels, N >= 1 and K >= 2");
+    return lsp_fail(LSP_EINVAL,
+                    "confused pair: need logits, labels, N >= 1 and K >= 2");
   size_t *c = calloc(k * k, sizeof *c);
-  if (!c) return lsp_fail(LSP_ENOMEM, "out of memory for a %zu×%zu confusion matrix", k, k);
+  if (!c)
+    return lsp_fail(LSP_ENOMEM, "out of memory for a %zu×%zu confusion matrix",
+                    k, k);
   for (size_t i = 0; i < n; i++) {
     if (labels[i] < 0 || (size_t)labels[i] >= k) {
       free(c);

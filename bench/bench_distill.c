@@ -34,7 +34,8 @@ int main(int argc, char **argv) {
   float *z = malloc(n * k * sizeof *z), *t = malloc(n * k * sizeof *t);
   float *g = malloc(n * k * sizeof *g);
   int32_t *y = malloc(n * sizeof *y);
-  double *tm = malloc((size_t)reps * sizeof *tm), *tx = malloc((size_t)reps * sizeof *tx);
+  double *tm = malloc((size_t)reps * sizeof *tm),
+         *tx = malloc((size_t)reps * sizeof *tx);
   if (!z || !t || !g || !y || !tm || !tx) {
     fprintf(stderr, "bench_distill: out of memory\n");
     return 1;
@@ -53,25 +54,31 @@ int main(int argc, char **argv) {
   double loss = 0, lx = 0;
   for (int r = -1; r < reps; r++) {
     double t0 = bench_now();
-    int st = soft ? lsp_loss_soft_xent(z, t, n, k, g, 1.0 / (double)n, NULL, &loss)
-                  : lsp_loss_distill(z, t, y, n, k, &d, g, 1.0 / (double)n, NULL, &m);
+    int st =
+        soft
+            ? lsp_loss_soft_xent(z, t, n, k, g, 1.0 / (double)n, NULL, &loss)
+            : lsp_loss_distill(z, t, y, n, k, &d, g, 1.0 / (double)n, NULL, &m);
     if (st) {
       fprintf(stderr, "bench_distill: %s\n", lsp_errmsg());
       return 1;
     }
     if (r >= 0) tm[r] = bench_now() - t0;
     t0 = bench_now();
-    if (lsp_loss_xent(z, y, n, k, &d.hard, g, 1.0 / (double)n, NULL, &lx)) return 1;
+    if (lsp_loss_xent(z, y, n, k, &d.hard, g, 1.0 / (double)n, NULL, &lx))
+      return 1;
     if (r >= 0) tx[r] = bench_now() - t0;
   }
   if (!soft) loss = m.loss;
-  double med = bench_median(tm, (size_t)reps), medx = bench_median(tx, (size_t)reps);
+  double med = bench_median(tm, (size_t)reps),
+         medx = bench_median(tx, (size_t)reps);
   double bytes = 12.0 * (double)n * (double)k;
-  printf("{\"impl\": \"lsprobe\", \"loss_kind\": \"%s\", \"n\": %zu, \"k\": %zu, "
-         "\"temperature\": %g, \"alpha\": %g, \"threads\": %d, \"reps\": %d, "
-         "\"median_s\": %.6f, \"gb_per_s\": %.3f, \"xent_median_s\": %.6f, \"loss\": %.9f}\n",
-         soft ? "soft_targets" : "distill", n, k, temp, alpha, threads, reps, med,
-         bytes / med / 1e9, medx, loss);
+  printf(
+      "{\"impl\": \"lsprobe\", \"loss_kind\": \"%s\", \"n\": %zu, \"k\": %zu, "
+      "\"temperature\": %g, \"alpha\": %g, \"threads\": %d, \"reps\": %d, "
+      "\"median_s\": %.6f, \"gb_per_s\": %.3f, \"xent_median_s\": %.6f, "
+      "\"loss\": %.9f}\n",
+      soft ? "soft_targets" : "distill", n, k, temp, alpha, threads, reps, med,
+      bytes / med / 1e9, medx, loss);
   free(z);
   free(t);
   free(g);

@@ -19,16 +19,20 @@
 
 static void on_epoch(const lsp_train_progress *p, void *user) {
   if (*(const int *)user || !p->end_of_epoch) return;
-  fprintf(stderr, "epoch %zu/%zu  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  %.0f samples/s\n",
-          p->epoch, p->epochs, p->loss, p->accuracy, p->val_loss, p->val_accuracy,
-          p->samples_per_s);
+  fprintf(stderr,
+          "epoch %zu/%zu  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  "
+          "%.0f samples/s\n",
+          p->epoch, p->epochs, p->loss, p->accuracy, p->val_loss,
+          p->val_accuracy, p->samples_per_s);
 }
 
 /* "mlp:W[,W...]" (hidden widths) into hw[]; LSP_EINVAL otherwise. */
 static int parse_arch(const char *a, size_t *hw, size_t cap, size_t *nh) {
   if (strncmp(a, "mlp:", 4) != 0)
-    return lsp_fail(LSP_EINVAL, "'%s' is not an architecture lsprobe can train here "
-                    "(mlp:W[,W...], e.g. mlp:64 or mlp:256,256)", a);
+    return lsp_fail(LSP_EINVAL,
+                    "'%s' is not an architecture lsprobe can train here "
+                    "(mlp:W[,W...], e.g. mlp:64 or mlp:256,256)",
+                    a);
   long *v = NULL;
   size_t n = 0;
   char why[160];
@@ -62,58 +66,88 @@ static int accuracy(const lsp_model *m, const lsp_dataset *d, double *acc) {
 int cmd_distill(int argc, char **argv) {
   const char *cmd = "distill";
   cli_opt opts[] = {
-      {"teacher", "T", "the teacher: a .lspm file or a PyTorch export folder (required)", 1, 0, 0},
-      {"data", "D", "fashion-mnist, synthetic[:key=v,...] or a folder (IDX, CSV or .npy); required", 1, 0, 0},
-      {"arch", "A", "the student: mlp:W[,W...] hidden widths, e.g. mlp:64 (required)", 1, 0, 0},
-      {"temperature", "T", "distillation temperature T > 0 (required)", 1, 0, 0},
-      {"alpha", "A", "weight of the teacher term in [0, 1] (required; 1 = soft targets only)", 1, 0, 0},
-      {"smoothing", "E", "label smoothing of the hard-label term (default 0)", 1, 0, 0},
+      {"teacher", "T",
+       "the teacher: a .lspm file or a PyTorch export folder (required)", 1, 0,
+       0},
+      {"data", "D",
+       "fashion-mnist, synthetic[:key=v,...] or a folder (IDX, CSV or .npy); "
+       "required",
+       1, 0, 0},
+      {"arch", "A",
+       "the student: mlp:W[,W...] hidden widths, e.g. mlp:64 (required)", 1, 0,
+       0},
+      {"temperature", "T", "distillation temperature T > 0 (required)", 1, 0,
+       0},
+      {"alpha", "A",
+       "weight of the teacher term in [0, 1] (required; 1 = soft targets only)",
+       1, 0, 0},
+      {"smoothing", "E", "label smoothing of the hard-label term (default 0)",
+       1, 0, 0},
       {"convention", "C", "uniform (PyTorch; default) or t2t", 1, 0, 0},
       {"epochs", "N", "epochs (default 15)", 1, 0, 0},
       {"batch", "B", "mini-batch size (default 128)", 1, 0, 0},
-      {"lr", "R", "learning rate (default 0.1; Adam's step size with --adam)", 1, 0, 0},
+      {"lr", "R", "learning rate (default 0.1; Adam's step size with --adam)",
+       1, 0, 0},
       {"momentum", "M", "SGD momentum in [0, 1) (default 0.9)", 1, 0, 0},
-      {"weight-decay", "W", "L2 weight decay as in torch.optim (default 0)", 1, 0, 0},
-      {"cosine", NULL, "cosine learning-rate schedule from R to 0 over the epochs", 0, 0, 0},
-      {"adam", NULL, "Adam (betas 0.9/0.999) instead of SGD with momentum", 0, 0, 0},
+      {"weight-decay", "W", "L2 weight decay as in torch.optim (default 0)", 1,
+       0, 0},
+      {"cosine", NULL,
+       "cosine learning-rate schedule from R to 0 over the epochs", 0, 0, 0},
+      {"adam", NULL, "Adam (betas 0.9/0.999) instead of SGD with momentum", 0,
+       0, 0},
       {"seed", "S", "initialization and shuffling seed (default 1)", 1, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
-      {"val", "N", "validation examples held out of the training file (default 1/12)", 1, 0, 0},
-      {"max-train", "N", "train on the first N training examples only (quick runs)", 1, 0, 0},
+      {"val", "N",
+       "validation examples held out of the training file (default 1/12)", 1, 0,
+       0},
+      {"max-train", "N",
+       "train on the first N training examples only (quick runs)", 1, 0, 0},
       {"quiet", NULL, "no progress on stderr", 0, 0, 0},
-      {"out", "S.lspm", "the student (required; written only on success)", 1, 0, 0},
+      {"out", "S.lspm", "the student (required; written only on success)", 1, 0,
+       0},
       {NULL, NULL, NULL, 0, 0, 0}};
-  int rc = cli_parse(
-      cmd, "--teacher T --data D --arch A --temperature T --alpha A --out S.lspm [options]",
-      "Train a student from a teacher's logits (Hinton et al. 2015): the teacher scores the\n"
-      "training split once, and the student minimizes (1-A) CE_E(y, z) + A T^2 KL(softmax(t/T)\n"
-      "|| softmax(z/T)) with the SGD settings of `lsprobe train`. Progress goes to stderr, one\n"
-      "line per epoch.",
-      argc, argv, opts);
+  int rc = cli_parse(cmd,
+                     "--teacher T --data D --arch A --temperature T --alpha A "
+                     "--out S.lspm [options]",
+                     "Train a student from a teacher's logits (Hinton et al. "
+                     "2015): the teacher scores the\n"
+                     "training split once, and the student minimizes (1-A) "
+                     "CE_E(y, z) + A T^2 KL(softmax(t/T)\n"
+                     "|| softmax(z/T)) with the SGD settings of `lsprobe "
+                     "train`. Progress goes to stderr, one\n"
+                     "line per epoch.",
+                     argc, argv, opts);
   if (rc) return rc;
-  static const char *const req[] = {"teacher", "data", "arch", "temperature", "alpha", "out"};
+  static const char *const req[] = {"teacher",     "data",  "arch",
+                                    "temperature", "alpha", "out"};
   for (size_t i = 0; i < sizeof req / sizeof *req; i++)
     if ((rc = cli_require(cmd, opts, req[i]))) return rc;
   lsp_train_opts o;
   lsp_train_opts_default(&o);
   long epochs, batch, seed, threads, val, max_train;
   size_t hw[8], nh = 0;
-  if ((rc = cli_get_double(cmd, opts, "temperature", 1.0, 0.0, 1e6, &o.temperature)) ||
+  if ((rc = cli_get_double(cmd, opts, "temperature", 1.0, 0.0, 1e6,
+                           &o.temperature)) ||
       (rc = cli_get_double(cmd, opts, "alpha", 0.0, 0.0, 1.0, &o.alpha)) ||
-      (rc = cli_get_double(cmd, opts, "smoothing", 0.0, 0.0, 1.0, &o.smoothing.eps)) ||
+      (rc = cli_get_double(cmd, opts, "smoothing", 0.0, 0.0, 1.0,
+                           &o.smoothing.eps)) ||
       (rc = cli_get_long(cmd, opts, "epochs", 15, 1, 100000, &epochs)) ||
       (rc = cli_get_long(cmd, opts, "batch", 128, 1, 1L << 20, &batch)) ||
       (rc = cli_get_double(cmd, opts, "lr", 0.1, 1e-12, 1e6, &o.lr)) ||
-      (rc = cli_get_double(cmd, opts, "momentum", 0.9, 0.0, 0.999999, &o.momentum)) ||
-      (rc = cli_get_double(cmd, opts, "weight-decay", 0.0, 0.0, 1e3, &o.weight_decay)) ||
+      (rc = cli_get_double(cmd, opts, "momentum", 0.9, 0.0, 0.999999,
+                           &o.momentum)) ||
+      (rc = cli_get_double(cmd, opts, "weight-decay", 0.0, 0.0, 1e3,
+                           &o.weight_decay)) ||
       (rc = cli_get_long(cmd, opts, "seed", 1, 0, 4294967295L, &seed)) ||
       (rc = cli_get_long(cmd, opts, "threads", 0, 0, 1024, &threads)) ||
       (rc = cli_get_long(cmd, opts, "val", -1, 0, 1L << 40, &val)) ||
       (rc = cli_get_long(cmd, opts, "max-train", 0, 1, 1L << 40, &max_train)))
     return rc;
   if (!(o.temperature > 0.0))
-    return cli_error(cmd, CLI_USAGE, "--temperature: %g must be positive", o.temperature);
-  if (lsp_ls_convention_parse(cli_str(opts, "convention", "uniform"), &o.smoothing.convention))
+    return cli_error(cmd, CLI_USAGE, "--temperature: %g must be positive",
+                     o.temperature);
+  if (lsp_ls_convention_parse(cli_str(opts, "convention", "uniform"),
+                              &o.smoothing.convention))
     return cli_error(cmd, CLI_USAGE, "--convention: %s", lsp_errmsg());
   if (parse_arch(cli_str(opts, "arch", ""), hw, 8, &nh))
     return cli_error(cmd, CLI_USAGE, "--arch: %s", lsp_errmsg());
@@ -123,7 +157,8 @@ int cmd_distill(int argc, char **argv) {
   o.cosine = cli_has(opts, "cosine");
   o.adam = cli_has(opts, "adam");
   cli_threads(threads, 1);
-  const char *tpath = cli_str(opts, "teacher", NULL), *out = cli_str(opts, "out", NULL);
+  const char *tpath = cli_str(opts, "teacher", NULL),
+             *out = cli_str(opts, "out", NULL);
   int quiet = cli_has(opts, "quiet");
 
   lsp_data_opts dopt;
@@ -143,26 +178,36 @@ int cmd_distill(int argc, char **argv) {
   lsp_model_describe(teacher, tarch, sizeof tarch);
   const size_t n = data.train.n, k = (size_t)data.train.k;
   if (teacher->in_dim != data.train.dim) {
-    st = lsp_fail(LSP_EDATA, "%s: the teacher (%s) takes %zu inputs but the data (%s) has %zu "
-                  "features", tpath, tarch, teacher->in_dim, data.name, data.train.dim);
+    st = lsp_fail(
+        LSP_EDATA,
+        "%s: the teacher (%s) takes %zu inputs but the data (%s) has %zu "
+        "features",
+        tpath, tarch, teacher->in_dim, data.name, data.train.dim);
     goto fail;
   }
   if (teacher->out_dim != k) {
-    st = lsp_fail(LSP_EDATA, "%s: the teacher (%s) has %zu classes but the data (%s) has %zu",
-                  tpath, tarch, teacher->out_dim, data.name, k);
+    st = lsp_fail(
+        LSP_EDATA,
+        "%s: the teacher (%s) has %zu classes but the data (%s) has %zu", tpath,
+        tarch, teacher->out_dim, data.name, k);
     goto fail;
   }
   /* the teacher's logits of the training split, once */
   if (!(tz = malloc(n * k * sizeof *tz))) {
-    st = lsp_fail(LSP_ENOMEM, "out of memory for the teacher's logits (%zu × %zu)", n, k);
+    st = lsp_fail(LSP_ENOMEM,
+                  "out of memory for the teacher's logits (%zu × %zu)", n, k);
     goto fail;
   }
   cli_interrupt_install();
-  if ((st = lsp_model_predict(teacher, data.train.x, n, 1024, tz, NULL))) goto fail;
+  if ((st = lsp_model_predict(teacher, data.train.x, n, 1024, tz, NULL)))
+    goto fail;
   for (size_t i = 0; i < n * k; i++)
     if (!isfinite(tz[i])) {
-      st = lsp_fail(LSP_EDATA, "%s: the teacher's logit of training example %zu, class %zu is "
-                    "not finite (%g)", tpath, i / k, i % k, (double)tz[i]);
+      st = lsp_fail(
+          LSP_EDATA,
+          "%s: the teacher's logit of training example %zu, class %zu is "
+          "not finite (%g)",
+          tpath, i / k, i % k, (double)tz[i]);
       goto fail;
     }
   double tacc;
@@ -174,15 +219,19 @@ int cmd_distill(int argc, char **argv) {
   }
   lsp_model_describe(m, sarch, sizeof sarch);
   if (!quiet)
-    fprintf(stderr, "distilling %s from %s (%s, validation accuracy %.4f) at T = %g, alpha = %g\n",
+    fprintf(stderr,
+            "distilling %s from %s (%s, validation accuracy %.4f) at T = %g, "
+            "alpha = %g\n",
             sarch, tpath, tarch, tacc, o.temperature, o.alpha);
   if ((st = lsp_train(m, &data, &o, on_epoch, &quiet, &log))) goto fail;
   if ((st = lsp_model_save(m, out))) goto fail;
-  printf("distilled %s from %s on %s (%zu examples; T = %g, alpha = %g, smoothing %g %s) in "
-         "%.1f s: val accuracy %.4f (teacher %.4f); wrote %s\n",
-         sarch, tpath, data.name, n, o.temperature, o.alpha, o.smoothing.eps,
-         lsp_ls_convention_name(o.smoothing.convention), log.seconds, m->meta.val_accuracy, tacc,
-         out);
+  printf(
+      "distilled %s from %s on %s (%zu examples; T = %g, alpha = %g, smoothing "
+      "%g %s) in "
+      "%.1f s: val accuracy %.4f (teacher %.4f); wrote %s\n",
+      sarch, tpath, data.name, n, o.temperature, o.alpha, o.smoothing.eps,
+      lsp_ls_convention_name(o.smoothing.convention), log.seconds,
+      m->meta.val_accuracy, tacc, out);
   rc = CLI_OK;
   goto done;
 fail:

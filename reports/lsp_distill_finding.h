@@ -22,29 +22,34 @@
 #define LSP_DISTILL_MAX_SEEDS 16
 
 typedef struct {
-  double eps;           /* the smoothed teacher's ε                         */
-  const char *student;  /* the student architecture, e.g. "784-64-10"        */
+  double eps;          /* the smoothed teacher's ε                         */
+  const char *student; /* the student architecture, e.g. "784-64-10"        */
   size_t nseeds;
-  size_t resamples;     /* bootstrap resamples behind the per-seed intervals */
+  size_t resamples; /* bootstrap resamples behind the per-seed intervals */
   /* per seed: */
-  double acc_s[LSP_DISTILL_MAX_SEEDS];  /* best student of the smoothed teacher   */
-  double acc_p[LSP_DISTILL_MAX_SEEDS];  /* best student of the unsmoothed teacher */
+  double
+      acc_s[LSP_DISTILL_MAX_SEEDS]; /* best student of the smoothed teacher   */
+  double
+      acc_p[LSP_DISTILL_MAX_SEEDS]; /* best student of the unsmoothed teacher */
   double t_s[LSP_DISTILL_MAX_SEEDS], t_p[LSP_DISTILL_MAX_SEEDS]; /* their T */
   double diff[LSP_DISTILL_MAX_SEEDS], lo[LSP_DISTILL_MAX_SEEDS],
-      hi[LSP_DISTILL_MAX_SEEDS];        /* acc_s − acc_p, paired bootstrap 95%  */
+      hi[LSP_DISTILL_MAX_SEEDS]; /* acc_s − acc_p, paired bootstrap 95%  */
   double teacher_diff[LSP_DISTILL_MAX_SEEDS], teacher_lo[LSP_DISTILL_MAX_SEEDS],
-      teacher_hi[LSP_DISTILL_MAX_SEEDS]; /* teacher accuracy, smoothed − plain   */
-  double mi_s[LSP_DISTILL_MAX_SEEDS], mi_p[LSP_DISTILL_MAX_SEEDS]; /* teachers' Î */
+      teacher_hi[LSP_DISTILL_MAX_SEEDS]; /* teacher accuracy, smoothed − plain
+                                          */
+  double mi_s[LSP_DISTILL_MAX_SEEDS],
+      mi_p[LSP_DISTILL_MAX_SEEDS]; /* teachers' Î */
   double mi_diff[LSP_DISTILL_MAX_SEEDS], mi_lo[LSP_DISTILL_MAX_SEEDS],
-      mi_hi[LSP_DISTILL_MAX_SEEDS];     /* mi_s − mi_p, paired bootstrap over the
-                                           probe's examples (NaN: none)     */
-  double base_0[LSP_DISTILL_MAX_SEEDS];  /* student on hard labels, ε = 0       */
-  double base_s[LSP_DISTILL_MAX_SEEDS];  /* student on hard labels, teacher's ε */
+      mi_hi[LSP_DISTILL_MAX_SEEDS]; /* mi_s − mi_p, paired bootstrap over the
+                                       probe's examples (NaN: none)     */
+  double base_0[LSP_DISTILL_MAX_SEEDS]; /* student on hard labels, ε = 0 */
+  double
+      base_s[LSP_DISTILL_MAX_SEEDS]; /* student on hard labels, teacher's ε */
 } lsp_distill_evidence;
 
 typedef struct {
-  int verdict;           /* LSP_FINDING_* (reports/lsp_html.h)              */
-  double diff, lo, hi;   /* the deciding difference and its interval        */
+  int verdict;         /* LSP_FINDING_* (reports/lsp_html.h)              */
+  double diff, lo, hi; /* the deciding difference and its interval        */
   char claim[160];
   char evidence[1600];
 } lsp_distill_verdict;

@@ -24,12 +24,17 @@ int lsp_erasure_set_build(const lsp_splits *data, int a, int b,
   *out = NULL;
   const lsp_dataset *tr = &data->train;
   if (a < 0 || b < 0 || a >= tr->k || b >= tr->k || a == b)
-    return lsp_fail(LSP_EINVAL, "information erasure: classes %d and %d are not two distinct "
-                    "classes of [0, %d)", a, b, tr->k);
+    return lsp_fail(
+        LSP_EINVAL,
+        "information erasure: classes %d and %d are not two distinct "
+        "classes of [0, %d)",
+        a, b, tr->k);
   if (o->per_class < 2)
-    return lsp_fail(LSP_EINVAL, "information erasure: need at least 2 examples per class");
+    return lsp_fail(LSP_EINVAL,
+                    "information erasure: need at least 2 examples per class");
   if (o->perturb.copies < 2)
-    return lsp_fail(LSP_EINVAL, "information erasure: need at least 2 copies per example");
+    return lsp_fail(LSP_EINVAL,
+                    "information erasure: need at least 2 copies per example");
   size_t na = 0, nb = 0;
   for (size_t i = 0; i < tr->n; i++) {
     na += tr->y[i] == a;
@@ -39,8 +44,10 @@ int lsp_erasure_set_build(const lsp_splits *data, int a, int b,
   if (na < m) m = na;
   if (nb < m) m = nb;
   if (m < 2)
-    return lsp_fail(LSP_EDATA, "information erasure: class %d has %zu and class %d %zu "
-                    "training examples (need 2 or more)", a, na, b, nb);
+    return lsp_fail(LSP_EDATA,
+                    "information erasure: class %d has %zu and class %d %zu "
+                    "training examples (need 2 or more)",
+                    a, na, b, nb);
   lsp_erasure_set *s = calloc(1, sizeof *s);
   float *pick = NULL;
   int st = LSP_OK;
@@ -72,7 +79,8 @@ int lsp_erasure_set_build(const lsp_splits *data, int a, int b,
   pick = malloc(n * tr->dim * sizeof *pick);
   s->x = malloc(n * s->r * tr->dim * sizeof *s->x);
   if (!pick || !s->x) {
-    st = lsp_fail(LSP_ENOMEM, "out of memory for %zu perturbed copies", n * s->r);
+    st = lsp_fail(LSP_ENOMEM, "out of memory for %zu perturbed copies",
+                  n * s->r);
     goto done;
   }
   /* examples 0..m-1: the first m of class a; m..2m-1: the first m of b */
@@ -85,9 +93,11 @@ int lsp_erasure_set_build(const lsp_splits *data, int a, int b,
       slot = m + ib++;
     else
       continue;
-    for (size_t j = 0; j < tr->dim; j++) pick[slot * tr->dim + j] = tr->x[i * tr->dim + j];
+    for (size_t j = 0; j < tr->dim; j++)
+      pick[slot * tr->dim + j] = tr->x[i * tr->dim + j];
   }
-  st = lsp_perturb_images(pick, n, s->c, s->h, s->w, data->lo, data->hi, &po, s->x);
+  st = lsp_perturb_images(pick, n, s->c, s->h, s->w, data->lo, data->hi, &po,
+                          s->x);
 done:
   free(pick);
   if (st) {
@@ -101,11 +111,16 @@ done:
 int lsp_erasure_score(const lsp_erasure_set *s, const lsp_model *m,
                       lsp_mi_result *out, double *d_out) {
   if (m->in_dim != s->dim)
-    return lsp_fail(LSP_EDATA, "information erasure: the model takes %zu inputs, the data "
-                    "has %zu", m->in_dim, s->dim);
+    return lsp_fail(LSP_EDATA,
+                    "information erasure: the model takes %zu inputs, the data "
+                    "has %zu",
+                    m->in_dim, s->dim);
   if ((size_t)s->a >= m->out_dim || (size_t)s->b >= m->out_dim)
-    return lsp_fail(LSP_EDATA, "information erasure: the model has %zu classes, the pair is "
-                    "(%d, %d)", m->out_dim, s->a, s->b);
+    return lsp_fail(
+        LSP_EDATA,
+        "information erasure: the model has %zu classes, the pair is "
+        "(%d, %d)",
+        m->out_dim, s->a, s->b);
   const size_t rows = 2 * s->m * s->r, k = m->out_dim;
   float *z = malloc(rows * k * sizeof *z);
   double *d = malloc(rows * sizeof *d);

@@ -16,21 +16,21 @@
 #include "core/nn/lsp_model.h"
 
 typedef struct {
-  size_t per_class;          /* M examples of each class (100)          */
-  lsp_perturb_opts perturb;  /* R copies, shifts, noise, seed           */
+  size_t per_class;         /* M examples of each class (100)          */
+  lsp_perturb_opts perturb; /* R copies, shifts, noise, seed           */
 } lsp_erasure_opts;
 
 void lsp_erasure_opts_default(lsp_erasure_opts *o);
 
 typedef struct {
-  int a, b;            /* the class pair                                  */
-  size_t m;            /* examples per class used (M, or fewer if the
-                          training split has fewer)                      */
-  size_t r;            /* copies per example                              */
-  size_t dim;          /* features per example                            */
-  int shifted;         /* 1 when the data has an image shape (shifts on)  */
-  size_t c, h, w;      /* the image shape used                            */
-  float *x;            /* owned: 2m·r copies × dim, example-major         */
+  int a, b;       /* the class pair                                  */
+  size_t m;       /* examples per class used (M, or fewer if the
+                     training split has fewer)                      */
+  size_t r;       /* copies per example                              */
+  size_t dim;     /* features per example                            */
+  int shifted;    /* 1 when the data has an image shape (shifts on)  */
+  size_t c, h, w; /* the image shape used                            */
+  float *x;       /* owned: 2m·r copies × dim, example-major         */
   lsp_erasure_opts opts;
 } lsp_erasure_set;
 

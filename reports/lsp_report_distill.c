@@ -17,7 +17,7 @@
 
 typedef lsp_report_plotter plotter;
 
-/* ---- figures ---------------------------------------------------------------- */
+/* ---- figures ------------------------------------------------------------- */
 
 /* gnuplot warns (and the figure fails) on an empty y range: a panel whose
  * finite values are all equal gets an explicit range around them. */
@@ -26,7 +26,8 @@ static void pad_flat(lsp_plot_panel *pn) {
   for (size_t i = 0; i < pn->nseries; i++) {
     const lsp_plot_series *sr = &pn->series[i];
     for (size_t j = 0; j < sr->n; j++) {
-      const double v[3] = {sr->y[j], sr->lo ? sr->lo[j] : NAN, sr->hi ? sr->hi[j] : NAN};
+      const double v[3] = {sr->y[j], sr->lo ? sr->lo[j] : NAN,
+                           sr->hi ? sr->hi[j] : NAN};
       for (int q = 0; q < 3; q++)
         if (isfinite(v[q])) {
           lo = fmin(lo, v[q]);
@@ -43,13 +44,16 @@ static void pad_flat(lsp_plot_panel *pn) {
 /* Teachers' accuracy against ε; the best distilled student's accuracy
  * against its teacher's ε beside the hard-label students against ε; the
  * students' validation accuracy against T. */
-static int draw_distill(const plotter *p, const char *path, lsp_plot_format fmt, void *arg) {
+static int draw_distill(const plotter *p, const char *path, lsp_plot_format fmt,
+                        void *arg) {
   (void)arg;
   const lsp_run_state *s = p->s;
   const lsp_run_distill *D = &s->distill;
   const lsp_run_opts *o = &s->opts;
-  size_t ns = o->n_seeds < 8 ? o->n_seeds : 8, ne = o->n_smoothing < 16 ? o->n_smoothing : 16;
-  double x[8][16], ty[8][16], tlo[8][16], thi[8][16], sy[8][16], slo[8][16], shi[8][16];
+  size_t ns = o->n_seeds < 8 ? o->n_seeds : 8,
+         ne = o->n_smoothing < 16 ? o->n_smoothing : 16;
+  double x[8][16], ty[8][16], tlo[8][16], thi[8][16], sy[8][16], slo[8][16],
+      shi[8][16];
   double by[8][16], blo[8][16], bhi[8][16];
   lsp_plot_series st[MAXS], ss[MAXS], sv[MAXS];
   size_t nt = 0, nss = 0, nv = 0;
@@ -115,27 +119,35 @@ static int draw_distill(const plotter *p, const char *path, lsp_plot_format fmt,
     nv++;
   }
   char xl[96], t2[320];
-  snprintf(xl, sizeof xl, "teacher's label smoothing ε (%s)", lsp_ls_convention_name(o->convention));
+  snprintf(xl, sizeof xl, "teacher's label smoothing ε (%s)",
+           lsp_ls_convention_name(o->convention));
   snprintf(t2, sizeof t2, "Students %s (α = %g)", D->student_arch, D->alpha);
   lsp_plot_panel pn[3] = {
-      {"Teachers", xl, "test accuracy", 0, 0, NAN, NAN, NAN, NAN, "bottom left", st, nt},
-      {t2, xl, "test accuracy", 0, 0, NAN, NAN, NAN, NAN, "bottom left", ss, nss},
-      {"Students: validation accuracy against T", "distillation temperature T", "validation accuracy",
-       0, 0, NAN, NAN, NAN, NAN, "below", sv, nv}};
+      {"Teachers", xl, "test accuracy", 0, 0, NAN, NAN, NAN, NAN, "bottom left",
+       st, nt},
+      {t2, xl, "test accuracy", 0, 0, NAN, NAN, NAN, NAN, "bottom left", ss,
+       nss},
+      {"Students: validation accuracy against T", "distillation temperature T",
+       "validation accuracy", 0, 0, NAN, NAN, NAN, NAN, "below", sv, nv}};
   for (int q = 0; q < 3; q++) pad_flat(&pn[q]);
-  lsp_plot_opts po = {fmt, "Knowledge distillation from teachers trained with and without smoothing "
-                           "(95% bootstrap intervals)", 0, 0, 3};
+  lsp_plot_opts po = {
+      fmt,
+      "Knowledge distillation from teachers trained with and without smoothing "
+      "(95% bootstrap intervals)",
+      0, 0, 3};
   return lsp_plot_lines(path, &po, pn, 3);
 }
 
 /* Î against ε: teachers, distilled students (at their teacher's ε),
  * hard-label students, and the level of an estimate without information. */
-static int draw_erasure(const plotter *p, const char *path, lsp_plot_format fmt, void *arg) {
+static int draw_erasure(const plotter *p, const char *path, lsp_plot_format fmt,
+                        void *arg) {
   (void)arg;
   const lsp_run_state *s = p->s;
   const lsp_run_distill *D = &s->distill;
   const lsp_run_opts *o = &s->opts;
-  size_t ns = o->n_seeds < 4 ? o->n_seeds : 4, ne = o->n_smoothing < 16 ? o->n_smoothing : 16;
+  size_t ns = o->n_seeds < 4 ? o->n_seeds : 4,
+         ne = o->n_smoothing < 16 ? o->n_smoothing : 16;
   double x[4][16], y[3][4][16], ylo[4][16], yhi[4][16], fx[2], fy[2];
   lsp_plot_series ser[MAXS];
   size_t n = 0;
@@ -157,14 +169,18 @@ static int draw_erasure(const plotter *p, const char *path, lsp_plot_format fmt,
         y[2][si][ei] = D->students[dt->base_same].mi;
       }
     }
-    const char *what[3] = {"teachers", "distilled students (at the teacher's ε)",
+    const char *what[3] = {"teachers",
+                           "distilled students (at the teacher's ε)",
                            "hard-label students"};
     for (int k = 0; k < (D->on ? 3 : 1); k++) {
       if (o->n_seeds > 1)
-        snprintf(names[k][si], sizeof names[k][si], "%s, seed %lu", what[k], o->seeds[si]);
+        snprintf(names[k][si], sizeof names[k][si], "%s, seed %lu", what[k],
+                 o->seeds[si]);
       else
-        snprintf(names[k][si], sizeof names[k][si], "%s", D->on ? what[k] : "models");
-      lsp_plot_series a = lsp_plot_series_make(names[k][si], x[si], y[k][si], ne);
+        snprintf(names[k][si], sizeof names[k][si], "%s",
+                 D->on ? what[k] : "models");
+      lsp_plot_series a =
+          lsp_plot_series_make(names[k][si], x[si], y[k][si], ne);
       a.color = (int)(3 * si) + k;
       a.dash = k;
       if (k == 0) {
@@ -178,17 +194,30 @@ static int draw_erasure(const plotter *p, const char *path, lsp_plot_format fmt,
   fx[0] = xmin;
   fx[1] = xmax > xmin ? xmax : xmin + 1;
   fy[0] = fy[1] = D->mi_floor;
-  lsp_plot_series f = lsp_plot_series_make("no information: ½ log(R/(R−1))", fx, fy, 2);
+  lsp_plot_series f =
+      lsp_plot_series_make("no information: ½ log(R/(R−1))", fx, fy, 2);
   f.color = 6;
   f.dash = 2;
   f.marker = -1;
   ser[n++] = f;
   char xl[96], title[256];
-  snprintf(xl, sizeof xl, "label smoothing ε (%s)", lsp_ls_convention_name(o->convention));
-  snprintf(title, sizeof title, "Information erasure Î(X; z_%d − z_%d), %zu examples × %zu copies",
+  snprintf(xl, sizeof xl, "label smoothing ε (%s)",
+           lsp_ls_convention_name(o->convention));
+  snprintf(title, sizeof title,
+           "Information erasure Î(X; z_%d − z_%d), %zu examples × %zu copies",
            D->mi_a, D->mi_b, 2 * D->mi_m, D->mi_r);
-  lsp_plot_panel pn = {NULL, xl, "Î (nats, Gaussian estimate)", 0, 0, NAN, NAN, 0, NAN,
-                       "center right", ser, n};
+  lsp_plot_panel pn = {NULL,
+                       xl,
+                       "Î (nats, Gaussian estimate)",
+                       0,
+                       0,
+                       NAN,
+                       NAN,
+                       0,
+                       NAN,
+                       "center right",
+                       ser,
+                       n};
   if (xmax <= xmin) pn.xmin = xmin - 0.05, pn.xmax = xmin + 0.05;
   lsp_plot_opts po = {fmt, title, 6.0, 3.6, 0};
   return lsp_plot_lines(path, &po, &pn, 1);
@@ -198,23 +227,32 @@ int lsp_report_distill_plots(plotter *p, lsp_report_figs *f) {
   f->distill[0] = f->erasure[0] = '\0';
   const lsp_run_distill *D = &p->s->distill;
   int st = LSP_OK;
-  if (D->mi_on) st = lsp_report_figure(p, "information_erasure", draw_erasure, NULL, f->erasure,
-                                       sizeof f->erasure);
+  if (D->mi_on)
+    st = lsp_report_figure(p, "information_erasure", draw_erasure, NULL,
+                           f->erasure, sizeof f->erasure);
   if (!st && D->on)
-    st = lsp_report_figure(p, "distillation", draw_distill, NULL, f->distill, sizeof f->distill);
+    st = lsp_report_figure(p, "distillation", draw_distill, NULL, f->distill,
+                           sizeof f->distill);
   return st;
 }
 
-/* ---- tables ------------------------------------------------------------------- */
+/* ---- tables
+ * ------------------------------------------------------------------- */
 
 static lsp_table *teacher_table(const lsp_run_state *s) {
   const lsp_run_distill *D = &s->distill;
-  const char *hdr[] = {"teacher", "teacher test accuracy", "teacher Î (nats)", "best T",
-                       "distilled student accuracy", "Δ vs student of the ε = 0 teacher",
-                       "student Î (nats)", "hard-label student, same ε", "its Î (nats)"};
-  const char *keys[] = {"teacher", "teacher_accuracy", "teacher_mi", "temperature",
-                        "student_accuracy", "student_diff", "student_mi",
-                        "baseline_accuracy", "baseline_mi"};
+  const char *hdr[] = {"teacher",
+                       "teacher test accuracy",
+                       "teacher Î (nats)",
+                       "best T",
+                       "distilled student accuracy",
+                       "Δ vs student of the ε = 0 teacher",
+                       "student Î (nats)",
+                       "hard-label student, same ε",
+                       "its Î (nats)"};
+  const char *keys[] = {"teacher",     "teacher_accuracy",  "teacher_mi",
+                        "temperature", "student_accuracy",  "student_diff",
+                        "student_mi",  "baseline_accuracy", "baseline_mi"};
   lsp_table *t = lsp_table_alloc(9, hdr);
   if (!t || lsp_table_keys(t, keys)) {
     lsp_table_free(t);
@@ -223,10 +261,12 @@ static lsp_table *teacher_table(const lsp_run_state *s) {
   for (size_t i = 0; i < D->nteachers; i++) {
     const lsp_run_dteacher *dt = &D->teachers[i];
     const lsp_run_model *m = &s->models[dt->teacher];
-    const lsp_run_student *b = &D->students[dt->student[dt->best]], *h = &D->students[dt->base_same];
+    const lsp_run_student *b = &D->students[dt->student[dt->best]],
+                          *h = &D->students[dt->base_same];
     lsp_table_row(t);
     lsp_table_text(t, 0, m->label);
-    lsp_table_num_ci(t, 1, m->cal.value[LSP_CALIB_ACCURACY], m->cal.ci_lo[LSP_CALIB_ACCURACY],
+    lsp_table_num_ci(t, 1, m->cal.value[LSP_CALIB_ACCURACY],
+                     m->cal.ci_lo[LSP_CALIB_ACCURACY],
                      m->cal.ci_hi[LSP_CALIB_ACCURACY]);
     lsp_table_num_ci(t, 2, m->mi, m->mi_lo, m->mi_hi);
     lsp_table_num(t, 3, D->temps[dt->best]);
@@ -245,11 +285,14 @@ static lsp_table *teacher_table(const lsp_run_state *s) {
 
 static lsp_table *student_table(const lsp_run_state *s) {
   const lsp_run_distill *D = &s->distill;
-  const char *hdr[] = {"student", "teacher ε", "T", "own ε", "seed", "validation accuracy",
-                       "test accuracy", "Î (nats)", "training", "model file"};
-  const char *keys[] = {"student", "teacher_eps", "temperature", "eps", "seed",
-                        "val_accuracy", "test_accuracy", "mutual_information", "cached",
-                        "model_file"};
+  const char *hdr[] = {"student",       "teacher ε", "T",
+                       "own ε",         "seed",      "validation accuracy",
+                       "test accuracy", "Î (nats)",  "training",
+                       "model file"};
+  const char *keys[] = {
+      "student", "teacher_eps",  "temperature",   "eps",
+      "seed",    "val_accuracy", "test_accuracy", "mutual_information",
+      "cached",  "model_file"};
   lsp_table *t = lsp_table_alloc(10, hdr);
   if (!t || lsp_table_keys(t, keys)) {
     lsp_table_free(t);
@@ -304,15 +347,19 @@ int lsp_report_distill_csv(const lsp_run_state *s, const char *dir) {
   return st;
 }
 
-/* ---- the document section ------------------------------------------------------ */
+/* ---- the document section
+ * ------------------------------------------------------ */
 
-static void d_figure(lsp_doc *d, const plotter *p, const char *svg, const char *caption) {
+static void d_figure(lsp_doc *d, const plotter *p, const char *svg,
+                     const char *caption) {
   if (!svg[0]) return;
   char file[4096];
   snprintf(file, sizeof file, "%s", svg);
   if (p->want_extra) {
     char *dot = strrchr(file, '.');
-    if (dot) snprintf(dot, sizeof file - (size_t)(dot - file), ".%s", lsp_plot_format_ext(p->extra));
+    if (dot)
+      snprintf(dot, sizeof file - (size_t)(dot - file), ".%s",
+               lsp_plot_format_ext(p->extra));
   }
   lsp_doc_figure(d, svg, file, caption);
 }
@@ -323,27 +370,36 @@ int lsp_report_distill_doc(lsp_doc *d, const lsp_run_state *s, const plotter *p,
   char buf[4096];
   lsp_doc_heading(d, 2, "Information erasure and distillation");
   if (!D->mi_on) {
-    snprintf(buf, sizeof buf, "The information-erasure probe did not run: %s", D->mi_note);
+    snprintf(buf, sizeof buf, "The information-erasure probe did not run: %s",
+             D->mi_note);
     lsp_doc_note(d, LSP_HTML_WARNING, buf);
   } else {
     snprintf(buf, sizeof buf,
-             "Müller et al. (2019, §4) argue that label smoothing erases the information the "
-             "logits carry about how examples of one class resemble another, which a student "
-             "needs from its teacher. The probe: the first %zu training examples of classes %d "
-             "and %d (the pair the ε = 0 model confuses most on the validation split: %zu "
-             "confusions), %zu copies of each (%s Gaussian pixel noise of sd %g, clipped to "
-             "the data's range; seed %lu), the logit difference d = z_%d − z_%d of every copy, "
-             "and Î(X; d) = ½ log(Var(d) / mean over examples of Var(d | example)), in nats. "
-             "The true mutual information is at most log %zu = %.3f nats; an estimate without "
+             "Müller et al. (2019, §4) argue that label smoothing erases the "
+             "information the "
+             "logits carry about how examples of one class resemble another, "
+             "which a student "
+             "needs from its teacher. The probe: the first %zu training "
+             "examples of classes %d "
+             "and %d (the pair the ε = 0 model confuses most on the validation "
+             "split: %zu "
+             "confusions), %zu copies of each (%s Gaussian pixel noise of sd "
+             "%g, clipped to "
+             "the data's range; seed %lu), the logit difference d = z_%d − "
+             "z_%d of every copy, "
+             "and Î(X; d) = ½ log(Var(d) / mean over examples of Var(d | "
+             "example)), in nats. "
+             "The true mutual information is at most log %zu = %.3f nats; an "
+             "estimate without "
              "any information is about ½ log(R/(R−1)) = %.4f.",
              D->mi_m, D->mi_a, D->mi_b, D->mi_confusions, D->mi_r,
              D->mi_shifted ? "random shifts of up to 2 pixels, then"
                            : "no shifts, as the data has no image shape; only",
-             D->mi_opts.perturb.noise_sd, D->mi_opts.perturb.seed, D->mi_a, D->mi_b,
-             2 * D->mi_m, D->mi_bound, D->mi_floor);
+             D->mi_opts.perturb.noise_sd, D->mi_opts.perturb.seed, D->mi_a,
+             D->mi_b, 2 * D->mi_m, D->mi_bound, D->mi_floor);
     if (D->mi_shifted && D->mi_opts.perturb.max_shift != 2)
-      snprintf(buf + strlen(buf), sizeof buf - strlen(buf), " (Shifts of up to %d pixels.)",
-               D->mi_opts.perturb.max_shift);
+      snprintf(buf + strlen(buf), sizeof buf - strlen(buf),
+               " (Shifts of up to %d pixels.)", D->mi_opts.perturb.max_shift);
     lsp_doc_par(d, buf);
     d_figure(d, p, figs->erasure, "Information erasure against ε.");
     if (!D->on) {
@@ -359,29 +415,41 @@ int lsp_report_distill_doc(lsp_doc *d, const lsp_run_state *s, const plotter *p,
   }
   char ts[128] = "";
   for (size_t q = 0; q < D->ntemps; q++)
-    snprintf(ts + strlen(ts), sizeof ts - strlen(ts), "%s%g", q ? ", " : "", D->temps[q]);
-  snprintf(buf, sizeof buf,
-           "Students (%s) are trained from each teacher's logits, computed once per teacher "
-           "over the training split, with Hinton's loss (1 − α)·CE(y, softmax(z)) + α·T²·"
-           "KL(softmax(t/T) ‖ softmax(z/T)), α = %g, at T ∈ {%s}; the T with the best "
-           "validation accuracy is kept. Baselines: the same student trained on the hard labels "
-           "with each ε of the grid (so with ε = 0 and with the teacher's ε). Same epochs, "
-           "batch, SGD settings and seeds as the teachers. %.1f s for this section.",
-           D->student_arch, D->alpha, ts, D->seconds);
+    snprintf(ts + strlen(ts), sizeof ts - strlen(ts), "%s%g", q ? ", " : "",
+             D->temps[q]);
+  snprintf(
+      buf, sizeof buf,
+      "Students (%s) are trained from each teacher's logits, computed once per "
+      "teacher "
+      "over the training split, with Hinton's loss (1 − α)·CE(y, softmax(z)) + "
+      "α·T²·"
+      "KL(softmax(t/T) ‖ softmax(z/T)), α = %g, at T ∈ {%s}; the T with the "
+      "best "
+      "validation accuracy is kept. Baselines: the same student trained on the "
+      "hard labels "
+      "with each ε of the grid (so with ε = 0 and with the teacher's ε). Same "
+      "epochs, "
+      "batch, SGD settings and seeds as the teachers. %.1f s for this section.",
+      D->student_arch, D->alpha, ts, D->seconds);
   lsp_doc_par(d, buf);
   if (D->has_verdict) {
     lsp_finding f = {D->verdict.claim, D->verdict.verdict, D->verdict.evidence};
     lsp_doc_findings(d, &f, 1);
   } else {
-    lsp_doc_par(d, "No verdict: the grid needs an ε = 0 teacher and a smoothed one.");
+    lsp_doc_par(
+        d, "No verdict: the grid needs an ε = 0 teacher and a smoothed one.");
   }
-  d_figure(d, p, figs->distill, "Teachers and students against the teacher's ε; students' "
-                                "validation accuracy against T.");
+  d_figure(d, p, figs->distill,
+           "Teachers and students against the teacher's ε; students' "
+           "validation accuracy against T.");
   lsp_table *t = teacher_table(s);
   if (!t) return LSP_ENOMEM;
-  lsp_doc_table(d, t, "Per teacher: its best student (T chosen on validation) and the hard-label "
-                      "student of the same ε (95% bootstrap intervals; Δ: paired bootstrap on "
-                      "the same test examples).");
+  lsp_doc_table(
+      d, t,
+      "Per teacher: its best student (T chosen on validation) and the "
+      "hard-label "
+      "student of the same ε (95% bootstrap intervals; Δ: paired bootstrap on "
+      "the same test examples).");
   lsp_table_free(t);
   if (!(t = student_table(s))) return LSP_ENOMEM;
   lsp_doc_table(d, t, "Every student.");
@@ -389,9 +457,11 @@ int lsp_report_distill_doc(lsp_doc *d, const lsp_run_state *s, const plotter *p,
   return LSP_OK;
 }
 
-/* ---- results.json ------------------------------------------------------------------ */
+/* ---- results.json
+ * ------------------------------------------------------------------ */
 
-static void json_diff(lsp_json *j, const char *key, double d, double lo, double hi) {
+static void json_diff(lsp_json *j, const char *key, double d, double lo,
+                      double hi) {
   lsp_json_key(j, key);
   lsp_json_obj_begin(j);
   lsp_json_key_num(j, K(DF_DIFF), d);
@@ -433,7 +503,8 @@ distill:
     lsp_json_obj_begin(j);
     lsp_json_key_str(j, K(ST_TAG), u->tag);
     lsp_json_key_str(j, K(ST_KIND), u->distilled ? "distilled" : "hard_labels");
-    if (u->distilled) lsp_json_key_str(j, K(ST_TEACHER), s->models[u->teacher].tag);
+    if (u->distilled)
+      lsp_json_key_str(j, K(ST_TEACHER), s->models[u->teacher].tag);
     lsp_json_key_num(j, K(ST_TEACHER_EPS), u->teacher_eps);
     lsp_json_key_num(j, K(ST_TEMPERATURE), u->temperature);
     lsp_json_key_num(j, K(ST_EPS), u->eps);
@@ -480,7 +551,8 @@ distill:
       json_diff(j, K(DT_STUDENT_DIFF), dt->diff, dt->lo, dt->hi);
       json_diff(j, K(DT_TEACHER_DIFF), dt->tdiff, dt->tlo, dt->thi);
     }
-    if (!isnan(dt->midiff)) json_diff(j, K(DT_MI_DIFF), dt->midiff, dt->milo, dt->mihi);
+    if (!isnan(dt->midiff))
+      json_diff(j, K(DT_MI_DIFF), dt->midiff, dt->milo, dt->mihi);
     lsp_json_obj_end(j);
   }
   lsp_json_arr_end(j);

@@ -20,7 +20,8 @@
 
 static void say(lsp_run_log_fn fn, void *user, int level, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static void say(lsp_run_log_fn fn, void *user, int level, const char *fmt, ...) {
+static void say(lsp_run_log_fn fn, void *user, int level, const char *fmt,
+                ...) {
   if (!fn) return;
   char buf[1024];
   va_list ap;
@@ -44,7 +45,8 @@ void lsp_run_distill_free(lsp_run_distill *D) {
   D->nstudents = D->nteachers = 0;
 }
 
-/* ---- information erasure ------------------------------------------------------ */
+/* ---- information erasure
+ * ------------------------------------------------------ */
 
 int lsp_run_erasure(lsp_run_state *s, lsp_run_log_fn lg, void *user) {
   lsp_run_distill *D = &s->distill;
@@ -65,12 +67,13 @@ int lsp_run_erasure(lsp_run_state *s, lsp_run_log_fn lg, void *user) {
     }
   const lsp_dataset *va = &s->data.val;
   if (va->n == 0) {
-    snprintf(D->mi_note, sizeof D->mi_note, "no validation split to choose the class pair on");
+    snprintf(D->mi_note, sizeof D->mi_note,
+             "no validation split to choose the class pair on");
     say(lg, user, 1, "information erasure skipped: %s", D->mi_note);
     return LSP_OK;
   }
-  int st = lsp_mi_confused_pair(ref->val_logits, va->y, va->n, (size_t)va->k, &D->mi_a,
-                                &D->mi_b, &D->mi_confusions);
+  int st = lsp_mi_confused_pair(ref->val_logits, va->y, va->n, (size_t)va->k,
+                                &D->mi_a, &D->mi_b, &D->mi_confusions);
   if (st) return st;
   lsp_erasure_set *set = NULL;
   st = lsp_erasure_set_build(&s->data, D->mi_a, D->mi_b, &D->mi_opts, &set);
@@ -86,7 +89,8 @@ int lsp_run_erasure(lsp_run_state *s, lsp_run_log_fn lg, void *user) {
   D->mi_opts = set->opts;
   D->mi_bound = log((double)(2 * set->m));
   D->mi_floor = 0.5 * log((double)set->r / (double)(set->r - 1));
-  say(lg, user, 0, "information erasure: classes %d and %d, %zu examples each, %zu copies",
+  say(lg, user, 0,
+      "information erasure: classes %d and %d, %zu examples each, %zu copies",
       D->mi_a, D->mi_b, set->m, set->r);
   const size_t nd = 2 * set->m * set->r;
   for (size_t i = 0; i < s->nmodels && !st; i++) {
@@ -98,7 +102,8 @@ int lsp_run_erasure(lsp_run_state *s, lsp_run_log_fn lg, void *user) {
     }
     st = lsp_erasure_score(set, rm->model, &r, rm->mi_d);
     if (st == LSP_EDATA) { /* e.g. a model whose logits ignore the input */
-      say(lg, user, 1, "%s: no information-erasure estimate: %s", rm->label, lsp_errmsg());
+      say(lg, user, 1, "%s: no information-erasure estimate: %s", rm->label,
+          lsp_errmsg());
       free(rm->mi_d);
       rm->mi_d = NULL;
       st = LSP_OK;
@@ -106,8 +111,9 @@ int lsp_run_erasure(lsp_run_state *s, lsp_run_log_fn lg, void *user) {
     }
     if (!st) {
       rm->mi = r.mi;
-      st = lsp_mi_bootstrap(rm->mi_d, NULL, 2 * set->m, set->r, (int)o->bootstrap,
-                            rm->seed * 6364136223846793005ull + 1, &rm->mi_lo, &rm->mi_hi);
+      st = lsp_mi_bootstrap(
+          rm->mi_d, NULL, 2 * set->m, set->r, (int)o->bootstrap,
+          rm->seed * 6364136223846793005ull + 1, &rm->mi_lo, &rm->mi_hi);
     }
   }
   D->mi_on = !st;
@@ -116,7 +122,8 @@ int lsp_run_erasure(lsp_run_state *s, lsp_run_log_fn lg, void *user) {
   return st;
 }
 
-/* ---- students ------------------------------------------------------------------ */
+/* ---- students
+ * ------------------------------------------------------------------ */
 
 typedef struct {
   lsp_run_log_fn log;
@@ -127,13 +134,14 @@ typedef struct {
 static void on_train(const lsp_train_progress *p, void *user) {
   tctx *c = user;
   if (p->end_of_epoch)
-    say(c->log, c->user, 2, "  %s: epoch %zu/%zu  val acc %.4f", c->label, p->epoch, p->epochs,
-        p->val_accuracy);
+    say(c->log, c->user, 2, "  %s: epoch %zu/%zu  val acc %.4f", c->label,
+        p->epoch, p->epochs, p->val_accuracy);
 }
 
 /* Accuracy of m on d (argmax ties to the lowest class); correct (d->n) or
  * NULL receives the per-example outcome. */
-static int score(const lsp_model *m, const lsp_dataset *d, uint8_t *correct, double *acc) {
+static int score(const lsp_model *m, const lsp_dataset *d, uint8_t *correct,
+                 double *acc) {
   size_t k = m->out_dim, c = 0;
   float *z = malloc((d->n ? d->n : 1) * k * sizeof *z);
   if (!z) return lsp_fail(LSP_ENOMEM, "out of memory");
@@ -172,14 +180,16 @@ static int student(lsp_run_state *s, lsp_run_student *u, const float *teacher,
   /* the architecture and the record the student must have: the cache key
    * and what a cached file's own record is compared with (the record holds
    * alpha, T and a hash of the teacher's logits) */
-  lsp_model *m = lsp_model_alloc_mlp(s->data.train.dim, o->student_hidden, o->n_student_hidden,
-                                     (size_t)s->data.train.k);
+  lsp_model *m =
+      lsp_model_alloc_mlp(s->data.train.dim, o->student_hidden,
+                          o->n_student_hidden, (size_t)s->data.train.k);
   if (!m) return LSP_ENOMEM;
   char arch[256];
   lsp_model_describe(m, arch, sizeof arch);
   lsp_model_meta want;
   lsp_train_record(&t, &s->data, &want);
-  if (!(u->model_file = lsp_cache_path(models_dir, lsp_cache_key(arch, &want)))) {
+  if (!(u->model_file =
+            lsp_cache_path(models_dir, lsp_cache_key(arch, &want)))) {
     lsp_model_free(m);
     return lsp_fail(LSP_ENOMEM, "out of memory");
   }
@@ -195,10 +205,12 @@ static int student(lsp_run_state *s, lsp_run_student *u, const float *teacher,
     lsp_model_free(m);
     m = cached;
     u->cached = 1;
-    say(lg, user, 0, "%s: reusing the cached model %s", u->label, u->model_file);
+    say(lg, user, 0, "%s: reusing the cached model %s", u->label,
+        u->model_file);
   } else {
     if (strcmp(why, "absent") != 0)
-      say(lg, user, 1, "%s: cached model %s is %s; retraining", u->label, u->model_file, why);
+      say(lg, user, 1, "%s: cached model %s is %s; retraining", u->label,
+          u->model_file, why);
     say(lg, user, 0, "%s: training %s", u->label, D->student_arch);
     tctx tc = {lg, user, u->label};
     lsp_train_log tl = {0};
@@ -212,22 +224,26 @@ static int student(lsp_run_state *s, lsp_run_student *u, const float *teacher,
     }
   }
   const lsp_dataset *te = &s->data.test;
-  if (!(u->test_correct = malloc(te->n ? te->n : 1))) st = lsp_fail(LSP_ENOMEM, "out of memory");
+  if (!(u->test_correct = malloc(te->n ? te->n : 1)))
+    st = lsp_fail(LSP_ENOMEM, "out of memory");
   if (!st) st = score(m, &s->data.val, NULL, &u->val_accuracy);
   if (!st) st = score(m, te, u->test_correct, &u->test_accuracy);
   if (!st)
-    st = lsp_boot_mean(u->test_correct, te->n, (int)o->bootstrap, u->seed * 2654435761ull + 11,
-                       &u->test_accuracy, &u->acc_lo, &u->acc_hi);
+    st = lsp_boot_mean(u->test_correct, te->n, (int)o->bootstrap,
+                       u->seed * 2654435761ull + 11, &u->test_accuracy,
+                       &u->acc_lo, &u->acc_hi);
   u->mi = u->mi_lo = u->mi_hi = NAN;
   if (!st && D->set) {
     lsp_mi_result r;
     const size_t m2 = 2 * D->set->m, r_ = D->set->r;
     double *d = malloc(m2 * r_ * sizeof *d);
-    int sm = d ? lsp_erasure_score(D->set, m, &r, d) : lsp_fail(LSP_ENOMEM, "out of memory");
+    int sm = d ? lsp_erasure_score(D->set, m, &r, d)
+               : lsp_fail(LSP_ENOMEM, "out of memory");
     if (sm == LSP_OK) {
       u->mi = r.mi;
       sm = lsp_mi_bootstrap(d, NULL, m2, r_, (int)o->bootstrap,
-                            u->seed * 6364136223846793005ull + 3, &u->mi_lo, &u->mi_hi);
+                            u->seed * 6364136223846793005ull + 3, &u->mi_lo,
+                            &u->mi_hi);
     }
     free(d);
     if (sm != LSP_OK && sm != LSP_EDATA) st = sm;
@@ -249,7 +265,9 @@ static lsp_run_student *add_student(lsp_run_distill *D) {
 static size_t best_t(const lsp_run_distill *D, const lsp_run_dteacher *dt) {
   size_t b = 0;
   for (size_t q = 1; q < D->ntemps; q++)
-    if (D->students[dt->student[q]].val_accuracy > D->students[dt->student[b]].val_accuracy) b = q;
+    if (D->students[dt->student[q]].val_accuracy >
+        D->students[dt->student[b]].val_accuracy)
+      b = q;
   return b;
 }
 
@@ -280,18 +298,21 @@ static int compare_and_judge(lsp_run_state *s) {
       const lsp_run_student *a = &D->students[dt->student[dt->best]],
                             *b = &D->students[d0->student[d0->best]];
       uint64_t seed = s->models[dt->teacher].seed * 7919ull + 5 + ei;
-      if ((st = lsp_boot_paired_diff(a->test_correct, b->test_correct, nt, (int)o->bootstrap,
-                                     seed, &dt->diff, &dt->lo, &dt->hi)) ||
+      if ((st = lsp_boot_paired_diff(a->test_correct, b->test_correct, nt,
+                                     (int)o->bootstrap, seed, &dt->diff,
+                                     &dt->lo, &dt->hi)) ||
           (st = lsp_boot_paired_diff(s->models[dt->teacher].test_correct,
                                      s->models[d0->teacher].test_correct, nt,
-                                     (int)o->bootstrap, seed + 1, &dt->tdiff, &dt->tlo,
-                                     &dt->thi)))
+                                     (int)o->bootstrap, seed + 1, &dt->tdiff,
+                                     &dt->tlo, &dt->thi)))
         return st;
-      const lsp_run_model *tm = &s->models[dt->teacher], *t0 = &s->models[d0->teacher];
+      const lsp_run_model *tm = &s->models[dt->teacher],
+                          *t0 = &s->models[d0->teacher];
       if (tm->mi_d && t0->mi_d) {
         dt->midiff = tm->mi - t0->mi;
-        if ((st = lsp_mi_bootstrap(tm->mi_d, t0->mi_d, 2 * D->mi_m, D->mi_r, (int)o->bootstrap,
-                                   seed + 2, &dt->milo, &dt->mihi)))
+        if ((st = lsp_mi_bootstrap(tm->mi_d, t0->mi_d, 2 * D->mi_m, D->mi_r,
+                                   (int)o->bootstrap, seed + 2, &dt->milo,
+                                   &dt->mihi)))
           return st;
       }
       if (ei == judge && ev.nseeds < LSP_DISTILL_MAX_SEEDS) {
@@ -324,8 +345,8 @@ static int compare_and_judge(lsp_run_state *s) {
   return LSP_OK;
 }
 
-int lsp_run_distill_students(lsp_run_state *s, const char *models_dir, lsp_run_log_fn lg,
-                             void *user) {
+int lsp_run_distill_students(lsp_run_state *s, const char *models_dir,
+                             lsp_run_log_fn lg, void *user) {
   lsp_run_distill *D = &s->distill;
   const lsp_run_opts *o = &s->opts;
   const double t0 = lsp_now_s();
@@ -345,7 +366,8 @@ int lsp_run_distill_students(lsp_run_state *s, const char *models_dir, lsp_run_l
     snprintf(D->student_arch, sizeof D->student_arch, "%zu", in);
     for (size_t i = 0; i < o->n_student_hidden; i++)
       snprintf(D->student_arch + strlen(D->student_arch),
-               sizeof D->student_arch - strlen(D->student_arch), "-%zu", o->student_hidden[i]);
+               sizeof D->student_arch - strlen(D->student_arch), "-%zu",
+               o->student_hidden[i]);
     snprintf(D->student_arch + strlen(D->student_arch),
              sizeof D->student_arch - strlen(D->student_arch), "-%zu", k);
   }
@@ -366,11 +388,13 @@ int lsp_run_distill_students(lsp_run_state *s, const char *models_dir, lsp_run_l
       lsp_run_student *u = add_student(D);
       u->eps = o->smoothing[ei];
       u->seed = seed;
-      snprintf(u->tag, sizeof u->tag, "student_hard_eps%g_seed%lu", u->eps, seed);
-      snprintf(u->label, sizeof u->label, "student, hard labels ε = %g", u->eps);
+      snprintf(u->tag, sizeof u->tag, "student_hard_eps%g_seed%lu", u->eps,
+               seed);
+      snprintf(u->label, sizeof u->label, "student, hard labels ε = %g",
+               u->eps);
       if (o->n_seeds > 1)
-        snprintf(u->label + strlen(u->label), sizeof u->label - strlen(u->label), ", seed %lu",
-                 seed);
+        snprintf(u->label + strlen(u->label),
+                 sizeof u->label - strlen(u->label), ", seed %lu", seed);
       if (u->eps == 0) base0 = (size_t)(u - D->students);
       st = student(s, u, NULL, models_dir, lg, user);
     }
@@ -382,7 +406,9 @@ int lsp_run_distill_students(lsp_run_state *s, const char *models_dir, lsp_run_l
       dt->teacher = ti;
       dt->base_same = base_first + ei;
       dt->base_zero = base0;
-      if ((st = lsp_model_predict(tm->model, s->data.train.x, n, 1024, tz, NULL))) break;
+      if ((st = lsp_model_predict(tm->model, s->data.train.x, n, 1024, tz,
+                                  NULL)))
+        break;
       for (size_t q = 0; q < nq && !st; q++) {
         lsp_run_student *u = add_student(D);
         u->distilled = 1;
@@ -391,19 +417,22 @@ int lsp_run_distill_students(lsp_run_state *s, const char *models_dir, lsp_run_l
         u->temperature = o->distill_temps[q];
         u->eps = 0.0;
         u->seed = seed;
-        snprintf(u->tag, sizeof u->tag, "student_teps%g_T%g_seed%lu", tm->eps, u->temperature,
-                 seed);
-        snprintf(u->label, sizeof u->label, "student of ε = %g, T = %g", tm->eps, u->temperature);
+        snprintf(u->tag, sizeof u->tag, "student_teps%g_T%g_seed%lu", tm->eps,
+                 u->temperature, seed);
+        snprintf(u->label, sizeof u->label, "student of ε = %g, T = %g",
+                 tm->eps, u->temperature);
         if (o->n_seeds > 1)
-          snprintf(u->label + strlen(u->label), sizeof u->label - strlen(u->label),
-                   ", seed %lu", seed);
+          snprintf(u->label + strlen(u->label),
+                   sizeof u->label - strlen(u->label), ", seed %lu", seed);
         dt->student[q] = (size_t)(u - D->students);
         st = student(s, u, tz, models_dir, lg, user);
       }
       if (!st) {
         dt->best = best_t(D, dt);
-        say(lg, user, 0, "%s: best T = %g (validation accuracy %.4f), test accuracy %.4f",
-            tm->label, D->temps[dt->best], D->students[dt->student[dt->best]].val_accuracy,
+        say(lg, user, 0,
+            "%s: best T = %g (validation accuracy %.4f), test accuracy %.4f",
+            tm->label, D->temps[dt->best],
+            D->students[dt->student[dt->best]].val_accuracy,
             D->students[dt->student[dt->best]].test_accuracy);
       }
       if (lsp_interrupted()) st = lsp_fail(LSP_EINTR, "interrupted");

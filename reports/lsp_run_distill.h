@@ -31,30 +31,30 @@ typedef struct lsp_run_state lsp_run_state;
 #define LSP_DISTILL_MAX_T 8
 
 typedef struct {
-  char tag[96];            /* file names: "student_t0.1_T4_seed1"       */
-  char label[128];         /* legends: "student of ε = 0.1, T = 4"      */
-  char *model_file;        /* owned: the cache entry's path               */
+  char tag[96];     /* file names: "student_t0.1_T4_seed1"       */
+  char label[128];  /* legends: "student of ε = 0.1, T = 4"      */
+  char *model_file; /* owned: the cache entry's path               */
   int cached;
-  int distilled;           /* 1: distilled; 0: a hard-label baseline      */
-  size_t teacher;          /* distilled: index into the run's models      */
-  double teacher_eps;      /* distilled: the teacher's ε; baseline: NaN   */
-  double temperature;      /* distilled: T; baseline: NaN                 */
-  double eps;              /* smoothing of its own hard-label loss        */
+  int distilled;      /* 1: distilled; 0: a hard-label baseline      */
+  size_t teacher;     /* distilled: index into the run's models      */
+  double teacher_eps; /* distilled: the teacher's ε; baseline: NaN   */
+  double temperature; /* distilled: T; baseline: NaN                 */
+  double eps;         /* smoothing of its own hard-label loss        */
   unsigned long seed;
-  double val_accuracy;     /* after the last epoch                        */
+  double val_accuracy; /* after the last epoch                        */
   double test_accuracy, acc_lo, acc_hi; /* bootstrap 95% interval        */
-  uint8_t *test_correct;   /* owned: n_test                               */
-  double mi;               /* Î on the probe set (NaN if it failed)       */
-  double mi_lo, mi_hi;     /* its bootstrap 95% interval                  */
+  uint8_t *test_correct; /* owned: n_test                               */
+  double mi;             /* Î on the probe set (NaN if it failed)       */
+  double mi_lo, mi_hi;   /* its bootstrap 95% interval                  */
   double train_seconds;
 } lsp_run_student;
 
-typedef struct {           /* one teacher (seed, ε) and its students      */
-  size_t teacher;          /* index into the run's models                 */
+typedef struct {  /* one teacher (seed, ε) and its students      */
+  size_t teacher; /* index into the run's models                 */
   size_t student[LSP_DISTILL_MAX_T]; /* per T: index into students        */
-  size_t best;             /* index into temps of the T chosen on val     */
-  size_t base_same;        /* hard-label student with the teacher's ε     */
-  size_t base_zero;        /* hard-label student with ε = 0 (SIZE_MAX: none) */
+  size_t best;      /* index into temps of the T chosen on val     */
+  size_t base_same; /* hard-label student with the teacher's ε     */
+  size_t base_zero; /* hard-label student with ε = 0 (SIZE_MAX: none) */
   /* best student minus the best student of the ε = 0 teacher (same seed),
    * paired bootstrap on the test set; NaN for the ε = 0 teacher itself */
   double diff, lo, hi;
@@ -67,19 +67,19 @@ typedef struct {           /* one teacher (seed, ε) and its students      */
 
 typedef struct {
   /* information erasure, every model */
-  int mi_on;               /* the probe ran                               */
-  int mi_a, mi_b;          /* the class pair                              */
-  size_t mi_confusions;    /* C[a][b] + C[b][a] on validation             */
-  size_t mi_m, mi_r;       /* examples per class, copies per example      */
-  int mi_shifted;          /* shifts applied (the data has an image shape) */
+  int mi_on;            /* the probe ran                               */
+  int mi_a, mi_b;       /* the class pair                              */
+  size_t mi_confusions; /* C[a][b] + C[b][a] on validation             */
+  size_t mi_m, mi_r;    /* examples per class, copies per example      */
+  int mi_shifted;       /* shifts applied (the data has an image shape) */
   lsp_erasure_opts mi_opts;
-  double mi_bound;         /* log 2M                                      */
-  double mi_floor;         /* ½ log(R/(R−1)): the estimate with no information */
-  char mi_note[512];       /* why the probe did not run, or ""            */
-  lsp_erasure_set *set;    /* owned: the probe set (NULL if not built)    */
+  double mi_bound;   /* log 2M                                      */
+  double mi_floor;   /* ½ log(R/(R−1)): the estimate with no information */
+  char mi_note[512]; /* why the probe did not run, or ""            */
+  lsp_erasure_set *set; /* owned: the probe set (NULL if not built)    */
   /* distillation */
-  int on;                  /* the section ran                             */
-  char student_arch[256];  /* e.g. "784-64-10"                            */
+  int on;                 /* the section ran                             */
+  char student_arch[256]; /* e.g. "784-64-10"                            */
   double alpha;
   double temps[LSP_DISTILL_MAX_T];
   size_t ntemps;
@@ -88,8 +88,8 @@ typedef struct {
   size_t nteachers;
   lsp_run_dteacher *teachers; /* owned: seed-major, ε in the run's order  */
   lsp_distill_verdict verdict;
-  int has_verdict;         /* a smoothed and an unsmoothed teacher exist  */
-  double seconds;          /* the section's wall time (training included) */
+  int has_verdict; /* a smoothed and an unsmoothed teacher exist  */
+  double seconds;  /* the section's wall time (training included) */
 } lsp_run_distill;
 
 /* The probe on every model of the run (sets s->models[i].mi and the mi_*
@@ -99,8 +99,8 @@ int lsp_run_erasure(lsp_run_state *s, lsp_run_log_fn log, void *user);
 
 /* Train (or reuse) and score every student, the paired differences and
  * the verdict. */
-int lsp_run_distill_students(lsp_run_state *s, const char *models_dir, lsp_run_log_fn log,
-                             void *user);
+int lsp_run_distill_students(lsp_run_state *s, const char *models_dir,
+                             lsp_run_log_fn log, void *user);
 
 void lsp_run_distill_free(lsp_run_distill *D);
 

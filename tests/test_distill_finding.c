@@ -44,7 +44,10 @@ static void test_one_seed(void **state) {
   assert_non_null(strstr(v.evidence, "Δ = -0.0100 [-0.0150, -0.0050]"));
   assert_non_null(strstr(v.evidence, "T = 2 for the smoothed teacher, T = 4"));
   assert_non_null(strstr(v.evidence, "is more accurate by +0.0040"));
-  assert_non_null(strstr(v.evidence, "0.300 nats with smoothing vs 0.900 without, Δ = -0.600 [-0.700, -0.500]: the smoothed teacher's logits keep less"));
+  assert_non_null(
+      strstr(v.evidence,
+             "0.300 nats with smoothing vs 0.900 without, Δ = -0.600 [-0.700, "
+             "-0.500]: the smoothed teacher's logits keep less"));
   e = one_seed(0.01, 0.002, 0.018);
   lsp_distill_finding(&e, &v);
   assert_int_equal(v.verdict, LSP_FINDING_CONTRADICTED);
@@ -68,7 +71,8 @@ static void test_seeds(void **state) {
   (void)state;
   lsp_distill_evidence e = one_seed(-0.01, -0.02, 0.0);
   e.nseeds = 3;
-  const double d1[3] = {-0.010, -0.012, -0.014}, d2[3] = {-0.010, 0.004, -0.012};
+  const double d1[3] = {-0.010, -0.012, -0.014},
+               d2[3] = {-0.010, 0.004, -0.012};
   for (int i = 0; i < 3; i++) {
     e.diff[i] = d1[i];
     e.acc_s[i] = 0.85 + d1[i];

@@ -13,10 +13,10 @@
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_threads.h"
+#include "core/base/lsp_util.h"
 #include "core/data/lsp_data.h"
 #include "core/nn/lsp_model.h"
 #include "core/train/lsp_train.h"
-#include "core/base/lsp_util.h"
 #include "testutil.h"
 
 static double accuracy(const lsp_model *m, const lsp_dataset *d) {
@@ -29,8 +29,10 @@ static double accuracy(const lsp_model *m, const lsp_dataset *d) {
   return (double)c / (double)d->n;
 }
 
-static lsp_model *train(const lsp_splits *sp, const lsp_train_opts *o, size_t hidden) {
-  lsp_model *m = lsp_model_alloc_mlp(sp->train.dim, &hidden, 1, (size_t)sp->train.k);
+static lsp_model *train(const lsp_splits *sp, const lsp_train_opts *o,
+                        size_t hidden) {
+  lsp_model *m =
+      lsp_model_alloc_mlp(sp->train.dim, &hidden, 1, (size_t)sp->train.k);
   assert_non_null(m);
   int st = lsp_train(m, sp, o, NULL, NULL, NULL);
   if (st) print_error("%s\n", lsp_errmsg());
@@ -53,9 +55,11 @@ static void test_student_learns_teacher(void **state) {
   lsp_model *teacher = train(&sp, &o, 32);
   double acc_t = accuracy(teacher, &sp.test);
   const size_t n = sp.train.n, k = (size_t)sp.train.k;
-  float *tz = malloc(n * k * sizeof *tz), *shifted = malloc(n * k * sizeof *shifted);
+  float *tz = malloc(n * k * sizeof *tz),
+        *shifted = malloc(n * k * sizeof *shifted);
   assert_int_equal(lsp_model_predict(teacher, sp.train.x, n, 256, tz, NULL), 0);
-  for (size_t i = 0; i < n; i++) memcpy(shifted + i * k, tz + ((i + 1) % n) * k, k * sizeof *tz);
+  for (size_t i = 0; i < n; i++)
+    memcpy(shifted + i * k, tz + ((i + 1) % n) * k, k * sizeof *tz);
   /* only the teacher knows the classes now */
   for (size_t i = 0; i < n; i++) sp.train.y[i] = (int32_t)((i * 7 + 3) % k);
   o.seed = 2;
@@ -71,8 +75,10 @@ static void test_student_learns_teacher(void **state) {
   o.teacher = shifted;
   lsp_model *sx = train(&sp, &o, 16);
   double acc_x = accuracy(sx, &sp.test);
-  print_message("teacher %.4f, student (alpha 1) %.4f, labels only %.4f, misaligned teacher %.4f\n",
-                acc_t, acc_s, acc_0, acc_x);
+  print_message(
+      "teacher %.4f, student (alpha 1) %.4f, labels only %.4f, misaligned "
+      "teacher %.4f\n",
+      acc_t, acc_s, acc_0, acc_x);
   assert_true(acc_t > 0.8);
   assert_true(acc_s > acc_t - 0.05);
   assert_true(acc_0 < 0.35); /* 5 classes: chance is 0.2 */
@@ -83,24 +89,28 @@ static void test_student_learns_teacher(void **state) {
   assert_true(s1->meta.distilled && !teacher->meta.distilled);
   td_close(s1->meta.distill_alpha, 1.0, 0, 0, "recorded alpha", 0);
   td_close(s1->meta.distill_temperature, 2.0, 0, 0, "recorded T", 0);
-  assert_true(s1->meta.teacher_hash == lsp_fnv1a(LSP_FNV_INIT, tz, n * k * sizeof *tz));
+  assert_true(s1->meta.teacher_hash ==
+              lsp_fnv1a(LSP_FNV_INIT, tz, n * k * sizeof *tz));
   assert_int_equal(lsp_model_save(s1, td_tmp("student.lspm")), 0);
   lsp_model *back = NULL;
   assert_int_equal(lsp_model_load_lspm(td_tmp("student.lspm"), &back), 0);
   char why[256];
   assert_null(lsp_model_record_diff(&s1->meta, &back->meta, why, sizeof why));
-  assert_true(back->meta.distilled && back->meta.teacher_hash == s1->meta.teacher_hash);
+  assert_true(back->meta.distilled &&
+              back->meta.teacher_hash == s1->meta.teacher_hash);
   lsp_model_free(back);
   remove(td_tmp("student.lspm"));
   assert_non_null(lsp_model_record_diff(&s1->meta, &s0->meta, why, sizeof why));
   lsp_model_meta hard = s1->meta;
   hard.distilled = 0;
-  assert_non_null(strstr(lsp_model_record_diff(&s1->meta, &hard, why, sizeof why),
-                         "distilled (yes vs no)"));
+  assert_non_null(
+      strstr(lsp_model_record_diff(&s1->meta, &hard, why, sizeof why),
+             "distilled (yes vs no)"));
   unsigned char *rec = NULL;
   size_t len = 0;
   assert_int_equal(lsp_model_record_encode(&hard, 1, &rec, &len), 0);
-  assert_null(memmem(rec, len, "distill", 7)); /* hard-label records are as before */
+  assert_null(
+      memmem(rec, len, "distill", 7)); /* hard-label records are as before */
   free(rec);
   assert_int_equal(lsp_model_record_encode(&s1->meta, 1, &rec, &len), 0);
   assert_non_null(memmem(rec, len, "teacher_logits_hash", 19));
@@ -130,6 +140,7 @@ static void test_student_learns_teacher(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_student_learns_teacher)};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_student_learns_teacher)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

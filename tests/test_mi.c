@@ -50,11 +50,13 @@ static void test_gaussian_mixture(void **state) {
     gsl_rng_set(g, 17 + (unsigned long)c);
     for (size_t x = 0; x < m; x++) {
       double mu = sb[c] > 0 ? gsl_ran_gaussian(g, sb[c]) : 0.0;
-      for (size_t j = 0; j < r; j++) d[x * r + j] = mu + gsl_ran_gaussian(g, sw);
+      for (size_t j = 0; j < r; j++)
+        d[x * r + j] = mu + gsl_ran_gaussian(g, sw);
     }
     lsp_mi_result res;
     assert_int_equal(lsp_mi_gaussian(d, m, r, &res), 0);
-    double want = 0.5 * log((sb[c] * sb[c] + sw * sw) / (sw * sw * (double)(r - 1) / (double)r));
+    double want = 0.5 * log((sb[c] * sb[c] + sw * sw) /
+                            (sw * sw * (double)(r - 1) / (double)r));
     /* the between part is a sample variance of M means, relative sd
      * sqrt(2/M) = 1%: sd(Î) <= 0.004 nats; 0.015 is about 4 of them */
     td_close(res.mi, want, 0, 0.015, "mixture MI", (size_t)c);
@@ -67,16 +69,19 @@ static void test_gaussian_mixture(void **state) {
        * interval of a model with itself is exactly 0 */
       double lo, hi;
       assert_int_equal(lsp_mi_bootstrap(d, NULL, m, r, 400, 9, &lo, &hi), 0);
-      double sd = 0.5 * (res.var_between / res.var_total) * sqrt(2.0 / (double)m);
-      print_message("bootstrap [%.4f, %.4f], width %.4f, expected about %.4f\n", lo, hi, hi - lo,
-                    2 * 1.96 * sd);
+      double sd =
+          0.5 * (res.var_between / res.var_total) * sqrt(2.0 / (double)m);
+      print_message("bootstrap [%.4f, %.4f], width %.4f, expected about %.4f\n",
+                    lo, hi, hi - lo, 2 * 1.96 * sd);
       assert_true(lo < res.mi && res.mi < hi);
       td_close(hi - lo, 2 * 1.96 * sd, 0.25, 0, "bootstrap width", 0);
       assert_int_equal(lsp_mi_bootstrap(d, d, m, r, 50, 9, &lo, &hi), 0);
       assert_true(lo == 0.0 && hi == 0.0);
     }
-    print_message("sb %.1f: MI %.4f, expected %.4f, bound %.4f (within %.4f total %.4f)\n", sb[c], res.mi, want,
-                  res.bound, res.var_within, res.var_total);
+    print_message(
+        "sb %.1f: MI %.4f, expected %.4f, bound %.4f (within %.4f total "
+        "%.4f)\n",
+        sb[c], res.mi, want, res.bound, res.var_within, res.var_total);
   }
   free(d);
   gsl_rng_free(g);
@@ -103,7 +108,8 @@ static void test_confused_pair(void **state) {
   const int32_t p[10] = {2, 2, 0, 3, 3, 3, 2, 2, 0, 3};
   float z[40];
   for (size_t i = 0; i < 10; i++)
-    for (size_t j = 0; j < 4; j++) z[i * 4 + j] = (int32_t)j == p[i] ? 1.5f : -0.5f;
+    for (size_t j = 0; j < 4; j++)
+      z[i * 4 + j] = (int32_t)j == p[i] ? 1.5f : -0.5f;
   int a, b;
   size_t cnt;
   assert_int_equal(lsp_mi_confused_pair(z, y, 10, 4, &a, &b, &cnt), 0);
@@ -120,7 +126,8 @@ static void test_confused_pair(void **state) {
   assert_int_equal(b, 3);
   assert_int_equal(cnt, 4);
   int32_t ybad[2] = {0, 4};
-  assert_int_equal(lsp_mi_confused_pair(z, ybad, 2, 4, &a, &b, &cnt), LSP_EDATA);
+  assert_int_equal(lsp_mi_confused_pair(z, ybad, 2, 4, &a, &b, &cnt),
+                   LSP_EDATA);
 }
 
 /* A 5×6 image with distinct pixels: with no noise, every copy is the image
@@ -144,7 +151,8 @@ static void test_perturb_shifts(void **state) {
           for (long xx = 0; xx < (long)w && match; xx++) {
             long sy = yy - dy, sx = xx - dx;
             float want = sy >= 0 && sy < (long)h && sx >= 0 && sx < (long)w
-                             ? img[sy * (long)w + sx] : 0.0f;
+                             ? img[sy * (long)w + sx]
+                             : 0.0f;
             match = c[yy * (long)w + xx] == want;
           }
         if (match) found = (dy + 2) * 5 + dx + 2;
@@ -161,11 +169,13 @@ static void test_perturb_shifts(void **state) {
 static void test_perturb_noise(void **state) {
   (void)state;
   const size_t dim = 784, R = 50;
-  float *img = malloc(3 * dim * sizeof *img), *out = malloc(3 * R * dim * sizeof *out);
+  float *img = malloc(3 * dim * sizeof *img),
+        *out = malloc(3 * R * dim * sizeof *out);
   float *one = malloc(R * dim * sizeof *one);
   for (size_t i = 0; i < 3 * dim; i++) img[i] = 0.5f;
   lsp_perturb_opts o = {R, 0, 0.05, 3};
-  assert_int_equal(lsp_perturb_images(img, 3, 1, 28, 28, 0.0f, 1.0f, &o, out), 0);
+  assert_int_equal(lsp_perturb_images(img, 3, 1, 28, 28, 0.0f, 1.0f, &o, out),
+                   0);
   double s = 0, s2 = 0;
   for (size_t i = 0; i < 3 * R * dim; i++) {
     double v = out[i] - 0.5;
@@ -176,16 +186,19 @@ static void test_perturb_noise(void **state) {
   td_close(sd, 0.05, 0.02, 0, "noise sd", 0);
   td_close(s / nn, 0.0, 0, 0.001, "noise mean", 0);
   /* image 0 alone gives the same copies as image 0 among three */
-  assert_int_equal(lsp_perturb_images(img, 1, 1, 28, 28, 0.0f, 1.0f, &o, one), 0);
+  assert_int_equal(lsp_perturb_images(img, 1, 1, 28, 28, 0.0f, 1.0f, &o, one),
+                   0);
   assert_memory_equal(one, out, R * dim * sizeof *one);
   /* another seed, other copies */
   o.seed = 4;
-  assert_int_equal(lsp_perturb_images(img, 1, 1, 28, 28, 0.0f, 1.0f, &o, one), 0);
+  assert_int_equal(lsp_perturb_images(img, 1, 1, 28, 28, 0.0f, 1.0f, &o, one),
+                   0);
   assert_true(memcmp(one, out, R * dim * sizeof *one) != 0);
   /* clipping */
   o.noise_sd = 1.0;
   o.max_shift = 2;
-  assert_int_equal(lsp_perturb_images(img, 3, 1, 28, 28, 0.0f, 1.0f, &o, out), 0);
+  assert_int_equal(lsp_perturb_images(img, 3, 1, 28, 28, 0.0f, 1.0f, &o, out),
+                   0);
   size_t at_lo = 0, at_hi = 0;
   for (size_t i = 0; i < 3 * R * dim; i++) {
     assert_true(out[i] >= 0.0f && out[i] <= 1.0f);
@@ -195,13 +208,16 @@ static void test_perturb_noise(void **state) {
   assert_true(at_lo > 0 && at_hi > 0);
   /* errors */
   o.max_shift = 28;
-  assert_int_equal(lsp_perturb_images(img, 1, 1, 28, 28, 0.0f, 1.0f, &o, out), LSP_EINVAL);
+  assert_int_equal(lsp_perturb_images(img, 1, 1, 28, 28, 0.0f, 1.0f, &o, out),
+                   LSP_EINVAL);
   o.max_shift = 2;
   o.noise_sd = -1;
-  assert_int_equal(lsp_perturb_images(img, 1, 1, 28, 28, 0.0f, 1.0f, &o, out), LSP_EINVAL);
+  assert_int_equal(lsp_perturb_images(img, 1, 1, 28, 28, 0.0f, 1.0f, &o, out),
+                   LSP_EINVAL);
   o.noise_sd = 0.05;
   o.copies = 0;
-  assert_int_equal(lsp_perturb_images(img, 1, 1, 28, 28, 0.0f, 1.0f, &o, out), LSP_EINVAL);
+  assert_int_equal(lsp_perturb_images(img, 1, 1, 28, 28, 0.0f, 1.0f, &o, out),
+                   LSP_EINVAL);
   free(img);
   free(out);
   free(one);
@@ -290,9 +306,12 @@ static void test_erasure_set(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_hand_case),        cmocka_unit_test(test_gaussian_mixture),
-      cmocka_unit_test(test_mi_errors),        cmocka_unit_test(test_confused_pair),
-      cmocka_unit_test(test_perturb_shifts),   cmocka_unit_test(test_perturb_noise),
+      cmocka_unit_test(test_hand_case),
+      cmocka_unit_test(test_gaussian_mixture),
+      cmocka_unit_test(test_mi_errors),
+      cmocka_unit_test(test_confused_pair),
+      cmocka_unit_test(test_perturb_shifts),
+      cmocka_unit_test(test_perturb_noise),
       cmocka_unit_test(test_erasure_set),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,8 +39,8 @@ static void load(const char *dir, const char *name, lsp_array *a) {
 
 /* The kernel's gradient against PyTorch's float64 gradient (computed from
  * the same float32 inputs) and its float32 one. */
-static void check_grad(const float *g, const lsp_array *g64, const lsp_array *g32,
-                       size_t nk, const char *what) {
+static void check_grad(const float *g, const lsp_array *g64,
+                       const lsp_array *g32, size_t nk, const char *what) {
   assert_int_equal(g64->dtype, LSP_DT_F64);
   assert_int_equal(g32->dtype, LSP_DT_F32);
   assert_int_equal(g64->count, nk);
@@ -70,13 +70,17 @@ static void test_torch_soft(void **state) {
     assert_int_equal(k, (size_t)case_num(cases[c], "k"));
     float *g = malloc(n * k * sizeof *g);
     double mean = NAN, *rows = malloc(n * sizeof *rows);
-    assert_int_equal(lsp_loss_soft_xent(za.data, qa.data, n, k, g, 1.0 / (double)n,
-                                        rows, &mean), 0);
-    td_close(mean, case_num(cases[c], "loss_f64"), 1e-6, 0, "soft loss vs torch f64", 0);
-    td_close(mean, case_num(cases[c], "loss_f32"), 1e-6, 0, "soft loss vs torch f32", 0);
+    assert_int_equal(lsp_loss_soft_xent(za.data, qa.data, n, k, g,
+                                        1.0 / (double)n, rows, &mean),
+                     0);
+    td_close(mean, case_num(cases[c], "loss_f64"), 1e-6, 0,
+             "soft loss vs torch f64", 0);
+    td_close(mean, case_num(cases[c], "loss_f32"), 1e-6, 0,
+             "soft loss vs torch f32", 0);
     double s = 0;
     for (size_t i = 0; i < n; i++) s += rows[i];
-    td_close(s / (double)n, mean, 1e-12, 0, "row losses average to the mean", 0);
+    td_close(s / (double)n, mean, 1e-12, 0, "row losses average to the mean",
+             0);
     check_grad(g, &ga, &g32, n * k, cases[c]);
     print_message("%s: loss %.12f, torch f64 %.12f\n", cases[c], mean,
                   case_num(cases[c], "loss_f64"));
@@ -93,7 +97,7 @@ static void test_torch_soft(void **state) {
  *          + a T^2 F.kl_div(log_softmax(zs/T), softmax(zt/T), 'batchmean') */
 static void test_torch_distill(void **state) {
   (void)state;
-  const char *cases[] = {"distill_t1_a0.5",      "distill_t2_a0.9",
+  const char *cases[] = {"distill_t1_a0.5",       "distill_t2_a0.9",
                          "distill_t4_a0.3_ls0.1", "distill_t8_a1",
                          "distill_t0.5_a0.7",     "distill_k37_t3_a0.6",
                          "distill_peaked_t1_a0.8"};
@@ -107,15 +111,20 @@ static void test_torch_distill(void **state) {
     size_t n = sa.shape[0], k = sa.shape[1];
     int32_t *y = NULL;
     assert_int_equal(lsp_array_labels(&ya, "labels", (int)k, &y), 0);
-    lsp_distill d = {case_num(cases[c], "alpha"), case_num(cases[c], "temperature"),
+    lsp_distill d = {case_num(cases[c], "alpha"),
+                     case_num(cases[c], "temperature"),
                      {case_num(cases[c], "smoothing"), LSP_LS_UNIFORM, 0}};
     float *g = malloc(n * k * sizeof *g);
     lsp_distill_mean m;
-    assert_int_equal(lsp_loss_distill(sa.data, ta.data, y, n, k, &d, g, 1.0 / (double)n,
-                                      NULL, &m), 0);
-    td_close(m.loss, case_num(cases[c], "loss_f64"), 1e-6, 0, "distill loss vs torch f64", c);
-    td_close(m.loss, case_num(cases[c], "loss_f32"), 1e-6, 0, "distill loss vs torch f32", c);
-    td_close(m.ce, case_num(cases[c], "ce_f64"), 1e-6, 0, "hard CE vs torch", c);
+    assert_int_equal(lsp_loss_distill(sa.data, ta.data, y, n, k, &d, g,
+                                      1.0 / (double)n, NULL, &m),
+                     0);
+    td_close(m.loss, case_num(cases[c], "loss_f64"), 1e-6, 0,
+             "distill loss vs torch f64", c);
+    td_close(m.loss, case_num(cases[c], "loss_f32"), 1e-6, 0,
+             "distill loss vs torch f32", c);
+    td_close(m.ce, case_num(cases[c], "ce_f64"), 1e-6, 0, "hard CE vs torch",
+             c);
     td_close(m.kl, case_num(cases[c], "kl_f64"), 1e-6, 1e-12, "KL vs torch", c);
     check_grad(g, &ga, &g32, n * k, cases[c]);
     print_message("%s: loss %.12f, torch f64 %.12f\n", cases[c], m.loss,
@@ -164,13 +173,16 @@ static void test_finite_differences(void **state) {
     float *q = malloc(n * k * sizeof *q), *g = malloc(n * k * sizeof *g);
     double *gref = malloc(n * k * sizeof *gref);
     int32_t *y = malloc(n * sizeof *y);
-    for (size_t i = 0; i < n * k; i++) z[i] = frand(&seed, 3.0f), t[i] = frand(&seed, 3.5f);
+    for (size_t i = 0; i < n * k; i++)
+      z[i] = frand(&seed, 3.0f), t[i] = frand(&seed, 3.5f);
     for (size_t i = 0; i < n; i++) y[i] = (int32_t)((i * 5 + 1) % k);
     rand_targets(q, n, k, &seed);
     /* soft-target CE */
     double mean, ref, lp, lm;
-    assert_int_equal(lsp_loss_soft_xent(z, q, n, k, g, 1.0 / (double)n, NULL, &mean), 0);
-    assert_int_equal(lsp_loss_soft_xent_ref(z, q, n, k, gref, 1.0 / (double)n, &ref), 0);
+    assert_int_equal(
+        lsp_loss_soft_xent(z, q, n, k, g, 1.0 / (double)n, NULL, &mean), 0);
+    assert_int_equal(
+        lsp_loss_soft_xent_ref(z, q, n, k, gref, 1.0 / (double)n, &ref), 0);
     td_close(mean, ref, 1e-12, 0, "soft loss vs reference", k);
     for (size_t i = 0; i < n * k; i++) {
       float z0 = z[i];
@@ -179,26 +191,35 @@ static void test_finite_differences(void **state) {
       z[i] = z0 - h;
       assert_int_equal(lsp_loss_soft_xent_ref(z, q, n, k, NULL, 1, &lm), 0);
       z[i] = z0;
-      td_close(g[i], (lp - lm) / (2.0 * (double)h), 0, 1e-6, "soft grad vs finite difference", i);
+      td_close(g[i], (lp - lm) / (2.0 * (double)h), 0, 1e-6,
+               "soft grad vs finite difference", i);
       td_close(g[i], gref[i], 1e-6, 1e-9, "soft grad vs reference", i);
     }
     /* distillation, over temperatures, alphas and hard-label settings */
     for (size_t ti = 0; ti < 4; ti++)
       for (size_t ai = 0; ai < 3; ai++) {
-        lsp_distill d = {a_list[ai], t_list[ti],
-                         {ai == 1 ? 0.1 : 0.0, ti == 2 ? LSP_LS_T2T : LSP_LS_UNIFORM,
-                          (int)(ti == 3)}};
+        lsp_distill d = {
+            a_list[ai],
+            t_list[ti],
+            {ai == 1 ? 0.1 : 0.0, ti == 2 ? LSP_LS_T2T : LSP_LS_UNIFORM,
+             (int)(ti == 3)}};
         lsp_distill_mean m, mr, mp, mm;
-        assert_int_equal(lsp_loss_distill(z, t, y, n, k, &d, g, 1.0 / (double)n, NULL, &m), 0);
-        assert_int_equal(lsp_loss_distill_ref(z, t, y, n, k, &d, gref, 1.0 / (double)n, &mr), 0);
+        assert_int_equal(
+            lsp_loss_distill(z, t, y, n, k, &d, g, 1.0 / (double)n, NULL, &m),
+            0);
+        assert_int_equal(
+            lsp_loss_distill_ref(z, t, y, n, k, &d, gref, 1.0 / (double)n, &mr),
+            0);
         td_close(m.loss, mr.loss, 1e-12, 1e-14, "distill loss vs reference", k);
         td_close(m.kl, mr.kl, 1e-11, 1e-14, "KL vs reference", k);
         for (size_t i = 0; i < n * k; i++) {
           float z0 = z[i];
           z[i] = z0 + h;
-          assert_int_equal(lsp_loss_distill_ref(z, t, y, n, k, &d, NULL, 1, &mp), 0);
+          assert_int_equal(
+              lsp_loss_distill_ref(z, t, y, n, k, &d, NULL, 1, &mp), 0);
           z[i] = z0 - h;
-          assert_int_equal(lsp_loss_distill_ref(z, t, y, n, k, &d, NULL, 1, &mm), 0);
+          assert_int_equal(
+              lsp_loss_distill_ref(z, t, y, n, k, &d, NULL, 1, &mm), 0);
           z[i] = z0;
           double fd = (mp.loss - mm.loss) / (2.0 * (double)h);
           /* the h^2 error term grows like 1/T: looser at T = 0.5 */
@@ -224,16 +245,19 @@ static void test_special_cases(void **state) {
   float z[37 * 19], t[37 * 19], q[37 * 19], g[37 * 19], gx[37 * 19];
   int32_t y[37];
   unsigned seed = 77;
-  for (size_t i = 0; i < n * k; i++) z[i] = frand(&seed, 5.0f), t[i] = frand(&seed, 5.0f);
+  for (size_t i = 0; i < n * k; i++)
+    z[i] = frand(&seed, 5.0f), t[i] = frand(&seed, 5.0f);
   for (size_t i = 0; i < n; i++) y[i] = (int32_t)((i * 3) % k);
   for (int conv = 0; conv < 2; conv++)
     for (int e = 0; e < 3; e++) {
       lsp_ls ls = {e * 0.15, (lsp_ls_convention)conv, 0};
       double lx, ls_soft;
-      assert_int_equal(lsp_loss_xent(z, y, n, k, &ls, gx, 1.0 / (double)n, NULL, &lx), 0);
+      assert_int_equal(
+          lsp_loss_xent(z, y, n, k, &ls, gx, 1.0 / (double)n, NULL, &lx), 0);
       lsp_distill d = {0.0, 3.0, ls};
       lsp_distill_mean m;
-      assert_int_equal(lsp_loss_distill(z, t, y, n, k, &d, g, 1.0 / (double)n, NULL, &m), 0);
+      assert_int_equal(
+          lsp_loss_distill(z, t, y, n, k, &d, g, 1.0 / (double)n, NULL, &m), 0);
       td_close(m.loss, lx, 1e-6, 0, "alpha 0 = smoothed CE", (size_t)e);
       td_close(m.ce, lx, 1e-6, 0, "alpha 0: ce part", (size_t)e);
       for (size_t i = 0; i < n * k; i++)
@@ -243,9 +267,12 @@ static void test_special_cases(void **state) {
       for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < k; j++)
           q[i * k + j] = (float)((int32_t)j == y[i] ? on : off);
-      assert_int_equal(lsp_loss_soft_xent(z, q, n, k, g, 1.0 / (double)n, NULL, &ls_soft), 0);
+      assert_int_equal(
+          lsp_loss_soft_xent(z, q, n, k, g, 1.0 / (double)n, NULL, &ls_soft),
+          0);
       /* q rounded to float32: the sum of q differs from 1 by ~1e-7 */
-      td_close(ls_soft, lx, 1e-6, 0, "soft targets = smoothed target", (size_t)e);
+      td_close(ls_soft, lx, 1e-6, 0, "soft targets = smoothed target",
+               (size_t)e);
       for (size_t i = 0; i < n * k; i++)
         td_close(g[i], gx[i], 1e-5, 1e-8, "soft target gradient", i);
     }
@@ -268,7 +295,8 @@ static void test_teacher_is_student(void **state) {
     lsp_distill d = {1.0, temps[ti], {0.1, LSP_LS_UNIFORM, 0}};
     lsp_distill_mean m;
     double rows[70];
-    assert_int_equal(lsp_loss_distill(z, z, y, n, k, &d, g, 1.0 / (double)n, rows, &m), 0);
+    assert_int_equal(
+        lsp_loss_distill(z, z, y, n, k, &d, g, 1.0 / (double)n, rows, &m), 0);
     assert_true(m.kl == 0.0);
     assert_true(m.loss == 0.0);
     for (size_t i = 0; i < n; i++) assert_true(rows[i] == 0.0);
@@ -301,23 +329,29 @@ static void test_closed_forms(void **state) {
   double ps = 1.0 / (1.0 + exp((-0.5 - 0.75) / T)); /* P(class 0) at T */
   double pt = 1.0 / (1.0 + exp((2.0 + 1.25) / T));
   double kl = pt * log(pt / ps) + (1 - pt) * log((1 - pt) / (1 - ps));
-  double p1 = 1.0 / (1.0 + exp(0.75 + 0.5));        /* P(class 1), T = 1 */
+  double p1 = 1.0 / (1.0 + exp(0.75 + 0.5)); /* P(class 1), T = 1 */
   td_close(m.kl, kl, 1e-12, 0, "Bernoulli KL", 0);
   td_close(m.ce, -log(p1), 1e-12, 0, "K=2 CE", 0);
-  td_close(m.loss, (1 - a) * -log(p1) + a * T * T * kl, 1e-12, 0, "K=2 loss", 0);
-  td_close(g[0], (1 - a) * (1 - p1) + a * T * (ps - pt), 1e-6, 1e-9, "K=2 grad", 0);
-  td_close(g[1], (1 - a) * (p1 - 1) + a * T * (pt - ps), 1e-6, 1e-9, "K=2 grad", 1);
+  td_close(m.loss, (1 - a) * -log(p1) + a * T * T * kl, 1e-12, 0, "K=2 loss",
+           0);
+  td_close(g[0], (1 - a) * (1 - p1) + a * T * (ps - pt), 1e-6, 1e-9, "K=2 grad",
+           0);
+  td_close(g[1], (1 - a) * (p1 - 1) + a * T * (pt - ps), 1e-6, 1e-9, "K=2 grad",
+           1);
 
   /* logits of +-1e4: finite, and the closed form (the teacher picks class 2) */
-  const float zb[4] = {1e4f, -1e4f, 0.0f, 5e3f}, tb[4] = {0.0f, 0.0f, 1e4f, 0.0f};
+  const float zb[4] = {1e4f, -1e4f, 0.0f, 5e3f},
+              tb[4] = {0.0f, 0.0f, 1e4f, 0.0f};
   const int32_t yb = 0;
   lsp_distill d1 = {0.5, 1.0, {0.0, LSP_LS_UNIFORM, 0}};
   float gb[4];
-  assert_int_equal(lsp_loss_distill(zb, tb, &yb, 1, 4, &d1, gb, 1.0, NULL, &m), 0);
+  assert_int_equal(lsp_loss_distill(zb, tb, &yb, 1, 4, &d1, gb, 1.0, NULL, &m),
+                   0);
   td_close(m.ce, 0.0, 0, 1e-12, "huge logits CE", 0);
   td_close(m.kl, 1e4, 1e-12, 0, "huge logits KL = z_0 - z_2", 0);
   const double want[4] = {0.5, 0.0, -0.5, 0.0};
-  for (int j = 0; j < 4; j++) td_close(gb[j], want[j], 0, 1e-7, "huge logits grad", (size_t)j);
+  for (int j = 0; j < 4; j++)
+    td_close(gb[j], want[j], 0, 1e-7, "huge logits grad", (size_t)j);
   double l;
   const float qb[4] = {0.25f, 0.25f, 0.25f, 0.25f};
   assert_int_equal(lsp_loss_soft_xent(zb, qb, 1, 4, gb, 1.0, NULL, &l), 0);
@@ -340,48 +374,64 @@ static void test_invalid_inputs(void **state) {
   const double bad_alpha[] = {-0.01, 1.01, NAN};
   for (int i = 0; i < 3; i++) {
     lsp_distill d = {bad_alpha[i], 2.0, {0, LSP_LS_UNIFORM, 0}};
-    assert_int_equal(lsp_loss_distill(z, t, y, 2, 3, &d, NULL, 1, NULL, &m), LSP_EINVAL);
+    assert_int_equal(lsp_loss_distill(z, t, y, 2, 3, &d, NULL, 1, NULL, &m),
+                     LSP_EINVAL);
     assert_non_null(strstr(lsp_errmsg(), "alpha"));
   }
   const double bad_t[] = {0.0, -1.0, INFINITY, NAN};
   for (int i = 0; i < 4; i++) {
     lsp_distill d = {0.5, bad_t[i], {0, LSP_LS_UNIFORM, 0}};
-    assert_int_equal(lsp_loss_distill(z, t, y, 2, 3, &d, NULL, 1, NULL, &m), LSP_EINVAL);
+    assert_int_equal(lsp_loss_distill(z, t, y, 2, 3, &d, NULL, 1, NULL, &m),
+                     LSP_EINVAL);
     assert_non_null(strstr(lsp_errmsg(), "temperature"));
   }
-  lsp_distill ok = {0.5, 2.0, {0, LSP_LS_UNIFORM, 0}}, badeps = {0.5, 2.0, {1.5, LSP_LS_UNIFORM, 0}};
-  assert_int_equal(lsp_loss_distill(z, t, y, 2, 3, &badeps, NULL, 1, NULL, &m), LSP_EINVAL);
-  assert_int_equal(lsp_loss_distill(z, t, y, 6, 1, &ok, NULL, 1, NULL, &m), LSP_EINVAL);
-  assert_int_equal(lsp_loss_distill(z, t, y, 0, 3, &ok, NULL, 1, NULL, &m), LSP_EDATA);
-  assert_int_equal(lsp_loss_soft_xent(z, q, 6, 1, NULL, 1, NULL, &l), LSP_EINVAL);
-  assert_int_equal(lsp_loss_soft_xent(z, q, 0, 3, NULL, 1, NULL, &l), LSP_EDATA);
-  assert_int_equal(lsp_loss_soft_xent(z, q, 2, 3, NULL, NAN, NULL, &l), LSP_EINVAL);
+  lsp_distill ok = {0.5, 2.0, {0, LSP_LS_UNIFORM, 0}},
+              badeps = {0.5, 2.0, {1.5, LSP_LS_UNIFORM, 0}};
+  assert_int_equal(lsp_loss_distill(z, t, y, 2, 3, &badeps, NULL, 1, NULL, &m),
+                   LSP_EINVAL);
+  assert_int_equal(lsp_loss_distill(z, t, y, 6, 1, &ok, NULL, 1, NULL, &m),
+                   LSP_EINVAL);
+  assert_int_equal(lsp_loss_distill(z, t, y, 0, 3, &ok, NULL, 1, NULL, &m),
+                   LSP_EDATA);
+  assert_int_equal(lsp_loss_soft_xent(z, q, 6, 1, NULL, 1, NULL, &l),
+                   LSP_EINVAL);
+  assert_int_equal(lsp_loss_soft_xent(z, q, 0, 3, NULL, 1, NULL, &l),
+                   LSP_EDATA);
+  assert_int_equal(lsp_loss_soft_xent(z, q, 2, 3, NULL, NAN, NULL, &l),
+                   LSP_EINVAL);
   int32_t ybad[2] = {0, 3};
-  assert_int_equal(lsp_loss_distill(z, t, ybad, 2, 3, &ok, NULL, 1, NULL, &m), LSP_EDATA);
+  assert_int_equal(lsp_loss_distill(z, t, ybad, 2, 3, &ok, NULL, 1, NULL, &m),
+                   LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "row 1"));
   const float specials[3] = {NAN, INFINITY, -INFINITY};
   for (int s = 0; s < 3; s++) {
     z[4] = specials[s];
-    assert_int_equal(lsp_loss_distill(z, t, y, 2, 3, &ok, NULL, 1, NULL, &m), LSP_EDATA);
+    assert_int_equal(lsp_loss_distill(z, t, y, 2, 3, &ok, NULL, 1, NULL, &m),
+                     LSP_EDATA);
     assert_non_null(strstr(lsp_errmsg(), "non-finite logit"));
     assert_non_null(strstr(lsp_errmsg(), "row 1, column 1"));
-    assert_int_equal(lsp_loss_soft_xent(z, q, 2, 3, NULL, 1, NULL, &l), LSP_EDATA);
+    assert_int_equal(lsp_loss_soft_xent(z, q, 2, 3, NULL, 1, NULL, &l),
+                     LSP_EDATA);
     assert_non_null(strstr(lsp_errmsg(), "row 1, column 1"));
     z[4] = 5;
     t[5] = specials[s];
-    assert_int_equal(lsp_loss_distill(z, t, y, 2, 3, &ok, NULL, 1, NULL, &m), LSP_EDATA);
+    assert_int_equal(lsp_loss_distill(z, t, y, 2, 3, &ok, NULL, 1, NULL, &m),
+                     LSP_EDATA);
     assert_non_null(strstr(lsp_errmsg(), "non-finite teacher logit"));
     assert_non_null(strstr(lsp_errmsg(), "row 1, column 2"));
     t[5] = 1;
     q[1] = specials[s];
-    assert_int_equal(lsp_loss_soft_xent(z, q, 2, 3, NULL, 1, NULL, &l), LSP_EDATA);
+    assert_int_equal(lsp_loss_soft_xent(z, q, 2, 3, NULL, 1, NULL, &l),
+                     LSP_EDATA);
     assert_non_null(strstr(lsp_errmsg(), "non-finite target"));
     assert_non_null(strstr(lsp_errmsg(), "row 0, column 1"));
     q[1] = 0.5f;
   }
   q[5] = -0.25f;
-  assert_int_equal(lsp_loss_soft_xent(z, q, 2, 3, NULL, 1, NULL, &l), LSP_EDATA);
-  assert_non_null(strstr(lsp_errmsg(), "negative target (-0.25) at row 1, column 2"));
+  assert_int_equal(lsp_loss_soft_xent(z, q, 2, 3, NULL, 1, NULL, &l),
+                   LSP_EDATA);
+  assert_non_null(
+      strstr(lsp_errmsg(), "negative target (-0.25) at row 1, column 2"));
 }
 
 /* Large random problems: bit-identical means and gradients for 1 and 2
@@ -393,14 +443,17 @@ static void test_threads_and_reference(void **state) {
   float *g1 = malloc(n * k * sizeof *g1), *g2 = malloc(n * k * sizeof *g2);
   int32_t *y = malloc(n * sizeof *y);
   unsigned seed = 99;
-  for (size_t i = 0; i < n * k; i++) z[i] = frand(&seed, 8.0f), t[i] = frand(&seed, 8.0f);
+  for (size_t i = 0; i < n * k; i++)
+    z[i] = frand(&seed, 8.0f), t[i] = frand(&seed, 8.0f);
   for (size_t i = 0; i < n; i++) y[i] = (int32_t)((i * 31) % k);
   lsp_distill d = {0.7, 4.0, {0.1, LSP_LS_UNIFORM, 0}};
   lsp_distill_mean m1, m2, mr;
   lsp_threads_set(1);
-  assert_int_equal(lsp_loss_distill(z, t, y, n, k, &d, g1, 1.0 / (double)n, NULL, &m1), 0);
+  assert_int_equal(
+      lsp_loss_distill(z, t, y, n, k, &d, g1, 1.0 / (double)n, NULL, &m1), 0);
   lsp_threads_set(2);
-  assert_int_equal(lsp_loss_distill(z, t, y, n, k, &d, g2, 1.0 / (double)n, NULL, &m2), 0);
+  assert_int_equal(
+      lsp_loss_distill(z, t, y, n, k, &d, g2, 1.0 / (double)n, NULL, &m2), 0);
   assert_true(m1.loss == m2.loss && m1.kl == m2.kl);
   assert_memory_equal(g1, g2, n * k * sizeof *g1);
   assert_int_equal(lsp_loss_distill_ref(z, t, y, n, k, &d, NULL, 1, &mr), 0);
@@ -409,9 +462,11 @@ static void test_threads_and_reference(void **state) {
   lsp_softmax_rows(t, t, n, k);
   double s1, s2, sr;
   lsp_threads_set(1);
-  assert_int_equal(lsp_loss_soft_xent(z, t, n, k, g1, 1.0 / (double)n, NULL, &s1), 0);
+  assert_int_equal(
+      lsp_loss_soft_xent(z, t, n, k, g1, 1.0 / (double)n, NULL, &s1), 0);
   lsp_threads_set(2);
-  assert_int_equal(lsp_loss_soft_xent(z, t, n, k, g2, 1.0 / (double)n, NULL, &s2), 0);
+  assert_int_equal(
+      lsp_loss_soft_xent(z, t, n, k, g2, 1.0 / (double)n, NULL, &s2), 0);
   assert_true(s1 == s2);
   assert_memory_equal(g1, g2, n * k * sizeof *g1);
   assert_int_equal(lsp_loss_soft_xent_ref(z, t, n, k, NULL, 1, &sr), 0);

@@ -8,10 +8,10 @@
 #include <stddef.h>
 
 typedef struct {
-  size_t copies;       /* R copies of every image (20)                        */
-  int max_shift;       /* shifts dx, dy uniform in [-max_shift, max_shift] (2) */
-  double noise_sd;     /* sd of the Gaussian noise added to every pixel (0.05) */
-  unsigned long seed;  /* (1)                                                 */
+  size_t copies;      /* R copies of every image (20)                        */
+  int max_shift;      /* shifts dx, dy uniform in [-max_shift, max_shift] (2) */
+  double noise_sd;    /* sd of the Gaussian noise added to every pixel (0.05) */
+  unsigned long seed; /* (1)                                                 */
 } lsp_perturb_opts;
 
 void lsp_perturb_opts_default(lsp_perturb_opts *o);
@@ -28,6 +28,7 @@ void lsp_perturb_opts_default(lsp_perturb_opts *o);
  * Errors: LSP_EINVAL for copies == 0, max_shift < 0, max_shift >= h or w
  * (when > 0), a negative or non-finite noise_sd, lo > hi. */
 int lsp_perturb_images(const float *x, size_t n, size_t c, size_t h, size_t w,
-                       float lo, float hi, const lsp_perturb_opts *o, float *out);
+                       float lo, float hi, const lsp_perturb_opts *o,
+                       float *out);
 
 #endif

@@ -30,7 +30,7 @@
 
 #define VD LSP_VLANES_D
 
-/* ---- settings ------------------------------------------------------------- */
+/* ---- settings ------------------------------------------------------------ */
 
 int lsp_distill_check(const lsp_distill *d, size_t k) {
   if (!d) return lsp_fail(LSP_EINVAL, "no distillation settings given");
@@ -43,7 +43,7 @@ int lsp_distill_check(const lsp_distill *d, size_t k) {
   return lsp_ls_check(&d->hard, k);
 }
 
-/* ---- vector helpers --------------------------------------------------------- */
+/* ---- vector helpers ------------------------------------------------------ */
 
 /* nv <= 8 floats from p widened to double; lanes past nv are 0. A full
  * chunk is one vector load (the tail goes through a zeroed buffer: a
@@ -105,7 +105,7 @@ static inline double hmax8(lsp_v8d v) {
 /* Row status: 0 ok, or which input of the row is bad. */
 enum { ROW_OK = 0, ROW_LOGIT = 1, ROW_OTHER = 2, ROW_NEGATIVE = 3 };
 
-/* ---- soft-target cross-entropy: one row ----------------------------------- */
+/* ---- soft-target cross-entropy: one row ---------------------------------- */
 
 LSP_CLONES
 static int soft_row(const float *z, const float *q, size_t k, float *g,
@@ -150,7 +150,7 @@ static int soft_row(const float *z, const float *q, size_t k, float *g,
   return ROW_OK;
 }
 
-/* ---- distillation: one row ------------------------------------------------- */
+/* ---- distillation: one row ----------------------------------------------- */
 
 typedef struct {
   double alpha, t, invt;
@@ -195,8 +195,8 @@ static int distill_row(const float *z, const float *t, size_t k, int32_t y,
   }
   const double S1 = hsum8(s1), S2 = t1 ? S1 : hsum8(s2), S3 = hsum8(s3);
   /* CE = logsumexp(z) - sum q z - H(q); with q = off + (on - off)[k = y] */
-  *ce = mz + log(S1) - (dp->off * sz + (dp->on - dp->off) * (double)z[y]) -
-        dp->h;
+  *ce =
+      mz + log(S1) - (dp->off * sz + (dp->on - dp->off) * (double)z[y]) - dp->h;
   /* KL(tT || pT) = sum tT (t - z)/T + logsumexp(z/T) - logsumexp(t/T) */
   *kl = (mz * dp->invt + log(S2)) - (mt * dp->invt + log(S3)) +
         dp->invt * hsum8(vdot) / S3;
@@ -219,14 +219,15 @@ static int distill_row(const float *z, const float *t, size_t k, int32_t y,
   return ROW_OK;
 }
 
-/* ---- the parallel driver ----------------------------------------------------- */
+/* ---- the parallel driver
+ * ----------------------------------------------------- */
 
 /* Rows per block of the deterministic reduction. */
 #define SOFT_BLOCK 64
 
 typedef struct {
-  int distill;           /* 0: soft-target CE; 1: distillation          */
-  const float *z, *t;    /* logits; targets (CE) or teacher logits      */
+  int distill;        /* 0: soft-target CE; 1: distillation          */
+  const float *z, *t; /* logits; targets (CE) or teacher logits      */
   const int32_t *y;
   size_t k;
   dparams dp;
@@ -246,8 +247,8 @@ static int one_row(const job *jb, size_t r, double *a, double *b) {
     *a = ce;
     *b = kl;
     if (!st && jb->row_loss)
-      jb->row_loss[r] = (1.0 - jb->dp.alpha) * ce +
-                        jb->dp.alpha * jb->dp.t * jb->dp.t * kl;
+      jb->row_loss[r] =
+          (1.0 - jb->dp.alpha) * ce + jb->dp.alpha * jb->dp.t * jb->dp.t * kl;
   } else {
     st = soft_row(jb->z + r * k, jb->t + r * k, k, g, jb->gscale, a);
     *b = 0.0;
@@ -266,10 +267,10 @@ static int bad_row(const job *jb, size_t r, int code) {
   else
     while (c < k && isfinite(v[c])) c++;
   double x = c < k ? (double)v[c] : 0.0;
-  const char *what = code == ROW_LOGIT ? "non-finite logit"
+  const char *what = code == ROW_LOGIT      ? "non-finite logit"
                      : code == ROW_NEGATIVE ? "negative target"
-                     : jb->distill ? "non-finite teacher logit"
-                                   : "non-finite target";
+                     : jb->distill          ? "non-finite teacher logit"
+                                            : "non-finite target";
   return lsp_fail(LSP_EDATA, "%s (%g) at row %zu, column %zu", what, x, r, c);
 }
 
@@ -277,13 +278,15 @@ static int bad_row(const job *jb, size_t r, int code) {
 static int run_rows(const job *jb, size_t n, double sums[2]) {
   size_t nblocks = (n + SOFT_BLOCK - 1) / SOFT_BLOCK;
   /* block sums on the stack for mini-batches, on the heap for large inputs */
-  double small[2 * 32], *bs = nblocks <= 32 ? small : malloc(2 * nblocks * sizeof *bs);
+  double small[2 * 32],
+      *bs = nblocks <= 32 ? small : malloc(2 * nblocks * sizeof *bs);
   if (!bs) return lsp_fail(LSP_ENOMEM, "out of memory");
   size_t first_bad = SIZE_MAX;
   int bad_code = 0;
 #pragma omp parallel for schedule(static) if (n * jb->k >= 65536)
   for (size_t blk = 0; blk < nblocks; blk++) {
-    size_t r0 = blk * SOFT_BLOCK, r1 = r0 + SOFT_BLOCK < n ? r0 + SOFT_BLOCK : n;
+    size_t r0 = blk * SOFT_BLOCK,
+           r1 = r0 + SOFT_BLOCK < n ? r0 + SOFT_BLOCK : n;
     double acc_a = 0.0, acc_b = 0.0;
     for (size_t r = r0; r < r1; r++) {
       double a, b;
@@ -313,7 +316,8 @@ static int run_rows(const job *jb, size_t n, double sums[2]) {
 
 static int check_common(const float *z, const float *t, size_t n, size_t k,
                         double dscale) {
-  if (k < 2) return lsp_fail(LSP_EINVAL, "need at least 2 classes (K = %zu)", k);
+  if (k < 2)
+    return lsp_fail(LSP_EINVAL, "need at least 2 classes (K = %zu)", k);
   if (k > (size_t)INT32_MAX)
     return lsp_fail(LSP_EINVAL, "too many classes (K = %zu)", k);
   if (n == 0) return lsp_fail(LSP_EDATA, "no rows (N = 0)");
@@ -328,8 +332,13 @@ int lsp_loss_soft_xent(const float *logits, const float *targets, size_t n,
                        double *row_loss, double *mean_loss) {
   int st = check_common(logits, targets, n, k, dscale);
   if (st) return st;
-  job jb = {.distill = 0, .z = logits, .t = targets, .k = k, .g = dlogits,
-            .gscale = dscale, .row_loss = row_loss};
+  job jb = {.distill = 0,
+            .z = logits,
+            .t = targets,
+            .k = k,
+            .g = dlogits,
+            .gscale = dscale,
+            .row_loss = row_loss};
   double sums[2];
   if ((st = run_rows(&jb, n, sums))) return st;
   if (mean_loss) *mean_loss = sums[0] / (double)n;
@@ -361,8 +370,14 @@ int lsp_loss_distill(const float *logits, const float *teacher,
   if (!st) st = check_common(logits, teacher, n, k, dscale);
   if (!st) st = check_labels(labels, n, k);
   if (st) return st;
-  job jb = {.distill = 1, .z = logits, .t = teacher, .y = labels, .k = k,
-            .g = dlogits, .gscale = dscale, .row_loss = row_loss};
+  job jb = {.distill = 1,
+            .z = logits,
+            .t = teacher,
+            .y = labels,
+            .k = k,
+            .g = dlogits,
+            .gscale = dscale,
+            .row_loss = row_loss};
   distill_params(d, k, &jb.dp);
   double sums[2];
   if ((st = run_rows(&jb, n, sums))) return st;
@@ -375,10 +390,12 @@ int lsp_loss_distill(const float *logits, const float *teacher,
   return LSP_OK;
 }
 
-/* ---- the naive references ----------------------------------------------------- */
+/* ---- the naive references
+ * ----------------------------------------------------- */
 
 /* log-softmax of v/T into out (double), from float v: max, then sums. */
-static void log_softmax_ref(const float *v, size_t k, double temp, double *out) {
+static void log_softmax_ref(const float *v, size_t k, double temp,
+                            double *out) {
   double m = -INFINITY;
   for (size_t j = 0; j < k; j++) m = fmax(m, (double)v[j] / temp);
   double s = 0.0;
@@ -387,8 +404,8 @@ static void log_softmax_ref(const float *v, size_t k, double temp, double *out) 
   for (size_t j = 0; j < k; j++) out[j] = (double)v[j] / temp - lse;
 }
 
-int lsp_loss_soft_xent_ref(const float *logits, const float *targets,
-                           size_t n, size_t k, double *dlogits, double dscale,
+int lsp_loss_soft_xent_ref(const float *logits, const float *targets, size_t n,
+                           size_t k, double *dlogits, double dscale,
                            double *mean_loss) {
   int st = check_common(logits, targets, n, k, dscale);
   if (st) return st;
@@ -450,7 +467,8 @@ int lsp_loss_distill_ref(const float *logits, const float *teacher,
       if (pt > 0.0) kl += pt * (ltt[j] - lpt[j]);
       if (dlogits)
         dlogits[i * k + j] =
-            ((1.0 - a) * (exp(lp[j]) - q) + a * T * (exp(lpt[j]) - pt)) * dscale;
+            ((1.0 - a) * (exp(lp[j]) - q) + a * T * (exp(lpt[j]) - pt)) *
+            dscale;
     }
     tce += ce;
     tkl += kl;

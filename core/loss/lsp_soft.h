@@ -83,8 +83,8 @@ int lsp_loss_distill(const float *logits, const float *teacher,
 /* The same two losses computed naively in double (log-softmax, then the
  * weighted sums, the KL as sum tT (log tT - log pT)): the references the
  * fused kernels are tested against. dlogits (double) may be NULL. */
-int lsp_loss_soft_xent_ref(const float *logits, const float *targets,
-                           size_t n, size_t k, double *dlogits, double dscale,
+int lsp_loss_soft_xent_ref(const float *logits, const float *targets, size_t n,
+                           size_t k, double *dlogits, double dscale,
                            double *mean_loss);
 int lsp_loss_distill_ref(const float *logits, const float *teacher,
                          const int32_t *labels, size_t n, size_t k,
