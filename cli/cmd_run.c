@@ -65,7 +65,7 @@ int cmd_run(int argc, char **argv) {
                      "never removed", 1, 0, 0},
       {"force", NULL, "write into a non-empty --out folder lsprobe did not create", 0, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
-      {"distill", NULL, "add the distillation section: students of every model (about 2x the run's time)", 0, 0, 0},
+      {"distill", NULL, "add the distillation section: students of every model (about doubles the run's time)", 0, 0, 0},
       {"distill-alpha", "A", "weight of the teacher term in the students' loss (default 0.9)", 1, 0, 0},
       {"distill-temps", "LIST", "distillation temperatures tried, best on validation (default 1,2,4,8)", 1, 0, 0},
       {"student-hidden", "LIST", "the student MLP's hidden widths (default 64)", 1, 0, 0},
