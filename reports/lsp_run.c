@@ -671,7 +671,16 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   }
 
   /* students distilled from every model, and hard-label students */
-  if (o->distill && (st = lsp_run_distill_students(s, models_dir, lg.fn, lg.user))) goto fail;
+  if (o->distill) {
+    /* Students train like the teachers (shares side by side on one-thread
+     * GEMMs), and the teachers' logits, which key the students' cache
+     * entries, must not depend on the thread count: a multi-threaded GEMM
+     * sums in another order. */
+    if (o->own_blas_threads) lsp_threads_set_blas(1);
+    st = lsp_run_distill_students(s, models_dir, lg.fn, lg.user);
+    if (o->own_blas_threads) lsp_threads_set_blas(s->threads);
+    if (st) goto fail;
+  }
 
   /* plots and report files into the staging folder, then publish */
   t = lsp_now_s();

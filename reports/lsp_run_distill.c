@@ -13,7 +13,6 @@
 #include "analysis/lsp_mi.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
-#include "core/base/lsp_threads.h"
 #include "core/base/lsp_util.h"
 #include "reports/lsp_cache.h"
 #include "reports/lsp_run_int.h"
@@ -353,11 +352,6 @@ int lsp_run_distill_students(lsp_run_state *s, const char *models_dir,
   const size_t ne = o->n_smoothing, nq = o->n_distill_temps;
   const size_t n = s->data.train.n, k = (size_t)s->data.train.k;
   D->on = 1;
-  /* Students train like the teachers: shares side by side on one-thread
-   * GEMMs. And the teachers' logits, which key the students' cache entries,
-   * must not depend on the thread count: a multi-threaded GEMM sums in
-   * another order. */
-  if (o->own_blas_threads) lsp_threads_set_blas(1);
   D->alpha = o->distill_alpha;
   D->ntemps = nq;
   memcpy(D->temps, o->distill_temps, nq * sizeof *D->temps);
@@ -440,7 +434,6 @@ int lsp_run_distill_students(lsp_run_state *s, const char *models_dir,
   }
   if (!st) st = compare_and_judge(s);
 done:
-  if (o->own_blas_threads) lsp_threads_set_blas(s->threads);
   free(tz);
   D->seconds = lsp_now_s() - t0;
   return st;
