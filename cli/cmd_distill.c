@@ -26,28 +26,6 @@ static void on_epoch(const lsp_train_progress *p, void *user) {
           p->val_accuracy, p->samples_per_s);
 }
 
-/* "mlp:W[,W...]" (hidden widths) into hw[]; LSP_EINVAL otherwise. */
-static int parse_arch(const char *a, size_t *hw, size_t cap, size_t *nh) {
-  if (strncmp(a, "mlp:", 4) != 0)
-    return lsp_fail(LSP_EINVAL,
-                    "'%s' is not an architecture lsprobe can train here "
-                    "(mlp:W[,W...], e.g. mlp:64 or mlp:256,256)",
-                    a);
-  long *v = NULL;
-  size_t n = 0;
-  char why[160];
-  if (cli_parse_long_list(a + 4, 1, 1L << 20, &v, &n, why, sizeof why))
-    return lsp_fail(LSP_EINVAL, "'%s': %s", a, why);
-  if (n > cap) {
-    free(v);
-    return lsp_fail(LSP_EINVAL, "'%s': at most %zu hidden layers", a, cap);
-  }
-  for (size_t i = 0; i < n; i++) hw[i] = (size_t)v[i];
-  *nh = n;
-  free(v);
-  return LSP_OK;
-}
-
 /* Accuracy of m on d. */
 static int accuracy(const lsp_model *m, const lsp_dataset *d, double *acc) {
   *acc = NAN;
@@ -73,9 +51,8 @@ int cmd_distill(int argc, char **argv) {
        "fashion-mnist, synthetic[:key=v,...] or a folder (IDX, CSV or .npy); "
        "required",
        1, 0, 0},
-      {"arch", "A",
-       "the student: mlp:W[,W...] hidden widths, e.g. mlp:64 (required)", 1, 0,
-       0},
+      {"arch", "A", "the student network as train's --arch: mlp:W,W,..., lenet, resnet8 or a layer spec (required)", 1, 0, 0},
+      {"normalize", "M,S", "the student's per-channel input normalization, as train's --normalize", 1, 0, 0},
       {"temperature", "T", "distillation temperature T > 0 (required)", 1, 0,
        0},
       {"alpha", "A",
@@ -125,7 +102,6 @@ int cmd_distill(int argc, char **argv) {
   lsp_train_opts o;
   lsp_train_opts_default(&o);
   long epochs, batch, seed, threads, val, max_train;
-  size_t hw[8], nh = 0;
   if ((rc = cli_get_double(cmd, opts, "temperature", 1.0, 0.0, 1e6,
                            &o.temperature)) ||
       (rc = cli_get_double(cmd, opts, "alpha", 0.0, 0.0, 1.0, &o.alpha)) ||
@@ -149,8 +125,6 @@ int cmd_distill(int argc, char **argv) {
   if (lsp_ls_convention_parse(cli_str(opts, "convention", "uniform"),
                               &o.smoothing.convention))
     return cli_error(cmd, CLI_USAGE, "--convention: %s", lsp_errmsg());
-  if (parse_arch(cli_str(opts, "arch", ""), hw, 8, &nh))
-    return cli_error(cmd, CLI_USAGE, "--arch: %s", lsp_errmsg());
   o.epochs = (size_t)epochs;
   o.batch = (size_t)batch;
   o.seed = (unsigned long)seed;
@@ -160,6 +134,10 @@ int cmd_distill(int argc, char **argv) {
   const char *tpath = cli_str(opts, "teacher", NULL),
              *out = cli_str(opts, "out", NULL);
   int quiet = cli_has(opts, "quiet");
+  char *spec = NULL;
+  float *norm = NULL;
+  size_t nnorm = 0;
+  if ((rc = cli_arch_get(cmd, opts, "", &spec, &norm, &nnorm))) return rc;
 
   lsp_data_opts dopt;
   lsp_data_opts_default(&dopt);
@@ -177,12 +155,15 @@ int cmd_distill(int argc, char **argv) {
   char tarch[256], sarch[256];
   lsp_model_describe(teacher, tarch, sizeof tarch);
   const size_t n = data.train.n, k = (size_t)data.train.k;
-  if (teacher->in_dim != data.train.dim) {
-    st = lsp_fail(
-        LSP_EDATA,
-        "%s: the teacher (%s) takes %zu inputs but the data (%s) has %zu "
-        "features",
-        tpath, tarch, teacher->in_dim, data.name, data.train.dim);
+  lsp_shape in;
+  lsp_splits_shape(&data, &in.c, &in.h, &in.w);
+  const lsp_shape *ts = &teacher->in_shape;
+  if (teacher->in_dim != data.train.dim ||
+      (ts->h * ts->w > 1 && (ts->c != in.c || ts->h != in.h || ts->w != in.w))) {
+    st = lsp_fail(LSP_EDATA,
+                  "%s: the teacher (%s) takes inputs of %zu×%zu×%zu but the data "
+                  "(%s) has %zu×%zu×%zu",
+                  tpath, tarch, ts->c, ts->h, ts->w, data.name, in.c, in.h, in.w);
     goto fail;
   }
   if (teacher->out_dim != k) {
@@ -213,8 +194,8 @@ int cmd_distill(int argc, char **argv) {
   double tacc;
   if ((st = accuracy(teacher, &data.val, &tacc))) goto fail;
   o.teacher = tz;
-  if (!(m = lsp_model_alloc_mlp(data.train.dim, hw, nh, k))) {
-    st = LSP_EINVAL;
+  if ((st = lsp_model_from_spec(spec, in, k, norm, nnorm, &m))) {
+    st = lsp_fail_prefix(st, "--arch");
     goto fail;
   }
   lsp_model_describe(m, sarch, sizeof sarch);
@@ -242,5 +223,7 @@ done:
   lsp_model_free(teacher);
   free(tz);
   lsp_splits_free(&data);
+  free(spec);
+  free(norm);
   return rc;
 }

@@ -60,12 +60,13 @@ int lsp_erasure_set_build(const lsp_splits *data, int a, int b,
   s->opts = *o;
   s->opts.per_class = m;
   /* the image shape: shifts need one; other data gets noise only */
-  size_t hw = data->img_h * data->img_w;
+  size_t c, h, w;
+  lsp_splits_shape(data, &c, &h, &w);
   lsp_perturb_opts po = o->perturb;
-  if (hw > 0 && tr->dim % hw == 0) {
-    s->c = tr->dim / hw;
-    s->h = data->img_h;
-    s->w = data->img_w;
+  if (h > 1 && w > 1 && c * h * w == tr->dim) {
+    s->c = c;
+    s->h = h;
+    s->w = w;
     s->shifted = po.max_shift > 0;
   } else {
     s->c = 1;

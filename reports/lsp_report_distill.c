@@ -236,8 +236,7 @@ int lsp_report_distill_plots(plotter *p, lsp_report_figs *f) {
   return st;
 }
 
-/* ---- tables
- * ------------------------------------------------------------------- */
+/* ---- tables -------------------------------------------------------------- */
 
 static lsp_table *teacher_table(const lsp_run_state *s) {
   const lsp_run_distill *D = &s->distill;
@@ -347,8 +346,7 @@ int lsp_report_distill_csv(const lsp_run_state *s, const char *dir) {
   return st;
 }
 
-/* ---- the document section
- * ------------------------------------------------------ */
+/* ---- the document section ------------------------------------------------ */
 
 static void d_figure(lsp_doc *d, const plotter *p, const char *svg,
                      const char *caption) {
@@ -457,8 +455,7 @@ int lsp_report_distill_doc(lsp_doc *d, const lsp_run_state *s, const plotter *p,
   return LSP_OK;
 }
 
-/* ---- results.json
- * ------------------------------------------------------------------ */
+/* ---- results.json -------------------------------------------------------- */
 
 static void json_diff(lsp_json *j, const char *key, double d, double lo,
                       double hi) {

@@ -83,9 +83,11 @@ static void json_config(lsp_json *j, const lsp_run_state *s) {
   for (size_t i = 0; i < o->n_seeds; i++) lsp_json_int(j, (long long)o->seeds[i]);
   lsp_json_arr_end(j);
   lsp_json_key_int(j, K(CFG_EPOCHS), (long long)o->epochs);
-  lsp_json_key(j, K(CFG_HIDDEN));
+  lsp_json_key_str(j, K(CFG_ARCH), o->arch);
+  lsp_json_key_str(j, K(CFG_ARCHITECTURE), s->arch_canon);
+  lsp_json_key(j, K(CFG_NORMALIZE));
   lsp_json_arr_begin(j);
-  for (size_t i = 0; i < o->n_hidden; i++) lsp_json_int(j, (long long)o->hidden[i]);
+  for (size_t i = 0; i < o->n_normalize; i++) lsp_json_num(j, o->normalize[i]);
   lsp_json_arr_end(j);
   lsp_json_key_int(j, K(CFG_BATCH), (long long)o->batch);
   lsp_json_key_num(j, K(CFG_LR), o->lr);

@@ -39,13 +39,14 @@ void lsp_run_distill_free(lsp_run_distill *D) {
   free(D->teachers);
   lsp_erasure_set_free(D->set);
   D->set = NULL;
+  free(D->student_canon);
+  D->student_canon = NULL;
   D->students = NULL;
   D->teachers = NULL;
   D->nstudents = D->nteachers = 0;
 }
 
-/* ---- information erasure
- * ------------------------------------------------------ */
+/* ---- information erasure ------------------------------------------------- */
 
 int lsp_run_erasure(lsp_run_state *s, lsp_run_log_fn lg, void *user) {
   lsp_run_distill *D = &s->distill;
@@ -121,8 +122,31 @@ int lsp_run_erasure(lsp_run_state *s, lsp_run_log_fn lg, void *user) {
   return st;
 }
 
-/* ---- students
- * ------------------------------------------------------------------ */
+/* ---- students ------------------------------------------------------------ */
+
+static int build_student(const lsp_run_state *s, lsp_model **m) {
+  const lsp_run_opts *o = &s->opts;
+  lsp_shape in;
+  lsp_splits_shape(&s->data, &in.c, &in.h, &in.w);
+  return lsp_model_from_spec(o->student_arch, in, (size_t)s->data.train.k,
+                             o->normalize, o->n_normalize, m);
+}
+
+int lsp_run_distill_prepare(lsp_run_state *s) {
+  lsp_run_distill *D = &s->distill;
+  lsp_model *m = NULL;
+  int st = build_student(s, &m);
+  if (st) return lsp_fail_prefix(st, "--student-arch");
+  size_t need = lsp_model_arch_string(m, NULL, 0) + 1;
+  if (!(D->student_canon = malloc(need))) {
+    lsp_model_free(m);
+    return lsp_fail(LSP_ENOMEM, "out of memory");
+  }
+  lsp_model_arch_string(m, D->student_canon, need);
+  lsp_model_describe(m, D->student_arch, sizeof D->student_arch);
+  lsp_model_free(m);
+  return LSP_OK;
+}
 
 typedef struct {
   lsp_run_log_fn log;
@@ -179,12 +203,10 @@ static int student(lsp_run_state *s, lsp_run_student *u, const float *teacher,
   /* the architecture and the record the student must have: the cache key
    * and what a cached file's own record is compared with (the record holds
    * alpha, T and a hash of the teacher's logits) */
-  lsp_model *m =
-      lsp_model_alloc_mlp(s->data.train.dim, o->student_hidden,
-                          o->n_student_hidden, (size_t)s->data.train.k);
-  if (!m) return LSP_ENOMEM;
-  char arch[256];
-  lsp_model_describe(m, arch, sizeof arch);
+  lsp_model *m = NULL;
+  int st = build_student(s, &m);
+  if (st) return st;
+  const char *arch = D->student_canon;
   lsp_model_meta want;
   lsp_train_record(&t, &s->data, &want);
   if (!(u->model_file =
@@ -194,7 +216,7 @@ static int student(lsp_run_state *s, lsp_run_student *u, const float *teacher,
   }
   lsp_model *cached = NULL;
   const char *why = NULL;
-  int st = lsp_cache_lookup(u->model_file, arch, &want, &cached, &why);
+  st = lsp_cache_lookup(u->model_file, arch, &want, &cached, &why);
   if (st) {
     lsp_model_free(m);
     return st;
@@ -355,21 +377,13 @@ int lsp_run_distill_students(lsp_run_state *s, const char *models_dir,
   D->alpha = o->distill_alpha;
   D->ntemps = nq;
   memcpy(D->temps, o->distill_temps, nq * sizeof *D->temps);
-  {
-    size_t in = s->data.train.dim;
-    snprintf(D->student_arch, sizeof D->student_arch, "%zu", in);
-    for (size_t i = 0; i < o->n_student_hidden; i++)
-      snprintf(D->student_arch + strlen(D->student_arch),
-               sizeof D->student_arch - strlen(D->student_arch), "-%zu",
-               o->student_hidden[i]);
-    snprintf(D->student_arch + strlen(D->student_arch),
-             sizeof D->student_arch - strlen(D->student_arch), "-%zu", k);
-  }
+  int st = LSP_OK;
+  if (!D->student_canon && (st = lsp_run_distill_prepare(s))) return st;
   D->nteachers = s->nmodels;
   D->teachers = calloc(D->nteachers, sizeof *D->teachers);
   D->students = calloc(o->n_seeds * ne * (nq + 1), sizeof *D->students);
   float *tz = malloc(n * k * sizeof *tz);
-  int st = LSP_OK;
+
   if (!D->teachers || !D->students || !tz) {
     st = lsp_fail(LSP_ENOMEM, "out of memory for distillation");
     goto done;

@@ -79,7 +79,8 @@ typedef struct {
   lsp_erasure_set *set; /* owned: the probe set (NULL if not built)    */
   /* distillation */
   int on;                 /* the section ran                             */
-  char student_arch[256]; /* e.g. "784-64-10"                            */
+  char student_arch[256]; /* e.g. "784-64-10" (lsp_model_describe)       */
+  char *student_canon;    /* owned: its canonical string (the cache key) */
   double alpha;
   double temps[LSP_DISTILL_MAX_T];
   size_t ntemps;
@@ -96,6 +97,11 @@ typedef struct {
  * fields); a data set without a validation split or a class too small is
  * noted and skipped, not an error. */
 int lsp_run_erasure(lsp_run_state *s, lsp_run_log_fn log, void *user);
+
+/* Build the student network of opts.student_arch (with the teachers'
+ * --normalize) once for the data: a bad spec fails before anything is
+ * trained; keeps its description and canonical string. */
+int lsp_run_distill_prepare(lsp_run_state *s);
 
 /* Train (or reuse) and score every student, the paired differences and
  * the verdict. */

@@ -237,6 +237,7 @@ static void test_erasure_set(void **state) {
   sp.train.k = 3;
   sp.train.x = malloc(n * dim * sizeof(float));
   sp.train.y = malloc(n * sizeof(int32_t));
+  sp.img_c = 1;
   sp.img_h = sp.img_w = 4;
   sp.lo = 0.0f;
   sp.hi = 1.0f;
@@ -274,7 +275,10 @@ static void test_erasure_set(void **state) {
   lsp_model *m = lsp_model_alloc_mlp(dim, &hid, 0, 3);
   assert_non_null(m);
   memset(m->params, 0, m->nparams * sizeof(float));
-  m->layers[0].w[2 * dim + 5] = 1.0f; /* z_2 = x_5, z_0 = 0 */
+  lsp_dense_view head;
+  lsp_model_head(m, &head); /* the classifier: W (3×16) and b in m->params */
+  float *w = m->params + (head.w - m->params), *b = m->params + (head.b - m->params);
+  w[2 * dim + 5] = 1.0f; /* z_2 = x_5, z_0 = 0 */
   lsp_mi_result got, want;
   double dd[48];
   assert_int_equal(lsp_erasure_score(s, m, &got, dd), 0);
@@ -285,14 +289,14 @@ static void test_erasure_set(void **state) {
   td_close(got.mi, want.mi, 1e-12, 0, "scored = estimate of pixel 5", 0);
   td_close(got.bound, log(8.0), 1e-15, 0, "bound log 2M", 0);
   /* a model whose logits ignore the input: no variance at all */
-  m->layers[0].w[2 * dim + 5] = 0.0f;
-  m->layers[0].b[2] = 1.0f;
+  w[2 * dim + 5] = 0.0f;
+  b[2] = 1.0f;
   assert_int_equal(lsp_erasure_score(s, m, &got, NULL), LSP_EDATA);
   /* bad pairs; data without an image shape gets noise only */
   lsp_erasure_set *t = NULL;
   assert_int_equal(lsp_erasure_set_build(&sp, 1, 1, &o, &t), LSP_EINVAL);
   assert_int_equal(lsp_erasure_set_build(&sp, 0, 3, &o, &t), LSP_EINVAL);
-  sp.img_h = sp.img_w = 0;
+  sp.img_c = sp.img_h = sp.img_w = 0;
   o.perturb.noise_sd = 0.05;
   assert_int_equal(lsp_erasure_set_build(&sp, 0, 1, &o, &t), 0);
   assert_int_equal(t->shifted, 0);

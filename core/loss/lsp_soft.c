@@ -219,8 +219,7 @@ static int distill_row(const float *z, const float *t, size_t k, int32_t y,
   return ROW_OK;
 }
 
-/* ---- the parallel driver
- * ----------------------------------------------------- */
+/* ---- the parallel driver ------------------------------------------------- */
 
 /* Rows per block of the deterministic reduction. */
 #define SOFT_BLOCK 64
@@ -390,8 +389,7 @@ int lsp_loss_distill(const float *logits, const float *teacher,
   return LSP_OK;
 }
 
-/* ---- the naive references
- * ----------------------------------------------------- */
+/* ---- the naive references ------------------------------------------------ */
 
 /* log-softmax of v/T into out (double), from float v: max, then sums. */
 static void log_softmax_ref(const float *v, size_t k, double temp,

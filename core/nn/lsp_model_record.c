@@ -102,8 +102,8 @@ static const char *set(lsp_model_meta *r, int i, const value *v, size_t slen) {
       return NULL;
     case 5:
     case 6:
-    case 7:
-      if (v->u < 1 || v->u > big) return "out of range";
+    case 7: /* shares 0: a model from before fixed shares (format 1) */
+      if (v->u < (i == 7 ? 0u : 1u) || v->u > big) return "out of range";
       *(i == 5 ? &r->epochs : i == 6 ? &r->batch : &r->shares) = (int)v->u;
       return NULL;
     case 8:
