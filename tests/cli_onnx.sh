@@ -8,7 +8,8 @@
 #   at every eps — the data set has rows where float32 PyTorch saturates
 #   (p_y rounds to 1) and its FGSM accuracy drifts by more than that, so this
 #   can tell lsprobe's gradient from PyTorch's float32 one;
-# - `--features` on an ONNX node, the transfer source, `clusters --model`;
+# - `--features` on an ONNX node, the transfer source, `clusters --model`,
+#   a distillation teacher;
 # - `export`: an lsprobe LeNet-5 (with input normalization) and the PyTorch
 #   model written as ONNX pass onnx.checker (full check) and read back give
 #   byte-identical logits; a failed export leaves an earlier file alone.
@@ -79,6 +80,9 @@ expect_exit 0 "train a LeNet-5 with input normalization" "$LSP" train --data fas
   --max-train 1500 --epochs 1 --lr 0.05 --smoothing 0.1 --quiet --threads 2 --out "$SCR/lenet.lspm"
 expect_exit 0 "attack --transfer-from an ONNX model" "$LSP" attack --model "$SCR/lenet.lspm" --data fashion-mnist --limit 200 \
   --attack pgd --steps 3 --eps 0,0.1 --transfer-from "$L/model.onnx"
+
+expect_exit 0 "distill a student from an ONNX teacher" "$LSP" distill --teacher "$L/model.onnx" --data fashion-mnist \
+  --arch mlp:32 --temperature 2 --alpha 0.5 --max-train 1000 --epochs 1 --quiet --threads 2 --out "$SCR/student.lspm"
 
 # --- export ------------------------------------------------------------------------
 expect_exit 0 "export an lsprobe LeNet-5" "$LSP" export --model "$SCR/lenet.lspm" --out "$SCR/lenet.onnx"
