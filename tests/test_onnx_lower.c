@@ -9,6 +9,9 @@
  * - an lsprobe model exported and read back computes bit-identical logits
  *   and has the same canonical architecture (MLP, LeNet-5 with input
  *   normalization, ResNet-8, and a spec with every other layer kind);
+ * - the layer kinds the lowering adds (pad, the general pool, reshape)
+ *   differentiate as their forward: input gradient against central
+ *   differences;
  * - what lsprobe cannot run is refused with the file, node and op named. */
 #include <math.h>
 #include <stdio.h>
@@ -220,6 +223,56 @@ static void test_roundtrip(void **state) {
             (lsp_shape){3, 11, 10}, norm3, 6);
 }
 
+/* ---- the layers the lowering adds: backward against differences --------- */
+
+/* The input gradient of L = Σ_k c_k·z_k through pad (reflect, edge, a
+ * constant, −∞ before a max pool), the general pool (asymmetric padding
+ * deeper than half the window, average without the padding, dilated max)
+ * and reshape, against central differences of L. Inputs are distinct
+ * multiples of 0.1, so no maximum changes within the step. */
+static void test_new_layers_fd(void **state) {
+  (void)state;
+  const char *spec =
+      "pad(pt=1,pl=2,pr=1,mode=1) pad(pb=2,pr=1,mode=2) "
+      "pool(kh=3,kw=2,sh=2,sw=1,pt=2,pb=1,pr=1,avg=1,count_pad=0) "
+      "pad(pt=1,pl=1,mode=3) pool(kh=2,kw=2,sh=2,sw=2,dh=2,dw=3,pt=1,pl=2,"
+      "pr=3) pad(pt=1,pb=1,value=0.75) reshape(c=5,h=4,w=4) relu";
+  const lsp_shape in = {2, 7, 8};
+  lsp_model *m = NULL;
+  int st = lsp_model_from_spec(spec, in, 3, NULL, 0, &m);
+  if (st) print_error("%s\n", lsp_errmsg());
+  assert_int_equal(st, 0);
+  assert_int_equal(lsp_model_init(m, 5), 0);
+  const size_t d = m->in_dim, k = m->out_dim;
+  float *x = malloc(d * sizeof *x), *dx = malloc(d * sizeof *dx);
+  float c[3] = {0.7f, -1.3f, 0.4f};
+  for (size_t i = 0; i < d; i++) /* a permutation of 0.1·i */
+    x[i] = 0.1f * (float)((i * 37 + 11) % d) - 5.0f;
+  lsp_model_ws *ws = lsp_model_ws_alloc(m, 1);
+  const float *z;
+  assert_int_equal(lsp_model_forward(m, ws, x, 1, &z, NULL), 0);
+  assert_int_equal(lsp_model_backward(m, ws, c, LSP_BACK_INPUT, dx), 0);
+  double nonzero = 0;
+  for (size_t i = 0; i < d; i++) {
+    double l[2];
+    for (int sgn = 0; sgn < 2; sgn++) {
+      float keep = x[i];
+      x[i] = keep + (sgn ? -0.01f : 0.01f);
+      assert_int_equal(lsp_model_forward(m, ws, x, 1, &z, NULL), 0);
+      l[sgn] = 0;
+      for (size_t j = 0; j < k; j++) l[sgn] += (double)c[j] * z[j];
+      x[i] = keep;
+    }
+    td_close(dx[i], (l[0] - l[1]) / 0.02, 2e-3, 2e-4, "dL/dx", i);
+    nonzero += fabs(dx[i]);
+  }
+  assert_true(nonzero > 0.1); /* the gradient reaches the input */
+  lsp_model_ws_free(ws);
+  lsp_model_free(m);
+  free(x);
+  free(dx);
+}
+
 /* ---- refusals ------------------------------------------------------------ */
 
 static void test_refused(void **state) {
@@ -241,19 +294,25 @@ static void test_refused(void **state) {
   assert_int_equal(lsp_model_feature_dim(m), 16);
   lsp_model_free(m);
   lsp_onnx_model_free(om);
-  /* average pooling without counting an asymmetric padding */
+  /* an asymmetric padding: the general pool for an average pool, a zero
+   * Pad node in front of a convolution */
   om = onnx_build_cnn();
   om->nodes[7].pads[2] = 0; /* avg: pads 1, 1, 0, 1 */
-  assert_int_equal(lsp_onnx_check(om, "avg.onnx"), 0);
-  om->nodes[7].count_include_pad = 0;
-  assert_int_equal(lsp_onnx_lower(om, "avg.onnx", NULL, &m), LSP_EDATA);
-  assert_non_null(strstr(lsp_errmsg(), "node 'avg' (AveragePool)"));
-  assert_non_null(strstr(lsp_errmsg(), "count_include_pad = 0"));
-  /* counting it, a zero Pad node goes in front */
-  om->nodes[7].count_include_pad = 1;
-  assert_int_equal(lsp_onnx_lower(om, "avg.onnx", NULL, &m), LSP_OK);
-  assert_true(lsp_model_find(m, "avg.pad") >= 0);
+  om->nodes[1].pads[3] = 2; /* conv1: pads 0, 0, 0, 2 */
+  assert_int_equal(lsp_onnx_check(om, "asym.onnx"), 0);
+  assert_int_equal(lsp_onnx_lower(om, "asym.onnx", NULL, &m), LSP_OK);
+  int avg = lsp_model_find(m, "avg"), pad = lsp_model_find(m, "conv1.pad");
+  assert_true(avg >= 0 && pad >= 0);
+  assert_int_equal(m->nodes[avg].op, LSP_OP_POOL);
+  assert_int_equal(m->nodes[pad].op, LSP_OP_PAD);
+  assert_int_equal(m->nodes[pad].a.pr, 2);
   lsp_model_free(m);
+  /* a weight lsprobe's layers cannot hold: a bias of -inf */
+  const lsp_onnx_tensor *cb = lsp_onnx_find_init(om, "conv1.b");
+  cb->f[2] = -INFINITY;
+  assert_int_equal(lsp_onnx_lower(om, "asym.onnx", NULL, &m), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "node 'conv1' (Conv)"));
+  assert_non_null(strstr(lsp_errmsg(), "not finite"));
   lsp_onnx_model_free(om);
   /* a file that is neither format */
   const char *path = td_tmp("neither.bin");
@@ -271,6 +330,7 @@ int main(void) {
       cmocka_unit_test(test_torch_exports),
       cmocka_unit_test(test_features),
       cmocka_unit_test(test_roundtrip),
+      cmocka_unit_test(test_new_layers_fd),
       cmocka_unit_test(test_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,10 +59,13 @@ typedef enum {
   LSP_OP_NORMALIZE = 10, /* "normalize"  (x - mean_c) / std_c per channel   */
   LSP_OP_PAD = 11,       /* "pad"        2-D padding: constant, reflect,
                                          edge (ONNX Pad; asymmetric pads)  */
-  LSP_OP_RESHAPE = 12    /* "reshape"    C×H×W -> c×h×w of the same size,
+  LSP_OP_RESHAPE = 12,   /* "reshape"    C×H×W -> c×h×w of the same size,
                                          no copy (ONNX Reshape)            */
+  LSP_OP_POOL = 13       /* "pool"       max or average pooling in ONNX's
+                                         general form: asymmetric padding
+                                         up to the window, dilation (max)  */
 } lsp_op;
-#define LSP_OP_MAX 12
+#define LSP_OP_MAX 13
 
 /* Attributes of a node; a kind uses the fields its table entry lists. */
 typedef struct {
@@ -81,6 +84,8 @@ typedef struct {
                            padding of a max pooling); lsp_pad.h           */
   double value;         /* pad: the constant of mode 0                     */
   size_t rc, rh, rw;    /* reshape: the output shape ("c", "h", "w")       */
+  size_t dh, dw;        /* pool: dilation (1: none)                        */
+  int avg;              /* pool: 1 average, 0 max                          */
 } lsp_attrs;
 
 #define LSP_INPUT (-1)   /* the model input as a node's input             */

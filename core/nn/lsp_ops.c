@@ -44,6 +44,12 @@ static const lsp_attr_def bn_attrs[] = {A(eps, LSP_ATTR_REAL), A(momentum, LSP_A
 static const lsp_attr_def pad_attrs[] = {
     A(pt, LSP_ATTR_SIZE), A(pl, LSP_ATTR_SIZE), A(pb, LSP_ATTR_SIZE),
     A(pr, LSP_ATTR_SIZE), A(mode, LSP_ATTR_SIZE), A(value, LSP_ATTR_REAL), END};
+static const lsp_attr_def gpool_attrs[] = {
+    A(kh, LSP_ATTR_SIZE), A(kw, LSP_ATTR_SIZE), A(sh, LSP_ATTR_SIZE),
+    A(sw, LSP_ATTR_SIZE), A(pt, LSP_ATTR_SIZE), A(pl, LSP_ATTR_SIZE),
+    A(pb, LSP_ATTR_SIZE), A(pr, LSP_ATTR_SIZE), A(dh, LSP_ATTR_SIZE),
+    A(dw, LSP_ATTR_SIZE), A(ceil_mode, LSP_ATTR_FLAG), A(avg, LSP_ATTR_FLAG),
+    A(count_pad, LSP_ATTR_FLAG), END};
 static const lsp_attr_def reshape_attrs[] = {
     {"c", LSP_ATTR_SIZE, offsetof(lsp_attrs, rc)},
     {"h", LSP_ATTR_SIZE, offsetof(lsp_attrs, rh)},
@@ -338,9 +344,17 @@ static void conv_bwd(const lsp_op_call *c) {
  * ------------------------------------------------------------------ */
 
 static lsp_pool2d_geom pool_geom(const lsp_attrs *a, lsp_shape in) {
-  lsp_pool2d_geom g = {in.c,         in.h,  in.w,  a->kh, a->kw,
-                       a->sh,        a->sw, a->ph, a->pw, a->ceil_mode,
-                       a->count_pad, 0,     0};
+  lsp_pool2d_geom g = {.c = in.c,
+                       .h_in = in.h,
+                       .w_in = in.w,
+                       .kh = a->kh,
+                       .kw = a->kw,
+                       .sh = a->sh,
+                       .sw = a->sw,
+                       .ph = a->ph,
+                       .pw = a->pw,
+                       .ceil_mode = a->ceil_mode,
+                       .count_include_pad = a->count_pad};
   return g;
 }
 
@@ -388,6 +402,60 @@ static void avgpool_fwd(const lsp_op_call *c) {
 static void avgpool_bwd(const lsp_op_call *c) {
   lsp_pool2d_geom g = pool_geom_of(c->nd);
   if (c->dx0) lsp_avgpool2d_backward(&g, c->dy, c->n, c->dx0);
+}
+
+/* pool: ONNX's general form of both poolings (lsp_pool.h, asym). */
+static lsp_pool2d_geom gpool_geom(const lsp_attrs *a, lsp_shape in) {
+  lsp_pool2d_geom g = pool_geom(a, in);
+  g.ph = a->pt, g.pw = a->pl;
+  g.asym = 1, g.pb = a->pb, g.pr = a->pr, g.dh = a->dh, g.dw = a->dw;
+  return g;
+}
+
+static int gpool_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
+                       char *w, size_t len) {
+  if (a->kh > MAX_DIM || a->kw > MAX_DIM || a->sh > MAX_DIM ||
+      a->sw > MAX_DIM || a->pt > MAX_DIM || a->pl > MAX_DIM ||
+      a->pb > MAX_DIM || a->pr > MAX_DIM)
+    return why(w, len, "absurd window, stride or padding (%zu, %zu)", a->kh,
+               a->sh);
+  if (a->dh < 1 || a->dw < 1 || (a->avg && (a->dh > 1 || a->dw > 1)))
+    return why(w, len, "dilation %zu x %zu (>= 1; 1 for average pooling)",
+               a->dh, a->dw);
+  if (a->ceil_mode < 0 || a->ceil_mode > 1 || a->count_pad < 0 ||
+      a->count_pad > 1 || a->avg < 0 || a->avg > 1 ||
+      (!a->avg && a->count_pad != 1))
+    return why(w, len, "flags must be 0 or 1, count_pad 1 for max (%zu, %zu)",
+               (size_t)a->ceil_mode, (size_t)a->count_pad);
+  lsp_pool2d_geom g = gpool_geom(a, in[0]);
+  if (lsp_pool2d_geom_check(&g)) {
+    snprintf(w, len, "%s", lsp_errmsg());
+    return LSP_EINVAL;
+  }
+  *out = (lsp_shape){in[0].c, g.h_out, g.w_out};
+  return LSP_OK;
+}
+
+static lsp_pool2d_geom gpool_geom_of(const lsp_node *nd) {
+  lsp_pool2d_geom g = gpool_geom(&nd->a, nd->ishape);
+  g.h_out = nd->shape.h, g.w_out = nd->shape.w;
+  return g;
+}
+
+static void gpool_fwd(const lsp_op_call *c) {
+  lsp_pool2d_geom g = gpool_geom_of(c->nd);
+  if (c->nd->a.avg)
+    lsp_avgpool2d_forward(&g, c->x0, c->n, c->y);
+  else
+    lsp_maxpool2d_forward(&g, c->x0, c->n, c->y);
+}
+static void gpool_bwd(const lsp_op_call *c) {
+  lsp_pool2d_geom g = gpool_geom_of(c->nd);
+  if (!c->dx0) return;
+  if (c->nd->a.avg)
+    lsp_avgpool2d_backward(&g, c->dy, c->n, c->dx0);
+  else
+    lsp_maxpool2d_backward(&g, c->x0, c->dy, c->n, c->dx0);
 }
 
 static int gap_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
@@ -606,6 +674,9 @@ static const lsp_op_def ops[LSP_OP_MAX + 1] = {
                           .infer = same_infer, .tensors = normalize_tensors, .const_state = 1,
                           .init = normalize_init, .check = normalize_check, .flops = normalize_flops,
                           .forward = normalize_fwd, .backward = normalize_bwd},
+    [LSP_OP_POOL] = {.name = "pool", .nin = 1, .attrs = gpool_attrs, .infer = gpool_infer,
+                     .tensors = no_tensors, .flops = pool_flops, .forward = gpool_fwd,
+                     .backward = gpool_bwd},
     [LSP_OP_RESHAPE] = {.name = "reshape", .nin = 1, .attrs = reshape_attrs,
                         .infer = reshape_infer, .tensors = no_tensors, .flops = no_flops,
                         .alias = 1, .forward = flatten_fwd, .backward = flatten_bwd},

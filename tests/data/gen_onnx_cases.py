@@ -240,16 +240,16 @@ def bad():
                    [value("logits", ["N", 4])]), name)
     conv("conv_group", group=3)  # 4 input channels: not 3 groups
 
-    # pooling lsprobe cannot compute: dilated windows; ceil_mode where the
-    # last window starts in the padding (5 + 2·1 pad, window 2, stride 2:
-    # ONNX 1.12 counts 4 windows, PyTorch 3)
-    def pool(name, out, **attrs):
-        nodes = [helper.make_node("MaxPool", ["x"], ["m"], name="pool",
-                                  **attrs),
+    # pooling lsprobe cannot compute: dilated average pooling (opset 19's);
+    # ceil_mode where the last window starts in the padding (5 + 2·1 pad,
+    # window 2, stride 2: ONNX 1.12 counts 4 windows, PyTorch 3)
+    def pool(name, out, op="MaxPool", **attrs):
+        nodes = [helper.make_node(op, ["x"], ["m"], name="pool", **attrs),
                  helper.make_node("Flatten", ["m"], ["logits"], name="flat")]
         save(model(nodes, [], [value("x", ["N", 1, 5, 5])],
                    [value("logits", ["N", out])]), name)
-    pool("pool_dilations", 9, kernel_shape=[2, 2], dilations=[2, 2])
+    pool("avgpool_dilations", 9, "AveragePool", kernel_shape=[2, 2],
+         dilations=[2, 2])
     pool("maxpool_ceil", 16, kernel_shape=[2, 2], strides=[2, 2],
          pads=[1, 1, 1, 1], ceil_mode=1)
 

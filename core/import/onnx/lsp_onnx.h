@@ -211,9 +211,9 @@ const lsp_onnx_tensor *lsp_onnx_find_init(const lsp_onnx_model *m,
  * of a per-feature constant after a bias-free one is its bias, as after a
  * bias-free Conv), Add of two values → add, Add/Sub/Mul/Div by a
  * per-channel constant → normalize (a Sub followed by a Div is one),
- * pools → maxpool/avgpool (padding they cannot take goes into a Pad node:
- * −∞ before a max pool, zeros before an average pool counting its
- * padding), GlobalAveragePool → gap, BatchNormalization → bn, Flatten and
+ * pools → maxpool/avgpool in PyTorch's form (symmetric padding up to half
+ * the window), else the general pool (asymmetric padding, dilated max
+ * pooling), GlobalAveragePool → gap, BatchNormalization → bn, Flatten and
  * Reshape → flatten/reshape (nothing when the shape stays), Pad → pad,
  * Relu → relu. The graph output must be the logits of the last Gemm or
  * MatMul, which becomes the classifier; the features are its input unless

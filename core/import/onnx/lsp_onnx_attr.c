@@ -342,12 +342,5 @@ int lsp_onnx_parse_attrs(const LspOnnx__NodeProto *pn, lsp_onnx_node *nd,
                     "%s: the required attribute kernel_shape is "
                     "missing",
                     where);
-  if (nd->op == LSP_ONNX_MAXPOOL &&
-      (nd->dilations[0] != 1 || nd->dilations[1] != 1))
-    return lsp_fail(LSP_EDATA,
-                    "%s: dilations [%lld, %lld] are not supported for pooling "
-                    "(only for Conv)",
-                    where, (long long)nd->dilations[0],
-                    (long long)nd->dilations[1]);
   return LSP_OK;
 }

@@ -163,6 +163,20 @@ static int export_node(ectx *e, size_t i) {
       on->ceil_mode = nd->a.ceil_mode;
       on->count_include_pad = nd->a.count_pad;
       break;
+    case LSP_OP_POOL:
+      if (!(x = as_rank(e, nd->in[0], 4, nm))) return oom();
+      if (!(on = node(e, nd->a.avg ? LSP_ONNX_AVGPOOL : LSP_ONNX_MAXPOOL, nm,
+                      1, &x, out)))
+        return LSP_ENOMEM;
+      on->kernel[0] = (int64_t)nd->a.kh, on->kernel[1] = (int64_t)nd->a.kw;
+      on->strides[0] = (int64_t)nd->a.sh, on->strides[1] = (int64_t)nd->a.sw;
+      on->pads[0] = (int64_t)nd->a.pt, on->pads[1] = (int64_t)nd->a.pl;
+      on->pads[2] = (int64_t)nd->a.pb, on->pads[3] = (int64_t)nd->a.pr;
+      on->dilations[0] = (int64_t)nd->a.dh, on->dilations[1] = (int64_t)nd->a.dw;
+      on->ceil_mode = nd->a.ceil_mode;
+      on->count_include_pad = nd->a.count_pad;
+      e->rank[i] = 4;
+      return LSP_OK;
     case LSP_OP_GAP:
       if (!(x = as_rank(e, nd->in[0], 4, nm)) ||
           !(on = node(e, LSP_ONNX_GLOBALAVGPOOL, nm, 1, &x, out)))

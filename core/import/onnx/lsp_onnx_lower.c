@@ -4,10 +4,10 @@
  * One pass plans: which Add is the bias of the bias-free Conv, Gemm or
  * MatMul before it, which Div completes the Sub before it into one input
  * normalization, which value is the logits. A second creates the nodes
- * (a Pad node in front of a window op whose padding lsprobe's layer cannot
- * express: asymmetric, or deeper than half the window), lsp_model_finish
- * lays out the tensors, a third fills them from the initializers (grouped
- * and dilated convolutions become the dense kernel they equal, with zeros).
+ * (a zero Pad node in front of a convolution padded asymmetrically; pools
+ * outside PyTorch's form become the general `pool`), lsp_model_finish lays
+ * out the tensors, a third fills them from the initializers (grouped and
+ * dilated convolutions become the dense kernel they equal, with zeros).
  * Every refusal names the file, the node and the op. */
 #include <float.h>
 #include <math.h>
@@ -193,30 +193,21 @@ static lsp_shape shape_of(const lctx *c, int id) {
   return id == LSP_INPUT ? c->m->in_shape : c->m->nodes[id].shape;
 }
 
-/* A window op: its padding goes into the layer when lsprobe's layer can
- * take it (symmetric and at most half the window, `half` = 1; conv: any
- * symmetric), else into a Pad node in front (pad_mode). *in is updated. */
-static int window_pads(lctx *c, const lsp_onnx_node *on, int half, int mode,
-                       int *in, lsp_attrs *a) {
+/* A convolution's padding: into the layer when symmetric, else into a
+ * zero Pad node in front (*in is updated). */
+static int conv_pads(lctx *c, const lsp_onnx_node *on, int *in, lsp_attrs *a) {
   const int64_t *p = on->pads;
-  int sym = p[0] == p[2] && p[1] == p[3];
-  if (sym && (!half || (p[0] <= on->kernel[0] / 2 && p[1] <= on->kernel[1] / 2))) {
+  if (p[0] == p[2] && p[1] == p[3]) {
     a->ph = (size_t)p[0];
     a->pw = (size_t)p[1];
     return LSP_OK;
   }
-  if (on->ceil_mode)
-    return nfail(c, on,
-                 "ceil_mode with asymmetric padding or padding over half the "
-                 "window is not supported");
   lsp_attrs pa;
   lsp_attrs_default(LSP_OP_PAD, &pa);
   pa.pt = (size_t)p[0], pa.pl = (size_t)p[1];
   pa.pb = (size_t)p[2], pa.pr = (size_t)p[3];
-  pa.mode = (size_t)mode;
-  int st = add(c, on, LSP_OP_PAD, &pa, *in, 0, ".pad", in);
   a->ph = a->pw = 0;
-  return st;
+  return add(c, on, LSP_OP_PAD, &pa, *in, 0, ".pad", in);
 }
 
 static int lower_node(lctx *c, size_t k) {
@@ -245,7 +236,7 @@ static int lower_node(lctx *c, size_t k) {
                      "the grouped or dilated kernel expands to more than %zu "
                      "weights",
                      MAX_EXPANDED);
-      if ((st = window_pads(c, on, 0, LSP_PAD_CONSTANT, &in, &a))) return st;
+      if ((st = conv_pads(c, on, &in, &a))) return st;
       st = add(c, on, LSP_OP_CONV, &a, in, 0, "", &id);
       break;
     case LSP_ONNX_GEMM:
@@ -277,28 +268,24 @@ static int lower_node(lctx *c, size_t k) {
       break;
     case LSP_ONNX_MAXPOOL:
     case LSP_ONNX_AVGPOOL: {
+      /* PyTorch's form (symmetric padding up to half the window, no
+       * dilation) as maxpool/avgpool, anything else as the general pool */
       int avg = on->op == LSP_ONNX_AVGPOOL;
-      lsp_op op = avg ? LSP_OP_AVGPOOL : LSP_OP_MAXPOOL;
+      const int64_t *p = on->pads;
+      int fits = p[0] == p[2] && p[1] == p[3] && p[0] <= on->kernel[0] / 2 &&
+                 p[1] <= on->kernel[1] / 2 && on->dilations[0] == 1 &&
+                 on->dilations[1] == 1;
+      lsp_op op = !fits ? LSP_OP_POOL : avg ? LSP_OP_AVGPOOL : LSP_OP_MAXPOOL;
       lsp_attrs_default(op, &a);
       a.kh = (size_t)on->kernel[0], a.kw = (size_t)on->kernel[1];
       a.sh = (size_t)on->strides[0], a.sw = (size_t)on->strides[1];
       a.ceil_mode = on->ceil_mode;
       a.count_pad = avg ? on->count_include_pad : 1;
-      const int64_t *p = on->pads;
-      int fits = p[0] == p[2] && p[1] == p[3] && p[0] <= on->kernel[0] / 2 &&
-                 p[1] <= on->kernel[1] / 2;
-      if (avg && !fits && !on->count_include_pad)
-        return nfail(c, on,
-                     "count_include_pad = 0 with padding lsprobe's average "
-                     "pooling cannot take (asymmetric, or more than half the "
-                     "window: pads %lld, %lld, %lld, %lld for a %lld × %lld "
-                     "window)",
-                     (long long)p[0], (long long)p[1], (long long)p[2],
-                     (long long)p[3], (long long)on->kernel[0],
-                     (long long)on->kernel[1]);
-      if ((st = window_pads(c, on, 1, avg ? LSP_PAD_CONSTANT : LSP_PAD_MIN,
-                            &in, &a)))
-        return st;
+      a.ph = (size_t)p[0], a.pw = (size_t)p[1];
+      a.pt = (size_t)p[0], a.pl = (size_t)p[1];
+      a.pb = (size_t)p[2], a.pr = (size_t)p[3];
+      a.dh = (size_t)on->dilations[0], a.dw = (size_t)on->dilations[1];
+      a.avg = avg;
       st = add(c, on, op, &a, in, 0, "", &id);
       break;
     }

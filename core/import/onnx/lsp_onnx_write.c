@@ -149,6 +149,8 @@ static void node_attrs(wnode *w, const lsp_onnx_node *nd) {
       } else {
         attr_int(w, "ceil_mode", nd->ceil_mode);
       }
+      if (nd->op == LSP_ONNX_MAXPOOL)
+        attr_ints(w, "dilations", nd->dilations, ns);
       if (nd->op == LSP_ONNX_AVGPOOL)
         attr_int(w, "count_include_pad", nd->count_include_pad);
       break;
