@@ -81,9 +81,10 @@ int cmd_export(int argc, char **argv) {
   }
   char arch[256];
   lsp_model_describe(m, arch, sizeof arch);
-  printf("exported %s (%s, %zu layers, %zu parameters) to %s: %zu ONNX nodes, "
-         "%zu bytes, opset 13\n",
-         mpath, arch, m->nnodes, m->nparams, out, om->nnodes, len);
+  printf(
+      "exported %s (%s, %zu layers, %zu parameters) to %s: %zu ONNX nodes, "
+      "%zu bytes, opset 13\n",
+      mpath, arch, m->nnodes, m->nparams, out, om->nnodes, len);
   rc = CLI_OK;
 done:
   free(buf);

@@ -29,13 +29,23 @@
 
 #define MAXT 1200
 
-static const char *const k_ops[] = {
-    "Conv",    "Gemm",        "MatMul",
-    "Add",     "Sub",         "Mul",
-    "Div",     "Relu",        "MaxPool",
-    "AveragePool", "GlobalAveragePool", "BatchNormalization",
-    "Flatten", "Reshape",     "Pad",
-    "Constant", "Identity"};
+static const char *const k_ops[] = {"Conv",
+                                    "Gemm",
+                                    "MatMul",
+                                    "Add",
+                                    "Sub",
+                                    "Mul",
+                                    "Div",
+                                    "Relu",
+                                    "MaxPool",
+                                    "AveragePool",
+                                    "GlobalAveragePool",
+                                    "BatchNormalization",
+                                    "Flatten",
+                                    "Reshape",
+                                    "Pad",
+                                    "Constant",
+                                    "Identity"};
 
 typedef struct {
   char name[160];
@@ -158,8 +168,7 @@ static int run_test(const char *root, const char *suite, const char *test,
     const char *msg = lsp_errmsg(), *w = strstr(msg, "model.onnx: ");
     snprintf(o->why, sizeof o->why, "%s", w ? w + 12 : msg);
     if (!strstr(msg, dir)) {
-      printf("FAIL %s: the message does not name the file: %s\n", o->name,
-             msg);
+      printf("FAIL %s: the message does not name the file: %s\n", o->name, msg);
       bad = 1;
     }
   } else {
@@ -264,9 +273,10 @@ int main(void) {
       }
       free(names[k]);
     }
-    printf("%s: %zu tests, %zu use only ops lsprobe reads: %zu pass, %zu "
-           "refused\n",
-           suites[s], nn, sel, pass, sel - pass);
+    printf(
+        "%s: %zu tests, %zu use only ops lsprobe reads: %zu pass, %zu "
+        "refused\n",
+        suites[s], nn, sel, pass, sel - pass);
   }
   for (size_t j = 0; j < nres; j++) {
     expect *x = NULL;

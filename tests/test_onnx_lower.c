@@ -76,8 +76,7 @@ static void tiny(const char *file, size_t want_bn) {
   lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
   float dz[N * K], dx[N * D];
   double loss;
-  assert_int_equal(lsp_loss_xent(z, y, N, K, &ls, dz, 1.0 / N, NULL, &loss),
-                   0);
+  assert_int_equal(lsp_loss_xent(z, y, N, K, &ls, dz, 1.0 / N, NULL, &loss), 0);
   td_close(loss, 1.3970167636871338, 1e-6, 0, "loss_ls0.1_eval", 0);
   assert_int_equal(lsp_model_backward(m, ws, dz, LSP_BACK_INPUT, dx), 0);
   check_rel(dx, TINY "grad_ls0.1_x_eval.npy", N * D, 1e-5);
@@ -215,12 +214,13 @@ static void test_roundtrip(void **state) {
   roundtrip("dense(12) bn relu", (lsp_shape){20, 1, 1}, NULL, 0);
   roundtrip("lenet", (lsp_shape){1, 28, 28}, norm1, 2);
   roundtrip("resnet8", (lsp_shape){1, 12, 12}, NULL, 0);
-  roundtrip("pad(pt=1,pl=2,pb=0,pr=1,value=0.25) conv(4,3,s=2) relu "
-            "pad(pt=1,pb=1,pl=1,pr=1,mode=1) maxpool(3,s=2,p=1,ceil_mode=1) "
-            "pad(pt=2,pr=1,mode=2) avgpool(2,p=1,count_pad=0) "
-            "pad(pt=1,mode=3) maxpool(2,s=1) bn gap reshape(c=2,h=2,w=1) "
-            "conv(3,1) flatten",
-            (lsp_shape){3, 11, 10}, norm3, 6);
+  roundtrip(
+      "pad(pt=1,pl=2,pb=0,pr=1,value=0.25) conv(4,3,s=2) relu "
+      "pad(pt=1,pb=1,pl=1,pr=1,mode=1) maxpool(3,s=2,p=1,ceil_mode=1) "
+      "pad(pt=2,pr=1,mode=2) avgpool(2,p=1,count_pad=0) "
+      "pad(pt=1,mode=3) maxpool(2,s=1) bn gap reshape(c=2,h=2,w=1) "
+      "conv(3,1) flatten",
+      (lsp_shape){3, 11, 10}, norm3, 6);
 }
 
 /* ---- the layers the lowering adds: backward against differences --------- */

@@ -76,8 +76,7 @@ int lsp_model_load_opts(const char *path, const lsp_load_opts *o,
     if (id < 0 || lsp_model_set_features(*out, id)) {
       lsp_model_free(*out);
       *out = NULL;
-      return lsp_fail(LSP_EINVAL,
-                      "%s: --features '%s': %s", path, o->features,
+      return lsp_fail(LSP_EINVAL, "%s: --features '%s': %s", path, o->features,
                       id < 0 ? "no layer of that name"
                              : "the classifier's output is not features");
     }

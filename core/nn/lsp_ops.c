@@ -14,7 +14,6 @@
 #include "core/nn/layers/lsp_conv.h"
 #include "core/nn/layers/lsp_dense.h"
 #include "core/nn/layers/lsp_eltwise.h"
-#include "core/nn/layers/lsp_pad.h"
 #include "core/nn/layers/lsp_pool.h"
 
 /* Bounds that keep shapes far from overflow: a dimension, one example's
@@ -41,19 +40,6 @@ static const lsp_attr_def avgpool_attrs[] = {
     A(sw, LSP_ATTR_SIZE), A(ph, LSP_ATTR_SIZE), A(pw, LSP_ATTR_SIZE),
     A(ceil_mode, LSP_ATTR_FLAG), A(count_pad, LSP_ATTR_FLAG), END};
 static const lsp_attr_def bn_attrs[] = {A(eps, LSP_ATTR_REAL), A(momentum, LSP_ATTR_REAL), END};
-static const lsp_attr_def pad_attrs[] = {
-    A(pt, LSP_ATTR_SIZE), A(pl, LSP_ATTR_SIZE), A(pb, LSP_ATTR_SIZE),
-    A(pr, LSP_ATTR_SIZE), A(mode, LSP_ATTR_SIZE), A(value, LSP_ATTR_REAL), END};
-static const lsp_attr_def gpool_attrs[] = {
-    A(kh, LSP_ATTR_SIZE), A(kw, LSP_ATTR_SIZE), A(sh, LSP_ATTR_SIZE),
-    A(sw, LSP_ATTR_SIZE), A(pt, LSP_ATTR_SIZE), A(pl, LSP_ATTR_SIZE),
-    A(pb, LSP_ATTR_SIZE), A(pr, LSP_ATTR_SIZE), A(dh, LSP_ATTR_SIZE),
-    A(dw, LSP_ATTR_SIZE), A(ceil_mode, LSP_ATTR_FLAG), A(avg, LSP_ATTR_FLAG),
-    A(count_pad, LSP_ATTR_FLAG), END};
-static const lsp_attr_def reshape_attrs[] = {
-    {"c", LSP_ATTR_SIZE, offsetof(lsp_attrs, rc)},
-    {"h", LSP_ATTR_SIZE, offsetof(lsp_attrs, rh)},
-    {"w", LSP_ATTR_SIZE, offsetof(lsp_attrs, rw)}, END};
 /* clang-format on */
 
 double lsp_attr_get(const lsp_attrs *a, const lsp_attr_def *d) {
@@ -243,20 +229,6 @@ static double normalize_flops(const lsp_node *nd) {
   return 2.0 * (double)lsp_shape_size(nd->shape);
 }
 
-static int reshape_infer(const lsp_attrs *a, const lsp_shape *in,
-                         lsp_shape *out, char *w, size_t len) {
-  if (a->rc == 0 || a->rh == 0 || a->rw == 0 || a->rc > MAX_DIM ||
-      a->rh > MAX_DIM || a->rw > MAX_DIM ||
-      a->rc * a->rh > MAX_ELEMS / a->rw ||
-      a->rc * a->rh * a->rw != lsp_shape_size(in[0])) {
-    snprintf(w, len, "%zux%zux%zu does not hold the %zu values of the input",
-             a->rc, a->rh, a->rw, lsp_shape_size(in[0]));
-    return LSP_EINVAL;
-  }
-  *out = (lsp_shape){a->rc, a->rh, a->rw};
-  return LSP_OK;
-}
-
 static void normalize_fwd(const lsp_op_call *c) {
   const lsp_shape *s = &c->nd->shape;
   const float *st = S(c);
@@ -404,60 +376,6 @@ static void avgpool_bwd(const lsp_op_call *c) {
   if (c->dx0) lsp_avgpool2d_backward(&g, c->dy, c->n, c->dx0);
 }
 
-/* pool: ONNX's general form of both poolings (lsp_pool.h, asym). */
-static lsp_pool2d_geom gpool_geom(const lsp_attrs *a, lsp_shape in) {
-  lsp_pool2d_geom g = pool_geom(a, in);
-  g.ph = a->pt, g.pw = a->pl;
-  g.asym = 1, g.pb = a->pb, g.pr = a->pr, g.dh = a->dh, g.dw = a->dw;
-  return g;
-}
-
-static int gpool_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
-                       char *w, size_t len) {
-  if (a->kh > MAX_DIM || a->kw > MAX_DIM || a->sh > MAX_DIM ||
-      a->sw > MAX_DIM || a->pt > MAX_DIM || a->pl > MAX_DIM ||
-      a->pb > MAX_DIM || a->pr > MAX_DIM)
-    return why(w, len, "absurd window, stride or padding (%zu, %zu)", a->kh,
-               a->sh);
-  if (a->dh < 1 || a->dw < 1 || (a->avg && (a->dh > 1 || a->dw > 1)))
-    return why(w, len, "dilation %zu x %zu (>= 1; 1 for average pooling)",
-               a->dh, a->dw);
-  if (a->ceil_mode < 0 || a->ceil_mode > 1 || a->count_pad < 0 ||
-      a->count_pad > 1 || a->avg < 0 || a->avg > 1 ||
-      (!a->avg && a->count_pad != 1))
-    return why(w, len, "flags must be 0 or 1, count_pad 1 for max (%zu, %zu)",
-               (size_t)a->ceil_mode, (size_t)a->count_pad);
-  lsp_pool2d_geom g = gpool_geom(a, in[0]);
-  if (lsp_pool2d_geom_check(&g)) {
-    snprintf(w, len, "%s", lsp_errmsg());
-    return LSP_EINVAL;
-  }
-  *out = (lsp_shape){in[0].c, g.h_out, g.w_out};
-  return LSP_OK;
-}
-
-static lsp_pool2d_geom gpool_geom_of(const lsp_node *nd) {
-  lsp_pool2d_geom g = gpool_geom(&nd->a, nd->ishape);
-  g.h_out = nd->shape.h, g.w_out = nd->shape.w;
-  return g;
-}
-
-static void gpool_fwd(const lsp_op_call *c) {
-  lsp_pool2d_geom g = gpool_geom_of(c->nd);
-  if (c->nd->a.avg)
-    lsp_avgpool2d_forward(&g, c->x0, c->n, c->y);
-  else
-    lsp_maxpool2d_forward(&g, c->x0, c->n, c->y);
-}
-static void gpool_bwd(const lsp_op_call *c) {
-  lsp_pool2d_geom g = gpool_geom_of(c->nd);
-  if (!c->dx0) return;
-  if (c->nd->a.avg)
-    lsp_avgpool2d_backward(&g, c->dy, c->n, c->dx0);
-  else
-    lsp_maxpool2d_backward(&g, c->x0, c->dy, c->n, c->dx0);
-}
-
 static int gap_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
                      char *w, size_t len) {
   (void)a, (void)w, (void)len;
@@ -474,46 +392,6 @@ static void gap_fwd(const lsp_op_call *c) {
 static void gap_bwd(const lsp_op_call *c) {
   const lsp_shape *s = &c->nd->ishape;
   if (c->dx0) lsp_gap_backward(c->dy, c->n, s->c, s->h * s->w, c->dx0);
-}
-
-/* ---- padding ---------------------------------------------------------------
- */
-
-static lsp_pad2d_geom pad_geom(const lsp_attrs *a, lsp_shape in) {
-  lsp_pad2d_geom g = {in.c,  in.h,  in.w,         a->pt,          a->pl, a->pb,
-                      a->pr, a->mode > 3 ? -1 : (int)a->mode, (float)a->value, 0, 0};
-  return g;
-}
-
-static int pad_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
-                     char *w, size_t len) {
-  if (a->mode > 3) return why(w, len, "mode %zu is not 0 to %zu", a->mode, 3);
-  if (a->mode != 0 && a->value != 0.0) { /* one spelling per network */
-    snprintf(w, len, "the constant %g is for mode 0 only", a->value);
-    return LSP_EINVAL;
-  }
-  if (isfinite(a->value) && fabs(a->value) > 3e38) {
-    snprintf(w, len, "the constant %g does not fit a float", a->value);
-    return LSP_EINVAL;
-  }
-  lsp_pad2d_geom g = pad_geom(a, in[0]);
-  if (lsp_pad2d_geom_check(&g)) {
-    snprintf(w, len, "%s", lsp_errmsg());
-    return LSP_EINVAL;
-  }
-  *out = (lsp_shape){in[0].c, g.h_out, g.w_out};
-  return LSP_OK;
-}
-
-static void pad_fwd(const lsp_op_call *c) {
-  lsp_pad2d_geom g = pad_geom(&c->nd->a, c->nd->ishape);
-  g.h_out = c->nd->shape.h, g.w_out = c->nd->shape.w;
-  lsp_pad2d_forward(&g, c->x0, c->n, c->y);
-}
-static void pad_bwd(const lsp_op_call *c) {
-  lsp_pad2d_geom g = pad_geom(&c->nd->a, c->nd->ishape);
-  g.h_out = c->nd->shape.h, g.w_out = c->nd->shape.w;
-  if (c->dx0) lsp_pad2d_backward(&g, c->dy, c->n, c->dx0);
 }
 
 /* ---- batch norm -------------------------------------------------------------
@@ -674,15 +552,16 @@ static const lsp_op_def ops[LSP_OP_MAX + 1] = {
                           .infer = same_infer, .tensors = normalize_tensors, .const_state = 1,
                           .init = normalize_init, .check = normalize_check, .flops = normalize_flops,
                           .forward = normalize_fwd, .backward = normalize_bwd},
-    [LSP_OP_POOL] = {.name = "pool", .nin = 1, .attrs = gpool_attrs, .infer = gpool_infer,
-                     .tensors = no_tensors, .flops = pool_flops, .forward = gpool_fwd,
-                     .backward = gpool_bwd},
-    [LSP_OP_RESHAPE] = {.name = "reshape", .nin = 1, .attrs = reshape_attrs,
-                        .infer = reshape_infer, .tensors = no_tensors, .flops = no_flops,
+    /* the general (ONNX) kinds: lsp_ops_general.c */
+    [LSP_OP_PAD] = {.name = "pad", .nin = 1, .attrs = lsp_pad_attrs, .infer = lsp_pad_infer,
+                    .tensors = no_tensors, .flops = no_flops, .forward = lsp_pad_fwd,
+                    .backward = lsp_pad_bwd},
+    [LSP_OP_RESHAPE] = {.name = "reshape", .nin = 1, .attrs = lsp_reshape_attrs,
+                        .infer = lsp_reshape_infer, .tensors = no_tensors, .flops = no_flops,
                         .alias = 1, .forward = flatten_fwd, .backward = flatten_bwd},
-    [LSP_OP_PAD] = {.name = "pad", .nin = 1, .attrs = pad_attrs, .infer = pad_infer,
-                    .tensors = no_tensors, .flops = no_flops, .forward = pad_fwd,
-                    .backward = pad_bwd},
+    [LSP_OP_POOL] = {.name = "pool", .nin = 1, .attrs = lsp_gpool_attrs, .infer = lsp_gpool_infer,
+                     .tensors = no_tensors, .flops = pool_flops, .forward = lsp_gpool_fwd,
+                     .backward = lsp_gpool_bwd},
 };
 /* clang-format on */
 

@@ -7,14 +7,16 @@
  * refused on the way in, with the file, the node and the op named:
  *   "<file>: node '<name>' (<op>): <what>"   (a nameless node is '#<index>')
  *   "<file>: <what>"                         (model- and graph-level faults)
- * so a description that exists is one the graph builder can lower without
- * further checks. The same description is what the writer turns into an ONNX
- * file (opset 13), so `lsprobe export` builds one and calls lsp_onnx_write.
+ * so a description that exists is one lsp_onnx_lower turns into an
+ * lsp_model. The same description is what the writer turns into an ONNX
+ * file (opset 13); `lsprobe export` builds one from a model
+ * (lsp_onnx_from_model) and writes it.
  *
- * Supported (default domain, opsets 11–17): Conv, Gemm, MatMul, Add, Sub,
- * Mul, Div, Relu, MaxPool, AveragePool, GlobalAveragePool,
- * BatchNormalization (inference), Flatten, Reshape (to N × D), Pad
- * (constant, reflect, edge), Constant, Identity.
+ * Supported (default domain, opsets 1–17, with the attributes of the old
+ * opsets): Conv, Gemm, MatMul, Add, Sub, Mul, Div, Relu, MaxPool,
+ * AveragePool, GlobalAveragePool, BatchNormalization (inference), Flatten,
+ * Reshape (keeping the batch), Pad (constant, reflect, edge), Constant,
+ * Identity, on N × D, N × C × L and N × C × H × W values.
  * Constant and Identity are resolved while reading and never appear as nodes;
  * an all-zero Pad is dropped the same way. The accepted attributes and
  * values per op are listed in docs/DESIGN.md §3. */
@@ -135,8 +137,8 @@ typedef struct {
    * checker validates them against the shapes and resets them */
   int legacy_bcast;
   int64_t legacy_axis;
-  lsp_onnx_shape out;    /* the output's shape (set by lsp_onnx_check) */
-  size_t index;          /* position in the file's node list (messages) */
+  lsp_onnx_shape out; /* the output's shape (set by lsp_onnx_check) */
+  size_t index;       /* position in the file's node list (messages) */
 } lsp_onnx_node;
 
 typedef struct {

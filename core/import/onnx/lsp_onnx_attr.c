@@ -40,12 +40,15 @@ static const spec k_avgpool[] = {{"auto_pad", T_STRING, 0},
                                  {"pads", T_INTS, 0},
                                  {"strides", T_INTS, 0},
                                  {NULL, 0, 0}};
-static const spec k_bn[] = {{"epsilon", T_FLOAT, 0},   {"momentum", T_FLOAT, 0},
-                            {"training_mode", T_INT, 0}, {"is_test", T_INT, 6},
-                            {"spatial", T_INT, 8}, {"consumed_inputs", T_INTS, 5},
+static const spec k_bn[] = {{"epsilon", T_FLOAT, 0},
+                            {"momentum", T_FLOAT, 0},
+                            {"training_mode", T_INT, 0},
+                            {"is_test", T_INT, 6},
+                            {"spatial", T_INT, 8},
+                            {"consumed_inputs", T_INTS, 5},
                             {NULL, 0, 0}};
-static const spec k_gemm[] = {{"alpha", T_FLOAT, 0},  {"beta", T_FLOAT, 0},
-                              {"transA", T_INT, 0},   {"transB", T_INT, 0},
+static const spec k_gemm[] = {{"alpha", T_FLOAT, 0},   {"beta", T_FLOAT, 0},
+                              {"transA", T_INT, 0},    {"transB", T_INT, 0},
                               {"broadcast", T_INT, 6}, {NULL, 0, 0}};
 static const spec k_flatten[] = {{"axis", T_INT, 0}, {NULL, 0, 0}};
 static const spec k_reshape[] = {{"allowzero", T_INT, 0},
@@ -256,8 +259,8 @@ static int apply(const LspOnnx__AttributeProto *a, lsp_onnx_node *nd,
   } else if (!strcmp(n, "is_test")) {
     st = get_int(a, where, 1, 1, "(inference only: is_test must be 1)", &v);
   } else if (!strcmp(n, "spatial")) {
-    st = get_int(a, where, 1, 1,
-                 "(statistics per channel: spatial must be 1)", &v);
+    st = get_int(a, where, 1, 1, "(statistics per channel: spatial must be 1)",
+                 &v);
   } else if (!strcmp(n, "consumed_inputs")) {
     /* an in-place hint of opsets before 6: no effect on the values */
   } else if (!strcmp(n, "alpha")) {

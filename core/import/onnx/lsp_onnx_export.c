@@ -77,8 +77,8 @@ static const char *init(ectx *e, const char *node, const char *what, int ndim,
   return n;
 }
 
-static lsp_onnx_node *node(ectx *e, lsp_onnx_op op, const char *name,
-                           int nin, const char *const *in, const char *out) {
+static lsp_onnx_node *node(ectx *e, lsp_onnx_op op, const char *name, int nin,
+                           const char *const *in, const char *out) {
   lsp_onnx_node *nd = lsp_onnx_add_node(e->om, op, name, nin, in, out);
   if (!nd) oom();
   return nd;
@@ -121,9 +121,10 @@ static int export_node(ectx *e, size_t i) {
       size_t in = lsp_shape_size(is);
       if (!(x = as_rank(e, nd->in[0], 2, nm))) return oom();
       lsp_model_tensor(m, i, "weight", &w, NULL, NULL);
-      const char *ins[3] = {x, init(e, nm, ".weight", 2, (int64_t)nd->a.units,
-                                    (int64_t)in, 0, 0, w),
-                            NULL};
+      const char *ins[3] = {
+          x,
+          init(e, nm, ".weight", 2, (int64_t)nd->a.units, (int64_t)in, 0, 0, w),
+          NULL};
       if (nd->a.bias) {
         lsp_model_tensor(m, i, "bias", &b, NULL, NULL);
         ins[2] = init(e, nm, ".bias", 1, (int64_t)nd->a.units, 0, 0, 0, b);
@@ -155,24 +156,25 @@ static int export_node(ectx *e, size_t i) {
     case LSP_OP_MAXPOOL:
     case LSP_OP_AVGPOOL:
       if (!(x = as_rank(e, nd->in[0], 4, nm))) return oom();
-      if (!(on = node(e,
-                      nd->op == LSP_OP_MAXPOOL ? LSP_ONNX_MAXPOOL
-                                               : LSP_ONNX_AVGPOOL,
-                      nm, 1, &x, out)))
+      if (!(on = node(
+                e,
+                nd->op == LSP_OP_MAXPOOL ? LSP_ONNX_MAXPOOL : LSP_ONNX_AVGPOOL,
+                nm, 1, &x, out)))
         return LSP_ENOMEM;
       on->ceil_mode = nd->a.ceil_mode;
       on->count_include_pad = nd->a.count_pad;
       break;
     case LSP_OP_POOL:
       if (!(x = as_rank(e, nd->in[0], 4, nm))) return oom();
-      if (!(on = node(e, nd->a.avg ? LSP_ONNX_AVGPOOL : LSP_ONNX_MAXPOOL, nm,
-                      1, &x, out)))
+      if (!(on = node(e, nd->a.avg ? LSP_ONNX_AVGPOOL : LSP_ONNX_MAXPOOL, nm, 1,
+                      &x, out)))
         return LSP_ENOMEM;
       on->kernel[0] = (int64_t)nd->a.kh, on->kernel[1] = (int64_t)nd->a.kw;
       on->strides[0] = (int64_t)nd->a.sh, on->strides[1] = (int64_t)nd->a.sw;
       on->pads[0] = (int64_t)nd->a.pt, on->pads[1] = (int64_t)nd->a.pl;
       on->pads[2] = (int64_t)nd->a.pb, on->pads[3] = (int64_t)nd->a.pr;
-      on->dilations[0] = (int64_t)nd->a.dh, on->dilations[1] = (int64_t)nd->a.dw;
+      on->dilations[0] = (int64_t)nd->a.dh,
+      on->dilations[1] = (int64_t)nd->a.dw;
       on->ceil_mode = nd->a.ceil_mode;
       on->count_include_pad = nd->a.count_pad;
       e->rank[i] = 4;
@@ -217,9 +219,13 @@ static int export_node(ectx *e, size_t i) {
       return LSP_OK;
     }
     case LSP_OP_FLATTEN:
-      if (!(x = as_rank(e, nd->in[0], 2, nm))) return oom();
-      if (!(on = node(e, LSP_ONNX_FLATTEN, nm, 1, &x, out))) return LSP_ENOMEM;
+      x = value_of(e, nd->in[0]);
       e->rank[i] = 2;
+      if (rank_of(e, nd->in[0]) == 2) { /* already N × D: the same value */
+        e->value[i] = (char *)x;
+        return LSP_OK;
+      }
+      if (!(on = node(e, LSP_ONNX_FLATTEN, nm, 1, &x, out))) return LSP_ENOMEM;
       return LSP_OK;
     case LSP_OP_RESHAPE:
       x = value_of(e, nd->in[0]);
@@ -253,7 +259,7 @@ static int export_node(ectx *e, size_t i) {
       on->pad_mode = nd->a.mode == LSP_PAD_REFLECT ? LSP_ONNX_PAD_REFLECT
                      : nd->a.mode == LSP_PAD_EDGE  ? LSP_ONNX_PAD_EDGE
                                                    : LSP_ONNX_PAD_CONSTANT;
-      on->pad_value = nd->a.mode == LSP_PAD_MIN ? -INFINITY
+      on->pad_value = nd->a.mode == LSP_PAD_MIN        ? -INFINITY
                       : nd->a.mode == LSP_PAD_CONSTANT ? (float)nd->a.value
                                                        : 0.0f;
       e->rank[i] = 4;
@@ -285,10 +291,10 @@ int lsp_onnx_from_model(const lsp_model *m, lsp_onnx_model **out) {
   memset(&e, 0, sizeof e);
   e.m = m;
   e.in_rank = has_spatial(m) ? 4 : 2;
-  const lsp_onnx_shape in = {e.in_rank,
-                             {-1, (int64_t)(e.in_rank == 4 ? m->in_shape.c
-                                                           : m->in_dim),
-                              (int64_t)m->in_shape.h, (int64_t)m->in_shape.w}};
+  const lsp_onnx_shape in = {
+      e.in_rank,
+      {-1, (int64_t)(e.in_rank == 4 ? m->in_shape.c : m->in_dim),
+       (int64_t)m->in_shape.h, (int64_t)m->in_shape.w}};
   int st = LSP_ENOMEM;
   e.value = calloc(m->nnodes, sizeof *e.value);
   e.rank = calloc(m->nnodes, sizeof *e.rank);

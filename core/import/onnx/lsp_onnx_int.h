@@ -94,15 +94,15 @@ void lsp_onnx_drop_last_node(lsp_onnx_model *m);
  * node '<name>' (<op>)" prefix for messages. What does not go into the node
  * directly comes back in *ex. */
 typedef struct {
-  int allowzero;        /* Reshape (0 when absent)                        */
-  int broadcast;        /* opsets <= 6: Add/Sub/Mul/Div/Gemm broadcast    */
-  int has_bcast_axis;   /* opsets <= 6: Add/Sub/Mul/Div axis              */
+  int allowzero;      /* Reshape (0 when absent)                        */
+  int broadcast;      /* opsets <= 6: Add/Sub/Mul/Div/Gemm broadcast    */
+  int has_bcast_axis; /* opsets <= 6: Add/Sub/Mul/Div axis              */
   int64_t bcast_axis;
-  int has_list;         /* opsets <= 10: Pad's pads (or opset 1's
-                           paddings); opsets <= 4: Reshape's shape        */
+  int has_list; /* opsets <= 10: Pad's pads (or opset 1's
+                   paddings); opsets <= 4: Reshape's shape        */
   int64_t list[8];
   size_t nlist;
-  int has_value;        /* opsets <= 10: Pad's value                      */
+  int has_value; /* opsets <= 10: Pad's value                      */
   float value;
 } lsp_onnx_attr_extra;
 int lsp_onnx_parse_attrs(const LspOnnx__NodeProto *pn, lsp_onnx_node *nd,

@@ -25,7 +25,7 @@
 #define MAX_EXPANDED ((size_t)1 << 26)
 
 typedef struct {
-  const lsp_onnx_node *on; /* the ONNX node it computes                  */
+  const lsp_onnx_node *on;  /* the ONNX node it computes                  */
   const lsp_onnx_node *add; /* an Add folded in as the bias, or NULL     */
   const lsp_onnx_node *div; /* a Div fused after a Sub (normalize)        */
   int helper;               /* a Pad node put in front of `on`            */
@@ -36,12 +36,12 @@ typedef struct {
   const char *path;
   const lsp_onnx_lower_opts *o;
   lsp_model *m;
-  lsp_onnx_map val;      /* value name -> 1 + lsp node (0: the input)      */
-  lsp_onnx_map prod;     /* value name -> producing ONNX node              */
-  size_t *uses;          /* per ONNX node: consumers of its output         */
-  int *fold;             /* per ONNX node: 1 = folded into the node before */
-  int *bias_from;        /* per ONNX node: the Add folded into it, or -1   */
-  source *src;           /* per lsp node                                   */
+  lsp_onnx_map val;  /* value name -> 1 + lsp node (0: the input)      */
+  lsp_onnx_map prod; /* value name -> producing ONNX node              */
+  size_t *uses;      /* per ONNX node: consumers of its output         */
+  int *fold;         /* per ONNX node: 1 = folded into the node before */
+  int *bias_from;    /* per ONNX node: the Add folded into it, or -1   */
+  source *src;       /* per lsp node                                   */
   size_t nsrc;
 } lctx;
 
@@ -218,8 +218,10 @@ static int lower_node(lctx *c, size_t k) {
     int vs = 0;
     arith_const(c, on, NULL, &vs);
     int p = node_of(c, on->inputs[vs]);
-    if (on->op == LSP_ONNX_DIV) c->src[p].div = on;
-    else c->src[p].add = on;
+    if (on->op == LSP_ONNX_DIV)
+      c->src[p].div = on;
+    else
+      c->src[p].add = on;
     return bind(c, on->output, p);
   }
   int is_out = !strcmp(on->output, c->om->output) && !c->o->probe;
@@ -253,12 +255,11 @@ static int lower_node(lctx *c, size_t k) {
       int vs = 0;
       if (!arith_const(c, on, NULL, &vs)) { /* two values: the residual add */
         lsp_attrs_default(LSP_OP_ADD, &a);
-        st = add(c, on, LSP_OP_ADD, &a, in, node_of(c, on->inputs[1]), "",
-                 &id);
+        st = add(c, on, LSP_OP_ADD, &a, in, node_of(c, on->inputs[1]), "", &id);
       } else {
         lsp_attrs_default(LSP_OP_NORMALIZE, &a);
-        st = add(c, on, LSP_OP_NORMALIZE, &a, node_of(c, on->inputs[vs]), 0,
-                 "", &id);
+        st = add(c, on, LSP_OP_NORMALIZE, &a, node_of(c, on->inputs[vs]), 0, "",
+                 &id);
       }
       break;
     }
@@ -312,7 +313,8 @@ static int lower_node(lctx *c, size_t k) {
     case LSP_ONNX_RESHAPE: {
       lsp_shape s = shape_of(c, in);
       const lsp_onnx_shape *o = &on->out;
-      lsp_shape want = {(size_t)o->dims[1], o->rank > 2 ? (size_t)o->dims[2] : 1,
+      lsp_shape want = {(size_t)o->dims[1],
+                        o->rank > 2 ? (size_t)o->dims[2] : 1,
                         o->rank > 3 ? (size_t)o->dims[3] : 1};
       if (s.c == want.c && s.h == want.h && s.w == want.w)
         return bind(c, on->output, in); /* the same buffer and shape */
@@ -362,9 +364,9 @@ static int fill_conv(const lctx *c, const source *s, float *w, float *b) {
           w[((o * cin + (o / mg) * cg + j) * eh + u * dh) * ew + v * dw] =
               wt->f[((o * cg + j) * kh + u) * kw + v];
   if (!b) return LSP_OK;
-  const lsp_onnx_tensor *bt =
-      on->ninputs == 3 ? init_named(c, on->inputs[2])
-                       : arith_const(c, s->add, NULL, NULL);
+  const lsp_onnx_tensor *bt = on->ninputs == 3
+                                  ? init_named(c, on->inputs[2])
+                                  : arith_const(c, s->add, NULL, NULL);
   for (size_t o = 0; o < m; o++) b[o] = chan(bt, o);
   return LSP_OK;
 }
@@ -414,8 +416,7 @@ static int fill_norm(const lctx *c, const source *s, size_t ch, float *mean,
         sdev = first ? -1.0f : 1.0f;
         break;
       case LSP_ONNX_MUL: /* x·v = x / (1/v) */
-        if (v == 0.0f)
-          return nfail(c, s->on, "multiplies channel %zu by 0", k);
+        if (v == 0.0f) return nfail(c, s->on, "multiplies channel %zu by 0", k);
         sdev = (float)(1.0 / (double)v);
         break;
       default: /* x / v */
@@ -473,7 +474,8 @@ static int fill(lctx *c) {
   return LSP_OK;
 }
 
-/* ---- the whole ------------------------------------------------------------ */
+/* ---- the whole ------------------------------------------------------------
+ */
 
 /* --features NAME: an ONNX value, an ONNX node (its output) or an lsprobe
  * layer name. */

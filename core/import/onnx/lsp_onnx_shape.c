@@ -52,8 +52,8 @@ static int64_t side(const lsp_onnx_shape *x, int k) {
 /* The attributes fit the input's rank; auto_pad SAME_* becomes pads; the
  * output's spatial sizes. `pool` adds the pooling rules (pads smaller than
  * the window, ceil_mode). */
-static int spatial(const char *path, lsp_onnx_node *nd,
-                   const lsp_onnx_shape *x, lsp_onnx_shape *y, int pool) {
+static int spatial(const char *path, lsp_onnx_node *nd, const lsp_onnx_shape *x,
+                   lsp_onnx_shape *y, int pool) {
   int nsp = x->rank - 2;
   if (nd->nspatial && nd->nspatial != nsp)
     return nfail(path, nd,
@@ -153,8 +153,7 @@ static int infer_dense(const char *path, lsp_onnx_node *nd,
                  w->name, db, (long long)x->dims[1],
                  tb ? " (transB: M × K)" : " (K × M)");
   int64_t mo = w->dims[tb ? 0 : 1];
-  if (b && nd->legacy_bcast == 0 &&
-      !(dims_are(b, 2, 1, mo) && x->dims[0] == 1))
+  if (b && nd->legacy_bcast == 0 && !(dims_are(b, 2, 1, mo) && x->dims[0] == 1))
     return nfail(path, nd,
                  "broadcast = 0 (opset <= 6): C must have the output's "
                  "shape, one bias per example");
@@ -275,8 +274,9 @@ static int infer_reshape(const char *path, const lsp_onnx_node *nd,
     if (v == 0 && k == 0) continue; /* the batch, copied */
     if (v == 0) {
       if (k >= x->rank)
-        return nfail(path, nd, "shape %s copies dimension %d of a rank-%d input",
-                     sb, k, x->rank);
+        return nfail(path, nd,
+                     "shape %s copies dimension %d of a rank-%d input", sb, k,
+                     x->rank);
       v = x->dims[k];
     }
     if (v == -1) {
@@ -284,8 +284,8 @@ static int infer_reshape(const char *path, const lsp_onnx_node *nd,
         return nfail(path, nd, "shape %s has two -1 entries", sb);
       infer_at = k;
     } else if (k > 0) {
-      if (v < 1) return nfail(path, nd, "shape %s: bad entry %lld", sb,
-                              (long long)v);
+      if (v < 1)
+        return nfail(path, nd, "shape %s: bad entry %lld", sb, (long long)v);
       known *= v;
       if (known > LSP_ONNX_MAX_ACT)
         return nfail(path, nd, "shape %s is too large", sb);
@@ -348,10 +348,10 @@ int lsp_onnx_infer(const char *path, lsp_onnx_node *nd,
              nd->op == LSP_ONNX_PAD;
   int dense = nd->op == LSP_ONNX_GEMM || nd->op == LSP_ONNX_MATMUL;
   if ((spat && x->rank < 3) || (dense && x->rank != 2))
-    return nfail(path, nd, "needs an input of rank %s, got rank %d",
-                 spat ? "3 or 4 (N × C × L or N × C × H × W)"
-                      : "2 (N × features)",
-                 x->rank);
+    return nfail(
+        path, nd, "needs an input of rank %s, got rank %d",
+        spat ? "3 or 4 (N × C × L or N × C × H × W)" : "2 (N × features)",
+        x->rank);
   int st = LSP_OK;
   switch (nd->op) {
     case LSP_ONNX_CONV:

@@ -168,8 +168,8 @@ static void node_attrs(wnode *w, const lsp_onnx_node *nd) {
     case LSP_ONNX_PAD: {
       LspOnnx__AttributeProto *a = attr(w, "mode", 3);
       a->has_s = 1;
-      a->s.data = modes[nd->pad_mode >= 0 && nd->pad_mode < 3 ? nd->pad_mode
-                                                              : 0];
+      a->s.data =
+          modes[nd->pad_mode >= 0 && nd->pad_mode < 3 ? nd->pad_mode : 0];
       a->s.len = strlen((const char *)a->s.data);
       break;
     }

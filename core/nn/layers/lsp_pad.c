@@ -31,8 +31,8 @@ int lsp_pad2d_geom_check(lsp_pad2d_geom *g) {
                       k % 2 == 0 ? "high" : "wide");
   }
   if (g->h_in > MAX_SIDE || g->w_in > MAX_SIDE || g->c > INT_MAX)
-    return lsp_fail(LSP_EINVAL, "padding: input %zux%zux%zu is too large",
-                    g->c, g->h_in, g->w_in);
+    return lsp_fail(LSP_EINVAL, "padding: input %zux%zux%zu is too large", g->c,
+                    g->h_in, g->w_in);
   g->h_out = g->pt + g->h_in + g->pb;
   g->w_out = g->pl + g->w_in + g->pr;
   if ((double)g->c * (double)g->h_out * (double)g->w_out > INT_MAX)

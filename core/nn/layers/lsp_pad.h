@@ -30,11 +30,11 @@ enum {
 };
 
 typedef struct {
-  size_t c, h_in, w_in;   /* channels, input height, width (per sample) */
-  size_t pt, pl, pb, pr;  /* rows above, columns left, rows below, right */
-  int mode;               /* LSP_PAD_*                                   */
-  float value;            /* constant mode's fill                        */
-  size_t h_out, w_out;    /* set by lsp_pad2d_geom_check                 */
+  size_t c, h_in, w_in;  /* channels, input height, width (per sample) */
+  size_t pt, pl, pb, pr; /* rows above, columns left, rows below, right */
+  int mode;              /* LSP_PAD_*                                   */
+  float value;           /* constant mode's fill                        */
+  size_t h_out, w_out;   /* set by lsp_pad2d_geom_check                 */
 } lsp_pad2d_geom;
 
 /* Validate and set the output size. LSP_EINVAL with the reason for an
