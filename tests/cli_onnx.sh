@@ -78,6 +78,9 @@ grep -q "template accuracy    0.871200" "$SCR/out" && ok "its last layer's templ
   bad "clusters: $(grep template "$SCR/out")"
 expect_exit 0 "train a LeNet-5 with input normalization" "$LSP" train --data fashion-mnist --arch lenet --normalize 0.286,0.353 \
   --max-train 1500 --epochs 1 --lr 0.05 --smoothing 0.1 --quiet --threads 2 --out "$SCR/lenet.lspm"
+expect_exit 0 "eval --features on an lsprobe layer" "$LSP" eval --model "$SCR/lenet.lspm" --data fashion-mnist --max-test 300 --features relu9 --json
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["features"]=="relu9" and d["feature_dim"]==120, d' "$SCR/out" &&
+  ok "--features relu9: the first dense layer's 120 outputs" || bad "--features relu9: $(head -c 300 "$SCR/out")"
 expect_exit 0 "attack --transfer-from an ONNX model" "$LSP" attack --model "$SCR/lenet.lspm" --data fashion-mnist --limit 200 \
   --attack pgd --steps 3 --eps 0,0.1 --transfer-from "$L/model.onnx"
 
