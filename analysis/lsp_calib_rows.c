@@ -86,21 +86,38 @@ static int rows_sort(lsp_calib_rows *r) {
   return LSP_OK;
 }
 
+/* The input matrix, float32 or float64, read as doubles (exact for floats). */
+typedef struct {
+  const float *f;
+  const double *d; /* non-NULL for float64 input */
+} mat;
+
+static inline double at(mat x, size_t i) { return x.d ? x.d[i] : (double)x.f[i]; }
+/* Row i's argmax (lowest index on ties) in the row's own precision. */
+static inline size_t argmax_row(mat x, size_t i, size_t k) {
+  return x.d ? lsp_argmax_f64(x.d + i * k, k) : lsp_argmax_f32(x.f + i * k, k);
+}
+
 /* Validation reuses the accumulator's checks and messages (one bin). */
-static int validate(const float *x, const int32_t *y, size_t n, size_t k, double inv_t,
-                    int logits, const char *path) {
-  if (!x || !y) return lsp_fail(LSP_EINVAL, "calibration: NULL input");
+static int validate(mat x, const int32_t *y, size_t n, size_t k, double inv_t, int logits,
+                    const char *path) {
+  if ((!x.f && !x.d) || !y) return lsp_fail(LSP_EINVAL, "calibration: NULL input");
   lsp_calib_acc *a = lsp_calib_acc_alloc(1, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_TOP);
   if (!a) return LSP_ENOMEM;
-  int st = logits ? lsp_calib_acc_add_logits(a, x, y, n, 0, inv_t, 1)
-                  : lsp_calib_acc_add_probs(a, x, y, n, 0, 1);
+  int st;
+  if (x.d)
+    st = logits ? lsp_calib_acc_add_logits_f64(a, x.d, y, n, 0, inv_t, 1)
+                : lsp_calib_acc_add_probs_f64(a, x.d, y, n, 0, 1);
+  else
+    st = logits ? lsp_calib_acc_add_logits(a, x.f, y, n, 0, inv_t, 1)
+                : lsp_calib_acc_add_probs(a, x.f, y, n, 0, 1);
   lsp_calib_acc_free(a);
   if (st && path) lsp_fail_prefix(st, path);
   return st;
 }
 
-int lsp_calib_rows_from_probs(const float *p, const int32_t *y, size_t n, size_t k,
-                              const char *path, lsp_calib_rows **out) {
+static int from_probs(mat p, const int32_t *y, size_t n, size_t k, const char *path,
+                      lsp_calib_rows **out) {
   int st = rows_alloc(n, k, out);
   if (st) return st;
   if ((st = validate(p, y, n, k, 1.0, 0, path))) {
@@ -110,18 +127,16 @@ int lsp_calib_rows_from_probs(const float *p, const int32_t *y, size_t n, size_t
   }
   lsp_calib_rows *r = *out;
   for (size_t i = 0; i < n; i++) {
-    const float *row = p + i * k;
-    size_t yi = (size_t)y[i], am = lsp_argmax_f32(row, k);
-    float mx = row[am];
-    double br = 0.0;
+    size_t yi = (size_t)y[i], am = argmax_row(p, i, k);
+    double mx = at(p, i * k + am), br = 0.0;
     for (size_t j = 0; j < k; j++) {
-      double v = (double)row[j], t = j == yi ? 1.0 : 0.0;
+      double v = at(p, i * k + j), t = j == yi ? 1.0 : 0.0;
       br += (v - t) * (v - t);
       r->prob[i * k + j] = v;
     }
-    double py = (double)row[yi];
+    double py = at(p, i * k + yi);
     r->y[i] = y[i];
-    r->conf[i] = (double)mx;
+    r->conf[i] = mx;
     r->correct[i] = am == yi;
     r->nll[i] = py > 0.0 ? -log(py) : INFINITY;
     r->brier[i] = br;
@@ -133,8 +148,8 @@ int lsp_calib_rows_from_probs(const float *p, const int32_t *y, size_t n, size_t
   return st;
 }
 
-int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n, size_t k,
-                               double inv_t, const char *path, lsp_calib_rows **out) {
+static int from_logits(mat z, const int32_t *y, size_t n, size_t k, double inv_t,
+                       const char *path, lsp_calib_rows **out) {
   int st = rows_alloc(n, k, out);
   if (st) return st;
   if ((st = validate(z, y, n, k, inv_t, 1, path))) {
@@ -144,23 +159,23 @@ int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n, size_
   }
   lsp_calib_rows *r = *out;
   for (size_t i = 0; i < n; i++) {
-    const float *row = z + i * k;
     double *w = r->prob + i * k; /* scaled shifted logits, then probabilities */
-    size_t yi = (size_t)y[i], am = lsp_argmax_f32(row, k);
-    float mx = row[am];
-    /* the same expressions as the accumulator's logits kernel */
+    size_t yi = (size_t)y[i], am = argmax_row(z, i, k);
+    double mx = at(z, i * k + am);
+    /* the same expressions as the accumulator's logits kernel: p_j =
+     * exp(w_j)/s, so the top class's p is the confidence 1/s exactly */
     double s = 0.0;
     for (size_t j = 0; j < k; j++) {
-      w[j] = ((double)row[j] - (double)mx) * inv_t;
+      w[j] = (at(z, i * k + j) - mx) * inv_t;
       s += exp(w[j]);
     }
-    double ls = log(s), br = 0.0;
+    double br = 0.0;
     r->y[i] = y[i];
     r->conf[i] = 1.0 / s;
     r->correct[i] = am == yi;
-    r->nll[i] = ls - w[yi];
+    r->nll[i] = log(s) - w[yi];
     for (size_t j = 0; j < k; j++) {
-      double v = exp(w[j] - ls), t = j == yi ? 1.0 : 0.0;
+      double v = exp(w[j]) / s, t = j == yi ? 1.0 : 0.0;
       br += (v - t) * (v - t);
       w[j] = v;
     }
@@ -171,6 +186,26 @@ int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n, size_
     *out = NULL;
   }
   return st;
+}
+
+int lsp_calib_rows_from_probs(const float *p, const int32_t *y, size_t n, size_t k,
+                              const char *path, lsp_calib_rows **out) {
+  return from_probs((mat){p, NULL}, y, n, k, path, out);
+}
+
+int lsp_calib_rows_from_probs_f64(const double *p, const int32_t *y, size_t n, size_t k,
+                                  const char *path, lsp_calib_rows **out) {
+  return from_probs((mat){NULL, p}, y, n, k, path, out);
+}
+
+int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n, size_t k,
+                               double inv_t, const char *path, lsp_calib_rows **out) {
+  return from_logits((mat){z, NULL}, y, n, k, inv_t, path, out);
+}
+
+int lsp_calib_rows_from_logits_f64(const double *z, const int32_t *y, size_t n, size_t k,
+                                   double inv_t, const char *path, lsp_calib_rows **out) {
+  return from_logits((mat){NULL, z}, y, n, k, inv_t, path, out);
 }
 
 /* Weighted sums into `a` (reset first); w == NULL means weight 1 each. */

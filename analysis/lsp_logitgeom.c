@@ -94,6 +94,15 @@ done:
   return st;
 }
 
+const char *lsp_logitgap_no_optimum(const lsp_logitgap *g) {
+  if (!g->has_optimal || isfinite(g->optimal_gap)) return NULL;
+  if (g->optimal_gap > 0)
+    return "eps = 0: q is one-hot, the loss keeps falling as the gap grows "
+           "(optimal gap +inf)";
+  return "t2t at eps = 1: q_y = 0, the loss keeps falling as the true logit "
+         "drops below the others (optimal gap -inf)";
+}
+
 static void json_summary(lsp_json *j, const char *key,
                          const lsp_dist_summary *s) {
   lsp_json_key(j, key);
@@ -113,9 +122,11 @@ void lsp_logitgap_json(const lsp_logitgap *g, lsp_json *j) {
   json_summary(j, "logit_gap", &g->gap);
   lsp_json_key(j, "optimal_gap");
   if (g->has_optimal)
-    lsp_json_num(j, g->optimal_gap); /* +inf (eps = 0) is written as null */
+    lsp_json_num(j, g->optimal_gap); /* +-inf is written as null */
   else
     lsp_json_null(j);
+  if (lsp_logitgap_no_optimum(g))
+    lsp_json_key_str(j, "optimal_gap_note", lsp_logitgap_no_optimum(g));
   lsp_json_key(j, "share_above_optimal");
   if (g->has_optimal)
     lsp_json_num(j, g->share_above_optimal);

@@ -25,6 +25,45 @@ static void print_usage(const char *cmd, const char *synopsis,
   printf("  %-28s %s\n", "-h, --help", "show this help");
 }
 
+size_t cli_edit_distance(const char *a, size_t alen, const char *b) {
+  size_t blen = strlen(b);
+  if (alen > 64 || blen > 64) return (size_t)-1; /* no option is that long */
+  size_t row[65];
+  for (size_t j = 0; j <= blen; j++) row[j] = j;
+  for (size_t i = 1; i <= alen; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= blen; j++) {
+      size_t up = row[j];
+      size_t best = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[blen];
+}
+
+const char *cli_closest(const char *typed, size_t len, const char *const *names, size_t n) {
+  const char *best = NULL;
+  size_t bd = (size_t)-1;
+  for (size_t i = 0; i < n; i++) {
+    size_t d = cli_edit_distance(typed, len, names[i]);
+    if (d < bd && d <= 2 && 2 * d < strlen(names[i])) bd = d, best = names[i];
+  }
+  return best;
+}
+
+/* The option of `opts` closest to a mistyped name, or NULL. */
+static const char *closest_option(const char *name, size_t len, const cli_opt *opts) {
+  const char *names[64];
+  size_t n = 0;
+  for (const cli_opt *o = opts; o->name && n < 63; o++) names[n++] = o->name;
+  names[n++] = "help";
+  return cli_closest(name, len, names, n);
+}
+
 int cli_parse(const char *cmd, const char *synopsis, const char *about,
               int argc, char **argv, cli_opt *opts) {
   for (cli_opt *o = opts; o->name; o++) o->value = o->value2 = NULL;
@@ -43,9 +82,14 @@ int cli_parse(const char *cmd, const char *synopsis, const char *about,
     cli_opt *o = opts;
     for (; o->name; o++)
       if (strlen(o->name) == nlen && strncmp(o->name, name, nlen) == 0) break;
-    if (!o->name)
+    if (!o->name) {
+      const char *near = closest_option(name, nlen, opts);
+      if (near)
+        return cli_error(cmd, CLI_USAGE, "unknown option '--%.*s'; did you mean --%s? "
+                         "(see lsprobe %s --help)", (int)nlen, name, near, cmd);
       return cli_error(cmd, CLI_USAGE, "unknown option '--%.*s' (see lsprobe %s --help)",
                        (int)nlen, name, cmd);
+    }
     if (o->value)
       return cli_error(cmd, CLI_USAGE, "--%s given twice", o->name);
     if (o->nargs == 0) {
@@ -269,8 +313,13 @@ int cli_error(const char *cmd, int code, const char *fmt, ...) {
   return code;
 }
 
+void cli_note(const char *cmd, const char *note) {
+  if (note && *note) fprintf(stderr, "lsprobe: %s: note: %s\n", cmd, note);
+}
+
 int cli_lib_error(const char *cmd, int status) {
   fprintf(stderr, "lsprobe: %s: %s\n", cmd, lsp_errmsg());
+  if (status == LSP_EINTR) return CLI_INTR;
   return status == LSP_EINVAL ? CLI_USAGE : CLI_DATA;
 }
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { CLI_OK = 0, CLI_DATA = 1, CLI_USAGE = 2, CLI_HELP = -1 };
+enum { CLI_OK = 0, CLI_DATA = 1, CLI_USAGE = 2, CLI_INTR = 130, CLI_HELP = -1 };
 
 typedef struct {
   const char *name;  /* long name without "--"; NULL ends a table      */
@@ -58,9 +58,21 @@ int cli_parse_double_list(const char *s, double lo, double hi, double **out,
 int cli_parse_long_list(const char *s, long lo, long hi, long **out,
                         size_t *n, char *why, size_t whylen);
 
+/* Levenshtein distance between the first `alen` bytes of a and the string
+ * b (insertions, deletions and substitutions cost 1). */
+size_t cli_edit_distance(const char *a, size_t alen, const char *b);
+/* The candidate closest to the first `len` bytes of `typed` when it is close
+ * enough to be a typo (distance <= 2, and below half the candidate's
+ * length), else NULL. `names` holds n strings. */
+const char *cli_closest(const char *typed, size_t len, const char *const *names, size_t n);
+
 /* Print "lsprobe: <cmd>: <library message>" and return the exit code for a
- * library status (CLI_DATA for data/IO errors, CLI_USAGE for LSP_EINVAL). */
+ * library status (CLI_DATA for data/IO errors, CLI_USAGE for LSP_EINVAL,
+ * CLI_INTR = 130 for LSP_EINTR, as a shell reports death by SIGINT). */
 int cli_lib_error(const char *cmd, int status);
+/* Print "lsprobe: <cmd>: note: <note>" on stderr when note is non-empty
+ * (how a dataset was read, e.g. 0-255 pixels scaled by 1/255). */
+void cli_note(const char *cmd, const char *note);
 /* Print "lsprobe: <cmd>: <formatted>" and return `code`. */
 int cli_error(const char *cmd, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -169,6 +169,34 @@ static int check_fit(const lsp_model *m, const char *path, const inputs *in) {
   return CLI_OK;
 }
 
+/* Inputs from a file must lie inside [lo, hi]: the attack clips to those
+ * bounds, so an input outside them (0-255 pixels against the default [0, 1])
+ * would make every perturbation meaningless. The message says where, the
+ * range of the file, and what to do. */
+static int check_bounds(const inputs *in, const char *xp, int given) {
+  size_t count = in->n * in->dim, bad = count;
+  float mn = in->x[0], mx = in->x[0];
+  for (size_t i = 0; i < count; i++) {
+    float v = in->x[i];
+    if (bad == count && !(v >= in->lo && v <= in->hi)) bad = i;
+    mn = v < mn ? v : mn;
+    mx = v > mx ? v : mx;
+  }
+  if (bad == count) return CLI_OK;
+  return cli_error(k_cmd, CLI_DATA,
+                   "%s: value %g at row %zu, column %zu is outside the "
+                   "bounds [%g, %g]%s; the file spans [%g, %g]: %s",
+                   xp, (double)in->x[bad], bad / in->dim, bad % in->dim,
+                   (double)in->lo, (double)in->hi,
+                   given ? " (--lo/--hi)" : " (the default --lo 0 --hi 1)",
+                   (double)mn, (double)mx,
+                   mx > 1.0f && mx <= 255.0f && mn >= 0.0f
+                       ? "scale 8-bit pixels by 1/255, or give --lo/--hi that "
+                         "hold the data the model was trained on"
+                       : "scale the inputs as the model was trained, or give "
+                         "--lo/--hi that hold them");
+}
+
 static int load_inputs(cli_opt *opts, const lsp_model *m, const char *mpath,
                        inputs *in) {
   const char *data = cli_str(opts, "data", NULL);
@@ -198,6 +226,7 @@ static int load_inputs(cli_opt *opts, const lsp_model *m, const char *mpath,
     int st = lsp_data_load(&o, &in->splits);
     if (st) return cli_lib_error(k_cmd, st);
     in->have_splits = 1;
+    cli_note(k_cmd, in->splits.note);
     const lsp_dataset *d =
         strcmp(split, "val") == 0 ? &in->splits.val : &in->splits.test;
     in->x = d->x;
@@ -234,6 +263,8 @@ static int load_inputs(cli_opt *opts, const lsp_model *m, const char *mpath,
                        hi);
     in->lo = (float)lo;
     in->hi = (float)hi;
+    if ((rc = check_bounds(in, xp, cli_has(opts, "lo") || cli_has(opts, "hi"))))
+      return rc;
   }
   if (limit > 0 && (size_t)limit < in->n) in->n = (size_t)limit;
   if (in->n == 0)
@@ -247,8 +278,9 @@ int cmd_attack(int argc, char **argv) {
       {"model", "M",
        "the attacked model (.lspm or a PyTorch export folder), required", 1, 0,
        0},
-      {"data", "D", "dataset: fashion-mnist, synthetic or an IDX folder", 1, 0,
-       0},
+      {"data", "D",
+       "dataset: fashion-mnist, synthetic or a folder (IDX, CSV or .npy)", 1,
+       0, 0},
       {"x", "X.npy", "instead of --data: N×dim inputs (float32/float64)", 1, 0,
        0},
       {"labels", "y.npy", "with --x: N integer labels", 1, 0, 0},

@@ -40,8 +40,9 @@ int cmd_data(int argc, char **argv) {
   const char *cmd = "data";
   cli_opt opts[] = {
       {"data", "D",
-       "fashion-mnist, synthetic[:key=v,...] or a dataset folder (required)", 1,
-       0, 0},
+       "fashion-mnist, synthetic[:key=v,...] or a folder (IDX, CSV or .npy); "
+       "required",
+       1, 0, 0},
       {"val", "N",
        "validation examples taken from the training file "
        "(default 1/12: 5000 of 60000)",
@@ -65,7 +66,10 @@ int cmd_data(int argc, char **argv) {
       "                  t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte "
       "(each plain\n                  or .gz); or train.csv + test.csv "
       "(label first); or\n                  x_train.npy, y_train.npy, "
-      "x_test.npy, y_test.npy",
+      "x_test.npy, y_test.npy\n"
+      "Pixels are scaled to [0, 1]: uint8 ones, and float ones (CSV, .npy) "
+      "when every\nvalue is a whole number 0-255 (with a note); other float "
+      "images outside [0, 1]\nare refused.",
       argc, argv, opts);
   if (rc) return rc;
   if ((rc = cli_require(cmd, opts, "data"))) return rc;
@@ -102,6 +106,7 @@ int cmd_data(int argc, char **argv) {
     lsp_json_key_str(&j, "name", s.name);
     lsp_json_key_str(&j, "source", s.source);
     lsp_json_key_bool(&j, "synthetic", s.synthetic);
+    if (s.note[0]) lsp_json_key_str(&j, "note", s.note);
     lsp_json_key_int(&j, "dim", (long long)s.train.dim);
     lsp_json_key_int(&j, "classes", s.train.k);
     lsp_json_key(&j, "image");

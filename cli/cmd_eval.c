@@ -160,7 +160,10 @@ static int block_logitgap(const eval_ctx *c, lsp_json *j) {
   } else {
     printf("logit gap z_y - mean of the others\n  mean %.4f  median %.4f  [q05 %.4f, q95 %.4f]\n",
            g.gap.mean, g.gap.median, g.gap.q05, g.gap.q95);
-    if (g.has_optimal)
+    if (lsp_logitgap_no_optimum(&g))
+      printf("  optimal for smoothing %g (%s): none (%s)\n", g.eps,
+             lsp_ls_convention_name(g.convention), lsp_logitgap_no_optimum(&g));
+    else if (g.has_optimal)
       printf("  optimal for smoothing %g (%s): %.4f; %.1f%% of examples above it\n", g.eps,
              lsp_ls_convention_name(g.convention), g.optimal_gap, 100.0 * g.share_above_optimal);
     printf("  entropy mean %.4f nats (max log K = %.4f)\n", g.entropy.mean, g.entropy_max);
@@ -205,8 +208,9 @@ int cmd_eval(int argc, char **argv) {
       {"model", "M", "a .lspm file or a PyTorch export folder (required)", 1, 0,
        0},
       {"data", "D",
-       "fashion-mnist, synthetic[:key=v,...] or an IDX folder (required)", 1, 0,
-       0},
+       "fashion-mnist, synthetic[:key=v,...] or a folder (IDX, CSV or .npy); "
+       "required",
+       1, 0, 0},
       {"split", "S", "test (default) or val", 1, 0, 0},
       {"val", "N",
        "validation examples held out of the training file, as in "
@@ -258,6 +262,7 @@ int cmd_eval(int argc, char **argv) {
   int st;
   if ((st = lsp_model_load(mpath, &m))) goto fail;
   if ((st = lsp_data_load(&dopt, &data))) goto fail;
+  cli_note(cmd, data.note);
   const lsp_dataset *d = strcmp(split, "val") == 0 ? &data.val : &data.test;
   char arch[256];
   lsp_model_describe(m, arch, sizeof arch);

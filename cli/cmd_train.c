@@ -66,8 +66,9 @@ int cmd_train(int argc, char **argv) {
   const char *cmd = "train";
   cli_opt opts[] = {
       {"data", "D",
-       "fashion-mnist, synthetic[:key=v,...] or an IDX folder (required)", 1, 0,
-       0},
+       "fashion-mnist, synthetic[:key=v,...] or a folder (IDX, CSV or .npy); "
+       "required",
+       1, 0, 0},
       {"smoothing", "E",
        "label smoothing eps in [0, 1] (required; 0 = plain cross-entropy)", 1,
        0, 0},
@@ -165,6 +166,7 @@ int cmd_train(int argc, char **argv) {
   }
   for (size_t i = 0; i < nh; i++) hw[i] = (size_t)hidden[i];
   if ((st = lsp_data_load(&dopt, &data))) goto fail;
+  if (!ps.quiet) cli_note(cmd, data.note);
   if (!(m = lsp_model_alloc_mlp(data.train.dim, hw, nh,
                                 (size_t)data.train.k))) {
     st = LSP_EINVAL;

@@ -34,7 +34,8 @@ static void usage(FILE *f) {
     fprintf(f, "  %-10s %s\n", k_commands[i].name, k_commands[i].about);
   fprintf(f,
           "\n'lsprobe <command> --help' describes a command's options.\n"
-          "Exit status: 0 ok, 1 bad or unreadable data, 2 bad usage.\n");
+          "Exit status: 0 ok, 1 bad or unreadable data, 2 bad usage,\n"
+          "130 interrupted (Ctrl-C; no output is left half-written).\n");
 }
 
 int main(int argc, char **argv) {
@@ -56,7 +57,15 @@ int main(int argc, char **argv) {
       int rc = k_commands[i].run(argc - 1, argv + 1);
       return rc == CLI_HELP ? 0 : rc;
     }
-  fprintf(stderr, "lsprobe: unknown command '%s' (see lsprobe --help)\n",
-          argv[1]);
+  const char *names[sizeof k_commands / sizeof k_commands[0]];
+  for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
+    names[i] = k_commands[i].name;
+  const char *near = cli_closest(argv[1], strlen(argv[1]), names,
+                                 sizeof names / sizeof names[0]);
+  if (near)
+    fprintf(stderr, "lsprobe: unknown command '%s'; did you mean %s? (see lsprobe --help)\n",
+            argv[1], near);
+  else
+    fprintf(stderr, "lsprobe: unknown command '%s' (see lsprobe --help)\n", argv[1]);
   return CLI_USAGE;
 }

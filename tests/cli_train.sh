@@ -83,7 +83,7 @@ expect_err "4.bias.npy: shape [16], expected [3]" "export mis-shaped tensor"
 # an unwritable output: the training runs, the save fails, nothing is left
 expect_exit 1 "unwritable output" "$LSP" train --data "$SYN" --smoothing 0 "${Q[@]}" --quiet --out "$SCR/nodir/m.lspm"
 expect_err "nodir/m.lspm" "unwritable output"
-# SIGINT: training stops, exit 1, no model (signalled once epoch 1 is done,
+# SIGINT: training stops, exit 130, no model (signalled once epoch 1 is done,
 # so that the handler is surely installed)
 "$LSP" train --data "synthetic:train=6000,dim=32" --smoothing 0 --hidden 16 --epochs 100000 --threads 1 --out "$SCR/int.lspm" >"$SCR/out" 2>"$SCR/err" &
 pid=$!
@@ -91,7 +91,7 @@ for _ in $(seq 300); do grep -q '^epoch 1/' "$SCR/err" && break; sleep 0.1; done
 kill -INT "$pid"
 wait "$pid"
 rc=$?
-[ "$rc" -eq 1 ] && tail -1 "$SCR/err" | grep -q "^lsprobe: train: training interrupted" && ok "SIGINT stops training (exit 1)" || bad "SIGINT: exit $rc, $(tail -2 "$SCR/err")"
+[ "$rc" -eq 130 ] && tail -1 "$SCR/err" | grep -q "^lsprobe: train: training interrupted" && ok "SIGINT stops training (exit 130)" || bad "SIGINT: exit $rc, $(tail -2 "$SCR/err")"
 [ ! -e "$SCR/no.lspm" ] && [ ! -e "$SCR/int.lspm" ] && ok "no output written on failure" || bad "output written on failure"
 ls "$SCR" | grep -q '\.tmp\.' && bad "temporary file left behind" || ok "no temporary left behind"
 

@@ -34,6 +34,19 @@ static void test_argmax_nan(void **state) {
   assert_int_equal(lsp_argmax_f32(d, 3), 0);
 }
 
+static void test_argmax_f64(void **state) {
+  (void)state;
+  /* 0.2 and 0.2 + 2^-54 are distinct doubles but one float: the float64
+   * argmax must see the difference */
+  const double v[4] = {0.2, 0.2 + 0x1p-54, 0.2 + 0x1p-54, 0.1};
+  assert_int_equal(lsp_argmax_f64(v, 4), 1);
+  const double n[4] = {NAN, 1.0, 3.0, 3.0};
+  assert_int_equal(lsp_argmax_f64(n, 4), 2);
+  const double all[2] = {NAN, NAN};
+  assert_int_equal(lsp_argmax_f64(all, 2), 0);
+  assert_int_equal(lsp_argmax_f64(v, 0), 0);
+}
+
 static void test_argmax_except(void **state) {
   (void)state;
   const float v[5] = {4.0f, 9.0f, 1.0f, 9.0f, 2.0f};
@@ -120,6 +133,7 @@ static void test_now_monotonic(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_argmax_ties_lowest),  cmocka_unit_test(test_argmax_nan),
+      cmocka_unit_test(test_argmax_f64),
       cmocka_unit_test(test_argmax_except),       cmocka_unit_test(test_splitmix64_reference),
       cmocka_unit_test(test_cmp_double_nan_last), cmocka_unit_test(test_percentile_numpy),
       cmocka_unit_test(test_percentile_nonfinite), cmocka_unit_test(test_now_monotonic),

@@ -16,6 +16,13 @@ size_t lsp_argmax_f32_except(const float *v, size_t n, size_t skip) {
   return best;
 }
 
+size_t lsp_argmax_f64(const double *v, size_t n) {
+  size_t best = 0;
+  for (size_t j = 1; j < n; j++)
+    if (v[j] > v[best] || (isnan(v[best]) && !isnan(v[j]))) best = j;
+  return best;
+}
+
 size_t lsp_argmax_f32(const float *v, size_t n) {
   size_t best = lsp_argmax_f32_except(v, n, n);
   return best == n ? 0 : best;

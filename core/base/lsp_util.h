@@ -15,6 +15,8 @@
  * NaN entries never win: an index holding NaN is passed over, and when
  * every entry is NaN the result is 0. n == 0 gives 0. */
 size_t lsp_argmax_f32(const float *v, size_t n);
+/* The same for double (float64 inputs keep their precision). */
+size_t lsp_argmax_f64(const double *v, size_t n);
 
 /* The same over every index except `skip` (for example the largest logit
  * other than the true class's, as in the margin loss). Returns n when no

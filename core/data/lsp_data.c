@@ -226,7 +226,10 @@ int lsp_data_load(const lsp_data_opts *o, lsp_splits *out) {
     }
     st = lsp_data_load_folder(dir, o, out);
     snprintf(out->name, sizeof out->name, "%s", named ? "fashion-mnist" : dir);
-    snprintf(out->source, sizeof out->source, "%s", dir);
+    if (out->note[0])
+      snprintf(out->source, sizeof out->source, "%s; %s", dir, out->note);
+    else
+      snprintf(out->source, sizeof out->source, "%s", dir);
   }
   if (st) {
     lsp_splits_free(out);
