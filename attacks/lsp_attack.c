@@ -353,9 +353,9 @@ static int check_aa_args(const lsp_model *src, const lsp_model *dst, size_t dim,
     return lsp_fail(LSP_EINVAL, "attack: Square p_init %g is not in (0, 1]",
                     o->p_init);
   size_t need = targeted ? 4 : o->kind == LSP_ATTACK_APGD_DLR ? 3 : 2;
-  if (src && src->out_dim < need)
-    return lsp_fail(LSP_EINVAL,
-                    "attack: %s needs at least %zu classes (the model has "
+  if (src && src->out_dim < need) /* the model does not fit the attack */
+    return lsp_fail(LSP_EDATA,
+                    "%s needs a model with at least %zu classes (this one has "
                     "%zu)",
                     name, need, src->out_dim);
   const size_t *sh = o->shape;
@@ -388,9 +388,9 @@ static int check_args(const lsp_model *src, const lsp_model *dst,
   } else if (o->loss < LSP_ALOSS_CE || o->loss > LSP_ALOSS_DLR) {
     return lsp_fail(LSP_EINVAL, "attack: unknown attack loss %d", (int)o->loss);
   } else if (o->loss == LSP_ALOSS_DLR && src && src->out_dim < 3) {
-    return lsp_fail(LSP_EINVAL,
-                    "attack loss 'dlr' needs at least 3 classes (the model "
-                    "has %zu)",
+    return lsp_fail(LSP_EDATA,
+                    "attack loss 'dlr' needs a model with at least 3 classes "
+                    "(this one has %zu)",
                     src->out_dim);
   }
   if (o->kind == LSP_ATTACK_BIM || o->kind == LSP_ATTACK_PGD) {

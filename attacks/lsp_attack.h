@@ -207,7 +207,8 @@ void lsp_attack_result_free(lsp_attack_result *r);
  * is not const because a backward pass runs through it; its parameters and
  * parameter gradients are left unchanged. Fills *out (free it with
  * lsp_attack_result_free). Errors: LSP_EINVAL for bad options or ε,
- * LSP_EDATA for a model that does not fit the data, a label out of range or
+ * LSP_EDATA for a model that does not fit the data or the attack (DLR
+ * needs K >= 3 classes, APGD-T and AutoAttack K >= 4), a label out of range or
  * an input outside [lo, hi] (naming the row), LSP_ENOMEM, LSP_EINTR. */
 int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
                    const int32_t *y, size_t n, size_t dim, const double *eps,

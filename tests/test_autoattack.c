@@ -565,7 +565,7 @@ static void test_errors(void **state) {
   int32_t y3[SN];
   for (size_t i = 0; i < SN; i++) y3[i] = t->y[i] % 3;
   assert_int_equal(lsp_attack_run(k3, NULL, t->x, y3, SN, SD, eps, 1, &o, &r),
-                   LSP_EINVAL);
+                   LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "at least 4 classes"));
   o.kind = LSP_ATTACK_APGD_DLR; /* 3 classes are enough for DLR */
   assert_int_equal(lsp_attack_run(k3, NULL, t->x, y3, SN, SD, eps, 1, &o, &r),
