@@ -146,7 +146,7 @@ static lsp_table *attack_table(const lsp_run_state *s) {
       for (size_t e = 0; e < ne; e++) lsp_table_num(t, 2 + e, rs[a]->points[e].accuracy);
     }
   }
-  for (size_t e = 0; e < ne; e++) lsp_table_digits(t, 2 + e, 3);
+  for (size_t e = 0; e < ne; e++) lsp_table_decimals(t, 2 + e, 3);
   return t;
 }
 
