@@ -9,7 +9,9 @@
  * APGD/Square/AutoAttack run with their standard settings (100 iterations,
  * 9 targets, 5000 queries; --steps sets APGD's iterations); the JSON line
  * adds seconds_per_100 (median seconds per 100 attacked images) and, for
- * AutoAttack, the robust accuracy after each stage.
+ * AutoAttack, the robust accuracy after each stage. cpu_s is the median CPU
+ * time (user + system) of a run: on a shared machine, with one thread, the
+ * steadier measure of the work done.
  *
  * FGSM: the input gradient once, then one forward per ε > 0. PGD: `steps`
  * steps of ε/4 from a random start, one restart, per ε > 0; by default an
@@ -104,28 +106,34 @@ int main(int argc, char **argv) {
   }
   if (limit > 0 && (size_t)limit < n) n = (size_t)limit;
 
-  double *t = malloc((size_t)reps * sizeof *t), gflop = 0.0;
+  double *t = malloc((size_t)reps * sizeof *t),
+         *cpu = malloc((size_t)reps * sizeof *cpu), gflop = 0.0;
   lsp_attack_result r;
   memset(&r, 0, sizeof r);
   for (int rep = -1; rep < reps; rep++) {
     lsp_attack_result_free(&r);
-    double t0 = bench_now();
+    double t0 = bench_now(), c0 = bench_cpu_s();
     if (lsp_attack_run(m, NULL, x, y, n, dim, eps, neps, &o, &r))
       return die("attack");
-    if (rep >= 0) t[rep] = bench_now() - t0;
+    if (rep >= 0) {
+      t[rep] = bench_now() - t0;
+      cpu[rep] = bench_cpu_s() - c0;
+    }
     gflop = r.flops / 1e9;
   }
   double med = bench_median(t, (size_t)reps);
+  double cpu_med = bench_median(cpu, (size_t)reps);
   char desc[128];
   lsp_model_describe(m, desc, sizeof desc);
   printf(
       "{\"impl\": \"lsprobe\", \"attack\": \"%s\", \"model\": \"%s\", \"n\": "
       "%zu, "
       "\"steps\": %zu, \"early_exit\": %s, \"threads\": %d, \"reps\": %d, "
-      "\"median_s\": %.6f, \"min_s\": %.6f, \"seconds_per_100\": %.4f, "
+      "\"median_s\": %.6f, \"min_s\": %.6f, \"cpu_s\": %.6f, "
+      "\"seconds_per_100\": %.4f, "
       "\"gflop\": %.4f, \"gflop_per_s\": %.2f, \"eps\": [",
       lsp_attack_kind_name(o.kind), desc, n, r.steps,
-      r.early_exit ? "true" : "false", threads, reps, med, t[0],
+      r.early_exit ? "true" : "false", threads, reps, med, t[0], cpu_med,
       100.0 * med / (double)n, gflop, gflop / med);
   for (size_t e = 0; e < neps; e++) printf("%s%g", e ? ", " : "", eps[e]);
   printf("], \"accuracy\": [");
@@ -146,6 +154,7 @@ int main(int argc, char **argv) {
   printf("}\n");
   lsp_attack_result_free(&r);
   free(t);
+  free(cpu);
   free(xown);
   if (xp && yp) free(y);
   lsp_array_release(&xa);
