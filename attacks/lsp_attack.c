@@ -15,6 +15,14 @@
 #include "core/base/lsp_util.h"
 
 #define DEFAULT_BATCH 256
+/* The default batch is smaller for networks whose activations would pass
+ * this (a ResNet-8 row needs 1.3 MB): results do not depend on the batch. */
+#define BATCH_BUDGET ((size_t)128 << 20)
+
+size_t lsp_attack_default_batch(const lsp_model *m) {
+  size_t per_row = lsp_model_ws_bytes_per_row(m), fit = BATCH_BUDGET / (per_row ? per_row : 1);
+  return fit < 1 ? 1 : fit < DEFAULT_BATCH ? fit : DEFAULT_BATCH;
+}
 
 void lsp_attack_opts_default(lsp_attack_opts *o) {
   memset(o, 0, sizeof *o);
@@ -297,19 +305,19 @@ int lsp_attack_envelope(lsp_attack_ctx *c, const double *eps, size_t neps,
 /* ---- the entry points ------------------------------------------------------
  */
 
-static double dense_flops(const lsp_model *m) {
-  double f = 0.0;
-  for (size_t l = 0; l < m->nlayers; l++)
-    if (m->layers[l].kind == LSP_LAYER_DENSE)
-      f += 2.0 * (double)m->layers[l].in * (double)m->layers[l].out;
-  return f;
-}
-
-/* The image shape Square cuts its squares from: the options' shape, or one
- * derived from dim (see lsp_attack_opts.shape). */
-static void resolve_shape(size_t dim, const size_t given[3], size_t out[3]) {
+/* The image shape Square cuts its squares from: the options' shape, the
+ * model's input shape when it is an image, or one derived from dim (see
+ * lsp_attack_opts.shape). */
+static void resolve_shape(const lsp_model *m, size_t dim, const size_t given[3],
+                          size_t out[3]) {
   if (given[0] && given[1] && given[2]) {
     memcpy(out, given, 3 * sizeof *out);
+    return;
+  }
+  if (m->in_shape.h * m->in_shape.w > 1 && lsp_shape_size(m->in_shape) == dim) {
+    out[0] = m->in_shape.c;
+    out[1] = m->in_shape.h;
+    out[2] = m->in_shape.w;
     return;
   }
   out[0] = 1;
@@ -475,7 +483,7 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
   c.k = src->out_dim;
   c.o = o;
   c.dir = o->target == LSP_TARGET_NONE ? 1 : -1;
-  c.batch = o->batch ? o->batch : DEFAULT_BATCH;
+  c.batch = o->batch ? o->batch : lsp_attack_default_batch(src);
   if (c.batch > n) c.batch = n;
   c.ls = o->smoothing;
   const int aa = lsp_attack_kind_is_aa(o->kind);
@@ -488,9 +496,9 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
   }
   if (!aa && o->loss == LSP_ALOSS_SMOOTHED && (st = lsp_ls_check(&c.ls, c.k)))
     return st;
-  resolve_shape(dim, o->shape, c.shape);
-  c.fwd_src = dense_flops(src);
-  c.fwd_dst = dense_flops(c.dst);
+  resolve_shape(src, dim, o->shape, c.shape);
+  c.fwd_src = lsp_model_flops(src);
+  c.fwd_dst = lsp_model_flops(c.dst);
 
   c.ws_src = lsp_model_ws_alloc(src, c.batch);
   c.ws_dst = c.transfer ? lsp_model_ws_alloc(c.dst, c.batch) : c.ws_src;

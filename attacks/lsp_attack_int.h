@@ -37,6 +37,10 @@ typedef struct {
   size_t done, total;      /* progress in example-passes                   */
 } lsp_attack_ctx;
 
+/* Rows per batch when the options give none: 256, fewer for a network
+ * whose activations would pass 128 MiB. */
+size_t lsp_attack_default_batch(const lsp_model *m);
+
 /* Per-row attack loss values and/or their gradient w.r.t. the logits for
  * nb rows: y the labels the loss is taken for (true labels, or targets for
  * the targeted FGSM/PGD convention), t the targets of

@@ -9,8 +9,6 @@
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_util.h"
 
-#define DEFAULT_BATCH 256
-
 static int check_row(const float *zi, size_t k, size_t row) {
   for (size_t j = 0; j < k; j++)
     if (!isfinite(zi[j]))
@@ -173,7 +171,7 @@ int lsp_attack_input_grad(lsp_model *m, const float *x, const int32_t *lab,
           LSP_EDATA,
           "label %d of example %zu does not fit the model's %zu classes",
           (int)lab[i], i, m->out_dim);
-  if (batch == 0) batch = DEFAULT_BATCH;
+  if (batch == 0) batch = lsp_attack_default_batch(m);
   if (batch > n) batch = n;
   size_t k = m->out_dim;
   lsp_model_ws *ws = lsp_model_ws_alloc(m, batch);

@@ -72,7 +72,8 @@ int main(int argc, char **argv) {
     }
     p = *end ? end + 1 : end;
   }
-  lsp_threads_set(threads);
+  lsp_threads_set(threads); /* a benchmark owns its process: BLAS too */
+  lsp_threads_set_blas(threads);
   const int aa = lsp_attack_kind_is_aa(o.kind);
   if (steps > 0 && aa) o.apgd_steps = (size_t)steps;
   if (steps > 0 && !aa) o.steps = (size_t)steps;

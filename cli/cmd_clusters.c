@@ -26,18 +26,19 @@ typedef struct {
 /* The templates of a model file (.lspm or PyTorch export): its last dense
  * layer, whose input is the penultimate features. */
 static int model_templates(const char *mpath, size_t h, templates *t) {
-  int st = lsp_model_load(mpath, &t->model);
+  int st = cli_model_load("clusters", mpath, &t->model);
   if (st) return st;
-  const lsp_layer *L = lsp_model_last_dense(t->model);
-  if (L->in != h)
+  lsp_dense_view L;
+  lsp_model_head(t->model, &L);
+  if (L.in != h)
     return lsp_fail(LSP_EDATA,
                     "%s: the model's last layer takes %zu features but the "
                     "features have %zu columns",
-                    mpath, L->in, h);
-  t->W = L->w;
-  t->b = L->b;
-  t->k = L->out;
-  t->h = L->in;
+                    mpath, L.in, h);
+  t->W = L.w;
+  t->b = L.b;
+  t->k = L.out;
+  t->h = L.in;
   return LSP_OK;
 }
 
@@ -215,7 +216,7 @@ int cmd_clusters(int argc, char **argv) {
           return rc;
         }
   }
-  lsp_threads_set((int)threads);
+  cli_threads(threads, 0);
 
   const char *fpath = cli_str(opts, "features", NULL);
   const char *ypath = cli_str(opts, "labels", NULL);

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "core/base/lsp_cpu.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
 #include "core/formats/lsp_json.h"
@@ -83,9 +84,11 @@ static void json_config(lsp_json *j, const lsp_run_state *s) {
   for (size_t i = 0; i < o->n_seeds; i++) lsp_json_int(j, (long long)o->seeds[i]);
   lsp_json_arr_end(j);
   lsp_json_key_int(j, K(CFG_EPOCHS), (long long)o->epochs);
-  lsp_json_key(j, K(CFG_HIDDEN));
+  lsp_json_key_str(j, K(CFG_ARCH), o->arch);
+  lsp_json_key_str(j, K(CFG_ARCHITECTURE), s->arch_canon);
+  lsp_json_key(j, K(CFG_NORMALIZE));
   lsp_json_arr_begin(j);
-  for (size_t i = 0; i < o->n_hidden; i++) lsp_json_int(j, (long long)o->hidden[i]);
+  for (size_t i = 0; i < o->n_normalize; i++) lsp_json_num(j, o->normalize[i]);
   lsp_json_arr_end(j);
   lsp_json_key_int(j, K(CFG_BATCH), (long long)o->batch);
   lsp_json_key_num(j, K(CFG_LR), o->lr);
@@ -184,6 +187,11 @@ int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *p
   lsp_json_key_str(&j, K(STARTED), s->started);
   lsp_json_key_str(&j, K(COMMAND), s->command);
   lsp_json_key_int(&j, K(THREADS), s->threads);
+  lsp_json_key(&j, K(CPU)); /* the dispatched kernel clone, OpenBLAS's core */
+  lsp_json_obj_begin(&j);
+  lsp_json_key_str(&j, K(CPU_PATH), lsp_cpu_path());
+  lsp_json_key_str(&j, K(CPU_BLAS_CORE), lsp_blas_core());
+  lsp_json_obj_end(&j);
   json_config(&j, s);
   lsp_json_key_str(&j, K(INTERVALS),
                    s->opts.n_seeds > 1

@@ -39,7 +39,12 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     V(LSP_RF_CFG_CONVENTION, CONFIG, "convention", STR, 0),
     V(LSP_RF_CFG_SEEDS, CONFIG, "seeds", NUMS, 0),
     V(LSP_RF_CFG_EPOCHS, CONFIG, "epochs", INT, 0),
-    V(LSP_RF_CFG_HIDDEN, CONFIG, "hidden", NUMS, 0),
+    /* the MLP widths of runs before --arch; "arch" and "architecture"
+     * (the canonical string, DESIGN §7.4) since */
+    V(LSP_RF_CFG_HIDDEN, CONFIG, "hidden", NUMS, OPT),
+    V(LSP_RF_CFG_ARCH, CONFIG, "arch", STR, OPT),
+    V(LSP_RF_CFG_ARCHITECTURE, CONFIG, "architecture", STR, OPT),
+    V(LSP_RF_CFG_NORMALIZE, CONFIG, "normalize", NUMS, OPT),
     V(LSP_RF_CFG_BATCH, CONFIG, "batch", INT, 0),
     V(LSP_RF_CFG_LR, CONFIG, "lr", NUM, 0),
     V(LSP_RF_CFG_MOMENTUM, CONFIG, "momentum", NUM, 0),
@@ -143,6 +148,10 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     V(LSP_RF_F_CLAIM, FINDING, "claim", STR, 0),
     V(LSP_RF_F_VERDICT, FINDING, "verdict", STR, 0),
     V(LSP_RF_F_EVIDENCE, FINDING, "evidence", STR, 0),
+
+    F(LSP_RF_CPU, ROOT, "cpu", OBJ, OPT, CPU),
+    V(LSP_RF_CPU_PATH, CPU, "path", STR, 0),
+    V(LSP_RF_CPU_BLAS_CORE, CPU, "blas_core", STR, 0),
 };
 #undef F
 #undef V

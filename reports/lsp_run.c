@@ -46,9 +46,7 @@ void lsp_run_opts_default(lsp_run_opts *o) {
   o->seeds[0] = 1;
   o->n_seeds = 1;
   o->epochs = 15;
-  o->hidden[0] = 256;
-  o->hidden[1] = 256;
-  o->n_hidden = 2;
+  o->arch = "mlp:256,256";
   o->batch = 128;
   o->lr = 0.1;
   o->momentum = 0.9;
@@ -71,8 +69,7 @@ void lsp_run_opts_default(lsp_run_opts *o) {
 void lsp_run_opts_quick(lsp_run_opts *o) {
   o->quick = 1;
   o->epochs = 2;
-  o->hidden[0] = 64;
-  o->n_hidden = 1;
+  o->arch = "mlp:64";
   o->max_train = 5000;
   o->max_test = 1000;
   const double eps[] = {0, 0.05, 0.1, 0.3};
@@ -184,6 +181,33 @@ done:
   log->samples_per_s = sps;
 }
 
+/* The network of --arch (and --normalize) for the data. */
+static int build_model(const lsp_run_state *s, lsp_model **m) {
+  const lsp_run_opts *o = &s->opts;
+  lsp_shape in;
+  lsp_splits_shape(&s->data, &in.c, &in.h, &in.w);
+  return lsp_model_from_spec(o->arch, in, (size_t)s->data.train.k, o->normalize, o->n_normalize,
+                             m);
+}
+
+/* Check --arch against the data before anything is trained, and keep its
+ * canonical string and description. */
+static int prepare_arch(lsp_run_state *s) {
+  lsp_model *m = NULL;
+  int st = build_model(s, &m);
+  if (st) return st;
+  size_t need = lsp_model_arch_string(m, NULL, 0) + 1;
+  s->arch_canon = malloc(need);
+  if (!s->arch_canon) {
+    lsp_model_free(m);
+    return lsp_fail(LSP_ENOMEM, "out of memory");
+  }
+  lsp_model_arch_string(m, s->arch_canon, need);
+  lsp_model_describe(m, s->arch_desc, sizeof s->arch_desc);
+  lsp_model_free(m);
+  return LSP_OK;
+}
+
 static int get_model(lsp_run_state *s, lsp_run_model *rm, const char *models_dir,
                      const logger *lg) {
   const lsp_run_opts *o = &s->opts;
@@ -196,35 +220,38 @@ static int get_model(lsp_run_state *s, lsp_run_model *rm, const char *models_dir
   t.lr = o->lr;
   t.momentum = o->momentum;
   t.seed = rm->seed;
-  uint64_t key = lsp_cache_key(&s->data, o->hidden, o->n_hidden, &t);
+  /* the architecture and the record the model must have: the cache key and
+   * what a cached file's own record is compared with */
+  int st = build_model(s, &rm->model);
+  if (st) return st;
+  lsp_model_meta want;
+  lsp_train_record(&t, &s->data, &want);
+  uint64_t key = lsp_cache_key(s->arch_canon, &want);
   if (!(rm->model_file = lsp_cache_path(models_dir, key)))
     return lsp_fail(LSP_ENOMEM, "out of memory");
   const char *why = NULL;
-  int st = lsp_cache_lookup(rm->model_file, &s->data, &t, &rm->model, &why);
+  lsp_model *cached = NULL;
+  st = lsp_cache_lookup(rm->model_file, s->arch_canon, &want, &cached, &why);
   if (st) return st;
-  if (rm->model) {
+  if (cached) {
+    lsp_model_free(rm->model);
+    rm->model = cached;
     rm->cached = 1;
     snprintf(rm->cache_note, sizeof rm->cache_note, "reused %s", rm->model_file);
-    read_curves(rm->model_file, &rm->log);
-    rm->train_seconds = rm->model->meta.train_seconds;
+    read_curves(rm->model_file, &rm->log); /* the timings live there */
+    rm->train_seconds = rm->log.seconds;
     say(lg, 0, "%s: reusing the cached model %s", rm->label, rm->model_file);
     return LSP_OK;
   }
   snprintf(rm->cache_note, sizeof rm->cache_note, "trained (cache %s)", why);
-  if (strncmp(why, "unusable", 8) == 0)
+  if (strcmp(why, "absent") != 0)
     say(lg, 1, "%s: cached model %s is %s; retraining", rm->label, rm->model_file, why);
-  rm->model = lsp_model_alloc_mlp(s->data.train.dim, o->hidden, o->n_hidden,
-                                  (size_t)s->data.train.k);
-  if (!rm->model) return LSP_ENOMEM;
-  char desc[128];
-  lsp_model_describe(rm->model, desc, sizeof desc);
   say(lg, 0, "%s: training %s, %zu epochs, batch %zu, SGD lr %g momentum %g, seed %lu",
-      rm->label, desc, o->epochs, o->batch, o->lr, o->momentum, rm->seed);
+      rm->label, s->arch_desc, o->epochs, o->batch, o->lr, o->momentum, rm->seed);
   train_ctx tc = {lg, rm->label, lsp_now_s()};
   st = lsp_train(rm->model, &s->data, &t, on_train, &tc, &rm->log);
   if (st) return lsp_fail_prefix(st, rm->label);
   rm->train_seconds = rm->log.seconds;
-  snprintf(rm->model->meta.data, sizeof rm->model->meta.data, "%s", s->data.name);
   if ((st = lsp_model_save(rm->model, rm->model_file))) return st;
   if ((st = write_curves(rm->model_file, &rm->log))) return st;
   say(lg, 0, "%s: trained in %.1f s (%.0f samples/s), saved %s", rm->label, rm->log.seconds,
@@ -455,6 +482,7 @@ static void free_state(lsp_run_state *s) {
     free(c->aa_hi);
   }
   free(s->cmp);
+  free(s->arch_canon);
   lsp_splits_free(&s->data);
 }
 
@@ -472,8 +500,9 @@ static int check_opts(const lsp_run_opts *o) {
     for (size_t j = 0; j < i; j++)
       if (o->seeds[i] == o->seeds[j])
         return lsp_fail(LSP_EINVAL, "seed %lu is listed twice", o->seeds[i]);
-  if (o->epochs == 0 || o->batch == 0 || o->n_hidden == 0)
-    return lsp_fail(LSP_EINVAL, "epochs, batch and hidden sizes must be positive");
+  if (o->epochs == 0 || o->batch == 0)
+    return lsp_fail(LSP_EINVAL, "epochs and batch size must be positive");
+  if (!o->arch || !o->arch[0]) return lsp_fail(LSP_EINVAL, "no architecture (--arch)");
   if (o->n_attack_eps == 0) return lsp_fail(LSP_EINVAL, "no attack eps values");
   for (size_t i = 0; i < o->n_attack_eps; i++)
     if (!(o->attack_eps[i] >= 0 && isfinite(o->attack_eps[i])))
@@ -518,8 +547,8 @@ static int load_data(lsp_run_state *s, const logger *lg) {
   return LSP_OK;
 }
 
-int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
-            const char **report_path) {
+static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
+                   const char **report_path) {
   static char *report; /* the previous call's is freed */
   logger lg = {log, user};
   lsp_run_state st_ = {0}, *s = &st_;
@@ -533,13 +562,14 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   double t_start = lsp_now_s(), t;
   time_t wall = time(NULL);
   strftime(s->started, sizeof s->started, "%Y-%m-%dT%H:%M:%SZ", gmtime(&wall));
-  lsp_threads_set(o->threads);
   s->threads = lsp_threads_get();
+  if (o->own_blas_threads) lsp_threads_set_blas(1);
 
   /* data first: a bad --data fails before anything is created */
   t = lsp_now_s();
   if ((st = load_data(s, &lg))) goto fail;
   s->seconds_data = lsp_now_s() - t;
+  if ((st = prepare_arch(s))) goto fail;
 
   /* the output folder: ours or refused (lsp_outdir.h); the report is
    * staged and published in one step at the end, the model cache lives in
@@ -582,6 +612,7 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
       }
     }
   s->seconds_train = lsp_now_s() - t;
+  if (o->own_blas_threads) lsp_threads_set_blas(s->threads);
 
   t = lsp_now_s();
   for (size_t i = 0; i < s->nmodels; i++) {
@@ -612,9 +643,10 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
     if (st) goto fail;
     for (size_t i = 0; i < s->nmodels && k >= 3; i++) {
       lsp_run_model *m = &s->models[i];
-      const lsp_layer *L = lsp_model_last_dense(m->model);
-      if ((st = lsp_proj_compute(m->test_features, s->data.test.y, s->data.test.n, L->in, L->w,
-                                 L->b, k, s->proj_cls, &m->proj)))
+      lsp_dense_view L;
+      lsp_model_head(m->model, &L);
+      if ((st = lsp_proj_compute(m->test_features, s->data.test.y, s->data.test.n, L.in, L.w,
+                                 L.b, k, s->proj_cls, &m->proj)))
         goto fail;
     }
   }
@@ -698,5 +730,15 @@ fail:
   free(models_dir);
   free(dumps);
   free_state(s);
+  return st;
+}
+
+int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
+            const char **report_path) {
+  int prev_threads = opts->threads > 0 ? lsp_threads_set(opts->threads) : -1;
+  int prev_blas = opts->own_blas_threads ? lsp_threads_get_blas() : 0;
+  int st = run_job(opts, log, user, report_path);
+  if (prev_threads >= 0) lsp_threads_set(prev_threads);
+  if (prev_blas > 0) lsp_threads_set_blas(prev_blas);
   return st;
 }

@@ -27,15 +27,6 @@
 
 #define AA_MIN_SUBSET 50
 
-/* FLOPs of one forward pass (2 per multiply-add of the dense layers). */
-static double forward_flops(const lsp_model *m) {
-  double f = 0.0;
-  for (size_t l = 0; l < m->nlayers; l++)
-    if (m->layers[l].kind == LSP_LAYER_DENSE)
-      f += 2.0 * (double)m->layers[l].in * (double)m->layers[l].out;
-  return f;
-}
-
 /* Predicted GFLOP of AutoAttack per attacked example (see the top). */
 static double predict_gflop(const lsp_run_state *s, const lsp_run_model *m,
                             const lsp_attack_opts *ao) {
@@ -48,7 +39,7 @@ static double predict_gflop(const lsp_run_state *s, const lsp_run_model *m,
     passes += m->pgd.clean_accuracy * 2.0 * S1 +
               m->pgd.points[e].accuracy_raw * (2.0 * T * S1 + Q);
   }
-  return passes * forward_flops(m->model) * 1e-9;
+  return passes * lsp_model_flops(m->model) * 1e-9;
 }
 
 typedef struct {

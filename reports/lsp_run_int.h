@@ -89,6 +89,10 @@ typedef struct {
       seconds_attacks, seconds_report;
   int threads;
   char started[64];         /* UTC time stamp                             */
+  char *arch_canon;         /* owned: the canonical architecture string
+                               (lsp_model_arch_string): the cache key, the
+                               report, compare's check                     */
+  char arch_desc[128];      /* lsp_model_describe of the network           */
 } lsp_run_state;
 
 /* AutoAttack on every model (lsp_run_aa.c), after FGSM and PGD: sizes
