@@ -27,10 +27,10 @@ struct lsp_sqfast {
   size_t h1, dim, batch, maxw;
   const float *w1, *b1; /* the first layer's weights (h1×dim) and bias (or
                            NULL): views into the model                  */
-  float *wt;      /* owned: dim×h1, W1 transposed                      */
-  double *h, *hc; /* owned: batch×h1, best input's / candidate's h     */
-  float *act[2];  /* owned: batch×maxw, activations of the later layers */
-  double flops;   /* of the later layers, per row                      */
+  float *wt;            /* owned: dim×h1, W1 transposed                      */
+  double *h, *hc;       /* owned: batch×h1, best input's / candidate's h     */
+  float *act[2]; /* owned: batch×maxw, activations of the later layers */
+  double flops;  /* of the later layers, per row                      */
 };
 
 void lsp_sqfast_free(lsp_sqfast *f) {
@@ -61,7 +61,8 @@ int lsp_sqfast_alloc(const lsp_model *m, size_t dim, size_t batch,
                      lsp_sqfast **out) {
   *out = NULL;
   if (m->nnodes == 0 || m->nodes[0].op != LSP_OP_DENSE ||
-      m->nodes[0].in[0] != LSP_INPUT || lsp_shape_size(m->nodes[0].ishape) != dim)
+      m->nodes[0].in[0] != LSP_INPUT ||
+      lsp_shape_size(m->nodes[0].ishape) != dim)
     return LSP_OK; /* not eligible: the caller uses the model's forward */
   size_t maxw = 0;
   double flops = 0.0;

@@ -62,6 +62,18 @@ done
 grep -q 'queries(mean median)' "$SCR/out" && ok "square reports its queries" || bad "square: $(cat "$SCR/out")"
 expect_exit 0 "pgd with the dlr loss" "$LSP" attack --model "$SCR/syn.lspm" --data synthetic --limit 60 --eps 0,0.1 --attack pgd --loss dlr --json
 grep -q '"loss":"dlr"' "$SCR/out" && ok "dlr loss for PGD" || bad "pgd dlr: $(cat "$SCR/out")"
+# a network that starts with a convolution (Square through the model's own
+# forward pass, APGD through the convolution's gradient)
+expect_exit 0 "train a small CNN" "$LSP" train --arch "conv(4,1) relu dense(16) relu" --data synthetic --epochs 2 --smoothing 0 --out "$SCR/cnn.lspm" --quiet --threads 1
+expect_exit 0 "autoattack on a CNN" "$LSP" attack --model "$SCR/cnn.lspm" --data synthetic --limit 60 --eps 0,0.1,0.3 --attack autoattack --steps 10 --queries 100 --json
+/usr/bin/python3 - "$SCR/out" <<'PY' && ok "autoattack on a CNN: stages in order" || bad "CNN autoattack: $(head -c 400 "$SCR/out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+for p in r["points"]:
+    st = p["stages"]
+    assert st["apgd-ce"] >= st["apgd-t"] >= st["square"] == p["accuracy_raw"]
+assert r["points"][-1]["accuracy"] < r["clean_accuracy"]
+PY
 # a PyTorch export of Fashion-MNIST when the data set is installed
 if [ -d "${LSPROBE_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
   expect_exit 0 "autoattack on a PyTorch export" "$LSP" attack --model "$DATA/aa_fmnist/mlp_ls0" --data fashion-mnist --limit 40 --eps 0.1 --attack autoattack --steps 10 --queries 50

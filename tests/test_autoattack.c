@@ -217,9 +217,32 @@ static void test_square_schedule(void **state) {
 
 typedef struct {
   lsp_model *m;
+  lsp_model *cnn; /* starts with a convolution: no fast Square path */
   float x[SN * SD];
   int32_t y[SN];
 } trained;
+
+/* Plain mini-batch SGD on the summed CE. */
+static int sgd(lsp_model *m, const float *x, const int32_t *y, int epochs,
+               float lr) {
+  lsp_model_ws *ws = lsp_model_ws_alloc(m, 50);
+  float dz[50 * SK];
+  lsp_ls ce = {0, LSP_LS_UNIFORM, 0};
+  if (!ws) return -1;
+  for (int epoch = 0; epoch < epochs; epoch++)
+    for (int b = 0; b < SN; b += 50) {
+      const float *z;
+      if (lsp_model_forward(m, ws, x + b * SD, 50, &z, NULL) ||
+          lsp_loss_xent(z, y + b, 50, SK, &ce, dz, 1.0 / 50, NULL, NULL) ||
+          lsp_model_backward(m, ws, dz, LSP_BACK_PARAMS, NULL)) {
+        lsp_model_ws_free(ws);
+        return -1;
+      }
+      for (size_t p = 0; p < m->nparams; p++) m->params[p] -= lr * m->grads[p];
+    }
+  lsp_model_ws_free(ws);
+  return 0;
+}
 
 /* Gaussian blobs clipped to [0, 1]; an MLP 25-32-4 trained with plain
  * mini-batch SGD on the summed CE. */
@@ -243,22 +266,13 @@ static int train_setup(void **state) {
   }
   size_t hidden[1] = {32};
   t->m = lsp_model_alloc_mlp(SD, hidden, 1, SK);
-  if (!t->m) return -1;
-  lsp_model_init(t->m, 11);
-  lsp_model_ws *ws = lsp_model_ws_alloc(t->m, 50);
-  float dz[50 * SK];
-  lsp_ls ce = {0, LSP_LS_UNIFORM, 0};
-  for (int epoch = 0; epoch < 40; epoch++)
-    for (int b = 0; b < SN; b += 50) {
-      const float *z;
-      if (lsp_model_forward(t->m, ws, t->x + b * SD, 50, &z, NULL)) return -1;
-      if (lsp_loss_xent(z, t->y + b, 50, SK, &ce, dz, 1.0 / 50, NULL, NULL))
-        return -1;
-      if (lsp_model_backward(t->m, ws, dz, LSP_BACK_PARAMS, NULL)) return -1;
-      for (size_t p = 0; p < t->m->nparams; p++)
-        t->m->params[p] -= 0.3f * t->m->grads[p];
-    }
-  lsp_model_ws_free(ws);
+  if (!t->m || lsp_model_init(t->m, 11) || sgd(t->m, t->x, t->y, 40, 0.3f))
+    return -1;
+  lsp_shape in = {SD, 1, 1};
+  if (lsp_model_from_spec("conv(8,1) relu dense(16) relu", in, SK, NULL, 0,
+                          &t->cnn) ||
+      lsp_model_init(t->cnn, 12) || sgd(t->cnn, t->x, t->y, 60, 0.3f))
+    return -1;
   *state = t;
   return 0;
 }
@@ -266,6 +280,7 @@ static int train_setup(void **state) {
 static int train_teardown(void **state) {
   trained *t = *state;
   lsp_model_free(t->m);
+  lsp_model_free(t->cnn);
   free(t);
   return 0;
 }
@@ -282,14 +297,20 @@ static void quick_opts(lsp_attack_opts *o) {
   o->queries = 300;
 }
 
-static void run(trained *t, lsp_attack_kind kind, const lsp_attack_opts *base,
-                const double *eps, size_t neps, lsp_attack_result *r) {
+static void run_on(lsp_model *m, trained *t, lsp_attack_kind kind,
+                   const lsp_attack_opts *base, const double *eps, size_t neps,
+                   lsp_attack_result *r) {
   lsp_attack_opts o = *base;
   o.kind = kind;
-  int st = lsp_attack_run(t->m, NULL, t->x, t->y, SN, SD, eps, neps, &o, r);
+  int st = lsp_attack_run(m, NULL, t->x, t->y, SN, SD, eps, neps, &o, r);
   if (st)
     print_error("%s failed: %s\n", lsp_attack_kind_name(kind), lsp_errmsg());
   assert_int_equal(st, 0);
+}
+
+static void run(trained *t, lsp_attack_kind kind, const lsp_attack_opts *base,
+                const double *eps, size_t neps, lsp_attack_result *r) {
+  run_on(t->m, t, kind, base, eps, neps, r);
 }
 
 static void predict(const lsp_model *m, const float *x, size_t n,
@@ -308,9 +329,9 @@ static void predict(const lsp_model *m, const float *x, size_t n,
 
 /* Every kept input is inside the ε-ball and the bounds, and is classified
  * exactly as the attack counted it: broken examples are misclassified on
- * it, robust ones are correct. */
-static void test_outputs_valid(void **state) {
-  trained *t = *state;
+ * it, robust ones are correct. On the MLP (fast Square path) and on a
+ * network that starts with a convolution (Square through the model). */
+static void outputs_valid(trained *t, lsp_model *m) {
   float *adv = malloc(sizeof t->x);
   uint8_t correct[SN];
   int32_t pred[SN];
@@ -322,8 +343,8 @@ static void test_outputs_valid(void **state) {
   for (int k = 0; k < 5; k++)
     for (size_t e = 0; e < 2; e++) {
       lsp_attack_result r;
-      run(t, k_kinds[k], &o, &eps[e], 1, &r);
-      predict(t->m, adv, SN, pred);
+      run_on(m, t, k_kinds[k], &o, &eps[e], 1, &r);
+      predict(m, adv, SN, pred);
       size_t broken = 0;
       for (size_t i = 0; i < SN; i++) {
         for (size_t j = 0; j < SD; j++) {
@@ -343,6 +364,19 @@ static void test_outputs_valid(void **state) {
       lsp_attack_result_free(&r);
     }
   free(adv);
+}
+
+static void test_outputs_valid(void **state) {
+  trained *t = *state;
+  outputs_valid(t, t->m);
+}
+
+static void test_outputs_valid_cnn(void **state) {
+  trained *t = *state;
+  lsp_sqfast *f = NULL;
+  assert_int_equal(lsp_sqfast_alloc(t->cnn, SD, 8, &f), 0);
+  assert_null(f); /* the convolution rules the fast path out */
+  outputs_valid(t, t->cnn);
 }
 
 /* Accuracy is non-increasing in ε (the envelope by construction, the raw
@@ -652,6 +686,7 @@ int main(void) {
   };
   const struct CMUnitTest trained_tests[] = {
       cmocka_unit_test(test_outputs_valid),
+      cmocka_unit_test(test_outputs_valid_cnn),
       cmocka_unit_test(test_monotone_in_eps),
       cmocka_unit_test(test_protocol_is_worst_case),
       cmocka_unit_test(test_deterministic),
