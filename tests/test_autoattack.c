@@ -498,6 +498,20 @@ static void test_square_queries(void **state) {
   assert_int_equal(r.shape[0], 1);
   assert_int_equal(r.shape[1], 5);
   assert_int_equal(r.shape[2], 5);
+  /* a square that would change nothing takes the opposite signs: no query
+   * is wasted, so the attack is not weaker (two examples of slack) */
+  float *adv = malloc(sizeof t->x);
+  o.square_resample = 1;
+  o.adv = adv;
+  lsp_attack_result rr;
+  run(t, LSP_ATTACK_SQUARE, &o, eps, 1, &rr);
+  print_message("square %.4f, resampling %.4f\n", r.points[0].accuracy,
+                rr.points[0].accuracy);
+  assert_true(rr.points[0].accuracy <= r.points[0].accuracy + 2.0 / SN);
+  for (size_t i = 0; i < SN * SD; i++)
+    assert_true(fabs((double)adv[i] - (double)t->x[i]) <= 0.2 * (1 + 1e-6) + 6e-8);
+  free(adv);
+  lsp_attack_result_free(&rr);
   lsp_attack_result_free(&r);
 }
 
