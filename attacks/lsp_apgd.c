@@ -221,11 +221,11 @@ static int run_batch(lsp_attack_ctx *c, apgd_ws *w, size_t na, double eps,
     double um = 0.0;
     for (size_t j = 0; j < dim; j++) {
       double u = 2.0 * lsp_attack_unif(key, j) - 1.0;
-      xr[j] = (float)u; /* the direction for now; |u| < 1 is exact */
+      xr[j] = (float)u; /* the direction, kept (in float) until scaled */
       if (fabs(u) > um) um = fabs(u);
     }
     if (um == 0.0) um = 1.0;
-    for (size_t j = 0; j < dim; j++) {
+    for (size_t j = 0; j < dim; j++) { /* x + ε·u/‖u‖∞ in double, clipped */
       float l = xs[j] - ef, h = xs[j] + ef;
       bl[j] = l > lo ? l : lo;
       bh[j] = h < hi ? h : hi;
