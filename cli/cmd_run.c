@@ -75,6 +75,12 @@ int cmd_run(int argc, char **argv) {
                      "never removed", 1, 0, 0},
       {"force", NULL, "write into a non-empty --out folder lsprobe did not create", 0, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
+      {"distill", NULL, "add the distillation section: students of every model (about doubles the run's time)", 0, 0, 0},
+      {"distill-alpha", "A", "weight of the teacher term in the students' loss (default 0.9)", 1, 0, 0},
+      {"distill-temps", "LIST", "distillation temperatures tried, best on validation (default 1,2,4,8)", 1, 0, 0},
+      {"student-arch", "A", "the students' network, as --arch (default mlp:64: 784-64-10)", 1, 0, 0},
+      {"mi-examples", "M", "information erasure: training examples per class (default 100)", 1, 0, 0},
+      {"mi-copies", "R", "information erasure: perturbed copies per example (default 20)", 1, 0, 0},
       {"quick", NULL, "tiny configuration for smoke tests (minutes -> seconds)", 0, 0, 0},
       {"quiet", NULL, "no progress, only warnings and errors", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
@@ -167,6 +173,30 @@ static int run_with(const char *cmd, cli_opt *opts, lsp_run_opts *op, int argc, 
   rc = copy_list(cmd, "attack-eps", v, n, o.attack_eps, 32, &o.n_attack_eps);
   free(v);
   if (rc) return rc;
+  if (cli_has(opts, "distill")) o.distill = 1;
+  static const char *const dopts[] = {"distill-alpha", "distill-temps", "student-arch"};
+  for (size_t i = 0; i < sizeof dopts / sizeof *dopts; i++)
+    if (cli_has(opts, dopts[i]) && !o.distill)
+      return cli_error(cmd, CLI_USAGE, "--%s needs --distill", dopts[i]);
+  long mim, mir;
+  if ((rc = cli_get_double(cmd, opts, "distill-alpha", o.distill_alpha, 0, 1, &o.distill_alpha)) ||
+      (rc = cli_get_long(cmd, opts, "mi-examples", (long)o.mi_examples, 2, 1000000, &mim)) ||
+      (rc = cli_get_long(cmd, opts, "mi-copies", (long)o.mi_copies, 2, 100000, &mir)))
+    return rc;
+  o.mi_examples = (size_t)mim;
+  o.mi_copies = (size_t)mir;
+  defbuf[0] = '\0';
+  for (size_t i = 0; i < o.n_distill_temps; i++)
+    snprintf(defbuf + strlen(defbuf), sizeof defbuf - strlen(defbuf), "%s%g", i ? "," : "",
+             o.distill_temps[i]);
+  if ((rc = cli_get_doubles(cmd, opts, "distill-temps", defbuf, 1e-6, 1e6, &v, &n))) return rc;
+  rc = copy_list(cmd, "distill-temps", v, n, o.distill_temps, 8, &o.n_distill_temps);
+  free(v);
+  if (rc) return rc;
+  for (size_t i = 1; i < o.n_distill_temps; i++)
+    if (!(o.distill_temps[i] > o.distill_temps[i - 1]))
+      return cli_error(cmd, CLI_USAGE, "--distill-temps: list the temperatures in increasing order");
+  o.student_arch = cli_str(opts, "student-arch", o.student_arch);
   o.format = cli_str(opts, "format", "svg");
   lsp_plot_format f;
   if (lsp_plot_format_parse(o.format, &f))

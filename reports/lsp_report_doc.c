@@ -301,6 +301,11 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
   lsp_doc_table(&d, t, "Gradient-masking checklist (Athalye et al. 2018).");
   lsp_table_free(t);
 
+  if ((st = lsp_report_distill_doc(&d, s, p, figs))) {
+    lsp_doc_close(&d);
+    return st;
+  }
+
   lsp_doc_heading(&d, 2, "Training");
   d_figure(&d, p, f_tr, "Training loss and validation accuracy per epoch.");
   for (size_t i = 0; i < s->nmodels; i++) {

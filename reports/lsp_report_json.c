@@ -172,6 +172,9 @@ static void json_model(lsp_json *j, const lsp_run_state *s, const lsp_run_model 
     lsp_json_key(j, K(M_MASKING));
     lsp_attack_checklist_json(j, &m->mask);
   }
+  lsp_json_key_num(j, K(M_MI), m->mi);
+  double mci[2] = {m->mi_lo, m->mi_hi};
+  lsp_json_key_nums(j, K(M_MI_CI), mci, 2);
   lsp_json_obj_end(j);
 }
 
@@ -236,6 +239,7 @@ int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *p
     lsp_json_obj_end(&j);
   }
   lsp_json_arr_end(&j);
+  lsp_report_distill_json(&j, s);
   lsp_json_obj_end(&j);
   if (lsp_json_finish(&j)) {
     lsp_out_abort(&out);

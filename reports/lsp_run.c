@@ -64,6 +64,14 @@ void lsp_run_opts_default(lsp_run_opts *o) {
   o->bootstrap = 1000;
   o->format = "svg";
   o->out = "lsprobe-report";
+  o->mi_examples = 100;
+  o->mi_copies = 20;
+  o->distill = 0; /* opt-in: the section about doubles the default run's time (README) */
+  o->distill_alpha = 0.9;
+  const double temps[] = {1, 2, 4, 8};
+  memcpy(o->distill_temps, temps, sizeof temps);
+  o->n_distill_temps = 4;
+  o->student_arch = "mlp:64";
 }
 
 void lsp_run_opts_quick(lsp_run_opts *o) {
@@ -81,6 +89,9 @@ void lsp_run_opts_quick(lsp_run_opts *o) {
   o->aa_steps = 20;
   o->aa_queries = 300;
   o->bootstrap = 100;
+  o->mi_examples = 30;
+  o->mi_copies = 8;
+  o->student_arch = "mlp:16";
 }
 
 /* ---- logging ---------------------------------------------------------------- */
@@ -447,6 +458,7 @@ static void free_state(lsp_run_state *s) {
     lsp_run_model *m = &s->models[i];
     lsp_model_free(m->model);
     free(m->model_file);
+    free(m->mi_d);
     lsp_train_log_free(&m->log);
     free(m->test_logits);
     free(m->test_features);
@@ -482,6 +494,7 @@ static void free_state(lsp_run_state *s) {
     free(c->aa_hi);
   }
   free(s->cmp);
+  lsp_run_distill_free(&s->distill);
   free(s->arch_canon);
   lsp_splits_free(&s->data);
 }
@@ -570,6 +583,7 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   if ((st = load_data(s, &lg))) goto fail;
   s->seconds_data = lsp_now_s() - t;
   if ((st = prepare_arch(s))) goto fail;
+  if (o->distill && (st = lsp_run_distill_prepare(s))) goto fail;
 
   /* the output folder: ours or refused (lsp_outdir.h); the report is
    * staged and published in one step at the end, the model cache lives in
@@ -650,6 +664,8 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
         goto fail;
     }
   }
+  /* information erasure: every model on the same perturbed copies */
+  if ((st = lsp_run_erasure(s, lg.fn, lg.user))) goto fail;
   s->seconds_analysis = lsp_now_s() - t;
 
   /* attacks on the first n_attack test examples */
@@ -695,6 +711,18 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
       c->base = base;
       if ((st = compare(s, c))) goto fail;
     }
+  }
+
+  /* students distilled from every model, and hard-label students */
+  if (o->distill) {
+    /* Students train like the teachers (shares side by side on one-thread
+     * GEMMs), and the teachers' logits, which key the students' cache
+     * entries, must not depend on the thread count: a multi-threaded GEMM
+     * sums in another order. */
+    if (o->own_blas_threads) lsp_threads_set_blas(1);
+    st = lsp_run_distill_students(s, models_dir, lg.fn, lg.user);
+    if (o->own_blas_threads) lsp_threads_set_blas(s->threads);
+    if (st) goto fail;
   }
 
   /* plots and report files into the staging folder, then publish */

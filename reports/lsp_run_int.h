@@ -15,6 +15,7 @@
 #include "core/nn/lsp_model.h"
 #include "core/train/lsp_train.h"
 #include "reports/lsp_run.h"
+#include "reports/lsp_run_distill.h"
 
 /* One trained model and everything measured on it. */
 typedef struct {
@@ -53,6 +54,9 @@ typedef struct {
   double seconds_aa;
   lsp_mask_report mask;
   int has_mask;
+  double mi;                /* information erasure Î (nats; NaN: not run) */
+  double mi_lo, mi_hi;      /* its bootstrap 95% interval over the examples */
+  double *mi_d;             /* owned: the probe's logit differences (2M·R) */
   double seconds_analysis, seconds_attacks;
 } lsp_run_model;
 
@@ -68,7 +72,7 @@ typedef struct {
   double *aa_diff, *aa_lo, *aa_hi;         /* owned; NULL without AutoAttack */
 } lsp_run_cmp;
 
-typedef struct {
+struct lsp_run_state {
   lsp_run_opts opts;
   char command[1024];       /* how it was invoked (for the report)        */
   lsp_splits data;
@@ -93,7 +97,8 @@ typedef struct {
                                (lsp_model_arch_string): the cache key, the
                                report, compare's check                     */
   char arch_desc[128];      /* lsp_model_describe of the network           */
-} lsp_run_state;
+  lsp_run_distill distill;  /* information erasure and distillation       */
+};
 
 /* AutoAttack on every model (lsp_run_aa.c), after FGSM and PGD: sizes
  * the subset from the budget (s->n_aa), runs the protocol over the attack

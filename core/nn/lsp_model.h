@@ -111,6 +111,11 @@ typedef struct {
   unsigned long split_seed; /* the split: its seed, sizes, and the hash of  */
   uint64_t n_train, n_val;  /* the validation rows the model never trained  */
   uint64_t val_hash;        /* on (lsp_dataset_hash); 0 = not recorded      */
+  int distilled;            /* trained from a teacher's logits (lsp_train's
+                               teacher); the three below only then:         */
+  double distill_alpha, distill_temperature;
+  uint64_t teacher_hash;    /* FNV-1a of the teacher's float32 logits of the
+                               training split: all the student saw of it   */
   /* -- description --------------------------------------------------- */
   char data[128];      /* dataset name or path                             */
   char cpu_path[32];   /* lsp_cpu_path() of the machine that trained it    */
