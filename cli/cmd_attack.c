@@ -11,6 +11,7 @@
 
 #include "attacks/lsp_attack.h"
 #include "cli/cli.h"
+#include "cli/cmd_attack_int.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
 #include "core/base/lsp_threads.h"
@@ -22,117 +23,6 @@
 #include "core/nn/lsp_model.h"
 
 static const char *k_cmd = "attack";
-
-/* Progress on stderr: nothing for runs shorter than 2 s, then at most one
- * line a second (rewritten in place on a terminal). */
-typedef struct {
-  double t0, last;
-  int tty, printed;
-} progress_state;
-
-static void on_progress(const lsp_attack_progress *p, void *user) {
-  progress_state *s = user;
-  double t = lsp_now_s();
-  if (t - s->t0 < 2.0 || (t - s->last < 1.0 && p->done < p->total)) return;
-  s->last = t;
-  double frac = p->total ? (double)p->done / (double)p->total : 1.0;
-  double eta = frac > 0 ? (t - s->t0) * (1.0 - frac) / frac : 0.0;
-  fprintf(stderr,
-          "%slsprobe: attack: %s eps %g restart %zu: %3.0f%%, eta %.0f s%s",
-          s->tty ? "\r" : "", p->stage, p->eps, p->restart, 100.0 * frac, eta,
-          s->tty ? "   " : "\n");
-  s->printed = 1;
-}
-
-/* The settings line of an APGD / Square / AutoAttack result. */
-static void print_aa_settings(const lsp_attack_result *r) {
-  const int apgd = r->kind != LSP_ATTACK_SQUARE,
-            square = r->kind == LSP_ATTACK_SQUARE ||
-                     r->kind == LSP_ATTACK_AUTOATTACK;
-  if (r->kind == LSP_ATTACK_AUTOATTACK)
-    printf(
-        "attack autoattack: apgd-ce, then apgd-t, then square on the "
-        "examples still correct");
-  else
-    printf("attack %s, loss %s", lsp_attack_kind_name(r->kind),
-           lsp_attack_loss_name(r->loss));
-  if (apgd)
-    printf("\napgd: %zu steps, step size 2eps halved at checkpoints", r->steps);
-  if (r->kind == LSP_ATTACK_APGD_T || r->kind == LSP_ATTACK_AUTOATTACK)
-    printf(", %zu target classes", r->targets);
-  if (square)
-    printf("%ssquare: %zu queries, p_init %g, inputs as %zux%zux%zu",
-           apgd ? "; " : "\n", r->queries, r->p_init, r->shape[0], r->shape[1],
-           r->shape[2]);
-  printf("; %zu restart%s, seed %lu, every iterate judged", r->restarts,
-         r->restarts == 1 ? "" : "s", r->seed);
-}
-
-static void print_text(const lsp_attack_result *r, const char *model,
-                       const char *from) {
-  const int aa = lsp_attack_kind_is_aa(r->kind);
-  const int square =
-      r->kind == LSP_ATTACK_SQUARE || r->kind == LSP_ATTACK_AUTOATTACK;
-  if (aa)
-    print_aa_settings(r);
-  else
-    printf("attack %s%s, loss %s", lsp_attack_kind_name(r->kind),
-           r->target == LSP_TARGET_NONE ? "" : " (targeted)",
-           lsp_attack_loss_name(r->loss));
-  if (!aa && r->kind != LSP_ATTACK_FGSM) {
-    if (r->step_size > 0)
-      printf(", %zu steps of %g", r->steps, r->step_size);
-    else
-      printf(", %zu steps of eps/4", r->steps);
-    printf(", %zu restart%s", r->restarts, r->restarts == 1 ? "" : "s");
-    printf(r->early_exit ? ", every iterate judged" : ", last iterate judged");
-    if (r->kind == LSP_ATTACK_PGD) printf(", seed %lu", r->seed);
-  }
-  if (from)
-    printf("\ncrafted on %s, scored on %s", from, model);
-  else
-    printf("\nmodel %s", model);
-  printf("\n%zu examples, inputs in [%g, %g]", r->n, (double)r->lo,
-         (double)r->hi);
-  printf("\nclean accuracy %.4f\n", r->clean_accuracy);
-  printf(
-      "%8s %9s %9s %9s %11s %10s%s%s%s\n", "eps", "accuracy", "acc_raw",
-      "success", "confidence", "zero_grad",
-      r->target != LSP_TARGET_NONE ? "  to_target" : "",
-      r->kind == LSP_ATTACK_AUTOATTACK ? "   apgd-ce    apgd-t    square" : "",
-      square ? "  queries(mean median)" : "");
-  for (size_t i = 0; i < r->npoints; i++) {
-    const lsp_attack_point *p = &r->points[i];
-    printf("%8.4f %9.4f %9.4f %9.4f %11.4f", p->eps, p->accuracy,
-           p->accuracy_raw, p->success_rate, p->mean_confidence);
-    if (isnan(p->zero_grad_share)) /* iterative attacks evaluate no gradient at
-                                      eps 0 */
-      printf(" %10s", "-");
-    else
-      printf(" %10.4f", p->zero_grad_share);
-    if (r->target != LSP_TARGET_NONE) printf(" %10.4f", p->target_rate);
-    if (r->kind == LSP_ATTACK_AUTOATTACK)
-      printf(" %9.4f %9.4f %9.4f", p->stage_accuracy[0], p->stage_accuracy[1],
-             p->stage_accuracy[2]);
-    if (square) {
-      if (isnan(p->queries_mean))
-        printf(" %11s %9s", "-", "-");
-      else
-        printf(" %11.1f %9.1f", p->queries_mean, p->queries_median);
-    }
-    printf("\n");
-  }
-  printf("%.2f s, %.1f GFLOP/s\n", r->seconds,
-         r->seconds > 0 ? r->flops / r->seconds / 1e9 : 0.0);
-}
-
-static void print_checks(const lsp_mask_report *rep) {
-  printf("gradient-masking checklist (Athalye et al. 2018): %d flag%s\n",
-         rep->flags, rep->flags == 1 ? "" : "s");
-  for (int i = 0; i < rep->nchecks; i++)
-    printf("  %-7s %-23s %s\n", lsp_check_status_name(rep->checks[i].status),
-           rep->checks[i].name, rep->checks[i].detail);
-}
 
 /* The inputs: --data (a dataset split) or --x/--labels arrays. */
 typedef struct {
@@ -537,7 +427,7 @@ int cmd_attack(int argc, char **argv) {
     ao.adv_point = neps - 1;
   }
   progress_state ps = {lsp_now_s(), 0.0, isatty(2), 0};
-  ao.progress = on_progress;
+  ao.progress = cmd_attack_progress;
   ao.user = &ps;
 
   /* the requested attack; with --transfer-from it is crafted on M0 */
@@ -616,20 +506,20 @@ int cmd_attack(int argc, char **argv) {
       goto done;
     }
   } else {
-    print_text(main_r, mpath, fpath);
+    cmd_attack_print(main_r, mpath, fpath);
     if (checks) {
       printf("\n");
-      print_text(&fg, mpath, NULL);
+      cmd_attack_print(&fg, mpath, NULL);
       if (m0) {
         printf("\n");
-        print_text(&res, mpath, NULL);
+        cmd_attack_print(&res, mpath, NULL);
       }
       if (aa) {
         printf("\n");
-        print_text(&pg, mpath, NULL);
+        cmd_attack_print(&pg, mpath, NULL);
       }
       printf("\n");
-      print_checks(&rep);
+      cmd_attack_print_checks(&rep);
     }
     if (adv_path)
       printf("adversarial inputs at eps %g written to %s\n", eps[neps - 1],
