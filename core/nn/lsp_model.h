@@ -17,6 +17,9 @@
 #include <stdint.h>
 
 #include "core/loss/lsp_loss.h"
+/* lsp_model (opaque there), lsp_model_load and lsp_model_free are public
+ * API. */
+#include "lsprobe/model.h"
 
 typedef enum { LSP_LAYER_DENSE = 1, LSP_LAYER_RELU = 2 } lsp_layer_kind;
 
@@ -45,7 +48,7 @@ typedef struct {
   double train_seconds;
 } lsp_model_meta;
 
-typedef struct {
+typedef struct lsp_model {
   size_t nlayers;
   lsp_layer *layers; /* owned */
   size_t nparams;
