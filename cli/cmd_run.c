@@ -61,7 +61,9 @@ int cmd_run(int argc, char **argv) {
       {"bins", "M", "calibration bins (default 15)", 1, 0, 0},
       {"bootstrap", "B", "bootstrap resamples for intervals (default 1000)", 1, 0, 0},
       {"format", "F", "extra plot format: svg (default), png or pdf", 1, 0, 0},
-      {"out", "DIR", "output folder (default lsprobe-report)", 1, 0, 0},
+      {"out", "DIR", "output folder (default lsprobe-report); files lsprobe did not write there are "
+                     "never removed", 1, 0, 0},
+      {"force", NULL, "write into a non-empty --out folder lsprobe did not create", 0, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
       {"quick", NULL, "tiny configuration for smoke tests (minutes -> seconds)", 0, 0, 0},
       {"quiet", NULL, "no progress, only warnings and errors", 0, 0, 0},
@@ -148,6 +150,7 @@ int cmd_run(int argc, char **argv) {
   if (lsp_plot_format_parse(o.format, &f))
     return cli_error(cmd, CLI_USAGE, "--format: '%s' is not svg, png or pdf", o.format);
   o.out = cli_str(opts, "out", "lsprobe-report");
+  o.force = cli_has(opts, "force");
 
   static char command[1024];
   snprintf(command, sizeof command, "lsprobe run");

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 #include "core/import/lsp_import.h"
 
 static uint64_t mix(uint64_t h, const void *p, size_t n) { return lsp_fnv1a(h, p, n); }
@@ -28,8 +29,8 @@ uint64_t lsp_cache_key(const lsp_splits *data, const size_t *hidden, size_t nh,
   return h;
 }
 
-void lsp_cache_path(const char *dir, uint64_t key, char *buf, size_t len) {
-  snprintf(buf, len, "%s/%016llx.lspm", dir, (unsigned long long)key);
+char *lsp_cache_path(const char *dir, uint64_t key) {
+  return lsp_strdupf("%s/%016llx.lspm", dir, (unsigned long long)key);
 }
 
 int lsp_cache_lookup(const char *path, const lsp_splits *data,

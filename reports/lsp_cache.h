@@ -20,8 +20,9 @@
 uint64_t lsp_cache_key(const lsp_splits *data, const size_t *hidden, size_t nh,
                        const lsp_train_opts *t);
 
-/* Path of the cache entry for `key` in `dir` ("<dir>/<16 hex digits>.lspm"). */
-void lsp_cache_path(const char *dir, uint64_t key, char *buf, size_t len);
+/* Path of the cache entry for `key` in `dir` ("<dir>/<16 hex digits>.lspm"),
+ * on the heap (free()); NULL when out of memory. */
+char *lsp_cache_path(const char *dir, uint64_t key);
 
 /* Load a cached model if it is present, intact, and recorded with the same
  * settings; *m is NULL (and the return 0) when there is nothing usable, with

@@ -435,50 +435,64 @@ done:
 /* ---- the report ------------------------------------------------------------- */
 
 typedef struct {
-  char svg[2][4096];   /* written SVG files ("" = none) */
-  char extra[2][4096]; /* the --format copies ("" = none) */
-  char note[640];      /* gnuplot missing / failed */
+  char *svg[2];   /* owned: written SVG files (NULL = none)     */
+  char *extra[2]; /* owned: the --format copies (NULL = none)   */
+  char note[640]; /* gnuplot missing / failed                   */
 } figs;
+
+static void figs_release(figs *f) {
+  for (int k = 0; k < 2; k++) {
+    free(f->svg[k]);
+    free(f->extra[k]);
+  }
+}
 
 static int make_plots(const cmp_state *s, const char *dir, figs *f) {
   static const char *base[2] = {"compare_metrics", "compare_attacks"};
-  char pdir[4096];
-  snprintf(pdir, sizeof pdir, "%s/plots", dir);
   if (lsp_plot_available() != LSP_OK) {
     snprintf(f->note, sizeof f->note, "gnuplot was not found (%s); this report has no pictures.",
              lsp_errmsg());
     return LSP_OK;
   }
-  int st = lsp_mkdir_p(pdir);
-  if (st) return st;
-  for (int k = 0; k < 2; k++) {
+  char *pdir = lsp_strdupf("%s/plots", dir);
+  int st = pdir ? lsp_mkdir_p(pdir) : lsp_fail(LSP_ENOMEM, "out of memory");
+  for (int k = 0; k < 2 && !st; k++) {
     lsp_plot_format fm[2] = {LSP_PLOT_SVG, s->o->format};
-    for (int e = 0; e < (s->o->format == LSP_PLOT_SVG ? 1 : 2); e++) {
-      char *path = e ? f->extra[k] : f->svg[k];
-      snprintf(path, 4096, "%.4000s/%s.%s", pdir, base[k], lsp_plot_format_ext(fm[e]));
+    for (int e = 0; e < (s->o->format == LSP_PLOT_SVG ? 1 : 2) && !st; e++) {
+      char *path = lsp_strdupf("%s/%s.%s", pdir, base[k], lsp_plot_format_ext(fm[e]));
+      if (!path) {
+        st = lsp_fail(LSP_ENOMEM, "out of memory");
+        break;
+      }
       st = k ? plot_attacks(s, path, fm[e]) : plot_metrics(s, path, fm[e]);
       if (st == LSP_PLOT_NOGNUPLOT) {
         snprintf(f->note, sizeof f->note, "gnuplot could not be run (%s); pictures are missing.",
                  lsp_errmsg());
-        path[0] = 0;
+        free(path);
+        free(pdir);
         return LSP_OK;
       }
-      if (st) return st;
-      if (access(path, F_OK) != 0) path[0] = 0; /* nothing to draw */
+      if (st || access(path, F_OK) != 0) { /* failed, or nothing to draw */
+        free(path);
+        path = NULL;
+      }
+      if (e) f->extra[k] = path;
+      else f->svg[k] = path;
     }
   }
-  return LSP_OK;
+  free(pdir);
+  return st;
 }
 
 static int write_report(const cmp_state *s, const char *dir, const figs *f) {
-  char html[4096], md[4096], title[128], buf[1024];
-  snprintf(html, sizeof html, "%s/compare.html", dir);
-  snprintf(md, sizeof md, "%s/compare.md", dir);
+  char title[128], buf[1024];
+  char *html = lsp_strdupf("%s/compare.html", dir), *md = lsp_strdupf("%s/compare.md", dir);
+  char *csv = lsp_strdupf("%s/compare.csv", dir);
   snprintf(title, sizeof title, "lsprobe compare: %zu run%s", s->n, s->n == 1 ? "" : "s");
   lsp_table *mt = models_table(s), *rt = runs_table(s);
   lsp_doc d;
   memset(&d, 0, sizeof d);
-  int st = (!mt || !rt) ? lsp_fail(LSP_ENOMEM, "out of memory") : LSP_OK;
+  int st = (!mt || !rt || !html || !md || !csv) ? lsp_fail(LSP_ENOMEM, "out of memory") : LSP_OK;
   if (!st) st = lsp_doc_open(&d, html, md, title);
   if (st) goto done;
   lsp_doc_par(&d, "Every number below is copied from the runs' results.json files; nothing is "
@@ -511,22 +525,21 @@ static int write_report(const cmp_state *s, const char *dir, const figs *f) {
            s->ref);
   lsp_doc_table(&d, mt, buf);
   lsp_doc_heading(&d, 2, "Metrics against smoothing ε");
-  lsp_doc_figure(&d, f->svg[0], f->extra[0][0] ? f->extra[0] : NULL,
+  lsp_doc_figure(&d, f->svg[0] ? f->svg[0] : "", f->extra[0],
            "Accuracy, ECE (before and after temperature scaling), R² separation and NC1 against "
            "the smoothing ε; one line per run; bars are the recorded intervals.");
   lsp_doc_heading(&d, 2, "Robustness");
-  lsp_doc_figure(&d, f->svg[1], f->extra[1][0] ? f->extra[1] : NULL,
+  lsp_doc_figure(&d, f->svg[1] ? f->svg[1] : "", f->extra[1],
            "Accuracy under FGSM and PGD against the attack ε, every model of every run (colour = "
            "run, dash = model).");
   st = lsp_doc_close(&d);
 done:
-  if (!st) {
-    char csv[4096];
-    snprintf(csv, sizeof csv, "%s/compare.csv", dir);
-    st = lsp_csv_write(csv, mt);
-  }
+  if (!st) st = lsp_csv_write(csv, mt);
   lsp_table_free(mt);
   lsp_table_free(rt);
+  free(html);
+  free(md);
+  free(csv);
   return st;
 }
 
@@ -541,7 +554,10 @@ int lsp_compare(const char *const *inputs, size_t n, const char *out, const lsp_
   s.n = n;
   s.runs = calloc(n, sizeof *s.runs);
   if (!s.runs) return lsp_fail(LSP_ENOMEM, "out of memory");
-  char staging[4096] = "";
+  lsp_outdir *od = NULL;
+  char *path = NULL;
+  figs f;
+  memset(&f, 0, sizeof f);
   int st = LSP_OK;
   for (size_t i = 0; i < n && !st; i++) {
     if (!inputs[i]) {
@@ -564,36 +580,31 @@ int lsp_compare(const char *const *inputs, size_t n, const char *out, const lsp_
   }
   if ((st = pick_ref(&s))) goto done;
   check_comparable(&s);
-  /* all inputs are good: now the output folder (never a run's own folder,
-   * whose plots/ would be swapped out) */
-  snprintf(staging, sizeof staging, "%s/results.json", out);
-  if (access(staging, F_OK) == 0) {
-    st = lsp_fail(LSP_EINVAL, "--out %s holds a run report (results.json); choose another folder",
-                  out);
-    staging[0] = 0;
+  /* all inputs are good: now the output folder (ours or refused; never a
+   * run's folder, lsp_outdir.h) */
+  lsp_outdir_opts oo = {"compare", opts->force, NULL, sizeof "plots/compare_metrics.svg", 0};
+  if ((st = lsp_outdir_begin(out, &oo, &od))) goto done;
+  const char *stage = lsp_outdir_stage(od);
+  if (!(path = lsp_strdupf("%s/compare.json", stage))) {
+    st = lsp_fail(LSP_ENOMEM, "out of memory");
     goto done;
   }
-  staging[0] = 0;
-  if ((st = lsp_mkdir_p(out))) goto done;
-  snprintf(staging, sizeof staging, "%s/.staging-compare-%ld", out, (long)getpid());
-  lsp_outdir_rm_rf(staging);
-  if ((st = lsp_mkdir_p(staging))) goto done;
-  figs f;
-  memset(&f, 0, sizeof f);
-  char path[4200];
-  snprintf(path, sizeof path, "%s/compare.json", staging);
-  if ((st = make_plots(&s, staging, &f)) || (st = write_report(&s, staging, &f)) ||
+  if ((st = make_plots(&s, stage, &f)) || (st = write_report(&s, stage, &f)) ||
       (st = write_json(&s, path)))
     goto done;
   if (lsp_interrupted()) {
     st = lsp_fail(LSP_EINTR, "interrupted");
     goto done;
   }
-  if ((st = lsp_outdir_publish(staging, out))) goto done;
-  if (report && cap) snprintf(report, cap, "%s/compare.html", out);
-  if (warning && wcap) snprintf(warning, wcap, "%s", f.note);
+  if ((st = lsp_outdir_publish(od))) goto done;
+  if (report && cap && (size_t)snprintf(report, cap, "%s/compare.html", out) >= cap) report[0] = 0;
+  if (warning && wcap)
+    snprintf(warning, wcap, "%s%s%s", f.note, f.note[0] && lsp_outdir_note(od)[0] ? "; " : "",
+             lsp_outdir_note(od));
 done:
-  if (staging[0]) lsp_outdir_rm_rf(staging);
+  lsp_outdir_free(od);
+  figs_release(&f);
+  free(path);
   lsp_compare_free_runs(s.runs, n);
   return st;
 }

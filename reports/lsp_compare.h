@@ -37,15 +37,19 @@ typedef struct {
                              attacked at 0.1, else the largest ε every run
                              attacked at                                    */
   const char *command;    /* how compare was invoked (shown); may be NULL  */
+  int force;              /* write into a non-empty folder lsprobe did not
+                             create (lsp_outdir.h)                          */
 } lsp_compare_opts;
 
 /* Defaults: SVG, automatic reference ε, no command. */
 void lsp_compare_opts_default(lsp_compare_opts *o);
 
 /* Compare the runs whose results.json files (or output folders, standing
- * for the results.json in them) are inputs[0..n-1] and write
- * the report into the folder `out` (created if needed; earlier files of the
- * same names are replaced atomically, others are left alone). On success
+ * for the results.json in them) are inputs[0..n-1] and write the report
+ * into the folder `out` (created if needed; an earlier compare report there
+ * is replaced in one step, files lsprobe did not write are left alone; a
+ * run's folder, or a non-empty folder lsprobe did not create without
+ * opts->force, is refused with LSP_EINVAL). On success
  * report[0..cap-1] receives the path of compare.html and, when gnuplot
  * could not be run, warning[0..wcap-1] a one-line note (else ""); both may
  * be NULL. Errors: LSP_EINVAL (n == 0, NULL arguments, a ref_eps some model

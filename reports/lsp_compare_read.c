@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 #include "core/formats/lsp_jsonr.h"
 #include "reports/lsp_compare_int.h"
 #include "reports/lsp_results_schema.h"
@@ -86,22 +87,28 @@ static int read_model(const lsp_jsonr *m, cmp_model *cm) {
 
 static void run_name(cmp_run *r) {
   /* the folder holding the file ("." for a bare file name) */
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s", r->path);
+  char *tmp = lsp_strdupf("%s", r->path);
+  if (!tmp) {
+    snprintf(r->name, sizeof r->name, "?");
+    return;
+  }
   char *slash = strrchr(tmp, '/');
   while (slash && slash != tmp && slash[1] == 0) { /* trailing slashes */
     *slash = 0;
     slash = strrchr(tmp, '/');
   }
   if (!slash) {
-    char cwd[4096];
-    const char *base = getcwd(cwd, sizeof cwd) ? strrchr(cwd, '/') : NULL;
-    snprintf(r->name, sizeof r->name, "%s", base && base[1] ? base + 1 : ".");
+    char *cwd = getcwd(NULL, 0);
+    const char *base = cwd ? strrchr(cwd, '/') : NULL;
+    snprintf(r->name, sizeof r->name, "%.200s", base && base[1] ? base + 1 : ".");
+    free(cwd);
+    free(tmp);
     return;
   }
   *slash = 0;
   const char *dir = strrchr(tmp, '/');
   snprintf(r->name, sizeof r->name, "%.200s", dir ? dir + 1 : (tmp[0] ? tmp : "/"));
+  free(tmp);
 }
 
 /* A run folder stands for its results.json. */

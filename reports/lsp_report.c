@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
@@ -16,6 +17,9 @@
 int lsp_report_write(lsp_run_state *s, const char *dir) {
   char path[4096];
   int st;
+  /* the paths below are "<dir>/<at most 40 characters>" in 4096-byte
+   * buffers; lsp_outdir_begin checked the staging folder leaves room */
+  if (strlen(dir) + 64 >= sizeof path) return lsp_fail(LSP_EINVAL, "%s: path too long", dir);
   lsp_findings *f = calloc(1, sizeof *f);
   lsp_report_figs *figs = calloc(1, sizeof *figs);
   if (!f || !figs) {

@@ -27,6 +27,12 @@
 #include "reports/lsp_plot.h"
 #include "reports/lsp_run_int.h"
 
+/* The longest paths a run writes under the staging folder
+ * (dumps/<tag>/features.npy, tags up to 63 characters) and in OUT itself
+ * (models/<16 hex digits>.lspm.curves.csv), for lsp_outdir's length check. */
+#define LSP_RUN_MAX_REL_STAGE (sizeof "dumps//features.npy" - 1 + 63)
+#define LSP_RUN_MAX_REL_OUT (sizeof "models/0123456789abcdef.lspm.curves.csv" - 1)
+
 /* ---- options ---------------------------------------------------------------- */
 
 void lsp_run_opts_default(lsp_run_opts *o) {
@@ -116,10 +122,11 @@ static void on_train(const lsp_train_progress *p, void *user) {
  * epoch,train_loss,train_acc,val_loss,val_acc — so a rerun that reuses the
  * model can still draw them. */
 static int write_curves(const char *model_path, const lsp_train_log *log) {
-  char path[600];
-  snprintf(path, sizeof path, "%s.curves.csv", model_path);
+  char *path = lsp_strdupf("%s.curves.csv", model_path);
+  if (!path) return lsp_fail(LSP_ENOMEM, "out of memory");
   lsp_outfile o;
   int st = lsp_out_open(&o, path);
+  free(path);
   if (st) return st;
   fprintf(o.fp, "epoch,train_loss,train_acc,val_loss,val_acc,seconds,samples_per_s\n");
   for (size_t e = 0; e < log->epochs; e++)
@@ -130,10 +137,10 @@ static int write_curves(const char *model_path, const lsp_train_log *log) {
 }
 
 static void read_curves(const char *model_path, lsp_train_log *log) {
-  char path[600];
-  snprintf(path, sizeof path, "%s.curves.csv", model_path);
   memset(log, 0, sizeof *log);
-  FILE *f = fopen(path, "r");
+  char *path = lsp_strdupf("%s.curves.csv", model_path);
+  FILE *f = path ? fopen(path, "r") : NULL;
+  free(path);
   if (!f) return;
   char line[512];
   size_t cap = 0, n = 0;
@@ -183,7 +190,8 @@ static int get_model(lsp_run_state *s, lsp_run_model *rm, const char *models_dir
   t.momentum = o->momentum;
   t.seed = rm->seed;
   uint64_t key = lsp_cache_key(&s->data, o->hidden, o->n_hidden, &t);
-  lsp_cache_path(models_dir, key, rm->model_file, sizeof rm->model_file);
+  if (!(rm->model_file = lsp_cache_path(models_dir, key)))
+    return lsp_fail(LSP_ENOMEM, "out of memory");
   const char *why = NULL;
   int st = lsp_cache_lookup(rm->model_file, &s->data, &t, &rm->model, &why);
   if (st) return st;
@@ -280,18 +288,21 @@ static int analyse_model(lsp_run_state *s, lsp_run_model *rm, const char *dumps_
                                  rm->gap_values, NULL)))
     return st;
   /* dumps for other tools */
-  char dir[4400], path[4500];
-  snprintf(dir, sizeof dir, "%s/%s", dumps_dir, rm->tag);
-  if ((st = lsp_mkdir_p(dir))) return st;
-  size_t shp[2] = {te->n, k};
-  snprintf(path, sizeof path, "%s/logits.npy", dir);
-  if ((st = lsp_npy_write(path, LSP_DT_F32, 2, shp, rm->test_logits))) return st;
-  shp[1] = h;
-  snprintf(path, sizeof path, "%s/features.npy", dir);
-  if ((st = lsp_npy_write(path, LSP_DT_F32, 2, shp, rm->test_features))) return st;
-  snprintf(path, sizeof path, "%s/labels.npy", dir);
-  if ((st = lsp_npy_write(path, LSP_DT_I32, 1, shp, te->y))) return st;
-  return LSP_OK;
+  char *dir = lsp_strdupf("%s/%s", dumps_dir, rm->tag);
+  char *pl = lsp_strdupf("%s/%s/logits.npy", dumps_dir, rm->tag);
+  char *pf = lsp_strdupf("%s/%s/features.npy", dumps_dir, rm->tag);
+  char *py = lsp_strdupf("%s/%s/labels.npy", dumps_dir, rm->tag);
+  size_t shp[2] = {te->n, k}, shf[2] = {te->n, h};
+  if (!dir || !pl || !pf || !py) st = lsp_fail(LSP_ENOMEM, "out of memory");
+  else if (!(st = lsp_mkdir_p(dir)) &&
+           !(st = lsp_npy_write(pl, LSP_DT_F32, 2, shp, rm->test_logits)) &&
+           !(st = lsp_npy_write(pf, LSP_DT_F32, 2, shf, rm->test_features)))
+    st = lsp_npy_write(py, LSP_DT_I32, 1, shp, te->y);
+  free(dir);
+  free(pl);
+  free(pf);
+  free(py);
+  return st;
 }
 
 /* ---- attacks ---------------------------------------------------------------- */
@@ -401,6 +412,7 @@ static void free_state(lsp_run_state *s) {
   for (size_t i = 0; i < s->nmodels; i++) {
     lsp_run_model *m = &s->models[i];
     lsp_model_free(m->model);
+    free(m->model_file);
     lsp_train_log_free(&m->log);
     free(m->test_logits);
     free(m->test_features);
@@ -492,13 +504,14 @@ static int load_data(lsp_run_state *s, const logger *lg) {
 
 int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
             const char **report_path) {
-  static char report[4096];
+  static char *report; /* the previous call's is freed */
   logger lg = {log, user};
   lsp_run_state st_ = {0}, *s = &st_;
   s->opts = *opts;
   const lsp_run_opts *o = &s->opts;
   snprintf(s->command, sizeof s->command, "%s", o->command ? o->command : "lsprobe run");
-  char models_dir[4096], staging[4096] = "", dumps[4200];
+  char *models_dir = NULL, *dumps = NULL;
+  lsp_outdir *od = NULL;
   int st = check_opts(o);
   if (st) return st;
   double t_start = lsp_now_s(), t;
@@ -512,13 +525,19 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   if ((st = load_data(s, &lg))) goto fail;
   s->seconds_data = lsp_now_s() - t;
 
-  if ((st = lsp_mkdir_p(o->out))) goto fail;
-  snprintf(models_dir, sizeof models_dir, "%s/models", o->out);
-  if ((st = lsp_mkdir_p(models_dir))) goto fail;
-  snprintf(staging, sizeof staging, "%s/.staging-%ld", o->out, (long)getpid());
-  lsp_outdir_rm_rf(staging);
-  snprintf(dumps, sizeof dumps, "%s/dumps", staging);
-  if ((st = lsp_mkdir_p(dumps))) goto fail;
+  /* the output folder: ours or refused (lsp_outdir.h); the report is
+   * staged and published in one step at the end, the model cache lives in
+   * OUT/models and is written in place */
+  lsp_outdir_opts oo = {"run", o->force, "models", LSP_RUN_MAX_REL_STAGE, LSP_RUN_MAX_REL_OUT};
+  if ((st = lsp_outdir_begin(o->out, &oo, &od))) goto fail;
+  if (lsp_outdir_note(od)[0]) say(&lg, 1, "%s", lsp_outdir_note(od));
+  models_dir = lsp_strdupf("%s/models", o->out);
+  dumps = lsp_strdupf("%s/dumps", lsp_outdir_stage(od));
+  if (!models_dir || !dumps) {
+    st = lsp_fail(LSP_ENOMEM, "out of memory");
+    goto fail;
+  }
+  if ((st = lsp_mkdir_p(models_dir)) || (st = lsp_mkdir_p(dumps))) goto fail;
 
   /* the models: seed-major, smoothing in the order given */
   s->nmodels = o->n_seeds * o->n_smoothing;
@@ -640,20 +659,26 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   }
   s->seconds_total = lsp_now_s() - t_start;
   say(&lg, 0, "writing the report");
-  if ((st = lsp_report_write(s, staging))) goto fail;
+  if ((st = lsp_report_write(s, lsp_outdir_stage(od)))) goto fail;
   s->seconds_report = lsp_now_s() - t;
   if (lsp_interrupted()) {
     st = lsp_fail(LSP_EINTR, "interrupted");
     goto fail;
   }
-  if ((st = lsp_outdir_publish(staging, o->out))) goto fail;
-  lsp_outdir_rm_rf(staging);
-  snprintf(report, sizeof report, "%s/report.html", o->out);
+  const char *before = lsp_outdir_note(od);
+  size_t nb = strlen(before);
+  if ((st = lsp_outdir_publish(od))) goto fail;
+  if (strlen(lsp_outdir_note(od)) > nb) say(&lg, 1, "%s", lsp_outdir_note(od) + nb + (nb ? 2 : 0));
+  free(report);
+  if (!(report = lsp_strdupf("%s/report.html", o->out))) {
+    st = lsp_fail(LSP_ENOMEM, "out of memory");
+    goto fail;
+  }
   if (report_path) *report_path = report;
-  free_state(s);
-  return LSP_OK;
 fail:
-  if (staging[0]) lsp_outdir_rm_rf(staging);
+  lsp_outdir_free(od);
+  free(models_dir);
+  free(dumps);
   free_state(s);
   return st;
 }

@@ -9,9 +9,11 @@
  * -> results -> plots -> report.
  *
  * Outputs in `out`: report.html, report.md, results.json, *.csv, plots/,
- * models/ (the cache), dumps/. Report files are built in a staging folder
- * and renamed into place only when everything succeeded, so a failed or
- * interrupted run leaves an earlier report untouched. */
+ * models/ (the cache), dumps/, .lsprobe-manifest. The report is built in a
+ * staging folder and published in one step only when everything succeeded
+ * (lsp_outdir.h), so a failed or interrupted run leaves an earlier report
+ * untouched; files in `out` that lsprobe did not write are never removed,
+ * and a non-empty `out` lsprobe did not create is refused unless `force`. */
 #ifndef LSP_RUN_H
 #define LSP_RUN_H
 
@@ -41,6 +43,7 @@ typedef struct {
   size_t bootstrap;            /* 1000 */
   const char *format;          /* "svg" (default), "png", "pdf" */
   const char *out;             /* "lsprobe-report" */
+  int force;                   /* write into a non-empty folder lsprobe did not create */
   int quick;                   /* tiny configuration for smoke tests */
   int threads;                 /* 0 = all cores */
   size_t max_train, max_test;  /* 0 = all */

@@ -22,7 +22,7 @@ typedef struct {
   unsigned long seed;
   char tag[64];             /* "eps0.1_seed1": file names                 */
   char label[64];           /* "ε = 0.1": legends                         */
-  char model_file[512];
+  char *model_file;         /* owned: the cache entry's path              */
   int cached;               /* reused from the cache                      */
   char cache_note[640];     /* why it was (not) reused                    */
   lsp_model *model;         /* owned                                      */

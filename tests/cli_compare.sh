@@ -17,7 +17,7 @@ for f in compare.html compare.md compare.json compare.csv plots/compare_metrics.
          plots/compare_attacks.svg plots/compare_metrics.png plots/compare_attacks.png; do
   [ -s "$OUT/$f" ] && ok "$f written" || bad "$f missing or empty"
 done
-ls -a "$OUT" | grep -q staging && bad "staging folder left behind" || ok "no staging folder left"
+ls -a "$OUT" "$SCR" | grep -q -e staging -e '^\.lsp-' && bad "staging folder left behind" || ok "no staging folder left"
 
 # every row's numbers equal the inputs' (same doubles, not re-rounded), and the CSV agrees
 $PY - "$OUT" "$A/results.json" "$B/results.json" <<'PY' && ok "compare.json rows equal the inputs' numbers; CSV agrees" || bad "compare.json / CSV check"

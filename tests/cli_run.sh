@@ -134,7 +134,7 @@ code=$?
 sum_after=$(cd "$OUT" && sha256sum report.html report.md results.json models.csv | sha256sum)
 [ "$sum_before" = "$sum_after" ] && ok "SIGINT left the report untouched" || bad "report changed by an interrupted run"
 [ "$(cd "$OUT/models" && sha256sum $model_files)" = "$models_before" ] && ok "SIGINT left the cached models intact" || bad "cached models changed"
-ls -a "$OUT" | grep -q 'staging' && bad "staging folder left behind" || ok "no staging folder left"
+ls -a "$OUT" "$SCR" | grep -q -e 'staging' -e '^\.lsp-' && bad "staging folder left behind" || ok "no staging folder left"
 ls "$OUT/models" | grep -q '\.tmp\.' && bad "temporary model file left" || ok "no temporary model file"
 
 # a corrupted cached model is detected and retrained

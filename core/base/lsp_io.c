@@ -2,13 +2,16 @@
 #include "core/base/lsp_io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_proc.h"
 
 static char *dup_str(const char *s) {
   size_t n = strlen(s) + 1;
@@ -17,17 +20,58 @@ static char *dup_str(const char *s) {
   return d;
 }
 
+char *lsp_vstrdupf(const char *fmt, va_list ap) {
+  va_list aq;
+  va_copy(aq, ap);
+  int n = vsnprintf(NULL, 0, fmt, aq);
+  va_end(aq);
+  if (n < 0) return NULL;
+  char *s = malloc((size_t)n + 1);
+  if (s) vsnprintf(s, (size_t)n + 1, fmt, ap);
+  return s;
+}
+
+char *lsp_strdupf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = lsp_vstrdupf(fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+#define TMP_MARK ".tmp."
+
+size_t lsp_out_tmp_extra(void) {
+  char tok[LSP_PROC_TOKEN_MAX];
+  lsp_proc_token(tok);
+  return strlen(TMP_MARK) + strlen(tok) + strlen(".XXXXXX");
+}
+
+int lsp_out_tmp_stale(const char *name) {
+  /* "<final>.tmp.<token>.XXXXXX": the token is between the last ".tmp."
+   * and the final six characters */
+  size_t n = strlen(name), m = strlen(TMP_MARK);
+  if (n < m + 8 || name[n - 7] != '.') return 0;
+  const char *mark = NULL;
+  for (const char *p = strstr(name, TMP_MARK); p; p = strstr(p + 1, TMP_MARK)) mark = p;
+  if (!mark) return 0;
+  const char *tok = mark + m, *end = name + n - 7;
+  if (end <= tok) return 0;
+  return lsp_proc_token_alive(tok, (size_t)(end - tok)) == 0;
+}
+
 int lsp_out_open(lsp_outfile *out, const char *path) {
+  char tok[LSP_PROC_TOKEN_MAX];
+  lsp_proc_token(tok);
   out->fp = NULL;
   out->path = dup_str(path);
-  out->tmp_path = malloc(strlen(path) + 16);
+  out->tmp_path = lsp_strdupf("%s" TMP_MARK "%s.XXXXXX", path, tok);
   if (!out->path || !out->tmp_path) {
     free(out->path);
     free(out->tmp_path);
     out->path = out->tmp_path = NULL;
     return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
   }
-  sprintf(out->tmp_path, "%s.tmp.XXXXXX", path);
   int fd = mkstemp(out->tmp_path);
   if (fd < 0) {
     int e = errno;
@@ -164,6 +208,16 @@ int lsp_mkdir_p(const char *path) {
   int ok = stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
   free(p);
   if (!ok) return lsp_fail(LSP_EIO, "%s: exists and is not a folder", path);
+  return LSP_OK;
+}
+
+int lsp_fsync_dir(const char *path) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return lsp_fail(LSP_EIO, "%s: cannot open folder: %s", path, strerror(errno));
+  int rc = fsync(fd), e = errno;
+  close(fd);
+  if (rc != 0 && e != EINVAL && e != EROFS)
+    return lsp_fail(LSP_EIO, "%s: cannot sync folder: %s", path, strerror(e));
   return LSP_OK;
 }
 
