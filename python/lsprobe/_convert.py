@@ -1,0 +1,165 @@
+"""Errors, NumPy arrays to lsp_matrix, options and JSON results."""
+import contextlib
+import ctypes
+import json
+import os
+
+import numpy as np
+
+from . import _lib
+from ._lib import lib
+
+
+class Error(Exception):
+    """A failure reported by liblsprobe; the message is the library's."""
+
+    status = None
+
+
+class DataError(Error, ValueError):
+    """Malformed, inconsistent or out-of-range data (LSP_EDATA)."""
+
+    status = _lib.LSP_EDATA
+
+
+class UsageError(Error, ValueError):
+    """An invalid argument or setting (LSP_EINVAL)."""
+
+    status = _lib.LSP_EINVAL
+
+
+class FileError(Error, OSError):
+    """A file could not be opened, read or written (LSP_EIO)."""
+
+    status = _lib.LSP_EIO
+
+
+class OutOfMemory(Error, MemoryError):
+    """An allocation in the library failed (LSP_ENOMEM)."""
+
+    status = _lib.LSP_ENOMEM
+
+
+class Interrupted(Error):
+    """The library was interrupted before completion (LSP_EINTR)."""
+
+    status = _lib.LSP_EINTR
+
+
+for _c in (Error, DataError, UsageError, FileError, OutOfMemory, Interrupted):
+    _c.__module__ = "lsprobe"
+
+_BY_STATUS = {c.status: c for c in (DataError, UsageError, FileError, OutOfMemory, Interrupted)}
+
+
+def check(status):
+    """Raise the exception of a failed call with the library's message."""
+    if status != _lib.LSP_OK:
+        msg = lib.lsp_errmsg().decode("utf-8", "replace")
+        raise _BY_STATUS.get(status, Error)(msg)
+
+
+def _real(name, a):
+    if not isinstance(a, np.ndarray):
+        a = np.asarray(a)
+    if a.dtype.kind not in "fiu":
+        raise TypeError(f"{name}: expected an array of real numbers, got dtype {a.dtype}")
+    return a
+
+
+def matrix(name, a, keep_f64=False):
+    """A 2-D array as (array kept alive, lsp_matrix). C-contiguous float32
+    input is passed as it is (no copy); so is float64 when the library reads
+    it in double (keep_f64); anything else is converted to float32."""
+    a = _real(name, a)
+    if a.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D array (rows x columns), got shape {a.shape}")
+    if keep_f64 and a.dtype == np.float64:
+        a = np.ascontiguousarray(a)
+        kind = _lib.LSP_MAT_F64
+    else:
+        a = np.ascontiguousarray(a, dtype=np.float32)
+        kind = _lib.LSP_MAT_F32
+    return a, _lib.Matrix(a.ctypes.data, kind, a.shape[0], a.shape[1])
+
+
+def rows(name, a):
+    """Examples of any shape (N, ...) as an N x (product of the rest) matrix
+    of float32 (a view when already C-contiguous float32)."""
+    a = _real(name, a)
+    if a.ndim < 2:
+        raise ValueError(f"{name}: expected examples along the first axis (N x ...), "
+                         f"got shape {a.shape}")
+    return matrix(name, a.reshape(a.shape[0], -1))
+
+
+def labels(name, y, n, rows_name):
+    """N class indices as C-contiguous int32 (no copy when already so)."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.reshape(-1)
+    if y.ndim == 2 and y.shape[0] == n and y.shape[1] > 1:
+        raise ValueError(f"{name}: a {y.shape[0]} x {y.shape[1]} matrix, not class indices "
+                         "(one-hot labels? pass y.argmax(axis=1))")
+    if y.ndim != 1:
+        raise ValueError(f"{name}: expected a vector of N class indices, got shape {y.shape}")
+    if y.shape[0] != n:
+        raise ValueError(f"{name}: {y.shape[0]} labels but {rows_name} has {n} rows")
+    if y.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(y) | (y != np.floor(y)))
+        if bad.size:
+            raise DataError(f"{name}: label {y[bad[0]]} at index {bad[0]} is not an integer")
+    elif y.dtype.kind not in "iu":
+        raise TypeError(f"{name}: expected integer class indices, got dtype {y.dtype}")
+    if y.size and y.dtype != np.int32:
+        i32 = np.iinfo(np.int32)
+        big = np.flatnonzero((y > i32.max) | (y < i32.min))
+        if big.size:
+            raise DataError(f"{name}: label {y[big[0]]} at index {big[0]} is out of range")
+    return np.ascontiguousarray(y, dtype=np.int32)
+
+
+def _text(v):
+    if isinstance(v, (bool, np.bool_)):
+        return "1" if v else "0"
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))  # round-trips exactly
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, str):
+        return v
+    raise TypeError(f"option value {v!r}: expected a number, a boolean or a string")
+
+
+@contextlib.contextmanager
+def options(**kw):
+    """An lsp_opts holding every keyword whose value is not None."""
+    o = lib.lsp_opts_alloc()
+    if not o:
+        raise OutOfMemory("out of memory for options")
+    try:
+        for k, v in kw.items():
+            if v is not None:
+                check(lib.lsp_opts_set(o, k.encode(), _text(v).encode()))
+        yield o
+    finally:
+        lib.lsp_opts_free(o)
+
+
+def result(call, *args):
+    """Call an lsp_*_measure-style function whose last argument receives an
+    lsp_result; return the result's JSON as a dict."""
+    r = ctypes.c_void_p()
+    check(call(*args, ctypes.byref(r)))
+    try:
+        return json.loads(lib.lsp_result_json(r).decode("utf-8"))
+    finally:
+        lib.lsp_result_free(r)
+
+
+def pointer(a):
+    return None if a is None else a.ctypes.data
+
+
+def path_bytes(path):
+    return os.fsencode(os.fspath(path))
