@@ -76,7 +76,6 @@ static int fit(temp_data d, double *t_out) {
   gsl_function fn = {nll_at, &d};
   gsl_min_fminimizer *m = gsl_min_fminimizer_alloc(gsl_min_fminimizer_brent);
   if (!m) return lsp_fail(LSP_ENOMEM, "temperature: out of memory for the minimizer");
-  gsl_error_handler_t *old = gsl_set_error_handler_off();
   int gs = gsl_min_fminimizer_set_with_values(m, &fn, u[best], f[best], u[best - 1],
                                               f[best - 1], u[best + 1], f[best + 1]);
   for (int it = 0; gs == GSL_SUCCESS && it < 200; it++) {
@@ -86,7 +85,6 @@ static int fit(temp_data d, double *t_out) {
   }
   double ub = gsl_min_fminimizer_x_minimum(m);
   gsl_min_fminimizer_free(m);
-  gsl_set_error_handler(old);
   if (gs != GSL_SUCCESS)
     return lsp_fail(LSP_EDATA, "temperature: Brent minimization failed (%s)", gsl_strerror(gs));
   *t_out = exp(ub);

@@ -1,9 +1,4 @@
-/* lsp_api_base.c — lsp_version, and lsp_init until core/base has its own
- * (see lsprobe/base.h). */
-#include <gsl/gsl_errno.h>
-#include <pthread.h>
-
-#include "core/base/lsp_error.h"
+/* lsp_api_base.c — lsp_version (lsprobe/base.h). */
 #include "lsprobe/base.h"
 
 #ifndef LSP_VERSION
@@ -11,13 +6,3 @@
 #endif
 
 const char *lsp_version(void) { return LSP_VERSION; }
-
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-
-static void init_once(void) { gsl_set_error_handler_off(); }
-
-int lsp_init(void) {
-  if (pthread_once(&g_once, init_once) != 0)
-    return lsp_fail(LSP_EINVAL, "library initialization failed");
-  return LSP_OK;
-}

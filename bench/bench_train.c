@@ -105,6 +105,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   lsp_threads_set(threads);
+  lsp_threads_set_blas(1); /* as `lsprobe train`: the shares run side by side */
   lsp_data_opts dopt;
   lsp_data_opts_default(&dopt);
   dopt.spec = spec;
@@ -144,9 +145,9 @@ int main(int argc, char **argv) {
     flops_per_sample += (l > 0 ? 6.0 : 4.0) * (double)dims[l] * dims[l + 1];
   /* one thread first: OpenBLAS's workers keep spinning for a while after a
    * threaded call and would steal from the single-threaded loop */
-  openblas_set_num_threads(1);
+  lsp_threads_set_blas(1);
   double peak1 = sgemm_peak(dims, nd, (size_t)batch, 50);
-  lsp_threads_set(threads);
+  lsp_threads_set_blas(threads);
   double peak = sgemm_peak(dims, nd, (size_t)batch, 50);
 
   /* test accuracy, outside the timing, as a sanity check of the run */

@@ -8,6 +8,38 @@
 #include <string.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
+#include "core/import/lsp_import.h"
+
+static char g_warnings[4][1200];
+static int g_nwarnings;
+
+void cli_warn(const char *cmd, const char *fmt, ...) {
+  if (g_nwarnings == (int)(sizeof g_warnings / sizeof g_warnings[0])) return;
+  char *w = g_warnings[g_nwarnings++];
+  int n = snprintf(w, sizeof g_warnings[0], "lsprobe: %s: WARNING: ", cmd);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(w + n, sizeof g_warnings[0] - (size_t)n, fmt, ap);
+  va_end(ap);
+}
+
+void cli_warnings_print(void) {
+  for (int i = 0; i < g_nwarnings; i++) fprintf(stderr, "%s\n", g_warnings[i]);
+  g_nwarnings = 0;
+}
+
+int cli_model_load(const char *cmd, const char *path, lsp_model **out) {
+  char note[1024];
+  int st = lsp_model_load_note(path, out, note, sizeof note);
+  if (st == LSP_OK && note[0]) cli_warn(cmd, "%s", note);
+  return st;
+}
+
+void cli_threads(long threads, int training) {
+  lsp_threads_set((int)threads);
+  lsp_threads_set_blas(training ? 1 : lsp_threads_get());
+}
 
 static void print_usage(const char *cmd, const char *synopsis,
                         const char *about, const cli_opt *opts) {

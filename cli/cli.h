@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/nn/lsp_model.h"
+
 enum { CLI_OK = 0, CLI_DATA = 1, CLI_USAGE = 2, CLI_INTR = 130, CLI_HELP = -1 };
 
 typedef struct {
@@ -79,6 +81,30 @@ int cli_error(const char *cmd, int code, const char *fmt, ...)
 
 /* Print a double for JSON (null for NaN/Inf). */
 void cli_json_number(double x, char *buf, size_t len);
+
+/* The command owns its process, so it sets the thread counts explicitly
+ * (the library never does; core/base/lsp_threads.h): lsprobe's count to
+ * `threads` (0 = the default: OMP_NUM_THREADS, else every core), and
+ * OpenBLAS's to 1 when `training` (the training shares run single-threaded
+ * GEMMs side by side) or to the same count otherwise. */
+void cli_threads(long threads, int training);
+
+/* Warnings ("lsprobe: <cmd>: WARNING: ...") are queued and printed on
+ * stderr when the command succeeds: a failed command prints one line, its
+ * error. */
+void cli_warn(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void cli_warnings_print(void);
+
+/* lsp_model_load, with the importer's assumptions (a PyTorch export's
+ * activations) as a warning. */
+int cli_model_load(const char *cmd, const char *path, lsp_model **out);
+
+/* SIGINT/SIGTERM for long commands: the first signal asks the library to
+ * stop (lsp_interrupt_request: loops end with LSP_EINTR, temporaries are
+ * removed, exit 130); a second one gets the default action. The library
+ * installs no handler itself: the command does, here. */
+void cli_interrupt_install(void);
 
 /* The subcommands. */
 int cmd_loss(int argc, char **argv);

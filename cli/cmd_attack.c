@@ -355,8 +355,8 @@ int cmd_attack(int argc, char **argv) {
                    "--checks needs --attack bim or pgd (untargeted)");
     goto out;
   }
-  lsp_threads_set((int)threads);
-  lsp_interrupt_install();
+  cli_threads(threads, 0);
+  cli_interrupt_install();
 
   /* models and data */
   const char *mpath = cli_str(opts, "model", NULL),
@@ -371,11 +371,11 @@ int cmd_attack(int argc, char **argv) {
   memset(&tr, 0, sizeof tr);
   float *adv = NULL;
   int st;
-  if ((st = lsp_model_load(mpath, &m))) {
+  if ((st = cli_model_load(k_cmd, mpath, &m))) {
     rc = cli_lib_error(k_cmd, st);
     goto done;
   }
-  if (fpath && (st = lsp_model_load(fpath, &m0))) {
+  if (fpath && (st = cli_model_load(k_cmd, fpath, &m0))) {
     rc = cli_lib_error(k_cmd, st);
     goto done;
   }

@@ -194,7 +194,7 @@ int cmd_calib(int argc, char **argv) {
     return cli_error(cmd, CLI_USAGE,
                      "--stream computes no ACE: it excludes --bootstrap, --binning mass "
                      "and --fit-temperature");
-  lsp_threads_set((int)threads);
+  cli_threads(threads, 0);
   lsp_calib_boot bs = {(int)boot, (uint64_t)seed, (int)threads};
 
   const char *xpath = cli_str(opts, has_l ? "logits" : "probs", NULL);

@@ -26,7 +26,7 @@ typedef struct {
 /* The templates of a model file (.lspm or PyTorch export): its last dense
  * layer, whose input is the penultimate features. */
 static int model_templates(const char *mpath, size_t h, templates *t) {
-  int st = lsp_model_load(mpath, &t->model);
+  int st = cli_model_load("clusters", mpath, &t->model);
   if (st) return st;
   const lsp_layer *L = lsp_model_last_dense(t->model);
   if (L->in != h)
@@ -215,7 +215,7 @@ int cmd_clusters(int argc, char **argv) {
           return rc;
         }
   }
-  lsp_threads_set((int)threads);
+  cli_threads(threads, 0);
 
   const char *fpath = cli_str(opts, "features", NULL);
   const char *ypath = cli_str(opts, "labels", NULL);

@@ -74,7 +74,7 @@ int cmd_compare(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
     snprintf(command + strlen(command), sizeof command - strlen(command), " %s", argv[i]);
   o.command = command;
-  lsp_interrupt_install();
+  cli_interrupt_install();
   const char *out = cli_str(opts, "out", "");
   size_t cap = strlen(out) + sizeof "/compare.html";
   char *report = malloc(cap), warning[2048];

@@ -37,7 +37,7 @@ int cmd_loss(int argc, char **argv) {
   if (lsp_ls_convention_parse(cli_str(opts, "convention", "uniform"),
                               &ls.convention) != LSP_OK)
     return cli_error(cmd, CLI_USAGE, "--convention: %s", lsp_errmsg());
-  lsp_threads_set((int)threads);
+  cli_threads(threads, 0);
 
   const char *lpath = cli_str(opts, "logits", NULL);
   const char *ypath = cli_str(opts, "labels", NULL);

@@ -129,6 +129,7 @@ int cmd_run(int argc, char **argv) {
   o.bins = (size_t)bins;
   o.bootstrap = (size_t)boot;
   o.threads = (int)threads;
+  o.own_blas_threads = 1; /* the command owns its process */
   snprintf(defbuf, sizeof defbuf, "%zu", o.hidden[0]);
   for (size_t i = 1; i < o.n_hidden; i++)
     snprintf(defbuf + strlen(defbuf), sizeof defbuf - strlen(defbuf), ",%zu", o.hidden[i]);
@@ -161,7 +162,7 @@ int cmd_run(int argc, char **argv) {
     snprintf(command + strlen(command), sizeof command - strlen(command), " %s", argv[i]);
   o.command = command;
   run_log lg = {isatty(2), cli_has(opts, "quiet"), 0};
-  lsp_interrupt_install();
+  cli_interrupt_install();
   const char *report = NULL;
   int st = lsp_run(&o, on_log, &lg, &report);
   if (lg.pending) fputs("\r\033[K", stderr);

@@ -87,8 +87,8 @@ int cmd_train(int argc, char **argv) {
        0, 0},
       {"seed", "S", "initialization and shuffling seed (default 1)", 1, 0, 0},
       {"threads", "T",
-       "threads, each training on a share of every batch (default: all "
-       "cores; 1 is faster when other jobs keep the cores busy)",
+       "threads (default: all cores): every batch is cut into ceil(batch/64) "
+       "shares trained side by side; the model is the same for any T",
        1, 0, 0},
       {"val", "N",
        "validation examples held out of the training file "
@@ -106,7 +106,7 @@ int cmd_train(int argc, char **argv) {
       "label-smoothed\ncross-entropy and mini-batch SGD with momentum "
       "(torch.optim.SGD semantics),\nvalidating after every epoch. Progress "
       "goes to stderr: one updating line on a\nterminal, one line per epoch "
-      "otherwise. Same seed and thread count give a\nbit-identical model.",
+      "otherwise. The same seed and settings give a\nbyte-identical model file for any thread count.",
       argc, argv, opts);
   if (rc) return rc;
   if ((rc = cli_require(cmd, opts, "data")) ||
@@ -146,7 +146,7 @@ int cmd_train(int argc, char **argv) {
   o.seed = (unsigned long)seed;
   o.cosine = cli_has(opts, "cosine");
   o.adam = cli_has(opts, "adam");
-  lsp_threads_set((int)threads);
+  cli_threads(threads, 1);
   const char *out = cli_str(opts, "out", NULL);
 
   lsp_data_opts dopt;
@@ -172,7 +172,7 @@ int cmd_train(int argc, char **argv) {
     st = LSP_EINVAL;
     goto fail;
   }
-  lsp_interrupt_install();
+  cli_interrupt_install();
   if ((st = lsp_train(m, &data, &o, on_progress, &ps, &log))) goto fail;
   if ((st = lsp_model_save(m, out))) goto fail;
   char arch[256];

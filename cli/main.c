@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_init.h"
 
 typedef struct {
   const char *name;
@@ -39,6 +41,10 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+  if (lsp_init() != LSP_OK) {
+    fprintf(stderr, "lsprobe: %s\n", lsp_errmsg());
+    return CLI_DATA;
+  }
   if (argc < 2) {
     usage(stderr);
     return CLI_USAGE;
@@ -55,6 +61,7 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
     if (strcmp(argv[1], k_commands[i].name) == 0) {
       int rc = k_commands[i].run(argc - 1, argv + 1);
+      if (rc == CLI_OK) cli_warnings_print(); /* a failure prints one line */
       return rc == CLI_HELP ? 0 : rc;
     }
   const char *names[sizeof k_commands / sizeof k_commands[0]];

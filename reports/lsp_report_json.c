@@ -7,6 +7,7 @@
 #include <gsl/gsl_version.h>
 #include <stdio.h>
 
+#include "core/base/lsp_cpu.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
 #include "core/formats/lsp_json.h"
@@ -176,6 +177,11 @@ int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *p
   lsp_json_key_str(&j, K(STARTED), s->started);
   lsp_json_key_str(&j, K(COMMAND), s->command);
   lsp_json_key_int(&j, K(THREADS), s->threads);
+  lsp_json_key(&j, K(CPU)); /* the dispatched kernel clone, OpenBLAS's core */
+  lsp_json_obj_begin(&j);
+  lsp_json_key_str(&j, K(CPU_PATH), lsp_cpu_path());
+  lsp_json_key_str(&j, K(CPU_BLAS_CORE), lsp_blas_core());
+  lsp_json_obj_end(&j);
   json_config(&j, s);
   lsp_json_key_str(&j, K(INTERVALS),
                    s->opts.n_seeds > 1

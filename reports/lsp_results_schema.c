@@ -138,6 +138,10 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     V(LSP_RF_F_CLAIM, FINDING, "claim", STR, 0),
     V(LSP_RF_F_VERDICT, FINDING, "verdict", STR, 0),
     V(LSP_RF_F_EVIDENCE, FINDING, "evidence", STR, 0),
+
+    F(LSP_RF_CPU, ROOT, "cpu", OBJ, OPT, CPU),
+    V(LSP_RF_CPU_PATH, CPU, "path", STR, 0),
+    V(LSP_RF_CPU_BLAS_CORE, CPU, "blas_core", STR, 0),
 };
 #undef F
 #undef V

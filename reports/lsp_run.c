@@ -190,35 +190,41 @@ static int get_model(lsp_run_state *s, lsp_run_model *rm, const char *models_dir
   t.lr = o->lr;
   t.momentum = o->momentum;
   t.seed = rm->seed;
-  uint64_t key = lsp_cache_key(&s->data, o->hidden, o->n_hidden, &t);
+  /* the architecture and the record the model must have: the cache key and
+   * what a cached file's own record is compared with */
+  rm->model = lsp_model_alloc_mlp(s->data.train.dim, o->hidden, o->n_hidden,
+                                  (size_t)s->data.train.k);
+  if (!rm->model) return LSP_ENOMEM;
+  char arch[256];
+  lsp_model_describe(rm->model, arch, sizeof arch);
+  lsp_model_meta want;
+  lsp_train_record(&t, &s->data, &want);
+  uint64_t key = lsp_cache_key(arch, &want);
   if (!(rm->model_file = lsp_cache_path(models_dir, key)))
     return lsp_fail(LSP_ENOMEM, "out of memory");
   const char *why = NULL;
-  int st = lsp_cache_lookup(rm->model_file, &s->data, &t, &rm->model, &why);
+  lsp_model *cached = NULL;
+  int st = lsp_cache_lookup(rm->model_file, arch, &want, &cached, &why);
   if (st) return st;
-  if (rm->model) {
+  if (cached) {
+    lsp_model_free(rm->model);
+    rm->model = cached;
     rm->cached = 1;
     snprintf(rm->cache_note, sizeof rm->cache_note, "reused %s", rm->model_file);
-    read_curves(rm->model_file, &rm->log);
-    rm->train_seconds = rm->model->meta.train_seconds;
+    read_curves(rm->model_file, &rm->log); /* the timings live there */
+    rm->train_seconds = rm->log.seconds;
     say(lg, 0, "%s: reusing the cached model %s", rm->label, rm->model_file);
     return LSP_OK;
   }
   snprintf(rm->cache_note, sizeof rm->cache_note, "trained (cache %s)", why);
-  if (strncmp(why, "unusable", 8) == 0)
+  if (strcmp(why, "absent") != 0)
     say(lg, 1, "%s: cached model %s is %s; retraining", rm->label, rm->model_file, why);
-  rm->model = lsp_model_alloc_mlp(s->data.train.dim, o->hidden, o->n_hidden,
-                                  (size_t)s->data.train.k);
-  if (!rm->model) return LSP_ENOMEM;
-  char desc[128];
-  lsp_model_describe(rm->model, desc, sizeof desc);
   say(lg, 0, "%s: training %s, %zu epochs, batch %zu, SGD lr %g momentum %g, seed %lu",
-      rm->label, desc, o->epochs, o->batch, o->lr, o->momentum, rm->seed);
+      rm->label, arch, o->epochs, o->batch, o->lr, o->momentum, rm->seed);
   train_ctx tc = {lg, rm->label, lsp_now_s()};
   st = lsp_train(rm->model, &s->data, &t, on_train, &tc, &rm->log);
   if (st) return lsp_fail_prefix(st, rm->label);
   rm->train_seconds = rm->log.seconds;
-  snprintf(rm->model->meta.data, sizeof rm->model->meta.data, "%s", s->data.name);
   if ((st = lsp_model_save(rm->model, rm->model_file))) return st;
   if ((st = write_curves(rm->model_file, &rm->log))) return st;
   say(lg, 0, "%s: trained in %.1f s (%.0f samples/s), saved %s", rm->label, rm->log.seconds,
@@ -503,8 +509,8 @@ static int load_data(lsp_run_state *s, const logger *lg) {
   return LSP_OK;
 }
 
-int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
-            const char **report_path) {
+static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
+                   const char **report_path) {
   static char *report; /* the previous call's is freed */
   logger lg = {log, user};
   lsp_run_state st_ = {0}, *s = &st_;
@@ -518,8 +524,8 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   double t_start = lsp_now_s(), t;
   time_t wall = time(NULL);
   strftime(s->started, sizeof s->started, "%Y-%m-%dT%H:%M:%SZ", gmtime(&wall));
-  lsp_threads_set(o->threads);
   s->threads = lsp_threads_get();
+  if (o->own_blas_threads) lsp_threads_set_blas(1);
 
   /* data first: a bad --data fails before anything is created */
   t = lsp_now_s();
@@ -567,6 +573,7 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
       }
     }
   s->seconds_train = lsp_now_s() - t;
+  if (o->own_blas_threads) lsp_threads_set_blas(s->threads);
 
   t = lsp_now_s();
   for (size_t i = 0; i < s->nmodels; i++) {
@@ -695,5 +702,15 @@ fail:
   free(models_dir);
   free(dumps);
   free_state(s);
+  return st;
+}
+
+int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
+            const char **report_path) {
+  int prev_threads = opts->threads > 0 ? lsp_threads_set(opts->threads) : -1;
+  int prev_blas = opts->own_blas_threads ? lsp_threads_get_blas() : 0;
+  int st = run_job(opts, log, user, report_path);
+  if (prev_threads >= 0) lsp_threads_set(prev_threads);
+  if (prev_blas > 0) lsp_threads_set_blas(prev_blas);
   return st;
 }

@@ -45,7 +45,15 @@ typedef struct {
   const char *out;             /* "lsprobe-report" */
   int force;                   /* write into a non-empty folder lsprobe did not create */
   int quick;                   /* tiny configuration for smoke tests */
-  int threads;                 /* 0 = all cores */
+  int threads;                 /* lsprobe's thread count for this call (0 = the
+                                  caller's lsp_threads_get()); restored after */
+  int own_blas_threads;        /* 1 = this program owns its process: lsp_run
+                                  sets OpenBLAS's process-wide thread count to 1
+                                  while training (the shares call GEMMs side by
+                                  side) and to the thread count for the
+                                  analyses and attacks, and back to what it was
+                                  at the end. 0 (default, for hosts): OpenBLAS
+                                  is left alone (lsp_threads.h) */
   size_t max_train, max_test;  /* 0 = all */
   const char *command;         /* the command line, recorded in the report */
 } lsp_run_opts;

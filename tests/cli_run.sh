@@ -97,10 +97,26 @@ for p in reliability metrics_vs_smoothing attacks projection logit_gap training;
   [ -s "$OUT/plots/$p.svg" ] && grep -q '</svg>' "$OUT/plots/$p.svg" && ok "plot $p.svg" || bad "plot $p.svg"
 done
 
-# a rerun reuses the cached models
-expect_exit 0 "rerun" "$LSP" run --quick --out "$OUT" --threads 2
-[ "$(grep -c 'reusing the cached model' "$SCR/err")" -eq 2 ] && ok "rerun reuses both cached models" || bad "rerun retrained: $(head -3 "$SCR/err")"
-$PY -c "import json,sys; r=json.load(open('$OUT/results.json')); sys.exit(0 if all(m['cached'] for m in r['models']) else 1)" && ok "results.json says cached" || bad "cached flag"
+# a rerun reuses the cached models, on another thread count too (training
+# gives the same model for any thread count, so it is not part of the key);
+# results.json reports the rerun's own threads and the CPU path
+expect_exit 0 "rerun" "$LSP" run --quick --out "$OUT" --threads 1
+[ "$(grep -c 'reusing the cached model' "$SCR/err")" -eq 2 ] && ok "rerun on 1 thread reuses both models trained on 2" || bad "rerun retrained: $(head -3 "$SCR/err")"
+$PY -c "import json,sys; r=json.load(open('$OUT/results.json')); sys.exit(0 if all(m['cached'] for m in r['models']) and r['threads'] == 1 and r['cpu']['path'] and r['cpu']['blas_core'] else 1)" && ok "results.json says cached, threads 1, cpu path" || bad "cached flag / threads / cpu: $(grep -A3 '"cpu"' "$OUT/results.json")"
+
+# a hit means the same model: another --lr is another key; and a cached file
+# under that key that was trained with lr 0.1 (a key collision, a renamed
+# file) is refused by its own record and retrained
+files() { $PY -c "import json,sys; print(' '.join(m['model_file'] for m in json.load(open(sys.argv[1]))['models']))" "$OUT/results.json"; }
+read -r m01_a m01_b <<<"$(files)"
+expect_exit 0 "run --lr 0.3" "$LSP" run --quick --out "$OUT" --threads 2 --lr 0.3
+[ "$(grep -c ': training [0-9]' "$SCR/err")" -eq 2 ] && ok "--lr 0.3 trains its own models" || bad "--lr 0.3 reused: $(grep -i 'cach' "$SCR/err" | head -2)"
+read -r m03_a m03_b <<<"$(files)"
+[ "$m01_a" != "$m03_a" ] && [ "$m01_b" != "$m03_b" ] && ok "lr is part of the cache key" || bad "lr 0.1 and 0.3 share a cache file"
+cp "$m01_a" "$m03_a" && cp "$m01_b" "$m03_b"
+expect_exit 0 "run --lr 0.3 over lr 0.1 files" "$LSP" run --quick --out "$OUT" --threads 2 --lr 0.3
+[ "$(grep -c 'recorded settings differ: lr (0.10000000000000001 vs 0.29999999999999999); retraining' "$SCR/err")" -eq 2 ] && ok "lr 0.1 files under the lr 0.3 keys are retrained" || bad "lr 0.1 model reused for lr 0.3: $(grep -i 'cach' "$SCR/err" | head -2)"
+expect_exit 0 "back to lr 0.1" "$LSP" run --quick --out "$OUT" --threads 2
 
 # other plot formats
 for fmt in png pdf; do

@@ -153,7 +153,7 @@ static void test_finite_differences(void **state) {
   (void)state;
   size_t hidden[2] = {7, 6};
   lsp_model *m = lsp_model_alloc_mlp(5, hidden, 2, 4);
-  lsp_model_init(m, 42);
+  assert_int_equal(lsp_model_init(m, 42), LSP_OK);
   const size_t n = 9;
   float x[9 * 5];
   double xd[9 * 5];
@@ -205,10 +205,10 @@ static void test_init(void **state) {
   size_t hidden[1] = {256};
   lsp_model *a = lsp_model_alloc_mlp(784, hidden, 1, 10);
   lsp_model *b = lsp_model_alloc_mlp(784, hidden, 1, 10);
-  lsp_model_init(a, 1);
-  lsp_model_init(b, 1);
+  assert_int_equal(lsp_model_init(a, 1), LSP_OK);
+  assert_int_equal(lsp_model_init(b, 1), LSP_OK);
   assert_memory_equal(a->params, b->params, a->nparams * sizeof(float));
-  lsp_model_init(b, 2);
+  assert_int_equal(lsp_model_init(b, 2), LSP_OK);
   assert_memory_not_equal(a->params, b->params, a->nparams * sizeof(float));
   const lsp_layer *L = &a->layers[0];
   double bound = 1.0 / sqrt(784.0), s = 0, s2 = 0;
@@ -223,6 +223,29 @@ static void test_init(void **state) {
   td_close(var, bound * bound / 3.0, 0.02, 0, "init variance", 0);
   lsp_model_free(a);
   lsp_model_free(b);
+}
+
+/* A workspace serves the model it was allocated for only: a wider model
+ * would overrun its buffers, a same-shape one would mix activations. */
+static void test_workspace_owner(void **state) {
+  (void)state;
+  size_t h8[1] = {8}, h64[1] = {64};
+  lsp_model *a = lsp_model_alloc_mlp(4, h8, 1, 2), *same = lsp_model_alloc_mlp(4, h8, 1, 2),
+            *wide = lsp_model_alloc_mlp(4, h64, 1, 2);
+  assert_true(a && same && wide);
+  lsp_model_ws *ws = lsp_model_ws_alloc(a, 3);
+  assert_non_null(ws);
+  float x[12] = {0.25f, 1.5f, -2.385f, 0.75f}, dz[6] = {0.5f, -0.5f}, dx[12];
+  const float *z;
+  assert_int_equal(lsp_model_forward(wide, ws, x, 3, &z, NULL), LSP_EINVAL);
+  assert_non_null(strstr(lsp_errmsg(), "workspace belongs to another model than this 4-64-2"));
+  assert_int_equal(lsp_model_forward(same, ws, x, 3, &z, NULL), LSP_EINVAL);
+  assert_int_equal(lsp_model_forward(a, ws, x, 3, &z, NULL), LSP_OK);
+  assert_int_equal(lsp_model_backward(wide, ws, dz, LSP_BACK_PARAMS, NULL), LSP_EINVAL);
+  assert_int_equal(lsp_model_backward(same, ws, dz, LSP_BACK_INPUT, dx), LSP_EINVAL);
+  assert_int_equal(lsp_model_backward(a, ws, dz, LSP_BACK_INPUT, dx), LSP_OK);
+  lsp_model_ws_free(ws);
+  lsp_model_free(a), lsp_model_free(same), lsp_model_free(wide);
 }
 
 static void test_errors(void **state) {
@@ -251,6 +274,7 @@ int main(void) {
       cmocka_unit_test(test_torch_forward_backward),
       cmocka_unit_test(test_finite_differences),
       cmocka_unit_test(test_init),
+      cmocka_unit_test(test_workspace_owner),
       cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

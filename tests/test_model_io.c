@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,10 +22,14 @@
 
 static lsp_model *import_tiny(void) {
   lsp_model *m = NULL;
-  int st = lsp_model_import_torch(td_path(TINY), &m);
+  char note[512];
+  int st = lsp_model_import_torch(td_path(TINY), &m, note, sizeof note);
   if (st) print_error("import: %s\n", lsp_errmsg());
   assert_int_equal(st, LSP_OK);
   assert_non_null(m);
+  /* an export records no activations: the importer says what it assumed */
+  assert_non_null(strstr(note, "ReLU is assumed between its 3 Linear layers"));
+  assert_non_null(strstr(note, TINY));
   return m;
 }
 
@@ -209,9 +214,17 @@ static lsp_model *small_model(void) {
   size_t hidden[2] = {7, 5};
   lsp_model *m = lsp_model_alloc_mlp(6, hidden, 2, 4);
   assert_non_null(m);
-  lsp_model_init(m, 2385);
+  assert_int_equal(lsp_model_init(m, 2385), LSP_OK);
   lsp_model_meta *t = &m->meta;
   t->trained = 1;
+  t->code_version = 2;
+  t->shares = 3;
+  t->split_seed = 4242424242UL;
+  t->n_train = 55000;
+  t->n_val = 5000;
+  t->val_hash = 0xfedcba9876543210ull;
+  snprintf(t->cpu_path, sizeof t->cpu_path, "x86-64-v3");
+  snprintf(t->blas_core, sizeof t->blas_core, "Haswell");
   t->smoothing = (lsp_ls){0.123456789, LSP_LS_T2T, 1};
   t->seed = 4294967291UL;
   t->epochs = 17;
@@ -224,7 +237,6 @@ static lsp_model *small_model(void) {
   snprintf(t->data, sizeof t->data, "synthetic-ü");
   t->data_hash = 0x0123456789abcdefull;
   t->val_accuracy = 0.8765432109876;
-  t->train_seconds = 12.345;
   return m;
 }
 
@@ -259,13 +271,26 @@ static void test_lspm_roundtrip(void **state) {
   assert_string_equal(a->data, b->data);
   assert_true(a->data_hash == b->data_hash);
   assert_true(a->val_accuracy == b->val_accuracy);
-  assert_true(a->train_seconds == b->train_seconds);
-  /* the file length is exactly what the format says */
+  assert_int_equal(a->code_version, 2);
+  assert_int_equal(a->shares, 3);
+  assert_int_equal(a->split_seed, 4242424242UL);
+  assert_true(a->n_train == 55000 && a->n_val == 5000);
+  assert_true(a->val_hash == 0xfedcba9876543210ull);
+  assert_string_equal(a->cpu_path, "x86-64-v3");
+  assert_string_equal(a->blas_core, "Haswell");
+  assert_int_equal(a->unknown_fields, 0);
+  char diff[256];
+  assert_null(lsp_model_record_diff(a, b, diff, sizeof diff));
+  /* the file length is exactly what the format says: header, layers,
+   * parameters, the record's length and bytes, the CRC */
+  unsigned char *rec;
+  size_t rec_len;
+  assert_int_equal(lsp_model_record_encode(b, 0, &rec, &rec_len), LSP_OK);
+  free(rec);
   struct stat sb;
   assert_int_equal(stat(path, &sb), 0);
-  size_t meta = 4 + 8 + 4 + 4 + 8 + 4 + 4 + 24 + 4 + 4 + 128 + 8 + 8 + 8;
   assert_int_equal((size_t)sb.st_size,
-                   12 + 5 * 20 + 8 + 4 * m->nparams + meta + 4);
+                   12 + 5 * 20 + 8 + 4 * m->nparams + 4 + rec_len + 4);
   unlink(path);
   lsp_model_free(g);
   lsp_model_free(m);
@@ -328,10 +353,10 @@ static void test_lspm_corrupt(void **state) {
   write_raw(bad, c, len);
   expect_load_error(bad, "magic");
   c[0] = 'L';
-  c[4] = 2; /* version 2 */
+  c[4] = 3; /* version 3 */
   write_raw(bad, c, len);
-  expect_load_error(bad, "version 2");
-  c[4] = 1;
+  expect_load_error(bad, "version 3");
+  c[4] = 2;
   c[12 + 4 + 5] = 0x7f; /* layer 1's input size becomes absurd */
   write_raw(bad, c, len);
   expect_load_error(bad, "absurd");
@@ -346,6 +371,161 @@ static void test_lspm_corrupt(void **state) {
   unlink(good);
   unlink(bad);
   lsp_model_free(m);
+}
+
+/* Format 1 still loads: a file written from the documented layout by
+ * tests/data/gen_lspm_v1.py (Python struct + zlib, not lsprobe). Its record
+ * maps onto today's, with no code version, shares or split. */
+static void test_lspm_v1_loads(void **state) {
+  (void)state;
+  lsp_model *m = NULL;
+  assert_int_equal(lsp_model_load(td_path("lspm_v1/mlp_3_4_2.lspm"), &m), LSP_OK);
+  char arch[64];
+  lsp_model_describe(m, arch, sizeof arch);
+  assert_string_equal(arch, "3-4-2");
+  assert_int_equal(m->nparams, 26);
+  for (size_t i = 0; i < m->nparams; i++)
+    assert_true(m->params[i] == (float)((double)i / 8 - 1.5));
+  const lsp_model_meta *t = &m->meta;
+  assert_int_equal(t->trained, 1);
+  assert_true(t->smoothing.eps == 0.1);
+  assert_int_equal(t->smoothing.convention, LSP_LS_UNIFORM);
+  assert_int_equal(t->seed, 7);
+  assert_int_equal(t->epochs, 3);
+  assert_int_equal(t->batch, 32);
+  assert_true(t->lr == 0.05 && t->momentum == 0.9 && t->weight_decay == 0.0);
+  assert_string_equal(t->data, "synthetic");
+  assert_true(t->data_hash == 0x0123456789abcdefull);
+  assert_true(t->val_accuracy == 0.875);
+  assert_int_equal(t->code_version, 0);
+  assert_true(t->val_hash == 0 && t->n_val == 0 && t->shares == 0);
+  lsp_model_free(m);
+}
+
+/* Training records built byte by byte: what the reader refuses, and that
+ * an unknown field is kept count of (a newer writer) rather than refused. */
+typedef struct {
+  unsigned char b[4096];
+  size_t n;
+} bytes;
+
+static void b_le(bytes *b, uint64_t v, int n) {
+  for (int i = 0; i < n; i++) b->b[b->n++] = (unsigned char)(v >> (8 * i));
+}
+static void b_field(bytes *b, char type, const char *name) {
+  b->b[b->n++] = (unsigned char)type;
+  b->b[b->n++] = (unsigned char)strlen(name);
+  memcpy(b->b + b->n, name, strlen(name));
+  b->n += strlen(name);
+}
+static void b_str(bytes *b, const char *name, const char *v) {
+  b_field(b, 's', name);
+  b_le(b, strlen(v), 4);
+  memcpy(b->b + b->n, v, strlen(v));
+  b->n += strlen(v);
+}
+static void b_f64(bytes *b, const char *name, double v) {
+  uint64_t u;
+  memcpy(&u, &v, 8);
+  b_field(b, 'f', name);
+  b_le(b, u, 8);
+}
+static void b_u64(bytes *b, const char *name, uint64_t v) {
+  b_field(b, 'u', name);
+  b_le(b, v, 8);
+}
+
+/* Every setting; `skip` leaves one out, `extra` adds fields after them. */
+static void record(bytes *b, const char *skip, int extra) {
+  b->n = 0;
+  const char *u[] = {"code_version", "normalize", "seed", "epochs", "batch", "shares",
+                     "data_hash", "split_seed", "n_train", "n_val", "val_hash"};
+  const uint64_t uv[] = {2, 0, 1, 15, 128, 2, 99, 1, 55000, 5000, 77};
+  size_t count = 0;
+  b_le(b, 0, 4); /* the count, patched below */
+  for (size_t i = 0; i < 11; i++)
+    if (!skip || strcmp(skip, u[i])) b_u64(b, u[i], uv[i]), count++;
+  const char *f[] = {"smoothing", "lr", "momentum", "weight_decay"};
+  const double fv[] = {0.1, 0.1, 0.9, 0.0};
+  for (size_t i = 0; i < 4; i++)
+    if (!skip || strcmp(skip, f[i])) b_f64(b, f[i], fv[i]), count++;
+  if (!skip || strcmp(skip, "convention")) b_str(b, "convention", "uniform"), count++;
+  if (!skip || strcmp(skip, "optimizer")) b_str(b, "optimizer", "sgd"), count++;
+  if (!skip || strcmp(skip, "schedule")) b_str(b, "schedule", "constant"), count++;
+  count += (size_t)extra;
+  for (int i = 0; i < 4; i++) b->b[i] = (unsigned char)(count >> (8 * i));
+}
+
+static void expect_record_error(const bytes *b, const char *needle) {
+  lsp_model_meta r;
+  assert_int_equal(lsp_model_record_decode(b->b, b->n, &r, "rec.lspm"), LSP_EDATA);
+  if (!strstr(lsp_errmsg(), needle) || !strstr(lsp_errmsg(), "rec.lspm")) {
+    print_error("message '%s' lacks '%s' or the file\n", lsp_errmsg(), needle);
+    fail();
+  }
+}
+
+static void test_record_fields(void **state) {
+  (void)state;
+  bytes b;
+  lsp_model_meta r, w;
+  record(&b, NULL, 0);
+  assert_int_equal(lsp_model_record_decode(b.b, b.n, &r, "rec.lspm"), LSP_OK);
+  assert_int_equal(r.trained, 1);
+  assert_true(r.lr == 0.1 && r.epochs == 15 && r.batch == 128 && r.val_hash == 77);
+  assert_true(isnan(r.val_accuracy)); /* a description: optional */
+  /* the writer's settings are exactly these bytes (table order) */
+  unsigned char *enc;
+  size_t enc_len;
+  assert_int_equal(lsp_model_record_encode(&r, 1, &enc, &enc_len), LSP_OK);
+  lsp_model_record_decode(enc, enc_len, &w, "enc");
+  char diff[256];
+  assert_null(lsp_model_record_diff(&r, &w, diff, sizeof diff));
+  free(enc);
+  /* one setting differs: named with both values */
+  w.lr = 0.3;
+  assert_non_null(lsp_model_record_diff(&r, &w, diff, sizeof diff));
+  assert_string_equal(diff, "lr (0.10000000000000001 vs 0.29999999999999999)");
+  w.lr = r.lr;
+  w.n_val = 1000;
+  assert_non_null(strstr(lsp_model_record_diff(&r, &w, diff, sizeof diff), "n_val"));
+  /* a field from a newer writer: counted, and the record never equals */
+  record(&b, NULL, 1);
+  b_u64(&b, "from_the_future", 1);
+  assert_int_equal(lsp_model_record_decode(b.b, b.n, &r, "rec.lspm"), LSP_OK);
+  assert_int_equal(r.unknown_fields, 1);
+  assert_non_null(lsp_model_record_diff(&r, &r, diff, sizeof diff));
+  /* refusals */
+  record(&b, "val_hash", 0);
+  expect_record_error(&b, "lacks the setting val_hash");
+  record(&b, NULL, 1);
+  b_u64(&b, "seed", 2);
+  expect_record_error(&b, "seed appears twice");
+  record(&b, NULL, 1);
+  b_f64(&b, "val_accuracy", 0.5);
+  b.b[b.n - 8 - 12 - 2] = 'x';
+  expect_record_error(&b, "unknown type");
+  record(&b, NULL, 1);
+  b_u64(&b, "lr", 1);
+  expect_record_error(&b, "field lr has type 'u', expected 'f'");
+  record(&b, "smoothing", 1);
+  b_f64(&b, "smoothing", 1.5);
+  expect_record_error(&b, "field smoothing is invalid (not in [0, 1])");
+  record(&b, "optimizer", 1);
+  b_str(&b, "optimizer", "rmsprop");
+  expect_record_error(&b, "optimizer is invalid");
+  record(&b, NULL, 1);
+  char longname[200];
+  memset(longname, 'a', sizeof longname - 1);
+  longname[sizeof longname - 1] = '\0';
+  b_str(&b, "data", longname);
+  expect_record_error(&b, "field data is invalid (too long");
+  record(&b, NULL, 0);
+  b.n -= 3;
+  expect_record_error(&b, "truncated");
+  record(&b, NULL, 0);
+  b_le(&b, 0, 2);
+  expect_record_error(&b, "2 unexpected bytes");
 }
 
 /* ---- PyTorch export errors -------------------------------------------------
@@ -412,7 +592,7 @@ static void test_torch_errors(void **state) {
   assert_int_equal(lsp_npy_write(p, LSP_DT_F32, 2, s2, v), LSP_OK);
   expect_load_error(dir, "2.weight.npy: shape [16, 5] takes 5 inputs");
   assert_int_equal(lsp_npy_write(p, LSP_DT_F32, 1, s16, v), LSP_OK);
-  expect_load_error(dir, "2.weight.npy: expected a 2-D tensor");
+  expect_load_error(dir, "2.weight.npy: a 1-D weight, the scale of a normalization layer");
   unlink(p);
   expect_load_error(dir, "2.weight.npy: missing");
   remove_export(dir);
@@ -421,13 +601,117 @@ static void test_torch_errors(void **state) {
   rmdir(dir);
 }
 
+/* What the importer cannot represent is refused, naming the file and what
+ * was found, instead of guessed at. */
+static void rename_in(const char *dir, const char *from, const char *to) {
+  char a[1024], b[1024];
+  snprintf(a, sizeof a, "%s/%s", dir, from);
+  snprintf(b, sizeof b, "%s/%s", dir, to);
+  assert_int_equal(rename(a, b), 0);
+}
+
+static void test_torch_refusals(void **state) {
+  (void)state;
+  char dir[512], p[600];
+  const char *names[6] = {"0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"};
+  /* BatchNorm between the Linear layers: its running statistics */
+  make_export(dir, sizeof dir);
+  snprintf(p, sizeof p, "%s/1.running_mean.npy", dir);
+  size_t s16[1] = {16};
+  float v[16] = {0};
+  assert_int_equal(lsp_npy_write(p, LSP_DT_F32, 1, s16, v), LSP_OK);
+  expect_load_error(dir, "1.running_mean.npy: module 1 is a BatchNorm layer");
+  unlink(p);
+  /* another per-module tensor */
+  snprintf(p, sizeof p, "%s/0.weight_orig.npy", dir);
+  assert_int_equal(lsp_npy_write(p, LSP_DT_F32, 1, s16, v), LSP_OK);
+  expect_load_error(dir, "0.weight_orig.npy: module 0 has a tensor 'weight_orig'");
+  unlink(p);
+  /* a wrapped module: model.net = nn.Sequential(...), model.state_dict() */
+  for (int i = 0; i < 6; i++) {
+    char to[64];
+    snprintf(to, sizeof to, "net.%s.npy", names[i]);
+    char from[64];
+    snprintf(from, sizeof from, "%s.npy", names[i]);
+    rename_in(dir, from, to);
+  }
+  expect_load_error(dir, "the tensors are under the prefix 'net.'");
+  for (int i = 0; i < 6; i++) {
+    char from[64], to[64];
+    snprintf(from, sizeof from, "net.%s.npy", names[i]);
+    snprintf(to, sizeof to, "model.net.%s.npy", names[i]);
+    rename_in(dir, from, to);
+  }
+  expect_load_error(dir, "prefix 'model.net.'");
+  /* named modules: no layer order */
+  rename_in(dir, "model.net.0.weight.npy", "fc1.weight.npy");
+  expect_load_error(dir, "fc1.weight.npy: a named module ('fc1')");
+  rename_in(dir, "fc1.weight.npy", "model.net.0.weight.npy");
+  for (int i = 0; i < 6; i++) {
+    char from[64], to[64];
+    snprintf(from, sizeof from, "model.net.%s.npy", names[i]);
+    snprintf(to, sizeof to, "%s.npy", names[i]);
+    rename_in(dir, from, to);
+  }
+  /* files that are not state_dict keys stay ignored */
+  snprintf(p, sizeof p, "%s/grad_ls0.1_0.weight.npy", dir);
+  assert_int_equal(lsp_npy_write(p, LSP_DT_F32, 1, s16, v), LSP_OK);
+  lsp_model *g = NULL;
+  assert_int_equal(lsp_model_load(dir, &g), LSP_OK);
+  lsp_model_free(g);
+  unlink(p);
+  remove_export(dir);
+}
+
+/* Each tensor is read once: a file could otherwise change between the read
+ * that checks its shape and the read that copies its values (the import
+ * read every tensor twice). inotify counts the opens in the folder. */
+static void test_torch_reads_each_tensor_once(void **state) {
+  (void)state;
+  char dir[512];
+  make_export(dir, sizeof dir);
+  int fd = inotify_init1(IN_NONBLOCK);
+  assert_true(fd >= 0);
+  assert_true(inotify_add_watch(fd, dir, IN_OPEN) >= 0);
+  lsp_model *g = NULL;
+  assert_int_equal(lsp_model_import_torch(dir, &g, NULL, 0), LSP_OK);
+  lsp_model_free(g);
+  char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+  int opens[6] = {0}, total = 0;
+  const char *names[6] = {"0.weight.npy", "0.bias.npy", "2.weight.npy",
+                          "2.bias.npy",   "4.weight.npy", "4.bias.npy"};
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    for (char *q = buf; q < buf + n;) {
+      const struct inotify_event *ev = (const struct inotify_event *)q;
+      if (ev->len)
+        for (int i = 0; i < 6; i++) opens[i] += strcmp(ev->name, names[i]) == 0;
+      total += ev->len > 0;
+      q += sizeof *ev + ev->len;
+    }
+  }
+  close(fd);
+  for (int i = 0; i < 6; i++)
+    if (opens[i] != 1) {
+      print_error("%s opened %d times (want once)\n", names[i], opens[i]);
+      fail();
+    }
+  assert_int_equal(total, 6);
+  remove_export(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_import_matches_torch),
       cmocka_unit_test(test_finite_differences),
       cmocka_unit_test(test_lspm_roundtrip),
       cmocka_unit_test(test_lspm_corrupt),
+      cmocka_unit_test(test_lspm_v1_loads),
+      cmocka_unit_test(test_record_fields),
       cmocka_unit_test(test_torch_errors),
+      cmocka_unit_test(test_torch_refusals),
+      cmocka_unit_test(test_torch_reads_each_tensor_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -564,8 +563,7 @@ static void test_interrupted(void **state) {
   (void)state;
   const char *p = out("int.csv");
   assert_int_equal(lsp_write_file_atomic(p, "EARLIER", 7), LSP_OK);
-  lsp_interrupt_install();
-  raise(SIGINT);
+  lsp_interrupt_request();
   assert_true(lsp_interrupted());
   lsp_table *t = sample_table();
   assert_int_equal(lsp_csv_write(p, t), LSP_EINTR);

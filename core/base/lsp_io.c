@@ -3,12 +3,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_proc.h"
@@ -60,6 +64,29 @@ int lsp_out_tmp_stale(const char *name) {
   return lsp_proc_token_alive(tok, (size_t)(end - tok)) == 0;
 }
 
+/* Create the temporary `tmpl` (ending in "XXXXXX", replaced in place) with
+ * O_EXCL and mode 0666, so that the kernel applies the process's umask: the
+ * umask is never read or changed here (umask() changes it for every thread
+ * of the process while it is read; mkstemp's 0600 needed that). */
+static int create_temporary(char *tmpl) {
+  static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  static atomic_uint_fast64_t counter;
+  char *x = tmpl + strlen(tmpl) - 6;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  for (int attempt = 0; attempt < 100; attempt++) {
+    uint64_t z = atomic_fetch_add(&counter, 1) + ((uint64_t)getpid() << 32) +
+                 (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull; /* splitmix64 finalizer */
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    for (int i = 0; i < 6; i++, z /= 36) x[i] = digits[z % 36];
+    int fd = open(tmpl, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0 || errno != EEXIST) return fd;
+  }
+  return -1;
+}
+
 int lsp_out_open(lsp_outfile *out, const char *path) {
   char tok[LSP_PROC_TOKEN_MAX];
   lsp_proc_token(tok);
@@ -72,7 +99,7 @@ int lsp_out_open(lsp_outfile *out, const char *path) {
     out->path = out->tmp_path = NULL;
     return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
   }
-  int fd = mkstemp(out->tmp_path);
+  int fd = create_temporary(out->tmp_path);
   if (fd < 0) {
     int e = errno;
     free(out->path);
@@ -80,10 +107,6 @@ int lsp_out_open(lsp_outfile *out, const char *path) {
     out->path = out->tmp_path = NULL;
     return lsp_fail(LSP_EIO, "%s: cannot create: %s", path, strerror(e));
   }
-  /* mkstemp creates 0600; outputs are ordinary files (umask applies). */
-  mode_t um = umask(0);
-  umask(um);
-  (void)fchmod(fd, 0666 & ~um);
   out->fp = fdopen(fd, "wb");
   if (!out->fp) {
     int e = errno;
@@ -185,6 +208,10 @@ int lsp_read_file(const char *path, char **buf, size_t *len) {
   return LSP_OK;
 }
 
+uint32_t lsp_crc32(const void *buf, size_t len) {
+  return (uint32_t)crc32_z(0L, buf, (z_size_t)len);
+}
+
 int lsp_mkdir_p(const char *path) {
   size_t n = strlen(path);
   char *p = malloc(n + 1);
@@ -221,20 +248,18 @@ int lsp_fsync_dir(const char *path) {
   return LSP_OK;
 }
 
-static volatile sig_atomic_t g_interrupted = 0;
+/* Lock-free (checked below), hence safe to set from a signal handler. */
+static atomic_int g_interrupted;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the interrupt flag must be lock-free");
 
-static void on_signal(int sig) {
-  g_interrupted = 1;
-  signal(sig, SIG_DFL);
+void lsp_interrupt_request(void) {
+  atomic_store_explicit(&g_interrupted, 1, memory_order_relaxed);
 }
 
-void lsp_interrupt_install(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+void lsp_interrupt_clear(void) {
+  atomic_store_explicit(&g_interrupted, 0, memory_order_relaxed);
 }
 
-int lsp_interrupted(void) { return g_interrupted != 0; }
+int lsp_interrupted(void) {
+  return atomic_load_explicit(&g_interrupted, memory_order_relaxed) != 0;
+}

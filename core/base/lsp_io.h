@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 typedef struct {
@@ -40,6 +41,10 @@ int lsp_write_file_atomic(const char *path, const void *buf, size_t len);
 /* Read a whole file into a NUL-terminated heap buffer (*len excludes NUL). */
 int lsp_read_file(const char *path, char **buf, size_t *len);
 
+/* zlib's CRC-32 of `len` bytes, for any length: zlib's crc32() takes a
+ * 32-bit length, so files of 4 GiB and more go through crc32_z. */
+uint32_t lsp_crc32(const void *buf, size_t len);
+
 /* Create a directory and its parents (like mkdir -p); ok if it exists. */
 int lsp_mkdir_p(const char *path);
 
@@ -54,11 +59,16 @@ int lsp_fsync_dir(const char *path);
 char *lsp_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *lsp_vstrdupf(const char *fmt, va_list ap);
 
-/* SIGINT/SIGTERM handling for long jobs: after lsp_interrupt_install(), a
- * signal sets a flag that long loops poll with lsp_interrupted(); a second
- * signal restores the default action. Temporary files are removed by the
- * code that owns them when it sees the flag. */
-void lsp_interrupt_install(void);
+/* Interruption of long jobs. Long loops poll lsp_interrupted() and stop
+ * with LSP_EINTR; code that owns a temporary file removes it when it sees
+ * the flag. The library installs no signal handler: the host decides what
+ * interrupts (the lsprobe command's SIGINT/SIGTERM handler, a Python
+ * host's KeyboardInterrupt check) and calls lsp_interrupt_request(), which
+ * is async-signal-safe. lsp_interrupt_clear() re-arms the library for the
+ * next call. The flag is process-wide. */
+/* lsp_interrupt_request() and lsp_interrupt_clear() are public API
+ * (lsprobe/base.h). */
+#include "lsprobe/base.h"
 int lsp_interrupted(void);
 
 #endif

@@ -34,6 +34,7 @@ typedef struct {
                           rows are hashed as stored (uint8 pixels of IDX
                           files -- the floats are pixel/255 --, float32
                           bytes otherwise): keys cached models          */
+  unsigned long split_seed; /* the seed that shuffled train/validation    */
 } lsp_splits;
 
 typedef struct {
@@ -117,6 +118,11 @@ void lsp_dataset_free(lsp_dataset *d); /* NULL-safe, idempotent */
 
 /* Examples per class: counts[0..d->k-1] (the caller's array of d->k). */
 void lsp_dataset_class_counts(const lsp_dataset *d, size_t *counts);
+
+/* FNV-1a over d's shape, its float32 rows and int32 labels, in order: one
+ * split's identity (a training record keeps its validation split's, so that
+ * evaluation can check it scores the examples the model was not trained on). */
+uint64_t lsp_dataset_hash(const lsp_dataset *d);
 
 /* Smallest and largest feature value over the whole of d (0, 0 if empty). */
 void lsp_dataset_range(const lsp_dataset *d, float *lo, float *hi);

@@ -9,6 +9,7 @@
 
 #include "core/data/lsp_data_pool.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
 #include "core/formats/lsp_npy.h"
 
 /* ---- IDX ----------------------------------------------------------------- */
@@ -54,7 +55,7 @@ static int load_idx(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
    * failing file in order is reported. */
   int fst[4];
   char msg[4][1024];
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(lsp_threads_get())
   for (int f = 0; f < 4; f++) {
     fst[f] = lsp_idx_read(path[f], &raw[f], dims[f], &nd[f]);
     if (fst[f]) snprintf(msg[f], sizeof msg[f], "%s", lsp_errmsg());

@@ -82,9 +82,9 @@ void lsp_model_free(lsp_model *m) {
   free(m);
 }
 
-void lsp_model_init(lsp_model *m, unsigned long seed) {
+int lsp_model_init(lsp_model *m, unsigned long seed) {
   gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-  if (!r) return; /* GSL aborts through its error handler before this */
+  if (!r) return lsp_fail(LSP_ENOMEM, "out of memory for the initialization generator");
   gsl_rng_set(r, seed);
   for (size_t l = 0; l < m->nlayers; l++) {
     lsp_layer *d = &m->layers[l];
@@ -98,6 +98,7 @@ void lsp_model_init(lsp_model *m, unsigned long seed) {
       d->b[i] = (float)((2.0 * gsl_rng_uniform(r) - 1.0) * bound);
   }
   gsl_rng_free(r);
+  return LSP_OK;
 }
 
 const lsp_layer *lsp_model_last_dense(const lsp_model *m) {
@@ -122,7 +123,11 @@ void lsp_model_describe(const lsp_model *m, char *buf, size_t len) {
 
 struct lsp_model_ws {
   size_t max_batch;
+  const float *owner; /* the params of the model it was made for (a training
+                         view of that model shares them)                 */
+  size_t in_dim;
   size_t nlayers;
+  size_t *width;    /* owned: each layer's output width, as allocated  */
   size_t n;         /* rows of the last forward                    */
   const float *x;   /* input of the last forward (not owned)       */
   float **act;      /* owned: act[l] = output of layer l, n×out    */
@@ -137,12 +142,16 @@ lsp_model_ws *lsp_model_ws_alloc(const lsp_model *m, size_t max_batch) {
   lsp_model_ws *ws = calloc(1, sizeof *ws);
   if (!ws) goto oom;
   ws->max_batch = max_batch;
+  ws->owner = m->params;
+  ws->in_dim = m->in_dim;
   ws->nlayers = m->nlayers;
   ws->act = calloc(m->nlayers, sizeof *ws->act);
-  if (!ws->act) goto oom;
+  ws->width = calloc(m->nlayers, sizeof *ws->width);
+  if (!ws->act || !ws->width) goto oom;
   size_t width = m->in_dim;
   for (size_t l = 0; l < m->nlayers; l++) {
     size_t o = m->layers[l].out;
+    ws->width[l] = o;
     if (o > width) width = o;
     ws->act[l] = malloc(max_batch * o * sizeof(float));
     if (!ws->act[l]) goto oom;
@@ -164,13 +173,33 @@ void lsp_model_ws_free(lsp_model_ws *ws) {
   free(ws->g0);
   free(ws->g1);
   free(ws->act);
+  free(ws->width);
   free(ws);
+}
+
+/* The workspace's buffers are sized for one model: using it with another
+ * (even one of the same shape) would mix activations or overrun them. */
+static int ws_check(const lsp_model *m, const lsp_model_ws *ws) {
+  int same = ws->owner == m->params && ws->nlayers == m->nlayers &&
+             ws->in_dim == m->in_dim;
+  for (size_t l = 0; same && l < m->nlayers; l++)
+    same = ws->width[l] == m->layers[l].out;
+  if (!same) {
+    char arch[128];
+    lsp_model_describe(m, arch, sizeof arch);
+    return lsp_fail(LSP_EINVAL,
+                    "the workspace belongs to another model than this %s one",
+                    arch);
+  }
+  return LSP_OK;
 }
 
 /* ---- forward / backward --------------------------------------------------- */
 
 int lsp_model_forward(const lsp_model *m, lsp_model_ws *ws, const float *x,
                       size_t n, const float **logits, const float **features) {
+  int st = ws_check(m, ws);
+  if (st) return st;
   if (n == 0 || n > ws->max_batch)
     return lsp_fail(LSP_EINVAL, "batch of %zu rows does not fit the workspace (max %zu)",
                     n, ws->max_batch);
@@ -203,6 +232,8 @@ int lsp_model_forward(const lsp_model *m, lsp_model_ws *ws, const float *x,
 
 int lsp_model_backward(lsp_model *m, lsp_model_ws *ws, const float *dlogits,
                        int what, float *dx) {
+  int st = ws_check(m, ws);
+  if (st) return st;
   size_t n = ws->n;
   if (n == 0 || !ws->x) return lsp_fail(LSP_EINVAL, "backward without a forward");
   if ((what & LSP_BACK_INPUT) && !dx)

@@ -32,20 +32,35 @@ typedef struct {
   float *db;      /* dense: out                                    */
 } lsp_layer;
 
-/* What a model file records about how the model was made. */
+/* The training record: everything that determines a trained model's
+ * weights, where its data came from, and no timings (those live beside the
+ * model: the run's curves file and results.json). Two trainings with the
+ * same settings write byte-identical model files. In `.lspm` the record is
+ * a list of typed, named fields (lsp_model_record.c; DESIGN §3), so a
+ * format version can carry it unchanged and a field can be added without a
+ * new layout. The settings are what the model cache compares. */
 typedef struct {
   int trained;          /* 0: untrained or imported (fields below unknown) */
+  /* -- settings: these determine the weights -------------------------- */
+  unsigned code_version; /* the trainer's LSP_TRAIN_CODE_VERSION (0: older) */
   lsp_ls smoothing;     /* training loss smoothing                          */
   unsigned long seed;   /* initialization/shuffling seed                    */
   int epochs;
   int batch;
+  int shares;           /* shares per batch (lsp_train_shares)              */
   double lr, momentum, weight_decay;
   int cosine;           /* cosine learning-rate schedule                    */
   int adam;             /* Adam instead of SGD                              */
+  uint64_t data_hash;   /* hash of the data and its split (lsp_splits.hash) */
+  unsigned long split_seed; /* the split: its seed, sizes, and the hash of  */
+  uint64_t n_train, n_val;  /* the validation rows the model never trained  */
+  uint64_t val_hash;        /* on (lsp_dataset_hash); 0 = not recorded      */
+  /* -- description --------------------------------------------------- */
   char data[128];       /* dataset name or path                             */
-  uint64_t data_hash;   /* hash of the training data (lsp_data)             */
+  char cpu_path[32];    /* lsp_cpu_path() of the machine that trained it    */
+  char blas_core[32];   /* lsp_blas_core() of that machine                  */
   double val_accuracy;  /* after the last epoch (NaN if unknown)           */
-  double train_seconds;
+  int unknown_fields;   /* fields this build does not know (never equal)    */
 } lsp_model_meta;
 
 typedef struct lsp_model {
@@ -67,15 +82,18 @@ void lsp_model_free(lsp_model *m); /* NULL-safe */
 
 /* PyTorch nn.Linear's default initialization: W and b uniform in
  * [-1/sqrt(in), 1/sqrt(in)], drawn from a GSL mt19937 seeded with `seed`
- * in layer order (W row-major, then b). */
-void lsp_model_init(lsp_model *m, unsigned long seed);
+ * in layer order (W row-major, then b). LSP_ENOMEM (parameters untouched)
+ * when the generator cannot be allocated. */
+int lsp_model_init(lsp_model *m, unsigned long seed);
 
 /* Size of the penultimate features: the input of the last dense layer. */
 size_t lsp_model_feature_dim(const lsp_model *m);
 /* The last dense layer (the class templates). */
 const lsp_layer *lsp_model_last_dense(const lsp_model *m);
 
-/* Activations and scratch for batches of up to max_batch rows. */
+/* Activations and scratch for batches of up to max_batch rows of model m.
+ * A workspace belongs to the model it was allocated for: forward and
+ * backward refuse (LSP_EINVAL) a workspace of another model. */
 typedef struct lsp_model_ws lsp_model_ws;
 lsp_model_ws *lsp_model_ws_alloc(const lsp_model *m, size_t max_batch);
 void lsp_model_ws_free(lsp_model_ws *ws); /* NULL-safe */
@@ -99,12 +117,34 @@ int lsp_model_backward(lsp_model *m, lsp_model_ws *ws, const float *dlogits,
 int lsp_model_predict(const lsp_model *m, const float *x, size_t n,
                       size_t batch, float *logits, float *features);
 
+/* The training record in its file encoding (lsp_model_record.c): a u32
+ * field count, then per field a type byte ('u' u64, 'f' f64, 's' u32 length
+ * + UTF-8 bytes), a u8 name length and the name, then the value, all
+ * little-endian, in a fixed order. settings_only leaves out the description
+ * (the canonical bytes the model cache hashes). *buf is malloc'd. An
+ * untrained record is zero fields. */
+int lsp_model_record_encode(const lsp_model_meta *r, int settings_only,
+                            unsigned char **buf, size_t *len);
+/* Decode `len` bytes into *r. A trained record must have every setting;
+ * unknown names are counted (r->unknown_fields), not refused. LSP_EDATA
+ * naming `path` and the field for a truncated record, a bad type or value,
+ * a repeated or missing field. */
+int lsp_model_record_decode(const unsigned char *p, size_t len,
+                            lsp_model_meta *r, const char *path);
+/* The first setting in which a and b differ, as "name (a vs b)" in buf, or
+ * NULL when they agree (both trained, no unknown fields, every setting
+ * equal). */
+const char *lsp_model_record_diff(const lsp_model_meta *a,
+                                  const lsp_model_meta *b, char *buf,
+                                  size_t len);
+
 /* Model files (lsp_model_io.c).
  *
- * lsp_model_save writes `.lspm` atomically (temporary file + rename): magic
- * "LSPM", format version, the layer kinds and shapes, every parameter as
- * little-endian float32, the training meta field by field, and a CRC-32
- * (zlib) of all of it. lsp_model_load_lspm reads one; *out is a new model the
+ * lsp_model_save writes `.lspm` (format 2) atomically (temporary file +
+ * rename): magic "LSPM", format version, the layer kinds and shapes, every
+ * parameter as little-endian float32, the training record (u32 length, then
+ * lsp_model_record_encode's bytes), and a CRC-32 (zlib) of all of it.
+ * Format 1 files (a fixed training record with a timing) still load. lsp_model_load_lspm reads one; *out is a new model the
  * caller frees. Every defect is LSP_EDATA with the file and the problem: bad
  * magic, unsupported version, truncation, trailing bytes, absurd or
  * inconsistent shapes, a CRC mismatch, a non-finite parameter, an invalid

@@ -1,21 +1,26 @@
 /* lsp_model_io.c — lsprobe's own model files, `.lspm`.
  *
- * `.lspm` layout (every integer and float little-endian, whatever the host):
+ * `.lspm` format 2 (every integer and float little-endian, whatever the host):
  *
  *   "LSPM"                      4 bytes magic
- *   u32 version                 LSPM_VERSION
+ *   u32 version                 2
  *   u32 nlayers
  *   nlayers × {u32 kind, u64 in, u64 out}
  *   u64 nparams
  *   nparams × f32               every parameter, layer by layer, W then b
- *   meta (fixed encoding, see put_meta)
+ *   u32 record_bytes            the training record (lsp_model_record.c):
+ *   record_bytes bytes            typed, named fields; no timings
  *   u32 crc32                   zlib's CRC-32 of every byte before it
+ *
+ * Format 1 had a fixed training record instead (see get_meta_v1) and still
+ * loads; its models carry no code version or split, so the cache never
+ * reuses them and evaluation warns that their split is unknown.
  *
  * The loader checks, in this order: magic, version, the structure against
  * the file's length (truncation), the layer sequence and sizes, the exact
  * length (trailing bytes), then the CRC; each failure names the file and the
- * problem. The meta is encoded field by field, never as a struct dump, so the
- * file does not depend on padding or the compiler. */
+ * problem. The record is encoded field by field, never as a struct dump, so
+ * the file does not depend on padding or the compiler. */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <dirent.h>
@@ -26,21 +31,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zlib.h>
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
 #include "core/nn/lsp_model.h"
 #include "core/formats/lsp_npy.h"
 
-#define LSPM_VERSION 1u
+#define LSPM_VERSION 2u
 /* Sanity bounds, far above any model this tool trains, that keep a corrupted
  * header from asking for gigabytes. */
 #define LSPM_MAX_LAYERS 1024u
 #define LSPM_MAX_WIDTH (1u << 24)
 #define LSPM_MAX_PARAMS ((uint64_t)1 << 31)
-#define LSPM_META_BYTES \
+/* format 1's fixed training record */
+#define LSPM_V1_META_BYTES \
   (4 + 8 + 4 + 4 + 8 + 4 + 4 + 8 * 3 + 4 + 4 + 128 + 8 + 8 + 8)
+#define LSPM_MAX_RECORD ((uint32_t)1 << 20)
 
 /* ---- little-endian encoding -----------------------------------------------
  */
@@ -68,11 +74,6 @@ static void put_f32(wbuf *b, float x) {
   uint32_t v;
   memcpy(&v, &x, 4);
   put_u32(b, v);
-}
-static void put_f64(wbuf *b, double x) {
-  uint64_t v;
-  memcpy(&v, &x, 8);
-  put_u64(b, v);
 }
 
 typedef struct {
@@ -117,32 +118,12 @@ static double get_f64(rbuf *r) {
   return x;
 }
 
-/* ---- the training meta ----------------------------------------------------
+/* ---- format 1's training record ---------------------------------------------
  */
 
-static void put_meta(wbuf *b, const lsp_model_meta *mt) {
-  put_u32(b, (uint32_t)(mt->trained != 0));
-  put_f64(b, mt->smoothing.eps);
-  put_u32(b, (uint32_t)mt->smoothing.convention);
-  put_u32(b, (uint32_t)(mt->smoothing.normalize != 0));
-  put_u64(b, (uint64_t)mt->seed);
-  put_u32(b, (uint32_t)mt->epochs);
-  put_u32(b, (uint32_t)mt->batch);
-  put_f64(b, mt->lr);
-  put_f64(b, mt->momentum);
-  put_f64(b, mt->weight_decay);
-  put_u32(b, (uint32_t)(mt->cosine != 0));
-  put_u32(b, (uint32_t)(mt->adam != 0));
-  char name[128] = {0};
-  size_t n = strnlen(mt->data, sizeof name - 1);
-  memcpy(name, mt->data, n);
-  put_bytes(b, name, sizeof name);
-  put_u64(b, mt->data_hash);
-  put_f64(b, mt->val_accuracy);
-  put_f64(b, mt->train_seconds);
-}
-
-static int get_meta(rbuf *r, lsp_model_meta *mt, const char *path) {
+/* The fixed record of format 1, field by field, into the current record:
+ * code_version 0 (before versions were recorded), no shares or split. */
+static int get_meta_v1(rbuf *r, lsp_model_meta *mt, const char *path) {
   memset(mt, 0, sizeof *mt);
   uint32_t trained = get_u32(r);
   mt->smoothing.eps = get_f64(r);
@@ -157,7 +138,7 @@ static int get_meta(rbuf *r, lsp_model_meta *mt, const char *path) {
   const unsigned char *name = take(r, sizeof mt->data);
   mt->data_hash = get_u64(r);
   mt->val_accuracy = get_f64(r);
-  mt->train_seconds = get_f64(r);
+  (void)get_f64(r); /* the training time: not part of a record any more */
   if (r->short_read)
     return lsp_fail(LSP_EDATA, "%s: truncated (in the training record)", path);
   if (trained > 1 || conv > LSP_LS_T2T || norm > 1 || cosine > 1 || adam > 1 ||
@@ -185,11 +166,17 @@ static int get_meta(rbuf *r, lsp_model_meta *mt, const char *path) {
 
 int lsp_model_save(const lsp_model *m, const char *path) {
   if (!m || !path) return lsp_fail(LSP_EINVAL, "model save: no model or path");
+  unsigned char *rec = NULL;
+  size_t rec_len = 0;
+  int st = lsp_model_record_encode(&m->meta, 0, &rec, &rec_len);
+  if (st) return lsp_fail_prefix(st, path);
   wbuf b = {NULL, 0, 0};
-  b.cap =
-      4 + 4 + 4 + m->nlayers * 20 + 8 + m->nparams * 4 + LSPM_META_BYTES + 4;
+  b.cap = 4 + 4 + 4 + m->nlayers * 20 + 8 + m->nparams * 4 + 4 + rec_len + 4;
   b.p = malloc(b.cap);
-  if (!b.p) return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
+  if (!b.p) {
+    free(rec);
+    return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
+  }
   put_bytes(&b, "LSPM", 4);
   put_u32(&b, LSPM_VERSION);
   put_u32(&b, (uint32_t)m->nlayers);
@@ -200,9 +187,11 @@ int lsp_model_save(const lsp_model *m, const char *path) {
   }
   put_u64(&b, (uint64_t)m->nparams);
   for (size_t i = 0; i < m->nparams; i++) put_f32(&b, m->params[i]);
-  put_meta(&b, &m->meta);
-  put_u32(&b, (uint32_t)crc32(0L, b.p, (uInt)b.len));
-  int st = lsp_write_file_atomic(path, b.p, b.len);
+  put_u32(&b, (uint32_t)rec_len);
+  put_bytes(&b, rec, rec_len);
+  free(rec);
+  put_u32(&b, lsp_crc32(b.p, b.len));
+  st = lsp_write_file_atomic(path, b.p, b.len);
   free(b.p);
   return st;
 }
@@ -257,9 +246,9 @@ int lsp_model_load_lspm(const char *path, lsp_model **out) {
   }
   uint32_t version = get_u32(&r);
   if (r.short_read) goto truncated;
-  if (version != LSPM_VERSION) {
+  if (version != 1 && version != LSPM_VERSION) {
     st = lsp_fail(LSP_EDATA,
-                  "%s: unsupported format version %u (this build reads %u)",
+                  "%s: unsupported format version %u (this build reads 1 and %u)",
                   path, version, LSPM_VERSION);
     goto done;
   }
@@ -294,14 +283,26 @@ int lsp_model_load_lspm(const char *path, lsp_model **out) {
     goto done;
   }
   /* The exact size is known now: reject truncation before allocating. */
-  size_t need = r.pos + (size_t)np * 4 + LSPM_META_BYTES + 4;
+  size_t params_end = r.pos + (size_t)np * 4, need, rec_len = 0;
+  if (version == 1) {
+    need = params_end + LSPM_V1_META_BYTES + 4;
+  } else {
+    if (len < params_end + 4) goto truncated;
+    rbuf rl = {r.p + params_end, 4, 0, 0};
+    rec_len = get_u32(&rl);
+    if (rec_len > LSPM_MAX_RECORD) {
+      st = lsp_fail(LSP_EDATA, "%s: absurd training record size %zu", path, rec_len);
+      goto done;
+    }
+    need = params_end + 4 + rec_len + 4;
+  }
   if (len < need) goto truncated;
   if (len > need) {
     st = lsp_fail(LSP_EDATA, "%s: %zu unexpected bytes after the model", path,
                   len - need);
     goto done;
   }
-  uint32_t crc_want = (uint32_t)crc32(0L, r.p, (uInt)(len - 4));
+  uint32_t crc_want = lsp_crc32(r.p, len - 4);
   rbuf tail = {r.p + len - 4, 4, 0, 0};
   if (get_u32(&tail) != crc_want) {
     st =
@@ -321,7 +322,11 @@ int lsp_model_load_lspm(const char *path, lsp_model **out) {
       goto done;
     }
   }
-  if ((st = get_meta(&r, &m->meta, path))) goto done;
+  if (version == 1)
+    st = get_meta_v1(&r, &m->meta, path);
+  else
+    st = lsp_model_record_decode(r.p + params_end + 4, rec_len, &m->meta, path);
+  if (st) goto done;
   *out = m;
   m = NULL;
   goto done;

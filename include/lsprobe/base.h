@@ -19,10 +19,28 @@ enum lsp_status {
   LSP_EINTR = 5    /* interrupted before completion                       */
 };
 
-/* Call once before anything else (further calls do nothing). It switches
- * GSL's abort-on-error handler off, so that a GSL failure inside lsprobe
- * comes back as a status. LSP_OK, or a status with the reason. */
+/* Call once before anything else (from any thread; further calls do
+ * nothing). It switches GSL's abort-on-error handler off, process-wide, so
+ * that a GSL failure inside lsprobe comes back as a status; that is the only
+ * process-wide state the library changes: it installs no signal handler,
+ * leaves the umask alone and never sets OpenMP's or OpenBLAS's thread
+ * counts. LSP_OK, or a status with the reason. */
 LSP_API int lsp_init(void);
+
+/* lsprobe's thread count for the calls the calling thread makes (n <= 0:
+ * the default, OpenMP's: OMP_NUM_THREADS, else the online cores). Each host
+ * thread has its own setting; nothing outside lsprobe changes. Results the
+ * documentation calls thread-count independent are the same for every n.
+ * lsp_threads_set returns the previous setting (0 = the default). */
+LSP_API int lsp_threads_set(int n);
+LSP_API int lsp_threads_get(void);
+
+/* Interrupting a long call (training, attacks, bootstrap): the host — a
+ * signal handler, or a thread that saw Ctrl-C — calls
+ * lsp_interrupt_request() (async-signal-safe); running and later calls stop
+ * with LSP_EINTR until lsp_interrupt_clear(). The flag is process-wide. */
+LSP_API void lsp_interrupt_request(void);
+LSP_API void lsp_interrupt_clear(void);
 
 /* The reason recorded by the last failing call on this thread ("" if none).
  * The text stays valid until the next call on the same thread. */

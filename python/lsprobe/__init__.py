@@ -18,10 +18,16 @@ library's message: DataError (bad data), UsageError (a bad setting), both
 ValueErrors; FileError (an OSError) for files that cannot be read; TypeError
 or ValueError from Python for a wrong dtype or shape.
 
+Long calls (evaluate, attacks, bootstrap intervals) run in a worker thread
+so that Ctrl-C stops the library and raises KeyboardInterrupt.
+set_threads(n) chooses lsprobe's thread count (it never changes NumPy's or
+PyTorch's).
+
 The library is found through LSPROBE_LIBRARY, then next to the package,
 then the system loader path (lsprobe._lib says how).
 """
-from ._convert import DataError, Error, FileError, Interrupted, OutOfMemory, UsageError
+from ._convert import (DataError, Error, FileError, Interrupted, OutOfMemory, UsageError,
+                       get_threads, set_threads)
 from ._lib import path as library_path
 from ._lib import version as library_version
 from .analysis import calibration, clusters, logit_gap, loss, optimal_gap
@@ -31,6 +37,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DataError", "Error", "FileError", "Interrupted", "Model", "OutOfMemory", "UsageError",
-    "calibration", "clusters", "evaluate", "fgsm", "library_path", "library_version",
-    "load_model", "logit_gap", "loss", "optimal_gap", "pgd",
+    "calibration", "clusters", "evaluate", "fgsm", "get_threads", "library_path",
+    "library_version", "load_model", "logit_gap", "loss", "optimal_gap", "pgd", "set_threads",
 ]

@@ -1,8 +1,8 @@
 """Errors, NumPy arrays to lsp_matrix, options and JSON results."""
-import contextlib
 import ctypes
 import json
 import os
+import threading
 
 import numpy as np
 
@@ -52,11 +52,85 @@ for _c in (Error, DataError, UsageError, FileError, OutOfMemory, Interrupted):
 _BY_STATUS = {c.status: c for c in (DataError, UsageError, FileError, OutOfMemory, Interrupted)}
 
 
-def check(status):
-    """Raise the exception of a failed call with the library's message."""
+def check(status, msg=None):
+    """Raise the exception of a failed call with the library's message (read
+    here unless given: the message belongs to the thread that made the
+    call)."""
     if status != _lib.LSP_OK:
-        msg = lib.lsp_errmsg().decode("utf-8", "replace")
+        if msg is None:
+            msg = lib.lsp_errmsg().decode("utf-8", "replace")
         raise _BY_STATUS.get(status, Error)(msg)
+
+
+_threads = 0  # lsprobe's thread count for every call (0: OpenMP's default)
+
+
+def set_threads(n):
+    """Use n threads in lsprobe's parallel work (0: the default, OpenMP's —
+    OMP_NUM_THREADS, else every core). Returns the previous setting. Results
+    lsprobe promises to be thread-count independent (bootstrap intervals,
+    binned calibration sums) are the same for every n; cluster sums are
+    identical for the same n."""
+    global _threads
+    old, _threads = _threads, max(int(n), 0)
+    lib.lsp_threads_set(_threads)
+    return old
+
+
+def get_threads():
+    """The setting of set_threads (0: the default)."""
+    return _threads
+
+
+def direct(call, *args):
+    """A short call, in this thread."""
+    lib.lsp_threads_set(_threads)
+    check(call(*args))
+
+
+def interruptible(call, *args, keep=()):
+    """A long call, run in a worker thread while this one waits, so that
+    Ctrl-C (KeyboardInterrupt) reaches the library: it stops with LSP_EINTR
+    at its next check, and KeyboardInterrupt is raised here once it has.
+
+    The worker holds references to `args` and `keep` (every array, model and
+    option set whose memory the call reads), so that even if this thread
+    gave up waiting, nothing the call reads could be freed under it."""
+    box = {}
+
+    def work(args=args, keep=keep):
+        lib.lsp_threads_set(_threads)
+        st = call(*args)
+        box["st"] = st
+        box["msg"] = lib.lsp_errmsg().decode("utf-8", "replace") if st else None
+        if box.get("abandoned"):
+            lib.lsp_interrupt_clear()
+
+    t = threading.Thread(target=work, name="lsprobe-call", daemon=True)
+    t.start()
+    stop = False
+    try:
+        while t.is_alive():
+            try:
+                t.join(0.05)
+            except KeyboardInterrupt:
+                stop = True
+                lib.lsp_interrupt_request()
+    finally:
+        if t.is_alive():  # an exception got past the loop: stop the call, wait
+            lib.lsp_interrupt_request()
+            box["abandoned"] = True
+            for _ in range(200):
+                try:
+                    t.join(0.05)
+                    if not t.is_alive():
+                        break
+                except KeyboardInterrupt:
+                    pass
+    if stop or box.get("abandoned"):
+        lib.lsp_interrupt_clear()
+        raise KeyboardInterrupt
+    check(box["st"], box["msg"])
 
 
 def _real(name, a):
@@ -131,26 +205,30 @@ def _text(v):
     raise TypeError(f"option value {v!r}: expected a number, a boolean or a string")
 
 
-@contextlib.contextmanager
-def options(**kw):
-    """An lsp_opts holding every keyword whose value is not None."""
-    o = lib.lsp_opts_alloc()
-    if not o:
-        raise OutOfMemory("out of memory for options")
-    try:
+class Opts:
+    """An lsp_opts holding every keyword whose value is not None; freed when
+    the last reference goes (a call in progress holds one)."""
+
+    def __init__(self, **kw):
+        self.ptr = lib.lsp_opts_alloc()
+        if not self.ptr:
+            raise OutOfMemory("out of memory for options")
         for k, v in kw.items():
             if v is not None:
-                check(lib.lsp_opts_set(o, k.encode(), _text(v).encode()))
-        yield o
-    finally:
-        lib.lsp_opts_free(o)
+                check(lib.lsp_opts_set(self.ptr, k.encode(), _text(v).encode()))
+
+    def __del__(self):
+        if getattr(self, "ptr", None) and lib is not None:
+            lib.lsp_opts_free(self.ptr)
+            self.ptr = None
 
 
-def result(call, *args):
+def result(call, *args, keep=()):
     """Call an lsp_*_measure-style function whose last argument receives an
-    lsp_result; return the result's JSON as a dict."""
+    lsp_result (interruptibly, holding `keep`); return the result's JSON as
+    a dict."""
     r = ctypes.c_void_p()
-    check(call(*args, ctypes.byref(r)))
+    interruptible(call, *args, ctypes.byref(r), keep=keep)
     try:
         return json.loads(lib.lsp_result_json(r).decode("utf-8"))
     finally:

@@ -36,9 +36,8 @@ def loss(logits, labels, eps=0.0, convention="uniform", *, normalize=False):
     ls = LS(float(eps), _convention(convention), int(bool(normalize)))
     grad = np.empty((m.rows, m.cols), dtype=np.float32)
     mean = ctypes.c_double()
-    cv.check(lib.lsp_loss_xent(z.ctypes.data, y.ctypes.data, m.rows, m.cols, ctypes.byref(ls),
-                               grad.ctypes.data, 1.0 / max(m.rows, 1), None,
-                               ctypes.byref(mean)))
+    cv.direct(lib.lsp_loss_xent, z.ctypes.data, y.ctypes.data, m.rows, m.cols, ctypes.byref(ls),
+              grad.ctypes.data, 1.0 / max(m.rows, 1), None, ctypes.byref(mean))
     return mean.value, grad
 
 
@@ -68,15 +67,16 @@ def calibration(logits=None, labels=None, bins=15, *, probs=None, edges="right",
     name = "logits" if probs is None else "probs"
     x, m = cv.matrix(name, logits if probs is None else probs, keep_f64=True)
     y = cv.labels("labels", labels, m.rows, name)
-    vm, vy = None, None
+    vz, vm, vy = None, None, None
     if fit_temperature is not None:
         vz, vlab = fit_temperature
         vz, vm = cv.matrix("validation logits", vz, keep_f64=True)
         vy = cv.labels("validation labels", vlab, vm.rows, "validation logits")
-    with cv.options(input=None if probs is None else "probs", bins=bins, edges=edges,
-                    binning=binning, bootstrap=bootstrap, seed=seed) as o:
-        return cv.result(lib.lsp_calib_measure, ctypes.byref(m), y.ctypes.data,
-                         None if vm is None else ctypes.byref(vm), cv.pointer(vy), o)
+    o = cv.Opts(input=None if probs is None else "probs", bins=bins, edges=edges,
+                binning=binning, bootstrap=bootstrap, seed=seed)
+    return cv.result(lib.lsp_calib_measure, ctypes.byref(m), y.ctypes.data,
+                     None if vm is None else ctypes.byref(vm), cv.pointer(vy), o.ptr,
+                     keep=(x, y, vz, vy, o))
 
 
 def clusters(features, labels):
@@ -85,7 +85,8 @@ def clusters(features, labels):
     class-mean distances (``lsprobe clusters --json``)."""
     x, m = cv.matrix("features", features)
     y = cv.labels("labels", labels, m.rows, "features")
-    return cv.result(lib.lsp_clusters_measure, ctypes.byref(m), y.ctypes.data, None)
+    return cv.result(lib.lsp_clusters_measure, ctypes.byref(m), y.ctypes.data, None,
+                     keep=(x, y))
 
 
 def logit_gap(logits, labels, smoothing=None, convention="uniform"):
@@ -97,5 +98,6 @@ def logit_gap(logits, labels, smoothing=None, convention="uniform"):
     conv = None if smoothing is None else convention
     if conv is not None:
         _convention(conv)
-    with cv.options(smoothing=smoothing, convention=conv) as o:
-        return cv.result(lib.lsp_logitgap_measure, ctypes.byref(m), y.ctypes.data, o)
+    o = cv.Opts(smoothing=smoothing, convention=conv)
+    return cv.result(lib.lsp_logitgap_measure, ctypes.byref(m), y.ctypes.data, o.ptr,
+                     keep=(z, y, o))

@@ -25,7 +25,7 @@ class Model:
 
     def close(self):
         """Free the model now (also done when it is garbage-collected)."""
-        if getattr(self, "_m", None):
+        if getattr(self, "_m", None) and lib is not None:
             lib.lsp_model_free(self._m)
             self._m = None
 
@@ -70,8 +70,8 @@ class Model:
         xa, m = cv.rows("x", x)
         z = np.empty((m.rows, self.num_classes), dtype=np.float32)
         f = np.empty((m.rows, self.feature_size), dtype=np.float32) if features else None
-        cv.check(lib.lsp_model_logits(self._ptr(), ctypes.byref(m), z.ctypes.data,
-                                      cv.pointer(f)))
+        cv.interruptible(lib.lsp_model_logits, self._ptr(), ctypes.byref(m), z.ctypes.data,
+                         cv.pointer(f), keep=(self, xa, z, f))
         return (z, f) if features else z
 
     def evaluate(self, x, labels, *, val=None, bins=15, bootstrap=0, seed=1):
@@ -82,15 +82,15 @@ class Model:
         ``calibration_temperature_scaled`` added."""
         xa, m = cv.rows("x", x)
         y = cv.labels("labels", labels, m.rows, "x")
-        vm, vy = None, None
+        vx, vm, vy = None, None, None
         if val is not None:
             vx, vlab = val
             vx, vm = cv.rows("validation x", vx)
             vy = cv.labels("validation labels", vlab, vm.rows, "validation x")
-        with cv.options(bins=bins, bootstrap=bootstrap, seed=seed) as o:
-            return cv.result(lib.lsp_model_evaluate, self._ptr(), ctypes.byref(m),
-                             y.ctypes.data, None if vm is None else ctypes.byref(vm),
-                             cv.pointer(vy), o)
+        o = cv.Opts(bins=bins, bootstrap=bootstrap, seed=seed)
+        return cv.result(lib.lsp_model_evaluate, self._ptr(), ctypes.byref(m), y.ctypes.data,
+                         None if vm is None else ctypes.byref(vm), cv.pointer(vy), o.ptr,
+                         keep=(self, xa, y, vx, vy, o))
 
     def _attack(self, fn, x, labels, eps, opts):
         shape = np.shape(x)
@@ -100,9 +100,9 @@ class Model:
         if e.ndim != 1 or e.size == 0:
             raise ValueError(f"eps: expected a number or a list of numbers, got {eps!r}")
         adv = np.empty((m.rows, m.cols), dtype=np.float32)
-        with cv.options(**opts) as o:
-            info = cv.result(fn, self._ptr(), ctypes.byref(m), y.ctypes.data, e.ctypes.data,
-                             e.size, o, adv.ctypes.data)
+        o = cv.Opts(**opts)
+        info = cv.result(fn, self._ptr(), ctypes.byref(m), y.ctypes.data, e.ctypes.data,
+                         e.size, o.ptr, adv.ctypes.data, keep=(self, xa, y, e, o, adv))
         return adv.reshape(shape), info
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import lsprobe
-from conftest import save, without
+from conftest import THREADS, save, without
 
 
 def _informative(n, k, seed, scale=2.0):
@@ -99,7 +99,8 @@ def test_clusters_against_the_cli(cli, tmp_path):
     h = np.maximum(rng.normal(size=(300, 12)) + 2 * np.eye(4, 12)[y], 0).astype(np.float32)
     h[7] = 0  # an all-zero (dead) row is counted and left out
     f = save(tmp_path, h=h, y=y)
-    want = without(cli("clusters", "--features", f["h"], "--labels", f["y"], "--json"),
+    want = without(cli("clusters", "--features", f["h"], "--labels", f["y"], "--threads", THREADS,
+                       "--json"),
                    "features", "template_accuracy", "projection")
     got = lsprobe.clusters(h, y)
     assert got == want

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import lsprobe
-from conftest import same, save, without
+from conftest import THREADS, save, without
 
 
 def test_model_against_the_pytorch_dumps(tiny):
@@ -80,13 +80,10 @@ def test_evaluate_against_the_cli(cli, tmp_path, tiny):
         "--out", tmp_path / "m.lspm", json_out=False)
     for model in (tiny["dir"], tmp_path / "m.lspm"):
         want = cli("eval", "--model", model, "--data", d, "--bins", 10, "--bootstrap", 50,
-                   "--seed", 4, "--json")
+                   "--seed", 4, "--threads", THREADS, "--json")
         got = lsprobe.load_model(model).evaluate(x_test, y_test, bins=10, bootstrap=50, seed=4)
-        want = without(want, "model", "data", "split", "calibration_temperature_scaled")
-        # cluster sums are bit-identical for the same thread count only
-        same(got.pop("clusters"), want.pop("clusters"), rel=1e-12)
-        assert got == want
-        assert {"accuracy", "nll", "calibration", "logit_gap"} <= got.keys()
+        assert got == without(want, "model", "data", "split", "calibration_temperature_scaled")
+        assert {"accuracy", "nll", "calibration", "clusters", "logit_gap"} <= got.keys()
         assert "ece_ci" in got["calibration"]
     assert got["smoothing"] == 0.1 and got["logit_gap"]["optimal_gap"] > 0
     assert lsprobe.evaluate(lsprobe.load_model(tmp_path / "m.lspm"), x_test, y_test,
