@@ -14,7 +14,8 @@
 #include "core/loss/lsp_loss.h"
 #include "lsprobe/analysis.h"
 
-/* ---- calibration ---------------------------------------------------------- */
+/* ---- calibration ----------------------------------------------------------
+ */
 
 /* Predictions in their own precision: float64 stays double. */
 typedef struct {
@@ -37,16 +38,18 @@ static int preds_of(const char *what, const lsp_matrix *m, preds *p) {
 }
 
 static int score(const preds *x, const int32_t *y, int logits, double t,
-                 const lsp_calib_opts *o, const lsp_calib_boot *boot, const char *what,
-                 lsp_calib_result *res) {
+                 const lsp_calib_opts *o, const lsp_calib_boot *boot,
+                 const char *what, lsp_calib_result *res) {
   lsp_calib_rows *rows = NULL;
   int st;
   if (!logits)
     st = x->d ? lsp_calib_rows_from_probs_f64(x->d, y, x->n, x->k, what, &rows)
               : lsp_calib_rows_from_probs(x->f, y, x->n, x->k, what, &rows);
   else
-    st = x->d ? lsp_calib_rows_from_logits_f64(x->d, y, x->n, x->k, 1.0 / t, what, &rows)
-              : lsp_calib_rows_from_logits(x->f, y, x->n, x->k, 1.0 / t, what, &rows);
+    st = x->d ? lsp_calib_rows_from_logits_f64(x->d, y, x->n, x->k, 1.0 / t,
+                                               what, &rows)
+              : lsp_calib_rows_from_logits(x->f, y, x->n, x->k, 1.0 / t, what,
+                                           &rows);
   if (!st) st = lsp_calib_rows_score(rows, o, res);
   if (!st && boot) st = lsp_calib_bootstrap(rows, o, boot, res);
   if (!st) res->temperature = t;
@@ -54,10 +57,11 @@ static int score(const preds *x, const int32_t *y, int logits, double t,
   return st;
 }
 
-int lsp_calib_measure(const lsp_matrix *pred, const int32_t *y, const lsp_matrix *val,
-                      const int32_t *val_y, const lsp_opts *o, lsp_result **out) {
-  static const char *const known[] = {"input", "bins", "edges", "binning", "bootstrap",
-                                      "seed", NULL};
+int lsp_calib_measure(const lsp_matrix *pred, const int32_t *y,
+                      const lsp_matrix *val, const int32_t *val_y,
+                      const lsp_opts *o, lsp_result **out) {
+  static const char *const known[] = {"input",     "bins", "edges", "binning",
+                                      "bootstrap", "seed", NULL};
   const char *fn = "calibration";
   if (!out) return lsp_fail(LSP_EINVAL, "%s: no result pointer", fn);
   *out = NULL;
@@ -73,27 +77,35 @@ int lsp_calib_measure(const lsp_matrix *pred, const int32_t *y, const lsp_matrix
   const char *input = lsp_api_opt(o, "input");
   int logits = !input || strcmp(input, "logits") == 0;
   if (input && !logits && strcmp(input, "probs") != 0)
-    return lsp_fail(LSP_EINVAL, "%s: option input = '%s' is not logits or probs", fn, input);
+    return lsp_fail(LSP_EINVAL,
+                    "%s: option input = '%s' is not logits or probs", fn,
+                    input);
   const char *what = logits ? "logits" : "probs";
-  if (lsp_api_opt(o, "edges") && lsp_calib_edges_parse(lsp_api_opt(o, "edges"), &co.edges))
+  if (lsp_api_opt(o, "edges") &&
+      lsp_calib_edges_parse(lsp_api_opt(o, "edges"), &co.edges))
     return lsp_fail_prefix(LSP_EINVAL, "calibration: option edges");
   if (lsp_api_opt(o, "binning") &&
       lsp_calib_binning_parse(lsp_api_opt(o, "binning"), &co.binning))
     return lsp_fail_prefix(LSP_EINVAL, "calibration: option binning");
   if (!val != !val_y)
-    return lsp_fail(LSP_EINVAL, "%s: give the validation logits and their labels, or neither",
-                    fn);
+    return lsp_fail(
+        LSP_EINVAL,
+        "%s: give the validation logits and their labels, or neither", fn);
   if (val && !logits)
-    return lsp_fail(LSP_EINVAL,
-                    "%s: fitting a temperature needs logits (input \"logits\"), not "
-                    "probabilities",
-                    fn);
+    return lsp_fail(
+        LSP_EINVAL,
+        "%s: fitting a temperature needs logits (input \"logits\"), not "
+        "probabilities",
+        fn);
   if ((st = lsp_api_matrix_ok(what, pred, 0))) return st;
   if (pred->cols < 2)
-    return lsp_fail(LSP_EDATA, "%s: need at least 2 classes (K = %zu)", what, pred->cols);
-  if (val && (st = lsp_api_matrix_ok("validation logits", val, pred->cols))) return st;
+    return lsp_fail(LSP_EDATA, "%s: need at least 2 classes (K = %zu)", what,
+                    pred->cols);
+  if (val && (st = lsp_api_matrix_ok("validation logits", val, pred->cols)))
+    return st;
   if ((st = lsp_api_labels("labels", y, pred->rows, pred->cols, NULL)) ||
-      (val && (st = lsp_api_labels("validation labels", val_y, val->rows, val->cols, NULL))))
+      (val && (st = lsp_api_labels("validation labels", val_y, val->rows,
+                                   val->cols, NULL))))
     return st;
 
   preds px, pv;
@@ -106,7 +118,8 @@ int lsp_calib_measure(const lsp_matrix *pred, const int32_t *y, const lsp_matrix
   if ((st = preds_of(what, pred, &px))) goto done;
   if (logits) {
     lsp_array a = lsp_api_array(pred);
-    if ((st = lsp_array_not_probs(&a, what, "pass them as probabilities (input \"probs\")")))
+    if ((st = lsp_array_not_probs(
+             &a, what, "pass them as probabilities (input \"probs\")")))
       goto done;
   }
   double t = 1.0;
@@ -118,9 +131,11 @@ int lsp_calib_measure(const lsp_matrix *pred, const int32_t *y, const lsp_matrix
       lsp_fail_prefix(st, "validation logits");
       goto done;
     }
-    if ((st = score(&px, y, 1, t, &co, boot ? &bs : NULL, what, &after))) goto done;
+    if ((st = score(&px, y, 1, t, &co, boot ? &bs : NULL, what, &after)))
+      goto done;
   }
-  if ((st = score(&px, y, logits, 1.0, &co, boot ? &bs : NULL, what, &before))) goto done;
+  if ((st = score(&px, y, logits, 1.0, &co, boot ? &bs : NULL, what, &before)))
+    goto done;
   if ((st = lsp_api_doc_open(&d))) goto done;
   lsp_calib_result_json(&before, &d.j);
   if (val) {
@@ -139,10 +154,11 @@ done:
   return st;
 }
 
-/* ---- clusters ------------------------------------------------------------- */
+/* ---- clusters -------------------------------------------------------------
+ */
 
-int lsp_clusters_measure(const lsp_matrix *features, const int32_t *y, const lsp_opts *o,
-                         lsp_result **out) {
+int lsp_clusters_measure(const lsp_matrix *features, const int32_t *y,
+                         const lsp_opts *o, lsp_result **out) {
   static const char *const known[] = {NULL};
   const char *fn = "clusters";
   if (!out) return lsp_fail(LSP_EINVAL, "%s: no result pointer", fn);
@@ -153,7 +169,9 @@ int lsp_clusters_measure(const lsp_matrix *features, const int32_t *y, const lsp
       (st = lsp_api_matrix_ok("features", features, 0)) ||
       (st = lsp_api_labels("labels", y, features->rows, 0, &k)))
     return st;
-  if (k < 2) return lsp_fail(LSP_EDATA, "labels: need at least 2 classes, every label is 0");
+  if (k < 2)
+    return lsp_fail(LSP_EDATA,
+                    "labels: need at least 2 classes, every label is 0");
   const float *x = NULL;
   float *own = NULL;
   lsp_clusters *c = NULL;
@@ -177,10 +195,11 @@ done:
   return st;
 }
 
-/* ---- logit gap ------------------------------------------------------------ */
+/* ---- logit gap ------------------------------------------------------------
+ */
 
-int lsp_logitgap_measure(const lsp_matrix *logits, const int32_t *y, const lsp_opts *o,
-                         lsp_result **out) {
+int lsp_logitgap_measure(const lsp_matrix *logits, const int32_t *y,
+                         const lsp_opts *o, lsp_result **out) {
   static const char *const known[] = {"smoothing", "convention", NULL};
   const char *fn = "logit gap";
   if (!out) return lsp_fail(LSP_EINVAL, "%s: no result pointer", fn);
@@ -192,25 +211,28 @@ int lsp_logitgap_measure(const lsp_matrix *logits, const int32_t *y, const lsp_o
     return st;
   int has_ls = lsp_api_opt(o, "smoothing") != NULL;
   const char *conv = lsp_api_opt(o, "convention");
-  if (conv && !has_ls) return lsp_fail(LSP_EINVAL, "%s: option convention needs smoothing", fn);
+  if (conv && !has_ls)
+    return lsp_fail(LSP_EINVAL, "%s: option convention needs smoothing", fn);
   if (conv && lsp_ls_convention_parse(conv, &ls.convention))
     return lsp_fail_prefix(LSP_EINVAL, "logit gap: option convention");
   if ((st = lsp_api_matrix_ok("logits", logits, 0))) return st;
   if (logits->cols < 2)
-    return lsp_fail(LSP_EDATA, "logits: need at least 2 classes (K = %zu)", logits->cols);
-  if ((st = lsp_api_labels("labels", y, logits->rows, logits->cols, NULL))) return st;
+    return lsp_fail(LSP_EDATA, "logits: need at least 2 classes (K = %zu)",
+                    logits->cols);
+  if ((st = lsp_api_labels("labels", y, logits->rows, logits->cols, NULL)))
+    return st;
   const float *z = NULL;
   float *own = NULL;
   lsp_api_doc d = {0};
   lsp_logitgap g;
   lsp_array a = lsp_api_array(logits);
   if ((st = lsp_api_f32("logits", logits, &z, &own)) ||
-      (st = lsp_array_not_probs(
-           &a, "logits",
-           "pass the logits (or log-probabilities, np.log(P): the same gap and entropy)")))
+      (st = lsp_array_not_probs(&a, "logits",
+                                "pass the logits (or log-probabilities, "
+                                "np.log(P): the same gap and entropy)")))
     goto done;
-  if ((st = lsp_logitgap_compute(z, y, logits->rows, logits->cols, has_ls ? &ls : NULL, &g,
-                                 NULL, NULL))) {
+  if ((st = lsp_logitgap_compute(z, y, logits->rows, logits->cols,
+                                 has_ls ? &ls : NULL, &g, NULL, NULL))) {
     lsp_fail_prefix(st, "logits");
     goto done;
   }

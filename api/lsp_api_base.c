@@ -5,4 +5,6 @@
 #define LSP_VERSION "unknown"
 #endif
 
-const char *lsp_version(void) { return LSP_VERSION; }
+const char *lsp_version(void) {
+  return LSP_VERSION;
+}

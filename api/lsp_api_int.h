@@ -1,6 +1,6 @@
 /* lsp_api_int.h — helpers shared by the public API's implementation
- * (the api/ folder): options by name, input checks on lsp_matrix arrays, and JSON
- * results built in memory. Not installed. */
+ * (the api/ folder): options by name, input checks on lsp_matrix arrays, and
+ * JSON results built in memory. Not installed. */
 #ifndef LSP_API_INT_H
 #define LSP_API_INT_H
 

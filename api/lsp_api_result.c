@@ -12,7 +12,7 @@
 #include "core/formats/lsp_jsonr.h"
 
 struct lsp_result {
-  char *json;        /* owned: the compact JSON text, NUL-terminated */
+  char *json;         /* owned: the compact JSON text, NUL-terminated */
   lsp_jsonr_doc *doc; /* owned: the same, parsed                      */
 };
 
@@ -60,7 +60,9 @@ int lsp_api_doc_close(lsp_api_doc *d, lsp_result **out) {
   return LSP_OK;
 }
 
-const char *lsp_result_json(const lsp_result *r) { return r ? r->json : NULL; }
+const char *lsp_result_json(const lsp_result *r) {
+  return r ? r->json : NULL;
+}
 
 void lsp_result_free(lsp_result *r) {
   if (!r) return;
@@ -80,10 +82,11 @@ int lsp_result_number(const lsp_result *r, const char *path, double *out) {
       char *end = NULL;
       unsigned long long i = strtoull(p + 1, &end, 10);
       if (end == p + 1 || *end != ']')
-        return lsp_fail(LSP_EINVAL, "result: '%s': malformed index at '%s'", path, p);
+        return lsp_fail(LSP_EINVAL, "result: '%s': malformed index at '%s'",
+                        path, p);
       if (v->type != LSP_JSONR_ARRAY || i >= lsp_jsonr_len(v))
-        return lsp_fail(LSP_EINVAL, "result: '%.*s' has no element %llu", (int)(p - path),
-                        path, i);
+        return lsp_fail(LSP_EINVAL, "result: '%.*s' has no element %llu",
+                        (int)(p - path), path, i);
       v = lsp_jsonr_at(v, (size_t)i);
       p = end + 1;
       if (*p == '.') p++;
@@ -91,18 +94,21 @@ int lsp_result_number(const lsp_result *r, const char *path, double *out) {
     }
     size_t len = strcspn(p, ".[");
     if (len == 0 || len >= sizeof name)
-      return lsp_fail(LSP_EINVAL, "result: '%s': malformed path at '%s'", path, p);
+      return lsp_fail(LSP_EINVAL, "result: '%s': malformed path at '%s'", path,
+                      p);
     memcpy(name, p, len);
     name[len] = '\0';
     const lsp_jsonr *next = lsp_jsonr_get(v, name);
     if (!next)
       return lsp_fail(LSP_EINVAL, "result: no member '%s'%s%.*s", name,
-                      p == path ? "" : " in ", (int)(p == path ? 0 : p - path - 1), path);
+                      p == path ? "" : " in ",
+                      (int)(p == path ? 0 : p - path - 1), path);
     v = next;
     p += len;
     if (*p == '.') {
       p++;
-      if (!*p) return lsp_fail(LSP_EINVAL, "result: '%s': path ends with '.'", path);
+      if (!*p)
+        return lsp_fail(LSP_EINVAL, "result: '%s': path ends with '.'", path);
     }
   }
   if (v->type == LSP_JSONR_NULL) {
@@ -114,9 +120,10 @@ int lsp_result_number(const lsp_result *r, const char *path, double *out) {
     return LSP_OK;
   }
   if (v->type != LSP_JSONR_NUMBER)
-    return lsp_fail(LSP_EINVAL, "result: '%s' is %s %s, not a number", path,
-                    v->type == LSP_JSONR_ARRAY || v->type == LSP_JSONR_OBJECT ? "an" : "a",
-                    lsp_jsonr_type_name(v->type));
+    return lsp_fail(
+        LSP_EINVAL, "result: '%s' is %s %s, not a number", path,
+        v->type == LSP_JSONR_ARRAY || v->type == LSP_JSONR_OBJECT ? "an" : "a",
+        lsp_jsonr_type_name(v->type));
   *out = v->num;
   return LSP_OK;
 }

@@ -29,7 +29,8 @@ static int on_path(const char *name, char *path, size_t cap) {
   if (!dirs || !*dirs) dirs = "/usr/bin:/bin";
   while (*dirs) {
     size_t len = strcspn(dirs, ":");
-    int n = snprintf(path, cap, "%.*s/%s", (int)(len ? len : 1), len ? dirs : ".", name);
+    int n = snprintf(path, cap, "%.*s/%s", (int)(len ? len : 1),
+                     len ? dirs : ".", name);
     if (n > 0 && (size_t)n < cap && is_exec_file(path)) return 1;
     dirs += len + (dirs[len] == ':');
   }
@@ -44,17 +45,21 @@ int lsp_pdf_find(char *path, size_t cap) {
         snprintf(path, cap, "%s", env);
         return LSP_OK;
       }
-      return lsp_fail(LSP_PDF_NOCHROMIUM, "LSPROBE_CHROMIUM=%s is not an executable file", env);
+      return lsp_fail(LSP_PDF_NOCHROMIUM,
+                      "LSPROBE_CHROMIUM=%s is not an executable file", env);
     }
     if (on_path(env, path, cap)) return LSP_OK;
-    return lsp_fail(LSP_PDF_NOCHROMIUM, "LSPROBE_CHROMIUM=%s is not on PATH", env);
+    return lsp_fail(LSP_PDF_NOCHROMIUM, "LSPROBE_CHROMIUM=%s is not on PATH",
+                    env);
   }
-  static const char *const names[] = {"chromium", "chromium-browser", "google-chrome"};
+  static const char *const names[] = {"chromium", "chromium-browser",
+                                      "google-chrome"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (on_path(names[i], path, cap)) return LSP_OK;
-  return lsp_fail(LSP_PDF_NOCHROMIUM,
-                  "no Chromium found (chromium, chromium-browser or google-chrome on PATH, "
-                  "or LSPROBE_CHROMIUM)");
+  return lsp_fail(
+      LSP_PDF_NOCHROMIUM,
+      "no Chromium found (chromium, chromium-browser or google-chrome on PATH, "
+      "or LSPROBE_CHROMIUM)");
 }
 
 /* "file://" + the absolute path, percent-encoded but for unreserved
@@ -65,8 +70,8 @@ static char *file_url(const char *abs) {
   if (!u) return NULL;
   q += sprintf(q, "file://");
   for (const unsigned char *c = (const unsigned char *)abs; *c; c++)
-    if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-        strchr("-._~/", *c))
+    if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+        (*c >= '0' && *c <= '9') || strchr("-._~/", *c))
       *q++ = (char)*c;
     else
       q += sprintf(q, "%%%02X", *c);
@@ -85,7 +90,8 @@ static void sleep_ms(long ms) {
 static int run(char *const argv[], double timeout_s, int *status) {
   fflush(NULL); /* fork: do not duplicate unflushed stdio buffers */
   pid_t pid = fork();
-  if (pid < 0) return lsp_fail(LSP_EIO, "cannot start %s: %s", argv[0], strerror(errno));
+  if (pid < 0)
+    return lsp_fail(LSP_EIO, "cannot start %s: %s", argv[0], strerror(errno));
   if (pid == 0) { /* only async-signal-safe calls from here to exec */
     setpgid(0, 0);
     int null = open("/dev/null", O_RDWR);
@@ -109,8 +115,8 @@ static int run(char *const argv[], double timeout_s, int *status) {
     if (lsp_interrupted() || waited >= (long)(timeout_s * 1000)) {
       st = lsp_interrupted()
                ? lsp_fail(LSP_EINTR, "interrupted while printing the PDF")
-               : lsp_fail(LSP_EIO, "%s did not finish printing within %.0f s", argv[0],
-                          timeout_s);
+               : lsp_fail(LSP_EIO, "%s did not finish printing within %.0f s",
+                          argv[0], timeout_s);
       kill(-pid, SIGKILL);
       while (waitpid(pid, status, 0) < 0 && errno == EINTR) {
       }
@@ -134,21 +140,25 @@ int lsp_pdf_print(const char *html, const char *pdf, double timeout_s) {
   if (!tmpdir || !*tmpdir) tmpdir = "/tmp";
   size_t plen = strlen(pdf);
   if (!(url = file_url(abs)) || !(tmp = malloc(plen + 16)) ||
-      !(arg_out = malloc(plen + 32)) || !(arg_prof = malloc(sizeof prof + 32))) {
+      !(arg_out = malloc(plen + 32)) ||
+      !(arg_prof = malloc(sizeof prof + 32))) {
     st = lsp_fail(LSP_ENOMEM, "out of memory");
     goto done;
   }
   snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", pdf);
   int fd = mkstemp(tmp);
   if (fd < 0) {
-    st = lsp_fail(LSP_EIO, "%s: cannot create a temporary file: %s", pdf, strerror(errno));
+    st = lsp_fail(LSP_EIO, "%s: cannot create a temporary file: %s", pdf,
+                  strerror(errno));
     tmp[0] = '\0';
     goto done;
   }
   close(fd);
-  if ((size_t)snprintf(prof, sizeof prof, "%s/lsprobe-chromium-XXXXXX", tmpdir) >= sizeof prof ||
+  if ((size_t)snprintf(prof, sizeof prof, "%s/lsprobe-chromium-XXXXXX",
+                       tmpdir) >= sizeof prof ||
       !mkdtemp(prof)) {
-    st = lsp_fail(LSP_EIO, "%s: cannot create a Chromium profile folder", tmpdir);
+    st = lsp_fail(LSP_EIO, "%s: cannot create a Chromium profile folder",
+                  tmpdir);
     prof[0] = '\0';
     goto done;
   }
@@ -161,12 +171,17 @@ int lsp_pdf_print(const char *html, const char *pdf, double timeout_s) {
   argv[a++] = exe;
   argv[a++] = "--headless";
   if (geteuid() == 0) argv[a++] = "--no-sandbox";
-  static char *const flags[] = {"--disable-gpu", "--no-first-run",
-                                "--no-default-browser-check", "--disable-extensions",
-                                "--disable-background-networking", "--disable-sync",
-                                "--mute-audio", "--disable-dev-shm-usage",
+  static char *const flags[] = {"--disable-gpu",
+                                "--no-first-run",
+                                "--no-default-browser-check",
+                                "--disable-extensions",
+                                "--disable-background-networking",
+                                "--disable-sync",
+                                "--mute-audio",
+                                "--disable-dev-shm-usage",
                                 "--no-pdf-header-footer"};
-  for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) argv[a++] = flags[i];
+  for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+    argv[a++] = flags[i];
   argv[a++] = arg_prof;
   argv[a++] = arg_out;
   argv[a++] = url;
@@ -174,11 +189,12 @@ int lsp_pdf_print(const char *html, const char *pdf, double timeout_s) {
   int wst = 0;
   if ((st = run(argv, timeout_s, &wst))) goto done;
   if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0) {
-    st = WIFEXITED(wst) && WEXITSTATUS(wst) == 127
-             ? lsp_fail(LSP_PDF_NOCHROMIUM, "%s could not be run", exe)
-             : lsp_fail(LSP_EIO, "%s: Chromium failed (%s %d) printing %s", pdf,
-                        WIFEXITED(wst) ? "exit status" : "signal",
-                        WIFEXITED(wst) ? WEXITSTATUS(wst) : WTERMSIG(wst), html);
+    st =
+        WIFEXITED(wst) && WEXITSTATUS(wst) == 127
+            ? lsp_fail(LSP_PDF_NOCHROMIUM, "%s could not be run", exe)
+            : lsp_fail(LSP_EIO, "%s: Chromium failed (%s %d) printing %s", pdf,
+                       WIFEXITED(wst) ? "exit status" : "signal",
+                       WIFEXITED(wst) ? WEXITSTATUS(wst) : WTERMSIG(wst), html);
     goto done;
   }
   char head[5] = {0};
@@ -186,7 +202,8 @@ int lsp_pdf_print(const char *html, const char *pdf, double timeout_s) {
   size_t got = f ? fread(head, 1, sizeof head, f) : 0;
   if (f) fclose(f);
   if (got != sizeof head || memcmp(head, "%PDF-", 5) != 0) {
-    st = lsp_fail(LSP_EIO, "%s: Chromium wrote no PDF (printing %s)", pdf, html);
+    st =
+        lsp_fail(LSP_EIO, "%s: Chromium wrote no PDF (printing %s)", pdf, html);
     goto done;
   }
   if (rename(tmp, pdf) != 0) {

@@ -20,14 +20,16 @@ static void ok(int st) {
 
 static double num(const lsp_result *r, const char *path) {
   double v = NAN;
-  if (lsp_result_number(r, path, &v) != LSP_OK) fail_msg("%s: %s", path, lsp_errmsg());
+  if (lsp_result_number(r, path, &v) != LSP_OK)
+    fail_msg("%s: %s", path, lsp_errmsg());
   return v;
 }
 
 static lsp_opts *opts(const char *const *kv) {
   lsp_opts *o = lsp_opts_alloc();
   assert_non_null(o);
-  for (; kv && kv[0]; kv += 2) assert_int_equal(lsp_opts_set(o, kv[0], kv[1]), LSP_OK);
+  for (; kv && kv[0]; kv += 2)
+    assert_int_equal(lsp_opts_set(o, kv[0], kv[1]), LSP_OK);
   return o;
 }
 
@@ -45,6 +47,12 @@ static void test_version_init(void **state) {
   assert_string_equal(lsp_version(), LSPROBE_VERSION);
   lsp_clear_error();
   assert_string_equal(lsp_errmsg(), "");
+  int before = lsp_threads_get();
+  assert_true(before >= 1);
+  int prev = lsp_threads_set(3);
+  assert_int_equal(lsp_threads_get(), 3);
+  assert_int_equal(lsp_threads_set(prev), 3);
+  assert_int_equal(lsp_threads_get(), before);
   lsp_opts_free(NULL);
   lsp_result_free(NULL);
   lsp_model_free(NULL);
@@ -62,12 +70,14 @@ static void test_opts(void **state) {
   const int32_t y[2] = {0, 1};
   lsp_matrix m = {p, LSP_MAT_F32, 2, 2};
   lsp_result *r = (lsp_result *)&m; /* must come back NULL */
-  refused(lsp_calib_measure(&m, y, NULL, NULL, o, &r), LSP_EINVAL, "unknown option 'bnis'");
+  refused(lsp_calib_measure(&m, y, NULL, NULL, o, &r), LSP_EINVAL,
+          "unknown option 'bnis'");
   assert_null(r);
   assert_non_null(strstr(lsp_errmsg(), "bins, edges"));
   lsp_opts_free(o);
-  static const char *const bad[][2] = {{"bins", "0"},       {"bins", "1.5"}, {"bins", ""},
-                                       {"bootstrap", "-1"}, {"edges", "up"}, {"input", "p"}};
+  static const char *const bad[][2] = {{"bins", "0"},   {"bins", "1.5"},
+                                       {"bins", ""},    {"bootstrap", "-1"},
+                                       {"edges", "up"}, {"input", "p"}};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     const char *kv[] = {bad[i][0], bad[i][1], NULL};
     o = opts(kv);
@@ -91,10 +101,13 @@ static void test_loss_torch(void **state) {
   for (size_t i = 0; i < n; i++) lab[i] = (int32_t)((const int64_t *)y.data)[i];
   lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
   double mean;
-  assert_int_equal(lsp_loss_xent(z.data, lab, n, k, &ls, dz, 1.0 / (double)n, NULL, &mean),
-                   LSP_OK);
-  td_close(mean, 2.734141893176975, 1e-6, 0, "loss vs torch (case.json, float64)", 0);
-  for (size_t i = 0; i < n * k; i++) td_close(dz[i], ((const float *)g.data)[i], 1e-4, 1e-8, "grad", i);
+  assert_int_equal(
+      lsp_loss_xent(z.data, lab, n, k, &ls, dz, 1.0 / (double)n, NULL, &mean),
+      LSP_OK);
+  td_close(mean, 2.734141893176975, 1e-6, 0,
+           "loss vs torch (case.json, float64)", 0);
+  for (size_t i = 0; i < n * k; i++)
+    td_close(dz[i], ((const float *)g.data)[i], 1e-4, 1e-8, "grad", i);
   td_close(lsp_ls_entropy(&ls, 10), 0.5003, 0, 1e-4, "H(q) K=10 eps 0.1", 0);
   td_close(lsp_ls_optimal_gap(&ls, 10), log(91.0), 1e-12, 0, "optimal gap", 0);
   free(lab);
@@ -121,8 +134,10 @@ static void test_calibration(void **state) {
   assert_true(isnan(num(r, "bins[0].accuracy"))); /* empty bin: null */
   assert_int_equal(num(r, "num_bins"), 10);
   lsp_result_free(r);
-  r = (ok(lsp_calib_measure(&m64, y, NULL, NULL, o, &r)), r); /* kept in double */
-  td_close(num(r, "ece"), (0.15 + 0.75 + 0.35 + 0.55) / 4, 1e-12, 0, "ece f64", 0);
+  r = (ok(lsp_calib_measure(&m64, y, NULL, NULL, o, &r)),
+       r); /* kept in double */
+  td_close(num(r, "ece"), (0.15 + 0.75 + 0.35 + 0.55) / 4, 1e-12, 0, "ece f64",
+           0);
   lsp_result_free(r);
   lsp_opts_free(o);
 
@@ -162,8 +177,10 @@ static void test_calibration(void **state) {
   td_close(num(r, "temperature"), 1.0, 0, 0, "T before", 0);
   td_close(num(r, "bootstrap_resamples"), 50, 0, 0, "resamples", 0);
   assert_non_null(strstr(lsp_result_json(r), "\"temperature_scaled\":{"));
-  refused(lsp_result_number(r, "temperature_scaled.nothere", &t), LSP_EINVAL, "nothere");
-  refused(lsp_result_number(r, "bins[99].count", &t), LSP_EINVAL, "no element 99");
+  refused(lsp_result_number(r, "temperature_scaled.nothere", &t), LSP_EINVAL,
+          "nothere");
+  refused(lsp_result_number(r, "bins[99].count", &t), LSP_EINVAL,
+          "no element 99");
   refused(lsp_result_number(r, "bins", &t), LSP_EINVAL, "not a number");
   refused(lsp_result_number(r, "bins[x]", &t), LSP_EINVAL, "malformed");
   lsp_result_free(r);
@@ -177,16 +194,21 @@ static void test_calibration_refusals(void **state) {
   const int32_t y[3] = {0, 1, 1}, ybad[3] = {0, 2, 1};
   lsp_matrix pm = {p, LSP_MAT_F32, 3, 2}, zm = {z, LSP_MAT_F32, 3, 2};
   lsp_result *r = NULL;
-  refused(lsp_calib_measure(&pm, y, NULL, NULL, NULL, &r), LSP_EDATA, "probabilities");
+  refused(lsp_calib_measure(&pm, y, NULL, NULL, NULL, &r), LSP_EDATA,
+          "probabilities");
   refused(lsp_calib_measure(&zm, ybad, NULL, NULL, NULL, &r), LSP_EDATA,
           "labels: label 2 at index 1 is out of range [0, 2)");
-  refused(lsp_calib_measure(&zm, y, &zm, NULL, NULL, &r), LSP_EINVAL, "or neither");
+  refused(lsp_calib_measure(&zm, y, &zm, NULL, NULL, &r), LSP_EINVAL,
+          "or neither");
   z[3] = NAN;
-  refused(lsp_calib_measure(&zm, y, NULL, NULL, NULL, &r), LSP_EDATA, "row 1, column 1");
+  refused(lsp_calib_measure(&zm, y, NULL, NULL, NULL, &r), LSP_EDATA,
+          "row 1, column 1");
   lsp_matrix wrong = {z, (lsp_mat_type)7, 3, 2};
-  refused(lsp_calib_measure(&wrong, y, NULL, NULL, NULL, &r), LSP_EINVAL, "element type");
+  refused(lsp_calib_measure(&wrong, y, NULL, NULL, NULL, &r), LSP_EINVAL,
+          "element type");
   lsp_matrix one = {z, LSP_MAT_F32, 6, 1};
-  refused(lsp_calib_measure(&one, y, NULL, NULL, NULL, &r), LSP_EDATA, "at least 2 classes");
+  refused(lsp_calib_measure(&one, y, NULL, NULL, NULL, &r), LSP_EDATA,
+          "at least 2 classes");
   assert_null(r);
 }
 
@@ -202,7 +224,8 @@ static void test_clusters_toy(void **state) {
   td_close(num(r, "nc1"), 0.006173, 0, 1e-6, "NC1", 0);
   lsp_result_free(r);
   const int32_t y0[4] = {0, 0, 0, 0};
-  refused(lsp_clusters_measure(&m, y0, NULL, &r), LSP_EDATA, "at least 2 classes");
+  refused(lsp_clusters_measure(&m, y0, NULL, &r), LSP_EDATA,
+          "at least 2 classes");
   lsp_opts *o = lsp_opts_alloc();
   lsp_opts_set(o, "bins", "3");
   refused(lsp_clusters_measure(&m, y, o, &r), LSP_EINVAL, "takes none");
@@ -229,7 +252,8 @@ static void test_logitgap(void **state) {
   o = opts(kv2);
   refused(lsp_logitgap_measure(&m, y, o, &r), LSP_EINVAL, "needs smoothing");
   lsp_opts_free(o);
-  r = (ok(lsp_logitgap_measure(&m, y, NULL, &r)), r); /* no smoothing: no optimum */
+  r = (ok(lsp_logitgap_measure(&m, y, NULL, &r)),
+       r); /* no smoothing: no optimum */
   assert_true(isnan(num(r, "optimal_gap")));
   lsp_result_free(r);
 }
@@ -246,19 +270,24 @@ static void test_model_torch(void **state) {
   td_load("torch_mlp_tiny/features.npy", &ft);
   td_load("torch_mlp_tiny/fgsm_eps0.1_x.npy", &adv);
   lsp_model *m = NULL;
-  refused(lsp_model_load(td_path("torch_mlp_tiny/nothere.lspm"), &m), LSP_EIO, "nothere");
+  refused(lsp_model_load(td_path("torch_mlp_tiny/nothere.lspm"), &m), LSP_EIO,
+          "nothere");
   assert_int_equal(lsp_model_load(td_path("torch_mlp_tiny"), &m), LSP_OK);
-  size_t n = x.shape[0], d = x.shape[1], k = lsp_model_class_count(m), h = lsp_model_feature_size(m);
+  size_t n = x.shape[0], d = x.shape[1], k = lsp_model_class_count(m),
+         h = lsp_model_feature_size(m);
   assert_int_equal(lsp_model_input_size(m), d);
   assert_int_equal(k, 3);
   assert_int_equal(h, 16);
   int32_t *lab = malloc(n * sizeof *lab);
   for (size_t i = 0; i < n; i++) lab[i] = (int32_t)((const int64_t *)y.data)[i];
-  float *z = malloc(n * k * sizeof *z), *f = malloc(n * h * sizeof *f), *xa = malloc(n * d * sizeof *xa);
+  float *z = malloc(n * k * sizeof *z), *f = malloc(n * h * sizeof *f),
+        *xa = malloc(n * d * sizeof *xa);
   lsp_matrix xm = {x.data, LSP_MAT_F32, n, d};
   assert_int_equal(lsp_model_logits(m, &xm, z, f), LSP_OK);
-  for (size_t i = 0; i < n * k; i++) td_close(z[i], ((const float *)zt.data)[i], 1e-5, 1e-6, "logit", i);
-  for (size_t i = 0; i < n * h; i++) td_close(f[i], ((const float *)ft.data)[i], 1e-5, 1e-6, "feature", i);
+  for (size_t i = 0; i < n * k; i++)
+    td_close(z[i], ((const float *)zt.data)[i], 1e-5, 1e-6, "logit", i);
+  for (size_t i = 0; i < n * h; i++)
+    td_close(f[i], ((const float *)ft.data)[i], 1e-5, 1e-6, "feature", i);
 
   double eps[2] = {0.0, 0.1};
   lsp_result *r = (ok(lsp_attack_fgsm(m, &xm, lab, eps, 2, NULL, xa, &r)), r);
@@ -270,10 +299,12 @@ static void test_model_torch(void **state) {
   lsp_opts *o = opts(kv);
   r = (ok(lsp_attack_pgd(m, &xm, lab, eps, 2, o, xa, &r)), r);
   for (size_t i = 0; i < n * d; i++) /* inside the ball and the bounds */
-    assert_true(fabsf(xa[i] - ((const float *)x.data)[i]) <= 0.1f + 1e-7f && xa[i] >= 0 && xa[i] <= 1);
+    assert_true(fabsf(xa[i] - ((const float *)x.data)[i]) <= 0.1f + 1e-7f &&
+                xa[i] >= 0 && xa[i] <= 1);
   assert_true(num(r, "points[1].accuracy") <= num(r, "clean_accuracy"));
   lsp_result_free(r);
-  refused(lsp_attack_fgsm(m, &xm, lab, eps, 2, o, NULL, &r), LSP_EINVAL, "unknown option 'steps'");
+  refused(lsp_attack_fgsm(m, &xm, lab, eps, 2, o, NULL, &r), LSP_EINVAL,
+          "unknown option 'steps'");
   lsp_opts_free(o);
 
   /* evaluate: accuracy from PyTorch's logits, NLL from them in double */
@@ -284,28 +315,41 @@ static void test_model_torch(void **state) {
     const float *zi = (const float *)zt.data + i * k;
     size_t best = 0;
     double mx = zi[0], se = 0;
-    for (size_t j = 1; j < k; j++) best = zi[j] > zi[best] ? j : best, mx = fmax(mx, zi[j]);
+    for (size_t j = 1; j < k; j++)
+      best = zi[j] > zi[best] ? j : best, mx = fmax(mx, zi[j]);
     for (size_t j = 0; j < k; j++) se += exp(zi[j] - mx);
     right += (int32_t)best == lab[i];
     nll += (mx + log(se) - zi[lab[i]]) / (double)n;
   }
   td_close(num(r, "accuracy"), (double)right / (double)n, 0, 0, "accuracy", 0);
   td_close(num(r, "nll"), nll, 1e-5, 0, "nll", 0);
-  td_close(num(r, "calibration.accuracy"), (double)right / (double)n, 0, 0, "calib acc", 0);
+  td_close(num(r, "calibration.accuracy"), (double)right / (double)n, 0, 0,
+           "calib acc", 0);
   assert_true(num(r, "clusters.r2_separation") <= 1.0);
   lsp_result_free(r);
 
+  /* the host's interruption: every long call stops until it is cleared */
+  lsp_interrupt_request();
+  refused(lsp_model_logits(m, &xm, z, NULL), LSP_EINTR, "interrupted");
+  refused(lsp_attack_fgsm(m, &xm, lab, eps, 2, NULL, NULL, &r), LSP_EINTR,
+          "interrupted");
+  lsp_interrupt_clear();
+  assert_int_equal(lsp_model_logits(m, &xm, z, NULL), LSP_OK);
+
   /* refusals: wrong width, NaN input, input outside [0, 1], bad label */
   lsp_matrix narrow = {x.data, LSP_MAT_F32, n * d / 4, 4};
-  refused(lsp_model_logits(m, &narrow, z, NULL), LSP_EDATA, "the model takes 8");
+  refused(lsp_model_logits(m, &narrow, z, NULL), LSP_EDATA,
+          "the model takes 8");
   memcpy(xa, x.data, n * d * sizeof *xa);
   xa[3 * d + 5] = NAN;
   lsp_matrix bad = {xa, LSP_MAT_F32, n, d};
   refused(lsp_model_logits(m, &bad, z, NULL), LSP_EDATA, "row 3, column 5");
   xa[3 * d + 5] = 2.0f;
-  refused(lsp_attack_fgsm(m, &bad, lab, eps, 2, NULL, NULL, &r), LSP_EDATA, "outside the bounds");
+  refused(lsp_attack_fgsm(m, &bad, lab, eps, 2, NULL, NULL, &r), LSP_EDATA,
+          "outside the bounds");
   lab[4] = 3;
-  refused(lsp_model_evaluate(m, &xm, lab, NULL, NULL, NULL, &r), LSP_EDATA, "index 4");
+  refused(lsp_model_evaluate(m, &xm, lab, NULL, NULL, NULL, &r), LSP_EDATA,
+          "index 4");
   assert_null(r);
   lsp_model_free(m);
   free(lab);
@@ -321,10 +365,14 @@ static void test_model_torch(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_version_init),  cmocka_unit_test(test_opts),
-      cmocka_unit_test(test_loss_torch),    cmocka_unit_test(test_calibration),
-      cmocka_unit_test(test_calibration_refusals), cmocka_unit_test(test_clusters_toy),
-      cmocka_unit_test(test_logitgap),      cmocka_unit_test(test_model_torch),
+      cmocka_unit_test(test_version_init),
+      cmocka_unit_test(test_opts),
+      cmocka_unit_test(test_loss_torch),
+      cmocka_unit_test(test_calibration),
+      cmocka_unit_test(test_calibration_refusals),
+      cmocka_unit_test(test_clusters_toy),
+      cmocka_unit_test(test_logitgap),
+      cmocka_unit_test(test_model_torch),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,10 +35,9 @@
 #include "lsprobe/model.h"
 #include "lsprobe/result.h"
 
-LSP_API int lsp_attack_fgsm(lsp_model *m, const lsp_matrix *x,
-                            const int32_t *y, const double *eps, size_t neps,
-                            const lsp_opts *o, float *x_adv,
-                            lsp_result **out);
+LSP_API int lsp_attack_fgsm(lsp_model *m, const lsp_matrix *x, const int32_t *y,
+                            const double *eps, size_t neps, const lsp_opts *o,
+                            float *x_adv, lsp_result **out);
 
 LSP_API int lsp_attack_pgd(lsp_model *m, const lsp_matrix *x, const int32_t *y,
                            const double *eps, size_t neps, const lsp_opts *o,

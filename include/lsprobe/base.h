@@ -12,11 +12,11 @@
 
 enum lsp_status {
   LSP_OK = 0,
-  LSP_EDATA = 1,   /* malformed, inconsistent or out-of-range input data */
-  LSP_EINVAL = 2,  /* an invalid argument or setting (a usage error)      */
-  LSP_EIO = 3,     /* a file could not be opened, read or written         */
-  LSP_ENOMEM = 4,  /* an allocation failed                                */
-  LSP_EINTR = 5    /* interrupted before completion                       */
+  LSP_EDATA = 1,  /* malformed, inconsistent or out-of-range input data */
+  LSP_EINVAL = 2, /* an invalid argument or setting (a usage error)      */
+  LSP_EIO = 3,    /* a file could not be opened, read or written         */
+  LSP_ENOMEM = 4, /* an allocation failed                                */
+  LSP_EINTR = 5   /* interrupted before completion                       */
 };
 
 /* Call once before anything else (from any thread; further calls do

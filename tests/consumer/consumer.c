@@ -15,12 +15,15 @@ static void check(int ok, const char *what, double got, double want) {
   failures += !ok;
 }
 
-static int close_to(double a, double b, double tol) { return fabs(a - b) <= tol * (1 + fabs(b)); }
+static int close_to(double a, double b, double tol) {
+  return fabs(a - b) <= tol * (1 + fabs(b));
+}
 
 int main(void) {
   if (lsp_init() != LSP_OK) return 1;
   printf("lsprobe %s (headers %s)\n", lsp_version(), LSPROBE_VERSION);
-  check(strcmp(lsp_version(), LSPROBE_VERSION) == 0, "library version = header version", 0, 0);
+  check(strcmp(lsp_version(), LSPROBE_VERSION) == 0,
+        "library version = header version", 0, 0);
 
   /* loss: two rows of K = 3 logits, uniform smoothing eps = 0.1 */
   const float z[6] = {1.5f, -0.25f, 3.0f, 0.0f, 0.0f, 0.0f};
@@ -29,7 +32,8 @@ int main(void) {
   lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
   float dz[6];
   double mean = 0.0;
-  if (lsp_loss_xent(z, y, n, k, &ls, dz, 1.0 / (double)n, NULL, &mean) != LSP_OK) {
+  if (lsp_loss_xent(z, y, n, k, &ls, dz, 1.0 / (double)n, NULL, &mean) !=
+      LSP_OK) {
     printf("FAIL loss: %s\n", lsp_errmsg());
     return 1;
   }
@@ -47,7 +51,8 @@ int main(void) {
     }
     want_mean += (m + log(s) - qz) / (double)n;
   }
-  check(close_to(mean, want_mean, 1e-6), "smoothed cross-entropy", mean, want_mean);
+  check(close_to(mean, want_mean, 1e-6), "smoothed cross-entropy", mean,
+        want_mean);
   check(max_dg < 1e-6, "gradient (p - q)/N, largest difference", max_dg, 0.0);
   check(close_to(lsp_ls_optimal_gap(&ls, 10), log(1.0 + 10 * 0.9 / 0.1), 1e-12),
         "optimal gap K = 10", lsp_ls_optimal_gap(&ls, 10), log(91.0));
@@ -59,7 +64,8 @@ int main(void) {
   lsp_matrix pm = {p, LSP_MAT_F32, 4, 2};
   lsp_opts *o = lsp_opts_alloc();
   lsp_result *r = NULL;
-  if (!o || lsp_opts_set(o, "input", "probs") || lsp_opts_set(o, "bins", "10") ||
+  if (!o || lsp_opts_set(o, "input", "probs") ||
+      lsp_opts_set(o, "bins", "10") ||
       lsp_calib_measure(&pm, py, NULL, NULL, o, &r) != LSP_OK) {
     printf("FAIL calibration: %s\n", lsp_errmsg());
     return 1;
@@ -73,18 +79,20 @@ int main(void) {
   check(close_to(ece, want_ece, 1e-6), "ECE", ece, want_ece);
   check(acc == 0.5, "accuracy", acc, 0.5);
   check(c7 == 1.0, "bin (0.7, 0.8] count", c7, 1.0);
-  check(strstr(lsp_result_json(r), "\"ece\"") != NULL, "JSON has \"ece\"", 0, 0);
+  check(strstr(lsp_result_json(r), "\"ece\"") != NULL, "JSON has \"ece\"", 0,
+        0);
   lsp_result_free(r);
 
   /* an error: a NaN logit is refused with the row named */
   float bad[6] = {0.0f, 1.0f, 2.0f, 0.0f, NAN, 1.0f};
   int st = lsp_loss_xent(bad, y, n, k, &ls, NULL, 1.0, NULL, &mean);
-  check(st == LSP_EDATA && strstr(lsp_errmsg(), "row 1") != NULL, "NaN refused", st, LSP_EDATA);
+  check(st == LSP_EDATA && strstr(lsp_errmsg(), "row 1") != NULL, "NaN refused",
+        st, LSP_EDATA);
   printf("  message: %s\n", lsp_errmsg());
   lsp_opts_set(o, "bins", "0");
   st = lsp_calib_measure(&pm, py, NULL, NULL, o, &r);
-  check(st == LSP_EINVAL && r == NULL && strstr(lsp_errmsg(), "bins") != NULL, "bins = 0 refused",
-        st, LSP_EINVAL);
+  check(st == LSP_EINVAL && r == NULL && strstr(lsp_errmsg(), "bins") != NULL,
+        "bins = 0 refused", st, LSP_EINVAL);
   printf("  message: %s\n", lsp_errmsg());
   lsp_opts_free(o);
   printf("%s\n", failures ? "consumer: FAILED" : "consumer: all checks passed");
