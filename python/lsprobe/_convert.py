@@ -63,6 +63,8 @@ def check(status, msg=None):
 
 
 _threads = 0  # lsprobe's thread count for every call (0: OpenMP's default)
+_active = 0   # calls running in worker threads (tests/test_host.py)
+_active_lock = threading.Lock()
 
 
 def set_threads(n):
@@ -95,35 +97,52 @@ def interruptible(call, *args, keep=()):
 
     The worker holds references to `args` and `keep` (every array, model and
     option set whose memory the call reads), so that even if this thread
-    gave up waiting, nothing the call reads could be freed under it."""
+    gave up waiting, nothing the call reads could be freed under it. The
+    wait is on an Event, not Thread.join: a KeyboardInterrupt inside join()
+    can mark a running thread as finished (CPython 3.11)."""
     box = {}
+    go, done = threading.Event(), threading.Event()
 
     def work(args=args, keep=keep):
-        lib.lsp_threads_set(_threads)
-        st = call(*args)
-        box["st"] = st
-        box["msg"] = lib.lsp_errmsg().decode("utf-8", "replace") if st else None
-        if box.get("abandoned"):
-            lib.lsp_interrupt_clear()
+        global _active
+        go.wait()  # never set when the caller was interrupted before it waited
+        try:
+            with _active_lock:
+                _active += 1
+            lib.lsp_threads_set(_threads)
+            try:
+                st = call(*args)
+            finally:
+                with _active_lock:
+                    _active -= 1
+            box["st"] = st
+            box["msg"] = lib.lsp_errmsg().decode("utf-8", "replace") if st else None
+            if box.get("abandoned"):
+                lib.lsp_interrupt_clear()
+        finally:
+            done.set()
 
     t = threading.Thread(target=work, name="lsprobe-call", daemon=True)
+    # A KeyboardInterrupt can arrive between any two steps here. Until go is
+    # set, the worker makes no call (an interrupted start leaves it parked);
+    # from then on, the finally clause waits for the call to stop.
     t.start()
     stop = False
     try:
-        while t.is_alive():
+        go.set()
+        while not done.is_set():
             try:
-                t.join(0.05)
+                done.wait(0.05)
             except KeyboardInterrupt:
                 stop = True
                 lib.lsp_interrupt_request()
     finally:
-        if t.is_alive():  # an exception got past the loop: stop the call, wait
+        if go.is_set() and not done.is_set():  # an exception got past the loop
             lib.lsp_interrupt_request()
             box["abandoned"] = True
             for _ in range(200):
                 try:
-                    t.join(0.05)
-                    if not t.is_alive():
+                    if done.wait(0.05):
                         break
                 except KeyboardInterrupt:
                     pass
