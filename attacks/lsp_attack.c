@@ -14,6 +14,15 @@
 #include "core/base/lsp_util.h"
 
 #define DEFAULT_BATCH 256
+/* The default batch is smaller for networks whose activations would pass
+ * this (a ResNet-8 row needs 1.3 MB): results do not depend on the batch. */
+#define BATCH_BUDGET ((size_t)128 << 20)
+
+/* The default batch for model m: DEFAULT_BATCH rows, fewer when big. */
+static size_t default_batch(const lsp_model *m) {
+  size_t per_row = lsp_model_ws_bytes_per_row(m), fit = BATCH_BUDGET / (per_row ? per_row : 1);
+  return fit < 1 ? 1 : fit < DEFAULT_BATCH ? fit : DEFAULT_BATCH;
+}
 
 void lsp_attack_opts_default(lsp_attack_opts *o) {
   memset(o, 0, sizeof *o);
@@ -272,14 +281,6 @@ void lsp_attack_summarize(const lsp_attack_ctx *c, const uint8_t *correct,
 /* ---- the entry points ------------------------------------------------------
  */
 
-static double dense_flops(const lsp_model *m) {
-  double f = 0.0;
-  for (size_t l = 0; l < m->nlayers; l++)
-    if (m->layers[l].kind == LSP_LAYER_DENSE)
-      f += 2.0 * (double)m->layers[l].in * (double)m->layers[l].out;
-  return f;
-}
-
 static int check_args(const lsp_model *src, const lsp_model *dst,
                       const float *x, const int32_t *y, size_t n, size_t dim,
                       const double *eps, size_t neps,
@@ -377,7 +378,7 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
   c.k = src->out_dim;
   c.o = o;
   c.dir = o->target == LSP_TARGET_NONE ? 1 : -1;
-  c.batch = o->batch ? o->batch : DEFAULT_BATCH;
+  c.batch = o->batch ? o->batch : default_batch(src);
   if (c.batch > n) c.batch = n;
   c.ls = o->smoothing;
   if (o->loss == LSP_ALOSS_SMOOTHED && !o->smoothing_given) {
@@ -389,8 +390,8 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
   }
   if (o->loss == LSP_ALOSS_SMOOTHED && (st = lsp_ls_check(&c.ls, c.k)))
     return st;
-  c.fwd_src = dense_flops(src);
-  c.fwd_dst = dense_flops(c.dst);
+  c.fwd_src = lsp_model_flops(src);
+  c.fwd_dst = lsp_model_flops(c.dst);
 
   c.ws_src = lsp_model_ws_alloc(src, c.batch);
   c.ws_dst = c.transfer ? lsp_model_ws_alloc(c.dst, c.batch) : c.ws_src;
@@ -467,7 +468,7 @@ int lsp_attack_input_grad(lsp_model *m, const float *x, const int32_t *lab,
           LSP_EDATA,
           "label %d of example %zu does not fit the model's %zu classes",
           (int)lab[i], i, m->out_dim);
-  if (batch == 0) batch = DEFAULT_BATCH;
+  if (batch == 0) batch = default_batch(m);
   if (batch > n) batch = n;
   size_t k = m->out_dim;
   lsp_model_ws *ws = lsp_model_ws_alloc(m, batch);

@@ -46,6 +46,18 @@ int cli_get_doubles(const char *cmd, cli_opt *opts, const char *name,
                     size_t *n);
 int cli_get_longs(const char *cmd, cli_opt *opts, const char *name,
                   const char *def, long lo, long hi, long **out, size_t *n);
+/* The network options of train and run (cli_arch.c): *spec is --arch, or
+ * "mlp:" + --hidden, or `def`; *norm the --normalize values (NULL and 0
+ * without it). Both malloc'd (free()). Usage errors print and return
+ * CLI_USAGE. */
+int cli_arch_get(const char *cmd, cli_opt *opts, const char *def, char **spec, float **norm,
+                 size_t *nnorm);
+#define CLI_ARCH_HELP                                                              \
+  "the network: mlp:W,W,... (default mlp:256,256), lenet, resnet8, or a layer " \
+  "spec such as \"conv(6,5,p=2) relu maxpool(2) dense(64) relu\" (README)"
+#define CLI_NORMALIZE_HELP                                                          \
+  "normalize inputs per channel as the model's first layer: the C means, then " \
+  "the C standard deviations (e.g. 0.286,0.353)"
 /* A required option: prints an error if absent. */
 int cli_require(const char *cmd, cli_opt *opts, const char *name);
 
@@ -117,5 +129,6 @@ int cmd_calib(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_distill(int argc, char **argv);
 
 #endif

@@ -126,6 +126,47 @@ static int check_fit(const lsp_model *m, const char *path, const inputs *in) {
   return CLI_OK;
 }
 
+/* --x: N×C×H×W images of the model's shape, or N×D rows (taken as C×H×W
+ * in C order; --input-shape C,H,W says so explicitly and is checked). */
+static int read_x(cli_opt *opts, const lsp_model *m, const char *mpath, const char *xp,
+                  inputs *in) {
+  const lsp_shape *ms = &m->in_shape;
+  int st = lsp_npy_read(xp, &in->xa);
+  if (st) return cli_lib_error(k_cmd, st);
+  const lsp_array *a = &in->xa;
+  if ((a->ndim != 2 && a->ndim != 4) || a->count == 0)
+    return cli_error(k_cmd, CLI_DATA, "%s: expected N x D rows or N x C x H x W images, "
+                     "found %d dimension(s) (%zu values)", xp, a->ndim, a->count);
+  in->n = a->shape[0];
+  in->dim = a->count / a->shape[0];
+  if (cli_has(opts, "input-shape")) {
+    long *sh = NULL;
+    size_t ns = 0;
+    int rc = cli_get_longs(k_cmd, opts, "input-shape", "", 1, 1L << 24, &sh, &ns);
+    if (rc) return rc;
+    int ok = ns == 3 && (size_t)sh[0] == ms->c && (size_t)sh[1] == ms->h &&
+             (size_t)sh[2] == ms->w;
+    size_t prod = ns == 3 ? (size_t)sh[0] * (size_t)sh[1] * (size_t)sh[2] : 0;
+    free(sh);
+    if (ns != 3) return cli_error(k_cmd, CLI_USAGE, "--input-shape: expected C,H,W");
+    if (a->ndim != 2)
+      return cli_error(k_cmd, CLI_USAGE, "--input-shape goes with N x D rows; %s is N x C x H x W",
+                       xp);
+    if (prod != in->dim)
+      return cli_error(k_cmd, CLI_DATA, "%s: rows of %zu values are not --input-shape %s", xp,
+                       in->dim, cli_str(opts, "input-shape", ""));
+    if (!ok)
+      return cli_error(k_cmd, CLI_DATA, "%s takes %zux%zux%zu inputs, not --input-shape %s",
+                       mpath, ms->c, ms->h, ms->w, cli_str(opts, "input-shape", ""));
+  }
+  if (a->ndim == 4 &&
+      (a->shape[1] != ms->c || a->shape[2] != ms->h || a->shape[3] != ms->w))
+    return cli_error(k_cmd, CLI_DATA, "%s takes %zux%zux%zu inputs but %s holds %zux%zux%zu",
+                     mpath, ms->c, ms->h, ms->w, xp, a->shape[1], a->shape[2], a->shape[3]);
+  if ((st = lsp_array_f32(a, xp, 1, &in->x, &in->xown))) return cli_lib_error(k_cmd, st);
+  return CLI_OK;
+}
+
 /* Inputs from a file must lie inside [lo, hi]: the attack clips to those
  * bounds, so an input outside them (0-255 pixels against the default [0, 1])
  * would make every perturbation meaningless. The message says where, the
@@ -195,10 +236,8 @@ static int load_inputs(cli_opt *opts, const lsp_model *m, const char *mpath,
     in->hi = in->splits.hi;
     in->name = data;
   } else {
-    size_t cols = 0;
-    int st = lsp_npy_read_matrix(xp, &in->xa, &in->x, &in->xown, &in->n, &cols);
-    if (st) return cli_lib_error(k_cmd, st);
-    in->dim = cols;
+    int st = LSP_OK;
+    if ((rc = read_x(opts, m, mpath, xp, in))) return rc;
     in->name = xp;
     if ((rc = check_fit(m, mpath, in))) return rc;
     lsp_array ya = {0};
@@ -238,9 +277,13 @@ int cmd_attack(int argc, char **argv) {
       {"data", "D",
        "dataset: fashion-mnist, synthetic or a folder (IDX, CSV or .npy)", 1,
        0, 0},
-      {"x", "X.npy", "instead of --data: N×dim inputs (float32/float64)", 1, 0,
+      {"x", "X.npy",
+       "instead of --data: N×C×H×W or N×D inputs (float32/float64; rows in C "
+       "order)", 1, 0,
        0},
       {"labels", "y.npy", "with --x: N integer labels", 1, 0, 0},
+      {"input-shape", "C,H,W",
+       "with --x of N×D rows: their image shape (checked against the model)", 1, 0, 0},
       {"lo", "A", "with --x: lower input bound (default 0)", 1, 0, 0},
       {"hi", "B", "with --x: upper input bound (default 1)", 1, 0, 0},
       {"split", "S", "test (default) or val", 1, 0, 0},
@@ -268,7 +311,7 @@ int cmd_attack(int argc, char **argv) {
        "bim/pgd: all steps for every example, judge the last iterate only", 0,
        0, 0},
       {"seed", "S", "PGD random starts (default 1)", 1, 0, 0},
-      {"batch", "B", "rows per batch (default 256)", 1, 0, 0},
+      {"batch", "B", "rows per batch (default 256; fewer for networks whose activations pass 128 MiB)", 1, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
       {"json", NULL, "print one JSON object", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
@@ -319,7 +362,7 @@ int cmd_attack(int argc, char **argv) {
   ao.steps = (size_t)steps;
   ao.restarts = (size_t)restarts;
   ao.seed = (unsigned long)seed;
-  ao.batch = (size_t)batch;
+  ao.batch = cli_has(opts, "batch") ? (size_t)batch : 0; /* 0: the library's default */
   ao.step_size = step;
   ao.full_steps = cli_has(opts, "full-steps");
   if (cli_has(opts, "smoothing")) {

@@ -28,16 +28,17 @@ typedef struct {
 static int model_templates(const char *mpath, size_t h, templates *t) {
   int st = cli_model_load("clusters", mpath, &t->model);
   if (st) return st;
-  const lsp_layer *L = lsp_model_last_dense(t->model);
-  if (L->in != h)
+  lsp_dense_view L;
+  lsp_model_head(t->model, &L);
+  if (L.in != h)
     return lsp_fail(LSP_EDATA,
                     "%s: the model's last layer takes %zu features but the "
                     "features have %zu columns",
-                    mpath, L->in, h);
-  t->W = L->w;
-  t->b = L->b;
-  t->k = L->out;
-  t->h = L->in;
+                    mpath, L.in, h);
+  t->W = L.w;
+  t->b = L.b;
+  t->k = L.out;
+  t->h = L.in;
   return LSP_OK;
 }
 

@@ -42,6 +42,8 @@ static int copy_list(const char *cmd, const char *name, const double *v, size_t 
   return CLI_OK;
 }
 
+static int run_with(const char *cmd, cli_opt *opts, lsp_run_opts *op, int argc, char **argv);
+
 int cmd_run(int argc, char **argv) {
   const char *cmd = "run";
   cli_opt opts[] = {
@@ -50,7 +52,9 @@ int cmd_run(int argc, char **argv) {
       {"convention", "C", "uniform (default) or t2t", 1, 0, 0},
       {"seeds", "LIST", "training seeds (default 1); several give seed-spread intervals", 1, 0, 0},
       {"epochs", "E", "training epochs (default 15)", 1, 0, 0},
-      {"hidden", "LIST", "hidden layer widths (default 256,256)", 1, 0, 0},
+      {"arch", "A", CLI_ARCH_HELP, 1, 0, 0},
+      {"hidden", "LIST", "MLP hidden widths: the same as --arch mlp:LIST", 1, 0, 0},
+      {"normalize", "M,S", CLI_NORMALIZE_HELP, 1, 0, 0},
       {"batch", "B", "mini-batch size (default 128)", 1, 0, 0},
       {"lr", "R", "SGD learning rate (default 0.1)", 1, 0, 0},
       {"momentum", "M", "SGD momentum (default 0.9)", 1, 0, 0},
@@ -68,11 +72,18 @@ int cmd_run(int argc, char **argv) {
                      "never removed", 1, 0, 0},
       {"force", NULL, "write into a non-empty --out folder lsprobe did not create", 0, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
+      {"distill", NULL, "add the distillation section: students of every model (about doubles the run's time)", 0, 0, 0},
+      {"distill-alpha", "A", "weight of the teacher term in the students' loss (default 0.9)", 1, 0, 0},
+      {"distill-temps", "LIST", "distillation temperatures tried, best on validation (default 1,2,4,8)", 1, 0, 0},
+      {"student-arch", "A", "the students' network, as --arch (default mlp:64: 784-64-10)", 1, 0, 0},
+      {"mi-examples", "M", "information erasure: training examples per class (default 100)", 1, 0, 0},
+      {"mi-copies", "R", "information erasure: perturbed copies per example (default 20)", 1, 0, 0},
       {"quick", NULL, "tiny configuration for smoke tests (minutes -> seconds)", 0, 0, 0},
       {"quiet", NULL, "no progress, only warnings and errors", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
   int rc = cli_parse(cmd, "[options]",
-                     "Train MLPs with and without label smoothing (or reuse cached ones), measure "
+                     "Train networks (an MLP by default; --arch lenet, resnet8 or a layer spec) "
+                     "with and\nwithout label smoothing (or reuse cached ones), measure "
                      "accuracy,\ncalibration, penultimate-layer clusters, logit gaps and "
                      "robustness to FGSM, PGD and\ntransfer attacks, and write a comparison "
                      "report (HTML, Markdown, JSON, CSV, plots).",
@@ -86,7 +97,6 @@ int cmd_run(int argc, char **argv) {
   double *v = NULL;
   long *l = NULL;
   size_t n;
-  char defbuf[256];
   if ((rc = cli_get_doubles(cmd, opts, "smoothing", "0,0.1", 0, 1, &v, &n))) return rc;
   rc = copy_list(cmd, "smoothing", v, n, o.smoothing, 16, &o.n_smoothing);
   free(v);
@@ -130,17 +140,24 @@ int cmd_run(int argc, char **argv) {
   o.bootstrap = (size_t)boot;
   o.threads = (int)threads;
   o.own_blas_threads = 1; /* the command owns its process */
-  snprintf(defbuf, sizeof defbuf, "%zu", o.hidden[0]);
-  for (size_t i = 1; i < o.n_hidden; i++)
-    snprintf(defbuf + strlen(defbuf), sizeof defbuf - strlen(defbuf), ",%zu", o.hidden[i]);
-  if ((rc = cli_get_longs(cmd, opts, "hidden", defbuf, 1, 1 << 20, &l, &n))) return rc;
-  if (n > 8) {
-    free(l);
-    return cli_error(cmd, CLI_USAGE, "--hidden: at most 8 layers");
-  }
-  for (size_t i = 0; i < n; i++) o.hidden[i] = (size_t)l[i];
-  o.n_hidden = n;
-  free(l);
+  char *spec = NULL; /* freed below: o.arch and o.normalize point here */
+  float *norm = NULL;
+  if ((rc = cli_arch_get(cmd, opts, o.arch, &spec, &norm, &o.n_normalize))) return rc;
+  o.arch = spec;
+  o.normalize = norm;
+  rc = run_with(cmd, opts, &o, argc, argv);
+  free(spec);
+  free(norm);
+  return rc;
+}
+
+/* The rest of the options, then the run. */
+static int run_with(const char *cmd, cli_opt *opts, lsp_run_opts *op, int argc, char **argv) {
+  lsp_run_opts o = *op;
+  double *v = NULL;
+  size_t n;
+  char defbuf[256];
+  int rc;
   defbuf[0] = '\0';
   for (size_t i = 0; i < o.n_attack_eps; i++)
     snprintf(defbuf + strlen(defbuf), sizeof defbuf - strlen(defbuf), "%s%g", i ? "," : "",
@@ -149,6 +166,30 @@ int cmd_run(int argc, char **argv) {
   rc = copy_list(cmd, "attack-eps", v, n, o.attack_eps, 32, &o.n_attack_eps);
   free(v);
   if (rc) return rc;
+  if (cli_has(opts, "distill")) o.distill = 1;
+  static const char *const dopts[] = {"distill-alpha", "distill-temps", "student-arch"};
+  for (size_t i = 0; i < sizeof dopts / sizeof *dopts; i++)
+    if (cli_has(opts, dopts[i]) && !o.distill)
+      return cli_error(cmd, CLI_USAGE, "--%s needs --distill", dopts[i]);
+  long mim, mir;
+  if ((rc = cli_get_double(cmd, opts, "distill-alpha", o.distill_alpha, 0, 1, &o.distill_alpha)) ||
+      (rc = cli_get_long(cmd, opts, "mi-examples", (long)o.mi_examples, 2, 1000000, &mim)) ||
+      (rc = cli_get_long(cmd, opts, "mi-copies", (long)o.mi_copies, 2, 100000, &mir)))
+    return rc;
+  o.mi_examples = (size_t)mim;
+  o.mi_copies = (size_t)mir;
+  defbuf[0] = '\0';
+  for (size_t i = 0; i < o.n_distill_temps; i++)
+    snprintf(defbuf + strlen(defbuf), sizeof defbuf - strlen(defbuf), "%s%g", i ? "," : "",
+             o.distill_temps[i]);
+  if ((rc = cli_get_doubles(cmd, opts, "distill-temps", defbuf, 1e-6, 1e6, &v, &n))) return rc;
+  rc = copy_list(cmd, "distill-temps", v, n, o.distill_temps, 8, &o.n_distill_temps);
+  free(v);
+  if (rc) return rc;
+  for (size_t i = 1; i < o.n_distill_temps; i++)
+    if (!(o.distill_temps[i] > o.distill_temps[i - 1]))
+      return cli_error(cmd, CLI_USAGE, "--distill-temps: list the temperatures in increasing order");
+  o.student_arch = cli_str(opts, "student-arch", o.student_arch);
   o.format = cli_str(opts, "format", "svg");
   lsp_plot_format f;
   if (lsp_plot_format_parse(o.format, &f))

@@ -30,6 +30,18 @@ char *lsp_cache_path(const char *dir, uint64_t key) {
   return lsp_strdupf("%s/%016llx.lspm", dir, (unsigned long long)key);
 }
 
+/* 1 when the model's canonical architecture string is `arch`, 0 when not,
+ * -1 out of memory. */
+static int same_arch(const lsp_model *c, const char *arch) {
+  size_t n = lsp_model_arch_string(c, NULL, 0);
+  char *s = malloc(n + 1);
+  if (!s) return -1;
+  lsp_model_arch_string(c, s, n + 1);
+  int same = strcmp(s, arch) == 0;
+  free(s);
+  return same;
+}
+
 int lsp_cache_lookup(const char *path, const char *arch,
                      const lsp_model_meta *want, lsp_model **m,
                      const char **why) {
@@ -51,8 +63,13 @@ int lsp_cache_lookup(const char *path, const char *arch,
   char got_arch[256], diff[600];
   lsp_model_describe(c, got_arch, sizeof got_arch);
   const char *d = NULL;
-  if (strcmp(got_arch, arch) != 0) {
-    snprintf(diff, sizeof diff, "architecture (%s vs %s)", got_arch, arch);
+  int same = same_arch(c, arch);
+  if (same < 0) {
+    lsp_model_free(c);
+    return lsp_fail(LSP_ENOMEM, "out of memory");
+  }
+  if (!same) {
+    snprintf(diff, sizeof diff, "architecture (the cached model is %s, another network)", got_arch);
     d = diff;
   } else {
     d = lsp_model_record_diff(&c->meta, want, diff, sizeof diff);

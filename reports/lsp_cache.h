@@ -2,7 +2,7 @@
  * model.
  *
  * Models are stored as OUT/models/<key>.lspm. The key hashes the canonical
- * architecture (lsp_model_describe) and the settings part of the training
+ * architecture (lsp_model_arch_string) and the settings part of the training
  * record the run wants (lsp_train_record: code version, every training
  * setting, the data hash and the train/validation split) in the record's
  * canonical encoding, so a setting added to the record enters the key
@@ -19,15 +19,16 @@
 
 #include "core/nn/lsp_model.h"
 
-/* The key of a model of architecture `arch` ("784-256-256-10") trained as
- * `want` records. */
+/* The key of a model of architecture `arch` (the canonical string,
+ * lsp_model_arch_string) trained as `want` records. */
 uint64_t lsp_cache_key(const char *arch, const lsp_model_meta *want);
 
 /* Path of the cache entry for `key` in `dir` ("<dir>/<16 hex digits>.lspm"),
  * on the heap (free()); NULL when out of memory. */
 char *lsp_cache_path(const char *dir, uint64_t key);
 
-/* Load a cached model if it is present, intact, of architecture `arch` and
+/* Load a cached model if it is present, intact, of architecture `arch` (its
+ * canonical string) and
  * recorded with exactly the settings of `want`; *m is NULL (and the return
  * LSP_OK) when there is nothing usable, with *why set to the reason
  * ("absent", "unusable (<load error>)", "recorded settings differ: lr

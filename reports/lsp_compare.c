@@ -89,7 +89,14 @@ static int pick_ref(cmp_state *s) {
 
 static const char *data_of(const cmp_run *r) { return r->data; }
 static const char *hash_of(const cmp_run *r) { return r->hash; }
-static const char *hidden_of(const cmp_run *r) { return r->hidden; }
+static const char *arch_of(const cmp_run *r) { return r->arch; }
+
+/* Same network: the canonical strings when both runs have one, else (a run
+ * from before --arch) the --arch text, "mlp:W,W" for those. */
+static int same_arch(const cmp_run *a, const cmp_run *b) {
+  if (a->architecture && b->architecture) return strcmp(a->architecture, b->architecture) == 0;
+  return strcmp(a->arch, b->arch) == 0;
+}
 static const char *attack_of(const cmp_run *r) { return r->attack; }
 
 static void add_warn_list(cmp_state *s, const char *what, const char *(*get)(const cmp_run *)) {
@@ -110,13 +117,13 @@ static void check_comparable(cmp_state *s) {
     const cmp_run *b = &s->runs[r];
     data |= strcmp(a->data, b->data) != 0;
     hash |= strcmp(a->hash, b->hash) != 0;
-    hid |= strcmp(a->hidden, b->hidden) != 0;
+    hid |= !same_arch(a, b);
     att |= strcmp(a->attack, b->attack) != 0;
     ep |= a->epochs != b->epochs;
   }
   if (data) add_warn_list(s, "datasets", data_of);
   else if (hash) add_warn_list(s, "data (same dataset name, different data hash)", hash_of);
-  if (hid) add_warn_list(s, "architectures (hidden widths)", hidden_of);
+  if (hid) add_warn_list(s, "architectures", arch_of);
   if (att) add_warn_list(s, "attack ε lists", attack_of);
   if (ep && s->nwarn < MAXWARN) {
     char *w = s->warn[s->nwarn++];
@@ -179,7 +186,7 @@ oom:
 }
 
 static lsp_table *runs_table(const cmp_state *s) {
-  const char *hdr[] = {"run", "file", "data", "data hash", "hidden", "epochs", "convention",
+  const char *hdr[] = {"run", "file", "data", "data hash", "arch", "epochs", "convention",
                        "smoothing ε", "seeds", "attack ε", "quick", "started"};
   lsp_table *t = lsp_table_alloc(12, hdr);
   if (!t) return NULL;
@@ -193,7 +200,7 @@ static lsp_table *runs_table(const cmp_state *s) {
     lsp_table_text(t, 1, x->path);
     lsp_table_text(t, 2, x->data);
     lsp_table_text(t, 3, x->hash);
-    lsp_table_text(t, 4, x->hidden);
+    lsp_table_text(t, 4, x->arch);
     lsp_table_int(t, 5, (long long)x->epochs);
     lsp_table_text(t, 6, x->convention);
     lsp_table_text(t, 7, x->smoothing);
@@ -249,7 +256,9 @@ static int write_json(const cmp_state *s, const char *path) {
     lsp_json_key_str(&j, "command", x->command);
     lsp_json_key_str(&j, "data", x->data);
     lsp_json_key_str(&j, "data_hash", x->hash);
-    lsp_json_key_str(&j, "hidden", x->hidden);
+    lsp_json_key_str(&j, "arch", x->arch);
+    lsp_json_key(&j, "architecture");
+    lsp_json_str(&j, x->architecture); /* null in runs from before --arch */
     lsp_json_key_num(&j, "epochs", x->epochs);
     lsp_json_key_str(&j, "convention", x->convention);
     lsp_json_key_str(&j, "smoothing", x->smoothing);

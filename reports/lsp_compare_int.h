@@ -29,7 +29,11 @@ typedef struct {
   char name[256];
   lsp_jsonr_doc *doc;
   const char *data, *hash, *convention, *version, *started, *command;
-  char hidden[128], smoothing[256], seeds[128], attack[256];
+  const char *architecture; /* canonical string (DESIGN §7.4), or NULL in
+                               runs from before --arch                     */
+  char arch[256];           /* --arch, or "mlp:W,W" from an older run's
+                               hidden widths                               */
+  char smoothing[256], seeds[128], attack[256];
   double epochs;
   int quick, synthetic;
   size_t nmodels;

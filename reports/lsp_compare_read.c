@@ -149,7 +149,18 @@ int lsp_compare_read_run(cmp_run *r) {
   r->hash = lsp_jsonr_get(cfg, K(CFG_DATA_HASH))->str;
   r->convention = lsp_jsonr_get(cfg, K(CFG_CONVENTION))->str;
   r->epochs = num(cfg, K(CFG_EPOCHS));
-  num_list(lsp_jsonr_get(cfg, K(CFG_HIDDEN)), r->hidden, sizeof r->hidden);
+  const lsp_jsonr *arch = lsp_jsonr_get(cfg, K(CFG_ARCH)),
+                  *canon = lsp_jsonr_get(cfg, K(CFG_ARCHITECTURE)),
+                  *hidden = lsp_jsonr_get(cfg, K(CFG_HIDDEN));
+  if (arch) {
+    snprintf(r->arch, sizeof r->arch, "%s", arch->str);
+  } else if (hidden) { /* a run from before --arch: an MLP */
+    memcpy(r->arch, "mlp:", 5);
+    num_list(hidden, r->arch + 4, sizeof r->arch - 4);
+  } else {
+    return lsp_fail(LSP_EDATA, "%s: field config.%s is missing", r->path, K(CFG_ARCH));
+  }
+  r->architecture = canon ? canon->str : NULL;
   num_list(lsp_jsonr_get(cfg, K(CFG_SMOOTHING)), r->smoothing, sizeof r->smoothing);
   num_list(lsp_jsonr_get(cfg, K(CFG_SEEDS)), r->seeds, sizeof r->seeds);
   num_list(lsp_jsonr_get(cfg, K(CFG_ATTACK_EPS)), r->attack, sizeof r->attack);

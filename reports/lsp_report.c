@@ -30,7 +30,9 @@ int lsp_report_write(lsp_run_state *s, const char *dir) {
   }
   lsp_findings_compute(s, f);
   snprintf(path, sizeof path, "%s/results.json", dir);
-  if ((st = lsp_report_json(s, f, path)) || (st = lsp_report_csvs(s, dir))) goto done;
+  if ((st = lsp_report_json(s, f, path)) || (st = lsp_report_csvs(s, dir)) ||
+      (st = lsp_report_distill_csv(s, dir)))
+    goto done;
   lsp_report_plotter p = {s, dir, LSP_PLOT_SVG, 0, ""};
   lsp_plot_format fmt;
   lsp_plot_format_parse(s->opts.format, &fmt);
@@ -39,7 +41,9 @@ int lsp_report_write(lsp_run_state *s, const char *dir) {
     p.want_extra = 1;
   }
   snprintf(path, sizeof path, "%s/plots", dir);
-  if ((st = lsp_mkdir_p(path)) || (st = lsp_report_plots(&p, figs))) goto done;
+  if ((st = lsp_mkdir_p(path)) || (st = lsp_report_plots(&p, figs)) ||
+      (st = lsp_report_distill_plots(&p, figs)))
+    goto done;
   if ((st = lsp_report_docs(s, f, &p, figs))) goto done;
   if (s->want_pdf) { /* a failed print leaves the report without report.pdf */
     char html[4096];

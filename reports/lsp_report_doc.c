@@ -156,9 +156,12 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
     snprintf(buf, sizeof buf, "A figure could not be drawn and is missing: %s", p->note);
     lsp_doc_note(&d, LSP_HTML_WARNING, buf);
   }
-  char hid[64] = "";
-  for (size_t i = 0; i < o->n_hidden; i++)
-    snprintf(hid + strlen(hid), sizeof hid - strlen(hid), "%s%zu", i ? "-" : "", o->hidden[i]);
+  char net[400];
+  if (strncmp(o->arch, "mlp", 3) == 0)
+    snprintf(net, sizeof net, "MLP %s with ReLU", s->arch_desc);
+  else
+    snprintf(net, sizeof net, "%s (--arch %s%s)", s->arch_desc,
+             strlen(o->arch) < 200 ? o->arch : "spec", o->n_normalize ? ", inputs normalized" : "");
   char smo[256] = "", seeds[256] = "";
   for (size_t i = 0; i < o->n_smoothing; i++)
     snprintf(smo + strlen(smo), sizeof smo - strlen(smo), "%s%g", i ? ", " : "", o->smoothing[i]);
@@ -166,13 +169,12 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
     snprintf(seeds + strlen(seeds), sizeof seeds - strlen(seeds), "%s%lu", i ? ", " : "", o->seeds[i]);
   snprintf(buf, sizeof buf,
            "Data: %s (%s): %zu training, %zu validation and %zu test examples, %zu features, %d "
-           "classes. Models: MLP %zu-%s-%d with ReLU, trained %zu epochs with SGD (lr %g, "
+           "classes. Models: %s, trained %zu epochs with SGD (lr %g, "
            "momentum %g, batch %zu) on the label-smoothed cross-entropy, ε ∈ {%s} (%s "
            "convention), seeds {%s}. Attacks: FGSM and PGD-%zu (step ε/4, %zu restart%s, random "
            "start) on the first %zu test examples, ε on the [0, 1] pixel scale. Intervals: %s.",
            s->data.name, s->data.source, s->data.train.n, s->data.val.n, s->data.test.n,
-           s->data.train.dim, s->data.train.k, s->data.train.dim, hid, s->data.train.k,
-           o->epochs, o->lr, o->momentum, o->batch, smo, lsp_ls_convention_name(o->convention),
+           s->data.train.dim, s->data.train.k, net, o->epochs, o->lr, o->momentum, o->batch, smo, lsp_ls_convention_name(o->convention),
            seeds, o->pgd_steps, o->pgd_restarts, o->pgd_restarts > 1 ? "s" : "", s->n_attack,
            o->n_seeds > 1 ? "per model, 95% percentile bootstrap over the test examples; across "
                             "seeds, a Student-t interval of the seed-to-seed spread"
@@ -233,6 +235,11 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
   if (!(t = mask_table(s))) return LSP_ENOMEM;
   lsp_doc_table(&d, t, "Gradient-masking checklist (Athalye et al. 2018).");
   lsp_table_free(t);
+
+  if ((st = lsp_report_distill_doc(&d, s, p, figs))) {
+    lsp_doc_close(&d);
+    return st;
+  }
 
   lsp_doc_heading(&d, 2, "Training");
   d_figure(&d, p, f_tr, "Training loss and validation accuracy per epoch.");

@@ -83,9 +83,11 @@ static void json_config(lsp_json *j, const lsp_run_state *s) {
   for (size_t i = 0; i < o->n_seeds; i++) lsp_json_int(j, (long long)o->seeds[i]);
   lsp_json_arr_end(j);
   lsp_json_key_int(j, K(CFG_EPOCHS), (long long)o->epochs);
-  lsp_json_key(j, K(CFG_HIDDEN));
+  lsp_json_key_str(j, K(CFG_ARCH), o->arch);
+  lsp_json_key_str(j, K(CFG_ARCHITECTURE), s->arch_canon);
+  lsp_json_key(j, K(CFG_NORMALIZE));
   lsp_json_arr_begin(j);
-  for (size_t i = 0; i < o->n_hidden; i++) lsp_json_int(j, (long long)o->hidden[i]);
+  for (size_t i = 0; i < o->n_normalize; i++) lsp_json_num(j, o->normalize[i]);
   lsp_json_arr_end(j);
   lsp_json_key_int(j, K(CFG_BATCH), (long long)o->batch);
   lsp_json_key_num(j, K(CFG_LR), o->lr);
@@ -162,6 +164,9 @@ static void json_model(lsp_json *j, const lsp_run_state *s, const lsp_run_model 
     lsp_json_key(j, K(M_MASKING));
     lsp_attack_checklist_json(j, &m->mask);
   }
+  lsp_json_key_num(j, K(M_MI), m->mi);
+  double mci[2] = {m->mi_lo, m->mi_hi};
+  lsp_json_key_nums(j, K(M_MI_CI), mci, 2);
   lsp_json_obj_end(j);
 }
 
@@ -225,6 +230,7 @@ int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *p
     lsp_json_obj_end(&j);
   }
   lsp_json_arr_end(&j);
+  lsp_report_distill_json(&j, s);
   lsp_json_obj_end(&j);
   if (lsp_json_finish(&j)) {
     lsp_out_abort(&out);

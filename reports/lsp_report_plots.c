@@ -17,10 +17,8 @@ typedef lsp_report_plotter plotter;
 /* Render one figure: always SVG (inlined into the HTML), plus the requested
  * format. `draw` is called with the path and format. A gnuplot failure is
  * recorded and the report goes on without that figure. */
-typedef int (*draw_fn)(const plotter *p, const char *path, lsp_plot_format fmt, void *arg);
-
-static int figure(plotter *p, const char *name, draw_fn draw, void *arg, char *svg_path,
-                  size_t len) {
+int lsp_report_figure(plotter *p, const char *name, lsp_report_draw_fn draw, void *arg,
+                      char *svg_path, size_t len) {
   svg_path[0] = '\0';
   if (!p->s->have_gnuplot) return LSP_OK;
   char path[4096];
@@ -257,14 +255,14 @@ static int draw_training(const plotter *p, const char *path, lsp_plot_format fmt
 
 int lsp_report_plots(plotter *p, lsp_report_figs *f) {
   int st;
-  if ((st = figure(p, "reliability", draw_reliability, NULL, f->reliability, sizeof f->reliability)) ||
-      (st = figure(p, "metrics_vs_smoothing", draw_metrics, NULL, f->metrics, sizeof f->metrics)) ||
-      (st = figure(p, "attacks", draw_attacks, NULL, f->attacks, sizeof f->attacks)) ||
+  if ((st = lsp_report_figure(p, "reliability", draw_reliability, NULL, f->reliability, sizeof f->reliability)) ||
+      (st = lsp_report_figure(p, "metrics_vs_smoothing", draw_metrics, NULL, f->metrics, sizeof f->metrics)) ||
+      (st = lsp_report_figure(p, "attacks", draw_attacks, NULL, f->attacks, sizeof f->attacks)) ||
       (st = p->s->models[0].proj
-                ? figure(p, "projection", draw_projection, NULL, f->projection, sizeof f->projection)
+                ? lsp_report_figure(p, "projection", draw_projection, NULL, f->projection, sizeof f->projection)
                 : 0) ||
-      (st = figure(p, "logit_gap", draw_gap, NULL, f->gap, sizeof f->gap)) ||
-      (st = figure(p, "training", draw_training, NULL, f->training, sizeof f->training)))
+      (st = lsp_report_figure(p, "logit_gap", draw_gap, NULL, f->gap, sizeof f->gap)) ||
+      (st = lsp_report_figure(p, "training", draw_training, NULL, f->training, sizeof f->training)))
     return st;
   if (!p->s->models[0].proj) f->projection[0] = '\0';
   return LSP_OK;

@@ -47,9 +47,7 @@ void lsp_run_opts_default(lsp_run_opts *o) {
   o->seeds[0] = 1;
   o->n_seeds = 1;
   o->epochs = 15;
-  o->hidden[0] = 256;
-  o->hidden[1] = 256;
-  o->n_hidden = 2;
+  o->arch = "mlp:256,256";
   o->batch = 128;
   o->lr = 0.1;
   o->momentum = 0.9;
@@ -63,13 +61,20 @@ void lsp_run_opts_default(lsp_run_opts *o) {
   o->bootstrap = 1000;
   o->format = "svg";
   o->out = "lsprobe-report";
+  o->mi_examples = 100;
+  o->mi_copies = 20;
+  o->distill = 0; /* opt-in: the section about doubles the default run's time (README) */
+  o->distill_alpha = 0.9;
+  const double temps[] = {1, 2, 4, 8};
+  memcpy(o->distill_temps, temps, sizeof temps);
+  o->n_distill_temps = 4;
+  o->student_arch = "mlp:64";
 }
 
 void lsp_run_opts_quick(lsp_run_opts *o) {
   o->quick = 1;
   o->epochs = 2;
-  o->hidden[0] = 64;
-  o->n_hidden = 1;
+  o->arch = "mlp:64";
   o->max_train = 5000;
   o->max_test = 1000;
   const double eps[] = {0, 0.05, 0.1, 0.3};
@@ -78,6 +83,9 @@ void lsp_run_opts_quick(lsp_run_opts *o) {
   o->pgd_steps = 5;
   o->attack_limit = 300;
   o->bootstrap = 100;
+  o->mi_examples = 30;
+  o->mi_copies = 8;
+  o->student_arch = "mlp:16";
 }
 
 /* ---- logging ---------------------------------------------------------------- */
@@ -178,6 +186,33 @@ done:
   log->samples_per_s = sps;
 }
 
+/* The network of --arch (and --normalize) for the data. */
+static int build_model(const lsp_run_state *s, lsp_model **m) {
+  const lsp_run_opts *o = &s->opts;
+  lsp_shape in;
+  lsp_splits_shape(&s->data, &in.c, &in.h, &in.w);
+  return lsp_model_from_spec(o->arch, in, (size_t)s->data.train.k, o->normalize, o->n_normalize,
+                             m);
+}
+
+/* Check --arch against the data before anything is trained, and keep its
+ * canonical string and description. */
+static int prepare_arch(lsp_run_state *s) {
+  lsp_model *m = NULL;
+  int st = build_model(s, &m);
+  if (st) return st;
+  size_t need = lsp_model_arch_string(m, NULL, 0) + 1;
+  s->arch_canon = malloc(need);
+  if (!s->arch_canon) {
+    lsp_model_free(m);
+    return lsp_fail(LSP_ENOMEM, "out of memory");
+  }
+  lsp_model_arch_string(m, s->arch_canon, need);
+  lsp_model_describe(m, s->arch_desc, sizeof s->arch_desc);
+  lsp_model_free(m);
+  return LSP_OK;
+}
+
 static int get_model(lsp_run_state *s, lsp_run_model *rm, const char *models_dir,
                      const logger *lg) {
   const lsp_run_opts *o = &s->opts;
@@ -192,19 +227,16 @@ static int get_model(lsp_run_state *s, lsp_run_model *rm, const char *models_dir
   t.seed = rm->seed;
   /* the architecture and the record the model must have: the cache key and
    * what a cached file's own record is compared with */
-  rm->model = lsp_model_alloc_mlp(s->data.train.dim, o->hidden, o->n_hidden,
-                                  (size_t)s->data.train.k);
-  if (!rm->model) return LSP_ENOMEM;
-  char arch[256];
-  lsp_model_describe(rm->model, arch, sizeof arch);
+  int st = build_model(s, &rm->model);
+  if (st) return st;
   lsp_model_meta want;
   lsp_train_record(&t, &s->data, &want);
-  uint64_t key = lsp_cache_key(arch, &want);
+  uint64_t key = lsp_cache_key(s->arch_canon, &want);
   if (!(rm->model_file = lsp_cache_path(models_dir, key)))
     return lsp_fail(LSP_ENOMEM, "out of memory");
   const char *why = NULL;
   lsp_model *cached = NULL;
-  int st = lsp_cache_lookup(rm->model_file, arch, &want, &cached, &why);
+  st = lsp_cache_lookup(rm->model_file, s->arch_canon, &want, &cached, &why);
   if (st) return st;
   if (cached) {
     lsp_model_free(rm->model);
@@ -220,7 +252,7 @@ static int get_model(lsp_run_state *s, lsp_run_model *rm, const char *models_dir
   if (strcmp(why, "absent") != 0)
     say(lg, 1, "%s: cached model %s is %s; retraining", rm->label, rm->model_file, why);
   say(lg, 0, "%s: training %s, %zu epochs, batch %zu, SGD lr %g momentum %g, seed %lu",
-      rm->label, arch, o->epochs, o->batch, o->lr, o->momentum, rm->seed);
+      rm->label, s->arch_desc, o->epochs, o->batch, o->lr, o->momentum, rm->seed);
   train_ctx tc = {lg, rm->label, lsp_now_s()};
   st = lsp_train(rm->model, &s->data, &t, on_train, &tc, &rm->log);
   if (st) return lsp_fail_prefix(st, rm->label);
@@ -420,6 +452,7 @@ static void free_state(lsp_run_state *s) {
     lsp_run_model *m = &s->models[i];
     lsp_model_free(m->model);
     free(m->model_file);
+    free(m->mi_d);
     lsp_train_log_free(&m->log);
     free(m->test_logits);
     free(m->test_features);
@@ -450,6 +483,8 @@ static void free_state(lsp_run_state *s) {
     free(c->pgd_hi);
   }
   free(s->cmp);
+  lsp_run_distill_free(&s->distill);
+  free(s->arch_canon);
   lsp_splits_free(&s->data);
 }
 
@@ -467,8 +502,9 @@ static int check_opts(const lsp_run_opts *o) {
     for (size_t j = 0; j < i; j++)
       if (o->seeds[i] == o->seeds[j])
         return lsp_fail(LSP_EINVAL, "seed %lu is listed twice", o->seeds[i]);
-  if (o->epochs == 0 || o->batch == 0 || o->n_hidden == 0)
-    return lsp_fail(LSP_EINVAL, "epochs, batch and hidden sizes must be positive");
+  if (o->epochs == 0 || o->batch == 0)
+    return lsp_fail(LSP_EINVAL, "epochs and batch size must be positive");
+  if (!o->arch || !o->arch[0]) return lsp_fail(LSP_EINVAL, "no architecture (--arch)");
   if (o->n_attack_eps == 0) return lsp_fail(LSP_EINVAL, "no attack eps values");
   for (size_t i = 0; i < o->n_attack_eps; i++)
     if (!(o->attack_eps[i] >= 0 && isfinite(o->attack_eps[i])))
@@ -531,6 +567,8 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   t = lsp_now_s();
   if ((st = load_data(s, &lg))) goto fail;
   s->seconds_data = lsp_now_s() - t;
+  if ((st = prepare_arch(s))) goto fail;
+  if (o->distill && (st = lsp_run_distill_prepare(s))) goto fail;
 
   /* the output folder: ours or refused (lsp_outdir.h); the report is
    * staged and published in one step at the end, the model cache lives in
@@ -604,12 +642,15 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
     if (st) goto fail;
     for (size_t i = 0; i < s->nmodels && k >= 3; i++) {
       lsp_run_model *m = &s->models[i];
-      const lsp_layer *L = lsp_model_last_dense(m->model);
-      if ((st = lsp_proj_compute(m->test_features, s->data.test.y, s->data.test.n, L->in, L->w,
-                                 L->b, k, s->proj_cls, &m->proj)))
+      lsp_dense_view L;
+      lsp_model_head(m->model, &L);
+      if ((st = lsp_proj_compute(m->test_features, s->data.test.y, s->data.test.n, L.in, L.w,
+                                 L.b, k, s->proj_cls, &m->proj)))
         goto fail;
     }
   }
+  /* information erasure: every model on the same perturbed copies */
+  if ((st = lsp_run_erasure(s, lg.fn, lg.user))) goto fail;
   s->seconds_analysis = lsp_now_s() - t;
 
   /* attacks on the first n_attack test examples */
@@ -653,6 +694,18 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
       c->base = base;
       if ((st = compare(s, c))) goto fail;
     }
+  }
+
+  /* students distilled from every model, and hard-label students */
+  if (o->distill) {
+    /* Students train like the teachers (shares side by side on one-thread
+     * GEMMs), and the teachers' logits, which key the students' cache
+     * entries, must not depend on the thread count: a multi-threaded GEMM
+     * sums in another order. */
+    if (o->own_blas_threads) lsp_threads_set_blas(1);
+    st = lsp_run_distill_students(s, models_dir, lg.fn, lg.user);
+    if (o->own_blas_threads) lsp_threads_set_blas(s->threads);
+    if (st) goto fail;
   }
 
   /* plots and report files into the staging folder, then publish */

@@ -30,8 +30,10 @@ typedef struct {
   unsigned long seeds[16];     /* default {1} */
   size_t n_seeds;
   size_t epochs;               /* 15 */
-  size_t hidden[8];            /* 256,256 */
-  size_t n_hidden;
+  const char *arch;            /* "mlp:256,256" (quick: "mlp:64"), "lenet", "resnet8"
+                                  or a layer spec (DESIGN §7.4)                    */
+  const float *normalize;      /* --normalize: C means then C stds, or NULL       */
+  size_t n_normalize;
   size_t batch;                /* 128 */
   double lr, momentum;         /* 0.1, 0.9 */
   double attack_eps[32];       /* FGSM/PGD sweep on the [0,1] pixel scale */
@@ -56,6 +58,15 @@ typedef struct {
                                   is left alone (lsp_threads.h) */
   size_t max_train, max_test;  /* 0 = all */
   const char *command;         /* the command line, recorded in the report */
+  /* information erasure (every model) and distillation (lsp_run_distill.h) */
+  size_t mi_examples;          /* training examples per class of the pair (100) */
+  size_t mi_copies;            /* perturbed copies of each (20)            */
+  int distill;                 /* the distillation section (off by default) */
+  double distill_alpha;        /* weight of the teacher term (0.9)          */
+  double distill_temps[8];     /* temperatures tried (1, 2, 4, 8)           */
+  size_t n_distill_temps;
+  const char *student_arch;    /* the students' network ("mlp:64"; quick "mlp:16"),
+                                  with the teachers' --normalize            */
 } lsp_run_opts;
 
 /* Defaults of the full comparison; lsp_run_opts_quick switches to the tiny

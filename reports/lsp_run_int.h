@@ -15,6 +15,7 @@
 #include "core/nn/lsp_model.h"
 #include "core/train/lsp_train.h"
 #include "reports/lsp_run.h"
+#include "reports/lsp_run_distill.h"
 
 /* One trained model and everything measured on it. */
 typedef struct {
@@ -49,6 +50,9 @@ typedef struct {
   uint8_t *fgsm_correct, *pgd_correct, *transfer_correct; /* owned: n_eps × n_att */
   lsp_mask_report mask;
   int has_mask;
+  double mi;                /* information erasure Î (nats; NaN: not run) */
+  double mi_lo, mi_hi;      /* its bootstrap 95% interval over the examples */
+  double *mi_d;             /* owned: the probe's logit differences (2M·R) */
   double seconds_analysis, seconds_attacks;
 } lsp_run_model;
 
@@ -63,7 +67,7 @@ typedef struct {
   double *pgd_diff, *pgd_lo, *pgd_hi;      /* owned                        */
 } lsp_run_cmp;
 
-typedef struct {
+struct lsp_run_state {
   lsp_run_opts opts;
   char command[1024];       /* how it was invoked (for the report)        */
   lsp_splits data;
@@ -84,7 +88,12 @@ typedef struct {
       seconds_attacks, seconds_report;
   int threads;
   char started[64];         /* UTC time stamp                             */
-} lsp_run_state;
+  char *arch_canon;         /* owned: the canonical architecture string
+                               (lsp_model_arch_string): the cache key, the
+                               report, compare's check                     */
+  char arch_desc[128];      /* lsp_model_describe of the network           */
+  lsp_run_distill distill;  /* information erasure and distillation       */
+};
 
 /* Write every output of the run into `dir` (a staging folder). */
 int lsp_report_write(lsp_run_state *s, const char *dir);

@@ -35,12 +35,15 @@ static lsp_model *tiny_model(void) {
   assert_non_null(m);
   const char *names[3] = {"0", "2", "4"};
   for (int l = 0; l < 3; l++) {
-    lsp_layer *L = &m->layers[2 * l];
+    float *W, *B;
+    size_t nw, nb;
+    assert_int_equal(lsp_model_tensor(m, 2 * (size_t)l, "weight", &W, NULL, &nw), 0);
+    assert_int_equal(lsp_model_tensor(m, 2 * (size_t)l, "bias", &B, NULL, &nb), 0);
     char w[32], b[32];
     snprintf(w, sizeof w, "%s.weight.npy", names[l]);
     snprintf(b, sizeof b, "%s.bias.npy", names[l]);
-    load_into(w, L->w, L->out * L->in);
-    load_into(b, L->b, L->out);
+    load_into(w, W, nw);
+    load_into(b, B, nb);
   }
   return m;
 }
@@ -169,7 +172,7 @@ static void test_ce_grad_saturated(void **state) {
   lsp_model *m = lsp_model_alloc_mlp(2, NULL, 0, 3);
   assert_non_null(m);
   const float w[6] = {20, 10, 0, 0, 2, 3};
-  memcpy(m->layers[0].w, w, sizeof w);
+  memcpy(m->params, w, sizeof w); /* the weight, then the bias (zero) */
   const float x[2] = {1, 1}; /* z = (30, 0, 5) */
   const int32_t y[1] = {0};
   float dx[2];

@@ -57,6 +57,20 @@ static lsp_model *mlp(size_t h) {
   return m;
 }
 
+/* The canonical architecture string of the MLP in-h-out (static buffer):
+ * what the cache keys and compares. */
+static const char *arch_of(size_t in, size_t h, size_t out) {
+  static char buf[4][512];
+  static int k;
+  lsp_model *m = lsp_model_alloc_mlp(in, &h, 1, out);
+  assert_non_null(m);
+  char *b = buf[k++ % 4];
+  assert_true(lsp_model_arch_string(m, b, sizeof buf[0]) < sizeof buf[0]);
+  lsp_model_free(m);
+  return b;
+}
+#define A8_16_3 arch_of(8, 16, 3)
+
 /* Look `want` up at the fixture's path: NULL (and `why` containing
  * `needle`) or the cached model. */
 static void expect_miss(fixture *f, const char *arch, const lsp_model_meta *want,
@@ -82,68 +96,68 @@ static void test_hit_means_same_model(void **state) {
   /* the same settings: a hit, the very parameters */
   lsp_model *c = NULL;
   const char *why = NULL;
-  assert_int_equal(lsp_cache_lookup(f->path, "8-16-3", &want, &c, &why), LSP_OK);
+  assert_int_equal(lsp_cache_lookup(f->path, A8_16_3, &want, &c, &why), LSP_OK);
   assert_non_null(c);
   assert_string_equal(why, "cached");
   assert_memory_equal(c->params, m->params, m->nparams * sizeof(float));
   lsp_model_free(c);
-  uint64_t key = lsp_cache_key("8-16-3", &want);
+  uint64_t key = lsp_cache_key(A8_16_3, &want);
 
   /* every setting is compared and keyed; the file's own record decides */
   lsp_train_opts o2 = f->o;
   o2.lr = 0.3; /* the case: lr 0.3 must not reuse the lr 0.1 model */
   lsp_train_record(&o2, &f->data, &want);
-  expect_miss(f, "8-16-3", &want, "recorded settings differ: lr (0.10000000000000001 vs 0.29999999999999999)");
-  assert_true(lsp_cache_key("8-16-3", &want) != key);
+  expect_miss(f, A8_16_3, &want, "recorded settings differ: lr (0.10000000000000001 vs 0.29999999999999999)");
+  assert_true(lsp_cache_key(A8_16_3, &want) != key);
   o2 = f->o;
   o2.momentum = 0.5;
   lsp_train_record(&o2, &f->data, &want);
-  expect_miss(f, "8-16-3", &want, "momentum");
-  assert_true(lsp_cache_key("8-16-3", &want) != key);
+  expect_miss(f, A8_16_3, &want, "momentum");
+  assert_true(lsp_cache_key(A8_16_3, &want) != key);
   o2 = f->o;
   o2.weight_decay = 1e-4;
   lsp_train_record(&o2, &f->data, &want);
-  expect_miss(f, "8-16-3", &want, "weight_decay");
+  expect_miss(f, A8_16_3, &want, "weight_decay");
   o2 = f->o;
   o2.batch = 32;
   lsp_train_record(&o2, &f->data, &want);
-  expect_miss(f, "8-16-3", &want, "batch");
+  expect_miss(f, A8_16_3, &want, "batch");
   o2 = f->o;
   o2.adam = 1;
   lsp_train_record(&o2, &f->data, &want);
-  expect_miss(f, "8-16-3", &want, "optimizer (sgd vs adam)");
+  expect_miss(f, A8_16_3, &want, "optimizer (sgd vs adam)");
   o2 = f->o;
   o2.cosine = 1;
   lsp_train_record(&o2, &f->data, &want);
-  expect_miss(f, "8-16-3", &want, "schedule");
+  expect_miss(f, A8_16_3, &want, "schedule");
   o2 = f->o;
   o2.smoothing.normalize = 1;
   lsp_train_record(&o2, &f->data, &want);
-  expect_miss(f, "8-16-3", &want, "normalize");
+  expect_miss(f, A8_16_3, &want, "normalize");
   o2 = f->o;
   o2.smoothing.convention = LSP_LS_T2T;
   lsp_train_record(&o2, &f->data, &want);
-  expect_miss(f, "8-16-3", &want, "convention");
+  expect_miss(f, A8_16_3, &want, "convention");
   o2 = f->o;
   o2.seed = 2;
   lsp_train_record(&o2, &f->data, &want);
-  expect_miss(f, "8-16-3", &want, "seed");
+  expect_miss(f, A8_16_3, &want, "seed");
   /* the same data split another way: the split is part of the model */
   lsp_train_record(&f->o, &f->other_split, &want);
-  expect_miss(f, "8-16-3", &want, "data_hash");
-  assert_true(lsp_cache_key("8-16-3", &want) != key);
+  expect_miss(f, A8_16_3, &want, "data_hash");
+  assert_true(lsp_cache_key(A8_16_3, &want) != key);
   /* a newer training code */
   lsp_train_record(&f->o, &f->data, &want);
   want.code_version++;
-  expect_miss(f, "8-16-3", &want, "code_version");
+  expect_miss(f, A8_16_3, &want, "code_version");
   /* hidden widths (same inputs and outputs): the architecture */
   lsp_train_record(&f->o, &f->data, &want);
-  expect_miss(f, "8-17-3", &want, "architecture (8-16-3 vs 8-17-3)");
-  assert_true(lsp_cache_key("8-17-3", &want) != key);
+  expect_miss(f, arch_of(8, 17, 3), &want, "architecture (the cached model is 8-16-3, another network)");
+  assert_true(lsp_cache_key(arch_of(8, 17, 3), &want) != key);
   /* the description does not key: a renamed data folder is the same data */
   snprintf(want.data, sizeof want.data, "elsewhere");
   want.val_accuracy = 0.5;
-  assert_true(lsp_cache_key("8-16-3", &want) == key);
+  assert_true(lsp_cache_key(A8_16_3, &want) == key);
   lsp_model_free(m);
 }
 
@@ -152,23 +166,23 @@ static void test_unusable_files(void **state) {
   lsp_model_meta want;
   lsp_train_record(&f->o, &f->data, &want);
   unlink(f->path);
-  expect_miss(f, "8-16-3", &want, "absent");
+  expect_miss(f, A8_16_3, &want, "absent");
   /* a format-1 file from an older lsprobe: no code version, never a hit */
   char *b;
   size_t n;
   assert_int_equal(lsp_read_file(td_path("lspm_v1/mlp_3_4_2.lspm"), &b, &n), LSP_OK);
   assert_int_equal(lsp_write_file_atomic(f->path, b, n), LSP_OK);
-  expect_miss(f, "3-4-2", &want, "code_version (0 vs");
+  expect_miss(f, arch_of(3, 4, 2), &want, "code_version (0 vs");
   /* corrupted */
   b[n / 2] ^= 0x20;
   assert_int_equal(lsp_write_file_atomic(f->path, b, n), LSP_OK);
-  expect_miss(f, "3-4-2", &want, "unusable");
-  expect_miss(f, "3-4-2", &want, "checksum");
+  expect_miss(f, arch_of(3, 4, 2), &want, "unusable");
+  expect_miss(f, arch_of(3, 4, 2), &want, "checksum");
   free(b);
   /* an untrained (imported) model is never a cached training */
   lsp_model *m = mlp(16);
   assert_int_equal(lsp_model_save(m, f->path), LSP_OK);
-  expect_miss(f, "8-16-3", &want, "trained (no vs yes)");
+  expect_miss(f, A8_16_3, &want, "trained (no vs yes)");
   lsp_model_free(m);
 }
 

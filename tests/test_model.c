@@ -12,6 +12,21 @@
 
 #define TINY "torch_mlp_tiny/"
 
+/* Dense layer l (node 2l) of an MLP: its tensors and gradients. */
+typedef struct {
+  size_t in, out;
+  float *w, *b, *dw, *db;
+} dense;
+static dense dense_of(lsp_model *m, size_t l) {
+  dense d;
+  size_t nw, nb;
+  assert_int_equal(lsp_model_tensor(m, 2 * l, "weight", &d.w, &d.dw, &nw), 0);
+  assert_int_equal(lsp_model_tensor(m, 2 * l, "bias", &d.b, &d.db, &nb), 0);
+  d.out = nb;
+  d.in = nw / nb;
+  return d;
+}
+
 /* Build the 8-16-16-3 MLP and copy the exported tensors in (no import code). */
 static lsp_model *tiny_model(void) {
   size_t hidden[2] = {16, 16};
@@ -19,9 +34,8 @@ static lsp_model *tiny_model(void) {
   assert_non_null(m);
   const char *names[3] = {"0", "2", "4"};
   size_t d = 0;
-  for (size_t l = 0; l < m->nlayers; l++) {
-    lsp_layer *L = &m->layers[l];
-    if (L->kind != LSP_LAYER_DENSE) continue;
+  for (size_t l = 0; l < 3; l++) {
+    dense D = dense_of(m, l), *L = &D;
     char p[64];
     lsp_array a;
     snprintf(p, sizeof p, TINY "%s.weight.npy", names[d]);
@@ -77,9 +91,8 @@ static void test_torch_forward_backward(void **state) {
   assert_int_equal(lsp_model_backward(m, ws, dz, LSP_BACK_PARAMS | LSP_BACK_INPUT, dx), 0);
   const char *names[3] = {"0", "2", "4"};
   size_t d = 0;
-  for (size_t l = 0; l < m->nlayers; l++) {
-    lsp_layer *L = &m->layers[l];
-    if (L->kind != LSP_LAYER_DENSE) continue;
+  for (size_t l = 0; l < 3; l++) {
+    dense D = dense_of(m, l), *L = &D;
     char p[64];
     snprintf(p, sizeof p, TINY "grad_ls0.1_%s.weight.npy", names[d]);
     check_array(L->dw, p, L->out * L->in, 1e-5, 1e-8);
@@ -111,16 +124,18 @@ static void test_torch_forward_backward(void **state) {
 
 /* Independent double-precision forward + mean smoothed CE of an MLP whose
  * parameters are given as doubles in the model's flat layout. */
-static double ref_loss(const lsp_model *m, const double *p, const double *x,
+static double ref_loss(lsp_model *m, const double *p, const double *x,
                        const int32_t *y, size_t n, double eps) {
   double total = 0;
   double a[64], b[64];
   for (size_t i = 0; i < n; i++) {
     size_t width = m->in_dim, off = 0;
     for (size_t j = 0; j < width; j++) a[j] = x[i * width + j];
-    for (size_t l = 0; l < m->nlayers; l++) {
-      const lsp_layer *L = &m->layers[l];
-      if (L->kind == LSP_LAYER_DENSE) {
+    for (size_t l = 0; l < m->nnodes; l++) {
+      dense D = {0};
+      if (m->nodes[l].op == LSP_OP_DENSE) D = dense_of(m, l / 2);
+      const dense *L = &D;
+      if (m->nodes[l].op == LSP_OP_DENSE) {
         const double *w = p + off, *bias = p + off + L->out * L->in;
         for (size_t o = 0; o < L->out; o++) {
           double s = bias[o];
@@ -128,10 +143,10 @@ static double ref_loss(const lsp_model *m, const double *p, const double *x,
           b[o] = s;
         }
         off += L->out * L->in + L->out;
+        width = L->out;
       } else {
-        for (size_t o = 0; o < L->out; o++) b[o] = b[o] > 0 ? b[o] : 0;
+        for (size_t o = 0; o < width; o++) b[o] = b[o] > 0 ? b[o] : 0;
       }
-      width = L->out;
       memcpy(a, b, width * sizeof(double));
     }
     size_t k = m->out_dim;
@@ -210,7 +225,7 @@ static void test_init(void **state) {
   assert_memory_equal(a->params, b->params, a->nparams * sizeof(float));
   assert_int_equal(lsp_model_init(b, 2), LSP_OK);
   assert_memory_not_equal(a->params, b->params, a->nparams * sizeof(float));
-  const lsp_layer *L = &a->layers[0];
+  dense D = dense_of(a, 0), *L = &D;
   double bound = 1.0 / sqrt(784.0), s = 0, s2 = 0;
   size_t cnt = L->out * L->in;
   for (size_t i = 0; i < cnt; i++) {

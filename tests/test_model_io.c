@@ -1,7 +1,7 @@
-/* Model files: the PyTorch export import against PyTorch's own numbers
+/* PyTorch export folders: the import against PyTorch's own numbers
  * (tests/data/torch_mlp_tiny), a random-direction finite-difference check in
- * double of the imported network, the .lspm round trip, and every way a
- * model file can be wrong. */
+ * double of the imported network, and every way an export can be wrong.
+ * (.lspm files: test_lspm.c.) */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -87,18 +87,18 @@ static void test_import_matches_torch(void **state) {
       lsp_model_backward(m, ws, dz, LSP_BACK_PARAMS | LSP_BACK_INPUT, dx),
       LSP_OK);
   const char *names[3] = {"0", "2", "4"};
-  size_t d = 0;
-  for (size_t l = 0; l < m->nlayers; l++) {
-    const lsp_layer *L = &m->layers[l];
-    if (L->kind != LSP_LAYER_DENSE) continue;
+  assert_int_equal(m->nnodes, 5);
+  for (size_t d = 0; d < 3; d++) {
+    float *dw, *db;
+    size_t nw, nb;
+    assert_int_equal(lsp_model_tensor(m, 2 * d, "weight", NULL, &dw, &nw), 0);
+    assert_int_equal(lsp_model_tensor(m, 2 * d, "bias", NULL, &db, &nb), 0);
     char p[96];
     snprintf(p, sizeof p, TINY "/grad_ls0.1_%s.weight.npy", names[d]);
-    check_rel(L->dw, p, L->out * L->in, 1e-5);
+    check_rel(dw, p, nw, 1e-5);
     snprintf(p, sizeof p, TINY "/grad_ls0.1_%s.bias.npy", names[d]);
-    check_rel(L->db, p, L->out, 1e-5);
-    d++;
+    check_rel(db, p, nb, 1e-5);
   }
-  assert_int_equal(d, 3);
   check_rel(dx, TINY "/grad_ls0.1_x.npy", n * 8, 1e-5);
 
   /* lsp_model_load takes the folder too */
@@ -121,20 +121,21 @@ static double ref_loss(const lsp_model *m, const double *p, const double *x,
   for (size_t i = 0; i < n; i++) {
     size_t w = m->in_dim, off = 0;
     for (size_t j = 0; j < w; j++) a[j] = x[i * w + j];
-    for (size_t l = 0; l < m->nlayers; l++) {
-      const lsp_layer *L = &m->layers[l];
-      if (L->kind == LSP_LAYER_RELU) {
+    for (size_t l = 0; l < m->nnodes; l++) {
+      const lsp_node *L = &m->nodes[l];
+      if (L->op == LSP_OP_RELU) {
         for (size_t j = 0; j < w; j++) a[j] = a[j] > 0 ? a[j] : 0;
         continue;
       }
-      const double *W = p + off, *B = p + off + L->out * L->in;
-      for (size_t o = 0; o < L->out; o++) {
+      size_t in = w, out = L->a.units;
+      const double *W = p + off, *B = p + off + out * in;
+      for (size_t o = 0; o < out; o++) {
         double s = B[o];
-        for (size_t j = 0; j < L->in; j++) s += W[o * L->in + j] * a[j];
+        for (size_t j = 0; j < in; j++) s += W[o * in + j] * a[j];
         b[o] = s;
       }
-      off += L->out * L->in + L->out;
-      w = L->out;
+      off += out * in + out;
+      w = out;
       memcpy(a, b, w * sizeof *a);
     }
     double mx = a[0], se = 0.0, sz = 0.0;
@@ -207,95 +208,6 @@ static void test_finite_differences(void **state) {
   lsp_array_release(&xa);
 }
 
-/* ---- .lspm -----------------------------------------------------------------
- */
-
-static lsp_model *small_model(void) {
-  size_t hidden[2] = {7, 5};
-  lsp_model *m = lsp_model_alloc_mlp(6, hidden, 2, 4);
-  assert_non_null(m);
-  assert_int_equal(lsp_model_init(m, 2385), LSP_OK);
-  lsp_model_meta *t = &m->meta;
-  t->trained = 1;
-  t->code_version = 2;
-  t->shares = 3;
-  t->split_seed = 4242424242UL;
-  t->n_train = 55000;
-  t->n_val = 5000;
-  t->val_hash = 0xfedcba9876543210ull;
-  snprintf(t->cpu_path, sizeof t->cpu_path, "x86-64-v3");
-  snprintf(t->blas_core, sizeof t->blas_core, "Haswell");
-  t->smoothing = (lsp_ls){0.123456789, LSP_LS_T2T, 1};
-  t->seed = 4294967291UL;
-  t->epochs = 17;
-  t->batch = 96;
-  t->lr = 0.0371;
-  t->momentum = 0.87;
-  t->weight_decay = 5.25e-4;
-  t->cosine = 1;
-  t->adam = 0;
-  snprintf(t->data, sizeof t->data, "synthetic-ü");
-  t->data_hash = 0x0123456789abcdefull;
-  t->val_accuracy = 0.8765432109876;
-  return m;
-}
-
-static void test_lspm_roundtrip(void **state) {
-  (void)state;
-  lsp_model *m = small_model();
-  char path[512];
-  snprintf(path, sizeof path, "%s", td_tmp("rt.lspm"));
-  assert_int_equal(lsp_model_save(m, path), LSP_OK);
-  lsp_model *g = NULL;
-  assert_int_equal(lsp_model_load(path, &g), LSP_OK);
-  assert_int_equal(g->nlayers, m->nlayers);
-  for (size_t l = 0; l < m->nlayers; l++) {
-    assert_int_equal(g->layers[l].kind, m->layers[l].kind);
-    assert_int_equal(g->layers[l].in, m->layers[l].in);
-    assert_int_equal(g->layers[l].out, m->layers[l].out);
-  }
-  assert_int_equal(g->nparams, m->nparams);
-  assert_memory_equal(g->params, m->params, m->nparams * sizeof(float));
-  const lsp_model_meta *a = &g->meta, *b = &m->meta;
-  assert_int_equal(a->trained, 1);
-  assert_true(a->smoothing.eps == b->smoothing.eps);
-  assert_int_equal(a->smoothing.convention, LSP_LS_T2T);
-  assert_int_equal(a->smoothing.normalize, 1);
-  assert_int_equal(a->seed, b->seed);
-  assert_int_equal(a->epochs, 17);
-  assert_int_equal(a->batch, 96);
-  assert_true(a->lr == b->lr && a->momentum == b->momentum &&
-              a->weight_decay == b->weight_decay);
-  assert_int_equal(a->cosine, 1);
-  assert_int_equal(a->adam, 0);
-  assert_string_equal(a->data, b->data);
-  assert_true(a->data_hash == b->data_hash);
-  assert_true(a->val_accuracy == b->val_accuracy);
-  assert_int_equal(a->code_version, 2);
-  assert_int_equal(a->shares, 3);
-  assert_int_equal(a->split_seed, 4242424242UL);
-  assert_true(a->n_train == 55000 && a->n_val == 5000);
-  assert_true(a->val_hash == 0xfedcba9876543210ull);
-  assert_string_equal(a->cpu_path, "x86-64-v3");
-  assert_string_equal(a->blas_core, "Haswell");
-  assert_int_equal(a->unknown_fields, 0);
-  char diff[256];
-  assert_null(lsp_model_record_diff(a, b, diff, sizeof diff));
-  /* the file length is exactly what the format says: header, layers,
-   * parameters, the record's length and bytes, the CRC */
-  unsigned char *rec;
-  size_t rec_len;
-  assert_int_equal(lsp_model_record_encode(b, 0, &rec, &rec_len), LSP_OK);
-  free(rec);
-  struct stat sb;
-  assert_int_equal(stat(path, &sb), 0);
-  assert_int_equal((size_t)sb.st_size,
-                   12 + 5 * 20 + 8 + 4 * m->nparams + 4 + rec_len + 4);
-  unlink(path);
-  lsp_model_free(g);
-  lsp_model_free(m);
-}
-
 /* Write `len` bytes of buf to path (a corrupted copy). */
 static void write_raw(const char *path, const char *buf, size_t len) {
   FILE *f = fopen(path, "wb");
@@ -314,218 +226,6 @@ static void expect_load_error(const char *path, const char *needle) {
     print_error("message '%s' lacks '%s' or the path\n", msg, needle);
     fail();
   }
-}
-
-static void test_lspm_corrupt(void **state) {
-  (void)state;
-  lsp_model *m = small_model();
-  char good[512], bad[512];
-  snprintf(good, sizeof good, "%s", td_tmp("good.lspm"));
-  snprintf(bad, sizeof bad, "%s", td_tmp("bad.lspm"));
-  assert_int_equal(lsp_model_save(m, good), LSP_OK);
-  char *buf;
-  size_t len;
-  assert_int_equal(lsp_read_file(good, &buf, &len), LSP_OK);
-  char *c = malloc(len + 8);
-  memcpy(c, buf, len);
-
-  c[len / 2] ^= 0x10; /* a parameter byte */
-  write_raw(bad, c, len);
-  expect_load_error(bad, "checksum");
-  memcpy(c, buf, len);
-  c[len - 30] ^= 0x01; /* inside the training record */
-  write_raw(bad, c, len);
-  expect_load_error(bad, "checksum");
-  memcpy(c, buf, len);
-
-  write_raw(bad, c, len - 1);
-  expect_load_error(bad, "truncated");
-  write_raw(bad, c, 10);
-  expect_load_error(bad, "truncated");
-  write_raw(bad, c, 0);
-  expect_load_error(bad, "magic");
-
-  memcpy(c + len, "junk", 4);
-  write_raw(bad, c, len + 4);
-  expect_load_error(bad, "4 unexpected bytes");
-
-  c[0] = 'X';
-  write_raw(bad, c, len);
-  expect_load_error(bad, "magic");
-  c[0] = 'L';
-  c[4] = 3; /* version 3 */
-  write_raw(bad, c, len);
-  expect_load_error(bad, "version 3");
-  c[4] = 2;
-  c[12 + 4 + 5] = 0x7f; /* layer 1's input size becomes absurd */
-  write_raw(bad, c, len);
-  expect_load_error(bad, "absurd");
-  memcpy(c, buf, len);
-  c[12 + 20] = 1; /* layer 2 becomes dense: not an MLP */
-  write_raw(bad, c, len);
-  expect_load_error(bad, "expected relu");
-
-  expect_load_error(td_tmp("does_not_exist.lspm"), "No such file");
-  free(c);
-  free(buf);
-  unlink(good);
-  unlink(bad);
-  lsp_model_free(m);
-}
-
-/* Format 1 still loads: a file written from the documented layout by
- * tests/data/gen_lspm_v1.py (Python struct + zlib, not lsprobe). Its record
- * maps onto today's, with no code version, shares or split. */
-static void test_lspm_v1_loads(void **state) {
-  (void)state;
-  lsp_model *m = NULL;
-  assert_int_equal(lsp_model_load(td_path("lspm_v1/mlp_3_4_2.lspm"), &m), LSP_OK);
-  char arch[64];
-  lsp_model_describe(m, arch, sizeof arch);
-  assert_string_equal(arch, "3-4-2");
-  assert_int_equal(m->nparams, 26);
-  for (size_t i = 0; i < m->nparams; i++)
-    assert_true(m->params[i] == (float)((double)i / 8 - 1.5));
-  const lsp_model_meta *t = &m->meta;
-  assert_int_equal(t->trained, 1);
-  assert_true(t->smoothing.eps == 0.1);
-  assert_int_equal(t->smoothing.convention, LSP_LS_UNIFORM);
-  assert_int_equal(t->seed, 7);
-  assert_int_equal(t->epochs, 3);
-  assert_int_equal(t->batch, 32);
-  assert_true(t->lr == 0.05 && t->momentum == 0.9 && t->weight_decay == 0.0);
-  assert_string_equal(t->data, "synthetic");
-  assert_true(t->data_hash == 0x0123456789abcdefull);
-  assert_true(t->val_accuracy == 0.875);
-  assert_int_equal(t->code_version, 0);
-  assert_true(t->val_hash == 0 && t->n_val == 0 && t->shares == 0);
-  lsp_model_free(m);
-}
-
-/* Training records built byte by byte: what the reader refuses, and that
- * an unknown field is kept count of (a newer writer) rather than refused. */
-typedef struct {
-  unsigned char b[4096];
-  size_t n;
-} bytes;
-
-static void b_le(bytes *b, uint64_t v, int n) {
-  for (int i = 0; i < n; i++) b->b[b->n++] = (unsigned char)(v >> (8 * i));
-}
-static void b_field(bytes *b, char type, const char *name) {
-  b->b[b->n++] = (unsigned char)type;
-  b->b[b->n++] = (unsigned char)strlen(name);
-  memcpy(b->b + b->n, name, strlen(name));
-  b->n += strlen(name);
-}
-static void b_str(bytes *b, const char *name, const char *v) {
-  b_field(b, 's', name);
-  b_le(b, strlen(v), 4);
-  memcpy(b->b + b->n, v, strlen(v));
-  b->n += strlen(v);
-}
-static void b_f64(bytes *b, const char *name, double v) {
-  uint64_t u;
-  memcpy(&u, &v, 8);
-  b_field(b, 'f', name);
-  b_le(b, u, 8);
-}
-static void b_u64(bytes *b, const char *name, uint64_t v) {
-  b_field(b, 'u', name);
-  b_le(b, v, 8);
-}
-
-/* Every setting; `skip` leaves one out, `extra` adds fields after them. */
-static void record(bytes *b, const char *skip, int extra) {
-  b->n = 0;
-  const char *u[] = {"code_version", "normalize", "seed", "epochs", "batch", "shares",
-                     "data_hash", "split_seed", "n_train", "n_val", "val_hash"};
-  const uint64_t uv[] = {2, 0, 1, 15, 128, 2, 99, 1, 55000, 5000, 77};
-  size_t count = 0;
-  b_le(b, 0, 4); /* the count, patched below */
-  for (size_t i = 0; i < 11; i++)
-    if (!skip || strcmp(skip, u[i])) b_u64(b, u[i], uv[i]), count++;
-  const char *f[] = {"smoothing", "lr", "momentum", "weight_decay"};
-  const double fv[] = {0.1, 0.1, 0.9, 0.0};
-  for (size_t i = 0; i < 4; i++)
-    if (!skip || strcmp(skip, f[i])) b_f64(b, f[i], fv[i]), count++;
-  if (!skip || strcmp(skip, "convention")) b_str(b, "convention", "uniform"), count++;
-  if (!skip || strcmp(skip, "optimizer")) b_str(b, "optimizer", "sgd"), count++;
-  if (!skip || strcmp(skip, "schedule")) b_str(b, "schedule", "constant"), count++;
-  count += (size_t)extra;
-  for (int i = 0; i < 4; i++) b->b[i] = (unsigned char)(count >> (8 * i));
-}
-
-static void expect_record_error(const bytes *b, const char *needle) {
-  lsp_model_meta r;
-  assert_int_equal(lsp_model_record_decode(b->b, b->n, &r, "rec.lspm"), LSP_EDATA);
-  if (!strstr(lsp_errmsg(), needle) || !strstr(lsp_errmsg(), "rec.lspm")) {
-    print_error("message '%s' lacks '%s' or the file\n", lsp_errmsg(), needle);
-    fail();
-  }
-}
-
-static void test_record_fields(void **state) {
-  (void)state;
-  bytes b;
-  lsp_model_meta r, w;
-  record(&b, NULL, 0);
-  assert_int_equal(lsp_model_record_decode(b.b, b.n, &r, "rec.lspm"), LSP_OK);
-  assert_int_equal(r.trained, 1);
-  assert_true(r.lr == 0.1 && r.epochs == 15 && r.batch == 128 && r.val_hash == 77);
-  assert_true(isnan(r.val_accuracy)); /* a description: optional */
-  /* the writer's settings are exactly these bytes (table order) */
-  unsigned char *enc;
-  size_t enc_len;
-  assert_int_equal(lsp_model_record_encode(&r, 1, &enc, &enc_len), LSP_OK);
-  lsp_model_record_decode(enc, enc_len, &w, "enc");
-  char diff[256];
-  assert_null(lsp_model_record_diff(&r, &w, diff, sizeof diff));
-  free(enc);
-  /* one setting differs: named with both values */
-  w.lr = 0.3;
-  assert_non_null(lsp_model_record_diff(&r, &w, diff, sizeof diff));
-  assert_string_equal(diff, "lr (0.10000000000000001 vs 0.29999999999999999)");
-  w.lr = r.lr;
-  w.n_val = 1000;
-  assert_non_null(strstr(lsp_model_record_diff(&r, &w, diff, sizeof diff), "n_val"));
-  /* a field from a newer writer: counted, and the record never equals */
-  record(&b, NULL, 1);
-  b_u64(&b, "from_the_future", 1);
-  assert_int_equal(lsp_model_record_decode(b.b, b.n, &r, "rec.lspm"), LSP_OK);
-  assert_int_equal(r.unknown_fields, 1);
-  assert_non_null(lsp_model_record_diff(&r, &r, diff, sizeof diff));
-  /* refusals */
-  record(&b, "val_hash", 0);
-  expect_record_error(&b, "lacks the setting val_hash");
-  record(&b, NULL, 1);
-  b_u64(&b, "seed", 2);
-  expect_record_error(&b, "seed appears twice");
-  record(&b, NULL, 1);
-  b_f64(&b, "val_accuracy", 0.5);
-  b.b[b.n - 8 - 12 - 2] = 'x';
-  expect_record_error(&b, "unknown type");
-  record(&b, NULL, 1);
-  b_u64(&b, "lr", 1);
-  expect_record_error(&b, "field lr has type 'u', expected 'f'");
-  record(&b, "smoothing", 1);
-  b_f64(&b, "smoothing", 1.5);
-  expect_record_error(&b, "field smoothing is invalid (not in [0, 1])");
-  record(&b, "optimizer", 1);
-  b_str(&b, "optimizer", "rmsprop");
-  expect_record_error(&b, "optimizer is invalid");
-  record(&b, NULL, 1);
-  char longname[200];
-  memset(longname, 'a', sizeof longname - 1);
-  longname[sizeof longname - 1] = '\0';
-  b_str(&b, "data", longname);
-  expect_record_error(&b, "field data is invalid (too long");
-  record(&b, NULL, 0);
-  b.n -= 3;
-  expect_record_error(&b, "truncated");
-  record(&b, NULL, 0);
-  b_le(&b, 0, 2);
-  expect_record_error(&b, "2 unexpected bytes");
 }
 
 /* ---- PyTorch export errors -------------------------------------------------
@@ -705,10 +405,6 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_import_matches_torch),
       cmocka_unit_test(test_finite_differences),
-      cmocka_unit_test(test_lspm_roundtrip),
-      cmocka_unit_test(test_lspm_corrupt),
-      cmocka_unit_test(test_lspm_v1_loads),
-      cmocka_unit_test(test_record_fields),
       cmocka_unit_test(test_torch_errors),
       cmocka_unit_test(test_torch_refusals),
       cmocka_unit_test(test_torch_reads_each_tensor_once),

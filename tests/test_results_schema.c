@@ -88,7 +88,9 @@ static void test_write_then_read(void **state) {
   assert_string_equal(r.version, at(root, "lsprobe_version")->str);
   assert_string_equal(r.command, "test_results_schema");
   same(r.epochs, at(cfg, "epochs")->num, "epochs");
-  assert_string_equal(r.hidden, "64");
+  assert_string_equal(r.arch, "mlp:64");
+  assert_string_equal(r.architecture, at(cfg, "architecture")->str);
+  assert_non_null(strstr(r.architecture, " dense(units=64,bias=1) relu dense("));
   assert_string_equal(r.smoothing, "0,0.1");
   assert_string_equal(r.attack, "0,0.05,0.1,0.3");
   assert_true(r.quick && r.synthetic);

@@ -91,8 +91,8 @@ static void test_attack_edges(void **state) {
   (void)state;
   lsp_model *m = lsp_model_alloc_mlp(3, NULL, 0, 2);
   const float w[6] = {1, -1, 0.5f, -1, 1, -0.5f}, b[2] = {0, 0};
-  memcpy(m->layers[0].w, w, sizeof w);
-  memcpy(m->layers[0].b, b, sizeof b);
+  memcpy(m->params, w, sizeof w); /* the weight, then the bias */
+  memcpy(m->params + 6, b, sizeof b);
   m->meta.trained = 1;
   m->meta.smoothing = (lsp_ls){1.0, LSP_LS_UNIFORM, 0};
   const float x[3] = {0.75f, 0.25f, 0.5f};

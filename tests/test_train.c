@@ -351,6 +351,74 @@ static void test_train_shares_sum_to_batch(void **state) {
   lsp_model_free(init);
 }
 
+/* A network with batch norm (BatchNorm1d between dense layers): its
+ * statistics are the whole batch's although the batch is cut into shares.
+ * One full-batch SGD step (5 shares of 60 rows) equals the step computed
+ * in training mode on all 300 rows at once through the model core, and so
+ * do the running statistics after it; 1, 2 and 3 threads train
+ * bit-identical parameters and running statistics. */
+static lsp_model *bn_net(void) {
+  lsp_model *m = NULL;
+  assert_int_equal(lsp_model_from_spec("dense(12) bn relu dense(8) bn relu", (lsp_shape){DIM, 1, 1},
+                                       K, NULL, 0, &m),
+                   LSP_OK);
+  return m;
+}
+
+static void test_train_batchnorm_shares(void **state) {
+  lsp_splits *d = *state;
+  lsp_train_opts o;
+  lsp_train_opts_default(&o);
+  o.epochs = 1;
+  o.batch = 1000;
+  o.momentum = 0.0;
+  lsp_splits nov = *d;
+  memset(&nov.val, 0, sizeof nov.val);
+  lsp_model *m = bn_net(), *init = bn_net();
+  const int blas_before = lsp_threads_get_blas();
+  lsp_threads_set_blas(1);
+  lsp_threads_set(2);
+  assert_int_equal(lsp_train(m, &nov, &o, NULL, NULL, NULL), LSP_OK);
+  assert_int_equal(lsp_model_init(init, o.seed), LSP_OK);
+  lsp_model_ws *ws = lsp_model_ws_alloc(init, 300);
+  float *dz = malloc(300 * K * sizeof *dz);
+  assert_true(ws && dz);
+  const float *z;
+  assert_int_equal(lsp_model_forward_train(init, ws, d->train.x, 300, &z, NULL), LSP_OK);
+  assert_int_equal(lsp_loss_xent(z, d->train.y, 300, K, &o.smoothing, dz, 1.0 / 300, NULL, NULL),
+                   LSP_OK);
+  assert_int_equal(lsp_model_backward(init, ws, dz, LSP_BACK_PARAMS, NULL), LSP_OK);
+  for (size_t i = 0; i < m->nparams; i++) {
+    double step = (double)init->params[i] - m->params[i]; /* lr * g */
+    td_close(step, o.lr * init->grads[i], 1e-4, 1e-7, "step of the shares (batch norm)", i);
+  }
+  assert_int_equal(m->nstate, init->nstate);
+  for (size_t i = 0; i < m->nstate; i++)
+    td_close(m->state[i], init->state[i], 1e-5, 1e-7, "running statistics of the shares", i);
+  free(dz);
+  lsp_model_ws_free(ws);
+  lsp_model_free(init);
+  /* any thread count: the same model, statistics included */
+  o.epochs = 2;
+  o.batch = 256;
+  o.momentum = 0.9;
+  lsp_model *ref = bn_net();
+  lsp_threads_set(1);
+  assert_int_equal(lsp_train(ref, d, &o, NULL, NULL, NULL), LSP_OK);
+  for (int threads = 2; threads <= 3; threads++) {
+    lsp_threads_set(threads);
+    lsp_model *t = bn_net();
+    assert_int_equal(lsp_train(t, d, &o, NULL, NULL, NULL), LSP_OK);
+    assert_memory_equal(t->params, ref->params, ref->nparams * sizeof(float));
+    assert_memory_equal(t->state, ref->state, ref->nstate * sizeof(float));
+    lsp_model_free(t);
+  }
+  lsp_threads_set(0);
+  lsp_threads_set_blas(blas_before);
+  lsp_model_free(ref);
+  lsp_model_free(m);
+}
+
 /* An interruption during training (what the command's SIGINT handler
  * requests): the loop stops at the next batch with LSP_EINTR. */
 static void raise_on_second(const lsp_train_progress *p, void *user) {
@@ -379,6 +447,7 @@ int main(void) {
       cmocka_unit_test(test_train_variants),
       cmocka_unit_test(test_train_errors),
       cmocka_unit_test(test_train_threads_identical),
+      cmocka_unit_test(test_train_batchnorm_shares),
       cmocka_unit_test(test_train_shares_sum_to_batch),
       cmocka_unit_test(test_train_interrupt),
   };

@@ -63,6 +63,14 @@ void lsp_splits_free(lsp_splits *s) {
   memset(s, 0, sizeof *s);
 }
 
+void lsp_splits_shape(const lsp_splits *s, size_t *c, size_t *h, size_t *w) {
+  if (s->img_c && s->img_h && s->img_w) {
+    *c = s->img_c, *h = s->img_h, *w = s->img_w;
+  } else {
+    *c = s->train.dim, *h = 1, *w = 1;
+  }
+}
+
 void lsp_dataset_class_counts(const lsp_dataset *d, size_t *counts) {
   for (int c = 0; c < d->k; c++) counts[c] = 0;
   for (size_t i = 0; i < d->n; i++)

@@ -28,7 +28,9 @@ typedef struct {
                           the command to show                           */
   int synthetic;       /* 1 when the data is the synthetic mixture      */
   float lo, hi;        /* valid input range (attack clipping bounds)   */
-  size_t img_h, img_w; /* image geometry, 0 when not images             */
+  size_t img_c, img_h, img_w; /* image geometry C×H×W (rows are stored in
+                          C order: channel, row, column); 0 when not
+                          images. IDX images are 1×28×28               */
   uint64_t hash;       /* FNV-1a over the split settings and every
                           split's shape, rows and labels, in split order;
                           rows are hashed as stored (uint8 pixels of IDX
@@ -77,14 +79,16 @@ const char *lsp_data_fashion_dir(void);
  *                      each plain or gzip (name with or without ".gz");
  *                    - train.csv and test.csv (lsp_csv_read);
  *                    - x_train.npy, y_train.npy, x_test.npy, y_test.npy
- *                      (x N×D or N×H×W, uint8 or float; labels integral);
+ *                      (x N×D, N×H×W or N×C×H×W, uint8 or float; labels
+ *                      integral);
  *                    uint8 pixels are scaled by 1/255 into [0, 1]; so are
  *                    float features (CSV, float .npy) when every value of
  *                    both files is a whole number in [0, 255] and some
  *                    value exceeds 1 (8-bit pixels written as numbers:
  *                    read exactly as uint8, with out->note saying so);
- *                    float N×H×W images outside [0, 1] that are not such
- *                    pixels are refused (LSP_EDATA naming both files);
+ *                    float N×H×W (or N×C×H×W) images outside [0, 1] that
+ *                    are not such pixels are refused (LSP_EDATA naming
+ *                    both files);
  *   "synthetic[:key=value,...]"  the Gaussian mixture below; keys train,
  *                    test, dim, classes, sep override the syn_* fields.
  * The training file is shuffled with a GSL mt19937 seeded with o->seed; the
@@ -115,6 +119,9 @@ const char *lsp_data_fashion_dir(void);
 int lsp_data_load(const lsp_data_opts *o, lsp_splits *out);
 void lsp_splits_free(lsp_splits *s); /* NULL-safe, idempotent */
 void lsp_dataset_free(lsp_dataset *d); /* NULL-safe, idempotent */
+
+/* The shape of one example: C×H×W for images, else dim×1×1. */
+void lsp_splits_shape(const lsp_splits *s, size_t *c, size_t *h, size_t *w);
 
 /* Examples per class: counts[0..d->k-1] (the caller's array of d->k). */
 void lsp_dataset_class_counts(const lsp_dataset *d, size_t *counts);

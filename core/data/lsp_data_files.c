@@ -112,6 +112,7 @@ static int load_idx(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
   lsp_data_pool tr = {dims[0][0], dim, raw[0], NULL, ytr};
   lsp_data_pool te = {dims[2][0], dim, raw[2], NULL, yte};
   if ((st = lsp_data_split(o, &tr, &te, k, out))) goto done;
+  out->img_c = 1;
   out->img_h = dims[0][1];
   out->img_w = dims[0][2];
   out->lo = 0.0f;
@@ -248,9 +249,9 @@ static int load_npy(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
   int u8 = arr[0].dtype == LSP_DT_U8;
   for (int f = 0; f < 4; f += 2) {
     const lsp_array *x = &arr[f];
-    if (x->ndim < 2 || x->ndim > 3 || x->count == 0) {
+    if (x->ndim < 2 || x->ndim > 4 || x->count == 0) {
       st = lsp_fail(LSP_EDATA,
-                    "%s: expected N x D features or N x H x W "
+                    "%s: expected N x D features, N x H x W or N x C x H x W "
                     "images, found %d dimension(s)",
                     path[f], x->ndim);
       goto done;
@@ -262,7 +263,8 @@ static int load_npy(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
       goto done;
     }
     if (x->ndim != arr[0].ndim || x->shape[1] != arr[0].shape[1] ||
-        (x->ndim == 3 && x->shape[2] != arr[0].shape[2])) {
+        (x->ndim >= 3 && x->shape[2] != arr[0].shape[2]) ||
+        (x->ndim == 4 && x->shape[3] != arr[0].shape[3])) {
       st = lsp_fail(LSP_EDATA, "%s: rows of another shape than in %s", path[f],
                     path[0]);
       goto done;
@@ -292,7 +294,7 @@ static int load_npy(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
   if (!u8) {
     r = pair_range(xv[0], arr[0].count, xv[1], arr[2].count);
     px = is_pixels(r);
-    if (!px && arr[0].ndim == 3 && (r.mn < 0.0f || r.mx > 1.0f)) {
+    if (!px && arr[0].ndim >= 3 && (r.mn < 0.0f || r.mx > 1.0f)) {
       st = lsp_fail(LSP_EDATA,
                     "%s, %s: image values span [%g, %g]; pixels must lie in "
                     "[0, 1] or be whole numbers 0-255 (8-bit): scale them to "
@@ -309,9 +311,10 @@ static int load_npy(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
   lsp_data_pool b = {arr[2].shape[0], dim, u8 ? arr[2].data : pix[1],
                      px ? NULL : xv[1], y[1]};
   if ((st = lsp_data_split(o, &a, &b, k, out))) goto done;
-  if (arr[0].ndim == 3) {
-    out->img_h = arr[0].shape[1];
-    out->img_w = arr[0].shape[2];
+  if (arr[0].ndim >= 3) { /* N x H x W: one channel; N x C x H x W */
+    out->img_c = arr[0].ndim == 4 ? arr[0].shape[1] : 1;
+    out->img_h = arr[0].shape[arr[0].ndim - 2];
+    out->img_w = arr[0].shape[arr[0].ndim - 1];
   }
   if (u8 || px) {
     out->lo = 0.0f;

@@ -39,10 +39,8 @@
 #include "core/base/lsp_pool.h"
 #include "core/base/lsp_threads.h"
 #include "core/base/lsp_util.h"
+#include "core/loss/lsp_soft.h"
 
-#define ADAM_B1 0.9
-#define ADAM_B2 0.999
-#define ADAM_EPS 1e-8
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
 #endif
@@ -60,6 +58,9 @@ void lsp_train_opts_default(lsp_train_opts *o) {
   o->cosine = 0;
   o->adam = 0;
   o->seed = 1;
+  o->teacher = NULL;
+  o->alpha = 0.0;
+  o->temperature = 1.0;
 }
 
 void lsp_train_log_free(lsp_train_log *log) {
@@ -81,35 +82,6 @@ static size_t count_correct(const float *z, const int32_t *y, size_t n,
     c += (int32_t)lsp_argmax_f32(r, k) == y[i];
   }
   return c;
-}
-
-void lsp_train_sgd_step(float *w, const float *dw, float *v, size_t np,
-                        double lr_d, double mu_d, double wd_d) {
-  const float lr = (float)lr_d, mu = (float)mu_d, wd = (float)wd_d;
-  /* No OpenMP team in here: lsp_train calls this on each thread's slice of
-   * the parameters. (A team here, next to OpenBLAS's own spinning pthread
-   * workers, oversubscribed 2 cores: 15k instead of 59k samples/s.) */
-  for (size_t i = 0; i < np; i++) {
-    float g = dw[i] + wd * w[i];
-    v[i] = mu * v[i] + g;
-    w[i] = w[i] - lr * v[i];
-  }
-}
-
-void lsp_train_adam_step(float *w, const float *dw, float *m1, float *m2,
-                         size_t np, double lr, double wd, size_t t) {
-  double bc1 = 1.0 - pow(ADAM_B1, (double)t),
-         bc2 = 1.0 - pow(ADAM_B2, (double)t);
-  float step = (float)(lr / bc1), rs = (float)(1.0 / sqrt(bc2));
-  float b1 = (float)ADAM_B1, b2 = (float)ADAM_B2, eps = (float)ADAM_EPS;
-  float fwd = (float)wd;
-  /* one thread: see lsp_train_sgd_step */
-  for (size_t i = 0; i < np; i++) {
-    float g = dw[i] + fwd * w[i];
-    m1[i] = b1 * m1[i] + (1.0f - b1) * g;
-    m2[i] = b2 * m2[i] + (1.0f - b2) * g * g;
-    w[i] = w[i] - step * m1[i] / (sqrtf(m2[i]) * rs + eps);
-  }
 }
 
 void lsp_train_record(const lsp_train_opts *o, const lsp_splits *data,
@@ -137,6 +109,13 @@ void lsp_train_record(const lsp_train_opts *o, const lsp_splits *data,
   snprintf(r->cpu_path, sizeof r->cpu_path, "%s", lsp_cpu_path());
   snprintf(r->blas_core, sizeof r->blas_core, "%s", lsp_blas_core());
   r->val_accuracy = NAN;
+  if (o->teacher) {
+    r->distilled = 1;
+    r->distill_alpha = o->alpha;
+    r->distill_temperature = o->temperature;
+    r->teacher_hash = lsp_fnv1a(LSP_FNV_INIT, o->teacher,
+                                data->train.n * (size_t)data->train.k * sizeof *o->teacher);
+  }
 }
 
 static int check_setup(const lsp_model *m, const lsp_splits *data,
@@ -170,6 +149,11 @@ static int check_setup(const lsp_model *m, const lsp_splits *data,
     return lsp_fail(LSP_EINVAL,
                     "weight decay %g must be non-negative and finite",
                     o->weight_decay);
+  if (o->teacher) {
+    lsp_distill d = {o->alpha, o->temperature, o->smoothing};
+    int st = lsp_distill_check(&d, m->out_dim);
+    if (st) return lsp_fail_prefix(st, "distillation");
+  }
   return lsp_ls_check(&o->smoothing, m->out_dim);
 }
 
@@ -193,22 +177,32 @@ static int check_setup(const lsp_model *m, const lsp_splits *data,
  * shares about the same. So a batch of 128 has 2 shares and runs on at
  * most 2 threads; larger batches have more (at most 16, which bounds the
  * gradient buffers). Splitting the GEMMs over OpenBLAS's threads instead is
- * slower still on 128 rows (measured 0.5-0.7x of one thread). */
+ * slower still on 128 rows (measured 0.5-0.7x of one thread).
+ *
+ * Batch norm. Its statistics are the whole batch's (PyTorch), so the shares'
+ * passes stop at every batch-norm node (lsp_model_nsync of them): each
+ * thread runs the stage on its shares, all meet at a barrier, thread 0
+ * combines the shares' partial sums in share order (lsp_model_sync_forward
+ * / _backward), all meet again and go on. Every share therefore keeps its
+ * own workspace (the activations of all shares are alive at once). A model
+ * without batch norm has one stage and no extra barrier. */
 
-typedef struct { /* one share's gradient and tallies */
-  lsp_model view;    /* the model with this share's dw/db (share 0: the model's) */
-  lsp_layer *layers; /* owned by shares s > 0                                  */
-  float *grads;      /* owned by shares s > 0                                  */
-  size_t nr;         /* rows in the current batch's share                      */
-  double loss_sum;   /* sum of its row losses                                  */
-  size_t correct;    /* its rows classified correctly                          */
+typedef struct { /* one share: its workspace, gradient and tallies */
+  lsp_model view;   /* the model with this share's gradients (share 0: the model's) */
+  float *grads;     /* owned by shares s > 0                                  */
+  lsp_model_ws *ws; /* owned: up to `rows` rows                               */
+  float *xb, *dz;   /* owned: inputs (rows×dim), dlogits (rows×k)             */
+  float *tb;        /* owned: the teacher's logits (rows×k) when distilling   */
+  int32_t *yb;      /* owned: labels                                          */
+  const float *z;   /* its logits, in ws                                      */
+  size_t nr;        /* rows in the current batch's share                      */
+  double loss_sum;  /* sum of its row losses                                  */
+  size_t correct;   /* its rows classified correctly                          */
 } share;
 
-typedef struct { /* one thread's scratch */
-  lsp_model_ws *ws; /* owned: up to `rows` rows                           */
-  float *xb, *dz;   /* owned: inputs (rows×dim), dlogits (rows×k)         */
-  int32_t *yb;      /* owned: labels                                      */
-  size_t rows;      /* capacity: the largest share                        */
+typedef struct { /* one thread's status */
+  lsp_model_ws *ws; /* validation: the workspace of share t (not owned)   */
+  size_t rows;      /* its capacity: the largest share                    */
   size_t correct;   /* validation: rows classified correctly              */
   int st;           /* status of the last job; msg holds its reason       */
   char msg[256];
@@ -219,45 +213,30 @@ size_t lsp_train_shares(size_t batch) {
   return s < 1 ? 1 : s > LSP_TRAIN_MAX_SHARES ? LSP_TRAIN_MAX_SHARES : s;
 }
 
-static int share_init(share *sh, lsp_model *m, size_t s) {
+static int share_init(share *sh, lsp_model *m, size_t s, size_t rows, size_t dim,
+                      int distill) {
   memset(sh, 0, sizeof *sh);
   sh->view = *m;
-  if (s == 0) return LSP_OK;
-  sh->layers = malloc(m->nlayers * sizeof *sh->layers);
-  sh->grads = malloc(m->nparams * sizeof *sh->grads);
-  if (!sh->layers || !sh->grads) return LSP_ENOMEM;
-  memcpy(sh->layers, m->layers, m->nlayers * sizeof *sh->layers);
-  for (size_t l = 0; l < m->nlayers; l++) {
-    lsp_layer *L = &sh->layers[l];
-    if (L->kind != LSP_LAYER_DENSE) continue;
-    L->dw = sh->grads + (m->layers[l].dw - m->grads);
-    L->db = sh->grads + (m->layers[l].db - m->grads);
+  if (s > 0) {
+    sh->grads = malloc((m->nparams ? m->nparams : 1) * sizeof *sh->grads);
+    if (!sh->grads) return LSP_ENOMEM;
+    sh->view.grads = sh->grads;
   }
-  sh->view.layers = sh->layers;
-  sh->view.grads = sh->grads;
-  return LSP_OK;
+  sh->ws = lsp_model_ws_alloc(m, rows);
+  sh->xb = malloc(rows * dim * sizeof *sh->xb);
+  sh->dz = malloc(rows * m->out_dim * sizeof *sh->dz);
+  sh->yb = malloc(rows * sizeof *sh->yb);
+  if (distill && !(sh->tb = malloc(rows * m->out_dim * sizeof *sh->tb))) return LSP_ENOMEM;
+  return sh->ws && sh->xb && sh->dz && sh->yb ? LSP_OK : LSP_ENOMEM;
 }
 
 static void share_free(share *sh) {
-  free(sh->layers);
+  lsp_model_ws_free(sh->ws);
   free(sh->grads);
-}
-
-static int worker_init(worker *w, const lsp_model *m, size_t rows, size_t dim) {
-  memset(w, 0, sizeof *w);
-  w->rows = rows;
-  w->ws = lsp_model_ws_alloc(m, rows);
-  w->xb = malloc(rows * dim * sizeof *w->xb);
-  w->dz = malloc(rows * m->out_dim * sizeof *w->dz);
-  w->yb = malloc(rows * sizeof *w->yb);
-  return w->ws && w->xb && w->dz && w->yb ? LSP_OK : LSP_ENOMEM;
-}
-
-static void worker_free(worker *w) {
-  lsp_model_ws_free(w->ws);
-  free(w->xb);
-  free(w->dz);
-  free(w->yb);
+  free(sh->xb);
+  free(sh->dz);
+  free(sh->yb);
+  free(sh->tb);
 }
 
 static void worker_fail(worker *w, int st) {
@@ -266,30 +245,46 @@ static void worker_fail(worker *w, int st) {
            lsp_errmsg()); /* the message is per thread */
 }
 
-/* Forward, loss (gradient scaled to the mean over the whole batch of nb
- * rows) and backward of the rows idx[0..nr) into share sh, on worker w. */
-static int share_batch(worker *w, share *sh, const lsp_dataset *tr,
-                       const size_t *idx, size_t nr, size_t nb,
-                       const lsp_ls *ls) {
+/* Gather the rows idx[0..nr) of the training split into share sh (and
+ * the teacher's logits of the same rows when distilling). */
+static void share_gather(share *sh, const lsp_dataset *tr, const float *teacher,
+                         const size_t *idx, size_t nr) {
   sh->nr = nr;
   sh->loss_sum = 0.0;
   sh->correct = 0;
-  if (nr == 0) return LSP_OK;
-  const size_t dim = tr->dim, k = sh->view.out_dim;
+  sh->z = NULL;
+  const size_t dim = tr->dim;
   for (size_t i = 0; i < nr; i++) {
-    memcpy(w->xb + i * dim, tr->x + idx[i] * dim, dim * sizeof *w->xb);
-    w->yb[i] = tr->y[idx[i]];
+    memcpy(sh->xb + i * dim, tr->x + idx[i] * dim, dim * sizeof *sh->xb);
+    sh->yb[i] = tr->y[idx[i]];
   }
-  const float *z;
+  if (teacher) {
+    const size_t k = sh->view.out_dim;
+    for (size_t i = 0; i < nr; i++)
+      memcpy(sh->tb + i * k, teacher + idx[i] * k, k * sizeof *sh->tb);
+  }
+}
+
+/* The share's loss after its forward, with the gradient scaled to the mean
+ * over the whole batch of nb rows. */
+static int share_loss(share *sh, size_t nb, const lsp_train_opts *o) {
+  if (sh->nr == 0) return LSP_OK;
+  const size_t k = sh->view.out_dim;
   double l;
-  int st = lsp_model_forward(&sh->view, w->ws, w->xb, nr, &z, NULL);
-  if (!st)
-    st = lsp_loss_xent(z, w->yb, nr, k, ls, w->dz, 1.0 / (double)nb, NULL, &l);
-  if (!st)
-    st = lsp_model_backward(&sh->view, w->ws, w->dz, LSP_BACK_PARAMS, NULL);
+  int st;
+  if (o->teacher) {
+    lsp_distill d = {o->alpha, o->temperature, o->smoothing};
+    lsp_distill_mean dm;
+    st = lsp_loss_distill(sh->z, sh->tb, sh->yb, sh->nr, k, &d, sh->dz, 1.0 / (double)nb, NULL,
+                          &dm);
+    l = dm.loss;
+  } else {
+    st = lsp_loss_xent(sh->z, sh->yb, sh->nr, k, &o->smoothing, sh->dz, 1.0 / (double)nb, NULL,
+                       &l);
+  }
   if (st) return st;
-  sh->loss_sum = l * (double)nr;
-  sh->correct = count_correct(z, w->yb, nr, k);
+  sh->loss_sum = l * (double)sh->nr;
+  sh->correct = count_correct(sh->z, sh->yb, sh->nr, k);
   return LSP_OK;
 }
 
@@ -305,7 +300,9 @@ typedef struct {
   worker *w;
   int nw;
   share *sh;          /* S of them */
+  lsp_model_ws **wss; /* the shares' workspaces, in share order */
   size_t S;
+  size_t nsync;       /* batch-norm nodes: synchronization points */
   double *chunk_loss; /* validation: one loss sum per chunk of rows */
   float *state; /* SGD velocity, or Adam's two moments back to back */
   const lsp_train_opts *o;
@@ -354,26 +351,63 @@ typedef struct {
   double lr;
 } job;
 
-/* Thread t of nt: its block of shares, then (once every share is done and
- * none failed) the sum of the gradients and the step on its parameter slice. */
+static int any_failed(const trainer *tn, int nt) {
+  for (int u = 0; u < nt; u++)
+    if (tn->w[u].st) return 1;
+  return 0;
+}
+
+/* After stage s of a pass (s < nsync): every thread waits, thread 0
+ * combines the batch-norm statistics of all shares, every thread waits. */
+static void sync_point(const job *j, int t, int nt, size_t s, int backward) {
+  trainer *tn = j->tn;
+  lsp_pool_barrier(j->pool);
+  if (t == 0 && !any_failed(tn, nt)) {
+    int st = backward ? lsp_model_sync_backward(tn->m, tn->wss, tn->S, s)
+                      : lsp_model_sync_forward(tn->m, tn->wss, tn->S, s);
+    if (st) worker_fail(&tn->w[0], st);
+  }
+  lsp_pool_barrier(j->pool);
+}
+
+/* Thread t of nt: its block of shares through the training-mode forward,
+ * the loss and the backward, stage by stage (see above), then (once every
+ * share is done and none failed) the sum of the gradients and the step on
+ * its parameter slice. Every thread passes the same barriers, failed or
+ * not, and sees the same failures. */
 static void batch_job(void *varg, int t, int nt) {
   const job *j = varg;
   trainer *tn = j->tn;
   worker *w = &tn->w[t];
-  const size_t S = tn->S;
+  const size_t S = tn->S, K = tn->nsync;
+  const size_t s0 = S * (size_t)t / (size_t)nt, s1 = S * (size_t)(t + 1) / (size_t)nt;
   w->st = LSP_OK;
-  for (size_t s = S * (size_t)t / (size_t)nt; s < S * (size_t)(t + 1) / (size_t)nt; s++) {
+  for (size_t s = s0; s < s1; s++) {
     size_t r0 = j->nb * s / S, r1 = j->nb * (s + 1) / S;
-    int st = share_batch(w, &tn->sh[s], j->d, j->idx + r0, r1 - r0, j->nb,
-                         &tn->o->smoothing);
-    if (st) {
-      worker_fail(w, st);
-      break;
+    share_gather(&tn->sh[s], j->d, tn->o->teacher, j->idx + r0, r1 - r0);
+  }
+  for (size_t stage = 0; stage <= K; stage++) {
+    for (size_t s = s0; s < s1 && !w->st; s++) {
+      share *sh = &tn->sh[s];
+      int st = lsp_model_stage_forward(&sh->view, sh->ws, sh->xb, sh->nr, stage, &sh->z, NULL);
+      if (st) worker_fail(w, st);
     }
+    if (stage < K) sync_point(j, t, nt, stage, 0);
+  }
+  for (size_t s = s0; s < s1 && !w->st; s++) {
+    int st = share_loss(&tn->sh[s], j->nb, tn->o);
+    if (st) worker_fail(w, st);
+  }
+  for (size_t stage = 0; stage <= K; stage++) {
+    for (size_t s = s0; s < s1 && !w->st && !(stage > 0 && any_failed(tn, nt)); s++) {
+      share *sh = &tn->sh[s];
+      int st = lsp_model_stage_backward(&sh->view, sh->ws, sh->dz, LSP_BACK_PARAMS, NULL, stage);
+      if (st) worker_fail(w, st);
+    }
+    if (stage < K) sync_point(j, t, nt, stage, 1);
   }
   lsp_pool_barrier(j->pool);
-  for (int u = 0; u < nt; u++)
-    if (tn->w[u].st) return; /* every thread sees the same failure */
+  if (any_failed(tn, nt)) return; /* every thread sees the same failure */
   reduce_and_step(tn, t, nt, j->lr, j->step);
 }
 
@@ -451,6 +485,8 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   tn.w = calloc((size_t)nw, sizeof *tn.w);
   tn.chunk_loss = malloc((chunks ? chunks : 1) * sizeof *tn.chunk_loss);
   tn.sh = calloc(S, sizeof *tn.sh);
+  tn.wss = calloc(S, sizeof *tn.wss);
+  tn.nsync = lsp_model_nsync(m);
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
   lsp_train_log lg = {0};
   lg.epochs = opts->epochs;
@@ -458,12 +494,16 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   lg.train_acc = malloc(opts->epochs * sizeof(double));
   lg.val_loss = malloc(opts->epochs * sizeof(double));
   lg.val_acc = malloc(opts->epochs * sizeof(double));
-  int ok = jb.pool && perm && tn.state && tn.w && tn.chunk_loss && tn.sh && rng &&
+  int ok = jb.pool && perm && tn.state && tn.w && tn.chunk_loss && tn.sh && tn.wss && rng &&
            lg.train_loss && lg.train_acc && lg.val_loss && lg.val_acc;
-  for (int t = 0; ok && t < nw; t++)
-    ok = worker_init(&tn.w[t], m, rows, tr->dim) == 0;
-  for (size_t s = 0; ok && s < S; s++)
-    ok = share_init(&tn.sh[s], m, s) == 0;
+  for (size_t s = 0; ok && s < S; s++) {
+    ok = share_init(&tn.sh[s], m, s, rows, tr->dim, opts->teacher != NULL) == 0;
+    tn.wss[s] = tn.sh[s].ws;
+  }
+  for (int t = 0; ok && t < nw; t++) { /* nw <= S: thread t validates on share t's */
+    tn.w[t].ws = tn.sh[t].ws;
+    tn.w[t].rows = rows;
+  }
   if (!ok) {
     st =
         lsp_fail(LSP_ENOMEM,
@@ -560,12 +600,11 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   }
 done:
   lsp_pool_free(jb.pool);
-  if (tn.w)
-    for (int t = 0; t < nw; t++) worker_free(&tn.w[t]);
   free(tn.w);
   if (tn.sh)
     for (size_t sh = 0; sh < S; sh++) share_free(&tn.sh[sh]);
   free(tn.sh);
+  free(tn.wss);
   free(tn.chunk_loss);
   lsp_train_log_free(&lg);
   gsl_rng_free(rng);
