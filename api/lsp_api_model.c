@@ -22,6 +22,13 @@ size_t lsp_model_input_size(const lsp_model *m) {
 size_t lsp_model_class_count(const lsp_model *m) {
   return m ? m->out_dim : 0;
 }
+void lsp_model_input_shape(const lsp_model *m, size_t shape[3]) {
+  if (!shape) return;
+  shape[0] = m ? m->in_shape.c : 0;
+  shape[1] = m ? m->in_shape.h : 0;
+  shape[2] = m ? m->in_shape.w : 0;
+}
+
 size_t lsp_model_feature_size(const lsp_model *m) {
   return m ? lsp_model_feature_dim(m) : 0;
 }
@@ -103,6 +110,13 @@ static int eval_json(const lsp_model *m, const float *z, const float *f,
     lsp_json_key_num(j, "smoothing", m->meta.smoothing.eps);
     lsp_json_key_str(j, "convention",
                      lsp_ls_convention_name(m->meta.smoothing.convention));
+    if (m->meta.distilled) {
+      lsp_json_key(j, "distilled");
+      lsp_json_obj_begin(j);
+      lsp_json_key_num(j, "alpha", m->meta.distill_alpha);
+      lsp_json_key_num(j, "temperature", m->meta.distill_temperature);
+      lsp_json_obj_end(j);
+    }
   }
   for (size_t i = 0; i < n; i++)
     correct += (int32_t)lsp_argmax_f32(z + i * k, k) == y[i];

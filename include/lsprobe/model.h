@@ -27,9 +27,12 @@ LSP_API int lsp_model_load(const char *path, lsp_model **out);
 /* NULL is a no-op. */
 LSP_API void lsp_model_free(lsp_model *m);
 
-/* Floats per input example, classes K, and the width of the penultimate
- * features. */
+/* Floats per input example (C·H·W), classes K, and the width of the
+ * penultimate features. */
 LSP_API size_t lsp_model_input_size(const lsp_model *m);
+/* One input example's shape: shape[0..2] = channels, height, width (a
+ * feature vector of D values is D×1×1). */
+LSP_API void lsp_model_input_shape(const lsp_model *m, size_t shape[3]);
 LSP_API size_t lsp_model_class_count(const lsp_model *m);
 LSP_API size_t lsp_model_feature_size(const lsp_model *m);
 
@@ -42,8 +45,9 @@ LSP_API int lsp_model_logits(const lsp_model *m, const lsp_matrix *x,
                              float *logits, float *features);
 
 /* Score the model on N examples x with labels y, as `lsprobe eval --json`:
- * "arch", "n", the training smoothing ("smoothing", "convention") when the
- * model file records it, "accuracy", "nll", "calibration" {...},
+ * "arch", "n", the training smoothing ("smoothing", "convention", and
+ * "distilled" {alpha, temperature} for a distilled student) when the model
+ * file records it, "accuracy", "nll", "calibration" {...},
  * "clusters" {...} (penultimate features) and "logit_gap" {...} (against
  * the optimum of the model's own smoothing). With validation examples
  * (val_x M×input size and val_y, both or neither) the temperature is

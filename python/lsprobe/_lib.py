@@ -103,6 +103,7 @@ SIGNATURES = {
     "lsp_model_input_size": (_SIZE, [_P]),
     "lsp_model_class_count": (_SIZE, [_P]),
     "lsp_model_feature_size": (_SIZE, [_P]),
+    "lsp_model_input_shape": (None, [_P, ctypes.POINTER(ctypes.c_size_t)]),
     "lsp_model_logits": (_INT, [_P, _MAT, _P, _P]),
     "lsp_model_evaluate": (_INT, [_P, _MAT, _P, _MAT, _P, _P, _PP]),
     "lsp_attack_fgsm": (_INT, [_P, _MAT, _P, _P, _SIZE, _P, _P, _PP]),

@@ -49,6 +49,14 @@ class Model:
         return lib.lsp_model_input_size(self._ptr())
 
     @property
+    def input_shape(self):
+        """One example's shape (C, H, W); a feature vector of D values is
+        (D, 1, 1)."""
+        shape = (ctypes.c_size_t * 3)()
+        lib.lsp_model_input_shape(self._ptr(), shape)
+        return tuple(shape)
+
+    @property
     def num_classes(self):
         """Classes K (logits per example)."""
         return lib.lsp_model_class_count(self._ptr())
@@ -61,7 +69,9 @@ class Model:
     def __repr__(self):
         if not self._m:
             return f"<lsprobe.Model {self.path!r} (closed)>"
-        return (f"<lsprobe.Model {self.path!r}: {self.input_size} inputs, "
+        c, h, w = self.input_shape
+        shape = f"{c}x{h}x{w}" if h * w > 1 else f"{c}"
+        return (f"<lsprobe.Model {self.path!r}: {shape} inputs, "
                 f"{self.feature_size} features, {self.num_classes} classes>")
 
     def logits(self, x, features=False):

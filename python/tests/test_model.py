@@ -122,3 +122,48 @@ def test_models_refuse_bad_input(tmp_path, tiny):
         lsprobe.fgsm(m, x, y[:10], 0.1)
     with pytest.raises(ValueError, match="eps"):
         lsprobe.fgsm(m, x, y, [])
+
+
+def test_a_cnn_against_the_cli(cli, tmp_path):
+    """A small CNN (conv, batch norm, pooling) trained by the command on
+    8×8 images: its input shape, logits as `eval --dump` writes them,
+    evaluate and both attacks on N×C×H×W arrays, as the command computes
+    them."""
+    rng = np.random.default_rng(21)
+
+    def images(n):
+        x = rng.random((n, 1, 8, 8), dtype=np.float32) * 0.5
+        y = rng.integers(0, 3, size=n)
+        for i, c in enumerate(y):  # class c: a bright patch in band c
+            x[i, 0, 2 * c:2 * c + 3, 2:6] += 0.5
+        return x, y
+
+    x_train, y_train = images(300)
+    x_test, y_test = images(120)
+    d = _folder(tmp_path, x_train, y_train, x_test, y_test)
+    cnn = tmp_path / "cnn.lspm"
+    cli("train", "--data", d, "--arch", "conv(4,3,p=1) bn relu maxpool(2)", "--smoothing", 0.1,
+        "--epochs", 2, "--threads", THREADS, "--quiet", "--out", cnn, json_out=False)
+    m = lsprobe.load_model(cnn)
+    assert m.input_shape == (1, 8, 8) and m.input_size == 64 and m.num_classes == 3
+    assert m.feature_size == 4 * 4 * 4
+    want = cli("eval", "--model", cnn, "--data", d, "--threads", THREADS, "--dump",
+               tmp_path / "dump", "--json")
+    z, f = m.logits(x_test, features=True)
+    assert np.array_equal(z, np.load(tmp_path / "dump" / "logits.npy"))
+    assert np.array_equal(f, np.load(tmp_path / "dump" / "features.npy"))
+    got = m.evaluate(x_test, y_test)
+    assert got == without(want, "model", "data", "split", "dump", "calibration_temperature_scaled")
+    assert got["arch"] == want["arch"] and got["smoothing"] == 0.1
+    f = save(tmp_path, x=x_test, y=y_test)
+    for attack, kw in (("fgsm", {}), ("pgd", {"steps": 4})):
+        want = cli("attack", "--model", cnn, "--x", f["x"], "--labels", f["y"], "--attack", attack,
+                   "--eps", "0,0.1", "--threads", THREADS, "--adv-out", tmp_path / "adv.npy",
+                   "--json", *(["--steps", 4] if kw else []))
+        x_adv, got = getattr(lsprobe, attack)(m, x_test, y_test, [0, 0.1], **kw)
+        for k in ("model", "transfer_from", "data", "threads", "seconds", "flops"):
+            want.pop(k, None)
+            got.pop(k, None)
+        assert got == want
+        assert x_adv.shape == x_test.shape
+        assert np.array_equal(x_adv, np.load(tmp_path / "adv.npy").reshape(x_test.shape))
