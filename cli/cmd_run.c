@@ -70,7 +70,10 @@ int cmd_run(int argc, char **argv) {
        0, 0},
       {"bins", "M", "calibration bins (default 15)", 1, 0, 0},
       {"bootstrap", "B", "bootstrap resamples for intervals (default 1000)", 1, 0, 0},
-      {"format", "F", "extra plot format: svg (default), png or pdf", 1, 0, 0},
+      {"format", "F",
+       "extra plot format: svg (default), png or pdf; pdf also prints the whole report "
+       "to report.pdf (headless Chromium)",
+       1, 0, 0},
       {"out", "DIR", "output folder (default lsprobe-report); files lsprobe did not write there are "
                      "never removed", 1, 0, 0},
       {"force", NULL, "write into a non-empty --out folder lsprobe did not create", 0, 0, 0},

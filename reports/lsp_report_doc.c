@@ -255,7 +255,7 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
 
   lsp_doc_heading(&d, 2, "Calibration");
   lsp_doc_par(&d, "Top-label confidence in equal-width bins ((m−1)/M, m/M] (Guo et al. 2017). Bars: "
-            "accuracy per bin; hatched: the gap to the bin's mean confidence; below: the share "
+            "accuracy per bin; shaded: the gap to the bin's mean confidence; below: the share "
             "of test examples per bin. Temperature scaling divides the logits by the T that "
             "minimizes the validation NLL.");
   d_figure(&d, p, f_rel, "Reliability diagrams, one per model, before temperature scaling.");

@@ -19,6 +19,7 @@
 #include "analysis/lsp_boot.h"
 #include "core/base/lsp_error.h"
 #include "reports/lsp_outdir.h"
+#include "reports/lsp_pdf.h"
 #include "core/base/lsp_io.h"
 #include "core/formats/lsp_npy.h"
 #include "core/base/lsp_threads.h"
@@ -735,9 +736,22 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
              lsp_errmsg());
     say(&lg, 1, "%s", s->gnuplot_note);
   }
+  /* --format pdf also prints the whole report to report.pdf, with
+   * Chromium when there is one (lsp_pdf.h); without, the run says so */
+  lsp_plot_format pf;
+  if (lsp_plot_format_parse(o->format, &pf) == LSP_OK && pf == LSP_PLOT_PDF) {
+    char exe[4096];
+    s->want_pdf = lsp_pdf_find(exe, sizeof exe) == LSP_OK;
+    if (!s->want_pdf)
+      snprintf(s->pdf_note, sizeof s->pdf_note,
+               "report.pdf is not written: %s. The HTML report is complete; "
+               "Debian's chromium prints it (scripts/setup installs it).",
+               lsp_errmsg());
+  }
   s->seconds_total = lsp_now_s() - t_start;
-  say(&lg, 0, "writing the report");
+  say(&lg, 0, "writing the report%s", s->want_pdf ? " (report.pdf with Chromium)" : "");
   if ((st = lsp_report_write(s, lsp_outdir_stage(od)))) goto fail;
+  if (s->pdf_note[0]) say(&lg, 1, "%s", s->pdf_note);
   s->seconds_report = lsp_now_s() - t;
   if (lsp_interrupted()) {
     st = lsp_fail(LSP_EINTR, "interrupted");
@@ -747,6 +761,7 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   size_t nb = strlen(before);
   if ((st = lsp_outdir_publish(od))) goto fail;
   if (strlen(lsp_outdir_note(od)) > nb) say(&lg, 1, "%s", lsp_outdir_note(od) + nb + (nb ? 2 : 0));
+  if (s->pdf_written) say(&lg, 0, "pdf: %s/report.pdf", o->out);
   free(report);
   if (!(report = lsp_strdupf("%s/report.html", o->out))) {
     st = lsp_fail(LSP_ENOMEM, "out of memory");

@@ -89,6 +89,9 @@ struct lsp_run_state {
   int proj_cls[3];
   int have_gnuplot;
   char gnuplot_note[512];
+  int want_pdf;             /* --format pdf: print report.pdf (Chromium)   */
+  int pdf_written;          /* report.pdf is in the report                 */
+  char pdf_note[768];       /* why report.pdf is missing, if it is         */
   double seconds_total, seconds_data, seconds_train, seconds_analysis,
       seconds_attacks, seconds_report;
   int threads;
