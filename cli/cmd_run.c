@@ -62,9 +62,18 @@ int cmd_run(int argc, char **argv) {
       {"attack-limit", "N", "attack the first N test examples (default 2000; 0 = all)", 1, 0, 0},
       {"pgd-steps", "S", "PGD steps (default 10)", 1, 0, 0},
       {"restarts", "R", "PGD restarts (default 1)", 1, 0, 0},
+      {"aa-limit", "N",
+       "AutoAttack on at most the first N attacked examples (default 1000; 0 = none)", 1, 0,
+       0},
+      {"aa-budget", "G",
+       "AutoAttack's predicted work per model in GFLOP, sizing its subset (default 5000)", 1,
+       0, 0},
       {"bins", "M", "calibration bins (default 15)", 1, 0, 0},
       {"bootstrap", "B", "bootstrap resamples for intervals (default 1000)", 1, 0, 0},
-      {"format", "F", "extra plot format: svg (default), png or pdf", 1, 0, 0},
+      {"format", "F",
+       "extra plot format: svg (default), png or pdf; pdf also prints the whole report "
+       "to report.pdf (headless Chromium)",
+       1, 0, 0},
       {"out", "DIR", "output folder (default lsprobe-report); files lsprobe did not write there are "
                      "never removed", 1, 0, 0},
       {"force", NULL, "write into a non-empty --out folder lsprobe did not create", 0, 0, 0},
@@ -82,8 +91,9 @@ int cmd_run(int argc, char **argv) {
                      "Train networks (an MLP by default; --arch lenet, resnet8 or a layer spec) "
                      "with and\nwithout label smoothing (or reuse cached ones), measure "
                      "accuracy,\ncalibration, penultimate-layer clusters, logit gaps and "
-                     "robustness to FGSM, PGD and\ntransfer attacks, and write a comparison "
-                     "report (HTML, Markdown, JSON, CSV, plots).",
+                     "robustness to FGSM, PGD,\ntransfer attacks and AutoAttack (its subset sized "
+                     "to --aa-budget), and write a\ncomparison report (HTML, Markdown, JSON, CSV, "
+                     "plots).",
                      argc, argv, opts);
   if (rc) return rc;
   lsp_run_opts o;
@@ -116,12 +126,14 @@ int cmd_run(int argc, char **argv) {
     for (size_t j = 0; j < i; j++)
       if (o.seeds[i] == o.seeds[j])
         return cli_error(cmd, CLI_USAGE, "--seeds: %lu is listed twice", o.seeds[i]);
-  long e, b, lim, steps, restarts, bins, boot, threads;
+  long e, b, lim, steps, restarts, bins, boot, threads, aalim;
   if ((rc = cli_get_long(cmd, opts, "epochs", (long)o.epochs, 1, 100000, &e)) ||
       (rc = cli_get_long(cmd, opts, "batch", (long)o.batch, 1, 1000000, &b)) ||
       (rc = cli_get_long(cmd, opts, "attack-limit", (long)o.attack_limit, 0, 1L << 40, &lim)) ||
       (rc = cli_get_long(cmd, opts, "pgd-steps", (long)o.pgd_steps, 1, 100000, &steps)) ||
       (rc = cli_get_long(cmd, opts, "restarts", (long)o.pgd_restarts, 1, 1000, &restarts)) ||
+      (rc = cli_get_long(cmd, opts, "aa-limit", (long)o.aa_limit, 0, 1L << 40, &aalim)) ||
+      (rc = cli_get_double(cmd, opts, "aa-budget", o.aa_budget, 1e-6, 1e12, &o.aa_budget)) ||
       (rc = cli_get_long(cmd, opts, "bins", (long)o.bins, 1, 100000, &bins)) ||
       (rc = cli_get_long(cmd, opts, "bootstrap", (long)o.bootstrap, 1, 1000000, &boot)) ||
       (rc = cli_get_long(cmd, opts, "threads", 0, 0, 1024, &threads)) ||
@@ -133,6 +145,7 @@ int cmd_run(int argc, char **argv) {
   o.attack_limit = (size_t)lim;
   o.pgd_steps = (size_t)steps;
   o.pgd_restarts = (size_t)restarts;
+  o.aa_limit = (size_t)aalim;
   o.bins = (size_t)bins;
   o.bootstrap = (size_t)boot;
   o.threads = (int)threads;

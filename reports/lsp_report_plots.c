@@ -125,13 +125,14 @@ static int draw_attacks(const plotter *p, const char *path, lsp_plot_format fmt,
   (void)arg;
   const lsp_run_state *s = p->s;
   size_t n = s->nmodels < 16 ? s->nmodels : 16, ne = s->opts.n_attack_eps;
-  double acc[3][16][32];
-  lsp_plot_series ser[3][16];
-  size_t nser[3] = {0};
+  double acc[4][16][32];
+  lsp_plot_series ser[4][16];
+  size_t nser[4] = {0};
   for (size_t i = 0; i < n; i++) {
     const lsp_run_model *m = &s->models[i];
-    const lsp_attack_result *rs[3] = {&m->fgsm, &m->pgd, m->has_transfer ? &m->transfer : NULL};
-    for (int a = 0; a < 3; a++) {
+    const lsp_attack_result *rs[4] = {&m->fgsm, &m->pgd, m->has_transfer ? &m->transfer : NULL,
+                                      m->has_aa ? &m->aa : NULL};
+    for (int a = 0; a < 4; a++) {
       if (!rs[a]) continue;
       for (size_t e = 0; e < ne; e++) acc[a][i][e] = rs[a]->points[e].accuracy;
       lsp_plot_series sr = lsp_plot_series_make(m->label, s->opts.attack_eps, acc[a][i], ne);
@@ -139,18 +140,22 @@ static int draw_attacks(const plotter *p, const char *path, lsp_plot_format fmt,
       ser[a][nser[a]++] = sr;
     }
   }
-  char t1[64], t2[96];
+  char t1[64], t2[96], t3[96];
   snprintf(t1, sizeof t1, "PGD-%zu (white-box)", s->opts.pgd_steps);
   snprintf(t2, sizeof t2, "Transfer: PGD-%zu crafted on ε = 0", s->opts.pgd_steps);
+  snprintf(t3, sizeof t3, "AutoAttack (first %zu examples)", s->n_aa);
   const char *xl = "attack ε (L∞, pixel scale [0, 1])";
-  lsp_plot_panel pn[3] = {
+  lsp_plot_panel pn[4] = {
       {"FGSM (white-box)", xl, "accuracy under attack", 0, 0, NAN, NAN, 0, 1, "top right", ser[0], nser[0]},
       {t1, xl, "accuracy under attack", 0, 0, NAN, NAN, 0, 1, "top right", ser[1], nser[1]},
-      {t2, xl, "accuracy under attack", 0, 0, NAN, NAN, 0, 1, "top right", ser[2], nser[2]}};
-  size_t np = nser[2] ? 3 : 2;
+      {t2, xl, "accuracy under attack", 0, 0, NAN, NAN, 0, 1, "top right", ser[2], nser[2]},
+      {t3, xl, "accuracy under attack", 0, 0, NAN, NAN, 0, 1, "top right", ser[3], nser[3]}};
+  size_t np = 2;
+  if (nser[2]) pn[np++] = pn[2];
+  if (nser[3]) pn[np++] = pn[3];
   char title[160];
   snprintf(title, sizeof title, "Accuracy under attack (%zu test examples)", s->n_attack);
-  lsp_plot_opts po = {fmt, title, 0, 0, 0};
+  lsp_plot_opts po = {fmt, title, 0, 0, np == 4 ? 2 : 0};
   return lsp_plot_lines(path, &po, pn, np);
 }
 

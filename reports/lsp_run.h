@@ -5,8 +5,9 @@
  * train or load the cached model (keyed by a hash of the data and the
  * configuration) -> one pass for test logits and penultimate features (and
  * validation logits for temperature scaling) -> calibration, clusters, logit
- * gap, attacks (FGSM, PGD, transfer from the eps=0 model of the same seed)
- * -> results -> plots -> report.
+ * gap, attacks (FGSM, PGD, transfer from the eps=0 model of the same seed,
+ * and AutoAttack on a subset sized to its budget) -> results -> plots ->
+ * report.
  *
  * Outputs in `out`: report.html, report.md, results.json, *.csv, plots/,
  * models/ (the cache), dumps/, .lsprobe-manifest. The report is built in a
@@ -41,6 +42,11 @@ typedef struct {
   size_t pgd_steps;            /* 10 */
   size_t pgd_restarts;         /* 1 */
   size_t attack_limit;         /* attack at most this many test examples (0 = all) */
+  size_t aa_limit;             /* AutoAttack on at most the first this many of them:
+                                  1000 (0 = no AutoAttack) */
+  double aa_budget;            /* AutoAttack's predicted work per model in GFLOP,
+                                  which sizes its subset: 5000 */
+  size_t aa_steps, aa_queries; /* APGD iterations and Square queries: 100, 5000 */
   size_t bins;                 /* 15 */
   size_t bootstrap;            /* 1000 */
   const char *format;          /* "svg" (default), "png", "pdf" */

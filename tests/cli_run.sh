@@ -44,6 +44,22 @@ for m in r["models"]:
             assert "eps" in p and "accuracy" in p
     assert 0 <= c["accuracy"] <= 1
 assert "transfer" in r["models"][1]["attacks"], "transfer for the smoothed model"
+# AutoAttack: the strong attack on the first n_autoattack examples, per model,
+# with its stages; paired differences; the robustness finding judged with it
+naa = r["config"]["n_autoattack"]
+assert 0 < naa <= r["config"]["n_attack"], naa
+for m in r["models"]:
+    aa = m["attacks"]["autoattack"]
+    assert aa["attack"] == "autoattack" and aa["n"] == naa, aa["n"]
+    for p, q in zip(aa["points"], m["attacks"]["pgd"]["points"]):
+        st = p["stages"]
+        assert st["apgd-ce"] >= st["apgd-t"] >= st["square"] == p["accuracy_raw"], st
+        assert p["accuracy"] <= p["accuracy_raw"]
+    names = [c["name"] for c in m["gradient_masking"]["checks"]]
+    assert "black_box_not_stronger" in names and "apgd_ce_not_weaker" in names, names
+assert len(r["comparisons"][0]["autoattack_accuracy_diff"]) == len(r["config"]["attack_eps"])
+rob = next(f for f in r["findings"] if f["topic"] == "pgd")
+assert "AutoAttack" in rob["claim"] and "uses AutoAttack" in rob["evidence"], rob
 assert len(r["findings"]) == 5
 for f in r["findings"]:
     assert f["verdict"] in ("supported", "contradicted", "inconclusive"), f["verdict"]
@@ -76,7 +92,8 @@ for name in ("models", "calibration_bins", "attacks", "comparisons", "training")
 n = 0
 for row in csv.DictReader(open(out + "/attacks.csv")):
     m = next(x for x in r["models"] if x["tag"] == row["model"])
-    a = {"fgsm": "fgsm", "pgd": "pgd", "transfer_pgd": "transfer"}[row["attack"]]
+    a = {"fgsm": "fgsm", "pgd": "pgd", "transfer_pgd": "transfer",
+         "autoattack": "autoattack"}[row["attack"]]
     p = next(p for p in m["attacks"][a]["points"] if same(row["eps"], p["eps"]))
     assert same(row["accuracy"], p["accuracy"])
     n += 1

@@ -291,7 +291,9 @@ static int run_rows(const job *jb, size_t n, double sums[2]) {
       double a, b;
       int code = one_row(jb, r, &a, &b);
       if (code) {
-#pragma omp critical(lsp_soft_bad)
+        /* unnamed: a named critical section is a global symbol
+         * (.gomp_critical_user_<name>) that liblsprobe.so would export */
+#pragma omp critical
         if (r < first_bad) {
           first_bad = r;
           bad_code = code;

@@ -35,6 +35,9 @@
 #include <stdint.h>
 
 #include "core/loss/lsp_loss.h"
+/* lsp_model (opaque there), lsp_model_load and lsp_model_free are public
+ * API. */
+#include "lsprobe/model.h"
 
 /* One example's tensor shape: channels, height, width. */
 typedef struct {
@@ -139,7 +142,7 @@ typedef struct {
   int unknown_fields;  /* fields this build does not know (never equal)    */
 } lsp_model_meta;
 
-typedef struct {
+typedef struct lsp_model {
   size_t nnodes;
   lsp_node *nodes; /* owned, topological order; the last is the head */
   int features;    /* node whose output is the penultimate features:
