@@ -9,7 +9,7 @@
 #   (p_y rounds to 1) and its FGSM accuracy drifts by more than that, so this
 #   can tell lsprobe's gradient from PyTorch's float32 one;
 # - `--features` on an ONNX node, the transfer source, `clusters --model`,
-#   a distillation teacher;
+#   a distillation teacher, autoattack on an exported model;
 # - `export`: an lsprobe LeNet-5 (with input normalization) and the PyTorch
 #   model written as ONNX pass onnx.checker (full check) and read back give
 #   byte-identical logits; a failed export leaves an earlier file alone.
@@ -108,6 +108,21 @@ for pair in "lenet.lspm lenet.onnx" "$L/model.onnx torch_again.onnx"; do
     cmp -s "$SCR/da/logits.npy" "$SCR/db/logits.npy" && cmp -s "$SCR/da/features.npy" "$SCR/db/features.npy" &&
     ok "$(basename "$a") and its export: byte-identical logits and features" || bad "$(basename "$a"): the export computes other numbers"
 done
+# autoattack (APGD-CE, APGD-T, Square) through an ONNX file: the same numbers as
+# on the .lspm it was exported from (same seed), and no more robust than FGSM
+AA=(--data fashion-mnist --attack autoattack --limit 60 --eps 0,0.05 --steps 10 --targets 2 --queries 100 --threads 1 --json)
+expect_exit 0 "autoattack on an lsprobe LeNet-5" "$LSP" attack --model "$SCR/lenet.lspm" "${AA[@]}"
+cp "$SCR/out" "$SCR/aa_lspm.json"
+expect_exit 0 "autoattack on its ONNX export" "$LSP" attack --model "$SCR/lenet.onnx" "${AA[@]}"
+cp "$SCR/out" "$SCR/aa_onnx.json"
+expect_exit 0 "FGSM on the ONNX export" "$LSP" attack --model "$SCR/lenet.onnx" --data fashion-mnist --limit 60 --eps 0,0.05 --threads 1 --json
+"$PY" - "$SCR/aa_lspm.json" "$SCR/aa_onnx.json" "$SCR/out" <<'PY' && ok "autoattack on the ONNX export = on the .lspm, <= FGSM" || bad "autoattack through ONNX differs"
+import json, sys
+a, b, f = (json.load(open(p)) for p in sys.argv[1:])
+print([(p["eps"], p["accuracy"], p["stages"]) for p in b["points"]])
+assert a["points"] == b["points"] and a["clean_accuracy"] == b["clean_accuracy"] > 0.1
+assert b["points"][1]["accuracy"] <= f["points"][1]["accuracy"]
+PY
 printf 'earlier' >"$SCR/keep.onnx"
 expect_exit 1 "export a model that does not load" "$LSP" export --model "$DATA/onnx_cases/conv_gap.onnx" --out "$SCR/keep.onnx"
 [ "$(cat "$SCR/keep.onnx")" = earlier ] && ok "a failed export leaves the earlier file" || bad "the earlier file changed"
