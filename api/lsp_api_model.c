@@ -106,6 +106,9 @@ static int eval_json(const lsp_model *m, const float *z, const float *f,
   lsp_model_describe(m, arch, sizeof arch);
   lsp_json_key_str(j, "arch", arch);
   lsp_json_key_int(j, "n", (long long)n);
+  lsp_json_key_str(j, "features",
+                   m->features < 0 ? "input" : m->nodes[m->features].name);
+  lsp_json_key_int(j, "feature_dim", (long long)h);
   if (m->meta.trained) {
     lsp_json_key_num(j, "smoothing", m->meta.smoothing.eps);
     lsp_json_key_str(j, "convention",

@@ -534,8 +534,16 @@ static int lower(lctx *c) {
       return lsp_fail_prefix(st, c->path);
     memset(&c->src[c->m->nnodes - 1], 0, sizeof *c->src);
   } else {
-    const lsp_onnx_node *on = &om->nodes[producer(c, om->output)];
-    if (c->m->nodes[out].op != LSP_OP_DENSE || out + 1 != (int)c->m->nnodes)
+    long po = producer(c, om->output);
+    if (po < 0) /* the ops before it computed nothing lsprobe keeps */
+      return lsp_fail(LSP_EDATA,
+                      "%s: the graph output '%s' is the graph input; lsprobe "
+                      "needs a classifier whose output is the logits of a "
+                      "Gemm or MatMul (with its bias)",
+                      c->path, om->output);
+    const lsp_onnx_node *on = &om->nodes[po];
+    if (out < 0 || c->m->nodes[out].op != LSP_OP_DENSE ||
+        out + 1 != (int)c->m->nnodes)
       return nfail(c, on,
                    "the graph output '%s' comes from this %s; lsprobe needs a "
                    "classifier whose output is the logits of a Gemm or "
