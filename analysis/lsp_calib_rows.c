@@ -15,17 +15,6 @@
 #include "analysis/lsp_calib_impl.h"
 #include "core/base/lsp_error.h"
 
-struct lsp_calib_rows {
-  size_t n, k;
-  int32_t *y;       /* [n] labels                                   */
-  double *conf;     /* [n] top-label confidence                     */
-  uint8_t *correct; /* [n] 1 if argmax p = y                        */
-  double *nll;      /* [n] -log p_y (+inf when p_y = 0)             */
-  double *brier;    /* [n] Σ_k (p_k - 1[k=y])²                      */
-  double *prob;     /* [n*k] probabilities                          */
-  size_t *order;    /* [n] rows sorted by confidence (stable)       */
-};
-
 void lsp_calib_rows_free(lsp_calib_rows *r) {
   if (!r) return;
   free(r->y);
@@ -175,6 +164,43 @@ int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n, size_
   return st;
 }
 
+int lsp_calib_rows_from_conf(const double *conf, const uint8_t *correct, size_t n,
+                             const char *path, lsp_calib_rows **out) {
+  *out = NULL;
+  if (n == 0) return lsp_fail(LSP_EDATA, "calibration: no rows (zero examples)");
+  if (!conf || !correct) return lsp_fail(LSP_EINVAL, "calibration: NULL input");
+  for (size_t i = 0; i < n; i++) {
+    int st = LSP_OK;
+    if (!(conf[i] >= 0.0 && conf[i] <= 1.0))
+      st = lsp_fail(LSP_EDATA, "row %zu: confidence %g outside [0, 1]", i, conf[i]);
+    else if (correct[i] > 1)
+      st = lsp_fail(LSP_EDATA, "row %zu: correct must be 0 or 1 (got %d)", i, (int)correct[i]);
+    if (st) {
+      if (path) lsp_fail_prefix(st, path);
+      return st;
+    }
+  }
+  lsp_calib_rows *r = calloc(1, sizeof *r);
+  if (!r) return lsp_fail(LSP_ENOMEM, "out of memory for the calibration table");
+  r->n = n;
+  r->conf = malloc(n * sizeof *r->conf);
+  r->correct = malloc(n * sizeof *r->correct);
+  r->order = malloc(n * sizeof *r->order);
+  if (!r->conf || !r->correct || !r->order) {
+    lsp_calib_rows_free(r);
+    return lsp_fail(LSP_ENOMEM, "out of memory for the calibration table (%zu rows)", n);
+  }
+  memcpy(r->conf, conf, n * sizeof *conf);
+  memcpy(r->correct, correct, n * sizeof *correct);
+  int st = rows_sort(r);
+  if (st) {
+    lsp_calib_rows_free(r);
+    return st;
+  }
+  *out = r;
+  return LSP_OK;
+}
+
 /* Weighted sums into `a` (reset first); w == NULL means weight 1 each. */
 static void rows_accumulate(const lsp_calib_rows *r, const uint32_t *w, lsp_calib_acc *a) {
   lsp_calib_acc_reset(a);
@@ -188,6 +214,9 @@ static void rows_accumulate(const lsp_calib_rows *r, const uint32_t *w, lsp_cali
     a->correct[b] += wi * r->correct[i];
     a->n_correct += wi * r->correct[i];
     lsp_calib_fix_add(&a->conf[b], lsp_calib_fix_bits(r->conf[i], &ovf) * wi, &ovf);
+    lsp_calib_mesh_add(a, r->conf[i], wi, wi * r->correct[i], &ovf);
+    a->n += wi;
+    if (!r->k) continue; /* confidences only */
     if (isfinite(r->nll[i]))
       lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(r->nll[i], &ovf) * wi, &ovf);
     else
@@ -200,45 +229,46 @@ static void rows_accumulate(const lsp_calib_rows *r, const uint32_t *w, lsp_cali
       a->cw_pos[cb] += j == (size_t)r->y[i] ? wi : 0;
       lsp_calib_fix_add(&a->cw_sum[cb], lsp_calib_fix_bits(p[j], &ovf) * wi, &ovf);
     }
-    a->n += wi;
   }
   a->overflow |= ovf;
 }
 
 /* ACE over equal-mass bins of the (weighted) rows in confidence order: bin m
  * holds W/M rows, the first W mod M bins one more; a row drawn several times
- * may straddle a bin edge. Per-bin count/conf/acc go to the optional arrays. */
-static double rows_ace(const lsp_calib_rows *r, const uint32_t *w, int bins,
-                       uint64_t *cnt_out, double *conf_out, double *acc_out) {
+ * may straddle a bin edge (kcor: each copy counts kcor[i]/w[i] correct).
+ * Per-bin count/conf/acc go to the optional arrays. */
+double lsp_calib_rows_ace(const lsp_calib_rows *r, const uint32_t *w, const uint32_t *kcor,
+                          int bins, uint64_t *cnt_out, double *conf_out, double *acc_out) {
   uint64_t total = 0;
   for (size_t i = 0; i < r->n; i++) total += w ? w[i] : 1;
   uint64_t base = total / (uint64_t)bins, extra = total % (uint64_t)bins;
-  double ace = 0.0, csum = 0.0;
-  uint64_t cnt = 0, ncor = 0;
+  double ace = 0.0, csum = 0.0, ncor = 0.0;
+  uint64_t cnt = 0;
   int m = 0;
   uint64_t cap = base + (extra > 0);
   for (size_t s = 0; s < r->n && m < bins; s++) {
     size_t i = r->order[s];
     uint64_t wi = w ? w[i] : 1;
+    double share = kcor ? (wi ? (double)kcor[i] / (double)wi : 0.0) : (double)r->correct[i];
     while (wi > 0 && m < bins) {
       uint64_t t = cap - cnt < wi ? cap - cnt : wi;
       cnt += t;
-      ncor += t * r->correct[i];
+      ncor += (double)t * share;
       csum += (double)t * r->conf[i];
       wi -= t;
       while (cnt == cap && m < bins) { /* close bin m (empty bins when W < M) */
         if (cnt > 0) {
-          double conf = csum / (double)cnt, acc = (double)ncor / (double)cnt;
+          double conf = csum / (double)cnt, acc = ncor / (double)cnt;
           ace += (double)cnt / (double)total * fabs(acc - conf);
         }
         if (cnt_out) {
           cnt_out[m] = cnt;
           conf_out[m] = cnt ? csum / (double)cnt : NAN;
-          acc_out[m] = cnt ? (double)ncor / (double)cnt : NAN;
+          acc_out[m] = cnt ? ncor / (double)cnt : NAN;
         }
         m++;
-        cnt = ncor = 0;
-        csum = 0.0;
+        cnt = 0;
+        csum = ncor = 0.0;
         cap = base + ((uint64_t)m < extra);
       }
     }
@@ -260,17 +290,30 @@ int lsp_calib_rows_score(const lsp_calib_rows *r, const lsp_calib_opts *o,
   if (st) return st;
   if (!r) return lsp_fail(LSP_EINVAL, "calibration: NULL table");
   lsp_calib_acc *a = lsp_calib_acc_alloc(o->bins, r->k, o->edges, LSP_CALIB_FULL);
-  if (!a) return LSP_ENOMEM;
+  double *work = malloc(3 * (r->n + 1) * sizeof *work);
+  if (!a || !work) {
+    lsp_calib_acc_free(a);
+    free(work);
+    return lsp_fail(LSP_ENOMEM, "out of memory for scoring %zu rows", r->n);
+  }
+  a->smece_sigma = o->smece_sigma;
   rows_accumulate(r, NULL, a);
   st = lsp_calib_acc_finalize(a, res);
   lsp_calib_acc_free(a);
-  if (st) return st;
+  if (st) {
+    free(work);
+    return st;
+  }
   res->binning = o->binning;
   res->value[LSP_CALIB_ACE] =
       o->binning == LSP_CALIB_BINNING_MASS
-          ? rows_ace(r, NULL, o->bins, res->bin_count, res->bin_conf, res->bin_acc)
-          : rows_ace(r, NULL, o->bins, NULL, NULL, NULL);
+          ? lsp_calib_rows_ace(r, NULL, NULL, o->bins, res->bin_count, res->bin_conf, res->bin_acc)
+          : lsp_calib_rows_ace(r, NULL, NULL, o->bins, NULL, NULL, NULL);
   res->has[LSP_CALIB_ACE] = 1;
+  res->value[LSP_CALIB_ECE_SWEEP] =
+      lsp_calib_sweep(r->n, r->order, r->conf, NULL, r->correct, NULL, work, &res->sweep_bins);
+  res->has[LSP_CALIB_ECE_SWEEP] = 1;
+  free(work);
   return LSP_OK;
 }
 
@@ -290,12 +333,42 @@ static void draw_counts(gsl_rng *g, uint64_t seed, int b, size_t n, uint32_t *w)
   for (size_t i = 0; i < n; i++) w[gsl_rng_uniform_int(g, (unsigned long)n)]++;
 }
 
+/* Per-thread scratch of a resample's metrics. */
+typedef struct {
+  lsp_calib_acc *acc;
+  lsp_calib_scratch *sc;
+  double *work; /* [3(n + 1)] ECE-sweep's prefix sums */
+} rows_ws;
+
+static void rows_ws_free(rows_ws *ws) {
+  lsp_calib_acc_free(ws->acc);
+  lsp_calib_scratch_free(ws->sc);
+  free(ws->work);
+  memset(ws, 0, sizeof *ws);
+}
+
+static int rows_ws_alloc(const lsp_calib_rows *r, const lsp_calib_opts *o, double hint,
+                         rows_ws *ws) {
+  ws->acc = lsp_calib_acc_alloc(o->bins, r->k, o->edges, LSP_CALIB_FULL);
+  ws->sc = lsp_calib_scratch_alloc();
+  ws->work = malloc(3 * (r->n + 1) * sizeof *ws->work);
+  if (!ws->acc || !ws->sc || !ws->work) {
+    rows_ws_free(ws);
+    return 0;
+  }
+  ws->acc->smece_sigma = o->smece_sigma;
+  ws->sc->hint = hint;
+  return 1;
+}
+
 static void metrics_weighted(const lsp_calib_rows *r, const uint32_t *w, int bins,
-                             lsp_calib_acc *a, double *v) {
+                             rows_ws *ws, double *v) {
   int has[LSP_CALIB_NMETRIC];
-  rows_accumulate(r, w, a);
-  lsp_calib_metrics_from_acc(a, v, has);
-  v[LSP_CALIB_ACE] = rows_ace(r, w, bins, NULL, NULL, NULL);
+  rows_accumulate(r, w, ws->acc);
+  lsp_calib_metrics_from_acc(ws->acc, v, has, ws->sc);
+  v[LSP_CALIB_ACE] = lsp_calib_rows_ace(r, w, NULL, bins, NULL, NULL, NULL);
+  v[LSP_CALIB_ECE_SWEEP] =
+      lsp_calib_sweep(r->n, r->order, r->conf, w, r->correct, NULL, ws->work, NULL);
 }
 
 /* Linear-interpolation percentile of sorted v[0..n-1] (NumPy's default). */
@@ -312,11 +385,22 @@ static int cmp_double(const void *pa, const void *pb) {
   return (a > b) - (a < b);
 }
 
+/* NaN last, so the finite values of a column come first. */
+static int cmp_nan_last(const void *pa, const void *pb) {
+  double a = *(const double *)pa, b = *(const double *)pb;
+  if (isnan(a) || isnan(b)) return isnan(a) - isnan(b);
+  return (a > b) - (a < b);
+}
+
 /* Runs B resamples of a (and b when paired: the difference a - b), filling
- * lo/hi per metric. */
+ * lo/hi per metric. hint_a/hint_b: the full samples' σ* (lsp_smece_fit).
+ * curve_sigma > 0 (unpaired only): also the smoothed reliability curve of
+ * each resample at that σ, its band into clo/chi (NaN where fewer than
+ * half the resamples have data nearby). */
 static int boot_run(const lsp_calib_rows *ra, const lsp_calib_rows *rb,
-                    const lsp_calib_opts *o, const lsp_calib_boot *boot,
-                    double *lo, double *hi) {
+                    const lsp_calib_opts *o, const lsp_calib_boot *boot, double hint_a,
+                    double hint_b, double *lo, double *hi, double curve_sigma, double *clo,
+                    double *chi) {
   int st = check_opts(o);
   if (st) return st;
   if (!ra || !boot) return lsp_fail(LSP_EINVAL, "bootstrap: NULL argument");
@@ -325,9 +409,10 @@ static int boot_run(const lsp_calib_rows *ra, const lsp_calib_rows *rb,
   if (ra->n > 0xffffffffUL)
     return lsp_fail(LSP_EINVAL, "bootstrap: at most 2^32 - 1 rows (got %zu)", ra->n);
   const int B = boot->resamples, M = LSP_CALIB_NMETRIC;
+  const int P = (!rb && curve_sigma > 0.0) ? LSP_SMECE_CURVE_PTS : 0, S = M + P;
   int nt = boot->threads > 1 ? boot->threads : 1;
   if (nt > B) nt = B;
-  double *vals = malloc((size_t)B * M * sizeof *vals);
+  double *vals = malloc((size_t)B * S * sizeof *vals);
   double *col = malloc((size_t)B * sizeof *col);
   int fail = 0;
   if (!vals || !col) fail = 1;
@@ -336,10 +421,10 @@ static int boot_run(const lsp_calib_rows *ra, const lsp_calib_rows *rb,
   {
     /* per-thread workspace: counts, accumulators, one generator */
     uint32_t *w = malloc(ra->n * sizeof *w);
-    lsp_calib_acc *aa = lsp_calib_acc_alloc(o->bins, ra->k, o->edges, LSP_CALIB_FULL);
-    lsp_calib_acc *ab = rb ? lsp_calib_acc_alloc(o->bins, rb->k, o->edges, LSP_CALIB_FULL) : NULL;
+    rows_ws aa = {0}, ab = {0};
+    int oka = rows_ws_alloc(ra, o, hint_a, &aa), okb = !rb || rows_ws_alloc(rb, o, hint_b, &ab);
     gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
-    int ready = w && aa && (!rb || ab) && g;
+    int ready = w && oka && okb && g;
     /* every thread reaches the worksharing loop, ready or not */
 #pragma omp for schedule(static)
     for (int b = 0; b < B; b++) {
@@ -349,24 +434,37 @@ static int boot_run(const lsp_calib_rows *ra, const lsp_calib_rows *rb,
         continue;
       }
       draw_counts(g, boot->seed, b, ra->n, w);
-      metrics_weighted(ra, w, o->bins, aa, va);
-      if (rb) metrics_weighted(rb, w, o->bins, ab, vb);
-      for (int m = 0; m < M; m++) vals[(size_t)b * M + m] = rb ? va[m] - vb[m] : va[m];
+      metrics_weighted(ra, w, o->bins, &aa, va);
+      if (rb) metrics_weighted(rb, w, o->bins, &ab, vb);
+      double *vb_out = vals + (size_t)b * S;
+      for (int m = 0; m < M; m++) vb_out[m] = rb ? va[m] - vb[m] : va[m];
+      if (P) {
+        lsp_calib_mesh_doubles(aa.acc, aa.sc->m0, aa.sc->m1, aa.sc->m2);
+        lsp_smece_curve(aa.sc->ws, aa.sc->m1, aa.sc->m2, curve_sigma, P, vb_out + M, NULL);
+      }
     }
     free(w);
-    lsp_calib_acc_free(aa);
-    lsp_calib_acc_free(ab);
+    rows_ws_free(&aa);
+    rows_ws_free(&ab);
     gsl_rng_free(g);
   }
   }
   if (fail) {
     st = lsp_fail(LSP_ENOMEM, "out of memory for the bootstrap (%zu rows)", ra->n);
   } else {
-    for (int m = 0; m < M; m++) {
-      for (int b = 0; b < B; b++) col[b] = vals[(size_t)b * M + m];
-      qsort(col, (size_t)B, sizeof *col, cmp_double);
-      lo[m] = percentile(col, (size_t)B, 0.025);
-      hi[m] = percentile(col, (size_t)B, 0.975);
+    for (int m = 0; m < S; m++) {
+      for (int b = 0; b < B; b++) col[b] = vals[(size_t)b * S + m];
+      qsort(col, (size_t)B, sizeof *col, m < M ? cmp_double : cmp_nan_last);
+      size_t nf = (size_t)B;
+      if (m >= M)
+        while (nf > 0 && isnan(col[nf - 1])) nf--;
+      double l = NAN, h = NAN;
+      if (2 * nf >= (size_t)B && nf > 0) {
+        l = percentile(col, nf, 0.025);
+        h = percentile(col, nf, 0.975);
+      }
+      if (m < M) lo[m] = l, hi[m] = h;
+      else clo[m - M] = l, chi[m - M] = h;
     }
   }
   free(vals);
@@ -376,8 +474,16 @@ static int boot_run(const lsp_calib_rows *ra, const lsp_calib_rows *rb,
 
 int lsp_calib_bootstrap(const lsp_calib_rows *r, const lsp_calib_opts *o,
                         const lsp_calib_boot *boot, lsp_calib_result *res) {
-  int st = boot_run(r, NULL, o, boot, res->ci_lo, res->ci_hi);
+  int curve = res->smooth_lo != NULL;
+  int st = boot_run(r, NULL, o, boot, res->value[LSP_CALIB_SMECE_SIGMA], 0.0, res->pct_lo,
+                    res->pct_hi, curve ? res->value[LSP_CALIB_SMECE_SIGMA] : 0.0,
+                    res->smooth_lo, res->smooth_hi);
   if (st) return st;
+  memcpy(res->ci_lo, res->pct_lo, sizeof res->ci_lo);
+  memcpy(res->ci_hi, res->pct_hi, sizeof res->ci_hi);
+  res->ci = boot->ci;
+  if (boot->ci == LSP_CALIB_CI_INVERSION && (st = lsp_calib_ti_intervals(r, o, boot, res)))
+    return st;
   res->has_ci = 1;
   res->resamples = boot->resamples;
   res->seed = boot->seed;
@@ -389,7 +495,7 @@ int lsp_calib_paired_bootstrap(const lsp_calib_rows *a, const lsp_calib_rows *b,
                                double diff[LSP_CALIB_NMETRIC], double lo[LSP_CALIB_NMETRIC],
                                double hi[LSP_CALIB_NMETRIC]) {
   if (!a || !b) return lsp_fail(LSP_EINVAL, "paired bootstrap: NULL table");
-  if (a->n != b->n || memcmp(a->y, b->y, a->n * sizeof *a->y) != 0)
+  if (a->n != b->n || !a->y != !b->y || (a->y && memcmp(a->y, b->y, a->n * sizeof *a->y)))
     return lsp_fail(LSP_EDATA, "paired bootstrap: the two models were not scored on the "
                                "same examples (rows or labels differ)");
   lsp_calib_result ra, rb;
@@ -400,7 +506,8 @@ int lsp_calib_paired_bootstrap(const lsp_calib_rows *a, const lsp_calib_rows *b,
     return st;
   }
   for (int m = 0; m < LSP_CALIB_NMETRIC; m++) diff[m] = ra.value[m] - rb.value[m];
+  double hint_a = ra.value[LSP_CALIB_SMECE_SIGMA], hint_b = rb.value[LSP_CALIB_SMECE_SIGMA];
   lsp_calib_result_release(&ra);
   lsp_calib_result_release(&rb);
-  return boot_run(a, b, o, boot, lo, hi);
+  return boot_run(a, b, o, boot, hint_a, hint_b, lo, hi, 0.0, NULL, NULL);
 }
