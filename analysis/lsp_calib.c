@@ -178,9 +178,23 @@ typedef struct {
   double what; /* the offending value or row sum */
 } bad_row;
 
+/* The input matrix: float32 or float64 values, read as doubles. Converting
+ * a float to double is exact, so one body serves both: float64 input is
+ * never rounded through float32 (0.2 stays 0.2 and lands on its bin edge).
+ * The bodies below are inlined into a float and a double instance each. */
+typedef struct {
+  const float *f;
+  const double *d; /* non-NULL for float64 input */
+} mat;
+
+static inline __attribute__((always_inline)) double at(mat x, size_t i) {
+  return x.d ? x.d[i] : (double)x.f[i];
+}
+
 /* Probabilities, rows [i0, i1). Sums go to `a` (private to the caller). */
-static void probs_range(lsp_calib_acc *a, const float *p, const int32_t *y,
-                        size_t i0, size_t i1, size_t row0, bad_row *bad) {
+static inline __attribute__((always_inline)) void probs_body(
+    lsp_calib_acc *a, mat p, const int32_t *y, size_t i0, size_t i1, size_t row0,
+    bad_row *bad) {
   const size_t k = a->k;
   const int bins = a->bins;
   const lsp_calib_edges edges = a->edges;
@@ -188,35 +202,36 @@ static void probs_range(lsp_calib_acc *a, const float *p, const int32_t *y,
   int ovf = 0;
   uint64_t ncorrect = 0;
   for (size_t i = i0; i < i1; i++) {
-    const float *r = p + i * k;
+    const size_t r = i * k;
     uint32_t yi = (uint32_t)y[i];
     if (yi >= k) {
       *bad = (bad_row){row0 + i, BAD_LABEL, (double)y[i]};
       break;
     }
     /* max/argmax (first maximum wins), range check and row sum in one sweep */
-    float mx = r[0];
+    double mx = at(p, r);
     size_t am = 0;
     int inrange = 1;
     double s = 0.0;
     for (size_t j = 0; j < k; j++) {
-      float v = r[j];
-      inrange &= (v >= 0.0f) & (v <= 1.0f);
-      s += (double)v;
+      double v = at(p, r + j);
+      inrange &= (v >= 0.0) & (v <= 1.0);
+      s += v;
       am = v > mx ? j : am;
       mx = v > mx ? v : mx;
     }
     if (!inrange) {
       size_t j = 0;
-      while (r[j] >= 0.0f && r[j] <= 1.0f) j++;
-      *bad = (bad_row){row0 + i, isfinite(r[j]) ? BAD_VALUE : BAD_NONFINITE, (double)r[j]};
+      while (at(p, r + j) >= 0.0 && at(p, r + j) <= 1.0) j++;
+      double v = at(p, r + j);
+      *bad = (bad_row){row0 + i, isfinite(v) ? BAD_VALUE : BAD_NONFINITE, v};
       break;
     }
     if (fabs(s - 1.0) > 1e-3) {
       *bad = (bad_row){row0 + i, BAD_SUM, s};
       break;
     }
-    double c = (double)mx;
+    double c = mx;
     int b = lsp_calib_bin(c, bins, edges);
     uint64_t ok = am == yi;
     a->count[b]++;
@@ -225,13 +240,13 @@ static void probs_range(lsp_calib_acc *a, const float *p, const int32_t *y,
     lsp_calib_fix_add(&a->conf[b], lsp_calib_fix_bits(c, &ovf), &ovf);
     if (!full) continue;
     lsp_calib_mesh_add(a, c, 1, ok, &ovf);
-    double py = (double)r[yi], br = 0.0;
+    double py = at(p, r + yi), br = 0.0;
     if (py > 0.0)
       lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(-log(py), &ovf), &ovf);
     else
       a->n_nll_inf++;
     for (size_t j = 0; j < k; j++) {
-      double v = (double)r[j], t = j == yi ? 1.0 : 0.0;
+      double v = at(p, r + j), t = j == yi ? 1.0 : 0.0;
       br += (v - t) * (v - t);
       size_t cb = j * (size_t)bins + (size_t)lsp_calib_bin(v, bins, edges);
       a->cw_count[cb]++;
@@ -245,39 +260,43 @@ static void probs_range(lsp_calib_acc *a, const float *p, const int32_t *y,
   a->overflow |= ovf;
 }
 
-/* Logits scaled by inv_t, rows [i0, i1); `w` holds k doubles. */
-static void logits_range(lsp_calib_acc *a, const float *z, const int32_t *y,
-                         size_t i0, size_t i1, size_t row0, double inv_t,
-                         double *w, bad_row *bad) {
+/* Logits scaled by inv_t, rows [i0, i1); `w` holds k doubles. Every class
+ * probability is exp(w_j)/s with w_j = (z_j - max)·inv_t, so the top class
+ * gets exactly 1/s, the top-label confidence: a row of ties gives every
+ * class the same probability as the confidence, in the same bin. */
+static inline __attribute__((always_inline)) void logits_body(
+    lsp_calib_acc *a, mat z, const int32_t *y, size_t i0, size_t i1, size_t row0,
+    double inv_t, double *w, bad_row *bad) {
   const size_t k = a->k;
   const int bins = a->bins;
   const lsp_calib_edges edges = a->edges;
   const int full = a->what == LSP_CALIB_FULL;
   int ovf = 0;
   for (size_t i = i0; i < i1; i++) {
-    const float *r = z + i * k;
+    const size_t r = i * k;
     uint32_t yi = (uint32_t)y[i];
     if (yi >= k) {
       *bad = (bad_row){row0 + i, BAD_LABEL, (double)y[i]};
       break;
     }
-    float mx = r[0];
+    double mx = at(z, r);
     size_t am = 0;
     int fin = 1;
     for (size_t j = 0; j < k; j++) {
-      fin &= isfinite(r[j]) != 0;
-      am = r[j] > mx ? j : am;
-      mx = r[j] > mx ? r[j] : mx;
+      double v = at(z, r + j);
+      fin &= isfinite(v) != 0;
+      am = v > mx ? j : am;
+      mx = v > mx ? v : mx;
     }
     if (!fin) {
       size_t j = 0;
-      while (isfinite(r[j])) j++;
-      *bad = (bad_row){row0 + i, BAD_NONFINITE, (double)r[j]};
+      while (isfinite(at(z, r + j))) j++;
+      *bad = (bad_row){row0 + i, BAD_NONFINITE, at(z, r + j)};
       break;
     }
     double s = 0.0;
     for (size_t j = 0; j < k; j++) {
-      w[j] = ((double)r[j] - (double)mx) * inv_t; /* <= 0 */
+      w[j] = (at(z, r + j) - mx) * inv_t; /* <= 0 */
       s += exp(w[j]);
     }
     double c = 1.0 / s; /* p at the argmax: exp(0)/s */
@@ -289,10 +308,10 @@ static void logits_range(lsp_calib_acc *a, const float *z, const int32_t *y,
     lsp_calib_fix_add(&a->conf[b], lsp_calib_fix_bits(c, &ovf), &ovf);
     if (!full) continue;
     lsp_calib_mesh_add(a, c, 1, ok, &ovf);
-    double ls = log(s), br = 0.0;
-    lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(ls - w[yi], &ovf), &ovf);
+    double br = 0.0;
+    lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(log(s) - w[yi], &ovf), &ovf);
     for (size_t j = 0; j < k; j++) {
-      double v = exp(w[j] - ls), t = j == yi ? 1.0 : 0.0;
+      double v = exp(w[j]) / s, t = j == yi ? 1.0 : 0.0;
       br += (v - t) * (v - t);
       size_t cb = j * (size_t)bins + (size_t)lsp_calib_bin(v, bins, edges);
       a->cw_count[cb]++;
@@ -303,6 +322,22 @@ static void logits_range(lsp_calib_acc *a, const float *z, const int32_t *y,
   }
   a->n += i1 - i0;
   a->overflow |= ovf;
+}
+
+static void probs_range(lsp_calib_acc *a, mat p, const int32_t *y, size_t i0, size_t i1,
+                        size_t row0, bad_row *bad) {
+  if (p.d)
+    probs_body(a, (mat){NULL, p.d}, y, i0, i1, row0, bad);
+  else
+    probs_body(a, (mat){p.f, NULL}, y, i0, i1, row0, bad);
+}
+
+static void logits_range(lsp_calib_acc *a, mat z, const int32_t *y, size_t i0, size_t i1,
+                         size_t row0, double inv_t, double *w, bad_row *bad) {
+  if (z.d)
+    logits_body(a, (mat){NULL, z.d}, y, i0, i1, row0, inv_t, w, bad);
+  else
+    logits_body(a, (mat){z.f, NULL}, y, i0, i1, row0, inv_t, w, bad);
 }
 
 static int report_bad(const bad_row *b, const char *input) {
@@ -321,9 +356,9 @@ static int report_bad(const bad_row *b, const char *input) {
 
 /* Split rows over threads into private accumulators, then merge them into
  * acc only if every range was valid. */
-static int add_rows(lsp_calib_acc *acc, const float *x, const int32_t *y,
-                    size_t n, size_t row0, double inv_t, int threads, int logits) {
-  if (!acc || (n > 0 && (!x || !y)))
+static int add_rows(lsp_calib_acc *acc, mat x, const int32_t *y, size_t n, size_t row0,
+                    double inv_t, int threads, int logits) {
+  if (!acc || (n > 0 && ((!x.f && !x.d) || !y)))
     return lsp_fail(LSP_EINVAL, "calibration: NULL accumulator or input");
   if (acc->k < 2)
     return lsp_fail(LSP_EINVAL, "calibration: need an accumulator with k >= 2 classes");
@@ -350,9 +385,9 @@ static int add_rows(lsp_calib_acc *acc, const float *x, const int32_t *y,
     size_t i0 = n * (size_t)t / (size_t)nt, i1 = n * (size_t)(t + 1) / (size_t)nt;
     if (logits)
       logits_range(part[t], x, y, i0, i1, row0, inv_t, w + (size_t)t * acc->k, &bad[t]);
-    else if (acc->what == LSP_CALIB_TOP && acc->bins <= LSP_CALIB_KERNEL_MAXBINS) {
+    else if (x.f && acc->what == LSP_CALIB_TOP && acc->bins <= LSP_CALIB_KERNEL_MAXBINS) {
       /* fast path; on a rejected row the exact validator finds the reason */
-      if (lsp_calib_top_probs_kernel(part[t], x + i0 * acc->k, y + i0, i1 - i0) < i1 - i0)
+      if (lsp_calib_top_probs_kernel(part[t], x.f + i0 * acc->k, y + i0, i1 - i0) < i1 - i0)
         probs_range(part[t], x, y, i0, i1, row0, &bad[t]);
     } else
       probs_range(part[t], x, y, i0, i1, row0, &bad[t]);
@@ -374,12 +409,22 @@ done:
 
 int lsp_calib_acc_add_probs(lsp_calib_acc *acc, const float *p, const int32_t *y,
                             size_t n, size_t row0, int threads) {
-  return add_rows(acc, p, y, n, row0, 1.0, threads, 0);
+  return add_rows(acc, (mat){p, NULL}, y, n, row0, 1.0, threads, 0);
 }
 
 int lsp_calib_acc_add_logits(lsp_calib_acc *acc, const float *z, const int32_t *y,
                              size_t n, size_t row0, double inv_t, int threads) {
-  return add_rows(acc, z, y, n, row0, inv_t, threads, 1);
+  return add_rows(acc, (mat){z, NULL}, y, n, row0, inv_t, threads, 1);
+}
+
+int lsp_calib_acc_add_probs_f64(lsp_calib_acc *acc, const double *p, const int32_t *y,
+                                size_t n, size_t row0, int threads) {
+  return add_rows(acc, (mat){NULL, p}, y, n, row0, 1.0, threads, 0);
+}
+
+int lsp_calib_acc_add_logits_f64(lsp_calib_acc *acc, const double *z, const int32_t *y,
+                                 size_t n, size_t row0, double inv_t, int threads) {
+  return add_rows(acc, (mat){NULL, z}, y, n, row0, inv_t, threads, 1);
 }
 
 int lsp_calib_acc_add_conf(lsp_calib_acc *acc, const double *conf,

@@ -17,8 +17,14 @@
  *    probabilities) that adds ACE, bootstrap intervals and paired bootstrap.
  *  - lsp_calib_temperature_fit / lsp_calib_evaluate: temperature scaling and
  *    a one-call before/after evaluation for `lsprobe eval`.
- * Inputs are float32 row-major N×K matrices and int32 labels. Every
- * function returns an lsp_status; the reason is in lsp_errmsg(). */
+ * Inputs are row-major N×K matrices, float32 or (the `_f64` functions)
+ * float64, and int32 labels. Float64 values stay in double all the way
+ * through the binning: 0.2 is binned as 0.2, not as float32's 0.2000000030,
+ * which lies in the next bin. Every probability a metric uses is the same
+ * number: from logits, p_k = exp(w_k)/s with w_k = (z_k − max z)/T and
+ * s = Σ exp(w_j), so the top class's p is exactly the top-label confidence
+ * 1/s and tied classes (p = 1/K) share its bin. Every function returns an
+ * lsp_status; the reason is in lsp_errmsg(). */
 #ifndef LSP_CALIB_H
 #define LSP_CALIB_H
 
@@ -160,6 +166,15 @@ int lsp_calib_acc_add_probs(lsp_calib_acc *acc, const float *p,
 int lsp_calib_acc_add_logits(lsp_calib_acc *acc, const float *z,
                              const int32_t *y, size_t n, size_t row0,
                              double inv_t, int threads);
+/* The same for float64 input (n×k doubles), kept in double throughout. The
+ * fast float32 top-label kernel does not apply; results for float64 values
+ * that are exactly floats equal those of the float32 functions. */
+int lsp_calib_acc_add_probs_f64(lsp_calib_acc *acc, const double *p,
+                                const int32_t *y, size_t n, size_t row0,
+                                int threads);
+int lsp_calib_acc_add_logits_f64(lsp_calib_acc *acc, const double *z,
+                                 const int32_t *y, size_t n, size_t row0,
+                                 double inv_t, int threads);
 /* Top-label input given directly: confidence in [0, 1] and correct (0/1).
  * Only the top-label bins and accuracy are defined afterwards. */
 int lsp_calib_acc_add_conf(lsp_calib_acc *acc, const double *conf,
@@ -216,6 +231,13 @@ int lsp_calib_rows_from_probs(const float *p, const int32_t *y, size_t n,
 int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n,
                                size_t k, double inv_t, const char *path,
                                lsp_calib_rows **out);
+/* The same for float64 input, kept in double. */
+int lsp_calib_rows_from_probs_f64(const double *p, const int32_t *y, size_t n,
+                                  size_t k, const char *path,
+                                  lsp_calib_rows **out);
+int lsp_calib_rows_from_logits_f64(const double *z, const int32_t *y, size_t n,
+                                   size_t k, double inv_t, const char *path,
+                                   lsp_calib_rows **out);
 /* A top-label table from confidences conf[i] in [0, 1] and correct[i] in
  * {0, 1} (for predictions scored elsewhere, and the simulation study):
  * the top-label metrics only (no NLL, Brier or classwise ECE). */
@@ -269,6 +291,9 @@ int lsp_calib_paired_bootstrap(const lsp_calib_rows *a,
  * in that range (e.g. every validation prediction correct, so T -> 0). */
 int lsp_calib_temperature_fit(const float *z, const int32_t *y, size_t n,
                               size_t k, double *t_out);
+/* The same for float64 validation logits. */
+int lsp_calib_temperature_fit_f64(const double *z, const int32_t *y, size_t n,
+                                  size_t k, double *t_out);
 
 /* One call for `lsprobe eval`: score test logits (with the optional
  * bootstrap, boot may be NULL), and when validation logits are given

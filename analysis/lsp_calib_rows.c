@@ -6,14 +6,15 @@
  * weighted sum over the original rows, so a resample costs one pass over N
  * rows. Resample b uses its own mt19937 seeded from (seed, b), so results do
  * not depend on which thread ran it. */
-#include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/lsp_boot.h"
 #include "analysis/lsp_calib.h"
 #include "analysis/lsp_calib_impl.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 
 void lsp_calib_rows_free(lsp_calib_rows *r) {
   if (!r) return;
@@ -74,21 +75,38 @@ static int rows_sort(lsp_calib_rows *r) {
   return LSP_OK;
 }
 
+/* The input matrix, float32 or float64, read as doubles (exact for floats). */
+typedef struct {
+  const float *f;
+  const double *d; /* non-NULL for float64 input */
+} mat;
+
+static inline double at(mat x, size_t i) { return x.d ? x.d[i] : (double)x.f[i]; }
+/* Row i's argmax (lowest index on ties) in the row's own precision. */
+static inline size_t argmax_row(mat x, size_t i, size_t k) {
+  return x.d ? lsp_argmax_f64(x.d + i * k, k) : lsp_argmax_f32(x.f + i * k, k);
+}
+
 /* Validation reuses the accumulator's checks and messages (one bin). */
-static int validate(const float *x, const int32_t *y, size_t n, size_t k, double inv_t,
-                    int logits, const char *path) {
-  if (!x || !y) return lsp_fail(LSP_EINVAL, "calibration: NULL input");
+static int validate(mat x, const int32_t *y, size_t n, size_t k, double inv_t, int logits,
+                    const char *path) {
+  if ((!x.f && !x.d) || !y) return lsp_fail(LSP_EINVAL, "calibration: NULL input");
   lsp_calib_acc *a = lsp_calib_acc_alloc(1, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_TOP);
   if (!a) return LSP_ENOMEM;
-  int st = logits ? lsp_calib_acc_add_logits(a, x, y, n, 0, inv_t, 1)
-                  : lsp_calib_acc_add_probs(a, x, y, n, 0, 1);
+  int st;
+  if (x.d)
+    st = logits ? lsp_calib_acc_add_logits_f64(a, x.d, y, n, 0, inv_t, 1)
+                : lsp_calib_acc_add_probs_f64(a, x.d, y, n, 0, 1);
+  else
+    st = logits ? lsp_calib_acc_add_logits(a, x.f, y, n, 0, inv_t, 1)
+                : lsp_calib_acc_add_probs(a, x.f, y, n, 0, 1);
   lsp_calib_acc_free(a);
   if (st && path) lsp_fail_prefix(st, path);
   return st;
 }
 
-int lsp_calib_rows_from_probs(const float *p, const int32_t *y, size_t n, size_t k,
-                              const char *path, lsp_calib_rows **out) {
+static int from_probs(mat p, const int32_t *y, size_t n, size_t k, const char *path,
+                      lsp_calib_rows **out) {
   int st = rows_alloc(n, k, out);
   if (st) return st;
   if ((st = validate(p, y, n, k, 1.0, 0, path))) {
@@ -98,19 +116,16 @@ int lsp_calib_rows_from_probs(const float *p, const int32_t *y, size_t n, size_t
   }
   lsp_calib_rows *r = *out;
   for (size_t i = 0; i < n; i++) {
-    const float *row = p + i * k;
-    size_t yi = (size_t)y[i], am = 0;
-    float mx = row[0];
-    double br = 0.0;
+    size_t yi = (size_t)y[i], am = argmax_row(p, i, k);
+    double mx = at(p, i * k + am), br = 0.0;
     for (size_t j = 0; j < k; j++) {
-      double v = (double)row[j], t = j == yi ? 1.0 : 0.0;
-      if (row[j] > mx) mx = row[j], am = j;
+      double v = at(p, i * k + j), t = j == yi ? 1.0 : 0.0;
       br += (v - t) * (v - t);
       r->prob[i * k + j] = v;
     }
-    double py = (double)row[yi];
+    double py = at(p, i * k + yi);
     r->y[i] = y[i];
-    r->conf[i] = (double)mx;
+    r->conf[i] = mx;
     r->correct[i] = am == yi;
     r->nll[i] = py > 0.0 ? -log(py) : INFINITY;
     r->brier[i] = br;
@@ -122,8 +137,8 @@ int lsp_calib_rows_from_probs(const float *p, const int32_t *y, size_t n, size_t
   return st;
 }
 
-int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n, size_t k,
-                               double inv_t, const char *path, lsp_calib_rows **out) {
+static int from_logits(mat z, const int32_t *y, size_t n, size_t k, double inv_t,
+                       const char *path, lsp_calib_rows **out) {
   int st = rows_alloc(n, k, out);
   if (st) return st;
   if ((st = validate(z, y, n, k, inv_t, 1, path))) {
@@ -133,25 +148,23 @@ int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n, size_
   }
   lsp_calib_rows *r = *out;
   for (size_t i = 0; i < n; i++) {
-    const float *row = z + i * k;
     double *w = r->prob + i * k; /* scaled shifted logits, then probabilities */
-    size_t yi = (size_t)y[i], am = 0;
-    float mx = row[0];
-    for (size_t j = 0; j < k; j++)
-      if (row[j] > mx) mx = row[j], am = j;
-    /* the same expressions as the accumulator's logits kernel */
+    size_t yi = (size_t)y[i], am = argmax_row(z, i, k);
+    double mx = at(z, i * k + am);
+    /* the same expressions as the accumulator's logits kernel: p_j =
+     * exp(w_j)/s, so the top class's p is the confidence 1/s exactly */
     double s = 0.0;
     for (size_t j = 0; j < k; j++) {
-      w[j] = ((double)row[j] - (double)mx) * inv_t;
+      w[j] = (at(z, i * k + j) - mx) * inv_t;
       s += exp(w[j]);
     }
-    double ls = log(s), br = 0.0;
+    double br = 0.0;
     r->y[i] = y[i];
     r->conf[i] = 1.0 / s;
     r->correct[i] = am == yi;
-    r->nll[i] = ls - w[yi];
+    r->nll[i] = log(s) - w[yi];
     for (size_t j = 0; j < k; j++) {
-      double v = exp(w[j] - ls), t = j == yi ? 1.0 : 0.0;
+      double v = exp(w[j]) / s, t = j == yi ? 1.0 : 0.0;
       br += (v - t) * (v - t);
       w[j] = v;
     }
@@ -162,6 +175,26 @@ int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n, size_
     *out = NULL;
   }
   return st;
+}
+
+int lsp_calib_rows_from_probs(const float *p, const int32_t *y, size_t n, size_t k,
+                              const char *path, lsp_calib_rows **out) {
+  return from_probs((mat){p, NULL}, y, n, k, path, out);
+}
+
+int lsp_calib_rows_from_probs_f64(const double *p, const int32_t *y, size_t n, size_t k,
+                                  const char *path, lsp_calib_rows **out) {
+  return from_probs((mat){NULL, p}, y, n, k, path, out);
+}
+
+int lsp_calib_rows_from_logits(const float *z, const int32_t *y, size_t n, size_t k,
+                               double inv_t, const char *path, lsp_calib_rows **out) {
+  return from_logits((mat){z, NULL}, y, n, k, inv_t, path, out);
+}
+
+int lsp_calib_rows_from_logits_f64(const double *z, const int32_t *y, size_t n, size_t k,
+                                   double inv_t, const char *path, lsp_calib_rows **out) {
+  return from_logits((mat){NULL, z}, y, n, k, inv_t, path, out);
 }
 
 int lsp_calib_rows_from_conf(const double *conf, const uint8_t *correct, size_t n,
@@ -319,20 +352,6 @@ int lsp_calib_rows_score(const lsp_calib_rows *r, const lsp_calib_opts *o,
 
 /* ---- bootstrap ---------------------------------------------------------- */
 
-static uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-/* Resample b's row counts: N draws with replacement from its own stream. */
-static void draw_counts(gsl_rng *g, uint64_t seed, int b, size_t n, uint32_t *w) {
-  gsl_rng_set(g, (unsigned long)(splitmix64(seed ^ splitmix64((uint64_t)b)) & 0xffffffffUL));
-  memset(w, 0, n * sizeof *w);
-  for (size_t i = 0; i < n; i++) w[gsl_rng_uniform_int(g, (unsigned long)n)]++;
-}
-
 /* Per-thread scratch of a resample's metrics. */
 typedef struct {
   lsp_calib_acc *acc;
@@ -371,32 +390,58 @@ static void metrics_weighted(const lsp_calib_rows *r, const uint32_t *w, int bin
       lsp_calib_sweep(r->n, r->order, r->conf, w, r->correct, NULL, ws->work, NULL);
 }
 
-/* Linear-interpolation percentile of sorted v[0..n-1] (NumPy's default). */
-static double percentile(const double *v, size_t n, double q) {
-  double h = (double)(n - 1) * q;
-  size_t lo = (size_t)h;
-  double f = h - (double)lo;
-  if (lo + 1 >= n || f == 0.0 || v[lo] == v[lo + 1]) return v[lo];
-  return v[lo] + f * (v[lo + 1] - v[lo]);
+/* The statistic the bootstrap engine (lsp_boot.h) resamples: every metric
+ * of a, or the differences a - b when paired; unpaired, with curve_sigma >
+ * 0, also the smoothed reliability curve at that σ (LSP_SMECE_CURVE_PTS
+ * values after the metrics). hint_a/hint_b: the full samples' σ*, where
+ * the resamples' σ* are sought (lsp_smece_fit). */
+typedef struct {
+  const lsp_calib_rows *ra, *rb; /* rb NULL: unpaired */
+  const lsp_calib_opts *o;
+  double hint_a, hint_b, curve_sigma;
+} boot_ctx;
+
+typedef struct {
+  rows_ws a, b;
+} boot_ws;
+
+static void boot_ws_free(void *p) {
+  boot_ws *ws = p;
+  if (!ws) return;
+  rows_ws_free(&ws->a);
+  rows_ws_free(&ws->b);
+  free(ws);
 }
 
-static int cmp_double(const void *pa, const void *pb) {
-  double a = *(const double *)pa, b = *(const double *)pb;
-  return (a > b) - (a < b);
+static void *boot_ws_alloc(const void *p) {
+  const boot_ctx *c = p;
+  boot_ws *ws = calloc(1, sizeof *ws);
+  if (!ws) return NULL;
+  if (!rows_ws_alloc(c->ra, c->o, c->hint_a, &ws->a) ||
+      (c->rb && !rows_ws_alloc(c->rb, c->o, c->hint_b, &ws->b))) {
+    boot_ws_free(ws);
+    return NULL;
+  }
+  return ws;
 }
 
-/* NaN last, so the finite values of a column come first. */
-static int cmp_nan_last(const void *pa, const void *pb) {
-  double a = *(const double *)pa, b = *(const double *)pb;
-  if (isnan(a) || isnan(b)) return isnan(a) - isnan(b);
-  return (a > b) - (a < b);
+static void boot_stat(const void *p, void *wsp, const uint32_t *w, double *out) {
+  const boot_ctx *c = p;
+  boot_ws *ws = wsp;
+  double va[LSP_CALIB_NMETRIC], vb[LSP_CALIB_NMETRIC];
+  metrics_weighted(c->ra, w, c->o->bins, &ws->a, va);
+  if (c->rb) metrics_weighted(c->rb, w, c->o->bins, &ws->b, vb);
+  for (int m = 0; m < LSP_CALIB_NMETRIC; m++) out[m] = c->rb ? va[m] - vb[m] : va[m];
+  if (!c->rb && c->curve_sigma > 0.0) {
+    lsp_calib_scratch *sc = ws->a.sc;
+    lsp_calib_mesh_doubles(ws->a.acc, sc->m0, sc->m1, sc->m2);
+    lsp_smece_curve(sc->ws, sc->m1, sc->m2, c->curve_sigma, LSP_SMECE_CURVE_PTS,
+                    out + LSP_CALIB_NMETRIC, NULL);
+  }
 }
 
 /* Runs B resamples of a (and b when paired: the difference a - b), filling
- * lo/hi per metric. hint_a/hint_b: the full samples' σ* (lsp_smece_fit).
- * curve_sigma > 0 (unpaired only): also the smoothed reliability curve of
- * each resample at that σ, its band into clo/chi (NaN where fewer than
- * half the resamples have data nearby). */
+ * lo/hi per metric and, when curve_sigma > 0, the curve's band clo/chi. */
 static int boot_run(const lsp_calib_rows *ra, const lsp_calib_rows *rb,
                     const lsp_calib_opts *o, const lsp_calib_boot *boot, double hint_a,
                     double hint_b, double *lo, double *hi, double curve_sigma, double *clo,
@@ -404,72 +449,19 @@ static int boot_run(const lsp_calib_rows *ra, const lsp_calib_rows *rb,
   int st = check_opts(o);
   if (st) return st;
   if (!ra || !boot) return lsp_fail(LSP_EINVAL, "bootstrap: NULL argument");
-  if (boot->resamples < 1)
-    return lsp_fail(LSP_EINVAL, "bootstrap: resamples must be >= 1 (got %d)", boot->resamples);
-  if (ra->n > 0xffffffffUL)
-    return lsp_fail(LSP_EINVAL, "bootstrap: at most 2^32 - 1 rows (got %zu)", ra->n);
-  const int B = boot->resamples, M = LSP_CALIB_NMETRIC;
-  const int P = (!rb && curve_sigma > 0.0) ? LSP_SMECE_CURVE_PTS : 0, S = M + P;
-  int nt = boot->threads > 1 ? boot->threads : 1;
-  if (nt > B) nt = B;
-  double *vals = malloc((size_t)B * S * sizeof *vals);
-  double *col = malloc((size_t)B * sizeof *col);
-  int fail = 0;
-  if (!vals || !col) fail = 1;
-  if (!fail) {
-#pragma omp parallel num_threads(nt) if (nt > 1) reduction(| : fail)
-  {
-    /* per-thread workspace: counts, accumulators, one generator */
-    uint32_t *w = malloc(ra->n * sizeof *w);
-    rows_ws aa = {0}, ab = {0};
-    int oka = rows_ws_alloc(ra, o, hint_a, &aa), okb = !rb || rows_ws_alloc(rb, o, hint_b, &ab);
-    gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
-    int ready = w && oka && okb && g;
-    /* every thread reaches the worksharing loop, ready or not */
-#pragma omp for schedule(static)
-    for (int b = 0; b < B; b++) {
-      double va[LSP_CALIB_NMETRIC], vb[LSP_CALIB_NMETRIC];
-      if (!ready) {
-        fail = 1;
-        continue;
-      }
-      draw_counts(g, boot->seed, b, ra->n, w);
-      metrics_weighted(ra, w, o->bins, &aa, va);
-      if (rb) metrics_weighted(rb, w, o->bins, &ab, vb);
-      double *vb_out = vals + (size_t)b * S;
-      for (int m = 0; m < M; m++) vb_out[m] = rb ? va[m] - vb[m] : va[m];
-      if (P) {
-        lsp_calib_mesh_doubles(aa.acc, aa.sc->m0, aa.sc->m1, aa.sc->m2);
-        lsp_smece_curve(aa.sc->ws, aa.sc->m1, aa.sc->m2, curve_sigma, P, vb_out + M, NULL);
-      }
-    }
-    free(w);
-    rows_ws_free(&aa);
-    rows_ws_free(&ab);
-    gsl_rng_free(g);
+  const size_t M = LSP_CALIB_NMETRIC, P = (!rb && curve_sigma > 0.0) ? LSP_SMECE_CURVE_PTS : 0;
+  double blo[LSP_CALIB_NMETRIC + LSP_SMECE_CURVE_PTS], bhi[LSP_CALIB_NMETRIC + LSP_SMECE_CURVE_PTS];
+  boot_ctx c = {ra, rb, o, hint_a, hint_b, P ? curve_sigma : 0.0};
+  lsp_boot_opts bo = {boot->resamples, boot->seed, boot->threads};
+  lsp_boot_stat stat = {M + P, &c, boot_ws_alloc, boot_ws_free, boot_stat};
+  if ((st = lsp_boot_run(ra->n, &bo, &stat, blo, bhi))) return st;
+  memcpy(lo, blo, M * sizeof *lo);
+  memcpy(hi, bhi, M * sizeof *hi);
+  if (P) {
+    memcpy(clo, blo + M, P * sizeof *clo);
+    memcpy(chi, bhi + M, P * sizeof *chi);
   }
-  }
-  if (fail) {
-    st = lsp_fail(LSP_ENOMEM, "out of memory for the bootstrap (%zu rows)", ra->n);
-  } else {
-    for (int m = 0; m < S; m++) {
-      for (int b = 0; b < B; b++) col[b] = vals[(size_t)b * S + m];
-      qsort(col, (size_t)B, sizeof *col, m < M ? cmp_double : cmp_nan_last);
-      size_t nf = (size_t)B;
-      if (m >= M)
-        while (nf > 0 && isnan(col[nf - 1])) nf--;
-      double l = NAN, h = NAN;
-      if (2 * nf >= (size_t)B && nf > 0) {
-        l = percentile(col, nf, 0.025);
-        h = percentile(col, nf, 0.975);
-      }
-      if (m < M) lo[m] = l, hi[m] = h;
-      else clo[m - M] = l, chi[m - M] = h;
-    }
-  }
-  free(vals);
-  free(col);
-  return st;
+  return LSP_OK;
 }
 
 int lsp_calib_bootstrap(const lsp_calib_rows *r, const lsp_calib_opts *o,

@@ -15,6 +15,7 @@
 #include "analysis/lsp_calib.h"
 #include "analysis/lsp_smece.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 
 #define LIMIT 1000                /* subintervals per adaptive integral */
 #define INV_SQRT_2PI 0.39894228040143267794
@@ -216,13 +217,6 @@ double lsp_sim_target_binned(int e, const lsp_sim_truth *t) {
 
 /* ---- replicates ------------------------------------------------------------ */
 
-static uint64_t mix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 /* Per replicate and estimator: estimate, and the two intervals. */
 typedef struct {
   double v, plo, phi, ilo, ihi;
@@ -230,7 +224,7 @@ typedef struct {
 
 static int one_rep(const lsp_sim_scenario *s, size_t n, const lsp_sim_opts *o, int r,
                    gsl_rng *g, double *c, uint8_t *y, rep_out *out) {
-  uint64_t key = mix64(o->seed ^ mix64((uint64_t)n * 0x100000001b3ULL + (uint64_t)r));
+  uint64_t key = lsp_splitmix64(o->seed ^ lsp_splitmix64((uint64_t)n * 0x100000001b3ULL + (uint64_t)r));
   gsl_rng_set(g, (unsigned long)(key & 0xffffffffUL));
   for (size_t i = 0; i < n; i++) {
     c[i] = gsl_ran_beta(g, s->a, s->b);
@@ -241,7 +235,7 @@ static int one_rep(const lsp_sim_scenario *s, size_t n, const lsp_sim_opts *o, i
   memset(&res, 0, sizeof res);
   lsp_calib_opts co = lsp_calib_opts_default();
   co.bins = o->bins;
-  lsp_calib_boot bo = {o->resamples, mix64(key), 1, LSP_CALIB_CI_INVERSION};
+  lsp_calib_boot bo = {o->resamples, lsp_splitmix64(key), 1, LSP_CALIB_CI_INVERSION};
   int st = lsp_calib_rows_from_conf(c, y, n, NULL, &rows);
   if (!st) st = lsp_calib_rows_score(rows, &co, &res);
   if (!st) st = lsp_calib_bootstrap(rows, &co, &bo, &res);

@@ -15,7 +15,8 @@
 #include "core/base/lsp_error.h"
 
 typedef struct {
-  const float *z;
+  const float *z;  /* float32 logits, or NULL */
+  const double *d; /* float64 logits, or NULL */
   const int32_t *y;
   size_t n, k;
 } temp_data;
@@ -26,29 +27,33 @@ static double nll_at(double u, void *params) {
   const temp_data *d = params;
   double inv_t = exp(-u), sum = 0.0;
   for (size_t i = 0; i < d->n; i++) {
-    const float *r = d->z + i * d->k;
-    float mx = -FLT_MAX;
-    for (size_t j = 0; j < d->k; j++) mx = r[j] > mx ? r[j] : mx;
+    size_t r = i * d->k;
+    double mx = -DBL_MAX;
+    for (size_t j = 0; j < d->k; j++) {
+      double v = d->d ? d->d[r + j] : (double)d->z[r + j];
+      mx = v > mx ? v : mx;
+    }
     double s = 0.0;
-    for (size_t j = 0; j < d->k; j++) s += exp(((double)r[j] - (double)mx) * inv_t);
-    sum += log(s) - ((double)r[d->y[i]] - (double)mx) * inv_t;
+    for (size_t j = 0; j < d->k; j++)
+      s += exp(((d->d ? d->d[r + j] : (double)d->z[r + j]) - mx) * inv_t);
+    double zy = d->d ? d->d[r + (size_t)d->y[i]] : (double)d->z[r + (size_t)d->y[i]];
+    sum += log(s) - (zy - mx) * inv_t;
   }
   return sum / (double)d->n;
 }
 
 #define GRID 49 /* log T from log 1e-3 to log 1e3 in steps of ~0.29 */
 
-int lsp_calib_temperature_fit(const float *z, const int32_t *y, size_t n, size_t k,
-                              double *t_out) {
-  if (!z || !y || !t_out) return lsp_fail(LSP_EINVAL, "temperature: NULL argument");
+static int fit(temp_data d, double *t_out) {
+  if ((!d.z && !d.d) || !d.y || !t_out) return lsp_fail(LSP_EINVAL, "temperature: NULL argument");
   /* validate once (finite logits, labels in range) with the accumulator */
-  lsp_calib_acc *a = lsp_calib_acc_alloc(1, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_TOP);
+  lsp_calib_acc *a = lsp_calib_acc_alloc(1, d.k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_TOP);
   if (!a) return LSP_ENOMEM;
-  int st = n == 0 ? lsp_fail(LSP_EDATA, "temperature: no validation rows")
-                  : lsp_calib_acc_add_logits(a, z, y, n, 0, 1.0, 1);
+  int st = d.n == 0 ? lsp_fail(LSP_EDATA, "temperature: no validation rows")
+           : d.d    ? lsp_calib_acc_add_logits_f64(a, d.d, d.y, d.n, 0, 1.0, 1)
+                    : lsp_calib_acc_add_logits(a, d.z, d.y, d.n, 0, 1.0, 1);
   lsp_calib_acc_free(a);
   if (st) return st;
-  temp_data d = {z, y, n, k};
   const double u0 = log(1e-3), u1 = log(1e3);
   double u[GRID], f[GRID];
   int best = 0;
@@ -71,7 +76,6 @@ int lsp_calib_temperature_fit(const float *z, const int32_t *y, size_t n, size_t
   gsl_function fn = {nll_at, &d};
   gsl_min_fminimizer *m = gsl_min_fminimizer_alloc(gsl_min_fminimizer_brent);
   if (!m) return lsp_fail(LSP_ENOMEM, "temperature: out of memory for the minimizer");
-  gsl_error_handler_t *old = gsl_set_error_handler_off();
   int gs = gsl_min_fminimizer_set_with_values(m, &fn, u[best], f[best], u[best - 1],
                                               f[best - 1], u[best + 1], f[best + 1]);
   for (int it = 0; gs == GSL_SUCCESS && it < 200; it++) {
@@ -81,11 +85,20 @@ int lsp_calib_temperature_fit(const float *z, const int32_t *y, size_t n, size_t
   }
   double ub = gsl_min_fminimizer_x_minimum(m);
   gsl_min_fminimizer_free(m);
-  gsl_set_error_handler(old);
   if (gs != GSL_SUCCESS)
     return lsp_fail(LSP_EDATA, "temperature: Brent minimization failed (%s)", gsl_strerror(gs));
   *t_out = exp(ub);
   return LSP_OK;
+}
+
+int lsp_calib_temperature_fit(const float *z, const int32_t *y, size_t n, size_t k,
+                              double *t_out) {
+  return fit((temp_data){z, NULL, y, n, k}, t_out);
+}
+
+int lsp_calib_temperature_fit_f64(const double *z, const int32_t *y, size_t n, size_t k,
+                                  double *t_out) {
+  return fit((temp_data){NULL, z, y, n, k}, t_out);
 }
 
 static int score_logits(const float *z, const int32_t *y, size_t n, size_t k, double t,

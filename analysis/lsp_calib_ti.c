@@ -30,6 +30,7 @@
 
 #include "analysis/lsp_calib_impl.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 
 /* The metrics inverted, and the target each is compared with. */
 enum { T_L1, T_L2, T_SMECE };
@@ -61,13 +62,6 @@ int lsp_calib_ci_inverted(int m) {
   for (int q = 0; q < NINV; q++)
     if (k_inv[q] == m) return 1;
   return 0;
-}
-
-static uint64_t mix64(uint64_t x) { /* SplitMix64's finalizer */
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
 }
 
 typedef struct {
@@ -142,7 +136,7 @@ static void accumulate(const lsp_calib_rows *r, const uint32_t *w, const uint32_
 static void world_draw(const world *wd, double lam, int b, world_ws *ws, double *out) {
   const lsp_calib_rows *r = wd->r;
   const size_t n = r->n;
-  gsl_rng_set(ws->g, (unsigned long)(mix64(wd->seed ^ mix64((uint64_t)b)) & 0xffffffffUL));
+  gsl_rng_set(ws->g, (unsigned long)(lsp_splitmix64(wd->seed ^ lsp_splitmix64((uint64_t)b)) & 0xffffffffUL));
   memset(ws->w, 0, n * sizeof *ws->w);
   memset(ws->k, 0, n * sizeof *ws->k);
   for (size_t j = 0; j < n; j++) {
@@ -187,11 +181,6 @@ static double world_truth(const world *wd, double lam, int t, lsp_calib_scratch 
   }
   acc /= (double)n;
   return t == T_L1 ? acc : sqrt(acc);
-}
-
-static int cmp_dbl(const void *pa, const void *pb) {
-  double a = *(const double *)pa, b = *(const double *)pb;
-  return (a > b) - (a < b);
 }
 
 /* The q quantile of sorted v[0..n-1] at rank (n + 1)q (Hyndman & Fan's
@@ -284,7 +273,7 @@ int lsp_calib_ti_intervals(const lsp_calib_rows *r, const lsp_calib_opts *o,
     int bracketed = 1;
     for (int q = 0; q < NINV; q++) {
       for (int b = 0; b < B; b++) col[b] = vg[(size_t)b * NINV + q];
-      qsort(col, (size_t)B, sizeof *col, cmp_dbl);
+      qsort(col, (size_t)B, sizeof *col, lsp_cmp_double);
       q_lo[g][q] = quantile(col, (size_t)B, 0.025);
       q_hi[g][q] = quantile(col, (size_t)B, 0.975);
       int seen = 0;

@@ -5,33 +5,20 @@
 #include <stdlib.h>
 
 #include "core/base/lsp_error.h"
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Quantile q of sorted v[0..n): position q·(n−1), linear between neighbours. */
-static double quantile_sorted(const double *v, size_t n, double q) {
-  double pos = q * (double)(n - 1);
-  size_t lo = (size_t)floor(pos);
-  if (lo + 1 >= n) return v[n - 1];
-  double f = pos - (double)lo;
-  return v[lo] + f * (v[lo + 1] - v[lo]);
-}
+#include "core/base/lsp_util.h"
 
 void lsp_dist_summarize(double *v, size_t n, lsp_dist_summary *out) {
   double s = 0.0;
   for (size_t i = 0; i < n; i++) s += v[i];
   out->mean = s / (double)n;
-  qsort(v, n, sizeof *v, cmp_double);
+  qsort(v, n, sizeof *v, lsp_cmp_double);
   out->min = v[0];
   out->max = v[n - 1];
-  out->median = quantile_sorted(v, n, 0.5);
-  out->q05 = quantile_sorted(v, n, 0.05);
-  out->q25 = quantile_sorted(v, n, 0.25);
-  out->q75 = quantile_sorted(v, n, 0.75);
-  out->q95 = quantile_sorted(v, n, 0.95);
+  out->median = lsp_percentile_sorted(v, n, 0.5);
+  out->q05 = lsp_percentile_sorted(v, n, 0.05);
+  out->q25 = lsp_percentile_sorted(v, n, 0.25);
+  out->q75 = lsp_percentile_sorted(v, n, 0.75);
+  out->q95 = lsp_percentile_sorted(v, n, 0.95);
 }
 
 int lsp_logitgap_compute(const float *logits, const int32_t *labels, size_t n,
@@ -107,6 +94,15 @@ done:
   return st;
 }
 
+const char *lsp_logitgap_no_optimum(const lsp_logitgap *g) {
+  if (!g->has_optimal || isfinite(g->optimal_gap)) return NULL;
+  if (g->optimal_gap > 0)
+    return "eps = 0: q is one-hot, the loss keeps falling as the gap grows "
+           "(optimal gap +inf)";
+  return "t2t at eps = 1: q_y = 0, the loss keeps falling as the true logit "
+         "drops below the others (optimal gap -inf)";
+}
+
 static void json_summary(lsp_json *j, const char *key,
                          const lsp_dist_summary *s) {
   lsp_json_key(j, key);
@@ -126,9 +122,11 @@ void lsp_logitgap_json(const lsp_logitgap *g, lsp_json *j) {
   json_summary(j, "logit_gap", &g->gap);
   lsp_json_key(j, "optimal_gap");
   if (g->has_optimal)
-    lsp_json_num(j, g->optimal_gap); /* +inf (eps = 0) is written as null */
+    lsp_json_num(j, g->optimal_gap); /* +-inf is written as null */
   else
     lsp_json_null(j);
+  if (lsp_logitgap_no_optimum(g))
+    lsp_json_key_str(j, "optimal_gap_note", lsp_logitgap_no_optimum(g));
   lsp_json_key(j, "share_above_optimal");
   if (g->has_optimal)
     lsp_json_num(j, g->share_above_optimal);

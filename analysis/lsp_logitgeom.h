@@ -9,7 +9,8 @@
  * quantiles (linear interpolation between order statistics, NumPy's default
  * "linear" method), with min and max. The gap is set against the optimal gap
  * of the smoothing the model was trained with (lsp_ls_optimal_gap: the gap
- * at which the smoothed loss is minimal; +inf for eps = 0). */
+ * at which the smoothed loss is minimal; +inf for eps = 0, -inf for t2t at
+ * eps = 1). */
 #ifndef LSP_LOGITGEOM_H
 #define LSP_LOGITGEOM_H
 
@@ -29,7 +30,8 @@ typedef struct {
   lsp_dist_summary entropy;   /* predictive entropy, nats                     */
   double entropy_max;         /* log K, the entropy of the uniform prediction */
   int has_optimal;            /* a smoothing setting was given                */
-  double optimal_gap;         /* lsp_ls_optimal_gap; +inf for eps = 0         */
+  double optimal_gap;         /* lsp_ls_optimal_gap; +inf for eps = 0, -inf
+                                 for t2t at eps = 1 (q_y = 0)                */
   double share_above_optimal; /* share of examples with g > optimal_gap     */
   double eps;                 /* the smoothing setting (if has_optimal)       */
   lsp_ls_convention convention;
@@ -46,14 +48,21 @@ int lsp_logitgap_compute(const float *logits, const int32_t *labels, size_t n,
                          size_t k, const lsp_ls *ls, lsp_logitgap *out,
                          double *gap_out, double *entropy_out);
 
+/* Why there is no finite optimal gap, or NULL when there is one (or no
+ * smoothing was given): eps = 0 (+inf: q_j = 0 for j != y, the loss falls
+ * as the gap grows without bound), or t2t at eps = 1 (-inf: q_y = 0, the
+ * loss falls as the true logit drops without bound). */
+const char *lsp_logitgap_no_optimum(const lsp_logitgap *g);
+
 /* Summary of n values (sorts `v` in place): mean (summed in double in index
  * order before sorting), median and quantiles as above. n > 0. */
 void lsp_dist_summarize(double *v, size_t n, lsp_dist_summary *out);
 
 /* Write the summary as keys into the JSON object the caller has opened:
  * logit_gap {mean median q05 q25 q75 q95 min max}, optimal_gap (null for
- * eps = 0 or when no smoothing was given), share_above_optimal, entropy {...},
- * entropy_max. */
+ * eps = 0, t2t at eps = 1 or when no smoothing was given; then
+ * "optimal_gap_note" says why, for an infinite optimum),
+ * share_above_optimal, entropy {...}, entropy_max. */
 void lsp_logitgap_json(const lsp_logitgap *g, lsp_json *j);
 
 #endif

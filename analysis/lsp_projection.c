@@ -10,6 +10,7 @@
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
+#include "core/base/lsp_util.h"
 
 static int check_labels(const int32_t *labels, size_t n, size_t k,
                         const char *what) {
@@ -26,14 +27,11 @@ static int count_rows(const float *z, const int32_t *labels, size_t rows,
                       size_t k, size_t row0, size_t *conf) {
   for (size_t i = 0; i < rows; i++) {
     const float *r = z + i * k;
-    size_t best = 0;
-    for (size_t j = 0; j < k; j++) {
+    for (size_t j = 0; j < k; j++)
       if (!isfinite(r[j]))
         return lsp_fail(LSP_EDATA, "logit %zu of row %zu is not finite", j,
                         row0 + i);
-      if (r[j] > r[best]) best = j;
-    }
-    conf[(size_t)labels[i] * k + best]++;
+    conf[(size_t)labels[i] * k + lsp_argmax_f32(r, k)]++;
   }
   return LSP_OK;
 }

@@ -7,13 +7,22 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "attacks/lsp_attack_int.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
+#include "core/base/lsp_util.h"
 
 #define DEFAULT_BATCH 256
+/* The default batch is smaller for networks whose activations would pass
+ * this (a ResNet-8 row needs 1.3 MB): results do not depend on the batch. */
+#define BATCH_BUDGET ((size_t)128 << 20)
+
+/* The default batch for model m: DEFAULT_BATCH rows, fewer when big. */
+static size_t default_batch(const lsp_model *m) {
+  size_t per_row = lsp_model_ws_bytes_per_row(m), fit = BATCH_BUDGET / (per_row ? per_row : 1);
+  return fit < 1 ? 1 : fit < DEFAULT_BATCH ? fit : DEFAULT_BATCH;
+}
 
 void lsp_attack_opts_default(lsp_attack_opts *o) {
   memset(o, 0, sizeof *o);
@@ -133,13 +142,12 @@ static int loss_grad(lsp_attack_loss loss, const lsp_ls *ls, const float *z,
     for (size_t i = 0; i < nb; i++) {
       const float *zi = z + i * k;
       float *d = dz + i * k;
-      size_t yi = (size_t)lab[i], best = yi == 0 ? 1 : 0;
+      size_t yi = (size_t)lab[i], best = lsp_argmax_f32_except(zi, k, yi);
       for (size_t j = 0; j < k; j++) {
         d[j] = 0.0f;
-        if (j != yi && zi[j] > zi[best]) best = j;
+        if (!isfinite(zi[j]))
+          return lsp_fail(LSP_EDATA, "non-finite logit in batch row %zu", i);
       }
-      if (!isfinite(zi[best]) || !isfinite(zi[yi]))
-        return lsp_fail(LSP_EDATA, "non-finite logit in batch row %zu", i);
       d[best] = 1.0f;
       d[yi] = -1.0f;
     }
@@ -186,9 +194,7 @@ void lsp_attack_score(const float *z, size_t nb, size_t k, int32_t *pred,
                       float *conf) {
   for (size_t i = 0; i < nb; i++) {
     const float *zi = z + i * k;
-    size_t best = 0;
-    for (size_t j = 1; j < k; j++)
-      if (zi[j] > zi[best]) best = j;
+    size_t best = lsp_argmax_f32(zi, k);
     /* max_k softmax = 1 / sum_j exp(z_j − z_max) */
     double s = 0.0;
     for (size_t j = 0; j < k; j++) s += exp((double)zi[j] - (double)zi[best]);
@@ -274,14 +280,6 @@ void lsp_attack_summarize(const lsp_attack_ctx *c, const uint8_t *correct,
 
 /* ---- the entry points ------------------------------------------------------
  */
-
-static double dense_flops(const lsp_model *m) {
-  double f = 0.0;
-  for (size_t l = 0; l < m->nlayers; l++)
-    if (m->layers[l].kind == LSP_LAYER_DENSE)
-      f += 2.0 * (double)m->layers[l].in * (double)m->layers[l].out;
-  return f;
-}
 
 static int check_args(const lsp_model *src, const lsp_model *dst,
                       const float *x, const int32_t *y, size_t n, size_t dim,
@@ -380,7 +378,7 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
   c.k = src->out_dim;
   c.o = o;
   c.dir = o->target == LSP_TARGET_NONE ? 1 : -1;
-  c.batch = o->batch ? o->batch : DEFAULT_BATCH;
+  c.batch = o->batch ? o->batch : default_batch(src);
   if (c.batch > n) c.batch = n;
   c.ls = o->smoothing;
   if (o->loss == LSP_ALOSS_SMOOTHED && !o->smoothing_given) {
@@ -392,8 +390,8 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
   }
   if (o->loss == LSP_ALOSS_SMOOTHED && (st = lsp_ls_check(&c.ls, c.k)))
     return st;
-  c.fwd_src = dense_flops(src);
-  c.fwd_dst = dense_flops(c.dst);
+  c.fwd_src = lsp_model_flops(src);
+  c.fwd_dst = lsp_model_flops(c.dst);
 
   c.ws_src = lsp_model_ws_alloc(src, c.batch);
   c.ws_dst = c.transfer ? lsp_model_ws_alloc(c.dst, c.batch) : c.ws_src;
@@ -428,11 +426,10 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
   out->dim = dim;
   out->k = c.k;
 
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
+  const double t0 = lsp_now_s();
   st = o->kind == LSP_ATTACK_FGSM ? lsp_fgsm_sweep(&c, eps, neps, out)
                                   : lsp_pgd_sweep(&c, eps, neps, out);
-  clock_gettime(CLOCK_MONOTONIC, &t1);
+  const double t1 = lsp_now_s();
   if (st == LSP_OK) {
     size_t ok = 0, tden = 0, thit = 0;
     for (size_t i = 0; i < n; i++) {
@@ -445,8 +442,7 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
     out->clean_correct = ok;
     out->clean_accuracy = (double)ok / (double)n;
     out->clean_target_rate = tden ? (double)thit / (double)tden : NAN;
-    out->seconds = (double)(t1.tv_sec - t0.tv_sec) +
-                   1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    out->seconds = t1 - t0;
     out->flops = c.flops;
   } else {
     lsp_attack_result_free(out);
@@ -472,7 +468,7 @@ int lsp_attack_input_grad(lsp_model *m, const float *x, const int32_t *lab,
           LSP_EDATA,
           "label %d of example %zu does not fit the model's %zu classes",
           (int)lab[i], i, m->out_dim);
-  if (batch == 0) batch = DEFAULT_BATCH;
+  if (batch == 0) batch = default_batch(m);
   if (batch > n) batch = n;
   size_t k = m->out_dim;
   lsp_model_ws *ws = lsp_model_ws_alloc(m, batch);

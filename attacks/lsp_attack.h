@@ -73,7 +73,8 @@ typedef struct {
                              only (the textbook loop)                    */
   unsigned long seed;     /* PGD random starts: 1                          */
   float lo, hi;           /* data bounds: 0, 1                             */
-  size_t batch;           /* rows per GEMM batch: 0 = 256                  */
+  size_t batch;           /* rows per GEMM batch: 0 = 256, fewer when a
+                             row's activations are large (128 MiB in all) */
   float *adv;             /* NULL, or n×dim: receives the adversarial
                              inputs of point adv_point (iterative: the
                              first fooling restart's, else the last's)    */
@@ -155,7 +156,7 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
 
 /* The gradient of the attack loss, summed over the n examples, w.r.t. the
  * inputs: dx (n×dim) for labels lab (true labels or targets). Batches of
- * `batch` rows (0 = 256). This is what FGSM takes the sign of; with
+ * `batch` rows (0 = 256, fewer for large networks). This is what FGSM takes the sign of; with
  * LSP_ALOSS_CE it equals PyTorch's x.grad after
  * F.cross_entropy(model(x), y, reduction='sum').backward(). `ls` is used by
  * LSP_ALOSS_SMOOTHED only. */

@@ -23,15 +23,13 @@
 
 #include "attacks/lsp_attack_int.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 
 /* splitmix64 finalizer: decorrelates nearby (seed, restart, example). */
 static unsigned long mix_seed(unsigned long seed, size_t r, size_t i) {
-  uint64_t z = (uint64_t)seed * 0x9e3779b97f4a7c15ull +
-               (uint64_t)r * 0xd1b54a32d192ed03ull +
-               (uint64_t)i * 0x8cb92ba72f3d8dd7ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  z ^= z >> 31;
+  uint64_t z = lsp_mix64((uint64_t)seed * 0x9e3779b97f4a7c15ull +
+                         (uint64_t)r * 0xd1b54a32d192ed03ull +
+                         (uint64_t)i * 0x8cb92ba72f3d8dd7ull);
   return (unsigned long)(z & 0xffffffffull) | 1ul;
 }
 

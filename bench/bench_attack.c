@@ -63,7 +63,8 @@ int main(int argc, char **argv) {
     }
     p = *end ? end + 1 : end;
   }
-  lsp_threads_set(threads);
+  lsp_threads_set(threads); /* a benchmark owns its process: BLAS too */
+  lsp_threads_set_blas(threads);
   o.steps = (size_t)steps;
   o.batch = (size_t)batch;
   o.full_steps = (int)bench_arg_long(argc, argv, "--full-steps", 0);

@@ -25,7 +25,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_clusters: bad arguments\n");
     return 2;
   }
-  lsp_threads_set(threads);
+  lsp_threads_set(threads); /* a benchmark owns its process: BLAS too */
+  lsp_threads_set_blas(threads);
   float *x = malloc(n * h * sizeof *x);
   int32_t *y = malloc(n * sizeof *y);
   double *t = malloc((size_t)reps * sizeof *t);

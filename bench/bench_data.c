@@ -28,7 +28,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_data: --reps must be at least 1\n");
     return 2;
   }
-  lsp_threads_set(threads);
+  lsp_threads_set(threads); /* a benchmark owns its process: BLAS too */
+  lsp_threads_set_blas(threads);
   lsp_data_opts o;
   lsp_data_opts_default(&o);
   o.spec = spec;

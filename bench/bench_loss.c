@@ -25,7 +25,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_loss: bad arguments\n");
     return 2;
   }
-  lsp_threads_set(threads);
+  lsp_threads_set(threads); /* a benchmark owns its process: BLAS too */
+  lsp_threads_set_blas(threads);
   float *z = malloc(n * k * sizeof *z), *g = malloc(n * k * sizeof *g);
   int32_t *y = malloc(n * sizeof *y);
   if (!z || !g || !y) {

@@ -1,8 +1,13 @@
 /* bench_train — training throughput of lsp_train against OpenBLAS's own
  * sgemm speed on the same shapes.
  *
- *   bench_train [--hidden 256,256] [--batch 128] [--epochs 1] [--threads 1]
- *               [--data fashion-mnist] [--smoothing 0.1] [--seed 1]
+ *   bench_train [--hidden 256,256 | --arch lenet|resnet8|SPEC] [--batch 128]
+ *               [--epochs 1] [--threads 1] [--data fashion-mnist]
+ *               [--smoothing 0.1] [--seed 1] [--max-train N]
+ *
+ * With --arch (any network of lsprobe train --arch) the GEMM ceiling is not
+ * measured (null); gflops then counts 3 forward passes per sample
+ * (lsp_model_flops: forward, input and weight gradients).
  *
  * Trains the MLP on the data's 55000-example training split (validation
  * switched off so that only training batches are timed) and prints one JSON
@@ -99,15 +104,19 @@ int main(int argc, char **argv) {
   double eps = bench_arg_double(argc, argv, "--smoothing", 0.1);
   long seed = bench_arg_long(argc, argv, "--seed", 1);
   const char *spec = bench_arg_str(argc, argv, "--data", "fashion-mnist");
+  const char *arch_spec = bench_arg_str(argc, argv, "--arch", NULL);
+  long max_train = bench_arg_long(argc, argv, "--max-train", 0);
   if (nh == 0 || batch < 1 || epochs < 1 || threads < 1 || seed < 0 ||
       eps < 0 || eps > 1) {
     fprintf(stderr, "bench_train: bad arguments\n");
     return 2;
   }
   lsp_threads_set(threads);
+  lsp_threads_set_blas(1); /* as `lsprobe train`: the shares run side by side */
   lsp_data_opts dopt;
   lsp_data_opts_default(&dopt);
   dopt.spec = spec;
+  dopt.max_train = max_train > 0 ? (size_t)max_train : 0;
   lsp_splits data = {0};
   if (lsp_data_load(&dopt, &data)) {
     fprintf(stderr, "bench_train: %s\n", lsp_errmsg());
@@ -115,8 +124,14 @@ int main(int argc, char **argv) {
   }
   lsp_dataset val = data.val; /* timed training only: no validation pass */
   memset(&data.val, 0, sizeof data.val);
-  lsp_model *m =
-      lsp_model_alloc_mlp(data.train.dim, hidden, nh, (size_t)data.train.k);
+  lsp_model *m = NULL;
+  if (arch_spec) {
+    lsp_shape in;
+    lsp_splits_shape(&data, &in.c, &in.h, &in.w);
+    if (lsp_model_from_spec(arch_spec, in, (size_t)data.train.k, NULL, 0, &m)) m = NULL;
+  } else {
+    m = lsp_model_alloc_mlp(data.train.dim, hidden, nh, (size_t)data.train.k);
+  }
   if (!m) {
     fprintf(stderr, "bench_train: %s\n", lsp_errmsg());
     return 1;
@@ -139,15 +154,19 @@ int main(int argc, char **argv) {
   dims[nd++] = data.train.dim;
   for (size_t i = 0; i < nh; i++) dims[nd++] = hidden[i];
   dims[nd++] = (size_t)data.train.k;
-  double flops_per_sample = 0.0;
+  double flops_per_sample = 0.0, peak1 = 0.0, peak = 0.0;
   for (size_t l = 0; l + 1 < nd; l++)
     flops_per_sample += (l > 0 ? 6.0 : 4.0) * (double)dims[l] * dims[l + 1];
-  /* one thread first: OpenBLAS's workers keep spinning for a while after a
-   * threaded call and would steal from the single-threaded loop */
-  openblas_set_num_threads(1);
-  double peak1 = sgemm_peak(dims, nd, (size_t)batch, 50);
-  lsp_threads_set(threads);
-  double peak = sgemm_peak(dims, nd, (size_t)batch, 50);
+  if (arch_spec) {
+    flops_per_sample = 3.0 * lsp_model_flops(m);
+  } else {
+    /* one thread first: OpenBLAS's workers keep spinning for a while after
+     * a threaded call and would steal from the single-threaded loop */
+    lsp_threads_set_blas(1);
+    peak1 = sgemm_peak(dims, nd, (size_t)batch, 50);
+    lsp_threads_set_blas(threads);
+    peak = sgemm_peak(dims, nd, (size_t)batch, 50);
+  }
 
   /* test accuracy, outside the timing, as a sanity check of the run */
   double acc = -1.0;

@@ -59,6 +59,36 @@ def load_fashion(folder):
     return xtr, ytr, xte, yte
 
 
+def conv_net(name):
+    """lsprobe's built-in LeNet-5 and ResNet-8 (docs/DESIGN.md §7.4) as
+    PyTorch modules, for 1x28x28 inputs and 10 classes."""
+    import torch.nn as nn
+    if name == "lenet":
+        return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                             nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                             nn.Linear(84, 10))
+    if name != "resnet8":
+        raise SystemExit("torch_peer: --arch is lenet or resnet8")
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.main = nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
+                                      nn.BatchNorm2d(cout), nn.ReLU(),
+                                      nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
+                                      nn.BatchNorm2d(cout))
+            self.short = nn.Identity() if stride == 1 and cin == cout else nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            return nn.functional.relu(self.main(x) + self.short(x))
+
+    return nn.Sequential(nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+                         Block(16, 16, 1), Block(16, 32, 2), Block(32, 64, 2),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+
+
 def bench_train(args):
     """The training loop of lsprobe train in PyTorch: nn.Sequential of
     Linear/ReLU, SGD(lr, momentum), CrossEntropyLoss(label_smoothing), a fresh
@@ -74,12 +104,18 @@ def bench_train(args):
     x = torch.from_numpy(np.ascontiguousarray(xtr[keep]))
     y = torch.from_numpy(ytr[keep])
     widths = [784] + [int(h) for h in args.hidden.split(",")] + [10]
-    layers = []
-    for i in range(len(widths) - 1):
-        layers.append(torch.nn.Linear(widths[i], widths[i + 1]))
-        if i + 2 < len(widths):
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers)
+    if args.arch:
+        model = conv_net(args.arch)
+        x = x.reshape(-1, 1, 28, 28)
+        xte = xte.reshape(-1, 1, 28, 28)
+    else:
+        layers = []
+        for i in range(len(widths) - 1):
+            layers.append(torch.nn.Linear(widths[i], widths[i + 1]))
+            if i + 2 < len(widths):
+                layers.append(torch.nn.ReLU())
+        model = torch.nn.Sequential(*layers)
+    model.train()
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
     crit = torch.nn.CrossEntropyLoss(label_smoothing=args.smoothing)
     n = x.shape[0]
@@ -95,10 +131,11 @@ def bench_train(args):
             opt.step()
     dt = time.perf_counter() - t0
     cpu = time.process_time() - c0
+    model.eval()
     with torch.no_grad():
         acc = (model(torch.from_numpy(xte)).argmax(1) == torch.from_numpy(yte)).double().mean()
     return {"impl": "torch", "benchmark": "train", "torch": torch.__version__,
-            "arch": "-".join(str(w) for w in widths), "n_train": n,
+            "arch": args.arch or "-".join(str(w) for w in widths), "n_train": n,
             "batch": args.batch, "epochs": args.epochs, "threads": args.threads,
             "smoothing": args.smoothing, "seconds": dt, "cpu_s": cpu,
             "samples_per_s": args.epochs * n / dt, "test_accuracy": float(acc)}
@@ -389,8 +426,9 @@ def main():
     pl.add_argument("--eps", type=float, default=0.1)
     pl.add_argument("--threads", type=int, default=1)
     pl.add_argument("--reps", type=int, default=20)
-    pt = sub.add_parser("train", help="MLP training throughput (SGD, label smoothing)")
+    pt = sub.add_parser("train", help="training throughput (SGD, label smoothing): MLP, LeNet-5, ResNet-8")
     pt.add_argument("--hidden", default="256,256")
+    pt.add_argument("--arch", default=None, help="lenet or resnet8 instead of the MLP")
     pt.add_argument("--batch", type=int, default=128)
     pt.add_argument("--epochs", type=int, default=1)
     pt.add_argument("--threads", type=int, default=1)

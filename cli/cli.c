@@ -8,6 +8,38 @@
 #include <string.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
+#include "core/import/lsp_import.h"
+
+static char g_warnings[4][1200];
+static int g_nwarnings;
+
+void cli_warn(const char *cmd, const char *fmt, ...) {
+  if (g_nwarnings == (int)(sizeof g_warnings / sizeof g_warnings[0])) return;
+  char *w = g_warnings[g_nwarnings++];
+  int n = snprintf(w, sizeof g_warnings[0], "lsprobe: %s: WARNING: ", cmd);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(w + n, sizeof g_warnings[0] - (size_t)n, fmt, ap);
+  va_end(ap);
+}
+
+void cli_warnings_print(void) {
+  for (int i = 0; i < g_nwarnings; i++) fprintf(stderr, "%s\n", g_warnings[i]);
+  g_nwarnings = 0;
+}
+
+int cli_model_load(const char *cmd, const char *path, lsp_model **out) {
+  char note[1024];
+  int st = lsp_model_load_note(path, out, note, sizeof note);
+  if (st == LSP_OK && note[0]) cli_warn(cmd, "%s", note);
+  return st;
+}
+
+void cli_threads(long threads, int training) {
+  lsp_threads_set((int)threads);
+  lsp_threads_set_blas(training ? 1 : lsp_threads_get());
+}
 
 static void print_usage(const char *cmd, const char *synopsis,
                         const char *about, const cli_opt *opts) {
@@ -23,6 +55,45 @@ static void print_usage(const char *cmd, const char *synopsis,
     printf("  %-28s %s\n", left, o->help);
   }
   printf("  %-28s %s\n", "-h, --help", "show this help");
+}
+
+size_t cli_edit_distance(const char *a, size_t alen, const char *b) {
+  size_t blen = strlen(b);
+  if (alen > 64 || blen > 64) return (size_t)-1; /* no option is that long */
+  size_t row[65];
+  for (size_t j = 0; j <= blen; j++) row[j] = j;
+  for (size_t i = 1; i <= alen; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= blen; j++) {
+      size_t up = row[j];
+      size_t best = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[blen];
+}
+
+const char *cli_closest(const char *typed, size_t len, const char *const *names, size_t n) {
+  const char *best = NULL;
+  size_t bd = (size_t)-1;
+  for (size_t i = 0; i < n; i++) {
+    size_t d = cli_edit_distance(typed, len, names[i]);
+    if (d < bd && d <= 2 && 2 * d < strlen(names[i])) bd = d, best = names[i];
+  }
+  return best;
+}
+
+/* The option of `opts` closest to a mistyped name, or NULL. */
+static const char *closest_option(const char *name, size_t len, const cli_opt *opts) {
+  const char *names[64];
+  size_t n = 0;
+  for (const cli_opt *o = opts; o->name && n < 63; o++) names[n++] = o->name;
+  names[n++] = "help";
+  return cli_closest(name, len, names, n);
 }
 
 int cli_parse(const char *cmd, const char *synopsis, const char *about,
@@ -43,9 +114,14 @@ int cli_parse(const char *cmd, const char *synopsis, const char *about,
     cli_opt *o = opts;
     for (; o->name; o++)
       if (strlen(o->name) == nlen && strncmp(o->name, name, nlen) == 0) break;
-    if (!o->name)
+    if (!o->name) {
+      const char *near = closest_option(name, nlen, opts);
+      if (near)
+        return cli_error(cmd, CLI_USAGE, "unknown option '--%.*s'; did you mean --%s? "
+                         "(see lsprobe %s --help)", (int)nlen, name, near, cmd);
       return cli_error(cmd, CLI_USAGE, "unknown option '--%.*s' (see lsprobe %s --help)",
                        (int)nlen, name, cmd);
+    }
     if (o->value)
       return cli_error(cmd, CLI_USAGE, "--%s given twice", o->name);
     if (o->nargs == 0) {
@@ -269,8 +345,13 @@ int cli_error(const char *cmd, int code, const char *fmt, ...) {
   return code;
 }
 
+void cli_note(const char *cmd, const char *note) {
+  if (note && *note) fprintf(stderr, "lsprobe: %s: note: %s\n", cmd, note);
+}
+
 int cli_lib_error(const char *cmd, int status) {
   fprintf(stderr, "lsprobe: %s: %s\n", cmd, lsp_errmsg());
+  if (status == LSP_EINTR) return CLI_INTR;
   return status == LSP_EINVAL ? CLI_USAGE : CLI_DATA;
 }
 

@@ -11,7 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { CLI_OK = 0, CLI_DATA = 1, CLI_USAGE = 2, CLI_HELP = -1 };
+#include "core/nn/lsp_model.h"
+
+enum { CLI_OK = 0, CLI_DATA = 1, CLI_USAGE = 2, CLI_INTR = 130, CLI_HELP = -1 };
 
 typedef struct {
   const char *name;  /* long name without "--"; NULL ends a table      */
@@ -44,6 +46,18 @@ int cli_get_doubles(const char *cmd, cli_opt *opts, const char *name,
                     size_t *n);
 int cli_get_longs(const char *cmd, cli_opt *opts, const char *name,
                   const char *def, long lo, long hi, long **out, size_t *n);
+/* The network options of train and run (cli_arch.c): *spec is --arch, or
+ * "mlp:" + --hidden, or `def`; *norm the --normalize values (NULL and 0
+ * without it). Both malloc'd (free()). Usage errors print and return
+ * CLI_USAGE. */
+int cli_arch_get(const char *cmd, cli_opt *opts, const char *def, char **spec, float **norm,
+                 size_t *nnorm);
+#define CLI_ARCH_HELP                                                              \
+  "the network: mlp:W,W,... (default mlp:256,256), lenet, resnet8, or a layer " \
+  "spec such as \"conv(6,5,p=2) relu maxpool(2) dense(64) relu\" (README)"
+#define CLI_NORMALIZE_HELP                                                          \
+  "normalize inputs per channel as the model's first layer: the C means, then " \
+  "the C standard deviations (e.g. 0.286,0.353)"
 /* A required option: prints an error if absent. */
 int cli_require(const char *cmd, cli_opt *opts, const char *name);
 
@@ -58,15 +72,51 @@ int cli_parse_double_list(const char *s, double lo, double hi, double **out,
 int cli_parse_long_list(const char *s, long lo, long hi, long **out,
                         size_t *n, char *why, size_t whylen);
 
+/* Levenshtein distance between the first `alen` bytes of a and the string
+ * b (insertions, deletions and substitutions cost 1). */
+size_t cli_edit_distance(const char *a, size_t alen, const char *b);
+/* The candidate closest to the first `len` bytes of `typed` when it is close
+ * enough to be a typo (distance <= 2, and below half the candidate's
+ * length), else NULL. `names` holds n strings. */
+const char *cli_closest(const char *typed, size_t len, const char *const *names, size_t n);
+
 /* Print "lsprobe: <cmd>: <library message>" and return the exit code for a
- * library status (CLI_DATA for data/IO errors, CLI_USAGE for LSP_EINVAL). */
+ * library status (CLI_DATA for data/IO errors, CLI_USAGE for LSP_EINVAL,
+ * CLI_INTR = 130 for LSP_EINTR, as a shell reports death by SIGINT). */
 int cli_lib_error(const char *cmd, int status);
+/* Print "lsprobe: <cmd>: note: <note>" on stderr when note is non-empty
+ * (how a dataset was read, e.g. 0-255 pixels scaled by 1/255). */
+void cli_note(const char *cmd, const char *note);
 /* Print "lsprobe: <cmd>: <formatted>" and return `code`. */
 int cli_error(const char *cmd, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Print a double for JSON (null for NaN/Inf). */
 void cli_json_number(double x, char *buf, size_t len);
+
+/* The command owns its process, so it sets the thread counts explicitly
+ * (the library never does; core/base/lsp_threads.h): lsprobe's count to
+ * `threads` (0 = the default: OMP_NUM_THREADS, else every core), and
+ * OpenBLAS's to 1 when `training` (the training shares run single-threaded
+ * GEMMs side by side) or to the same count otherwise. */
+void cli_threads(long threads, int training);
+
+/* Warnings ("lsprobe: <cmd>: WARNING: ...") are queued and printed on
+ * stderr when the command succeeds: a failed command prints one line, its
+ * error. */
+void cli_warn(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void cli_warnings_print(void);
+
+/* lsp_model_load, with the importer's assumptions (a PyTorch export's
+ * activations) as a warning. */
+int cli_model_load(const char *cmd, const char *path, lsp_model **out);
+
+/* SIGINT/SIGTERM for long commands: the first signal asks the library to
+ * stop (lsp_interrupt_request: loops end with LSP_EINTR, temporaries are
+ * removed, exit 130); a second one gets the default action. The library
+ * installs no handler itself: the command does, here. */
+void cli_interrupt_install(void);
 
 /* The subcommands. */
 int cmd_loss(int argc, char **argv);

@@ -6,13 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "attacks/lsp_attack.h"
 #include "cli/cli.h"
 #include "core/data/lsp_data.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 #include "core/base/lsp_io.h"
 #include "core/formats/lsp_json.h"
 #include "core/import/lsp_import.h"
@@ -21,12 +21,6 @@
 #include "core/base/lsp_threads.h"
 
 static const char *k_cmd = "attack";
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Progress on stderr: nothing for runs shorter than 2 s, then at most one
  * line a second (rewritten in place on a terminal). */
@@ -37,7 +31,7 @@ typedef struct {
 
 static void on_progress(const lsp_attack_progress *p, void *user) {
   progress_state *s = user;
-  double t = now_s();
+  double t = lsp_now_s();
   if (t - s->t0 < 2.0 || (t - s->last < 1.0 && p->done < p->total)) return;
   s->last = t;
   double frac = p->total ? (double)p->done / (double)p->total : 1.0;
@@ -132,6 +126,75 @@ static int check_fit(const lsp_model *m, const char *path, const inputs *in) {
   return CLI_OK;
 }
 
+/* --x: N×C×H×W images of the model's shape, or N×D rows (taken as C×H×W
+ * in C order; --input-shape C,H,W says so explicitly and is checked). */
+static int read_x(cli_opt *opts, const lsp_model *m, const char *mpath, const char *xp,
+                  inputs *in) {
+  const lsp_shape *ms = &m->in_shape;
+  int st = lsp_npy_read(xp, &in->xa);
+  if (st) return cli_lib_error(k_cmd, st);
+  const lsp_array *a = &in->xa;
+  if ((a->ndim != 2 && a->ndim != 4) || a->count == 0)
+    return cli_error(k_cmd, CLI_DATA, "%s: expected N x D rows or N x C x H x W images, "
+                     "found %d dimension(s) (%zu values)", xp, a->ndim, a->count);
+  in->n = a->shape[0];
+  in->dim = a->count / a->shape[0];
+  if (cli_has(opts, "input-shape")) {
+    long *sh = NULL;
+    size_t ns = 0;
+    int rc = cli_get_longs(k_cmd, opts, "input-shape", "", 1, 1L << 24, &sh, &ns);
+    if (rc) return rc;
+    int ok = ns == 3 && (size_t)sh[0] == ms->c && (size_t)sh[1] == ms->h &&
+             (size_t)sh[2] == ms->w;
+    size_t prod = ns == 3 ? (size_t)sh[0] * (size_t)sh[1] * (size_t)sh[2] : 0;
+    free(sh);
+    if (ns != 3) return cli_error(k_cmd, CLI_USAGE, "--input-shape: expected C,H,W");
+    if (a->ndim != 2)
+      return cli_error(k_cmd, CLI_USAGE, "--input-shape goes with N x D rows; %s is N x C x H x W",
+                       xp);
+    if (prod != in->dim)
+      return cli_error(k_cmd, CLI_DATA, "%s: rows of %zu values are not --input-shape %s", xp,
+                       in->dim, cli_str(opts, "input-shape", ""));
+    if (!ok)
+      return cli_error(k_cmd, CLI_DATA, "%s takes %zux%zux%zu inputs, not --input-shape %s",
+                       mpath, ms->c, ms->h, ms->w, cli_str(opts, "input-shape", ""));
+  }
+  if (a->ndim == 4 &&
+      (a->shape[1] != ms->c || a->shape[2] != ms->h || a->shape[3] != ms->w))
+    return cli_error(k_cmd, CLI_DATA, "%s takes %zux%zux%zu inputs but %s holds %zux%zux%zu",
+                     mpath, ms->c, ms->h, ms->w, xp, a->shape[1], a->shape[2], a->shape[3]);
+  if ((st = lsp_array_f32(a, xp, 1, &in->x, &in->xown))) return cli_lib_error(k_cmd, st);
+  return CLI_OK;
+}
+
+/* Inputs from a file must lie inside [lo, hi]: the attack clips to those
+ * bounds, so an input outside them (0-255 pixels against the default [0, 1])
+ * would make every perturbation meaningless. The message says where, the
+ * range of the file, and what to do. */
+static int check_bounds(const inputs *in, const char *xp, int given) {
+  size_t count = in->n * in->dim, bad = count;
+  float mn = in->x[0], mx = in->x[0];
+  for (size_t i = 0; i < count; i++) {
+    float v = in->x[i];
+    if (bad == count && !(v >= in->lo && v <= in->hi)) bad = i;
+    mn = v < mn ? v : mn;
+    mx = v > mx ? v : mx;
+  }
+  if (bad == count) return CLI_OK;
+  return cli_error(k_cmd, CLI_DATA,
+                   "%s: value %g at row %zu, column %zu is outside the "
+                   "bounds [%g, %g]%s; the file spans [%g, %g]: %s",
+                   xp, (double)in->x[bad], bad / in->dim, bad % in->dim,
+                   (double)in->lo, (double)in->hi,
+                   given ? " (--lo/--hi)" : " (the default --lo 0 --hi 1)",
+                   (double)mn, (double)mx,
+                   mx > 1.0f && mx <= 255.0f && mn >= 0.0f
+                       ? "scale 8-bit pixels by 1/255, or give --lo/--hi that "
+                         "hold the data the model was trained on"
+                       : "scale the inputs as the model was trained, or give "
+                         "--lo/--hi that hold them");
+}
+
 static int load_inputs(cli_opt *opts, const lsp_model *m, const char *mpath,
                        inputs *in) {
   const char *data = cli_str(opts, "data", NULL);
@@ -161,6 +224,7 @@ static int load_inputs(cli_opt *opts, const lsp_model *m, const char *mpath,
     int st = lsp_data_load(&o, &in->splits);
     if (st) return cli_lib_error(k_cmd, st);
     in->have_splits = 1;
+    cli_note(k_cmd, in->splits.note);
     const lsp_dataset *d =
         strcmp(split, "val") == 0 ? &in->splits.val : &in->splits.test;
     in->x = d->x;
@@ -172,10 +236,8 @@ static int load_inputs(cli_opt *opts, const lsp_model *m, const char *mpath,
     in->hi = in->splits.hi;
     in->name = data;
   } else {
-    size_t cols = 0;
-    int st = lsp_npy_read_matrix(xp, &in->xa, &in->x, &in->xown, &in->n, &cols);
-    if (st) return cli_lib_error(k_cmd, st);
-    in->dim = cols;
+    int st = LSP_OK;
+    if ((rc = read_x(opts, m, mpath, xp, in))) return rc;
     in->name = xp;
     if ((rc = check_fit(m, mpath, in))) return rc;
     lsp_array ya = {0};
@@ -197,6 +259,8 @@ static int load_inputs(cli_opt *opts, const lsp_model *m, const char *mpath,
                        hi);
     in->lo = (float)lo;
     in->hi = (float)hi;
+    if ((rc = check_bounds(in, xp, cli_has(opts, "lo") || cli_has(opts, "hi"))))
+      return rc;
   }
   if (limit > 0 && (size_t)limit < in->n) in->n = (size_t)limit;
   if (in->n == 0)
@@ -210,11 +274,16 @@ int cmd_attack(int argc, char **argv) {
       {"model", "M",
        "the attacked model (.lspm or a PyTorch export folder), required", 1, 0,
        0},
-      {"data", "D", "dataset: fashion-mnist, synthetic or an IDX folder", 1, 0,
-       0},
-      {"x", "X.npy", "instead of --data: N×dim inputs (float32/float64)", 1, 0,
+      {"data", "D",
+       "dataset: fashion-mnist, synthetic or a folder (IDX, CSV or .npy)", 1,
+       0, 0},
+      {"x", "X.npy",
+       "instead of --data: N×C×H×W or N×D inputs (float32/float64; rows in C "
+       "order)", 1, 0,
        0},
       {"labels", "y.npy", "with --x: N integer labels", 1, 0, 0},
+      {"input-shape", "C,H,W",
+       "with --x of N×D rows: their image shape (checked against the model)", 1, 0, 0},
       {"lo", "A", "with --x: lower input bound (default 0)", 1, 0, 0},
       {"hi", "B", "with --x: upper input bound (default 1)", 1, 0, 0},
       {"split", "S", "test (default) or val", 1, 0, 0},
@@ -242,7 +311,7 @@ int cmd_attack(int argc, char **argv) {
        "bim/pgd: all steps for every example, judge the last iterate only", 0,
        0, 0},
       {"seed", "S", "PGD random starts (default 1)", 1, 0, 0},
-      {"batch", "B", "rows per batch (default 256)", 1, 0, 0},
+      {"batch", "B", "rows per batch (default 256; fewer for networks whose activations pass 128 MiB)", 1, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
       {"json", NULL, "print one JSON object", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
@@ -293,7 +362,7 @@ int cmd_attack(int argc, char **argv) {
   ao.steps = (size_t)steps;
   ao.restarts = (size_t)restarts;
   ao.seed = (unsigned long)seed;
-  ao.batch = (size_t)batch;
+  ao.batch = cli_has(opts, "batch") ? (size_t)batch : 0; /* 0: the library's default */
   ao.step_size = step;
   ao.full_steps = cli_has(opts, "full-steps");
   if (cli_has(opts, "smoothing")) {
@@ -329,8 +398,8 @@ int cmd_attack(int argc, char **argv) {
                    "--checks needs --attack bim or pgd (untargeted)");
     goto out;
   }
-  lsp_threads_set((int)threads);
-  lsp_interrupt_install();
+  cli_threads(threads, 0);
+  cli_interrupt_install();
 
   /* models and data */
   const char *mpath = cli_str(opts, "model", NULL),
@@ -345,11 +414,11 @@ int cmd_attack(int argc, char **argv) {
   memset(&tr, 0, sizeof tr);
   float *adv = NULL;
   int st;
-  if ((st = lsp_model_load(mpath, &m))) {
+  if ((st = cli_model_load(k_cmd, mpath, &m))) {
     rc = cli_lib_error(k_cmd, st);
     goto done;
   }
-  if (fpath && (st = lsp_model_load(fpath, &m0))) {
+  if (fpath && (st = cli_model_load(k_cmd, fpath, &m0))) {
     rc = cli_lib_error(k_cmd, st);
     goto done;
   }
@@ -373,7 +442,7 @@ int cmd_attack(int argc, char **argv) {
     ao.adv = adv;
     ao.adv_point = neps - 1;
   }
-  progress_state ps = {now_s(), 0.0, isatty(2), 0};
+  progress_state ps = {lsp_now_s(), 0.0, isatty(2), 0};
   ao.progress = on_progress;
   ao.user = &ps;
 

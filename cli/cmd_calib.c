@@ -6,24 +6,86 @@
 #include "analysis/lsp_calib.h"
 #include "cli/cli.h"
 #include "core/base/lsp_error.h"
+#include "core/formats/lsp_arraycheck.h"
 #include "core/formats/lsp_json.h"
 #include "core/formats/lsp_npy.h"
 #include "core/base/lsp_threads.h"
 
 #define STREAM_CHUNK 65536 /* rows per accumulator call in --stream mode */
 
-/* Read an N×K matrix and its N labels, checking that they agree. */
-static int read_pair(const char *xpath, const char *ypath, lsp_array *xa, lsp_array *ya,
-                     const float **x, float **xown, int32_t **y, size_t *n, size_t *k) {
-  int st = lsp_npy_read_matrix(xpath, xa, x, xown, n, k);
+/* An N×K matrix of logits or probabilities as stored: float64 stays double
+ * (binned without rounding through float32, so 0.2 stays on its bin edge),
+ * any other dtype becomes a float32 view. */
+typedef struct {
+  lsp_array a;
+  const float *f;  /* float32 view, NULL for float64 data */
+  const double *d; /* the float64 data, else NULL */
+  float *own;      /* owned float32 copy, or NULL */
+  size_t n, k;
+} preds;
+
+static void preds_release(preds *p) {
+  free(p->own);
+  lsp_array_release(&p->a);
+}
+
+/* Read `path` as N×K predictions (K >= 2, N >= 1, finite). With `advice`
+ * (logits expected), a matrix that looks like probabilities (every row in
+ * [0, 1] summing to 1) is refused with that advice. */
+static int read_preds(const char *path, const char *advice, preds *p) {
+  int st = lsp_npy_read(path, &p->a);
   if (st) return st;
-  if (*n == 0) return lsp_fail(LSP_EDATA, "%s: no rows (zero examples)", xpath);
-  if (*k < 2) return lsp_fail(LSP_EDATA, "%s: need at least 2 classes (K = %zu)", xpath, *k);
+  if (p->a.ndim != 2)
+    return lsp_fail(LSP_EDATA, "%s: expected a 2-D array (rows x columns), got %d dimensions",
+                    path, p->a.ndim);
+  p->n = p->a.shape[0];
+  p->k = p->a.shape[1];
+  if (p->n == 0 || p->k == 0)
+    return lsp_fail(LSP_EDATA, "%s: empty array (%zu x %zu)", path, p->n, p->k);
+  if (p->k < 2) return lsp_fail(LSP_EDATA, "%s: need at least 2 classes (K = %zu)", path, p->k);
+  if (p->a.dtype == LSP_DT_F64) {
+    if ((st = lsp_array_finite(&p->a, path))) return st;
+    p->d = p->a.data;
+  } else if ((st = lsp_array_f32(&p->a, path, 1, &p->f, &p->own))) {
+    return st;
+  }
+  return advice ? lsp_array_not_probs(&p->a, path, advice) : LSP_OK;
+}
+
+/* Read predictions and their N labels, checking that they agree. */
+static int read_pair(const char *xpath, const char *ypath, const char *advice, preds *x,
+                     lsp_array *ya, int32_t **y) {
+  int st = read_preds(xpath, advice, x);
+  if (st) return st;
   if ((st = lsp_npy_read(ypath, ya))) return st;
-  if (ya->count != *n)
+  if (ya->count != x->n && !lsp_array_is_onehot(ya))
     return lsp_fail(LSP_EDATA, "%s has %zu labels but %s has %zu rows", ypath, ya->count,
-                    xpath, *n);
-  return lsp_array_labels(ya, ypath, (int)*k, y);
+                    xpath, x->n);
+  return lsp_array_labels(ya, ypath, (int)x->k, y);
+}
+
+/* The per-row table of predictions at 1/T. */
+static int rows_of(const preds *x, const int32_t *y, int logits, double inv_t, const char *path,
+                   lsp_calib_rows **out) {
+  if (!logits)
+    return x->d ? lsp_calib_rows_from_probs_f64(x->d, y, x->n, x->k, path, out)
+                : lsp_calib_rows_from_probs(x->f, y, x->n, x->k, path, out);
+  return x->d ? lsp_calib_rows_from_logits_f64(x->d, y, x->n, x->k, inv_t, path, out)
+              : lsp_calib_rows_from_logits(x->f, y, x->n, x->k, inv_t, path, out);
+}
+
+/* Score predictions at temperature t (1: as given) with the optional
+ * bootstrap into res. */
+static int score(const preds *x, const int32_t *y, int logits, double t,
+                 const lsp_calib_opts *o, const lsp_calib_boot *boot, const char *path,
+                 lsp_calib_result *res) {
+  lsp_calib_rows *rows = NULL;
+  int st = rows_of(x, y, logits, 1.0 / t, path, &rows);
+  if (!st) st = lsp_calib_rows_score(rows, o, res);
+  if (!st && boot) st = lsp_calib_bootstrap(rows, o, boot, res);
+  if (!st) res->temperature = t;
+  lsp_calib_rows_free(rows);
+  return st;
 }
 
 /* Labels [i0, i0+m) of a label array (any .npy integer or integral float
@@ -55,13 +117,12 @@ static void print_table(const char *input, const lsp_calib_result *b,
   printf("calibration of %s: N=%zu, K=%zu, %d bins (%s edges)\n", input, b->n, b->k, b->bins,
          lsp_calib_edges_name(b->edges));
   if (b->has_ci) {
-    printf("95%% intervals: %d bootstrap resamples, seed %llu; ", b->resamples,
+    printf("95%% intervals: %d bootstrap resamples, seed %llu; percentile", b->resamples,
            (unsigned long long)b->seed);
     if (b->ci == LSP_CALIB_CI_INVERSION)
-      printf("calibration errors (*) by test inversion\n"
-             "over calibration worlds (bias-corrected), the rest percentile\n");
-    else
-      printf("percentile\n");
+      printf(", except the calibration\nerrors marked *: test inversion (bias-corrected, "
+             "DESIGN §2)");
+    printf("\n");
   }
   printf("\n%-18s %10s", "metric", "value");
   if (b->has_ci) printf("  %-23s", "95% CI");
@@ -80,7 +141,11 @@ static void print_table(const char *input, const lsp_calib_result *b,
     printf("\n");
   }
   if (a) printf("%-18s %10.6f %10.6f\n", "temperature", 1.0, a->temperature);
-  if (b->sweep_bins > 0) printf("ece_sweep used %d equal-mass bins\n", b->sweep_bins);
+  if (b->sweep_bins > 0) {
+    printf("%-18s %10d", "ece_sweep_bins", b->sweep_bins);
+    if (a) printf(" %10d", a->sweep_bins);
+    printf("\n");
+  }
   if (b->nll_infinite)
     printf("warning: a true-class probability is exactly 0, so the NLL is infinite\n");
   printf("\n%s bins (%s):\n%5s %8s %12s %10s\n",
@@ -98,8 +163,8 @@ static void print_table(const char *input, const lsp_calib_result *b,
 int cmd_calib(int argc, char **argv) {
   const char *cmd = "calib";
   cli_opt opts[] = {
-      {"logits", "L.npy", "N×K logits (float32/float64)", 1, 0, 0},
-      {"probs", "P.npy", "N×K probabilities (rows sum to 1 within 1e-3)", 1, 0, 0},
+      {"logits", "L.npy", "N×K logits (float64 kept in double)", 1, 0, 0},
+      {"probs", "P.npy", "N×K probabilities, rows summing to 1 within 1e-3 (float64 kept)", 1, 0, 0},
       {"labels", "y.npy", "N integer labels in [0, K), required", 1, 0, 0},
       {"bins", "M", "number of bins, >= 1 (default 15)", 1, 0, 0},
       {"binning", "B", "bins reported per bin: width (default) or mass (ACE's)", 1, 0, 0},
@@ -112,7 +177,8 @@ int cmd_calib(int argc, char **argv) {
       {"smece-sigma", "S", "SmoothECE at bandwidth S in [0.001, 1] (default: its fixed "
                            "point sigma*)", 1, 0, 0},
       {"seed", "S", "bootstrap seed (default 1)", 1, 0, 0},
-      {"stream", NULL, "stream in chunks, constant memory for float32 input (no ACE/CIs)", 0, 0, 0},
+      {"stream", NULL,
+       "chunked, constant memory for float32/float64 files (no ACE/CIs)", 0, 0, 0},
       {"threads", "T", "threads (default 1)", 1, 0, 0},
       {"json", NULL, "print one JSON object (DESIGN §4 names)", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
@@ -153,61 +219,57 @@ int cmd_calib(int argc, char **argv) {
     return cli_error(cmd, CLI_USAGE,
                      "--stream computes no ACE: it excludes --bootstrap, --binning mass "
                      "and --fit-temperature");
-  lsp_threads_set((int)threads);
+  cli_threads(threads, 0);
   lsp_calib_boot bs = {(int)boot, (uint64_t)seed, (int)threads, ci};
 
   const char *xpath = cli_str(opts, has_l ? "logits" : "probs", NULL);
   const char *ypath = cli_str(opts, "labels", NULL);
-  lsp_array xa = {0}, ya = {0}, va = {0}, vya = {0};
-  const float *x = NULL, *vx = NULL;
-  float *xown = NULL, *vxown = NULL;
+  const char *advice = has_l ? "pass them with --probs" : NULL;
+  preds px, pv;
+  memset(&px, 0, sizeof px);
+  memset(&pv, 0, sizeof pv);
+  lsp_array ya = {0}, vya = {0};
   int32_t *y = NULL, *vy = NULL;
-  size_t n = 0, k = 0, nv = 0, kv = 0;
-  lsp_calib_rows *rows = NULL;
   lsp_calib_acc *acc = NULL;
   lsp_calib_result before, after;
   memset(&before, 0, sizeof before);
   memset(&after, 0, sizeof after);
   int st;
   if (stream) { /* labels converted chunk by chunk below */
-    if ((st = lsp_npy_read_matrix(xpath, &xa, &x, &xown, &n, &k)) ||
-        (st = lsp_npy_read(ypath, &ya)))
-      goto fail;
-    if (k < 2) {
-      st = lsp_fail(LSP_EDATA, "%s: need at least 2 classes (K = %zu)", xpath, k);
+    if ((st = read_preds(xpath, advice, &px)) || (st = lsp_npy_read(ypath, &ya))) goto fail;
+    if (lsp_array_is_onehot(&ya)) { /* the message of lsp_array_labels */
+      st = lsp_array_labels(&ya, ypath, (int)px.k, &y);
       goto fail;
     }
-    if (ya.count != n || ya.ndim > 2 || (ya.ndim == 2 && ya.shape[1] != 1)) {
+    if (ya.count != px.n || ya.ndim > 2 || (ya.ndim == 2 && ya.shape[1] != 1)) {
       st = lsp_fail(LSP_EDATA, "%s has %zu labels (need a vector) but %s has %zu rows", ypath,
-                    ya.count, xpath, n);
+                    ya.count, xpath, px.n);
       goto fail;
     }
-  } else if ((st = read_pair(xpath, ypath, &xa, &ya, &x, &xown, &y, &n, &k))) {
+  } else if ((st = read_pair(xpath, ypath, advice, &px, &ya, &y))) {
     goto fail;
   }
+  const size_t n = px.n, k = px.k;
   if (fit) {
     const char *vl = cli_find(opts, "fit-temperature")->value;
     const char *vyp = cli_find(opts, "fit-temperature")->value2;
-    if ((st = read_pair(vl, vyp, &va, &vya, &vx, &vxown, &vy, &nv, &kv))) goto fail;
-    if (kv != k) {
-      st = lsp_fail(LSP_EDATA, "%s has %zu classes but %s has %zu", vl, kv, xpath, k);
+    if ((st = read_pair(vl, vyp, "temperature scaling needs the validation logits", &pv, &vya,
+                        &vy)))
+      goto fail;
+    if (pv.k != k) {
+      st = lsp_fail(LSP_EDATA, "%s has %zu classes but %s has %zu", vl, pv.k, xpath, k);
       goto fail;
     }
-    /* validate the validation logits here so an error names their file */
-    if (!(acc = lsp_calib_acc_alloc(1, k, o.edges, LSP_CALIB_TOP))) {
-      st = LSP_ENOMEM;
-      goto fail;
-    }
-    if ((st = lsp_calib_acc_add_logits(acc, vx, vy, nv, 0, 1.0, (int)threads))) {
+    double t = 1.0;
+    st = pv.d ? lsp_calib_temperature_fit_f64(pv.d, vy, pv.n, k, &t)
+              : lsp_calib_temperature_fit(pv.f, vy, pv.n, k, &t);
+    if (st) { /* the validation file is what could not be fitted */
       lsp_fail_prefix(st, vl);
       goto fail;
     }
-    if ((st = lsp_calib_evaluate(x, y, n, k, vx, vy, nv, &o, boot ? &bs : NULL, &before,
-                                 &after))) {
-      if (strncmp(lsp_errmsg(), "temperature", 11) == 0) lsp_fail_prefix(st, vl);
-      else lsp_fail_prefix(st, xpath);
+    if ((st = score(&px, y, 1, 1.0, &o, boot ? &bs : NULL, xpath, &before)) ||
+        (st = score(&px, y, 1, t, &o, boot ? &bs : NULL, xpath, &after)))
       goto fail;
-    }
   } else if (stream) {
     if (!(acc = lsp_calib_acc_alloc(o.bins, k, o.edges, LSP_CALIB_FULL))) {
       st = LSP_ENOMEM;
@@ -221,20 +283,20 @@ int cmd_calib(int argc, char **argv) {
     for (size_t i = 0; i < n && !st; i += STREAM_CHUNK) {
       size_t m = n - i < STREAM_CHUNK ? n - i : STREAM_CHUNK;
       if ((st = labels_chunk(&ya, ypath, i, m, k, y))) goto fail;
-      st = has_l ? lsp_calib_acc_add_logits(acc, x + i * k, y, m, i, 1.0, (int)threads)
-                 : lsp_calib_acc_add_probs(acc, x + i * k, y, m, i, (int)threads);
+      if (px.d)
+        st = has_l ? lsp_calib_acc_add_logits_f64(acc, px.d + i * k, y, m, i, 1.0, (int)threads)
+                   : lsp_calib_acc_add_probs_f64(acc, px.d + i * k, y, m, i, (int)threads);
+      else
+        st = has_l ? lsp_calib_acc_add_logits(acc, px.f + i * k, y, m, i, 1.0, (int)threads)
+                   : lsp_calib_acc_add_probs(acc, px.f + i * k, y, m, i, (int)threads);
     }
     if (!st) st = lsp_calib_acc_finalize(acc, &before);
     if (st) {
       lsp_fail_prefix(st, xpath);
       goto fail;
     }
-  } else {
-    st = has_l ? lsp_calib_rows_from_logits(x, y, n, k, 1.0, xpath, &rows)
-               : lsp_calib_rows_from_probs(x, y, n, k, xpath, &rows);
-    if (!st) st = lsp_calib_rows_score(rows, &o, &before);
-    if (!st && boot) st = lsp_calib_bootstrap(rows, &o, &bs, &before);
-    if (st) goto fail;
+  } else if ((st = score(&px, y, has_l, 1.0, &o, boot ? &bs : NULL, xpath, &before))) {
+    goto fail;
   }
   if (cli_has(opts, "json")) {
     lsp_json j;
@@ -265,15 +327,12 @@ fail:
 done:
   lsp_calib_result_release(&before);
   lsp_calib_result_release(&after);
-  lsp_calib_rows_free(rows);
   lsp_calib_acc_free(acc);
   free(y);
   free(vy);
-  free(xown);
-  free(vxown);
-  lsp_array_release(&xa);
+  preds_release(&px);
+  preds_release(&pv);
   lsp_array_release(&ya);
-  lsp_array_release(&va);
   lsp_array_release(&vya);
   return rc;
 }

@@ -26,18 +26,19 @@ typedef struct {
 /* The templates of a model file (.lspm or PyTorch export): its last dense
  * layer, whose input is the penultimate features. */
 static int model_templates(const char *mpath, size_t h, templates *t) {
-  int st = lsp_model_load(mpath, &t->model);
+  int st = cli_model_load("clusters", mpath, &t->model);
   if (st) return st;
-  const lsp_layer *L = lsp_model_last_dense(t->model);
-  if (L->in != h)
+  lsp_dense_view L;
+  lsp_model_head(t->model, &L);
+  if (L.in != h)
     return lsp_fail(LSP_EDATA,
                     "%s: the model's last layer takes %zu features but the "
                     "features have %zu columns",
-                    mpath, L->in, h);
-  t->W = L->w;
-  t->b = L->b;
-  t->k = L->out;
-  t->h = L->in;
+                    mpath, L.in, h);
+  t->W = L.w;
+  t->b = L.b;
+  t->k = L.out;
+  t->h = L.in;
   return LSP_OK;
 }
 
@@ -45,18 +46,26 @@ static int read_templates(const char *wpath, const char *bpath, size_t h,
                           templates *t) {
   int st = lsp_npy_read_matrix(wpath, &t->wa, &t->W, &t->wown, &t->k, &t->h);
   if (st) return st;
+  if ((st = lsp_npy_read(bpath, &t->ba))) return st;
+  int bias_vec = t->ba.ndim == 1 || (t->ba.ndim == 2 && t->ba.shape[1] == 1);
+  if (t->h != h && t->k == h && bias_vec && t->ba.count == t->h)
+    return lsp_fail(LSP_EDATA,
+                    "%s is %zu x %zu: its rows must be the classes and its "
+                    "columns the %zu features (K x H, as nn.Linear's weight); "
+                    "with %zu bias values this looks transposed (H x K, as a "
+                    "Keras kernel): save W.T",
+                    wpath, t->k, t->h, h, t->ba.count);
   if (t->h != h)
     return lsp_fail(LSP_EDATA,
                     "%s: templates have %zu columns but the features "
-                    "have %zu",
+                    "have %zu: give the last layer's weight (K x H), the one "
+                    "that takes these features",
                     wpath, t->h, h);
   if (t->k < 2)
     return lsp_fail(LSP_EDATA,
                     "%s: need at least 2 template rows (classes), got %zu",
                     wpath, t->k);
-  if ((st = lsp_npy_read(bpath, &t->ba))) return st;
-  if (t->ba.count != t->k || t->ba.ndim > 2 ||
-      (t->ba.ndim == 2 && t->ba.shape[1] != 1))
+  if (t->ba.count != t->k || !bias_vec)
     return lsp_fail(LSP_EDATA,
                     "%s: expected a bias of %zu values (one per "
                     "template row of %s), got %zu",
@@ -207,7 +216,7 @@ int cmd_clusters(int argc, char **argv) {
           return rc;
         }
   }
-  lsp_threads_set((int)threads);
+  cli_threads(threads, 0);
 
   const char *fpath = cli_str(opts, "features", NULL);
   const char *ypath = cli_str(opts, "labels", NULL);
@@ -230,17 +239,37 @@ int cmd_clusters(int argc, char **argv) {
                            cli_str(opts, "bias", NULL), h, &t)))
     goto fail;
   if ((st = lsp_npy_read(ypath, &ya))) goto fail;
-  if ((st = lsp_array_labels(&ya, ypath, has_t ? (int)t.k : 0, &y))) goto fail;
+  if ((st = lsp_array_labels(&ya, ypath, 0, &y))) goto fail;
   if (ya.count != n) {
     st = lsp_fail(LSP_EDATA, "%s has %zu labels but %s has %zu rows", ypath,
                   ya.count, fpath, n);
     goto fail;
   }
+  size_t k_labels = 0, i_max = 0; /* 1 + the largest label, and where */
+  for (size_t i = 0; i < n; i++)
+    if ((size_t)y[i] + 1 > k_labels) k_labels = (size_t)y[i] + 1, i_max = i;
+  if (has_t && k_labels > t.k) { /* the layer's rows are not the classes */
+    const char *tp = has_m ? cli_str(opts, "model", NULL)
+                           : cli_str(opts, "templates", NULL);
+    st = lsp_fail(LSP_EDATA,
+                  "%s: label %zu at index %zu, but %s has %zu %s: its rows "
+                  "must be the classes (the last layer, K x H)",
+                  ypath, k_labels - 1, i_max, tp, t.k,
+                  has_m ? "outputs" : "template rows");
+    goto fail;
+  }
+  if (has_t && !has_m && t.k == t.h && t.k > 2 * k_labels) {
+    st = lsp_fail(LSP_EDATA,
+                  "%s is %zu x %zu but the labels have %zu classes: its rows "
+                  "must be the classes; this looks like a hidden layer's weight "
+                  "(give the last layer's, K x H)",
+                  cli_str(opts, "templates", NULL), t.k, t.h, k_labels);
+    goto fail;
+  }
   if (has_t) {
     k = t.k;
   } else {
-    for (size_t i = 0; i < n; i++)
-      if ((size_t)y[i] + 1 > k) k = (size_t)y[i] + 1;
+    k = k_labels;
     if (k < 2) {
       st = lsp_fail(LSP_EDATA, "%s: need at least 2 classes, every label is 0",
                     ypath);

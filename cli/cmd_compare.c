@@ -14,12 +14,14 @@
 int cmd_compare(int argc, char **argv) {
   const char *cmd = "compare";
   cli_opt opts[] = {
-      {"out", "DIR", "output folder (required; not a run's own folder)", 1, 0, 0},
+      {"out", "DIR", "output folder (required; not a run's own folder); files lsprobe did not "
+                     "write there are never removed", 1, 0, 0},
+      {"force", NULL, "write into a non-empty --out folder lsprobe did not create", 0, 0, 0},
       {"format", "F", "extra plot format: svg (default), png or pdf", 1, 0, 0},
-      {"ref-eps", "E", "attack ε of the table's FGSM/PGD columns (default 0.1 if every run has "
-                       "it, else the largest shared one)", 1, 0, 0},
+      {"ref-eps", "E", "attack ε of the table's FGSM/PGD columns, one every run attacked at "
+                       "(default 0.1 if every run has it, else the largest shared one)", 1, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
-  /* results.json paths are positional: split them from the options */
+  /* run folders / results.json paths are positional: split them from the options */
   char **rest = malloc(((size_t)argc + 1) * sizeof *rest);
   const char **inputs = malloc(((size_t)argc + 1) * sizeof *inputs);
   if (!rest || !inputs) {
@@ -43,17 +45,18 @@ int cmd_compare(int argc, char **argv) {
     }
   }
   rest[nrest] = NULL;
-  int rc = cli_parse(cmd, "RESULTS.json... --out DIR [options]",
+  int rc = cli_parse(cmd, "RUN... --out DIR [options]",
                      "Lay the results of earlier `lsprobe run` jobs side by side: one table row "
                      "per model of\nevery run, metrics against smoothing ε and accuracy under "
-                     "attack, with a note when the\nruns are not comparable. Writes compare.html, "
+                     "attack, with a note when the\nruns are not comparable. Each RUN is a run's "
+                     "output folder (its --out) or its\nresults.json. Writes compare.html, "
                      "compare.md, compare.json, compare.csv\nand plots/ into DIR. Nothing is "
                      "recomputed.",
                      nrest, rest, opts);
   double ref = NAN;
   lsp_compare_opts o;
   lsp_compare_opts_default(&o);
-  if (!rc && nin == 0) rc = cli_error(cmd, CLI_USAGE, "no results.json given");
+  if (!rc && nin == 0) rc = cli_error(cmd, CLI_USAGE, "no run folder or results.json given");
   if (!rc) rc = cli_require(cmd, opts, "out");
   if (!rc && lsp_plot_format_parse(cli_str(opts, "format", "svg"), &o.format))
     rc = cli_error(cmd, CLI_USAGE, "--format: '%s' is not svg, png or pdf",
@@ -65,23 +68,31 @@ int cmd_compare(int argc, char **argv) {
     return rc;
   }
   o.ref_eps = ref;
+  o.force = cli_has(opts, "force");
   static char command[2048];
   snprintf(command, sizeof command, "lsprobe compare");
   for (int i = 1; i < argc; i++)
     snprintf(command + strlen(command), sizeof command - strlen(command), " %s", argv[i]);
   o.command = command;
-  lsp_interrupt_install();
-  char report[4200], warning[700];
-  int st = lsp_compare(inputs, nin, cli_str(opts, "out", ""), &o, report, sizeof report, warning,
-                       sizeof warning);
+  cli_interrupt_install();
+  const char *out = cli_str(opts, "out", "");
+  size_t cap = strlen(out) + sizeof "/compare.html";
+  char *report = malloc(cap), warning[2048];
+  int st = report ? lsp_compare(inputs, nin, out, &o, report, cap, warning, sizeof warning)
+                  : lsp_fail(LSP_ENOMEM, "out of memory");
   free(rest);
   free(inputs);
   if (st == LSP_EINTR) {
+    free(report);
     fprintf(stderr, "lsprobe: compare: interrupted; earlier files are untouched\n");
     return 130;
   }
-  if (st) return cli_lib_error(cmd, st);
+  if (st) {
+    free(report);
+    return cli_lib_error(cmd, st);
+  }
   if (warning[0]) fprintf(stderr, "lsprobe: compare: WARNING: %s\n", warning);
   printf("report: %s\n", report);
+  free(report);
   return 0;
 }

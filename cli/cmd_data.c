@@ -2,18 +2,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "cli/cli.h"
 #include "core/data/lsp_data.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 #include "core/formats/lsp_json.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void json_split(lsp_json *j, const char *key, const lsp_dataset *d,
                        size_t *counts) {
@@ -46,8 +40,9 @@ int cmd_data(int argc, char **argv) {
   const char *cmd = "data";
   cli_opt opts[] = {
       {"data", "D",
-       "fashion-mnist, synthetic[:key=v,...] or a dataset folder (required)", 1,
-       0, 0},
+       "fashion-mnist, synthetic[:key=v,...] or a folder (IDX, CSV or .npy); "
+       "required",
+       1, 0, 0},
       {"val", "N",
        "validation examples taken from the training file "
        "(default 1/12: 5000 of 60000)",
@@ -71,7 +66,10 @@ int cmd_data(int argc, char **argv) {
       "                  t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte "
       "(each plain\n                  or .gz); or train.csv + test.csv "
       "(label first); or\n                  x_train.npy, y_train.npy, "
-      "x_test.npy, y_test.npy",
+      "x_test.npy, y_test.npy\n"
+      "Pixels are scaled to [0, 1]: uint8 ones, and float ones (CSV, .npy) "
+      "when every\nvalue is a whole number 0-255 (with a note); other float "
+      "images outside [0, 1]\nare refused.",
       argc, argv, opts);
   if (rc) return rc;
   if ((rc = cli_require(cmd, opts, "data"))) return rc;
@@ -90,9 +88,9 @@ int cmd_data(int argc, char **argv) {
   o.max_test = (size_t)max_test;
 
   lsp_splits s;
-  double t0 = now_s();
+  double t0 = lsp_now_s();
   int st = lsp_data_load(&o, &s);
-  double secs = now_s() - t0;
+  double secs = lsp_now_s() - t0;
   if (st) return cli_lib_error(cmd, st);
   size_t *counts = calloc((size_t)s.train.k, sizeof *counts);
   if (!counts) {
@@ -108,6 +106,7 @@ int cmd_data(int argc, char **argv) {
     lsp_json_key_str(&j, "name", s.name);
     lsp_json_key_str(&j, "source", s.source);
     lsp_json_key_bool(&j, "synthetic", s.synthetic);
+    if (s.note[0]) lsp_json_key_str(&j, "note", s.note);
     lsp_json_key_int(&j, "dim", (long long)s.train.dim);
     lsp_json_key_int(&j, "classes", s.train.k);
     lsp_json_key(&j, "image");

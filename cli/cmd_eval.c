@@ -15,6 +15,7 @@
 #include "core/data/lsp_data.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
+#include "core/base/lsp_util.h"
 #include "core/formats/lsp_json.h"
 #include "core/loss/lsp_loss.h"
 #include "core/import/lsp_import.h"
@@ -47,10 +48,7 @@ static int block_basic(const eval_ctx *c, lsp_json *j) {
   size_t correct = 0;
   for (size_t i = 0; i < c->n; i++) {
     const float *z = c->logits + i * c->k;
-    size_t best = 0;
-    for (size_t t = 1; t < c->k; t++)
-      if (z[t] > z[best]) best = t;
-    correct += (int32_t)best == c->split->y[i];
+    correct += (int32_t)lsp_argmax_f32(z, c->k) == c->split->y[i];
   }
   double acc = (double)correct / (double)c->n, nll;
   lsp_ls plain = {0.0, LSP_LS_UNIFORM, 0};
@@ -162,7 +160,10 @@ static int block_logitgap(const eval_ctx *c, lsp_json *j) {
   } else {
     printf("logit gap z_y - mean of the others\n  mean %.4f  median %.4f  [q05 %.4f, q95 %.4f]\n",
            g.gap.mean, g.gap.median, g.gap.q05, g.gap.q95);
-    if (g.has_optimal)
+    if (lsp_logitgap_no_optimum(&g))
+      printf("  optimal for smoothing %g (%s): none (%s)\n", g.eps,
+             lsp_ls_convention_name(g.convention), lsp_logitgap_no_optimum(&g));
+    else if (g.has_optimal)
       printf("  optimal for smoothing %g (%s): %.4f; %.1f%% of examples above it\n", g.eps,
              lsp_ls_convention_name(g.convention), g.optimal_gap, 100.0 * g.share_above_optimal);
     printf("  entropy mean %.4f nats (max log K = %.4f)\n", g.entropy.mean, g.entropy_max);
@@ -207,12 +208,13 @@ int cmd_eval(int argc, char **argv) {
       {"model", "M", "a .lspm file or a PyTorch export folder (required)", 1, 0,
        0},
       {"data", "D",
-       "fashion-mnist, synthetic[:key=v,...] or an IDX folder (required)", 1, 0,
-       0},
+       "fashion-mnist, synthetic[:key=v,...] or a folder (IDX, CSV or .npy); "
+       "required",
+       1, 0, 0},
       {"split", "S", "test (default) or val", 1, 0, 0},
       {"val", "N",
-       "validation examples held out of the training file, as in "
-       "training (default 1/12)",
+       "validation examples held out of the training file (default: the "
+       "split the model records; 1/12 for models without one)",
        1, 0, 0},
       {"max-test", "N", "score the first N test examples only", 1, 0, 0},
       {"dump", "DIR", "write logits.npy, features.npy and labels.npy into DIR",
@@ -245,7 +247,7 @@ int cmd_eval(int argc, char **argv) {
   const char *split = cli_str(opts, "split", "test");
   if (strcmp(split, "test") != 0 && strcmp(split, "val") != 0)
     return cli_error(cmd, CLI_USAGE, "--split: '%s' is not test or val", split);
-  lsp_threads_set((int)threads);
+  cli_threads(threads, 0);
   const char *mpath = cli_str(opts, "model", NULL);
   const char *ddir = cli_str(opts, "dump", NULL);
 
@@ -258,8 +260,25 @@ int cmd_eval(int argc, char **argv) {
   lsp_model *m = NULL;
   float *logits = NULL, *features = NULL;
   int st;
-  if ((st = lsp_model_load(mpath, &m))) goto fail;
+  if ((st = cli_model_load(cmd, mpath, &m))) goto fail;
+  /* The validation split (scored with --split val, and where the
+   * temperature is fitted) must be the examples the model was trained
+   * without: the split its record names, checked by its hash. */
+  const lsp_model_meta *mt = &m->meta;
+  int recorded = mt->trained && mt->val_hash != 0;
+  if (recorded) {
+    if (val >= 0 && (uint64_t)val != mt->n_val) {
+      rc = cli_error(cmd, CLI_USAGE,
+                     "--val %ld: %s was trained with %llu validation examples held out; "
+                     "leave --val out to use them",
+                     val, mpath, (unsigned long long)mt->n_val);
+      goto done;
+    }
+    dopt.seed = mt->split_seed;
+    dopt.n_val = (size_t)mt->n_val;
+  }
   if ((st = lsp_data_load(&dopt, &data))) goto fail;
+  cli_note(cmd, data.note);
   const lsp_dataset *d = strcmp(split, "val") == 0 ? &data.val : &data.test;
   char arch[256];
   lsp_model_describe(m, arch, sizeof arch);
@@ -281,6 +300,28 @@ int cmd_eval(int argc, char **argv) {
     st = lsp_fail(LSP_EDATA, "%s: the %s split is empty", data.name, split);
     goto fail;
   }
+  if (recorded && lsp_dataset_hash(&data.val) != mt->val_hash) {
+    /* other data than the model's: scoring "its" validation split makes no
+     * sense; scoring the test split does, but say where T comes from */
+    if (strcmp(split, "val") == 0) {
+      st = lsp_fail(LSP_EDATA,
+                    "%s: its validation split is not the one %s was trained without "
+                    "(trained on %s with %llu validation examples): is it the same data?",
+                    data.name, mpath, mt->data, (unsigned long long)mt->n_val);
+      goto fail;
+    }
+    cli_warn(cmd,
+             "%s is not the data %s was trained on (%s; the validation split "
+             "differs): the temperature is fitted on this data's validation split",
+             data.name, mpath, mt->data);
+  }
+  if (!recorded)
+    cli_warn(cmd,
+             "%s records no training split (%s): the validation split is lsprobe's "
+             "own (seed %lu, %zu examples); if the model was trained on them, its "
+             "validation numbers and the temperature are optimistic",
+             mpath, mt->trained ? "written by an older lsprobe" : "imported or untrained",
+             dopt.seed, data.val.n);
   eval_ctx c = {mpath, m,    &data, d,          split,
                 NULL,  NULL, d->n,  m->out_dim, lsp_model_feature_dim(m),
                 (int)bins, (int)boot, (unsigned long)seed};
@@ -290,7 +331,7 @@ int cmd_eval(int argc, char **argv) {
     st = lsp_fail(LSP_ENOMEM, "out of memory for %zu examples", c.n);
     goto fail;
   }
-  lsp_interrupt_install();
+  cli_interrupt_install();
   if ((st = lsp_model_predict(m, d->x, d->n, 1024, logits, features)))
     goto fail;
   c.logits = logits;

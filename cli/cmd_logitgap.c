@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "core/base/lsp_error.h"
 #include "core/formats/lsp_json.h"
+#include "core/formats/lsp_arraycheck.h"
 #include "core/formats/lsp_npy.h"
 
 static void print_summary(const char *name, const lsp_dist_summary *s) {
@@ -59,6 +60,9 @@ int cmd_logitgap(int argc, char **argv) {
   lsp_logitgap g;
   int st = lsp_npy_read_matrix(lpath, &la, &z, &zown, &n, &k);
   if (st) goto fail;
+  if ((st = lsp_array_not_probs(&la, lpath,
+                                "pass the logits (or log-probabilities, np.log(P): the same gap and entropy)")))
+    goto fail;
   if (k < 2) {
     st = lsp_fail(LSP_EDATA, "%s: need at least 2 classes (K = %zu)", lpath, k);
     goto fail;
@@ -87,8 +91,8 @@ int cmd_logitgap(int argc, char **argv) {
     printf("logit gap of N=%zu rows, K=%zu\n", n, k);
     print_summary("gap", &g.gap);
     if (has_ls) {
-      if (isinf(g.optimal_gap))
-        printf("  optimal   none (eps = 0: the loss has no finite minimum)\n");
+      if (lsp_logitgap_no_optimum(&g))
+        printf("  optimal   none (%s)\n", lsp_logitgap_no_optimum(&g));
       else
         printf("  optimal   %.4f (eps %g, %s); %.1f%% of examples above it\n",
                g.optimal_gap, ls.eps, lsp_ls_convention_name(ls.convention),

@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "core/base/lsp_error.h"
 #include "core/loss/lsp_loss.h"
+#include "core/formats/lsp_arraycheck.h"
 #include "core/formats/lsp_npy.h"
 #include "core/base/lsp_threads.h"
 
@@ -36,7 +37,7 @@ int cmd_loss(int argc, char **argv) {
   if (lsp_ls_convention_parse(cli_str(opts, "convention", "uniform"),
                               &ls.convention) != LSP_OK)
     return cli_error(cmd, CLI_USAGE, "--convention: %s", lsp_errmsg());
-  lsp_threads_set((int)threads);
+  cli_threads(threads, 0);
 
   const char *lpath = cli_str(opts, "logits", NULL);
   const char *ypath = cli_str(opts, "labels", NULL);
@@ -49,6 +50,7 @@ int cmd_loss(int argc, char **argv) {
   double mean = 0.0;
   int st = lsp_npy_read_matrix(lpath, &la, &z, &zown, &n, &k);
   if (st) goto fail;
+  if ((st = lsp_array_not_probs(&la, lpath, "pass the logits (or log-probabilities, np.log(P): the same loss)"))) goto fail;
   if ((st = lsp_npy_read(ypath, &ya))) goto fail;
   if (k < 2) {
     st = lsp_fail(LSP_EDATA, "%s: need at least 2 classes (K = %zu)", lpath, k);

@@ -42,15 +42,19 @@ static int copy_list(const char *cmd, const char *name, const double *v, size_t 
   return CLI_OK;
 }
 
+static int run_with(const char *cmd, cli_opt *opts, lsp_run_opts *op, int argc, char **argv);
+
 int cmd_run(int argc, char **argv) {
   const char *cmd = "run";
   cli_opt opts[] = {
-      {"data", "D", "fashion-mnist (default; synthetic if not installed), synthetic, or a folder", 1, 0, 0},
+      {"data", "D", "fashion-mnist (default; synthetic if not installed), synthetic, or a folder (IDX, CSV or .npy)", 1, 0, 0},
       {"smoothing", "LIST", "label smoothing values to compare (default 0,0.1)", 1, 0, 0},
       {"convention", "C", "uniform (default) or t2t", 1, 0, 0},
       {"seeds", "LIST", "training seeds (default 1); several give seed-spread intervals", 1, 0, 0},
       {"epochs", "E", "training epochs (default 15)", 1, 0, 0},
-      {"hidden", "LIST", "hidden layer widths (default 256,256)", 1, 0, 0},
+      {"arch", "A", CLI_ARCH_HELP, 1, 0, 0},
+      {"hidden", "LIST", "MLP hidden widths: the same as --arch mlp:LIST", 1, 0, 0},
+      {"normalize", "M,S", CLI_NORMALIZE_HELP, 1, 0, 0},
       {"batch", "B", "mini-batch size (default 128)", 1, 0, 0},
       {"lr", "R", "SGD learning rate (default 0.1)", 1, 0, 0},
       {"momentum", "M", "SGD momentum (default 0.9)", 1, 0, 0},
@@ -61,13 +65,16 @@ int cmd_run(int argc, char **argv) {
       {"bins", "M", "calibration bins (default 15)", 1, 0, 0},
       {"bootstrap", "B", "bootstrap resamples for intervals (default 1000)", 1, 0, 0},
       {"format", "F", "extra plot format: svg (default), png or pdf", 1, 0, 0},
-      {"out", "DIR", "output folder (default lsprobe-report)", 1, 0, 0},
+      {"out", "DIR", "output folder (default lsprobe-report); files lsprobe did not write there are "
+                     "never removed", 1, 0, 0},
+      {"force", NULL, "write into a non-empty --out folder lsprobe did not create", 0, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
       {"quick", NULL, "tiny configuration for smoke tests (minutes -> seconds)", 0, 0, 0},
       {"quiet", NULL, "no progress, only warnings and errors", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
   int rc = cli_parse(cmd, "[options]",
-                     "Train MLPs with and without label smoothing (or reuse cached ones), measure "
+                     "Train networks (an MLP by default; --arch lenet, resnet8 or a layer spec) "
+                     "with and\nwithout label smoothing (or reuse cached ones), measure "
                      "accuracy,\ncalibration, penultimate-layer clusters, logit gaps and "
                      "robustness to FGSM, PGD and\ntransfer attacks, and write a comparison "
                      "report (HTML, Markdown, JSON, CSV, plots).",
@@ -81,7 +88,6 @@ int cmd_run(int argc, char **argv) {
   double *v = NULL;
   long *l = NULL;
   size_t n;
-  char defbuf[256];
   if ((rc = cli_get_doubles(cmd, opts, "smoothing", "0,0.1", 0, 1, &v, &n))) return rc;
   rc = copy_list(cmd, "smoothing", v, n, o.smoothing, 16, &o.n_smoothing);
   free(v);
@@ -124,17 +130,25 @@ int cmd_run(int argc, char **argv) {
   o.bins = (size_t)bins;
   o.bootstrap = (size_t)boot;
   o.threads = (int)threads;
-  snprintf(defbuf, sizeof defbuf, "%zu", o.hidden[0]);
-  for (size_t i = 1; i < o.n_hidden; i++)
-    snprintf(defbuf + strlen(defbuf), sizeof defbuf - strlen(defbuf), ",%zu", o.hidden[i]);
-  if ((rc = cli_get_longs(cmd, opts, "hidden", defbuf, 1, 1 << 20, &l, &n))) return rc;
-  if (n > 8) {
-    free(l);
-    return cli_error(cmd, CLI_USAGE, "--hidden: at most 8 layers");
-  }
-  for (size_t i = 0; i < n; i++) o.hidden[i] = (size_t)l[i];
-  o.n_hidden = n;
-  free(l);
+  o.own_blas_threads = 1; /* the command owns its process */
+  char *spec = NULL; /* freed below: o.arch and o.normalize point here */
+  float *norm = NULL;
+  if ((rc = cli_arch_get(cmd, opts, o.arch, &spec, &norm, &o.n_normalize))) return rc;
+  o.arch = spec;
+  o.normalize = norm;
+  rc = run_with(cmd, opts, &o, argc, argv);
+  free(spec);
+  free(norm);
+  return rc;
+}
+
+/* The rest of the options, then the run. */
+static int run_with(const char *cmd, cli_opt *opts, lsp_run_opts *op, int argc, char **argv) {
+  lsp_run_opts o = *op;
+  double *v = NULL;
+  size_t n;
+  char defbuf[256];
+  int rc;
   defbuf[0] = '\0';
   for (size_t i = 0; i < o.n_attack_eps; i++)
     snprintf(defbuf + strlen(defbuf), sizeof defbuf - strlen(defbuf), "%s%g", i ? "," : "",
@@ -148,6 +162,7 @@ int cmd_run(int argc, char **argv) {
   if (lsp_plot_format_parse(o.format, &f))
     return cli_error(cmd, CLI_USAGE, "--format: '%s' is not svg, png or pdf", o.format);
   o.out = cli_str(opts, "out", "lsprobe-report");
+  o.force = cli_has(opts, "force");
 
   static char command[1024];
   snprintf(command, sizeof command, "lsprobe run");
@@ -155,7 +170,7 @@ int cmd_run(int argc, char **argv) {
     snprintf(command + strlen(command), sizeof command - strlen(command), " %s", argv[i]);
   o.command = command;
   run_log lg = {isatty(2), cli_has(opts, "quiet"), 0};
-  lsp_interrupt_install();
+  cli_interrupt_install();
   const char *report = NULL;
   int st = lsp_run(&o, on_log, &lg, &report);
   if (lg.pending) fputs("\r\033[K", stderr);

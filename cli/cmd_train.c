@@ -1,14 +1,15 @@
-/* lsprobe train — train an MLP with label smoothing and save it as .lspm. */
+/* lsprobe train — train a network (an MLP, LeNet-5, ResNet-8 or a spec)
+ * with label smoothing and save it as .lspm. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/data/lsp_data.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 #include "core/base/lsp_io.h"
 #include "core/nn/lsp_model.h"
 #include "core/base/lsp_threads.h"
@@ -20,12 +21,6 @@ typedef struct {
   int open_line; /* an updating line is on screen, not yet ended     */
   double last;   /* when the updating line was last redrawn          */
 } progress_state;
-
-static double mono_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static void fmt_eta(double s, char *buf, size_t len) {
   if (!(s >= 0) || !isfinite(s)) s = 0;
@@ -55,7 +50,7 @@ static void on_progress(const lsp_train_progress *p, void *user) {
     return;
   }
   if (!ps->tty) return; /* plain lines: one per epoch only */
-  double t = mono_s();
+  double t = lsp_now_s();
   if (t - ps->last < 0.1 && p->batch != p->batches) return;
   ps->last = t;
   fprintf(
@@ -72,13 +67,16 @@ int cmd_train(int argc, char **argv) {
   const char *cmd = "train";
   cli_opt opts[] = {
       {"data", "D",
-       "fashion-mnist, synthetic[:key=v,...] or an IDX folder (required)", 1, 0,
-       0},
+       "fashion-mnist, synthetic[:key=v,...] or a folder (IDX, CSV or .npy); "
+       "required",
+       1, 0, 0},
       {"smoothing", "E",
        "label smoothing eps in [0, 1] (required; 0 = plain cross-entropy)", 1,
        0, 0},
       {"convention", "C", "uniform (PyTorch; default) or t2t", 1, 0, 0},
-      {"hidden", "H,H", "hidden layer widths (default 256,256)", 1, 0, 0},
+      {"arch", "A", CLI_ARCH_HELP, 1, 0, 0},
+      {"hidden", "H,H", "MLP hidden widths: the same as --arch mlp:H,H", 1, 0, 0},
+      {"normalize", "M,S", CLI_NORMALIZE_HELP, 1, 0, 0},
       {"epochs", "N", "epochs (default 15)", 1, 0, 0},
       {"batch", "B", "mini-batch size (default 128)", 1, 0, 0},
       {"lr", "R", "learning rate (default 0.1; Adam's step size with --adam)",
@@ -92,8 +90,8 @@ int cmd_train(int argc, char **argv) {
        0, 0},
       {"seed", "S", "initialization and shuffling seed (default 1)", 1, 0, 0},
       {"threads", "T",
-       "threads, each training on a share of every batch (default: all "
-       "cores; 1 is faster when other jobs keep the cores busy)",
+       "threads (default: all cores): every batch is cut into ceil(batch/64) "
+       "shares trained side by side; the model is the same for any T",
        1, 0, 0},
       {"val", "N",
        "validation examples held out of the training file "
@@ -107,11 +105,12 @@ int cmd_train(int argc, char **argv) {
       {NULL, NULL, NULL, 0, 0, 0}};
   int rc = cli_parse(
       cmd, "--data D --smoothing E --out M.lspm [options]",
-      "Train an MLP (784-256-256-10 on Fashion-MNIST by default) with "
-      "label-smoothed\ncross-entropy and mini-batch SGD with momentum "
+      "Train a network (the MLP 784-256-256-10 on Fashion-MNIST by default; "
+      "--arch lenet,\nresnet8 or a layer spec) with label-smoothed "
+      "cross-entropy and mini-batch SGD\nwith momentum "
       "(torch.optim.SGD semantics),\nvalidating after every epoch. Progress "
       "goes to stderr: one updating line on a\nterminal, one line per epoch "
-      "otherwise. Same seed and thread count give a\nbit-identical model.",
+      "otherwise. The same seed and settings give a\nbyte-identical model file for any thread count.",
       argc, argv, opts);
   if (rc) return rc;
   if ((rc = cli_require(cmd, opts, "data")) ||
@@ -121,12 +120,12 @@ int cmd_train(int argc, char **argv) {
   lsp_train_opts o;
   lsp_train_opts_default(&o);
   long epochs, batch, seed, threads, val, max_train;
-  long *hidden = NULL;
-  size_t nh = 0;
+  char *spec = NULL;
+  float *norm = NULL;
+  size_t nnorm = 0;
   if ((rc = cli_get_double(cmd, opts, "smoothing", 0.0, 0.0, 1.0,
                            &o.smoothing.eps)) ||
-      (rc = cli_get_longs(cmd, opts, "hidden", "256,256", 1, 1L << 20, &hidden,
-                          &nh)) ||
+      (rc = cli_arch_get(cmd, opts, "mlp:256,256", &spec, &norm, &nnorm)) ||
       (rc = cli_get_long(cmd, opts, "epochs", 15, 1, 100000, &epochs)) ||
       (rc = cli_get_long(cmd, opts, "batch", 128, 1, 1L << 20, &batch)) ||
       (rc = cli_get_double(cmd, opts, "lr", 0.1, 1e-12, 1e6, &o.lr)) ||
@@ -138,12 +137,14 @@ int cmd_train(int argc, char **argv) {
       (rc = cli_get_long(cmd, opts, "threads", 0, 0, 1024, &threads)) ||
       (rc = cli_get_long(cmd, opts, "val", -1, 0, 1L << 40, &val)) ||
       (rc = cli_get_long(cmd, opts, "max-train", 0, 1, 1L << 40, &max_train))) {
-    free(hidden);
+    free(spec);
+    free(norm);
     return rc;
   }
   if (lsp_ls_convention_parse(cli_str(opts, "convention", "uniform"),
                               &o.smoothing.convention) != LSP_OK) {
-    free(hidden);
+    free(spec);
+    free(norm);
     return cli_error(cmd, CLI_USAGE, "--convention: %s", lsp_errmsg());
   }
   o.epochs = (size_t)epochs;
@@ -151,7 +152,7 @@ int cmd_train(int argc, char **argv) {
   o.seed = (unsigned long)seed;
   o.cosine = cli_has(opts, "cosine");
   o.adam = cli_has(opts, "adam");
-  lsp_threads_set((int)threads);
+  cli_threads(threads, 1);
   const char *out = cli_str(opts, "out", NULL);
 
   lsp_data_opts dopt;
@@ -161,22 +162,16 @@ int cmd_train(int argc, char **argv) {
   dopt.max_train = (size_t)max_train;
   lsp_splits data = {0};
   lsp_model *m = NULL;
-  size_t *hw = malloc(nh * sizeof *hw);
   progress_state ps = {isatty(STDERR_FILENO), cli_has(opts, "quiet"), 0, 0.0};
   lsp_train_log log = {0};
   int st;
-  if (!hw) {
-    st = lsp_fail(LSP_ENOMEM, "out of memory");
-    goto fail;
-  }
-  for (size_t i = 0; i < nh; i++) hw[i] = (size_t)hidden[i];
   if ((st = lsp_data_load(&dopt, &data))) goto fail;
-  if (!(m = lsp_model_alloc_mlp(data.train.dim, hw, nh,
-                                (size_t)data.train.k))) {
-    st = LSP_EINVAL;
+  if (!ps.quiet) cli_note(cmd, data.note);
+  lsp_shape in;
+  lsp_splits_shape(&data, &in.c, &in.h, &in.w);
+  if ((st = lsp_model_from_spec(spec, in, (size_t)data.train.k, norm, nnorm, &m)))
     goto fail;
-  }
-  lsp_interrupt_install();
+  cli_interrupt_install();
   if ((st = lsp_train(m, &data, &o, on_progress, &ps, &log))) goto fail;
   if ((st = lsp_model_save(m, out))) goto fail;
   char arch[256];
@@ -196,7 +191,7 @@ done:
   lsp_train_log_free(&log);
   lsp_model_free(m);
   lsp_splits_free(&data);
-  free(hw);
-  free(hidden);
+  free(spec);
+  free(norm);
   return rc;
 }

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_init.h"
 
 typedef struct {
   const char *name;
@@ -35,10 +37,15 @@ static void usage(FILE *f) {
     fprintf(f, "  %-10s %s\n", k_commands[i].name, k_commands[i].about);
   fprintf(f,
           "\n'lsprobe <command> --help' describes a command's options.\n"
-          "Exit status: 0 ok, 1 bad or unreadable data, 2 bad usage.\n");
+          "Exit status: 0 ok, 1 bad or unreadable data, 2 bad usage,\n"
+          "130 interrupted (Ctrl-C; no output is left half-written).\n");
 }
 
 int main(int argc, char **argv) {
+  if (lsp_init() != LSP_OK) {
+    fprintf(stderr, "lsprobe: %s\n", lsp_errmsg());
+    return CLI_DATA;
+  }
   if (argc < 2) {
     usage(stderr);
     return CLI_USAGE;
@@ -55,9 +62,18 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
     if (strcmp(argv[1], k_commands[i].name) == 0) {
       int rc = k_commands[i].run(argc - 1, argv + 1);
+      if (rc == CLI_OK) cli_warnings_print(); /* a failure prints one line */
       return rc == CLI_HELP ? 0 : rc;
     }
-  fprintf(stderr, "lsprobe: unknown command '%s' (see lsprobe --help)\n",
-          argv[1]);
+  const char *names[sizeof k_commands / sizeof k_commands[0]];
+  for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
+    names[i] = k_commands[i].name;
+  const char *near = cli_closest(argv[1], strlen(argv[1]), names,
+                                 sizeof names / sizeof names[0]);
+  if (near)
+    fprintf(stderr, "lsprobe: unknown command '%s'; did you mean %s? (see lsprobe --help)\n",
+            argv[1], near);
+  else
+    fprintf(stderr, "lsprobe: unknown command '%s' (see lsprobe --help)\n", argv[1]);
   return CLI_USAGE;
 }

@@ -1,39 +1,51 @@
+/* lsp_cache.c — see lsp_cache.h. */
 #include "reports/lsp_cache.h"
 
-#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "core/base/lsp_error.h"
+#include "core/data/lsp_data.h"
+#include "core/base/lsp_io.h"
 #include "core/import/lsp_import.h"
 
-static uint64_t mix(uint64_t h, const void *p, size_t n) { return lsp_fnv1a(h, p, n); }
-
-uint64_t lsp_cache_key(const lsp_splits *data, const size_t *hidden, size_t nh,
-                       const lsp_train_opts *t) {
-  uint64_t h = LSP_FNV_INIT;
-  int v = LSP_TRAIN_CODE_VERSION;
-  h = mix(h, &v, sizeof v);
-  h = mix(h, &data->hash, sizeof data->hash);
-  uint64_t dims[8 + 1] = {nh};
-  for (size_t i = 0; i < nh && i < 8; i++) dims[i + 1] = hidden[i];
-  h = mix(h, dims, sizeof dims);
-  /* every field that changes the weights, in a fixed encoding */
-  double d[5] = {t->smoothing.eps, t->lr, t->momentum, t->weight_decay, 0};
-  uint64_t u[7] = {(uint64_t)t->smoothing.convention, (uint64_t)t->smoothing.normalize,
-                   t->epochs, t->batch, (uint64_t)t->cosine, (uint64_t)t->adam, t->seed};
-  h = mix(h, d, sizeof d);
-  h = mix(h, u, sizeof u);
+uint64_t lsp_cache_key(const char *arch, const lsp_model_meta *want) {
+  uint64_t h = lsp_fnv1a(LSP_FNV_INIT, "lsprobe-cache-v2", 16);
+  h = lsp_fnv1a(h, arch, strlen(arch) + 1);
+  unsigned char *rec = NULL;
+  size_t len = 0;
+  if (lsp_model_record_encode(want, 1, &rec, &len) == LSP_OK) {
+    h = lsp_fnv1a(h, rec, len);
+    free(rec);
+  } else {
+    /* out of memory: a key no file has, so the lookup misses and trains */
+    h = lsp_fnv1a(h, "unencodable", 11);
+  }
   return h;
 }
 
-void lsp_cache_path(const char *dir, uint64_t key, char *buf, size_t len) {
-  snprintf(buf, len, "%s/%016llx.lspm", dir, (unsigned long long)key);
+char *lsp_cache_path(const char *dir, uint64_t key) {
+  return lsp_strdupf("%s/%016llx.lspm", dir, (unsigned long long)key);
 }
 
-int lsp_cache_lookup(const char *path, const lsp_splits *data,
-                     const lsp_train_opts *t, lsp_model **m, const char **why) {
+/* 1 when the model's canonical architecture string is `arch`, 0 when not,
+ * -1 out of memory. */
+static int same_arch(const lsp_model *c, const char *arch) {
+  size_t n = lsp_model_arch_string(c, NULL, 0);
+  char *s = malloc(n + 1);
+  if (!s) return -1;
+  lsp_model_arch_string(c, s, n + 1);
+  int same = strcmp(s, arch) == 0;
+  free(s);
+  return same;
+}
+
+int lsp_cache_lookup(const char *path, const char *arch,
+                     const lsp_model_meta *want, lsp_model **m,
+                     const char **why) {
+  static _Thread_local char reason[800];
   *m = NULL;
   struct stat sb;
   if (stat(path, &sb) != 0) {
@@ -41,19 +53,31 @@ int lsp_cache_lookup(const char *path, const lsp_splits *data,
     return LSP_OK;
   }
   lsp_model *c = NULL;
-  if (lsp_model_load(path, &c) != LSP_OK) {
-    static _Thread_local char reason[600];
+  int st = lsp_model_load(path, &c);
+  if (st == LSP_ENOMEM) return st;
+  if (st != LSP_OK) {
     snprintf(reason, sizeof reason, "unusable (%s)", lsp_errmsg());
     *why = reason;
     return LSP_OK;
   }
-  const lsp_model_meta *mt = &c->meta;
-  if (!mt->trained || mt->data_hash != data->hash || mt->smoothing.eps != t->smoothing.eps ||
-      mt->smoothing.convention != t->smoothing.convention || mt->seed != t->seed ||
-      mt->epochs != (int)t->epochs || c->in_dim != data->train.dim ||
-      c->out_dim != (size_t)data->train.k) {
+  char got_arch[256], diff[600];
+  lsp_model_describe(c, got_arch, sizeof got_arch);
+  const char *d = NULL;
+  int same = same_arch(c, arch);
+  if (same < 0) {
     lsp_model_free(c);
-    *why = "recorded settings differ";
+    return lsp_fail(LSP_ENOMEM, "out of memory");
+  }
+  if (!same) {
+    snprintf(diff, sizeof diff, "architecture (the cached model is %s, another network)", got_arch);
+    d = diff;
+  } else {
+    d = lsp_model_record_diff(&c->meta, want, diff, sizeof diff);
+  }
+  if (d) {
+    lsp_model_free(c);
+    snprintf(reason, sizeof reason, "recorded settings differ: %s", d);
+    *why = reason;
     return LSP_OK;
   }
   *m = c;

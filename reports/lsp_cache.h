@@ -1,32 +1,40 @@
-/* lsp_cache.h — the model cache of `lsprobe run`: models are stored as
- * OUT/models/<key>.lspm, where the key hashes everything that determines
- * the trained weights (data hash, architecture, training settings, seed,
- * lsprobe's training-code version). A cached file that fails to load (CRC,
- * truncation) or whose recorded settings differ is retrained, not used. */
+/* lsp_cache.h — the model cache of `lsprobe run`: a hit means the same
+ * model.
+ *
+ * Models are stored as OUT/models/<key>.lspm. The key hashes the canonical
+ * architecture (lsp_model_arch_string) and the settings part of the training
+ * record the run wants (lsp_train_record: code version, every training
+ * setting, the data hash and the train/validation split) in the record's
+ * canonical encoding, so a setting added to the record enters the key
+ * without a change here. Lookup loads the file and compares the
+ * architecture and every setting from the file's own record; a file that
+ * fails to load (CRC, truncation) or differs in anything is retrained, not
+ * used. The thread count is not part of either: training gives the same
+ * model for any thread count (lsp_train.h). */
 #ifndef LSP_CACHE_H
 #define LSP_CACHE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/data/lsp_data.h"
 #include "core/nn/lsp_model.h"
-#include "core/train/lsp_train.h"
 
-/* Bump when a change to training would change the weights for the same
- * settings, so old cache entries are not reused. */
-#define LSP_TRAIN_CODE_VERSION 1
+/* The key of a model of architecture `arch` (the canonical string,
+ * lsp_model_arch_string) trained as `want` records. */
+uint64_t lsp_cache_key(const char *arch, const lsp_model_meta *want);
 
-uint64_t lsp_cache_key(const lsp_splits *data, const size_t *hidden, size_t nh,
-                       const lsp_train_opts *t);
+/* Path of the cache entry for `key` in `dir` ("<dir>/<16 hex digits>.lspm"),
+ * on the heap (free()); NULL when out of memory. */
+char *lsp_cache_path(const char *dir, uint64_t key);
 
-/* Path of the cache entry for `key` in `dir` ("<dir>/<16 hex digits>.lspm"). */
-void lsp_cache_path(const char *dir, uint64_t key, char *buf, size_t len);
-
-/* Load a cached model if it is present, intact, and recorded with the same
- * settings; *m is NULL (and the return 0) when there is nothing usable, with
- * *why set to a reason ("absent", "corrupt: ...", "settings differ"). */
-int lsp_cache_lookup(const char *path, const lsp_splits *data,
-                     const lsp_train_opts *t, lsp_model **m, const char **why);
+/* Load a cached model if it is present, intact, of architecture `arch` (its
+ * canonical string) and
+ * recorded with exactly the settings of `want`; *m is NULL (and the return
+ * LSP_OK) when there is nothing usable, with *why set to the reason
+ * ("absent", "unusable (<load error>)", "recorded settings differ: lr
+ * (0.1 vs 0.3)"). Errors: LSP_ENOMEM only. */
+int lsp_cache_lookup(const char *path, const char *arch,
+                     const lsp_model_meta *want, lsp_model **m,
+                     const char **why);
 
 #endif

@@ -60,24 +60,43 @@ static int everyone_has(const cmp_state *s, double e) {
   return 1;
 }
 
-static void pick_ref(cmp_state *s) {
+/* The attack ε of the FGSM/PGD columns: the one asked for, which every
+ * model must have been attacked at (else LSP_EINVAL naming the shared ones),
+ * or 0.1 when every model has it, else the largest shared ε (NaN: none). */
+static int pick_ref(cmp_state *s) {
+  const curve *c = &s->runs[0].models[0].fgsm;
   if (!isnan(s->o->ref_eps)) {
     s->ref = s->o->ref_eps;
-    return;
+    if (everyone_has(s, s->ref)) return LSP_OK;
+    char shared[256] = "";
+    size_t off = 0;
+    for (size_t i = 0; i < c->n && off < sizeof shared; i++)
+      if (everyone_has(s, c->eps[i]))
+        off += (size_t)snprintf(shared + off, sizeof shared - off, "%s%g", off ? ", " : "",
+                                c->eps[i]);
+    return lsp_fail(LSP_EINVAL, "--ref-eps %g: not an attack ε of every model (%s%s)", s->ref,
+                    shared[0] ? "shared: " : "no ε is shared", shared);
   }
   s->ref = NAN;
   if (everyone_has(s, 0.1)) {
     s->ref = 0.1;
-    return;
+    return LSP_OK;
   }
-  const curve *c = &s->runs[0].models[0].fgsm;
   for (size_t i = 0; i < c->n; i++)
     if (everyone_has(s, c->eps[i]) && (isnan(s->ref) || c->eps[i] > s->ref)) s->ref = c->eps[i];
+  return LSP_OK;
 }
 
 static const char *data_of(const cmp_run *r) { return r->data; }
 static const char *hash_of(const cmp_run *r) { return r->hash; }
-static const char *hidden_of(const cmp_run *r) { return r->hidden; }
+static const char *arch_of(const cmp_run *r) { return r->arch; }
+
+/* Same network: the canonical strings when both runs have one, else (a run
+ * from before --arch) the --arch text, "mlp:W,W" for those. */
+static int same_arch(const cmp_run *a, const cmp_run *b) {
+  if (a->architecture && b->architecture) return strcmp(a->architecture, b->architecture) == 0;
+  return strcmp(a->arch, b->arch) == 0;
+}
 static const char *attack_of(const cmp_run *r) { return r->attack; }
 
 static void add_warn_list(cmp_state *s, const char *what, const char *(*get)(const cmp_run *)) {
@@ -98,13 +117,13 @@ static void check_comparable(cmp_state *s) {
     const cmp_run *b = &s->runs[r];
     data |= strcmp(a->data, b->data) != 0;
     hash |= strcmp(a->hash, b->hash) != 0;
-    hid |= strcmp(a->hidden, b->hidden) != 0;
+    hid |= !same_arch(a, b);
     att |= strcmp(a->attack, b->attack) != 0;
     ep |= a->epochs != b->epochs;
   }
   if (data) add_warn_list(s, "datasets", data_of);
   else if (hash) add_warn_list(s, "data (same dataset name, different data hash)", hash_of);
-  if (hid) add_warn_list(s, "architectures (hidden widths)", hidden_of);
+  if (hid) add_warn_list(s, "architectures", arch_of);
   if (att) add_warn_list(s, "attack ε lists", attack_of);
   if (ep && s->nwarn < MAXWARN) {
     char *w = s->warn[s->nwarn++];
@@ -114,9 +133,6 @@ static void check_comparable(cmp_state *s) {
                               s->runs[r].name, s->runs[r].epochs);
     if (off < sizeof s->warn[0]) snprintf(w + off, sizeof s->warn[0] - off, ".");
   }
-  if (!isnan(s->ref) && !everyone_has(s, s->ref) && s->nwarn < MAXWARN)
-    snprintf(s->warn[s->nwarn++], sizeof s->warn[0],
-             "Some models were not attacked at ε = %g: their FGSM/PGD cells are empty.", s->ref);
   if (isnan(s->ref) && s->nwarn < MAXWARN)
     snprintf(s->warn[s->nwarn++], sizeof s->warn[0],
              "No attack ε is shared by every model: the FGSM/PGD columns are empty.");
@@ -135,8 +151,13 @@ static lsp_table *models_table(const cmp_state *s) {
   snprintf(pg, sizeof pg, "PGD acc. (ε=%g)", s->ref);
   const char *hdr[] = {"run", "model", "data", "ε", "convention", "seed", "test accuracy", "NLL",
                        "ECE", "ECE after T", "T", "R² separation", "NC1", fg, pg};
+  /* compare.csv's header: machine names, as in a run's models.csv */
+  static const char *keys[] = {"run", "model", "data", "eps", "convention", "seed",
+                               "accuracy", "nll", "ece", "ece_after_t", "temperature",
+                               "r2_separation", "nc1", "fgsm_accuracy", "pgd_accuracy"};
   lsp_table *t = lsp_table_alloc(15, hdr);
   if (!t) return NULL;
+  if (lsp_table_keys(t, keys)) goto oom;
   for (size_t r = 0; r < s->n; r++)
     for (size_t i = 0; i < s->runs[r].nmodels; i++) {
       const cmp_run *run = &s->runs[r];
@@ -165,7 +186,7 @@ oom:
 }
 
 static lsp_table *runs_table(const cmp_state *s) {
-  const char *hdr[] = {"run", "file", "data", "data hash", "hidden", "epochs", "convention",
+  const char *hdr[] = {"run", "file", "data", "data hash", "arch", "epochs", "convention",
                        "smoothing ε", "seeds", "attack ε", "quick", "started"};
   lsp_table *t = lsp_table_alloc(12, hdr);
   if (!t) return NULL;
@@ -179,7 +200,7 @@ static lsp_table *runs_table(const cmp_state *s) {
     lsp_table_text(t, 1, x->path);
     lsp_table_text(t, 2, x->data);
     lsp_table_text(t, 3, x->hash);
-    lsp_table_text(t, 4, x->hidden);
+    lsp_table_text(t, 4, x->arch);
     lsp_table_int(t, 5, (long long)x->epochs);
     lsp_table_text(t, 6, x->convention);
     lsp_table_text(t, 7, x->smoothing);
@@ -235,7 +256,9 @@ static int write_json(const cmp_state *s, const char *path) {
     lsp_json_key_str(&j, "command", x->command);
     lsp_json_key_str(&j, "data", x->data);
     lsp_json_key_str(&j, "data_hash", x->hash);
-    lsp_json_key_str(&j, "hidden", x->hidden);
+    lsp_json_key_str(&j, "arch", x->arch);
+    lsp_json_key(&j, "architecture");
+    lsp_json_str(&j, x->architecture); /* null in runs from before --arch */
     lsp_json_key_num(&j, "epochs", x->epochs);
     lsp_json_key_str(&j, "convention", x->convention);
     lsp_json_key_str(&j, "smoothing", x->smoothing);
@@ -421,50 +444,64 @@ done:
 /* ---- the report ------------------------------------------------------------- */
 
 typedef struct {
-  char svg[2][4096];   /* written SVG files ("" = none) */
-  char extra[2][4096]; /* the --format copies ("" = none) */
-  char note[640];      /* gnuplot missing / failed */
+  char *svg[2];   /* owned: written SVG files (NULL = none)     */
+  char *extra[2]; /* owned: the --format copies (NULL = none)   */
+  char note[640]; /* gnuplot missing / failed                   */
 } figs;
+
+static void figs_release(figs *f) {
+  for (int k = 0; k < 2; k++) {
+    free(f->svg[k]);
+    free(f->extra[k]);
+  }
+}
 
 static int make_plots(const cmp_state *s, const char *dir, figs *f) {
   static const char *base[2] = {"compare_metrics", "compare_attacks"};
-  char pdir[4096];
-  snprintf(pdir, sizeof pdir, "%s/plots", dir);
   if (lsp_plot_available() != LSP_OK) {
     snprintf(f->note, sizeof f->note, "gnuplot was not found (%s); this report has no pictures.",
              lsp_errmsg());
     return LSP_OK;
   }
-  int st = lsp_mkdir_p(pdir);
-  if (st) return st;
-  for (int k = 0; k < 2; k++) {
+  char *pdir = lsp_strdupf("%s/plots", dir);
+  int st = pdir ? lsp_mkdir_p(pdir) : lsp_fail(LSP_ENOMEM, "out of memory");
+  for (int k = 0; k < 2 && !st; k++) {
     lsp_plot_format fm[2] = {LSP_PLOT_SVG, s->o->format};
-    for (int e = 0; e < (s->o->format == LSP_PLOT_SVG ? 1 : 2); e++) {
-      char *path = e ? f->extra[k] : f->svg[k];
-      snprintf(path, 4096, "%.4000s/%s.%s", pdir, base[k], lsp_plot_format_ext(fm[e]));
+    for (int e = 0; e < (s->o->format == LSP_PLOT_SVG ? 1 : 2) && !st; e++) {
+      char *path = lsp_strdupf("%s/%s.%s", pdir, base[k], lsp_plot_format_ext(fm[e]));
+      if (!path) {
+        st = lsp_fail(LSP_ENOMEM, "out of memory");
+        break;
+      }
       st = k ? plot_attacks(s, path, fm[e]) : plot_metrics(s, path, fm[e]);
       if (st == LSP_PLOT_NOGNUPLOT) {
         snprintf(f->note, sizeof f->note, "gnuplot could not be run (%s); pictures are missing.",
                  lsp_errmsg());
-        path[0] = 0;
+        free(path);
+        free(pdir);
         return LSP_OK;
       }
-      if (st) return st;
-      if (access(path, F_OK) != 0) path[0] = 0; /* nothing to draw */
+      if (st || access(path, F_OK) != 0) { /* failed, or nothing to draw */
+        free(path);
+        path = NULL;
+      }
+      if (e) f->extra[k] = path;
+      else f->svg[k] = path;
     }
   }
-  return LSP_OK;
+  free(pdir);
+  return st;
 }
 
 static int write_report(const cmp_state *s, const char *dir, const figs *f) {
-  char html[4096], md[4096], title[128], buf[1024];
-  snprintf(html, sizeof html, "%s/compare.html", dir);
-  snprintf(md, sizeof md, "%s/compare.md", dir);
+  char title[128], buf[1024];
+  char *html = lsp_strdupf("%s/compare.html", dir), *md = lsp_strdupf("%s/compare.md", dir);
+  char *csv = lsp_strdupf("%s/compare.csv", dir);
   snprintf(title, sizeof title, "lsprobe compare: %zu run%s", s->n, s->n == 1 ? "" : "s");
   lsp_table *mt = models_table(s), *rt = runs_table(s);
   lsp_doc d;
   memset(&d, 0, sizeof d);
-  int st = (!mt || !rt) ? lsp_fail(LSP_ENOMEM, "out of memory") : LSP_OK;
+  int st = (!mt || !rt || !html || !md || !csv) ? lsp_fail(LSP_ENOMEM, "out of memory") : LSP_OK;
   if (!st) st = lsp_doc_open(&d, html, md, title);
   if (st) goto done;
   lsp_doc_par(&d, "Every number below is copied from the runs' results.json files; nothing is "
@@ -497,22 +534,21 @@ static int write_report(const cmp_state *s, const char *dir, const figs *f) {
            s->ref);
   lsp_doc_table(&d, mt, buf);
   lsp_doc_heading(&d, 2, "Metrics against smoothing ε");
-  lsp_doc_figure(&d, f->svg[0], f->extra[0][0] ? f->extra[0] : NULL,
+  lsp_doc_figure(&d, f->svg[0] ? f->svg[0] : "", f->extra[0],
            "Accuracy, ECE (before and after temperature scaling), R² separation and NC1 against "
            "the smoothing ε; one line per run; bars are the recorded intervals.");
   lsp_doc_heading(&d, 2, "Robustness");
-  lsp_doc_figure(&d, f->svg[1], f->extra[1][0] ? f->extra[1] : NULL,
+  lsp_doc_figure(&d, f->svg[1] ? f->svg[1] : "", f->extra[1],
            "Accuracy under FGSM and PGD against the attack ε, every model of every run (colour = "
            "run, dash = model).");
   st = lsp_doc_close(&d);
 done:
-  if (!st) {
-    char csv[4096];
-    snprintf(csv, sizeof csv, "%s/compare.csv", dir);
-    st = lsp_csv_write(csv, mt);
-  }
+  if (!st) st = lsp_csv_write(csv, mt);
   lsp_table_free(mt);
   lsp_table_free(rt);
+  free(html);
+  free(md);
+  free(csv);
   return st;
 }
 
@@ -527,7 +563,10 @@ int lsp_compare(const char *const *inputs, size_t n, const char *out, const lsp_
   s.n = n;
   s.runs = calloc(n, sizeof *s.runs);
   if (!s.runs) return lsp_fail(LSP_ENOMEM, "out of memory");
-  char staging[4096] = "";
+  lsp_outdir *od = NULL;
+  char *path = NULL;
+  figs f;
+  memset(&f, 0, sizeof f);
   int st = LSP_OK;
   for (size_t i = 0; i < n && !st; i++) {
     if (!inputs[i]) {
@@ -548,38 +587,33 @@ int lsp_compare(const char *const *inputs, size_t n, const char *out, const lsp_
       snprintf(s.runs[i].name + l, 16, " (%u)", (unsigned)(same % 100000));
     }
   }
-  pick_ref(&s);
+  if ((st = pick_ref(&s))) goto done;
   check_comparable(&s);
-  /* all inputs are good: now the output folder (never a run's own folder,
-   * whose plots/ would be swapped out) */
-  snprintf(staging, sizeof staging, "%s/results.json", out);
-  if (access(staging, F_OK) == 0) {
-    st = lsp_fail(LSP_EINVAL, "--out %s holds a run report (results.json); choose another folder",
-                  out);
-    staging[0] = 0;
+  /* all inputs are good: now the output folder (ours or refused; never a
+   * run's folder, lsp_outdir.h) */
+  lsp_outdir_opts oo = {"compare", opts->force, NULL, sizeof "plots/compare_metrics.svg", 0};
+  if ((st = lsp_outdir_begin(out, &oo, &od))) goto done;
+  const char *stage = lsp_outdir_stage(od);
+  if (!(path = lsp_strdupf("%s/compare.json", stage))) {
+    st = lsp_fail(LSP_ENOMEM, "out of memory");
     goto done;
   }
-  staging[0] = 0;
-  if ((st = lsp_mkdir_p(out))) goto done;
-  snprintf(staging, sizeof staging, "%s/.staging-compare-%ld", out, (long)getpid());
-  lsp_outdir_rm_rf(staging);
-  if ((st = lsp_mkdir_p(staging))) goto done;
-  figs f;
-  memset(&f, 0, sizeof f);
-  char path[4200];
-  snprintf(path, sizeof path, "%s/compare.json", staging);
-  if ((st = make_plots(&s, staging, &f)) || (st = write_report(&s, staging, &f)) ||
+  if ((st = make_plots(&s, stage, &f)) || (st = write_report(&s, stage, &f)) ||
       (st = write_json(&s, path)))
     goto done;
   if (lsp_interrupted()) {
     st = lsp_fail(LSP_EINTR, "interrupted");
     goto done;
   }
-  if ((st = lsp_outdir_publish(staging, out))) goto done;
-  if (report && cap) snprintf(report, cap, "%s/compare.html", out);
-  if (warning && wcap) snprintf(warning, wcap, "%s", f.note);
+  if ((st = lsp_outdir_publish(od))) goto done;
+  if (report && cap && (size_t)snprintf(report, cap, "%s/compare.html", out) >= cap) report[0] = 0;
+  if (warning && wcap)
+    snprintf(warning, wcap, "%s%s%s", f.note, f.note[0] && lsp_outdir_note(od)[0] ? "; " : "",
+             lsp_outdir_note(od));
 done:
-  if (staging[0]) lsp_outdir_rm_rf(staging);
+  lsp_outdir_free(od);
+  figs_release(&f);
+  free(path);
   lsp_compare_free_runs(s.runs, n);
   return st;
 }

@@ -23,20 +23,28 @@ typedef struct {
 } cmp_model;
 
 typedef struct {
-  const char *path;
+  const char *path;         /* the results.json read                       */
+  char *file;               /* owned: <folder>/results.json when a run
+                               folder was given (path then points here)    */
   char name[256];
   lsp_jsonr_doc *doc;
   const char *data, *hash, *convention, *version, *started, *command;
-  char hidden[128], smoothing[256], seeds[128], attack[256];
+  const char *architecture; /* canonical string (DESIGN §7.4), or NULL in
+                               runs from before --arch                     */
+  char arch[256];           /* --arch, or "mlp:W,W" from an older run's
+                               hidden widths                               */
+  char smoothing[256], seeds[128], attack[256];
   double epochs;
   int quick, synthetic;
   size_t nmodels;
   cmp_model *models;
 } cmp_run;
 
-/* Read and validate r->path (set by the caller) into *r: the fields the
- * report needs, with their types; NaN for JSON null metrics. LSP_EIO,
- * LSP_EDATA (file and field named), LSP_ENOMEM. */
+/* Read and validate r->path (set by the caller: a results.json, or a run's
+ * output folder, whose results.json is read) into *r: the fields the
+ * report needs, with their types; NaN for JSON null metrics. LSP_EIO (also
+ * for a folder without results.json), LSP_EDATA (file and field named),
+ * LSP_ENOMEM. */
 int lsp_compare_read_run(cmp_run *r);
 
 /* Free n runs and the array; NULL-safe. */

@@ -1,177 +1,176 @@
 /* lsp_compare_read.c — reading and validating a run's results.json for
- * `lsprobe compare` (lsp_compare_int.h). Every field the report shows is
- * checked for presence and type; errors name the file and the field. */
+ * `lsprobe compare` (lsp_compare_int.h). The document is first checked
+ * against the results.json contract (lsp_results_schema.h: every field's
+ * presence and type; errors name the file and the field), then read by the
+ * same table's keys. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 #include "core/formats/lsp_jsonr.h"
 #include "reports/lsp_compare_int.h"
+#include "reports/lsp_results_schema.h"
 
-/* ---- reading and validating ------------------------------------------------ */
+/* ---- reading (the document is validated against the schema first) ------ */
 
-static int num_list(cmp_run *r, const lsp_jsonr *obj, const char *where, const char *key,
-                    char *buf, size_t cap) {
-  const lsp_jsonr *a;
-  int st = lsp_jsonr_need(r->doc, obj, where, key, LSP_JSONR_ARRAY, &a);
-  if (st) return st;
+#define K(f) lsp_results_key(LSP_RF_##f)
+
+/* "1,2,3": a validated array of numbers */
+static void num_list(const lsp_jsonr *a, char *buf, size_t cap) {
   size_t off = 0;
   buf[0] = 0;
   for (size_t i = 0; i < a->len; i++) {
-    if (a->items[i]->type != LSP_JSONR_NUMBER)
-      return lsp_fail(LSP_EDATA, "%s: field %s.%s[%zu]: expected a number, found %s", r->path,
-                      where, key, i, lsp_jsonr_type_name(a->items[i]->type));
     int k = snprintf(buf + off, cap - off, "%s%g", i ? "," : "", a->items[i]->num);
     if (k < 0 || (size_t)k >= cap - off) break;
     off += (size_t)k;
   }
-  return LSP_OK;
 }
 
-/* value and [lo, hi] of a metric (null values and intervals become NaN) */
-static int metric(cmp_run *r, const lsp_jsonr *obj, const char *where, const char *key,
-                  double *v, double *lo, double *hi) {
-  int st = lsp_jsonr_need_num(r->doc, obj, where, key, 1, v);
-  if (st) return st;
-  char ck[64];
-  snprintf(ck, sizeof ck, "%s_ci", key);
+/* a validated number; JSON null is NaN */
+static double num(const lsp_jsonr *obj, const char *key) {
+  const lsp_jsonr *v = lsp_jsonr_get(obj, key);
+  return v && v->type == LSP_JSONR_NUMBER ? v->num : NAN;
+}
+
+/* value and [lo, hi] of a metric (null values, bounds and intervals: NaN) */
+static void metric(const lsp_jsonr *obj, lsp_rf value, lsp_rf ci_field, double *v, double *lo,
+                   double *hi) {
+  *v = num(obj, lsp_results_key(value));
   *lo = *hi = NAN;
-  const lsp_jsonr *ci = lsp_jsonr_get(obj, ck);
-  if (!ci || ci->type == LSP_JSONR_NULL) return LSP_OK;
-  if (ci->type != LSP_JSONR_ARRAY || ci->len != 2)
-    return lsp_fail(LSP_EDATA, "%s: field %s.%s: expected an array of 2 numbers", r->path, where,
-                    ck);
-  for (int i = 0; i < 2; i++) {
-    const lsp_jsonr *b = ci->items[i];
-    if (b->type != LSP_JSONR_NUMBER && b->type != LSP_JSONR_NULL)
-      return lsp_fail(LSP_EDATA, "%s: field %s.%s[%d]: expected a number, found %s", r->path,
-                      where, ck, i, lsp_jsonr_type_name(b->type));
-    (i ? hi : lo)[0] = b->type == LSP_JSONR_NUMBER ? b->num : NAN;
-  }
-  return LSP_OK;
+  const lsp_jsonr *ci = lsp_jsonr_get(obj, lsp_results_key(ci_field));
+  if (!ci || ci->type != LSP_JSONR_ARRAY) return;
+  if (ci->items[0]->type == LSP_JSONR_NUMBER) *lo = ci->items[0]->num;
+  if (ci->items[1]->type == LSP_JSONR_NUMBER) *hi = ci->items[1]->num;
 }
 
-static int read_curve(cmp_run *r, const lsp_jsonr *attacks, const char *where, const char *name,
-                      curve *c) {
-  const lsp_jsonr *a, *pts;
-  char w[160], wp[200];
-  int st = lsp_jsonr_need(r->doc, attacks, where, name, LSP_JSONR_OBJECT, &a);
-  snprintf(w, sizeof w, "%s.%s", where, name);
-  if (!st) st = lsp_jsonr_need(r->doc, a, w, "points", LSP_JSONR_ARRAY, &pts);
-  if (st) return st;
+static int read_curve(const lsp_jsonr *a, curve *c) {
+  const lsp_jsonr *pts = lsp_jsonr_get(a, K(ATTACK_POINTS));
   c->n = pts->len;
   c->eps = calloc(c->n ? c->n : 1, sizeof *c->eps);
   c->acc = calloc(c->n ? c->n : 1, sizeof *c->acc);
   if (!c->eps || !c->acc) return lsp_fail(LSP_ENOMEM, "out of memory");
   for (size_t i = 0; i < c->n; i++) {
-    snprintf(wp, sizeof wp, "%s.points[%zu]", w, i);
-    const lsp_jsonr *p = pts->items[i];
-    if (p->type != LSP_JSONR_OBJECT)
-      return lsp_fail(LSP_EDATA, "%s: field %s: expected an object, found %s", r->path, wp,
-                      lsp_jsonr_type_name(p->type));
-    if ((st = lsp_jsonr_need_num(r->doc, p, wp, "eps", 0, &c->eps[i]))) return st;
-    if ((st = lsp_jsonr_need_num(r->doc, p, wp, "accuracy", 1, &c->acc[i]))) return st;
+    c->eps[i] = num(pts->items[i], K(PT_EPS));
+    c->acc[i] = num(pts->items[i], K(PT_ACCURACY));
   }
   return LSP_OK;
 }
 
-static int read_model(cmp_run *r, const lsp_jsonr *m, size_t i, cmp_model *cm) {
-  char w[64], wc[96];
-  snprintf(w, sizeof w, "models[%zu]", i);
-  if (m->type != LSP_JSONR_OBJECT)
-    return lsp_fail(LSP_EDATA, "%s: field %s: expected an object, found %s", r->path, w,
-                    lsp_jsonr_type_name(m->type));
-  const lsp_jsonr *cal, *calt, *cl, *att;
-  int st;
-  if ((st = lsp_jsonr_need_str(r->doc, m, w, "tag", 0, &cm->tag)) ||
-      (st = lsp_jsonr_need_num(r->doc, m, w, "eps", 0, &cm->eps)) ||
-      (st = lsp_jsonr_need_str(r->doc, m, w, "convention", 0, &cm->convention)) ||
-      (st = lsp_jsonr_need_num(r->doc, m, w, "seed", 0, &cm->seed)) ||
-      (st = lsp_jsonr_need(r->doc, m, w, "calibration", LSP_JSONR_OBJECT, &cal)) ||
-      (st = lsp_jsonr_need(r->doc, m, w, "calibration_temperature_scaled", LSP_JSONR_OBJECT,
-                           &calt)) ||
-      (st = lsp_jsonr_need(r->doc, m, w, "clusters", LSP_JSONR_OBJECT, &cl)) ||
-      (st = lsp_jsonr_need(r->doc, m, w, "attacks", LSP_JSONR_OBJECT, &att)))
-    return st;
-  snprintf(wc, sizeof wc, "%s.calibration", w);
-  if ((st = metric(r, cal, wc, "accuracy", &cm->v[M_ACC], &cm->lo[M_ACC], &cm->hi[M_ACC])) ||
-      (st = metric(r, cal, wc, "nll", &cm->v[M_NLL], &cm->lo[M_NLL], &cm->hi[M_NLL])) ||
-      (st = metric(r, cal, wc, "ece", &cm->v[M_ECE], &cm->lo[M_ECE], &cm->hi[M_ECE])))
-    return st;
-  snprintf(wc, sizeof wc, "%s.calibration_temperature_scaled", w);
-  if ((st = metric(r, calt, wc, "ece", &cm->v[M_ECET], &cm->lo[M_ECET], &cm->hi[M_ECET])) ||
-      (st = lsp_jsonr_need_num(r->doc, calt, wc, "temperature", 1, &cm->temperature)))
-    return st;
-  const lsp_jsonr *fitted = lsp_jsonr_get(calt, "temperature_fitted");
-  if (fitted && fitted->type == LSP_JSONR_BOOL && !fitted->b) cm->temperature = NAN;
-  snprintf(wc, sizeof wc, "%s.clusters", w);
-  if ((st = lsp_jsonr_need_num(r->doc, cl, wc, "r2_separation", 1, &cm->r2)) ||
-      (st = lsp_jsonr_need_num(r->doc, cl, wc, "nc1", 1, &cm->nc1)))
-    return st;
-  snprintf(wc, sizeof wc, "%s.attacks", w);
-  if ((st = read_curve(r, att, wc, "fgsm", &cm->fgsm)) ||
-      (st = read_curve(r, att, wc, "pgd", &cm->pgd)))
-    return st;
-  return LSP_OK;
+static int read_model(const lsp_jsonr *m, cmp_model *cm) {
+  const lsp_jsonr *cal = lsp_jsonr_get(m, K(M_CALIBRATION)),
+                  *calt = lsp_jsonr_get(m, K(M_CALIBRATION_T)),
+                  *cl = lsp_jsonr_get(m, K(M_CLUSTERS)), *att = lsp_jsonr_get(m, K(M_ATTACKS));
+  cm->tag = lsp_jsonr_get(m, K(M_TAG))->str;
+  cm->eps = num(m, K(M_EPS));
+  cm->convention = lsp_jsonr_get(m, K(M_CONVENTION))->str;
+  cm->seed = num(m, K(M_SEED));
+  metric(cal, LSP_RF_CAL_ACCURACY, LSP_RF_CAL_ACCURACY_CI, &cm->v[M_ACC], &cm->lo[M_ACC],
+         &cm->hi[M_ACC]);
+  metric(cal, LSP_RF_CAL_NLL, LSP_RF_CAL_NLL_CI, &cm->v[M_NLL], &cm->lo[M_NLL], &cm->hi[M_NLL]);
+  metric(cal, LSP_RF_CAL_ECE, LSP_RF_CAL_ECE_CI, &cm->v[M_ECE], &cm->lo[M_ECE], &cm->hi[M_ECE]);
+  metric(calt, LSP_RF_CAL_ECE, LSP_RF_CAL_ECE_CI, &cm->v[M_ECET], &cm->lo[M_ECET],
+         &cm->hi[M_ECET]);
+  cm->temperature = num(calt, K(CAL_TEMPERATURE));
+  const lsp_jsonr *fitted = lsp_jsonr_get(calt, K(CAL_TEMPERATURE_FITTED));
+  if (fitted && !fitted->b) cm->temperature = NAN;
+  cm->r2 = num(cl, K(CL_R2_SEPARATION));
+  cm->nc1 = num(cl, K(CL_NC1));
+  int st = read_curve(lsp_jsonr_get(att, K(ATT_FGSM)), &cm->fgsm);
+  return st ? st : read_curve(lsp_jsonr_get(att, K(ATT_PGD)), &cm->pgd);
 }
 
 static void run_name(cmp_run *r) {
   /* the folder holding the file ("." for a bare file name) */
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s", r->path);
+  char *tmp = lsp_strdupf("%s", r->path);
+  if (!tmp) {
+    snprintf(r->name, sizeof r->name, "?");
+    return;
+  }
   char *slash = strrchr(tmp, '/');
   while (slash && slash != tmp && slash[1] == 0) { /* trailing slashes */
     *slash = 0;
     slash = strrchr(tmp, '/');
   }
   if (!slash) {
-    char cwd[4096];
-    const char *base = getcwd(cwd, sizeof cwd) ? strrchr(cwd, '/') : NULL;
-    snprintf(r->name, sizeof r->name, "%s", base && base[1] ? base + 1 : ".");
+    char *cwd = getcwd(NULL, 0);
+    const char *base = cwd ? strrchr(cwd, '/') : NULL;
+    snprintf(r->name, sizeof r->name, "%.200s", base && base[1] ? base + 1 : ".");
+    free(cwd);
+    free(tmp);
     return;
   }
   *slash = 0;
   const char *dir = strrchr(tmp, '/');
   snprintf(r->name, sizeof r->name, "%.200s", dir ? dir + 1 : (tmp[0] ? tmp : "/"));
+  free(tmp);
+}
+
+/* A run folder stands for its results.json. */
+static int resolve_folder(cmp_run *r) {
+  struct stat sb;
+  if (stat(r->path, &sb) != 0 || !S_ISDIR(sb.st_mode)) return LSP_OK;
+  size_t l = strlen(r->path);
+  while (l > 1 && r->path[l - 1] == '/') l--;
+  r->file = malloc(l + sizeof "/results.json");
+  if (!r->file) return lsp_fail(LSP_ENOMEM, "out of memory");
+  snprintf(r->file, l + sizeof "/results.json", "%.*s/results.json", (int)l, r->path);
+  if (access(r->file, F_OK) != 0)
+    return lsp_fail(LSP_EIO, "%s: a folder without results.json (not the output folder of "
+                             "`lsprobe run`)", r->path);
+  r->path = r->file;
+  return LSP_OK;
 }
 
 int lsp_compare_read_run(cmp_run *r) {
-  int st = lsp_jsonr_read_file(r->path, &r->doc);
+  int st = resolve_folder(r);
   if (st) return st;
-  const lsp_jsonr *root = lsp_jsonr_root(r->doc), *cfg, *models;
+  st = lsp_jsonr_read_file(r->path, &r->doc);
+  if (st) return st;
+  const lsp_jsonr *root = lsp_jsonr_root(r->doc);
   if (root->type != LSP_JSONR_OBJECT)
     return lsp_fail(LSP_EDATA, "%s: not an lsprobe results.json (the top level is %s, not an object)",
                     r->path, lsp_jsonr_type_name(root->type));
-  if (!lsp_jsonr_get(root, "lsprobe_version") || !lsp_jsonr_get(root, "models"))
+  if (!lsp_jsonr_get(root, K(VERSION)) || !lsp_jsonr_get(root, K(MODELS)))
     return lsp_fail(LSP_EDATA, "%s: not an lsprobe results.json (field %s is missing)", r->path,
-                    lsp_jsonr_get(root, "models") ? "lsprobe_version" : "models");
-  if ((st = lsp_jsonr_need_str(r->doc, root, "", "lsprobe_version", 0, &r->version)) ||
-      (st = lsp_jsonr_need(r->doc, root, "", "config", LSP_JSONR_OBJECT, &cfg)) ||
-      (st = lsp_jsonr_need(r->doc, root, "", "models", LSP_JSONR_ARRAY, &models)) ||
-      (st = lsp_jsonr_need_str(r->doc, cfg, "config", "data", 0, &r->data)) ||
-      (st = lsp_jsonr_need_str(r->doc, cfg, "config", "data_hash", 0, &r->hash)) ||
-      (st = lsp_jsonr_need_str(r->doc, cfg, "config", "convention", 0, &r->convention)) ||
-      (st = lsp_jsonr_need_num(r->doc, cfg, "config", "epochs", 0, &r->epochs)) ||
-      (st = num_list(r, cfg, "config", "hidden", r->hidden, sizeof r->hidden)) ||
-      (st = num_list(r, cfg, "config", "smoothing", r->smoothing, sizeof r->smoothing)) ||
-      (st = num_list(r, cfg, "config", "seeds", r->seeds, sizeof r->seeds)) ||
-      (st = num_list(r, cfg, "config", "attack_eps", r->attack, sizeof r->attack)))
-    return st;
+                    lsp_jsonr_get(root, K(MODELS)) ? K(VERSION) : K(MODELS));
+  if ((st = lsp_results_validate(r->doc))) return st;
+  const lsp_jsonr *cfg = lsp_jsonr_get(root, K(CONFIG)), *models = lsp_jsonr_get(root, K(MODELS));
   if (models->len == 0) return lsp_fail(LSP_EDATA, "%s: field models: the run has no models", r->path);
-  r->started = lsp_jsonr_str_or(root, "started", "");
-  r->command = lsp_jsonr_str_or(root, "command", "");
-  const lsp_jsonr *q = lsp_jsonr_get(cfg, "quick"), *sy = lsp_jsonr_get(cfg, "synthetic");
-  r->quick = q && q->type == LSP_JSONR_BOOL && q->b;
-  r->synthetic = sy && sy->type == LSP_JSONR_BOOL && sy->b;
+  r->version = lsp_jsonr_get(root, K(VERSION))->str;
+  r->started = lsp_jsonr_get(root, K(STARTED))->str;
+  r->command = lsp_jsonr_get(root, K(COMMAND))->str;
+  r->data = lsp_jsonr_get(cfg, K(CFG_DATA))->str;
+  r->hash = lsp_jsonr_get(cfg, K(CFG_DATA_HASH))->str;
+  r->convention = lsp_jsonr_get(cfg, K(CFG_CONVENTION))->str;
+  r->epochs = num(cfg, K(CFG_EPOCHS));
+  const lsp_jsonr *arch = lsp_jsonr_get(cfg, K(CFG_ARCH)),
+                  *canon = lsp_jsonr_get(cfg, K(CFG_ARCHITECTURE)),
+                  *hidden = lsp_jsonr_get(cfg, K(CFG_HIDDEN));
+  if (arch) {
+    snprintf(r->arch, sizeof r->arch, "%s", arch->str);
+  } else if (hidden) { /* a run from before --arch: an MLP */
+    memcpy(r->arch, "mlp:", 5);
+    num_list(hidden, r->arch + 4, sizeof r->arch - 4);
+  } else {
+    return lsp_fail(LSP_EDATA, "%s: field config.%s is missing", r->path, K(CFG_ARCH));
+  }
+  r->architecture = canon ? canon->str : NULL;
+  num_list(lsp_jsonr_get(cfg, K(CFG_SMOOTHING)), r->smoothing, sizeof r->smoothing);
+  num_list(lsp_jsonr_get(cfg, K(CFG_SEEDS)), r->seeds, sizeof r->seeds);
+  num_list(lsp_jsonr_get(cfg, K(CFG_ATTACK_EPS)), r->attack, sizeof r->attack);
+  r->quick = lsp_jsonr_get(cfg, K(CFG_QUICK))->b;
+  r->synthetic = lsp_jsonr_get(cfg, K(CFG_SYNTHETIC))->b;
   r->models = calloc(models->len, sizeof *r->models);
   if (!r->models) return lsp_fail(LSP_ENOMEM, "out of memory");
   r->nmodels = models->len;
   for (size_t i = 0; i < models->len; i++)
-    if ((st = read_model(r, models->items[i], i, &r->models[i]))) return st;
+    if ((st = read_model(models->items[i], &r->models[i]))) return st;
   run_name(r);
   return LSP_OK;
 }
@@ -184,6 +183,7 @@ void lsp_compare_free_runs(cmp_run *runs, size_t n) {
       free(m->fgsm.eps), free(m->fgsm.acc), free(m->pgd.eps), free(m->pgd.acc);
     }
     free(runs[i].models);
+    free(runs[i].file);
     lsp_jsonr_free(runs[i].doc);
   }
   free(runs);

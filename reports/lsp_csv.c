@@ -37,13 +37,14 @@ static void num_field(FILE *fp, double x) {
 int lsp_csv_write_stream(FILE *fp, const lsp_table *t) {
   for (size_t c = 0; c < t->ncols; c++) {
     if (c) fputc(',', fp);
-    lsp_csv_field(fp, t->header[c]);
+    const char *name = lsp_table_csv_name(t, c);
+    lsp_csv_field(fp, name);
     if (lsp_table_col_has_ci(t, c)) {
       /* name_lo, name_hi: built by hand so quoting still applies */
-      size_t n = strlen(t->header[c]);
+      size_t n = strlen(name);
       char *h = malloc(n + 4);
       if (!h) return lsp_fail(LSP_ENOMEM, "out of memory");
-      memcpy(h, t->header[c], n);
+      memcpy(h, name, n);
       strcpy(h + n, "_lo");
       fputc(',', fp);
       lsp_csv_field(fp, h);

@@ -6,7 +6,8 @@
  * a stray \r in Unix tools). Numbers carry the shortest digits that read
  * back as the same double; NaN is an empty field; ±Inf are "inf"/"-inf".
  * A column whose cells carry intervals becomes three: name, name_lo,
- * name_hi. The file is written atomically. */
+ * name_hi. The header names are the table's machine keys when it has
+ * them (lsp_table_keys), else its headers. The file is written atomically. */
 #ifndef LSP_CSV_H
 #define LSP_CSV_H
 

@@ -22,9 +22,16 @@
 #include "core/base/lsp_io.h"
 #include "core/formats/lsp_npy.h"
 #include "core/base/lsp_threads.h"
+#include "core/base/lsp_util.h"
 #include "reports/lsp_cache.h"
 #include "reports/lsp_plot.h"
 #include "reports/lsp_run_int.h"
+
+/* The longest paths a run writes under the staging folder
+ * (dumps/<tag>/features.npy, tags up to 63 characters) and in OUT itself
+ * (models/<16 hex digits>.lspm.curves.csv), for lsp_outdir's length check. */
+#define LSP_RUN_MAX_REL_STAGE (sizeof "dumps//features.npy" - 1 + 63)
+#define LSP_RUN_MAX_REL_OUT (sizeof "models/0123456789abcdef.lspm.curves.csv" - 1)
 
 /* ---- options ---------------------------------------------------------------- */
 
@@ -39,9 +46,7 @@ void lsp_run_opts_default(lsp_run_opts *o) {
   o->seeds[0] = 1;
   o->n_seeds = 1;
   o->epochs = 15;
-  o->hidden[0] = 256;
-  o->hidden[1] = 256;
-  o->n_hidden = 2;
+  o->arch = "mlp:256,256";
   o->batch = 128;
   o->lr = 0.1;
   o->momentum = 0.9;
@@ -60,8 +65,7 @@ void lsp_run_opts_default(lsp_run_opts *o) {
 void lsp_run_opts_quick(lsp_run_opts *o) {
   o->quick = 1;
   o->epochs = 2;
-  o->hidden[0] = 64;
-  o->n_hidden = 1;
+  o->arch = "mlp:64";
   o->max_train = 5000;
   o->max_test = 1000;
   const double eps[] = {0, 0.05, 0.1, 0.3};
@@ -91,12 +95,6 @@ static void say(const logger *lg, int level, const char *fmt, ...) {
   lg->fn(level, buf, lg->user);
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ---- training or reuse -------------------------------------------------------- */
 
 typedef struct {
@@ -121,10 +119,11 @@ static void on_train(const lsp_train_progress *p, void *user) {
  * epoch,train_loss,train_acc,val_loss,val_acc — so a rerun that reuses the
  * model can still draw them. */
 static int write_curves(const char *model_path, const lsp_train_log *log) {
-  char path[600];
-  snprintf(path, sizeof path, "%s.curves.csv", model_path);
+  char *path = lsp_strdupf("%s.curves.csv", model_path);
+  if (!path) return lsp_fail(LSP_ENOMEM, "out of memory");
   lsp_outfile o;
   int st = lsp_out_open(&o, path);
+  free(path);
   if (st) return st;
   fprintf(o.fp, "epoch,train_loss,train_acc,val_loss,val_acc,seconds,samples_per_s\n");
   for (size_t e = 0; e < log->epochs; e++)
@@ -135,10 +134,10 @@ static int write_curves(const char *model_path, const lsp_train_log *log) {
 }
 
 static void read_curves(const char *model_path, lsp_train_log *log) {
-  char path[600];
-  snprintf(path, sizeof path, "%s.curves.csv", model_path);
   memset(log, 0, sizeof *log);
-  FILE *f = fopen(path, "r");
+  char *path = lsp_strdupf("%s.curves.csv", model_path);
+  FILE *f = path ? fopen(path, "r") : NULL;
+  free(path);
   if (!f) return;
   char line[512];
   size_t cap = 0, n = 0;
@@ -175,6 +174,33 @@ done:
   log->samples_per_s = sps;
 }
 
+/* The network of --arch (and --normalize) for the data. */
+static int build_model(const lsp_run_state *s, lsp_model **m) {
+  const lsp_run_opts *o = &s->opts;
+  lsp_shape in;
+  lsp_splits_shape(&s->data, &in.c, &in.h, &in.w);
+  return lsp_model_from_spec(o->arch, in, (size_t)s->data.train.k, o->normalize, o->n_normalize,
+                             m);
+}
+
+/* Check --arch against the data before anything is trained, and keep its
+ * canonical string and description. */
+static int prepare_arch(lsp_run_state *s) {
+  lsp_model *m = NULL;
+  int st = build_model(s, &m);
+  if (st) return st;
+  size_t need = lsp_model_arch_string(m, NULL, 0) + 1;
+  s->arch_canon = malloc(need);
+  if (!s->arch_canon) {
+    lsp_model_free(m);
+    return lsp_fail(LSP_ENOMEM, "out of memory");
+  }
+  lsp_model_arch_string(m, s->arch_canon, need);
+  lsp_model_describe(m, s->arch_desc, sizeof s->arch_desc);
+  lsp_model_free(m);
+  return LSP_OK;
+}
+
 static int get_model(lsp_run_state *s, lsp_run_model *rm, const char *models_dir,
                      const logger *lg) {
   const lsp_run_opts *o = &s->opts;
@@ -187,34 +213,38 @@ static int get_model(lsp_run_state *s, lsp_run_model *rm, const char *models_dir
   t.lr = o->lr;
   t.momentum = o->momentum;
   t.seed = rm->seed;
-  uint64_t key = lsp_cache_key(&s->data, o->hidden, o->n_hidden, &t);
-  lsp_cache_path(models_dir, key, rm->model_file, sizeof rm->model_file);
-  const char *why = NULL;
-  int st = lsp_cache_lookup(rm->model_file, &s->data, &t, &rm->model, &why);
+  /* the architecture and the record the model must have: the cache key and
+   * what a cached file's own record is compared with */
+  int st = build_model(s, &rm->model);
   if (st) return st;
-  if (rm->model) {
+  lsp_model_meta want;
+  lsp_train_record(&t, &s->data, &want);
+  uint64_t key = lsp_cache_key(s->arch_canon, &want);
+  if (!(rm->model_file = lsp_cache_path(models_dir, key)))
+    return lsp_fail(LSP_ENOMEM, "out of memory");
+  const char *why = NULL;
+  lsp_model *cached = NULL;
+  st = lsp_cache_lookup(rm->model_file, s->arch_canon, &want, &cached, &why);
+  if (st) return st;
+  if (cached) {
+    lsp_model_free(rm->model);
+    rm->model = cached;
     rm->cached = 1;
     snprintf(rm->cache_note, sizeof rm->cache_note, "reused %s", rm->model_file);
-    read_curves(rm->model_file, &rm->log);
-    rm->train_seconds = rm->model->meta.train_seconds;
+    read_curves(rm->model_file, &rm->log); /* the timings live there */
+    rm->train_seconds = rm->log.seconds;
     say(lg, 0, "%s: reusing the cached model %s", rm->label, rm->model_file);
     return LSP_OK;
   }
   snprintf(rm->cache_note, sizeof rm->cache_note, "trained (cache %s)", why);
-  if (strncmp(why, "unusable", 8) == 0)
+  if (strcmp(why, "absent") != 0)
     say(lg, 1, "%s: cached model %s is %s; retraining", rm->label, rm->model_file, why);
-  rm->model = lsp_model_alloc_mlp(s->data.train.dim, o->hidden, o->n_hidden,
-                                  (size_t)s->data.train.k);
-  if (!rm->model) return LSP_ENOMEM;
-  char desc[128];
-  lsp_model_describe(rm->model, desc, sizeof desc);
   say(lg, 0, "%s: training %s, %zu epochs, batch %zu, SGD lr %g momentum %g, seed %lu",
-      rm->label, desc, o->epochs, o->batch, o->lr, o->momentum, rm->seed);
-  train_ctx tc = {lg, rm->label, now_s()};
+      rm->label, s->arch_desc, o->epochs, o->batch, o->lr, o->momentum, rm->seed);
+  train_ctx tc = {lg, rm->label, lsp_now_s()};
   st = lsp_train(rm->model, &s->data, &t, on_train, &tc, &rm->log);
   if (st) return lsp_fail_prefix(st, rm->label);
   rm->train_seconds = rm->log.seconds;
-  snprintf(rm->model->meta.data, sizeof rm->model->meta.data, "%s", s->data.name);
   if ((st = lsp_model_save(rm->model, rm->model_file))) return st;
   if ((st = write_curves(rm->model_file, &rm->log))) return st;
   say(lg, 0, "%s: trained in %.1f s (%.0f samples/s), saved %s", rm->label, rm->log.seconds,
@@ -244,10 +274,7 @@ static int analyse_model(lsp_run_state *s, lsp_run_model *rm, const char *dumps_
     return st;
   for (size_t i = 0; i < te->n; i++) {
     const float *z = rm->test_logits + i * k;
-    size_t best = 0;
-    for (size_t j = 1; j < k; j++)
-      if (z[j] > z[best]) best = j;
-    rm->test_correct[i] = (uint8_t)(best == (size_t)te->y[i]);
+    rm->test_correct[i] = (uint8_t)(lsp_argmax_f32(z, k) == (size_t)te->y[i]);
   }
   /* calibration before and after temperature scaling, with intervals */
   lsp_calib_opts co = lsp_calib_opts_default();
@@ -289,18 +316,21 @@ static int analyse_model(lsp_run_state *s, lsp_run_model *rm, const char *dumps_
                                  rm->gap_values, NULL)))
     return st;
   /* dumps for other tools */
-  char dir[4400], path[4500];
-  snprintf(dir, sizeof dir, "%s/%s", dumps_dir, rm->tag);
-  if ((st = lsp_mkdir_p(dir))) return st;
-  size_t shp[2] = {te->n, k};
-  snprintf(path, sizeof path, "%s/logits.npy", dir);
-  if ((st = lsp_npy_write(path, LSP_DT_F32, 2, shp, rm->test_logits))) return st;
-  shp[1] = h;
-  snprintf(path, sizeof path, "%s/features.npy", dir);
-  if ((st = lsp_npy_write(path, LSP_DT_F32, 2, shp, rm->test_features))) return st;
-  snprintf(path, sizeof path, "%s/labels.npy", dir);
-  if ((st = lsp_npy_write(path, LSP_DT_I32, 1, shp, te->y))) return st;
-  return LSP_OK;
+  char *dir = lsp_strdupf("%s/%s", dumps_dir, rm->tag);
+  char *pl = lsp_strdupf("%s/%s/logits.npy", dumps_dir, rm->tag);
+  char *pf = lsp_strdupf("%s/%s/features.npy", dumps_dir, rm->tag);
+  char *py = lsp_strdupf("%s/%s/labels.npy", dumps_dir, rm->tag);
+  size_t shp[2] = {te->n, k}, shf[2] = {te->n, h};
+  if (!dir || !pl || !pf || !py) st = lsp_fail(LSP_ENOMEM, "out of memory");
+  else if (!(st = lsp_mkdir_p(dir)) &&
+           !(st = lsp_npy_write(pl, LSP_DT_F32, 2, shp, rm->test_logits)) &&
+           !(st = lsp_npy_write(pf, LSP_DT_F32, 2, shf, rm->test_features)))
+    st = lsp_npy_write(py, LSP_DT_I32, 1, shp, te->y);
+  free(dir);
+  free(pl);
+  free(pf);
+  free(py);
+  return st;
 }
 
 /* ---- attacks ---------------------------------------------------------------- */
@@ -313,7 +343,7 @@ typedef struct {
 
 static void on_attack(const lsp_attack_progress *p, void *user) {
   attack_ctx *c = user;
-  double t = now_s();
+  double t = lsp_now_s();
   if (t - c->last < 0.5 && p->done < p->total) return;
   c->last = t;
   say(c->lg, 2, "  %s: %s eps %.3g  %3.0f%%", c->what, p->stage, p->eps,
@@ -411,6 +441,7 @@ static void free_state(lsp_run_state *s) {
   for (size_t i = 0; i < s->nmodels; i++) {
     lsp_run_model *m = &s->models[i];
     lsp_model_free(m->model);
+    free(m->model_file);
     lsp_train_log_free(&m->log);
     free(m->test_logits);
     free(m->test_features);
@@ -441,6 +472,7 @@ static void free_state(lsp_run_state *s) {
     free(c->pgd_hi);
   }
   free(s->cmp);
+  free(s->arch_canon);
   lsp_splits_free(&s->data);
 }
 
@@ -458,8 +490,9 @@ static int check_opts(const lsp_run_opts *o) {
     for (size_t j = 0; j < i; j++)
       if (o->seeds[i] == o->seeds[j])
         return lsp_fail(LSP_EINVAL, "seed %lu is listed twice", o->seeds[i]);
-  if (o->epochs == 0 || o->batch == 0 || o->n_hidden == 0)
-    return lsp_fail(LSP_EINVAL, "epochs, batch and hidden sizes must be positive");
+  if (o->epochs == 0 || o->batch == 0)
+    return lsp_fail(LSP_EINVAL, "epochs and batch size must be positive");
+  if (!o->arch || !o->arch[0]) return lsp_fail(LSP_EINVAL, "no architecture (--arch)");
   if (o->n_attack_eps == 0) return lsp_fail(LSP_EINVAL, "no attack eps values");
   for (size_t i = 0; i < o->n_attack_eps; i++)
     if (!(o->attack_eps[i] >= 0 && isfinite(o->attack_eps[i])))
@@ -500,35 +533,43 @@ static int load_data(lsp_run_state *s, const logger *lg) {
   return LSP_OK;
 }
 
-int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
-            const char **report_path) {
-  static char report[4096];
+static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
+                   const char **report_path) {
+  static char *report; /* the previous call's is freed */
   logger lg = {log, user};
   lsp_run_state st_ = {0}, *s = &st_;
   s->opts = *opts;
   const lsp_run_opts *o = &s->opts;
   snprintf(s->command, sizeof s->command, "%s", o->command ? o->command : "lsprobe run");
-  char models_dir[4096], staging[4096] = "", dumps[4200];
+  char *models_dir = NULL, *dumps = NULL;
+  lsp_outdir *od = NULL;
   int st = check_opts(o);
   if (st) return st;
-  double t_start = now_s(), t;
+  double t_start = lsp_now_s(), t;
   time_t wall = time(NULL);
   strftime(s->started, sizeof s->started, "%Y-%m-%dT%H:%M:%SZ", gmtime(&wall));
-  lsp_threads_set(o->threads);
   s->threads = lsp_threads_get();
+  if (o->own_blas_threads) lsp_threads_set_blas(1);
 
   /* data first: a bad --data fails before anything is created */
-  t = now_s();
+  t = lsp_now_s();
   if ((st = load_data(s, &lg))) goto fail;
-  s->seconds_data = now_s() - t;
+  s->seconds_data = lsp_now_s() - t;
+  if ((st = prepare_arch(s))) goto fail;
 
-  if ((st = lsp_mkdir_p(o->out))) goto fail;
-  snprintf(models_dir, sizeof models_dir, "%s/models", o->out);
-  if ((st = lsp_mkdir_p(models_dir))) goto fail;
-  snprintf(staging, sizeof staging, "%s/.staging-%ld", o->out, (long)getpid());
-  lsp_outdir_rm_rf(staging);
-  snprintf(dumps, sizeof dumps, "%s/dumps", staging);
-  if ((st = lsp_mkdir_p(dumps))) goto fail;
+  /* the output folder: ours or refused (lsp_outdir.h); the report is
+   * staged and published in one step at the end, the model cache lives in
+   * OUT/models and is written in place */
+  lsp_outdir_opts oo = {"run", o->force, "models", LSP_RUN_MAX_REL_STAGE, LSP_RUN_MAX_REL_OUT};
+  if ((st = lsp_outdir_begin(o->out, &oo, &od))) goto fail;
+  if (lsp_outdir_note(od)[0]) say(&lg, 1, "%s", lsp_outdir_note(od));
+  models_dir = lsp_strdupf("%s/models", o->out);
+  dumps = lsp_strdupf("%s/dumps", lsp_outdir_stage(od));
+  if (!models_dir || !dumps) {
+    st = lsp_fail(LSP_ENOMEM, "out of memory");
+    goto fail;
+  }
+  if ((st = lsp_mkdir_p(models_dir)) || (st = lsp_mkdir_p(dumps))) goto fail;
 
   /* the models: seed-major, smoothing in the order given */
   s->nmodels = o->n_seeds * o->n_smoothing;
@@ -537,7 +578,7 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
     st = lsp_fail(LSP_ENOMEM, "out of memory");
     goto fail;
   }
-  t = now_s();
+  t = lsp_now_s();
   for (size_t si = 0; si < o->n_seeds; si++)
     for (size_t ei = 0; ei < o->n_smoothing; ei++) {
       lsp_run_model *rm = &s->models[si * o->n_smoothing + ei];
@@ -556,15 +597,16 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
         goto fail;
       }
     }
-  s->seconds_train = now_s() - t;
+  s->seconds_train = lsp_now_s() - t;
+  if (o->own_blas_threads) lsp_threads_set_blas(s->threads);
 
-  t = now_s();
+  t = lsp_now_s();
   for (size_t i = 0; i < s->nmodels; i++) {
     say(&lg, 0, "%s: test pass, calibration (%zu bootstrap resamples), clusters, logit gap",
         s->models[i].label, o->bootstrap);
-    double t1 = now_s();
+    double t1 = lsp_now_s();
     if ((st = analyse_model(s, &s->models[i], dumps))) goto fail;
-    s->models[i].seconds_analysis = now_s() - t1;
+    s->models[i].seconds_analysis = lsp_now_s() - t1;
     if (lsp_interrupted()) {
       st = lsp_fail(LSP_EINTR, "interrupted");
       goto fail;
@@ -587,16 +629,17 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
     if (st) goto fail;
     for (size_t i = 0; i < s->nmodels && k >= 3; i++) {
       lsp_run_model *m = &s->models[i];
-      const lsp_layer *L = lsp_model_last_dense(m->model);
-      if ((st = lsp_proj_compute(m->test_features, s->data.test.y, s->data.test.n, L->in, L->w,
-                                 L->b, k, s->proj_cls, &m->proj)))
+      lsp_dense_view L;
+      lsp_model_head(m->model, &L);
+      if ((st = lsp_proj_compute(m->test_features, s->data.test.y, s->data.test.n, L.in, L.w,
+                                 L.b, k, s->proj_cls, &m->proj)))
         goto fail;
     }
   }
-  s->seconds_analysis = now_s() - t;
+  s->seconds_analysis = lsp_now_s() - t;
 
   /* attacks on the first n_attack test examples */
-  t = now_s();
+  t = lsp_now_s();
   s->n_attack = o->attack_limit && o->attack_limit < s->data.test.n ? o->attack_limit
                                                                      : s->data.test.n;
   for (size_t si = 0; si < o->n_seeds; si++) {
@@ -608,12 +651,12 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
       say(&lg, 0, "%s: FGSM and PGD-%zu sweeps over %zu attack eps on %zu test examples%s",
           rm->label, o->pgd_steps, o->n_attack_eps, s->n_attack,
           base && base != rm ? ", and transfer from the eps = 0 model" : "");
-      double t1 = now_s();
+      double t1 = lsp_now_s();
       if ((st = attack_model(s, rm, base, &lg))) goto fail;
-      rm->seconds_attacks = now_s() - t1;
+      rm->seconds_attacks = lsp_now_s() - t1;
     }
   }
-  s->seconds_attacks = now_s() - t;
+  s->seconds_attacks = lsp_now_s() - t;
 
   /* paired comparisons with the eps = 0 model of the same seed */
   for (size_t si = 0; si < o->n_seeds; si++) {
@@ -639,7 +682,7 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   }
 
   /* plots and report files into the staging folder, then publish */
-  t = now_s();
+  t = lsp_now_s();
   s->have_gnuplot = lsp_plot_available() == LSP_OK;
   if (!s->have_gnuplot) {
     snprintf(s->gnuplot_note, sizeof s->gnuplot_note,
@@ -648,22 +691,38 @@ int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
              lsp_errmsg());
     say(&lg, 1, "%s", s->gnuplot_note);
   }
-  s->seconds_total = now_s() - t_start;
+  s->seconds_total = lsp_now_s() - t_start;
   say(&lg, 0, "writing the report");
-  if ((st = lsp_report_write(s, staging))) goto fail;
-  s->seconds_report = now_s() - t;
+  if ((st = lsp_report_write(s, lsp_outdir_stage(od)))) goto fail;
+  s->seconds_report = lsp_now_s() - t;
   if (lsp_interrupted()) {
     st = lsp_fail(LSP_EINTR, "interrupted");
     goto fail;
   }
-  if ((st = lsp_outdir_publish(staging, o->out))) goto fail;
-  lsp_outdir_rm_rf(staging);
-  snprintf(report, sizeof report, "%s/report.html", o->out);
+  const char *before = lsp_outdir_note(od);
+  size_t nb = strlen(before);
+  if ((st = lsp_outdir_publish(od))) goto fail;
+  if (strlen(lsp_outdir_note(od)) > nb) say(&lg, 1, "%s", lsp_outdir_note(od) + nb + (nb ? 2 : 0));
+  free(report);
+  if (!(report = lsp_strdupf("%s/report.html", o->out))) {
+    st = lsp_fail(LSP_ENOMEM, "out of memory");
+    goto fail;
+  }
   if (report_path) *report_path = report;
-  free_state(s);
-  return LSP_OK;
 fail:
-  if (staging[0]) lsp_outdir_rm_rf(staging);
+  lsp_outdir_free(od);
+  free(models_dir);
+  free(dumps);
   free_state(s);
+  return st;
+}
+
+int lsp_run(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
+            const char **report_path) {
+  int prev_threads = opts->threads > 0 ? lsp_threads_set(opts->threads) : -1;
+  int prev_blas = opts->own_blas_threads ? lsp_threads_get_blas() : 0;
+  int st = run_job(opts, log, user, report_path);
+  if (prev_threads >= 0) lsp_threads_set(prev_threads);
+  if (prev_blas > 0) lsp_threads_set_blas(prev_blas);
   return st;
 }

@@ -9,9 +9,11 @@
  * -> results -> plots -> report.
  *
  * Outputs in `out`: report.html, report.md, results.json, *.csv, plots/,
- * models/ (the cache), dumps/. Report files are built in a staging folder
- * and renamed into place only when everything succeeded, so a failed or
- * interrupted run leaves an earlier report untouched. */
+ * models/ (the cache), dumps/, .lsprobe-manifest. The report is built in a
+ * staging folder and published in one step only when everything succeeded
+ * (lsp_outdir.h), so a failed or interrupted run leaves an earlier report
+ * untouched; files in `out` that lsprobe did not write are never removed,
+ * and a non-empty `out` lsprobe did not create is refused unless `force`. */
 #ifndef LSP_RUN_H
 #define LSP_RUN_H
 
@@ -28,8 +30,10 @@ typedef struct {
   unsigned long seeds[16];     /* default {1} */
   size_t n_seeds;
   size_t epochs;               /* 15 */
-  size_t hidden[8];            /* 256,256 */
-  size_t n_hidden;
+  const char *arch;            /* "mlp:256,256" (quick: "mlp:64"), "lenet", "resnet8"
+                                  or a layer spec (DESIGN §7.4)                    */
+  const float *normalize;      /* --normalize: C means then C stds, or NULL       */
+  size_t n_normalize;
   size_t batch;                /* 128 */
   double lr, momentum;         /* 0.1, 0.9 */
   double attack_eps[32];       /* FGSM/PGD sweep on the [0,1] pixel scale */
@@ -41,8 +45,17 @@ typedef struct {
   size_t bootstrap;            /* 1000 */
   const char *format;          /* "svg" (default), "png", "pdf" */
   const char *out;             /* "lsprobe-report" */
+  int force;                   /* write into a non-empty folder lsprobe did not create */
   int quick;                   /* tiny configuration for smoke tests */
-  int threads;                 /* 0 = all cores */
+  int threads;                 /* lsprobe's thread count for this call (0 = the
+                                  caller's lsp_threads_get()); restored after */
+  int own_blas_threads;        /* 1 = this program owns its process: lsp_run
+                                  sets OpenBLAS's process-wide thread count to 1
+                                  while training (the shares call GEMMs side by
+                                  side) and to the thread count for the
+                                  analyses and attacks, and back to what it was
+                                  at the end. 0 (default, for hosts): OpenBLAS
+                                  is left alone (lsp_threads.h) */
   size_t max_train, max_test;  /* 0 = all */
   const char *command;         /* the command line, recorded in the report */
 } lsp_run_opts;

@@ -22,7 +22,7 @@ typedef struct {
   unsigned long seed;
   char tag[64];             /* "eps0.1_seed1": file names                 */
   char label[64];           /* "ε = 0.1": legends                         */
-  char model_file[512];
+  char *model_file;         /* owned: the cache entry's path              */
   int cached;               /* reused from the cache                      */
   char cache_note[640];     /* why it was (not) reused                    */
   lsp_model *model;         /* owned                                      */
@@ -81,6 +81,10 @@ typedef struct {
       seconds_attacks, seconds_report;
   int threads;
   char started[64];         /* UTC time stamp                             */
+  char *arch_canon;         /* owned: the canonical architecture string
+                               (lsp_model_arch_string): the cache key, the
+                               report, compare's check                     */
+  char arch_desc[128];      /* lsp_model_describe of the network           */
 } lsp_run_state;
 
 /* Write every output of the run into `dir` (a staging folder). */

@@ -39,12 +39,45 @@ fail:
 void lsp_table_free(lsp_table *t) {
   if (!t) return;
   for (size_t c = 0; t->header && c < t->ncols; c++) free(t->header[c]);
+  for (size_t c = 0; t->key && c < t->ncols; c++) free(t->key[c]);
+  free(t->key);
   for (size_t k = 0; k < t->nrows * t->ncols; k++) free(t->cells[k].text);
   free(t->header);
   free(t->digits);
   free(t->decimals);
   free(t->cells);
   free(t);
+}
+
+static int is_key(const char *s) {
+  if (!s || !(*s >= 'a' && *s <= 'z')) return 0;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_')) return 0;
+  return 1;
+}
+
+int lsp_table_keys(lsp_table *t, const char *const *keys) {
+  if (!t || !keys) return lsp_fail(LSP_EINVAL, "table: no keys");
+  for (size_t c = 0; c < t->ncols; c++)
+    if (!is_key(keys[c]))
+      return lsp_fail(LSP_EINVAL, "table: CSV name of column %zu ('%s') is not a machine name "
+                                  "([a-z][a-z0-9_]*)", c, keys[c] ? keys[c] : "(null)");
+  char **k = calloc(t->ncols, sizeof *k);
+  if (!k) return lsp_fail(LSP_ENOMEM, "out of memory (table)");
+  for (size_t c = 0; c < t->ncols; c++)
+    if (!(k[c] = dup_str(keys[c]))) {
+      for (size_t i = 0; i < c; i++) free(k[i]);
+      free(k);
+      return lsp_fail(LSP_ENOMEM, "out of memory (table)");
+    }
+  for (size_t c = 0; t->key && c < t->ncols; c++) free(t->key[c]);
+  free(t->key);
+  t->key = k;
+  return LSP_OK;
+}
+
+const char *lsp_table_csv_name(const lsp_table *t, size_t col) {
+  return t->key ? t->key[col] : t->header[col];
 }
 
 int lsp_table_row(lsp_table *t) {

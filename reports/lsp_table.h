@@ -38,6 +38,7 @@ typedef struct {
 typedef struct {
   size_t ncols, nrows;
   char **header;         /* owned: ncols column names */
+  char **key;            /* owned: ncols CSV names, or NULL: the header */
   int *digits;           /* ncols: significant digits shown in HTML/MD */
   int *decimals;         /* ncols: fixed decimals instead, or -1        */
   lsp_table_cell *cells; /* owned: nrows × ncols, row-major */
@@ -48,6 +49,16 @@ typedef struct {
  * rows; 4 significant digits shown by default. NULL if ncols == 0, a name
  * is NULL, or memory runs out. */
 lsp_table *lsp_table_alloc(size_t ncols, const char *const *header);
+/* Machine names for the CSV header instead of the reader-facing ones,
+ * which HTML and Markdown keep showing ("test accuracy" -> "accuracy",
+ * "ECE after T" -> "ece_after_t"). keys[0..ncols-1] are copied and must
+ * be lowercase letters, digits and '_', starting with a letter. LSP_EINVAL
+ * for a NULL or malformed key (nothing changed), LSP_ENOMEM. */
+int lsp_table_keys(lsp_table *t, const char *const *keys);
+
+/* The CSV name of column col: its key when keys were set, else its header. */
+const char *lsp_table_csv_name(const lsp_table *t, size_t col);
+
 /* Free the table and its strings; NULL is a no-op. */
 void lsp_table_free(lsp_table *t);
 

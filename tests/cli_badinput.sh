@@ -69,7 +69,18 @@ open(b + "/csv_bad/train.csv", "w").write("0,1,2\n1,x,3\n")
 open(b + "/csv_bad/test.csv", "w").write("0,1,2\n")
 # .lspm: corrupted byte (CRC), wrong magic
 PY
-[ -s "$B/trunc.npy" ] || { echo "could not craft the files"; exit 1; }
+# the common mix-ups: one-hot labels, probabilities as logits, a transposed
+# last layer, 0-255 inputs against [0, 1] bounds
+$PY - "$B" "$T" <<'PY'
+import sys
+import numpy as np
+b, t = sys.argv[1], sys.argv[2]
+np.save(b + "/onehot.npy", np.eye(3, dtype=np.int64)[[0, 1]])
+np.save(b + "/p_ok.npy", np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]], dtype=np.float32))
+np.save(b + "/w_t.npy", np.load(t + "/4.weight.npy").T.copy())
+np.save(b + "/x255.npy", np.round(np.load(t + "/x.npy") * 255).astype(np.float32))
+PY
+[ -s "$B/trunc.npy" ] && [ -s "$B/x255.npy" ] || { echo "could not craft the files"; exit 1; }
 "$LSP" train --data "synthetic:train=300,test=100,dim=8,classes=3" --hidden 8 --epochs 1 --smoothing 0 --quiet --out "$B/good.lspm" >/dev/null 2>&1
 cp "$B/good.lspm" "$B/crc.lspm"
 printf '\xff\xfe' | dd of="$B/crc.lspm" bs=1 seek=60 conv=notrunc 2>/dev/null
@@ -101,6 +112,13 @@ bad_case 1 "probabilities negative" "p_neg.npy" "$LSP" calib --probs "$B/p_neg.n
 bad_case 1 "probabilities not summing to 1" "p_sum.npy" "$LSP" calib --probs "$B/p_sum.npy" --labels "$B/y2.npy"
 bad_case 1 "mismatched row counts" "rows" "$LSP" calib --logits "$C/logits.npy" --labels "$B/y2.npy"
 bad_case 1 "one class only (K = 1)" "K = 1" "$LSP" loss --logits "$B/k1.npy" --labels "$B/y2.npy" --grad-out "$NO"
+bad_case 1 "one-hot labels (calib)" "onehot.npy: one-hot labels (2 x 3" "$LSP" calib --probs "$B/p_ok.npy" --labels "$B/onehot.npy"
+bad_case 1 "one-hot labels (loss)" "y.argmax(axis=1)" "$LSP" loss --logits "$B/p_sum.npy" --labels "$B/onehot.npy" --grad-out "$NO"
+bad_case 1 "one-hot labels (calib --stream)" "onehot.npy: one-hot labels" "$LSP" calib --probs "$B/p_ok.npy" --labels "$B/onehot.npy" --stream
+bad_case 1 "probabilities as --logits (calib)" "p_ok.npy: every row lies in [0, 1] and sums to 1: these look like probabilities, not logits; pass them with --probs" "$LSP" calib --logits "$B/p_ok.npy" --labels "$B/y2.npy"
+bad_case 1 "probabilities as --logits (loss)" "p_ok.npy: every row lies in [0, 1] and sums to 1" "$LSP" loss --logits "$B/p_ok.npy" --labels "$B/y2.npy" --grad-out "$NO"
+bad_case 1 "probabilities as --logits (logitgap)" "np.log(P)" "$LSP" logitgap --logits "$B/p_ok.npy" --labels "$B/y2.npy"
+bad_case 1 "probabilities as validation logits" "temperature scaling needs the validation logits" "$LSP" calib --logits "$C/logits.npy" --labels "$C/labels.npy" --fit-temperature "$B/p_ok.npy" "$B/y2.npy"
 bad_case 1 "missing file" "missing.npy" "$LSP" loss --logits "$B/missing.npy" --labels "$C/labels.npy" --grad-out "$NO"
 bad_case 1 "a directory where a file belongs" "is a directory" "$LSP" calib --logits "$B" --labels "$C/labels.npy"
 
@@ -119,6 +137,11 @@ bad_case 1 "export: missing tensor" "2.bias.npy" "$LSP" eval --model "$B/export_
 bad_case 1 "export: mis-shaped tensor" "2.weight.npy" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --model "$B/export_shape"
 bad_case 1 "model does not fit the data" "inputs" "$LSP" eval --model "$T" --data "synthetic:train=300,test=100,dim=9,classes=3"
 bad_case 1 "attack: model does not fit the inputs" "$T" "$LSP" attack --model "$T" --x "$C/logits.npy" --labels "$C/labels.npy"
+bad_case 1 "attack: 0-255 inputs against [0, 1]" "x255.npy: value 38 at row 0, column 0 is outside the bounds [0, 1] (the default --lo 0 --hi 1); the file spans [2, 253]: scale 8-bit pixels by 1/255" "$LSP" attack --model "$T" --x "$B/x255.npy" --labels "$T/labels.npy" --adv-out "$NO"
+bad_case 1 "attack: inputs outside --lo/--hi" "(--lo/--hi)" "$LSP" attack --model "$T" --x "$B/x255.npy" --labels "$T/labels.npy" --hi 100 --adv-out "$NO"
+bad_case 1 "templates: a hidden layer" "2.weight.npy is 16 x 16 but the labels have 3 classes: its rows must be the classes" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --templates "$T/2.weight.npy" --bias "$T/2.bias.npy" --projection-out "$NO"
+bad_case 1 "templates: transposed (H x K)" "w_t.npy is 16 x 3: its rows must be the classes" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --templates "$B/w_t.npy" --bias "$T/4.bias.npy" --projection-out "$NO"
+expect_err "save W.T" "templates: transposed, what to do"
 
 # --- invalid option values -------------------------------------------------------
 bad_case 2 "smoothing above 1" "--smoothing" "$LSP" train --data synthetic --smoothing 1.5 --out "$NO"
@@ -135,6 +158,11 @@ bad_case 2 "unknown convention" "--convention" "$LSP" run --quick --convention f
 bad_case 2 "hidden size 0" "--hidden" "$LSP" run --quick --hidden 64,0 --out "$NO"
 bad_case 2 "unknown plot format" "--format" "$LSP" run --quick --format gif --out "$NO"
 bad_case 2 "unknown option" "--frobnicate" "$LSP" eval --frobnicate
+bad_case 2 "mistyped option" "unknown option '--labls'; did you mean --labels?" "$LSP" calib --probs "$B/p_ok.npy" --labls "$B/y2.npy"
+bad_case 2 "mistyped option (one letter short)" "did you mean --threads?" "$LSP" loss --logits "$C/logits.npy" --labels "$C/labels.npy" --thread 2 --grad-out "$NO"
+bad_case 2 "mistyped option with a value" "unknown option '--epoch'; did you mean --epochs?" "$LSP" train --data synthetic --smoothing 0 --epoch=3 --out "$NO"
+bad_case 2 "far from every option: no guess" "unknown option '--frobnicate' (see lsprobe eval --help)" "$LSP" eval --frobnicate
+bad_case 2 "mistyped command" "unknown command 'calb'; did you mean calib?" "$LSP" calb --probs "$B/p_ok.npy"
 bad_case 2 "missing required option" "--model is required" "$LSP" eval --data synthetic
 bad_case 2 "option given twice" "twice" "$LSP" loss --logits "$C/logits.npy" --logits "$C/logits.npy" --labels "$C/labels.npy"
 finish

@@ -97,6 +97,32 @@ npy "$SCR/y4bad.npy" i8 4 0 1 3 0
 expect_exit 1 "--stream label out of range" "$LSP" calib --probs "$SCR/p.npy" --labels "$SCR/y4bad.npy" --stream
 expect_err "label 3 at index 2" "--stream label out of range"
 
+# float64 inputs keep double precision through binning (tests/data/calib_f64,
+# expected values from exact arithmetic in tests/data/gen_calib_f64.py)
+F="$DATA/calib_f64"
+want() { awk -v c="$1" -v m="$2" -v b="$3" -v e="$4" '$1 == c && $2 == m && $3 == b && $4 == e { print $5 }' "$F/expected.txt"; }
+# f64_case NAME CASE BINS EDGES INPUT-OPTION FILE LABELS [extra options]
+f64_case() {
+  local name=$1 case=$2 bins=$3 edges=$4 opt=$5 file=$6 labels=$7
+  shift 7
+  expect_exit 0 "$name" "$LSP" calib "$opt" "$F/$file" --labels "$F/$labels" --bins "$bins" --edges "$edges" --json "$@"
+  local fails=""
+  for key in accuracy brier ece mce rmsce classwise_ece over_confidence under_confidence; do
+    close "$(jget "$SCR/out" $key)" "$(want "$case" $key "$bins" "$edges")" 1e-12 || fails="$fails $key"
+  done
+  [ -z "$fails" ] && ok "$name: metrics equal the exact ones" || bad "$name:$fails differ"
+}
+f64_case "float64 forest probabilities, 10 bins" forest 10 right --probs forest_probs.npy forest_labels.npy
+close "$(jget "$SCR/out" ace)" "$(want forest ace 10 right)" 1e-12 && ok "forest ACE" || bad "forest ACE"
+f64_case "float64 forest probabilities, 10 bins, --stream" forest 10 right --probs forest_probs.npy forest_labels.npy --stream
+f64_case "float64 forest probabilities, left edges" forest 10 left --probs forest_probs.npy forest_labels.npy
+f64_case "float64 forest probabilities, 15 bins" forest 15 right --probs forest_probs.npy forest_labels.npy
+f64_case "float64 logits beside bin edges" edge 15 right --logits edge_logits.npy edge_labels.npy
+close "$(jget "$SCR/out" nll)" "$(want edge nll 15 right)" 1e-12 && ok "edge logits NLL" || bad "edge NLL"
+f64_case "float64 logits beside bin edges, --stream" edge 15 right --logits edge_logits.npy edge_labels.npy --stream
+f64_case "ties at 1/K, 8 bins" tie 8 right --logits tie_logits.npy tie_labels.npy
+f64_case "ties at 1/K, 16 bins, --stream" tie 16 right --logits tie_logits.npy tie_labels.npy --stream
+
 # temperature scaling (validation = the same logits: NLL at T <= NLL at 1)
 expect_exit 0 "--fit-temperature" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --fit-temperature "$T/logits.npy" "$T/labels.npy" --json
 "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); a=d["temperature_scaled"]; sys.exit(not (a["temperature"]>0 and a["nll"]<=d["nll"] and a["accuracy"]==d["accuracy"]))' "$SCR/out" &&

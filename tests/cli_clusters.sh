@@ -111,6 +111,15 @@ expect_exit 0 "logitgap eps 0" "$LSP" logitgap --logits "$T/logits.npy" --labels
 grep -q '"optimal_gap": null' "$SCR/out" && ok "eps 0: optimal gap null" || bad "eps 0: $(grep optimal "$SCR/out")"
 expect_exit 0 "logitgap text t2t" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --smoothing 0.1 --convention t2t
 grep -q 'optimal   2\.8904 (eps 0.1, t2t)' "$SCR/out" && ok "t2t optimal log 18" || bad "t2t: $(cat "$SCR/out")"
+# no finite optimum: eps = 0 (q one-hot: +inf) and t2t at eps = 1 (q_y = 0: -inf), each with its reason
+expect_exit 0 "logitgap text eps 0" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --smoothing 0
+grep -q 'optimal   none (eps = 0: q is one-hot' "$SCR/out" && ok "eps 0: no optimum, the reason" || bad "eps 0 text: $(grep optimal "$SCR/out")"
+expect_exit 0 "logitgap text t2t eps 1" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --smoothing 1 --convention t2t
+grep -q 'optimal   none (t2t at eps = 1: q_y = 0' "$SCR/out" && ! grep -q 'eps = 0' "$SCR/out" &&
+  ok "t2t eps 1: the reason is q_y = 0" || bad "t2t eps 1: $(grep optimal "$SCR/out")"
+expect_exit 0 "logitgap JSON t2t eps 1" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --smoothing 1 --convention t2t --json
+grep -q '"optimal_gap": null' "$SCR/out" && grep -q '"optimal_gap_note": "t2t at eps = 1: q_y = 0' "$SCR/out" &&
+  ok "t2t eps 1 JSON: null with the reason" || bad "t2t eps 1 JSON: $(grep optimal "$SCR/out")"
 expect_exit 2 "--convention without --smoothing" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --convention t2t
 expect_err "--convention needs --smoothing" "--convention without --smoothing"
 expect_exit 1 "NaN logit" "$LSP" logitgap --logits "$SCR/toy_nan.npy" --labels "$SCR/toy_y.npy"

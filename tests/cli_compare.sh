@@ -17,7 +17,7 @@ for f in compare.html compare.md compare.json compare.csv plots/compare_metrics.
          plots/compare_attacks.svg plots/compare_metrics.png plots/compare_attacks.png; do
   [ -s "$OUT/$f" ] && ok "$f written" || bad "$f missing or empty"
 done
-ls -a "$OUT" | grep -q staging && bad "staging folder left behind" || ok "no staging folder left"
+ls -a "$OUT" "$SCR" | grep -q -e staging -e '^\.lsp-' && bad "staging folder left behind" || ok "no staging folder left"
 
 # every row's numbers equal the inputs' (same doubles, not re-rounded), and the CSV agrees
 $PY - "$OUT" "$A/results.json" "$B/results.json" <<'PY' && ok "compare.json rows equal the inputs' numbers; CSV agrees" || bad "compare.json / CSV check"
@@ -54,13 +54,33 @@ for ri, r in enumerate(runs):
 with open(out + "/compare.csv") as f:
     table = list(csv.DictReader(f))
 assert len(table) == len(rows)
+# machine column names, as in a run's models.csv
+assert list(table[0].keys()) == ["run", "model", "data", "eps", "convention", "seed",
+    "accuracy", "accuracy_lo", "accuracy_hi", "nll", "nll_lo", "nll_hi", "ece", "ece_lo",
+    "ece_hi", "ece_after_t", "ece_after_t_lo", "ece_after_t_hi", "temperature",
+    "r2_separation", "nc1", "fgsm_accuracy", "pgd_accuracy"], list(table[0].keys())
 for t, row in zip(table, rows):
-    assert t["model"] == row["model"]
-    assert float(t["test accuracy"]) == row["accuracy"]
-    assert float(t["test accuracy_lo"]) == row["accuracy_ci"][0]
-    assert float(t["ECE after T_hi"]) == row["ece_after_t_ci"][1]
-    assert float(t["NC1"]) == row["nc1"]
-    assert float(t["PGD acc. (ε=0.1)"]) == row["pgd_accuracy"]
+    assert t["model"] == row["model"] and t["run"] == row["run"]
+    assert float(t["eps"]) == row["eps"] and float(t["seed"]) == row["seed"]
+    assert float(t["accuracy"]) == row["accuracy"]
+    assert float(t["accuracy_lo"]) == row["accuracy_ci"][0]
+    assert float(t["ece_after_t_hi"]) == row["ece_after_t_ci"][1]
+    assert float(t["nc1"]) == row["nc1"]
+    assert float(t["pgd_accuracy"]) == row["pgd_accuracy"]
+PY
+# the report still shows reader-facing headers
+grep -q 'test accuracy' "$OUT/compare.md" && grep -q 'ECE after T' "$OUT/compare.md" \
+  && ok "report keeps readable headers" || bad "report headers"
+
+# run folders stand for their results.json
+expect_exit 0 "compare A B given as run folders" "$LSP" compare "$A" "$B/" --out "$SCR/cmpdirs"
+$PY - "$OUT/compare.json" "$SCR/cmpdirs/compare.json" "$A/results.json" "$B/results.json" <<'PY' \
+  && ok "folders give the same rows as their results.json" || bad "run folders"
+import json, sys
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert a["rows"] == b["rows"], "rows differ"
+assert [i["path"] for i in b["inputs"]] == sys.argv[3:], [i["path"] for i in b["inputs"]]
+assert [i["run"] for i in b["inputs"]] == ["runA", "runB"], [i["run"] for i in b["inputs"]]
 PY
 
 H="$OUT/compare.html"
@@ -91,7 +111,7 @@ for spec in "malformed.json|malformed.json:1:46: trailing comma" \
             "nomodels.json|nomodels.json: not an lsprobe results.json (field models is missing)" \
             "badtype.json|badtype.json:1:" \
             "missing.json|missing.json: No such file" \
-            ".|: is a directory"; do
+            ".|.: a folder without results.json"; do
   f=${spec%%|*}
   want=${spec#*|}
   i=$((i + 1))
@@ -112,18 +132,19 @@ LSPROBE_GNUPLOT=/nonexistent/gnuplot "$LSP" compare "$A/results.json" --out "$SC
 grep -q 'WARNING: gnuplot was not found' "$SCR/err" && grep -q 'no pictures' "$SCR/cmpnogp/compare.html" \
   && ok "no gnuplot: warned on screen and in the report" || bad "no-gnuplot warning"
 
-# --ref-eps picks the attack columns; an ε no run attacked at is flagged
+# --ref-eps picks the attack columns; an ε some model was not attacked at is an error
 expect_exit 0 "compare --ref-eps 0.05" "$LSP" compare "$A/results.json" --out "$SCR/cmp005" --ref-eps 0.05
 $PY -c "import json,sys; c=json.load(open(sys.argv[1])); r=json.load(open(sys.argv[2])); assert c['reference_attack_eps']==0.05; assert c['rows'][0]['fgsm_accuracy']==[p['accuracy'] for p in r['models'][0]['attacks']['fgsm']['points'] if p['eps']==0.05][0]" \
   "$SCR/cmp005/compare.json" "$A/results.json" && ok "--ref-eps 0.05 columns" || bad "--ref-eps columns"
-expect_exit 0 "compare --ref-eps 0.07" "$LSP" compare "$A/results.json" --out "$SCR/cmp007" --ref-eps 0.07
-grep -q 'not attacked at ε = 0.07' "$SCR/cmp007/compare.md" && ok "missing reference ε flagged" || bad "missing reference ε not flagged"
+expect_exit 2 "compare --ref-eps 0.07 (not attacked at)" "$LSP" compare "$A/results.json" "$B" --out "$SCR/cmp007" --ref-eps 0.07
+expect_err "--ref-eps 0.07: not an attack ε of every model (shared: 0, " "--ref-eps 0.07"
+[ -e "$SCR/cmp007" ] && bad "--ref-eps 0.07: output folder created" || ok "--ref-eps 0.07: no output folder"
 
 # usage errors: exit 2
 expect_exit 2 "bad --ref-eps" "$LSP" compare "$A/results.json" --out "$SCR/never" --ref-eps abc
 expect_err "--ref-eps" "bad --ref-eps"
 expect_exit 2 "no inputs" "$LSP" compare --out "$SCR/never"
-expect_err "no results.json given" "no inputs"
+expect_err "no run folder or results.json given" "no inputs"
 expect_exit 2 "--out missing" "$LSP" compare "$A/results.json"
 expect_err "--out" "--out missing"
 expect_exit 2 "bad --format" "$LSP" compare "$A/results.json" --out "$SCR/never" --format jpg

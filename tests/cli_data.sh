@@ -61,6 +61,44 @@ printf '0,1,2\n1,x,3\n' >"$SCR/csv/test.csv"
 expect_exit 1 "bad CSV field" "$LSP" data --data "$SCR/csv"
 expect_err "test.csv:2: field 2 'x' is not a finite number" "bad CSV field"
 
+# 8-bit pixels written as numbers (CSV 0-255, float .npy 0-255): read as the
+# same pixels in uint8 (values [0, 1], the same hash), with a note; float
+# images that are not such pixels are refused
+mkdir -p "$SCR/px_csv" "$SCR/px_npy" "$SCR/px_u8" "$SCR/px_frac"
+/usr/bin/python3 - "$SCR" <<'PY'
+import sys
+import numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(3)
+for name, n in (("train", 30), ("test", 9)):
+    x = rng.integers(0, 256, (n, 4, 5)).astype(np.uint8)
+    x[0, 0, :2] = (0, 255)
+    y = np.arange(n) % 3
+    with open("%s/px_csv/%s.csv" % (d, name), "w") as f:
+        for xi, yi in zip(x.reshape(n, -1), y):
+            f.write("%d,%s\n" % (yi, ",".join(map(str, xi))))
+    np.save("%s/px_npy/x_%s.npy" % (d, name), x.astype(np.float32))
+    np.save("%s/px_u8/x_%s.npy" % (d, name), x)
+    np.save("%s/px_frac/x_%s.npy" % (d, name), x.astype(np.float32) * 0.5 + 0.25)
+    for sub in ("px_npy", "px_u8", "px_frac"):
+        np.save("%s/%s/y_%s.npy" % (d, sub, name), y)
+PY
+expect_exit 0 "uint8 .npy folder" "$LSP" data --data "$SCR/px_u8" --val 6
+u8hash=$(grep -o '^hash [0-9a-f]*' "$SCR/out")
+expect_exit 0 "CSV folder of 0-255 pixels" "$LSP" data --data "$SCR/px_csv" --val 6
+grep -q '^20 features, 3 classes, input bounds \[0, 1\]' "$SCR/out" && grep -q '^test         9 examples, values \[0, 1\]' "$SCR/out" &&
+  ok "CSV 0-255 pixels scaled to [0, 1]" || bad "CSV pixels: $(cat "$SCR/out")"
+grep -q 'train.csv and test.csv hold whole numbers in \[0, 255\] (largest 255): read as 8-bit pixels and scaled by 1/255' "$SCR/out" &&
+  ok "CSV pixels: the note says so" || bad "CSV pixels note: $(head -1 "$SCR/out")"
+[ "$(grep -o '^hash [0-9a-f]*' "$SCR/out")" = "$u8hash" ] && ok "CSV pixels: the hash of the same uint8 pixels" || bad "CSV pixels hash"
+expect_exit 0 "float .npy folder of 0-255 pixels" "$LSP" data --data "$SCR/px_npy" --val 6 --json
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not (d["lo"] == 0 and d["hi"] == 1 and d["train"]["max"] <= 1 and "1/255" in d["note"]))' "$SCR/out" &&
+  ok "float .npy 0-255 pixels scaled, JSON note" || bad "float npy pixels: $(cat "$SCR/out")"
+expect_exit 0 "float .npy pixels, train" "$LSP" train --data "$SCR/px_npy" --val 6 --hidden 8 --epochs 1 --smoothing 0 --out "$SCR/px.lspm"
+grep -q 'lsprobe: train: note: x_train.npy and x_test.npy hold whole numbers' "$SCR/err" && ok "train shows the note" || bad "train note: $(cat "$SCR/err")"
+expect_exit 1 "float images outside [0, 1], not 8-bit" "$LSP" data --data "$SCR/px_frac"
+expect_err "px_frac/x_train.npy, $SCR/px_frac/x_test.npy: image values span [0.25, 127.75]; pixels must lie in [0, 1] or be whole numbers 0-255" "float images refused"
+
 # the installed Fashion-MNIST (skipped if absent)
 if [ -d "${LSPROBE_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
   expect_exit 0 "fashion-mnist" "$LSP" data --data fashion-mnist
@@ -68,7 +106,7 @@ if [ -d "${LSPROBE_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
     grep -q '^test     10000 examples, values \[0, 1\], per class: 1000 1000 1000 1000 1000 1000 1000 1000 1000 1000$' "$SCR/out" &&
     ok "fashion-mnist summary" || bad "fashion-mnist: $(cat "$SCR/out")"
 else
-  echo "skip - fashion-mnist not installed"
+  skipped "fashion-mnist not installed"
 fi
 LSPROBE_DATA="$SCR/none" expect_exit 1 "fashion-mnist missing" "$LSP" data --data fashion-mnist
 expect_err "scripts/setup" "fashion-mnist missing"

@@ -23,7 +23,7 @@ done
 
 # results.json: valid, with the DESIGN §4 fields, and the CSVs carry the same numbers
 $PY - "$OUT" <<'PY' && ok "results.json has the DESIGN fields; CSV numbers equal the JSON's" || bad "results.json / CSV check"
-import csv, json, math, sys
+import csv, json, math, os, sys
 out = sys.argv[1]
 r = json.load(open(out + "/results.json"))
 need_cal = "accuracy nll brier ece mce rmsce ace classwise_ece over_confidence under_confidence temperature bins".split()
@@ -64,6 +64,15 @@ for m in r["models"]:
     for k in ("r2_separation", "trace_ratio", "nc1"):
         assert same(row[k], m["clusters"][k]), k
     assert same(row["temperature"], m["calibration_temperature_scaled"]["temperature"])
+    # each model names its file, the one results.json names, and it exists
+    assert row["model_file"] == m["model_file"] and os.path.isfile(row["model_file"]), row["model_file"]
+# every CSV header is machine names (as pandas/R users index them)
+import re
+for name in ("models", "calibration_bins", "attacks", "comparisons", "training"):
+    with open(out + "/" + name + ".csv") as f:
+        hdr = next(csv.reader(f))
+    bad = [h for h in hdr if not re.fullmatch(r"[a-z][a-z0-9_]*", h)]
+    assert not bad, (name, bad)
 n = 0
 for row in csv.DictReader(open(out + "/attacks.csv")):
     m = next(x for x in r["models"] if x["tag"] == row["model"])
@@ -88,10 +97,26 @@ for p in reliability metrics_vs_smoothing attacks projection logit_gap training;
   [ -s "$OUT/plots/$p.svg" ] && grep -q '</svg>' "$OUT/plots/$p.svg" && ok "plot $p.svg" || bad "plot $p.svg"
 done
 
-# a rerun reuses the cached models
-expect_exit 0 "rerun" "$LSP" run --quick --out "$OUT" --threads 2
-[ "$(grep -c 'reusing the cached model' "$SCR/err")" -eq 2 ] && ok "rerun reuses both cached models" || bad "rerun retrained: $(head -3 "$SCR/err")"
-$PY -c "import json,sys; r=json.load(open('$OUT/results.json')); sys.exit(0 if all(m['cached'] for m in r['models']) else 1)" && ok "results.json says cached" || bad "cached flag"
+# a rerun reuses the cached models, on another thread count too (training
+# gives the same model for any thread count, so it is not part of the key);
+# results.json reports the rerun's own threads and the CPU path
+expect_exit 0 "rerun" "$LSP" run --quick --out "$OUT" --threads 1
+[ "$(grep -c 'reusing the cached model' "$SCR/err")" -eq 2 ] && ok "rerun on 1 thread reuses both models trained on 2" || bad "rerun retrained: $(head -3 "$SCR/err")"
+$PY -c "import json,sys; r=json.load(open('$OUT/results.json')); sys.exit(0 if all(m['cached'] for m in r['models']) and r['threads'] == 1 and r['cpu']['path'] and r['cpu']['blas_core'] else 1)" && ok "results.json says cached, threads 1, cpu path" || bad "cached flag / threads / cpu: $(grep -A3 '"cpu"' "$OUT/results.json")"
+
+# a hit means the same model: another --lr is another key; and a cached file
+# under that key that was trained with lr 0.1 (a key collision, a renamed
+# file) is refused by its own record and retrained
+files() { $PY -c "import json,sys; print(' '.join(m['model_file'] for m in json.load(open(sys.argv[1]))['models']))" "$OUT/results.json"; }
+read -r m01_a m01_b <<<"$(files)"
+expect_exit 0 "run --lr 0.3" "$LSP" run --quick --out "$OUT" --threads 2 --lr 0.3
+[ "$(grep -c ': training [0-9]' "$SCR/err")" -eq 2 ] && ok "--lr 0.3 trains its own models" || bad "--lr 0.3 reused: $(grep -i 'cach' "$SCR/err" | head -2)"
+read -r m03_a m03_b <<<"$(files)"
+[ "$m01_a" != "$m03_a" ] && [ "$m01_b" != "$m03_b" ] && ok "lr is part of the cache key" || bad "lr 0.1 and 0.3 share a cache file"
+cp "$m01_a" "$m03_a" && cp "$m01_b" "$m03_b"
+expect_exit 0 "run --lr 0.3 over lr 0.1 files" "$LSP" run --quick --out "$OUT" --threads 2 --lr 0.3
+[ "$(grep -c 'recorded settings differ: lr (0.10000000000000001 vs 0.29999999999999999); retraining' "$SCR/err")" -eq 2 ] && ok "lr 0.1 files under the lr 0.3 keys are retrained" || bad "lr 0.1 model reused for lr 0.3: $(grep -i 'cach' "$SCR/err" | head -2)"
+expect_exit 0 "back to lr 0.1" "$LSP" run --quick --out "$OUT" --threads 2
 
 # other plot formats
 for fmt in png pdf; do
@@ -125,7 +150,7 @@ code=$?
 sum_after=$(cd "$OUT" && sha256sum report.html report.md results.json models.csv | sha256sum)
 [ "$sum_before" = "$sum_after" ] && ok "SIGINT left the report untouched" || bad "report changed by an interrupted run"
 [ "$(cd "$OUT/models" && sha256sum $model_files)" = "$models_before" ] && ok "SIGINT left the cached models intact" || bad "cached models changed"
-ls -a "$OUT" | grep -q 'staging' && bad "staging folder left behind" || ok "no staging folder left"
+ls -a "$OUT" "$SCR" | grep -q -e 'staging' -e '^\.lsp-' && bad "staging folder left behind" || ok "no staging folder left"
 ls "$OUT/models" | grep -q '\.tmp\.' && bad "temporary model file left" || ok "no temporary model file"
 
 # a corrupted cached model is detected and retrained

@@ -12,6 +12,13 @@ grep -q '^trained 16-24-4 on synthetic' "$SCR/out" && ok "prints the summary" ||
 
 expect_exit 0 "train again, same seed, --quiet" "$LSP" train --data "$SYN" --smoothing 0.1 "${Q[@]}" --quiet --out "$SCR/b.lspm"
 [ ! -s "$SCR/err" ] && ok "--quiet prints no progress" || bad "--quiet: $(cat "$SCR/err")"
+# the record holds no timings, and the thread count does not change the model
+cmp -s "$SCR/a.lspm" "$SCR/b.lspm" && ok "two trainings: byte-identical model files" || bad "two trainings with the same settings differ (cmp)"
+# batches of 128 rows are 2 shares: 2 threads train them side by side
+B=(--data "$SYN" --smoothing 0.1 --hidden 24 --epochs 3 --batch 128 --quiet)
+expect_exit 0 "train, batch 128, 1 thread" "$LSP" train "${B[@]}" --threads 1 --out "$SCR/t1.lspm"
+expect_exit 0 "train, batch 128, 2 threads" "$LSP" train "${B[@]}" --threads 2 --out "$SCR/t2.lspm"
+cmp -s "$SCR/t1.lspm" "$SCR/t2.lspm" && ok "--threads 2: byte-identical to --threads 1" || bad "--threads 2 trained another model than --threads 1"
 expect_exit 0 "train, other seed" "$LSP" train --data "$SYN" --smoothing 0.1 "${Q[@]}" --quiet --seed 2 --out "$SCR/c.lspm"
 expect_exit 0 "train with Adam, cosine, t2t" "$LSP" train --data "$SYN" --smoothing 0.2 --convention t2t --adam --lr 0.01 --cosine --weight-decay 1e-4 "${Q[@]}" --quiet --out "$SCR/d.lspm"
 
@@ -34,9 +41,24 @@ awk -v a="$nll" -v b="$lnll" 'BEGIN { d = a - b; exit !(d < 1e-9 && d > -1e-9) }
 expect_exit 0 "eval --split val, text" "$LSP" eval --model "$SCR/a.lspm" --data "$SYN" --split val
 grep -q '^accuracy ' "$SCR/out" && grep -q 'val split, 100 examples' "$SCR/out" && ok "text output" || bad "text: $(cat "$SCR/out")"
 
+# --split val scores the examples the model was trained without: the split
+# its record names (here 300 held out, not the default 100), checked by hash
+expect_exit 0 "train with --val 300" "$LSP" train --data "$SYN" --smoothing 0.1 "${Q[@]}" --val 300 --quiet --out "$SCR/v300.lspm"
+expect_exit 0 "eval --split val, recorded split" "$LSP" eval --model "$SCR/v300.lspm" --data "$SYN" --split val
+grep -q 'val split, 300 examples' "$SCR/out" && ok "eval uses the recorded 300 validation examples" || bad "eval split: $(grep split "$SCR/out")"
+[ ! -s "$SCR/err" ] && ok "no warning for a recorded split" || bad "warning: $(cat "$SCR/err")"
+expect_exit 2 "eval --val other than recorded" "$LSP" eval --model "$SCR/v300.lspm" --data "$SYN" --split val --val 100
+expect_err "--val 100: $SCR/v300.lspm was trained with 300 validation examples held out" "eval --val other than recorded"
+expect_exit 1 "eval on other data" "$LSP" eval --model "$SCR/v300.lspm" --data "synthetic:train=1200,test=600,dim=16,classes=4,sep=3" --split val
+expect_err "is not the one $SCR/v300.lspm was trained without" "eval on other data"
+expect_exit 0 "eval the test split of other data" "$LSP" eval --model "$SCR/v300.lspm" --data "synthetic:train=1200,test=600,dim=16,classes=4,sep=3"
+grep -q "WARNING: synthetic is not the data $SCR/v300.lspm was trained on" "$SCR/err" && ok "warns where the temperature comes from" || bad "other data, test split: $(cat "$SCR/err")"
+
 # A PyTorch export folder works as --model.
 expect_exit 0 "eval a PyTorch export" "$LSP" eval --model "$DATA/torch_mlp_tiny" --data "synthetic:dim=8,classes=3,train=600,test=300" --json
 grep -q '"arch":"8-16-16-3"' "$SCR/out" && ok "export loads as 8-16-16-3" || bad "export: $(cat "$SCR/out")"
+grep -q "WARNING: .*torch_mlp_tiny records no training split" "$SCR/err" && ok "warns that an export records no split" || bad "no split warning: $(cat "$SCR/err")"
+grep -q "lsprobe: eval: WARNING: .*torch_mlp_tiny: a state_dict export records no activations: ReLU is assumed between its 3 Linear layers" "$SCR/err" && ok "says loudly that ReLU is assumed" || bad "no ReLU warning: $(cat "$SCR/err")"
 
 # bad usage: exit 2, one line, nothing written
 expect_exit 2 "missing --smoothing" "$LSP" train --data "$SYN" --out "$SCR/no.lspm"
@@ -83,7 +105,7 @@ expect_err "4.bias.npy: shape [16], expected [3]" "export mis-shaped tensor"
 # an unwritable output: the training runs, the save fails, nothing is left
 expect_exit 1 "unwritable output" "$LSP" train --data "$SYN" --smoothing 0 "${Q[@]}" --quiet --out "$SCR/nodir/m.lspm"
 expect_err "nodir/m.lspm" "unwritable output"
-# SIGINT: training stops, exit 1, no model (signalled once epoch 1 is done,
+# SIGINT: training stops, exit 130, no model (signalled once epoch 1 is done,
 # so that the handler is surely installed)
 "$LSP" train --data "synthetic:train=6000,dim=32" --smoothing 0 --hidden 16 --epochs 100000 --threads 1 --out "$SCR/int.lspm" >"$SCR/out" 2>"$SCR/err" &
 pid=$!
@@ -91,7 +113,7 @@ for _ in $(seq 300); do grep -q '^epoch 1/' "$SCR/err" && break; sleep 0.1; done
 kill -INT "$pid"
 wait "$pid"
 rc=$?
-[ "$rc" -eq 1 ] && tail -1 "$SCR/err" | grep -q "^lsprobe: train: training interrupted" && ok "SIGINT stops training (exit 1)" || bad "SIGINT: exit $rc, $(tail -2 "$SCR/err")"
+[ "$rc" -eq 130 ] && tail -1 "$SCR/err" | grep -q "^lsprobe: train: training interrupted" && ok "SIGINT stops training (exit 130)" || bad "SIGINT: exit $rc, $(tail -2 "$SCR/err")"
 [ ! -e "$SCR/no.lspm" ] && [ ! -e "$SCR/int.lspm" ] && ok "no output written on failure" || bad "output written on failure"
 ls "$SCR" | grep -q '\.tmp\.' && bad "temporary file left behind" || ok "no temporary left behind"
 

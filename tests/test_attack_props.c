@@ -49,7 +49,7 @@ static int train_setup(void **state) {
   size_t hidden[1] = {32};
   t->m = lsp_model_alloc_mlp(SD, hidden, 1, SK);
   if (!t->m) return -1;
-  lsp_model_init(t->m, 7);
+  assert_int_equal(lsp_model_init(t->m, 7), LSP_OK);
   lsp_model_ws *ws = lsp_model_ws_alloc(t->m, 50);
   float dz[50 * SK];
   lsp_ls ce = {0, LSP_LS_UNIFORM, 0};
@@ -264,7 +264,7 @@ static void test_trained_transfer_identity(void **state) {
     lsp_attack_result_free(&tr);
   }
   /* from a differently initialized, untrained model it is much weaker */
-  lsp_model_init(copy, 3);
+  assert_int_equal(lsp_model_init(copy, 3), LSP_OK);
   o.kind = LSP_ATTACK_FGSM;
   lsp_attack_result wb, tr;
   assert_int_equal(

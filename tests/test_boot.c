@@ -1,8 +1,10 @@
-/* Paired bootstrap and seed-spread intervals against closed forms. */
+/* The bootstrap engine, paired bootstrap and seed-spread intervals against
+ * closed forms; the calibration intervals run on the same engine. */
 #include <math.h>
 #include <stdlib.h>
 
 #include "analysis/lsp_boot.h"
+#include "analysis/lsp_calib.h"
 #include "core/base/lsp_error.h"
 #include "testutil.h"
 
@@ -67,6 +69,74 @@ static void test_seed_interval(void **state) {
   assert_true(m == 0.88 && isnan(lo) && isnan(hi));
 }
 
+/* The statistic sees counts summing to n; every resample depends on (seed,
+ * b) only, so one thread and three give the same interval. */
+typedef struct {
+  size_t n;
+  const double *x;
+} wmean_ctx;
+
+static void wmean(const void *ctx, void *ws, const uint32_t *w, double *out) {
+  (void)ws;
+  const wmean_ctx *c = ctx;
+  double s = 0, tot = 0;
+  for (size_t i = 0; i < c->n; i++) s += w[i] * c->x[i], tot += w[i];
+  out[0] = s / (double)c->n;
+  out[1] = tot; /* always n */
+}
+
+static void test_engine_threads_and_counts(void **state) {
+  (void)state;
+  double x[257];
+  for (int i = 0; i < 257; i++) x[i] = sin(2.385 * i) + 0.25;
+  wmean_ctx c = {257, x};
+  lsp_boot_stat st = {2, &c, NULL, NULL, wmean};
+  double lo1[2], hi1[2], lo3[2], hi3[2];
+  lsp_boot_opts o = {501, 99, 1};
+  assert_int_equal(lsp_boot_run(257, &o, &st, lo1, hi1), 0);
+  o.threads = 3;
+  assert_int_equal(lsp_boot_run(257, &o, &st, lo3, hi3), 0);
+  assert_true(lo1[0] == lo3[0] && hi1[0] == hi3[0]);
+  assert_true(lo1[1] == 257 && hi1[1] == 257);
+  assert_true(lo1[0] < hi1[0]);
+  o.resamples = 0;
+  assert_int_equal(lsp_boot_run(257, &o, &st, lo1, hi1), LSP_EINVAL);
+  o.resamples = 10;
+  assert_int_equal(lsp_boot_run(0, &o, &st, lo1, hi1), LSP_EINVAL);
+}
+
+/* One engine: the calibration bootstrap's accuracy interval is the 0/1
+ * bootstrap of the same correct/incorrect outcomes, to the bit. */
+static void test_calibration_uses_the_engine(void **state) {
+  (void)state;
+  enum { N = 300, K = 3 };
+  float z[N * K];
+  int32_t y[N];
+  uint8_t correct[N];
+  for (int i = 0; i < N; i++) {
+    for (int j = 0; j < K; j++) z[i * K + j] = (float)sin(1.7 * i + 0.9 * j);
+    y[i] = (int32_t)(i % K);
+    int am = 0;
+    for (int j = 1; j < K; j++)
+      if (z[i * K + j] > z[i * K + am]) am = j;
+    correct[i] = (uint8_t)(am == y[i]);
+  }
+  lsp_calib_rows *r = NULL;
+  assert_int_equal(lsp_calib_rows_from_logits(z, y, N, K, 1.0, "z", &r), 0);
+  lsp_calib_opts co = lsp_calib_opts_default();
+  lsp_calib_result res;
+  assert_int_equal(lsp_calib_rows_score(r, &co, &res), 0);
+  lsp_calib_boot b = {400, 12345, 2, LSP_CALIB_CI_PERCENTILE};
+  assert_int_equal(lsp_calib_bootstrap(r, &co, &b, &res), 0);
+  double m, lo, hi;
+  assert_int_equal(lsp_boot_mean(correct, N, 400, 12345, &m, &lo, &hi), 0);
+  assert_true(m == res.value[LSP_CALIB_ACCURACY]);
+  assert_true(lo == res.ci_lo[LSP_CALIB_ACCURACY]);
+  assert_true(hi == res.ci_hi[LSP_CALIB_ACCURACY]);
+  lsp_calib_result_release(&res);
+  lsp_calib_rows_free(r);
+}
+
 static void test_errors(void **state) {
   (void)state;
   uint8_t a[1] = {1};
@@ -80,6 +150,8 @@ int main(void) {
       cmocka_unit_test(test_identical_models),
       cmocka_unit_test(test_normal_approximation),
       cmocka_unit_test(test_seed_interval),
+      cmocka_unit_test(test_engine_threads_and_counts),
+      cmocka_unit_test(test_calibration_uses_the_engine),
       cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

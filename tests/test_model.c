@@ -12,6 +12,21 @@
 
 #define TINY "torch_mlp_tiny/"
 
+/* Dense layer l (node 2l) of an MLP: its tensors and gradients. */
+typedef struct {
+  size_t in, out;
+  float *w, *b, *dw, *db;
+} dense;
+static dense dense_of(lsp_model *m, size_t l) {
+  dense d;
+  size_t nw, nb;
+  assert_int_equal(lsp_model_tensor(m, 2 * l, "weight", &d.w, &d.dw, &nw), 0);
+  assert_int_equal(lsp_model_tensor(m, 2 * l, "bias", &d.b, &d.db, &nb), 0);
+  d.out = nb;
+  d.in = nw / nb;
+  return d;
+}
+
 /* Build the 8-16-16-3 MLP and copy the exported tensors in (no import code). */
 static lsp_model *tiny_model(void) {
   size_t hidden[2] = {16, 16};
@@ -19,9 +34,8 @@ static lsp_model *tiny_model(void) {
   assert_non_null(m);
   const char *names[3] = {"0", "2", "4"};
   size_t d = 0;
-  for (size_t l = 0; l < m->nlayers; l++) {
-    lsp_layer *L = &m->layers[l];
-    if (L->kind != LSP_LAYER_DENSE) continue;
+  for (size_t l = 0; l < 3; l++) {
+    dense D = dense_of(m, l), *L = &D;
     char p[64];
     lsp_array a;
     snprintf(p, sizeof p, TINY "%s.weight.npy", names[d]);
@@ -77,9 +91,8 @@ static void test_torch_forward_backward(void **state) {
   assert_int_equal(lsp_model_backward(m, ws, dz, LSP_BACK_PARAMS | LSP_BACK_INPUT, dx), 0);
   const char *names[3] = {"0", "2", "4"};
   size_t d = 0;
-  for (size_t l = 0; l < m->nlayers; l++) {
-    lsp_layer *L = &m->layers[l];
-    if (L->kind != LSP_LAYER_DENSE) continue;
+  for (size_t l = 0; l < 3; l++) {
+    dense D = dense_of(m, l), *L = &D;
     char p[64];
     snprintf(p, sizeof p, TINY "grad_ls0.1_%s.weight.npy", names[d]);
     check_array(L->dw, p, L->out * L->in, 1e-5, 1e-8);
@@ -111,16 +124,18 @@ static void test_torch_forward_backward(void **state) {
 
 /* Independent double-precision forward + mean smoothed CE of an MLP whose
  * parameters are given as doubles in the model's flat layout. */
-static double ref_loss(const lsp_model *m, const double *p, const double *x,
+static double ref_loss(lsp_model *m, const double *p, const double *x,
                        const int32_t *y, size_t n, double eps) {
   double total = 0;
   double a[64], b[64];
   for (size_t i = 0; i < n; i++) {
     size_t width = m->in_dim, off = 0;
     for (size_t j = 0; j < width; j++) a[j] = x[i * width + j];
-    for (size_t l = 0; l < m->nlayers; l++) {
-      const lsp_layer *L = &m->layers[l];
-      if (L->kind == LSP_LAYER_DENSE) {
+    for (size_t l = 0; l < m->nnodes; l++) {
+      dense D = {0};
+      if (m->nodes[l].op == LSP_OP_DENSE) D = dense_of(m, l / 2);
+      const dense *L = &D;
+      if (m->nodes[l].op == LSP_OP_DENSE) {
         const double *w = p + off, *bias = p + off + L->out * L->in;
         for (size_t o = 0; o < L->out; o++) {
           double s = bias[o];
@@ -128,10 +143,10 @@ static double ref_loss(const lsp_model *m, const double *p, const double *x,
           b[o] = s;
         }
         off += L->out * L->in + L->out;
+        width = L->out;
       } else {
-        for (size_t o = 0; o < L->out; o++) b[o] = b[o] > 0 ? b[o] : 0;
+        for (size_t o = 0; o < width; o++) b[o] = b[o] > 0 ? b[o] : 0;
       }
-      width = L->out;
       memcpy(a, b, width * sizeof(double));
     }
     size_t k = m->out_dim;
@@ -153,7 +168,7 @@ static void test_finite_differences(void **state) {
   (void)state;
   size_t hidden[2] = {7, 6};
   lsp_model *m = lsp_model_alloc_mlp(5, hidden, 2, 4);
-  lsp_model_init(m, 42);
+  assert_int_equal(lsp_model_init(m, 42), LSP_OK);
   const size_t n = 9;
   float x[9 * 5];
   double xd[9 * 5];
@@ -205,12 +220,12 @@ static void test_init(void **state) {
   size_t hidden[1] = {256};
   lsp_model *a = lsp_model_alloc_mlp(784, hidden, 1, 10);
   lsp_model *b = lsp_model_alloc_mlp(784, hidden, 1, 10);
-  lsp_model_init(a, 1);
-  lsp_model_init(b, 1);
+  assert_int_equal(lsp_model_init(a, 1), LSP_OK);
+  assert_int_equal(lsp_model_init(b, 1), LSP_OK);
   assert_memory_equal(a->params, b->params, a->nparams * sizeof(float));
-  lsp_model_init(b, 2);
+  assert_int_equal(lsp_model_init(b, 2), LSP_OK);
   assert_memory_not_equal(a->params, b->params, a->nparams * sizeof(float));
-  const lsp_layer *L = &a->layers[0];
+  dense D = dense_of(a, 0), *L = &D;
   double bound = 1.0 / sqrt(784.0), s = 0, s2 = 0;
   size_t cnt = L->out * L->in;
   for (size_t i = 0; i < cnt; i++) {
@@ -223,6 +238,29 @@ static void test_init(void **state) {
   td_close(var, bound * bound / 3.0, 0.02, 0, "init variance", 0);
   lsp_model_free(a);
   lsp_model_free(b);
+}
+
+/* A workspace serves the model it was allocated for only: a wider model
+ * would overrun its buffers, a same-shape one would mix activations. */
+static void test_workspace_owner(void **state) {
+  (void)state;
+  size_t h8[1] = {8}, h64[1] = {64};
+  lsp_model *a = lsp_model_alloc_mlp(4, h8, 1, 2), *same = lsp_model_alloc_mlp(4, h8, 1, 2),
+            *wide = lsp_model_alloc_mlp(4, h64, 1, 2);
+  assert_true(a && same && wide);
+  lsp_model_ws *ws = lsp_model_ws_alloc(a, 3);
+  assert_non_null(ws);
+  float x[12] = {0.25f, 1.5f, -2.385f, 0.75f}, dz[6] = {0.5f, -0.5f}, dx[12];
+  const float *z;
+  assert_int_equal(lsp_model_forward(wide, ws, x, 3, &z, NULL), LSP_EINVAL);
+  assert_non_null(strstr(lsp_errmsg(), "workspace belongs to another model than this 4-64-2"));
+  assert_int_equal(lsp_model_forward(same, ws, x, 3, &z, NULL), LSP_EINVAL);
+  assert_int_equal(lsp_model_forward(a, ws, x, 3, &z, NULL), LSP_OK);
+  assert_int_equal(lsp_model_backward(wide, ws, dz, LSP_BACK_PARAMS, NULL), LSP_EINVAL);
+  assert_int_equal(lsp_model_backward(same, ws, dz, LSP_BACK_INPUT, dx), LSP_EINVAL);
+  assert_int_equal(lsp_model_backward(a, ws, dz, LSP_BACK_INPUT, dx), LSP_OK);
+  lsp_model_ws_free(ws);
+  lsp_model_free(a), lsp_model_free(same), lsp_model_free(wide);
 }
 
 static void test_errors(void **state) {
@@ -251,6 +289,7 @@ int main(void) {
       cmocka_unit_test(test_torch_forward_backward),
       cmocka_unit_test(test_finite_differences),
       cmocka_unit_test(test_init),
+      cmocka_unit_test(test_workspace_owner),
       cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

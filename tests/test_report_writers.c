@@ -7,7 +7,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +242,40 @@ static void test_csv_failure_keeps_nothing(void **state) {
   assert_int_equal(lsp_csv_write(out("no/such/dir/t.csv"), t), LSP_EIO);
   assert_non_null(strstr(lsp_errmsg(), "no/such/dir/t.csv"));
   assert_int_equal(lsp_csv_write(out("x.csv"), NULL), LSP_EINVAL);
+  lsp_table_free(t);
+  assert_no_temporaries();
+}
+
+/* Machine names head the CSV; HTML/Markdown keep the readable headers. */
+static void test_csv_keys(void **state) {
+  (void)state;
+  const char *cols[] = {"test accuracy", "ECE after T"};
+  lsp_table *t = lsp_table_alloc(2, cols);
+  assert_non_null(t);
+  const char *bad1[] = {"accuracy", "ECE after T"}, *bad2[] = {"accuracy", NULL},
+             *bad3[] = {"1st", "x"};
+  assert_int_equal(lsp_table_keys(t, bad1), LSP_EINVAL);
+  assert_int_equal(lsp_table_keys(t, bad2), LSP_EINVAL);
+  assert_int_equal(lsp_table_keys(t, bad3), LSP_EINVAL);
+  assert_string_equal(lsp_table_csv_name(t, 0), "test accuracy"); /* unchanged */
+  const char *keys[] = {"accuracy", "ece_after_t"};
+  assert_int_equal(lsp_table_keys(t, keys), LSP_OK);
+  assert_int_equal(lsp_table_row(t), LSP_OK);
+  lsp_table_num_ci(t, 0, 0.5, 0.25, 0.75);
+  lsp_table_num(t, 1, 0.125);
+  const char *p = out("keys.csv");
+  assert_int_equal(lsp_csv_write(p, t), LSP_OK);
+  char *b = slurp(p);
+  assert_string_equal(b, "accuracy,accuracy_lo,accuracy_hi,ece_after_t\n0.5,0.25,0.75,0.125\n");
+  free(b);
+  lsp_md m;
+  assert_int_equal(lsp_md_open(&m, out("keys.md"), "keys"), LSP_OK);
+  lsp_md_table(&m, t, NULL);
+  assert_int_equal(lsp_md_close(&m), LSP_OK);
+  b = slurp(out("keys.md"));
+  assert_non_null(strstr(b, "test accuracy"));
+  assert_non_null(strstr(b, "ECE after T"));
+  free(b);
   lsp_table_free(t);
   assert_no_temporaries();
 }
@@ -527,8 +560,7 @@ static void test_interrupted(void **state) {
   (void)state;
   const char *p = out("int.csv");
   assert_int_equal(lsp_write_file_atomic(p, "EARLIER", 7), LSP_OK);
-  lsp_interrupt_install();
-  raise(SIGINT);
+  lsp_interrupt_request();
   assert_true(lsp_interrupted());
   lsp_table *t = sample_table();
   assert_int_equal(lsp_csv_write(p, t), LSP_EINTR);
@@ -555,6 +587,7 @@ int main(void) {
       cmocka_unit_test(test_table_show),
       cmocka_unit_test(test_csv_bytes_and_round_trip),
       cmocka_unit_test(test_csv_failure_keeps_nothing),
+      cmocka_unit_test(test_csv_keys),
       cmocka_unit_test(test_svg_inline),
       cmocka_unit_test(test_relpath),
       cmocka_unit_test(test_html_page),

@@ -91,8 +91,8 @@ static void test_attack_edges(void **state) {
   (void)state;
   lsp_model *m = lsp_model_alloc_mlp(3, NULL, 0, 2);
   const float w[6] = {1, -1, 0.5f, -1, 1, -0.5f}, b[2] = {0, 0};
-  memcpy(m->layers[0].w, w, sizeof w);
-  memcpy(m->layers[0].b, b, sizeof b);
+  memcpy(m->params, w, sizeof w); /* the weight, then the bias */
+  memcpy(m->params + 6, b, sizeof b);
   m->meta.trained = 1;
   m->meta.smoothing = (lsp_ls){1.0, LSP_LS_UNIFORM, 0};
   const float x[3] = {0.75f, 0.25f, 0.5f};
@@ -114,8 +114,23 @@ static void test_attack_edges(void **state) {
   assert_int_equal(correct[0], 1);
   lsp_attack_result_free(&r);
   o.loss = LSP_ALOSS_SMOOTHED; /* the model's own eps = 1: a uniform target */
+  /* The input gradient of the smoothed loss at eps = 1 (q = 1/2, 1/2) is
+   * finite and equals the closed form W^T (p - q): z = (0.75, -0.75), so
+   * p_0 - 1/2 = sigmoid(1.5) - 1/2 and dx = (p_0 - 1/2)(w_0 - w_1). */
+  float dx[3];
+  lsp_ls uni = {1.0, LSP_LS_UNIFORM, 0};
+  assert_int_equal(lsp_attack_input_grad(m, x, y, 1, LSP_ALOSS_SMOOTHED, &uni, 0, dx), 0);
+  double d0 = 1.0 / (1.0 + exp(-1.5)) - 0.5;
+  const double dw[3] = {2.0, -2.0, 1.0};
+  for (int i = 0; i < 3; i++) {
+    assert_true(isfinite(dx[i]));
+    td_close(dx[i], d0 * dw[i], 1e-6, 0, "input gradient at eps = 1", (size_t)i);
+  }
+  /* ascending that loss moves p away from uniform, towards the true class:
+   * the example stays correct at every eps */
   assert_int_equal(lsp_attack_run(m, NULL, x, y, 1, 3, eps, 3, &o, &r), 0);
-  for (size_t p = 0; p < r.npoints; p++) assert_false(isnan(r.points[p].accuracy));
+  for (size_t p = 0; p < r.npoints; p++)
+    td_close(r.points[p].accuracy, 1.0, 0, 0, "smoothed-loss FGSM accuracy", p);
   lsp_attack_result_free(&r);
   lsp_model_free(m);
 }

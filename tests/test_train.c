@@ -3,13 +3,13 @@
  * mixture, the model/data fit checks, bad settings and interruption. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
+#include "core/loss/lsp_loss.h"
 #include "core/nn/lsp_model.h"
 #include "core/base/lsp_threads.h"
 #include "core/train/lsp_train.h"
@@ -165,6 +165,20 @@ static void test_train_learns_and_is_deterministic(void **state) {
   assert_string_equal(a->meta.data, "hand-mixture");
   assert_true(a->meta.data_hash == 0xfeedull);
   assert_true(a->meta.val_accuracy == la.val_acc[5]);
+  assert_int_equal(a->meta.code_version, LSP_TRAIN_CODE_VERSION);
+  assert_int_equal(a->meta.shares, 1); /* 32 rows: one share */
+  assert_true(a->meta.n_train == 300 && a->meta.n_val == 90);
+  assert_true(a->meta.val_hash == lsp_dataset_hash(&d->val));
+  assert_true(a->meta.val_hash != lsp_dataset_hash(&d->train));
+  assert_true(a->meta.cpu_path[0] && a->meta.blas_core[0]);
+  /* the record lsp_train writes is the one lsp_train_record predicts (the
+   * model cache relies on it) */
+  lsp_model_meta want;
+  char diff[256];
+  o.seed = 7; /* a's settings */
+  lsp_train_record(&o, d, &want);
+  const char *differs = lsp_model_record_diff(&a->meta, &want, diff, sizeof diff);
+  if (differs) fail_msg("the trained record differs in %s", differs);
   assert_true(la.samples_per_s > 0 && la.seconds > 0);
   lsp_train_log_free(&la);
   lsp_train_log_free(&lb);
@@ -254,41 +268,162 @@ static void test_train_errors(void **state) {
   lsp_model_free(wide), lsp_model_free(many), lsp_model_free(m);
 }
 
-/* One full-batch SGD step split over 1, 2 and 3 threads: the shares'
- * gradients must add up to the full batch's (up to float rounding). */
-static void test_train_threads_agree(void **state) {
+/* The thread count does not change the model: batches of 256 rows are cut
+ * into 4 shares (64 rows each; the last batch of 44 rows too) whatever the
+ * thread count, and the shares' gradients are summed in share order. 1 to 5
+ * threads (3: uneven blocks of shares; 5: more threads than shares) and
+ * OpenBLAS at 2 threads (the shares then run on the calling thread) give
+ * bit-identical parameters and validation curves. */
+static void test_train_threads_identical(void **state) {
+  lsp_splits *d = *state;
+  lsp_train_opts o;
+  lsp_train_opts_default(&o);
+  o.epochs = 3;
+  o.batch = 256;
+  o.smoothing.eps = 0.1;
+  assert_int_equal(lsp_train_shares(256), 4);
+  assert_int_equal(lsp_train_shares(1), 1);
+  assert_int_equal(lsp_train_shares(65), 2);
+  assert_int_equal(lsp_train_shares(1 << 20), LSP_TRAIN_MAX_SHARES);
+  const int blas_before = lsp_threads_get_blas();
+  lsp_model *ref = mlp(DIM, 16, K);
+  lsp_train_log lref = {0};
+  lsp_threads_set_blas(1);
+  lsp_threads_set(1);
+  assert_int_equal(lsp_train(ref, d, &o, NULL, NULL, &lref), LSP_OK);
+  for (int run = 0; run < 5; run++) {
+    int threads = run < 4 ? run + 2 : 2;
+    lsp_threads_set(threads);
+    lsp_threads_set_blas(run < 4 ? 1 : 2);
+    lsp_model *m = mlp(DIM, 16, K);
+    lsp_train_log lg = {0};
+    assert_int_equal(lsp_train(m, d, &o, NULL, NULL, &lg), LSP_OK);
+    if (memcmp(m->params, ref->params, m->nparams * sizeof(float)) != 0) {
+      print_error("%d threads (OpenBLAS %d) trained another model than 1 thread\n",
+                  threads, lsp_threads_get_blas());
+      fail();
+    }
+    for (size_t e = 0; e < o.epochs; e++) {
+      assert_memory_equal(&lg.val_loss[e], &lref.val_loss[e], sizeof(double));
+      assert_memory_equal(&lg.train_loss[e], &lref.train_loss[e], sizeof(double));
+    }
+    lsp_train_log_free(&lg);
+    lsp_model_free(m);
+  }
+  lsp_threads_set(0);
+  lsp_threads_set_blas(blas_before);
+  lsp_train_log_free(&lref);
+  lsp_model_free(ref);
+}
+
+/* Shares must add up to the batch: one full-batch SGD step (1000 > 300
+ * rows: 5 shares of 60) against the same step computed on one share of all
+ * 300 rows by hand through the model core. */
+static void test_train_shares_sum_to_batch(void **state) {
   lsp_splits *d = *state;
   lsp_train_opts o;
   lsp_train_opts_default(&o);
   o.epochs = 1;
-  o.batch = 1000; /* > 300 rows: one step */
+  o.batch = 1000;
+  o.momentum = 0.0;
   lsp_splits nov = *d;
   memset(&nov.val, 0, sizeof nov.val);
-  lsp_model *m[3];
-  for (int t = 0; t < 3; t++) {
-    m[t] = mlp(DIM, 16, K);
-    lsp_threads_set(t + 1);
-    assert_int_equal(lsp_train(m[t], &nov, &o, NULL, NULL, NULL), LSP_OK);
+  lsp_model *m = mlp(DIM, 16, K), *init = mlp(DIM, 16, K);
+  assert_int_equal(lsp_train(m, &nov, &o, NULL, NULL, NULL), LSP_OK);
+  assert_int_equal(lsp_model_init(init, o.seed), LSP_OK);
+  /* the full batch's gradient in one pass (row order is irrelevant to it) */
+  lsp_model_ws *ws = lsp_model_ws_alloc(init, 300);
+  float *dz = malloc(300 * K * sizeof *dz);
+  assert_true(ws && dz);
+  const float *z;
+  double l;
+  assert_int_equal(lsp_model_forward(init, ws, d->train.x, 300, &z, NULL), LSP_OK);
+  assert_int_equal(lsp_loss_xent(z, d->train.y, 300, K, &o.smoothing, dz, 1.0 / 300, NULL, &l),
+                   LSP_OK);
+  assert_int_equal(lsp_model_backward(init, ws, dz, LSP_BACK_PARAMS, NULL), LSP_OK);
+  for (size_t i = 0; i < m->nparams; i++) {
+    double step = (double)init->params[i] - m->params[i]; /* lr * g */
+    td_close(step, o.lr * init->grads[i], 1e-4, 1e-8, "step of the shares", i);
   }
-  lsp_threads_set(2);
-  lsp_model *init = mlp(DIM, 16, K);
-  lsp_model_init(init, o.seed);
-  for (int t = 1; t < 3; t++)
-    for (size_t i = 0; i < m[0]->nparams; i++) {
-      /* compare the step taken, lr*g, not the parameters */
-      double s1 = (double)m[0]->params[i] - init->params[i];
-      double st = (double)m[t]->params[i] - init->params[i];
-      td_close(st, s1, 1e-4, 1e-8, "step with more threads", i);
-    }
-  for (int t = 0; t < 3; t++) lsp_model_free(m[t]);
+  free(dz);
+  lsp_model_ws_free(ws);
+  lsp_model_free(m);
   lsp_model_free(init);
 }
 
-/* SIGINT during training: the loop stops at the next batch with LSP_EINTR.
- * The interrupt flag cannot be cleared, so this test runs last. */
+/* A network with batch norm (BatchNorm1d between dense layers): its
+ * statistics are the whole batch's although the batch is cut into shares.
+ * One full-batch SGD step (5 shares of 60 rows) equals the step computed
+ * in training mode on all 300 rows at once through the model core, and so
+ * do the running statistics after it; 1, 2 and 3 threads train
+ * bit-identical parameters and running statistics. */
+static lsp_model *bn_net(void) {
+  lsp_model *m = NULL;
+  assert_int_equal(lsp_model_from_spec("dense(12) bn relu dense(8) bn relu", (lsp_shape){DIM, 1, 1},
+                                       K, NULL, 0, &m),
+                   LSP_OK);
+  return m;
+}
+
+static void test_train_batchnorm_shares(void **state) {
+  lsp_splits *d = *state;
+  lsp_train_opts o;
+  lsp_train_opts_default(&o);
+  o.epochs = 1;
+  o.batch = 1000;
+  o.momentum = 0.0;
+  lsp_splits nov = *d;
+  memset(&nov.val, 0, sizeof nov.val);
+  lsp_model *m = bn_net(), *init = bn_net();
+  const int blas_before = lsp_threads_get_blas();
+  lsp_threads_set_blas(1);
+  lsp_threads_set(2);
+  assert_int_equal(lsp_train(m, &nov, &o, NULL, NULL, NULL), LSP_OK);
+  assert_int_equal(lsp_model_init(init, o.seed), LSP_OK);
+  lsp_model_ws *ws = lsp_model_ws_alloc(init, 300);
+  float *dz = malloc(300 * K * sizeof *dz);
+  assert_true(ws && dz);
+  const float *z;
+  assert_int_equal(lsp_model_forward_train(init, ws, d->train.x, 300, &z, NULL), LSP_OK);
+  assert_int_equal(lsp_loss_xent(z, d->train.y, 300, K, &o.smoothing, dz, 1.0 / 300, NULL, NULL),
+                   LSP_OK);
+  assert_int_equal(lsp_model_backward(init, ws, dz, LSP_BACK_PARAMS, NULL), LSP_OK);
+  for (size_t i = 0; i < m->nparams; i++) {
+    double step = (double)init->params[i] - m->params[i]; /* lr * g */
+    td_close(step, o.lr * init->grads[i], 1e-4, 1e-7, "step of the shares (batch norm)", i);
+  }
+  assert_int_equal(m->nstate, init->nstate);
+  for (size_t i = 0; i < m->nstate; i++)
+    td_close(m->state[i], init->state[i], 1e-5, 1e-7, "running statistics of the shares", i);
+  free(dz);
+  lsp_model_ws_free(ws);
+  lsp_model_free(init);
+  /* any thread count: the same model, statistics included */
+  o.epochs = 2;
+  o.batch = 256;
+  o.momentum = 0.9;
+  lsp_model *ref = bn_net();
+  lsp_threads_set(1);
+  assert_int_equal(lsp_train(ref, d, &o, NULL, NULL, NULL), LSP_OK);
+  for (int threads = 2; threads <= 3; threads++) {
+    lsp_threads_set(threads);
+    lsp_model *t = bn_net();
+    assert_int_equal(lsp_train(t, d, &o, NULL, NULL, NULL), LSP_OK);
+    assert_memory_equal(t->params, ref->params, ref->nparams * sizeof(float));
+    assert_memory_equal(t->state, ref->state, ref->nstate * sizeof(float));
+    lsp_model_free(t);
+  }
+  lsp_threads_set(0);
+  lsp_threads_set_blas(blas_before);
+  lsp_model_free(ref);
+  lsp_model_free(m);
+}
+
+/* An interruption during training (what the command's SIGINT handler
+ * requests): the loop stops at the next batch with LSP_EINTR. */
 static void raise_on_second(const lsp_train_progress *p, void *user) {
   (void)user;
-  if (p->batch == 2 && !p->end_of_epoch) raise(SIGINT);
+  if (p->batch == 2 && !p->end_of_epoch) lsp_interrupt_request();
 }
 
 static void test_train_interrupt(void **state) {
@@ -297,9 +432,10 @@ static void test_train_interrupt(void **state) {
   lsp_train_opts_default(&o);
   o.batch = 16;
   lsp_model *m = mlp(DIM, 4, K);
-  lsp_interrupt_install();
   assert_int_equal(lsp_train(m, d, &o, raise_on_second, NULL, NULL), LSP_EINTR);
   assert_non_null(strstr(lsp_errmsg(), "interrupted (epoch 1, batch 3)"));
+  lsp_interrupt_clear();
+  assert_false(lsp_interrupted());
   lsp_model_free(m);
 }
 
@@ -310,7 +446,9 @@ int main(void) {
       cmocka_unit_test(test_train_learns_and_is_deterministic),
       cmocka_unit_test(test_train_variants),
       cmocka_unit_test(test_train_errors),
-      cmocka_unit_test(test_train_threads_agree),
+      cmocka_unit_test(test_train_threads_identical),
+      cmocka_unit_test(test_train_batchnorm_shares),
+      cmocka_unit_test(test_train_shares_sum_to_batch),
       cmocka_unit_test(test_train_interrupt),
   };
   return cmocka_run_group_tests(tests, setup_data, teardown_data);

@@ -44,3 +44,18 @@ const char *td_tmp(const char *name) {
            (long)getpid(), name);
   return buf;
 }
+
+static int g_skipped, g_failed;
+
+void td_note_skip(void) { g_skipped++; }
+
+int td_exit_code(int failed) {
+  g_failed |= failed != 0;
+  if (g_failed) return 1;
+  if (g_skipped) {
+    fprintf(stderr, "%d test(s) skipped: the program exits %d (ctest: skipped, not passed)\n",
+            g_skipped, TD_SKIP_CODE);
+    return TD_SKIP_CODE;
+  }
+  return 0;
+}

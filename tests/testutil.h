@@ -25,4 +25,28 @@ void td_close(double got, double want, double tol_rel, double tol_abs,
 /* Scratch file path unique to this process (static buffer). */
 const char *td_tmp(const char *name);
 
+/* Skipped is not passed. cmocka's skip() marks a test SKIPPED, but the
+ * program still exits 0 and ctest would count it as a pass. Every test file
+ * includes this header, so the macros below replace cmocka's: skip() also
+ * counts the skip, and cmocka_run_group_tests() (and the _name variant)
+ * return, for every group run so far, 1 when a test failed, else
+ * TD_SKIP_CODE when one was skipped, else 0: main returns it. A main that
+ * runs several groups returns the last one's status, which covers them
+ * all. tests/CMakeLists.txt gives every test SKIP_RETURN_CODE
+ * TD_SKIP_CODE, so ctest lists such a test as skipped, and scripts/test,
+ * whose scripts/setup installs every dependency, fails on it. */
+#define TD_SKIP_CODE 77
+void td_note_skip(void);
+int td_exit_code(int failed);
+#undef skip
+#define skip() (td_note_skip(), _skip(__FILE__, __LINE__))
+#undef cmocka_run_group_tests
+#define cmocka_run_group_tests(group_tests, group_setup, group_teardown) \
+  cmocka_run_group_tests_name(#group_tests, group_tests, group_setup, group_teardown)
+#undef cmocka_run_group_tests_name
+#define cmocka_run_group_tests_name(name, group_tests, group_setup, group_teardown) \
+  td_exit_code(_cmocka_run_group_tests(name, group_tests,                             \
+                                       sizeof(group_tests) / sizeof((group_tests)[0]), \
+                                       group_setup, group_teardown))
+
 #endif

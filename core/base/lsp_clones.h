@@ -8,9 +8,11 @@
 #define LSP_CLONES_H
 
 #if defined(__x86_64__) && !defined(LSP_NO_CLONES) && defined(__GNUC__)
+#define LSP_HAVE_CLONES 1
 #define LSP_CLONES \
   __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
+#define LSP_HAVE_CLONES 0
 #define LSP_CLONES
 #endif
 

@@ -2,13 +2,20 @@
 #include "core/base/lsp_io.h"
 
 #include <errno.h>
-#include <signal.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_proc.h"
 
 static char *dup_str(const char *s) {
   size_t n = strlen(s) + 1;
@@ -17,18 +24,82 @@ static char *dup_str(const char *s) {
   return d;
 }
 
+char *lsp_vstrdupf(const char *fmt, va_list ap) {
+  va_list aq;
+  va_copy(aq, ap);
+  int n = vsnprintf(NULL, 0, fmt, aq);
+  va_end(aq);
+  if (n < 0) return NULL;
+  char *s = malloc((size_t)n + 1);
+  if (s) vsnprintf(s, (size_t)n + 1, fmt, ap);
+  return s;
+}
+
+char *lsp_strdupf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = lsp_vstrdupf(fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+#define TMP_MARK ".tmp."
+
+size_t lsp_out_tmp_extra(void) {
+  char tok[LSP_PROC_TOKEN_MAX];
+  lsp_proc_token(tok);
+  return strlen(TMP_MARK) + strlen(tok) + strlen(".XXXXXX");
+}
+
+int lsp_out_tmp_stale(const char *name) {
+  /* "<final>.tmp.<token>.XXXXXX": the token is between the last ".tmp."
+   * and the final six characters */
+  size_t n = strlen(name), m = strlen(TMP_MARK);
+  if (n < m + 8 || name[n - 7] != '.') return 0;
+  const char *mark = NULL;
+  for (const char *p = strstr(name, TMP_MARK); p; p = strstr(p + 1, TMP_MARK)) mark = p;
+  if (!mark) return 0;
+  const char *tok = mark + m, *end = name + n - 7;
+  if (end <= tok) return 0;
+  return lsp_proc_token_alive(tok, (size_t)(end - tok)) == 0;
+}
+
+/* Create the temporary `tmpl` (ending in "XXXXXX", replaced in place) with
+ * O_EXCL and mode 0666, so that the kernel applies the process's umask: the
+ * umask is never read or changed here (umask() changes it for every thread
+ * of the process while it is read; mkstemp's 0600 needed that). */
+static int create_temporary(char *tmpl) {
+  static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  static atomic_uint_fast64_t counter;
+  char *x = tmpl + strlen(tmpl) - 6;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  for (int attempt = 0; attempt < 100; attempt++) {
+    uint64_t z = atomic_fetch_add(&counter, 1) + ((uint64_t)getpid() << 32) +
+                 (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull; /* splitmix64 finalizer */
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    for (int i = 0; i < 6; i++, z /= 36) x[i] = digits[z % 36];
+    int fd = open(tmpl, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0 || errno != EEXIST) return fd;
+  }
+  return -1;
+}
+
 int lsp_out_open(lsp_outfile *out, const char *path) {
+  char tok[LSP_PROC_TOKEN_MAX];
+  lsp_proc_token(tok);
   out->fp = NULL;
   out->path = dup_str(path);
-  out->tmp_path = malloc(strlen(path) + 16);
+  out->tmp_path = lsp_strdupf("%s" TMP_MARK "%s.XXXXXX", path, tok);
   if (!out->path || !out->tmp_path) {
     free(out->path);
     free(out->tmp_path);
     out->path = out->tmp_path = NULL;
     return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
   }
-  sprintf(out->tmp_path, "%s.tmp.XXXXXX", path);
-  int fd = mkstemp(out->tmp_path);
+  int fd = create_temporary(out->tmp_path);
   if (fd < 0) {
     int e = errno;
     free(out->path);
@@ -36,10 +107,6 @@ int lsp_out_open(lsp_outfile *out, const char *path) {
     out->path = out->tmp_path = NULL;
     return lsp_fail(LSP_EIO, "%s: cannot create: %s", path, strerror(e));
   }
-  /* mkstemp creates 0600; outputs are ordinary files (umask applies). */
-  mode_t um = umask(0);
-  umask(um);
-  (void)fchmod(fd, 0666 & ~um);
   out->fp = fdopen(fd, "wb");
   if (!out->fp) {
     int e = errno;
@@ -141,6 +208,10 @@ int lsp_read_file(const char *path, char **buf, size_t *len) {
   return LSP_OK;
 }
 
+uint32_t lsp_crc32(const void *buf, size_t len) {
+  return (uint32_t)crc32_z(0L, buf, (z_size_t)len);
+}
+
 int lsp_mkdir_p(const char *path) {
   size_t n = strlen(path);
   char *p = malloc(n + 1);
@@ -167,20 +238,28 @@ int lsp_mkdir_p(const char *path) {
   return LSP_OK;
 }
 
-static volatile sig_atomic_t g_interrupted = 0;
-
-static void on_signal(int sig) {
-  g_interrupted = 1;
-  signal(sig, SIG_DFL);
+int lsp_fsync_dir(const char *path) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return lsp_fail(LSP_EIO, "%s: cannot open folder: %s", path, strerror(errno));
+  int rc = fsync(fd), e = errno;
+  close(fd);
+  if (rc != 0 && e != EINVAL && e != EROFS)
+    return lsp_fail(LSP_EIO, "%s: cannot sync folder: %s", path, strerror(e));
+  return LSP_OK;
 }
 
-void lsp_interrupt_install(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+/* Lock-free (checked below), hence safe to set from a signal handler. */
+static atomic_int g_interrupted;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the interrupt flag must be lock-free");
+
+void lsp_interrupt_request(void) {
+  atomic_store_explicit(&g_interrupted, 1, memory_order_relaxed);
 }
 
-int lsp_interrupted(void) { return g_interrupted != 0; }
+void lsp_interrupt_clear(void) {
+  atomic_store_explicit(&g_interrupted, 0, memory_order_relaxed);
+}
+
+int lsp_interrupted(void) {
+  return atomic_load_explicit(&g_interrupted, memory_order_relaxed) != 0;
+}

@@ -7,7 +7,9 @@
 #ifndef LSP_IO_H
 #define LSP_IO_H
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 typedef struct {
@@ -16,8 +18,17 @@ typedef struct {
   char *tmp_path;  /* owned: temporary name (same folder) */
 } lsp_outfile;
 
-/* Open a temporary file beside `path`. On failure nothing exists on disk. */
+/* Open a temporary file beside `path`, named "<path>.tmp.<token>.XXXXXX"
+ * with this process's token (core/base/lsp_proc.h), so a later job can
+ * tell a dead job's leftover from live work (lsp_out_tmp_stale). On failure
+ * nothing exists on disk. */
 int lsp_out_open(lsp_outfile *out, const char *path);
+/* How many characters lsp_out_open adds to `path` for the temporary name
+ * (for callers that check path lengths in advance). */
+size_t lsp_out_tmp_extra(void);
+/* 1 if the file name `name` (no folder) is a temporary of lsp_out_open
+ * whose process has ended (safe to remove), else 0. */
+int lsp_out_tmp_stale(const char *name);
 /* Flush, close and rename onto the final name. On failure the temporary is
  * removed and the final name is untouched. Frees `out`'s fields either way. */
 int lsp_out_commit(lsp_outfile *out);
@@ -30,14 +41,33 @@ int lsp_write_file_atomic(const char *path, const void *buf, size_t len);
 /* Read a whole file into a NUL-terminated heap buffer (*len excludes NUL). */
 int lsp_read_file(const char *path, char **buf, size_t *len);
 
+/* zlib's CRC-32 of `len` bytes, for any length: zlib's crc32() takes a
+ * 32-bit length, so files of 4 GiB and more go through crc32_z. */
+uint32_t lsp_crc32(const void *buf, size_t len);
+
 /* Create a directory and its parents (like mkdir -p); ok if it exists. */
 int lsp_mkdir_p(const char *path);
 
-/* SIGINT/SIGTERM handling for long jobs: after lsp_interrupt_install(), a
- * signal sets a flag that long loops poll with lsp_interrupted(); a second
- * signal restores the default action. Temporary files are removed by the
- * code that owns them when it sees the flag. */
-void lsp_interrupt_install(void);
+/* fsync the folder `path`, so that names created, renamed or removed in it
+ * survive a crash. LSP_EIO naming the folder on failure (file systems that
+ * cannot fsync a folder, EINVAL, count as success). */
+int lsp_fsync_dir(const char *path);
+
+/* printf into a new heap string of exactly the needed size (free() it);
+ * NULL only when out of memory. Paths are built with this, never in
+ * fixed-size buffers that could silently cut them short. */
+char *lsp_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *lsp_vstrdupf(const char *fmt, va_list ap);
+
+/* Interruption of long jobs. Long loops poll lsp_interrupted() and stop
+ * with LSP_EINTR; code that owns a temporary file removes it when it sees
+ * the flag. The library installs no signal handler: the host decides what
+ * interrupts (the lsprobe command's SIGINT/SIGTERM handler, a Python
+ * host's KeyboardInterrupt check) and calls lsp_interrupt_request(), which
+ * is async-signal-safe. lsp_interrupt_clear() re-arms the library for the
+ * next call. The flag is process-wide. */
+void lsp_interrupt_request(void);
+void lsp_interrupt_clear(void);
 int lsp_interrupted(void);
 
 #endif

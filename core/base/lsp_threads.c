@@ -5,16 +5,22 @@
 /* Declared by OpenBLAS's cblas.h; repeated here so that this file does not
  * depend on which cblas.h comes first on the include path. */
 void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
 
-static int g_threads = 0;
+static _Thread_local int g_threads = 0;
 
-void lsp_threads_set(int n) {
-  if (n <= 0) n = omp_get_num_procs();
-  g_threads = n;
-  omp_set_num_threads(n);
-  openblas_set_num_threads(n);
+int lsp_threads_set(int n) {
+  int prev = g_threads;
+  g_threads = n > 0 ? n : 0;
+  return prev;
 }
 
 int lsp_threads_get(void) {
   return g_threads > 0 ? g_threads : omp_get_max_threads();
 }
+
+void lsp_threads_set_blas(int n) {
+  openblas_set_num_threads(n > 0 ? n : omp_get_num_procs());
+}
+
+int lsp_threads_get_blas(void) { return openblas_get_num_threads(); }

@@ -18,6 +18,7 @@
 
 #include "core/data/lsp_data_pool.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
@@ -62,10 +63,29 @@ void lsp_splits_free(lsp_splits *s) {
   memset(s, 0, sizeof *s);
 }
 
+void lsp_splits_shape(const lsp_splits *s, size_t *c, size_t *h, size_t *w) {
+  if (s->img_c && s->img_h && s->img_w) {
+    *c = s->img_c, *h = s->img_h, *w = s->img_w;
+  } else {
+    *c = s->train.dim, *h = 1, *w = 1;
+  }
+}
+
 void lsp_dataset_class_counts(const lsp_dataset *d, size_t *counts) {
   for (int c = 0; c < d->k; c++) counts[c] = 0;
   for (size_t i = 0; i < d->n; i++)
     if (d->y[i] >= 0 && d->y[i] < d->k) counts[d->y[i]]++;
+}
+
+uint64_t lsp_dataset_hash(const lsp_dataset *d) {
+  uint64_t shape[3] = {d->n, d->dim, (uint64_t)(int64_t)d->k};
+  uint64_t h = lsp_fnv1a(LSP_FNV_INIT, "lsprobe-dataset-v1", 18);
+  h = lsp_fnv1a(h, shape, sizeof shape);
+  if (d->n) {
+    h = lsp_fnv1a(h, d->x, d->n * d->dim * sizeof *d->x);
+    h = lsp_fnv1a(h, d->y, d->n * sizeof *d->y);
+  }
+  return h;
 }
 
 void lsp_dataset_range(const lsp_dataset *d, float *lo, float *hi) {
@@ -177,7 +197,7 @@ int lsp_data_split(const lsp_data_opts *o, const lsp_data_pool *tr,
   lsp_dataset *ds[3] = {&out->train, &out->val, &out->test};
   const lsp_data_pool *src[3] = {tr, tr, te};
   const size_t *sel[3] = {idx, idx + (tr->n - n_val), NULL};
-#pragma omp parallel sections
+#pragma omp parallel sections num_threads(lsp_threads_get())
   {
 #pragma omp section
     for (int s = 0; s < 3; s++) {
@@ -190,6 +210,7 @@ int lsp_data_split(const lsp_data_opts *o, const lsp_data_pool *tr,
   }
   free(idx);
   out->hash = h;
+  out->split_seed = o->seed;
   return LSP_OK;
 }
 /* ---- entry point --------------------------------------------------------- */
@@ -226,7 +247,10 @@ int lsp_data_load(const lsp_data_opts *o, lsp_splits *out) {
     }
     st = lsp_data_load_folder(dir, o, out);
     snprintf(out->name, sizeof out->name, "%s", named ? "fashion-mnist" : dir);
-    snprintf(out->source, sizeof out->source, "%s", dir);
+    if (out->note[0])
+      snprintf(out->source, sizeof out->source, "%s; %s", dir, out->note);
+    else
+      snprintf(out->source, sizeof out->source, "%s", dir);
   }
   if (st) {
     lsp_splits_free(out);

@@ -21,20 +21,27 @@ typedef struct {
 typedef struct {
   lsp_dataset train, val, test;
   char name[128];      /* "fashion-mnist", "synthetic", or the folder   */
-  char source[512];    /* where it was read from, for reports           */
+  char source[512];    /* where it was read from, for reports (with the
+                          note appended when there is one)              */
+  char note[320];      /* "" or one sentence on how the data was read
+                          (0-255 float pixels scaled by 1/255), for
+                          the command to show                           */
   int synthetic;       /* 1 when the data is the synthetic mixture      */
   float lo, hi;        /* valid input range (attack clipping bounds)   */
-  size_t img_h, img_w; /* image geometry, 0 when not images             */
+  size_t img_c, img_h, img_w; /* image geometry C×H×W (rows are stored in
+                          C order: channel, row, column); 0 when not
+                          images. IDX images are 1×28×28               */
   uint64_t hash;       /* FNV-1a over the split settings and every
                           split's shape, rows and labels, in split order;
                           rows are hashed as stored (uint8 pixels of IDX
                           files -- the floats are pixel/255 --, float32
                           bytes otherwise): keys cached models          */
+  unsigned long split_seed; /* the seed that shuffled train/validation    */
 } lsp_splits;
 
 typedef struct {
-  const char *spec;       /* "fashion-mnist", "synthetic", or a folder with
-                             the four IDX files                          */
+  const char *spec;       /* "fashion-mnist", "synthetic", or a dataset
+                             folder (IDX, CSV or .npy files)             */
   size_t n_val;           /* validation examples taken from train;
                              LSP_DATA_VAL_AUTO (default) = 1/12 of the
                              training file, rounded: 5000 of Fashion-
@@ -72,8 +79,16 @@ const char *lsp_data_fashion_dir(void);
  *                      each plain or gzip (name with or without ".gz");
  *                    - train.csv and test.csv (lsp_csv_read);
  *                    - x_train.npy, y_train.npy, x_test.npy, y_test.npy
- *                      (x N×D or N×H×W, uint8 or float; labels integral);
- *                    uint8 pixels are scaled by 1/255 into [0, 1];
+ *                      (x N×D, N×H×W or N×C×H×W, uint8 or float; labels
+ *                      integral);
+ *                    uint8 pixels are scaled by 1/255 into [0, 1]; so are
+ *                    float features (CSV, float .npy) when every value of
+ *                    both files is a whole number in [0, 255] and some
+ *                    value exceeds 1 (8-bit pixels written as numbers:
+ *                    read exactly as uint8, with out->note saying so);
+ *                    float N×H×W (or N×C×H×W) images outside [0, 1] that
+ *                    are not such pixels are refused (LSP_EDATA naming
+ *                    both files);
  *   "synthetic[:key=value,...]"  the Gaussian mixture below; keys train,
  *                    test, dim, classes, sep override the syn_* fields.
  * The training file is shuffled with a GSL mt19937 seeded with o->seed; the
@@ -94,7 +109,8 @@ const char *lsp_data_fashion_dir(void);
  * The classes are K = 1 + the largest training label; a test label >= K is
  * an error. On success *out owns every array (free with lsp_splits_free);
  * lo/hi are 0/1 for pixels and the synthetic mixture, and the observed
- * minimum/maximum over all splits for float features (CSV, float .npy). Errors: LSP_EINVAL for bad settings (unknown
+ * minimum/maximum over all splits for other float features (CSV, float
+ * .npy). Errors: LSP_EINVAL for bad settings (unknown
  * spec key, n_val not below the training size, ...), LSP_EIO/LSP_EDATA with
  * the file and the problem (missing folder -- with a hint to install
  * dataset-fashion-mnist via scripts/setup --, truncated IDX, wrong magic,
@@ -104,8 +120,16 @@ int lsp_data_load(const lsp_data_opts *o, lsp_splits *out);
 void lsp_splits_free(lsp_splits *s); /* NULL-safe, idempotent */
 void lsp_dataset_free(lsp_dataset *d); /* NULL-safe, idempotent */
 
+/* The shape of one example: C×H×W for images, else dim×1×1. */
+void lsp_splits_shape(const lsp_splits *s, size_t *c, size_t *h, size_t *w);
+
 /* Examples per class: counts[0..d->k-1] (the caller's array of d->k). */
 void lsp_dataset_class_counts(const lsp_dataset *d, size_t *counts);
+
+/* FNV-1a over d's shape, its float32 rows and int32 labels, in order: one
+ * split's identity (a training record keeps its validation split's, so that
+ * evaluation can check it scores the examples the model was not trained on). */
+uint64_t lsp_dataset_hash(const lsp_dataset *d);
 
 /* Smallest and largest feature value over the whole of d (0, 0 if empty). */
 void lsp_dataset_range(const lsp_dataset *d, float *lo, float *hi);

@@ -9,6 +9,7 @@
 
 #include "core/data/lsp_data_pool.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
 #include "core/formats/lsp_npy.h"
 
 /* ---- IDX ----------------------------------------------------------------- */
@@ -54,7 +55,7 @@ static int load_idx(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
    * failing file in order is reported. */
   int fst[4];
   char msg[4][1024];
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(lsp_threads_get())
   for (int f = 0; f < 4; f++) {
     fst[f] = lsp_idx_read(path[f], &raw[f], dims[f], &nd[f]);
     if (fst[f]) snprintf(msg[f], sizeof msg[f], "%s", lsp_errmsg());
@@ -111,6 +112,7 @@ static int load_idx(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
   lsp_data_pool tr = {dims[0][0], dim, raw[0], NULL, ytr};
   lsp_data_pool te = {dims[2][0], dim, raw[2], NULL, yte};
   if ((st = lsp_data_split(o, &tr, &te, k, out))) goto done;
+  out->img_c = 1;
   out->img_h = dims[0][1];
   out->img_w = dims[0][2];
   out->lo = 0.0f;
@@ -136,6 +138,52 @@ static void float_bounds(const lsp_splits *s, float *lo, float *hi) {
   }
 }
 
+/* ---- float data holding 0-255 pixels (DESIGN §3) ------------------------- */
+
+/* Range of n floats, and whether every one is a whole number in [0, 255]. */
+typedef struct {
+  float mn, mx;
+  int whole;
+} frange;
+
+static frange range_of(const float *x, size_t n, frange r) {
+  for (size_t i = 0; i < n; i++) {
+    float v = x[i];
+    r.mn = v < r.mn ? v : r.mn;
+    r.mx = v > r.mx ? v : r.mx;
+    r.whole &= v >= 0.0f && v <= 255.0f && v == (float)(int)v;
+  }
+  return r;
+}
+
+/* The range of both files' features. */
+static frange pair_range(const float *a, size_t na, const float *b, size_t nb) {
+  frange r = {a[0], a[0], 1};
+  return range_of(b, nb, range_of(a, na, r));
+}
+
+/* 8-bit pixels written as numbers: every value whole in [0, 255], some above
+ * 1. Such data is read exactly as uint8 images are. */
+static int is_pixels(frange r) { return r.whole && r.mx > 1.0f; }
+
+/* n floats known to be whole numbers in [0, 255] as bytes (malloc'd). */
+static uint8_t *to_u8(const float *x, size_t n, const char *path, int *st) {
+  uint8_t *u = malloc(n ? n : 1);
+  if (!u) {
+    *st = lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++) u[i] = (uint8_t)x[i];
+  return u;
+}
+
+static void note_pixels(lsp_splits *out, const char *a, const char *b, float mx) {
+  snprintf(out->note, sizeof out->note,
+           "%s and %s hold whole numbers in [0, 255] (largest %.0f): read "
+           "as 8-bit pixels and scaled by 1/255 to [0, 1], as IDX images are",
+           a, b, (double)mx);
+}
+
 /* ---- CSV: train.csv + test.csv ------------------------------------------- */
 
 static int load_csv(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
@@ -143,6 +191,7 @@ static int load_csv(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
   snprintf(ptr, sizeof ptr, "%s/train.csv", dir);
   snprintf(pte, sizeof pte, "%s/test.csv", dir);
   lsp_dataset tr = {0}, te = {0};
+  uint8_t *u8[2] = {NULL, NULL};
   int st;
   if ((st = lsp_csv_read(ptr, &tr)) || (st = lsp_csv_read(pte, &te))) goto done;
   if (te.dim != tr.dim) {
@@ -157,11 +206,24 @@ static int load_csv(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
                   pte, te.k - 1, tr.k - 1);
     goto done;
   }
-  lsp_data_pool a = {tr.n, tr.dim, NULL, tr.x, tr.y};
-  lsp_data_pool b = {te.n, te.dim, NULL, te.x, te.y};
+  frange r = pair_range(tr.x, tr.n * tr.dim, te.x, te.n * te.dim);
+  int px = is_pixels(r);
+  if (px && (!(u8[0] = to_u8(tr.x, tr.n * tr.dim, ptr, &st)) ||
+             !(u8[1] = to_u8(te.x, te.n * te.dim, pte, &st))))
+    goto done;
+  lsp_data_pool a = {tr.n, tr.dim, u8[0], px ? NULL : tr.x, tr.y};
+  lsp_data_pool b = {te.n, te.dim, u8[1], px ? NULL : te.x, te.y};
   if ((st = lsp_data_split(o, &a, &b, tr.k, out))) goto done;
-  float_bounds(out, &out->lo, &out->hi);
+  if (px) {
+    out->lo = 0.0f;
+    out->hi = 1.0f;
+    note_pixels(out, "train.csv", "test.csv", r.mx);
+  } else {
+    float_bounds(out, &out->lo, &out->hi);
+  }
 done:
+  free(u8[0]);
+  free(u8[1]);
   lsp_dataset_free(&tr);
   lsp_dataset_free(&te);
   return st;
@@ -177,6 +239,7 @@ static int load_npy(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
   lsp_array arr[4] = {{0}};
   const float *xv[2] = {NULL, NULL};
   float *xown[2] = {NULL, NULL};
+  uint8_t *pix[2] = {NULL, NULL}; /* float pixels 0-255 as bytes */
   int32_t *y[2] = {NULL, NULL};
   int st = LSP_OK, k = 0;
   for (int f = 0; f < 4; f++) {
@@ -186,9 +249,9 @@ static int load_npy(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
   int u8 = arr[0].dtype == LSP_DT_U8;
   for (int f = 0; f < 4; f += 2) {
     const lsp_array *x = &arr[f];
-    if (x->ndim < 2 || x->ndim > 3 || x->count == 0) {
+    if (x->ndim < 2 || x->ndim > 4 || x->count == 0) {
       st = lsp_fail(LSP_EDATA,
-                    "%s: expected N x D features or N x H x W "
+                    "%s: expected N x D features, N x H x W or N x C x H x W "
                     "images, found %d dimension(s)",
                     path[f], x->ndim);
       goto done;
@@ -200,7 +263,8 @@ static int load_npy(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
       goto done;
     }
     if (x->ndim != arr[0].ndim || x->shape[1] != arr[0].shape[1] ||
-        (x->ndim == 3 && x->shape[2] != arr[0].shape[2])) {
+        (x->ndim >= 3 && x->shape[2] != arr[0].shape[2]) ||
+        (x->ndim == 4 && x->shape[3] != arr[0].shape[3])) {
       st = lsp_fail(LSP_EDATA, "%s: rows of another shape than in %s", path[f],
                     path[0]);
       goto done;
@@ -225,24 +289,44 @@ static int load_npy(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
     }
   }
   size_t dim = arr[0].count / arr[0].shape[0];
-  lsp_data_pool a = {arr[0].shape[0], dim, u8 ? arr[0].data : NULL, xv[0],
-                     y[0]};
-  lsp_data_pool b = {arr[2].shape[0], dim, u8 ? arr[2].data : NULL, xv[1],
-                     y[1]};
-  if ((st = lsp_data_split(o, &a, &b, k, out))) goto done;
-  if (arr[0].ndim == 3) {
-    out->img_h = arr[0].shape[1];
-    out->img_w = arr[0].shape[2];
+  int px = 0;
+  frange r = {0, 0, 0};
+  if (!u8) {
+    r = pair_range(xv[0], arr[0].count, xv[1], arr[2].count);
+    px = is_pixels(r);
+    if (!px && arr[0].ndim >= 3 && (r.mn < 0.0f || r.mx > 1.0f)) {
+      st = lsp_fail(LSP_EDATA,
+                    "%s, %s: image values span [%g, %g]; pixels must lie in "
+                    "[0, 1] or be whole numbers 0-255 (8-bit): scale them to "
+                    "[0, 1] (x/255 for 8-bit pixels)",
+                    path[0], path[2], (double)r.mn, (double)r.mx);
+      goto done;
+    }
+    if (px && (!(pix[0] = to_u8(xv[0], arr[0].count, path[0], &st)) ||
+               !(pix[1] = to_u8(xv[1], arr[2].count, path[2], &st))))
+      goto done;
   }
-  if (u8) {
+  lsp_data_pool a = {arr[0].shape[0], dim, u8 ? arr[0].data : pix[0],
+                     px ? NULL : xv[0], y[0]};
+  lsp_data_pool b = {arr[2].shape[0], dim, u8 ? arr[2].data : pix[1],
+                     px ? NULL : xv[1], y[1]};
+  if ((st = lsp_data_split(o, &a, &b, k, out))) goto done;
+  if (arr[0].ndim >= 3) { /* N x H x W: one channel; N x C x H x W */
+    out->img_c = arr[0].ndim == 4 ? arr[0].shape[1] : 1;
+    out->img_h = arr[0].shape[arr[0].ndim - 2];
+    out->img_w = arr[0].shape[arr[0].ndim - 1];
+  }
+  if (u8 || px) {
     out->lo = 0.0f;
     out->hi = 1.0f;
+    if (px) note_pixels(out, k_npy_names[0], k_npy_names[2], r.mx);
   } else {
     float_bounds(out, &out->lo, &out->hi);
   }
 done:
   for (int i = 0; i < 2; i++) {
     free(xown[i]);
+    free(pix[i]);
     free(y[i]);
   }
   for (int f = 0; f < 4; f++) lsp_array_release(&arr[f]);

@@ -12,6 +12,7 @@
 
 #include "core/data/lsp_data_pool.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 
 /* "synthetic:train=6000,dim=2" -> the syn_* fields of *o. */
 static int parse_synthetic(const char *spec, lsp_data_opts *o) {
@@ -68,10 +69,7 @@ static int parse_synthetic(const char *spec, lsp_data_opts *o) {
 
 /* SplitMix64 finalizer: a seed for the mixture unrelated to the split's. */
 static unsigned long mix_seed(unsigned long s) {
-  uint64_t z = (uint64_t)s + 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return (unsigned long)(z ^ (z >> 31));
+  return (unsigned long)lsp_splitmix64((uint64_t)s);
 }
 
 /* n balanced labels in random order, features mu_y + sigma*N(0,1) clipped. */

@@ -13,6 +13,7 @@
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
+#include "core/formats/lsp_arraycheck.h"
 
 static const unsigned char k_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
@@ -439,10 +440,16 @@ int lsp_array_f32(const lsp_array *a, const char *path, int require_finite,
 int lsp_array_labels(const lsp_array *a, const char *path, int k,
                      int32_t **out) {
   *out = NULL;
+  if (lsp_array_is_onehot(a))
+    return lsp_fail(LSP_EDATA,
+                    "%s: one-hot labels (%zu x %zu, a single 1 per row); save "
+                    "the class indices instead (NumPy: y.argmax(axis=1))",
+                    path, a->shape[0], a->shape[1]);
   if (!(a->ndim == 1 || (a->ndim == 2 && a->shape[1] == 1)))
     return lsp_fail(LSP_EDATA,
-                    "%s: labels must be a 1-D array (got %d dimensions)", path,
-                    a->ndim);
+                    "%s: labels must be a 1-D array of class indices (got %d "
+                    "dimensions)",
+                    path, a->ndim);
   int32_t *y = malloc(a->count ? a->count * sizeof *y : 1);
   if (!y) return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
   for (size_t i = 0; i < a->count; i++) {

@@ -12,15 +12,28 @@
  * tensor ("0.weight.npy", "0.bias.npy", "2.weight.npy", ...; weights
  * [out, in], float32 or float64). The integer prefixes give the layer order
  * (gaps are fine: they are the ReLU modules), consecutive Linear layers get
- * a ReLU between them, other files in the folder are ignored. A missing
- * weight or bias, a tensor of the wrong rank or shape, or a non-finite value
- * is LSP_EDATA naming that file. The imported meta has trained = 0. */
+ * a ReLU between them, and each tensor is read once. Files that are not
+ * state_dict keys are ignored (reference arrays beside the export). It
+ * refuses, with LSP_EDATA naming the file, what it cannot represent instead
+ * of guessing: BatchNorm tensors (running statistics, 1-D weights), other
+ * per-module tensors, a wrapped module ("net.0.weight.npy": the message
+ * names the prefix found), named modules ("fc1.weight.npy": no layer
+ * order); and a missing weight or bias, a tensor of the wrong rank or
+ * shape, a non-finite value. The imported meta has trained = 0.
+ *
+ * An export records no activations, so ReLU is assumed: the importer says
+ * so in `note` (one line; "" for a single layer or an .lspm file), which
+ * the commands print as a warning. note may be NULL.
+ * lsp_model_load_note is lsp_model_load with that note. */
 #ifndef LSP_IMPORT_H
 #define LSP_IMPORT_H
+
+#include <stddef.h>
 
 #include "core/nn/lsp_model.h"
 
 int lsp_model_load(const char *path, lsp_model **out);
-int lsp_model_import_torch(const char *dir, lsp_model **out);
+int lsp_model_load_note(const char *path, lsp_model **out, char *note, size_t cap);
+int lsp_model_import_torch(const char *dir, lsp_model **out, char *note, size_t cap);
 
 #endif

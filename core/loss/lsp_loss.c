@@ -7,6 +7,7 @@
 
 #include "core/base/lsp_clones.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
 #include "core/loss/lsp_vexp.h"
 
 /* ---- smoothing settings --------------------------------------------------- */
@@ -195,7 +196,7 @@ int lsp_loss_xent(const float *logits, const int32_t *labels, size_t n,
   size_t bad_row = SIZE_MAX;
   float gs = (float)dscale;
 
-#pragma omp parallel for schedule(static) if (n * k >= 65536)
+#pragma omp parallel for schedule(static) num_threads(lsp_threads_get()) if (n * k >= 65536)
   for (size_t b = 0; b < nblocks; b++) {
     size_t r0 = b * LOSS_BLOCK, r1 = r0 + LOSS_BLOCK < n ? r0 + LOSS_BLOCK : n;
     double acc = 0.0;
@@ -301,11 +302,11 @@ static void softmax_row(const float *z, float *out, size_t k, int logspace) {
 }
 
 void lsp_softmax_rows(const float *in, float *out, size_t n, size_t k) {
-#pragma omp parallel for schedule(static) if (n * k >= 65536)
+#pragma omp parallel for schedule(static) num_threads(lsp_threads_get()) if (n * k >= 65536)
   for (size_t i = 0; i < n; i++) softmax_row(in + i * k, out + i * k, k, 0);
 }
 
 void lsp_log_softmax_rows(const float *in, float *out, size_t n, size_t k) {
-#pragma omp parallel for schedule(static) if (n * k >= 65536)
+#pragma omp parallel for schedule(static) num_threads(lsp_threads_get()) if (n * k >= 65536)
   for (size_t i = 0; i < n; i++) softmax_row(in + i * k, out + i * k, k, 1);
 }

@@ -1,9 +1,9 @@
-/* lsp_model.c — the sequential network's compute core: allocation,
- * initialization, batched forward and backward through CBLAS. Model files
- * (.lspm, PyTorch export) live in lsp_model_io.c. */
+/* lsp_model.c — the graph: building it node by node with shape inference,
+ * laying out and initializing its tensors, and looking at it. Forward and
+ * backward are in lsp_model_exec.c, files in lsp_model_io.c, architectures
+ * in lsp_arch.c; everything kind-specific is in the table (lsp_ops.c). */
 #include "core/nn/lsp_model.h"
 
-#include <cblas.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,12 +11,168 @@
 #include <string.h>
 
 #include "core/base/lsp_error.h"
-#include "core/base/lsp_io.h"
+#include "core/nn/lsp_ops.h"
+
+#define MAX_DIM ((size_t)1 << 24)
+#define MAX_ELEMS ((size_t)1 << 28)
+#define MAX_PARAMS ((size_t)1 << 31)
+#define MAX_NODES 4096
+
+void lsp_attrs_default(lsp_op op, lsp_attrs *a) {
+  memset(a, 0, sizeof *a);
+  a->bias = 1;
+  a->kh = a->kw = 1;
+  a->sh = a->sw = 1;
+  a->count_pad = 1;
+  a->eps = 1e-5;
+  a->momentum = 0.1;
+  (void)op;
+}
+
+lsp_model *lsp_model_new(lsp_shape in) {
+  if (in.c == 0 || in.h == 0 || in.w == 0 || in.c > MAX_DIM || in.h > MAX_DIM ||
+      in.w > MAX_DIM || in.c * in.h > MAX_ELEMS / in.w) {
+    lsp_fail(LSP_EINVAL, "input shape %zux%zux%zu is empty or too large", in.c,
+             in.h, in.w);
+    return NULL;
+  }
+  lsp_model *m = calloc(1, sizeof *m);
+  if (!m) {
+    lsp_fail(LSP_ENOMEM, "out of memory for the model");
+    return NULL;
+  }
+  m->in_shape = in;
+  m->in_dim = lsp_shape_size(in);
+  m->features = LSP_INPUT;
+  m->meta.val_accuracy = NAN;
+  return m;
+}
+
+void lsp_model_free(lsp_model *m) {
+  if (!m) return;
+  free(m->nodes);
+  free(m->params);
+  free(m->grads);
+  free(m->state);
+  free(m);
+}
+
+static lsp_shape shape_of(const lsp_model *m, int id) {
+  return id == LSP_INPUT ? m->in_shape : m->nodes[id].shape;
+}
+
+int lsp_model_add(lsp_model *m, lsp_op op, const lsp_attrs *a, int in0, int in1,
+                  const char *name, int *id) {
+  const lsp_op_def *d = lsp_op_get(op);
+  size_t k = m->nnodes;
+  if (!d) return lsp_fail(LSP_EINVAL, "node %zu: unknown kind %d", k, (int)op);
+  if (m->params)
+    return lsp_fail(LSP_EINVAL, "node %zu: the model is already finished", k);
+  if (k >= MAX_NODES)
+    return lsp_fail(LSP_EINVAL, "more than %d nodes", MAX_NODES);
+  int ins[2] = {in0, in1};
+  for (int i = 0; i < d->nin; i++)
+    if (ins[i] < LSP_INPUT || ins[i] >= (int)k)
+      return lsp_fail(LSP_EINVAL,
+                      "node %zu (%s): input %d is not an earlier node", k,
+                      d->name, ins[i]);
+  if (k % 16 == 0) {
+    lsp_node *nn = realloc(m->nodes, (k + 16) * sizeof *nn);
+    if (!nn) return lsp_fail(LSP_ENOMEM, "out of memory for the model");
+    m->nodes = nn;
+  }
+  lsp_node *nd = &m->nodes[k];
+  memset(nd, 0, sizeof *nd);
+  nd->op = op;
+  nd->nin = d->nin;
+  nd->in[0] = in0;
+  nd->in[1] = d->nin > 1 ? in1 : LSP_INPUT;
+  nd->a = *a;
+  if (name && *name) {
+    if (strlen(name) >= LSP_NODE_NAME)
+      return lsp_fail(LSP_EINVAL, "node %zu: name '%s' is longer than %d bytes",
+                      k, name, LSP_NODE_NAME - 1);
+    snprintf(nd->name, sizeof nd->name, "%s", name);
+  } else {
+    size_t same = 1;
+    for (size_t i = 0; i < k; i++) same += m->nodes[i].op == op;
+    snprintf(nd->name, sizeof nd->name, "%s%zu", d->name, same);
+  }
+  for (size_t i = 0; i < k; i++)
+    if (strcmp(m->nodes[i].name, nd->name) == 0)
+      return lsp_fail(LSP_EINVAL, "node %zu: the name '%s' is taken", k,
+                      nd->name);
+  lsp_shape in[2] = {shape_of(m, in0),
+                     d->nin > 1 ? shape_of(m, in1) : shape_of(m, in0)};
+  nd->ishape = in[0];
+  char why[200] = "";
+  if (d->infer(&nd->a, in, &nd->shape, why, sizeof why))
+    return lsp_fail(LSP_EINVAL, "%s (%s on %zux%zux%zu): %s", nd->name, d->name,
+                    in[0].c, in[0].h, in[0].w, why);
+  if (nd->shape.c * nd->shape.h > MAX_ELEMS / nd->shape.w)
+    return lsp_fail(LSP_EINVAL, "%s: output %zux%zux%zu is too large", nd->name,
+                    nd->shape.c, nd->shape.h, nd->shape.w);
+  m->nnodes = k + 1;
+  if (id) *id = (int)k;
+  return LSP_OK;
+}
+
+int lsp_model_finish(lsp_model *m) {
+  if (m->params) return LSP_OK;
+  if (m->nnodes == 0) return lsp_fail(LSP_EINVAL, "the model has no layers");
+  const lsp_node *head = &m->nodes[m->nnodes - 1];
+  if (head->op != LSP_OP_DENSE || !head->a.bias)
+    return lsp_fail(
+        LSP_EINVAL,
+        "the last layer (%s) must be dense with a bias (the classifier)",
+        head->name);
+  m->features = head->in[0];
+  for (size_t i = 0; i + 1 < m->nnodes; i++) {
+    int used = 0;
+    for (size_t j = i + 1; j < m->nnodes && !used; j++)
+      for (int k = 0; k < m->nodes[j].nin; k++)
+        used |= m->nodes[j].in[k] == (int)i;
+    if (!used)
+      return lsp_fail(LSP_EINVAL, "%s: its output is not used by a later layer",
+                      m->nodes[i].name);
+  }
+  size_t np = 0, ns = 0;
+  for (size_t i = 0; i < m->nnodes; i++) {
+    lsp_node *nd = &m->nodes[i];
+    lsp_tensor_def t[LSP_OP_MAXTENSORS];
+    int nt = lsp_op_get(nd->op)->tensors(nd, t);
+    nd->p_off = np, nd->s_off = ns;
+    nd->p_len = nd->s_len = 0;
+    for (int j = 0; j < nt; j++) {
+      size_t c = lsp_tensor_count(&t[j]);
+      if (t[j].state)
+        nd->s_len += c;
+      else
+        nd->p_len += c;
+    }
+    np += nd->p_len, ns += nd->s_len;
+    if (np > MAX_PARAMS || ns > MAX_PARAMS)
+      return lsp_fail(LSP_EINVAL, "more than %zu parameters", MAX_PARAMS);
+  }
+  m->nparams = np;
+  m->nstate = ns;
+  m->out_dim = head->a.units;
+  m->params = calloc(np ? np : 1, sizeof(float));
+  m->grads = calloc(np ? np : 1, sizeof(float));
+  m->state = calloc(ns ? ns : 1, sizeof(float));
+  if (!m->params || !m->grads || !m->state) {
+    free(m->params), free(m->grads), free(m->state);
+    m->params = m->grads = m->state = NULL;
+    return lsp_fail(LSP_ENOMEM, "out of memory for %zu parameters", np);
+  }
+  return LSP_OK;
+}
 
 lsp_model *lsp_model_alloc_mlp(size_t in, const size_t *hidden, size_t nh,
                                size_t out) {
   if (in == 0 || out == 0) {
-    lsp_fail(LSP_EINVAL, "model sizes must be positive (in %zu, out %zu)", in, out);
+    lsp_fail(LSP_EINVAL, "model sizes must be positive (in %zu, out %zu)", in,
+             out);
     return NULL;
   }
   for (size_t i = 0; i < nh; i++)
@@ -24,249 +180,107 @@ lsp_model *lsp_model_alloc_mlp(size_t in, const size_t *hidden, size_t nh,
       lsp_fail(LSP_EINVAL, "hidden layer %zu has zero units", i + 1);
       return NULL;
     }
-  lsp_model *m = calloc(1, sizeof *m);
-  if (!m) goto oom;
-  m->nlayers = 2 * nh + 1;
-  m->layers = calloc(m->nlayers, sizeof *m->layers);
-  if (!m->layers) goto oom;
-  size_t prev = in, np = 0;
+  lsp_model *m = lsp_model_new((lsp_shape){in, 1, 1});
+  if (!m) return NULL;
+  lsp_attrs a;
+  lsp_attrs_default(LSP_OP_DENSE, &a);
+  int prev = LSP_INPUT;
   for (size_t i = 0; i <= nh; i++) {
-    size_t o = i < nh ? hidden[i] : out;
-    lsp_layer *d = &m->layers[2 * i];
-    d->kind = LSP_LAYER_DENSE;
-    d->in = prev;
-    d->out = o;
-    if (o > SIZE_MAX / 4 / (prev + 1)) {
-      lsp_model_free(m);
-      lsp_fail(LSP_EINVAL, "layer %zu is too large (%zu x %zu)", i + 1, o, prev);
-      return NULL;
-    }
-    np += o * prev + o;
-    if (i < nh) {
-      lsp_layer *r = &m->layers[2 * i + 1];
-      r->kind = LSP_LAYER_RELU;
-      r->in = r->out = o;
-    }
-    prev = o;
+    a.units = i < nh ? hidden[i] : out;
+    if (lsp_model_add(m, LSP_OP_DENSE, &a, prev, 0, NULL, &prev) ||
+        (i < nh && lsp_model_add(m, LSP_OP_RELU, &a, prev, 0, NULL, &prev)))
+      goto fail;
   }
-  m->nparams = np;
-  m->params = calloc(np, sizeof(float));
-  m->grads = calloc(np, sizeof(float));
-  if (!m->params || !m->grads) goto oom;
-  size_t off = 0;
-  for (size_t l = 0; l < m->nlayers; l++) {
-    lsp_layer *d = &m->layers[l];
-    if (d->kind != LSP_LAYER_DENSE) continue;
-    d->w = m->params + off;
-    d->dw = m->grads + off;
-    off += d->out * d->in;
-    d->b = m->params + off;
-    d->db = m->grads + off;
-    off += d->out;
-  }
-  m->in_dim = in;
-  m->out_dim = out;
-  m->meta.val_accuracy = NAN;
+  if (lsp_model_finish(m)) goto fail;
   return m;
-oom:
+fail:
   lsp_model_free(m);
-  lsp_fail(LSP_ENOMEM, "out of memory for the model");
   return NULL;
 }
 
-void lsp_model_free(lsp_model *m) {
-  if (!m) return;
-  free(m->layers);
-  free(m->params);
-  free(m->grads);
-  free(m);
-}
-
-void lsp_model_init(lsp_model *m, unsigned long seed) {
+int lsp_model_init(lsp_model *m, unsigned long seed) {
   gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-  if (!r) return; /* GSL aborts through its error handler before this */
+  if (!r) return lsp_fail(LSP_ENOMEM, "out of memory for a random generator");
   gsl_rng_set(r, seed);
-  for (size_t l = 0; l < m->nlayers; l++) {
-    lsp_layer *d = &m->layers[l];
-    if (d->kind != LSP_LAYER_DENSE) continue;
-    /* nn.Linear: kaiming_uniform(a=sqrt(5)) on W gives bound 1/sqrt(in),
-     * and the bias uses the same bound. */
-    double bound = 1.0 / sqrt((double)d->in);
-    for (size_t i = 0; i < d->out * d->in; i++)
-      d->w[i] = (float)((2.0 * gsl_rng_uniform(r) - 1.0) * bound);
-    for (size_t i = 0; i < d->out; i++)
-      d->b[i] = (float)((2.0 * gsl_rng_uniform(r) - 1.0) * bound);
+  for (size_t i = 0; i < m->nnodes; i++) {
+    const lsp_node *nd = &m->nodes[i];
+    const lsp_op_def *d = lsp_op_get(nd->op);
+    if (d->init) d->init(nd, m->params + nd->p_off, m->state + nd->s_off, r);
   }
   gsl_rng_free(r);
+  return LSP_OK;
 }
 
-const lsp_layer *lsp_model_last_dense(const lsp_model *m) {
-  for (size_t l = m->nlayers; l-- > 0;)
-    if (m->layers[l].kind == LSP_LAYER_DENSE) return &m->layers[l];
-  return NULL;
-}
+/* ---- inspecting -------------------------------------------------------------
+ */
 
 size_t lsp_model_feature_dim(const lsp_model *m) {
-  const lsp_layer *d = lsp_model_last_dense(m);
-  return d ? d->in : 0;
+  return lsp_shape_size(shape_of(m, m->features));
+}
+
+void lsp_model_head(const lsp_model *m, lsp_dense_view *h) {
+  const lsp_node *nd = &m->nodes[m->nnodes - 1];
+  h->in = lsp_shape_size(nd->ishape);
+  h->out = nd->a.units;
+  h->w = m->params + nd->p_off;
+  h->b = h->w + h->in * h->out;
+}
+
+int lsp_model_tensor(const lsp_model *m, size_t node, const char *tname,
+                     float **value, float **grad, size_t *count) {
+  if (node >= m->nnodes) return lsp_fail(LSP_EINVAL, "no node %zu", node);
+  const lsp_node *nd = &m->nodes[node];
+  lsp_tensor_def t[LSP_OP_MAXTENSORS];
+  int nt = lsp_op_get(nd->op)->tensors(nd, t);
+  size_t po = nd->p_off, so = nd->s_off;
+  for (int j = 0; j < nt; j++) {
+    size_t c = lsp_tensor_count(&t[j]);
+    if (strcmp(t[j].name, tname) == 0) {
+      if (value) *value = t[j].state ? m->state + so : m->params + po;
+      if (grad) *grad = t[j].state ? NULL : m->grads + po;
+      if (count) *count = c;
+      return LSP_OK;
+    }
+    if (t[j].state)
+      so += c;
+    else
+      po += c;
+  }
+  return lsp_fail(LSP_EINVAL, "%s has no tensor '%s'", nd->name, tname);
+}
+
+int lsp_model_find(const lsp_model *m, const char *name) {
+  for (size_t i = 0; i < m->nnodes; i++)
+    if (strcmp(m->nodes[i].name, name) == 0) return (int)i;
+  return -1;
+}
+
+double lsp_model_flops(const lsp_model *m) {
+  double f = 0.0;
+  for (size_t i = 0; i < m->nnodes; i++)
+    f += lsp_op_get(m->nodes[i].op)->flops(&m->nodes[i]);
+  return f;
+}
+
+/* dense (relu dense)* on a chain: the classic MLP. */
+static int is_mlp(const lsp_model *m) {
+  for (size_t i = 0; i < m->nnodes; i++) {
+    lsp_op want = i % 2 == 0 ? LSP_OP_DENSE : LSP_OP_RELU;
+    if (m->nodes[i].op != want || m->nodes[i].in[0] != (int)i - 1) return 0;
+  }
+  return m->nnodes % 2 == 1;
 }
 
 void lsp_model_describe(const lsp_model *m, char *buf, size_t len) {
-  size_t n = (size_t)snprintf(buf, len, "%zu", m->in_dim);
-  for (size_t l = 0; l < m->nlayers && n < len; l++)
-    if (m->layers[l].kind == LSP_LAYER_DENSE)
-      n += (size_t)snprintf(buf + n, len - n, "-%zu", m->layers[l].out);
-}
-
-/* ---- workspace ------------------------------------------------------------ */
-
-struct lsp_model_ws {
-  size_t max_batch;
-  size_t nlayers;
-  size_t n;         /* rows of the last forward                    */
-  const float *x;   /* input of the last forward (not owned)       */
-  float **act;      /* owned: act[l] = output of layer l, n×out    */
-  float *g0, *g1;   /* owned: backward ping-pong, max_batch×width  */
-};
-
-lsp_model_ws *lsp_model_ws_alloc(const lsp_model *m, size_t max_batch) {
-  if (max_batch == 0) {
-    lsp_fail(LSP_EINVAL, "workspace batch size must be positive");
-    return NULL;
+  if (len == 0) return;
+  buf[0] = 0;
+  if (is_mlp(m)) {
+    size_t n = (size_t)snprintf(buf, len, "%zu", m->in_dim);
+    for (size_t l = 0; l < m->nnodes && n < len; l += 2)
+      n += (size_t)snprintf(buf + n, len - n, "-%zu", m->nodes[l].a.units);
+    return;
   }
-  lsp_model_ws *ws = calloc(1, sizeof *ws);
-  if (!ws) goto oom;
-  ws->max_batch = max_batch;
-  ws->nlayers = m->nlayers;
-  ws->act = calloc(m->nlayers, sizeof *ws->act);
-  if (!ws->act) goto oom;
-  size_t width = m->in_dim;
-  for (size_t l = 0; l < m->nlayers; l++) {
-    size_t o = m->layers[l].out;
-    if (o > width) width = o;
-    ws->act[l] = malloc(max_batch * o * sizeof(float));
-    if (!ws->act[l]) goto oom;
-  }
-  ws->g0 = malloc(max_batch * width * sizeof(float));
-  ws->g1 = malloc(max_batch * width * sizeof(float));
-  if (!ws->g0 || !ws->g1) goto oom;
-  return ws;
-oom:
-  lsp_model_ws_free(ws);
-  lsp_fail(LSP_ENOMEM, "out of memory for a batch of %zu rows", max_batch);
-  return NULL;
-}
-
-void lsp_model_ws_free(lsp_model_ws *ws) {
-  if (!ws) return;
-  if (ws->act)
-    for (size_t l = 0; l < ws->nlayers; l++) free(ws->act[l]);
-  free(ws->g0);
-  free(ws->g1);
-  free(ws->act);
-  free(ws);
-}
-
-/* ---- forward / backward --------------------------------------------------- */
-
-int lsp_model_forward(const lsp_model *m, lsp_model_ws *ws, const float *x,
-                      size_t n, const float **logits, const float **features) {
-  if (n == 0 || n > ws->max_batch)
-    return lsp_fail(LSP_EINVAL, "batch of %zu rows does not fit the workspace (max %zu)",
-                    n, ws->max_batch);
-  ws->x = x;
-  ws->n = n;
-  const float *a = x;
-  const float *feat = x;
-  for (size_t l = 0; l < m->nlayers; l++) {
-    const lsp_layer *L = &m->layers[l];
-    float *y = ws->act[l];
-    if (L->kind == LSP_LAYER_DENSE) {
-      feat = a; /* the input of the last dense layer, once the loop ends */
-      /* y = a Wᵀ + b;  a is (n,in), W is (out,in), y is (n,out) */
-      for (size_t i = 0; i < n; i++) memcpy(y + i * L->out, L->b, L->out * sizeof(float));
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)L->out,
-                  (int)L->in, 1.0f, a, (int)L->in, L->w, (int)L->in, 1.0f, y,
-                  (int)L->out);
-    } else {
-      size_t cnt = n * L->out;
-      const float *restrict ai = a;
-      float *restrict yo = y;
-      for (size_t i = 0; i < cnt; i++) yo[i] = ai[i] > 0.0f ? ai[i] : 0.0f;
-    }
-    a = y;
-  }
-  if (logits) *logits = a;
-  if (features) *features = feat;
-  return LSP_OK;
-}
-
-int lsp_model_backward(lsp_model *m, lsp_model_ws *ws, const float *dlogits,
-                       int what, float *dx) {
-  size_t n = ws->n;
-  if (n == 0 || !ws->x) return lsp_fail(LSP_EINVAL, "backward without a forward");
-  if ((what & LSP_BACK_INPUT) && !dx)
-    return lsp_fail(LSP_EINVAL, "input gradient requested without a buffer");
-  const float *g = dlogits; /* gradient w.r.t. the current layer's output */
-  float *bufs[2] = {ws->g0, ws->g1};
-  int which = 0;
-  for (size_t l = m->nlayers; l-- > 0;) {
-    lsp_layer *L = &m->layers[l];
-    const float *a = l == 0 ? ws->x : ws->act[l - 1]; /* layer input (n,in) */
-    int need_dinput = l > 0 || (what & LSP_BACK_INPUT);
-    /* stop early when nothing below is wanted */
-    if (!need_dinput && !(what & LSP_BACK_PARAMS)) break;
-    float *din = l == 0 ? dx : bufs[which];
-    if (L->kind == LSP_LAYER_DENSE) {
-      if (what & LSP_BACK_PARAMS) {
-        /* dW = gᵀ a : (out,n)(n,in);  db = column sums of g */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)L->out, (int)L->in,
-                    (int)n, 1.0f, g, (int)L->out, a, (int)L->in, 0.0f, L->dw,
-                    (int)L->in);
-        for (size_t j = 0; j < L->out; j++) L->db[j] = 0.0f;
-        for (size_t i = 0; i < n; i++)
-          for (size_t j = 0; j < L->out; j++) L->db[j] += g[i * L->out + j];
-      }
-      if (need_dinput) /* din = g W : (n,out)(out,in) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)L->in,
-                    (int)L->out, 1.0f, g, (int)L->out, L->w, (int)L->in, 0.0f, din,
-                    (int)L->in);
-    } else {
-      /* distinct buffers: restrict lets the compiler vectorize the mask */
-      const float *restrict y = ws->act[l];
-      const float *restrict gi = g;
-      float *restrict d = din;
-      size_t cnt = n * L->out;
-      for (size_t i = 0; i < cnt; i++) d[i] = y[i] > 0.0f ? gi[i] : 0.0f;
-    }
-    if (!need_dinput) break;
-    g = din;
-    which ^= 1;
-  }
-  return LSP_OK;
-}
-
-int lsp_model_predict(const lsp_model *m, const float *x, size_t n,
-                      size_t batch, float *logits, float *features) {
-  if (batch == 0) batch = 1024;
-  if (batch > n) batch = n;
-  if (n == 0) return lsp_fail(LSP_EDATA, "no examples to predict");
-  lsp_model_ws *ws = lsp_model_ws_alloc(m, batch);
-  if (!ws) return LSP_ENOMEM;
-  size_t k = m->out_dim, h = lsp_model_feature_dim(m);
-  int st = LSP_OK;
-  for (size_t i0 = 0; i0 < n; i0 += batch) {
-    if (lsp_interrupted()) {
-      st = lsp_fail(LSP_EINTR, "interrupted");
-      break;
-    }
-    size_t nb = n - i0 < batch ? n - i0 : batch;
-    const float *z, *f;
-    st = lsp_model_forward(m, ws, x + i0 * m->in_dim, nb, &z, &f);
-    if (st) break;
-    memcpy(logits + i0 * k, z, nb * k * sizeof(float));
-    if (features) memcpy(features + i0 * h, f, nb * h * sizeof(float));
-  }
-  lsp_model_ws_free(ws);
-  return st;
+  const lsp_shape *s = &m->in_shape;
+  snprintf(buf, len, "%s %zux%zux%zu->%zu", m->arch[0] ? m->arch : "graph",
+           s->c, s->h, s->w, m->out_dim);
 }

@@ -1,339 +1,435 @@
-/* lsp_model_io.c — lsprobe's own model files, `.lspm`.
+/* lsp_model_io.c — lsprobe's model files, `.lspm` format 3: the graph,
+ * self-describing (kinds, attributes and tensors by name and type) and
+ * CRC-checked. The MLP layer lists of formats 1 and 2 are read by
+ * lsp_model_io_mlp.c.
  *
- * `.lspm` layout (every integer and float little-endian, whatever the host):
+ * Layout (every number little-endian; str = u32 length + that many bytes,
+ * no NUL; docs/DESIGN.md §3 has the table):
  *
- *   "LSPM"                      4 bytes magic
- *   u32 version                 LSPM_VERSION
- *   u32 nlayers
- *   nlayers × {u32 kind, u64 in, u64 out}
- *   u64 nparams
- *   nparams × f32               every parameter, layer by layer, W then b
- *   meta (fixed encoding, see put_meta)
- *   u32 crc32                   zlib's CRC-32 of every byte before it
+ *   "LSPM" u32 version=3 u64 file_length
+ *   u64 c, h, w                          input shape of one example
+ *   str arch                             built-in or spec name, may be ""
+ *   u32 nnodes, then per node:
+ *     str kind, str name
+ *     u32 nin, nin × i32 input           earlier node, or -1 (the input)
+ *     u32 nattr, per attribute: str name, u8 type, value
+ *     u32 ntensor, per tensor: str name, u32 ndim, ndim × u64 dim,
+ *                              count × f32
+ *   i32 features                         node of the penultimate features
+ *   u32 record_bytes, the record         lsp_model_record_encode's bytes
+ *   u32 crc32                            zlib CRC-32 of every byte before it
  *
- * The loader checks, in this order: magic, version, the structure against
- * the file's length (truncation), the layer sequence and sizes, the exact
- * length (trailing bytes), then the CRC; each failure names the file and the
- * problem. The meta is encoded field by field, never as a struct dump, so the
- * file does not depend on padding or the compiler. */
-#define _POSIX_C_SOURCE 200809L
-#include <ctype.h>
-#include <dirent.h>
-#include <errno.h>
+ * Attribute types: 1 = u64, 2 = f64. The loader checks the length first
+ * (truncation, trailing bytes), then the CRC, then the content: every kind
+ * and attribute must be known, every attribute present once, the graph
+ * must pass shape inference, every tensor must be the one the kind expects
+ * (name, order, dimensions) and finite, and the record must decode
+ * (lsp_model_record_decode). */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <zlib.h>
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
+#include "core/nn/lsp_bytes.h"
 #include "core/nn/lsp_model.h"
-#include "core/formats/lsp_npy.h"
+#include "core/nn/lsp_ops.h"
 
-#define LSPM_VERSION 1u
-/* Sanity bounds, far above any model this tool trains, that keep a corrupted
- * header from asking for gigabytes. */
-#define LSPM_MAX_LAYERS 1024u
-#define LSPM_MAX_WIDTH (1u << 24)
-#define LSPM_MAX_PARAMS ((uint64_t)1 << 31)
-#define LSPM_META_BYTES \
-  (4 + 8 + 4 + 4 + 8 + 4 + 4 + 8 * 3 + 4 + 4 + 128 + 8 + 8 + 8)
+#define LSPM_VERSION 3u
+#define MAX_STR 4096u
+#define MAX_NODES 4096u
+#define MAX_RECORD ((uint32_t)1 << 20)
+enum { T_U64 = 1, T_F64 = 2 };
 
-/* ---- little-endian encoding -----------------------------------------------
- */
+int lsp_model_read_mlp(lsp_rbuf *r, uint32_t version, const char *path,
+                       lsp_model **out);
 
-typedef struct {
-  unsigned char *p; /* owned */
-  size_t len, cap;
-} wbuf;
+/* ---- writing
+ * ------------------------------------------------------------------ */
 
-static void put_bytes(wbuf *b, const void *src, size_t n) {
-  memcpy(b->p + b->len, src, n); /* capacity reserved up front */
-  b->len += n;
-}
-static void put_u32(wbuf *b, uint32_t v) {
-  unsigned char c[4];
-  for (int i = 0; i < 4; i++) c[i] = (unsigned char)(v >> (8 * i));
-  put_bytes(b, c, 4);
-}
-static void put_u64(wbuf *b, uint64_t v) {
-  unsigned char c[8];
-  for (int i = 0; i < 8; i++) c[i] = (unsigned char)(v >> (8 * i));
-  put_bytes(b, c, 8);
-}
-static void put_f32(wbuf *b, float x) {
-  uint32_t v;
-  memcpy(&v, &x, 4);
-  put_u32(b, v);
-}
-static void put_f64(wbuf *b, double x) {
-  uint64_t v;
-  memcpy(&v, &x, 8);
-  put_u64(b, v);
+static void put_str(lsp_wbuf *b, const char *s) {
+  size_t n = strlen(s);
+  lsp_put_u32(b, (uint32_t)n);
+  lsp_put_bytes(b, s, n);
 }
 
-typedef struct {
-  const unsigned char *p;
-  size_t len, pos;
-  int short_read; /* set when a read ran past the end */
-} rbuf;
-
-static const unsigned char *take(rbuf *r, size_t n) {
-  if (r->short_read || r->len - r->pos < n) {
-    r->short_read = 1;
-    return NULL;
+static void put_model(lsp_wbuf *b, const lsp_model *m, const unsigned char *rec,
+                      size_t rec_len) {
+  lsp_put_bytes(b, "LSPM", 4);
+  lsp_put_u32(b, LSPM_VERSION);
+  size_t len_at = b->len;
+  lsp_put_u64(b, 0); /* the file length, patched below */
+  lsp_put_u64(b, m->in_shape.c);
+  lsp_put_u64(b, m->in_shape.h);
+  lsp_put_u64(b, m->in_shape.w);
+  put_str(b, m->arch);
+  lsp_put_u32(b, (uint32_t)m->nnodes);
+  for (size_t i = 0; i < m->nnodes; i++) {
+    const lsp_node *nd = &m->nodes[i];
+    const lsp_op_def *d = lsp_op_get(nd->op);
+    put_str(b, d->name);
+    put_str(b, nd->name);
+    lsp_put_u32(b, (uint32_t)nd->nin);
+    for (int k = 0; k < nd->nin; k++)
+      lsp_put_u32(b, (uint32_t)(int32_t)nd->in[k]);
+    uint32_t na = 0;
+    for (const lsp_attr_def *a = d->attrs; a->name; a++) na++;
+    lsp_put_u32(b, na);
+    for (const lsp_attr_def *a = d->attrs; a->name; a++) {
+      put_str(b, a->name);
+      double v = lsp_attr_get(&nd->a, a);
+      lsp_put_bytes(
+          b, (unsigned char[]){a->type == LSP_ATTR_REAL ? T_F64 : T_U64}, 1);
+      if (a->type == LSP_ATTR_REAL)
+        lsp_put_f64(b, v);
+      else
+        lsp_put_u64(b, (uint64_t)v);
+    }
+    lsp_tensor_def t[LSP_OP_MAXTENSORS];
+    int nt = d->tensors(nd, t);
+    lsp_put_u32(b, (uint32_t)nt);
+    const float *pp = m->params + nd->p_off, *sp = m->state + nd->s_off;
+    for (int j = 0; j < nt; j++) {
+      put_str(b, t[j].name);
+      lsp_put_u32(b, (uint32_t)t[j].ndim);
+      for (int k = 0; k < t[j].ndim; k++) lsp_put_u64(b, t[j].dims[k]);
+      size_t c = lsp_tensor_count(&t[j]);
+      const float *src = t[j].state ? sp : pp;
+      for (size_t k = 0; k < c; k++) lsp_put_f32(b, src[k]);
+      if (t[j].state)
+        sp += c;
+      else
+        pp += c;
+    }
   }
-  const unsigned char *s = r->p + r->pos;
-  r->pos += n;
-  return s;
+  lsp_put_u32(b, (uint32_t)(int32_t)m->features);
+  lsp_put_u32(b, (uint32_t)rec_len);
+  lsp_put_bytes(b, rec, rec_len);
+  if (b->p) {
+    lsp_wbuf at = {b->p + len_at, 0};
+    lsp_put_u64(&at, (uint64_t)b->len + 4);
+    lsp_put_u32(b, lsp_crc32(b->p, b->len));
+  } else {
+    b->len += 4;
+  }
 }
-static uint32_t get_u32(rbuf *r) {
-  const unsigned char *c = take(r, 4);
-  uint32_t v = 0;
-  if (c)
-    for (int i = 0; i < 4; i++) v |= (uint32_t)c[i] << (8 * i);
-  return v;
-}
-static uint64_t get_u64(rbuf *r) {
-  const unsigned char *c = take(r, 8);
-  uint64_t v = 0;
-  if (c)
-    for (int i = 0; i < 8; i++) v |= (uint64_t)c[i] << (8 * i);
-  return v;
-}
-static float get_f32(rbuf *r) {
-  uint32_t v = get_u32(r);
-  float x;
-  memcpy(&x, &v, 4);
-  return x;
-}
-static double get_f64(rbuf *r) {
-  uint64_t v = get_u64(r);
-  double x;
-  memcpy(&x, &v, 8);
-  return x;
-}
-
-/* ---- the training meta ----------------------------------------------------
- */
-
-static void put_meta(wbuf *b, const lsp_model_meta *mt) {
-  put_u32(b, (uint32_t)(mt->trained != 0));
-  put_f64(b, mt->smoothing.eps);
-  put_u32(b, (uint32_t)mt->smoothing.convention);
-  put_u32(b, (uint32_t)(mt->smoothing.normalize != 0));
-  put_u64(b, (uint64_t)mt->seed);
-  put_u32(b, (uint32_t)mt->epochs);
-  put_u32(b, (uint32_t)mt->batch);
-  put_f64(b, mt->lr);
-  put_f64(b, mt->momentum);
-  put_f64(b, mt->weight_decay);
-  put_u32(b, (uint32_t)(mt->cosine != 0));
-  put_u32(b, (uint32_t)(mt->adam != 0));
-  char name[128] = {0};
-  size_t n = strnlen(mt->data, sizeof name - 1);
-  memcpy(name, mt->data, n);
-  put_bytes(b, name, sizeof name);
-  put_u64(b, mt->data_hash);
-  put_f64(b, mt->val_accuracy);
-  put_f64(b, mt->train_seconds);
-}
-
-static int get_meta(rbuf *r, lsp_model_meta *mt, const char *path) {
-  memset(mt, 0, sizeof *mt);
-  uint32_t trained = get_u32(r);
-  mt->smoothing.eps = get_f64(r);
-  uint32_t conv = get_u32(r);
-  uint32_t norm = get_u32(r);
-  mt->seed = (unsigned long)get_u64(r);
-  uint32_t epochs = get_u32(r), batch = get_u32(r);
-  mt->lr = get_f64(r);
-  mt->momentum = get_f64(r);
-  mt->weight_decay = get_f64(r);
-  uint32_t cosine = get_u32(r), adam = get_u32(r);
-  const unsigned char *name = take(r, sizeof mt->data);
-  mt->data_hash = get_u64(r);
-  mt->val_accuracy = get_f64(r);
-  mt->train_seconds = get_f64(r);
-  if (r->short_read)
-    return lsp_fail(LSP_EDATA, "%s: truncated (in the training record)", path);
-  if (trained > 1 || conv > LSP_LS_T2T || norm > 1 || cosine > 1 || adam > 1 ||
-      epochs > INT_MAX || batch > INT_MAX || !(mt->smoothing.eps >= 0.0) ||
-      !(mt->smoothing.eps <= 1.0))
-    return lsp_fail(LSP_EDATA, "%s: the training record holds invalid values",
-                    path);
-  if (!memchr(name, 0, sizeof mt->data))
-    return lsp_fail(LSP_EDATA,
-                    "%s: the training record's data name is not terminated",
-                    path);
-  mt->trained = (int)trained;
-  mt->smoothing.convention = (lsp_ls_convention)conv;
-  mt->smoothing.normalize = (int)norm;
-  mt->epochs = (int)epochs;
-  mt->batch = (int)batch;
-  mt->cosine = (int)cosine;
-  mt->adam = (int)adam;
-  memcpy(mt->data, name, sizeof mt->data);
-  return LSP_OK;
-}
-
-/* ---- .lspm ------------------------------------------------------------------
- */
 
 int lsp_model_save(const lsp_model *m, const char *path) {
-  if (!m || !path) return lsp_fail(LSP_EINVAL, "model save: no model or path");
-  wbuf b = {NULL, 0, 0};
-  b.cap =
-      4 + 4 + 4 + m->nlayers * 20 + 8 + m->nparams * 4 + LSPM_META_BYTES + 4;
-  b.p = malloc(b.cap);
-  if (!b.p) return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
-  put_bytes(&b, "LSPM", 4);
-  put_u32(&b, LSPM_VERSION);
-  put_u32(&b, (uint32_t)m->nlayers);
-  for (size_t l = 0; l < m->nlayers; l++) {
-    put_u32(&b, (uint32_t)m->layers[l].kind);
-    put_u64(&b, (uint64_t)m->layers[l].in);
-    put_u64(&b, (uint64_t)m->layers[l].out);
+  if (!m || !path || !m->params)
+    return lsp_fail(LSP_EINVAL, "model save: no model or path");
+  unsigned char *rec = NULL;
+  size_t rec_len = 0;
+  int st = lsp_model_record_encode(&m->meta, 0, &rec, &rec_len);
+  if (st) return lsp_fail_prefix(st, path);
+  lsp_wbuf b = {NULL, 0};
+  put_model(&b, m, rec, rec_len);
+  size_t len = b.len;
+  b.p = malloc(len);
+  if (!b.p) {
+    free(rec);
+    return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
   }
-  put_u64(&b, (uint64_t)m->nparams);
-  for (size_t i = 0; i < m->nparams; i++) put_f32(&b, m->params[i]);
-  put_meta(&b, &m->meta);
-  put_u32(&b, (uint32_t)crc32(0L, b.p, (uInt)b.len));
-  int st = lsp_write_file_atomic(path, b.p, b.len);
+  b.len = 0;
+  put_model(&b, m, rec, rec_len);
+  free(rec);
+  st = lsp_write_file_atomic(path, b.p, b.len);
   free(b.p);
   return st;
 }
 
-/* The layer list must be an MLP: dense (relu dense)*, each input the previous
- * output. Fills the hidden widths (caller's array of nlayers/2 entries). */
-static int check_mlp(const char *path, const uint32_t *kind, const uint64_t *in,
-                     const uint64_t *out, size_t nl, size_t *hidden) {
-  if (nl % 2 == 0)
+/* ---- reading
+ * ------------------------------------------------------------------ */
+
+typedef struct {
+  lsp_rbuf r;
+  const char *path;
+} reader;
+
+/* A string into buf (cap bytes with the NUL); LSP_EDATA when too long. */
+static int get_str(reader *rd, char *buf, size_t cap, const char *what) {
+  uint32_t n = lsp_get_u32(&rd->r);
+  if (rd->r.short_read) return lsp_fail(LSP_EDATA, "%s: truncated", rd->path);
+  if (n >= cap || n > MAX_STR)
+    return lsp_fail(LSP_EDATA, "%s: %s of %u bytes is too long", rd->path, what,
+                    n);
+  const unsigned char *s = lsp_take(&rd->r, n);
+  if (!s) return lsp_fail(LSP_EDATA, "%s: truncated", rd->path);
+  if (memchr(s, 0, n))
+    return lsp_fail(LSP_EDATA, "%s: %s holds a NUL byte", rd->path, what);
+  memcpy(buf, s, n);
+  buf[n] = 0;
+  return LSP_OK;
+}
+
+static int get_type(reader *rd) {
+  const unsigned char *t = lsp_take(&rd->r, 1);
+  return t ? *t : 0;
+}
+
+static int read_attrs(reader *rd, const lsp_op_def *d, lsp_attrs *a,
+                      const char *node) {
+  uint32_t na = lsp_get_u32(&rd->r);
+  size_t want = 0;
+  for (const lsp_attr_def *x = d->attrs; x->name; x++) want++;
+  if (na != want)
     return lsp_fail(LSP_EDATA,
-                    "%s: %zu layers is not an MLP (dense, relu, ..., dense)",
-                    path, nl);
-  for (size_t l = 0; l < nl; l++) {
-    uint32_t want = l % 2 == 0 ? LSP_LAYER_DENSE : LSP_LAYER_RELU;
-    if (kind[l] != want)
-      return lsp_fail(LSP_EDATA, "%s: layer %zu has kind %u, expected %s", path,
-                      l + 1, kind[l],
-                      want == LSP_LAYER_DENSE ? "dense" : "relu");
-    if (in[l] == 0 || out[l] == 0 || in[l] > LSPM_MAX_WIDTH ||
-        out[l] > LSPM_MAX_WIDTH)
-      return lsp_fail(
-          LSP_EDATA, "%s: layer %zu has an absurd shape (%llu -> %llu)", path,
-          l + 1, (unsigned long long)in[l], (unsigned long long)out[l]);
-    if (kind[l] == LSP_LAYER_RELU && in[l] != out[l])
-      return lsp_fail(
-          LSP_EDATA, "%s: relu layer %zu changes the width (%llu -> %llu)",
-          path, l + 1, (unsigned long long)in[l], (unsigned long long)out[l]);
-    if (l > 0 && in[l] != out[l - 1])
-      return lsp_fail(
-          LSP_EDATA, "%s: layer %zu takes %llu inputs but layer %zu gives %llu",
-          path, l + 1, (unsigned long long)in[l], l,
-          (unsigned long long)out[l - 1]);
-    if (l % 2 == 1) hidden[l / 2] = (size_t)out[l];
+                    "%s: node '%s' (%s) has %u attributes, expected %zu",
+                    rd->path, node, d->name, na, want);
+  unsigned seen = 0;
+  for (uint32_t i = 0; i < na; i++) {
+    char name[64];
+    int st = get_str(rd, name, sizeof name, "an attribute name");
+    if (st) return st;
+    const lsp_attr_def *x = d->attrs;
+    size_t k = 0;
+    while (x->name && strcmp(x->name, name) != 0) x++, k++;
+    if (!x->name || (seen >> k & 1u))
+      return lsp_fail(LSP_EDATA, "%s: node '%s' (%s): %s attribute '%s'",
+                      rd->path, node, d->name, x->name ? "repeated" : "unknown",
+                      name);
+    seen |= 1u << k;
+    int type = get_type(rd);
+    int real = x->type == LSP_ATTR_REAL;
+    if (type != (real ? T_F64 : T_U64))
+      return lsp_fail(LSP_EDATA, "%s: node '%s': attribute '%s' has type %d",
+                      rd->path, node, name, type);
+    if (real) {
+      double v = lsp_get_f64(&rd->r);
+      if (!isfinite(v))
+        return lsp_fail(LSP_EDATA,
+                        "%s: node '%s': attribute '%s' is not finite", rd->path,
+                        node, name);
+      lsp_attr_set(a, x, v);
+    } else {
+      uint64_t v = lsp_get_u64(&rd->r);
+      if ((x->type == LSP_ATTR_FLAG && v > 1) || v > ((uint64_t)1 << 30))
+        return lsp_fail(LSP_EDATA,
+                        "%s: node '%s': attribute '%s' = %llu is out of range",
+                        rd->path, node, name, (unsigned long long)v);
+      lsp_attr_set(a, x, (double)v);
+    }
+  }
+  return rd->r.short_read ? lsp_fail(LSP_EDATA, "%s: truncated", rd->path)
+                          : LSP_OK;
+}
+
+/* Where each node's tensors are in the file, checked against the kind's
+ * expectations once the graph is built. */
+typedef struct {
+  int nt;
+  char name[LSP_OP_MAXTENSORS][32];
+  int ndim[LSP_OP_MAXTENSORS];
+  uint64_t dims[LSP_OP_MAXTENSORS][LSP_TENSOR_MAXDIM];
+  const unsigned char *data[LSP_OP_MAXTENSORS];
+} tensor_pos;
+
+static int skim_tensors(reader *rd, tensor_pos *tp, const char *node) {
+  uint32_t nt = lsp_get_u32(&rd->r);
+  if (nt > LSP_OP_MAXTENSORS)
+    return lsp_fail(LSP_EDATA, "%s: node '%s' has %u tensors", rd->path, node,
+                    nt);
+  tp->nt = (int)nt;
+  for (uint32_t j = 0; j < nt; j++) {
+    int st = get_str(rd, tp->name[j], sizeof tp->name[j], "a tensor name");
+    if (st) return st;
+    uint32_t nd = lsp_get_u32(&rd->r);
+    if (nd == 0 || nd > LSP_TENSOR_MAXDIM)
+      return lsp_fail(LSP_EDATA, "%s: node '%s': tensor '%s' has %u dimensions",
+                      rd->path, node, tp->name[j], nd);
+    tp->ndim[j] = (int)nd;
+    uint64_t count = 1;
+    for (uint32_t k = 0; k < nd; k++) {
+      tp->dims[j][k] = lsp_get_u64(&rd->r);
+      if (tp->dims[j][k] == 0 || tp->dims[j][k] > ((uint64_t)1 << 31) ||
+          count > ((uint64_t)1 << 31) / tp->dims[j][k])
+        return lsp_fail(LSP_EDATA,
+                        "%s: node '%s': tensor '%s' has absurd dimensions",
+                        rd->path, node, tp->name[j]);
+      count *= tp->dims[j][k];
+    }
+    tp->data[j] = lsp_take(&rd->r, (size_t)count * 4);
+    if (!tp->data[j]) return lsp_fail(LSP_EDATA, "%s: truncated", rd->path);
   }
   return LSP_OK;
 }
 
-int lsp_model_load_lspm(const char *path, lsp_model **out) {
-  char *raw = NULL;
-  size_t len = 0;
-  uint32_t *kind = NULL;
-  uint64_t *lin = NULL, *lout = NULL;
-  size_t *hidden = NULL;
+static int load_tensors(reader *rd, lsp_model *m, size_t i,
+                        const tensor_pos *tp) {
+  const lsp_node *nd = &m->nodes[i];
+  const lsp_op_def *d = lsp_op_get(nd->op);
+  lsp_tensor_def t[LSP_OP_MAXTENSORS];
+  int nt = d->tensors(nd, t);
+  if (nt != tp->nt)
+    return lsp_fail(LSP_EDATA, "%s: node '%s' (%s) has %d tensors, expected %d",
+                    rd->path, nd->name, d->name, tp->nt, nt);
+  float *pp = m->params + nd->p_off, *sp = m->state + nd->s_off;
+  for (int j = 0; j < nt; j++) {
+    int same = strcmp(t[j].name, tp->name[j]) == 0 && t[j].ndim == tp->ndim[j];
+    for (int k = 0; same && k < t[j].ndim; k++)
+      same = t[j].dims[k] == tp->dims[j][k];
+    if (!same)
+      return lsp_fail(
+          LSP_EDATA,
+          "%s: node '%s' (%s): tensor %d is '%s' of other dimensions "
+          "than the expected '%s'",
+          rd->path, nd->name, d->name, j + 1, tp->name[j], t[j].name);
+    size_t c = lsp_tensor_count(&t[j]);
+    float *dst = t[j].state ? sp : pp;
+    lsp_rbuf r = {tp->data[j], c * 4, 0, 0};
+    for (size_t k = 0; k < c; k++) {
+      dst[k] = lsp_get_f32(&r);
+      if (!isfinite(dst[k]))
+        return lsp_fail(LSP_EDATA, "%s: node '%s': %s[%zu] is not finite",
+                        rd->path, nd->name, t[j].name, k);
+    }
+    if (t[j].state)
+      sp += c;
+    else
+      pp += c;
+  }
+  char why[160];
+  if (d->check && d->check(nd, m->params + nd->p_off, m->state + nd->s_off, why,
+                           sizeof why))
+    return lsp_fail(LSP_EDATA, "%s: node '%s': %s", rd->path, nd->name, why);
+  return LSP_OK;
+}
+
+static int read_v3(reader *rd, lsp_model **out) {
+  lsp_rbuf *r = &rd->r;
   lsp_model *m = NULL;
-  int st = lsp_read_file(path, &raw, &len);
-  if (st) return st;
-  rbuf r = {(const unsigned char *)raw, len, 0, 0};
-  const unsigned char *magic = take(&r, 4);
-  if (!magic || memcmp(magic, "LSPM", 4) != 0) {
-    st = lsp_fail(LSP_EDATA, "%s: not an lsprobe model (bad magic)", path);
+  tensor_pos *tp = NULL;
+  int st = LSP_OK;
+  uint64_t c = lsp_get_u64(r), h = lsp_get_u64(r), w = lsp_get_u64(r);
+  char arch[sizeof m->arch];
+  if ((st = get_str(rd, arch, sizeof arch, "the arch name"))) return st;
+  if (c == 0 || h == 0 || w == 0 || c > (1u << 24) || h > (1u << 24) ||
+      w > (1u << 24))
+    return lsp_fail(LSP_EDATA, "%s: absurd input shape", rd->path);
+  m = lsp_model_new((lsp_shape){(size_t)c, (size_t)h, (size_t)w});
+  if (!m) return lsp_fail_prefix(LSP_EDATA, rd->path);
+  snprintf(m->arch, sizeof m->arch, "%s", arch);
+  uint32_t nn = lsp_get_u32(r);
+  if (r->short_read) goto truncated;
+  if (nn == 0 || nn > MAX_NODES) {
+    st = lsp_fail(LSP_EDATA, "%s: absurd node count %u", rd->path, nn);
     goto done;
   }
-  uint32_t version = get_u32(&r);
-  if (r.short_read) goto truncated;
-  if (version != LSPM_VERSION) {
-    st = lsp_fail(LSP_EDATA,
-                  "%s: unsupported format version %u (this build reads %u)",
-                  path, version, LSPM_VERSION);
+  tp = malloc(nn * sizeof *tp);
+  if (!tp) {
+    st = lsp_fail(LSP_ENOMEM, "%s: out of memory", rd->path);
     goto done;
   }
-  uint32_t nl = get_u32(&r);
-  if (r.short_read) goto truncated;
-  if (nl == 0 || nl > LSPM_MAX_LAYERS) {
-    st = lsp_fail(LSP_EDATA, "%s: absurd layer count %u", path, nl);
-    goto done;
-  }
-  kind = malloc(nl * sizeof *kind);
-  lin = malloc(nl * sizeof *lin);
-  lout = malloc(nl * sizeof *lout);
-  hidden = malloc((nl / 2 + 1) * sizeof *hidden);
-  if (!kind || !lin || !lout || !hidden) {
-    st = lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
-    goto done;
-  }
-  for (uint32_t l = 0; l < nl; l++) {
-    kind[l] = get_u32(&r);
-    lin[l] = get_u64(&r);
-    lout[l] = get_u64(&r);
-  }
-  uint64_t np = get_u64(&r);
-  if (r.short_read) goto truncated;
-  if ((st = check_mlp(path, kind, lin, lout, nl, hidden))) goto done;
-  uint64_t want_np = 0;
-  for (uint32_t l = 0; l < nl; l += 2) want_np += lout[l] * lin[l] + lout[l];
-  if (np != want_np || np > LSPM_MAX_PARAMS) {
-    st = lsp_fail(LSP_EDATA,
-                  "%s: %llu parameters recorded, the layers need %llu", path,
-                  (unsigned long long)np, (unsigned long long)want_np);
-    goto done;
-  }
-  /* The exact size is known now: reject truncation before allocating. */
-  size_t need = r.pos + (size_t)np * 4 + LSPM_META_BYTES + 4;
-  if (len < need) goto truncated;
-  if (len > need) {
-    st = lsp_fail(LSP_EDATA, "%s: %zu unexpected bytes after the model", path,
-                  len - need);
-    goto done;
-  }
-  uint32_t crc_want = (uint32_t)crc32(0L, r.p, (uInt)(len - 4));
-  rbuf tail = {r.p + len - 4, 4, 0, 0};
-  if (get_u32(&tail) != crc_want) {
-    st =
-        lsp_fail(LSP_EDATA,
-                 "%s: checksum mismatch (CRC-32): the file is corrupted", path);
-    goto done;
-  }
-  m = lsp_model_alloc_mlp((size_t)lin[0], hidden, nl / 2, (size_t)lout[nl - 1]);
-  if (!m) {
-    st = lsp_fail_prefix(LSP_ENOMEM, path);
-    goto done;
-  }
-  for (size_t i = 0; i < m->nparams; i++) {
-    m->params[i] = get_f32(&r);
-    if (!isfinite(m->params[i])) {
-      st = lsp_fail(LSP_EDATA, "%s: parameter %zu is not finite", path, i);
+  for (uint32_t i = 0; i < nn; i++) {
+    char kind[32], name[LSP_NODE_NAME];
+    if ((st = get_str(rd, kind, sizeof kind, "a layer kind")) ||
+        (st = get_str(rd, name, sizeof name, "a node name")))
+      goto done;
+    lsp_op op = lsp_op_by_name(kind, strlen(kind));
+    const lsp_op_def *d = lsp_op_get(op);
+    if (!d) {
+      st = lsp_fail(LSP_EDATA, "%s: node %u ('%s') has the unknown kind '%s'",
+                    rd->path, i, name, kind);
       goto done;
     }
+    uint32_t nin = lsp_get_u32(r);
+    int32_t in[2] = {LSP_INPUT, LSP_INPUT};
+    if (nin != (uint32_t)d->nin) {
+      st = lsp_fail(LSP_EDATA, "%s: node '%s' (%s) has %u inputs", rd->path,
+                    name, kind, nin);
+      goto done;
+    }
+    for (uint32_t k = 0; k < nin; k++) in[k] = (int32_t)lsp_get_u32(r);
+    lsp_attrs a;
+    lsp_attrs_default(op, &a);
+    if ((st = read_attrs(rd, d, &a, name))) goto done;
+    if ((st = lsp_model_add(m, op, &a, in[0], in[1], name, NULL))) {
+      st = lsp_fail_prefix(LSP_EDATA, rd->path);
+      goto done;
+    }
+    if ((st = skim_tensors(rd, &tp[i], name))) goto done;
   }
-  if ((st = get_meta(&r, &m->meta, path))) goto done;
+  int32_t feat = (int32_t)lsp_get_u32(r);
+  if (r->short_read) goto truncated;
+  if ((st = lsp_model_finish(m))) {
+    st = lsp_fail_prefix(st == LSP_ENOMEM ? st : LSP_EDATA, rd->path);
+    goto done;
+  }
+  if (feat != m->features) {
+    st = lsp_fail(LSP_EDATA,
+                  "%s: the features node %d is not the classifier's input (%d)",
+                  rd->path, (int)feat, m->features);
+    goto done;
+  }
+  for (uint32_t i = 0; i < nn; i++)
+    if ((st = load_tensors(rd, m, i, &tp[i]))) goto done;
+  uint32_t rec_len = lsp_get_u32(r);
+  if (r->short_read) goto truncated;
+  if (rec_len > MAX_RECORD) {
+    st = lsp_fail(LSP_EDATA, "%s: absurd training record size %u", rd->path,
+                  rec_len);
+    goto done;
+  }
+  const unsigned char *rec = lsp_take(r, rec_len);
+  if (!rec) goto truncated;
+  if ((st = lsp_model_record_decode(rec, rec_len, &m->meta, rd->path)))
+    goto done;
+  if (r->pos != r->len) {
+    st = lsp_fail(LSP_EDATA, "%s: %zu bytes after the training record",
+                  rd->path, r->len - r->pos);
+    goto done;
+  }
   *out = m;
   m = NULL;
   goto done;
 truncated:
-  st = lsp_fail(LSP_EDATA, "%s: truncated (%zu bytes)", path, len);
+  st = lsp_fail(LSP_EDATA, "%s: truncated", rd->path);
 done:
+  free(tp);
   lsp_model_free(m);
-  free(kind);
-  free(lin);
-  free(lout);
-  free(hidden);
-  free(raw);
   return st;
 }
 
+int lsp_model_read_lspm(const unsigned char *buf, size_t len, const char *path,
+                        lsp_model **out) {
+  *out = NULL;
+  reader rd = {{buf, len, 0, 0}, path};
+  const unsigned char *magic = lsp_take(&rd.r, 4);
+  if (!magic || memcmp(magic, "LSPM", 4) != 0)
+    return lsp_fail(LSP_EDATA, "%s: not an lsprobe model (bad magic)", path);
+  uint32_t version = lsp_get_u32(&rd.r);
+  if (rd.r.short_read)
+    return lsp_fail(LSP_EDATA, "%s: truncated (%zu bytes)", path, len);
+  if (version == 1 || version == 2)
+    return lsp_model_read_mlp(&rd.r, version, path, out);
+  if (version != LSPM_VERSION)
+    return lsp_fail(
+        LSP_EDATA,
+        "%s: unsupported format version %u (this build reads 1 to %u)", path,
+        version, LSPM_VERSION);
+  uint64_t flen = lsp_get_u64(&rd.r);
+  if (rd.r.short_read || len < flen || len < rd.r.pos + 4)
+    return lsp_fail(LSP_EDATA, "%s: truncated (%zu bytes)", path, len);
+  if (len > flen)
+    return lsp_fail(LSP_EDATA, "%s: %llu unexpected bytes after the model",
+                    path, (unsigned long long)(len - flen));
+  lsp_rbuf tail = {buf + len - 4, 4, 0, 0};
+  if (lsp_get_u32(&tail) != lsp_crc32(buf, len - 4))
+    return lsp_fail(LSP_EDATA,
+                    "%s: checksum mismatch (CRC-32): the file is corrupted",
+                    path);
+  rd.r.len = len - 4; /* the content, without the checksum */
+  return read_v3(&rd, out);
+}
+
+int lsp_model_load_lspm(const char *path, lsp_model **out) {
+  *out = NULL;
+  char *raw = NULL;
+  size_t len = 0;
+  int st = lsp_read_file(path, &raw, &len);
+  if (st) return st;
+  st = lsp_model_read_lspm((const unsigned char *)raw, len, path, out);
+  free(raw);
+  return st;
+}

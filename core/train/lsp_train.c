@@ -17,11 +17,12 @@
  * The cosine schedule is CosineAnnealingLR(T_max = epochs, eta_min = 0)
  * stepped once per epoch: epoch e (0-based) uses lr*(1+cos(pi*e/E))/2.
  *
- * Determinism: the shuffle depends only on the seed; with T threads every
- * batch is cut into the same T shares, whose gradients are summed in a fixed
- * order; the GEMMs (OpenBLAS, one thread each) and the loss (fixed reduction
- * order) are deterministic. So a seed and T fix the model bit for bit;
- * another T changes float rounding only. */
+ * Determinism: the shuffle depends only on the seed; every batch is cut
+ * into the same shares whatever the thread count, whose gradients are summed
+ * in a fixed order; the GEMMs (OpenBLAS, one call per share) and the loss
+ * (fixed reduction order) are deterministic. So the seed and settings fix
+ * the model bit for bit on a given machine and library build, for any
+ * thread count. */
 #define _POSIX_C_SOURCE 200809L
 #include "core/train/lsp_train.h"
 
@@ -31,21 +32,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/base/lsp_cpu.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
 #include "core/base/lsp_pool.h"
 #include "core/base/lsp_threads.h"
+#include "core/base/lsp_util.h"
 
-/* OpenBLAS's thread knobs (declared by its cblas.h; repeated here as in
- * lsp_threads.c so that the include order does not matter). */
-int openblas_get_num_threads(void);
-void openblas_set_num_threads(int num_threads);
-
-#define ADAM_B1 0.9
-#define ADAM_B2 0.999
-#define ADAM_EPS 1e-8
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
 #endif
@@ -75,53 +69,42 @@ void lsp_train_log_free(lsp_train_log *log) {
   log->epochs = 0;
 }
 
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* Rows of z (n×k) whose largest logit (lowest index on ties) is the label. */
 static size_t count_correct(const float *z, const int32_t *y, size_t n,
                             size_t k) {
   size_t c = 0;
   for (size_t i = 0; i < n; i++) {
     const float *r = z + i * k;
-    size_t best = 0;
-    for (size_t j = 1; j < k; j++)
-      if (r[j] > r[best]) best = j;
-    c += (int32_t)best == y[i];
+    c += (int32_t)lsp_argmax_f32(r, k) == y[i];
   }
   return c;
 }
 
-void lsp_train_sgd_step(float *w, const float *dw, float *v, size_t np,
-                        double lr_d, double mu_d, double wd_d) {
-  const float lr = (float)lr_d, mu = (float)mu_d, wd = (float)wd_d;
-  /* No OpenMP team in here: lsp_train calls this on each thread's slice of
-   * the parameters. (A team here, next to OpenBLAS's own spinning pthread
-   * workers, oversubscribed 2 cores: 15k instead of 59k samples/s.) */
-  for (size_t i = 0; i < np; i++) {
-    float g = dw[i] + wd * w[i];
-    v[i] = mu * v[i] + g;
-    w[i] = w[i] - lr * v[i];
-  }
-}
-
-void lsp_train_adam_step(float *w, const float *dw, float *m1, float *m2,
-                         size_t np, double lr, double wd, size_t t) {
-  double bc1 = 1.0 - pow(ADAM_B1, (double)t),
-         bc2 = 1.0 - pow(ADAM_B2, (double)t);
-  float step = (float)(lr / bc1), rs = (float)(1.0 / sqrt(bc2));
-  float b1 = (float)ADAM_B1, b2 = (float)ADAM_B2, eps = (float)ADAM_EPS;
-  float fwd = (float)wd;
-  /* one thread: see lsp_train_sgd_step */
-  for (size_t i = 0; i < np; i++) {
-    float g = dw[i] + fwd * w[i];
-    m1[i] = b1 * m1[i] + (1.0f - b1) * g;
-    m2[i] = b2 * m2[i] + (1.0f - b2) * g * g;
-    w[i] = w[i] - step * m1[i] / (sqrtf(m2[i]) * rs + eps);
-  }
+void lsp_train_record(const lsp_train_opts *o, const lsp_splits *data,
+                      lsp_model_meta *r) {
+  memset(r, 0, sizeof *r);
+  size_t bs = o->batch < data->train.n ? o->batch : data->train.n;
+  r->trained = 1;
+  r->code_version = LSP_TRAIN_CODE_VERSION;
+  r->smoothing = o->smoothing;
+  r->seed = o->seed;
+  r->epochs = (int)o->epochs;
+  r->batch = (int)o->batch;
+  r->shares = (int)lsp_train_shares(bs);
+  r->lr = o->lr;
+  r->momentum = o->momentum;
+  r->weight_decay = o->weight_decay;
+  r->cosine = o->cosine != 0;
+  r->adam = o->adam != 0;
+  r->data_hash = data->hash;
+  r->split_seed = data->split_seed;
+  r->n_train = data->train.n;
+  r->n_val = data->val.n;
+  r->val_hash = data->val.n ? lsp_dataset_hash(&data->val) : 0;
+  snprintf(r->data, sizeof r->data, "%s", data->name);
+  snprintf(r->cpu_path, sizeof r->cpu_path, "%s", lsp_cpu_path());
+  snprintf(r->blas_core, sizeof r->blas_core, "%s", lsp_blas_core());
+  r->val_accuracy = NAN;
 }
 
 static int check_setup(const lsp_model *m, const lsp_splits *data,
@@ -158,64 +141,82 @@ static int check_setup(const lsp_model *m, const lsp_splits *data,
   return lsp_ls_check(&o->smoothing, m->out_dim);
 }
 
-/* ---- data-parallel workers ------------------------------------------------
+/* ---- data-parallel shares -------------------------------------------------
  *
- * With T threads each batch is cut into T contiguous shares of rows. Worker
- * t runs forward, loss and backward on its share through the model core
- * with single-threaded GEMMs, into gradients of its own; then every thread
- * sums the T gradients over its slice of the parameters, in worker order,
- * and applies the optimizer step to that slice. On 2 cores this beats
- * splitting each (small, 128-row) GEMM over OpenBLAS's threads, and the
- * result depends only on the seed and T. */
+ * Every batch is cut into S = lsp_train_shares(batch) contiguous shares of
+ * rows, the same whatever the thread count T. A share's forward, loss and
+ * backward run on one thread through the model core (single-threaded GEMMs)
+ * into that share's own gradient buffer; T <= S threads take the shares in
+ * contiguous blocks. Then every thread sums the share gradients over its
+ * slice of the parameters, in share order, and steps that slice. Since
+ * neither the shares nor the order of the sum depend on T, neither does the
+ * model. The validation pass likewise scores fixed chunks of rows and sums
+ * their losses in chunk order.
+ *
+ * Why shares of about 64 rows (LSP_TRAIN_SHARE_ROWS): each share writes a
+ * whole gradient (every weight) and the sum reads it back, traffic that
+ * does not shrink with the share while the arithmetic does. On the 2-core
+ * test machine (784-256-256-10, batch 128, one thread) 16-row shares cost
+ * 1.65x the CPU time of one 128-row batch, 32-row shares 1.2x, 64-row
+ * shares about the same. So a batch of 128 has 2 shares and runs on at
+ * most 2 threads; larger batches have more (at most 16, which bounds the
+ * gradient buffers). Splitting the GEMMs over OpenBLAS's threads instead is
+ * slower still on 128 rows (measured 0.5-0.7x of one thread).
+ *
+ * Batch norm. Its statistics are the whole batch's (PyTorch), so the shares'
+ * passes stop at every batch-norm node (lsp_model_nsync of them): each
+ * thread runs the stage on its shares, all meet at a barrier, thread 0
+ * combines the shares' partial sums in share order (lsp_model_sync_forward
+ * / _backward), all meet again and go on. Every share therefore keeps its
+ * own workspace (the activations of all shares are alive at once). A model
+ * without batch norm has one stage and no extra barrier. */
 
-typedef struct {
-  lsp_model view;    /* the model with private dw/db (worker 0: the model) */
-  lsp_layer *layers; /* owned by workers t > 0                             */
-  float *grads;      /* owned by workers t > 0                             */
-  lsp_model_ws *ws;  /* owned: up to `rows` rows                           */
-  float *xb, *dz;    /* owned: inputs (rows×dim), dlogits (rows×k)         */
-  int32_t *yb;       /* owned: labels                                      */
-  size_t rows;       /* capacity of a share                                */
-  size_t nr;         /* rows in the current share                          */
-  double loss_sum;   /* sum of the share's row losses                      */
-  size_t correct;    /* rows of the share classified correctly             */
-  int st;            /* status of the last share; msg holds its reason    */
+typedef struct { /* one share: its workspace, gradient and tallies */
+  lsp_model view;   /* the model with this share's gradients (share 0: the model's) */
+  float *grads;     /* owned by shares s > 0                                  */
+  lsp_model_ws *ws; /* owned: up to `rows` rows                               */
+  float *xb, *dz;   /* owned: inputs (rows×dim), dlogits (rows×k)             */
+  int32_t *yb;      /* owned: labels                                          */
+  const float *z;   /* its logits, in ws                                      */
+  size_t nr;        /* rows in the current batch's share                      */
+  double loss_sum;  /* sum of its row losses                                  */
+  size_t correct;   /* its rows classified correctly                          */
+} share;
+
+typedef struct { /* one thread's status */
+  lsp_model_ws *ws; /* validation: the workspace of share t (not owned)   */
+  size_t rows;      /* its capacity: the largest share                    */
+  size_t correct;   /* validation: rows classified correctly              */
+  int st;           /* status of the last job; msg holds its reason       */
   char msg[256];
 } worker;
 
-static int worker_init(worker *w, lsp_model *m, int t, size_t rows,
-                       size_t dim) {
-  memset(w, 0, sizeof *w);
-  w->view = *m;
-  w->rows = rows;
-  if (t > 0) {
-    w->layers = malloc(m->nlayers * sizeof *w->layers);
-    w->grads = malloc(m->nparams * sizeof *w->grads);
-    if (!w->layers || !w->grads) return LSP_ENOMEM;
-    memcpy(w->layers, m->layers, m->nlayers * sizeof *w->layers);
-    for (size_t l = 0; l < m->nlayers; l++) {
-      lsp_layer *L = &w->layers[l];
-      if (L->kind != LSP_LAYER_DENSE) continue;
-      L->dw = w->grads + (m->layers[l].dw - m->grads);
-      L->db = w->grads + (m->layers[l].db - m->grads);
-    }
-    w->view.layers = w->layers;
-    w->view.grads = w->grads;
-  }
-  w->ws = lsp_model_ws_alloc(m, rows);
-  w->xb = malloc(rows * dim * sizeof *w->xb);
-  w->dz = malloc(rows * m->out_dim * sizeof *w->dz);
-  w->yb = malloc(rows * sizeof *w->yb);
-  return w->ws && w->xb && w->dz && w->yb ? LSP_OK : LSP_ENOMEM;
+size_t lsp_train_shares(size_t batch) {
+  size_t s = (batch + LSP_TRAIN_SHARE_ROWS - 1) / LSP_TRAIN_SHARE_ROWS;
+  return s < 1 ? 1 : s > LSP_TRAIN_MAX_SHARES ? LSP_TRAIN_MAX_SHARES : s;
 }
 
-static void worker_free(worker *w) {
-  lsp_model_ws_free(w->ws);
-  free(w->layers);
-  free(w->grads);
-  free(w->xb);
-  free(w->dz);
-  free(w->yb);
+static int share_init(share *sh, lsp_model *m, size_t s, size_t rows, size_t dim) {
+  memset(sh, 0, sizeof *sh);
+  sh->view = *m;
+  if (s > 0) {
+    sh->grads = malloc((m->nparams ? m->nparams : 1) * sizeof *sh->grads);
+    if (!sh->grads) return LSP_ENOMEM;
+    sh->view.grads = sh->grads;
+  }
+  sh->ws = lsp_model_ws_alloc(m, rows);
+  sh->xb = malloc(rows * dim * sizeof *sh->xb);
+  sh->dz = malloc(rows * m->out_dim * sizeof *sh->dz);
+  sh->yb = malloc(rows * sizeof *sh->yb);
+  return sh->ws && sh->xb && sh->dz && sh->yb ? LSP_OK : LSP_ENOMEM;
+}
+
+static void share_free(share *sh) {
+  lsp_model_ws_free(sh->ws);
+  free(sh->grads);
+  free(sh->xb);
+  free(sh->dz);
+  free(sh->yb);
 }
 
 static void worker_fail(worker *w, int st) {
@@ -224,57 +225,30 @@ static void worker_fail(worker *w, int st) {
            lsp_errmsg()); /* the message is per thread */
 }
 
-/* Forward, loss (gradient scaled to the mean over the whole batch of nb
- * rows) and backward on the rows idx[0..nr). */
-static void worker_batch(worker *w, const lsp_dataset *tr, const size_t *idx,
-                         size_t nr, size_t nb, const lsp_ls *ls) {
-  w->nr = nr;
-  w->st = LSP_OK;
-  w->loss_sum = 0.0;
-  w->correct = 0;
-  if (nr == 0) return;
-  const size_t dim = tr->dim, k = w->view.out_dim;
+/* Gather the rows idx[0..nr) of the training split into share sh. */
+static void share_gather(share *sh, const lsp_dataset *tr, const size_t *idx, size_t nr) {
+  sh->nr = nr;
+  sh->loss_sum = 0.0;
+  sh->correct = 0;
+  sh->z = NULL;
+  const size_t dim = tr->dim;
   for (size_t i = 0; i < nr; i++) {
-    memcpy(w->xb + i * dim, tr->x + idx[i] * dim, dim * sizeof *w->xb);
-    w->yb[i] = tr->y[idx[i]];
+    memcpy(sh->xb + i * dim, tr->x + idx[i] * dim, dim * sizeof *sh->xb);
+    sh->yb[i] = tr->y[idx[i]];
   }
-  const float *z;
-  double l;
-  int st = lsp_model_forward(&w->view, w->ws, w->xb, nr, &z, NULL);
-  if (!st)
-    st = lsp_loss_xent(z, w->yb, nr, k, ls, w->dz, 1.0 / (double)nb, NULL, &l);
-  if (!st)
-    st = lsp_model_backward(&w->view, w->ws, w->dz, LSP_BACK_PARAMS, NULL);
-  if (st) {
-    worker_fail(w, st);
-    return;
-  }
-  w->loss_sum = l * (double)nr;
-  w->correct = count_correct(z, w->yb, nr, k);
 }
 
-/* Loss and correct count on rows [r0, r1) of d, in chunks of the share. */
-static void worker_eval(worker *w, const lsp_dataset *d, size_t r0, size_t r1,
-                        const lsp_ls *ls) {
-  w->st = LSP_OK;
-  w->loss_sum = 0.0;
-  w->correct = 0;
-  for (size_t i0 = r0; i0 < r1; i0 += w->rows) {
-    size_t nb = r1 - i0 < w->rows ? r1 - i0 : w->rows;
-    const float *z;
-    double l;
-    int st =
-        lsp_model_forward(&w->view, w->ws, d->x + i0 * d->dim, nb, &z, NULL);
-    if (!st)
-      st = lsp_loss_xent(z, d->y + i0, nb, w->view.out_dim, ls, NULL, 1.0, NULL,
-                         &l);
-    if (st) {
-      worker_fail(w, st);
-      return;
-    }
-    w->loss_sum += l * (double)nb;
-    w->correct += count_correct(z, d->y + i0, nb, w->view.out_dim);
-  }
+/* The share's loss after its forward, with the gradient scaled to the mean
+ * over the whole batch of nb rows. */
+static int share_loss(share *sh, size_t nb, const lsp_ls *ls) {
+  if (sh->nr == 0) return LSP_OK;
+  const size_t k = sh->view.out_dim;
+  double l;
+  int st = lsp_loss_xent(sh->z, sh->yb, sh->nr, k, ls, sh->dz, 1.0 / (double)nb, NULL, &l);
+  if (st) return st;
+  sh->loss_sum = l * (double)sh->nr;
+  sh->correct = count_correct(sh->z, sh->yb, sh->nr, k);
+  return LSP_OK;
 }
 
 /* The first failing worker's status, with its message re-recorded here. */
@@ -288,37 +262,51 @@ typedef struct {
   lsp_model *m;
   worker *w;
   int nw;
+  share *sh;          /* S of them */
+  lsp_model_ws **wss; /* the shares' workspaces, in share order */
+  size_t S;
+  size_t nsync;       /* batch-norm nodes: synchronization points */
+  double *chunk_loss; /* validation: one loss sum per chunk of rows */
   float *state; /* SGD velocity, or Adam's two moments back to back */
   const lsp_train_opts *o;
 } trainer;
 
-/* Thread t of nt: sum the workers' gradients over its parameter slice into
- * m->grads, in worker order, and step that slice. */
+/* Thread t of nt: sum the shares' gradients over its parameter slice, in
+ * share order, and step that slice. The sum goes through a small block on
+ * the stack straight into the optimizer, so the summed gradient is never
+ * written back to memory (m->grads holds share 0's afterwards). */
+enum { STEP_BLOCK = 1024 };
+
 static void reduce_and_step(const trainer *tn, int t, int nt, double lr,
                             size_t step) {
   const size_t np = tn->m->nparams;
   const size_t lo = np * (size_t)t / (size_t)nt,
                hi = np * (size_t)(t + 1) / (size_t)nt;
-  float *g = tn->m->grads;
-  if (tn->w[0].nr == 0) memset(g + lo, 0, (hi - lo) * sizeof *g);
-  for (int u = 1; u < tn->nw; u++) {
-    if (tn->w[u].nr == 0) continue;
-    const float *gu = tn->w[u].grads;
-    for (size_t i = lo; i < hi; i++) g[i] += gu[i];
-  }
   const lsp_train_opts *o = tn->o;
-  if (o->adam)
-    lsp_train_adam_step(tn->m->params + lo, g + lo, tn->state + lo,
-                        tn->state + np + lo, hi - lo, lr, o->weight_decay,
-                        step);
-  else
-    lsp_train_sgd_step(tn->m->params + lo, g + lo, tn->state + lo, hi - lo, lr,
-                       o->momentum, o->weight_decay);
+  float g[STEP_BLOCK];
+  for (size_t b0 = lo; b0 < hi; b0 += STEP_BLOCK) {
+    const size_t nb = hi - b0 < STEP_BLOCK ? hi - b0 : STEP_BLOCK;
+    if (tn->sh[0].nr)
+      memcpy(g, tn->m->grads + b0, nb * sizeof *g);
+    else
+      memset(g, 0, nb * sizeof *g);
+    for (size_t s = 1; s < tn->S; s++) {
+      if (tn->sh[s].nr == 0) continue;
+      const float *gs = tn->sh[s].grads + b0;
+      for (size_t i = 0; i < nb; i++) g[i] += gs[i];
+    }
+    if (o->adam)
+      lsp_train_adam_step(tn->m->params + b0, g, tn->state + b0, tn->state + np + b0, nb,
+                          lr, o->weight_decay, step);
+    else
+      lsp_train_sgd_step(tn->m->params + b0, g, tn->state + b0, nb, lr, o->momentum,
+                         o->weight_decay);
+  }
 }
 
 /* What one pool run needs: a batch (idx, nb, lr, step) or a split to score. */
 typedef struct {
-  const trainer *tn;
+  trainer *tn;
   lsp_pool *pool;
   const lsp_dataset *d;
   const size_t *idx;
@@ -326,39 +314,105 @@ typedef struct {
   double lr;
 } job;
 
-/* Thread t of nt: its share of the batch, then (once every share is done and
- * none failed) the sum of the gradients and the step on its parameter slice. */
+static int any_failed(const trainer *tn, int nt) {
+  for (int u = 0; u < nt; u++)
+    if (tn->w[u].st) return 1;
+  return 0;
+}
+
+/* After stage s of a pass (s < nsync): every thread waits, thread 0
+ * combines the batch-norm statistics of all shares, every thread waits. */
+static void sync_point(const job *j, int t, int nt, size_t s, int backward) {
+  trainer *tn = j->tn;
+  lsp_pool_barrier(j->pool);
+  if (t == 0 && !any_failed(tn, nt)) {
+    int st = backward ? lsp_model_sync_backward(tn->m, tn->wss, tn->S, s)
+                      : lsp_model_sync_forward(tn->m, tn->wss, tn->S, s);
+    if (st) worker_fail(&tn->w[0], st);
+  }
+  lsp_pool_barrier(j->pool);
+}
+
+/* Thread t of nt: its block of shares through the training-mode forward,
+ * the loss and the backward, stage by stage (see above), then (once every
+ * share is done and none failed) the sum of the gradients and the step on
+ * its parameter slice. Every thread passes the same barriers, failed or
+ * not, and sees the same failures. */
 static void batch_job(void *varg, int t, int nt) {
   const job *j = varg;
-  const trainer *tn = j->tn;
-  size_t r0 = j->nb * (size_t)t / (size_t)nt,
-         r1 = j->nb * (size_t)(t + 1) / (size_t)nt;
-  worker_batch(&tn->w[t], j->d, j->idx + r0, r1 - r0, j->nb, &tn->o->smoothing);
+  trainer *tn = j->tn;
+  worker *w = &tn->w[t];
+  const size_t S = tn->S, K = tn->nsync;
+  const size_t s0 = S * (size_t)t / (size_t)nt, s1 = S * (size_t)(t + 1) / (size_t)nt;
+  w->st = LSP_OK;
+  for (size_t s = s0; s < s1; s++) {
+    size_t r0 = j->nb * s / S, r1 = j->nb * (s + 1) / S;
+    share_gather(&tn->sh[s], j->d, j->idx + r0, r1 - r0);
+  }
+  for (size_t stage = 0; stage <= K; stage++) {
+    for (size_t s = s0; s < s1 && !w->st; s++) {
+      share *sh = &tn->sh[s];
+      int st = lsp_model_stage_forward(&sh->view, sh->ws, sh->xb, sh->nr, stage, &sh->z, NULL);
+      if (st) worker_fail(w, st);
+    }
+    if (stage < K) sync_point(j, t, nt, stage, 0);
+  }
+  for (size_t s = s0; s < s1 && !w->st; s++) {
+    int st = share_loss(&tn->sh[s], j->nb, &tn->o->smoothing);
+    if (st) worker_fail(w, st);
+  }
+  for (size_t stage = 0; stage <= K; stage++) {
+    for (size_t s = s0; s < s1 && !w->st && !(stage > 0 && any_failed(tn, nt)); s++) {
+      share *sh = &tn->sh[s];
+      int st = lsp_model_stage_backward(&sh->view, sh->ws, sh->dz, LSP_BACK_PARAMS, NULL, stage);
+      if (st) worker_fail(w, st);
+    }
+    if (stage < K) sync_point(j, t, nt, stage, 1);
+  }
   lsp_pool_barrier(j->pool);
-  for (int u = 0; u < nt; u++)
-    if (tn->w[u].st) return; /* every thread sees the same failure */
+  if (any_failed(tn, nt)) return; /* every thread sees the same failure */
   reduce_and_step(tn, t, nt, j->lr, j->step);
 }
 
+/* Thread t of nt: the loss sums of its block of chunks (chunk c = rows
+ * [c*rows, (c+1)*rows) of the split) and their correct count. */
 static void eval_job(void *varg, int t, int nt) {
   const job *j = varg;
-  size_t n = j->d->n;
-  worker_eval(&j->tn->w[t], j->d, n * (size_t)t / (size_t)nt,
-              n * (size_t)(t + 1) / (size_t)nt, &j->tn->o->smoothing);
+  trainer *tn = j->tn;
+  worker *w = &tn->w[t];
+  const lsp_dataset *d = j->d;
+  const size_t nc = (d->n + w->rows - 1) / w->rows, k = tn->m->out_dim;
+  w->st = LSP_OK;
+  w->correct = 0;
+  for (size_t c = nc * (size_t)t / (size_t)nt; c < nc * (size_t)(t + 1) / (size_t)nt; c++) {
+    size_t i0 = c * w->rows, nb = d->n - i0 < w->rows ? d->n - i0 : w->rows;
+    const float *z;
+    double l;
+    int st = lsp_model_forward(tn->m, w->ws, d->x + i0 * d->dim, nb, &z, NULL);
+    if (!st)
+      st = lsp_loss_xent(z, d->y + i0, nb, k, &tn->o->smoothing, NULL, 1.0, NULL, &l);
+    if (st) {
+      worker_fail(w, st);
+      return;
+    }
+    tn->chunk_loss[c] = l * (double)nb;
+    w->correct += count_correct(z, d->y + i0, nb, k);
+  }
 }
 
-/* Mean loss and accuracy on a split, its rows shared over the workers. */
+/* Mean loss and accuracy on a split, its chunks shared over the threads and
+ * their losses summed in chunk order. */
 static int evaluate(job *j, const lsp_dataset *d, double *loss, double *acc) {
   j->d = d;
   lsp_pool_run(j->pool, eval_job, j);
+  const trainer *tn = j->tn;
+  int st = workers_status(tn->w, tn->nw);
+  if (st) return lsp_fail_prefix(st, "validation");
+  const size_t nc = (d->n + tn->w[0].rows - 1) / tn->w[0].rows;
   double sum = 0.0;
   size_t correct = 0;
-  for (int t = 0; t < j->tn->nw; t++) {
-    const worker *w = &j->tn->w[t];
-    if (w->st) return lsp_fail_prefix(workers_status(w, 1), "validation");
-    sum += w->loss_sum;
-    correct += w->correct;
-  }
+  for (size_t c = 0; c < nc; c++) sum += tn->chunk_loss[c];
+  for (int t = 0; t < tn->nw; t++) correct += tn->w[t].correct;
   *loss = sum / (double)d->n;
   *acc = (double)correct / (double)d->n;
   return LSP_OK;
@@ -376,17 +430,26 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   const size_t batches = (n + bs - 1) / bs;
   int nw = lsp_threads_get();
   if (nw < 1) nw = 1;
-  if ((size_t)nw > bs) nw = (int)bs;
-  const size_t share = (bs + (size_t)nw - 1) / (size_t)nw;
-  /* Workers call single-threaded GEMMs side by side. */
-  const int blas_threads = openblas_get_num_threads();
-  if (nw > 1) openblas_set_num_threads(1);
+  const size_t S = lsp_train_shares(bs);
+  if ((size_t)nw > S) nw = (int)S;
+  /* Threads run GEMMs side by side, which needs OpenBLAS at one thread:
+   * its multi-threaded GEMMs serialize on a lock inside OpenBLAS (measured
+   * 20x slower). OpenBLAS's count is the host's to set, not ours: with more
+   * than one, the shares run one after another here (same model). */
+  if (nw > 1 && lsp_threads_get_blas() > 1) nw = 1;
+  /* the largest share of a batch of bs rows: ceil(bs / S) */
+  const size_t rows = (bs + S - 1) / S;
+  const size_t chunks = va->n ? (va->n + rows - 1) / rows : 0;
 
-  trainer tn = {m, NULL, nw, NULL, opts};
+  trainer tn = {.m = m, .nw = nw, .S = S, .o = opts};
   job jb = {&tn, lsp_pool_alloc(nw), tr, NULL, 0, 0, 0.0};
   size_t *perm = malloc(n * sizeof *perm);
   tn.state = calloc(opts->adam ? 2 * np : np, sizeof *tn.state);
   tn.w = calloc((size_t)nw, sizeof *tn.w);
+  tn.chunk_loss = malloc((chunks ? chunks : 1) * sizeof *tn.chunk_loss);
+  tn.sh = calloc(S, sizeof *tn.sh);
+  tn.wss = calloc(S, sizeof *tn.wss);
+  tn.nsync = lsp_model_nsync(m);
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
   lsp_train_log lg = {0};
   lg.epochs = opts->epochs;
@@ -394,10 +457,16 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   lg.train_acc = malloc(opts->epochs * sizeof(double));
   lg.val_loss = malloc(opts->epochs * sizeof(double));
   lg.val_acc = malloc(opts->epochs * sizeof(double));
-  int ok = jb.pool && perm && tn.state && tn.w && rng && lg.train_loss &&
-           lg.train_acc && lg.val_loss && lg.val_acc;
-  for (int t = 0; ok && t < nw; t++)
-    ok = worker_init(&tn.w[t], m, t, share, tr->dim) == 0;
+  int ok = jb.pool && perm && tn.state && tn.w && tn.chunk_loss && tn.sh && tn.wss && rng &&
+           lg.train_loss && lg.train_acc && lg.val_loss && lg.val_acc;
+  for (size_t s = 0; ok && s < S; s++) {
+    ok = share_init(&tn.sh[s], m, s, rows, tr->dim) == 0;
+    tn.wss[s] = tn.sh[s].ws;
+  }
+  for (int t = 0; ok && t < nw; t++) { /* nw <= S: thread t validates on share t's */
+    tn.w[t].ws = tn.sh[t].ws;
+    tn.w[t].rows = rows;
+  }
   if (!ok) {
     st =
         lsp_fail(LSP_ENOMEM,
@@ -405,12 +474,12 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
     goto done;
   }
 
-  lsp_model_init(m, opts->seed);
+  if ((st = lsp_model_init(m, opts->seed))) goto done;
   /* The shuffling stream is seeded apart from the initialization stream. */
   gsl_rng_set(rng, opts->seed ^ 0x5bd1e995UL);
   for (size_t i = 0; i < n; i++) perm[i] = i;
 
-  const double t0 = now_s();
+  const double t0 = lsp_now_s();
   const double total = (double)opts->epochs * (double)n;
   size_t step = 0;
   double seen = 0.0;
@@ -446,14 +515,14 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
         st = lsp_fail_prefix(st, where);
         goto done;
       }
-      for (int t = 0; t < nw; t++) {
-        loss_sum += tn.w[t].loss_sum;
-        correct += tn.w[t].correct;
+      for (size_t sh = 0; sh < S; sh++) {
+        loss_sum += tn.sh[sh].loss_sum;
+        correct += tn.sh[sh].correct;
       }
       done_rows += nb;
       seen += (double)nb;
       if (cb) {
-        double el = now_s() - t0;
+        double el = lsp_now_s() - t0;
         pr.epoch = ep + 1;
         pr.batch = b + 1;
         pr.loss = loss_sum / (double)done_rows;
@@ -470,7 +539,7 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
     if (va->n && (st = evaluate(&jb, va, &lg.val_loss[ep], &lg.val_acc[ep])))
       goto done;
     if (cb) {
-      double el = now_s() - t0;
+      double el = lsp_now_s() - t0;
       pr.epoch = ep + 1;
       pr.batch = batches;
       pr.loss = lg.train_loss[ep];
@@ -483,35 +552,23 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
       cb(&pr, user);
     }
   }
-  lg.seconds = now_s() - t0;
+  lg.seconds = lsp_now_s() - t0;
   lg.samples_per_s = lg.seconds > 0 ? total / lg.seconds : 0.0;
 
-  lsp_model_meta *mt = &m->meta;
-  memset(mt, 0, sizeof *mt);
-  mt->trained = 1;
-  mt->smoothing = opts->smoothing;
-  mt->seed = opts->seed;
-  mt->epochs = (int)opts->epochs;
-  mt->batch = (int)opts->batch;
-  mt->lr = opts->lr;
-  mt->momentum = opts->momentum;
-  mt->weight_decay = opts->weight_decay;
-  mt->cosine = opts->cosine != 0;
-  mt->adam = opts->adam != 0;
-  snprintf(mt->data, sizeof mt->data, "%s", data->name);
-  mt->data_hash = data->hash;
-  mt->val_accuracy = lg.val_acc[opts->epochs - 1];
-  mt->train_seconds = lg.seconds;
+  lsp_train_record(opts, data, &m->meta);
+  m->meta.val_accuracy = lg.val_acc[opts->epochs - 1];
   if (log) {
     *log = lg;
     memset(&lg, 0, sizeof lg);
   }
 done:
   lsp_pool_free(jb.pool);
-  if (nw > 1) openblas_set_num_threads(blas_threads);
-  if (tn.w)
-    for (int t = 0; t < nw; t++) worker_free(&tn.w[t]);
   free(tn.w);
+  if (tn.sh)
+    for (size_t sh = 0; sh < S; sh++) share_free(&tn.sh[sh]);
+  free(tn.sh);
+  free(tn.wss);
+  free(tn.chunk_loss);
   lsp_train_log_free(&lg);
   gsl_rng_free(rng);
   free(tn.state);

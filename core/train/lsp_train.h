@@ -3,11 +3,18 @@
  * SGD with momentum (PyTorch's form: v = mu*v + g + wd*w; w -= lr*v) or
  * Adam, optional cosine learning-rate schedule, seeded shuffling, the loss of
  * lsp_loss_xent in either smoothing convention, validation loss/accuracy
- * after every epoch. With lsp_threads_get() = T > 1 threads, every batch is
- * split into T shares trained side by side (data parallel) and their
- * gradients summed in a fixed order. Same seed + same thread count ->
- * bit-identical model. The library does not print: progress goes to a
- * callback. */
+ * after every epoch. Every batch is split into lsp_train_shares(batch)
+ * shares of rows whatever the thread count; lsp_threads_get() = T threads
+ * (at most one per share) train them side by side and their gradients are
+ * summed in share order. So the same seed and settings give a bit-identical
+ * model for any thread count (on one machine: see README "Reproducibility").
+ * The shares call single-threaded GEMMs side by side, which needs OpenBLAS
+ * at one thread (lsp_threads_set_blas, or OPENBLAS_NUM_THREADS=1): OpenBLAS's
+ * multi-threaded GEMMs serialize on a lock when called concurrently (20x
+ * slower). lsp_train never changes OpenBLAS's setting: when it is above 1,
+ * the shares run one after another on the calling thread and OpenBLAS
+ * threads each GEMM (the same model, slower). The library does not print:
+ * progress goes to a callback. */
 #ifndef LSP_TRAIN_H
 #define LSP_TRAIN_H
 
@@ -16,6 +23,21 @@
 #include "core/data/lsp_data.h"
 #include "core/loss/lsp_loss.h"
 #include "core/nn/lsp_model.h"
+
+/* The version of the training code: bump it when a change to training
+ * changes the weights trained from the same settings, so that a model
+ * trained before is not taken for one trained now (the training record
+ * carries it and the model cache compares it).
+ *   1  one share per thread (the thread count changed the weights)
+ *   2  fixed shares per batch, any thread count gives the same model */
+#define LSP_TRAIN_CODE_VERSION 2
+
+/* Every batch is cut into lsp_train_shares(batch) shares of rows, whatever
+ * the thread count: ceil(batch / LSP_TRAIN_SHARE_ROWS), at least 1 and at
+ * most LSP_TRAIN_MAX_SHARES (see lsp_train for why). */
+#define LSP_TRAIN_SHARE_ROWS 64
+#define LSP_TRAIN_MAX_SHARES 16
+size_t lsp_train_shares(size_t batch);
 
 typedef struct {
   lsp_ls smoothing;       /* eps 0 = plain cross-entropy               */
@@ -71,6 +93,15 @@ void lsp_train_log_free(lsp_train_log *log);
  * is seen between batches. On failure m holds partly trained parameters. */
 int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
               lsp_train_cb cb, void *user, lsp_train_log *log);
+
+/* The training record lsp_train writes into m->meta for these options and
+ * data (val_accuracy NaN until trained): every setting that determines the
+ * weights -- code version, smoothing, seed, schedule, optimizer, shares, the
+ * data hash and the train/validation split with its hash -- and the
+ * description (data name, CPU path, BLAS kernels). The model cache builds
+ * the record it wants with this, so the two cannot drift apart. */
+void lsp_train_record(const lsp_train_opts *o, const lsp_splits *data,
+                      lsp_model_meta *r);
 
 /* One optimizer step over a flat float32 parameter array of n entries, as
  * lsp_train applies it after every batch (and as torch.optim does):

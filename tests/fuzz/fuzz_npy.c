@@ -1,5 +1,5 @@
 /* libFuzzer harness: the .npy reader (header parser, size checks, data read,
- * label and float conversions) on arbitrary bytes. */
+ * label and float conversions, the mix-up checks) on arbitrary bytes. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/formats/lsp_arraycheck.h"
 #include "core/formats/lsp_npy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -30,6 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (lsp_array_f32(&a, path, 1, &v, &own) == 0) free(own);
     int32_t *y = NULL;
     if (lsp_array_labels(&a, path, 10, &y) == 0) free(y);
+    (void)lsp_array_finite(&a, path);
+    (void)lsp_array_not_probs(&a, path, "use --probs");
     lsp_array_release(&a);
   }
   return 0;

@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     pos += len;
   }
   lsp_model *m = NULL;
-  if (lsp_model_import_torch(dir, &m) != 0) return 0;
+  if (lsp_model_import_torch(dir, &m, NULL, 0) != 0) return 0;
   if (m->in_dim <= 4096) {
     lsp_model_ws *ws = lsp_model_ws_alloc(m, 1);
     float *x = calloc(m->in_dim, sizeof *x);

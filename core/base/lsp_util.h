@@ -1,0 +1,51 @@
+/* lsp_util.h — small numeric helpers used across the layers: one copy each.
+ *
+ * argmax with the lowest index on ties (DESIGN §2), the SplitMix64 mixer
+ * behind every derived seed, a NaN-aware comparator for qsort, the
+ * linear-interpolation percentile of a sorted array, and a monotonic clock.
+ * No state, no allocation, no error codes: every function is total. */
+#ifndef LSP_UTIL_H
+#define LSP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Index of the largest of v[0..n-1]; ties go to the lowest index (the
+ * argmax convention of DESIGN §2: calibration, accuracy, predictions).
+ * NaN entries never win: an index holding NaN is passed over, and when
+ * every entry is NaN the result is 0. n == 0 gives 0. */
+size_t lsp_argmax_f32(const float *v, size_t n);
+/* The same for double (float64 inputs keep their precision). */
+size_t lsp_argmax_f64(const double *v, size_t n);
+
+/* The same over every index except `skip` (for example the largest logit
+ * other than the true class's, as in the margin loss). Returns n when no
+ * other index exists (n == 0, or n == 1 and skip == 0); when every other
+ * entry is NaN, the first index other than skip. */
+size_t lsp_argmax_f32_except(const float *v, size_t n, size_t skip);
+
+/* The SplitMix64 output function (Steele, Lea & Flood 2014): a bijection
+ * of 64-bit words that scatters nearby inputs, used to derive independent
+ * seeds from (seed, index) pairs. */
+uint64_t lsp_mix64(uint64_t z);
+
+/* One SplitMix64 draw from state x: lsp_mix64(x + 0x9e3779b97f4a7c15).
+ * From x = 0 the reference generator's first output, 0xe220a8397b1dcdaf. */
+uint64_t lsp_splitmix64(uint64_t x);
+
+/* qsort comparator for doubles, ascending, with every NaN after every
+ * number (a total order, so the sort is well defined with NaN present). */
+int lsp_cmp_double(const void *a, const void *b);
+
+/* The q-quantile (0 <= q <= 1, clamped) of v[0..n-1] sorted ascending
+ * (lsp_cmp_double): linear interpolation between the order statistics
+ * around position q·(n−1), NumPy's default "linear" method. An exact
+ * position or two equal neighbours return the order statistic itself (so
+ * ±Inf pass through); NaNs, sorted last, reach only the top quantiles.
+ * NaN when n == 0 or q is NaN. */
+double lsp_percentile_sorted(const double *v, size_t n, double q);
+
+/* Seconds on the monotonic clock (CLOCK_MONOTONIC): for durations only. */
+double lsp_now_s(void);
+
+#endif

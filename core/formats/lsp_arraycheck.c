@@ -1,0 +1,67 @@
+/* lsp_arraycheck.c — mix-up checks on user arrays (see lsp_arraycheck.h). */
+#include "core/formats/lsp_arraycheck.h"
+
+#include <math.h>
+#include <stdint.h>
+
+#include "core/base/lsp_error.h"
+
+double lsp_array_get(const lsp_array *a, size_t i) {
+  switch (a->dtype) {
+    case LSP_DT_F32: return ((const float *)a->data)[i];
+    case LSP_DT_F64: return ((const double *)a->data)[i];
+    case LSP_DT_I32: return ((const int32_t *)a->data)[i];
+    case LSP_DT_I64: return (double)((const int64_t *)a->data)[i];
+    case LSP_DT_U8: return ((const uint8_t *)a->data)[i];
+  }
+  return NAN;
+}
+
+int lsp_array_is_onehot(const lsp_array *a) {
+  if (a->ndim != 2 || a->shape[0] == 0 || a->shape[1] < 2) return 0;
+  const size_t n = a->shape[0], k = a->shape[1];
+  for (size_t i = 0; i < n; i++) {
+    size_t ones = 0;
+    for (size_t j = 0; j < k; j++) {
+      double v = lsp_array_get(a, i * k + j);
+      if (v == 1.0)
+        ones++;
+      else if (v != 0.0)
+        return 0;
+    }
+    if (ones != 1) return 0;
+  }
+  return 1;
+}
+
+int lsp_array_not_probs(const lsp_array *a, const char *path, const char *advice) {
+  if (a->ndim != 2 || a->shape[0] == 0 || a->shape[1] < 2) return LSP_OK;
+  const size_t n = a->shape[0], k = a->shape[1];
+  for (size_t i = 0; i < n; i++) {
+    double s = 0.0;
+    for (size_t j = 0; j < k; j++) {
+      double v = lsp_array_get(a, i * k + j);
+      if (!(v >= 0.0 && v <= 1.0)) return LSP_OK; /* NaN too: not probabilities */
+      s += v;
+    }
+    if (fabs(s - 1.0) > 1e-3) return LSP_OK;
+  }
+  return lsp_fail(LSP_EDATA,
+                  "%s: every row lies in [0, 1] and sums to 1: these look like "
+                  "probabilities, not logits; %s",
+                  path, advice);
+}
+
+int lsp_array_finite(const lsp_array *a, const char *path) {
+  if (a->dtype != LSP_DT_F32 && a->dtype != LSP_DT_F64) return LSP_OK;
+  size_t cols = a->ndim >= 2 ? a->shape[a->ndim - 1] : 0;
+  for (size_t i = 0; i < a->count; i++) {
+    double v = lsp_array_get(a, i);
+    if (isfinite(v)) continue;
+    if (cols)
+      return lsp_fail(LSP_EDATA, "%s: non-finite value (%g) at row %zu, column %zu", path, v,
+                      i / cols, i % cols);
+    return lsp_fail(LSP_EDATA, "%s: non-finite value (%g) at index %zu", path, v, i);
+  }
+  return LSP_OK;
+}

@@ -1,0 +1,37 @@
+/* lsp_arraycheck.h — checks on arrays a user hands in that catch the common
+ * mix-ups early, with a message naming the file and what to do instead:
+ * one-hot labels where class indices belong, probabilities where logits
+ * belong, and non-finite values in float64 data (which, unlike other
+ * dtypes, is kept as it is rather than converted to float32).
+ *
+ * Every check reads the array in its own dtype (float32, float64, int32,
+ * int64, uint8), stops at the first row that settles the answer, and fails
+ * with LSP_EDATA and a one-line reason. */
+#ifndef LSP_ARRAYCHECK_H
+#define LSP_ARRAYCHECK_H
+
+#include <stddef.h>
+
+#include "core/formats/lsp_npy.h"
+
+/* Element i of a numeric array as a double (exact for every dtype except
+ * int64 beyond 2^53). */
+double lsp_array_get(const lsp_array *a, size_t i);
+
+/* 1 if `a` is an N×K matrix (K >= 2, N >= 1) whose every row holds K - 1
+ * zeros and a single one: one-hot encoded labels. */
+int lsp_array_is_onehot(const lsp_array *a);
+
+/* LSP_EDATA when the N×K matrix `a` looks like probabilities: every value
+ * in [0, 1] and every row summing to 1 within 1e-3 (the rule --probs
+ * accepts). The message names `path`, says so, and ends with `advice`
+ * ("pass them with --probs", ...). LSP_OK for anything else, including any
+ * matrix with one row that is not a probability vector. */
+int lsp_array_not_probs(const lsp_array *a, const char *path,
+                        const char *advice);
+
+/* LSP_EDATA naming the row and column of the first NaN or infinity of a
+ * float array (the message of lsp_array_f32); LSP_OK for integer arrays. */
+int lsp_array_finite(const lsp_array *a, const char *path);
+
+#endif

@@ -1,0 +1,175 @@
+/* lsp_onnx.h — ONNX models in and out, through a validated description.
+ *
+ * An ONNX file is read into an lsp_onnx_model: one graph input (N × fixed
+ * dims), one output, the nodes in topological order with their typed
+ * attributes (defaults filled in) and inferred output shapes, and the float32
+ * initializers as owned arrays. Everything lsprobe cannot represent is
+ * refused on the way in, with the file, the node and the op named:
+ *   "<file>: node '<name>' (<op>): <what>"   (a nameless node is '#<index>')
+ *   "<file>: <what>"                         (model- and graph-level faults)
+ * so a description that exists is one the graph builder can lower without
+ * further checks. The same description is what the writer turns into an ONNX
+ * file (opset 13), so `lsprobe export` builds one and calls lsp_onnx_write.
+ *
+ * Supported (default domain, opsets 11–17): Conv, Gemm, MatMul, Add, Relu,
+ * MaxPool, AveragePool, GlobalAveragePool, BatchNormalization (inference),
+ * Flatten, Reshape (to N × D), Pad (constant zero), Constant, Identity.
+ * Constant and Identity are resolved while reading and never appear as nodes;
+ * an all-zero Pad is dropped the same way. The accepted attributes and
+ * values per op are listed in docs/DESIGN.md §3. */
+#ifndef LSP_ONNX_H
+#define LSP_ONNX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Element types (TensorProto.DataType numbers). Initializers of a model are
+ * always float32; int64 tensors appear only as Pad pads / Reshape shapes
+ * (folded into the node) and in .pb files. */
+enum { LSP_ONNX_FLOAT = 1, LSP_ONNX_INT64 = 7 };
+
+#define LSP_ONNX_MAXDIM 8
+
+/* A named tensor. Exactly one of f / i is non-NULL (by dtype). */
+typedef struct {
+  char *name; /* owned ("" when the file gives none) */
+  int dtype;  /* LSP_ONNX_FLOAT or LSP_ONNX_INT64 */
+  int ndim;   /* 0 (scalar) .. LSP_ONNX_MAXDIM */
+  int64_t dims[LSP_ONNX_MAXDIM];
+  size_t count; /* product of dims (1 for a scalar), >= 1 */
+  float *f;     /* owned: count floats (LSP_ONNX_FLOAT) */
+  int64_t *i;   /* owned: count int64 (LSP_ONNX_INT64) */
+} lsp_onnx_tensor;
+
+typedef enum {
+  LSP_ONNX_CONV = 1,
+  LSP_ONNX_GEMM,
+  LSP_ONNX_MATMUL,
+  LSP_ONNX_ADD,
+  LSP_ONNX_RELU,
+  LSP_ONNX_MAXPOOL,
+  LSP_ONNX_AVGPOOL,
+  LSP_ONNX_GLOBALAVGPOOL,
+  LSP_ONNX_BATCHNORM,
+  LSP_ONNX_FLATTEN,
+  LSP_ONNX_RESHAPE,
+  LSP_ONNX_PAD
+} lsp_onnx_op;
+
+/* The ONNX op_type of an op ("Conv", ...); "?" for an invalid value. */
+const char *lsp_onnx_op_name(lsp_onnx_op op);
+
+/* The shape of a value: rank 2 (N×D) or 4 (N×C×H×W). dims[0] is the batch:
+ * a fixed N, or -1 when the file leaves it symbolic. */
+typedef struct {
+  int rank;
+  int64_t dims[4];
+} lsp_onnx_shape;
+
+#define LSP_ONNX_MAXIN 5
+
+/* One node. inputs[0] is the value the op transforms (both operands for
+ * Add); the rest name initializers, in ONNX order:
+ *   Conv      X, W [M,C,kH,kW], B [M] (optional)
+ *   Gemm      A, B ([M,K] if trans_b else [K,M]), C ([M], [1,M], [1] or
+ *             scalar; optional);  Y = alpha·A·op(B) + beta·C
+ *   MatMul    A, B [K,M]
+ *   Add       two values of equal shape, or a value and an initializer of
+ *             shape [D], [1,D] (N×D) or [C,1,1], [1,C,1,1] (N×C×H×W), in
+ *             either order
+ *   BatchNormalization  X, scale, B, mean, var (each [C])
+ *   others    X only (Pad's pads and Reshape's shape are folded in below). */
+typedef struct {
+  lsp_onnx_op op;
+  char *name; /* owned; "" when the file gives none */
+  int ninputs;
+  char *inputs[LSP_ONNX_MAXIN]; /* owned */
+  char *output;                 /* owned */
+  /* attributes, defaults filled in; each applies to the ops named */
+  int64_t kernel[2];     /* Conv (= W's kH, kW), MaxPool, AveragePool */
+  int64_t strides[2];    /* Conv, MaxPool, AveragePool (default 1, 1) */
+  int64_t pads[4];       /* Conv, pools, Pad: top, left, bottom, right */
+  int count_include_pad; /* AveragePool (default 0) */
+  float alpha, beta;     /* Gemm (default 1, 1) */
+  int trans_b;           /* Gemm (default 0) */
+  float epsilon;         /* BatchNormalization (default 1e-5) */
+  int64_t shape[2];      /* Reshape: the target as written (0 copies N, -1
+                            is inferred); the result is always N × D */
+  int64_t axis;          /* Flatten: 1, or 1 − rank (default 1) */
+  lsp_onnx_shape out;    /* the output's shape (set by lsp_onnx_check) */
+  size_t index;          /* position in the file's node list (messages) */
+} lsp_onnx_node;
+
+typedef struct {
+  int64_t ir_version; /* as read; 8 for a model built by hand */
+  int64_t opset;      /* default-domain opset; 13 for a model built by hand */
+  char *input;        /* owned: the graph input's name */
+  lsp_onnx_shape in_shape;
+  char *output; /* owned: the graph output's name (a node's output) */
+  size_t nnodes;
+  lsp_onnx_node *nodes; /* owned: topological order */
+  size_t ninits;
+  lsp_onnx_tensor *inits; /* owned: float32, in order of first use */
+  size_t cap_nodes, cap_inits;
+} lsp_onnx_model;
+
+/* Read an ONNX file into a new description (*out, freed by the caller with
+ * lsp_onnx_model_free). LSP_EIO if the file cannot be read, LSP_EDATA for
+ * anything malformed or unsupported (message as above), LSP_ENOMEM. */
+int lsp_onnx_read(const char *path, lsp_onnx_model **out);
+
+/* The same from memory; `path` only names the source in messages. `bind`
+ * supplies tensors for graph inputs that are not initializers: bind[j] is
+ * taken as a constant for the (j+1)-th such input (the first stays the
+ * model's input). The ONNX backend tests keep weights in input_<k>.pb; this
+ * is how their runner loads them. bind may be NULL when nbind is 0. */
+int lsp_onnx_read_mem(const void *buf, size_t len, const char *path,
+                      const lsp_onnx_tensor *bind, size_t nbind,
+                      lsp_onnx_model **out);
+
+/* Validate a description and infer shapes: names resolve (no dangling
+ * input, no value produced twice), nodes are put in topological order (a
+ * cycle is refused), nodes that do not lead to the output are dropped,
+ * initializer shapes match their ops, every output shape is computed into
+ * node.out, and initializers are reordered by first use (unused ones
+ * dropped). Idempotent. The reader runs it; so does the writer. */
+int lsp_onnx_check(lsp_onnx_model *m, const char *path);
+
+/* Write `m` (checked first) as an ONNX model: IR version 8, opset 13,
+ * float32 initializers as raw little-endian data. Atomic (temporary file +
+ * rename). lsp_onnx_encode gives the bytes instead (*buf freed with free()). */
+int lsp_onnx_write(lsp_onnx_model *m, const char *path);
+int lsp_onnx_encode(lsp_onnx_model *m, const char *path, uint8_t **buf,
+                    size_t *len);
+
+/* Building a description by hand (the writer's tests; `lsprobe export`).
+ * lsp_onnx_model_alloc: an empty model with ir_version 8 and opset 13.
+ * lsp_onnx_add_init copies `data` (product of dims floats; ndim <= 4).
+ * lsp_onnx_add_node appends a node with the defaults set (strides 1, pads 0,
+ * alpha = beta = 1, epsilon 1e-5, axis 1; kernel 0 = Conv's from W) and returns
+ * it for the caller to set the op's attributes; NULL on allocation failure.
+ * Pointers returned by lsp_onnx_add_node are valid until the next add. */
+lsp_onnx_model *lsp_onnx_model_alloc(const char *input,
+                                     const lsp_onnx_shape *in_shape,
+                                     const char *output);
+void lsp_onnx_model_free(lsp_onnx_model *m); /* NULL-safe */
+int lsp_onnx_add_init(lsp_onnx_model *m, const char *name, int ndim,
+                      const int64_t *dims, const float *data);
+lsp_onnx_node *lsp_onnx_add_node(lsp_onnx_model *m, lsp_onnx_op op,
+                                 const char *name, int ninputs,
+                                 const char *const *inputs, const char *output);
+
+/* The initializer called `name`, or NULL. */
+const lsp_onnx_tensor *lsp_onnx_find_init(const lsp_onnx_model *m,
+                                          const char *name);
+
+/* A TensorProto file (the backend tests' input_<k>.pb / output_<k>.pb) as a
+ * float32 or int64 tensor. Other element types, external data and sizes that
+ * disagree with the data are LSP_EDATA naming the file. `out` is left empty
+ * on failure; release it with lsp_onnx_tensor_release (also when empty). */
+int lsp_onnx_tensor_read(const char *path, lsp_onnx_tensor *out);
+int lsp_onnx_tensor_read_mem(const void *buf, size_t len, const char *path,
+                             lsp_onnx_tensor *out);
+void lsp_onnx_tensor_release(lsp_onnx_tensor *t);
+
+#endif

@@ -1,0 +1,100 @@
+/* lsp_onnx_int.h — internals shared by the ONNX reader, checker and writer
+ * (not for use outside core/import/onnx and its tests). */
+#ifndef LSP_ONNX_INT_H
+#define LSP_ONNX_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/import/onnx/lsp_onnx.h"
+#include "core/import/onnx/lsp_onnx.pb-c.h"
+
+/* ---- a string -> index map (open addressing; keys are borrowed) -------- */
+typedef struct {
+  const char **keys; /* borrowed; NULL = empty slot */
+  size_t *vals;
+  size_t cap; /* power of two */
+  size_t n;
+} lsp_onnx_map;
+
+int lsp_onnx_map_init(lsp_onnx_map *mp, size_t expected);
+void lsp_onnx_map_free(lsp_onnx_map *mp);
+/* Insert key -> val. Returns 0, 1 when the key exists (*old set to its
+ * value, nothing changed), or -1 on allocation failure. */
+int lsp_onnx_map_put(lsp_onnx_map *mp, const char *key, size_t val,
+                     size_t *old);
+/* 1 and *val when found, else 0. */
+int lsp_onnx_map_get(const lsp_onnx_map *mp, const char *key, size_t *val);
+
+/* ---- protobuf-c memory ---------------------------------------------------
+ * protobuf-c allocates the unpacked tree through this allocator, which
+ * counts live and peak bytes and refuses to go past `limit` (a protobuf can
+ * ask for far more memory than its own size: many empty sub-messages). */
+typedef struct {
+  size_t live, peak, limit;
+} lsp_onnx_pbmem;
+
+/* Unpack a ModelProto / TensorProto. NULL when the bytes are not a valid
+ * protobuf of that message or the memory limit was reached (mem->peak then
+ * tells which). Free with lsp_onnx_pb_free and the same mem. */
+LspOnnx__ModelProto *lsp_onnx_pb_model(const uint8_t *buf, size_t len,
+                                       lsp_onnx_pbmem *mem);
+LspOnnx__TensorProto *lsp_onnx_pb_tensor(const uint8_t *buf, size_t len,
+                                         lsp_onnx_pbmem *mem);
+void lsp_onnx_pb_free(ProtobufCMessage *msg, lsp_onnx_pbmem *mem);
+
+/* The protobuf-c memory limit for `len` input bytes. */
+size_t lsp_onnx_pb_limit(size_t len);
+
+/* A TensorProto as an lsp_onnx_tensor (float32 or int64 only; external
+ * data, segments and sizes that disagree with dims are refused). `what`
+ * prefixes the reason ("<file>: initializer 'w'"). `finite`: refuse NaN/Inf. */
+int lsp_onnx_tensor_from_pb(const LspOnnx__TensorProto *tp, const char *what,
+                            int finite, lsp_onnx_tensor *out);
+
+/* The graph input's type: float32, rank 2 or 4, the batch dimension fixed
+ * or symbolic (-1), the others fixed. */
+int lsp_onnx_input_shape(const LspOnnx__ValueInfoProto *vi, const char *path,
+                         lsp_onnx_shape *sh);
+/* The graph output's declared shape, when it has one, against the computed
+ * one (the batch dimension is not compared). */
+int lsp_onnx_output_shape(const LspOnnx__ValueInfoProto *vo, const char *path,
+                          const lsp_onnx_shape *got);
+
+/* The TensorProto.DataType name of a number ("float64" style; "type 99"). */
+const char *lsp_onnx_dtype_name(int32_t dt, char *buf, size_t len);
+
+/* Deep copy of a tensor (name included). */
+int lsp_onnx_tensor_copy(const lsp_onnx_tensor *src, lsp_onnx_tensor *dst);
+
+/* ---- small helpers --------------------------------------------------------*/
+char *lsp_onnx_strdup(const char *s); /* NULL -> "" copy; NULL on ENOMEM */
+
+/* The label a node has in messages: its name, or "#<index>" without one. */
+const char *lsp_onnx_node_label(const char *name, size_t index, char *buf,
+                                size_t len);
+/* "<path>: node '<label>' (<op>)" into buf (the prefix of node messages). */
+void lsp_onnx_where(char *buf, size_t len, const char *path, const char *name,
+                    size_t index, const char *op);
+
+/* Remove the model's last node (the reader drops an all-zero Pad). */
+void lsp_onnx_drop_last_node(lsp_onnx_model *m);
+
+/* Upper bounds that keep every size computation far from overflow. */
+#define LSP_ONNX_MAX_DIM ((int64_t)1 << 24)   /* one dimension        */
+#define LSP_ONNX_MAX_COUNT ((int64_t)1 << 31) /* elements in a tensor */
+#define LSP_ONNX_MAX_ACT ((int64_t)1 << 28)   /* one example's value  */
+
+/* ---- the reader's per-node attribute parsing (lsp_onnx_attr.c) -----------
+ * Fill the typed attributes of `nd` from the attributes of `pn` (op already
+ * known), refusing unknown attributes, wrong types and unsupported values.
+ * `where` is the "<file>: node '<name>' (<op>)" prefix for messages;
+ * *allowzero receives Reshape's allowzero (0 when absent). */
+int lsp_onnx_parse_attrs(const LspOnnx__NodeProto *pn, lsp_onnx_node *nd,
+                         const char *where, int *allowzero);
+
+/* The value of an int64 constant's element list as "[a, b, ...]" (for
+ * messages). */
+void lsp_onnx_ints_str(const int64_t *v, size_t n, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,90 @@
+/* lsp_conv.c — Conv2d geometry, workspace size and the choice between the
+ * two implementations (lsp_conv_int.h): im2col + sgemm and direct. */
+#include "core/nn/layers/lsp_conv.h"
+
+#include <limits.h>
+
+#include "core/base/lsp_error.h"
+#include "core/nn/layers/lsp_conv_int.h"
+
+static int axis_out(const char *axis, size_t in, size_t k, size_t s, size_t p,
+                    size_t *out) {
+  if (in == 0 || k == 0 || s == 0)
+    return lsp_fail(LSP_EINVAL,
+                    "conv2d: zero %s size, kernel or stride "
+                    "(input %zu, kernel %zu, stride %zu)",
+                    axis, in, k, s);
+  if (in > INT_MAX / 4 || k > INT_MAX / 4 || s > INT_MAX / 4 || p > INT_MAX / 4)
+    return lsp_fail(LSP_EINVAL, "conv2d: %s size too large", axis);
+  if (in + 2 * p < k)
+    return lsp_fail(LSP_EINVAL,
+                    "conv2d: %s kernel %zu larger than the padded "
+                    "input %zu",
+                    axis, k, in + 2 * p);
+  *out = (in + 2 * p - k) / s + 1;
+  return LSP_OK;
+}
+
+int lsp_conv2d_geom_check(lsp_conv2d_geom *g) {
+  if (g->c_in == 0 || g->c_out == 0 || g->c_in > INT_MAX || g->c_out > INT_MAX)
+    return lsp_fail(LSP_EINVAL, "conv2d: %zu input and %zu output channels",
+                    g->c_in, g->c_out);
+  int st = axis_out("height", g->h_in, g->kh, g->sh, g->ph, &g->h_out);
+  if (!st) st = axis_out("width", g->w_in, g->kw, g->sw, g->pw, &g->w_out);
+  if (st) return st;
+  /* every GEMM dimension and leading dimension of a one-sample chunk */
+  const double K = (double)g->c_in * (double)g->kh * (double)g->kw;
+  const double P = (double)g->h_out * (double)g->w_out;
+  const double X = (double)g->c_in * (double)g->h_in * (double)g->w_in;
+  if ((K + (double)g->c_out) * P > INT_MAX || X > INT_MAX ||
+      K * (double)g->c_out > INT_MAX)
+    return lsp_fail(LSP_EINVAL,
+                    "conv2d: a sample of %zu×%zu×%zu with a "
+                    "%zu×%zu×%zu×%zu kernel is too large",
+                    g->c_in, g->h_in, g->w_in, g->c_out, g->c_in, g->kh, g->kw);
+  return LSP_OK;
+}
+
+/* Which implementation runs which part, measured with bench/bench_conv
+ * (one thread, shares of 64 samples) on the LeNet-5 and ResNet-8 shapes
+ * (DESIGN.md "Layers"): the direct kernels win wherever each output sums
+ * enough taps (c_in·kh·kw >= 16) to amortize a register block's set-up,
+ * except on 1×1 kernels (a plain GEMM already) and for the input gradient
+ * of strided layers, which the direct kernel computes on a grid spread with
+ * zeros (sh·sw times the work): there im2col + sgemm computes dx. */
+static int direct_fwd(const lsp_conv2d_geom *g) {
+  return g->kh * g->kw > 1 && g->c_in * g->kh * g->kw >= 16;
+}
+
+static int direct_dx(const lsp_conv2d_geom *g) {
+  return direct_fwd(g) && g->sh == 1 && g->sw == 1;
+}
+
+size_t lsp_conv2d_ws_size(const lsp_conv2d_geom *g, size_t n) {
+  if (!direct_fwd(g)) return lsp_conv2d_ws_size_gemm(g, n);
+  size_t d = lsp_conv2d_ws_size_direct(g, n);
+  if (direct_dx(g)) return d;
+  size_t m = lsp_conv2d_ws_size_gemm(g, n);
+  return m > d ? m : d;
+}
+
+void lsp_conv2d_forward(const lsp_conv2d_geom *g, const float *x, size_t n,
+                        const float *w, const float *b, float *y, float *ws) {
+  if (direct_fwd(g))
+    lsp_conv2d_forward_direct(g, x, n, w, b, y, ws);
+  else
+    lsp_conv2d_forward_gemm(g, x, n, w, b, y, ws);
+}
+
+void lsp_conv2d_backward(const lsp_conv2d_geom *g, const float *x,
+                         const float *dy, size_t n, const float *w, float *dx,
+                         float *dw, float *db, float *ws) {
+  if (!direct_fwd(g)) {
+    lsp_conv2d_backward_gemm(g, x, dy, n, w, dx, dw, db, ws);
+  } else if (direct_dx(g)) {
+    lsp_conv2d_backward_direct(g, x, dy, n, w, dx, dw, db, ws);
+  } else { /* strided: dw, db direct, dx through the patch matrix */
+    if (dw || db) lsp_conv2d_backward_direct(g, x, dy, n, w, NULL, dw, db, ws);
+    if (dx) lsp_conv2d_backward_gemm(g, NULL, dy, n, w, dx, NULL, NULL, ws);
+  }
+}

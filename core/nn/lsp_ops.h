@@ -1,0 +1,131 @@
+/* lsp_ops.h — the operation table (internal to core/nn).
+ *
+ * One entry per node kind says everything the rest of the network code
+ * needs: its name, its inputs, its attributes (typed, named: files, the
+ * spec grammar and the canonical architecture string all use this list),
+ * shape inference, its tensors (names, shapes, trainable or state),
+ * initialization, FLOPs, scratch memory, forward and backward. Adding a
+ * layer kind is one entry in lsp_ops.c. */
+#ifndef LSP_OPS_H
+#define LSP_OPS_H
+
+#include <gsl/gsl_rng.h>
+#include <stddef.h>
+
+#include "core/nn/lsp_model.h"
+
+typedef enum {
+  LSP_ATTR_SIZE = 1,
+  LSP_ATTR_FLAG = 2,
+  LSP_ATTR_REAL = 3
+} lsp_attr_type;
+
+/* An attribute: its name, type and place in lsp_attrs. */
+typedef struct {
+  const char *name;
+  lsp_attr_type type;
+  size_t off; /* offsetof(lsp_attrs, field): size_t, int or double */
+} lsp_attr_def;
+
+#define LSP_TENSOR_MAXDIM 4
+#define LSP_OP_MAXTENSORS 4
+
+/* A tensor of a node: its name, dimensions, and whether it is trainable
+ * (in params) or state (in state). Tensors are laid out in the order the
+ * entry lists them, trainable ones in params, state ones in state. */
+typedef struct {
+  const char *name;
+  int state;
+  int ndim;
+  size_t dims[LSP_TENSOR_MAXDIM];
+} lsp_tensor_def;
+
+/* Everything a forward or backward call of one node sees. */
+typedef struct {
+  const lsp_model *m;
+  const lsp_node *nd;
+  size_t n;             /* rows of this call                                 */
+  const float *x0, *x1; /* inputs (x1: the second input of add)              */
+  float *y;             /* forward: output                                  */
+  const float *yv;      /* backward: the forward's output                   */
+  const float *dy;      /* backward: gradient w.r.t. the output             */
+  float *dx0, *dx1;     /* backward: input gradients (overwritten), or NULL  */
+  float *dp;            /* backward: parameter gradients (grads + p_off), or
+                           NULL when not wanted                              */
+  float *scratch;       /* the node's scratch (entry's scratch() floats)     */
+  double *sync;         /* sync nodes: the four blocks (below)                */
+  size_t n_total;       /* sync nodes: rows of the whole batch (all shares)  */
+  int train;            /* training mode (batch statistics)                  */
+} lsp_op_call;
+
+/* Per sync node (batch norm) a workspace keeps four blocks of
+ * sync_size() doubles, back to back: the forward part, the stat (mean,
+ * 1/std), the backward part and the backward sums. */
+enum {
+  LSP_SYNC_PART = 0,
+  LSP_SYNC_STAT = 1,
+  LSP_SYNC_BPART = 2,
+  LSP_SYNC_SUMS = 3
+};
+
+typedef struct {
+  const char *name;
+  int nin;                   /* 1, or 2 (add)                               */
+  const lsp_attr_def *attrs; /* NULL-terminated by name                     */
+  /* Check the attributes against the input shapes in[0..nin), set *out; on
+   * error write the reason into why (len bytes) and return LSP_EINVAL. */
+  int (*infer)(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
+               char *why, size_t len);
+  /* The node's tensors into t[LSP_OP_MAXTENSORS]; returns their count. */
+  int (*tensors)(const lsp_node *nd, lsp_tensor_def *t);
+  /* PyTorch's default initialization of trainable tensors p and state s
+   * (NULL-able when the node has none); drawing from r in a fixed order. */
+  void (*init)(const lsp_node *nd, float *p, float *s, gsl_rng *r);
+  /* Check loaded or given tensor values beyond finiteness (NULL: none);
+   * LSP_EINVAL with the reason in why. */
+  int (*check)(const lsp_node *nd, const float *p, const float *s, char *why,
+               size_t len);
+  /* FLOPs of one example's forward. */
+  double (*flops)(const lsp_node *nd);
+  /* Scratch floats for n rows (NULL: none). */
+  size_t (*scratch)(const lsp_node *nd, size_t n);
+  /* The state tensors are constants given when the model is built (part of
+   * the architecture, as normalization's), not statistics it learns. */
+  int const_state;
+  /* Output shares its input's buffer (flatten). */
+  int alias;
+  /* Training mode uses batch statistics: forward and backward stop at the
+   * node for a combine over the shares (batch norm). */
+  int sync;
+  void (*forward)(const lsp_op_call *c);
+  void (*backward)(const lsp_op_call *c);
+  /* Training-mode phases of sync entries. Forward: part on each share,
+   * combine the shares' parts (parts: share s at s·sync_size; counts: its
+   * rows) into stat, updating the state tensors s once; apply on each share.
+   * Backward likewise (bwd_part also writes the share's parameter gradients
+   * when c->dp is set). */
+  size_t (*sync_size)(const lsp_node *nd);
+  void (*fwd_part)(const lsp_op_call *c);
+  int (*fwd_combine)(const lsp_node *nd, const double *parts,
+                     const size_t *counts, size_t nshares, double *stat,
+                     float *s);
+  void (*fwd_apply)(const lsp_op_call *c);
+  void (*bwd_part)(const lsp_op_call *c);
+  void (*bwd_combine)(const lsp_node *nd, const double *parts, size_t nshares,
+                      double *sums);
+  void (*bwd_apply)(const lsp_op_call *c);
+} lsp_op_def;
+
+/* The entry of a kind, NULL when op is not a kind. */
+const lsp_op_def *lsp_op_get(lsp_op op);
+/* The kind named `name` (length len), 0 if none. */
+lsp_op lsp_op_by_name(const char *name, size_t len);
+
+/* Value of an attribute in a, as a double / into a (no checking). */
+double lsp_attr_get(const lsp_attrs *a, const lsp_attr_def *d);
+void lsp_attr_set(lsp_attrs *a, const lsp_attr_def *d, double v);
+
+/* Elements of a tensor definition. */
+size_t lsp_tensor_count(const lsp_tensor_def *t);
+
+#endif

@@ -1,0 +1,258 @@
+/* lsp_report_doc.c — report.html and report.md of `lsprobe run`
+ * (lsp_report_int.h): what was run, the findings, the tables and the
+ * figures with the prose that says how to read them. */
+#define _POSIX_C_SOURCE 200809L
+#include <gsl/gsl_version.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/base/lsp_error.h"
+#include "reports/lsp_doc.h"
+#include "reports/lsp_html.h"
+#include "reports/lsp_md.h"
+#include "reports/lsp_report_int.h"
+#include "reports/lsp_table.h"
+
+typedef lsp_report_plotter plotter;
+
+/* A figure in both documents: Markdown points at the requested format (the
+ * SVG unless png/pdf was asked for). */
+static void d_figure(lsp_doc *d, const plotter *p, const char *svg, const char *caption) {
+  if (!svg[0]) return;
+  char file[4096];
+  snprintf(file, sizeof file, "%s", svg);
+  if (p->want_extra) {
+    char *dot = strrchr(file, '.');
+    if (dot) snprintf(dot, sizeof file - (size_t)(dot - file), ".%s", lsp_plot_format_ext(p->extra));
+  }
+  lsp_doc_figure(d, svg, file, caption);
+}
+
+static lsp_table *summary_table(const lsp_run_state *s, size_t re) {
+  char fg[64], pg[64], tr[64];
+  snprintf(fg, sizeof fg, "FGSM acc. (ε=%g)", s->opts.attack_eps[re]);
+  snprintf(pg, sizeof pg, "PGD-%zu acc. (ε=%g)", s->opts.pgd_steps, s->opts.attack_eps[re]);
+  snprintf(tr, sizeof tr, "transfer acc. (ε=%g)", s->opts.attack_eps[re]);
+  const char *hdr[] = {"model", "test accuracy", "NLL", "ECE", "ECE after T", "T",
+                       "R² separation", "NC1", "mean logit gap (optimal)", fg, pg, tr};
+  lsp_table *t = lsp_table_alloc(12, hdr);
+  if (!t) return NULL;
+  for (size_t i = 0; i < s->nmodels; i++) {
+    const lsp_run_model *m = &s->models[i];
+    lsp_table_row(t);
+    lsp_table_text(t, 0, m->label);
+    lsp_table_num_ci(t, 1, m->cal.value[LSP_CALIB_ACCURACY], m->cal.ci_lo[LSP_CALIB_ACCURACY],
+                     m->cal.ci_hi[LSP_CALIB_ACCURACY]);
+    lsp_table_num_ci(t, 2, m->cal.value[LSP_CALIB_NLL], m->cal.ci_lo[LSP_CALIB_NLL],
+                     m->cal.ci_hi[LSP_CALIB_NLL]);
+    lsp_table_num_ci(t, 3, m->cal.value[LSP_CALIB_ECE], m->cal.ci_lo[LSP_CALIB_ECE],
+                     m->cal.ci_hi[LSP_CALIB_ECE]);
+    lsp_table_num_ci(t, 4, m->cal_t.value[LSP_CALIB_ECE], m->cal_t.ci_lo[LSP_CALIB_ECE],
+                     m->cal_t.ci_hi[LSP_CALIB_ECE]);
+    lsp_table_num(t, 5, m->temperature_ok ? m->temperature : NAN);
+    lsp_table_num(t, 6, m->clusters->r2_separation);
+    lsp_table_num(t, 7, m->clusters->nc1);
+    char g[64];
+    if (isfinite(m->gap.optimal_gap))
+      snprintf(g, sizeof g, "%.3f (%.3f)", m->gap.gap.mean, m->gap.optimal_gap);
+    else
+      snprintf(g, sizeof g, "%.3f (none: ε = 0)", m->gap.gap.mean);
+    lsp_table_text(t, 8, g);
+    lsp_table_num(t, 9, m->fgsm.points[re].accuracy);
+    lsp_table_num(t, 10, m->pgd.points[re].accuracy);
+    if (m->has_transfer)
+      lsp_table_num(t, 11, m->transfer.points[re].accuracy);
+    else
+      lsp_table_text(t, 11, "–");
+  }
+  for (size_t c = 1; c <= 4; c++) lsp_table_digits(t, c, 4);
+  return t;
+}
+
+static lsp_table *calib_detail_table(const lsp_run_state *s) {
+  const char *hdr[] = {"model", "Brier", "MCE", "RMSCE", "ACE", "classwise ECE",
+                       "over-confidence", "under-confidence", "NLL after T"};
+  lsp_table *t = lsp_table_alloc(9, hdr);
+  if (!t) return NULL;
+  for (size_t i = 0; i < s->nmodels; i++) {
+    const lsp_run_model *m = &s->models[i];
+    lsp_table_row(t);
+    lsp_table_text(t, 0, m->label);
+    const int ms[] = {LSP_CALIB_BRIER, LSP_CALIB_MCE, LSP_CALIB_RMSCE, LSP_CALIB_ACE,
+                      LSP_CALIB_CLASSWISE_ECE, LSP_CALIB_OVER_CONFIDENCE,
+                      LSP_CALIB_UNDER_CONFIDENCE};
+    for (size_t q = 0; q < 7; q++)
+      lsp_table_num_ci(t, q + 1, m->cal.value[ms[q]], m->cal.ci_lo[ms[q]], m->cal.ci_hi[ms[q]]);
+    lsp_table_num_ci(t, 8, m->cal_t.value[LSP_CALIB_NLL], m->cal_t.ci_lo[LSP_CALIB_NLL],
+                     m->cal_t.ci_hi[LSP_CALIB_NLL]);
+  }
+  return t;
+}
+
+static lsp_table *cluster_detail_table(const lsp_run_state *s) {
+  const char *hdr[] = {"model", "R² separation", "within / total cosine distance",
+                       "tr Σ_W / tr Σ_B", "NC1", "mean tightness", "class-mean distance CV",
+                       "dead (all-zero) feature rows"};
+  lsp_table *t = lsp_table_alloc(8, hdr);
+  if (!t) return NULL;
+  for (size_t i = 0; i < s->nmodels; i++) {
+    const lsp_clusters *c = s->models[i].clusters;
+    lsp_table_row(t);
+    lsp_table_text(t, 0, s->models[i].label);
+    lsp_table_num(t, 1, c->r2_separation);
+    char w[64];
+    snprintf(w, sizeof w, "%.4f / %.4f", c->d_within, c->d_total);
+    lsp_table_text(t, 2, w);
+    lsp_table_num(t, 3, c->trace_ratio);
+    lsp_table_num(t, 4, c->nc1);
+    lsp_table_num(t, 5, c->tightness_mean);
+    lsp_table_num(t, 6, c->mean_dist_cv);
+    lsp_table_int(t, 7, (long long)c->n_zero_rows);
+  }
+  return t;
+}
+
+static lsp_table *mask_table(const lsp_run_state *s) {
+  const char *hdr[] = {"model", "check", "status", "detail"};
+  lsp_table *t = lsp_table_alloc(4, hdr);
+  if (!t) return NULL;
+  for (size_t i = 0; i < s->nmodels; i++) {
+    const lsp_run_model *m = &s->models[i];
+    if (!m->has_mask) continue;
+    for (int c = 0; c < LSP_MASK_NCHECKS; c++) {
+      lsp_table_row(t);
+      lsp_table_text(t, 0, m->label);
+      lsp_table_text(t, 1, m->mask.checks[c].name);
+      lsp_table_text(t, 2, lsp_check_status_name(m->mask.checks[c].status));
+      lsp_table_text(t, 3, m->mask.checks[c].detail);
+    }
+  }
+  return t;
+}
+
+int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter *p,
+                    const lsp_report_figs *figs) {
+  const lsp_run_opts *o = &s->opts;
+  char path[4096], buf[4096];
+  const char *f_rel = figs->reliability, *f_met = figs->metrics, *f_att = figs->attacks,
+             *f_proj = figs->projection, *f_gap = figs->gap, *f_tr = figs->training;
+  int st;
+
+  lsp_doc d;
+  memset(&d, 0, sizeof d);
+  char md[4096];
+  snprintf(path, sizeof path, "%s/report.html", p->dir);
+  snprintf(md, sizeof md, "%s/report.md", p->dir);
+  if ((st = lsp_doc_open(&d, path, md, "lsprobe: what label smoothing does to this classifier")))
+    return st;
+  if (s->data_fallback_used) lsp_doc_note(&d, LSP_HTML_WARNING, s->data_note);
+  if (o->quick)
+    lsp_doc_note(&d, LSP_HTML_WARNING,
+           "This is a --quick smoke-test run (tiny model, few epochs, subsets of the data): "
+           "its numbers are not a measurement of anything.");
+  if (!s->have_gnuplot) lsp_doc_note(&d, LSP_HTML_WARNING, s->gnuplot_note);
+  if (p->note[0]) {
+    snprintf(buf, sizeof buf, "A figure could not be drawn and is missing: %s", p->note);
+    lsp_doc_note(&d, LSP_HTML_WARNING, buf);
+  }
+  char net[400];
+  if (strncmp(o->arch, "mlp", 3) == 0)
+    snprintf(net, sizeof net, "MLP %s with ReLU", s->arch_desc);
+  else
+    snprintf(net, sizeof net, "%s (--arch %s%s)", s->arch_desc,
+             strlen(o->arch) < 200 ? o->arch : "spec", o->n_normalize ? ", inputs normalized" : "");
+  char smo[256] = "", seeds[256] = "";
+  for (size_t i = 0; i < o->n_smoothing; i++)
+    snprintf(smo + strlen(smo), sizeof smo - strlen(smo), "%s%g", i ? ", " : "", o->smoothing[i]);
+  for (size_t i = 0; i < o->n_seeds; i++)
+    snprintf(seeds + strlen(seeds), sizeof seeds - strlen(seeds), "%s%lu", i ? ", " : "", o->seeds[i]);
+  snprintf(buf, sizeof buf,
+           "Data: %s (%s): %zu training, %zu validation and %zu test examples, %zu features, %d "
+           "classes. Models: %s, trained %zu epochs with SGD (lr %g, "
+           "momentum %g, batch %zu) on the label-smoothed cross-entropy, ε ∈ {%s} (%s "
+           "convention), seeds {%s}. Attacks: FGSM and PGD-%zu (step ε/4, %zu restart%s, random "
+           "start) on the first %zu test examples, ε on the [0, 1] pixel scale. Intervals: %s.",
+           s->data.name, s->data.source, s->data.train.n, s->data.val.n, s->data.test.n,
+           s->data.train.dim, s->data.train.k, net, o->epochs, o->lr, o->momentum, o->batch, smo, lsp_ls_convention_name(o->convention),
+           seeds, o->pgd_steps, o->pgd_restarts, o->pgd_restarts > 1 ? "s" : "", s->n_attack,
+           o->n_seeds > 1 ? "per model, 95% percentile bootstrap over the test examples; across "
+                            "seeds, a Student-t interval of the seed-to-seed spread"
+                          : "95% percentile bootstrap over the test examples (one seed: no "
+                            "seed-to-seed interval)");
+  lsp_doc_par(&d, buf);
+
+  lsp_doc_heading(&d, 2, "Findings");
+  if (f->n) {
+    lsp_doc_findings(&d, f->items, f->n);
+  } else {
+    lsp_doc_par(&d, "No comparison: the run has no ε = 0 model to compare the smoothed models with.");
+  }
+
+  size_t re = s->ncmp ? lsp_findings_ref_eps(s, &s->models[s->cmp[0].base])
+                      : (o->n_attack_eps > 1 ? 1 : 0);
+  lsp_table *t = summary_table(s, re);
+  if (!t) return LSP_ENOMEM;
+  lsp_doc_heading(&d, 2, "Summary");
+  lsp_doc_table(&d, t, "Per model (95% bootstrap intervals in brackets). T: temperature fitted on the validation split.");
+  lsp_table_free(t);
+  d_figure(&d, p, f_met, "Accuracy, calibration and penultimate-layer statistics against ε.");
+
+  lsp_doc_heading(&d, 2, "Calibration");
+  lsp_doc_par(&d, "Top-label confidence in equal-width bins ((m−1)/M, m/M] (Guo et al. 2017). Bars: "
+            "accuracy per bin; hatched: the gap to the bin's mean confidence; below: the share "
+            "of test examples per bin. Temperature scaling divides the logits by the T that "
+            "minimizes the validation NLL.");
+  d_figure(&d, p, f_rel, "Reliability diagrams, one per model, before temperature scaling.");
+  if (!(t = calib_detail_table(s))) return LSP_ENOMEM;
+  lsp_doc_table(&d, t, "Further calibration metrics (before temperature scaling unless stated).");
+  lsp_table_free(t);
+
+  lsp_doc_heading(&d, 2, "Penultimate layer");
+  lsp_doc_par(&d, "Class separation R² (Kornblith et al. 2021): 1 − mean within-class cosine distance / "
+            "mean overall cosine distance; higher = tighter, better separated classes. NC1 = "
+            "tr(Σ_W Σ_B⁺)/K (Papyan et al. 2020); lower = more collapsed classes. The projection "
+            "follows Müller et al. 2019: features (with a 1 appended) projected on the plane "
+            "through the last-layer templates (weights with the bias appended) of three classes, "
+            "the three most confused ones of the first model.");
+  d_figure(&d, p, f_proj, "Penultimate-layer projections, same classes and axes for every model.");
+  if (!(t = cluster_detail_table(s))) return LSP_ENOMEM;
+  lsp_doc_table(&d, t, "Cluster statistics of the test set's penultimate features.");
+  lsp_table_free(t);
+  d_figure(&d, p, f_gap, "Logit gap with the gap at which the smoothed loss is minimal marked.");
+
+  lsp_doc_heading(&d, 2, "Adversarial robustness");
+  snprintf(buf, sizeof buf,
+           "Accuracy over all attacked examples (not only the clean-correct ones). FGSM takes "
+           "one step of size ε along the sign of the input gradient of the cross-entropy; PGD-%zu "
+           "takes %zu steps of ε/4 from a random start, projected onto the ε-ball; the transfer "
+           "attack runs PGD on the unsmoothed model and scores its adversarial inputs on the "
+           "smoothed one. An iterative attack's accuracy at ε counts an example as robust only "
+           "if it also survived every smaller ε.",
+           o->pgd_steps, o->pgd_steps);
+  lsp_doc_par(&d, buf);
+  d_figure(&d, p, f_att, "Accuracy under attack against the attack ε.");
+  if (!(t = mask_table(s))) return LSP_ENOMEM;
+  lsp_doc_table(&d, t, "Gradient-masking checklist (Athalye et al. 2018).");
+  lsp_table_free(t);
+
+  lsp_doc_heading(&d, 2, "Training");
+  d_figure(&d, p, f_tr, "Training loss and validation accuracy per epoch.");
+  for (size_t i = 0; i < s->nmodels; i++) {
+    snprintf(buf, sizeof buf, "%s: %s, %.1f s of training.", s->models[i].label,
+             s->models[i].cache_note, s->models[i].train_seconds);
+    lsp_doc_par(&d, buf);
+  }
+
+  lsp_doc_heading(&d, 2, "Reproduce");
+  lsp_doc_code(&d, s->command);
+  snprintf(buf, sizeof buf,
+           "lsprobe %s, GSL %s, %d threads; started %s; %.1f s in all (data %.1f s, training "
+           "%.1f s, analyses %.1f s, attacks %.1f s). Every number of this report is in "
+           "results.json and the CSV tables beside it; the test logits, features and labels of "
+           "each model are in dumps/.",
+           LSP_VERSION, GSL_VERSION, s->threads, s->started, s->seconds_total, s->seconds_data,
+           s->seconds_train, s->seconds_analysis, s->seconds_attacks);
+  lsp_doc_par(&d, buf);
+  return lsp_doc_close(&d);
+}

@@ -1,0 +1,49 @@
+/* lsp_report_int.h — the parts of `lsprobe run`'s report writer, one
+ * concern per file (internal; lsp_report.c puts them together):
+ *   lsp_report_json.c   results.json, keyed by lsp_results_schema.h
+ *   lsp_report_csv.c    the CSV tables
+ *   lsp_report_plots.c  the figures (gnuplot)
+ *   lsp_report_doc.c    the HTML and Markdown report: prose and tables
+ * None computes a metric: they lay out what lsp_run.c measured. */
+#ifndef LSP_REPORT_INT_H
+#define LSP_REPORT_INT_H
+
+#include <stddef.h>
+
+#include "reports/lsp_findings.h"
+#include "reports/lsp_plot.h"
+#include "reports/lsp_run_int.h"
+
+/* Where the figures go and how they are rendered. */
+typedef struct {
+  const lsp_run_state *s;
+  const char *dir;           /* staging folder                              */
+  lsp_plot_format extra;     /* also rendered in this format (png/pdf)      */
+  int want_extra;
+  char note[512];            /* first plotting failure, for the report      */
+} lsp_report_plotter;
+
+/* The SVG file of each figure ("" = not drawn: no gnuplot, a failure
+ * recorded in the plotter's note, or nothing to draw). */
+typedef struct {
+  char reliability[4096], metrics[4096], attacks[4096], projection[4096], gap[4096],
+      training[4096];
+} lsp_report_figs;
+
+/* results.json at `path` (atomic). */
+int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *path);
+
+/* models.csv, calibration_bins.csv, attacks.csv, comparisons.csv and
+ * training.csv in `dir` (each atomic). */
+int lsp_report_csvs(const lsp_run_state *s, const char *dir);
+
+/* Every figure into p->dir/plots (SVG, plus p->extra when wanted). A
+ * gnuplot failure is noted in p->note and the report goes on; only
+ * LSP_EINTR and LSP_ENOMEM are errors. */
+int lsp_report_plots(lsp_report_plotter *p, lsp_report_figs *figs);
+
+/* report.html and report.md in p->dir, with the figures drawn. */
+int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const lsp_report_plotter *p,
+                    const lsp_report_figs *figs);
+
+#endif

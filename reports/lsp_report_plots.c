@@ -1,0 +1,271 @@
+/* lsp_report_plots.c — the figures of `lsprobe run` (lsp_report_int.h):
+ * reliability diagrams, metrics against ε, attack curves, the penultimate-
+ * layer projection, logit-gap histograms and training curves, each as SVG
+ * (inlined into the HTML) and in the --format asked for. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/lsp_error.h"
+#include "reports/lsp_plot.h"
+#include "reports/lsp_report_int.h"
+
+typedef lsp_report_plotter plotter;
+
+/* Render one figure: always SVG (inlined into the HTML), plus the requested
+ * format. `draw` is called with the path and format. A gnuplot failure is
+ * recorded and the report goes on without that figure. */
+typedef int (*draw_fn)(const plotter *p, const char *path, lsp_plot_format fmt, void *arg);
+
+static int figure(plotter *p, const char *name, draw_fn draw, void *arg, char *svg_path,
+                  size_t len) {
+  svg_path[0] = '\0';
+  if (!p->s->have_gnuplot) return LSP_OK;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/plots/%s.svg", p->dir, name);
+  int st = draw(p, path, LSP_PLOT_SVG, arg);
+  if (st == LSP_OK && p->want_extra) {
+    char other[4096];
+    snprintf(other, sizeof other, "%s/plots/%s.%s", p->dir, name, lsp_plot_format_ext(p->extra));
+    st = draw(p, other, p->extra, arg);
+  }
+  if (st == LSP_EINTR || st == LSP_ENOMEM) return st;
+  if (st != LSP_OK) {
+    if (!p->note[0]) snprintf(p->note, sizeof p->note, "figure %s: %s", name, lsp_errmsg());
+    return LSP_OK;
+  }
+  snprintf(svg_path, len, "%s/plots/%s.svg", p->dir, name);
+  return LSP_OK;
+}
+
+static int draw_reliability(const plotter *p, const char *path, lsp_plot_format fmt, void *arg) {
+  (void)arg;
+  const lsp_run_state *s = p->s;
+  size_t n = s->nmodels < 8 ? s->nmodels : 8;
+  lsp_plot_reliability r[8];
+  double cnt[8][64];
+  for (size_t i = 0; i < n; i++) {
+    const lsp_run_model *m = &s->models[i];
+    size_t nb = (size_t)m->cal.bins < 64 ? (size_t)m->cal.bins : 64;
+    for (size_t b = 0; b < nb; b++) cnt[i][b] = (double)m->cal.bin_count[b];
+    double conf = 0, tot = 0;
+    for (size_t b = 0; b < nb; b++)
+      if (cnt[i][b] > 0) {
+        conf += cnt[i][b] * m->cal.bin_conf[b];
+        tot += cnt[i][b];
+      }
+    r[i] = (lsp_plot_reliability){m->label, nb, cnt[i], m->cal.bin_conf, m->cal.bin_acc,
+                                  m->cal.value[LSP_CALIB_ECE], tot > 0 ? conf / tot : NAN,
+                                  m->cal.value[LSP_CALIB_ACCURACY]};
+  }
+  lsp_plot_opts o = {fmt, "Reliability on the test set (before temperature scaling)", 0, 0, 0};
+  return lsp_plot_reliability_diagram(path, &o, r, n);
+}
+
+/* metric against the smoothing eps: one series per seed */
+static int draw_metrics(const plotter *p, const char *path, lsp_plot_format fmt, void *arg) {
+  (void)arg;
+  const lsp_run_state *s = p->s;
+  const lsp_run_opts *o = &s->opts;
+  size_t ns = o->n_seeds < 8 ? o->n_seeds : 8, ne = o->n_smoothing;
+  enum { NP = 5 };
+  double x[8][16], y[NP][2][8][16], lo[NP][2][8][16], hi[NP][2][8][16];
+  char names[2][8][96];
+  lsp_plot_series ser[NP][16];
+  size_t nser[NP] = {0};
+  for (size_t si = 0; si < ns; si++) {
+    for (size_t ei = 0; ei < ne; ei++) {
+      const lsp_run_model *m = &s->models[si * ne + ei];
+      x[si][ei] = m->eps;
+      const lsp_calib_result *c[2] = {&m->cal, &m->cal_t};
+      const int metric[3] = {LSP_CALIB_ACCURACY, LSP_CALIB_ECE, LSP_CALIB_NLL};
+      for (int q = 0; q < 3; q++)
+        for (int a = 0; a < 2; a++) {
+          y[q][a][si][ei] = c[a]->value[metric[q]];
+          lo[q][a][si][ei] = c[a]->ci_lo[metric[q]];
+          hi[q][a][si][ei] = c[a]->ci_hi[metric[q]];
+        }
+      y[3][0][si][ei] = m->clusters->r2_separation;
+      y[4][0][si][ei] = m->clusters->nc1;
+    }
+    for (int q = 0; q < NP; q++)
+      for (int a = 0; a < (q == 1 || q == 2 ? 2 : 1); a++) {
+        char *nm = names[a][si];
+        if (o->n_seeds > 1)
+          snprintf(nm, sizeof names[a][si], "%sseed %lu", a ? "after T, " : "", o->seeds[si]);
+        else
+          snprintf(nm, sizeof names[a][si], "%s", a ? "after temperature scaling" : "as trained");
+        lsp_plot_series sr = lsp_plot_series_make(nm, x[si], y[q][a][si], ne);
+        if (q < 3) {
+          sr.lo = lo[q][a][si];
+          sr.hi = hi[q][a][si];
+          sr.ci = LSP_PLOT_CI_BARS;
+        }
+        sr.color = (int)si;
+        sr.dash = a;
+        ser[q][nser[q]++] = sr;
+      }
+  }
+  char xl[96];
+  snprintf(xl, sizeof xl, "label smoothing ε (%s)", lsp_ls_convention_name(o->convention));
+  lsp_plot_panel pn[NP] = {
+      {"Test accuracy", xl, "accuracy", 0, 0, NAN, NAN, NAN, NAN, "bottom left", ser[0], nser[0]},
+      {"Expected calibration error", xl, "ECE (15 bins)", 0, 0, NAN, NAN, NAN, NAN, "top left", ser[1], nser[1]},
+      {"Negative log-likelihood", xl, "NLL (nats)", 0, 0, NAN, NAN, NAN, NAN, "top left", ser[2], nser[2]},
+      {"Class separation", xl, "R² (cosine)", 0, 0, NAN, NAN, NAN, NAN, "bottom left", ser[3], nser[3]},
+      {"Within-class variability", xl, "NC1", 0, 0, NAN, NAN, NAN, NAN, "top left", ser[4], nser[4]}};
+  char ylab[32];
+  snprintf(ylab, sizeof ylab, "ECE (%zu bins)", o->bins);
+  pn[1].ylabel = ylab;
+  lsp_plot_opts po = {fmt, "Metrics against the smoothing ε (95% bootstrap intervals)", 0, 0, 3};
+  return lsp_plot_lines(path, &po, pn, NP);
+}
+
+static int draw_attacks(const plotter *p, const char *path, lsp_plot_format fmt, void *arg) {
+  (void)arg;
+  const lsp_run_state *s = p->s;
+  size_t n = s->nmodels < 16 ? s->nmodels : 16, ne = s->opts.n_attack_eps;
+  double acc[3][16][32];
+  lsp_plot_series ser[3][16];
+  size_t nser[3] = {0};
+  for (size_t i = 0; i < n; i++) {
+    const lsp_run_model *m = &s->models[i];
+    const lsp_attack_result *rs[3] = {&m->fgsm, &m->pgd, m->has_transfer ? &m->transfer : NULL};
+    for (int a = 0; a < 3; a++) {
+      if (!rs[a]) continue;
+      for (size_t e = 0; e < ne; e++) acc[a][i][e] = rs[a]->points[e].accuracy;
+      lsp_plot_series sr = lsp_plot_series_make(m->label, s->opts.attack_eps, acc[a][i], ne);
+      sr.color = (int)i;
+      ser[a][nser[a]++] = sr;
+    }
+  }
+  char t1[64], t2[96];
+  snprintf(t1, sizeof t1, "PGD-%zu (white-box)", s->opts.pgd_steps);
+  snprintf(t2, sizeof t2, "Transfer: PGD-%zu crafted on ε = 0", s->opts.pgd_steps);
+  const char *xl = "attack ε (L∞, pixel scale [0, 1])";
+  lsp_plot_panel pn[3] = {
+      {"FGSM (white-box)", xl, "accuracy under attack", 0, 0, NAN, NAN, 0, 1, "top right", ser[0], nser[0]},
+      {t1, xl, "accuracy under attack", 0, 0, NAN, NAN, 0, 1, "top right", ser[1], nser[1]},
+      {t2, xl, "accuracy under attack", 0, 0, NAN, NAN, 0, 1, "top right", ser[2], nser[2]}};
+  size_t np = nser[2] ? 3 : 2;
+  char title[160];
+  snprintf(title, sizeof title, "Accuracy under attack (%zu test examples)", s->n_attack);
+  lsp_plot_opts po = {fmt, title, 0, 0, 0};
+  return lsp_plot_lines(path, &po, pn, np);
+}
+
+static int draw_projection(const plotter *p, const char *path, lsp_plot_format fmt, void *arg) {
+  (void)arg;
+  const lsp_run_state *s = p->s;
+  size_t n = s->nmodels < 8 ? s->nmodels : 8;
+  lsp_plot_scatter_panel pn[8];
+  double *buf = NULL;
+  int32_t *cls = NULL;
+  const size_t maxpts = 900;
+  buf = malloc(n * maxpts * 2 * sizeof *buf);
+  cls = malloc(n * maxpts * sizeof *cls);
+  double tx[8][3], ty[8][3];
+  if (!buf || !cls) {
+    free(buf);
+    free(cls);
+    return lsp_fail(LSP_ENOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < n; i++) {
+    const lsp_proj *pr = s->models[i].proj;
+    size_t stride = pr->m > maxpts ? (pr->m + maxpts - 1) / maxpts : 1, c = 0;
+    double *xs = buf + i * maxpts * 2, *ys = xs + maxpts;
+    for (size_t r = 0; r < pr->m && c < maxpts; r += stride, c++) {
+      xs[c] = pr->xy[2 * r];
+      ys[c] = pr->xy[2 * r + 1];
+      cls[i * maxpts + c] = pr->label[r] == pr->cls[0] ? 0 : pr->label[r] == pr->cls[1] ? 1 : 2;
+    }
+    for (int t = 0; t < 3; t++) {
+      tx[i][t] = pr->tmpl[t][0];
+      ty[i][t] = pr->tmpl[t][1];
+    }
+    pn[i] = (lsp_plot_scatter_panel){s->models[i].label, c, xs, ys, cls + i * maxpts, tx[i], ty[i]};
+  }
+  char names[3][32];
+  const char *cn[3];
+  static const char *fm[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+  int fashion = strcmp(s->data.name, "fashion-mnist") == 0;
+  for (int t = 0; t < 3; t++) {
+    int c = s->proj_cls[t];
+    if (fashion && c >= 0 && c < 10)
+      snprintf(names[t], sizeof names[t], "%d %s", c, fm[c]);
+    else
+      snprintf(names[t], sizeof names[t], "class %d", c);
+    cn[t] = names[t];
+  }
+  lsp_plot_opts po = {fmt, "Penultimate layer projected on the plane of three class templates", 0, 0, 0};
+  int st = lsp_plot_scatter(path, &po, "template-plane coordinate 1", "template-plane coordinate 2",
+                            cn, 3, pn, n);
+  free(buf);
+  free(cls);
+  return st;
+}
+
+static int draw_gap(const plotter *p, const char *path, lsp_plot_format fmt, void *arg) {
+  (void)arg;
+  const lsp_run_state *s = p->s;
+  size_t n = s->nmodels < 8 ? s->nmodels : 8;
+  lsp_plot_hist h[8];
+  double lo = INFINITY, hi = -INFINITY;
+  for (size_t i = 0; i < n; i++) {
+    const lsp_run_model *m = &s->models[i];
+    double spread = m->gap.gap.q95 - m->gap.gap.q05;
+    lo = fmin(lo, m->gap.gap.q05 - 0.5 * spread);
+    hi = fmax(hi, m->gap.gap.q95 + 0.5 * spread);
+    if (isfinite(m->gap.optimal_gap)) {
+      lo = fmin(lo, m->gap.optimal_gap - 1);
+      hi = fmax(hi, m->gap.optimal_gap + 1);
+    }
+    h[i] = (lsp_plot_hist){m->label, m->gap_values, s->data.test.n, m->gap.optimal_gap,
+                           isfinite(m->gap.optimal_gap) ? "optimal gap" : NULL, (int)i};
+  }
+  lsp_plot_opts po = {fmt, "Logit gap z_y − mean of the other logits (test set)", 0, 0, 0};
+  return lsp_plot_histogram(path, &po, "logit gap (logit units)", 60, lo, hi, 0, h, n);
+}
+
+static int draw_training(const plotter *p, const char *path, lsp_plot_format fmt, void *arg) {
+  (void)arg;
+  const lsp_run_state *s = p->s;
+  size_t n = s->nmodels < 16 ? s->nmodels : 16;
+  double ep[16][512];
+  lsp_plot_series ser[2][16];
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    const lsp_train_log *l = &s->models[i].log;
+    if (l->epochs == 0) continue;
+    size_t ne = l->epochs < 512 ? l->epochs : 512;
+    for (size_t e = 0; e < ne; e++) ep[i][e] = (double)(e + 1);
+    ser[0][k] = lsp_plot_series_make(s->models[i].label, ep[i], l->train_loss, ne);
+    ser[1][k] = lsp_plot_series_make(s->models[i].label, ep[i], l->val_acc, ne);
+    ser[0][k].color = ser[1][k].color = (int)i;
+    k++;
+  }
+  if (k == 0) return lsp_fail(LSP_EDATA, "no training curves recorded");
+  lsp_plot_panel pn[2] = {
+      {"Training loss (smoothed criterion)", "epoch", "loss (nats)", 0, 0, NAN, NAN, NAN, NAN, "top right", ser[0], k},
+      {"Validation accuracy", "epoch", "accuracy", 0, 0, NAN, NAN, NAN, NAN, "bottom right", ser[1], k}};
+  lsp_plot_opts po = {fmt, "Training curves", 0, 0, 0};
+  return lsp_plot_lines(path, &po, pn, 2);
+}
+
+int lsp_report_plots(plotter *p, lsp_report_figs *f) {
+  int st;
+  if ((st = figure(p, "reliability", draw_reliability, NULL, f->reliability, sizeof f->reliability)) ||
+      (st = figure(p, "metrics_vs_smoothing", draw_metrics, NULL, f->metrics, sizeof f->metrics)) ||
+      (st = figure(p, "attacks", draw_attacks, NULL, f->attacks, sizeof f->attacks)) ||
+      (st = p->s->models[0].proj
+                ? figure(p, "projection", draw_projection, NULL, f->projection, sizeof f->projection)
+                : 0) ||
+      (st = figure(p, "logit_gap", draw_gap, NULL, f->gap, sizeof f->gap)) ||
+      (st = figure(p, "training", draw_training, NULL, f->training, sizeof f->training)))
+    return st;
+  if (!p->s->models[0].proj) f->projection[0] = '\0';
+  return LSP_OK;
+}

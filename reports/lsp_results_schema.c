@@ -1,0 +1,266 @@
+/* lsp_results_schema.c — the results.json contract and its validator (see
+ * lsp_results_schema.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "reports/lsp_results_schema.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#include "core/base/lsp_error.h"
+
+enum { OPT = LSP_RS_OPTIONAL, NUL = LSP_RS_NULLABLE };
+#define F(id, in, key, type, flags, shape) [id] = {LSP_RS_##in, key, LSP_RS_##type, flags, LSP_RS_##shape}
+#define V(id, in, key, type, flags) F(id, in, key, type, flags, ROOT)
+
+static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
+    V(LSP_RF_VERSION, ROOT, "lsprobe_version", STR, 0),
+    V(LSP_RF_GSL_VERSION, ROOT, "gsl_version", STR, 0),
+    V(LSP_RF_STARTED, ROOT, "started", STR, 0),
+    V(LSP_RF_COMMAND, ROOT, "command", STR, 0),
+    V(LSP_RF_THREADS, ROOT, "threads", INT, 0),
+    F(LSP_RF_CONFIG, ROOT, "config", OBJ, 0, CONFIG),
+    V(LSP_RF_INTERVALS, ROOT, "intervals", STR, 0),
+    F(LSP_RF_TIMINGS, ROOT, "timings", OBJ, 0, TIMINGS),
+    F(LSP_RF_MODELS, ROOT, "models", OBJS, 0, MODEL),
+    F(LSP_RF_COMPARISONS, ROOT, "comparisons", OBJS, 0, CMP),
+    F(LSP_RF_FINDINGS, ROOT, "findings", OBJS, 0, FINDING),
+
+    V(LSP_RF_CFG_DATA, CONFIG, "data", STR, 0),
+    V(LSP_RF_CFG_DATA_SOURCE, CONFIG, "data_source", STR, 0),
+    V(LSP_RF_CFG_SYNTHETIC, CONFIG, "synthetic", BOOL, 0),
+    V(LSP_RF_CFG_SYNTHETIC_FALLBACK, CONFIG, "synthetic_fallback", BOOL, 0),
+    V(LSP_RF_CFG_DATA_HASH, CONFIG, "data_hash", STR, 0),
+    V(LSP_RF_CFG_N_TRAIN, CONFIG, "n_train", INT, 0),
+    V(LSP_RF_CFG_N_VAL, CONFIG, "n_val", INT, 0),
+    V(LSP_RF_CFG_N_TEST, CONFIG, "n_test", INT, 0),
+    V(LSP_RF_CFG_DIM, CONFIG, "dim", INT, 0),
+    V(LSP_RF_CFG_CLASSES, CONFIG, "classes", INT, 0),
+    V(LSP_RF_CFG_SMOOTHING, CONFIG, "smoothing", NUMS, 0),
+    V(LSP_RF_CFG_CONVENTION, CONFIG, "convention", STR, 0),
+    V(LSP_RF_CFG_SEEDS, CONFIG, "seeds", NUMS, 0),
+    V(LSP_RF_CFG_EPOCHS, CONFIG, "epochs", INT, 0),
+    /* the MLP widths of runs before --arch; "arch" and "architecture"
+     * (the canonical string, DESIGN §7.4) since */
+    V(LSP_RF_CFG_HIDDEN, CONFIG, "hidden", NUMS, OPT),
+    V(LSP_RF_CFG_ARCH, CONFIG, "arch", STR, OPT),
+    V(LSP_RF_CFG_ARCHITECTURE, CONFIG, "architecture", STR, OPT),
+    V(LSP_RF_CFG_NORMALIZE, CONFIG, "normalize", NUMS, OPT),
+    V(LSP_RF_CFG_BATCH, CONFIG, "batch", INT, 0),
+    V(LSP_RF_CFG_LR, CONFIG, "lr", NUM, 0),
+    V(LSP_RF_CFG_MOMENTUM, CONFIG, "momentum", NUM, 0),
+    V(LSP_RF_CFG_ATTACK_EPS, CONFIG, "attack_eps", NUMS, 0),
+    V(LSP_RF_CFG_PGD_STEPS, CONFIG, "pgd_steps", INT, 0),
+    V(LSP_RF_CFG_PGD_RESTARTS, CONFIG, "pgd_restarts", INT, 0),
+    V(LSP_RF_CFG_N_ATTACK, CONFIG, "n_attack", INT, 0),
+    V(LSP_RF_CFG_BINS, CONFIG, "bins", INT, 0),
+    V(LSP_RF_CFG_BOOTSTRAP, CONFIG, "bootstrap", INT, 0),
+    V(LSP_RF_CFG_FORMAT, CONFIG, "format", STR, 0),
+    V(LSP_RF_CFG_QUICK, CONFIG, "quick", BOOL, 0),
+
+    V(LSP_RF_TIME_TOTAL, TIMINGS, "total_s", NUM, 0),
+    V(LSP_RF_TIME_DATA, TIMINGS, "data_s", NUM, 0),
+    V(LSP_RF_TIME_TRAIN, TIMINGS, "train_s", NUM, 0),
+    V(LSP_RF_TIME_ANALYSIS, TIMINGS, "analysis_s", NUM, 0),
+    V(LSP_RF_TIME_ATTACKS, TIMINGS, "attacks_s", NUM, 0),
+
+    V(LSP_RF_M_TAG, MODEL, "tag", STR, 0),
+    V(LSP_RF_M_EPS, MODEL, "eps", NUM, 0),
+    V(LSP_RF_M_CONVENTION, MODEL, "convention", STR, 0),
+    V(LSP_RF_M_SEED, MODEL, "seed", INT, 0),
+    V(LSP_RF_M_MODEL_FILE, MODEL, "model_file", STR, 0),
+    V(LSP_RF_M_CACHED, MODEL, "cached", BOOL, 0),
+    V(LSP_RF_M_TRAIN_SECONDS, MODEL, "train_seconds", NUM, NUL),
+    F(LSP_RF_M_TRAINING, MODEL, "training", OBJ, 0, TRAINING),
+    F(LSP_RF_M_CALIBRATION, MODEL, "calibration", OBJ, 0, CALIB),
+    F(LSP_RF_M_CALIBRATION_T, MODEL, "calibration_temperature_scaled", OBJ, 0, CALIB),
+    F(LSP_RF_M_CLUSTERS, MODEL, "clusters", OBJ, 0, CLUSTERS),
+    F(LSP_RF_M_LOGIT_GAP, MODEL, "logit_gap", OBJ, 0, GAP),
+    F(LSP_RF_M_PROJECTION, MODEL, "projection", OBJ, OPT, PROJECTION),
+    F(LSP_RF_M_ATTACKS, MODEL, "attacks", OBJ, 0, ATTACKS),
+    F(LSP_RF_M_MASKING, MODEL, "gradient_masking", OBJ, OPT, MASK),
+
+    V(LSP_RF_TR_EPOCHS, TRAINING, "epochs", INT, 0),
+    V(LSP_RF_TR_TRAIN_LOSS, TRAINING, "train_loss", NUMS, NUL),
+    V(LSP_RF_TR_TRAIN_ACCURACY, TRAINING, "train_accuracy", NUMS, NUL),
+    V(LSP_RF_TR_VAL_LOSS, TRAINING, "val_loss", NUMS, NUL),
+    V(LSP_RF_TR_VAL_ACCURACY, TRAINING, "val_accuracy", NUMS, NUL),
+    V(LSP_RF_TR_SECONDS, TRAINING, "seconds", NUM, NUL),
+    V(LSP_RF_TR_SAMPLES_PER_S, TRAINING, "samples_per_s", NUM, NUL),
+
+    V(LSP_RF_CAL_N, CALIB, "n", INT, 0),
+    V(LSP_RF_CAL_K, CALIB, "k", INT, 0),
+    V(LSP_RF_CAL_NUM_BINS, CALIB, "num_bins", INT, 0),
+    V(LSP_RF_CAL_EDGES, CALIB, "edges", STR, 0),
+    V(LSP_RF_CAL_BINNING, CALIB, "binning", STR, 0),
+    V(LSP_RF_CAL_TEMPERATURE, CALIB, "temperature", NUM, NUL),
+    V(LSP_RF_CAL_ACCURACY, CALIB, "accuracy", NUM, NUL),
+    V(LSP_RF_CAL_ACCURACY_CI, CALIB, "accuracy_ci", CI, OPT | NUL),
+    V(LSP_RF_CAL_NLL, CALIB, "nll", NUM, NUL),
+    V(LSP_RF_CAL_NLL_CI, CALIB, "nll_ci", CI, OPT | NUL),
+    V(LSP_RF_CAL_BRIER, CALIB, "brier", NUM, OPT | NUL),
+    V(LSP_RF_CAL_ECE, CALIB, "ece", NUM, NUL),
+    V(LSP_RF_CAL_ECE_CI, CALIB, "ece_ci", CI, OPT | NUL),
+    V(LSP_RF_CAL_MCE, CALIB, "mce", NUM, OPT | NUL),
+    V(LSP_RF_CAL_RMSCE, CALIB, "rmsce", NUM, OPT | NUL),
+    V(LSP_RF_CAL_ACE, CALIB, "ace", NUM, OPT | NUL),
+    V(LSP_RF_CAL_CLASSWISE_ECE, CALIB, "classwise_ece", NUM, OPT | NUL),
+    V(LSP_RF_CAL_OVER_CONFIDENCE, CALIB, "over_confidence", NUM, OPT | NUL),
+    V(LSP_RF_CAL_UNDER_CONFIDENCE, CALIB, "under_confidence", NUM, OPT | NUL),
+    /* the estimators with less bias and the interval kind (optional: runs
+     * before them lack them) */
+    V(LSP_RF_CAL_ECE_DEBIASED, CALIB, "ece_debiased", NUM, OPT | NUL),
+    V(LSP_RF_CAL_ECE_L2_DEBIASED, CALIB, "ece_l2_debiased", NUM, OPT | NUL),
+    V(LSP_RF_CAL_ECE_SWEEP, CALIB, "ece_sweep", NUM, OPT | NUL),
+    V(LSP_RF_CAL_SMECE, CALIB, "smece", NUM, OPT | NUL),
+    V(LSP_RF_CAL_SMECE_SIGMA, CALIB, "smece_sigma", NUM, OPT | NUL),
+    V(LSP_RF_CAL_SMECE_CI, CALIB, "smece_ci", CI, OPT | NUL),
+    V(LSP_RF_CAL_ECE_SWEEP_BINS, CALIB, "ece_sweep_bins", INT, OPT),
+    V(LSP_RF_CAL_CI_METHOD, CALIB, "ci_method", STR, OPT),
+    F(LSP_RF_CAL_BINS, CALIB, "bins", OBJS, 0, BIN),
+    V(LSP_RF_CAL_TEMPERATURE_FITTED, CALIB, "temperature_fitted", BOOL, OPT),
+    V(LSP_RF_CAL_TEMPERATURE_NOTE, CALIB, "temperature_note", STR, OPT),
+
+    V(LSP_RF_BIN_COUNT, BIN, "count", INT, 0),
+    V(LSP_RF_BIN_CONFIDENCE, BIN, "confidence", NUM, NUL),
+    V(LSP_RF_BIN_ACCURACY, BIN, "accuracy", NUM, NUL),
+
+    V(LSP_RF_CL_R2_SEPARATION, CLUSTERS, "r2_separation", NUM, NUL),
+    V(LSP_RF_CL_TRACE_RATIO, CLUSTERS, "trace_ratio", NUM, NUL),
+    V(LSP_RF_CL_NC1, CLUSTERS, "nc1", NUM, NUL),
+
+    V(LSP_RF_PROJ_CLASSES, PROJECTION, "classes", NUMS, 0),
+    V(LSP_RF_PROJ_TEMPLATES, PROJECTION, "templates", ARR, 0),
+
+    F(LSP_RF_ATT_FGSM, ATTACKS, "fgsm", OBJ, 0, ATTACK),
+    F(LSP_RF_ATT_PGD, ATTACKS, "pgd", OBJ, 0, ATTACK),
+    F(LSP_RF_ATT_TRANSFER, ATTACKS, "transfer", OBJ, OPT, ATTACK),
+    V(LSP_RF_ATTACK_NAME, ATTACK, "attack", STR, 0),
+    F(LSP_RF_ATTACK_POINTS, ATTACK, "points", OBJS, 0, POINT),
+    V(LSP_RF_PT_EPS, POINT, "eps", NUM, 0),
+    V(LSP_RF_PT_ACCURACY, POINT, "accuracy", NUM, NUL),
+
+    V(LSP_RF_CMP_MODEL, CMP, "model", STR, 0),
+    V(LSP_RF_CMP_BASELINE, CMP, "baseline", STR, 0),
+    F(LSP_RF_CMP_CALIBRATION_DIFF, CMP, "calibration_diff", OBJ, 0, CALDIFF),
+    F(LSP_RF_CMP_CALIBRATION_T_DIFF, CMP, "calibration_temperature_scaled_diff", OBJ, 0, CALDIFF),
+    F(LSP_RF_CMP_FGSM_DIFF, CMP, "fgsm_accuracy_diff", OBJS, 0, EPSDIFF),
+    F(LSP_RF_CMP_PGD_DIFF, CMP, "pgd_accuracy_diff", OBJS, 0, EPSDIFF),
+    V(LSP_RF_ED_EPS, EPSDIFF, "eps", NUM, 0),
+    V(LSP_RF_ED_DIFF, EPSDIFF, "diff", NUM, NUL),
+    V(LSP_RF_ED_CI, EPSDIFF, "ci", CI, NUL),
+
+    V(LSP_RF_F_TOPIC, FINDING, "topic", STR, 0),
+    V(LSP_RF_F_CLAIM, FINDING, "claim", STR, 0),
+    V(LSP_RF_F_VERDICT, FINDING, "verdict", STR, 0),
+    V(LSP_RF_F_EVIDENCE, FINDING, "evidence", STR, 0),
+
+    F(LSP_RF_CPU, ROOT, "cpu", OBJ, OPT, CPU),
+    V(LSP_RF_CPU_PATH, CPU, "path", STR, 0),
+    V(LSP_RF_CPU_BLAS_CORE, CPU, "blas_core", STR, 0),
+};
+#undef F
+#undef V
+
+const lsp_rs_field *lsp_results_field(lsp_rf f) {
+  return (int)f >= 0 && f < LSP_RF_COUNT ? &k_fields[f] : NULL;
+}
+
+const char *lsp_results_key(lsp_rf f) {
+  const lsp_rs_field *e = lsp_results_field(f);
+  return e ? e->key : NULL;
+}
+
+/* ---- validation ---------------------------------------------------------- */
+
+static int bad_item(const lsp_jsonr_doc *d, const char *where, const char *key, size_t i,
+                    const char *want, const lsp_jsonr *v) {
+  return lsp_fail(LSP_EDATA, "%s:%d:%d: field %s%s%s[%zu]: expected %s, found %s",
+                  lsp_jsonr_source(d), v->line, v->col, where, where[0] ? "." : "", key, i, want,
+                  lsp_jsonr_type_name(v->type));
+}
+
+static int check_shape(const lsp_jsonr_doc *d, const lsp_jsonr *obj, lsp_rs_shape shape,
+                       const char *where);
+
+static int check_field(const lsp_jsonr_doc *d, const lsp_jsonr *obj, const lsp_rs_field *f,
+                       const char *where) {
+  const lsp_jsonr *v = lsp_jsonr_get(obj, f->key);
+  if (!v && (f->flags & LSP_RS_OPTIONAL)) return LSP_OK;
+  const int nul = (f->flags & LSP_RS_NULLABLE) != 0;
+  const char *dot = where[0] ? "." : "";
+  char sub[1024];
+  const lsp_jsonr *x;
+  double num;
+  const char *str;
+  int st;
+  switch (f->type) {
+    case LSP_RS_STR:
+      return lsp_jsonr_need_str(d, obj, where, f->key, 0, &str);
+    case LSP_RS_NUM:
+      return lsp_jsonr_need_num(d, obj, where, f->key, nul, &num);
+    case LSP_RS_INT:
+      if ((st = lsp_jsonr_need_num(d, obj, where, f->key, nul, &num))) return st;
+      if (!isnan(num) && num != floor(num))
+        return lsp_fail(LSP_EDATA, "%s:%d:%d: field %s%s%s: expected an integer, found %g",
+                        lsp_jsonr_source(d), v->line, v->col, where, dot, f->key, num);
+      return LSP_OK;
+    case LSP_RS_BOOL:
+      return lsp_jsonr_need(d, obj, where, f->key, LSP_JSONR_BOOL, &x);
+    case LSP_RS_ARR:
+      return lsp_jsonr_need(d, obj, where, f->key, LSP_JSONR_ARRAY, &x);
+    case LSP_RS_NUMS:
+      if ((st = lsp_jsonr_need(d, obj, where, f->key, LSP_JSONR_ARRAY, &x))) return st;
+      for (size_t i = 0; i < x->len; i++) {
+        lsp_jsonr_type t = x->items[i]->type;
+        if (t != LSP_JSONR_NUMBER && !(nul && t == LSP_JSONR_NULL))
+          return bad_item(d, where, f->key, i, "a number", x->items[i]);
+      }
+      return LSP_OK;
+    case LSP_RS_CI:
+      if (v && nul && v->type == LSP_JSONR_NULL) return LSP_OK;
+      if ((st = lsp_jsonr_need(d, obj, where, f->key, LSP_JSONR_ARRAY, &x))) return st;
+      if (x->len != 2)
+        return lsp_fail(LSP_EDATA, "%s:%d:%d: field %s%s%s: expected an array of 2 numbers, "
+                                   "found %zu items",
+                        lsp_jsonr_source(d), x->line, x->col, where, dot, f->key, x->len);
+      for (size_t i = 0; i < 2; i++)
+        if (x->items[i]->type != LSP_JSONR_NUMBER && x->items[i]->type != LSP_JSONR_NULL)
+          return bad_item(d, where, f->key, i, "a number", x->items[i]);
+      return LSP_OK;
+    case LSP_RS_OBJ:
+      if ((st = lsp_jsonr_need(d, obj, where, f->key, LSP_JSONR_OBJECT, &x))) return st;
+      snprintf(sub, sizeof sub, "%s%s%s", where, dot, f->key);
+      return check_shape(d, x, f->shape, sub);
+    case LSP_RS_OBJS:
+      if ((st = lsp_jsonr_need(d, obj, where, f->key, LSP_JSONR_ARRAY, &x))) return st;
+      for (size_t i = 0; i < x->len; i++) {
+        if (x->items[i]->type != LSP_JSONR_OBJECT)
+          return bad_item(d, where, f->key, i, "an object", x->items[i]);
+        snprintf(sub, sizeof sub, "%s%s%s[%zu]", where, dot, f->key, i);
+        if ((st = check_shape(d, x->items[i], f->shape, sub))) return st;
+      }
+      return LSP_OK;
+  }
+  return lsp_fail(LSP_EINVAL, "results schema: field %s has no type", f->key);
+}
+
+/* The members of one object of the given shape, in table order (a shape
+ * without listed members, such as logit_gap's, only has to be an object). */
+static int check_shape(const lsp_jsonr_doc *d, const lsp_jsonr *obj, lsp_rs_shape shape,
+                       const char *where) {
+  for (int i = 0; i < LSP_RF_COUNT; i++) {
+    if (k_fields[i].in != shape) continue;
+    int st = check_field(d, obj, &k_fields[i], where);
+    if (st) return st;
+  }
+  return LSP_OK;
+}
+
+int lsp_results_validate(const lsp_jsonr_doc *d) {
+  if (!d) return lsp_fail(LSP_EINVAL, "results schema: no document");
+  const lsp_jsonr *root = lsp_jsonr_root(d);
+  if (root->type != LSP_JSONR_OBJECT)
+    return lsp_fail(LSP_EDATA, "%s: not an lsprobe results.json (the top level is %s, not an "
+                               "object)", lsp_jsonr_source(d), lsp_jsonr_type_name(root->type));
+  return check_shape(d, root, LSP_RS_ROOT, "");
+}

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# README.md, --help and docs/DESIGN.md agree with the program: the command
+# list and exit statuses of `lsprobe --help`, every command's synopsis against
+# its --help options, the error examples (run here: the very messages), the
+# example outputs (run here on small data: the same lines, numbers aside), and
+# DESIGN's cluster definitions on its imbalanced toy (the numbers it states).
+. "$(dirname "$0")/e2e_common.sh"
+PY=/usr/bin/python3
+README="$DATA/../../README.md"
+T="$DATA/torch_mlp_tiny"
+C="$DATA/lsce_n1024_k10_eps0.1"
+SYN="synthetic:train=600,test=200,dim=16,classes=10"
+
+# --- lsprobe --help: the commands of README's table, the exit statuses -------
+expect_exit 0 "lsprobe --help" "$LSP" --help
+cp "$SCR/out" "$SCR/help.txt"
+grep -q '^130 interrupted' "$SCR/help.txt" && grep -q '1 bad or unreadable data, 2 bad usage' "$SCR/help.txt" &&
+  ok "--help gives every exit status (0, 1, 2, 130)" || bad "--help exit statuses: $(tail -3 "$SCR/help.txt")"
+"$PY" - "$README" "$SCR/help.txt" <<'PYEOF' && ok "README's command table = --help's commands" || bad "command lists differ"
+import re, sys
+readme = open(sys.argv[1]).read()
+table = set(re.findall(r"^\| `(\w+)` \|", readme, re.M))
+helped = set(re.findall(r"^  (\w+) ", open(sys.argv[2]).read(), re.M))
+if table != helped:
+    print("README only:", sorted(table - helped), "--help only:", sorted(helped - table))
+    sys.exit(1)
+PYEOF
+
+# --- every synopsis in README = the command's --help options -------------------
+"$PY" - "$README" "$LSP" <<'PYEOF' && ok "README synopses list exactly the --help options" || bad "synopses differ from --help"
+import re, subprocess, sys
+readme, lsp = open(sys.argv[1]).read(), sys.argv[2]
+syn = {}
+for block in re.findall(r"```[a-z]*\n(.*?)```", readme, re.S):
+    cur = None
+    for line in block.split("\n"):
+        m = re.match(r"lsprobe (\w+)\b", line)
+        if m:
+            cur = m.group(1)
+            syn.setdefault(cur, set())
+        elif not line.startswith(" "):
+            cur = None
+        if cur:
+            syn[cur] |= set(re.findall(r"--([a-z][a-z0-9-]*)", line))
+fails = 0
+for cmd, opts in sorted(syn.items()):
+    out = subprocess.run([lsp, cmd, "--help"], capture_output=True, text=True).stdout
+    helped = set(re.findall(r"^  --([a-z][a-z0-9-]*)", out, re.M))
+    if opts != helped:
+        print("  %s: README only %s, --help only %s" % (cmd, sorted(opts - helped), sorted(helped - opts)))
+        fails += 1
+if len(syn) < 9:
+    print("  only %d synopses found" % len(syn))
+    fails += 1
+sys.exit(fails > 0)
+PYEOF
+
+# --data says which folders work; --stream says float64 works too
+for cmd in run train eval attack data; do
+  "$LSP" $cmd --help | grep -- '--data D' | grep -q 'IDX, CSV or .npy' && ok "$cmd --help: --data folders (IDX, CSV, .npy)" ||
+    bad "$cmd --help: $("$LSP" $cmd --help | grep -- '--data D')"
+done
+"$LSP" calib --help | grep -- '--stream' | grep -q 'float32/float64' && ok "calib --help: --stream takes float64" || bad "--stream help"
+
+# --- the error examples of "Accepted inputs": these very messages ---------------
+mkdir -p "$SCR/ex/bad"
+"$PY" - "$SCR/ex" "$C/logits.npy" <<'PYEOF'
+import sys
+import numpy as np
+d = sys.argv[1]
+head = open(sys.argv[2], "rb").read()[:128]  # the header of a 1024 x 10 float32 array
+open(d + "/bad/trunc.npy", "wb").write(head + b"\0" * 72)
+np.save(d + "/y.npy", np.array([0, 1.5, 2]))
+np.save(d + "/y3.npy", np.array([0, 1, 2]))
+np.save(d + "/p.npy", np.full((3, 3), 1 / 3))
+PYEOF
+(
+  cd "$SCR/ex" || exit 1
+  "$LSP" train --data "$SYN" --hidden 8 --epochs 1 --smoothing 0 --quiet --out good.lspm >/dev/null 2>&1
+  cp good.lspm crc.lspm
+  size=$(stat -c %s crc.lspm)
+  printf '\x5a' | dd of=crc.lspm bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+  {
+    "$LSP" loss --logits bad/trunc.npy --labels y.npy
+    "$LSP" calib --probs p.npy --labels y.npy
+    "$LSP" calib --logits p.npy --labels y3.npy
+    "$LSP" eval --model crc.lspm --data "$SYN"
+    "$LSP" attack --model good.lspm --data "$SYN" --eps 0,-0.1
+    "$LSP" calib --probs p.npy --labls y3.npy
+  } >/dev/null 2>"$SCR/ex/messages.txt"
+)
+"$PY" - "$README" "$SCR/ex/messages.txt" <<'PYEOF' && ok "README's error examples are the program's messages" || bad "error examples differ"
+import re, sys
+readme = open(sys.argv[1]).read()
+at = readme.index("Every error is one line on stderr")
+block = readme[readme.index("```", at) + 3:]
+block = block[:block.index("```")]
+want = [l for l in block.strip().split("\n") if l.startswith("lsprobe: ")]
+got = open(sys.argv[2]).read().strip().split("\n")
+if want != got:
+    for w, g in zip(want + [""] * len(got), got + [""] * len(want)):
+        if w != g:
+            print("  README:  %s\n  program: %s" % (w, g))
+    sys.exit(1)
+PYEOF
+
+# --- the example outputs: the program prints these lines (numbers aside) -------
+# check_example CMD OUTPUT: README's example block of `lsprobe CMD` (its lines
+# after the command) must be OUTPUT line for line, with every number replaced
+# by # and runs of blanks by one; a "..." line in README stands for any run of
+# lines (files are named here as in README)
+check_example() {
+  "$PY" - "$README" "$1" "$2" <<'PYEOF'
+import re, sys
+readme, cmd, out = open(sys.argv[1]).read(), sys.argv[2], open(sys.argv[3]).read()
+num = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+norm = lambda l: re.sub(r"\s+", " ", num.sub("#", l)).strip()
+for block in re.findall(r"```[a-z]*\n(.*?)```", readme, re.S):
+    if block.startswith("$ lsprobe %s " % cmd):
+        break
+else:
+    print("  no example of lsprobe %s in README" % cmd)
+    sys.exit(1)
+want, cont = [], False
+for l in block.rstrip("\n").split("\n"):
+    if l.startswith("$ ") or cont:
+        cont = l.endswith("\\")
+        continue
+    want.append(None if l.strip() == "..." else norm(l))
+got = [norm(l) for l in out.rstrip("\n").split("\n")]
+i, skip = 0, False
+for w in want:
+    if w is None:
+        skip = True
+        continue
+    while skip and i < len(got) and got[i] != w:
+        i += 1
+    if i == len(got) or got[i] != w:
+        print("  README:  %s\n  program: %s" % (w, got[i] if i < len(got) else "(no more lines)"))
+        sys.exit(1)
+    i, skip = i + 1, False
+if i < len(got) and not skip:
+    print("  the program prints more than README shows: %s" % got[i])
+    sys.exit(1)
+PYEOF
+}
+E="$SCR/ex"
+"$LSP" train --data "$SYN" --hidden 16 --epochs 2 --smoothing 0 --quiet --out "$E/ls0.lspm" >/dev/null 2>&1
+"$LSP" train --data "$SYN" --hidden 16 --epochs 2 --smoothing 0.1 --quiet --out "$E/ls0.1.lspm" >/dev/null 2>&1
+(cd "$E" && "$LSP" attack --model ls0.1.lspm --data "$SYN" --attack pgd --eps 0,0.05,0.1,0.3 --limit 100 \
+  --checks --transfer-from ls0.lspm --threads 2 >attack.txt 2>/dev/null)
+check_example attack "$E/attack.txt" && ok "README's attack example has the program's lines" || bad "attack example"
+mkdir -p "$E/ls0.1-test"
+"$LSP" eval --model "$E/ls0.1.lspm" --data "$SYN" --dump "$E/ls0.1-test" >/dev/null 2>&1
+(cd "$E" && "$LSP" clusters --features ls0.1-test/features.npy --labels ls0.1-test/labels.npy --model ls0.1.lspm >clusters.txt 2>&1)
+check_example clusters "$E/clusters.txt" && ok "README's clusters example has the program's lines" || bad "clusters example"
+"$PY" - "$E" <<'PYEOF'
+import sys
+import numpy as np
+rng = np.random.default_rng(5)
+for name, n in (("test", 400), ("val", 300)):
+    y = rng.integers(0, 10, n)
+    z = rng.normal(0, 1, (n, 10)) + 3.0 * np.eye(10)[y] * rng.uniform(0, 1.5, (n, 1))
+    np.save("%s/%s_logits.npy" % (sys.argv[1], name), z.astype(np.float32))
+    np.save("%s/%s_labels.npy" % (sys.argv[1], name), y)
+PYEOF
+(cd "$E" && "$LSP" calib --logits test_logits.npy --labels test_labels.npy --fit-temperature val_logits.npy val_labels.npy \
+  --bootstrap 50 --bins 10 >calib.txt 2>&1)
+check_example calib "$E/calib.txt" && ok "README's calib example has the program's lines" || bad "calib example"
+(cd "$DATA/../.." && "$LSP" loss --logits tests/data/lsce_n1024_k10_eps0.1/logits.npy \
+  --labels tests/data/lsce_n1024_k10_eps0.1/labels.npy --smoothing 0.1 >"$E/loss.txt" 2>&1)
+check_example loss "$E/loss.txt" && grep -qF "$(cat "$E/loss.txt")" "$README" && ok "README's loss example is the program's output, exactly" ||
+  bad "loss example: $(cat "$E/loss.txt")"
+
+# --- DESIGN §2: the cluster centre and exclusions, on DESIGN's own toy ----------
+DESIGN="$DATA/../../docs/DESIGN.md"
+"$PY" - "$SCR/ex" <<'PYEOF'
+import sys
+import numpy as np
+f = np.array([[1, 0], [1, 0.2], [0.6, 0.4], [0, 0], [0, 1]], dtype=np.float64)
+np.save(sys.argv[1] + "/toy_f.npy", f)
+np.save(sys.argv[1] + "/toy_y.npy", np.array([0, 0, 0, 0, 1]))
+PYEOF
+expect_exit 0 "clusters on DESIGN's imbalanced toy" "$LSP" clusters --features "$SCR/ex/toy_f.npy" --labels "$SCR/ex/toy_y.npy" --json
+"$PY" - "$DESIGN" "$SCR/out" <<'PYEOF' && ok "DESIGN's imbalanced toy: the program gives the numbers DESIGN states" || bad "DESIGN toy"
+import json, re, sys
+design, got = open(sys.argv[1]).read(), json.load(open(sys.argv[2]))
+m = re.search(r"Imbalanced toy with a dead row:(.*?)NC1 = ([0-9]+\.[0-9]+)", design, re.S)
+if not m:
+    print("  DESIGN states no imbalanced toy")
+    sys.exit(1)
+text = m.group(1)
+want = {"trace_within": float(re.search(r"tr Σ_W = ([0-9.]+)", text).group(1)),
+        "trace_between": float(re.search(r"tr Σ_B = ([0-9.]+)", text).group(1)),
+        "trace_ratio": float(re.search(r"trace ratio ([0-9.]+)", text).group(1)),
+        "nc1": float(m.group(2))}
+bad = [k for k, v in want.items() if abs(got[k] - v) > 5e-7]
+if got["n_zero_rows"] != 1 or bad:
+    print("  differ: %s (zero rows %d)" % (bad, got["n_zero_rows"]))
+    sys.exit(1)
+PYEOF
+
+finish

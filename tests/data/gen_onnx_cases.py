@@ -1,0 +1,257 @@
+#!/usr/bin/python3
+"""Small ONNX models for lsprobe's ONNX reader tests, written by ONNX's own
+Python package (Debian python3-onnx 1.12), so the bytes come from an
+independent protobuf encoder. Run with /usr/bin/python3 from anywhere:
+
+    /usr/bin/python3 tests/data/gen_onnx_cases.py
+
+It (re)writes tests/data/onnx_cases/*.onnx and *.pb. Valid models: mlp_gemm,
+mlp_gemm_extras (mlp_gemm plus fields lsprobe does not read: doc strings,
+value_info, metadata, a training_info block and a 1 MB doc string),
+mlp_matmul (MatMul + Add, Identity, a Constant weight, nodes out of order,
+a dead branch), cnn_attrs (VALID auto_pad, Conv without kernel_shape, a
+non-zero Pad, AveragePool counting pads, Reshape by an int64 initializer,
+IR 3-style initializers listed as graph inputs). Every other file is a
+defect the reader must refuse; tests/test_onnx_bad.c names the reason it
+expects for each. tensor_*.pb are TensorProto files like the backend
+tests' input_<k>.pb (float32 raw and in float_data, int64, a scalar, and a
+float64 one to refuse). Weights are small integers over 8 (exact in float32):
+w[i] = ((37 i) mod 17 - 8) / 8 in row-major order.
+"""
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "onnx_cases")
+
+
+def weights(*shape, dtype=np.float32):
+    n = int(np.prod(shape))
+    return (((37 * np.arange(n)) % 17 - 8) / 8.0).astype(dtype).reshape(shape)
+
+
+def init(name, arr):
+    return helper.make_tensor(name, helper.np_dtype_to_tensor_dtype(arr.dtype)
+                              if hasattr(helper, "np_dtype_to_tensor_dtype")
+                              else onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[arr.dtype],
+                              arr.shape, arr.tobytes(), raw=True)
+
+
+def value(name, dims, elem=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, elem, dims)
+
+
+def model(nodes, inits, inputs, outputs, opset=13, ir=7, name="g"):
+    g = helper.make_graph(nodes, name, inputs, outputs, initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)],
+                          producer_name="gen_onnx_cases")
+    m.ir_version = ir
+    return m
+
+
+def save(m, name):
+    with open(os.path.join(OUT, name + ".onnx"), "wb") as f:
+        f.write(m.SerializeToString())
+
+
+def mlp_parts(w1=None):
+    """x [N,8] -> Gemm(16, transB) -> Relu -> Gemm(4, transB) -> logits."""
+    w1 = weights(16, 8) if w1 is None else w1
+    inits = [init("fc1.weight", w1), init("fc1.bias", weights(16)),
+             init("fc2.weight", weights(4, 16)), init("fc2.bias", weights(4))]
+    nodes = [
+        helper.make_node("Gemm", ["x", "fc1.weight", "fc1.bias"], ["h"],
+                         name="fc1", transB=1, alpha=1.0, beta=1.0),
+        helper.make_node("Relu", ["h"], ["r"], name="relu"),
+        helper.make_node("Gemm", ["r", "fc2.weight", "fc2.bias"], ["logits"],
+                         name="fc2", transB=1),
+    ]
+    return nodes, inits, [value("x", ["N", 8])], [value("logits", ["N", 4])]
+
+
+def valid():
+    save(model(*mlp_parts()), "mlp_gemm")
+
+    m = model(*mlp_parts())
+    m.doc_string = "x" * (1 << 20)  # 1 MB lsprobe must skip, not keep
+    m.graph.doc_string = "graph doc"
+    m.graph.node[1].doc_string = "node doc"
+    m.graph.value_info.extend([value("h", ["N", 16])])
+    helper.set_model_props(m, {"author": "gen_onnx_cases"})
+    ti = onnx.TrainingInfoProto()
+    ti.initialization.name = "init"
+    ti.initialization.initializer.extend([init("unused", weights(64))])
+    m.training_info.extend([ti])
+    save(m, "mlp_gemm_extras")
+
+    # MatMul + Add, Identity, a Constant weight, nodes in reverse order, and
+    # a dead Relu that does not lead to the output (opset 17)
+    nodes = [
+        helper.make_node("Add", ["mm2", "b2"], ["logits"], name="add2"),
+        helper.make_node("MatMul", ["r", "w2"], ["mm2"], name="mm2"),
+        helper.make_node("Relu", ["a1"], ["r"], name="relu"),
+        helper.make_node("Identity", ["s1"], ["a1"], name="id"),
+        helper.make_node("Add", ["b1", "mm1"], ["s1"], name="add1"),
+        helper.make_node("MatMul", ["x", "w1"], ["mm1"], name="mm1"),
+        helper.make_node("Constant", [], ["w2"], name="const_w2",
+                         value=init("w2value", weights(16, 4))),
+        helper.make_node("Relu", ["x"], ["dead"], name="dead"),
+    ]
+    inits = [init("w1", weights(8, 16)), init("b1", weights(1, 16)),
+             init("b2", weights(4))]
+    save(model(nodes, inits, [value("x", ["batch", 8])],
+               [value("logits", ["batch", 4])], opset=17, ir=8), "mlp_matmul")
+
+    # CNN attributes (opset 11, IR 6; initializers also listed as inputs)
+    nodes = [
+        helper.make_node("Conv", ["x", "cw", "cb"], ["c"], name="conv",
+                         auto_pad="VALID", strides=[1, 2]),
+        helper.make_node("Pad", ["c", "pads"], ["p"], name="pad",
+                         mode="constant"),
+        helper.make_node("MaxPool", ["p"], ["mp"], name="maxpool",
+                         kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("AveragePool", ["mp"], ["ap"], name="avgpool",
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                         count_include_pad=1),
+        helper.make_node("Reshape", ["ap", "shape"], ["flat"], name="reshape"),
+        helper.make_node("Gemm", ["flat", "fw"], ["logits"], name="fc"),
+    ]
+    inits = [init("cw", weights(4, 2, 3, 3)), init("cb", weights(4)),
+             init("pads", np.array([0, 0, 1, 2, 0, 0, 1, 2], np.int64)),
+             init("shape", np.array([0, -1], np.int64)),
+             init("fw", weights(80, 3))]
+    # x 2×10×9 -> conv 3×3 stride (1,2), VALID -> 4×8×4 -> pad (1,2)/(1,2)
+    # -> 4×10×8 -> maxpool 2 -> 4×5×4 -> avgpool 3 pad 1 -> 4×5×4 -> 80
+    ins = [value("x", ["N", 2, 10, 9])] + [
+        value(t.name, list(t.dims), t.data_type) for t in inits]
+    save(model(nodes, inits, ins, [value("logits", ["N", 3])], opset=11, ir=6),
+         "cnn_attrs")
+
+
+def bad():
+    def mlp_with(fn, name, **kw):
+        nodes, inits, ins, outs = mlp_parts()
+        fn(nodes, inits, ins, outs)
+        save(model(nodes, inits, ins, outs, **kw), name)
+
+    mlp_with(lambda n, i, a, o: n.__setitem__(
+        1, helper.make_node("Sigmoid", ["h"], ["r"], name="act")),
+        "unsupported_op")
+    mlp_with(lambda n, i, a, o: n.__setitem__(
+        1, helper.make_node("Relu", ["h"], ["r"], name="relu", foo=1)),
+        "unknown_attr")
+    mlp_with(lambda n, i, a, o: n.__setitem__(
+        0, helper.make_node("Gemm", ["x", "fc1.weight", "fc1.bias"], ["h"],
+                            name="fc1", transA=1, transB=1)),
+        "gemm_transa")
+    mlp_with(lambda n, i, a, o: None, "opset10", opset=10)
+    mlp_with(lambda n, i, a, o: None, "opset18", opset=18)
+    mlp_with(lambda n, i, a, o: i.__setitem__(
+        0, init("fc1.weight", weights(16, 8, dtype=np.float64))),
+        "float64_init")
+    mlp_with(lambda n, i, a, o: i.__setitem__(
+        0, init("fc1.weight", weights(16, 8).astype(np.int64))),
+        "int64_weight")
+    nanw = weights(16, 8)
+    nanw[3, 5] = np.nan
+    mlp_with(lambda n, i, a, o: i.__setitem__(0, init("fc1.weight", nanw)),
+             "nan_init")
+    mlp_with(lambda n, i, a, o: i.pop(0), "missing_init")
+
+    def external(n, i, a, o):
+        t = TensorProto()
+        t.name = "fc1.weight"
+        t.data_type = TensorProto.FLOAT
+        t.dims.extend([16, 8])
+        t.data_location = TensorProto.EXTERNAL
+        for k, v in (("location", "weights.bin"), ("offset", "0"),
+                     ("length", str(16 * 8 * 4))):
+            e = t.external_data.add()
+            e.key, e.value = k, v
+        i[0] = t
+    mlp_with(external, "external_data")
+
+    def short_raw(n, i, a, o):
+        t = init("fc1.bias", weights(16))
+        t.raw_data = weights(15).tobytes()  # 15 values for dims [16]
+        i[1] = t
+    mlp_with(short_raw, "init_size")
+
+    def cycle(n, i, a, o):  # fc1 reads the output of relu, relu that of fc1
+        n[0] = helper.make_node("Add", ["x2", "r"], ["h"], name="loop_add")
+        n.insert(0, helper.make_node("Gemm", ["x", "fc1.weight", "fc1.bias"],
+                                     ["x2"], name="fc1", transB=1))
+    mlp_with(cycle, "cycle")
+
+    def two_inputs(n, i, a, o):
+        a.append(value("y", ["N", 16]))
+        n[1] = helper.make_node("Add", ["h", "y"], ["r"], name="add")
+    mlp_with(two_inputs, "two_inputs")
+
+    def sym_dim(n, i, a, o):
+        a[0] = value("x", ["N", "features"])
+    mlp_with(sym_dim, "symbolic_dim")
+
+    def dup(n, i, a, o):
+        n.insert(2, helper.make_node("Relu", ["h"], ["r"], name="relu_again"))
+    mlp_with(dup, "duplicate_output")
+
+    def wrong_out(n, i, a, o):
+        o[0] = value("logits", ["N", 5])
+    mlp_with(wrong_out, "declared_shape")
+
+    def shape_mismatch(n, i, a, o):
+        i[2] = init("fc2.weight", weights(4, 15))
+    mlp_with(shape_mismatch, "gemm_shape")
+
+    # a convolution that lsprobe cannot compute
+    def conv(name, **attrs):
+        nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv",
+                                  **attrs),
+                 helper.make_node("GlobalAveragePool", ["c"], ["g"], name="gap"),
+                 helper.make_node("Flatten", ["g"], ["logits"], name="flat")]
+        save(model(nodes, [init("w", weights(4, 2, 3, 3))],
+                   [value("x", ["N", 4, 8, 8])],
+                   [value("logits", ["N", 4])]), name)
+    conv("conv_dilations", dilations=[2, 2])
+    conv("conv_group", group=2)
+    conv("conv_same", auto_pad="SAME_UPPER")
+
+    nodes = [helper.make_node("MaxPool", ["x"], ["m"], name="pool",
+                              kernel_shape=[2, 2], ceil_mode=1),
+             helper.make_node("Flatten", ["m"], ["logits"], name="flat")]
+    save(model(nodes, [], [value("x", ["N", 1, 5, 5])],
+               [value("logits", ["N", 9])]), "maxpool_ceil")
+
+
+def tensors():
+    """TensorProto files like the backend tests' input_<k>.pb."""
+    def put(t, name):
+        with open(os.path.join(OUT, name + ".pb"), "wb") as f:
+            f.write(t.SerializeToString())
+    put(init("a", weights(2, 3)), "tensor_f32")
+    put(helper.make_tensor("b", TensorProto.FLOAT, [3, 2],
+                           weights(3, 2).ravel().tolist()), "tensor_f32_fields")
+    put(init("c", np.array([0, 0, 1, 2, -1, 5], np.int64)), "tensor_i64")
+    put(init("s", np.array(2.5, np.float32)), "tensor_scalar")
+    put(init("d", weights(2, 3, dtype=np.float64)), "tensor_f64")
+
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    valid()
+    bad()
+    tensors()
+    for f in sorted(os.listdir(OUT)):
+        if not f.endswith(".onnx"):
+            continue
+        m = onnx.load(os.path.join(OUT, f), load_external_data=False)
+        ok = "-"
+        try:
+            onnx.checker.check_model(m)
+            ok = "checker ok"
+        except Exception as e:  # the defective ones may fail the checker
+            ok = "checker: " + str(e).splitlines()[0][:60]
+        print(f"{f:28s} {ok}")
