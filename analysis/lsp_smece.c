@@ -1,10 +1,10 @@
 /* lsp_smece.c — SmoothECE on the fixed mesh (see lsp_smece.h).
  *
  * Cost of one smECE_σ: the coarse mesh has L = 1/h intervals with
- * σ/16 < h <= σ/8, so L < 16/σ nodes, each summing at most 2W + 1 masses
- * with W = ceil(8.5σ/h) <= 137 (plus a few mirror images near the edges):
- * about 4400/σ multiply-adds, 44k at σ = 0.1. The fixed point takes about
- * 23 of them. */
+ * σ/8 < h <= σ/4, so L < 8/σ nodes, each summing at most 2W + 1 masses with
+ * W = ceil(7σ'/h) <= 56 (plus a few mirror images near the edges): about
+ * 900/σ multiply-adds, 9k at σ = 0.1. The fixed point takes about 15 of them
+ * with a hint, 25 without. */
 #include "analysis/lsp_smece.h"
 
 #include <math.h>

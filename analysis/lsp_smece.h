@@ -17,9 +17,13 @@
  * merge (the calibration accumulator keeps them in fixed point). For a
  * bandwidth σ the fine masses are restricted (again by linear
  * interpolation, exact on the nested meshes) to the coarsest mesh with
- * spacing h <= σ/LSP_SMECE_RESOLUTION, r_σ is evaluated at its nodes with
- * the image sum truncated at 8.5σ (φ there is 2e-16 of its peak) and the
- * integral taken by the trapezoid rule. */
+ * spacing h <= σ/LSP_SMECE_RESOLUTION; the interpolation spreads each
+ * point's mass like a hat of variance h²/6, so the kernel used there is
+ * narrowed to σ' = sqrt(σ² − h²/6) (hat and kernel together spread like φ_σ
+ * to second order). r_σ is evaluated at the coarse nodes with the image sum
+ * truncated at 7σ' (φ there is 2e-11 of its peak) and integrated by the
+ * trapezoid rule. Against the exact integral: 2e-4 relative at σ = 0.01,
+ * 1e-5 or better at σ*. */
 #ifndef LSP_SMECE_H
 #define LSP_SMECE_H
 
