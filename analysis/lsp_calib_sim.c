@@ -224,7 +224,8 @@ typedef struct {
 
 static int one_rep(const lsp_sim_scenario *s, size_t n, const lsp_sim_opts *o, int r,
                    gsl_rng *g, double *c, uint8_t *y, rep_out *out) {
-  uint64_t key = lsp_splitmix64(o->seed ^ lsp_splitmix64((uint64_t)n * 0x100000001b3ULL + (uint64_t)r));
+  uint64_t key =
+      lsp_splitmix64(o->seed ^ lsp_splitmix64((uint64_t)n * 0x100000001b3ULL + (uint64_t)r));
   gsl_rng_set(g, (unsigned long)(key & 0xffffffffUL));
   for (size_t i = 0; i < n; i++) {
     c[i] = gsl_ran_beta(g, s->a, s->b);

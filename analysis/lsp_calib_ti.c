@@ -21,8 +21,12 @@
  * (Carpenter 1999, "test-inversion bootstrap"): λ_lo where the 97.5%
  * quantile reaches the observed estimate, λ_hi where the 2.5% quantile
  * does, both interpolated linearly on a grid of λ, and the interval is the
- * true calibration error of those two worlds. If the grid never brackets
- * the observed value (a flat curve: ĝ = 0), the percentile interval stays. */
+ * true calibration error of those two worlds. Edge cases: when no world of
+ * the grid rejects from below (an estimator that stops growing with λ, as
+ * ECE-sweep on a wiggly curve whose monotone bins collapse), the upper end
+ * is the error of the last world scanned; when even that world's 97.5%
+ * quantile lies below the observed value, the interval is [its error, ∞);
+ * when even the calibrated world's 2.5% quantile lies above it, [0, 0]. */
 #include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdlib.h>
@@ -136,7 +140,8 @@ static void accumulate(const lsp_calib_rows *r, const uint32_t *w, const uint32_
 static void world_draw(const world *wd, double lam, int b, world_ws *ws, double *out) {
   const lsp_calib_rows *r = wd->r;
   const size_t n = r->n;
-  gsl_rng_set(ws->g, (unsigned long)(lsp_splitmix64(wd->seed ^ lsp_splitmix64((uint64_t)b)) & 0xffffffffUL));
+  uint64_t key = lsp_splitmix64(wd->seed ^ lsp_splitmix64((uint64_t)b));
+  gsl_rng_set(ws->g, (unsigned long)(key & 0xffffffffUL));
   memset(ws->w, 0, n * sizeof *ws->w);
   memset(ws->k, 0, n * sizeof *ws->k);
   for (size_t j = 0; j < n; j++) {
@@ -292,14 +297,21 @@ int lsp_calib_ti_intervals(const lsp_calib_rows *r, const lsp_calib_opts *o,
       if (q_hi[g][q] >= t) glo = g;
     for (int g = 0; g < ng && ghi < 0; g++)
       if (q_lo[g][q] > t) ghi = g;
-    if (glo < 0 || ghi < 0) continue; /* not bracketed: keep the percentile one */
+    const double lam_end = k_grid[ng - 1];
+    if (glo < 0) { /* even the last world's 97.5% quantile is below t */
+      res->ci_lo[m] = world_truth(&wd, lam_end, k_target[q], sc);
+      res->ci_hi[m] = INFINITY;
+      continue;
+    }
     double lam_lo = 0.0, lam_hi;
     if (glo > 0) {
       double a = q_hi[glo - 1][q], b = q_hi[glo][q];
       lam_lo = k_grid[glo - 1] + (t - a) / (b - a) * (k_grid[glo] - k_grid[glo - 1]);
     }
-    if (ghi == 0) {
-      lam_hi = 0.0; /* the calibrated world already lies above: an empty test */
+    if (ghi < 0) {
+      lam_hi = lam_end; /* no world of the grid rejects from below: a wide upper end */
+    } else if (ghi == 0) {
+      lam_hi = 0.0; /* even the calibrated world's 2.5% quantile lies above t */
     } else {
       double a = q_lo[ghi - 1][q], b = q_lo[ghi][q];
       lam_hi = k_grid[ghi - 1] + (t - a) / (b - a) * (k_grid[ghi] - k_grid[ghi - 1]);

@@ -144,8 +144,8 @@ static void test_near_numpy(void **state) {
   const char *key[] = {"0.01", "0.02", "0.05"};
   for (int i = 0; i < 3; i++) { /* the mesh: 2e-4 relative at σ = 0.01, less above */
     score(r, sig[i], &res);
-    td_close(res.value[LSP_CALIB_SMECE], lsp_jsonr_num_or(lsp_jsonr_get(e, "smece_at"), key[i], NAN),
-             3e-4, 0, "smece at sigma", (size_t)i);
+    double want = lsp_jsonr_num_or(lsp_jsonr_get(e, "smece_at"), key[i], NAN);
+    td_close(res.value[LSP_CALIB_SMECE], want, 3e-4, 0, "smece at sigma", (size_t)i);
     lsp_calib_result_release(&res);
   }
   lsp_calib_rows_free(r);
@@ -168,7 +168,8 @@ static void test_closed_forms(void **state) {
   assert_non_null(ws);
   lsp_smece_mesh(c, y, N, resid);
   const double sig[] = {0.001, 0.013, 0.1, 0.5, 1.0};
-  for (int i = 0; i < 5; i++) td_close(lsp_smece_at(ws, resid, sig[i]), mean, 1e-11, 0, "one sign", i);
+  for (int i = 0; i < 5; i++)
+    td_close(lsp_smece_at(ws, resid, sig[i]), mean, 1e-11, 0, "one sign", (size_t)i);
   double s, v;
   lsp_smece_fit(ws, resid, 0.0, &s, &v);
   td_close(s, mean, 1e-4, 0, "sigma* = mean", 0);
@@ -190,7 +191,8 @@ static void test_closed_forms(void **state) {
   assert_int_equal(lsp_calib_rows_from_conf(conf, ok, 10, NULL, &r), 0);
   lsp_calib_result res;
   score(r, 0.0, &res);
-  td_close(res.value[LSP_CALIB_ECE_DEBIASED], -sqrt(0.025) * 0.79788456080286535588 /* sqrt(2/π) */, 1e-14, 0,
+  const double sqrt_2_over_pi = 0.79788456080286535588;
+  td_close(res.value[LSP_CALIB_ECE_DEBIASED], -sqrt(0.025) * sqrt_2_over_pi, 1e-14, 0,
            "debiased, g = 0", 0);
   assert_true(res.value[LSP_CALIB_ECE_L2_DEBIASED] == 0.0);
   lsp_calib_result_release(&res);

@@ -38,7 +38,8 @@ static void test_targets_closed_form(void **state) {
     assert_int_equal(lsp_sim_truth_compute(&s, 15, &t), 0);
     double a = s.a, b = s.b, g = gam[i];
     double l1 = beta_moment(a, b, 1) - beta_moment(a, b, g);
-    double l2 = sqrt(beta_moment(a, b, 2 * g) - 2 * beta_moment(a, b, g + 1) + beta_moment(a, b, 2));
+    double l2 =
+        sqrt(beta_moment(a, b, 2 * g) - 2 * beta_moment(a, b, g + 1) + beta_moment(a, b, 2));
     td_close(t.l1, l1, 1e-9, 0, "l1", (size_t)i);
     td_close(t.l2, l2, 1e-9, 0, "l2", (size_t)i);
     td_close(t.l1_binned, l1, 1e-9, 0, "binned l1 (one sign)", (size_t)i);
