@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 double bench_now(void);                 /* monotonic seconds */
+double bench_cpu_s(void);               /* CPU seconds (user + system) of the process */
 double bench_median(double *v, size_t n); /* sorts v */
 /* "--name value" lookup in argv; returns def if absent. Exits 2 on a bad value. */
 long bench_arg_long(int argc, char **argv, const char *name, long def);

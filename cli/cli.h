@@ -130,5 +130,6 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_calibsim(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_distill(int argc, char **argv);
 
 #endif

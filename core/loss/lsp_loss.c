@@ -204,7 +204,9 @@ int lsp_loss_xent(const float *logits, const int32_t *labels, size_t n,
       double l;
       if (xent_row(logits + r * k, k, labels[r], on, off,
                    dlogits ? dlogits + r * k : NULL, gs, &l)) {
-#pragma omp critical(lsp_loss_bad)
+        /* unnamed: a named critical section is a global symbol
+         * (.gomp_critical_user_<name>) that liblsprobe.so would export */
+#pragma omp critical
         if (r < bad_row) bad_row = r;
         break;
       }
