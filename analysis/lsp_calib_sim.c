@@ -4,7 +4,6 @@
 #include "analysis/lsp_calib_sim.h"
 
 #include <gsl/gsl_cdf.h>
-#include <gsl/gsl_errno.h>
 #include <gsl/gsl_integration.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -139,7 +138,8 @@ int lsp_sim_truth_compute(const lsp_sim_scenario *s, int bins, lsp_sim_truth *t)
   if (!s || !(s->a >= 1.0 && s->b >= 1.0) || !(s->param > 0.0) || bins < 1)
     return lsp_fail(LSP_EINVAL, "simulation: bad scenario (Beta a, b >= 1, parameter > 0, "
                                 "bins >= 1)");
-  gsl_error_handler_t *old = gsl_set_error_handler_off();
+  /* GSL errors come back as statuses: lsp_init() turned GSL's aborting
+   * handler off for the process (the library itself never touches it). */
   gsl_integration_workspace *w = gsl_integration_workspace_alloc(LIMIT);
   gsl_integration_workspace *w2 = gsl_integration_workspace_alloc(LIMIT);
   int bad = !w || !w2;
@@ -182,7 +182,6 @@ int lsp_sim_truth_compute(const lsp_sim_scenario *s, int bins, lsp_sim_truth *t)
   }
   gsl_integration_workspace_free(w);
   gsl_integration_workspace_free(w2);
-  gsl_set_error_handler(old);
   if (bad) return lsp_fail(LSP_EDATA, "simulation '%s': an integral of the targets did not "
                                       "converge", s->name ? s->name : "");
   return LSP_OK;

@@ -10,6 +10,7 @@
 #include "analysis/lsp_calib.h"
 #include "analysis/lsp_calib_sim.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_init.h"
 #include "testutil.h"
 
 /* E[c^s] for c ~ Beta(a, b): B(a + s, b) / B(a, b). */
@@ -100,6 +101,7 @@ static void test_small_study(void **state) {
 }
 
 int main(void) {
+  if (lsp_init() != LSP_OK) return 1; /* GSL errors as statuses, as in the CLI */
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_targets_closed_form),
       cmocka_unit_test(test_small_study),
