@@ -75,10 +75,16 @@ static int rows_of(const preds *x, const int32_t *y, int logits, double inv_t, c
 }
 
 /* Score predictions at temperature t (1: as given) with the optional
- * bootstrap into res. */
+ * bootstrap into res: without a bootstrap straight from the predictions
+ * (lsp_calib_score), with one through the per-row table. */
 static int score(const preds *x, const int32_t *y, int logits, double t,
-                 const lsp_calib_opts *o, const lsp_calib_boot *boot, const char *path,
-                 lsp_calib_result *res) {
+                 const lsp_calib_opts *o, const lsp_calib_boot *boot, int threads,
+                 const char *path, lsp_calib_result *res) {
+  if (!boot) { /* no table needed: one pass and ACE by selection */
+    int st = lsp_calib_score(x->f, x->d, y, x->n, x->k, logits, 1.0 / t, o, threads, path, res);
+    if (!st) res->temperature = t;
+    return st;
+  }
   lsp_calib_rows *rows = NULL;
   int st = rows_of(x, y, logits, 1.0 / t, path, &rows);
   if (!st) st = lsp_calib_rows_score(rows, o, res);
@@ -242,8 +248,8 @@ int cmd_calib(int argc, char **argv) {
       lsp_fail_prefix(st, vl);
       goto fail;
     }
-    if ((st = score(&px, y, 1, 1.0, &o, boot ? &bs : NULL, xpath, &before)) ||
-        (st = score(&px, y, 1, t, &o, boot ? &bs : NULL, xpath, &after)))
+    if ((st = score(&px, y, 1, 1.0, &o, boot ? &bs : NULL, (int)threads, xpath, &before)) ||
+        (st = score(&px, y, 1, t, &o, boot ? &bs : NULL, (int)threads, xpath, &after)))
       goto fail;
   } else if (stream) {
     if (!(acc = lsp_calib_acc_alloc(o.bins, k, o.edges, LSP_CALIB_FULL))) {
@@ -269,7 +275,8 @@ int cmd_calib(int argc, char **argv) {
       lsp_fail_prefix(st, xpath);
       goto fail;
     }
-  } else if ((st = score(&px, y, has_l, 1.0, &o, boot ? &bs : NULL, xpath, &before))) {
+  } else if ((st = score(&px, y, has_l, 1.0, &o, boot ? &bs : NULL, (int)threads, xpath,
+                         &before))) {
     goto fail;
   }
   if (cli_has(opts, "json")) {
