@@ -178,37 +178,21 @@ static inline __attribute__((always_inline)) double at(mat x, size_t i) {
  * in [0, 1], so no fixed-point sum can overflow (64 integer bits). */
 static inline __attribute__((always_inline)) double classwise_row(
     lsp_calib_acc *a, uint64_t *cwcp, mat p, size_t r, const double *w,
-    size_t k, uint32_t yi) {
-  const int bins = a->bins, right = a->edges == LSP_CALIB_EDGES_RIGHT;
-  const double M = (double)bins;
+    const int32_t *cbw, size_t k, uint32_t yi) {
+  const int bins = a->bins;
+  const lsp_calib_edges edges = a->edges;
   double br = 0.0;
-  /* in chunks: first every bin and fixed-point value, then the additions,
-   * so that no load waits on the address of an earlier store */
-  enum { CH = 64 };
-  size_t cb[CH];
-  uint64_t fb[CH], ip[CH];
-  for (size_t j0 = 0; j0 < k; j0 += CH) {
-    const size_t j1 = k - j0 < CH ? k : j0 + CH;
-    for (size_t j = j0; j < j1; j++) {
-      double v = w ? w[j] : at(p, r + j), t = j == yi ? 1.0 : 0.0;
-      br += (v - t) * (v - t);
-      double x = v * M;
-      int b = (int)x;
-      b -= right & ((double)b == x);
-      b = b < 0 ? 0 : b;
-      b = b >= bins ? bins - 1 : b;
-      cb[j - j0] = j * (size_t)bins + (size_t)b;
-      ip[j - j0] = v >= 1.0;
-      fb[j - j0] = ((uint64_t)(int64_t)((v - (double)ip[j - j0]) * 0x1p63)) << 1;
-    }
-    for (size_t j = j0; j < j1; j++) {
-      const size_t c = cb[j - j0];
-      cwcp[c] += ((uint64_t)1 << 32) | (uint64_t)(j == yi);
-      lsp_u128 sum = lsp_calib_fix_get(a->cw_sum[c]) +
-                     (((lsp_u128)ip[j - j0] << 64) | fb[j - j0]);
-      a->cw_sum[c].lo = (uint64_t)sum;
-      a->cw_sum[c].hi = (uint64_t)(sum >> 64);
-    }
+  for (size_t j = 0; j < k; j++) {
+    double v = w ? w[j] : at(p, r + j), t = j == yi ? 1.0 : 0.0;
+    br += (v - t) * (v - t);
+    /* the bins of logits' rows come vectorized (lsp_calib_bins_fn) */
+    size_t c = cbw ? (size_t)cbw[j] : j * (size_t)bins + (size_t)lsp_calib_bin(v, bins, edges);
+    cwcp[c] += ((uint64_t)1 << 32) | (uint64_t)(j == yi);
+    uint64_t ip = v >= 1.0;
+    uint64_t fb = ((uint64_t)(int64_t)((v - (double)ip) * 0x1p63)) << 1;
+    lsp_u128 sum = lsp_calib_fix_get(a->cw_sum[c]) + (((lsp_u128)ip << 64) | fb);
+    a->cw_sum[c].lo = (uint64_t)sum;
+    a->cw_sum[c].hi = (uint64_t)(sum >> 64);
   }
   return br;
 }
@@ -283,7 +267,7 @@ static inline __attribute__((always_inline)) void probs_body(
       lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(-log(py), &ovf), &ovf);
     else
       a->n_nll_inf++;
-    double br = classwise_row(a, cwcp, p, r, NULL, k, yi);
+    double br = classwise_row(a, cwcp, p, r, NULL, NULL, k, yi);
     lsp_calib_fix_add(&a->brier, lsp_calib_fix_bits(br, &ovf), &ovf);
     if ((i - i0 + 1) % CW_ROWS == 0) cw_flush(a, cwcp);
   }
@@ -293,7 +277,7 @@ static inline __attribute__((always_inline)) void probs_body(
   a->overflow |= ovf;
 }
 
-/* Logits scaled by inv_t, rows [i0, i1); `w` holds 2·G·k doubles (G =
+/* Logits scaled by inv_t, rows [i0, i1); `w` holds 3·G·k doubles (G =
  * lsp_calib_row_group(k)). Every class
  * probability is e_j/s with e_j = exp((z_j − max)·inv_t) (lsp_calib_row.h:
  * the same function as the per-row table's), so the top class gets exactly
@@ -308,7 +292,10 @@ static inline __attribute__((always_inline)) void logits_body(
   const lsp_calib_edges edges = a->edges;
   const int full = a->what == LSP_CALIB_FULL;
   const lsp_calib_row_fn row = lsp_calib_row_kernel();
+  const lsp_calib_bins_fn bins_of = lsp_calib_bins_kernel();
   const size_t G = lsp_calib_row_group(k);
+  /* the group's classwise bins, after its two k·G double buffers */
+  int32_t *cbw = (int32_t *)(void *)(w + 2 * G * k);
   lsp_calib_rowstat st[LSP_CALIB_ROWS];
   int ovf = 0;
   for (size_t g = i0; g < i1; g += G) {
@@ -320,6 +307,7 @@ static inline __attribute__((always_inline)) void logits_body(
     size_t got = nl ? row(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL,
                           nl, k, inv_t, y + g, w, w + G * k, st)
                     : 0;
+    if (full && got) bins_of(w, got * k, k, bins, edges == LSP_CALIB_EDGES_RIGHT, cbw);
     for (size_t q = 0; q <= got && q < nr; q++) {
       const size_t i = g + q, r = i * k;
       const uint32_t yi = (uint32_t)y[i];
@@ -345,7 +333,7 @@ static inline __attribute__((always_inline)) void logits_body(
       lsp_calib_fix_add(&a->conf[b], lsp_calib_fix_bits(c, &ovf), &ovf);
       if (!full) continue;
       lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(rs.nll, &ovf), &ovf);
-      double br = classwise_row(a, cwcp, z, r, pw, k, yi);
+      double br = classwise_row(a, cwcp, z, r, pw, cbw + q * k, k, yi);
       lsp_calib_fix_add(&a->brier, lsp_calib_fix_bits(br, &ovf), &ovf);
       if ((i - i0 + 1) % CW_ROWS == 0) cw_flush(a, cwcp);
     }
@@ -428,8 +416,8 @@ static int add_rows(lsp_calib_acc *acc, mat x, const int32_t *y, size_t n,
   lsp_calib_acc **part = calloc((size_t)nt, sizeof *part);
   bad_row *bad = calloc((size_t)nt, sizeof *bad);
   int *oom = calloc((size_t)nt, sizeof *oom);
-  const size_t wk =
-      2 * lsp_calib_row_group(acc->k) * acc->k; /* logits_body's w */
+  /* logits_body's w: 3·G·k doubles (lsp_calib_row_group) */
+  const size_t wk = 3 * lsp_calib_row_group(acc->k) * acc->k;
   double *w = logits ? malloc((size_t)nt * wk * sizeof *w) : NULL;
   int st = LSP_OK;
   if (!part || !bad || !oom || (logits && !w)) {

@@ -29,6 +29,11 @@ lsp_calib_row_fn lsp_calib_row_kernel(void) {
   int l = lsp_cpu_isa();
   return l >= 4 ? cr_rows_v4 : l >= 3 ? cr_rows_v3 : cr_rows_v1;
 }
+
+lsp_calib_bins_fn lsp_calib_bins_kernel(void) {
+  int l = lsp_cpu_isa();
+  return l >= 4 ? cr_bins_v4 : l >= 3 ? cr_bins_v3 : cr_bins_v1;
+}
 #else
 #define LSP_SIMD 0
 #include "core/base/lsp_simd.h"
@@ -37,4 +42,6 @@ lsp_calib_row_fn lsp_calib_row_kernel(void) {
 #undef LSP_SIMD
 
 lsp_calib_row_fn lsp_calib_row_kernel(void) { return cr_rows_v0; }
+
+lsp_calib_bins_fn lsp_calib_bins_kernel(void) { return cr_bins_v0; }
 #endif

@@ -37,6 +37,13 @@ typedef size_t (*lsp_calib_row_fn)(const float *xf, const double *xd, size_t nr,
 /* The row function of level lsp_cpu_isa(). */
 lsp_calib_row_fn lsp_calib_row_kernel(void);
 
+/* The classwise bins of n probabilities p forming whole rows of k:
+ * cb[e] = (e mod k)·bins + lsp_calib_bin(p[e], bins, edges) with right =
+ * (edges == right-closed), the same arithmetic vectorized. */
+typedef void (*lsp_calib_bins_fn)(const double *p, size_t n, size_t k, int bins, int right,
+                                  int32_t *cb);
+lsp_calib_bins_fn lsp_calib_bins_kernel(void);
+
 /* Rows per call for k classes: LSP_CALIB_ROWS while the rows span at most
  * 512 values, fewer (at least 1) for long rows. */
 static inline size_t lsp_calib_row_group(size_t k) {

@@ -146,6 +146,40 @@ SV_ATTR static size_t SV_FN(cr_rows)(const float *xf, const double *xd, size_t n
   return good;
 }
 
+/* The classwise bin of n consecutive probabilities p (rows of k classes
+ * from a row start): cb[e] = j·bins + b, j = e mod k, b = lsp_calib_bin(p_e)
+ * (trunc(p·bins), minus one on an exact edge when right, clamped), in
+ * double and vectorized; the tail in scalar with the same arithmetic. */
+SV_ATTR static void SV_FN(cr_bins)(const double *p, size_t n, size_t k, int bins, int right,
+                                   int32_t *cb) {
+  const size_t nv = n - n % DV_N;
+  const double M = (double)bins, K = (double)k;
+  const dv vM = dv_set1(M), vK = dv_set1(K), one = dv_set1(right ? 1.0 : 0.0);
+  const dv zero = dv_zero(), top = dv_set1(M - 1.0), step = dv_set1((double)DV_N);
+  /* the class index of each lane, as a double: lanes 0..DV_N-1 mod k */
+  double j0[DV_N];
+  for (size_t l = 0; l < DV_N; l++) j0[l] = (double)(l % k);
+  dv jv = dv_load(j0);
+  const size_t wraps = DV_N / k + 1; /* subtractions of k after a step */
+  size_t e = 0;
+  for (; e < nv; e += DV_N) {
+    dv x = dv_mul(dv_load(p + e), vM), b = dv_trunc(x);
+    b = dv_sub_eq(b, x, one);
+    b = dv_min(dv_max(b, zero), top);
+    dv_store_i32(cb + e, dv_fma(jv, vM, b));
+    jv = dv_add(jv, step);
+    for (size_t t = 0; t < wraps; t++) jv = dv_sub_ge(jv, vK, vK);
+  }
+  for (; e < n; e++) { /* lsp_calib_bin */
+    double x = p[e] * M;
+    int b = (int)x;
+    b -= right & ((double)b == x);
+    b = b < 0 ? 0 : b;
+    b = b >= bins ? bins - 1 : b;
+    cb[e] = (int32_t)((e % k) * (size_t)bins + (size_t)b);
+  }
+}
+
 #undef CR_LOAD
 #undef CR_LOAD_N
 #undef CR_AT

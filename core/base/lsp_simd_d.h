@@ -7,7 +7,10 @@
  *   dv_load_n(p, n, f) / dv_load_f_n(p, n, f) (n < DV_N lanes, the others
  *   f), dv_store_n(p, v, n), dv_set1 dv_zero dv_add dv_sub dv_mul dv_div
  *   dv_fma(a,b,c)=a*b+c dv_max, dv_as_i dv_as_f (bit casts), dvi_add
- *   dvi_shl(v, bits), dv_keep_n(v, n) (lanes >= n zeroed) */
+ *   dvi_shl(v, bits), dv_keep_n(v, n) (lanes >= n zeroed), dv_min,
+ *   dv_trunc (toward zero, |x| < 2^31), dv_sub_ge(a, b, c) = a − (a >= b ?
+ *   c : 0) and dv_sub_eq(a, b, c) = a − (a == b ? c : 0) lane-wise, and
+ *   dv_store_i32(p, v) (DV_N int32 by truncation, |v| < 2^31) */
 #undef DV_N
 #undef dv
 #undef dvi
@@ -31,6 +34,11 @@
 #undef dvi_shl
 #undef dv_keep_n
 #undef dv_mask_
+#undef dv_min
+#undef dv_trunc
+#undef dv_sub_ge
+#undef dv_sub_eq
+#undef dv_store_i32
 
 #if LSP_SIMD == 4
 #define DV_N 8
@@ -57,6 +65,11 @@
 #define dvi_add(a, b) _mm512_add_epi64(a, b)
 #define dvi_shl(a, n) _mm512_slli_epi64(a, n)
 #define dv_keep_n(v, n) _mm512_maskz_mov_pd(dv_mask_(n), v)
+#define dv_min(a, b) _mm512_min_pd(a, b)
+#define dv_trunc(x) _mm512_roundscale_pd(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC)
+#define dv_sub_ge(a, b, c) _mm512_mask_sub_pd(a, _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ), a, c)
+#define dv_sub_eq(a, b, c) _mm512_mask_sub_pd(a, _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ), a, c)
+#define dv_store_i32(p, v) _mm256_storeu_si256((__m256i *)(void *)(p), _mm512_cvttpd_epi32(v))
 #elif LSP_SIMD == 3
 #define DV_N 4
 #define dv __m256d
@@ -89,6 +102,11 @@
 #define dvi_add(a, b) _mm256_add_epi64(a, b)
 #define dvi_shl(a, n) _mm256_slli_epi64(a, n)
 #define dv_keep_n(v, n) _mm256_and_pd(v, _mm256_castsi256_pd(dv_mask_(n)))
+#define dv_min(a, b) _mm256_min_pd(a, b)
+#define dv_trunc(x) _mm256_round_pd(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC)
+#define dv_sub_ge(a, b, c) _mm256_sub_pd(a, _mm256_and_pd(_mm256_cmp_pd(a, b, _CMP_GE_OQ), c))
+#define dv_sub_eq(a, b, c) _mm256_sub_pd(a, _mm256_and_pd(_mm256_cmp_pd(a, b, _CMP_EQ_OQ), c))
+#define dv_store_i32(p, v) _mm_storeu_si128((__m128i *)(void *)(p), _mm256_cvttpd_epi32(v))
 #elif LSP_SIMD == 1
 #ifndef LSP_SIMD_SSE_D_HELPERS
 #define LSP_SIMD_SSE_D_HELPERS
@@ -124,6 +142,11 @@ static inline void lsp_sse_store_d_n(double *p, __m128d v, size_t n) {
 #define dvi_add(a, b) _mm_add_epi64(a, b)
 #define dvi_shl(a, n) _mm_slli_epi64(a, n)
 #define dv_keep_n(v, n) ((n) > 0 ? _mm_move_sd(_mm_setzero_pd(), v) : _mm_setzero_pd())
+#define dv_min(a, b) _mm_min_pd(a, b)
+#define dv_trunc(x) _mm_cvtepi32_pd(_mm_cvttpd_epi32(x))
+#define dv_sub_ge(a, b, c) _mm_sub_pd(a, _mm_and_pd(_mm_cmpge_pd(a, b), c))
+#define dv_sub_eq(a, b, c) _mm_sub_pd(a, _mm_and_pd(_mm_cmpeq_pd(a, b), c))
+#define dv_store_i32(p, v) _mm_storel_epi64((__m128i *)(void *)(p), _mm_cvttpd_epi32(v))
 #elif LSP_SIMD == 0
 #ifndef LSP_SIMD_SCALAR_D_HELPERS
 #define LSP_SIMD_SCALAR_D_HELPERS
@@ -160,6 +183,11 @@ static inline double lsp_simd_i2d(int64_t i) {
 #define dvi_add(a, b) ((int64_t)((uint64_t)(a) + (uint64_t)(b)))
 #define dvi_shl(a, n) ((int64_t)((uint64_t)(a) << (n)))
 #define dv_keep_n(v, n) ((n) ? (v) : 0.0)
+#define dv_min(a, b) ((a) < (b) ? (a) : (b))
+#define dv_trunc(x) ((double)(int32_t)(x))
+#define dv_sub_ge(a, b, c) ((a) >= (b) ? (a) - (c) : (a))
+#define dv_sub_eq(a, b, c) ((a) == (b) ? (a) - (c) : (a))
+#define dv_store_i32(p, v) (*(p) = (int32_t)(v))
 #else
 #error "define LSP_SIMD to 4, 3, 1 or 0 before including lsp_simd_d.h"
 #endif
