@@ -20,18 +20,18 @@
  * the network's GFLOP of a run (2 per multiply-add of the dense and
  * convolution layers), the achieved GFLOP/s, the accuracy at each ε (so the
  * PyTorch peer can be checked to compute the same thing) and the host. For
- * an MLP also its floor: the same GEMMs (every forward, and the input
- * gradients) in a plain cblas_sgemm loop with the same thread count and
- * batch, timed in the same program (sgemm_gflops, floor_s, share_of_sgemm =
+ * FGSM also its floor: the same GEMMs (every forward, and the input
+ * gradients; convolutions by im2col, benchgemm.h) in a plain cblas_sgemm
+ * loop with the same thread count and batch, timed in the same program (sgemm_gflops, floor_s, share_of_sgemm =
  * floor_s / median_s; and by CPU time, floor_cpu_s and share_of_sgemm_cpu:
  * on a shared machine the steadier pair with one thread). */
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "attacks/lsp_attack.h"
+#include "benchgemm.h"
 #include "benchutil.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_threads.h"
@@ -43,56 +43,6 @@
 static int die(const char *what) {
   fprintf(stderr, "bench_attack: %s: %s\n", what, lsp_errmsg());
   return 1;
-}
-
-/* The widths of an MLP (in, hidden..., out) into w; 0 if m has another
- * layer than dense and relu. */
-static size_t mlp_widths(const lsp_model *m, size_t *w, size_t cap) {
-  size_t n = 0;
-  w[n++] = m->in_dim;
-  for (size_t i = 0; i < m->nnodes; i++) {
-    const lsp_node *nd = &m->nodes[i];
-    if (nd->op == LSP_OP_RELU) continue;
-    if (nd->op != LSP_OP_DENSE || n >= cap) return 0;
-    w[n++] = nd->a.units;
-  }
-  return n;
-}
-
-/* GFLOP/s of an FGSM sweep's GEMMs on an MLP with widths w[0..nw): per
- * batch of b rows the clean forward, the gradient's forward and its input
- * gradients (every layer), and npos forwards; median of `reps` passes, by
- * the wall clock (returned) and in CPU time (*cpu_rate). */
-static double sgemm_rate(const size_t *w, size_t nw, size_t b, size_t npos, int reps,
-                         double *cpu_rate) {
-  size_t mx = 0;
-  for (size_t i = 0; i < nw; i++) mx = w[i] > mx ? w[i] : mx;
-  float *a = malloc(b * mx * sizeof *a), *c = malloc(b * mx * sizeof *c);
-  float *wt = malloc(mx * mx * sizeof *wt);
-  double *t = malloc(2 * (size_t)reps * sizeof *t), *tc = t + reps;
-  if (!a || !c || !wt || !t) return 0.0;
-  for (size_t i = 0; i < b * mx; i++) a[i] = c[i] = (float)(i % 7) * 0.1f;
-  for (size_t i = 0; i < mx * mx; i++) wt[i] = (float)(i % 5) * 0.01f;
-  double flops = 0.0;
-  for (int r = -1; r < reps; r++) {
-    double t0 = bench_now(), c0 = bench_cpu_s();
-    for (size_t pass = 0; pass < 2 + npos; pass++) /* forwards */
-      for (size_t l = 0; l + 1 < nw; l++) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, (int)w[l + 1],
-                    (int)w[l], 1.0f, a, (int)w[l], wt, (int)w[l], 0.0f, c, (int)w[l + 1]);
-        if (r < 0) flops += 2.0 * (double)b * (double)w[l] * (double)w[l + 1];
-      }
-    for (size_t l = nw - 1; l-- > 0;) { /* input gradients */
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b, (int)w[l],
-                  (int)w[l + 1], 1.0f, c, (int)w[l + 1], wt, (int)w[l], 0.0f, a, (int)w[l]);
-      if (r < 0) flops += 2.0 * (double)b * (double)w[l] * (double)w[l + 1];
-    }
-    if (r >= 0) t[r] = bench_now() - t0, tc[r] = bench_cpu_s() - c0;
-  }
-  double med = bench_median(t, (size_t)reps);
-  *cpu_rate = flops / bench_median(tc, (size_t)reps) / 1e9;
-  free(a), free(c), free(wt), free(t);
-  return flops / med / 1e9;
 }
 
 /* The parameters of m in order into DIR/param_NNN.npy (weight, then bias,
@@ -220,17 +170,25 @@ int main(int argc, char **argv) {
   double tmin = t[0];
   for (int i = 1; i < reps; i++) tmin = t[i] < tmin ? t[i] : tmin;
   double med = bench_median(t, (size_t)reps), cmed = bench_median(tc, (size_t)reps);
-  /* the floor of an MLP's FGSM sweep: its GEMMs alone (lsp_attack's batch) */
-  size_t w[18], nw = mlp_widths(m, w, 18);
+  /* the floor of an FGSM sweep: its GEMMs alone, done the obvious way on
+   * lsp_attack's batch — per batch the clean forward, the gradient's
+   * forward and input gradients (every layer), and a forward per ε > 0 */
   double rate = 0.0, crate = 0.0, floor_s = 0.0, floor_cpu = 0.0;
-  if (nw >= 2 && o.kind == LSP_ATTACK_FGSM) {
-    size_t b = batch > 0 ? (size_t)batch : 256;
-    rate = sgemm_rate(w, nw, b, npos, 20, &crate);
+  if (o.kind == LSP_ATTACK_FGSM) {
+    size_t b = batch > 0 ? (size_t)batch : 256, ng = 0; /* lsp_attack's default */
+    if (b > n) b = n;
+    bench_gemm g[256];
     double fl = 0.0;
-    for (size_t l = 0; l + 1 < nw; l++) fl += 2.0 * (double)w[l] * (double)w[l + 1];
-    fl *= (double)n * (double)(3 + npos);
-    floor_s = rate > 0 ? fl / (rate * 1e9) : 0.0;
-    floor_cpu = crate > 0 ? fl / (crate * 1e9) : 0.0;
+    int full = 0;
+    for (size_t p = 0; p < 2 + npos && !full; p++)
+      full = bench_model_gemms(m, b, BENCH_G_FWD, g, &ng, 256, &fl);
+    if (!full) full = bench_model_gemms(m, b, BENCH_G_IGRAD | BENCH_G_IGRAD_FIRST, g, &ng, 256, &fl);
+    if (!full && ng) {
+      rate = bench_sgemm_rate(g, ng, 10, &crate);
+      fl *= (double)n;
+      floor_s = rate > 0 ? fl / (rate * 1e9) : 0.0;
+      floor_cpu = crate > 0 ? fl / (crate * 1e9) : 0.0;
+    }
   }
   char desc[128];
   lsp_model_describe(m, desc, sizeof desc);

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "benchgemm.h"
 #include "benchutil.h"
 #include "core/data/lsp_data.h"
 #include "core/base/lsp_error.h"
@@ -61,78 +62,6 @@ static size_t parse_widths(const char *s, size_t *w, size_t cap) {
     if (*end && *end != ',') return 0;
   }
   return *s ? 0 : n;
-}
-
-/* One GEMM C(m×n) = op(A)(m×k)·op(B)(k×n), row-major, natural leading
- * dimensions. */
-typedef struct {
-  int m, n, k;
-  CBLAS_TRANSPOSE ta, tb;
-} gemm;
-
-/* The GEMMs of training `rows` rows the obvious way — a dense layer
- * in→out: forward (rows,out,in), weight gradient (out,in,rows), input
- * gradient (rows,in,out); a convolution by im2col (K = c_in·kh·kw, M =
- * c_out, P = output pixels): forward (M,rows·P,K), weight gradient
- * (M,K,rows·P), input gradient (K,rows·P,M) — without the input gradient
- * of the layer that reads the data (nobody needs it). Returns the count;
- * *flops gets their flops per row. */
-static size_t model_gemms(const lsp_model *m, size_t rows, gemm *g, size_t cap,
-                          double *flops) {
-  size_t n = 0;
-  int first = 1;
-  *flops = 0.0;
-  for (size_t i = 0; i < m->nnodes && n + 3 <= cap; i++) {
-    const lsp_node *nd = &m->nodes[i];
-    int r = (int)rows;
-    if (nd->op == LSP_OP_DENSE) {
-      int in = (int)(nd->ishape.c * nd->ishape.h * nd->ishape.w), out = (int)nd->a.units;
-      g[n++] = (gemm){r, out, in, CblasNoTrans, CblasTrans};
-      g[n++] = (gemm){out, in, r, CblasTrans, CblasNoTrans};
-      if (!first) g[n++] = (gemm){r, in, out, CblasNoTrans, CblasNoTrans};
-      *flops += (first ? 4.0 : 6.0) * in * out;
-      first = 0;
-    } else if (nd->op == LSP_OP_CONV) {
-      int K = (int)(nd->ishape.c * nd->a.kh * nd->a.kw), M = (int)nd->a.units;
-      int P = (int)(nd->shape.h * nd->shape.w);
-      g[n++] = (gemm){M, r * P, K, CblasNoTrans, CblasNoTrans};
-      g[n++] = (gemm){M, K, r * P, CblasNoTrans, CblasTrans};
-      if (!first) g[n++] = (gemm){K, r * P, M, CblasTrans, CblasNoTrans};
-      *flops += (first ? 4.0 : 6.0) * (double)K * M * P;
-      first = 0;
-    }
-  }
-  return n;
-}
-
-/* GFLOP/s of the GEMMs g[0..ng) run in a loop (median of `reps` passes after
- * a warm-up), by the wall clock (returned) and by CPU time (*cpu_rate). */
-static double sgemm_peak(const gemm *g, size_t ng, int reps, double *cpu_rate) {
-  size_t mx = 1;
-  for (size_t i = 0; i < ng; i++) {
-    size_t a = (size_t)g[i].m * g[i].k, b = (size_t)g[i].k * g[i].n, c = (size_t)g[i].m * g[i].n;
-    mx = a > mx ? a : mx, mx = b > mx ? b : mx, mx = c > mx ? c : mx;
-  }
-  float *A = malloc(mx * sizeof *A), *B = malloc(mx * sizeof *B), *C = malloc(mx * sizeof *C);
-  double *t = malloc(2 * (size_t)reps * sizeof *t), *tc = t + reps;
-  if (!A || !B || !C || !t) return 0.0;
-  for (size_t i = 0; i < mx; i++) A[i] = B[i] = C[i] = (float)(i % 7) * 0.1f;
-  double flops = 0.0;
-  for (size_t i = 0; i < ng; i++) flops += 2.0 * g[i].m * (double)g[i].n * g[i].k;
-  for (int r = -1; r < reps; r++) {
-    double t0 = bench_now(), c0 = cpu_seconds();
-    for (size_t i = 0; i < ng; i++) {
-      const gemm *q = &g[i];
-      int lda = q->ta == CblasNoTrans ? q->k : q->m, ldb = q->tb == CblasNoTrans ? q->n : q->k;
-      cblas_sgemm(CblasRowMajor, q->ta, q->tb, q->m, q->n, q->k, 1.0f, A, lda, B, ldb, 0.0f, C,
-                  q->n);
-    }
-    if (r >= 0) t[r] = bench_now() - t0, tc[r] = cpu_seconds() - c0;
-  }
-  double med = bench_median(t, (size_t)reps);
-  *cpu_rate = flops / bench_median(tc, (size_t)reps) / 1e9;
-  free(A), free(B), free(C), free(t);
-  return flops / med / 1e9;
 }
 
 int main(int argc, char **argv) {
@@ -195,21 +124,20 @@ int main(int argc, char **argv) {
   /* the floor: the same network's GEMMs done the obvious way (model_gemms),
    * on one thread first (OpenBLAS's workers keep spinning for a while after
    * a threaded call and would steal from the single-threaded loop) */
-  gemm g[3 * 64];
+  bench_gemm g[3 * 64], gs[3 * 64];
   double flops_per_sample = 0.0, peak1 = 0.0, peak = 0.0, cpeak1 = 0.0, cpeak = 0.0;
-  double cpeak_share = 0.0;
-  size_t ng = model_gemms(m, (size_t)batch, g, 3 * 64, &flops_per_sample);
-  if (ng) {
+  double cpeak_share = 0.0, fl_share = 0.0;
+  const unsigned what = BENCH_G_FWD | BENCH_G_WGRAD | BENCH_G_IGRAD;
+  size_t ng = 0, ngs = 0;
+  /* and on the rows of one share, the GEMMs lsp_train actually runs */
+  size_t S = lsp_train_shares((size_t)batch), rows = ((size_t)batch + S - 1) / S;
+  if (!bench_model_gemms(m, (size_t)batch, what, g, &ng, 3 * 64, &flops_per_sample) &&
+      !bench_model_gemms(m, rows, what, gs, &ngs, 3 * 64, &fl_share) && ng) {
     lsp_threads_set_blas(1);
-    peak1 = sgemm_peak(g, ng, 30, &cpeak1);
-    /* and on the rows of one share, the GEMMs lsp_train actually runs */
-    size_t S = lsp_train_shares((size_t)batch), rows = ((size_t)batch + S - 1) / S;
-    double fl_share;
-    gemm gs[3 * 64];
-    size_t ngs = model_gemms(m, rows, gs, 3 * 64, &fl_share);
-    sgemm_peak(gs, ngs, 30, &cpeak_share);
+    peak1 = bench_sgemm_rate(g, ng, 30, &cpeak1);
+    bench_sgemm_rate(gs, ngs, 30, &cpeak_share);
     lsp_threads_set_blas(threads);
-    peak = sgemm_peak(g, ng, 30, &cpeak);
+    peak = bench_sgemm_rate(g, ng, 30, &cpeak);
   }
   (void)hidden;
   (void)nh;

@@ -186,8 +186,9 @@ def case_train_lenet(q, rep):
     ours, peers = train_pair("lenet", 2, q, rep)
     s, sp = med(ours, "samples_per_s"), med(peers, "samples_per_s")
     return [("`train` LeNet-5, batch 128, one epoch", 2,
-             "%.1fk samples/s (%.2f of the sgemm floor %.0fk)"
-             % (s / 1e3, med(ours, "share_of_floor"), med(ours, "floor_samples_per_s") / 1e3),
+             "%.1fk samples/s (%.2f of sgemm by CPU time; %.2f of the 2-thread floor %.0fk/s)"
+             % (s / 1e3, med(ours, "share_of_sgemm_cpu"), med(ours, "share_of_floor"),
+                med(ours, "floor_samples_per_s") / 1e3),
              "PyTorch %.1fk" % (sp / 1e3), fmt_ratio(s / sp), "≥ 3× PyTorch")]
 
 
@@ -224,8 +225,9 @@ def case_fgsm_lenet(q, rep):
         with tempfile.TemporaryDirectory() as d:
             ours, peers = fgsm("lenet", t, q, rep, d)
         tl, tp = med(ours, "median_s"), med(peers, "median_s")
-        rows.append(("`attack` FGSM sweep, 7 ε, %d images, LeNet-5" % ours[0]["n"], t, ms(tl),
-                     "PyTorch %s" % ms(tp), fmt_ratio(tp / tl), "≥ 1.5× PyTorch"))
+        rows.append(("`attack` FGSM sweep, 7 ε, %d images, LeNet-5" % ours[0]["n"], t,
+                     "%s (%.2f of sgemm by CPU time)" % (ms(tl), med(ours, "share_of_sgemm_cpu")),
+                     "PyTorch %s" % ms(tp), fmt_ratio(tp / tl), "≥ 1.5× PyTorch, ≥ 0.8 of sgemm"))
     return rows
 
 
@@ -277,8 +279,8 @@ def main():
         worst = max(worst, l)
         print("bench/compare all: %s (load %.2f) ..." % (name, l), file=sys.stderr)
         for r in fn(a.quick, max(1, a.repeat)):
-            busy = max(l, loadavg()) > cores / 3.0
-            rows.append(r + (busy,))
+            l1 = loadavg()
+            rows.append(r + (max(l, l1) > cores / 3.0, "%.1f–%.1f" % (min(l, l1), max(l, l1))))
         worst = max(worst, loadavg())
     date = datetime.date.today().isoformat()
     where = "%s, %d cores" % (host["cpu_model"], cores)
@@ -289,11 +291,11 @@ def main():
                 " — **measured on a busy machine: figures marked ⚠ are not reliable**"
                 if worst > cores / 3.0 else ""),
              "",
-             "| benchmark (`bench/compare …`) | threads | lsprobe | peer | ratio | goal | measured on |",
-             "|---|---|---|---|---|---|---|"]
-    for what, th, ours, peer, ratio, goal, busy in rows:
-        lines.append("| %s | %d | %s%s | %s | %s | %s | %s, %s |"
-                     % (what, th, ours, " ⚠" if busy else "", peer, ratio, goal, where, date))
+             "| benchmark (`bench/compare …`) | threads | lsprobe | peer | ratio | goal | measured on | load avg |",
+             "|---|---|---|---|---|---|---|---|"]
+    for what, th, ours, peer, ratio, goal, busy, load in rows:
+        lines.append("| %s | %d | %s%s | %s | %s | %s | %s, %s | %s |"
+                     % (what, th, ours, " ⚠" if busy else "", peer, ratio, goal, where, date, load))
     table = "\n".join(lines)
     print(table)
     if a.json:
