@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
-/* lsp_attack.c — options, validation, the attack-loss gradient, scoring and
- * the dispatcher shared by the FGSM and PGD engines. */
+/* lsp_attack.c — options, validation, scoring, the ε envelope and the
+ * dispatcher shared by the attack engines (the losses are in
+ * lsp_attack_loss.c). */
 #include "attacks/lsp_attack.h"
 
 #include <float.h>
@@ -18,8 +19,7 @@
  * this (a ResNet-8 row needs 1.3 MB): results do not depend on the batch. */
 #define BATCH_BUDGET ((size_t)128 << 20)
 
-/* The default batch for model m: DEFAULT_BATCH rows, fewer when big. */
-static size_t default_batch(const lsp_model *m) {
+size_t lsp_attack_default_batch(const lsp_model *m) {
   size_t per_row = lsp_model_ws_bytes_per_row(m), fit = BATCH_BUDGET / (per_row ? per_row : 1);
   return fit < 1 ? 1 : fit < DEFAULT_BATCH ? fit : DEFAULT_BATCH;
 }
@@ -33,6 +33,10 @@ void lsp_attack_opts_default(lsp_attack_opts *o) {
   o->steps = 10;
   o->step_size = 0.0;
   o->restarts = 1;
+  o->apgd_steps = 100;
+  o->targets = 9;
+  o->queries = 5000;
+  o->p_init = 0.8;
   o->seed = 1;
   o->lo = 0.0f;
   o->hi = 1.0f;
@@ -54,9 +58,26 @@ const char *lsp_attack_kind_name(lsp_attack_kind k) {
       return "bim";
     case LSP_ATTACK_PGD:
       return "pgd";
+    case LSP_ATTACK_APGD_CE:
+      return "apgd-ce";
+    case LSP_ATTACK_APGD_DLR:
+      return "apgd-dlr";
+    case LSP_ATTACK_APGD_T:
+      return "apgd-t";
+    case LSP_ATTACK_SQUARE:
+      return "square";
+    case LSP_ATTACK_AUTOATTACK:
+      return "autoattack";
   }
   return "?";
 }
+
+int lsp_attack_kind_is_aa(lsp_attack_kind k) {
+  return k >= LSP_ATTACK_APGD_CE && k <= LSP_ATTACK_AUTOATTACK;
+}
+
+const char *const lsp_aa_stage_names[LSP_AA_NSTAGES] = {"apgd-ce", "apgd-t",
+                                                        "square"};
 
 const char *lsp_attack_loss_name(lsp_attack_loss l) {
   switch (l) {
@@ -66,28 +87,34 @@ const char *lsp_attack_loss_name(lsp_attack_loss l) {
       return "smoothed";
     case LSP_ALOSS_MARGIN:
       return "margin";
+    case LSP_ALOSS_DLR:
+      return "dlr";
+    case LSP_ALOSS_DLR_TARGETED:
+      return "dlr-targeted";
   }
   return "?";
 }
 
 int lsp_attack_kind_parse(const char *s, lsp_attack_kind *out) {
-  for (int k = LSP_ATTACK_FGSM; k <= LSP_ATTACK_PGD; k++)
+  for (int k = LSP_ATTACK_FGSM; k < LSP_ATTACK_NKINDS; k++)
     if (s && strcmp(s, lsp_attack_kind_name((lsp_attack_kind)k)) == 0) {
       *out = (lsp_attack_kind)k;
       return LSP_OK;
     }
-  return lsp_fail(LSP_EINVAL, "unknown attack '%s' (known: fgsm, bim, pgd)",
+  return lsp_fail(LSP_EINVAL,
+                  "unknown attack '%s' (known: fgsm, bim, pgd, apgd-ce, "
+                  "apgd-dlr, apgd-t, square, autoattack)",
                   s ? s : "");
 }
 
 int lsp_attack_loss_parse(const char *s, lsp_attack_loss *out) {
-  for (int k = LSP_ALOSS_CE; k <= LSP_ALOSS_MARGIN; k++)
+  for (int k = LSP_ALOSS_CE; k <= LSP_ALOSS_DLR; k++)
     if (s && strcmp(s, lsp_attack_loss_name((lsp_attack_loss)k)) == 0) {
       *out = (lsp_attack_loss)k;
       return LSP_OK;
     }
   return lsp_fail(LSP_EINVAL,
-                  "unknown attack loss '%s' (known: ce, smoothed, margin)",
+                  "unknown attack loss '%s' (known: ce, smoothed, margin, dlr)",
                   s ? s : "");
 }
 
@@ -98,64 +125,6 @@ void lsp_fgsm_apply(const float *x, const float *g, size_t count, double eps,
   const float e = (float)eps * (dir < 0 ? -1.0f : 1.0f);
   for (size_t i = 0; i < count; i++)
     out[i] = lsp_attack_step(x[i], g[i], e, lo, hi);
-}
-
-/* ---- loss gradient w.r.t. the logits ------------------------------------- */
-
-/* The (label-smoothed) cross-entropy gradient p − q of nb rows, softmax in
- * double. The true-class entry is formed as −Σ_{j≠y}(p_j − q_off) (the
- * entries of a row sum to zero) instead of p_y − q_y: on a saturated
- * example p_y rounds to 1 and p_y − 1 would be 0 or one float ulp (6e-8),
- * either way swamping the 1e-9-sized terms that carry the true direction.
- * PyTorch's float path keeps the p_j but drops the true-class term, so the
- * two agree except on such examples. */
-static int xent_grad(const float *z, const int32_t *lab, size_t nb, size_t k,
-                     double q_off, float *dz) {
-  for (size_t i = 0; i < nb; i++) {
-    const float *zi = z + i * k;
-    float *d = dz + i * k;
-    double m = -HUGE_VAL, s = 0.0, acc = 0.0;
-    for (size_t j = 0; j < k; j++) {
-      if (!isfinite(zi[j]))
-        return lsp_fail(LSP_EDATA, "non-finite logit (%g) in batch row %zu",
-                        (double)zi[j], i);
-      if (zi[j] > m) m = zi[j];
-    }
-    for (size_t j = 0; j < k; j++) s += exp((double)zi[j] - m);
-    for (size_t j = 0; j < k; j++) {
-      if (j == (size_t)lab[i]) continue;
-      double g = exp((double)zi[j] - m) / s - q_off;
-      d[j] = (float)g;
-      acc += g;
-    }
-    d[lab[i]] = (float)-acc;
-  }
-  return LSP_OK;
-}
-
-/* dz = d(sum over rows of the attack loss)/dz for nb rows; labels are in
- * range (checked by the callers). */
-static int loss_grad(lsp_attack_loss loss, const lsp_ls *ls, const float *z,
-                     const int32_t *lab, size_t nb, size_t k, float *dz) {
-  if (loss == LSP_ALOSS_MARGIN) {
-    /* L = z_j* − z_y with j* the largest other logit (lowest index on ties) */
-    for (size_t i = 0; i < nb; i++) {
-      const float *zi = z + i * k;
-      float *d = dz + i * k;
-      size_t yi = (size_t)lab[i], best = lsp_argmax_f32_except(zi, k, yi);
-      for (size_t j = 0; j < k; j++) {
-        d[j] = 0.0f;
-        if (!isfinite(zi[j]))
-          return lsp_fail(LSP_EDATA, "non-finite logit in batch row %zu", i);
-      }
-      d[best] = 1.0f;
-      d[yi] = -1.0f;
-    }
-    return LSP_OK;
-  }
-  double q_on = 1.0, q_off = 0.0;
-  if (loss == LSP_ALOSS_SMOOTHED) lsp_ls_target(ls, k, &q_on, &q_off);
-  return xent_grad(z, lab, nb, k, q_off, dz);
 }
 
 static size_t count_zeros(const float *g, size_t count) {
@@ -173,7 +142,8 @@ int lsp_attack_forward_src(lsp_attack_ctx *c, const float *xb, size_t nb,
 
 int lsp_attack_backward_src(lsp_attack_ctx *c, const float *logits,
                             const int32_t *lab, size_t nb, size_t *zeros) {
-  int st = loss_grad(c->o->loss, &c->ls, logits, lab, nb, c->k, c->dz);
+  int st = lsp_attack_loss_rows(c->o->loss, &c->ls, logits, lab, NULL, nb, c->k,
+                                NULL, c->dz);
   if (st) return st;
   if ((st =
            lsp_model_backward(c->src, c->ws_src, c->dz, LSP_BACK_INPUT, c->gb)))
@@ -241,6 +211,8 @@ int lsp_attack_clean_pass(lsp_attack_ctx *c) {
     if (st) return st;
     c->flops += c->fwd_dst * (double)nb;
     lsp_attack_score(z, nb, c->k, c->clean_pred + i0, c->clean_conf + i0);
+    if (c->clean_logits) /* AutoAttack kinds: white-box, dst == src */
+      memcpy(c->clean_logits + i0 * c->k, z, nb * c->k * sizeof *z);
     if (need_src) {
       if ((st = lsp_model_forward(c->src, c->ws_src, xb, nb, &z, NULL)))
         return st;
@@ -276,10 +248,133 @@ void lsp_attack_summarize(const lsp_attack_ctx *c, const uint8_t *correct,
   p->target_rate = c->o->target == LSP_TARGET_NONE || tdenom == 0
                        ? NAN
                        : (double)thit / (double)tdenom;
+  for (int s = 0; s < LSP_AA_NSTAGES; s++) p->stage_accuracy[s] = NAN;
+  p->queries_mean = p->queries_median = NAN;
+  p->queries_total = 0.0;
+}
+
+uint64_t lsp_attack_stream(unsigned long seed, uint64_t stage, size_t example) {
+  return lsp_mix64(lsp_mix64((uint64_t)seed * 0x9e3779b97f4a7c15ull +
+                             stage * 0xd1b54a32d192ed03ull) +
+                   (uint64_t)example * 0x8cb92ba72f3d8dd7ull);
+}
+
+int lsp_attack_envelope(lsp_attack_ctx *c, const double *eps, size_t neps,
+                        const uint8_t *ok, lsp_attack_result *out) {
+  const size_t n = c->n;
+  uint8_t *env = malloc(n);
+  size_t *order = malloc(neps * sizeof *order);
+  if (!env || !order) {
+    free(env);
+    free(order);
+    return lsp_fail(LSP_ENOMEM, "attack: out of memory");
+  }
+  /* ascending ε; equal ε in the given order (insertion sort: stable, and
+   * neps is small) */
+  for (size_t i = 0; i < neps; i++) order[i] = i;
+  for (size_t a = 1; a < neps; a++)
+    for (size_t b = a; b > 0 && eps[order[b - 1]] > eps[order[b]]; b--) {
+      size_t t = order[b];
+      order[b] = order[b - 1];
+      order[b - 1] = t;
+    }
+  for (size_t i = 0; i < n; i++) env[i] = c->clean_pred[i] == c->y[i];
+  for (size_t a = 0; a < neps; a++) {
+    size_t pi = order[a];
+    const uint8_t *oke = ok + pi * n;
+    size_t correct = 0, clean_ok = 0, fooled = 0;
+    for (size_t i = 0; i < n; i++) {
+      env[i] &= oke[i];
+      correct += env[i];
+      if (c->clean_pred[i] == c->y[i]) {
+        clean_ok++;
+        fooled += !env[i];
+      }
+    }
+    if (c->o->correct) memcpy(c->o->correct + pi * n, env, n);
+    lsp_attack_point *p = &out->points[pi];
+    p->correct = correct;
+    p->accuracy = (double)correct / (double)n;
+    p->success_rate = clean_ok ? (double)fooled / (double)clean_ok : NAN;
+  }
+  free(env);
+  free(order);
+  return LSP_OK;
 }
 
 /* ---- the entry points ------------------------------------------------------
  */
+
+/* The image shape Square cuts its squares from: the options' shape, the
+ * model's input shape when it is an image, or one derived from dim (see
+ * lsp_attack_opts.shape). */
+static void resolve_shape(const lsp_model *m, size_t dim, const size_t given[3],
+                          size_t out[3]) {
+  if (given[0] && given[1] && given[2]) {
+    memcpy(out, given, 3 * sizeof *out);
+    return;
+  }
+  if (m->in_shape.h * m->in_shape.w > 1 && lsp_shape_size(m->in_shape) == dim) {
+    out[0] = m->in_shape.c;
+    out[1] = m->in_shape.h;
+    out[2] = m->in_shape.w;
+    return;
+  }
+  out[0] = 1;
+  out[1] = 1;
+  out[2] = dim;
+  for (size_t c = 1; c <= 3; c += 2) { /* grey, then RGB */
+    if (dim % c) continue;
+    size_t s = (size_t)llround(sqrt((double)(dim / c)));
+    if (s * s == dim / c && s > 1) {
+      out[0] = c;
+      out[1] = out[2] = s;
+      return;
+    }
+  }
+}
+
+static int check_aa_args(const lsp_model *src, const lsp_model *dst, size_t dim,
+                         const lsp_attack_opts *o) {
+  const char *name = lsp_attack_kind_name(o->kind);
+  const int apgd = o->kind != LSP_ATTACK_SQUARE,
+            square = o->kind == LSP_ATTACK_SQUARE ||
+                     o->kind == LSP_ATTACK_AUTOATTACK,
+            targeted = o->kind == LSP_ATTACK_APGD_T ||
+                       o->kind == LSP_ATTACK_AUTOATTACK;
+  if (dst && dst != src)
+    return lsp_fail(LSP_EINVAL, "attack: %s is white-box only (no transfer)",
+                    name);
+  if (o->target != LSP_TARGET_NONE)
+    return lsp_fail(LSP_EINVAL,
+                    "attack: %s picks its own targets; give no target class",
+                    name);
+  if (o->restarts == 0)
+    return lsp_fail(LSP_EINVAL, "attack: restarts must be positive");
+  if (apgd && o->apgd_steps == 0)
+    return lsp_fail(LSP_EINVAL, "attack: APGD steps must be positive");
+  if (targeted && o->targets == 0)
+    return lsp_fail(LSP_EINVAL, "attack: APGD-T needs at least one target");
+  if (square && o->queries == 0)
+    return lsp_fail(LSP_EINVAL, "attack: Square queries must be positive");
+  if (square && !(o->p_init > 0.0 && o->p_init <= 1.0))
+    return lsp_fail(LSP_EINVAL, "attack: Square p_init %g is not in (0, 1]",
+                    o->p_init);
+  size_t need = targeted ? 4 : o->kind == LSP_ATTACK_APGD_DLR ? 3 : 2;
+  if (src && src->out_dim < need) /* the model does not fit the attack */
+    return lsp_fail(LSP_EDATA,
+                    "%s needs a model with at least %zu classes (this one has "
+                    "%zu)",
+                    name, need, src->out_dim);
+  const size_t *sh = o->shape;
+  if ((sh[0] || sh[1] || sh[2]) &&
+      (!sh[0] || !sh[1] || !sh[2] || sh[0] * sh[1] * sh[2] != dim))
+    return lsp_fail(LSP_EINVAL,
+                    "attack: image shape %zux%zux%zu does not hold %zu "
+                    "features",
+                    sh[0], sh[1], sh[2], dim);
+  return LSP_OK;
+}
 
 static int check_args(const lsp_model *src, const lsp_model *dst,
                       const float *x, const int32_t *y, size_t n, size_t dim,
@@ -293,11 +388,20 @@ static int check_args(const lsp_model *src, const lsp_model *dst,
     if (!(eps[i] >= 0.0) || !isfinite(eps[i]))
       return lsp_fail(LSP_EINVAL, "attack: eps %g is not a finite number >= 0",
                       eps[i]);
-  if (o->kind < LSP_ATTACK_FGSM || o->kind > LSP_ATTACK_PGD)
+  if ((int)o->kind < LSP_ATTACK_FGSM || (int)o->kind >= LSP_ATTACK_NKINDS)
     return lsp_fail(LSP_EINVAL, "attack: unknown attack kind %d", (int)o->kind);
-  if (o->loss < LSP_ALOSS_CE || o->loss > LSP_ALOSS_MARGIN)
+  if (lsp_attack_kind_is_aa(o->kind)) {
+    int st = check_aa_args(src, dst, dim, o);
+    if (st) return st;
+  } else if (o->loss < LSP_ALOSS_CE || o->loss > LSP_ALOSS_DLR) {
     return lsp_fail(LSP_EINVAL, "attack: unknown attack loss %d", (int)o->loss);
-  if (o->kind != LSP_ATTACK_FGSM) {
+  } else if (o->loss == LSP_ALOSS_DLR && src && src->out_dim < 3) {
+    return lsp_fail(LSP_EDATA,
+                    "attack loss 'dlr' needs a model with at least 3 classes "
+                    "(this one has %zu)",
+                    src->out_dim);
+  }
+  if (o->kind == LSP_ATTACK_BIM || o->kind == LSP_ATTACK_PGD) {
     if (o->steps == 0)
       return lsp_fail(LSP_EINVAL, "attack: steps must be positive");
     if (o->restarts == 0)
@@ -356,6 +460,7 @@ static void ctx_free(lsp_attack_ctx *c) {
   free(c->lab);
   free(c->clean_pred);
   free(c->clean_conf);
+  free(c->clean_logits);
 }
 
 int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
@@ -378,18 +483,20 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
   c.k = src->out_dim;
   c.o = o;
   c.dir = o->target == LSP_TARGET_NONE ? 1 : -1;
-  c.batch = o->batch ? o->batch : default_batch(src);
+  c.batch = o->batch ? o->batch : lsp_attack_default_batch(src);
   if (c.batch > n) c.batch = n;
   c.ls = o->smoothing;
-  if (o->loss == LSP_ALOSS_SMOOTHED && !o->smoothing_given) {
+  const int aa = lsp_attack_kind_is_aa(o->kind);
+  if (!aa && o->loss == LSP_ALOSS_SMOOTHED && !o->smoothing_given) {
     if (!src->meta.trained)
       return lsp_fail(LSP_EINVAL,
                       "attack loss 'smoothed': the model records no training "
                       "smoothing; give the smoothing explicitly");
     c.ls = src->meta.smoothing;
   }
-  if (o->loss == LSP_ALOSS_SMOOTHED && (st = lsp_ls_check(&c.ls, c.k)))
+  if (!aa && o->loss == LSP_ALOSS_SMOOTHED && (st = lsp_ls_check(&c.ls, c.k)))
     return st;
+  resolve_shape(src, dim, o->shape, c.shape);
   c.fwd_src = lsp_model_flops(src);
   c.fwd_dst = lsp_model_flops(c.dst);
 
@@ -401,9 +508,11 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
   c.lab = malloc(n * sizeof *c.lab);
   c.clean_pred = malloc(n * sizeof *c.clean_pred);
   c.clean_conf = malloc(n * sizeof *c.clean_conf);
+  if (aa) c.clean_logits = malloc(n * c.k * sizeof *c.clean_logits);
   out->points = calloc(neps, sizeof *out->points);
   if (!c.ws_src || !c.ws_dst || !c.xb || !c.gb || !c.dz || !c.lab ||
-      !c.clean_pred || !c.clean_conf || !out->points) {
+      !c.clean_pred || !c.clean_conf || !out->points ||
+      (aa && !c.clean_logits)) {
     ctx_free(&c);
     lsp_attack_result_free(out);
     return lsp_fail(LSP_ENOMEM, "attack: out of memory for %zu examples", n);
@@ -419,6 +528,19 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
   out->step_size = o->kind == LSP_ATTACK_FGSM ? 0.0 : o->step_size;
   out->early_exit = o->kind != LSP_ATTACK_FGSM && !c.transfer &&
                     o->target == LSP_TARGET_NONE && !o->full_steps;
+  if (aa) {
+    static const lsp_attack_loss aa_loss[] = {LSP_ALOSS_CE, LSP_ALOSS_DLR,
+                                              LSP_ALOSS_DLR_TARGETED,
+                                              LSP_ALOSS_MARGIN, LSP_ALOSS_CE};
+    out->loss = aa_loss[o->kind - LSP_ATTACK_APGD_CE];
+    out->steps = o->apgd_steps;
+    out->step_size = 0.0;
+    out->early_exit = 1; /* every iterate and query is judged */
+    out->targets = o->targets < c.k - 1 ? o->targets : c.k - 1;
+    out->queries = o->queries;
+    out->p_init = o->p_init;
+    memcpy(out->shape, c.shape, sizeof out->shape);
+  }
   out->seed = o->seed;
   out->lo = o->lo;
   out->hi = o->hi;
@@ -428,6 +550,7 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
 
   const double t0 = lsp_now_s();
   st = o->kind == LSP_ATTACK_FGSM ? lsp_fgsm_sweep(&c, eps, neps, out)
+       : aa                       ? lsp_aa_sweep(&c, eps, neps, out)
                                   : lsp_pgd_sweep(&c, eps, neps, out);
   const double t1 = lsp_now_s();
   if (st == LSP_OK) {
@@ -448,46 +571,5 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
     lsp_attack_result_free(out);
   }
   ctx_free(&c);
-  return st;
-}
-
-int lsp_attack_input_grad(lsp_model *m, const float *x, const int32_t *lab,
-                          size_t n, lsp_attack_loss loss, const lsp_ls *ls,
-                          size_t batch, float *dx) {
-  if (!m || !x || !lab || !dx)
-    return lsp_fail(LSP_EINVAL, "input gradient: missing argument");
-  if (n == 0) return lsp_fail(LSP_EDATA, "input gradient: no examples");
-  if (loss == LSP_ALOSS_SMOOTHED && !ls)
-    return lsp_fail(LSP_EINVAL,
-                    "input gradient: smoothed loss without a smoothing");
-  int st0 = loss == LSP_ALOSS_SMOOTHED ? lsp_ls_check(ls, m->out_dim) : LSP_OK;
-  if (st0) return st0;
-  for (size_t i = 0; i < n; i++)
-    if (lab[i] < 0 || (size_t)lab[i] >= m->out_dim)
-      return lsp_fail(
-          LSP_EDATA,
-          "label %d of example %zu does not fit the model's %zu classes",
-          (int)lab[i], i, m->out_dim);
-  if (batch == 0) batch = default_batch(m);
-  if (batch > n) batch = n;
-  size_t k = m->out_dim;
-  lsp_model_ws *ws = lsp_model_ws_alloc(m, batch);
-  float *dz = malloc(batch * k * sizeof *dz);
-  int st = LSP_OK;
-  if (!ws || !dz) {
-    st = lsp_fail(LSP_ENOMEM, "input gradient: out of memory");
-    goto done;
-  }
-  for (size_t i0 = 0; i0 < n && st == LSP_OK; i0 += batch) {
-    size_t nb = n - i0 < batch ? n - i0 : batch;
-    const float *z = NULL;
-    if ((st = lsp_model_forward(m, ws, x + i0 * m->in_dim, nb, &z, NULL)))
-      break;
-    if ((st = loss_grad(loss, ls, z, lab + i0, nb, k, dz))) break;
-    st = lsp_model_backward(m, ws, dz, LSP_BACK_INPUT, dx + i0 * m->in_dim);
-  }
-done:
-  free(dz);
-  lsp_model_ws_free(ws);
   return st;
 }

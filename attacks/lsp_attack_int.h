@@ -1,12 +1,15 @@
 /* lsp_attack_int.h — state shared by the attack engines (not public).
  *
  * lsp_attack_run validates its arguments, fills an lsp_attack_ctx and hands it
- * to lsp_fgsm_sweep (lsp_fgsm.c) or lsp_pgd_sweep (lsp_pgd.c); both use the
- * batch helpers of lsp_attack.c. */
+ * to lsp_fgsm_sweep (lsp_fgsm.c), lsp_pgd_sweep (lsp_pgd.c) or lsp_aa_sweep
+ * (lsp_autoattack.c, which runs the engines lsp_apgd_run of lsp_apgd.c and
+ * lsp_square_run of lsp_square.c); all use the batch helpers of
+ * lsp_attack.c. */
 #ifndef LSP_ATTACK_INT_H
 #define LSP_ATTACK_INT_H
 
 #include "attacks/lsp_attack.h"
+#include "core/base/lsp_util.h"
 
 typedef struct {
   lsp_model *src;       /* crafts (forward + input backward)            */
@@ -26,10 +29,26 @@ typedef struct {
   int32_t *lab;            /* owned: n gradient labels (y or the target)   */
   int32_t *clean_pred;     /* owned: n, dst's argmax on x                  */
   float *clean_conf;       /* owned: n, dst's max softmax prob on x        */
+  float *clean_logits;     /* owned: n×k, src's logits on x (APGD-T's
+                              targets), NULL unless an AutoAttack kind    */
+  size_t shape[3];         /* Square: C, H, W of an input                  */
   double fwd_src, fwd_dst; /* flops of one example's forward (= backward)  */
   double flops;            /* performed so far                             */
   size_t done, total;      /* progress in example-passes                   */
 } lsp_attack_ctx;
+
+/* Rows per batch when the options give none: 256, fewer for a network
+ * whose activations would pass 128 MiB. */
+size_t lsp_attack_default_batch(const lsp_model *m);
+
+/* Per-row attack loss values and/or their gradient w.r.t. the logits for
+ * nb rows: y the labels the loss is taken for (true labels, or targets for
+ * the targeted FGSM/PGD convention), t the targets of
+ * LSP_ALOSS_DLR_TARGETED (else unused, may be NULL). loss (nb doubles) and
+ * dz (nb×k floats) may each be NULL. Errors as lsp_attack_dlr. */
+int lsp_attack_loss_rows(lsp_attack_loss loss, const lsp_ls *ls, const float *z,
+                         const int32_t *y, const int32_t *t, size_t nb,
+                         size_t k, double *lossv, float *dz);
 
 /* Predicted class (argmax, lowest index on ties) and max softmax
  * probability (in double) of nb rows of k logits. */
@@ -74,9 +93,82 @@ void lsp_attack_summarize(const lsp_attack_ctx *c, const uint8_t *correct,
                           const int32_t *pred, const float *conf,
                           lsp_attack_point *p);
 
+/* The per-example outcomes ok (neps×n, row e: robust at eps[e] alone) into
+ * each point's accuracy/success_rate by the envelope over ε (robust at this
+ * ε and at every smaller one, and on x), and into o->correct if set. */
+int lsp_attack_envelope(lsp_attack_ctx *c, const double *eps, size_t neps,
+                        const uint8_t *ok, lsp_attack_result *out);
+
+/* Uniform double in [0, 1) number `j` of the stream `key` (SplitMix64 at
+ * key + (j+1)·golden gamma): counter-based, so a draw depends only on its
+ * stream and index, not on the order in which rows are processed. */
+static inline double lsp_attack_unif(uint64_t key, uint64_t j) {
+  uint64_t z = lsp_mix64(key + (j + 1) * 0x9e3779b97f4a7c15ull);
+  return (double)(z >> 11) * 0x1.0p-53;
+}
+/* The stream of (seed, stage, example): stage numbers a run's APGD
+ * variant, target, restart or Square restart. */
+uint64_t lsp_attack_stream(unsigned long seed, uint64_t stage, size_t example);
+
+/* ---- the AutoAttack engines (one ε, white-box) -------------------------- */
+
+/* What the engines know about every example at one ε. Only examples with
+ * alive = 1 are attacked; an engine clears alive for the ones it fools and
+ * records, for every example it touched, the prediction and confidence on
+ * the input it keeps (and that input in keep, if not NULL): the first
+ * fooling input, else the strongest found. */
+typedef struct {
+  uint8_t *alive;      /* n: still correctly classified                 */
+  int32_t *pred;       /* n: prediction on the kept input                */
+  float *conf;         /* n: max softmax probability on the kept input   */
+  float *keep;         /* n×dim or NULL                                  */
+  uint32_t *queries;   /* n: Square queries spent on the example        */
+  uint8_t *by_square;  /* n: fooled by Square                            */
+  size_t zeros, evals; /* input-gradient components: exactly 0 / all    */
+} lsp_aa_state;
+
+/* APGD (Croce & Hein 2020, Algorithm 1) with `loss` (CE, DLR or
+ * DLR_TARGETED) on the alive examples, `restarts` times each; with
+ * DLR_TARGETED once per target rank 1..targets (the classes after the top
+ * one by clean logits, c->clean_logits). `stage` keys the random starts. */
+int lsp_apgd_run(lsp_attack_ctx *c, double eps, lsp_attack_loss loss,
+                 size_t targets, uint64_t stage, lsp_aa_state *st);
+/* APGD's decision at a checkpoint w_j (Croce & Hein 2020, §3.2): 1 (halve
+ * the step size and restart from x_max) when the loss rose in fewer than
+ * ρ·span of the `span` = w_j − w_{j−1} steps since the previous checkpoint
+ * (ρ = 0.75), or when the step was not halved there (halved_last = 0) and
+ * f_max has not risen since (fmax <= fmax_last). */
+int lsp_apgd_halve(size_t rises, size_t span, int halved_last, double fmax,
+                   double fmax_last);
+
+/* Square's fast query path for models that start with a dense layer on
+ * the input (lsp_square_fast.c): *out is NULL (and LSP_OK) when the model
+ * does not qualify. init loads the best inputs' first-layer
+ * pre-activations of na rows; begin/add build row a's candidate from its
+ * best input plus changed pixels; logits runs the candidates of na rows;
+ * accept makes row a's candidate its best; move copies a row (compaction);
+ * flops counts one candidate with `changed` changed pixels. */
+typedef struct lsp_sqfast lsp_sqfast;
+int lsp_sqfast_alloc(const lsp_model *m, size_t dim, size_t batch,
+                     lsp_sqfast **out);
+void lsp_sqfast_free(lsp_sqfast *f);
+int lsp_sqfast_init(lsp_sqfast *f, const float *xb, size_t na);
+void lsp_sqfast_begin(lsp_sqfast *f, size_t a);
+void lsp_sqfast_add(lsp_sqfast *f, size_t a, size_t j, double delta);
+int lsp_sqfast_logits(lsp_sqfast *f, size_t na, const float **logits);
+void lsp_sqfast_accept(lsp_sqfast *f, size_t a);
+void lsp_sqfast_move(lsp_sqfast *f, size_t from, size_t to);
+double lsp_sqfast_flops(const lsp_sqfast *f, size_t changed);
+
+/* Square (Andriushchenko et al. 2020, L∞) on the alive examples. */
+int lsp_square_run(lsp_attack_ctx *c, double eps, uint64_t stage,
+                   lsp_aa_state *st);
+
 int lsp_fgsm_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
                    lsp_attack_result *out);
 int lsp_pgd_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
                   lsp_attack_result *out);
+int lsp_aa_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
+                 lsp_attack_result *out);
 
 #endif

@@ -13,8 +13,15 @@
 void lsp_attack_result_json(lsp_json *j, const lsp_attack_result *r,
                             int with_braces) {
   if (with_braces) lsp_json_obj_begin(j);
+  const int aa = lsp_attack_kind_is_aa(r->kind);
+  const int apgd = aa && r->kind != LSP_ATTACK_SQUARE;
+  const int square =
+      r->kind == LSP_ATTACK_SQUARE || r->kind == LSP_ATTACK_AUTOATTACK;
   lsp_json_key_str(j, "attack", lsp_attack_kind_name(r->kind));
-  lsp_json_key_str(j, "loss", lsp_attack_loss_name(r->loss));
+  lsp_json_key_str(j, "loss",
+                   r->kind == LSP_ATTACK_AUTOATTACK
+                       ? "ce, dlr-targeted, margin"
+                       : lsp_attack_loss_name(r->loss));
   if (r->loss == LSP_ALOSS_SMOOTHED) {
     lsp_json_key_num(j, "loss_smoothing", r->smoothing.eps);
     lsp_json_key_str(j, "loss_convention",
@@ -32,7 +39,21 @@ void lsp_attack_result_json(lsp_json *j, const lsp_attack_result *r,
   lsp_json_key_int(j, "classes", (long long)r->k);
   lsp_json_key_num(j, "lo", r->lo);
   lsp_json_key_num(j, "hi", r->hi);
-  if (r->kind != LSP_ATTACK_FGSM) {
+  if (aa) {
+    if (apgd) lsp_json_key_int(j, "steps", (long long)r->steps);
+    lsp_json_key_int(j, "restarts", (long long)r->restarts);
+    if (r->kind == LSP_ATTACK_APGD_T || r->kind == LSP_ATTACK_AUTOATTACK)
+      lsp_json_key_int(j, "targets", (long long)r->targets);
+    if (square) {
+      lsp_json_key_int(j, "queries", (long long)r->queries);
+      lsp_json_key_num(j, "p_init", r->p_init);
+      lsp_json_key(j, "shape");
+      lsp_json_arr_begin(j);
+      for (int d = 0; d < 3; d++) lsp_json_int(j, (long long)r->shape[d]);
+      lsp_json_arr_end(j);
+    }
+    lsp_json_key_int(j, "seed", (long long)r->seed);
+  } else if (r->kind != LSP_ATTACK_FGSM) {
     lsp_json_key_int(j, "steps", (long long)r->steps);
     lsp_json_key(j, "step_size");
     if (r->step_size > 0.0)
@@ -60,6 +81,18 @@ void lsp_attack_result_json(lsp_json *j, const lsp_attack_result *r,
     lsp_json_key_num(j, "zero_grad_share", p->zero_grad_share);
     if (r->target != LSP_TARGET_NONE)
       lsp_json_key_num(j, "target_rate", p->target_rate);
+    if (r->kind == LSP_ATTACK_AUTOATTACK) {
+      lsp_json_key(j, "stages");
+      lsp_json_obj_begin(j);
+      for (int s = 0; s < LSP_AA_NSTAGES; s++)
+        lsp_json_key_num(j, lsp_aa_stage_names[s], p->stage_accuracy[s]);
+      lsp_json_obj_end(j);
+    }
+    if (square) {
+      lsp_json_key_num(j, "queries_mean", p->queries_mean);
+      lsp_json_key_num(j, "queries_median", p->queries_median);
+      lsp_json_key_num(j, "queries", p->queries_total);
+    }
     lsp_json_obj_end(j);
   }
   lsp_json_arr_end(j);
@@ -76,6 +109,7 @@ void lsp_mask_opts_default(lsp_mask_opts *o) {
   o->large_eps = 0.3;
   o->near_zero = 0.05;
   o->zero_grad_max = 0.01;
+  o->ce_gap = 0.05;
 }
 
 const char *lsp_check_status_name(lsp_check_status s) {
@@ -264,6 +298,7 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
         "%g; flag above %g)",
         worst, we, o->zero_grad_max);
   }
+  out->nchecks = LSP_MASK_NCHECKS;
   for (int i = 0; i < LSP_MASK_NCHECKS; i++)
     out->flags += c[i].status == LSP_CHECK_FLAG;
   return LSP_OK;
@@ -274,7 +309,7 @@ void lsp_attack_checklist_json(lsp_json *j, const lsp_mask_report *r) {
   lsp_json_key_int(j, "flags", r->flags);
   lsp_json_key(j, "checks");
   lsp_json_arr_begin(j);
-  for (int i = 0; i < LSP_MASK_NCHECKS; i++) {
+  for (int i = 0; i < r->nchecks; i++) {
     const lsp_mask_check *c = &r->checks[i];
     lsp_json_obj_begin(j);
     lsp_json_key_str(j, "name", c->name);
@@ -287,4 +322,92 @@ void lsp_attack_checklist_json(lsp_json *j, const lsp_mask_report *r) {
   }
   lsp_json_arr_end(j);
   lsp_json_obj_end(j);
+}
+
+/* ---- the checks AutoAttack makes possible ----------------------------------
+ */
+
+/* The largest stage-to-stage drop of accuracy over the ε > 0 of aa:
+ * stage_accuracy[from] − stage_accuracy[to]. */
+static double worst_drop(const lsp_attack_result *aa, int from, int to,
+                         const lsp_attack_point **where) {
+  double worst = -INFINITY;
+  *where = NULL;
+  for (size_t i = 0; i < aa->npoints; i++) {
+    const lsp_attack_point *p = &aa->points[i];
+    if (!(p->eps > 0.0)) continue;
+    double d = p->stage_accuracy[from] - p->stage_accuracy[to];
+    if (d > worst) {
+      worst = d;
+      *where = p;
+    }
+  }
+  return worst;
+}
+
+int lsp_attack_checklist_aa(const lsp_attack_result *aa,
+                            const lsp_attack_result *ref,
+                            const lsp_mask_opts *o, lsp_mask_report *rep) {
+  lsp_mask_opts def;
+  if (!o) {
+    lsp_mask_opts_default(&def);
+    o = &def;
+  }
+  if (!rep || !aa || aa->kind != LSP_ATTACK_AUTOATTACK || aa->npoints == 0)
+    return lsp_fail(LSP_EINVAL, "checklist: needs an AutoAttack sweep");
+  if (ref && (ref->n != aa->n || ref->lo != aa->lo || ref->hi != aa->hi))
+    return lsp_fail(LSP_EINVAL,
+                    "checklist: results were scored on different data");
+  if (rep->nchecks < 0 || rep->nchecks + 2 > LSP_MASK_MAXCHECKS)
+    return lsp_fail(LSP_EINVAL, "checklist: no room for the AutoAttack checks");
+  lsp_mask_check *c = &rep->checks[rep->nchecks];
+  const lsp_attack_point *p = NULL;
+
+  /* 6. the gradient-free attack must not beat the gradient-based ones */
+  double d = worst_drop(aa, 1, 2, &p);
+  if (!p)
+    set(&c[0], "black_box_not_stronger", LSP_CHECK_SKIP, NAN, NAN, NAN,
+        "no eps > 0 in the AutoAttack sweep");
+  else
+    set(&c[0], "black_box_not_stronger",
+        d > o->tol ? LSP_CHECK_FLAG : LSP_CHECK_PASS, p->eps,
+        p->stage_accuracy[2], p->stage_accuracy[1],
+        "Square lowers accuracy from %.4f (after APGD-CE, APGD-T) to %.4f at "
+        "eps %g (worst eps; slack %g)",
+        p->stage_accuracy[1], p->stage_accuracy[2], p->eps, o->tol);
+
+  /* 7. the cross-entropy attack must not be much weaker than DLR's */
+  d = worst_drop(aa, 0, 1, &p);
+  if (!p)
+    set(&c[1], "apgd_ce_not_weaker", LSP_CHECK_SKIP, NAN, NAN, NAN,
+        "no eps > 0 in the AutoAttack sweep");
+  else
+    set(&c[1], "apgd_ce_not_weaker",
+        d > o->ce_gap ? LSP_CHECK_FLAG : LSP_CHECK_PASS, p->eps,
+        p->stage_accuracy[0], p->stage_accuracy[1],
+        "APGD-CE accuracy %.4f, after APGD-T (DLR) %.4f at eps %g (worst eps; "
+        "flag a gap above %g)",
+        p->stage_accuracy[0], p->stage_accuracy[1], p->eps, o->ce_gap);
+
+  /* 3 again: a large ε must break (almost) everything under the strongest
+   * attack */
+  const lsp_attack_point *big = &aa->points[0];
+  for (size_t i = 1; i < aa->npoints; i++)
+    if (aa->points[i].eps > big->eps) big = &aa->points[i];
+  if (big->eps >= o->large_eps * ((double)aa->hi - (double)aa->lo))
+    for (int i = 0; i < rep->nchecks; i++) {
+      lsp_mask_check *k = &rep->checks[i];
+      if (strcmp(k->name, "near_zero_at_large_eps") != 0) continue;
+      rep->flags -= k->status == LSP_CHECK_FLAG;
+      set(k, "near_zero_at_large_eps",
+          big->accuracy_raw > o->near_zero ? LSP_CHECK_FLAG : LSP_CHECK_PASS,
+          big->eps, big->accuracy_raw, o->near_zero,
+          "autoattack accuracy %.4f at eps %g (expected <= %g)",
+          big->accuracy_raw, big->eps, o->near_zero);
+      rep->flags += k->status == LSP_CHECK_FLAG;
+    }
+  rep->nchecks += 2;
+  rep->flags +=
+      (c[0].status == LSP_CHECK_FLAG) + (c[1].status == LSP_CHECK_FLAG);
+  return LSP_OK;
 }

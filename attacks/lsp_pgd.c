@@ -175,8 +175,7 @@ int lsp_pgd_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
   const size_t n = c->n, dim = c->dim, S = c->o->steps, R = c->o->restarts;
   eps_state e;
   memset(&e, 0, sizeof e);
-  uint8_t *ok = malloc(neps * n), *env = malloc(n);
-  size_t *order = malloc(neps * sizeof *order);
+  uint8_t *ok = malloc(neps * n);
   e.pred = malloc(n * sizeof *e.pred);
   e.conf = malloc(n * sizeof *e.conf);
   e.bpred = malloc(c->batch * sizeof *e.bpred);
@@ -187,8 +186,8 @@ int lsp_pgd_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
   e.bhi = malloc(c->batch * dim * sizeof *e.bhi);
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_taus2);
   int st = LSP_OK;
-  if (!ok || !env || !order || !e.pred || !e.conf || !e.bpred || !e.bconf ||
-      !e.blab || !e.idx || !e.blo || !e.bhi || !rng) {
+  if (!ok || !e.pred || !e.conf || !e.bpred || !e.bconf || !e.blab || !e.idx ||
+      !e.blo || !e.bhi || !rng) {
     st = lsp_fail(LSP_ENOMEM, "%s: out of memory",
                   lsp_attack_kind_name(c->o->kind));
     goto done;
@@ -217,38 +216,10 @@ int lsp_pgd_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
     lsp_attack_summarize(c, e.alive, e.pred, e.conf, p);
   }
 
-  /* the envelope over ε (ascending; equal ε in the given order) */
-  for (size_t i = 0; i < neps; i++) order[i] = i;
-  for (size_t a = 1; a < neps; a++) /* insertion sort: stable, neps is small */
-    for (size_t b = a; b > 0 && eps[order[b - 1]] > eps[order[b]]; b--) {
-      size_t t = order[b];
-      order[b] = order[b - 1];
-      order[b - 1] = t;
-    }
-  for (size_t i = 0; i < n; i++) env[i] = c->clean_pred[i] == c->y[i];
-  for (size_t a = 0; a < neps; a++) {
-    size_t pi = order[a];
-    const uint8_t *oke = ok + pi * n;
-    size_t correct = 0, clean_ok = 0, fooled = 0;
-    for (size_t i = 0; i < n; i++) {
-      env[i] &= oke[i];
-      correct += env[i];
-      if (c->clean_pred[i] == c->y[i]) {
-        clean_ok++;
-        fooled += !env[i];
-      }
-    }
-    if (c->o->correct) memcpy(c->o->correct + pi * n, env, n);
-    lsp_attack_point *p = &out->points[pi];
-    p->correct = correct;
-    p->accuracy = (double)correct / (double)n;
-    p->success_rate = clean_ok ? (double)fooled / (double)clean_ok : NAN;
-  }
+  st = lsp_attack_envelope(c, eps, neps, ok, out);
 done:
   gsl_rng_free(rng);
   free(ok);
-  free(env);
-  free(order);
   free(e.pred);
   free(e.conf);
   free(e.bpred);

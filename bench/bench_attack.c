@@ -1,16 +1,25 @@
-/* bench_attack — time an FGSM sweep (or PGD) on a dataset split.
+/* bench_attack — time an FGSM sweep (or PGD, APGD, Square, AutoAttack) on a
+ * dataset split.
  *
  *   bench_attack (--model M | --arch lenet|SPEC [--seed S] [--export DIR])
  *                [--data fashion-mnist | --x X.npy --labels y.npy]
- *                [--eps 0,0.05,0.1,0.2] [--attack fgsm|pgd] [--steps 10]
- *                [--threads T] [--reps R] [--batch B] [--limit N]
- *                [--full-steps 1] [--isa LEVEL]
+ *                [--eps 0,0.05,0.1,0.2] [--attack fgsm|pgd|apgd-ce|apgd-dlr|
+ *                apgd-t|square|autoattack] [--steps 10] [--threads T]
+ *                [--reps R] [--batch B] [--limit N] [--full-steps 1]
+ *                [--isa LEVEL]
  *
  * --arch builds the network from a spec (lsprobe train --arch) with PyTorch's
  * initialization from --seed (untrained: the timing does not depend on the
  * weights, and both sides then compute the same thing); --export DIR writes
  * its parameters, in order, as DIR/param_000.npy, param_001.npy, ... for
  * bench/torch_peer.py (attack --arch ... --model DIR).
+ *
+ * APGD/Square/AutoAttack run with their standard settings (100 iterations,
+ * 9 targets, 5000 queries; --steps sets APGD's iterations); the JSON line
+ * adds seconds_per_100 (median seconds per 100 attacked images) and, for
+ * AutoAttack, the robust accuracy after each stage. cpu_s is the median CPU
+ * time (user + system) of a run: on a shared machine, with one thread, the
+ * steadier measure of the work done.
  *
  * FGSM: the input gradient once, then one forward per ε > 0. PGD: `steps`
  * steps of ε/4 from a random start, one restart, per ε > 0; by default an
@@ -86,18 +95,18 @@ int main(int argc, char **argv) {
   const char *attack = bench_arg_str(argc, argv, "--attack", "fgsm");
   int threads = (int)bench_arg_long(argc, argv, "--threads", 1);
   int reps = (int)bench_arg_long(argc, argv, "--reps", 5);
-  long steps = bench_arg_long(argc, argv, "--steps", 10);
+  long steps = bench_arg_long(argc, argv, "--steps", 0);
   long batch = bench_arg_long(argc, argv, "--batch", 0);
   long limit = bench_arg_long(argc, argv, "--limit", 0);
   long seed = bench_arg_long(argc, argv, "--seed", 1);
   lsp_attack_opts o;
   lsp_attack_opts_default(&o);
-  if ((!mpath == !arch) || reps < 1 || steps < 1 || batch < 0 || threads < 1 ||
+  if ((!mpath == !arch) || reps < 1 || steps < 0 || batch < 0 || threads < 1 ||
       lsp_attack_kind_parse(attack, &o.kind) || o.kind == LSP_ATTACK_BIM) {
     fprintf(stderr,
             "usage: bench_attack (--model M | --arch SPEC [--seed S] [--export DIR]) "
-            "[--data D | --x X.npy --labels y.npy] [--eps LIST] [--attack fgsm|pgd] "
-            "[--threads T] [--reps R]\n");
+            "[--data D | --x X.npy --labels y.npy] [--eps LIST] [--attack fgsm|pgd|"
+            "apgd-ce|apgd-dlr|apgd-t|square|autoattack] [--threads T] [--reps R]\n");
     return 2;
   }
   double eps[64];
@@ -115,7 +124,9 @@ int main(int argc, char **argv) {
   bench_isa_arg(argc, argv);
   lsp_threads_set(threads); /* a benchmark owns its process: BLAS too */
   lsp_threads_set_blas(threads);
-  o.steps = (size_t)steps;
+  const int aa = lsp_attack_kind_is_aa(o.kind);
+  if (steps > 0 && aa) o.apgd_steps = (size_t)steps;
+  if (steps > 0 && !aa) o.steps = (size_t)steps;
   o.batch = (size_t)batch;
   o.full_steps = (int)bench_arg_long(argc, argv, "--full-steps", 0);
 
@@ -196,9 +207,10 @@ int main(int argc, char **argv) {
   bench_print_host(threads, threads, load0);
   printf(", \"attack\": \"%s\", \"model\": \"%s\", \"n\": %zu, \"steps\": %zu, "
          "\"early_exit\": %s, \"reps\": %d, \"median_s\": %.6f, \"min_s\": %.6f, "
-         "\"cpu_s\": %.6f, \"gflop\": %.4f, \"gflop_per_s\": %.2f, ",
+         "\"cpu_s\": %.6f, \"seconds_per_100\": %.4f, \"gflop\": %.4f, "
+         "\"gflop_per_s\": %.2f, ",
          lsp_attack_kind_name(o.kind), desc, n, r.steps, r.early_exit ? "true" : "false", reps,
-         med, tmin, cmed, gflop, gflop / med);
+         med, tmin, cmed, 100.0 * med / (double)n, gflop, gflop / med);
   if (floor_s > 0)
     printf("\"sgemm_gflops\": %.3f, \"floor_s\": %.6f, \"share_of_sgemm\": %.3f, "
            "\"floor_cpu_s\": %.6f, \"share_of_sgemm_cpu\": %.3f, ",
@@ -210,7 +222,19 @@ int main(int argc, char **argv) {
   for (size_t e = 0; e < neps; e++) printf("%s%g", e ? ", " : "", eps[e]);
   printf("], \"accuracy\": [");
   for (size_t e = 0; e < neps; e++) printf("%s%.5f", e ? ", " : "", r.points[e].accuracy_raw);
-  printf("]}\n");
+  printf("]");
+  if (o.kind == LSP_ATTACK_AUTOATTACK) {
+    printf(", \"stages\": [");
+    for (size_t e = 0; e < neps; e++) {
+      printf("%s{", e ? ", " : "");
+      for (int s = 0; s < LSP_AA_NSTAGES; s++)
+        printf("%s\"%s\": %.5f", s ? ", " : "", lsp_aa_stage_names[s],
+               r.points[e].stage_accuracy[s]);
+      printf("}");
+    }
+    printf("]");
+  }
+  printf("}\n");
   lsp_attack_result_free(&r);
   free(t);
   free(xown);

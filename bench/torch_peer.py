@@ -6,6 +6,9 @@ same thread count, printed as the same one-line JSON.
   /usr/bin/python3 bench/torch_peer.py train --hidden 256,256 --batch 128 --epochs E --threads T
   /usr/bin/python3 bench/torch_peer.py attack --model DIR --eps LIST --threads T
       [--attack fgsm|pgd] [--steps 10] [--reps R] [--batch B] [--x X.npy --labels y.npy]
+  /usr/bin/python3 bench/torch_peer.py autoattack --model DIR --eps E --limit 500
+      --autoattack AA_DIR [--attack autoattack|apgd-ce|apgd-dlr|apgd-t|square]
+      [--threads T] [--reps R] [--batch B]
   /usr/bin/python3 bench/torch_peer.py data --reps R
   /usr/bin/python3 bench/torch_peer.py calib --n N --k K --threads T --reps R
 
@@ -341,6 +344,60 @@ def bench_attack(args):
             "accuracy": [c / n for c in correct]}
 
 
+def bench_autoattack(args):
+    """The authors' AutoAttack (github.com/fra31/auto-attack, a checkout at
+    --autoattack or $AUTOATTACK_DIR) on the exported MLP, with the settings
+    lsprobe's standard uses: APGD 100 iterations, 1 restart; APGD-T 9
+    targets; Square 5000 queries, p_init 0.8; the protocol APGD-CE ->
+    APGD-T -> Square (version 'custom'). Images are fed as N x 1 x 28 x 28
+    (Square needs the image shape) to the MLP behind a reshape. Batches of
+    --batch rows (default: all, which was its fastest here)."""
+    import os
+    import numpy as np
+    import torch
+    sys.path.insert(0, args.autoattack or os.environ.get("AUTOATTACK_DIR", "/tmp/aa"))
+    from autoattack import AutoAttack
+    torch.set_num_threads(args.threads)
+    mlp = load_mlp(args.model)
+    xn, yn = load_attack_data(args)
+    side = int(round(xn.shape[1] ** 0.5))
+    x = torch.from_numpy(np.ascontiguousarray(xn)).reshape(-1, 1, side, side)
+    y = torch.from_numpy(yn)
+
+    class Images(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, v):
+            return self.m(v.reshape(v.shape[0], -1))
+
+    model = Images(mlp).eval()
+    eps = float(args.eps)
+    attacks = ["apgd-ce", "apgd-t", "square"] if args.attack == "autoattack" else [args.attack]
+    times, cpus, acc = [], [], None
+    for r in range(args.reps):
+        aa = AutoAttack(model, norm="Linf", eps=eps, version="custom", attacks_to_run=attacks,
+                        device="cpu", seed=0, verbose=False)
+        aa.apgd.n_restarts = 1
+        aa.apgd_targeted.n_restarts = 1
+        aa.apgd_targeted.n_target_classes = 9
+        aa.square.n_queries = 5000
+        t0, c0 = time.perf_counter(), time.process_time()
+        xa = aa.run_standard_evaluation(x, y, bs=args.batch or x.shape[0])
+        times.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+        with torch.no_grad():
+            acc = float((model(xa).argmax(1) == y).double().mean())
+    med = statistics.median(times)
+    n = x.shape[0]
+    return {"impl": "torch-autoattack", "torch": torch.__version__, "attack": args.attack,
+            "n": n, "threads": args.threads, "reps": args.reps, "median_s": med,
+            "min_s": min(times), "cpu_s": statistics.median(cpus),
+            "seconds_per_100": 100.0 * med / n, "eps": [eps],
+            "accuracy": [acc]}
+
+
 def clusters_features(n, h, k):
     """The features of bench_clusters.c, bit for bit: the same LCG
     s <- 1664525 s + 1013904223 (mod 2^32) evaluated in closed form
@@ -541,6 +598,18 @@ def main():
     pa.add_argument("--batch", type=int, default=1000,
                     help="rows per batch; 0 = all (1000 was torch's fastest of 256, 1000, all)")
     pa.add_argument("--limit", type=int, default=0)
+    pq = sub.add_parser("autoattack", help="the authors' AutoAttack on an exported MLP")
+    pq.add_argument("--model", required=True, help="state_dict export folder")
+    pq.add_argument("--x", help="N x dim .npy inputs (default: Fashion-MNIST test)")
+    pq.add_argument("--labels", help="N labels .npy (with --x)")
+    pq.add_argument("--eps", default="0.05", help="one eps")
+    pq.add_argument("--attack", default="autoattack",
+                    choices=["autoattack", "apgd-ce", "apgd-dlr", "apgd-t", "square"])
+    pq.add_argument("--threads", type=int, default=1)
+    pq.add_argument("--reps", type=int, default=1)
+    pq.add_argument("--batch", type=int, default=0, help="rows per batch; 0 = all")
+    pq.add_argument("--limit", type=int, default=500)
+    pq.add_argument("--autoattack", help="fra31/auto-attack checkout (default $AUTOATTACK_DIR)")
     pc = sub.add_parser("clusters", help="cluster geometry (R2, scatter, NC1) in NumPy")
     pc.add_argument("--n", type=int, default=60000)
     pc.add_argument("--h", type=int, default=256)
@@ -560,6 +629,7 @@ def main():
     pk.add_argument("--reps", type=int, default=5)
     args = p.parse_args()
     runners = {"loss": bench_loss, "train": bench_train, "attack": bench_attack,
+               "autoattack": bench_autoattack,
                "clusters": bench_clusters, "data": bench_data, "calib": bench_calib}
     out = runners[args.what](args)
     host = peer_host(getattr(args, "threads", 1))

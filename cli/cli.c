@@ -52,7 +52,10 @@ static void print_usage(const char *cmd, const char *synopsis,
       snprintf(left, sizeof left, "--%s %s", o->name, o->arg);
     else
       snprintf(left, sizeof left, "--%s", o->name);
-    printf("  %-28s %s\n", left, o->help);
+    if (strlen(left) > 28) /* too wide for the column: help on its own line */
+      printf("  %s\n  %-28s %s\n", left, "", o->help);
+    else
+      printf("  %-28s %s\n", left, o->help);
   }
   printf("  %-28s %s\n", "-h, --help", "show this help");
 }

@@ -129,5 +129,6 @@ int cmd_calib(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_distill(int argc, char **argv);
 
 #endif

@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
 /* lsprobe attack — FGSM / targeted FGSM / BIM / PGD sweeps over ε, white-box
- * or transferred from another model, optionally with the gradient-masking
+ * or transferred from another model, APGD-CE / APGD-DLR / APGD-T / Square
+ * and the AutoAttack protocol, optionally with the gradient-masking
  * checklist (DESIGN §2). */
 #include <math.h>
 #include <stdio.h>
@@ -10,86 +11,18 @@
 
 #include "attacks/lsp_attack.h"
 #include "cli/cli.h"
-#include "core/data/lsp_data.h"
+#include "cli/cmd_attack_int.h"
 #include "core/base/lsp_error.h"
-#include "core/base/lsp_util.h"
 #include "core/base/lsp_io.h"
+#include "core/base/lsp_threads.h"
+#include "core/base/lsp_util.h"
+#include "core/data/lsp_data.h"
 #include "core/formats/lsp_json.h"
+#include "core/formats/lsp_npy.h"
 #include "core/import/lsp_import.h"
 #include "core/nn/lsp_model.h"
-#include "core/formats/lsp_npy.h"
-#include "core/base/lsp_threads.h"
 
 static const char *k_cmd = "attack";
-
-/* Progress on stderr: nothing for runs shorter than 2 s, then at most one
- * line a second (rewritten in place on a terminal). */
-typedef struct {
-  double t0, last;
-  int tty, printed;
-} progress_state;
-
-static void on_progress(const lsp_attack_progress *p, void *user) {
-  progress_state *s = user;
-  double t = lsp_now_s();
-  if (t - s->t0 < 2.0 || (t - s->last < 1.0 && p->done < p->total)) return;
-  s->last = t;
-  double frac = p->total ? (double)p->done / (double)p->total : 1.0;
-  double eta = frac > 0 ? (t - s->t0) * (1.0 - frac) / frac : 0.0;
-  fprintf(stderr,
-          "%slsprobe: attack: %s eps %g restart %zu: %3.0f%%, eta %.0f s%s",
-          s->tty ? "\r" : "", p->stage, p->eps, p->restart, 100.0 * frac, eta,
-          s->tty ? "   " : "\n");
-  s->printed = 1;
-}
-
-static void print_text(const lsp_attack_result *r, const char *model,
-                       const char *from) {
-  printf("attack %s%s, loss %s", lsp_attack_kind_name(r->kind),
-         r->target == LSP_TARGET_NONE ? "" : " (targeted)",
-         lsp_attack_loss_name(r->loss));
-  if (r->kind != LSP_ATTACK_FGSM) {
-    if (r->step_size > 0)
-      printf(", %zu steps of %g", r->steps, r->step_size);
-    else
-      printf(", %zu steps of eps/4", r->steps);
-    printf(", %zu restart%s", r->restarts, r->restarts == 1 ? "" : "s");
-    printf(r->early_exit ? ", every iterate judged" : ", last iterate judged");
-    if (r->kind == LSP_ATTACK_PGD) printf(", seed %lu", r->seed);
-  }
-  if (from)
-    printf("\ncrafted on %s, scored on %s", from, model);
-  else
-    printf("\nmodel %s", model);
-  printf("\n%zu examples, inputs in [%g, %g]", r->n, (double)r->lo,
-         (double)r->hi);
-  printf("\nclean accuracy %.4f\n", r->clean_accuracy);
-  printf("%8s %9s %9s %9s %11s %10s%s\n", "eps", "accuracy", "acc_raw",
-         "success", "confidence", "zero_grad",
-         r->target != LSP_TARGET_NONE ? "  to_target" : "");
-  for (size_t i = 0; i < r->npoints; i++) {
-    const lsp_attack_point *p = &r->points[i];
-    printf("%8.4f %9.4f %9.4f %9.4f %11.4f", p->eps, p->accuracy,
-           p->accuracy_raw, p->success_rate, p->mean_confidence);
-    if (isnan(p->zero_grad_share)) /* iterative attacks evaluate no gradient at
-                                      eps 0 */
-      printf(" %10s", "-");
-    else
-      printf(" %10.4f", p->zero_grad_share);
-    if (r->target != LSP_TARGET_NONE) printf(" %10.4f", p->target_rate);
-    printf("\n");
-  }
-  printf("%.2f s, %.1f GFLOP/s\n", r->seconds,
-         r->seconds > 0 ? r->flops / r->seconds / 1e9 : 0.0);
-}
-
-static void print_checks(const lsp_mask_report *rep) {
-  printf("gradient-masking checklist (Athalye et al. 2018): %d flag%s\n",
-         rep->flags, rep->flags == 1 ? "" : "s");
-  for (int i = 0; i < LSP_MASK_NCHECKS; i++)
-    printf("  %-7s %-23s %s\n", lsp_check_status_name(rep->checks[i].status),
-           rep->checks[i].name, rep->checks[i].detail);
-}
 
 /* The inputs: --data (a dataset split) or --x/--labels arrays. */
 typedef struct {
@@ -288,29 +221,42 @@ int cmd_attack(int argc, char **argv) {
       {"hi", "B", "with --x: upper input bound (default 1)", 1, 0, 0},
       {"split", "S", "test (default) or val", 1, 0, 0},
       {"limit", "N", "attack only the first N examples", 1, 0, 0},
-      {"attack", "A", "fgsm (default), fgsm-targeted, bim or pgd", 1, 0, 0},
+      {"attack", "A",
+       "fgsm (default), fgsm-targeted, bim, pgd, apgd-ce, apgd-dlr, apgd-t, "
+       "square or autoattack",
+       1, 0, 0},
       {"eps", "LIST",
        "comma-separated eps >= 0 (default 0,0.01,0.02,0.05,0.1,0.2,0.3)", 1, 0,
        0},
-      {"steps", "S", "bim/pgd: steps (default 10)", 1, 0, 0},
+      {"steps", "S", "bim/pgd: steps (default 10); apgd: iterations (100)", 1,
+       0, 0},
       {"step-size", "A", "bim/pgd: step size (default eps/4)", 1, 0, 0},
-      {"restarts", "R", "bim/pgd: restarts; robust = survives all (default 1)",
+      {"restarts", "R",
+       "bim/pgd/apgd/square: restarts; robust = survives all (default 1)", 1, 0,
+       0},
+      {"targets", "T", "apgd-t/autoattack: target classes (default 9)", 1, 0,
+       0},
+      {"queries", "Q", "square/autoattack: queries per example (default 5000)",
        1, 0, 0},
-      {"loss", "L", "attack loss: ce (default), smoothed or margin", 1, 0, 0},
+      {"p-init", "P", "square/autoattack: first squares' share (default 0.8)",
+       1, 0, 0},
+      {"loss", "L", "fgsm/bim/pgd loss: ce (default), smoothed, margin or dlr",
+       1, 0, 0},
       {"smoothing", "E", "with --loss smoothed: eps (default: the model's own)",
        1, 0, 0},
       {"target", "T", "targeted: least-likely (default) or a class index", 1, 0,
        0},
       {"transfer-from", "M0", "craft on M0, score on --model", 1, 0, 0},
       {"checks", NULL,
-       "also run FGSM (and the transfer) and print the masking checklist", 0, 0,
-       0},
+       "also run FGSM (and the transfer; autoattack: FGSM and PGD) and print "
+       "the masking checklist",
+       0, 0, 0},
       {"adv-out", "F.npy", "write the adversarial inputs of the last eps", 1, 0,
        0},
       {"full-steps", NULL,
        "bim/pgd: all steps for every example, judge the last iterate only", 0,
        0, 0},
-      {"seed", "S", "PGD random starts (default 1)", 1, 0, 0},
+      {"seed", "S", "random starts and squares (default 1)", 1, 0, 0},
       {"batch", "B", "rows per batch (default 256; fewer for networks whose activations pass 128 MiB)", 1, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
       {"json", NULL, "print one JSON object", 0, 0, 0},
@@ -321,7 +267,11 @@ int cmd_attack(int argc, char **argv) {
       "N,\n"
       "success rate on clean-correct examples, mean confidence and the share "
       "of\n"
-      "exactly-zero input gradients per eps.",
+      "exactly-zero input gradients per eps. apgd-* and square are the "
+      "components\n"
+      "of autoattack (Croce & Hein 2020): apgd-ce, then apgd-t, then square, "
+      "each on\n"
+      "the examples still correct; robust = survives all three.",
       argc, argv, opts);
   if (rc) return rc;
   if ((rc = cli_require(k_cmd, opts, "model"))) return rc;
@@ -336,19 +286,42 @@ int cmd_attack(int argc, char **argv) {
     targeted = 1;
   } else if (lsp_attack_kind_parse(aname, &ao.kind) != LSP_OK) {
     return cli_error(k_cmd, CLI_USAGE,
-                     "--attack: '%s' is not fgsm, fgsm-targeted, bim or pgd",
+                     "--attack: '%s' is not fgsm, fgsm-targeted, bim, pgd, "
+                     "apgd-ce, apgd-dlr, apgd-t, square or autoattack",
                      aname);
+  }
+  const int aa = lsp_attack_kind_is_aa(ao.kind);
+  if (aa) {
+    static const char *const not_aa[] = {"loss",      "smoothing",
+                                         "target",    "transfer-from",
+                                         "step-size", "full-steps"};
+    for (size_t i = 0; i < sizeof not_aa / sizeof not_aa[0]; i++)
+      if (cli_has(opts, not_aa[i]))
+        return cli_error(k_cmd, CLI_USAGE, "--%s does not go with --attack %s",
+                         not_aa[i], aname);
+  } else {
+    static const char *const only_aa[] = {"targets", "queries", "p-init"};
+    for (size_t i = 0; i < sizeof only_aa / sizeof only_aa[0]; i++)
+      if (cli_has(opts, only_aa[i]))
+        return cli_error(k_cmd, CLI_USAGE,
+                         "--%s goes with apgd-t, square or autoattack",
+                         only_aa[i]);
   }
   if (lsp_attack_loss_parse(cli_str(opts, "loss", "ce"), &ao.loss) != LSP_OK)
     return cli_error(k_cmd, CLI_USAGE, "--loss: %s", lsp_errmsg());
   double *eps = NULL;
   size_t neps = 0;
-  long steps, restarts, seed, batch, threads;
-  double step = 0.0;
+  long steps, restarts, seed, batch, threads, targets, queries;
+  double step = 0.0, p_init = 0.8;
   if ((rc = cli_get_doubles(k_cmd, opts, "eps", "0,0.01,0.02,0.05,0.1,0.2,0.3",
                             0.0, 1e30, &eps, &neps)))
     return rc;
-  if ((rc = cli_get_long(k_cmd, opts, "steps", 10, 1, 1000000, &steps)) ||
+  if ((rc = cli_get_long(k_cmd, opts, "steps", aa ? 100 : 10, 1, 1000000,
+                         &steps)) ||
+      (rc = cli_get_long(k_cmd, opts, "targets", 9, 1, 1000000, &targets)) ||
+      (rc = cli_get_long(k_cmd, opts, "queries", 5000, 1, 100000000,
+                         &queries)) ||
+      (rc = cli_get_double(k_cmd, opts, "p-init", 0.8, 0.0, 1.0, &p_init)) ||
       (rc = cli_get_long(k_cmd, opts, "restarts", 1, 1, 1000000, &restarts)) ||
       (rc = cli_get_long(k_cmd, opts, "seed", 1, 0, 2147483647L, &seed)) ||
       (rc = cli_get_long(k_cmd, opts, "batch", 256, 1, 1 << 20, &batch)) ||
@@ -359,7 +332,15 @@ int cmd_attack(int argc, char **argv) {
     rc = cli_error(k_cmd, CLI_USAGE, "--step-size must be positive");
     goto out;
   }
-  ao.steps = (size_t)steps;
+  if (p_init == 0.0) {
+    rc = cli_error(k_cmd, CLI_USAGE, "--p-init must be positive");
+    goto out;
+  }
+  ao.steps = aa ? ao.steps : (size_t)steps;
+  ao.apgd_steps = (size_t)steps;
+  ao.targets = (size_t)targets;
+  ao.queries = (size_t)queries;
+  ao.p_init = p_init;
   ao.restarts = (size_t)restarts;
   ao.seed = (unsigned long)seed;
   ao.batch = cli_has(opts, "batch") ? (size_t)batch : 0; /* 0: the library's default */
@@ -393,9 +374,11 @@ int cmd_attack(int argc, char **argv) {
     }
   }
   const int checks = cli_has(opts, "checks");
-  if (checks && (ao.kind == LSP_ATTACK_FGSM || ao.target != LSP_TARGET_NONE)) {
+  if (checks && (ao.kind == LSP_ATTACK_FGSM || ao.target != LSP_TARGET_NONE ||
+                 (aa && ao.kind != LSP_ATTACK_AUTOATTACK))) {
     rc = cli_error(k_cmd, CLI_USAGE,
-                   "--checks needs --attack bim or pgd (untargeted)");
+                   "--checks needs --attack bim, pgd (untargeted) or "
+                   "autoattack");
     goto out;
   }
   cli_threads(threads, 0);
@@ -408,10 +391,11 @@ int cmd_attack(int argc, char **argv) {
   lsp_model *m = NULL, *m0 = NULL;
   inputs in;
   memset(&in, 0, sizeof in);
-  lsp_attack_result res, fg, tr;
+  lsp_attack_result res, fg, tr, pg;
   memset(&res, 0, sizeof res);
   memset(&fg, 0, sizeof fg);
   memset(&tr, 0, sizeof tr);
+  memset(&pg, 0, sizeof pg);
   float *adv = NULL;
   int st;
   if ((st = cli_model_load(k_cmd, mpath, &m))) {
@@ -443,7 +427,7 @@ int cmd_attack(int argc, char **argv) {
     ao.adv_point = neps - 1;
   }
   progress_state ps = {lsp_now_s(), 0.0, isatty(2), 0};
-  ao.progress = on_progress;
+  ao.progress = cmd_attack_progress;
   ao.user = &ps;
 
   /* the requested attack; with --transfer-from it is crafted on M0 */
@@ -464,8 +448,18 @@ int cmd_attack(int argc, char **argv) {
       st = lsp_attack_run(m, NULL, in.x, in.y, in.n, in.dim, eps, neps, &fo,
                           &res);
     }
+    if (st == LSP_OK && aa) {
+      /* autoattack: the first-order checks need a PGD sweep too */
+      fo = ao;
+      fo.kind = LSP_ATTACK_PGD;
+      fo.adv = NULL;
+      st = lsp_attack_run(m, NULL, in.x, in.y, in.n, in.dim, eps, neps, &fo,
+                          &pg);
+    }
     if (st == LSP_OK)
-      st = lsp_attack_checklist(&fg, &res, m0 ? &tr : NULL, NULL, &rep);
+      st = lsp_attack_checklist(&fg, aa ? &pg : &res, m0 ? &tr : NULL, NULL,
+                                &rep);
+    if (st == LSP_OK && aa) st = lsp_attack_checklist_aa(&res, &fg, NULL, &rep);
   }
   if (ps.printed && ps.tty) fputc('\n', stderr);
   if (st) {
@@ -499,6 +493,10 @@ int cmd_attack(int argc, char **argv) {
         lsp_json_key(&j, "white_box");
         lsp_attack_result_json(&j, &res, 1);
       }
+      if (aa) {
+        lsp_json_key(&j, "white_box_pgd");
+        lsp_attack_result_json(&j, &pg, 1);
+      }
       lsp_json_key(&j, "masking");
       lsp_attack_checklist_json(&j, &rep);
     }
@@ -508,16 +506,20 @@ int cmd_attack(int argc, char **argv) {
       goto done;
     }
   } else {
-    print_text(main_r, mpath, fpath);
+    cmd_attack_print(main_r, mpath, fpath);
     if (checks) {
       printf("\n");
-      print_text(&fg, mpath, NULL);
+      cmd_attack_print(&fg, mpath, NULL);
       if (m0) {
         printf("\n");
-        print_text(&res, mpath, NULL);
+        cmd_attack_print(&res, mpath, NULL);
+      }
+      if (aa) {
+        printf("\n");
+        cmd_attack_print(&pg, mpath, NULL);
       }
       printf("\n");
-      print_checks(&rep);
+      cmd_attack_print_checks(&rep);
     }
     if (adv_path)
       printf("adversarial inputs at eps %g written to %s\n", eps[neps - 1],
@@ -528,6 +530,7 @@ done:
   lsp_attack_result_free(&res);
   lsp_attack_result_free(&fg);
   lsp_attack_result_free(&tr);
+  lsp_attack_result_free(&pg);
   free(adv);
   inputs_free(&in);
   lsp_model_free(m);

@@ -4,6 +4,7 @@
  * every metric block below reads them from an eval_ctx and writes its
  * numbers either as JSON keys or as text lines. Adding an analysis (say
  * calibration) means one block function and one row in k_blocks. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "analysis/lsp_calib.h"
 #include "analysis/lsp_clusters.h"
 #include "analysis/lsp_logitgeom.h"
+#include "analysis/lsp_mi.h"
 #include "cli/cli.h"
 #include "core/data/lsp_data.h"
 #include "core/base/lsp_error.h"
@@ -22,6 +24,7 @@
 #include "core/nn/lsp_model.h"
 #include "core/formats/lsp_npy.h"
 #include "core/base/lsp_threads.h"
+#include "reports/lsp_erasure.h"
 
 /* Everything a metric block may read; the arrays stay valid for all blocks. */
 typedef struct {
@@ -35,7 +38,10 @@ typedef struct {
   size_t n, k, h;
   int bins;                 /* calibration bins                        */
   int bootstrap;            /* resamples for intervals (0 = none)      */
-  unsigned long seed;       /* bootstrap seed                          */
+  unsigned long seed;       /* bootstrap seed, and the perturbations' */
+  int mi;                   /* the information-erasure block is on     */
+  int mi_a, mi_b;           /* class pair, or -1: most confused on val */
+  lsp_erasure_opts mi_opts;
 } eval_ctx;
 
 /* A block writes into the open JSON object when j is not NULL, else text to
@@ -171,6 +177,75 @@ static int block_logitgap(const eval_ctx *c, lsp_json *j) {
   return LSP_OK;
 }
 
+/* Information erasure (Müller et al. 2019, §4): Î(X; z_a − z_b) over M
+ * training examples of each class of a pair, R perturbed copies each. */
+static int block_mi(const eval_ctx *c, lsp_json *j) {
+  if (!c->mi) return LSP_OK;
+  int a = c->mi_a, b = c->mi_b, st = LSP_OK;
+  size_t confusions = 0;
+  const lsp_dataset *va = &c->data->val;
+  if (a < 0) {
+    if (va->n == 0)
+      return lsp_fail(LSP_EINVAL, "--mi: no validation split to find the most confused pair "
+                      "in; give --mi-classes A,B");
+    float *vz = malloc(va->n * c->k * sizeof *vz);
+    if (!vz) return lsp_fail(LSP_ENOMEM, "out of memory");
+    st = lsp_model_predict(c->model, va->x, va->n, 1024, vz, NULL);
+    if (!st) st = lsp_mi_confused_pair(vz, va->y, va->n, c->k, &a, &b, &confusions);
+    free(vz);
+    if (st) return st;
+  }
+  lsp_erasure_set *set = NULL;
+  lsp_mi_result r;
+  double lo = NAN, hi = NAN, *d = NULL;
+  if ((st = lsp_erasure_set_build(c->data, a, b, &c->mi_opts, &set))) return st;
+  if (!(d = malloc(2 * set->m * set->r * sizeof *d))) st = lsp_fail(LSP_ENOMEM, "out of memory");
+  if (!st) st = lsp_erasure_score(set, c->model, &r, d);
+  if (!st && c->bootstrap > 0)
+    st = lsp_mi_bootstrap(d, NULL, 2 * set->m, set->r, c->bootstrap, c->seed, &lo, &hi);
+  free(d);
+  if (st) {
+    lsp_erasure_set_free(set);
+    return st;
+  }
+  const lsp_perturb_opts *po = &set->opts.perturb;
+  if (j) {
+    lsp_json_key_num(j, "mutual_information", r.mi);
+    if (c->bootstrap > 0) {
+      double ci[2] = {lo, hi};
+      lsp_json_key_nums(j, "mutual_information_ci", ci, 2);
+    }
+    lsp_json_key(j, "mi_classes");
+    lsp_json_arr_begin(j);
+    lsp_json_int(j, a);
+    lsp_json_int(j, b);
+    lsp_json_arr_end(j);
+    lsp_json_key(j, "mi");
+    lsp_json_obj_begin(j);
+    lsp_json_key_str(j, "pair_from", c->mi_a < 0 ? "validation confusions" : "given");
+    if (c->mi_a < 0) lsp_json_key_int(j, "pair_confusions", (long long)confusions);
+    lsp_json_key_int(j, "examples_per_class", (long long)set->m);
+    lsp_json_key_int(j, "copies", (long long)set->r);
+    lsp_json_key_int(j, "max_shift", po->max_shift);
+    lsp_json_key_num(j, "noise_sd", po->noise_sd);
+    lsp_json_key_int(j, "seed", (long long)po->seed);
+    lsp_json_key_num(j, "bound", r.bound);
+    lsp_json_key_num(j, "var_total", r.var_total);
+    lsp_json_key_num(j, "var_within", r.var_within);
+    lsp_json_obj_end(j);
+  } else {
+    printf("information erasure (Mueller et al. 2019): classes %d and %d", a, b);
+    if (c->mi_a < 0) printf(" (most confused on the validation split: %zu)", confusions);
+    printf("\n  %zu training examples of each, %zu copies (shifts up to %d px, noise sd %g)\n"
+           "  I(X; z_a - z_b) %.4f nats",
+           set->m, set->r, po->max_shift, po->noise_sd, r.mi);
+    if (c->bootstrap > 0) printf(" [%.4f, %.4f]", lo, hi);
+    printf(" (Gaussian estimate; at most log %zu = %.4f)\n", 2 * set->m, r.bound);
+  }
+  lsp_erasure_set_free(set);
+  return LSP_OK;
+}
+
 static const struct {
   const char *name;
   eval_block run;
@@ -179,6 +254,7 @@ static const struct {
     {"calibration", block_calibration},
     {"clusters", block_clusters},
     {"logitgap", block_logitgap},
+    {"mi", block_mi},
 };
 
 static int dump(const eval_ctx *c, const char *dir) {
@@ -221,16 +297,23 @@ int cmd_eval(int argc, char **argv) {
        1, 0, 0},
       {"bins", "M", "calibration bins (default 15)", 1, 0, 0},
       {"bootstrap", "B", "bootstrap resamples for 95% intervals (default 0: none)", 1, 0, 0},
-      {"seed", "S", "bootstrap seed (default 1)", 1, 0, 0},
+      {"seed", "S", "seed of the bootstrap and of --mi's perturbed copies (default 1)", 1, 0, 0},
+      {"mi", NULL, "information erasure: I(X; z_a - z_b) over perturbed training examples", 0, 0, 0},
+      {"mi-classes", "A,B", "class pair for --mi (default: the pair confused most on val)", 1, 0, 0},
+      {"mi-examples", "M", "training examples of each class for --mi (default 100)", 1, 0, 0},
+      {"mi-copies", "R", "perturbed copies of each example (default 20)", 1, 0, 0},
+      {"mi-shift", "P", "largest shift of a copy in pixels (default 2)", 1, 0, 0},
+      {"mi-noise", "SD", "sd of the Gaussian pixel noise of a copy (default 0.05)", 1, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
       {"json", NULL, "print one JSON object instead of text", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
   int rc = cli_parse(
-      cmd, "--model M --data D [--split test|val] [--dump DIR] [--json]",
+      cmd, "--model M --data D [--split test|val] [--dump DIR] [--mi] [--json]",
       "Score a model on a data split: accuracy, NLL, calibration (with "
       "temperature scaling\nfitted on the validation split), penultimate-layer "
       "clusters and the logit gap;\nwith --dump, the logits, penultimate features "
-      "and labels as .npy files.",
+      "and labels as .npy files; with --mi,\nthe information the logits keep about "
+      "single training examples (Mueller et al. 2019).",
       argc, argv, opts);
   if (rc) return rc;
   if ((rc = cli_require(cmd, opts, "model")) ||
@@ -244,6 +327,36 @@ int cmd_eval(int argc, char **argv) {
       (rc = cli_get_long(cmd, opts, "val", -1, 0, 1L << 40, &val)) ||
       (rc = cli_get_long(cmd, opts, "max-test", 0, 1, 1L << 40, &max_test)))
     return rc;
+  lsp_erasure_opts mio;
+  lsp_erasure_opts_default(&mio);
+  long mi_m, mi_r, mi_shift;
+  int mi_a = -1, mi_b = -1;
+  if ((rc = cli_get_long(cmd, opts, "mi-examples", 100, 2, 1000000, &mi_m)) ||
+      (rc = cli_get_long(cmd, opts, "mi-copies", 20, 2, 100000, &mi_r)) ||
+      (rc = cli_get_long(cmd, opts, "mi-shift", 2, 0, 1000, &mi_shift)) ||
+      (rc = cli_get_double(cmd, opts, "mi-noise", 0.05, 0, 1e3, &mio.perturb.noise_sd)))
+    return rc;
+  if (cli_has(opts, "mi-classes")) {
+    long *pair = NULL;
+    size_t np = 0;
+    if ((rc = cli_get_longs(cmd, opts, "mi-classes", "", 0, 1 << 30, &pair, &np))) return rc;
+    if (np != 2 || pair[0] == pair[1]) {
+      free(pair);
+      return cli_error(cmd, CLI_USAGE, "--mi-classes: give two different classes A,B");
+    }
+    mi_a = (int)pair[0];
+    mi_b = (int)pair[1];
+    free(pair);
+  }
+  static const char *const mi_opts[] = {"mi-classes", "mi-examples", "mi-copies", "mi-shift",
+                                        "mi-noise"};
+  for (size_t i = 0; i < sizeof mi_opts / sizeof *mi_opts; i++)
+    if (cli_has(opts, mi_opts[i]) && !cli_has(opts, "mi"))
+      return cli_error(cmd, CLI_USAGE, "--%s needs --mi", mi_opts[i]);
+  mio.per_class = (size_t)mi_m;
+  mio.perturb.copies = (size_t)mi_r;
+  mio.perturb.max_shift = (int)mi_shift;
+  mio.perturb.seed = (unsigned long)seed;
   const char *split = cli_str(opts, "split", "test");
   if (strcmp(split, "test") != 0 && strcmp(split, "val") != 0)
     return cli_error(cmd, CLI_USAGE, "--split: '%s' is not test or val", split);
@@ -324,7 +437,8 @@ int cmd_eval(int argc, char **argv) {
              dopt.seed, data.val.n);
   eval_ctx c = {mpath, m,    &data, d,          split,
                 NULL,  NULL, d->n,  m->out_dim, lsp_model_feature_dim(m),
-                (int)bins, (int)boot, (unsigned long)seed};
+                (int)bins, (int)boot, (unsigned long)seed, cli_has(opts, "mi"), mi_a, mi_b,
+                mio};
   logits = malloc(c.n * c.k * sizeof *logits);
   features = malloc(c.n * c.h * sizeof *features);
   if (!logits || !features) {
@@ -352,12 +466,22 @@ int cmd_eval(int argc, char **argv) {
       lsp_json_key_num(jp, "smoothing", m->meta.smoothing.eps);
       lsp_json_key_str(jp, "convention",
                        lsp_ls_convention_name(m->meta.smoothing.convention));
+      if (m->meta.distilled) {
+        lsp_json_key(jp, "distilled");
+        lsp_json_obj_begin(jp);
+        lsp_json_key_num(jp, "alpha", m->meta.distill_alpha);
+        lsp_json_key_num(jp, "temperature", m->meta.distill_temperature);
+        lsp_json_obj_end(jp);
+      }
     }
   } else {
     printf("model    %s (%s", mpath, arch);
     if (m->meta.trained)
       printf(", trained with smoothing %g %s", m->meta.smoothing.eps,
              lsp_ls_convention_name(m->meta.smoothing.convention));
+    if (m->meta.trained && m->meta.distilled)
+      printf(", distilled at T = %g, alpha = %g", m->meta.distill_temperature,
+             m->meta.distill_alpha);
     printf(")\ndata     %s, %s split, %zu examples\n", data.name, split, c.n);
   }
   for (size_t b = 0; b < sizeof k_blocks / sizeof k_blocks[0]; b++)

@@ -62,13 +62,28 @@ int cmd_run(int argc, char **argv) {
       {"attack-limit", "N", "attack the first N test examples (default 2000; 0 = all)", 1, 0, 0},
       {"pgd-steps", "S", "PGD steps (default 10)", 1, 0, 0},
       {"restarts", "R", "PGD restarts (default 1)", 1, 0, 0},
+      {"aa-limit", "N",
+       "AutoAttack on at most the first N attacked examples (default 1000; 0 = none)", 1, 0,
+       0},
+      {"aa-budget", "G",
+       "AutoAttack's predicted work per model in GFLOP, sizing its subset (default 5000)", 1,
+       0, 0},
       {"bins", "M", "calibration bins (default 15)", 1, 0, 0},
       {"bootstrap", "B", "bootstrap resamples for intervals (default 1000)", 1, 0, 0},
-      {"format", "F", "extra plot format: svg (default), png or pdf", 1, 0, 0},
+      {"format", "F",
+       "extra plot format: svg (default), png or pdf; pdf also prints the whole report "
+       "to report.pdf (headless Chromium)",
+       1, 0, 0},
       {"out", "DIR", "output folder (default lsprobe-report); files lsprobe did not write there are "
                      "never removed", 1, 0, 0},
       {"force", NULL, "write into a non-empty --out folder lsprobe did not create", 0, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
+      {"distill", NULL, "add the distillation section: students of every model (about doubles the run's time)", 0, 0, 0},
+      {"distill-alpha", "A", "weight of the teacher term in the students' loss (default 0.9)", 1, 0, 0},
+      {"distill-temps", "LIST", "distillation temperatures tried, best on validation (default 1,2,4,8)", 1, 0, 0},
+      {"student-arch", "A", "the students' network, as --arch (default mlp:64: 784-64-10)", 1, 0, 0},
+      {"mi-examples", "M", "information erasure: training examples per class (default 100)", 1, 0, 0},
+      {"mi-copies", "R", "information erasure: perturbed copies per example (default 20)", 1, 0, 0},
       {"quick", NULL, "tiny configuration for smoke tests (minutes -> seconds)", 0, 0, 0},
       {"quiet", NULL, "no progress, only warnings and errors", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
@@ -76,8 +91,9 @@ int cmd_run(int argc, char **argv) {
                      "Train networks (an MLP by default; --arch lenet, resnet8 or a layer spec) "
                      "with and\nwithout label smoothing (or reuse cached ones), measure "
                      "accuracy,\ncalibration, penultimate-layer clusters, logit gaps and "
-                     "robustness to FGSM, PGD and\ntransfer attacks, and write a comparison "
-                     "report (HTML, Markdown, JSON, CSV, plots).",
+                     "robustness to FGSM, PGD,\ntransfer attacks and AutoAttack (its subset sized "
+                     "to --aa-budget), and write a\ncomparison report (HTML, Markdown, JSON, CSV, "
+                     "plots).",
                      argc, argv, opts);
   if (rc) return rc;
   lsp_run_opts o;
@@ -110,12 +126,14 @@ int cmd_run(int argc, char **argv) {
     for (size_t j = 0; j < i; j++)
       if (o.seeds[i] == o.seeds[j])
         return cli_error(cmd, CLI_USAGE, "--seeds: %lu is listed twice", o.seeds[i]);
-  long e, b, lim, steps, restarts, bins, boot, threads;
+  long e, b, lim, steps, restarts, bins, boot, threads, aalim;
   if ((rc = cli_get_long(cmd, opts, "epochs", (long)o.epochs, 1, 100000, &e)) ||
       (rc = cli_get_long(cmd, opts, "batch", (long)o.batch, 1, 1000000, &b)) ||
       (rc = cli_get_long(cmd, opts, "attack-limit", (long)o.attack_limit, 0, 1L << 40, &lim)) ||
       (rc = cli_get_long(cmd, opts, "pgd-steps", (long)o.pgd_steps, 1, 100000, &steps)) ||
       (rc = cli_get_long(cmd, opts, "restarts", (long)o.pgd_restarts, 1, 1000, &restarts)) ||
+      (rc = cli_get_long(cmd, opts, "aa-limit", (long)o.aa_limit, 0, 1L << 40, &aalim)) ||
+      (rc = cli_get_double(cmd, opts, "aa-budget", o.aa_budget, 1e-6, 1e12, &o.aa_budget)) ||
       (rc = cli_get_long(cmd, opts, "bins", (long)o.bins, 1, 100000, &bins)) ||
       (rc = cli_get_long(cmd, opts, "bootstrap", (long)o.bootstrap, 1, 1000000, &boot)) ||
       (rc = cli_get_long(cmd, opts, "threads", 0, 0, 1024, &threads)) ||
@@ -127,6 +145,7 @@ int cmd_run(int argc, char **argv) {
   o.attack_limit = (size_t)lim;
   o.pgd_steps = (size_t)steps;
   o.pgd_restarts = (size_t)restarts;
+  o.aa_limit = (size_t)aalim;
   o.bins = (size_t)bins;
   o.bootstrap = (size_t)boot;
   o.threads = (int)threads;
@@ -157,6 +176,30 @@ static int run_with(const char *cmd, cli_opt *opts, lsp_run_opts *op, int argc, 
   rc = copy_list(cmd, "attack-eps", v, n, o.attack_eps, 32, &o.n_attack_eps);
   free(v);
   if (rc) return rc;
+  if (cli_has(opts, "distill")) o.distill = 1;
+  static const char *const dopts[] = {"distill-alpha", "distill-temps", "student-arch"};
+  for (size_t i = 0; i < sizeof dopts / sizeof *dopts; i++)
+    if (cli_has(opts, dopts[i]) && !o.distill)
+      return cli_error(cmd, CLI_USAGE, "--%s needs --distill", dopts[i]);
+  long mim, mir;
+  if ((rc = cli_get_double(cmd, opts, "distill-alpha", o.distill_alpha, 0, 1, &o.distill_alpha)) ||
+      (rc = cli_get_long(cmd, opts, "mi-examples", (long)o.mi_examples, 2, 1000000, &mim)) ||
+      (rc = cli_get_long(cmd, opts, "mi-copies", (long)o.mi_copies, 2, 100000, &mir)))
+    return rc;
+  o.mi_examples = (size_t)mim;
+  o.mi_copies = (size_t)mir;
+  defbuf[0] = '\0';
+  for (size_t i = 0; i < o.n_distill_temps; i++)
+    snprintf(defbuf + strlen(defbuf), sizeof defbuf - strlen(defbuf), "%s%g", i ? "," : "",
+             o.distill_temps[i]);
+  if ((rc = cli_get_doubles(cmd, opts, "distill-temps", defbuf, 1e-6, 1e6, &v, &n))) return rc;
+  rc = copy_list(cmd, "distill-temps", v, n, o.distill_temps, 8, &o.n_distill_temps);
+  free(v);
+  if (rc) return rc;
+  for (size_t i = 1; i < o.n_distill_temps; i++)
+    if (!(o.distill_temps[i] > o.distill_temps[i - 1]))
+      return cli_error(cmd, CLI_USAGE, "--distill-temps: list the temperatures in increasing order");
+  o.student_arch = cli_str(opts, "student-arch", o.student_arch);
   o.format = cli_str(opts, "format", "svg");
   lsp_plot_format f;
   if (lsp_plot_format_parse(o.format, &f))

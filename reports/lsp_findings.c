@@ -81,6 +81,14 @@ static void get_pgd(const lsp_run_state *s, const lsp_run_cmp *c, size_t e, doub
   *hi = c->pgd_hi[e];
 }
 
+static void get_aa(const lsp_run_state *s, const lsp_run_cmp *c, size_t e, double *d,
+                   double *lo, double *hi) {
+  (void)s;
+  *d = c->aa_diff ? c->aa_diff[e] : NAN;
+  *lo = c->aa_diff ? c->aa_lo[e] : NAN;
+  *hi = c->aa_diff ? c->aa_hi[e] : NAN;
+}
+
 static const char *interval_kind(int seeds, size_t resamples, char *buf, size_t len) {
   if (seeds > 1)
     snprintf(buf, len, "mean over %d seeds, 95%% t interval of the seed-to-seed spread", seeds);
@@ -222,26 +230,57 @@ void lsp_findings_compute(const lsp_run_state *s, lsp_findings *f) {
   }
   double fgsm_lo = lo, fgsm_d = d;
 
-  /* 5. PGD and transfer */
+  /* 5. stronger attacks: AutoAttack (the strongest standard evaluation)
+   * when it ran, else PGD; PGD and the transfer attack for comparison */
+  const int aa = c0->aa_diff != NULL && sm->has_aa && base->has_aa;
   i = add(f, "pgd",
-          "The FGSM gain does not survive stronger attacks (PGD, transfer from the unsmoothed "
-          "model)");
-  combine(s, eps, get_pgd, re, &d, &lo, &hi, &seeds);
-  /* Supported when no gain is left under PGD (its interval reaches 0 or
-   * below); contradicted when a significant gain survives, however much
-   * it shrank; inconclusive when FGSM showed no gain to begin with. */
+          aa ? "The FGSM gain does not survive stronger attacks (AutoAttack; PGD and transfer "
+               "from the unsmoothed model for comparison)"
+             : "The FGSM gain does not survive stronger attacks (PGD, transfer from the "
+               "unsmoothed model)");
+  double pd, plo, phi;
+  combine(s, eps, get_pgd, re, &pd, &plo, &phi, &seeds);
+  if (aa)
+    combine(s, eps, get_aa, re, &d, &lo, &hi, &seeds);
+  else {
+    d = pd;
+    lo = plo;
+    hi = phi;
+  }
+  /* Supported when no gain is left under the strong attack (its interval
+   * reaches 0 or below); contradicted when a significant gain survives,
+   * however much it shrank; inconclusive when FGSM showed no gain to begin
+   * with. */
   if (!(fgsm_lo > 0))
     f->items[i].verdict = LSP_FINDING_INCONCLUSIVE;
   else
     f->items[i].verdict = lo > 0 ? LSP_FINDING_CONTRADICTED : LSP_FINDING_SUPPORTED;
-  APPEND(i, "PGD-%zu accuracy at attack ε = %g: %.4f with smoothing vs %.4f without, Δ = "
-            "%+.4f [%+.4f, %+.4f], against an FGSM Δ of %+.4f: %s. ",
-         s->opts.pgd_steps, ae, sm->pgd.points[re].accuracy, base->pgd.points[re].accuracy, d,
-         lo, hi, fgsm_d,
-         !(fgsm_lo > 0) ? "FGSM showed no significant gain to lose"
-         : lo > 0       ? (hi < fgsm_lo ? "the gain shrinks but a significant part survives"
-                                        : "the gain survives PGD")
-                        : "no significant gain is left under PGD");
+  const char *how = !(fgsm_lo > 0) ? "FGSM showed no significant gain to lose"
+                    : lo > 0       ? (hi < fgsm_lo ? "the gain shrinks but a significant part survives"
+                                                   : "the gain survives")
+                                   : "no significant gain is left";
+  if (aa) {
+    const lsp_attack_point *ps = &sm->aa.points[re], *pb = &base->aa.points[re];
+    APPEND(i, "The verdict uses AutoAttack (APGD-CE, APGD-T, Square; Croce & Hein 2020), run on "
+              "the first %zu attacked test examples: at attack ε = %g %.4f with smoothing vs "
+              "%.4f without, Δ = %+.4f [%+.4f, %+.4f], against an FGSM Δ of %+.4f: %s. ",
+           s->n_aa, ae, ps->accuracy, pb->accuracy, d, lo, hi, fgsm_d, how);
+    APPEND(i, "(After APGD-CE alone: %.4f vs %.4f; the targeted DLR and Square stages then "
+              "break %.4f and %.4f more of the smoothed model's examples.) ",
+           ps->stage_accuracy[0], pb->stage_accuracy[0],
+           ps->stage_accuracy[0] - ps->stage_accuracy[1],
+           ps->stage_accuracy[1] - ps->stage_accuracy[2]);
+    APPEND(i, "For comparison, PGD-%zu on all %zu attacked examples: %.4f vs %.4f, Δ = %+.4f "
+              "[%+.4f, %+.4f]. ",
+           s->opts.pgd_steps, s->n_attack, sm->pgd.points[re].accuracy,
+           base->pgd.points[re].accuracy, pd, plo, phi);
+  } else {
+    APPEND(i, "PGD-%zu accuracy at attack ε = %g: %.4f with smoothing vs %.4f without, Δ = "
+              "%+.4f [%+.4f, %+.4f], against an FGSM Δ of %+.4f: %s. ",
+           s->opts.pgd_steps, ae, sm->pgd.points[re].accuracy, base->pgd.points[re].accuracy, d,
+           lo, hi, fgsm_d, how);
+    if (s->aa_note[0]) APPEND(i, "%s ", s->aa_note);
+  }
   if (sm->has_transfer)
     APPEND(i, "PGD examples crafted on the unsmoothed model leave the smoothed one %.4f "
               "accurate, against %.4f under its own white-box PGD (%s). ",
@@ -252,5 +291,5 @@ void lsp_findings_compute(const lsp_run_state *s, lsp_findings *f) {
   if (sm->has_mask)
     APPEND(i, "Gradient-masking checklist: %d of %d checks flagged on the smoothed model, %d "
               "on the unsmoothed one.",
-           sm->mask.flags, LSP_MASK_NCHECKS, base->has_mask ? base->mask.flags : 0);
+           sm->mask.flags, sm->mask.nchecks, base->has_mask ? base->mask.flags : 0);
 }

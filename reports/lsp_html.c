@@ -15,29 +15,53 @@
 #endif
 
 /* Neutral, print-friendly; numbers in tabular figures so columns align.
- * Verdict colours are from the plots' Okabe–Ito palette. */
+ * Verdict colours are from the plots' Okabe–Ito palette.
+ *
+ * Width: nothing may be wider than the screen. A table cell shows its
+ * value on one line and its interval below it, and the interval and long
+ * text (class w) may wrap, so the widest tables (12 to 15 columns) fit
+ * a 1280 px screen; what still
+ * does not fit (a phone) scrolls inside .table-wrap, whose edge shadows say
+ * there is more (the 'local' backgrounds cover them at either end). Figures
+ * scale to the width. Print: A4, the tables in a smaller type and never in
+ * a scroll box (a printed scroll box is cut off), no figure split across
+ * pages. tests/browser_check.py checks all of it in Chromium. */
 static const char k_css[] =
     ":root{--fg:#1f2328;--muted:#59636e;--rule:#d1d9e0;--head:#f6f8fa;}\n"
     "body{margin:0;background:#fff;color:var(--fg);font:16px/1.55 "
     "system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif}\n"
-    "main{max-width:1180px;margin:0 auto;padding:2rem 1.5rem 4rem}\n"
-    "h1{font-size:1.9rem;line-height:1.25;margin:0 0 1rem}\n"
+    "main{max-width:1240px;margin:0 auto;padding:2rem 1.5rem 4rem}\n"
+    "h1{font-size:1.9rem;line-height:1.25;margin:0 0 1rem;overflow-wrap:anywhere}\n"
     "h2{font-size:1.4rem;margin:2.6rem 0 .8rem;padding-bottom:.3rem;"
     "border-bottom:1px solid var(--rule)}\n"
     "h3{font-size:1.13rem;margin:1.8rem 0 .6rem}\nh4{font-size:1rem}\n"
-    "p{max-width:50em}\n"
-    ".table-wrap{overflow-x:auto;margin:1rem 0 1.4rem}\n"
-    "table{border-collapse:collapse;font-size:.9rem;"
+    "p{max-width:50em;overflow-wrap:break-word}\n"
+    ".table-wrap{overflow-x:auto;margin:1rem 0 1.4rem;background:"
+    "linear-gradient(to right,#fff 30%,rgba(255,255,255,0)) left/2.5rem 100% "
+    "no-repeat local,"
+    "linear-gradient(to left,#fff 30%,rgba(255,255,255,0)) right/2.5rem 100% "
+    "no-repeat local,"
+    "radial-gradient(farthest-side at 0 50%,rgba(0,0,0,.22),transparent) "
+    "left/.8rem 100% no-repeat scroll,"
+    "radial-gradient(farthest-side at 100% 50%,rgba(0,0,0,.22),transparent) "
+    "right/.8rem 100% no-repeat scroll}\n"
+    "table{border-collapse:collapse;font-size:.86rem;"
     "font-variant-numeric:tabular-nums}\n"
-    "caption{caption-side:top;text-align:left;font-weight:600;"
-    "padding-bottom:.45rem}\n"
-    "th,td{padding:.32rem .75rem;border-bottom:1px solid var(--rule);"
-    "text-align:right;white-space:nowrap}\n"
+    ".table-caption{font-weight:600;margin:1.2rem 0 .45rem;max-width:none}\n"
+    ".table-caption+.table-wrap{margin-top:0}\n"
+    "th,td{padding:.32rem .5rem;border-bottom:1px solid var(--rule);"
+    "text-align:right;vertical-align:top}\n"
+    "td{white-space:nowrap}\n"
     "th{background:var(--head);border-bottom:2px solid #8c959f;"
-    "font-weight:600}\n"
-    "td.t,th.t{text-align:left}\ntbody tr:hover{background:#f6f8fa}\n"
+    "font-weight:600;vertical-align:bottom}\n"
+    "td.t,th.t{text-align:left}\n"
+    "td.w{white-space:normal;overflow-wrap:anywhere;min-width:9em}\n"
+    "td .ci{display:block;white-space:normal;font-size:.82em;"
+    "color:var(--muted)}\n"
+    "tbody tr:hover{background:#f6f8fa}\n"
     "figure{margin:1.6rem 0 2rem}\n"
-    "figure svg,figure img{display:block;width:100%;height:auto}\n"
+    "figure svg,figure img{display:block;width:100%;max-width:100%;"
+    "height:auto}\n"
     "figcaption{color:var(--muted);font-size:.92rem;margin-top:.5rem;"
     "max-width:60em}\n"
     ".note{border-left:4px solid #0072b2;background:#eef5fb;"
@@ -57,8 +81,16 @@ static const char k_css[] =
     "pre{background:var(--head);border:1px solid var(--rule);"
     "padding:.8rem 1rem;overflow-x:auto;font-size:.85rem}\n"
     "footer{margin-top:3rem;color:var(--muted);font-size:.85rem}\n"
-    "@media print{main{max-width:none;padding:0}figure{break-inside:"
-    "avoid}}\n";
+    "@media (max-width:600px){main{padding:1.2rem .9rem 3rem}"
+    "h1{font-size:1.5rem}th,td{padding:.28rem .45rem}}\n"
+    "@page{size:A4;margin:14mm 12mm}\n"
+    "@media print{body{font-size:10pt}main{max-width:none;padding:0}"
+    ".table-wrap{overflow:visible;background:none}"
+    "table{font-size:7.5pt}th,td{padding:.15rem .3rem}"
+    "pre{white-space:pre-wrap;overflow:visible}"
+    "tbody tr:hover{background:none}tr,li,.note{break-inside:avoid}"
+    "h2,h3,.table-caption{break-after:avoid}"
+    "figure{break-inside:avoid}figure svg,figure img{max-height:240mm}}\n";
 
 const char *lsp_finding_word(int verdict) {
   switch (verdict) {
@@ -197,13 +229,21 @@ int lsp_html_table(lsp_html *h, const lsp_table *t, const char *caption) {
   if (st) return st;
   if (!t) return fail(h, lsp_fail(LSP_EINVAL, "HTML: no table"));
   FILE *f = h->out.fp;
-  fputs("<div class=\"table-wrap\"><table>\n", f);
+  /* The caption goes above the scroll box, where it wraps to the screen
+   * (a <caption> is as wide as its table and would scroll away with it);
+   * aria-labelledby keeps it the table's name. */
+  h->ntab++;
   if (caption) {
-    fputs("<caption>", f);
+    fprintf(f, "<p class=\"table-caption\" id=\"t%d\">", h->ntab);
     lsp_html_escape(f, caption);
-    fputs("</caption>\n", f);
+    fprintf(f, "</p>\n<div class=\"table-wrap\"><table aria-labelledby=\"t%d\">\n", h->ntab);
+  } else {
+    fputs("<div class=\"table-wrap\"><table>\n", f);
   }
-  /* A column is text-aligned when its first filled cell is text. */
+  /* A column is text-aligned when its first filled cell is text; a text
+   * column with a cell longer than WRAP_AT characters may wrap (class w),
+   * shorter text stays on one line. */
+  enum { WRAP_AT = 20 };
   int *is_text = calloc(t->ncols, sizeof *is_text);
   if (!is_text) return fail(h, lsp_fail(LSP_ENOMEM, "out of memory"));
   for (size_t c = 0; c < t->ncols; c++)
@@ -212,6 +252,12 @@ int lsp_html_table(lsp_html *h, const lsp_table *t, const char *caption) {
       if (k == LSP_CELL_EMPTY) continue;
       is_text[c] = k == LSP_CELL_TEXT;
       break;
+    }
+  for (size_t c = 0; c < t->ncols; c++)
+    for (size_t r = 0; r < t->nrows && is_text[c] == 1; r++) {
+      const lsp_table_cell *tc = &t->cells[r * t->ncols + c];
+      if (tc->kind == LSP_CELL_TEXT && tc->text && strlen(tc->text) > WRAP_AT)
+        is_text[c] = 2;
     }
   fputs("<thead><tr>", f);
   for (size_t c = 0; c < t->ncols; c++) {
@@ -225,8 +271,17 @@ int lsp_html_table(lsp_html *h, const lsp_table *t, const char *caption) {
     fputs("<tr>", f);
     for (size_t c = 0; c < t->ncols; c++) {
       lsp_table_show(t, r, c, cell, sizeof cell);
-      fprintf(f, "<td%s>", is_text[c] ? " class=\"t\"" : "");
+      fprintf(f, "<td%s>", is_text[c] == 2 ? " class=\"t w\"" : is_text[c] ? " class=\"t\"" : "");
+      /* "0.912 [0.905, 0.918]": the interval on its own line (CSS .ci) */
+      const lsp_table_cell *tc = &t->cells[r * t->ncols + c];
+      char *ci = tc->kind == LSP_CELL_NUM ? strstr(cell, " [") : NULL;
+      if (ci) *ci = '\0';
       lsp_html_escape(f, cell);
+      if (ci) {
+        fputs(" <span class=\"ci\">", f);
+        lsp_html_escape(f, ci + 1);
+        fputs("</span>", f);
+      }
       fputs("</td>", f);
     }
     fputs("</tr>\n", f);

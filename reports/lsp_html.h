@@ -45,6 +45,7 @@ typedef struct {
   int status;    /* first failure (sticky); LSP_OK while all is well */
   char msg[512]; /* its message */
   int nfig;      /* figures so far: id prefixes f1-, f2-, ... */
+  int ntab;      /* tables so far: caption ids t1, t2, ...     */
 } lsp_html;
 
 /* Start a report at `path` titled `title` (shown as <title> and <h1>).

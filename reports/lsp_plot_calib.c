@@ -136,12 +136,15 @@ int lsp_plot_reliability_diagram(const char *path, const lsp_plot_opts *opt,
               "set label 1 'ECE = %.4f' at graph 0.97, graph 0.06 right "
               "front boxed\n",
               r->ece);
+    /* The gap boxes are a translucent fill, not a hatch pattern: Chromium
+     * rasterizes SVG pattern fills when it prints, which made report.pdf
+     * 10 MB and 10 s longer for this one figure. */
     fputs("plot $rel", f);
     fprintf(f,
             "%zu using (($1+$2)/2):($3/2):1:2:(0):3 with boxxyerror "
             "lt 1 fs solid 0.85 border lc rgb '#ffffff' title 'accuracy', \\\n"
             "  $rel%zu using (($1+$2)/2):3:1:2:($3<$4?$3:$4):($3<$4?$4:$3) "
-            "with boxxyerror lc rgb '%s' fs transparent pattern 4 border lc "
+            "with boxxyerror lc rgb '%s' fs transparent solid 0.3 border lc "
             "rgb '%s' title 'gap to confidence', \\\n"
             "  x with lines lc rgb '#404040' dt 2 lw 1.2 "
             "title 'perfect calibration'\n",

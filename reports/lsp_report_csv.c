@@ -71,9 +71,10 @@ static lsp_table *attacks_table(const lsp_run_state *s) {
   if (!t) return NULL;
   for (size_t i = 0; i < s->nmodels; i++) {
     const lsp_run_model *m = &s->models[i];
-    const lsp_attack_result *rs[3] = {&m->fgsm, &m->pgd, m->has_transfer ? &m->transfer : NULL};
-    const char *names[3] = {"fgsm", "pgd", "transfer_pgd"};
-    for (int a = 0; a < 3; a++) {
+    const lsp_attack_result *rs[4] = {&m->fgsm, &m->pgd, m->has_transfer ? &m->transfer : NULL,
+                                      m->has_aa ? &m->aa : NULL};
+    const char *names[4] = {"fgsm", "pgd", "transfer_pgd", "autoattack"};
+    for (int a = 0; a < 4; a++) {
       if (!rs[a]) continue;
       for (size_t e = 0; e < rs[a]->npoints; e++) {
         const lsp_attack_point *p = &rs[a]->points[e];
@@ -111,17 +112,18 @@ static lsp_table *cmp_table(const lsp_run_state *s) {
         else
           lsp_table_num_ci(t, 4, c->cal_diff[m], c->cal_lo[m], c->cal_hi[m]);
       }
+    static const char *quantity[3] = {"fgsm_accuracy", "pgd_accuracy", "autoattack_accuracy"};
     for (size_t e = 0; e < c->n_eps; e++)
-      for (int a = 0; a < 2; a++) {
+      for (int a = 0; a < (c->aa_diff ? 3 : 2); a++) {
+        const double *d[3] = {c->fgsm_diff, c->pgd_diff, c->aa_diff},
+                     *lo[3] = {c->fgsm_lo, c->pgd_lo, c->aa_lo},
+                     *hi[3] = {c->fgsm_hi, c->pgd_hi, c->aa_hi};
         lsp_table_row(t);
         lsp_table_text(t, 0, s->models[c->model].tag);
         lsp_table_text(t, 1, s->models[c->base].tag);
-        lsp_table_text(t, 2, a ? "pgd_accuracy" : "fgsm_accuracy");
+        lsp_table_text(t, 2, quantity[a]);
         lsp_table_num(t, 3, s->opts.attack_eps[e]);
-        if (a)
-          lsp_table_num_ci(t, 4, c->pgd_diff[e], c->pgd_lo[e], c->pgd_hi[e]);
-        else
-          lsp_table_num_ci(t, 4, c->fgsm_diff[e], c->fgsm_lo[e], c->fgsm_hi[e]);
+        lsp_table_num_ci(t, 4, d[a][e], lo[a][e], hi[a][e]);
       }
   }
   return t;

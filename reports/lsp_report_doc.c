@@ -30,13 +30,14 @@ static void d_figure(lsp_doc *d, const plotter *p, const char *svg, const char *
 }
 
 static lsp_table *summary_table(const lsp_run_state *s, size_t re) {
-  char fg[64], pg[64], tr[64];
+  char fg[64], pg[64], tr[64], aa[64];
   snprintf(fg, sizeof fg, "FGSM acc. (ε=%g)", s->opts.attack_eps[re]);
   snprintf(pg, sizeof pg, "PGD-%zu acc. (ε=%g)", s->opts.pgd_steps, s->opts.attack_eps[re]);
   snprintf(tr, sizeof tr, "transfer acc. (ε=%g)", s->opts.attack_eps[re]);
+  snprintf(aa, sizeof aa, "AutoAttack acc. (ε=%g, first %zu)", s->opts.attack_eps[re], s->n_aa);
   const char *hdr[] = {"model", "test accuracy", "NLL", "ECE", "ECE after T", "T",
-                       "R² separation", "NC1", "mean logit gap (optimal)", fg, pg, tr};
-  lsp_table *t = lsp_table_alloc(12, hdr);
+                       "R² separation", "NC1", "mean logit gap (optimal)", fg, pg, tr, aa};
+  lsp_table *t = lsp_table_alloc(13, hdr);
   if (!t) return NULL;
   for (size_t i = 0; i < s->nmodels; i++) {
     const lsp_run_model *m = &s->models[i];
@@ -65,6 +66,10 @@ static lsp_table *summary_table(const lsp_run_state *s, size_t re) {
       lsp_table_num(t, 11, m->transfer.points[re].accuracy);
     else
       lsp_table_text(t, 11, "–");
+    if (m->has_aa)
+      lsp_table_num(t, 12, m->aa.points[re].accuracy);
+    else
+      lsp_table_text(t, 12, "–");
   }
   for (size_t c = 1; c <= 4; c++) lsp_table_digits(t, c, 4);
   return t;
@@ -113,6 +118,38 @@ static lsp_table *cluster_detail_table(const lsp_run_state *s) {
   return t;
 }
 
+/* Accuracy under every attack at every ε: one row per model and attack. */
+static lsp_table *attack_table(const lsp_run_state *s) {
+  const size_t ne = s->opts.n_attack_eps < 32 ? s->opts.n_attack_eps : 32;
+  char names[32][32];
+  const char *hdr[34] = {"model", "attack"};
+  for (size_t e = 0; e < ne; e++) {
+    snprintf(names[e], sizeof names[e], "ε = %g", s->opts.attack_eps[e]);
+    hdr[2 + e] = names[e];
+  }
+  lsp_table *t = lsp_table_alloc(2 + ne, hdr);
+  if (!t) return NULL;
+  char pgd[64], tr[64], aa[64];
+  snprintf(pgd, sizeof pgd, "PGD-%zu", s->opts.pgd_steps);
+  snprintf(tr, sizeof tr, "transfer PGD-%zu from ε = 0", s->opts.pgd_steps);
+  snprintf(aa, sizeof aa, "AutoAttack (first %zu)", s->n_aa);
+  for (size_t i = 0; i < s->nmodels; i++) {
+    const lsp_run_model *m = &s->models[i];
+    const lsp_attack_result *rs[4] = {&m->fgsm, &m->pgd, m->has_transfer ? &m->transfer : NULL,
+                                      m->has_aa ? &m->aa : NULL};
+    const char *an[4] = {"FGSM", pgd, tr, aa};
+    for (int a = 0; a < 4; a++) {
+      if (!rs[a]) continue;
+      lsp_table_row(t);
+      lsp_table_text(t, 0, m->label);
+      lsp_table_text(t, 1, an[a]);
+      for (size_t e = 0; e < ne; e++) lsp_table_num(t, 2 + e, rs[a]->points[e].accuracy);
+    }
+  }
+  for (size_t e = 0; e < ne; e++) lsp_table_decimals(t, 2 + e, 3);
+  return t;
+}
+
 static lsp_table *mask_table(const lsp_run_state *s) {
   const char *hdr[] = {"model", "check", "status", "detail"};
   lsp_table *t = lsp_table_alloc(4, hdr);
@@ -120,7 +157,7 @@ static lsp_table *mask_table(const lsp_run_state *s) {
   for (size_t i = 0; i < s->nmodels; i++) {
     const lsp_run_model *m = &s->models[i];
     if (!m->has_mask) continue;
-    for (int c = 0; c < LSP_MASK_NCHECKS; c++) {
+    for (int c = 0; c < m->mask.nchecks; c++) {
       lsp_table_row(t);
       lsp_table_text(t, 0, m->label);
       lsp_table_text(t, 1, m->mask.checks[c].name);
@@ -131,10 +168,27 @@ static lsp_table *mask_table(const lsp_run_state *s) {
   return t;
 }
 
+/* "; AutoAttack ... on the first N of them" for the method paragraph. */
+static const char *aa_sentence(const lsp_run_state *s, char *buf, size_t len) {
+  if (!s->n_aa) {
+    snprintf(buf, len, "%s%s", s->aa_note[0] ? "; " : "", s->aa_note);
+    return buf;
+  }
+  const lsp_attack_result *r = &s->models[0].aa;
+  snprintf(buf, len,
+           "; AutoAttack (Croce & Hein 2020: APGD-CE, then APGD-T with %zu target classes, "
+           "then Square with %zu queries, each on the examples still correct; APGD %zu "
+           "iterations) on the first %zu of them, the subset that its budget of %g GFLOP per "
+           "model allows (predicted %.3g GFLOP per example from the model's size and the "
+           "examples PGD left standing)",
+           r->targets, r->queries, r->steps, s->n_aa, s->opts.aa_budget, s->aa_pred_gflop);
+  return buf;
+}
+
 int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter *p,
                     const lsp_report_figs *figs) {
   const lsp_run_opts *o = &s->opts;
-  char path[4096], buf[4096];
+  char path[4096], buf[4096], aas[768];
   const char *f_rel = figs->reliability, *f_met = figs->metrics, *f_att = figs->attacks,
              *f_proj = figs->projection, *f_gap = figs->gap, *f_tr = figs->training;
   int st;
@@ -172,10 +226,11 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
            "classes. Models: %s, trained %zu epochs with SGD (lr %g, "
            "momentum %g, batch %zu) on the label-smoothed cross-entropy, ε ∈ {%s} (%s "
            "convention), seeds {%s}. Attacks: FGSM and PGD-%zu (step ε/4, %zu restart%s, random "
-           "start) on the first %zu test examples, ε on the [0, 1] pixel scale. Intervals: %s.",
+           "start) on the first %zu test examples, ε on the [0, 1] pixel scale%s. Intervals: %s.",
            s->data.name, s->data.source, s->data.train.n, s->data.val.n, s->data.test.n,
            s->data.train.dim, s->data.train.k, net, o->epochs, o->lr, o->momentum, o->batch, smo, lsp_ls_convention_name(o->convention),
            seeds, o->pgd_steps, o->pgd_restarts, o->pgd_restarts > 1 ? "s" : "", s->n_attack,
+           aa_sentence(s, aas, sizeof aas),
            o->n_seeds > 1 ? "per model, 95% percentile bootstrap over the test examples; across "
                             "seeds, a Student-t interval of the seed-to-seed spread"
                           : "95% percentile bootstrap over the test examples (one seed: no "
@@ -200,7 +255,7 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
 
   lsp_doc_heading(&d, 2, "Calibration");
   lsp_doc_par(&d, "Top-label confidence in equal-width bins ((m−1)/M, m/M] (Guo et al. 2017). Bars: "
-            "accuracy per bin; hatched: the gap to the bin's mean confidence; below: the share "
+            "accuracy per bin; shaded: the gap to the bin's mean confidence; below: the share "
             "of test examples per bin. Temperature scaling divides the logits by the T that "
             "minimizes the validation NLL.");
   d_figure(&d, p, f_rel, "Reliability diagrams, one per model, before temperature scaling.");
@@ -227,14 +282,29 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
            "one step of size ε along the sign of the input gradient of the cross-entropy; PGD-%zu "
            "takes %zu steps of ε/4 from a random start, projected onto the ε-ball; the transfer "
            "attack runs PGD on the unsmoothed model and scores its adversarial inputs on the "
-           "smoothed one. An iterative attack's accuracy at ε counts an example as robust only "
-           "if it also survived every smaller ε.",
-           o->pgd_steps, o->pgd_steps);
+           "smoothed one. AutoAttack (Croce & Hein 2020), the strongest standard evaluation, "
+           "runs APGD on the cross-entropy, then APGD on the targeted DLR loss towards each of "
+           "the next most likely classes, then the gradient-free Square attack, each on the "
+           "examples the previous stages left correct; an example is robust only if it "
+           "survives all three. It runs on the first %zu attacked examples%s, and the "
+           "robustness finding is judged with it; PGD stays for comparison. An iterative "
+           "attack's accuracy at ε counts an example as robust only if it also survived every "
+           "smaller ε.",
+           o->pgd_steps, o->pgd_steps, s->n_aa,
+           s->n_aa ? "" : " (here it did not run)");
   lsp_doc_par(&d, buf);
   d_figure(&d, p, f_att, "Accuracy under attack against the attack ε.");
+  if (!(t = attack_table(s))) return LSP_ENOMEM;
+  lsp_doc_table(&d, t, "Accuracy under attack (the envelope over ε) of every model and attack.");
+  lsp_table_free(t);
   if (!(t = mask_table(s))) return LSP_ENOMEM;
   lsp_doc_table(&d, t, "Gradient-masking checklist (Athalye et al. 2018).");
   lsp_table_free(t);
+
+  if ((st = lsp_report_distill_doc(&d, s, p, figs))) {
+    lsp_doc_close(&d);
+    return st;
+  }
 
   lsp_doc_heading(&d, 2, "Training");
   d_figure(&d, p, f_tr, "Training loss and validation accuracy per epoch.");

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "core/formats/lsp_json.h"
+#include "reports/lsp_doc.h"
 #include "reports/lsp_findings.h"
 #include "reports/lsp_plot.h"
 #include "reports/lsp_run_int.h"
@@ -23,11 +25,20 @@ typedef struct {
   char note[512];            /* first plotting failure, for the report      */
 } lsp_report_plotter;
 
+/* Render one figure: always SVG (inlined into the HTML), plus the requested
+ * format; `draw` is called with the path and format. A gnuplot failure is
+ * noted in p->note and the report goes on without the figure (svg_path
+ * ""); only LSP_EINTR and LSP_ENOMEM are errors. */
+typedef int (*lsp_report_draw_fn)(const lsp_report_plotter *p, const char *path,
+                                  lsp_plot_format fmt, void *arg);
+int lsp_report_figure(lsp_report_plotter *p, const char *name, lsp_report_draw_fn draw,
+                      void *arg, char *svg_path, size_t len);
+
 /* The SVG file of each figure ("" = not drawn: no gnuplot, a failure
  * recorded in the plotter's note, or nothing to draw). */
 typedef struct {
   char reliability[4096], metrics[4096], attacks[4096], projection[4096], gap[4096],
-      training[4096];
+      training[4096], distill[4096], erasure[4096];
 } lsp_report_figs;
 
 /* results.json at `path` (atomic). */
@@ -41,6 +52,15 @@ int lsp_report_csvs(const lsp_run_state *s, const char *dir);
  * gnuplot failure is noted in p->note and the report goes on; only
  * LSP_EINTR and LSP_ENOMEM are errors. */
 int lsp_report_plots(lsp_report_plotter *p, lsp_report_figs *figs);
+
+/* The information-erasure and distillation section (lsp_report_distill.c):
+ * its two figures, its part of the documents, students.csv, and the
+ * results.json objects "information_erasure" and "distillation". */
+int lsp_report_distill_plots(lsp_report_plotter *p, lsp_report_figs *f);
+int lsp_report_distill_doc(lsp_doc *d, const lsp_run_state *s, const lsp_report_plotter *p,
+                           const lsp_report_figs *figs);
+int lsp_report_distill_csv(const lsp_run_state *s, const char *dir);
+void lsp_report_distill_json(lsp_json *j, const lsp_run_state *s);
 
 /* report.html and report.md in p->dir, with the figures drawn. */
 int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const lsp_report_plotter *p,

@@ -5,6 +5,7 @@
  * their modules' JSON writers, whose members the table lists too. */
 #define _POSIX_C_SOURCE 200809L
 #include <gsl/gsl_version.h>
+#include <math.h>
 #include <stdio.h>
 
 #include "core/base/lsp_cpu.h"
@@ -96,6 +97,9 @@ static void json_config(lsp_json *j, const lsp_run_state *s) {
   lsp_json_key_int(j, K(CFG_PGD_STEPS), (long long)o->pgd_steps);
   lsp_json_key_int(j, K(CFG_PGD_RESTARTS), (long long)o->pgd_restarts);
   lsp_json_key_int(j, K(CFG_N_ATTACK), (long long)s->n_attack);
+  lsp_json_key_int(j, K(CFG_N_AUTOATTACK), (long long)s->n_aa);
+  lsp_json_key_num(j, K(CFG_AA_BUDGET), o->aa_budget);
+  lsp_json_key_num(j, K(CFG_AA_PREDICTED), s->n_aa ? s->aa_pred_gflop : NAN);
   lsp_json_key_int(j, K(CFG_BINS), (long long)o->bins);
   lsp_json_key_int(j, K(CFG_BOOTSTRAP), (long long)o->bootstrap);
   lsp_json_key_str(j, K(CFG_FORMAT), o->format);
@@ -159,11 +163,18 @@ static void json_model(lsp_json *j, const lsp_run_state *s, const lsp_run_model 
     lsp_json_key(j, K(ATT_TRANSFER));
     lsp_attack_result_json(j, &m->transfer, 1);
   }
+  if (m->has_aa) {
+    lsp_json_key(j, K(ATT_AUTOATTACK));
+    lsp_attack_result_json(j, &m->aa, 1);
+  }
   lsp_json_obj_end(j);
   if (m->has_mask) {
     lsp_json_key(j, K(M_MASKING));
     lsp_attack_checklist_json(j, &m->mask);
   }
+  lsp_json_key_num(j, K(M_MI), m->mi);
+  double mci[2] = {m->mi_lo, m->mi_hi};
+  lsp_json_key_nums(j, K(M_MI_CI), mci, 2);
   lsp_json_obj_end(j);
 }
 
@@ -213,6 +224,7 @@ int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *p
     json_diffs(&j, K(CMP_CALIBRATION_T_DIFF), c->calt_diff, c->calt_lo, c->calt_hi);
     json_attack_diffs(&j, K(CMP_FGSM_DIFF), s, c->fgsm_diff, c->fgsm_lo, c->fgsm_hi);
     json_attack_diffs(&j, K(CMP_PGD_DIFF), s, c->pgd_diff, c->pgd_lo, c->pgd_hi);
+    if (c->aa_diff) json_attack_diffs(&j, K(CMP_AA_DIFF), s, c->aa_diff, c->aa_lo, c->aa_hi);
     lsp_json_obj_end(&j);
   }
   lsp_json_arr_end(&j);
@@ -227,6 +239,7 @@ int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *p
     lsp_json_obj_end(&j);
   }
   lsp_json_arr_end(&j);
+  lsp_report_distill_json(&j, s);
   lsp_json_obj_end(&j);
   if (lsp_json_finish(&j)) {
     lsp_out_abort(&out);

@@ -17,10 +17,8 @@ typedef lsp_report_plotter plotter;
 /* Render one figure: always SVG (inlined into the HTML), plus the requested
  * format. `draw` is called with the path and format. A gnuplot failure is
  * recorded and the report goes on without that figure. */
-typedef int (*draw_fn)(const plotter *p, const char *path, lsp_plot_format fmt, void *arg);
-
-static int figure(plotter *p, const char *name, draw_fn draw, void *arg, char *svg_path,
-                  size_t len) {
+int lsp_report_figure(plotter *p, const char *name, lsp_report_draw_fn draw, void *arg,
+                      char *svg_path, size_t len) {
   svg_path[0] = '\0';
   if (!p->s->have_gnuplot) return LSP_OK;
   char path[4096];
@@ -127,13 +125,14 @@ static int draw_attacks(const plotter *p, const char *path, lsp_plot_format fmt,
   (void)arg;
   const lsp_run_state *s = p->s;
   size_t n = s->nmodels < 16 ? s->nmodels : 16, ne = s->opts.n_attack_eps;
-  double acc[3][16][32];
-  lsp_plot_series ser[3][16];
-  size_t nser[3] = {0};
+  double acc[4][16][32];
+  lsp_plot_series ser[4][16];
+  size_t nser[4] = {0};
   for (size_t i = 0; i < n; i++) {
     const lsp_run_model *m = &s->models[i];
-    const lsp_attack_result *rs[3] = {&m->fgsm, &m->pgd, m->has_transfer ? &m->transfer : NULL};
-    for (int a = 0; a < 3; a++) {
+    const lsp_attack_result *rs[4] = {&m->fgsm, &m->pgd, m->has_transfer ? &m->transfer : NULL,
+                                      m->has_aa ? &m->aa : NULL};
+    for (int a = 0; a < 4; a++) {
       if (!rs[a]) continue;
       for (size_t e = 0; e < ne; e++) acc[a][i][e] = rs[a]->points[e].accuracy;
       lsp_plot_series sr = lsp_plot_series_make(m->label, s->opts.attack_eps, acc[a][i], ne);
@@ -141,18 +140,22 @@ static int draw_attacks(const plotter *p, const char *path, lsp_plot_format fmt,
       ser[a][nser[a]++] = sr;
     }
   }
-  char t1[64], t2[96];
+  char t1[64], t2[96], t3[96];
   snprintf(t1, sizeof t1, "PGD-%zu (white-box)", s->opts.pgd_steps);
   snprintf(t2, sizeof t2, "Transfer: PGD-%zu crafted on ε = 0", s->opts.pgd_steps);
+  snprintf(t3, sizeof t3, "AutoAttack (first %zu examples)", s->n_aa);
   const char *xl = "attack ε (L∞, pixel scale [0, 1])";
-  lsp_plot_panel pn[3] = {
+  lsp_plot_panel pn[4] = {
       {"FGSM (white-box)", xl, "accuracy under attack", 0, 0, NAN, NAN, 0, 1, "top right", ser[0], nser[0]},
       {t1, xl, "accuracy under attack", 0, 0, NAN, NAN, 0, 1, "top right", ser[1], nser[1]},
-      {t2, xl, "accuracy under attack", 0, 0, NAN, NAN, 0, 1, "top right", ser[2], nser[2]}};
-  size_t np = nser[2] ? 3 : 2;
+      {t2, xl, "accuracy under attack", 0, 0, NAN, NAN, 0, 1, "top right", ser[2], nser[2]},
+      {t3, xl, "accuracy under attack", 0, 0, NAN, NAN, 0, 1, "top right", ser[3], nser[3]}};
+  size_t np = 2;
+  if (nser[2]) pn[np++] = pn[2];
+  if (nser[3]) pn[np++] = pn[3];
   char title[160];
   snprintf(title, sizeof title, "Accuracy under attack (%zu test examples)", s->n_attack);
-  lsp_plot_opts po = {fmt, title, 0, 0, 0};
+  lsp_plot_opts po = {fmt, title, 0, 0, np == 4 ? 2 : 0};
   return lsp_plot_lines(path, &po, pn, np);
 }
 
@@ -257,14 +260,14 @@ static int draw_training(const plotter *p, const char *path, lsp_plot_format fmt
 
 int lsp_report_plots(plotter *p, lsp_report_figs *f) {
   int st;
-  if ((st = figure(p, "reliability", draw_reliability, NULL, f->reliability, sizeof f->reliability)) ||
-      (st = figure(p, "metrics_vs_smoothing", draw_metrics, NULL, f->metrics, sizeof f->metrics)) ||
-      (st = figure(p, "attacks", draw_attacks, NULL, f->attacks, sizeof f->attacks)) ||
+  if ((st = lsp_report_figure(p, "reliability", draw_reliability, NULL, f->reliability, sizeof f->reliability)) ||
+      (st = lsp_report_figure(p, "metrics_vs_smoothing", draw_metrics, NULL, f->metrics, sizeof f->metrics)) ||
+      (st = lsp_report_figure(p, "attacks", draw_attacks, NULL, f->attacks, sizeof f->attacks)) ||
       (st = p->s->models[0].proj
-                ? figure(p, "projection", draw_projection, NULL, f->projection, sizeof f->projection)
+                ? lsp_report_figure(p, "projection", draw_projection, NULL, f->projection, sizeof f->projection)
                 : 0) ||
-      (st = figure(p, "logit_gap", draw_gap, NULL, f->gap, sizeof f->gap)) ||
-      (st = figure(p, "training", draw_training, NULL, f->training, sizeof f->training)))
+      (st = lsp_report_figure(p, "logit_gap", draw_gap, NULL, f->gap, sizeof f->gap)) ||
+      (st = lsp_report_figure(p, "training", draw_training, NULL, f->training, sizeof f->training)))
     return st;
   if (!p->s->models[0].proj) f->projection[0] = '\0';
   return LSP_OK;

@@ -19,6 +19,7 @@
 #include "analysis/lsp_boot.h"
 #include "core/base/lsp_error.h"
 #include "reports/lsp_outdir.h"
+#include "reports/lsp_pdf.h"
 #include "core/base/lsp_io.h"
 #include "core/formats/lsp_npy.h"
 #include "core/base/lsp_threads.h"
@@ -56,10 +57,22 @@ void lsp_run_opts_default(lsp_run_opts *o) {
   o->pgd_steps = 10;
   o->pgd_restarts = 1;
   o->attack_limit = 2000;
+  o->aa_limit = 1000;
+  o->aa_budget = 5000.0;
+  o->aa_steps = 100;
+  o->aa_queries = 5000;
   o->bins = 15;
   o->bootstrap = 1000;
   o->format = "svg";
   o->out = "lsprobe-report";
+  o->mi_examples = 100;
+  o->mi_copies = 20;
+  o->distill = 0; /* opt-in: the section about doubles the default run's time (README) */
+  o->distill_alpha = 0.9;
+  const double temps[] = {1, 2, 4, 8};
+  memcpy(o->distill_temps, temps, sizeof temps);
+  o->n_distill_temps = 4;
+  o->student_arch = "mlp:64";
 }
 
 void lsp_run_opts_quick(lsp_run_opts *o) {
@@ -73,7 +86,13 @@ void lsp_run_opts_quick(lsp_run_opts *o) {
   o->n_attack_eps = sizeof eps / sizeof eps[0];
   o->pgd_steps = 5;
   o->attack_limit = 300;
+  o->aa_limit = 100;
+  o->aa_steps = 20;
+  o->aa_queries = 300;
   o->bootstrap = 100;
+  o->mi_examples = 30;
+  o->mi_copies = 8;
+  o->student_arch = "mlp:16";
 }
 
 /* ---- logging ---------------------------------------------------------------- */
@@ -430,7 +449,7 @@ static int compare(lsp_run_state *s, lsp_run_cmp *c) {
                                    &c->pgd_lo[e], &c->pgd_hi[e])))
       return st;
   }
-  return LSP_OK;
+  return lsp_run_aa_compare(s, c, boot.seed + 200);
 }
 
 /* ---- the job --------------------------------------------------------------------- */
@@ -440,6 +459,7 @@ static void free_state(lsp_run_state *s) {
     lsp_run_model *m = &s->models[i];
     lsp_model_free(m->model);
     free(m->model_file);
+    free(m->mi_d);
     lsp_train_log_free(&m->log);
     free(m->test_logits);
     free(m->test_features);
@@ -455,9 +475,11 @@ static void free_state(lsp_run_state *s) {
     lsp_attack_result_free(&m->fgsm);
     lsp_attack_result_free(&m->pgd);
     lsp_attack_result_free(&m->transfer);
+    lsp_attack_result_free(&m->aa);
     free(m->fgsm_correct);
     free(m->pgd_correct);
     free(m->transfer_correct);
+    free(m->aa_correct);
   }
   free(s->models);
   for (size_t i = 0; i < s->ncmp; i++) {
@@ -468,8 +490,12 @@ static void free_state(lsp_run_state *s) {
     free(c->pgd_diff);
     free(c->pgd_lo);
     free(c->pgd_hi);
+    free(c->aa_diff);
+    free(c->aa_lo);
+    free(c->aa_hi);
   }
   free(s->cmp);
+  lsp_run_distill_free(&s->distill);
   free(s->arch_canon);
   lsp_splits_free(&s->data);
 }
@@ -497,6 +523,10 @@ static int check_opts(const lsp_run_opts *o) {
       return lsp_fail(LSP_EINVAL, "attack eps %g must be finite and >= 0", o->attack_eps[i]);
   if (o->bins < 1 || o->bootstrap < 1 || o->pgd_steps < 1 || o->pgd_restarts < 1)
     return lsp_fail(LSP_EINVAL, "bins, bootstrap, PGD steps and restarts must be positive");
+  if (o->aa_limit && (!(o->aa_budget > 0) || !isfinite(o->aa_budget) || o->aa_steps < 1 ||
+                      o->aa_queries < 1))
+    return lsp_fail(LSP_EINVAL,
+                    "AutoAttack's budget, APGD steps and Square queries must be positive");
   lsp_plot_format f;
   if (lsp_plot_format_parse(o->format, &f)) return LSP_EINVAL;
   return LSP_OK;
@@ -554,6 +584,7 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   if ((st = load_data(s, &lg))) goto fail;
   s->seconds_data = lsp_now_s() - t;
   if ((st = prepare_arch(s))) goto fail;
+  if (o->distill && (st = lsp_run_distill_prepare(s))) goto fail;
 
   /* the output folder: ours or refused (lsp_outdir.h); the report is
    * staged and published in one step at the end, the model cache lives in
@@ -634,6 +665,8 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
         goto fail;
     }
   }
+  /* information erasure: every model on the same perturbed copies */
+  if ((st = lsp_run_erasure(s, lg.fn, lg.user))) goto fail;
   s->seconds_analysis = lsp_now_s() - t;
 
   /* attacks on the first n_attack test examples */
@@ -654,6 +687,8 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
       rm->seconds_attacks = lsp_now_s() - t1;
     }
   }
+  /* the strong attack, on a subset sized to its budget */
+  if ((st = lsp_run_autoattack(s, lg.fn, lg.user))) goto fail;
   s->seconds_attacks = lsp_now_s() - t;
 
   /* paired comparisons with the eps = 0 model of the same seed */
@@ -679,6 +714,18 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
     }
   }
 
+  /* students distilled from every model, and hard-label students */
+  if (o->distill) {
+    /* Students train like the teachers (shares side by side on one-thread
+     * GEMMs), and the teachers' logits, which key the students' cache
+     * entries, must not depend on the thread count: a multi-threaded GEMM
+     * sums in another order. */
+    if (o->own_blas_threads) lsp_threads_set_blas(1);
+    st = lsp_run_distill_students(s, models_dir, lg.fn, lg.user);
+    if (o->own_blas_threads) lsp_threads_set_blas(s->threads);
+    if (st) goto fail;
+  }
+
   /* plots and report files into the staging folder, then publish */
   t = lsp_now_s();
   s->have_gnuplot = lsp_plot_available() == LSP_OK;
@@ -689,9 +736,22 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
              lsp_errmsg());
     say(&lg, 1, "%s", s->gnuplot_note);
   }
+  /* --format pdf also prints the whole report to report.pdf, with
+   * Chromium when there is one (lsp_pdf.h); without, the run says so */
+  lsp_plot_format pf;
+  if (lsp_plot_format_parse(o->format, &pf) == LSP_OK && pf == LSP_PLOT_PDF) {
+    char exe[4096];
+    s->want_pdf = lsp_pdf_find(exe, sizeof exe) == LSP_OK;
+    if (!s->want_pdf)
+      snprintf(s->pdf_note, sizeof s->pdf_note,
+               "report.pdf is not written: %s. The HTML report is complete; "
+               "Debian's chromium prints it (scripts/setup installs it).",
+               lsp_errmsg());
+  }
   s->seconds_total = lsp_now_s() - t_start;
-  say(&lg, 0, "writing the report");
+  say(&lg, 0, "writing the report%s", s->want_pdf ? " (report.pdf with Chromium)" : "");
   if ((st = lsp_report_write(s, lsp_outdir_stage(od)))) goto fail;
+  if (s->pdf_note[0]) say(&lg, 1, "%s", s->pdf_note);
   s->seconds_report = lsp_now_s() - t;
   if (lsp_interrupted()) {
     st = lsp_fail(LSP_EINTR, "interrupted");
@@ -701,6 +761,7 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   size_t nb = strlen(before);
   if ((st = lsp_outdir_publish(od))) goto fail;
   if (strlen(lsp_outdir_note(od)) > nb) say(&lg, 1, "%s", lsp_outdir_note(od) + nb + (nb ? 2 : 0));
+  if (s->pdf_written) say(&lg, 0, "pdf: %s/report.pdf", o->out);
   free(report);
   if (!(report = lsp_strdupf("%s/report.html", o->out))) {
     st = lsp_fail(LSP_ENOMEM, "out of memory");

@@ -5,8 +5,9 @@
  * train or load the cached model (keyed by a hash of the data and the
  * configuration) -> one pass for test logits and penultimate features (and
  * validation logits for temperature scaling) -> calibration, clusters, logit
- * gap, attacks (FGSM, PGD, transfer from the eps=0 model of the same seed)
- * -> results -> plots -> report.
+ * gap, attacks (FGSM, PGD, transfer from the eps=0 model of the same seed,
+ * and AutoAttack on a subset sized to its budget) -> results -> plots ->
+ * report.
  *
  * Outputs in `out`: report.html, report.md, results.json, *.csv, plots/,
  * models/ (the cache), dumps/, .lsprobe-manifest. The report is built in a
@@ -41,6 +42,11 @@ typedef struct {
   size_t pgd_steps;            /* 10 */
   size_t pgd_restarts;         /* 1 */
   size_t attack_limit;         /* attack at most this many test examples (0 = all) */
+  size_t aa_limit;             /* AutoAttack on at most the first this many of them:
+                                  1000 (0 = no AutoAttack) */
+  double aa_budget;            /* AutoAttack's predicted work per model in GFLOP,
+                                  which sizes its subset: 5000 */
+  size_t aa_steps, aa_queries; /* APGD iterations and Square queries: 100, 5000 */
   size_t bins;                 /* 15 */
   size_t bootstrap;            /* 1000 */
   const char *format;          /* "svg" (default), "png", "pdf" */
@@ -58,6 +64,15 @@ typedef struct {
                                   is left alone (lsp_threads.h) */
   size_t max_train, max_test;  /* 0 = all */
   const char *command;         /* the command line, recorded in the report */
+  /* information erasure (every model) and distillation (lsp_run_distill.h) */
+  size_t mi_examples;          /* training examples per class of the pair (100) */
+  size_t mi_copies;            /* perturbed copies of each (20)            */
+  int distill;                 /* the distillation section (off by default) */
+  double distill_alpha;        /* weight of the teacher term (0.9)          */
+  double distill_temps[8];     /* temperatures tried (1, 2, 4, 8)           */
+  size_t n_distill_temps;
+  const char *student_arch;    /* the students' network ("mlp:64"; quick "mlp:16"),
+                                  with the teachers' --normalize            */
 } lsp_run_opts;
 
 /* Defaults of the full comparison; lsp_run_opts_quick switches to the tiny

@@ -15,6 +15,7 @@
 #include "core/nn/lsp_model.h"
 #include "core/train/lsp_train.h"
 #include "reports/lsp_run.h"
+#include "reports/lsp_run_distill.h"
 
 /* One trained model and everything measured on it. */
 typedef struct {
@@ -47,8 +48,15 @@ typedef struct {
                                             model of the same seed        */
   int has_transfer;
   uint8_t *fgsm_correct, *pgd_correct, *transfer_correct; /* owned: n_eps × n_att */
+  lsp_attack_result aa;     /* AutoAttack on the first n_aa examples        */
+  int has_aa;
+  uint8_t *aa_correct;      /* owned: n_eps × n_aa                          */
+  double seconds_aa;
   lsp_mask_report mask;
   int has_mask;
+  double mi;                /* information erasure Î (nats; NaN: not run) */
+  double mi_lo, mi_hi;      /* its bootstrap 95% interval over the examples */
+  double *mi_d;             /* owned: the probe's logit differences (2M·R) */
   double seconds_analysis, seconds_attacks;
 } lsp_run_model;
 
@@ -61,15 +69,19 @@ typedef struct {
   size_t n_eps;
   double *fgsm_diff, *fgsm_lo, *fgsm_hi;   /* owned: per attack eps        */
   double *pgd_diff, *pgd_lo, *pgd_hi;      /* owned                        */
+  double *aa_diff, *aa_lo, *aa_hi;         /* owned; NULL without AutoAttack */
 } lsp_run_cmp;
 
-typedef struct {
+struct lsp_run_state {
   lsp_run_opts opts;
   char command[1024];       /* how it was invoked (for the report)        */
   lsp_splits data;
   int data_fallback_used;   /* fashion-mnist missing: synthetic instead   */
   char data_note[512];
   size_t n_attack;          /* examples attacked (first n of test)        */
+  size_t n_aa;              /* AutoAttack's subset (first n; 0 = none)    */
+  double aa_pred_gflop;     /* its predicted work per example (GFLOP)     */
+  char aa_note[256];        /* why there is no AutoAttack, or ""          */
   size_t nmodels;
   lsp_run_model *models;    /* owned: seeds × smoothing, seed-major       */
   size_t ncmp;
@@ -77,6 +89,9 @@ typedef struct {
   int proj_cls[3];
   int have_gnuplot;
   char gnuplot_note[512];
+  int want_pdf;             /* --format pdf: print report.pdf (Chromium)   */
+  int pdf_written;          /* report.pdf is in the report                 */
+  char pdf_note[768];       /* why report.pdf is missing, if it is         */
   double seconds_total, seconds_data, seconds_train, seconds_analysis,
       seconds_attacks, seconds_report;
   int threads;
@@ -85,7 +100,17 @@ typedef struct {
                                (lsp_model_arch_string): the cache key, the
                                report, compare's check                     */
   char arch_desc[128];      /* lsp_model_describe of the network           */
-} lsp_run_state;
+  lsp_run_distill distill;  /* information erasure and distillation       */
+};
+
+/* AutoAttack on every model (lsp_run_aa.c), after FGSM and PGD: sizes
+ * the subset from the budget (s->n_aa), runs the protocol over the attack
+ * ε on the first n_aa test examples, adds its checks to each model's
+ * masking report. Progress through log (level 2). */
+int lsp_run_autoattack(lsp_run_state *s, lsp_run_log_fn log, void *user);
+/* The paired AutoAttack differences of comparison c (allocates aa_*). */
+int lsp_run_aa_compare(const lsp_run_state *s, lsp_run_cmp *c,
+                       unsigned long long seed);
 
 /* Write every output of the run into `dir` (a staging folder). */
 int lsp_report_write(lsp_run_state *s, const char *dir);

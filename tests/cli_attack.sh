@@ -32,6 +32,56 @@ expect_exit 0 "train a small model" "$LSP" train --data synthetic --smoothing 0.
 expect_exit 0 "smoothed loss from the model file" "$LSP" attack --model "$SCR/syn.lspm" --data synthetic --split val --limit 200 --loss smoothed --eps 0,0.3 --json
 grep -q '"loss":"smoothed","loss_smoothing":0.2' "$SCR/out" && grep -q '"split":"val","threads":[0-9]*,"attack":"fgsm"' "$SCR/out" &&
   grep -q '"n":200,' "$SCR/out" && ok "the model's smoothing, the val split and the limit are used" || bad "lspm: $(cat "$SCR/out")"
+# the AutoAttack family on the trained model (10 classes), small budgets
+S=(--model "$SCR/syn.lspm" --data synthetic --limit 60 --eps 0,0.1,0.3 --steps 10 --queries 100)
+expect_exit 0 "autoattack --checks --json" "$LSP" attack "${S[@]}" --attack autoattack --checks --json --adv-out "$SCR/aa.npy"
+/usr/bin/python3 - "$SCR/out" "$SCR/aa.npy" <<'PY' && ok "autoattack: stages, queries, checks, inputs" || bad "autoattack JSON: $(head -c 600 "$SCR/out")"
+import json, sys
+import numpy as np
+r = json.load(open(sys.argv[1]))
+assert r["attack"] == "autoattack" and r["steps"] == 10 and r["queries"] == 100 and r["targets"] == 9
+assert r["shape"] == [1, 8, 8], r["shape"]
+for p in r["points"]:
+    st = p["stages"]
+    assert st["apgd-ce"] >= st["apgd-t"] >= st["square"] == p["accuracy_raw"]
+    assert "queries_mean" in p and "queries" in p
+names = [c["name"] for c in r["masking"]["checks"]]
+assert names[-2:] == ["black_box_not_stronger", "apgd_ce_not_weaker"], names
+assert r["white_box_pgd"]["attack"] == "pgd"
+adv = np.load(sys.argv[2])
+assert adv.shape == (60, 64) and adv.min() >= 0 and adv.max() <= 1
+PY
+cp "$SCR/out" "$SCR/aa1.json"
+expect_exit 0 "autoattack again, 1 thread" "$LSP" attack "${S[@]}" --attack autoattack --checks --json --threads 1
+sed 's/"seconds":[^,]*,//g; s/"threads":[0-9]*,//' "$SCR/out" >"$SCR/a" && sed 's/"seconds":[^,]*,//g; s/"threads":[0-9]*,//' "$SCR/aa1.json" >"$SCR/b" &&
+  cmp -s "$SCR/a" "$SCR/b" && ok "same seed, any thread count: same numbers" || bad "autoattack numbers depend on the run"
+for a in apgd-ce apgd-dlr apgd-t square; do
+  expect_exit 0 "$a" "$LSP" attack "${S[@]}" --attack "$a"
+  grep -q "^attack $a, loss" "$SCR/out" && ok "$a prints its settings" || bad "$a: $(head -3 "$SCR/out")"
+done
+grep -q 'queries(mean median)' "$SCR/out" && ok "square reports its queries" || bad "square: $(cat "$SCR/out")"
+expect_exit 0 "pgd with the dlr loss" "$LSP" attack --model "$SCR/syn.lspm" --data synthetic --limit 60 --eps 0,0.1 --attack pgd --loss dlr --json
+grep -q '"loss":"dlr"' "$SCR/out" && ok "dlr loss for PGD" || bad "pgd dlr: $(cat "$SCR/out")"
+# a network that starts with a convolution (Square through the model's own
+# forward pass, APGD through the convolution's gradient)
+expect_exit 0 "train a small CNN" "$LSP" train --arch "conv(4,1) relu dense(16) relu" --data synthetic --epochs 2 --smoothing 0 --out "$SCR/cnn.lspm" --quiet --threads 1
+expect_exit 0 "autoattack on a CNN" "$LSP" attack --model "$SCR/cnn.lspm" --data synthetic --limit 60 --eps 0,0.1,0.3 --attack autoattack --steps 10 --queries 100 --json
+/usr/bin/python3 - "$SCR/out" <<'PY' && ok "autoattack on a CNN: stages in order" || bad "CNN autoattack: $(head -c 400 "$SCR/out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+for p in r["points"]:
+    st = p["stages"]
+    assert st["apgd-ce"] >= st["apgd-t"] >= st["square"] == p["accuracy_raw"]
+assert r["points"][-1]["accuracy"] < r["clean_accuracy"]
+PY
+# a PyTorch export of Fashion-MNIST when the data set is installed
+if [ -d "${LSPROBE_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
+  expect_exit 0 "autoattack on a PyTorch export" "$LSP" attack --model "$DATA/aa_fmnist/mlp_ls0" --data fashion-mnist --limit 40 --eps 0.1 --attack autoattack --steps 10 --queries 50
+  grep -q 'inputs as 1x28x28' "$SCR/out" && grep -Eq '^ +0\.1000 ' "$SCR/out" && ok "PyTorch export: 28x28 squares, a result" || bad "export: $(cat "$SCR/out")"
+else
+  skipped "autoattack on the PyTorch export: Fashion-MNIST is not installed"
+fi
+
 expect_exit 1 "model does not fit the dataset" "$LSP" attack --model "$T" --data synthetic
 expect_err "takes 8 inputs but synthetic has 64" "model does not fit the dataset"
 expect_exit 0 "--help" "$LSP" attack --help
@@ -63,6 +113,25 @@ expect_exit 2 "smoothed loss, model without smoothing" "${A[@]}" --loss smoothed
 expect_err "smoothing" "smoothed loss, model without smoothing"
 expect_exit 2 "--checks with fgsm" "${A[@]}" --checks
 expect_err "--checks" "--checks with fgsm"
+expect_exit 2 "--checks with apgd-ce" "${A[@]}" --attack apgd-ce --checks
+expect_err "--checks" "--checks with apgd-ce"
+expect_exit 2 "--loss with apgd-ce" "${A[@]}" --attack apgd-ce --loss margin
+expect_err "--loss does not go with --attack apgd-ce" "--loss with apgd-ce"
+expect_exit 2 "--transfer-from with autoattack" "${A[@]}" --attack autoattack --transfer-from "$T"
+expect_err "--transfer-from" "--transfer-from with autoattack"
+expect_exit 2 "--queries with pgd" "${A[@]}" --attack pgd --queries 10
+expect_err "--queries goes with" "--queries with pgd"
+expect_exit 2 "--queries 0" "${A[@]}" --attack square --queries 0
+expect_err "--queries" "--queries 0"
+expect_exit 2 "--p-init 0" "${A[@]}" --attack square --p-init 0
+expect_err "--p-init" "--p-init 0"
+expect_exit 2 "--p-init above 1" "${A[@]}" --attack square --p-init 1.5
+expect_err "--p-init" "--p-init above 1"
+expect_exit 2 "--targets 0" "${A[@]}" --attack apgd-t --targets 0
+expect_err "--targets" "--targets 0"
+# 3 classes: too few for the targeted DLR loss (a data error of the model)
+expect_exit 1 "autoattack on 3 classes" "${A[@]}" --attack autoattack
+expect_err "at least 4 classes" "autoattack on 3 classes"
 expect_exit 2 "no data" "$LSP" attack --model "$T"
 expect_err "--data" "no data"
 expect_exit 2 "both --data and --x" "${A[@]}" --data synthetic

@@ -50,6 +50,7 @@ npy(b + "/p_neg.npy", "<f4", "(2, 3)", struct.pack("<6f", 1.2, -0.2, 0, 0.5, 0.5
 npy(b + "/p_sum.npy", "<f4", "(2, 3)", struct.pack("<6f", 0.5, 0.2, 0.1, 0.5, 0.5, 0))
 npy(b + "/k1.npy", "<f4", "(2, 1)", struct.pack("<2f", 1, 2))
 npy(b + "/onedim.npy", "<f4", "(6,)", b"\0" * 24)
+npy(b + "/z23.npy", "<f4", "(2, 3)", struct.pack("<6f", 1, 2, 3, -1, 0.5, 2))
 # IDX folders: truncated, wrong magic, count mismatch
 import os
 def idxdir(name, imgs, labs):
@@ -119,6 +120,15 @@ bad_case 1 "probabilities as --logits (calib)" "p_ok.npy: every row lies in [0, 
 bad_case 1 "probabilities as --logits (loss)" "p_ok.npy: every row lies in [0, 1] and sums to 1" "$LSP" loss --logits "$B/p_ok.npy" --labels "$B/y2.npy" --grad-out "$NO"
 bad_case 1 "probabilities as --logits (logitgap)" "np.log(P)" "$LSP" logitgap --logits "$B/p_ok.npy" --labels "$B/y2.npy"
 bad_case 1 "probabilities as validation logits" "temperature scaling needs the validation logits" "$LSP" calib --logits "$C/logits.npy" --labels "$C/labels.npy" --fit-temperature "$B/p_ok.npy" "$B/y2.npy"
+bad_case 1 "soft targets not summing to 1" "p_sum.npy: row 0 sums to 0.8000000" "$LSP" loss --logits "$B/z23.npy" --soft-targets "$B/p_sum.npy" --grad-out "$NO"
+bad_case 1 "soft targets negative" "p_neg.npy: negative probability (-0.2" "$LSP" loss --logits "$B/z23.npy" --soft-targets "$B/p_neg.npy" --grad-out "$NO"
+bad_case 1 "soft targets NaN" "nan.npy: non-finite value" "$LSP" loss --logits "$B/z23.npy" --soft-targets "$B/nan.npy" --grad-out "$NO"
+bad_case 1 "soft targets of another shape" "p_ok.npy is 2×3 but" "$LSP" loss --logits "$C/logits.npy" --soft-targets "$B/p_ok.npy" --grad-out "$NO"
+bad_case 1 "teacher logits of another shape" "logits.npy is 1024×10 but" "$LSP" loss --logits "$B/z23.npy" --labels "$B/y2.npy" --teacher-logits "$C/logits.npy" --temperature 2 --alpha 0.5 --grad-out "$NO"
+bad_case 1 "teacher logits NaN" "nan.npy: non-finite value" "$LSP" loss --logits "$B/z23.npy" --labels "$B/y2.npy" --teacher-logits "$B/nan.npy" --temperature 2 --alpha 0.5 --grad-out "$NO"
+bad_case 1 "teacher probabilities as logits" "pass the teacher's logits" "$LSP" loss --logits "$B/z23.npy" --labels "$B/y2.npy" --teacher-logits "$B/p_ok.npy" --temperature 2 --alpha 0.5 --grad-out "$NO"
+bad_case 2 "distillation alpha outside [0, 1]" "--alpha: -0.5 is outside [0, 1]" "$LSP" loss --logits "$B/z23.npy" --labels "$B/y2.npy" --teacher-logits "$B/z23.npy" --temperature 2 --alpha -0.5 --grad-out "$NO"
+bad_case 2 "distillation temperature 0" "--temperature: 0 must be positive" "$LSP" loss --logits "$B/z23.npy" --labels "$B/y2.npy" --teacher-logits "$B/z23.npy" --temperature 0 --alpha 0.5 --grad-out "$NO"
 bad_case 1 "missing file" "missing.npy" "$LSP" loss --logits "$B/missing.npy" --labels "$C/labels.npy" --grad-out "$NO"
 bad_case 1 "a directory where a file belongs" "is a directory" "$LSP" calib --logits "$B" --labels "$C/labels.npy"
 

@@ -35,4 +35,41 @@ expect_exit 0 "eval as text" "$LSP" eval --model "$SCR/m.lspm" --data "$D"
 grep -q "temperature" "$SCR/out" && grep -q "r2_separation" "$SCR/out" && grep -q "optimal for smoothing 0.1" "$SCR/out" && ok "text output has every block" || bad "text output: $(cat "$SCR/out")"
 expect_exit 2 "bins 0" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --bins 0
 expect_err "--bins" "bins 0"
+# --mi: information erasure; the pair is the one the model confuses most on
+# the validation split (recomputed here from the validation dump)
+expect_exit 0 "eval --mi on val with --dump" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --split val --mi --mi-examples 30 --mi-copies 8 --json --dump "$SCR/v"
+cp "$SCR/out" "$SCR/mi.json"
+$PY - "$SCR" <<'PY' && ok "--mi: pair = most confused on val, bound log 2M, keys" || bad "--mi JSON"
+import json, math, sys
+import numpy as np
+d = sys.argv[1]
+e = json.load(open(d + "/mi.json"))
+z, y = np.load(d + "/v/logits.npy"), np.load(d + "/v/labels.npy")
+k = z.shape[1]
+c = np.zeros((k, k), int)
+for t, p in zip(y, z.argmax(1)):
+    c[t, p] += 1
+s = c + c.T
+best = max((s[i, j], -i, -j) for i in range(k) for j in range(i + 1, k))
+assert e["mi_classes"] == [-best[1], -best[2]], (e["mi_classes"], best)
+assert e["mi"]["pair_confusions"] == best[0]
+assert e["mi"]["examples_per_class"] == 30 and e["mi"]["copies"] == 8
+assert abs(e["mi"]["bound"] - math.log(60)) < 1e-12
+mi, vt, vw = e["mutual_information"], e["mi"]["var_total"], e["mi"]["var_within"]
+assert mi > 0 and abs(mi - 0.5 * math.log(vt / vw)) < 1e-12
+PY
+expect_exit 0 "eval --mi --bootstrap" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi --mi-examples 30 --mi-copies 8 --bootstrap 200 --json
+$PY -c "
+import json, sys
+e = json.load(open('$SCR/out'))
+lo, hi = e['mutual_information_ci']
+sys.exit(0 if lo < e['mutual_information'] < hi else 1)" && ok "--mi with --bootstrap: the interval holds the estimate" || bad "--mi interval: $(cat "$SCR/out" | head -c 300)"
+expect_exit 0 "eval --mi, given pair, text" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi --mi-classes 1,3
+grep -q "information erasure (Mueller et al. 2019): classes 1 and 3$" "$SCR/out" && grep -q "I(X; z_a - z_b) [0-9.]* nats" "$SCR/out" && ok "--mi text block" || bad "--mi text: $(tail -3 "$SCR/out")"
+expect_exit 2 "--mi-classes a class twice" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi --mi-classes 2,2
+expect_err "two different classes" "--mi-classes a class twice"
+expect_exit 2 "--mi-classes out of range" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi --mi-classes 0,9
+expect_err "not two distinct classes" "--mi-classes out of range"
+expect_exit 2 "--mi-copies without --mi" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi-copies 5
+expect_err "--mi-copies needs --mi" "--mi-copies without --mi"
 finish

@@ -37,4 +37,47 @@ expect_err "is a directory" "directory as logits"
 [ ! -e "$SCR/no.npy" ] && ok "no output written on failure" || bad "output written on failure"
 ls "$SCR" | grep -q '\.tmp\.' && bad "temporary file left behind" || ok "no temporary left behind"
 
+# soft targets and distillation against PyTorch (tests/data/distill, gen_distill.py)
+S="$DATA/distill/soft_k10"
+expect_exit 0 "soft targets" "$LSP" loss --logits "$S/logits.npy" --soft-targets "$S/targets.npy" --grad-out "$SCR/gs.npy"
+grep -q '^loss 5\.16001' "$SCR/out" && ok "soft-target loss 5.16001 (PyTorch 5.1600106)" || bad "soft: $(cat "$SCR/out")"
+"$TOOLS/npycmp" "$SCR/gs.npy" "$S/grad.npy" 1e-9 1e-6 && ok "soft gradient equals PyTorch's" || bad "soft gradient differs"
+expect_exit 0 "soft targets --json" "$LSP" loss --logits "$S/logits.npy" --soft-targets "$S/targets.npy" --json
+grep -q '"loss": 5\.16001061' "$SCR/out" && grep -q '"mode": "soft_targets"' "$SCR/out" && ok "soft JSON" || bad "soft JSON: $(cat "$SCR/out")"
+D="$DATA/distill/distill_t4_a0.3_ls0.1"
+expect_exit 0 "distillation" "$LSP" loss --logits "$D/student.npy" --teacher-logits "$D/teacher.npy" --labels "$D/labels.npy" --temperature 4 --alpha 0.3 --smoothing 0.1 --grad-out "$SCR/gd.npy"
+grep -q '^loss 5\.69299' "$SCR/out" && ok "distillation loss 5.69299 (PyTorch 5.6929923)" || bad "distill: $(cat "$SCR/out")"
+"$TOOLS/npycmp" "$SCR/gd.npy" "$D/grad.npy" 1e-9 1e-6 && ok "distillation gradient equals PyTorch's" || bad "distillation gradient differs"
+expect_exit 0 "distillation --json" "$LSP" loss --logits "$D/student.npy" --teacher-logits "$D/teacher.npy" --labels "$D/labels.npy" --temperature 4 --alpha 0.3 --smoothing 0.1 --json
+grep -q '"loss": 5\.6929923' "$SCR/out" && grep -q '"temperature": 4,' "$SCR/out" && grep -q '"kl": ' "$SCR/out" && ok "distillation JSON" || bad "distill JSON: $(cat "$SCR/out")"
+D8="$DATA/distill/distill_t8_a1"
+expect_exit 0 "distillation T=8 alpha=1" "$LSP" loss --logits "$D8/student.npy" --teacher-logits "$D8/teacher.npy" --labels "$D8/labels.npy" --temperature 8 --alpha 1 --json
+grep -q '"loss": 13\.9752613' "$SCR/out" && ok "T=8 loss 13.9752613" || bad "T=8: $(cat "$SCR/out")"
+# teacher = student: zero loss at alpha 1
+expect_exit 0 "teacher = student" "$LSP" loss --logits "$D/student.npy" --teacher-logits "$D/student.npy" --labels "$D/labels.npy" --temperature 2 --alpha 1 --json
+grep -q '"loss": 0,' "$SCR/out" && ok "teacher = student: loss 0" || bad "teacher = student: $(cat "$SCR/out")"
+
+# bad usage and data of the new modes: exit 2 / 1, nothing written
+expect_exit 2 "T = 0" "$LSP" loss --logits "$D/student.npy" --teacher-logits "$D/teacher.npy" --labels "$D/labels.npy" --temperature 0 --alpha 0.5 --grad-out "$SCR/no.npy"
+expect_err "--temperature: 0 must be positive" "T = 0"
+expect_exit 2 "T < 0" "$LSP" loss --logits "$D/student.npy" --teacher-logits "$D/teacher.npy" --labels "$D/labels.npy" --temperature -2 --alpha 0.5
+expect_err "--temperature" "T < 0"
+expect_exit 2 "alpha above 1" "$LSP" loss --logits "$D/student.npy" --teacher-logits "$D/teacher.npy" --labels "$D/labels.npy" --temperature 2 --alpha 1.5 --grad-out "$SCR/no.npy"
+expect_err "--alpha" "alpha above 1"
+expect_exit 2 "missing --alpha" "$LSP" loss --logits "$D/student.npy" --teacher-logits "$D/teacher.npy" --labels "$D/labels.npy" --temperature 2
+expect_err "--alpha is required" "missing --alpha"
+expect_exit 2 "--temperature without a teacher" "$LSP" loss --logits "$D/student.npy" --labels "$D/labels.npy" --temperature 2
+expect_err "--temperature needs --teacher-logits" "--temperature without a teacher"
+expect_exit 2 "both soft modes" "$LSP" loss --logits "$S/logits.npy" --soft-targets "$S/targets.npy" --teacher-logits "$S/logits.npy"
+expect_err "exclude each other" "both soft modes"
+expect_exit 2 "--smoothing with soft targets" "$LSP" loss --logits "$S/logits.npy" --soft-targets "$S/targets.npy" --smoothing 0.1
+expect_err "--smoothing does not apply to --soft-targets" "--smoothing with soft targets"
+expect_exit 1 "soft targets of another shape" "$LSP" loss --logits "$D/student.npy" --soft-targets "$S/targets.npy" --grad-out "$SCR/no.npy"
+expect_err "targets.npy is 300×10 but" "soft targets of another shape"
+expect_exit 1 "logits as soft targets" "$LSP" loss --logits "$S/logits.npy" --soft-targets "$S/logits.npy" --grad-out "$SCR/no.npy"
+expect_err "negative probability (-1.53092) at row 0, column 3; soft targets are probabilities" "logits as soft targets"
+expect_exit 1 "teacher of another class count" "$LSP" loss --logits "$D/student.npy" --teacher-logits "$DATA/distill/distill_k37_t3_a0.6/teacher.npy" --labels "$D/labels.npy" --temperature 2 --alpha 0.5 --grad-out "$SCR/no.npy"
+expect_err "is 65×37 but" "teacher of another class count"
+[ ! -e "$SCR/no.npy" ] && ok "no output written on failure (soft modes)" || bad "output written on failure"
+
 finish

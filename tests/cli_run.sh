@@ -8,10 +8,10 @@ OUT="$SCR/report"
 # Fashion-MNIST when installed (CI installs it), else the run falls back to
 # synthetic data by itself; either way the outputs must be complete.
 
-expect_exit 0 "run --quick" "$LSP" run --quick --out "$OUT" --threads 2
+expect_exit 0 "run --quick --distill" "$LSP" run --quick --distill --out "$OUT" --threads 2
 grep -q "report: $OUT/report.html" "$SCR/out" && ok "prints where the report is" || bad "report path: $(cat "$SCR/out")"
 for f in report.html report.md results.json models.csv calibration_bins.csv attacks.csv \
-         comparisons.csv training.csv; do
+         comparisons.csv training.csv students.csv; do
   [ -s "$OUT/$f" ] && ok "$f written" || bad "$f missing or empty"
 done
 ls "$OUT"/models/*.lspm >/dev/null 2>&1 && ok "models cached" || bad "no cached models"
@@ -44,6 +44,22 @@ for m in r["models"]:
             assert "eps" in p and "accuracy" in p
     assert 0 <= c["accuracy"] <= 1
 assert "transfer" in r["models"][1]["attacks"], "transfer for the smoothed model"
+# AutoAttack: the strong attack on the first n_autoattack examples, per model,
+# with its stages; paired differences; the robustness finding judged with it
+naa = r["config"]["n_autoattack"]
+assert 0 < naa <= r["config"]["n_attack"], naa
+for m in r["models"]:
+    aa = m["attacks"]["autoattack"]
+    assert aa["attack"] == "autoattack" and aa["n"] == naa, aa["n"]
+    for p, q in zip(aa["points"], m["attacks"]["pgd"]["points"]):
+        st = p["stages"]
+        assert st["apgd-ce"] >= st["apgd-t"] >= st["square"] == p["accuracy_raw"], st
+        assert p["accuracy"] <= p["accuracy_raw"]
+    names = [c["name"] for c in m["gradient_masking"]["checks"]]
+    assert "black_box_not_stronger" in names and "apgd_ce_not_weaker" in names, names
+assert len(r["comparisons"][0]["autoattack_accuracy_diff"]) == len(r["config"]["attack_eps"])
+rob = next(f for f in r["findings"] if f["topic"] == "pgd")
+assert "AutoAttack" in rob["claim"] and "uses AutoAttack" in rob["evidence"], rob
 assert len(r["findings"]) == 5
 for f in r["findings"]:
     assert f["verdict"] in ("supported", "contradicted", "inconclusive"), f["verdict"]
@@ -76,7 +92,8 @@ for name in ("models", "calibration_bins", "attacks", "comparisons", "training")
 n = 0
 for row in csv.DictReader(open(out + "/attacks.csv")):
     m = next(x for x in r["models"] if x["tag"] == row["model"])
-    a = {"fgsm": "fgsm", "pgd": "pgd", "transfer_pgd": "transfer"}[row["attack"]]
+    a = {"fgsm": "fgsm", "pgd": "pgd", "transfer_pgd": "transfer",
+         "autoattack": "autoattack"}[row["attack"]]
     p = next(p for p in m["attacks"][a]["points"] if same(row["eps"], p["eps"]))
     assert same(row["accuracy"], p["accuracy"])
     n += 1
@@ -96,6 +113,38 @@ if grep -Eq 'https?://|<link|<script|src="[^d]|@import' "$H"; then bad "HTML has
 for p in reliability metrics_vs_smoothing attacks projection logit_gap training; do
   [ -s "$OUT/plots/$p.svg" ] && grep -q '</svg>' "$OUT/plots/$p.svg" && ok "plot $p.svg" || bad "plot $p.svg"
 done
+
+# information erasure and distillation: every model has its estimate, the
+# section has students (2 baselines + 2 teachers x 4 T), the verdict, and
+# students.csv carries the JSON's numbers
+$PY - "$OUT" <<'PY' && ok "results.json: information_erasure, mutual_information, distillation; students.csv = JSON" || bad "distillation outputs"
+import csv, json, math, sys
+out = sys.argv[1]
+r = json.load(open(out + "/results.json"))
+e = r["information_erasure"]
+assert len(e["classes"]) == 2 and e["classes"][0] != e["classes"][1]
+assert abs(e["bound"] - math.log(2 * e["examples_per_class"])) < 1e-12
+for m in r["models"]:
+    assert m["mutual_information"] > 0, m["tag"]
+d = r["distillation"]
+assert d["temperatures"] == [1, 2, 4, 8]
+assert len(d["students"]) == 10 and len(d["teachers"]) == 2
+assert sum(s["kind"] == "distilled" for s in d["students"]) == 8
+assert d["finding"]["verdict"] in ("supported", "contradicted", "inconclusive")
+for t in d["teachers"]:
+    va = t["val_accuracy"]
+    assert t["temperature"] == d["temperatures"][va.index(max(va))], "best T = first best on validation"
+assert "student_diff" in d["teachers"][1] and "student_diff" not in d["teachers"][0]
+rows = {row["model_file"]: row for row in csv.DictReader(open(out + "/students.csv"))}
+for s in d["students"]:
+    row = rows[s["model_file"]]
+    assert float(row["test_accuracy"]) == s["test_accuracy"]
+    assert float(row["test_accuracy_lo"]) == s["accuracy_ci"][0]
+PY
+for p in information_erasure distillation; do
+  [ -s "$OUT/plots/$p.svg" ] && grep -q '</svg>' "$OUT/plots/$p.svg" && ok "plot $p.svg" || bad "plot $p.svg"
+done
+grep -q '<h2[^>]*>Information erasure and distillation</h2>' "$OUT/report.html" && ok "report has the distillation section" || bad "no distillation section"
 
 # a rerun reuses the cached models, on another thread count too (training
 # gives the same model for any thread count, so it is not part of the key);
@@ -117,6 +166,23 @@ cp "$m01_a" "$m03_a" && cp "$m01_b" "$m03_b"
 expect_exit 0 "run --lr 0.3 over lr 0.1 files" "$LSP" run --quick --out "$OUT" --threads 2 --lr 0.3
 [ "$(grep -c 'recorded settings differ: lr (0.10000000000000001 vs 0.29999999999999999); retraining' "$SCR/err")" -eq 2 ] && ok "lr 0.1 files under the lr 0.3 keys are retrained" || bad "lr 0.1 model reused for lr 0.3: $(grep -i 'cach' "$SCR/err" | head -2)"
 expect_exit 0 "back to lr 0.1" "$LSP" run --quick --out "$OUT" --threads 2
+
+# a distillation rerun reuses the teachers and the 10 students (on 1 thread:
+# the students too are the same for any thread count)
+expect_exit 0 "rerun --distill" "$LSP" run --quick --distill --out "$OUT" --threads 1
+[ "$(grep -c '^ε = .*reusing the cached model' "$SCR/err")" -eq 2 ] && ok "rerun --distill reuses both teachers" || bad "teachers retrained: $(head -3 "$SCR/err")"
+[ "$(grep -c '^student.*reusing the cached model' "$SCR/err")" -eq 10 ] && ok "rerun --distill reuses the 10 cached students" || bad "students retrained: $(grep -c '^student.*reusing' "$SCR/err")"
+
+# without --distill: no section, no students; the estimate is still there
+expect_exit 0 "run without --distill" "$LSP" run --quick --out "$SCR/nd" --threads 2
+[ ! -e "$SCR/nd/students.csv" ] && ! grep -q '"distillation"' "$SCR/nd/results.json" && grep -q '"information_erasure"' "$SCR/nd/results.json" && ok "no --distill: no students, estimate kept" || bad "no --distill outputs"
+grep -q 'lsprobe run --distill adds it' "$SCR/nd/report.md" && ok "the report says how to add the section" || bad "no hint"
+expect_exit 2 "--distill-temps not increasing" "$LSP" run --quick --distill --distill-temps 4,2 --out "$SCR/nd2"
+expect_err "increasing" "--distill-temps not increasing"
+expect_exit 2 "--distill-alpha above 1" "$LSP" run --quick --distill --distill-alpha 1.5 --out "$SCR/nd2"
+expect_err "--distill-alpha" "--distill-alpha above 1"
+expect_exit 2 "--distill-temps without --distill" "$LSP" run --quick --distill-temps 1,2 --out "$SCR/nd2"
+expect_err "--distill-temps needs --distill" "--distill-temps without --distill"
 
 # other plot formats
 for fmt in png pdf; do
@@ -156,6 +222,6 @@ ls "$OUT/models" | grep -q '\.tmp\.' && bad "temporary model file left" || ok "n
 # a corrupted cached model is detected and retrained
 m="$OUT/models/$(echo "$model_files" | head -1)"
 printf 'garbage' | dd of="$m" bs=1 seek=100 conv=notrunc 2>/dev/null
-expect_exit 0 "run with a corrupted cache entry" "$LSP" run --quick --out "$OUT" --threads 2
+expect_exit 0 "run with a corrupted cache entry" "$LSP" run --quick --distill --out "$OUT" --threads 2
 grep -q 'retraining' "$SCR/err" && ok "corrupted cached model retrained" || bad "corruption not detected: $(grep -i cach "$SCR/err" | head -2)"
 finish

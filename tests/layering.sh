@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The architecture's arrows point down (DESIGN.md §1): no file includes a
 # header from a layer above its own. cli -> reports -> {analysis, attacks} ->
-# core; analysis and attacks do not include each other. Inside core the
-# sub-folders have an order of their own (below).
+# core; api -> {analysis, attacks} -> core; analysis and attacks do not
+# include each other. Inside core the sub-folders have an order of their
+# own (below). The public headers (include/lsprobe) sit below everything:
+# they include only each other and the C library.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 1
@@ -18,10 +20,20 @@ check() { # layer, then the layers it must not include
     fi
   done
 }
-check core analysis attacks reports cli
-check analysis attacks reports cli
-check attacks analysis reports cli
-check reports cli
+check core analysis attacks reports cli api
+check analysis attacks reports cli api
+check attacks analysis reports cli api
+check reports cli api
+check cli api
+check api reports cli
+# the public headers: only <...> system headers and "lsprobe/..." headers
+hits=$(grep -n '#include' include/lsprobe/*.h include/lsprobe/*.h.in |
+  grep -v -e '#include <[a-z0-9_/]*\.h>' -e '#include "lsprobe/[a-z]*\.h"' || true)
+if [ -n "$hits" ]; then
+  echo "layering: a public header includes something other than lsprobe/ or system headers:"
+  echo "$hits"
+  fail=1
+fi
 # inside core: base -> {formats, loss} -> {data, nn} -> {import, train}
 check core/base core/formats core/loss core/data core/nn core/import core/train
 check core/formats core/loss core/data core/nn core/import core/train

@@ -430,8 +430,11 @@ static void test_html_page(void **state) {
   assert_non_null(strstr(b, "<p>a &lt; b &gt; c &amp; &#39;d&#39;</p>"));
   assert_null(strstr(b, "<co>"));
   assert_null(strstr(b, "<pictures>"));
-  /* table cells: escaped, shown rounded, NaN as a dash */
-  assert_non_null(strstr(b, "<td>0.01230 [0.01010, 0.01490]</td>"));
+  /* table cells: escaped, shown rounded (the interval on a line of its
+   * own), NaN as a dash; the caption above the scroll box names the table */
+  assert_non_null(strstr(b, "<td>0.01230 <span class=\"ci\">[0.01010, 0.01490]</span></td>"));
+  assert_non_null(strstr(b, "<p class=\"table-caption\" id=\"t1\">Table 1: &lt;cal&gt;</p>\n"
+                            "<div class=\"table-wrap\"><table aria-labelledby=\"t1\">"));
   assert_non_null(strstr(b, "<td class=\"t\">say &quot;hi&quot;</td>"));
   assert_non_null(strstr(b, "<td>\xe2\x80\x93</td>"));
   /* both SVGs inline, ids per figure */

@@ -8,27 +8,15 @@
 #ifndef LSP_ERROR_H
 #define LSP_ERROR_H
 
-enum lsp_status {
-  LSP_OK = 0,
-  LSP_EDATA = 1,   /* malformed, inconsistent or out-of-range input data */
-  LSP_EINVAL = 2,  /* an invalid argument or setting (a usage error)      */
-  LSP_EIO = 3,     /* a file could not be opened, read or written         */
-  LSP_ENOMEM = 4,  /* an allocation failed                                */
-  LSP_EINTR = 5    /* interrupted (SIGINT) before completion              */
-};
+/* The status codes, lsp_errmsg() and lsp_clear_error() are public API. */
+#include "lsprobe/base.h"
 
 /* Record a printf-style reason and return `status` (so callers can write
  * `return lsp_fail(LSP_EDATA, "%s: truncated", path);`). */
 int lsp_fail(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* The reason recorded by the last failing call on this thread ("" if none). */
-const char *lsp_errmsg(void);
-
 /* Prefix the current message with "<prefix>: " (adds context on the way up). */
 int lsp_fail_prefix(int status, const char *prefix);
-
-/* Forget the last message. */
-void lsp_clear_error(void);
 
 #endif

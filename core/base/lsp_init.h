@@ -17,6 +17,7 @@
 #ifndef LSP_INIT_H
 #define LSP_INIT_H
 
-int lsp_init(void);
+/* int lsp_init(void) is public API, declared there. */
+#include "lsprobe/base.h"
 
 #endif

@@ -66,8 +66,9 @@ char *lsp_vstrdupf(const char *fmt, va_list ap);
  * host's KeyboardInterrupt check) and calls lsp_interrupt_request(), which
  * is async-signal-safe. lsp_interrupt_clear() re-arms the library for the
  * next call. The flag is process-wide. */
-void lsp_interrupt_request(void);
-void lsp_interrupt_clear(void);
+/* lsp_interrupt_request() and lsp_interrupt_clear() are public API
+ * (lsprobe/base.h). */
+#include "lsprobe/base.h"
 int lsp_interrupted(void);
 
 #endif

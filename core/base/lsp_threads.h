@@ -19,12 +19,9 @@
 #ifndef LSP_THREADS_H
 #define LSP_THREADS_H
 
-/* lsprobe's thread count for this thread's calls (n <= 0: the default).
- * Returns the previous setting (0 = the default), to restore it. */
-int lsp_threads_set(int n);
-/* The current setting; the default is OpenMP's (OMP_NUM_THREADS, else the
- * online cores). */
-int lsp_threads_get(void);
+/* lsp_threads_set(n) and lsp_threads_get() are public API: lsprobe's
+ * thread count for this thread's calls (lsprobe/base.h). */
+#include "lsprobe/base.h"
 
 /* OpenBLAS's process-wide thread count (n <= 0: the online cores). Only for
  * programs that own their process; the library never calls it. */

@@ -52,6 +52,29 @@ int lsp_array_not_probs(const lsp_array *a, const char *path, const char *advice
                   path, advice);
 }
 
+int lsp_array_distributions(const lsp_array *a, const char *path, const char *advice) {
+  if (a->ndim != 2 || a->shape[0] == 0 || a->shape[1] < 2)
+    return lsp_fail(LSP_EDATA, "%s: expected an N×K matrix of probabilities (K >= 2)", path);
+  const size_t n = a->shape[0], k = a->shape[1];
+  for (size_t i = 0; i < n; i++) {
+    double s = 0.0;
+    for (size_t j = 0; j < k; j++) {
+      double v = lsp_array_get(a, i * k + j);
+      if (!isfinite(v))
+        return lsp_fail(LSP_EDATA, "%s: non-finite value (%g) at row %zu, column %zu", path, v,
+                        i, j);
+      if (v < 0.0)
+        return lsp_fail(LSP_EDATA, "%s: negative probability (%g) at row %zu, column %zu%s%s",
+                        path, v, i, j, advice ? "; " : "", advice ? advice : "");
+      s += v;
+    }
+    if (fabs(s - 1.0) > 1e-3)
+      return lsp_fail(LSP_EDATA, "%s: row %zu sums to %.9g, not 1 (tolerance 1e-3)%s%s", path, i,
+                      s, advice ? "; " : "", advice ? advice : "");
+  }
+  return LSP_OK;
+}
+
 int lsp_array_finite(const lsp_array *a, const char *path) {
   if (a->dtype != LSP_DT_F32 && a->dtype != LSP_DT_F64) return LSP_OK;
   size_t cols = a->ndim >= 2 ? a->shape[a->ndim - 1] : 0;

@@ -30,6 +30,14 @@ int lsp_array_is_onehot(const lsp_array *a);
 int lsp_array_not_probs(const lsp_array *a, const char *path,
                         const char *advice);
 
+/* LSP_OK when the N×K matrix `a` (K >= 2) holds probability distributions:
+ * every value finite and >= 0, every row summing to 1 within 1e-3 (the rule
+ * --probs accepts). Else LSP_EDATA naming `path` and the first bad row (and
+ * column): a non-finite or negative value, or the row's sum, followed by
+ * `advice` (may be NULL) for a negative value or a bad sum; a matrix that
+ * is not 2-D says so. */
+int lsp_array_distributions(const lsp_array *a, const char *path, const char *advice);
+
 /* LSP_EDATA naming the row and column of the first NaN or infinity of a
  * float array (the message of lsp_array_f32); LSP_OK for integer arrays. */
 int lsp_array_finite(const lsp_array *a, const char *path);

@@ -69,4 +69,55 @@ static inline lsp_v16f lsp_vexp_nonpos(lsp_v16f x) {
   return p * (lsp_v16f)((n + 127) << 23);
 }
 
+/* ---- double lanes --------------------------------------------------------
+ * Eight double lanes (one AVX-512 register, two AVX2, four SSE) for the
+ * soft-target kernels, which take exponentials in double: their losses
+ * cancel large terms (the KL term is a difference of two logsumexps, scaled
+ * by T^2), so the ~2 ulp of the float exp above would show in the 7th digit.
+ * exp(x) = 2^n * exp(r), n = round(x / ln 2), r = x - n ln 2 in
+ * [-ln2/2, ln2/2] (ln 2 split in two, Cody-Waite), exp(r) by its Taylor
+ * polynomial of degree 13, whose remainder is below 1e-17 relative on that
+ * interval; the error is that of the Horner evaluation, a few ulp. */
+typedef float lsp_v8f __attribute__((vector_size(32)));
+typedef double lsp_v8d __attribute__((vector_size(64)));
+typedef int64_t lsp_v8l __attribute__((vector_size(64)));
+
+#define LSP_VLANES_D 8
+
+static inline lsp_v8d lsp_vsplatd(double x) {
+  return (lsp_v8d){x, x, x, x, x, x, x, x};
+}
+
+/* exp(x) for x <= 0 in double. Below -708 (where exp nears the subnormal
+ * range) the argument is clamped, giving about 3.3e-308 instead of a smaller
+ * number: an absolute error far below anything the kernels add it to. */
+static inline lsp_v8d lsp_vexpd_nonpos(lsp_v8d x) {
+  const lsp_v8d lo = lsp_vsplatd(-708.0);
+  lsp_v8l under = x < lo;
+  x = (lsp_v8d)(((lsp_v8l)x & ~under) | ((lsp_v8l)lo & under));
+  /* n = round(x / ln 2) by the 1.5*2^52 trick */
+  const lsp_v8d magic = lsp_vsplatd(6755399441055744.0);
+  lsp_v8d t = x * lsp_vsplatd(1.4426950408889634074) + magic;
+  lsp_v8d nf = t - magic;
+  lsp_v8l n = (lsp_v8l)t - (lsp_v8l)magic;
+  lsp_v8d r = x - nf * lsp_vsplatd(6.93145751953125e-1);
+  r = r - nf * lsp_vsplatd(1.42860682030941723212e-6);
+  /* 1/13!, 1/12!, ..., 1/2!, then r + 1 */
+  lsp_v8d p = lsp_vsplatd(1.6059043836821614599e-10);
+  p = p * r + lsp_vsplatd(2.0876756987868098979e-9);
+  p = p * r + lsp_vsplatd(2.5052108385441718775e-8);
+  p = p * r + lsp_vsplatd(2.7557319223985890653e-7);
+  p = p * r + lsp_vsplatd(2.7557319223985890653e-6);
+  p = p * r + lsp_vsplatd(2.4801587301587301587e-5);
+  p = p * r + lsp_vsplatd(1.9841269841269841270e-4);
+  p = p * r + lsp_vsplatd(1.3888888888888888889e-3);
+  p = p * r + lsp_vsplatd(8.3333333333333333333e-3);
+  p = p * r + lsp_vsplatd(4.1666666666666666667e-2);
+  p = p * r + lsp_vsplatd(1.6666666666666666667e-1);
+  p = p * r + lsp_vsplatd(0.5);
+  p = (p * r) * r + r + lsp_vsplatd(1.0);
+  /* scale by 2^n through the exponent bits (n >= -1022 after the clamp) */
+  return p * (lsp_v8d)((n + 1023) << 52);
+}
+
 #endif

@@ -35,6 +35,9 @@
 #include <stdint.h>
 
 #include "core/loss/lsp_loss.h"
+/* lsp_model (opaque there), lsp_model_load and lsp_model_free are public
+ * API. */
+#include "lsprobe/model.h"
 
 /* One example's tensor shape: channels, height, width. */
 typedef struct {
@@ -111,6 +114,11 @@ typedef struct {
   unsigned long split_seed; /* the split: its seed, sizes, and the hash of  */
   uint64_t n_train, n_val;  /* the validation rows the model never trained  */
   uint64_t val_hash;        /* on (lsp_dataset_hash); 0 = not recorded      */
+  int distilled;            /* trained from a teacher's logits (lsp_train's
+                               teacher); the three below only then:         */
+  double distill_alpha, distill_temperature;
+  uint64_t teacher_hash;    /* FNV-1a of the teacher's float32 logits of the
+                               training split: all the student saw of it   */
   /* -- description --------------------------------------------------- */
   char data[128];      /* dataset name or path                             */
   char cpu_path[32];   /* lsp_cpu_path() of the machine that trained it    */
@@ -119,7 +127,7 @@ typedef struct {
   int unknown_fields;  /* fields this build does not know (never equal)    */
 } lsp_model_meta;
 
-typedef struct {
+typedef struct lsp_model {
   size_t nnodes;
   lsp_node *nodes; /* owned, topological order; the last is the head */
   int features;    /* node whose output is the penultimate features:

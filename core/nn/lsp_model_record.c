@@ -5,7 +5,9 @@
  *
  * A field is { u8 type, u8 name length, name, value }: type 'u' is a u64,
  * 'f' an f64 (IEEE bits), 's' a u32 byte count and the bytes (no NUL). All
- * little-endian. The writer emits the table's fields in table order. */
+ * little-endian. The writer emits the table's fields in table order; the
+ * distillation fields only for a distilled model (so a model trained on
+ * hard labels has the record, and the cache key, it always had). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,18 +20,21 @@ typedef struct {
   const char *name;
   char type;   /* 'u', 'f', 's' */
   int setting; /* 1: determines the weights (compared, hashed) */
+  int distill; /* 1: present exactly when the model is distilled */
 } field;
 
 /* The order is the file order; append new fields at the end of their group. */
 static const field k_fields[] = {
-    {"code_version", 'u', 1}, {"smoothing", 'f', 1},    {"convention", 's', 1},
-    {"normalize", 'u', 1},    {"seed", 'u', 1},         {"epochs", 'u', 1},
-    {"batch", 'u', 1},        {"shares", 'u', 1},       {"optimizer", 's', 1},
-    {"lr", 'f', 1},           {"momentum", 'f', 1},     {"weight_decay", 'f', 1},
-    {"schedule", 's', 1},     {"data_hash", 'u', 1},    {"split_seed", 'u', 1},
-    {"n_train", 'u', 1},      {"n_val", 'u', 1},        {"val_hash", 'u', 1},
-    {"data", 's', 0},         {"cpu_path", 's', 0},     {"blas_core", 's', 0},
-    {"val_accuracy", 'f', 0},
+    {"code_version", 'u', 1, 0}, {"smoothing", 'f', 1, 0},    {"convention", 's', 1, 0},
+    {"normalize", 'u', 1, 0},    {"seed", 'u', 1, 0},         {"epochs", 'u', 1, 0},
+    {"batch", 'u', 1, 0},        {"shares", 'u', 1, 0},       {"optimizer", 's', 1, 0},
+    {"lr", 'f', 1, 0},           {"momentum", 'f', 1, 0},     {"weight_decay", 'f', 1, 0},
+    {"schedule", 's', 1, 0},     {"data_hash", 'u', 1, 0},    {"split_seed", 'u', 1, 0},
+    {"n_train", 'u', 1, 0},      {"n_val", 'u', 1, 0},        {"val_hash", 'u', 1, 0},
+    {"data", 's', 0, 0},         {"cpu_path", 's', 0, 0},     {"blas_core", 's', 0, 0},
+    {"val_accuracy", 'f', 0, 0},
+    {"distill_alpha", 'f', 1, 1}, {"distill_temperature", 'f', 1, 1},
+    {"teacher_logits_hash", 'u', 1, 1},
 };
 enum { NFIELDS = sizeof k_fields / sizeof k_fields[0] };
 
@@ -64,6 +69,9 @@ static value get(const lsp_model_meta *r, int i) {
     case 19: v.s = r->cpu_path; break;
     case 20: v.s = r->blas_core; break;
     case 21: v.f = r->val_accuracy; break;
+    case 22: v.f = r->distill_alpha; break;
+    case 23: v.f = r->distill_temperature; break;
+    case 24: v.u = r->teacher_hash; break;
   }
   return v;
 }
@@ -133,6 +141,20 @@ static const char *set(lsp_model_meta *r, int i, const value *v, size_t slen) {
       return NULL;
     }
     case 21: r->val_accuracy = v->f; return NULL;
+    case 22:
+      if (!(v->f >= 0.0 && v->f <= 1.0)) return "not in [0, 1]";
+      r->distill_alpha = v->f;
+      r->distilled = 1;
+      return NULL;
+    case 23:
+      if (!(v->f > 0.0) || !isfinite(v->f)) return "not a positive finite number";
+      r->distill_temperature = v->f;
+      r->distilled = 1;
+      return NULL;
+    case 24:
+      r->teacher_hash = v->u;
+      r->distilled = 1;
+      return NULL;
   }
   return "unknown";
 }
@@ -173,11 +195,13 @@ int lsp_model_record_encode(const lsp_model_meta *r, int settings_only,
   buf b = {NULL, 0, 0, 0};
   uint32_t n = 0;
   if (r->trained)
-    for (int i = 0; i < NFIELDS; i++) n += !settings_only || k_fields[i].setting;
+    for (int i = 0; i < NFIELDS; i++)
+      n += (!settings_only || k_fields[i].setting) && (!k_fields[i].distill || r->distilled);
   put_le(&b, n, 4);
   for (int i = 0; i < NFIELDS && n; i++) {
     const field *f = &k_fields[i];
     if (settings_only && !f->setting) continue;
+    if (f->distill && !r->distilled) continue;
     value v = get(r, i);
     size_t nl = strlen(f->name);
     put_le(&b, (uint64_t)(unsigned char)f->type, 1);
@@ -283,7 +307,7 @@ int lsp_model_record_decode(const unsigned char *p, size_t len,
                     len - pos);
   if (n == 0) return LSP_OK; /* untrained or imported */
   for (int i = 0; i < NFIELDS; i++)
-    if (k_fields[i].setting && !seen[i])
+    if (k_fields[i].setting && !seen[i] && (!k_fields[i].distill || r->distilled))
       return lsp_fail(LSP_EDATA, "%s: the training record lacks the setting %s", path,
                       k_fields[i].name);
   r->trained = 1;
@@ -303,6 +327,11 @@ const char *lsp_model_record_diff(const lsp_model_meta *a,
   if (a->unknown_fields || b->unknown_fields) {
     snprintf(out, len, "fields unknown to this build (%d vs %d)", a->unknown_fields,
              b->unknown_fields);
+    return out;
+  }
+  if (a->distilled != b->distilled) {
+    snprintf(out, len, "distilled (%s vs %s)", a->distilled ? "yes" : "no",
+             b->distilled ? "yes" : "no");
     return out;
   }
   for (int i = 0; i < NFIELDS; i++) {

@@ -39,6 +39,7 @@
 #include "core/base/lsp_pool.h"
 #include "core/base/lsp_threads.h"
 #include "core/base/lsp_util.h"
+#include "core/loss/lsp_soft.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -57,6 +58,9 @@ void lsp_train_opts_default(lsp_train_opts *o) {
   o->cosine = 0;
   o->adam = 0;
   o->seed = 1;
+  o->teacher = NULL;
+  o->alpha = 0.0;
+  o->temperature = 1.0;
 }
 
 void lsp_train_log_free(lsp_train_log *log) {
@@ -105,6 +109,13 @@ void lsp_train_record(const lsp_train_opts *o, const lsp_splits *data,
   snprintf(r->cpu_path, sizeof r->cpu_path, "%s", lsp_cpu_path());
   snprintf(r->blas_core, sizeof r->blas_core, "%s", lsp_blas_core());
   r->val_accuracy = NAN;
+  if (o->teacher) {
+    r->distilled = 1;
+    r->distill_alpha = o->alpha;
+    r->distill_temperature = o->temperature;
+    r->teacher_hash = lsp_fnv1a(LSP_FNV_INIT, o->teacher,
+                                data->train.n * (size_t)data->train.k * sizeof *o->teacher);
+  }
 }
 
 static int check_setup(const lsp_model *m, const lsp_splits *data,
@@ -138,6 +149,11 @@ static int check_setup(const lsp_model *m, const lsp_splits *data,
     return lsp_fail(LSP_EINVAL,
                     "weight decay %g must be non-negative and finite",
                     o->weight_decay);
+  if (o->teacher) {
+    lsp_distill d = {o->alpha, o->temperature, o->smoothing};
+    int st = lsp_distill_check(&d, m->out_dim);
+    if (st) return lsp_fail_prefix(st, "distillation");
+  }
   return lsp_ls_check(&o->smoothing, m->out_dim);
 }
 
@@ -176,6 +192,7 @@ typedef struct { /* one share: its workspace, gradient and tallies */
   float *grads;     /* owned by shares s > 0                                  */
   lsp_model_ws *ws; /* owned: up to `rows` rows                               */
   float *xb, *dz;   /* owned: inputs (rows×dim), dlogits (rows×k)             */
+  float *tb;        /* owned: the teacher's logits (rows×k) when distilling   */
   int32_t *yb;      /* owned: labels                                          */
   const float *z;   /* its logits, in ws                                      */
   size_t nr;        /* rows in the current batch's share                      */
@@ -196,7 +213,8 @@ size_t lsp_train_shares(size_t batch) {
   return s < 1 ? 1 : s > LSP_TRAIN_MAX_SHARES ? LSP_TRAIN_MAX_SHARES : s;
 }
 
-static int share_init(share *sh, lsp_model *m, size_t s, size_t rows, size_t dim) {
+static int share_init(share *sh, lsp_model *m, size_t s, size_t rows, size_t dim,
+                      int distill) {
   memset(sh, 0, sizeof *sh);
   sh->view = *m;
   if (s > 0) {
@@ -208,6 +226,7 @@ static int share_init(share *sh, lsp_model *m, size_t s, size_t rows, size_t dim
   sh->xb = malloc(rows * dim * sizeof *sh->xb);
   sh->dz = malloc(rows * m->out_dim * sizeof *sh->dz);
   sh->yb = malloc(rows * sizeof *sh->yb);
+  if (distill && !(sh->tb = malloc(rows * m->out_dim * sizeof *sh->tb))) return LSP_ENOMEM;
   return sh->ws && sh->xb && sh->dz && sh->yb ? LSP_OK : LSP_ENOMEM;
 }
 
@@ -217,6 +236,7 @@ static void share_free(share *sh) {
   free(sh->xb);
   free(sh->dz);
   free(sh->yb);
+  free(sh->tb);
 }
 
 static void worker_fail(worker *w, int st) {
@@ -225,8 +245,10 @@ static void worker_fail(worker *w, int st) {
            lsp_errmsg()); /* the message is per thread */
 }
 
-/* Gather the rows idx[0..nr) of the training split into share sh. */
-static void share_gather(share *sh, const lsp_dataset *tr, const size_t *idx, size_t nr) {
+/* Gather the rows idx[0..nr) of the training split into share sh (and
+ * the teacher's logits of the same rows when distilling). */
+static void share_gather(share *sh, const lsp_dataset *tr, const float *teacher,
+                         const size_t *idx, size_t nr) {
   sh->nr = nr;
   sh->loss_sum = 0.0;
   sh->correct = 0;
@@ -236,15 +258,30 @@ static void share_gather(share *sh, const lsp_dataset *tr, const size_t *idx, si
     memcpy(sh->xb + i * dim, tr->x + idx[i] * dim, dim * sizeof *sh->xb);
     sh->yb[i] = tr->y[idx[i]];
   }
+  if (teacher) {
+    const size_t k = sh->view.out_dim;
+    for (size_t i = 0; i < nr; i++)
+      memcpy(sh->tb + i * k, teacher + idx[i] * k, k * sizeof *sh->tb);
+  }
 }
 
 /* The share's loss after its forward, with the gradient scaled to the mean
  * over the whole batch of nb rows. */
-static int share_loss(share *sh, size_t nb, const lsp_ls *ls) {
+static int share_loss(share *sh, size_t nb, const lsp_train_opts *o) {
   if (sh->nr == 0) return LSP_OK;
   const size_t k = sh->view.out_dim;
   double l;
-  int st = lsp_loss_xent(sh->z, sh->yb, sh->nr, k, ls, sh->dz, 1.0 / (double)nb, NULL, &l);
+  int st;
+  if (o->teacher) {
+    lsp_distill d = {o->alpha, o->temperature, o->smoothing};
+    lsp_distill_mean dm;
+    st = lsp_loss_distill(sh->z, sh->tb, sh->yb, sh->nr, k, &d, sh->dz, 1.0 / (double)nb, NULL,
+                          &dm);
+    l = dm.loss;
+  } else {
+    st = lsp_loss_xent(sh->z, sh->yb, sh->nr, k, &o->smoothing, sh->dz, 1.0 / (double)nb, NULL,
+                       &l);
+  }
   if (st) return st;
   sh->loss_sum = l * (double)sh->nr;
   sh->correct = count_correct(sh->z, sh->yb, sh->nr, k);
@@ -347,7 +384,7 @@ static void batch_job(void *varg, int t, int nt) {
   w->st = LSP_OK;
   for (size_t s = s0; s < s1; s++) {
     size_t r0 = j->nb * s / S, r1 = j->nb * (s + 1) / S;
-    share_gather(&tn->sh[s], j->d, j->idx + r0, r1 - r0);
+    share_gather(&tn->sh[s], j->d, tn->o->teacher, j->idx + r0, r1 - r0);
   }
   for (size_t stage = 0; stage <= K; stage++) {
     for (size_t s = s0; s < s1 && !w->st; s++) {
@@ -358,7 +395,7 @@ static void batch_job(void *varg, int t, int nt) {
     if (stage < K) sync_point(j, t, nt, stage, 0);
   }
   for (size_t s = s0; s < s1 && !w->st; s++) {
-    int st = share_loss(&tn->sh[s], j->nb, &tn->o->smoothing);
+    int st = share_loss(&tn->sh[s], j->nb, tn->o);
     if (st) worker_fail(w, st);
   }
   for (size_t stage = 0; stage <= K; stage++) {
@@ -460,7 +497,7 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   int ok = jb.pool && perm && tn.state && tn.w && tn.chunk_loss && tn.sh && tn.wss && rng &&
            lg.train_loss && lg.train_acc && lg.val_loss && lg.val_acc;
   for (size_t s = 0; ok && s < S; s++) {
-    ok = share_init(&tn.sh[s], m, s, rows, tr->dim) == 0;
+    ok = share_init(&tn.sh[s], m, s, rows, tr->dim, opts->teacher != NULL) == 0;
     tn.wss[s] = tn.sh[s].ws;
   }
   for (int t = 0; ok && t < nw; t++) { /* nw <= S: thread t validates on share t's */

@@ -49,6 +49,15 @@ typedef struct {
   int cosine;             /* cosine schedule from lr to 0              */
   int adam;               /* Adam (lr is then Adam's step size)        */
   unsigned long seed;     /* init + shuffling (1)                      */
+  /* Distillation (Hinton et al. 2015; lsp_loss_distill): with `teacher`
+   * set, the loss of every batch is (1 - alpha) CE_smoothing(y, z) +
+   * alpha T^2 KL(softmax(t/T) || softmax(z/T)), t the teacher's logits of
+   * the same training examples. The validation loss stays the hard-label
+   * (smoothed) cross-entropy. */
+  const float *teacher;   /* NULL, or data->train.n × K logits, row i for
+                             training example i (not owned)              */
+  double alpha;           /* weight of the teacher term in [0, 1]      */
+  double temperature;     /* T > 0                                     */
 } lsp_train_opts;
 
 void lsp_train_opts_default(lsp_train_opts *o);

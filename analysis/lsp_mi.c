@@ -1,0 +1,168 @@
+/* lsp_mi.c — the Gaussian estimate of I(X; d) and the most confused class
+ * pair (lsp_mi.h). */
+#include "analysis/lsp_mi.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "analysis/lsp_boot.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
+
+int lsp_mi_gaussian(const double *d, size_t m, size_t r, lsp_mi_result *out) {
+  if (!d || !out)
+    return lsp_fail(LSP_EINVAL, "mutual information: missing argument");
+  if (m < 2 || r < 2)
+    return lsp_fail(LSP_EINVAL,
+                    "mutual information needs at least 2 examples and 2 copies "
+                    "of each (got %zu and %zu)",
+                    m, r);
+  for (size_t i = 0; i < m * r; i++)
+    if (!isfinite(d[i]))
+      return lsp_fail(
+          LSP_EDATA,
+          "mutual information: non-finite value (%g) at example %zu, copy %zu",
+          d[i], i / r, i % r);
+  /* pass 1: the grand mean (the mean of the example means: every example
+   * has r values) */
+  double grand = 0.0;
+  for (size_t x = 0; x < m; x++) {
+    double s = 0.0;
+    for (size_t j = 0; j < r; j++) s += d[x * r + j];
+    grand += s / (double)r;
+  }
+  grand /= (double)m;
+  /* pass 2: squared deviations from the example means and the grand mean */
+  double within = 0.0, total = 0.0, between = 0.0;
+  for (size_t x = 0; x < m; x++) {
+    const double *v = d + x * r;
+    double s = 0.0;
+    for (size_t j = 0; j < r; j++) s += v[j];
+    const double mx = s / (double)r;
+    double w = 0.0, t = 0.0;
+    for (size_t j = 0; j < r; j++) {
+      w += (v[j] - mx) * (v[j] - mx);
+      t += (v[j] - grand) * (v[j] - grand);
+    }
+    within += w / (double)r;
+    total += t / (double)r;
+    between += (mx - grand) * (mx - grand);
+  }
+  within /= (double)m;
+  total /= (double)m;
+  between /= (double)m;
+  if (!(within > 0.0))
+    return lsp_fail(
+        LSP_EDATA,
+        "mutual information: the copies of every example give the same value "
+        "(no within-example variance), so the Gaussian estimate is infinite");
+  out->mi = 0.5 * log(total / within);
+  out->var_total = total;
+  out->var_within = within;
+  out->var_between = between;
+  out->bound = log((double)m);
+  out->m = m;
+  out->r = r;
+  return LSP_OK;
+}
+
+/* Per-example means and (population) variances of the copies. */
+typedef struct {
+  size_t m;
+  const double *mean, *var;   /* model 1 */
+  const double *mean2, *var2; /* model 2, or NULL */
+} mi_boot;
+
+/* Î of the examples weighted by w: the same variance decomposition as
+ * lsp_mi_gaussian, with example x counted w[x] times. */
+static double weighted_mi(const double *mean, const double *var,
+                          const uint32_t *w, size_t m) {
+  double W = 0, g = 0, within = 0;
+  for (size_t x = 0; x < m; x++) {
+    W += w[x];
+    g += w[x] * mean[x];
+    within += w[x] * var[x];
+  }
+  g /= W;
+  within /= W;
+  double between = 0;
+  for (size_t x = 0; x < m; x++)
+    between += w[x] * (mean[x] - g) * (mean[x] - g);
+  between /= W;
+  return within > 0 ? 0.5 * log((within + between) / within) : INFINITY;
+}
+
+static void mi_stat(const void *ctx, void *ws, const uint32_t *w, double *out) {
+  (void)ws;
+  const mi_boot *c = ctx;
+  out[0] = weighted_mi(c->mean, c->var, w, c->m);
+  if (c->mean2) out[0] -= weighted_mi(c->mean2, c->var2, w, c->m);
+}
+
+static void moments(const double *d, size_t m, size_t r, double *mean,
+                    double *var) {
+  for (size_t x = 0; x < m; x++) {
+    const double *v = d + x * r;
+    double s = 0, q = 0;
+    for (size_t j = 0; j < r; j++) s += v[j];
+    s /= (double)r;
+    for (size_t j = 0; j < r; j++) q += (v[j] - s) * (v[j] - s);
+    mean[x] = s;
+    var[x] = q / (double)r;
+  }
+}
+
+int lsp_mi_bootstrap(const double *d, const double *d2, size_t m, size_t r,
+                     int resamples, uint64_t seed, double *lo, double *hi) {
+  lsp_mi_result chk;
+  int st = lsp_mi_gaussian(d, m, r, &chk);
+  if (!st && d2) st = lsp_mi_gaussian(d2, m, r, &chk);
+  if (st) return st;
+  if (resamples < 1)
+    return lsp_fail(LSP_EINVAL, "mutual information: resamples must be >= 1");
+  double *buf = malloc((d2 ? 4 : 2) * m * sizeof *buf);
+  if (!buf) return lsp_fail(LSP_ENOMEM, "out of memory");
+  mi_boot c = {m, buf, buf + m, d2 ? buf + 2 * m : NULL,
+               d2 ? buf + 3 * m : NULL};
+  moments(d, m, r, buf, buf + m);
+  if (d2) moments(d2, m, r, buf + 2 * m, buf + 3 * m);
+  lsp_boot_opts o = {resamples, seed, 1};
+  lsp_boot_stat stat = {1, &c, NULL, NULL, mi_stat};
+  st = lsp_boot_run(m, &o, &stat, lo, hi);
+  free(buf);
+  return st;
+}
+
+int lsp_mi_confused_pair(const float *logits, const int32_t *labels, size_t n,
+                         size_t k, int *a, int *b, size_t *count) {
+  if (!logits || !labels || n == 0 || k < 2)
+    return lsp_fail(LSP_EINVAL,
+                    "confused pair: need logits, labels, N >= 1 and K >= 2");
+  size_t *c = calloc(k * k, sizeof *c);
+  if (!c)
+    return lsp_fail(LSP_ENOMEM, "out of memory for a %zu×%zu confusion matrix",
+                    k, k);
+  for (size_t i = 0; i < n; i++) {
+    if (labels[i] < 0 || (size_t)labels[i] >= k) {
+      free(c);
+      return lsp_fail(LSP_EDATA, "label %d at row %zu is out of range [0, %zu)",
+                      (int)labels[i], i, k);
+    }
+    c[(size_t)labels[i] * k + lsp_argmax_f32(logits + i * k, k)]++;
+  }
+  size_t best = 0;
+  *a = 0;
+  *b = 1;
+  for (size_t i = 0; i < k; i++)
+    for (size_t j = i + 1; j < k; j++) {
+      size_t s = c[i * k + j] + c[j * k + i];
+      if (s > best) {
+        best = s;
+        *a = (int)i;
+        *b = (int)j;
+      }
+    }
+  free(c);
+  *count = best;
+  return LSP_OK;
+}

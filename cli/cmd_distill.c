@@ -1,0 +1,229 @@
+/* lsprobe distill — train a student from a teacher's logits (Hinton et al.
+ * 2015) and save it as .lspm. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
+#include "core/base/lsp_threads.h"
+#include "core/base/lsp_util.h"
+#include "core/data/lsp_data.h"
+#include "core/import/lsp_import.h"
+#include "core/loss/lsp_soft.h"
+#include "core/nn/lsp_model.h"
+#include "core/train/lsp_train.h"
+
+static void on_epoch(const lsp_train_progress *p, void *user) {
+  if (*(const int *)user || !p->end_of_epoch) return;
+  fprintf(stderr,
+          "epoch %zu/%zu  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  "
+          "%.0f samples/s\n",
+          p->epoch, p->epochs, p->loss, p->accuracy, p->val_loss,
+          p->val_accuracy, p->samples_per_s);
+}
+
+/* Accuracy of m on d. */
+static int accuracy(const lsp_model *m, const lsp_dataset *d, double *acc) {
+  *acc = NAN;
+  if (d->n == 0) return LSP_OK;
+  float *z = malloc(d->n * m->out_dim * sizeof *z);
+  if (!z) return lsp_fail(LSP_ENOMEM, "out of memory");
+  int st = lsp_model_predict(m, d->x, d->n, 1024, z, NULL);
+  size_t c = 0;
+  for (size_t i = 0; !st && i < d->n; i++)
+    c += (int32_t)lsp_argmax_f32(z + i * m->out_dim, m->out_dim) == d->y[i];
+  free(z);
+  if (!st) *acc = (double)c / (double)d->n;
+  return st;
+}
+
+int cmd_distill(int argc, char **argv) {
+  const char *cmd = "distill";
+  cli_opt opts[] = {
+      {"teacher", "T",
+       "the teacher: a .lspm file or a PyTorch export folder (required)", 1, 0,
+       0},
+      {"data", "D",
+       "fashion-mnist, synthetic[:key=v,...] or a folder (IDX, CSV or .npy); "
+       "required",
+       1, 0, 0},
+      {"arch", "A", "the student network as train's --arch: mlp:W,W,..., lenet, resnet8 or a layer spec (required)", 1, 0, 0},
+      {"normalize", "M,S", "the student's per-channel input normalization, as train's --normalize", 1, 0, 0},
+      {"temperature", "T", "distillation temperature T > 0 (required)", 1, 0,
+       0},
+      {"alpha", "A",
+       "weight of the teacher term in [0, 1] (required; 1 = soft targets only)",
+       1, 0, 0},
+      {"smoothing", "E", "label smoothing of the hard-label term (default 0)",
+       1, 0, 0},
+      {"convention", "C", "uniform (PyTorch; default) or t2t", 1, 0, 0},
+      {"epochs", "N", "epochs (default 15)", 1, 0, 0},
+      {"batch", "B", "mini-batch size (default 128)", 1, 0, 0},
+      {"lr", "R", "learning rate (default 0.1; Adam's step size with --adam)",
+       1, 0, 0},
+      {"momentum", "M", "SGD momentum in [0, 1) (default 0.9)", 1, 0, 0},
+      {"weight-decay", "W", "L2 weight decay as in torch.optim (default 0)", 1,
+       0, 0},
+      {"cosine", NULL,
+       "cosine learning-rate schedule from R to 0 over the epochs", 0, 0, 0},
+      {"adam", NULL, "Adam (betas 0.9/0.999) instead of SGD with momentum", 0,
+       0, 0},
+      {"seed", "S", "initialization and shuffling seed (default 1)", 1, 0, 0},
+      {"threads", "T", "threads (default: all cores)", 1, 0, 0},
+      {"val", "N",
+       "validation examples held out of the training file (default 1/12)", 1, 0,
+       0},
+      {"max-train", "N",
+       "train on the first N training examples only (quick runs)", 1, 0, 0},
+      {"quiet", NULL, "no progress on stderr", 0, 0, 0},
+      {"out", "S.lspm", "the student (required; written only on success)", 1, 0,
+       0},
+      {NULL, NULL, NULL, 0, 0, 0}};
+  int rc = cli_parse(cmd,
+                     "--teacher T --data D --arch A --temperature T --alpha A "
+                     "--out S.lspm [options]",
+                     "Train a student from a teacher's logits (Hinton et al. "
+                     "2015): the teacher scores the\n"
+                     "training split once, and the student minimizes (1-A) "
+                     "CE_E(y, z) + A T^2 KL(softmax(t/T)\n"
+                     "|| softmax(z/T)) with the SGD settings of `lsprobe "
+                     "train`. Progress goes to stderr, one\n"
+                     "line per epoch.",
+                     argc, argv, opts);
+  if (rc) return rc;
+  static const char *const req[] = {"teacher",     "data",  "arch",
+                                    "temperature", "alpha", "out"};
+  for (size_t i = 0; i < sizeof req / sizeof *req; i++)
+    if ((rc = cli_require(cmd, opts, req[i]))) return rc;
+  lsp_train_opts o;
+  lsp_train_opts_default(&o);
+  long epochs, batch, seed, threads, val, max_train;
+  if ((rc = cli_get_double(cmd, opts, "temperature", 1.0, 0.0, 1e6,
+                           &o.temperature)) ||
+      (rc = cli_get_double(cmd, opts, "alpha", 0.0, 0.0, 1.0, &o.alpha)) ||
+      (rc = cli_get_double(cmd, opts, "smoothing", 0.0, 0.0, 1.0,
+                           &o.smoothing.eps)) ||
+      (rc = cli_get_long(cmd, opts, "epochs", 15, 1, 100000, &epochs)) ||
+      (rc = cli_get_long(cmd, opts, "batch", 128, 1, 1L << 20, &batch)) ||
+      (rc = cli_get_double(cmd, opts, "lr", 0.1, 1e-12, 1e6, &o.lr)) ||
+      (rc = cli_get_double(cmd, opts, "momentum", 0.9, 0.0, 0.999999,
+                           &o.momentum)) ||
+      (rc = cli_get_double(cmd, opts, "weight-decay", 0.0, 0.0, 1e3,
+                           &o.weight_decay)) ||
+      (rc = cli_get_long(cmd, opts, "seed", 1, 0, 4294967295L, &seed)) ||
+      (rc = cli_get_long(cmd, opts, "threads", 0, 0, 1024, &threads)) ||
+      (rc = cli_get_long(cmd, opts, "val", -1, 0, 1L << 40, &val)) ||
+      (rc = cli_get_long(cmd, opts, "max-train", 0, 1, 1L << 40, &max_train)))
+    return rc;
+  if (!(o.temperature > 0.0))
+    return cli_error(cmd, CLI_USAGE, "--temperature: %g must be positive",
+                     o.temperature);
+  if (lsp_ls_convention_parse(cli_str(opts, "convention", "uniform"),
+                              &o.smoothing.convention))
+    return cli_error(cmd, CLI_USAGE, "--convention: %s", lsp_errmsg());
+  o.epochs = (size_t)epochs;
+  o.batch = (size_t)batch;
+  o.seed = (unsigned long)seed;
+  o.cosine = cli_has(opts, "cosine");
+  o.adam = cli_has(opts, "adam");
+  cli_threads(threads, 1);
+  const char *tpath = cli_str(opts, "teacher", NULL),
+             *out = cli_str(opts, "out", NULL);
+  int quiet = cli_has(opts, "quiet");
+  char *spec = NULL;
+  float *norm = NULL;
+  size_t nnorm = 0;
+  if ((rc = cli_arch_get(cmd, opts, "", &spec, &norm, &nnorm))) return rc;
+
+  lsp_data_opts dopt;
+  lsp_data_opts_default(&dopt);
+  dopt.spec = cli_str(opts, "data", NULL);
+  if (val >= 0) dopt.n_val = (size_t)val;
+  dopt.max_train = (size_t)max_train;
+  lsp_splits data = {0};
+  lsp_model *teacher = NULL, *m = NULL;
+  float *tz = NULL;
+  lsp_train_log log = {0};
+  int st;
+  if ((st = cli_model_load(cmd, tpath, &teacher))) goto fail;
+  if ((st = lsp_data_load(&dopt, &data))) goto fail;
+  if (!quiet) cli_note(cmd, data.note);
+  char tarch[256], sarch[256];
+  lsp_model_describe(teacher, tarch, sizeof tarch);
+  const size_t n = data.train.n, k = (size_t)data.train.k;
+  lsp_shape in;
+  lsp_splits_shape(&data, &in.c, &in.h, &in.w);
+  const lsp_shape *ts = &teacher->in_shape;
+  if (teacher->in_dim != data.train.dim ||
+      (ts->h * ts->w > 1 && (ts->c != in.c || ts->h != in.h || ts->w != in.w))) {
+    st = lsp_fail(LSP_EDATA,
+                  "%s: the teacher (%s) takes inputs of %zu×%zu×%zu but the data "
+                  "(%s) has %zu×%zu×%zu",
+                  tpath, tarch, ts->c, ts->h, ts->w, data.name, in.c, in.h, in.w);
+    goto fail;
+  }
+  if (teacher->out_dim != k) {
+    st = lsp_fail(
+        LSP_EDATA,
+        "%s: the teacher (%s) has %zu classes but the data (%s) has %zu", tpath,
+        tarch, teacher->out_dim, data.name, k);
+    goto fail;
+  }
+  /* the teacher's logits of the training split, once */
+  if (!(tz = malloc(n * k * sizeof *tz))) {
+    st = lsp_fail(LSP_ENOMEM,
+                  "out of memory for the teacher's logits (%zu × %zu)", n, k);
+    goto fail;
+  }
+  cli_interrupt_install();
+  if ((st = lsp_model_predict(teacher, data.train.x, n, 1024, tz, NULL)))
+    goto fail;
+  for (size_t i = 0; i < n * k; i++)
+    if (!isfinite(tz[i])) {
+      st = lsp_fail(
+          LSP_EDATA,
+          "%s: the teacher's logit of training example %zu, class %zu is "
+          "not finite (%g)",
+          tpath, i / k, i % k, (double)tz[i]);
+      goto fail;
+    }
+  double tacc;
+  if ((st = accuracy(teacher, &data.val, &tacc))) goto fail;
+  o.teacher = tz;
+  if ((st = lsp_model_from_spec(spec, in, k, norm, nnorm, &m))) {
+    st = lsp_fail_prefix(st, "--arch");
+    goto fail;
+  }
+  lsp_model_describe(m, sarch, sizeof sarch);
+  if (!quiet)
+    fprintf(stderr,
+            "distilling %s from %s (%s, validation accuracy %.4f) at T = %g, "
+            "alpha = %g\n",
+            sarch, tpath, tarch, tacc, o.temperature, o.alpha);
+  if ((st = lsp_train(m, &data, &o, on_epoch, &quiet, &log))) goto fail;
+  if ((st = lsp_model_save(m, out))) goto fail;
+  printf(
+      "distilled %s from %s on %s (%zu examples; T = %g, alpha = %g, smoothing "
+      "%g %s) in "
+      "%.1f s: val accuracy %.4f (teacher %.4f); wrote %s\n",
+      sarch, tpath, data.name, n, o.temperature, o.alpha, o.smoothing.eps,
+      lsp_ls_convention_name(o.smoothing.convention), log.seconds,
+      m->meta.val_accuracy, tacc, out);
+  rc = CLI_OK;
+  goto done;
+fail:
+  rc = cli_lib_error(cmd, st);
+done:
+  lsp_train_log_free(&log);
+  lsp_model_free(m);
+  lsp_model_free(teacher);
+  free(tz);
+  lsp_splits_free(&data);
+  free(spec);
+  free(norm);
+  return rc;
+}

@@ -1,0 +1,156 @@
+"""lsprobe.calibration, clusters and logit_gap against `lsprobe calib`,
+`clusters` and `logitgap --json` on the same arrays, and against numbers
+computed here from the formulas of docs/DESIGN.md §2; bad input raises; and
+C-ordered float32 input is read in place, not copied."""
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import lsprobe
+from conftest import THREADS, save, without
+
+
+def _informative(n, k, seed, scale=2.0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, size=n)
+    z = rng.normal(size=(n, k)) + scale * np.eye(k)[y]
+    return z, y
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("extra", [{}, {"bins": 10, "edges": "left"}, {"binning": "mass"},
+                                   {"bootstrap": 200, "seed": 7}])
+def test_calibration_against_the_cli(cli, tmp_path, dtype, extra):
+    z, y = _informative(500, 6, 1)
+    z = z.astype(dtype)
+    f = save(tmp_path, z=z, y=y)
+    args = ["calib", "--logits", f["z"], "--labels", f["y"], "--json"]
+    for k, v in extra.items():
+        args += [f"--{k}", v]
+    want = without(cli(*args), "logits", "labels")
+    assert lsprobe.calibration(z, y, **extra) == want
+
+
+def test_calibration_temperature_and_probs_against_the_cli(cli, tmp_path):
+    z, y = _informative(400, 5, 2, scale=3.0)
+    vz, vy = _informative(300, 5, 3, scale=3.0)
+    f = save(tmp_path, z=z.astype(np.float32), y=y, vz=vz.astype(np.float32), vy=vy)
+    want = cli("calib", "--logits", f["z"], "--labels", f["y"], "--fit-temperature", f["vz"],
+               f["vy"], "--bootstrap", 100, "--json")
+    got = lsprobe.calibration(z.astype(np.float32), y, fit_temperature=(vz.astype(np.float32), vy),
+                              bootstrap=100)
+    assert got == without(want, "logits", "labels", "temperature_fitted_on")
+    assert got["temperature_scaled"]["temperature"] != 1.0
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    f = save(tmp_path, p=p, y=y)
+    want = cli("calib", "--probs", f["p"], "--labels", f["y"], "--json")
+    assert lsprobe.calibration(probs=p, labels=y) == without(want, "probs", "labels")
+
+
+def test_calibration_by_the_formulas():
+    """Top-label ECE with 15 equal-width right-closed bins, accuracy, NLL
+    and Brier computed here in float64."""
+    z, y = _informative(1000, 4, 4)
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    conf, pred = p.max(1), p.argmax(1)
+    correct = pred == y
+    b = np.clip(np.ceil(conf * 15).astype(int) - 1, 0, 14)
+    ece = sum(abs(correct[b == m].mean() - conf[b == m].mean()) * (b == m).mean()
+              for m in range(15) if (b == m).any())
+    r = lsprobe.calibration(z, y)
+    assert r["ece"] == pytest.approx(ece, rel=1e-12)
+    assert r["accuracy"] == correct.mean()
+    assert r["nll"] == pytest.approx(-np.log(p[np.arange(1000), y]).mean(), rel=1e-12)
+    assert r["brier"] == pytest.approx(((p - np.eye(4)[y]) ** 2).sum(1).mean(), rel=1e-12)
+    assert [c["count"] for c in r["bins"]] == np.bincount(b, minlength=15).tolist()
+
+
+def test_calibration_refuses_bad_input():
+    z, y = _informative(20, 3, 5)
+    p = np.full((20, 3), 1 / 3)
+    with pytest.raises(lsprobe.DataError, match="probabilities"):
+        lsprobe.calibration(p, y)
+    bad = z.copy()
+    bad[4, 2] = np.inf
+    with pytest.raises(lsprobe.DataError, match="row 4, column 2"):
+        lsprobe.calibration(bad, y)
+    with pytest.raises(lsprobe.DataError, match="label 3 at index 0 is out of range"):
+        lsprobe.calibration(z, np.r_[3, y[1:]])
+    with pytest.raises(lsprobe.UsageError, match="option bins = '0'"):
+        lsprobe.calibration(z, y, bins=0)
+    with pytest.raises(lsprobe.UsageError, match="edges"):
+        lsprobe.calibration(z, y, edges="middle")
+    with pytest.raises(lsprobe.UsageError, match="needs logits"):
+        lsprobe.calibration(probs=p, labels=y, fit_temperature=(z, y))
+    with pytest.raises(lsprobe.DataError, match="validation logits: temperature"):
+        lsprobe.calibration(z, y, fit_temperature=(np.zeros((20, 3)), y))
+    with pytest.raises(ValueError, match="exactly one"):
+        lsprobe.calibration(z, y, probs=p)
+    with pytest.raises(lsprobe.DataError, match="probs.*sum"):
+        lsprobe.calibration(probs=p * 2, labels=y)
+
+
+def test_clusters_against_the_cli(cli, tmp_path):
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 4, size=300)
+    h = np.maximum(rng.normal(size=(300, 12)) + 2 * np.eye(4, 12)[y], 0).astype(np.float32)
+    h[7] = 0  # an all-zero (dead) row is counted and left out
+    f = save(tmp_path, h=h, y=y)
+    want = without(cli("clusters", "--features", f["h"], "--labels", f["y"], "--threads", THREADS,
+                       "--json"),
+                   "features", "template_accuracy", "projection")
+    got = lsprobe.clusters(h, y)
+    assert got == want
+    assert got["n_zero_rows"] == 1
+
+
+def test_clusters_toy_of_the_design():
+    """DESIGN §2: class 0 = {(1,0),(1,0.2)}, class 1 = {(0,1),(0.2,1)}."""
+    r = lsprobe.clusters([[1, 0], [1, 0.2], [0, 1], [0.2, 1]], [0, 0, 1, 1])
+    assert r["r2_separation"] == pytest.approx(0.976187, abs=1e-6)
+    assert r["nc1"] == pytest.approx(0.006173, abs=1e-6)
+    with pytest.raises(lsprobe.DataError, match="at least 2 classes"):
+        lsprobe.clusters([[1, 0], [0, 1]], [0, 0])
+    with pytest.raises(lsprobe.DataError, match="non-finite value .nan. at row 1, column 0"):
+        lsprobe.clusters([[1, 0], [np.nan, 1]], [0, 1])
+
+
+@pytest.mark.parametrize("eps,conv", [(None, None), (0.1, "uniform"), (0.1, "t2t"), (0.0, "uniform")])
+def test_logit_gap_against_the_cli(cli, tmp_path, eps, conv):
+    z, y = _informative(400, 10, 6)
+    z = z.astype(np.float32)
+    f = save(tmp_path, z=z, y=y)
+    args = ["logitgap", "--logits", f["z"], "--labels", f["y"], "--json"]
+    if eps is not None:
+        args += ["--smoothing", eps, "--convention", conv]
+    want = without(cli(*args), "logits")
+    got = lsprobe.logit_gap(z, y, smoothing=eps, convention=conv or "uniform")
+    assert got == want
+    gap = z[np.arange(400), y] - (z.sum(1) - z[np.arange(400), y]) / 9
+    assert got["logit_gap"]["mean"] == pytest.approx(gap.astype(np.float64).mean(), rel=1e-6)
+    assert got["logit_gap"]["median"] == pytest.approx(np.median(gap), rel=1e-5)
+
+
+def test_float32_input_is_not_copied():
+    """A 4000 x 500 float32 matrix (8 MB) and its float64 twin go to the
+    library in place: the calls allocate far less than one copy (tracemalloc
+    sees NumPy's allocations)."""
+    z, _ = _informative(4000, 500, 7)
+    y = np.random.default_rng(8).integers(0, 10, size=4000)  # K x K results stay small
+    for arr, fn in [(z.astype(np.float32), lambda a: lsprobe.logit_gap(a, y)),
+                    (z.astype(np.float32), lambda a: lsprobe.clusters(a, y)),
+                    (z, lambda a: lsprobe.calibration(a, y)),
+                    (z.astype(np.float32), lambda a: lsprobe.calibration(a, y))]:
+        tracemalloc.start()
+        fn(arr)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < arr.nbytes / 8, f"{arr.dtype}: {peak} bytes allocated"
+    # a float64 array where float32 is read is converted (one copy), as documented
+    tracemalloc.start()
+    lsprobe.logit_gap(z, y)
+    assert tracemalloc.get_traced_memory()[1] >= z.nbytes / 2
+    tracemalloc.stop()

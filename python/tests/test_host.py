@@ -1,0 +1,66 @@
+"""The module as a guest in a Python host: lsprobe's own thread count
+(never NumPy's or PyTorch's), Ctrl-C during a long call, versions."""
+import _thread
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import lsprobe
+from lsprobe import _convert
+from conftest import THREADS
+
+
+def test_versions():
+    assert lsprobe.library_version == lsprobe.__version__
+
+
+def test_threads_are_lsprobes_own():
+    assert lsprobe.get_threads() == THREADS
+    try:
+        assert lsprobe.set_threads(1) == THREADS
+        assert lsprobe.get_threads() == 1
+        rng = np.random.default_rng(12)
+        y = rng.integers(0, 5, size=3000)
+        z = rng.normal(size=(3000, 5)) + 2 * np.eye(5)[y]
+        one = lsprobe.calibration(z, y, bootstrap=200)
+        lsprobe.set_threads(2)
+        assert lsprobe.calibration(z, y, bootstrap=200) == one  # thread-count independent
+    finally:
+        lsprobe.set_threads(THREADS)
+
+
+def test_ctrl_c_stops_a_long_attack(tiny):
+    """KeyboardInterrupt (here raised by a timer, as Ctrl-C would) reaches
+    the library: the attack stops at its next batch, the exception is raised
+    at once, and the next call runs normally."""
+    m = lsprobe.load_model(tiny["dir"])
+    x = np.repeat(tiny["x"], 100, axis=0)  # 3200 examples
+    y = np.repeat(tiny["labels"], 100)
+    threading.Timer(0.5, _thread.interrupt_main).start()
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):  # uninterrupted: about 9 s (3 × 2.9 s)
+        lsprobe.pgd(m, x, y, [0.05, 0.1, 0.2], steps=3000, batch=8, full_steps=True)
+    assert time.monotonic() - t0 < 2.5  # the library checks after every batch
+    _, info = lsprobe.fgsm(m, tiny["x"], tiny["labels"], 0.1)  # re-armed
+    assert info["points"][0]["accuracy"] == 0.28125
+
+
+def test_ctrl_c_at_any_moment_leaves_no_call_running(tiny):
+    """Ctrl-C landing anywhere — while the arguments are converted, while
+    the worker thread starts, while the library runs — never leaves a call
+    running behind the caller's back (it would read freed arrays, and crash
+    the interpreter at exit)."""
+    m = lsprobe.load_model(tiny["dir"])
+    x = np.repeat(tiny["x"], 100, axis=0)
+    y = np.repeat(tiny["labels"], 100)
+    for delay in np.linspace(0.0, 0.004, 41):
+        try:  # uninterrupted, a call takes about 3 s
+            threading.Timer(delay, _thread.interrupt_main).start()
+            lsprobe.pgd(m, x, y, 0.1, steps=3000, batch=8, full_steps=True)
+        except KeyboardInterrupt:
+            pass
+        assert _convert._active == 0, f"a call still runs after an interrupt at {delay} s"
+    _, info = lsprobe.fgsm(m, tiny["x"], tiny["labels"], 0.1)
+    assert info["points"][0]["accuracy"] == 0.28125

@@ -1,0 +1,169 @@
+"""Models from Python: the PyTorch export of tests/data/torch_mlp_tiny
+against PyTorch's own dumps (logits, features, the FGSM input, accuracies);
+evaluate, fgsm and pgd against `lsprobe eval` and `lsprobe attack --json`
+on the same arrays, for that export and for a .lspm trained by the
+command; bad input raises."""
+import json
+
+import numpy as np
+import pytest
+
+import lsprobe
+from conftest import THREADS, save, without
+
+
+def test_model_against_the_pytorch_dumps(tiny):
+    m = lsprobe.load_model(tiny["dir"])
+    assert (m.input_size, m.feature_size, m.num_classes) == (8, 16, 3)
+    z, f = m.logits(tiny["x"], features=True)
+    np.testing.assert_allclose(z, tiny["logits"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(f, tiny["features"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(m.logits(tiny["x"].astype(np.float64)), z)
+    case = json.loads((tiny["dir"] / "case.json").read_text())
+    x_adv, info = lsprobe.fgsm(m, tiny["x"], tiny["labels"], [0.0, 0.1])
+    assert np.array_equal(x_adv, tiny["fgsm_eps0.1_x"])  # bitwise, as PyTorch
+    assert info["clean_accuracy"] == case["acc_clean"]
+    assert info["points"][1]["accuracy"] == case["acc_fgsm_eps0.1"]
+    assert m.evaluate(tiny["x"], tiny["labels"])["accuracy"] == case["acc_clean"]
+    # images: any (N, ...) shape with input_size values per example
+    x4 = tiny["x"].reshape(32, 2, 2, 2)
+    np.testing.assert_array_equal(m.logits(x4), z)
+    x_adv4, _ = lsprobe.fgsm(m, x4, tiny["labels"], 0.1)
+    assert x_adv4.shape == x4.shape and np.array_equal(x_adv4.reshape(32, 8), x_adv)
+    m.close()
+    with pytest.raises(ValueError, match="closed"):
+        m.logits(tiny["x"])
+
+
+@pytest.mark.parametrize("attack,args,kw", [
+    ("fgsm", [], {}),
+    ("fgsm", ["--loss", "margin", "--lo", "-0.5", "--hi", "1.5"],
+     {"loss": "margin", "lo": -0.5, "hi": 1.5}),
+    ("pgd", ["--steps", "5", "--restarts", "2", "--seed", "3"],
+     {"steps": 5, "restarts": 2, "seed": 3}),
+    ("pgd", ["--loss", "smoothed", "--smoothing", "0.2", "--full-steps", "--step-size", "0.01"],
+     {"loss": "smoothed", "smoothing": 0.2, "full_steps": True, "step_size": 0.01}),
+])
+def test_attacks_against_the_cli(cli, tmp_path, tiny, attack, args, kw):
+    f = save(tmp_path, x=tiny["x"], y=tiny["labels"])
+    want = cli("attack", "--model", tiny["dir"], "--x", f["x"], "--labels", f["y"],
+               "--attack", attack, "--eps", "0,0.05,0.1", "--adv-out", tmp_path / "adv.npy",
+               "--json", *args)
+    m = lsprobe.load_model(tiny["dir"])
+    x_adv, got = getattr(lsprobe, attack)(m, tiny["x"], tiny["labels"], [0, 0.05, 0.1], **kw)
+    # the command adds what it was given and its timing; the rest is equal
+    for k in ("model", "transfer_from", "data", "threads", "seconds", "flops"):
+        want.pop(k, None)
+        got.pop(k, None)
+    assert got == want
+    assert np.array_equal(x_adv, np.load(tmp_path / "adv.npy"))
+
+
+def _folder(tmp_path, x_train, y_train, x_test, y_test):
+    d = tmp_path / "data"
+    d.mkdir()
+    save(d, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return d
+
+
+def test_evaluate_against_the_cli(cli, tmp_path, tiny):
+    """The PyTorch export, and a .lspm trained by the command with smoothing
+    0.1 (its logit gap is set against that optimum), scored on the same test
+    arrays by `lsprobe eval --json` and Model.evaluate."""
+    rng = np.random.default_rng(9)
+    w = rng.normal(size=(8, 3))
+    x_train = rng.random((400, 8), dtype=np.float32)
+    x_test = rng.random((150, 8), dtype=np.float32)
+    y_train, y_test = (x_train @ w).argmax(1), (x_test @ w).argmax(1)
+    d = _folder(tmp_path, x_train, y_train, x_test, y_test)
+    cli("train", "--data", d, "--smoothing", 0.1, "--hidden", 16, "--epochs", 3, "--quiet",
+        "--out", tmp_path / "m.lspm", json_out=False)
+    for model in (tiny["dir"], tmp_path / "m.lspm"):
+        want = cli("eval", "--model", model, "--data", d, "--bins", 10, "--bootstrap", 50,
+                   "--seed", 4, "--threads", THREADS, "--json")
+        got = lsprobe.load_model(model).evaluate(x_test, y_test, bins=10, bootstrap=50, seed=4)
+        assert got == without(want, "model", "data", "split", "calibration_temperature_scaled")
+        assert {"accuracy", "nll", "calibration", "clusters", "logit_gap"} <= got.keys()
+        assert "ece_ci" in got["calibration"]
+    assert got["smoothing"] == 0.1 and got["logit_gap"]["optimal_gap"] > 0
+    assert lsprobe.evaluate(lsprobe.load_model(tmp_path / "m.lspm"), x_test, y_test,
+                            val=(x_train[:100], y_train[:100]))["calibration_temperature_scaled"]
+
+
+def test_models_refuse_bad_input(tmp_path, tiny):
+    m = lsprobe.Model(tiny["dir"])
+    x, y = tiny["x"], tiny["labels"]
+    with pytest.raises(lsprobe.FileError, match="nothere"):
+        lsprobe.load_model(tmp_path / "nothere.lspm")
+    (tmp_path / "bad.lspm").write_bytes(b"LSPM" + bytes(40))
+    with pytest.raises(lsprobe.DataError, match="bad.lspm"):
+        lsprobe.load_model(tmp_path / "bad.lspm")
+    with pytest.raises(lsprobe.DataError, match="the model takes 8"):
+        m.logits(np.zeros((4, 7), dtype=np.float32))
+    bad = x.copy()
+    bad[5, 3] = np.nan
+    with pytest.raises(lsprobe.DataError, match="row 5, column 3"):
+        m.logits(bad)
+    with pytest.raises(lsprobe.DataError, match="row 5, column 3"):
+        m.evaluate(bad, y)
+    with pytest.raises(lsprobe.DataError, match="outside the bounds"):
+        lsprobe.fgsm(m, x * 3, y, 0.1)
+    with pytest.raises(lsprobe.UsageError, match="eps -0.1"):
+        lsprobe.fgsm(m, x, y, [0.1, -0.1])
+    with pytest.raises(lsprobe.UsageError, match="option steps = '0'"):
+        lsprobe.pgd(m, x, y, 0.1, steps=0)
+    with pytest.raises(lsprobe.UsageError, match="loss"):
+        lsprobe.fgsm(m, x, y, 0.1, loss="hinge")
+    with pytest.raises(lsprobe.UsageError, match="needs the option smoothing"):
+        lsprobe.fgsm(m, x, y, 0.1, loss="smoothed")
+    with pytest.raises(lsprobe.DataError, match="label 3 at index 0"):
+        m.evaluate(x, np.r_[3, y[1:]])
+    with pytest.raises(ValueError, match="labels but x has 32 rows"):
+        lsprobe.fgsm(m, x, y[:10], 0.1)
+    with pytest.raises(ValueError, match="eps"):
+        lsprobe.fgsm(m, x, y, [])
+
+
+def test_a_cnn_against_the_cli(cli, tmp_path):
+    """A small CNN (conv, batch norm, pooling) trained by the command on
+    8×8 images: its input shape, logits as `eval --dump` writes them,
+    evaluate and both attacks on N×C×H×W arrays, as the command computes
+    them."""
+    rng = np.random.default_rng(21)
+
+    def images(n):
+        x = rng.random((n, 1, 8, 8), dtype=np.float32) * 0.5
+        y = rng.integers(0, 3, size=n)
+        for i, c in enumerate(y):  # class c: a bright patch in band c
+            x[i, 0, 2 * c:2 * c + 3, 2:6] += 0.5
+        return x, y
+
+    x_train, y_train = images(300)
+    x_test, y_test = images(120)
+    d = _folder(tmp_path, x_train, y_train, x_test, y_test)
+    cnn = tmp_path / "cnn.lspm"
+    cli("train", "--data", d, "--arch", "conv(4,3,p=1) bn relu maxpool(2)", "--smoothing", 0.1,
+        "--epochs", 2, "--threads", THREADS, "--quiet", "--out", cnn, json_out=False)
+    m = lsprobe.load_model(cnn)
+    assert m.input_shape == (1, 8, 8) and m.input_size == 64 and m.num_classes == 3
+    assert m.feature_size == 4 * 4 * 4
+    want = cli("eval", "--model", cnn, "--data", d, "--threads", THREADS, "--dump",
+               tmp_path / "dump", "--json")
+    z, f = m.logits(x_test, features=True)
+    assert np.array_equal(z, np.load(tmp_path / "dump" / "logits.npy"))
+    assert np.array_equal(f, np.load(tmp_path / "dump" / "features.npy"))
+    got = m.evaluate(x_test, y_test)
+    assert got == without(want, "model", "data", "split", "dump", "calibration_temperature_scaled")
+    assert got["arch"] == want["arch"] and got["smoothing"] == 0.1
+    f = save(tmp_path, x=x_test, y=y_test)
+    for attack, kw in (("fgsm", {}), ("pgd", {"steps": 4})):
+        want = cli("attack", "--model", cnn, "--x", f["x"], "--labels", f["y"], "--attack", attack,
+                   "--eps", "0,0.1", "--threads", THREADS, "--adv-out", tmp_path / "adv.npy",
+                   "--json", *(["--steps", 4] if kw else []))
+        x_adv, got = getattr(lsprobe, attack)(m, x_test, y_test, [0, 0.1], **kw)
+        for k in ("model", "transfer_from", "data", "threads", "seconds", "flops"):
+            want.pop(k, None)
+            got.pop(k, None)
+        assert got == want
+        assert x_adv.shape == x_test.shape
+        assert np.array_equal(x_adv, np.load(tmp_path / "adv.npy").reshape(x_test.shape))

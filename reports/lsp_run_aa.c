@@ -1,0 +1,161 @@
+/* lsp_run_aa.c — AutoAttack as the run's strong attack (see lsp_run_int.h).
+ *
+ * The protocol (APGD-CE, then APGD-T, then Square on the examples still
+ * correct; attacks/) costs far more than PGD-10, so it runs on the first
+ * n_aa of the attacked test examples, the same for every model (the
+ * comparisons are paired). n_aa comes from a work budget, not from a
+ * clock, so a run is reproducible: the predicted forward passes per
+ * example are, over the attack ε > 0,
+ *   c·2(S+1)            APGD-CE: forward and input gradient at S+1
+ *                       iterates, for the clean-correct share c
+ *   + a_ε·(2T(S+1) + Q) APGD-T's T targets and Square's Q queries for the
+ *                       share a_ε that PGD left correct (APGD-CE is the
+ *                       stronger attack, so this over-predicts)
+ * times the model's FLOPs per forward pass, the most costly model's; n_aa
+ * is the budget over that, capped by aa_limit and the attacked examples,
+ * rounded down to a multiple of 50 (at least 50). */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/lsp_boot.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
+#include "reports/lsp_run_int.h"
+
+#define AA_MIN_SUBSET 50
+
+/* Predicted GFLOP of AutoAttack per attacked example (see the top). */
+static double predict_gflop(const lsp_run_state *s, const lsp_run_model *m,
+                            const lsp_attack_opts *ao) {
+  const double S1 = (double)ao->apgd_steps + 1.0, Q = (double)ao->queries;
+  const double K1 = (double)s->data.test.k - 1.0;
+  const double T = (double)ao->targets < K1 ? (double)ao->targets : K1;
+  double passes = 0.0;
+  for (size_t e = 0; e < m->pgd.npoints; e++) {
+    if (!(m->pgd.points[e].eps > 0.0)) continue;
+    passes += m->pgd.clean_accuracy * 2.0 * S1 +
+              m->pgd.points[e].accuracy_raw * (2.0 * T * S1 + Q);
+  }
+  return passes * lsp_model_flops(m->model) * 1e-9;
+}
+
+typedef struct {
+  lsp_run_log_fn log;
+  void *user;
+  const char *what;
+  double last;
+} aa_progress;
+
+static void on_progress(const lsp_attack_progress *p, void *user) {
+  aa_progress *c = user;
+  double t = lsp_now_s();
+  if (!c->log || (t - c->last < 0.5 && p->done < p->total)) return;
+  c->last = t;
+  char buf[256];
+  snprintf(buf, sizeof buf, "  %s: autoattack (%s) eps %.3g  %3.0f%%", c->what,
+           p->stage, p->eps,
+           100.0 * (double)p->done / (double)(p->total ? p->total : 1));
+  c->log(2, buf, c->user);
+}
+
+static void note(lsp_run_log_fn log, void *user, int level, const char *msg) {
+  if (log) log(level, msg, user);
+}
+
+int lsp_run_autoattack(lsp_run_state *s, lsp_run_log_fn log, void *user) {
+  const lsp_run_opts *o = &s->opts;
+  const lsp_dataset *te = &s->data.test;
+  const size_t ne = o->n_attack_eps;
+  s->n_aa = 0;
+  if (o->aa_limit == 0) {
+    snprintf(s->aa_note, sizeof s->aa_note,
+             "AutoAttack was not run (--aa-limit 0).");
+    return LSP_OK;
+  }
+  if (te->k < 4) {
+    snprintf(s->aa_note, sizeof s->aa_note,
+             "AutoAttack was not run: its targeted stage needs at least 4 "
+             "classes (this data set has %d).",
+             te->k);
+    note(log, user, 1, s->aa_note);
+    return LSP_OK;
+  }
+  lsp_attack_opts ao;
+  lsp_attack_opts_default(&ao);
+  ao.kind = LSP_ATTACK_AUTOATTACK;
+  ao.lo = s->data.lo;
+  ao.hi = s->data.hi;
+  ao.apgd_steps = o->aa_steps;
+  ao.queries = o->aa_queries;
+
+  /* the subset: the budget over the costliest model's prediction */
+  double pred = 0.0;
+  for (size_t i = 0; i < s->nmodels; i++) {
+    double g = predict_gflop(s, &s->models[i], &ao);
+    if (g > pred) pred = g;
+  }
+  size_t n = s->n_attack < o->aa_limit ? s->n_attack : o->aa_limit;
+  if (pred > 0.0 && o->aa_budget / pred < (double)n)
+    n = (size_t)(o->aa_budget / pred);
+  if (n >= 2 * AA_MIN_SUBSET) n -= n % AA_MIN_SUBSET;
+  if (n < AA_MIN_SUBSET)
+    n = s->n_attack < AA_MIN_SUBSET ? s->n_attack : AA_MIN_SUBSET;
+  s->n_aa = n;
+  s->aa_pred_gflop = pred;
+  s->aa_note[0] = '\0';
+  char msg[512];
+  snprintf(msg, sizeof msg,
+           "AutoAttack (APGD-CE, APGD-T with %zu targets, Square with %zu "
+           "queries) over %zu attack eps on the first %zu test examples "
+           "(budget %g GFLOP per model, predicted %.3g GFLOP per example)",
+           ao.targets < (size_t)te->k - 1 ? ao.targets : (size_t)te->k - 1,
+           ao.queries, ne, n, o->aa_budget, pred);
+  note(log, user, 0, msg);
+
+  for (size_t i = 0; i < s->nmodels; i++) {
+    lsp_run_model *rm = &s->models[i];
+    aa_progress pc = {log, user, rm->label, 0.0};
+    ao.progress = on_progress;
+    ao.user = &pc;
+    ao.seed = rm->seed;
+    rm->aa_correct = malloc(n * ne);
+    if (!rm->aa_correct) return lsp_fail(LSP_ENOMEM, "out of memory");
+    ao.correct = rm->aa_correct;
+    double t = lsp_now_s();
+    int st = lsp_attack_run(rm->model, NULL, te->x, te->y, n, te->dim,
+                            o->attack_eps, ne, &ao, &rm->aa);
+    if (st) return lsp_fail_prefix(st, "AutoAttack");
+    rm->has_aa = 1;
+    rm->seconds_aa = lsp_now_s() - t;
+    rm->seconds_attacks += rm->seconds_aa;
+    if (rm->has_mask) {
+      lsp_mask_opts mo;
+      lsp_mask_opts_default(&mo);
+      if ((st = lsp_attack_checklist_aa(&rm->aa, NULL, &mo, &rm->mask)))
+        return st;
+    }
+  }
+  return LSP_OK;
+}
+
+int lsp_run_aa_compare(const lsp_run_state *s, lsp_run_cmp *c,
+                       unsigned long long seed) {
+  const lsp_run_model *a = &s->models[c->model], *b = &s->models[c->base];
+  if (!a->has_aa || !b->has_aa) return LSP_OK;
+  const size_t ne = s->opts.n_attack_eps, n = s->n_aa;
+  c->aa_diff = calloc(ne, sizeof(double));
+  c->aa_lo = calloc(ne, sizeof(double));
+  c->aa_hi = calloc(ne, sizeof(double));
+  if (!c->aa_diff || !c->aa_lo || !c->aa_hi)
+    return lsp_fail(LSP_ENOMEM, "out of memory");
+  for (size_t e = 0; e < ne; e++) {
+    int st = lsp_boot_paired_diff(a->aa_correct + e * n, b->aa_correct + e * n,
+                                  n, (int)s->opts.bootstrap, seed + e,
+                                  &c->aa_diff[e], &c->aa_lo[e], &c->aa_hi[e]);
+    if (st) return st;
+  }
+  return LSP_OK;
+}
