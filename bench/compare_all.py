@@ -260,6 +260,10 @@ def main():
     p.add_argument("--only", default=None)
     p.add_argument("--json", default=None)
     a = p.parse_args()
+    if a.readme and (a.only or a.quick):
+        print("bench/compare all: --readme writes the whole table: not with --only or --quick",
+              file=sys.stderr)
+        return 2
     cores = os.cpu_count() or 1
     max_load = a.max_load if a.max_load is not None else float(cores)
     l0 = loadavg()
@@ -282,7 +286,7 @@ def main():
             l1 = loadavg()
             rows.append(r + (max(l, l1) > cores / 3.0, "%.1f–%.1f" % (min(l, l1), max(l, l1))))
         worst = max(worst, loadavg())
-    date = datetime.date.today().isoformat()
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     where = "%s, %d cores" % (host["cpu_model"], cores)
     lines = ["Measured by `bench/compare all%s` on %s (lsprobe's kernels: %s; OpenBLAS: %s), %s; "
              "each figure the median of %d runs; load average %.2f–%.2f%s."
