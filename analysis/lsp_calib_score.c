@@ -12,7 +12,11 @@
  * edge — and one more pass puts every row in its bin, ties at an edge
  * split by row index exactly as the stable sort splits them. The per-bin
  * sums are exact (fixed point), so the result equals the table's
- * (lsp_calib_rows.c, rows_ace) bit for bit. */
+ * (lsp_calib_rows.c, rows_ace) bit for bit. SmoothECE and the debiased
+ * ECEs come from the accumulator (its mesh is exact too); ECE-sweep needs
+ * the whole stable confidence order, which an LSD radix sort of the
+ * confidences' bits gives (the same order as the table's sort), and then
+ * the table's own code (lsp_calib_sweep). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +171,71 @@ done:
   return st;
 }
 
+/* The stable confidence order of the table (lsp_calib_rows.c: confidence
+ * ascending, ties by row index) by an LSD radix sort of the confidences'
+ * bits, 16 at a time, over the bits below the keys' common prefix; each
+ * pass is stable, so ties keep their row order. ECE-sweep needs it. */
+static int conf_order(const double *conf, size_t n, size_t *order) {
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t u = key_of(conf[i]);
+    lo = u < lo ? u : lo;
+    hi = u > hi ? u : hi;
+    order[i] = i;
+  }
+  if (lo == hi) return LSP_OK;
+  const int top = 64 - __builtin_clzll(lo ^ hi);
+  uint64_t *ka = malloc(n * sizeof *ka), *kb = malloc(n * sizeof *kb);
+  size_t *ib = malloc(n * sizeof *ib);
+  size_t *hist = malloc(DIGITS * sizeof *hist);
+  if (!ka || !kb || !ib || !hist) {
+    free(ka), free(kb), free(ib), free(hist);
+    return lsp_fail(LSP_ENOMEM, "out of memory for sorting %zu confidences", n);
+  }
+  for (size_t i = 0; i < n; i++) ka[i] = key_of(conf[i]);
+  size_t *ia = order;
+  for (int shift = 0; shift < top; shift += DIGIT_BITS) {
+    memset(hist, 0, DIGITS * sizeof *hist);
+    for (size_t i = 0; i < n; i++) hist[(ka[i] >> shift) & (DIGITS - 1)]++;
+    if (hist[(ka[0] >> shift) & (DIGITS - 1)] == n) continue; /* one digit: no change */
+    size_t pos = 0;
+    for (size_t d = 0; d < DIGITS; d++) {
+      size_t c = hist[d];
+      hist[d] = pos;
+      pos += c;
+    }
+    for (size_t i = 0; i < n; i++) {
+      size_t p = hist[(ka[i] >> shift) & (DIGITS - 1)]++;
+      kb[p] = ka[i];
+      ib[p] = ia[i];
+    }
+    uint64_t *kt = ka;
+    ka = kb, kb = kt;
+    size_t *it = ia;
+    ia = ib, ib = it;
+  }
+  if (ia != order) { /* the sorted indices are in the scratch buffer */
+    memcpy(order, ia, n * sizeof *order);
+    ib = ia;
+  }
+  free(ka), free(kb), free(ib), free(hist);
+  return LSP_OK;
+}
+
+/* ECE-sweep of n rows (confidence, correctness) as lsp_calib_rows_score
+ * computes it: the same order, the same prefix sums. */
+static int sweep_rows(const double *conf, const uint8_t *ok, size_t n, double *ece, int *bins) {
+  size_t *order = malloc(n * sizeof *order);
+  if (!order) return lsp_fail(LSP_ENOMEM, "out of memory for ECE-sweep's order");
+  int st = conf_order(conf, n, order);
+  double *work = st ? NULL : malloc(3 * (n + 1) * sizeof *work);
+  if (!st && !work) st = lsp_fail(LSP_ENOMEM, "out of memory for ECE-sweep's sums");
+  if (!st) *ece = lsp_calib_sweep(n, order, conf, NULL, ok, NULL, work, bins);
+  free(order);
+  free(work);
+  return st;
+}
+
 int lsp_calib_score(const float *xf, const double *xd, const int32_t *y, size_t n, size_t k,
                     int logits, double inv_t, const lsp_calib_opts *o, int threads,
                     const char *path, lsp_calib_result *res) {
@@ -184,6 +253,7 @@ int lsp_calib_score(const float *xf, const double *xd, const int32_t *y, size_t 
     st = lsp_fail(LSP_ENOMEM, "out of memory for scoring %zu rows", n);
     goto done;
   }
+  a->smece_sigma = o->smece_sigma;
   st = lsp_calib_acc_add_rows(a, xf, xd, y, n, 0, logits, inv_t, threads, conf, ok);
   if (st) {
     if (path) lsp_fail_prefix(st, path);
@@ -199,6 +269,12 @@ int lsp_calib_score(const float *xf, const double *xd, const int32_t *y, size_t 
     goto done;
   }
   res->has[LSP_CALIB_ACE] = 1;
+  st = sweep_rows(conf, ok, n, &res->value[LSP_CALIB_ECE_SWEEP], &res->sweep_bins);
+  if (st) {
+    lsp_calib_result_release(res);
+    goto done;
+  }
+  res->has[LSP_CALIB_ECE_SWEEP] = 1;
 done:
   lsp_calib_acc_free(a);
   free(conf);

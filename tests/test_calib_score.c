@@ -5,8 +5,11 @@
  * probabilities, a temperature, both per-bin tables, 1 and 3 threads, and
  * the awkward cases of equal-mass binning — confidences tied across bin
  * edges, fewer rows than bins, every row tied — and the same error for a bad
- * row. The table path itself is tested against independent numbers in
- * test_calib.c and test_calib_f64.c. */
+ * row. Every metric includes h-estim's: the debiased ECEs, ECE-sweep (and
+ * the bin count it chose), SmoothECE at σ* and at a given σ, and the
+ * smoothed reliability curve. The table path itself is tested against
+ * independent numbers in test_calib.c, test_calib_f64.c and
+ * test_calib_estim.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,16 @@ typedef struct {
 static void same_result(const lsp_calib_result *a, const lsp_calib_result *b, const char *what) {
   assert_int_equal(a->n, b->n);
   assert_int_equal(a->bins, b->bins);
+  /* the estimators are there on both paths (not both missing) */
+  assert_true(b->has[LSP_CALIB_ECE_DEBIASED] && b->has[LSP_CALIB_ECE_L2_DEBIASED] &&
+              b->has[LSP_CALIB_ECE_SWEEP] && b->has[LSP_CALIB_SMECE] &&
+              b->has[LSP_CALIB_SMECE_SIGMA]);
+  assert_int_equal(a->sweep_bins, b->sweep_bins);
+  assert_true(b->sweep_bins >= 1);
+  assert_non_null(a->smooth_acc);
+  assert_non_null(b->smooth_acc);
+  assert_memory_equal(a->smooth_acc, b->smooth_acc, LSP_SMECE_CURVE_PTS * sizeof(double));
+  assert_memory_equal(a->smooth_dens, b->smooth_dens, LSP_SMECE_CURVE_PTS * sizeof(double));
   for (int m = 0; m < LSP_CALIB_NMETRIC; m++) {
     assert_int_equal(a->has[m], b->has[m]);
     if (a->has[m] && memcmp(&a->value[m], &b->value[m], sizeof(double)) != 0)
@@ -52,6 +65,7 @@ static void both_ways(input x, const int32_t *y, size_t n, size_t k, int bins,
       o.bins = bins;
       o.binning = binning ? LSP_CALIB_BINNING_MASS : LSP_CALIB_BINNING_WIDTH;
       o.edges = threads == 1 ? LSP_CALIB_EDGES_RIGHT : LSP_CALIB_EDGES_LEFT;
+      o.smece_sigma = binning ? 0.07 : 0.0; /* a given σ, or the fixed point σ* */
       lsp_calib_result want, got;
       assert_int_equal(lsp_calib_rows_score(r, &o, &want), 0);
       assert_int_equal(
