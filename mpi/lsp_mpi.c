@@ -1,10 +1,12 @@
 /* lsp_mpi.c — starting MPI and agreeing on failure (lsp_mpi.h). */
+#define _POSIX_C_SOURCE 200809L
 #include "mpi/lsp_mpi.h"
 
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/base/lsp_error.h"
 
@@ -56,18 +58,40 @@ int lsp_mpi_agree(int status) {
   if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
     return lsp_fail(LSP_EIO, "MPI: rank %d: MPI_Allreduce failed", g_rank);
   if (first == g_size) return LSP_OK;
-  /* the failing rank's status and message, to everyone */
+  int st = lsp_mpi_share(status, first);
+  if (g_size > 1 && st) {
+    char who[32];
+    snprintf(who, sizeof who, "rank %d", first);
+    lsp_fail_prefix(st, who);
+  }
+  return st;
+}
+
+int lsp_mpi_share(int status, int root) {
+  if (!g_active) return status;
   char msg[MSG_MAX + 4];
   memset(msg, 0, sizeof msg);
   int st = status;
-  if (g_rank == first) {
+  if (g_rank == root) {
     memcpy(msg, &st, sizeof st);
     snprintf(msg + sizeof st, MSG_MAX, "%s", lsp_errmsg());
   }
-  if (MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, first, MPI_COMM_WORLD) != MPI_SUCCESS)
-    return lsp_fail(LSP_EIO, "MPI: rank %d: MPI_Bcast failed", g_rank);
+  /* a rank that waits here sleeps between tests instead of spinning, so it
+   * leaves the cores to the ranks still computing */
+  MPI_Request rq;
+  int done = 0;
+  if (MPI_Ibcast(msg, (int)sizeof msg, MPI_CHAR, root, MPI_COMM_WORLD, &rq) != MPI_SUCCESS)
+    return lsp_fail(LSP_EIO, "MPI: rank %d: MPI_Ibcast failed", g_rank);
+  while (!done) {
+    if (MPI_Test(&rq, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+      return lsp_fail(LSP_EIO, "MPI: rank %d: MPI_Test failed", g_rank);
+    if (!done) {
+      struct timespec ts = {0, 1000000};
+      nanosleep(&ts, NULL);
+    }
+  }
   memcpy(&st, msg, sizeof st);
   msg[sizeof msg - 1] = '\0';
-  if (g_size > 1) return lsp_fail(st, "rank %d: %s", first, msg + sizeof st);
+  if (!st) return LSP_OK;
   return lsp_fail(st, "%s", msg + sizeof st);
 }

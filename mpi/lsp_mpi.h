@@ -33,4 +33,8 @@ int lsp_mpi_size(void);
  * lsp_errmsg(). LSP_EIO if the communication itself fails. */
 int lsp_mpi_agree(int status);
 
+/* Collective: every rank returns `root`'s status, with root's message as
+ * its lsp_errmsg() when it is a failure (no prefix). */
+int lsp_mpi_share(int status, int root);
+
 #endif
