@@ -67,6 +67,8 @@ void lsp_sched_results_release(lsp_sched_results *r) {
   free(r->len);
   free(r->rank);
   free(r->order);
+  free(r->dispatched_at);
+  free(r->finished_at);
   memset(r, 0, sizeof *r);
 }
 
@@ -77,7 +79,9 @@ static int results_alloc(size_t n, lsp_sched_results *r) {
   r->len = calloc(m, sizeof *r->len);
   r->rank = calloc(m, sizeof *r->rank);
   r->order = calloc(m, sizeof *r->order);
-  if (!r->blob || !r->len || !r->rank || !r->order) {
+  r->dispatched_at = calloc(m, sizeof *r->dispatched_at);
+  r->finished_at = calloc(m, sizeof *r->finished_at);
+  if (!r->blob || !r->len || !r->rank || !r->order || !r->dispatched_at || !r->finished_at) {
     lsp_sched_results_release(r);
     return lsp_fail(LSP_ENOMEM, "scheduler: out of memory for %zu results", n);
   }
@@ -123,7 +127,63 @@ static void inflight_update(const lsp_sched_cells *c, const size_t *cell_of, int
   g_cur = nx;
 }
 
-/* ---- one rank: serial ----------------------------------------------------- */
+/* ---- picking the next cell ------------------------------------------------ */
+
+/* Which cells went out and which finished, on rank 0; `clock` counts
+ * dispatches and completions (the times in lsp_sched_results). */
+typedef struct {
+  const lsp_sched_cells *c;
+  lsp_sched_results *out;
+  size_t *prio;               /* [ncells] lsp_sched_order's order */
+  unsigned char *sent, *done; /* [ncells] */
+  size_t nsent, clock;
+} plan;
+
+/* The first cell in the handed-out order that has not gone out and whose
+ * prerequisite (if any) has finished; SIZE_MAX when none is ready. */
+static size_t pick(const plan *p) {
+  for (size_t j = 0; j < p->c->ncells; j++) {
+    size_t i = p->prio[j], d = SIZE_MAX;
+    if (p->sent[i]) continue;
+    if (!p->c->depends || !p->c->depends(p->c->ctx, i, &d) || p->done[d]) return i;
+  }
+  return SIZE_MAX;
+}
+
+static void log_event(const plan *p, size_t i, const char *what, int rank) {
+  if (!p->c->log) return;
+  char name[NAME_MAX_LEN], line[NAME_MAX_LEN + 64];
+  p->c->name(p->c->ctx, i, name, sizeof name);
+  snprintf(line, sizeof line, "cell %zu (%s) %s on rank %d", i, name, what, rank);
+  p->c->log(p->c->ctx, line);
+}
+
+static void mark_sent(plan *p, size_t i, int rank) {
+  log_event(p, i, "started", rank);
+  p->sent[i] = 1;
+  p->out->order[p->nsent++] = i;
+  p->out->rank[i] = rank;
+  p->out->dispatched_at[i] = p->clock++;
+}
+
+static void mark_done(plan *p, size_t i) {
+  log_event(p, i, "finished", p->out->rank[i]);
+  p->done[i] = 1;
+  p->out->finished_at[i] = p->clock++;
+}
+
+/* No cell is ready and none is running: a prerequisite can never finish. */
+static int stuck(const plan *p) {
+  for (size_t i = 0; i < p->c->ncells; i++) {
+    size_t d = SIZE_MAX;
+    if (p->sent[i] || !p->c->depends || !p->c->depends(p->c->ctx, i, &d)) continue;
+    char name[NAME_MAX_LEN];
+    p->c->name(p->c->ctx, i, name, sizeof name);
+    return lsp_fail(LSP_EINVAL, "cell %zu (%s) needs cell %zu first, which can never run "
+                                "(a cycle of prerequisites)", i, name, d);
+  }
+  return lsp_fail(LSP_EINVAL, "scheduler: no cell is ready");
+}
 
 static int fail_cell(const lsp_sched_cells *c, size_t i, int rank, int st, const char *why) {
   char name[NAME_MAX_LEN];
@@ -132,9 +192,14 @@ static int fail_cell(const lsp_sched_cells *c, size_t i, int rank, int st, const
   return lsp_fail(st, "cell %zu (%s) failed on rank %d: %s", i, name, rank, why);
 }
 
-static int run_serial(const lsp_sched_cells *c, lsp_sched_results *out) {
-  for (size_t j = 0; j < c->ncells; j++) {
-    size_t i = out->order[j];
+/* ---- one rank: serial ----------------------------------------------------- */
+
+static int run_serial(plan *p) {
+  const lsp_sched_cells *c = p->c;
+  while (p->nsent < c->ncells) {
+    size_t i = pick(p);
+    if (i == SIZE_MAX) return stuck(p);
+    mark_sent(p, i, 0);
     void *blob = NULL;
     size_t len = 0;
     int st = c->run(c->ctx, i, &blob, &len);
@@ -144,8 +209,9 @@ static int run_serial(const lsp_sched_cells *c, lsp_sched_results *out) {
       free(blob);
       return fail_cell(c, i, -1, st, why);
     }
-    out->blob[i] = blob;
-    out->len[i] = len;
+    p->out->blob[i] = blob;
+    p->out->len[i] = len;
+    mark_done(p, i);
   }
   return LSP_OK;
 }
@@ -187,18 +253,23 @@ static int wait_hdr(int64_t h[4], int *from) {
 }
 
 /* Rank 0's loop. `st` != LSP_OK (rank 0 could not prepare): hand out
- * nothing, only stop every worker. */
-static int scheduler(const lsp_sched_cells *c, lsp_sched_results *out, int size, int st) {
-  size_t cell_of_fixed[64];
-  size_t *cell_of = size <= 64 ? cell_of_fixed : malloc((size_t)size * sizeof *cell_of);
-  if (!cell_of) return lsp_fail(LSP_ENOMEM, "scheduler: out of memory");
+ * nothing, only stop every worker. A worker that asks while no cell is
+ * ready (prerequisites running) waits in `idle` until one finishes. */
+static int scheduler(plan *p, int size, int st) {
+  const lsp_sched_cells *c = p->c;
+  size_t *cell_of = malloc((size_t)size * sizeof *cell_of);
+  int *idle = malloc((size_t)size * sizeof *idle);
+  if (!cell_of || !idle) {
+    free(cell_of);
+    free(idle);
+    return lsp_fail(LSP_ENOMEM, "scheduler: out of memory");
+  }
   for (int r = 0; r < size; r++) cell_of[r] = SIZE_MAX;
-  size_t next = 0;
-  int stopped = 0, failed = st != LSP_OK;
+  int stopped = 0, nidle = 0, running = 0, failed = st != LSP_OK, e;
   char why[WHY_MAX];
   while (stopped < size - 1) {
     int64_t h[4];
-    int from = 0, e;
+    int from = 0;
     if ((e = wait_hdr(h, &from))) {
       st = e;
       break;
@@ -224,11 +295,12 @@ static int scheduler(const lsp_sched_cells *c, lsp_sched_results *out, int size,
         break;
       }
       cell_of[from] = SIZE_MAX;
+      running--;
       if (h[0] == MSG_RESULT) {
-        out->blob[cell] = len ? body : NULL;
+        p->out->blob[cell] = len ? body : NULL;
         if (!len) free(body);
-        out->len[cell] = len;
-        out->rank[cell] = from;
+        p->out->len[cell] = len;
+        mark_done(p, cell);
       } else {
         body[len] = '\0';
         if (!failed) { /* the first failure is the job's */
@@ -239,24 +311,37 @@ static int scheduler(const lsp_sched_cells *c, lsp_sched_results *out, int size,
         free(body);
       }
     }
-    if (!failed && next < c->ncells) {
-      size_t i = out->order[next++];
-      cell_of[from] = i;
+    idle[nidle++] = from;
+    /* serve the waiting workers: a ready cell each, or stop them */
+    while (nidle > 0) {
+      int w = idle[nidle - 1];
+      size_t i = SIZE_MAX;
+      if (!failed && p->nsent < c->ncells) {
+        i = pick(p);
+        if (i == SIZE_MAX && running > 0) break; /* wait for a prerequisite */
+        if (i == SIZE_MAX) {
+          failed = 1;
+          st = stuck(p);
+        }
+      }
+      nidle--;
+      if (i != SIZE_MAX) {
+        mark_sent(p, i, w);
+        cell_of[w] = i;
+        running++;
+      }
       inflight_update(c, cell_of, size);
-      if ((e = send_hdr(from, MSG_CELL, (int64_t)i, 0, 0))) {
+      if ((e = send_hdr(w, i != SIZE_MAX ? MSG_CELL : MSG_STOP, i != SIZE_MAX ? (int64_t)i : 0,
+                        0, 0))) {
         st = e;
+        stopped = size; /* communication broken: leave */
         break;
       }
-    } else {
-      inflight_update(c, cell_of, size);
-      if ((e = send_hdr(from, MSG_STOP, 0, 0, 0))) {
-        st = e;
-        break;
-      }
-      stopped++;
+      if (i == SIZE_MAX) stopped++;
     }
   }
-  if (cell_of != cell_of_fixed) free(cell_of);
+  free(cell_of);
+  free(idle);
   return st;
 }
 
@@ -291,12 +376,29 @@ int lsp_sched_run(const lsp_sched_cells *c, lsp_sched_results *out) {
   int rank = lsp_mpi_rank(), size = lsp_mpi_size(), st;
   if (!c || !c->run || !c->name) return lsp_fail(LSP_EINVAL, "scheduler: NULL cells or callback");
   if (rank == 0) {
+    plan p = {c, out, NULL, NULL, NULL, 0, 0};
     st = results_alloc(c->ncells, out);
-    if (!st) st = lsp_sched_order(c, out->order);
+    if (!st && !(p.prio = malloc((c->ncells ? c->ncells : 1) * sizeof *p.prio)))
+      st = lsp_fail(LSP_ENOMEM, "scheduler: out of memory");
+    if (!st) st = lsp_sched_order(c, p.prio);
+    for (size_t i = 0; !st && c->depends && i < c->ncells; i++) {
+      size_t d = SIZE_MAX;
+      if (c->depends(c->ctx, i, &d) && (d >= c->ncells || d == i))
+        st = lsp_fail(LSP_EINVAL, "scheduler: cell %zu needs cell %zu, which is not another "
+                                  "cell of the job", i, d);
+    }
+    if (!st) {
+      p.sent = calloc(c->ncells ? c->ncells : 1, 1);
+      p.done = calloc(c->ncells ? c->ncells : 1, 1);
+      if (!p.sent || !p.done) st = lsp_fail(LSP_ENOMEM, "scheduler: out of memory");
+    }
     if (size > 1)
-      st = scheduler(c, out, size, st);
+      st = scheduler(&p, size, st);
     else if (!st)
-      st = run_serial(c, out);
+      st = run_serial(&p);
+    free(p.prio);
+    free(p.sent);
+    free(p.done);
   } else {
     st = worker(c);
   }
