@@ -218,7 +218,7 @@ int cmd_calib(int argc, char **argv) {
   int st;
   int quiet = 0; /* an MPI rank other than 0: prints nothing */
 #ifdef LSP_MPI
-  if (lsp_mpi_active()) { /* started by mpirun/srun: DESIGN §9 */
+  if (lsp_mpi_active()) { /* started by mpirun/srun: DESIGN §10 */
     quiet = lsp_mpi_rank() != 0;
     if (!stream) {
       if (quiet) return CLI_USAGE;

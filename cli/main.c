@@ -44,7 +44,7 @@ static void usage(FILE *f) {
           "130 interrupted (Ctrl-C; no output is left half-written).\n");
 }
 
-/* The commands that run across MPI ranks (DESIGN §9); every other command
+/* The commands that run across MPI ranks (DESIGN §10); every other command
  * refuses to run on more than one rank. */
 #ifdef LSP_MPI
 static int mpi_command(const char *name) { return strcmp(name, "calib") == 0; }

@@ -1,4 +1,4 @@
-/* lsp_mpi.h — the MPI layer's base (DESIGN §1, §9): starting MPI when the
+/* lsp_mpi.h — the MPI layer's base (DESIGN §1, §10): starting MPI when the
  * process was launched by mpirun or srun, who this rank is, and agreeing on
  * failure.
  *

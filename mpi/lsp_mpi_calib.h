@@ -1,4 +1,4 @@
-/* lsp_mpi_calib.h — `lsprobe calib --stream` across MPI ranks (DESIGN §9).
+/* lsp_mpi_calib.h — `lsprobe calib --stream` across MPI ranks (DESIGN §10).
  *
  * Rank r of P scores rows [⌊N·r/P⌋, ⌊N·(r+1)/P⌋) of the prediction file,
  * read by byte range (lsp_npy_rows.h) in chunks, into its own exact
@@ -23,7 +23,7 @@
 int lsp_mpi_calib_stream(const char *xpath, const char *ypath, int logits, const char *advice,
                          const lsp_calib_opts *opts, int threads, lsp_calib_result *res);
 
-/* The accumulator as a flat array of uint64 for sending (DESIGN §9):
+/* The accumulator as a flat array of uint64 for sending (DESIGN §10):
  * n, n_correct, n_nll_inf, overflow, then count[M], correct[M], conf[M]
  * (lo, hi), nll (lo, hi), brier (lo, hi) and, for LSP_CALIB_FULL,
  * cw_count[K·M], cw_pos[K·M], cw_sum[K·M] (lo, hi). */

@@ -1,4 +1,4 @@
-/* lsp_npy_rows.h — rows of a .npy file read by byte range (DESIGN §9).
+/* lsp_npy_rows.h — rows of a .npy file read by byte range (DESIGN §10).
  *
  * An MPI rank reads only its own rows of a prediction file: the header is
  * parsed (lsp_npy_parse_header, the checks of lsp_npy_read: the file must

@@ -1,5 +1,5 @@
 /* lsp_sched.c — the dynamic cell scheduler (lsp_sched.h; protocol in
- * DESIGN §9).
+ * DESIGN §10).
  *
  * Messages on MPI_COMM_WORLD. A header is 4 int64 {kind, cell, status, len}
  * with tag TAG_HDR; a payload of len bytes follows with tag TAG_BODY.

@@ -1,4 +1,4 @@
-/* lsp_sched.h — a dynamic cell scheduler over MPI ranks (DESIGN §9).
+/* lsp_sched.h — a dynamic cell scheduler over MPI ranks (DESIGN §10).
  *
  * A job is a list of cells (e.g. one (architecture, ε, seed)
  * model each), opaque to the scheduler: an index, a cost estimate, a run
