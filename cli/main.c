@@ -59,6 +59,11 @@ int main(int argc, char **argv) {
       fprintf(stderr, "lsprobe: %s\n", lsp_errmsg());
       return CLI_DATA;
     }
+    /* rank 0 speaks for the job: --help, tables and JSON appear once */
+    if (lsp_mpi_rank() != 0 && !freopen("/dev/null", "w", stdout)) {
+      lsp_mpi_finalize();
+      return CLI_DATA;
+    }
     int rc;
     if (lsp_mpi_size() > 1 && argc >= 2 && argv[1][0] != '-' && !mpi_command(argv[1])) {
       if (lsp_mpi_rank() == 0)
