@@ -192,10 +192,9 @@ static int reduce_tree(lsp_calib_acc *acc) {
   uint64_t *buf = malloc(len * sizeof *buf);
   lsp_calib_acc *scratch = lsp_calib_acc_alloc(acc->bins, acc->k, acc->edges, acc->what);
   int st = LSP_OK;
-  if (!buf || !scratch) {
-    st = lsp_fail(LSP_ENOMEM, "rank %d: out of memory for the reduction", rank);
-    goto done;
-  }
+  if (!buf || !scratch) st = lsp_fail(LSP_ENOMEM, "out of memory for the reduction");
+  /* every rank ready before any waits on another */
+  if ((st = lsp_mpi_agree(st))) goto done;
   for (int s = 1; s < size; s *= 2) {
     if (rank % (2 * s) == s) {
       lsp_mpi_calib_pack(acc, buf);
