@@ -18,7 +18,8 @@
 
 size_t lsp_mpi_calib_packed_len(const lsp_calib_acc *a) {
   size_t m = (size_t)a->bins, km = a->cw_count ? a->k * m : 0;
-  return 4 + 4 * m + 4 + 4 * km;
+  size_t mesh = a->mesh_w ? 6 * (size_t)LSP_SMECE_NODES : 0;
+  return 4 + 4 * m + 4 + 4 * km + mesh;
 }
 
 static uint64_t *put_fix(uint64_t *o, const lsp_calib_fix *f, size_t n) {
@@ -42,10 +43,15 @@ void lsp_mpi_calib_pack(const lsp_calib_acc *a, uint64_t *o) {
   o = put_fix(o, a->conf, m);
   o = put_fix(o, &a->nll, 1);
   o = put_fix(o, &a->brier, 1);
-  if (!km) return;
-  memcpy(o, a->cw_count, km * sizeof *o), o += km;
-  memcpy(o, a->cw_pos, km * sizeof *o), o += km;
-  put_fix(o, a->cw_sum, km);
+  if (km) {
+    memcpy(o, a->cw_count, km * sizeof *o), o += km;
+    memcpy(o, a->cw_pos, km * sizeof *o), o += km;
+    o = put_fix(o, a->cw_sum, km);
+  }
+  if (!a->mesh_w) return;
+  o = put_fix(o, a->mesh_w, LSP_SMECE_NODES);
+  o = put_fix(o, a->mesh_c, LSP_SMECE_NODES);
+  put_fix(o, a->mesh_y, LSP_SMECE_NODES);
 }
 
 int lsp_mpi_calib_merge_packed(lsp_calib_acc *acc, lsp_calib_acc *s, const uint64_t *in) {
@@ -62,7 +68,12 @@ int lsp_mpi_calib_merge_packed(lsp_calib_acc *acc, lsp_calib_acc *s, const uint6
   if (km) {
     memcpy(s->cw_count, in, km * sizeof *in), in += km;
     memcpy(s->cw_pos, in, km * sizeof *in), in += km;
-    get_fix(in, s->cw_sum, km);
+    in = get_fix(in, s->cw_sum, km);
+  }
+  if (s->mesh_w) {
+    in = get_fix(in, s->mesh_w, LSP_SMECE_NODES);
+    in = get_fix(in, s->mesh_c, LSP_SMECE_NODES);
+    get_fix(in, s->mesh_y, LSP_SMECE_NODES);
   }
   return lsp_calib_acc_merge(acc, s);
 }
@@ -233,7 +244,10 @@ int lsp_mpi_calib_stream(const char *xpath, const char *ypath, int logits, const
   const size_t r0 = n / size * rank + n % size * rank / size;
   const size_t r1 = n / size * (rank + 1) + n % size * (rank + 1) / size;
   int probs_like = 1;
-  if (!(acc = lsp_calib_acc_alloc(o->bins, k, o->edges, LSP_CALIB_FULL))) st = LSP_ENOMEM;
+  if (!(acc = lsp_calib_acc_alloc(o->bins, k, o->edges, LSP_CALIB_FULL)))
+    st = LSP_ENOMEM;
+  else
+    acc->smece_sigma = o->smece_sigma; /* as the single process sets it */
   if (!st) st = score_range(&xf, &yf, logits, r0, r1, threads, acc, &probs_like);
   if ((st = lsp_mpi_agree(st))) goto done;
   if (logits) {

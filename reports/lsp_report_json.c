@@ -198,9 +198,11 @@ int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *p
   json_config(&j, s);
   lsp_json_key_str(&j, K(INTERVALS),
                    s->opts.n_seeds > 1
-                       ? "per model: test-set percentile bootstrap; across seeds: "
+                       ? "per model: test-set bootstrap (calibration errors: test "
+                         "inversion, bias-corrected; the rest percentile); across seeds: "
                          "Student-t interval of the seed-to-seed spread"
-                       : "test-set percentile bootstrap (one seed)");
+                       : "test-set bootstrap (calibration errors: test inversion, "
+                         "bias-corrected; the rest percentile; one seed)");
   lsp_json_key(&j, K(TIMINGS));
   lsp_json_obj_begin(&j);
   lsp_json_key_num(&j, K(TIME_TOTAL), s->seconds_total);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end, MPI build only: `mpirun -n P lsprobe calib --stream` prints
 # byte for byte what the single process prints, for P = 1, 2, 3 and for
-# float32/float64 logits and probabilities over several chunks; float64
+# float32/float64 logits and probabilities over several chunks (every
+# metric of the JSON, SmoothECE too); float64
 # inputs also equal the exact values of tests/data/calib_f64; a bad row on
 # any rank fails the job with a message naming the rank, file and row.
 . "$(dirname "$0")/e2e_common.sh"
@@ -48,7 +49,7 @@ same() {
 same "float32 logits" --logits "$SCR/z32.npy" --labels "$SCR/y64.npy"
 [ "$(jget "$SCR/single.json" n)" = 150001 ] && ok "n = 150001" || bad "n: $(jget "$SCR/single.json" n)"
 same "float64 logits, uint8 labels, 2 threads" --logits "$SCR/z64.npy" --labels "$SCR/yu8.npy" --threads 2
-same "float32 probabilities, 7 bins, left edges" --probs "$SCR/p32.npy" --labels "$SCR/y64.npy" --bins 7 --edges left
+same "float32 probabilities, 7 bins, left edges, SmoothECE at 0.05" --probs "$SCR/p32.npy" --labels "$SCR/y64.npy" --bins 7 --edges left --smece-sigma 0.05
 same "table output" --probs "$SCR/p32.npy" --labels "$SCR/y64.npy"
 
 # float64 forest probabilities: the exact values (tests/data/gen_calib_f64.py)
