@@ -10,6 +10,10 @@
 #include "core/formats/lsp_json.h"
 #include "core/formats/lsp_npy.h"
 #include "core/base/lsp_threads.h"
+#ifdef LSP_MPI
+#include "mpi/lsp_mpi.h"
+#include "mpi/lsp_mpi_calib.h"
+#endif
 
 /* Rows per accumulator call in --stream mode: about 8 MB of predictions,
  * from 1024 to 2^20 rows. */
@@ -194,7 +198,9 @@ int cmd_calib(int argc, char **argv) {
                            "point sigma*)", 1, 0, 0},
       {"seed", "S", "bootstrap seed (default 1)", 1, 0, 0},
       {"stream", NULL,
-       "chunked, constant memory for float32/float64 files (no ACE/CIs)", 0, 0, 0},
+       "chunked, constant memory for float32/float64 files (no ACE/CIs); under "
+       "mpirun (MPI build) the ranks split the rows",
+       0, 0, 0},
       {"threads", "T", "threads (default 1)", 1, 0, 0},
       {"json", NULL, "print one JSON object (DESIGN §4 names)", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
@@ -251,6 +257,23 @@ int cmd_calib(int argc, char **argv) {
   memset(&before, 0, sizeof before);
   memset(&after, 0, sizeof after);
   int st;
+  int quiet = 0; /* an MPI rank other than 0: prints nothing */
+#ifdef LSP_MPI
+  if (lsp_mpi_active()) { /* started by mpirun/srun: DESIGN §10 */
+    quiet = lsp_mpi_rank() != 0;
+    if (!stream) {
+      if (quiet) return CLI_USAGE;
+      return cli_error(cmd, CLI_USAGE, "under mpirun only --stream is distributed; add --stream");
+    }
+    if ((st = lsp_mpi_calib_stream(xpath, ypath, has_l, advice, &o, (int)threads, &before)))
+      goto fail;
+    if (quiet) {
+      rc = 0;
+      goto done;
+    }
+    goto print;
+  }
+#endif
   if (stream) { /* labels converted chunk by chunk below */
     if ((st = read_preds(xpath, advice, &px, 1)) || (st = lsp_npy_read(ypath, &ya))) goto fail;
     if (lsp_array_is_onehot(&ya)) { /* the message of lsp_array_labels */
@@ -320,6 +343,9 @@ int cmd_calib(int argc, char **argv) {
                          &before))) {
     goto fail;
   }
+#ifdef LSP_MPI
+print:
+#endif
   if (cli_has(opts, "json")) {
     lsp_json j;
     lsp_json_init(&j, stdout, 1);
@@ -345,7 +371,10 @@ int cmd_calib(int argc, char **argv) {
   rc = 0;
   goto done;
 fail:
-  rc = cli_lib_error(cmd, st);
+  if (quiet) /* rank 0 prints the one message */
+    rc = st == LSP_EINTR ? CLI_INTR : st == LSP_EINVAL ? CLI_USAGE : CLI_DATA;
+  else
+    rc = cli_lib_error(cmd, st);
 done:
   lsp_calib_result_release(&before);
   lsp_calib_result_release(&after);

@@ -6,6 +6,9 @@
 #include "cli/cli.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_init.h"
+#ifdef LSP_MPI
+#include "mpi/lsp_mpi.h"
+#endif
 
 typedef struct {
   const char *name;
@@ -43,7 +46,45 @@ static void usage(FILE *f) {
           "130 interrupted (Ctrl-C; no output is left half-written).\n");
 }
 
+/* The commands that run across MPI ranks (DESIGN §10); every other command
+ * refuses to run on more than one rank. */
+#ifdef LSP_MPI
+static int mpi_command(const char *name) { return strcmp(name, "calib") == 0; }
+#endif
+
+static int dispatch(int argc, char **argv);
+
 int main(int argc, char **argv) {
+#ifdef LSP_MPI
+  if (lsp_mpi_launched()) { /* mpirun or srun started us: every rank gets here */
+    if (lsp_mpi_init(&argc, &argv) != LSP_OK) {
+      fprintf(stderr, "lsprobe: %s\n", lsp_errmsg());
+      return CLI_DATA;
+    }
+    /* rank 0 speaks for the job: --help, tables and JSON appear once */
+    if (lsp_mpi_rank() != 0 && !freopen("/dev/null", "w", stdout)) {
+      lsp_mpi_finalize();
+      return CLI_DATA;
+    }
+    int rc;
+    if (lsp_mpi_size() > 1 && argc >= 2 && argv[1][0] != '-' && !mpi_command(argv[1])) {
+      if (lsp_mpi_rank() == 0)
+        fprintf(stderr,
+                "lsprobe: %s: does not run on several MPI ranks (%d); only calib --stream "
+                "does\n",
+                argv[1], lsp_mpi_size());
+      rc = CLI_USAGE;
+    } else {
+      rc = dispatch(argc, argv);
+    }
+    lsp_mpi_finalize();
+    return rc;
+  }
+#endif
+  return dispatch(argc, argv);
+}
+
+static int dispatch(int argc, char **argv) {
   if (lsp_init() != LSP_OK) {
     fprintf(stderr, "lsprobe: %s\n", lsp_errmsg());
     return CLI_DATA;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The architecture's arrows point down (DESIGN.md §1): no file includes a
-# header from a layer above its own. cli -> reports -> {analysis, attacks} ->
-# core; api -> {analysis, attacks} -> core; analysis and attacks do not
+# header from a layer above its own. cli -> [mpi ->] reports -> {analysis,
+# attacks} -> core (mpi/, the optional MPI layer, is built only with
+# -DLSP_MPI=ON); api -> {analysis, attacks} -> core; analysis and attacks do not
 # include each other. Inside core the sub-folders have an order of their
 # own (below). The public headers (include/lsprobe) sit below everything:
 # they include only each other and the C library.
@@ -20,12 +21,25 @@ check() { # layer, then the layers it must not include
     fi
   done
 }
-check core analysis attacks reports cli api
-check analysis attacks reports cli api
-check attacks analysis reports cli api
-check reports cli api
+check core analysis attacks reports cli api mpi
+check analysis attacks reports cli api mpi
+check attacks analysis reports cli api mpi
+check reports cli api mpi
+check mpi cli api
 check cli api
-check api reports cli
+check api reports cli mpi
+# only mpi/ includes <mpi.h>; the command names it only under #ifdef LSP_MPI
+hits=$(grep -rln '#include <mpi.h>' --include='*.c' --include='*.h' core analysis attacks reports cli api include || true)
+if [ -n "$hits" ]; then
+  echo "layering: <mpi.h> outside mpi/: $hits"
+  fail=1
+fi
+for f in $(grep -rl '#include "mpi/' cli || true); do
+  if ! awk '/#ifdef LSP_MPI/ { d++ } /#endif/ { if (d) d-- } /#include "mpi\// && !d { bad = 1 } END { exit bad }' "$f"; then
+    echo "layering: $f includes mpi/ outside #ifdef LSP_MPI"
+    fail=1
+  fi
+done
 # the public headers: only <...> system headers and "lsprobe/..." headers
 hits=$(grep -n '#include' include/lsprobe/*.h include/lsprobe/*.h.in |
   grep -v -e '#include <[a-z0-9_/]*\.h>' -e '#include "lsprobe/[a-z]*\.h"' || true)
