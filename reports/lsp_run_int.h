@@ -18,7 +18,7 @@
 #include "reports/lsp_run_distill.h"
 
 /* One trained model and everything measured on it. */
-typedef struct {
+typedef struct lsp_run_model {
   double eps;
   unsigned long seed;
   char tag[64];             /* "eps0.1_seed1": file names                 */
