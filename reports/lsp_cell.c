@@ -174,12 +174,12 @@ int lsp_cell_run(const lsp_cell_ctx *c, const lsp_cell_key *k, lsp_cell_result *
   const int own = c->opts.own_blas_threads, threads = lsp_threads_get();
   if (own) lsp_threads_set_blas(1);
   double t = lsp_now_s();
-  st = lsp_cell_get_model(c, rm, &lg);
+  st = lsp_cell_get_model(c, rm, 0, &lg);
   lsp_cell_key dk;
   const int dep = st == LSP_OK && lsp_cell_depends(c, k, &dk);
   if (dep) {
     set_labels(c, &base, &dk);
-    st = lsp_cell_get_model(c, &base, &lg);
+    st = lsp_cell_get_model(c, &base, 1, &lg);
   }
   if (own) lsp_threads_set_blas(threads);
   if (st) goto done;

@@ -30,8 +30,10 @@ void lsp_cell_say(const lsp_cell_logger *lg, int level, const char *fmt, ...)
 /* The network of the context for its data (lsp_model_from_spec). */
 int lsp_cell_build_model(const lsp_cell_ctx *c, lsp_model **m);
 /* Train or load the model of (eps, seed) into rm (model, model_file,
- * cached, cache_note, log, train_seconds; rm->label names it in logs). */
-int lsp_cell_get_model(const lsp_cell_ctx *c, lsp_run_model *rm, const lsp_cell_logger *lg);
+ * cached, cache_note, log, train_seconds; rm->label names it in logs);
+ * source = 1: it is another cell's model, loaded as the transfer source. */
+int lsp_cell_get_model(const lsp_cell_ctx *c, lsp_run_model *rm, int source,
+                       const lsp_cell_logger *lg);
 /* The test pass, calibration (with intervals), clusters, logit gap. */
 int lsp_cell_analyse(const lsp_cell_ctx *c, lsp_run_model *rm);
 /* FGSM, PGD, transfer from `base` (NULL: none), the masking checklist,

@@ -114,7 +114,8 @@ int lsp_cell_build_model(const lsp_cell_ctx *c, lsp_model **m) {
                              m);
 }
 
-int lsp_cell_get_model(const lsp_cell_ctx *s, lsp_run_model *rm, const logger *lg) {
+int lsp_cell_get_model(const lsp_cell_ctx *s, lsp_run_model *rm, int source,
+                       const logger *lg) {
   const lsp_run_opts *o = &s->opts;
   const char *models_dir = s->models_dir;
   lsp_train_opts t;
@@ -146,7 +147,10 @@ int lsp_cell_get_model(const lsp_cell_ctx *s, lsp_run_model *rm, const logger *l
     snprintf(rm->cache_note, sizeof rm->cache_note, "reused %s", rm->model_file);
     read_curves(rm->model_file, &rm->log); /* the timings live there */
     rm->train_seconds = rm->log.seconds;
-    say(lg, 0, "%s: reusing the cached model %s", rm->label, rm->model_file);
+    if (source)
+      say(lg, 0, "%s: the transfer source, loaded from %s", rm->label, rm->model_file);
+    else
+      say(lg, 0, "%s: reusing the cached model %s", rm->label, rm->model_file);
     return LSP_OK;
   }
   snprintf(rm->cache_note, sizeof rm->cache_note, "trained (cache %s)", why);

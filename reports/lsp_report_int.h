@@ -43,6 +43,9 @@ typedef struct {
 
 /* results.json at `path` (atomic). */
 int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *path);
+/* The "study" member of results.json (lsp_report_study.c): cells, trends,
+ * comparisons; nothing without a study. */
+void lsp_report_study_json(lsp_json *j, const lsp_run_state *s, const lsp_findings *f);
 
 /* models.csv, calibration_bins.csv, attacks.csv, comparisons.csv and
  * training.csv in `dir` (each atomic). */
