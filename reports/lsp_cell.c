@@ -168,10 +168,12 @@ int lsp_cell_run(const lsp_cell_ctx *c, const lsp_cell_key *k, lsp_cell_result *
   memset(&base, 0, sizeof base);
   set_labels(c, rm, k);
   int st;
-  /* a program that owns its process trains on one-thread GEMMs (the
-   * shares run side by side) and analyses and attacks on its thread count
-   * (lsp_run.h, own_blas_threads) */
-  const int own = c->opts.own_blas_threads, threads = lsp_threads_get();
+  /* a program that owns its process runs the whole cell on one-thread
+   * GEMMs (lsp_run.h, own_blas_threads): training's shares run side by
+   * side, and a multi-threaded GEMM would sum the test logits in another
+   * order, so a cell's numbers would depend on the thread count (lsprobe's
+   * own threads split rows and resamples, which changes nothing) */
+  const int own = c->opts.own_blas_threads;
   if (own) lsp_threads_set_blas(1);
   double t = lsp_now_s();
   st = lsp_cell_get_model(c, rm, 0, &lg);
@@ -181,7 +183,6 @@ int lsp_cell_run(const lsp_cell_ctx *c, const lsp_cell_key *k, lsp_cell_result *
     set_labels(c, &base, &dk);
     st = lsp_cell_get_model(c, &base, 1, &lg);
   }
-  if (own) lsp_threads_set_blas(threads);
   if (st) goto done;
   res->seconds_train = lsp_now_s() - t;
   if (lsp_interrupted()) {

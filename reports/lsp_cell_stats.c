@@ -31,6 +31,7 @@
 #include "analysis/lsp_calib.h"
 #include "analysis/lsp_clusters.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
 #include "reports/lsp_cell_int.h"
 
 #define LSP_CELL_CLUSTER_B 50
@@ -142,10 +143,14 @@ static void cluster_stat(const void *p, void *wsp, const uint32_t *w, double *ou
       ws->y[r] = c->y[i];
     }
   out[0] = out[1] = NAN;
+  /* on one thread: its sums are bit-identical only for the same thread
+   * count, and a cell's numbers must not depend on it */
+  int prev = lsp_threads_set(1);
   if (lsp_clusters_compute(ws->feat, ws->y, r, c->h, ws->cl) == LSP_OK) {
     out[0] = ws->cl->r2_separation;
     out[1] = ws->cl->nc1;
   }
+  lsp_threads_set(prev);
 }
 
 /* ---- attacks: per-example normalized areas ------------------------------- */

@@ -207,6 +207,8 @@ int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *p
   lsp_json_key_num(&j, K(TIME_TRAIN), s->seconds_train);
   lsp_json_key_num(&j, K(TIME_ANALYSIS), s->seconds_analysis);
   lsp_json_key_num(&j, K(TIME_ATTACKS), s->seconds_attacks);
+  lsp_json_key_num(&j, K(TIME_CELLS), s->seconds_cells);
+  lsp_json_key_int(&j, K(TIME_JOBS), (long long)s->jobs);
   lsp_json_obj_end(&j);
   lsp_json_key(&j, K(MODELS));
   lsp_json_arr_begin(&j);

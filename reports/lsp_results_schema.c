@@ -65,6 +65,11 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     V(LSP_RF_TIME_TRAIN, TIMINGS, "train_s", NUM, 0),
     V(LSP_RF_TIME_ANALYSIS, TIMINGS, "analysis_s", NUM, 0),
     V(LSP_RF_TIME_ATTACKS, TIMINGS, "attacks_s", NUM, 0),
+    /* since the cells: their wall time and how many ran at once (the
+     * phase times above are sums over cells) */
+    V(LSP_RF_TIME_CELLS, TIMINGS, "cells_s", NUM, OPT),
+    V(LSP_RF_TIME_JOBS, TIMINGS, "jobs", INT, OPT),
+    V(LSP_RF_TIME_REPORT, TIMINGS, "report_s", NUM, OPT | NUL),
 
     V(LSP_RF_M_TAG, MODEL, "tag", STR, 0),
     V(LSP_RF_M_EPS, MODEL, "eps", NUM, 0),

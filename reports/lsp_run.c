@@ -40,13 +40,15 @@ void lsp_run_opts_default(lsp_run_opts *o) {
   memset(o, 0, sizeof *o);
   o->data = "fashion-mnist";
   o->data_fallback = 1;
-  o->smoothing[0] = 0.0;
-  o->smoothing[1] = 0.1;
-  o->n_smoothing = 2;
+  const double ls[] = {0, 0.05, 0.1, 0.2};
+  memcpy(o->smoothing, ls, sizeof ls);
+  o->n_smoothing = sizeof ls / sizeof ls[0];
   o->convention = LSP_LS_UNIFORM;
   o->seeds[0] = 1;
-  o->n_seeds = 1;
-  o->epochs = 15;
+  o->seeds[1] = 2;
+  o->seeds[2] = 3;
+  o->n_seeds = 3;
+  o->epochs = 5;
   o->arch = "mlp:256,256";
   o->batch = 128;
   o->lr = 0.1;
@@ -56,13 +58,13 @@ void lsp_run_opts_default(lsp_run_opts *o) {
   o->n_attack_eps = sizeof eps / sizeof eps[0];
   o->pgd_steps = 10;
   o->pgd_restarts = 1;
-  o->attack_limit = 2000;
-  o->aa_limit = 1000;
+  o->attack_limit = 1000;
+  o->aa_limit = 0; /* opt-in: see lsp_run.h */
   o->aa_budget = 5000.0;
   o->aa_steps = 100;
   o->aa_queries = 5000;
   o->bins = 15;
-  o->bootstrap = 1000;
+  o->bootstrap = 200;
   o->format = "svg";
   o->out = "lsprobe-report";
   o->mi_examples = 100;
@@ -77,6 +79,11 @@ void lsp_run_opts_default(lsp_run_opts *o) {
 
 void lsp_run_opts_quick(lsp_run_opts *o) {
   o->quick = 1;
+  o->smoothing[0] = 0.0;
+  o->smoothing[1] = 0.1;
+  o->n_smoothing = 2;
+  o->seeds[0] = 1;
+  o->n_seeds = 1;
   o->epochs = 2;
   o->arch = "mlp:64";
   o->max_train = 5000;
@@ -270,7 +277,6 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   if ((st = lsp_run_projection(s))) goto fail;
   if ((st = lsp_run_erasure(s, lg.fn, lg.user))) goto fail;
   if ((st = lsp_run_compare_all(s))) goto fail;
-  s->seconds_analysis += lsp_now_s() - t;
 
   /* students distilled from every model, and hard-label students */
   if (o->distill) {

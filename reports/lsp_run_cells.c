@@ -3,6 +3,7 @@
  * per-seed paired comparisons with the ε = 0 model. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,98 @@ static int write_dumps(const lsp_run_state *s, const lsp_run_model *rm, const ch
   return st;
 }
 
+/* ---- several cells at once ----------------------------------------------
+ * `jobs` worker threads take cells from a queue in which the ε = 0 cells
+ * come first; a cell whose transfer source (lsp_cell_depends) is still
+ * running waits for it, so no model is trained twice. Each worker runs its
+ * cells on one lsprobe thread; training, the bootstrap and the attacks give
+ * the same numbers for any thread count, so the results do not depend on
+ * `jobs`. Log lines go through one lock. */
+typedef struct {
+  lsp_run_state *s;
+  const lsp_cell_ctx *c;
+  const lsp_cell_key *keys;
+  size_t n, next;
+  size_t *order;        /* the queue: indices into keys                  */
+  int *done;            /* per key: 1 when its cell finished             */
+  int failed, status;   /* the first failure                             */
+  char why[1024];
+  lsp_run_log_fn log;
+  void *user;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+} pool;
+
+static void pool_log(int level, const char *msg, void *user) {
+  pool *p = user;
+  pthread_mutex_lock(&p->mu);
+  if (p->log) p->log(level, msg, p->user);
+  pthread_mutex_unlock(&p->mu);
+}
+
+static size_t key_index(const pool *p, const lsp_cell_key *k) {
+  for (size_t i = 0; i < p->n; i++)
+    if (p->keys[i].eps == k->eps && p->keys[i].seed == k->seed) return i;
+  return SIZE_MAX;
+}
+
+static void *worker(void *arg) {
+  pool *p = arg;
+  lsp_threads_set(1);
+  for (;;) {
+    pthread_mutex_lock(&p->mu);
+    if (p->failed || p->next == p->n) {
+      pthread_mutex_unlock(&p->mu);
+      break;
+    }
+    size_t i = p->order[p->next++];
+    lsp_cell_key dk;
+    size_t d = lsp_cell_depends(p->c, &p->keys[i], &dk) ? key_index(p, &dk) : SIZE_MAX;
+    while (d != SIZE_MAX && !p->done[d] && !p->failed) pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    int st = lsp_cell_run(p->c, &p->keys[i], &p->s->cells[i], &p->s->models[i], pool_log, p);
+    pthread_mutex_lock(&p->mu);
+    if (st && !p->failed) {
+      p->failed = 1;
+      p->status = st;
+      snprintf(p->why, sizeof p->why, "%s", lsp_errmsg());
+    }
+    p->done[i] = st == LSP_OK;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+  }
+  return NULL;
+}
+
+static int run_pool(lsp_run_state *s, const lsp_cell_ctx *c, const lsp_cell_key *keys, size_t n,
+                    size_t jobs, lsp_run_log_fn log, void *user) {
+  pool p = {s, c, keys, n, 0, calloc(n, sizeof(size_t)), calloc(n, sizeof(int)), 0, 0, "",
+            log, user, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+  pthread_t th[64];
+  size_t started = 0;
+  int st = LSP_OK;
+  if (!p.order || !p.done) {
+    st = lsp_fail(LSP_ENOMEM, "out of memory");
+    goto done;
+  }
+  size_t q = 0;
+  for (int pass = 0; pass < 2; pass++) /* the ε = 0 cells first */
+    for (size_t i = 0; i < n; i++)
+      if ((keys[i].eps == 0) == (pass == 0)) p.order[q++] = i;
+  for (; started < jobs && started < 64; started++)
+    if (pthread_create(&th[started], NULL, worker, &p) != 0) break;
+  if (started == 0) st = lsp_fail(LSP_ENOMEM, "cannot start a worker thread");
+  for (size_t t = 0; t < started; t++) pthread_join(th[t], NULL);
+  if (!st && p.failed) st = lsp_fail(p.status, "%s", p.why);
+  else if (!st && p.next < n) st = lsp_fail(LSP_EINTR, "interrupted");
+done:
+  pthread_mutex_destroy(&p.mu);
+  pthread_cond_destroy(&p.cv);
+  free(p.order);
+  free(p.done);
+  return st;
+}
+
 int lsp_run_cells(lsp_run_state *s, const char *models_dir, const char *dumps,
                   lsp_run_log_fn log, void *user) {
   lsp_cell_ctx *c = NULL;
@@ -56,11 +149,22 @@ int lsp_run_cells(lsp_run_state *s, const char *models_dir, const char *dumps,
     st = lsp_fail(LSP_ENOMEM, "out of memory");
     goto done;
   }
+  s->nmodels = s->ncells = n; /* zeroed records free as no-ops */
+  size_t jobs = s->opts.jobs ? s->opts.jobs : (size_t)(s->threads > 1 ? s->threads : 1);
+  if (jobs > n) jobs = n;
+  s->jobs = jobs;
+  double t = lsp_now_s();
+  if (jobs > 1) {
+    st = run_pool(s, c, keys, n, jobs, log, user);
+  } else {
+    for (size_t i = 0; i < n && !st; i++)
+      st = lsp_cell_run(c, &keys[i], &s->cells[i], &s->models[i], log, user);
+  }
+  s->seconds_cells = lsp_now_s() - t;
+  if (st) goto done;
   for (size_t i = 0; i < n; i++) {
     lsp_run_model *rm = &s->models[i];
     lsp_cell_result *r = &s->cells[i];
-    if ((st = lsp_cell_run(c, &keys[i], r, rm, log, user))) goto done;
-    s->nmodels = s->ncells = i + 1;
     s->seconds_train += r->seconds_train;
     s->seconds_analysis += r->seconds_analysis;
     s->seconds_attacks += r->seconds_attacks;

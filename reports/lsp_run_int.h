@@ -99,6 +99,9 @@ struct lsp_run_state {
   double seconds_total, seconds_data, seconds_train, seconds_analysis,
       seconds_attacks, seconds_report;
   int threads;
+  size_t jobs;              /* cells run at once                          */
+  double seconds_cells;     /* wall time of the cells (the phase times are
+                               sums over cells: CPU-like with jobs > 1)  */
   char started[64];         /* UTC time stamp                             */
   char *arch_canon;         /* owned: the canonical architecture string
                                (lsp_model_arch_string): the cache key, the
