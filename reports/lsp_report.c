@@ -42,6 +42,7 @@ int lsp_report_write(lsp_run_state *s, const char *dir) {
   }
   snprintf(path, sizeof path, "%s/plots", dir);
   if ((st = lsp_mkdir_p(path)) || (st = lsp_report_plots(&p, figs)) ||
+      (st = lsp_report_trends_plot(&p, f, figs->trends, sizeof figs->trends)) ||
       (st = lsp_report_distill_plots(&p, figs)))
     goto done;
   if ((st = lsp_report_docs(s, f, &p, figs))) goto done;

@@ -231,15 +231,28 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
            s->data.train.dim, s->data.train.k, net, o->epochs, o->lr, o->momentum, o->batch, smo, lsp_ls_convention_name(o->convention),
            seeds, o->pgd_steps, o->pgd_restarts, o->pgd_restarts > 1 ? "s" : "", s->n_attack,
            aa_sentence(s, aas, sizeof aas),
-           o->n_seeds > 1 ? "per model, 95% percentile bootstrap over the test examples; across "
-                            "seeds, a Student-t interval of the seed-to-seed spread"
-                          : "95% percentile bootstrap over the test examples (one seed: no "
-                            "seed-to-seed interval)");
+           o->n_seeds > 1 ? "per model, 95% percentile bootstrap over the test examples; the "
+                            "findings and the comparisons with ε = 0, a two-level paired "
+                            "bootstrap over seeds and then test examples"
+                          : "95% percentile bootstrap over the test examples (one seed: the "
+                            "findings' intervals have no seed level and say so)");
   lsp_doc_par(&d, buf);
 
   lsp_doc_heading(&d, 2, "Findings");
   if (f->n) {
     lsp_doc_findings(&d, f->items, f->n);
+    d_figure(&d, p, figs->trends,
+             "The study: every pre-declared summary (DESIGN §9.2) against the smoothing ε — "
+             "the mean over seeds, the seeds' min–max band, and each seed.");
+    lsp_table *tt = lsp_report_study_table(f);
+    if (!tt) return lsp_fail(LSP_ENOMEM, "out of memory");
+    lsp_doc_table(&d, tt,
+                  "Every smoothed ε against ε = 0, per summary: means over the seeds that have "
+                  "both models, Δ with its two-level paired bootstrap 95% interval (seeds, then "
+                  "shared test-example resamples), whether every seed's difference has Δ's "
+                  "sign, and the verdict of the claim's direction (supported / contradicted "
+                  "only when the interval excludes 0 and the seeds agree).");
+    lsp_table_free(tt);
   } else {
     lsp_doc_par(&d, "No comparison: the run has no ε = 0 model to compare the smoothed models with.");
   }
