@@ -27,11 +27,7 @@ void lsp_cell_key_string(const lsp_cell_key *k, char *buf, size_t len) {
 int lsp_cell_ctx_alloc(const lsp_run_opts *o, const lsp_splits *data, const char *arch_canon,
                        const char *models_dir, lsp_cell_ctx **out) {
   *out = NULL;
-  if (!o || !data || !arch_canon || !models_dir)
-    return lsp_fail(LSP_EINVAL, "cell context: NULL argument");
-  if (strlen(arch_canon) >= sizeof((lsp_cell_key *)0)->arch)
-    return lsp_fail(LSP_EINVAL, "architecture string too long for a cell key (%zu bytes)",
-                    strlen(arch_canon));
+  if (!o || !data || !models_dir) return lsp_fail(LSP_EINVAL, "cell context: NULL argument");
   if (o->n_attack_eps > LSP_CELL_MAX_ATTACK_EPS)
     return lsp_fail(LSP_EINVAL, "at most %d attack eps values", LSP_CELL_MAX_ATTACK_EPS);
   lsp_cell_ctx *c = calloc(1, sizeof *c);
@@ -41,7 +37,6 @@ int lsp_cell_ctx_alloc(const lsp_run_opts *o, const lsp_splits *data, const char
   }
   c->opts = *o;
   c->data = data;
-  snprintf(c->arch, sizeof c->arch, "%s", arch_canon);
   c->n_attack = o->attack_limit && o->attack_limit < data->test.n ? o->attack_limit : data->test.n;
   c->B = o->bootstrap < LSP_CELL_MAX_B ? o->bootstrap : LSP_CELL_MAX_B;
   if (c->B < 1) c->B = 1;
@@ -57,7 +52,16 @@ int lsp_cell_ctx_alloc(const lsp_run_opts *o, const lsp_splits *data, const char
     return st;
   }
   lsp_model_describe(m, c->arch_desc, sizeof c->arch_desc);
+  size_t need = lsp_model_arch_string(m, c->arch, sizeof c->arch);
   lsp_model_free(m);
+  if (need >= sizeof c->arch || (arch_canon && strcmp(arch_canon, c->arch) != 0)) {
+    st = need >= sizeof c->arch
+             ? lsp_fail(LSP_EINVAL, "architecture string too long for a cell key (%zu bytes)", need)
+             : lsp_fail(LSP_EINVAL, "cell context: architecture %s is not the network's %s",
+                        arch_canon, c->arch);
+    lsp_cell_ctx_free(c);
+    return st;
+  }
   *out = c;
   return LSP_OK;
 }

@@ -84,7 +84,9 @@ void lsp_cell_key_string(const lsp_cell_key *k, char *buf, size_t len);
 typedef struct lsp_cell_ctx lsp_cell_ctx;
 
 /* Build the context: `data` is borrowed (must outlive the context);
- * models_dir is copied. Sizes the attack and AutoAttack subsets from the
+ * models_dir is copied. The architecture is o->arch built for the data;
+ * arch_canon (may be NULL) must be its canonical string
+ * (lsp_model_arch_string) when given, else LSP_EINVAL. Sizes the attack and AutoAttack subsets from the
  * options alone (never from a result), and the plan from o->bootstrap
  * (capped at LSP_CELL_MAX_B). */
 #define LSP_CELL_MAX_B 1000
