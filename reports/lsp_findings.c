@@ -105,6 +105,33 @@ static void design_note(lsp_findings *f, size_t i) {
          st->R, st->B);
 }
 
+/* The equivalence rule (DESIGN §9.3) on the stronger attack's comparison
+ * c, given the FGSM claim's verdict; *how says why. */
+static int no_gain_verdict(const lsp_study_cmp *c, int fgsm_verdict, const char **how) {
+  const double M = LSP_STUDY_EQ_MARGIN;
+  const int equivalent = !isnan(c->lo) && c->lo > -M && c->hi < M;
+  const int survives = !isnan(c->lo) && c->lo > 0 && c->agree;
+  if (fgsm_verdict != LSP_FINDING_SUPPORTED) {
+    *how = "FGSM showed no significant gain to lose";
+    return LSP_FINDING_INCONCLUSIVE;
+  }
+  if (equivalent) {
+    *how = survives ? "the stronger attack's Δ lies inside the equivalence margin: what is left "
+                      "of the gain is significant but smaller than the margin"
+                    : "the stronger attack's Δ lies inside the equivalence margin: no gain "
+                      "is left";
+    return LSP_FINDING_SUPPORTED;
+  }
+  if (survives) {
+    *how = "a gain larger than the margin may survive the stronger attack (its interval is "
+           "above 0 and leaves the margin)";
+    return LSP_FINDING_CONTRADICTED;
+  }
+  *how = "the stronger attack's interval is neither inside the equivalence margin nor above 0 "
+         "with the seeds agreeing: absence of evidence, not evidence of absence";
+  return LSP_FINDING_INCONCLUSIVE;
+}
+
 /* the equivalence claim: the FGSM gain does not survive a stronger attack */
 static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
   const lsp_study *st = &f->study;
@@ -118,25 +145,8 @@ static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
                     : "The FGSM gain does not survive stronger attacks (PGD, transfer from the "
                       "unsmoothed model)");
   const double M = LSP_STUDY_EQ_MARGIN;
-  const int equivalent = !isnan(c->lo) && c->lo > -M && c->hi < M;
-  const int survives = !isnan(c->lo) && c->lo > 0 && c->agree;
-  int v;
   const char *how;
-  if (fgsm_verdict != LSP_FINDING_SUPPORTED) {
-    v = LSP_FINDING_INCONCLUSIVE;
-    how = "FGSM showed no significant gain to lose";
-  } else if (equivalent) {
-    v = LSP_FINDING_SUPPORTED;
-    how = "the stronger attack's Δ lies inside the equivalence margin: no gain is left";
-  } else if (survives) {
-    v = LSP_FINDING_CONTRADICTED;
-    how = "a significant gain survives the stronger attack";
-  } else {
-    v = LSP_FINDING_INCONCLUSIVE;
-    how = "the stronger attack's interval is neither inside the equivalence margin nor above "
-          "0 with the seeds agreeing: absence of evidence, not evidence of absence";
-  }
-  f->items[i].verdict = v;
+  f->items[i].verdict = no_gain_verdict(c, fgsm_verdict, &how);
   APPEND(i, "Judged at ε = %g on the area under the accuracy-vs-attack-ε curve over the attack "
             "grid [%g, %g] (normalized by its width), by an equivalence test: the claim of no "
             "gain needs the interval inside ±%g (DESIGN §9.2). ",
@@ -165,8 +175,18 @@ static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
            tr + 0.01 < pg ? " (transfer STRONGER: a sign of masked gradients)" : "", flags,
            checks);
   }
+  APPEND(i, ". Every smoothed ε (the same rule, with that ε's FGSM verdict):");
+  for (size_t e = 0, first = 1; e < st->n_eps; e++) {
+    if (e == st->base) continue;
+    const lsp_study_cmp *ce = &st->cmp[e][strong];
+    const char *why;
+    int v = no_gain_verdict(ce, lsp_study_verdict(&st->cmp[e][LSP_CELL_AUC_FGSM], 1), &why);
+    APPEND(i, "%s ε = %g: %s (Δ %+.4f [%+.4f, %+.4f] against FGSM %+.4f)", first ? "" : ";",
+           st->eps[e], lsp_finding_word(v), ce->diff, ce->lo, ce->hi,
+           st->cmp[e][LSP_CELL_AUC_FGSM].diff);
+    first = 0;
+  }
   APPEND(i, ". ");
-  by_eps(f, i, strong, -1);
 }
 
 int lsp_findings_compute(const lsp_run_state *s, lsp_findings *f) {
