@@ -8,17 +8,6 @@
 
 #include "core/base/lsp_error.h"
 
-size_t lsp_findings_ref_eps(const lsp_run_state *s, const lsp_run_model *base) {
-  size_t ne = s->opts.n_attack_eps, best = ne - 1;
-  double clean = base->fgsm.clean_accuracy;
-  for (size_t e = 0; e < ne; e++)
-    if (s->opts.attack_eps[e] > 0 && base->fgsm.points[e].accuracy < 0.5 * clean) {
-      best = e;
-      break;
-    }
-  return best;
-}
-
 int lsp_findings_direction(int m) {
   switch (m) {
     case LSP_CELL_ACCURACY:

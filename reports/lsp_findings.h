@@ -33,8 +33,4 @@ void lsp_findings_release(lsp_findings *f);
  * direction, as lsp_findings uses it (the json's per-ε verdicts). */
 int lsp_findings_direction(int summary); /* +1, -1, 0: not a claim's summary */
 
-/* The attack eps the findings quote: where the unsmoothed model's FGSM
- * accuracy first falls below half its clean accuracy (else the largest). */
-size_t lsp_findings_ref_eps(const lsp_run_state *s, const lsp_run_model *base);
-
 #endif

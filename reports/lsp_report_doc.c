@@ -29,18 +29,24 @@ static void d_figure(lsp_doc *d, const plotter *p, const char *svg, const char *
   lsp_doc_figure(d, svg, file, caption);
 }
 
-static lsp_table *summary_table(const lsp_run_state *s, size_t re) {
-  char fg[64], pg[64], tr[64], aa[64];
-  snprintf(fg, sizeof fg, "FGSM acc. (ε=%g)", s->opts.attack_eps[re]);
-  snprintf(pg, sizeof pg, "PGD-%zu acc. (ε=%g)", s->opts.pgd_steps, s->opts.attack_eps[re]);
-  snprintf(tr, sizeof tr, "transfer acc. (ε=%g)", s->opts.attack_eps[re]);
-  snprintf(aa, sizeof aa, "AutoAttack acc. (ε=%g, first %zu)", s->opts.attack_eps[re], s->n_aa);
+/* a cell summary with the percentile interval of its example resamples */
+static void cell_ci(lsp_table *t, size_t col, const lsp_cell_result *r, int m) {
+  double lo, hi;
+  lsp_study_cell_interval(r, m, &lo, &hi);
+  lsp_table_num_ci(t, col, r->value[m], lo, hi);
+}
+
+static lsp_table *summary_table(const lsp_run_state *s) {
+  char aa[64];
+  snprintf(aa, sizeof aa, "AutoAttack AUC (first %zu)", s->n_aa);
   const char *hdr[] = {"model", "test accuracy", "NLL", "ECE", "ECE after T", "T",
-                       "R² separation", "NC1", "mean logit gap (optimal)", fg, pg, tr, aa};
+                       "R² separation", "NC1", "mean logit gap (optimal)", "FGSM AUC",
+                       "PGD AUC", "transfer AUC", aa};
   lsp_table *t = lsp_table_alloc(13, hdr);
   if (!t) return NULL;
   for (size_t i = 0; i < s->nmodels; i++) {
     const lsp_run_model *m = &s->models[i];
+    const lsp_cell_result *r = &s->cells[i];
     lsp_table_row(t);
     lsp_table_text(t, 0, m->label);
     lsp_table_num_ci(t, 1, m->cal.value[LSP_CALIB_ACCURACY], m->cal.ci_lo[LSP_CALIB_ACCURACY],
@@ -52,22 +58,22 @@ static lsp_table *summary_table(const lsp_run_state *s, size_t re) {
     lsp_table_num_ci(t, 4, m->cal_t.value[LSP_CALIB_ECE], m->cal_t.ci_lo[LSP_CALIB_ECE],
                      m->cal_t.ci_hi[LSP_CALIB_ECE]);
     lsp_table_num(t, 5, m->temperature_ok ? m->temperature : NAN);
-    lsp_table_num(t, 6, m->clusters->r2_separation);
-    lsp_table_num(t, 7, m->clusters->nc1);
+    cell_ci(t, 6, r, LSP_CELL_R2);
+    cell_ci(t, 7, r, LSP_CELL_NC1);
     char g[64];
     if (isfinite(m->gap.optimal_gap))
       snprintf(g, sizeof g, "%.3f (%.3f)", m->gap.gap.mean, m->gap.optimal_gap);
     else
       snprintf(g, sizeof g, "%.3f (none: ε = 0)", m->gap.gap.mean);
     lsp_table_text(t, 8, g);
-    lsp_table_num(t, 9, m->fgsm.points[re].accuracy);
-    lsp_table_num(t, 10, m->pgd.points[re].accuracy);
+    cell_ci(t, 9, r, LSP_CELL_AUC_FGSM);
+    cell_ci(t, 10, r, LSP_CELL_AUC_PGD);
     if (m->has_transfer)
-      lsp_table_num(t, 11, m->transfer.points[re].accuracy);
+      cell_ci(t, 11, r, LSP_CELL_AUC_TRANSFER);
     else
       lsp_table_text(t, 11, "–");
     if (m->has_aa)
-      lsp_table_num(t, 12, m->aa.points[re].accuracy);
+      cell_ci(t, 12, r, LSP_CELL_AUC_AA);
     else
       lsp_table_text(t, 12, "–");
   }
@@ -257,12 +263,10 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
     lsp_doc_par(&d, "No comparison: the run has no ε = 0 model to compare the smoothed models with.");
   }
 
-  size_t re = s->ncmp ? lsp_findings_ref_eps(s, &s->models[s->cmp[0].base])
-                      : (o->n_attack_eps > 1 ? 1 : 0);
-  lsp_table *t = summary_table(s, re);
+  lsp_table *t = summary_table(s);
   if (!t) return LSP_ENOMEM;
   lsp_doc_heading(&d, 2, "Summary");
-  lsp_doc_table(&d, t, "Per model (95% bootstrap intervals in brackets). T: temperature fitted on the validation split.");
+  lsp_doc_table(&d, t, "Per model (95% bootstrap intervals over the test examples in brackets). T: temperature fitted on the validation split. AUC: area under the accuracy-vs-attack-ε curve over the attack grid, normalized by its width (DESIGN §9.2).");
   lsp_table_free(t);
   d_figure(&d, p, f_met, "Accuracy, calibration and penultimate-layer statistics against ε.");
 

@@ -70,6 +70,11 @@ void lsp_study_free(lsp_study *s);
  * Returns an LSP_FINDING_* value (lsp_html.h). */
 int lsp_study_verdict(const lsp_study_cmp *c, int direction);
 
+/* One cell's 95% interval of summary m: the 2.5% and 97.5% percentiles of
+ * its B example resamples (NaN when it has none or the summary was not
+ * measured). */
+void lsp_study_cell_interval(const lsp_cell_result *r, int m, double *lo, double *hi);
+
 /* The ratio of two comparisons' Δ (num/den) and its interval from the
  * paired draws (same r); NaN where den's draw is 0. */
 void lsp_study_ratio(const lsp_study_cmp *num, const lsp_study_cmp *den, size_t R, double *ratio,
