@@ -12,6 +12,7 @@
 #include "core/base/lsp_util.h"
 #include "core/import/lsp_import.h"
 #include "core/nn/lsp_model.h"
+#include "core/nn/lsp_model_json.h"
 #include "lsprobe/model.h"
 
 #define CHUNK 1024 /* rows per forward batch (and per float64 conversion) */
@@ -106,18 +107,7 @@ static int eval_json(const lsp_model *m, const float *z, const float *f,
   lsp_model_describe(m, arch, sizeof arch);
   lsp_json_key_str(j, "arch", arch);
   lsp_json_key_int(j, "n", (long long)n);
-  if (m->meta.trained) {
-    lsp_json_key_num(j, "smoothing", m->meta.smoothing.eps);
-    lsp_json_key_str(j, "convention",
-                     lsp_ls_convention_name(m->meta.smoothing.convention));
-    if (m->meta.distilled) {
-      lsp_json_key(j, "distilled");
-      lsp_json_obj_begin(j);
-      lsp_json_key_num(j, "alpha", m->meta.distill_alpha);
-      lsp_json_key_num(j, "temperature", m->meta.distill_temperature);
-      lsp_json_obj_end(j);
-    }
-  }
+  lsp_model_meta_json(m, j);
   for (size_t i = 0; i < n; i++)
     correct += (int32_t)lsp_argmax_f32(z + i * k, k) == y[i];
   double nll;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_train.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
 #include "core/base/lsp_threads.h"
@@ -60,26 +61,7 @@ int cmd_distill(int argc, char **argv) {
        1, 0, 0},
       {"smoothing", "E", "label smoothing of the hard-label term (default 0)",
        1, 0, 0},
-      {"convention", "C", "uniform (PyTorch; default) or t2t", 1, 0, 0},
-      {"epochs", "N", "epochs (default 15)", 1, 0, 0},
-      {"batch", "B", "mini-batch size (default 128)", 1, 0, 0},
-      {"lr", "R", "learning rate (default 0.1; Adam's step size with --adam)",
-       1, 0, 0},
-      {"momentum", "M", "SGD momentum in [0, 1) (default 0.9)", 1, 0, 0},
-      {"weight-decay", "W", "L2 weight decay as in torch.optim (default 0)", 1,
-       0, 0},
-      {"cosine", NULL,
-       "cosine learning-rate schedule from R to 0 over the epochs", 0, 0, 0},
-      {"adam", NULL, "Adam (betas 0.9/0.999) instead of SGD with momentum", 0,
-       0, 0},
-      {"seed", "S", "initialization and shuffling seed (default 1)", 1, 0, 0},
-      {"threads", "T", "threads (default: all cores)", 1, 0, 0},
-      {"val", "N",
-       "validation examples held out of the training file (default 1/12)", 1, 0,
-       0},
-      {"max-train", "N",
-       "train on the first N training examples only (quick runs)", 1, 0, 0},
-      {"quiet", NULL, "no progress on stderr", 0, 0, 0},
+      CLI_TRAIN_OPTIONS,
       {"out", "S.lspm", "the student (required; written only on success)", 1, 0,
        0},
       {NULL, NULL, NULL, 0, 0, 0}};
@@ -101,36 +83,17 @@ int cmd_distill(int argc, char **argv) {
     if ((rc = cli_require(cmd, opts, req[i]))) return rc;
   lsp_train_opts o;
   lsp_train_opts_default(&o);
-  long epochs, batch, seed, threads, val, max_train;
+  lsp_data_opts dopt;
+  lsp_data_opts_default(&dopt);
+  dopt.spec = cli_str(opts, "data", NULL);
   if ((rc = cli_get_double(cmd, opts, "temperature", 1.0, 0.0, 1e6,
                            &o.temperature)) ||
       (rc = cli_get_double(cmd, opts, "alpha", 0.0, 0.0, 1.0, &o.alpha)) ||
-      (rc = cli_get_double(cmd, opts, "smoothing", 0.0, 0.0, 1.0,
-                           &o.smoothing.eps)) ||
-      (rc = cli_get_long(cmd, opts, "epochs", 15, 1, 100000, &epochs)) ||
-      (rc = cli_get_long(cmd, opts, "batch", 128, 1, 1L << 20, &batch)) ||
-      (rc = cli_get_double(cmd, opts, "lr", 0.1, 1e-12, 1e6, &o.lr)) ||
-      (rc = cli_get_double(cmd, opts, "momentum", 0.9, 0.0, 0.999999,
-                           &o.momentum)) ||
-      (rc = cli_get_double(cmd, opts, "weight-decay", 0.0, 0.0, 1e3,
-                           &o.weight_decay)) ||
-      (rc = cli_get_long(cmd, opts, "seed", 1, 0, 4294967295L, &seed)) ||
-      (rc = cli_get_long(cmd, opts, "threads", 0, 0, 1024, &threads)) ||
-      (rc = cli_get_long(cmd, opts, "val", -1, 0, 1L << 40, &val)) ||
-      (rc = cli_get_long(cmd, opts, "max-train", 0, 1, 1L << 40, &max_train)))
+      (rc = cli_train_get(cmd, opts, &o, &dopt)))
     return rc;
   if (!(o.temperature > 0.0))
     return cli_error(cmd, CLI_USAGE, "--temperature: %g must be positive",
                      o.temperature);
-  if (lsp_ls_convention_parse(cli_str(opts, "convention", "uniform"),
-                              &o.smoothing.convention))
-    return cli_error(cmd, CLI_USAGE, "--convention: %s", lsp_errmsg());
-  o.epochs = (size_t)epochs;
-  o.batch = (size_t)batch;
-  o.seed = (unsigned long)seed;
-  o.cosine = cli_has(opts, "cosine");
-  o.adam = cli_has(opts, "adam");
-  cli_threads(threads, 1);
   const char *tpath = cli_str(opts, "teacher", NULL),
              *out = cli_str(opts, "out", NULL);
   int quiet = cli_has(opts, "quiet");
@@ -139,11 +102,6 @@ int cmd_distill(int argc, char **argv) {
   size_t nnorm = 0;
   if ((rc = cli_arch_get(cmd, opts, "", &spec, &norm, &nnorm))) return rc;
 
-  lsp_data_opts dopt;
-  lsp_data_opts_default(&dopt);
-  dopt.spec = cli_str(opts, "data", NULL);
-  if (val >= 0) dopt.n_val = (size_t)val;
-  dopt.max_train = (size_t)max_train;
   lsp_splits data = {0};
   lsp_model *teacher = NULL, *m = NULL;
   float *tz = NULL;

@@ -22,6 +22,7 @@
 #include "core/loss/lsp_loss.h"
 #include "core/import/lsp_import.h"
 #include "core/nn/lsp_model.h"
+#include "core/nn/lsp_model_json.h"
 #include "core/formats/lsp_npy.h"
 #include "core/base/lsp_threads.h"
 #include "reports/lsp_erasure.h"
@@ -462,18 +463,7 @@ int cmd_eval(int argc, char **argv) {
     lsp_json_key_str(jp, "data", data.name);
     lsp_json_key_str(jp, "split", split);
     lsp_json_key_int(jp, "n", (long long)c.n);
-    if (m->meta.trained) {
-      lsp_json_key_num(jp, "smoothing", m->meta.smoothing.eps);
-      lsp_json_key_str(jp, "convention",
-                       lsp_ls_convention_name(m->meta.smoothing.convention));
-      if (m->meta.distilled) {
-        lsp_json_key(jp, "distilled");
-        lsp_json_obj_begin(jp);
-        lsp_json_key_num(jp, "alpha", m->meta.distill_alpha);
-        lsp_json_key_num(jp, "temperature", m->meta.distill_temperature);
-        lsp_json_obj_end(jp);
-      }
-    }
+    lsp_model_meta_json(m, jp);
   } else {
     printf("model    %s (%s", mpath, arch);
     if (m->meta.trained)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_train.h"
 #include "core/data/lsp_data.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_util.h"
@@ -73,33 +74,10 @@ int cmd_train(int argc, char **argv) {
       {"smoothing", "E",
        "label smoothing eps in [0, 1] (required; 0 = plain cross-entropy)", 1,
        0, 0},
-      {"convention", "C", "uniform (PyTorch; default) or t2t", 1, 0, 0},
       {"arch", "A", CLI_ARCH_HELP, 1, 0, 0},
       {"hidden", "H,H", "MLP hidden widths: the same as --arch mlp:H,H", 1, 0, 0},
       {"normalize", "M,S", CLI_NORMALIZE_HELP, 1, 0, 0},
-      {"epochs", "N", "epochs (default 15)", 1, 0, 0},
-      {"batch", "B", "mini-batch size (default 128)", 1, 0, 0},
-      {"lr", "R", "learning rate (default 0.1; Adam's step size with --adam)",
-       1, 0, 0},
-      {"momentum", "M", "SGD momentum in [0, 1) (default 0.9)", 1, 0, 0},
-      {"weight-decay", "W", "L2 weight decay as in torch.optim (default 0)", 1,
-       0, 0},
-      {"cosine", NULL,
-       "cosine learning-rate schedule from R to 0 over the epochs", 0, 0, 0},
-      {"adam", NULL, "Adam (betas 0.9/0.999) instead of SGD with momentum", 0,
-       0, 0},
-      {"seed", "S", "initialization and shuffling seed (default 1)", 1, 0, 0},
-      {"threads", "T",
-       "threads (default: all cores): every batch is cut into ceil(batch/64) "
-       "shares trained side by side; the model is the same for any T",
-       1, 0, 0},
-      {"val", "N",
-       "validation examples held out of the training file "
-       "(default 1/12: 5000 of Fashion-MNIST's 60000)",
-       1, 0, 0},
-      {"max-train", "N",
-       "train on the first N training examples only (quick runs)", 1, 0, 0},
-      {"quiet", NULL, "no progress on stderr", 0, 0, 0},
+      CLI_TRAIN_OPTIONS,
       {"out", "M.lspm", "the trained model (required; written only on success)",
        1, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
@@ -119,47 +97,17 @@ int cmd_train(int argc, char **argv) {
     return rc;
   lsp_train_opts o;
   lsp_train_opts_default(&o);
-  long epochs, batch, seed, threads, val, max_train;
-  char *spec = NULL;
-  float *norm = NULL;
-  size_t nnorm = 0;
-  if ((rc = cli_get_double(cmd, opts, "smoothing", 0.0, 0.0, 1.0,
-                           &o.smoothing.eps)) ||
-      (rc = cli_arch_get(cmd, opts, "mlp:256,256", &spec, &norm, &nnorm)) ||
-      (rc = cli_get_long(cmd, opts, "epochs", 15, 1, 100000, &epochs)) ||
-      (rc = cli_get_long(cmd, opts, "batch", 128, 1, 1L << 20, &batch)) ||
-      (rc = cli_get_double(cmd, opts, "lr", 0.1, 1e-12, 1e6, &o.lr)) ||
-      (rc = cli_get_double(cmd, opts, "momentum", 0.9, 0.0, 0.999999,
-                           &o.momentum)) ||
-      (rc = cli_get_double(cmd, opts, "weight-decay", 0.0, 0.0, 1e3,
-                           &o.weight_decay)) ||
-      (rc = cli_get_long(cmd, opts, "seed", 1, 0, 4294967295L, &seed)) ||
-      (rc = cli_get_long(cmd, opts, "threads", 0, 0, 1024, &threads)) ||
-      (rc = cli_get_long(cmd, opts, "val", -1, 0, 1L << 40, &val)) ||
-      (rc = cli_get_long(cmd, opts, "max-train", 0, 1, 1L << 40, &max_train))) {
-    free(spec);
-    free(norm);
-    return rc;
-  }
-  if (lsp_ls_convention_parse(cli_str(opts, "convention", "uniform"),
-                              &o.smoothing.convention) != LSP_OK) {
-    free(spec);
-    free(norm);
-    return cli_error(cmd, CLI_USAGE, "--convention: %s", lsp_errmsg());
-  }
-  o.epochs = (size_t)epochs;
-  o.batch = (size_t)batch;
-  o.seed = (unsigned long)seed;
-  o.cosine = cli_has(opts, "cosine");
-  o.adam = cli_has(opts, "adam");
-  cli_threads(threads, 1);
-  const char *out = cli_str(opts, "out", NULL);
-
   lsp_data_opts dopt;
   lsp_data_opts_default(&dopt);
   dopt.spec = cli_str(opts, "data", NULL);
-  if (val >= 0) dopt.n_val = (size_t)val;
-  dopt.max_train = (size_t)max_train;
+  char *spec = NULL;
+  float *norm = NULL;
+  size_t nnorm = 0;
+  if ((rc = cli_train_get(cmd, opts, &o, &dopt)) ||
+      (rc = cli_arch_get(cmd, opts, "mlp:256,256", &spec, &norm, &nnorm)))
+    return rc;
+  const char *out = cli_str(opts, "out", NULL);
+
   lsp_splits data = {0};
   lsp_model *m = NULL;
   progress_state ps = {isatty(STDERR_FILENO), cli_has(opts, "quiet"), 0, 0.0};

@@ -8,13 +8,7 @@
 #include <string.h>
 
 #include "core/base/lsp_error.h"
-
-static char *dup_str(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d) memcpy(d, s, n);
-  return d;
-}
+#include "core/base/lsp_io.h"
 
 lsp_table *lsp_table_alloc(size_t ncols, const char *const *header) {
   if (ncols == 0 || !header) return NULL;
@@ -26,7 +20,7 @@ lsp_table *lsp_table_alloc(size_t ncols, const char *const *header) {
   t->decimals = malloc(ncols * sizeof *t->decimals);
   if (!t->header || !t->digits || !t->decimals) goto fail;
   for (size_t c = 0; c < ncols; c++) {
-    if (!header[c] || !(t->header[c] = dup_str(header[c]))) goto fail;
+    if (!header[c] || !(t->header[c] = lsp_strdupf("%s", header[c]))) goto fail;
     t->digits[c] = 4;
     t->decimals[c] = -1;
   }
@@ -65,7 +59,7 @@ int lsp_table_keys(lsp_table *t, const char *const *keys) {
   char **k = calloc(t->ncols, sizeof *k);
   if (!k) return lsp_fail(LSP_ENOMEM, "out of memory (table)");
   for (size_t c = 0; c < t->ncols; c++)
-    if (!(k[c] = dup_str(keys[c]))) {
+    if (!(k[c] = lsp_strdupf("%s", keys[c]))) {
       for (size_t i = 0; i < c; i++) free(k[i]);
       free(k);
       return lsp_fail(LSP_ENOMEM, "out of memory (table)");
@@ -113,7 +107,7 @@ int lsp_table_text(lsp_table *t, size_t col, const char *s) {
   lsp_table_cell *c = cell(t, col);
   if (!c) return LSP_EINVAL;
   if (!s) return LSP_OK;
-  if (!(c->text = dup_str(s))) return lsp_fail(LSP_ENOMEM, "out of memory");
+  if (!(c->text = lsp_strdupf("%s", s))) return lsp_fail(LSP_ENOMEM, "out of memory");
   c->kind = LSP_CELL_TEXT;
   return LSP_OK;
 }

@@ -6,18 +6,8 @@
 #include <stdlib.h>
 
 #include "core/base/lsp_error.h"
+#include "core/formats/lsp_arraycheck.h"
 #include "core/formats/lsp_npy.h"
-
-static double at(const lsp_array *a, size_t i) {
-  switch (a->dtype) {
-    case LSP_DT_F32: return ((const float *)a->data)[i];
-    case LSP_DT_F64: return ((const double *)a->data)[i];
-    case LSP_DT_I32: return ((const int32_t *)a->data)[i];
-    case LSP_DT_I64: return (double)((const int64_t *)a->data)[i];
-    case LSP_DT_U8: return ((const uint8_t *)a->data)[i];
-  }
-  return NAN;
-}
 
 int main(int argc, char **argv) {
   if (argc < 3) {
@@ -44,7 +34,7 @@ int main(int argc, char **argv) {
   double wex = -1;
   int bad = 0;
   for (size_t i = 0; i < a.count; i++) {
-    double x = at(&a, i), y = at(&b, i), lim = atol + rtol * fabs(y);
+    double x = lsp_array_get(&a, i), y = lsp_array_get(&b, i), lim = atol + rtol * fabs(y);
     double ex = fabs(x - y) - lim;
     if (!(fabs(x - y) <= lim) && !(x == y)) bad = 1;
     if (ex > wex || x != x) {
@@ -53,7 +43,7 @@ int main(int argc, char **argv) {
     }
   }
   printf("npycmp: %zu elements, worst at %zu: %.9g vs %.9g\n", a.count, worst,
-         at(&a, worst), at(&b, worst));
+         lsp_array_get(&a, worst), lsp_array_get(&b, worst));
   lsp_array_release(&a);
   lsp_array_release(&b);
   return bad;

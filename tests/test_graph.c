@@ -31,24 +31,6 @@ static const char *tiny_torch[] = {"stem",        "block.conv1", "block.bn1",
 static const char *tensor_names[] = {"weight", "bias", "running_mean",
                                      "running_var"};
 
-/* got against a float32 reference: 1e-5 relative plus 1e-6 of the largest
- * reference magnitude plus 1e-7 (float sums leave ~1e-9 absolute noise on
- * gradients that are zero in exact arithmetic, as a convolution bias ahead
- * of a batch norm in training mode). */
-static void check_rel(const float *got, const char *rel, size_t count,
-                      double rtol) {
-  lsp_array a;
-  td_load(rel, &a);
-  assert_int_equal(a.count, count);
-  const float *want = a.data;
-  double scale = 0.0;
-  for (size_t i = 0; i < count; i++)
-    if (fabs(want[i]) > scale) scale = fabs(want[i]);
-  for (size_t i = 0; i < count; i++)
-    td_close(got[i], want[i], rtol, 1e-7 + rtol * scale * 0.1, rel, i);
-  lsp_array_release(&a);
-}
-
 static void load_into(const char *rel, float *dst, size_t count) {
   lsp_array a;
   td_load(rel, &a);
@@ -102,7 +84,7 @@ static void check_one(lsp_model *m, size_t i, const char *t, const char *tn,
     return; /* gradients of trainables, statistics of state */
   char p[128];
   snprintf(p, sizeof p, TINY "%s%s.npy", prefix, tn);
-  check_rel(grad ? g : v, p, c, 1e-5);
+  td_close_array(grad ? g : v, p, c, 1e-5, 1e-7);
 }
 
 static lsp_model *tiny_model(void) {
@@ -143,8 +125,8 @@ static void test_tiny_eval(void **state) {
   lsp_model_ws *ws = lsp_model_ws_alloc(m, N);
   const float *z, *f;
   assert_int_equal(lsp_model_forward(m, ws, b.x.data, N, &z, &f), 0);
-  check_rel(z, TINY "logits_eval.npy", N * K, 1e-5);
-  check_rel(f, TINY "features.npy", N * 16, 1e-5);
+  td_close_array(z, TINY "logits_eval.npy", N * K, 1e-5, 1e-7);
+  td_close_array(f, TINY "features.npy", N * 16, 1e-5, 1e-7);
   lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
   float dz[N * K], dx[N * 144];
   double loss;
@@ -154,12 +136,12 @@ static void test_tiny_eval(void **state) {
   assert_int_equal(
       lsp_model_backward(m, ws, dz, LSP_BACK_PARAMS | LSP_BACK_INPUT, dx), 0);
   each_tensor(m, tiny_torch, 9, check_one, "grad_ls0.1_eval_");
-  check_rel(dx, TINY "grad_ls0.1_x_eval.npy", N * 144, 1e-5);
+  td_close_array(dx, TINY "grad_ls0.1_x_eval.npy", N * 144, 1e-5, 1e-7);
   /* predict in uneven batches equals the forward */
   float zp[N * K], fp[N * 16];
   assert_int_equal(lsp_model_predict(m, b.x.data, N, 5, zp, fp), 0);
-  check_rel(zp, TINY "logits_eval.npy", N * K, 1e-5);
-  check_rel(fp, TINY "features.npy", N * 16, 1e-5);
+  td_close_array(zp, TINY "logits_eval.npy", N * K, 1e-5, 1e-7);
+  td_close_array(fp, TINY "features.npy", N * 16, 1e-5, 1e-7);
   /* the FGSM input: summed plain CE, eval mode, eps 0.1, clipped to [0,1] */
   lsp_ls ce = {0.0, LSP_LS_UNIFORM, 0};
   assert_int_equal(lsp_model_forward(m, ws, b.x.data, N, &z, NULL), 0);
@@ -171,7 +153,7 @@ static void test_tiny_eval(void **state) {
     float v = x[i] + 0.1f * s;
     dx[i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
   }
-  check_rel(dx, TINY "fgsm_eps0.1_x.npy", N * 144, 1e-6);
+  td_close_array(dx, TINY "fgsm_eps0.1_x.npy", N * 144, 1e-6, 1e-7);
   lsp_model_ws_free(ws);
   lsp_model_free(m);
   free_batch(&b);
@@ -187,7 +169,7 @@ static void test_tiny_train(void **state) {
   lsp_model_ws *ws = lsp_model_ws_alloc(m, N);
   const float *z;
   assert_int_equal(lsp_model_forward_train(m, ws, b.x.data, N, &z, NULL), 0);
-  check_rel(z, TINY "logits_train.npy", N * K, 1e-5);
+  td_close_array(z, TINY "logits_train.npy", N * K, 1e-5, 1e-7);
   each_tensor(m, tiny_torch, 9, check_one, "after_train_step_");
   lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
   float dz[N * K], dx[N * 144];
@@ -198,7 +180,7 @@ static void test_tiny_train(void **state) {
   assert_int_equal(
       lsp_model_backward(m, ws, dz, LSP_BACK_PARAMS | LSP_BACK_INPUT, dx), 0);
   each_tensor(m, tiny_torch, 9, check_one, "grad_ls0.1_train_");
-  check_rel(dx, TINY "grad_ls0.1_x_train.npy", N * 144, 1e-5);
+  td_close_array(dx, TINY "grad_ls0.1_x_train.npy", N * 144, 1e-5, 1e-7);
   /* an eval forward after it uses the updated running statistics: the
    * backward follows that forward's mode */
   const float *ze;
@@ -250,7 +232,7 @@ static void test_tiny_shares(void **state) {
   float zall[N * K];
   for (size_t s = 0; s < S; s++)
     if (rows[s]) memcpy(zall + r0[s] * K, z[s], rows[s] * K * sizeof(float));
-  check_rel(zall, TINY "logits_train.npy", N * K, 1e-5);
+  td_close_array(zall, TINY "logits_train.npy", N * K, 1e-5, 1e-7);
   lsp_array_release(&want);
   each_tensor(m, tiny_torch, 9, check_one, "after_train_step_");
   lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
@@ -270,7 +252,7 @@ static void test_tiny_shares(void **state) {
     for (size_t s = 0; s < S; s++) m->grads[i] += grads[s][i];
   }
   each_tensor(m, tiny_torch, 9, check_one, "grad_ls0.1_train_");
-  check_rel(dx, TINY "grad_ls0.1_x_train.npy", N * 144, 1e-5);
+  td_close_array(dx, TINY "grad_ls0.1_x_train.npy", N * 144, 1e-5, 1e-7);
   /* out of order: a sync before every share's stage, a stage skipped */
   assert_int_equal(
       lsp_model_stage_forward(&view[0], ws[0], x, 5, 0, &z[0], NULL), 0);
@@ -320,14 +302,14 @@ static void builtin(const char *arch, size_t nparams_torch) {
   const float *z, *f;
   assert_int_equal(lsp_model_forward(m, ws, xa.data, 4, &z, &f), 0);
   snprintf(p, sizeof p, "torch_archs/%s_logits_eval.npy", arch);
-  check_rel(z, p, 40, 1e-5);
+  td_close_array(z, p, 40, 1e-5, 1e-7);
   snprintf(p, sizeof p, "torch_archs/%s_features_eval.npy", arch);
-  check_rel(f, p, 4 * lsp_model_feature_dim(m), 1e-5);
+  td_close_array(f, p, 4 * lsp_model_feature_dim(m), 1e-5, 1e-7);
   assert_int_equal(lsp_model_forward_train(m, ws, xa.data, 4, &z, NULL), 0);
   snprintf(p, sizeof p, "torch_archs/%s_logits_train.npy", arch);
-  check_rel(z, p, 40, 1e-5);
+  td_close_array(z, p, 40, 1e-5, 1e-7);
   snprintf(p, sizeof p, "torch_archs/%s_buffers_after.npy", arch);
-  if (m->nstate) check_rel(m->state, p, m->nstate, 1e-5);
+  if (m->nstate) td_close_array(m->state, p, m->nstate, 1e-5, 1e-7);
   lsp_model_ws_free(ws);
   lsp_array_release(&xa);
   lsp_model_free(m);

@@ -22,32 +22,6 @@
 
 #define TINY "torch_mlp_tiny"
 
-/* Compare got[] to a float32 reference file with a tolerance rtol per element
- * plus rtol/10 of the largest reference magnitude (float32 sums leave ~1e-9
- * absolute noise on entries of 1e-5). */
-static void check_rel(const float *got, const char *rel, size_t count,
-                      double rtol) {
-  lsp_array a;
-  td_load(rel, &a);
-  assert_int_equal(a.count, count);
-  const float *want = a.data;
-  double scale = 0.0;
-  for (size_t i = 0; i < count; i++)
-    if (fabs(want[i]) > scale) scale = fabs(want[i]);
-  for (size_t i = 0; i < count; i++)
-    td_close(got[i], want[i], rtol, rtol * scale * 1e-1, rel, i);
-  lsp_array_release(&a);
-}
-
-static void load_xy(lsp_array *xa, int32_t **y, size_t *n) {
-  lsp_array ya;
-  td_load(TINY "/x.npy", xa);
-  td_load(TINY "/labels.npy", &ya);
-  assert_int_equal(lsp_array_labels(&ya, "labels.npy", 3, y), LSP_OK);
-  *n = ya.count;
-  lsp_array_release(&ya);
-}
-
 /* ---- .lspm -----------------------------------------------------------------
  */
 
@@ -409,12 +383,12 @@ static void test_v1_loads(void **state) {
   lsp_array xa;
   int32_t *y;
   size_t n;
-  load_xy(&xa, &y, &n);
+  td_load_xy(TINY "/x.npy", TINY "/labels.npy", 3, &xa, &y, &n);
   lsp_model_ws *ws = lsp_model_ws_alloc(m, n);
   const float *z, *f;
   assert_int_equal(lsp_model_forward(m, ws, xa.data, n, &z, &f), LSP_OK);
-  check_rel(z, TINY "/logits.npy", n * 3, 1e-5);
-  check_rel(f, TINY "/features.npy", n * 16, 1e-5);
+  td_close_array(z, TINY "/logits.npy", n * 3, 1e-5, 0);
+  td_close_array(f, TINY "/features.npy", n * 16, 1e-5, 0);
   lsp_model_ws_free(ws);
   lsp_model_free(m);
   free(y);

@@ -37,6 +37,30 @@ void td_close(double got, double want, double tol_rel, double tol_abs,
   }
 }
 
+void td_close_array(const float *got, const char *rel, size_t count,
+                    double rtol, double abs_floor) {
+  lsp_array a;
+  td_load(rel, &a);
+  assert_int_equal(a.count, count);
+  const float *want = a.data;
+  double scale = 0.0;
+  for (size_t i = 0; i < count; i++)
+    if (fabs(want[i]) > scale) scale = fabs(want[i]);
+  for (size_t i = 0; i < count; i++)
+    td_close(got[i], want[i], rtol, abs_floor + rtol * scale * 0.1, rel, i);
+  lsp_array_release(&a);
+}
+
+void td_load_xy(const char *x_rel, const char *y_rel, int k,
+                lsp_array *xa, int32_t **y, size_t *n) {
+  lsp_array ya;
+  td_load(x_rel, xa);
+  td_load(y_rel, &ya);
+  assert_int_equal(lsp_array_labels(&ya, y_rel, k, y), LSP_OK);
+  *n = ya.count;
+  lsp_array_release(&ya);
+}
+
 const char *td_tmp(const char *name) {
   static char buf[4096];
   const char *dir = getenv("TMPDIR");

@@ -22,6 +22,18 @@ void td_load(const char *rel, lsp_array *out);
 void td_close(double got, double want, double tol_rel, double tol_abs,
               const char *what, size_t index);
 
+/* Compare got[0..count) with the float32 reference array tests/data/rel:
+ * each element within abs_floor + rtol*|want| + rtol/10 * max|want| (float32
+ * sums leave absolute noise of about 1e-9 on entries of 1e-5, so a purely
+ * relative tolerance would fail on the smallest entries). */
+void td_close_array(const float *got, const char *rel, size_t count,
+                    double rtol, double abs_floor);
+
+/* Load the inputs tests/data/x_rel and their labels tests/data/y_rel (in
+ * [0, k)); *y is malloc'ed. */
+void td_load_xy(const char *x_rel, const char *y_rel, int k,
+                lsp_array *xa, int32_t **y, size_t *n);
+
 /* Scratch file path unique to this process (static buffer). */
 const char *td_tmp(const char *name);
 

@@ -1,0 +1,37 @@
+/* cli_train.c — the training options of train and distill (cli_train.h). */
+#include "cli/cli_train.h"
+
+#include "core/base/lsp_error.h"
+#include "core/loss/lsp_loss.h"
+
+int cli_train_get(const char *cmd, cli_opt *opts, lsp_train_opts *o,
+                  lsp_data_opts *dopt) {
+  long epochs, batch, seed, threads, val, max_train;
+  int rc;
+  if ((rc = cli_get_double(cmd, opts, "smoothing", 0.0, 0.0, 1.0,
+                           &o->smoothing.eps)) ||
+      (rc = cli_get_long(cmd, opts, "epochs", 15, 1, 100000, &epochs)) ||
+      (rc = cli_get_long(cmd, opts, "batch", 128, 1, 1L << 20, &batch)) ||
+      (rc = cli_get_double(cmd, opts, "lr", 0.1, 1e-12, 1e6, &o->lr)) ||
+      (rc = cli_get_double(cmd, opts, "momentum", 0.9, 0.0, 0.999999,
+                           &o->momentum)) ||
+      (rc = cli_get_double(cmd, opts, "weight-decay", 0.0, 0.0, 1e3,
+                           &o->weight_decay)) ||
+      (rc = cli_get_long(cmd, opts, "seed", 1, 0, 4294967295L, &seed)) ||
+      (rc = cli_get_long(cmd, opts, "threads", 0, 0, 1024, &threads)) ||
+      (rc = cli_get_long(cmd, opts, "val", -1, 0, 1L << 40, &val)) ||
+      (rc = cli_get_long(cmd, opts, "max-train", 0, 1, 1L << 40, &max_train)))
+    return rc;
+  if (lsp_ls_convention_parse(cli_str(opts, "convention", "uniform"),
+                              &o->smoothing.convention) != LSP_OK)
+    return cli_error(cmd, CLI_USAGE, "--convention: %s", lsp_errmsg());
+  o->epochs = (size_t)epochs;
+  o->batch = (size_t)batch;
+  o->seed = (unsigned long)seed;
+  o->cosine = cli_has(opts, "cosine");
+  o->adam = cli_has(opts, "adam");
+  if (val >= 0) dopt->n_val = (size_t)val;
+  dopt->max_train = (size_t)max_train;
+  cli_threads(threads, 1);
+  return 0;
+}
