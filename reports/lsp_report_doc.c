@@ -177,7 +177,10 @@ static lsp_table *mask_table(const lsp_run_state *s) {
 /* "; AutoAttack ... on the first N of them" for the method paragraph. */
 static const char *aa_sentence(const lsp_run_state *s, char *buf, size_t len) {
   if (!s->n_aa) {
-    snprintf(buf, len, "%s%s", s->aa_note[0] ? "; " : "", s->aa_note);
+    /* the note is a sentence: without its full stop inside this one */
+    size_t n = strlen(s->aa_note);
+    snprintf(buf, len, "%s%.*s", n ? "; " : "", (int)(n && s->aa_note[n - 1] == '.' ? n - 1 : n),
+             s->aa_note);
     return buf;
   }
   const lsp_attack_result *r = &s->models[0].aa;
@@ -185,8 +188,8 @@ static const char *aa_sentence(const lsp_run_state *s, char *buf, size_t len) {
            "; AutoAttack (Croce & Hein 2020: APGD-CE, then APGD-T with %zu target classes, "
            "then Square with %zu queries, each on the examples still correct; APGD %zu "
            "iterations) on the first %zu of them, the subset that its budget of %g GFLOP per "
-           "model allows (predicted %.3g GFLOP per example from the model's size and the "
-           "examples PGD left standing)",
+           "model allows (predicted %.3g GFLOP per example in the worst case, from the model's "
+           "size alone, so that every cell attacks the same examples)",
            r->targets, r->queries, r->steps, s->n_aa, s->opts.aa_budget, s->aa_pred_gflop);
   return buf;
 }
