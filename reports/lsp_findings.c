@@ -140,6 +140,10 @@ static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
             "grid [%g, %g] (normalized by its width), by an equivalence test: the claim of no "
             "gain needs the interval inside ±%g (DESIGN §9.2). ",
          st->eps[J], s->opts.attack_eps[0], s->opts.attack_eps[s->opts.n_attack_eps - 1], M);
+  if (aa)
+    APPEND(i, "The verdict uses AutoAttack (APGD-CE, APGD-T, Square; Croce & Hein 2020) on the "
+              "first %zu attacked test examples. ",
+           s->n_aa);
   quote(f, i, c, aa ? "AutoAttack AUC" : "PGD AUC");
   APPEND(i, "Against the FGSM AUC Δ of %+.4f: %s. ", cf->diff, how);
   double r, rlo, rhi;
