@@ -14,15 +14,17 @@
 #include "core/base/lsp_error.h"
 
 static const char *const k_names[LSP_CALIB_NMETRIC] = {
-    "accuracy", "nll", "brier", "ece", "mce", "rmsce", "ace",
-    "classwise_ece", "over_confidence", "under_confidence"};
+    "accuracy",         "nll",          "brier",           "ece",
+    "mce",              "rmsce",        "ace",             "classwise_ece",
+    "over_confidence",  "under_confidence", "ece_debiased", "ece_l2_debiased",
+    "ece_sweep",        "smece",        "smece_sigma"};
 
 const char *lsp_calib_metric_name(int m) {
   return m >= 0 && m < LSP_CALIB_NMETRIC ? k_names[m] : NULL;
 }
 
 lsp_calib_opts lsp_calib_opts_default(void) {
-  lsp_calib_opts o = {15, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_BINNING_WIDTH};
+  lsp_calib_opts o = {15, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_BINNING_WIDTH, 0.0};
   return o;
 }
 
@@ -81,6 +83,12 @@ lsp_calib_acc *lsp_calib_acc_alloc(int bins, size_t k, lsp_calib_edges edges,
     a->cw_sum = calloc(k * m, sizeof *a->cw_sum);
     if (!a->cw_count || !a->cw_pos || !a->cw_sum) goto nomem;
   }
+  if (what == LSP_CALIB_FULL) {
+    a->mesh_w = calloc(LSP_SMECE_NODES, sizeof *a->mesh_w);
+    a->mesh_c = calloc(LSP_SMECE_NODES, sizeof *a->mesh_c);
+    a->mesh_y = calloc(LSP_SMECE_NODES, sizeof *a->mesh_y);
+    if (!a->mesh_w || !a->mesh_c || !a->mesh_y) goto nomem;
+  }
   return a;
 nomem:
   lsp_calib_acc_free(a);
@@ -97,6 +105,9 @@ void lsp_calib_acc_free(lsp_calib_acc *a) {
   free(a->cw_count);
   free(a->cw_pos);
   free(a->cw_sum);
+  free(a->mesh_w);
+  free(a->mesh_c);
+  free(a->mesh_y);
   free(a);
 }
 
@@ -113,6 +124,11 @@ void lsp_calib_acc_reset(lsp_calib_acc *a) {
     memset(a->cw_count, 0, km * sizeof *a->cw_count);
     memset(a->cw_pos, 0, km * sizeof *a->cw_pos);
     memset(a->cw_sum, 0, km * sizeof *a->cw_sum);
+  }
+  if (a->mesh_w) {
+    memset(a->mesh_w, 0, LSP_SMECE_NODES * sizeof *a->mesh_w);
+    memset(a->mesh_c, 0, LSP_SMECE_NODES * sizeof *a->mesh_c);
+    memset(a->mesh_y, 0, LSP_SMECE_NODES * sizeof *a->mesh_y);
   }
 }
 
@@ -141,6 +157,12 @@ int lsp_calib_acc_merge(lsp_calib_acc *dst, const lsp_calib_acc *src) {
       dst->cw_count[i] += src->cw_count[i];
       dst->cw_pos[i] += src->cw_pos[i];
       lsp_calib_fix_add(&dst->cw_sum[i], lsp_calib_fix_get(src->cw_sum[i]), &ovf);
+    }
+  if (dst->mesh_w)
+    for (size_t i = 0; i < LSP_SMECE_NODES; i++) {
+      lsp_calib_fix_add(&dst->mesh_w[i], lsp_calib_fix_get(src->mesh_w[i]), &ovf);
+      lsp_calib_fix_add(&dst->mesh_c[i], lsp_calib_fix_get(src->mesh_c[i]), &ovf);
+      lsp_calib_fix_add(&dst->mesh_y[i], lsp_calib_fix_get(src->mesh_y[i]), &ovf);
     }
   dst->overflow |= ovf;
   return LSP_OK;
@@ -217,6 +239,7 @@ static inline __attribute__((always_inline)) void probs_body(
     ncorrect += ok;
     lsp_calib_fix_add(&a->conf[b], lsp_calib_fix_bits(c, &ovf), &ovf);
     if (!full) continue;
+    lsp_calib_mesh_add(a, c, 1, ok, &ovf);
     double py = at(p, r + yi), br = 0.0;
     if (py > 0.0)
       lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(-log(py), &ovf), &ovf);
@@ -284,6 +307,7 @@ static inline __attribute__((always_inline)) void logits_body(
     a->n_correct += ok;
     lsp_calib_fix_add(&a->conf[b], lsp_calib_fix_bits(c, &ovf), &ovf);
     if (!full) continue;
+    lsp_calib_mesh_add(a, c, 1, ok, &ovf);
     double br = 0.0;
     lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(log(s) - w[yi], &ovf), &ovf);
     for (size_t j = 0; j < k; j++) {
@@ -421,6 +445,7 @@ int lsp_calib_acc_add_conf(lsp_calib_acc *acc, const double *conf,
     acc->correct[b] += correct[i];
     acc->n_correct += correct[i];
     lsp_calib_fix_add(&acc->conf[b], lsp_calib_fix_bits(conf[i], &ovf), &ovf);
+    if (acc->mesh_w) lsp_calib_mesh_add(acc, conf[i], 1, correct[i], &ovf);
   }
   acc->n += n;
   acc->overflow |= ovf;
@@ -430,7 +455,7 @@ int lsp_calib_acc_add_conf(lsp_calib_acc *acc, const double *conf,
 /* ---- metrics ------------------------------------------------------------ */
 
 void lsp_calib_metrics_from_acc(const lsp_calib_acc *a, double v[LSP_CALIB_NMETRIC],
-                                int has[LSP_CALIB_NMETRIC]) {
+                                int has[LSP_CALIB_NMETRIC], lsp_calib_scratch *sc) {
   double n = (double)a->n;
   double ece = 0, mce = 0, ms = 0, over = 0, under = 0;
   for (int m = 0; m < LSP_CALIB_NMETRIC; m++) v[m] = NAN, has[m] = 0;
@@ -454,6 +479,7 @@ void lsp_calib_metrics_from_acc(const lsp_calib_acc *a, double v[LSP_CALIB_NMETR
   v[LSP_CALIB_UNDER_CONFIDENCE] = under;
   has[LSP_CALIB_ACCURACY] = has[LSP_CALIB_ECE] = has[LSP_CALIB_MCE] = 1;
   has[LSP_CALIB_RMSCE] = has[LSP_CALIB_OVER_CONFIDENCE] = has[LSP_CALIB_UNDER_CONFIDENCE] = 1;
+  lsp_calib_estimators_from_acc(a, v, has, sc);
   if (a->what != LSP_CALIB_FULL || a->k == 0) return;
   v[LSP_CALIB_NLL] = (a->n_nll_inf || a->overflow) ? INFINITY : lsp_calib_fix_double(a->nll) / n;
   v[LSP_CALIB_BRIER] = lsp_calib_fix_double(a->brier) / n;
@@ -488,7 +514,18 @@ int lsp_calib_acc_finalize(const lsp_calib_acc *a, lsp_calib_result *res) {
   res->edges = a->edges;
   res->binning = LSP_CALIB_BINNING_WIDTH;
   res->temperature = 1.0;
-  lsp_calib_metrics_from_acc(a, res->value, res->has);
+  lsp_calib_scratch *sc = a->mesh_w ? lsp_calib_scratch_alloc() : NULL;
+  if (a->mesh_w && !sc) {
+    lsp_calib_result_release(res);
+    return lsp_fail(LSP_ENOMEM, "out of memory for SmoothECE's workspace");
+  }
+  lsp_calib_metrics_from_acc(a, res->value, res->has, sc);
+  int st = sc ? lsp_calib_curve_fill(a, res, sc) : LSP_OK;
+  lsp_calib_scratch_free(sc);
+  if (st) {
+    lsp_calib_result_release(res);
+    return st;
+  }
   res->nll_infinite = a->what == LSP_CALIB_FULL && a->n_nll_inf > 0;
   for (size_t b = 0; b < m; b++) {
     double cnt = (double)a->count[b];
@@ -504,8 +541,13 @@ void lsp_calib_result_release(lsp_calib_result *res) {
   free(res->bin_count);
   free(res->bin_conf);
   free(res->bin_acc);
+  free(res->smooth_acc);
+  free(res->smooth_dens);
+  free(res->smooth_lo);
+  free(res->smooth_hi);
   res->bin_count = NULL;
   res->bin_conf = res->bin_acc = NULL;
+  res->smooth_acc = res->smooth_dens = res->smooth_lo = res->smooth_hi = NULL;
 }
 
 /* ---- JSON --------------------------------------------------------------- */
@@ -525,13 +567,20 @@ void lsp_calib_result_json(const lsp_calib_result *r, lsp_json *j) {
       double ci[2] = {r->ci_lo[m], r->ci_hi[m]};
       snprintf(key, sizeof key, "%s_ci", k_names[m]);
       lsp_json_key_nums(j, key, ci, 2);
+      if (r->ci == LSP_CALIB_CI_INVERSION && lsp_calib_ci_inverted(m)) {
+        double pc[2] = {r->pct_lo[m], r->pct_hi[m]};
+        snprintf(key, sizeof key, "%s_ci_percentile", k_names[m]);
+        lsp_json_key_nums(j, key, pc, 2);
+      }
     }
   }
   if (r->nll_infinite) lsp_json_key_bool(j, "nll_infinite", 1);
   if (r->has_ci) {
     lsp_json_key_int(j, "bootstrap_resamples", r->resamples);
     lsp_json_key_int(j, "bootstrap_seed", (long long)r->seed);
+    lsp_json_key_str(j, "ci_method", lsp_calib_ci_name(r->ci));
   }
+  if (r->sweep_bins > 0) lsp_json_key_int(j, "ece_sweep_bins", r->sweep_bins);
   lsp_json_key(j, "bins");
   lsp_json_arr_begin(j);
   for (int b = 0; b < r->bins; b++) {
@@ -542,4 +591,5 @@ void lsp_calib_result_json(const lsp_calib_result *r, lsp_json *j) {
     lsp_json_obj_end(j);
   }
   lsp_json_arr_end(j);
+  if (r->smooth_acc) lsp_calib_curve_json(r, j);
 }

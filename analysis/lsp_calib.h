@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "analysis/lsp_smece.h"
 #include "core/formats/lsp_json.h"
 
 typedef enum { LSP_CALIB_EDGES_RIGHT = 0, LSP_CALIB_EDGES_LEFT = 1 } lsp_calib_edges;
@@ -49,11 +50,30 @@ enum {
   LSP_CALIB_CLASSWISE_ECE,
   LSP_CALIB_OVER_CONFIDENCE,
   LSP_CALIB_UNDER_CONFIDENCE,
+  LSP_CALIB_ECE_DEBIASED,    /* ℓ1 normal-debiased binned ECE (Kumar et al. 2019) */
+  LSP_CALIB_ECE_L2_DEBIASED, /* ℓ2 debiased binned ECE (Kumar et al. 2019)        */
+  LSP_CALIB_ECE_SWEEP,       /* monotone equal-mass sweep (Roelofs et al. 2022)   */
+  LSP_CALIB_SMECE,           /* SmoothECE (Błasiok & Nakkiran 2023)               */
+  LSP_CALIB_SMECE_SIGMA,     /* its bandwidth σ* (or the σ asked for)             */
   LSP_CALIB_NMETRIC
 };
 
 /* The DESIGN §4 JSON name of metric `m` ("ece", ...); NULL if out of range. */
 const char *lsp_calib_metric_name(int m);
+
+/* The 95% interval of the calibration errors (lsp_calib_ci_inverted):
+ *  - LSP_CALIB_CI_INVERSION (the default, 0): test inversion over a family
+ *    of calibration "worlds" (DESIGN §2 "Intervals"): the plug-in and
+ *    sweep estimators are biased upward, so their percentile intervals
+ *    miss the true calibration error (docs/CALIBRATION_SIM.md);
+ *  - LSP_CALIB_CI_PERCENTILE: the percentile bootstrap.
+ * Every other metric always gets the percentile interval. */
+typedef enum { LSP_CALIB_CI_INVERSION = 0, LSP_CALIB_CI_PERCENTILE = 1 } lsp_calib_ci;
+const char *lsp_calib_ci_name(lsp_calib_ci c); /* "inversion", "percentile" */
+int lsp_calib_ci_parse(const char *s, lsp_calib_ci *out);
+/* 1 for the metrics whose interval follows lsp_calib_ci: ece, rmsce, ace,
+ * ece_debiased, ece_l2_debiased, ece_sweep, smece. */
+int lsp_calib_ci_inverted(int m);
 
 /* Binning settings. `bins` >= 1 (default 15); `binning` chooses the bins
  * reported per bin (width: the ECE bins; mass: the ACE bins). */
@@ -61,9 +81,11 @@ typedef struct {
   int bins;
   lsp_calib_edges edges;
   lsp_calib_binning binning;
+  double smece_sigma; /* 0: SmoothECE at its fixed point σ*; else at this σ
+                         (in [LSP_SMECE_SIGMA_MIN, 1], lsp_smece.h)        */
 } lsp_calib_opts;
 
-/* Defaults: 15 bins, right edges, equal-width per-bin report. */
+/* Defaults: 15 bins, right edges, equal-width per-bin report, σ*. */
 lsp_calib_opts lsp_calib_opts_default(void);
 /* Parse "right"/"left" and "width"/"mass"; LSP_EINVAL with the choices. */
 int lsp_calib_edges_parse(const char *s, lsp_calib_edges *out);
@@ -109,6 +131,12 @@ typedef struct {
   uint64_t *cw_count;    /* [k*bins] classwise rows per (class, bin)     */
   uint64_t *cw_pos;      /* [k*bins] rows with y = class                 */
   lsp_calib_fix *cw_sum; /* [k*bins] Σ p_k                               */
+  /* SmoothECE's mesh (LSP_CALIB_FULL only): each row's share s of its two
+   * nodes (lsp_smece_node), summed per node as s, s·c and s·correct. */
+  lsp_calib_fix *mesh_w; /* [LSP_SMECE_NODES] (owned)                    */
+  lsp_calib_fix *mesh_c;
+  lsp_calib_fix *mesh_y;
+  double smece_sigma;    /* 0 (default): σ*; else smECE at this σ        */
 } lsp_calib_acc;
 
 /* Allocate an empty accumulator for `bins` (>= 1) bins, `k` classes (0 when
@@ -169,10 +197,19 @@ typedef struct {
   int resamples;
   uint64_t seed;
   double ci_lo[LSP_CALIB_NMETRIC], ci_hi[LSP_CALIB_NMETRIC];
+  double pct_lo[LSP_CALIB_NMETRIC], pct_hi[LSP_CALIB_NMETRIC]; /* percentile */
   double temperature;  /* the T applied to the logits (1 if none)          */
   uint64_t *bin_count; /* [bins] owned: rows per reported bin              */
   double *bin_conf;    /* [bins] owned: mean confidence (NaN when empty)   */
   double *bin_acc;     /* [bins] owned: accuracy (NaN when empty)          */
+  int sweep_bins;      /* the bin count ECE-sweep chose (0: not computed)  */
+  lsp_calib_ci ci;     /* the kind of ci_lo/ci_hi for the inverted metrics */
+  /* The smoothed reliability curve (SmoothECE's kernel at σ = smece_sigma)
+   * on t_q = q/(LSP_SMECE_CURVE_PTS − 1); NULL without the mesh. */
+  double *smooth_acc;  /* [PTS] owned: estimate of E[correct | c = t]      */
+  double *smooth_dens; /* [PTS] owned: kernel density of the confidences   */
+  double *smooth_lo;   /* [PTS] owned: 95% bootstrap band (NaN without)    */
+  double *smooth_hi;
 } lsp_calib_result;
 
 /* Compute the metrics from an accumulator into `res` (which it allocates the
@@ -201,6 +238,11 @@ int lsp_calib_rows_from_probs_f64(const double *p, const int32_t *y, size_t n,
 int lsp_calib_rows_from_logits_f64(const double *z, const int32_t *y, size_t n,
                                    size_t k, double inv_t, const char *path,
                                    lsp_calib_rows **out);
+/* A top-label table from confidences conf[i] in [0, 1] and correct[i] in
+ * {0, 1} (for predictions scored elsewhere, and the simulation study):
+ * the top-label metrics only (no NLL, Brier or classwise ECE). */
+int lsp_calib_rows_from_conf(const double *conf, const uint8_t *correct, size_t n,
+                             const char *path, lsp_calib_rows **out);
 void lsp_calib_rows_free(lsp_calib_rows *r);
 size_t lsp_calib_rows_count(const lsp_calib_rows *r);
 
@@ -209,19 +251,24 @@ size_t lsp_calib_rows_count(const lsp_calib_rows *r);
 int lsp_calib_rows_score(const lsp_calib_rows *r, const lsp_calib_opts *opts,
                          lsp_calib_result *res);
 
-/* Percentile bootstrap settings: `resamples` >= 1 (default 1000), the 95%
- * level, `seed`, and `threads` (<= 1 serial). Resample b draws its N indices
- * from its own GSL mt19937 seeded from (seed, b), so the intervals are
- * bit-identical for a seed whatever the thread count. */
+
+/* Bootstrap settings: `resamples` >= 1 (default 1000), the 95% level,
+ * `seed`, `threads` (<= 1 serial) and the interval kind. Resample b draws
+ * its N indices from its own GSL mt19937 seeded from (seed, b), so the
+ * intervals are bit-identical for a seed whatever the thread count. */
 typedef struct {
   int resamples;
   uint64_t seed;
   int threads;
+  lsp_calib_ci ci;
 } lsp_calib_boot;
 
-/* Fill res->ci_lo/ci_hi (2.5% and 97.5% percentiles, linear interpolation)
- * for every metric res->has, by resampling rows with replacement;
- * res must come from lsp_calib_rows_score on the same table and opts. */
+/* Fill res->pct_lo/pct_hi (2.5% and 97.5% percentiles, linear
+ * interpolation) for every metric res->has, by resampling rows with
+ * replacement, and the band of the smoothed reliability curve; then
+ * res->ci_lo/ci_hi: the percentile interval, or for the calibration errors
+ * under LSP_CALIB_CI_INVERSION the test-inversion interval. res must come
+ * from lsp_calib_rows_score on the same table and opts. */
 int lsp_calib_bootstrap(const lsp_calib_rows *r, const lsp_calib_opts *opts,
                         const lsp_calib_boot *boot, lsp_calib_result *res);
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "analysis/lsp_calib.h"
+#include "analysis/lsp_smece.h"
 
 __extension__ typedef unsigned __int128 lsp_u128;
 
@@ -55,8 +56,99 @@ static inline double lsp_calib_fix_double(lsp_calib_fix f) {
 size_t lsp_calib_top_probs_kernel(lsp_calib_acc *a, const float *p, const int32_t *y,
                                   size_t n);
 
-/* Metrics from binned sums (shared by the accumulator and the bootstrap). */
+/* Scratch for the metrics of an accumulator: SmoothECE's workspace and
+ * three mesh-sized double buffers. One per thread. */
+typedef struct {
+  lsp_smece_ws *ws;
+  double *m0, *m1, *m2; /* [LSP_SMECE_NODES] each */
+  double hint;          /* σ* search hint (lsp_smece_fit); 0: none */
+} lsp_calib_scratch;
+lsp_calib_scratch *lsp_calib_scratch_alloc(void);
+void lsp_calib_scratch_free(lsp_calib_scratch *s); /* NULL-safe */
+
+/* Metrics from binned sums (shared by the accumulator and the bootstrap).
+ * SmoothECE needs the mesh (LSP_CALIB_FULL) and scratch (else has = 0). */
 void lsp_calib_metrics_from_acc(const lsp_calib_acc *a, double value[LSP_CALIB_NMETRIC],
-                                int has[LSP_CALIB_NMETRIC]);
+                                int has[LSP_CALIB_NMETRIC], lsp_calib_scratch *sc);
+
+/* Add `w` copies of a row with confidence c, `k` of them correct, to the
+ * SmoothECE mesh of a (which must have one). */
+static inline void lsp_calib_mesh_add(lsp_calib_acc *a, double c, uint64_t w, uint64_t k,
+                                      int *ovf) {
+  size_t j;
+  double f;
+  lsp_smece_node(c, &j, &f);
+  lsp_u128 s0 = lsp_calib_fix_bits(1.0 - f, ovf), s1 = lsp_calib_fix_bits(f, ovf);
+  lsp_calib_fix_add(&a->mesh_w[j], s0 * w, ovf);
+  lsp_calib_fix_add(&a->mesh_w[j + 1], s1 * w, ovf);
+  lsp_calib_fix_add(&a->mesh_c[j], lsp_calib_fix_bits((1.0 - f) * c, ovf) * w, ovf);
+  lsp_calib_fix_add(&a->mesh_c[j + 1], lsp_calib_fix_bits(f * c, ovf) * w, ovf);
+  if (k) {
+    lsp_calib_fix_add(&a->mesh_y[j], s0 * k, ovf);
+    lsp_calib_fix_add(&a->mesh_y[j + 1], s1 * k, ovf);
+  }
+}
+
+/* Everything lsp_calib_metrics_from_acc adds beyond the plug-in metrics:
+ * ece_debiased and ece_l2_debiased from the bins, and (with a mesh and
+ * scratch) smece and smece_sigma (lsp_calib_estim.c). */
+void lsp_calib_estimators_from_acc(const lsp_calib_acc *a, double v[LSP_CALIB_NMETRIC],
+                                   int has[LSP_CALIB_NMETRIC], lsp_calib_scratch *sc);
+
+/* Allocate and fill res->smooth_* from a's mesh at σ = res->value[SMECE_
+ * SIGMA] (the band NaN). LSP_ENOMEM. */
+int lsp_calib_curve_fill(const lsp_calib_acc *a, lsp_calib_result *res, lsp_calib_scratch *sc);
+
+/* "smooth_curve": {sigma, t, accuracy, density, lo, hi} into the open
+ * JSON object. */
+void lsp_calib_curve_json(const lsp_calib_result *r, lsp_json *j);
+
+/* The mesh of a as doubles, each divided by n: resid = (Σ s·correct −
+ * Σ s·c)/n, and (when not NULL) ymass = Σ s·correct/n, wmass = Σ s/n. */
+void lsp_calib_mesh_doubles(const lsp_calib_acc *a, double *resid, double *ymass,
+                            double *wmass);
+
+/* One equal-width bin's contributions to the debiased estimators (DESIGN
+ * §2), nb rows (> 0), kb correct, cb = Σ confidence: adds nb·(2|g| −
+ * E|g + sZ|) to *l1 and, when nb >= 2, nb·(g² − acc(1 − acc)/(nb − 1)) to
+ * *l2, with acc = kb/nb, g = acc − cb/nb, s² = acc(1 − acc)/nb. The totals
+ * divided by N are ece_debiased and (clipped at 0, square-rooted)
+ * ece_l2_debiased. */
+void lsp_calib_debias_bin(double nb, double kb, double cb, double *l1, double *l2);
+
+/* ECE-sweep (Roelofs et al. 2022) of n rows in confidence order order[]:
+ * row i stands for w[i] copies (w NULL: 1), kcor[i] of them correct (kcor
+ * NULL: w[i]·correct[i]). Equal-mass bins over the copies (as ACE: the first
+ * W mod b bins one larger; a bin edge may split a row's copies, each copy
+ * carrying the row's mean); b grows from 1 while b + 1 bins still have
+ * non-decreasing accuracies; returns the ECE over the last such b (in
+ * *bins_out). work: 3(n + 1) doubles. NaN (and 0 bins) for no copies. */
+double lsp_calib_sweep(size_t n, const size_t *order, const double *conf, const uint32_t *w,
+                       const uint8_t *correct, const uint32_t *kcor, double *work,
+                       int *bins_out);
+
+/* ACE of the rows r, row i standing for w[i] copies (w NULL: 1 each) of
+ * which kcor[i] are correct (kcor NULL: w[i]·correct[i]); per-bin count,
+ * mean confidence and accuracy into the optional arrays. */
+double lsp_calib_rows_ace(const lsp_calib_rows *r, const uint32_t *w, const uint32_t *kcor,
+                          int bins, uint64_t *cnt_out, double *conf_out, double *acc_out);
+
+/* Replace res->ci_lo/ci_hi of the inverted metrics (lsp_calib_ci_inverted)
+ * by their test-inversion intervals (lsp_calib_ti.c); res from
+ * lsp_calib_rows_score(r, o). */
+int lsp_calib_ti_intervals(const lsp_calib_rows *r, const lsp_calib_opts *o,
+                           const lsp_calib_boot *boot, lsp_calib_result *res);
+
+/* The per-row table (lsp_calib_rows.c); shared with the interval code. */
+struct lsp_calib_rows {
+  size_t n, k;      /* k = 0: built from confidences (top-label only) */
+  int32_t *y;       /* [n] labels (NULL when k = 0)                  */
+  double *conf;     /* [n] top-label confidence                      */
+  uint8_t *correct; /* [n] 1 if argmax p = y                         */
+  double *nll;      /* [n] -log p_y (+inf when p_y = 0)              */
+  double *brier;    /* [n] Σ_k (p_k - 1[k=y])²                       */
+  double *prob;     /* [n*k] probabilities                           */
+  size_t *order;    /* [n] rows sorted by confidence (stable)        */
+};
 
 #endif

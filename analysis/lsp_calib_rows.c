@@ -16,17 +16,6 @@
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_util.h"
 
-struct lsp_calib_rows {
-  size_t n, k;
-  int32_t *y;       /* [n] labels                                   */
-  double *conf;     /* [n] top-label confidence                     */
-  uint8_t *correct; /* [n] 1 if argmax p = y                        */
-  double *nll;      /* [n] -log p_y (+inf when p_y = 0)             */
-  double *brier;    /* [n] Σ_k (p_k - 1[k=y])²                      */
-  double *prob;     /* [n*k] probabilities                          */
-  size_t *order;    /* [n] rows sorted by confidence (stable)       */
-};
-
 void lsp_calib_rows_free(lsp_calib_rows *r) {
   if (!r) return;
   free(r->y);
@@ -208,6 +197,43 @@ int lsp_calib_rows_from_logits_f64(const double *z, const int32_t *y, size_t n, 
   return from_logits((mat){NULL, z}, y, n, k, inv_t, path, out);
 }
 
+int lsp_calib_rows_from_conf(const double *conf, const uint8_t *correct, size_t n,
+                             const char *path, lsp_calib_rows **out) {
+  *out = NULL;
+  if (n == 0) return lsp_fail(LSP_EDATA, "calibration: no rows (zero examples)");
+  if (!conf || !correct) return lsp_fail(LSP_EINVAL, "calibration: NULL input");
+  for (size_t i = 0; i < n; i++) {
+    int st = LSP_OK;
+    if (!(conf[i] >= 0.0 && conf[i] <= 1.0))
+      st = lsp_fail(LSP_EDATA, "row %zu: confidence %g outside [0, 1]", i, conf[i]);
+    else if (correct[i] > 1)
+      st = lsp_fail(LSP_EDATA, "row %zu: correct must be 0 or 1 (got %d)", i, (int)correct[i]);
+    if (st) {
+      if (path) lsp_fail_prefix(st, path);
+      return st;
+    }
+  }
+  lsp_calib_rows *r = calloc(1, sizeof *r);
+  if (!r) return lsp_fail(LSP_ENOMEM, "out of memory for the calibration table");
+  r->n = n;
+  r->conf = malloc(n * sizeof *r->conf);
+  r->correct = malloc(n * sizeof *r->correct);
+  r->order = malloc(n * sizeof *r->order);
+  if (!r->conf || !r->correct || !r->order) {
+    lsp_calib_rows_free(r);
+    return lsp_fail(LSP_ENOMEM, "out of memory for the calibration table (%zu rows)", n);
+  }
+  memcpy(r->conf, conf, n * sizeof *conf);
+  memcpy(r->correct, correct, n * sizeof *correct);
+  int st = rows_sort(r);
+  if (st) {
+    lsp_calib_rows_free(r);
+    return st;
+  }
+  *out = r;
+  return LSP_OK;
+}
+
 /* Weighted sums into `a` (reset first); w == NULL means weight 1 each. */
 static void rows_accumulate(const lsp_calib_rows *r, const uint32_t *w, lsp_calib_acc *a) {
   lsp_calib_acc_reset(a);
@@ -221,6 +247,9 @@ static void rows_accumulate(const lsp_calib_rows *r, const uint32_t *w, lsp_cali
     a->correct[b] += wi * r->correct[i];
     a->n_correct += wi * r->correct[i];
     lsp_calib_fix_add(&a->conf[b], lsp_calib_fix_bits(r->conf[i], &ovf) * wi, &ovf);
+    lsp_calib_mesh_add(a, r->conf[i], wi, wi * r->correct[i], &ovf);
+    a->n += wi;
+    if (!r->k) continue; /* confidences only */
     if (isfinite(r->nll[i]))
       lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(r->nll[i], &ovf) * wi, &ovf);
     else
@@ -233,45 +262,46 @@ static void rows_accumulate(const lsp_calib_rows *r, const uint32_t *w, lsp_cali
       a->cw_pos[cb] += j == (size_t)r->y[i] ? wi : 0;
       lsp_calib_fix_add(&a->cw_sum[cb], lsp_calib_fix_bits(p[j], &ovf) * wi, &ovf);
     }
-    a->n += wi;
   }
   a->overflow |= ovf;
 }
 
 /* ACE over equal-mass bins of the (weighted) rows in confidence order: bin m
  * holds W/M rows, the first W mod M bins one more; a row drawn several times
- * may straddle a bin edge. Per-bin count/conf/acc go to the optional arrays. */
-static double rows_ace(const lsp_calib_rows *r, const uint32_t *w, int bins,
-                       uint64_t *cnt_out, double *conf_out, double *acc_out) {
+ * may straddle a bin edge (kcor: each copy counts kcor[i]/w[i] correct).
+ * Per-bin count/conf/acc go to the optional arrays. */
+double lsp_calib_rows_ace(const lsp_calib_rows *r, const uint32_t *w, const uint32_t *kcor,
+                          int bins, uint64_t *cnt_out, double *conf_out, double *acc_out) {
   uint64_t total = 0;
   for (size_t i = 0; i < r->n; i++) total += w ? w[i] : 1;
   uint64_t base = total / (uint64_t)bins, extra = total % (uint64_t)bins;
-  double ace = 0.0, csum = 0.0;
-  uint64_t cnt = 0, ncor = 0;
+  double ace = 0.0, csum = 0.0, ncor = 0.0;
+  uint64_t cnt = 0;
   int m = 0;
   uint64_t cap = base + (extra > 0);
   for (size_t s = 0; s < r->n && m < bins; s++) {
     size_t i = r->order[s];
     uint64_t wi = w ? w[i] : 1;
+    double share = kcor ? (wi ? (double)kcor[i] / (double)wi : 0.0) : (double)r->correct[i];
     while (wi > 0 && m < bins) {
       uint64_t t = cap - cnt < wi ? cap - cnt : wi;
       cnt += t;
-      ncor += t * r->correct[i];
+      ncor += (double)t * share;
       csum += (double)t * r->conf[i];
       wi -= t;
       while (cnt == cap && m < bins) { /* close bin m (empty bins when W < M) */
         if (cnt > 0) {
-          double conf = csum / (double)cnt, acc = (double)ncor / (double)cnt;
+          double conf = csum / (double)cnt, acc = ncor / (double)cnt;
           ace += (double)cnt / (double)total * fabs(acc - conf);
         }
         if (cnt_out) {
           cnt_out[m] = cnt;
           conf_out[m] = cnt ? csum / (double)cnt : NAN;
-          acc_out[m] = cnt ? (double)ncor / (double)cnt : NAN;
+          acc_out[m] = cnt ? ncor / (double)cnt : NAN;
         }
         m++;
-        cnt = ncor = 0;
-        csum = 0.0;
+        cnt = 0;
+        csum = ncor = 0.0;
         cap = base + ((uint64_t)m < extra);
       }
     }
@@ -293,46 +323,93 @@ int lsp_calib_rows_score(const lsp_calib_rows *r, const lsp_calib_opts *o,
   if (st) return st;
   if (!r) return lsp_fail(LSP_EINVAL, "calibration: NULL table");
   lsp_calib_acc *a = lsp_calib_acc_alloc(o->bins, r->k, o->edges, LSP_CALIB_FULL);
-  if (!a) return LSP_ENOMEM;
+  double *work = malloc(3 * (r->n + 1) * sizeof *work);
+  if (!a || !work) {
+    lsp_calib_acc_free(a);
+    free(work);
+    return lsp_fail(LSP_ENOMEM, "out of memory for scoring %zu rows", r->n);
+  }
+  a->smece_sigma = o->smece_sigma;
   rows_accumulate(r, NULL, a);
   st = lsp_calib_acc_finalize(a, res);
   lsp_calib_acc_free(a);
-  if (st) return st;
+  if (st) {
+    free(work);
+    return st;
+  }
   res->binning = o->binning;
   res->value[LSP_CALIB_ACE] =
       o->binning == LSP_CALIB_BINNING_MASS
-          ? rows_ace(r, NULL, o->bins, res->bin_count, res->bin_conf, res->bin_acc)
-          : rows_ace(r, NULL, o->bins, NULL, NULL, NULL);
+          ? lsp_calib_rows_ace(r, NULL, NULL, o->bins, res->bin_count, res->bin_conf, res->bin_acc)
+          : lsp_calib_rows_ace(r, NULL, NULL, o->bins, NULL, NULL, NULL);
   res->has[LSP_CALIB_ACE] = 1;
+  res->value[LSP_CALIB_ECE_SWEEP] =
+      lsp_calib_sweep(r->n, r->order, r->conf, NULL, r->correct, NULL, work, &res->sweep_bins);
+  res->has[LSP_CALIB_ECE_SWEEP] = 1;
+  free(work);
   return LSP_OK;
 }
 
 /* ---- bootstrap ---------------------------------------------------------- */
 
+/* Per-thread scratch of a resample's metrics. */
+typedef struct {
+  lsp_calib_acc *acc;
+  lsp_calib_scratch *sc;
+  double *work; /* [3(n + 1)] ECE-sweep's prefix sums */
+} rows_ws;
+
+static void rows_ws_free(rows_ws *ws) {
+  lsp_calib_acc_free(ws->acc);
+  lsp_calib_scratch_free(ws->sc);
+  free(ws->work);
+  memset(ws, 0, sizeof *ws);
+}
+
+static int rows_ws_alloc(const lsp_calib_rows *r, const lsp_calib_opts *o, double hint,
+                         rows_ws *ws) {
+  ws->acc = lsp_calib_acc_alloc(o->bins, r->k, o->edges, LSP_CALIB_FULL);
+  ws->sc = lsp_calib_scratch_alloc();
+  ws->work = malloc(3 * (r->n + 1) * sizeof *ws->work);
+  if (!ws->acc || !ws->sc || !ws->work) {
+    rows_ws_free(ws);
+    return 0;
+  }
+  ws->acc->smece_sigma = o->smece_sigma;
+  ws->sc->hint = hint;
+  return 1;
+}
+
 static void metrics_weighted(const lsp_calib_rows *r, const uint32_t *w, int bins,
-                             lsp_calib_acc *a, double *v) {
+                             rows_ws *ws, double *v) {
   int has[LSP_CALIB_NMETRIC];
-  rows_accumulate(r, w, a);
-  lsp_calib_metrics_from_acc(a, v, has);
-  v[LSP_CALIB_ACE] = rows_ace(r, w, bins, NULL, NULL, NULL);
+  rows_accumulate(r, w, ws->acc);
+  lsp_calib_metrics_from_acc(ws->acc, v, has, ws->sc);
+  v[LSP_CALIB_ACE] = lsp_calib_rows_ace(r, w, NULL, bins, NULL, NULL, NULL);
+  v[LSP_CALIB_ECE_SWEEP] =
+      lsp_calib_sweep(r->n, r->order, r->conf, w, r->correct, NULL, ws->work, NULL);
 }
 
 /* The statistic the bootstrap engine (lsp_boot.h) resamples: every metric
- * of a, or the differences a - b when paired. */
+ * of a, or the differences a - b when paired; unpaired, with curve_sigma >
+ * 0, also the smoothed reliability curve at that σ (LSP_SMECE_CURVE_PTS
+ * values after the metrics). hint_a/hint_b: the full samples' σ*, where
+ * the resamples' σ* are sought (lsp_smece_fit). */
 typedef struct {
   const lsp_calib_rows *ra, *rb; /* rb NULL: unpaired */
   const lsp_calib_opts *o;
+  double hint_a, hint_b, curve_sigma;
 } boot_ctx;
 
 typedef struct {
-  lsp_calib_acc *aa, *ab;
+  rows_ws a, b;
 } boot_ws;
 
 static void boot_ws_free(void *p) {
   boot_ws *ws = p;
   if (!ws) return;
-  lsp_calib_acc_free(ws->aa);
-  lsp_calib_acc_free(ws->ab);
+  rows_ws_free(&ws->a);
+  rows_ws_free(&ws->b);
   free(ws);
 }
 
@@ -340,9 +417,8 @@ static void *boot_ws_alloc(const void *p) {
   const boot_ctx *c = p;
   boot_ws *ws = calloc(1, sizeof *ws);
   if (!ws) return NULL;
-  ws->aa = lsp_calib_acc_alloc(c->o->bins, c->ra->k, c->o->edges, LSP_CALIB_FULL);
-  if (c->rb) ws->ab = lsp_calib_acc_alloc(c->o->bins, c->rb->k, c->o->edges, LSP_CALIB_FULL);
-  if (!ws->aa || (c->rb && !ws->ab)) {
+  if (!rows_ws_alloc(c->ra, c->o, c->hint_a, &ws->a) ||
+      (c->rb && !rows_ws_alloc(c->rb, c->o, c->hint_b, &ws->b))) {
     boot_ws_free(ws);
     return NULL;
   }
@@ -353,29 +429,53 @@ static void boot_stat(const void *p, void *wsp, const uint32_t *w, double *out) 
   const boot_ctx *c = p;
   boot_ws *ws = wsp;
   double va[LSP_CALIB_NMETRIC], vb[LSP_CALIB_NMETRIC];
-  metrics_weighted(c->ra, w, c->o->bins, ws->aa, va);
-  if (c->rb) metrics_weighted(c->rb, w, c->o->bins, ws->ab, vb);
+  metrics_weighted(c->ra, w, c->o->bins, &ws->a, va);
+  if (c->rb) metrics_weighted(c->rb, w, c->o->bins, &ws->b, vb);
   for (int m = 0; m < LSP_CALIB_NMETRIC; m++) out[m] = c->rb ? va[m] - vb[m] : va[m];
+  if (!c->rb && c->curve_sigma > 0.0) {
+    lsp_calib_scratch *sc = ws->a.sc;
+    lsp_calib_mesh_doubles(ws->a.acc, sc->m0, sc->m1, sc->m2);
+    lsp_smece_curve(sc->ws, sc->m1, sc->m2, c->curve_sigma, LSP_SMECE_CURVE_PTS,
+                    out + LSP_CALIB_NMETRIC, NULL);
+  }
 }
 
 /* Runs B resamples of a (and b when paired: the difference a - b), filling
- * lo/hi per metric. */
+ * lo/hi per metric and, when curve_sigma > 0, the curve's band clo/chi. */
 static int boot_run(const lsp_calib_rows *ra, const lsp_calib_rows *rb,
-                    const lsp_calib_opts *o, const lsp_calib_boot *boot,
-                    double *lo, double *hi) {
+                    const lsp_calib_opts *o, const lsp_calib_boot *boot, double hint_a,
+                    double hint_b, double *lo, double *hi, double curve_sigma, double *clo,
+                    double *chi) {
   int st = check_opts(o);
   if (st) return st;
   if (!ra || !boot) return lsp_fail(LSP_EINVAL, "bootstrap: NULL argument");
-  boot_ctx c = {ra, rb, o};
+  const size_t M = LSP_CALIB_NMETRIC, P = (!rb && curve_sigma > 0.0) ? LSP_SMECE_CURVE_PTS : 0;
+  double blo[LSP_CALIB_NMETRIC + LSP_SMECE_CURVE_PTS], bhi[LSP_CALIB_NMETRIC + LSP_SMECE_CURVE_PTS];
+  boot_ctx c = {ra, rb, o, hint_a, hint_b, P ? curve_sigma : 0.0};
   lsp_boot_opts bo = {boot->resamples, boot->seed, boot->threads};
-  lsp_boot_stat stat = {LSP_CALIB_NMETRIC, &c, boot_ws_alloc, boot_ws_free, boot_stat};
-  return lsp_boot_run(ra->n, &bo, &stat, lo, hi);
+  lsp_boot_stat stat = {M + P, &c, boot_ws_alloc, boot_ws_free, boot_stat};
+  if ((st = lsp_boot_run(ra->n, &bo, &stat, blo, bhi))) return st;
+  memcpy(lo, blo, M * sizeof *lo);
+  memcpy(hi, bhi, M * sizeof *hi);
+  if (P) {
+    memcpy(clo, blo + M, P * sizeof *clo);
+    memcpy(chi, bhi + M, P * sizeof *chi);
+  }
+  return LSP_OK;
 }
 
 int lsp_calib_bootstrap(const lsp_calib_rows *r, const lsp_calib_opts *o,
                         const lsp_calib_boot *boot, lsp_calib_result *res) {
-  int st = boot_run(r, NULL, o, boot, res->ci_lo, res->ci_hi);
+  int curve = res->smooth_lo != NULL;
+  int st = boot_run(r, NULL, o, boot, res->value[LSP_CALIB_SMECE_SIGMA], 0.0, res->pct_lo,
+                    res->pct_hi, curve ? res->value[LSP_CALIB_SMECE_SIGMA] : 0.0,
+                    res->smooth_lo, res->smooth_hi);
   if (st) return st;
+  memcpy(res->ci_lo, res->pct_lo, sizeof res->ci_lo);
+  memcpy(res->ci_hi, res->pct_hi, sizeof res->ci_hi);
+  res->ci = boot->ci;
+  if (boot->ci == LSP_CALIB_CI_INVERSION && (st = lsp_calib_ti_intervals(r, o, boot, res)))
+    return st;
   res->has_ci = 1;
   res->resamples = boot->resamples;
   res->seed = boot->seed;
@@ -387,7 +487,7 @@ int lsp_calib_paired_bootstrap(const lsp_calib_rows *a, const lsp_calib_rows *b,
                                double diff[LSP_CALIB_NMETRIC], double lo[LSP_CALIB_NMETRIC],
                                double hi[LSP_CALIB_NMETRIC]) {
   if (!a || !b) return lsp_fail(LSP_EINVAL, "paired bootstrap: NULL table");
-  if (a->n != b->n || memcmp(a->y, b->y, a->n * sizeof *a->y) != 0)
+  if (a->n != b->n || !a->y != !b->y || (a->y && memcmp(a->y, b->y, a->n * sizeof *a->y)))
     return lsp_fail(LSP_EDATA, "paired bootstrap: the two models were not scored on the "
                                "same examples (rows or labels differ)");
   lsp_calib_result ra, rb;
@@ -398,7 +498,8 @@ int lsp_calib_paired_bootstrap(const lsp_calib_rows *a, const lsp_calib_rows *b,
     return st;
   }
   for (int m = 0; m < LSP_CALIB_NMETRIC; m++) diff[m] = ra.value[m] - rb.value[m];
+  double hint_a = ra.value[LSP_CALIB_SMECE_SIGMA], hint_b = rb.value[LSP_CALIB_SMECE_SIGMA];
   lsp_calib_result_release(&ra);
   lsp_calib_result_release(&rb);
-  return boot_run(a, b, o, boot, lo, hi);
+  return boot_run(a, b, o, boot, hint_a, hint_b, lo, hi, 0.0, NULL, NULL);
 }

@@ -113,7 +113,7 @@ int lsp_calib_measure(const lsp_matrix *pred, const int32_t *y,
   lsp_calib_result before, after;
   memset(&before, 0, sizeof before);
   memset(&after, 0, sizeof after);
-  lsp_calib_boot bs = {(int)boot, (uint64_t)seed, lsp_threads_get()};
+  lsp_calib_boot bs = {(int)boot, (uint64_t)seed, lsp_threads_get(), LSP_CALIB_CI_INVERSION};
   lsp_api_doc d = {0};
   if ((st = preds_of(what, pred, &px))) goto done;
   if (logits) {

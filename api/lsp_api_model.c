@@ -195,7 +195,7 @@ int lsp_model_evaluate(const lsp_model *m, const lsp_matrix *x,
     return st;
   lsp_calib_opts co = lsp_calib_opts_default();
   co.bins = (int)bins;
-  lsp_calib_boot bs = {(int)boot, (uint64_t)seed, 0};
+  lsp_calib_boot bs = {(int)boot, (uint64_t)seed, 0, LSP_CALIB_CI_INVERSION};
   float *z = malloc(n * k * sizeof *z),
         *f = malloc(n * (h ? h : 1) * sizeof *f), *vz = NULL;
   lsp_api_doc d = {0};

@@ -128,6 +128,7 @@ int cmd_data(int argc, char **argv);
 int cmd_calib(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_calibsim(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
 

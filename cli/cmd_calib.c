@@ -116,9 +116,14 @@ static void print_table(const char *input, const lsp_calib_result *b,
                         const lsp_calib_result *a) {
   printf("calibration of %s: N=%zu, K=%zu, %d bins (%s edges)\n", input, b->n, b->k, b->bins,
          lsp_calib_edges_name(b->edges));
-  if (b->has_ci)
-    printf("95%% intervals: percentile bootstrap, %d resamples, seed %llu\n", b->resamples,
+  if (b->has_ci) {
+    printf("95%% intervals: %d bootstrap resamples, seed %llu; percentile", b->resamples,
            (unsigned long long)b->seed);
+    if (b->ci == LSP_CALIB_CI_INVERSION)
+      printf(", except the calibration\nerrors marked *: test inversion (bias-corrected, "
+             "DESIGN §2)");
+    printf("\n");
+  }
   printf("\n%-18s %10s", "metric", "value");
   if (b->has_ci) printf("  %-23s", "95% CI");
   if (a) printf(" %10s", "at T");
@@ -126,13 +131,21 @@ static void print_table(const char *input, const lsp_calib_result *b,
   printf("\n");
   for (int m = 0; m < LSP_CALIB_NMETRIC; m++) {
     if (!b->has[m]) continue;
-    printf("%-18s %10.6f", lsp_calib_metric_name(m), b->value[m]);
+    int inv = b->has_ci && b->ci == LSP_CALIB_CI_INVERSION && lsp_calib_ci_inverted(m);
+    char name[32];
+    snprintf(name, sizeof name, "%s%s", lsp_calib_metric_name(m), inv ? " *" : "");
+    printf("%-18s %10.6f", name, b->value[m]);
     if (b->has_ci) printf("  [%9.6f, %9.6f]", b->ci_lo[m], b->ci_hi[m]);
     if (a) printf(" %10.6f", a->value[m]);
     if (a && a->has_ci) printf("  [%9.6f, %9.6f]", a->ci_lo[m], a->ci_hi[m]);
     printf("\n");
   }
   if (a) printf("%-18s %10.6f %10.6f\n", "temperature", 1.0, a->temperature);
+  if (b->sweep_bins > 0) {
+    printf("%-18s %10d", "ece_sweep_bins", b->sweep_bins);
+    if (a) printf(" %10d", a->sweep_bins);
+    printf("\n");
+  }
   if (b->nll_infinite)
     printf("warning: a true-class probability is exactly 0, so the NLL is infinite\n");
   printf("\n%s bins (%s):\n%5s %8s %12s %10s\n",
@@ -158,7 +171,11 @@ int cmd_calib(int argc, char **argv) {
       {"edges", "E", "right (default: ((m-1)/M, m/M]) or left ([a, b))", 1, 0, 0},
       {"fit-temperature", "VL.npy Vy.npy",
        "fit T on validation logits + labels, report both", 2, 0, 0},
-      {"bootstrap", "R", "95% percentile bootstrap with R resamples (e.g. 1000)", 1, 0, 0},
+      {"bootstrap", "R", "95% bootstrap intervals from R resamples (e.g. 1000)", 1, 0, 0},
+      {"ci", "KIND", "intervals of the calibration errors: inversion (default, bias-"
+                     "corrected) or percentile", 1, 0, 0},
+      {"smece-sigma", "S", "SmoothECE at bandwidth S in [0.001, 1] (default: its fixed "
+                           "point sigma*)", 1, 0, 0},
       {"seed", "S", "bootstrap seed (default 1)", 1, 0, 0},
       {"stream", NULL,
        "chunked, constant memory for float32/float64 files (no ACE/CIs)", 0, 0, 0},
@@ -167,8 +184,10 @@ int cmd_calib(int argc, char **argv) {
       {NULL, NULL, NULL, 0, 0, 0}};
   int rc = cli_parse(cmd, "(--logits L.npy | --probs P.npy) --labels y.npy [options]",
                      "Calibration of saved predictions: accuracy, NLL, Brier, ECE, MCE,\n"
-                     "RMSCE, ACE, classwise ECE, over/under-confidence and the per-bin\n"
-                     "reliability table; optional temperature scaling and bootstrap intervals.",
+                     "RMSCE, ACE, classwise ECE, over/under-confidence, the debiased ECEs\n"
+                     "(l1 and l2, Kumar et al. 2019), ECE-sweep (Roelofs et al. 2022),\n"
+                     "SmoothECE (Blasiok & Nakkiran 2023) and the per-bin reliability\n"
+                     "table; optional temperature scaling and bootstrap intervals.",
                      argc, argv, opts);
   if (rc) return rc;
   int has_l = cli_has(opts, "logits"), has_p = cli_has(opts, "probs");
@@ -176,13 +195,19 @@ int cmd_calib(int argc, char **argv) {
     return cli_error(cmd, CLI_USAGE, "give exactly one of --logits and --probs");
   if ((rc = cli_require(cmd, opts, "labels"))) return rc;
   long bins, boot, seed, threads;
+  double smsig;
   lsp_calib_opts o = lsp_calib_opts_default();
+  lsp_calib_ci ci = LSP_CALIB_CI_INVERSION;
   if ((rc = cli_get_long(cmd, opts, "bins", 15, 1, 1000000, &bins)) ||
       (rc = cli_get_long(cmd, opts, "bootstrap", 0, 1, 10000000, &boot)) ||
       (rc = cli_get_long(cmd, opts, "seed", 1, 0, 4294967295L, &seed)) ||
-      (rc = cli_get_long(cmd, opts, "threads", 1, 1, 1024, &threads)))
+      (rc = cli_get_long(cmd, opts, "threads", 1, 1, 1024, &threads)) ||
+      (rc = cli_get_double(cmd, opts, "smece-sigma", 0.0, LSP_SMECE_SIGMA_MIN, 1.0, &smsig)))
     return rc;
   o.bins = (int)bins;
+  o.smece_sigma = smsig;
+  if (lsp_calib_ci_parse(cli_str(opts, "ci", "inversion"), &ci))
+    return cli_error(cmd, CLI_USAGE, "--ci: %s", lsp_errmsg());
   if (lsp_calib_edges_parse(cli_str(opts, "edges", "right"), &o.edges))
     return cli_error(cmd, CLI_USAGE, "--edges: %s", lsp_errmsg());
   if (lsp_calib_binning_parse(cli_str(opts, "binning", "width"), &o.binning))
@@ -195,7 +220,7 @@ int cmd_calib(int argc, char **argv) {
                      "--stream computes no ACE: it excludes --bootstrap, --binning mass "
                      "and --fit-temperature");
   cli_threads(threads, 0);
-  lsp_calib_boot bs = {(int)boot, (uint64_t)seed, (int)threads};
+  lsp_calib_boot bs = {(int)boot, (uint64_t)seed, (int)threads, ci};
 
   const char *xpath = cli_str(opts, has_l ? "logits" : "probs", NULL);
   const char *ypath = cli_str(opts, "labels", NULL);
@@ -250,6 +275,7 @@ int cmd_calib(int argc, char **argv) {
       st = LSP_ENOMEM;
       goto fail;
     }
+    acc->smece_sigma = o.smece_sigma;
     if (!(y = malloc(STREAM_CHUNK * sizeof *y))) {
       st = lsp_fail(LSP_ENOMEM, "out of memory for a label chunk");
       goto fail;

@@ -78,7 +78,7 @@ static int block_basic(const eval_ctx *c, lsp_json *j) {
 static int block_calibration(const eval_ctx *c, lsp_json *j) {
   lsp_calib_opts co = lsp_calib_opts_default();
   co.bins = c->bins;
-  lsp_calib_boot boot = {c->bootstrap, c->seed, 0};
+  lsp_calib_boot boot = {c->bootstrap, c->seed, 0, LSP_CALIB_CI_INVERSION};
   const lsp_dataset *va = &c->data->val;
   float *vz = NULL;
   int fit = strcmp(c->split_name, "test") == 0 && va->n > 0;

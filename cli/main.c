@@ -20,6 +20,7 @@ static const command k_commands[] = {
     {"distill", cmd_distill, "train a student from a teacher's logits (knowledge distillation)"},
     {"eval", cmd_eval, "score a model: accuracy, NLL, calibration, clusters, logit gap; dump arrays"},
     {"calib", cmd_calib, "calibration (ECE family, NLL, Brier, temperature, CIs) of saved outputs"},
+    {"calib-sim", cmd_calibsim, "simulation study: bias and interval coverage of the ECE estimators"},
     {"clusters", cmd_clusters, "penultimate-layer cluster geometry (R2, NC1) and projection"},
     {"logitgap", cmd_logitgap, "logit gap and entropy of saved logits vs the optimal gap"},
     {"attack", cmd_attack, "FGSM/BIM/PGD sweeps over eps, transfer attacks, gradient-masking checks"},

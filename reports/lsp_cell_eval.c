@@ -42,7 +42,8 @@ int lsp_cell_analyse(const lsp_cell_ctx *s, lsp_run_model *rm) {
   /* calibration before and after temperature scaling, with intervals */
   lsp_calib_opts co = lsp_calib_opts_default();
   co.bins = (int)o->bins;
-  lsp_calib_boot boot = {(int)o->bootstrap, rm->seed * 1000003ull + 17, lsp_threads_get()};
+  lsp_calib_boot boot = {(int)o->bootstrap, rm->seed * 1000003ull + 17, lsp_threads_get(),
+                         LSP_CALIB_CI_INVERSION};
   if ((st = lsp_calib_rows_from_logits(rm->test_logits, te->y, te->n, k, 1.0, "test logits",
                                        &rm->rows)) ||
       (st = lsp_calib_rows_score(rm->rows, &co, &rm->cal)) ||

@@ -15,8 +15,10 @@
 static lsp_table *models_table(const lsp_run_state *s) {
   static const char *hdr[] = {"model", "eps", "seed", "model_file", "accuracy", "nll", "brier", "ece",
                               "ace", "classwise_ece", "over_confidence", "under_confidence",
-                              "temperature", "ece_after_t", "nll_after_t", "r2_separation",
-                              "trace_ratio", "nc1", "gap_mean", "optimal_gap"};
+                              "ece_debiased", "ece_l2_debiased", "ece_sweep", "smece",
+                              "smece_sigma", "temperature", "ece_after_t", "nll_after_t",
+                              "smece_after_t", "r2_separation", "trace_ratio", "nc1", "gap_mean",
+                              "optimal_gap"};
   lsp_table *t = lsp_table_alloc(sizeof hdr / sizeof hdr[0], hdr);
   if (!t) return NULL;
   for (size_t i = 0; i < s->nmodels; i++) {
@@ -27,9 +29,13 @@ static lsp_table *models_table(const lsp_run_state *s) {
     lsp_table_num(t, c++, m->eps);
     lsp_table_int(t, c++, (long long)m->seed);
     lsp_table_text(t, c++, m->model_file);
-    const int ms[] = {LSP_CALIB_ACCURACY, LSP_CALIB_NLL, LSP_CALIB_BRIER, LSP_CALIB_ECE,
-                      LSP_CALIB_ACE, LSP_CALIB_CLASSWISE_ECE, LSP_CALIB_OVER_CONFIDENCE,
-                      LSP_CALIB_UNDER_CONFIDENCE};
+    const int ms[] = {LSP_CALIB_ACCURACY,        LSP_CALIB_NLL,
+                      LSP_CALIB_BRIER,           LSP_CALIB_ECE,
+                      LSP_CALIB_ACE,             LSP_CALIB_CLASSWISE_ECE,
+                      LSP_CALIB_OVER_CONFIDENCE, LSP_CALIB_UNDER_CONFIDENCE,
+                      LSP_CALIB_ECE_DEBIASED,    LSP_CALIB_ECE_L2_DEBIASED,
+                      LSP_CALIB_ECE_SWEEP,       LSP_CALIB_SMECE,
+                      LSP_CALIB_SMECE_SIGMA};
     for (size_t q = 0; q < sizeof ms / sizeof ms[0]; q++)
       lsp_table_num_ci(t, c++, m->cal.value[ms[q]], m->cal.ci_lo[ms[q]], m->cal.ci_hi[ms[q]]);
     lsp_table_num(t, c++, m->temperature_ok ? m->temperature : NAN);
@@ -37,6 +43,8 @@ static lsp_table *models_table(const lsp_run_state *s) {
                      m->cal_t.ci_hi[LSP_CALIB_ECE]);
     lsp_table_num_ci(t, c++, m->cal_t.value[LSP_CALIB_NLL], m->cal_t.ci_lo[LSP_CALIB_NLL],
                      m->cal_t.ci_hi[LSP_CALIB_NLL]);
+    lsp_table_num_ci(t, c++, m->cal_t.value[LSP_CALIB_SMECE], m->cal_t.ci_lo[LSP_CALIB_SMECE],
+                     m->cal_t.ci_hi[LSP_CALIB_SMECE]);
     lsp_table_num(t, c++, m->clusters->r2_separation);
     lsp_table_num(t, c++, m->clusters->trace_ratio);
     lsp_table_num(t, c++, m->clusters->nc1);
@@ -61,6 +69,31 @@ static lsp_table *bins_table(const lsp_run_state *s) {
       lsp_table_num(t, 4, m->cal.bin_acc[b]);
     }
   }
+  return t;
+}
+
+/* calibration_smooth.csv: the smoothed reliability curve of every model,
+ * before and after temperature scaling, with its bootstrap band. */
+static lsp_table *smooth_table(const lsp_run_state *s) {
+  static const char *hdr[] = {"model", "stage", "sigma", "t", "accuracy", "density", "lo", "hi"};
+  lsp_table *t = lsp_table_alloc(8, hdr);
+  if (!t) return NULL;
+  for (size_t i = 0; i < s->nmodels; i++)
+    for (int a = 0; a < 2; a++) {
+      const lsp_calib_result *c = a ? &s->models[i].cal_t : &s->models[i].cal;
+      if (!c->smooth_acc) continue;
+      for (size_t q = 0; q < LSP_SMECE_CURVE_PTS; q++) {
+        lsp_table_row(t);
+        lsp_table_text(t, 0, s->models[i].tag);
+        lsp_table_text(t, 1, a ? "after_t" : "as_trained");
+        lsp_table_num(t, 2, c->value[LSP_CALIB_SMECE_SIGMA]);
+        lsp_table_num(t, 3, (double)q / (double)(LSP_SMECE_CURVE_PTS - 1));
+        lsp_table_num(t, 4, c->smooth_acc[q]);
+        lsp_table_num(t, 5, c->smooth_dens[q]);
+        lsp_table_num(t, 6, c->smooth_lo[q]);
+        lsp_table_num(t, 7, c->smooth_hi[q]);
+      }
+    }
   return t;
 }
 
@@ -155,6 +188,7 @@ int lsp_report_csvs(const lsp_run_state *s, const char *dir) {
     lsp_table *(*make)(const lsp_run_state *);
   } csvs[] = {{"models.csv", models_table},
               {"calibration_bins.csv", bins_table},
+              {"calibration_smooth.csv", smooth_table},
               {"attacks.csv", attacks_table},
               {"comparisons.csv", cmp_table},
               {"training.csv", training_table}};

@@ -38,8 +38,8 @@ int lsp_report_figure(lsp_report_plotter *p, const char *name, lsp_report_draw_f
 /* The SVG file of each figure ("" = not drawn: no gnuplot, a failure
  * recorded in the plotter's note, or nothing to draw). */
 typedef struct {
-  char reliability[4096], metrics[4096], attacks[4096], projection[4096], gap[4096],
-      training[4096], distill[4096], erasure[4096], trends[4096];
+  char reliability[4096], smooth[4096], metrics[4096], attacks[4096], projection[4096],
+      gap[4096], training[4096], distill[4096], erasure[4096], trends[4096];
 } lsp_report_figs;
 
 /* results.json at `path` (atomic). */
@@ -48,8 +48,8 @@ int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *p
  * comparisons; nothing without a study. */
 void lsp_report_study_json(lsp_json *j, const lsp_run_state *s, const lsp_findings *f);
 
-/* models.csv, calibration_bins.csv, attacks.csv, comparisons.csv and
- * training.csv in `dir` (each atomic). */
+/* models.csv, calibration_bins.csv, calibration_smooth.csv, attacks.csv,
+ * comparisons.csv and training.csv in `dir` (each atomic). */
 int lsp_report_csvs(const lsp_run_state *s, const char *dir);
 
 /* Every figure into p->dir/plots (SVG, plus p->extra when wanted). A

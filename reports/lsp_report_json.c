@@ -197,9 +197,10 @@ int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *p
   lsp_json_obj_end(&j);
   json_config(&j, s);
   lsp_json_key_str(&j, K(INTERVALS),
-                   "per model: test-set percentile bootstrap; comparisons and findings "
-                   "(study): two-level paired bootstrap over seeds and shared test-example "
-                   "resamples (DESIGN §9.4)");
+                   "per model: test-set bootstrap (calibration errors: test inversion, "
+                   "bias-corrected; the rest percentile); comparisons and findings (study): "
+                   "two-level paired bootstrap over seeds and shared test-example resamples "
+                   "(DESIGN §9.4)");
   lsp_json_key(&j, K(TIMINGS));
   lsp_json_obj_begin(&j);
   lsp_json_key_num(&j, K(TIME_TOTAL), s->seconds_total);

@@ -62,6 +62,67 @@ static int draw_reliability(const plotter *p, const char *path, lsp_plot_format 
   return lsp_plot_reliability_diagram(path, &o, r, n);
 }
 
+/* The second reliability diagram: per model, SmoothECE's smoothed curve at
+ * σ* with its 95% bootstrap band, before temperature scaling (after it,
+ * dashed), drawn where the confidences' kernel density is at least 1% of
+ * its peak (elsewhere the curve is a ratio of kernel tails). */
+static int draw_smooth(const plotter *p, const char *path, lsp_plot_format fmt, void *arg) {
+  (void)arg;
+  const lsp_run_state *s = p->s;
+  enum { P = LSP_SMECE_CURVE_PTS };
+  size_t n = s->nmodels < 8 ? s->nmodels : 8, np = 0;
+  static const double diag[2] = {0.0, 1.0};
+  double t[P], y[8][2][P], lo[8][P], hi[8][P];
+  char title[8][160];
+  lsp_plot_series ser[8][3];
+  lsp_plot_panel pn[8];
+  for (size_t q = 0; q < P; q++) t[q] = (double)q / (double)(P - 1);
+  for (size_t i = 0; i < n; i++) {
+    const lsp_run_model *m = &s->models[i];
+    const lsp_calib_result *c[2] = {&m->cal, &m->cal_t};
+    if (!c[0]->smooth_acc) continue;
+    size_t k = 0;
+    for (int a = 0; a < 2; a++) {
+      if (!c[a]->smooth_acc || (a && !m->temperature_ok)) continue;
+      double peak = 0.0;
+      for (size_t q = 0; q < P; q++)
+        if (c[a]->smooth_dens[q] > peak) peak = c[a]->smooth_dens[q];
+      for (size_t q = 0; q < P; q++) {
+        int show = c[a]->smooth_dens[q] >= 0.01 * peak;
+        y[i][a][q] = show ? c[a]->smooth_acc[q] : NAN;
+        if (!a) {
+          lo[i][q] = show ? c[a]->smooth_lo[q] : NAN;
+          hi[i][q] = show ? c[a]->smooth_hi[q] : NAN;
+        }
+      }
+      lsp_plot_series sr = lsp_plot_series_make(a ? "after temperature scaling" : "as trained",
+                                                t, y[i][a], P);
+      if (!a) {
+        sr.lo = lo[i];
+        sr.hi = hi[i];
+      }
+      sr.color = (int)i;
+      sr.dash = a;
+      sr.marker = -1;
+      ser[np][k++] = sr;
+    }
+    lsp_plot_series d = lsp_plot_series_make("perfect calibration", diag, diag, 2);
+    d.color = 6;
+    d.dash = 2;
+    d.marker = -1;
+    ser[np][k++] = d;
+    snprintf(title[np], sizeof title[np], "%s: smECE %.4f, σ* %.4f", m->label,
+             c[0]->value[LSP_CALIB_SMECE], c[0]->value[LSP_CALIB_SMECE_SIGMA]);
+    pn[np] = (lsp_plot_panel){title[np], "confidence", "accuracy (kernel-smoothed)", 0, 0, 0.0,
+                              1.0, 0.0, 1.0, "top left", ser[np], k};
+    np++;
+  }
+  if (np == 0) return lsp_fail(LSP_EDATA, "no smoothed reliability curve");
+  lsp_plot_opts o = {fmt, "Smoothed reliability (SmoothECE's kernel at σ*, 95% bootstrap band)", 0,
+                     0, np < 4 ? (int)np : 4};
+  return lsp_plot_lines(path, &o, pn, np);
+}
+
 /* metric against the smoothing eps: one series per seed */
 static int draw_metrics(const plotter *p, const char *path, lsp_plot_format fmt, void *arg) {
   (void)arg;
@@ -261,6 +322,7 @@ static int draw_training(const plotter *p, const char *path, lsp_plot_format fmt
 int lsp_report_plots(plotter *p, lsp_report_figs *f) {
   int st;
   if ((st = lsp_report_figure(p, "reliability", draw_reliability, NULL, f->reliability, sizeof f->reliability)) ||
+      (st = lsp_report_figure(p, "reliability_smooth", draw_smooth, NULL, f->smooth, sizeof f->smooth)) ||
       (st = lsp_report_figure(p, "metrics_vs_smoothing", draw_metrics, NULL, f->metrics, sizeof f->metrics)) ||
       (st = lsp_report_figure(p, "attacks", draw_attacks, NULL, f->attacks, sizeof f->attacks)) ||
       (st = p->s->models[0].proj

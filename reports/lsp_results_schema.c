@@ -114,6 +114,16 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     V(LSP_RF_CAL_CLASSWISE_ECE, CALIB, "classwise_ece", NUM, OPT | NUL),
     V(LSP_RF_CAL_OVER_CONFIDENCE, CALIB, "over_confidence", NUM, OPT | NUL),
     V(LSP_RF_CAL_UNDER_CONFIDENCE, CALIB, "under_confidence", NUM, OPT | NUL),
+    /* the estimators with less bias and the interval kind (optional: runs
+     * before them lack them) */
+    V(LSP_RF_CAL_ECE_DEBIASED, CALIB, "ece_debiased", NUM, OPT | NUL),
+    V(LSP_RF_CAL_ECE_L2_DEBIASED, CALIB, "ece_l2_debiased", NUM, OPT | NUL),
+    V(LSP_RF_CAL_ECE_SWEEP, CALIB, "ece_sweep", NUM, OPT | NUL),
+    V(LSP_RF_CAL_SMECE, CALIB, "smece", NUM, OPT | NUL),
+    V(LSP_RF_CAL_SMECE_SIGMA, CALIB, "smece_sigma", NUM, OPT | NUL),
+    V(LSP_RF_CAL_SMECE_CI, CALIB, "smece_ci", CI, OPT | NUL),
+    V(LSP_RF_CAL_ECE_SWEEP_BINS, CALIB, "ece_sweep_bins", INT, OPT),
+    V(LSP_RF_CAL_CI_METHOD, CALIB, "ci_method", STR, OPT),
     F(LSP_RF_CAL_BINS, CALIB, "bins", OBJS, 0, BIN),
     V(LSP_RF_CAL_TEMPERATURE_FITTED, CALIB, "temperature_fitted", BOOL, OPT),
     V(LSP_RF_CAL_TEMPERATURE_NOTE, CALIB, "temperature_note", STR, OPT),

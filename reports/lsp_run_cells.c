@@ -212,7 +212,8 @@ static int compare(lsp_run_state *s, lsp_run_cmp *c) {
   lsp_run_model *a = &s->models[c->model], *b = &s->models[c->base];
   lsp_calib_opts co = lsp_calib_opts_default();
   co.bins = (int)o->bins;
-  lsp_calib_boot boot = {(int)o->bootstrap, a->seed * 7919ull + 3, s->threads};
+  lsp_calib_boot boot = {(int)o->bootstrap, a->seed * 7919ull + 3, s->threads,
+                         LSP_CALIB_CI_PERCENTILE};
   int st;
   if ((st = lsp_calib_paired_bootstrap(a->rows, b->rows, &co, &boot, c->cal_diff, c->cal_lo,
                                        c->cal_hi)) ||

@@ -174,6 +174,55 @@ expect_err "--bootstrap" "bootstrap 0"
 expect_exit 2 "--stream with --bootstrap" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --stream --bootstrap 10
 expect_err "--stream" "--stream with --bootstrap"
 expect_exit 0 "--help" "$LSP" calib --help
-grep -q -- '--fit-temperature' "$SCR/out" && ok "help lists options" || bad "help"
+grep -q -- '--fit-temperature' "$SCR/out" && grep -q -- '--smece-sigma' "$SCR/out" && grep -q -- '--ci' "$SCR/out" &&
+  ok "help lists options" || bad "help"
+
+# the estimators with less bias (DESIGN §2): JSON names, relplot's SmoothECE,
+# the same numbers when streaming, the interval kinds
+R="$DATA/smece_relplot"
+expect_exit 0 "relplot logits, JSON" "$LSP" calib --logits "$R/logits.npy" --labels "$R/labels.npy" --json
+cp "$SCR/out" "$SCR/rel.json"
+for key in ece_debiased ece_l2_debiased ece_sweep ece_sweep_bins smece smece_sigma smooth_curve; do
+  grep -q "\"$key\":" "$SCR/rel.json" || bad "JSON lacks $key"
+done
+close "$(jget "$SCR/rel.json" smece)" "$(jget "$R/case.json" logits_case smece)" 1e-3 &&
+  close "$(jget "$SCR/rel.json" smece_sigma)" "$(jget "$R/case.json" logits_case sigma_star)" 1e-3 &&
+  ok "SmoothECE and sigma* within 1e-3 of relplot" || bad "smece $(jget "$SCR/rel.json" smece)"
+expect_exit 0 "--smece-sigma 0.05" "$LSP" calib --logits "$R/logits.npy" --labels "$R/labels.npy" --smece-sigma 0.05 --json
+close "$(jget "$SCR/out" smece)" "$(jget "$R/case.json" logits_case smece_at_sigma_0.05)" 1e-3 &&
+  [ "$(jget "$SCR/out" smece_sigma)" = 0.05 ] && ok "smECE at sigma 0.05 matches relplot" || bad "smece at 0.05"
+expect_exit 0 "relplot --stream" "$LSP" calib --logits "$R/logits.npy" --labels "$R/labels.npy" --stream --json
+same=1
+for key in ece_debiased ece_l2_debiased smece smece_sigma; do
+  [ "$(jget "$SCR/out" $key)" = "$(jget "$SCR/rel.json" $key)" ] || { same=0; echo "     $key differs"; }
+done
+[ $same = 1 ] && ok "--stream gives the same debiased ECEs and SmoothECE" || bad "--stream estimators differ"
+grep -q '"ece_sweep"' "$SCR/out" && bad "--stream printed ECE-sweep" || ok "--stream omits ECE-sweep"
+expect_exit 0 "intervals, inversion" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --bootstrap 50 --json
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))
+ok = d["ci_method"] == "inversion" and "ece_ci_percentile" in d and "accuracy_ci_percentile" not in d
+ok = ok and d["accuracy_ci"][0] <= d["accuracy"] <= d["accuracy_ci"][1] and len(d["smooth_curve"]["lo"]) == 101
+sys.exit(not ok)' "$SCR/out" && ok "inverted intervals, percentile kept beside them" || bad "intervals: $(head -c 600 "$SCR/out")"
+expect_exit 0 "--ci percentile" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --bootstrap 50 --ci percentile --json
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not (d["ci_method"] == "percentile" and "ece_ci_percentile" not in d))' "$SCR/out" &&
+  ok "--ci percentile" || bad "--ci percentile"
+expect_exit 0 "table marks inverted intervals" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --bootstrap 50
+grep -q '^ece \*' "$SCR/out" && grep -q 'test inversion' "$SCR/out" && ok "table names the interval kinds" || bad "table: $(head -5 "$SCR/out")"
+expect_exit 2 "--ci bca" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --ci bca
+expect_err "--ci" "--ci bca"
+expect_exit 2 "--smece-sigma 0" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --smece-sigma 0
+expect_err "--smece-sigma" "--smece-sigma 0"
+expect_exit 2 "--smece-sigma 2" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --smece-sigma 2
+expect_err "--smece-sigma" "--smece-sigma 2"
+
+# calib-sim: a tiny run, and its usage errors
+expect_exit 0 "calib-sim tiny" "$LSP" calib-sim --n 300 --reps 3 --bootstrap 20 --scenarios over
+[ "$(grep -c '^| over | 300 |' "$SCR/out")" = 7 ] && ok "calib-sim prints one row per estimator" || bad "calib-sim: $(cat "$SCR/out")"
+expect_exit 2 "calib-sim unknown scenario" "$LSP" calib-sim --scenarios wobbly
+expect_err "--scenarios" "calib-sim unknown scenario"
+expect_exit 2 "calib-sim --n 1" "$LSP" calib-sim --n 1
+expect_err "--n" "calib-sim --n 1"
+expect_exit 2 "calib-sim --bootstrap 1" "$LSP" calib-sim --bootstrap 1
+expect_err "--bootstrap" "calib-sim --bootstrap 1"
 
 finish

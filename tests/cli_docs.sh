@@ -34,7 +34,7 @@ syn = {}
 for block in re.findall(r"```[a-z]*\n(.*?)```", readme, re.S):
     cur = None
     for line in block.split("\n"):
-        m = re.match(r"lsprobe (\w+)\b", line)
+        m = re.match(r"lsprobe ([\w-]+)\b", line)
         if m:
             cur = m.group(1)
             syn.setdefault(cur, set())

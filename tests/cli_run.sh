@@ -10,8 +10,8 @@ OUT="$SCR/report"
 
 expect_exit 0 "run --quick --distill" "$LSP" run --quick --distill --out "$OUT" --threads 2
 grep -q "report: $OUT/report.html" "$SCR/out" && ok "prints where the report is" || bad "report path: $(cat "$SCR/out")"
-for f in report.html report.md results.json models.csv calibration_bins.csv attacks.csv \
-         comparisons.csv training.csv students.csv; do
+for f in report.html report.md results.json models.csv calibration_bins.csv calibration_smooth.csv \
+         attacks.csv comparisons.csv training.csv students.csv; do
   [ -s "$OUT/$f" ] && ok "$f written" || bad "$f missing or empty"
 done
 ls "$OUT"/models/*.lspm >/dev/null 2>&1 && ok "models cached" || bad "no cached models"
@@ -26,7 +26,9 @@ $PY - "$OUT" <<'PY' && ok "results.json has the DESIGN fields; CSV numbers equal
 import csv, json, math, os, sys
 out = sys.argv[1]
 r = json.load(open(out + "/results.json"))
-need_cal = "accuracy nll brier ece mce rmsce ace classwise_ece over_confidence under_confidence temperature bins".split()
+need_cal = ("accuracy nll brier ece mce rmsce ace classwise_ece over_confidence under_confidence "
+            "ece_debiased ece_l2_debiased ece_sweep smece smece_sigma ece_sweep_bins smooth_curve "
+            "temperature bins").split()
 assert len(r["models"]) == 2, "two models"
 for m in r["models"]:
     c = m["calibration"]
@@ -35,6 +37,11 @@ for m in r["models"]:
     for b in c["bins"]:
         assert set(["count", "confidence", "accuracy"]) <= set(b)
     assert "ece_ci" in c and len(c["ece_ci"]) == 2
+    # the calibration errors' intervals by test inversion, the percentile ones beside them
+    assert c["ci_method"] == "inversion" and len(c["ece_ci_percentile"]) == 2
+    assert c["ece_ci"][0] <= c["ece_ci"][1] and c["smece_ci"][0] <= c["smece_ci"][1]
+    sm = c["smooth_curve"]
+    assert len(sm["t"]) == len(sm["accuracy"]) == len(sm["lo"]) == 101 and sm["sigma"] == c["smece_sigma"]
     for k in ("r2_separation", "trace_ratio", "nc1"):
         assert k in m["clusters"], "clusters lack " + k
     for a in ("fgsm", "pgd"):
@@ -73,8 +80,9 @@ def same(a, b):
 rows = {row["model"]: row for row in csv.DictReader(open(out + "/models.csv"))}
 for m in r["models"]:
     row = rows[m["tag"]]
-    for k in ("accuracy", "nll", "ece", "ace", "brier"):
+    for k in ("accuracy", "nll", "ece", "ace", "brier", "ece_debiased", "ece_sweep", "smece"):
         assert same(row[k], m["calibration"][k]), (k, row[k], m["calibration"][k])
+    assert same(row["smece_lo"], m["calibration"]["smece_ci"][0])
     assert same(row["ece_lo"], m["calibration"]["ece_ci"][0])
     assert same(row["ece_hi"], m["calibration"]["ece_ci"][1])
     for k in ("r2_separation", "trace_ratio", "nc1"):
@@ -84,7 +92,7 @@ for m in r["models"]:
     assert row["model_file"] == m["model_file"] and os.path.isfile(row["model_file"]), row["model_file"]
 # every CSV header is machine names (as pandas/R users index them)
 import re
-for name in ("models", "calibration_bins", "attacks", "comparisons", "training"):
+for name in ("models", "calibration_bins", "calibration_smooth", "attacks", "comparisons", "training"):
     with open(out + "/" + name + ".csv") as f:
         hdr = next(csv.reader(f))
     bad = [h for h in hdr if not re.fullmatch(r"[a-z][a-z0-9_]*", h)]
@@ -103,14 +111,22 @@ for row in csv.DictReader(open(out + "/calibration_bins.csv")):
     b = m["calibration"]["bins"][int(row["bin"]) - 1]
     assert int(row["count"]) == b["count"]
     assert same(row["accuracy"], b["accuracy"])
+n = 0
+for row in csv.DictReader(open(out + "/calibration_smooth.csv")):
+    m = next(x for x in r["models"] if x["tag"] == row["model"])
+    c = m["calibration" if row["stage"] == "as_trained" else "calibration_temperature_scaled"]
+    q = round(float(row["t"]) * 100)
+    assert same(row["accuracy"], c["smooth_curve"]["accuracy"][q]) and same(row["hi"], c["smooth_curve"]["hi"][q])
+    n += 1
+assert n >= 2 * 101
 PY
 
 # the HTML: self-contained, figures inline
 H="$OUT/report.html"
 n_svg=$(grep -o '<svg' "$H" | wc -l)
-[ "$n_svg" -ge 6 ] && ok "HTML inlines $n_svg SVG figures" || bad "HTML has $n_svg inline SVGs"
+[ "$n_svg" -ge 7 ] && ok "HTML inlines $n_svg SVG figures" || bad "HTML has $n_svg inline SVGs"
 if grep -Eq 'https?://|<link|<script|src="[^d]|@import' "$H"; then bad "HTML has external references"; else ok "HTML has no external references"; fi
-for p in reliability metrics_vs_smoothing attacks projection logit_gap training; do
+for p in reliability reliability_smooth metrics_vs_smoothing attacks projection logit_gap training; do
   [ -s "$OUT/plots/$p.svg" ] && grep -q '</svg>' "$OUT/plots/$p.svg" && ok "plot $p.svg" || bad "plot $p.svg"
 done
 

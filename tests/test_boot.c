@@ -126,7 +126,7 @@ static void test_calibration_uses_the_engine(void **state) {
   lsp_calib_opts co = lsp_calib_opts_default();
   lsp_calib_result res;
   assert_int_equal(lsp_calib_rows_score(r, &co, &res), 0);
-  lsp_calib_boot b = {400, 12345, 2};
+  lsp_calib_boot b = {400, 12345, 2, LSP_CALIB_CI_PERCENTILE};
   assert_int_equal(lsp_calib_bootstrap(r, &co, &b, &res), 0);
   double m, lo, hi;
   assert_int_equal(lsp_boot_mean(correct, N, 400, 12345, &m, &lo, &hi), 0);

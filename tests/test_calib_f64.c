@@ -80,7 +80,7 @@ static void free_case(f64_case *c) {
 static void score_both(const f64_case *c, int logits, const char *cas, int bins,
                        lsp_calib_edges edges) {
   const char *en = lsp_calib_edges_name(edges);
-  lsp_calib_opts o = {bins, edges, LSP_CALIB_BINNING_WIDTH};
+  lsp_calib_opts o = {bins, edges, LSP_CALIB_BINNING_WIDTH, 0.0};
   lsp_calib_rows *r = NULL;
   lsp_calib_result res;
   assert_int_equal(logits ? lsp_calib_rows_from_logits_f64(c->x, c->y, c->n, c->k, 1.0, cas, &r)
@@ -119,7 +119,7 @@ static void test_forest_probs(void **state) {
   for (size_t i = 0; i < c.n * c.k; i++) pf[i] = (float)c.x[i];
   lsp_calib_rows *r = NULL;
   lsp_calib_result res;
-  lsp_calib_opts o = {10, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_BINNING_WIDTH};
+  lsp_calib_opts o = {10, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_BINNING_WIDTH, 0.0};
   assert_int_equal(lsp_calib_rows_from_probs(pf, c.y, c.n, c.k, NULL, &r), 0);
   assert_int_equal(lsp_calib_rows_score(r, &o, &res), 0);
   assert_true(fabs(res.value[LSP_CALIB_ECE] - expected("forest", "ece", 10, "right")) > 1e-3);
@@ -168,7 +168,7 @@ static void test_ties(void **state) {
   float *zf = malloc(c.n * c.k * sizeof *zf);
   for (size_t i = 0; i < c.n * c.k; i++) zf[i] = (float)c.x[i];
   for (int bins = 8; bins <= 16; bins += 8) {
-    lsp_calib_opts o = {bins, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_BINNING_WIDTH};
+    lsp_calib_opts o = {bins, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_BINNING_WIDTH, 0.0};
     lsp_calib_rows *r = NULL;
     lsp_calib_result res;
     assert_int_equal(lsp_calib_rows_from_logits(zf, c.y, c.n, c.k, 1.0, NULL, &r), 0);

@@ -36,7 +36,7 @@ static void test_calibrated_bootstrap(void **state) {
   }
   gsl_rng_free(g);
   lsp_calib_opts o = lsp_calib_opts_default();
-  lsp_calib_boot b = {200, 42, 2};
+  lsp_calib_boot b = {200, 42, 2, LSP_CALIB_CI_PERCENTILE};
   lsp_calib_rows *r = NULL, *r2 = NULL;
   lsp_calib_result res, res2;
   assert_int_equal(lsp_calib_rows_from_probs(p, y, n, 2, NULL, &r), 0);
@@ -79,7 +79,8 @@ static void test_bootstrap_deterministic(void **state) {
   assert_int_equal(lsp_calib_rows_from_probs(p, y, n, k, NULL, &r), 0);
   assert_int_equal(lsp_calib_rows_from_probs(q, y, n, k, NULL, &rq), 0);
   lsp_calib_result a, b, c;
-  lsp_calib_boot b1 = {101, 7, 1}, b2 = {101, 7, 2}, b3 = {101, 8, 2};
+  lsp_calib_boot b1 = {101, 7, 1, LSP_CALIB_CI_INVERSION}, b2 = {101, 7, 2, LSP_CALIB_CI_INVERSION},
+                 b3 = {101, 8, 2, LSP_CALIB_CI_INVERSION};
   assert_int_equal(lsp_calib_rows_score(r, &o, &a), 0);
   assert_int_equal(lsp_calib_rows_score(r, &o, &b), 0);
   assert_int_equal(lsp_calib_rows_score(r, &o, &c), 0);
@@ -107,7 +108,7 @@ static void test_bootstrap_deterministic(void **state) {
   lsp_calib_rows *ry = NULL;
   assert_int_equal(lsp_calib_rows_from_probs(q, yq, n, k, NULL, &ry), 0);
   assert_int_equal(lsp_calib_paired_bootstrap(r, ry, &o, &b1, d, lo, hi), LSP_EDATA);
-  lsp_calib_boot bad = {0, 1, 1};
+  lsp_calib_boot bad = {0, 1, 1, LSP_CALIB_CI_PERCENTILE};
   assert_int_equal(lsp_calib_bootstrap(r, &o, &bad, &a), LSP_EINVAL);
   lsp_calib_rows_free(ry);
   lsp_calib_result_release(&a);

@@ -88,7 +88,11 @@ static void test_cell_against_modules(void **state) {
     td_close(r[i].value[LSP_CELL_ECE_T], rm->cal_t.value[LSP_CALIB_ECE], 0, 1e-6, "ece_t", i);
     td_close(r[i].value[LSP_CELL_R2], rm->clusters->r2_separation, 0, 1e-9, "r2", i);
     td_close(r[i].value[LSP_CELL_NC1], rm->clusters->nc1, 1e-9, 1e-12, "nc1", i);
-    /* the debiased ℓ2 ECE never exceeds the plug-in ℓ2 (RMS) ECE */
+    /* the debiased ℓ2 ECE: the calibration module's estimator (tested
+     * there against a NumPy re-implementation), from its own float rows */
+    td_close(r[i].value[LSP_CELL_ECE_DEBIASED], rm->cal.value[LSP_CALIB_ECE_L2_DEBIASED], 0,
+             1e-6, "ece_debiased", i);
+    /* and never exceeds the plug-in ℓ2 (RMS) ECE */
     assert_true(r[i].value[LSP_CELL_ECE_DEBIASED] <= rm->cal.value[LSP_CALIB_RMSCE] + 1e-6);
     /* AUC: the per-example areas average to the area under the curve */
     double eps[32], acc[32];

@@ -196,7 +196,8 @@ static void test_table(void **state) {
   const lsp_rf cal[LSP_CALIB_NMETRIC] = {
       LSP_RF_CAL_ACCURACY, LSP_RF_CAL_NLL, LSP_RF_CAL_BRIER, LSP_RF_CAL_ECE,
       LSP_RF_CAL_MCE, LSP_RF_CAL_RMSCE, LSP_RF_CAL_ACE, LSP_RF_CAL_CLASSWISE_ECE,
-      LSP_RF_CAL_OVER_CONFIDENCE, LSP_RF_CAL_UNDER_CONFIDENCE};
+      LSP_RF_CAL_OVER_CONFIDENCE, LSP_RF_CAL_UNDER_CONFIDENCE, LSP_RF_CAL_ECE_DEBIASED,
+      LSP_RF_CAL_ECE_L2_DEBIASED, LSP_RF_CAL_ECE_SWEEP, LSP_RF_CAL_SMECE, LSP_RF_CAL_SMECE_SIGMA};
   for (int m = 0; m < LSP_CALIB_NMETRIC; m++)
     assert_string_equal(lsp_results_key(cal[m]), lsp_calib_metric_name(m));
   assert_string_equal(lsp_results_key(LSP_RF_CAL_ECE_CI), "ece_ci");

@@ -1,0 +1,305 @@
+/* test_calib_estim — the debiased estimators, ECE-sweep and SmoothECE
+ * against independent numbers: relplot's SmoothECE (the authors' package,
+ * tests/data/smece_relplot), a NumPy re-implementation written from the
+ * papers' formulas (tests/data/gen_calib_estimators.py), closed forms and
+ * hand computations; and the intervals' determinism and shape. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/lsp_calib.h"
+#include "analysis/lsp_smece.h"
+#include "core/base/lsp_error.h"
+#include "core/formats/lsp_jsonr.h"
+#include "testutil.h"
+
+static const lsp_jsonr *expected(lsp_jsonr_doc **doc, const char *caseName) {
+  assert_int_equal(lsp_jsonr_read_file(td_path("calib_estimators/expected.json"), doc), 0);
+  const lsp_jsonr *c = lsp_jsonr_get(lsp_jsonr_root(*doc), caseName);
+  assert_non_null(c);
+  return c;
+}
+
+static double num(const lsp_jsonr *v, const char *key) {
+  double x = lsp_jsonr_num_or(v, key, NAN);
+  if (!isfinite(x)) fail_msg("expected.json: no number '%s'", key);
+  return x;
+}
+
+/* The relplot case: top-label pairs of float32 logits. */
+static double elem(const lsp_jsonr *arr, size_t i) {
+  const lsp_jsonr *x = lsp_jsonr_at(arr, i);
+  return x && x->type == LSP_JSONR_NUMBER ? x->num : NAN;
+}
+
+static lsp_calib_rows *relplot_rows(void) {
+  lsp_array z = {0}, y = {0};
+  td_load("smece_relplot/logits.npy", &z);
+  td_load("smece_relplot/labels.npy", &y);
+  int32_t *lab = NULL;
+  assert_int_equal(lsp_array_labels(&y, "labels", (int)z.shape[1], &lab), 0);
+  lsp_calib_rows *r = NULL;
+  assert_int_equal(lsp_calib_rows_from_logits(z.data, lab, z.shape[0], z.shape[1], 1.0, NULL, &r),
+                   0);
+  free(lab);
+  lsp_array_release(&z);
+  lsp_array_release(&y);
+  return r;
+}
+
+static lsp_calib_rows *near_rows(void) {
+  lsp_array c = {0}, y = {0};
+  td_load("calib_estimators/near_conf.npy", &c);
+  td_load("calib_estimators/near_correct.npy", &y);
+  assert_int_equal(c.count, y.count);
+  lsp_calib_rows *r = NULL;
+  assert_int_equal(lsp_calib_rows_from_conf(c.data, y.data, c.count, NULL, &r), 0);
+  lsp_array_release(&c);
+  lsp_array_release(&y);
+  return r;
+}
+
+static void score(const lsp_calib_rows *r, double sigma, lsp_calib_result *res) {
+  lsp_calib_opts o = lsp_calib_opts_default();
+  o.smece_sigma = sigma;
+  assert_int_equal(lsp_calib_rows_score(r, &o, res), 0);
+}
+
+/* relplot's metrics.smECE / smECE_sigma: about 1e-3 apart from the exact
+ * value by their 200-point mesh and 10-step bisection; NumPy's exact
+ * integral to 1e-6. */
+static void test_smece_relplot(void **state) {
+  (void)state;
+  lsp_jsonr_doc *rel = NULL, *doc = NULL;
+  assert_int_equal(lsp_jsonr_read_file(td_path("smece_relplot/case.json"), &rel), 0);
+  const lsp_jsonr *lc = lsp_jsonr_get(lsp_jsonr_root(rel), "logits_case");
+  const lsp_jsonr *bc = lsp_jsonr_get(lsp_jsonr_root(rel), "binary_case");
+  const lsp_jsonr *np = expected(&doc, "relplot");
+  lsp_calib_rows *r = relplot_rows();
+  lsp_calib_result res;
+  score(r, 0.0, &res);
+  td_close(res.value[LSP_CALIB_SMECE], num(lc, "smece"), 0, 1e-3, "relplot smece", 0);
+  td_close(res.value[LSP_CALIB_SMECE_SIGMA], num(lc, "sigma_star"), 0, 1e-3, "relplot sigma*", 0);
+  td_close(res.value[LSP_CALIB_SMECE], num(np, "smece"), 0, 1e-6, "numpy smece", 0);
+  td_close(res.value[LSP_CALIB_SMECE_SIGMA], num(np, "smece_sigma"), 1e-4, 0, "numpy sigma*", 0);
+  lsp_calib_result_release(&res);
+  score(r, 0.05, &res);
+  td_close(res.value[LSP_CALIB_SMECE], num(lc, "smece_at_sigma_0.05"), 0, 1e-3, "relplot 0.05", 0);
+  td_close(res.value[LSP_CALIB_SMECE],
+           lsp_jsonr_num_or(lsp_jsonr_get(np, "smece_at"), "0.05", NAN), 0, 1e-6, "numpy 0.05", 0);
+  assert_true(res.value[LSP_CALIB_SMECE_SIGMA] == 0.05);
+  lsp_calib_result_release(&res);
+  lsp_calib_rows_free(r);
+
+  /* the binary case: (f, y) pairs as given */
+  lsp_array f = {0}, y = {0};
+  td_load("smece_relplot/binary_f.npy", &f);
+  td_load("smece_relplot/binary_y.npy", &y);
+  uint8_t *yy = malloc(y.count);
+  for (size_t i = 0; i < y.count; i++) yy[i] = (uint8_t)((const int64_t *)y.data)[i];
+  assert_int_equal(lsp_calib_rows_from_conf(f.data, yy, f.count, NULL, &r), 0);
+  score(r, 0.0, &res);
+  td_close(res.value[LSP_CALIB_SMECE], num(bc, "smece"), 0, 1e-3, "binary smece", 0);
+  td_close(res.value[LSP_CALIB_SMECE_SIGMA], num(bc, "sigma_star"), 0, 1e-3, "binary sigma*", 0);
+  lsp_calib_result_release(&res);
+  lsp_calib_rows_free(r);
+  free(yy);
+  lsp_array_release(&f);
+  lsp_array_release(&y);
+  lsp_jsonr_free(rel);
+  lsp_jsonr_free(doc);
+}
+
+/* Every estimator on the `near` case against the NumPy re-implementation. */
+static void test_near_numpy(void **state) {
+  (void)state;
+  lsp_jsonr_doc *doc = NULL;
+  const lsp_jsonr *e = expected(&doc, "near");
+  lsp_calib_rows *r = near_rows();
+  lsp_calib_result res;
+  score(r, 0.0, &res);
+  const double *v = res.value;
+  td_close(v[LSP_CALIB_ECE], num(e, "ece"), 1e-12, 0, "ece", 0);
+  td_close(v[LSP_CALIB_ECE_DEBIASED], num(e, "ece_debiased"), 1e-11, 0, "ece_debiased", 0);
+  /* the Monte Carlo mean over 10^6 redraws, within 4 standard errors */
+  td_close(v[LSP_CALIB_ECE_DEBIASED], num(e, "ece_debiased_mc"), 0,
+           4 * num(e, "ece_debiased_mc_se"), "ece_debiased (Monte Carlo)", 0);
+  td_close(v[LSP_CALIB_ECE_L2_DEBIASED], num(e, "ece_l2_debiased"), 1e-11, 0, "ece_l2", 0);
+  td_close(v[LSP_CALIB_ECE_SWEEP], num(e, "ece_sweep"), 1e-11, 0, "ece_sweep", 0);
+  assert_int_equal(res.sweep_bins, (int)num(e, "ece_sweep_bins"));
+  td_close(v[LSP_CALIB_SMECE_SIGMA], num(e, "smece_sigma"), 1e-4, 0, "sigma*", 0);
+  td_close(v[LSP_CALIB_SMECE], num(e, "smece"), 1e-5, 0, "smece", 0);
+  /* the smoothed reliability curve at σ* (NumPy: exact kernel sums) */
+  const lsp_jsonr *ca = lsp_jsonr_get(e, "curve_acc"), *cd = lsp_jsonr_get(e, "curve_dens");
+  assert_int_equal(lsp_jsonr_len(ca), LSP_SMECE_CURVE_PTS);
+  for (size_t q = 0; q < LSP_SMECE_CURVE_PTS; q++) {
+    double want_d = elem(cd, q);
+    td_close(res.smooth_dens[q], want_d, 1e-3, 1e-5, "curve density", q);
+    if (want_d > 0.01) /* where the data are; far out it is a ratio of kernel tails */
+      td_close(res.smooth_acc[q], elem(ca, q), 0, 5e-4, "curve accuracy", q);
+  }
+  lsp_calib_result_release(&res);
+  const double sig[] = {0.01, 0.02, 0.05};
+  const char *key[] = {"0.01", "0.02", "0.05"};
+  for (int i = 0; i < 3; i++) { /* the mesh: 2e-4 relative at σ = 0.01, less above */
+    score(r, sig[i], &res);
+    double want = lsp_jsonr_num_or(lsp_jsonr_get(e, "smece_at"), key[i], NAN);
+    td_close(res.value[LSP_CALIB_SMECE], want, 3e-4, 0, "smece at sigma", (size_t)i);
+    lsp_calib_result_release(&res);
+  }
+  lsp_calib_rows_free(r);
+  lsp_jsonr_free(doc);
+}
+
+/* Closed forms. */
+static void test_closed_forms(void **state) {
+  (void)state;
+  enum { N = 997 };
+  double c[N], y[N], resid[LSP_SMECE_NODES], mean = 0.0;
+  for (int i = 0; i < N; i++) {
+    c[i] = fmod(0.2385 + 0.6180339887 * i, 1.0);
+    y[i] = 0.0;
+    mean += c[i] / N;
+  }
+  /* all wrong: r(t) < 0 everywhere, and the reflected kernel integrates to
+   * 1, so smECE_σ = mean(c) for every σ, and σ* = mean(c) */
+  lsp_smece_ws *ws = lsp_smece_ws_alloc();
+  assert_non_null(ws);
+  lsp_smece_mesh(c, y, N, resid);
+  const double sig[] = {0.001, 0.013, 0.1, 0.5, 1.0};
+  for (int i = 0; i < 5; i++)
+    td_close(lsp_smece_at(ws, resid, sig[i]), mean, 1e-11, 0, "one sign", (size_t)i);
+  double s, v;
+  lsp_smece_fit(ws, resid, 0.0, &s, &v);
+  td_close(s, mean, 1e-4, 0, "sigma* = mean", 0);
+  td_close(v, mean, 1e-11, 0, "smece = mean", 0);
+  lsp_smece_fit(ws, resid, 0.07, &s, &v); /* a hint changes the cost only */
+  td_close(s, mean, 1e-4, 0, "sigma* (hint)", 0);
+  /* labels equal to the confidences: calibrated exactly, smECE 0 at the floor */
+  lsp_smece_mesh(c, c, N, resid);
+  lsp_smece_fit(ws, resid, 0.0, &s, &v);
+  assert_true(v == 0.0 && s == LSP_SMECE_SIGMA_MIN);
+  lsp_smece_ws_free(ws);
+
+  /* one bin, 10 rows at 0.5, 5 correct: g = 0, s² = 0.25/10, so
+   * ece_debiased = −s·sqrt(2/π) and the ℓ2 sum 0 − 0.25/9 clips to 0 */
+  double conf[10];
+  uint8_t ok[10];
+  for (int i = 0; i < 10; i++) conf[i] = 0.5, ok[i] = i % 2;
+  lsp_calib_rows *r = NULL;
+  assert_int_equal(lsp_calib_rows_from_conf(conf, ok, 10, NULL, &r), 0);
+  lsp_calib_result res;
+  score(r, 0.0, &res);
+  const double sqrt_2_over_pi = 0.79788456080286535588;
+  td_close(res.value[LSP_CALIB_ECE_DEBIASED], -sqrt(0.025) * sqrt_2_over_pi, 1e-14, 0,
+           "debiased, g = 0", 0);
+  assert_true(res.value[LSP_CALIB_ECE_L2_DEBIASED] == 0.0);
+  lsp_calib_result_release(&res);
+  lsp_calib_rows_free(r);
+
+  /* ECE-sweep by hand: c = 0.1..0.8, y = 0 1 0 1 1 0 1 1. Two bins of 4
+   * (2/4, 3/4), three (1/3, 2/3, 2/2), four (1/2 1/2 1/2 1), five (1/2
+   * 1/2 1/2 1 1) are monotone; six (1/2 1/2 1 0 ...) is not: b = 5, ECE =
+   * (0.7 + 0.3 + 0.1 + 0.3 + 0.2)/8 = 0.2 */
+  const double hc[8] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8};
+  const uint8_t hy[8] = {0, 1, 0, 1, 1, 0, 1, 1};
+  assert_int_equal(lsp_calib_rows_from_conf(hc, hy, 8, NULL, &r), 0);
+  score(r, 0.0, &res);
+  assert_int_equal(res.sweep_bins, 5);
+  td_close(res.value[LSP_CALIB_ECE_SWEEP], 0.2, 1e-14, 0, "sweep by hand", 0);
+  lsp_calib_result_release(&res);
+  lsp_calib_rows_free(r);
+  /* labels sorted like the confidences: every binning is monotone, b = N
+   * and ECE-sweep = mean |y − c| */
+  double sc[200], want = 0.0;
+  uint8_t sy[200];
+  for (int i = 0; i < 200; i++) {
+    sc[i] = (i + 0.5) / 200.0;
+    sy[i] = i >= 120;
+    want += fabs(sy[i] - sc[i]) / 200.0;
+  }
+  assert_int_equal(lsp_calib_rows_from_conf(sc, sy, 200, NULL, &r), 0);
+  score(r, 0.0, &res);
+  assert_int_equal(res.sweep_bins, 200);
+  td_close(res.value[LSP_CALIB_ECE_SWEEP], want, 1e-13, 0, "sweep, sorted labels", 0);
+  lsp_calib_result_release(&res);
+  lsp_calib_rows_free(r);
+}
+
+/* Intervals: bit-identical for any thread count; the percentile interval
+ * always kept in pct_lo/hi; the inverted ones only for the calibration
+ * errors; `percentile` makes ci = pct. */
+static void test_intervals(void **state) {
+  (void)state;
+  lsp_calib_rows *r = near_rows();
+  lsp_calib_opts o = lsp_calib_opts_default();
+  lsp_calib_result a, b, p;
+  score(r, 0.0, &a);
+  score(r, 0.0, &b);
+  score(r, 0.0, &p);
+  lsp_calib_boot b1 = {60, 5, 1, LSP_CALIB_CI_INVERSION}, b2 = {60, 5, 2, LSP_CALIB_CI_INVERSION};
+  lsp_calib_boot bp = {60, 5, 2, LSP_CALIB_CI_PERCENTILE};
+  assert_int_equal(lsp_calib_bootstrap(r, &o, &b1, &a), 0);
+  assert_int_equal(lsp_calib_bootstrap(r, &o, &b2, &b), 0);
+  assert_int_equal(lsp_calib_bootstrap(r, &o, &bp, &p), 0);
+  assert_memory_equal(a.ci_lo, b.ci_lo, sizeof a.ci_lo);
+  assert_memory_equal(a.ci_hi, b.ci_hi, sizeof a.ci_hi);
+  assert_memory_equal(a.smooth_lo, b.smooth_lo, LSP_SMECE_CURVE_PTS * sizeof *a.smooth_lo);
+  assert_memory_equal(a.pct_lo, p.pct_lo, sizeof a.pct_lo);
+  assert_memory_equal(p.ci_lo, p.pct_lo, sizeof p.ci_lo);
+  assert_memory_equal(p.ci_hi, p.pct_hi, sizeof p.ci_hi);
+  int inverted = 0;
+  for (int m = 0; m < LSP_CALIB_NMETRIC; m++) {
+    if (!a.has[m]) continue;
+    if (!lsp_calib_ci_inverted(m)) {
+      assert_true(a.ci_lo[m] == a.pct_lo[m] && a.ci_hi[m] == a.pct_hi[m]);
+      continue;
+    }
+    inverted++;
+    assert_true(a.ci_lo[m] >= 0.0 && a.ci_lo[m] <= a.ci_hi[m]);
+    /* the plug-in estimators' intervals move down from the percentile ones */
+    if (m == LSP_CALIB_ECE || m == LSP_CALIB_RMSCE || m == LSP_CALIB_SMECE)
+      assert_true(a.ci_lo[m] < a.pct_lo[m] && a.ci_hi[m] < a.pct_hi[m] + 1e-3);
+  }
+  assert_int_equal(inverted, 7);
+  for (size_t q = 0; q < LSP_SMECE_CURVE_PTS; q++)
+    if (a.smooth_dens[q] > 0.05) /* a band around the curve where there are data */
+      assert_true(a.smooth_lo[q] <= a.smooth_acc[q] + 1e-12 &&
+                  a.smooth_acc[q] <= a.smooth_hi[q] + 1e-12);
+  lsp_calib_result_release(&a);
+  lsp_calib_result_release(&b);
+  lsp_calib_result_release(&p);
+  lsp_calib_rows_free(r);
+}
+
+/* Bad input: confidences outside [0, 1] or correct not 0/1 name the row. */
+static void test_bad_conf(void **state) {
+  (void)state;
+  double c[3] = {0.5, 1.5, 0.2};
+  uint8_t y[3] = {1, 0, 1};
+  lsp_calib_rows *r = NULL;
+  assert_int_equal(lsp_calib_rows_from_conf(c, y, 3, "x.npy", &r), LSP_EDATA);
+  assert_null(r);
+  assert_non_null(strstr(lsp_errmsg(), "x.npy"));
+  assert_non_null(strstr(lsp_errmsg(), "row 1"));
+  c[1] = NAN;
+  assert_int_equal(lsp_calib_rows_from_conf(c, y, 3, NULL, &r), LSP_EDATA);
+  c[1] = 0.5;
+  y[2] = 2;
+  assert_int_equal(lsp_calib_rows_from_conf(c, y, 3, NULL, &r), LSP_EDATA);
+  assert_int_equal(lsp_calib_rows_from_conf(c, y, 0, NULL, &r), LSP_EDATA);
+  lsp_calib_ci ci;
+  assert_int_equal(lsp_calib_ci_parse("bca", &ci), LSP_EINVAL);
+  assert_int_equal(lsp_calib_ci_parse("percentile", &ci), 0);
+  assert_int_equal(ci, LSP_CALIB_CI_PERCENTILE);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_smece_relplot), cmocka_unit_test(test_near_numpy),
+      cmocka_unit_test(test_closed_forms),  cmocka_unit_test(test_intervals),
+      cmocka_unit_test(test_bad_conf),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
