@@ -135,7 +135,7 @@ int lsp_cell_run(const lsp_cell_ctx *c, const lsp_cell_key *k, lsp_cell_result *
                  struct lsp_run_model *full, lsp_run_log_fn log, void *user);
 
 /* Pack a result into a malloc'ed buffer (*buf, *len) and back. The format
- * (DESIGN §9.3): magic "LSPCELL1", then little-endian fixed-width fields,
+ * (DESIGN §9.1): magic "LSPCELL1", then little-endian fixed-width fields,
  * then a 64-bit FNV-1a checksum of everything before it. unpack refuses a
  * short, long, corrupt or foreign buffer with LSP_EDATA. */
 int lsp_cell_result_pack(const lsp_cell_result *r, uint8_t **buf, size_t *len);

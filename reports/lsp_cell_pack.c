@@ -1,5 +1,5 @@
 /* lsp_cell_pack.c — a cell result to and from bytes (lsp_cell.h, DESIGN
- * §9.3): "LSPCELL1", then every field as a little-endian 64-bit word (a
+ * §9.1): "LSPCELL1", then every field as a little-endian 64-bit word (a
  * double as its IEEE-754 bits, so it round-trips exactly; an integer as an
  * unsigned value), the architecture as 128 bytes, then the FNV-1a 64-bit
  * checksum of all bytes before it. */

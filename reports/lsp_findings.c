@@ -138,7 +138,7 @@ static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
   f->items[i].verdict = no_gain_verdict(c, fgsm_verdict, &how);
   APPEND(i, "Judged at ε = %g on the area under the accuracy-vs-attack-ε curve over the attack "
             "grid [%g, %g] (normalized by its width), by an equivalence test: the claim of no "
-            "gain needs the interval inside ±%g (DESIGN §9.2). ",
+            "gain needs the interval inside ±%g (DESIGN §9.3). ",
          st->eps[J], s->opts.attack_eps[0], s->opts.attack_eps[s->opts.n_attack_eps - 1], M);
   if (aa)
     APPEND(i, "The verdict uses AutoAttack (APGD-CE, APGD-T, Square; Croce & Hein 2020) on the "
