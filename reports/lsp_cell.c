@@ -172,13 +172,6 @@ int lsp_cell_run(const lsp_cell_ctx *c, const lsp_cell_key *k, lsp_cell_result *
   memset(&base, 0, sizeof base);
   set_labels(c, rm, k);
   int st;
-  /* a program that owns its process runs the whole cell on one-thread
-   * GEMMs (lsp_run.h, own_blas_threads): training's shares run side by
-   * side, and a multi-threaded GEMM would sum the test logits in another
-   * order, so a cell's numbers would depend on the thread count (lsprobe's
-   * own threads split rows and resamples, which changes nothing) */
-  const int own = c->opts.own_blas_threads;
-  if (own) lsp_threads_set_blas(1);
   double t = lsp_now_s();
   st = lsp_cell_get_model(c, rm, 0, &lg);
   lsp_cell_key dk;

@@ -31,8 +31,13 @@
  * seed level on top of that.
  *
  * No global state: the context is read-only while cells run; lsp_cell_run
- * is reentrant for distinct results (the library's thread count and
- * OpenBLAS settings are the caller's, lsp_threads.h). */
+ * is reentrant for distinct results. The thread counts are the caller's
+ * (lsp_threads.h): a cell's numbers are the same for any lsprobe thread
+ * count, and for any OpenBLAS thread count only when OpenBLAS runs on one
+ * thread (a multi-threaded GEMM sums the test logits in another order) —
+ * lsp_run sets it so for the whole grid when it owns its process
+ * (own_blas_threads); a scheduler in its own process should do the same
+ * (lsp_threads_set_blas(1)). */
 #ifndef LSP_CELL_H
 #define LSP_CELL_H
 
@@ -68,9 +73,10 @@ typedef enum {
 const char *lsp_cell_stat_name(int stat); /* "accuracy", "auc_pgd", ...    */
 
 /* A cell's identity. `arch` is the canonical architecture string
- * (lsp_model_arch_string), at most 127 bytes. */
+ * (lsp_model_arch_string; a layer spec's can run to hundreds of bytes). */
+#define LSP_CELL_ARCH_MAX 4096
 typedef struct {
-  char arch[128];
+  char arch[LSP_CELL_ARCH_MAX];
   double eps;
   unsigned long seed;
 } lsp_cell_key;

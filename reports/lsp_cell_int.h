@@ -11,7 +11,7 @@
 struct lsp_cell_ctx {
   lsp_run_opts opts;        /* copied; its pointers borrowed from the caller */
   const lsp_splits *data;   /* borrowed                                      */
-  char arch[128];           /* canonical architecture                       */
+  char arch[LSP_CELL_ARCH_MAX]; /* canonical architecture                   */
   char arch_desc[128];
   char *models_dir;         /* owned                                         */
   size_t n_attack, n_aa;    /* first n test examples attacked / AutoAttacked */

@@ -1,7 +1,7 @@
 /* lsp_cell_pack.c — a cell result to and from bytes (lsp_cell.h, DESIGN
  * §9.1): "LSPCELL1", then every field as a little-endian 64-bit word (a
  * double as its IEEE-754 bits, so it round-trips exactly; an integer as an
- * unsigned value), the architecture as 128 bytes, then the FNV-1a 64-bit
+ * unsigned value), the architecture as 4096 bytes, then the FNV-1a 64-bit
  * checksum of all bytes before it. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -19,7 +19,7 @@ static const char magic[8] = {'L', 'S', 'P', 'C', 'E', 'L', 'L', '1'};
  * n_test, n_attack, n_aa, n_attack_eps, 5 curves of 32, temperature,
  * 2 mask counts, the values, B */
 #define FIXED_WORDS (2 + 1 + 3 + 4 + 5 * LSP_CELL_MAX_ATTACK_EPS + 1 + 2 + LSP_CELL_NSTAT + 1)
-#define ARCH_BYTES 128
+#define ARCH_BYTES LSP_CELL_ARCH_MAX
 
 static uint64_t fnv1a(const uint8_t *p, size_t n) {
   uint64_t h = 1469598103934665603ull;

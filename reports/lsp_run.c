@@ -271,7 +271,9 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
 
   /* the cells: one per (arch, ε, seed), seed-major, smoothing in the
    * order given (lsp_cell.h); then what spans the models (projection,
-   * erasure) and the per-seed paired comparisons */
+   * erasure) and the per-seed paired comparisons. OpenBLAS stays on one
+   * thread (set above when we own the process): training's shares run side
+   * by side, and a cell's numbers must not depend on the thread count */
   if ((st = lsp_run_cells(s, models_dir, dumps, lg.fn, lg.user))) goto fail;
   t = lsp_now_s();
   if ((st = lsp_run_projection(s))) goto fail;

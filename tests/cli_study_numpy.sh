@@ -35,7 +35,7 @@ for path in glob.glob(out + "/models/*.lspm.cell"):
     b = open(path, "rb").read()
     assert b[:8] == b"LSPCELL1"
     assert struct.unpack_from("<Q", b, len(b) - 8)[0] == fnv1a(b[:-8]), "checksum"
-    at = 8 + 128
+    at = 8 + 4096
     eps, = struct.unpack_from("<d", b, at); at += 8
     seed, cached = struct.unpack_from("<QQ", b, at); at += 16
     at += 24  # seconds

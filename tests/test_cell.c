@@ -51,6 +51,7 @@ static void test_cell_against_modules(void **state) {
   (void)state;
   lsp_run_opts o;
   setup_opts(&o);
+  lsp_threads_set_blas(1); /* as lsp_run keeps it for the grid (lsp_cell.h) */
   lsp_data_opts d;
   lsp_data_opts_default(&d);
   d.spec = o.data;
