@@ -68,8 +68,29 @@ static int draw_trends(const lsp_report_plotter *p, const char *path, lsp_plot_f
       ss.dash = 2;
       ser[np][k++] = ss;
     }
-    lsp_plot_panel pp = {k_titles[q], "label smoothing ε", lsp_cell_stat_name(m), 0, 0, NAN, NAN, NAN, NAN,
-                         q == 0 ? "bottom left" : "off", ser[np], k};
+    /* a flat panel (one seed, equal values) gets a range of its own:
+     * gnuplot refuses an axis whose ticks would be below double precision */
+    double lo_y = INFINITY, hi_y = -INFINITY, ymin = NAN, ymax = NAN;
+    for (size_t e = 0; e < ne; e++) {
+      const double v[3] = {y[np][e], lo[np][e], hi[np][e]};
+      for (int u = 0; u < 3; u++)
+        if (isfinite(v[u])) {
+          lo_y = v[u] < lo_y ? v[u] : lo_y;
+          hi_y = v[u] > hi_y ? v[u] : hi_y;
+        }
+      for (size_t si = 0; si < ns && ns > 1; si++)
+        if (isfinite(ys[np][si][e])) {
+          lo_y = ys[np][si][e] < lo_y ? ys[np][si][e] : lo_y;
+          hi_y = ys[np][si][e] > hi_y ? ys[np][si][e] : hi_y;
+        }
+    }
+    if (isfinite(lo_y) && hi_y - lo_y <= 1e-9 * (fabs(lo_y) + 1e-3)) {
+      double pad = fabs(lo_y) > 1e-3 ? 0.05 * fabs(lo_y) : 1e-3;
+      ymin = lo_y - pad;
+      ymax = hi_y + pad;
+    }
+    lsp_plot_panel pp = {k_titles[q], "label smoothing ε", lsp_cell_stat_name(m), 0, 0, NAN, NAN,
+                         ymin, ymax, q == 0 ? "bottom left" : "off", ser[np], k};
     pn[np++] = pp;
   }
   if (np == 0) return LSP_OK;
