@@ -234,7 +234,7 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     F(LSP_RF_SY_COMPARISONS, STUDY, "comparisons", OBJS, 0, SCMP),
     V(LSP_RF_CE_EPS, CELL, "eps", NUM, 0),
     V(LSP_RF_CE_SEED, CELL, "seed", INT, 0),
-    V(LSP_RF_CE_CACHED, CELL, "cached", BOOL, 0),
+    V(LSP_RF_CE_CACHED, CELL, "from_cache", BOOL, 0),
     V(LSP_RF_CE_VALUES, CELL, "values", NUMS, NUL),
     V(LSP_RF_CE_SECONDS, CELL, "seconds", NUMS, NUL),
     V(LSP_RF_TD_SUMMARY, TREND, "summary", STR, 0),
