@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "analysis/lsp_calib_impl.h"
+#include "analysis/lsp_calib_row.h"
 #include "core/base/lsp_error.h"
 
 static const char *const k_names[LSP_CALIB_NMETRIC] = {
@@ -191,10 +192,53 @@ static inline __attribute__((always_inline)) double at(mat x, size_t i) {
   return x.d ? x.d[i] : (double)x.f[i];
 }
 
-/* Probabilities, rows [i0, i1). Sums go to `a` (private to the caller). */
+/* The Brier term and the classwise bins of one valid row of probabilities
+ * v_j (from w, or from the input p when w is NULL), label yi: for each
+ * class the bin of v_j (lsp_calib_bin, inlined without branches), one to
+ * its count and to its positives if j = yi (packed: rows << 32 | positives,
+ * see cw_flush), and v_j in fixed point to its sum. The probabilities lie
+ * in [0, 1], so no fixed-point sum can overflow (64 integer bits). */
+static inline __attribute__((always_inline)) double classwise_row(
+    lsp_calib_acc *a, uint64_t *cwcp, mat p, size_t r, const double *w,
+    const int32_t *cbw, size_t k, uint32_t yi) {
+  const int bins = a->bins;
+  const lsp_calib_edges edges = a->edges;
+  double br = 0.0;
+  for (size_t j = 0; j < k; j++) {
+    double v = w ? w[j] : at(p, r + j), t = j == yi ? 1.0 : 0.0;
+    br += (v - t) * (v - t);
+    /* the bins of logits' rows come vectorized (lsp_calib_bins_fn) */
+    size_t c = cbw ? (size_t)cbw[j] : j * (size_t)bins + (size_t)lsp_calib_bin(v, bins, edges);
+    cwcp[c] += ((uint64_t)1 << 32) | (uint64_t)(j == yi);
+    uint64_t ip = v >= 1.0;
+    uint64_t fb = ((uint64_t)(int64_t)((v - (double)ip) * 0x1p63)) << 1;
+    lsp_u128 sum = lsp_calib_fix_get(a->cw_sum[c]) + (((lsp_u128)ip << 64) | fb);
+    a->cw_sum[c].lo = (uint64_t)sum;
+    a->cw_sum[c].hi = (uint64_t)(sum >> 64);
+  }
+  return br;
+}
+
+/* Moves the packed classwise counts into the accumulator, and clears them. */
+static void cw_flush(lsp_calib_acc *a, uint64_t *cwcp) {
+  if (!cwcp) return;
+  for (size_t i = 0; i < a->k * (size_t)a->bins; i++) {
+    a->cw_count[i] += cwcp[i] >> 32;
+    a->cw_pos[i] += cwcp[i] & 0xffffffffu;
+    cwcp[i] = 0;
+  }
+}
+
+/* Rows per flush of the packed classwise counts (below 2^32). */
+#define CW_ROWS ((size_t)1 << 30)
+
+/* Probabilities, rows [i0, i1). Sums go to `a` (private to the caller);
+ * with conf_out, each row's confidence and correctness also go to
+ * conf_out[i - i0], ok_out[i - i0]. */
 static inline __attribute__((always_inline)) void probs_body(
-    lsp_calib_acc *a, mat p, const int32_t *y, size_t i0, size_t i1, size_t row0,
-    bad_row *bad) {
+    lsp_calib_acc *a, mat p, const int32_t *y, size_t i0, size_t i1,
+    size_t row0, bad_row *bad, double *conf_out, uint8_t *ok_out,
+    uint64_t *cwcp) {
   const size_t k = a->k;
   const int bins = a->bins;
   const lsp_calib_edges edges = a->edges;
@@ -234,110 +278,135 @@ static inline __attribute__((always_inline)) void probs_body(
     double c = mx;
     int b = lsp_calib_bin(c, bins, edges);
     uint64_t ok = am == yi;
+    if (conf_out) conf_out[i - i0] = c, ok_out[i - i0] = (uint8_t)ok;
     a->count[b]++;
     a->correct[b] += ok;
     ncorrect += ok;
     lsp_calib_fix_add(&a->conf[b], lsp_calib_fix_bits(c, &ovf), &ovf);
     if (!full) continue;
     lsp_calib_mesh_add(a, c, 1, ok, &ovf);
-    double py = at(p, r + yi), br = 0.0;
+    double py = at(p, r + yi);
     if (py > 0.0)
       lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(-log(py), &ovf), &ovf);
     else
       a->n_nll_inf++;
-    for (size_t j = 0; j < k; j++) {
-      double v = at(p, r + j), t = j == yi ? 1.0 : 0.0;
-      br += (v - t) * (v - t);
-      size_t cb = j * (size_t)bins + (size_t)lsp_calib_bin(v, bins, edges);
-      a->cw_count[cb]++;
-      a->cw_pos[cb] += j == yi;
-      lsp_calib_fix_add(&a->cw_sum[cb], lsp_calib_fix_bits(v, &ovf), &ovf);
-    }
+    double br = classwise_row(a, cwcp, p, r, NULL, NULL, k, yi);
     lsp_calib_fix_add(&a->brier, lsp_calib_fix_bits(br, &ovf), &ovf);
+    if ((i - i0 + 1) % CW_ROWS == 0) cw_flush(a, cwcp);
   }
+  cw_flush(a, cwcp);
   a->n += i1 - i0;
   a->n_correct += ncorrect;
   a->overflow |= ovf;
 }
 
-/* Logits scaled by inv_t, rows [i0, i1); `w` holds k doubles. Every class
- * probability is exp(w_j)/s with w_j = (z_j - max)·inv_t, so the top class
- * gets exactly 1/s, the top-label confidence: a row of ties gives every
- * class the same probability as the confidence, in the same bin. */
+/* Logits scaled by inv_t, rows [i0, i1); `w` holds 3·G·k doubles (G =
+ * lsp_calib_row_group(k)). Every class
+ * probability is e_j/s with e_j = exp((z_j − max)·inv_t) (lsp_calib_row.h:
+ * the same function as the per-row table's), so the top class gets exactly
+ * 1/s, the top-label confidence: a row of ties gives every class the same
+ * probability as the confidence, in the same bin. */
 static inline __attribute__((always_inline)) void logits_body(
-    lsp_calib_acc *a, mat z, const int32_t *y, size_t i0, size_t i1, size_t row0,
-    double inv_t, double *w, bad_row *bad) {
+    lsp_calib_acc *a, mat z, const int32_t *y, size_t i0, size_t i1,
+    size_t row0, double inv_t, double *w, bad_row *bad, double *conf_out,
+    uint8_t *ok_out, uint64_t *cwcp) {
   const size_t k = a->k;
   const int bins = a->bins;
   const lsp_calib_edges edges = a->edges;
   const int full = a->what == LSP_CALIB_FULL;
+  const lsp_calib_row_fn row = lsp_calib_row_kernel();
+  const lsp_calib_bins_fn bins_of = lsp_calib_bins_kernel();
+  const size_t G = lsp_calib_row_group(k);
+  /* the group's classwise bins, after its two k·G double buffers */
+  int32_t *cbw = (int32_t *)(void *)(w + 2 * G * k);
+  lsp_calib_rowstat st[LSP_CALIB_ROWS];
   int ovf = 0;
-  for (size_t i = i0; i < i1; i++) {
-    const size_t r = i * k;
-    uint32_t yi = (uint32_t)y[i];
-    if (yi >= k) {
-      *bad = (bad_row){row0 + i, BAD_LABEL, (double)y[i]};
-      break;
+  for (size_t g = i0; g < i1; g += G) {
+    /* a group of rows through the row function: the rows before the first
+     * bad label, then, of those, the rows before the first non-finite */
+    const size_t nr = i1 - g < G ? i1 - g : G;
+    size_t nl = 0;
+    while (nl < nr && (uint32_t)y[g + nl] < k) nl++;
+    size_t got = nl ? row(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL,
+                          nl, k, inv_t, y + g, w, w + G * k, st)
+                    : 0;
+    if (full && got) bins_of(w, got * k, k, bins, edges == LSP_CALIB_EDGES_RIGHT, cbw);
+    for (size_t q = 0; q <= got && q < nr; q++) {
+      const size_t i = g + q, r = i * k;
+      const uint32_t yi = (uint32_t)y[i];
+      if (q == got) { /* a bad row */
+        if (got < nl) {
+          size_t j = 0;
+          while (isfinite(at(z, r + j))) j++;
+          *bad = (bad_row){row0 + i, BAD_NONFINITE, at(z, r + j)};
+        } else {
+          *bad = (bad_row){row0 + i, BAD_LABEL, (double)y[i]};
+        }
+        break;
+      }
+      const lsp_calib_rowstat rs = st[q];
+      const double *pw = w + q * k;
+      double c = rs.conf; /* p at the argmax: exp(0)/s */
+      int b = lsp_calib_bin(c, bins, edges);
+      uint64_t ok = rs.top == yi;
+      if (conf_out) conf_out[i - i0] = c, ok_out[i - i0] = (uint8_t)ok;
+      a->count[b]++;
+      a->correct[b] += ok;
+      a->n_correct += ok;
+      lsp_calib_fix_add(&a->conf[b], lsp_calib_fix_bits(c, &ovf), &ovf);
+      if (!full) continue;
+      lsp_calib_mesh_add(a, c, 1, ok, &ovf);
+      lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(rs.nll, &ovf), &ovf);
+      double br = classwise_row(a, cwcp, z, r, pw, cbw + q * k, k, yi);
+      lsp_calib_fix_add(&a->brier, lsp_calib_fix_bits(br, &ovf), &ovf);
+      if ((i - i0 + 1) % CW_ROWS == 0) cw_flush(a, cwcp);
     }
-    double mx = at(z, r);
-    size_t am = 0;
-    int fin = 1;
-    for (size_t j = 0; j < k; j++) {
-      double v = at(z, r + j);
-      fin &= isfinite(v) != 0;
-      am = v > mx ? j : am;
-      mx = v > mx ? v : mx;
-    }
-    if (!fin) {
-      size_t j = 0;
-      while (isfinite(at(z, r + j))) j++;
-      *bad = (bad_row){row0 + i, BAD_NONFINITE, at(z, r + j)};
-      break;
-    }
-    double s = 0.0;
-    for (size_t j = 0; j < k; j++) {
-      w[j] = (at(z, r + j) - mx) * inv_t; /* <= 0 */
-      s += exp(w[j]);
-    }
-    double c = 1.0 / s; /* p at the argmax: exp(0)/s */
-    int b = lsp_calib_bin(c, bins, edges);
-    uint64_t ok = am == yi;
-    a->count[b]++;
-    a->correct[b] += ok;
-    a->n_correct += ok;
-    lsp_calib_fix_add(&a->conf[b], lsp_calib_fix_bits(c, &ovf), &ovf);
-    if (!full) continue;
-    lsp_calib_mesh_add(a, c, 1, ok, &ovf);
-    double br = 0.0;
-    lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(log(s) - w[yi], &ovf), &ovf);
-    for (size_t j = 0; j < k; j++) {
-      double v = exp(w[j]) / s, t = j == yi ? 1.0 : 0.0;
-      br += (v - t) * (v - t);
-      size_t cb = j * (size_t)bins + (size_t)lsp_calib_bin(v, bins, edges);
-      a->cw_count[cb]++;
-      a->cw_pos[cb] += j == yi;
-      lsp_calib_fix_add(&a->cw_sum[cb], lsp_calib_fix_bits(v, &ovf), &ovf);
-    }
-    lsp_calib_fix_add(&a->brier, lsp_calib_fix_bits(br, &ovf), &ovf);
+    if (bad->kind) break;
   }
+  cw_flush(a, cwcp);
   a->n += i1 - i0;
   a->overflow |= ovf;
 }
 
-static void probs_range(lsp_calib_acc *a, mat p, const int32_t *y, size_t i0, size_t i1,
-                        size_t row0, bad_row *bad) {
-  if (p.d)
-    probs_body(a, (mat){NULL, p.d}, y, i0, i1, row0, bad);
-  else
-    probs_body(a, (mat){p.f, NULL}, y, i0, i1, row0, bad);
+/* Per-row outputs of a pass (NULL: none): confidence and correctness. */
+typedef struct {
+  double *conf;
+  uint8_t *ok;
+} row_out;
+
+/* The packed classwise counts of a range (NULL for a top-label
+ * accumulator, or when out of memory: *oom set). */
+static uint64_t *cw_alloc(const lsp_calib_acc *a, int *oom) {
+  if (a->what != LSP_CALIB_FULL) return NULL;
+  uint64_t *c = calloc(a->k * (size_t)a->bins, sizeof *c);
+  if (!c) *oom = 1;
+  return c;
 }
 
-static void logits_range(lsp_calib_acc *a, mat z, const int32_t *y, size_t i0, size_t i1,
-                         size_t row0, double inv_t, double *w, bad_row *bad) {
-  if (z.d)
-    logits_body(a, (mat){NULL, z.d}, y, i0, i1, row0, inv_t, w, bad);
+static void probs_range(lsp_calib_acc *a, mat p, const int32_t *y, size_t i0,
+                        size_t i1, size_t row0, bad_row *bad, row_out o,
+                        int *oom) {
+  uint64_t *cwcp = cw_alloc(a, oom);
+  if (*oom) return;
+  if (p.d)
+    probs_body(a, (mat){NULL, p.d}, y, i0, i1, row0, bad, o.conf, o.ok, cwcp);
   else
-    logits_body(a, (mat){z.f, NULL}, y, i0, i1, row0, inv_t, w, bad);
+    probs_body(a, (mat){p.f, NULL}, y, i0, i1, row0, bad, o.conf, o.ok, cwcp);
+  free(cwcp);
+}
+
+static void logits_range(lsp_calib_acc *a, mat z, const int32_t *y, size_t i0,
+                         size_t i1, size_t row0, double inv_t, double *w,
+                         bad_row *bad, row_out o, int *oom) {
+  uint64_t *cwcp = cw_alloc(a, oom);
+  if (*oom) return;
+  if (z.d)
+    logits_body(a, (mat){NULL, z.d}, y, i0, i1, row0, inv_t, w, bad, o.conf,
+                o.ok, cwcp);
+  else
+    logits_body(a, (mat){z.f, NULL}, y, i0, i1, row0, inv_t, w, bad, o.conf,
+                o.ok, cwcp);
+  free(cwcp);
 }
 
 static int report_bad(const bad_row *b, const char *input) {
@@ -356,8 +425,9 @@ static int report_bad(const bad_row *b, const char *input) {
 
 /* Split rows over threads into private accumulators, then merge them into
  * acc only if every range was valid. */
-static int add_rows(lsp_calib_acc *acc, mat x, const int32_t *y, size_t n, size_t row0,
-                    double inv_t, int threads, int logits) {
+static int add_rows(lsp_calib_acc *acc, mat x, const int32_t *y, size_t n,
+                    size_t row0, double inv_t, int threads, int logits,
+                    row_out o) {
   if (!acc || (n > 0 && ((!x.f && !x.d) || !y)))
     return lsp_fail(LSP_EINVAL, "calibration: NULL accumulator or input");
   if (acc->k < 2)
@@ -369,9 +439,12 @@ static int add_rows(lsp_calib_acc *acc, mat x, const int32_t *y, size_t n, size_
   if ((size_t)nt > n) nt = (int)n;
   lsp_calib_acc **part = calloc((size_t)nt, sizeof *part);
   bad_row *bad = calloc((size_t)nt, sizeof *bad);
-  double *w = logits ? malloc((size_t)nt * acc->k * sizeof *w) : NULL;
+  int *oom = calloc((size_t)nt, sizeof *oom);
+  /* logits_body's w: 3·G·k doubles (lsp_calib_row_group) */
+  const size_t wk = 3 * lsp_calib_row_group(acc->k) * acc->k;
+  double *w = logits ? malloc((size_t)nt * wk * sizeof *w) : NULL;
   int st = LSP_OK;
-  if (!part || !bad || (logits && !w)) {
+  if (!part || !bad || !oom || (logits && !w)) {
     st = lsp_fail(LSP_ENOMEM, "out of memory for calibration workspaces");
     goto done;
   }
@@ -382,16 +455,26 @@ static int add_rows(lsp_calib_acc *acc, mat x, const int32_t *y, size_t n, size_
     }
 #pragma omp parallel for schedule(static, 1) num_threads(nt) if (nt > 1)
   for (int t = 0; t < nt; t++) {
-    size_t i0 = n * (size_t)t / (size_t)nt, i1 = n * (size_t)(t + 1) / (size_t)nt;
+    size_t i0 = n * (size_t)t / (size_t)nt,
+           i1 = n * (size_t)(t + 1) / (size_t)nt;
+    row_out ot = {o.conf ? o.conf + i0 : NULL, o.ok ? o.ok + i0 : NULL};
     if (logits)
-      logits_range(part[t], x, y, i0, i1, row0, inv_t, w + (size_t)t * acc->k, &bad[t]);
-    else if (x.f && acc->what == LSP_CALIB_TOP && acc->bins <= LSP_CALIB_KERNEL_MAXBINS) {
+      logits_range(part[t], x, y, i0, i1, row0, inv_t, w + (size_t)t * wk,
+                   &bad[t], ot, &oom[t]);
+    else if (x.f && !o.conf && acc->what == LSP_CALIB_TOP &&
+             acc->bins <= LSP_CALIB_KERNEL_MAXBINS) {
       /* fast path; on a rejected row the exact validator finds the reason */
-      if (lsp_calib_top_probs_kernel(part[t], x.f + i0 * acc->k, y + i0, i1 - i0) < i1 - i0)
-        probs_range(part[t], x, y, i0, i1, row0, &bad[t]);
+      if (lsp_calib_top_probs_kernel(part[t], x.f + i0 * acc->k, y + i0,
+                                     i1 - i0) < i1 - i0)
+        probs_range(part[t], x, y, i0, i1, row0, &bad[t], ot, &oom[t]);
     } else
-      probs_range(part[t], x, y, i0, i1, row0, &bad[t]);
+      probs_range(part[t], x, y, i0, i1, row0, &bad[t], ot, &oom[t]);
   }
+  for (int t = 0; t < nt; t++)
+    if (oom[t]) {
+      st = lsp_fail(LSP_ENOMEM, "out of memory for calibration workspaces");
+      goto done;
+    }
   for (int t = 0; t < nt; t++) /* the first bad row of the whole input */
     if (bad[t].kind) {
       st = report_bad(&bad[t], logits ? "logit" : "probability");
@@ -403,28 +486,45 @@ done:
     for (int t = 0; t < nt; t++) lsp_calib_acc_free(part[t]);
   free(part);
   free(bad);
+  free(oom);
   free(w);
   return st;
 }
 
-int lsp_calib_acc_add_probs(lsp_calib_acc *acc, const float *p, const int32_t *y,
-                            size_t n, size_t row0, int threads) {
-  return add_rows(acc, (mat){p, NULL}, y, n, row0, 1.0, threads, 0);
+int lsp_calib_acc_add_probs(lsp_calib_acc *acc, const float *p,
+                            const int32_t *y, size_t n, size_t row0,
+                            int threads) {
+  return add_rows(acc, (mat){p, NULL}, y, n, row0, 1.0, threads, 0,
+                  (row_out){NULL, NULL});
 }
 
-int lsp_calib_acc_add_logits(lsp_calib_acc *acc, const float *z, const int32_t *y,
-                             size_t n, size_t row0, double inv_t, int threads) {
-  return add_rows(acc, (mat){z, NULL}, y, n, row0, inv_t, threads, 1);
+int lsp_calib_acc_add_logits(lsp_calib_acc *acc, const float *z,
+                             const int32_t *y, size_t n, size_t row0,
+                             double inv_t, int threads) {
+  return add_rows(acc, (mat){z, NULL}, y, n, row0, inv_t, threads, 1,
+                  (row_out){NULL, NULL});
 }
 
-int lsp_calib_acc_add_probs_f64(lsp_calib_acc *acc, const double *p, const int32_t *y,
-                                size_t n, size_t row0, int threads) {
-  return add_rows(acc, (mat){NULL, p}, y, n, row0, 1.0, threads, 0);
+int lsp_calib_acc_add_probs_f64(lsp_calib_acc *acc, const double *p,
+                                const int32_t *y, size_t n, size_t row0,
+                                int threads) {
+  return add_rows(acc, (mat){NULL, p}, y, n, row0, 1.0, threads, 0,
+                  (row_out){NULL, NULL});
 }
 
-int lsp_calib_acc_add_logits_f64(lsp_calib_acc *acc, const double *z, const int32_t *y,
-                                 size_t n, size_t row0, double inv_t, int threads) {
-  return add_rows(acc, (mat){NULL, z}, y, n, row0, inv_t, threads, 1);
+int lsp_calib_acc_add_logits_f64(lsp_calib_acc *acc, const double *z,
+                                 const int32_t *y, size_t n, size_t row0,
+                                 double inv_t, int threads) {
+  return add_rows(acc, (mat){NULL, z}, y, n, row0, inv_t, threads, 1,
+                  (row_out){NULL, NULL});
+}
+
+int lsp_calib_acc_add_rows(lsp_calib_acc *acc, const float *f, const double *d,
+                           const int32_t *y, size_t n, size_t row0, int logits,
+                           double inv_t, int threads, double *conf,
+                           uint8_t *correct) {
+  return add_rows(acc, (mat){d ? NULL : f, d}, y, n, row0, logits ? inv_t : 1.0,
+                  threads, logits, (row_out){conf, correct});
 }
 
 int lsp_calib_acc_add_conf(lsp_calib_acc *acc, const double *conf,

@@ -251,6 +251,19 @@ size_t lsp_calib_rows_count(const lsp_calib_rows *r);
 int lsp_calib_rows_score(const lsp_calib_rows *r, const lsp_calib_opts *opts,
                          lsp_calib_result *res);
 
+/* The same result as lsp_calib_rows_from_* followed by lsp_calib_rows_score,
+ * bit for bit, without building the table: one pass split over `threads`
+ * keeps 9 bytes a row (confidence and correctness) besides the binned sums,
+ * and ACE's equal-mass bins come from a radix selection of the bin edges
+ * instead of a sort; ECE-sweep's order from a radix sort of the
+ * confidences (8 + 24 bytes a row more while it runs) (lsp_calib_score.c)
+ * — for predictions scored once; a
+ * bootstrap needs the table. x: float32 (xf) or float64 (xd, when not
+ * NULL), N×K logits scaled by inv_t (logits = 1) or probabilities. Errors
+ * as the table's, with `path` (may be NULL) prefixed to data errors. */
+int lsp_calib_score(const float *xf, const double *xd, const int32_t *y, size_t n, size_t k,
+                    int logits, double inv_t, const lsp_calib_opts *opts, int threads,
+                    const char *path, lsp_calib_result *res);
 
 /* Bootstrap settings: `resamples` >= 1 (default 1000), the 95% level,
  * `seed`, `threads` (<= 1 serial) and the interval kind. Resample b draws

@@ -56,6 +56,14 @@ static inline double lsp_calib_fix_double(lsp_calib_fix f) {
 size_t lsp_calib_top_probs_kernel(lsp_calib_acc *a, const float *p, const int32_t *y,
                                   size_t n);
 
+/* lsp_calib_acc_add_probs / _logits (float32 f, or float64 d when not NULL)
+ * that also writes each row's top-label confidence and correctness to
+ * conf[i], correct[i] (i < n; both NULL: none), the input of ACE without the
+ * per-row table (lsp_calib_score.c). */
+int lsp_calib_acc_add_rows(lsp_calib_acc *acc, const float *f, const double *d,
+                           const int32_t *y, size_t n, size_t row0, int logits, double inv_t,
+                           int threads, double *conf, uint8_t *correct);
+
 /* Scratch for the metrics of an accumulator: SmoothECE's workspace and
  * three mesh-sized double buffers. One per thread. */
 typedef struct {

@@ -13,6 +13,7 @@
 #include "analysis/lsp_boot.h"
 #include "analysis/lsp_calib.h"
 #include "analysis/lsp_calib_impl.h"
+#include "analysis/lsp_calib_row.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_util.h"
 
@@ -147,29 +148,37 @@ static int from_logits(mat z, const int32_t *y, size_t n, size_t k, double inv_t
     return st;
   }
   lsp_calib_rows *r = *out;
-  for (size_t i = 0; i < n; i++) {
-    double *w = r->prob + i * k; /* scaled shifted logits, then probabilities */
-    size_t yi = (size_t)y[i], am = argmax_row(z, i, k);
-    double mx = at(z, i * k + am);
-    /* the same expressions as the accumulator's logits kernel: p_j =
-     * exp(w_j)/s, so the top class's p is the confidence 1/s exactly */
-    double s = 0.0;
-    for (size_t j = 0; j < k; j++) {
-      w[j] = (at(z, i * k + j) - mx) * inv_t;
-      s += exp(w[j]);
-    }
-    double br = 0.0;
-    r->y[i] = y[i];
-    r->conf[i] = 1.0 / s;
-    r->correct[i] = am == yi;
-    r->nll[i] = log(s) - w[yi];
-    for (size_t j = 0; j < k; j++) {
-      double v = exp(w[j]) / s, t = j == yi ? 1.0 : 0.0;
-      br += (v - t) * (v - t);
-      w[j] = v;
-    }
-    r->brier[i] = br;
+  const lsp_calib_row_fn row = lsp_calib_row_kernel();
+  const size_t G = lsp_calib_row_group(k);
+  double *scratch = malloc(G * k * sizeof *scratch);
+  if (!scratch) {
+    lsp_calib_rows_free(r);
+    *out = NULL;
+    return lsp_fail(LSP_ENOMEM, "out of memory for the calibration table");
   }
+  lsp_calib_rowstat rs[LSP_CALIB_ROWS];
+  for (size_t g = 0; g < n; g += G) {
+    /* the accumulator's row function (lsp_calib_row.h): p_j = e_j·(1/s),
+     * so the top class's p is the confidence 1/s exactly; validated above */
+    const size_t nr = n - g < G ? n - g : G;
+    row(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL, nr, k, inv_t, y + g,
+        r->prob + g * k, scratch, rs);
+    for (size_t q = 0; q < nr; q++) {
+      const size_t i = g + q, yi = (size_t)y[i];
+      const double *w = r->prob + i * k;
+      double br = 0.0;
+      for (size_t j = 0; j < k; j++) {
+        double v = w[j], t = j == yi ? 1.0 : 0.0;
+        br += (v - t) * (v - t);
+      }
+      r->y[i] = y[i];
+      r->conf[i] = rs[q].conf;
+      r->correct[i] = rs[q].top == yi;
+      r->nll[i] = rs[q].nll;
+      r->brier[i] = br;
+    }
+  }
+  free(scratch);
   if ((st = rows_sort(r))) {
     lsp_calib_rows_free(r);
     *out = NULL;
@@ -275,8 +284,10 @@ double lsp_calib_rows_ace(const lsp_calib_rows *r, const uint32_t *w, const uint
   uint64_t total = 0;
   for (size_t i = 0; i < r->n; i++) total += w ? w[i] : 1;
   uint64_t base = total / (uint64_t)bins, extra = total % (uint64_t)bins;
-  double ace = 0.0, csum = 0.0, ncor = 0.0;
+  double ace = 0.0, ncor = 0.0; /* ncor: Σ t·share, whole numbers unless kcor splits */
   uint64_t cnt = 0;
+  lsp_calib_fix csum = {0, 0}; /* exact: the selection path (lsp_calib_score.c) agrees */
+  int ovf = 0;
   int m = 0;
   uint64_t cap = base + (extra > 0);
   for (size_t s = 0; s < r->n && m < bins; s++) {
@@ -287,21 +298,22 @@ double lsp_calib_rows_ace(const lsp_calib_rows *r, const uint32_t *w, const uint
       uint64_t t = cap - cnt < wi ? cap - cnt : wi;
       cnt += t;
       ncor += (double)t * share;
-      csum += (double)t * r->conf[i];
+      lsp_calib_fix_add(&csum, lsp_calib_fix_bits(r->conf[i], &ovf) * t, &ovf);
       wi -= t;
       while (cnt == cap && m < bins) { /* close bin m (empty bins when W < M) */
         if (cnt > 0) {
-          double conf = csum / (double)cnt, acc = ncor / (double)cnt;
+          double conf = lsp_calib_fix_double(csum) / (double)cnt, acc = ncor / (double)cnt;
           ace += (double)cnt / (double)total * fabs(acc - conf);
         }
         if (cnt_out) {
           cnt_out[m] = cnt;
-          conf_out[m] = cnt ? csum / (double)cnt : NAN;
+          conf_out[m] = cnt ? lsp_calib_fix_double(csum) / (double)cnt : NAN;
           acc_out[m] = cnt ? ncor / (double)cnt : NAN;
         }
         m++;
         cnt = 0;
-        csum = ncor = 0.0;
+        ncor = 0.0;
+        csum = (lsp_calib_fix){0, 0};
         cap = base + ((uint64_t)m < extra);
       }
     }

@@ -107,6 +107,9 @@ static int eval_json(const lsp_model *m, const float *z, const float *f,
   lsp_model_describe(m, arch, sizeof arch);
   lsp_json_key_str(j, "arch", arch);
   lsp_json_key_int(j, "n", (long long)n);
+  lsp_json_key_str(j, "features",
+                   m->features < 0 ? "input" : m->nodes[m->features].name);
+  lsp_json_key_int(j, "feature_dim", (long long)h);
   lsp_model_meta_json(m, j);
   for (size_t i = 0; i < n; i++)
     correct += (int32_t)lsp_argmax_f32(z + i * k, k) == y[i];

@@ -1,10 +1,18 @@
 /* bench_attack — time an FGSM sweep (or PGD, APGD, Square, AutoAttack) on a
  * dataset split.
  *
- *   bench_attack --model M [--data fashion-mnist | --x X.npy --labels y.npy]
+ *   bench_attack (--model M | --arch lenet|SPEC [--seed S] [--export DIR])
+ *                [--data fashion-mnist | --x X.npy --labels y.npy]
  *                [--eps 0,0.05,0.1,0.2] [--attack fgsm|pgd|apgd-ce|apgd-dlr|
  *                apgd-t|square|autoattack] [--steps 10] [--threads T]
  *                [--reps R] [--batch B] [--limit N] [--full-steps 1]
+ *                [--isa LEVEL]
+ *
+ * --arch builds the network from a spec (lsprobe train --arch) with PyTorch's
+ * initialization from --seed (untrained: the timing does not depend on the
+ * weights, and both sides then compute the same thing); --export DIR writes
+ * its parameters, in order, as DIR/param_000.npy, param_001.npy, ... for
+ * bench/torch_peer.py (attack --arch ... --model DIR).
  *
  * APGD/Square/AutoAttack run with their standard settings (100 iterations,
  * 9 targets, 5000 queries; --steps sets APGD's iterations); the JSON line
@@ -17,14 +25,22 @@
  * steps of ε/4 from a random start, one restart, per ε > 0; by default an
  * example leaves the batch at its first misclassified iterate (early exit),
  * --full-steps 1 runs every step on every example as the PyTorch peer does.
- * Prints one JSON line: median_s over R runs (after one warm-up), the
- * dense-layer GFLOP of a run, the achieved GFLOP/s, and the accuracy at each ε
- * (so the PyTorch peer can be checked to compute the same thing). */
+ * Prints one JSON line: median_s and cpu_s over R runs (after one warm-up),
+ * the network's GFLOP of a run (2 per multiply-add of the dense and
+ * convolution layers), the achieved GFLOP/s, the accuracy at each ε (so the
+ * PyTorch peer can be checked to compute the same thing) and the host. For
+ * FGSM also its floor: the same GEMMs (every forward, and the input
+ * gradients; convolutions by im2col, benchgemm.h) in a plain cblas_sgemm
+ * loop with the same thread count and batch, timed in the same program (sgemm_gflops, floor_s, share_of_sgemm =
+ * floor_s / median_s; and by CPU time, floor_cpu_s and share_of_sgemm_cpu:
+ * on a shared machine the steadier pair with one thread). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "attacks/lsp_attack.h"
+#include "benchgemm.h"
 #include "benchutil.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_threads.h"
@@ -38,8 +54,40 @@ static int die(const char *what) {
   return 1;
 }
 
+/* The parameters of m in order into DIR/param_NNN.npy (weight, then bias,
+ * node by node: the order of torch's model.parameters()). */
+static int export_params(const lsp_model *m, const char *dir) {
+  mkdir(dir, 0777);
+  int idx = 0;
+  for (size_t i = 0; i < m->nnodes; i++) {
+    const char *names[2] = {"weight", "bias"};
+    for (int t = 0; t < 2; t++) {
+      float *v, *g;
+      size_t cnt;
+      if (lsp_model_tensor(m, i, names[t], &v, &g, &cnt)) continue;
+      const lsp_node *nd = &m->nodes[i];
+      size_t shape[4];
+      int nd_dims = 1;
+      shape[0] = cnt;
+      if (t == 0 && nd->op == LSP_OP_CONV) {
+        shape[0] = nd->a.units, shape[1] = nd->ishape.c, shape[2] = nd->a.kh;
+        shape[3] = nd->a.kw, nd_dims = 4;
+      } else if (t == 0 && nd->op == LSP_OP_DENSE) {
+        shape[0] = nd->a.units, shape[1] = cnt / nd->a.units, nd_dims = 2;
+      }
+      char path[4096];
+      snprintf(path, sizeof path, "%s/param_%03d.npy", dir, idx++);
+      if (lsp_npy_write(path, LSP_DT_F32, nd_dims, shape, v)) return 1;
+    }
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  double load0 = bench_loadavg();
   const char *mpath = bench_arg_str(argc, argv, "--model", NULL);
+  const char *arch = bench_arg_str(argc, argv, "--arch", NULL);
+  const char *exp_dir = bench_arg_str(argc, argv, "--export", NULL);
   const char *data = bench_arg_str(argc, argv, "--data", "fashion-mnist");
   const char *xp = bench_arg_str(argc, argv, "--x", NULL);
   const char *yp = bench_arg_str(argc, argv, "--labels", NULL);
@@ -50,19 +98,19 @@ int main(int argc, char **argv) {
   long steps = bench_arg_long(argc, argv, "--steps", 0);
   long batch = bench_arg_long(argc, argv, "--batch", 0);
   long limit = bench_arg_long(argc, argv, "--limit", 0);
+  long seed = bench_arg_long(argc, argv, "--seed", 1);
   lsp_attack_opts o;
   lsp_attack_opts_default(&o);
-  if (!mpath || reps < 1 || steps < 0 || batch < 0 ||
+  if ((!mpath == !arch) || reps < 1 || steps < 0 || batch < 0 || threads < 1 ||
       lsp_attack_kind_parse(attack, &o.kind) || o.kind == LSP_ATTACK_BIM) {
-    fprintf(
-        stderr,
-        "usage: bench_attack --model M [--data D | --x X.npy --labels y.npy] "
-        "[--eps LIST] [--attack fgsm|pgd|apgd-ce|apgd-dlr|apgd-t|square|"
-        "autoattack] [--threads T] [--reps R]\n");
+    fprintf(stderr,
+            "usage: bench_attack (--model M | --arch SPEC [--seed S] [--export DIR]) "
+            "[--data D | --x X.npy --labels y.npy] [--eps LIST] [--attack fgsm|pgd|"
+            "apgd-ce|apgd-dlr|apgd-t|square|autoattack] [--threads T] [--reps R]\n");
     return 2;
   }
   double eps[64];
-  size_t neps = 0;
+  size_t neps = 0, npos = 0;
   for (const char *p = elist; *p && neps < 64;) {
     char *end;
     eps[neps++] = strtod(p, &end);
@@ -70,8 +118,10 @@ int main(int argc, char **argv) {
       fprintf(stderr, "bench_attack: --eps: bad list '%s'\n", elist);
       return 2;
     }
+    npos += eps[neps - 1] > 0;
     p = *end ? end + 1 : end;
   }
+  bench_isa_arg(argc, argv);
   lsp_threads_set(threads); /* a benchmark owns its process: BLAS too */
   lsp_threads_set_blas(threads);
   const int aa = lsp_attack_kind_is_aa(o.kind);
@@ -80,8 +130,6 @@ int main(int argc, char **argv) {
   o.batch = (size_t)batch;
   o.full_steps = (int)bench_arg_long(argc, argv, "--full-steps", 0);
 
-  lsp_model *m = NULL;
-  if (lsp_model_load(mpath, &m)) return die(mpath);
   lsp_splits sp;
   memset(&sp, 0, sizeof sp);
   lsp_array xa = {0}, ya = {0};
@@ -89,10 +137,9 @@ int main(int argc, char **argv) {
   float *xown = NULL;
   int32_t *y = NULL;
   size_t n = 0, dim = 0;
+  lsp_model *m = NULL;
   if (xp && yp) {
     if (lsp_npy_read_matrix(xp, &xa, &x, &xown, &n, &dim)) return die(xp);
-    if (lsp_npy_read(yp, &ya) || lsp_array_labels(&ya, yp, (int)m->out_dim, &y))
-      return die(yp);
   } else {
     lsp_data_opts dopt;
     lsp_data_opts_default(&dopt);
@@ -105,41 +152,76 @@ int main(int argc, char **argv) {
     o.lo = sp.lo;
     o.hi = sp.hi;
   }
+  if (mpath) {
+    if (lsp_model_load(mpath, &m)) return die(mpath);
+  } else {
+    lsp_shape in = {1, 28, 28};
+    if (!(xp && yp)) lsp_splits_shape(&sp, &in.c, &in.h, &in.w);
+    if (lsp_model_from_spec(arch, in, 10, NULL, 0, &m) ||
+        lsp_model_init(m, (unsigned long)seed))
+      return die(arch);
+    if (exp_dir && export_params(m, exp_dir)) return die(exp_dir);
+  }
+  if (xp && yp &&
+      (lsp_npy_read(yp, &ya) || lsp_array_labels(&ya, yp, (int)m->out_dim, &y)))
+    return die(yp);
   if (limit > 0 && (size_t)limit < n) n = (size_t)limit;
 
-  double *t = malloc((size_t)reps * sizeof *t),
-         *cpu = malloc((size_t)reps * sizeof *cpu), gflop = 0.0;
+  double *t = malloc(2 * (size_t)reps * sizeof *t), gflop = 0.0;
+  double *tc = t + reps;
   lsp_attack_result r;
   memset(&r, 0, sizeof r);
   for (int rep = -1; rep < reps; rep++) {
     lsp_attack_result_free(&r);
     double t0 = bench_now(), c0 = bench_cpu_s();
-    if (lsp_attack_run(m, NULL, x, y, n, dim, eps, neps, &o, &r))
-      return die("attack");
-    if (rep >= 0) {
-      t[rep] = bench_now() - t0;
-      cpu[rep] = bench_cpu_s() - c0;
-    }
+    if (lsp_attack_run(m, NULL, x, y, n, dim, eps, neps, &o, &r)) return die("attack");
+    if (rep >= 0) t[rep] = bench_now() - t0, tc[rep] = bench_cpu_s() - c0;
     gflop = r.flops / 1e9;
   }
-  double med = bench_median(t, (size_t)reps);
-  double cpu_med = bench_median(cpu, (size_t)reps);
+  double tmin = t[0];
+  for (int i = 1; i < reps; i++) tmin = t[i] < tmin ? t[i] : tmin;
+  double med = bench_median(t, (size_t)reps), cmed = bench_median(tc, (size_t)reps);
+  /* the floor of an FGSM sweep: its GEMMs alone, done the obvious way on
+   * lsp_attack's batch — per batch the clean forward, the gradient's
+   * forward and input gradients (every layer), and a forward per ε > 0 */
+  double rate = 0.0, crate = 0.0, floor_s = 0.0, floor_cpu = 0.0;
+  if (o.kind == LSP_ATTACK_FGSM) {
+    size_t b = batch > 0 ? (size_t)batch : 256, ng = 0; /* lsp_attack's default */
+    if (b > n) b = n;
+    bench_gemm g[256];
+    double fl = 0.0;
+    int full = 0;
+    for (size_t p = 0; p < 2 + npos && !full; p++)
+      full = bench_model_gemms(m, b, BENCH_G_FWD, g, &ng, 256, &fl);
+    if (!full) full = bench_model_gemms(m, b, BENCH_G_IGRAD | BENCH_G_IGRAD_FIRST, g, &ng, 256, &fl);
+    if (!full && ng) {
+      rate = bench_sgemm_rate(g, ng, 10, &crate);
+      fl *= (double)n;
+      floor_s = rate > 0 ? fl / (rate * 1e9) : 0.0;
+      floor_cpu = crate > 0 ? fl / (crate * 1e9) : 0.0;
+    }
+  }
   char desc[128];
   lsp_model_describe(m, desc, sizeof desc);
-  printf(
-      "{\"impl\": \"lsprobe\", \"attack\": \"%s\", \"model\": \"%s\", \"n\": "
-      "%zu, "
-      "\"steps\": %zu, \"early_exit\": %s, \"threads\": %d, \"reps\": %d, "
-      "\"median_s\": %.6f, \"min_s\": %.6f, \"cpu_s\": %.6f, "
-      "\"seconds_per_100\": %.4f, "
-      "\"gflop\": %.4f, \"gflop_per_s\": %.2f, \"eps\": [",
-      lsp_attack_kind_name(o.kind), desc, n, r.steps,
-      r.early_exit ? "true" : "false", threads, reps, med, t[0], cpu_med,
-      100.0 * med / (double)n, gflop, gflop / med);
+  printf("{\"impl\": \"lsprobe\", \"benchmark\": \"attack\", ");
+  bench_print_host(threads, threads, load0);
+  printf(", \"attack\": \"%s\", \"model\": \"%s\", \"n\": %zu, \"steps\": %zu, "
+         "\"early_exit\": %s, \"reps\": %d, \"median_s\": %.6f, \"min_s\": %.6f, "
+         "\"cpu_s\": %.6f, \"seconds_per_100\": %.4f, \"gflop\": %.4f, "
+         "\"gflop_per_s\": %.2f, ",
+         lsp_attack_kind_name(o.kind), desc, n, r.steps, r.early_exit ? "true" : "false", reps,
+         med, tmin, cmed, 100.0 * med / (double)n, gflop, gflop / med);
+  if (floor_s > 0)
+    printf("\"sgemm_gflops\": %.3f, \"floor_s\": %.6f, \"share_of_sgemm\": %.3f, "
+           "\"floor_cpu_s\": %.6f, \"share_of_sgemm_cpu\": %.3f, ",
+           rate, floor_s, floor_s / med, floor_cpu, floor_cpu / cmed);
+  else
+    printf("\"sgemm_gflops\": null, \"floor_s\": null, \"share_of_sgemm\": null, "
+           "\"floor_cpu_s\": null, \"share_of_sgemm_cpu\": null, ");
+  printf("\"eps\": [");
   for (size_t e = 0; e < neps; e++) printf("%s%g", e ? ", " : "", eps[e]);
   printf("], \"accuracy\": [");
-  for (size_t e = 0; e < neps; e++)
-    printf("%s%.5f", e ? ", " : "", r.points[e].accuracy_raw);
+  for (size_t e = 0; e < neps; e++) printf("%s%.5f", e ? ", " : "", r.points[e].accuracy_raw);
   printf("]");
   if (o.kind == LSP_ATTACK_AUTOATTACK) {
     printf(", \"stages\": [");
@@ -155,7 +237,6 @@ int main(int argc, char **argv) {
   printf("}\n");
   lsp_attack_result_free(&r);
   free(t);
-  free(cpu);
   free(xown);
   if (xp && yp) free(y);
   lsp_array_release(&xa);

@@ -16,6 +16,7 @@
 #include "core/base/lsp_threads.h"
 
 int main(int argc, char **argv) {
+  double load0 = bench_loadavg();
   size_t n = (size_t)bench_arg_long(argc, argv, "--n", 60000);
   size_t h = (size_t)bench_arg_long(argc, argv, "--h", 256);
   size_t k = (size_t)bench_arg_long(argc, argv, "--k", 10);
@@ -25,11 +26,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_clusters: bad arguments\n");
     return 2;
   }
+  bench_isa_arg(argc, argv);
   lsp_threads_set(threads); /* a benchmark owns its process: BLAS too */
   lsp_threads_set_blas(threads);
   float *x = malloc(n * h * sizeof *x);
   int32_t *y = malloc(n * sizeof *y);
-  double *t = malloc((size_t)reps * sizeof *t);
+  double *t = malloc(2 * (size_t)reps * sizeof *t), *tc = t + reps;
   lsp_clusters *c = lsp_clusters_alloc(k);
   if (!x || !y || !t || !c) {
     fprintf(stderr, "bench_clusters: out of memory\n");
@@ -45,20 +47,23 @@ int main(int argc, char **argv) {
     }
   }
   for (int r = -1; r < reps; r++) {
-    double t0 = bench_now();
+    double t0 = bench_now(), c0 = bench_cpu_s();
     if (lsp_clusters_compute(x, y, n, h, c)) {
       fprintf(stderr, "bench_clusters: %s\n", lsp_errmsg());
       return 1;
     }
-    if (r >= 0) t[r] = bench_now() - t0;
+    if (r >= 0) t[r] = bench_now() - t0, tc[r] = bench_cpu_s() - c0;
   }
+  double tmin = t[0];
+  for (int r = 1; r < reps; r++) tmin = t[r] < tmin ? t[r] : tmin;
   double med = bench_median(t, (size_t)reps);
-  printf(
-      "{\"impl\": \"lsprobe\", \"n\": %zu, \"h\": %zu, \"k\": %zu, "
-      "\"threads\": %d, \"reps\": %d, \"median_s\": %.6f, \"min_s\": %.6f, "
-      "\"r2_separation\": %.10g, \"trace_ratio\": %.10g, \"nc1\": %.10g}\n",
-      n, h, k, threads, reps, med, t[0], c->r2_separation, c->trace_ratio,
-      c->nc1);
+  printf("{\"impl\": \"lsprobe\", \"benchmark\": \"clusters\", ");
+  bench_print_host(threads, threads, load0);
+  printf(", \"n\": %zu, \"h\": %zu, \"k\": %zu, \"reps\": %d, \"median_s\": %.6f, "
+         "\"min_s\": %.6f, \"cpu_s\": %.6f, \"r2_separation\": %.10g, "
+         "\"trace_ratio\": %.10g, \"nc1\": %.10g}\n",
+         n, h, k, reps, med, tmin, bench_median(tc, (size_t)reps), c->r2_separation,
+         c->trace_ratio, c->nc1);
   lsp_clusters_free(c);
   free(t);
   free(x);

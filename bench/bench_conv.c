@@ -78,6 +78,7 @@ static const struct {
 static double tmin(double a, double b) { return a < b ? a : b; }
 
 int main(int argc, char **argv) {
+  double load0 = bench_loadavg();
   const size_t n = (size_t)bench_arg_long(argc, argv, "--n", 64);
   const int reps = (int)bench_arg_long(argc, argv, "--reps", 15);
   const char *only = bench_arg_str(argc, argv, "--shape", NULL);
@@ -129,12 +130,15 @@ int main(int argc, char **argv) {
     }
     /* multiply-adds: forward M·K·P per sample, dw the same, dx the same */
     const double fl = 2.0 * (double)(M * K * P) * (double)n * (sh->need_dx ? 3 : 2);
-    for (size_t ii = 0; ii < NIMPL; ii++)
-      printf("{\"shape\": \"%s\", \"impl\": \"%s\", \"n\": %zu, \"fwd_s\": %.6f, "
+    for (size_t ii = 0; ii < NIMPL; ii++) {
+      printf("{\"benchmark\": \"conv\", ");
+      bench_print_host(1, 1, load0);
+      printf(", \"shape\": \"%s\", \"impl\": \"%s\", \"n\": %zu, \"fwd_s\": %.6f, "
              "\"bwd_s\": %.6f, \"samples_per_s\": %.0f, \"gflops\": %.1f, "
              "\"sgemm_floor_samples_per_s\": %.0f}\n",
              sh->name, IMPL[ii].name, n, tf[ii], tb[ii], (double)n / (tf[ii] + tb[ii]),
              fl / (tf[ii] + tb[ii]) / 1e9, (double)n / tfloor);
+    }
     fflush(stdout);
     for (size_t ii = 0; ii < NIMPL; ii++) free(ws[ii]);
     free(x), free(w), free(b), free(dy), free(y), free(dx), free(dw), free(db);

@@ -21,6 +21,7 @@ static const char *const k_files[4] = {
     "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
 
 int main(int argc, char **argv) {
+  double load0 = bench_loadavg();
   const char *spec = bench_arg_str(argc, argv, "--data", "fashion-mnist");
   int reps = (int)bench_arg_long(argc, argv, "--reps", 5);
   int threads = (int)bench_arg_long(argc, argv, "--threads", 1);
@@ -72,11 +73,11 @@ int main(int argc, char **argv) {
     have_floor = 1;
   }
   double med = bench_median(t, (size_t)reps);
-  printf(
-      "{\"impl\": \"lsprobe\", \"data\": \"%s\", \"train\": %zu, \"val\": %zu, "
-      "\"test\": %zu, \"dim\": %zu, \"threads\": %d, \"reps\": %d, "
-      "\"median_s\": %.4f, \"min_s\": %.4f",
-      spec, n_tr, n_val, n_te, dim, lsp_threads_get(), reps, med, t[0]);
+  printf("{\"impl\": \"lsprobe\", \"benchmark\": \"data\", ");
+  bench_print_host(lsp_threads_get(), lsp_threads_get_blas(), load0);
+  printf(", \"data\": \"%s\", \"train\": %zu, \"val\": %zu, \"test\": %zu, \"dim\": %zu, "
+         "\"reps\": %d, \"median_s\": %.4f, \"min_s\": %.4f",
+         spec, n_tr, n_val, n_te, dim, reps, med, t[0]);
   if (have_floor)
     printf(", \"read_idx_median_s\": %.4f", bench_median(f, (size_t)reps));
   printf("}\n");

@@ -1,19 +1,30 @@
-/* bench_loss — time the fused label-smoothed cross-entropy forward+backward.
+/* bench_loss — time the fused label-smoothed cross-entropy forward+backward
+ * against memcpy of the same bytes.
  *
- *   bench_loss --n N --k K --eps E --threads T --reps R
+ *   bench_loss [--n 65536] [--k 1000] [--eps 0.1] [--threads 1] [--reps 20]
+ *              [--convention uniform] [--isa x86-64-v4|x86-64-v3|x86-64]
  *
- * Prints one JSON line: median_s over R repetitions (after one warm-up), the
- * bytes moved (4 read + 4 written per logit), the achieved GB/s and this
- * machine's single-thread memcpy bandwidth for the same byte count. */
+ * The kernel reads N·K logits and writes N·K gradients (4 bytes each): the
+ * bytes memcpy moves when it copies the logits into the gradient buffer.
+ * Each repetition times that memcpy and then the kernel, back to back, so
+ * both see the same machine; after one warm-up, R repetitions. Prints one
+ * JSON line: the median seconds of each (wall clock and CPU), the median
+ * of the per-repetition ratios memcpy/kernel (share_of_memcpy: the share
+ * of memcpy's bandwidth the kernel reaches; robust to a machine whose load
+ * changes between repetitions), GB/s, and the host (bench_print_host):
+ * "isa" is the kernel path that ran (--isa caps it, to time every path on
+ * one machine). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "benchutil.h"
 #include "core/base/lsp_error.h"
-#include "core/loss/lsp_loss.h"
 #include "core/base/lsp_threads.h"
+#include "core/loss/lsp_loss.h"
 
 int main(int argc, char **argv) {
+  double load0 = bench_loadavg();
   size_t n = (size_t)bench_arg_long(argc, argv, "--n", 65536);
   size_t k = (size_t)bench_arg_long(argc, argv, "--k", 1000);
   double eps = bench_arg_double(argc, argv, "--eps", 0.1);
@@ -21,42 +32,61 @@ int main(int argc, char **argv) {
   int reps = (int)bench_arg_long(argc, argv, "--reps", 20);
   const char *conv = bench_arg_str(argc, argv, "--convention", "uniform");
   lsp_ls ls = {eps, LSP_LS_UNIFORM, 0};
-  if (lsp_ls_convention_parse(conv, &ls.convention) || n == 0 || k < 2 || reps < 1) {
+  if (lsp_ls_convention_parse(conv, &ls.convention) || n == 0 || k < 2 || reps < 1 ||
+      threads < 1) {
     fprintf(stderr, "bench_loss: bad arguments\n");
     return 2;
   }
+  bench_isa_arg(argc, argv);
   lsp_threads_set(threads); /* a benchmark owns its process: BLAS too */
   lsp_threads_set_blas(threads);
   float *z = malloc(n * k * sizeof *z), *g = malloc(n * k * sizeof *g);
   int32_t *y = malloc(n * sizeof *y);
-  if (!z || !g || !y) {
+  double *t = malloc(5 * (size_t)reps * sizeof *t);
+  if (!z || !g || !y || !t) {
     fprintf(stderr, "bench_loss: out of memory\n");
     return 1;
   }
+  double *tc = t + reps, *tm = t + 2 * reps, *tmc = t + 3 * reps, *ratio = t + 4 * reps;
   unsigned s = 1;
   for (size_t i = 0; i < n * k; i++) {
     s = s * 1664525u + 1013904223u;
     z[i] = 4.0f * ((float)(s >> 8) / 16777216.0f - 0.5f);
   }
+  memset(g, 0, n * k * sizeof *g);
   for (size_t i = 0; i < n; i++) y[i] = (int32_t)((i * 2654435761u) % k);
-  double *t = malloc((size_t)reps * sizeof *t), loss = 0;
+  double loss = 0;
   for (int r = -1; r < reps; r++) {
-    double t0 = bench_now();
+    double m0 = bench_now(), mc0 = bench_cpu_s();
+    memcpy(g, z, n * k * sizeof *z);
+    double m1 = bench_now(), mc1 = bench_cpu_s();
     if (lsp_loss_xent(z, y, n, k, &ls, g, 1.0 / (double)n, NULL, &loss)) {
       fprintf(stderr, "bench_loss: %s\n", lsp_errmsg());
       return 1;
     }
-    if (r >= 0) t[r] = bench_now() - t0;
+    double t1 = bench_now(), c1 = bench_cpu_s();
+    if (r < 0) continue;
+    tm[r] = m1 - m0;
+    tmc[r] = mc1 - mc0;
+    t[r] = t1 - m1;
+    tc[r] = c1 - mc1;
+    ratio[r] = tm[r] / t[r];
   }
-  double med = bench_median(t, (size_t)reps);
+  double tmin = t[0];
+  for (int r = 1; r < reps; r++) tmin = t[r] < tmin ? t[r] : tmin;
+  double med = bench_median(t, (size_t)reps), cmed = bench_median(tc, (size_t)reps);
+  double mmed = bench_median(tm, (size_t)reps), mcmed = bench_median(tmc, (size_t)reps);
+  double share = bench_median(ratio, (size_t)reps);
   double bytes = 8.0 * (double)n * (double)k;
-  double bw = bench_memcpy_bw((size_t)(4.0 * (double)n * (double)k), 7);
-  printf("{\"impl\": \"lsprobe\", \"n\": %zu, \"k\": %zu, \"eps\": %g, "
-         "\"convention\": \"%s\", \"threads\": %d, \"reps\": %d, "
-         "\"median_s\": %.6f, \"min_s\": %.6f, \"bytes\": %.0f, \"gb_per_s\": %.3f, "
-         "\"memcpy_gb_per_s\": %.3f, \"loss\": %.9f}\n",
-         n, k, eps, conv, threads, reps, med, t[0], bytes, bytes / med / 1e9, bw / 1e9,
-         loss);
+  printf("{\"impl\": \"lsprobe\", \"benchmark\": \"loss\", ");
+  bench_print_host(threads, threads, load0);
+  printf(", \"n\": %zu, \"k\": %zu, \"eps\": %g, \"convention\": \"%s\", \"reps\": %d, "
+         "\"median_s\": %.6f, \"min_s\": %.6f, \"cpu_s\": %.6f, \"bytes\": %.0f, "
+         "\"gb_per_s\": %.3f, \"memcpy_s\": %.6f, \"memcpy_cpu_s\": %.6f, "
+         "\"memcpy_gb_per_s\": %.3f, \"share_of_memcpy\": %.3f, "
+         "\"share_of_memcpy_cpu\": %.3f, \"loss\": %.9f}\n",
+         n, k, eps, conv, reps, med, tmin, cmed, bytes, bytes / med / 1e9, mmed, mcmed,
+         bytes / mmed / 1e9, share, mcmed / cmed, loss);
   free(t);
   free(z);
   free(g);

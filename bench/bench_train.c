@@ -1,28 +1,32 @@
 /* bench_train — training throughput of lsp_train against OpenBLAS's own
- * sgemm speed on the same shapes.
+ * sgemm speed on the same network's GEMMs.
  *
  *   bench_train [--hidden 256,256 | --arch lenet|resnet8|SPEC] [--batch 128]
  *               [--epochs 1] [--threads 1] [--data fashion-mnist]
- *               [--smoothing 0.1] [--seed 1] [--max-train N]
+ *               [--smoothing 0.1] [--seed 1] [--max-train N] [--isa LEVEL]
  *
- * With --arch (any network of lsprobe train --arch) the GEMM ceiling is not
- * measured (null); gflops then counts 3 forward passes per sample
- * (lsp_model_flops: forward, input and weight gradients).
+ * Trains the network (the MLP of --hidden, or any network of lsprobe train
+ * --arch) on the data's training split (validation switched off so that only
+ * training batches are timed) and prints one JSON line with the host
+ * (bench_print_host): samples_per_s, cpu_s (user + system: on a shared
+ * machine samples per CPU second still compare implementations when
+ * wall-clock rates swing with the load), and the floor.
  *
- * Trains the MLP on the data's 55000-example training split (validation
- * switched off so that only training batches are timed) and prints one JSON
- * line: samples_per_s, the GEMM GFLOP/s of training and sgemm_gflops, a
- * plain cblas_sgemm loop over exactly the GEMMs of one training batch timed
- * in the same program with the same thread count (OpenBLAS splitting each
- * GEMM), the ceiling of the obvious implementation; sgemm_1thread_gflops is
- * the same loop on one thread (lsp_train runs single-threaded GEMMs on each
- * thread's share of the batch). cpu_s is the CPU time (user + system) the
- * training took: on a shared machine, samples per CPU second still compare
- * implementations when wall-clock rates swing with the load. Flops counted are
- * the work done, per sample and dense layer in×out: forward x·Wᵀ 2·in·out,
- * weight gradient gᵀ·x 2·in·out, input gradient g·W 2·in·out except in the
- * first layer, where no one needs the gradient of the data (PyTorch skips it
- * too). */
+ * The floor is the obvious implementation's arithmetic: the network's GEMMs
+ * (dense layers as they are, convolutions by im2col; model_gemms) in a plain
+ * cblas_sgemm loop timed in the same program. Flops counted are the work
+ * done per sample: forward, weight gradient and input gradient, 2 flops per
+ * multiply-add each, except the input gradient of the first layer, which no
+ * one needs (PyTorch skips it too). Reported: sgemm_gflops (that loop on the
+ * whole batch with the same thread count, OpenBLAS splitting each GEMM) and
+ * share_of_sgemm = training GFLOP/s / sgemm_gflops, by the wall clock;
+ * sgemm_1thread_cpu_gflops (the loop on one thread, by CPU time) and
+ * share_of_sgemm_cpu = training GFLOP per CPU second / that rate (the
+ * steadier pair on a shared machine, and the fair one: lsp_train runs
+ * single-threaded GEMMs on each thread's share of the batch);
+ * sgemm_share_cpu_gflops and share_of_share_sgemm_cpu the same on one
+ * share's rows (what lsp_train runs); floor_samples_per_s = threads × that
+ * rate / flops per sample, and share_of_floor = samples_per_s / it. */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
 #include <stdio.h>
@@ -30,6 +34,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "benchgemm.h"
 #include "benchutil.h"
 #include "core/data/lsp_data.h"
 #include "core/base/lsp_error.h"
@@ -59,42 +64,8 @@ static size_t parse_widths(const char *s, size_t *w, size_t cap) {
   return *s ? 0 : n;
 }
 
-/* GFLOP/s of the GEMMs of one training batch: for each dense layer the
- * forward (n,in)x(out,in)ᵀ, the weight gradient (n,out)ᵀx(n,in) and, above
- * the first layer, the input gradient (n,out)x(out,in); median over `reps`
- * passes after a warm-up. */
-static double sgemm_peak(const size_t *dims, size_t nd, size_t n, int reps) {
-  size_t maxw = 0;
-  for (size_t i = 0; i < nd; i++) maxw = dims[i] > maxw ? dims[i] : maxw;
-  float *a = malloc(n * maxw * sizeof *a), *g = malloc(n * maxw * sizeof *g);
-  float *w = malloc(maxw * maxw * sizeof *w), *c = malloc(n * maxw * sizeof *c);
-  float *dw = malloc(maxw * maxw * sizeof *dw);
-  double *t = malloc((size_t)reps * sizeof *t);
-  if (!a || !g || !w || !c || !dw || !t) return 0.0;
-  for (size_t i = 0; i < n * maxw; i++) a[i] = g[i] = (float)(i % 7) * 0.1f;
-  for (size_t i = 0; i < maxw * maxw; i++) w[i] = (float)(i % 5) * 0.01f;
-  double flops = 0.0;
-  for (int r = -1; r < reps; r++) {
-    double t0 = bench_now();
-    for (size_t l = 0; l + 1 < nd; l++) {
-      int in = (int)dims[l], out = (int)dims[l + 1], nn = (int)n;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nn, out, in, 1.0f, a,
-                  in, w, in, 1.0f, c, out);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, nn, 1.0f, g,
-                  out, a, in, 0.0f, dw, in);
-      if (l > 0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nn, in, out,
-                    1.0f, g, out, w, in, 0.0f, c, in);
-      if (r == -1) flops += (l > 0 ? 6.0 : 4.0) * (double)n * in * out;
-    }
-    if (r >= 0) t[r] = bench_now() - t0;
-  }
-  double med = bench_median(t, (size_t)reps);
-  free(a), free(g), free(w), free(c), free(dw), free(t);
-  return flops / med / 1e9;
-}
-
 int main(int argc, char **argv) {
+  double load0 = bench_loadavg();
   size_t hidden[16];
   size_t nh = parse_widths(bench_arg_str(argc, argv, "--hidden", "256,256"),
                            hidden, 16);
@@ -111,6 +82,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_train: bad arguments\n");
     return 2;
   }
+  bench_isa_arg(argc, argv);
   lsp_threads_set(threads);
   lsp_threads_set_blas(1); /* as `lsprobe train`: the shares run side by side */
   lsp_data_opts dopt;
@@ -149,25 +121,26 @@ int main(int argc, char **argv) {
     return 1;
   }
   double cpu = cpu_seconds() - cpu0;
-  size_t dims[18];
-  size_t nd = 0;
-  dims[nd++] = data.train.dim;
-  for (size_t i = 0; i < nh; i++) dims[nd++] = hidden[i];
-  dims[nd++] = (size_t)data.train.k;
-  double flops_per_sample = 0.0, peak1 = 0.0, peak = 0.0;
-  for (size_t l = 0; l + 1 < nd; l++)
-    flops_per_sample += (l > 0 ? 6.0 : 4.0) * (double)dims[l] * dims[l + 1];
-  if (arch_spec) {
-    flops_per_sample = 3.0 * lsp_model_flops(m);
-  } else {
-    /* one thread first: OpenBLAS's workers keep spinning for a while after
-     * a threaded call and would steal from the single-threaded loop */
+  /* the floor: the same network's GEMMs done the obvious way (model_gemms),
+   * on one thread first (OpenBLAS's workers keep spinning for a while after
+   * a threaded call and would steal from the single-threaded loop) */
+  bench_gemm g[3 * 64], gs[3 * 64];
+  double flops_per_sample = 0.0, peak1 = 0.0, peak = 0.0, cpeak1 = 0.0, cpeak = 0.0;
+  double cpeak_share = 0.0, fl_share = 0.0;
+  const unsigned what = BENCH_G_FWD | BENCH_G_WGRAD | BENCH_G_IGRAD;
+  size_t ng = 0, ngs = 0;
+  /* and on the rows of one share, the GEMMs lsp_train actually runs */
+  size_t S = lsp_train_shares((size_t)batch), rows = ((size_t)batch + S - 1) / S;
+  if (!bench_model_gemms(m, (size_t)batch, what, g, &ng, 3 * 64, &flops_per_sample) &&
+      !bench_model_gemms(m, rows, what, gs, &ngs, 3 * 64, &fl_share) && ng) {
     lsp_threads_set_blas(1);
-    peak1 = sgemm_peak(dims, nd, (size_t)batch, 50);
+    peak1 = bench_sgemm_rate(g, ng, 30, &cpeak1);
+    bench_sgemm_rate(gs, ngs, 30, &cpeak_share);
     lsp_threads_set_blas(threads);
-    peak = sgemm_peak(dims, nd, (size_t)batch, 50);
+    peak = bench_sgemm_rate(g, ng, 30, &cpeak);
   }
-
+  (void)hidden;
+  (void)nh;
   /* test accuracy, outside the timing, as a sanity check of the run */
   double acc = -1.0;
   float *z = malloc(data.test.n * (size_t)data.test.k * sizeof *z);
@@ -184,17 +157,34 @@ int main(int argc, char **argv) {
   char arch[128];
   lsp_model_describe(m, arch, sizeof arch);
   double gflops = log.samples_per_s * flops_per_sample / 1e9;
-  printf(
-      "{\"impl\": \"lsprobe\", \"benchmark\": \"train\", \"arch\": \"%s\", "
-      "\"data\": \"%s\", \"n_train\": %zu, \"batch\": %ld, \"epochs\": %ld, "
-      "\"threads\": %d, \"smoothing\": %g, \"seconds\": %.4f, "
-      "\"samples_per_s\": %.1f, \"cpu_s\": %.4f, \"gflops\": %.3f, "
-      "\"sgemm_gflops\": %.3f, "
-      "\"sgemm_1thread_gflops\": %.3f, \"share_of_sgemm\": %.3f, "
-      "\"test_accuracy\": %.4f}\n",
-      arch, data.name, data.train.n, batch, epochs, threads, eps, log.seconds,
-      log.samples_per_s, cpu, gflops, peak, peak1,
-      peak > 0 ? gflops / peak : 0.0, acc);
+  /* by CPU time: the work per CPU second, against one thread's sgemm rate
+   * by CPU time (training runs single-threaded GEMMs on each thread) */
+  double cgflops = (double)epochs * (double)data.train.n * flops_per_sample / cpu / 1e9;
+  printf("{\"impl\": \"lsprobe\", \"benchmark\": \"train\", ");
+  bench_print_host(threads, 1, load0);
+  printf(", \"arch\": \"%s\", \"data\": \"%s\", \"n_train\": %zu, \"batch\": %ld, "
+         "\"epochs\": %ld, \"smoothing\": %g, \"seconds\": %.4f, \"samples_per_s\": %.1f, "
+         "\"cpu_s\": %.4f, \"gflops\": %.3f, \"gflops_cpu\": %.3f, ",
+         arch, data.name, data.train.n, batch, epochs, eps, log.seconds, log.samples_per_s, cpu,
+         gflops, cgflops);
+  if (peak > 0)
+    printf("\"floor_samples_per_s\": %.1f, \"share_of_floor\": %.3f, ",
+           (double)threads * cpeak_share * 1e9 / flops_per_sample,
+           log.samples_per_s / ((double)threads * cpeak_share * 1e9 / flops_per_sample));
+  if (peak > 0)
+    printf("\"sgemm_gflops\": %.3f, \"sgemm_1thread_gflops\": %.3f, "
+           "\"sgemm_1thread_cpu_gflops\": %.3f, \"sgemm_share_cpu_gflops\": %.3f, "
+           "\"share_of_sgemm\": %.3f, \"share_of_sgemm_cpu\": %.3f, "
+           "\"share_of_share_sgemm_cpu\": %.3f, ",
+           peak, peak1, cpeak1, cpeak_share, gflops / peak, cgflops / cpeak1,
+           cgflops / cpeak_share);
+  else
+    printf("\"floor_samples_per_s\": null, \"share_of_floor\": null, "
+           "\"sgemm_gflops\": null, \"sgemm_1thread_gflops\": null, "
+           "\"sgemm_1thread_cpu_gflops\": null, \"sgemm_share_cpu_gflops\": null, "
+           "\"share_of_sgemm\": null, \"share_of_sgemm_cpu\": null, "
+           "\"share_of_share_sgemm_cpu\": null, ");
+  printf("\"test_accuracy\": %.4f}\n", acc);
   free(z);
   lsp_train_log_free(&log);
   lsp_model_free(m);

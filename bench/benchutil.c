@@ -5,7 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "core/base/lsp_cpu.h"
+#include "core/base/lsp_error.h"
 #include "core/base/lsp_util.h"
 
 double bench_now(void) { return lsp_now_s(); }
@@ -74,4 +78,60 @@ double bench_memcpy_bw(size_t bytes, int reps) {
   free(b);
   /* memcpy moves `bytes` in and `bytes` out */
   return 2.0 * (double)bytes / med;
+}
+
+double bench_thread_cpu_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double bench_loadavg(void) {
+  double l = -1.0;
+  FILE *f = fopen("/proc/loadavg", "r");
+  if (f) {
+    if (fscanf(f, "%lf", &l) != 1) l = -1.0;
+    fclose(f);
+  }
+  return l;
+}
+
+/* The "model name" line of /proc/cpuinfo, JSON-safe. */
+static void cpu_model(char *buf, size_t cap) {
+  snprintf(buf, cap, "unknown");
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  if (!f) return;
+  char line[512];
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, "model name", 10) != 0) continue;
+    const char *v = strchr(line, ':');
+    if (!v) break;
+    v++;
+    while (*v == ' ' || *v == '\t') v++;
+    size_t o = 0;
+    for (; *v && *v != '\n' && o + 1 < cap; v++)
+      if (*v != '"' && *v != '\\') buf[o++] = *v;
+    buf[o] = 0;
+    break;
+  }
+  fclose(f);
+}
+
+void bench_isa_arg(int argc, char **argv) {
+  const char *isa = bench_arg_str(argc, argv, "--isa", NULL);
+  if (isa && lsp_cpu_isa_cap(isa)) {
+    fprintf(stderr, "bench: --isa: %s\n", lsp_errmsg());
+    exit(2);
+  }
+}
+
+void bench_print_host(int threads, int blas_threads, double load0) {
+  char model[256];
+  cpu_model(model, sizeof model);
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  printf("\"cpu_model\": \"%s\", \"cores\": %ld, \"isa\": \"%s\", \"clones\": \"%s\", "
+         "\"blas_core\": \"%s\", \"threads\": %d, \"blas_threads\": %d, "
+         "\"load_avg\": [%.2f, %.2f]",
+         model, cores, lsp_cpu_isa_name(lsp_cpu_isa()), lsp_cpu_path(), lsp_blas_core(),
+         threads, blas_threads, load0, bench_loadavg());
 }

@@ -21,6 +21,35 @@ import sys
 import time
 
 
+def peer_host(threads):
+    """The JSON members every benchmark line carries: the CPU model and
+    cores, the library that ran and its instruction set, the thread counts,
+    the 1-minute load average."""
+    import os
+    model, load = "unknown", -1.0
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/loadavg") as f:
+            load = float(f.read().split()[0])
+    except OSError:
+        pass
+    out = {"cpu_model": model, "cores": os.cpu_count(), "threads": threads,
+           "blas_threads": int(os.environ.get("OPENBLAS_NUM_THREADS", "0") or 0),
+           "load_avg": load}
+    try:
+        import torch
+        cap = [l for l in torch.__config__.show().splitlines() if "CPU capability" in l]
+        out["isa"] = cap[0].split(":", 1)[1].strip() if cap else "unknown"
+        out["torch_threads"] = torch.get_num_threads()
+    except ImportError:
+        pass
+    return out
+
+
 def bench_loss(args):
     import torch
     import torch.nn.functional as F
@@ -28,22 +57,23 @@ def bench_loss(args):
     g = torch.Generator().manual_seed(1)
     z = (torch.rand(args.n, args.k, generator=g) - 0.5) * 4.0
     y = torch.randint(0, args.k, (args.n,), generator=g)
-    times = []
+    times, cpus = [], []
     loss = None
     for r in range(args.reps + 1):
         zz = z.detach().requires_grad_(True)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loss = F.cross_entropy(zz, y, label_smoothing=args.eps)
         loss.backward()
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
         if r > 0:
             times.append(dt)
+            cpus.append(dc)
     med = statistics.median(times)
     nbytes = 8.0 * args.n * args.k
     return {"impl": "torch", "torch": torch.__version__, "n": args.n, "k": args.k,
             "eps": args.eps, "threads": args.threads, "reps": args.reps,
-            "median_s": med, "min_s": min(times), "bytes": nbytes,
-            "gb_per_s": nbytes / med / 1e9, "loss": float(loss)}
+            "median_s": med, "min_s": min(times), "cpu_s": statistics.median(cpus),
+            "bytes": nbytes, "gb_per_s": nbytes / med / 1e9, "loss": float(loss)}
 
 
 def load_fashion(folder):
@@ -66,6 +96,14 @@ def conv_net(name):
     """lsprobe's built-in LeNet-5 and ResNet-8 (docs/DESIGN.md §7.4) as
     PyTorch modules, for 1x28x28 inputs and 10 classes."""
     import torch.nn as nn
+    if name.startswith("mlp:"):  # lsprobe's mlp:W1,W2,... on 784 inputs
+        widths = [784] + [int(w) for w in name[4:].split(",")] + [10]
+        layers = []
+        for i in range(len(widths) - 1):
+            layers.append(nn.Linear(widths[i], widths[i + 1]))
+            if i + 2 < len(widths):
+                layers.append(nn.ReLU())
+        return nn.Sequential(*layers)
     if name == "lenet":
         return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
                              nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
@@ -166,6 +204,26 @@ def load_mlp(folder):
     return model
 
 
+def load_conv(arch, folder):
+    """conv_net(arch) with the parameters bench_attack --export wrote, in
+    order (param_000.npy, ...: weight then bias, layer by layer, the order
+    of model.parameters())."""
+    import os
+    import numpy as np
+    import torch
+    model = conv_net(arch).eval()
+    files = sorted(f for f in os.listdir(folder) if f.startswith("param_") and f.endswith(".npy"))
+    params = list(model.parameters())
+    if len(files) != len(params):
+        raise SystemExit("torch_peer: %s holds %d tensors, %s has %d" % (folder, len(files), arch, len(params)))
+    with torch.no_grad():
+        for p, f in zip(params, files):
+            p.copy_(torch.from_numpy(np.load(os.path.join(folder, f))).reshape(p.shape))
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
 def load_attack_data(args):
     import gzip
     import os
@@ -195,9 +253,14 @@ def bench_attack(args):
     import torch.nn.functional as F
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
-    model = load_mlp(args.model)
     xn, yn = load_attack_data(args)
     x, y = torch.from_numpy(np.ascontiguousarray(xn)), torch.from_numpy(yn)
+    if args.arch:
+        model = load_conv(args.arch, args.model)
+        if not args.arch.startswith("mlp:"):
+            x = x.reshape(-1, 1, 28, 28)
+    else:
+        model = load_mlp(args.model)
     eps_list = [float(e) for e in args.eps.split(",")]
     n = x.shape[0]
     bs = args.batch or n
@@ -243,21 +306,40 @@ def bench_attack(args):
         return correct
 
     run = fgsm if args.attack == "fgsm" else pgd
-    times, correct = [], None
+    times, cpus, correct = [], [], None
     for r in range(args.reps + 1):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         correct = run()
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
         if r > 0:
             times.append(dt)
+            cpus.append(dc)
     med = statistics.median(times)
-    fwd = 2.0 * sum(m.in_features * m.out_features for m in model if isinstance(m, torch.nn.Linear))
+    if args.arch:  # multiply-adds of the convolutions and linear layers, by hooks
+        macs = [0]
+
+        def count(mod, inp, out):
+            if isinstance(mod, torch.nn.Conv2d):
+                macs[0] += out[0].numel() * mod.in_channels * mod.kernel_size[0] * mod.kernel_size[1]
+            elif isinstance(mod, torch.nn.Linear):
+                macs[0] += mod.in_features * mod.out_features
+        hooks = [m.register_forward_hook(count) for m in model.modules()
+                 if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+        with torch.no_grad():
+            model(x[:1])
+        for h in hooks:
+            h.remove()
+        fwd = 2.0 * macs[0]
+    else:
+        fwd = 2.0 * sum(m.in_features * m.out_features for m in model
+                        if isinstance(m, torch.nn.Linear))
     npos = sum(1 for e in eps_list if e > 0)
     passes = (2 + npos) if args.attack == "fgsm" else (1 + npos * (2 * args.steps + 1))
     gflop = fwd * n * passes / 1e9
     return {"impl": "torch", "torch": torch.__version__, "attack": args.attack, "n": n,
             "steps": args.steps if args.attack == "pgd" else 1, "threads": args.threads,
             "reps": args.reps, "batch": bs, "median_s": med, "min_s": min(times),
+            "cpu_s": statistics.median(cpus), "model": args.arch or "mlp",
             "gflop": gflop, "gflop_per_s": gflop / med, "eps": eps_list,
             "accuracy": [c / n for c in correct]}
 
@@ -457,19 +539,22 @@ def bench_calib(args):
            "threads": args.threads, "reps": args.reps}
     best = None
     for name, fn in (("numpy", ece_numpy), ("torch", ece_torch)):
-        times = []
+        times, cpus = [], []
         for r in range(args.reps + 1):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             ece = fn()
-            dt = time.perf_counter() - t0
+            dt, dc = time.perf_counter() - t0, time.process_time() - c0
             if r > 0:
                 times.append(dt)
+                cpus.append(dc)
         med = statistics.median(times)
         out[name + "_median_s"] = med
+        out[name + "_cpu_s"] = statistics.median(cpus)
         out[name + "_ece"] = ece
         if best is None or med < best[1]:
             best = (name, med)
     out["fastest"], out["median_s"] = best
+    out["cpu_s"] = out[best[0] + "_cpu_s"]
     return out
 
 
@@ -498,7 +583,11 @@ def main():
     pt.add_argument("--data", default="fashion-mnist",
                     help="accepted for symmetry with bench_train; only fashion-mnist")
     pa = sub.add_parser("attack", help="FGSM sweep / PGD on an exported MLP")
-    pa.add_argument("--model", required=True, help="state_dict export folder")
+    pa.add_argument("--model", required=True,
+                    help="state_dict export folder (MLP), or bench_attack --export's folder with --arch")
+    pa.add_argument("--arch", default=None, help="lenet or resnet8: a convolutional network")
+    pa.add_argument("--seed", type=int, default=1, help="accepted for symmetry with bench_attack")
+    pa.add_argument("--export", default=None, help="accepted for symmetry with bench_attack")
     pa.add_argument("--x", help="N x dim .npy inputs (default: Fashion-MNIST test)")
     pa.add_argument("--labels", help="N labels .npy (with --x)")
     pa.add_argument("--eps", default="0,0.05,0.1,0.2")
@@ -543,7 +632,9 @@ def main():
                "autoattack": bench_autoattack,
                "clusters": bench_clusters, "data": bench_data, "calib": bench_calib}
     out = runners[args.what](args)
-    print(json.dumps(out))
+    host = peer_host(getattr(args, "threads", 1))
+    host.update(out)
+    print(json.dumps(host))
     sys.stdout.flush()
 
 

@@ -29,11 +29,17 @@ void cli_warnings_print(void) {
   g_nwarnings = 0;
 }
 
-int cli_model_load(const char *cmd, const char *path, lsp_model **out) {
+int cli_model_load_features(const char *cmd, const char *path,
+                            const char *features, lsp_model **out) {
   char note[1024];
-  int st = lsp_model_load_note(path, out, note, sizeof note);
+  lsp_load_opts o = {features};
+  int st = lsp_model_load_opts(path, &o, out, note, sizeof note);
   if (st == LSP_OK && note[0]) cli_warn(cmd, "%s", note);
   return st;
+}
+
+int cli_model_load(const char *cmd, const char *path, lsp_model **out) {
+  return cli_model_load_features(cmd, path, NULL, out);
 }
 
 void cli_threads(long threads, int training) {

@@ -108,9 +108,14 @@ void cli_warn(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void cli_warnings_print(void);
 
-/* lsp_model_load, with the importer's assumptions (a PyTorch export's
- * activations) as a warning. */
+/* lsp_model_load (an .lspm, an ONNX file or a PyTorch export folder), with
+ * the importer's assumptions (a PyTorch export's activations, an ONNX
+ * file's fixed batch size) as a warning. _features: the layer named
+ * `features` (NULL: the classifier's input) gives the features (--features
+ * NODE). */
 int cli_model_load(const char *cmd, const char *path, lsp_model **out);
+int cli_model_load_features(const char *cmd, const char *path,
+                            const char *features, lsp_model **out);
 
 /* SIGINT/SIGTERM for long commands: the first signal asks the library to
  * stop (lsp_interrupt_request: loops end with LSP_EINTR, temporaries are
@@ -130,6 +135,7 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_calibsim(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
 
 #endif

@@ -205,7 +205,7 @@ static int load_inputs(cli_opt *opts, const lsp_model *m, const char *mpath,
 int cmd_attack(int argc, char **argv) {
   cli_opt opts[] = {
       {"model", "M",
-       "the attacked model (.lspm or a PyTorch export folder), required", 1, 0,
+       "the attacked model (.lspm, .onnx or a PyTorch export folder), required", 1, 0,
        0},
       {"data", "D",
        "dataset: fashion-mnist, synthetic or a folder (IDX, CSV or .npy)", 1,

@@ -11,7 +11,12 @@
 #include "core/formats/lsp_npy.h"
 #include "core/base/lsp_threads.h"
 
-#define STREAM_CHUNK 65536 /* rows per accumulator call in --stream mode */
+/* Rows per accumulator call in --stream mode: about 8 MB of predictions,
+ * from 1024 to 2^20 rows. */
+static size_t stream_chunk(size_t k, size_t elem) {
+  size_t r = ((size_t)8 << 20) / (k * elem);
+  return r < 1024 ? 1024 : r > ((size_t)1 << 20) ? (size_t)1 << 20 : r;
+}
 
 /* An N×K matrix of logits or probabilities as stored: float64 stays double
  * (binned without rounding through float32, so 0.2 stays on its bin edge),
@@ -31,8 +36,11 @@ static void preds_release(preds *p) {
 
 /* Read `path` as N×K predictions (K >= 2, N >= 1, finite). With `advice`
  * (logits expected), a matrix that looks like probabilities (every row in
- * [0, 1] summing to 1) is refused with that advice. */
-static int read_preds(const char *path, const char *advice, preds *p) {
+ * [0, 1] summing to 1) is refused with that advice. `lazy` (--stream):
+ * float32 and float64 data are not scanned for non-finite values here —
+ * the chunked pass checks every row (and reports the row) — so that the
+ * file is read once, chunk by chunk. */
+static int read_preds(const char *path, const char *advice, preds *p, int lazy) {
   int st = lsp_npy_read(path, &p->a);
   if (st) return st;
   if (p->a.ndim != 2)
@@ -44,8 +52,10 @@ static int read_preds(const char *path, const char *advice, preds *p) {
     return lsp_fail(LSP_EDATA, "%s: empty array (%zu x %zu)", path, p->n, p->k);
   if (p->k < 2) return lsp_fail(LSP_EDATA, "%s: need at least 2 classes (K = %zu)", path, p->k);
   if (p->a.dtype == LSP_DT_F64) {
-    if ((st = lsp_array_finite(&p->a, path))) return st;
+    if (!lazy && (st = lsp_array_finite(&p->a, path))) return st;
     p->d = p->a.data;
+  } else if (lazy && p->a.dtype == LSP_DT_F32) {
+    p->f = p->a.data;
   } else if ((st = lsp_array_f32(&p->a, path, 1, &p->f, &p->own))) {
     return st;
   }
@@ -55,7 +65,7 @@ static int read_preds(const char *path, const char *advice, preds *p) {
 /* Read predictions and their N labels, checking that they agree. */
 static int read_pair(const char *xpath, const char *ypath, const char *advice, preds *x,
                      lsp_array *ya, int32_t **y) {
-  int st = read_preds(xpath, advice, x);
+  int st = read_preds(xpath, advice, x, 0);
   if (st) return st;
   if ((st = lsp_npy_read(ypath, ya))) return st;
   if (ya->count != x->n && !lsp_array_is_onehot(ya))
@@ -75,10 +85,16 @@ static int rows_of(const preds *x, const int32_t *y, int logits, double inv_t, c
 }
 
 /* Score predictions at temperature t (1: as given) with the optional
- * bootstrap into res. */
+ * bootstrap into res: without a bootstrap straight from the predictions
+ * (lsp_calib_score), with one through the per-row table. */
 static int score(const preds *x, const int32_t *y, int logits, double t,
-                 const lsp_calib_opts *o, const lsp_calib_boot *boot, const char *path,
-                 lsp_calib_result *res) {
+                 const lsp_calib_opts *o, const lsp_calib_boot *boot, int threads,
+                 const char *path, lsp_calib_result *res) {
+  if (!boot) { /* no table needed: one pass and ACE by selection */
+    int st = lsp_calib_score(x->f, x->d, y, x->n, x->k, logits, 1.0 / t, o, threads, path, res);
+    if (!st) res->temperature = t;
+    return st;
+  }
   lsp_calib_rows *rows = NULL;
   int st = rows_of(x, y, logits, 1.0 / t, path, &rows);
   if (!st) st = lsp_calib_rows_score(rows, o, res);
@@ -236,7 +252,7 @@ int cmd_calib(int argc, char **argv) {
   memset(&after, 0, sizeof after);
   int st;
   if (stream) { /* labels converted chunk by chunk below */
-    if ((st = read_preds(xpath, advice, &px)) || (st = lsp_npy_read(ypath, &ya))) goto fail;
+    if ((st = read_preds(xpath, advice, &px, 1)) || (st = lsp_npy_read(ypath, &ya))) goto fail;
     if (lsp_array_is_onehot(&ya)) { /* the message of lsp_array_labels */
       st = lsp_array_labels(&ya, ypath, (int)px.k, &y);
       goto fail;
@@ -267,8 +283,8 @@ int cmd_calib(int argc, char **argv) {
       lsp_fail_prefix(st, vl);
       goto fail;
     }
-    if ((st = score(&px, y, 1, 1.0, &o, boot ? &bs : NULL, xpath, &before)) ||
-        (st = score(&px, y, 1, t, &o, boot ? &bs : NULL, xpath, &after)))
+    if ((st = score(&px, y, 1, 1.0, &o, boot ? &bs : NULL, (int)threads, xpath, &before)) ||
+        (st = score(&px, y, 1, t, &o, boot ? &bs : NULL, (int)threads, xpath, &after)))
       goto fail;
   } else if (stream) {
     if (!(acc = lsp_calib_acc_alloc(o.bins, k, o.edges, LSP_CALIB_FULL))) {
@@ -276,12 +292,13 @@ int cmd_calib(int argc, char **argv) {
       goto fail;
     }
     acc->smece_sigma = o.smece_sigma;
-    if (!(y = malloc(STREAM_CHUNK * sizeof *y))) {
+    const size_t chunk = stream_chunk(k, px.d ? sizeof(double) : sizeof(float));
+    if (!(y = malloc(chunk * sizeof *y))) {
       st = lsp_fail(LSP_ENOMEM, "out of memory for a label chunk");
       goto fail;
     }
-    for (size_t i = 0; i < n && !st; i += STREAM_CHUNK) {
-      size_t m = n - i < STREAM_CHUNK ? n - i : STREAM_CHUNK;
+    for (size_t i = 0; i < n && !st; i += chunk) {
+      size_t m = n - i < chunk ? n - i : chunk;
       if ((st = labels_chunk(&ya, ypath, i, m, k, y))) goto fail;
       if (px.d)
         st = has_l ? lsp_calib_acc_add_logits_f64(acc, px.d + i * k, y, m, i, 1.0, (int)threads)
@@ -289,13 +306,18 @@ int cmd_calib(int argc, char **argv) {
       else
         st = has_l ? lsp_calib_acc_add_logits(acc, px.f + i * k, y, m, i, 1.0, (int)threads)
                    : lsp_calib_acc_add_probs(acc, px.f + i * k, y, m, i, (int)threads);
+      /* the chunk is done: its pages may leave memory (the file stays
+       * cached), so memory does not grow with the file */
+      lsp_array_done_upto(&px.a, (i + m) * k);
+      lsp_array_done_upto(&ya, i + m);
     }
     if (!st) st = lsp_calib_acc_finalize(acc, &before);
     if (st) {
       lsp_fail_prefix(st, xpath);
       goto fail;
     }
-  } else if ((st = score(&px, y, has_l, 1.0, &o, boot ? &bs : NULL, xpath, &before))) {
+  } else if ((st = score(&px, y, has_l, 1.0, &o, boot ? &bs : NULL, (int)threads, xpath,
+                         &before))) {
     goto fail;
   }
   if (cli_has(opts, "json")) {

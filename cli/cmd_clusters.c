@@ -23,7 +23,7 @@ typedef struct {
   lsp_model *model; /* owned when the templates come from --model */
 } templates;
 
-/* The templates of a model file (.lspm or PyTorch export): its last dense
+/* The templates of a model file (.lspm, .onnx or PyTorch export): its last dense
  * layer, whose input is the penultimate features. */
 static int model_templates(const char *mpath, size_t h, templates *t) {
   int st = cli_model_load("clusters", mpath, &t->model);
@@ -157,7 +157,7 @@ int cmd_clusters(int argc, char **argv) {
       {"features", "F.npy",
        "N×H penultimate features (float32/float64), required", 1, 0, 0},
       {"labels", "y.npy", "N integer labels, required", 1, 0, 0},
-      {"model", "M", "a .lspm or PyTorch export: its last layer gives the templates",
+      {"model", "M", "a .lspm, .onnx or PyTorch export: its last layer gives the templates",
        1, 0, 0},
       {"templates", "W.npy", "last-layer weights K×H (enables the projection)",
        1, 0, 0},

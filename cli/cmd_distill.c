@@ -46,7 +46,7 @@ int cmd_distill(int argc, char **argv) {
   const char *cmd = "distill";
   cli_opt opts[] = {
       {"teacher", "T",
-       "the teacher: a .lspm file or a PyTorch export folder (required)", 1, 0,
+       "the teacher: a .lspm file, an ONNX file or a PyTorch export folder (required)", 1, 0,
        0},
       {"data", "D",
        "fashion-mnist, synthetic[:key=v,...] or a folder (IDX, CSV or .npy); "

@@ -282,8 +282,14 @@ static int dump(const eval_ctx *c, const char *dir) {
 int cmd_eval(int argc, char **argv) {
   const char *cmd = "eval";
   cli_opt opts[] = {
-      {"model", "M", "a .lspm file or a PyTorch export folder (required)", 1, 0,
-       0},
+      {"model", "M",
+       "a .lspm file, an ONNX file or a PyTorch export folder (required)", 1,
+       0, 0},
+      {"features", "NODE",
+       "the layer whose output is the features (clusters, --dump): an "
+       "lsprobe layer, or an ONNX node or value (default: the input of "
+       "the last layer)",
+       1, 0, 0},
       {"data", "D",
        "fashion-mnist, synthetic[:key=v,...] or a folder (IDX, CSV or .npy); "
        "required",
@@ -309,7 +315,9 @@ int cmd_eval(int argc, char **argv) {
       {"json", NULL, "print one JSON object instead of text", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
   int rc = cli_parse(
-      cmd, "--model M --data D [--split test|val] [--dump DIR] [--mi] [--json]",
+      cmd,
+      "--model M --data D [--split test|val] [--features NODE] [--dump DIR] "
+      "[--mi] [--json]",
       "Score a model on a data split: accuracy, NLL, calibration (with "
       "temperature scaling\nfitted on the validation split), penultimate-layer "
       "clusters and the logit gap;\nwith --dump, the logits, penultimate features "
@@ -374,7 +382,9 @@ int cmd_eval(int argc, char **argv) {
   lsp_model *m = NULL;
   float *logits = NULL, *features = NULL;
   int st;
-  if ((st = cli_model_load(cmd, mpath, &m))) goto fail;
+  if ((st = cli_model_load_features(cmd, mpath, cli_str(opts, "features", NULL),
+                                    &m)))
+    goto fail;
   /* The validation split (scored with --split val, and where the
    * temperature is fitted) must be the examples the model was trained
    * without: the split its record names, checked by its hash. */
@@ -463,6 +473,9 @@ int cmd_eval(int argc, char **argv) {
     lsp_json_key_str(jp, "data", data.name);
     lsp_json_key_str(jp, "split", split);
     lsp_json_key_int(jp, "n", (long long)c.n);
+    lsp_json_key_str(jp, "features",
+                     m->features < 0 ? "input" : m->nodes[m->features].name);
+    lsp_json_key_int(jp, "feature_dim", (long long)c.h);
     lsp_model_meta_json(m, jp);
   } else {
     printf("model    %s (%s", mpath, arch);
@@ -473,6 +486,8 @@ int cmd_eval(int argc, char **argv) {
       printf(", distilled at T = %g, alpha = %g", m->meta.distill_temperature,
              m->meta.distill_alpha);
     printf(")\ndata     %s, %s split, %zu examples\n", data.name, split, c.n);
+    printf("features %s (%zu values)\n",
+           m->features < 0 ? "the input" : m->nodes[m->features].name, c.h);
   }
   for (size_t b = 0; b < sizeof k_blocks / sizeof k_blocks[0]; b++)
     if ((st = k_blocks[b].run(&c, jp))) {

@@ -26,6 +26,7 @@ static const command k_commands[] = {
     {"attack", cmd_attack, "FGSM/BIM/PGD sweeps over eps, transfer attacks, gradient-masking checks"},
     {"loss", cmd_loss, "label-smoothed cross-entropy (and gradient) of saved logits"},
     {"data", cmd_data, "load a dataset and its split; print sizes, classes, hash"},
+    {"export", cmd_export, "write a model as ONNX (opset 13) for other tools"},
 };
 
 static void usage(FILE *f) {

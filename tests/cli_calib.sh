@@ -63,11 +63,12 @@ expect_exit 0 "--stream" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labe
   ok "--stream equals the in-memory pass" || bad "--stream differs"
 grep -q '"ace"' "$SCR/out" && bad "--stream printed an ACE" || ok "--stream omits ACE"
 
-# --stream over more rows than one chunk (65536): the same numbers, exactly
+# --stream over more rows than one chunk (about 8 MB: 52428 rows of 40): the
+# same numbers, exactly
 "$PY" - "$SCR/big.npy" "$SCR/ybig.npy" <<'PYEOF'
 import random, struct, sys
 random.seed(7)
-n, k = 70001, 10
+n, k = 70001, 40
 vals, labs = [], []
 for i in range(n):
     row = [random.random() ** 3 for _ in range(k)]

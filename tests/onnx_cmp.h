@@ -32,8 +32,15 @@ static void onnx_assert_same(const lsp_onnx_model *a, const lsp_onnx_model *b) {
     for (int j = 0; j < 2; j++) {
       assert_int_equal(x->kernel[j], y->kernel[j]);
       assert_int_equal(x->strides[j], y->strides[j]);
-      assert_int_equal(x->shape[j], y->shape[j]);
+      assert_int_equal(x->dilations[j], y->dilations[j]);
     }
+    assert_int_equal(x->shape_rank, y->shape_rank);
+    for (int j = 0; j < x->shape_rank; j++)
+      assert_int_equal(x->shape[j], y->shape[j]);
+    assert_int_equal(x->group, y->group);
+    assert_int_equal(x->ceil_mode, y->ceil_mode);
+    assert_int_equal(x->pad_mode, y->pad_mode);
+    assert_true(x->pad_value == y->pad_value);
     for (int j = 0; j < 4; j++) assert_int_equal(x->pads[j], y->pads[j]);
     assert_int_equal(x->count_include_pad, y->count_include_pad);
     assert_true(x->alpha == y->alpha && x->beta == y->beta);

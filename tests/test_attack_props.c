@@ -41,7 +41,10 @@ static int train_setup(void **state) {
     int k = i % SK;
     t->y[i] = k;
     for (int d = 0; d < SD; d++) {
-      double g = URAND() + URAND() + URAND() - 1.5; /* sd 0.5 */
+      double g = URAND(); /* one statement each: s changes in every URAND */
+      g += URAND();
+      g += URAND();
+      g -= 1.5; /* sd 0.5 */
       double v = mu[k][d] + 0.25 * g;
       t->x[i * SD + d] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
     }

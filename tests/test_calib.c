@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "analysis/lsp_calib.h"
+#include "core/base/lsp_cpu.h"
 #include "core/base/lsp_error.h"
 #include "core/loss/lsp_loss.h"
 #include "testutil.h"
@@ -315,18 +316,28 @@ static void test_chunked_exact(void **state) {
   free(yz);
 }
 
-/* The vectorized top-label path (8 <= K <= 16, blocks of 8 rows) gives the
- * same top-label sums as the exact per-row validator path (full mode), for
- * row counts that leave a scalar tail; a bad row inside a block is reported
- * by its own index. */
+/* The vectorized top-label path (8 <= K <= 16, blocks of 8 rows) and the
+ * scalar one (lsp_cpu_isa_cap x86-64) give the same top-label sums as the
+ * exact per-row validator path (full mode), for row counts that leave a
+ * scalar tail; rows whose sums lie just inside and just outside the 1e-3
+ * tolerance are accepted and refused exactly as that path does; a bad row
+ * inside a block is reported by its own index. */
 static void test_fast_path(void **state) {
   (void)state;
-  const size_t ks[] = {8, 10, 16, 17};
-  for (size_t t = 0; t < 4; t++) {
-    const size_t n = 1003, k = ks[t];
+  const size_t ks[] = {8, 10, 16, 17, 5};
+  for (size_t t = 0; t < 10; t++) {
+    assert_int_equal(lsp_cpu_isa_cap(t < 5 ? NULL : "x86-64"), 0);
+    const size_t n = 1003, k = ks[t % 5];
     float *p = malloc(n * k * sizeof *p);
     int32_t *y = malloc(n * sizeof *y);
     random_probs(n, k, 100 + t, p, y);
+    /* rows 40-47: sums 1 ± 0.99e-3 (inside) are scaled in float, so the
+     * double sums land within a few 1e-8 of that; 1 ± 1.01e-3 would be
+     * refused, checked below */
+    for (size_t r = 40; r < 48; r++) {
+      float f = r % 2 ? 1.00099f : 0.99901f;
+      for (size_t j = 0; j < k; j++) p[r * k + j] *= f;
+    }
     for (size_t i = 0; i < n; i += 7) y[i] = 0; /* and some exact ties */
     for (size_t j = 0; j < k; j++) p[5 * k + j] = 1.0f / (float)k;
     /* rows 9-11: all equal with y = 3 (wrong); max tied at 2 and k-1 with
@@ -376,6 +387,10 @@ static void test_fast_path(void **state) {
       if (!strstr(lsp_errmsg(), want)) fail_msg("K=%zu: '%s' lacks '%s'", k, lsp_errmsg(), want);
       p[badrow[b] * k + 3] = keep;
     }
+    for (size_t j = 0; j < k; j++) p[700 * k + j] *= 1.00101f; /* just outside */
+    assert_int_equal(lsp_calib_acc_add_probs(fast, p, y, n, 0, 1), LSP_EDATA);
+    assert_non_null(strstr(lsp_errmsg(), "row 700: probabilities sum to"));
+    for (size_t j = 0; j < k; j++) p[700 * k + j] /= 1.00101f;
     y[500] = (int32_t)k;
     assert_int_equal(lsp_calib_acc_add_probs(fast, p, y, n, 0, 1), LSP_EDATA);
     assert_non_null(strstr(lsp_errmsg(), "row 500: label"));
@@ -385,6 +400,7 @@ static void test_fast_path(void **state) {
     free(p);
     free(y);
   }
+  assert_int_equal(lsp_cpu_isa_cap(NULL), 0);
 }
 
 /* Every bad input is a clear error naming the row, never a crash or NaN. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/lsp_cpu.h"
 #include "core/base/lsp_error.h"
 #include "core/loss/lsp_loss.h"
 #include "core/base/lsp_threads.h"
@@ -252,6 +253,83 @@ static void test_large_vs_reference_and_threads(void **state) {
   free(y);
 }
 
+/* Every instruction-set path of the kernel (lsp_cpu_isa_cap: AVX-512, AVX2
+ * and SSE2 on a machine that has them all) against the double-precision
+ * reference: row lengths around the vector widths and the scratch size
+ * (4096), the true class at the first, last and middle positions, logits
+ * spread far enough for the exponential's clamp. Then a gradient large
+ * enough to be written with non-temporal stores (over 32 MiB) must equal,
+ * bit for bit, the same rows computed in small calls (plain stores). */
+static void test_isa_paths(void **state) {
+  (void)state;
+  const char *levels[] = {"x86-64-v4", "x86-64-v3", "x86-64"};
+  const size_t ks[] = {2, 3, 10, 15, 16, 17, 31, 33, 64, 1000, 4095, 4096, 4097, 5000};
+  unsigned seed = 2024;
+  for (int lv = 0; lv < 3; lv++) {
+    assert_int_equal(lsp_cpu_isa_cap(levels[lv]), 0);
+    print_message("kernel path %s\n", lsp_cpu_isa_name(lsp_cpu_isa()));
+    for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
+      const size_t k = ks[ki], n = 6;
+      float *z = malloc(n * k * sizeof *z), *g = malloc(n * k * sizeof *g);
+      double *gref = malloc(n * k * sizeof *gref), rows[6];
+      int32_t y[6] = {0, (int32_t)(k - 1), (int32_t)(k / 2), (int32_t)(1 % k),
+                      (int32_t)((7 * k) / 9), (int32_t)((k + 5) / 3 % k)};
+      for (size_t i = 0; i < n * k; i++) z[i] = frand(&seed, i / k == 4 ? 90.0f : 8.0f);
+      for (int conv = 0; conv < 2; conv++) {
+        lsp_ls ls = {0.1, (lsp_ls_convention)conv, conv};
+        double m, mref;
+        assert_int_equal(lsp_loss_xent(z, y, n, k, &ls, g, 0.25, rows, &m), 0);
+        assert_int_equal(lsp_loss_xent_ref(z, y, n, k, &ls, gref, 0.25, &mref), 0);
+        td_close(m, mref, 1e-7, 1e-9, "mean loss vs reference", k);
+        /* g = gs·(p − q) is computed as e·(gs/Σe) − gs·q: float rounding of
+         * the two terms, about 2^-23 of p + q each, survives their
+         * cancellation (p near q), so the tolerance scales with p + q */
+        double on, off;
+        lsp_ls_target(&ls, k, &on, &off);
+        for (size_t i = 0; i < n * k; i++) {
+          double q = (size_t)y[i / k] == i % k ? on : off;
+          double pq = fabs(gref[i] / 0.25 + q) + q;
+          td_close(g[i], gref[i], 0, 0.25 * 1e-6 * pq, "grad vs reference", i);
+        }
+        double sum = 0.0;
+        for (size_t i = 0; i < n; i++) sum += rows[i];
+        td_close(sum / (double)n, m, 1e-15, 0, "row losses", k);
+      }
+      free(z);
+      free(g);
+      free(gref);
+    }
+    /* non-temporal stores: 8400 x 1000 floats = 33.6 MB */
+    const size_t n = 8400, k = 1000;
+    float *z = malloc(n * k * sizeof *z), *g = malloc(n * k * sizeof *g);
+    float *g2 = malloc(n * k * sizeof *g2);
+    int32_t *y = malloc(n * sizeof *y);
+    double *r1 = malloc(n * sizeof *r1), *r2 = malloc(n * sizeof *r2);
+    for (size_t i = 0; i < n * k; i++) z[i] = frand(&seed, 6.0f);
+    for (size_t i = 0; i < n; i++) y[i] = (int32_t)((i * 131) % k);
+    lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
+    double m;
+    /* offset by one float: every row starts at another alignment */
+    assert_int_equal(lsp_loss_xent(z, y, n - 1, k, &ls, g + 1, 1e-3, r1, &m), 0);
+    for (size_t i0 = 0; i0 < n - 1; i0 += 100) {
+      size_t nb = n - 1 - i0 < 100 ? n - 1 - i0 : 100;
+      assert_int_equal(
+          lsp_loss_xent(z + i0 * k, y + i0, nb, k, &ls, g2 + 1 + i0 * k, 1e-3, r2 + i0, &m),
+          0);
+    }
+    assert_memory_equal(g + 1, g2 + 1, (n - 1) * k * sizeof *g);
+    assert_memory_equal(r1, r2, (n - 1) * sizeof *r1);
+    free(z);
+    free(g);
+    free(g2);
+    free(y);
+    free(r1);
+    free(r2);
+  }
+  assert_int_equal(lsp_cpu_isa_cap(NULL), 0);
+  assert_int_equal(lsp_cpu_isa_cap("x86-64-v5"), LSP_EINVAL);
+}
+
 static void test_softmax(void **state) {
   (void)state;
   const size_t n = 7, k = 21;
@@ -288,6 +366,7 @@ int main(void) {
       cmocka_unit_test(test_edge_cases),
       cmocka_unit_test(test_invalid_inputs),
       cmocka_unit_test(test_large_vs_reference_and_threads),
+      cmocka_unit_test(test_isa_paths),
       cmocka_unit_test(test_softmax),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -128,6 +128,16 @@ static void test_lspm_roundtrip(void **state) {
   struct stat sb;
   assert_int_equal(stat(path, &sb), 0);
   assert_int_equal((size_t)sb.st_size, v3_length(m));
+  /* features chosen at an earlier layer (lsp_model_set_features) are kept;
+   * the classifier itself and nodes that do not exist are refused */
+  lsp_model_free(g);
+  assert_int_equal(lsp_model_set_features(m, 0), LSP_OK);
+  assert_int_equal(lsp_model_feature_dim(m), m->nodes[0].a.units);
+  assert_int_equal(lsp_model_set_features(m, (int)m->nnodes - 1), LSP_EINVAL);
+  assert_int_equal(lsp_model_set_features(m, -2), LSP_EINVAL);
+  assert_int_equal(lsp_model_save(m, path), LSP_OK);
+  assert_int_equal(lsp_model_load(path, &g), LSP_OK);
+  assert_int_equal(g->features, 0);
   unlink(path);
   lsp_model_free(g);
   lsp_model_free(m);
@@ -334,8 +344,8 @@ static void test_lspm_corrupt(void **state) {
                     "code_version",
                     13, 0) -
                1 - 4 - 4 - 4;
-    c[r] = 2; /* features: the relu node 2 */
-    expect_content_error(bad, c, len, "features node 2");
+    c[r] = 99; /* features: no such node (an earlier node is allowed) */
+    expect_content_error(bad, c, len, "features node 99");
   }
   RESET();
   {

@@ -1,8 +1,11 @@
 /* ONNX's own tools judge the files lsprobe writes: onnx.checker.check_model
  * (full_check) accepts them, and ONNX's shape inference (strict mode) gives
  * every value the shape lsprobe's checker computed. Files: the hand-built
- * MLP and CNN (tests/onnx_build.h) and PyTorch's torch_cnn_tiny exports
- * read and written again.
+ * MLP and CNN (tests/onnx_build.h), PyTorch's torch_cnn_tiny exports read
+ * and written again, and lsprobe models exported (`lsprobe export`:
+ * LeNet-5 with input normalization, ResNet-8, and a network with every
+ * other layer kind: asymmetric, reflect, edge and -inf padding, ceil_mode,
+ * average pooling without the padding, batch norm, reshape).
  *
  * Needs Debian python3-onnx, run as /usr/bin/python3; exits 77 (ctest:
  * skipped, not passed) when that is absent. */
@@ -32,7 +35,18 @@ static const char k_script[] =
     "             for x in t.shape.dim]\n"
     "        print(p, v.name, t.elem_type, len(d), *d)\n";
 
-#define NMODELS 4
+#define NMODELS 7
+
+static lsp_onnx_model *exported(const char *spec, lsp_shape in,
+                                const float *norm, size_t nnorm) {
+  lsp_model *m = NULL;
+  lsp_onnx_model *om = NULL;
+  if (lsp_model_from_spec(spec, in, 5, norm, nnorm, &m) ||
+      lsp_model_init(m, 1) || lsp_onnx_from_model(m, &om))
+    printf("FAIL: %s: %s\n", spec, lsp_errmsg());
+  lsp_model_free(m);
+  return om;
+}
 
 static int run(void) {
   lsp_onnx_model *m[NMODELS] = {NULL};
@@ -45,6 +59,17 @@ static int run(void) {
     printf("FAIL: %s\n", lsp_errmsg());
     return 1;
   }
+  const float norm[6] = {0.286f, 0.1f, 0.2f, 0.353f, 0.5f, 0.25f};
+  m[4] = exported("lenet", (lsp_shape){1, 28, 28}, norm, 2);
+  m[5] = exported("resnet8", (lsp_shape){1, 12, 12}, NULL, 0);
+  m[6] = exported(
+      "pad(pt=1,pl=2,pb=0,pr=1,value=0.25) conv(4,3,s=2) relu "
+      "pad(pt=1,pb=1,pl=1,pr=1,mode=1) maxpool(3,s=2,p=1,ceil_mode=1) "
+      "pad(pt=2,pr=1,mode=2) avgpool(2,p=1,count_pad=0) pad(pt=1,mode=3) "
+      "maxpool(2,s=1) bn gap reshape(c=2,h=2,w=1) conv(3,1) flatten",
+      (lsp_shape){3, 11, 10}, norm, 6);
+  for (int k = 4; k < NMODELS; k++)
+    if (!m[k]) return 1;
   char cmd[8192];
   size_t at = (size_t)snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"$S\"");
   for (int k = 0; k < NMODELS; k++) {

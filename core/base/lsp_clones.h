@@ -16,4 +16,15 @@
 #define LSP_CLONES
 #endif
 
+/* LSP_CLONES_VEXT: the same for functions whose static inline helpers take
+ * or return GCC vector-extension values wider than the baseline registers
+ * (lsp_vexp.h's 8-double and 16-float lanes). Clang (14) rejects such calls
+ * in the clones without AVX-512 ("changes the ABI") even when they are
+ * inlined, so under clang these functions get the portable version only. */
+#if defined(__clang__)
+#define LSP_CLONES_VEXT
+#else
+#define LSP_CLONES_VEXT LSP_CLONES
+#endif
+
 #endif

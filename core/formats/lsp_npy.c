@@ -1,4 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* madvise */
 #include "core/formats/lsp_npy.h"
 
 #include <errno.h>
@@ -246,6 +247,19 @@ void lsp_array_release(lsp_array *a) {
   free(a->heap);
   if (a->map_base) munmap(a->map_base, a->map_len);
   memset(a, 0, sizeof *a);
+}
+
+void lsp_array_done_upto(const lsp_array *a, size_t upto) {
+  if (!a || !a->map_base) return;
+  size_t es = lsp_dtype_size(a->dtype);
+  if (upto > a->count) upto = a->count;
+  size_t end = (size_t)((const unsigned char *)a->data - (const unsigned char *)a->map_base) +
+               upto * es;
+  long pg = sysconf(_SC_PAGESIZE);
+  end -= end % (size_t)(pg > 0 ? pg : 4096);
+  /* the mapping is private and never written: dropped pages are read back
+   * from the file (the page cache) if touched again */
+  if (end) madvise(a->map_base, end, MADV_DONTNEED);
 }
 
 int lsp_npy_read(const char *path, lsp_array *out) {

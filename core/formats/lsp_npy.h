@@ -54,6 +54,13 @@ int lsp_npy_write(const char *path, lsp_dtype dt, int ndim,
 
 void lsp_array_release(lsp_array *a);
 
+/* A streaming reader's promise not to need elements [0, upto) again: a
+ * memory-mapped array's pages holding only those leave the process's
+ * resident memory (they stay in the page cache), so that reading a file
+ * chunk by chunk takes memory that does not grow with the file. No-op for
+ * arrays read into the heap. */
+void lsp_array_done_upto(const lsp_array *a, size_t upto);
+
 /* A float32 view of a numeric array: *view points at the array's own data
  * when it already is float32, else at a converted heap copy returned in
  * *owned (free it with free()). Rejects NaN and Inf with the index of the

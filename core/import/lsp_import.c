@@ -1,22 +1,94 @@
-/* lsp_import.c — lsp_model_load: one entry point for every model source. */
+/* lsp_import.c — lsp_model_load: one entry point for every model source
+ * (an .lspm file, an ONNX file, a PyTorch export folder). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 #include "core/import/lsp_import.h"
+#include "core/import/onnx/lsp_onnx.h"
 
-int lsp_model_load_note(const char *path, lsp_model **out, char *note, size_t cap) {
+static int ends_with(const char *s, const char *tail) {
+  size_t n = strlen(s), t = strlen(tail);
+  return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* An ONNX model from bytes already read; the batch note when the file fixes
+ * the batch size. */
+static int load_onnx(const char *path, const char *buf, size_t len,
+                     const lsp_load_opts *o, lsp_model **out, char *note,
+                     size_t cap) {
+  lsp_onnx_model *om = NULL;
+  int st = lsp_onnx_read_mem(buf, len, path, NULL, 0, &om);
+  if (st) return st;
+  lsp_onnx_lower_opts lo = {o ? o->features : NULL, 0};
+  st = lsp_onnx_lower(om, path, &lo, out);
+  if (st == LSP_OK && om->in_shape.dims[0] > 0 && note && cap)
+    snprintf(note, cap,
+             "%s fixes the batch size at %lld; lsprobe runs batches of any "
+             "size (every op it reads treats the examples independently)",
+             path, (long long)om->in_shape.dims[0]);
+  lsp_onnx_model_free(om);
+  return st;
+}
+
+int lsp_model_load_opts(const char *path, const lsp_load_opts *o,
+                        lsp_model **out, char *note, size_t cap) {
   *out = NULL;
   if (note && cap) note[0] = '\0';
   struct stat sb;
   if (stat(path, &sb) != 0)
     return lsp_fail(LSP_EIO, "%s: %s", path, strerror(errno));
-  if (S_ISDIR(sb.st_mode)) return lsp_model_import_torch(path, out, note, cap);
-  return lsp_model_load_lspm(path, out);
+  int st;
+  if (S_ISDIR(sb.st_mode)) {
+    st = lsp_model_import_torch(path, out, note, cap);
+  } else {
+    char *buf = NULL;
+    size_t len = 0;
+    if ((st = lsp_read_file(path, &buf, &len))) return st;
+    if (len >= 4 && memcmp(buf, "LSPM", 4) == 0) {
+      st = lsp_model_read_lspm((const unsigned char *)buf, len, path, out);
+    } else {
+      st = load_onnx(path, buf, len, o, out, note, cap);
+      if (st == LSP_EDATA && !ends_with(path, ".onnx")) {
+        char why[1024];
+        const char *w = lsp_errmsg();
+        size_t pl = strlen(path);
+        /* the ONNX reason without its "<path>: " prefix */
+        snprintf(why, sizeof why, "%s",
+                 strncmp(w, path, pl) == 0 && w[pl] == ':' ? w + pl + 2 : w);
+        st = lsp_fail(LSP_EDATA,
+                      "%s: not an lsprobe model (bad magic) and, read as "
+                      "ONNX: %s",
+                      path, why);
+      }
+      free(buf);
+      return st;
+    }
+    free(buf);
+  }
+  if (st == LSP_OK && o && o->features && !ends_with(path, ".onnx")) {
+    int id = lsp_model_find(*out, o->features);
+    if (id < 0 || lsp_model_set_features(*out, id)) {
+      lsp_model_free(*out);
+      *out = NULL;
+      return lsp_fail(LSP_EINVAL, "%s: --features '%s': %s", path, o->features,
+                      id < 0 ? "no layer of that name"
+                             : "the classifier's output is not features");
+    }
+  }
+  return st;
+}
+
+int lsp_model_load_note(const char *path, lsp_model **out, char *note,
+                        size_t cap) {
+  return lsp_model_load_opts(path, NULL, out, note, cap);
 }
 
 int lsp_model_load(const char *path, lsp_model **out) {
-  return lsp_model_load_note(path, out, NULL, 0);
+  return lsp_model_load_opts(path, NULL, out, NULL, 0);
 }

@@ -5,10 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/base/lsp_clones.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_threads.h"
-#include "core/loss/lsp_vexp.h"
+#include "core/loss/lsp_xent_kern.h"
 
 /* ---- smoothing settings --------------------------------------------------- */
 
@@ -75,100 +74,19 @@ int lsp_ls_convention_parse(const char *s, lsp_ls_convention *out) {
                   s ? s : "");
 }
 
-/* ---- the fused row kernel ------------------------------------------------- */
-
-/* One row: z (k logits), label y, target weights on/off. Writes the row loss
- * (without the H(q) term) and, if g is not NULL, g = gscale * (p - q).
- * Returns 0, or 1 if the row holds a NaN or an infinity.
+/* ---- the fused kernel -----------------------------------------------------
  *
- * Three sweeps over a row that sits in L1: (1) max, and the NaN/Inf check,
- * and sum z; (2) e = exp(z - max), stored in g, and sum e; (3) g = (e/sum -
- * q) * gscale. Memory traffic is one read of z and one write of g. */
-LSP_CLONES
-static int xent_row(const float *z, size_t k, int32_t y, double on, double off,
-                    float *g, float gscale, double *loss) {
-  const size_t V = LSP_VLANES;
-  size_t kv = k - k % V;
-  /* sweep 1: max and sum. Lane sums are float (each lane adds K/16 terms;
-   * the 16 lanes are combined in double), which keeps the accumulators in
-   * registers. A NaN or infinity anywhere makes the sum non-finite, so the
-   * finiteness check costs nothing in the common case. */
-  lsp_v16f vmax = lsp_vsplat(-FLT_MAX);
-  lsp_v16f vsum = {0};
-  for (size_t j = 0; j < kv; j += V) {
-    lsp_v16f x = lsp_vload(z + j);
-    lsp_v16i gt = x > vmax;
-    vmax = (lsp_v16f)((lsp_vbits(x) & gt) | (lsp_vbits(vmax) & ~gt));
-    vsum += x;
-  }
-  float m = -FLT_MAX;
-  double sz = 0.0;
-  for (size_t l = 0; l < V; l++) {
-    m = vmax[l] > m ? vmax[l] : m;
-    sz += (double)vsum[l];
-  }
-  for (size_t j = kv; j < k; j++) {
-    m = z[j] > m ? z[j] : m;
-    sz += z[j];
-  }
-  if (!isfinite(sz)) {
-    /* a NaN/Inf logit, or finite logits near FLT_MAX overflowed a lane */
-    sz = 0.0;
-    for (size_t j = 0; j < k; j++) {
-      if (!isfinite(z[j])) return 1;
-      sz += z[j];
-    }
-  }
-
-  /* sweep 2: two accumulators to hide the add latency */
-  lsp_v16f vm = lsp_vsplat(m);
-  lsp_v16f se0 = {0}, se1 = {0};
-  size_t j = 0;
-  for (; j + 2 * V <= kv; j += 2 * V) {
-    lsp_v16f e0 = lsp_vexp_nonpos(lsp_vload(z + j) - vm);
-    lsp_v16f e1 = lsp_vexp_nonpos(lsp_vload(z + j + V) - vm);
-    if (g) {
-      lsp_vstore(g + j, e0);
-      lsp_vstore(g + j + V, e1);
-    }
-    se0 += e0;
-    se1 += e1;
-  }
-  for (; j < kv; j += V) {
-    lsp_v16f e = lsp_vexp_nonpos(lsp_vload(z + j) - vm);
-    if (g) lsp_vstore(g + j, e);
-    se0 += e;
-  }
-  double se = 0.0;
-  for (size_t l = 0; l < V; l++) se += (double)se0[l] + (double)se1[l];
-  if (kv < k) { /* the tail, padded to a full vector; only valid lanes used */
-    float tmp[LSP_VLANES];
-    for (size_t l = 0; l < V; l++) tmp[l] = kv + l < k ? z[kv + l] - m : 0.0f;
-    lsp_vstore(tmp, lsp_vexp_nonpos(lsp_vload(tmp)));
-    for (size_t l = 0; kv + l < k; l++) {
-      if (g) g[kv + l] = tmp[l];
-      se += tmp[l];
-    }
-  }
-
-  /* loss = logsumexp(z) - sum_k q_k z_k */
-  *loss = (double)m + log(se) - (off * sz + (on - off) * (double)z[y]);
-
-  /* sweep 3 */
-  if (g) {
-    lsp_v16f vinv = lsp_vsplat((float)(1.0 / se));
-    lsp_v16f voff = lsp_vsplat((float)off), vs = lsp_vsplat(gscale);
-    for (j = 0; j < kv; j += V)
-      lsp_vstore(g + j, (lsp_vload(g + j) * vinv - voff) * vs);
-    float inv = (float)(1.0 / se), foff = (float)off;
-    for (j = kv; j < k; j++) g[j] = (g[j] * inv - foff) * gscale;
-    g[y] -= (float)((on - off) * (double)gscale);
-  }
-  return 0;
-}
+ * The row kernels are in lsp_xent_body.h, compiled once per instruction-set
+ * level (lsp_xent_kern.c); lsp_cpu_isa() picks one. Here: validation, the
+ * split into blocks of rows run in parallel, and the reduction. */
 
 /* Rows per block of the deterministic reduction. */
 #define LOSS_BLOCK 64
+/* A gradient at least this large is written with non-temporal stores: it
+ * cannot stay in the caches anyway, and streaming it out saves reading its
+ * old contents (a third of the memory traffic). Smaller ones (training
+ * batches) are written normally, so the backward pass finds them cached. */
+#define LOSS_STREAM_BYTES ((size_t)32 << 20)
 
 int lsp_loss_xent(const float *logits, const int32_t *labels, size_t n,
                   size_t k, const lsp_ls *ls, float *dlogits, double dscale,
@@ -194,27 +112,21 @@ int lsp_loss_xent(const float *logits, const int32_t *labels, size_t n,
   double small[64], *bsum = nblocks <= 64 ? small : malloc(nblocks * sizeof *bsum);
   if (!bsum) return lsp_fail(LSP_ENOMEM, "out of memory");
   size_t bad_row = SIZE_MAX;
-  float gs = (float)dscale;
+  lsp_xent_rows_fn rows = lsp_xent_rows_kernel(NULL);
+  const lsp_xent_args args = {logits, labels, n, k, on, off, h, dlogits, (float)dscale,
+                              dlogits && n * k * sizeof(float) >= LOSS_STREAM_BYTES,
+                              row_loss};
 
 #pragma omp parallel for schedule(static) num_threads(lsp_threads_get()) if (n * k >= 65536)
   for (size_t b = 0; b < nblocks; b++) {
     size_t r0 = b * LOSS_BLOCK, r1 = r0 + LOSS_BLOCK < n ? r0 + LOSS_BLOCK : n;
-    double acc = 0.0;
-    for (size_t r = r0; r < r1; r++) {
-      double l;
-      if (xent_row(logits + r * k, k, labels[r], on, off,
-                   dlogits ? dlogits + r * k : NULL, gs, &l)) {
-        /* unnamed: a named critical section is a global symbol
-         * (.gomp_critical_user_<name>) that liblsprobe.so would export */
+    size_t bad = rows(&args, r0, r1, &bsum[b]);
+    if (bad < r1) {
+      /* unnamed: a named critical section is a global symbol
+       * (.gomp_critical_user_<name>) that a shared library would export */
 #pragma omp critical
-        if (r < bad_row) bad_row = r;
-        break;
-      }
-      l -= h;
-      if (row_loss) row_loss[r] = l;
-      acc += l;
+      if (bad < bad_row) bad_row = bad;
     }
-    bsum[b] = acc;
   }
   if (bad_row != SIZE_MAX) {
     if (bsum != small) free(bsum);
@@ -270,45 +182,20 @@ int lsp_loss_xent_ref(const float *logits, const int32_t *labels, size_t n,
 
 /* ---- softmax / log-softmax ------------------------------------------------ */
 
-LSP_CLONES
-static void softmax_row(const float *z, float *out, size_t k, int logspace) {
-  float m = -FLT_MAX;
-  for (size_t j = 0; j < k; j++) m = z[j] > m ? z[j] : m;
-  const size_t V = LSP_VLANES;
-  size_t kv = k - k % V;
-  lsp_v16f vm = lsp_vsplat(m);
-  lsp_v16d vse = {0};
-  float tmp[LSP_VLANES];
-  for (size_t j = 0; j < kv; j += V) {
-    lsp_v16f e = lsp_vexp_nonpos(lsp_vload(z + j) - vm);
-    if (!logspace) lsp_vstore(out + j, e);
-    vse += __builtin_convertvector(e, lsp_v16d);
-  }
-  double se = 0.0;
-  for (size_t l = 0; l < V; l++) se += vse[l];
-  if (kv < k) {
-    for (size_t l = 0; l < V; l++) tmp[l] = kv + l < k ? z[kv + l] - m : 0.0f;
-    lsp_vstore(tmp, lsp_vexp_nonpos(lsp_vload(tmp)));
-    for (size_t l = 0; kv + l < k; l++) {
-      if (!logspace) out[kv + l] = tmp[l];
-      se += tmp[l];
-    }
-  }
-  if (logspace) {
-    float lse = (float)((double)m + log(se));
-    for (size_t j = 0; j < k; j++) out[j] = z[j] - lse;
-  } else {
-    float inv = (float)(1.0 / se);
-    for (size_t j = 0; j < k; j++) out[j] *= inv;
+static void softmax_all(const float *in, float *out, size_t n, size_t k, int logspace) {
+  lsp_softmax_rows_fn f = lsp_softmax_rows_kernel();
+  size_t nblocks = (n + LOSS_BLOCK - 1) / LOSS_BLOCK;
+#pragma omp parallel for schedule(static) num_threads(lsp_threads_get()) if (n * k >= 65536)
+  for (size_t b = 0; b < nblocks; b++) {
+    size_t r0 = b * LOSS_BLOCK, r1 = r0 + LOSS_BLOCK < n ? r0 + LOSS_BLOCK : n;
+    f(in, out, k, r0, r1, logspace);
   }
 }
 
 void lsp_softmax_rows(const float *in, float *out, size_t n, size_t k) {
-#pragma omp parallel for schedule(static) num_threads(lsp_threads_get()) if (n * k >= 65536)
-  for (size_t i = 0; i < n; i++) softmax_row(in + i * k, out + i * k, k, 0);
+  softmax_all(in, out, n, k, 0);
 }
 
 void lsp_log_softmax_rows(const float *in, float *out, size_t n, size_t k) {
-#pragma omp parallel for schedule(static) num_threads(lsp_threads_get()) if (n * k >= 65536)
-  for (size_t i = 0; i < n; i++) softmax_row(in + i * k, out + i * k, k, 1);
+  softmax_all(in, out, n, k, 1);
 }

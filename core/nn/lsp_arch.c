@@ -228,7 +228,7 @@ static int item(parser *ps, int *prev, int depth, const char *scope,
   if (!op || op == LSP_OP_ADD || op == LSP_OP_NORMALIZE)
     return perr(ps, at,
                 op ? "add and normalize come from res(...) and --normalize"
-                   : "unknown layer (dense conv maxpool avgpool gap bn relu "
+                   : "unknown layer (dense conv maxpool avgpool pool gap bn relu pad reshape "
                      "flatten res)");
   lsp_attrs a;
   lsp_attrs_default(op, &a);

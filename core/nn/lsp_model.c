@@ -24,6 +24,7 @@ void lsp_attrs_default(lsp_op op, lsp_attrs *a) {
   a->kh = a->kw = 1;
   a->sh = a->sw = 1;
   a->count_pad = 1;
+  a->dh = a->dw = 1;
   a->eps = 1e-5;
   a->momentum = 0.1;
   (void)op;
@@ -213,6 +214,36 @@ int lsp_model_init(lsp_model *m, unsigned long seed) {
 
 /* ---- inspecting -------------------------------------------------------------
  */
+
+int lsp_model_check_values(const lsp_model *m, size_t *node) {
+  for (size_t i = 0; i < m->nnodes; i++) {
+    const lsp_node *nd = &m->nodes[i];
+    const lsp_op_def *d = lsp_op_get(nd->op);
+    const float *p = m->params + nd->p_off, *s = m->state + nd->s_off;
+    char why[200] = "";
+    for (size_t k = 0; k < nd->p_len && !why[0]; k++)
+      if (!isfinite(p[k])) snprintf(why, sizeof why, "parameter %zu is not finite", k);
+    for (size_t k = 0; k < nd->s_len && !why[0]; k++)
+      if (!isfinite(s[k])) snprintf(why, sizeof why, "state value %zu is not finite", k);
+    if (why[0] || (d->check && d->check(nd, p, s, why, sizeof why))) {
+      if (node) *node = i;
+      return lsp_fail(LSP_EDATA, "%s (%s): %s", nd->name, d->name, why);
+    }
+  }
+  return LSP_OK;
+}
+
+int lsp_model_set_features(lsp_model *m, int id) {
+  if (!m->params)
+    return lsp_fail(LSP_EINVAL, "features of an unfinished model");
+  if (id < LSP_INPUT || id + 1 >= (int)m->nnodes)
+    return lsp_fail(LSP_EINVAL,
+                    "features: node %d is not a node before the classifier "
+                    "(%s)",
+                    id, m->nodes[m->nnodes - 1].name);
+  m->features = id;
+  return LSP_OK;
+}
 
 size_t lsp_model_feature_dim(const lsp_model *m) {
   return lsp_shape_size(shape_of(m, m->features));

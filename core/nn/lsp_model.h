@@ -59,9 +59,16 @@ typedef enum {
   LSP_OP_BN = 7,      /* "bn"         BatchNorm2d                          */
   LSP_OP_FLATTEN = 8, /* "flatten"    C×H×W -> (C·H·W)×1×1, no copy        */
   LSP_OP_ADD = 9,     /* "add"        sum of two inputs (residual)         */
-  LSP_OP_NORMALIZE = 10 /* "normalize"  (x - mean_c) / std_c per channel    */
+  LSP_OP_NORMALIZE = 10, /* "normalize"  (x - mean_c) / std_c per channel   */
+  LSP_OP_PAD = 11,       /* "pad"        2-D padding: constant, reflect,
+                                         edge (ONNX Pad; asymmetric pads)  */
+  LSP_OP_RESHAPE = 12,   /* "reshape"    C×H×W -> c×h×w of the same size,
+                                         no copy (ONNX Reshape)            */
+  LSP_OP_POOL = 13       /* "pool"       max or average pooling in ONNX's
+                                         general form: asymmetric padding
+                                         up to the window, dilation (max)  */
 } lsp_op;
-#define LSP_OP_MAX 10
+#define LSP_OP_MAX 13
 
 /* Attributes of a node; a kind uses the fields its table entry lists. */
 typedef struct {
@@ -74,6 +81,14 @@ typedef struct {
                            PyTorch's count_include_pad)                   */
   int bias;             /* dense, conv: 1 = with bias                     */
   double eps, momentum; /* bn: 1e-5 and 0.1 as PyTorch                    */
+  size_t pt, pl, pb, pr; /* pad: rows above, columns left, rows below,
+                            columns right                                */
+  size_t mode;          /* pad: 0 constant, 1 reflect, 2 edge, 3 −∞ (the
+                           padding of a max pooling); lsp_pad.h           */
+  double value;         /* pad: the constant of mode 0                     */
+  size_t rc, rh, rw;    /* reshape: the output shape ("c", "h", "w")       */
+  size_t dh, dw;        /* pool: dilation (1: none)                        */
+  int avg;              /* pool: 1 average, 0 max                          */
 } lsp_attrs;
 
 #define LSP_INPUT (-1)   /* the model input as a node's input             */
@@ -131,7 +146,8 @@ typedef struct lsp_model {
   size_t nnodes;
   lsp_node *nodes; /* owned, topological order; the last is the head */
   int features;    /* node whose output is the penultimate features:
-                      the head's input (LSP_INPUT for a linear model) */
+                      the head's input (LSP_INPUT for a linear model)
+                      unless lsp_model_set_features chose another */
   char arch[64];   /* the --arch it was built from ("lenet",
                       "mlp:256,256"), or "" (imported, spec string)  */
   size_t nparams;
@@ -163,6 +179,12 @@ int lsp_model_add(lsp_model *m, lsp_op op, const lsp_attrs *a, int in0, int in1,
                   const char *name, int *id);
 int lsp_model_finish(lsp_model *m);
 void lsp_model_free(lsp_model *m); /* NULL-safe */
+
+/* The checks a loaded model's tensors get, for tensors filled by an
+ * importer: every value finite and plausible for its kind (batch-norm
+ * variance >= 0, a normalization's std non-zero). LSP_EDATA with the node
+ * and the reason; *node (may be NULL) gets the node's index. */
+int lsp_model_check_values(const lsp_model *m, size_t *node);
 
 /* Attributes of `op` with the defaults of its PyTorch module (stride = kernel
  * for pools, 1 for conv; bias on; bn eps 1e-5, momentum 0.1). */
@@ -202,6 +224,13 @@ int lsp_model_init(lsp_model *m, unsigned long seed);
 
 /* The operation table's name of a kind ("conv"), NULL if unknown. */
 const char *lsp_op_name(lsp_op op);
+
+/* Make the output of node `id` (or LSP_INPUT, the input) the features the
+ * model reports (lsp_model_forward's `features`, `eval --dump`, the cluster
+ * statistics) instead of the classifier's input, e.g. an earlier layer of
+ * an imported network (`--features NODE`). Any node before the classifier.
+ * LSP_EINVAL otherwise, or before lsp_model_finish. */
+int lsp_model_set_features(lsp_model *m, int id);
 
 /* Size of the penultimate features (C·H·W of the features node). */
 size_t lsp_model_feature_dim(const lsp_model *m);

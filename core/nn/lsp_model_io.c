@@ -16,6 +16,8 @@
  *     u32 ntensor, per tensor: str name, u32 ndim, ndim × u64 dim,
  *                              count × f32
  *   i32 features                         node of the penultimate features
+ *                                        (the classifier's input unless
+ *                                        lsp_model_set_features chose one)
  *   u32 record_bytes, the record         lsp_model_record_encode's bytes
  *   u32 crc32                            zlib CRC-32 of every byte before it
  *
@@ -356,10 +358,11 @@ static int read_v3(reader *rd, lsp_model **out) {
     st = lsp_fail_prefix(st == LSP_ENOMEM ? st : LSP_EDATA, rd->path);
     goto done;
   }
-  if (feat != m->features) {
+  if (feat != m->features && lsp_model_set_features(m, feat)) {
     st = lsp_fail(LSP_EDATA,
-                  "%s: the features node %d is not the classifier's input (%d)",
-                  rd->path, (int)feat, m->features);
+                  "%s: the features node %d is not a node before the "
+                  "classifier",
+                  rd->path, (int)feat);
     goto done;
   }
   for (uint32_t i = 0; i < nn; i++)

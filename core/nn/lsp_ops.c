@@ -3,6 +3,7 @@
  * graph needs around them (lsp_ops.h). */
 #include "core/nn/lsp_ops.h"
 
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -212,12 +213,15 @@ static void normalize_init(const lsp_node *nd, float *p, float *s, gsl_rng *r) {
 static int normalize_check(const lsp_node *nd, const float *p, const float *s,
                            char *w, size_t len) {
   (void)p;
+  /* negative is fine (an imported Div by a negative constant); 1/std must
+   * be a finite float */
   for (size_t i = 0; i < nd->ishape.c; i++)
-    if (!(s[nd->ishape.c + i] > 0.0f) || !isfinite(s[nd->ishape.c + i]))
-      return why(
-          w, len,
-          "the standard deviation of channel %zu (of %zu) is not positive", i,
-          nd->ishape.c);
+    if (!(fabsf(s[nd->ishape.c + i]) >= FLT_MIN) ||
+        !isfinite(s[nd->ishape.c + i]))
+      return why(w, len,
+                 "the standard deviation of channel %zu (of %zu) is zero, "
+                 "subnormal or not finite",
+                 i, nd->ishape.c);
   return LSP_OK;
 }
 
@@ -312,9 +316,17 @@ static void conv_bwd(const lsp_op_call *c) {
  * ------------------------------------------------------------------ */
 
 static lsp_pool2d_geom pool_geom(const lsp_attrs *a, lsp_shape in) {
-  lsp_pool2d_geom g = {in.c,         in.h,  in.w,  a->kh, a->kw,
-                       a->sh,        a->sw, a->ph, a->pw, a->ceil_mode,
-                       a->count_pad, 0,     0};
+  lsp_pool2d_geom g = {.c = in.c,
+                       .h_in = in.h,
+                       .w_in = in.w,
+                       .kh = a->kh,
+                       .kw = a->kw,
+                       .sh = a->sh,
+                       .sw = a->sw,
+                       .ph = a->ph,
+                       .pw = a->pw,
+                       .ceil_mode = a->ceil_mode,
+                       .count_include_pad = a->count_pad};
   return g;
 }
 
@@ -540,6 +552,16 @@ static const lsp_op_def ops[LSP_OP_MAX + 1] = {
                           .infer = same_infer, .tensors = normalize_tensors, .const_state = 1,
                           .init = normalize_init, .check = normalize_check, .flops = normalize_flops,
                           .forward = normalize_fwd, .backward = normalize_bwd},
+    /* the general (ONNX) kinds: lsp_ops_general.c */
+    [LSP_OP_PAD] = {.name = "pad", .nin = 1, .attrs = lsp_pad_attrs, .infer = lsp_pad_infer,
+                    .tensors = no_tensors, .flops = no_flops, .forward = lsp_pad_fwd,
+                    .backward = lsp_pad_bwd},
+    [LSP_OP_RESHAPE] = {.name = "reshape", .nin = 1, .attrs = lsp_reshape_attrs,
+                        .infer = lsp_reshape_infer, .tensors = no_tensors, .flops = no_flops,
+                        .alias = 1, .forward = flatten_fwd, .backward = flatten_bwd},
+    [LSP_OP_POOL] = {.name = "pool", .nin = 1, .attrs = lsp_gpool_attrs, .infer = lsp_gpool_infer,
+                     .tensors = no_tensors, .flops = pool_flops, .forward = lsp_gpool_fwd,
+                     .backward = lsp_gpool_bwd},
 };
 /* clang-format on */
 

@@ -128,4 +128,19 @@ void lsp_attr_set(lsp_attrs *a, const lsp_attr_def *d, double v);
 /* Elements of a tensor definition. */
 size_t lsp_tensor_count(const lsp_tensor_def *t);
 
+/* The general kinds ONNX models need (lsp_ops_general.c): pad, reshape and
+ * the general pool; their attribute lists and calls for the table. */
+extern const lsp_attr_def lsp_pad_attrs[], lsp_reshape_attrs[],
+    lsp_gpool_attrs[];
+int lsp_pad_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
+                  char *why, size_t len);
+void lsp_pad_fwd(const lsp_op_call *c);
+void lsp_pad_bwd(const lsp_op_call *c);
+int lsp_reshape_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
+                      char *why, size_t len);
+int lsp_gpool_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
+                    char *why, size_t len);
+void lsp_gpool_fwd(const lsp_op_call *c);
+void lsp_gpool_bwd(const lsp_op_call *c);
+
 #endif

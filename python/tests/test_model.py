@@ -2,7 +2,8 @@
 against PyTorch's own dumps (logits, features, the FGSM input, accuracies);
 evaluate, fgsm and pgd against `lsprobe eval` and `lsprobe attack --json`
 on the same arrays, for that export and for a .lspm trained by the
-command; bad input raises."""
+command; both ONNX exports of tests/data/torch_cnn_tiny against PyTorch;
+bad input raises."""
 import json
 
 import numpy as np
@@ -167,3 +168,21 @@ def test_a_cnn_against_the_cli(cli, tmp_path):
         assert got == want
         assert x_adv.shape == x_test.shape
         assert np.array_equal(x_adv, np.load(tmp_path / "adv.npy").reshape(x_test.shape))
+
+
+@pytest.mark.parametrize("name", ["model.onnx", "model_bn.onnx"])
+def test_an_onnx_cnn_against_pytorch(name):
+    """Both ONNX exports of tests/data/torch_cnn_tiny (BN folded, BN kept):
+    logits and features against PyTorch's eval-mode dumps; FGSM at eps 0.1
+    against PyTorch's FGSM input."""
+    from conftest import DATA
+    d = DATA / "torch_cnn_tiny"
+    x, y = np.load(d / "x.npy"), np.load(d / "labels.npy")
+    m = lsprobe.load_model(d / name)
+    assert m.input_shape == tuple(x.shape[1:]) and m.num_classes == 4 and m.feature_size == 16
+    z, f = m.logits(x, features=True)
+    np.testing.assert_allclose(z, np.load(d / "logits_eval.npy"), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(f, np.load(d / "features.npy"), rtol=1e-5, atol=1e-5)
+    x_adv, _ = lsprobe.fgsm(m, x, y, 0.1)
+    want = np.load(d / "fgsm_eps0.1_x.npy")
+    assert x_adv.shape == want.shape and np.array_equal(x_adv, want)  # bitwise, as PyTorch

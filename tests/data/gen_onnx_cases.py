@@ -11,7 +11,8 @@ value_info, metadata, a training_info block and a 1 MB doc string),
 mlp_matmul (MatMul + Add, Identity, a Constant weight, nodes out of order,
 a dead branch), cnn_attrs (VALID auto_pad, Conv without kernel_shape, a
 non-zero Pad, AveragePool counting pads, Reshape by an int64 initializer,
-IR 3-style initializers listed as graph inputs). Every other file is a
+IR 3-style initializers listed as graph inputs), conv_gap (valid ONNX
+whose output is no classifier's logits). Every other file is a
 defect the reader must refuse; tests/test_onnx_bad.c names the reason it
 expects for each. tensor_*.pb are TensorProto files like the backend
 tests' input_<k>.pb (float32 raw and in float_data, int64, a scalar, and a
@@ -129,6 +130,15 @@ def valid():
     save(model(nodes, inits, ins, [value("logits", ["N", 3])], opset=11, ir=6),
          "cnn_attrs")
 
+    # valid ONNX, but no classifier: the output is a pooled convolution, not
+    # the logits of a Gemm or MatMul (lsprobe's models refuse it)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+             helper.make_node("GlobalAveragePool", ["c"], ["g"], name="gap"),
+             helper.make_node("Flatten", ["g"], ["scores"], name="flat")]
+    save(model(nodes, [init("w", weights(4, 2, 3, 3))],
+               [value("x", ["N", 2, 8, 8])], [value("scores", ["N", 4])]),
+         "conv_gap")
+
 
 def bad():
     def mlp_with(fn, name, **kw):
@@ -146,8 +156,21 @@ def bad():
         0, helper.make_node("Gemm", ["x", "fc1.weight", "fc1.bias"], ["h"],
                             name="fc1", transA=1, transB=1)),
         "gemm_transa")
-    mlp_with(lambda n, i, a, o: None, "opset10", opset=10)
     mlp_with(lambda n, i, a, o: None, "opset18", opset=18)
+    # an attribute of old opsets in a newer model: Pad's pads became an
+    # input in opset 11
+    mlp_with(lambda n, i, a, o: n.insert(1, helper.make_node(
+        "Pad", ["h0"], ["h"], name="pad", pads=[0, 1, 0, 1])) or
+        n[0].output.__setitem__(0, "h0"), "legacy_attr")
+
+    # opset 6 Add without broadcast = 1: the operands must have one shape
+    def legacy_add(n, i, a, o):
+        n.insert(1, helper.make_node("Add", ["h0", "fc1.bias"], ["h"],
+                                     name="add"))
+        n[0].output[0] = "h0"
+        n[0].input.pop()  # Gemm without C
+        n[0].attribute.append(helper.make_attribute("broadcast", 1))
+    mlp_with(legacy_add, "legacy_broadcast", opset=6, ir=3)
     mlp_with(lambda n, i, a, o: i.__setitem__(
         0, init("fc1.weight", weights(16, 8, dtype=np.float64))),
         "float64_init")
@@ -215,15 +238,20 @@ def bad():
         save(model(nodes, [init("w", weights(4, 2, 3, 3))],
                    [value("x", ["N", 4, 8, 8])],
                    [value("logits", ["N", 4])]), name)
-    conv("conv_dilations", dilations=[2, 2])
-    conv("conv_group", group=2)
-    conv("conv_same", auto_pad="SAME_UPPER")
+    conv("conv_group", group=3)  # 4 input channels: not 3 groups
 
-    nodes = [helper.make_node("MaxPool", ["x"], ["m"], name="pool",
-                              kernel_shape=[2, 2], ceil_mode=1),
-             helper.make_node("Flatten", ["m"], ["logits"], name="flat")]
-    save(model(nodes, [], [value("x", ["N", 1, 5, 5])],
-               [value("logits", ["N", 9])]), "maxpool_ceil")
+    # pooling lsprobe cannot compute: dilated average pooling (opset 19's);
+    # ceil_mode where the last window starts in the padding (5 + 2·1 pad,
+    # window 2, stride 2: ONNX 1.12 counts 4 windows, PyTorch 3)
+    def pool(name, out, op="MaxPool", **attrs):
+        nodes = [helper.make_node(op, ["x"], ["m"], name="pool", **attrs),
+                 helper.make_node("Flatten", ["m"], ["logits"], name="flat")]
+        save(model(nodes, [], [value("x", ["N", 1, 5, 5])],
+                   [value("logits", ["N", out])]), name)
+    pool("avgpool_dilations", 9, "AveragePool", kernel_shape=[2, 2],
+         dilations=[2, 2])
+    pool("maxpool_ceil", 16, kernel_shape=[2, 2], strides=[2, 2],
+         pads=[1, 1, 1, 1], ceil_mode=1)
 
 
 def tensors():

@@ -19,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lsp_dataset d = {0};
   if (lsp_csv_read(path, &d) == 0) {
     volatile float s = 0; /* touch what the reader claims to hold */
+    (void)s;
     for (size_t i = 0; i < d.n * d.dim; i++) s += d.x[i];
     for (size_t i = 0; i < d.n; i++) s += (float)d.y[i];
     lsp_dataset_free(&d);

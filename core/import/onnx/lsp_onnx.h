@@ -7,13 +7,16 @@
  * refused on the way in, with the file, the node and the op named:
  *   "<file>: node '<name>' (<op>): <what>"   (a nameless node is '#<index>')
  *   "<file>: <what>"                         (model- and graph-level faults)
- * so a description that exists is one the graph builder can lower without
- * further checks. The same description is what the writer turns into an ONNX
- * file (opset 13), so `lsprobe export` builds one and calls lsp_onnx_write.
+ * so a description that exists is one lsp_onnx_lower turns into an
+ * lsp_model. The same description is what the writer turns into an ONNX
+ * file (opset 13); `lsprobe export` builds one from a model
+ * (lsp_onnx_from_model) and writes it.
  *
- * Supported (default domain, opsets 11–17): Conv, Gemm, MatMul, Add, Relu,
- * MaxPool, AveragePool, GlobalAveragePool, BatchNormalization (inference),
- * Flatten, Reshape (to N × D), Pad (constant zero), Constant, Identity.
+ * Supported (default domain, opsets 1–17, with the attributes of the old
+ * opsets): Conv, Gemm, MatMul, Add, Sub, Mul, Div, Relu, MaxPool,
+ * AveragePool, GlobalAveragePool, BatchNormalization (inference), Flatten,
+ * Reshape (keeping the batch), Pad (constant, reflect, edge), Constant,
+ * Identity, on N × D, N × C × L and N × C × H × W values.
  * Constant and Identity are resolved while reading and never appear as nodes;
  * an all-zero Pad is dropped the same way. The accepted attributes and
  * values per op are listed in docs/DESIGN.md §3. */
@@ -22,6 +25,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "core/nn/lsp_model.h"
 
 /* Element types (TensorProto.DataType numbers). Initializers of a model are
  * always float32; int64 tensors appear only as Pad pads / Reshape shapes
@@ -53,14 +58,28 @@ typedef enum {
   LSP_ONNX_BATCHNORM,
   LSP_ONNX_FLATTEN,
   LSP_ONNX_RESHAPE,
-  LSP_ONNX_PAD
+  LSP_ONNX_PAD,
+  LSP_ONNX_SUB,
+  LSP_ONNX_MUL,
+  LSP_ONNX_DIV
 } lsp_onnx_op;
+#define LSP_ONNX_OP_LAST LSP_ONNX_DIV
+
+/* Pad's modes (the `mode` attribute). */
+enum { LSP_ONNX_PAD_CONSTANT = 0, LSP_ONNX_PAD_REFLECT, LSP_ONNX_PAD_EDGE };
+/* auto_pad. */
+enum {
+  LSP_ONNX_AUTO_NOTSET = 0,
+  LSP_ONNX_AUTO_VALID,
+  LSP_ONNX_AUTO_SAME_UPPER,
+  LSP_ONNX_AUTO_SAME_LOWER
+};
 
 /* The ONNX op_type of an op ("Conv", ...); "?" for an invalid value. */
 const char *lsp_onnx_op_name(lsp_onnx_op op);
 
-/* The shape of a value: rank 2 (N×D) or 4 (N×C×H×W). dims[0] is the batch:
- * a fixed N, or -1 when the file leaves it symbolic. */
+/* The shape of a value: rank 2 (N×D), 3 (N×C×L) or 4 (N×C×H×W). dims[0]
+ * is the batch: a fixed N, or -1 when the file leaves it symbolic. */
 typedef struct {
   int rank;
   int64_t dims[4];
@@ -74,9 +93,12 @@ typedef struct {
  *   Gemm      A, B ([M,K] if trans_b else [K,M]), C ([M], [1,M], [1] or
  *             scalar; optional);  Y = alpha·A·op(B) + beta·C
  *   MatMul    A, B [K,M]
- *   Add       two values of equal shape, or a value and an initializer of
- *             shape [D], [1,D] (N×D) or [C,1,1], [1,C,1,1] (N×C×H×W), in
- *             either order
+ *   Add       two values of equal shape, or a value and an initializer
+ *             that varies along the channels only (numpy broadcasting:
+ *             [D], [1,D] on N×D; [C,1,1], [1,C,1,1] on N×C×H×W; any
+ *             scalar-like [], [1], [1,1,1]), in either order
+ *   Sub, Mul  a value and such an initializer, in either order
+ *   Div       a value divided by such an initializer
  *   BatchNormalization  X, scale, B, mean, var (each [C])
  *   others    X only (Pad's pads and Reshape's shape are folded in below). */
 typedef struct {
@@ -85,19 +107,38 @@ typedef struct {
   int ninputs;
   char *inputs[LSP_ONNX_MAXIN]; /* owned */
   char *output;                 /* owned */
-  /* attributes, defaults filled in; each applies to the ops named */
+  /* attributes, defaults filled in; each applies to the ops named. The
+   * spatial ones are stored 2-D: on an N×C×L input (1-D) the second axis
+   * is 1 wide (kernel {k, 1}, strides {s, 1}, pads {begin, 0, end, 0}) */
   int64_t kernel[2];     /* Conv (= W's kH, kW), MaxPool, AveragePool */
   int64_t strides[2];    /* Conv, MaxPool, AveragePool (default 1, 1) */
   int64_t pads[4];       /* Conv, pools, Pad: top, left, bottom, right */
+  int64_t dilations[2];  /* Conv, MaxPool (default 1, 1) */
+  int64_t group;         /* Conv (default 1) */
+  int ceil_mode;         /* MaxPool, AveragePool (default 0) */
+  int auto_pad;          /* Conv, pools: LSP_ONNX_AUTO_* as read; the checker
+                            turns SAME_* into explicit pads and this into
+                            LSP_ONNX_AUTO_NOTSET */
+  int nspatial;          /* spatial values the attributes gave (1 or 2; 0
+                            when none), checked against the input's rank */
   int count_include_pad; /* AveragePool (default 0) */
   float alpha, beta;     /* Gemm (default 1, 1) */
   int trans_b;           /* Gemm (default 0) */
   float epsilon;         /* BatchNormalization (default 1e-5) */
-  int64_t shape[2];      /* Reshape: the target as written (0 copies N, -1
-                            is inferred); the result is always N × D */
+  int64_t shape[4];      /* Reshape: the target as written (0 copies the
+                            input's dimension, -1 is inferred); its first
+                            entry must keep the batch */
+  int shape_rank;        /* Reshape: entries of shape (2 to 4) */
   int64_t axis;          /* Flatten: 1, or 1 − rank (default 1) */
-  lsp_onnx_shape out;    /* the output's shape (set by lsp_onnx_check) */
-  size_t index;          /* position in the file's node list (messages) */
+  int pad_mode;          /* Pad: LSP_ONNX_PAD_* (default constant) */
+  float pad_value;       /* Pad: constant_value (finite, or -inf) */
+  /* opsets <= 6 (Add, Sub, Mul, Div, Gemm): the broadcast flag (-1 for
+   * newer opsets: numpy broadcasting) and Add's axis (-1: none); the
+   * checker validates them against the shapes and resets them */
+  int legacy_bcast;
+  int64_t legacy_axis;
+  lsp_onnx_shape out; /* the output's shape (set by lsp_onnx_check) */
+  size_t index;       /* position in the file's node list (messages) */
 } lsp_onnx_node;
 
 typedef struct {
@@ -162,6 +203,46 @@ lsp_onnx_node *lsp_onnx_add_node(lsp_onnx_model *m, lsp_onnx_op op,
 /* The initializer called `name`, or NULL. */
 const lsp_onnx_tensor *lsp_onnx_find_init(const lsp_onnx_model *m,
                                           const char *name);
+
+/* ---- lowering to lsprobe's model (lsp_onnx_lower.c) ----------------------
+ *
+ * The network a checked description computes, as an lsp_model (*out, freed
+ * by the caller): Conv → conv (a Pad node in front for asymmetric pads;
+ * grouped and dilated kernels expanded to the dense kernel they equal),
+ * Gemm/MatMul → dense (alpha, beta, transB folded into the weights; an Add
+ * of a per-feature constant after a bias-free one is its bias, as after a
+ * bias-free Conv), Add of two values → add, Add/Sub/Mul/Div by a
+ * per-channel constant → normalize (a Sub followed by a Div is one),
+ * pools → maxpool/avgpool in PyTorch's form (symmetric padding up to half
+ * the window), else the general pool (asymmetric padding, dilated max
+ * pooling), GlobalAveragePool → gap, BatchNormalization → bn, Flatten and
+ * Reshape → flatten/reshape (nothing when the shape stays), Pad → pad,
+ * Relu → relu. The graph output must be the logits of the last Gemm or
+ * MatMul, which becomes the classifier; the features are its input unless
+ * `features` names a value, an ONNX node (its output) or an lsprobe layer.
+ * `probe` (the conformance runner) takes any graph output: a zero
+ * Dense(1) classifier is appended and the output is the model's features.
+ * LSP_EDATA naming the file, node and op for what lsprobe cannot compute;
+ * LSP_EINVAL for a bad `features`. */
+typedef struct {
+  const char *features;
+  int probe;
+} lsp_onnx_lower_opts;
+int lsp_onnx_lower(const lsp_onnx_model *m, const char *path,
+                   const lsp_onnx_lower_opts *opts, lsp_model **out);
+
+/* The description of an lsprobe model (`lsprobe export`; lsp_onnx_export.c):
+ * input "input" (N × D for a model without spatial layers, else
+ * N × C × H × W; N symbolic), output "logits", one node per layer named as
+ * the layer (conv → Conv, dense → Gemm with transB, bn →
+ * BatchNormalization, pools, gap → GlobalAveragePool, pad → Pad, flatten,
+ * reshape, add, relu), a Flatten in front of a dense layer that reads an
+ * image, and an input normalization as Sub and Div by [1, C, 1, 1]
+ * constants (fused back into one on reading). Read back and lowered, the
+ * model computes bit-identical logits. LSP_EDATA when a layer has no ONNX
+ * equivalent (a pool's ceil_mode where ONNX and PyTorch disagree),
+ * LSP_ENOMEM. */
+int lsp_onnx_from_model(const lsp_model *m, lsp_onnx_model **out);
 
 /* A TensorProto file (the backend tests' input_<k>.pb / output_<k>.pb) as a
  * float32 or int64 tensor. Other element types, external data and sizes that

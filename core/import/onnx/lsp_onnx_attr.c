@@ -1,7 +1,7 @@
 /* lsp_onnx_attr.c — the attributes of each supported op: which names and
- * types are accepted, which values lsprobe can compute, and the defaults.
- * Anything else is refused with the node named (docs/DESIGN.md §3 lists the
- * table in prose). */
+ * types are accepted (and in which opsets the legacy ones), which values
+ * lsprobe can compute, and the defaults. Anything else is refused with the
+ * node named (docs/DESIGN.md §3 lists the table in prose). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,41 +14,58 @@ enum { T_FLOAT = 1, T_INT = 2, T_STRING = 3, T_INTS = 7 };
 typedef struct {
   const char *name;
   int type;
+  int64_t last; /* the last opset that has it (0: every opset) */
 } spec;
 
-/* The attributes each op may carry (ONNX opsets 11–17), NULL-terminated. */
-static const spec k_conv[] = {{"auto_pad", T_STRING},
-                              {"dilations", T_INTS},
-                              {"group", T_INT},
-                              {"kernel_shape", T_INTS},
-                              {"pads", T_INTS},
-                              {"strides", T_INTS},
-                              {NULL, 0}};
+/* The attributes each op may carry, NULL-terminated. The legacy ones of
+ * opsets before 11 (broadcasting flags, consumed_inputs, is_test, spatial,
+ * Pad's and Reshape's attributes that became inputs) only where they
+ * existed. */
+static const spec k_conv[] = {{"auto_pad", T_STRING, 0},
+                              {"dilations", T_INTS, 0},
+                              {"group", T_INT, 0},
+                              {"kernel_shape", T_INTS, 0},
+                              {"pads", T_INTS, 0},
+                              {"strides", T_INTS, 0},
+                              {NULL, 0, 0}};
 static const spec k_maxpool[] = {
-    {"auto_pad", T_STRING}, {"ceil_mode", T_INT},
-    {"dilations", T_INTS},  {"kernel_shape", T_INTS},
-    {"pads", T_INTS},       {"storage_order", T_INT},
-    {"strides", T_INTS},    {NULL, 0}};
-static const spec k_avgpool[] = {{"auto_pad", T_STRING},
-                                 {"ceil_mode", T_INT},
-                                 {"count_include_pad", T_INT},
-                                 {"kernel_shape", T_INTS},
-                                 {"pads", T_INTS},
-                                 {"strides", T_INTS},
-                                 {NULL, 0}};
-static const spec k_bn[] = {{"epsilon", T_FLOAT},
-                            {"momentum", T_FLOAT},
-                            {"training_mode", T_INT},
-                            {NULL, 0}};
-static const spec k_gemm[] = {{"alpha", T_FLOAT},
-                              {"beta", T_FLOAT},
-                              {"transA", T_INT},
-                              {"transB", T_INT},
-                              {NULL, 0}};
-static const spec k_flatten[] = {{"axis", T_INT}, {NULL, 0}};
-static const spec k_reshape[] = {{"allowzero", T_INT}, {NULL, 0}};
-static const spec k_pad[] = {{"mode", T_STRING}, {NULL, 0}};
-static const spec k_none[] = {{NULL, 0}};
+    {"auto_pad", T_STRING, 0}, {"ceil_mode", T_INT, 0},
+    {"dilations", T_INTS, 0},  {"kernel_shape", T_INTS, 0},
+    {"pads", T_INTS, 0},       {"storage_order", T_INT, 0},
+    {"strides", T_INTS, 0},    {NULL, 0, 0}};
+static const spec k_avgpool[] = {{"auto_pad", T_STRING, 0},
+                                 {"ceil_mode", T_INT, 0},
+                                 {"count_include_pad", T_INT, 0},
+                                 {"kernel_shape", T_INTS, 0},
+                                 {"pads", T_INTS, 0},
+                                 {"strides", T_INTS, 0},
+                                 {NULL, 0, 0}};
+static const spec k_bn[] = {{"epsilon", T_FLOAT, 0},
+                            {"momentum", T_FLOAT, 0},
+                            {"training_mode", T_INT, 0},
+                            {"is_test", T_INT, 6},
+                            {"spatial", T_INT, 8},
+                            {"consumed_inputs", T_INTS, 5},
+                            {NULL, 0, 0}};
+static const spec k_gemm[] = {{"alpha", T_FLOAT, 0},   {"beta", T_FLOAT, 0},
+                              {"transA", T_INT, 0},    {"transB", T_INT, 0},
+                              {"broadcast", T_INT, 6}, {NULL, 0, 0}};
+static const spec k_flatten[] = {{"axis", T_INT, 0}, {NULL, 0, 0}};
+static const spec k_reshape[] = {{"allowzero", T_INT, 0},
+                                 {"shape", T_INTS, 4},
+                                 {"consumed_inputs", T_INTS, 4},
+                                 {NULL, 0, 0}};
+static const spec k_pad[] = {{"mode", T_STRING, 0},
+                             {"pads", T_INTS, 10},
+                             {"value", T_FLOAT, 10},
+                             {"paddings", T_INTS, 1},
+                             {NULL, 0, 0}};
+static const spec k_arith[] = {{"broadcast", T_INT, 6},
+                               {"axis", T_INT, 6},
+                               {"consumed_inputs", T_INTS, 5},
+                               {NULL, 0, 0}};
+static const spec k_relu[] = {{"consumed_inputs", T_INTS, 5}, {NULL, 0, 0}};
+static const spec k_none[] = {{NULL, 0, 0}};
 
 static const spec *op_specs(lsp_onnx_op op) {
   switch (op) {
@@ -68,6 +85,13 @@ static const spec *op_specs(lsp_onnx_op op) {
       return k_reshape;
     case LSP_ONNX_PAD:
       return k_pad;
+    case LSP_ONNX_ADD:
+    case LSP_ONNX_SUB:
+    case LSP_ONNX_MUL:
+    case LSP_ONNX_DIV:
+      return k_arith;
+    case LSP_ONNX_RELU:
+      return k_relu;
     default:
       return k_none;
   }
@@ -95,22 +119,39 @@ static const char *str_value(const LspOnnx__AttributeProto *a, char *buf,
   return buf;
 }
 
-/* An INTS attribute of exactly `want` values in [lo, hi] into dst. */
-static int get_ints(const LspOnnx__AttributeProto *a, const char *where,
-                    size_t want, int64_t lo, int64_t hi, int64_t *dst) {
+/* A spatial INTS attribute: `per` values per spatial axis (pads: 2, the
+ * others 1) for 1 or 2 axes, each in [lo, hi]. Stored 2-D (lsp_onnx.h):
+ * the second axis of a 1-D attribute is `fill` (pads: 0). *nsp gets the
+ * number of axes. */
+static int get_spatial(const LspOnnx__AttributeProto *a, const char *where,
+                       size_t per, int64_t lo, int64_t hi, int64_t fill,
+                       int64_t *dst, int *nsp) {
   char vb[160];
   lsp_onnx_ints_str(a->ints, a->n_ints, vb, sizeof vb);
-  if (a->n_ints != want)
+  if (a->n_ints != per && a->n_ints != 2 * per)
     return lsp_fail(LSP_EDATA,
-                    "%s: %s %s: expected %zu values (2-D "
+                    "%s: %s %s: expected %zu or %zu values (1-D or 2-D "
                     "spatial only)",
-                    where, a->name, vb, want);
-  for (size_t k = 0; k < want; k++) {
+                    where, a->name, vb, per, 2 * per);
+  for (size_t k = 0; k < a->n_ints; k++)
     if (a->ints[k] < lo || a->ints[k] > hi)
       return lsp_fail(LSP_EDATA, "%s: %s %s: unsupported value %lld", where,
                       a->name, vb, (long long)a->ints[k]);
-    dst[k] = a->ints[k];
+  int n = (int)(a->n_ints / per);
+  if (per == 1) {
+    dst[0] = a->ints[0];
+    dst[1] = n == 2 ? a->ints[1] : fill;
+  } else { /* begin values, then end values */
+    dst[0] = a->ints[0];
+    dst[1] = n == 2 ? a->ints[1] : fill;
+    dst[2] = a->ints[n];
+    dst[3] = n == 2 ? a->ints[3] : fill;
   }
+  if (*nsp && *nsp != n)
+    return lsp_fail(LSP_EDATA,
+                    "%s: %s %s is %d-D but another attribute is %d-D", where,
+                    a->name, vb, n, *nsp);
+  *nsp = n;
   return LSP_OK;
 }
 
@@ -134,36 +175,72 @@ static int get_float(const LspOnnx__AttributeProto *a, const char *where,
   return LSP_OK;
 }
 
+static int auto_pad(const LspOnnx__AttributeProto *a, const char *where,
+                    int *dst) {
+  static const char *const names[] = {"NOTSET", "VALID", "SAME_UPPER",
+                                      "SAME_LOWER"};
+  char sb[64];
+  str_value(a, sb, sizeof sb);
+  for (int k = 0; k < 4; k++)
+    if (!strcmp(sb, names[k])) {
+      *dst = k;
+      return LSP_OK;
+    }
+  return lsp_fail(LSP_EDATA, "%s: auto_pad '%s' is not an ONNX value", where,
+                  sb);
+}
+
+static int pad_mode(const LspOnnx__AttributeProto *a, const char *where,
+                    int *dst) {
+  static const char *const names[] = {"constant", "reflect", "edge"};
+  char sb[64];
+  str_value(a, sb, sizeof sb);
+  for (int k = 0; k < 3; k++)
+    if (!strcmp(sb, names[k])) {
+      *dst = k;
+      return LSP_OK;
+    }
+  return lsp_fail(LSP_EDATA,
+                  "%s: mode '%s' is not supported (constant, reflect or edge)",
+                  where, sb);
+}
+
+/* The legacy list attributes (Pad's pads/paddings, Reshape's shape) into
+ * ex; at most 8 values. */
+static int get_list(const LspOnnx__AttributeProto *a, const char *where,
+                    int64_t *dst, size_t *n) {
+  char vb[160];
+  lsp_onnx_ints_str(a->ints, a->n_ints, vb, sizeof vb);
+  if (a->n_ints > 8)
+    return lsp_fail(LSP_EDATA, "%s: %s %s has too many values", where, a->name,
+                    vb);
+  memcpy(dst, a->ints, a->n_ints * sizeof *dst);
+  *n = a->n_ints;
+  return LSP_OK;
+}
+
 /* One known attribute onto the node. */
 static int apply(const LspOnnx__AttributeProto *a, lsp_onnx_node *nd,
-                 const char *where, int *auto_valid, int *allowzero) {
+                 const char *where, lsp_onnx_attr_extra *ex) {
   const char *n = a->name;
   const int64_t big = LSP_ONNX_MAX_DIM;
-  int64_t v = 0, d[2];
-  char sb[64];
+  int64_t v = 0;
   int st = LSP_OK;
   if (!strcmp(n, "auto_pad")) {
-    str_value(a, sb, sizeof sb);
-    if (!strcmp(sb, "VALID")) {
-      *auto_valid = 1;
-    } else if (strcmp(sb, "NOTSET") != 0) {
-      return lsp_fail(LSP_EDATA,
-                      "%s: auto_pad '%s' is not supported (only "
-                      "NOTSET with explicit pads, or VALID)",
-                      where, sb);
-    }
+    st = auto_pad(a, where, &nd->auto_pad);
   } else if (!strcmp(n, "dilations")) {
-    st = get_ints(a, where, 2, 1, 1, d);
+    st = get_spatial(a, where, 1, 1, 1024, 1, nd->dilations, &nd->nspatial);
   } else if (!strcmp(n, "group")) {
-    st = get_int(a, where, 1, 1, "(grouped convolution)", &v);
+    st = get_int(a, where, 1, big, NULL, &nd->group);
   } else if (!strcmp(n, "kernel_shape")) {
-    st = get_ints(a, where, 2, 1, big, nd->kernel);
-  } else if (!strcmp(n, "pads")) {
-    st = get_ints(a, where, 4, 0, big, nd->pads);
+    st = get_spatial(a, where, 1, 1, big, 1, nd->kernel, &nd->nspatial);
+  } else if (!strcmp(n, "pads") && nd->op != LSP_ONNX_PAD) {
+    st = get_spatial(a, where, 2, 0, big, 0, nd->pads, &nd->nspatial);
   } else if (!strcmp(n, "strides")) {
-    st = get_ints(a, where, 2, 1, big, nd->strides);
+    st = get_spatial(a, where, 1, 1, big, 1, nd->strides, &nd->nspatial);
   } else if (!strcmp(n, "ceil_mode")) {
-    st = get_int(a, where, 0, 0, "(only floor rounding)", &v);
+    st = get_int(a, where, 0, 1, NULL, &v);
+    nd->ceil_mode = (int)v;
   } else if (!strcmp(n, "storage_order")) {
     st = get_int(a, where, 0, 1, NULL, &v); /* only matters for Indices */
   } else if (!strcmp(n, "count_include_pad")) {
@@ -179,35 +256,55 @@ static int apply(const LspOnnx__AttributeProto *a, lsp_onnx_node *nd,
     st = get_float(a, where, &mo); /* training only: no effect here */
   } else if (!strcmp(n, "training_mode")) {
     st = get_int(a, where, 0, 0, "(inference only)", &v);
+  } else if (!strcmp(n, "is_test")) {
+    st = get_int(a, where, 1, 1, "(inference only: is_test must be 1)", &v);
+  } else if (!strcmp(n, "spatial")) {
+    st = get_int(a, where, 1, 1, "(statistics per channel: spatial must be 1)",
+                 &v);
+  } else if (!strcmp(n, "consumed_inputs")) {
+    /* an in-place hint of opsets before 6: no effect on the values */
   } else if (!strcmp(n, "alpha")) {
     st = get_float(a, where, &nd->alpha);
   } else if (!strcmp(n, "beta")) {
     st = get_float(a, where, &nd->beta);
   } else if (!strcmp(n, "transA")) {
-    st = get_int(a, where, 0, 0, "(A must not be transposed)", &v);
+    st = get_int(a, where, 0, 0,
+                 "(A must not be transposed: its rows are the examples)", &v);
   } else if (!strcmp(n, "transB")) {
     st = get_int(a, where, 0, 1, NULL, &v);
     nd->trans_b = (int)v;
+  } else if (!strcmp(n, "broadcast")) {
+    st = get_int(a, where, 0, 1, NULL, &v);
+    ex->broadcast = (int)v;
+  } else if (!strcmp(n, "axis") && nd->op != LSP_ONNX_FLATTEN) {
+    st = get_int(a, where, -4, 4, NULL, &ex->bcast_axis);
+    ex->has_bcast_axis = 1;
   } else if (!strcmp(n, "axis")) {
     st = get_int(a, where, -4, 4, NULL, &nd->axis);
   } else if (!strcmp(n, "allowzero")) {
     st = get_int(a, where, 0, 1, NULL, &v);
-    *allowzero = (int)v;
+    ex->allowzero = (int)v;
   } else if (!strcmp(n, "mode")) {
-    str_value(a, sb, sizeof sb);
-    if (strcmp(sb, "constant") != 0)
-      return lsp_fail(LSP_EDATA,
-                      "%s: mode '%s' is not supported (only "
-                      "constant zero padding)",
-                      where, sb);
+    st = pad_mode(a, where, &nd->pad_mode);
+  } else if (!strcmp(n, "pads") || !strcmp(n, "paddings")) {
+    st = get_list(a, where, ex->list, &ex->nlist);
+    ex->has_list = 1;
+  } else if (!strcmp(n, "shape")) {
+    st = get_list(a, where, ex->list, &ex->nlist);
+    ex->has_list = 1;
+  } else if (!strcmp(n, "value")) {
+    st = get_float(a, where, &ex->value);
+    ex->has_value = 1;
   }
   return st;
 }
 
 int lsp_onnx_parse_attrs(const LspOnnx__NodeProto *pn, lsp_onnx_node *nd,
-                         const char *where, int *allowzero) {
+                         const char *where, int64_t opset,
+                         lsp_onnx_attr_extra *ex) {
   const spec *sp = op_specs(nd->op);
-  int auto_valid = 0, have_pads = 0, have_kernel = 0;
+  int have_pads = 0, have_kernel = 0;
+  memset(ex, 0, sizeof *ex);
   for (size_t k = 0; k < pn->n_attribute; k++) {
     const LspOnnx__AttributeProto *a = pn->attribute[k];
     const char *n = a->name ? a->name : "";
@@ -221,6 +318,11 @@ int lsp_onnx_parse_attrs(const LspOnnx__NodeProto *pn, lsp_onnx_node *nd,
     if (!s->name)
       return lsp_fail(LSP_EDATA, "%s: attribute '%s' is not supported", where,
                       n);
+    if (s->last && opset > s->last)
+      return lsp_fail(LSP_EDATA,
+                      "%s: attribute '%s' exists only up to opset %lld (the "
+                      "model imports opset %lld)",
+                      where, n, (long long)s->last, (long long)opset);
     for (size_t j = 0; j < k; j++)
       if (pn->attribute[j]->name && !strcmp(pn->attribute[j]->name, n))
         return lsp_fail(LSP_EDATA, "%s: attribute '%s' given twice", where, n);
@@ -228,17 +330,15 @@ int lsp_onnx_parse_attrs(const LspOnnx__NodeProto *pn, lsp_onnx_node *nd,
     if (t != s->type)
       return lsp_fail(LSP_EDATA, "%s: attribute '%s' has type %s, expected %s",
                       where, n, type_name(t), type_name(s->type));
-    int st = apply(a, nd, where, &auto_valid, allowzero);
+    int st = apply(a, nd, where, ex);
     if (st != LSP_OK) return st;
-    have_pads |= !strcmp(n, "pads");
+    have_pads |= !strcmp(n, "pads") && nd->op != LSP_ONNX_PAD;
     have_kernel |= !strcmp(n, "kernel_shape");
   }
-  if (auto_valid && have_pads) {
+  if (nd->auto_pad != LSP_ONNX_AUTO_NOTSET && have_pads)
     for (int k = 0; k < 4; k++)
       if (nd->pads[k] != 0)
-        return lsp_fail(LSP_EDATA, "%s: auto_pad VALID with explicit pads",
-                        where);
-  }
+        return lsp_fail(LSP_EDATA, "%s: auto_pad with explicit pads", where);
   if ((nd->op == LSP_ONNX_MAXPOOL || nd->op == LSP_ONNX_AVGPOOL) &&
       !have_kernel)
     return lsp_fail(LSP_EDATA,

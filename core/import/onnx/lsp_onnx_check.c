@@ -39,14 +39,12 @@ static int source(const cctx *c, const char *name, size_t *idx) {
 }
 
 /* 1 for the slots that take a value computed by the graph, 0 for those that
- * take an initializer, -1 for either (Add). */
+ * take an initializer, -1 for either (Add, Sub, Mul, Div). */
 static int value_slot(lsp_onnx_op op, int j) {
-  if (op == LSP_ONNX_ADD) return -1;
+  if (op == LSP_ONNX_ADD || op == LSP_ONNX_SUB || op == LSP_ONNX_MUL ||
+      op == LSP_ONNX_DIV)
+    return -1;
   return j == 0;
-}
-
-static void shape_str(const lsp_onnx_shape *s, char *buf, size_t len) {
-  lsp_onnx_ints_str(s->dims, (size_t)s->rank, buf, len);
 }
 
 static int build_maps(cctx *c) {
@@ -55,7 +53,7 @@ static int build_maps(cctx *c) {
     return lsp_fail(LSP_EDATA, "%s: the graph input or output has no name",
                     c->path);
   const lsp_onnx_shape *s = &m->in_shape;
-  int ok = s->rank == 2 || s->rank == 4;
+  int ok = s->rank >= 2 && s->rank <= 4;
   int64_t per = 1;
   for (int k = 0; ok && k < s->rank; k++) {
     ok = k == 0 ? (s->dims[0] == -1 ||
@@ -66,7 +64,7 @@ static int build_maps(cctx *c) {
   if (!ok || per > LSP_ONNX_MAX_ACT)
     return lsp_fail(LSP_EDATA,
                     "%s: graph input '%s': shape of rank %d is "
-                    "not N × D or N × C × H × W",
+                    "not N × D, N × C × L or N × C × H × W",
                     c->path, m->input, s->rank);
   if (lsp_onnx_map_init(&c->inits, m->ninits) < 0 ||
       lsp_onnx_map_init(&c->prod, m->nnodes) < 0)
@@ -119,11 +117,11 @@ static int build_producers(cctx *c) {
 /* Names resolve, each slot gets the kind of source it needs, inputs counts
  * fit the op. */
 static int check_inputs(const cctx *c) {
-  static const int lo[] = {0, 2, 2, 2, 2, 1, 1, 1, 1, 5, 1, 1, 1};
-  static const int hi[] = {0, 3, 3, 2, 2, 1, 1, 1, 1, 5, 1, 1, 1};
+  static const int lo[] = {0, 2, 2, 2, 2, 1, 1, 1, 1, 5, 1, 1, 1, 2, 2, 2};
+  static const int hi[] = {0, 3, 3, 2, 2, 1, 1, 1, 1, 5, 1, 1, 1, 2, 2, 2};
   for (size_t k = 0; k < c->m->nnodes; k++) {
     const lsp_onnx_node *nd = &c->m->nodes[k];
-    if ((int)nd->op < LSP_ONNX_CONV || (int)nd->op > LSP_ONNX_PAD)
+    if ((int)nd->op < LSP_ONNX_CONV || (int)nd->op > LSP_ONNX_OP_LAST)
       return lsp_fail(LSP_EDATA, "%s: node %zu has an invalid op", c->path, k);
     if (nd->ninputs < lo[nd->op] || nd->ninputs > hi[nd->op])
       return nfail(c, nd, "%d inputs", nd->ninputs);
@@ -148,7 +146,7 @@ static int check_inputs(const cctx *c) {
                      "computed by the graph are not supported)",
                      j, in);
     }
-    if (nd->op == LSP_ONNX_ADD && nvalues == 0)
+    if (value_slot(nd->op, 0) < 0 && nvalues == 0)
       return nfail(c, nd, "both operands are constants");
   }
   return LSP_OK;
@@ -241,250 +239,24 @@ static int prune(cctx *c) {
 /* ---- shapes ---------------------------------------------------------------
  */
 
-static const lsp_onnx_tensor *init_of(const cctx *c, const lsp_onnx_node *nd,
-                                      int j) {
-  size_t i;
-  if (j >= nd->ninputs || source(c, nd->inputs[j], &i) != SRC_INIT) return NULL;
-  return &c->m->inits[i];
-}
-
-static int dims_are(const lsp_onnx_tensor *t, int nd, int64_t a, int64_t b,
-                    int64_t d2, int64_t d3) {
-  const int64_t want[4] = {a, b, d2, d3};
-  if (t->ndim != nd) return 0;
-  for (int k = 0; k < nd; k++)
-    if (t->dims[k] != want[k]) return 0;
-  return 1;
-}
-
-static int tensor_dims_str(const lsp_onnx_tensor *t, char *buf, size_t len) {
-  lsp_onnx_ints_str(t->dims, (size_t)t->ndim, buf, len);
-  return 0;
-}
-
-/* Output size of a sliding window; -1 when the window does not fit. */
-static int64_t window(int64_t in, int64_t k, int64_t s, int64_t p0,
-                      int64_t p1) {
-  int64_t span = in + p0 + p1 - k;
-  return span < 0 ? -1 : span / s + 1;
-}
-
-static int spatial(const cctx *c, const lsp_onnx_node *nd,
-                   const lsp_onnx_shape *x, lsp_onnx_shape *y, int pool) {
-  for (int k = 0; k < 2; k++) {
-    if (nd->kernel[k] < 1 || nd->kernel[k] > LSP_ONNX_MAX_DIM ||
-        nd->strides[k] < 1 || nd->strides[k] > LSP_ONNX_MAX_DIM)
-      return nfail(c, nd, "kernel or strides out of range");
-    for (int e = 0; e < 2; e++) {
-      int64_t pd = nd->pads[k + 2 * e];
-      if (pd < 0 || pd > LSP_ONNX_MAX_DIM)
-        return nfail(c, nd, "pads out of range");
-      if (pool && pd >= nd->kernel[k])
-        return nfail(c, nd,
-                     "pads must be smaller than the kernel (a window "
-                     "would lie in the padding only)");
-    }
-    y->dims[2 + k] = window(x->dims[2 + k], nd->kernel[k], nd->strides[k],
-                            nd->pads[k], nd->pads[k + 2]);
-    if (y->dims[2 + k] < 1)
-      return nfail(c, nd,
-                   "the kernel (%lld × %lld) is larger than the padded "
-                   "input (%lld × %lld)",
-                   (long long)nd->kernel[0], (long long)nd->kernel[1],
-                   (long long)(x->dims[2] + nd->pads[0] + nd->pads[2]),
-                   (long long)(x->dims[3] + nd->pads[1] + nd->pads[3]));
-  }
-  return LSP_OK;
-}
-
-static int infer_conv(const cctx *c, lsp_onnx_node *nd, const lsp_onnx_shape *x,
-                      lsp_onnx_shape *y) {
-  const lsp_onnx_tensor *w = init_of(c, nd, 1), *b = init_of(c, nd, 2);
-  char db[128];
-  if (w->ndim != 4 || w->dims[1] != x->dims[1])
-    return tensor_dims_str(w, db, sizeof db),
-           nfail(c, nd,
-                 "weight '%s' %s does not fit an input of %lld "
-                 "channels (M × C × kH × kW, groups of 1)",
-                 w->name, db, (long long)x->dims[1]);
-  if (nd->kernel[0] == 0 && nd->kernel[1] == 0) {
-    nd->kernel[0] = w->dims[2];
-    nd->kernel[1] = w->dims[3];
-  } else if (nd->kernel[0] != w->dims[2] || nd->kernel[1] != w->dims[3]) {
-    return nfail(c, nd,
-                 "kernel_shape [%lld, %lld] disagrees with the weight "
-                 "'%s'",
-                 (long long)nd->kernel[0], (long long)nd->kernel[1], w->name);
-  }
-  if (b && !dims_are(b, 1, w->dims[0], 0, 0, 0))
-    return tensor_dims_str(b, db, sizeof db),
-           nfail(c, nd, "bias '%s' %s is not [%lld]", b->name, db,
-                 (long long)w->dims[0]);
-  y->dims[1] = w->dims[0];
-  return spatial(c, nd, x, y, 0);
-}
-
-static int infer_dense(const cctx *c, const lsp_onnx_node *nd,
-                       const lsp_onnx_shape *x, lsp_onnx_shape *y) {
-  const lsp_onnx_tensor *w = init_of(c, nd, 1), *b = init_of(c, nd, 2);
-  int tb = nd->op == LSP_ONNX_GEMM && nd->trans_b;
-  char db[128];
-  if (!isfinite(nd->alpha) || !isfinite(nd->beta))
-    return nfail(c, nd, "alpha and beta must be finite");
-  if (w->ndim != 2 || w->dims[tb ? 1 : 0] != x->dims[1])
-    return tensor_dims_str(w, db, sizeof db),
-           nfail(c, nd, "'%s' %s does not fit an input of %lld features%s",
-                 w->name, db, (long long)x->dims[1],
-                 tb ? " (transB: M × K)" : " (K × M)");
-  int64_t mo = w->dims[tb ? 0 : 1];
-  if (b && !(b->ndim == 0 || dims_are(b, 1, 1, 0, 0, 0) ||
-             dims_are(b, 1, mo, 0, 0, 0) || dims_are(b, 2, 1, mo, 0, 0)))
-    return tensor_dims_str(b, db, sizeof db),
-           nfail(c, nd,
-                 "bias '%s' %s is not per output ([%lld], [1, %lld] "
-                 "or a scalar)",
-                 b->name, db, (long long)mo, (long long)mo);
-  y->dims[1] = mo;
-  return LSP_OK;
-}
-
-static int infer_add(const cctx *c, const lsp_onnx_node *nd,
-                     const lsp_onnx_shape *a, const lsp_onnx_shape *b,
-                     const lsp_onnx_tensor *t) {
-  char sa[128], sb[128];
-  if (!t) { /* two values: equal shapes (a residual connection) */
-    int same = a->rank == b->rank;
-    for (int k = 0; same && k < a->rank; k++) same = a->dims[k] == b->dims[k];
-    if (same) return LSP_OK;
-    shape_str(a, sa, sizeof sa);
-    shape_str(b, sb, sizeof sb);
-    return nfail(c, nd,
-                 "operands %s and %s differ in shape (no broadcasting "
-                 "between values)",
-                 sa, sb);
-  }
-  int64_t f = a->dims[1];
-  int ok = a->rank == 2
-               ? dims_are(t, 1, f, 0, 0, 0) || dims_are(t, 2, 1, f, 0, 0)
-               : dims_are(t, 3, f, 1, 1, 0) || dims_are(t, 4, 1, f, 1, 1);
-  if (ok) return LSP_OK;
-  tensor_dims_str(t, sb, sizeof sb);
-  return nfail(c, nd, "constant '%s' %s is not a per-%s bias", t->name, sb,
-               a->rank == 2 ? "feature ([D] or [1, D])"
-                            : "channel ([C, 1, 1] or [1, C, 1, 1])");
-}
-
-static int infer_bn(const cctx *c, const lsp_onnx_node *nd,
-                    const lsp_onnx_shape *x) {
-  if (!isfinite(nd->epsilon) || nd->epsilon < 0)
-    return nfail(c, nd, "epsilon must be finite and >= 0");
-  for (int j = 1; j < 5; j++) {
-    const lsp_onnx_tensor *t = init_of(c, nd, j);
-    if (!dims_are(t, 1, x->dims[1], 0, 0, 0))
-      return nfail(c, nd, "'%s' is not a vector of %lld channels", t->name,
-                   (long long)x->dims[1]);
-  }
-  const lsp_onnx_tensor *var = init_of(c, nd, 4);
-  for (size_t k = 0; k < var->count; k++)
-    if (!((double)var->f[k] + nd->epsilon > 0))
-      return nfail(c, nd, "variance '%s'[%zu] + epsilon is not positive",
-                   var->name, k);
-  return LSP_OK;
-}
-
-static int infer_reshape(const cctx *c, const lsp_onnx_node *nd,
-                         const lsp_onnx_shape *x, lsp_onnx_shape *y) {
-  int64_t d = 1, s0 = nd->shape[0], s1 = nd->shape[1];
-  for (int k = 1; k < x->rank; k++) d *= x->dims[k];
-  int ok0 = s0 == 0 || s0 == -1 || (x->dims[0] != -1 && s0 == x->dims[0]);
-  int ok1 = s1 == d || (s1 == -1 && s0 != -1) || (s1 == 0 && x->dims[1] == d);
-  if (!ok0 || !ok1)
-    return nfail(c, nd, "shape [%lld, %lld] of a %s input is not N × %lld",
-                 (long long)s0, (long long)s1,
-                 x->dims[0] == -1 ? "batch-symbolic" : "fixed-batch",
-                 (long long)d);
-  y->rank = 2;
-  y->dims[1] = d;
-  return LSP_OK;
-}
-
 static int infer(const cctx *c, lsp_onnx_node *nd) {
-  lsp_onnx_shape xs[2];
-  const lsp_onnx_tensor *t = NULL;
-  int nv = 0;
-  for (int j = 0; j < nd->ninputs && nv < 2; j++) {
+  lsp_onnx_node_inputs in;
+  memset(&in, 0, sizeof in);
+  for (int j = 0; j < nd->ninputs; j++) {
     size_t i;
     int src = source(c, nd->inputs[j], &i);
-    if (src == SRC_INPUT)
-      xs[nv++] = c->m->in_shape;
-    else if (src == SRC_NODE)
-      xs[nv++] = c->m->nodes[i].out;
-    else if (nd->op == LSP_ONNX_ADD)
-      t = &c->m->inits[i];
-    if (value_slot(nd->op, j) == 1) break;
+    if (src == SRC_INIT) {
+      in.init[j] = &c->m->inits[i];
+      if (value_slot(nd->op, j) < 0) {
+        in.const_arg = in.init[j];
+        in.const_first = j == 0;
+      }
+    } else if (in.nvalues < 2) {
+      in.shape[in.nvalues++] =
+          src == SRC_INPUT ? c->m->in_shape : c->m->nodes[i].out;
+    }
   }
-  const lsp_onnx_shape *x = &xs[0];
-  lsp_onnx_shape *y = &nd->out;
-  *y = *x;
-  int need4 = nd->op == LSP_ONNX_CONV || nd->op == LSP_ONNX_MAXPOOL ||
-              nd->op == LSP_ONNX_AVGPOOL || nd->op == LSP_ONNX_GLOBALAVGPOOL ||
-              nd->op == LSP_ONNX_BATCHNORM || nd->op == LSP_ONNX_PAD;
-  int need2 = nd->op == LSP_ONNX_GEMM || nd->op == LSP_ONNX_MATMUL;
-  if ((need4 && x->rank != 4) || (need2 && x->rank != 2))
-    return nfail(c, nd, "needs an input of rank %d (%s), got rank %d",
-                 need4 ? 4 : 2, need4 ? "N × C × H × W" : "N × features",
-                 x->rank);
-  int st = LSP_OK;
-  switch (nd->op) {
-    case LSP_ONNX_CONV:
-      st = infer_conv(c, nd, x, y);
-      break;
-    case LSP_ONNX_GEMM:
-    case LSP_ONNX_MATMUL:
-      st = infer_dense(c, nd, x, y);
-      break;
-    case LSP_ONNX_ADD:
-      st = infer_add(c, nd, x, &xs[1], t);
-      break;
-    case LSP_ONNX_MAXPOOL:
-    case LSP_ONNX_AVGPOOL:
-      st = spatial(c, nd, x, y, 1);
-      break;
-    case LSP_ONNX_GLOBALAVGPOOL:
-      y->dims[2] = y->dims[3] = 1;
-      break;
-    case LSP_ONNX_BATCHNORM:
-      st = infer_bn(c, nd, x);
-      break;
-    case LSP_ONNX_FLATTEN:
-      if (nd->axis != 1 && nd->axis != 1 - x->rank)
-        return nfail(c, nd,
-                     "axis %lld: only axis 1 (N × features) keeps the "
-                     "batch apart",
-                     (long long)nd->axis);
-      y->rank = 2;
-      for (int k = 2; k < x->rank; k++) y->dims[1] *= x->dims[k];
-      break;
-    case LSP_ONNX_RESHAPE:
-      st = infer_reshape(c, nd, x, y);
-      break;
-    case LSP_ONNX_PAD:
-      for (int k = 0; k < 4; k++)
-        if (nd->pads[k] < 0 || nd->pads[k] > LSP_ONNX_MAX_DIM)
-          return nfail(c, nd, "pads out of range");
-      y->dims[2] += nd->pads[0] + nd->pads[2];
-      y->dims[3] += nd->pads[1] + nd->pads[3];
-      break;
-    case LSP_ONNX_RELU:
-      break;
-  }
-  if (st != LSP_OK) return st;
-  int64_t per = 1;
-  for (int k = 1; k < y->rank; k++) per *= y->dims[k];
-  if (per > LSP_ONNX_MAX_ACT)
-    return nfail(c, nd, "the output has %lld values per example; too many",
-                 (long long)per);
-  return LSP_OK;
+  return lsp_onnx_infer(c->path, nd, &in);
 }
 
 /* Initializers in order of first use; unused ones are dropped. */

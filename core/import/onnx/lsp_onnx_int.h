@@ -48,7 +48,9 @@ size_t lsp_onnx_pb_limit(size_t len);
 
 /* A TensorProto as an lsp_onnx_tensor (float32 or int64 only; external
  * data, segments and sizes that disagree with dims are refused). `what`
- * prefixes the reason ("<file>: initializer 'w'"). `finite`: refuse NaN/Inf. */
+ * prefixes the reason ("<file>: initializer 'w'"). `finite`: refuse NaN and
+ * ±Inf, except -Inf as the only value (Pad's constant_value before a max
+ * pooling). */
 int lsp_onnx_tensor_from_pb(const LspOnnx__TensorProto *tp, const char *what,
                             int finite, lsp_onnx_tensor *out);
 
@@ -87,11 +89,43 @@ void lsp_onnx_drop_last_node(lsp_onnx_model *m);
 
 /* ---- the reader's per-node attribute parsing (lsp_onnx_attr.c) -----------
  * Fill the typed attributes of `nd` from the attributes of `pn` (op already
- * known), refusing unknown attributes, wrong types and unsupported values.
- * `where` is the "<file>: node '<name>' (<op>)" prefix for messages;
- * *allowzero receives Reshape's allowzero (0 when absent). */
+ * known), refusing unknown attributes, wrong types, attributes the model's
+ * opset does not have, and unsupported values. `where` is the "<file>:
+ * node '<name>' (<op>)" prefix for messages. What does not go into the node
+ * directly comes back in *ex. */
+typedef struct {
+  int allowzero;      /* Reshape (0 when absent)                        */
+  int broadcast;      /* opsets <= 6: Add/Sub/Mul/Div/Gemm broadcast    */
+  int has_bcast_axis; /* opsets <= 6: Add/Sub/Mul/Div axis              */
+  int64_t bcast_axis;
+  int has_list; /* opsets <= 10: Pad's pads (or opset 1's
+                   paddings); opsets <= 4: Reshape's shape        */
+  int64_t list[8];
+  size_t nlist;
+  int has_value; /* opsets <= 10: Pad's value                      */
+  float value;
+} lsp_onnx_attr_extra;
 int lsp_onnx_parse_attrs(const LspOnnx__NodeProto *pn, lsp_onnx_node *nd,
-                         const char *where, int *allowzero);
+                         const char *where, int64_t opset,
+                         lsp_onnx_attr_extra *ex);
+
+/* ---- shape inference (lsp_onnx_shape.c) ---------------------------------
+ * What a node's inputs are: the shapes of its computed operands (in order)
+ * and, per input slot, the initializer it names (NULL for a value). */
+typedef struct {
+  lsp_onnx_shape shape[2];
+  int nvalues;
+  const lsp_onnx_tensor *init[LSP_ONNX_MAXIN];
+  const lsp_onnx_tensor *const_arg; /* Add/Sub/Mul/Div: the constant, or NULL */
+  int const_first;                  /* ... and it is the first operand */
+} lsp_onnx_node_inputs;
+/* Set nd->out from the inputs, checking the op's shape rules (and turning
+ * auto_pad SAME into pads). LSP_EDATA naming the node. */
+int lsp_onnx_infer(const char *path, lsp_onnx_node *nd,
+                   const lsp_onnx_node_inputs *in);
+/* 1 when constant t, broadcast against a value of shape x (numpy rules),
+ * varies along the channels (x's dims[1]) at most. */
+int lsp_onnx_per_channel(const lsp_onnx_tensor *t, const lsp_onnx_shape *x);
 
 /* The value of an int64 constant's element list as "[a, b, ...]" (for
  * messages). */

@@ -19,10 +19,13 @@ static const char *const k_op_names[] = {NULL,
                                          "BatchNormalization",
                                          "Flatten",
                                          "Reshape",
-                                         "Pad"};
+                                         "Pad",
+                                         "Sub",
+                                         "Mul",
+                                         "Div"};
 
 const char *lsp_onnx_op_name(lsp_onnx_op op) {
-  if ((int)op < LSP_ONNX_CONV || (int)op > LSP_ONNX_PAD) return "?";
+  if ((int)op < LSP_ONNX_CONV || (int)op > LSP_ONNX_OP_LAST) return "?";
   return k_op_names[op];
 }
 
@@ -265,6 +268,11 @@ lsp_onnx_node *lsp_onnx_add_node(lsp_onnx_model *m, lsp_onnx_op op,
   memset(nd, 0, sizeof *nd);
   nd->op = op;
   nd->strides[0] = nd->strides[1] = 1;
+  nd->dilations[0] = nd->dilations[1] = 1;
+  nd->group = 1;
+  nd->shape_rank = 2;
+  nd->legacy_bcast = -1;
+  nd->legacy_axis = -1;
   nd->alpha = nd->beta = 1.0f;
   nd->epsilon = 1e-5f;
   nd->axis = 1;

@@ -2,7 +2,7 @@
  *
  * The protobuf is unpacked by protobuf-c (lsp_onnx.proto: only the fields
  * lsprobe uses; the rest are skipped), then read in passes over the graph:
- *   1. the model: IR version, the default-domain opset (11–17), the graph;
+ *   1. the model: IR version, the default-domain opset (1–17), the graph;
  *   2. initializers (float32 kept, int64 set aside for Pad/Reshape), the one
  *      graph input (others bound to given tensors), the one output;
  *   3. every node's domain, op and outputs; Constant nodes become constants,
@@ -14,6 +14,7 @@
  * then lsp_onnx_check orders, prunes and shape-checks the result and the
  * output's declared shape is compared with the computed one. The protobuf
  * tree (with its copies of unknown fields) is freed before returning. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +39,11 @@ static const struct {
              {"GlobalAveragePool", LSP_ONNX_GLOBALAVGPOOL, 1, 1},
              {"BatchNormalization", LSP_ONNX_BATCHNORM, 5, 5},
              {"Flatten", LSP_ONNX_FLATTEN, 1, 1},
-             {"Reshape", LSP_ONNX_RESHAPE, 2, 2},
-             {"Pad", LSP_ONNX_PAD, 2, 3},
+             {"Reshape", LSP_ONNX_RESHAPE, 1, 2},
+             {"Pad", LSP_ONNX_PAD, 1, 3},
+             {"Sub", LSP_ONNX_SUB, 2, 2},
+             {"Mul", LSP_ONNX_MUL, 2, 2},
+             {"Div", LSP_ONNX_DIV, 2, 2},
              {"Constant", OP_CONSTANT, 0, 0},
              {"Identity", OP_IDENTITY, 1, 1}};
 #define N_OPS (sizeof k_ops / sizeof *k_ops)
@@ -159,10 +163,10 @@ static int read_opset(const rctx *c, const LspOnnx__ModelProto *mp,
   if (!found)
     return lsp_fail(LSP_EDATA, "%s: no opset for the default ONNX domain",
                     c->path);
-  if (*opset < 11 || *opset > 17)
+  if (*opset < 1 || *opset > 17)
     return lsp_fail(LSP_EDATA,
                     "%s: opset %lld is not supported (lsprobe "
-                    "reads opsets 11–17)",
+                    "reads opsets 1–17)",
                     c->path, (long long)*opset);
   return LSP_OK;
 }
@@ -283,27 +287,48 @@ static int read_constant(rctx *c, const LspOnnx__NodeProto *pn,
   return add_const(c, &t, where);
 }
 
-/* Pad: the pads constant (and an optional zero constant_value) folded into
- * nd->pads; *zero set when every pad is 0. */
+/* Pad: the pads (an int64 constant input, or the attribute of opsets up
+ * to 10) and the constant value (an input, or the attribute) folded into
+ * the node; *zero set when every pad is 0. 8 pads pad an N×C×H×W value, 6
+ * an N×C×L one (stored as {begin, 0, end, 0}). */
 static int fold_pad(rctx *c, const LspOnnx__NodeProto *pn, size_t nin,
-                    lsp_onnx_node *nd, const char *where, int *zero) {
-  const char *pname = resolve(c, pn->input[1]);
-  const lsp_onnx_tensor *p = pname ? find_const(c, pname) : NULL;
+                    lsp_onnx_node *nd, const lsp_onnx_attr_extra *ex,
+                    const char *where, int *zero) {
+  const int64_t *pv;
+  size_t np;
   char vb[200];
-  if (!p || p->dtype != LSP_ONNX_INT64)
+  if (c->m->opset <= 10) {
+    if (nin != 1 || !ex->has_list)
+      return failv(where,
+                   "opset %lld: Pad takes one input and the pads attribute",
+                   (long long)c->m->opset);
+    pv = ex->list, np = ex->nlist;
+  } else {
+    if (nin < 2 || ex->has_list || ex->has_value)
+      return failv(where,
+                   "opset %lld: Pad takes its pads (and constant_value) as "
+                   "inputs",
+                   (long long)c->m->opset);
+    const char *pname = resolve(c, pn->input[1]);
+    const lsp_onnx_tensor *p = pname ? find_const(c, pname) : NULL;
+    if (!p || p->dtype != LSP_ONNX_INT64 || p->ndim != 1)
+      return failv(where,
+                   "pads '%s' must be an int64 constant vector (an "
+                   "initializer or a Constant node)",
+                   pn->input[1]);
+    pv = p->i, np = p->count;
+  }
+  lsp_onnx_ints_str(pv, np, vb, sizeof vb);
+  if (np != 8 && np != 6)
     return failv(where,
-                 "pads '%s' must be an int64 constant (an initializer "
-                 "or a Constant node)",
-                 pn->input[1]);
-  lsp_onnx_ints_str(p->i, p->count, vb, sizeof vb);
-  if (p->ndim != 1 || p->count != 8)
-    return failv(where,
-                 "pads %s: lsprobe pads N × C × H × W values "
-                 "(8 pads)",
+                 "pads %s: lsprobe pads N × C × H × W values (8 pads) or "
+                 "N × C × L values (6 pads)",
                  vb);
-  if (p->i[0] || p->i[1] || p->i[4] || p->i[5])
+  size_t h = np / 2; /* begin values, then end values */
+  if (pv[0] || pv[1] || pv[h] || pv[h + 1])
     return failv(where, "pads %s pad the batch or channel dimension", vb);
-  const int64_t map[4] = {p->i[2], p->i[3], p->i[6], p->i[7]};
+  const int64_t map[4] = {pv[2], np == 8 ? pv[3] : 0, pv[h + 2],
+                          np == 8 ? pv[h + 3] : 0};
   for (int k = 0; k < 4; k++) {
     if (map[k] < 0 || map[k] > LSP_ONNX_MAX_DIM)
       return failv(where,
@@ -312,37 +337,65 @@ static int fold_pad(rctx *c, const LspOnnx__NodeProto *pn, size_t nin,
                    vb);
     nd->pads[k] = map[k];
   }
+  nd->nspatial = np == 8 ? 2 : 1;
+  float value = ex->has_value ? ex->value : 0.0f;
   if (nin == 3) {
     const char *vname = resolve(c, pn->input[2]);
     const lsp_onnx_tensor *v = vname ? find_const(c, vname) : NULL;
-    if (!v || v->dtype != LSP_ONNX_FLOAT || v->count != 1 || v->f[0] != 0.0f)
+    if (!v || v->dtype != LSP_ONNX_FLOAT || v->count != 1)
       return failv(where,
-                   "constant_value '%s' must be a float32 constant 0 "
-                   "(zero padding only)",
+                   "constant_value '%s' must be a float32 constant scalar",
                    pn->input[2]);
+    value = v->f[0];
   }
+  if (!(isfinite(value) || value == -INFINITY))
+    return failv(where, "constant_value %g is not supported (finite or -inf)",
+                 (double)value);
+  nd->pad_value = nd->pad_mode == LSP_ONNX_PAD_CONSTANT ? value : 0.0f;
   *zero = !map[0] && !map[1] && !map[2] && !map[3];
   return LSP_OK;
 }
 
-static int fold_reshape(rctx *c, const LspOnnx__NodeProto *pn,
-                        lsp_onnx_node *nd, int allowzero, const char *where) {
-  const char *sname = resolve(c, pn->input[1]);
-  const lsp_onnx_tensor *s = sname ? find_const(c, sname) : NULL;
+/* Reshape: the target shape (an int64 constant input, or the attribute of
+ * opsets up to 4) into the node, 2 to 4 entries. */
+static int fold_reshape(rctx *c, const LspOnnx__NodeProto *pn, size_t nin,
+                        lsp_onnx_node *nd, const lsp_onnx_attr_extra *ex,
+                        const char *where) {
+  const int64_t *sv;
+  size_t ns;
   char vb[200];
-  if (!s || s->dtype != LSP_ONNX_INT64)
+  if (nin == 1) {
+    if (!ex->has_list)
+      return failv(where, "no target shape (an input since opset 5)");
+    sv = ex->list, ns = ex->nlist;
+  } else {
+    if (ex->has_list)
+      return failv(where, "the shape is given twice (attribute and input)");
+    const char *sname = resolve(c, pn->input[1]);
+    const lsp_onnx_tensor *s = sname ? find_const(c, sname) : NULL;
+    if (!s || s->dtype != LSP_ONNX_INT64 || s->ndim != 1)
+      return failv(where,
+                   "shape '%s' must be an int64 constant vector (an "
+                   "initializer or a Constant node)",
+                   pn->input[1]);
+    sv = s->i, ns = s->count;
+  }
+  lsp_onnx_ints_str(sv, ns, vb, sizeof vb);
+  if (ns < 2 || ns > 4)
     return failv(where,
-                 "shape '%s' must be an int64 constant (an initializer "
-                 "or a Constant node)",
-                 pn->input[1]);
-  lsp_onnx_ints_str(s->i, s->count, vb, sizeof vb);
-  if (s->ndim != 1 || s->count != 2)
-    return failv(where, "shape %s: lsprobe reshapes only to N × D", vb);
-  if (allowzero && (s->i[0] == 0 || s->i[1] == 0))
-    return failv(where, "shape %s with allowzero = 1 makes an empty tensor",
+                 "shape %s: lsprobe reshapes to N × D, N × C × L or "
+                 "N × C × H × W",
                  vb);
-  nd->shape[0] = s->i[0];
-  nd->shape[1] = s->i[1];
+  for (size_t k = 0; k < ns; k++) {
+    if (ex->allowzero && sv[k] == 0)
+      return failv(where, "shape %s with allowzero = 1 makes an empty tensor",
+                   vb);
+    if (sv[k] < -1 || sv[k] > LSP_ONNX_MAX_DIM)
+      return failv(where, "shape %s: unsupported value %lld", vb,
+                   (long long)sv[k]);
+    nd->shape[k] = sv[k];
+  }
+  nd->shape_rank = (int)ns;
   return LSP_OK;
 }
 
@@ -364,12 +417,19 @@ static int read_node(rctx *c, const LspOnnx__NodeProto *pn, size_t idx, int op,
                         (const char *const *)pn->input, pn->output[0]);
   if (!nd) return lsp_fail(LSP_ENOMEM, "%s: out of memory", where);
   nd->index = idx;
-  int allowzero = 0, zero = 0, st;
-  if ((st = lsp_onnx_parse_attrs(pn, nd, where, &allowzero)) != LSP_OK)
+  int zero = 0, st;
+  lsp_onnx_attr_extra ex;
+  if ((st = lsp_onnx_parse_attrs(pn, nd, where, c->m->opset, &ex)) != LSP_OK)
     return st;
-  if (op == LSP_ONNX_RESHAPE) return fold_reshape(c, pn, nd, allowzero, where);
+  int arith = op == LSP_ONNX_ADD || op == LSP_ONNX_SUB || op == LSP_ONNX_MUL ||
+              op == LSP_ONNX_DIV;
+  if ((arith || op == LSP_ONNX_GEMM) && c->m->opset <= 6) {
+    nd->legacy_bcast = ex.broadcast;
+    if (ex.has_bcast_axis) nd->legacy_axis = ex.bcast_axis;
+  }
+  if (op == LSP_ONNX_RESHAPE) return fold_reshape(c, pn, nin, nd, &ex, where);
   if (op != LSP_ONNX_PAD) return LSP_OK;
-  if ((st = fold_pad(c, pn, nin, nd, where, &zero)) != LSP_OK) return st;
+  if ((st = fold_pad(c, pn, nin, nd, &ex, where, &zero)) != LSP_OK) return st;
   if (!zero) return LSP_OK;
   lsp_onnx_drop_last_node(c->m); /* pads nothing: an alias */
   return add_alias(c, pn->output[0], pn->input[0]);
@@ -396,9 +456,9 @@ static int read_nodes(rctx *c, const LspOnnx__GraphProto *g) {
         if (o == N_OPS)
           return failv(where,
                        "op not supported by lsprobe (it reads Conv, "
-                       "Gemm, MatMul, Add, Relu, MaxPool, AveragePool, "
-                       "GlobalAveragePool, BatchNormalization, Flatten, "
-                       "Reshape, Pad, Constant, Identity)");
+                       "Gemm, MatMul, Add, Sub, Mul, Div, Relu, MaxPool, "
+                       "AveragePool, GlobalAveragePool, BatchNormalization, "
+                       "Flatten, Reshape, Pad, Constant, Identity)");
         size_t nout = pn->n_output;
         while (nout && !str(pn->output[nout - 1])[0]) nout--;
         if (nout == 0 || !str(pn->output[0])[0])

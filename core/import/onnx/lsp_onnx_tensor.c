@@ -148,7 +148,10 @@ int lsp_onnx_tensor_from_pb(const LspOnnx__TensorProto *tp, const char *what,
       } else {
         f[k] = tp->float_data[k];
       }
-      if (finite && !isfinite(f[k])) {
+      /* a one-value tensor may be -inf: Pad's constant_value in front of a
+       * max pooling (lsprobe's own export writes it); a weight of -inf is
+       * refused when the model is lowered */
+      if (finite && !isfinite(f[k]) && !(n == 1 && f[k] == -INFINITY)) {
         free(data);
         return lsp_fail(LSP_EDATA, "%s: non-finite value at index %zu", what,
                         k);
@@ -192,11 +195,11 @@ int lsp_onnx_input_shape(const LspOnnx__ValueInfoProto *vi, const char *path,
                     path, nm,
                     lsp_onnx_dtype_name(tt->elem_type, tb, sizeof tb));
   size_t r = tt->shape ? tt->shape->n_dim : 0;
-  if (!tt->shape || (r != 2 && r != 4))
+  if (!tt->shape || r < 2 || r > 4)
     return lsp_fail(
         LSP_EDATA,
         "%s: graph input '%s' has %s; lsprobe takes "
-        "N × D or N × C × H × W",
+        "N × D, N × C × L or N × C × H × W",
         path, nm,
         tt->shape ? (snprintf(tb, sizeof tb, "rank %zu", r), tb) : "no shape");
   int64_t per = 1;

@@ -131,19 +131,26 @@ static void attr_float(wnode *w, const char *name, float v) {
 }
 
 static void node_attrs(wnode *w, const lsp_onnx_node *nd) {
-  static const int64_t ones[2] = {1, 1};
-  static uint8_t constant[] = "constant";
+  static uint8_t modes[3][9] = {"constant", "reflect", "edge"};
+  /* 1-D ops (an N×C×L input) write the first axis of the 2-D storage */
+  size_t ns = nd->out.rank == 3 ? 1 : 2;
+  const int64_t pads[4] = {nd->pads[0], ns == 2 ? nd->pads[1] : nd->pads[2],
+                           nd->pads[2], nd->pads[3]};
   switch (nd->op) {
     case LSP_ONNX_CONV:
     case LSP_ONNX_MAXPOOL:
     case LSP_ONNX_AVGPOOL:
-      attr_ints(w, "kernel_shape", nd->kernel, 2);
-      attr_ints(w, "strides", nd->strides, 2);
-      attr_ints(w, "pads", nd->pads, 4);
+      attr_ints(w, "kernel_shape", nd->kernel, ns);
+      attr_ints(w, "strides", nd->strides, ns);
+      attr_ints(w, "pads", pads, 2 * ns);
       if (nd->op == LSP_ONNX_CONV) {
-        attr_ints(w, "dilations", ones, 2);
-        attr_int(w, "group", 1);
+        attr_ints(w, "dilations", nd->dilations, ns);
+        attr_int(w, "group", nd->group);
+      } else {
+        attr_int(w, "ceil_mode", nd->ceil_mode);
       }
+      if (nd->op == LSP_ONNX_MAXPOOL)
+        attr_ints(w, "dilations", nd->dilations, ns);
       if (nd->op == LSP_ONNX_AVGPOOL)
         attr_int(w, "count_include_pad", nd->count_include_pad);
       break;
@@ -161,8 +168,9 @@ static void node_attrs(wnode *w, const lsp_onnx_node *nd) {
     case LSP_ONNX_PAD: {
       LspOnnx__AttributeProto *a = attr(w, "mode", 3);
       a->has_s = 1;
-      a->s.len = sizeof constant - 1;
-      a->s.data = constant;
+      a->s.data =
+          modes[nd->pad_mode >= 0 && nd->pad_mode < 3 ? nd->pad_mode : 0];
+      a->s.len = strlen((const char *)a->s.data);
       break;
     }
     default:
@@ -193,9 +201,9 @@ int lsp_onnx_encode(lsp_onnx_model *m, const char *path, uint8_t **buf,
   if (st != LSP_OK) return st;
   size_t nn = m->nnodes, nt = m->ninits, nx = 0;
   wnode *wn = calloc(nn, sizeof *wn);
-  wtensor *wt = calloc(nt + nn, sizeof *wt);
+  wtensor *wt = calloc(nt + 2 * nn, sizeof *wt);
   LspOnnx__NodeProto **np = calloc(nn, sizeof *np);
-  LspOnnx__TensorProto **tp = calloc(nt + nn, sizeof *tp);
+  LspOnnx__TensorProto **tp = calloc(nt + 2 * nn, sizeof *tp);
   wvalue vin, vout;
   lsp_onnx_map names = {0};
   st = LSP_ENOMEM;
@@ -231,20 +239,32 @@ int lsp_onnx_encode(lsp_onnx_model *m, const char *path, uint8_t **buf,
     node_attrs(w, nd);
     np[k] = &w->np;
     if (nd->op != LSP_ONNX_PAD && nd->op != LSP_ONNX_RESHAPE) continue;
-    /* opset 13 takes Pad's pads and Reshape's shape as int64 inputs */
-    int pad = nd->op == LSP_ONNX_PAD;
+    /* opset 13 takes Pad's pads (and constant value) and Reshape's shape
+     * as inputs */
+    int pad = nd->op == LSP_ONNX_PAD, r3 = nd->out.rank == 3;
     const int64_t pads8[8] = {0, 0, nd->pads[0], nd->pads[1],
                               0, 0, nd->pads[2], nd->pads[3]};
-    const int64_t n8 = 8, n2 = 2;
+    const int64_t pads6[6] = {0, 0, nd->pads[0], 0, 0, nd->pads[2]};
+    const int64_t nv = pad ? (r3 ? 6 : 8) : nd->shape_rank;
     wtensor *x = &wt[nt + nx];
     x->name = fresh_name(&names, nd->output, pad ? "_pads" : "_shape");
     if (!x->name || lsp_onnx_map_put(&names, x->name, 0, NULL) < 0 ||
-        tensor(x, x->name, LSP_ONNX_INT64, 1, pad ? &n8 : &n2, NULL,
-               pad ? pads8 : nd->shape, pad ? 8 : 2) != LSP_OK)
+        tensor(x, x->name, LSP_ONNX_INT64, 1, &nv, NULL,
+               pad ? (r3 ? pads6 : pads8) : nd->shape, (size_t)nv) != LSP_OK)
       goto done;
     tp[nt + nx++] = &x->tp;
     w->in[1] = x->name;
     w->np.n_input = 2;
+    if (!pad || nd->pad_value == 0.0f) continue;
+    x = &wt[nt + nx];
+    x->name = fresh_name(&names, nd->output, "_value");
+    if (!x->name || lsp_onnx_map_put(&names, x->name, 0, NULL) < 0 ||
+        tensor(x, x->name, LSP_ONNX_FLOAT, 0, NULL, &nd->pad_value, NULL, 1) !=
+            LSP_OK)
+      goto done;
+    tp[nt + nx++] = &x->tp;
+    w->in[2] = x->name;
+    w->np.n_input = 3;
   }
   value_info(&vin, m->input, &m->in_shape);
   value_info(&vout, m->output, &m->nodes[nn - 1].out);
@@ -278,7 +298,7 @@ int lsp_onnx_encode(lsp_onnx_model *m, const char *path, uint8_t **buf,
   *len = lsp_onnx__model_proto__pack(&mp, *buf);
   st = LSP_OK;
 done:
-  for (size_t k = 0; wt && k < nt + nn; k++) {
+  for (size_t k = 0; wt && k < nt + 2 * nn; k++) {
     free(wt[k].raw);
     free(wt[k].name);
   }

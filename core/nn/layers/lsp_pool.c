@@ -9,30 +9,39 @@
 #include "core/base/lsp_clones.h"
 #include "core/base/lsp_error.h"
 
-/* One spatial axis: PyTorch's pooling_output_shape for dilation 1. */
-static int axis_out(const char *axis, size_t in, size_t k, size_t s, size_t p,
-                    int ceil_mode, size_t *out) {
+/* One spatial axis: PyTorch's pooling_output_shape (p0 = p1, d = 1), or
+ * ONNX's general form (`asym`: pads p0 before, p1 after, dilation d). */
+static int axis_out(const char *axis, size_t in, size_t k, size_t s, size_t p0,
+                    size_t p1, size_t d, int asym, int ceil_mode,
+                    size_t *out) {
   if (in == 0 || k == 0 || s == 0)
     return lsp_fail(LSP_EINVAL,
                     "pooling: zero %s size, window or stride "
                     "(input %zu, window %zu, stride %zu)",
                     axis, in, k, s);
-  if (p > k / 2)
+  if (in > INT_MAX / 4 || k > INT_MAX / 4 || s > INT_MAX / 4 || d > 1024 ||
+      p0 > INT_MAX / 4 || p1 > INT_MAX / 4)
+    return lsp_fail(LSP_EINVAL, "pooling: %s size too large", axis);
+  size_t keff = (k - 1) * (d ? d : 1) + 1;
+  if (!asym && p0 > k / 2)
     return lsp_fail(LSP_EINVAL,
                     "pooling: %s padding %zu is more than half "
                     "the window %zu",
-                    axis, p, k);
-  if (in > INT_MAX / 4 || k > INT_MAX / 4 || s > INT_MAX / 4)
-    return lsp_fail(LSP_EINVAL, "pooling: %s size too large", axis);
-  if (in + 2 * p < k)
+                    axis, p0, k);
+  if (asym && (p0 >= keff || p1 >= keff))
+    return lsp_fail(LSP_EINVAL,
+                    "pooling: %s padding %zu, %zu is not smaller than the "
+                    "window %zu",
+                    axis, p0, p1, keff);
+  if (in + p0 + p1 < keff)
     return lsp_fail(LSP_EINVAL,
                     "pooling: %s window %zu larger than the padded "
                     "input %zu",
-                    axis, k, in + 2 * p);
-  size_t span = in + 2 * p - k;
+                    axis, keff, in + p0 + p1);
+  size_t span = in + p0 + p1 - keff;
   size_t o = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
   /* the last window must start inside the image or the leading padding */
-  if (ceil_mode && (o - 1) * s >= in + p) o--;
+  if (ceil_mode && (o - 1) * s >= in + p0) o--;
   *out = o;
   return LSP_OK;
 }
@@ -40,47 +49,66 @@ static int axis_out(const char *axis, size_t in, size_t k, size_t s, size_t p,
 int lsp_pool2d_geom_check(lsp_pool2d_geom *g) {
   if (g->c == 0 || g->c > INT_MAX)
     return lsp_fail(LSP_EINVAL, "pooling: %zu channels", g->c);
-  int st =
-      axis_out("height", g->h_in, g->kh, g->sh, g->ph, g->ceil_mode, &g->h_out);
+  size_t pb = g->asym ? g->pb : g->ph, pr = g->asym ? g->pr : g->pw;
+  size_t dh = g->asym ? g->dh : 1, dw = g->asym ? g->dw : 1;
+  int st = axis_out("height", g->h_in, g->kh, g->sh, g->ph, pb, dh, g->asym,
+                    g->ceil_mode, &g->h_out);
   if (!st)
-    st = axis_out("width", g->w_in, g->kw, g->sw, g->pw, g->ceil_mode,
-                  &g->w_out);
+    st = axis_out("width", g->w_in, g->kw, g->sw, g->pw, pr, dw, g->asym,
+                  g->ceil_mode, &g->w_out);
   if (!st && (double)g->c * (double)g->h_in * (double)g->w_in > INT_MAX)
     return lsp_fail(LSP_EINVAL, "pooling: a sample of %zu×%zu×%zu is too large",
                     g->c, g->h_in, g->w_in);
   return st;
 }
 
-/* The window of output (r, s): rows [*h0, *h1), columns [*w0, *w1) inside
- * the image, and the count PyTorch divides by when padding counts. */
+/* The window of output (r, s): its taps inside the image are rows h0, h0 +
+ * hs, ... below h1 and columns w0, w0 + ws, ... below w1 (hs = ws = 1
+ * without dilation), and `padded` the count PyTorch divides by when padding
+ * counts (the window clipped to the padded input). */
 typedef struct {
-  long h0, h1, w0, w1;
-  long padded; /* window clipped to the padded input */
+  long h0, h1, w0, w1, hs, ws;
+  long padded;
 } window;
+
+/* One axis of a window: first tap at t0 = start, k taps d apart; the taps
+ * inside [0, n) as [*a, *b) with step d; the taps inside [−p0, n + p1) in
+ * *cnt. */
+static void taps(long t0, long k, long d, long n, long p0, long p1, long *a,
+                 long *b, long *cnt) {
+  long u0 = t0 >= 0 ? 0 : (-t0 + d - 1) / d;       /* first tap >= 0  */
+  long u1 = n - 1 - t0 < 0 ? -1 : (n - 1 - t0) / d; /* last tap < n    */
+  if (u1 > k - 1) u1 = k - 1;
+  *a = t0 + u0 * d;
+  *b = u1 >= u0 ? t0 + u1 * d + 1 : *a; /* empty when no tap is inside */
+  long v0 = t0 >= -p0 ? 0 : (-p0 - t0 + d - 1) / d;
+  long v1 = n + p1 - 1 - t0 < 0 ? -1 : (n + p1 - 1 - t0) / d;
+  if (v1 > k - 1) v1 = k - 1;
+  *cnt = v1 >= v0 ? v1 - v0 + 1 : 0;
+}
 
 static window win_at(const lsp_pool2d_geom *g, size_t r, size_t s) {
   window w;
-  long H = (long)g->h_in, W = (long)g->w_in;
-  long hs = (long)(r * g->sh) - (long)g->ph;
-  long ws = (long)(s * g->sw) - (long)g->pw;
-  long he = hs + (long)g->kh, we = ws + (long)g->kw;
-  if (he > H + (long)g->ph) he = H + (long)g->ph;
-  if (we > W + (long)g->pw) we = W + (long)g->pw;
-  w.padded = (he - hs) * (we - ws);
-  w.h0 = hs < 0 ? 0 : hs;
-  w.w0 = ws < 0 ? 0 : ws;
-  w.h1 = he > H ? H : he;
-  w.w1 = we > W ? W : we;
+  long pb = (long)(g->asym ? g->pb : g->ph), pr = (long)(g->asym ? g->pr : g->pw);
+  w.hs = g->asym && g->dh > 1 ? (long)g->dh : 1;
+  w.ws = g->asym && g->dw > 1 ? (long)g->dw : 1;
+  long ch, cw;
+  taps((long)(r * g->sh) - (long)g->ph, (long)g->kh, w.hs, (long)g->h_in,
+       (long)g->ph, pb, &w.h0, &w.h1, &ch);
+  taps((long)(s * g->sw) - (long)g->pw, (long)g->kw, w.ws, (long)g->w_in,
+       (long)g->pw, pr, &w.w0, &w.w1, &cw);
+  w.padded = ch * cw;
   return w;
 }
 
 /* Index (within the plane) of the window's first maximum in scan order; a
  * NaN replaces the running maximum (PyTorch's CPU kernel). */
 static long argmax_at(const float *plane, long W, window w) {
+  if (w.h0 >= w.h1 || w.w0 >= w.w1) return -1; /* no tap in the image */
   long best = w.h0 * W + w.w0;
   float m = -INFINITY;
-  for (long h = w.h0; h < w.h1; h++)
-    for (long c = w.w0; c < w.w1; c++) {
+  for (long h = w.h0; h < w.h1; h += w.hs)
+    for (long c = w.w0; c < w.w1; c += w.ws) {
       float v = plane[h * W + c];
       if (v > m || isnan(v)) {
         m = v;
@@ -96,6 +124,7 @@ static long argmax_at(const float *plane, long W, window w) {
  * and the backward writes each input pixel exactly once. */
 static int tiles(const lsp_pool2d_geom *g) {
   return g->ph == 0 && g->pw == 0 && g->sh == g->kh && g->sw == g->kw &&
+         (!g->asym || (g->pb == 0 && g->pr == 0 && g->dh <= 1 && g->dw <= 1)) &&
          g->h_out * g->kh <= g->h_in && g->w_out * g->kw <= g->w_in;
 }
 
@@ -173,10 +202,13 @@ void lsp_maxpool2d_forward(const lsp_pool2d_geom *g, const float *x, size_t n,
       continue;
     }
     for (size_t r = 0; r < g->h_out; r++)
-      for (size_t s = 0; s < g->w_out; s++)
-        yp[r * g->w_out + s] =
-            tiled ? xp[tile_argmax(g, xp, r, s)]
-                  : xp[argmax_at(xp, (long)g->w_in, win_at(g, r, s))];
+      for (size_t s = 0; s < g->w_out; s++) {
+        /* a dilated window may miss the image: the maximum of the padding,
+         * −∞ (PyTorch's) */
+        long at = tiled ? (long)tile_argmax(g, xp, r, s)
+                        : argmax_at(xp, (long)g->w_in, win_at(g, r, s));
+        yp[r * g->w_out + s] = at < 0 ? -INFINITY : xp[at];
+      }
   }
 }
 
@@ -202,17 +234,20 @@ void lsp_maxpool2d_backward(const lsp_pool2d_geom *g, const float *x,
     for (size_t r = 0; r < g->h_out; r++)
       for (size_t s = 0; s < g->w_out; s++) {
         const float d = dyp[r * g->w_out + s];
+        long at;
         if (tiled) /* tiles do not overlap: one write per pixel */
           dxp[tile_argmax(g, xp, r, s)] = d;
-        else
-          dxp[argmax_at(xp, (long)g->w_in, win_at(g, r, s))] += d;
+        else if ((at = argmax_at(xp, (long)g->w_in, win_at(g, r, s))) >= 0)
+          dxp[at] += d;
       }
   }
 }
 
 /* The divisor of a window: PyTorch's avg_pool2d (no divisor_override). */
 static long divisor(const lsp_pool2d_geom *g, window w) {
-  return g->count_include_pad ? w.padded : (w.h1 - w.h0) * (w.w1 - w.w0);
+  return g->count_include_pad
+             ? w.padded
+             : ((w.h1 - w.h0 + w.hs - 1) / w.hs) * ((w.w1 - w.w0 + w.ws - 1) / w.ws);
 }
 
 void lsp_avgpool2d_forward(const lsp_pool2d_geom *g, const float *x, size_t n,
@@ -227,8 +262,8 @@ void lsp_avgpool2d_forward(const lsp_pool2d_geom *g, const float *x, size_t n,
         window w = win_at(g, r, s);
         long d = divisor(g, w);
         float sum = 0.0f;
-        for (long h = w.h0; h < w.h1; h++)
-          for (long c = w.w0; c < w.w1; c++) sum += xp[h * W + c];
+        for (long h = w.h0; h < w.h1; h += w.hs)
+          for (long c = w.w0; c < w.w1; c += w.ws) sum += xp[h * W + c];
         /* an empty window (only possible without count_include_pad) is 0 */
         yp[r * g->w_out + s] = d > 0 ? sum / (float)d : 0.0f;
       }
@@ -249,8 +284,8 @@ void lsp_avgpool2d_backward(const lsp_pool2d_geom *g, const float *dy, size_t n,
         long d = divisor(g, w);
         if (d <= 0) continue;
         float v = dyp[r * g->w_out + s] / (float)d;
-        for (long h = w.h0; h < w.h1; h++)
-          for (long c = w.w0; c < w.w1; c++) dxp[h * W + c] += v;
+        for (long h = w.h0; h < w.h1; h += w.hs)
+          for (long c = w.w0; c < w.w1; c += w.ws) dxp[h * W + c] += v;
       }
   }
 }

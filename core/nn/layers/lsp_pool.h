@@ -4,7 +4,9 @@
  * Layouts: x is n × c × h_in × w_in (NCHW, float32), y is n × c × h_out ×
  * w_out (global pooling: n × c). Window (r, s) covers input rows
  * r·sh − ph … r·sh − ph + kh − 1 and the columns likewise, clipped to the
- * image; padding never wins a max. DESIGN.md "Layers" has the formulas.
+ * image; padding never wins a max. ONNX's general form adds asymmetric
+ * padding and (for max pooling) dilation: taps r·sh − ph + u·dh. DESIGN.md
+ * "Layers" has the formulas.
  *
  * Pure functions of plain arrays: no allocation, no threads, every sample
  * independent of the others. Backward overwrites dx. */
@@ -23,13 +25,22 @@ typedef struct {
                             including padding (PyTorch's default, 1) or by
                             the pixels inside the image (0)                */
   size_t h_out, w_out;   /* set by lsp_pool2d_geom_check                    */
+  /* ONNX's general form (0 in every field: PyTorch's, as above) */
+  int asym;              /* 1: ph, pw pad the top and left, pb, pr the
+                            bottom and right; each smaller than the
+                            (dilated) window instead of at most half of it */
+  size_t pb, pr;         /* with asym: padding rows below, columns right   */
+  size_t dh, dw;         /* dilation (0 or 1: none): the window's taps are
+                            dh rows, dw columns apart                      */
 } lsp_pool2d_geom;
 
 /* Validate and set the output size, PyTorch's rule:
  *   h_out = ⌊(h_in + 2ph − kh)/sh⌋ + 1, or with ceil_mode ⌈·⌉ + 1 minus one
- *   when the last window would start in the bottom padding (columns alike).
+ *   when the last window would start in the bottom padding (columns alike);
+ *   with asym, ph + pb for 2ph, and the dilated window (kh − 1)·dh + 1.
  * LSP_EINVAL with the reason for a zero size or stride, padding over half the
- * window (PyTorch refuses it), or an empty output. */
+ * window (PyTorch refuses it; with asym: not smaller than the window), or an
+ * empty output. */
 int lsp_pool2d_geom_check(lsp_pool2d_geom *g);
 
 /* Max pooling. Backward sends each dy to the window's first maximum in scan

@@ -1,0 +1,47 @@
+/* lsp_calib_row.c — lsp_calib_row_body.h compiled for AVX-512, AVX2 and
+ * SSE2 (x86-64) or plain C (elsewhere), and the choice among them. */
+#include "analysis/lsp_calib_row.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+
+#include "core/base/lsp_cpu.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define LSP_SIMD 4
+#include "core/base/lsp_simd.h"
+#include "core/base/lsp_simd_d.h"
+#include "analysis/lsp_calib_row_body.h"
+#undef LSP_SIMD
+#define LSP_SIMD 3
+#include "core/base/lsp_simd.h"
+#include "core/base/lsp_simd_d.h"
+#include "analysis/lsp_calib_row_body.h"
+#undef LSP_SIMD
+#define LSP_SIMD 1
+#include "core/base/lsp_simd.h"
+#include "core/base/lsp_simd_d.h"
+#include "analysis/lsp_calib_row_body.h"
+#undef LSP_SIMD
+
+lsp_calib_row_fn lsp_calib_row_kernel(void) {
+  int l = lsp_cpu_isa();
+  return l >= 4 ? cr_rows_v4 : l >= 3 ? cr_rows_v3 : cr_rows_v1;
+}
+
+lsp_calib_bins_fn lsp_calib_bins_kernel(void) {
+  int l = lsp_cpu_isa();
+  return l >= 4 ? cr_bins_v4 : l >= 3 ? cr_bins_v3 : cr_bins_v1;
+}
+#else
+#define LSP_SIMD 0
+#include "core/base/lsp_simd.h"
+#include "core/base/lsp_simd_d.h"
+#include "analysis/lsp_calib_row_body.h"
+#undef LSP_SIMD
+
+lsp_calib_row_fn lsp_calib_row_kernel(void) { return cr_rows_v0; }
+
+lsp_calib_bins_fn lsp_calib_bins_kernel(void) { return cr_bins_v0; }
+#endif

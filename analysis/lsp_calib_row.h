@@ -1,0 +1,54 @@
+/* lsp_calib_row.h — the softmax of one row of logits in double, as every
+ * calibration path computes it (internal to analysis/).
+ *
+ * w_j = (z_j − max z)·inv_t, e_j = exp(w_j), s = Σ e_j, p_j = e_j·(1/s):
+ * the top class gets exactly 1/s, the top-label confidence. The exponential is
+ * lsprobe's own (lsp_calib_row_body.h: Cody–Waite reduction, the Taylor
+ * polynomial of degree 13, about 1 ulp), vectorized and compiled for each
+ * instruction-set level (lsp_cpu_isa): the accumulator, the per-row table
+ * and the streaming pass all call this one function, so they agree to the
+ * last bit on a given machine. */
+#ifndef LSP_CALIB_ROW_H
+#define LSP_CALIB_ROW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+  double conf; /* 1/s: the top class's probability                     */
+  double nll;  /* log s − w_y: −log p_y from the log-softmax           */
+  size_t top;  /* the first index of the max logit                     */
+} lsp_calib_rowstat;
+
+/* Rows per call of the row function at most. */
+#define LSP_CALIB_ROWS 8
+
+/* nr <= LSP_CALIB_ROWS consecutive rows of k logits, float (xf) or double
+ * (xd, when xf is NULL), with labels y[r] < k: the probabilities into
+ * p[r·k + j] and the rest into st[r]; scratch holds nr·k doubles. The
+ * probabilities are p_j = e_j·(1/s) with e_j = exp((z_j − max)·inv_t),
+ * s = Σ e_j in index order: the top class gets exactly 1/s. Returns the
+ * number of leading rows whose logits are finite (nr when all are); their
+ * results are complete, the rest unspecified. */
+typedef size_t (*lsp_calib_row_fn)(const float *xf, const double *xd, size_t nr, size_t k,
+                                   double inv_t, const int32_t *y, double *p,
+                                   double *scratch, lsp_calib_rowstat *st);
+
+/* The row function of level lsp_cpu_isa(). */
+lsp_calib_row_fn lsp_calib_row_kernel(void);
+
+/* The classwise bins of n probabilities p forming whole rows of k:
+ * cb[e] = (e mod k)·bins + lsp_calib_bin(p[e], bins, edges) with right =
+ * (edges == right-closed), the same arithmetic vectorized. */
+typedef void (*lsp_calib_bins_fn)(const double *p, size_t n, size_t k, int bins, int right,
+                                  int32_t *cb);
+lsp_calib_bins_fn lsp_calib_bins_kernel(void);
+
+/* Rows per call for k classes: LSP_CALIB_ROWS while the rows span at most
+ * 512 values, fewer (at least 1) for long rows. */
+static inline size_t lsp_calib_row_group(size_t k) {
+  size_t g = k ? 512 / k : 1;
+  return g < 1 ? 1 : g > LSP_CALIB_ROWS ? LSP_CALIB_ROWS : g;
+}
+
+#endif

@@ -1,0 +1,185 @@
+/* lsp_calib_row_body.h — lsp_calib_row.h's row softmax, compiled once per
+ * instruction-set level by lsp_calib_row.c (after core/base/lsp_simd.h and
+ * lsp_simd_d.h). Not a header to include anywhere else. */
+
+/* exp(x) for x <= 0 in double. n = round(x/ln2) by adding 1.5·2^52;
+ * r = x − n·ln2 with ln2 in two parts (the head has 32 significant bits,
+ * so n·head is exact); exp(r), |r| <= ln2/2, by its Taylor polynomial of
+ * degree 13 (remainder below 5e-18 relative; about 1 ulp after rounding,
+ * tests/test_calib_score.c); 2^n enters as n << 52 added
+ * to the polynomial's bits (the magic constant's bits vanish in the shift).
+ * x is clamped at −708, where 2^n is still normal: exp(−708) ≈ 3.3e-308
+ * then stands for smaller values — it is 0 in every fixed-point sum and
+ * square the calibration forms, and no NLL is computed from it. */
+SV_ATTR static inline dv SV_FN(cr_exp)(dv x) {
+  x = dv_max(x, dv_set1(-708.0));
+  const dv magic = dv_set1(6755399441055744.0);
+  dv t = dv_fma(x, dv_set1(1.4426950408889634074), magic);
+  dv n = dv_sub(t, magic);
+  dv r = dv_fma(n, dv_set1(-6.93147180369123816490e-01), x);
+  r = dv_fma(n, dv_set1(-1.90821492927058770002e-10), r);
+  /* Estrin's scheme: pairs c_2i + c_2i+1 r, then in r², r⁴, r⁸ — a chain
+   * of five multiply-adds instead of Horner's thirteen */
+  const dv r2 = dv_mul(r, r), r4 = dv_mul(r2, r2), r8 = dv_mul(r4, r4);
+  dv q0 = dv_add(r, dv_set1(1.0));
+  dv q1 = dv_fma(r, dv_set1(1.6666666666666666667e-1), dv_set1(0.5));
+  dv q2 = dv_fma(r, dv_set1(8.3333333333333333333e-3), dv_set1(4.1666666666666666667e-2));
+  dv q3 = dv_fma(r, dv_set1(1.9841269841269841270e-4), dv_set1(1.3888888888888888889e-3));
+  dv q4 = dv_fma(r, dv_set1(2.7557319223985890653e-6), dv_set1(2.4801587301587301587e-5));
+  dv q5 = dv_fma(r, dv_set1(2.5052108385441718775e-8), dv_set1(2.7557319223985890653e-7));
+  dv q6 = dv_fma(r, dv_set1(1.6059043836821614599e-10), dv_set1(2.0876756987868098979e-9));
+  dv t0 = dv_fma(dv_fma(q3, r2, q2), r4, dv_fma(q1, r2, q0));
+  dv t1 = dv_fma(q6, r4, dv_fma(q5, r2, q4));
+  dv p = dv_fma(t1, r8, t0);
+  return dv_as_f(dvi_add(dv_as_i(p), dvi_shl(dv_as_i(t), 52)));
+}
+
+/* The lanes' sum as a pairwise tree (a short dependency chain). */
+SV_ATTR static inline double SV_FN(cr_hsum)(const double *l) {
+#if DV_N == 8
+  return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+#elif DV_N == 4
+  return (l[0] + l[1]) + (l[2] + l[3]);
+#elif DV_N == 2
+  return l[0] + l[1];
+#else
+  return l[0];
+#endif
+}
+
+
+/* The max of row x (k logits); 0 if a logit is not finite. x·0 is 0 for
+ * finite x and NaN otherwise: a finiteness test without a sum that could
+ * overflow. */
+#define CR_LOAD(j) (xf ? dv_load_f(xf + (j)) : dv_load(xd + (j)))
+#define CR_LOAD_N(j, n, f) (xf ? dv_load_f_n(xf + (j), n, f) : dv_load_n(xd + (j), n, f))
+#define CR_AT(j) (xf ? (double)xf[j] : xd[j])
+
+SV_ATTR static inline int SV_FN(cr_max)(const float *xf, const double *xd, size_t k,
+                                        double *mx) {
+  const size_t kv = k - k % DV_N;
+  double lane[DV_N];
+  dv m0 = dv_set1(-DBL_MAX), m1 = m0, f0 = dv_zero(), f1 = f0;
+  const dv zero = dv_zero();
+  size_t j = 0;
+  for (; j + 2 * DV_N <= kv; j += 2 * DV_N) {
+    dv a = CR_LOAD(j), b = CR_LOAD(j + DV_N);
+    m0 = dv_max(a, m0), m1 = dv_max(b, m1);
+    f0 = dv_fma(a, zero, f0), f1 = dv_fma(b, zero, f1);
+  }
+  for (; j < kv; j += DV_N) {
+    dv a = CR_LOAD(j);
+    m0 = dv_max(a, m0);
+    f0 = dv_fma(a, zero, f0);
+  }
+  if (kv < k) {
+    dv a = CR_LOAD_N(kv, k - kv, 0.0);
+    m1 = dv_max(CR_LOAD_N(kv, k - kv, -DBL_MAX), m1);
+    f1 = dv_fma(a, zero, f1);
+  }
+  dv_store(lane, dv_add(f0, f1));
+  if (!isfinite(SV_FN(cr_hsum)(lane))) return 0;
+  dv_store(lane, dv_max(m0, m1));
+  double m = lane[0];
+  for (size_t l = 1; l < DV_N; l++) m = lane[l] > m ? lane[l] : m;
+  *mx = m;
+  return 1;
+}
+
+/* out[0..n) = a[0..n) ∘ b[0..n), ∘ = exp((a − b)·inv_t) (op 0) or a·b
+ * (op 1), over whole vectors and a last partial one. */
+SV_ATTR static inline void SV_FN(cr_flat)(const float *xf, const double *xd, const double *b,
+                                          size_t n, double inv_t, int op, double *out) {
+  const size_t nv = n - n % DV_N;
+  const dv vt = dv_set1(inv_t);
+  size_t j = 0;
+  if (op == 0) {
+    for (; j < nv; j += DV_N)
+      dv_store(out + j, SV_FN(cr_exp)(dv_mul(dv_sub(CR_LOAD(j), dv_load(b + j)), vt)));
+    if (j < n)
+      dv_store_n(out + j,
+                 SV_FN(cr_exp)(dv_mul(dv_sub(CR_LOAD_N(j, n - j, 0.0),
+                                             dv_load_n(b + j, n - j, 0.0)), vt)),
+                 n - j);
+  } else {
+    for (; j < nv; j += DV_N) dv_store(out + j, dv_mul(dv_load(xd + j), dv_load(b + j)));
+    if (j < n)
+      dv_store_n(out + j, dv_mul(dv_load_n(xd + j, n - j, 0.0), dv_load_n(b + j, n - j, 0.0)),
+                 n - j);
+  }
+}
+
+/* Rows r < nr of the contiguous logits x (k each), labels y[r] < k: the
+ * exponentials of all nr rows in one flat run of whole vectors (no row's
+ * tail costs a vector of its own), each row's sum in index order, then
+ * p = e·(1/s). Returns the number of leading rows with finite logits,
+ * whose results are complete. */
+SV_ATTR static size_t SV_FN(cr_rows)(const float *xf, const double *xd, size_t nr, size_t k,
+                                     double inv_t, const int32_t *y, double *p,
+                                     double *scratch, lsp_calib_rowstat *st) {
+  double mx[LSP_CALIB_ROWS], inv[LSP_CALIB_ROWS];
+  size_t good = 0;
+  for (; good < nr; good++)
+    if (!SV_FN(cr_max)(xf ? xf + good * k : NULL, xd ? xd + good * k : NULL, k, &mx[good]))
+      break;
+  const size_t n = good * k;
+  for (size_t r = 0; r < good; r++)
+    for (size_t j = 0; j < k; j++) scratch[r * k + j] = mx[r];
+  SV_FN(cr_flat)(xf, xd, scratch, n, inv_t, 0, p);
+  for (size_t r = 0; r < good; r++) {
+    const double *e = p + r * k;
+    const float *rf = xf ? xf + r * k : NULL;
+    const double *rd = xd ? xd + r * k : NULL;
+    double s = 0.0;
+    for (size_t j = 0; j < k; j++) s += e[j];
+    size_t top = k; /* the first index of the max, without a branch */
+    for (size_t j = k; j-- > 0;) top = (rf ? (double)rf[j] : rd[j]) == mx[r] ? j : top;
+    const double yv = rf ? (double)rf[y[r]] : rd[y[r]];
+    inv[r] = 1.0 / s;
+    st[r].conf = inv[r];
+    st[r].nll = log(s) - (yv - mx[r]) * inv_t;
+    st[r].top = top;
+  }
+  for (size_t r = 0; r < good; r++)
+    for (size_t j = 0; j < k; j++) scratch[r * k + j] = inv[r];
+  SV_FN(cr_flat)(NULL, p, scratch, n, 1.0, 1, p);
+  return good;
+}
+
+/* The classwise bin of n consecutive probabilities p (rows of k classes
+ * from a row start): cb[e] = j·bins + b, j = e mod k, b = lsp_calib_bin(p_e)
+ * (trunc(p·bins), minus one on an exact edge when right, clamped), in
+ * double and vectorized; the tail in scalar with the same arithmetic. */
+SV_ATTR static void SV_FN(cr_bins)(const double *p, size_t n, size_t k, int bins, int right,
+                                   int32_t *cb) {
+  const size_t nv = n - n % DV_N;
+  const double M = (double)bins, K = (double)k;
+  const dv vM = dv_set1(M), vK = dv_set1(K), one = dv_set1(right ? 1.0 : 0.0);
+  const dv zero = dv_zero(), top = dv_set1(M - 1.0), step = dv_set1((double)DV_N);
+  /* the class index of each lane, as a double: lanes 0..DV_N-1 mod k */
+  double j0[DV_N];
+  for (size_t l = 0; l < DV_N; l++) j0[l] = (double)(l % k);
+  dv jv = dv_load(j0);
+  const size_t wraps = DV_N / k + 1; /* subtractions of k after a step */
+  size_t e = 0;
+  for (; e < nv; e += DV_N) {
+    dv x = dv_mul(dv_load(p + e), vM), b = dv_trunc(x);
+    b = dv_sub_eq(b, x, one);
+    b = dv_min(dv_max(b, zero), top);
+    dv_store_i32(cb + e, dv_fma(jv, vM, b));
+    jv = dv_add(jv, step);
+    for (size_t t = 0; t < wraps; t++) jv = dv_sub_ge(jv, vK, vK);
+  }
+  for (; e < n; e++) { /* lsp_calib_bin */
+    double x = p[e] * M;
+    int b = (int)x;
+    b -= right & ((double)b == x);
+    b = b < 0 ? 0 : b;
+    b = b >= bins ? bins - 1 : b;
+    cb[e] = (int32_t)((e % k) * (size_t)bins + (size_t)b);
+  }
+}
+
+#undef CR_LOAD
+#undef CR_LOAD_N
+#undef CR_AT

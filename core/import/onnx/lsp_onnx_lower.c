@@ -1,0 +1,598 @@
+/* lsp_onnx_lower.c — a checked ONNX description into lsprobe's model graph
+ * (docs/DESIGN.md §3, "Lowering").
+ *
+ * One pass plans: which Add is the bias of the bias-free Conv, Gemm or
+ * MatMul before it, which Div completes the Sub before it into one input
+ * normalization, which value is the logits. A second creates the nodes
+ * (a zero Pad node in front of a convolution padded asymmetrically; pools
+ * outside PyTorch's form become the general `pool`), lsp_model_finish lays
+ * out the tensors, a third fills them from the initializers (grouped and
+ * dilated convolutions become the dense kernel they equal, with zeros).
+ * Every refusal names the file, the node and the op. */
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/lsp_error.h"
+#include "core/import/onnx/lsp_onnx_int.h"
+#include "core/nn/layers/lsp_pad.h"
+
+/* The dense kernel a grouped or dilated convolution expands to may hold at
+ * most this many floats. */
+#define MAX_EXPANDED ((size_t)1 << 26)
+
+typedef struct {
+  const lsp_onnx_node *on;  /* the ONNX node it computes                  */
+  const lsp_onnx_node *add; /* an Add folded in as the bias, or NULL     */
+  const lsp_onnx_node *div; /* a Div fused after a Sub (normalize)        */
+  int helper;               /* a Pad node put in front of `on`            */
+} source;
+
+typedef struct {
+  const lsp_onnx_model *om;
+  const char *path;
+  const lsp_onnx_lower_opts *o;
+  lsp_model *m;
+  lsp_onnx_map val;  /* value name -> 1 + lsp node (0: the input)      */
+  lsp_onnx_map prod; /* value name -> producing ONNX node              */
+  size_t *uses;      /* per ONNX node: consumers of its output         */
+  int *fold;         /* per ONNX node: 1 = folded into the node before */
+  int *bias_from;    /* per ONNX node: the Add folded into it, or -1   */
+  source *src;       /* per lsp node                                   */
+  size_t nsrc;
+} lctx;
+
+static int nfail(const lctx *c, const lsp_onnx_node *nd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int nfail(const lctx *c, const lsp_onnx_node *nd, const char *fmt, ...) {
+  char where[512], msg[768];
+  lsp_onnx_where(where, sizeof where, c->path, nd->name, nd->index,
+                 lsp_onnx_op_name(nd->op));
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return lsp_fail(LSP_EDATA, "%s: %s", where, msg);
+}
+
+static const lsp_onnx_tensor *init_named(const lctx *c, const char *name) {
+  return lsp_onnx_find_init(c->om, name);
+}
+
+static int is_arith(lsp_onnx_op op) {
+  return op == LSP_ONNX_ADD || op == LSP_ONNX_SUB || op == LSP_ONNX_MUL ||
+         op == LSP_ONNX_DIV;
+}
+
+/* An Add/Sub/Mul/Div's constant operand and whether it comes first (NULL
+ * for two values). */
+static const lsp_onnx_tensor *arith_const(const lctx *c,
+                                          const lsp_onnx_node *nd, int *first,
+                                          int *value_slot) {
+  for (int j = 0; j < 2; j++) {
+    const lsp_onnx_tensor *t = init_named(c, nd->inputs[j]);
+    if (t) {
+      if (first) *first = j == 0;
+      if (value_slot) *value_slot = 1 - j;
+      return t;
+    }
+  }
+  return NULL;
+}
+
+/* The ONNX node producing value `name`, or -1 (the input). */
+static long producer(const lctx *c, const char *name) {
+  size_t k;
+  return lsp_onnx_map_get(&c->prod, name, &k) ? (long)k : -1;
+}
+
+/* ---- planning ------------------------------------------------------------ */
+
+static int plan(lctx *c) {
+  const lsp_onnx_model *om = c->om;
+  for (size_t k = 0; k < om->nnodes; k++) {
+    c->bias_from[k] = -1;
+    if (lsp_onnx_map_put(&c->prod, om->nodes[k].output, k, NULL) < 0)
+      return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
+  }
+  for (size_t k = 0; k < om->nnodes; k++)
+    for (int j = 0; j < om->nodes[k].ninputs; j++) {
+      long p = producer(c, om->nodes[k].inputs[j]);
+      if (p >= 0) c->uses[p]++;
+    }
+  long out = producer(c, om->output);
+  if (out >= 0) c->uses[out]++;
+  for (size_t k = 0; k < om->nnodes; k++) {
+    const lsp_onnx_node *nd = &om->nodes[k];
+    int vs = 0;
+    if (!is_arith(nd->op) || !arith_const(c, nd, NULL, &vs)) continue;
+    long p = producer(c, nd->inputs[vs]);
+    if (p < 0 || c->uses[p] != 1 || c->fold[p]) continue;
+    const lsp_onnx_node *pn = &om->nodes[p];
+    int biasless = (pn->op == LSP_ONNX_CONV && pn->ninputs == 2) ||
+                   (pn->op == LSP_ONNX_GEMM && pn->ninputs == 2) ||
+                   pn->op == LSP_ONNX_MATMUL;
+    if (nd->op == LSP_ONNX_ADD && biasless && c->bias_from[p] < 0) {
+      c->bias_from[p] = (int)k; /* the Add is the layer's bias */
+      c->fold[k] = 1;
+    } else if (nd->op == LSP_ONNX_DIV && pn->op == LSP_ONNX_SUB &&
+               arith_const(c, pn, NULL, NULL)) {
+      c->fold[k] = 1; /* (x − m) / s: one normalization */
+      c->bias_from[p] = (int)k;
+    }
+  }
+  return LSP_OK;
+}
+
+/* ---- creating the nodes -------------------------------------------------- */
+
+/* A name for the next lsp node: `want` when it fits and is free, else
+ * "<kind><n>". */
+static void node_name(const lsp_model *m, const char *want, lsp_op op,
+                      char *buf) {
+  if (want && want[0] && strlen(want) < LSP_NODE_NAME &&
+      lsp_model_find(m, want) < 0) {
+    snprintf(buf, LSP_NODE_NAME, "%s", want);
+    return;
+  }
+  for (size_t k = m->nnodes + 1;; k++) {
+    snprintf(buf, LSP_NODE_NAME, "%s%zu", lsp_op_name(op), k);
+    if (lsp_model_find(m, buf) < 0) return;
+  }
+}
+
+/* Room for the source of one more lsp node. */
+static int room(lctx *c) {
+  if (c->nsrc > c->m->nnodes) return LSP_OK;
+  source *s = realloc(c->src, (c->nsrc + 16) * sizeof *s);
+  if (!s) return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
+  c->src = s;
+  c->nsrc += 16;
+  return LSP_OK;
+}
+
+static int add(lctx *c, const lsp_onnx_node *on, lsp_op op, const lsp_attrs *a,
+               int in0, int in1, const char *suffix, int *id) {
+  char want[2 * LSP_NODE_NAME + 16], name[LSP_NODE_NAME];
+  const char *base = on->name[0] ? on->name : on->output;
+  snprintf(want, sizeof want, "%s%s", base, suffix);
+  node_name(c->m, want, op, name);
+  int st = room(c);
+  if (st) return st;
+  st = lsp_model_add(c->m, op, a, in0, in1, name, id);
+  if (st) {
+    char why[600];
+    snprintf(why, sizeof why, "%s", lsp_errmsg());
+    return nfail(c, on, "lsprobe's %s layer refuses it: %s", lsp_op_name(op),
+                 why);
+  }
+  source *s = &c->src[*id];
+  memset(s, 0, sizeof *s);
+  s->on = on;
+  s->helper = suffix[0] != 0;
+  return LSP_OK;
+}
+
+/* The lsp node holding value `name` (LSP_INPUT for the graph input). */
+static int node_of(const lctx *c, const char *name) {
+  size_t v = 0;
+  lsp_onnx_map_get(&c->val, name, &v);
+  return (int)v - 1;
+}
+
+static int bind(lctx *c, const char *value, int id) {
+  if (lsp_onnx_map_put(&c->val, value, (size_t)(id + 1), NULL) < 0)
+    return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
+  return LSP_OK;
+}
+
+static lsp_shape shape_of(const lctx *c, int id) {
+  return id == LSP_INPUT ? c->m->in_shape : c->m->nodes[id].shape;
+}
+
+/* A convolution's padding: into the layer when symmetric, else into a
+ * zero Pad node in front (*in is updated). */
+static int conv_pads(lctx *c, const lsp_onnx_node *on, int *in, lsp_attrs *a) {
+  const int64_t *p = on->pads;
+  if (p[0] == p[2] && p[1] == p[3]) {
+    a->ph = (size_t)p[0];
+    a->pw = (size_t)p[1];
+    return LSP_OK;
+  }
+  lsp_attrs pa;
+  lsp_attrs_default(LSP_OP_PAD, &pa);
+  pa.pt = (size_t)p[0], pa.pl = (size_t)p[1];
+  pa.pb = (size_t)p[2], pa.pr = (size_t)p[3];
+  a->ph = a->pw = 0;
+  return add(c, on, LSP_OP_PAD, &pa, *in, 0, ".pad", in);
+}
+
+static int lower_node(lctx *c, size_t k) {
+  const lsp_onnx_node *on = &c->om->nodes[k];
+  int in = node_of(c, on->inputs[0]), id = LSP_INPUT, st = LSP_OK;
+  lsp_attrs a;
+  if (c->fold[k]) { /* folded into its producer: the same node */
+    int vs = 0;
+    arith_const(c, on, NULL, &vs);
+    int p = node_of(c, on->inputs[vs]);
+    if (on->op == LSP_ONNX_DIV)
+      c->src[p].div = on;
+    else
+      c->src[p].add = on;
+    return bind(c, on->output, p);
+  }
+  int is_out = !strcmp(on->output, c->om->output) && !c->o->probe;
+  switch (on->op) {
+    case LSP_ONNX_CONV:
+      lsp_attrs_default(LSP_OP_CONV, &a);
+      a.units = (size_t)on->out.dims[1];
+      a.kh = (size_t)((on->kernel[0] - 1) * on->dilations[0] + 1);
+      a.kw = (size_t)((on->kernel[1] - 1) * on->dilations[1] + 1);
+      a.sh = (size_t)on->strides[0], a.sw = (size_t)on->strides[1];
+      a.bias = on->ninputs == 3 || c->bias_from[k] >= 0;
+      if (a.units * shape_of(c, in).c * a.kh * a.kw > MAX_EXPANDED)
+        return nfail(c, on,
+                     "the grouped or dilated kernel expands to more than %zu "
+                     "weights",
+                     MAX_EXPANDED);
+      if ((st = conv_pads(c, on, &in, &a))) return st;
+      st = add(c, on, LSP_OP_CONV, &a, in, 0, "", &id);
+      break;
+    case LSP_ONNX_GEMM:
+    case LSP_ONNX_MATMUL:
+      lsp_attrs_default(LSP_OP_DENSE, &a);
+      a.units = (size_t)on->out.dims[1];
+      a.bias = on->ninputs == 3 || c->bias_from[k] >= 0 || is_out;
+      st = add(c, on, LSP_OP_DENSE, &a, in, 0, "", &id);
+      break;
+    case LSP_ONNX_ADD:
+    case LSP_ONNX_SUB:
+    case LSP_ONNX_MUL:
+    case LSP_ONNX_DIV: {
+      int vs = 0;
+      if (!arith_const(c, on, NULL, &vs)) { /* two values: the residual add */
+        lsp_attrs_default(LSP_OP_ADD, &a);
+        st = add(c, on, LSP_OP_ADD, &a, in, node_of(c, on->inputs[1]), "", &id);
+      } else {
+        lsp_attrs_default(LSP_OP_NORMALIZE, &a);
+        st = add(c, on, LSP_OP_NORMALIZE, &a, node_of(c, on->inputs[vs]), 0, "",
+                 &id);
+      }
+      break;
+    }
+    case LSP_ONNX_RELU:
+      lsp_attrs_default(LSP_OP_RELU, &a);
+      st = add(c, on, LSP_OP_RELU, &a, in, 0, "", &id);
+      break;
+    case LSP_ONNX_MAXPOOL:
+    case LSP_ONNX_AVGPOOL: {
+      /* PyTorch's form (symmetric padding up to half the window, no
+       * dilation) as maxpool/avgpool, anything else as the general pool */
+      int avg = on->op == LSP_ONNX_AVGPOOL;
+      const int64_t *p = on->pads;
+      int fits = p[0] == p[2] && p[1] == p[3] && p[0] <= on->kernel[0] / 2 &&
+                 p[1] <= on->kernel[1] / 2 && on->dilations[0] == 1 &&
+                 on->dilations[1] == 1;
+      lsp_op op = !fits ? LSP_OP_POOL : avg ? LSP_OP_AVGPOOL : LSP_OP_MAXPOOL;
+      lsp_attrs_default(op, &a);
+      a.kh = (size_t)on->kernel[0], a.kw = (size_t)on->kernel[1];
+      a.sh = (size_t)on->strides[0], a.sw = (size_t)on->strides[1];
+      a.ceil_mode = on->ceil_mode;
+      a.count_pad = avg ? on->count_include_pad : 1;
+      a.ph = (size_t)p[0], a.pw = (size_t)p[1];
+      a.pt = (size_t)p[0], a.pl = (size_t)p[1];
+      a.pb = (size_t)p[2], a.pr = (size_t)p[3];
+      a.dh = (size_t)on->dilations[0], a.dw = (size_t)on->dilations[1];
+      a.avg = avg;
+      st = add(c, on, op, &a, in, 0, "", &id);
+      break;
+    }
+    case LSP_ONNX_GLOBALAVGPOOL:
+      lsp_attrs_default(LSP_OP_GAP, &a);
+      st = add(c, on, LSP_OP_GAP, &a, in, 0, "", &id);
+      break;
+    case LSP_ONNX_BATCHNORM: {
+      lsp_attrs_default(LSP_OP_BN, &a);
+      /* the float attribute as the double it was written from (PyTorch's
+       * 1e-5 is stored as the float nearest to it): the shortest decimal */
+      char buf[32];
+      for (int d = 1; d <= 9; d++) {
+        snprintf(buf, sizeof buf, "%.*g", d, (double)on->epsilon);
+        if (strtof(buf, NULL) == on->epsilon) break;
+      }
+      a.eps = strtod(buf, NULL);
+      if (!(a.eps > 0))
+        return nfail(c, on, "epsilon 0: lsprobe's batch norm needs one > 0");
+      st = add(c, on, LSP_OP_BN, &a, in, 0, "", &id);
+      break;
+    }
+    case LSP_ONNX_FLATTEN:
+    case LSP_ONNX_RESHAPE: {
+      lsp_shape s = shape_of(c, in);
+      const lsp_onnx_shape *o = &on->out;
+      lsp_shape want = {(size_t)o->dims[1],
+                        o->rank > 2 ? (size_t)o->dims[2] : 1,
+                        o->rank > 3 ? (size_t)o->dims[3] : 1};
+      if (s.c == want.c && s.h == want.h && s.w == want.w)
+        return bind(c, on->output, in); /* the same buffer and shape */
+      lsp_op op = want.h == 1 && want.w == 1 ? LSP_OP_FLATTEN : LSP_OP_RESHAPE;
+      lsp_attrs_default(op, &a);
+      a.rc = want.c, a.rh = want.h, a.rw = want.w;
+      st = add(c, on, op, &a, in, 0, "", &id);
+      break;
+    }
+    case LSP_ONNX_PAD:
+      lsp_attrs_default(LSP_OP_PAD, &a);
+      a.pt = (size_t)on->pads[0], a.pl = (size_t)on->pads[1];
+      a.pb = (size_t)on->pads[2], a.pr = (size_t)on->pads[3];
+      a.mode = on->pad_mode == LSP_ONNX_PAD_REFLECT ? LSP_PAD_REFLECT
+               : on->pad_mode == LSP_ONNX_PAD_EDGE  ? LSP_PAD_EDGE
+               : on->pad_value == -INFINITY         ? LSP_PAD_MIN
+                                                    : LSP_PAD_CONSTANT;
+      a.value = a.mode == LSP_PAD_CONSTANT ? (double)on->pad_value : 0.0;
+      st = add(c, on, LSP_OP_PAD, &a, in, 0, "", &id);
+      break;
+  }
+  if (st) return st;
+  return bind(c, on->output, id);
+}
+
+/* ---- filling the tensors ------------------------------------------------- */
+
+/* Channel ch of a constant that broadcasts along the channels only. */
+static float chan(const lsp_onnx_tensor *t, size_t ch) {
+  return t->count == 1 ? t->f[0] : t->f[ch];
+}
+
+static int fill_conv(const lctx *c, const source *s, float *w, float *b) {
+  const lsp_onnx_node *on = s->on;
+  const lsp_onnx_tensor *wt = init_named(c, on->inputs[1]);
+  size_t m = (size_t)wt->dims[0], cg = (size_t)wt->dims[1];
+  size_t kh = (size_t)on->kernel[0], kw = (size_t)on->kernel[1];
+  size_t dh = (size_t)on->dilations[0], dw = (size_t)on->dilations[1];
+  size_t g = (size_t)on->group, mg = m / g, cin = cg * g;
+  size_t eh = (kh - 1) * dh + 1, ew = (kw - 1) * dw + 1;
+  memset(w, 0, m * cin * eh * ew * sizeof *w);
+  /* W'[o, grp(o)·cg + j, u·dh, v·dw] = W[o, j, u, v]; zero elsewhere */
+  for (size_t o = 0; o < m; o++)
+    for (size_t j = 0; j < cg; j++)
+      for (size_t u = 0; u < kh; u++)
+        for (size_t v = 0; v < kw; v++)
+          w[((o * cin + (o / mg) * cg + j) * eh + u * dh) * ew + v * dw] =
+              wt->f[((o * cg + j) * kh + u) * kw + v];
+  if (!b) return LSP_OK;
+  const lsp_onnx_tensor *bt = on->ninputs == 3
+                                  ? init_named(c, on->inputs[2])
+                                  : arith_const(c, s->add, NULL, NULL);
+  for (size_t o = 0; o < m; o++) b[o] = chan(bt, o);
+  return LSP_OK;
+}
+
+static int fill_dense(const lctx *c, const source *s, const lsp_node *nd,
+                      float *w, float *b) {
+  const lsp_onnx_node *on = s->on;
+  const lsp_onnx_tensor *bt = init_named(c, on->inputs[1]);
+  size_t in = lsp_shape_size(nd->ishape), out = nd->a.units;
+  int gemm = on->op == LSP_ONNX_GEMM, tb = gemm && on->trans_b;
+  float alpha = gemm ? on->alpha : 1.0f, beta = gemm ? on->beta : 1.0f;
+  for (size_t o = 0; o < out; o++)
+    for (size_t k = 0; k < in; k++) {
+      float v = tb ? bt->f[o * in + k] : bt->f[k * out + o];
+      w[o * in + k] = alpha == 1.0f ? v : alpha * v;
+    }
+  if (!b) return LSP_OK;
+  const lsp_onnx_tensor *ct = NULL;
+  if (on->ninputs == 3) {
+    ct = init_named(c, on->inputs[2]);
+  } else if (s->add) {
+    ct = arith_const(c, s->add, NULL, NULL);
+    beta = 1.0f;
+  }
+  for (size_t o = 0; o < out; o++) {
+    float v = ct ? chan(ct, o) : 0.0f;
+    b[o] = beta == 1.0f ? v : beta * v;
+  }
+  return LSP_OK;
+}
+
+/* (x − mean)/std from Add, Sub, Mul or Div by a constant, or a Sub and the
+ * Div fused after it. */
+static int fill_norm(const lctx *c, const source *s, size_t ch, float *mean,
+                     float *sd) {
+  int first = 0;
+  const lsp_onnx_tensor *t = arith_const(c, s->on, &first, NULL);
+  const lsp_onnx_tensor *d = s->div ? arith_const(c, s->div, NULL, NULL) : NULL;
+  for (size_t k = 0; k < ch; k++) {
+    float v = chan(t, k), m = 0.0f, sdev = 1.0f;
+    switch (s->on->op) {
+      case LSP_ONNX_ADD: /* x + v */
+        m = -v;
+        break;
+      case LSP_ONNX_SUB: /* x − v, or v − x = (x − v)·(−1) */
+        m = v;
+        sdev = first ? -1.0f : 1.0f;
+        break;
+      case LSP_ONNX_MUL: /* x·v = x / (1/v) */
+        if (v == 0.0f) return nfail(c, s->on, "multiplies channel %zu by 0", k);
+        sdev = (float)(1.0 / (double)v);
+        break;
+      default: /* x / v */
+        sdev = v;
+    }
+    if (d) sdev *= chan(d, k);
+    if (!(fabsf(sdev) >= FLT_MIN) || !isfinite(sdev))
+      return nfail(c, s->div ? s->div : s->on,
+                   "divides channel %zu by %g: lsprobe's normalization needs a "
+                   "finite, normal divisor",
+                   k, (double)sdev);
+    mean[k] = m;
+    sd[k] = sdev;
+  }
+  return LSP_OK;
+}
+
+static int fill(lctx *c) {
+  lsp_model *m = c->m;
+  for (size_t i = 0; i < m->nnodes; i++) {
+    const lsp_node *nd = &m->nodes[i];
+    const source *s = &c->src[i];
+    if (!s->on || s->helper) continue; /* the probe; Pad helpers */
+    float *w = NULL, *b = NULL, *st1 = NULL, *st2 = NULL;
+    int st = LSP_OK;
+    switch (nd->op) {
+      case LSP_OP_CONV:
+      case LSP_OP_DENSE:
+        lsp_model_tensor(m, i, "weight", &w, NULL, NULL);
+        if (nd->a.bias) lsp_model_tensor(m, i, "bias", &b, NULL, NULL);
+        st = nd->op == LSP_OP_CONV ? fill_conv(c, s, w, b)
+                                   : fill_dense(c, s, nd, w, b);
+        break;
+      case LSP_OP_BN:
+        lsp_model_tensor(m, i, "weight", &w, NULL, NULL);
+        lsp_model_tensor(m, i, "bias", &b, NULL, NULL);
+        lsp_model_tensor(m, i, "running_mean", &st1, NULL, NULL);
+        lsp_model_tensor(m, i, "running_var", &st2, NULL, NULL);
+        for (int j = 1; j < 5; j++) {
+          const lsp_onnx_tensor *t = init_named(c, s->on->inputs[j]);
+          float *dst = j == 1 ? w : j == 2 ? b : j == 3 ? st1 : st2;
+          memcpy(dst, t->f, nd->shape.c * sizeof *dst);
+        }
+        break;
+      case LSP_OP_NORMALIZE:
+        lsp_model_tensor(m, i, "mean", &st1, NULL, NULL);
+        lsp_model_tensor(m, i, "std", &st2, NULL, NULL);
+        st = fill_norm(c, s, nd->shape.c, st1, st2);
+        break;
+      default:
+        break;
+    }
+    if (st) return st;
+  }
+  return LSP_OK;
+}
+
+/* ---- the whole ------------------------------------------------------------
+ */
+
+/* --features NAME: an ONNX value, an ONNX node (its output) or an lsprobe
+ * layer name. */
+static int set_features(lctx *c, const char *name) {
+  const lsp_onnx_model *om = c->om;
+  const char *value = NULL;
+  if (!strcmp(name, om->input) || lsp_onnx_map_get(&c->prod, name, NULL))
+    value = name;
+  for (size_t k = 0; !value && k < om->nnodes; k++)
+    if (om->nodes[k].name[0] && !strcmp(om->nodes[k].name, name))
+      value = om->nodes[k].output;
+  int id;
+  if (value) {
+    long p = producer(c, value);
+    id = node_of(c, value);
+    if (p >= 0 && c->bias_from[p] >= 0) {
+      const lsp_onnx_node *f = &om->nodes[c->bias_from[p]];
+      return lsp_fail(LSP_EINVAL,
+                      "%s: --features '%s': the %s after it is part of the "
+                      "same lsprobe layer; name its output '%s'",
+                      c->path, name, lsp_onnx_op_name(f->op), f->output);
+    }
+  } else if ((id = lsp_model_find(c->m, name)) < 0) {
+    return lsp_fail(LSP_EINVAL,
+                    "%s: --features '%s': no value, node or layer of that "
+                    "name",
+                    c->path, name);
+  }
+  if (lsp_model_set_features(c->m, id))
+    return lsp_fail(LSP_EINVAL,
+                    "%s: --features '%s': the logits are not features; name "
+                    "a layer before the classifier",
+                    c->path, name);
+  return LSP_OK;
+}
+
+static int lower(lctx *c) {
+  const lsp_onnx_model *om = c->om;
+  const lsp_onnx_shape *is = &om->in_shape;
+  lsp_shape in = {(size_t)is->dims[1], is->rank > 2 ? (size_t)is->dims[2] : 1,
+                  is->rank > 3 ? (size_t)is->dims[3] : 1};
+  int st;
+  if (!(c->m = lsp_model_new(in))) return lsp_fail_prefix(LSP_EDATA, c->path);
+  if ((st = plan(c)) || (st = bind(c, om->input, LSP_INPUT))) return st;
+  for (size_t k = 0; k < om->nnodes; k++)
+    if ((st = lower_node(c, k))) return st;
+  int out = node_of(c, om->output);
+  if (c->o->probe) { /* a classifier of one zero output after it */
+    lsp_attrs a;
+    lsp_attrs_default(LSP_OP_DENSE, &a);
+    a.units = 1;
+    char name[LSP_NODE_NAME];
+    node_name(c->m, "probe", LSP_OP_DENSE, name);
+    if ((st = room(c)) ||
+        (st = lsp_model_add(c->m, LSP_OP_DENSE, &a, out, 0, name, NULL)))
+      return lsp_fail_prefix(st, c->path);
+    memset(&c->src[c->m->nnodes - 1], 0, sizeof *c->src);
+  } else {
+    long po = producer(c, om->output);
+    if (po < 0) /* the ops before it computed nothing lsprobe keeps */
+      return lsp_fail(LSP_EDATA,
+                      "%s: the graph output '%s' is the graph input; lsprobe "
+                      "needs a classifier whose output is the logits of a "
+                      "Gemm or MatMul (with its bias)",
+                      c->path, om->output);
+    const lsp_onnx_node *on = &om->nodes[po];
+    if (out < 0 || c->m->nodes[out].op != LSP_OP_DENSE ||
+        out + 1 != (int)c->m->nnodes)
+      return nfail(c, on,
+                   "the graph output '%s' comes from this %s; lsprobe needs a "
+                   "classifier whose output is the logits of a Gemm or "
+                   "MatMul (with its bias)",
+                   om->output, lsp_onnx_op_name(on->op));
+  }
+  if ((st = lsp_model_finish(c->m))) return lsp_fail_prefix(st, c->path);
+  if ((st = fill(c))) return st;
+  size_t bad = 0;
+  if (lsp_model_check_values(c->m, &bad)) { /* lsprobe's own value checks */
+    char why[600];
+    snprintf(why, sizeof why, "%s", lsp_errmsg());
+    return nfail(c, c->src[bad].on, "%s", why);
+  }
+  if (c->o->features && (st = set_features(c, c->o->features))) return st;
+  snprintf(c->m->arch, sizeof c->m->arch, "onnx");
+  return LSP_OK;
+}
+
+int lsp_onnx_lower(const lsp_onnx_model *om, const char *path,
+                   const lsp_onnx_lower_opts *o, lsp_model **out) {
+  static const lsp_onnx_lower_opts none = {NULL, 0};
+  *out = NULL;
+  lctx c;
+  memset(&c, 0, sizeof c);
+  c.om = om;
+  c.path = path ? path : "(model)";
+  c.o = o ? o : &none;
+  size_t n = om->nnodes ? om->nnodes : 1;
+  c.uses = calloc(n, sizeof *c.uses);
+  c.fold = calloc(n, sizeof *c.fold);
+  c.bias_from = calloc(n, sizeof *c.bias_from);
+  int st;
+  if (!c.uses || !c.fold || !c.bias_from ||
+      lsp_onnx_map_init(&c.val, om->nnodes + 1) < 0 ||
+      lsp_onnx_map_init(&c.prod, om->nnodes) < 0)
+    st = lsp_fail(LSP_ENOMEM, "%s: out of memory", c.path);
+  else
+    st = lower(&c);
+  if (st == LSP_OK) {
+    *out = c.m;
+    c.m = NULL;
+  }
+  lsp_model_free(c.m);
+  lsp_onnx_map_free(&c.val);
+  lsp_onnx_map_free(&c.prod);
+  free(c.uses);
+  free(c.fold);
+  free(c.bias_from);
+  free(c.src);
+  return st;
+}

@@ -1,0 +1,285 @@
+/* lsp_xent_body.h — the row kernels of the loss core, written once and
+ * compiled once per instruction-set level by lsp_xent_kern.c (which includes
+ * core/base/lsp_simd.h, then this file, for each level). Not a header to
+ * include anywhere else.
+ *
+ * What keeps the cross-entropy at memory speed (DESIGN §2, "the kernel"):
+ *  - one exponential per logit: exp(z − max) is computed once, kept in a
+ *    row-sized scratch that stays in L1, and reused for the sum and for the
+ *    gradient;
+ *  - one pass over memory: a row is read once from memory (the max sweep)
+ *    and then from L1, and the gradient row is written once; for outputs
+ *    larger than the caches (args->stream) it is written with non-temporal
+ *    stores, so that writing it costs no read of the old contents;
+ *  - a short exponential: Cody–Waite reduction and a degree-6 polynomial
+ *    (0.9 ulp on the reduced interval), 2^n added to the exponent bits;
+ *  - four independent accumulators per sweep, so that additions do not wait
+ *    on each other. */
+
+#ifndef XB_SCRATCH
+/* Floats of a row kept in the scratch (16 KB on the stack): K up to 4096 is
+ * exponentiated once into it; a longer row is exponentiated into the
+ * gradient buffer and rescaled there. */
+#define XB_SCRATCH 4096
+/* Coefficients of exp(r) ≈ 1 + r(1 + r(C2 + r(C3 + r(C4 + r(C5 + r C6)))))
+ * on [−ln2/2, ln2/2]: a relative-error minimax fit (Lawson's algorithm,
+ * tests/data/gen_exp_poly.py), max error 2e-9 before float rounding. */
+#define XB_C2 4.999999404e-01f
+#define XB_C3 1.666643173e-01f
+#define XB_C4 4.166800156e-02f
+#define XB_C5 8.374155499e-03f
+#define XB_C6 1.384365372e-03f
+/* Below this argument exp is clamped: 2^n stays a normal float
+ * (n >= −125), and exp(−86.5) ≈ 2.7e-38 replaces smaller values, an
+ * absolute error far below float resolution of any sum it enters. */
+#define XB_EXP_LO (-86.5f)
+/* Rows this long (floats) prefetch the next row during their exponentials. */
+#define XB_PF_MIN 64
+#endif
+
+/* exp(x) for x <= 0 (x = z − max z). n = round(x/ln2) by adding 1.5·2^23
+ * (the sum's low mantissa bits hold n); r = x − n·ln2 with ln2 split in a
+ * short exact head and a tail; 2^n enters as n << 23 added to the
+ * polynomial's bits: (bits(t) << 23) is n << 23 because the magic
+ * constant's bits vanish in the shift. The polynomial is evaluated as
+ * 1 + (r + r²·((C2 + C3 r) + r²·((C4 + C5 r) + C6 r²))): six multiply-adds
+ * as in Horner's rule, but a dependency chain of four instead of six, which
+ * lets more exponentials overlap (1.0 ulp on the reduced interval). */
+SV_ATTR static inline sv SV_FN(xb_exp)(sv x) {
+  x = sv_max(x, sv_set1(XB_EXP_LO));
+  const sv magic = sv_set1(12582912.0f);
+  sv t = sv_fma(x, sv_set1(1.44269504088896341f), magic);
+  sv n = sv_sub(t, magic);
+  sv r = sv_fma(n, sv_set1(-0.693359375f), x);
+  r = sv_fma(n, sv_set1(2.12194440e-4f), r);
+  sv r2 = sv_mul(r, r);
+  sv b = sv_fma(sv_set1(XB_C3), r, sv_set1(XB_C2));
+  sv c = sv_fma(sv_set1(XB_C5), r, sv_set1(XB_C4));
+  c = sv_fma(sv_set1(XB_C6), r2, c);
+  sv q = sv_fma(c, r2, b);
+  sv p = sv_add(sv_fma(q, r2, r), sv_set1(1.0f));
+  return sv_as_f(svi_add(sv_as_i(p), svi_shl(sv_as_i(t), 23)));
+}
+
+/* The max and the float sum of z[0..k) (4 accumulators per lane, lanes
+ * combined in double). */
+SV_ATTR static inline void SV_FN(xb_max_sum)(const float *z, size_t k, float *mx,
+                                             double *sum) {
+  const size_t kv = k - k % SV_N;
+  sv m0 = sv_set1(-FLT_MAX), m1 = m0, m2 = m0, m3 = m0;
+  sv s0 = sv_zero(), s1 = s0, s2 = s0, s3 = s0;
+  size_t j = 0;
+  for (; j + 4 * SV_N <= kv; j += 4 * SV_N) {
+    sv x0 = sv_load(z + j), x1 = sv_load(z + j + SV_N);
+    sv x2 = sv_load(z + j + 2 * SV_N), x3 = sv_load(z + j + 3 * SV_N);
+    m0 = sv_max(x0, m0), m1 = sv_max(x1, m1), m2 = sv_max(x2, m2), m3 = sv_max(x3, m3);
+    s0 = sv_add(s0, x0), s1 = sv_add(s1, x1), s2 = sv_add(s2, x2), s3 = sv_add(s3, x3);
+  }
+  for (; j < kv; j += SV_N) {
+    sv x = sv_load(z + j);
+    m0 = sv_max(x, m0);
+    s0 = sv_add(s0, x);
+  }
+  if (kv < k) { /* the last partial vector, by masked loads */
+    m1 = sv_max(sv_load_n(z + kv, k - kv, -FLT_MAX), m1);
+    s1 = sv_add(s1, sv_load_n(z + kv, k - kv, 0.0f));
+  }
+  m0 = sv_max(sv_max(m0, m1), sv_max(m2, m3));
+  s0 = sv_add(sv_add(s0, s1), sv_add(s2, s3));
+  float lane[SV_N];
+  sv_store(lane, m0);
+  float m = -FLT_MAX;
+  for (size_t l = 0; l < SV_N; l++) m = lane[l] > m ? lane[l] : m;
+  sv_store(lane, s0);
+  double s = 0.0;
+  for (size_t l = 0; l < SV_N; l++) s += (double)lane[l];
+  *mx = m;
+  *sum = s;
+}
+
+/* e[j] = exp(z[j] − m) for j < k (e NULL: not stored); returns Σ e.
+ * pf (NULL: none) is prefetched over the same k floats meanwhile: the next
+ * row, which then arrives while this one is computed instead of after. */
+SV_ATTR static inline double SV_FN(xb_exp_sum)(const float *z, size_t k, float m, float *e,
+                                               const float *pf) {
+  const size_t kv = k - k % SV_N;
+  const sv vm = sv_set1(m);
+  sv a0 = sv_zero(), a1 = a0, a2 = a0, a3 = a0;
+  size_t j = 0;
+  for (; j + 4 * SV_N <= kv; j += 4 * SV_N) {
+#if LSP_SIMD > 0
+    if (pf)
+      for (size_t q = 0; q < 4 * SV_N; q += 64 / sizeof(float))
+        _mm_prefetch((const char *)(pf + j + q), _MM_HINT_T0);
+#endif
+    sv e0 = SV_FN(xb_exp)(sv_sub(sv_load(z + j), vm));
+    sv e1 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + SV_N), vm));
+    sv e2 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + 2 * SV_N), vm));
+    sv e3 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + 3 * SV_N), vm));
+    if (e) {
+      sv_store(e + j, e0);
+      sv_store(e + j + SV_N, e1);
+      sv_store(e + j + 2 * SV_N, e2);
+      sv_store(e + j + 3 * SV_N, e3);
+    }
+    a0 = sv_add(a0, e0), a1 = sv_add(a1, e1), a2 = sv_add(a2, e2), a3 = sv_add(a3, e3);
+  }
+  for (; j < kv; j += SV_N) {
+    sv e0 = SV_FN(xb_exp)(sv_sub(sv_load(z + j), vm));
+    if (e) sv_store(e + j, e0);
+    a0 = sv_add(a0, e0);
+  }
+  if (kv < k) { /* the last partial vector: other lanes give exp(0), dropped */
+    sv e0 = sv_keep_n(SV_FN(xb_exp)(sv_sub(sv_load_n(z + kv, k - kv, m), vm)), k - kv);
+    if (e) sv_store_n(e + kv, e0, k - kv);
+    a1 = sv_add(a1, e0);
+  }
+  a0 = sv_add(sv_add(a0, a1), sv_add(a2, a3));
+  float lane[SV_N];
+  sv_store(lane, a0);
+  double s = 0.0;
+  for (size_t l = 0; l < SV_N; l++) s += (double)lane[l];
+  return s;
+}
+
+/* out[j] = e[j]·a + b for j < k (out may be e). */
+SV_ATTR static inline void SV_FN(xb_affine)(const float *e, size_t k, float a, float b,
+                                            float *out) {
+  const size_t kv = k - k % SV_N;
+  const sv va = sv_set1(a), vb = sv_set1(b);
+  for (size_t j = 0; j < kv; j += SV_N) sv_store(out + j, sv_fma(sv_load(e + j), va, vb));
+  if (kv < k) sv_store_n(out + kv, sv_fma(sv_load_n(e + kv, k - kv, 0.0f), va, vb), k - kv);
+}
+
+/* The gradient row g[j] = e[j]·a + b, minus c at j = y, with the same
+ * vector arithmetic for every element. stream: non-temporal stores for the
+ * whole cache lines of g; the rest (less than a line at each end) is
+ * written normally. (A line written partly by non-temporal stores leaves
+ * the write-combining buffer as a partial write, which memory serves by
+ * reading the line after all.) */
+SV_ATTR static inline void SV_FN(xb_grad)(const float *e, size_t k, size_t y, float a,
+                                          float b, float c, float *g, int stream) {
+  const sv va = sv_set1(a), vb = sv_set1(b);
+  const size_t line = 64 / sizeof(float); /* a multiple of SV_N */
+  size_t head = 0, body = k - k % SV_N;   /* [head, body): whole vectors */
+  if (stream) {
+    head = (size_t)((64 - (uintptr_t)g % 64) % 64) / sizeof(float);
+    if (head > k) head = k;
+    body = head + (k - head) / line * line;
+  }
+  /* the vector holding y (body if y is not in the body) */
+  const size_t yv = y >= head && y < body ? head + (y - head) / SV_N * SV_N : body;
+  size_t j = head;
+  if (stream) {
+    for (; j < yv; j += SV_N) sv_stream(g + j, sv_fma(sv_load(e + j), va, vb));
+  } else {
+    for (; j < yv; j += SV_N) sv_store(g + j, sv_fma(sv_load(e + j), va, vb));
+  }
+  if (yv < body) { /* y's vector, with −c in y's lane */
+    sv v = sv_sub(sv_fma(sv_load(e + yv), va, vb), sv_onehot(y - yv, c));
+    if (stream)
+      sv_stream(g + yv, v);
+    else
+      sv_store(g + yv, v);
+    j = yv + SV_N;
+  }
+  if (stream) {
+    for (; j < body; j += SV_N) sv_stream(g + j, sv_fma(sv_load(e + j), va, vb));
+  } else {
+    for (; j < body; j += SV_N) sv_store(g + j, sv_fma(sv_load(e + j), va, vb));
+  }
+  /* the ends [0, head) and [body, k), shorter than a line: whole vectors
+   * and a last partial one, stored normally */
+  for (int end = 0; end < 2; end++) {
+    size_t j0 = end ? body : 0;
+    const size_t j1 = end ? k : head;
+    for (; j0 < j1; j0 += SV_N) {
+      const size_t len = j1 - j0 < SV_N ? j1 - j0 : SV_N;
+      sv v = sv_fma(sv_load_n(e + j0, len, 0.0f), va, vb);
+      if (y >= j0 && y < j0 + len) v = sv_sub(v, sv_onehot(y - j0, c));
+      if (len == SV_N) {
+        sv_store(g + j0, v);
+      } else { /* (a masked store here costs more than the copy) */
+        float lane[SV_N];
+        sv_store(lane, v);
+        for (size_t l = 0; l < len; l++) g[j0 + l] = lane[l];
+      }
+    }
+  }
+}
+
+/* One row: loss without H(q) into *loss and, if g, g = gs·(p − q). e: the
+ * scratch (k floats), or g itself for long rows; pf: the next row or NULL.
+ * Returns 1 if the row holds a NaN or an infinity. */
+SV_ATTR static int SV_FN(xb_row)(const float *z, size_t k, int32_t y, double on, double off,
+                                 float *g, float gs, int stream, float *e, const float *pf,
+                                 double *loss) {
+  float m;
+  double sz;
+  SV_FN(xb_max_sum)(z, k, &m, &sz);
+  /* a NaN or infinity anywhere makes the sum non-finite (so does a lane
+   * of finite logits near FLT_MAX that overflowed: rescan in double) */
+  if (!isfinite(sz)) {
+    sz = 0.0;
+    for (size_t j = 0; j < k; j++) {
+      if (!isfinite(z[j])) return 1;
+      sz += (double)z[j];
+    }
+  }
+  double se = SV_FN(xb_exp_sum)(z, k, m, g ? e : NULL, pf);
+  /* loss = logsumexp(z) − Σ_k q_k z_k */
+  *loss = (double)m + log(se) - (off * sz + (on - off) * (double)z[y]);
+  if (!g) return 0;
+  /* g = e·(gs/se) − off·gs, and the true class another −(on − off)·gs */
+  const float a = (float)((double)gs / se), b = (float)(-off * (double)gs);
+  const float c = (float)((on - off) * (double)gs);
+  /* in place (a long row exponentiated into g) only with plain stores */
+  SV_FN(xb_grad)(e, k, (size_t)y, a, b, c, g, stream && e != g);
+  return 0;
+}
+
+/* Rows [r0, r1) of the job; their losses (minus H(q)) are added to *sum in
+ * row order. Returns r1, or the first row with a non-finite logit. */
+SV_ATTR static size_t SV_FN(xent_rows)(const lsp_xent_args *a, size_t r0, size_t r1,
+                                       double *sum) {
+  float scratch[XB_SCRATCH] __attribute__((aligned(64)));
+  const size_t k = a->k;
+  double acc = 0.0;
+  size_t r = r0;
+  for (; r < r1; r++) {
+    float *g = a->g ? a->g + r * k : NULL;
+    float *e = k <= XB_SCRATCH ? scratch : g;
+    /* rows of at least a few cache lines: prefetch the next one (short
+     * rows are the hardware prefetcher's easy case) */
+    const float *pf = k >= XB_PF_MIN && r + 1 < a->n ? a->z + (r + 1) * k : NULL;
+    double l;
+    if (SV_FN(xb_row)(a->z + r * k, k, a->y[r], a->on, a->off, g, a->gs, a->stream, e, pf,
+                      &l))
+      break;
+    l -= a->h;
+    if (a->row_loss) a->row_loss[r] = l;
+    acc += l;
+  }
+#if LSP_SIMD > 0
+  if (a->stream) _mm_sfence(); /* the non-temporal stores before any later use */
+#endif
+  *sum = acc;
+  return r;
+}
+
+/* Rows [r0, r1) of a row-wise softmax (logspace: log-softmax); out may be in. */
+SV_ATTR static void SV_FN(softmax_rows)(const float *in, float *out, size_t k, size_t r0,
+                                        size_t r1, int logspace) {
+  for (size_t r = r0; r < r1; r++) {
+    const float *z = in + r * k;
+    float *o = out + r * k, m;
+    double sz;
+    SV_FN(xb_max_sum)(z, k, &m, &sz);
+    const float *pf = k >= XB_PF_MIN && r + 1 < r1 ? z + k : NULL;
+    double se = SV_FN(xb_exp_sum)(z, k, m, logspace ? NULL : o, pf);
+    if (logspace)
+      SV_FN(xb_affine)(z, k, 1.0f, -(float)((double)m + log(se)), o);
+    else
+      SV_FN(xb_affine)(o, k, (float)(1.0 / se), 0.0f, o);
+  }
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# End-to-end: ONNX models in every command that takes a model, and lsprobe
+# models out (`lsprobe export`).
+# - A LeNet-5 trained by PyTorch and exported by torch.onnx.export
+#   (tests/data/torch_lenet_fmnist, made by gen_torch_lenet.py): `eval` on
+#   the 10000 Fashion-MNIST test images predicts PyTorch's class for every
+#   image; `attack` FGSM accuracies are PyTorch's float64 ones within 0.005
+#   at every eps — the data set has rows where float32 PyTorch saturates
+#   (p_y rounds to 1) and its FGSM accuracy drifts by more than that, so this
+#   can tell lsprobe's gradient from PyTorch's float32 one;
+# - `--features` on an ONNX node, the transfer source, `clusters --model`,
+#   a distillation teacher, autoattack on an exported model;
+# - `export`: an lsprobe LeNet-5 (with input normalization) and the PyTorch
+#   model written as ONNX pass onnx.checker (full check) and read back give
+#   byte-identical logits; a failed export leaves an earlier file alone.
+# Needs Fashion-MNIST (dataset-fashion-mnist) and /usr/bin/python3 with
+# numpy and onnx (python3-onnx); skipped (exit 77, not passed) without.
+. "$(dirname "$0")/e2e_common.sh"
+PY=/usr/bin/python3
+L="$DATA/torch_lenet_fmnist"
+FM=${LSPROBE_DATA:-/usr/share/datasets/fashion-mnist}
+
+if [ ! -e "$FM/t10k-images-idx3-ubyte.gz" ] && [ ! -e "$FM/t10k-images-idx3-ubyte" ]; then
+  skipped "Fashion-MNIST not installed ($FM; Debian dataset-fashion-mnist)"
+  finish
+  exit $?
+fi
+if ! "$PY" -c 'import numpy, onnx' 2>/dev/null; then
+  skipped "/usr/bin/python3 lacks numpy or onnx (Debian python3-onnx)"
+  finish
+  exit $?
+fi
+
+# --- PyTorch's LeNet-5: test predictions ---------------------------------------
+expect_exit 0 "eval the PyTorch LeNet-5 (ONNX)" "$LSP" eval --model "$L/model.onnx" --data fashion-mnist --json --dump "$SCR/dump"
+cp "$SCR/out" "$SCR/eval.json"
+"$PY" - "$SCR/eval.json" "$L/case.json" "$SCR/dump" "$L/preds.npy" <<'PY' && ok "every test prediction is PyTorch's (accuracy to the example)" || bad "predictions differ from PyTorch's"
+import json, sys
+import numpy as np
+ev, case = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+z = np.load(sys.argv[3] + "/logits.npy")
+want = np.load(sys.argv[4])
+got = z.argmax(1)
+n = case["n_test"]
+print("lsprobe accuracy", ev["accuracy"], "PyTorch", case["correct_float64"] / n)
+assert z.shape == (n, 10) and ev["n"] == n
+assert (got == want).all(), np.flatnonzero(got != want)[:10]
+assert ev["accuracy"] == case["correct_float64"] / n == case["correct_float32"] / n
+assert ev["feature_dim"] == 84
+PY
+
+# --- PyTorch's LeNet-5: FGSM against float64 PyTorch ---------------------------
+EPS=$("$PY" -c 'import json,sys; print(",".join(str(e) for e in json.load(open(sys.argv[1]))["fgsm_eps"]))' "$L/case.json")
+expect_exit 0 "FGSM on the PyTorch LeNet-5" "$LSP" attack --model "$L/model.onnx" --data fashion-mnist --attack fgsm --eps "$EPS" --json
+cp "$SCR/out" "$SCR/fgsm.json"
+"$PY" - "$SCR/fgsm.json" "$L/case.json" <<'PY' && ok "FGSM accuracies = PyTorch float64 within 0.005 at every eps" || bad "FGSM accuracies differ from PyTorch float64"
+import json, sys
+r, case = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+a64, a32 = case["fgsm_accuracy_float64"], case["fgsm_accuracy_float32"]
+pts = r["points"]
+assert [p["eps"] for p in pts] == case["fgsm_eps"]
+worst = 0
+for p, w64, w32 in zip(pts, a64, a32):
+    print("eps %.2f lsprobe %.4f  float64 %.4f  float32 %.4f" % (p["eps"], p["accuracy_raw"], w64, w32))
+    worst = max(worst, abs(p["accuracy_raw"] - w64))
+assert worst <= 0.005, worst
+# the data can tell the two: saturated rows, float32 off by more than 0.005
+assert case["saturated_rows_float32"] > 0
+assert max(abs(x - y) for x, y in zip(a32, a64)) > 0.005
+PY
+
+# --- --features, clusters --model, the transfer source -------------------------
+expect_exit 0 "eval --features on an ONNX node" "$LSP" eval --model "$L/model.onnx" --data fashion-mnist --max-test 500 --features /Relu_2 --json
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["features"]=="/Relu_2" and d["feature_dim"]==120, d' "$SCR/out" &&
+  ok "--features /Relu_2: fc1's 120 outputs" || bad "--features: $(head -c 300 "$SCR/out")"
+expect_exit 0 "clusters --model an ONNX file" "$LSP" clusters --features "$SCR/dump/features.npy" --labels "$SCR/dump/labels.npy" --model "$L/model.onnx"
+grep -q "template accuracy    0.871200" "$SCR/out" && ok "its last layer's templates give the model's accuracy" ||
+  bad "clusters: $(grep template "$SCR/out")"
+expect_exit 0 "train a LeNet-5 with input normalization" "$LSP" train --data fashion-mnist --arch lenet --normalize 0.286,0.353 \
+  --max-train 1500 --epochs 1 --lr 0.05 --smoothing 0.1 --quiet --threads 2 --out "$SCR/lenet.lspm"
+expect_exit 0 "eval --features on an lsprobe layer" "$LSP" eval --model "$SCR/lenet.lspm" --data fashion-mnist --max-test 300 --features relu9 --json
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["features"]=="relu9" and d["feature_dim"]==120, d' "$SCR/out" &&
+  ok "--features relu9: the first dense layer's 120 outputs" || bad "--features relu9: $(head -c 300 "$SCR/out")"
+expect_exit 0 "attack --transfer-from an ONNX model" "$LSP" attack --model "$SCR/lenet.lspm" --data fashion-mnist --limit 200 \
+  --attack pgd --steps 3 --eps 0,0.1 --transfer-from "$L/model.onnx"
+
+expect_exit 0 "distill a student from an ONNX teacher" "$LSP" distill --teacher "$L/model.onnx" --data fashion-mnist \
+  --arch mlp:32 --temperature 2 --alpha 0.5 --max-train 1000 --epochs 1 --quiet --threads 2 --out "$SCR/student.lspm"
+
+# --- export ------------------------------------------------------------------------
+expect_exit 0 "export an lsprobe LeNet-5" "$LSP" export --model "$SCR/lenet.lspm" --out "$SCR/lenet.onnx"
+grep -q "^exported .*lenet.lspm (lenet 1x28x28->10, 13 layers, 61706 parameters) to .*lenet.onnx" "$SCR/out" &&
+  ok "export says what it wrote" || bad "export: $(cat "$SCR/out")"
+expect_exit 0 "export PyTorch's model again" "$LSP" export --model "$L/model.onnx" --out "$SCR/torch_again.onnx"
+"$PY" - "$SCR/lenet.onnx" "$SCR/torch_again.onnx" <<'PY' && ok "onnx.checker (full check) accepts both files" || bad "onnx.checker refused an export"
+import sys, onnx
+for p in sys.argv[1:]:
+    m = onnx.load(p)
+    onnx.checker.check_model(m, full_check=True)
+    assert m.opset_import[0].version == 13 and m.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "N"
+PY
+for pair in "lenet.lspm lenet.onnx" "$L/model.onnx torch_again.onnx"; do
+  set -- $pair
+  a=$1; [ -e "$a" ] || a="$SCR/$a"
+  b="$SCR/$2"
+  "$LSP" eval --model "$a" --data fashion-mnist --max-test 2000 --dump "$SCR/da" >/dev/null 2>&1 &&
+    "$LSP" eval --model "$b" --data fashion-mnist --max-test 2000 --dump "$SCR/db" >/dev/null 2>&1 &&
+    cmp -s "$SCR/da/logits.npy" "$SCR/db/logits.npy" && cmp -s "$SCR/da/features.npy" "$SCR/db/features.npy" &&
+    ok "$(basename "$a") and its export: byte-identical logits and features" || bad "$(basename "$a"): the export computes other numbers"
+done
+# autoattack (APGD-CE, APGD-T, Square) through an ONNX file: the same numbers as
+# on the .lspm it was exported from (same seed), and no more robust than FGSM
+AA=(--data fashion-mnist --attack autoattack --limit 60 --eps 0,0.05 --steps 10 --targets 2 --queries 100 --threads 1 --json)
+expect_exit 0 "autoattack on an lsprobe LeNet-5" "$LSP" attack --model "$SCR/lenet.lspm" "${AA[@]}"
+cp "$SCR/out" "$SCR/aa_lspm.json"
+expect_exit 0 "autoattack on its ONNX export" "$LSP" attack --model "$SCR/lenet.onnx" "${AA[@]}"
+cp "$SCR/out" "$SCR/aa_onnx.json"
+expect_exit 0 "FGSM on the ONNX export" "$LSP" attack --model "$SCR/lenet.onnx" --data fashion-mnist --limit 60 --eps 0,0.05 --threads 1 --json
+"$PY" - "$SCR/aa_lspm.json" "$SCR/aa_onnx.json" "$SCR/out" <<'PY' && ok "autoattack on the ONNX export = on the .lspm, <= FGSM" || bad "autoattack through ONNX differs"
+import json, sys
+a, b, f = (json.load(open(p)) for p in sys.argv[1:])
+print([(p["eps"], p["accuracy"], p["stages"]) for p in b["points"]])
+assert a["points"] == b["points"] and a["clean_accuracy"] == b["clean_accuracy"] > 0.1
+assert b["points"][1]["accuracy"] <= f["points"][1]["accuracy"]
+PY
+printf 'earlier' >"$SCR/keep.onnx"
+expect_exit 1 "export a model that does not load" "$LSP" export --model "$DATA/onnx_cases/conv_gap.onnx" --out "$SCR/keep.onnx"
+[ "$(cat "$SCR/keep.onnx")" = earlier ] && ok "a failed export leaves the earlier file" || bad "the earlier file changed"
+finish
