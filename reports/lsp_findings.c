@@ -99,25 +99,26 @@ static void design_note(lsp_findings *f, size_t i) {
 static int no_gain_verdict(const lsp_study_cmp *c, int fgsm_verdict, const char **how) {
   const double M = LSP_STUDY_EQ_MARGIN;
   const int equivalent = !isnan(c->lo) && c->lo > -M && c->hi < M;
-  const int survives = !isnan(c->lo) && c->lo > 0 && c->agree;
+  const int survives = !isnan(c->lo) && c->lo > M && c->agree;
   if (fgsm_verdict != LSP_FINDING_SUPPORTED) {
     *how = "FGSM showed no significant gain to lose";
     return LSP_FINDING_INCONCLUSIVE;
   }
   if (equivalent) {
-    *how = survives ? "the stronger attack's Δ lies inside the equivalence margin: what is left "
-                      "of the gain is significant but smaller than the margin"
-                    : "the stronger attack's Δ lies inside the equivalence margin: no gain "
-                      "is left";
+    *how = c->lo > 0 ? "the stronger attack's Δ lies inside the equivalence margin: what is left "
+                       "of the gain is significant but smaller than the margin"
+                     : "the stronger attack's Δ lies inside the equivalence margin: no gain "
+                       "is left";
     return LSP_FINDING_SUPPORTED;
   }
   if (survives) {
-    *how = "a gain larger than the margin may survive the stronger attack (its interval is "
-           "above 0 and leaves the margin)";
+    *how = "a gain larger than the margin survives the stronger attack (the whole interval is "
+           "above the margin)";
     return LSP_FINDING_CONTRADICTED;
   }
-  *how = "the stronger attack's interval is neither inside the equivalence margin nor above 0 "
-         "with the seeds agreeing: absence of evidence, not evidence of absence";
+  *how = "the stronger attack's interval is neither inside the equivalence margin nor above it "
+         "with the seeds agreeing: inconclusive (absence of evidence is not evidence of "
+         "absence, and a gain that may be below the margin is no proof of a surviving one)";
   return LSP_FINDING_INCONCLUSIVE;
 }
 
