@@ -19,9 +19,8 @@ static void draw_counts(gsl_rng *g, uint64_t seed, int b, size_t n, uint32_t *w)
   for (size_t i = 0; i < n; i++) w[gsl_rng_uniform_int(g, (unsigned long)n)]++;
 }
 
-int lsp_boot_run(size_t n, const lsp_boot_opts *o, const lsp_boot_stat *s,
-                 double *lo, double *hi) {
-  if (!o || !s || !s->stat || !lo || !hi || s->nstat == 0)
+int lsp_boot_values(size_t n, const lsp_boot_opts *o, const lsp_boot_stat *s, double *vals) {
+  if (!o || !s || !s->stat || !vals || s->nstat == 0)
     return lsp_fail(LSP_EINVAL, "bootstrap: NULL argument");
   if (n == 0) return lsp_fail(LSP_EINVAL, "bootstrap of zero examples");
   if (o->resamples < 1)
@@ -32,10 +31,7 @@ int lsp_boot_run(size_t n, const lsp_boot_opts *o, const lsp_boot_stat *s,
   const size_t M = s->nstat;
   int nt = o->threads > 1 ? o->threads : 1;
   if (nt > B) nt = B;
-  double *vals = malloc((size_t)B * M * sizeof *vals);
-  double *col = malloc((size_t)B * sizeof *col);
-  int fail = !vals || !col;
-  if (!fail) {
+  int fail = 0;
 #pragma omp parallel num_threads(nt) if (nt > 1) reduction(| : fail)
   {
     /* per-thread workspace: counts, one generator, the statistic's scratch */
@@ -57,11 +53,23 @@ int lsp_boot_run(size_t n, const lsp_boot_opts *o, const lsp_boot_stat *s,
     gsl_rng_free(g);
     if (ws) s->ws_free(ws);
   }
-  }
-  int st = LSP_OK;
-  if (fail) {
-    st = lsp_fail(LSP_ENOMEM, "out of memory for the bootstrap (%zu rows)", n);
-  } else {
+  if (fail) return lsp_fail(LSP_ENOMEM, "out of memory for the bootstrap (%zu rows)", n);
+  return LSP_OK;
+}
+
+int lsp_boot_run(size_t n, const lsp_boot_opts *o, const lsp_boot_stat *s,
+                 double *lo, double *hi) {
+  if (!o || !s || !s->stat || !lo || !hi || s->nstat == 0)
+    return lsp_fail(LSP_EINVAL, "bootstrap: NULL argument");
+  if (o->resamples < 1)
+    return lsp_fail(LSP_EINVAL, "bootstrap: resamples must be >= 1 (got %d)", o->resamples);
+  const int B = o->resamples;
+  const size_t M = s->nstat;
+  double *vals = malloc((size_t)B * M * sizeof *vals);
+  double *col = malloc((size_t)B * sizeof *col);
+  int st = !vals || !col ? lsp_fail(LSP_ENOMEM, "out of memory for the bootstrap")
+                         : lsp_boot_values(n, o, s, vals);
+  if (st == LSP_OK) {
     for (size_t m = 0; m < M; m++) {
       for (int b = 0; b < B; b++) col[b] = vals[(size_t)b * M + m];
       qsort(col, (size_t)B, sizeof *col, lsp_cmp_double);

@@ -42,6 +42,13 @@ typedef struct {
 int lsp_boot_run(size_t n, const lsp_boot_opts *o, const lsp_boot_stat *s,
                  double *lo, double *hi);
 
+/* The B = o->resamples values of the statistic themselves, row b (the
+ * resample) by column (the statistic): vals[b·nstat + m]. Resample b's
+ * counts depend only on (o->seed, b, n), so two callers with the same seed
+ * and n see the same example indices (a paired resample). Errors as
+ * lsp_boot_run. */
+int lsp_boot_values(size_t n, const lsp_boot_opts *o, const lsp_boot_stat *s, double *vals);
+
 /* mean(a) - mean(b) over n paired examples (a[i], b[i] in {0, 1}), with the
  * 95% percentile interval from `resamples` resamples of the example indices
  * (the same indices for both models, seeded with `seed`, one thread).

@@ -48,10 +48,10 @@ int cmd_run(int argc, char **argv) {
   const char *cmd = "run";
   cli_opt opts[] = {
       {"data", "D", "fashion-mnist (default; synthetic if not installed), synthetic, or a folder (IDX, CSV or .npy)", 1, 0, 0},
-      {"smoothing", "LIST", "label smoothing values to compare (default 0,0.1)", 1, 0, 0},
+      {"smoothing", "LIST", "label smoothing values to compare (default 0,0.05,0.1,0.2; --quick 0,0.1)", 1, 0, 0},
       {"convention", "C", "uniform (default) or t2t", 1, 0, 0},
-      {"seeds", "LIST", "training seeds (default 1); several give seed-spread intervals", 1, 0, 0},
-      {"epochs", "E", "training epochs (default 15)", 1, 0, 0},
+      {"seeds", "LIST", "training seeds (default 1,2,3; --quick 1): the intervals resample seeds, then test examples", 1, 0, 0},
+      {"epochs", "E", "training epochs (default 5)", 1, 0, 0},
       {"arch", "A", CLI_ARCH_HELP, 1, 0, 0},
       {"hidden", "LIST", "MLP hidden widths: the same as --arch mlp:LIST", 1, 0, 0},
       {"normalize", "M,S", CLI_NORMALIZE_HELP, 1, 0, 0},
@@ -59,17 +59,17 @@ int cmd_run(int argc, char **argv) {
       {"lr", "R", "SGD learning rate (default 0.1)", 1, 0, 0},
       {"momentum", "M", "SGD momentum (default 0.9)", 1, 0, 0},
       {"attack-eps", "LIST", "attack strengths, pixel scale (default 0,0.01,0.02,0.05,0.1,0.2,0.3)", 1, 0, 0},
-      {"attack-limit", "N", "attack the first N test examples (default 2000; 0 = all)", 1, 0, 0},
+      {"attack-limit", "N", "attack the first N test examples (default 1000; 0 = all)", 1, 0, 0},
       {"pgd-steps", "S", "PGD steps (default 10)", 1, 0, 0},
       {"restarts", "R", "PGD restarts (default 1)", 1, 0, 0},
       {"aa-limit", "N",
-       "AutoAttack on at most the first N attacked examples (default 1000; 0 = none)", 1, 0,
+       "AutoAttack on at most the first N attacked examples (default 0 = none; try 1000)", 1, 0,
        0},
       {"aa-budget", "G",
        "AutoAttack's predicted work per model in GFLOP, sizing its subset (default 5000)", 1,
        0, 0},
       {"bins", "M", "calibration bins (default 15)", 1, 0, 0},
-      {"bootstrap", "B", "bootstrap resamples for intervals (default 1000)", 1, 0, 0},
+      {"bootstrap", "B", "bootstrap resamples per model and example resamples per cell (default 200)", 1, 0, 0},
       {"format", "F",
        "extra plot format: svg (default), png or pdf; pdf also prints the whole report "
        "to report.pdf (headless Chromium)",
@@ -78,6 +78,7 @@ int cmd_run(int argc, char **argv) {
                      "never removed", 1, 0, 0},
       {"force", NULL, "write into a non-empty --out folder lsprobe did not create", 0, 0, 0},
       {"threads", "T", "threads (default: all cores)", 1, 0, 0},
+      {"jobs", "J", "cells (model × ε × seed) run at once, one thread each (default: the thread count); the numbers do not depend on it", 1, 0, 0},
       {"distill", NULL, "add the distillation section: students of every model (about doubles the run's time)", 0, 0, 0},
       {"distill-alpha", "A", "weight of the teacher term in the students' loss (default 0.9)", 1, 0, 0},
       {"distill-temps", "LIST", "distillation temperatures tried, best on validation (default 1,2,4,8)", 1, 0, 0},
@@ -104,7 +105,10 @@ int cmd_run(int argc, char **argv) {
   double *v = NULL;
   long *l = NULL;
   size_t n;
-  if ((rc = cli_get_doubles(cmd, opts, "smoothing", "0,0.1", 0, 1, &v, &n))) return rc;
+  char defs[256] = "";
+  for (size_t i = 0; i < o.n_smoothing; i++)
+    snprintf(defs + strlen(defs), sizeof defs - strlen(defs), "%s%g", i ? "," : "", o.smoothing[i]);
+  if ((rc = cli_get_doubles(cmd, opts, "smoothing", defs, 0, 1, &v, &n))) return rc;
   rc = copy_list(cmd, "smoothing", v, n, o.smoothing, 16, &o.n_smoothing);
   free(v);
   if (rc) return rc;
@@ -114,7 +118,10 @@ int cmd_run(int argc, char **argv) {
         return cli_error(cmd, CLI_USAGE, "--smoothing: %g is listed twice", o.smoothing[i]);
   if (lsp_ls_convention_parse(cli_str(opts, "convention", "uniform"), &o.convention))
     return cli_error(cmd, CLI_USAGE, "--convention: %s", lsp_errmsg());
-  if ((rc = cli_get_longs(cmd, opts, "seeds", "1", 0, 2147483647L, &l, &n))) return rc;
+  defs[0] = '\0';
+  for (size_t i = 0; i < o.n_seeds; i++)
+    snprintf(defs + strlen(defs), sizeof defs - strlen(defs), "%s%lu", i ? "," : "", o.seeds[i]);
+  if ((rc = cli_get_longs(cmd, opts, "seeds", defs, 0, 2147483647L, &l, &n))) return rc;
   if (n > 16) {
     free(l);
     return cli_error(cmd, CLI_USAGE, "--seeds: at most 16 values");
@@ -126,7 +133,7 @@ int cmd_run(int argc, char **argv) {
     for (size_t j = 0; j < i; j++)
       if (o.seeds[i] == o.seeds[j])
         return cli_error(cmd, CLI_USAGE, "--seeds: %lu is listed twice", o.seeds[i]);
-  long e, b, lim, steps, restarts, bins, boot, threads, aalim;
+  long e, b, lim, steps, restarts, bins, boot, threads, aalim, jobs;
   if ((rc = cli_get_long(cmd, opts, "epochs", (long)o.epochs, 1, 100000, &e)) ||
       (rc = cli_get_long(cmd, opts, "batch", (long)o.batch, 1, 1000000, &b)) ||
       (rc = cli_get_long(cmd, opts, "attack-limit", (long)o.attack_limit, 0, 1L << 40, &lim)) ||
@@ -137,6 +144,7 @@ int cmd_run(int argc, char **argv) {
       (rc = cli_get_long(cmd, opts, "bins", (long)o.bins, 1, 100000, &bins)) ||
       (rc = cli_get_long(cmd, opts, "bootstrap", (long)o.bootstrap, 1, 1000000, &boot)) ||
       (rc = cli_get_long(cmd, opts, "threads", 0, 0, 1024, &threads)) ||
+      (rc = cli_get_long(cmd, opts, "jobs", 0, 1, 1024, &jobs)) ||
       (rc = cli_get_double(cmd, opts, "lr", o.lr, 1e-12, 1e6, &o.lr)) ||
       (rc = cli_get_double(cmd, opts, "momentum", o.momentum, 0, 1, &o.momentum)))
     return rc;
@@ -149,6 +157,7 @@ int cmd_run(int argc, char **argv) {
   o.bins = (size_t)bins;
   o.bootstrap = (size_t)boot;
   o.threads = (int)threads;
+  o.jobs = (size_t)jobs;
   o.own_blas_threads = 1; /* the command owns its process */
   char *spec = NULL; /* freed below: o.arch and o.normalize point here */
   float *norm = NULL;

@@ -1,101 +1,33 @@
+/* lsp_findings.c — the claims' verdicts from the study (lsp_findings.h,
+ * DESIGN §9.2 for the pre-declared summaries and rules). */
 #include "reports/lsp_findings.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "analysis/lsp_boot.h"
+#include "core/base/lsp_error.h"
 
-static int verdict_from(double lo, double hi, int better_is_positive) {
-  if (isnan(lo) || isnan(hi)) return LSP_FINDING_INCONCLUSIVE;
-  if (better_is_positive)
-    return lo > 0 ? LSP_FINDING_SUPPORTED : hi < 0 ? LSP_FINDING_CONTRADICTED
-                                                   : LSP_FINDING_INCONCLUSIVE;
-  return hi < 0 ? LSP_FINDING_SUPPORTED : lo > 0 ? LSP_FINDING_CONTRADICTED
-                                                 : LSP_FINDING_INCONCLUSIVE;
-}
-
-size_t lsp_findings_ref_eps(const lsp_run_state *s, const lsp_run_model *base) {
-  size_t ne = s->opts.n_attack_eps, best = ne - 1;
-  double clean = base->fgsm.clean_accuracy;
-  for (size_t e = 0; e < ne; e++)
-    if (s->opts.attack_eps[e] > 0 && base->fgsm.points[e].accuracy < 0.5 * clean) {
-      best = e;
-      break;
-    }
-  return best;
-}
-
-/* A difference and its interval: one comparison's bootstrap interval, or
- * with several seeds the mean of the per-seed differences and their t
- * interval. `get` extracts (diff, lo, hi) of comparison c. */
-typedef void (*getter)(const lsp_run_state *s, const lsp_run_cmp *c, size_t arg, double *d,
-                       double *lo, double *hi);
-
-static void combine(const lsp_run_state *s, double eps, getter get, size_t arg, double *d,
-                    double *lo, double *hi, int *seeds) {
-  double v[16];
-  size_t m = 0;
-  for (size_t i = 0; i < s->ncmp && m < 16; i++) {
-    if (s->models[s->cmp[i].model].eps != eps) continue;
-    double a, b, c;
-    get(s, &s->cmp[i], arg, &a, &b, &c);
-    if (m == 0) {
-      *d = a;
-      *lo = b;
-      *hi = c;
-    }
-    v[m++] = a;
+int lsp_findings_direction(int m) {
+  switch (m) {
+    case LSP_CELL_ACCURACY:
+    case LSP_CELL_R2:
+    case LSP_CELL_AUC_FGSM:
+    case LSP_CELL_AUC_PGD:
+    case LSP_CELL_AUC_TRANSFER:
+    case LSP_CELL_AUC_AA:
+      return 1;
+    case LSP_CELL_ECE:
+    case LSP_CELL_ECE_DEBIASED:
+    case LSP_CELL_NC1:
+      return -1;
+    default:
+      return 0;
   }
-  *seeds = (int)m;
-  if (m > 1) lsp_seed_interval(v, m, d, lo, hi);
-  if (m == 0) *d = *lo = *hi = NAN;
 }
 
-static void get_cal(const lsp_run_state *s, const lsp_run_cmp *c, size_t m, double *d,
-                    double *lo, double *hi) {
-  (void)s;
-  *d = c->cal_diff[m];
-  *lo = c->cal_lo[m];
-  *hi = c->cal_hi[m];
-}
-static void get_calt(const lsp_run_state *s, const lsp_run_cmp *c, size_t m, double *d,
-                     double *lo, double *hi) {
-  (void)s;
-  *d = c->calt_diff[m];
-  *lo = c->calt_lo[m];
-  *hi = c->calt_hi[m];
-}
-static void get_fgsm(const lsp_run_state *s, const lsp_run_cmp *c, size_t e, double *d,
-                     double *lo, double *hi) {
-  (void)s;
-  *d = c->fgsm_diff[e];
-  *lo = c->fgsm_lo[e];
-  *hi = c->fgsm_hi[e];
-}
-static void get_pgd(const lsp_run_state *s, const lsp_run_cmp *c, size_t e, double *d,
-                    double *lo, double *hi) {
-  (void)s;
-  *d = c->pgd_diff[e];
-  *lo = c->pgd_lo[e];
-  *hi = c->pgd_hi[e];
-}
-
-static void get_aa(const lsp_run_state *s, const lsp_run_cmp *c, size_t e, double *d,
-                   double *lo, double *hi) {
-  (void)s;
-  *d = c->aa_diff ? c->aa_diff[e] : NAN;
-  *lo = c->aa_diff ? c->aa_lo[e] : NAN;
-  *hi = c->aa_diff ? c->aa_hi[e] : NAN;
-}
-
-static const char *interval_kind(int seeds, size_t resamples, char *buf, size_t len) {
-  if (seeds > 1)
-    snprintf(buf, len, "mean over %d seeds, 95%% t interval of the seed-to-seed spread", seeds);
-  else
-    snprintf(buf, len, "paired bootstrap 95%% interval, %zu resamples of the test examples",
-             resamples);
-  return buf;
+void lsp_findings_release(lsp_findings *f) {
+  if (f && f->has_study) lsp_study_free(&f->study);
 }
 
 static size_t add(lsp_findings *f, const char *key, const char *claim) {
@@ -108,188 +40,194 @@ static size_t add(lsp_findings *f, const char *key, const char *claim) {
   return i;
 }
 
-#define APPEND(i, ...)                                                               \
+#define APPEND(i, ...)                                                                         \
   snprintf(f->evidence[i] + strlen(f->evidence[i]), sizeof f->evidence[i] - strlen(f->evidence[i]), \
            __VA_ARGS__)
 
-void lsp_findings_compute(const lsp_run_state *s, lsp_findings *f) {
+/* "name a (ε) vs b (ε = 0): Δ = d [lo, hi], seeds agree (per seed: ...)" */
+static void quote(lsp_findings *f, size_t i, const lsp_study_cmp *c, const char *name) {
+  APPEND(i, "%s %.4f at ε = %g vs %.4f at ε = 0 (means over %zu seed%s): Δ = %+.4f [%+.4f, %+.4f]",
+         name, c->mean_eps, c->eps, c->mean_base, c->seeds, c->seeds == 1 ? "" : "s", c->diff,
+         c->lo, c->hi);
+  if (c->seeds > 1) {
+    APPEND(i, "; per seed");
+    for (size_t k = 0; k < c->seeds; k++) APPEND(i, "%s %+.4f", k ? "," : "", c->per_seed[k]);
+    APPEND(i, c->agree ? " (the seeds agree in sign)" : " (the seeds DISAGREE in sign)");
+  }
+  if (c->few_seeds)
+    APPEND(i, " [only %zu seed%s: the seed level of this interval rests on too few values; run "
+              "at least %d seeds]",
+           c->seeds, c->seeds == 1 ? "" : "s", LSP_STUDY_MIN_SEEDS);
+  APPEND(i, ". ");
+}
+
+/* the verdict of a claim on one or two summaries (both must agree) */
+static int verdict2(const lsp_study_cmp *a, int da, const lsp_study_cmp *b, int db) {
+  int va = lsp_study_verdict(a, da);
+  if (!b) return va;
+  int vb = lsp_study_verdict(b, db);
+  return va == vb ? va : LSP_FINDING_INCONCLUSIVE;
+}
+
+/* "Every smoothed ε: 0.05 supported (Δ ...); ..." */
+static void by_eps(lsp_findings *f, size_t i, int m1, int m2) {
+  const lsp_study *st = &f->study;
+  APPEND(i, "Every smoothed ε:");
+  int first = 1;
+  for (size_t e = 0; e < st->n_eps; e++) {
+    if (e == st->base) continue;
+    const lsp_study_cmp *a = &st->cmp[e][m1], *b = m2 >= 0 ? &st->cmp[e][m2] : NULL;
+    int v = verdict2(a, lsp_findings_direction(m1), b, b ? lsp_findings_direction(m2) : 0);
+    APPEND(i, "%s ε = %g: %s (Δ %+.4f [%+.4f, %+.4f]", first ? "" : ";", st->eps[e],
+           lsp_finding_word(v), a->diff, a->lo, a->hi);
+    if (b) APPEND(i, ", %+.4f [%+.4f, %+.4f]", b->diff, b->lo, b->hi);
+    APPEND(i, ")");
+    first = 0;
+  }
+  APPEND(i, ". ");
+}
+
+static void design_note(lsp_findings *f, size_t i) {
+  const lsp_study *st = &f->study;
+  APPEND(i, "Intervals: two-level paired bootstrap, %zu resamples of the seeds, each drawn seed "
+            "with one of %zu shared example resamples (the same examples for both arms).",
+         st->R, st->B);
+}
+
+/* The equivalence rule (DESIGN §9.3) on the stronger attack's comparison
+ * c, given the FGSM claim's verdict; *how says why. */
+static int no_gain_verdict(const lsp_study_cmp *c, int fgsm_verdict, const char **how) {
+  const double M = LSP_STUDY_EQ_MARGIN;
+  const int equivalent = !isnan(c->lo) && c->lo > -M && c->hi < M;
+  const int survives = !isnan(c->lo) && c->lo > M && c->agree;
+  if (fgsm_verdict != LSP_FINDING_SUPPORTED) {
+    *how = "FGSM showed no significant gain to lose";
+    return LSP_FINDING_INCONCLUSIVE;
+  }
+  if (equivalent) {
+    *how = c->lo > 0 ? "the stronger attack's Δ lies inside the equivalence margin: what is left "
+                       "of the gain is significant but smaller than the margin"
+                     : "the stronger attack's Δ lies inside the equivalence margin: no gain "
+                       "is left";
+    return LSP_FINDING_SUPPORTED;
+  }
+  if (survives) {
+    *how = "a gain larger than the margin survives the stronger attack (the whole interval is "
+           "above the margin)";
+    return LSP_FINDING_CONTRADICTED;
+  }
+  *how = "the stronger attack's interval is neither inside the equivalence margin nor above it "
+         "with the seeds agreeing: inconclusive (absence of evidence is not evidence of "
+         "absence, and a gain that may be below the margin is no proof of a surviving one)";
+  return LSP_FINDING_INCONCLUSIVE;
+}
+
+/* the equivalence claim: the FGSM gain does not survive a stronger attack */
+static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
+  const lsp_study *st = &f->study;
+  const size_t J = st->judged;
+  const int aa = st->trend[J][LSP_CELL_AUC_AA].n > 0 && !isnan(st->cmp[J][LSP_CELL_AUC_AA].diff);
+  const int strong = aa ? LSP_CELL_AUC_AA : LSP_CELL_AUC_PGD;
+  const lsp_study_cmp *c = &st->cmp[J][strong], *cf = &st->cmp[J][LSP_CELL_AUC_FGSM];
+  size_t i = add(f, "pgd",
+                 aa ? "The FGSM gain does not survive stronger attacks (AutoAttack; PGD and "
+                      "transfer from the unsmoothed model for comparison)"
+                    : "The FGSM gain does not survive stronger attacks (PGD, transfer from the "
+                      "unsmoothed model)");
+  const double M = LSP_STUDY_EQ_MARGIN;
+  const char *how;
+  f->items[i].verdict = no_gain_verdict(c, fgsm_verdict, &how);
+  APPEND(i, "Judged at ε = %g on the area under the accuracy-vs-attack-ε curve over the attack "
+            "grid [%g, %g] (normalized by its width), by an equivalence test: the claim of no "
+            "gain needs the interval inside ±%g (DESIGN §9.3). ",
+         st->eps[J], s->opts.attack_eps[0], s->opts.attack_eps[s->opts.n_attack_eps - 1], M);
+  if (aa)
+    APPEND(i, "The verdict uses AutoAttack (APGD-CE, APGD-T, Square; Croce & Hein 2020) on the "
+              "first %zu attacked test examples. ",
+           s->n_aa);
+  quote(f, i, c, aa ? "AutoAttack AUC" : "PGD AUC");
+  APPEND(i, "Against the FGSM AUC Δ of %+.4f: %s. ", cf->diff, how);
+  double r, rlo, rhi;
+  lsp_study_ratio(c, cf, st->R, &r, &rlo, &rhi);
+  APPEND(i, "Ratio of the %s gain to the FGSM gain: %.2f [%.2f, %.2f]. ", aa ? "AutoAttack" : "PGD",
+         r, rlo, rhi);
+  if (aa) quote(f, i, &st->cmp[J][LSP_CELL_AUC_PGD], "For comparison, PGD AUC");
+  quote(f, i, &st->cmp[J][LSP_CELL_AUC_TRANSFER], "Transfer (PGD crafted on the ε = 0 model) AUC");
+  /* gradient masking at every ε: transfer stronger than white-box PGD,
+   * and the checklist's flags */
+  APPEND(i, "Gradient masking by ε (transfer AUC vs white-box PGD AUC, mean over seeds; "
+            "checklist flags summed over seeds):");
+  for (size_t e = 0; e < st->n_eps; e++) {
+    double tr = st->trend[e][LSP_CELL_AUC_TRANSFER].mean, pg = st->trend[e][LSP_CELL_AUC_PGD].mean;
+    int flags = 0, checks = 0;
+    for (size_t k = 0; k < s->ncells; k++)
+      if (s->cells[k].key.eps == st->eps[e]) {
+        flags += s->cells[k].mask_flags;
+        checks += s->cells[k].mask_checks;
+      }
+    APPEND(i, "%s ε = %g: %.4f vs %.4f%s, %d of %d flagged", e ? ";" : "", st->eps[e], tr, pg,
+           tr + 0.01 < pg ? " (transfer STRONGER: a sign of masked gradients)" : "", flags,
+           checks);
+  }
+  APPEND(i, ". Every smoothed ε (the same rule, with that ε's FGSM verdict):");
+  for (size_t e = 0, first = 1; e < st->n_eps; e++) {
+    if (e == st->base) continue;
+    const lsp_study_cmp *ce = &st->cmp[e][strong];
+    const char *why;
+    int v = no_gain_verdict(ce, lsp_study_verdict(&st->cmp[e][LSP_CELL_AUC_FGSM], 1), &why);
+    APPEND(i, "%s ε = %g: %s (Δ %+.4f [%+.4f, %+.4f] against FGSM %+.4f)", first ? "" : ";",
+           st->eps[e], lsp_finding_word(v), ce->diff, ce->lo, ce->hi,
+           st->cmp[e][LSP_CELL_AUC_FGSM].diff);
+    first = 0;
+  }
+  APPEND(i, ". ");
+}
+
+int lsp_findings_compute(const lsp_run_state *s, lsp_findings *f) {
   memset(f, 0, sizeof *f);
-  if (s->ncmp == 0) return;
-  const lsp_run_cmp *c0 = &s->cmp[0];
-  const lsp_run_model *sm = &s->models[c0->model], *base = &s->models[c0->base];
-  double eps = sm->eps;
-  char ik[160];
-  int seeds;
-  double d, lo, hi;
-  size_t B = s->opts.bootstrap;
+  if (s->ncells == 0) return LSP_OK;
+  int st = lsp_study_compute(s->cells, s->ncells, &f->study);
+  if (st) return st;
+  f->has_study = 1;
+  const lsp_study *sy = &f->study;
+  if (sy->base == sy->n_eps || sy->judged >= sy->n_eps) return LSP_OK; /* nothing to compare */
+  const size_t J = sy->judged;
+  const lsp_study_cmp *c = sy->cmp[J];
 
-  /* 1. accuracy */
   size_t i = add(f, "accuracy", "Label smoothing improves test accuracy");
-  combine(s, eps, get_cal, LSP_CALIB_ACCURACY, &d, &lo, &hi, &seeds);
-  f->items[i].verdict = verdict_from(lo, hi, 1);
-  APPEND(i, "Test accuracy %.4f at ε = %g vs %.4f at ε = 0: Δ = %+.4f [%+.4f, %+.4f] (%s).",
-         sm->cal.value[LSP_CALIB_ACCURACY], eps, base->cal.value[LSP_CALIB_ACCURACY], d, lo, hi,
-         interval_kind(seeds, B, ik, sizeof ik));
+  f->items[i].verdict = lsp_study_verdict(&c[LSP_CELL_ACCURACY], 1);
+  quote(f, i, &c[LSP_CELL_ACCURACY], "Test accuracy");
+  by_eps(f, i, LSP_CELL_ACCURACY, -1);
+  design_note(f, i);
 
-  /* 2. calibration */
-  i = add(f, "calibration", "Label smoothing improves calibration (lowers the ECE)");
-  combine(s, eps, get_cal, LSP_CALIB_ECE, &d, &lo, &hi, &seeds);
-  f->items[i].verdict = verdict_from(lo, hi, 0);
-  APPEND(i, "ECE (%zu bins) %.4f at ε = %g vs %.4f at ε = 0: Δ = %+.4f [%+.4f, %+.4f]. ",
-         s->opts.bins, sm->cal.value[LSP_CALIB_ECE], eps, base->cal.value[LSP_CALIB_ECE], d, lo,
-         hi);
-  const char *dir_s = sm->cal.value[LSP_CALIB_UNDER_CONFIDENCE] >
-                              sm->cal.value[LSP_CALIB_OVER_CONFIDENCE]
-                          ? "under-confident"
-                          : "over-confident";
-  const char *dir_b = base->cal.value[LSP_CALIB_UNDER_CONFIDENCE] >
-                              base->cal.value[LSP_CALIB_OVER_CONFIDENCE]
-                          ? "under-confident"
-                          : "over-confident";
-  APPEND(i, "The smoothed model is mostly %s (over %.4f, under %.4f); the unsmoothed one %s "
-            "(over %.4f, under %.4f). ",
-         dir_s, sm->cal.value[LSP_CALIB_OVER_CONFIDENCE],
-         sm->cal.value[LSP_CALIB_UNDER_CONFIDENCE], dir_b,
-         base->cal.value[LSP_CALIB_OVER_CONFIDENCE], base->cal.value[LSP_CALIB_UNDER_CONFIDENCE]);
-  double dn, nlo, nhi;
-  combine(s, eps, get_calt, LSP_CALIB_ECE, &dn, &nlo, &nhi, &seeds);
-  APPEND(i, "After temperature scaling (T = %.3f and %.3f, fitted on validation) the ECEs are "
-            "%.4f and %.4f: Δ = %+.4f [%+.4f, %+.4f]. ",
-         sm->temperature, base->temperature, sm->cal_t.value[LSP_CALIB_ECE],
-         base->cal_t.value[LSP_CALIB_ECE], dn, nlo, nhi);
-  combine(s, eps, get_cal, LSP_CALIB_NLL, &dn, &nlo, &nhi, &seeds);
-  APPEND(i, "NLL Δ = %+.4f [%+.4f, %+.4f] (%s).", dn, nlo, nhi,
-         interval_kind(seeds, B, ik, sizeof ik));
+  i = add(f, "calibration",
+          "Label smoothing improves calibration (lowers the ECE and the debiased ECE)");
+  f->items[i].verdict =
+      verdict2(&c[LSP_CELL_ECE], -1, &c[LSP_CELL_ECE_DEBIASED], -1);
+  quote(f, i, &c[LSP_CELL_ECE], "Binned ECE");
+  quote(f, i, &c[LSP_CELL_ECE_DEBIASED], "Debiased ℓ2 ECE");
+  APPEND(i, "Both must agree for a verdict. After temperature scaling: ");
+  quote(f, i, &c[LSP_CELL_ECE_T], "ECE");
+  quote(f, i, &c[LSP_CELL_NLL], "NLL");
+  by_eps(f, i, LSP_CELL_ECE, LSP_CELL_ECE_DEBIASED);
 
-  /* 3. clusters: point estimates (mean over seeds when several) */
   i = add(f, "clusters",
           "Label smoothing tightens the penultimate-layer clusters (higher class separation R², "
           "lower NC1)");
-  double r2s = 0, r2b = 0, nc1s = 0, nc1b = 0, cvs = 0, cvb = 0;
-  double dr2[16], dnc1[16];
-  size_t m = 0;
-  for (size_t c = 0; c < s->ncmp && m < 16; c++) {
-    const lsp_run_model *a = &s->models[s->cmp[c].model], *b = &s->models[s->cmp[c].base];
-    if (a->eps != eps) continue;
-    r2s += a->clusters->r2_separation;
-    r2b += b->clusters->r2_separation;
-    nc1s += a->clusters->nc1;
-    nc1b += b->clusters->nc1;
-    cvs += a->clusters->mean_dist_cv;
-    cvb += b->clusters->mean_dist_cv;
-    dr2[m] = a->clusters->r2_separation - b->clusters->r2_separation;
-    dnc1[m] = a->clusters->nc1 - b->clusters->nc1;
-    m++;
-  }
-  r2s /= (double)m;
-  r2b /= (double)m;
-  nc1s /= (double)m;
-  nc1b /= (double)m;
-  cvs /= (double)m;
-  cvb /= (double)m;
-  if (m > 1) {
-    double r2d, r2lo, r2hi, nd, nlo2, nhi2;
-    lsp_seed_interval(dr2, m, &r2d, &r2lo, &r2hi);
-    lsp_seed_interval(dnc1, m, &nd, &nlo2, &nhi2);
-    int v1 = verdict_from(r2lo, r2hi, 1), v2 = verdict_from(nlo2, nhi2, 0);
-    f->items[i].verdict = v1 == v2 ? v1 : LSP_FINDING_INCONCLUSIVE;
-    APPEND(i, "R² separation %.4f vs %.4f: Δ = %+.4f [%+.4f, %+.4f]; NC1 %.4f vs %.4f: Δ = "
-              "%+.4f [%+.4f, %+.4f] (ε = %g vs 0; mean over %zu seeds, t interval of the "
-              "seed spread). ",
-           r2s, r2b, r2d, r2lo, r2hi, nc1s, nc1b, nd, nlo2, nhi2, eps, m);
-  } else {
-    int tighter_r2 = r2s > r2b, tighter_nc1 = nc1s < nc1b;
-    f->items[i].verdict = tighter_r2 && tighter_nc1     ? LSP_FINDING_SUPPORTED
-                          : !tighter_r2 && !tighter_nc1 ? LSP_FINDING_CONTRADICTED
-                                                        : LSP_FINDING_INCONCLUSIVE;
-    APPEND(i, "R² separation %.4f at ε = %g vs %.4f at ε = 0; NC1 %.4f vs %.4f. These are "
-              "single-seed point estimates without an interval (run with --seeds 1,2,3 for a "
-              "seed-spread interval); the verdict needs both measures to agree. ",
-           r2s, eps, r2b, nc1s, nc1b);
-  }
-  APPEND(i, "Class means are %s equidistant (coefficient of variation of their distances %.3f "
-            "vs %.3f).",
-         cvs < cvb ? "more" : "less", cvs, cvb);
+  f->items[i].verdict = verdict2(&c[LSP_CELL_R2], 1, &c[LSP_CELL_NC1], -1);
+  quote(f, i, &c[LSP_CELL_R2], "R² separation");
+  quote(f, i, &c[LSP_CELL_NC1], "NC1");
+  APPEND(i, "Both must agree for a verdict. ");
+  by_eps(f, i, LSP_CELL_R2, LSP_CELL_NC1);
 
-  /* 4. FGSM */
-  size_t re = lsp_findings_ref_eps(s, base);
-  double ae = s->opts.attack_eps[re];
   i = add(f, "fgsm", "Label smoothing makes the model more robust to FGSM");
-  combine(s, eps, get_fgsm, re, &d, &lo, &hi, &seeds);
-  f->items[i].verdict = verdict_from(lo, hi, 1);
-  APPEND(i, "FGSM accuracy at attack ε = %g (where the unsmoothed model falls below half its "
-            "clean accuracy): %.4f with smoothing vs %.4f without, Δ = %+.4f [%+.4f, %+.4f] (%s, "
-            "%zu attacked test examples). All ε:",
-         ae, sm->fgsm.points[re].accuracy, base->fgsm.points[re].accuracy, d, lo, hi,
-         interval_kind(seeds, B, ik, sizeof ik), s->n_attack);
-  for (size_t e = 0; e < s->opts.n_attack_eps; e++) {
-    double a, b, c;
-    combine(s, eps, get_fgsm, e, &a, &b, &c, &seeds);
-    APPEND(i, " %g: %+.3f [%+.3f, %+.3f]%s", s->opts.attack_eps[e], a, b, c,
-           e + 1 < s->opts.n_attack_eps ? ";" : ".");
-  }
-  double fgsm_lo = lo, fgsm_d = d;
+  f->items[i].verdict = lsp_study_verdict(&c[LSP_CELL_AUC_FGSM], 1);
+  APPEND(i, "Area under the FGSM accuracy-vs-attack-ε curve (normalized, %zu attacked test "
+            "examples): ",
+         s->n_attack);
+  quote(f, i, &c[LSP_CELL_AUC_FGSM], "FGSM AUC");
+  by_eps(f, i, LSP_CELL_AUC_FGSM, -1);
 
-  /* 5. stronger attacks: AutoAttack (the strongest standard evaluation)
-   * when it ran, else PGD; PGD and the transfer attack for comparison */
-  const int aa = c0->aa_diff != NULL && sm->has_aa && base->has_aa;
-  i = add(f, "pgd",
-          aa ? "The FGSM gain does not survive stronger attacks (AutoAttack; PGD and transfer "
-               "from the unsmoothed model for comparison)"
-             : "The FGSM gain does not survive stronger attacks (PGD, transfer from the "
-               "unsmoothed model)");
-  double pd, plo, phi;
-  combine(s, eps, get_pgd, re, &pd, &plo, &phi, &seeds);
-  if (aa)
-    combine(s, eps, get_aa, re, &d, &lo, &hi, &seeds);
-  else {
-    d = pd;
-    lo = plo;
-    hi = phi;
-  }
-  /* Supported when no gain is left under the strong attack (its interval
-   * reaches 0 or below); contradicted when a significant gain survives,
-   * however much it shrank; inconclusive when FGSM showed no gain to begin
-   * with. */
-  if (!(fgsm_lo > 0))
-    f->items[i].verdict = LSP_FINDING_INCONCLUSIVE;
-  else
-    f->items[i].verdict = lo > 0 ? LSP_FINDING_CONTRADICTED : LSP_FINDING_SUPPORTED;
-  const char *how = !(fgsm_lo > 0) ? "FGSM showed no significant gain to lose"
-                    : lo > 0       ? (hi < fgsm_lo ? "the gain shrinks but a significant part survives"
-                                                   : "the gain survives")
-                                   : "no significant gain is left";
-  if (aa) {
-    const lsp_attack_point *ps = &sm->aa.points[re], *pb = &base->aa.points[re];
-    APPEND(i, "The verdict uses AutoAttack (APGD-CE, APGD-T, Square; Croce & Hein 2020), run on "
-              "the first %zu attacked test examples: at attack ε = %g %.4f with smoothing vs "
-              "%.4f without, Δ = %+.4f [%+.4f, %+.4f], against an FGSM Δ of %+.4f: %s. ",
-           s->n_aa, ae, ps->accuracy, pb->accuracy, d, lo, hi, fgsm_d, how);
-    APPEND(i, "(After APGD-CE alone: %.4f vs %.4f; the targeted DLR and Square stages then "
-              "break %.4f and %.4f more of the smoothed model's examples.) ",
-           ps->stage_accuracy[0], pb->stage_accuracy[0],
-           ps->stage_accuracy[0] - ps->stage_accuracy[1],
-           ps->stage_accuracy[1] - ps->stage_accuracy[2]);
-    APPEND(i, "For comparison, PGD-%zu on all %zu attacked examples: %.4f vs %.4f, Δ = %+.4f "
-              "[%+.4f, %+.4f]. ",
-           s->opts.pgd_steps, s->n_attack, sm->pgd.points[re].accuracy,
-           base->pgd.points[re].accuracy, pd, plo, phi);
-  } else {
-    APPEND(i, "PGD-%zu accuracy at attack ε = %g: %.4f with smoothing vs %.4f without, Δ = "
-              "%+.4f [%+.4f, %+.4f], against an FGSM Δ of %+.4f: %s. ",
-           s->opts.pgd_steps, ae, sm->pgd.points[re].accuracy, base->pgd.points[re].accuracy, d,
-           lo, hi, fgsm_d, how);
-    if (s->aa_note[0]) APPEND(i, "%s ", s->aa_note);
-  }
-  if (sm->has_transfer)
-    APPEND(i, "PGD examples crafted on the unsmoothed model leave the smoothed one %.4f "
-              "accurate, against %.4f under its own white-box PGD (%s). ",
-           sm->transfer.points[re].accuracy, sm->pgd.points[re].accuracy,
-           sm->transfer.points[re].accuracy + 0.01 < sm->pgd.points[re].accuracy
-               ? "transfer is STRONGER than white-box: a sign of masked gradients"
-               : "white-box is at least as strong: no sign of masked gradients here");
-  if (sm->has_mask)
-    APPEND(i, "Gradient-masking checklist: %d of %d checks flagged on the smoothed model, %d "
-              "on the unsmoothed one.",
-           sm->mask.flags, sm->mask.nchecks, base->has_mask ? base->mask.flags : 0);
+  survive(f, s, f->items[i].verdict);
+  return LSP_OK;
 }

@@ -1,13 +1,17 @@
 /* lsp_findings.h — what the measurements say about each claim made for
- * label smoothing, computed from the numbers of a run (never canned text):
- * accuracy, calibration, cluster tightness, FGSM, and PGD/transfer. Each
- * finding has a verdict decided by the 95% interval of the paired
- * difference (smoothed minus unsmoothed, same seed, same test examples). */
+ * label smoothing, computed from the run's cell results only (lsp_study.h,
+ * never canned text): accuracy, calibration, cluster tightness, FGSM, and
+ * whether the FGSM gain survives stronger attacks. Each claim is judged on
+ * a summary declared in DESIGN §9.2 before any data were looked at, at the
+ * ε LSP_STUDY_JUDGED_EPS of the grid (else the first smoothed ε), by the
+ * two-level paired bootstrap interval of Δ = smoothed − unsmoothed, and is
+ * reported for every smoothed ε. */
 #ifndef LSP_FINDINGS_H
 #define LSP_FINDINGS_H
 
 #include "reports/lsp_html.h"
 #include "reports/lsp_run_int.h"
+#include "reports/lsp_study.h"
 
 #define LSP_MAX_FINDINGS 8
 
@@ -15,17 +19,18 @@ typedef struct {
   size_t n;
   lsp_finding items[LSP_MAX_FINDINGS];
   char claim[LSP_MAX_FINDINGS][160];
-  char evidence[LSP_MAX_FINDINGS][1400];
+  char evidence[LSP_MAX_FINDINGS][3000];
   const char *key[LSP_MAX_FINDINGS]; /* "accuracy", "calibration", ... */
+  int has_study;                     /* the cells gave a study              */
+  lsp_study study;                   /* owned (lsp_findings_release)        */
 } lsp_findings;
 
-/* Fill *f from the run's comparisons (the first comparison of each seed;
- * with several seeds, the per-seed differences are averaged and the
- * interval is the seed spread). */
-void lsp_findings_compute(const lsp_run_state *s, lsp_findings *f);
+/* Fill *f from the run's cell results. LSP_ENOMEM or a study error. */
+int lsp_findings_compute(const lsp_run_state *s, lsp_findings *f);
+void lsp_findings_release(lsp_findings *f);
 
-/* The attack eps the findings quote: where the unsmoothed model's FGSM
- * accuracy first falls below half its clean accuracy (else the largest). */
-size_t lsp_findings_ref_eps(const lsp_run_state *s, const lsp_run_model *base);
+/* The verdict of study comparison (eps index e, summary m) for the claim's
+ * direction, as lsp_findings uses it (the json's per-ε verdicts). */
+int lsp_findings_direction(int summary); /* +1, -1, 0: not a claim's summary */
 
 #endif

@@ -28,7 +28,7 @@ int lsp_report_write(lsp_run_state *s, const char *dir) {
     st = lsp_fail(LSP_ENOMEM, "out of memory");
     goto done;
   }
-  lsp_findings_compute(s, f);
+  if ((st = lsp_findings_compute(s, f))) goto done;
   snprintf(path, sizeof path, "%s/results.json", dir);
   if ((st = lsp_report_json(s, f, path)) || (st = lsp_report_csvs(s, dir)) ||
       (st = lsp_report_distill_csv(s, dir)))
@@ -42,6 +42,7 @@ int lsp_report_write(lsp_run_state *s, const char *dir) {
   }
   snprintf(path, sizeof path, "%s/plots", dir);
   if ((st = lsp_mkdir_p(path)) || (st = lsp_report_plots(&p, figs)) ||
+      (st = lsp_report_trends_plot(&p, f, figs->trends, sizeof figs->trends)) ||
       (st = lsp_report_distill_plots(&p, figs)))
     goto done;
   if ((st = lsp_report_docs(s, f, &p, figs))) goto done;
@@ -57,6 +58,7 @@ int lsp_report_write(lsp_run_state *s, const char *dir) {
     if (st != LSP_EINTR) st = LSP_OK;
   }
 done:
+  lsp_findings_release(f);
   free(f);
   free(figs);
   return st;

@@ -29,18 +29,24 @@ static void d_figure(lsp_doc *d, const plotter *p, const char *svg, const char *
   lsp_doc_figure(d, svg, file, caption);
 }
 
-static lsp_table *summary_table(const lsp_run_state *s, size_t re) {
-  char fg[64], pg[64], tr[64], aa[64];
-  snprintf(fg, sizeof fg, "FGSM acc. (ε=%g)", s->opts.attack_eps[re]);
-  snprintf(pg, sizeof pg, "PGD-%zu acc. (ε=%g)", s->opts.pgd_steps, s->opts.attack_eps[re]);
-  snprintf(tr, sizeof tr, "transfer acc. (ε=%g)", s->opts.attack_eps[re]);
-  snprintf(aa, sizeof aa, "AutoAttack acc. (ε=%g, first %zu)", s->opts.attack_eps[re], s->n_aa);
+/* a cell summary with the percentile interval of its example resamples */
+static void cell_ci(lsp_table *t, size_t col, const lsp_cell_result *r, int m) {
+  double lo, hi;
+  lsp_study_cell_interval(r, m, &lo, &hi);
+  lsp_table_num_ci(t, col, r->value[m], lo, hi);
+}
+
+static lsp_table *summary_table(const lsp_run_state *s) {
+  char aa[64];
+  snprintf(aa, sizeof aa, "AutoAttack AUC (first %zu)", s->n_aa);
   const char *hdr[] = {"model", "test accuracy", "NLL", "ECE", "ECE after T", "T",
-                       "R² separation", "NC1", "mean logit gap (optimal)", fg, pg, tr, aa};
+                       "R² separation", "NC1", "mean logit gap (optimal)", "FGSM AUC",
+                       "PGD AUC", "transfer AUC", aa};
   lsp_table *t = lsp_table_alloc(13, hdr);
   if (!t) return NULL;
   for (size_t i = 0; i < s->nmodels; i++) {
     const lsp_run_model *m = &s->models[i];
+    const lsp_cell_result *r = &s->cells[i];
     lsp_table_row(t);
     lsp_table_text(t, 0, m->label);
     lsp_table_num_ci(t, 1, m->cal.value[LSP_CALIB_ACCURACY], m->cal.ci_lo[LSP_CALIB_ACCURACY],
@@ -52,22 +58,22 @@ static lsp_table *summary_table(const lsp_run_state *s, size_t re) {
     lsp_table_num_ci(t, 4, m->cal_t.value[LSP_CALIB_ECE], m->cal_t.ci_lo[LSP_CALIB_ECE],
                      m->cal_t.ci_hi[LSP_CALIB_ECE]);
     lsp_table_num(t, 5, m->temperature_ok ? m->temperature : NAN);
-    lsp_table_num(t, 6, m->clusters->r2_separation);
-    lsp_table_num(t, 7, m->clusters->nc1);
+    cell_ci(t, 6, r, LSP_CELL_R2);
+    cell_ci(t, 7, r, LSP_CELL_NC1);
     char g[64];
     if (isfinite(m->gap.optimal_gap))
       snprintf(g, sizeof g, "%.3f (%.3f)", m->gap.gap.mean, m->gap.optimal_gap);
     else
       snprintf(g, sizeof g, "%.3f (none: ε = 0)", m->gap.gap.mean);
     lsp_table_text(t, 8, g);
-    lsp_table_num(t, 9, m->fgsm.points[re].accuracy);
-    lsp_table_num(t, 10, m->pgd.points[re].accuracy);
+    cell_ci(t, 9, r, LSP_CELL_AUC_FGSM);
+    cell_ci(t, 10, r, LSP_CELL_AUC_PGD);
     if (m->has_transfer)
-      lsp_table_num(t, 11, m->transfer.points[re].accuracy);
+      cell_ci(t, 11, r, LSP_CELL_AUC_TRANSFER);
     else
       lsp_table_text(t, 11, "–");
     if (m->has_aa)
-      lsp_table_num(t, 12, m->aa.points[re].accuracy);
+      cell_ci(t, 12, r, LSP_CELL_AUC_AA);
     else
       lsp_table_text(t, 12, "–");
   }
@@ -200,7 +206,10 @@ static lsp_table *mask_table(const lsp_run_state *s) {
 /* "; AutoAttack ... on the first N of them" for the method paragraph. */
 static const char *aa_sentence(const lsp_run_state *s, char *buf, size_t len) {
   if (!s->n_aa) {
-    snprintf(buf, len, "%s%s", s->aa_note[0] ? "; " : "", s->aa_note);
+    /* the note is a sentence: without its full stop inside this one */
+    size_t n = strlen(s->aa_note);
+    snprintf(buf, len, "%s%.*s", n ? "; " : "", (int)(n && s->aa_note[n - 1] == '.' ? n - 1 : n),
+             s->aa_note);
     return buf;
   }
   const lsp_attack_result *r = &s->models[0].aa;
@@ -208,8 +217,8 @@ static const char *aa_sentence(const lsp_run_state *s, char *buf, size_t len) {
            "; AutoAttack (Croce & Hein 2020: APGD-CE, then APGD-T with %zu target classes, "
            "then Square with %zu queries, each on the examples still correct; APGD %zu "
            "iterations) on the first %zu of them, the subset that its budget of %g GFLOP per "
-           "model allows (predicted %.3g GFLOP per example from the model's size and the "
-           "examples PGD left standing)",
+           "model allows (predicted %.3g GFLOP per example in the worst case, from the model's "
+           "size alone, so that every cell attacks the same examples)",
            r->targets, r->queries, r->steps, s->n_aa, s->opts.aa_budget, s->aa_pred_gflop);
   return buf;
 }
@@ -262,26 +271,37 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
            seeds, o->pgd_steps, o->pgd_restarts, o->pgd_restarts > 1 ? "s" : "", s->n_attack,
            aa_sentence(s, aas, sizeof aas),
            o->n_seeds > 1 ? "per model, 95% bootstrap over the test examples (calibration "
-                            "errors by test inversion, the rest percentile); across seeds, a "
-                            "Student-t interval of the seed-to-seed spread"
+                            "errors by test inversion, the rest percentile); the findings and "
+                            "the comparisons with ε = 0, a two-level paired bootstrap over "
+                            "seeds and then test examples"
                           : "95% bootstrap over the test examples (calibration errors by test "
-                            "inversion, the rest percentile; one seed: no seed-to-seed "
-                            "interval)");
+                            "inversion, the rest percentile; one seed: the findings' intervals "
+                            "have no seed level and say so)");
   lsp_doc_par(&d, buf);
 
   lsp_doc_heading(&d, 2, "Findings");
   if (f->n) {
     lsp_doc_findings(&d, f->items, f->n);
+    d_figure(&d, p, figs->trends,
+             "The study: every pre-declared summary (DESIGN §9.2) against the smoothing ε — "
+             "the mean over seeds, the seeds' min–max band, and each seed.");
+    lsp_table *tt = lsp_report_study_table(f);
+    if (!tt) return lsp_fail(LSP_ENOMEM, "out of memory");
+    lsp_doc_table(&d, tt,
+                  "Every smoothed ε against ε = 0, per summary: means over the seeds that have "
+                  "both models, Δ with its two-level paired bootstrap 95% interval (seeds, then "
+                  "shared test-example resamples), whether every seed's difference has Δ's "
+                  "sign, and the verdict of the claim's direction (supported / contradicted "
+                  "only when the interval excludes 0 and the seeds agree).");
+    lsp_table_free(tt);
   } else {
     lsp_doc_par(&d, "No comparison: the run has no ε = 0 model to compare the smoothed models with.");
   }
 
-  size_t re = s->ncmp ? lsp_findings_ref_eps(s, &s->models[s->cmp[0].base])
-                      : (o->n_attack_eps > 1 ? 1 : 0);
-  lsp_table *t = summary_table(s, re);
+  lsp_table *t = summary_table(s);
   if (!t) return LSP_ENOMEM;
   lsp_doc_heading(&d, 2, "Summary");
-  lsp_doc_table(&d, t, "Per model (95% bootstrap intervals in brackets). T: temperature fitted on the validation split.");
+  lsp_doc_table(&d, t, "Per model (95% bootstrap intervals over the test examples in brackets). T: temperature fitted on the validation split. AUC: area under the accuracy-vs-attack-ε curve over the attack grid, normalized by its width (DESIGN §9.2).");
   lsp_table_free(t);
   d_figure(&d, p, f_met, "Accuracy, calibration and penultimate-layer statistics against ε.");
 
@@ -366,12 +386,16 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
   lsp_doc_heading(&d, 2, "Reproduce");
   lsp_doc_code(&d, s->command);
   snprintf(buf, sizeof buf,
-           "lsprobe %s, GSL %s, %d threads; started %s; %.1f s in all (data %.1f s, training "
-           "%.1f s, analyses %.1f s, attacks %.1f s). Every number of this report is in "
+           "lsprobe %s, GSL %s, %d threads; started %s; %.1f s in all: data %.1f s, then %zu "
+           "cells (model × ε × seed), %zu at a time on one thread each, %.1f s — within them "
+           "training %.1f s, analyses %.1f s, attacks %.1f s (sums over the cells) — then "
+           "%.1f s for what spans the cells (projection, information erasure, comparisons) and "
+           "the report up to this line. Every number of this report is in "
            "results.json and the CSV tables beside it; the test logits, features and labels of "
            "each model are in dumps/.",
            LSP_VERSION, GSL_VERSION, s->threads, s->started, s->seconds_total, s->seconds_data,
-           s->seconds_train, s->seconds_analysis, s->seconds_attacks);
+           s->ncells, s->jobs, s->seconds_cells, s->seconds_train, s->seconds_analysis,
+           s->seconds_attacks, s->seconds_total - s->seconds_data - s->seconds_cells);
   lsp_doc_par(&d, buf);
   return lsp_doc_close(&d);
 }

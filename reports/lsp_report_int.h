@@ -15,6 +15,7 @@
 #include "reports/lsp_findings.h"
 #include "reports/lsp_plot.h"
 #include "reports/lsp_run_int.h"
+#include "reports/lsp_table.h"
 
 /* Where the figures go and how they are rendered. */
 typedef struct {
@@ -38,11 +39,14 @@ int lsp_report_figure(lsp_report_plotter *p, const char *name, lsp_report_draw_f
  * recorded in the plotter's note, or nothing to draw). */
 typedef struct {
   char reliability[4096], smooth[4096], metrics[4096], attacks[4096], projection[4096],
-      gap[4096], training[4096], distill[4096], erasure[4096];
+      gap[4096], training[4096], distill[4096], erasure[4096], trends[4096];
 } lsp_report_figs;
 
 /* results.json at `path` (atomic). */
 int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *path);
+/* The "study" member of results.json (lsp_report_study.c): cells, trends,
+ * comparisons; nothing without a study. */
+void lsp_report_study_json(lsp_json *j, const lsp_run_state *s, const lsp_findings *f);
 
 /* models.csv, calibration_bins.csv, calibration_smooth.csv, attacks.csv,
  * comparisons.csv and training.csv in `dir` (each atomic). */
@@ -61,6 +65,12 @@ int lsp_report_distill_doc(lsp_doc *d, const lsp_run_state *s, const lsp_report_
                            const lsp_report_figs *figs);
 int lsp_report_distill_csv(const lsp_run_state *s, const char *dir);
 void lsp_report_distill_json(lsp_json *j, const lsp_run_state *s);
+
+/* The study in the report (lsp_report_trends.c): the trends figure
+ * (plots/study_trends.*) and the table of every comparison with ε = 0
+ * (NULL without a study, or out of memory). */
+int lsp_report_trends_plot(lsp_report_plotter *p, const lsp_findings *f, char *svg, size_t len);
+lsp_table *lsp_report_study_table(const lsp_findings *f);
 
 /* report.html and report.md in p->dir, with the figures drawn. */
 int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const lsp_report_plotter *p,

@@ -197,12 +197,10 @@ int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *p
   lsp_json_obj_end(&j);
   json_config(&j, s);
   lsp_json_key_str(&j, K(INTERVALS),
-                   s->opts.n_seeds > 1
-                       ? "per model: test-set bootstrap (calibration errors: test "
-                         "inversion, bias-corrected; the rest percentile); across seeds: "
-                         "Student-t interval of the seed-to-seed spread"
-                       : "test-set bootstrap (calibration errors: test inversion, "
-                         "bias-corrected; the rest percentile; one seed)");
+                   "per model: test-set bootstrap (calibration errors: test inversion, "
+                   "bias-corrected; the rest percentile); comparisons and findings (study): "
+                   "two-level paired bootstrap over seeds and shared test-example resamples "
+                   "(DESIGN §9.4)");
   lsp_json_key(&j, K(TIMINGS));
   lsp_json_obj_begin(&j);
   lsp_json_key_num(&j, K(TIME_TOTAL), s->seconds_total);
@@ -210,6 +208,8 @@ int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *p
   lsp_json_key_num(&j, K(TIME_TRAIN), s->seconds_train);
   lsp_json_key_num(&j, K(TIME_ANALYSIS), s->seconds_analysis);
   lsp_json_key_num(&j, K(TIME_ATTACKS), s->seconds_attacks);
+  lsp_json_key_num(&j, K(TIME_CELLS), s->seconds_cells);
+  lsp_json_key_int(&j, K(TIME_JOBS), (long long)s->jobs);
   lsp_json_obj_end(&j);
   lsp_json_key(&j, K(MODELS));
   lsp_json_arr_begin(&j);
@@ -238,9 +238,11 @@ int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *p
     lsp_json_key_str(&j, K(F_CLAIM), f->items[i].claim);
     lsp_json_key_str(&j, K(F_VERDICT), lsp_finding_word(f->items[i].verdict));
     lsp_json_key_str(&j, K(F_EVIDENCE), f->items[i].evidence);
+    lsp_json_key_num(&j, K(F_JUDGED_EPS), f->study.eps[f->study.judged]);
     lsp_json_obj_end(&j);
   }
   lsp_json_arr_end(&j);
+  lsp_report_study_json(&j, s, f);
   lsp_report_distill_json(&j, s);
   lsp_json_obj_end(&j);
   if (lsp_json_finish(&j)) {

@@ -25,12 +25,16 @@
 typedef struct {
   const char *data;            /* "fashion-mnist" (default), "synthetic", or a folder */
   int data_fallback;           /* if fashion-mnist is missing, use synthetic (loudly) */
-  double smoothing[16];        /* eps values (default 0, 0.1); 0 must be included for transfer */
+  double smoothing[16];        /* eps values (default 0, 0.05, 0.1, 0.2; quick 0, 0.1);
+                                  0 must be included for transfer and comparisons */
   size_t n_smoothing;
   lsp_ls_convention convention;
-  unsigned long seeds[16];     /* default {1} */
+  unsigned long seeds[16];     /* default {1, 2, 3}; quick {1} */
   size_t n_seeds;
-  size_t epochs;               /* 15 */
+  size_t epochs;               /* 5 (DESIGN §9.5: the 120 s budget) */
+  size_t jobs;                 /* cells run at once, each on one thread (0 = auto:
+                                  the thread count, at most the cells); results
+                                  are the same for any value */
   const char *arch;            /* "mlp:256,256" (quick: "mlp:64"), "lenet", "resnet8"
                                   or a layer spec (DESIGN §7.4)                    */
   const float *normalize;      /* --normalize: C means then C stds, or NULL       */
@@ -41,14 +45,16 @@ typedef struct {
   size_t n_attack_eps;
   size_t pgd_steps;            /* 10 */
   size_t pgd_restarts;         /* 1 */
-  size_t attack_limit;         /* attack at most this many test examples (0 = all) */
+  size_t attack_limit;         /* attack at most this many test examples: 1000 (0 = all) */
   size_t aa_limit;             /* AutoAttack on at most the first this many of them:
-                                  1000 (0 = no AutoAttack) */
+                                  0 = no AutoAttack (the default: 12 models would not
+                                  fit the time budget; --aa-limit 1000 turns it on) */
   double aa_budget;            /* AutoAttack's predicted work per model in GFLOP,
                                   which sizes its subset: 5000 */
   size_t aa_steps, aa_queries; /* APGD iterations and Square queries: 100, 5000 */
   size_t bins;                 /* 15 */
-  size_t bootstrap;            /* 1000 */
+  size_t bootstrap;            /* 200: per-model intervals and the example resamples
+                                  each cell keeps (at most LSP_CELL_MAX_B) */
   const char *format;          /* "svg" (default), "png", "pdf" */
   const char *out;             /* "lsprobe-report" */
   int force;                   /* write into a non-empty folder lsprobe did not create */

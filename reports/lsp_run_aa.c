@@ -1,4 +1,5 @@
-/* lsp_run_aa.c — AutoAttack as the run's strong attack (see lsp_run_int.h).
+/* lsp_run_aa.c — AutoAttack as the run's strong attack, in each cell
+ * (lsp_cell_int.h), and its paired differences (lsp_run_int.h).
  *
  * The protocol (APGD-CE, then APGD-T, then Square on the examples still
  * correct; attacks/) costs far more than PGD-10, so it runs on the first
@@ -11,8 +12,9 @@
  *   + a_ε·(2T(S+1) + Q) APGD-T's T targets and Square's Q queries for the
  *                       share a_ε that PGD left correct (APGD-CE is the
  *                       stronger attack, so this over-predicts)
- * times the model's FLOPs per forward pass, the most costly model's; n_aa
- * is the budget over that, capped by aa_limit and the attacked examples,
+ * times the model's FLOPs per forward pass, in the worst case c = a_ε = 1
+ * (so the subset is fixed by the options before any cell runs); n_aa is
+ * the budget over that, capped by aa_limit and the attacked examples,
  * rounded down to a multiple of 50 (at least 50). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -23,28 +25,36 @@
 #include "analysis/lsp_boot.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_util.h"
-#include "reports/lsp_run_int.h"
+#include "reports/lsp_cell_int.h"
 
 #define AA_MIN_SUBSET 50
 
-/* Predicted GFLOP of AutoAttack per attacked example (see the top). */
-static double predict_gflop(const lsp_run_state *s, const lsp_run_model *m,
+/* Predicted GFLOP of AutoAttack per attacked example (see the top), in
+ * the worst case c = a_ε = 1: every example clean-correct and left correct
+ * by PGD. It depends on the options and the network alone, never on a
+ * result, so every cell of a run gets the same subset (lsp_cell.h). */
+static double predict_gflop(const lsp_cell_ctx *c, const lsp_model *m,
                             const lsp_attack_opts *ao) {
   const double S1 = (double)ao->apgd_steps + 1.0, Q = (double)ao->queries;
-  const double K1 = (double)s->data.test.k - 1.0;
+  const double K1 = (double)c->data->test.k - 1.0;
   const double T = (double)ao->targets < K1 ? (double)ao->targets : K1;
   double passes = 0.0;
-  for (size_t e = 0; e < m->pgd.npoints; e++) {
-    if (!(m->pgd.points[e].eps > 0.0)) continue;
-    passes += m->pgd.clean_accuracy * 2.0 * S1 +
-              m->pgd.points[e].accuracy_raw * (2.0 * T * S1 + Q);
-  }
-  return passes * lsp_model_flops(m->model) * 1e-9;
+  for (size_t e = 0; e < c->opts.n_attack_eps; e++)
+    if (c->opts.attack_eps[e] > 0.0) passes += 2.0 * S1 + (2.0 * T * S1 + Q);
+  return passes * lsp_model_flops(m) * 1e-9;
+}
+
+static void aa_opts(const lsp_cell_ctx *c, lsp_attack_opts *ao) {
+  lsp_attack_opts_default(ao);
+  ao->kind = LSP_ATTACK_AUTOATTACK;
+  ao->lo = c->data->lo;
+  ao->hi = c->data->hi;
+  ao->apgd_steps = c->opts.aa_steps;
+  ao->queries = c->opts.aa_queries;
 }
 
 typedef struct {
-  lsp_run_log_fn log;
-  void *user;
+  const lsp_cell_logger *lg;
   const char *what;
   double last;
 } aa_progress;
@@ -52,91 +62,68 @@ typedef struct {
 static void on_progress(const lsp_attack_progress *p, void *user) {
   aa_progress *c = user;
   double t = lsp_now_s();
-  if (!c->log || (t - c->last < 0.5 && p->done < p->total)) return;
+  if (t - c->last < 0.5 && p->done < p->total) return;
   c->last = t;
-  char buf[256];
-  snprintf(buf, sizeof buf, "  %s: autoattack (%s) eps %.3g  %3.0f%%", c->what,
-           p->stage, p->eps,
-           100.0 * (double)p->done / (double)(p->total ? p->total : 1));
-  c->log(2, buf, c->user);
+  lsp_cell_say(c->lg, 2, "  %s: autoattack (%s) eps %.3g  %3.0f%%", c->what, p->stage, p->eps,
+               100.0 * (double)p->done / (double)(p->total ? p->total : 1));
 }
 
-static void note(lsp_run_log_fn log, void *user, int level, const char *msg) {
-  if (log) log(level, msg, user);
-}
-
-int lsp_run_autoattack(lsp_run_state *s, lsp_run_log_fn log, void *user) {
-  const lsp_run_opts *o = &s->opts;
-  const lsp_dataset *te = &s->data.test;
-  const size_t ne = o->n_attack_eps;
-  s->n_aa = 0;
+int lsp_cell_aa_size(lsp_cell_ctx *c, char *note, size_t len, double *pred_gflop) {
+  const lsp_run_opts *o = &c->opts;
+  const lsp_dataset *te = &c->data->test;
+  c->n_aa = 0;
+  *pred_gflop = 0.0;
+  note[0] = '\0';
   if (o->aa_limit == 0) {
-    snprintf(s->aa_note, sizeof s->aa_note,
-             "AutoAttack was not run (--aa-limit 0).");
+    snprintf(note, len, "AutoAttack was not run (--aa-limit 0).");
     return LSP_OK;
   }
   if (te->k < 4) {
-    snprintf(s->aa_note, sizeof s->aa_note,
+    snprintf(note, len,
              "AutoAttack was not run: its targeted stage needs at least 4 "
              "classes (this data set has %d).",
              te->k);
-    note(log, user, 1, s->aa_note);
     return LSP_OK;
   }
   lsp_attack_opts ao;
-  lsp_attack_opts_default(&ao);
-  ao.kind = LSP_ATTACK_AUTOATTACK;
-  ao.lo = s->data.lo;
-  ao.hi = s->data.hi;
-  ao.apgd_steps = o->aa_steps;
-  ao.queries = o->aa_queries;
-
-  /* the subset: the budget over the costliest model's prediction */
-  double pred = 0.0;
-  for (size_t i = 0; i < s->nmodels; i++) {
-    double g = predict_gflop(s, &s->models[i], &ao);
-    if (g > pred) pred = g;
-  }
-  size_t n = s->n_attack < o->aa_limit ? s->n_attack : o->aa_limit;
-  if (pred > 0.0 && o->aa_budget / pred < (double)n)
-    n = (size_t)(o->aa_budget / pred);
+  aa_opts(c, &ao);
+  lsp_model *m = NULL;
+  int st = lsp_cell_build_model(c, &m);
+  if (st) return st;
+  double pred = predict_gflop(c, m, &ao);
+  lsp_model_free(m);
+  size_t n = c->n_attack < o->aa_limit ? c->n_attack : o->aa_limit;
+  if (pred > 0.0 && o->aa_budget / pred < (double)n) n = (size_t)(o->aa_budget / pred);
   if (n >= 2 * AA_MIN_SUBSET) n -= n % AA_MIN_SUBSET;
-  if (n < AA_MIN_SUBSET)
-    n = s->n_attack < AA_MIN_SUBSET ? s->n_attack : AA_MIN_SUBSET;
-  s->n_aa = n;
-  s->aa_pred_gflop = pred;
-  s->aa_note[0] = '\0';
-  char msg[512];
-  snprintf(msg, sizeof msg,
-           "AutoAttack (APGD-CE, APGD-T with %zu targets, Square with %zu "
-           "queries) over %zu attack eps on the first %zu test examples "
-           "(budget %g GFLOP per model, predicted %.3g GFLOP per example)",
-           ao.targets < (size_t)te->k - 1 ? ao.targets : (size_t)te->k - 1,
-           ao.queries, ne, n, o->aa_budget, pred);
-  note(log, user, 0, msg);
+  if (n < AA_MIN_SUBSET) n = c->n_attack < AA_MIN_SUBSET ? c->n_attack : AA_MIN_SUBSET;
+  c->n_aa = n;
+  *pred_gflop = pred;
+  return LSP_OK;
+}
 
-  for (size_t i = 0; i < s->nmodels; i++) {
-    lsp_run_model *rm = &s->models[i];
-    aa_progress pc = {log, user, rm->label, 0.0};
-    ao.progress = on_progress;
-    ao.user = &pc;
-    ao.seed = rm->seed;
-    rm->aa_correct = malloc(n * ne);
-    if (!rm->aa_correct) return lsp_fail(LSP_ENOMEM, "out of memory");
-    ao.correct = rm->aa_correct;
-    double t = lsp_now_s();
-    int st = lsp_attack_run(rm->model, NULL, te->x, te->y, n, te->dim,
-                            o->attack_eps, ne, &ao, &rm->aa);
-    if (st) return lsp_fail_prefix(st, "AutoAttack");
-    rm->has_aa = 1;
-    rm->seconds_aa = lsp_now_s() - t;
-    rm->seconds_attacks += rm->seconds_aa;
-    if (rm->has_mask) {
-      lsp_mask_opts mo;
-      lsp_mask_opts_default(&mo);
-      if ((st = lsp_attack_checklist_aa(&rm->aa, NULL, &mo, &rm->mask)))
-        return st;
-    }
+int lsp_cell_autoattack(const lsp_cell_ctx *c, lsp_run_model *rm, const lsp_cell_logger *lg) {
+  const lsp_dataset *te = &c->data->test;
+  const size_t ne = c->opts.n_attack_eps, n = c->n_aa;
+  if (n == 0) return LSP_OK;
+  lsp_attack_opts ao;
+  aa_opts(c, &ao);
+  aa_progress pc = {lg, rm->label, 0.0};
+  ao.progress = on_progress;
+  ao.user = &pc;
+  ao.seed = rm->seed;
+  rm->aa_correct = malloc(n * ne);
+  if (!rm->aa_correct) return lsp_fail(LSP_ENOMEM, "out of memory");
+  ao.correct = rm->aa_correct;
+  double t = lsp_now_s();
+  int st = lsp_attack_run(rm->model, NULL, te->x, te->y, n, te->dim, c->opts.attack_eps, ne, &ao,
+                          &rm->aa);
+  if (st) return lsp_fail_prefix(st, "AutoAttack");
+  rm->has_aa = 1;
+  rm->seconds_aa = lsp_now_s() - t;
+  if (rm->has_mask) {
+    lsp_mask_opts mo;
+    lsp_mask_opts_default(&mo);
+    if ((st = lsp_attack_checklist_aa(&rm->aa, NULL, &mo, &rm->mask))) return st;
   }
   return LSP_OK;
 }

@@ -14,11 +14,12 @@
 #include "core/data/lsp_data.h"
 #include "core/nn/lsp_model.h"
 #include "core/train/lsp_train.h"
+#include "reports/lsp_cell.h"
 #include "reports/lsp_run.h"
 #include "reports/lsp_run_distill.h"
 
 /* One trained model and everything measured on it. */
-typedef struct {
+typedef struct lsp_run_model {
   double eps;
   unsigned long seed;
   char tag[64];             /* "eps0.1_seed1": file names                 */
@@ -86,6 +87,9 @@ struct lsp_run_state {
   lsp_run_model *models;    /* owned: seeds × smoothing, seed-major       */
   size_t ncmp;
   lsp_run_cmp *cmp;         /* owned                                      */
+  size_t ncells;
+  lsp_cell_result *cells;   /* owned: one per model, the same order; the
+                               study (findings, trends) reads only these  */
   int proj_cls[3];
   int have_gnuplot;
   char gnuplot_note[512];
@@ -95,6 +99,9 @@ struct lsp_run_state {
   double seconds_total, seconds_data, seconds_train, seconds_analysis,
       seconds_attacks, seconds_report;
   int threads;
+  size_t jobs;              /* cells run at once                          */
+  double seconds_cells;     /* wall time of the cells (the phase times are
+                               sums over cells: CPU-like with jobs > 1)  */
   char started[64];         /* UTC time stamp                             */
   char *arch_canon;         /* owned: the canonical architecture string
                                (lsp_model_arch_string): the cache key, the
@@ -103,11 +110,15 @@ struct lsp_run_state {
   lsp_run_distill distill;  /* information erasure and distillation       */
 };
 
-/* AutoAttack on every model (lsp_run_aa.c), after FGSM and PGD: sizes
- * the subset from the budget (s->n_aa), runs the protocol over the attack
- * ε on the first n_aa test examples, adds its checks to each model's
- * masking report. Progress through log (level 2). */
-int lsp_run_autoattack(lsp_run_state *s, lsp_run_log_fn log, void *user);
+/* The grid of cells in this process (lsp_run_cells.c): s->models and
+ * s->cells, each cell's result also written to OUT/models/<key>.lspm.cell,
+ * the test dumps into `dumps`; the timings add up per phase. */
+int lsp_run_cells(lsp_run_state *s, const char *models_dir, const char *dumps,
+                  lsp_run_log_fn log, void *user);
+/* The projection's classes (from the first model) and every projection. */
+int lsp_run_projection(lsp_run_state *s);
+/* Paired comparisons of each smoothed model with the ε = 0 model of its seed. */
+int lsp_run_compare_all(lsp_run_state *s);
 /* The paired AutoAttack differences of comparison c (allocates aa_*). */
 int lsp_run_aa_compare(const lsp_run_state *s, lsp_run_cmp *c,
                        unsigned long long seed);

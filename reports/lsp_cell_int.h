@@ -1,0 +1,52 @@
+/* lsp_cell_int.h — the cell context and the steps of a cell (lsp_cell.h),
+ * shared by lsp_cell*.c. Internal. */
+#ifndef LSP_CELL_INT_H
+#define LSP_CELL_INT_H
+
+#include <stdarg.h>
+
+#include "reports/lsp_cell.h"
+#include "reports/lsp_run_int.h"
+
+struct lsp_cell_ctx {
+  lsp_run_opts opts;        /* copied; its pointers borrowed from the caller */
+  const lsp_splits *data;   /* borrowed                                      */
+  char arch[LSP_CELL_ARCH_MAX]; /* canonical architecture                   */
+  char arch_desc[128];
+  char *models_dir;         /* owned                                         */
+  size_t n_attack, n_aa;    /* first n test examples attacked / AutoAttacked */
+  size_t B;                 /* resamples per statistic                       */
+  uint64_t plan_seed[3];    /* example resampling: test, attack, AutoAttack  */
+};
+
+/* Logging of a cell: one line per call (lsp_run_log_fn). */
+typedef struct {
+  lsp_run_log_fn fn;
+  void *user;
+} lsp_cell_logger;
+void lsp_cell_say(const lsp_cell_logger *lg, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The network of the context for its data (lsp_model_from_spec). */
+int lsp_cell_build_model(const lsp_cell_ctx *c, lsp_model **m);
+/* Train or load the model of (eps, seed) into rm (model, model_file,
+ * cached, cache_note, log, train_seconds; rm->label names it in logs);
+ * source = 1: it is another cell's model, loaded as the transfer source. */
+int lsp_cell_get_model(const lsp_cell_ctx *c, lsp_run_model *rm, int source,
+                       const lsp_cell_logger *lg);
+/* The test pass, calibration (with intervals), clusters, logit gap. */
+int lsp_cell_analyse(const lsp_cell_ctx *c, lsp_run_model *rm);
+/* FGSM, PGD, transfer from `base` (NULL: none), the masking checklist,
+ * and AutoAttack on the first c->n_aa examples when c->n_aa > 0. */
+int lsp_cell_attack(const lsp_cell_ctx *c, lsp_run_model *rm, lsp_model *base,
+                    const lsp_cell_logger *lg);
+/* AutoAttack's subset size from the options and the network (sets c->n_aa;
+ * note says why there is none); and the attack on one model. */
+int lsp_cell_aa_size(lsp_cell_ctx *c, char *note, size_t len, double *pred_gflop);
+int lsp_cell_autoattack(const lsp_cell_ctx *c, lsp_run_model *rm, const lsp_cell_logger *lg);
+/* The summaries and their resamples (lsp_cell_stats.c). */
+int lsp_cell_summarize(const lsp_cell_ctx *c, const lsp_run_model *rm, lsp_cell_result *res);
+/* Free everything rm owns (not rm itself). */
+void lsp_run_model_release(lsp_run_model *rm);
+
+#endif

@@ -1,0 +1,170 @@
+/* lsp_cell_model.c — a cell's model: train it, or reuse the cached one
+ * (OUT/models, lsp_cache.h), with its training curves beside it. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
+#include "core/base/lsp_util.h"
+#include "reports/lsp_cache.h"
+#include "reports/lsp_cell_int.h"
+
+typedef lsp_cell_logger logger;
+#define say lsp_cell_say
+
+void lsp_cell_say(const lsp_cell_logger *lg, int level, const char *fmt, ...) {
+  if (!lg || !lg->fn) return;
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  lg->fn(level, buf, lg->user);
+}
+
+/* ---- training or reuse -------------------------------------------------------- */
+
+typedef struct {
+  const logger *lg;
+  const char *label;
+  double t0;
+} train_ctx;
+
+static void on_train(const lsp_train_progress *p, void *user) {
+  train_ctx *c = user;
+  if (p->end_of_epoch)
+    say(c->lg, 0, "  %s: epoch %zu/%zu  train loss %.4f acc %.4f | val loss %.4f acc %.4f | %.0f samples/s",
+        c->label, p->epoch, p->epochs, p->loss, p->accuracy, p->val_loss, p->val_accuracy,
+        p->samples_per_s);
+  else if (p->batch % 20 == 0 || p->batch == p->batches)
+    say(c->lg, 2, "  %s: epoch %zu/%zu batch %zu/%zu  loss %.4f acc %.4f  %.0f samples/s  ETA %.0f s",
+        c->label, p->epoch, p->epochs, p->batch, p->batches, p->loss, p->accuracy,
+        p->samples_per_s, p->eta_s);
+}
+
+/* Training curves beside a cached model: "<model>.curves.csv" with
+ * epoch,train_loss,train_acc,val_loss,val_acc — so a rerun that reuses the
+ * model can still draw them. */
+static int write_curves(const char *model_path, const lsp_train_log *log) {
+  char *path = lsp_strdupf("%s.curves.csv", model_path);
+  if (!path) return lsp_fail(LSP_ENOMEM, "out of memory");
+  lsp_outfile o;
+  int st = lsp_out_open(&o, path);
+  free(path);
+  if (st) return st;
+  fprintf(o.fp, "epoch,train_loss,train_acc,val_loss,val_acc,seconds,samples_per_s\n");
+  for (size_t e = 0; e < log->epochs; e++)
+    fprintf(o.fp, "%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", e + 1, log->train_loss[e],
+            log->train_acc[e], log->val_loss[e], log->val_acc[e], log->seconds,
+            log->samples_per_s);
+  return lsp_out_commit(&o);
+}
+
+static void read_curves(const char *model_path, lsp_train_log *log) {
+  memset(log, 0, sizeof *log);
+  char *path = lsp_strdupf("%s.curves.csv", model_path);
+  FILE *f = path ? fopen(path, "r") : NULL;
+  free(path);
+  if (!f) return;
+  char line[512];
+  size_t cap = 0, n = 0;
+  double sec = NAN, sps = NAN;
+  if (!fgets(line, sizeof line, f)) goto done;
+  while (fgets(line, sizeof line, f)) {
+    size_t e;
+    double a, b, c, d, s1, s2;
+    if (sscanf(line, "%zu,%lf,%lf,%lf,%lf,%lf,%lf", &e, &a, &b, &c, &d, &s1, &s2) != 7) break;
+    if (n == cap) {
+      cap = cap ? 2 * cap : 32;
+      double *p[4] = {realloc(log->train_loss, cap * sizeof(double)), NULL, NULL, NULL};
+      if (!p[0]) break;
+      log->train_loss = p[0];
+      if (!(p[1] = realloc(log->train_acc, cap * sizeof(double)))) break;
+      log->train_acc = p[1];
+      if (!(p[2] = realloc(log->val_loss, cap * sizeof(double)))) break;
+      log->val_loss = p[2];
+      if (!(p[3] = realloc(log->val_acc, cap * sizeof(double)))) break;
+      log->val_acc = p[3];
+    }
+    log->train_loss[n] = a;
+    log->train_acc[n] = b;
+    log->val_loss[n] = c;
+    log->val_acc[n] = d;
+    sec = s1;
+    sps = s2;
+    n++;
+  }
+done:
+  fclose(f);
+  log->epochs = n;
+  log->seconds = sec;
+  log->samples_per_s = sps;
+}
+
+/* The network of --arch (and --normalize) for the data. */
+int lsp_cell_build_model(const lsp_cell_ctx *c, lsp_model **m) {
+  const lsp_run_opts *o = &c->opts;
+  lsp_shape in;
+  lsp_splits_shape(c->data, &in.c, &in.h, &in.w);
+  return lsp_model_from_spec(o->arch, in, (size_t)c->data->train.k, o->normalize, o->n_normalize,
+                             m);
+}
+
+int lsp_cell_get_model(const lsp_cell_ctx *s, lsp_run_model *rm, int source,
+                       const logger *lg) {
+  const lsp_run_opts *o = &s->opts;
+  const char *models_dir = s->models_dir;
+  lsp_train_opts t;
+  lsp_train_opts_default(&t);
+  t.smoothing.eps = rm->eps;
+  t.smoothing.convention = o->convention;
+  t.epochs = o->epochs;
+  t.batch = o->batch;
+  t.lr = o->lr;
+  t.momentum = o->momentum;
+  t.seed = rm->seed;
+  /* the architecture and the record the model must have: the cache key and
+   * what a cached file's own record is compared with */
+  int st = lsp_cell_build_model(s, &rm->model);
+  if (st) return st;
+  lsp_model_meta want;
+  lsp_train_record(&t, s->data, &want);
+  uint64_t key = lsp_cache_key(s->arch, &want);
+  if (!(rm->model_file = lsp_cache_path(models_dir, key)))
+    return lsp_fail(LSP_ENOMEM, "out of memory");
+  const char *why = NULL;
+  lsp_model *cached = NULL;
+  st = lsp_cache_lookup(rm->model_file, s->arch, &want, &cached, &why);
+  if (st) return st;
+  if (cached) {
+    lsp_model_free(rm->model);
+    rm->model = cached;
+    rm->cached = 1;
+    snprintf(rm->cache_note, sizeof rm->cache_note, "reused %s", rm->model_file);
+    read_curves(rm->model_file, &rm->log); /* the timings live there */
+    rm->train_seconds = rm->log.seconds;
+    if (source)
+      say(lg, 0, "%s: the transfer source, loaded from %s", rm->label, rm->model_file);
+    else
+      say(lg, 0, "%s: reusing the cached model %s", rm->label, rm->model_file);
+    return LSP_OK;
+  }
+  snprintf(rm->cache_note, sizeof rm->cache_note, "trained (cache %s)", why);
+  if (strcmp(why, "absent") != 0)
+    say(lg, 1, "%s: cached model %s is %s; retraining", rm->label, rm->model_file, why);
+  say(lg, 0, "%s: training %s, %zu epochs, batch %zu, SGD lr %g momentum %g, seed %lu",
+      rm->label, s->arch_desc, o->epochs, o->batch, o->lr, o->momentum, rm->seed);
+  train_ctx tc = {lg, rm->label, lsp_now_s()};
+  st = lsp_train(rm->model, s->data, &t, on_train, &tc, &rm->log);
+  if (st) return lsp_fail_prefix(st, rm->label);
+  rm->train_seconds = rm->log.seconds;
+  if ((st = lsp_model_save(rm->model, rm->model_file))) return st;
+  if ((st = write_curves(rm->model_file, &rm->log))) return st;
+  say(lg, 0, "%s: trained in %.1f s (%.0f samples/s), saved %s", rm->label, rm->log.seconds,
+      rm->log.samples_per_s, rm->model_file);
+  return LSP_OK;
+}

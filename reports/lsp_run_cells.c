@@ -1,0 +1,267 @@
+/* lsp_run_cells.c — the run's grid of cells (lsp_cell.h) in this process,
+ * and what spans several models: the projection's classes and the
+ * per-seed paired comparisons with the ε = 0 model. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/lsp_boot.h"
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
+#include "core/base/lsp_threads.h"
+#include "core/base/lsp_util.h"
+#include "core/formats/lsp_npy.h"
+#include "reports/lsp_cell_int.h"
+
+/* logits, features and labels of the test set for other tools */
+static int write_dumps(const lsp_run_state *s, const lsp_run_model *rm, const char *dumps_dir) {
+  const lsp_dataset *te = &s->data.test;
+  size_t k = (size_t)te->k, h = lsp_model_feature_dim(rm->model);
+  char *dir = lsp_strdupf("%s/%s", dumps_dir, rm->tag);
+  char *pl = lsp_strdupf("%s/%s/logits.npy", dumps_dir, rm->tag);
+  char *pf = lsp_strdupf("%s/%s/features.npy", dumps_dir, rm->tag);
+  char *py = lsp_strdupf("%s/%s/labels.npy", dumps_dir, rm->tag);
+  size_t shp[2] = {te->n, k}, shf[2] = {te->n, h};
+  int st;
+  if (!dir || !pl || !pf || !py) st = lsp_fail(LSP_ENOMEM, "out of memory");
+  else if (!(st = lsp_mkdir_p(dir)) &&
+           !(st = lsp_npy_write(pl, LSP_DT_F32, 2, shp, rm->test_logits)) &&
+           !(st = lsp_npy_write(pf, LSP_DT_F32, 2, shf, rm->test_features)))
+    st = lsp_npy_write(py, LSP_DT_I32, 1, shp, te->y);
+  free(dir);
+  free(pl);
+  free(pf);
+  free(py);
+  return st;
+}
+
+/* ---- several cells at once ----------------------------------------------
+ * `jobs` worker threads take cells from a queue in which the ε = 0 cells
+ * come first; a cell whose transfer source (lsp_cell_depends) is still
+ * running waits for it, so no model is trained twice. Each worker runs its
+ * cells on one lsprobe thread; training, the bootstrap and the attacks give
+ * the same numbers for any thread count, so the results do not depend on
+ * `jobs`. Log lines go through one lock. */
+typedef struct {
+  lsp_run_state *s;
+  const lsp_cell_ctx *c;
+  const lsp_cell_key *keys;
+  size_t n, next;
+  size_t *order;        /* the queue: indices into keys                  */
+  int *done;            /* per key: 1 when its cell finished             */
+  int failed, status;   /* the first failure                             */
+  char why[1024];
+  lsp_run_log_fn log;
+  void *user;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+} pool;
+
+static void pool_log(int level, const char *msg, void *user) {
+  pool *p = user;
+  pthread_mutex_lock(&p->mu);
+  if (p->log) p->log(level, msg, p->user);
+  pthread_mutex_unlock(&p->mu);
+}
+
+static size_t key_index(const pool *p, const lsp_cell_key *k) {
+  for (size_t i = 0; i < p->n; i++)
+    if (p->keys[i].eps == k->eps && p->keys[i].seed == k->seed) return i;
+  return SIZE_MAX;
+}
+
+static void *worker(void *arg) {
+  pool *p = arg;
+  lsp_threads_set(1);
+  for (;;) {
+    pthread_mutex_lock(&p->mu);
+    if (p->failed || p->next == p->n) {
+      pthread_mutex_unlock(&p->mu);
+      break;
+    }
+    size_t i = p->order[p->next++];
+    lsp_cell_key dk;
+    size_t d = lsp_cell_depends(p->c, &p->keys[i], &dk) ? key_index(p, &dk) : SIZE_MAX;
+    while (d != SIZE_MAX && !p->done[d] && !p->failed) pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    int st = lsp_cell_run(p->c, &p->keys[i], &p->s->cells[i], &p->s->models[i], pool_log, p);
+    pthread_mutex_lock(&p->mu);
+    if (st && !p->failed) {
+      p->failed = 1;
+      p->status = st;
+      snprintf(p->why, sizeof p->why, "%s", lsp_errmsg());
+    }
+    p->done[i] = st == LSP_OK;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+  }
+  return NULL;
+}
+
+static int run_pool(lsp_run_state *s, const lsp_cell_ctx *c, const lsp_cell_key *keys, size_t n,
+                    size_t jobs, lsp_run_log_fn log, void *user) {
+  pool p = {s, c, keys, n, 0, calloc(n, sizeof(size_t)), calloc(n, sizeof(int)), 0, 0, "",
+            log, user, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+  pthread_t th[64];
+  size_t started = 0;
+  int st = LSP_OK;
+  if (!p.order || !p.done) {
+    st = lsp_fail(LSP_ENOMEM, "out of memory");
+    goto done;
+  }
+  size_t q = 0;
+  for (int pass = 0; pass < 2; pass++) /* the ε = 0 cells first */
+    for (size_t i = 0; i < n; i++)
+      if ((keys[i].eps == 0) == (pass == 0)) p.order[q++] = i;
+  for (; started < jobs && started < 64; started++)
+    if (pthread_create(&th[started], NULL, worker, &p) != 0) break;
+  if (started == 0) st = lsp_fail(LSP_ENOMEM, "cannot start a worker thread");
+  for (size_t t = 0; t < started; t++) pthread_join(th[t], NULL);
+  if (!st && p.failed) st = lsp_fail(p.status, "%s", p.why);
+  else if (!st && p.next < n) st = lsp_fail(LSP_EINTR, "interrupted");
+done:
+  pthread_mutex_destroy(&p.mu);
+  pthread_cond_destroy(&p.cv);
+  free(p.order);
+  free(p.done);
+  return st;
+}
+
+int lsp_run_cells(lsp_run_state *s, const char *models_dir, const char *dumps,
+                  lsp_run_log_fn log, void *user) {
+  lsp_cell_ctx *c = NULL;
+  lsp_cell_key *keys = NULL;
+  size_t n = 0;
+  int st = lsp_cell_ctx_alloc(&s->opts, &s->data, s->arch_canon, models_dir, &c);
+  if (st) return st;
+  if ((st = lsp_cell_aa_size(c, s->aa_note, sizeof s->aa_note, &s->aa_pred_gflop))) goto done;
+  s->n_attack = c->n_attack;
+  s->n_aa = c->n_aa;
+  if (s->aa_note[0] && log) log(s->opts.aa_limit ? 1 : 0, s->aa_note, user);
+  if ((st = lsp_cell_ctx_keys(c, &keys, &n))) goto done;
+  s->models = calloc(n ? n : 1, sizeof *s->models);
+  s->cells = calloc(n ? n : 1, sizeof *s->cells);
+  if (!s->models || !s->cells) {
+    st = lsp_fail(LSP_ENOMEM, "out of memory");
+    goto done;
+  }
+  s->nmodels = s->ncells = n; /* zeroed records free as no-ops */
+  size_t jobs = s->opts.jobs ? s->opts.jobs : (size_t)(s->threads > 1 ? s->threads : 1);
+  if (jobs > n) jobs = n;
+  s->jobs = jobs;
+  double t = lsp_now_s();
+  if (jobs > 1) {
+    st = run_pool(s, c, keys, n, jobs, log, user);
+  } else {
+    for (size_t i = 0; i < n && !st; i++)
+      st = lsp_cell_run(c, &keys[i], &s->cells[i], &s->models[i], log, user);
+  }
+  s->seconds_cells = lsp_now_s() - t;
+  if (st) goto done;
+  for (size_t i = 0; i < n; i++) {
+    lsp_run_model *rm = &s->models[i];
+    lsp_cell_result *r = &s->cells[i];
+    s->seconds_train += r->seconds_train;
+    s->seconds_analysis += r->seconds_analysis;
+    s->seconds_attacks += r->seconds_attacks;
+    char *cp = lsp_strdupf("%s.cell", rm->model_file);
+    if (!cp) {
+      st = lsp_fail(LSP_ENOMEM, "out of memory");
+      goto done;
+    }
+    st = lsp_cell_result_write(r, cp);
+    free(cp);
+    if (st || (st = write_dumps(s, rm, dumps))) goto done;
+  }
+done:
+  free(keys);
+  lsp_cell_ctx_free(c);
+  return st;
+}
+
+/* The projection: the three most confused classes of the first model, the
+ * same classes for every model. */
+int lsp_run_projection(lsp_run_state *s) {
+  if (s->nmodels == 0) return LSP_OK;
+  lsp_run_model *m0 = &s->models[0];
+  size_t k = (size_t)s->data.test.k;
+  size_t *conf = calloc(k * k, sizeof *conf);
+  if (!conf) return lsp_fail(LSP_ENOMEM, "out of memory");
+  int st = lsp_proj_confusion_logits(m0->test_logits, s->data.test.y, s->data.test.n, k, conf);
+  size_t score;
+  if (!st && k >= 3) st = lsp_proj_pick_classes(conf, k, s->proj_cls, &score);
+  free(conf);
+  for (size_t i = 0; !st && i < s->nmodels && k >= 3; i++) {
+    lsp_run_model *m = &s->models[i];
+    lsp_dense_view L;
+    lsp_model_head(m->model, &L);
+    st = lsp_proj_compute(m->test_features, s->data.test.y, s->data.test.n, L.in, L.w, L.b, k,
+                          s->proj_cls, &m->proj);
+  }
+  return st;
+}
+
+/* ---- comparisons with the eps = 0 model --------------------------------------- */
+
+static int compare(lsp_run_state *s, lsp_run_cmp *c) {
+  const lsp_run_opts *o = &s->opts;
+  lsp_run_model *a = &s->models[c->model], *b = &s->models[c->base];
+  lsp_calib_opts co = lsp_calib_opts_default();
+  co.bins = (int)o->bins;
+  lsp_calib_boot boot = {(int)o->bootstrap, a->seed * 7919ull + 3, s->threads,
+                         LSP_CALIB_CI_PERCENTILE};
+  int st;
+  if ((st = lsp_calib_paired_bootstrap(a->rows, b->rows, &co, &boot, c->cal_diff, c->cal_lo,
+                                       c->cal_hi)) ||
+      (st = lsp_calib_paired_bootstrap(a->rows_t, b->rows_t, &co, &boot, c->calt_diff,
+                                       c->calt_lo, c->calt_hi)))
+    return st;
+  size_t ne = o->n_attack_eps, n = s->n_attack;
+  c->n_eps = ne;
+  c->fgsm_diff = calloc(ne, sizeof(double));
+  c->fgsm_lo = calloc(ne, sizeof(double));
+  c->fgsm_hi = calloc(ne, sizeof(double));
+  c->pgd_diff = calloc(ne, sizeof(double));
+  c->pgd_lo = calloc(ne, sizeof(double));
+  c->pgd_hi = calloc(ne, sizeof(double));
+  if (!c->fgsm_diff || !c->fgsm_lo || !c->fgsm_hi || !c->pgd_diff || !c->pgd_lo || !c->pgd_hi)
+    return lsp_fail(LSP_ENOMEM, "out of memory");
+  for (size_t e = 0; e < ne; e++) {
+    if ((st = lsp_boot_paired_diff(a->fgsm_correct + e * n, b->fgsm_correct + e * n, n,
+                                   (int)o->bootstrap, boot.seed + e, &c->fgsm_diff[e],
+                                   &c->fgsm_lo[e], &c->fgsm_hi[e])) ||
+        (st = lsp_boot_paired_diff(a->pgd_correct + e * n, b->pgd_correct + e * n, n,
+                                   (int)o->bootstrap, boot.seed + 100 + e, &c->pgd_diff[e],
+                                   &c->pgd_lo[e], &c->pgd_hi[e])))
+      return st;
+  }
+  return lsp_run_aa_compare(s, c, boot.seed + 200);
+}
+
+int lsp_run_compare_all(lsp_run_state *s) {
+  const lsp_run_opts *o = &s->opts;
+  for (size_t si = 0; si < o->n_seeds; si++) {
+    size_t base = SIZE_MAX;
+    for (size_t ei = 0; ei < o->n_smoothing; ei++)
+      if (o->smoothing[ei] == 0) base = si * o->n_smoothing + ei;
+    if (base == SIZE_MAX) continue;
+    for (size_t ei = 0; ei < o->n_smoothing; ei++) {
+      size_t mi = si * o->n_smoothing + ei;
+      if (mi == base) continue;
+      lsp_run_cmp *nc = realloc(s->cmp, (s->ncmp + 1) * sizeof *nc);
+      if (!nc) return lsp_fail(LSP_ENOMEM, "out of memory");
+      s->cmp = nc;
+      lsp_run_cmp *c = &s->cmp[s->ncmp++];
+      memset(c, 0, sizeof *c);
+      c->model = mi;
+      c->base = base;
+      int st = compare(s, c);
+      if (st) return st;
+    }
+  }
+  return LSP_OK;
+}

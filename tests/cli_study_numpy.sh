@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# End-to-end, against NumPy re-implementations written from DESIGN §9:
+# a 3-seed study on synthetic data; then, in Python, (1) each cell file
+# (OUT/models/*.lspm.cell) is parsed by an independent reader of the byte
+# format, its FNV-1a checksum recomputed; (2) each cell's accuracy, NLL, ECE
+# and debiased ℓ2 ECE recomputed from the dumped test logits and labels;
+# (3) the study's means, per-seed differences and sign agreement recomputed
+# from the cells, and its two-level paired bootstrap redone with NumPy's own
+# generator from the cells' resamples (the bounds must agree within Monte
+# Carlo error).
+. "$(dirname "$0")/e2e_common.sh"
+PY=/usr/bin/python3
+OUT="$SCR/s"
+expect_exit 0 "study on synthetic data" "$LSP" run --quick --data synthetic --seeds 1,2,3 \
+  --smoothing 0,0.1,0.3 --bootstrap 80 --out "$OUT" --threads 2
+$PY - "$OUT" <<'PY' && ok "cells, summaries and the study agree with NumPy" || bad "NumPy check"
+import glob, json, math, struct, sys
+import numpy as np
+out = sys.argv[1]
+r = json.load(open(out + "/results.json"))
+st = r["study"]
+names = st["summaries"]
+NS = len(names)
+assert NS == 11
+
+def fnv1a(b):
+    h = 1469598103934665603
+    for x in b:
+        h ^= x
+        h = (h * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+cells = {}
+for path in glob.glob(out + "/models/*.lspm.cell"):
+    b = open(path, "rb").read()
+    assert b[:8] == b"LSPCELL1"
+    assert struct.unpack_from("<Q", b, len(b) - 8)[0] == fnv1a(b[:-8]), "checksum"
+    at = 8 + 4096
+    eps, = struct.unpack_from("<d", b, at); at += 8
+    seed, cached = struct.unpack_from("<QQ", b, at); at += 16
+    at += 24  # seconds
+    n_test, n_att, n_aa, n_eps = struct.unpack_from("<4Q", b, at); at += 32
+    curves = np.frombuffer(b, "<f8", 5 * 32, at).reshape(5, 32); at += 5 * 32 * 8
+    at += 8 + 16  # temperature, mask counts
+    values = np.frombuffer(b, "<f8", NS, at); at += NS * 8
+    B, = struct.unpack_from("<Q", b, at); at += 8
+    res = np.frombuffer(b, "<f8", B * NS, at).reshape(B, NS); at += B * NS * 8
+    assert at + 8 == len(b), "length"
+    cells[(eps, seed)] = dict(values=values, res=res, n_test=n_test, B=B)
+assert len(cells) == 9 and all(c["B"] == 80 for c in cells.values())
+
+# (2) the summaries from the dumps, float64 throughout
+M = 15
+for (eps, seed), c in cells.items():
+    tag = "eps%g_seed%d" % (eps, seed)
+    z = np.load("%s/dumps/%s/logits.npy" % (out, tag)).astype(np.float64)
+    y = np.load("%s/dumps/%s/labels.npy" % (out, tag))
+    n = len(y)
+    zm = z - z.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(zm).sum(axis=1))
+    conf = 1.0 / np.exp(zm).sum(axis=1)
+    correct = (z.argmax(axis=1) == y).astype(np.float64)
+    nll = lse - zm[np.arange(n), y]
+    m = np.clip(np.ceil(conf * M).astype(int) - 1, 0, M - 1)  # right edges
+    ece, d = 0.0, 0.0
+    for k in range(M):
+        s = m == k
+        W = s.sum()
+        if W == 0:
+            continue
+        a, cf = correct[s].mean(), conf[s].mean()
+        ece += W / n * abs(a - cf)
+        if W >= 2:
+            d += W / n * ((a - cf) ** 2 - a * (1 - a) / (W - 1))
+    deb = math.sqrt(max(d, 0.0))
+    v = c["values"]
+    got = dict(zip(names, v))
+    assert got["accuracy"] == correct.mean(), (tag, got["accuracy"], correct.mean())
+    for key, want in (("nll", nll.mean()), ("ece", ece), ("ece_debiased", deb)):
+        assert abs(got[key] - want) < 1e-9, (tag, key, got[key], want)
+
+# (3) the study from the cells
+cmp = {(x["summary"], x["eps"]): x for x in st["comparisons"]}
+rng = np.random.default_rng(12345)
+R = 4000
+for eps in (0.1, 0.3):
+    seeds = [1, 2, 3]
+    pick = rng.integers(0, 3, size=(R, 3))
+    bb = rng.integers(0, 80, size=(R, 3))
+    for j, key in enumerate(names):
+        a = np.array([cells[(eps, s)]["values"][j] for s in seeds])
+        b = np.array([cells[(0.0, s)]["values"][j] for s in seeds])
+        x = cmp[(key, eps)]
+        if np.isnan(a).any():
+            assert x["diff"] is None
+            continue
+        assert abs(x["mean"] - a.mean()) < 1e-12 and abs(x["mean_base"] - b.mean()) < 1e-12
+        assert max(abs(p - q) for p, q in zip(x["per_seed"], a - b)) < 1e-12
+        d = a - b
+        agree = bool((d > 0).all() or (d < 0).all()) and np.sign(d.mean()) == np.sign(d[0])
+        assert x["seeds_agree"] == agree, (key, eps)
+        ra = np.stack([cells[(eps, s)]["res"][:, j] for s in seeds])  # seeds × B
+        rb = np.stack([cells[(0.0, s)]["res"][:, j] for s in seeds])
+        draws = (ra[pick, bb] - rb[pick, bb]).mean(axis=1)
+        lo, hi = np.percentile(draws, [2.5, 97.5])
+        w = max(hi - lo, 1e-12)
+        assert abs(x["ci"][0] - lo) < 0.25 * w + 1e-12 and abs(x["ci"][1] - hi) < 0.25 * w + 1e-12, \
+            (key, eps, x["ci"], (lo, hi))
+print("   9 cells, 11 summaries, 2 smoothed ε checked")
+PY
+finish

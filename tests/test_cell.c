@@ -1,0 +1,248 @@
+/* The cell API (reports/lsp_cell.h) and the study (reports/lsp_study.h):
+ * - a cell's summaries against the modules that compute the same numbers
+ *   another way (lsp_calib's accuracy and ECE from its own rows, the
+ *   attacks' accuracy curves integrated by the trapezoid rule here);
+ * - a cell's result depends only on its key: rerun on another thread count
+ *   from the cache, every value and resample is bit-identical;
+ * - pack/unpack round-trips exactly; corrupt, short and foreign buffers are
+ *   refused; the file is written atomically and read back;
+ * - the study's aggregates against closed forms on hand-made cells (means,
+ *   per-seed differences, sign agreement, interval within the per-seed
+ *   range, the verdict rules, the too-few-seeds flag). */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
+#include "reports/lsp_cell.h"
+#include "reports/lsp_html.h"
+#include "reports/lsp_cell_int.h"
+#include "reports/lsp_study.h"
+#include "testutil.h"
+
+static char g_dir[256];
+
+static void setup_opts(lsp_run_opts *o) {
+  lsp_run_opts_default(o);
+  lsp_run_opts_quick(o);
+  o->data = "synthetic:train=600,test=200,dim=16,classes=4";
+  o->arch = "mlp:16";
+  o->attack_limit = 120;
+  o->aa_limit = 0;
+  o->bootstrap = 30;
+}
+
+static void say(int level, const char *msg, void *user) {
+  (void)user;
+  if (level == 1) fprintf(stderr, "# %s\n", msg);
+}
+
+static double trapezoid(const double *eps, const double *acc, size_t ne) {
+  double s = 0;
+  for (size_t e = 0; e + 1 < ne; e++) s += 0.5 * (eps[e + 1] - eps[e]) * (acc[e] + acc[e + 1]);
+  return s / (eps[ne - 1] - eps[0]);
+}
+
+static void test_cell_against_modules(void **state) {
+  (void)state;
+  lsp_run_opts o;
+  setup_opts(&o);
+  lsp_threads_set_blas(1); /* as lsp_run keeps it for the grid (lsp_cell.h) */
+  lsp_data_opts d;
+  lsp_data_opts_default(&d);
+  d.spec = o.data;
+  lsp_splits data;
+  memset(&data, 0, sizeof data);
+  assert_int_equal(lsp_data_load(&d, &data), 0);
+  snprintf(g_dir, sizeof g_dir, "/tmp/lsp_test_cell_XXXXXX");
+  assert_non_null(mkdtemp(g_dir));
+  lsp_cell_ctx *c = NULL;
+  /* the canonical string is the network's: a wrong one is refused */
+  assert_int_equal(lsp_cell_ctx_alloc(&o, &data, "mlp:99", g_dir, &c), LSP_EINVAL);
+  assert_null(c);
+  assert_int_equal(lsp_cell_ctx_alloc(&o, &data, NULL, g_dir, &c), 0);
+  assert_int_equal(lsp_cell_ctx_resamples(c), 30);
+  lsp_cell_key *keys = NULL;
+  size_t nk = 0;
+  assert_int_equal(lsp_cell_ctx_keys(c, &keys, &nk), 0);
+  assert_int_equal(nk, 2); /* quick: one seed × ε 0, 0.1 */
+  lsp_cell_key dep;
+  assert_int_equal(lsp_cell_depends(c, &keys[0], &dep), 0);
+  assert_int_equal(lsp_cell_depends(c, &keys[1], &dep), 1);
+  assert_true(dep.eps == 0 && dep.seed == keys[1].seed);
+
+  lsp_cell_result r[2];
+  lsp_run_model full[2];
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(lsp_cell_run(c, &keys[i], &r[i], &full[i], NULL, NULL), 0);
+    const lsp_run_model *rm = &full[i];
+    /* accuracy: the calibration module's, exactly (same 0/1 outcomes) */
+    td_close(r[i].value[LSP_CELL_ACCURACY], rm->cal.value[LSP_CALIB_ACCURACY], 0, 1e-12,
+             "accuracy", i);
+    /* ECE: lsp_calib bins float probabilities, the cell double ones */
+    td_close(r[i].value[LSP_CELL_ECE], rm->cal.value[LSP_CALIB_ECE], 0, 1e-6, "ece", i);
+    td_close(r[i].value[LSP_CELL_NLL], rm->cal.value[LSP_CALIB_NLL], 0, 1e-5, "nll", i);
+    td_close(r[i].value[LSP_CELL_ECE_T], rm->cal_t.value[LSP_CALIB_ECE], 0, 1e-6, "ece_t", i);
+    td_close(r[i].value[LSP_CELL_R2], rm->clusters->r2_separation, 0, 1e-9, "r2", i);
+    td_close(r[i].value[LSP_CELL_NC1], rm->clusters->nc1, 1e-9, 1e-12, "nc1", i);
+    /* the debiased ℓ2 ECE: the calibration module's estimator (tested
+     * there against a NumPy re-implementation), from its own float rows */
+    td_close(r[i].value[LSP_CELL_ECE_DEBIASED], rm->cal.value[LSP_CALIB_ECE_L2_DEBIASED], 0,
+             1e-6, "ece_debiased", i);
+    /* and never exceeds the plug-in ℓ2 (RMS) ECE */
+    assert_true(r[i].value[LSP_CELL_ECE_DEBIASED] <= rm->cal.value[LSP_CALIB_RMSCE] + 1e-6);
+    /* AUC: the per-example areas average to the area under the curve */
+    double eps[32], acc[32];
+    for (size_t e = 0; e < o.n_attack_eps; e++) {
+      eps[e] = o.attack_eps[e];
+      acc[e] = rm->fgsm.points[e].accuracy;
+    }
+    td_close(r[i].value[LSP_CELL_AUC_FGSM], trapezoid(eps, acc, o.n_attack_eps), 0, 1e-12,
+             "auc fgsm", i);
+    for (size_t e = 0; e < o.n_attack_eps; e++) acc[e] = rm->pgd.points[e].accuracy;
+    td_close(r[i].value[LSP_CELL_AUC_PGD], trapezoid(eps, acc, o.n_attack_eps), 0, 1e-12,
+             "auc pgd", i);
+    assert_true(isnan(r[i].value[LSP_CELL_AUC_AA]));
+    assert_int_equal(r[i].B, 30);
+  }
+  /* ε = 0: transfer is its own PGD; ε = 0.1: crafted on the ε = 0 model */
+  assert_true(r[0].value[LSP_CELL_AUC_TRANSFER] == r[0].value[LSP_CELL_AUC_PGD]);
+  assert_true(full[1].has_transfer);
+
+  /* rerun from the cache on 2 threads: the same numbers, bit for bit */
+  int prev = lsp_threads_set(2);
+  lsp_cell_result again;
+  assert_int_equal(lsp_cell_run(c, &keys[1], &again, NULL, say, NULL), 0);
+  lsp_threads_set(prev);
+  assert_true(again.cached);
+  assert_memory_equal(again.value, r[1].value, sizeof again.value);
+  assert_memory_equal(again.resample, r[1].resample, 30 * LSP_CELL_NSTAT * sizeof(double));
+  assert_memory_equal(again.pgd, r[1].pgd, sizeof again.pgd);
+
+  /* pack / unpack / file */
+  uint8_t *buf;
+  size_t len;
+  assert_int_equal(lsp_cell_result_pack(&r[1], &buf, &len), 0);
+  lsp_cell_result u;
+  assert_int_equal(lsp_cell_result_unpack(buf, len, &u), 0);
+  assert_string_equal(u.key.arch, r[1].key.arch);
+  assert_true(u.key.eps == r[1].key.eps && u.key.seed == r[1].key.seed);
+  assert_memory_equal(u.value, r[1].value, sizeof u.value);
+  assert_memory_equal(u.fgsm, r[1].fgsm, sizeof u.fgsm);
+  assert_memory_equal(u.resample, r[1].resample, 30 * LSP_CELL_NSTAT * sizeof(double));
+  assert_int_equal(u.n_attack, 120);
+  lsp_cell_result_release(&u);
+  buf[len / 2] ^= 1;
+  assert_int_equal(lsp_cell_result_unpack(buf, len, &u), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "checksum"));
+  buf[len / 2] ^= 1;
+  assert_int_equal(lsp_cell_result_unpack(buf, len - 8, &u), LSP_EDATA);
+  assert_int_equal(lsp_cell_result_unpack(buf, 10, &u), LSP_EDATA);
+  buf[0] = 'X';
+  assert_int_equal(lsp_cell_result_unpack(buf, len, &u), LSP_EDATA);
+  free(buf);
+  char path[512];
+  snprintf(path, sizeof path, "%s/r.cell", g_dir);
+  assert_int_equal(lsp_cell_result_write(&r[0], path), 0);
+  assert_int_equal(lsp_cell_result_read(path, &u), 0);
+  assert_memory_equal(u.resample, r[0].resample, 30 * LSP_CELL_NSTAT * sizeof(double));
+  lsp_cell_result_release(&u);
+  snprintf(path, sizeof path, "%s/missing.cell", g_dir);
+  assert_int_equal(lsp_cell_result_read(path, &u), LSP_EIO);
+
+  for (int i = 0; i < 2; i++) {
+    lsp_cell_result_release(&r[i]);
+    lsp_run_model_release(&full[i]);
+  }
+  lsp_cell_result_release(&again);
+  free(keys);
+  lsp_cell_ctx_free(c);
+  lsp_splits_free(&data);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+/* hand-made cells: value v everywhere (point and every resample) */
+static void make_cell(lsp_cell_result *r, double eps, unsigned long seed, double v, size_t B) {
+  memset(r, 0, sizeof *r);
+  snprintf(r->key.arch, sizeof r->key.arch, "x");
+  r->key.eps = eps;
+  r->key.seed = seed;
+  r->B = B;
+  r->resample = malloc(B * LSP_CELL_NSTAT * sizeof(double));
+  for (int m = 0; m < LSP_CELL_NSTAT; m++) r->value[m] = v;
+  for (size_t i = 0; i < B * LSP_CELL_NSTAT; i++) r->resample[i] = v;
+}
+
+static void test_study_closed_forms(void **state) {
+  (void)state;
+  /* three seeds; base values 0.5, 0.6, 0.7; smoothed +0.01, +0.02, +0.03 */
+  lsp_cell_result c[6];
+  const double base[3] = {0.5, 0.6, 0.7}, gain[3] = {0.01, 0.02, 0.03};
+  for (int s = 0; s < 3; s++) {
+    make_cell(&c[2 * s], 0.0, (unsigned long)s + 1, base[s], 20);
+    make_cell(&c[2 * s + 1], 0.1, (unsigned long)s + 1, base[s] + gain[s], 20);
+  }
+  lsp_study st;
+  assert_int_equal(lsp_study_compute(c, 6, &st), 0);
+  assert_int_equal(st.n_eps, 2);
+  assert_int_equal(st.base, 0);
+  assert_int_equal(st.judged, 1);
+  const lsp_study_cmp *k = &st.cmp[1][LSP_CELL_ACCURACY];
+  assert_int_equal(k->seeds, 3);
+  td_close(k->mean_base, 0.6, 0, 1e-15, "mean base", 0);
+  td_close(k->mean_eps, 0.62, 0, 1e-15, "mean eps", 0);
+  td_close(k->diff, 0.02, 0, 1e-15, "diff", 0);
+  for (int s = 0; s < 3; s++) td_close(k->per_seed[s], gain[s], 0, 1e-15, "per seed", s);
+  assert_true(k->agree && !k->few_seeds);
+  /* constant example resamples: Δ_r is a mean of 3 seed gains drawn with
+   * replacement, within [0.01, 0.03], and the interval is not degenerate */
+  assert_true(k->lo >= 0.01 - 1e-15 && k->hi <= 0.03 + 1e-15 && k->lo < 0.02 && k->hi > 0.02);
+  assert_int_equal(lsp_study_verdict(k, 1), LSP_FINDING_SUPPORTED);
+  assert_int_equal(lsp_study_verdict(k, -1), LSP_FINDING_CONTRADICTED);
+  const lsp_study_trend *t = &st.trend[0][LSP_CELL_NC1];
+  td_close(t->mean, 0.6, 0, 1e-15, "trend mean", 0);
+  td_close(t->sd, 0.1, 0, 1e-12, "trend sd", 0);
+  assert_true(t->min == 0.5 && t->max == 0.7 && t->n == 3);
+  /* a ratio of a summary to itself is 1 on every draw */
+  double rr, rlo, rhi;
+  lsp_study_ratio(k, k, st.R, &rr, &rlo, &rhi);
+  assert_true(rr == 1 && rlo == 1 && rhi == 1);
+  lsp_study_free(&st);
+
+  /* one seed against the others: the seeds disagree -> inconclusive even
+   * where the interval would exclude 0 */
+  for (int i = 0; i < LSP_CELL_NSTAT; i++) c[1].value[i] = 0.45;
+  for (size_t i = 0; i < 20 * LSP_CELL_NSTAT; i++) c[1].resample[i] = 0.45;
+  assert_int_equal(lsp_study_compute(c, 6, &st), 0);
+  k = &st.cmp[1][LSP_CELL_ACCURACY];
+  assert_false(k->agree);
+  assert_int_equal(lsp_study_verdict(k, 1), LSP_FINDING_INCONCLUSIVE);
+  lsp_study_free(&st);
+
+  /* two seeds: flagged as too few */
+  assert_int_equal(lsp_study_compute(c + 2, 4, &st), 0);
+  assert_true(st.cmp[1][0].few_seeds && st.cmp[1][0].seeds == 2);
+  lsp_study_free(&st);
+
+  /* different B: refused */
+  lsp_cell_result odd;
+  make_cell(&odd, 0.2, 1, 0.5, 7);
+  lsp_cell_result mix[2] = {c[0], odd};
+  assert_int_equal(lsp_study_compute(mix, 2, &st), LSP_EINVAL);
+  lsp_cell_result_release(&odd);
+  for (int i = 0; i < 6; i++) lsp_cell_result_release(&c[i]);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_cell_against_modules),
+      cmocka_unit_test(test_study_closed_forms),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
