@@ -326,4 +326,10 @@ int lsp_calib_evaluate(const float *test_z, const int32_t *test_y, size_t n,
  * confidence, accuracy}] (null confidence/accuracy for an empty bin). */
 void lsp_calib_result_json(const lsp_calib_result *res, lsp_json *j);
 
+/* The two calibration objects of eval --json and the API's evaluate:
+ * "calibration": {before}, and when after is not NULL
+ * "calibration_temperature_scaled": {after}. */
+void lsp_calib_pair_json(const lsp_calib_result *before,
+                         const lsp_calib_result *after, lsp_json *j);
+
 #endif

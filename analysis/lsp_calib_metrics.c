@@ -191,3 +191,16 @@ void lsp_calib_result_json(const lsp_calib_result *r, lsp_json *j) {
   lsp_json_arr_end(j);
   if (r->smooth_acc) lsp_calib_curve_json(r, j);
 }
+
+void lsp_calib_pair_json(const lsp_calib_result *before,
+                         const lsp_calib_result *after, lsp_json *j) {
+  lsp_json_key(j, "calibration");
+  lsp_json_obj_begin(j);
+  lsp_calib_result_json(before, j);
+  lsp_json_obj_end(j);
+  if (!after) return;
+  lsp_json_key(j, "calibration_temperature_scaled");
+  lsp_json_obj_begin(j);
+  lsp_calib_result_json(after, j);
+  lsp_json_obj_end(j);
+}

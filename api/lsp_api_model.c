@@ -132,16 +132,7 @@ static int eval_json(const lsp_model *m, const float *z, const float *f,
                             &after);
   }
   if (!st) {
-    lsp_json_key(j, "calibration");
-    lsp_json_obj_begin(j);
-    lsp_calib_result_json(&before, j);
-    lsp_json_obj_end(j);
-    if (fit) {
-      lsp_json_key(j, "calibration_temperature_scaled");
-      lsp_json_obj_begin(j);
-      lsp_calib_result_json(&after, j);
-      lsp_json_obj_end(j);
-    }
+    lsp_calib_pair_json(&before, fit ? &after : NULL, j);
   }
   lsp_calib_result_release(&before);
   lsp_calib_result_release(&after);

@@ -100,16 +100,7 @@ static int block_calibration(const eval_ctx *c, lsp_json *j) {
   }
   if (st) goto done;
   if (j) {
-    lsp_json_key(j, "calibration");
-    lsp_json_obj_begin(j);
-    lsp_calib_result_json(&before, j);
-    lsp_json_obj_end(j);
-    if (fit) {
-      lsp_json_key(j, "calibration_temperature_scaled");
-      lsp_json_obj_begin(j);
-      lsp_calib_result_json(&after, j);
-      lsp_json_obj_end(j);
-    }
+    lsp_calib_pair_json(&before, fit ? &after : NULL, j);
   } else {
     printf("calibration (%d bins, right edges)%s\n", c->bins,
            fit ? "; after temperature scaling fitted on the validation split" : "");

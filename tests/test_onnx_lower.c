@@ -29,20 +29,6 @@
 #define TINY "torch_cnn_tiny/"
 enum { N = 16, K = 4, D = 144 };
 
-static void check_rel(const float *got, const char *rel, size_t count,
-                      double rtol) {
-  lsp_array a;
-  td_load(rel, &a);
-  assert_int_equal(a.count, count);
-  const float *want = a.data;
-  double scale = 0.0;
-  for (size_t i = 0; i < count; i++)
-    if (fabs(want[i]) > scale) scale = fabs(want[i]);
-  for (size_t i = 0; i < count; i++)
-    td_close(got[i], want[i], rtol, 1e-7 + rtol * scale * 0.1, rel, i);
-  lsp_array_release(&a);
-}
-
 static lsp_model *load(const char *rel, const char *features) {
   lsp_model *m = NULL;
   lsp_load_opts o = {features};
@@ -71,15 +57,15 @@ static void tiny(const char *file, size_t want_bn) {
   lsp_model_ws *ws = lsp_model_ws_alloc(m, N);
   const float *z, *f;
   assert_int_equal(lsp_model_forward(m, ws, x.data, N, &z, &f), 0);
-  check_rel(z, TINY "logits_eval.npy", N * K, 1e-5);
-  check_rel(f, TINY "features.npy", N * 16, 1e-5);
+  td_close_array(z, TINY "logits_eval.npy", N * K, 1e-5, 1e-7);
+  td_close_array(f, TINY "features.npy", N * 16, 1e-5, 1e-7);
   lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
   float dz[N * K], dx[N * D];
   double loss;
   assert_int_equal(lsp_loss_xent(z, y, N, K, &ls, dz, 1.0 / N, NULL, &loss), 0);
   td_close(loss, 1.3970167636871338, 1e-6, 0, "loss_ls0.1_eval", 0);
   assert_int_equal(lsp_model_backward(m, ws, dz, LSP_BACK_INPUT, dx), 0);
-  check_rel(dx, TINY "grad_ls0.1_x_eval.npy", N * D, 1e-5);
+  td_close_array(dx, TINY "grad_ls0.1_x_eval.npy", N * D, 1e-5, 1e-7);
   /* the FGSM input: summed plain CE, eps 0.1, clipped to [0, 1] */
   lsp_ls ce = {0.0, LSP_LS_UNIFORM, 0};
   assert_int_equal(lsp_model_forward(m, ws, x.data, N, &z, NULL), 0);
@@ -91,7 +77,7 @@ static void tiny(const char *file, size_t want_bn) {
     float v = xv[i] + 0.1f * s;
     dx[i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
   }
-  check_rel(dx, TINY "fgsm_eps0.1_x.npy", N * D, 1e-6);
+  td_close_array(dx, TINY "fgsm_eps0.1_x.npy", N * D, 1e-6, 1e-7);
   lsp_model_ws_free(ws);
   lsp_model_free(m);
   lsp_array_release(&x);
