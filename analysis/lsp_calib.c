@@ -1,4 +1,5 @@
-/* lsp_calib.c — the streaming calibration accumulator and its metrics.
+/* lsp_calib.c — the streaming calibration accumulator (its metrics and the
+ * result record are in lsp_calib_metrics.c).
  *
  * One pass per row: validate, find the top label, bin the confidence and add
  * integer / fixed-point sums (see lsp_calib_impl.h for why fixed point).
