@@ -85,8 +85,8 @@ int cmd_run(int argc, char **argv) {
       {"out", "DIR", "output folder (default lsprobe-report); files lsprobe did not write there are "
                      "never removed", 1, 0, 0},
       {"force", NULL, "write into a non-empty --out folder lsprobe did not create", 0, 0, 0},
-      {"threads", "T", "threads (default: all cores)", 1, 0, 0},
-      {"jobs", "J", "cells (model × ε × seed) run at once, one thread each (default: the thread count); the numbers do not depend on it", 1, 0, 0},
+      {"threads", "T", "threads (default: all cores; under MPI a node's cores shared by its computing ranks)", 1, 0, 0},
+      {"jobs", "J", "cells (model × ε × seed) run at once, one thread each (default: the thread count; under MPI one per rank); the numbers do not depend on it", 1, 0, 0},
       {"distill", NULL, "add the distillation section: students of every model (about doubles the run's time)", 0, 0, 0},
       {"distill-alpha", "A", "weight of the teacher term in the students' loss (default 0.9)", 1, 0, 0},
       {"distill-temps", "LIST", "distillation temperatures tried, best on validation (default 1,2,4,8)", 1, 0, 0},
@@ -102,7 +102,9 @@ int cmd_run(int argc, char **argv) {
                      "accuracy,\ncalibration, penultimate-layer clusters, logit gaps and "
                      "robustness to FGSM, PGD,\ntransfer attacks and AutoAttack (its subset sized "
                      "to --aa-budget), and write a\ncomparison report (HTML, Markdown, JSON, CSV, "
-                     "plots).",
+                     "plots).\nThe MPI build under mpirun or srun with several ranks runs the "
+                     "cells across the\nranks: rank 0 schedules them and writes the same report "
+                     "(README: Running on MPI).",
                      argc, argv, opts);
   if (rc) return rc;
   lsp_run_opts o;

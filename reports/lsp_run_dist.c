@@ -6,28 +6,36 @@
  *
  * What a worker sends for cell i (the blob): its lsp_cell_result (the
  * study's numbers, lsp_cell_pack.c) and what the report needs beyond it
- * that costs real work — the attacks' per-ε results and per-example
- * outcomes, the cache flag and note, the phase times. The root loads the
- * model the worker trained from the shared cache and repeats the cell's
- * test pass and analyses (deterministic: the same numbers in any process,
- * lsp_cell.h); the masking checklist is recomputed from the attacks.
+ * that costs real work — the calibration intervals (bootstrap and test
+ * inversion, before and after temperature scaling), the attacks' per-ε
+ * results and per-example outcomes — with the cache flag and note and the
+ * phase times. The root loads the model the worker trained from the shared
+ * cache and repeats the cheap part of the cell: the test pass, the point
+ * calibration metrics, clusters and logit gap (deterministic: the same
+ * numbers in any process, lsp_cell.h); the masking checklist is recomputed
+ * from the attacks.
  *
- * Blob format: "LSPRUNC1"; then little-endian 64-bit words: the length of
+ * Blob format: "LSPRUNC1"; then little-endian 64-bit words: the thread
+ * count of the cell's analyses (the root repeats them on as many), the length of
  * the packed cell result, its bytes (padded with zeros to a multiple of 8),
  * cached, the length of the cache note and its bytes (padded), the seconds
  * of training, analysis, attacks and AutoAttack, has_transfer, has_aa,
- * n_attack, n_aa, the number of attack ε; then the attack results FGSM,
- * PGD, transfer (when has_transfer), AutoAttack (when has_aa), each as its
- * fields in lsp_attack.h's order (kind, loss, smoothing ε, convention,
- * normalize, target, transfer, steps, restarts, targets, queries, p_init,
- * shape[3], early_exit, step_size, seed, lo, hi, n, dim, k, clean_accuracy,
- * clean_correct, clean_target_rate, seconds, flops, npoints, then per point
- * eps, accuracy, accuracy_raw, success_rate, mean_confidence,
- * zero_grad_share, target_rate, correct, stage_accuracy[3], queries_mean,
- * queries_median, queries_total); then the per-example outcomes (one byte
- * each, n_attack × ε for FGSM, PGD and transfer when has_transfer, n_aa × ε
- * for AutoAttack when has_aa, padded); then the FNV-1a 64-bit hash of every
- * byte before it. Doubles travel as their bits (float as a double). */
+ * n_attack, n_aa, the number of attack ε; the intervals of the calibration
+ * before and after temperature scaling, each: has_ci, resamples, seed, the
+ * interval kind, per metric ci_lo, ci_hi, pct_lo, pct_hi, then 1 and the
+ * SmoothECE band's 101 (lo, hi) pairs or 0; then the attack results FGSM,
+ * PGD, transfer (when has_transfer), AutoAttack (when has_aa), each as
+ * kind, loss, smoothing convention, normalize, target, transfer, steps,
+ * restarts, targets, queries, shape[3], early_exit, seed, n, dim, k,
+ * clean_correct, npoints, smoothing ε, p_init, step_size, lo, hi,
+ * clean_accuracy, clean_target_rate, seconds, flops, then per point eps,
+ * accuracy, accuracy_raw, success_rate, mean_confidence, zero_grad_share,
+ * target_rate, stage_accuracy[3], queries_mean, queries_median,
+ * queries_total, correct; then the per-example outcomes (one byte each,
+ * n_attack × ε for FGSM, PGD and transfer when has_transfer, n_aa × ε for
+ * AutoAttack when has_aa, each padded); then the FNV-1a 64-bit hash of
+ * every byte before it. Doubles travel as their bits (a float as a
+ * double), so every number arrives exactly. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdint.h>
@@ -36,6 +44,7 @@
 #include <string.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
 #include "analysis/lsp_smece.h"
 #include "core/base/lsp_util.h"
 #include "reports/lsp_cell_int.h"
@@ -257,6 +266,7 @@ static int blob_pack(const lsp_cell_result *res, const lsp_run_model *rm, size_t
   if (st) return st;
   wbuf w = {NULL, 0, 0, 0};
   put_bytes(&w, magic, sizeof magic);
+  put_u64(&w, (uint64_t)lsp_threads_get());
   put_u64(&w, cell_len);
   put_bytes(&w, cell, cell_len);
   free(cell);
@@ -300,6 +310,13 @@ static uint8_t *get_outcomes(rbuf *r, size_t n) {
   return dst;
 }
 
+/* The thread count of the cell's analyses (the word after the magic). */
+static int blob_threads(const uint8_t *p, size_t len) {
+  rbuf r = {p, sizeof magic, len, 0};
+  uint64_t nt = len >= sizeof magic + 8 ? get_u64(&r) : 1;
+  return nt >= 1 && nt <= 4096 ? (int)nt : 1;
+}
+
 /* Unpack cell i's blob into res and the attack part of rm; the context's
  * sizes must match the sender's. */
 static int blob_unpack(const lsp_cell_ctx *c, const uint8_t *p, size_t len, lsp_cell_result *res,
@@ -309,7 +326,7 @@ static int blob_unpack(const lsp_cell_ctx *c, const uint8_t *p, size_t len, lsp_
   if (len < sizeof magic + 16 || len % 8 || memcmp(p, magic, sizeof magic) != 0 ||
       fnv1a(p, len - 8) != get_u64(&tail))
     return lsp_fail(LSP_EDATA, "a cell's result is damaged (bad magic, length or checksum)");
-  rbuf r = {p, sizeof magic, len - 8, 0};
+  rbuf r = {p, sizeof magic + 8, len - 8, 0}; /* the thread count: blob_threads */
   size_t cell_len = get_u64(&r);
   const uint8_t *cell = get_bytes(&r, cell_len);
   int st = cell ? lsp_cell_result_unpack(cell, cell_len, res) : LSP_EDATA;
@@ -443,7 +460,14 @@ static int rebuild(const lsp_cell_ctx *c, const lsp_cell_key *k, const uint8_t *
   memset(rm, 0, sizeof *rm);
   lsp_cell_set_labels(c, rm, k);
   int st = lsp_cell_get_model(c, rm, 2, NULL);
-  if (!st) st = lsp_cell_analyse(c, rm, 0); /* the intervals come in the blob */
+  /* the analyses on the worker's thread count: the cluster sums add
+   * per-thread partial sums (README: Reproducibility); the intervals come
+   * in the blob */
+  if (!st) {
+    int prev = lsp_threads_set(blob_threads(blob, len));
+    st = lsp_cell_analyse(c, rm, 0);
+    lsp_threads_set(prev);
+  }
   if (!st) st = blob_unpack(c, blob, len, res, rm);
   if (!st && (res->key.eps != k->eps || res->key.seed != k->seed || strcmp(res->key.arch, k->arch)))
     st = lsp_fail(LSP_EDATA, "the result sent for %s is another cell's", rm->label);
@@ -462,8 +486,7 @@ int lsp_run_cells_dist(lsp_run_state *s, const lsp_cell_ctx *c, const lsp_cell_k
   if (!st && d->root && (!blobs || !lens))
     st = lsp_fail(LSP_EINVAL, "the cells' scheduler returned no results");
   if (!st && d->root) {
-    if (log) log(0, "gathering the cells' results: their models from the cache, test passes and "
-                    "analyses repeated here", user);
+    double t = lsp_now_s();
     for (size_t i = 0; i < n && !st; i++) {
       st = rebuild(c, &keys[i], blobs[i], lens[i], &s->cells[i], &s->models[i]);
       if (st) {
@@ -472,6 +495,11 @@ int lsp_run_cells_dist(lsp_run_state *s, const lsp_cell_ctx *c, const lsp_cell_k
         lsp_fail_prefix(st, name);
       }
     }
+    char line[160];
+    snprintf(line, sizeof line,
+             "the %zu cells' results gathered; their models loaded from the cache and their test "
+             "passes repeated here in %.1f s", n, lsp_now_s() - t);
+    if (!st && log) log(0, line, user);
   }
   for (size_t i = 0; blobs && i < n; i++) free(blobs[i]);
   free(blobs);
