@@ -182,22 +182,50 @@ static int draw_metrics(const plotter *p, const char *path, lsp_plot_format fmt,
   return lsp_plot_lines(path, &po, pn, NP);
 }
 
+/* One curve per smoothing ε: the mean over the seeds that have the attack,
+ * with the seeds' min–max as a band when there are several (a study of 12
+ * models stays readable; every model's numbers are in attacks.csv). */
 static int draw_attacks(const plotter *p, const char *path, lsp_plot_format fmt, void *arg) {
   (void)arg;
   const lsp_run_state *s = p->s;
-  size_t n = s->nmodels < 16 ? s->nmodels : 16, ne = s->opts.n_attack_eps;
-  double acc[4][16][32];
+  const lsp_run_opts *o = &s->opts;
+  size_t ng = o->n_smoothing < 16 ? o->n_smoothing : 16, ne = s->opts.n_attack_eps;
+  double mean[4][16][32], lo[4][16][32], hi[4][16][32];
+  char names[16][64];
   lsp_plot_series ser[4][16];
   size_t nser[4] = {0};
-  for (size_t i = 0; i < n; i++) {
-    const lsp_run_model *m = &s->models[i];
-    const lsp_attack_result *rs[4] = {&m->fgsm, &m->pgd, m->has_transfer ? &m->transfer : NULL,
-                                      m->has_aa ? &m->aa : NULL};
+  for (size_t g = 0; g < ng; g++) {
+    snprintf(names[g], sizeof names[g], "ε = %g", o->smoothing[g]);
     for (int a = 0; a < 4; a++) {
-      if (!rs[a]) continue;
-      for (size_t e = 0; e < ne; e++) acc[a][i][e] = rs[a]->points[e].accuracy;
-      lsp_plot_series sr = lsp_plot_series_make(m->label, s->opts.attack_eps, acc[a][i], ne);
-      sr.color = (int)i;
+      size_t seeds = 0;
+      for (size_t e = 0; e < ne; e++) {
+        double sum = 0, mn = INFINITY, mx = -INFINITY;
+        size_t k = 0;
+        for (size_t i = 0; i < s->nmodels; i++) {
+          const lsp_run_model *m = &s->models[i];
+          const lsp_attack_result *rs[4] = {&m->fgsm, &m->pgd,
+                                            m->has_transfer ? &m->transfer : NULL,
+                                            m->has_aa ? &m->aa : NULL};
+          if (m->eps != o->smoothing[g] || !rs[a]) continue;
+          double v = rs[a]->points[e].accuracy;
+          sum += v;
+          mn = v < mn ? v : mn;
+          mx = v > mx ? v : mx;
+          k++;
+        }
+        mean[a][g][e] = k ? sum / (double)k : NAN;
+        lo[a][g][e] = k ? mn : NAN;
+        hi[a][g][e] = k ? mx : NAN;
+        seeds = k;
+      }
+      if (!seeds) continue;
+      lsp_plot_series sr = lsp_plot_series_make(names[g], s->opts.attack_eps, mean[a][g], ne);
+      if (seeds > 1) {
+        sr.lo = lo[a][g];
+        sr.hi = hi[a][g];
+        sr.ci = LSP_PLOT_CI_BAND;
+      }
+      sr.color = (int)g;
       ser[a][nser[a]++] = sr;
     }
   }
@@ -214,8 +242,13 @@ static int draw_attacks(const plotter *p, const char *path, lsp_plot_format fmt,
   size_t np = 2;
   if (nser[2]) pn[np++] = pn[2];
   if (nser[3]) pn[np++] = pn[3];
-  char title[160];
-  snprintf(title, sizeof title, "Accuracy under attack (%zu test examples)", s->n_attack);
+  char title[200];
+  if (o->n_seeds > 1)
+    snprintf(title, sizeof title,
+             "Accuracy under attack (%zu test examples; mean over %zu seeds, band: min–max)",
+             s->n_attack, o->n_seeds);
+  else
+    snprintf(title, sizeof title, "Accuracy under attack (%zu test examples)", s->n_attack);
   lsp_plot_opts po = {fmt, title, 0, 0, np == 4 ? 2 : 0};
   return lsp_plot_lines(path, &po, pn, np);
 }
