@@ -15,8 +15,7 @@
  * numbers in any process, lsp_cell.h); the masking checklist is recomputed
  * from the attacks.
  *
- * Blob format: "LSPRUNC1"; then little-endian 64-bit words: the thread
- * count of the cell's analyses (the root repeats them on as many), the length of
+ * Blob format: "LSPRUNC1"; then little-endian 64-bit words: the length of
  * the packed cell result, its bytes (padded with zeros to a multiple of 8),
  * cached, the length of the cache note and its bytes (padded), the seconds
  * of training, analysis, attacks and AutoAttack, has_transfer, has_aa,
@@ -266,7 +265,6 @@ static int blob_pack(const lsp_cell_result *res, const lsp_run_model *rm, size_t
   if (st) return st;
   wbuf w = {NULL, 0, 0, 0};
   put_bytes(&w, magic, sizeof magic);
-  put_u64(&w, (uint64_t)lsp_threads_get());
   put_u64(&w, cell_len);
   put_bytes(&w, cell, cell_len);
   free(cell);
@@ -310,13 +308,6 @@ static uint8_t *get_outcomes(rbuf *r, size_t n) {
   return dst;
 }
 
-/* The thread count of the cell's analyses (the word after the magic). */
-static int blob_threads(const uint8_t *p, size_t len) {
-  rbuf r = {p, sizeof magic, len, 0};
-  uint64_t nt = len >= sizeof magic + 8 ? get_u64(&r) : 1;
-  return nt >= 1 && nt <= 4096 ? (int)nt : 1;
-}
-
 /* Unpack cell i's blob into res and the attack part of rm; the context's
  * sizes must match the sender's. */
 static int blob_unpack(const lsp_cell_ctx *c, const uint8_t *p, size_t len, lsp_cell_result *res,
@@ -326,7 +317,7 @@ static int blob_unpack(const lsp_cell_ctx *c, const uint8_t *p, size_t len, lsp_
   if (len < sizeof magic + 16 || len % 8 || memcmp(p, magic, sizeof magic) != 0 ||
       fnv1a(p, len - 8) != get_u64(&tail))
     return lsp_fail(LSP_EDATA, "a cell's result is damaged (bad magic, length or checksum)");
-  rbuf r = {p, sizeof magic + 8, len - 8, 0}; /* the thread count: blob_threads */
+  rbuf r = {p, sizeof magic, len - 8, 0};
   size_t cell_len = get_u64(&r);
   const uint8_t *cell = get_bytes(&r, cell_len);
   int st = cell ? lsp_cell_result_unpack(cell, cell_len, res) : LSP_EDATA;
@@ -460,11 +451,11 @@ static int rebuild(const lsp_cell_ctx *c, const lsp_cell_key *k, const uint8_t *
   memset(rm, 0, sizeof *rm);
   lsp_cell_set_labels(c, rm, k);
   int st = lsp_cell_get_model(c, rm, 2, NULL);
-  /* the analyses on the worker's thread count: the cluster sums add
-   * per-thread partial sums (README: Reproducibility); the intervals come
-   * in the blob */
+  /* the analyses on one thread, as the single process runs its cells
+   * (two or more at a time, the default): the cluster sums add per-thread
+   * partial sums (README: Reproducibility). The intervals come in the blob */
   if (!st) {
-    int prev = lsp_threads_set(blob_threads(blob, len));
+    int prev = lsp_threads_set(1);
     st = lsp_cell_analyse(c, rm, 0);
     lsp_threads_set(prev);
   }

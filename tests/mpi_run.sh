@@ -2,7 +2,8 @@
 # `lsprobe run` across MPI ranks (DESIGN §10) against the single process:
 #  1. mpirun -n 3 run --quick and the single-process run --quick (separate
 #     caches) write the same files and results.json numbers
-#     (tests/mpi/results_equal.py: everything but the timing fields);
+#     (tests/mpi/results_equal.py: everything but the timing fields), and so
+#     does mpirun -n 2 with one computing rank on two threads;
 #  2. a rank killed (SIGKILL) after the first cell finished fails the job
 #     (non-zero exit), the output names the cell the dead rank had started,
 #     the report published earlier in that --out is untouched; the rerun
@@ -42,6 +43,14 @@ if [ -f A/results.json ] && [ -f B/results.json ]; then
     sed 's#A/models/#B/models/#g' "A/$f" | cmp -s - "B/$f" || { same=0; echo "     $f differs"; }
   done
   [ $same = 1 ] && ok "every CSV table byte-identical (the cache paths aside)" || bad "CSV tables differ"
+  # one computing rank on two threads (no binding): the same numbers
+  if "${MPIRUN[@]}" --bind-to none -n 2 "$LSP" "${Q[@]}" --threads 2 --out N2 >n2.out 2>n2.err; then
+    $PY "$CMP" N2/results.json B/results.json >cmp_n2.out 2>&1 &&
+      ok "mpirun -n 2 (one computing rank, 2 threads): results.json equal too" ||
+      bad "-n 2 results.json differs" cmp_n2.out
+  else
+    bad "mpirun -n 2 run --quick failed" n2.err
+  fi
   # the comparer itself fails on a changed number (a test that can fail)
   sed 's/"ece": \([0-9]\)/"ece": 1\1/' A/results.json >changed.json
   ! cmp -s changed.json A/results.json && ! $PY "$CMP" changed.json B/results.json >/dev/null &&
