@@ -346,13 +346,15 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   if (st) goto fail;
 
   /* the cells: one per (arch, ε, seed), seed-major, smoothing in the
-   * order given (lsp_cell.h); across processes when dist is set (every
-   * process returns the same status). OpenBLAS stays on one thread (set
+   * order given (lsp_cell.h); across processes when dist is set (the
+   * scheduler's outcome is every process's; the root's rebuilding of the
+   * models may still fail on the root alone). OpenBLAS stays on one thread (set
    * above when we own the process): training's shares run side by side,
    * and a cell's numbers must not depend on the thread count */
-  if ((st = lsp_run_cells(s, models_dir, dumps, lg.fn, lg.user))) goto fail;
-  if (root) st = finish(s, od, models_dir, &lg, t_start, report_path);
-  /* the workers wait for the root's report: every process ends alike */
+  st = lsp_run_cells(s, models_dir, dumps, lg.fn, lg.user);
+  if (!st && root) st = finish(s, od, models_dir, &lg, t_start, report_path);
+  /* the workers wait for the root's rebuilding of the models and its
+   * report: every process ends alike */
   if (dist) st = dist->agree(dist->user, st);
 fail:
   lsp_outdir_free(od);

@@ -8,7 +8,8 @@
 #     (non-zero exit), the output names the cell the dead rank had started,
 #     the report published earlier in that --out is untouched; the rerun
 #     succeeds, loads every model the killed run had cached (retrains none
-#     of them) and its results.json equals a clean single-process run's.
+#     of them) and its results.json equals a clean single-process run's;
+#  3. a cache rank 0 does not see fails the job naming the cell.
 # $1 = lsprobe (MPI build), $2 = a scratch folder, $3 = results_equal.py.
 set -u
 LSP=$1
@@ -115,5 +116,16 @@ ntrained=$(grep -c "trained in .* saved K/models/" k2.err)
 $PY "$CMP" --ignore-cache K/results.json REF/results.json >cmp2.out 2>&1 &&
   ok "the resumed run's results.json equals the clean single-process run's" ||
   bad "the resumed results.json differs" cmp2.out
+# ---- 3. a cache the ranks do not share ----------------------------------
+# rank 0 and the workers in different folders (mpirun -wdir): the workers
+# save models rank 0 cannot see; every rank fails, naming the cell, no hang
+mkdir -p ns0 nsw/O/models
+timeout 120 "${MPIRUN[@]}" -n 1 -wdir "$SCR/ns0" "$LSP" "${Q[@]}" --out O : \
+  -n 2 -wdir "$SCR/nsw" "$LSP" "${Q[@]}" --out O >ns.out 2>ns.err
+rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "eps 0, seed 1: .*must be shared by every rank" ns.err &&
+  [ ! -e ns0/O/results.json ] &&
+  ok "a model missing from rank 0's view of the cache fails the job naming the cell (exit $rc)" ||
+  bad "unshared cache: exit $rc" ns.err
 echo "$npass passed, $nfail failed"
 [ $nfail -eq 0 ]
