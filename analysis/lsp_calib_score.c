@@ -34,6 +34,12 @@ static uint64_t key_of(double c) {
   return u;
 }
 
+static double f64_of(uint64_t u) {
+  double d;
+  memcpy(&d, &u, sizeof d);
+  return d;
+}
+
 /* Radix selection on n keys (the bits of doubles ad, or au):
  * for the ranks r[0..nb) (ascending, < n), the key at each rank into
  * key[] and how many keys equal to it come before the rank into tie[].
@@ -171,69 +177,76 @@ done:
   return st;
 }
 
-/* The stable confidence order of the table (lsp_calib_rows.c: confidence
- * ascending, ties by row index) by an LSD radix sort of the confidences'
- * bits, 16 at a time, over the bits below the keys' common prefix; each
- * pass is stable, so ties keep their row order. ECE-sweep needs it. */
-static int conf_order(const double *conf, size_t n, size_t *order) {
+/* ECE-sweep of n rows (confidence, correctness) as lsp_calib_rows_score
+ * computes it: the table's stable confidence order (confidence ascending,
+ * ties by row index), the same prefix sums in that order. Each row is one
+ * 8-byte key, its confidence's bits shifted up by one (confidences lie in
+ * [0, 1], so the top bits are clear) and its correctness in bit 0; an LSD
+ * radix sort on bits 1 and up, 11 at a time (2048 buckets: the histogram
+ * stays in L1; all histograms counted in one read), is stable, so ties
+ * keep their row order and bit 0 rides along. The prefix sums then
+ * overwrite the two key buffers. conf and ok are freed (*conf, *ok set to
+ * NULL) once the keys hold them: 16 bytes a row at the peak. */
+#define SWEEP_BITS 11
+#define SWEEP_DIGITS ((size_t)1 << SWEEP_BITS)
+#define SWEEP_PASSES ((63 + SWEEP_BITS - 1) / SWEEP_BITS)
+
+static int sweep_rows(double **conf, uint8_t **ok, size_t n, double *ece, int *bins) {
+  uint64_t *ka = malloc((n + 1) * sizeof *ka);
+  if (!ka) return lsp_fail(LSP_ENOMEM, "out of memory for ECE-sweep's %zu keys", n);
   uint64_t lo = UINT64_MAX, hi = 0;
   for (size_t i = 0; i < n; i++) {
-    uint64_t u = key_of(conf[i]);
+    uint64_t u = key_of((*conf)[i]) << 1 | (*ok)[i];
+    ka[i] = u;
     lo = u < lo ? u : lo;
     hi = u > hi ? u : hi;
-    order[i] = i;
   }
-  if (lo == hi) return LSP_OK;
-  const int top = 64 - __builtin_clzll(lo ^ hi);
-  uint64_t *ka = malloc(n * sizeof *ka), *kb = malloc(n * sizeof *kb);
-  size_t *ib = malloc(n * sizeof *ib);
-  size_t *hist = malloc(DIGITS * sizeof *hist);
-  if (!ka || !kb || !ib || !hist) {
-    free(ka), free(kb), free(ib), free(hist);
+  free(*conf), free(*ok);
+  *conf = NULL, *ok = NULL;
+  uint64_t *kb = malloc((n + 1) * sizeof *kb);
+  size_t *hist = calloc(SWEEP_PASSES * SWEEP_DIGITS, sizeof *hist);
+  if (!kb || !hist) {
+    free(ka), free(kb), free(hist);
     return lsp_fail(LSP_ENOMEM, "out of memory for sorting %zu confidences", n);
   }
-  for (size_t i = 0; i < n; i++) ka[i] = key_of(conf[i]);
-  size_t *ia = order;
-  for (int shift = 0; shift < top; shift += DIGIT_BITS) {
-    memset(hist, 0, DIGITS * sizeof *hist);
-    for (size_t i = 0; i < n; i++) hist[(ka[i] >> shift) & (DIGITS - 1)]++;
-    if (hist[(ka[0] >> shift) & (DIGITS - 1)] == n) continue; /* one digit: no change */
+  /* the digits of bits [1, top): below the keys' common prefix */
+  const int top = lo == hi ? 1 : 64 - __builtin_clzll(lo ^ hi);
+  const int passes = top > 1 ? (top - 1 + SWEEP_BITS - 1) / SWEEP_BITS : 0;
+  for (size_t i = 0; i < n; i++)
+    for (int q = 0; q < passes; q++)
+      hist[(size_t)q * SWEEP_DIGITS + ((ka[i] >> (1 + q * SWEEP_BITS)) & (SWEEP_DIGITS - 1))]++;
+  for (int q = 0; q < passes; q++) {
+    const int shift = 1 + q * SWEEP_BITS;
+    size_t *h = hist + (size_t)q * SWEEP_DIGITS;
+    if (h[(ka[0] >> shift) & (SWEEP_DIGITS - 1)] == n) continue; /* one digit */
     size_t pos = 0;
-    for (size_t d = 0; d < DIGITS; d++) {
-      size_t c = hist[d];
-      hist[d] = pos;
+    for (size_t d = 0; d < SWEEP_DIGITS; d++) {
+      size_t c = h[d];
+      h[d] = pos;
       pos += c;
     }
-    for (size_t i = 0; i < n; i++) {
-      size_t p = hist[(ka[i] >> shift) & (DIGITS - 1)]++;
-      kb[p] = ka[i];
-      ib[p] = ia[i];
-    }
-    uint64_t *kt = ka;
-    ka = kb, kb = kt;
-    size_t *it = ia;
-    ia = ib, ib = it;
+    for (size_t i = 0; i < n; i++) kb[h[(ka[i] >> shift) & (SWEEP_DIGITS - 1)]++] = ka[i];
+    uint64_t *t = ka;
+    ka = kb, kb = t;
   }
-  if (ia != order) { /* the sorted indices are in the scratch buffer */
-    memcpy(order, ia, n * sizeof *order);
-    ib = ia;
+  free(hist);
+  /* prefix sums (as lsp_calib_sweep adds them, in double) over the sorted
+   * keys: the correct count into ka, the confidence sum into kb, entry s
+   * for the first s rows; ka[s + 1] is written after key s + 1 is read */
+  double pk = 0.0, pc = 0.0;
+  uint64_t next = ka[0];
+  ka[0] = kb[0] = 0; /* the bits of 0.0 */
+  for (size_t s = 0; s < n; s++) {
+    const uint64_t u = next;
+    if (s + 1 < n) next = ka[s + 1];
+    pk = pk + (double)(u & 1);
+    pc = pc + 1.0 * f64_of(u >> 1);
+    ka[s + 1] = key_of(pk);
+    kb[s + 1] = key_of(pc);
   }
-  free(ka), free(kb), free(ib), free(hist);
+  *ece = lsp_calib_sweep_unit(n, ka, kb, bins);
+  free(ka), free(kb);
   return LSP_OK;
-}
-
-/* ECE-sweep of n rows (confidence, correctness) as lsp_calib_rows_score
- * computes it: the same order, the same prefix sums. */
-static int sweep_rows(const double *conf, const uint8_t *ok, size_t n, double *ece, int *bins) {
-  size_t *order = malloc(n * sizeof *order);
-  if (!order) return lsp_fail(LSP_ENOMEM, "out of memory for ECE-sweep's order");
-  int st = conf_order(conf, n, order);
-  double *work = st ? NULL : malloc(3 * (n + 1) * sizeof *work);
-  if (!st && !work) st = lsp_fail(LSP_ENOMEM, "out of memory for ECE-sweep's sums");
-  if (!st) *ece = lsp_calib_sweep(n, order, conf, NULL, ok, NULL, work, bins);
-  free(order);
-  free(work);
-  return st;
 }
 
 int lsp_calib_score(const float *xf, const double *xd, const int32_t *y, size_t n, size_t k,
@@ -269,7 +282,7 @@ int lsp_calib_score(const float *xf, const double *xd, const int32_t *y, size_t 
     goto done;
   }
   res->has[LSP_CALIB_ACE] = 1;
-  st = sweep_rows(conf, ok, n, &res->value[LSP_CALIB_ECE_SWEEP], &res->sweep_bins);
+  st = sweep_rows(&conf, &ok, n, &res->value[LSP_CALIB_ECE_SWEEP], &res->sweep_bins);
   if (st) {
     lsp_calib_result_release(res);
     goto done;
