@@ -41,30 +41,81 @@ static double f64_of(uint64_t u) {
   return d;
 }
 
-/* Sorts the n keys *ka (bits 1 and up; *kb: n more for the passes) whose
- * minimum and maximum are lo and hi; the sorted keys end in *ka (the
- * buffers may be swapped). */
-static int sort_keys(uint64_t **ka, uint64_t **kb, size_t n, uint64_t lo, uint64_t hi) {
-  const int top = lo == hi ? 1 : 64 - __builtin_clzll(lo ^ hi); /* bits to sort: [1, top) */
-  const int passes = top > 1 ? (top - 1 + SORT_BITS - 1) / SORT_BITS : 0;
-  if (!passes) return LSP_OK;
-  size_t *hist = calloc(SORT_PASSES * SORT_DIGITS, sizeof *hist);
-  if (!hist) return lsp_fail(LSP_ENOMEM, "out of memory for sorting %zu confidences", n);
-  uint64_t *a = *ka, *b = *kb;
-  for (size_t i = 0; i < n; i++)
+/* Stable LSD radix sort of the m keys a by bits [b0, b1), `bits` a digit
+ * (histograms: passes·2^bits counters, zeroed by the caller; all counted
+ * in one read), b: m keys of scratch. Returns the array holding the result
+ * (a or b). */
+static uint64_t *lsd(uint64_t *a, uint64_t *b, size_t m, int b0, int b1, int bits, size_t *hist) {
+  const size_t digits = (size_t)1 << bits;
+  const int passes = b1 > b0 ? (b1 - b0 + bits - 1) / bits : 0;
+  for (size_t i = 0; i < m; i++)
     for (int q = 0; q < passes; q++)
-      hist[(size_t)q * SORT_DIGITS + ((a[i] >> (1 + q * SORT_BITS)) & (SORT_DIGITS - 1))]++;
+      hist[(size_t)q * digits + ((a[i] >> (b0 + q * bits)) & (digits - 1))]++;
   for (int q = 0; q < passes; q++) {
-    const int shift = 1 + q * SORT_BITS;
-    size_t *h = hist + (size_t)q * SORT_DIGITS;
-    if (h[(a[0] >> shift) & (SORT_DIGITS - 1)] == n) continue; /* one digit: no change */
+    const int shift = b0 + q * bits;
+    size_t *h = hist + (size_t)q * digits;
+    if (h[(a[0] >> shift) & (digits - 1)] == m) continue; /* one digit: no change */
     size_t pos = 0;
-    for (size_t d = 0; d < SORT_DIGITS; d++) {
+    for (size_t d = 0; d < digits; d++) {
       size_t c = h[d];
       h[d] = pos;
       pos += c;
     }
-    for (size_t i = 0; i < n; i++) b[h[(a[i] >> shift) & (SORT_DIGITS - 1)]++] = a[i];
+    for (size_t i = 0; i < m; i++) b[h[(a[i] >> shift) & (digits - 1)]++] = a[i];
+    uint64_t *t = a;
+    a = b, b = t;
+  }
+  return a;
+}
+
+/* Sorts the n keys *ka by bits 1 and up (*kb: n more for the passes) whose
+ * minimum and maximum are lo and hi; the sorted keys end in *ka (the
+ * buffers may be swapped). Large inputs: one most-significant-digit pass
+ * (the top SORT_BITS bits below the keys' common prefix) into 2048 runs,
+ * then each run, now small enough for the caches, by LSD passes of 8 bits
+ * (short runs by insertion); every step is stable. */
+static int sort_keys(uint64_t **ka, uint64_t **kb, size_t n, uint64_t lo, uint64_t hi) {
+  const int top = lo == hi ? 1 : 64 - __builtin_clzll(lo ^ hi); /* bits to sort: [1, top) */
+  if (top <= 1) return LSP_OK;
+  size_t *hist = malloc(SORT_PASSES * SORT_DIGITS * sizeof *hist);
+  if (!hist) return lsp_fail(LSP_ENOMEM, "out of memory for sorting %zu confidences", n);
+  uint64_t *a = *ka, *b = *kb;
+  if (n < ((size_t)1 << 16) || top - 1 <= 2 * SORT_BITS) {
+    memset(hist, 0, SORT_PASSES * SORT_DIGITS * sizeof *hist);
+    if (lsd(a, b, n, 1, top, SORT_BITS, hist) != a) {
+      uint64_t *t = a;
+      a = b, b = t;
+    }
+  } else {
+    const int msd = top - SORT_BITS; /* the first pass: bits [msd, top) */
+    size_t *h = hist, *start = hist + SORT_DIGITS;
+    memset(h, 0, SORT_DIGITS * sizeof *h);
+    for (size_t i = 0; i < n; i++) h[(a[i] >> msd) & (SORT_DIGITS - 1)]++;
+    size_t pos = 0;
+    for (size_t d = 0; d < SORT_DIGITS; d++) {
+      size_t c = h[d];
+      start[d] = h[d] = pos;
+      pos += c;
+    }
+    for (size_t i = 0; i < n; i++) b[h[(a[i] >> msd) & (SORT_DIGITS - 1)]++] = a[i];
+    /* run d is b[start[d], h[d]); sort each in place, a as its scratch */
+    size_t *inner = hist + 2 * SORT_DIGITS; /* (msd − 1 + 7) / 8 · 256 counters */
+    for (size_t d = 0; d < SORT_DIGITS; d++) {
+      const size_t s0 = start[d], m = h[d] - s0;
+      uint64_t *r = b + s0;
+      if (m <= 32) { /* insertion, stable: moves only past larger keys */
+        for (size_t i = 1; i < m; i++) {
+          const uint64_t u = r[i];
+          size_t j = i;
+          for (; j > 0 && (r[j - 1] >> 1) > (u >> 1); j--) r[j] = r[j - 1];
+          r[j] = u;
+        }
+        continue;
+      }
+      memset(inner, 0, (size_t)((msd - 1 + 7) / 8) * 256 * sizeof *inner);
+      uint64_t *got = lsd(r, a + s0, m, 1, msd, 8, inner);
+      if (got != r) memcpy(r, got, m * sizeof *r);
+    }
     uint64_t *t = a;
     a = b, b = t;
   }
