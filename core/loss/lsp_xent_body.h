@@ -157,11 +157,6 @@ SV_ATTR static inline double SV_FN(xb_exp_sum)(const float *z, size_t k, float m
     }
     a0 = sv_add(a0, e0), a1 = sv_add(a1, e1), a2 = sv_add(a2, e2), a3 = sv_add(a3, e3);
   }
-#if LSP_SIMD > 0
-  if (pf) /* the rest of the next row */
-    for (size_t q = j; q < k; q += 64 / sizeof(float))
-      _mm_prefetch((const char *)(pf + q), _MM_HINT_T0);
-#endif
   for (; j < kv; j += SV_N) {
     sv e0 = SV_FN(xb_exp)(sv_sub(sv_load(z + j), vm));
     if (e) sv_store(e + j, e0);
