@@ -9,10 +9,8 @@
  * becomes one 8-byte key — its confidence's bits shifted up by one
  * (confidences lie in [0, 1], so the top bits are clear; non-negative
  * doubles order like their bits) and its correctness in bit 0 — written
- * over its confidence, and an LSD radix sort on bits 1 and up, 11 at a
- * time (2048 buckets; every digit's histogram counted in one read), orders
- * them; each pass is stable, so ties keep their row order and bit 0 rides
- * along. One pass over the sorted keys then adds ACE's per-bin sums (exact,
+ * over its confidence, and a stable radix sort of bits 1 and up orders
+ * them (sort_keys), so ties keep their row order and bit 0 rides along. One pass over the sorted keys then adds ACE's per-bin sums (exact,
  * fixed point, as the table's) and writes ECE-sweep's prefix sums (in
  * double, added in the table's order) over the two key buffers. The result
  * equals the table's bit for bit (tests/test_calib_score.c); 16 bytes a row
