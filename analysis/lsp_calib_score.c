@@ -10,9 +10,10 @@
  * (confidences lie in [0, 1], so the top bits are clear; non-negative
  * doubles order like their bits) and its correctness in bit 0 — written
  * over its confidence, and a stable radix sort of bits 1 and up orders
- * them (sort_keys), so ties keep their row order and bit 0 rides along. One pass over the sorted keys then adds ACE's per-bin sums (exact,
- * fixed point, as the table's) and writes ECE-sweep's prefix sums (in
- * double, added in the table's order) over the two key buffers. The result
+ * them (sort_keys), so ties keep their row order and bit 0 rides along.
+ * One pass over the sorted keys then adds ACE's per-bin sums (exact, fixed
+ * point, as the table's) and writes ECE-sweep's prefix sums (in double,
+ * added in the table's order) over the two key buffers. The result
  * equals the table's bit for bit (tests/test_calib_score.c); 16 bytes a row
  * at the peak besides the input. */
 #include <math.h>
