@@ -115,17 +115,24 @@ lsp_table *lsp_report_study_table(const lsp_findings *f) {
                        "seeds agree", "verdict"};
   lsp_table *t = lsp_table_alloc(8, hdr);
   if (!t) return NULL;
+  /* every summary is a rate, an error or an area of order 0.01-1: four
+   * decimals line the means, Δ and its bounds up ("0.0070 [0.0016, 0.0126]") */
+  if (lsp_table_decimals(t, 3, 4) || lsp_table_decimals(t, 4, 4) || lsp_table_decimals(t, 5, 4)) {
+    lsp_table_free(t);
+    return NULL;
+  }
   for (int m = 0; m < LSP_CELL_NSTAT; m++)
     for (size_t e = 0; e < st->n_eps; e++) {
       if (e == st->base) continue;
       const lsp_study_cmp *c = &st->cmp[e][m];
       if (isnan(c->diff)) continue;
       int dir = lsp_findings_direction(m);
-      char v[64];
+      char v[64], eps_text[32]; /* ε as given: "0.05", not "0.05000" */
+      lsp_table_roundtrip(c->eps, eps_text);
       snprintf(v, sizeof v, "%s%s", dir ? lsp_finding_word(lsp_study_verdict(c, dir)) : "–",
                c->few_seeds ? " (too few seeds)" : "");
       if (lsp_table_row(t) || lsp_table_text(t, 0, lsp_cell_stat_name(m)) ||
-          lsp_table_num(t, 1, c->eps) || lsp_table_int(t, 2, (long long)c->seeds) ||
+          lsp_table_text(t, 1, eps_text) || lsp_table_int(t, 2, (long long)c->seeds) ||
           lsp_table_num(t, 3, c->mean_eps) || lsp_table_num(t, 4, c->mean_base) ||
           lsp_table_num_ci(t, 5, c->diff, c->lo, c->hi) ||
           lsp_table_text(t, 6, c->seeds < 2 ? "–" : c->agree ? "yes" : "NO") ||
