@@ -110,6 +110,17 @@ int lsp_cell_ctx_keys(const lsp_cell_ctx *c, lsp_cell_key **keys, size_t *n);
  * or 0 when it needs none (it is an ε = 0 cell, or the grid has no 0). */
 int lsp_cell_depends(const lsp_cell_ctx *c, const lsp_cell_key *k, lsp_cell_key *dep);
 
+/* The smoothing ε the study's verdicts are judged at (lsp_study.h): 0.1
+ * when the grid has it, else the grid's first smoothed ε (NaN: none). */
+double lsp_cell_ctx_judged_eps(const lsp_cell_ctx *c);
+
+/* 1 when the cell of key k runs AutoAttack: the context has an AutoAttack
+ * subset and either the options ask for every cell (aa_all) or k is one of
+ * the cells the robustness finding is judged on — ε = 0 and the judged ε
+ * (DESIGN §9.5). Depends on the options alone, so a scheduler may order
+ * the cells by it (they are the long ones). */
+int lsp_cell_runs_aa(const lsp_cell_ctx *c, const lsp_cell_key *k);
+
 /* What one cell measured. Plain data: arrays inline or owned by the
  * record; pack/unpack round-trips every field exactly. */
 #define LSP_CELL_MAX_ATTACK_EPS 32

@@ -212,14 +212,19 @@ static const char *aa_sentence(const lsp_run_state *s, char *buf, size_t len) {
              s->aa_note);
     return buf;
   }
-  const lsp_attack_result *r = &s->models[0].aa;
+  const lsp_attack_result *r = NULL;
+  for (size_t i = 0; i < s->nmodels && !r; i++)
+    if (s->models[i].has_aa) r = &s->models[i].aa;
+  if (!r) return "";
   snprintf(buf, len,
            "; AutoAttack (Croce & Hein 2020: APGD-CE, then APGD-T with %zu target classes, "
            "then Square with %zu queries, each on the examples still correct; APGD %zu "
-           "iterations) on the first %zu of them, the subset that its budget of %g GFLOP per "
-           "model allows (predicted %.3g GFLOP per example in the worst case, from the model's "
-           "size alone, so that every cell attacks the same examples)",
-           r->targets, r->queries, r->steps, s->n_aa, s->opts.aa_budget, s->aa_pred_gflop);
+           "iterations) on the first %zu of them, for the models with %s — at most --aa-limit %zu "
+           "and what its budget of %g GFLOP per model allows (predicted %.3g GFLOP per example "
+           "in the worst case, from the model's size alone, so that every cell attacks the "
+           "same examples)",
+           r->targets, r->queries, r->steps, s->n_aa, s->aa_models, s->opts.aa_limit,
+           s->opts.aa_budget, s->aa_pred_gflop);
   return buf;
 }
 
@@ -355,12 +360,16 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
            "runs APGD on the cross-entropy, then APGD on the targeted DLR loss towards each of "
            "the next most likely classes, then the gradient-free Square attack, each on the "
            "examples the previous stages left correct; an example is robust only if it "
-           "survives all three. It runs on the first %zu attacked examples%s, and the "
+           "survives all three. It runs on the first %zu attacked examples%s%s, and the "
            "robustness finding is judged with it; PGD stays for comparison. An iterative "
            "attack's accuracy at ε counts an example as robust only if it also survived every "
            "smaller ε.",
-           o->pgd_steps, o->pgd_steps, s->n_aa,
-           s->n_aa ? "" : " (here it did not run)");
+           o->pgd_steps, o->pgd_steps, s->n_aa, s->n_aa ? " of the models with " : " (here it did not run)",
+           s->n_aa ? s->aa_models : "");
+  if (s->n_aa && !o->aa_all)
+    snprintf(buf + strlen(buf), sizeof buf - strlen(buf),
+             " Those are the models the finding compares (ε_LS = 0 and the judged ε); "
+             "--aa-all runs it on every model.");
   lsp_doc_par(&d, buf);
   d_figure(&d, p, f_att, "Accuracy under attack against the attack ε.");
   if (!(t = attack_table(s))) return LSP_ENOMEM;

@@ -239,10 +239,60 @@ static void test_study_closed_forms(void **state) {
   for (int i = 0; i < 6; i++) lsp_cell_result_release(&c[i]);
 }
 
+/* Which cells run AutoAttack (DESIGN §9.5): ε = 0 and the judged ε (0.1,
+ * else the grid's first smoothed ε, as the study judges), every cell with
+ * aa_all, none with aa_limit 0 — from the options alone. */
+static int aa_cells(lsp_run_opts *o, const lsp_splits *data, double *judged) {
+  lsp_cell_ctx *c = NULL;
+  assert_int_equal(lsp_cell_ctx_alloc(o, data, NULL, "/tmp", &c), 0);
+  char note[256];
+  double pred;
+  assert_int_equal(lsp_cell_aa_size(c, note, sizeof note, &pred), 0);
+  lsp_cell_key *keys = NULL;
+  size_t n = 0;
+  assert_int_equal(lsp_cell_ctx_keys(c, &keys, &n), 0);
+  int mask = 0;
+  for (size_t i = 0; i < n && i < 8; i++) mask |= lsp_cell_runs_aa(c, &keys[i]) << i;
+  *judged = lsp_cell_ctx_judged_eps(c);
+  free(keys);
+  lsp_cell_ctx_free(c);
+  return mask;
+}
+
+static void test_aa_cells(void **state) {
+  (void)state;
+  lsp_run_opts o;
+  setup_opts(&o);
+  lsp_data_opts d;
+  lsp_data_opts_default(&d);
+  d.spec = o.data;
+  lsp_splits data;
+  memset(&data, 0, sizeof data);
+  assert_int_equal(lsp_data_load(&d, &data), 0);
+  double j;
+  o.aa_limit = 50;
+  const double g1[4] = {0, 0.05, 0.1, 0.2}; /* one seed: bit i = grid ε i */
+  memcpy(o.smoothing, g1, sizeof g1);
+  o.n_smoothing = 4;
+  assert_int_equal(aa_cells(&o, &data, &j), 0x5); /* 0 and 0.1 */
+  assert_true(j == 0.1);
+  const double g2[3] = {0.2, 0, 0.05}; /* no 0.1: the first smoothed ε */
+  memcpy(o.smoothing, g2, sizeof g2);
+  o.n_smoothing = 3;
+  assert_int_equal(aa_cells(&o, &data, &j), 0x3); /* 0.2 and 0 */
+  assert_true(j == 0.2);
+  o.aa_all = 1;
+  assert_int_equal(aa_cells(&o, &data, &j), 0x7);
+  o.aa_limit = 0;
+  assert_int_equal(aa_cells(&o, &data, &j), 0);
+  lsp_splits_free(&data);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cell_against_modules),
       cmocka_unit_test(test_study_closed_forms),
+      cmocka_unit_test(test_aa_cells),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
