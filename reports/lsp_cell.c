@@ -15,7 +15,7 @@
 
 static const char *const stat_names[LSP_CELL_NSTAT] = {
     "accuracy", "nll",     "ece",      "ece_debiased", "ece_t",  "r2_separation",
-    "nc1",      "auc_fgsm", "auc_pgd", "auc_transfer", "auc_aa"};
+    "nc1",      "auc_fgsm", "auc_pgd", "auc_transfer", "auc_aa", "temperature", "logit_gap"};
 
 const char *lsp_cell_stat_name(int stat) {
   return stat >= 0 && stat < LSP_CELL_NSTAT ? stat_names[stat] : NULL;
@@ -46,6 +46,7 @@ int lsp_cell_ctx_alloc(const lsp_run_opts *o, const lsp_splits *data, const char
   c->plan_seed[0] = 0x5eed7e57ull;
   c->plan_seed[1] = 0x5eedA77Aull;
   c->plan_seed[2] = 0x5eedAAAAull;
+  c->plan_seed[3] = 0x5eedDA1Dull;
   lsp_model *m = NULL;
   int st = lsp_cell_build_model(c, &m);
   if (st) {

@@ -67,6 +67,9 @@ typedef enum {
   LSP_CELL_AUC_TRANSFER,  /* PGD crafted on the ε = 0 model (its own PGD
                              for the ε = 0 cell)                          */
   LSP_CELL_AUC_AA,        /* AutoAttack on its subset (NaN when off)      */
+  LSP_CELL_TEMPERATURE,   /* T fitted on validation (resamples: of the
+                             validation set; NaN without a fit)           */
+  LSP_CELL_LOGIT_GAP,     /* mean logit gap z_y − mean_{j≠y} z_j (test)   */
   LSP_CELL_NSTAT
 } lsp_cell_stat;
 
@@ -152,7 +155,7 @@ int lsp_cell_run(const lsp_cell_ctx *c, const lsp_cell_key *k, lsp_cell_result *
                  struct lsp_run_model *full, lsp_run_log_fn log, void *user);
 
 /* Pack a result into a malloc'ed buffer (*buf, *len) and back. The format
- * (DESIGN §9.1): magic "LSPCELL1", then little-endian fixed-width fields,
+ * (DESIGN §9.1): magic "LSPCELL2", then little-endian fixed-width fields,
  * then a 64-bit FNV-1a checksum of everything before it. unpack refuses a
  * short, long, corrupt or foreign buffer with LSP_EDATA. */
 int lsp_cell_result_pack(const lsp_cell_result *r, uint8_t **buf, size_t *len);
