@@ -26,7 +26,7 @@ static const command k_commands[] = {
     {"calib-sim", cmd_calibsim, "simulation study: bias and interval coverage of the ECE estimators"},
     {"clusters", cmd_clusters, "penultimate-layer cluster geometry (R2, NC1) and projection"},
     {"logitgap", cmd_logitgap, "logit gap and entropy of saved logits vs the optimal gap"},
-    {"attack", cmd_attack, "FGSM/BIM/PGD sweeps over eps, transfer attacks, gradient-masking checks"},
+    {"attack", cmd_attack, "FGSM, PGD, APGD, Square and AutoAttack over eps; transfer; masking checks"},
     {"loss", cmd_loss, "label-smoothed cross-entropy (and gradient) of saved logits"},
     {"data", cmd_data, "load a dataset and its split; print sizes, classes, hash"},
     {"export", cmd_export, "write a model as ONNX (opset 13) for other tools"},

@@ -29,18 +29,8 @@ void lsp_compare_opts_default(lsp_compare_opts *o) {
   o->ref_eps = NAN;
 }
 
-
 /* ---- what the runs have in common ------------------------------------------ */
 
-#define MAXWARN 8
-typedef struct {
-  cmp_run *runs;
-  size_t n;
-  double ref;
-  char warn[MAXWARN][640];
-  size_t nwarn;
-  const lsp_compare_opts *o;
-} cmp_state;
 
 static int has_eps(const curve *c, double e) {
   for (size_t i = 0; i < c->n; i++)
@@ -302,198 +292,9 @@ static int write_json(const cmp_state *s, const char *path) {
   return lsp_out_commit(&f);
 }
 
-/* ---- plots ------------------------------------------------------------------ */
-
-#define MAXSER 24
-enum { P_ACC, P_ECE, P_ECET, P_R2, P_NC1, NPANEL };
-
-typedef struct {
-  char name[MAXSER][192];
-  double *buf; /* owned: every x/y/lo/hi array */
-  lsp_plot_series ser[NPANEL][MAXSER];
-  size_t nser[NPANEL];
-} metric_plot;
-
-/* Group models by (run, seed); points sorted by smoothing ε. */
-static int build_metric_plot(const cmp_state *s, metric_plot *mp) {
-  size_t total = 0;
-  for (size_t r = 0; r < s->n; r++) total += s->runs[r].nmodels;
-  mp->buf = calloc(total * 4 * NPANEL + 1, sizeof *mp->buf);
-  if (!mp->buf) return lsp_fail(LSP_ENOMEM, "out of memory");
-  double *b = mp->buf;
-  size_t g = 0;
-  for (size_t r = 0; r < s->n && g < MAXSER; r++) {
-    const cmp_run *x = &s->runs[r];
-    for (size_t i = 0; i < x->nmodels && g < MAXSER; i++) {
-      int seen = 0;
-      for (size_t k = 0; k < i; k++) seen |= x->models[k].seed == x->models[i].seed;
-      if (seen) continue;
-      double seed = x->models[i].seed;
-      size_t idx[512], n = 0;
-      for (size_t k = 0; k < x->nmodels && n < 512; k++)
-        if (x->models[k].seed == seed) idx[n++] = k;
-      for (size_t a = 1; a < n; a++) /* insertion sort by ε */
-        for (size_t c = a; c > 0 && x->models[idx[c]].eps < x->models[idx[c - 1]].eps; c--) {
-          size_t tmp = idx[c];
-          idx[c] = idx[c - 1];
-          idx[c - 1] = tmp;
-        }
-      int many_seeds = strchr(x->seeds, ',') != NULL;
-      if (many_seeds) snprintf(mp->name[g], sizeof mp->name[0], "%.120s (seed %g)", x->name, seed);
-      else snprintf(mp->name[g], sizeof mp->name[0], "%.120s", x->name);
-      for (int p = 0; p < NPANEL; p++) {
-        double *xs = b, *ys = b + n, *lo = b + 2 * n, *hi = b + 3 * n;
-        b += 4 * n;
-        int finite = 0, ci = p <= P_ECET;
-        for (size_t k = 0; k < n; k++) {
-          const cmp_model *m = &x->models[idx[k]];
-          int mk = p == P_ACC ? M_ACC : p == P_ECE ? M_ECE : M_ECET;
-          xs[k] = m->eps;
-          ys[k] = p == P_R2 ? m->r2 : p == P_NC1 ? m->nc1 : m->v[mk];
-          lo[k] = ci ? m->lo[mk] : NAN;
-          hi[k] = ci ? m->hi[mk] : NAN;
-          finite |= isfinite(ys[k]);
-          if (!isfinite(lo[k]) || !isfinite(hi[k])) ci = 0;
-        }
-        if (!finite) continue;
-        lsp_plot_series sr = lsp_plot_series_make(mp->name[g], xs, ys, n);
-        sr.color = (int)g;
-        if (ci) {
-          sr.lo = lo;
-          sr.hi = hi;
-          sr.ci = LSP_PLOT_CI_BARS;
-        }
-        mp->ser[p][mp->nser[p]++] = sr;
-      }
-      g++;
-    }
-  }
-  return LSP_OK;
-}
-
-static int plot_metrics(const cmp_state *s, const char *path, lsp_plot_format fmt) {
-  metric_plot *mp = calloc(1, sizeof *mp);
-  if (!mp) return lsp_fail(LSP_ENOMEM, "out of memory");
-  int st = build_metric_plot(s, mp);
-  static const char *titles[] = {"test accuracy", "ECE", "ECE after temperature scaling",
-                                 "R² separation", "NC1"};
-  static const char *ylabels[] = {"accuracy", "ECE (L1, equal-width bins)", "ECE after T",
-                                  "R² (penultimate layer)", "NC1 = tr(Σw Σb⁺)/K"};
-  lsp_plot_panel panels[NPANEL];
-  size_t np = 0;
-  for (int p = 0; p < NPANEL && !st; p++) {
-    if (!mp->nser[p]) continue;
-    lsp_plot_panel pn = {titles[p], "smoothing ε", ylabels[p], 0, 0, NAN, NAN, NAN, NAN,
-                         np == 0 ? "bottom right" : "off", mp->ser[p], mp->nser[p]};
-    /* one legend (on the first panel): colours are the same in every panel */
-    panels[np++] = pn;
-  }
-  if (!st && np) {
-    lsp_plot_opts po = {0};
-    po.format = fmt;
-    po.columns = 3;
-    st = lsp_plot_lines(path, &po, panels, np);
-  }
-  free(mp->buf);
-  free(mp);
-  return st;
-}
-
-static int plot_attacks(const cmp_state *s, const char *path, lsp_plot_format fmt) {
-  char (*names)[192] = calloc(MAXSER, sizeof *names);
-  lsp_plot_series *ser = calloc(2 * MAXSER, sizeof *ser);
-  int st = LSP_OK;
-  if (!names || !ser) {
-    st = lsp_fail(LSP_ENOMEM, "out of memory");
-    goto done;
-  }
-  size_t n = 0;
-  for (size_t r = 0; r < s->n && n < MAXSER; r++)
-    for (size_t i = 0; i < s->runs[r].nmodels && n < MAXSER; i++) {
-      const cmp_model *m = &s->runs[r].models[i];
-      if (!m->fgsm.n || !m->pgd.n) continue;
-      snprintf(names[n], sizeof names[0], "%.120s: ε = %g (%.16s)", s->runs[r].name, m->eps,
-               m->convention);
-      for (int a = 0; a < 2; a++) {
-        const curve *c = a ? &m->pgd : &m->fgsm;
-        lsp_plot_series sr = lsp_plot_series_make(names[n], c->eps, c->acc, c->n);
-        sr.color = (int)r;
-        sr.dash = (int)(i % 4);
-        ser[a * MAXSER + n] = sr;
-      }
-      n++;
-    }
-  if (n) {
-    lsp_plot_panel panels[2] = {
-        {"FGSM", "attack ε (L∞, pixel scale)", "accuracy under attack", 0, 0, NAN, NAN, 0, 1,
-         "off", ser, n},
-        {"PGD", "attack ε (L∞, pixel scale)", "accuracy under attack", 0, 0, NAN, NAN, 0, 1,
-         "top right", ser + MAXSER, n}}; /* curves fall from the top left */
-    lsp_plot_opts po = {0};
-    po.format = fmt;
-    po.panel_width = 5.0; /* room for a legend of many models */
-    po.panel_height = 3.4 + 0.12 * (double)n;
-    st = lsp_plot_lines(path, &po, panels, 2);
-  }
-done:
-  free(names);
-  free(ser);
-  return st;
-}
-
 /* ---- the report ------------------------------------------------------------- */
 
-typedef struct {
-  char *svg[2];   /* owned: written SVG files (NULL = none)     */
-  char *extra[2]; /* owned: the --format copies (NULL = none)   */
-  char note[640]; /* gnuplot missing / failed                   */
-} figs;
-
-static void figs_release(figs *f) {
-  for (int k = 0; k < 2; k++) {
-    free(f->svg[k]);
-    free(f->extra[k]);
-  }
-}
-
-static int make_plots(const cmp_state *s, const char *dir, figs *f) {
-  static const char *base[2] = {"compare_metrics", "compare_attacks"};
-  if (lsp_plot_available() != LSP_OK) {
-    snprintf(f->note, sizeof f->note, "gnuplot was not found (%s); this report has no pictures.",
-             lsp_errmsg());
-    return LSP_OK;
-  }
-  char *pdir = lsp_strdupf("%s/plots", dir);
-  int st = pdir ? lsp_mkdir_p(pdir) : lsp_fail(LSP_ENOMEM, "out of memory");
-  for (int k = 0; k < 2 && !st; k++) {
-    lsp_plot_format fm[2] = {LSP_PLOT_SVG, s->o->format};
-    for (int e = 0; e < (s->o->format == LSP_PLOT_SVG ? 1 : 2) && !st; e++) {
-      char *path = lsp_strdupf("%s/%s.%s", pdir, base[k], lsp_plot_format_ext(fm[e]));
-      if (!path) {
-        st = lsp_fail(LSP_ENOMEM, "out of memory");
-        break;
-      }
-      st = k ? plot_attacks(s, path, fm[e]) : plot_metrics(s, path, fm[e]);
-      if (st == LSP_PLOT_NOGNUPLOT) {
-        snprintf(f->note, sizeof f->note, "gnuplot could not be run (%s); pictures are missing.",
-                 lsp_errmsg());
-        free(path);
-        free(pdir);
-        return LSP_OK;
-      }
-      if (st || access(path, F_OK) != 0) { /* failed, or nothing to draw */
-        free(path);
-        path = NULL;
-      }
-      if (e) f->extra[k] = path;
-      else f->svg[k] = path;
-    }
-  }
-  free(pdir);
-  return st;
-}
-
-static int write_report(const cmp_state *s, const char *dir, const figs *f) {
+static int write_report(const cmp_state *s, const char *dir, const lsp_compare_figs *f) {
   char title[128], buf[1024];
   char *html = lsp_strdupf("%s/compare.html", dir), *md = lsp_strdupf("%s/compare.md", dir);
   char *csv = lsp_strdupf("%s/compare.csv", dir);
@@ -565,7 +366,7 @@ int lsp_compare(const char *const *inputs, size_t n, const char *out, const lsp_
   if (!s.runs) return lsp_fail(LSP_ENOMEM, "out of memory");
   lsp_outdir *od = NULL;
   char *path = NULL;
-  figs f;
+  lsp_compare_figs f;
   memset(&f, 0, sizeof f);
   int st = LSP_OK;
   for (size_t i = 0; i < n && !st; i++) {
@@ -598,7 +399,7 @@ int lsp_compare(const char *const *inputs, size_t n, const char *out, const lsp_
     st = lsp_fail(LSP_ENOMEM, "out of memory");
     goto done;
   }
-  if ((st = make_plots(&s, stage, &f)) || (st = write_report(&s, stage, &f)) ||
+  if ((st = lsp_compare_make_plots(&s, stage, &f)) || (st = write_report(&s, stage, &f)) ||
       (st = write_json(&s, path)))
     goto done;
   if (lsp_interrupted()) {
@@ -612,7 +413,7 @@ int lsp_compare(const char *const *inputs, size_t n, const char *out, const lsp_
              lsp_outdir_note(od));
 done:
   lsp_outdir_free(od);
-  figs_release(&f);
+  lsp_compare_figs_release(&f);
   free(path);
   lsp_compare_free_runs(s.runs, n);
   return st;

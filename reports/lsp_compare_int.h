@@ -1,11 +1,13 @@
 /* lsp_compare_int.h — what `lsprobe compare` keeps of one results.json
- * (internal: shared by lsp_compare_read.c and lsp_compare.c). */
+ * (internal: shared by lsp_compare_read.c, lsp_compare_plots.c and
+ * lsp_compare.c). */
 #ifndef LSP_COMPARE_INT_H
 #define LSP_COMPARE_INT_H
 
 #include <stddef.h>
 
 #include "core/formats/lsp_jsonr.h"
+#include "reports/lsp_compare.h"
 
 enum { M_ACC, M_NLL, M_ECE, M_ECET, NCI }; /* metrics with intervals */
 
@@ -49,5 +51,27 @@ int lsp_compare_read_run(cmp_run *r);
 
 /* Free n runs and the array; NULL-safe. */
 void lsp_compare_free_runs(cmp_run *runs, size_t n);
+
+/* The runs being compared and what compare found about them. */
+#define MAXWARN 8
+typedef struct {
+  cmp_run *runs;
+  size_t n;
+  double ref; /* the smoothed ε compared with ε = 0 */
+  char warn[MAXWARN][640];
+  size_t nwarn;
+  const lsp_compare_opts *o;
+} cmp_state;
+
+/* The comparison's figures (lsp_compare_plots.c): metrics against ε and
+ * attack curves, as SVG and in the --format asked for. */
+typedef struct {
+  char *svg[2];   /* owned: written SVG files (NULL = none)     */
+  char *extra[2]; /* owned: the --format copies (NULL = none)   */
+  char note[640]; /* gnuplot missing / failed                   */
+} lsp_compare_figs;
+void lsp_compare_figs_release(lsp_compare_figs *f);
+/* Draw the figures into dir/plots; a missing gnuplot is a note, not an error. */
+int lsp_compare_make_plots(const cmp_state *s, const char *dir, lsp_compare_figs *f);
 
 #endif

@@ -18,6 +18,17 @@ typedef lsp_report_plotter plotter;
 
 /* A figure in both documents: Markdown points at the requested format (the
  * SVG unless png/pdf was asked for). */
+/* A per-model figure's caption; with several seeds it says which models
+ * the figure shows (lsp_report_shown_models: those of the first seed). */
+static const char *model_caption(char *buf, size_t len, const lsp_run_state *s, const char *text) {
+  if (s->opts.n_seeds > 1)
+    snprintf(buf, len, "%s Models of seed %lu, one per ε; the other seeds are in the tables "
+             "and CSV files.", text, s->opts.seeds[0]);
+  else
+    snprintf(buf, len, "%s", text);
+  return buf;
+}
+
 static void d_figure(lsp_doc *d, const plotter *p, const char *svg, const char *caption) {
   if (!svg[0]) return;
   char file[4096];
@@ -319,7 +330,9 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
             "accuracy per bin; shaded: the gap to the bin's mean confidence; below: the share "
             "of test examples per bin. Temperature scaling divides the logits by the T that "
             "minimizes the validation NLL.");
-  d_figure(&d, p, f_rel, "Reliability diagrams, one per model, before temperature scaling.");
+  char cap[320];
+  d_figure(&d, p, f_rel, model_caption(cap, sizeof cap, s, "Reliability diagrams, one per model, before "
+                                                     "temperature scaling."));
   lsp_doc_par(&d, "Every calibration-error estimate is biased upward on a finite test set, most "
             "for a nearly calibrated model, so the table gives estimators with less bias beside "
             "the plug-in ECE: the ℓ1 and ℓ2 debiased binned ECEs (Kumar et al. 2019), ECE-sweep "
@@ -334,9 +347,9 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
            "ones; all estimate the ℓ1 error except the ℓ2 column).", o->bins);
   lsp_doc_table(&d, t, buf);
   lsp_table_free(t);
-  d_figure(&d, p, f_sm, "Smoothed reliability diagrams: the kernel-smoothed accuracy against "
-                        "confidence with a 95% bootstrap band, where the test set has "
-                        "confidences.");
+  d_figure(&d, p, f_sm, model_caption(cap, sizeof cap, s, "Smoothed reliability diagrams: the "
+                                "kernel-smoothed accuracy against confidence with a 95% bootstrap "
+                                "band, where the test set has confidences."));
   if (!(t = calib_detail_table(s))) return LSP_ENOMEM;
   lsp_doc_table(&d, t, "Further calibration metrics (before temperature scaling unless stated).");
   lsp_table_free(t);
@@ -348,11 +361,13 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
             "follows Müller et al. 2019: features (with a 1 appended) projected on the plane "
             "through the last-layer templates (weights with the bias appended) of three classes, "
             "the three most confused ones of the first model.");
-  d_figure(&d, p, f_proj, "Penultimate-layer projections, same classes and axes for every model.");
+  d_figure(&d, p, f_proj, model_caption(cap, sizeof cap, s, "Penultimate-layer projections, same "
+                                                       "classes and axes for every model."));
   if (!(t = cluster_detail_table(s))) return LSP_ENOMEM;
   lsp_doc_table(&d, t, "Cluster statistics of the test set's penultimate features.");
   lsp_table_free(t);
-  d_figure(&d, p, f_gap, "Logit gap with the gap at which the smoothed loss is minimal marked.");
+  d_figure(&d, p, f_gap, model_caption(cap, sizeof cap, s, "Logit gap with the gap at which the "
+                                                      "smoothed loss is minimal marked."));
 
   lsp_doc_heading(&d, 2, "Adversarial robustness");
   snprintf(buf, sizeof buf,
@@ -389,7 +404,8 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
   }
 
   lsp_doc_heading(&d, 2, "Training");
-  d_figure(&d, p, f_tr, "Training loss and validation accuracy per epoch.");
+  d_figure(&d, p, f_tr, model_caption(cap, sizeof cap, s, "Training loss and validation accuracy per "
+                                                     "epoch."));
   for (size_t i = 0; i < s->nmodels; i++) {
     snprintf(buf, sizeof buf, "%s: %s, %.1f s of training.", s->models[i].label,
              s->models[i].cache_note, s->models[i].train_seconds);

@@ -32,6 +32,9 @@ typedef struct {
  * ""); only LSP_EINTR and LSP_ENOMEM are errors. */
 typedef int (*lsp_report_draw_fn)(const lsp_report_plotter *p, const char *path,
                                   lsp_plot_format fmt, void *arg);
+/* The models a per-model figure shows: those of the first seed, in the
+ * order of the ε grid, at most max; their indices into s->models go to idx. */
+size_t lsp_report_shown_models(const lsp_run_state *s, size_t *idx, size_t max);
 int lsp_report_figure(lsp_report_plotter *p, const char *name, lsp_report_draw_fn draw,
                       void *arg, char *svg_path, size_t len);
 

@@ -14,6 +14,17 @@
 
 typedef lsp_report_plotter plotter;
 
+/* The models a per-model figure shows: those of the first seed, in the
+ * order of the ε grid, at most max of them (a study's other seeds are in
+ * the CSV files and the trends figure). Returns the count; idx gets the
+ * indices into s->models. */
+size_t lsp_report_shown_models(const lsp_run_state *s, size_t *idx, size_t max) {
+  size_t n = 0;
+  for (size_t i = 0; i < s->nmodels && n < max; i++)
+    if (s->opts.n_seeds == 0 || s->models[i].seed == s->opts.seeds[0]) idx[n++] = i;
+  return n;
+}
+
 /* Render one figure: always SVG (inlined into the HTML), plus the requested
  * format. `draw` is called with the path and format. A gnuplot failure is
  * recorded and the report goes on without that figure. */
@@ -41,11 +52,11 @@ int lsp_report_figure(plotter *p, const char *name, lsp_report_draw_fn draw, voi
 static int draw_reliability(const plotter *p, const char *path, lsp_plot_format fmt, void *arg) {
   (void)arg;
   const lsp_run_state *s = p->s;
-  size_t n = s->nmodels < 8 ? s->nmodels : 8;
+  size_t idx[8], n = lsp_report_shown_models(s, idx, 8);
   lsp_plot_reliability r[8];
   double cnt[8][64];
   for (size_t i = 0; i < n; i++) {
-    const lsp_run_model *m = &s->models[i];
+    const lsp_run_model *m = &s->models[idx[i]];
     size_t nb = (size_t)m->cal.bins < 64 ? (size_t)m->cal.bins : 64;
     for (size_t b = 0; b < nb; b++) cnt[i][b] = (double)m->cal.bin_count[b];
     double conf = 0, tot = 0;
@@ -70,7 +81,7 @@ static int draw_smooth(const plotter *p, const char *path, lsp_plot_format fmt, 
   (void)arg;
   const lsp_run_state *s = p->s;
   enum { P = LSP_SMECE_CURVE_PTS };
-  size_t n = s->nmodels < 8 ? s->nmodels : 8, np = 0;
+  size_t idx[8], n = lsp_report_shown_models(s, idx, 8), np = 0;
   static const double diag[2] = {0.0, 1.0};
   double t[P], y[8][2][P], lo[8][P], hi[8][P];
   char title[8][160];
@@ -78,7 +89,7 @@ static int draw_smooth(const plotter *p, const char *path, lsp_plot_format fmt, 
   lsp_plot_panel pn[8];
   for (size_t q = 0; q < P; q++) t[q] = (double)q / (double)(P - 1);
   for (size_t i = 0; i < n; i++) {
-    const lsp_run_model *m = &s->models[i];
+    const lsp_run_model *m = &s->models[idx[i]];
     const lsp_calib_result *c[2] = {&m->cal, &m->cal_t};
     if (!c[0]->smooth_acc) continue;
     size_t k = 0;
@@ -256,7 +267,7 @@ static int draw_attacks(const plotter *p, const char *path, lsp_plot_format fmt,
 static int draw_projection(const plotter *p, const char *path, lsp_plot_format fmt, void *arg) {
   (void)arg;
   const lsp_run_state *s = p->s;
-  size_t n = s->nmodels < 8 ? s->nmodels : 8;
+  size_t idx[8], n = lsp_report_shown_models(s, idx, 8);
   lsp_plot_scatter_panel pn[8];
   double *buf = NULL;
   int32_t *cls = NULL;
@@ -270,7 +281,7 @@ static int draw_projection(const plotter *p, const char *path, lsp_plot_format f
     return lsp_fail(LSP_ENOMEM, "out of memory");
   }
   for (size_t i = 0; i < n; i++) {
-    const lsp_proj *pr = s->models[i].proj;
+    const lsp_proj *pr = s->models[idx[i]].proj;
     size_t stride = pr->m > maxpts ? (pr->m + maxpts - 1) / maxpts : 1, c = 0;
     double *xs = buf + i * maxpts * 2, *ys = xs + maxpts;
     for (size_t r = 0; r < pr->m && c < maxpts; r += stride, c++) {
@@ -282,7 +293,8 @@ static int draw_projection(const plotter *p, const char *path, lsp_plot_format f
       tx[i][t] = pr->tmpl[t][0];
       ty[i][t] = pr->tmpl[t][1];
     }
-    pn[i] = (lsp_plot_scatter_panel){s->models[i].label, c, xs, ys, cls + i * maxpts, tx[i], ty[i]};
+    pn[i] = (lsp_plot_scatter_panel){s->models[idx[i]].label, c, xs, ys, cls + i * maxpts, tx[i],
+                                     ty[i]};
   }
   char names[3][32];
   const char *cn[3];
@@ -308,11 +320,11 @@ static int draw_projection(const plotter *p, const char *path, lsp_plot_format f
 static int draw_gap(const plotter *p, const char *path, lsp_plot_format fmt, void *arg) {
   (void)arg;
   const lsp_run_state *s = p->s;
-  size_t n = s->nmodels < 8 ? s->nmodels : 8;
+  size_t idx[8], n = lsp_report_shown_models(s, idx, 8);
   lsp_plot_hist h[8];
   double lo = INFINITY, hi = -INFINITY;
   for (size_t i = 0; i < n; i++) {
-    const lsp_run_model *m = &s->models[i];
+    const lsp_run_model *m = &s->models[idx[i]];
     double spread = m->gap.gap.q95 - m->gap.gap.q05;
     lo = fmin(lo, m->gap.gap.q05 - 0.5 * spread);
     hi = fmax(hi, m->gap.gap.q95 + 0.5 * spread);
@@ -330,17 +342,17 @@ static int draw_gap(const plotter *p, const char *path, lsp_plot_format fmt, voi
 static int draw_training(const plotter *p, const char *path, lsp_plot_format fmt, void *arg) {
   (void)arg;
   const lsp_run_state *s = p->s;
-  size_t n = s->nmodels < 16 ? s->nmodels : 16;
+  size_t idx[16], n = lsp_report_shown_models(s, idx, 16);
   double ep[16][512];
   lsp_plot_series ser[2][16];
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
-    const lsp_train_log *l = &s->models[i].log;
+    const lsp_train_log *l = &s->models[idx[i]].log;
     if (l->epochs == 0) continue;
     size_t ne = l->epochs < 512 ? l->epochs : 512;
     for (size_t e = 0; e < ne; e++) ep[i][e] = (double)(e + 1);
-    ser[0][k] = lsp_plot_series_make(s->models[i].label, ep[i], l->train_loss, ne);
-    ser[1][k] = lsp_plot_series_make(s->models[i].label, ep[i], l->val_acc, ne);
+    ser[0][k] = lsp_plot_series_make(s->models[idx[i]].label, ep[i], l->train_loss, ne);
+    ser[1][k] = lsp_plot_series_make(s->models[idx[i]].label, ep[i], l->val_acc, ne);
     ser[0][k].color = ser[1][k].color = (int)i;
     k++;
   }
