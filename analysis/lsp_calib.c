@@ -155,26 +155,45 @@ static inline __attribute__((always_inline)) double at(mat x, size_t i) {
 }
 
 /* The Brier term and the classwise bins of one valid row of probabilities
- * v_j (from w, or from the input p when w is NULL), label yi: for each
- * class the bin of v_j (lsp_calib_bin, inlined without branches), one to
- * its count and to its positives if j = yi (packed: rows << 32 | positives,
- * see cw_flush), and v_j in fixed point to its sum. The probabilities lie
- * in [0, 1], so no fixed-point sum can overflow (64 integer bits). */
+ * p (label yi): for each class the bin of v_j (lsp_calib_bin, inlined
+ * without branches), one to its count and to its positives if j = yi
+ * (packed: rows << 32 | positives, see cw_flush), and v_j in fixed point to
+ * its sum. The probabilities lie in [0, 1], so no fixed-point sum can
+ * overflow (64 integer bits). */
 static inline __attribute__((always_inline)) double classwise_row(
-    lsp_calib_acc *a, uint64_t *cwcp, mat p, size_t r, const double *w,
-    const int32_t *cbw, size_t k, uint32_t yi) {
+    lsp_calib_acc *a, uint64_t *cwcp, mat p, size_t r, size_t k, uint32_t yi) {
   const int bins = a->bins;
   const lsp_calib_edges edges = a->edges;
   double br = 0.0;
   for (size_t j = 0; j < k; j++) {
-    double v = w ? w[j] : at(p, r + j), t = j == yi ? 1.0 : 0.0;
+    double v = at(p, r + j), t = j == yi ? 1.0 : 0.0;
     br += (v - t) * (v - t);
-    /* the bins of logits' rows come vectorized (lsp_calib_bins_fn) */
-    size_t c = cbw ? (size_t)cbw[j] : j * (size_t)bins + (size_t)lsp_calib_bin(v, bins, edges);
+    size_t c = j * (size_t)bins + (size_t)lsp_calib_bin(v, bins, edges);
     cwcp[c] += ((uint64_t)1 << 32) | (uint64_t)(j == yi);
     uint64_t ip = v >= 1.0;
     uint64_t fb = ((uint64_t)(int64_t)((v - (double)ip) * 0x1p63)) << 1;
     lsp_u128 sum = lsp_calib_fix_get(a->cw_sum[c]) + (((lsp_u128)ip << 64) | fb);
+    a->cw_sum[c].lo = (uint64_t)sum;
+    a->cw_sum[c].hi = (uint64_t)(sum >> 64);
+  }
+  return br;
+}
+
+/* classwise_row for a row of logits, whose bins cb and fixed-point words
+ * fx (lsp_calib_bins_fn) come vectorized: the same sums, without the
+ * per-class conversions. */
+static inline __attribute__((always_inline)) double classwise_logits_row(
+    lsp_calib_acc *a, uint64_t *cwcp, const double *w, const int32_t *cb,
+    const uint64_t *fx, size_t k, uint32_t yi) {
+  double br = 0.0;
+  for (size_t j = 0; j < k; j++) {
+    double v = w[j], t = j == yi ? 1.0 : 0.0;
+    br += (v - t) * (v - t);
+    const size_t c = (size_t)cb[j];
+    cwcp[c] += ((uint64_t)1 << 32) | (uint64_t)(j == yi);
+    const uint64_t x = fx[j];
+    lsp_u128 sum = lsp_calib_fix_get(a->cw_sum[c]) +
+                   (((lsp_u128)(x & 1) << 64) | (x & ~(uint64_t)1));
     a->cw_sum[c].lo = (uint64_t)sum;
     a->cw_sum[c].hi = (uint64_t)(sum >> 64);
   }
@@ -252,7 +271,7 @@ static inline __attribute__((always_inline)) void probs_body(
       lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(-log(py), &ovf), &ovf);
     else
       a->n_nll_inf++;
-    double br = classwise_row(a, cwcp, p, r, NULL, NULL, k, yi);
+    double br = classwise_row(a, cwcp, p, r, k, yi);
     lsp_calib_fix_add(&a->brier, lsp_calib_fix_bits(br, &ovf), &ovf);
     if ((i - i0 + 1) % CW_ROWS == 0) cw_flush(a, cwcp);
   }
@@ -262,7 +281,7 @@ static inline __attribute__((always_inline)) void probs_body(
   a->overflow |= ovf;
 }
 
-/* Logits scaled by inv_t, rows [i0, i1); `w` holds 3·G·k doubles (G =
+/* Logits scaled by inv_t, rows [i0, i1); `w` holds 4·G·k doubles (G =
  * lsp_calib_row_group(k)). Every class
  * probability is e_j/s with e_j = exp((z_j − max)·inv_t) (lsp_calib_row.h:
  * the same function as the per-row table's), so the top class gets exactly
@@ -279,8 +298,10 @@ static inline __attribute__((always_inline)) void logits_body(
   const lsp_calib_row_fn row = lsp_calib_row_kernel();
   const lsp_calib_bins_fn bins_of = lsp_calib_bins_kernel();
   const size_t G = lsp_calib_row_group(k);
-  /* the group's classwise bins, after its two k·G double buffers */
+  /* the group's classwise bins and fixed-point words, after its two k·G
+   * double buffers */
   int32_t *cbw = (int32_t *)(void *)(w + 2 * G * k);
+  uint64_t *fxw = (uint64_t *)(void *)(w + 3 * G * k);
   lsp_calib_rowstat st[LSP_CALIB_ROWS];
   int ovf = 0;
   for (size_t g = i0; g < i1; g += G) {
@@ -292,7 +313,8 @@ static inline __attribute__((always_inline)) void logits_body(
     size_t got = nl ? row(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL,
                           nl, k, inv_t, y + g, w, w + G * k, st)
                     : 0;
-    if (full && got) bins_of(w, got * k, k, bins, edges == LSP_CALIB_EDGES_RIGHT, cbw);
+    if (full && got)
+      bins_of(w, got * k, k, bins, edges == LSP_CALIB_EDGES_RIGHT, cbw, fxw);
     for (size_t q = 0; q <= got && q < nr; q++) {
       const size_t i = g + q, r = i * k;
       const uint32_t yi = (uint32_t)y[i];
@@ -319,7 +341,7 @@ static inline __attribute__((always_inline)) void logits_body(
       if (!full) continue;
       lsp_calib_mesh_add(a, c, 1, ok, &ovf);
       lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(rs.nll, &ovf), &ovf);
-      double br = classwise_row(a, cwcp, z, r, pw, cbw + q * k, k, yi);
+      double br = classwise_logits_row(a, cwcp, pw, cbw + q * k, fxw + q * k, k, yi);
       lsp_calib_fix_add(&a->brier, lsp_calib_fix_bits(br, &ovf), &ovf);
       if ((i - i0 + 1) % CW_ROWS == 0) cw_flush(a, cwcp);
     }
@@ -402,8 +424,8 @@ static int add_rows(lsp_calib_acc *acc, mat x, const int32_t *y, size_t n,
   lsp_calib_acc **part = calloc((size_t)nt, sizeof *part);
   bad_row *bad = calloc((size_t)nt, sizeof *bad);
   int *oom = calloc((size_t)nt, sizeof *oom);
-  /* logits_body's w: 3·G·k doubles (lsp_calib_row_group) */
-  const size_t wk = 3 * lsp_calib_row_group(acc->k) * acc->k;
+  /* logits_body's w: 4·G·k doubles (lsp_calib_row_group) */
+  const size_t wk = 4 * lsp_calib_row_group(acc->k) * acc->k;
   double *w = logits ? malloc((size_t)nt * wk * sizeof *w) : NULL;
   int st = LSP_OK;
   if (!part || !bad || !oom || (logits && !w)) {

@@ -253,10 +253,10 @@ int lsp_calib_rows_score(const lsp_calib_rows *r, const lsp_calib_opts *opts,
 
 /* The same result as lsp_calib_rows_from_* followed by lsp_calib_rows_score,
  * bit for bit, without building the table: one pass split over `threads`
- * keeps 9 bytes a row (confidence and correctness) besides the binned sums,
- * and ACE's equal-mass bins come from a radix selection of the bin edges
- * instead of a sort; ECE-sweep's order from a radix sort of the
- * confidences (8 + 24 bytes a row more while it runs) (lsp_calib_score.c)
+ * keeps 9 bytes a row (confidence and correctness) besides the binned sums;
+ * ACE's equal-mass bins and ECE-sweep's order come from one radix sort of
+ * 8-byte keys (confidence bits and correctness; 16 bytes a row while it
+ * runs) (lsp_calib_score.c)
  * — for predictions scored once; a
  * bootstrap needs the table. x: float32 (xf) or float64 (xd, when not
  * NULL), N×K logits scaled by inv_t (logits = 1) or probabilities. Errors

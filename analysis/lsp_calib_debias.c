@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "analysis/lsp_calib_impl.h"
 
@@ -43,9 +44,22 @@ typedef struct {
   const size_t *order;
   const double *conf;
   const double *pw, *pk, *pc;
+  const uint64_t *uk, *uc; /* one copy a row (pw NULL): the bits of pk, pc */
 } prefix;
 
+static double f64_of(uint64_t u) {
+  double d;
+  memcpy(&d, &u, sizeof d);
+  return d;
+}
+
 static void prefix_at(const prefix *p, double x, double *k, double *c) {
+  if (!p->pw) { /* x is a whole row count (edge() of W = n) */
+    size_t s = (size_t)x;
+    *k = f64_of(p->uk[s]);
+    *c = f64_of(p->uc[s]);
+    return;
+  }
   size_t lo = 0, hi = p->n; /* the last s with pw[s] <= x */
   while (hi - lo > 1) {
     size_t mid = (lo + hi) / 2;
@@ -84,6 +98,26 @@ static int monotone(const prefix *p, uint64_t W, uint64_t b) {
   return 1;
 }
 
+/* The sweep over prefix sums p of W copies. */
+static double sweep(const prefix *p, uint64_t W, int *bins_out) {
+  if (W == 0) {
+    if (bins_out) *bins_out = 0;
+    return NAN;
+  }
+  uint64_t b = 1; /* one bin is always monotone */
+  while (b < W && monotone(p, W, b + 1)) b++;
+  double ece = 0.0, k0, c0, k1, c1;
+  prefix_at(p, 0.0, &k0, &c0);
+  for (uint64_t m = 0; m < b; m++) {
+    prefix_at(p, edge(W, b, m + 1), &k1, &c1);
+    ece += fabs((k1 - k0) - (c1 - c0)) / (double)W; /* (size/W)·|acc − conf| */
+    k0 = k1;
+    c0 = c1;
+  }
+  if (bins_out) *bins_out = b > (uint64_t)INT32_MAX ? INT32_MAX : (int)b;
+  return ece;
+}
+
 double lsp_calib_sweep(size_t n, const size_t *order, const double *conf, const uint32_t *w,
                        const uint8_t *correct, const uint32_t *kcor, double *work,
                        int *bins_out) {
@@ -97,22 +131,15 @@ double lsp_calib_sweep(size_t n, const size_t *order, const double *conf, const 
     pk[s + 1] = pk[s] + ki;
     pc[s + 1] = pc[s] + wi * conf[i];
   }
-  const uint64_t W = (uint64_t)pw[n];
-  prefix p = {n, order, conf, pw, pk, pc};
-  if (W == 0) {
-    if (bins_out) *bins_out = 0;
-    return NAN;
-  }
-  uint64_t b = 1; /* one bin is always monotone */
-  while (b < W && monotone(&p, W, b + 1)) b++;
-  double ece = 0.0, k0, c0, k1, c1;
-  prefix_at(&p, 0.0, &k0, &c0);
-  for (uint64_t m = 0; m < b; m++) {
-    prefix_at(&p, edge(W, b, m + 1), &k1, &c1);
-    ece += fabs((k1 - k0) - (c1 - c0)) / (double)W; /* (size/W)·|acc − conf| */
-    k0 = k1;
-    c0 = c1;
-  }
-  if (bins_out) *bins_out = b > (uint64_t)INT32_MAX ? INT32_MAX : (int)b;
-  return ece;
+  prefix p = {n, order, conf, pw, pk, pc, NULL, NULL};
+  return sweep(&p, (uint64_t)pw[n], bins_out);
+}
+
+/* With one copy a row every edge is a whole row count x, where the general
+ * lookup returns pk[x] and pc[x] (at x = n: pk[n − 1] + (pk[n] − pk[n − 1])
+ * and pc[n − 1] + conf, the very sums the prefix holds), so this equals
+ * lsp_calib_sweep with w = kcor = NULL bit for bit. */
+double lsp_calib_sweep_unit(size_t n, const uint64_t *pk, const uint64_t *pc, int *bins_out) {
+  prefix p = {n, NULL, NULL, NULL, NULL, NULL, pk, pc};
+  return sweep(&p, (uint64_t)n, bins_out);
 }

@@ -135,6 +135,12 @@ double lsp_calib_sweep(size_t n, const size_t *order, const double *conf, const 
                        const uint8_t *correct, const uint32_t *kcor, double *work,
                        int *bins_out);
 
+/* The same for n rows of one copy each, from their prefix sums in
+ * confidence order given as the bits of doubles: pk[s] correct rows and
+ * pc[s] the confidence sum (added in that order) of the first s rows,
+ * s = 0..n. Bit-identical to lsp_calib_sweep with w = kcor = NULL. */
+double lsp_calib_sweep_unit(size_t n, const uint64_t *pk, const uint64_t *pc, int *bins_out);
+
 /* ACE of the rows r, row i standing for w[i] copies (w NULL: 1 each) of
  * which kcor[i] are correct (kcor NULL: w[i]·correct[i]); per-bin count,
  * mean confidence and accuracy into the optional arrays. */

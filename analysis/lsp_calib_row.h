@@ -39,9 +39,12 @@ lsp_calib_row_fn lsp_calib_row_kernel(void);
 
 /* The classwise bins of n probabilities p forming whole rows of k:
  * cb[e] = (e mod k)·bins + lsp_calib_bin(p[e], bins, edges) with right =
- * (edges == right-closed), the same arithmetic vectorized. */
+ * (edges == right-closed), the same arithmetic vectorized; and each p[e]
+ * (in [0, 1]) in fixed point as one word, fx[e] = the fraction bits of
+ * lsp_calib_fix_bits(p[e]) | its integer part (bit 0, which the fraction
+ * bits leave clear). */
 typedef void (*lsp_calib_bins_fn)(const double *p, size_t n, size_t k, int bins, int right,
-                                  int32_t *cb);
+                                  int32_t *cb, uint64_t *fx);
 lsp_calib_bins_fn lsp_calib_bins_kernel(void);
 
 /* Rows per call for k classes: LSP_CALIB_ROWS while the rows span at most

@@ -149,9 +149,31 @@ SV_ATTR static size_t SV_FN(cr_rows)(const float *xf, const double *xd, size_t n
 /* The classwise bin of n consecutive probabilities p (rows of k classes
  * from a row start): cb[e] = j·bins + b, j = e mod k, b = lsp_calib_bin(p_e)
  * (trunc(p·bins), minus one on an exact edge when right, clamped), in
- * double and vectorized; the tail in scalar with the same arithmetic. */
+ * double and vectorized; the tail in scalar with the same arithmetic.
+ * And p_e in fixed point (lsp_calib_fix_bits of p_e in [0, 1]) as one
+ * word: fx[e] = 2·trunc(frac(p_e)·2^63) | (p_e >= 1) (the fraction's low
+ * bit is always 0, so bit 0 carries the integer part). */
 SV_ATTR static void SV_FN(cr_bins)(const double *p, size_t n, size_t k, int bins, int right,
-                                   int32_t *cb) {
+                                   int32_t *cb, uint64_t *fx) {
+  {
+    size_t e = 0;
+#if LSP_SIMD == 4
+    const __m512d one_d = _mm512_set1_pd(1.0), scale = _mm512_set1_pd(0x1p63);
+    for (; e + 8 <= n; e += 8) {
+      __m512d v = _mm512_loadu_pd(p + e);
+      __mmask8 ge = _mm512_cmp_pd_mask(v, one_d, _CMP_GE_OQ);
+      __m512d fr = _mm512_mask_sub_pd(v, ge, v, one_d);
+      __m512i b = _mm512_slli_epi64(_mm512_cvttpd_epi64(_mm512_mul_pd(fr, scale)), 1);
+      b = _mm512_mask_or_epi64(b, ge, b, _mm512_set1_epi64(1));
+      _mm512_storeu_si512((void *)(fx + e), b);
+    }
+#endif
+    for (; e < n; e++) {
+      const double v = p[e];
+      const uint64_t ip = v >= 1.0;
+      fx[e] = ((uint64_t)(int64_t)((v - (double)ip) * 0x1p63)) << 1 | ip;
+    }
+  }
   const size_t nv = n - n % DV_N;
   const double M = (double)bins, K = (double)k;
   const dv vM = dv_set1(M), vK = dv_set1(K), one = dv_set1(right ? 1.0 : 0.0);

@@ -2,21 +2,20 @@
  * without the per-row table (lsp_calib_score in lsp_calib.h).
  *
  * One pass of the streaming accumulator (split over threads) gives every
- * binned metric, NLL, Brier and the classwise bins, and keeps each row's
- * confidence and correctness (9 bytes a row instead of the table's
- * 8K + 41). ACE's equal-mass bins need the rows in stable confidence order
- * (confidence ascending, ties by row index) only at the M − 1 bin edges:
- * the edges' keys are found by radix selection — four passes of 16-bit
- * histograms over the confidences' bits (non-negative doubles order like
- * their bit patterns), each pass refining the few prefixes that hold an
- * edge — and one more pass puts every row in its bin, ties at an edge
- * split by row index exactly as the stable sort splits them. The per-bin
- * sums are exact (fixed point), so the result equals the table's
- * (lsp_calib_rows.c, rows_ace) bit for bit. SmoothECE and the debiased
- * ECEs come from the accumulator (its mesh is exact too); ECE-sweep needs
- * the whole stable confidence order, which an LSD radix sort of the
- * confidences' bits gives (the same order as the table's sort), and then
- * the table's own code (lsp_calib_sweep). */
+ * binned metric, NLL, Brier, the classwise bins and the SmoothECE mesh, and
+ * keeps each row's confidence and correctness. ACE's equal-mass bins and
+ * ECE-sweep need the rows in the table's stable confidence order
+ * (confidence ascending, ties by row index; lsp_calib_rows.c): each row
+ * becomes one 8-byte key — its confidence's bits shifted up by one
+ * (confidences lie in [0, 1], so the top bits are clear; non-negative
+ * doubles order like their bits) and its correctness in bit 0 — written
+ * over its confidence, and a stable radix sort of bits 1 and up orders
+ * them (sort_keys), so ties keep their row order and bit 0 rides along.
+ * One pass over the sorted keys then adds ACE's per-bin sums (exact, fixed
+ * point, as the table's) and writes ECE-sweep's prefix sums (in double,
+ * added in the table's order) over the two key buffers. The result
+ * equals the table's bit for bit (tests/test_calib_score.c); 16 bytes a row
+ * at the peak besides the input. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +24,9 @@
 #include "analysis/lsp_calib_impl.h"
 #include "core/base/lsp_error.h"
 
-#define DIGIT_BITS 16
-#define DIGITS ((size_t)1 << DIGIT_BITS)
+#define SORT_BITS 11
+#define SORT_DIGITS ((size_t)1 << SORT_BITS)
+#define SORT_PASSES ((63 + SORT_BITS - 1) / SORT_BITS)
 
 static uint64_t key_of(double c) {
   uint64_t u;
@@ -34,205 +34,179 @@ static uint64_t key_of(double c) {
   return u;
 }
 
-/* Radix selection on n keys (the bits of doubles ad, or au):
- * for the ranks r[0..nb) (ascending, < n), the key at each rank into
- * key[] and how many keys equal to it come before the rank into tie[].
- * One pass finds the keys' range; the 16 bits below the common prefix of
- * the smallest and the largest key make the digit of a histogram; the keys
- * of each bucket holding a rank are copied out and selected again, until a
- * bucket's keys are all equal. hist: DIGITS counters. */
-/* Key i of the keys given as doubles (ad) or as bits (au). */
-static inline uint64_t key_at(const double *ad, const uint64_t *au, size_t i) {
-  return ad ? key_of(ad[i]) : au[i];
+static double f64_of(uint64_t u) {
+  double d;
+  memcpy(&d, &u, sizeof d);
+  return d;
 }
 
-static int select_keys(const double *ad, const uint64_t *au, size_t n, const uint64_t *r,
-                       size_t nb, uint64_t *key, uint64_t *tie, uint32_t *hist) {
-  uint64_t lo = UINT64_MAX, hi = 0;
-  for (size_t i = 0; i < n; i++) {
-    uint64_t u = key_at(ad, au, i);
-    lo = u < lo ? u : lo;
-    hi = u > hi ? u : hi;
-  }
-  if (lo == hi) { /* all equal: the residual ranks are the tie counts */
-    for (size_t b = 0; b < nb; b++) key[b] = lo, tie[b] = r[b];
-    return LSP_OK;
-  }
-  int top = 64 - __builtin_clzll(lo ^ hi); /* bits below the common prefix */
-  int shift = top > DIGIT_BITS ? top - DIGIT_BITS : 0;
-  memset(hist, 0, DIGITS * sizeof *hist);
-  for (size_t i = 0; i < n; i++) hist[(key_at(ad, au, i) >> shift) & (DIGITS - 1)]++;
-  /* the buckets of the ranks, in order; each bucket selected recursively */
-  size_t b = 0;
-  uint64_t below = 0;
-  for (size_t d = 0; d < DIGITS && b < nb; below += hist[d++]) {
-    if (r[b] >= below + hist[d]) continue;
-    size_t e = b; /* ranks b..e-1 fall in bucket d */
-    while (e < nb && r[e] < below + hist[d]) e++;
-    const size_t m = hist[d];
-    uint64_t *sub = malloc(m * sizeof *sub), *rr = malloc((e - b) * sizeof *rr);
-    uint32_t *h2 = malloc(DIGITS * sizeof *h2);
-    if (!sub || !rr || !h2) {
-      free(sub), free(rr), free(h2);
-      return lsp_fail(LSP_ENOMEM, "out of memory for ACE's bin edges");
+/* Stable LSD radix sort of the m keys a by bits [b0, b1), `bits` a digit
+ * (histograms: passes·2^bits counters, zeroed by the caller; all counted
+ * in one read), b: m keys of scratch. Returns the array holding the result
+ * (a or b). */
+static uint64_t *lsd(uint64_t *a, uint64_t *b, size_t m, int b0, int b1, int bits, size_t *hist) {
+  const size_t digits = (size_t)1 << bits;
+  const int passes = b1 > b0 ? (b1 - b0 + bits - 1) / bits : 0;
+  for (size_t i = 0; i < m; i++)
+    for (int q = 0; q < passes; q++)
+      hist[(size_t)q * digits + ((a[i] >> (b0 + q * bits)) & (digits - 1))]++;
+  for (int q = 0; q < passes; q++) {
+    const int shift = b0 + q * bits;
+    size_t *h = hist + (size_t)q * digits;
+    if (h[(a[0] >> shift) & (digits - 1)] == m) continue; /* one digit: no change */
+    size_t pos = 0;
+    for (size_t d = 0; d < digits; d++) {
+      size_t c = h[d];
+      h[d] = pos;
+      pos += c;
     }
-    size_t c = 0;
-    for (size_t i = 0; i < n; i++) {
-      uint64_t u = key_at(ad, au, i);
-      if (((u >> shift) & (DIGITS - 1)) == d) sub[c++] = u;
-    }
-    for (size_t q = b; q < e; q++) rr[q - b] = r[q] - below;
-    int st = select_keys(NULL, sub, m, rr, e - b, key + b, tie + b, h2);
-    free(sub), free(rr), free(h2);
-    if (st) return st;
-    b = e;
+    for (size_t i = 0; i < m; i++) b[h[(a[i] >> shift) & (digits - 1)]++] = a[i];
+    uint64_t *t = a;
+    a = b, b = t;
   }
+  return a;
+}
+
+/* Sorts the n keys *ka by bits 1 and up (*kb: n more for the passes) whose
+ * minimum and maximum are lo and hi; the sorted keys end in *ka (the
+ * buffers may be swapped). Large inputs: one most-significant-digit pass
+ * (the top SORT_BITS bits below the keys' common prefix) into 2048 runs,
+ * then each run, now small enough for the caches, by LSD passes of 8 bits
+ * (short runs by insertion); every step is stable. */
+static int sort_keys(uint64_t **ka, uint64_t **kb, size_t n, uint64_t lo, uint64_t hi) {
+  const int top = lo == hi ? 1 : 64 - __builtin_clzll(lo ^ hi); /* bits to sort: [1, top) */
+  if (top <= 1) return LSP_OK;
+  size_t *hist = malloc(SORT_PASSES * SORT_DIGITS * sizeof *hist);
+  if (!hist) return lsp_fail(LSP_ENOMEM, "out of memory for sorting %zu confidences", n);
+  uint64_t *a = *ka, *b = *kb;
+  if (n < ((size_t)1 << 16) || top - 1 <= 2 * SORT_BITS) {
+    memset(hist, 0, SORT_PASSES * SORT_DIGITS * sizeof *hist);
+    if (lsd(a, b, n, 1, top, SORT_BITS, hist) != a) {
+      uint64_t *t = a;
+      a = b, b = t;
+    }
+  } else {
+    const int msd = top - SORT_BITS; /* the first pass: bits [msd, top) */
+    size_t *h = hist, *start = hist + SORT_DIGITS;
+    memset(h, 0, SORT_DIGITS * sizeof *h);
+    for (size_t i = 0; i < n; i++) h[(a[i] >> msd) & (SORT_DIGITS - 1)]++;
+    size_t pos = 0;
+    for (size_t d = 0; d < SORT_DIGITS; d++) {
+      size_t c = h[d];
+      start[d] = h[d] = pos;
+      pos += c;
+    }
+    for (size_t i = 0; i < n; i++) b[h[(a[i] >> msd) & (SORT_DIGITS - 1)]++] = a[i];
+    /* run d is b[start[d], h[d]); sort each in place, a as its scratch */
+    size_t *inner = hist + 2 * SORT_DIGITS; /* (msd − 1 + 7) / 8 · 256 counters */
+    for (size_t d = 0; d < SORT_DIGITS; d++) {
+      const size_t s0 = start[d], m = h[d] - s0;
+      uint64_t *r = b + s0;
+      if (m <= 32) { /* insertion, stable: moves only past larger keys */
+        for (size_t i = 1; i < m; i++) {
+          const uint64_t u = r[i];
+          size_t j = i;
+          for (; j > 0 && (r[j - 1] >> 1) > (u >> 1); j--) r[j] = r[j - 1];
+          r[j] = u;
+        }
+        continue;
+      }
+      memset(inner, 0, (size_t)((msd - 1 + 7) / 8) * 256 * sizeof *inner);
+      uint64_t *got = lsd(r, a + s0, m, 1, msd, 8, inner);
+      if (got != r) memcpy(r, got, m * sizeof *r);
+    }
+    uint64_t *t = a;
+    a = b, b = t;
+  }
+  free(hist);
+  *ka = a, *kb = b;
   return LSP_OK;
 }
 
-/* The keys at sorted ranks rank[0..nb) (ascending, each < n) of the
- * confidences into key[] and the number of equal keys before each rank
- * into tie[]. */
-static int select_ranks(const double *conf, size_t n, const uint64_t *rank, size_t nb,
-                        uint64_t *key, uint64_t *tie) {
-  uint32_t *hist = malloc(DIGITS * sizeof *hist);
-  if (!hist) return lsp_fail(LSP_ENOMEM, "out of memory for ACE's bin edges");
-  int st = select_keys(conf, NULL, n, rank, nb, key, tie, hist);
-  free(hist);
-  return st;
-}
-
-/* ACE of n rows (confidence, correctness) with `bins` equal-mass bins, as
- * lsp_calib_rows.c's rows_ace; per-bin count, mean confidence and accuracy
- * into the optional arrays. */
-static int ace_select(const double *conf, const uint8_t *ok, size_t n, int bins, double *ace,
+/* One pass over the n sorted keys ks: ACE with `bins` equal-mass bins as
+ * lsp_calib_rows.c's rows_ace (bin m holds n/M rows, one more for
+ * m < n mod M; per-bin count, mean confidence and accuracy into the
+ * optional arrays), and ECE-sweep's prefix sums as lsp_calib_sweep adds
+ * them: the bits of the correct count of the first s rows into ks[s] and
+ * of their confidence sum into pc[s], s = 0..n (both n + 1 long; ks[s + 1]
+ * is written after key s + 1 is read). */
+static int ace_prefix(uint64_t *ks, uint64_t *pc, size_t n, int bins, double *ace,
                       uint64_t *cnt_out, double *conf_out, double *acc_out) {
   const size_t M = (size_t)bins, base = n / M, extra = n % M;
-  uint64_t *rank = malloc(M * sizeof *rank), *key = malloc(M * sizeof *key);
-  uint64_t *tie = malloc(M * sizeof *tie), *cnt = calloc(M, sizeof *cnt);
-  uint64_t *ncor = calloc(M, sizeof *ncor), *seen = calloc(M, sizeof *seen);
+  uint64_t *ncor = calloc(M, sizeof *ncor);
   lsp_calib_fix *cs = calloc(M, sizeof *cs);
-  int st = LSP_OK;
-  if (!rank || !key || !tie || !cnt || !ncor || !seen || !cs) {
-    st = lsp_fail(LSP_ENOMEM, "out of memory for ACE's bins");
-    goto done;
+  if (!ncor || !cs) {
+    free(ncor), free(cs);
+    return lsp_fail(LSP_ENOMEM, "out of memory for ACE's bins");
   }
-  /* the first rank of bins 1..M-1 (bin m holds base rows, one more for
-   * m < extra); edges at rank n (empty bins when n < M) hold no row */
-  size_t nb = 0;
-  uint64_t r = 0;
-  for (size_t m = 0; m + 1 < M; m++) {
-    r += base + (m < extra);
-    if (r < n) rank[nb++] = r;
-  }
-  if (nb && (st = select_ranks(conf, n, rank, nb, key, tie))) goto done;
-  /* every row into its bin: the edges below its key, and the edges at its
-   * key whose tie count its predecessors with that key have reached */
   int ovf = 0;
-  for (size_t i = 0; i < n; i++) {
-    uint64_t u = key_of(conf[i]);
-    size_t lo = 0, hi = nb;
-    while (lo < hi) {
-      size_t mid = (lo + hi) / 2;
-      if (key[mid] < u) lo = mid + 1;
-      else hi = mid;
+  double sk = 0.0, sc = 0.0;
+  uint64_t next = ks[0];
+  ks[0] = pc[0] = 0; /* the bits of 0.0 */
+  size_t s = 0;
+  for (size_t m = 0; m < M; m++) {
+    const size_t end = s + base + (m < extra);
+    for (; s < end; s++) {
+      const uint64_t u = next;
+      if (s + 1 < n) next = ks[s + 1];
+      const double c = f64_of(u >> 1);
+      ncor[m] += u & 1;
+      lsp_calib_fix_add(&cs[m], lsp_calib_fix_bits(c, &ovf), &ovf);
+      sk = sk + (double)(u & 1);
+      sc = sc + 1.0 * c;
+      ks[s + 1] = key_of(sk);
+      pc[s + 1] = key_of(sc);
     }
-    size_t b = lo;
-    if (lo < nb && key[lo] == u) {
-      for (size_t e = lo; e < nb && key[e] == u && seen[lo] >= tie[e]; e++) b++;
-      seen[lo]++;
-    }
-    cnt[b]++;
-    ncor[b] += ok[i];
-    lsp_calib_fix_add(&cs[b], lsp_calib_fix_bits(conf[i], &ovf), &ovf);
   }
   double a = 0.0;
   for (size_t m = 0; m < M; m++) {
-    if (cnt[m] > 0) {
-      double c = lsp_calib_fix_double(cs[m]) / (double)cnt[m];
-      double acc = (double)ncor[m] / (double)cnt[m];
-      a += (double)cnt[m] / (double)n * fabs(acc - c);
+    const uint64_t cnt = base + (m < extra);
+    if (cnt > 0) {
+      double c = lsp_calib_fix_double(cs[m]) / (double)cnt;
+      double acc = (double)ncor[m] / (double)cnt;
+      a += (double)cnt / (double)n * fabs(acc - c);
     }
     if (cnt_out) {
-      cnt_out[m] = cnt[m];
-      conf_out[m] = cnt[m] ? lsp_calib_fix_double(cs[m]) / (double)cnt[m] : NAN;
-      acc_out[m] = cnt[m] ? (double)ncor[m] / (double)cnt[m] : NAN;
+      cnt_out[m] = cnt;
+      conf_out[m] = cnt ? lsp_calib_fix_double(cs[m]) / (double)cnt : NAN;
+      acc_out[m] = cnt ? (double)ncor[m] / (double)cnt : NAN;
     }
   }
   *ace = a;
-done:
-  free(rank);
-  free(key);
-  free(tie);
-  free(cnt);
-  free(ncor);
-  free(seen);
-  free(cs);
-  return st;
-}
-
-/* The stable confidence order of the table (lsp_calib_rows.c: confidence
- * ascending, ties by row index) by an LSD radix sort of the confidences'
- * bits, 16 at a time, over the bits below the keys' common prefix; each
- * pass is stable, so ties keep their row order. ECE-sweep needs it. */
-static int conf_order(const double *conf, size_t n, size_t *order) {
-  uint64_t lo = UINT64_MAX, hi = 0;
-  for (size_t i = 0; i < n; i++) {
-    uint64_t u = key_of(conf[i]);
-    lo = u < lo ? u : lo;
-    hi = u > hi ? u : hi;
-    order[i] = i;
-  }
-  if (lo == hi) return LSP_OK;
-  const int top = 64 - __builtin_clzll(lo ^ hi);
-  uint64_t *ka = malloc(n * sizeof *ka), *kb = malloc(n * sizeof *kb);
-  size_t *ib = malloc(n * sizeof *ib);
-  size_t *hist = malloc(DIGITS * sizeof *hist);
-  if (!ka || !kb || !ib || !hist) {
-    free(ka), free(kb), free(ib), free(hist);
-    return lsp_fail(LSP_ENOMEM, "out of memory for sorting %zu confidences", n);
-  }
-  for (size_t i = 0; i < n; i++) ka[i] = key_of(conf[i]);
-  size_t *ia = order;
-  for (int shift = 0; shift < top; shift += DIGIT_BITS) {
-    memset(hist, 0, DIGITS * sizeof *hist);
-    for (size_t i = 0; i < n; i++) hist[(ka[i] >> shift) & (DIGITS - 1)]++;
-    if (hist[(ka[0] >> shift) & (DIGITS - 1)] == n) continue; /* one digit: no change */
-    size_t pos = 0;
-    for (size_t d = 0; d < DIGITS; d++) {
-      size_t c = hist[d];
-      hist[d] = pos;
-      pos += c;
-    }
-    for (size_t i = 0; i < n; i++) {
-      size_t p = hist[(ka[i] >> shift) & (DIGITS - 1)]++;
-      kb[p] = ka[i];
-      ib[p] = ia[i];
-    }
-    uint64_t *kt = ka;
-    ka = kb, kb = kt;
-    size_t *it = ia;
-    ia = ib, ib = it;
-  }
-  if (ia != order) { /* the sorted indices are in the scratch buffer */
-    memcpy(order, ia, n * sizeof *order);
-    ib = ia;
-  }
-  free(ka), free(kb), free(ib), free(hist);
+  free(ncor), free(cs);
   return LSP_OK;
 }
 
-/* ECE-sweep of n rows (confidence, correctness) as lsp_calib_rows_score
- * computes it: the same order, the same prefix sums. */
-static int sweep_rows(const double *conf, const uint8_t *ok, size_t n, double *ece, int *bins) {
-  size_t *order = malloc(n * sizeof *order);
-  if (!order) return lsp_fail(LSP_ENOMEM, "out of memory for ECE-sweep's order");
-  int st = conf_order(conf, n, order);
-  double *work = st ? NULL : malloc(3 * (n + 1) * sizeof *work);
-  if (!st && !work) st = lsp_fail(LSP_ENOMEM, "out of memory for ECE-sweep's sums");
-  if (!st) *ece = lsp_calib_sweep(n, order, conf, NULL, ok, NULL, work, bins);
-  free(order);
-  free(work);
+/* ACE and ECE-sweep of the n rows (confidence, correctness) into res.
+ * *conf is turned into the keys (and grown by one entry), *ok freed and
+ * set to NULL. */
+static int ordered_metrics(double **conf, uint8_t **ok, size_t n, int bins, int mass,
+                           lsp_calib_result *res) {
+  double *grown = realloc(*conf, (n + 1) * sizeof *grown);
+  if (!grown) return lsp_fail(LSP_ENOMEM, "out of memory for %zu sort keys", n);
+  *conf = grown;
+  /* the keys over the confidences (the buffer is read as keys from here) */
+  uint64_t *ka = (uint64_t *)(void *)grown, lo = UINT64_MAX, hi = 0;
+  for (size_t i = 0; i < n; i++) {
+    const uint64_t u = key_of(grown[i]) << 1 | (*ok)[i];
+    ka[i] = u;
+    lo = u < lo ? u : lo;
+    hi = u > hi ? u : hi;
+  }
+  free(*ok);
+  *ok = NULL;
+  uint64_t *kb = malloc((n + 1) * sizeof *kb), *k0 = ka;
+  if (!kb) return lsp_fail(LSP_ENOMEM, "out of memory for sorting %zu confidences", n);
+  int st = sort_keys(&ka, &kb, n, lo, hi);
+  if (!st)
+    st = ace_prefix(ka, kb, n, bins, &res->value[LSP_CALIB_ACE], mass ? res->bin_count : NULL,
+                    mass ? res->bin_conf : NULL, mass ? res->bin_acc : NULL);
+  if (!st) {
+    res->has[LSP_CALIB_ACE] = 1;
+    res->value[LSP_CALIB_ECE_SWEEP] = lsp_calib_sweep_unit(n, ka, kb, &res->sweep_bins);
+    res->has[LSP_CALIB_ECE_SWEEP] = 1;
+  }
+  free(ka == k0 ? kb : ka); /* the buffer that is not *conf */
   return st;
 }
 
@@ -261,20 +235,8 @@ int lsp_calib_score(const float *xf, const double *xd, const int32_t *y, size_t 
   }
   if ((st = lsp_calib_acc_finalize(a, res))) goto done;
   res->binning = o->binning;
-  int mass = o->binning == LSP_CALIB_BINNING_MASS;
-  st = ace_select(conf, ok, n, o->bins, &res->value[LSP_CALIB_ACE], mass ? res->bin_count : NULL,
-                  mass ? res->bin_conf : NULL, mass ? res->bin_acc : NULL);
-  if (st) {
-    lsp_calib_result_release(res);
-    goto done;
-  }
-  res->has[LSP_CALIB_ACE] = 1;
-  st = sweep_rows(conf, ok, n, &res->value[LSP_CALIB_ECE_SWEEP], &res->sweep_bins);
-  if (st) {
-    lsp_calib_result_release(res);
-    goto done;
-  }
-  res->has[LSP_CALIB_ECE_SWEEP] = 1;
+  st = ordered_metrics(&conf, &ok, n, o->bins, o->binning == LSP_CALIB_BINNING_MASS, res);
+  if (st) lsp_calib_result_release(res);
 done:
   lsp_calib_acc_free(a);
   free(conf);

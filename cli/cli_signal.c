@@ -6,8 +6,16 @@
 
 #include "cli/cli.h"
 #include "core/base/lsp_io.h"
+#ifdef LSP_MPI
+#include "mpi/lsp_sched.h"
+#endif
 
 static void on_signal(int sig) {
+#ifdef LSP_MPI
+  /* mpirun stops the other ranks with SIGTERM when one dies: rank 0 names
+   * the cells in flight (nothing on the other ranks; async-signal-safe) */
+  if (sig == SIGTERM) lsp_sched_inflight_write(2);
+#endif
   lsp_interrupt_request();
   signal(sig, SIG_DFL); /* a second signal ends the process at once */
 }

@@ -8,13 +8,19 @@
 #include "cli/cli.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
+#include "core/base/lsp_threads.h"
 #include "reports/lsp_plot.h"
 #include "reports/lsp_run.h"
+#ifdef LSP_MPI
+#include "mpi/lsp_mpi.h"
+#include "mpi/lsp_mpi_run.h"
+#endif
 
 typedef struct {
   int tty;
   int quiet;
   int pending; /* an updating line is on screen */
+  int rank;    /* under mpirun: this rank (> 0 prefixes its lines) */
 } run_log;
 
 static void on_log(int level, const char *msg, void *user) {
@@ -28,10 +34,12 @@ static void on_log(int level, const char *msg, void *user) {
   }
   if (l->pending) fputs("\r\033[K", stderr);
   l->pending = 0;
+  char who[32] = "";
+  if (l->rank > 0) snprintf(who, sizeof who, "[rank %d] ", l->rank);
   if (level == 1)
-    fprintf(stderr, "lsprobe: run: WARNING: %s\n", msg);
+    fprintf(stderr, "%slsprobe: run: WARNING: %s\n", who, msg);
   else
-    fprintf(stderr, "%s\n", msg);
+    fprintf(stderr, "%s%s\n", who, msg);
 }
 
 static int copy_list(const char *cmd, const char *name, const double *v, size_t n,
@@ -82,8 +90,8 @@ int cmd_run(int argc, char **argv) {
       {"out", "DIR", "output folder (default lsprobe-report); files lsprobe did not write there are "
                      "never removed", 1, 0, 0},
       {"force", NULL, "write into a non-empty --out folder lsprobe did not create", 0, 0, 0},
-      {"threads", "T", "threads (default: all cores)", 1, 0, 0},
-      {"jobs", "J", "cells (model × ε × seed) run at once, one thread each (default: the thread count); the numbers do not depend on it", 1, 0, 0},
+      {"threads", "T", "threads (default: all cores; under MPI a node's cores shared by its computing ranks)", 1, 0, 0},
+      {"jobs", "J", "cells (model × ε × seed) run at once, one thread each (default: the thread count; under MPI one per rank); the numbers do not depend on it", 1, 0, 0},
       {"distill", NULL, "add the distillation section: students of every model (about doubles the run's time)", 0, 0, 0},
       {"distill-alpha", "A", "weight of the teacher term in the students' loss (default 0.9)", 1, 0, 0},
       {"distill-temps", "LIST", "distillation temperatures tried, best on validation (default 1,2,4,8)", 1, 0, 0},
@@ -99,7 +107,9 @@ int cmd_run(int argc, char **argv) {
                      "accuracy,\ncalibration, penultimate-layer clusters, logit gaps and "
                      "robustness to FGSM, PGD,\ntransfer attacks and AutoAttack (its subset sized "
                      "to --aa-budget), and write a\ncomparison report (HTML, Markdown, JSON, CSV, "
-                     "plots).",
+                     "plots).\nThe MPI build under mpirun or srun with several ranks runs the "
+                     "cells across the\nranks: rank 0 schedules them and writes the same report "
+                     "(README: Running on MPI).",
                      argc, argv, opts);
   if (rc) return rc;
   lsp_run_opts o;
@@ -227,16 +237,32 @@ static int run_with(const char *cmd, cli_opt *opts, lsp_run_opts *op, int argc, 
   for (int i = 1; i < argc; i++)
     snprintf(command + strlen(command), sizeof command - strlen(command), " %s", argv[i]);
   o.command = command;
-  run_log lg = {isatty(2), cli_has(opts, "quiet"), 0};
+  run_log lg = {isatty(2), cli_has(opts, "quiet"), 0, 0};
+#ifdef LSP_MPI
+  /* under mpirun/srun with several ranks: the cells across the ranks
+   * (DESIGN §10); rank 0 writes the report and alone prints the outcome.
+   * Without --threads, the cores of a node are shared among the ranks on
+   * it that compute */
+  lsp_run_dist dist;
+  if (lsp_mpi_active() && lsp_mpi_size() > 1) {
+    lsp_mpi_run_dist(&dist);
+    o.dist = &dist;
+    lg.rank = lsp_mpi_rank();
+    int local = lsp_mpi_local_workers(), cores = lsp_threads_get();
+    if (!cli_has(opts, "threads")) o.threads = cores / local > 1 ? cores / local : 1;
+  }
+#endif
   cli_interrupt_install();
   const char *report = NULL;
   int st = lsp_run(&o, on_log, &lg, &report);
   if (lg.pending) fputs("\r\033[K", stderr);
+  if (st && lg.rank > 0) /* rank 0 prints the job's one error line */
+    return st == LSP_EINTR ? 130 : st == LSP_EINVAL ? CLI_USAGE : CLI_DATA;
   if (st == LSP_EINTR) {
     fprintf(stderr, "lsprobe: run: interrupted; earlier results in %s are untouched\n", o.out);
     return 130;
   }
   if (st) return cli_lib_error(cmd, st);
-  printf("report: %s\n", report);
+  if (report) printf("report: %s\n", report);
   return 0;
 }

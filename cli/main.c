@@ -49,7 +49,9 @@ static void usage(FILE *f) {
 /* The commands that run across MPI ranks (DESIGN §10); every other command
  * refuses to run on more than one rank. */
 #ifdef LSP_MPI
-static int mpi_command(const char *name) { return strcmp(name, "calib") == 0; }
+static int mpi_command(const char *name) {
+  return strcmp(name, "calib") == 0 || strcmp(name, "run") == 0;
+}
 #endif
 
 static int dispatch(int argc, char **argv);
@@ -70,8 +72,8 @@ int main(int argc, char **argv) {
     if (lsp_mpi_size() > 1 && argc >= 2 && argv[1][0] != '-' && !mpi_command(argv[1])) {
       if (lsp_mpi_rank() == 0)
         fprintf(stderr,
-                "lsprobe: %s: does not run on several MPI ranks (%d); only calib --stream "
-                "does\n",
+                "lsprobe: %s: does not run on several MPI ranks (%d); only run and calib "
+                "--stream do\n",
                 argv[1], lsp_mpi_size());
       rc = CLI_USAGE;
     } else {

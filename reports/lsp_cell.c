@@ -150,7 +150,7 @@ void lsp_cell_result_release(lsp_cell_result *r) {
   r->resample = NULL;
 }
 
-static void set_labels(const lsp_cell_ctx *c, lsp_run_model *rm, const lsp_cell_key *k) {
+void lsp_cell_set_labels(const lsp_cell_ctx *c, lsp_run_model *rm, const lsp_cell_key *k) {
   const lsp_run_opts *o = &c->opts;
   rm->eps = k->eps;
   rm->seed = k->seed;
@@ -186,14 +186,14 @@ int lsp_cell_run(const lsp_cell_ctx *c, const lsp_cell_key *k, lsp_cell_result *
   memset(rm, 0, sizeof *rm);
   lsp_run_model base;
   memset(&base, 0, sizeof base);
-  set_labels(c, rm, k);
+  lsp_cell_set_labels(c, rm, k);
   int st;
   double t = lsp_now_s();
   st = lsp_cell_get_model(c, rm, 0, &lg);
   lsp_cell_key dk;
   const int dep = st == LSP_OK && lsp_cell_depends(c, k, &dk);
   if (dep) {
-    set_labels(c, &base, &dk);
+    lsp_cell_set_labels(c, &base, &dk);
     st = lsp_cell_get_model(c, &base, 1, &lg);
   }
   if (st) goto done;
@@ -203,7 +203,7 @@ int lsp_cell_run(const lsp_cell_ctx *c, const lsp_cell_key *k, lsp_cell_result *
     goto done;
   }
   t = lsp_now_s();
-  if ((st = lsp_cell_analyse(c, rm))) goto done;
+  if ((st = lsp_cell_analyse(c, rm, 1))) goto done;
   rm->seconds_analysis = res->seconds_analysis = lsp_now_s() - t;
   t = lsp_now_s();
   lsp_cell_say(&lg, 0, "%s: FGSM and PGD-%zu sweeps over %zu attack eps on %zu test examples%s",

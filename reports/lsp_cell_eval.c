@@ -17,7 +17,7 @@ typedef lsp_cell_logger logger;
 
 /* ---- the test pass and the analyses ------------------------------------------- */
 
-int lsp_cell_analyse(const lsp_cell_ctx *s, lsp_run_model *rm) {
+int lsp_cell_analyse(const lsp_cell_ctx *s, lsp_run_model *rm, int intervals) {
   const lsp_run_opts *o = &s->opts;
   const lsp_dataset *te = &s->data->test, *va = &s->data->val;
   size_t k = (size_t)te->k, h = lsp_model_feature_dim(rm->model);
@@ -47,7 +47,7 @@ int lsp_cell_analyse(const lsp_cell_ctx *s, lsp_run_model *rm) {
   if ((st = lsp_calib_rows_from_logits(rm->test_logits, te->y, te->n, k, 1.0, "test logits",
                                        &rm->rows)) ||
       (st = lsp_calib_rows_score(rm->rows, &co, &rm->cal)) ||
-      (st = lsp_calib_bootstrap(rm->rows, &co, &boot, &rm->cal)))
+      (intervals && (st = lsp_calib_bootstrap(rm->rows, &co, &boot, &rm->cal))))
     return st;
   rm->temperature = NAN;
   if (va->n) {
@@ -66,7 +66,7 @@ int lsp_cell_analyse(const lsp_cell_ctx *s, lsp_run_model *rm) {
   if ((st = lsp_calib_rows_from_logits(rm->test_logits, te->y, te->n, k, inv_t, "test logits",
                                        &rm->rows_t)) ||
       (st = lsp_calib_rows_score(rm->rows_t, &co, &rm->cal_t)) ||
-      (st = lsp_calib_bootstrap(rm->rows_t, &co, &boot, &rm->cal_t)))
+      (intervals && (st = lsp_calib_bootstrap(rm->rows_t, &co, &boot, &rm->cal_t))))
     return st;
   rm->cal_t.temperature = rm->temperature_ok ? rm->temperature : 1.0;
   /* penultimate-layer clusters and the logit gap */

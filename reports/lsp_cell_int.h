@@ -30,13 +30,19 @@ void lsp_cell_say(const lsp_cell_logger *lg, int level, const char *fmt, ...)
 
 /* The network of the context for its data (lsp_model_from_spec). */
 int lsp_cell_build_model(const lsp_cell_ctx *c, lsp_model **m);
+/* rm's eps, seed, tag and label for cell k. */
+void lsp_cell_set_labels(const lsp_cell_ctx *c, lsp_run_model *rm, const lsp_cell_key *k);
 /* Train or load the model of (eps, seed) into rm (model, model_file,
  * cached, cache_note, log, train_seconds; rm->label names it in logs);
- * source = 1: it is another cell's model, loaded as the transfer source. */
+ * source = 1: it is another cell's model, loaded as the transfer source;
+ * source = 2: load only, silently (the root of an MPI run reading the model
+ * a worker trained): a model missing from the cache is an LSP_EIO error. */
 int lsp_cell_get_model(const lsp_cell_ctx *c, lsp_run_model *rm, int source,
                        const lsp_cell_logger *lg);
-/* The test pass, calibration (with intervals), clusters, logit gap. */
-int lsp_cell_analyse(const lsp_cell_ctx *c, lsp_run_model *rm);
+/* The test pass, calibration (with its intervals when `intervals`: the
+ * costly part, which the root of an MPI run receives instead), clusters,
+ * logit gap. */
+int lsp_cell_analyse(const lsp_cell_ctx *c, lsp_run_model *rm, int intervals);
 /* FGSM, PGD, transfer from `base` (NULL: none), the masking checklist,
  * and AutoAttack on the first c->n_aa examples when c->n_aa > 0. */
 int lsp_cell_attack(const lsp_cell_ctx *c, lsp_run_model *rm, lsp_model *base,
@@ -47,6 +53,11 @@ int lsp_cell_aa_size(lsp_cell_ctx *c, char *note, size_t len, double *pred_gflop
 int lsp_cell_autoattack(const lsp_cell_ctx *c, lsp_run_model *rm, const lsp_cell_logger *lg);
 /* The summaries and their resamples (lsp_cell_stats.c). */
 int lsp_cell_summarize(const lsp_cell_ctx *c, const lsp_run_model *rm, lsp_cell_result *res);
+/* The grid across processes (lsp_run_dist.c, DESIGN §10): every process
+ * runs the cells it is handed; the root rebuilds s->models and s->cells
+ * from their results, in index order. */
+int lsp_run_cells_dist(lsp_run_state *s, const lsp_cell_ctx *c, const lsp_cell_key *keys,
+                       size_t n, lsp_run_log_fn log, void *user);
 /* Free everything rm owns (not rm itself). */
 void lsp_run_model_release(lsp_run_model *rm);
 

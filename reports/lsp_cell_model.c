@@ -147,12 +147,16 @@ int lsp_cell_get_model(const lsp_cell_ctx *s, lsp_run_model *rm, int source,
     snprintf(rm->cache_note, sizeof rm->cache_note, "reused %s", rm->model_file);
     read_curves(rm->model_file, &rm->log); /* the timings live there */
     rm->train_seconds = rm->log.seconds;
-    if (source)
+    if (source == 1)
       say(lg, 0, "%s: the transfer source, loaded from %s", rm->label, rm->model_file);
-    else
+    else if (source == 0)
       say(lg, 0, "%s: reusing the cached model %s", rm->label, rm->model_file);
     return LSP_OK;
   }
+  if (source == 2)
+    return lsp_fail(LSP_EIO, "%s: the model of %s is %s in this process's view of the cache "
+                             "(the cache folder must be shared by every rank)",
+                    rm->model_file, rm->label, why);
   snprintf(rm->cache_note, sizeof rm->cache_note, "trained (cache %s)", why);
   if (strcmp(why, "absent") != 0)
     say(lg, 1, "%s: cached model %s is %s; retraining", rm->label, rm->model_file, why);

@@ -231,55 +231,17 @@ static int load_data(lsp_run_state *s, const logger *lg) {
   return LSP_OK;
 }
 
-static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
-                   const char **report_path) {
+/* Everything after the cells, in the process that writes the report:
+ * what spans the models, the students, the files, the publication. */
+static int finish(lsp_run_state *s, lsp_outdir *od, const char *models_dir, const logger *lg,
+                  double t_start, const char **report_path) {
   static char *report; /* the previous call's is freed */
-  logger lg = {log, user};
-  lsp_run_state st_ = {0}, *s = &st_;
-  s->opts = *opts;
   const lsp_run_opts *o = &s->opts;
-  snprintf(s->command, sizeof s->command, "%s", o->command ? o->command : "lsprobe run");
-  char *models_dir = NULL, *dumps = NULL;
-  lsp_outdir *od = NULL;
-  int st = check_opts(o);
-  if (st) return st;
-  double t_start = lsp_now_s(), t;
-  time_t wall = time(NULL);
-  strftime(s->started, sizeof s->started, "%Y-%m-%dT%H:%M:%SZ", gmtime(&wall));
-  s->threads = lsp_threads_get();
-  if (o->own_blas_threads) lsp_threads_set_blas(1);
-
-  /* data first: a bad --data fails before anything is created */
-  t = lsp_now_s();
-  if ((st = load_data(s, &lg))) goto fail;
-  s->seconds_data = lsp_now_s() - t;
-  if ((st = prepare_arch(s))) goto fail;
-  if (o->distill && (st = lsp_run_distill_prepare(s))) goto fail;
-
-  /* the output folder: ours or refused (lsp_outdir.h); the report is
-   * staged and published in one step at the end, the model cache lives in
-   * OUT/models and is written in place */
-  lsp_outdir_opts oo = {"run", o->force, "models", LSP_RUN_MAX_REL_STAGE, LSP_RUN_MAX_REL_OUT};
-  if ((st = lsp_outdir_begin(o->out, &oo, &od))) goto fail;
-  if (lsp_outdir_note(od)[0]) say(&lg, 1, "%s", lsp_outdir_note(od));
-  models_dir = lsp_strdupf("%s/models", o->out);
-  dumps = lsp_strdupf("%s/dumps", lsp_outdir_stage(od));
-  if (!models_dir || !dumps) {
-    st = lsp_fail(LSP_ENOMEM, "out of memory");
-    goto fail;
-  }
-  if ((st = lsp_mkdir_p(models_dir)) || (st = lsp_mkdir_p(dumps))) goto fail;
-
-  /* the cells: one per (arch, ε, seed), seed-major, smoothing in the
-   * order given (lsp_cell.h); then what spans the models (projection,
-   * erasure) and the per-seed paired comparisons. OpenBLAS stays on one
-   * thread (set above when we own the process): training's shares run side
-   * by side, and a cell's numbers must not depend on the thread count */
-  if ((st = lsp_run_cells(s, models_dir, dumps, lg.fn, lg.user))) goto fail;
-  t = lsp_now_s();
-  if ((st = lsp_run_projection(s))) goto fail;
-  if ((st = lsp_run_erasure(s, lg.fn, lg.user))) goto fail;
-  if ((st = lsp_run_compare_all(s))) goto fail;
+  double t = lsp_now_s();
+  int st;
+  if ((st = lsp_run_projection(s))) return st;
+  if ((st = lsp_run_erasure(s, lg->fn, lg->user))) return st;
+  if ((st = lsp_run_compare_all(s))) return st;
 
   /* students distilled from every model, and hard-label students */
   if (o->distill) {
@@ -288,9 +250,9 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
      * entries, must not depend on the thread count: a multi-threaded GEMM
      * sums in another order. */
     if (o->own_blas_threads) lsp_threads_set_blas(1);
-    st = lsp_run_distill_students(s, models_dir, lg.fn, lg.user);
+    st = lsp_run_distill_students(s, models_dir, lg->fn, lg->user);
     if (o->own_blas_threads) lsp_threads_set_blas(s->threads);
-    if (st) goto fail;
+    if (st) return st;
   }
 
   /* plots and report files into the staging folder, then publish */
@@ -301,7 +263,7 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
              "gnuplot was not found (%s); the report has no pictures. scripts/setup "
              "installs gnuplot-nox.",
              lsp_errmsg());
-    say(&lg, 1, "%s", s->gnuplot_note);
+    say(lg, 1, "%s", s->gnuplot_note);
   }
   /* --format pdf also prints the whole report to report.pdf, with
    * Chromium when there is one (lsp_pdf.h); without, the run says so */
@@ -316,25 +278,85 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
                lsp_errmsg());
   }
   s->seconds_total = lsp_now_s() - t_start;
-  say(&lg, 0, "writing the report%s", s->want_pdf ? " (report.pdf with Chromium)" : "");
-  if ((st = lsp_report_write(s, lsp_outdir_stage(od)))) goto fail;
-  if (s->pdf_note[0]) say(&lg, 1, "%s", s->pdf_note);
+  say(lg, 0, "writing the report%s", s->want_pdf ? " (report.pdf with Chromium)" : "");
+  if ((st = lsp_report_write(s, lsp_outdir_stage(od)))) return st;
+  if (s->pdf_note[0]) say(lg, 1, "%s", s->pdf_note);
   s->seconds_report = lsp_now_s() - t;
-  if (lsp_interrupted()) {
-    st = lsp_fail(LSP_EINTR, "interrupted");
-    goto fail;
-  }
+  if (lsp_interrupted()) return lsp_fail(LSP_EINTR, "interrupted");
   const char *before = lsp_outdir_note(od);
   size_t nb = strlen(before);
-  if ((st = lsp_outdir_publish(od))) goto fail;
-  if (strlen(lsp_outdir_note(od)) > nb) say(&lg, 1, "%s", lsp_outdir_note(od) + nb + (nb ? 2 : 0));
-  if (s->pdf_written) say(&lg, 0, "pdf: %s/report.pdf", o->out);
+  if ((st = lsp_outdir_publish(od))) return st;
+  if (strlen(lsp_outdir_note(od)) > nb) say(lg, 1, "%s", lsp_outdir_note(od) + nb + (nb ? 2 : 0));
+  if (s->pdf_written) say(lg, 0, "pdf: %s/report.pdf", o->out);
   free(report);
-  if (!(report = lsp_strdupf("%s/report.html", o->out))) {
-    st = lsp_fail(LSP_ENOMEM, "out of memory");
-    goto fail;
-  }
+  if (!(report = lsp_strdupf("%s/report.html", o->out)))
+    return lsp_fail(LSP_ENOMEM, "out of memory");
   if (report_path) *report_path = report;
+  return LSP_OK;
+}
+
+/* Before the cells: the data, the network, and (in the process that writes
+ * the report) the output folder — ours or refused (lsp_outdir.h); the
+ * report is staged and published in one step at the end, the model cache
+ * lives in OUT/models and is written in place. */
+static int prepare(lsp_run_state *s, const logger *lg, int root, lsp_outdir **od,
+                   char **models_dir, char **dumps) {
+  const lsp_run_opts *o = &s->opts;
+  int st;
+  /* data first: a bad --data fails before anything is created */
+  double t = lsp_now_s();
+  if ((st = load_data(s, lg))) return st;
+  s->seconds_data = lsp_now_s() - t;
+  if ((st = prepare_arch(s))) return st;
+  if (o->distill && (st = lsp_run_distill_prepare(s))) return st;
+  if (!(*models_dir = lsp_strdupf("%s/models", o->out)))
+    return lsp_fail(LSP_ENOMEM, "out of memory");
+  if (!root) return LSP_OK; /* a worker process: the cache only */
+  lsp_outdir_opts oo = {"run", o->force, "models", LSP_RUN_MAX_REL_STAGE, LSP_RUN_MAX_REL_OUT};
+  if ((st = lsp_outdir_begin(o->out, &oo, od))) return st;
+  if (lsp_outdir_note(*od)[0]) say(lg, 1, "%s", lsp_outdir_note(*od));
+  if (!(*dumps = lsp_strdupf("%s/dumps", lsp_outdir_stage(*od))))
+    return lsp_fail(LSP_ENOMEM, "out of memory");
+  if ((st = lsp_mkdir_p(*models_dir)) || (st = lsp_mkdir_p(*dumps))) return st;
+  return LSP_OK;
+}
+
+static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
+                   const char **report_path) {
+  logger lg = {log, user};
+  lsp_run_state st_ = {0}, *s = &st_;
+  s->opts = *opts;
+  const lsp_run_opts *o = &s->opts;
+  const lsp_run_dist *dist = o->dist;
+  const int root = !dist || dist->root;
+  snprintf(s->command, sizeof s->command, "%s", o->command ? o->command : "lsprobe run");
+  char *models_dir = NULL, *dumps = NULL;
+  lsp_outdir *od = NULL;
+  int st = check_opts(o);
+  if (st) return st;
+  double t_start = lsp_now_s();
+  time_t wall = time(NULL);
+  strftime(s->started, sizeof s->started, "%Y-%m-%dT%H:%M:%SZ", gmtime(&wall));
+  s->threads = lsp_threads_get();
+  if (o->own_blas_threads) lsp_threads_set_blas(1);
+
+  st = prepare(s, &lg, root, &od, &models_dir, &dumps);
+  /* across processes: all go on, or all stop with the first failure (the
+   * root's output folder, a worker's data) */
+  if (dist) st = dist->agree(dist->user, st);
+  if (st) goto fail;
+
+  /* the cells: one per (arch, ε, seed), seed-major, smoothing in the
+   * order given (lsp_cell.h); across processes when dist is set (the
+   * scheduler's outcome is every process's; the root's rebuilding of the
+   * models may still fail on the root alone). OpenBLAS stays on one thread (set
+   * above when we own the process): training's shares run side by side,
+   * and a cell's numbers must not depend on the thread count */
+  st = lsp_run_cells(s, models_dir, dumps, lg.fn, lg.user);
+  if (!st && root) st = finish(s, od, models_dir, &lg, t_start, report_path);
+  /* the workers wait for the root's rebuilding of the models and its
+   * report: every process ends alike */
+  if (dist) st = dist->agree(dist->user, st);
 fail:
   lsp_outdir_free(od);
   free(models_dir);

@@ -22,6 +22,38 @@
 
 #include "core/loss/lsp_loss.h"
 
+/* The grid of cells as a job for a scheduler in other processes (the MPI
+ * layer, DESIGN §10): cell i's cost estimate (larger runs earlier), its
+ * run (the cell's result as a blob: lsp_run_dist's format), a name for
+ * messages, its prerequisite (the ε = 0 cell of its seed), and an event log
+ * (one line, no newline). Every callback is lsp_run's own. */
+typedef struct {
+  size_t ncells;
+  void *ctx;
+  double (*cost)(void *ctx, size_t i);
+  int (*run)(void *ctx, size_t i, void **blob, size_t *len);
+  void (*name)(void *ctx, size_t i, char *buf, size_t len);
+  int (*depends)(void *ctx, size_t i, size_t *dep);
+  void (*log)(void *ctx, const char *line);
+} lsp_run_grid;
+
+/* Running the cells in several processes (DESIGN §10; the MPI layer fills
+ * it: lsp_mpi_run.h). Every process calls lsp_run with the same options;
+ * each loads the data and runs the cells it is handed; only the root
+ * touches the output folder, gathers the results and writes the report. */
+typedef struct {
+  int root;        /* 1 in the process that writes the report            */
+  size_t workers;  /* processes that run cells (the report's `jobs`)      */
+  void *user;
+  /* collective: every process passes its status; every one returns the
+   * same (the first failure's status and message) */
+  int (*agree)(void *user, int status);
+  /* collective: run the grid. On the root, (*blobs)[i] and (*lens)[i] are
+   * cell i's result (malloc'd arrays and blobs; the caller frees them);
+   * elsewhere both NULL. Every process returns the same status. */
+  int (*run)(void *user, const lsp_run_grid *g, void ***blobs, size_t **lens);
+} lsp_run_dist;
+
 typedef struct {
   const char *data;            /* "fashion-mnist" (default), "synthetic", or a folder */
   int data_fallback;           /* if fashion-mnist is missing, use synthetic (loudly) */
@@ -82,6 +114,8 @@ typedef struct {
   size_t n_distill_temps;
   const char *student_arch;    /* the students' network ("mlp:64"; quick "mlp:16"),
                                   with the teachers' --normalize            */
+  const lsp_run_dist *dist;    /* NULL (default): the cells run in this process
+                                  (`jobs`); else across processes (MPI)     */
 } lsp_run_opts;
 
 /* Defaults of the full comparison; lsp_run_opts_quick switches to the tiny

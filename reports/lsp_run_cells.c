@@ -168,7 +168,8 @@ int lsp_run_cells(lsp_run_state *s, const char *models_dir, const char *dumps,
   if ((st = lsp_cell_aa_size(c, s->aa_note, sizeof s->aa_note, &s->aa_pred_gflop))) goto done;
   s->n_attack = c->n_attack;
   s->n_aa = c->n_aa;
-  if (s->aa_note[0] && log) log(s->opts.aa_limit ? 1 : 0, s->aa_note, user);
+  const int root = !s->opts.dist || s->opts.dist->root;
+  if (s->aa_note[0] && log && root) log(s->opts.aa_limit ? 1 : 0, s->aa_note, user);
   if ((st = lsp_cell_ctx_keys(c, &keys, &n))) goto done;
   aa_models(s, c, keys, n);
   s->models = calloc(n ? n : 1, sizeof *s->models);
@@ -182,7 +183,10 @@ int lsp_run_cells(lsp_run_state *s, const char *models_dir, const char *dumps,
   if (jobs > n) jobs = n;
   s->jobs = jobs;
   double t = lsp_now_s();
-  if (jobs > 1) {
+  if (s->opts.dist) { /* across processes (lsp_run_dist.c); workers stop here */
+    st = lsp_run_cells_dist(s, c, keys, n, log, user);
+    if (!root) goto done;
+  } else if (jobs > 1) {
     st = run_pool(s, c, keys, n, jobs, log, user);
   } else {
     for (size_t i = 0; i < n && !st; i++)

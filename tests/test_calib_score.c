@@ -4,8 +4,8 @@
  * the same numbers bit for bit, for float32 and float64 logits and
  * probabilities, a temperature, both per-bin tables, 1 and 3 threads, and
  * the awkward cases of equal-mass binning — confidences tied across bin
- * edges, fewer rows than bins, every row tied — and the same error for a bad
- * row. Every metric includes h-estim's: the debiased ECEs, ECE-sweep (and
+ * edges, fewer rows than bins, every row tied —, enough rows for the
+ * score path's two-level radix sort, and the same error for a bad row. Every metric includes h-estim's: the debiased ECEs, ECE-sweep (and
  * the bin count it chose), SmoothECE at σ* and at a given σ, and the
  * smoothed reliability curve. The table path itself is tested against
  * independent numbers in test_calib.c, test_calib_f64.c and
@@ -116,6 +116,22 @@ static void test_ace_ties(void **state) {
   free(z), free(y);
 }
 
+/* Enough rows (over 2^16) for the score path's two-level radix sort (a
+ * most-significant-digit pass into 2048 runs, then each run by LSD passes
+ * or by insertion): continuous confidences with every third row a copy of
+ * one of five rows, so long runs of ties cross the run boundaries. */
+static void test_large_sort(void **state) {
+  (void)state;
+  const size_t n = 150001, k = 10;
+  float *z = malloc(n * k * sizeof *z);
+  int32_t *y = malloc(n * sizeof *y);
+  calibrated_logits(n, k, 2.385, 21, z, y);
+  for (size_t i = 5; i < n; i += 3) memcpy(z + i * k, z + (i % 5) * k, k * sizeof *z);
+  both_ways((input){z, NULL, 1, 1.0}, y, n, k, 15, "150001 rows, ties");
+  both_ways((input){z, NULL, 1, 1.0}, y, n, k, 1000, "150001 rows, ties, 1000 bins");
+  free(z), free(y);
+}
+
 /* A bad row: the same message as the table path, the file named. */
 static void test_errors(void **state) {
   (void)state;
@@ -143,6 +159,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_same_as_table),
       cmocka_unit_test(test_ace_ties),
+      cmocka_unit_test(test_large_sort),
       cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -433,7 +433,21 @@ int lsp_array_f32(const lsp_array *a, const char *path, int require_finite,
     v = buf;
   }
   if (require_finite) {
-    for (size_t i = 0; i < a->count; i++)
+    /* blocks with no NaN or infinity (all exponent bits set) pass by a
+     * branch-free, vectorizable test; the first block holding one is
+     * searched for the message */
+    size_t i0 = 0;
+    for (; i0 < a->count; i0 += 4096) {
+      const size_t e = a->count - i0 < 4096 ? a->count - i0 : 4096;
+      uint32_t bad = 0;
+      for (size_t i = 0; i < e; i++) {
+        uint32_t u;
+        memcpy(&u, v + i0 + i, sizeof u);
+        bad |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
+      }
+      if (bad) break;
+    }
+    for (size_t i = i0; i < a->count; i++)
       if (!isfinite(v[i])) {
         size_t cols = a->ndim >= 2 ? a->shape[a->ndim - 1] : 0;
         if (cols)
@@ -466,7 +480,16 @@ int lsp_array_labels(const lsp_array *a, const char *path, int k,
                     path, a->ndim);
   int32_t *y = malloc(a->count ? a->count * sizeof *y : 1);
   if (!y) return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
-  for (size_t i = 0; i < a->count; i++) {
+  size_t i = 0;
+  if (a->dtype == LSP_DT_I64) { /* NumPy's default: integers, checked as such */
+    const int64_t hi = k > 0 ? k : (int64_t)INT32_MAX + 1;
+    for (; i < a->count; i++) {
+      const int64_t l = ((const int64_t *)a->data)[i];
+      if (l < 0 || l >= hi) break; /* the loop below says why */
+      y[i] = (int32_t)l;
+    }
+  }
+  for (; i < a->count; i++) {
     double v;
     switch (a->dtype) {
       case LSP_DT_F32: v = ((const float *)a->data)[i]; break;

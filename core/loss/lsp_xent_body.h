@@ -106,6 +106,39 @@ SV_ATTR static inline double SV_FN(xb_exp_sum)(const float *z, size_t k, float m
   const sv vm = sv_set1(m);
   sv a0 = sv_zero(), a1 = a0, a2 = a0, a3 = a0;
   size_t j = 0;
+  /* eight exponentials in flight per iteration on the narrower levels: each
+   * is a chain of about a dozen dependent operations, and four at a time
+   * left their pipes idle (AVX2 on Zen 4: 0.52 -> 0.43 ns a logit in L2);
+   * AVX-512 keeps four (eight measured no faster there) */
+#if SV_N < 16
+  for (; j + 8 * SV_N <= kv; j += 8 * SV_N) {
+#if LSP_SIMD > 0
+    if (pf)
+      for (size_t q = 0; q < 8 * SV_N; q += 64 / sizeof(float))
+        _mm_prefetch((const char *)(pf + j + q), _MM_HINT_T0);
+#endif
+    sv e0 = SV_FN(xb_exp)(sv_sub(sv_load(z + j), vm));
+    sv e1 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + SV_N), vm));
+    sv e2 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + 2 * SV_N), vm));
+    sv e3 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + 3 * SV_N), vm));
+    sv e4 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + 4 * SV_N), vm));
+    sv e5 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + 5 * SV_N), vm));
+    sv e6 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + 6 * SV_N), vm));
+    sv e7 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + 7 * SV_N), vm));
+    if (e) {
+      sv_store(e + j, e0);
+      sv_store(e + j + SV_N, e1);
+      sv_store(e + j + 2 * SV_N, e2);
+      sv_store(e + j + 3 * SV_N, e3);
+      sv_store(e + j + 4 * SV_N, e4);
+      sv_store(e + j + 5 * SV_N, e5);
+      sv_store(e + j + 6 * SV_N, e6);
+      sv_store(e + j + 7 * SV_N, e7);
+    }
+    a0 = sv_add(a0, sv_add(e0, e4)), a1 = sv_add(a1, sv_add(e1, e5));
+    a2 = sv_add(a2, sv_add(e2, e6)), a3 = sv_add(a3, sv_add(e3, e7));
+  }
+#endif
   for (; j + 4 * SV_N <= kv; j += 4 * SV_N) {
 #if LSP_SIMD > 0
     if (pf)
