@@ -428,6 +428,10 @@ static int check_args(const lsp_model *src, const lsp_model *dst,
         "the transfer source model (%zu inputs, %zu classes) does not match "
         "the scored model (%zu inputs, %zu classes)",
         src->in_dim, src->out_dim, dst->in_dim, dst->out_dim);
+  if (o->adv && o->skip_broken)
+    return lsp_fail(LSP_EINVAL,
+                    "attack: adversarial inputs cannot be kept when broken "
+                    "examples are skipped");
   if (o->adv && o->adv_point >= neps)
     return lsp_fail(LSP_EINVAL,
                     "attack: adversarial inputs asked for point %zu of %zu",

@@ -112,6 +112,17 @@ typedef struct {
                              stepping it (never weaker, fewer flops);
                              1 = always S steps, judge the last iterate
                              only (the textbook loop)                    */
+  int skip_broken;        /* APGD/Square/AutoAttack sweeps: 0 = attack
+                             every clean-correct example at every ε;
+                             1 = at each ε (ascending) attack only the
+                             examples no smaller ε broke — the envelope
+                             (accuracy, correct) is the same example by
+                             example, since an input found in a smaller
+                             ball lies in this one; accuracy_raw, the
+                             stages and the query statistics then count a
+                             skipped example as broken (its kept input,
+                             prediction and confidence are the smaller
+                             ε's). Not with adv (LSP_EINVAL).             */
   unsigned long seed;     /* PGD random starts: 1                          */
   float lo, hi;           /* data bounds: 0, 1                             */
   size_t batch;           /* rows per GEMM batch: 0 = 256, fewer when a

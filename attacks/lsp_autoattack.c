@@ -9,7 +9,16 @@
  * stage draws from its own streams keyed by (seed, stage, example), the
  * same whether it runs alone or inside the protocol: AutoAttack's APGD-CE
  * stage equals APGD-CE run alone, example by example. The reported
- * accuracy is the envelope over ε (lsp_attack_envelope). */
+ * accuracy is the envelope over ε (lsp_attack_envelope).
+ *
+ * With skip_broken the ε are taken in ascending order and each starts
+ * from the examples every smaller ε left correct: the others count as
+ * broken at this ε without an attack (the input that broke them lies in
+ * this ball too) and keep that input's prediction and confidence. Since
+ * every example's attack depends only on the example (its own streams,
+ * its own rows of a batch), the envelope is the same example by example
+ * as without skipping; only the per-ε-alone numbers (accuracy_raw, the
+ * stages, the queries) now count the skipped examples as broken. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,14 +89,17 @@ int lsp_aa_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
   const lsp_attack_kind kind = o->kind;
   lsp_aa_state st;
   memset(&st, 0, sizeof st);
+  const int skip = o->skip_broken;
   uint8_t *ok = malloc(neps * n);
+  uint8_t *env = malloc(n);
+  size_t *order = malloc(neps * sizeof *order);
   double *qbuf = malloc(n * sizeof *qbuf);
   st.pred = malloc(n * sizeof *st.pred);
   st.conf = malloc(n * sizeof *st.conf);
   st.queries = malloc(n * sizeof *st.queries);
   st.by_square = malloc(n);
   int s = LSP_OK;
-  if (!ok || !qbuf || !st.pred || !st.conf || !st.queries || !st.by_square) {
+  if (!ok || !env || !order || !qbuf || !st.pred || !st.conf || !st.queries || !st.by_square) {
     s = lsp_fail(LSP_ENOMEM, "%s: out of memory", lsp_attack_kind_name(kind));
     goto done;
   }
@@ -104,14 +116,30 @@ int lsp_aa_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
   c->total = n + npos * n * per;
   if ((s = lsp_attack_clean_pass(c))) goto done;
 
-  for (size_t i = 0; i < neps; i++) {
+  /* the order of the ε: as given, or ascending (stable) when skipping */
+  for (size_t i = 0; i < neps; i++) order[i] = i;
+  for (size_t a = 1; skip && a < neps; a++)
+    for (size_t b = a; b > 0 && eps[order[b - 1]] > eps[order[b]]; b--) {
+      size_t t = order[b];
+      order[b] = order[b - 1];
+      order[b - 1] = t;
+    }
+  for (size_t j = 0; j < n; j++) env[j] = c->clean_pred[j] == c->y[j];
+  memcpy(st.pred, c->clean_pred, n * sizeof *st.pred);
+  memcpy(st.conf, c->clean_conf, n * sizeof *st.conf);
+  for (size_t a = 0; a < neps; a++) {
+    const size_t i = order[a];
     lsp_attack_point *p = &out->points[i];
     st.alive = ok + i * n;
     st.keep = o->adv && o->adv_point == i ? o->adv : NULL;
     st.zeros = st.evals = 0;
-    for (size_t j = 0; j < n; j++) st.alive[j] = c->clean_pred[j] == c->y[j];
-    memcpy(st.pred, c->clean_pred, n * sizeof *st.pred);
-    memcpy(st.conf, c->clean_conf, n * sizeof *st.conf);
+    for (size_t j = 0; j < n; j++) {
+      const int clean_ok = c->clean_pred[j] == c->y[j];
+      st.alive[j] = (uint8_t)(skip ? env[j] : clean_ok);
+      if (skip && clean_ok && !env[j]) continue; /* keeps the smaller ε's */
+      st.pred[j] = c->clean_pred[j];
+      st.conf[j] = c->clean_conf[j];
+    }
     memset(st.queries, 0, n * sizeof *st.queries);
     memset(st.by_square, 0, n);
     if (st.keep) memcpy(st.keep, c->x, n * dim * sizeof *st.keep);
@@ -126,10 +154,13 @@ int lsp_aa_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
       for (int k = 0; k < LSP_AA_NSTAGES; k++) p->stage_accuracy[k] = stage[k];
     if (kind == LSP_ATTACK_SQUARE || kind == LSP_ATTACK_AUTOATTACK)
       query_stats(&st, n, qbuf, p);
+    for (size_t j = 0; j < n; j++) env[j] &= st.alive[j];
   }
   s = lsp_attack_envelope(c, eps, neps, ok, out);
 done:
   free(ok);
+  free(env);
+  free(order);
   free(qbuf);
   free(st.pred);
   free(st.conf);

@@ -71,8 +71,13 @@ int cmd_run(int argc, char **argv) {
       {"pgd-steps", "S", "PGD steps (default 10)", 1, 0, 0},
       {"restarts", "R", "PGD restarts (default 1)", 1, 0, 0},
       {"aa-limit", "N",
-       "AutoAttack on at most the first N attacked examples (default 0 = none; try 1000)", 1, 0,
-       0},
+       "AutoAttack on at most the first N attacked examples (default 200, --quick 100; 0 = "
+       "none)",
+       1, 0, 0},
+      {"aa-all", NULL,
+       "AutoAttack on every model (default: only the ε = 0 and the judged ε models, whose "
+       "comparison the robustness finding rests on)",
+       0, 0, 0},
       {"aa-budget", "G",
        "AutoAttack's predicted work per model in GFLOP, sizing its subset (default 5000)", 1,
        0, 0},
@@ -164,6 +169,7 @@ int cmd_run(int argc, char **argv) {
   o.pgd_steps = (size_t)steps;
   o.pgd_restarts = (size_t)restarts;
   o.aa_limit = (size_t)aalim;
+  o.aa_all = cli_has(opts, "aa-all");
   o.bins = (size_t)bins;
   o.bootstrap = (size_t)boot;
   o.threads = (int)threads;

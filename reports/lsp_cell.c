@@ -11,10 +11,11 @@
 #include "core/base/lsp_threads.h"
 #include "core/base/lsp_util.h"
 #include "reports/lsp_cell_int.h"
+#include "reports/lsp_study.h"
 
 static const char *const stat_names[LSP_CELL_NSTAT] = {
     "accuracy", "nll",     "ece",      "ece_debiased", "ece_t",  "r2_separation",
-    "nc1",      "auc_fgsm", "auc_pgd", "auc_transfer", "auc_aa"};
+    "nc1",      "auc_fgsm", "auc_pgd", "auc_transfer", "auc_aa", "temperature", "logit_gap"};
 
 const char *lsp_cell_stat_name(int stat) {
   return stat >= 0 && stat < LSP_CELL_NSTAT ? stat_names[stat] : NULL;
@@ -45,6 +46,7 @@ int lsp_cell_ctx_alloc(const lsp_run_opts *o, const lsp_splits *data, const char
   c->plan_seed[0] = 0x5eed7e57ull;
   c->plan_seed[1] = 0x5eedA77Aull;
   c->plan_seed[2] = 0x5eedAAAAull;
+  c->plan_seed[3] = 0x5eedDA1Dull;
   lsp_model *m = NULL;
   int st = lsp_cell_build_model(c, &m);
   if (st) {
@@ -98,6 +100,20 @@ int lsp_cell_depends(const lsp_cell_ctx *c, const lsp_cell_key *k, lsp_cell_key 
       return 1;
     }
   return 0;
+}
+
+double lsp_cell_ctx_judged_eps(const lsp_cell_ctx *c) {
+  const lsp_run_opts *o = &c->opts;
+  for (size_t ei = 0; ei < o->n_smoothing; ei++)
+    if (o->smoothing[ei] == LSP_STUDY_JUDGED_EPS) return o->smoothing[ei];
+  for (size_t ei = 0; ei < o->n_smoothing; ei++)
+    if (o->smoothing[ei] != 0) return o->smoothing[ei];
+  return NAN;
+}
+
+int lsp_cell_runs_aa(const lsp_cell_ctx *c, const lsp_cell_key *k) {
+  if (c->n_aa == 0) return 0;
+  return c->opts.aa_all || k->eps == 0 || k->eps == lsp_cell_ctx_judged_eps(c);
 }
 
 void lsp_run_model_release(lsp_run_model *m) {

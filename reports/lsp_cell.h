@@ -67,6 +67,9 @@ typedef enum {
   LSP_CELL_AUC_TRANSFER,  /* PGD crafted on the ε = 0 model (its own PGD
                              for the ε = 0 cell)                          */
   LSP_CELL_AUC_AA,        /* AutoAttack on its subset (NaN when off)      */
+  LSP_CELL_TEMPERATURE,   /* T fitted on validation (resamples: of the
+                             validation set; NaN without a fit)           */
+  LSP_CELL_LOGIT_GAP,     /* mean logit gap z_y − mean_{j≠y} z_j (test)   */
   LSP_CELL_NSTAT
 } lsp_cell_stat;
 
@@ -110,6 +113,17 @@ int lsp_cell_ctx_keys(const lsp_cell_ctx *c, lsp_cell_key **keys, size_t *n);
  * or 0 when it needs none (it is an ε = 0 cell, or the grid has no 0). */
 int lsp_cell_depends(const lsp_cell_ctx *c, const lsp_cell_key *k, lsp_cell_key *dep);
 
+/* The smoothing ε the study's verdicts are judged at (lsp_study.h): 0.1
+ * when the grid has it, else the grid's first smoothed ε (NaN: none). */
+double lsp_cell_ctx_judged_eps(const lsp_cell_ctx *c);
+
+/* 1 when the cell of key k runs AutoAttack: the context has an AutoAttack
+ * subset and either the options ask for every cell (aa_all) or k is one of
+ * the cells the robustness finding is judged on — ε = 0 and the judged ε
+ * (DESIGN §9.5). Depends on the options alone, so a scheduler may order
+ * the cells by it (they are the long ones). */
+int lsp_cell_runs_aa(const lsp_cell_ctx *c, const lsp_cell_key *k);
+
 /* What one cell measured. Plain data: arrays inline or owned by the
  * record; pack/unpack round-trips every field exactly. */
 #define LSP_CELL_MAX_ATTACK_EPS 32
@@ -141,7 +155,7 @@ int lsp_cell_run(const lsp_cell_ctx *c, const lsp_cell_key *k, lsp_cell_result *
                  struct lsp_run_model *full, lsp_run_log_fn log, void *user);
 
 /* Pack a result into a malloc'ed buffer (*buf, *len) and back. The format
- * (DESIGN §9.1): magic "LSPCELL1", then little-endian fixed-width fields,
+ * (DESIGN §9.1): magic "LSPCELL2", then little-endian fixed-width fields,
  * then a 64-bit FNV-1a checksum of everything before it. unpack refuses a
  * short, long, corrupt or foreign buffer with LSP_EDATA. */
 int lsp_cell_result_pack(const lsp_cell_result *r, uint8_t **buf, size_t *len);

@@ -16,7 +16,8 @@ struct lsp_cell_ctx {
   char *models_dir;         /* owned                                         */
   size_t n_attack, n_aa;    /* first n test examples attacked / AutoAttacked */
   size_t B;                 /* resamples per statistic                       */
-  uint64_t plan_seed[3];    /* example resampling: test, attack, AutoAttack  */
+  uint64_t plan_seed[4];    /* example resampling: test, attack, AutoAttack,
+                               validation                                     */
 };
 
 /* Logging of a cell: one line per call (lsp_run_log_fn). */

@@ -1,5 +1,5 @@
 /* lsp_cell_pack.c — a cell result to and from bytes (lsp_cell.h, DESIGN
- * §9.1): "LSPCELL1", then every field as a little-endian 64-bit word (a
+ * §9.1): "LSPCELL2" (format 2: 13 summaries; format 1 had 11), then every field as a little-endian 64-bit word (a
  * double as its IEEE-754 bits, so it round-trips exactly; an integer as an
  * unsigned value), the architecture as 4096 bytes, then the FNV-1a 64-bit
  * checksum of all bytes before it. */
@@ -13,7 +13,7 @@
 #include "core/base/lsp_io.h"
 #include "reports/lsp_cell_int.h"
 
-static const char magic[8] = {'L', 'S', 'P', 'C', 'E', 'L', 'L', '1'};
+static const char magic[8] = {'L', 'S', 'P', 'C', 'E', 'L', 'L', '2'};
 
 /* fixed words before the resamples: key (eps, seed), cached, 3 seconds,
  * n_test, n_attack, n_aa, n_attack_eps, 5 curves of 32, temperature,
@@ -102,8 +102,11 @@ int lsp_cell_result_pack(const lsp_cell_result *r, uint8_t **buf, size_t *len) {
 int lsp_cell_result_unpack(const uint8_t *buf, size_t len, lsp_cell_result *r) {
   memset(r, 0, sizeof *r);
   const size_t head = sizeof magic + ARCH_BYTES + 8 * FIXED_WORDS;
+  if (buf && len >= sizeof magic && memcmp(buf, magic, sizeof magic - 1) == 0 &&
+      buf[sizeof magic - 1] == '1')
+    return lsp_fail(LSP_EDATA, "cell result of format 1 (11 summaries): rerun the cell");
   if (!buf || len < head + 8 || memcmp(buf, magic, sizeof magic) != 0)
-    return lsp_fail(LSP_EDATA, "not a cell result (%zu bytes, no LSPCELL1 header)", len);
+    return lsp_fail(LSP_EDATA, "not a cell result (%zu bytes, no LSPCELL2 header)", len);
   reader q = {buf, head - 8};
   uint64_t B = get_u64(&q);
   if (B > LSP_CELL_MAX_B || len != head + 8 * B * LSP_CELL_NSTAT + 8)

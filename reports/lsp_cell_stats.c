@@ -21,6 +21,13 @@
  *              trapezoid rule over the attack grid: the normalized area under
  *              example i's correct-vs-attack-ε step (mean over i = the area
  *              under the accuracy curve).
+ *   T          the fitted temperature (lsp_calib_temperature_fit, on
+ *              validation); on resamples of the validation set (its own
+ *              plan) the minimiser of the weighted validation NLL, by
+ *              Newton's method in 1/T from the fit (temp_stat); the first
+ *              LSP_CELL_TEMPERATURE_B resamples only, repeated cyclically;
+ *              NaN where there is no interior minimum
+ *   logit gap  Σ w_i g_i / n, g_i = z_{i,y} − mean_{j≠y} z_{i,j} (lsp_logitgap)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -35,6 +42,7 @@
 #include "reports/lsp_cell_int.h"
 
 #define LSP_CELL_CLUSTER_B 50
+#define LSP_CELL_TEMPERATURE_B 50
 
 typedef struct {
   size_t n, k, h, bins;
@@ -196,6 +204,72 @@ static double *areas(const uint8_t *correct, size_t n, const double *eps, size_t
   return a;
 }
 
+/* ---- the temperature (validation) and the mean logit gap (test) ---------- */
+
+typedef struct {
+  size_t n, k;
+  const float *z; /* n × k validation logits */
+  const int32_t *y;
+  double t;       /* the fit on the whole set (lsp_calib_temperature_fit) */
+} temp_ctx;
+
+/* The temperature of a weighted resample: the minimiser of
+ * Σ w_i [log Σ_j exp(β z_ij) − β z_iy] over β = 1/T, which is convex in β
+ * (gradient Σ w_i (E_p z_i − z_iy), curvature Σ w_i Var_p z_i), by Newton's
+ * method from the whole set's β; NaN when it leaves T ∈ [1e-3, 1e3] (no
+ * interior minimum, as lsp_calib_temperature_fit) or does not converge.
+ * The whole set (w = NULL) gives that fit itself. */
+static void temp_stat(const void *p, void *ws, const uint32_t *w, double *out) {
+  (void)ws;
+  const temp_ctx *c = p;
+  out[0] = NAN;
+  if (!w) {
+    out[0] = c->t;
+    return;
+  }
+  double beta = 1.0 / c->t;
+  for (int it = 0; it < 100; it++) {
+    double g = 0, h = 0;
+    for (size_t i = 0; i < c->n; i++) {
+      if (!w[i]) continue;
+      const float *zi = c->z + i * c->k;
+      double mx = zi[0];
+      for (size_t j = 1; j < c->k; j++) mx = zi[j] > mx ? zi[j] : mx;
+      double s = 0, s1 = 0, s2 = 0;
+      for (size_t j = 0; j < c->k; j++) {
+        const double zj = zi[j], e = exp(beta * (zj - mx));
+        s += e;
+        s1 += e * zj;
+        s2 += e * zj * zj;
+      }
+      const double m1 = s1 / s;
+      g += (double)w[i] * (m1 - zi[c->y[i]]);
+      h += (double)w[i] * (s2 / s - m1 * m1);
+    }
+    if (!(h > 0)) return;
+    const double step = g / h;
+    beta -= step;
+    if (!(beta >= 1e-3 && beta <= 1e3)) return;
+    if (fabs(step) <= 1e-12 * beta) {
+      out[0] = 1.0 / beta;
+      return;
+    }
+  }
+}
+
+typedef struct {
+  size_t n;
+  const double *v;
+} mean_ctx;
+
+static void mean_stat(const void *p, void *ws, const uint32_t *w, double *out) {
+  (void)ws;
+  const mean_ctx *c = p;
+  double t = 0;
+  for (size_t i = 0; i < c->n; i++) t += (w ? (double)w[i] : 1.0) * c->v[i];
+  out[0] = t / (double)c->n;
+}
+
 /* Run stat over `n` examples on the plan (seed) into res: point values in
  * res->value[first..], resamples in res->resample columns first.. */
 static int summarize_set(const lsp_cell_ctx *c, lsp_cell_result *res, size_t n, uint64_t seed,
@@ -268,6 +342,19 @@ int lsp_cell_summarize(const lsp_cell_ctx *c, const lsp_run_model *rm, lsp_cell_
   tc.with_clusters = 1;
   if ((st = summarize_set(c, res, n, c->plan_seed[0], &cs, LSP_CELL_R2, LSP_CELL_CLUSTER_B)))
     goto done;
+  /* the mean logit gap on the test resamples; the temperature refitted on
+   * validation resamples (only when it was fitted) */
+  mean_ctx gc = {n, rm->gap_values};
+  lsp_boot_stat gs = {1, &gc, NULL, NULL, mean_stat};
+  if ((st = summarize_set(c, res, n, c->plan_seed[0], &gs, LSP_CELL_LOGIT_GAP, 0))) goto done;
+  const lsp_dataset *va = &c->data->val;
+  if (rm->temperature_ok && va->n) {
+    temp_ctx tc2 = {va->n, k, rm->val_logits, va->y, rm->temperature};
+    lsp_boot_stat ts = {1, &tc2, NULL, NULL, temp_stat};
+    if ((st = summarize_set(c, res, va->n, c->plan_seed[3], &ts, LSP_CELL_TEMPERATURE,
+                            LSP_CELL_TEMPERATURE_B)))
+      goto done;
+  }
   /* attack areas on the attack subset, AutoAttack on its own */
   size_t na = c->n_attack;
   ar[0] = areas(rm->fgsm_correct, na, o->attack_eps, ne);

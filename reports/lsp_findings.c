@@ -142,9 +142,13 @@ static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
             "gain needs the interval inside ±%g (DESIGN §9.3). ",
          st->eps[J], s->opts.attack_eps[0], s->opts.attack_eps[s->opts.n_attack_eps - 1], M);
   if (aa)
-    APPEND(i, "The verdict uses AutoAttack (APGD-CE, APGD-T, Square; Croce & Hein 2020) on the "
-              "first %zu attacked test examples. ",
-           s->n_aa);
+    APPEND(i, "Judged with AutoAttack (APGD-CE, then APGD-T, then Square; Croce & Hein 2020) on "
+              "the first %zu attacked test examples of the models with %s (DESIGN §9.5). ",
+           s->n_aa, s->aa_models);
+  else if (s->n_aa)
+    APPEND(i, "AutoAttack did not run on both models of this comparison (it ran on the models "
+              "with %s): judged with PGD. ",
+           s->aa_models);
   quote(f, i, c, aa ? "AutoAttack AUC" : "PGD AUC");
   APPEND(i, "Against the FGSM AUC Δ of %+.4f: %s. ", cf->diff, how);
   double r, rlo, rhi;
@@ -169,15 +173,17 @@ static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
            tr + 0.01 < pg ? " (transfer STRONGER: a sign of masked gradients)" : "", flags,
            checks);
   }
-  APPEND(i, ". Every smoothed ε (the same rule, with that ε's FGSM verdict):");
+  APPEND(i, ". Every smoothed ε (the same rule, with that ε's FGSM verdict%s):",
+         aa ? "; AutoAttack where it ran, else PGD" : "");
   for (size_t e = 0, first = 1; e < st->n_eps; e++) {
     if (e == st->base) continue;
-    const lsp_study_cmp *ce = &st->cmp[e][strong];
+    const int here = aa && !isnan(st->cmp[e][LSP_CELL_AUC_AA].diff);
+    const lsp_study_cmp *ce = &st->cmp[e][here || !aa ? strong : LSP_CELL_AUC_PGD];
     const char *why;
     int v = no_gain_verdict(ce, lsp_study_verdict(&st->cmp[e][LSP_CELL_AUC_FGSM], 1), &why);
-    APPEND(i, "%s ε = %g: %s (Δ %+.4f [%+.4f, %+.4f] against FGSM %+.4f)", first ? "" : ";",
-           st->eps[e], lsp_finding_word(v), ce->diff, ce->lo, ce->hi,
-           st->cmp[e][LSP_CELL_AUC_FGSM].diff);
+    APPEND(i, "%s ε = %g: %s (%sΔ %+.4f [%+.4f, %+.4f] against FGSM %+.4f)", first ? "" : ";",
+           st->eps[e], lsp_finding_word(v), aa ? (here ? "AutoAttack " : "PGD ") : "", ce->diff,
+           ce->lo, ce->hi, st->cmp[e][LSP_CELL_AUC_FGSM].diff);
     first = 0;
   }
   APPEND(i, ". ");

@@ -19,7 +19,7 @@ typedef struct {
   size_t n;
   lsp_finding items[LSP_MAX_FINDINGS];
   char claim[LSP_MAX_FINDINGS][160];
-  char evidence[LSP_MAX_FINDINGS][3000];
+  char evidence[LSP_MAX_FINDINGS][4096];
   const char *key[LSP_MAX_FINDINGS]; /* "accuracy", "calibration", ... */
   int has_study;                     /* the cells gave a study              */
   lsp_study study;                   /* owned (lsp_findings_release)        */

@@ -51,9 +51,9 @@ static lsp_table *summary_table(const lsp_run_state *s) {
   char aa[64];
   snprintf(aa, sizeof aa, "AutoAttack AUC (first %zu)", s->n_aa);
   const char *hdr[] = {"model", "test accuracy", "NLL", "ECE", "ECE after T", "T",
-                       "R² separation", "NC1", "mean logit gap (optimal)", "FGSM AUC",
+                       "R² separation", "NC1", "mean logit gap", "optimal gap", "FGSM AUC",
                        "PGD AUC", "transfer AUC", aa};
-  lsp_table *t = lsp_table_alloc(13, hdr);
+  lsp_table *t = lsp_table_alloc(14, hdr);
   if (!t) return NULL;
   for (size_t i = 0; i < s->nmodels; i++) {
     const lsp_run_model *m = &s->models[i];
@@ -68,25 +68,29 @@ static lsp_table *summary_table(const lsp_run_state *s) {
                      m->cal.ci_hi[LSP_CALIB_ECE]);
     lsp_table_num_ci(t, 4, m->cal_t.value[LSP_CALIB_ECE], m->cal_t.ci_lo[LSP_CALIB_ECE],
                      m->cal_t.ci_hi[LSP_CALIB_ECE]);
-    lsp_table_num(t, 5, m->temperature_ok ? m->temperature : NAN);
+    if (m->temperature_ok)
+      cell_ci(t, 5, r, LSP_CELL_TEMPERATURE);
+    else
+      lsp_table_text(t, 5, "–");
     cell_ci(t, 6, r, LSP_CELL_R2);
     cell_ci(t, 7, r, LSP_CELL_NC1);
+    cell_ci(t, 8, r, LSP_CELL_LOGIT_GAP);
     char g[64];
     if (isfinite(m->gap.optimal_gap))
-      snprintf(g, sizeof g, "%.3f (%.3f)", m->gap.gap.mean, m->gap.optimal_gap);
+      snprintf(g, sizeof g, "%.3f", m->gap.optimal_gap);
     else
-      snprintf(g, sizeof g, "%.3f (none: ε = 0)", m->gap.gap.mean);
-    lsp_table_text(t, 8, g);
-    cell_ci(t, 9, r, LSP_CELL_AUC_FGSM);
-    cell_ci(t, 10, r, LSP_CELL_AUC_PGD);
+      snprintf(g, sizeof g, "none (ε = 0)");
+    lsp_table_text(t, 9, g);
+    cell_ci(t, 10, r, LSP_CELL_AUC_FGSM);
+    cell_ci(t, 11, r, LSP_CELL_AUC_PGD);
     if (m->has_transfer)
-      cell_ci(t, 11, r, LSP_CELL_AUC_TRANSFER);
-    else
-      lsp_table_text(t, 11, "–");
-    if (m->has_aa)
-      cell_ci(t, 12, r, LSP_CELL_AUC_AA);
+      cell_ci(t, 12, r, LSP_CELL_AUC_TRANSFER);
     else
       lsp_table_text(t, 12, "–");
+    if (m->has_aa)
+      cell_ci(t, 13, r, LSP_CELL_AUC_AA);
+    else
+      lsp_table_text(t, 13, "–");
   }
   for (size_t c = 1; c <= 4; c++) lsp_table_digits(t, c, 4);
   return t;
@@ -223,14 +227,19 @@ static const char *aa_sentence(const lsp_run_state *s, char *buf, size_t len) {
              s->aa_note);
     return buf;
   }
-  const lsp_attack_result *r = &s->models[0].aa;
+  const lsp_attack_result *r = NULL;
+  for (size_t i = 0; i < s->nmodels && !r; i++)
+    if (s->models[i].has_aa) r = &s->models[i].aa;
+  if (!r) return "";
   snprintf(buf, len,
            "; AutoAttack (Croce & Hein 2020: APGD-CE, then APGD-T with %zu target classes, "
            "then Square with %zu queries, each on the examples still correct; APGD %zu "
-           "iterations) on the first %zu of them, the subset that its budget of %g GFLOP per "
-           "model allows (predicted %.3g GFLOP per example in the worst case, from the model's "
-           "size alone, so that every cell attacks the same examples)",
-           r->targets, r->queries, r->steps, s->n_aa, s->opts.aa_budget, s->aa_pred_gflop);
+           "iterations) on the first %zu of them, for the models with %s — at most --aa-limit %zu "
+           "and what its budget of %g GFLOP per model allows (predicted %.3g GFLOP per example "
+           "in the worst case, from the model's size alone, so that every cell attacks the "
+           "same examples)",
+           r->targets, r->queries, r->steps, s->n_aa, s->aa_models, s->opts.aa_limit,
+           s->opts.aa_budget, s->aa_pred_gflop);
   return buf;
 }
 
@@ -312,7 +321,7 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
   lsp_table *t = summary_table(s);
   if (!t) return LSP_ENOMEM;
   lsp_doc_heading(&d, 2, "Summary");
-  lsp_doc_table(&d, t, "Per model (95% bootstrap intervals over the test examples in brackets). T: temperature fitted on the validation split. AUC: area under the accuracy-vs-attack-ε curve over the attack grid, normalized by its width (DESIGN §9.2).");
+  lsp_doc_table(&d, t, "Per model (95% bootstrap intervals over the test examples in brackets; for T over the validation examples). T: temperature fitted on the validation split. Mean logit gap: z_y minus the mean of the other logits; optimal gap: where the smoothed loss is minimal. AUC: area under the accuracy-vs-attack-ε curve over the attack grid, normalized by its width (DESIGN §9.2).");
   lsp_table_free(t);
   d_figure(&d, p, f_met, "Accuracy, calibration and penultimate-layer statistics against ε.");
 
@@ -370,12 +379,16 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
            "runs APGD on the cross-entropy, then APGD on the targeted DLR loss towards each of "
            "the next most likely classes, then the gradient-free Square attack, each on the "
            "examples the previous stages left correct; an example is robust only if it "
-           "survives all three. It runs on the first %zu attacked examples%s, and the "
+           "survives all three. It runs on the first %zu attacked examples%s%s, and the "
            "robustness finding is judged with it; PGD stays for comparison. An iterative "
            "attack's accuracy at ε counts an example as robust only if it also survived every "
            "smaller ε.",
-           o->pgd_steps, o->pgd_steps, s->n_aa,
-           s->n_aa ? "" : " (here it did not run)");
+           o->pgd_steps, o->pgd_steps, s->n_aa, s->n_aa ? " of the models with " : " (here it did not run)",
+           s->n_aa ? s->aa_models : "");
+  if (s->n_aa && !o->aa_all)
+    snprintf(buf + strlen(buf), sizeof buf - strlen(buf),
+             " Those are the models the finding compares (ε_LS = 0 and the judged ε); "
+             "--aa-all runs it on every model.");
   lsp_doc_par(&d, buf);
   d_figure(&d, p, f_att, "Accuracy under attack against the attack ε.");
   if (!(t = attack_table(s))) return LSP_ENOMEM;

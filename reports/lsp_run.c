@@ -59,7 +59,8 @@ void lsp_run_opts_default(lsp_run_opts *o) {
   o->pgd_steps = 10;
   o->pgd_restarts = 1;
   o->attack_limit = 1000;
-  o->aa_limit = 0; /* opt-in: see lsp_run.h */
+  o->aa_limit = 200; /* on the judged cells only (aa_all = 0): DESIGN §9.5 */
+  o->aa_all = 0;
   o->aa_budget = 5000.0;
   o->aa_steps = 100;
   o->aa_queries = 5000;

@@ -79,8 +79,11 @@ typedef struct {
   size_t pgd_restarts;         /* 1 */
   size_t attack_limit;         /* attack at most this many test examples: 1000 (0 = all) */
   size_t aa_limit;             /* AutoAttack on at most the first this many of them:
-                                  0 = no AutoAttack (the default: 12 models would not
-                                  fit the time budget; --aa-limit 1000 turns it on) */
+                                  200 (quick: 100); 0 = no AutoAttack */
+  int aa_all;                  /* 0 (default): AutoAttack only on the cells the
+                                  robustness finding is judged on — ε_LS = 0 and
+                                  the judged ε (0.1, else the grid's first
+                                  smoothed ε; lsp_cell_runs_aa); 1: every cell */
   double aa_budget;            /* AutoAttack's predicted work per model in GFLOP,
                                   which sizes its subset: 5000 */
   size_t aa_steps, aa_queries; /* APGD iterations and Square queries: 100, 5000 */

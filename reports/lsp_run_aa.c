@@ -104,9 +104,13 @@ int lsp_cell_aa_size(lsp_cell_ctx *c, char *note, size_t len, double *pred_gflop
 int lsp_cell_autoattack(const lsp_cell_ctx *c, lsp_run_model *rm, const lsp_cell_logger *lg) {
   const lsp_dataset *te = &c->data->test;
   const size_t ne = c->opts.n_attack_eps, n = c->n_aa;
-  if (n == 0) return LSP_OK;
+  const lsp_cell_key k = {.eps = rm->eps, .seed = rm->seed};
+  if (n == 0 || !lsp_cell_runs_aa(c, &k)) return LSP_OK;
   lsp_attack_opts ao;
   aa_opts(c, &ao);
+  /* each ε only on the examples no smaller ε broke: the same envelope, less
+   * work (lsp_attack.h) */
+  ao.skip_broken = 1;
   aa_progress pc = {lg, rm->label, 0.0};
   ao.progress = on_progress;
   ao.user = &pc;

@@ -41,7 +41,7 @@ static int write_dumps(const lsp_run_state *s, const lsp_run_model *rm, const ch
 
 /* ---- several cells at once ----------------------------------------------
  * `jobs` worker threads take cells from a queue in which the ε = 0 cells
- * come first; a cell whose transfer source (lsp_cell_depends) is still
+ * come first, then the cells with AutoAttack; a cell whose transfer source (lsp_cell_depends) is still
  * running waits for it, so no model is trained twice. Each worker runs its
  * cells on one lsprobe thread; training, the bootstrap and the attacks give
  * the same numbers for any thread count, so the results do not depend on
@@ -113,10 +113,14 @@ static int run_pool(lsp_run_state *s, const lsp_cell_ctx *c, const lsp_cell_key 
     st = lsp_fail(LSP_ENOMEM, "out of memory");
     goto done;
   }
+  /* the ε = 0 cells first (the others' transfer sources), then the long
+   * ones (AutoAttack), then the rest: the last cells to start are short */
   size_t q = 0;
-  for (int pass = 0; pass < 2; pass++) /* the ε = 0 cells first */
-    for (size_t i = 0; i < n; i++)
-      if ((keys[i].eps == 0) == (pass == 0)) p.order[q++] = i;
+  for (int pass = 0; pass < 3; pass++)
+    for (size_t i = 0; i < n; i++) {
+      const int cls = keys[i].eps == 0 ? 0 : lsp_cell_runs_aa(c, &keys[i]) ? 1 : 2;
+      if (cls == pass) p.order[q++] = i;
+    }
   for (; started < jobs && started < 64; started++)
     if (pthread_create(&th[started], NULL, worker, &p) != 0) break;
   if (started == 0) st = lsp_fail(LSP_ENOMEM, "cannot start a worker thread");
@@ -129,6 +133,29 @@ done:
   free(p.order);
   free(p.done);
   return st;
+}
+
+/* "ε_LS ∈ {0, 0.1}": the smoothing ε of the grid whose cells run AutoAttack */
+static void aa_models(lsp_run_state *s, const lsp_cell_ctx *c, const lsp_cell_key *keys,
+                      size_t n) {
+  char *b = s->aa_models;
+  const size_t len = sizeof s->aa_models;
+  b[0] = '\0';
+  if (!s->n_aa) return;
+  size_t used = 0, count = 0;
+  for (size_t ei = 0; ei < s->opts.n_smoothing; ei++) {
+    int runs = 0;
+    for (size_t i = 0; i < n; i++)
+      runs |= keys[i].eps == s->opts.smoothing[ei] && lsp_cell_runs_aa(c, &keys[i]);
+    if (!runs) continue;
+    used += (size_t)snprintf(b + used, used < len ? len - used : 0, "%s%g", count ? ", " : "",
+                             s->opts.smoothing[ei]);
+    if (used >= len) used = len - 1;
+    count++;
+  }
+  char list[256];
+  snprintf(list, sizeof list, "%s", b);
+  snprintf(b, len, count == 1 ? "ε_LS = %s" : "ε_LS ∈ {%s}", list);
 }
 
 int lsp_run_cells(lsp_run_state *s, const char *models_dir, const char *dumps,
@@ -144,6 +171,7 @@ int lsp_run_cells(lsp_run_state *s, const char *models_dir, const char *dumps,
   const int root = !s->opts.dist || s->opts.dist->root;
   if (s->aa_note[0] && log && root) log(s->opts.aa_limit ? 1 : 0, s->aa_note, user);
   if ((st = lsp_cell_ctx_keys(c, &keys, &n))) goto done;
+  aa_models(s, c, keys, n);
   s->models = calloc(n ? n : 1, sizeof *s->models);
   s->cells = calloc(n ? n : 1, sizeof *s->cells);
   if (!s->models || !s->cells) {

@@ -393,17 +393,27 @@ static int g_depends(void *ctx, size_t i, size_t *dep) {
 /* A cell's own work in forward passes of one example: training (forward
  * and backward ~ 3 passes per example and epoch), the test and validation
  * passes, FGSM, PGD and (smoothed cells) transfer at every attack ε
- * (forward and backward per step). Whether the model is cached is not
- * looked at. */
+ * (forward and backward per step), and AutoAttack on the cells that run
+ * it (lsp_cell_runs_aa): an eighth of its worst case (every example
+ * surviving every stage: 2(S+1) + 2T(S+1) + Q passes per attack ε > 0),
+ * about what the default study's models cost. Whether the model is cached
+ * is not looked at. */
 static double own_cost(const grid *g, size_t i) {
   const lsp_cell_ctx *c = g->c;
   const lsp_run_opts *o = &c->opts;
   size_t d;
   double sr = (double)(o->pgd_steps * o->pgd_restarts);
   double att = 1.0 + sr + (g_depends((void *)g, i, &d) ? sr : 0.0);
+  double aa = 0.0;
+  if (lsp_cell_runs_aa(c, &g->keys[i])) {
+    const double S1 = (double)o->aa_steps + 1.0, T = 9.0; /* APGD-T's targets */
+    for (size_t e = 0; e < o->n_attack_eps; e++)
+      if (o->attack_eps[e] > 0) aa += 2.0 * S1 * (1.0 + T) + (double)o->aa_queries;
+    aa *= (double)c->n_aa / 8.0;
+  }
   return 3.0 * (double)o->epochs * (double)c->data->train.n +
          (double)(c->data->test.n + c->data->val.n) +
-         3.0 * (double)c->n_attack * (double)o->n_attack_eps * att;
+         3.0 * (double)c->n_attack * (double)o->n_attack_eps * att + aa;
 }
 
 /* Longest path first: a prerequisite also carries its costliest dependent,

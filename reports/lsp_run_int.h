@@ -83,6 +83,8 @@ struct lsp_run_state {
   size_t n_aa;              /* AutoAttack's subset (first n; 0 = none)    */
   double aa_pred_gflop;     /* its predicted work per example (GFLOP)     */
   char aa_note[256];        /* why there is no AutoAttack, or ""          */
+  char aa_models[256];      /* which models it runs on: "ε_LS ∈ {0, 0.1}"
+                               (lsp_cell_runs_aa), or "" without it       */
   size_t nmodels;
   lsp_run_model *models;    /* owned: seeds × smoothing, seed-major       */
   size_t ncmp;

@@ -66,7 +66,9 @@ for m in r["models"]:
     assert "black_box_not_stronger" in names and "apgd_ce_not_weaker" in names, names
 assert len(r["comparisons"][0]["autoattack_accuracy_diff"]) == len(r["config"]["attack_eps"])
 rob = next(f for f in r["findings"] if f["topic"] == "pgd")
-assert "AutoAttack" in rob["claim"] and "uses AutoAttack" in rob["evidence"], rob
+assert "AutoAttack" in rob["claim"], rob
+assert ("Judged with AutoAttack" in rob["evidence"] and
+        "the first %d attacked test examples of the models with ε_LS ∈ {0, 0.1}" % naa in rob["evidence"]), rob
 assert len(r["findings"]) == 5
 for f in r["findings"]:
     assert f["verdict"] in ("supported", "contradicted", "inconclusive"), f["verdict"]
@@ -199,6 +201,37 @@ expect_exit 2 "--distill-alpha above 1" "$LSP" run --quick --distill --distill-a
 expect_err "--distill-alpha" "--distill-alpha above 1"
 expect_exit 2 "--distill-temps without --distill" "$LSP" run --quick --distill-temps 1,2 --out "$SCR/nd2"
 expect_err "--distill-temps needs --distill" "--distill-temps without --distill"
+
+# AutoAttack runs on the cells the robustness finding compares (ε_LS = 0 and
+# the judged 0.1), not on 0.05 (its per-ε verdict falls back to PGD);
+# --aa-all runs it on every cell, --aa-limit 0 on none (the finding then
+# uses PGD)
+for v in judged all off; do
+  extra=(); [ $v = all ] && extra=(--aa-all); [ $v = off ] && extra=(--aa-limit 0)
+  expect_exit 0 "run --smoothing 0,0.05,0.1 ($v)" "$LSP" run --quick --data synthetic --smoothing 0,0.05,0.1 \
+    --epochs 1 --bootstrap 20 --mi-examples 10 --mi-copies 2 --out "$SCR/aa_$v" --threads 2 "${extra[@]}"
+done
+$PY - "$SCR" <<'PY' && ok "AutoAttack on ε_LS 0 and 0.1 by default, every model with --aa-all, none with --aa-limit 0" || bad "AutoAttack's cells"
+import json, sys
+def load(v):
+    r = json.load(open(sys.argv[1] + "/aa_%s/results.json" % v))
+    has = {m["eps"]: "autoattack" in m["attacks"] for m in r["models"]}
+    rob = next(f for f in r["findings"] if f["topic"] == "pgd")
+    auc = {c["eps"]: c["values"][r["study"]["summaries"].index("auc_aa")] for c in r["study"]["cells"]}
+    return r, has, rob, auc
+r, has, rob, auc = load("judged")
+assert has == {0: True, 0.05: False, 0.1: True}, has
+assert auc[0.05] is None and auc[0] is not None and auc[0.1] is not None, auc
+assert "ε_LS ∈ {0, 0.1}" in rob["evidence"] and "ε = 0.05: " in rob["evidence"], rob["evidence"]
+assert "(PGD Δ" in rob["evidence"].split("ε = 0.05: ")[-1].split(";")[0], rob["evidence"]
+assert "(AutoAttack Δ" in rob["evidence"].split("ε = 0.1: ")[-1].split(";")[0], rob["evidence"]
+r, has, rob, auc = load("all")
+assert all(has.values()) and "ε_LS ∈ {0, 0.05, 0.1}" in rob["evidence"], (has, rob["evidence"][:400])
+r, has, rob, auc = load("off")
+assert not any(has.values()) and r["config"]["n_autoattack"] == 0, has
+assert "AutoAttack" not in rob["claim"] and "PGD AUC" in rob["evidence"], rob
+PY
+grep -q 'of the models with ε_LS ∈ {0, 0.1}' "$SCR/aa_judged/report.html" && ok "the report says which models AutoAttack ran on" || bad "report lacks AutoAttack's models"
 
 # other plot formats
 for fmt in png pdf; do

@@ -21,7 +21,7 @@ r = json.load(open(out + "/results.json"))
 st = r["study"]
 names = st["summaries"]
 NS = len(names)
-assert NS == 11
+assert NS == 13 and names[-2:] == ["temperature", "logit_gap"], names
 
 def fnv1a(b):
     h = 1469598103934665603
@@ -33,7 +33,7 @@ def fnv1a(b):
 cells = {}
 for path in glob.glob(out + "/models/*.lspm.cell"):
     b = open(path, "rb").read()
-    assert b[:8] == b"LSPCELL1"
+    assert b[:8] == b"LSPCELL2"
     assert struct.unpack_from("<Q", b, len(b) - 8)[0] == fnv1a(b[:-8]), "checksum"
     at = 8 + 4096
     eps, = struct.unpack_from("<d", b, at); at += 8
@@ -41,12 +41,13 @@ for path in glob.glob(out + "/models/*.lspm.cell"):
     at += 24  # seconds
     n_test, n_att, n_aa, n_eps = struct.unpack_from("<4Q", b, at); at += 32
     curves = np.frombuffer(b, "<f8", 5 * 32, at).reshape(5, 32); at += 5 * 32 * 8
+    curves_t, = struct.unpack_from("<d", b, at)
     at += 8 + 16  # temperature, mask counts
     values = np.frombuffer(b, "<f8", NS, at); at += NS * 8
     B, = struct.unpack_from("<Q", b, at); at += 8
     res = np.frombuffer(b, "<f8", B * NS, at).reshape(B, NS); at += B * NS * 8
     assert at + 8 == len(b), "length"
-    cells[(eps, seed)] = dict(values=values, res=res, n_test=n_test, B=B)
+    cells[(eps, seed)] = dict(values=values, res=res, n_test=n_test, B=B, temperature=curves_t)
 assert len(cells) == 9 and all(c["B"] == 80 for c in cells.values())
 
 # (2) the summaries from the dumps, float64 throughout
@@ -76,8 +77,14 @@ for (eps, seed), c in cells.items():
     v = c["values"]
     got = dict(zip(names, v))
     assert got["accuracy"] == correct.mean(), (tag, got["accuracy"], correct.mean())
-    for key, want in (("nll", nll.mean()), ("ece", ece), ("ece_debiased", deb)):
+    # the mean logit gap z_y − mean of the other logits
+    gap = z[np.arange(n), y] - (z.sum(axis=1) - z[np.arange(n), y]) / (z.shape[1] - 1)
+    for key, want in (("nll", nll.mean()), ("ece", ece), ("ece_debiased", deb),
+                      ("logit_gap", gap.mean())):
         assert abs(got[key] - want) < 1e-9, (tag, key, got[key], want)
+    # the temperature summary is the fitted T the cell and results.json carry
+    m = next(x for x in r["models"] if x["tag"] == tag)
+    assert got["temperature"] == c["temperature"] == m["calibration_temperature_scaled"]["temperature"]
 
 # (3) the study from the cells
 cmp = {(x["summary"], x["eps"]): x for x in st["comparisons"]}
@@ -106,6 +113,6 @@ for eps in (0.1, 0.3):
         w = max(hi - lo, 1e-12)
         assert abs(x["ci"][0] - lo) < 0.25 * w + 1e-12 and abs(x["ci"][1] - hi) < 0.25 * w + 1e-12, \
             (key, eps, x["ci"], (lo, hi))
-print("   9 cells, 11 summaries, 2 smoothed ε checked")
+print("   9 cells, 13 summaries, 2 smoothed ε checked")
 PY
 finish

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end: the default study's verdicts do not flip with the seeds.
 # `lsprobe run` on Fashion-MNIST with the default ε grid (0, 0.05, 0.1, 0.2),
-# once with seeds {1,2,3} and once with {4,5,6} — fewer epochs and a
-# smaller attack subset than the default, to fit CI — and no verdict (the
+# once with seeds {1,2,3} and once with {4,5,6} — fewer epochs and smaller
+# attack subsets than the default (AutoAttack, as by default, on the ε = 0
+# and ε = 0.1 models, on 100 examples instead of 200), to fit CI — and no verdict (the
 # findings', and every per-ε comparison's) may move from supported to
 # contradicted or back. Also: each finding quotes the study's aggregates
 # (the means its Δ comes from), every smoothed ε is compared with ε = 0 for
@@ -13,7 +14,7 @@ if [ ! -d /usr/share/datasets/fashion-mnist ]; then
   skipped "Fashion-MNIST is not installed (scripts/setup installs dataset-fashion-mnist)"
   finish
 fi
-small=(--epochs 2 --attack-limit 300 --bootstrap 50 --mi-examples 20 --mi-copies 4 --threads 2)
+small=(--epochs 2 --attack-limit 300 --aa-limit 100 --bootstrap 50 --mi-examples 20 --mi-copies 4 --threads 2)
 expect_exit 0 "study seeds 1,2,3" "$LSP" run "${small[@]}" --seeds 1,2,3 --out "$SCR/a"
 expect_exit 0 "study seeds 4,5,6" "$LSP" run "${small[@]}" --seeds 4,5,6 --out "$SCR/b"
 $PY - "$SCR/a/results.json" "$SCR/b/results.json" <<'PY' && ok "no verdict flips between seeds {1,2,3} and {4,5,6}" || bad "a verdict flipped"
@@ -40,6 +41,11 @@ r = json.load(open(sys.argv[1]))
 s = r["study"]
 assert s["judged_eps"] == 0.1 and s["resamples"] >= 1000 and s["example_resamples"] == 50
 assert len(s["cells"]) == 12
+# the robustness finding is judged with AutoAttack, run on the ε = 0 and 0.1 cells
+rob = next(f for f in r["findings"] if f["topic"] == "pgd")
+assert "Judged with AutoAttack" in rob["evidence"] and r["config"]["n_autoattack"] == 100, rob
+aa = s["summaries"].index("auc_aa")
+assert all((c["values"][aa] is not None) == (c["eps"] in (0, 0.1)) for c in s["cells"])
 cmp = {(c["summary"], c["eps"]): c for c in s["comparisons"]}
 for e in (0.05, 0.1, 0.2):
     for m in s["summaries"]:

@@ -477,6 +477,56 @@ static void test_deterministic(void **state) {
   lsp_threads_set(threads);
 }
 
+/* skip_broken (each ε attacks only the examples no smaller ε broke) gives
+ * the full protocol's envelope example by example: the same `correct`
+ * rows and accuracies, on the MLP and the CNN, for a grid given out of
+ * order; the per-ε-alone numbers count the skipped examples as broken, so
+ * they can only be lower; it does less work; and it refuses adv. */
+static void skip_same_envelope(trained *t, lsp_model *m) {
+  const double eps[5] = {0.2, 0.0, 0.05, 0.3, 0.1};
+  lsp_attack_opts o;
+  quick_opts(&o);
+  uint8_t full[5 * SN], skip[5 * SN];
+  for (int k = 0; k < 5; k++) {
+    lsp_attack_result a, b;
+    o.skip_broken = 0;
+    o.correct = full;
+    run_on(m, t, k_kinds[k], &o, eps, 5, &a);
+    o.skip_broken = 1;
+    o.correct = skip;
+    run_on(m, t, k_kinds[k], &o, eps, 5, &b);
+    assert_memory_equal(full, skip, sizeof full);
+    for (size_t e = 0; e < 5; e++) {
+      assert_int_equal(a.points[e].correct, b.points[e].correct);
+      td_close(a.points[e].accuracy, b.points[e].accuracy, 0, 0, "envelope", e);
+      assert_true(b.points[e].accuracy_raw <= a.points[e].accuracy_raw);
+      td_close(b.points[e].accuracy_raw, b.points[e].accuracy, 0, 0,
+               "skipping: raw = envelope", e);
+    }
+    assert_true(b.flops < a.flops);
+    print_message("%-10s full %.3g flops, skipping %.3g; envelope %.4f %.4f %.4f "
+                  "%.4f %.4f\n",
+                  lsp_attack_kind_name(k_kinds[k]), a.flops, b.flops,
+                  a.points[0].accuracy, a.points[1].accuracy,
+                  a.points[2].accuracy, a.points[3].accuracy,
+                  a.points[4].accuracy);
+    lsp_attack_result_free(&a);
+    lsp_attack_result_free(&b);
+  }
+  float adv[SD];
+  o.adv = adv;
+  o.correct = NULL;
+  lsp_attack_result r;
+  assert_int_equal(lsp_attack_run(m, NULL, t->x, t->y, 1, SD, eps, 5, &o, &r),
+                   LSP_EINVAL);
+}
+
+static void test_skip_broken(void **state) {
+  trained *t = *state;
+  skip_same_envelope(t, t->m);
+  skip_same_envelope(t, t->cnn);
+}
+
 /* Square's bookkeeping: the stripes are one query; queries never pass the
  * budget; the settings are reported. */
 static void test_square_queries(void **state) {
@@ -707,6 +757,7 @@ int main(void) {
       cmocka_unit_test(test_monotone_in_eps),
       cmocka_unit_test(test_protocol_is_worst_case),
       cmocka_unit_test(test_deterministic),
+      cmocka_unit_test(test_skip_broken),
       cmocka_unit_test(test_square_queries),
       cmocka_unit_test(test_square_fast_path),
       cmocka_unit_test(test_errors),

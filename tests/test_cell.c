@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analysis/lsp_boot.h"
+#include "analysis/lsp_calib.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_threads.h"
 #include "reports/lsp_cell.h"
@@ -45,6 +47,33 @@ static double trapezoid(const double *eps, const double *acc, size_t ne) {
   double s = 0;
   for (size_t e = 0; e + 1 < ne; e++) s += 0.5 * (eps[e + 1] - eps[e]) * (acc[e] + acc[e + 1]);
   return s / (eps[ne - 1] - eps[0]);
+}
+
+/* The temperature of a validation resample another way: rows repeated by
+ * their counts, then the calibration module's fit (Brent's method over
+ * log T; the cell uses Newton's method in 1/T on the weights). */
+typedef struct {
+  size_t n, k;
+  const float *z;
+  const int32_t *y;
+} brent_ctx;
+
+static void brent_stat(const void *p, void *ws, const uint32_t *w, double *out) {
+  (void)ws;
+  const brent_ctx *c = p;
+  float *z = malloc(c->n * c->k * sizeof *z);
+  int32_t *y = malloc(c->n * sizeof *y);
+  size_t r = 0;
+  for (size_t i = 0; i < c->n; i++)
+    for (uint32_t t = 0; t < w[i]; t++, r++) {
+      memcpy(z + r * c->k, c->z + i * c->k, c->k * sizeof *z);
+      y[r] = c->y[i];
+    }
+  double T = NAN;
+  if (lsp_calib_temperature_fit(z, y, r, c->k, &T)) T = NAN;
+  out[0] = T;
+  free(z);
+  free(y);
 }
 
 static void test_cell_against_modules(void **state) {
@@ -108,6 +137,28 @@ static void test_cell_against_modules(void **state) {
              "auc pgd", i);
     assert_true(isnan(r[i].value[LSP_CELL_AUC_AA]));
     assert_int_equal(r[i].B, 30);
+    /* the mean logit gap: the logit-geometry module's (the same per-example
+     * gaps summed in another order); the temperature: the fit on the whole
+     * validation set, exactly; each with an interval around it from its
+     * resamples (the gap's over test, T's over validation resamples) */
+    td_close(r[i].value[LSP_CELL_LOGIT_GAP], rm->gap.gap.mean, 1e-12, 1e-12, "logit gap", i);
+    assert_true(rm->temperature_ok);
+    assert_true(r[i].value[LSP_CELL_TEMPERATURE] == rm->temperature);
+    for (int m = LSP_CELL_TEMPERATURE; m <= LSP_CELL_LOGIT_GAP; m++) {
+      double lo, hi;
+      lsp_study_cell_interval(&r[i], m, &lo, &hi);
+      assert_true(lo < hi && lo <= r[i].value[m] && r[i].value[m] <= hi);
+    }
+    /* the first resamples' T against Brent on the repeated rows (the
+     * validation plan's seed, DESIGN §9.2) */
+    brent_ctx bc = {data.val.n, (size_t)data.val.k, rm->val_logits, data.val.y};
+    lsp_boot_stat bs = {1, &bc, NULL, NULL, brent_stat};
+    lsp_boot_opts bo = {3, 0x5eedDA1Dull, 1};
+    double tb[3];
+    assert_int_equal(lsp_boot_values(data.val.n, &bo, &bs, tb), 0);
+    for (int b = 0; b < 3; b++)
+      td_close(r[i].resample[b * LSP_CELL_NSTAT + LSP_CELL_TEMPERATURE], tb[b], 1e-5, 0,
+               "resampled T vs Brent", b);
   }
   /* ε = 0: transfer is its own PGD; ε = 0.1: crafted on the ε = 0 model */
   assert_true(r[0].value[LSP_CELL_AUC_TRANSFER] == r[0].value[LSP_CELL_AUC_PGD]);
@@ -142,6 +193,9 @@ static void test_cell_against_modules(void **state) {
   buf[len / 2] ^= 1;
   assert_int_equal(lsp_cell_result_unpack(buf, len - 8, &u), LSP_EDATA);
   assert_int_equal(lsp_cell_result_unpack(buf, 10, &u), LSP_EDATA);
+  buf[7] = '1'; /* format 1 (11 summaries): refused with its own reason */
+  assert_int_equal(lsp_cell_result_unpack(buf, len, &u), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "format 1"));
   buf[0] = 'X';
   assert_int_equal(lsp_cell_result_unpack(buf, len, &u), LSP_EDATA);
   free(buf);
@@ -239,10 +293,60 @@ static void test_study_closed_forms(void **state) {
   for (int i = 0; i < 6; i++) lsp_cell_result_release(&c[i]);
 }
 
+/* Which cells run AutoAttack (DESIGN §9.5): ε = 0 and the judged ε (0.1,
+ * else the grid's first smoothed ε, as the study judges), every cell with
+ * aa_all, none with aa_limit 0 — from the options alone. */
+static int aa_cells(lsp_run_opts *o, const lsp_splits *data, double *judged) {
+  lsp_cell_ctx *c = NULL;
+  assert_int_equal(lsp_cell_ctx_alloc(o, data, NULL, "/tmp", &c), 0);
+  char note[256];
+  double pred;
+  assert_int_equal(lsp_cell_aa_size(c, note, sizeof note, &pred), 0);
+  lsp_cell_key *keys = NULL;
+  size_t n = 0;
+  assert_int_equal(lsp_cell_ctx_keys(c, &keys, &n), 0);
+  int mask = 0;
+  for (size_t i = 0; i < n && i < 8; i++) mask |= lsp_cell_runs_aa(c, &keys[i]) << i;
+  *judged = lsp_cell_ctx_judged_eps(c);
+  free(keys);
+  lsp_cell_ctx_free(c);
+  return mask;
+}
+
+static void test_aa_cells(void **state) {
+  (void)state;
+  lsp_run_opts o;
+  setup_opts(&o);
+  lsp_data_opts d;
+  lsp_data_opts_default(&d);
+  d.spec = o.data;
+  lsp_splits data;
+  memset(&data, 0, sizeof data);
+  assert_int_equal(lsp_data_load(&d, &data), 0);
+  double j;
+  o.aa_limit = 50;
+  const double g1[4] = {0, 0.05, 0.1, 0.2}; /* one seed: bit i = grid ε i */
+  memcpy(o.smoothing, g1, sizeof g1);
+  o.n_smoothing = 4;
+  assert_int_equal(aa_cells(&o, &data, &j), 0x5); /* 0 and 0.1 */
+  assert_true(j == 0.1);
+  const double g2[3] = {0.2, 0, 0.05}; /* no 0.1: the first smoothed ε */
+  memcpy(o.smoothing, g2, sizeof g2);
+  o.n_smoothing = 3;
+  assert_int_equal(aa_cells(&o, &data, &j), 0x3); /* 0.2 and 0 */
+  assert_true(j == 0.2);
+  o.aa_all = 1;
+  assert_int_equal(aa_cells(&o, &data, &j), 0x7);
+  o.aa_limit = 0;
+  assert_int_equal(aa_cells(&o, &data, &j), 0);
+  lsp_splits_free(&data);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cell_against_modules),
       cmocka_unit_test(test_study_closed_forms),
+      cmocka_unit_test(test_aa_cells),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
