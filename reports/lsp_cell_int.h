@@ -8,6 +8,13 @@
 #include "reports/lsp_cell.h"
 #include "reports/lsp_run_int.h"
 
+/* The offset basis of the FNV-1a checksums of cell results and of the
+ * run's cell blobs (lsp_cell_pack.c, lsp_run_dist.c; DESIGN §9.1, §10):
+ * the formats were defined with this number, a digit short of FNV's
+ * standard 14695981039346656037 (LSP_FNV_INIT); it stays, so that cell
+ * files already on disk load. */
+#define LSP_CELL_FNV_BASIS 1469598103934665603ull
+
 struct lsp_cell_ctx {
   lsp_run_opts opts;        /* copied; its pointers borrowed from the caller */
   const lsp_splits *data;   /* borrowed                                      */
