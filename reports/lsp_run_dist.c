@@ -307,14 +307,7 @@ static int blob_unpack(const lsp_cell_ctx *c, const uint8_t *p, size_t len, lsp_
       (rm->has_aa && !rm->aa_correct))
     return lsp_fail(LSP_ENOMEM, "out of memory");
   /* the masking checklist, as lsp_cell_attack and lsp_cell_autoattack make it */
-  lsp_mask_opts mo;
-  lsp_mask_opts_default(&mo);
-  if ((st = lsp_attack_checklist(&rm->fgsm, &rm->pgd, rm->has_transfer ? &rm->transfer : NULL,
-                                 &mo, &rm->mask)))
-    return st;
-  rm->has_mask = 1;
-  if (rm->has_aa && (st = lsp_attack_checklist_aa(&rm->aa, NULL, &mo, &rm->mask))) return st;
-  return LSP_OK;
+  return lsp_cell_checklist(rm);
 }
 
 /* ---- the job ------------------------------------------------------------------ */
