@@ -31,24 +31,7 @@ typedef struct {
 static int train_setup(void **state) {
   trained *t = calloc(1, sizeof *t);
   if (!t) return -1;
-  unsigned s = 12345;
-#define URAND() \
-  ((s = s * 1664525u + 1013904223u), (double)(s >> 8) / 16777216.0)
-  double mu[SK][SD];
-  for (int k = 0; k < SK; k++)
-    for (int d = 0; d < SD; d++) mu[k][d] = 0.25 + 0.5 * URAND();
-  for (int i = 0; i < SN; i++) {
-    int k = i % SK;
-    t->y[i] = k;
-    for (int d = 0; d < SD; d++) {
-      double g = URAND(); /* one statement each: s changes in every URAND */
-      g += URAND();
-      g += URAND();
-      g -= 1.5; /* sd 0.5 */
-      double v = mu[k][d] + 0.25 * g;
-      t->x[i * SD + d] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
-    }
-  }
+  if (td_blobs(t->x, t->y, SN, SK, SD, 12345, 0.25, 0.5, 0.25)) return -1;
   size_t hidden[1] = {32};
   t->m = lsp_model_alloc_mlp(SD, hidden, 1, SK);
   if (!t->m) return -1;

@@ -61,24 +61,7 @@ static int sgd(lsp_model *m, const float *x, const int32_t *y, int epochs,
 static int train_setup(void **state) {
   trained *t = calloc(1, sizeof *t);
   if (!t) return -1;
-  unsigned s = 777;
-#define URAND() \
-  ((s = s * 1664525u + 1013904223u), (double)(s >> 8) / 16777216.0)
-  double mu[SK][SD];
-  for (int k = 0; k < SK; k++)
-    for (int d = 0; d < SD; d++) mu[k][d] = 0.3 + 0.4 * URAND();
-  for (int i = 0; i < SN; i++) {
-    int k = i % SK;
-    t->y[i] = k;
-    for (int d = 0; d < SD; d++) {
-      double g = URAND(); /* one statement each: s changes in every URAND */
-      g += URAND();
-      g += URAND();
-      g -= 1.5;
-      double v = mu[k][d] + 0.3 * g;
-      t->x[i * SD + d] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
-    }
-  }
+  if (td_blobs(t->x, t->y, SN, SK, SD, 777, 0.3, 0.4, 0.3)) return -1;
   size_t hidden[1] = {32};
   t->m = lsp_model_alloc_mlp(SD, hidden, 1, SK);
   if (!t->m || lsp_model_init(t->m, 11) || sgd(t->m, t->x, t->y, 40, 0.3f))

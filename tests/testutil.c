@@ -83,3 +83,31 @@ int td_exit_code(int failed) {
   }
   return 0;
 }
+
+static double lcg_uniform(unsigned *s) {
+  *s = *s * 1664525u + 1013904223u;
+  return (double)(*s >> 8) / 16777216.0;
+}
+
+int td_blobs(float *x, int32_t *y, int n, int k, int d, unsigned seed, double mlo,
+             double mspan, double spread) {
+  double *mu = malloc((size_t)k * (size_t)d * sizeof *mu);
+  if (!mu) return -1;
+  unsigned s = seed;
+  for (int c = 0; c < k; c++)
+    for (int j = 0; j < d; j++) mu[c * d + j] = mlo + mspan * lcg_uniform(&s);
+  for (int i = 0; i < n; i++) {
+    int c = i % k;
+    y[i] = c;
+    for (int j = 0; j < d; j++) {
+      double g = lcg_uniform(&s);
+      g += lcg_uniform(&s);
+      g += lcg_uniform(&s);
+      g -= 1.5; /* sd 0.5 */
+      double v = mu[c * d + j] + spread * g;
+      x[i * d + j] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
+    }
+  }
+  free(mu);
+  return 0;
+}

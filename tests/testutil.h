@@ -34,6 +34,14 @@ void td_close_array(const float *got, const char *rel, size_t count,
 void td_load_xy(const char *x_rel, const char *y_rel, int k,
                 lsp_array *xa, int32_t **y, size_t *n);
 
+/* n points of k Gaussian blobs in d dimensions, clipped to [0, 1]: point i
+ * of class i mod k at the class mean (each coordinate mlo + mspan·U, U
+ * uniform) plus spread·(U1 + U2 + U3 − 1.5), from a linear congruential
+ * generator seeded by `seed` (the same numbers on every platform).
+ * Returns -1 when out of memory. */
+int td_blobs(float *x, int32_t *y, int n, int k, int d, unsigned seed, double mlo,
+             double mspan, double spread);
+
 /* Scratch file path unique to this process (static buffer). */
 const char *td_tmp(const char *name);
 
