@@ -25,10 +25,12 @@ static inline lsp_u128 lsp_calib_fix_bits(double v, int *overflow) {
     *overflow = 1;
     return 0;
   }
-  uint64_t ip = (uint64_t)v;
+  /* through int64_t (v < 2^40): one instruction each way, where the
+   * unsigned conversions take a branch and several on x86-64 */
+  const int64_t ip = (int64_t)v;
   double fr = v - (double)ip; /* exact */
   uint64_t fb = ((uint64_t)(int64_t)(fr * 0x1p63)) << 1;
-  return ((lsp_u128)ip << 64) | fb;
+  return ((lsp_u128)(uint64_t)ip << 64) | fb;
 }
 
 static inline lsp_u128 lsp_calib_fix_get(lsp_calib_fix f) {
