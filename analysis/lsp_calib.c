@@ -281,16 +281,16 @@ static inline __attribute__((always_inline)) void probs_body(
     a->count[b]++;
     a->correct[b] += ok;
     ncorrect += ok;
-    lsp_calib_fix_add(&a->conf[b], lsp_calib_fix_bits(c, &ovf), &ovf);
+    lsp_calib_fix_add_v(&a->conf[b], c, &ovf);
     if (!full) continue;
-    lsp_calib_mesh_add(a, c, 1, ok, &ovf);
+    lsp_calib_mesh_add1(a, c, ok, &ovf);
     double py = at(p, r + yi);
     if (py > 0.0)
-      lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(-log(py), &ovf), &ovf);
+      lsp_calib_fix_add_v(&a->nll, -log(py), &ovf);
     else
       a->n_nll_inf++;
     double br = classwise_row(a, cwcp, p, r, k, yi);
-    lsp_calib_fix_add(&a->brier, lsp_calib_fix_bits(br, &ovf), &ovf);
+    lsp_calib_fix_add_v(&a->brier, br, &ovf);
     if ((i - i0 + 1) % CW_ROWS == 0) cw_flush(a, cwcp);
   }
   cw_flush(a, cwcp);
@@ -355,12 +355,12 @@ static inline __attribute__((always_inline)) void logits_body(
       a->count[b]++;
       a->correct[b] += ok;
       a->n_correct += ok;
-      lsp_calib_fix_add(&a->conf[b], lsp_calib_fix_bits(c, &ovf), &ovf);
+      lsp_calib_fix_add_v(&a->conf[b], c, &ovf);
       if (!full) continue;
-      lsp_calib_mesh_add(a, c, 1, ok, &ovf);
-      lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(rs.nll, &ovf), &ovf);
+      lsp_calib_mesh_add1(a, c, ok, &ovf);
+      lsp_calib_fix_add_v(&a->nll, rs.nll, &ovf);
       double br = classwise_logits_row(cwcp, pw, cbw + q * k, fxw + q * k, k, yi);
-      lsp_calib_fix_add(&a->brier, lsp_calib_fix_bits(br, &ovf), &ovf);
+      lsp_calib_fix_add_v(&a->brier, br, &ovf);
       if ((i - i0 + 1) % CW_ROWS == 0) cw_flush(a, cwcp);
     }
     if (bad->kind) break;
