@@ -196,11 +196,12 @@ static inline __attribute__((always_inline)) double classwise_row(
 static inline __attribute__((always_inline)) double classwise_logits_row(
     lsp_calib_fix *cwcp, const double *w, const int32_t *cb, const uint64_t *fx, size_t k,
     uint32_t yi) {
+  /* Σ (v_j − [j = y])² in index order, the label's term in its place
+   * (v − 0 is v exactly) */
   double br = 0.0;
-  for (size_t j = 0; j < k; j++) {
-    double v = w[j], t = j == yi ? 1.0 : 0.0;
-    br += (v - t) * (v - t);
-  }
+  for (size_t j = 0; j < yi; j++) br += w[j] * w[j];
+  br += (w[yi] - 1.0) * (w[yi] - 1.0);
+  for (size_t j = yi + 1; j < k; j++) br += w[j] * w[j];
   /* the 128-bit addition in two words (the carry by comparison), the
    * positive once after the loop */
   for (size_t j = 0; j < k; j++) {

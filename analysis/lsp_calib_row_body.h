@@ -132,8 +132,19 @@ SV_ATTR static size_t SV_FN(cr_rows)(const float *xf, const double *xd, size_t n
     const double *rd = xd ? xd + r * k : NULL;
     double s = 0.0;
     for (size_t j = 0; j < k; j++) s += e[j];
-    size_t top = k; /* the first index of the max, without a branch */
-    for (size_t j = k; j-- > 0;) top = (rf ? (double)rf[j] : rd[j]) == mx[r] ? j : top;
+    /* the first index of the max: a vector compare, the first set lane */
+    size_t top = k;
+    const dv vm = dv_set1(mx[r]);
+    for (size_t j = 0; j < k; j += DV_N) {
+      const size_t len = k - j < DV_N ? k - j : DV_N;
+      const dv v = len == DV_N ? (rf ? dv_load_f(rf + j) : dv_load(rd + j))
+                               : (rf ? dv_load_f_n(rf + j, len, 0.0) : dv_load_n(rd + j, len, 0.0));
+      const unsigned eq = dv_eq_bits(v, vm) & ((1u << len) - 1u);
+      if (eq) {
+        top = j + (size_t)__builtin_ctz(eq);
+        break;
+      }
+    }
     const double yv = rf ? (double)rf[y[r]] : rd[y[r]];
     inv[r] = 1.0 / s;
     st[r].conf = inv[r];
