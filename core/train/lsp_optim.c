@@ -29,10 +29,9 @@ void lsp_train_sgd_step(float *w, const float *dw, float *v, size_t np,
  * operations are the ones of lsp_train_sgd_step on that sum, element by
  * element without fused multiply-adds (ISO C mode), so every clone gives the
  * same bits. */
-LSP_CLONES
-void lsp_train_sgd_step_sum(float *w, const float *const *g, size_t ng, float *v,
-                            size_t np, double lr_d, double mu_d, double wd_d) {
-  const float lr = (float)lr_d, mu = (float)mu_d, wd = (float)wd_d;
+LSP_CLONES /* static: a cloned (ifunc) symbol would escape the hidden visibility */
+static void sgd_step_sum(float *w, const float *const *g, size_t ng, float *v, size_t np,
+                         float lr, float mu, float wd) {
   if (ng == 1) {
     const float *g0 = g[0];
     for (size_t i = 0; i < np; i++) {
@@ -68,6 +67,11 @@ void lsp_train_sgd_step_sum(float *w, const float *const *g, size_t ng, float *v
       wb[i] = wb[i] - lr * vb[i];
     }
   }
+}
+
+void lsp_train_sgd_step_sum(float *w, const float *const *g, size_t ng, float *v,
+                            size_t np, double lr, double mu, double wd) {
+  sgd_step_sum(w, g, ng, v, np, (float)lr, (float)mu, (float)wd);
 }
 
 void lsp_train_adam_step(float *w, const float *dw, float *m1, float *m2,
