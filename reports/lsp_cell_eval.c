@@ -137,11 +137,15 @@ int lsp_cell_attack(const lsp_cell_ctx *s, lsp_run_model *rm, lsp_model *base,
       return lsp_fail_prefix(st, "transfer");
     rm->has_transfer = 1;
   }
+  return lsp_cell_checklist(rm);
+}
+
+int lsp_cell_checklist(lsp_run_model *rm) {
   lsp_mask_opts mo;
   lsp_mask_opts_default(&mo);
-  if ((st = lsp_attack_checklist(&rm->fgsm, &rm->pgd, rm->has_transfer ? &rm->transfer : NULL,
-                                 &mo, &rm->mask)))
-    return st;
+  int st = lsp_attack_checklist(&rm->fgsm, &rm->pgd, rm->has_transfer ? &rm->transfer : NULL,
+                                &mo, &rm->mask);
+  if (st) return st;
   rm->has_mask = 1;
-  return LSP_OK;
+  return rm->has_aa ? lsp_attack_checklist_aa(&rm->aa, NULL, &mo, &rm->mask) : LSP_OK;
 }

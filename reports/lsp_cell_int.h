@@ -8,6 +8,13 @@
 #include "reports/lsp_cell.h"
 #include "reports/lsp_run_int.h"
 
+/* The offset basis of the FNV-1a checksums of cell results and of the
+ * run's cell blobs (lsp_cell_pack.c, lsp_run_dist.c; DESIGN §9.1, §10):
+ * the formats were defined with this number, a digit short of FNV's
+ * standard 14695981039346656037 (LSP_FNV_INIT); it stays, so that cell
+ * files already on disk load. */
+#define LSP_CELL_FNV_BASIS 1469598103934665603ull
+
 struct lsp_cell_ctx {
   lsp_run_opts opts;        /* copied; its pointers borrowed from the caller */
   const lsp_splits *data;   /* borrowed                                      */
@@ -47,6 +54,12 @@ int lsp_cell_analyse(const lsp_cell_ctx *c, lsp_run_model *rm, int intervals);
  * and AutoAttack on the first c->n_aa examples when c->n_aa > 0. */
 int lsp_cell_attack(const lsp_cell_ctx *c, lsp_run_model *rm, lsp_model *base,
                     const lsp_cell_logger *lg);
+/* The masking checklist of rm's attacks with the default options: FGSM,
+ * PGD and transfer (when has_transfer), then AutoAttack's checks (when
+ * has_aa); sets has_mask. lsp_cell_attack makes it before AutoAttack has
+ * run (lsp_cell_autoattack adds AutoAttack's checks); the root of a run
+ * across processes remakes it whole from a cell's blob. */
+int lsp_cell_checklist(lsp_run_model *rm);
 /* AutoAttack's subset size from the options and the network (sets c->n_aa;
  * note says why there is none); and the attack on one model. */
 int lsp_cell_aa_size(lsp_cell_ctx *c, char *note, size_t len, double *pred_gflop);

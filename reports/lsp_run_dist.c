@@ -42,94 +42,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/lsp_bytes.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_threads.h"
 #include "analysis/lsp_smece.h"
 #include "core/base/lsp_util.h"
+#include "core/data/lsp_data.h"
 #include "reports/lsp_cell_int.h"
 
 static const char magic[8] = {'L', 'S', 'P', 'R', 'U', 'N', 'C', '1'};
 
 /* ---- bytes ----------------------------------------------------------------- */
 
-typedef struct {
-  uint8_t *p;
-  size_t at, cap;
-  int oom;
-} wbuf;
-
-static void put_bytes(wbuf *w, const void *src, size_t n) {
-  size_t pad = (8 - n % 8) % 8;
-  if (w->oom) return;
-  if (w->at + n + pad > w->cap) {
-    size_t cap = w->cap ? w->cap : 4096;
-    while (cap < w->at + n + pad) cap *= 2;
-    uint8_t *q = realloc(w->p, cap);
-    if (!q) {
-      w->oom = 1;
-      return;
-    }
-    w->p = q;
-    w->cap = cap;
-  }
-  if (n) memcpy(w->p + w->at, src, n);
-  memset(w->p + w->at + n, 0, pad);
-  w->at += n + pad;
+/* Every field of the blob fills whole 64-bit words: a byte string is padded
+ * with zeros to a multiple of 8 (lsp_bytes.h does the rest). */
+static void put_padded(lsp_wbuf *w, const void *src, size_t n) {
+  static const unsigned char zeros[8];
+  if (n) lsp_put_bytes(w, src, n);
+  lsp_put_bytes(w, zeros, (8 - n % 8) % 8);
 }
 
-static void put_u64(wbuf *w, uint64_t v) {
-  uint8_t b[8];
-  for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
-  put_bytes(w, b, 8);
+/* The n bytes of a padded string (NULL, and short_read set, when the
+ * string or its padding runs past the end). */
+static const uint8_t *get_padded(lsp_rbuf *r, size_t n) {
+  const uint8_t *q = lsp_take(r, n);
+  lsp_take(r, (8 - n % 8) % 8);
+  return r->short_read ? NULL : q;
 }
 
-static void put_f64(wbuf *w, double d) {
-  uint64_t v;
-  memcpy(&v, &d, sizeof v);
-  put_u64(w, v);
-}
-
-typedef struct {
-  const uint8_t *p;
-  size_t at, len;
-  int bad;
-} rbuf;
-
-static const uint8_t *get_bytes(rbuf *r, size_t n) {
-  size_t pad = (8 - n % 8) % 8;
-  if (r->bad || n > r->len - r->at || pad > r->len - r->at - n) {
-    r->bad = 1;
-    return NULL;
-  }
-  const uint8_t *q = r->p + r->at;
-  r->at += n + pad;
-  return q;
-}
-
-static uint64_t get_u64(rbuf *r) {
-  const uint8_t *b = get_bytes(r, 8);
-  uint64_t v = 0;
-  for (int i = 0; b && i < 8; i++) v |= (uint64_t)b[i] << (8 * i);
-  return v;
-}
-
-static double get_f64(rbuf *r) {
-  uint64_t v = get_u64(r);
-  double d;
-  memcpy(&d, &v, sizeof d);
-  return d;
-}
-
-static uint64_t fnv1a(const uint8_t *p, size_t n) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++) {
-    h ^= p[i];
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-static void put_attack(wbuf *w, const lsp_attack_result *a) {
+static void put_attack(lsp_wbuf *w, const lsp_attack_result *a) {
   const uint64_t u[] = {(uint64_t)a->kind,    (uint64_t)a->loss,     (uint64_t)a->smoothing.convention,
                         (uint64_t)a->smoothing.normalize,           (uint64_t)(int64_t)a->target,
                         (uint64_t)a->transfer, a->steps,              a->restarts,
@@ -137,26 +78,26 @@ static void put_attack(wbuf *w, const lsp_attack_result *a) {
                         a->shape[1],           a->shape[2],           (uint64_t)a->early_exit,
                         a->seed,               a->n,                  a->dim,
                         a->k,                  a->clean_correct,      a->npoints};
-  for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) put_u64(w, u[i]);
+  for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) lsp_put_u64(w, u[i]);
   const double d[] = {a->smoothing.eps, a->p_init,         a->step_size,         a->lo,
                       a->hi,            a->clean_accuracy, a->clean_target_rate, a->seconds,
                       a->flops};
-  for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) put_f64(w, d[i]);
+  for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) lsp_put_f64(w, d[i]);
   for (size_t e = 0; e < a->npoints; e++) {
     const lsp_attack_point *q = &a->points[e];
     const double v[] = {q->eps,          q->accuracy,          q->accuracy_raw,      q->success_rate,
                         q->mean_confidence, q->zero_grad_share, q->target_rate,     q->stage_accuracy[0],
                         q->stage_accuracy[1], q->stage_accuracy[2], q->queries_mean, q->queries_median,
                         q->queries_total};
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) put_f64(w, v[i]);
-    put_u64(w, q->correct);
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) lsp_put_f64(w, v[i]);
+    lsp_put_u64(w, q->correct);
   }
 }
 
-static int get_attack(rbuf *r, size_t max_points, lsp_attack_result *a) {
+static int get_attack(lsp_rbuf *r, size_t max_points, lsp_attack_result *a) {
   memset(a, 0, sizeof *a);
   uint64_t u[20];
-  for (size_t i = 0; i < 20; i++) u[i] = get_u64(r);
+  for (size_t i = 0; i < 20; i++) u[i] = lsp_get_u64(r);
   a->kind = (lsp_attack_kind)u[0];
   a->loss = (lsp_attack_loss)u[1];
   a->smoothing.convention = (lsp_ls_convention)u[2];
@@ -178,7 +119,7 @@ static int get_attack(rbuf *r, size_t max_points, lsp_attack_result *a) {
   a->clean_correct = u[18];
   size_t np = u[19];
   double d[9];
-  for (size_t i = 0; i < 9; i++) d[i] = get_f64(r);
+  for (size_t i = 0; i < 9; i++) d[i] = lsp_get_f64(r);
   a->smoothing.eps = d[0];
   a->p_init = d[1];
   a->step_size = d[2];
@@ -188,14 +129,14 @@ static int get_attack(rbuf *r, size_t max_points, lsp_attack_result *a) {
   a->clean_target_rate = d[6];
   a->seconds = d[7];
   a->flops = d[8];
-  if (r->bad || np > max_points) return LSP_EDATA;
+  if (r->short_read || np > max_points) return LSP_EDATA;
   a->points = calloc(np ? np : 1, sizeof *a->points);
   if (!a->points) return lsp_fail(LSP_ENOMEM, "out of memory");
   a->npoints = np;
   for (size_t e = 0; e < np; e++) {
     lsp_attack_point *q = &a->points[e];
     double v[13];
-    for (size_t i = 0; i < 13; i++) v[i] = get_f64(r);
+    for (size_t i = 0; i < 13; i++) v[i] = lsp_get_f64(r);
     q->eps = v[0];
     q->accuracy = v[1];
     q->accuracy_raw = v[2];
@@ -209,100 +150,110 @@ static int get_attack(rbuf *r, size_t max_points, lsp_attack_result *a) {
     q->queries_mean = v[10];
     q->queries_median = v[11];
     q->queries_total = v[12];
-    q->correct = get_u64(r);
+    q->correct = lsp_get_u64(r);
   }
-  return r->bad ? LSP_EDATA : LSP_OK;
+  return r->short_read ? LSP_EDATA : LSP_OK;
 }
 
 /* What lsp_calib_bootstrap adds to a calibration result: the intervals
  * (test-inversion and percentile), their kind, count and seed, and the
  * SmoothECE curve's band. */
-static void put_intervals(wbuf *w, const lsp_calib_result *c) {
-  put_u64(w, (uint64_t)c->has_ci);
-  put_u64(w, (uint64_t)c->resamples);
-  put_u64(w, c->seed);
-  put_u64(w, (uint64_t)c->ci);
+static void put_intervals(lsp_wbuf *w, const lsp_calib_result *c) {
+  lsp_put_u64(w, (uint64_t)c->has_ci);
+  lsp_put_u64(w, (uint64_t)c->resamples);
+  lsp_put_u64(w, c->seed);
+  lsp_put_u64(w, (uint64_t)c->ci);
   for (int m = 0; m < LSP_CALIB_NMETRIC; m++) {
-    put_f64(w, c->ci_lo[m]);
-    put_f64(w, c->ci_hi[m]);
-    put_f64(w, c->pct_lo[m]);
-    put_f64(w, c->pct_hi[m]);
+    lsp_put_f64(w, c->ci_lo[m]);
+    lsp_put_f64(w, c->ci_hi[m]);
+    lsp_put_f64(w, c->pct_lo[m]);
+    lsp_put_f64(w, c->pct_hi[m]);
   }
-  put_u64(w, c->smooth_lo && c->smooth_hi);
+  lsp_put_u64(w, c->smooth_lo && c->smooth_hi);
   for (int q = 0; c->smooth_lo && c->smooth_hi && q < LSP_SMECE_CURVE_PTS; q++) {
-    put_f64(w, c->smooth_lo[q]);
-    put_f64(w, c->smooth_hi[q]);
+    lsp_put_f64(w, c->smooth_lo[q]);
+    lsp_put_f64(w, c->smooth_hi[q]);
   }
 }
 
-static int get_intervals(rbuf *r, lsp_calib_result *c) {
-  c->has_ci = (int)get_u64(r);
-  c->resamples = (int)get_u64(r);
-  c->seed = get_u64(r);
-  c->ci = (lsp_calib_ci)get_u64(r);
+static int get_intervals(lsp_rbuf *r, lsp_calib_result *c) {
+  c->has_ci = (int)lsp_get_u64(r);
+  c->resamples = (int)lsp_get_u64(r);
+  c->seed = lsp_get_u64(r);
+  c->ci = (lsp_calib_ci)lsp_get_u64(r);
   for (int m = 0; m < LSP_CALIB_NMETRIC; m++) {
-    c->ci_lo[m] = get_f64(r);
-    c->ci_hi[m] = get_f64(r);
-    c->pct_lo[m] = get_f64(r);
-    c->pct_hi[m] = get_f64(r);
+    c->ci_lo[m] = lsp_get_f64(r);
+    c->ci_hi[m] = lsp_get_f64(r);
+    c->pct_lo[m] = lsp_get_f64(r);
+    c->pct_hi[m] = lsp_get_f64(r);
   }
-  int band = (int)get_u64(r);
+  int band = (int)lsp_get_u64(r);
   /* the curve exists on both sides or on neither (the same scoring) */
-  if (r->bad || band != (c->smooth_lo && c->smooth_hi)) return LSP_EDATA;
+  if (r->short_read || band != (c->smooth_lo && c->smooth_hi)) return LSP_EDATA;
   for (int q = 0; band && q < LSP_SMECE_CURVE_PTS; q++) {
-    c->smooth_lo[q] = get_f64(r);
-    c->smooth_hi[q] = get_f64(r);
+    c->smooth_lo[q] = lsp_get_f64(r);
+    c->smooth_hi[q] = lsp_get_f64(r);
   }
-  return r->bad ? LSP_EDATA : LSP_OK;
+  return r->short_read ? LSP_EDATA : LSP_OK;
 }
 
-/* The blob of a finished cell (rm: the full record lsp_cell_run filled). */
+/* Every field of the blob of a finished cell but its checksum, into w (rm:
+ * the full record lsp_cell_run filled; cell: its packed lsp_cell_result). */
+static void blob_put(lsp_wbuf *w, const uint8_t *cell, size_t cell_len, const lsp_run_model *rm,
+                     size_t n_attack, size_t n_aa, size_t ne) {
+  put_padded(w, magic, sizeof magic);
+  lsp_put_u64(w, cell_len);
+  put_padded(w, cell, cell_len);
+  size_t nl = strnlen(rm->cache_note, sizeof rm->cache_note);
+  lsp_put_u64(w, (uint64_t)rm->cached);
+  lsp_put_u64(w, nl);
+  put_padded(w, rm->cache_note, nl);
+  lsp_put_f64(w, rm->train_seconds);
+  lsp_put_f64(w, rm->seconds_analysis);
+  lsp_put_f64(w, rm->seconds_attacks);
+  lsp_put_f64(w, rm->seconds_aa);
+  lsp_put_u64(w, (uint64_t)rm->has_transfer);
+  lsp_put_u64(w, (uint64_t)rm->has_aa);
+  lsp_put_u64(w, n_attack);
+  lsp_put_u64(w, rm->has_aa ? n_aa : 0);
+  lsp_put_u64(w, ne);
+  put_intervals(w, &rm->cal);
+  put_intervals(w, &rm->cal_t);
+  put_attack(w, &rm->fgsm);
+  put_attack(w, &rm->pgd);
+  if (rm->has_transfer) put_attack(w, &rm->transfer);
+  if (rm->has_aa) put_attack(w, &rm->aa);
+  put_padded(w, rm->fgsm_correct, n_attack * ne);
+  put_padded(w, rm->pgd_correct, n_attack * ne);
+  if (rm->has_transfer) put_padded(w, rm->transfer_correct, n_attack * ne);
+  if (rm->has_aa) put_padded(w, rm->aa_correct, n_aa * ne);
+}
+
+/* The blob of a finished cell: measured, allocated once, written. */
 static int blob_pack(const lsp_cell_result *res, const lsp_run_model *rm, size_t n_attack,
                      size_t n_aa, size_t ne, void **blob, size_t *len) {
   uint8_t *cell = NULL;
   size_t cell_len = 0;
   int st = lsp_cell_result_pack(res, &cell, &cell_len);
   if (st) return st;
-  wbuf w = {NULL, 0, 0, 0};
-  put_bytes(&w, magic, sizeof magic);
-  put_u64(&w, cell_len);
-  put_bytes(&w, cell, cell_len);
-  free(cell);
-  size_t nl = strnlen(rm->cache_note, sizeof rm->cache_note);
-  put_u64(&w, (uint64_t)rm->cached);
-  put_u64(&w, nl);
-  put_bytes(&w, rm->cache_note, nl);
-  put_f64(&w, rm->train_seconds);
-  put_f64(&w, rm->seconds_analysis);
-  put_f64(&w, rm->seconds_attacks);
-  put_f64(&w, rm->seconds_aa);
-  put_u64(&w, (uint64_t)rm->has_transfer);
-  put_u64(&w, (uint64_t)rm->has_aa);
-  put_u64(&w, n_attack);
-  put_u64(&w, rm->has_aa ? n_aa : 0);
-  put_u64(&w, ne);
-  put_intervals(&w, &rm->cal);
-  put_intervals(&w, &rm->cal_t);
-  put_attack(&w, &rm->fgsm);
-  put_attack(&w, &rm->pgd);
-  if (rm->has_transfer) put_attack(&w, &rm->transfer);
-  if (rm->has_aa) put_attack(&w, &rm->aa);
-  put_bytes(&w, rm->fgsm_correct, n_attack * ne);
-  put_bytes(&w, rm->pgd_correct, n_attack * ne);
-  if (rm->has_transfer) put_bytes(&w, rm->transfer_correct, n_attack * ne);
-  if (rm->has_aa) put_bytes(&w, rm->aa_correct, n_aa * ne);
-  if (!w.oom) put_u64(&w, fnv1a(w.p, w.at));
-  if (w.oom) {
-    free(w.p);
-    return lsp_fail(LSP_ENOMEM, "out of memory for a cell's result");
+  lsp_wbuf w = {NULL, 0};
+  blob_put(&w, cell, cell_len, rm, n_attack, n_aa, ne);
+  size_t n = w.len + 8;
+  w.p = malloc(n);
+  w.len = 0;
+  if (w.p) {
+    blob_put(&w, cell, cell_len, rm, n_attack, n_aa, ne);
+    lsp_put_u64(&w, lsp_fnv1a(LSP_CELL_FNV_BASIS, w.p, w.len));
   }
+  free(cell);
+  if (!w.p) return lsp_fail(LSP_ENOMEM, "out of memory for a cell's result");
   *blob = w.p;
-  *len = w.at;
+  *len = w.len;
   return LSP_OK;
 }
 
-static uint8_t *get_outcomes(rbuf *r, size_t n) {
-  const uint8_t *src = get_bytes(r, n);
+static uint8_t *get_outcomes(lsp_rbuf *r, size_t n) {
+  const uint8_t *src = get_padded(r, n);
   uint8_t *dst = src ? malloc(n ? n : 1) : NULL;
   if (dst && n) memcpy(dst, src, n);
   return dst;
@@ -313,31 +264,31 @@ static uint8_t *get_outcomes(rbuf *r, size_t n) {
 static int blob_unpack(const lsp_cell_ctx *c, const uint8_t *p, size_t len, lsp_cell_result *res,
                        lsp_run_model *rm) {
   const size_t ne = c->opts.n_attack_eps;
-  rbuf tail = {p, len >= 8 ? len - 8 : 0, len, 0};
+  lsp_rbuf tail = {p, len, len >= 8 ? len - 8 : 0, 0};
   if (len < sizeof magic + 16 || len % 8 || memcmp(p, magic, sizeof magic) != 0 ||
-      fnv1a(p, len - 8) != get_u64(&tail))
+      lsp_fnv1a(LSP_CELL_FNV_BASIS, p, len - 8) != lsp_get_u64(&tail))
     return lsp_fail(LSP_EDATA, "a cell's result is damaged (bad magic, length or checksum)");
-  rbuf r = {p, sizeof magic, len - 8, 0};
-  size_t cell_len = get_u64(&r);
-  const uint8_t *cell = get_bytes(&r, cell_len);
+  lsp_rbuf r = {p, len - 8, sizeof magic, 0};
+  size_t cell_len = lsp_get_u64(&r);
+  const uint8_t *cell = get_padded(&r, cell_len);
   int st = cell ? lsp_cell_result_unpack(cell, cell_len, res) : LSP_EDATA;
   if (st) return st == LSP_EDATA && !cell ? lsp_fail(st, "a cell's result is truncated") : st;
-  rm->cached = (int)get_u64(&r);
-  size_t nl = get_u64(&r);
-  const uint8_t *note = get_bytes(&r, nl);
+  rm->cached = (int)lsp_get_u64(&r);
+  size_t nl = lsp_get_u64(&r);
+  const uint8_t *note = get_padded(&r, nl);
   if (note) {
     size_t m = nl < sizeof rm->cache_note - 1 ? nl : sizeof rm->cache_note - 1;
     memcpy(rm->cache_note, note, m);
     rm->cache_note[m] = '\0';
   }
-  rm->train_seconds = get_f64(&r);
-  rm->seconds_analysis = get_f64(&r);
-  rm->seconds_attacks = get_f64(&r);
-  rm->seconds_aa = get_f64(&r);
-  rm->has_transfer = (int)get_u64(&r);
-  rm->has_aa = (int)get_u64(&r);
-  size_t n_attack = get_u64(&r), n_aa = get_u64(&r), ne_sent = get_u64(&r);
-  if (r.bad || n_attack != c->n_attack || ne_sent != ne || (rm->has_aa && n_aa != c->n_aa))
+  rm->train_seconds = lsp_get_f64(&r);
+  rm->seconds_analysis = lsp_get_f64(&r);
+  rm->seconds_attacks = lsp_get_f64(&r);
+  rm->seconds_aa = lsp_get_f64(&r);
+  rm->has_transfer = (int)lsp_get_u64(&r);
+  rm->has_aa = (int)lsp_get_u64(&r);
+  size_t n_attack = lsp_get_u64(&r), n_aa = lsp_get_u64(&r), ne_sent = lsp_get_u64(&r);
+  if (r.short_read || n_attack != c->n_attack || ne_sent != ne || (rm->has_aa && n_aa != c->n_aa))
     return lsp_fail(LSP_EDATA, "a cell's result does not fit this run (attack sizes differ)");
   if (get_intervals(&r, &rm->cal) || get_intervals(&r, &rm->cal_t))
     return lsp_fail(LSP_EDATA, "a cell's calibration intervals are damaged");
@@ -350,20 +301,13 @@ static int blob_unpack(const lsp_cell_ctx *c, const uint8_t *p, size_t len, lsp_
   const size_t nout = n_attack * ne;
   rm->transfer_correct = rm->has_transfer ? get_outcomes(&r, nout) : calloc(nout ? nout : 1, 1);
   if (rm->has_aa) rm->aa_correct = get_outcomes(&r, n_aa * ne);
-  if (r.bad || r.at != r.len)
+  if (r.short_read || r.pos != r.len)
     return lsp_fail(LSP_EDATA, "a cell's per-example outcomes are damaged");
   if (!rm->fgsm_correct || !rm->pgd_correct || !rm->transfer_correct ||
       (rm->has_aa && !rm->aa_correct))
     return lsp_fail(LSP_ENOMEM, "out of memory");
   /* the masking checklist, as lsp_cell_attack and lsp_cell_autoattack make it */
-  lsp_mask_opts mo;
-  lsp_mask_opts_default(&mo);
-  if ((st = lsp_attack_checklist(&rm->fgsm, &rm->pgd, rm->has_transfer ? &rm->transfer : NULL,
-                                 &mo, &rm->mask)))
-    return st;
-  rm->has_mask = 1;
-  if (rm->has_aa && (st = lsp_attack_checklist_aa(&rm->aa, NULL, &mo, &rm->mask))) return st;
-  return LSP_OK;
+  return lsp_cell_checklist(rm);
 }
 
 /* ---- the job ------------------------------------------------------------------ */

@@ -23,7 +23,7 @@
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
-#include "core/nn/lsp_bytes.h"
+#include "core/base/lsp_bytes.h"
 #include "core/nn/lsp_model.h"
 
 #define V1_MAX_LAYERS 1024u

@@ -1,8 +1,6 @@
 /* lsp_onnx_check.c — validation and shape inference of an ONNX description:
  * names, topological order, pruning, and every op's shape rule. */
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,19 +15,6 @@ typedef struct {
   lsp_onnx_map inits; /* name -> initializer index */
   lsp_onnx_map prod;  /* name -> producing node index */
 } cctx;
-
-static int nfail(const cctx *c, const lsp_onnx_node *nd, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int nfail(const cctx *c, const lsp_onnx_node *nd, const char *fmt, ...) {
-  char where[512], msg[768];
-  lsp_onnx_where(where, sizeof where, c->path, nd->name, nd->index,
-                 lsp_onnx_op_name(nd->op));
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  return lsp_fail(LSP_EDATA, "%s: %s", where, msg);
-}
 
 static int source(const cctx *c, const char *name, size_t *idx) {
   if (!strcmp(name, c->m->input)) return SRC_INPUT;
@@ -99,17 +84,20 @@ static int build_producers(cctx *c) {
   for (size_t k = 0; k < m->nnodes; k++) {
     const lsp_onnx_node *nd = &m->nodes[k];
     size_t other;
-    if (!nd->output || !nd->output[0]) return nfail(c, nd, "no output");
+    if (!nd->output || !nd->output[0])
+      return lsp_onnx_node_fail(c->path, nd, "no output");
     if (lsp_onnx_map_get(&c->inits, nd->output, NULL) ||
         !strcmp(nd->output, m->input))
-      return nfail(c, nd,
-                   "output '%s' has the name of an initializer or of "
-                   "the graph input",
-                   nd->output);
+      return lsp_onnx_node_fail(
+          c->path, nd,
+          "output '%s' has the name of an initializer or of "
+          "the graph input",
+          nd->output);
     int r = lsp_onnx_map_put(&c->prod, nd->output, k, &other);
     if (r < 0) return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
     if (r == 1)
-      return nfail(c, nd, "output '%s' is produced twice", nd->output);
+      return lsp_onnx_node_fail(c->path, nd, "output '%s' is produced twice",
+                                nd->output);
   }
   return LSP_OK;
 }
@@ -124,30 +112,32 @@ static int check_inputs(const cctx *c) {
     if ((int)nd->op < LSP_ONNX_CONV || (int)nd->op > LSP_ONNX_OP_LAST)
       return lsp_fail(LSP_EDATA, "%s: node %zu has an invalid op", c->path, k);
     if (nd->ninputs < lo[nd->op] || nd->ninputs > hi[nd->op])
-      return nfail(c, nd, "%d inputs", nd->ninputs);
+      return lsp_onnx_node_fail(c->path, nd, "%d inputs", nd->ninputs);
     int nvalues = 0;
     for (int j = 0; j < nd->ninputs; j++) {
       const char *in = nd->inputs[j] ? nd->inputs[j] : "";
       int src = source(c, in, NULL), want = value_slot(nd->op, j);
       if (src == SRC_NONE)
-        return nfail(c, nd,
-                     "input '%s' is not the graph input, an "
-                     "initializer or any node's output",
-                     in);
+        return lsp_onnx_node_fail(c->path, nd,
+                                  "input '%s' is not the graph input, an "
+                                  "initializer or any node's output",
+                                  in);
       nvalues += src != SRC_INIT;
       if (want == 1 && src == SRC_INIT)
-        return nfail(c, nd,
-                     "input '%s' is a constant; lsprobe computes ops "
-                     "on data from the graph input only",
-                     in);
+        return lsp_onnx_node_fail(
+            c->path, nd,
+            "input '%s' is a constant; lsprobe computes ops "
+            "on data from the graph input only",
+            in);
       if (want == 0 && src != SRC_INIT)
-        return nfail(c, nd,
-                     "input %d ('%s') must be an initializer (weights "
-                     "computed by the graph are not supported)",
-                     j, in);
+        return lsp_onnx_node_fail(
+            c->path, nd,
+            "input %d ('%s') must be an initializer (weights "
+            "computed by the graph are not supported)",
+            j, in);
     }
     if (value_slot(nd->op, 0) < 0 && nvalues == 0)
-      return nfail(c, nd, "both operands are constants");
+      return lsp_onnx_node_fail(c->path, nd, "both operands are constants");
   }
   return LSP_OK;
 }
@@ -186,7 +176,8 @@ static int order_nodes(cctx *c) {
   if (tail < n) {
     for (size_t k = 0; k < n; k++)
       if (indeg[k]) {
-        st = nfail(c, &m->nodes[k], "is part of a cycle (or depends on one)");
+        st = lsp_onnx_node_fail(c->path, &m->nodes[k],
+                                "is part of a cycle (or depends on one)");
         goto done;
       }
   }

@@ -78,6 +78,11 @@ const char *lsp_onnx_node_label(const char *name, size_t index, char *buf,
 /* "<path>: node '<label>' (<op>)" into buf (the prefix of node messages). */
 void lsp_onnx_where(char *buf, size_t len, const char *path, const char *name,
                     size_t index, const char *op);
+/* LSP_EDATA with the reason "<path>: node '<label>' (<op>): <message>" for
+ * node nd (the errors of the checker, the lowering and the shape rules). */
+int lsp_onnx_node_fail(const char *path, const lsp_onnx_node *nd,
+                       const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Remove the model's last node (the reader drops an all-zero Pad). */
 void lsp_onnx_drop_last_node(lsp_onnx_model *m);

@@ -11,7 +11,6 @@
  * Every refusal names the file, the node and the op. */
 #include <float.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,19 +43,6 @@ typedef struct {
   source *src;       /* per lsp node                                   */
   size_t nsrc;
 } lctx;
-
-static int nfail(const lctx *c, const lsp_onnx_node *nd, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int nfail(const lctx *c, const lsp_onnx_node *nd, const char *fmt, ...) {
-  char where[512], msg[768];
-  lsp_onnx_where(where, sizeof where, c->path, nd->name, nd->index,
-                 lsp_onnx_op_name(nd->op));
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  return lsp_fail(LSP_EDATA, "%s: %s", where, msg);
-}
 
 static const lsp_onnx_tensor *init_named(const lctx *c, const char *name) {
   return lsp_onnx_find_init(c->om, name);
@@ -166,8 +152,8 @@ static int add(lctx *c, const lsp_onnx_node *on, lsp_op op, const lsp_attrs *a,
   if (st) {
     char why[600];
     snprintf(why, sizeof why, "%s", lsp_errmsg());
-    return nfail(c, on, "lsprobe's %s layer refuses it: %s", lsp_op_name(op),
-                 why);
+    return lsp_onnx_node_fail(c->path, on, "lsprobe's %s layer refuses it: %s",
+                              lsp_op_name(op), why);
   }
   source *s = &c->src[*id];
   memset(s, 0, sizeof *s);
@@ -234,10 +220,11 @@ static int lower_node(lctx *c, size_t k) {
       a.sh = (size_t)on->strides[0], a.sw = (size_t)on->strides[1];
       a.bias = on->ninputs == 3 || c->bias_from[k] >= 0;
       if (a.units * shape_of(c, in).c * a.kh * a.kw > MAX_EXPANDED)
-        return nfail(c, on,
-                     "the grouped or dilated kernel expands to more than %zu "
-                     "weights",
-                     MAX_EXPANDED);
+        return lsp_onnx_node_fail(
+            c->path, on,
+            "the grouped or dilated kernel expands to more than %zu "
+            "weights",
+            MAX_EXPANDED);
       if ((st = conv_pads(c, on, &in, &a))) return st;
       st = add(c, on, LSP_OP_CONV, &a, in, 0, "", &id);
       break;
@@ -305,7 +292,8 @@ static int lower_node(lctx *c, size_t k) {
       }
       a.eps = strtod(buf, NULL);
       if (!(a.eps > 0))
-        return nfail(c, on, "epsilon 0: lsprobe's batch norm needs one > 0");
+        return lsp_onnx_node_fail(
+            c->path, on, "epsilon 0: lsprobe's batch norm needs one > 0");
       st = add(c, on, LSP_OP_BN, &a, in, 0, "", &id);
       break;
     }
@@ -416,7 +404,9 @@ static int fill_norm(const lctx *c, const source *s, size_t ch, float *mean,
         sdev = first ? -1.0f : 1.0f;
         break;
       case LSP_ONNX_MUL: /* x·v = x / (1/v) */
-        if (v == 0.0f) return nfail(c, s->on, "multiplies channel %zu by 0", k);
+        if (v == 0.0f)
+          return lsp_onnx_node_fail(c->path, s->on,
+                                    "multiplies channel %zu by 0", k);
         sdev = (float)(1.0 / (double)v);
         break;
       default: /* x / v */
@@ -424,10 +414,11 @@ static int fill_norm(const lctx *c, const source *s, size_t ch, float *mean,
     }
     if (d) sdev *= chan(d, k);
     if (!(fabsf(sdev) >= FLT_MIN) || !isfinite(sdev))
-      return nfail(c, s->div ? s->div : s->on,
-                   "divides channel %zu by %g: lsprobe's normalization needs a "
-                   "finite, normal divisor",
-                   k, (double)sdev);
+      return lsp_onnx_node_fail(
+          c->path, s->div ? s->div : s->on,
+          "divides channel %zu by %g: lsprobe's normalization needs a "
+          "finite, normal divisor",
+          k, (double)sdev);
     mean[k] = m;
     sd[k] = sdev;
   }
@@ -544,11 +535,12 @@ static int lower(lctx *c) {
     const lsp_onnx_node *on = &om->nodes[po];
     if (out < 0 || c->m->nodes[out].op != LSP_OP_DENSE ||
         out + 1 != (int)c->m->nnodes)
-      return nfail(c, on,
-                   "the graph output '%s' comes from this %s; lsprobe needs a "
-                   "classifier whose output is the logits of a Gemm or "
-                   "MatMul (with its bias)",
-                   om->output, lsp_onnx_op_name(on->op));
+      return lsp_onnx_node_fail(
+          c->path, on,
+          "the graph output '%s' comes from this %s; lsprobe needs a "
+          "classifier whose output is the logits of a Gemm or "
+          "MatMul (with its bias)",
+          om->output, lsp_onnx_op_name(on->op));
   }
   if ((st = lsp_model_finish(c->m))) return lsp_fail_prefix(st, c->path);
   if ((st = fill(c))) return st;
@@ -556,7 +548,7 @@ static int lower(lctx *c) {
   if (lsp_model_check_values(c->m, &bad)) { /* lsprobe's own value checks */
     char why[600];
     snprintf(why, sizeof why, "%s", lsp_errmsg());
-    return nfail(c, c->src[bad].on, "%s", why);
+    return lsp_onnx_node_fail(c->path, c->src[bad].on, "%s", why);
   }
   if (c->o->features && (st = set_features(c, c->o->features))) return st;
   snprintf(c->m->arch, sizeof c->m->arch, "onnx");

@@ -1,5 +1,6 @@
 /* lsp_onnx_model.c — the ONNX description: allocation, building by hand,
  * lookups, and the small helpers the reader, checker and writer share. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,18 @@ void lsp_onnx_where(char *buf, size_t len, const char *path, const char *name,
   char lb[32];
   snprintf(buf, len, "%s: node '%s' (%s)", path,
            lsp_onnx_node_label(name, index, lb, sizeof lb), op);
+}
+
+int lsp_onnx_node_fail(const char *path, const lsp_onnx_node *nd,
+                       const char *fmt, ...) {
+  char where[512], msg[768];
+  lsp_onnx_where(where, sizeof where, path, nd->name, nd->index,
+                 lsp_onnx_op_name(nd->op));
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return lsp_fail(LSP_EDATA, "%s: %s", where, msg);
 }
 
 void lsp_onnx_ints_str(const int64_t *v, size_t n, char *buf, size_t len) {

@@ -5,26 +5,10 @@
  * the windows; legacy broadcasting is validated). Called by lsp_onnx_check
  * for each node in topological order. */
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "core/base/lsp_error.h"
 #include "core/import/onnx/lsp_onnx_int.h"
-
-static int nfail(const char *path, const lsp_onnx_node *nd, const char *fmt,
-                 ...) __attribute__((format(printf, 3, 4)));
-static int nfail(const char *path, const lsp_onnx_node *nd, const char *fmt,
-                 ...) {
-  char where[512], msg[768];
-  lsp_onnx_where(where, sizeof where, path, nd->name, nd->index,
-                 lsp_onnx_op_name(nd->op));
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  return lsp_fail(LSP_EDATA, "%s: %s", where, msg);
-}
 
 static void shape_str(const lsp_onnx_shape *s, char *buf, size_t len) {
   lsp_onnx_ints_str(s->dims, (size_t)s->rank, buf, len);
@@ -56,16 +40,17 @@ static int spatial(const char *path, lsp_onnx_node *nd, const lsp_onnx_shape *x,
                    lsp_onnx_shape *y, int pool) {
   int nsp = x->rank - 2;
   if (nd->nspatial && nd->nspatial != nsp)
-    return nfail(path, nd,
-                 "its attributes are %d-D but its input is rank %d (%d-D)",
-                 nd->nspatial, x->rank, nsp);
+    return lsp_onnx_node_fail(
+        path, nd, "its attributes are %d-D but its input is rank %d (%d-D)",
+        nd->nspatial, x->rank, nsp);
   nd->nspatial = nsp;
   for (int k = 0; k < 2; k++) {
     int64_t in = side(x, k), kk = nd->kernel[k], s = nd->strides[k],
             d = nd->dilations[k];
     if (kk < 1 || kk > LSP_ONNX_MAX_DIM || s < 1 || s > LSP_ONNX_MAX_DIM ||
         d < 1 || d > 1024)
-      return nfail(path, nd, "kernel, strides or dilations out of range");
+      return lsp_onnx_node_fail(path, nd,
+                                "kernel, strides or dilations out of range");
     int64_t keff = (kk - 1) * d + 1;
     if (nd->auto_pad >= LSP_ONNX_AUTO_SAME_UPPER) { /* out = ceil(in / s) */
       int64_t out = (in + s - 1) / s;
@@ -78,20 +63,22 @@ static int spatial(const char *path, lsp_onnx_node *nd, const lsp_onnx_shape *x,
     }
     int64_t p0 = nd->pads[k], p1 = nd->pads[k + 2];
     if (p0 < 0 || p0 > LSP_ONNX_MAX_DIM || p1 < 0 || p1 > LSP_ONNX_MAX_DIM)
-      return nfail(path, nd, "pads out of range");
+      return lsp_onnx_node_fail(path, nd, "pads out of range");
     if (pool && (p0 >= kk || p1 >= kk))
-      return nfail(path, nd,
-                   "pads must be smaller than the kernel (a window "
-                   "would lie in the padding only)");
+      return lsp_onnx_node_fail(
+          path, nd,
+          "pads must be smaller than the kernel (a window "
+          "would lie in the padding only)");
     int64_t span = in + p0 + p1 - keff;
     if (span < 0)
-      return nfail(path, nd,
-                   "the kernel (%lld × %lld) is larger than the padded "
-                   "input (%lld × %lld)",
-                   (long long)((nd->kernel[0] - 1) * nd->dilations[0] + 1),
-                   (long long)((nd->kernel[1] - 1) * nd->dilations[1] + 1),
-                   (long long)(side(x, 0) + nd->pads[0] + nd->pads[2]),
-                   (long long)(side(x, 1) + nd->pads[1] + nd->pads[3]));
+      return lsp_onnx_node_fail(
+          path, nd,
+          "the kernel (%lld × %lld) is larger than the padded "
+          "input (%lld × %lld)",
+          (long long)((nd->kernel[0] - 1) * nd->dilations[0] + 1),
+          (long long)((nd->kernel[1] - 1) * nd->dilations[1] + 1),
+          (long long)(side(x, 0) + nd->pads[0] + nd->pads[2]),
+          (long long)(side(x, 1) + nd->pads[1] + nd->pads[3]));
     int64_t out = span / s + 1;
     if (pool && nd->ceil_mode) {
       out = (span + s - 1) / s + 1;
@@ -99,9 +86,10 @@ static int spatial(const char *path, lsp_onnx_node *nd, const lsp_onnx_shape *x,
        * padding; ONNX 1.12's shape rule keeps it. Accepted where they
        * agree. */
       if ((out - 1) * s >= in + p0)
-        return nfail(path, nd,
-                     "ceil_mode = 1 with a last window that starts in the "
-                     "padding (ONNX and PyTorch disagree on it)");
+        return lsp_onnx_node_fail(
+            path, nd,
+            "ceil_mode = 1 with a last window that starts in the "
+            "padding (ONNX and PyTorch disagree on it)");
     }
     if (k < nsp) y->dims[2 + k] = out;
   }
@@ -115,27 +103,29 @@ static int infer_conv(const char *path, lsp_onnx_node *nd,
   char db[128];
   int64_t g = nd->group, c = x->dims[1];
   if (g < 1 || g > c || c % g != 0)
-    return nfail(path, nd, "group = %lld does not divide the %lld channels",
-                 (long long)g, (long long)c);
+    return lsp_onnx_node_fail(path, nd,
+                              "group = %lld does not divide the %lld channels",
+                              (long long)g, (long long)c);
   if (w->ndim != x->rank || w->dims[1] * g != c || w->dims[0] % g != 0)
     return dims_str(w, db, sizeof db),
-           nfail(path, nd,
-                 "weight '%s' %s does not fit an input of %lld "
-                 "channels in %lld group%s (M × C/group × kernel, M a "
-                 "multiple of the groups)",
-                 w->name, db, (long long)c, (long long)g, g > 1 ? "s" : "");
+           lsp_onnx_node_fail(
+               path, nd,
+               "weight '%s' %s does not fit an input of %lld "
+               "channels in %lld group%s (M × C/group × kernel, M a "
+               "multiple of the groups)",
+               w->name, db, (long long)c, (long long)g, g > 1 ? "s" : "");
   int64_t kh = w->dims[2], kw = x->rank == 4 ? w->dims[3] : 1;
   if (nd->kernel[0] == 0 && nd->kernel[1] == 0) {
     nd->kernel[0] = kh;
     nd->kernel[1] = kw;
   } else if (nd->kernel[0] != kh || nd->kernel[1] != kw) {
-    return nfail(path, nd, "kernel_shape disagrees with the weight '%s'",
-                 w->name);
+    return lsp_onnx_node_fail(
+        path, nd, "kernel_shape disagrees with the weight '%s'", w->name);
   }
   if (b && !dims_are(b, 1, w->dims[0], 0))
     return dims_str(b, db, sizeof db),
-           nfail(path, nd, "bias '%s' %s is not [%lld]", b->name, db,
-                 (long long)w->dims[0]);
+           lsp_onnx_node_fail(path, nd, "bias '%s' %s is not [%lld]", b->name,
+                              db, (long long)w->dims[0]);
   y->dims[1] = w->dims[0];
   return spatial(path, nd, x, y, 0);
 }
@@ -146,24 +136,27 @@ static int infer_dense(const char *path, lsp_onnx_node *nd,
   int tb = nd->op == LSP_ONNX_GEMM && nd->trans_b;
   char db[128];
   if (!isfinite(nd->alpha) || !isfinite(nd->beta))
-    return nfail(path, nd, "alpha and beta must be finite");
+    return lsp_onnx_node_fail(path, nd, "alpha and beta must be finite");
   if (w->ndim != 2 || w->dims[tb ? 1 : 0] != x->dims[1])
     return dims_str(w, db, sizeof db),
-           nfail(path, nd, "'%s' %s does not fit an input of %lld features%s",
-                 w->name, db, (long long)x->dims[1],
-                 tb ? " (transB: M × K)" : " (K × M)");
+           lsp_onnx_node_fail(
+               path, nd, "'%s' %s does not fit an input of %lld features%s",
+               w->name, db, (long long)x->dims[1],
+               tb ? " (transB: M × K)" : " (K × M)");
   int64_t mo = w->dims[tb ? 0 : 1];
   if (b && nd->legacy_bcast == 0 && !(dims_are(b, 2, 1, mo) && x->dims[0] == 1))
-    return nfail(path, nd,
-                 "broadcast = 0 (opset <= 6): C must have the output's "
-                 "shape, one bias per example");
+    return lsp_onnx_node_fail(
+        path, nd,
+        "broadcast = 0 (opset <= 6): C must have the output's "
+        "shape, one bias per example");
   if (b && !(b->ndim == 0 || dims_are(b, 1, 1, 0) || dims_are(b, 1, mo, 0) ||
              dims_are(b, 2, 1, mo) || dims_are(b, 2, 1, 1)))
     return dims_str(b, db, sizeof db),
-           nfail(path, nd,
-                 "bias '%s' %s is not per output ([%lld], [1, %lld] "
-                 "or a scalar)",
-                 b->name, db, (long long)mo, (long long)mo);
+           lsp_onnx_node_fail(
+               path, nd,
+               "bias '%s' %s is not per output ([%lld], [1, %lld] "
+               "or a scalar)",
+               b->name, db, (long long)mo, (long long)mo);
   nd->legacy_bcast = -1;
   y->dims[1] = mo;
   return LSP_OK;
@@ -191,52 +184,58 @@ static int infer_arith(const char *path, lsp_onnx_node *nd,
     int same = a->rank == b->rank;
     for (int k = 0; same && k < a->rank; k++) same = a->dims[k] == b->dims[k];
     if (nd->op != LSP_ONNX_ADD)
-      return nfail(path, nd,
-                   "both operands are computed; lsprobe %s only by "
-                   "constants",
-                   nd->op == LSP_ONNX_SUB   ? "subtracts"
-                   : nd->op == LSP_ONNX_MUL ? "multiplies"
-                                            : "divides");
+      return lsp_onnx_node_fail(
+          path, nd,
+          "both operands are computed; lsprobe %s only by "
+          "constants",
+          nd->op == LSP_ONNX_SUB   ? "subtracts"
+          : nd->op == LSP_ONNX_MUL ? "multiplies"
+                                   : "divides");
     if (same) return nd->legacy_bcast = -1, LSP_OK;
     shape_str(a, sa, sizeof sa);
     shape_str(b, sb, sizeof sb);
-    return nfail(path, nd,
-                 "operands %s and %s differ in shape (no broadcasting "
-                 "between values)",
-                 sa, sb);
+    return lsp_onnx_node_fail(
+        path, nd,
+        "operands %s and %s differ in shape (no broadcasting "
+        "between values)",
+        sa, sb);
   }
   if (nd->op == LSP_ONNX_DIV && t_first)
-    return nfail(path, nd,
-                 "divides the constant '%s' by a value; lsprobe divides "
-                 "values by constants only",
-                 t->name);
+    return lsp_onnx_node_fail(
+        path, nd,
+        "divides the constant '%s' by a value; lsprobe divides "
+        "values by constants only",
+        t->name);
   int scalar = 1;
   for (int j = 0; j < t->ndim; j++) scalar &= t->dims[j] == 1;
   if (nd->legacy_bcast == 0) { /* opset <= 6 without broadcast: one shape */
     int same = t->ndim == a->rank && t->dims[0] == a->dims[0];
     for (int k = 1; same && k < a->rank; k++) same = t->dims[k] == a->dims[k];
     if (!same)
-      return nfail(path, nd,
-                   "broadcast = 0 (opset <= 6) needs operands of one shape; "
-                   "'%s' differs",
-                   t->name);
+      return lsp_onnx_node_fail(
+          path, nd,
+          "broadcast = 0 (opset <= 6) needs operands of one shape; "
+          "'%s' differs",
+          t->name);
   }
   if (nd->legacy_bcast == 1 && nd->legacy_axis >= 0 && !scalar &&
       nd->legacy_axis != a->rank - t->ndim)
-    return nfail(path, nd,
-                 "broadcast axis %lld (opset <= 6) aligns '%s' otherwise than "
-                 "ONNX's later (numpy) rule; not supported",
-                 (long long)nd->legacy_axis, t->name);
+    return lsp_onnx_node_fail(
+        path, nd,
+        "broadcast axis %lld (opset <= 6) aligns '%s' otherwise than "
+        "ONNX's later (numpy) rule; not supported",
+        (long long)nd->legacy_axis, t->name);
   nd->legacy_bcast = -1;
   nd->legacy_axis = -1;
   if (lsp_onnx_per_channel(t, a)) return LSP_OK;
   dims_str(t, sb, sizeof sb);
-  return nfail(path, nd,
-               "constant '%s' %s is not per-channel: lsprobe's %s takes a "
-               "constant that broadcasts over everything but the channels "
-               "(%s, or a scalar)",
-               t->name, sb, op,
-               a->rank == 2 ? "[D] or [1, D]" : "[C, 1, 1] or [1, C, 1, 1]");
+  return lsp_onnx_node_fail(
+      path, nd,
+      "constant '%s' %s is not per-channel: lsprobe's %s takes a "
+      "constant that broadcasts over everything but the channels "
+      "(%s, or a scalar)",
+      t->name, sb, op,
+      a->rank == 2 ? "[D] or [1, D]" : "[C, 1, 1] or [1, C, 1, 1]");
 }
 
 /* ---- the rest ------------------------------------------------------------ */
@@ -245,16 +244,18 @@ static int infer_bn(const char *path, const lsp_onnx_node *nd,
                     const lsp_onnx_shape *x,
                     const lsp_onnx_tensor *const *init) {
   if (!isfinite(nd->epsilon) || nd->epsilon < 0)
-    return nfail(path, nd, "epsilon must be finite and >= 0");
+    return lsp_onnx_node_fail(path, nd, "epsilon must be finite and >= 0");
   for (int j = 1; j < 5; j++)
     if (!dims_are(init[j], 1, x->dims[1], 0))
-      return nfail(path, nd, "'%s' is not a vector of %lld channels",
-                   init[j]->name, (long long)x->dims[1]);
+      return lsp_onnx_node_fail(path, nd,
+                                "'%s' is not a vector of %lld channels",
+                                init[j]->name, (long long)x->dims[1]);
   const lsp_onnx_tensor *var = init[4];
   for (size_t k = 0; k < var->count; k++)
     if (!((double)var->f[k] + nd->epsilon > 0))
-      return nfail(path, nd, "variance '%s'[%zu] + epsilon is not positive",
-                   var->name, k);
+      return lsp_onnx_node_fail(path, nd,
+                                "variance '%s'[%zu] + epsilon is not positive",
+                                var->name, k);
   return LSP_OK;
 }
 
@@ -266,52 +267,57 @@ static int infer_reshape(const char *path, const lsp_onnx_node *nd,
   lsp_onnx_ints_str(nd->shape, (size_t)nd->shape_rank, sb, sizeof sb);
   for (int k = 1; k < x->rank; k++) per *= x->dims[k];
   if (nd->shape_rank < 2 || nd->shape_rank > 4)
-    return nfail(path, nd, "shape %s has %d entries (2 to 4)", sb,
-                 nd->shape_rank);
+    return lsp_onnx_node_fail(path, nd, "shape %s has %d entries (2 to 4)", sb,
+                              nd->shape_rank);
   y->rank = nd->shape_rank;
   for (int k = 0; k < nd->shape_rank; k++) {
     int64_t v = nd->shape[k];
     if (v == 0 && k == 0) continue; /* the batch, copied */
     if (v == 0) {
       if (k >= x->rank)
-        return nfail(path, nd,
-                     "shape %s copies dimension %d of a rank-%d input", sb, k,
-                     x->rank);
+        return lsp_onnx_node_fail(
+            path, nd, "shape %s copies dimension %d of a rank-%d input", sb, k,
+            x->rank);
       v = x->dims[k];
     }
     if (v == -1) {
       if (infer_at >= 0)
-        return nfail(path, nd, "shape %s has two -1 entries", sb);
+        return lsp_onnx_node_fail(path, nd, "shape %s has two -1 entries", sb);
       infer_at = k;
     } else if (k > 0) {
       if (v < 1)
-        return nfail(path, nd, "shape %s: bad entry %lld", sb, (long long)v);
+        return lsp_onnx_node_fail(path, nd, "shape %s: bad entry %lld", sb,
+                                  (long long)v);
       known *= v;
       if (known > LSP_ONNX_MAX_ACT)
-        return nfail(path, nd, "shape %s is too large", sb);
+        return lsp_onnx_node_fail(path, nd, "shape %s is too large", sb);
     } else if (x->dims[0] == -1 || v != x->dims[0]) {
-      return nfail(path, nd,
-                   "shape %s: the first entry must keep the batch (0, -1, or "
-                   "the fixed batch size)",
-                   sb);
+      return lsp_onnx_node_fail(
+          path, nd,
+          "shape %s: the first entry must keep the batch (0, -1, or "
+          "the fixed batch size)",
+          sb);
     }
     y->dims[k] = v;
   }
   if (infer_at == 0) { /* N inferred: the rest must be the example */
     if (known != per)
-      return nfail(path, nd,
-                   "shape %s changes the batch size (%lld values per example "
-                   "become %lld)",
-                   sb, (long long)per, (long long)known);
+      return lsp_onnx_node_fail(
+          path, nd,
+          "shape %s changes the batch size (%lld values per example "
+          "become %lld)",
+          sb, (long long)per, (long long)known);
     y->dims[0] = x->dims[0];
   } else if (infer_at > 0) {
     if (per % known != 0)
-      return nfail(path, nd, "shape %s does not divide %lld values per example",
-                   sb, (long long)per);
+      return lsp_onnx_node_fail(
+          path, nd, "shape %s does not divide %lld values per example", sb,
+          (long long)per);
     y->dims[infer_at] = per / known;
   } else if (known != per) {
-    return nfail(path, nd, "shape %s holds %lld values per example, not %lld",
-                 sb, (long long)known, (long long)per);
+    return lsp_onnx_node_fail(
+        path, nd, "shape %s holds %lld values per example, not %lld", sb,
+        (long long)known, (long long)per);
   }
   y->dims[0] = x->dims[0];
   return LSP_OK;
@@ -320,18 +326,19 @@ static int infer_reshape(const char *path, const lsp_onnx_node *nd,
 static int infer_pad(const char *path, lsp_onnx_node *nd,
                      const lsp_onnx_shape *x, lsp_onnx_shape *y) {
   if (nd->nspatial && nd->nspatial != x->rank - 2)
-    return nfail(path, nd, "%d pads for a rank-%d input",
-                 nd->nspatial == 2 ? 8 : 6, x->rank);
+    return lsp_onnx_node_fail(path, nd, "%d pads for a rank-%d input",
+                              nd->nspatial == 2 ? 8 : 6, x->rank);
   nd->nspatial = x->rank - 2;
   for (int k = 0; k < 4; k++) {
     if (nd->pads[k] < 0 || nd->pads[k] > LSP_ONNX_MAX_DIM)
-      return nfail(path, nd, "pads out of range");
+      return lsp_onnx_node_fail(path, nd, "pads out of range");
     if (nd->pad_mode == LSP_ONNX_PAD_REFLECT && nd->pads[k] > 0 &&
         nd->pads[k] >= side(x, k % 2))
-      return nfail(path, nd,
-                   "reflect pads must be smaller than the image (%lld >= "
-                   "%lld)",
-                   (long long)nd->pads[k], (long long)side(x, k % 2));
+      return lsp_onnx_node_fail(
+          path, nd,
+          "reflect pads must be smaller than the image (%lld >= "
+          "%lld)",
+          (long long)nd->pads[k], (long long)side(x, k % 2));
   }
   y->dims[2] += nd->pads[0] + nd->pads[2];
   if (x->rank == 4) y->dims[3] += nd->pads[1] + nd->pads[3];
@@ -348,7 +355,7 @@ int lsp_onnx_infer(const char *path, lsp_onnx_node *nd,
              nd->op == LSP_ONNX_PAD;
   int dense = nd->op == LSP_ONNX_GEMM || nd->op == LSP_ONNX_MATMUL;
   if ((spat && x->rank < 3) || (dense && x->rank != 2))
-    return nfail(
+    return lsp_onnx_node_fail(
         path, nd, "needs an input of rank %s, got rank %d",
         spat ? "3 or 4 (N × C × L or N × C × H × W)" : "2 (N × features)",
         x->rank);
@@ -380,10 +387,11 @@ int lsp_onnx_infer(const char *path, lsp_onnx_node *nd,
       break;
     case LSP_ONNX_FLATTEN:
       if (nd->axis != 1 && nd->axis != 1 - x->rank)
-        return nfail(path, nd,
-                     "axis %lld: only axis 1 (N × features) keeps the "
-                     "batch apart",
-                     (long long)nd->axis);
+        return lsp_onnx_node_fail(
+            path, nd,
+            "axis %lld: only axis 1 (N × features) keeps the "
+            "batch apart",
+            (long long)nd->axis);
       y->rank = 2;
       for (int k = 2; k < x->rank; k++) y->dims[1] *= x->dims[k];
       break;
@@ -400,7 +408,8 @@ int lsp_onnx_infer(const char *path, lsp_onnx_node *nd,
   int64_t per = 1;
   for (int k = 1; k < y->rank; k++) per *= y->dims[k];
   if (per > LSP_ONNX_MAX_ACT)
-    return nfail(path, nd, "the output has %lld values per example; too many",
-                 (long long)per);
+    return lsp_onnx_node_fail(
+        path, nd, "the output has %lld values per example; too many",
+        (long long)per);
   return LSP_OK;
 }

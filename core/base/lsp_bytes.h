@@ -1,5 +1,6 @@
-/* lsp_bytes.h — little-endian encoding and bounded decoding of model files
- * (internal to core/nn: lsp_model_io.c, lsp_model_io_v1.c).
+/* lsp_bytes.h — little-endian encoding and bounded decoding of the
+ * project's binary files and messages (internal: core/nn's model files,
+ * reports' cell results and the run's cell blobs).
  *
  * A writer with p == NULL only counts, so a file is encoded in two passes:
  * measure, allocate once, write. A reader never reads past its end: a short

@@ -1,0 +1,308 @@
+/* lsp_onnx_nodes.c — the ONNX reader's passes over the nodes
+ * (lsp_onnx_read.c has the order of all passes): pass 3 checks every
+ * node's domain, op and outputs; pass 4 turns Constant nodes into
+ * constants and Identity nodes into aliases, then reads the other ops with
+ * their attributes, Pad's pads and constant value and Reshape's shape
+ * looked up among the int64 constants and folded in (an all-zero Pad
+ * becomes an alias). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/lsp_error.h"
+#include "core/import/onnx/lsp_onnx_read_int.h"
+
+enum { OP_CONSTANT = 100, OP_IDENTITY };
+
+static const struct {
+  const char *name;
+  int op, min_in, max_in;
+} k_ops[] = {{"Conv", LSP_ONNX_CONV, 2, 3},
+             {"Gemm", LSP_ONNX_GEMM, 2, 3},
+             {"MatMul", LSP_ONNX_MATMUL, 2, 2},
+             {"Add", LSP_ONNX_ADD, 2, 2},
+             {"Relu", LSP_ONNX_RELU, 1, 1},
+             {"MaxPool", LSP_ONNX_MAXPOOL, 1, 1},
+             {"AveragePool", LSP_ONNX_AVGPOOL, 1, 1},
+             {"GlobalAveragePool", LSP_ONNX_GLOBALAVGPOOL, 1, 1},
+             {"BatchNormalization", LSP_ONNX_BATCHNORM, 5, 5},
+             {"Flatten", LSP_ONNX_FLATTEN, 1, 1},
+             {"Reshape", LSP_ONNX_RESHAPE, 1, 2},
+             {"Pad", LSP_ONNX_PAD, 1, 3},
+             {"Sub", LSP_ONNX_SUB, 2, 2},
+             {"Mul", LSP_ONNX_MUL, 2, 2},
+             {"Div", LSP_ONNX_DIV, 2, 2},
+             {"Constant", OP_CONSTANT, 0, 0},
+             {"Identity", OP_IDENTITY, 1, 1}};
+#define N_OPS (sizeof k_ops / sizeof *k_ops)
+
+static int read_constant(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
+                         const char *where) {
+  if (pn->n_attribute != 1)
+    return lsp_onnx_fail_at(
+        where, "expects exactly one value attribute, has %zu", pn->n_attribute);
+  const LspOnnx__AttributeProto *a = pn->attribute[0];
+  const char *an = lsp_onnx_str(a->name);
+  int type = a->has_type ? (int)a->type : 0, st;
+  lsp_onnx_tensor t;
+  memset(&t, 0, sizeof t);
+  char what[640];
+  snprintf(what, sizeof what, "%s: value", where);
+  if (!strcmp(an, "value") && type == 4 && a->t) {
+    if ((st = lsp_onnx_tensor_from_pb(a->t, what, 1, &t)) != LSP_OK) return st;
+    free(t.name);
+    t.name = NULL;
+  } else if ((!strcmp(an, "value_float") && type == 1) ||
+             (!strcmp(an, "value_floats") && type == 6 && a->n_floats)) {
+    int many = type == 6;
+    t.dtype = LSP_ONNX_FLOAT;
+    t.ndim = many;
+    t.count = many ? a->n_floats : 1;
+    t.dims[0] = (int64_t)t.count;
+    if (!(t.f = malloc(t.count * sizeof *t.f)))
+      return lsp_fail(LSP_ENOMEM, "%s: out of memory", where);
+    for (size_t k = 0; k < t.count; k++) t.f[k] = many ? a->floats[k] : a->f;
+  } else if ((!strcmp(an, "value_int") && type == 2) ||
+             (!strcmp(an, "value_ints") && type == 7 && a->n_ints)) {
+    int many = type == 7;
+    t.dtype = LSP_ONNX_INT64;
+    t.ndim = many;
+    t.count = many ? a->n_ints : 1;
+    t.dims[0] = (int64_t)t.count;
+    if (!(t.i = malloc(t.count * sizeof *t.i)))
+      return lsp_fail(LSP_ENOMEM, "%s: out of memory", where);
+    for (size_t k = 0; k < t.count; k++) t.i[k] = many ? a->ints[k] : a->i;
+  } else {
+    return lsp_onnx_fail_at(
+        where,
+        "attribute '%s' is not supported (value, value_float"
+        "(s) or value_int(s) of a matching type)",
+        an);
+  }
+  if (!(t.name = lsp_onnx_strdup(pn->output[0]))) {
+    lsp_onnx_tensor_release(&t);
+    return lsp_fail(LSP_ENOMEM, "%s: out of memory", where);
+  }
+  return lsp_onnx_rd_add_const(c, &t, where);
+}
+
+/* Pad: the pads (an int64 constant input, or the attribute of opsets up
+ * to 10) and the constant value (an input, or the attribute) folded into
+ * the node; *zero set when every pad is 0. 8 pads pad an N×C×H×W value, 6
+ * an N×C×L one (stored as {begin, 0, end, 0}). */
+static int fold_pad(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t nin,
+                    lsp_onnx_node *nd, const lsp_onnx_attr_extra *ex,
+                    const char *where, int *zero) {
+  const int64_t *pv;
+  size_t np;
+  char vb[200];
+  if (c->m->opset <= 10) {
+    if (nin != 1 || !ex->has_list)
+      return lsp_onnx_fail_at(
+          where, "opset %lld: Pad takes one input and the pads attribute",
+          (long long)c->m->opset);
+    pv = ex->list, np = ex->nlist;
+  } else {
+    if (nin < 2 || ex->has_list || ex->has_value)
+      return lsp_onnx_fail_at(
+          where,
+          "opset %lld: Pad takes its pads (and constant_value) as "
+          "inputs",
+          (long long)c->m->opset);
+    const char *pname = lsp_onnx_rd_resolve(c, pn->input[1]);
+    const lsp_onnx_tensor *p = pname ? lsp_onnx_rd_const(c, pname) : NULL;
+    if (!p || p->dtype != LSP_ONNX_INT64 || p->ndim != 1)
+      return lsp_onnx_fail_at(where,
+                              "pads '%s' must be an int64 constant vector (an "
+                              "initializer or a Constant node)",
+                              pn->input[1]);
+    pv = p->i, np = p->count;
+  }
+  lsp_onnx_ints_str(pv, np, vb, sizeof vb);
+  if (np != 8 && np != 6)
+    return lsp_onnx_fail_at(
+        where,
+        "pads %s: lsprobe pads N × C × H × W values (8 pads) or "
+        "N × C × L values (6 pads)",
+        vb);
+  size_t h = np / 2; /* begin values, then end values */
+  if (pv[0] || pv[1] || pv[h] || pv[h + 1])
+    return lsp_onnx_fail_at(where, "pads %s pad the batch or channel dimension",
+                            vb);
+  const int64_t map[4] = {pv[2], np == 8 ? pv[3] : 0, pv[h + 2],
+                          np == 8 ? pv[h + 3] : 0};
+  for (int k = 0; k < 4; k++) {
+    if (map[k] < 0 || map[k] > LSP_ONNX_MAX_DIM)
+      return lsp_onnx_fail_at(
+          where,
+          "pads %s: negative (cropping) or huge pads are not "
+          "supported",
+          vb);
+    nd->pads[k] = map[k];
+  }
+  nd->nspatial = np == 8 ? 2 : 1;
+  float value = ex->has_value ? ex->value : 0.0f;
+  if (nin == 3) {
+    const char *vname = lsp_onnx_rd_resolve(c, pn->input[2]);
+    const lsp_onnx_tensor *v = vname ? lsp_onnx_rd_const(c, vname) : NULL;
+    if (!v || v->dtype != LSP_ONNX_FLOAT || v->count != 1)
+      return lsp_onnx_fail_at(
+          where, "constant_value '%s' must be a float32 constant scalar",
+          pn->input[2]);
+    value = v->f[0];
+  }
+  if (!(isfinite(value) || value == -INFINITY))
+    return lsp_onnx_fail_at(
+        where, "constant_value %g is not supported (finite or -inf)",
+        (double)value);
+  nd->pad_value = nd->pad_mode == LSP_ONNX_PAD_CONSTANT ? value : 0.0f;
+  *zero = !map[0] && !map[1] && !map[2] && !map[3];
+  return LSP_OK;
+}
+
+/* Reshape: the target shape (an int64 constant input, or the attribute of
+ * opsets up to 4) into the node, 2 to 4 entries. */
+static int fold_reshape(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
+                        size_t nin, lsp_onnx_node *nd,
+                        const lsp_onnx_attr_extra *ex, const char *where) {
+  const int64_t *sv;
+  size_t ns;
+  char vb[200];
+  if (nin == 1) {
+    if (!ex->has_list)
+      return lsp_onnx_fail_at(where,
+                              "no target shape (an input since opset 5)");
+    sv = ex->list, ns = ex->nlist;
+  } else {
+    if (ex->has_list)
+      return lsp_onnx_fail_at(where,
+                              "the shape is given twice (attribute and input)");
+    const char *sname = lsp_onnx_rd_resolve(c, pn->input[1]);
+    const lsp_onnx_tensor *s = sname ? lsp_onnx_rd_const(c, sname) : NULL;
+    if (!s || s->dtype != LSP_ONNX_INT64 || s->ndim != 1)
+      return lsp_onnx_fail_at(where,
+                              "shape '%s' must be an int64 constant vector (an "
+                              "initializer or a Constant node)",
+                              pn->input[1]);
+    sv = s->i, ns = s->count;
+  }
+  lsp_onnx_ints_str(sv, ns, vb, sizeof vb);
+  if (ns < 2 || ns > 4)
+    return lsp_onnx_fail_at(where,
+                            "shape %s: lsprobe reshapes to N × D, N × C × L or "
+                            "N × C × H × W",
+                            vb);
+  for (size_t k = 0; k < ns; k++) {
+    if (ex->allowzero && sv[k] == 0)
+      return lsp_onnx_fail_at(
+          where, "shape %s with allowzero = 1 makes an empty tensor", vb);
+    if (sv[k] < -1 || sv[k] > LSP_ONNX_MAX_DIM)
+      return lsp_onnx_fail_at(where, "shape %s: unsupported value %lld", vb,
+                              (long long)sv[k]);
+    nd->shape[k] = sv[k];
+  }
+  nd->shape_rank = (int)ns;
+  return LSP_OK;
+}
+
+static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
+                     int op, int min_in, int max_in, const char *where) {
+  size_t nin = pn->n_input;
+  while (nin && !lsp_onnx_str(pn->input[nin - 1])[0])
+    nin--; /* omitted optionals */
+  if ((int)nin < min_in || (int)nin > max_in)
+    return lsp_onnx_fail_at(where, "%zu inputs; expected %d%s%.0d", nin, min_in,
+                            max_in > min_in ? " to " : "",
+                            max_in > min_in ? max_in : 0);
+  for (size_t k = 0; k < nin; k++)
+    if (!lsp_onnx_str(pn->input[k])[0])
+      return lsp_onnx_fail_at(where, "input %zu is empty (a required input)",
+                              k);
+  if (op == OP_CONSTANT) return read_constant(c, pn, where);
+  if (op == OP_IDENTITY)
+    return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0]);
+  int nkeep = op == LSP_ONNX_PAD || op == LSP_ONNX_RESHAPE ? 1 : (int)nin;
+  lsp_onnx_node *nd =
+      lsp_onnx_add_node(c->m, (lsp_onnx_op)op, pn->name, nkeep,
+                        (const char *const *)pn->input, pn->output[0]);
+  if (!nd) return lsp_fail(LSP_ENOMEM, "%s: out of memory", where);
+  nd->index = idx;
+  int zero = 0, st;
+  lsp_onnx_attr_extra ex;
+  if ((st = lsp_onnx_parse_attrs(pn, nd, where, c->m->opset, &ex)) != LSP_OK)
+    return st;
+  int arith = op == LSP_ONNX_ADD || op == LSP_ONNX_SUB || op == LSP_ONNX_MUL ||
+              op == LSP_ONNX_DIV;
+  if ((arith || op == LSP_ONNX_GEMM) && c->m->opset <= 6) {
+    nd->legacy_bcast = ex.broadcast;
+    if (ex.has_bcast_axis) nd->legacy_axis = ex.bcast_axis;
+  }
+  if (op == LSP_ONNX_RESHAPE) return fold_reshape(c, pn, nin, nd, &ex, where);
+  if (op != LSP_ONNX_PAD) return LSP_OK;
+  if ((st = fold_pad(c, pn, nin, nd, &ex, where, &zero)) != LSP_OK) return st;
+  if (!zero) return LSP_OK;
+  lsp_onnx_drop_last_node(c->m); /* pads nothing: an alias */
+  return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0]);
+}
+
+/* Pass 3 (every node's op and outputs) then pass 4 (Constant and Identity
+ * first, the ops after, so that a constant may follow its user). */
+int lsp_onnx_rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g) {
+  char where[512];
+  int st;
+  for (int pass = 0; pass < 3; pass++) {
+    for (size_t i = 0; i < g->n_node; i++) {
+      const LspOnnx__NodeProto *pn = g->node[i];
+      const char *ot = lsp_onnx_str(pn->op_type),
+                 *dom = lsp_onnx_str(pn->domain);
+      lsp_onnx_where(where, sizeof where, c->path, pn->name, i, ot);
+      size_t o = 0;
+      while (o < N_OPS && strcmp(k_ops[o].name, ot) != 0) o++;
+      if (pass == 0) {
+        if (dom[0] && strcmp(dom, "ai.onnx") != 0)
+          return lsp_onnx_fail_at(
+              where,
+              "domain '%s' is not supported (only the default "
+              "ONNX domain)",
+              dom);
+        if (o == N_OPS)
+          return lsp_onnx_fail_at(
+              where,
+              "op not supported by lsprobe (it reads Conv, "
+              "Gemm, MatMul, Add, Sub, Mul, Div, Relu, MaxPool, "
+              "AveragePool, GlobalAveragePool, BatchNormalization, "
+              "Flatten, Reshape, Pad, Constant, Identity)");
+        size_t nout = pn->n_output;
+        while (nout && !lsp_onnx_str(pn->output[nout - 1])[0]) nout--;
+        if (nout == 0 || !lsp_onnx_str(pn->output[0])[0])
+          return lsp_onnx_fail_at(where, "no output");
+        if (nout > 1)
+          return lsp_onnx_fail_at(
+              where, "%zu outputs; only the first (%s) is supported", nout,
+              k_ops[o].op == LSP_ONNX_BATCHNORM
+                  ? "inference; not the training statistics"
+                  : "Y; not the Indices");
+        size_t other;
+        const char *out = pn->output[0];
+        if (lsp_onnx_map_put(&c->produced, out, i, &other) == 1) {
+          char lb[32];
+          return lsp_onnx_fail_at(
+              where, "output '%s' is also produced by node '%s'", out,
+              lsp_onnx_node_label(g->node[other]->name, other, lb, sizeof lb));
+        }
+        if (lsp_onnx_rd_const(c, out) || !strcmp(out, c->m->input))
+          return lsp_onnx_fail_at(
+              where, "output '%s' has the name of %s", out,
+              lsp_onnx_rd_const(c, out) ? "an initializer" : "the graph input");
+        continue;
+      }
+      int early = k_ops[o].op >= OP_CONSTANT;
+      if ((pass == 1) != early) continue;
+      st = read_node(c, pn, i, k_ops[o].op, k_ops[o].min_in, k_ops[o].max_in,
+                     where);
+      if (st != LSP_OK) return st;
+    }
+  }
+  return LSP_OK;
+}

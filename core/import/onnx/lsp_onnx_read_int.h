@@ -1,0 +1,52 @@
+/* lsp_onnx_read_int.h — the ONNX reader's state, shared by its two files:
+ * lsp_onnx_read.c (the model, its initializers, inputs and output, the
+ * names resolved through the aliases: passes 1, 2 and 5) and
+ * lsp_onnx_nodes.c (the nodes, with Constant and Identity nodes and the
+ * int64 constants of Pad and Reshape folded in: passes 3 and 4). Internal
+ * to core/import/onnx. */
+#ifndef LSP_ONNX_READ_INT_H
+#define LSP_ONNX_READ_INT_H
+
+#include "core/import/onnx/lsp_onnx_int.h"
+
+/* The reader's context: the model being built and what passes share. */
+typedef struct {
+  const char *path;
+  lsp_onnx_model *m;
+  lsp_onnx_tensor *ints; /* owned: int64 constants */
+  size_t nints, cap_ints;
+  lsp_onnx_map consts;   /* name -> 2·index (float init) or 2·index+1 (int) */
+  lsp_onnx_map produced; /* value name -> index of the node producing it */
+  const char **afrom, **ato; /* aliases (borrowed strings) */
+  size_t nalias;
+  lsp_onnx_map amap; /* alias name -> index */
+} lsp_onnx_rctx;
+
+/* LSP_EDATA with the reason "<where>: <message>". */
+int lsp_onnx_fail_at(const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A protobuf string, "" for NULL. */
+static inline const char *lsp_onnx_str(const char *s) {
+  return s ? s : "";
+}
+
+/* A constant (float32 or int64) under tensor->name; ownership moves in
+ * (released on failure). `where` prefixes the messages. */
+int lsp_onnx_rd_add_const(lsp_onnx_rctx *c, lsp_onnx_tensor *t,
+                          const char *where);
+/* The constant a (resolved) name refers to, or NULL. */
+const lsp_onnx_tensor *lsp_onnx_rd_const(const lsp_onnx_rctx *c,
+                                         const char *name);
+/* Follow aliases (Identity, all-zero Pad) to the name that holds the value.
+ * NULL when they go round in a circle. */
+const char *lsp_onnx_rd_resolve(const lsp_onnx_rctx *c, const char *name);
+/* `from` names the value `to` holds (both borrowed from the protobuf). */
+int lsp_onnx_rd_alias(lsp_onnx_rctx *c, const char *from, const char *to);
+
+/* Pass 3 (every node's domain, op and outputs) and pass 4 (Constant and
+ * Identity nodes first, then the ops with their attributes, Pad's and
+ * Reshape's int64 inputs folded in) into c->m (lsp_onnx_nodes.c). */
+int lsp_onnx_rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g);
+
+#endif
