@@ -154,14 +154,26 @@ static inline __attribute__((always_inline)) double at(mat x, size_t i) {
   return x.d ? x.d[i] : (double)x.f[i];
 }
 
+/* The classwise sums of a range go first into one 128-bit word per class
+ * and bin, everything in one addition: the low 64 bits hold the fraction
+ * bits of Σ v_j (lsp_calib_fix_bits), and the high word three 21-bit
+ * fields: the integer part of Σ v_j (bits 0-20), the positives (21-41) and
+ * the rows (42-62). Each row adds at most 1 to each field (v_j <= 1, and
+ * v_j = 1 has no fraction bits), so a flush every CW_ROWS = 2^20 rows
+ * (cw_flush) keeps every field below 2^21: the same integers as separate
+ * sums, in one read-modify-write per class instead of two. */
+#define CW_POS_SHIFT 21
+#define CW_ROW_ONE ((uint64_t)1 << 42)
+#define CW_FIELD (((uint64_t)1 << 21) - 1)
+
 /* The Brier term and the classwise bins of one valid row of probabilities
  * p (label yi): for each class the bin of v_j (lsp_calib_bin, inlined
- * without branches), one to its count and to its positives if j = yi
- * (packed: rows << 32 | positives, see cw_flush), and v_j in fixed point to
- * its sum. The probabilities lie in [0, 1], so no fixed-point sum can
- * overflow (64 integer bits). */
+ * without branches), one to its count and to its positives if j = yi, and
+ * v_j in fixed point to its sum, all in the packed word (see above). The
+ * probabilities lie in [0, 1], so no fixed-point sum can overflow (64
+ * integer bits). */
 static inline __attribute__((always_inline)) double classwise_row(
-    lsp_calib_acc *a, uint64_t *cwcp, mat p, size_t r, size_t k, uint32_t yi) {
+    lsp_calib_acc *a, lsp_calib_fix *cwcp, mat p, size_t r, size_t k, uint32_t yi) {
   const int bins = a->bins;
   const lsp_calib_edges edges = a->edges;
   double br = 0.0;
@@ -169,12 +181,11 @@ static inline __attribute__((always_inline)) double classwise_row(
     double v = at(p, r + j), t = j == yi ? 1.0 : 0.0;
     br += (v - t) * (v - t);
     size_t c = j * (size_t)bins + (size_t)lsp_calib_bin(v, bins, edges);
-    cwcp[c] += ((uint64_t)1 << 32) | (uint64_t)(j == yi);
     uint64_t ip = v >= 1.0;
     uint64_t fb = ((uint64_t)(int64_t)((v - (double)ip) * 0x1p63)) << 1;
-    lsp_u128 sum = lsp_calib_fix_get(a->cw_sum[c]) + (((lsp_u128)ip << 64) | fb);
-    a->cw_sum[c].lo = (uint64_t)sum;
-    a->cw_sum[c].hi = (uint64_t)(sum >> 64);
+    const uint64_t lo = cwcp[c].lo + fb;
+    cwcp[c].hi += (uint64_t)(lo < fb) + (CW_ROW_ONE | (uint64_t)(j == yi) << CW_POS_SHIFT | ip);
+    cwcp[c].lo = lo;
   }
   return br;
 }
@@ -183,35 +194,43 @@ static inline __attribute__((always_inline)) double classwise_row(
  * fx (lsp_calib_bins_fn) come vectorized: the same sums, without the
  * per-class conversions. */
 static inline __attribute__((always_inline)) double classwise_logits_row(
-    lsp_calib_acc *a, uint64_t *cwcp, const double *w, const int32_t *cb,
-    const uint64_t *fx, size_t k, uint32_t yi) {
+    lsp_calib_fix *cwcp, const double *w, const int32_t *cb, const uint64_t *fx, size_t k,
+    uint32_t yi) {
+  /* Σ (v_j − [j = y])² in index order, the label's term in its place
+   * (v − 0 is v exactly) */
   double br = 0.0;
+  for (size_t j = 0; j < yi; j++) br += w[j] * w[j];
+  br += (w[yi] - 1.0) * (w[yi] - 1.0);
+  for (size_t j = yi + 1; j < k; j++) br += w[j] * w[j];
+  /* the 128-bit addition in two words (the carry by comparison), the
+   * positive once after the loop */
   for (size_t j = 0; j < k; j++) {
-    double v = w[j], t = j == yi ? 1.0 : 0.0;
-    br += (v - t) * (v - t);
-    const size_t c = (size_t)cb[j];
-    cwcp[c] += ((uint64_t)1 << 32) | (uint64_t)(j == yi);
-    const uint64_t x = fx[j];
-    lsp_u128 sum = lsp_calib_fix_get(a->cw_sum[c]) +
-                   (((lsp_u128)(x & 1) << 64) | (x & ~(uint64_t)1));
-    a->cw_sum[c].lo = (uint64_t)sum;
-    a->cw_sum[c].hi = (uint64_t)(sum >> 64);
+    lsp_calib_fix *f = &cwcp[cb[j]];
+    const uint64_t x = fx[j], fb = x & ~(uint64_t)1, lo = f->lo + fb;
+    f->hi += (uint64_t)(lo < fb) + (CW_ROW_ONE | (x & 1));
+    f->lo = lo;
   }
+  cwcp[cb[yi]].hi += (uint64_t)1 << CW_POS_SHIFT;
   return br;
 }
 
-/* Moves the packed classwise counts into the accumulator, and clears them. */
-static void cw_flush(lsp_calib_acc *a, uint64_t *cwcp) {
+/* Moves the packed classwise sums into the accumulator, and clears them. */
+static void cw_flush(lsp_calib_acc *a, lsp_calib_fix *cwcp) {
   if (!cwcp) return;
   for (size_t i = 0; i < a->k * (size_t)a->bins; i++) {
-    a->cw_count[i] += cwcp[i] >> 32;
-    a->cw_pos[i] += cwcp[i] & 0xffffffffu;
-    cwcp[i] = 0;
+    const uint64_t hi = cwcp[i].hi;
+    a->cw_count[i] += hi >> 42;
+    a->cw_pos[i] += (hi >> CW_POS_SHIFT) & CW_FIELD;
+    lsp_u128 sum = lsp_calib_fix_get(a->cw_sum[i]) +
+                   (((lsp_u128)(hi & CW_FIELD) << 64) | cwcp[i].lo);
+    a->cw_sum[i].lo = (uint64_t)sum;
+    a->cw_sum[i].hi = (uint64_t)(sum >> 64);
+    cwcp[i].lo = cwcp[i].hi = 0;
   }
 }
 
-/* Rows per flush of the packed classwise counts (below 2^32). */
-#define CW_ROWS ((size_t)1 << 30)
+/* Rows per flush of the packed classwise sums (see above). */
+#define CW_ROWS ((size_t)1 << 20)
 
 /* Probabilities, rows [i0, i1). Sums go to `a` (private to the caller);
  * with conf_out, each row's confidence and correctness also go to
@@ -219,7 +238,7 @@ static void cw_flush(lsp_calib_acc *a, uint64_t *cwcp) {
 static inline __attribute__((always_inline)) void probs_body(
     lsp_calib_acc *a, mat p, const int32_t *y, size_t i0, size_t i1,
     size_t row0, bad_row *bad, double *conf_out, uint8_t *ok_out,
-    uint64_t *cwcp) {
+    lsp_calib_fix *cwcp) {
   const size_t k = a->k;
   const int bins = a->bins;
   const lsp_calib_edges edges = a->edges;
@@ -263,16 +282,16 @@ static inline __attribute__((always_inline)) void probs_body(
     a->count[b]++;
     a->correct[b] += ok;
     ncorrect += ok;
-    lsp_calib_fix_add(&a->conf[b], lsp_calib_fix_bits(c, &ovf), &ovf);
+    lsp_calib_fix_add_v(&a->conf[b], c, &ovf);
     if (!full) continue;
-    lsp_calib_mesh_add(a, c, 1, ok, &ovf);
+    lsp_calib_mesh_add1(a, c, ok, &ovf);
     double py = at(p, r + yi);
     if (py > 0.0)
-      lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(-log(py), &ovf), &ovf);
+      lsp_calib_fix_add_v(&a->nll, -log(py), &ovf);
     else
       a->n_nll_inf++;
     double br = classwise_row(a, cwcp, p, r, k, yi);
-    lsp_calib_fix_add(&a->brier, lsp_calib_fix_bits(br, &ovf), &ovf);
+    lsp_calib_fix_add_v(&a->brier, br, &ovf);
     if ((i - i0 + 1) % CW_ROWS == 0) cw_flush(a, cwcp);
   }
   cw_flush(a, cwcp);
@@ -290,7 +309,7 @@ static inline __attribute__((always_inline)) void probs_body(
 static inline __attribute__((always_inline)) void logits_body(
     lsp_calib_acc *a, mat z, const int32_t *y, size_t i0, size_t i1,
     size_t row0, double inv_t, double *w, bad_row *bad, double *conf_out,
-    uint8_t *ok_out, uint64_t *cwcp) {
+    uint8_t *ok_out, lsp_calib_fix *cwcp) {
   const size_t k = a->k;
   const int bins = a->bins;
   const lsp_calib_edges edges = a->edges;
@@ -337,12 +356,12 @@ static inline __attribute__((always_inline)) void logits_body(
       a->count[b]++;
       a->correct[b] += ok;
       a->n_correct += ok;
-      lsp_calib_fix_add(&a->conf[b], lsp_calib_fix_bits(c, &ovf), &ovf);
+      lsp_calib_fix_add_v(&a->conf[b], c, &ovf);
       if (!full) continue;
-      lsp_calib_mesh_add(a, c, 1, ok, &ovf);
-      lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(rs.nll, &ovf), &ovf);
-      double br = classwise_logits_row(a, cwcp, pw, cbw + q * k, fxw + q * k, k, yi);
-      lsp_calib_fix_add(&a->brier, lsp_calib_fix_bits(br, &ovf), &ovf);
+      lsp_calib_mesh_add1(a, c, ok, &ovf);
+      lsp_calib_fix_add_v(&a->nll, rs.nll, &ovf);
+      double br = classwise_logits_row(cwcp, pw, cbw + q * k, fxw + q * k, k, yi);
+      lsp_calib_fix_add_v(&a->brier, br, &ovf);
       if ((i - i0 + 1) % CW_ROWS == 0) cw_flush(a, cwcp);
     }
     if (bad->kind) break;
@@ -360,9 +379,9 @@ typedef struct {
 
 /* The packed classwise counts of a range (NULL for a top-label
  * accumulator, or when out of memory: *oom set). */
-static uint64_t *cw_alloc(const lsp_calib_acc *a, int *oom) {
+static lsp_calib_fix *cw_alloc(const lsp_calib_acc *a, int *oom) {
   if (a->what != LSP_CALIB_FULL) return NULL;
-  uint64_t *c = calloc(a->k * (size_t)a->bins, sizeof *c);
+  lsp_calib_fix *c = calloc(a->k * (size_t)a->bins, sizeof *c);
   if (!c) *oom = 1;
   return c;
 }
@@ -370,7 +389,7 @@ static uint64_t *cw_alloc(const lsp_calib_acc *a, int *oom) {
 static void probs_range(lsp_calib_acc *a, mat p, const int32_t *y, size_t i0,
                         size_t i1, size_t row0, bad_row *bad, row_out o,
                         int *oom) {
-  uint64_t *cwcp = cw_alloc(a, oom);
+  lsp_calib_fix *cwcp = cw_alloc(a, oom);
   if (*oom) return;
   if (p.d)
     probs_body(a, (mat){NULL, p.d}, y, i0, i1, row0, bad, o.conf, o.ok, cwcp);
@@ -382,7 +401,7 @@ static void probs_range(lsp_calib_acc *a, mat p, const int32_t *y, size_t i0,
 static void logits_range(lsp_calib_acc *a, mat z, const int32_t *y, size_t i0,
                          size_t i1, size_t row0, double inv_t, double *w,
                          bad_row *bad, row_out o, int *oom) {
-  uint64_t *cwcp = cw_alloc(a, oom);
+  lsp_calib_fix *cwcp = cw_alloc(a, oom);
   if (*oom) return;
   if (z.d)
     logits_body(a, (mat){NULL, z.d}, y, i0, i1, row0, inv_t, w, bad, o.conf,

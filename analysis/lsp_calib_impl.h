@@ -25,10 +25,12 @@ static inline lsp_u128 lsp_calib_fix_bits(double v, int *overflow) {
     *overflow = 1;
     return 0;
   }
-  uint64_t ip = (uint64_t)v;
+  /* through int64_t (v < 2^40): one instruction each way, where the
+   * unsigned conversions take a branch and several on x86-64 */
+  const int64_t ip = (int64_t)v;
   double fr = v - (double)ip; /* exact */
   uint64_t fb = ((uint64_t)(int64_t)(fr * 0x1p63)) << 1;
-  return ((lsp_u128)ip << 64) | fb;
+  return ((lsp_u128)(uint64_t)ip << 64) | fb;
 }
 
 static inline lsp_u128 lsp_calib_fix_get(lsp_calib_fix f) {
@@ -44,6 +46,27 @@ static inline void lsp_calib_fix_add(lsp_calib_fix *f, lsp_u128 x, int *overflow
 
 static inline double lsp_calib_fix_double(lsp_calib_fix f) {
   return (double)f.hi + (double)f.lo * 0x1p-64;
+}
+
+/* lsp_calib_fix_add(f, lsp_calib_fix_bits(v, ovf), ovf) in two 64-bit
+ * words, for the per-row sums: the same integers and the same overflow
+ * flag (set when v is out of range, or when the 128-bit sum wraps), without
+ * the 128-bit temporaries that the compiler keeps on the stack. */
+static inline void lsp_calib_fix_add_v(lsp_calib_fix *f, double v, int *overflow) {
+  if (!(v >= 0.0 && v < LSP_CALIB_FIX_MAX)) {
+    *overflow = 1;
+    return;
+  }
+  const int64_t ip = (int64_t)v;
+  const double fr = v - (double)ip; /* exact */
+  const uint64_t fb = ((uint64_t)(int64_t)(fr * 0x1p63)) << 1;
+  uint64_t lo, hi;
+  const int c0 = __builtin_add_overflow(f->lo, fb, &lo);
+  const int c1 = __builtin_add_overflow(f->hi, (uint64_t)ip, &hi);
+  const int c2 = __builtin_add_overflow(hi, (uint64_t)c0, &hi);
+  if (c1 | c2) *overflow = 1;
+  f->lo = lo;
+  f->hi = hi;
 }
 
 /* The fast top-label kernel (lsp_calib_kernel.c) handles at most this many
@@ -94,6 +117,22 @@ static inline void lsp_calib_mesh_add(lsp_calib_acc *a, double c, uint64_t w, ui
   if (k) {
     lsp_calib_fix_add(&a->mesh_y[j], s0 * k, ovf);
     lsp_calib_fix_add(&a->mesh_y[j + 1], s1 * k, ovf);
+  }
+}
+
+/* lsp_calib_mesh_add(a, c, 1, ok, ovf) for one row (ok 0 or 1): the same
+ * sums through lsp_calib_fix_add_v. */
+static inline void lsp_calib_mesh_add1(lsp_calib_acc *a, double c, uint64_t ok, int *ovf) {
+  size_t j;
+  double f;
+  lsp_smece_node(c, &j, &f);
+  lsp_calib_fix_add_v(&a->mesh_w[j], 1.0 - f, ovf);
+  lsp_calib_fix_add_v(&a->mesh_w[j + 1], f, ovf);
+  lsp_calib_fix_add_v(&a->mesh_c[j], (1.0 - f) * c, ovf);
+  lsp_calib_fix_add_v(&a->mesh_c[j + 1], f * c, ovf);
+  if (ok) {
+    lsp_calib_fix_add_v(&a->mesh_y[j], 1.0 - f, ovf);
+    lsp_calib_fix_add_v(&a->mesh_y[j + 1], f, ovf);
   }
 }
 

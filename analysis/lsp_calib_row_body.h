@@ -109,6 +109,14 @@ SV_ATTR static inline void SV_FN(cr_flat)(const float *xf, const double *xd, con
   }
 }
 
+/* out[0..k) = v, by whole vectors and a last partial one. */
+SV_ATTR static inline void SV_FN(cr_fill)(double *out, size_t k, double v) {
+  const dv x = dv_set1(v);
+  size_t j = 0;
+  for (; j + DV_N <= k; j += DV_N) dv_store(out + j, x);
+  if (j < k) dv_store_n(out + j, x, k - j);
+}
+
 /* Rows r < nr of the contiguous logits x (k each), labels y[r] < k: the
  * exponentials of all nr rows in one flat run of whole vectors (no row's
  * tail costs a vector of its own), each row's sum in index order, then
@@ -123,8 +131,7 @@ SV_ATTR static size_t SV_FN(cr_rows)(const float *xf, const double *xd, size_t n
     if (!SV_FN(cr_max)(xf ? xf + good * k : NULL, xd ? xd + good * k : NULL, k, &mx[good]))
       break;
   const size_t n = good * k;
-  for (size_t r = 0; r < good; r++)
-    for (size_t j = 0; j < k; j++) scratch[r * k + j] = mx[r];
+  for (size_t r = 0; r < good; r++) SV_FN(cr_fill)(scratch + r * k, k, mx[r]);
   SV_FN(cr_flat)(xf, xd, scratch, n, inv_t, 0, p);
   for (size_t r = 0; r < good; r++) {
     const double *e = p + r * k;
@@ -132,16 +139,26 @@ SV_ATTR static size_t SV_FN(cr_rows)(const float *xf, const double *xd, size_t n
     const double *rd = xd ? xd + r * k : NULL;
     double s = 0.0;
     for (size_t j = 0; j < k; j++) s += e[j];
-    size_t top = k; /* the first index of the max, without a branch */
-    for (size_t j = k; j-- > 0;) top = (rf ? (double)rf[j] : rd[j]) == mx[r] ? j : top;
+    /* the first index of the max: a vector compare, the first set lane */
+    size_t top = k;
+    const dv vm = dv_set1(mx[r]);
+    for (size_t j = 0; j < k; j += DV_N) {
+      const size_t len = k - j < DV_N ? k - j : DV_N;
+      const dv v = len == DV_N ? (rf ? dv_load_f(rf + j) : dv_load(rd + j))
+                               : (rf ? dv_load_f_n(rf + j, len, 0.0) : dv_load_n(rd + j, len, 0.0));
+      const unsigned eq = dv_eq_bits(v, vm) & ((1u << len) - 1u);
+      if (eq) {
+        top = j + (size_t)__builtin_ctz(eq);
+        break;
+      }
+    }
     const double yv = rf ? (double)rf[y[r]] : rd[y[r]];
     inv[r] = 1.0 / s;
     st[r].conf = inv[r];
     st[r].nll = log(s) - (yv - mx[r]) * inv_t;
     st[r].top = top;
   }
-  for (size_t r = 0; r < good; r++)
-    for (size_t j = 0; j < k; j++) scratch[r * k + j] = inv[r];
+  for (size_t r = 0; r < good; r++) SV_FN(cr_fill)(scratch + r * k, k, inv[r]);
   SV_FN(cr_flat)(NULL, p, scratch, n, 1.0, 1, p);
   return good;
 }

@@ -10,7 +10,8 @@
  *   dvi_shl(v, bits), dv_keep_n(v, n) (lanes >= n zeroed), dv_min,
  *   dv_trunc (toward zero, |x| < 2^31), dv_sub_ge(a, b, c) = a − (a >= b ?
  *   c : 0) and dv_sub_eq(a, b, c) = a − (a == b ? c : 0) lane-wise, and
- *   dv_store_i32(p, v) (DV_N int32 by truncation, |v| < 2^31) */
+ *   dv_store_i32(p, v) (DV_N int32 by truncation, |v| < 2^31), and
+ *   dv_eq_bits(a, b) (bit l set where lane l of a equals that of b) */
 #undef DV_N
 #undef dv
 #undef dvi
@@ -39,6 +40,7 @@
 #undef dv_sub_ge
 #undef dv_sub_eq
 #undef dv_store_i32
+#undef dv_eq_bits
 
 #if LSP_SIMD == 4
 #define DV_N 8
@@ -70,6 +72,7 @@
 #define dv_sub_ge(a, b, c) _mm512_mask_sub_pd(a, _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ), a, c)
 #define dv_sub_eq(a, b, c) _mm512_mask_sub_pd(a, _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ), a, c)
 #define dv_store_i32(p, v) _mm256_storeu_si256((__m256i *)(void *)(p), _mm512_cvttpd_epi32(v))
+#define dv_eq_bits(a, b) ((unsigned)_mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ))
 #elif LSP_SIMD == 3
 #define DV_N 4
 #define dv __m256d
@@ -107,6 +110,7 @@
 #define dv_sub_ge(a, b, c) _mm256_sub_pd(a, _mm256_and_pd(_mm256_cmp_pd(a, b, _CMP_GE_OQ), c))
 #define dv_sub_eq(a, b, c) _mm256_sub_pd(a, _mm256_and_pd(_mm256_cmp_pd(a, b, _CMP_EQ_OQ), c))
 #define dv_store_i32(p, v) _mm_storeu_si128((__m128i *)(void *)(p), _mm256_cvttpd_epi32(v))
+#define dv_eq_bits(a, b) ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_EQ_OQ)))
 #elif LSP_SIMD == 1
 #ifndef LSP_SIMD_SSE_D_HELPERS
 #define LSP_SIMD_SSE_D_HELPERS
@@ -147,6 +151,7 @@ static inline void lsp_sse_store_d_n(double *p, __m128d v, size_t n) {
 #define dv_sub_ge(a, b, c) _mm_sub_pd(a, _mm_and_pd(_mm_cmpge_pd(a, b), c))
 #define dv_sub_eq(a, b, c) _mm_sub_pd(a, _mm_and_pd(_mm_cmpeq_pd(a, b), c))
 #define dv_store_i32(p, v) _mm_storel_epi64((__m128i *)(void *)(p), _mm_cvttpd_epi32(v))
+#define dv_eq_bits(a, b) ((unsigned)_mm_movemask_pd(_mm_cmpeq_pd(a, b)))
 #elif LSP_SIMD == 0
 #ifndef LSP_SIMD_SCALAR_D_HELPERS
 #define LSP_SIMD_SCALAR_D_HELPERS
@@ -188,6 +193,7 @@ static inline double lsp_simd_i2d(int64_t i) {
 #define dv_sub_ge(a, b, c) ((a) >= (b) ? (a) - (c) : (a))
 #define dv_sub_eq(a, b, c) ((a) == (b) ? (a) - (c) : (a))
 #define dv_store_i32(p, v) (*(p) = (int32_t)(v))
+#define dv_eq_bits(a, b) ((unsigned)((a) == (b)))
 #else
 #error "define LSP_SIMD to 4, 3, 1 or 0 before including lsp_simd_d.h"
 #endif

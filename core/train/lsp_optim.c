@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "core/base/lsp_clones.h"
 #include "core/train/lsp_train.h"
 
 #define ADAM_B1 0.9
@@ -21,6 +22,56 @@ void lsp_train_sgd_step(float *w, const float *dw, float *v, size_t np,
     v[i] = mu * v[i] + g;
     w[i] = w[i] - lr * v[i];
   }
+}
+
+/* The same step on the sum of ng gradients, g[0][i] + g[1][i] + ... added
+ * left to right, in one pass: no summed gradient is written anywhere. The
+ * operations are the ones of lsp_train_sgd_step on that sum, element by
+ * element without fused multiply-adds (ISO C mode), so every clone gives the
+ * same bits. */
+LSP_CLONES /* static: a cloned (ifunc) symbol would escape the hidden visibility */
+static void sgd_step_sum(float *w, const float *const *g, size_t ng, float *v, size_t np,
+                         float lr, float mu, float wd) {
+  if (ng == 1) {
+    const float *g0 = g[0];
+    for (size_t i = 0; i < np; i++) {
+      float gi = g0[i] + wd * w[i];
+      v[i] = mu * v[i] + gi;
+      w[i] = w[i] - lr * v[i];
+    }
+    return;
+  }
+  if (ng == 2) {
+    const float *g0 = g[0], *g1 = g[1];
+    for (size_t i = 0; i < np; i++) {
+      float gi = (g0[i] + g1[i]) + wd * w[i];
+      v[i] = mu * v[i] + gi;
+      w[i] = w[i] - lr * v[i];
+    }
+    return;
+  }
+  enum { B = 512 };
+  float acc[B];
+  for (size_t b0 = 0; b0 < np; b0 += B) {
+    const size_t nb = np - b0 < B ? np - b0 : B;
+    const float *g0 = g[0] + b0, *g1 = g[1] + b0;
+    for (size_t i = 0; i < nb; i++) acc[i] = g0[i] + g1[i];
+    for (size_t s = 2; s < ng; s++) {
+      const float *gs = g[s] + b0;
+      for (size_t i = 0; i < nb; i++) acc[i] += gs[i];
+    }
+    float *wb = w + b0, *vb = v + b0;
+    for (size_t i = 0; i < nb; i++) {
+      float gi = acc[i] + wd * wb[i];
+      vb[i] = mu * vb[i] + gi;
+      wb[i] = wb[i] - lr * vb[i];
+    }
+  }
+}
+
+void lsp_train_sgd_step_sum(float *w, const float *const *g, size_t ng, float *v,
+                            size_t np, double lr, double mu, double wd) {
+  sgd_step_sum(w, g, ng, v, np, (float)lr, (float)mu, (float)wd);
 }
 
 void lsp_train_adam_step(float *w, const float *dw, float *m1, float *m2,

@@ -320,6 +320,15 @@ static void reduce_and_step(const trainer *tn, int t, int nt, double lr,
   const size_t lo = np * (size_t)t / (size_t)nt,
                hi = np * (size_t)(t + 1) / (size_t)nt;
   const lsp_train_opts *o = tn->o;
+  if (!o->adam && tn->sh[0].nr) { /* the common case, in one fused pass */
+    const float *gs[LSP_TRAIN_MAX_SHARES];
+    size_t ng = 0;
+    for (size_t s = 0; s < tn->S; s++)
+      if (tn->sh[s].nr) gs[ng++] = tn->sh[s].view.grads + lo;
+    lsp_train_sgd_step_sum(tn->m->params + lo, gs, ng, tn->state + lo, hi - lo, lr,
+                           o->momentum, o->weight_decay);
+    return;
+  }
   float g[STEP_BLOCK];
   for (size_t b0 = lo; b0 < hi; b0 += STEP_BLOCK) {
     const size_t nb = hi - b0 < STEP_BLOCK ? hi - b0 : STEP_BLOCK;

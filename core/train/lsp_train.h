@@ -124,5 +124,10 @@ void lsp_train_sgd_step(float *w, const float *dw, float *v, size_t n, double lr
                         double momentum, double wd);
 void lsp_train_adam_step(float *w, const float *dw, float *m, float *v, size_t n,
                          double lr, double wd, size_t t);
+/* The SGD step on dw = g[0] + g[1] + ... + g[ng-1] (ng >= 1), summed left to
+ * right element by element: the same bits as summing first and calling
+ * lsp_train_sgd_step, in one pass over memory. */
+void lsp_train_sgd_step_sum(float *w, const float *const *g, size_t ng, float *v,
+                            size_t n, double lr, double momentum, double wd);
 
 #endif
