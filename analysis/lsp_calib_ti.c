@@ -34,7 +34,8 @@
  * kernel estimate's sampling wiggles into the worlds (which are measured
  * with the same kernel). Its interval is the hull of the two families'
  * intervals; the logistic family takes part only when its fit exists and
- * its grid brackets the observed value from both sides. Its draws compute
+ * its world at λ = 4 already rejects the observed value from below (it is
+ * scanned no further). Its draws compute
  * SmoothECE alone, from a mesh in double; at λ = 0 both families are the
  * calibrated world, so those draws are shared. */
 #include <gsl/gsl_rng.h>
@@ -316,53 +317,53 @@ typedef struct {
   int ng;
 } scan;
 
-/* Scan wd's worlds up the λ grid until every metric it inverts (all, or
- * SmoothECE alone) has a world rejecting its observed value from below.
- * from0 (NULL: none) supplies grid point 0, the calibrated world, whose
- * draws are the same in every family. vals: [B·NINV], col: [B]. */
-static int scan_worlds(const world *wd, const lsp_calib_boot *boot, const lsp_calib_result *res,
-                       const scan *from0, double *vals, double *col, scan *out) {
+/* Grid point g of wd's worlds: B draws, and the two quantiles of each
+ * metric it inverts into out->lo[g], out->hi[g]. vals: [B·NINV], col: [B]. */
+static int draw_grid(const world *wd, const lsp_calib_boot *boot, int g, double *vals,
+                     double *col, scan *out) {
   const int B = boot->resamples;
-  int nt = boot->threads > 1 ? boot->threads : 1;
+  int nt = boot->threads > 1 ? boot->threads : 1, fail = 0;
   if (nt > B) nt = B;
+#pragma omp parallel num_threads(nt) if (nt > 1) reduction(| : fail)
+  {
+    world_ws ws;
+    memset(&ws, 0, sizeof ws);
+    int ready = ws_alloc(wd, &ws);
+#pragma omp for schedule(static)
+    for (int b = 0; b < B; b++) {
+      if (!ready) {
+        fail = 1;
+        continue;
+      }
+      world_draw(wd, k_grid[g], b, &ws, vals + (size_t)b * NINV);
+    }
+    ws_free(&ws);
+  }
+  if (fail)
+    return lsp_fail(LSP_ENOMEM, "out of memory for the interval worlds (%zu rows)", wd->r->n);
+  for (int q = 0; q < NINV; q++) {
+    if (wd->smece_only && q != Q_SMECE) {
+      out->lo[g][q] = out->hi[g][q] = NAN;
+      continue;
+    }
+    for (int b = 0; b < B; b++) col[b] = vals[(size_t)b * NINV + q];
+    qsort(col, (size_t)B, sizeof *col, lsp_cmp_double);
+    out->lo[g][q] = quantile(col, (size_t)B, 0.025);
+    out->hi[g][q] = quantile(col, (size_t)B, 0.975);
+  }
+  return LSP_OK;
+}
+
+/* The kernel family: scan up the λ grid until every metric has a world
+ * rejecting its observed value from below. */
+static int scan_kernel(const world *wd, const lsp_calib_boot *boot, const lsp_calib_result *res,
+                       double *vals, double *col, scan *out) {
+  int st;
   out->ng = 0;
   for (int g = 0; g < NGRID; g++) {
-    if (g == 0 && from0) {
-      memcpy(out->lo[0], from0->lo[0], sizeof out->lo[0]);
-      memcpy(out->hi[0], from0->hi[0], sizeof out->hi[0]);
-    } else {
-      int fail = 0;
-#pragma omp parallel num_threads(nt) if (nt > 1) reduction(| : fail)
-      {
-        world_ws ws;
-        memset(&ws, 0, sizeof ws);
-        int ready = ws_alloc(wd, &ws);
-#pragma omp for schedule(static)
-        for (int b = 0; b < B; b++) {
-          if (!ready) {
-            fail = 1;
-            continue;
-          }
-          world_draw(wd, k_grid[g], b, &ws, vals + (size_t)b * NINV);
-        }
-        ws_free(&ws);
-      }
-      if (fail)
-        return lsp_fail(LSP_ENOMEM, "out of memory for the interval worlds (%zu rows)", wd->r->n);
-      for (int q = 0; q < NINV; q++) {
-        if (wd->smece_only && q != Q_SMECE) {
-          out->lo[g][q] = out->hi[g][q] = NAN;
-          continue;
-        }
-        for (int b = 0; b < B; b++) col[b] = vals[(size_t)b * NINV + q];
-        qsort(col, (size_t)B, sizeof *col, lsp_cmp_double);
-        out->lo[g][q] = quantile(col, (size_t)B, 0.025);
-        out->hi[g][q] = quantile(col, (size_t)B, 0.975);
-      }
-    }
+    if ((st = draw_grid(wd, boot, g, vals, col, out))) return st;
     int bracketed = 1;
     for (int q = 0; q < NINV; q++) {
-      if (wd->smece_only && q != Q_SMECE) continue;
       int seen = 0;
       for (int h = 0; h <= g; h++) seen |= out->lo[h][q] > res->value[k_inv[q]];
       bracketed &= seen || !res->has[k_inv[q]];
@@ -370,6 +371,32 @@ static int scan_worlds(const world *wd, const lsp_calib_boot *boot, const lsp_ca
     out->ng = g + 1;
     if (bracketed) break;
   }
+  return LSP_OK;
+}
+
+/* The logistic family for SmoothECE's observed value t: first the world at
+ * λ = L_PROBE (4× the fitted miscalibration); when even its 2.5% quantile
+ * does not exceed t, the family cannot bracket t and takes no part (*used
+ * = 0). Else the grid from 0.25 up to the first world that rejects t from
+ * below; λ = 0 is the kernel scan's (the same calibrated world). */
+#define L_PROBE 10 /* k_grid[L_PROBE] == 4.0 */
+static int scan_logistic(const world *wd, const lsp_calib_boot *boot, double t, const scan *sk,
+                         double *vals, double *col, scan *out, int *used) {
+  int st;
+  *used = 0;
+  if ((st = draw_grid(wd, boot, L_PROBE, vals, col, out))) return st;
+  if (!(out->lo[L_PROBE][Q_SMECE] > t)) return LSP_OK;
+  memcpy(out->lo[0], sk->lo[0], sizeof out->lo[0]);
+  memcpy(out->hi[0], sk->hi[0], sizeof out->hi[0]);
+  out->ng = L_PROBE + 1;
+  for (int g = 1; g < L_PROBE; g++) {
+    if ((st = draw_grid(wd, boot, g, vals, col, out))) return st;
+    if (out->lo[g][Q_SMECE] > t) {
+      out->ng = g + 1;
+      break;
+    }
+  }
+  *used = 1;
   return LSP_OK;
 }
 
@@ -427,7 +454,7 @@ int lsp_calib_ti_intervals(const lsp_calib_rows *r, const lsp_calib_opts *o,
   const double hint = res->value[LSP_CALIB_SMECE_SIGMA];
   world wk = {r, o, gap, seed, hint, 0};
   sc->hint = hint;
-  if ((st = scan_worlds(&wk, boot, res, NULL, vals, col, sk))) goto done;
+  if ((st = scan_kernel(&wk, boot, res, vals, col, sk))) goto done;
   for (int q = 0; q < NINV; q++) {
     int m = k_inv[q];
     if (res->has[m] && isfinite(res->value[m]))
@@ -437,8 +464,9 @@ int lsp_calib_ti_intervals(const lsp_calib_rows *r, const lsp_calib_opts *o,
   if (res->has[m] && isfinite(res->value[m]) && shape_logistic(r, gap_l)) {
     world wl = {r, o, gap_l, seed, hint, 1};
     double lo, hi;
-    if ((st = scan_worlds(&wl, boot, res, sk, vals, col, sl))) goto done;
-    if (invert(&wl, sl, Q_SMECE, res->value[m], sc, &lo, &hi)) {
+    int used;
+    if ((st = scan_logistic(&wl, boot, res->value[m], sk, vals, col, sl, &used))) goto done;
+    if (used && invert(&wl, sl, Q_SMECE, res->value[m], sc, &lo, &hi)) {
       if (lo < res->ci_lo[m]) res->ci_lo[m] = lo;
       if (hi > res->ci_hi[m]) res->ci_hi[m] = hi;
     }
