@@ -40,6 +40,7 @@
  * calibrated world, so those draws are shared. */
 #include <gsl/gsl_rng.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +87,10 @@ typedef struct {
   uint64_t seed;
   double hint;       /* σ* of the sample: where resamples' σ* are sought */
   int smece_only;    /* draws compute SmoothECE alone (the logistic family) */
+  const struct rowfix *pre; /* [n] per-row constants of accumulate (NULL: none) */
+  int pre_ovf;              /* an overflow while computing them              */
+  const uint32_t *cix;      /* [B·n] draws' row indices (NULL: drawn anew)   */
+  const double *cu;         /* [B·n] and uniforms, draw b at b·n             */
 } world;
 
 #define Q_SMECE (NINV - 1) /* k_inv[Q_SMECE] == LSP_CALIB_SMECE */
@@ -133,11 +138,63 @@ static int ws_alloc(const world *wd, world_ws *ws) {
   return 1;
 }
 
-/* The top-label sums of rows with w[i] copies, k[i] of them correct. */
-static void accumulate(const lsp_calib_rows *r, const uint32_t *w, const uint32_t *k,
-                       lsp_calib_acc *a) {
+/* What accumulate adds for a row, fixed once per interval computation
+ * (the row's bin, its mesh node, and the fixed-point values of its
+ * confidence and mesh shares): every draw adds the same integers as
+ * lsp_calib_bin, lsp_calib_fix_bits and lsp_calib_mesh_add would give. */
+typedef struct rowfix {
+  lsp_u128 cf, s0, s1, c0, c1; /* c, 1 − f, f, (1 − f)·c, f·c */
+  uint32_t j;                  /* the mesh node left of c      */
+  int32_t b;                   /* the bin                      */
+} rowfix;
+#define ROWFIX_MAX_ROWS ((size_t)1 << 18) /* beyond: computed per draw */
+
+static rowfix *rowfix_alloc(const lsp_calib_rows *r, const lsp_calib_opts *o, int *ovf) {
+  if (r->n > ROWFIX_MAX_ROWS) return NULL;
+  rowfix *p = malloc(r->n * sizeof *p);
+  if (!p) return NULL; /* the per-draw path needs no memory */
+  for (size_t i = 0; i < r->n; i++) {
+    double c = r->conf[i], f;
+    size_t j;
+    lsp_smece_node(c, &j, &f);
+    p[i].b = lsp_calib_bin(c, o->bins, o->edges);
+    p[i].j = (uint32_t)j;
+    p[i].cf = lsp_calib_fix_bits(c, ovf);
+    p[i].s0 = lsp_calib_fix_bits(1.0 - f, ovf);
+    p[i].s1 = lsp_calib_fix_bits(f, ovf);
+    p[i].c0 = lsp_calib_fix_bits((1.0 - f) * c, ovf);
+    p[i].c1 = lsp_calib_fix_bits(f * c, ovf);
+  }
+  return p;
+}
+
+/* The top-label sums of rows with w[i] copies, k[i] of them correct
+ * (pre: the rows' constants, or NULL). */
+static void accumulate(const lsp_calib_rows *r, const rowfix *pre, int pre_ovf,
+                       const uint32_t *w, const uint32_t *k, lsp_calib_acc *a) {
   lsp_calib_acc_reset(a);
   int ovf = 0;
+  if (pre) {
+    for (size_t i = 0; i < r->n; i++) {
+      if (!w[i]) continue;
+      const rowfix *p = &pre[i];
+      a->count[p->b] += w[i];
+      a->correct[p->b] += k[i];
+      a->n_correct += k[i];
+      a->n += w[i];
+      lsp_calib_fix_add(&a->conf[p->b], p->cf * w[i], &ovf);
+      lsp_calib_fix_add(&a->mesh_w[p->j], p->s0 * w[i], &ovf);
+      lsp_calib_fix_add(&a->mesh_w[p->j + 1], p->s1 * w[i], &ovf);
+      lsp_calib_fix_add(&a->mesh_c[p->j], p->c0 * w[i], &ovf);
+      lsp_calib_fix_add(&a->mesh_c[p->j + 1], p->c1 * w[i], &ovf);
+      if (k[i]) {
+        lsp_calib_fix_add(&a->mesh_y[p->j], p->s0 * k[i], &ovf);
+        lsp_calib_fix_add(&a->mesh_y[p->j + 1], p->s1 * k[i], &ovf);
+      }
+    }
+    a->overflow |= ovf | pre_ovf;
+    return;
+  }
   for (size_t i = 0; i < r->n; i++) {
     if (!w[i]) continue;
     int b = lsp_calib_bin(r->conf[i], a->bins, a->edges);
@@ -164,17 +221,35 @@ static double smece_of_mesh(const lsp_calib_opts *o, lsp_calib_scratch *sc) {
  * when its uniform falls below p(λ) (the same numbers for every λ), and
  * the inverted metrics of the draw into out[NINV] (only out[Q_SMECE] for a
  * SmoothECE-only world, from a mesh summed in double). */
+static void draw_start(const world *wd, int b, gsl_rng *g) {
+  uint64_t key = lsp_splitmix64(wd->seed ^ lsp_splitmix64((uint64_t)b));
+  gsl_rng_set(g, (unsigned long)(key & 0xffffffffUL));
+}
+
+/* Copy j of draw b (after draw_start, j = 0, 1, … in order): its row and
+ * uniform, from the cache or the generator. */
+static inline void draw_copy(const world *wd, int b, size_t j, gsl_rng *g, size_t *i, double *u) {
+  if (wd->cix) {
+    size_t at = (size_t)b * wd->r->n + j;
+    *i = wd->cix[at];
+    *u = wd->cu[at];
+    return;
+  }
+  *i = (size_t)gsl_rng_uniform_int(g, (unsigned long)wd->r->n);
+  *u = gsl_rng_uniform(g);
+}
+
 static void world_draw(const world *wd, double lam, int b, world_ws *ws, double *out) {
   const lsp_calib_rows *r = wd->r;
   const size_t n = r->n;
-  uint64_t key = lsp_splitmix64(wd->seed ^ lsp_splitmix64((uint64_t)b));
-  gsl_rng_set(ws->g, (unsigned long)(key & 0xffffffffUL));
+  if (!wd->cix) draw_start(wd, b, ws->g);
   if (wd->smece_only) {
     double *m0 = ws->sc->m0;
     memset(m0, 0, LSP_SMECE_NODES * sizeof *m0);
     for (size_t j = 0; j < n; j++) {
-      size_t i = (size_t)gsl_rng_uniform_int(ws->g, (unsigned long)n), q;
-      double u = gsl_rng_uniform(ws->g), f;
+      size_t i, q;
+      double u, f;
+      draw_copy(wd, b, j, ws->g, &i, &u);
       double d = ((u < world_p(wd, i, lam) ? 1.0 : 0.0) - r->conf[i]) / (double)n;
       lsp_smece_node(r->conf[i], &q, &f);
       m0[q] += (1.0 - f) * d;
@@ -187,14 +262,15 @@ static void world_draw(const world *wd, double lam, int b, world_ws *ws, double 
   memset(ws->w, 0, n * sizeof *ws->w);
   memset(ws->k, 0, n * sizeof *ws->k);
   for (size_t j = 0; j < n; j++) {
-    size_t i = (size_t)gsl_rng_uniform_int(ws->g, (unsigned long)n);
-    double u = gsl_rng_uniform(ws->g);
+    size_t i;
+    double u;
+    draw_copy(wd, b, j, ws->g, &i, &u);
     ws->w[i]++;
     ws->k[i] += u < world_p(wd, i, lam);
   }
   double v[LSP_CALIB_NMETRIC];
   int has[LSP_CALIB_NMETRIC];
-  accumulate(r, ws->w, ws->k, ws->acc);
+  accumulate(r, wd->pre, wd->pre_ovf, ws->w, ws->k, ws->acc);
   lsp_calib_metrics_from_acc(ws->acc, v, has, ws->sc);
   v[LSP_CALIB_ACE] = lsp_calib_rows_ace(r, ws->w, ws->k, wd->o->bins, NULL, NULL, NULL);
   v[LSP_CALIB_ECE_SWEEP] =
@@ -252,7 +328,7 @@ static int shape(const lsp_calib_rows *r, const lsp_calib_opts *o, double sigma,
     goto done;
   }
   for (size_t i = 0; i < r->n; i++) w[i] = 1, k[i] = r->correct[i];
-  accumulate(r, w, k, a);
+  accumulate(r, NULL, 0, w, k, a);
   lsp_calib_mesh_doubles(a, sc->m0, sc->m1, sc->m2);
   lsp_smece_curve(sc->ws, sc->m1, sc->m2, sigma, SHAPE_PTS, curve, NULL);
   for (size_t i = 0; i < r->n; i++) {
@@ -434,6 +510,46 @@ static int invert(const world *wd, const scan *sn, int q, double t, lsp_calib_sc
   return ghi >= 0;
 }
 
+/* Every draw's copies (row index, uniform) computed once, when B·n copies
+ * fit in DRAWS_MAX (12 bytes each): every λ and both families reuse them
+ * instead of running the generator again. 0 when not cached. */
+#define DRAWS_MAX ((size_t)1 << 22)
+static int cache_draws(world *wd, int B, int threads, uint32_t **cix, double **cu) {
+  const size_t n = wd->r->n;
+  *cix = NULL, *cu = NULL;
+  if (n > UINT32_MAX || (size_t)B > DRAWS_MAX / n) return 0;
+  *cix = malloc((size_t)B * n * sizeof **cix);
+  *cu = malloc((size_t)B * n * sizeof **cu);
+  int fail = 0;
+  if (*cix && *cu) {
+    uint32_t *ix = *cix;
+    double *uu = *cu;
+#pragma omp parallel num_threads(threads) if (threads > 1) reduction(| : fail)
+    {
+      gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+#pragma omp for schedule(static)
+      for (int b = 0; b < B; b++) {
+        if (!g) {
+          fail = 1;
+          continue;
+        }
+        draw_start(wd, b, g);
+        for (size_t j = 0; j < n; j++) {
+          ix[(size_t)b * n + j] = (uint32_t)gsl_rng_uniform_int(g, (unsigned long)n);
+          uu[(size_t)b * n + j] = gsl_rng_uniform(g);
+        }
+      }
+      if (g) gsl_rng_free(g);
+    }
+  }
+  if (!*cix || !*cu || fail) { /* fall back to drawing anew */
+    free(*cix), free(*cu);
+    *cix = NULL, *cu = NULL;
+    return 0;
+  }
+  return 1;
+}
+
 int lsp_calib_ti_intervals(const lsp_calib_rows *r, const lsp_calib_opts *o,
                            const lsp_calib_boot *boot, lsp_calib_result *res) {
   if (!res->has[LSP_CALIB_SMECE_SIGMA]) return LSP_OK; /* no curve, no worlds */
@@ -444,6 +560,9 @@ int lsp_calib_ti_intervals(const lsp_calib_rows *r, const lsp_calib_opts *o,
   double *col = malloc((size_t)B * sizeof *col);
   scan *sk = malloc(sizeof *sk), *sl = malloc(sizeof *sl);
   lsp_calib_scratch *sc = lsp_calib_scratch_alloc();
+  rowfix *pre = NULL;
+  uint32_t *cix = NULL;
+  double *cu = NULL;
   int st = LSP_OK;
   if (!gap || !gap_l || !vals || !col || !sk || !sl || !sc) {
     st = lsp_fail(LSP_ENOMEM, "out of memory for the interval worlds (%zu rows)", n);
@@ -452,7 +571,11 @@ int lsp_calib_ti_intervals(const lsp_calib_rows *r, const lsp_calib_opts *o,
   if ((st = shape(r, o, res->value[LSP_CALIB_SMECE_SIGMA], gap))) goto done;
   const uint64_t seed = boot->seed ^ 0x54495f776f726c64ULL; /* a stream of its own */
   const double hint = res->value[LSP_CALIB_SMECE_SIGMA];
-  world wk = {r, o, gap, seed, hint, 0};
+  int pre_ovf = 0;
+  pre = rowfix_alloc(r, o, &pre_ovf);
+  world wk = {r, o, gap, seed, hint, 0, pre, pre_ovf, NULL, NULL};
+  if (cache_draws(&wk, B, boot->threads > 1 ? boot->threads : 1, &cix, &cu))
+    wk.cix = cix, wk.cu = cu;
   sc->hint = hint;
   if ((st = scan_kernel(&wk, boot, res, vals, col, sk))) goto done;
   for (int q = 0; q < NINV; q++) {
@@ -462,7 +585,7 @@ int lsp_calib_ti_intervals(const lsp_calib_rows *r, const lsp_calib_opts *o,
   }
   const int m = LSP_CALIB_SMECE;
   if (res->has[m] && isfinite(res->value[m]) && shape_logistic(r, gap_l)) {
-    world wl = {r, o, gap_l, seed, hint, 1};
+    world wl = {r, o, gap_l, seed, hint, 1, NULL, 0, wk.cix, wk.cu};
     double lo, hi;
     int used;
     if ((st = scan_logistic(&wl, boot, res->value[m], sk, vals, col, sl, &used))) goto done;
@@ -478,6 +601,9 @@ done:
   free(col);
   free(sk);
   free(sl);
+  free(pre);
+  free(cix);
+  free(cu);
   lsp_calib_scratch_free(sc);
   return st;
 }
