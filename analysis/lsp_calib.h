@@ -75,6 +75,16 @@ int lsp_calib_ci_parse(const char *s, lsp_calib_ci *out);
  * ece_debiased, ece_l2_debiased, ece_sweep, smece. */
 int lsp_calib_ci_inverted(int m);
 
+/* The logistic recalibration curve P(correct | c) = σ(a + b·logit c) of n
+ * rows (confidence conf[i] in [0, 1], clamped to [1e-12, 1 − 1e-12];
+ * correct[i] 0 or 1) by maximum likelihood (Newton's method from a = 0,
+ * b = 1, the identity). The second family of SmoothECE's interval worlds
+ * (DESIGN §2). Returns 1 and sets *a, *b when the fit exists; 0 when it
+ * does not (separable or degenerate rows: a singular Hessian, |a| + |b|
+ * beyond 100, or no convergence in 100 steps). */
+int lsp_calib_logistic_fit(const double *conf, const uint8_t *correct, size_t n, double *a,
+                           double *b);
+
 /* Binning settings. `bins` >= 1 (default 15); `binning` chooses the bins
  * reported per bin (width: the ECE bins; mass: the ACE bins). */
 typedef struct {

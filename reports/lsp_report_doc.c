@@ -339,7 +339,7 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
             "(equal-mass bins, as many as keep the bin accuracies monotone; Roelofs et al. 2022) "
             "and SmoothECE (a Gaussian-kernel smoothing of the reliability curve at the bandwidth "
             "σ* equal to its own value; Błasiok & Nakkiran 2023). Their 95% intervals are not "
-            "percentile intervals, which sit above the truth, but test inversions over a family "
+            "percentile intervals, which sit above the truth, but test inversions over families "
             "of models with known calibration error; docs/CALIBRATION_SIM.md shows their "
             "coverage in a simulation where the truth is known.");
   if (!(t = estimators_table(s))) return LSP_ENOMEM;

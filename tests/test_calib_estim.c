@@ -273,6 +273,50 @@ static void test_intervals(void **state) {
   lsp_calib_rows_free(r);
 }
 
+/* The logistic recalibration fit (SmoothECE's second family of interval
+ * worlds): with two distinct confidences the maximum-likelihood curve
+ * passes through both groups' accuracies, a closed form; on the `near`
+ * case the score equations Σ (y − p) = Σ (y − p)·logit c = 0 hold at the
+ * fit; separable and one-confidence rows have no fit. */
+static double logit(double p) { return log(p / (1.0 - p)); }
+
+static void test_logistic_fit(void **state) {
+  (void)state;
+  enum { N = 100 };
+  double c[N], a, b;
+  uint8_t y[N];
+  for (int i = 0; i < N; i++) { /* 40 rows at 0.6 (30 correct), 60 at 0.9 (50) */
+    c[i] = i < 40 ? 0.6 : 0.9;
+    y[i] = i < 40 ? i < 30 : i < 90;
+  }
+  assert_int_equal(lsp_calib_logistic_fit(c, y, N, &a, &b), 1);
+  double bw = (logit(0.75) - logit(5.0 / 6.0)) / (logit(0.6) - logit(0.9));
+  td_close(b, bw, 1e-9, 1e-12, "slope", 0);
+  td_close(a, logit(0.75) - bw * logit(0.6), 1e-9, 1e-12, "intercept", 0);
+  lsp_array cn = {0}, yn = {0};
+  td_load("calib_estimators/near_conf.npy", &cn);
+  td_load("calib_estimators/near_correct.npy", &yn);
+  const double *cc = cn.data;
+  const uint8_t *yy = yn.data;
+  assert_int_equal(lsp_calib_logistic_fit(cc, yy, cn.count, &a, &b), 1);
+  double s0 = 0.0, s1 = 0.0;
+  for (size_t i = 0; i < cn.count; i++) {
+    double z = logit(cc[i]), p = 1.0 / (1.0 + exp(-(a + b * z)));
+    s0 += yy[i] - p, s1 += (yy[i] - p) * z;
+  }
+  assert_true(fabs(s0) < 1e-8 && fabs(s1) < 1e-8);
+  /* NumPy's Newton fit of the same rows (numpy.linalg.solve on the 2×2
+   * score system, 50 steps): a = −0.245625, b = 1.055849 */
+  td_close(a, -0.24562471422456114, 1e-8, 1e-12, "near intercept", 0);
+  td_close(b, 1.0558492639103754, 1e-8, 1e-12, "near slope", 0);
+  lsp_array_release(&cn);
+  lsp_array_release(&yn);
+  for (int i = 0; i < N; i++) y[i] = c[i] > 0.7; /* separable */
+  assert_int_equal(lsp_calib_logistic_fit(c, y, N, &a, &b), 0);
+  for (int i = 0; i < N; i++) c[i] = 0.8, y[i] = i % 3 != 0; /* one confidence */
+  assert_int_equal(lsp_calib_logistic_fit(c, y, N, &a, &b), 0);
+}
+
 /* Bad input: confidences outside [0, 1] or correct not 0/1 name the row. */
 static void test_bad_conf(void **state) {
   (void)state;
@@ -299,7 +343,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_smece_relplot), cmocka_unit_test(test_near_numpy),
       cmocka_unit_test(test_closed_forms),  cmocka_unit_test(test_intervals),
-      cmocka_unit_test(test_bad_conf),
+      cmocka_unit_test(test_logistic_fit), cmocka_unit_test(test_bad_conf),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
