@@ -35,9 +35,9 @@
  * with the same kernel). Its interval is the hull of the two families'
  * intervals; the logistic family takes part only when its fit exists and
  * its world at λ = 4 already rejects the observed value from below (it is
- * scanned no further). Its draws compute
- * SmoothECE alone, from a mesh in double; at λ = 0 both families are the
- * calibrated world, so those draws are shared. */
+ * scanned no further). Its draws compute SmoothECE alone, from a mesh in
+ * double; at λ = 0 both families are the calibrated world, so those draws
+ * are shared. */
 #include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdint.h>
@@ -217,10 +217,7 @@ static double smece_of_mesh(const lsp_calib_opts *o, lsp_calib_scratch *sc) {
   return v;
 }
 
-/* Draw b of world λ: N rows with replacement, each copy labelled correct
- * when its uniform falls below p(λ) (the same numbers for every λ), and
- * the inverted metrics of the draw into out[NINV] (only out[Q_SMECE] for a
- * SmoothECE-only world, from a mesh summed in double). */
+/* Seed the generator for draw b (the same stream for every λ and family). */
 static void draw_start(const world *wd, int b, gsl_rng *g) {
   uint64_t key = lsp_splitmix64(wd->seed ^ lsp_splitmix64((uint64_t)b));
   gsl_rng_set(g, (unsigned long)(key & 0xffffffffUL));
@@ -239,6 +236,10 @@ static inline void draw_copy(const world *wd, int b, size_t j, gsl_rng *g, size_
   *u = gsl_rng_uniform(g);
 }
 
+/* Draw b of world λ: N rows with replacement, each copy labelled correct
+ * when its uniform falls below p(λ) (the same numbers for every λ), and
+ * the inverted metrics of the draw into out[NINV] (only out[Q_SMECE] for a
+ * SmoothECE-only world, from a mesh summed in double). */
 static void world_draw(const world *wd, double lam, int b, world_ws *ws, double *out) {
   const lsp_calib_rows *r = wd->r;
   const size_t n = r->n;
