@@ -126,7 +126,7 @@ int main(int argc, char **argv) {
    * a threaded call and would steal from the single-threaded loop) */
   bench_gemm g[3 * 64], gs[3 * 64];
   double flops_per_sample = 0.0, peak1 = 0.0, peak = 0.0, cpeak1 = 0.0, cpeak = 0.0;
-  double cpeak_share = 0.0, fl_share = 0.0;
+  double cpeak_share = 0.0, fl_share = 0.0, cpeak_team = 0.0;
   const unsigned what = BENCH_G_FWD | BENCH_G_WGRAD | BENCH_G_IGRAD;
   size_t ng = 0, ngs = 0;
   /* and on the rows of one share, the GEMMs lsp_train actually runs */
@@ -136,6 +136,7 @@ int main(int argc, char **argv) {
     lsp_threads_set_blas(1);
     peak1 = bench_sgemm_rate(g, ng, 30, &cpeak1);
     bench_sgemm_rate(gs, ngs, 30, &cpeak_share);
+    if (threads > 1) bench_sgemm_rate_team(gs, ngs, 30, threads, &cpeak_team);
     lsp_threads_set_blas(threads);
     peak = bench_sgemm_rate(g, ng, 30, &cpeak);
   }
@@ -184,6 +185,9 @@ int main(int argc, char **argv) {
            "\"sgemm_1thread_cpu_gflops\": null, \"sgemm_share_cpu_gflops\": null, "
            "\"share_of_sgemm\": null, \"share_of_sgemm_cpu\": null, "
            "\"share_of_share_sgemm_cpu\": null, ");
+  if (cpeak_team > 0)
+    printf("\"sgemm_team_cpu_gflops\": %.3f, \"share_of_team_sgemm_cpu\": %.3f, ",
+           cpeak_team / threads, cgflops / (cpeak_team / threads));
   printf("\"test_accuracy\": %.4f}\n", acc);
   free(z);
   lsp_train_log_free(&log);
