@@ -192,18 +192,11 @@ static inline __attribute__((always_inline)) double classwise_row(
 
 /* classwise_row for a row of logits, whose bins cb and fixed-point words
  * fx (lsp_calib_bins_fn) come vectorized: the same sums, without the
- * per-class conversions. */
-static inline __attribute__((always_inline)) double classwise_logits_row(
-    lsp_calib_fix *cwcp, const double *w, const int32_t *cb, const uint64_t *fx, size_t k,
-    uint32_t yi) {
-  /* Σ (v_j − [j = y])² in index order, the label's term in its place
-   * (v − 0 is v exactly) */
-  double br = 0.0;
-  for (size_t j = 0; j < yi; j++) br += w[j] * w[j];
-  br += (w[yi] - 1.0) * (w[yi] - 1.0);
-  for (size_t j = yi + 1; j < k; j++) br += w[j] * w[j];
-  /* the 128-bit addition in two words (the carry by comparison), the
-   * positive once after the loop */
+ * per-class conversions (the Brier term comes from lsp_calib_rec_fn). The
+ * 128-bit addition in two words (the carry by comparison), the positive
+ * once after the loop. */
+static inline __attribute__((always_inline)) void classwise_logits_row(
+    lsp_calib_fix *cwcp, const int32_t *cb, const uint64_t *fx, size_t k, uint32_t yi) {
   for (size_t j = 0; j < k; j++) {
     lsp_calib_fix *f = &cwcp[cb[j]];
     const uint64_t x = fx[j], fb = x & ~(uint64_t)1, lo = f->lo + fb;
@@ -211,7 +204,6 @@ static inline __attribute__((always_inline)) double classwise_logits_row(
     f->lo = lo;
   }
   cwcp[cb[yi]].hi += (uint64_t)1 << CW_POS_SHIFT;
-  return br;
 }
 
 /* Moves the packed classwise sums into the accumulator, and clears them. */
@@ -316,6 +308,8 @@ static inline __attribute__((always_inline)) void logits_body(
   const int full = a->what == LSP_CALIB_FULL;
   const lsp_calib_row_fn row = lsp_calib_row_kernel();
   const lsp_calib_bins_fn bins_of = lsp_calib_bins_kernel();
+  const lsp_calib_rec_fn rec_of = lsp_calib_rec_kernel();
+  lsp_calib_rowrec rec;
   const size_t G = lsp_calib_row_group(k);
   /* the group's classwise bins and fixed-point words, after its two k·G
    * double buffers */
@@ -334,6 +328,7 @@ static inline __attribute__((always_inline)) void logits_body(
                     : 0;
     if (full && got)
       bins_of(w, got * k, k, bins, edges == LSP_CALIB_EDGES_RIGHT, cbw, fxw);
+    if (got) rec_of(st, w, y + g, got, k, bins, edges == LSP_CALIB_EDGES_RIGHT, full, &rec);
     for (size_t q = 0; q <= got && q < nr; q++) {
       const size_t i = g + q, r = i * k;
       const uint32_t yi = (uint32_t)y[i];
@@ -347,21 +342,29 @@ static inline __attribute__((always_inline)) void logits_body(
         }
         break;
       }
-      const lsp_calib_rowstat rs = st[q];
-      const double *pw = w + q * k;
-      double c = rs.conf; /* p at the argmax: exp(0)/s */
-      int b = lsp_calib_bin(c, bins, edges);
-      uint64_t ok = rs.top == yi;
+      const double c = st[q].conf; /* p at the argmax: exp(0)/s */
+      const int b = rec.bin[q];
+      const uint64_t ok = st[q].top == yi;
       if (conf_out) conf_out[i - i0] = c, ok_out[i - i0] = (uint8_t)ok;
       a->count[b]++;
       a->correct[b] += ok;
       a->n_correct += ok;
-      lsp_calib_fix_add_v(&a->conf[b], c, &ovf);
+      lsp_calib_fix_add_word(&a->conf[b], rec.conf[q], &ovf);
       if (!full) continue;
-      lsp_calib_mesh_add1(a, c, ok, &ovf);
-      lsp_calib_fix_add_v(&a->nll, rs.nll, &ovf);
-      double br = classwise_logits_row(cwcp, pw, cbw + q * k, fxw + q * k, k, yi);
-      lsp_calib_fix_add_v(&a->brier, br, &ovf);
+      const uint32_t j = rec.node[q];
+      const uint64_t s0 = rec.share[0][q], s1 = rec.share[1][q];
+      lsp_calib_fix_add_word(&a->mesh_w[j], s0, &ovf);
+      lsp_calib_fix_add_word(&a->mesh_w[j + 1], s1, &ovf);
+      lsp_calib_fix_add_word(&a->mesh_c[j], rec.share[2][q], &ovf);
+      lsp_calib_fix_add_word(&a->mesh_c[j + 1], rec.share[3][q], &ovf);
+      if (ok) {
+        lsp_calib_fix_add_word(&a->mesh_y[j], s0, &ovf);
+        lsp_calib_fix_add_word(&a->mesh_y[j + 1], s1, &ovf);
+      }
+      ovf |= (int)((rec.out >> q) & 1u);
+      lsp_calib_fix_add_pair(&a->nll, rec.nll_ip[q], rec.nll_fb[q], &ovf);
+      lsp_calib_fix_add_pair(&a->brier, rec.br_ip[q], rec.br_fb[q], &ovf);
+      classwise_logits_row(cwcp, cbw + q * k, fxw + q * k, k, yi);
       if ((i - i0 + 1) % CW_ROWS == 0) cw_flush(a, cwcp);
     }
     if (bad->kind) break;

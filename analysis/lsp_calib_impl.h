@@ -69,6 +69,25 @@ static inline void lsp_calib_fix_add_v(lsp_calib_fix *f, double v, int *overflow
   f->hi = hi;
 }
 
+/* lsp_calib_fix_add_v of a value already in fixed point, (integer part,
+ * fraction bits): the same integers and the same overflow flag when the
+ * 128-bit sum wraps. */
+static inline void lsp_calib_fix_add_pair(lsp_calib_fix *f, uint64_t ip, uint64_t fb, int *overflow) {
+  uint64_t lo, hi;
+  const int c0 = __builtin_add_overflow(f->lo, fb, &lo);
+  const int c1 = __builtin_add_overflow(f->hi, ip, &hi);
+  const int c2 = __builtin_add_overflow(hi, (uint64_t)c0, &hi);
+  if (c1 | c2) *overflow = 1;
+  f->lo = lo;
+  f->hi = hi;
+}
+
+/* lsp_calib_fix_add_pair of a value in [0, 1] as one word (fraction bits | integer
+ * part in bit 0; lsp_calib_row.h's lsp_calib_rowrec). */
+static inline void lsp_calib_fix_add_word(lsp_calib_fix *f, uint64_t x, int *overflow) {
+  lsp_calib_fix_add_pair(f, x & 1, x & ~(uint64_t)1, overflow);
+}
+
 /* The fast top-label kernel (lsp_calib_kernel.c) handles at most this many
  * bins; it adds rows [0, n) to `a` and returns n, or returns the index of
  * the first row (or 8-row block) it rejects (a bad label, value or row sum),

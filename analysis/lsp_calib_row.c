@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "analysis/lsp_smece.h"
 #include "core/base/lsp_cpu.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -34,6 +35,11 @@ lsp_calib_bins_fn lsp_calib_bins_kernel(void) {
   int l = lsp_cpu_isa();
   return l >= 4 ? cr_bins_v4 : l >= 3 ? cr_bins_v3 : cr_bins_v1;
 }
+
+lsp_calib_rec_fn lsp_calib_rec_kernel(void) {
+  int l = lsp_cpu_isa();
+  return l >= 4 ? cr_rec_v4 : l >= 3 ? cr_rec_v3 : cr_rec_v1;
+}
 #else
 #define LSP_SIMD 0
 #include "core/base/lsp_simd.h"
@@ -44,4 +50,6 @@ lsp_calib_bins_fn lsp_calib_bins_kernel(void) {
 lsp_calib_row_fn lsp_calib_row_kernel(void) { return cr_rows_v0; }
 
 lsp_calib_bins_fn lsp_calib_bins_kernel(void) { return cr_bins_v0; }
+
+lsp_calib_rec_fn lsp_calib_rec_kernel(void) { return cr_rec_v0; }
 #endif

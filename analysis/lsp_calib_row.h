@@ -47,6 +47,34 @@ typedef void (*lsp_calib_bins_fn)(const double *p, size_t n, size_t k, int bins,
                                   int32_t *cb, uint64_t *fx);
 lsp_calib_bins_fn lsp_calib_bins_kernel(void);
 
+/* The per-row record of a group of nr <= LSP_CALIB_ROWS rows after the row
+ * function: every number the accumulator adds for a row, computed for the
+ * group at once (vectorized across rows) so that the per-row work left is
+ * integer additions. Fixed-point values in [0, 1] are one word each, the
+ * fraction bits of lsp_calib_fix_bits | the integer part (bit 0, which the
+ * fraction bits leave clear), as lsp_calib_bins_fn's fx. */
+typedef struct {
+  int32_t bin[LSP_CALIB_ROWS];   /* lsp_calib_bin(conf)                      */
+  uint64_t conf[LSP_CALIB_ROWS]; /* conf in fixed point (one word)           */
+  /* with full: */
+  uint32_t node[LSP_CALIB_ROWS];     /* SmoothECE's node j (lsp_smece_node) */
+  uint64_t share[4][LSP_CALIB_ROWS]; /* 1 − f, f, (1 − f)·c, f·c (one word)  */
+  uint64_t nll_ip[LSP_CALIB_ROWS], nll_fb[LSP_CALIB_ROWS]; /* st.nll          */
+  uint64_t br_ip[LSP_CALIB_ROWS], br_fb[LSP_CALIB_ROWS];   /* Brier term      */
+  unsigned out; /* bit r: row r's NLL or Brier term lies outside the fixed-
+                   point range [0, 2^40) (then that word pair is 0)          */
+} lsp_calib_rowrec;
+
+/* The record of rows r < nr from their row statistics st, probabilities p
+ * (nr·k, as the row function wrote them) and labels y; without full, only
+ * bin and conf. The Brier term is Σ_j (p_j − [j = y])² added in index
+ * order, each value as lsp_calib_fix_bits, bins as lsp_calib_bin (right:
+ * right-closed edges): the same numbers as the scalar forms, bit for bit. */
+typedef void (*lsp_calib_rec_fn)(const lsp_calib_rowstat *st, const double *p,
+                                 const int32_t *y, size_t nr, size_t k, int bins, int right,
+                                 int full, lsp_calib_rowrec *o);
+lsp_calib_rec_fn lsp_calib_rec_kernel(void);
+
 /* Rows per call for k classes: LSP_CALIB_ROWS while the rows span at most
  * 512 values, fewer (at least 1) for long rows. */
 static inline size_t lsp_calib_row_group(size_t k) {
