@@ -191,19 +191,20 @@ static inline __attribute__((always_inline)) double classwise_row(
 }
 
 /* classwise_row for a row of logits, whose bins cb and fixed-point words
- * fx (lsp_calib_bins_fn) come vectorized: the same sums, without the
- * per-class conversions (the Brier term comes from lsp_calib_rec_fn). The
- * 128-bit addition in two words (the carry by comparison), the positive
- * once after the loop. */
+ * fx (lsp_calib_bins_fn, class j at index j·stride) come vectorized: the
+ * same sums, without the per-class conversions (the Brier term comes from
+ * lsp_calib_rec_fn). The 128-bit addition in two words (the carry by
+ * comparison), the positive once after the loop. */
 static inline __attribute__((always_inline)) void classwise_logits_row(
-    lsp_calib_fix *cwcp, const int32_t *cb, const uint64_t *fx, size_t k, uint32_t yi) {
+    lsp_calib_fix *cwcp, const int32_t *cb, const uint64_t *fx, size_t k, size_t stride,
+    uint32_t yi) {
   for (size_t j = 0; j < k; j++) {
-    lsp_calib_fix *f = &cwcp[cb[j]];
-    const uint64_t x = fx[j], fb = x & ~(uint64_t)1, lo = f->lo + fb;
+    lsp_calib_fix *f = &cwcp[cb[j * stride]];
+    const uint64_t x = fx[j * stride], fb = x & ~(uint64_t)1, lo = f->lo + fb;
     f->hi += (uint64_t)(lo < fb) + (CW_ROW_ONE | (x & 1));
     f->lo = lo;
   }
-  cwcp[cb[yi]].hi += (uint64_t)1 << CW_POS_SHIFT;
+  cwcp[cb[yi * stride]].hi += (uint64_t)1 << CW_POS_SHIFT;
 }
 
 /* Moves the packed classwise sums into the accumulator, and clears them. */
@@ -311,6 +312,8 @@ static inline __attribute__((always_inline)) void logits_body(
   const lsp_calib_rec_fn rec_of = lsp_calib_rec_kernel();
   lsp_calib_rowrec rec;
   const size_t G = lsp_calib_row_group(k);
+  const lsp_calib_group_fn grp =
+      G == 8 && k <= LSP_CALIB_GROUP_KMAX ? lsp_calib_group_kernel() : NULL;
   /* the group's classwise bins and fixed-point words, after its two k·G
    * double buffers */
   int32_t *cbw = (int32_t *)(void *)(w + 2 * G * k);
@@ -323,12 +326,19 @@ static inline __attribute__((always_inline)) void logits_body(
     const size_t nr = i1 - g < G ? i1 - g : G;
     size_t nl = 0;
     while (nl < nr && (uint32_t)y[g + nl] < k) nl++;
-    size_t got = nl ? row(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL,
-                          nl, k, inv_t, y + g, w, w + G * k, st)
-                    : 0;
-    if (full && got)
-      bins_of(w, got * k, k, bins, edges == LSP_CALIB_EDGES_RIGHT, cbw, fxw);
-    if (got) rec_of(st, w, y + g, got, k, bins, edges == LSP_CALIB_EDGES_RIGHT, full, &rec);
+    const int right = edges == LSP_CALIB_EDGES_RIGHT;
+    size_t got, cs = 1, cr = k; /* class j of row q at cbw[q·cr + j·cs] */
+    if (grp && nl == 8) { /* eight rows in the lanes of one vector */
+      got = grp(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL, k, inv_t, y + g, bins,
+                right, full, st, &rec, cbw, fxw);
+      cs = 8, cr = 1;
+    } else {
+      got = nl ? row(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL, nl, k, inv_t, y + g,
+                     w, w + G * k, st)
+               : 0;
+      if (full && got) bins_of(w, got * k, k, bins, right, cbw, fxw);
+      if (got) rec_of(st, w, y + g, got, k, bins, right, full, &rec);
+    }
     for (size_t q = 0; q <= got && q < nr; q++) {
       const size_t i = g + q, r = i * k;
       const uint32_t yi = (uint32_t)y[i];
@@ -364,7 +374,7 @@ static inline __attribute__((always_inline)) void logits_body(
       ovf |= (int)((rec.out >> q) & 1u);
       lsp_calib_fix_add_pair(&a->nll, rec.nll_ip[q], rec.nll_fb[q], &ovf);
       lsp_calib_fix_add_pair(&a->brier, rec.br_ip[q], rec.br_fb[q], &ovf);
-      classwise_logits_row(cwcp, cbw + q * k, fxw + q * k, k, yi);
+      classwise_logits_row(cwcp, cbw + q * cr, fxw + q * cr, k, cs, yi);
       if ((i - i0 + 1) % CW_ROWS == 0) cw_flush(a, cwcp);
     }
     if (bad->kind) break;

@@ -75,6 +75,21 @@ typedef void (*lsp_calib_rec_fn)(const lsp_calib_rowstat *st, const double *p,
                                  int full, lsp_calib_rowrec *o);
 lsp_calib_rec_fn lsp_calib_rec_kernel(void);
 
+/* Eight rows with labels y[r] < k <= LSP_CALIB_GROUP_KMAX at once, as the
+ * lanes of AVX-512 vectors (the group function exists at that level only:
+ * lsp_calib_group_kernel() is NULL elsewhere): the row function's st, and
+ * lsp_calib_rec_fn's record, and (with full) lsp_calib_bins_fn's classwise
+ * bins and fixed-point words of the probabilities, with class j of row r
+ * at cb[8·j + r], fx[8·j + r] — the same numbers bit for bit, without
+ * writing the probabilities. Returns the number of leading rows whose
+ * logits are finite (8 when all are); their results are complete. */
+#define LSP_CALIB_GROUP_KMAX 64
+typedef size_t (*lsp_calib_group_fn)(const float *xf, const double *xd, size_t k,
+                                     double inv_t, const int32_t *y, int bins, int right,
+                                     int full, lsp_calib_rowstat *st, lsp_calib_rowrec *rec,
+                                     int32_t *cb, uint64_t *fx);
+lsp_calib_group_fn lsp_calib_group_kernel(void);
+
 /* Rows per call for k classes: LSP_CALIB_ROWS while the rows span at most
  * 512 values, fewer (at least 1) for long rows. */
 static inline size_t lsp_calib_row_group(size_t k) {

@@ -1,0 +1,84 @@
+/* lsp_calib_group_body.h — lsp_calib_row.h's group function: eight rows of
+ * logits as the eight lanes of AVX-512 vectors, compiled by lsp_calib_row.c
+ * after lsp_calib_row_body.h at the AVX-512 level only (it uses cr_exp,
+ * cr_word8 and cr_rec8). Not a header to include anywhere else.
+ *
+ * Every number is the row function's, lsp_calib_bins_fn's and
+ * lsp_calib_rec_fn's, bit for bit: the same operations on the same values
+ * in the same order per row, only with a row per lane instead of a class
+ * per lane (the row sum Σ_j e_j runs over j in index order in each lane,
+ * as the scalar sum does). The logits come in by gathers (class j of the
+ * eight rows), so no row's tail costs a masked load. */
+#if LSP_SIMD == 4
+SV_ATTR static size_t SV_FN(cr_group)(const float *xf, const double *xd, size_t k,
+                                      double inv_t, const int32_t *y, int bins, int right,
+                                      int full, lsp_calib_rowstat *st, lsp_calib_rowrec *rec,
+                                      int32_t *cb, uint64_t *fx) {
+  __m512d zt[LSP_CALIB_GROUP_KMAX], et[LSP_CALIB_GROUP_KMAX];
+  const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                         _mm256_set1_epi32((int)k));
+  const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+  __m512d mx = _mm512_set1_pd(-DBL_MAX), fin = zero;
+  for (size_t j = 0; j < k; j++) {
+    const __m512d z = xf ? _mm512_cvtps_pd(_mm256_i32gather_ps(xf + j, idx, 4))
+                         : _mm512_i32gather_pd(idx, xd + j, 8);
+    zt[j] = z;
+    mx = _mm512_max_pd(z, mx);
+    fin = _mm512_fmadd_pd(z, zero, fin); /* NaN in a lane with a non-finite logit */
+  }
+  const unsigned finite = (unsigned)_mm512_cmp_pd_mask(fin, fin, _CMP_ORD_Q);
+  const size_t good = (size_t)__builtin_ctz(~finite); /* leading finite rows */
+  if (!good) return 0;
+  /* the exponentials and their sum in index order; the first index of the
+   * max and the label's logit */
+  const __m512d vt = _mm512_set1_pd(inv_t);
+  const __m512i yv = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)y));
+  __m512d s = zero, zy = zero;
+  for (size_t j = 0; j < k; j++) {
+    const __m512d e = SV_FN(cr_exp)(_mm512_mul_pd(_mm512_sub_pd(zt[j], mx), vt));
+    et[j] = e;
+    s = _mm512_add_pd(s, e);
+    zy = _mm512_mask_mov_pd(zy, _mm512_cmpeq_epi64_mask(yv, _mm512_set1_epi64((long long)j)),
+                            zt[j]);
+  }
+  __m512i top = _mm512_set1_epi64((long long)k);
+  for (size_t j = k; j-- > 0;)
+    top = _mm512_mask_mov_epi64(top, _mm512_cmp_pd_mask(zt[j], mx, _CMP_EQ_OQ),
+                                _mm512_set1_epi64((long long)j));
+  const __m512d inv = _mm512_div_pd(one, s), dz = _mm512_mul_pd(_mm512_sub_pd(zy, mx), vt);
+  double sl[8], il[8], dl[8], nl[8];
+  int64_t tl[8];
+  _mm512_storeu_pd(sl, s);
+  _mm512_storeu_pd(il, inv);
+  _mm512_storeu_pd(dl, dz);
+  _mm512_storeu_si512((void *)tl, top);
+  for (size_t r = 0; r < 8; r++) {
+    nl[r] = r < good ? log(sl[r]) - dl[r] : 0.0;
+    st[r].conf = il[r];
+    st[r].nll = nl[r];
+    st[r].top = (size_t)tl[r];
+  }
+  __m512d br = zero;
+  if (full) {
+    const __m512d vM = _mm512_set1_pd((double)bins), top_b = _mm512_set1_pd((double)bins - 1.0);
+    const __m512d edge = _mm512_set1_pd(right ? 1.0 : 0.0);
+    for (size_t j = 0; j < k; j++) {
+      const __m512d p = _mm512_mul_pd(et[j], inv);
+      const __m512d d =
+          _mm512_mask_sub_pd(p, _mm512_cmpeq_epi64_mask(yv, _mm512_set1_epi64((long long)j)), p,
+                             one);
+      br = _mm512_add_pd(br, _mm512_mul_pd(d, d));
+      /* the classwise bin (lsp_calib_bin) and p in fixed point */
+      const __m512d x = _mm512_mul_pd(p, vM);
+      __m512d b = _mm512_roundscale_pd(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+      b = _mm512_mask_sub_pd(b, _mm512_cmp_pd_mask(b, x, _CMP_EQ_OQ), b, edge);
+      b = _mm512_min_pd(_mm512_max_pd(b, zero), top_b);
+      b = _mm512_add_pd(b, _mm512_set1_pd((double)j * (double)bins));
+      _mm256_storeu_si256((__m256i *)(void *)(cb + 8 * j), _mm512_cvttpd_epi32(b));
+      _mm512_storeu_si512((void *)(fx + 8 * j), SV_FN(cr_word8)(p));
+    }
+  }
+  SV_FN(cr_rec8)(inv, _mm512_loadu_pd(nl), br, bins, right, full, rec);
+  return good;
+}
+#endif
