@@ -225,6 +225,48 @@ static void cw_flush(lsp_calib_acc *a, lsp_calib_fix *cwcp) {
 /* Rows per flush of the packed classwise sums (see above). */
 #define CW_ROWS ((size_t)1 << 20)
 
+/* The logits pass packs the per-bin counts and SmoothECE's mesh the same
+ * way (flushed with the classwise sums): per bin rows << 32 | correct rows
+ * in one word; per node the fraction words of Σ share, Σ share·c and
+ * Σ share·correct and one word of three 21-bit fields, their integer parts
+ * and carries (each grows by at most 1 a row: a share of 1 has no fraction
+ * bits). Four stores a node instead of six. */
+typedef struct {
+  uint64_t *cc;   /* [bins]                        */
+  uint64_t *mesh; /* [4·LSP_SMECE_NODES], or NULL  */
+} lg_pack;
+
+/* Adds a row's shares of one node: w and wc one-word fixed point
+ * (lsp_calib_rowrec's share), the correct share w·ok (ok 0 or 1). */
+static inline __attribute__((always_inline)) void mesh_pack_add(uint64_t *m, uint64_t w,
+                                                               uint64_t wc, uint64_t ok) {
+  const uint64_t fw = w & ~(uint64_t)1, fc = wc & ~(uint64_t)1, wy = w & (0 - ok);
+  const uint64_t fy = wy & ~(uint64_t)1;
+  const uint64_t lw = m[0] + fw, lc = m[1] + fc, ly = m[2] + fy;
+  m[0] = lw, m[1] = lc, m[2] = ly;
+  m[3] += ((uint64_t)(lw < fw) + (w & 1)) + (((uint64_t)(lc < fc) + (wc & 1)) << CW_POS_SHIFT) +
+          (((uint64_t)(ly < fy) + (wy & 1)) << 42);
+}
+
+/* Moves the packed counts and mesh into the accumulator, and clears them. */
+static void lg_flush(lsp_calib_acc *a, lg_pack *pk, int *ovf) {
+  for (int b = 0; b < a->bins; b++) {
+    a->count[b] += pk->cc[b] >> 32;
+    a->correct[b] += pk->cc[b] & 0xffffffffu;
+    pk->cc[b] = 0;
+  }
+  if (!pk->mesh) return;
+  lsp_calib_fix *dst[3] = {a->mesh_w, a->mesh_c, a->mesh_y};
+  for (size_t n = 0; n < LSP_SMECE_NODES; n++) {
+    uint64_t *m = pk->mesh + 4 * n;
+    if (!(m[0] | m[1] | m[2] | m[3])) continue;
+    for (int t = 0; t < 3; t++)
+      lsp_calib_fix_add(&dst[t][n], ((lsp_u128)((m[3] >> (CW_POS_SHIFT * t)) & CW_FIELD) << 64) |
+                                        m[t], ovf);
+    m[0] = m[1] = m[2] = m[3] = 0;
+  }
+}
+
 /* Probabilities, rows [i0, i1). Sums go to `a` (private to the caller);
  * with conf_out, each row's confidence and correctness also go to
  * conf_out[i - i0], ok_out[i - i0]. */
@@ -302,7 +344,7 @@ static inline __attribute__((always_inline)) void probs_body(
 static inline __attribute__((always_inline)) void logits_body(
     lsp_calib_acc *a, mat z, const int32_t *y, size_t i0, size_t i1,
     size_t row0, double inv_t, double *w, bad_row *bad, double *conf_out,
-    uint8_t *ok_out, lsp_calib_fix *cwcp) {
+    uint8_t *ok_out, lsp_calib_fix *cwcp, lg_pack *pk) {
   const size_t k = a->k;
   const int bins = a->bins;
   const lsp_calib_edges edges = a->edges;
@@ -320,6 +362,8 @@ static inline __attribute__((always_inline)) void logits_body(
   uint64_t *fxw = (uint64_t *)(void *)(w + 3 * G * k);
   lsp_calib_rowstat st[LSP_CALIB_ROWS];
   int ovf = 0;
+  uint64_t ncorrect = 0;
+  lsp_calib_fix nll = {0, 0}, brier = {0, 0}; /* the range's sums, added at the end */
   for (size_t g = i0; g < i1; g += G) {
     /* a group of rows through the row function: the rows before the first
      * bad label, then, of those, the rows before the first non-finite */
@@ -356,31 +400,28 @@ static inline __attribute__((always_inline)) void logits_body(
       const int b = rec.bin[q];
       const uint64_t ok = st[q].top == yi;
       if (conf_out) conf_out[i - i0] = c, ok_out[i - i0] = (uint8_t)ok;
-      a->count[b]++;
-      a->correct[b] += ok;
-      a->n_correct += ok;
+      pk->cc[b] += (uint64_t)1 << 32 | ok;
+      ncorrect += ok;
       lsp_calib_fix_add_word(&a->conf[b], rec.conf[q], &ovf);
-      if (!full) continue;
+      if (!full) goto next;
       const uint32_t j = rec.node[q];
-      const uint64_t s0 = rec.share[0][q], s1 = rec.share[1][q];
-      lsp_calib_fix_add_word(&a->mesh_w[j], s0, &ovf);
-      lsp_calib_fix_add_word(&a->mesh_w[j + 1], s1, &ovf);
-      lsp_calib_fix_add_word(&a->mesh_c[j], rec.share[2][q], &ovf);
-      lsp_calib_fix_add_word(&a->mesh_c[j + 1], rec.share[3][q], &ovf);
-      if (ok) {
-        lsp_calib_fix_add_word(&a->mesh_y[j], s0, &ovf);
-        lsp_calib_fix_add_word(&a->mesh_y[j + 1], s1, &ovf);
-      }
+      mesh_pack_add(pk->mesh + 4 * j, rec.share[0][q], rec.share[2][q], ok);
+      mesh_pack_add(pk->mesh + 4 * (j + 1), rec.share[1][q], rec.share[3][q], ok);
       ovf |= (int)((rec.out >> q) & 1u);
-      lsp_calib_fix_add_pair(&a->nll, rec.nll_ip[q], rec.nll_fb[q], &ovf);
-      lsp_calib_fix_add_pair(&a->brier, rec.br_ip[q], rec.br_fb[q], &ovf);
+      lsp_calib_fix_add_pair(&nll, rec.nll_ip[q], rec.nll_fb[q], &ovf);
+      lsp_calib_fix_add_pair(&brier, rec.br_ip[q], rec.br_fb[q], &ovf);
       classwise_logits_row(cwcp, cbw + q * cr, fxw + q * cr, k, cs, yi);
-      if ((i - i0 + 1) % CW_ROWS == 0) cw_flush(a, cwcp);
+    next:
+      if ((i - i0 + 1) % CW_ROWS == 0) cw_flush(a, cwcp), lg_flush(a, pk, &ovf);
     }
     if (bad->kind) break;
   }
   cw_flush(a, cwcp);
+  lg_flush(a, pk, &ovf);
+  lsp_calib_fix_add(&a->nll, lsp_calib_fix_get(nll), &ovf);
+  lsp_calib_fix_add(&a->brier, lsp_calib_fix_get(brier), &ovf);
   a->n += i1 - i0;
+  a->n_correct += ncorrect;
   a->overflow |= ovf;
 }
 
@@ -415,13 +456,19 @@ static void logits_range(lsp_calib_acc *a, mat z, const int32_t *y, size_t i0,
                          size_t i1, size_t row0, double inv_t, double *w,
                          bad_row *bad, row_out o, int *oom) {
   lsp_calib_fix *cwcp = cw_alloc(a, oom);
-  if (*oom) return;
+  const size_t words = (size_t)a->bins + (a->mesh_w ? 4 * (size_t)LSP_SMECE_NODES : 0);
+  uint64_t *pw = *oom ? NULL : calloc(words, sizeof *pw);
+  if (!pw) {
+    *oom = 1;
+    free(cwcp);
+    return;
+  }
+  lg_pack pk = {pw, a->mesh_w ? pw + a->bins : NULL};
   if (z.d)
-    logits_body(a, (mat){NULL, z.d}, y, i0, i1, row0, inv_t, w, bad, o.conf,
-                o.ok, cwcp);
+    logits_body(a, (mat){NULL, z.d}, y, i0, i1, row0, inv_t, w, bad, o.conf, o.ok, cwcp, &pk);
   else
-    logits_body(a, (mat){z.f, NULL}, y, i0, i1, row0, inv_t, w, bad, o.conf,
-                o.ok, cwcp);
+    logits_body(a, (mat){z.f, NULL}, y, i0, i1, row0, inv_t, w, bad, o.conf, o.ok, cwcp, &pk);
+  free(pw);
   free(cwcp);
 }
 
