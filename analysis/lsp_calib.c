@@ -191,20 +191,19 @@ static inline __attribute__((always_inline)) double classwise_row(
 }
 
 /* classwise_row for a row of logits, whose bins cb and fixed-point words
- * fx (lsp_calib_bins_fn, class j at index j·stride) come vectorized: the
- * same sums, without the per-class conversions (the Brier term comes from
- * lsp_calib_rec_fn). The 128-bit addition in two words (the carry by
- * comparison), the positive once after the loop. */
+ * fx (lsp_calib_bins_fn) come vectorized: the same sums, without the
+ * per-class conversions (the Brier term comes from lsp_calib_rec_fn). The
+ * 128-bit addition in two words (the carry by comparison), the positive
+ * once after the loop. */
 static inline __attribute__((always_inline)) void classwise_logits_row(
-    lsp_calib_fix *cwcp, const int32_t *cb, const uint64_t *fx, size_t k, size_t stride,
-    uint32_t yi) {
+    lsp_calib_fix *cwcp, const int32_t *cb, const uint64_t *fx, size_t k, uint32_t yi) {
   for (size_t j = 0; j < k; j++) {
-    lsp_calib_fix *f = &cwcp[cb[j * stride]];
-    const uint64_t x = fx[j * stride], fb = x & ~(uint64_t)1, lo = f->lo + fb;
+    lsp_calib_fix *f = &cwcp[cb[j]];
+    const uint64_t x = fx[j], fb = x & ~(uint64_t)1, lo = f->lo + fb;
     f->hi += (uint64_t)(lo < fb) + (CW_ROW_ONE | (x & 1));
     f->lo = lo;
   }
-  cwcp[cb[yi * stride]].hi += (uint64_t)1 << CW_POS_SHIFT;
+  cwcp[cb[yi]].hi += (uint64_t)1 << CW_POS_SHIFT;
 }
 
 /* Moves the packed classwise sums into the accumulator, and clears them. */
@@ -234,6 +233,7 @@ static void cw_flush(lsp_calib_acc *a, lsp_calib_fix *cwcp) {
 typedef struct {
   uint64_t *cc;   /* [bins]                        */
   uint64_t *mesh; /* [4·LSP_SMECE_NODES], or NULL  */
+  uint64_t *z0;   /* [16·k]: lsp_calib_group_fn's first-bin lanes, or NULL */
 } lg_pack;
 
 /* Adds a row's shares of one node: w and wc one-word fixed point
@@ -255,6 +255,16 @@ static void lg_flush(lsp_calib_acc *a, lg_pack *pk, int *ovf) {
     a->correct[b] += pk->cc[b] & 0xffffffffu;
     pk->cc[b] = 0;
   }
+  if (pk->z0) /* class j's first bin, cell j·bins: eight lanes of packed words */
+    for (size_t j = 0; j < a->k; j++)
+      for (size_t l = 0; l < 8; l++) {
+        uint64_t *lo = pk->z0 + 16 * j + l, *hi = lo + 8;
+        const size_t i = j * (size_t)a->bins;
+        a->cw_count[i] += *hi >> 42;
+        a->cw_pos[i] += (*hi >> CW_POS_SHIFT) & CW_FIELD;
+        lsp_calib_fix_add(&a->cw_sum[i], ((lsp_u128)(*hi & CW_FIELD) << 64) | *lo, ovf);
+        *lo = *hi = 0;
+      }
   if (!pk->mesh) return;
   lsp_calib_fix *dst[3] = {a->mesh_w, a->mesh_c, a->mesh_y};
   for (size_t n = 0; n < LSP_SMECE_NODES; n++) {
@@ -360,6 +370,9 @@ static inline __attribute__((always_inline)) void logits_body(
    * double buffers */
   int32_t *cbw = (int32_t *)(void *)(w + 2 * G * k);
   uint64_t *fxw = (uint64_t *)(void *)(w + 3 * G * k);
+  /* the group function's list of classwise cells past the first bin */
+  uint32_t lcell[8 * (LSP_CALIB_GROUP_KMAX + 1)];
+  uint64_t lfb[8 * (LSP_CALIB_GROUP_KMAX + 1)], linc[8 * (LSP_CALIB_GROUP_KMAX + 1)];
   lsp_calib_rowstat st[LSP_CALIB_ROWS];
   int ovf = 0;
   uint64_t ncorrect = 0;
@@ -371,11 +384,17 @@ static inline __attribute__((always_inline)) void logits_body(
     size_t nl = 0;
     while (nl < nr && (uint32_t)y[g + nl] < k) nl++;
     const int right = edges == LSP_CALIB_EDGES_RIGHT;
-    size_t got, cs = 1, cr = k; /* class j of row q at cbw[q·cr + j·cs] */
-    if (grp && nl == 8) { /* eight rows in the lanes of one vector */
+    size_t got, ncl = 0;
+    const int lanes = grp && nl == 8;
+    if (lanes) { /* eight rows in the lanes of one vector */
       got = grp(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL, k, inv_t, y + g, bins,
-                right, full, st, &rec, cbw, fxw);
-      cs = 8, cr = 1;
+                right, full, st, &rec, pk->z0, lcell, lfb, linc, &ncl);
+      for (size_t e = 0; e < ncl; e++) { /* classwise_logits_row's addition */
+        lsp_calib_fix *f = &cwcp[lcell[e]];
+        const uint64_t lo = f->lo + lfb[e];
+        f->hi += (uint64_t)(lo < lfb[e]) + linc[e];
+        f->lo = lo;
+      }
     } else {
       got = nl ? row(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL, nl, k, inv_t, y + g,
                      w, w + G * k, st)
@@ -410,7 +429,7 @@ static inline __attribute__((always_inline)) void logits_body(
       ovf |= (int)((rec.out >> q) & 1u);
       lsp_calib_fix_add_pair(&nll, rec.nll_ip[q], rec.nll_fb[q], &ovf);
       lsp_calib_fix_add_pair(&brier, rec.br_ip[q], rec.br_fb[q], &ovf);
-      classwise_logits_row(cwcp, cbw + q * cr, fxw + q * cr, k, cs, yi);
+      if (!lanes) classwise_logits_row(cwcp, cbw + q * k, fxw + q * k, k, yi);
     next:
       if ((i - i0 + 1) % CW_ROWS == 0) cw_flush(a, cwcp), lg_flush(a, pk, &ovf);
     }
@@ -456,14 +475,16 @@ static void logits_range(lsp_calib_acc *a, mat z, const int32_t *y, size_t i0,
                          size_t i1, size_t row0, double inv_t, double *w,
                          bad_row *bad, row_out o, int *oom) {
   lsp_calib_fix *cwcp = cw_alloc(a, oom);
-  const size_t words = (size_t)a->bins + (a->mesh_w ? 4 * (size_t)LSP_SMECE_NODES : 0);
+  const size_t words =
+      (size_t)a->bins + (a->mesh_w ? 4 * (size_t)LSP_SMECE_NODES + 16 * a->k : 0);
   uint64_t *pw = *oom ? NULL : calloc(words, sizeof *pw);
   if (!pw) {
     *oom = 1;
     free(cwcp);
     return;
   }
-  lg_pack pk = {pw, a->mesh_w ? pw + a->bins : NULL};
+  lg_pack pk = {pw, a->mesh_w ? pw + a->bins : NULL,
+                a->mesh_w ? pw + a->bins + 4 * LSP_SMECE_NODES : NULL};
   if (z.d)
     logits_body(a, (mat){NULL, z.d}, y, i0, i1, row0, inv_t, w, bad, o.conf, o.ok, cwcp, &pk);
   else

@@ -13,7 +13,8 @@
 SV_ATTR static size_t SV_FN(cr_group)(const float *xf, const double *xd, size_t k,
                                       double inv_t, const int32_t *y, int bins, int right,
                                       int full, lsp_calib_rowstat *st, lsp_calib_rowrec *rec,
-                                      int32_t *cb, uint64_t *fx) {
+                                      uint64_t *z0, uint32_t *cell, uint64_t *fb, uint64_t *inc,
+                                      size_t *ncell) {
   __m512d zt[LSP_CALIB_GROUP_KMAX], et[LSP_CALIB_GROUP_KMAX];
   const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                          _mm256_set1_epi32((int)k));
@@ -59,25 +60,49 @@ SV_ATTR static size_t SV_FN(cr_group)(const float *xf, const double *xd, size_t 
     st[r].top = (size_t)tl[r];
   }
   __m512d br = zero;
+  size_t nc = 0;
   if (full) {
     const __m512d vM = _mm512_set1_pd((double)bins), top_b = _mm512_set1_pd((double)bins - 1.0);
     const __m512d edge = _mm512_set1_pd(right ? 1.0 : 0.0);
+    const __mmask8 live = (__mmask8)((1u << good) - 1u);
+    const __m512i row1 = _mm512_set1_epi64((long long)((uint64_t)1 << 42));
+    const __m512i pos1 = _mm512_set1_epi64((long long)((uint64_t)1 << 21));
+    const __m512i low1 = _mm512_set1_epi64(1), nolow = _mm512_set1_epi64(-2);
     for (size_t j = 0; j < k; j++) {
       const __m512d p = _mm512_mul_pd(et[j], inv);
-      const __m512d d =
-          _mm512_mask_sub_pd(p, _mm512_cmpeq_epi64_mask(yv, _mm512_set1_epi64((long long)j)), p,
-                             one);
+      const __mmask8 lab = _mm512_cmpeq_epi64_mask(yv, _mm512_set1_epi64((long long)j));
+      const __m512d d = _mm512_mask_sub_pd(p, lab, p, one);
       br = _mm512_add_pd(br, _mm512_mul_pd(d, d));
       /* the classwise bin (lsp_calib_bin) and p in fixed point */
       const __m512d x = _mm512_mul_pd(p, vM);
       __m512d b = _mm512_roundscale_pd(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
       b = _mm512_mask_sub_pd(b, _mm512_cmp_pd_mask(b, x, _CMP_EQ_OQ), b, edge);
       b = _mm512_min_pd(_mm512_max_pd(b, zero), top_b);
-      b = _mm512_add_pd(b, _mm512_set1_pd((double)j * (double)bins));
-      _mm256_storeu_si256((__m256i *)(void *)(cb + 8 * j), _mm512_cvttpd_epi32(b));
-      _mm512_storeu_si512((void *)(fx + 8 * j), SV_FN(cr_word8)(p));
+      const __m512i w = SV_FN(cr_word8)(p), f = _mm512_and_si512(w, nolow);
+      const __m512i base = _mm512_or_si512(row1, _mm512_and_si512(w, low1));
+      const __m512i in = _mm512_mask_add_epi64(base, lab, base, pos1);
+      const __mmask8 first = _mm512_mask_cmp_pd_mask(live, b, zero, _CMP_EQ_OQ);
+      const __mmask8 rest = live & (__mmask8)~first;
+      /* the first bin: lanes of fraction sums with their carries */
+      uint64_t *zj = z0 + 16 * j;
+      const __m512i lo0 = _mm512_loadu_si512((const void *)zj);
+      const __m512i lo1 = _mm512_mask_add_epi64(lo0, first, lo0, f);
+      const __mmask8 cy = _mm512_mask_cmplt_epu64_mask(first, lo1, f);
+      __m512i hi = _mm512_mask_add_epi64(_mm512_loadu_si512((const void *)(zj + 8)), first,
+                                         _mm512_loadu_si512((const void *)(zj + 8)), in);
+      hi = _mm512_mask_add_epi64(hi, cy, hi, low1);
+      _mm512_storeu_si512((void *)zj, lo1);
+      _mm512_storeu_si512((void *)(zj + 8), hi);
+      /* the other bins: listed */
+      const __m512i c = _mm512_cvttpd_epi64(_mm512_add_pd(b, _mm512_set1_pd((double)j * (double)bins)));
+      _mm256_storeu_si256((__m256i *)(void *)(cell + nc),
+                          _mm512_cvtepi64_epi32(_mm512_maskz_compress_epi64(rest, c)));
+      _mm512_storeu_si512((void *)(fb + nc), _mm512_maskz_compress_epi64(rest, f));
+      _mm512_storeu_si512((void *)(inc + nc), _mm512_maskz_compress_epi64(rest, in));
+      nc += (size_t)__builtin_popcount(rest);
     }
   }
+  *ncell = nc;
   SV_FN(cr_rec8)(inv, _mm512_loadu_pd(nl), br, bins, right, full, rec);
   return good;
 }

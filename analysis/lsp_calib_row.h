@@ -77,17 +77,23 @@ lsp_calib_rec_fn lsp_calib_rec_kernel(void);
 
 /* Eight rows with labels y[r] < k <= LSP_CALIB_GROUP_KMAX at once, as the
  * lanes of AVX-512 vectors (the group function exists at that level only:
- * lsp_calib_group_kernel() is NULL elsewhere): the row function's st, and
- * lsp_calib_rec_fn's record, and (with full) lsp_calib_bins_fn's classwise
- * bins and fixed-point words of the probabilities, with class j of row r
- * at cb[8·j + r], fx[8·j + r] — the same numbers bit for bit, without
- * writing the probabilities. Returns the number of leading rows whose
- * logits are finite (8 when all are); their results are complete. */
+ * lsp_calib_group_kernel() is NULL elsewhere): the row function's st and
+ * lsp_calib_rec_fn's record — the same numbers bit for bit, without
+ * writing the probabilities — and, with full, each class probability's
+ * classwise contribution (the packed word of lsp_calib.c's classwise sums:
+ * fraction bits fb, and inc = rows field + positives field + integer part;
+ * the carry of fb is the caller's): those in a class's first bin added to
+ * z0 (16 words per class: 8 lanes of fraction sums, 8 lanes of the packed
+ * counts, with carries), the others listed as (cell = j·bins + bin, fb,
+ * inc), *ncell of them (the lists need 8·(k + 1) entries). Rows past the
+ * first non-finite one add nothing. Returns the number of leading rows
+ * whose logits are finite (8 when all are); their results are complete. */
 #define LSP_CALIB_GROUP_KMAX 64
 typedef size_t (*lsp_calib_group_fn)(const float *xf, const double *xd, size_t k,
                                      double inv_t, const int32_t *y, int bins, int right,
                                      int full, lsp_calib_rowstat *st, lsp_calib_rowrec *rec,
-                                     int32_t *cb, uint64_t *fx);
+                                     uint64_t *z0, uint32_t *cell, uint64_t *fb, uint64_t *inc,
+                                     size_t *ncell);
 lsp_calib_group_fn lsp_calib_group_kernel(void);
 
 /* Rows per call for k classes: LSP_CALIB_ROWS while the rows span at most
