@@ -10,6 +10,36 @@
  * as the scalar sum does). The logits come in by gathers (class j of the
  * eight rows), so no row's tail costs a masked load. */
 #if LSP_SIMD == 4
+/* Eight rows of k <= 16 floats at xf (one masked load each) transposed in
+ * registers: zt[j] = class j of the eight rows, as doubles. Unpacks and
+ * in-lane shuffles make each 128-bit lane l of u_c hold class 4l + c of
+ * four rows; two lane shuffles pair the halves of the eight rows. */
+SV_ATTR static inline void SV_FN(cr_transpose16)(const float *xf, size_t k, __m512d *zt) {
+  const __mmask16 km = (__mmask16)((1u << k) - 1u);
+  __m512 r[8], t[8], u[8];
+  for (size_t i = 0; i < 8; i++) r[i] = _mm512_maskz_loadu_ps(km, xf + i * k);
+  for (size_t i = 0; i < 8; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (size_t h = 0; h < 8; h += 4) { /* rows 0-3, then 4-7 */
+    u[h + 0] = _mm512_shuffle_ps(t[h + 0], t[h + 2], 0x44);
+    u[h + 1] = _mm512_shuffle_ps(t[h + 0], t[h + 2], 0xEE);
+    u[h + 2] = _mm512_shuffle_ps(t[h + 1], t[h + 3], 0x44);
+    u[h + 3] = _mm512_shuffle_ps(t[h + 1], t[h + 3], 0xEE);
+  }
+  for (size_t c = 0; c < 4 && c < k; c++) {
+    const __m512 lo = _mm512_shuffle_f32x4(u[c], u[4 + c], _MM_SHUFFLE(1, 0, 1, 0));
+    const __m512 hi = _mm512_shuffle_f32x4(u[c], u[4 + c], _MM_SHUFFLE(3, 2, 3, 2));
+    const __m512 a = _mm512_shuffle_f32x4(lo, lo, _MM_SHUFFLE(3, 1, 2, 0));
+    const __m512 b = _mm512_shuffle_f32x4(hi, hi, _MM_SHUFFLE(3, 1, 2, 0));
+    zt[c] = _mm512_cvtps_pd(_mm512_castps512_ps256(a));
+    if (c + 4 < k) zt[c + 4] = _mm512_cvtps_pd(_mm512_extractf32x8_ps(a, 1));
+    if (c + 8 < k) zt[c + 8] = _mm512_cvtps_pd(_mm512_castps512_ps256(b));
+    if (c + 12 < k) zt[c + 12] = _mm512_cvtps_pd(_mm512_extractf32x8_ps(b, 1));
+  }
+}
+
 SV_ATTR static size_t SV_FN(cr_group)(const float *xf, const double *xd, size_t k,
                                       double inv_t, const int32_t *y, int bins, int right,
                                       int full, lsp_calib_rowstat *st, lsp_calib_rowrec *rec,
@@ -25,8 +55,10 @@ SV_ATTR static size_t SV_FN(cr_group)(const float *xf, const double *xd, size_t 
     const size_t bytes = 8 * k * (xf ? sizeof *xf : sizeof *xd);
     for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
   }
+  if (xf && k <= 16)
+    SV_FN(cr_transpose16)(xf, k, zt);
   for (size_t j = 0; j < k; j++) {
-    const __m512d z = xf ? _mm512_cvtps_pd(_mm256_i32gather_ps(xf + j, idx, 4))
+    const __m512d z = xf ? (k <= 16 ? zt[j] : _mm512_cvtps_pd(_mm256_i32gather_ps(xf + j, idx, 4)))
                          : _mm512_i32gather_pd(idx, xd + j, 8);
     zt[j] = z;
     mx = _mm512_max_pd(z, mx);
