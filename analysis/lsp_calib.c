@@ -329,7 +329,15 @@ static inline __attribute__((always_inline)) void probs_body(
     ncorrect += ok;
     lsp_calib_fix_add_v(&a->conf[b], c, &ovf);
     if (!full) continue;
-    lsp_calib_mesh_add1(a, c, ok, &ovf);
+    { /* lsp_calib_mesh_add(a, c, 1, ok, &ovf) in one-word additions */
+      const lsp_calib_meshrow m = lsp_calib_mesh_row(c);
+      lsp_calib_fix_add_word(&a->mesh_w[m.j], m.share[0], &ovf);
+      lsp_calib_fix_add_word(&a->mesh_w[m.j + 1], m.share[1], &ovf);
+      lsp_calib_fix_add_word(&a->mesh_c[m.j], m.share[2], &ovf);
+      lsp_calib_fix_add_word(&a->mesh_c[m.j + 1], m.share[3], &ovf);
+      lsp_calib_fix_add_word(&a->mesh_y[m.j], m.share[0] & (0 - ok), &ovf);
+      lsp_calib_fix_add_word(&a->mesh_y[m.j + 1], m.share[1] & (0 - ok), &ovf);
+    }
     double py = at(p, r + yi);
     if (py > 0.0)
       lsp_calib_fix_add_v(&a->nll, -log(py), &ovf);

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "analysis/lsp_calib_impl.h"
 #include "analysis/lsp_smece.h"
 #include "core/base/lsp_cpu.h"
 

@@ -219,13 +219,6 @@ SV_ATTR static void SV_FN(cr_bins)(const double *p, size_t n, size_t k, int bins
   }
 }
 
-/* lsp_calib_fix_bits of v in [0, 1] as one word: fraction bits | integer
- * part (the scalar form of every lane below). */
-static inline uint64_t SV_FN(cr_word)(double v) {
-  const uint64_t ip = v >= 1.0;
-  return ((uint64_t)(int64_t)((v - (double)ip) * 0x1p63)) << 1 | ip;
-}
-
 /* lsp_calib_fix_bits of v as (integer part, fraction bits); 1 (and zeros)
  * when v lies outside [0, 2^40). */
 static inline unsigned SV_FN(cr_pair)(double v, uint64_t *ip, uint64_t *fb) {
@@ -249,17 +242,11 @@ SV_ATTR static void SV_FN(cr_rec_scalar)(const lsp_calib_rowstat *st, const doub
     b -= right & ((double)b == x);
     b = b < 0 ? 0 : b;
     o->bin[r] = b >= bins ? bins - 1 : b;
-    o->conf[r] = SV_FN(cr_word)(c);
+    o->conf[r] = lsp_calib_fix_word(c);
     if (!full) continue;
-    const double xn = c * (double)(LSP_SMECE_NODES - 1);
-    size_t j = xn > 0.0 ? (size_t)xn : 0;
-    if (j > LSP_SMECE_NODES - 2) j = LSP_SMECE_NODES - 2;
-    const double f = xn - (double)j, g = 1.0 - f, gc = g * c, fc = f * c;
-    o->node[r] = (uint32_t)j;
-    o->share[0][r] = SV_FN(cr_word)(g);
-    o->share[1][r] = SV_FN(cr_word)(f);
-    o->share[2][r] = SV_FN(cr_word)(gc);
-    o->share[3][r] = SV_FN(cr_word)(fc);
+    const lsp_calib_meshrow m = lsp_calib_mesh_row(c);
+    o->node[r] = m.j;
+    for (int t = 0; t < 4; t++) o->share[t][r] = m.share[t];
     const double *q = p + r * k;
     double br = 0.0;
     for (size_t t = 0; t < k; t++) {
@@ -273,7 +260,7 @@ SV_ATTR static void SV_FN(cr_rec_scalar)(const lsp_calib_rowstat *st, const doub
 }
 
 #if LSP_SIMD == 4
-/* cr_word of the lanes of v (each in [0, 1]). */
+/* lsp_calib_fix_word of the lanes of v (each in [0, 1]). */
 SV_ATTR static inline __m512i SV_FN(cr_word8)(__m512d v) {
   const __m512d one = _mm512_set1_pd(1.0);
   const __mmask8 ge = _mm512_cmp_pd_mask(v, one, _CMP_GE_OQ);
@@ -300,7 +287,8 @@ SV_ATTR static inline unsigned SV_FN(cr_pair8)(__m512d v, __mmask8 m, uint64_t *
 
 #if LSP_SIMD == 4
 /* The record of eight rows (lanes) from their confidences c, NLLs and
- * Brier terms br (the last two with full only). */
+ * Brier terms br (the last two with full only): lsp_calib_bin,
+ * lsp_calib_fix_word and lsp_calib_mesh_row lane by lane. */
 SV_ATTR static inline void SV_FN(cr_rec8)(__m512d c, __m512d nll, __m512d br, int bins,
                                           int right, int full, lsp_calib_rowrec *o) {
   const __m512d x = _mm512_mul_pd(c, _mm512_set1_pd((double)bins));
