@@ -155,7 +155,11 @@ SV_ATTR static size_t SV_FN(cr_rows)(const float *xf, const double *xd, size_t n
     const double yv = rf ? (double)rf[y[r]] : rd[y[r]];
     inv[r] = 1.0 / s;
     st[r].conf = inv[r];
-    st[r].nll = log(s) - (yv - mx[r]) * inv_t;
+    /* two statements: a compiler that fuses a·b + c within one expression
+     * (clang's default) would make the NLL differ from gcc's build and from
+     * the group function's lanes */
+    const double dz = (yv - mx[r]) * inv_t;
+    st[r].nll = log(s) - dz;
     st[r].top = top;
   }
   for (size_t r = 0; r < good; r++) SV_FN(cr_fill)(scratch + r * k, k, inv[r]);
