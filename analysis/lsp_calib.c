@@ -81,7 +81,8 @@ static inline __attribute__((always_inline)) double classwise_row(
  * 128-bit addition in two words (the carry by comparison), the positive
  * once after the loop. */
 static inline __attribute__((always_inline)) void classwise_logits_row(
-    lsp_calib_fix *cwcp, const int32_t *cb, const uint64_t *fx, size_t k, uint32_t yi) {
+    lsp_calib_fix *cwcp, const int32_t *cb, const uint64_t *fx, size_t k,
+    uint32_t yi) {
   for (size_t j = 0; j < k; j++) {
     lsp_calib_fix *f = &cwcp[cb[j]];
     const uint64_t x = fx[j], fb = x & ~(uint64_t)1, lo = f->lo + fb;
@@ -123,13 +124,17 @@ typedef struct {
 
 /* Adds a row's shares of one node: w and wc one-word fixed point
  * (lsp_calib_rowrec's share), the correct share w·ok (ok 0 or 1). */
-static inline __attribute__((always_inline)) void mesh_pack_add(uint64_t *m, uint64_t w,
-                                                               uint64_t wc, uint64_t ok) {
-  const uint64_t fw = w & ~(uint64_t)1, fc = wc & ~(uint64_t)1, wy = w & (0 - ok);
+static inline __attribute__((always_inline)) void mesh_pack_add(uint64_t *m,
+                                                                uint64_t w,
+                                                                uint64_t wc,
+                                                                uint64_t ok) {
+  const uint64_t fw = w & ~(uint64_t)1, fc = wc & ~(uint64_t)1,
+                 wy = w & (0 - ok);
   const uint64_t fy = wy & ~(uint64_t)1;
   const uint64_t lw = m[0] + fw, lc = m[1] + fc, ly = m[2] + fy;
   m[0] = lw, m[1] = lc, m[2] = ly;
-  m[3] += ((uint64_t)(lw < fw) + (w & 1)) + (((uint64_t)(lc < fc) + (wc & 1)) << CW_POS_SHIFT) +
+  m[3] += ((uint64_t)(lw < fw) + (w & 1)) +
+          (((uint64_t)(lc < fc) + (wc & 1)) << CW_POS_SHIFT) +
           (((uint64_t)(ly < fy) + (wy & 1)) << 42);
 }
 
@@ -140,14 +145,15 @@ static void lg_flush(lsp_calib_acc *a, lg_pack *pk, int *ovf) {
     a->correct[b] += pk->cc[b] & 0xffffffffu;
     pk->cc[b] = 0;
   }
-  if (pk->z0) /* class j's first bin, cell j·bins: eight lanes of packed words */
+  if (pk->z0) /* class j's first bin (cell j·bins): eight packed lanes */
     for (size_t j = 0; j < a->k; j++)
       for (size_t l = 0; l < 8; l++) {
         uint64_t *lo = pk->z0 + 16 * j + l, *hi = lo + 8;
         const size_t i = j * (size_t)a->bins;
         a->cw_count[i] += *hi >> 42;
         a->cw_pos[i] += (*hi >> CW_POS_SHIFT) & CW_FIELD;
-        lsp_calib_fix_add(&a->cw_sum[i], ((lsp_u128)(*hi & CW_FIELD) << 64) | *lo, ovf);
+        lsp_calib_fix_add(&a->cw_sum[i],
+                          ((lsp_u128)(*hi & CW_FIELD) << 64) | *lo, ovf);
         *lo = *hi = 0;
       }
   if (!pk->mesh) return;
@@ -156,8 +162,10 @@ static void lg_flush(lsp_calib_acc *a, lg_pack *pk, int *ovf) {
     uint64_t *m = pk->mesh + 4 * n;
     if (!(m[0] | m[1] | m[2] | m[3])) continue;
     for (int t = 0; t < 3; t++)
-      lsp_calib_fix_add(&dst[t][n], ((lsp_u128)((m[3] >> (CW_POS_SHIFT * t)) & CW_FIELD) << 64) |
-                                        m[t], ovf);
+      lsp_calib_fix_add(
+          &dst[t][n],
+          ((lsp_u128)((m[3] >> (CW_POS_SHIFT * t)) & CW_FIELD) << 64) | m[t],
+          ovf);
     m[0] = m[1] = m[2] = m[3] = 0;
   }
 }
@@ -265,11 +273,13 @@ static inline __attribute__((always_inline)) void logits_body(
   uint64_t *fxw = (uint64_t *)(void *)(w + 3 * G * k);
   /* the group function's list of classwise cells past the first bin */
   uint32_t lcell[8 * (LSP_CALIB_GROUP_KMAX + 1)];
-  uint64_t lfb[8 * (LSP_CALIB_GROUP_KMAX + 1)], linc[8 * (LSP_CALIB_GROUP_KMAX + 1)];
+  uint64_t lfb[8 * (LSP_CALIB_GROUP_KMAX + 1)],
+      linc[8 * (LSP_CALIB_GROUP_KMAX + 1)];
   lsp_calib_rowstat st[LSP_CALIB_ROWS];
   int ovf = 0;
   uint64_t ncorrect = 0;
-  lsp_calib_fix nll = {0, 0}, brier = {0, 0}; /* the range's sums, added at the end */
+  lsp_calib_fix nll = {0, 0},
+                brier = {0, 0}; /* the range's sums, added at the end */
   for (size_t g = i0; g < i1; g += G) {
     /* a group of rows through the row function: the rows before the first
      * bad label, then, of those, the rows before the first non-finite */
@@ -280,8 +290,9 @@ static inline __attribute__((always_inline)) void logits_body(
     size_t got, ncl = 0;
     const int lanes = grp && nl == 8;
     if (lanes) { /* eight rows in the lanes of one vector */
-      got = grp(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL, k, inv_t, y + g, bins,
-                right, full, st, &rec, pk->z0, lcell, lfb, linc, &ncl);
+      got = grp(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL, k, inv_t,
+                y + g, bins, right, full, st, &rec, pk->z0, lcell, lfb, linc,
+                &ncl);
       for (size_t e = 0; e < ncl; e++) { /* classwise_logits_row's addition */
         lsp_calib_fix *f = &cwcp[lcell[e]];
         const uint64_t lo = f->lo + lfb[e];
@@ -289,8 +300,8 @@ static inline __attribute__((always_inline)) void logits_body(
         f->lo = lo;
       }
     } else {
-      got = nl ? row(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL, nl, k, inv_t, y + g,
-                     w, w + G * k, st)
+      got = nl ? row(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL, nl, k,
+                     inv_t, y + g, w, w + G * k, st)
                : 0;
       if (full && got) bins_of(w, got * k, k, bins, right, cbw, fxw);
       if (got) rec_of(st, w, y + g, got, k, bins, right, full, &rec);
@@ -318,7 +329,8 @@ static inline __attribute__((always_inline)) void logits_body(
       if (!full) goto next;
       const uint32_t j = rec.node[q];
       mesh_pack_add(pk->mesh + 4 * j, rec.share[0][q], rec.share[2][q], ok);
-      mesh_pack_add(pk->mesh + 4 * (j + 1), rec.share[1][q], rec.share[3][q], ok);
+      mesh_pack_add(pk->mesh + 4 * (j + 1), rec.share[1][q], rec.share[3][q],
+                    ok);
       ovf |= (int)((rec.out >> q) & 1u);
       lsp_calib_fix_add_pair(&nll, rec.nll_ip[q], rec.nll_fb[q], &ovf);
       lsp_calib_fix_add_pair(&brier, rec.br_ip[q], rec.br_fb[q], &ovf);
@@ -369,7 +381,8 @@ static void logits_range(lsp_calib_acc *a, mat z, const int32_t *y, size_t i0,
                          bad_row *bad, row_out o, int *oom) {
   lsp_calib_fix *cwcp = cw_alloc(a, oom);
   const size_t words =
-      (size_t)a->bins + (a->mesh_w ? 4 * (size_t)LSP_SMECE_NODES + 16 * a->k : 0);
+      (size_t)a->bins +
+      (a->mesh_w ? 4 * (size_t)LSP_SMECE_NODES + 16 * a->k : 0);
   uint64_t *pw = *oom ? NULL : calloc(words, sizeof *pw);
   if (!pw) {
     *oom = 1;
@@ -379,9 +392,11 @@ static void logits_range(lsp_calib_acc *a, mat z, const int32_t *y, size_t i0,
   lg_pack pk = {pw, a->mesh_w ? pw + a->bins : NULL,
                 a->mesh_w ? pw + a->bins + 4 * LSP_SMECE_NODES : NULL};
   if (z.d)
-    logits_body(a, (mat){NULL, z.d}, y, i0, i1, row0, inv_t, w, bad, o.conf, o.ok, cwcp, &pk);
+    logits_body(a, (mat){NULL, z.d}, y, i0, i1, row0, inv_t, w, bad, o.conf,
+                o.ok, cwcp, &pk);
   else
-    logits_body(a, (mat){z.f, NULL}, y, i0, i1, row0, inv_t, w, bad, o.conf, o.ok, cwcp, &pk);
+    logits_body(a, (mat){z.f, NULL}, y, i0, i1, row0, inv_t, w, bad, o.conf,
+                o.ok, cwcp, &pk);
   free(pw);
   free(cwcp);
 }

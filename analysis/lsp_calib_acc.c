@@ -50,7 +50,8 @@ lsp_calib_acc *lsp_calib_acc_alloc(int bins, size_t k, lsp_calib_edges edges,
   return a;
 nomem:
   lsp_calib_acc_free(a);
-  lsp_fail(LSP_ENOMEM, "out of memory for a calibration accumulator (%d bins, %zu classes)",
+  lsp_fail(LSP_ENOMEM,
+           "out of memory for a calibration accumulator (%d bins, %zu classes)",
            bins, k);
   return NULL;
 }
@@ -91,13 +92,15 @@ void lsp_calib_acc_reset(lsp_calib_acc *a) {
 }
 
 static int same_shape(const lsp_calib_acc *a, const lsp_calib_acc *b) {
-  return a->bins == b->bins && a->k == b->k && a->edges == b->edges && a->what == b->what;
+  return a->bins == b->bins && a->k == b->k && a->edges == b->edges &&
+         a->what == b->what;
 }
 
 int lsp_calib_acc_merge(lsp_calib_acc *dst, const lsp_calib_acc *src) {
   if (!dst || !src || !same_shape(dst, src))
-    return lsp_fail(LSP_EINVAL, "calibration accumulators differ in bins, classes, "
-                                "edges or mode; cannot merge");
+    return lsp_fail(LSP_EINVAL,
+                    "calibration accumulators differ in bins, classes, "
+                    "edges or mode; cannot merge");
   size_t m = (size_t)dst->bins;
   int ovf = src->overflow;
   dst->n += src->n;
@@ -114,13 +117,17 @@ int lsp_calib_acc_merge(lsp_calib_acc *dst, const lsp_calib_acc *src) {
     for (size_t i = 0; i < dst->k * m; i++) {
       dst->cw_count[i] += src->cw_count[i];
       dst->cw_pos[i] += src->cw_pos[i];
-      lsp_calib_fix_add(&dst->cw_sum[i], lsp_calib_fix_get(src->cw_sum[i]), &ovf);
+      lsp_calib_fix_add(&dst->cw_sum[i], lsp_calib_fix_get(src->cw_sum[i]),
+                        &ovf);
     }
   if (dst->mesh_w)
     for (size_t i = 0; i < LSP_SMECE_NODES; i++) {
-      lsp_calib_fix_add(&dst->mesh_w[i], lsp_calib_fix_get(src->mesh_w[i]), &ovf);
-      lsp_calib_fix_add(&dst->mesh_c[i], lsp_calib_fix_get(src->mesh_c[i]), &ovf);
-      lsp_calib_fix_add(&dst->mesh_y[i], lsp_calib_fix_get(src->mesh_y[i]), &ovf);
+      lsp_calib_fix_add(&dst->mesh_w[i], lsp_calib_fix_get(src->mesh_w[i]),
+                        &ovf);
+      lsp_calib_fix_add(&dst->mesh_c[i], lsp_calib_fix_get(src->mesh_c[i]),
+                        &ovf);
+      lsp_calib_fix_add(&dst->mesh_y[i], lsp_calib_fix_get(src->mesh_y[i]),
+                        &ovf);
     }
   dst->overflow |= ovf;
   return LSP_OK;

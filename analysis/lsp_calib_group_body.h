@@ -14,7 +14,8 @@
  * registers: zt[j] = class j of the eight rows, as doubles. Unpacks and
  * in-lane shuffles make each 128-bit lane l of u_c hold class 4l + c of
  * four rows; two lane shuffles pair the halves of the eight rows. */
-SV_ATTR static inline void SV_FN(cr_transpose16)(const float *xf, size_t k, __m512d *zt) {
+SV_ATTR static inline void SV_FN(cr_transpose16)(const float *xf, size_t k,
+                                                 __m512d *zt) {
   const __mmask16 km = (__mmask16)((1u << k) - 1u);
   __m512 r[8], t[8], u[8];
   for (size_t i = 0; i < 8; i++) r[i] = _mm512_maskz_loadu_ps(km, xf + i * k);
@@ -29,8 +30,10 @@ SV_ATTR static inline void SV_FN(cr_transpose16)(const float *xf, size_t k, __m5
     u[h + 3] = _mm512_shuffle_ps(t[h + 1], t[h + 3], 0xEE);
   }
   for (size_t c = 0; c < 4 && c < k; c++) {
-    const __m512 lo = _mm512_shuffle_f32x4(u[c], u[4 + c], _MM_SHUFFLE(1, 0, 1, 0));
-    const __m512 hi = _mm512_shuffle_f32x4(u[c], u[4 + c], _MM_SHUFFLE(3, 2, 3, 2));
+    const __m512 lo =
+        _mm512_shuffle_f32x4(u[c], u[4 + c], _MM_SHUFFLE(1, 0, 1, 0));
+    const __m512 hi =
+        _mm512_shuffle_f32x4(u[c], u[4 + c], _MM_SHUFFLE(3, 2, 3, 2));
     const __m512 a = _mm512_shuffle_f32x4(lo, lo, _MM_SHUFFLE(3, 1, 2, 0));
     const __m512 b = _mm512_shuffle_f32x4(hi, hi, _MM_SHUFFLE(3, 1, 2, 0));
     zt[c] = _mm512_cvtps_pd(_mm512_castps512_ps256(a));
@@ -40,29 +43,31 @@ SV_ATTR static inline void SV_FN(cr_transpose16)(const float *xf, size_t k, __m5
   }
 }
 
-SV_ATTR static size_t SV_FN(cr_group)(const float *xf, const double *xd, size_t k,
-                                      double inv_t, const int32_t *y, int bins, int right,
-                                      int full, lsp_calib_rowstat *st, lsp_calib_rowrec *rec,
-                                      uint64_t *z0, uint32_t *cell, uint64_t *fb, uint64_t *inc,
-                                      size_t *ncell) {
+SV_ATTR static size_t SV_FN(cr_group)(
+    const float *xf, const double *xd, size_t k, double inv_t, const int32_t *y,
+    int bins, int right, int full, lsp_calib_rowstat *st, lsp_calib_rowrec *rec,
+    uint64_t *z0, uint32_t *cell, uint64_t *fb, uint64_t *inc, size_t *ncell) {
   __m512d zt[LSP_CALIB_GROUP_KMAX], et[LSP_CALIB_GROUP_KMAX];
-  const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                         _mm256_set1_epi32((int)k));
+  const __m256i idx = _mm256_mullo_epi32(
+      _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)k));
   const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
   __m512d mx = _mm512_set1_pd(-DBL_MAX), fin = zero;
   { /* the rows four groups ahead, which the gathers below do not prefetch */
-    const char *ahead = xf ? (const char *)(xf + 32 * k) : (const char *)(xd + 32 * k);
+    const char *ahead =
+        xf ? (const char *)(xf + 32 * k) : (const char *)(xd + 32 * k);
     const size_t bytes = 8 * k * (xf ? sizeof *xf : sizeof *xd);
     for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
   }
-  if (xf && k <= 16)
-    SV_FN(cr_transpose16)(xf, k, zt);
+  if (xf && k <= 16) SV_FN(cr_transpose16)(xf, k, zt);
   for (size_t j = 0; j < k; j++) {
-    const __m512d z = xf ? (k <= 16 ? zt[j] : _mm512_cvtps_pd(_mm256_i32gather_ps(xf + j, idx, 4)))
-                         : _mm512_i32gather_pd(idx, xd + j, 8);
+    const __m512d z =
+        xf ? (k <= 16 ? zt[j]
+                      : _mm512_cvtps_pd(_mm256_i32gather_ps(xf + j, idx, 4)))
+           : _mm512_i32gather_pd(idx, xd + j, 8);
     zt[j] = z;
     mx = _mm512_max_pd(z, mx);
-    fin = _mm512_fmadd_pd(z, zero, fin); /* NaN in a lane with a non-finite logit */
+    fin = _mm512_fmadd_pd(z, zero,
+                          fin); /* NaN in a lane with a non-finite logit */
   }
   const unsigned finite = (unsigned)_mm512_cmp_pd_mask(fin, fin, _CMP_ORD_Q);
   const size_t good = (size_t)__builtin_ctz(~finite); /* leading finite rows */
@@ -70,20 +75,24 @@ SV_ATTR static size_t SV_FN(cr_group)(const float *xf, const double *xd, size_t 
   /* the exponentials and their sum in index order; the first index of the
    * max and the label's logit */
   const __m512d vt = _mm512_set1_pd(inv_t);
-  const __m512i yv = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)y));
+  const __m512i yv = _mm512_cvtepi32_epi64(
+      _mm256_loadu_si256((const __m256i *)(const void *)y));
   __m512d s = zero, zy = zero;
   for (size_t j = 0; j < k; j++) {
-    const __m512d e = SV_FN(cr_exp)(_mm512_mul_pd(_mm512_sub_pd(zt[j], mx), vt));
+    const __m512d e =
+        SV_FN(cr_exp)(_mm512_mul_pd(_mm512_sub_pd(zt[j], mx), vt));
     et[j] = e;
     s = _mm512_add_pd(s, e);
-    zy = _mm512_mask_mov_pd(zy, _mm512_cmpeq_epi64_mask(yv, _mm512_set1_epi64((long long)j)),
-                            zt[j]);
+    zy = _mm512_mask_mov_pd(
+        zy, _mm512_cmpeq_epi64_mask(yv, _mm512_set1_epi64((long long)j)),
+        zt[j]);
   }
   __m512i top = _mm512_set1_epi64((long long)k);
   for (size_t j = k; j-- > 0;)
     top = _mm512_mask_mov_epi64(top, _mm512_cmp_pd_mask(zt[j], mx, _CMP_EQ_OQ),
                                 _mm512_set1_epi64((long long)j));
-  const __m512d inv = _mm512_div_pd(one, s), dz = _mm512_mul_pd(_mm512_sub_pd(zy, mx), vt);
+  const __m512d inv = _mm512_div_pd(one, s),
+                dz = _mm512_mul_pd(_mm512_sub_pd(zy, mx), vt);
   double sl[8], il[8], dl[8], nl[8];
   int64_t tl[8];
   _mm512_storeu_pd(sl, s);
@@ -99,7 +108,8 @@ SV_ATTR static size_t SV_FN(cr_group)(const float *xf, const double *xd, size_t 
   __m512d br = zero;
   size_t nc = 0;
   if (full) {
-    const __m512d vM = _mm512_set1_pd((double)bins), top_b = _mm512_set1_pd((double)bins - 1.0);
+    const __m512d vM = _mm512_set1_pd((double)bins),
+                  top_b = _mm512_set1_pd((double)bins - 1.0);
     const __m512d edge = _mm512_set1_pd(right ? 1.0 : 0.0);
     const __mmask8 live = (__mmask8)((1u << good) - 1u);
     const __m512i row1 = _mm512_set1_epi64((long long)((uint64_t)1 << 42));
@@ -107,12 +117,14 @@ SV_ATTR static size_t SV_FN(cr_group)(const float *xf, const double *xd, size_t 
     const __m512i low1 = _mm512_set1_epi64(1), nolow = _mm512_set1_epi64(-2);
     for (size_t j = 0; j < k; j++) {
       const __m512d p = _mm512_mul_pd(et[j], inv);
-      const __mmask8 lab = _mm512_cmpeq_epi64_mask(yv, _mm512_set1_epi64((long long)j));
+      const __mmask8 lab =
+          _mm512_cmpeq_epi64_mask(yv, _mm512_set1_epi64((long long)j));
       const __m512d d = _mm512_mask_sub_pd(p, lab, p, one);
       br = _mm512_add_pd(br, _mm512_mul_pd(d, d));
       /* the classwise bin (lsp_calib_bin) and p in fixed point */
       const __m512d x = _mm512_mul_pd(p, vM);
-      __m512d b = _mm512_roundscale_pd(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+      __m512d b =
+          _mm512_roundscale_pd(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
       b = _mm512_mask_sub_pd(b, _mm512_cmp_pd_mask(b, x, _CMP_EQ_OQ), b, edge);
       b = _mm512_min_pd(_mm512_max_pd(b, zero), top_b);
       const __m512i w = SV_FN(cr_word8)(p), f = _mm512_and_si512(w, nolow);
@@ -125,17 +137,22 @@ SV_ATTR static size_t SV_FN(cr_group)(const float *xf, const double *xd, size_t 
       const __m512i lo0 = _mm512_loadu_si512((const void *)zj);
       const __m512i lo1 = _mm512_mask_add_epi64(lo0, first, lo0, f);
       const __mmask8 cy = _mm512_mask_cmplt_epu64_mask(first, lo1, f);
-      __m512i hi = _mm512_mask_add_epi64(_mm512_loadu_si512((const void *)(zj + 8)), first,
-                                         _mm512_loadu_si512((const void *)(zj + 8)), in);
+      __m512i hi = _mm512_mask_add_epi64(
+          _mm512_loadu_si512((const void *)(zj + 8)), first,
+          _mm512_loadu_si512((const void *)(zj + 8)), in);
       hi = _mm512_mask_add_epi64(hi, cy, hi, low1);
       _mm512_storeu_si512((void *)zj, lo1);
       _mm512_storeu_si512((void *)(zj + 8), hi);
       /* the other bins: listed */
-      const __m512i c = _mm512_cvttpd_epi64(_mm512_add_pd(b, _mm512_set1_pd((double)j * (double)bins)));
-      _mm256_storeu_si256((__m256i *)(void *)(cell + nc),
-                          _mm512_cvtepi64_epi32(_mm512_maskz_compress_epi64(rest, c)));
-      _mm512_storeu_si512((void *)(fb + nc), _mm512_maskz_compress_epi64(rest, f));
-      _mm512_storeu_si512((void *)(inc + nc), _mm512_maskz_compress_epi64(rest, in));
+      const __m512i c = _mm512_cvttpd_epi64(
+          _mm512_add_pd(b, _mm512_set1_pd((double)j * (double)bins)));
+      _mm256_storeu_si256(
+          (__m256i *)(void *)(cell + nc),
+          _mm512_cvtepi64_epi32(_mm512_maskz_compress_epi64(rest, c)));
+      _mm512_storeu_si512((void *)(fb + nc),
+                          _mm512_maskz_compress_epi64(rest, f));
+      _mm512_storeu_si512((void *)(inc + nc),
+                          _mm512_maskz_compress_epi64(rest, in));
       nc += (size_t)__builtin_popcount(rest);
     }
   }

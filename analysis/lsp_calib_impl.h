@@ -72,7 +72,8 @@ static inline void lsp_calib_fix_add_v(lsp_calib_fix *f, double v, int *overflow
 /* lsp_calib_fix_add_v of a value already in fixed point, (integer part,
  * fraction bits): the same integers and the same overflow flag when the
  * 128-bit sum wraps. */
-static inline void lsp_calib_fix_add_pair(lsp_calib_fix *f, uint64_t ip, uint64_t fb, int *overflow) {
+static inline void lsp_calib_fix_add_pair(lsp_calib_fix *f, uint64_t ip,
+                                          uint64_t fb, int *overflow) {
   uint64_t lo, hi;
   const int c0 = __builtin_add_overflow(f->lo, fb, &lo);
   const int c1 = __builtin_add_overflow(f->hi, ip, &hi);
@@ -82,9 +83,10 @@ static inline void lsp_calib_fix_add_pair(lsp_calib_fix *f, uint64_t ip, uint64_
   f->hi = hi;
 }
 
-/* lsp_calib_fix_add_pair of a value in [0, 1] as one word (fraction bits | integer
- * part in bit 0; lsp_calib_row.h's lsp_calib_rowrec). */
-static inline void lsp_calib_fix_add_word(lsp_calib_fix *f, uint64_t x, int *overflow) {
+/* lsp_calib_fix_add_pair of a value in [0, 1] as one word (fraction bits |
+ * integer part in bit 0; lsp_calib_row.h's lsp_calib_rowrec). */
+static inline void lsp_calib_fix_add_word(lsp_calib_fix *f, uint64_t x,
+                                          int *overflow) {
   lsp_calib_fix_add_pair(f, x & 1, x & ~(uint64_t)1, overflow);
 }
 
@@ -149,22 +151,25 @@ static inline lsp_calib_meshrow lsp_calib_mesh_row(double c) {
   double f;
   lsp_smece_node(c, &j, &f);
   const double g = 1.0 - f, gc = g * c, fc = f * c;
-  const lsp_calib_meshrow m = {(uint32_t)j,
-                               {lsp_calib_fix_word(g), lsp_calib_fix_word(f),
-                                lsp_calib_fix_word(gc), lsp_calib_fix_word(fc)}};
+  const lsp_calib_meshrow m = {
+      (uint32_t)j,
+      {lsp_calib_fix_word(g), lsp_calib_fix_word(f), lsp_calib_fix_word(gc),
+       lsp_calib_fix_word(fc)}};
   return m;
 }
 
 /* Add `w` copies of a row with confidence c in [0, 1], `k` of them
  * correct, to the SmoothECE mesh of a (which must have one). */
-static inline void lsp_calib_mesh_add(lsp_calib_acc *a, double c, uint64_t w, uint64_t k,
-                                      int *ovf) {
+static inline void lsp_calib_mesh_add(lsp_calib_acc *a, double c, uint64_t w,
+                                      uint64_t k, int *ovf) {
   const lsp_calib_meshrow m = lsp_calib_mesh_row(c);
-  const lsp_u128 s0 = lsp_calib_word_bits(m.share[0]), s1 = lsp_calib_word_bits(m.share[1]);
+  const lsp_u128 s0 = lsp_calib_word_bits(m.share[0]),
+                 s1 = lsp_calib_word_bits(m.share[1]);
   lsp_calib_fix_add(&a->mesh_w[m.j], s0 * w, ovf);
   lsp_calib_fix_add(&a->mesh_w[m.j + 1], s1 * w, ovf);
   lsp_calib_fix_add(&a->mesh_c[m.j], lsp_calib_word_bits(m.share[2]) * w, ovf);
-  lsp_calib_fix_add(&a->mesh_c[m.j + 1], lsp_calib_word_bits(m.share[3]) * w, ovf);
+  lsp_calib_fix_add(&a->mesh_c[m.j + 1], lsp_calib_word_bits(m.share[3]) * w,
+                    ovf);
   if (k) {
     lsp_calib_fix_add(&a->mesh_y[m.j], s0 * k, ovf);
     lsp_calib_fix_add(&a->mesh_y[m.j + 1], s1 * k, ovf);

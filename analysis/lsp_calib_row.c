@@ -13,10 +13,12 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define LSP_SIMD 4
+/* clang-format off: the bodies need the level's headers first */
 #include "core/base/lsp_simd.h"
 #include "core/base/lsp_simd_d.h"
 #include "analysis/lsp_calib_row_body.h"
 #include "analysis/lsp_calib_group_body.h"
+/* clang-format on */
 #undef LSP_SIMD
 #define LSP_SIMD 3
 #include "core/base/lsp_simd.h"
@@ -44,7 +46,9 @@ lsp_calib_rec_fn lsp_calib_rec_kernel(void) {
   return l >= 4 ? cr_rec_v4 : l >= 3 ? cr_rec_v3 : cr_rec_v1;
 }
 
-lsp_calib_group_fn lsp_calib_group_kernel(void) { return lsp_cpu_isa() >= 4 ? cr_group_v4 : NULL; }
+lsp_calib_group_fn lsp_calib_group_kernel(void) {
+  return lsp_cpu_isa() >= 4 ? cr_group_v4 : NULL;
+}
 #else
 #define LSP_SIMD 0
 #include "core/base/lsp_simd.h"

@@ -57,7 +57,7 @@ typedef struct {
   int32_t bin[LSP_CALIB_ROWS];   /* lsp_calib_bin(conf)                      */
   uint64_t conf[LSP_CALIB_ROWS]; /* conf in fixed point (one word)           */
   /* with full: */
-  uint32_t node[LSP_CALIB_ROWS];     /* SmoothECE's node j (lsp_smece_node) */
+  uint32_t node[LSP_CALIB_ROWS]; /* SmoothECE's node j (lsp_smece_node) */
   uint64_t share[4][LSP_CALIB_ROWS]; /* 1 − f, f, (1 − f)·c, f·c (one word)  */
   uint64_t nll_ip[LSP_CALIB_ROWS], nll_fb[LSP_CALIB_ROWS]; /* st.nll          */
   uint64_t br_ip[LSP_CALIB_ROWS], br_fb[LSP_CALIB_ROWS];   /* Brier term      */
@@ -71,8 +71,9 @@ typedef struct {
  * order, each value as lsp_calib_fix_bits, bins as lsp_calib_bin (right:
  * right-closed edges): the same numbers as the scalar forms, bit for bit. */
 typedef void (*lsp_calib_rec_fn)(const lsp_calib_rowstat *st, const double *p,
-                                 const int32_t *y, size_t nr, size_t k, int bins, int right,
-                                 int full, lsp_calib_rowrec *o);
+                                 const int32_t *y, size_t nr, size_t k,
+                                 int bins, int right, int full,
+                                 lsp_calib_rowrec *o);
 lsp_calib_rec_fn lsp_calib_rec_kernel(void);
 
 /* Eight rows with labels y[r] < k <= LSP_CALIB_GROUP_KMAX at once, as the
@@ -89,11 +90,10 @@ lsp_calib_rec_fn lsp_calib_rec_kernel(void);
  * first non-finite one add nothing. Returns the number of leading rows
  * whose logits are finite (8 when all are); their results are complete. */
 #define LSP_CALIB_GROUP_KMAX 64
-typedef size_t (*lsp_calib_group_fn)(const float *xf, const double *xd, size_t k,
-                                     double inv_t, const int32_t *y, int bins, int right,
-                                     int full, lsp_calib_rowstat *st, lsp_calib_rowrec *rec,
-                                     uint64_t *z0, uint32_t *cell, uint64_t *fb, uint64_t *inc,
-                                     size_t *ncell);
+typedef size_t (*lsp_calib_group_fn)(
+    const float *xf, const double *xd, size_t k, double inv_t, const int32_t *y,
+    int bins, int right, int full, lsp_calib_rowstat *st, lsp_calib_rowrec *rec,
+    uint64_t *z0, uint32_t *cell, uint64_t *fb, uint64_t *inc, size_t *ncell);
 lsp_calib_group_fn lsp_calib_group_kernel(void);
 
 /* Rows per call for k classes: LSP_CALIB_ROWS while the rows span at most

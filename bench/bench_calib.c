@@ -49,8 +49,8 @@ int main(int argc, char **argv) {
   float *p = malloc(n * k * sizeof *p), *copy = malloc(n * k * sizeof *copy);
   int32_t *y = malloc(n * sizeof *y);
   double *t = malloc(5 * (size_t)reps * sizeof *t);
-  lsp_calib_acc *acc = lsp_calib_acc_alloc(bins, k, LSP_CALIB_EDGES_RIGHT,
-                                            full ? LSP_CALIB_FULL : LSP_CALIB_TOP);
+  lsp_calib_acc *acc = lsp_calib_acc_alloc(
+      bins, k, LSP_CALIB_EDGES_RIGHT, full ? LSP_CALIB_FULL : LSP_CALIB_TOP);
   if (!p || !copy || !y || !t || !acc) {
     fprintf(stderr, "bench_calib: out of memory\n");
     return 1;
@@ -101,8 +101,10 @@ int main(int argc, char **argv) {
   double rfloor = bench_median(ratio, (size_t)reps);
   double bytes = 4.0 * (double)n * (double)k + 4.0 * (double)n;
   double bw = 8.0 * (double)n * (double)k / mmed; /* memcpy: bytes in + out */
-  printf("{\"impl\": \"lsprobe\", \"benchmark\": \"calib\", \"input\": \"%s\", "
-         "\"accumulator\": \"%s\", ", logits ? "logits" : "probs", full ? "full" : "top");
+  printf(
+      "{\"impl\": \"lsprobe\", \"benchmark\": \"calib\", \"input\": \"%s\", "
+      "\"accumulator\": \"%s\", ",
+      logits ? "logits" : "probs", full ? "full" : "top");
   bench_print_host(threads, 1, load0);
   printf(", \"n\": %zu, \"k\": %zu, \"bins\": %d, \"reps\": %d, \"median_s\": %.6f, "
          "\"min_s\": %.6f, \"cpu_s\": %.6f, \"bytes\": %.0f, \"gb_per_s\": %.3f, "
