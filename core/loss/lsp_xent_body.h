@@ -315,6 +315,15 @@ SV_ATTR static size_t SV_FN(xent_rows)(const lsp_xent_args *a, size_t r0, size_t
     /* rows of at least a few cache lines: prefetch the next one (short
      * rows are the hardware prefetcher's easy case) */
     const float *pf = k >= XB_PF_MIN && r + 1 < a->n ? a->z + (r + 1) * k : NULL;
+#if LSP_SIMD > 0
+    /* streamed rows: the lines at their ends, written with plain stores,
+     * fetched now rather than when stored (each store would then wait for
+     * its line, and every later store behind it) */
+    if (g && a->stream) {
+      if (r == r0) _mm_prefetch((const char *)g, _MM_HINT_T0);
+      _mm_prefetch((const char *)(g + k - 1), _MM_HINT_T0);
+    }
+#endif
     double l;
     if (SV_FN(xb_row)(a->z + r * k, k, a->y[r], a->on, a->off, g, a->gs, a->stream, e, pf,
                       &l))
