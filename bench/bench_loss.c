@@ -17,8 +17,8 @@
  * one machine). --offset B (a multiple of 4 below 64) places both arrays B
  * bytes past a 64-byte boundary; without it they are where malloc puts
  * them (glibc: 16 bytes past a page for arrays this large), which is what
- * a caller usually has. The kernel's vector loads then cross cache lines,
- * which costs it from memory (DESIGN §2, "The kernel"). */
+ * a caller usually has: the kernel's vector loads then cross cache lines
+ * and its rows share their end lines (DESIGN §2, "The kernel"). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

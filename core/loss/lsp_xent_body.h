@@ -10,9 +10,12 @@
  *  - one pass over memory: a row is read once from memory (the max sweep)
  *    and then from L1, and the gradient row is written once; for outputs
  *    larger than the caches (args->stream) it is written with non-temporal
- *    stores, so that writing it costs no read of the old contents;
+ *    stores, so that writing it costs no read of the old contents (the
+ *    partial lines at a row's ends, stored plainly, are prefetched when the
+ *    row starts);
  *  - a short exponential: Cody–Waite reduction and a degree-6 polynomial
- *    (0.9 ulp on the reduced interval), 2^n added to the exponent bits;
+ *    (0.9 ulp on the reduced interval), 2^n added to the exponent bits,
+ *    several in lockstep on SSE2 and AVX2;
  *  - four independent accumulators per sweep, so that additions do not wait
  *    on each other. */
 
