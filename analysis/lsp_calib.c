@@ -1,5 +1,6 @@
-/* lsp_calib.c — the streaming calibration accumulator (its metrics and the
- * result record are in lsp_calib_metrics.c).
+/* lsp_calib.c — the passes of the streaming calibration accumulator (its
+ * life is in lsp_calib_acc.c, its metrics and the result record in
+ * lsp_calib_metrics.c).
  *
  * One pass per row: validate, find the top label, bin the confidence and add
  * integer / fixed-point sums (see lsp_calib_impl.h for why fixed point).
@@ -14,122 +15,6 @@
 #include "analysis/lsp_calib_impl.h"
 #include "analysis/lsp_calib_row.h"
 #include "core/base/lsp_error.h"
-
-lsp_calib_acc *lsp_calib_acc_alloc(int bins, size_t k, lsp_calib_edges edges,
-                                   int what) {
-  if (bins < 1) {
-    lsp_fail(LSP_EINVAL, "number of bins must be >= 1 (got %d)", bins);
-    return NULL;
-  }
-  if (what != LSP_CALIB_TOP && what != LSP_CALIB_FULL) {
-    lsp_fail(LSP_EINVAL, "calibration accumulator: unknown mode %d", what);
-    return NULL;
-  }
-  if (k > ((size_t)1 << 31)) {
-    lsp_fail(LSP_EINVAL, "calibration accumulator: too many classes (%zu)", k);
-    return NULL;
-  }
-  lsp_calib_acc *a = calloc(1, sizeof *a);
-  if (!a) goto nomem;
-  a->bins = bins;
-  a->k = k;
-  a->edges = edges;
-  a->what = what;
-  size_t m = (size_t)bins;
-  a->count = calloc(m, sizeof *a->count);
-  a->correct = calloc(m, sizeof *a->correct);
-  a->conf = calloc(m, sizeof *a->conf);
-  if (!a->count || !a->correct || !a->conf) goto nomem;
-  if (what == LSP_CALIB_FULL && k > 0) {
-    a->cw_count = calloc(k * m, sizeof *a->cw_count);
-    a->cw_pos = calloc(k * m, sizeof *a->cw_pos);
-    a->cw_sum = calloc(k * m, sizeof *a->cw_sum);
-    if (!a->cw_count || !a->cw_pos || !a->cw_sum) goto nomem;
-  }
-  if (what == LSP_CALIB_FULL) {
-    a->mesh_w = calloc(LSP_SMECE_NODES, sizeof *a->mesh_w);
-    a->mesh_c = calloc(LSP_SMECE_NODES, sizeof *a->mesh_c);
-    a->mesh_y = calloc(LSP_SMECE_NODES, sizeof *a->mesh_y);
-    if (!a->mesh_w || !a->mesh_c || !a->mesh_y) goto nomem;
-  }
-  return a;
-nomem:
-  lsp_calib_acc_free(a);
-  lsp_fail(LSP_ENOMEM, "out of memory for a calibration accumulator (%d bins, %zu classes)",
-           bins, k);
-  return NULL;
-}
-
-void lsp_calib_acc_free(lsp_calib_acc *a) {
-  if (!a) return;
-  free(a->count);
-  free(a->correct);
-  free(a->conf);
-  free(a->cw_count);
-  free(a->cw_pos);
-  free(a->cw_sum);
-  free(a->mesh_w);
-  free(a->mesh_c);
-  free(a->mesh_y);
-  free(a);
-}
-
-void lsp_calib_acc_reset(lsp_calib_acc *a) {
-  size_t m = (size_t)a->bins, km = a->cw_count ? a->k * m : 0;
-  a->n = a->n_correct = a->n_nll_inf = 0;
-  a->overflow = 0;
-  memset(a->count, 0, m * sizeof *a->count);
-  memset(a->correct, 0, m * sizeof *a->correct);
-  memset(a->conf, 0, m * sizeof *a->conf);
-  memset(&a->nll, 0, sizeof a->nll);
-  memset(&a->brier, 0, sizeof a->brier);
-  if (km) {
-    memset(a->cw_count, 0, km * sizeof *a->cw_count);
-    memset(a->cw_pos, 0, km * sizeof *a->cw_pos);
-    memset(a->cw_sum, 0, km * sizeof *a->cw_sum);
-  }
-  if (a->mesh_w) {
-    memset(a->mesh_w, 0, LSP_SMECE_NODES * sizeof *a->mesh_w);
-    memset(a->mesh_c, 0, LSP_SMECE_NODES * sizeof *a->mesh_c);
-    memset(a->mesh_y, 0, LSP_SMECE_NODES * sizeof *a->mesh_y);
-  }
-}
-
-static int same_shape(const lsp_calib_acc *a, const lsp_calib_acc *b) {
-  return a->bins == b->bins && a->k == b->k && a->edges == b->edges && a->what == b->what;
-}
-
-int lsp_calib_acc_merge(lsp_calib_acc *dst, const lsp_calib_acc *src) {
-  if (!dst || !src || !same_shape(dst, src))
-    return lsp_fail(LSP_EINVAL, "calibration accumulators differ in bins, classes, "
-                                "edges or mode; cannot merge");
-  size_t m = (size_t)dst->bins;
-  int ovf = src->overflow;
-  dst->n += src->n;
-  dst->n_correct += src->n_correct;
-  dst->n_nll_inf += src->n_nll_inf;
-  for (size_t b = 0; b < m; b++) {
-    dst->count[b] += src->count[b];
-    dst->correct[b] += src->correct[b];
-    lsp_calib_fix_add(&dst->conf[b], lsp_calib_fix_get(src->conf[b]), &ovf);
-  }
-  lsp_calib_fix_add(&dst->nll, lsp_calib_fix_get(src->nll), &ovf);
-  lsp_calib_fix_add(&dst->brier, lsp_calib_fix_get(src->brier), &ovf);
-  if (dst->cw_count)
-    for (size_t i = 0; i < dst->k * m; i++) {
-      dst->cw_count[i] += src->cw_count[i];
-      dst->cw_pos[i] += src->cw_pos[i];
-      lsp_calib_fix_add(&dst->cw_sum[i], lsp_calib_fix_get(src->cw_sum[i]), &ovf);
-    }
-  if (dst->mesh_w)
-    for (size_t i = 0; i < LSP_SMECE_NODES; i++) {
-      lsp_calib_fix_add(&dst->mesh_w[i], lsp_calib_fix_get(src->mesh_w[i]), &ovf);
-      lsp_calib_fix_add(&dst->mesh_c[i], lsp_calib_fix_get(src->mesh_c[i]), &ovf);
-      lsp_calib_fix_add(&dst->mesh_y[i], lsp_calib_fix_get(src->mesh_y[i]), &ovf);
-    }
-  dst->overflow |= ovf;
-  return LSP_OK;
-}
 
 /* ---- the row kernels ---------------------------------------------------- */
 
@@ -192,18 +77,12 @@ static inline __attribute__((always_inline)) double classwise_row(
 
 /* classwise_row for a row of logits, whose bins cb and fixed-point words
  * fx (lsp_calib_bins_fn) come vectorized: the same sums, without the
- * per-class conversions. */
-static inline __attribute__((always_inline)) double classwise_logits_row(
-    lsp_calib_fix *cwcp, const double *w, const int32_t *cb, const uint64_t *fx, size_t k,
+ * per-class conversions (the Brier term comes from lsp_calib_rec_fn). The
+ * 128-bit addition in two words (the carry by comparison), the positive
+ * once after the loop. */
+static inline __attribute__((always_inline)) void classwise_logits_row(
+    lsp_calib_fix *cwcp, const int32_t *cb, const uint64_t *fx, size_t k,
     uint32_t yi) {
-  /* Σ (v_j − [j = y])² in index order, the label's term in its place
-   * (v − 0 is v exactly) */
-  double br = 0.0;
-  for (size_t j = 0; j < yi; j++) br += w[j] * w[j];
-  br += (w[yi] - 1.0) * (w[yi] - 1.0);
-  for (size_t j = yi + 1; j < k; j++) br += w[j] * w[j];
-  /* the 128-bit addition in two words (the carry by comparison), the
-   * positive once after the loop */
   for (size_t j = 0; j < k; j++) {
     lsp_calib_fix *f = &cwcp[cb[j]];
     const uint64_t x = fx[j], fb = x & ~(uint64_t)1, lo = f->lo + fb;
@@ -211,7 +90,6 @@ static inline __attribute__((always_inline)) double classwise_logits_row(
     f->lo = lo;
   }
   cwcp[cb[yi]].hi += (uint64_t)1 << CW_POS_SHIFT;
-  return br;
 }
 
 /* Moves the packed classwise sums into the accumulator, and clears them. */
@@ -231,6 +109,66 @@ static void cw_flush(lsp_calib_acc *a, lsp_calib_fix *cwcp) {
 
 /* Rows per flush of the packed classwise sums (see above). */
 #define CW_ROWS ((size_t)1 << 20)
+
+/* The logits pass packs the per-bin counts and SmoothECE's mesh the same
+ * way (flushed with the classwise sums): per bin rows << 32 | correct rows
+ * in one word; per node the fraction words of Σ share, Σ share·c and
+ * Σ share·correct and one word of three 21-bit fields, their integer parts
+ * and carries (each grows by at most 1 a row: a share of 1 has no fraction
+ * bits). Four stores a node instead of six. */
+typedef struct {
+  uint64_t *cc;   /* [bins]                        */
+  uint64_t *mesh; /* [4·LSP_SMECE_NODES], or NULL  */
+  uint64_t *z0;   /* [16·k]: lsp_calib_group_fn's first-bin lanes, or NULL */
+} lg_pack;
+
+/* Adds a row's shares of one node: w and wc one-word fixed point
+ * (lsp_calib_rowrec's share), the correct share w·ok (ok 0 or 1). */
+static inline __attribute__((always_inline)) void mesh_pack_add(uint64_t *m,
+                                                                uint64_t w,
+                                                                uint64_t wc,
+                                                                uint64_t ok) {
+  const uint64_t fw = w & ~(uint64_t)1, fc = wc & ~(uint64_t)1,
+                 wy = w & (0 - ok);
+  const uint64_t fy = wy & ~(uint64_t)1;
+  const uint64_t lw = m[0] + fw, lc = m[1] + fc, ly = m[2] + fy;
+  m[0] = lw, m[1] = lc, m[2] = ly;
+  m[3] += ((uint64_t)(lw < fw) + (w & 1)) +
+          (((uint64_t)(lc < fc) + (wc & 1)) << CW_POS_SHIFT) +
+          (((uint64_t)(ly < fy) + (wy & 1)) << 42);
+}
+
+/* Moves the packed counts and mesh into the accumulator, and clears them. */
+static void lg_flush(lsp_calib_acc *a, lg_pack *pk, int *ovf) {
+  for (int b = 0; b < a->bins; b++) {
+    a->count[b] += pk->cc[b] >> 32;
+    a->correct[b] += pk->cc[b] & 0xffffffffu;
+    pk->cc[b] = 0;
+  }
+  if (pk->z0) /* class j's first bin (cell j·bins): eight packed lanes */
+    for (size_t j = 0; j < a->k; j++)
+      for (size_t l = 0; l < 8; l++) {
+        uint64_t *lo = pk->z0 + 16 * j + l, *hi = lo + 8;
+        const size_t i = j * (size_t)a->bins;
+        a->cw_count[i] += *hi >> 42;
+        a->cw_pos[i] += (*hi >> CW_POS_SHIFT) & CW_FIELD;
+        lsp_calib_fix_add(&a->cw_sum[i],
+                          ((lsp_u128)(*hi & CW_FIELD) << 64) | *lo, ovf);
+        *lo = *hi = 0;
+      }
+  if (!pk->mesh) return;
+  lsp_calib_fix *dst[3] = {a->mesh_w, a->mesh_c, a->mesh_y};
+  for (size_t n = 0; n < LSP_SMECE_NODES; n++) {
+    uint64_t *m = pk->mesh + 4 * n;
+    if (!(m[0] | m[1] | m[2] | m[3])) continue;
+    for (int t = 0; t < 3; t++)
+      lsp_calib_fix_add(
+          &dst[t][n],
+          ((lsp_u128)((m[3] >> (CW_POS_SHIFT * t)) & CW_FIELD) << 64) | m[t],
+          ovf);
+    m[0] = m[1] = m[2] = m[3] = 0;
+  }
+}
 
 /* Probabilities, rows [i0, i1). Sums go to `a` (private to the caller);
  * with conf_out, each row's confidence and correctness also go to
@@ -284,7 +222,15 @@ static inline __attribute__((always_inline)) void probs_body(
     ncorrect += ok;
     lsp_calib_fix_add_v(&a->conf[b], c, &ovf);
     if (!full) continue;
-    lsp_calib_mesh_add1(a, c, ok, &ovf);
+    { /* lsp_calib_mesh_add(a, c, 1, ok, &ovf) in one-word additions */
+      const lsp_calib_meshrow m = lsp_calib_mesh_row(c);
+      lsp_calib_fix_add_word(&a->mesh_w[m.j], m.share[0], &ovf);
+      lsp_calib_fix_add_word(&a->mesh_w[m.j + 1], m.share[1], &ovf);
+      lsp_calib_fix_add_word(&a->mesh_c[m.j], m.share[2], &ovf);
+      lsp_calib_fix_add_word(&a->mesh_c[m.j + 1], m.share[3], &ovf);
+      lsp_calib_fix_add_word(&a->mesh_y[m.j], m.share[0] & (0 - ok), &ovf);
+      lsp_calib_fix_add_word(&a->mesh_y[m.j + 1], m.share[1] & (0 - ok), &ovf);
+    }
     double py = at(p, r + yi);
     if (py > 0.0)
       lsp_calib_fix_add_v(&a->nll, -log(py), &ovf);
@@ -309,31 +255,57 @@ static inline __attribute__((always_inline)) void probs_body(
 static inline __attribute__((always_inline)) void logits_body(
     lsp_calib_acc *a, mat z, const int32_t *y, size_t i0, size_t i1,
     size_t row0, double inv_t, double *w, bad_row *bad, double *conf_out,
-    uint8_t *ok_out, lsp_calib_fix *cwcp) {
+    uint8_t *ok_out, lsp_calib_fix *cwcp, lg_pack *pk) {
   const size_t k = a->k;
   const int bins = a->bins;
   const lsp_calib_edges edges = a->edges;
   const int full = a->what == LSP_CALIB_FULL;
   const lsp_calib_row_fn row = lsp_calib_row_kernel();
   const lsp_calib_bins_fn bins_of = lsp_calib_bins_kernel();
+  const lsp_calib_rec_fn rec_of = lsp_calib_rec_kernel();
+  lsp_calib_rowrec rec;
   const size_t G = lsp_calib_row_group(k);
+  const lsp_calib_group_fn grp =
+      G == 8 && k <= LSP_CALIB_GROUP_KMAX ? lsp_calib_group_kernel() : NULL;
   /* the group's classwise bins and fixed-point words, after its two k·G
    * double buffers */
   int32_t *cbw = (int32_t *)(void *)(w + 2 * G * k);
   uint64_t *fxw = (uint64_t *)(void *)(w + 3 * G * k);
+  /* the group function's list of classwise cells past the first bin */
+  uint32_t lcell[8 * (LSP_CALIB_GROUP_KMAX + 1)];
+  uint64_t lfb[8 * (LSP_CALIB_GROUP_KMAX + 1)],
+      linc[8 * (LSP_CALIB_GROUP_KMAX + 1)];
   lsp_calib_rowstat st[LSP_CALIB_ROWS];
   int ovf = 0;
+  uint64_t ncorrect = 0;
+  lsp_calib_fix nll = {0, 0},
+                brier = {0, 0}; /* the range's sums, added at the end */
   for (size_t g = i0; g < i1; g += G) {
     /* a group of rows through the row function: the rows before the first
      * bad label, then, of those, the rows before the first non-finite */
     const size_t nr = i1 - g < G ? i1 - g : G;
     size_t nl = 0;
     while (nl < nr && (uint32_t)y[g + nl] < k) nl++;
-    size_t got = nl ? row(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL,
-                          nl, k, inv_t, y + g, w, w + G * k, st)
-                    : 0;
-    if (full && got)
-      bins_of(w, got * k, k, bins, edges == LSP_CALIB_EDGES_RIGHT, cbw, fxw);
+    const int right = edges == LSP_CALIB_EDGES_RIGHT;
+    size_t got, ncl = 0;
+    const int lanes = grp && nl == 8;
+    if (lanes) { /* eight rows in the lanes of one vector */
+      got = grp(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL, k, inv_t,
+                y + g, bins, right, full, st, &rec, pk->z0, lcell, lfb, linc,
+                &ncl);
+      for (size_t e = 0; e < ncl; e++) { /* classwise_logits_row's addition */
+        lsp_calib_fix *f = &cwcp[lcell[e]];
+        const uint64_t lo = f->lo + lfb[e];
+        f->hi += (uint64_t)(lo < lfb[e]) + linc[e];
+        f->lo = lo;
+      }
+    } else {
+      got = nl ? row(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL, nl, k,
+                     inv_t, y + g, w, w + G * k, st)
+               : 0;
+      if (full && got) bins_of(w, got * k, k, bins, right, cbw, fxw);
+      if (got) rec_of(st, w, y + g, got, k, bins, right, full, &rec);
+    }
     for (size_t q = 0; q <= got && q < nr; q++) {
       const size_t i = g + q, r = i * k;
       const uint32_t yi = (uint32_t)y[i];
@@ -347,27 +319,33 @@ static inline __attribute__((always_inline)) void logits_body(
         }
         break;
       }
-      const lsp_calib_rowstat rs = st[q];
-      const double *pw = w + q * k;
-      double c = rs.conf; /* p at the argmax: exp(0)/s */
-      int b = lsp_calib_bin(c, bins, edges);
-      uint64_t ok = rs.top == yi;
+      const double c = st[q].conf; /* p at the argmax: exp(0)/s */
+      const int b = rec.bin[q];
+      const uint64_t ok = st[q].top == yi;
       if (conf_out) conf_out[i - i0] = c, ok_out[i - i0] = (uint8_t)ok;
-      a->count[b]++;
-      a->correct[b] += ok;
-      a->n_correct += ok;
-      lsp_calib_fix_add_v(&a->conf[b], c, &ovf);
-      if (!full) continue;
-      lsp_calib_mesh_add1(a, c, ok, &ovf);
-      lsp_calib_fix_add_v(&a->nll, rs.nll, &ovf);
-      double br = classwise_logits_row(cwcp, pw, cbw + q * k, fxw + q * k, k, yi);
-      lsp_calib_fix_add_v(&a->brier, br, &ovf);
-      if ((i - i0 + 1) % CW_ROWS == 0) cw_flush(a, cwcp);
+      pk->cc[b] += (uint64_t)1 << 32 | ok;
+      ncorrect += ok;
+      lsp_calib_fix_add_word(&a->conf[b], rec.conf[q], &ovf);
+      if (!full) goto next;
+      const uint32_t j = rec.node[q];
+      mesh_pack_add(pk->mesh + 4 * j, rec.share[0][q], rec.share[2][q], ok);
+      mesh_pack_add(pk->mesh + 4 * (j + 1), rec.share[1][q], rec.share[3][q],
+                    ok);
+      ovf |= (int)((rec.out >> q) & 1u);
+      lsp_calib_fix_add_pair(&nll, rec.nll_ip[q], rec.nll_fb[q], &ovf);
+      lsp_calib_fix_add_pair(&brier, rec.br_ip[q], rec.br_fb[q], &ovf);
+      if (!lanes) classwise_logits_row(cwcp, cbw + q * k, fxw + q * k, k, yi);
+    next:
+      if ((i - i0 + 1) % CW_ROWS == 0) cw_flush(a, cwcp), lg_flush(a, pk, &ovf);
     }
     if (bad->kind) break;
   }
   cw_flush(a, cwcp);
+  lg_flush(a, pk, &ovf);
+  lsp_calib_fix_add(&a->nll, lsp_calib_fix_get(nll), &ovf);
+  lsp_calib_fix_add(&a->brier, lsp_calib_fix_get(brier), &ovf);
   a->n += i1 - i0;
+  a->n_correct += ncorrect;
   a->overflow |= ovf;
 }
 
@@ -402,13 +380,24 @@ static void logits_range(lsp_calib_acc *a, mat z, const int32_t *y, size_t i0,
                          size_t i1, size_t row0, double inv_t, double *w,
                          bad_row *bad, row_out o, int *oom) {
   lsp_calib_fix *cwcp = cw_alloc(a, oom);
-  if (*oom) return;
+  const size_t words =
+      (size_t)a->bins +
+      (a->mesh_w ? 4 * (size_t)LSP_SMECE_NODES + 16 * a->k : 0);
+  uint64_t *pw = *oom ? NULL : calloc(words, sizeof *pw);
+  if (!pw) {
+    *oom = 1;
+    free(cwcp);
+    return;
+  }
+  lg_pack pk = {pw, a->mesh_w ? pw + a->bins : NULL,
+                a->mesh_w ? pw + a->bins + 4 * LSP_SMECE_NODES : NULL};
   if (z.d)
     logits_body(a, (mat){NULL, z.d}, y, i0, i1, row0, inv_t, w, bad, o.conf,
-                o.ok, cwcp);
+                o.ok, cwcp, &pk);
   else
     logits_body(a, (mat){z.f, NULL}, y, i0, i1, row0, inv_t, w, bad, o.conf,
-                o.ok, cwcp);
+                o.ok, cwcp, &pk);
+  free(pw);
   free(cwcp);
 }
 

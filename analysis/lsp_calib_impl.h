@@ -69,6 +69,27 @@ static inline void lsp_calib_fix_add_v(lsp_calib_fix *f, double v, int *overflow
   f->hi = hi;
 }
 
+/* lsp_calib_fix_add_v of a value already in fixed point, (integer part,
+ * fraction bits): the same integers and the same overflow flag when the
+ * 128-bit sum wraps. */
+static inline void lsp_calib_fix_add_pair(lsp_calib_fix *f, uint64_t ip,
+                                          uint64_t fb, int *overflow) {
+  uint64_t lo, hi;
+  const int c0 = __builtin_add_overflow(f->lo, fb, &lo);
+  const int c1 = __builtin_add_overflow(f->hi, ip, &hi);
+  const int c2 = __builtin_add_overflow(hi, (uint64_t)c0, &hi);
+  if (c1 | c2) *overflow = 1;
+  f->lo = lo;
+  f->hi = hi;
+}
+
+/* lsp_calib_fix_add_pair of a value in [0, 1] as one word (fraction bits |
+ * integer part in bit 0; lsp_calib_row.h's lsp_calib_rowrec). */
+static inline void lsp_calib_fix_add_word(lsp_calib_fix *f, uint64_t x,
+                                          int *overflow) {
+  lsp_calib_fix_add_pair(f, x & 1, x & ~(uint64_t)1, overflow);
+}
+
 /* The fast top-label kernel (lsp_calib_kernel.c) handles at most this many
  * bins; it adds rows [0, n) to `a` and returns n, or returns the index of
  * the first row (or 8-row block) it rejects (a bad label, value or row sum),
@@ -102,37 +123,56 @@ void lsp_calib_scratch_free(lsp_calib_scratch *s); /* NULL-safe */
 void lsp_calib_metrics_from_acc(const lsp_calib_acc *a, double value[LSP_CALIB_NMETRIC],
                                 int has[LSP_CALIB_NMETRIC], lsp_calib_scratch *sc);
 
-/* Add `w` copies of a row with confidence c, `k` of them correct, to the
- * SmoothECE mesh of a (which must have one). */
-static inline void lsp_calib_mesh_add(lsp_calib_acc *a, double c, uint64_t w, uint64_t k,
-                                      int *ovf) {
-  size_t j;
-  double f;
-  lsp_smece_node(c, &j, &f);
-  lsp_u128 s0 = lsp_calib_fix_bits(1.0 - f, ovf), s1 = lsp_calib_fix_bits(f, ovf);
-  lsp_calib_fix_add(&a->mesh_w[j], s0 * w, ovf);
-  lsp_calib_fix_add(&a->mesh_w[j + 1], s1 * w, ovf);
-  lsp_calib_fix_add(&a->mesh_c[j], lsp_calib_fix_bits((1.0 - f) * c, ovf) * w, ovf);
-  lsp_calib_fix_add(&a->mesh_c[j + 1], lsp_calib_fix_bits(f * c, ovf) * w, ovf);
-  if (k) {
-    lsp_calib_fix_add(&a->mesh_y[j], s0 * k, ovf);
-    lsp_calib_fix_add(&a->mesh_y[j + 1], s1 * k, ovf);
-  }
+/* lsp_calib_fix_bits of v in [0, 1] as one word: the fraction bits (whose
+ * lowest bit is always 0) | the integer part in bit 0. */
+static inline uint64_t lsp_calib_fix_word(double v) {
+  const uint64_t ip = v >= 1.0;
+  return ((uint64_t)(int64_t)((v - (double)ip) * 0x1p63)) << 1 | ip;
 }
 
-/* lsp_calib_mesh_add(a, c, 1, ok, ovf) for one row (ok 0 or 1): the same
- * sums through lsp_calib_fix_add_v. */
-static inline void lsp_calib_mesh_add1(lsp_calib_acc *a, double c, uint64_t ok, int *ovf) {
+/* The 128-bit fixed-point value of a one-word x. */
+static inline lsp_u128 lsp_calib_word_bits(uint64_t x) {
+  return ((lsp_u128)(x & 1) << 64) | (x & ~(uint64_t)1);
+}
+
+/* A row's split on SmoothECE's mesh, the one record every path adds (the
+ * accumulators, the per-row table, the intervals' draws; lsp_calib_row_
+ * body.h's vector lanes compute the same numbers): the node j left of c
+ * (lsp_smece_node: c·(NODES − 1) = j + f) and the one-word fixed-point
+ * shares 1 − f, f, (1 − f)·c and f·c; the correct shares are the first two
+ * again. */
+typedef struct {
+  uint32_t j;
+  uint64_t share[4];
+} lsp_calib_meshrow;
+
+static inline lsp_calib_meshrow lsp_calib_mesh_row(double c) {
   size_t j;
   double f;
   lsp_smece_node(c, &j, &f);
-  lsp_calib_fix_add_v(&a->mesh_w[j], 1.0 - f, ovf);
-  lsp_calib_fix_add_v(&a->mesh_w[j + 1], f, ovf);
-  lsp_calib_fix_add_v(&a->mesh_c[j], (1.0 - f) * c, ovf);
-  lsp_calib_fix_add_v(&a->mesh_c[j + 1], f * c, ovf);
-  if (ok) {
-    lsp_calib_fix_add_v(&a->mesh_y[j], 1.0 - f, ovf);
-    lsp_calib_fix_add_v(&a->mesh_y[j + 1], f, ovf);
+  const double g = 1.0 - f, gc = g * c, fc = f * c;
+  const lsp_calib_meshrow m = {
+      (uint32_t)j,
+      {lsp_calib_fix_word(g), lsp_calib_fix_word(f), lsp_calib_fix_word(gc),
+       lsp_calib_fix_word(fc)}};
+  return m;
+}
+
+/* Add `w` copies of a row with confidence c in [0, 1], `k` of them
+ * correct, to the SmoothECE mesh of a (which must have one). */
+static inline void lsp_calib_mesh_add(lsp_calib_acc *a, double c, uint64_t w,
+                                      uint64_t k, int *ovf) {
+  const lsp_calib_meshrow m = lsp_calib_mesh_row(c);
+  const lsp_u128 s0 = lsp_calib_word_bits(m.share[0]),
+                 s1 = lsp_calib_word_bits(m.share[1]);
+  lsp_calib_fix_add(&a->mesh_w[m.j], s0 * w, ovf);
+  lsp_calib_fix_add(&a->mesh_w[m.j + 1], s1 * w, ovf);
+  lsp_calib_fix_add(&a->mesh_c[m.j], lsp_calib_word_bits(m.share[2]) * w, ovf);
+  lsp_calib_fix_add(&a->mesh_c[m.j + 1], lsp_calib_word_bits(m.share[3]) * w,
+                    ovf);
+  if (k) {
+    lsp_calib_fix_add(&a->mesh_y[m.j], s0 * k, ovf);
+    lsp_calib_fix_add(&a->mesh_y[m.j + 1], s1 * k, ovf);
   }
 }
 

@@ -1,18 +1,24 @@
 /* lsp_calib_row.c — lsp_calib_row_body.h compiled for AVX-512, AVX2 and
- * SSE2 (x86-64) or plain C (elsewhere), and the choice among them. */
+ * SSE2 (x86-64) or plain C (elsewhere), lsp_calib_group_body.h for AVX-512,
+ * and the choice among them. */
 #include "analysis/lsp_calib_row.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
 
+#include "analysis/lsp_calib_impl.h"
+#include "analysis/lsp_smece.h"
 #include "core/base/lsp_cpu.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define LSP_SIMD 4
+/* clang-format off: the bodies need the level's headers first */
 #include "core/base/lsp_simd.h"
 #include "core/base/lsp_simd_d.h"
 #include "analysis/lsp_calib_row_body.h"
+#include "analysis/lsp_calib_group_body.h"
+/* clang-format on */
 #undef LSP_SIMD
 #define LSP_SIMD 3
 #include "core/base/lsp_simd.h"
@@ -34,6 +40,15 @@ lsp_calib_bins_fn lsp_calib_bins_kernel(void) {
   int l = lsp_cpu_isa();
   return l >= 4 ? cr_bins_v4 : l >= 3 ? cr_bins_v3 : cr_bins_v1;
 }
+
+lsp_calib_rec_fn lsp_calib_rec_kernel(void) {
+  int l = lsp_cpu_isa();
+  return l >= 4 ? cr_rec_v4 : l >= 3 ? cr_rec_v3 : cr_rec_v1;
+}
+
+lsp_calib_group_fn lsp_calib_group_kernel(void) {
+  return lsp_cpu_isa() >= 4 ? cr_group_v4 : NULL;
+}
 #else
 #define LSP_SIMD 0
 #include "core/base/lsp_simd.h"
@@ -44,4 +59,8 @@ lsp_calib_bins_fn lsp_calib_bins_kernel(void) {
 lsp_calib_row_fn lsp_calib_row_kernel(void) { return cr_rows_v0; }
 
 lsp_calib_bins_fn lsp_calib_bins_kernel(void) { return cr_bins_v0; }
+
+lsp_calib_rec_fn lsp_calib_rec_kernel(void) { return cr_rec_v0; }
+
+lsp_calib_group_fn lsp_calib_group_kernel(void) { return NULL; }
 #endif

@@ -47,6 +47,55 @@ typedef void (*lsp_calib_bins_fn)(const double *p, size_t n, size_t k, int bins,
                                   int32_t *cb, uint64_t *fx);
 lsp_calib_bins_fn lsp_calib_bins_kernel(void);
 
+/* The per-row record of a group of nr <= LSP_CALIB_ROWS rows after the row
+ * function: every number the accumulator adds for a row, computed for the
+ * group at once (vectorized across rows) so that the per-row work left is
+ * integer additions. Fixed-point values in [0, 1] are one word each, the
+ * fraction bits of lsp_calib_fix_bits | the integer part (bit 0, which the
+ * fraction bits leave clear), as lsp_calib_bins_fn's fx. */
+typedef struct {
+  int32_t bin[LSP_CALIB_ROWS];   /* lsp_calib_bin(conf)                      */
+  uint64_t conf[LSP_CALIB_ROWS]; /* conf in fixed point (one word)           */
+  /* with full: */
+  uint32_t node[LSP_CALIB_ROWS]; /* SmoothECE's node j (lsp_smece_node) */
+  uint64_t share[4][LSP_CALIB_ROWS]; /* 1 − f, f, (1 − f)·c, f·c (one word)  */
+  uint64_t nll_ip[LSP_CALIB_ROWS], nll_fb[LSP_CALIB_ROWS]; /* st.nll          */
+  uint64_t br_ip[LSP_CALIB_ROWS], br_fb[LSP_CALIB_ROWS];   /* Brier term      */
+  unsigned out; /* bit r: row r's NLL or Brier term lies outside the fixed-
+                   point range [0, 2^40) (then that word pair is 0)          */
+} lsp_calib_rowrec;
+
+/* The record of rows r < nr from their row statistics st, probabilities p
+ * (nr·k, as the row function wrote them) and labels y; without full, only
+ * bin and conf. The Brier term is Σ_j (p_j − [j = y])² added in index
+ * order, each value as lsp_calib_fix_bits, bins as lsp_calib_bin (right:
+ * right-closed edges): the same numbers as the scalar forms, bit for bit. */
+typedef void (*lsp_calib_rec_fn)(const lsp_calib_rowstat *st, const double *p,
+                                 const int32_t *y, size_t nr, size_t k,
+                                 int bins, int right, int full,
+                                 lsp_calib_rowrec *o);
+lsp_calib_rec_fn lsp_calib_rec_kernel(void);
+
+/* Eight rows with labels y[r] < k <= LSP_CALIB_GROUP_KMAX at once, as the
+ * lanes of AVX-512 vectors (the group function exists at that level only:
+ * lsp_calib_group_kernel() is NULL elsewhere): the row function's st and
+ * lsp_calib_rec_fn's record — the same numbers bit for bit, without
+ * writing the probabilities — and, with full, each class probability's
+ * classwise contribution (the packed word of lsp_calib.c's classwise sums:
+ * fraction bits fb, and inc = rows field + positives field + integer part;
+ * the carry of fb is the caller's): those in a class's first bin added to
+ * z0 (16 words per class: 8 lanes of fraction sums, 8 lanes of the packed
+ * counts, with carries), the others listed as (cell = j·bins + bin, fb,
+ * inc), *ncell of them (the lists need 8·(k + 1) entries). Rows past the
+ * first non-finite one add nothing. Returns the number of leading rows
+ * whose logits are finite (8 when all are); their results are complete. */
+#define LSP_CALIB_GROUP_KMAX 64
+typedef size_t (*lsp_calib_group_fn)(
+    const float *xf, const double *xd, size_t k, double inv_t, const int32_t *y,
+    int bins, int right, int full, lsp_calib_rowstat *st, lsp_calib_rowrec *rec,
+    uint64_t *z0, uint32_t *cell, uint64_t *fb, uint64_t *inc, size_t *ncell);
+lsp_calib_group_fn lsp_calib_group_kernel(void);
+
 /* Rows per call for k classes: LSP_CALIB_ROWS while the rows span at most
  * 512 values, fewer (at least 1) for long rows. */
 static inline size_t lsp_calib_row_group(size_t k) {

@@ -155,7 +155,11 @@ SV_ATTR static size_t SV_FN(cr_rows)(const float *xf, const double *xd, size_t n
     const double yv = rf ? (double)rf[y[r]] : rd[y[r]];
     inv[r] = 1.0 / s;
     st[r].conf = inv[r];
-    st[r].nll = log(s) - (yv - mx[r]) * inv_t;
+    /* two statements: a compiler that fuses a·b + c within one expression
+     * (clang's default) would make the NLL differ from gcc's build and from
+     * the group function's lanes */
+    const double dz = (yv - mx[r]) * inv_t;
+    st[r].nll = log(s) - dz;
     st[r].top = top;
   }
   for (size_t r = 0; r < good; r++) SV_FN(cr_fill)(scratch + r * k, k, inv[r]);
@@ -217,6 +221,157 @@ SV_ATTR static void SV_FN(cr_bins)(const double *p, size_t n, size_t k, int bins
     b = b >= bins ? bins - 1 : b;
     cb[e] = (int32_t)((e % k) * (size_t)bins + (size_t)b);
   }
+}
+
+/* lsp_calib_fix_bits of v as (integer part, fraction bits); 1 (and zeros)
+ * when v lies outside [0, 2^40). */
+static inline unsigned SV_FN(cr_pair)(double v, uint64_t *ip, uint64_t *fb) {
+  if (!(v >= 0.0 && v < 0x1p40)) return *ip = *fb = 0, 1u;
+  const int64_t i = (int64_t)v;
+  *ip = (uint64_t)i;
+  *fb = ((uint64_t)(int64_t)((v - (double)i) * 0x1p63)) << 1;
+  return 0u;
+}
+
+/* Rows [r0, nr) of lsp_calib_rec_fn in scalar arithmetic (the tail of the
+ * vector path, and the whole group below AVX-512). Products and sums are
+ * separate statements, so no compiler fuses them into a multiply-add. */
+SV_ATTR static void SV_FN(cr_rec_scalar)(const lsp_calib_rowstat *st,
+                                         const double *p, const int32_t *y,
+                                         size_t r0, size_t nr, size_t k,
+                                         int bins, int right, int full,
+                                         lsp_calib_rowrec *o) {
+  const double M = (double)bins;
+  for (size_t r = r0; r < nr; r++) {
+    const double c = st[r].conf, x = c * M;
+    int b = (int)x;
+    b -= right & ((double)b == x);
+    b = b < 0 ? 0 : b;
+    o->bin[r] = b >= bins ? bins - 1 : b;
+    o->conf[r] = lsp_calib_fix_word(c);
+    if (!full) continue;
+    const lsp_calib_meshrow m = lsp_calib_mesh_row(c);
+    o->node[r] = m.j;
+    for (int t = 0; t < 4; t++) o->share[t][r] = m.share[t];
+    const double *q = p + r * k;
+    double br = 0.0;
+    for (size_t t = 0; t < k; t++) {
+      const double d = q[t] - (t == (size_t)y[r] ? 1.0 : 0.0), sq = d * d;
+      br += sq;
+    }
+    unsigned out = SV_FN(cr_pair)(st[r].nll, &o->nll_ip[r], &o->nll_fb[r]);
+    out |= SV_FN(cr_pair)(br, &o->br_ip[r], &o->br_fb[r]);
+    o->out |= out << r;
+  }
+}
+
+#if LSP_SIMD == 4
+/* lsp_calib_fix_word of the lanes of v (each in [0, 1]). */
+SV_ATTR static inline __m512i SV_FN(cr_word8)(__m512d v) {
+  const __m512d one = _mm512_set1_pd(1.0);
+  const __mmask8 ge = _mm512_cmp_pd_mask(v, one, _CMP_GE_OQ);
+  const __m512d fr = _mm512_mask_sub_pd(v, ge, v, one);
+  const __m512i b = _mm512_slli_epi64(
+      _mm512_cvttpd_epi64(_mm512_mul_pd(fr, _mm512_set1_pd(0x1p63))), 1);
+  return _mm512_mask_or_epi64(b, ge, b, _mm512_set1_epi64(1));
+}
+
+/* cr_pair of the lanes of v: stores both words, returns the lanes out of
+ * range. */
+SV_ATTR static inline unsigned SV_FN(cr_pair8)(__m512d v, __mmask8 m,
+                                               uint64_t *ip, uint64_t *fb) {
+  const __mmask8 in =
+      _mm512_mask_cmp_pd_mask(m, v, _mm512_setzero_pd(), _CMP_GE_OQ) &
+      _mm512_cmp_pd_mask(v, _mm512_set1_pd(0x1p40), _CMP_LT_OQ);
+  const __m512i i = _mm512_maskz_cvttpd_epi64(in, v);
+  const __m512d fr = _mm512_sub_pd(v, _mm512_cvtepi64_pd(i));
+  const __m512i f = _mm512_slli_epi64(
+      _mm512_maskz_cvttpd_epi64(in, _mm512_mul_pd(fr, _mm512_set1_pd(0x1p63))),
+      1);
+  _mm512_storeu_si512((void *)ip, i);
+  _mm512_storeu_si512((void *)fb, f);
+  return (unsigned)(m & ~in);
+}
+#endif
+
+#if LSP_SIMD == 4
+/* The record of eight rows (lanes) from their confidences c, NLLs and
+ * Brier terms br (the last two with full only): lsp_calib_bin,
+ * lsp_calib_fix_word and lsp_calib_mesh_row lane by lane. */
+SV_ATTR static inline void SV_FN(cr_rec8)(__m512d c, __m512d nll, __m512d br,
+                                          int bins, int right, int full,
+                                          lsp_calib_rowrec *o) {
+  const __m512d x = _mm512_mul_pd(c, _mm512_set1_pd((double)bins));
+  __m512i b = _mm512_cvttpd_epi64(x);
+  if (right)
+    b = _mm512_mask_sub_epi64(
+        b, _mm512_cmp_pd_mask(_mm512_cvtepi64_pd(b), x, _CMP_EQ_OQ), b,
+        _mm512_set1_epi64(1));
+  b = _mm512_min_epi64(_mm512_max_epi64(b, _mm512_setzero_si512()),
+                       _mm512_set1_epi64(bins - 1));
+  _mm256_storeu_si256((__m256i *)(void *)o->bin, _mm512_cvtepi64_epi32(b));
+  _mm512_storeu_si512((void *)o->conf, SV_FN(cr_word8)(c));
+  o->out = 0;
+  if (!full) return;
+  /* lsp_smece_node: x = c·(NODES − 1), j = trunc(x) clamped, f = x − j */
+  const __m512d xn =
+      _mm512_mul_pd(c, _mm512_set1_pd((double)(LSP_SMECE_NODES - 1)));
+  const __m512d jd = _mm512_min_pd(
+      _mm512_max_pd(
+          _mm512_roundscale_pd(xn, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
+          _mm512_setzero_pd()),
+      _mm512_set1_pd((double)(LSP_SMECE_NODES - 2)));
+  const __m512d f = _mm512_sub_pd(xn, jd),
+                g = _mm512_sub_pd(_mm512_set1_pd(1.0), f);
+  _mm256_storeu_si256((__m256i *)(void *)o->node, _mm512_cvttpd_epi32(jd));
+  _mm512_storeu_si512((void *)o->share[0], SV_FN(cr_word8)(g));
+  _mm512_storeu_si512((void *)o->share[1], SV_FN(cr_word8)(f));
+  _mm512_storeu_si512((void *)o->share[2],
+                      SV_FN(cr_word8)(_mm512_mul_pd(g, c)));
+  _mm512_storeu_si512((void *)o->share[3],
+                      SV_FN(cr_word8)(_mm512_mul_pd(f, c)));
+  o->out = SV_FN(cr_pair8)(nll, 0xff, o->nll_ip, o->nll_fb) |
+           SV_FN(cr_pair8)(br, 0xff, o->br_ip, o->br_fb);
+}
+#endif
+
+/* lsp_calib_rec_fn: AVX-512 takes the group's rows as the lanes of one
+ * vector (the Brier sum runs over the classes, gathering p[r·k + j] for
+ * the eight rows), the other levels cr_rec_scalar. */
+SV_ATTR static void SV_FN(cr_rec)(const lsp_calib_rowstat *st, const double *p,
+                                  const int32_t *y, size_t nr, size_t k,
+                                  int bins, int right, int full,
+                                  lsp_calib_rowrec *o) {
+  o->out = 0;
+  size_t r0 = 0;
+#if LSP_SIMD == 4
+  if (nr == 8 && k * 8 < ((size_t)1 << 31)) {
+    const __m512i idx =
+        _mm512_setr_epi64(0, 3, 6, 9, 12, 15, 18, 21); /* rowstat: 3 words */
+    const double *sb = &st[0].conf;
+    __m512d br = _mm512_setzero_pd();
+    if (full) {
+      const __m512i yv = _mm512_cvtepi32_epi64(
+          _mm256_loadu_si256((const __m256i *)(const void *)y));
+      const __m512i rowk =
+          _mm512_mullo_epi64(_mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7),
+                             _mm512_set1_epi64((long long)k));
+      const __m512d one = _mm512_set1_pd(1.0);
+      for (size_t t = 0; t < k; t++) {
+        const __m512i tv = _mm512_set1_epi64((long long)t);
+        const __m512d v = _mm512_i64gather_pd(_mm512_add_epi64(rowk, tv), p, 8);
+        const __m512d d =
+            _mm512_mask_sub_pd(v, _mm512_cmpeq_epi64_mask(yv, tv), v, one);
+        br = _mm512_add_pd(br, _mm512_mul_pd(d, d));
+      }
+    }
+    SV_FN(cr_rec8)
+    (_mm512_i64gather_pd(idx, sb, 8), _mm512_i64gather_pd(idx, sb + 1, 8), br,
+     bins, right, full, o);
+    r0 = nr;
+  }
+#endif
+  SV_FN(cr_rec_scalar)(st, p, y, r0, nr, k, bins, right, full, o);
 }
 
 #undef CR_LOAD

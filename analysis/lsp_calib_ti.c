@@ -140,8 +140,9 @@ static int ws_alloc(const world *wd, world_ws *ws) {
 
 /* What accumulate adds for a row, fixed once per interval computation
  * (the row's bin, its mesh node, and the fixed-point values of its
- * confidence and mesh shares): every draw adds the same integers as
- * lsp_calib_bin, lsp_calib_fix_bits and lsp_calib_mesh_add would give. */
+ * confidence and mesh shares, lsp_calib_mesh_row): every draw adds the
+ * same integers as lsp_calib_bin, lsp_calib_fix_bits and lsp_calib_mesh_add
+ * would give. */
 typedef struct rowfix {
   lsp_u128 cf, s0, s1, c0, c1; /* c, 1 − f, f, (1 − f)·c, f·c */
   uint32_t j;                  /* the mesh node left of c      */
@@ -154,16 +155,15 @@ static rowfix *rowfix_alloc(const lsp_calib_rows *r, const lsp_calib_opts *o, in
   rowfix *p = malloc(r->n * sizeof *p);
   if (!p) return NULL; /* the per-draw path needs no memory */
   for (size_t i = 0; i < r->n; i++) {
-    double c = r->conf[i], f;
-    size_t j;
-    lsp_smece_node(c, &j, &f);
+    const double c = r->conf[i];
+    const lsp_calib_meshrow m = lsp_calib_mesh_row(c);
     p[i].b = lsp_calib_bin(c, o->bins, o->edges);
-    p[i].j = (uint32_t)j;
+    p[i].j = m.j;
     p[i].cf = lsp_calib_fix_bits(c, ovf);
-    p[i].s0 = lsp_calib_fix_bits(1.0 - f, ovf);
-    p[i].s1 = lsp_calib_fix_bits(f, ovf);
-    p[i].c0 = lsp_calib_fix_bits((1.0 - f) * c, ovf);
-    p[i].c1 = lsp_calib_fix_bits(f * c, ovf);
+    p[i].s0 = lsp_calib_word_bits(m.share[0]);
+    p[i].s1 = lsp_calib_word_bits(m.share[1]);
+    p[i].c0 = lsp_calib_word_bits(m.share[2]);
+    p[i].c1 = lsp_calib_word_bits(m.share[3]);
   }
   return p;
 }

@@ -2,7 +2,7 @@
  * against the memory floor.
  *
  *   bench_calib [--n 10000000] [--k 10] [--threads 1] [--reps 10] [--bins 15]
- *               [--isa x86-64-v4|x86-64-v3|x86-64]
+ *               [--isa x86-64-v4|x86-64-v3|x86-64] [--logits] [--full]
  *
  * The data: N×K float32 rows of random positive numbers normalized to sum 1
  * (the same generator as bench/torch_peer.py's "calib", not the same values),
@@ -13,7 +13,12 @@
  * times such a memcpy and then the pass, back to back; after one warm-up,
  * R repetitions. Prints one JSON line: medians (wall clock and CPU),
  * ratio_to_floor (the median of the per-repetition ratios pass/floor), GB/s
- * and the host (bench_print_host; "isa": the kernel path that ran). */
+ * and the host (bench_print_host; "isa": the kernel path that ran).
+ * --logits: the matrix holds the logarithms of those probabilities and the
+ * pass is lsp_calib_acc_add_logits (the softmax, then the same sums);
+ * --full: a full accumulator (NLL, Brier, classwise bins, SmoothECE's mesh:
+ * the pass of `lsprobe calib`), else top-label only. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +40,17 @@ int main(int argc, char **argv) {
     return 2;
   }
   bench_isa_arg(argc, argv);
+  int logits = 0, full = 0;
+  for (int a = 1; a < argc; a++) {
+    logits |= !strcmp(argv[a], "--logits");
+    full |= !strcmp(argv[a], "--full");
+  }
   lsp_threads_set(threads);
   float *p = malloc(n * k * sizeof *p), *copy = malloc(n * k * sizeof *copy);
   int32_t *y = malloc(n * sizeof *y);
   double *t = malloc(5 * (size_t)reps * sizeof *t);
-  lsp_calib_acc *acc = lsp_calib_acc_alloc(bins, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_TOP);
+  lsp_calib_acc *acc = lsp_calib_acc_alloc(
+      bins, k, LSP_CALIB_EDGES_RIGHT, full ? LSP_CALIB_FULL : LSP_CALIB_TOP);
   if (!p || !copy || !y || !t || !acc) {
     fprintf(stderr, "bench_calib: out of memory\n");
     return 1;
@@ -55,6 +66,8 @@ int main(int argc, char **argv) {
       sum += r[j];
     }
     for (size_t j = 0; j < k; j++) r[j] /= sum;
+    if (logits)
+      for (size_t j = 0; j < k; j++) r[j] = logf(r[j] > 1e-30f ? r[j] : 1e-30f);
     y[i] = (int32_t)((i * 2654435761u) % k);
   }
   memset(copy, 0, n * k * sizeof *copy);
@@ -65,7 +78,8 @@ int main(int argc, char **argv) {
     memcpy(copy, p, n * k * sizeof *p);
     double t0 = bench_now(), c0 = bench_cpu_s();
     lsp_calib_acc_reset(acc);
-    if (lsp_calib_acc_add_probs(acc, p, y, n, 0, threads) ||
+    if ((logits ? lsp_calib_acc_add_logits(acc, p, y, n, 0, 1.0, threads)
+                : lsp_calib_acc_add_probs(acc, p, y, n, 0, threads)) ||
         lsp_calib_acc_finalize(acc, &res)) {
       fprintf(stderr, "bench_calib: %s\n", lsp_errmsg());
       return 1;
@@ -87,7 +101,10 @@ int main(int argc, char **argv) {
   double rfloor = bench_median(ratio, (size_t)reps);
   double bytes = 4.0 * (double)n * (double)k + 4.0 * (double)n;
   double bw = 8.0 * (double)n * (double)k / mmed; /* memcpy: bytes in + out */
-  printf("{\"impl\": \"lsprobe\", \"benchmark\": \"calib\", ");
+  printf(
+      "{\"impl\": \"lsprobe\", \"benchmark\": \"calib\", \"input\": \"%s\", "
+      "\"accumulator\": \"%s\", ",
+      logits ? "logits" : "probs", full ? "full" : "top");
   bench_print_host(threads, 1, load0);
   printf(", \"n\": %zu, \"k\": %zu, \"bins\": %d, \"reps\": %d, \"median_s\": %.6f, "
          "\"min_s\": %.6f, \"cpu_s\": %.6f, \"bytes\": %.0f, \"gb_per_s\": %.3f, "

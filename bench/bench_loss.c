@@ -3,6 +3,7 @@
  *
  *   bench_loss [--n 65536] [--k 1000] [--eps 0.1] [--threads 1] [--reps 20]
  *              [--convention uniform] [--isa x86-64-v4|x86-64-v3|x86-64]
+ *              [--offset BYTES]
  *
  * The kernel reads N·K logits and writes N·K gradients (4 bytes each): the
  * bytes memcpy moves when it copies the logits into the gradient buffer.
@@ -13,7 +14,12 @@
  * of memcpy's bandwidth the kernel reaches; robust to a machine whose load
  * changes between repetitions), GB/s, and the host (bench_print_host):
  * "isa" is the kernel path that ran (--isa caps it, to time every path on
- * one machine). */
+ * one machine). --offset B (a multiple of 4 below 64) places both arrays B
+ * bytes past a 64-byte boundary; without it they are where malloc puts
+ * them (glibc: 16 bytes past a page for arrays this large), which is what
+ * a caller usually has: the kernel's vector loads then cross cache lines
+ * and its rows share their end lines (DESIGN §2, "The kernel"). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,16 +37,27 @@ int main(int argc, char **argv) {
   int threads = (int)bench_arg_long(argc, argv, "--threads", 1);
   int reps = (int)bench_arg_long(argc, argv, "--reps", 20);
   const char *conv = bench_arg_str(argc, argv, "--convention", "uniform");
+  long offset = bench_arg_long(argc, argv, "--offset", -1);
   lsp_ls ls = {eps, LSP_LS_UNIFORM, 0};
   if (lsp_ls_convention_parse(conv, &ls.convention) || n == 0 || k < 2 || reps < 1 ||
-      threads < 1) {
+      threads < 1 || offset >= 64 || (offset > 0 && offset % 4)) {
     fprintf(stderr, "bench_loss: bad arguments\n");
     return 2;
   }
   bench_isa_arg(argc, argv);
   lsp_threads_set(threads); /* a benchmark owns its process: BLAS too */
   lsp_threads_set_blas(threads);
-  float *z = malloc(n * k * sizeof *z), *g = malloc(n * k * sizeof *g);
+  float *zbuf, *gbuf;
+  if (offset < 0) {
+    zbuf = malloc(n * k * sizeof *zbuf);
+    gbuf = malloc(n * k * sizeof *gbuf);
+  } else { /* (rounded up to the alignment, as aligned_alloc asks) */
+    size_t bytes = (n * k * sizeof *zbuf + 64 + 63) / 64 * 64;
+    zbuf = aligned_alloc(64, bytes);
+    gbuf = aligned_alloc(64, bytes);
+  }
+  float *z = zbuf && offset > 0 ? zbuf + offset / 4 : zbuf;
+  float *g = gbuf && offset > 0 ? gbuf + offset / 4 : gbuf;
   int32_t *y = malloc(n * sizeof *y);
   double *t = malloc(5 * (size_t)reps * sizeof *t);
   if (!z || !g || !y || !t) {
@@ -80,16 +97,17 @@ int main(int argc, char **argv) {
   double bytes = 8.0 * (double)n * (double)k;
   printf("{\"impl\": \"lsprobe\", \"benchmark\": \"loss\", ");
   bench_print_host(threads, threads, load0);
-  printf(", \"n\": %zu, \"k\": %zu, \"eps\": %g, \"convention\": \"%s\", \"reps\": %d, "
+  printf(", \"n\": %zu, \"k\": %zu, \"eps\": %g, \"convention\": \"%s\", \"offset\": %d, "
+         "\"reps\": %d, "
          "\"median_s\": %.6f, \"min_s\": %.6f, \"cpu_s\": %.6f, \"bytes\": %.0f, "
          "\"gb_per_s\": %.3f, \"memcpy_s\": %.6f, \"memcpy_cpu_s\": %.6f, "
          "\"memcpy_gb_per_s\": %.3f, \"share_of_memcpy\": %.3f, "
          "\"share_of_memcpy_cpu\": %.3f, \"loss\": %.9f}\n",
-         n, k, eps, conv, reps, med, tmin, cmed, bytes, bytes / med / 1e9, mmed, mcmed,
-         bytes / mmed / 1e9, share, mcmed / cmed, loss);
+         n, k, eps, conv, (int)((uintptr_t)z % 64), reps, med, tmin, cmed, bytes,
+         bytes / med / 1e9, mmed, mcmed, bytes / mmed / 1e9, share, mcmed / cmed, loss);
   free(t);
-  free(z);
-  free(g);
+  free(zbuf);
+  free(gbuf);
   free(y);
   return 0;
 }

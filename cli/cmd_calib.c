@@ -114,21 +114,31 @@ static int score(const preds *x, const int32_t *y, int logits, double t,
  * memory. */
 static int labels_chunk(const lsp_array *ya, const char *path, size_t i0, size_t m, size_t k,
                         int32_t *out) {
-  for (size_t i = 0; i < m; i++) {
-    size_t g = i0 + i;
-    double v;
-    switch (ya->dtype) {
-      case LSP_DT_F32: v = ((const float *)ya->data)[g]; break;
-      case LSP_DT_F64: v = ((const double *)ya->data)[g]; break;
-      case LSP_DT_I32: v = ((const int32_t *)ya->data)[g]; break;
-      case LSP_DT_I64: v = (double)((const int64_t *)ya->data)[g]; break;
-      default: v = ((const uint8_t *)ya->data)[g]; break;
-    }
-    if (!(v >= 0.0 && v < (double)k && v == (double)(int64_t)v))
-      return lsp_fail(LSP_EDATA, "%s: label %g at index %zu is not an integer in [0, %zu)", path,
-                      v, g, k);
-    out[i] = (int32_t)v;
+  /* one loop per dtype (the switch outside the loop) */
+#define LABELS_OF(T)                                                          \
+  for (size_t i = 0; i < m; i++) {                                            \
+    const double v = (double)((const T *)ya->data)[i0 + i];                   \
+    if (!(v >= 0.0 && v < (double)k && v == (double)(int64_t)v))              \
+      return lsp_fail(                                                        \
+          LSP_EDATA,                                                          \
+          "%s: label %g at index %zu is not an integer in [0, %zu)", path, v, \
+          i0 + i, k);                                                         \
+    out[i] = (int32_t)v;                                                      \
+  }                                                                           \
+  break;
+  switch (ya->dtype) {
+    case LSP_DT_F32:
+      LABELS_OF(float)
+    case LSP_DT_F64:
+      LABELS_OF(double)
+    case LSP_DT_I32:
+      LABELS_OF(int32_t)
+    case LSP_DT_I64:
+      LABELS_OF(int64_t)
+    default:
+      LABELS_OF(uint8_t)
   }
+#undef LABELS_OF
   return LSP_OK;
 }
 

@@ -403,6 +403,76 @@ static void test_fast_path(void **state) {
   assert_int_equal(lsp_cpu_isa_cap(NULL), 0);
 }
 
+/* Every sum of a full accumulator over logits (float32 and float64) is the
+ * same with AVX-512, which takes eight rows as vector lanes
+ * (lsp_calib_group_fn), as with AVX2, which takes a class per lane (both
+ * with fused multiply-adds in the exponential; the SSE2 level has none, so
+ * its exponentials may differ in the last bit) — for class counts below, at
+ * and above the lanes' limit of 64, with rows of ties, a confidence of
+ * exactly 1 and both edge conventions. */
+static void test_logits_isa_paths(void **state) {
+  (void)state;
+  const size_t ks[] = {2, 3, 10, 37, 64, 65}, n = 1003;
+  const char *isa[] = {NULL, "x86-64-v3"};
+  for (size_t t = 0; t < 12; t++) {
+    const size_t k = ks[t % 6];
+    const lsp_calib_edges edges =
+        t < 6 ? LSP_CALIB_EDGES_RIGHT : LSP_CALIB_EDGES_LEFT;
+    const int bins = t < 6 ? 15 : 7;
+    float *z = malloc(n * k * sizeof *z);
+    double *zd = malloc(n * k * sizeof *zd);
+    int32_t *y = malloc(n * sizeof *y);
+    unsigned s = 7u + (unsigned)t;
+    for (size_t i = 0; i < n * k; i++) {
+      s = s * 1664525u + 1013904223u;
+      z[i] = ((float)(s >> 8) / 16777216.0f - 0.5f) * 8.0f;
+      zd[i] = (double)z[i] * 1.3;
+    }
+    for (size_t i = 0; i < n; i++) y[i] = (int32_t)((i * 2654435761u) % k);
+    for (size_t j = 0; j < k; j++)
+      z[3 * k + j] = zd[3 * k + j] = 0.0; /* ties */
+    for (size_t j = 0; j < k; j++)
+      z[20 * k + j] = zd[20 * k + j] = j ? -900.0 : 0.0; /* c = 1 */
+    lsp_calib_acc *a[2];
+    for (int l = 0; l < 2; l++) {
+      assert_int_equal(lsp_cpu_isa_cap(isa[l]), 0);
+      a[l] = lsp_calib_acc_alloc(bins, k, edges, LSP_CALIB_FULL);
+      assert_int_equal(lsp_calib_acc_add_logits(a[l], z, y, n, 0, 1.0, 1), 0);
+      assert_int_equal(
+          lsp_calib_acc_add_logits_f64(a[l], zd, y, n, n, 0.7, l == 1 ? 2 : 1),
+          0);
+    }
+    for (int l = 1; l < 2; l++) {
+      const size_t m = (size_t)bins, km = k * m;
+      assert_true(a[l]->n == a[0]->n && a[l]->n_correct == a[0]->n_correct);
+      assert_true(a[l]->overflow == a[0]->overflow);
+      assert_memory_equal(a[l]->count, a[0]->count, m * sizeof *a[0]->count);
+      assert_memory_equal(a[l]->correct, a[0]->correct,
+                          m * sizeof *a[0]->correct);
+      assert_memory_equal(a[l]->conf, a[0]->conf, m * sizeof *a[0]->conf);
+      assert_memory_equal(&a[l]->nll, &a[0]->nll, sizeof a[0]->nll);
+      assert_memory_equal(&a[l]->brier, &a[0]->brier, sizeof a[0]->brier);
+      assert_memory_equal(a[l]->cw_count, a[0]->cw_count,
+                          km * sizeof *a[0]->cw_count);
+      assert_memory_equal(a[l]->cw_pos, a[0]->cw_pos,
+                          km * sizeof *a[0]->cw_pos);
+      assert_memory_equal(a[l]->cw_sum, a[0]->cw_sum,
+                          km * sizeof *a[0]->cw_sum);
+      assert_memory_equal(a[l]->mesh_w, a[0]->mesh_w,
+                          LSP_SMECE_NODES * sizeof *a[0]->mesh_w);
+      assert_memory_equal(a[l]->mesh_c, a[0]->mesh_c,
+                          LSP_SMECE_NODES * sizeof *a[0]->mesh_c);
+      assert_memory_equal(a[l]->mesh_y, a[0]->mesh_y,
+                          LSP_SMECE_NODES * sizeof *a[0]->mesh_y);
+    }
+    for (int l = 0; l < 2; l++) lsp_calib_acc_free(a[l]);
+    free(z);
+    free(zd);
+    free(y);
+  }
+  assert_int_equal(lsp_cpu_isa_cap(NULL), 0);
+}
+
 /* Every bad input is a clear error naming the row, never a crash or NaN. */
 static void test_bad_inputs(void **state) {
   (void)state;
@@ -515,6 +585,7 @@ int main(void) {
       cmocka_unit_test(test_nll_logits),
       cmocka_unit_test(test_chunked_exact),
       cmocka_unit_test(test_fast_path),
+      cmocka_unit_test(test_logits_isa_paths),
       cmocka_unit_test(test_bad_inputs),
       cmocka_unit_test(test_nll_infinite_and_json),
   };

@@ -10,9 +10,12 @@
  *  - one pass over memory: a row is read once from memory (the max sweep)
  *    and then from L1, and the gradient row is written once; for outputs
  *    larger than the caches (args->stream) it is written with non-temporal
- *    stores, so that writing it costs no read of the old contents;
+ *    stores, so that writing it costs no read of the old contents (the
+ *    partial lines at a row's ends, stored plainly, are prefetched when the
+ *    row starts);
  *  - a short exponential: Cody–Waite reduction and a degree-6 polynomial
- *    (0.9 ulp on the reduced interval), 2^n added to the exponent bits;
+ *    (0.9 ulp on the reduced interval), 2^n added to the exponent bits,
+ *    several in lockstep on SSE2 and AVX2;
  *  - four independent accumulators per sweep, so that additions do not wait
  *    on each other. */
 
@@ -36,29 +39,54 @@
 /* Rows this long (floats) prefetch the next row during their exponentials. */
 #define XB_PF_MIN 64
 #endif
+/* Exponentials computed in lockstep (xb_exp_n): 1 (one after another), 4
+ * or 8 at a time; measured on Zen 4 (DESIGN §2, "The kernel"): SSE2 gains
+ * most (8), AVX2 a little (4), AVX-512 nothing. */
+#undef XB_LOCK
+#ifdef XB_LOCK_FORCE
+#define XB_LOCK XB_LOCK_FORCE
+#elif LSP_SIMD == 1
+#define XB_LOCK 8
+#elif LSP_SIMD == 3
+#define XB_LOCK 4
+#else
+#define XB_LOCK 1
+#endif
 
-/* exp(x) for x <= 0 (x = z − max z). n = round(x/ln2) by adding 1.5·2^23
- * (the sum's low mantissa bits hold n); r = x − n·ln2 with ln2 split in a
- * short exact head and a tail; 2^n enters as n << 23 added to the
- * polynomial's bits: (bits(t) << 23) is n << 23 because the magic
- * constant's bits vanish in the shift. The polynomial is evaluated as
+/* x[i] = exp(x[i]) for i < u, x <= 0 (x = z − max z); u = 1, 4 or 8, a
+ * constant where inlined. n = round(x/ln2) by adding 1.5·2^23 (the sum's
+ * low mantissa bits hold n); r = x − n·ln2 with ln2 split in a short exact
+ * head and a tail; 2^n enters as n << 23 added to the polynomial's bits:
+ * (bits(t) << 23) is n << 23 because the magic constant's bits vanish in
+ * the shift. With FMA the polynomial is evaluated as
  * 1 + (r + r²·((C2 + C3 r) + r²·((C4 + C5 r) + C6 r²))): six multiply-adds
- * as in Horner's rule, but a dependency chain of four instead of six, which
- * lets more exponentials overlap (1.0 ulp on the reduced interval). */
-SV_ATTR static inline sv SV_FN(xb_exp)(sv x) {
-  x = sv_max(x, sv_set1(XB_EXP_LO));
+ * as in Horner's rule, but a dependency chain of four instead of six
+ * (1.0 ulp on the reduced interval). An exponential is still a chain of
+ * about 40 cycles (60 on SSE2, where a multiply-add is a multiply and an
+ * add); written one after another, their operations wait in the
+ * scheduler for most of that time and fill it, so few chains overlap.
+ * So the u exponentials go in lockstep, each step for all u vectors before
+ * the next, and each step's operations find their inputs (almost) ready. */
+SV_ATTR static inline void SV_FN(xb_exp_n)(sv *x, int u) {
+  sv t[8], r[8], r2[8], b[8], c[8];
   const sv magic = sv_set1(12582912.0f);
-  sv t = sv_fma(x, sv_set1(1.44269504088896341f), magic);
-  sv n = sv_sub(t, magic);
-  sv r = sv_fma(n, sv_set1(-0.693359375f), x);
-  r = sv_fma(n, sv_set1(2.12194440e-4f), r);
-  sv r2 = sv_mul(r, r);
-  sv b = sv_fma(sv_set1(XB_C3), r, sv_set1(XB_C2));
-  sv c = sv_fma(sv_set1(XB_C5), r, sv_set1(XB_C4));
-  c = sv_fma(sv_set1(XB_C6), r2, c);
-  sv q = sv_fma(c, r2, b);
-  sv p = sv_add(sv_fma(q, r2, r), sv_set1(1.0f));
-  return sv_as_f(svi_add(sv_as_i(p), svi_shl(sv_as_i(t), 23)));
+  for (int i = 0; i < u; i++) x[i] = sv_max(x[i], sv_set1(XB_EXP_LO));
+  for (int i = 0; i < u; i++) t[i] = sv_fma(x[i], sv_set1(1.44269504088896341f), magic);
+  for (int i = 0; i < u; i++) r[i] = sv_fma(sv_sub(t[i], magic), sv_set1(-0.693359375f), x[i]);
+  for (int i = 0; i < u; i++) r[i] = sv_fma(sv_sub(t[i], magic), sv_set1(2.12194440e-4f), r[i]);
+  for (int i = 0; i < u; i++) r2[i] = sv_mul(r[i], r[i]);
+  for (int i = 0; i < u; i++) b[i] = sv_fma(sv_set1(XB_C3), r[i], sv_set1(XB_C2));
+  for (int i = 0; i < u; i++) c[i] = sv_fma(sv_set1(XB_C5), r[i], sv_set1(XB_C4));
+  for (int i = 0; i < u; i++) c[i] = sv_fma(sv_set1(XB_C6), r2[i], c[i]);
+  for (int i = 0; i < u; i++) b[i] = sv_fma(c[i], r2[i], b[i]);
+  for (int i = 0; i < u; i++) r[i] = sv_add(sv_fma(b[i], r2[i], r[i]), sv_set1(1.0f));
+  for (int i = 0; i < u; i++) x[i] = sv_as_f(svi_add(sv_as_i(r[i]), svi_shl(sv_as_i(t[i]), 23)));
+}
+
+/* exp of one vector (the rows' last vectors), with xb_exp_n's bits. */
+SV_ATTR static inline sv SV_FN(xb_exp)(sv x) {
+  SV_FN(xb_exp_n)(&x, 1);
+  return x;
 }
 
 /* The max and the float sum of z[0..k) (4 accumulators per lane, lanes
@@ -98,70 +126,75 @@ SV_ATTR static inline void SV_FN(xb_max_sum)(const float *z, size_t k, float *mx
 }
 
 /* e[j] = exp(z[j] − m) for j < k (e NULL: not stored); returns Σ e.
- * pf (NULL: none) is prefetched over the same k floats meanwhile: the next
- * row, which then arrives while this one is computed instead of after. */
+ * pf (NULL: none) is prefetched meanwhile, every cache line of its k
+ * floats: the next row, which then arrives while this one is computed
+ * instead of after. */
 SV_ATTR static inline double SV_FN(xb_exp_sum)(const float *z, size_t k, float m, float *e,
                                                const float *pf) {
   const size_t kv = k - k % SV_N;
   const sv vm = sv_set1(m);
   sv a0 = sv_zero(), a1 = a0, a2 = a0, a3 = a0;
   size_t j = 0;
-  /* eight exponentials in flight per iteration on the narrower levels: each
-   * is a chain of about a dozen dependent operations, and four at a time
-   * left their pipes idle (AVX2 on Zen 4: 0.52 -> 0.43 ns a logit in L2);
+  /* pl walks the next row's cache lines, as many per block as it has */
+  const char *pl = pf ? (const char *)((uintptr_t)pf & ~(uintptr_t)63) : NULL;
+  const char *const pe = pf ? (const char *)(pf + k) : NULL;
+#if LSP_SIMD > 0
+#define XB_PREFETCH(nfloats)                                                \
+  do {                                                                      \
+    if (pl)                                                                 \
+      for (size_t q = 0; q < (nfloats) * sizeof(float); q += 64, pl += 64) \
+        _mm_prefetch(pl, _MM_HINT_T0);                                      \
+  } while (0)
+#else
+#define XB_PREFETCH(nfloats) (void)pl
+#endif
+  /* eight exponentials per block on the narrower levels (four at a time
+   * left the pipes idle, AVX2 on Zen 4: 0.52 -> 0.43 ns a logit in L2);
    * AVX-512 keeps four (eight measured no faster there) */
 #if SV_N < 16
   for (; j + 8 * SV_N <= kv; j += 8 * SV_N) {
-#if LSP_SIMD > 0
-    if (pf)
-      for (size_t q = 0; q < 8 * SV_N; q += 64 / sizeof(float))
-        _mm_prefetch((const char *)(pf + j + q), _MM_HINT_T0);
+    XB_PREFETCH(8 * SV_N);
+    sv x[8];
+    for (int i = 0; i < 8; i++) x[i] = sv_sub(sv_load(z + j + (size_t)i * SV_N), vm);
+#if XB_LOCK == 8
+    SV_FN(xb_exp_n)(x, 8);
+#elif XB_LOCK == 4
+    SV_FN(xb_exp_n)(x, 4);
+    SV_FN(xb_exp_n)(x + 4, 4);
+#else
+    for (int i = 0; i < 8; i++) x[i] = SV_FN(xb_exp)(x[i]);
 #endif
-    sv e0 = SV_FN(xb_exp)(sv_sub(sv_load(z + j), vm));
-    sv e1 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + SV_N), vm));
-    sv e2 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + 2 * SV_N), vm));
-    sv e3 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + 3 * SV_N), vm));
-    sv e4 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + 4 * SV_N), vm));
-    sv e5 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + 5 * SV_N), vm));
-    sv e6 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + 6 * SV_N), vm));
-    sv e7 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + 7 * SV_N), vm));
-    if (e) {
-      sv_store(e + j, e0);
-      sv_store(e + j + SV_N, e1);
-      sv_store(e + j + 2 * SV_N, e2);
-      sv_store(e + j + 3 * SV_N, e3);
-      sv_store(e + j + 4 * SV_N, e4);
-      sv_store(e + j + 5 * SV_N, e5);
-      sv_store(e + j + 6 * SV_N, e6);
-      sv_store(e + j + 7 * SV_N, e7);
-    }
-    a0 = sv_add(a0, sv_add(e0, e4)), a1 = sv_add(a1, sv_add(e1, e5));
-    a2 = sv_add(a2, sv_add(e2, e6)), a3 = sv_add(a3, sv_add(e3, e7));
+    if (e)
+      for (int i = 0; i < 8; i++) sv_store(e + j + (size_t)i * SV_N, x[i]);
+    a0 = sv_add(a0, sv_add(x[0], x[4])), a1 = sv_add(a1, sv_add(x[1], x[5]));
+    a2 = sv_add(a2, sv_add(x[2], x[6])), a3 = sv_add(a3, sv_add(x[3], x[7]));
   }
 #endif
   for (; j + 4 * SV_N <= kv; j += 4 * SV_N) {
-#if LSP_SIMD > 0
-    if (pf)
-      for (size_t q = 0; q < 4 * SV_N; q += 64 / sizeof(float))
-        _mm_prefetch((const char *)(pf + j + q), _MM_HINT_T0);
+    XB_PREFETCH(4 * SV_N);
+    sv x[4];
+    for (int i = 0; i < 4; i++) x[i] = sv_sub(sv_load(z + j + (size_t)i * SV_N), vm);
+#if XB_LOCK >= 4
+    SV_FN(xb_exp_n)(x, 4);
+#else
+    for (int i = 0; i < 4; i++) x[i] = SV_FN(xb_exp)(x[i]);
 #endif
-    sv e0 = SV_FN(xb_exp)(sv_sub(sv_load(z + j), vm));
-    sv e1 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + SV_N), vm));
-    sv e2 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + 2 * SV_N), vm));
-    sv e3 = SV_FN(xb_exp)(sv_sub(sv_load(z + j + 3 * SV_N), vm));
-    if (e) {
-      sv_store(e + j, e0);
-      sv_store(e + j + SV_N, e1);
-      sv_store(e + j + 2 * SV_N, e2);
-      sv_store(e + j + 3 * SV_N, e3);
-    }
-    a0 = sv_add(a0, e0), a1 = sv_add(a1, e1), a2 = sv_add(a2, e2), a3 = sv_add(a3, e3);
+    if (e)
+      for (int i = 0; i < 4; i++) sv_store(e + j + (size_t)i * SV_N, x[i]);
+    a0 = sv_add(a0, x[0]), a1 = sv_add(a1, x[1]), a2 = sv_add(a2, x[2]), a3 = sv_add(a3, x[3]);
   }
   for (; j < kv; j += SV_N) {
     sv e0 = SV_FN(xb_exp)(sv_sub(sv_load(z + j), vm));
     if (e) sv_store(e + j, e0);
     a0 = sv_add(a0, e0);
   }
+#if LSP_SIMD > 0
+  if (pl) /* the lines the blocks did not reach */
+    for (; pl < pe; pl += 64) _mm_prefetch(pl, _MM_HINT_T0);
+#else
+  (void)pe;
+#endif
+#undef XB_PREFETCH
   if (kv < k) { /* the last partial vector: other lanes give exp(0), dropped */
     sv e0 = sv_keep_n(SV_FN(xb_exp)(sv_sub(sv_load_n(z + kv, k - kv, m), vm)), k - kv);
     if (e) sv_store_n(e + kv, e0, k - kv);
@@ -285,6 +318,15 @@ SV_ATTR static size_t SV_FN(xent_rows)(const lsp_xent_args *a, size_t r0, size_t
     /* rows of at least a few cache lines: prefetch the next one (short
      * rows are the hardware prefetcher's easy case) */
     const float *pf = k >= XB_PF_MIN && r + 1 < a->n ? a->z + (r + 1) * k : NULL;
+#if LSP_SIMD > 0
+    /* streamed rows: the lines at their ends, written with plain stores,
+     * fetched now rather than when stored (each store would then wait for
+     * its line, and every later store behind it) */
+    if (g && a->stream) {
+      if (r == r0) _mm_prefetch((const char *)g, _MM_HINT_T0);
+      _mm_prefetch((const char *)(g + k - 1), _MM_HINT_T0);
+    }
+#endif
     double l;
     if (SV_FN(xb_row)(a->z + r * k, k, a->y[r], a->on, a->off, g, a->gs, a->stream, e, pf,
                       &l))

@@ -1,0 +1,163 @@
+/* lsp_calib_group_body.h — lsp_calib_row.h's group function: eight rows of
+ * logits as the eight lanes of AVX-512 vectors, compiled by lsp_calib_row.c
+ * after lsp_calib_row_body.h at the AVX-512 level only (it uses cr_exp,
+ * cr_word8 and cr_rec8). Not a header to include anywhere else.
+ *
+ * Every number is the row function's, lsp_calib_bins_fn's and
+ * lsp_calib_rec_fn's, bit for bit: the same operations on the same values
+ * in the same order per row, only with a row per lane instead of a class
+ * per lane (the row sum Σ_j e_j runs over j in index order in each lane,
+ * as the scalar sum does). The logits come in by gathers (class j of the
+ * eight rows), so no row's tail costs a masked load. */
+#if LSP_SIMD == 4
+/* Eight rows of k <= 16 floats at xf (one masked load each) transposed in
+ * registers: zt[j] = class j of the eight rows, as doubles. Unpacks and
+ * in-lane shuffles make each 128-bit lane l of u_c hold class 4l + c of
+ * four rows; two lane shuffles pair the halves of the eight rows. */
+SV_ATTR static inline void SV_FN(cr_transpose16)(const float *xf, size_t k,
+                                                 __m512d *zt) {
+  const __mmask16 km = (__mmask16)((1u << k) - 1u);
+  __m512 r[8], t[8], u[8];
+  for (size_t i = 0; i < 8; i++) r[i] = _mm512_maskz_loadu_ps(km, xf + i * k);
+  for (size_t i = 0; i < 8; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (size_t h = 0; h < 8; h += 4) { /* rows 0-3, then 4-7 */
+    u[h + 0] = _mm512_shuffle_ps(t[h + 0], t[h + 2], 0x44);
+    u[h + 1] = _mm512_shuffle_ps(t[h + 0], t[h + 2], 0xEE);
+    u[h + 2] = _mm512_shuffle_ps(t[h + 1], t[h + 3], 0x44);
+    u[h + 3] = _mm512_shuffle_ps(t[h + 1], t[h + 3], 0xEE);
+  }
+  for (size_t c = 0; c < 4 && c < k; c++) {
+    const __m512 lo =
+        _mm512_shuffle_f32x4(u[c], u[4 + c], _MM_SHUFFLE(1, 0, 1, 0));
+    const __m512 hi =
+        _mm512_shuffle_f32x4(u[c], u[4 + c], _MM_SHUFFLE(3, 2, 3, 2));
+    const __m512 a = _mm512_shuffle_f32x4(lo, lo, _MM_SHUFFLE(3, 1, 2, 0));
+    const __m512 b = _mm512_shuffle_f32x4(hi, hi, _MM_SHUFFLE(3, 1, 2, 0));
+    zt[c] = _mm512_cvtps_pd(_mm512_castps512_ps256(a));
+    if (c + 4 < k) zt[c + 4] = _mm512_cvtps_pd(_mm512_extractf32x8_ps(a, 1));
+    if (c + 8 < k) zt[c + 8] = _mm512_cvtps_pd(_mm512_castps512_ps256(b));
+    if (c + 12 < k) zt[c + 12] = _mm512_cvtps_pd(_mm512_extractf32x8_ps(b, 1));
+  }
+}
+
+SV_ATTR static size_t SV_FN(cr_group)(
+    const float *xf, const double *xd, size_t k, double inv_t, const int32_t *y,
+    int bins, int right, int full, lsp_calib_rowstat *st, lsp_calib_rowrec *rec,
+    uint64_t *z0, uint32_t *cell, uint64_t *fb, uint64_t *inc, size_t *ncell) {
+  __m512d zt[LSP_CALIB_GROUP_KMAX], et[LSP_CALIB_GROUP_KMAX];
+  const __m256i idx = _mm256_mullo_epi32(
+      _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)k));
+  const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+  __m512d mx = _mm512_set1_pd(-DBL_MAX), fin = zero;
+  { /* the rows four groups ahead, which the gathers below do not prefetch */
+    const char *ahead =
+        xf ? (const char *)(xf + 32 * k) : (const char *)(xd + 32 * k);
+    const size_t bytes = 8 * k * (xf ? sizeof *xf : sizeof *xd);
+    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
+  }
+  if (xf && k <= 16) SV_FN(cr_transpose16)(xf, k, zt);
+  for (size_t j = 0; j < k; j++) {
+    const __m512d z =
+        xf ? (k <= 16 ? zt[j]
+                      : _mm512_cvtps_pd(_mm256_i32gather_ps(xf + j, idx, 4)))
+           : _mm512_i32gather_pd(idx, xd + j, 8);
+    zt[j] = z;
+    mx = _mm512_max_pd(z, mx);
+    fin = _mm512_fmadd_pd(z, zero,
+                          fin); /* NaN in a lane with a non-finite logit */
+  }
+  const unsigned finite = (unsigned)_mm512_cmp_pd_mask(fin, fin, _CMP_ORD_Q);
+  const size_t good = (size_t)__builtin_ctz(~finite); /* leading finite rows */
+  if (!good) return 0;
+  /* the exponentials and their sum in index order; the first index of the
+   * max and the label's logit */
+  const __m512d vt = _mm512_set1_pd(inv_t);
+  const __m512i yv = _mm512_cvtepi32_epi64(
+      _mm256_loadu_si256((const __m256i *)(const void *)y));
+  __m512d s = zero, zy = zero;
+  for (size_t j = 0; j < k; j++) {
+    const __m512d e =
+        SV_FN(cr_exp)(_mm512_mul_pd(_mm512_sub_pd(zt[j], mx), vt));
+    et[j] = e;
+    s = _mm512_add_pd(s, e);
+    zy = _mm512_mask_mov_pd(
+        zy, _mm512_cmpeq_epi64_mask(yv, _mm512_set1_epi64((long long)j)),
+        zt[j]);
+  }
+  __m512i top = _mm512_set1_epi64((long long)k);
+  for (size_t j = k; j-- > 0;)
+    top = _mm512_mask_mov_epi64(top, _mm512_cmp_pd_mask(zt[j], mx, _CMP_EQ_OQ),
+                                _mm512_set1_epi64((long long)j));
+  const __m512d inv = _mm512_div_pd(one, s),
+                dz = _mm512_mul_pd(_mm512_sub_pd(zy, mx), vt);
+  double sl[8], il[8], dl[8], nl[8];
+  int64_t tl[8];
+  _mm512_storeu_pd(sl, s);
+  _mm512_storeu_pd(il, inv);
+  _mm512_storeu_pd(dl, dz);
+  _mm512_storeu_si512((void *)tl, top);
+  for (size_t r = 0; r < 8; r++) {
+    nl[r] = r < good ? log(sl[r]) - dl[r] : 0.0;
+    st[r].conf = il[r];
+    st[r].nll = nl[r];
+    st[r].top = (size_t)tl[r];
+  }
+  __m512d br = zero;
+  size_t nc = 0;
+  if (full) {
+    const __m512d vM = _mm512_set1_pd((double)bins),
+                  top_b = _mm512_set1_pd((double)bins - 1.0);
+    const __m512d edge = _mm512_set1_pd(right ? 1.0 : 0.0);
+    const __mmask8 live = (__mmask8)((1u << good) - 1u);
+    const __m512i row1 = _mm512_set1_epi64((long long)((uint64_t)1 << 42));
+    const __m512i pos1 = _mm512_set1_epi64((long long)((uint64_t)1 << 21));
+    const __m512i low1 = _mm512_set1_epi64(1), nolow = _mm512_set1_epi64(-2);
+    for (size_t j = 0; j < k; j++) {
+      const __m512d p = _mm512_mul_pd(et[j], inv);
+      const __mmask8 lab =
+          _mm512_cmpeq_epi64_mask(yv, _mm512_set1_epi64((long long)j));
+      const __m512d d = _mm512_mask_sub_pd(p, lab, p, one);
+      br = _mm512_add_pd(br, _mm512_mul_pd(d, d));
+      /* the classwise bin (lsp_calib_bin) and p in fixed point */
+      const __m512d x = _mm512_mul_pd(p, vM);
+      __m512d b =
+          _mm512_roundscale_pd(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+      b = _mm512_mask_sub_pd(b, _mm512_cmp_pd_mask(b, x, _CMP_EQ_OQ), b, edge);
+      b = _mm512_min_pd(_mm512_max_pd(b, zero), top_b);
+      const __m512i w = SV_FN(cr_word8)(p), f = _mm512_and_si512(w, nolow);
+      const __m512i base = _mm512_or_si512(row1, _mm512_and_si512(w, low1));
+      const __m512i in = _mm512_mask_add_epi64(base, lab, base, pos1);
+      const __mmask8 first = _mm512_mask_cmp_pd_mask(live, b, zero, _CMP_EQ_OQ);
+      const __mmask8 rest = live & (__mmask8)~first;
+      /* the first bin: lanes of fraction sums with their carries */
+      uint64_t *zj = z0 + 16 * j;
+      const __m512i lo0 = _mm512_loadu_si512((const void *)zj);
+      const __m512i lo1 = _mm512_mask_add_epi64(lo0, first, lo0, f);
+      const __mmask8 cy = _mm512_mask_cmplt_epu64_mask(first, lo1, f);
+      __m512i hi = _mm512_mask_add_epi64(
+          _mm512_loadu_si512((const void *)(zj + 8)), first,
+          _mm512_loadu_si512((const void *)(zj + 8)), in);
+      hi = _mm512_mask_add_epi64(hi, cy, hi, low1);
+      _mm512_storeu_si512((void *)zj, lo1);
+      _mm512_storeu_si512((void *)(zj + 8), hi);
+      /* the other bins: listed */
+      const __m512i c = _mm512_cvttpd_epi64(
+          _mm512_add_pd(b, _mm512_set1_pd((double)j * (double)bins)));
+      _mm256_storeu_si256(
+          (__m256i *)(void *)(cell + nc),
+          _mm512_cvtepi64_epi32(_mm512_maskz_compress_epi64(rest, c)));
+      _mm512_storeu_si512((void *)(fb + nc),
+                          _mm512_maskz_compress_epi64(rest, f));
+      _mm512_storeu_si512((void *)(inc + nc),
+                          _mm512_maskz_compress_epi64(rest, in));
+      nc += (size_t)__builtin_popcount(rest);
+    }
+  }
+  *ncell = nc;
+  SV_FN(cr_rec8)(inv, _mm512_loadu_pd(nl), br, bins, right, full, rec);
+  return good;
+}
+#endif
