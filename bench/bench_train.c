@@ -20,13 +20,21 @@
  * one needs (PyTorch skips it too). Reported: sgemm_gflops (that loop on the
  * whole batch with the same thread count, OpenBLAS splitting each GEMM) and
  * share_of_sgemm = training GFLOP/s / sgemm_gflops, by the wall clock;
- * sgemm_1thread_cpu_gflops (the loop on one thread, by CPU time) and
- * share_of_sgemm_cpu = training GFLOP per CPU second / that rate (the
- * steadier pair on a shared machine, and the fair one: lsp_train runs
- * single-threaded GEMMs on each thread's share of the batch);
- * sgemm_share_cpu_gflops and share_of_share_sgemm_cpu the same on one
- * share's rows (what lsp_train runs); floor_samples_per_s = threads × that
- * rate / flops per sample, and share_of_floor = samples_per_s / it. */
+ * sgemm_1thread_cpu_gflops (the loop on one thread, by CPU time);
+ * sgemm_team_cpu_gflops (threads > 1: the same loop run by `threads`
+ * threads side by side, each on its own operands with OpenBLAS at one
+ * thread, per thread and by each one's CPU time — what a core gets while
+ * the others multiply too: on the 2-core test machine 3-7% less than one
+ * core alone); share_of_sgemm_cpu = training GFLOP per CPU second / the
+ * rate of this thread count (the 1-thread loop on one thread, the team's
+ * otherwise; the steadier figure on a shared machine, and the fair one:
+ * lsp_train runs single-threaded GEMMs on each thread side by side) and
+ * share_of_sgemm_1thread_cpu the same against the 1-thread loop whatever
+ * the thread count (the figure before 2026-12-02). sgemm_share_cpu_gflops,
+ * sgemm_team_share_cpu_gflops and share_of_share_sgemm_cpu: the same on
+ * one share's rows (what lsp_train runs); floor_samples_per_s = threads ×
+ * the one-share rate / flops per sample, and share_of_floor = samples_per_s
+ * / it. */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
 #include <stdio.h>
@@ -126,7 +134,7 @@ int main(int argc, char **argv) {
    * a threaded call and would steal from the single-threaded loop) */
   bench_gemm g[3 * 64], gs[3 * 64];
   double flops_per_sample = 0.0, peak1 = 0.0, peak = 0.0, cpeak1 = 0.0, cpeak = 0.0;
-  double cpeak_share = 0.0, fl_share = 0.0;
+  double cpeak_share = 0.0, fl_share = 0.0, cpeak_team = 0.0, cpeak_team_share = 0.0;
   const unsigned what = BENCH_G_FWD | BENCH_G_WGRAD | BENCH_G_IGRAD;
   size_t ng = 0, ngs = 0;
   /* and on the rows of one share, the GEMMs lsp_train actually runs */
@@ -136,6 +144,11 @@ int main(int argc, char **argv) {
     lsp_threads_set_blas(1);
     peak1 = bench_sgemm_rate(g, ng, 30, &cpeak1);
     bench_sgemm_rate(gs, ngs, 30, &cpeak_share);
+    if (threads > 1) {
+      bench_sgemm_rate_team(g, ng, 30, threads, &cpeak_team);
+      bench_sgemm_rate_team(gs, ngs, 30, threads, &cpeak_team_share);
+      cpeak_team /= threads, cpeak_team_share /= threads; /* per thread */
+    }
     lsp_threads_set_blas(threads);
     peak = bench_sgemm_rate(g, ng, 30, &cpeak);
   }
@@ -171,19 +184,24 @@ int main(int argc, char **argv) {
     printf("\"floor_samples_per_s\": %.1f, \"share_of_floor\": %.3f, ",
            (double)threads * cpeak_share * 1e9 / flops_per_sample,
            log.samples_per_s / ((double)threads * cpeak_share * 1e9 / flops_per_sample));
+  /* the CPU-time floor of T threads: what one of T threads multiplying
+   * the batch's GEMMs side by side gets per CPU second (T = 1: alone) */
+  double cfloor = threads > 1 && cpeak_team > 0 ? cpeak_team : cpeak1;
   if (peak > 0)
     printf("\"sgemm_gflops\": %.3f, \"sgemm_1thread_gflops\": %.3f, "
            "\"sgemm_1thread_cpu_gflops\": %.3f, \"sgemm_share_cpu_gflops\": %.3f, "
+           "\"sgemm_team_cpu_gflops\": %.3f, \"sgemm_team_share_cpu_gflops\": %.3f, "
            "\"share_of_sgemm\": %.3f, \"share_of_sgemm_cpu\": %.3f, "
-           "\"share_of_share_sgemm_cpu\": %.3f, ",
-           peak, peak1, cpeak1, cpeak_share, gflops / peak, cgflops / cpeak1,
-           cgflops / cpeak_share);
+           "\"share_of_sgemm_1thread_cpu\": %.3f, \"share_of_share_sgemm_cpu\": %.3f, ",
+           peak, peak1, cpeak1, cpeak_share, cpeak_team, cpeak_team_share, gflops / peak,
+           cgflops / cfloor, cgflops / cpeak1, cgflops / cpeak_share);
   else
     printf("\"floor_samples_per_s\": null, \"share_of_floor\": null, "
            "\"sgemm_gflops\": null, \"sgemm_1thread_gflops\": null, "
            "\"sgemm_1thread_cpu_gflops\": null, \"sgemm_share_cpu_gflops\": null, "
+           "\"sgemm_team_cpu_gflops\": null, \"sgemm_team_share_cpu_gflops\": null, "
            "\"share_of_sgemm\": null, \"share_of_sgemm_cpu\": null, "
-           "\"share_of_share_sgemm_cpu\": null, ");
+           "\"share_of_sgemm_1thread_cpu\": null, \"share_of_share_sgemm_cpu\": null, ");
   printf("\"test_accuracy\": %.4f}\n", acc);
   free(z);
   lsp_train_log_free(&log);

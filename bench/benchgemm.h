@@ -37,4 +37,14 @@ int bench_model_gemms(const lsp_model *m, size_t rows, unsigned what, bench_gemm
  * time (*cpu_rate). */
 double bench_sgemm_rate(const bench_gemm *g, size_t ng, int reps, double *cpu_rate);
 
+/* The same loop run by nt threads side by side, each on its own operands
+ * (OpenBLAS at one thread: the caller sets it), as lsp_train runs its
+ * shares: the sum over the threads of each one's GFLOP/s (median pass) by
+ * the wall clock (returned; 0 on failure) and by its own CPU clock
+ * (*cpu_rate). What two threads actually get when they multiply at once
+ * (shared caches, memory and, on a virtual machine, whatever the host's
+ * cores share). */
+double bench_sgemm_rate_team(const bench_gemm *g, size_t ng, int reps, int nt,
+                             double *cpu_rate);
+
 #endif

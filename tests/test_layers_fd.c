@@ -415,6 +415,18 @@ static void test_dense_fd(void **state) {
     lsp_dense_forward(vf, d.n, d.a, d.b, vf + nx, vf + nx + nw, y);
     lsp_dense_backward(vf, rf, d.n, d.a, d.b, vf + nx, gk, gk + nx, gk + nx + nw);
     fd_check("dense", dense_ref, &d, v, nv, r, ny, y, gk);
+    /* the adding variant: onto zeros, the same values; onto offsets o, the
+     * gradient plus o (checked against the finite differences again) */
+    float *ga = falloc(nv), *go = falloc(nv);
+    memset(ga, 0, nv * sizeof *ga);
+    lsp_dense_backward_add(vf, rf, d.n, d.a, d.b, vf + nx, ga, ga + nx, ga + nx + nw);
+    for (size_t i = 0; i < nv; i++) assert_true(ga[i] == gk[i]);
+    double *o = rand_vec(nv, -1, 1);
+    for (size_t i = 0; i < nv; i++) go[i] = i < nx ? 0.0f : (float)o[i];
+    lsp_dense_backward_add(vf, rf, d.n, d.a, d.b, vf + nx, go, go + nx, go + nx + nw);
+    for (size_t i = nx; i < nv; i++) go[i] = (float)((double)go[i] - (double)(float)o[i]);
+    fd_check("dense add", dense_ref, &d, v, nv, r, ny, y, go);
+    free(ga), free(go), free(o);
     free(v), free(r), free(vf), free(rf), free(y), free(gk);
   }
 }

@@ -39,6 +39,42 @@ static void test_sgd_step_hand(void **state) {
   td_close(w, 2.385 - 0.15, 1e-7, 0, "plain sgd", 0);
 }
 
+/* The fused step on a sum of gradients against lsp_train_sgd_step on the
+ * sum (the same bits: it promises the same operations), for 1, 2 and 3
+ * gradients (the three code paths) and every clearing pattern: the arrays
+ * whose bit is set end at zero, the others untouched. */
+static void test_sgd_step_sum(void **state) {
+  (void)state;
+  enum { N = 1100 }; /* more than the 512-wide blocks of the 3-array path */
+  static float g[3][N], gk[3][N], w0[N], v0[N], w1[N], v1[N], sum[N];
+  for (size_t i = 0; i < N; i++) {
+    for (int s = 0; s < 3; s++) g[s][i] = (float)sin(0.37 * (double)(i + 1) * (s + 1));
+    w0[i] = (float)cos(0.11 * (double)i), v0[i] = (float)(0.01 * sin((double)i));
+  }
+  for (size_t ng = 1; ng <= 3; ng++)
+    for (unsigned clear = 0; clear < (1u << ng); clear++) {
+      float *gp[3] = {gk[0], gk[1], gk[2]};
+      memcpy(gk, g, sizeof gk);
+      memcpy(w1, w0, sizeof w1), memcpy(v1, v0, sizeof v1);
+      lsp_train_sgd_step_sum(w1, gp, ng, clear, v1, N, 0.05, 0.9, 1e-3);
+      float w2[N], v2[N];
+      memcpy(w2, w0, sizeof w2), memcpy(v2, v0, sizeof v2);
+      for (size_t i = 0; i < N; i++) {
+        sum[i] = g[0][i];
+        for (size_t s = 1; s < ng; s++) sum[i] += g[s][i];
+      }
+      lsp_train_sgd_step(w2, sum, v2, N, 0.05, 0.9, 1e-3);
+      assert_memory_equal(w1, w2, sizeof w1);
+      assert_memory_equal(v1, v2, sizeof v1);
+      for (size_t s = 0; s < 3; s++)
+        for (size_t i = 0; i < N; i++)
+          if (s < ng && (clear >> s & 1u))
+            assert_true(gk[s][i] == 0.0f);
+          else
+            assert_true(gk[s][i] == g[s][i]);
+    }
+}
+
 static void test_adam_step(void **state) {
   (void)state;
   /* torch.optim.Adam([w], lr=0.01, weight_decay=0.01), same gradients:
@@ -442,6 +478,7 @@ static void test_train_interrupt(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sgd_step_hand),
+      cmocka_unit_test(test_sgd_step_sum),
       cmocka_unit_test(test_adam_step),
       cmocka_unit_test(test_train_learns_and_is_deterministic),
       cmocka_unit_test(test_train_variants),

@@ -284,11 +284,14 @@ int lsp_model_forward_train(lsp_model *m, lsp_model_ws *ws, const float *x,
                             size_t n, const float **logits,
                             const float **features);
 
-enum { LSP_BACK_PARAMS = 1, LSP_BACK_INPUT = 2 };
+enum { LSP_BACK_PARAMS = 1, LSP_BACK_INPUT = 2, LSP_BACK_GRADS_ZERO = 4 };
 /* Backward from dlogits (n×K, the gradient of the loss w.r.t. the logits of
  * the last forward on ws, in the mode that forward used). LSP_BACK_PARAMS
  * writes (overwrites) every parameter gradient in m->grads; LSP_BACK_INPUT
- * writes dx (n×in_dim). */
+ * writes dx (n×in_dim). With LSP_BACK_GRADS_ZERO as well, the caller
+ * promises that m->grads holds zeros: layers that can (dense) then add
+ * their gradient to it instead of clearing it first — the same values
+ * (up to the sign of a zero), one pass over the gradient fewer. */
 int lsp_model_backward(lsp_model *m, lsp_model_ws *ws, const float *dlogits,
                        int what, float *dx);
 

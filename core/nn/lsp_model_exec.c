@@ -247,7 +247,8 @@ static void fwd_node(const lsp_model *m, lsp_model_ws *ws, size_t i,
                    ws->scratch,
                    d->sync ? ws->sync + ws->sync_off[i] : NULL,
                    ws->n_total,
-                   ws->train};
+                   ws->train,
+                   0};
   if (!ws->train || !d->sync)
     d->forward(&c);
   else if (phase == PART)
@@ -449,7 +450,8 @@ static void bwd_node(lsp_model *m, lsp_model_ws *ws, size_t i,
                    ws->scratch,
                    d->sync ? ws->sync + ws->sync_off[i] : NULL,
                    ws->n_total,
-                   ws->train};
+                   ws->train,
+                   (ws->what & LSP_BACK_GRADS_ZERO) != 0};
   if (!ws->train || !d->sync)
     d->backward(&c);
   else if (phase == PART)

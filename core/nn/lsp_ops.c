@@ -138,7 +138,10 @@ static void dense_fwd(const lsp_op_call *c) {
 static void dense_bwd(const lsp_op_call *c) {
   size_t in = lsp_shape_size(c->nd->ishape), out = c->nd->a.units;
   float *dw = c->dp, *db = c->dp && c->nd->a.bias ? c->dp + out * in : NULL;
-  lsp_dense_backward(c->x0, c->dy, c->n, in, out, P(c), c->dx0, dw, db);
+  if (c->dp_zero)
+    lsp_dense_backward_add(c->x0, c->dy, c->n, in, out, P(c), c->dx0, dw, db);
+  else
+    lsp_dense_backward(c->x0, c->dy, c->n, in, out, P(c), c->dx0, dw, db);
 }
 
 /* ---- element-wise: relu, add, flatten, normalize --------------------------

@@ -56,6 +56,9 @@ typedef struct {
   double *sync;         /* sync nodes: the four blocks (below)                */
   size_t n_total;       /* sync nodes: rows of the whole batch (all shares)  */
   int train;            /* training mode (batch statistics)                  */
+  int dp_zero;          /* backward: dp holds zeros on entry, so an op may add
+                           its gradient to dp instead of overwriting it (the
+                           same values without a zeroing pass)               */
 } lsp_op_call;
 
 /* Per sync node (batch norm) a workspace keeps four blocks of

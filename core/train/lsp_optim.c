@@ -3,6 +3,7 @@
  * element-wise on a slice of the flat parameter array. */
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "core/base/lsp_clones.h"
 #include "core/train/lsp_train.h"
@@ -25,28 +26,50 @@ void lsp_train_sgd_step(float *w, const float *dw, float *v, size_t np,
 }
 
 /* The same step on the sum of ng gradients, g[0][i] + g[1][i] + ... added
- * left to right, in one pass: no summed gradient is written anywhere. The
+ * left to right, in one pass: no summed gradient is written anywhere, and
+ * g[s][i] is set to zero once read when bit s of `clear` is set. The
  * operations are the ones of lsp_train_sgd_step on that sum, element by
  * element without fused multiply-adds (ISO C mode), so every clone gives the
- * same bits. */
+ * same bits. The one- and two-gradient loops are spelled out per clearing
+ * pattern (constant flags, inlined) so that each stays one plain loop. */
+static inline __attribute__((always_inline)) void step1(float *w, float *g0, float *v, size_t np,
+                                                        float lr, float mu, float wd, int z0) {
+  for (size_t i = 0; i < np; i++) {
+    float gi = g0[i] + wd * w[i];
+    if (z0) g0[i] = 0.0f;
+    v[i] = mu * v[i] + gi;
+    w[i] = w[i] - lr * v[i];
+  }
+}
+
+static inline __attribute__((always_inline)) void step2(float *w, float *g0, float *g1, float *v,
+                                                        size_t np, float lr, float mu, float wd,
+                                                        int z0, int z1) {
+  for (size_t i = 0; i < np; i++) {
+    float gi = (g0[i] + g1[i]) + wd * w[i];
+    if (z0) g0[i] = 0.0f;
+    if (z1) g1[i] = 0.0f;
+    v[i] = mu * v[i] + gi;
+    w[i] = w[i] - lr * v[i];
+  }
+}
+
 LSP_CLONES /* static: a cloned (ifunc) symbol would escape the hidden visibility */
-static void sgd_step_sum(float *w, const float *const *g, size_t ng, float *v, size_t np,
-                         float lr, float mu, float wd) {
+static void sgd_step_sum(float *w, float *const *g, size_t ng, unsigned clear, float *v,
+                         size_t np, float lr, float mu, float wd) {
   if (ng == 1) {
-    const float *g0 = g[0];
-    for (size_t i = 0; i < np; i++) {
-      float gi = g0[i] + wd * w[i];
-      v[i] = mu * v[i] + gi;
-      w[i] = w[i] - lr * v[i];
-    }
+    if (clear & 1u)
+      step1(w, g[0], v, np, lr, mu, wd, 1);
+    else
+      step1(w, g[0], v, np, lr, mu, wd, 0);
     return;
   }
   if (ng == 2) {
-    const float *g0 = g[0], *g1 = g[1];
-    for (size_t i = 0; i < np; i++) {
-      float gi = (g0[i] + g1[i]) + wd * w[i];
-      v[i] = mu * v[i] + gi;
-      w[i] = w[i] - lr * v[i];
+    switch (clear & 3u) {
+      case 3: step2(w, g[0], g[1], v, np, lr, mu, wd, 1, 1); break;
+      case 2: step2(w, g[0], g[1], v, np, lr, mu, wd, 0, 1); break;
+      case 1: step2(w, g[0], g[1], v, np, lr, mu, wd, 1, 0); break;
+      default: step2(w, g[0], g[1], v, np, lr, mu, wd, 0, 0); break;
     }
     return;
   }
@@ -60,6 +83,8 @@ static void sgd_step_sum(float *w, const float *const *g, size_t ng, float *v, s
       const float *gs = g[s] + b0;
       for (size_t i = 0; i < nb; i++) acc[i] += gs[i];
     }
+    for (size_t s = 0; s < ng; s++)
+      if (clear >> s & 1u) memset(g[s] + b0, 0, nb * sizeof(float));
     float *wb = w + b0, *vb = v + b0;
     for (size_t i = 0; i < nb; i++) {
       float gi = acc[i] + wd * wb[i];
@@ -69,9 +94,9 @@ static void sgd_step_sum(float *w, const float *const *g, size_t ng, float *v, s
   }
 }
 
-void lsp_train_sgd_step_sum(float *w, const float *const *g, size_t ng, float *v,
+void lsp_train_sgd_step_sum(float *w, float *const *g, size_t ng, unsigned clear, float *v,
                             size_t np, double lr, double mu, double wd) {
-  sgd_step_sum(w, g, ng, v, np, (float)lr, (float)mu, (float)wd);
+  sgd_step_sum(w, g, ng, clear, v, np, (float)lr, (float)mu, (float)wd);
 }
 
 void lsp_train_adam_step(float *w, const float *dw, float *m1, float *m2,

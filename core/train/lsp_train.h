@@ -126,8 +126,10 @@ void lsp_train_adam_step(float *w, const float *dw, float *m, float *v, size_t n
                          double lr, double wd, size_t t);
 /* The SGD step on dw = g[0] + g[1] + ... + g[ng-1] (ng >= 1), summed left to
  * right element by element: the same bits as summing first and calling
- * lsp_train_sgd_step, in one pass over memory. */
-void lsp_train_sgd_step_sum(float *w, const float *const *g, size_t ng, float *v,
+ * lsp_train_sgd_step, in one pass over memory. g[s] is set to zero as it is
+ * read when bit s of `clear` is set (ready for a backward with
+ * LSP_BACK_GRADS_ZERO). */
+void lsp_train_sgd_step_sum(float *w, float *const *g, size_t ng, unsigned clear, float *v,
                             size_t n, double lr, double momentum, double wd);
 
 #endif

@@ -20,5 +20,12 @@ void lsp_dense_forward(const float *x, size_t n, size_t in, size_t out,
 void lsp_dense_backward(const float *x, const float *dy, size_t n, size_t in,
                         size_t out, const float *w, float *dx, float *dw,
                         float *db);
+/* The same, but dw and db receive dw + dyᵀ·x and db + column sums (in that
+ * order, element by element). On dw = db = 0 the result is the bits of
+ * lsp_dense_backward (up to the sign of a zero) without its zeroing pass:
+ * OpenBLAS clears C before a beta = 0 GEMM. */
+void lsp_dense_backward_add(const float *x, const float *dy, size_t n, size_t in,
+                            size_t out, const float *w, float *dx, float *dw,
+                            float *db);
 
 #endif
