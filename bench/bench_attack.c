@@ -31,9 +31,12 @@
  * PyTorch peer can be checked to compute the same thing) and the host. For
  * FGSM also its floor: the same GEMMs (every forward, and the input
  * gradients; convolutions by im2col, benchgemm.h) in a plain cblas_sgemm
- * loop with the same thread count and batch, timed in the same program (sgemm_gflops, floor_s, share_of_sgemm =
- * floor_s / median_s; and by CPU time, floor_cpu_s and share_of_sgemm_cpu:
- * on a shared machine the steadier pair with one thread). */
+ * loop on the same batch, timed in the same program (sgemm_gflops, floor_s,
+ * share_of_sgemm = floor_s / median_s; and by CPU time, floor_cpu_s and
+ * share_of_sgemm_cpu: on a shared machine the steadier pair). With T > 1
+ * threads FGSM runs OpenBLAS at one thread and its batches on T threads
+ * (lsp_fgsm.c), and the floor is that loop run by T threads side by side
+ * (bench_sgemm_rate_team), per CPU second of each. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,8 +125,11 @@ int main(int argc, char **argv) {
     p = *end ? end + 1 : end;
   }
   bench_isa_arg(argc, argv);
-  lsp_threads_set(threads); /* a benchmark owns its process: BLAS too */
-  lsp_threads_set_blas(threads);
+  /* a benchmark owns its process: BLAS too — at one thread for FGSM, whose
+   * batches lsprobe's threads share (as `lsprobe attack` sets it) */
+  const int blas_threads = o.kind == LSP_ATTACK_FGSM ? 1 : threads;
+  lsp_threads_set(threads);
+  lsp_threads_set_blas(blas_threads);
   const int aa = lsp_attack_kind_is_aa(o.kind);
   if (steps > 0 && aa) o.apgd_steps = (size_t)steps;
   if (steps > 0 && !aa) o.steps = (size_t)steps;
@@ -195,7 +201,12 @@ int main(int argc, char **argv) {
       full = bench_model_gemms(m, b, BENCH_G_FWD, g, &ng, 256, &fl);
     if (!full) full = bench_model_gemms(m, b, BENCH_G_IGRAD | BENCH_G_IGRAD_FIRST, g, &ng, 256, &fl);
     if (!full && ng) {
-      rate = bench_sgemm_rate(g, ng, 10, &crate);
+      if (threads > 1) { /* the threads' batches side by side: the team's floor */
+        rate = bench_sgemm_rate_team(g, ng, 10, threads, &crate);
+        crate /= threads; /* per CPU second, as cpu_s counts every thread */
+      } else {
+        rate = bench_sgemm_rate(g, ng, 10, &crate);
+      }
       fl *= (double)n;
       floor_s = rate > 0 ? fl / (rate * 1e9) : 0.0;
       floor_cpu = crate > 0 ? fl / (crate * 1e9) : 0.0;
@@ -204,7 +215,7 @@ int main(int argc, char **argv) {
   char desc[128];
   lsp_model_describe(m, desc, sizeof desc);
   printf("{\"impl\": \"lsprobe\", \"benchmark\": \"attack\", ");
-  bench_print_host(threads, threads, load0);
+  bench_print_host(threads, blas_threads, load0);
   printf(", \"attack\": \"%s\", \"model\": \"%s\", \"n\": %zu, \"steps\": %zu, "
          "\"early_exit\": %s, \"reps\": %d, \"median_s\": %.6f, \"min_s\": %.6f, "
          "\"cpu_s\": %.6f, \"seconds_per_100\": %.4f, \"gflop\": %.4f, "

@@ -244,7 +244,8 @@ def case_fgsm_lenet(q, rep):
             ours, peers = fgsm("lenet", t, q, rep, d)
         tl, tp = med(ours, "median_s"), med(peers, "median_s")
         rows.append(("`attack` FGSM sweep, 7 ε, %d images, LeNet-5" % ours[0]["n"], t,
-                     "%s (%.2f of sgemm by CPU time)" % (ms(tl), med(ours, "share_of_sgemm_cpu")),
+                     "%s (%.2f of %ssgemm by CPU time)"
+                     % (ms(tl), med(ours, "share_of_sgemm_cpu"), "2-thread " if t > 1 else ""),
                      "PyTorch %s" % ms(tp), fmt_ratio(tp / tl), "≥ 1.5× PyTorch, ≥ 0.8 of sgemm",
                      tp / tl >= 1.5 and med(ours, "share_of_sgemm_cpu") >= 0.8))
     return rows

@@ -42,9 +42,9 @@ int cli_model_load(const char *cmd, const char *path, lsp_model **out) {
   return cli_model_load_features(cmd, path, NULL, out);
 }
 
-void cli_threads(long threads, int training) {
+void cli_threads(long threads, int shares) {
   lsp_threads_set((int)threads);
-  lsp_threads_set_blas(training ? 1 : lsp_threads_get());
+  lsp_threads_set_blas(shares ? 1 : lsp_threads_get());
 }
 
 static void print_usage(const char *cmd, const char *synopsis,

@@ -97,9 +97,10 @@ void cli_json_number(double x, char *buf, size_t len);
 /* The command owns its process, so it sets the thread counts explicitly
  * (the library never does; core/base/lsp_threads.h): lsprobe's count to
  * `threads` (0 = the default: OMP_NUM_THREADS, else every core), and
- * OpenBLAS's to 1 when `training` (the training shares run single-threaded
- * GEMMs side by side) or to the same count otherwise. */
-void cli_threads(long threads, int training);
+ * OpenBLAS's to 1 when `shares` (the command's threads run single-threaded
+ * GEMMs side by side: training's shares, FGSM's batches) or to the same
+ * count otherwise. */
+void cli_threads(long threads, int shares);
 
 /* Warnings ("lsprobe: <cmd>: WARNING: ...") are queued and printed on
  * stderr when the command succeeds: a failed command prints one line, its

@@ -381,7 +381,8 @@ int cmd_attack(int argc, char **argv) {
                    "autoattack");
     goto out;
   }
-  cli_threads(threads, 0);
+  /* FGSM shares its batches among lsprobe's threads (OpenBLAS at one) */
+  cli_threads(threads, ao.kind == LSP_ATTACK_FGSM);
   cli_interrupt_install();
 
   /* models and data */

@@ -3,14 +3,16 @@
  * independently with lsp_model_predict), PGD/BIM ≤ FGSM, the envelope is
  * non-increasing in ε, inputs stay in the ε-ball and the bounds, restarts
  * and early exit never weaken the attack, targeted attacks beat chance,
- * same seed = same result, and transfer from an identical copy equals the
- * white-box attack. */
+ * same seed = same result, transfer from an identical copy equals the
+ * white-box attack, and FGSM's batches shared among threads give the same
+ * bits as one thread. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "attacks/lsp_attack.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
 #include "testutil.h"
 
 /* ---- a model trained here ---------------------------------------------------
@@ -263,6 +265,72 @@ static void test_trained_transfer_identity(void **state) {
   lsp_model_free(copy);
 }
 
+/* Progress as a caller sees it: passes finished never go back, and the
+ * last report says the whole run is done. */
+typedef struct {
+  size_t last, total, calls, backwards;
+} progress_log;
+
+static void log_progress(const lsp_attack_progress *p, void *user) {
+  progress_log *l = user;
+  if (p->done < l->last) l->backwards++;
+  l->last = p->done, l->total = p->total, l->calls++;
+}
+
+/* FGSM with its batches on a team of threads (OpenBLAS at one) against the
+ * serial sweep: the same accuracies, zero-gradient shares, adversarial
+ * inputs and per-example outcomes, bit for bit, white-box and transfer, and
+ * progress that ends at the total. */
+static void test_trained_fgsm_threads(void **state) {
+  trained *t = *state;
+  size_t hidden[1] = {32};
+  lsp_model *other = lsp_model_alloc_mlp(SD, hidden, 1, SK);
+  assert_non_null(other);
+  assert_int_equal(lsp_model_init(other, 5), LSP_OK);
+  const int blas0 = lsp_threads_get_blas(), thr0 = lsp_threads_get();
+  lsp_threads_set_blas(1);
+  for (int transfer = 0; transfer < 2; transfer++) {
+    float *adv[3];
+    uint8_t *cor[3];
+    lsp_attack_result r[3];
+    for (int i = 0; i < 3; i++) {
+      lsp_attack_opts o;
+      lsp_attack_opts_default(&o);
+      o.kind = LSP_ATTACK_FGSM;
+      o.batch = 45; /* 14 batches, the last short */
+      o.adv = adv[i] = malloc(sizeof t->x);
+      o.adv_point = 3;
+      o.correct = cor[i] = malloc(SN * 5);
+      progress_log pl = {0, 0, 0, 0};
+      o.progress = log_progress, o.user = &pl;
+      lsp_threads_set(i + 1); /* 1, 2 and 3 threads */
+      int st = lsp_attack_run(transfer ? other : t->m, transfer ? t->m : NULL,
+                              t->x, t->y, SN, SD, k_eps, 5, &o, &r[i]);
+      if (st) print_error("attack failed: %s\n", lsp_errmsg());
+      assert_int_equal(st, 0);
+      assert_int_equal(pl.backwards, 0);
+      assert_true(pl.calls >= 14);
+      assert_int_equal(pl.last, pl.total);
+      for (size_t e = 0; e < 5; e++) {
+        assert_true(r[i].points[e].accuracy == r[0].points[e].accuracy);
+        assert_true(r[i].points[e].zero_grad_share ==
+                    r[0].points[e].zero_grad_share);
+      }
+      assert_memory_equal(adv[i], adv[0], sizeof t->x);
+      assert_memory_equal(cor[i], cor[0], SN * 5);
+    }
+    assert_true(r[0].points[4].accuracy < r[0].points[0].accuracy);
+    for (int i = 0; i < 3; i++) {
+      lsp_attack_result_free(&r[i]);
+      free(adv[i]);
+      free(cor[i]);
+    }
+  }
+  lsp_threads_set(thr0);
+  lsp_threads_set_blas(blas0);
+  lsp_model_free(other);
+}
+
 int main(void) {
   const struct CMUnitTest props[] = {
       cmocka_unit_test(test_trained_eps0_and_pgd_le_fgsm),
@@ -271,6 +339,7 @@ int main(void) {
       cmocka_unit_test(test_trained_early_exit),
       cmocka_unit_test(test_trained_targeted),
       cmocka_unit_test(test_trained_transfer_identity),
+      cmocka_unit_test(test_trained_fgsm_threads),
   };
   return cmocka_run_group_tests_name("attacks_trained", props, train_setup,
                                      train_teardown);
