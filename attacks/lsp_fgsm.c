@@ -64,9 +64,10 @@ static int eps_batch(lsp_attack_ctx *c, const int8_t *sg, size_t i0, float ef,
   return LSP_OK;
 }
 
-/* One pass over the batches by a team: ctx[t] is thread t's context
- * (ctx[0] the caller's), batches taken in turn from `next`; thread 0 also
- * reports progress for the rows every thread finished. */
+/* One pass over the batches by a team (or by the caller alone: pool NULL):
+ * ctx[t] is thread t's context (ctx[0] the caller's), batches taken in turn
+ * from `next`; thread 0 also reports progress for the rows every thread
+ * finished. */
 typedef struct {
   lsp_pool *pool;
   lsp_attack_ctx **ctx;
@@ -114,12 +115,15 @@ static void team_main(void *arg, int t, int nt) {
   atomic_fetch_add(&j->zeros, zeros);
 }
 
-/* Runs one pass on the team (j->pass, eps, ef, pred, conf, keep set). */
+/* Runs one pass (j->pass, eps, ef, pred, conf, keep set). */
 static int team_pass(team_job *j, size_t *zeros) {
   atomic_store(&j->next, 0);
   atomic_store(&j->zeros, 0);
   atomic_store(&j->rows, 0);
-  lsp_pool_run(j->pool, team_main, j);
+  if (j->pool)
+    lsp_pool_run(j->pool, team_main, j);
+  else
+    team_main(j, 0, 1);
   int st = atomic_load(&j->st);
   if (st) return lsp_fail(st, "%s", j->msg);
   if (zeros) *zeros += atomic_load(&j->zeros);
@@ -137,8 +141,8 @@ static int team_alloc(lsp_attack_ctx *c, lsp_attack_ctx **ctx,
   size_t nbatch = (c->n + c->batch - 1) / c->batch;
   if (nt > max) nt = max;
   if ((size_t)nt > nbatch) nt = (int)nbatch;
-  if (nt < 2 || lsp_threads_get_blas() != 1) return 1;
   ctx[0] = c;
+  if (nt < 2 || lsp_threads_get_blas() != 1) return 1;
   for (int t = 1; t < nt; t++) {
     lsp_attack_ctx *o = &own[t];
     *o = *c;
@@ -203,17 +207,8 @@ int lsp_fgsm_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
   /* pass 1: the input gradient at x, once */
   if (c->transfer && (st = lsp_attack_clean_pass(c))) goto done;
   size_t zeros = 0;
-  if (nt > 1) {
-    job->pass = 1;
-    if ((st = team_pass(job, &zeros))) goto done;
-  } else {
-    for (size_t i0 = 0; i0 < n; i0 += c->batch) {
-      size_t nb = n - i0 < c->batch ? n - i0 : c->batch;
-      if ((st = grad_batch(c, sg, i0, &zeros)) ||
-          (st = lsp_attack_tick(c, "gradient", 0.0, 1, nb)))
-        goto done;
-    }
-  }
+  job->pass = 1;
+  if ((st = team_pass(job, &zeros))) goto done;
   const double zshare = (double)zeros / ((double)n * (double)dim);
 
   /* pass 2: every ε from the stored signs */
@@ -224,18 +219,9 @@ int lsp_fgsm_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
       memcpy(conf, c->clean_conf, n * sizeof *conf);
       if (keep) memcpy(keep, c->x, n * dim * sizeof *keep);
     } else {
-      const float ef = (float)eps[e] * (float)c->dir;
-      if (nt > 1) {
-        job->pass = 2, job->eps = eps[e], job->ef = ef, job->keep = keep;
-        if ((st = team_pass(job, NULL))) goto done;
-      } else {
-        for (size_t i0 = 0; i0 < n; i0 += c->batch) {
-          size_t nb = n - i0 < c->batch ? n - i0 : c->batch;
-          if ((st = eps_batch(c, sg, i0, ef, pred, conf, keep)) ||
-              (st = lsp_attack_tick(c, "fgsm", eps[e], 1, nb)))
-            goto done;
-        }
-      }
+      job->pass = 2, job->eps = eps[e], job->keep = keep;
+      job->ef = (float)eps[e] * (float)c->dir;
+      if ((st = team_pass(job, NULL))) goto done;
     }
     for (size_t i = 0; i < n; i++) correct[i] = pred[i] == c->y[i];
     if (c->o->correct) memcpy(c->o->correct + e * n, correct, n);

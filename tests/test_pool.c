@@ -41,43 +41,33 @@ static void fn_late(void *varg, int t, int nt) {
   lsp_pool_barrier(c->p);
 }
 
+/* n threads run fn for `rounds` rounds: every thread read every slot of
+ * its round after the barrier, and fn ran n times a round. */
+static void run_rounds(lsp_pool_fn f, int n, int rounds) {
+  ctx c;
+  memset(&c, 0, sizeof c);
+  atomic_init(&c.calls, 0);
+  c.p = lsp_pool_alloc(n);
+  assert_non_null(c.p);
+  assert_int_equal(lsp_pool_size(c.p), n);
+  for (c.round = 1; c.round <= rounds; c.round++) {
+    lsp_pool_run(c.p, f, &c);
+    for (int t = 0; t < n; t++)
+      for (int u = 0; u < n; u++)
+        assert_int_equal(c.seen[t][u], 100 * c.round + u);
+  }
+  assert_int_equal(atomic_load(&c.calls), rounds * n);
+  lsp_pool_free(c.p);
+}
+
 static void test_pool_late(void **state) {
   (void)state;
-  for (int n = 2; n <= 3; n++) {
-    ctx c;
-    memset(&c, 0, sizeof c);
-    atomic_init(&c.calls, 0);
-    c.p = lsp_pool_alloc(n);
-    assert_non_null(c.p);
-    for (c.round = 1; c.round <= 20; c.round++) {
-      lsp_pool_run(c.p, fn_late, &c);
-      for (int t = 0; t < n; t++)
-        for (int u = 0; u < n; u++)
-          assert_int_equal(c.seen[t][u], 100 * c.round + u);
-    }
-    assert_int_equal(atomic_load(&c.calls), 20 * n);
-    lsp_pool_free(c.p);
-  }
+  for (int n = 2; n <= 3; n++) run_rounds(fn_late, n, 20);
 }
 
 static void test_pool(void **state) {
   (void)state;
-  for (int n = 1; n <= 4; n++) {
-    ctx c;
-    memset(&c, 0, sizeof c);
-    atomic_init(&c.calls, 0);
-    c.p = lsp_pool_alloc(n);
-    assert_non_null(c.p);
-    assert_int_equal(lsp_pool_size(c.p), n);
-    for (c.round = 1; c.round <= 200; c.round++) {
-      lsp_pool_run(c.p, fn, &c);
-      for (int t = 0; t < n; t++)
-        for (int u = 0; u < n; u++)
-          assert_int_equal(c.seen[t][u], 100 * c.round + u);
-    }
-    assert_int_equal(atomic_load(&c.calls), 200 * n);
-    lsp_pool_free(c.p);
-  }
+  for (int n = 1; n <= 4; n++) run_rounds(fn, n, 200);
   lsp_pool_free(NULL);
   lsp_pool *p = lsp_pool_alloc(0); /* counts as 1 */
   assert_int_equal(lsp_pool_size(p), 1);
