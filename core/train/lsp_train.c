@@ -40,6 +40,7 @@
 #include "core/base/lsp_threads.h"
 #include "core/base/lsp_util.h"
 #include "core/loss/lsp_soft.h"
+#include "core/train/lsp_train_feat.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -191,14 +192,10 @@ static void worker_fail(worker *w, int st) {
  * one-thread epoch, about 3.5% with this. */
 enum { GATHER_AHEAD = 3 };
 
-static void share_gather(share *sh, const lsp_dataset *tr, const float *teacher,
-                         const size_t *idx, size_t nr) {
-  sh->nr = nr;
-  sh->loss_sum = 0.0;
-  sh->correct = 0;
-  sh->z = NULL;
+static void gather_rows(share *sh, const lsp_dataset *tr, const float *teacher,
+                        const size_t *idx, size_t i0, size_t nr) {
   const size_t dim = tr->dim;
-  for (size_t i = 0; i < nr; i++) {
+  for (size_t i = i0; i < nr; i++) {
     if (i + GATHER_AHEAD < nr) {
       const char *p = (const char *)(tr->x + idx[i + GATHER_AHEAD] * dim);
       for (size_t b = 0; b < dim * sizeof *tr->x; b += 256) __builtin_prefetch(p + b);
@@ -208,9 +205,18 @@ static void share_gather(share *sh, const lsp_dataset *tr, const float *teacher,
   }
   if (teacher) {
     const size_t k = sh->view.out_dim;
-    for (size_t i = 0; i < nr; i++)
+    for (size_t i = i0; i < nr; i++)
       memcpy(sh->tb + i * k, teacher + idx[i] * k, k * sizeof *sh->tb);
   }
+}
+
+static void share_gather(share *sh, const lsp_dataset *tr, const float *teacher,
+                         const size_t *idx, size_t nr) {
+  sh->nr = nr;
+  sh->loss_sum = 0.0;
+  sh->correct = 0;
+  sh->z = NULL;
+  gather_rows(sh, tr, teacher, idx, 0, nr);
 }
 
 /* The share's loss after its forward, with the gradient scaled to the mean
@@ -252,6 +258,7 @@ typedef struct {
   size_t S;
   size_t nsync;       /* batch-norm nodes: synchronization points */
   double *chunk_loss; /* validation: one loss sum per chunk of rows */
+  lsp_feat *feat;     /* a plain MLP: the batch split by features (S = 1) */
   float *state; /* SGD velocity, or Adam's two moments back to back */
   const lsp_train_opts *o;
 } trainer;
@@ -342,6 +349,13 @@ typedef struct {
   const size_t *idx;
   size_t nb, step;
   double lr;
+  /* the feature split: the batch's rows are in share `cur` already
+   * (`ready`), and the next batch's (next, nnext; NULL at an epoch's end)
+   * are gathered into the other one after the step */
+  int ready;
+  size_t cur;
+  const size_t *next;
+  size_t nnext;
 } job;
 
 static int any_failed(const trainer *tn, int nt) {
@@ -406,6 +420,66 @@ static void batch_job(void *varg, int t, int nt) {
   reduce_and_step(tn, t, nt, j->lr, j->step);
 }
 
+/* The optimizer step on params[off, off + len) of the feature-split pass
+ * (lsp_train_feat.h), which also clears the gradient there. */
+typedef struct {
+  const trainer *tn;
+  double lr;
+  size_t step;
+} feat_step_arg;
+
+static void feat_step(void *u, size_t off, size_t len) {
+  const feat_step_arg *a = u;
+  const trainer *tn = a->tn;
+  const lsp_train_opts *o = tn->o;
+  float *w = tn->m->params + off, *g = tn->m->grads + off;
+  if (o->adam) {
+    lsp_train_adam_step(w, g, tn->state + off, tn->state + tn->m->nparams + off, len, a->lr,
+                        o->weight_decay, a->step);
+    memset(g, 0, len * sizeof *g);
+  } else {
+    lsp_train_sgd_step_sum(w, &g, 1, 1u, tn->state + off, len, a->lr, o->momentum,
+                           o->weight_decay);
+  }
+}
+
+/* Thread t of nt, a plain MLP: the whole batch as one share, every layer
+ * split by output features (lsp_train_feat.h). Every thread computes the
+ * loss (its own copy of its gradient; thread 0 keeps the tallies in share
+ * 0). The batch's rows are gathered by the threads in blocks, at the end of
+ * the previous batch's run when that was in the same epoch (the run's end
+ * is the barrier that the first layer needs) or else here, before a
+ * barrier. Two shares alternate as the batch buffers. */
+static void feat_job(void *varg, int t, int nt) {
+  const job *j = varg;
+  trainer *tn = j->tn;
+  share *sh = &tn->sh[j->cur];
+  const size_t T = (size_t)nt, u = (size_t)t;
+  tn->w[t].st = LSP_OK;
+  if (!j->ready) {
+    gather_rows(sh, j->d, tn->o->teacher, j->idx, j->nb * u / T, j->nb * (u + 1) / T);
+    lsp_pool_barrier(j->pool);
+  }
+  share me = *sh;
+  me.nr = j->nb;
+  feat_step_arg prev = {tn, j->lr, j->step - 1}; /* a deferred step: same epoch */
+  me.z = lsp_feat_forward(tn->feat, sh->xb, j->nb, t, nt, j->pool, j->ready ? feat_step : NULL,
+                          &prev);
+  me.dz = lsp_feat_dz(tn->feat, t);
+  int st = share_loss(&me, j->nb, tn->o);
+  if (st) { /* the same on every thread: all return here */
+    worker_fail(&tn->w[t], st);
+    return;
+  }
+  if (t == 0) tn->sh[0].loss_sum = me.loss_sum, tn->sh[0].correct = me.correct;
+  feat_step_arg a = {tn, j->lr, j->step};
+  lsp_feat_backward(tn->feat, sh->xb, j->nb, me.dz, t, nt, j->pool, feat_step, &a,
+                    j->next != NULL);
+  if (j->next)
+    gather_rows(&tn->sh[1 - j->cur], j->d, tn->o->teacher, j->next, j->nnext * u / T,
+                j->nnext * (u + 1) / T);
+}
+
 /* Thread t of nt: the loss sums of its block of chunks (chunk c = rows
  * [c*rows, (c+1)*rows) of the split) and their correct count. */
 static void eval_job(void *varg, int t, int nt) {
@@ -462,8 +536,12 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   const size_t batches = (n + bs - 1) / bs;
   int nw = lsp_threads_get();
   if (nw < 1) nw = 1;
-  const size_t S = lsp_train_shares(bs);
-  if ((size_t)nw > S) nw = (int)S;
+  /* a plain MLP splits every layer by features, other models the batch by
+   * rows into shares (see above) */
+  lsp_feat *feat = lsp_feat_eligible(m) ? lsp_feat_alloc(m, bs) : NULL;
+  const size_t S = lsp_feat_eligible(m) ? 1 : lsp_train_shares(bs);
+  const size_t cap = feat ? lsp_feat_max_threads(feat) : S;
+  if ((size_t)nw > cap) nw = (int)cap;
   /* Threads run GEMMs side by side, which needs OpenBLAS at one thread:
    * its multi-threaded GEMMs serialize on a lock inside OpenBLAS (measured
    * 20x slower). OpenBLAS's count is the host's to set, not ours: with more
@@ -473,14 +551,17 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   const size_t rows = (bs + S - 1) / S;
   const size_t chunks = va->n ? (va->n + rows - 1) / rows : 0;
 
-  trainer tn = {.m = m, .nw = nw, .S = S, .o = opts};
-  job jb = {&tn, lsp_pool_alloc(nw), tr, NULL, 0, 0, 0.0};
+  /* shares: S, or one a thread for the validation's workspaces */
+  size_t nsh = S > (size_t)nw ? S : (size_t)nw;
+  if (feat && nsh < 2) nsh = 2; /* the batch buffers alternate */
+  trainer tn = {.m = m, .nw = nw, .S = S, .o = opts, .feat = feat};
+  job jb = {.tn = &tn, .pool = lsp_pool_alloc(nw), .d = tr};
   size_t *perm = malloc(n * sizeof *perm);
   tn.state = calloc(opts->adam ? 2 * np : np, sizeof *tn.state);
   tn.w = calloc((size_t)nw, sizeof *tn.w);
   tn.chunk_loss = malloc((chunks ? chunks : 1) * sizeof *tn.chunk_loss);
-  tn.sh = calloc(S, sizeof *tn.sh);
-  tn.wss = calloc(S, sizeof *tn.wss);
+  tn.sh = calloc(nsh, sizeof *tn.sh);
+  tn.wss = calloc(nsh, sizeof *tn.wss);
   tn.nsync = lsp_model_nsync(m);
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
   lsp_train_log lg = {0};
@@ -489,10 +570,10 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   lg.train_acc = malloc(opts->epochs * sizeof(double));
   lg.val_loss = malloc(opts->epochs * sizeof(double));
   lg.val_acc = malloc(opts->epochs * sizeof(double));
-  int ok = jb.pool && perm && tn.state && tn.w && tn.chunk_loss && tn.sh && tn.wss && rng &&
+  int ok = (feat || !lsp_feat_eligible(m)) && jb.pool && perm && tn.state && tn.w && tn.chunk_loss && tn.sh && tn.wss && rng &&
            lg.train_loss && lg.train_acc && lg.val_loss && lg.val_acc;
-  for (size_t s = 0; ok && s < S; s++) {
-    ok = share_init(&tn.sh[s], m, s, rows, tr->dim, opts->teacher != NULL) == 0;
+  for (size_t s = 0; ok && s < nsh; s++) {
+    ok = share_init(&tn.sh[s], m, feat ? 0 : s, rows, tr->dim, opts->teacher != NULL) == 0;
     tn.wss[s] = tn.sh[s].ws;
   }
   for (int t = 0; ok && t < nw; t++) { /* nw <= S: thread t validates on share t's */
@@ -540,7 +621,11 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
       jb.nb = nb;
       jb.lr = lr;
       jb.step = ++step;
-      lsp_pool_run(jb.pool, batch_job, &jb);
+      jb.next = b + 1 < batches ? perm + i0 + bs : NULL;
+      jb.nnext = jb.next ? (n - i0 - bs < bs ? n - i0 - bs : bs) : 0;
+      lsp_pool_run(jb.pool, feat ? feat_job : batch_job, &jb);
+      jb.ready = jb.next != NULL;
+      if (jb.ready) jb.cur = 1 - jb.cur;
       if ((st = workers_status(tn.w, nw))) {
         char where[96];
         snprintf(where, sizeof where,
@@ -599,7 +684,8 @@ done:
   lsp_pool_free(jb.pool);
   free(tn.w);
   if (tn.sh)
-    for (size_t sh = 0; sh < S; sh++) share_free(&tn.sh[sh]);
+    for (size_t sh = 0; sh < nsh; sh++) share_free(&tn.sh[sh]);
+  lsp_feat_free(feat);
   free(tn.sh);
   free(tn.wss);
   free(tn.chunk_loss);

@@ -29,8 +29,9 @@
  * trained before is not taken for one trained now (the training record
  * carries it and the model cache compares it).
  *   1  one share per thread (the thread count changed the weights)
- *   2  fixed shares per batch, any thread count gives the same model */
-#define LSP_TRAIN_CODE_VERSION 2
+ *   2  fixed shares per batch, any thread count gives the same model
+ *   3  plain MLPs: the whole batch, each layer split by output features */
+#define LSP_TRAIN_CODE_VERSION 3
 
 /* Every batch is cut into lsp_train_shares(batch) shares of rows, whatever
  * the thread count: ceil(batch / LSP_TRAIN_SHARE_ROWS), at least 1 and at
