@@ -28,8 +28,14 @@
  *             another batch follows, at the start of its forward (the pool
  *             run's end is then that barrier: only the owner reads its rows
  *             of W_2 before the next input gradient).
- * A one-part classifier runs whole on every thread (lsp_train_feat.h), so
- * 784-256-256-10 meets at 2 barriers forward and 1 backward. */
+ * A one-part classifier runs whole on every thread (lsp_train_feat.h); its
+ * weight gradient and step are cut by columns instead, at the previous
+ * layer's parts (dW_L[:, part] += G_Lᵀ · A_{L-1}[:, part], still one call
+ * a part; its bias on thread 0), so that thread 0 does not run them alone
+ * while the others wait. It is stepped where a layer of its place would be
+ * (only the column's owner reads W_L[:, part] in the input gradient; the
+ * forward reads all of it, behind the barriers). So 784-256-256-10 meets
+ * at 2 barriers forward and 1 backward. */
 #include "core/train/lsp_train_feat.h"
 
 #include <cblas.h>
@@ -38,7 +44,7 @@
 
 enum { FEAT_PART = 128, FEAT_ALIGN = 16, FEAT_MAX_PARTS = 16 };
 
-typedef struct {
+typedef struct layer {
   size_t in, out;      /* features in and out                               */
   size_t p_off;        /* W at params + p_off (out × in), then b (out)      */
   int bias, relu;      /* with a bias; followed by a ReLU                   */
@@ -46,6 +52,9 @@ typedef struct {
   size_t cut[FEAT_MAX_PARTS + 1]; /* part p: outputs [cut[p], cut[p+1])      */
   float *a;            /* A_l (rows × out), owned                           */
   float *g;            /* G_l (rows × out), owned; NULL for the last layer  */
+  const struct layer *cols; /* a one-part classifier behind another layer:
+                               that layer, whose parts cut this one's weight
+                               gradient and step by columns (else NULL) */
 } layer;
 
 struct lsp_feat {
@@ -125,6 +134,8 @@ lsp_feat *lsp_feat_alloc(lsp_model *m, size_t rows) {
     if (!L->a) goto fail;
     if (k < f->nl && !(L->g = lines_alloc(rows, L->out))) goto fail;
   }
+  layer *last = &f->l[f->nl - 1];
+  if (f->nl > 1 && last->parts == 1) last->cols = &f->l[f->nl - 2];
   const size_t T = f->max_parts, k = m->out_dim;
   f->z = calloc(T, sizeof *f->z);
   f->dz = calloc(T, sizeof *f->dz);
@@ -194,6 +205,18 @@ const float *lsp_feat_forward(lsp_feat *f, const float *x, size_t n, int t, int 
 
 float *lsp_feat_dz(lsp_feat *f, int t) { return f->dz[t]; }
 
+/* db[c0..c1) += the column sums of G[:, c0..c1), row by row. */
+static void bias_grad(const layer *L, float *grads, const float *g, size_t n, size_t c0,
+                      size_t c1) {
+  if (!L->bias) return;
+  const size_t out = L->out;
+  float *db = grads + L->p_off + out * L->in + c0;
+  for (size_t i = 0; i < n; i++) {
+    const float *r = g + i * out + c0;
+    for (size_t j = 0; j < c1 - c0; j++) db[j] += r[j];
+  }
+}
+
 /* dW[c0..c1) += G[:, c0..c1)ᵀ · A and db[c0..c1) += its column sums. */
 static void wgrad_part(const layer *L, float *grads, const float *g, const float *a, size_t n,
                        size_t c0, size_t c1) {
@@ -201,13 +224,15 @@ static void wgrad_part(const layer *L, float *grads, const float *g, const float
   float *dw = grads + L->p_off;
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nc, (int)in, (int)n, 1.0f, g + c0,
               (int)out, a, (int)in, 1.0f, dw + c0 * in, (int)in);
-  if (L->bias) {
-    float *db = dw + out * in + c0;
-    for (size_t i = 0; i < n; i++) {
-      const float *r = g + i * out + c0;
-      for (size_t j = 0; j < nc; j++) db[j] += r[j];
-    }
-  }
+  bias_grad(L, grads, g, n, c0, c1);
+}
+
+/* A column-cut layer: dW[:, c0..c1) += Gᵀ · A[:, c0..c1). */
+static void wgrad_cols(const layer *L, float *grads, const float *g, const float *a, size_t n,
+                       size_t c0, size_t c1) {
+  const size_t in = L->in, out = L->out;
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)(c1 - c0), (int)n, 1.0f,
+              g, (int)out, a + c0, (int)in, 1.0f, grads + L->p_off + c0, (int)in);
 }
 
 /* G_prev[:, c0..c1) = G · W[:, c0..c1), masked by A_prev > 0 when prev has
@@ -229,6 +254,13 @@ static void igrad_part(const layer *L, const layer *prev, const float *w, const 
 /* The step on thread t's slices of layer L: its rows of W, then of b. */
 static void step_layer(const layer *L, int t, int nt, lsp_feat_step_fn step, void *user) {
   size_t p0, p1;
+  if (L->cols) { /* its columns of every row of W; b on thread 0 */
+    my_parts(L->cols, t, nt, &p0, &p1);
+    const size_t c0 = L->cols->cut[p0], c1 = L->cols->cut[p1];
+    for (size_t r = 0; r < L->out && c0 < c1; r++) step(user, L->p_off + r * L->in + c0, c1 - c0);
+    if (t == 0 && L->bias) step(user, L->p_off + L->out * L->in, L->out);
+    return;
+  }
   my_parts(L, t, nt, &p0, &p1);
   if (p0 == p1) return;
   const size_t c0 = L->cut[p0], c1 = L->cut[p1];
@@ -245,8 +277,15 @@ void lsp_feat_backward(lsp_feat *f, const float *x, size_t n, const float *dz, i
     const float *g = l + 1 == f->nl ? dz : L->g;
     const float *a = l ? f->l[l - 1].a : x;
     size_t p0, p1;
-    my_parts(L, t, nt, &p0, &p1);
-    for (size_t p = p0; p < p1; p++) wgrad_part(L, grads, g, a, n, L->cut[p], L->cut[p + 1]);
+    if (L->cols) {
+      my_parts(L->cols, t, nt, &p0, &p1);
+      for (size_t p = p0; p < p1; p++)
+        wgrad_cols(L, grads, g, a, n, L->cols->cut[p], L->cols->cut[p + 1]);
+      if (t == 0) bias_grad(L, grads, g, n, 0, L->out);
+    } else {
+      my_parts(L, t, nt, &p0, &p1);
+      for (size_t p = p0; p < p1; p++) wgrad_part(L, grads, g, a, n, L->cut[p], L->cut[p + 1]);
+    }
     if (l == 0) break;
     if (l + 1 < f->nl) { /* G_l's other columns come from the other threads */
       if (nt > 1) lsp_pool_barrier(pool);
