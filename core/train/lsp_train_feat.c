@@ -34,8 +34,13 @@
  * a part; its bias on thread 0), so that thread 0 does not run them alone
  * while the others wait. It is stepped where a layer of its place would be
  * (only the column's owner reads W_L[:, part] in the input gradient; the
- * forward reads all of it, behind the barriers). So 784-256-256-10 meets
- * at 2 barriers forward and 1 backward. */
+ * forward reads all of it, behind the barriers). The layer below it then
+ * gets its gradient G_{L-1} whole on every thread, into the thread's own
+ * buffer (dz · W_L and the mask: 128×256×10 multiply-adds, a few µs),
+ * instead of its own columns and a barrier before its input gradient;
+ * W_L's step then waits for the next forward like W_2's. So
+ * 784-256-256-10 meets at 2 barriers a batch (after each hidden layer's
+ * forward) besides the pool run's start and end. */
 #include "core/train/lsp_train_feat.h"
 
 #include <cblas.h>
@@ -63,6 +68,8 @@ struct lsp_feat {
   layer *l;
   size_t max_parts;
   float **z, **dz; /* per thread (max_parts of each): logits, dlogits */
+  float **gw;      /* per thread, behind a one-part classifier: G of the
+                      layer below it, whole (rows × its outputs)         */
 };
 
 int lsp_feat_eligible(const lsp_model *m) {
@@ -91,7 +98,9 @@ void lsp_feat_free(lsp_feat *f) {
   for (size_t t = 0; t < f->max_parts; t++) {
     if (f->z) free(f->z[t]);
     if (f->dz) free(f->dz[t]);
+    if (f->gw) free(f->gw[t]);
   }
+  free(f->gw);
   free(f->z);
   free(f->dz);
   free(f);
@@ -139,12 +148,14 @@ lsp_feat *lsp_feat_alloc(lsp_model *m, size_t rows) {
   const size_t T = f->max_parts, k = m->out_dim;
   f->z = calloc(T, sizeof *f->z);
   f->dz = calloc(T, sizeof *f->dz);
-  if (!f->z || !f->dz) {
+  f->gw = calloc(T, sizeof *f->gw);
+  if (!f->z || !f->dz || !f->gw) {
     f->max_parts = 0;
     goto fail;
   }
   for (size_t t = 0; t < T; t++)
-    if (!(f->z[t] = lines_alloc(rows, k)) || !(f->dz[t] = lines_alloc(rows, k)))
+    if (!(f->z[t] = lines_alloc(rows, k)) || !(f->dz[t] = lines_alloc(rows, k)) ||
+        (last->cols && !(f->gw[t] = lines_alloc(rows, last->cols->out))))
       goto fail;
   return f;
 fail:
@@ -185,6 +196,7 @@ const float *lsp_feat_forward(lsp_feat *f, const float *x, size_t n, int t, int 
   const float *params = f->m->params;
   const layer *last = &f->l[f->nl - 1];
   if (pending && f->nl > 1) step_layer(&f->l[1], t, nt, pending, user);
+  if (pending && last->cols && f->nl > 2) step_layer(last, t, nt, pending, user);
   for (size_t l = 0; l < f->nl; l++) {
     const layer *L = &f->l[l];
     const float *in = l ? f->l[l - 1].a : x;
@@ -238,9 +250,9 @@ static void wgrad_cols(const layer *L, float *grads, const float *g, const float
 /* G_prev[:, c0..c1) = G · W[:, c0..c1), masked by A_prev > 0 when prev has
  * a ReLU. */
 static void igrad_part(const layer *L, const layer *prev, const float *w, const float *g,
-                       size_t n, size_t c0, size_t c1) {
+                       size_t n, size_t c0, size_t c1, float *dst) {
   const size_t in = L->in, nc = c1 - c0;
-  float *d = prev->g + c0;
+  float *d = dst + c0;
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)nc, (int)L->out, 1.0f, g,
               (int)L->out, w + c0, (int)in, 0.0f, d, (int)in);
   if (prev->relu)
@@ -272,9 +284,14 @@ void lsp_feat_backward(lsp_feat *f, const float *x, size_t n, const float *dz, i
                        lsp_pool *pool, lsp_feat_step_fn step, void *user, int defer) {
   const float *params = f->m->params;
   float *grads = f->m->grads;
-  for (size_t l = f->nl; l-- > 0;) {
+  const size_t nl = f->nl;
+  layer *last = &f->l[nl - 1];
+  /* behind a one-part classifier, the layer below it gets its gradient
+   * whole on every thread (a few µs twice) instead of a barrier */
+  const int whole = last->cols != NULL;
+  for (size_t l = nl; l-- > 0;) {
     const layer *L = &f->l[l];
-    const float *g = l + 1 == f->nl ? dz : L->g;
+    const float *g = l + 1 == nl ? dz : whole && l + 2 == nl ? f->gw[t] : L->g;
     const float *a = l ? f->l[l - 1].a : x;
     size_t p0, p1;
     if (L->cols) {
@@ -287,18 +304,24 @@ void lsp_feat_backward(lsp_feat *f, const float *x, size_t n, const float *dz, i
       for (size_t p = p0; p < p1; p++) wgrad_part(L, grads, g, a, n, L->cut[p], L->cut[p + 1]);
     }
     if (l == 0) break;
-    if (l + 1 < f->nl) { /* G_l's other columns come from the other threads */
+    if (l + 1 < nl && !(whole && l + 2 == nl)) { /* G_l's other columns: other threads */
       if (nt > 1) lsp_pool_barrier(pool);
       step_layer(&f->l[l + 1], t, nt, step, user);
     }
     const layer *prev = &f->l[l - 1];
-    my_parts(prev, t, nt, &p0, &p1);
-    for (size_t p = p0; p < p1; p++)
-      igrad_part(L, prev, params + L->p_off, g, n, prev->cut[p], prev->cut[p + 1]);
+    if (whole && l + 1 == nl) {
+      for (size_t p = 0; p < prev->parts; p++)
+        igrad_part(L, prev, params + L->p_off, g, n, prev->cut[p], prev->cut[p + 1], f->gw[t]);
+    } else {
+      my_parts(prev, t, nt, &p0, &p1);
+      for (size_t p = p0; p < p1; p++)
+        igrad_part(L, prev, params + L->p_off, g, n, prev->cut[p], prev->cut[p + 1], prev->g);
+    }
   }
   step_layer(&f->l[0], t, nt, step, user);
-  if (f->nl > 1 && !defer) {
+  if (nl > 1 && !defer) {
     if (nt > 1) lsp_pool_barrier(pool);
     step_layer(&f->l[1], t, nt, step, user);
+    if (whole && nl > 2) step_layer(last, t, nt, step, user);
   }
 }
