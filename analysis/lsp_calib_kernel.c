@@ -163,51 +163,63 @@ static size_t block_exact(const float *p, const int32_t *y, size_t i0, size_t m,
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define LSP_CALIB_X86 1
+#define AVX2 __attribute__((target("avx2,fma")))
+#define AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
 
-/* Eight rows at a time for 8 <= K <= 16 (AVX2): each row is covered by two
- * overlapping 8-float loads (r[0..7] and r[K-8..K-1]); their lane-wise max
- * and (overlap masked) sum are reduced across lanes for all eight rows at
- * once by an unpack/shuffle/permute tree, which turns eight horizontal
- * reductions into 21 vector operations. The per-row min is not needed:
- * the block minimum is taken over the contiguous 8K floats. Returns the
- * number of rows done (a multiple of 8), or the index of an invalid row with
- * *bad set. */
-#define TREE(OP, a)                                                                      \
-  do {                                                                                   \
-    __m256 m01 = OP(_mm256_unpacklo_ps(a[0], a[1]), _mm256_unpackhi_ps(a[0], a[1]));     \
-    __m256 m23 = OP(_mm256_unpacklo_ps(a[2], a[3]), _mm256_unpackhi_ps(a[2], a[3]));     \
-    __m256 m45 = OP(_mm256_unpacklo_ps(a[4], a[5]), _mm256_unpackhi_ps(a[4], a[5]));     \
-    __m256 m67 = OP(_mm256_unpacklo_ps(a[6], a[7]), _mm256_unpackhi_ps(a[6], a[7]));     \
-    __m256 q0 = OP(_mm256_shuffle_ps(m01, m23, 0x44), _mm256_shuffle_ps(m01, m23, 0xEE)); \
-    __m256 q1 = OP(_mm256_shuffle_ps(m45, m67, 0x44), _mm256_shuffle_ps(m45, m67, 0xEE)); \
-    a[0] = OP(_mm256_permute2f128_ps(q0, q1, 0x20), _mm256_permute2f128_ps(q0, q1, 0x31)); \
+/* Eight rows at a time for 8 <= K <= 16 (AVX2), each row a vector lane:
+ * rows t and t + 4 share a register (low and high 128-bit half), so four
+ * classes o..o+3 of the eight rows come from eight 128-bit loads and an
+ * in-lane 4x4 transpose (two unpacks, two shuffles per output vector pair),
+ * with no lane-crossing shuffle. After that the max, min, sum, first index
+ * of the max, bin and fixed-point confidence are lane-wise operations. */
+AVX2_INLINE void quad(const float *q, size_t K, size_t o, __m256 col[4]) {
+  __m256 a[4];
+  for (size_t t = 0; t < 4; t++)
+    a[t] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(q + t * K + o)),
+                                _mm_loadu_ps(q + (t + 4) * K + o), 1);
+  __m256 t0 = _mm256_unpacklo_ps(a[0], a[1]), t1 = _mm256_unpackhi_ps(a[0], a[1]);
+  __m256 t2 = _mm256_unpacklo_ps(a[2], a[3]), t3 = _mm256_unpackhi_ps(a[2], a[3]);
+  col[0] = _mm256_shuffle_ps(t0, t2, 0x44);
+  col[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
+  col[2] = _mm256_shuffle_ps(t1, t3, 0x44);
+  col[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+}
+
+/* c[j] = class j of the block's rows, j < K (the last four classes from an
+ * overlapping load when 4 does not divide K; unused outputs are dead code
+ * for a constant K). */
+AVX2_INLINE void classes(const float *q, size_t K, __m256 c[16]) {
+  _Pragma("GCC unroll 4") for (size_t o = 0; o + 4 <= K; o += 4) quad(q, K, o, c + o);
+  if (K % 4) {
+    __m256 t[4];
+    quad(q, K, K - 4, t);
+    for (size_t m = 4 - K % 4; m < 4; m++) c[K - 4 + m] = t[m];
+  }
+}
+
+/* OP over c[0..K-1] in four independent chains (K >= 8 and a constant:
+ * the loop unrolls and a[] lives in registers). */
+#define REDUCE(OP, c, K, out)                                          \
+  do {                                                                 \
+    __m256 a_[4] = {(c)[0], (c)[1], (c)[2], (c)[3]};                   \
+    _Pragma("GCC unroll 16") for (size_t j_ = 4; j_ < (K); j_++)       \
+      a_[j_ & 3] = OP(a_[j_ & 3], (c)[j_]);                            \
+    (out) = OP(OP(a_[0], a_[1]), OP(a_[2], a_[3]));                    \
   } while (0)
 
-/* One block's results, stored by run_avx2's vector stage and added to the
- * lanes by avx2_rows one block later (see there). */
+/* One block's results, stored by the vector stage and added to the lanes
+ * one block later (scalar loads straight after the vector stores would
+ * wait for them). */
 typedef struct {
-  uint64_t c8[8];
-  int32_t b8[8], y8[8];
-  float m8[8];
-  const float *q; /* the block's rows; NULL: nothing pending */
-  int okm;        /* bit t: row t's label holds the max */
+  uint64_t c8[8]; /* c·2^52 */
+  int32_t b8[8];  /* bins */
+  int okm;        /* bit t: row t's label is the first index of its max */
+  int full;       /* 0: nothing pending */
 } avx2_block;
 
-/* The scalar stage of a block: the top label of the rows whose label holds
- * the max (ties: the first index of the max), the two bin additions. */
-__attribute__((target("avx2,fma"))) static void avx2_rows(const avx2_block *pb, size_t k,
-                                                         lanes *L) {
+AVX2_INLINE void avx2_rows(const avx2_block *pb, lanes *L) {
   for (int t = 0; t < 8; t++) {
     uint64_t ok = (uint64_t)((pb->okm >> t) & 1);
-    if (ok && pb->y8[t] > 0) {
-      const float *r = pb->q + (size_t)t * k;
-      __m256 bm = _mm256_set1_ps(pb->m8[t]);
-      unsigned eq =
-          (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(r), bm, _CMP_EQ_OQ)) |
-          (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(r + k - 8), bm, _CMP_EQ_OQ))
-              << (k - 8);
-      ok = (uint32_t)__builtin_ctz(eq) == (uint32_t)pb->y8[t];
-    }
     L->cc[t & 3][pb->b8[t]] += ((uint64_t)1 << 32) | ok;
     L->c52[t & 3][pb->b8[t]] += pb->c8[t];
   }
@@ -215,98 +227,96 @@ __attribute__((target("avx2,fma"))) static void avx2_rows(const avx2_block *pb, 
 
 /* run_avx2 prefetches the block this many blocks ahead: without it the
  * block's first loads waited on memory for a third of the pass (perf), the
- * hardware prefetcher alone not running far enough ahead; 4 and 8 measured
- * alike, 16 worse. */
+ * hardware prefetcher alone not running far enough ahead. */
 #define PF_BLOCKS 8
-__attribute__((target("avx2,fma"))) static size_t run_avx2(const float *p, const int32_t *y,
-                                                       size_t n, size_t k, int bins,
-                                                       int right, lanes *L, int *bad) {
-  const __m256 tail = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
-      _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)(15 - k))));
+
+/* Rows in blocks of eight with K a constant (the caller's switch); returns
+ * the number of rows done (a multiple of 8), or the index of an invalid row
+ * with *bad set. */
+AVX2_INLINE size_t lanes_k(const float *p, const int32_t *y, size_t n, const size_t K,
+                           int bins, int right, lanes *L, int *bad) {
   const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
   const __m256 slo = _mm256_set1_ps(SUM_LO), shi = _mm256_set1_ps(SUM_HI);
-  const __m256i zi = _mm256_setzero_si256(), kmax = _mm256_set1_epi32((int)k - 1);
+  const __m256 fbins = _mm256_set1_ps((float)bins);
+  const __m256i zi = _mm256_setzero_si256(), kmax = _mm256_set1_epi32((int)K - 1);
   const __m256i bmax = _mm256_set1_epi32(bins - 1);
-  const __m256i rowoff = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                            _mm256_set1_epi32((int)k));
-  const __m256d mv = _mm256_set1_pd((double)bins);
-  const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
   const __m256d two52 = _mm256_set1_pd(0x1p52);
   size_t i = 0, since_flush = 0;
-  /* each block's per-row results wait here for the next block (avx2_rows):
-   * scalar loads straight after the vector stores would wait for them
-   * (measured 1.2x slower) */
   avx2_block pb[2];
   int cur = 0;
-  pb[0].q = pb[1].q = NULL;
+  pb[0].full = pb[1].full = 0;
   for (; i + 8 <= n; i += 8) {
-    const float *q = p + i * k;
-    for (size_t o = 0; o < 8 * k; o += 16) /* one line in 16 floats */
-      _mm_prefetch((const char *)(q + PF_BLOCKS * 8 * k + o), _MM_HINT_T0);
-    __m256 mx[8], sm[8], mn = _mm256_loadu_ps(q);
-    for (size_t e = 8; e < 8 * k; e += 8) mn = _mm256_min_ps(mn, _mm256_loadu_ps(q + e));
-    for (int t = 0; t < 8; t++) {
-      __m256 lo = _mm256_loadu_ps(q + t * k), hi = _mm256_loadu_ps(q + t * k + k - 8);
-      mx[t] = _mm256_max_ps(lo, hi);
-      sm[t] = _mm256_add_ps(lo, _mm256_and_ps(hi, tail));
-    }
-    TREE(_mm256_max_ps, mx);
-    { /* the sums by horizontal adds: 9 instructions instead of 21 */
-      __m256 h0 = _mm256_hadd_ps(_mm256_hadd_ps(sm[0], sm[1]), _mm256_hadd_ps(sm[2], sm[3]));
-      __m256 h1 = _mm256_hadd_ps(_mm256_hadd_ps(sm[4], sm[5]), _mm256_hadd_ps(sm[6], sm[7]));
-      sm[0] = _mm256_add_ps(_mm256_permute2f128_ps(h0, h1, 0x20),
-                            _mm256_permute2f128_ps(h0, h1, 0x31));
-    }
+    const float *q = p + i * K;
+    for (size_t o = 0; o < 8 * K; o += 16) /* one line in 16 floats */
+      _mm_prefetch((const char *)(q + PF_BLOCKS * 8 * K + o), _MM_HINT_T0);
+    __m256 c[16], mx, mn, sm;
+    classes(q, K, c);
+    REDUCE(_mm256_max_ps, c, K, mx);
+    REDUCE(_mm256_min_ps, c, K, mn);
+    REDUCE(_mm256_add_ps, c, K, sm); /* any order: SUM_LO/HI leave 1e-5 for rounding */
     __m256 good = _mm256_and_ps(_mm256_and_ps(_mm256_cmp_ps(mn, zero, _CMP_GE_OQ),
-                                              _mm256_cmp_ps(mx[0], one, _CMP_LE_OQ)),
-                                _mm256_and_ps(_mm256_cmp_ps(sm[0], slo, _CMP_GE_OQ),
-                                              _mm256_cmp_ps(sm[0], shi, _CMP_LE_OQ)));
-    /* labels, the true-class probability (a gather) and the bins, 8 at once;
-     * the bin index in double as everywhere: x = c*M, b = trunc(x), minus 1
-     * on an exact edge for right-closed bins, clamped */
+                                              _mm256_cmp_ps(mx, one, _CMP_LE_OQ)),
+                                _mm256_and_ps(_mm256_cmp_ps(sm, slo, _CMP_GE_OQ),
+                                              _mm256_cmp_ps(sm, shi, _CMP_LE_OQ)));
     __m256i yv = _mm256_loadu_si256((const __m256i *)(y + i));
     if (_mm256_movemask_ps(good) != 0xff ||
         _mm256_movemask_ps(_mm256_castsi256_ps(
             _mm256_or_si256(_mm256_cmpgt_epi32(zi, yv), _mm256_cmpgt_epi32(yv, kmax))))) {
-      size_t e = block_exact(p, y, i, 8, k, bins, right, L);
+      size_t e = block_exact(p, y, i, 8, K, bins, right, L);
       if (e < i + 8) return *bad = 1, e;
       continue;
     }
-    __m256 py = _mm256_i32gather_ps(q, _mm256_add_epi32(rowoff, yv), 4);
-    int okm = _mm256_movemask_ps(_mm256_cmp_ps(py, mx[0], _CMP_EQ_OQ));
-    __m256d xlo = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(mx[0])), mv);
-    __m256d xhi = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(mx[0], 1)), mv);
-    __m128i blo = _mm256_cvttpd_epi32(xlo), bhi = _mm256_cvttpd_epi32(xhi);
-    __m256i bv = _mm256_set_m128i(bhi, blo);
-    __m256i elo = _mm256_castpd_si256(_mm256_cmp_pd(_mm256_cvtepi32_pd(blo), xlo, _CMP_EQ_OQ));
-    __m256i ehi = _mm256_castpd_si256(_mm256_cmp_pd(_mm256_cvtepi32_pd(bhi), xhi, _CMP_EQ_OQ));
-    __m256i edge = _mm256_set_m128i(_mm256_castsi256_si128(_mm256_permutevar8x32_epi32(ehi, even)),
-                                    _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(elo, even)));
-    if (right) bv = _mm256_add_epi32(bv, edge); /* all-ones = -1 on an exact edge */
+    /* the first index of the max: blends from the last class down */
+    __m256 idx = _mm256_castsi256_ps(_mm256_set1_epi32((int)K));
+    _Pragma("GCC unroll 16") for (size_t j = K; j-- > 0;)
+      idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(_mm256_set1_epi32((int)j)),
+                             _mm256_cmp_ps(c[j], mx, _CMP_EQ_OQ));
+    int okm = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_castps_si256(idx), yv)));
+    /* the bin, as the scalar path's double x = c·M, b = trunc(x), minus 1 on
+     * an exact edge for right-closed bins, clamped: in float, b0 =
+     * trunc(fl(c·M)) is floor(c·M) or one more (rounding is monotone and
+     * integers are floats), and fma(c, M, −b0) has the sign of the exact
+     * c·M − b0 and is 0 only when c·M = b0 */
+    __m256i b0 = _mm256_cvttps_epi32(_mm256_mul_ps(mx, fbins));
+    __m256 r = _mm256_fmsub_ps(mx, fbins, _mm256_cvtepi32_ps(b0));
+    __m256 dn = right ? _mm256_cmp_ps(r, zero, _CMP_LE_OQ) : _mm256_cmp_ps(r, zero, _CMP_LT_OQ);
+    __m256i bv = _mm256_add_epi32(b0, _mm256_castps_si256(dn)); /* all-ones = -1 */
     bv = _mm256_min_epi32(_mm256_max_epi32(bv, zi), bmax);
     /* fixed-point confidences: c >= (1 - 1e-3)/K > 2^-5 is a float, so
      * c·2^52 is an integer <= 2^52, read off the mantissa of c·2^52 + 2^52
      * (for c = 1 the exponent steps up and the difference is still 2^52).
      * (c·2^52) << 12 equals the scalar path's bits (c·2^64). */
     for (int h = 0; h < 2; h++) {
-      __m256d c = _mm256_cvtps_pd(h ? _mm256_extractf128_ps(mx[0], 1) : _mm256_castps256_ps128(mx[0]));
-      __m256i ci = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_fmadd_pd(c, two52, two52)),
+      __m256d cd = _mm256_cvtps_pd(h ? _mm256_extractf128_ps(mx, 1) : _mm256_castps256_ps128(mx));
+      __m256i ci = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_fmadd_pd(cd, two52, two52)),
                                     _mm256_castpd_si256(two52));
       _mm256_storeu_si256((__m256i *)(pb[cur].c8 + 4 * h), ci);
     }
     _mm256_storeu_si256((__m256i *)pb[cur].b8, bv);
-    _mm256_storeu_si256((__m256i *)pb[cur].y8, yv);
-    _mm256_storeu_ps(pb[cur].m8, mx[0]);
-    pb[cur].q = q;
     pb[cur].okm = okm;
+    pb[cur].full = 1;
     cur ^= 1; /* the previous block */
-    if (pb[cur].q) avx2_rows(&pb[cur], k, L);
-    pb[cur].q = NULL;
+    if (pb[cur].full) avx2_rows(&pb[cur], L);
+    pb[cur].full = 0;
     if ((since_flush += 8) >= C52_FLUSH) flush_c52(L, bins), since_flush = 0;
   }
   cur ^= 1;
-  if (pb[cur].q) avx2_rows(&pb[cur], k, L);
+  if (pb[cur].full) avx2_rows(&pb[cur], L);
   return i;
+}
+
+#define LANES_CASE(KK) \
+  case KK:             \
+    return lanes_k(p, y, n, KK, bins, right, L, bad);
+
+AVX2 static size_t run_avx2(const float *p, const int32_t *y, size_t n, size_t k, int bins,
+                            int right, lanes *L, int *bad) {
+  switch (k) {
+    LANES_CASE(8) LANES_CASE(9) LANES_CASE(10) LANES_CASE(11) LANES_CASE(12)
+    LANES_CASE(13) LANES_CASE(14) LANES_CASE(15) LANES_CASE(16)
+    default:
+      return 0;
+  }
 }
 #endif
 
