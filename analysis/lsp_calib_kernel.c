@@ -38,23 +38,26 @@
 
 /* Per lane and bin: rows << 32 | correct rows in one word (one
  * read-modify-write per row instead of two; a call handles < 2^32 rows),
- * and the fixed-point confidence sum. */
+ * and the fixed-point confidence sum. The vector path keeps its own pair
+ * a lane and bin, (rows << 32 | correct rows, Σ c·2^52), and adds a row
+ * with one 128-bit addition. */
 typedef struct {
   uint64_t cc[LANES][LSP_CALIB_KERNEL_MAXBINS];
   lsp_u128 cs[LANES][LSP_CALIB_KERNEL_MAXBINS];
-  uint64_t c52[LANES][LSP_CALIB_KERNEL_MAXBINS]; /* vector paths: Σ c·2^52 */
+  _Alignas(16) uint64_t pr[LANES][LSP_CALIB_KERNEL_MAXBINS][2];
 } lanes;
 
-/* The vector paths add c·2^52 (an integer <= 2^52, see run_avx2) to a
- * 64-bit word and move it into the 128-bit sum (as c·2^64 = (c·2^52) << 12)
- * every C52_FLUSH rows, before 2^11 rows could overflow it. */
+/* The vector path's c·2^52 is an integer <= 2^52 (see lanes_k); its pairs
+ * are moved into cc and cs (as c·2^64 = (c·2^52) << 12) every C52_FLUSH
+ * rows, before 2^11 rows could overflow the 64-bit sum. */
 #define C52_FLUSH 2048
 
 static void flush_c52(lanes *L, int bins) {
   for (int l = 0; l < LANES; l++)
     for (int b = 0; b < bins; b++) {
-      L->cs[l][b] += (lsp_u128)L->c52[l][b] << 12;
-      L->c52[l][b] = 0;
+      L->cc[l][b] += L->pr[l][b][0];
+      L->cs[l][b] += (lsp_u128)L->pr[l][b][1] << 12;
+      L->pr[l][b][0] = L->pr[l][b][1] = 0;
     }
 }
 
@@ -207,21 +210,26 @@ AVX2_INLINE void classes(const float *q, size_t K, __m256 c[16]) {
     (out) = OP(OP(a_[0], a_[1]), OP(a_[2], a_[3]));                    \
   } while (0)
 
+#define MAXU(a, b) \
+  _mm256_castsi256_ps(_mm256_max_epu32(_mm256_castps_si256(a), _mm256_castps_si256(b)))
+
 /* One block's results, stored by the vector stage and added to the lanes
  * one block later (scalar loads straight after the vector stores would
  * wait for them). */
 typedef struct {
-  uint64_t c8[8]; /* c·2^52 */
-  int32_t b8[8];  /* bins */
-  int okm;        /* bit t: row t's label is the first index of its max */
+  /* the rows' additions, (1 << 32 | correct, c·2^52) a row, in the order
+   * rows 0, 2, 1, 3, 4, 6, 5, 7 (two 64-bit unpacks) */
+  __m256i w[4];
+  int32_t off[8]; /* row t's pair: byte offset in L->pr (lane t & 3, its bin) */
   int full;       /* 0: nothing pending */
 } avx2_block;
 
 AVX2_INLINE void avx2_rows(const avx2_block *pb, lanes *L) {
-  for (int t = 0; t < 8; t++) {
-    uint64_t ok = (uint64_t)((pb->okm >> t) & 1);
-    L->cc[t & 3][pb->b8[t]] += ((uint64_t)1 << 32) | ok;
-    L->c52[t & 3][pb->b8[t]] += pb->c8[t];
+  static const int row[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+  const __m128i *w = (const __m128i *)pb->w;
+  for (int s = 0; s < 8; s++) {
+    __m128i *a = (__m128i *)((char *)L->pr + pb->off[row[s]]);
+    _mm_store_si128(a, _mm_add_epi64(_mm_load_si128(a), _mm_load_si128(w + s)));
   }
 }
 
@@ -235,12 +243,16 @@ AVX2_INLINE void avx2_rows(const avx2_block *pb, lanes *L) {
  * with *bad set. */
 AVX2_INLINE size_t lanes_k(const float *p, const int32_t *y, size_t n, const size_t K,
                            int bins, int right, lanes *L, int *bad) {
-  const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+  const __m256 zero = _mm256_setzero_ps();
+  const __m256i onebits = _mm256_set1_epi32(0x3f800000);
   const __m256 slo = _mm256_set1_ps(SUM_LO), shi = _mm256_set1_ps(SUM_HI);
   const __m256 fbins = _mm256_set1_ps((float)bins);
   const __m256i zi = _mm256_setzero_si256(), kmax = _mm256_set1_epi32((int)K - 1);
   const __m256i bmax = _mm256_set1_epi32(bins - 1);
   const __m256d two52 = _mm256_set1_pd(0x1p52);
+  const __m256i row1 = _mm256_set1_epi64x((int64_t)1 << 32);
+  const int lb = (int)sizeof L->pr[0]; /* bytes a lane */
+  const __m256i lanebase = _mm256_setr_epi32(0, lb, 2 * lb, 3 * lb, 0, lb, 2 * lb, 3 * lb);
   size_t i = 0, since_flush = 0;
   avx2_block pb[2];
   int cur = 0;
@@ -249,15 +261,19 @@ AVX2_INLINE size_t lanes_k(const float *p, const int32_t *y, size_t n, const siz
     const float *q = p + i * K;
     for (size_t o = 0; o < 8 * K; o += 16) /* one line in 16 floats */
       _mm_prefetch((const char *)(q + PF_BLOCKS * 8 * K + o), _MM_HINT_T0);
-    __m256 c[16], mx, mn, sm;
+    __m256 c[16], mx, sm;
     classes(q, K, c);
-    REDUCE(_mm256_max_ps, c, K, mx);
-    REDUCE(_mm256_min_ps, c, K, mn);
+    /* the max of the bit patterns as unsigned integers: for floats in
+     * [0, 1] the float max; every entry lies in [0, 1] iff that max is at
+     * most the bits of 1.0f (a sign bit, also of −0.0, makes the bits
+     * larger; so do NaN and values above 1); −0.0 thus sends its block to
+     * the exact path, which accepts it */
+    REDUCE(MAXU, c, K, mx);
     REDUCE(_mm256_add_ps, c, K, sm); /* any order: SUM_LO/HI leave 1e-5 for rounding */
-    __m256 good = _mm256_and_ps(_mm256_and_ps(_mm256_cmp_ps(mn, zero, _CMP_GE_OQ),
-                                              _mm256_cmp_ps(mx, one, _CMP_LE_OQ)),
-                                _mm256_and_ps(_mm256_cmp_ps(sm, slo, _CMP_GE_OQ),
-                                              _mm256_cmp_ps(sm, shi, _CMP_LE_OQ)));
+    const __m256i mxi = _mm256_castps_si256(mx);
+    __m256 good = _mm256_and_ps(
+        _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_min_epu32(mxi, onebits), mxi)),
+        _mm256_and_ps(_mm256_cmp_ps(sm, slo, _CMP_GE_OQ), _mm256_cmp_ps(sm, shi, _CMP_LE_OQ)));
     __m256i yv = _mm256_loadu_si256((const __m256i *)(y + i));
     if (_mm256_movemask_ps(good) != 0xff ||
         _mm256_movemask_ps(_mm256_castsi256_ps(
@@ -271,7 +287,7 @@ AVX2_INLINE size_t lanes_k(const float *p, const int32_t *y, size_t n, const siz
     _Pragma("GCC unroll 16") for (size_t j = K; j-- > 0;)
       idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(_mm256_set1_epi32((int)j)),
                              _mm256_cmp_ps(c[j], mx, _CMP_EQ_OQ));
-    int okm = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_castps_si256(idx), yv)));
+    const __m256i okv = _mm256_cmpeq_epi32(_mm256_castps_si256(idx), yv); /* -1: right */
     /* the bin, as the scalar path's double x = c·M, b = trunc(x), minus 1 on
      * an exact edge for right-closed bins, clamped: in float, b0 =
      * trunc(fl(c·M)) is floor(c·M) or one more (rounding is monotone and
@@ -282,6 +298,7 @@ AVX2_INLINE size_t lanes_k(const float *p, const int32_t *y, size_t n, const siz
     __m256 dn = right ? _mm256_cmp_ps(r, zero, _CMP_LE_OQ) : _mm256_cmp_ps(r, zero, _CMP_LT_OQ);
     __m256i bv = _mm256_add_epi32(b0, _mm256_castps_si256(dn)); /* all-ones = -1 */
     bv = _mm256_min_epi32(_mm256_max_epi32(bv, zi), bmax);
+    _mm256_storeu_si256((__m256i *)pb[cur].off, _mm256_add_epi32(_mm256_slli_epi32(bv, 4), lanebase));
     /* fixed-point confidences: c >= (1 - 1e-3)/K > 2^-5 is a float, so
      * c·2^52 is an integer <= 2^52, read off the mantissa of c·2^52 + 2^52
      * (for c = 1 the exponent steps up and the difference is still 2^52).
@@ -290,10 +307,12 @@ AVX2_INLINE size_t lanes_k(const float *p, const int32_t *y, size_t n, const siz
       __m256d cd = _mm256_cvtps_pd(h ? _mm256_extractf128_ps(mx, 1) : _mm256_castps256_ps128(mx));
       __m256i ci = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_fmadd_pd(cd, two52, two52)),
                                     _mm256_castpd_si256(two52));
-      _mm256_storeu_si256((__m256i *)(pb[cur].c8 + 4 * h), ci);
+      /* 1 << 32 | correct: 1 << 32 minus the 64-bit -1 of a right row */
+      __m256i cc = _mm256_sub_epi64(
+          row1, _mm256_cvtepi32_epi64(h ? _mm256_extracti128_si256(okv, 1) : _mm256_castsi256_si128(okv)));
+      pb[cur].w[2 * h] = _mm256_unpacklo_epi64(cc, ci);
+      pb[cur].w[2 * h + 1] = _mm256_unpackhi_epi64(cc, ci);
     }
-    _mm256_storeu_si256((__m256i *)pb[cur].b8, bv);
-    pb[cur].okm = okm;
     pb[cur].full = 1;
     cur ^= 1; /* the previous block */
     if (pb[cur].full) avx2_rows(&pb[cur], L);
