@@ -176,12 +176,13 @@ static size_t block_exact(const float *p, const int32_t *y, size_t i0, size_t m,
  * with no lane-crossing shuffle. After that the max, min, sum, first index
  * of the max, bin and fixed-point confidence are lane-wise operations. */
 AVX2_INLINE void quad(const float *q, size_t K, size_t o, __m256 col[4]) {
-  __m256 a[4];
-  for (size_t t = 0; t < 4; t++)
-    a[t] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(q + t * K + o)),
-                                _mm_loadu_ps(q + (t + 4) * K + o), 1);
-  __m256 t0 = _mm256_unpacklo_ps(a[0], a[1]), t1 = _mm256_unpackhi_ps(a[0], a[1]);
-  __m256 t2 = _mm256_unpacklo_ps(a[2], a[3]), t3 = _mm256_unpackhi_ps(a[2], a[3]);
+#define ROWS2(t) \
+  _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(q + (t) * K + o)), \
+                       _mm_loadu_ps(q + ((t) + 4) * K + o), 1)
+  const __m256 a0 = ROWS2(0), a1 = ROWS2(1), a2 = ROWS2(2), a3 = ROWS2(3);
+#undef ROWS2
+  __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
+  __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
   col[0] = _mm256_shuffle_ps(t0, t2, 0x44);
   col[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
   col[2] = _mm256_shuffle_ps(t1, t3, 0x44);
@@ -190,28 +191,55 @@ AVX2_INLINE void quad(const float *q, size_t K, size_t o, __m256 col[4]) {
 
 /* c[j] = class j of the block's rows, j < K (the last four classes from an
  * overlapping load when 4 does not divide K; unused outputs are dead code
- * for a constant K). */
+ * for a constant K). Written without loops (and so are the reductions
+ * below): with a constant K every test folds, in GCC and Clang alike. */
 AVX2_INLINE void classes(const float *q, size_t K, __m256 c[16]) {
-  _Pragma("GCC unroll 4") for (size_t o = 0; o + 4 <= K; o += 4) quad(q, K, o, c + o);
+  quad(q, K, 0, c);
+  quad(q, K, 4, c + 4);
+  if (K >= 12) quad(q, K, 8, c + 8);
+  if (K >= 16) quad(q, K, 12, c + 12);
   if (K % 4) {
     __m256 t[4];
     quad(q, K, K - 4, t);
-    for (size_t m = 4 - K % 4; m < 4; m++) c[K - 4 + m] = t[m];
+    c[K - 1] = t[3];
+    if (K % 4 >= 2) c[K - 2] = t[2];
+    if (K % 4 >= 3) c[K - 3] = t[1];
   }
 }
 
-/* OP over c[0..K-1] in four independent chains (K >= 8 and a constant:
- * the loop unrolls and a[] lives in registers). */
-#define REDUCE(OP, c, K, out)                                          \
-  do {                                                                 \
-    __m256 a_[4] = {(c)[0], (c)[1], (c)[2], (c)[3]};                   \
-    _Pragma("GCC unroll 16") for (size_t j_ = 4; j_ < (K); j_++)       \
-      a_[j_ & 3] = OP(a_[j_ & 3], (c)[j_]);                            \
-    (out) = OP(OP(a_[0], a_[1]), OP(a_[2], a_[3]));                    \
-  } while (0)
-
+/* OP over c[0..K-1] (8 <= K <= 16) in four independent chains. */
 #define MAXU(a, b) \
   _mm256_castsi256_ps(_mm256_max_epu32(_mm256_castps_si256(a), _mm256_castps_si256(b)))
+#define REDUCER(name, OP)                                                           \
+  AVX2_INLINE __m256 name(const __m256 *c, size_t K) {                              \
+    __m256 a0 = OP(c[0], c[4]), a1 = OP(c[1], c[5]), a2 = OP(c[2], c[6]),           \
+           a3 = OP(c[3], c[7]);                                                     \
+    if (K > 8) a0 = OP(a0, c[8]);                                                   \
+    if (K > 9) a1 = OP(a1, c[9]);                                                   \
+    if (K > 10) a2 = OP(a2, c[10]);                                                 \
+    if (K > 11) a3 = OP(a3, c[11]);                                                 \
+    if (K > 12) a0 = OP(a0, c[12]);                                                 \
+    if (K > 13) a1 = OP(a1, c[13]);                                                 \
+    if (K > 14) a2 = OP(a2, c[14]);                                                 \
+    if (K > 15) a3 = OP(a3, c[15]);                                                 \
+    return OP(OP(a0, a1), OP(a2, a3));                                              \
+  }
+REDUCER(reduce_maxu, MAXU)
+REDUCER(reduce_add, _mm256_add_ps)
+
+/* The first index j < K with c[j] = mx (K if none): blends from the last
+ * class down. */
+AVX2_INLINE __m256i first_max(const __m256 *c, size_t K, __m256 mx) {
+  __m256 idx = _mm256_castsi256_ps(_mm256_set1_epi32((int)K));
+#define AT(j)                                                                        \
+  if ((j) < K)                                                                       \
+    idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(_mm256_set1_epi32(j)),           \
+                           _mm256_cmp_ps(c[j], mx, _CMP_EQ_OQ));
+  AT(15) AT(14) AT(13) AT(12) AT(11) AT(10) AT(9) AT(8)
+  AT(7) AT(6) AT(5) AT(4) AT(3) AT(2) AT(1) AT(0)
+#undef AT
+  return _mm256_castps_si256(idx);
+}
 
 /* One block's results, stored by the vector stage and added to the lanes
  * one block later (scalar loads straight after the vector stores would
@@ -268,8 +296,8 @@ AVX2_INLINE size_t lanes_k(const float *p, const int32_t *y, size_t n, const siz
      * most the bits of 1.0f (a sign bit, also of −0.0, makes the bits
      * larger; so do NaN and values above 1); −0.0 thus sends its block to
      * the exact path, which accepts it */
-    REDUCE(MAXU, c, K, mx);
-    REDUCE(_mm256_add_ps, c, K, sm); /* any order: SUM_LO/HI leave 1e-5 for rounding */
+    mx = reduce_maxu(c, K);
+    sm = reduce_add(c, K); /* any order: SUM_LO/HI leave 1e-5 for rounding */
     const __m256i mxi = _mm256_castps_si256(mx);
     __m256 good = _mm256_and_ps(
         _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_min_epu32(mxi, onebits), mxi)),
@@ -282,12 +310,7 @@ AVX2_INLINE size_t lanes_k(const float *p, const int32_t *y, size_t n, const siz
       if (e < i + 8) return *bad = 1, e;
       continue;
     }
-    /* the first index of the max: blends from the last class down */
-    __m256 idx = _mm256_castsi256_ps(_mm256_set1_epi32((int)K));
-    _Pragma("GCC unroll 16") for (size_t j = K; j-- > 0;)
-      idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(_mm256_set1_epi32((int)j)),
-                             _mm256_cmp_ps(c[j], mx, _CMP_EQ_OQ));
-    const __m256i okv = _mm256_cmpeq_epi32(_mm256_castps_si256(idx), yv); /* -1: right */
+    const __m256i okv = _mm256_cmpeq_epi32(first_max(c, K, mx), yv); /* -1: right */
     /* the bin, as the scalar path's double x = c·M, b = trunc(x), minus 1 on
      * an exact edge for right-closed bins, clamped: in float, b0 =
      * trunc(fl(c·M)) is floor(c·M) or one more (rounding is monotone and
