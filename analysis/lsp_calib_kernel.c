@@ -1,19 +1,19 @@
 /* lsp_calib_kernel.c — the fast top-label pass over a probability matrix.
  *
  * The hot loop of `bench_calib` and of `lsprobe calib`'s top-label path:
- * per row the max, min and sum of K floats (range and row-sum validation
- * fall out of them), whether the true class is the first index of the max,
- * one bin index and two integer additions. Two paths, picked by
- * lsp_cpu_isa() (lsp_cpu.h):
- *  - AVX2 (also on AVX-512 machines), 8 <= K <= 16: eight rows at a time,
- *    two overlapping loads per row and one shuffle tree for max and sum
- *    (run_avx2);
+ * per row the max and sum of K floats and whether they lie in range (the
+ * row validation), whether the true class is the first index of the max,
+ * one bin index and the fixed-point confidence, added to the bin's sums.
+ * Two paths, picked by lsp_cpu_isa() (lsp_cpu.h):
+ *  - AVX2 (also on AVX-512 machines), 8 <= K <= 16: eight rows a block as
+ *    the lanes of 256-bit vectors (an in-lane transpose of 128-bit row
+ *    pieces), everything lane by lane, one 128-bit addition a row
+ *    (run_avx2, lanes_k; K a constant in each instance);
  *  - elsewhere K is a compile-time constant for K <= 16 (a switch
  *    instantiates the row body), so the K-loop unrolls; larger K loops.
- * (Sixteen rows at a time in AVX-512 registers, by a permute tree or by an
- * in-register transpose, measured 1.2-1.5x slower than the AVX2 path on the
- * Zen 4 test machine, which executes 512-bit shuffles at half the rate of
- * 256-bit ones; DESIGN §2 "the top-label pass".)
+ * (Sixteen rows at a time in AVX-512 registers measured slower than the
+ * AVX2 path on the Zen 4 test machine, which executes 512-bit shuffles at
+ * half the rate of 256-bit ones; DESIGN §2 "the top-label pass".)
  * The per-bin sums live in four interleaved copies (row i uses copy i&3) so
  * consecutive rows landing in the same bin do not wait on each other's
  * store. Everything is an integer, so the copies, the threads and the
@@ -173,8 +173,9 @@ static size_t block_exact(const float *p, const int32_t *y, size_t i0, size_t m,
  * rows t and t + 4 share a register (low and high 128-bit half), so four
  * classes o..o+3 of the eight rows come from eight 128-bit loads and an
  * in-lane 4x4 transpose (two unpacks, two shuffles per output vector pair),
- * with no lane-crossing shuffle. After that the max, min, sum, first index
- * of the max, bin and fixed-point confidence are lane-wise operations. */
+ * with no lane-crossing shuffle. After that the max, range check, sum,
+ * first index of the max, bin and fixed-point confidence are lane-wise
+ * operations. */
 AVX2_INLINE void quad(const float *q, size_t K, size_t o, __m256 col[4]) {
 #define ROWS2(t) \
   _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(q + (t) * K + o)), \
