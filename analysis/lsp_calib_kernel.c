@@ -7,7 +7,7 @@
  * Two paths, picked by lsp_cpu_isa() (lsp_cpu.h):
  *  - AVX2 (also on AVX-512 machines), 8 <= K <= 16: eight rows a block as
  *    the lanes of 256-bit vectors (an in-lane transpose of 128-bit row
- *    pieces), everything lane by lane, one 128-bit addition a row
+ *    pieces), everything lane by lane, one 64-bit addition a row
  *    (run_avx2, lanes_k; K a constant in each instance);
  *  - elsewhere K is a compile-time constant for K <= 16 (a switch
  *    instantiates the row body), so the K-loop unrolls; larger K loops.
@@ -38,26 +38,30 @@
 
 /* Per lane and bin: rows << 32 | correct rows in one word (one
  * read-modify-write per row instead of two; a call handles < 2^32 rows),
- * and the fixed-point confidence sum. The vector path keeps its own pair
- * a lane and bin, (rows << 32 | correct rows, Σ c·2^52), and adds a row
- * with one 128-bit addition. */
+ * and the fixed-point confidence sum. The vector path keeps one word a
+ * lane and bin, Σ (c·2^52 + 2^12 + correct) (see lanes_k), and adds a row
+ * with one 64-bit addition. */
 typedef struct {
   uint64_t cc[LANES][LSP_CALIB_KERNEL_MAXBINS];
   lsp_u128 cs[LANES][LSP_CALIB_KERNEL_MAXBINS];
-  _Alignas(16) uint64_t pr[LANES][LSP_CALIB_KERNEL_MAXBINS][2];
+  uint64_t pw[LANES][LSP_CALIB_KERNEL_MAXBINS];
 } lanes;
 
-/* The vector path's c·2^52 is an integer <= 2^52 (see lanes_k); its pairs
- * are moved into cc and cs (as c·2^64 = (c·2^52) << 12) every C52_FLUSH
- * rows, before 2^11 rows could overflow the 64-bit sum. */
+/* The vector path's c·2^52 is an integer <= 2^52 and a multiple of 2^24
+ * (c >= 2^-5 has 24 significant bits), so a word's low 24 bits hold two
+ * 12-bit counts, the rows (from bit 12) and the correct rows (from bit 0).
+ * The words are moved into cc and cs (as c·2^64 = (c·2^52) << 12) every
+ * C52_FLUSH rows, before 2^11 rows could overflow the 64-bit sum (a lane
+ * sees a quarter of them, so the counts stay below 2^12). */
 #define C52_FLUSH 2048
 
 static void flush_c52(lanes *L, int bins) {
   for (int l = 0; l < LANES; l++)
     for (int b = 0; b < bins; b++) {
-      L->cc[l][b] += L->pr[l][b][0];
-      L->cs[l][b] += (lsp_u128)L->pr[l][b][1] << 12;
-      L->pr[l][b][0] = L->pr[l][b][1] = 0;
+      const uint64_t w = L->pw[l][b];
+      L->cc[l][b] += ((w >> 12 & 0xfff) << 32) | (w & 0xfff);
+      L->cs[l][b] += (lsp_u128)(w & ~(uint64_t)0xffffff) << 12;
+      L->pw[l][b] = 0;
     }
 }
 
@@ -246,20 +250,13 @@ AVX2_INLINE __m256i first_max(const __m256 *c, size_t K, __m256 mx) {
  * one block later (scalar loads straight after the vector stores would
  * wait for them). */
 typedef struct {
-  /* the rows' additions, (1 << 32 | correct, c·2^52) a row, in the order
-   * rows 0, 2, 1, 3, 4, 6, 5, 7 (two 64-bit unpacks) */
-  __m256i w[4];
-  int32_t off[8]; /* row t's pair: byte offset in L->pr (lane t & 3, its bin) */
+  _Alignas(32) uint64_t w[8]; /* row t's addition c·2^52 + 2^12 + correct */
+  int32_t off[8]; /* row t's word: byte offset in L->pw (lane t & 3, its bin) */
   int full;       /* 0: nothing pending */
 } avx2_block;
 
 AVX2_INLINE void avx2_rows(const avx2_block *pb, lanes *L) {
-  static const int row[8] = {0, 2, 1, 3, 4, 6, 5, 7};
-  const __m128i *w = (const __m128i *)pb->w;
-  for (int s = 0; s < 8; s++) {
-    __m128i *a = (__m128i *)((char *)L->pr + pb->off[row[s]]);
-    _mm_store_si128(a, _mm_add_epi64(_mm_load_si128(a), _mm_load_si128(w + s)));
-  }
+  for (int t = 0; t < 8; t++) *(uint64_t *)(void *)((char *)L->pw + pb->off[t]) += pb->w[t];
 }
 
 /* run_avx2 prefetches the block this many blocks ahead: without it the
@@ -279,8 +276,9 @@ AVX2_INLINE size_t lanes_k(const float *p, const int32_t *y, size_t n, const siz
   const __m256i zi = _mm256_setzero_si256(), kmax = _mm256_set1_epi32((int)K - 1);
   const __m256i bmax = _mm256_set1_epi32(bins - 1);
   const __m256d two52 = _mm256_set1_pd(0x1p52);
-  const __m256i row1 = _mm256_set1_epi64x((int64_t)1 << 32);
-  const int lb = (int)sizeof L->pr[0]; /* bytes a lane */
+  /* the bits of 2^52 less 2^12: subtracting them leaves c·2^52 + 2^12 */
+  const __m256i base = _mm256_sub_epi64(_mm256_castpd_si256(two52), _mm256_set1_epi64x(1 << 12));
+  const int lb = (int)sizeof L->pw[0]; /* bytes a lane */
   const __m256i lanebase = _mm256_setr_epi32(0, lb, 2 * lb, 3 * lb, 0, lb, 2 * lb, 3 * lb);
   size_t i = 0, since_flush = 0;
   avx2_block pb[2];
@@ -322,20 +320,18 @@ AVX2_INLINE size_t lanes_k(const float *p, const int32_t *y, size_t n, const siz
     __m256 dn = right ? _mm256_cmp_ps(r, zero, _CMP_LE_OQ) : _mm256_cmp_ps(r, zero, _CMP_LT_OQ);
     __m256i bv = _mm256_add_epi32(b0, _mm256_castps_si256(dn)); /* all-ones = -1 */
     bv = _mm256_min_epi32(_mm256_max_epi32(bv, zi), bmax);
-    _mm256_storeu_si256((__m256i *)pb[cur].off, _mm256_add_epi32(_mm256_slli_epi32(bv, 4), lanebase));
+    _mm256_storeu_si256((__m256i *)pb[cur].off, _mm256_add_epi32(_mm256_slli_epi32(bv, 3), lanebase));
     /* fixed-point confidences: c >= (1 - 1e-3)/K > 2^-5 is a float, so
      * c·2^52 is an integer <= 2^52, read off the mantissa of c·2^52 + 2^52
      * (for c = 1 the exponent steps up and the difference is still 2^52).
-     * (c·2^52) << 12 equals the scalar path's bits (c·2^64). */
+     * (c·2^52) << 12 equals the scalar path's bits (c·2^64). The word
+     * adds 2^12 (a row) and 1 for a right row (minus its 64-bit -1). */
     for (int h = 0; h < 2; h++) {
       __m256d cd = _mm256_cvtps_pd(h ? _mm256_extractf128_ps(mx, 1) : _mm256_castps256_ps128(mx));
-      __m256i ci = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_fmadd_pd(cd, two52, two52)),
-                                    _mm256_castpd_si256(two52));
-      /* 1 << 32 | correct: 1 << 32 minus the 64-bit -1 of a right row */
-      __m256i cc = _mm256_sub_epi64(
-          row1, _mm256_cvtepi32_epi64(h ? _mm256_extracti128_si256(okv, 1) : _mm256_castsi256_si128(okv)));
-      pb[cur].w[2 * h] = _mm256_unpacklo_epi64(cc, ci);
-      pb[cur].w[2 * h + 1] = _mm256_unpackhi_epi64(cc, ci);
+      __m256i ci = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_fmadd_pd(cd, two52, two52)), base);
+      ci = _mm256_sub_epi64(
+          ci, _mm256_cvtepi32_epi64(h ? _mm256_extracti128_si256(okv, 1) : _mm256_castsi256_si128(okv)));
+      _mm256_store_si256((__m256i *)(pb[cur].w + 4 * h), ci);
     }
     pb[cur].full = 1;
     cur ^= 1; /* the previous block */
