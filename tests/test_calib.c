@@ -369,6 +369,7 @@ static void test_fast_path(void **state) {
     y[9] = 3, y[10] = y[11] = (int32_t)(k - 1);
     for (size_t j = 0; j < k; j++) p[13 * k + j] = p[14 * k + j] = 0.0f; /* confidence 1 */
     p[13 * k + 4] = p[14 * k + k - 1] = 1.0f;
+    p[14 * k + 1] = -0.0f; /* valid (>= 0); the vector path leaves its block to the exact one */
     y[13] = 4, y[14] = 0;
     lsp_calib_acc *fast = lsp_calib_acc_alloc(nb, k, edges, LSP_CALIB_TOP);
     lsp_calib_acc *full = lsp_calib_acc_alloc(nb, k, edges, LSP_CALIB_FULL);
@@ -408,6 +409,15 @@ static void test_fast_path(void **state) {
     assert_int_equal(lsp_calib_acc_add_probs(fast, p, y, n, 0, 1), LSP_EDATA);
     assert_non_null(strstr(lsp_errmsg(), "row 700: probabilities sum to"));
     for (size_t j = 0; j < k; j++) p[700 * k + j] /= 1.00101f;
+    { /* an entry just above 1 in a row summing to 1 within the tolerance */
+      float keep[64];
+      memcpy(keep, p + 600 * k, k * sizeof *p);
+      for (size_t j = 0; j < k; j++) p[600 * k + j] = 0.0f;
+      p[600 * k + 2] = nextafterf(1.0f, 2.0f);
+      assert_int_equal(lsp_calib_acc_add_probs(fast, p, y, n, 0, 1), LSP_EDATA);
+      assert_non_null(strstr(lsp_errmsg(), "row 600:"));
+      memcpy(p + 600 * k, keep, k * sizeof *p);
+    }
     y[500] = (int32_t)k;
     assert_int_equal(lsp_calib_acc_add_probs(fast, p, y, n, 0, 1), LSP_EDATA);
     assert_non_null(strstr(lsp_errmsg(), "row 500: label"));
