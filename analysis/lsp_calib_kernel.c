@@ -1,19 +1,19 @@
 /* lsp_calib_kernel.c — the fast top-label pass over a probability matrix.
  *
  * The hot loop of `bench_calib` and of `lsprobe calib`'s top-label path:
- * per row the max, min and sum of K floats (range and row-sum validation
- * fall out of them), whether the true class is the first index of the max,
- * one bin index and two integer additions. Two paths, picked by
- * lsp_cpu_isa() (lsp_cpu.h):
- *  - AVX2 (also on AVX-512 machines), 8 <= K <= 16: eight rows at a time,
- *    two overlapping loads per row and one shuffle tree for max and sum
- *    (run_avx2);
+ * per row the max and sum of K floats and whether they lie in range (the
+ * row validation), whether the true class is the first index of the max,
+ * one bin index and the fixed-point confidence, added to the bin's sums.
+ * Two paths, picked by lsp_cpu_isa() (lsp_cpu.h):
+ *  - AVX2 (also on AVX-512 machines), 8 <= K <= 16: eight rows a block as
+ *    the lanes of 256-bit vectors (an in-lane transpose of 128-bit row
+ *    pieces), everything lane by lane, one 64-bit addition a row
+ *    (run_avx2, lanes_k; K a constant in each instance);
  *  - elsewhere K is a compile-time constant for K <= 16 (a switch
  *    instantiates the row body), so the K-loop unrolls; larger K loops.
- * (Sixteen rows at a time in AVX-512 registers, by a permute tree or by an
- * in-register transpose, measured 1.2-1.5x slower than the AVX2 path on the
- * Zen 4 test machine, which executes 512-bit shuffles at half the rate of
- * 256-bit ones; DESIGN §2 "the top-label pass".)
+ * (Sixteen rows at a time in AVX-512 registers measured slower than the
+ * AVX2 path on the Zen 4 test machine, which executes 512-bit shuffles at
+ * half the rate of 256-bit ones; DESIGN §2 "the top-label pass".)
  * The per-bin sums live in four interleaved copies (row i uses copy i&3) so
  * consecutive rows landing in the same bin do not wait on each other's
  * store. Everything is an integer, so the copies, the threads and the
@@ -38,23 +38,30 @@
 
 /* Per lane and bin: rows << 32 | correct rows in one word (one
  * read-modify-write per row instead of two; a call handles < 2^32 rows),
- * and the fixed-point confidence sum. */
+ * and the fixed-point confidence sum. The vector path keeps one word a
+ * lane and bin, Σ (c·2^52 + 2^12 + correct) (see lanes_k), and adds a row
+ * with one 64-bit addition. */
 typedef struct {
   uint64_t cc[LANES][LSP_CALIB_KERNEL_MAXBINS];
   lsp_u128 cs[LANES][LSP_CALIB_KERNEL_MAXBINS];
-  uint64_t c52[LANES][LSP_CALIB_KERNEL_MAXBINS]; /* vector paths: Σ c·2^52 */
+  uint64_t pw[LANES][LSP_CALIB_KERNEL_MAXBINS];
 } lanes;
 
-/* The vector paths add c·2^52 (an integer <= 2^52, see run_avx2) to a
- * 64-bit word and move it into the 128-bit sum (as c·2^64 = (c·2^52) << 12)
- * every C52_FLUSH rows, before 2^11 rows could overflow it. */
+/* The vector path's c·2^52 is an integer <= 2^52 and a multiple of 2^24
+ * (c >= 2^-5 has 24 significant bits), so a word's low 24 bits hold two
+ * 12-bit counts, the rows (from bit 12) and the correct rows (from bit 0).
+ * The words are moved into cc and cs (as c·2^64 = (c·2^52) << 12) every
+ * C52_FLUSH rows, before 2^11 rows could overflow the 64-bit sum (a lane
+ * sees a quarter of them, so the counts stay below 2^12). */
 #define C52_FLUSH 2048
 
 static void flush_c52(lanes *L, int bins) {
   for (int l = 0; l < LANES; l++)
     for (int b = 0; b < bins; b++) {
-      L->cs[l][b] += (lsp_u128)L->c52[l][b] << 12;
-      L->c52[l][b] = 0;
+      const uint64_t w = L->pw[l][b];
+      L->cc[l][b] += ((w >> 12 & 0xfff) << 32) | (w & 0xfff);
+      L->cs[l][b] += (lsp_u128)(w & ~(uint64_t)0xffffff) << 12;
+      L->pw[l][b] = 0;
     }
 }
 
@@ -163,150 +170,192 @@ static size_t block_exact(const float *p, const int32_t *y, size_t i0, size_t m,
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define LSP_CALIB_X86 1
+#define AVX2 __attribute__((target("avx2,fma")))
+#define AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
 
-/* Eight rows at a time for 8 <= K <= 16 (AVX2): each row is covered by two
- * overlapping 8-float loads (r[0..7] and r[K-8..K-1]); their lane-wise max
- * and (overlap masked) sum are reduced across lanes for all eight rows at
- * once by an unpack/shuffle/permute tree, which turns eight horizontal
- * reductions into 21 vector operations. The per-row min is not needed:
- * the block minimum is taken over the contiguous 8K floats. Returns the
- * number of rows done (a multiple of 8), or the index of an invalid row with
- * *bad set. */
-#define TREE(OP, a)                                                                      \
-  do {                                                                                   \
-    __m256 m01 = OP(_mm256_unpacklo_ps(a[0], a[1]), _mm256_unpackhi_ps(a[0], a[1]));     \
-    __m256 m23 = OP(_mm256_unpacklo_ps(a[2], a[3]), _mm256_unpackhi_ps(a[2], a[3]));     \
-    __m256 m45 = OP(_mm256_unpacklo_ps(a[4], a[5]), _mm256_unpackhi_ps(a[4], a[5]));     \
-    __m256 m67 = OP(_mm256_unpacklo_ps(a[6], a[7]), _mm256_unpackhi_ps(a[6], a[7]));     \
-    __m256 q0 = OP(_mm256_shuffle_ps(m01, m23, 0x44), _mm256_shuffle_ps(m01, m23, 0xEE)); \
-    __m256 q1 = OP(_mm256_shuffle_ps(m45, m67, 0x44), _mm256_shuffle_ps(m45, m67, 0xEE)); \
-    a[0] = OP(_mm256_permute2f128_ps(q0, q1, 0x20), _mm256_permute2f128_ps(q0, q1, 0x31)); \
-  } while (0)
+/* Eight rows at a time for 8 <= K <= 16 (AVX2), each row a vector lane:
+ * rows t and t + 4 share a register (low and high 128-bit half), so four
+ * classes o..o+3 of the eight rows come from eight 128-bit loads and an
+ * in-lane 4x4 transpose (two unpacks, two shuffles per output vector pair),
+ * with no lane-crossing shuffle. After that the max, range check, sum,
+ * first index of the max, bin and fixed-point confidence are lane-wise
+ * operations. */
+AVX2_INLINE void quad(const float *q, size_t K, size_t o, __m256 col[4]) {
+#define ROWS2(t) \
+  _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(q + (t) * K + o)), \
+                       _mm_loadu_ps(q + ((t) + 4) * K + o), 1)
+  const __m256 a0 = ROWS2(0), a1 = ROWS2(1), a2 = ROWS2(2), a3 = ROWS2(3);
+#undef ROWS2
+  __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
+  __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
+  col[0] = _mm256_shuffle_ps(t0, t2, 0x44);
+  col[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
+  col[2] = _mm256_shuffle_ps(t1, t3, 0x44);
+  col[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+}
 
-/* One block's results, stored by run_avx2's vector stage and added to the
- * lanes by avx2_rows one block later (see there). */
+/* c[j] = class j of the block's rows, j < K (the last four classes from an
+ * overlapping load when 4 does not divide K; unused outputs are dead code
+ * for a constant K). Written without loops (and so are the reductions
+ * below): with a constant K every test folds, in GCC and Clang alike. */
+AVX2_INLINE void classes(const float *q, size_t K, __m256 c[16]) {
+  quad(q, K, 0, c);
+  quad(q, K, 4, c + 4);
+  if (K >= 12) quad(q, K, 8, c + 8);
+  if (K >= 16) quad(q, K, 12, c + 12);
+  if (K % 4) {
+    __m256 t[4];
+    quad(q, K, K - 4, t);
+    c[K - 1] = t[3];
+    if (K % 4 >= 2) c[K - 2] = t[2];
+    if (K % 4 >= 3) c[K - 3] = t[1];
+  }
+}
+
+/* OP over c[0..K-1] (8 <= K <= 16) in four independent chains. */
+#define MAXU(a, b) \
+  _mm256_castsi256_ps(_mm256_max_epu32(_mm256_castps_si256(a), _mm256_castps_si256(b)))
+#define REDUCER(name, OP)                                                           \
+  AVX2_INLINE __m256 name(const __m256 *c, size_t K) {                              \
+    __m256 a0 = OP(c[0], c[4]), a1 = OP(c[1], c[5]), a2 = OP(c[2], c[6]),           \
+           a3 = OP(c[3], c[7]);                                                     \
+    if (K > 8) a0 = OP(a0, c[8]);                                                   \
+    if (K > 9) a1 = OP(a1, c[9]);                                                   \
+    if (K > 10) a2 = OP(a2, c[10]);                                                 \
+    if (K > 11) a3 = OP(a3, c[11]);                                                 \
+    if (K > 12) a0 = OP(a0, c[12]);                                                 \
+    if (K > 13) a1 = OP(a1, c[13]);                                                 \
+    if (K > 14) a2 = OP(a2, c[14]);                                                 \
+    if (K > 15) a3 = OP(a3, c[15]);                                                 \
+    return OP(OP(a0, a1), OP(a2, a3));                                              \
+  }
+REDUCER(reduce_maxu, MAXU)
+REDUCER(reduce_add, _mm256_add_ps)
+
+/* The first index j < K with c[j] = mx (K if none): blends from the last
+ * class down. */
+AVX2_INLINE __m256i first_max(const __m256 *c, size_t K, __m256 mx) {
+  __m256 idx = _mm256_castsi256_ps(_mm256_set1_epi32((int)K));
+#define AT(j)                                                                        \
+  if ((j) < K)                                                                       \
+    idx = _mm256_blendv_ps(idx, _mm256_castsi256_ps(_mm256_set1_epi32(j)),           \
+                           _mm256_cmp_ps(c[j], mx, _CMP_EQ_OQ));
+  AT(15) AT(14) AT(13) AT(12) AT(11) AT(10) AT(9) AT(8)
+  AT(7) AT(6) AT(5) AT(4) AT(3) AT(2) AT(1) AT(0)
+#undef AT
+  return _mm256_castps_si256(idx);
+}
+
+/* One block's results, stored by the vector stage and added to the lanes
+ * one block later (scalar loads straight after the vector stores would
+ * wait for them). */
 typedef struct {
-  uint64_t c8[8];
-  int32_t b8[8], y8[8];
-  float m8[8];
-  const float *q; /* the block's rows; NULL: nothing pending */
-  int okm;        /* bit t: row t's label holds the max */
+  _Alignas(32) uint64_t w[8]; /* row t's addition c·2^52 + 2^12 + correct */
+  int32_t off[8]; /* row t's word: byte offset in L->pw (lane t & 3, its bin) */
+  int full;       /* 0: nothing pending */
 } avx2_block;
 
-/* The scalar stage of a block: the top label of the rows whose label holds
- * the max (ties: the first index of the max), the two bin additions. */
-__attribute__((target("avx2,fma"))) static void avx2_rows(const avx2_block *pb, size_t k,
-                                                         lanes *L) {
-  for (int t = 0; t < 8; t++) {
-    uint64_t ok = (uint64_t)((pb->okm >> t) & 1);
-    if (ok && pb->y8[t] > 0) {
-      const float *r = pb->q + (size_t)t * k;
-      __m256 bm = _mm256_set1_ps(pb->m8[t]);
-      unsigned eq =
-          (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(r), bm, _CMP_EQ_OQ)) |
-          (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(r + k - 8), bm, _CMP_EQ_OQ))
-              << (k - 8);
-      ok = (uint32_t)__builtin_ctz(eq) == (uint32_t)pb->y8[t];
-    }
-    L->cc[t & 3][pb->b8[t]] += ((uint64_t)1 << 32) | ok;
-    L->c52[t & 3][pb->b8[t]] += pb->c8[t];
-  }
+AVX2_INLINE void avx2_rows(const avx2_block *pb, lanes *L) {
+  for (int t = 0; t < 8; t++) *(uint64_t *)(void *)((char *)L->pw + pb->off[t]) += pb->w[t];
 }
 
 /* run_avx2 prefetches the block this many blocks ahead: without it the
  * block's first loads waited on memory for a third of the pass (perf), the
- * hardware prefetcher alone not running far enough ahead; 4 and 8 measured
- * alike, 16 worse. */
+ * hardware prefetcher alone not running far enough ahead. */
 #define PF_BLOCKS 8
-__attribute__((target("avx2,fma"))) static size_t run_avx2(const float *p, const int32_t *y,
-                                                       size_t n, size_t k, int bins,
-                                                       int right, lanes *L, int *bad) {
-  const __m256 tail = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
-      _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)(15 - k))));
-  const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+
+/* Rows in blocks of eight with K a constant (the caller's switch); returns
+ * the number of rows done (a multiple of 8), or the index of an invalid row
+ * with *bad set. */
+AVX2_INLINE size_t lanes_k(const float *p, const int32_t *y, size_t n, const size_t K,
+                           int bins, int right, lanes *L, int *bad) {
+  const __m256 zero = _mm256_setzero_ps();
+  const __m256i onebits = _mm256_set1_epi32(0x3f800000);
   const __m256 slo = _mm256_set1_ps(SUM_LO), shi = _mm256_set1_ps(SUM_HI);
-  const __m256i zi = _mm256_setzero_si256(), kmax = _mm256_set1_epi32((int)k - 1);
+  const __m256 fbins = _mm256_set1_ps((float)bins);
+  const __m256i zi = _mm256_setzero_si256(), kmax = _mm256_set1_epi32((int)K - 1);
   const __m256i bmax = _mm256_set1_epi32(bins - 1);
-  const __m256i rowoff = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                            _mm256_set1_epi32((int)k));
-  const __m256d mv = _mm256_set1_pd((double)bins);
-  const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
   const __m256d two52 = _mm256_set1_pd(0x1p52);
+  /* the bits of 2^52 less 2^12: subtracting them leaves c·2^52 + 2^12 */
+  const __m256i base = _mm256_sub_epi64(_mm256_castpd_si256(two52), _mm256_set1_epi64x(1 << 12));
+  const int lb = (int)sizeof L->pw[0]; /* bytes a lane */
+  const __m256i lanebase = _mm256_setr_epi32(0, lb, 2 * lb, 3 * lb, 0, lb, 2 * lb, 3 * lb);
   size_t i = 0, since_flush = 0;
-  /* each block's per-row results wait here for the next block (avx2_rows):
-   * scalar loads straight after the vector stores would wait for them
-   * (measured 1.2x slower) */
   avx2_block pb[2];
   int cur = 0;
-  pb[0].q = pb[1].q = NULL;
+  pb[0].full = pb[1].full = 0;
   for (; i + 8 <= n; i += 8) {
-    const float *q = p + i * k;
-    for (size_t o = 0; o < 8 * k; o += 16) /* one line in 16 floats */
-      _mm_prefetch((const char *)(q + PF_BLOCKS * 8 * k + o), _MM_HINT_T0);
-    __m256 mx[8], sm[8], mn = _mm256_loadu_ps(q);
-    for (size_t e = 8; e < 8 * k; e += 8) mn = _mm256_min_ps(mn, _mm256_loadu_ps(q + e));
-    for (int t = 0; t < 8; t++) {
-      __m256 lo = _mm256_loadu_ps(q + t * k), hi = _mm256_loadu_ps(q + t * k + k - 8);
-      mx[t] = _mm256_max_ps(lo, hi);
-      sm[t] = _mm256_add_ps(lo, _mm256_and_ps(hi, tail));
-    }
-    TREE(_mm256_max_ps, mx);
-    { /* the sums by horizontal adds: 9 instructions instead of 21 */
-      __m256 h0 = _mm256_hadd_ps(_mm256_hadd_ps(sm[0], sm[1]), _mm256_hadd_ps(sm[2], sm[3]));
-      __m256 h1 = _mm256_hadd_ps(_mm256_hadd_ps(sm[4], sm[5]), _mm256_hadd_ps(sm[6], sm[7]));
-      sm[0] = _mm256_add_ps(_mm256_permute2f128_ps(h0, h1, 0x20),
-                            _mm256_permute2f128_ps(h0, h1, 0x31));
-    }
-    __m256 good = _mm256_and_ps(_mm256_and_ps(_mm256_cmp_ps(mn, zero, _CMP_GE_OQ),
-                                              _mm256_cmp_ps(mx[0], one, _CMP_LE_OQ)),
-                                _mm256_and_ps(_mm256_cmp_ps(sm[0], slo, _CMP_GE_OQ),
-                                              _mm256_cmp_ps(sm[0], shi, _CMP_LE_OQ)));
-    /* labels, the true-class probability (a gather) and the bins, 8 at once;
-     * the bin index in double as everywhere: x = c*M, b = trunc(x), minus 1
-     * on an exact edge for right-closed bins, clamped */
+    const float *q = p + i * K;
+    for (size_t o = 0; o < 8 * K; o += 16) /* one line in 16 floats */
+      _mm_prefetch((const char *)(q + PF_BLOCKS * 8 * K + o), _MM_HINT_T0);
+    __m256 c[16], mx, sm;
+    classes(q, K, c);
+    /* the max of the bit patterns as unsigned integers: for floats in
+     * [0, 1] the float max; every entry lies in [0, 1] iff that max is at
+     * most the bits of 1.0f (a sign bit, also of −0.0, makes the bits
+     * larger; so do NaN and values above 1); −0.0 thus sends its block to
+     * the exact path, which accepts it */
+    mx = reduce_maxu(c, K);
+    sm = reduce_add(c, K); /* any order: SUM_LO/HI leave 1e-5 for rounding */
+    const __m256i mxi = _mm256_castps_si256(mx);
+    __m256 good = _mm256_and_ps(
+        _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_min_epu32(mxi, onebits), mxi)),
+        _mm256_and_ps(_mm256_cmp_ps(sm, slo, _CMP_GE_OQ), _mm256_cmp_ps(sm, shi, _CMP_LE_OQ)));
     __m256i yv = _mm256_loadu_si256((const __m256i *)(y + i));
     if (_mm256_movemask_ps(good) != 0xff ||
         _mm256_movemask_ps(_mm256_castsi256_ps(
             _mm256_or_si256(_mm256_cmpgt_epi32(zi, yv), _mm256_cmpgt_epi32(yv, kmax))))) {
-      size_t e = block_exact(p, y, i, 8, k, bins, right, L);
+      size_t e = block_exact(p, y, i, 8, K, bins, right, L);
       if (e < i + 8) return *bad = 1, e;
       continue;
     }
-    __m256 py = _mm256_i32gather_ps(q, _mm256_add_epi32(rowoff, yv), 4);
-    int okm = _mm256_movemask_ps(_mm256_cmp_ps(py, mx[0], _CMP_EQ_OQ));
-    __m256d xlo = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(mx[0])), mv);
-    __m256d xhi = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(mx[0], 1)), mv);
-    __m128i blo = _mm256_cvttpd_epi32(xlo), bhi = _mm256_cvttpd_epi32(xhi);
-    __m256i bv = _mm256_set_m128i(bhi, blo);
-    __m256i elo = _mm256_castpd_si256(_mm256_cmp_pd(_mm256_cvtepi32_pd(blo), xlo, _CMP_EQ_OQ));
-    __m256i ehi = _mm256_castpd_si256(_mm256_cmp_pd(_mm256_cvtepi32_pd(bhi), xhi, _CMP_EQ_OQ));
-    __m256i edge = _mm256_set_m128i(_mm256_castsi256_si128(_mm256_permutevar8x32_epi32(ehi, even)),
-                                    _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(elo, even)));
-    if (right) bv = _mm256_add_epi32(bv, edge); /* all-ones = -1 on an exact edge */
+    const __m256i okv = _mm256_cmpeq_epi32(first_max(c, K, mx), yv); /* -1: right */
+    /* the bin, as the scalar path's double x = c·M, b = trunc(x), minus 1 on
+     * an exact edge for right-closed bins, clamped: in float, b0 =
+     * trunc(fl(c·M)) is floor(c·M) or one more (rounding is monotone and
+     * integers are floats), and fma(c, M, −b0) has the sign of the exact
+     * c·M − b0 and is 0 only when c·M = b0 */
+    __m256i b0 = _mm256_cvttps_epi32(_mm256_mul_ps(mx, fbins));
+    __m256 r = _mm256_fmsub_ps(mx, fbins, _mm256_cvtepi32_ps(b0));
+    __m256 dn = right ? _mm256_cmp_ps(r, zero, _CMP_LE_OQ) : _mm256_cmp_ps(r, zero, _CMP_LT_OQ);
+    __m256i bv = _mm256_add_epi32(b0, _mm256_castps_si256(dn)); /* all-ones = -1 */
     bv = _mm256_min_epi32(_mm256_max_epi32(bv, zi), bmax);
+    _mm256_storeu_si256((__m256i *)pb[cur].off, _mm256_add_epi32(_mm256_slli_epi32(bv, 3), lanebase));
     /* fixed-point confidences: c >= (1 - 1e-3)/K > 2^-5 is a float, so
      * c·2^52 is an integer <= 2^52, read off the mantissa of c·2^52 + 2^52
      * (for c = 1 the exponent steps up and the difference is still 2^52).
-     * (c·2^52) << 12 equals the scalar path's bits (c·2^64). */
+     * (c·2^52) << 12 equals the scalar path's bits (c·2^64). The word
+     * adds 2^12 (a row) and 1 for a right row (minus its 64-bit -1). */
     for (int h = 0; h < 2; h++) {
-      __m256d c = _mm256_cvtps_pd(h ? _mm256_extractf128_ps(mx[0], 1) : _mm256_castps256_ps128(mx[0]));
-      __m256i ci = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_fmadd_pd(c, two52, two52)),
-                                    _mm256_castpd_si256(two52));
-      _mm256_storeu_si256((__m256i *)(pb[cur].c8 + 4 * h), ci);
+      __m256d cd = _mm256_cvtps_pd(h ? _mm256_extractf128_ps(mx, 1) : _mm256_castps256_ps128(mx));
+      __m256i ci = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_fmadd_pd(cd, two52, two52)), base);
+      ci = _mm256_sub_epi64(
+          ci, _mm256_cvtepi32_epi64(h ? _mm256_extracti128_si256(okv, 1) : _mm256_castsi256_si128(okv)));
+      _mm256_store_si256((__m256i *)(pb[cur].w + 4 * h), ci);
     }
-    _mm256_storeu_si256((__m256i *)pb[cur].b8, bv);
-    _mm256_storeu_si256((__m256i *)pb[cur].y8, yv);
-    _mm256_storeu_ps(pb[cur].m8, mx[0]);
-    pb[cur].q = q;
-    pb[cur].okm = okm;
+    pb[cur].full = 1;
     cur ^= 1; /* the previous block */
-    if (pb[cur].q) avx2_rows(&pb[cur], k, L);
-    pb[cur].q = NULL;
+    if (pb[cur].full) avx2_rows(&pb[cur], L);
+    pb[cur].full = 0;
     if ((since_flush += 8) >= C52_FLUSH) flush_c52(L, bins), since_flush = 0;
   }
   cur ^= 1;
-  if (pb[cur].q) avx2_rows(&pb[cur], k, L);
+  if (pb[cur].full) avx2_rows(&pb[cur], L);
   return i;
+}
+
+#define LANES_CASE(KK) \
+  case KK:             \
+    return lanes_k(p, y, n, KK, bins, right, L, bad);
+
+AVX2 static size_t run_avx2(const float *p, const int32_t *y, size_t n, size_t k, int bins,
+                            int right, lanes *L, int *bad) {
+  switch (k) {
+    LANES_CASE(8) LANES_CASE(9) LANES_CASE(10) LANES_CASE(11) LANES_CASE(12)
+    LANES_CASE(13) LANES_CASE(14) LANES_CASE(15) LANES_CASE(16)
+    default:
+      return 0;
+  }
 }
 #endif
 

@@ -318,19 +318,36 @@ static void test_chunked_exact(void **state) {
 
 /* The vectorized top-label path (8 <= K <= 16, blocks of 8 rows) and the
  * scalar one (lsp_cpu_isa_cap x86-64) give the same top-label sums as the
- * exact per-row validator path (full mode), for row counts that leave a
- * scalar tail; rows whose sums lie just inside and just outside the 1e-3
+ * exact per-row validator path (full mode), for every K of the vector path
+ * and some outside it, both edge conventions, 15 and 10 bins, row counts
+ * that leave a scalar tail, and confidences on and one float step either
+ * side of every bin edge m/M (the vector path bins in float, the exact path
+ * in double); rows whose sums lie just inside and just outside the 1e-3
  * tolerance are accepted and refused exactly as that path does; a bad row
  * inside a block is reported by its own index. */
 static void test_fast_path(void **state) {
   (void)state;
-  const size_t ks[] = {8, 10, 16, 17, 5};
-  for (size_t t = 0; t < 10; t++) {
-    assert_int_equal(lsp_cpu_isa_cap(t < 5 ? NULL : "x86-64"), 0);
-    const size_t n = 1003, k = ks[t % 5];
+  const size_t ks[] = {8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 5}, nk = sizeof ks / sizeof *ks;
+  for (size_t t = 0; t < 8 * nk; t++) {
+    assert_int_equal(lsp_cpu_isa_cap(t % 2 ? "x86-64" : NULL), 0);
+    const size_t n = 1003, k = ks[t / 8];
+    const int nb = (t / 2) % 2 ? 10 : 15;
+    const lsp_calib_edges edges = (t / 4) % 2 ? LSP_CALIB_EDGES_LEFT : LSP_CALIB_EDGES_RIGHT;
     float *p = malloc(n * k * sizeof *p);
     int32_t *y = malloc(n * sizeof *y);
     random_probs(n, k, 100 + t, p, y);
+    /* rows 50 + 3m + d: the confidence on the edge m/M (d = 1) and one
+     * float step below and above it, where it can be the max */
+    for (int m = 1; m < nb; m++)
+      for (int d = 0; d < 3; d++) {
+        float c = (float)m / (float)nb;
+        c = d == 0 ? nextafterf(c, 0.0f) : d == 2 ? nextafterf(c, 1.0f) : c;
+        float rest = (1.0f - c) / (float)(k - 1);
+        if (rest > c) continue;
+        float *r = p + (50 + 3 * (size_t)m + (size_t)d) * k;
+        for (size_t j = 0; j < k; j++) r[j] = rest;
+        r[(size_t)(m + d) % k] = c;
+      }
     /* rows 40-47: sums 1 ± 0.99e-3 (inside) are scaled in float, so the
      * double sums land within a few 1e-8 of that; 1 ± 1.01e-3 would be
      * refused, checked below */
@@ -352,29 +369,30 @@ static void test_fast_path(void **state) {
     y[9] = 3, y[10] = y[11] = (int32_t)(k - 1);
     for (size_t j = 0; j < k; j++) p[13 * k + j] = p[14 * k + j] = 0.0f; /* confidence 1 */
     p[13 * k + 4] = p[14 * k + k - 1] = 1.0f;
+    p[14 * k + 1] = -0.0f; /* valid (>= 0); the vector path leaves its block to the exact one */
     y[13] = 4, y[14] = 0;
-    lsp_calib_acc *fast = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_TOP);
-    lsp_calib_acc *full = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_FULL);
+    lsp_calib_acc *fast = lsp_calib_acc_alloc(nb, k, edges, LSP_CALIB_TOP);
+    lsp_calib_acc *full = lsp_calib_acc_alloc(nb, k, edges, LSP_CALIB_FULL);
     assert_int_equal(lsp_calib_acc_add_probs(fast, p, y, n, 0, 1), 0);
     assert_int_equal(lsp_calib_acc_add_probs(full, p, y, n, 0, 1), 0);
     assert_true(fast->n == full->n && fast->n_correct == full->n_correct);
     { /* the hand-made rows alone: 9 and 10 wrong, 11 right */
-      lsp_calib_acc *h = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_TOP);
+      lsp_calib_acc *h = lsp_calib_acc_alloc(nb, k, edges, LSP_CALIB_TOP);
       assert_int_equal(lsp_calib_acc_add_probs(h, p + 8 * k, y + 8, 8, 8, 1), 0);
-      lsp_calib_acc *h2 = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_TOP);
+      lsp_calib_acc *h2 = lsp_calib_acc_alloc(nb, k, edges, LSP_CALIB_TOP);
       assert_int_equal(lsp_calib_acc_add_probs(h2, p + 8 * k, y + 8, 1, 8, 1), 0);
       assert_int_equal(lsp_calib_acc_add_probs(h2, p + 12 * k, y + 12, 4, 12, 1), 0);
       assert_int_equal(h->n_correct - h2->n_correct, 1); /* rows 9-11 add one correct */
       lsp_calib_acc_free(h);
       lsp_calib_acc_free(h2);
     }
-    assert_memory_equal(fast->count, full->count, 15 * sizeof *fast->count);
-    assert_memory_equal(fast->correct, full->correct, 15 * sizeof *fast->correct);
-    assert_memory_equal(fast->conf, full->conf, 15 * sizeof *fast->conf);
-    lsp_calib_acc *two = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_TOP);
+    assert_memory_equal(fast->count, full->count, (size_t)nb * sizeof *fast->count);
+    assert_memory_equal(fast->correct, full->correct, (size_t)nb * sizeof *fast->correct);
+    assert_memory_equal(fast->conf, full->conf, (size_t)nb * sizeof *fast->conf);
+    lsp_calib_acc *two = lsp_calib_acc_alloc(nb, k, edges, LSP_CALIB_TOP);
     assert_int_equal(lsp_calib_acc_add_probs(two, p, y, n, 0, 2), 0); /* 2 threads */
-    assert_memory_equal(two->conf, fast->conf, 15 * sizeof *fast->conf);
-    assert_memory_equal(two->count, fast->count, 15 * sizeof *fast->count);
+    assert_memory_equal(two->conf, fast->conf, (size_t)nb * sizeof *fast->conf);
+    assert_memory_equal(two->count, fast->count, (size_t)nb * sizeof *fast->count);
     assert_true(two->n_correct == fast->n_correct);
     lsp_calib_acc_free(two);
     const size_t badrow[] = {37, 1000};
@@ -391,6 +409,15 @@ static void test_fast_path(void **state) {
     assert_int_equal(lsp_calib_acc_add_probs(fast, p, y, n, 0, 1), LSP_EDATA);
     assert_non_null(strstr(lsp_errmsg(), "row 700: probabilities sum to"));
     for (size_t j = 0; j < k; j++) p[700 * k + j] /= 1.00101f;
+    { /* an entry just above 1 in a row summing to 1 within the tolerance */
+      float keep[64];
+      memcpy(keep, p + 600 * k, k * sizeof *p);
+      for (size_t j = 0; j < k; j++) p[600 * k + j] = 0.0f;
+      p[600 * k + 2] = nextafterf(1.0f, 2.0f);
+      assert_int_equal(lsp_calib_acc_add_probs(fast, p, y, n, 0, 1), LSP_EDATA);
+      assert_non_null(strstr(lsp_errmsg(), "row 600:"));
+      memcpy(p + 600 * k, keep, k * sizeof *p);
+    }
     y[500] = (int32_t)k;
     assert_int_equal(lsp_calib_acc_add_probs(fast, p, y, n, 0, 1), LSP_EDATA);
     assert_non_null(strstr(lsp_errmsg(), "row 500: label"));
