@@ -32,7 +32,9 @@
  * share_of_sgemm_1thread_cpu the same against the 1-thread loop whatever
  * the thread count (the figure before 2026-12-02). sgemm_share_cpu_gflops,
  * sgemm_team_share_cpu_gflops and share_of_share_sgemm_cpu: the same on
- * one share's rows (what lsp_train runs); floor_samples_per_s = threads ×
+ * one share's rows (what lsp_train runs for networks other than plain
+ * MLPs; an MLP runs the whole batch, each layer cut by output features
+ * among the threads); floor_samples_per_s = threads ×
  * the one-share rate / flops per sample, and share_of_floor = samples_per_s
  * / it. */
 #define _POSIX_C_SOURCE 200809L
@@ -92,7 +94,7 @@ int main(int argc, char **argv) {
   }
   bench_isa_arg(argc, argv);
   lsp_threads_set(threads);
-  lsp_threads_set_blas(1); /* as `lsprobe train`: the shares run side by side */
+  lsp_threads_set_blas(1); /* as `lsprobe train`: the threads run GEMMs side by side */
   lsp_data_opts dopt;
   lsp_data_opts_default(&dopt);
   dopt.spec = spec;

@@ -149,6 +149,27 @@ static lsp_model *mlp(size_t in, size_t hid, size_t out) {
   return m;
 }
 
+/* A plain MLP whose layers the feature split cuts into 3, 2 and 1 parts
+ * (128 outputs a part), so 2 to 3 threads share every layer but the last. */
+static lsp_model *wide_mlp(void) {
+  const size_t hid[2] = {384, 256};
+  lsp_model *m = lsp_model_alloc_mlp(DIM, hid, 2, K);
+  assert_non_null(m);
+  return m;
+}
+
+/* A small MLP behind a flatten node, which the feature split does not take:
+ * it trains on shares of rows. */
+static lsp_model *shares_mlp(void) {
+  lsp_model *m = NULL;
+  assert_int_equal(lsp_model_from_spec("flatten dense(16) relu", (lsp_shape){DIM, 1, 1}, K, NULL,
+                                       0, &m),
+                   LSP_OK);
+  return m;
+}
+
+static lsp_model *small_mlp(void) { return mlp(DIM, 16, K); }
+
 typedef struct {
   size_t calls, epoch_ends, last_batches;
   double first_loss;
@@ -304,25 +325,24 @@ static void test_train_errors(void **state) {
   lsp_model_free(wide), lsp_model_free(many), lsp_model_free(m);
 }
 
-/* The thread count does not change the model: batches of 256 rows are cut
- * into 4 shares (64 rows each; the last batch of 44 rows too) whatever the
- * thread count, and the shares' gradients are summed in share order. 1 to 5
- * threads (3: uneven blocks of shares; 5: more threads than shares) and
- * OpenBLAS at 2 threads (the shares then run on the calling thread) give
- * bit-identical parameters and validation curves. */
-static void test_train_threads_identical(void **state) {
-  lsp_splits *d = *state;
+/* The thread count does not change the model. On shares of rows (a model
+ * the feature split does not take): batches of 256 rows are cut into 4
+ * shares (64 rows each; the last batch of 44 rows too) whatever the thread
+ * count, and the shares' gradients are summed in share order. On the
+ * feature split (a plain MLP of 384 and 256 hidden units): each layer's
+ * fixed parts, one GEMM call each, on 1 to 3 threads (5 asked: 3 run;
+ * 2: uneven blocks of the 3 parts; 3: a thread with no part of the
+ * second layer). 1 to 5 threads and OpenBLAS at 2 threads (everything
+ * then runs on the calling thread) give bit-identical parameters and
+ * curves. */
+static void threads_identical(lsp_splits *d, lsp_model *(*make)(void)) {
   lsp_train_opts o;
   lsp_train_opts_default(&o);
   o.epochs = 3;
   o.batch = 256;
   o.smoothing.eps = 0.1;
-  assert_int_equal(lsp_train_shares(256), 4);
-  assert_int_equal(lsp_train_shares(1), 1);
-  assert_int_equal(lsp_train_shares(65), 2);
-  assert_int_equal(lsp_train_shares(1 << 20), LSP_TRAIN_MAX_SHARES);
   const int blas_before = lsp_threads_get_blas();
-  lsp_model *ref = mlp(DIM, 16, K);
+  lsp_model *ref = make();
   lsp_train_log lref = {0};
   lsp_threads_set_blas(1);
   lsp_threads_set(1);
@@ -331,7 +351,7 @@ static void test_train_threads_identical(void **state) {
     int threads = run < 4 ? run + 2 : 2;
     lsp_threads_set(threads);
     lsp_threads_set_blas(run < 4 ? 1 : 2);
-    lsp_model *m = mlp(DIM, 16, K);
+    lsp_model *m = make();
     lsp_train_log lg = {0};
     assert_int_equal(lsp_train(m, d, &o, NULL, NULL, &lg), LSP_OK);
     if (memcmp(m->params, ref->params, m->nparams * sizeof(float)) != 0) {
@@ -352,11 +372,20 @@ static void test_train_threads_identical(void **state) {
   lsp_model_free(ref);
 }
 
-/* Shares must add up to the batch: one full-batch SGD step (1000 > 300
- * rows: 5 shares of 60) against the same step computed on one share of all
- * 300 rows by hand through the model core. */
-static void test_train_shares_sum_to_batch(void **state) {
-  lsp_splits *d = *state;
+static void test_train_threads_identical(void **state) {
+  assert_int_equal(lsp_train_shares(256), 4);
+  assert_int_equal(lsp_train_shares(1), 1);
+  assert_int_equal(lsp_train_shares(65), 2);
+  assert_int_equal(lsp_train_shares(1 << 20), LSP_TRAIN_MAX_SHARES);
+  threads_identical(*state, shares_mlp);
+  threads_identical(*state, wide_mlp);
+}
+
+/* Shares must add up to the batch, and the feature split's parts to the
+ * layers: one full-batch SGD step (1000 > 300 rows: 5 shares of 60, or
+ * every layer in parts on `threads` threads) against the same step
+ * computed on all 300 rows by hand through the model core. */
+static void step_matches_core(lsp_splits *d, lsp_model *(*make)(void), int threads) {
   lsp_train_opts o;
   lsp_train_opts_default(&o);
   o.epochs = 1;
@@ -364,8 +393,13 @@ static void test_train_shares_sum_to_batch(void **state) {
   o.momentum = 0.0;
   lsp_splits nov = *d;
   memset(&nov.val, 0, sizeof nov.val);
-  lsp_model *m = mlp(DIM, 16, K), *init = mlp(DIM, 16, K);
+  lsp_model *m = make(), *init = make();
+  const int blas_before = lsp_threads_get_blas();
+  lsp_threads_set_blas(1);
+  lsp_threads_set(threads);
   assert_int_equal(lsp_train(m, &nov, &o, NULL, NULL, NULL), LSP_OK);
+  lsp_threads_set(0);
+  lsp_threads_set_blas(blas_before);
   assert_int_equal(lsp_model_init(init, o.seed), LSP_OK);
   /* the full batch's gradient in one pass (row order is irrelevant to it) */
   lsp_model_ws *ws = lsp_model_ws_alloc(init, 300);
@@ -379,12 +413,20 @@ static void test_train_shares_sum_to_batch(void **state) {
   assert_int_equal(lsp_model_backward(init, ws, dz, LSP_BACK_PARAMS, NULL), LSP_OK);
   for (size_t i = 0; i < m->nparams; i++) {
     double step = (double)init->params[i] - m->params[i]; /* lr * g */
-    td_close(step, o.lr * init->grads[i], 1e-4, 1e-8, "step of the shares", i);
+    /* the step is a difference of float32 parameters below 0.45 (the first
+     * layer's init bound 1/sqrt(5)), each rounded to half an ulp: 1.5e-8 */
+    td_close(step, o.lr * init->grads[i], 1e-4, 3e-8, "step of the shares", i);
   }
   free(dz);
   lsp_model_ws_free(ws);
   lsp_model_free(m);
   lsp_model_free(init);
+}
+
+static void test_train_shares_sum_to_batch(void **state) {
+  step_matches_core(*state, shares_mlp, 2);
+  step_matches_core(*state, small_mlp, 1);
+  step_matches_core(*state, wide_mlp, 3);
 }
 
 /* A network with batch norm (BatchNorm1d between dense layers): its

@@ -17,12 +17,15 @@
  * The cosine schedule is CosineAnnealingLR(T_max = epochs, eta_min = 0)
  * stepped once per epoch: epoch e (0-based) uses lr*(1+cos(pi*e/E))/2.
  *
- * Determinism: the shuffle depends only on the seed; every batch is cut
- * into the same shares whatever the thread count, whose gradients are summed
- * in a fixed order; the GEMMs (OpenBLAS, one call per share) and the loss
- * (fixed reduction order) are deterministic. So the seed and settings fix
- * the model bit for bit on a given machine and library build, for any
- * thread count. */
+ * Determinism: the shuffle depends only on the seed. A plain MLP's batch
+ * runs whole through every layer, each layer cut by output features into
+ * fixed parts, one GEMM call a part (lsp_train_feat.h); any other model's
+ * batch is cut into fixed shares of rows whose gradients are summed in a
+ * fixed order (lsp_train_jobs.c). Neither cut depends on the thread count;
+ * the GEMMs (OpenBLAS) and the loss (fixed reduction order) are
+ * deterministic. So the seed and settings fix the model bit for bit on a
+ * given machine and library build, for any thread count. The two threads'
+ * batch jobs are in lsp_train_jobs.c. */
 #define _POSIX_C_SOURCE 200809L
 #include "core/train/lsp_train.h"
 
@@ -40,21 +43,11 @@
 #include "core/base/lsp_threads.h"
 #include "core/base/lsp_util.h"
 #include "core/loss/lsp_soft.h"
+#include "core/train/lsp_train_int.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
 #endif
-
-/* Rows of z (n×k) whose largest logit (lowest index on ties) is the label. */
-static size_t count_correct(const float *z, const int32_t *y, size_t n,
-                            size_t k) {
-  size_t c = 0;
-  for (size_t i = 0; i < n; i++) {
-    const float *r = z + i * k;
-    c += (int32_t)lsp_argmax_f32(r, k) == y[i];
-  }
-  return c;
-}
 
 static int check_setup(const lsp_model *m, const lsp_splits *data,
                        const lsp_train_opts *o) {
@@ -95,57 +88,6 @@ static int check_setup(const lsp_model *m, const lsp_splits *data,
   return lsp_ls_check(&o->smoothing, m->out_dim);
 }
 
-/* ---- data-parallel shares -------------------------------------------------
- *
- * Every batch is cut into S = lsp_train_shares(batch) contiguous shares of
- * rows, the same whatever the thread count T. A share's forward, loss and
- * backward run on one thread through the model core (single-threaded GEMMs)
- * into that share's own gradient buffer; T <= S threads take the shares in
- * contiguous blocks. Then every thread sums the share gradients over its
- * slice of the parameters, in share order, and steps that slice. Since
- * neither the shares nor the order of the sum depend on T, neither does the
- * model. The validation pass likewise scores fixed chunks of rows and sums
- * their losses in chunk order.
- *
- * Why shares of about 64 rows (LSP_TRAIN_SHARE_ROWS): each share writes a
- * whole gradient (every weight) and the sum reads it back, traffic that
- * does not shrink with the share while the arithmetic does. On the 2-core
- * test machine (784-256-256-10, batch 128, one thread) 16-row shares cost
- * 1.65x the CPU time of one 128-row batch, 32-row shares 1.2x, 64-row
- * shares about the same. So a batch of 128 has 2 shares and runs on at
- * most 2 threads; larger batches have more (at most 16, which bounds the
- * gradient buffers). Splitting the GEMMs over OpenBLAS's threads instead is
- * slower still on 128 rows (measured 0.5-0.7x of one thread).
- *
- * Batch norm. Its statistics are the whole batch's (PyTorch), so the shares'
- * passes stop at every batch-norm node (lsp_model_nsync of them): each
- * thread runs the stage on its shares, all meet at a barrier, thread 0
- * combines the shares' partial sums in share order (lsp_model_sync_forward
- * / _backward), all meet again and go on. Every share therefore keeps its
- * own workspace (the activations of all shares are alive at once). A model
- * without batch norm has one stage and no extra barrier. */
-
-typedef struct { /* one share: its workspace, gradient and tallies */
-  lsp_model view;   /* the model with this share's gradients (share 0: the model's) */
-  float *grads;     /* owned by shares s > 0                                  */
-  lsp_model_ws *ws; /* owned: up to `rows` rows                               */
-  float *xb, *dz;   /* owned: inputs (rows×dim), dlogits (rows×k)             */
-  float *tb;        /* owned: the teacher's logits (rows×k) when distilling   */
-  int32_t *yb;      /* owned: labels                                          */
-  const float *z;   /* its logits, in ws                                      */
-  size_t nr;        /* rows in the current batch's share                      */
-  double loss_sum;  /* sum of its row losses                                  */
-  size_t correct;   /* its rows classified correctly                          */
-} share;
-
-typedef struct { /* one thread's status */
-  lsp_model_ws *ws; /* validation: the workspace of share t (not owned)   */
-  size_t rows;      /* its capacity: the largest share                    */
-  size_t correct;   /* validation: rows classified correctly              */
-  int st;           /* status of the last job; msg holds its reason       */
-  char msg[256];
-} worker;
-
 size_t lsp_train_shares(size_t batch) {
   size_t s = (batch + LSP_TRAIN_SHARE_ROWS - 1) / LSP_TRAIN_SHARE_ROWS;
   return s < 1 ? 1 : s > LSP_TRAIN_MAX_SHARES ? LSP_TRAIN_MAX_SHARES : s;
@@ -177,233 +119,11 @@ static void share_free(share *sh) {
   free(sh->tb);
 }
 
-static void worker_fail(worker *w, int st) {
-  w->st = st;
-  snprintf(w->msg, sizeof w->msg, "%s",
-           lsp_errmsg()); /* the message is per thread */
-}
-
-/* Gather the rows idx[0..nr) of the training split into share sh (and
- * the teacher's logits of the same rows when distilling). The rows lie at
- * random in a split larger than the caches: while a row is copied, the row
- * three ahead is prefetched every 256 bytes, which starts its misses (and
- * the hardware prefetcher's streams) early; the copy took 5% of a
- * one-thread epoch, about 3.5% with this. */
-enum { GATHER_AHEAD = 3 };
-
-static void share_gather(share *sh, const lsp_dataset *tr, const float *teacher,
-                         const size_t *idx, size_t nr) {
-  sh->nr = nr;
-  sh->loss_sum = 0.0;
-  sh->correct = 0;
-  sh->z = NULL;
-  const size_t dim = tr->dim;
-  for (size_t i = 0; i < nr; i++) {
-    if (i + GATHER_AHEAD < nr) {
-      const char *p = (const char *)(tr->x + idx[i + GATHER_AHEAD] * dim);
-      for (size_t b = 0; b < dim * sizeof *tr->x; b += 256) __builtin_prefetch(p + b);
-    }
-    memcpy(sh->xb + i * dim, tr->x + idx[i] * dim, dim * sizeof *sh->xb);
-    sh->yb[i] = tr->y[idx[i]];
-  }
-  if (teacher) {
-    const size_t k = sh->view.out_dim;
-    for (size_t i = 0; i < nr; i++)
-      memcpy(sh->tb + i * k, teacher + idx[i] * k, k * sizeof *sh->tb);
-  }
-}
-
-/* The share's loss after its forward, with the gradient scaled to the mean
- * over the whole batch of nb rows. */
-static int share_loss(share *sh, size_t nb, const lsp_train_opts *o) {
-  if (sh->nr == 0) return LSP_OK;
-  const size_t k = sh->view.out_dim;
-  double l;
-  int st;
-  if (o->teacher) {
-    lsp_distill d = {o->alpha, o->temperature, o->smoothing};
-    lsp_distill_mean dm;
-    st = lsp_loss_distill(sh->z, sh->tb, sh->yb, sh->nr, k, &d, sh->dz, 1.0 / (double)nb, NULL,
-                          &dm);
-    l = dm.loss;
-  } else {
-    st = lsp_loss_xent(sh->z, sh->yb, sh->nr, k, &o->smoothing, sh->dz, 1.0 / (double)nb, NULL,
-                       &l);
-  }
-  if (st) return st;
-  sh->loss_sum = l * (double)sh->nr;
-  sh->correct = count_correct(sh->z, sh->yb, sh->nr, k);
-  return LSP_OK;
-}
-
 /* The first failing worker's status, with its message re-recorded here. */
 static int workers_status(const worker *w, int nw) {
   for (int t = 0; t < nw; t++)
     if (w[t].st) return lsp_fail(w[t].st, "%s", w[t].msg);
   return LSP_OK;
-}
-
-typedef struct {
-  lsp_model *m;
-  worker *w;
-  int nw;
-  share *sh;          /* S of them */
-  lsp_model_ws **wss; /* the shares' workspaces, in share order */
-  size_t S;
-  size_t nsync;       /* batch-norm nodes: synchronization points */
-  double *chunk_loss; /* validation: one loss sum per chunk of rows */
-  float *state; /* SGD velocity, or Adam's two moments back to back */
-  const lsp_train_opts *o;
-} trainer;
-
-/* Thread t of nt: sum the shares' gradients over its parameter slice, in
- * share order, and step that slice. The sum goes through a small block on
- * the stack straight into the optimizer, so the summed gradient is never
- * written back to memory.
- *
- * Gradients kept at zero. The backward adds every dense layer's weight
- * gradient into its share's array (LSP_BACK_GRADS_ZERO), which spares the
- * pass in which OpenBLAS clears the whole array before a beta = 0 GEMM (4%
- * of a one-thread epoch). The step clears what it has read, while the lines
- * are at hand — but only in the shares this thread runs: clearing another
- * core's share would move its lines here just before that core's next
- * backward wants them back. So each thread also clears, at the start of the
- * next batch, the rest of its own shares' arrays (the slices the other
- * threads stepped; none on one thread). m->grads holds zeros after training. */
-enum { STEP_BLOCK = 1024 };
-
-/* Thread t's block of shares [*s0, *s1) and parameter slice [*lo, *hi). */
-static void thread_range(const trainer *tn, int t, int nt, size_t *s0, size_t *s1, size_t *lo,
-                         size_t *hi) {
-  const size_t S = tn->S, np = tn->m->nparams;
-  *s0 = S * (size_t)t / (size_t)nt, *s1 = S * (size_t)(t + 1) / (size_t)nt;
-  *lo = np * (size_t)t / (size_t)nt, *hi = np * (size_t)(t + 1) / (size_t)nt;
-}
-
-/* Clear thread t's shares' gradients outside its own parameter slice. */
-static void clear_other_slices(const trainer *tn, int t, int nt) {
-  size_t s0, s1, lo, hi;
-  thread_range(tn, t, nt, &s0, &s1, &lo, &hi);
-  if (nt == 1) return;
-  for (size_t s = s0; s < s1; s++) {
-    float *g = tn->sh[s].view.grads;
-    memset(g, 0, lo * sizeof *g);
-    memset(g + hi, 0, (tn->m->nparams - hi) * sizeof *g);
-  }
-}
-
-static void reduce_and_step(const trainer *tn, int t, int nt, double lr,
-                            size_t step) {
-  const size_t np = tn->m->nparams;
-  size_t s0, s1, lo, hi;
-  thread_range(tn, t, nt, &s0, &s1, &lo, &hi);
-  const lsp_train_opts *o = tn->o;
-  if (!o->adam && tn->sh[0].nr) { /* the common case, in one fused pass */
-    float *gs[LSP_TRAIN_MAX_SHARES];
-    size_t ng = 0;
-    unsigned clear = 0;
-    for (size_t s = 0; s < tn->S; s++)
-      if (tn->sh[s].nr) {
-        if (s >= s0 && s < s1) clear |= 1u << ng;
-        gs[ng++] = tn->sh[s].view.grads + lo;
-      }
-    lsp_train_sgd_step_sum(tn->m->params + lo, gs, ng, clear, tn->state + lo, hi - lo, lr,
-                           o->momentum, o->weight_decay);
-    return;
-  }
-  float g[STEP_BLOCK];
-  for (size_t b0 = lo; b0 < hi; b0 += STEP_BLOCK) {
-    const size_t nb = hi - b0 < STEP_BLOCK ? hi - b0 : STEP_BLOCK;
-    if (tn->sh[0].nr)
-      memcpy(g, tn->m->grads + b0, nb * sizeof *g);
-    else
-      memset(g, 0, nb * sizeof *g);
-    if (tn->sh[0].nr && s0 == 0) memset(tn->m->grads + b0, 0, nb * sizeof *g);
-    for (size_t s = 1; s < tn->S; s++) {
-      if (tn->sh[s].nr == 0) continue;
-      float *gs = tn->sh[s].grads + b0;
-      for (size_t i = 0; i < nb; i++) g[i] += gs[i];
-      if (s >= s0 && s < s1) memset(gs, 0, nb * sizeof *gs);
-    }
-    if (o->adam)
-      lsp_train_adam_step(tn->m->params + b0, g, tn->state + b0, tn->state + np + b0, nb,
-                          lr, o->weight_decay, step);
-    else
-      lsp_train_sgd_step(tn->m->params + b0, g, tn->state + b0, nb, lr, o->momentum,
-                         o->weight_decay);
-  }
-}
-
-/* What one pool run needs: a batch (idx, nb, lr, step) or a split to score. */
-typedef struct {
-  trainer *tn;
-  lsp_pool *pool;
-  const lsp_dataset *d;
-  const size_t *idx;
-  size_t nb, step;
-  double lr;
-} job;
-
-static int any_failed(const trainer *tn, int nt) {
-  for (int u = 0; u < nt; u++)
-    if (tn->w[u].st) return 1;
-  return 0;
-}
-
-/* After stage s of a pass (s < nsync): every thread waits, thread 0
- * combines the batch-norm statistics of all shares, every thread waits. */
-static void sync_point(const job *j, int t, int nt, size_t s, int backward) {
-  trainer *tn = j->tn;
-  lsp_pool_barrier(j->pool);
-  if (t == 0 && !any_failed(tn, nt)) {
-    int st = backward ? lsp_model_sync_backward(tn->m, tn->wss, tn->S, s)
-                      : lsp_model_sync_forward(tn->m, tn->wss, tn->S, s);
-    if (st) worker_fail(&tn->w[0], st);
-  }
-  lsp_pool_barrier(j->pool);
-}
-
-/* Thread t of nt: its block of shares through the training-mode forward,
- * the loss and the backward, stage by stage (see above), then (once every
- * share is done and none failed) the sum of the gradients and the step on
- * its parameter slice. Every thread passes the same barriers, failed or
- * not, and sees the same failures. */
-static void batch_job(void *varg, int t, int nt) {
-  const job *j = varg;
-  trainer *tn = j->tn;
-  worker *w = &tn->w[t];
-  const size_t S = tn->S, K = tn->nsync;
-  const size_t s0 = S * (size_t)t / (size_t)nt, s1 = S * (size_t)(t + 1) / (size_t)nt;
-  w->st = LSP_OK;
-  clear_other_slices(tn, t, nt);
-  for (size_t s = s0; s < s1; s++) {
-    size_t r0 = j->nb * s / S, r1 = j->nb * (s + 1) / S;
-    share_gather(&tn->sh[s], j->d, tn->o->teacher, j->idx + r0, r1 - r0);
-  }
-  for (size_t stage = 0; stage <= K; stage++) {
-    for (size_t s = s0; s < s1 && !w->st; s++) {
-      share *sh = &tn->sh[s];
-      int st = lsp_model_stage_forward(&sh->view, sh->ws, sh->xb, sh->nr, stage, &sh->z, NULL);
-      if (st) worker_fail(w, st);
-    }
-    if (stage < K) sync_point(j, t, nt, stage, 0);
-  }
-  for (size_t s = s0; s < s1 && !w->st; s++) {
-    int st = share_loss(&tn->sh[s], j->nb, tn->o);
-    if (st) worker_fail(w, st);
-  }
-  for (size_t stage = 0; stage <= K; stage++) {
-    for (size_t s = s0; s < s1 && !w->st && !(stage > 0 && any_failed(tn, nt)); s++) {
-      share *sh = &tn->sh[s];
-      int st = lsp_model_stage_backward(&sh->view, sh->ws, sh->dz,
-                                        LSP_BACK_PARAMS | LSP_BACK_GRADS_ZERO, NULL, stage);
-      if (st) worker_fail(w, st);
-    }
-    if (stage < K) sync_point(j, t, nt, stage, 1);
-  }
-  lsp_pool_barrier(j->pool);
-  if (any_failed(tn, nt)) return; /* every thread sees the same failure */
-  reduce_and_step(tn, t, nt, j->lr, j->step);
 }
 
 /* Thread t of nt: the loss sums of its block of chunks (chunk c = rows
@@ -424,11 +144,11 @@ static void eval_job(void *varg, int t, int nt) {
     if (!st)
       st = lsp_loss_xent(z, d->y + i0, nb, k, &tn->o->smoothing, NULL, 1.0, NULL, &l);
     if (st) {
-      worker_fail(w, st);
+      lsp_train_worker_fail(w, st);
       return;
     }
     tn->chunk_loss[c] = l * (double)nb;
-    w->correct += count_correct(z, d->y + i0, nb, k);
+    w->correct += lsp_train_count_correct(z, d->y + i0, nb, k);
   }
 }
 
@@ -462,8 +182,12 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   const size_t batches = (n + bs - 1) / bs;
   int nw = lsp_threads_get();
   if (nw < 1) nw = 1;
-  const size_t S = lsp_train_shares(bs);
-  if ((size_t)nw > S) nw = (int)S;
+  /* a plain MLP splits every layer by features, other models the batch by
+   * rows into shares (see above) */
+  lsp_feat *feat = lsp_feat_eligible(m) ? lsp_feat_alloc(m, bs) : NULL;
+  const size_t S = lsp_feat_eligible(m) ? 1 : lsp_train_shares(bs);
+  const size_t cap = feat ? lsp_feat_max_threads(feat) : S;
+  if ((size_t)nw > cap) nw = (int)cap;
   /* Threads run GEMMs side by side, which needs OpenBLAS at one thread:
    * its multi-threaded GEMMs serialize on a lock inside OpenBLAS (measured
    * 20x slower). OpenBLAS's count is the host's to set, not ours: with more
@@ -473,14 +197,17 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   const size_t rows = (bs + S - 1) / S;
   const size_t chunks = va->n ? (va->n + rows - 1) / rows : 0;
 
-  trainer tn = {.m = m, .nw = nw, .S = S, .o = opts};
-  job jb = {&tn, lsp_pool_alloc(nw), tr, NULL, 0, 0, 0.0};
+  /* shares: S, or one a thread for the validation's workspaces */
+  size_t nsh = S > (size_t)nw ? S : (size_t)nw;
+  if (feat && nsh < 2) nsh = 2; /* the batch buffers alternate */
+  trainer tn = {.m = m, .nw = nw, .S = S, .o = opts, .feat = feat};
+  job jb = {.tn = &tn, .pool = lsp_pool_alloc(nw), .d = tr};
   size_t *perm = malloc(n * sizeof *perm);
   tn.state = calloc(opts->adam ? 2 * np : np, sizeof *tn.state);
   tn.w = calloc((size_t)nw, sizeof *tn.w);
   tn.chunk_loss = malloc((chunks ? chunks : 1) * sizeof *tn.chunk_loss);
-  tn.sh = calloc(S, sizeof *tn.sh);
-  tn.wss = calloc(S, sizeof *tn.wss);
+  tn.sh = calloc(nsh, sizeof *tn.sh);
+  tn.wss = calloc(nsh, sizeof *tn.wss);
   tn.nsync = lsp_model_nsync(m);
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
   lsp_train_log lg = {0};
@@ -489,10 +216,10 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   lg.train_acc = malloc(opts->epochs * sizeof(double));
   lg.val_loss = malloc(opts->epochs * sizeof(double));
   lg.val_acc = malloc(opts->epochs * sizeof(double));
-  int ok = jb.pool && perm && tn.state && tn.w && tn.chunk_loss && tn.sh && tn.wss && rng &&
+  int ok = (feat || !lsp_feat_eligible(m)) && jb.pool && perm && tn.state && tn.w && tn.chunk_loss && tn.sh && tn.wss && rng &&
            lg.train_loss && lg.train_acc && lg.val_loss && lg.val_acc;
-  for (size_t s = 0; ok && s < S; s++) {
-    ok = share_init(&tn.sh[s], m, s, rows, tr->dim, opts->teacher != NULL) == 0;
+  for (size_t s = 0; ok && s < nsh; s++) {
+    ok = share_init(&tn.sh[s], m, feat ? 0 : s, rows, tr->dim, opts->teacher != NULL) == 0;
     tn.wss[s] = tn.sh[s].ws;
   }
   for (int t = 0; ok && t < nw; t++) { /* nw <= S: thread t validates on share t's */
@@ -540,7 +267,11 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
       jb.nb = nb;
       jb.lr = lr;
       jb.step = ++step;
-      lsp_pool_run(jb.pool, batch_job, &jb);
+      jb.next = b + 1 < batches ? perm + i0 + bs : NULL;
+      jb.nnext = jb.next ? (n - i0 - bs < bs ? n - i0 - bs : bs) : 0;
+      lsp_pool_run(jb.pool, feat ? lsp_train_feat_job : lsp_train_share_job, &jb);
+      jb.ready = jb.next != NULL;
+      if (jb.ready) jb.cur = 1 - jb.cur;
       if ((st = workers_status(tn.w, nw))) {
         char where[96];
         snprintf(where, sizeof where,
@@ -599,7 +330,8 @@ done:
   lsp_pool_free(jb.pool);
   free(tn.w);
   if (tn.sh)
-    for (size_t sh = 0; sh < S; sh++) share_free(&tn.sh[sh]);
+    for (size_t sh = 0; sh < nsh; sh++) share_free(&tn.sh[sh]);
+  lsp_feat_free(feat);
   free(tn.sh);
   free(tn.wss);
   free(tn.chunk_loss);

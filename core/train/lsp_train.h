@@ -3,16 +3,19 @@
  * SGD with momentum (PyTorch's form: v = mu*v + g + wd*w; w -= lr*v) or
  * Adam, optional cosine learning-rate schedule, seeded shuffling, the loss of
  * lsp_loss_xent in either smoothing convention, validation loss/accuracy
- * after every epoch. Every batch is split into lsp_train_shares(batch)
- * shares of rows whatever the thread count; lsp_threads_get() = T threads
- * (at most one per share) train them side by side and their gradients are
- * summed in share order. So the same seed and settings give a bit-identical
- * model for any thread count (on one machine: see README "Reproducibility").
- * The shares call single-threaded GEMMs side by side, which needs OpenBLAS
+ * after every epoch. lsp_threads_get() = T threads share every batch: a
+ * plain MLP (dense layers and ReLUs) runs the whole batch through each
+ * layer, cut by output features into fixed parts of about 128 (T at most
+ * the most parts of a layer; lsp_train_feat.h); other models cut the batch
+ * into lsp_train_shares(batch) shares of rows, trained side by side (T at
+ * most one per share), their gradients summed in share order. Neither cut
+ * depends on T, so the same seed and settings give a bit-identical model
+ * for any thread count (on one machine: see README "Reproducibility").
+ * The threads call single-threaded GEMMs side by side, which needs OpenBLAS
  * at one thread (lsp_threads_set_blas, or OPENBLAS_NUM_THREADS=1): OpenBLAS's
  * multi-threaded GEMMs serialize on a lock when called concurrently (20x
  * slower). lsp_train never changes OpenBLAS's setting: when it is above 1,
- * the shares run one after another on the calling thread and OpenBLAS
+ * the shares (or parts) run one after another on the calling thread and OpenBLAS
  * threads each GEMM (the same model, slower). The library does not print:
  * progress goes to a callback. */
 #ifndef LSP_TRAIN_H
@@ -29,12 +32,15 @@
  * trained before is not taken for one trained now (the training record
  * carries it and the model cache compares it).
  *   1  one share per thread (the thread count changed the weights)
- *   2  fixed shares per batch, any thread count gives the same model */
-#define LSP_TRAIN_CODE_VERSION 2
+ *   2  fixed shares per batch, any thread count gives the same model
+ *   3  plain MLPs: the whole batch, each layer split by output features */
+#define LSP_TRAIN_CODE_VERSION 3
 
-/* Every batch is cut into lsp_train_shares(batch) shares of rows, whatever
- * the thread count: ceil(batch / LSP_TRAIN_SHARE_ROWS), at least 1 and at
- * most LSP_TRAIN_MAX_SHARES (see lsp_train for why). */
+/* A batch of a model other than a plain MLP is cut into
+ * lsp_train_shares(batch) shares of rows, whatever the thread count:
+ * ceil(batch / LSP_TRAIN_SHARE_ROWS), at least 1 and at most
+ * LSP_TRAIN_MAX_SHARES (see lsp_train_jobs.c for why). The training record
+ * carries this count for every model. */
 #define LSP_TRAIN_SHARE_ROWS 64
 #define LSP_TRAIN_MAX_SHARES 16
 size_t lsp_train_shares(size_t batch);

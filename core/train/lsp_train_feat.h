@@ -1,0 +1,65 @@
+/* lsp_train_feat.h — a plain MLP's training pass split by output features.
+ *
+ * For a chain of dense layers (each optionally followed by a ReLU) lsp_train
+ * runs the whole batch through every GEMM and splits each layer by its
+ * output features instead of by rows: every layer's outputs are cut into
+ * fixed parts (lsp_feat_alloc; whatever the thread count), and a thread
+ * owns the same parts' rows of W, of b, of their gradients and of the step.
+ * A thread computes, for its parts: the layer's outputs (x · W[part]ᵀ + b,
+ * ReLU), the weight and bias gradients (dY[:, part]ᵀ · x, column sums),
+ * and the input gradient's columns that are the previous layer's parts it
+ * owns (dY · W[:, part'], then the ReLU mask). Each output element's sum
+ * is computed whole by one GEMM call per part, so the bits do not depend
+ * on the thread count; no gradient is summed across threads and no thread
+ * writes another's weights. What crosses between cores is the activations
+ * (all columns of a layer's output feed every part of the next) and, in
+ * the input gradient, the other threads' rows of W (read only). */
+#ifndef LSP_TRAIN_FEAT_H
+#define LSP_TRAIN_FEAT_H
+
+#include <stddef.h>
+
+#include "core/base/lsp_pool.h"
+#include "core/nn/lsp_model.h"
+
+typedef struct lsp_feat lsp_feat;
+
+/* The optimizer step on params[off, off + len) and the gradient there
+ * (which it leaves at zero): called by the thread that owns that slice. */
+typedef void (*lsp_feat_step_fn)(void *user, size_t off, size_t len);
+
+/* 1 when m is a chain of dense layers on the input, each optionally
+ * followed by one ReLU (lsp_model_alloc_mlp's networks, any widths). */
+int lsp_feat_eligible(const lsp_model *m);
+/* The most parts of any layer: more threads than that find no work. */
+size_t lsp_feat_max_threads(const lsp_feat *f);
+/* Buffers for batches of up to `rows` rows; NULL when out of memory. */
+lsp_feat *lsp_feat_alloc(lsp_model *m, size_t rows);
+void lsp_feat_free(lsp_feat *f); /* NULL-safe */
+
+/* Thread t of nt (inside an lsp_pool run of `pool`): the forward of the
+ * n rows of x (n × in_dim), first the step that the last backward deferred
+ * (`pending`, with the previous batch's settings in `user`; NULL when it
+ * did not defer). Returns the logits (n × out_dim), complete for
+ * thread t. A one-part classifier (fewer than 2 FEAT_PART outputs) runs
+ * whole on every thread into the thread's own buffer: a few microseconds
+ * of duplicated work instead of a barrier before the loss and another
+ * after it (each thread then computes the loss's gradient itself, into
+ * lsp_feat_dz(f, t), the same bits on every thread). */
+const float *lsp_feat_forward(lsp_feat *f, const float *x, size_t n, int t, int nt,
+                              lsp_pool *pool, lsp_feat_step_fn pending, void *user);
+/* Thread t's buffer for the logits' gradient (rows × out_dim). */
+float *lsp_feat_dz(lsp_feat *f, int t);
+
+
+/* Thread t of nt: the backward of the last forward (of the n rows of x)
+ * from dz (n × out_dim, complete for thread t: its own, or shared and
+ * behind a barrier), adding the weight and
+ * bias gradients into m->grads (kept at zero between batches), then `step`
+ * on this thread's parameter slices once no thread reads them any more.
+ * With `defer`, the second layer's step is left to the next forward (which
+ * must then be given it), saving the last barrier. */
+void lsp_feat_backward(lsp_feat *f, const float *x, size_t n, const float *dz, int t, int nt,
+                       lsp_pool *pool, lsp_feat_step_fn step, void *user, int defer);
+
+#endif

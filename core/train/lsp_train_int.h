@@ -1,0 +1,78 @@
+/* lsp_train_int.h — what lsp_train.c and its two batch jobs
+ * (lsp_train_jobs.c) share: the shares, the threads' status, the trainer
+ * and one pool run's job. Not installed. */
+#ifndef LSP_TRAIN_INT_H
+#define LSP_TRAIN_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/base/lsp_pool.h"
+#include "core/train/lsp_train.h"
+#include "core/train/lsp_train_feat.h"
+
+typedef struct { /* one share: its workspace, gradient and tallies */
+  lsp_model view;   /* the model with this share's gradients (share 0: the model's) */
+  float *grads;     /* owned by shares s > 0                                  */
+  lsp_model_ws *ws; /* owned: up to `rows` rows                               */
+  float *xb, *dz;   /* owned: inputs (rows×dim), dlogits (rows×k)             */
+  float *tb;        /* owned: the teacher's logits (rows×k) when distilling   */
+  int32_t *yb;      /* owned: labels                                          */
+  const float *z;   /* its logits, in ws                                      */
+  size_t nr;        /* rows in the current batch's share                      */
+  double loss_sum;  /* sum of its row losses                                  */
+  size_t correct;   /* its rows classified correctly                          */
+} share;
+
+typedef struct { /* one thread's status */
+  lsp_model_ws *ws; /* validation: the workspace of share t (not owned)   */
+  size_t rows;      /* its capacity: the largest share                    */
+  size_t correct;   /* validation: rows classified correctly              */
+  int st;           /* status of the last job; msg holds its reason       */
+  char msg[256];
+} worker;
+
+
+typedef struct {
+  lsp_model *m;
+  worker *w;
+  int nw;
+  share *sh;          /* S of them */
+  lsp_model_ws **wss; /* the shares' workspaces, in share order */
+  size_t S;
+  size_t nsync;       /* batch-norm nodes: synchronization points */
+  double *chunk_loss; /* validation: one loss sum per chunk of rows */
+  lsp_feat *feat;     /* a plain MLP: the batch split by features (S = 1) */
+  float *state; /* SGD velocity, or Adam's two moments back to back */
+  const lsp_train_opts *o;
+} trainer;
+
+
+/* What one pool run needs: a batch (idx, nb, lr, step) or a split to score. */
+typedef struct {
+  trainer *tn;
+  lsp_pool *pool;
+  const lsp_dataset *d;
+  const size_t *idx;
+  size_t nb, step;
+  double lr;
+  /* the feature split: the batch's rows are in share `cur` already
+   * (`ready`), and the next batch's (next, nnext; NULL at an epoch's end)
+   * are gathered into the other one after the step */
+  int ready;
+  size_t cur;
+  const size_t *next;
+  size_t nnext;
+} job;
+
+
+/* Rows of z (n×k) whose largest logit (lowest index on ties) is the label. */
+size_t lsp_train_count_correct(const float *z, const int32_t *y, size_t n, size_t k);
+/* Record status st and the thread's message in w. */
+void lsp_train_worker_fail(worker *w, int st);
+/* One batch (a pool run's function; arg: a job): on shares of rows, or
+ * split by features (a plain MLP, tn->feat set). */
+void lsp_train_share_job(void *arg, int t, int nt);
+void lsp_train_feat_job(void *arg, int t, int nt);
+
+#endif
