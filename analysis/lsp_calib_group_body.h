@@ -93,14 +93,15 @@ SV_ATTR static size_t SV_FN(cr_group)(
                                 _mm512_set1_epi64((long long)j));
   const __m512d inv = _mm512_div_pd(one, s),
                 dz = _mm512_mul_pd(_mm512_sub_pd(zy, mx), vt);
-  double sl[8], il[8], dl[8], nl[8];
+  /* the NLL log s − dz of the finite rows (0 in the others) */
+  const __m512d nll = _mm512_maskz_sub_pd((__mmask8)((1u << good) - 1u),
+                                          SV_FN(cr_log)(s), dz);
+  double il[8], nl[8];
   int64_t tl[8];
-  _mm512_storeu_pd(sl, s);
   _mm512_storeu_pd(il, inv);
-  _mm512_storeu_pd(dl, dz);
+  _mm512_storeu_pd(nl, nll);
   _mm512_storeu_si512((void *)tl, top);
   for (size_t r = 0; r < 8; r++) {
-    nl[r] = r < good ? log(sl[r]) - dl[r] : 0.0;
     st[r].conf = il[r];
     st[r].nll = nl[r];
     st[r].top = (size_t)tl[r];
@@ -157,7 +158,7 @@ SV_ATTR static size_t SV_FN(cr_group)(
     }
   }
   *ncell = nc;
-  SV_FN(cr_rec8)(inv, _mm512_loadu_pd(nl), br, bins, right, full, rec);
+  SV_FN(cr_rec8)(inv, nll, br, bins, right, full, rec);
   return good;
 }
 #endif

@@ -4,7 +4,8 @@
  * w_j = (z_j − max z)·inv_t, e_j = exp(w_j), s = Σ e_j, p_j = e_j·(1/s):
  * the top class gets exactly 1/s, the top-label confidence. The exponential is
  * lsprobe's own (lsp_calib_row_body.h: Cody–Waite reduction, the Taylor
- * polynomial of degree 13, about 1 ulp), vectorized and compiled for each
+ * polynomial of degree 13, about 1 ulp), and so is the NLL's log s (within
+ * 1 ulp), both vectorized and compiled for each
  * instruction-set level (lsp_cpu_isa): the accumulator, the per-row table
  * and the streaming pass all call this one function, so they agree to the
  * last bit on a given machine. */
@@ -16,7 +17,8 @@
 
 typedef struct {
   double conf; /* 1/s: the top class's probability                     */
-  double nll;  /* log s − w_y: −log p_y from the log-softmax           */
+  double nll;  /* log s − w_y: −log p_y from the log-softmax (the log:
+                  lsp_calib_log_fn's)                                  */
   size_t top;  /* the first index of the max logit                     */
 } lsp_calib_rowstat;
 
@@ -95,6 +97,12 @@ typedef size_t (*lsp_calib_group_fn)(
     int bins, int right, int full, lsp_calib_rowstat *st, lsp_calib_rowrec *rec,
     uint64_t *z0, uint32_t *cell, uint64_t *fb, uint64_t *inc, size_t *ncell);
 lsp_calib_group_fn lsp_calib_group_kernel(void);
+
+/* out[i] = log x[i] for n finite x[i] >= 1, by the logarithm the row and
+ * group functions take of a row's sum s for the NLL (lsp_calib_row_body.h's
+ * cr_log: within 1 ulp, DESIGN §2), at level lsp_cpu_isa(). */
+typedef void (*lsp_calib_log_fn)(const double *x, size_t n, double *out);
+lsp_calib_log_fn lsp_calib_log_kernel(void);
 
 /* Rows per call for k classes: LSP_CALIB_ROWS while the rows span at most
  * 512 values, fewer (at least 1) for long rows. */
