@@ -43,10 +43,72 @@ SV_ATTR static inline void SV_FN(cr_transpose16)(const float *xf, size_t k,
   }
 }
 
+/* lanes += (ip, fb) as eight 128-bit sums (low words, then high words), in
+ * the lanes of m. */
+SV_ATTR static inline void SV_FN(cr_lanes_add)(uint64_t *lanes,
+                                               const uint64_t *ip,
+                                               const uint64_t *fb, __mmask8 m) {
+  const __m512i f = _mm512_loadu_si512((const void *)fb);
+  const __m512i lo0 = _mm512_loadu_si512((const void *)lanes);
+  const __m512i lo = _mm512_mask_add_epi64(lo0, m, lo0, f);
+  const __mmask8 cy = _mm512_mask_cmplt_epu64_mask(m, lo, f);
+  __m512i hi = _mm512_loadu_si512((const void *)(lanes + 8));
+  hi = _mm512_mask_add_epi64(hi, m, hi,
+                             _mm512_loadu_si512((const void *)ip));
+  hi = _mm512_mask_add_epi64(hi, cy, hi, _mm512_set1_epi64(1));
+  _mm512_storeu_si512((void *)lanes, lo);
+  _mm512_storeu_si512((void *)(lanes + 8), hi);
+}
+
+/* One side of the rows' mesh shares (side 0: node j with w = 1 − f, side
+ * 1: node j + 1 with w = f; lsp_calib_rowrec) added to the mesh of
+ * lsp_calib_row.h: the six words of each lane (LO and HI of w, w·c and
+ * w·correct) transposed into a vector per row, one addition a node. */
+SV_ATTR static inline void SV_FN(cr_mesh8)(uint64_t *mesh,
+                                           const lsp_calib_rowrec *rec,
+                                           int side, __mmask8 ok, size_t nr) {
+  const __m512i lo32 = _mm512_set1_epi64((long long)0xfffffffeu),
+                one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
+  const __m512i w = _mm512_loadu_si512((const void *)rec->share[side]),
+                wc = _mm512_loadu_si512((const void *)rec->share[2 + side]);
+  const __m512i a0 = _mm512_and_si512(w, lo32),
+                a1 = _mm512_add_epi64(_mm512_srli_epi64(w, 32),
+                                      _mm512_slli_epi64(_mm512_and_si512(w, one), 32)),
+                a2 = _mm512_and_si512(wc, lo32),
+                a3 = _mm512_add_epi64(_mm512_srli_epi64(wc, 32),
+                                      _mm512_slli_epi64(_mm512_and_si512(wc, one), 32)),
+                a4 = _mm512_maskz_mov_epi64(ok, a0),
+                a5 = _mm512_maskz_mov_epi64(ok, a1);
+  /* t[0] (t[1]): the pairs (a0, a1), (a2, a3), (a4, a5) of the even (odd)
+   * rows, 128-bit block q holding row 2q (2q + 1) */
+  const __m512i t[2][3] = {
+      {_mm512_unpacklo_epi64(a0, a1), _mm512_unpacklo_epi64(a2, a3),
+       _mm512_unpacklo_epi64(a4, a5)},
+      {_mm512_unpackhi_epi64(a0, a1), _mm512_unpackhi_epi64(a2, a3),
+       _mm512_unpackhi_epi64(a4, a5)}};
+  __m512i v[8];
+  for (int o = 0; o < 2; o++) {
+    const __m512i ulo = _mm512_shuffle_i64x2(t[o][0], t[o][1], _MM_SHUFFLE(1, 0, 1, 0)),
+                  uhi = _mm512_shuffle_i64x2(t[o][0], t[o][1], _MM_SHUFFLE(3, 2, 3, 2)),
+                  wlo = _mm512_shuffle_i64x2(t[o][2], zero, _MM_SHUFFLE(1, 0, 1, 0)),
+                  whi = _mm512_shuffle_i64x2(t[o][2], zero, _MM_SHUFFLE(3, 2, 3, 2));
+    v[0 + o] = _mm512_shuffle_i64x2(ulo, wlo, _MM_SHUFFLE(2, 0, 2, 0));
+    v[2 + o] = _mm512_shuffle_i64x2(ulo, wlo, _MM_SHUFFLE(3, 1, 3, 1));
+    v[4 + o] = _mm512_shuffle_i64x2(uhi, whi, _MM_SHUFFLE(2, 0, 2, 0));
+    v[6 + o] = _mm512_shuffle_i64x2(uhi, whi, _MM_SHUFFLE(3, 1, 3, 1));
+  }
+  for (size_t r = 0; r < nr; r++) {
+    uint64_t *m = mesh + 8 * ((size_t)rec->node[r] + (size_t)side);
+    _mm512_store_si512((void *)m,
+                       _mm512_add_epi64(_mm512_load_si512((const void *)m), v[r]));
+  }
+}
+
 SV_ATTR static size_t SV_FN(cr_group)(
     const float *xf, const double *xd, size_t k, double inv_t, const int32_t *y,
     int bins, int right, int full, lsp_calib_rowstat *st, lsp_calib_rowrec *rec,
-    uint64_t *z0, uint32_t *cell, uint64_t *fb, uint64_t *inc, size_t *ncell) {
+    const lsp_calib_grpsums *sums, uint32_t *cell, uint64_t *fb, uint64_t *inc,
+    size_t *ncell) {
   __m512d zt[LSP_CALIB_GROUP_KMAX], et[LSP_CALIB_GROUP_KMAX];
   const __m256i idx = _mm256_mullo_epi32(
       _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)k));
@@ -134,7 +196,7 @@ SV_ATTR static size_t SV_FN(cr_group)(
       const __mmask8 first = _mm512_mask_cmp_pd_mask(live, b, zero, _CMP_EQ_OQ);
       const __mmask8 rest = live & (__mmask8)~first;
       /* the first bin: lanes of fraction sums with their carries */
-      uint64_t *zj = z0 + 16 * j;
+      uint64_t *zj = sums->z0 + 16 * j;
       const __m512i lo0 = _mm512_loadu_si512((const void *)zj);
       const __m512i lo1 = _mm512_mask_add_epi64(lo0, first, lo0, f);
       const __mmask8 cy = _mm512_mask_cmplt_epu64_mask(first, lo1, f);
@@ -159,6 +221,14 @@ SV_ATTR static size_t SV_FN(cr_group)(
   }
   *ncell = nc;
   SV_FN(cr_rec8)(inv, nll, br, bins, right, full, rec);
+  if (full) { /* the NLL, the Brier term and the mesh shares of the rows */
+    const __mmask8 live = (__mmask8)((1u << good) - 1u);
+    const __mmask8 ok = live & _mm512_cmpeq_epi64_mask(top, yv);
+    SV_FN(cr_lanes_add)(sums->lanes, rec->nll_ip, rec->nll_fb, live);
+    SV_FN(cr_lanes_add)(sums->lanes + 16, rec->br_ip, rec->br_fb, live);
+    SV_FN(cr_mesh8)(sums->mesh, rec, 0, ok, good);
+    SV_FN(cr_mesh8)(sums->mesh, rec, 1, ok, good);
+  }
   return good;
 }
 #endif
