@@ -276,9 +276,11 @@ static inline __attribute__((always_inline)) void logits_body(
   int32_t *cbw = (int32_t *)(void *)(w + 2 * G * k);
   uint64_t *fxw = (uint64_t *)(void *)(w + 3 * G * k);
   /* the group function's list of classwise cells past the first bin */
-  uint32_t lcell[8 * (LSP_CALIB_GROUP_KMAX + 1)];
-  uint64_t lfb[8 * (LSP_CALIB_GROUP_KMAX + 1)],
-      linc[8 * (LSP_CALIB_GROUP_KMAX + 1)];
+  uint32_t lcell[8 * LSP_CALIB_GROUP_KMAX];
+  uint64_t lfb[8 * LSP_CALIB_GROUP_KMAX], linc[8 * LSP_CALIB_GROUP_KMAX];
+  /* which of them to add: a byte per class, read 8 classes at a time (the
+   * bytes past k stay 0) */
+  uint8_t lrest[LSP_CALIB_GROUP_KMAX] = {0};
   lsp_calib_rowstat st[LSP_CALIB_ROWS];
   int ovf = 0;
   uint64_t ncorrect = 0;
@@ -291,17 +293,22 @@ static inline __attribute__((always_inline)) void logits_body(
     size_t nl = 0;
     while (nl < nr && (uint32_t)y[g + nl] < k) nl++;
     const int right = edges == LSP_CALIB_EDGES_RIGHT;
-    size_t got, ncl = 0;
+    size_t got;
     const int lanes = grp && nl == 8;
     if (lanes) { /* eight rows in the lanes of one vector */
       got = grp(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL, k, inv_t,
                 y + g, bins, right, full, st, &rec, &pk->g, lcell, lfb, linc,
-                &ncl);
-      for (size_t e = 0; e < ncl; e++) { /* classwise_logits_row's addition */
-        lsp_calib_fix *f = &cwcp[lcell[e]];
-        const uint64_t lo = f->lo + lfb[e];
-        f->hi += (uint64_t)(lo < lfb[e]) + linc[e];
-        f->lo = lo;
+                lrest);
+      for (size_t c0 = 0; full && got && c0 < k; c0 += 8) {
+        uint64_t m;
+        memcpy(&m, lrest + c0, sizeof m);
+        for (; m; m &= m - 1) { /* classwise_logits_row's addition */
+          const size_t e = 8 * c0 + (size_t)__builtin_ctzll(m);
+          lsp_calib_fix *f = &cwcp[lcell[e]];
+          const uint64_t lo = f->lo + lfb[e];
+          f->hi += (uint64_t)(lo < lfb[e]) + linc[e];
+          f->lo = lo;
+        }
       }
     } else {
       got = nl ? row(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL, nl, k,

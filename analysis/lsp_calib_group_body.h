@@ -108,7 +108,7 @@ SV_ATTR static size_t SV_FN(cr_group)(
     const float *xf, const double *xd, size_t k, double inv_t, const int32_t *y,
     int bins, int right, int full, lsp_calib_rowstat *st, lsp_calib_rowrec *rec,
     const lsp_calib_grpsums *sums, uint32_t *cell, uint64_t *fb, uint64_t *inc,
-    size_t *ncell) {
+    uint8_t *restm) {
   __m512d zt[LSP_CALIB_GROUP_KMAX], et[LSP_CALIB_GROUP_KMAX];
   const __m256i idx = _mm256_mullo_epi32(
       _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)k));
@@ -169,7 +169,6 @@ SV_ATTR static size_t SV_FN(cr_group)(
     st[r].top = (size_t)tl[r];
   }
   __m512d br = zero;
-  size_t nc = 0;
   if (full) {
     const __m512d vM = _mm512_set1_pd((double)bins),
                   top_b = _mm512_set1_pd((double)bins - 1.0);
@@ -206,20 +205,16 @@ SV_ATTR static size_t SV_FN(cr_group)(
       hi = _mm512_mask_add_epi64(hi, cy, hi, low1);
       _mm512_storeu_si512((void *)zj, lo1);
       _mm512_storeu_si512((void *)(zj + 8), hi);
-      /* the other bins: listed */
-      const __m512i c = _mm512_cvttpd_epi64(
-          _mm512_add_pd(b, _mm512_set1_pd((double)j * (double)bins)));
+      /* the other bins: every lane stored, the ones to add flagged */
       _mm256_storeu_si256(
-          (__m256i *)(void *)(cell + nc),
-          _mm512_cvtepi64_epi32(_mm512_maskz_compress_epi64(rest, c)));
-      _mm512_storeu_si512((void *)(fb + nc),
-                          _mm512_maskz_compress_epi64(rest, f));
-      _mm512_storeu_si512((void *)(inc + nc),
-                          _mm512_maskz_compress_epi64(rest, in));
-      nc += (size_t)__builtin_popcount(rest);
+          (__m256i *)(void *)(cell + 8 * j),
+          _mm256_add_epi32(_mm512_cvttpd_epi32(b),
+                           _mm256_set1_epi32((int)(j * (size_t)bins))));
+      _mm512_storeu_si512((void *)(fb + 8 * j), f);
+      _mm512_storeu_si512((void *)(inc + 8 * j), in);
+      restm[j] = rest;
     }
   }
-  *ncell = nc;
   SV_FN(cr_rec8)(inv, nll, br, bins, right, full, rec);
   if (full) { /* the NLL, the Brier term and the mesh shares of the rows */
     const __mmask8 live = (__mmask8)((1u << good) - 1u);

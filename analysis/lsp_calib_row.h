@@ -115,8 +115,9 @@ typedef struct {
  * fraction bits fb, and inc = rows field + positives field + integer part;
  * the carry of fb is the caller's): those in a class's first bin added to
  * sums->z0 (16 words per class: 8 lanes of fraction sums, 8 lanes of the
- * packed counts, with carries), the others listed as (cell = j·bins + bin,
- * fb, inc), *ncell of them (the lists need 8·(k + 1) entries). Rows past
+ * packed counts, with carries), the others left to the caller: entry
+ * e = 8·j + r (class j, row r) of cell (= j·bins + bin), fb and inc (8·k
+ * entries each) is to be added where bit r of rest[j] is set. Rows past
  * the first non-finite one add nothing. Returns the number of leading rows
  * whose logits are finite (8 when all are); their results are complete. */
 #define LSP_CALIB_GROUP_KMAX 64
@@ -124,7 +125,7 @@ typedef size_t (*lsp_calib_group_fn)(
     const float *xf, const double *xd, size_t k, double inv_t, const int32_t *y,
     int bins, int right, int full, lsp_calib_rowstat *st, lsp_calib_rowrec *rec,
     const lsp_calib_grpsums *sums, uint32_t *cell, uint64_t *fb, uint64_t *inc,
-    size_t *ncell);
+    uint8_t *rest);
 lsp_calib_group_fn lsp_calib_group_kernel(void);
 
 /* out[i] = log x[i] for n finite x[i] >= 1, by the logarithm the row and
