@@ -113,7 +113,7 @@ SV_ATTR static size_t SV_FN(cr_group)(
   const __m256i idx = _mm256_mullo_epi32(
       _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)k));
   const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
-  __m512d mx = _mm512_set1_pd(-DBL_MAX), fin = zero;
+  __m512d mx = _mm512_set1_pd(-DBL_MAX), fin = zero, mx1 = mx, fin1 = zero;
   { /* the rows four groups ahead, which the gathers below do not prefetch */
     const char *ahead =
         xf ? (const char *)(xf + 32 * k) : (const char *)(xd + 32 * k);
@@ -127,10 +127,18 @@ SV_ATTR static size_t SV_FN(cr_group)(
                       : _mm512_cvtps_pd(_mm256_i32gather_ps(xf + j, idx, 4)))
            : _mm512_i32gather_pd(idx, xd + j, 8);
     zt[j] = z;
-    mx = _mm512_max_pd(z, mx);
-    fin = _mm512_fmadd_pd(z, zero,
-                          fin); /* NaN in a lane with a non-finite logit */
+    /* two chains each (max and the NaN test are order-free for finite
+     * rows; mx's sign of zero does not reach any result) */
+    if (j & 1) {
+      mx1 = _mm512_max_pd(z, mx1);
+      fin1 = _mm512_fmadd_pd(z, zero, fin1);
+    } else {
+      mx = _mm512_max_pd(z, mx);
+      fin = _mm512_fmadd_pd(z, zero, fin); /* NaN: a non-finite logit */
+    }
   }
+  mx = _mm512_max_pd(mx, mx1);
+  fin = _mm512_add_pd(fin, fin1);
   const unsigned finite = (unsigned)_mm512_cmp_pd_mask(fin, fin, _CMP_ORD_Q);
   const size_t good = (size_t)__builtin_ctz(~finite); /* leading finite rows */
   if (!good) return 0;
@@ -141,8 +149,8 @@ SV_ATTR static size_t SV_FN(cr_group)(
       _mm256_loadu_si256((const __m256i *)(const void *)y));
   __m512d s = zero, zy = zero;
   for (size_t j = 0; j < k; j++) {
-    const __m512d e =
-        SV_FN(cr_exp)(_mm512_mul_pd(_mm512_sub_pd(zt[j], mx), vt));
+    const __m512d d = _mm512_sub_pd(zt[j], mx); /* ·1/T: exact at T = 1 */
+    const __m512d e = SV_FN(cr_exp)(inv_t == 1.0 ? d : _mm512_mul_pd(d, vt));
     et[j] = e;
     s = _mm512_add_pd(s, e);
     zy = _mm512_mask_mov_pd(
