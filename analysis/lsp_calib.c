@@ -110,12 +110,14 @@ static void cw_flush(lsp_calib_acc *a, lsp_calib_fix *cwcp) {
 /* Rows per flush of the packed classwise sums (see above). */
 #define CW_ROWS ((size_t)1 << 20)
 
-/* The logits pass packs the per-bin counts the same way (flushed with the
- * classwise sums): per bin rows << 32 | correct rows in one word. SmoothECE's
- * mesh goes to 8 words a node without carries (lsp_calib_row.h), and the
- * group function keeps its own lanes of sums (lsp_calib_grpsums). */
+/* The logits pass packs the per-bin sums the same way (flushed with the
+ * classwise sums): per bin rows << 32 | correct rows in one word, and the
+ * confidences' sum without carries as the mesh's (LSP_CALIB_MESH_LO and
+ * _HI, lsp_calib_row.h), four words a bin. SmoothECE's mesh goes to 8 words
+ * a node (lsp_calib_row.h), and the group function keeps its own lanes of
+ * sums (lsp_calib_grpsums). */
 typedef struct {
-  uint64_t *cc;        /* [bins]                                     */
+  uint64_t *cc;        /* [4·bins]                                   */
   lsp_calib_grpsums g; /* mesh (NULL: none), z0 and lanes (NULL without
                           the group function)                       */
 } lg_pack;
@@ -139,9 +141,11 @@ static inline __attribute__((always_inline)) void mesh_pack_add(uint64_t *m,
  * accumulator, and clears them. */
 static void lg_flush(lsp_calib_acc *a, lg_pack *pk, int *ovf) {
   for (int b = 0; b < a->bins; b++) {
-    a->count[b] += pk->cc[b] >> 32;
-    a->correct[b] += pk->cc[b] & 0xffffffffu;
-    pk->cc[b] = 0;
+    uint64_t *t = pk->cc + 4 * b;
+    a->count[b] += t[0] >> 32;
+    a->correct[b] += t[0] & 0xffffffffu;
+    lsp_calib_fix_add(&a->conf[b], ((lsp_u128)t[2] << 32) + t[1], ovf);
+    t[0] = t[1] = t[2] = 0;
   }
   if (pk->g.z0) /* class j's first bin (cell j·bins): eight packed lanes */
     for (size_t j = 0; j < a->k; j++)
@@ -334,9 +338,11 @@ static inline __attribute__((always_inline)) void logits_body(
       const int b = rec.bin[q];
       const uint64_t ok = st[q].top == yi;
       if (conf_out) conf_out[i - i0] = c, ok_out[i - i0] = (uint8_t)ok;
-      pk->cc[b] += (uint64_t)1 << 32 | ok;
+      uint64_t *tb = pk->cc + 4 * b;
+      tb[0] += (uint64_t)1 << 32 | ok;
+      tb[1] += LSP_CALIB_MESH_LO(rec.conf[q]);
+      tb[2] += LSP_CALIB_MESH_HI(rec.conf[q]);
       ncorrect += ok;
-      lsp_calib_fix_add_word(&a->conf[b], rec.conf[q], &ovf);
       if (!full) goto next;
       ovf |= (int)((rec.out >> q) & 1u);
       if (lanes) goto next; /* the group function added the rest */
@@ -393,7 +399,7 @@ static void logits_range(lsp_calib_acc *a, mat z, const int32_t *y, size_t i0,
                          bad_row *bad, row_out o, int *oom) {
   lsp_calib_fix *cwcp = cw_alloc(a, oom);
   /* the per-bin counts, then (full) the group function's z0 and lanes */
-  const size_t words = (size_t)a->bins + (a->mesh_w ? 16 * a->k + 32 : 0);
+  const size_t words = 4 * (size_t)a->bins + (a->mesh_w ? 16 * a->k + 32 : 0);
   uint64_t *pw = *oom ? NULL : calloc(words, sizeof *pw), *mesh = NULL;
   if (pw && a->mesh_w &&
       (mesh = aligned_alloc(64, LSP_CALIB_MESH_WORDS * sizeof *mesh)))
@@ -406,7 +412,7 @@ static void logits_range(lsp_calib_acc *a, mat z, const int32_t *y, size_t i0,
   }
   lg_pack pk = {pw, {NULL, mesh, NULL}};
   if (mesh) {
-    pk.g.z0 = pw + a->bins;
+    pk.g.z0 = pw + 4 * a->bins;
     pk.g.lanes = pk.g.z0 + 16 * a->k;
   }
   if (z.d)
