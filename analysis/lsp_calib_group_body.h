@@ -180,7 +180,6 @@ SV_ATTR static size_t SV_FN(cr_group)(
   if (full) {
     const __m512d vM = _mm512_set1_pd((double)bins),
                   top_b = _mm512_set1_pd((double)bins - 1.0);
-    const __m512d edge = _mm512_set1_pd(right ? 1.0 : 0.0);
     const __mmask8 live = (__mmask8)((1u << good) - 1u);
     const __m512i row1 = _mm512_set1_epi64((long long)((uint64_t)1 << 42));
     const __m512i pos1 = _mm512_set1_epi64((long long)((uint64_t)1 << 21));
@@ -191,12 +190,21 @@ SV_ATTR static size_t SV_FN(cr_group)(
           _mm512_cmpeq_epi64_mask(yv, _mm512_set1_epi64((long long)j));
       const __m512d d = _mm512_mask_sub_pd(p, lab, p, one);
       br = _mm512_add_pd(br, _mm512_mul_pd(d, d));
-      /* the classwise bin (lsp_calib_bin) and p in fixed point */
+      /* the classwise bin (lsp_calib_bin) and p in fixed point. p <= 1
+       * (the top class's e is exactly 1, so p = 1/s <= 1, every other p <=
+       * 1/2), so x = p·M lies in [0, M]: with right-closed edges the bin is
+       * ceil(x) − 1 raised to 0, with left-closed ones trunc(x) lowered to
+       * M − 1 — lsp_calib_bin's trunc, edge step and clamps for such x */
       const __m512d x = _mm512_mul_pd(p, vM);
-      __m512d b =
-          _mm512_roundscale_pd(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-      b = _mm512_mask_sub_pd(b, _mm512_cmp_pd_mask(b, x, _CMP_EQ_OQ), b, edge);
-      b = _mm512_min_pd(_mm512_max_pd(b, zero), top_b);
+      const __m512d b =
+          right ? _mm512_max_pd(
+                      _mm512_sub_pd(_mm512_roundscale_pd(
+                                        x, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC),
+                                    one),
+                      zero)
+                : _mm512_min_pd(_mm512_roundscale_pd(
+                                    x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
+                                top_b);
       const __m512i w = SV_FN(cr_word8)(p), f = _mm512_and_si512(w, nolow);
       const __m512i base = _mm512_or_si512(row1, _mm512_and_si512(w, low1));
       const __m512i in = _mm512_mask_add_epi64(base, lab, base, pos1);

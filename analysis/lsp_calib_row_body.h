@@ -336,14 +336,13 @@ SV_ATTR static void SV_FN(cr_rec_scalar)(const lsp_calib_rowstat *st,
 }
 
 #if LSP_SIMD == 4
-/* lsp_calib_fix_word of the lanes of v (each in [0, 1]). */
+/* lsp_calib_fix_word of the lanes of v (each in [0, 1]): trunc(v·2^63) as
+ * an unsigned integer, rotated left by one — bit 63 (set only for v = 1,
+ * which has no fraction bits) moves to bit 0, the integer part's place,
+ * and every fraction bit one up. */
 SV_ATTR static inline __m512i SV_FN(cr_word8)(__m512d v) {
-  const __m512d one = _mm512_set1_pd(1.0);
-  const __mmask8 ge = _mm512_cmp_pd_mask(v, one, _CMP_GE_OQ);
-  const __m512d fr = _mm512_mask_sub_pd(v, ge, v, one);
-  const __m512i b = _mm512_slli_epi64(
-      _mm512_cvttpd_epi64(_mm512_mul_pd(fr, _mm512_set1_pd(0x1p63))), 1);
-  return _mm512_mask_or_epi64(b, ge, b, _mm512_set1_epi64(1));
+  return _mm512_rol_epi64(
+      _mm512_cvttpd_epu64(_mm512_mul_pd(v, _mm512_set1_pd(0x1p63))), 1);
 }
 
 /* cr_pair of the lanes of v: stores both words, returns the lanes out of
