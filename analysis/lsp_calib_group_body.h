@@ -147,15 +147,17 @@ SV_ATTR static size_t SV_FN(cr_group)(
   const __m512d vt = _mm512_set1_pd(inv_t);
   const __m512i yv = _mm512_cvtepi32_epi64(
       _mm256_loadu_si256((const __m256i *)(const void *)y));
-  __m512d s = zero, zy = zero;
+  /* the label's logit of each row, gathered (y < k: checked by the caller) */
+  const __m256i iy = _mm256_add_epi32(
+      idx, _mm256_loadu_si256((const __m256i *)(const void *)y));
+  const __m512d zy = xf ? _mm512_cvtps_pd(_mm256_i32gather_ps(xf, iy, 4))
+                        : _mm512_i32gather_pd(iy, xd, 8);
+  __m512d s = zero;
   for (size_t j = 0; j < k; j++) {
     const __m512d d = _mm512_sub_pd(zt[j], mx); /* ·1/T: exact at T = 1 */
     const __m512d e = SV_FN(cr_exp)(inv_t == 1.0 ? d : _mm512_mul_pd(d, vt));
     et[j] = e;
     s = _mm512_add_pd(s, e);
-    zy = _mm512_mask_mov_pd(
-        zy, _mm512_cmpeq_epi64_mask(yv, _mm512_set1_epi64((long long)j)),
-        zt[j]);
   }
   __m512i top = _mm512_set1_epi64((long long)k);
   for (size_t j = k; j-- > 0;)
