@@ -321,6 +321,21 @@ static inline __attribute__((always_inline)) void logits_body(
       if (full && got) bins_of(w, got * k, k, bins, right, cbw, fxw);
       if (got) rec_of(st, w, y + g, got, k, bins, right, full, &rec);
     }
+    if (lanes && got == 8) { /* the common case, lean */
+      for (size_t q = 0; q < 8; q++) {
+        const uint64_t ok = st[q].top == (uint32_t)y[g + q];
+        if (conf_out)
+          conf_out[g + q - i0] = st[q].conf, ok_out[g + q - i0] = (uint8_t)ok;
+        uint64_t *tb = pk->cc + 4 * rec.bin[q];
+        tb[0] += (uint64_t)1 << 32 | ok;
+        tb[1] += LSP_CALIB_MESH_LO(rec.conf[q]);
+        tb[2] += LSP_CALIB_MESH_HI(rec.conf[q]);
+        ncorrect += ok;
+      }
+      if (full) ovf |= rec.out != 0;
+      if ((g + 8 - i0) % CW_ROWS == 0) cw_flush(a, cwcp), lg_flush(a, pk, &ovf);
+      continue;
+    }
     for (size_t q = 0; q <= got && q < nr; q++) {
       const size_t i = g + q, r = i * k;
       const uint32_t yi = (uint32_t)y[i];
