@@ -229,7 +229,8 @@ SV_ATTR static size_t SV_FN(cr_rows)(const float *xf, const double *xd, size_t n
   for (size_t r = 0; r < good; r += DV_N) { /* NLL = log s − dz */
     const size_t len = good - r < DV_N ? good - r : DV_N;
     double lg[DV_N];
-    dv_store(lg, SV_FN(cr_log)(dv_load_n(sum + r, len, 1.0)));
+    dv_store(lg, SV_FN(cr_log)(len == DV_N ? dv_load(sum + r)
+                                           : dv_load_n(sum + r, len, 1.0)));
     for (size_t q = 0; q < len; q++) st[r + q].nll = lg[q] - dz[r + q];
   }
   for (size_t r = 0; r < good; r++) SV_FN(cr_fill)(scratch + r * k, k, inv[r]);
