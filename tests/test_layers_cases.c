@@ -15,6 +15,7 @@
 #include "core/nn/layers/lsp_conv.h"
 #include "core/nn/layers/lsp_conv_int.h"
 #include "core/nn/layers/lsp_pool.h"
+#include "conv_impls.h"
 #include "testutil.h"
 
 #define DIR "torch_layers/"
@@ -73,20 +74,6 @@ static size_t num(const lsp_jsonr *c, const char *key) {
     for (const lsp_jsonr *c = lsp_jsonr_at(list_, ci_); c; c = NULL)
 
 /* ---- Conv2d -------------------------------------------------------------------- */
-
-/* The public entry point and both implementations behind it. */
-static const struct {
-  const char *name;
-  void (*fwd)(const lsp_conv2d_geom *, const float *, size_t, const float *,
-              const float *, float *, float *);
-  void (*bwd)(const lsp_conv2d_geom *, const float *, const float *, size_t,
-              const float *, float *, float *, float *, float *);
-  size_t (*ws)(const lsp_conv2d_geom *, size_t);
-} CONV_IMPL[] = {
-    {"chosen", lsp_conv2d_forward, lsp_conv2d_backward, lsp_conv2d_ws_size},
-    {"gemm", lsp_conv2d_forward_gemm, lsp_conv2d_backward_gemm, lsp_conv2d_ws_size_gemm},
-    {"direct", lsp_conv2d_forward_direct, lsp_conv2d_backward_direct, lsp_conv2d_ws_size_direct},
-};
 
 static void test_conv(void **state) {
   (void)state;

@@ -19,6 +19,7 @@
 #include "core/nn/layers/lsp_dense.h"
 #include "core/nn/layers/lsp_eltwise.h"
 #include "core/nn/layers/lsp_pool.h"
+#include "conv_impls.h"
 #include "testutil.h"
 
 #define CASES 40 /* random shapes per layer kind */
@@ -128,20 +129,6 @@ static void conv_ref(const void *ctxp, const double *v, double *y) {
           y[((i * g->c_out + o) * g->h_out + r) * g->w_out + s] = acc;
         }
 }
-
-/* The public entry point and both implementations behind it. */
-static const struct {
-  const char *name;
-  void (*fwd)(const lsp_conv2d_geom *, const float *, size_t, const float *,
-              const float *, float *, float *);
-  void (*bwd)(const lsp_conv2d_geom *, const float *, const float *, size_t,
-              const float *, float *, float *, float *, float *);
-  size_t (*ws)(const lsp_conv2d_geom *, size_t);
-} CONV_IMPL[] = {
-    {"chosen", lsp_conv2d_forward, lsp_conv2d_backward, lsp_conv2d_ws_size},
-    {"gemm", lsp_conv2d_forward_gemm, lsp_conv2d_backward_gemm, lsp_conv2d_ws_size_gemm},
-    {"direct", lsp_conv2d_forward_direct, lsp_conv2d_backward_direct, lsp_conv2d_ws_size_direct},
-};
 
 static void test_conv_fd(void **state) {
   (void)state;

@@ -193,26 +193,6 @@ static void test_lspm_roundtrip_cnn(void **state) {
   lsp_model_free(m);
 }
 
-/* Write `len` bytes of buf to path (a corrupted copy). */
-static void write_raw(const char *path, const char *buf, size_t len) {
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(buf, 1, len, f), len);
-  fclose(f);
-}
-
-static void expect_load_error(const char *path, const char *needle) {
-  lsp_model *g = NULL;
-  int st = lsp_model_load(path, &g);
-  assert_int_not_equal(st, LSP_OK);
-  assert_null(g);
-  const char *msg = lsp_errmsg();
-  if (!strstr(msg, needle) || !strstr(msg, path)) {
-    print_error("message '%s' lacks '%s' or the path\n", msg, needle);
-    fail();
-  }
-}
-
 /* Offset of the first occurrence of needle (n bytes) in buf at or after
  * `from`; fails the test when absent. */
 static size_t find(const char *buf, size_t len, const void *needle, size_t n,
@@ -239,8 +219,8 @@ static void expect_content_error(const char *bad, char *c, size_t len,
                                  const char *needle) {
   uLong crc = crc32(0L, (const Bytef *)c, (uInt)(len - 4));
   for (int i = 0; i < 4; i++) c[len - 4 + i] = (char)(crc >> (8 * i));
-  write_raw(bad, c, len);
-  expect_load_error(bad, needle);
+  td_write_raw(bad, c, len);
+  td_expect_load_error(bad, needle);
 }
 
 static void test_lspm_corrupt(void **state) {
@@ -258,32 +238,32 @@ static void test_lspm_corrupt(void **state) {
 #define RESET() memcpy(c, buf, len)
 
   c[len / 2] ^= 0x10; /* a parameter byte */
-  write_raw(bad, c, len);
-  expect_load_error(bad, "checksum");
+  td_write_raw(bad, c, len);
+  td_expect_load_error(bad, "checksum");
   RESET();
   c[len - 30] ^= 0x01; /* inside the training record */
-  write_raw(bad, c, len);
-  expect_load_error(bad, "checksum");
+  td_write_raw(bad, c, len);
+  td_expect_load_error(bad, "checksum");
   RESET();
 
-  write_raw(bad, c, len - 1);
-  expect_load_error(bad, "truncated");
-  write_raw(bad, c, 10);
-  expect_load_error(bad, "truncated");
-  write_raw(bad, c, 0);
-  expect_load_error(bad, "magic");
+  td_write_raw(bad, c, len - 1);
+  td_expect_load_error(bad, "truncated");
+  td_write_raw(bad, c, 10);
+  td_expect_load_error(bad, "truncated");
+  td_write_raw(bad, c, 0);
+  td_expect_load_error(bad, "magic");
 
   memcpy(c + len, "junk", 4);
-  write_raw(bad, c, len + 4);
-  expect_load_error(bad, "4 unexpected bytes");
+  td_write_raw(bad, c, len + 4);
+  td_expect_load_error(bad, "4 unexpected bytes");
 
   c[0] = 'X';
-  write_raw(bad, c, len);
-  expect_load_error(bad, "magic");
+  td_write_raw(bad, c, len);
+  td_expect_load_error(bad, "magic");
   c[0] = 'L';
   c[4] = 4; /* version 4 */
-  write_raw(bad, c, len);
-  expect_load_error(bad, "version 4");
+  td_write_raw(bad, c, len);
+  td_expect_load_error(bad, "version 4");
   RESET();
 
   /* content defects behind a valid checksum */
@@ -365,7 +345,7 @@ static void test_lspm_corrupt(void **state) {
   }
   RESET();
 
-  expect_load_error(td_tmp("does_not_exist.lspm"), "No such file");
+  td_expect_load_error(td_tmp("does_not_exist.lspm"), "No such file");
   free(c);
   free(buf);
   unlink(good);
@@ -489,11 +469,11 @@ static void test_v1_v2_from_python(void **state) {
     size_t len;
     snprintf(bad, sizeof bad, "%s", td_tmp("bad_py.lspm"));
     assert_int_equal(lsp_read_file(td_path(files[v]), &buf, &len), 0);
-    write_raw(bad, buf, len - 1);
-    expect_load_error(bad, "truncated");
+    td_write_raw(bad, buf, len - 1);
+    td_expect_load_error(bad, "truncated");
     buf[len - 40] ^= 0x04;
-    write_raw(bad, buf, len);
-    expect_load_error(bad, "checksum");
+    td_write_raw(bad, buf, len);
+    td_expect_load_error(bad, "checksum");
     unlink(bad);
     free(buf);
     lsp_model_free(m);
@@ -511,21 +491,21 @@ static void test_v1_corrupt(void **state) {
   char *c = malloc(len + 4);
   memcpy(c, buf, len);
   c[len / 2] ^= 0x10;
-  write_raw(bad, c, len);
-  expect_load_error(bad, "checksum");
+  td_write_raw(bad, c, len);
+  td_expect_load_error(bad, "checksum");
   memcpy(c, buf, len);
-  write_raw(bad, c, len - 1);
-  expect_load_error(bad, "truncated");
+  td_write_raw(bad, c, len - 1);
+  td_expect_load_error(bad, "truncated");
   memcpy(c + len, "junk", 4);
-  write_raw(bad, c, len + 4);
-  expect_load_error(bad, "4 unexpected bytes");
+  td_write_raw(bad, c, len + 4);
+  td_expect_load_error(bad, "4 unexpected bytes");
   c[12 + 4 + 5] = 0x7f; /* layer 1's input size becomes absurd */
-  write_raw(bad, c, len);
-  expect_load_error(bad, "absurd");
+  td_write_raw(bad, c, len);
+  td_expect_load_error(bad, "absurd");
   memcpy(c, buf, len);
   c[12 + 20] = 1; /* layer 2 becomes dense: not an MLP */
-  write_raw(bad, c, len);
-  expect_load_error(bad, "expected relu");
+  td_write_raw(bad, c, len);
+  td_expect_load_error(bad, "expected relu");
   unlink(bad);
   free(c);
   free(buf);

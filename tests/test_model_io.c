@@ -182,26 +182,6 @@ static void test_finite_differences(void **state) {
   lsp_array_release(&xa);
 }
 
-/* Write `len` bytes of buf to path (a corrupted copy). */
-static void write_raw(const char *path, const char *buf, size_t len) {
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(buf, 1, len, f), len);
-  fclose(f);
-}
-
-static void expect_load_error(const char *path, const char *needle) {
-  lsp_model *g = NULL;
-  int st = lsp_model_load(path, &g);
-  assert_int_not_equal(st, LSP_OK);
-  assert_null(g);
-  const char *msg = lsp_errmsg();
-  if (!strstr(msg, needle) || !strstr(msg, path)) {
-    print_error("message '%s' lacks '%s' or the path\n", msg, needle);
-    fail();
-  }
-}
-
 /* ---- PyTorch export errors -------------------------------------------------
  */
 
@@ -209,7 +189,7 @@ static void copy_file(const char *from, const char *to) {
   char *b;
   size_t n;
   assert_int_equal(lsp_read_file(from, &b, &n), LSP_OK);
-  write_raw(to, b, n);
+  td_write_raw(to, b, n);
   free(b);
 }
 
@@ -248,30 +228,30 @@ static void test_torch_errors(void **state) {
 
   snprintf(p, sizeof p, "%s/2.bias.npy", dir);
   unlink(p);
-  expect_load_error(dir, "2.bias.npy: missing");
+  td_expect_load_error(dir, "2.bias.npy: missing");
   size_t s7[1] = {7};
   float v[16 * 8] = {0};
   assert_int_equal(lsp_npy_write(p, LSP_DT_F32, 1, s7, v), LSP_OK);
-  expect_load_error(dir, "2.bias.npy: shape [7], expected [16]");
+  td_expect_load_error(dir, "2.bias.npy: shape [7], expected [16]");
 
   size_t s16[1] = {16};
   v[3] = NAN;
   assert_int_equal(lsp_npy_write(p, LSP_DT_F32, 1, s16, v), LSP_OK);
-  expect_load_error(dir, "non-finite");
+  td_expect_load_error(dir, "non-finite");
 
   v[3] = 0;
   assert_int_equal(lsp_npy_write(p, LSP_DT_F32, 1, s16, v), LSP_OK);
   snprintf(p, sizeof p, "%s/2.weight.npy", dir);
   size_t s2[2] = {16, 5};
   assert_int_equal(lsp_npy_write(p, LSP_DT_F32, 2, s2, v), LSP_OK);
-  expect_load_error(dir, "2.weight.npy: shape [16, 5] takes 5 inputs");
+  td_expect_load_error(dir, "2.weight.npy: shape [16, 5] takes 5 inputs");
   assert_int_equal(lsp_npy_write(p, LSP_DT_F32, 1, s16, v), LSP_OK);
-  expect_load_error(dir, "2.weight.npy: a 1-D weight, the scale of a normalization layer");
+  td_expect_load_error(dir, "2.weight.npy: a 1-D weight, the scale of a normalization layer");
   unlink(p);
-  expect_load_error(dir, "2.weight.npy: missing");
+  td_expect_load_error(dir, "2.weight.npy: missing");
   remove_export(dir);
   assert_int_equal(lsp_mkdir_p(dir), LSP_OK);
-  expect_load_error(dir, "no <i>.weight.npy");
+  td_expect_load_error(dir, "no <i>.weight.npy");
   rmdir(dir);
 }
 
@@ -294,12 +274,12 @@ static void test_torch_refusals(void **state) {
   size_t s16[1] = {16};
   float v[16] = {0};
   assert_int_equal(lsp_npy_write(p, LSP_DT_F32, 1, s16, v), LSP_OK);
-  expect_load_error(dir, "1.running_mean.npy: module 1 is a BatchNorm layer");
+  td_expect_load_error(dir, "1.running_mean.npy: module 1 is a BatchNorm layer");
   unlink(p);
   /* another per-module tensor */
   snprintf(p, sizeof p, "%s/0.weight_orig.npy", dir);
   assert_int_equal(lsp_npy_write(p, LSP_DT_F32, 1, s16, v), LSP_OK);
-  expect_load_error(dir, "0.weight_orig.npy: module 0 has a tensor 'weight_orig'");
+  td_expect_load_error(dir, "0.weight_orig.npy: module 0 has a tensor 'weight_orig'");
   unlink(p);
   /* a wrapped module: model.net = nn.Sequential(...), model.state_dict() */
   for (int i = 0; i < 6; i++) {
@@ -309,17 +289,17 @@ static void test_torch_refusals(void **state) {
     snprintf(from, sizeof from, "%s.npy", names[i]);
     rename_in(dir, from, to);
   }
-  expect_load_error(dir, "the tensors are under the prefix 'net.'");
+  td_expect_load_error(dir, "the tensors are under the prefix 'net.'");
   for (int i = 0; i < 6; i++) {
     char from[64], to[64];
     snprintf(from, sizeof from, "net.%s.npy", names[i]);
     snprintf(to, sizeof to, "model.net.%s.npy", names[i]);
     rename_in(dir, from, to);
   }
-  expect_load_error(dir, "prefix 'model.net.'");
+  td_expect_load_error(dir, "prefix 'model.net.'");
   /* named modules: no layer order */
   rename_in(dir, "model.net.0.weight.npy", "fc1.weight.npy");
-  expect_load_error(dir, "fc1.weight.npy: a named module ('fc1')");
+  td_expect_load_error(dir, "fc1.weight.npy: a named module ('fc1')");
   rename_in(dir, "fc1.weight.npy", "model.net.0.weight.npy");
   for (int i = 0; i < 6; i++) {
     char from[64], to[64];

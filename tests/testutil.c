@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "core/base/lsp_error.h"
+#include "core/nn/lsp_model.h"
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -110,4 +111,23 @@ int td_blobs(float *x, int32_t *y, int n, int k, int d, unsigned seed, double ml
   }
   free(mu);
   return 0;
+}
+
+void td_write_raw(const char *path, const char *buf, size_t len) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(buf, 1, len, f), len);
+  fclose(f);
+}
+
+void td_expect_load_error(const char *path, const char *needle) {
+  lsp_model *g = NULL;
+  int st = lsp_model_load(path, &g);
+  assert_int_not_equal(st, LSP_OK);
+  assert_null(g);
+  const char *msg = lsp_errmsg();
+  if (!strstr(msg, needle) || !strstr(msg, path)) {
+    print_error("message '%s' lacks '%s' or the path\n", msg, needle);
+    fail();
+  }
 }

@@ -45,6 +45,14 @@ int td_blobs(float *x, int32_t *y, int n, int k, int d, unsigned seed, double ml
 /* Scratch file path unique to this process (static buffer). */
 const char *td_tmp(const char *name);
 
+/* Write len bytes of buf to path (a corrupted copy of a file); fails the
+ * test if it cannot. */
+void td_write_raw(const char *path, const char *buf, size_t len);
+
+/* lsp_model_load(path) must fail, leave no model, and say why in a message
+ * that holds both needle and the path. */
+void td_expect_load_error(const char *path, const char *needle);
+
 /* Skipped is not passed. cmocka's skip() marks a test SKIPPED, but the
  * program still exits 0 and ctest would count it as a pass. Every test file
  * includes this header, so the macros below replace cmocka's: skip() also
