@@ -110,16 +110,16 @@ static void cw_flush(lsp_calib_acc *a, lsp_calib_fix *cwcp) {
 /* Rows per flush of the packed classwise sums (see above). */
 #define CW_ROWS ((size_t)1 << 20)
 
-/* The logits pass packs the per-bin counts and SmoothECE's mesh the same
- * way (flushed with the classwise sums): per bin rows << 32 | correct rows
- * in one word; per node the fraction words of Σ share, Σ share·c and
- * Σ share·correct and one word of three 21-bit fields, their integer parts
- * and carries (each grows by at most 1 a row: a share of 1 has no fraction
- * bits). Four stores a node instead of six. */
+/* The logits pass packs the per-bin sums the same way (flushed with the
+ * classwise sums): per bin rows << 32 | correct rows in one word, and the
+ * confidences' sum without carries as the mesh's (LSP_CALIB_MESH_LO and
+ * _HI, lsp_calib_row.h), four words a bin. SmoothECE's mesh goes to 8 words
+ * a node (lsp_calib_row.h), and the group function keeps its own lanes of
+ * sums (lsp_calib_grpsums). */
 typedef struct {
-  uint64_t *cc;   /* [bins]                        */
-  uint64_t *mesh; /* [4·LSP_SMECE_NODES], or NULL  */
-  uint64_t *z0;   /* [16·k]: lsp_calib_group_fn's first-bin lanes, or NULL */
+  uint64_t *cc;        /* [4·bins]                                   */
+  lsp_calib_grpsums g; /* mesh (NULL: none), z0 and lanes (NULL without
+                          the group function)                       */
 } lg_pack;
 
 /* Adds a row's shares of one node: w and wc one-word fixed point
@@ -128,27 +128,29 @@ static inline __attribute__((always_inline)) void mesh_pack_add(uint64_t *m,
                                                                 uint64_t w,
                                                                 uint64_t wc,
                                                                 uint64_t ok) {
-  const uint64_t fw = w & ~(uint64_t)1, fc = wc & ~(uint64_t)1,
-                 wy = w & (0 - ok);
-  const uint64_t fy = wy & ~(uint64_t)1;
-  const uint64_t lw = m[0] + fw, lc = m[1] + fc, ly = m[2] + fy;
-  m[0] = lw, m[1] = lc, m[2] = ly;
-  m[3] += ((uint64_t)(lw < fw) + (w & 1)) +
-          (((uint64_t)(lc < fc) + (wc & 1)) << CW_POS_SHIFT) +
-          (((uint64_t)(ly < fy) + (wy & 1)) << 42);
+  const uint64_t lw = LSP_CALIB_MESH_LO(w), hw = LSP_CALIB_MESH_HI(w);
+  m[0] += lw;
+  m[1] += hw;
+  m[2] += LSP_CALIB_MESH_LO(wc);
+  m[3] += LSP_CALIB_MESH_HI(wc);
+  m[4] += lw & (0 - ok);
+  m[5] += hw & (0 - ok);
 }
 
-/* Moves the packed counts and mesh into the accumulator, and clears them. */
+/* Moves the packed counts, the mesh and the group's lanes into the
+ * accumulator, and clears them. */
 static void lg_flush(lsp_calib_acc *a, lg_pack *pk, int *ovf) {
   for (int b = 0; b < a->bins; b++) {
-    a->count[b] += pk->cc[b] >> 32;
-    a->correct[b] += pk->cc[b] & 0xffffffffu;
-    pk->cc[b] = 0;
+    uint64_t *t = pk->cc + 4 * b;
+    a->count[b] += t[0] >> 32;
+    a->correct[b] += t[0] & 0xffffffffu;
+    lsp_calib_fix_add(&a->conf[b], ((lsp_u128)t[2] << 32) + t[1], ovf);
+    t[0] = t[1] = t[2] = 0;
   }
-  if (pk->z0) /* class j's first bin (cell j·bins): eight packed lanes */
+  if (pk->g.z0) /* class j's first bin (cell j·bins): eight packed lanes */
     for (size_t j = 0; j < a->k; j++)
       for (size_t l = 0; l < 8; l++) {
-        uint64_t *lo = pk->z0 + 16 * j + l, *hi = lo + 8;
+        uint64_t *lo = pk->g.z0 + 16 * j + l, *hi = lo + 8;
         const size_t i = j * (size_t)a->bins;
         a->cw_count[i] += *hi >> 42;
         a->cw_pos[i] += (*hi >> CW_POS_SHIFT) & CW_FIELD;
@@ -156,17 +158,23 @@ static void lg_flush(lsp_calib_acc *a, lg_pack *pk, int *ovf) {
                           ((lsp_u128)(*hi & CW_FIELD) << 64) | *lo, ovf);
         *lo = *hi = 0;
       }
-  if (!pk->mesh) return;
+  if (pk->g.lanes) /* the NLL's and the Brier term's lanes */
+    for (size_t l = 0; l < 8; l++)
+      for (int t = 0; t < 2; t++) {
+        uint64_t *lo = pk->g.lanes + 16 * t + l, *hi = lo + 8;
+        lsp_calib_fix_add(t ? &a->brier : &a->nll, ((lsp_u128)*hi << 64) | *lo,
+                          ovf);
+        *lo = *hi = 0;
+      }
+  if (!pk->g.mesh) return;
   lsp_calib_fix *dst[3] = {a->mesh_w, a->mesh_c, a->mesh_y};
   for (size_t n = 0; n < LSP_SMECE_NODES; n++) {
-    uint64_t *m = pk->mesh + 4 * n;
-    if (!(m[0] | m[1] | m[2] | m[3])) continue;
+    uint64_t *m = pk->g.mesh + 8 * n;
+    if (!(m[0] | m[1] | m[2] | m[3] | m[4] | m[5])) continue;
     for (int t = 0; t < 3; t++)
-      lsp_calib_fix_add(
-          &dst[t][n],
-          ((lsp_u128)((m[3] >> (CW_POS_SHIFT * t)) & CW_FIELD) << 64) | m[t],
-          ovf);
-    m[0] = m[1] = m[2] = m[3] = 0;
+      lsp_calib_fix_add(&dst[t][n],
+                        ((lsp_u128)m[2 * t + 1] << 32) + m[2 * t], ovf);
+    memset(m, 0, 6 * sizeof *m);
   }
 }
 
@@ -272,9 +280,11 @@ static inline __attribute__((always_inline)) void logits_body(
   int32_t *cbw = (int32_t *)(void *)(w + 2 * G * k);
   uint64_t *fxw = (uint64_t *)(void *)(w + 3 * G * k);
   /* the group function's list of classwise cells past the first bin */
-  uint32_t lcell[8 * (LSP_CALIB_GROUP_KMAX + 1)];
-  uint64_t lfb[8 * (LSP_CALIB_GROUP_KMAX + 1)],
-      linc[8 * (LSP_CALIB_GROUP_KMAX + 1)];
+  uint32_t lcell[8 * LSP_CALIB_GROUP_KMAX];
+  uint64_t lfb[8 * LSP_CALIB_GROUP_KMAX], linc[8 * LSP_CALIB_GROUP_KMAX];
+  /* which of them to add: a byte per class, read 8 classes at a time (the
+   * bytes past k stay 0) */
+  uint8_t lrest[LSP_CALIB_GROUP_KMAX] = {0};
   lsp_calib_rowstat st[LSP_CALIB_ROWS];
   int ovf = 0;
   uint64_t ncorrect = 0;
@@ -287,17 +297,22 @@ static inline __attribute__((always_inline)) void logits_body(
     size_t nl = 0;
     while (nl < nr && (uint32_t)y[g + nl] < k) nl++;
     const int right = edges == LSP_CALIB_EDGES_RIGHT;
-    size_t got, ncl = 0;
+    size_t got;
     const int lanes = grp && nl == 8;
     if (lanes) { /* eight rows in the lanes of one vector */
       got = grp(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL, k, inv_t,
-                y + g, bins, right, full, st, &rec, pk->z0, lcell, lfb, linc,
-                &ncl);
-      for (size_t e = 0; e < ncl; e++) { /* classwise_logits_row's addition */
-        lsp_calib_fix *f = &cwcp[lcell[e]];
-        const uint64_t lo = f->lo + lfb[e];
-        f->hi += (uint64_t)(lo < lfb[e]) + linc[e];
-        f->lo = lo;
+                y + g, bins, right, full, st, &rec, &pk->g, lcell, lfb, linc,
+                lrest);
+      for (size_t c0 = 0; full && got && c0 < k; c0 += 8) {
+        uint64_t m;
+        memcpy(&m, lrest + c0, sizeof m);
+        for (; m; m &= m - 1) { /* classwise_logits_row's addition */
+          const size_t e = 8 * c0 + (size_t)__builtin_ctzll(m);
+          lsp_calib_fix *f = &cwcp[lcell[e]];
+          const uint64_t lo = f->lo + lfb[e];
+          f->hi += (uint64_t)(lo < lfb[e]) + linc[e];
+          f->lo = lo;
+        }
       }
     } else {
       got = nl ? row(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL, nl, k,
@@ -305,6 +320,21 @@ static inline __attribute__((always_inline)) void logits_body(
                : 0;
       if (full && got) bins_of(w, got * k, k, bins, right, cbw, fxw);
       if (got) rec_of(st, w, y + g, got, k, bins, right, full, &rec);
+    }
+    if (lanes && got == 8) { /* the common case, lean */
+      for (size_t q = 0; q < 8; q++) {
+        const uint64_t ok = st[q].top == (uint32_t)y[g + q];
+        if (conf_out)
+          conf_out[g + q - i0] = st[q].conf, ok_out[g + q - i0] = (uint8_t)ok;
+        uint64_t *tb = pk->cc + 4 * rec.bin[q];
+        tb[0] += (uint64_t)1 << 32 | ok;
+        tb[1] += LSP_CALIB_MESH_LO(rec.conf[q]);
+        tb[2] += LSP_CALIB_MESH_HI(rec.conf[q]);
+        ncorrect += ok;
+      }
+      if (full) ovf |= rec.out != 0;
+      if ((g + 8 - i0) % CW_ROWS == 0) cw_flush(a, cwcp), lg_flush(a, pk, &ovf);
+      continue;
     }
     for (size_t q = 0; q <= got && q < nr; q++) {
       const size_t i = g + q, r = i * k;
@@ -323,18 +353,21 @@ static inline __attribute__((always_inline)) void logits_body(
       const int b = rec.bin[q];
       const uint64_t ok = st[q].top == yi;
       if (conf_out) conf_out[i - i0] = c, ok_out[i - i0] = (uint8_t)ok;
-      pk->cc[b] += (uint64_t)1 << 32 | ok;
+      uint64_t *tb = pk->cc + 4 * b;
+      tb[0] += (uint64_t)1 << 32 | ok;
+      tb[1] += LSP_CALIB_MESH_LO(rec.conf[q]);
+      tb[2] += LSP_CALIB_MESH_HI(rec.conf[q]);
       ncorrect += ok;
-      lsp_calib_fix_add_word(&a->conf[b], rec.conf[q], &ovf);
       if (!full) goto next;
-      const uint32_t j = rec.node[q];
-      mesh_pack_add(pk->mesh + 4 * j, rec.share[0][q], rec.share[2][q], ok);
-      mesh_pack_add(pk->mesh + 4 * (j + 1), rec.share[1][q], rec.share[3][q],
-                    ok);
       ovf |= (int)((rec.out >> q) & 1u);
+      if (lanes) goto next; /* the group function added the rest */
+      const uint32_t j = rec.node[q];
+      mesh_pack_add(pk->g.mesh + 8 * j, rec.share[0][q], rec.share[2][q], ok);
+      mesh_pack_add(pk->g.mesh + 8 * (j + 1), rec.share[1][q], rec.share[3][q],
+                    ok);
       lsp_calib_fix_add_pair(&nll, rec.nll_ip[q], rec.nll_fb[q], &ovf);
       lsp_calib_fix_add_pair(&brier, rec.br_ip[q], rec.br_fb[q], &ovf);
-      if (!lanes) classwise_logits_row(cwcp, cbw + q * k, fxw + q * k, k, yi);
+      classwise_logits_row(cwcp, cbw + q * k, fxw + q * k, k, yi);
     next:
       if ((i - i0 + 1) % CW_ROWS == 0) cw_flush(a, cwcp), lg_flush(a, pk, &ovf);
     }
@@ -380,23 +413,30 @@ static void logits_range(lsp_calib_acc *a, mat z, const int32_t *y, size_t i0,
                          size_t i1, size_t row0, double inv_t, double *w,
                          bad_row *bad, row_out o, int *oom) {
   lsp_calib_fix *cwcp = cw_alloc(a, oom);
-  const size_t words =
-      (size_t)a->bins +
-      (a->mesh_w ? 4 * (size_t)LSP_SMECE_NODES + 16 * a->k : 0);
-  uint64_t *pw = *oom ? NULL : calloc(words, sizeof *pw);
-  if (!pw) {
+  /* the per-bin counts, then (full) the group function's z0 and lanes */
+  const size_t words = 4 * (size_t)a->bins + (a->mesh_w ? 16 * a->k + 32 : 0);
+  uint64_t *pw = *oom ? NULL : calloc(words, sizeof *pw), *mesh = NULL;
+  if (pw && a->mesh_w &&
+      (mesh = aligned_alloc(64, LSP_CALIB_MESH_WORDS * sizeof *mesh)))
+    memset(mesh, 0, LSP_CALIB_MESH_WORDS * sizeof *mesh);
+  if (!pw || (a->mesh_w && !mesh)) {
     *oom = 1;
+    free(pw);
     free(cwcp);
     return;
   }
-  lg_pack pk = {pw, a->mesh_w ? pw + a->bins : NULL,
-                a->mesh_w ? pw + a->bins + 4 * LSP_SMECE_NODES : NULL};
+  lg_pack pk = {pw, {NULL, mesh, NULL}};
+  if (mesh) {
+    pk.g.z0 = pw + 4 * a->bins;
+    pk.g.lanes = pk.g.z0 + 16 * a->k;
+  }
   if (z.d)
     logits_body(a, (mat){NULL, z.d}, y, i0, i1, row0, inv_t, w, bad, o.conf,
                 o.ok, cwcp, &pk);
   else
     logits_body(a, (mat){z.f, NULL}, y, i0, i1, row0, inv_t, w, bad, o.conf,
                 o.ok, cwcp, &pk);
+  free(mesh);
   free(pw);
   free(cwcp);
 }

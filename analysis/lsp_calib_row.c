@@ -49,6 +49,11 @@ lsp_calib_rec_fn lsp_calib_rec_kernel(void) {
 lsp_calib_group_fn lsp_calib_group_kernel(void) {
   return lsp_cpu_isa() >= 4 ? cr_group_v4 : NULL;
 }
+
+lsp_calib_log_fn lsp_calib_log_kernel(void) {
+  int l = lsp_cpu_isa();
+  return l >= 4 ? cr_logs_v4 : l >= 3 ? cr_logs_v3 : cr_logs_v1;
+}
 #else
 #define LSP_SIMD 0
 #include "core/base/lsp_simd.h"
@@ -63,4 +68,6 @@ lsp_calib_bins_fn lsp_calib_bins_kernel(void) { return cr_bins_v0; }
 lsp_calib_rec_fn lsp_calib_rec_kernel(void) { return cr_rec_v0; }
 
 lsp_calib_group_fn lsp_calib_group_kernel(void) { return NULL; }
+
+lsp_calib_log_fn lsp_calib_log_kernel(void) { return cr_logs_v0; }
 #endif

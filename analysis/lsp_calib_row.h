@@ -4,7 +4,8 @@
  * w_j = (z_j − max z)·inv_t, e_j = exp(w_j), s = Σ e_j, p_j = e_j·(1/s):
  * the top class gets exactly 1/s, the top-label confidence. The exponential is
  * lsprobe's own (lsp_calib_row_body.h: Cody–Waite reduction, the Taylor
- * polynomial of degree 13, about 1 ulp), vectorized and compiled for each
+ * polynomial of degree 13, about 1 ulp), and so is the NLL's log s (within
+ * 1 ulp), both vectorized and compiled for each
  * instruction-set level (lsp_cpu_isa): the accumulator, the per-row table
  * and the streaming pass all call this one function, so they agree to the
  * last bit on a given machine. */
@@ -14,9 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "analysis/lsp_smece.h"
+
 typedef struct {
   double conf; /* 1/s: the top class's probability                     */
-  double nll;  /* log s − w_y: −log p_y from the log-softmax           */
+  double nll;  /* log s − w_y: −log p_y from the log-softmax (the log:
+                  lsp_calib_log_fn's)                                  */
   size_t top;  /* the first index of the max logit                     */
 } lsp_calib_rowstat;
 
@@ -76,25 +80,59 @@ typedef void (*lsp_calib_rec_fn)(const lsp_calib_rowstat *st, const double *p,
                                  lsp_calib_rowrec *o);
 lsp_calib_rec_fn lsp_calib_rec_kernel(void);
 
+/* SmoothECE's mesh as the logits pass sums it between flushes: 8 words a
+ * node, 64-byte aligned, LSP_CALIB_MESH_WORDS in all. Words 2t and 2t + 1
+ * hold Σ x over the rows' one-word shares x (lsp_calib_rowrec's share: the
+ * fraction bits | the integer part in bit 0) of t = 0: w, 1: w·c, 2: w·correct,
+ * split as LSP_CALIB_MESH_LO(x) = the fraction's low 32 bits and
+ * LSP_CALIB_MESH_HI(x) = its high 32 bits + the integer part·2^32, so the
+ * 128-bit sum is HI·2^32 + LO and a node takes one addition of 8 words
+ * without carries (each word grows by less than 2^33 a row: 2^31 rows fit);
+ * words 6 and 7 stay 0. */
+#define LSP_CALIB_MESH_WORDS (8 * (size_t)LSP_SMECE_NODES)
+#define LSP_CALIB_MESH_LO(x) ((x) & (uint64_t)0xfffffffeu)
+#define LSP_CALIB_MESH_HI(x) (((x) >> 32) + (((x) & 1u) << 32))
+
+/* The group function's running sums (with full), owned by the caller, who
+ * moves them into the accumulator. */
+typedef struct {
+  uint64_t *z0;    /* [16·k] classwise first-bin lanes (below)             */
+  uint64_t *mesh;  /* [LSP_CALIB_MESH_WORDS] SmoothECE's mesh (above)      */
+  uint64_t *lanes; /* [32] per lane the 128-bit sums of the NLL (low words,
+                      then high words) and of the Brier term (the same),
+                      fixed point as lsp_calib_fix_bits                   */
+} lsp_calib_grpsums;
+
 /* Eight rows with labels y[r] < k <= LSP_CALIB_GROUP_KMAX at once, as the
  * lanes of AVX-512 vectors (the group function exists at that level only:
  * lsp_calib_group_kernel() is NULL elsewhere): the row function's st and
  * lsp_calib_rec_fn's record — the same numbers bit for bit, without
- * writing the probabilities — and, with full, each class probability's
+ * writing the probabilities — and, with full, the rows' NLL, Brier term
+ * and mesh shares added to sums->lanes and sums->mesh (rec.out flags the
+ * rows whose NLL or Brier term lies outside the fixed-point range: they
+ * add 0 there), and each class probability's
  * classwise contribution (the packed word of lsp_calib.c's classwise sums:
  * fraction bits fb, and inc = rows field + positives field + integer part;
  * the carry of fb is the caller's): those in a class's first bin added to
- * z0 (16 words per class: 8 lanes of fraction sums, 8 lanes of the packed
- * counts, with carries), the others listed as (cell = j·bins + bin, fb,
- * inc), *ncell of them (the lists need 8·(k + 1) entries). Rows past the
- * first non-finite one add nothing. Returns the number of leading rows
+ * sums->z0 (16 words per class: 8 lanes of fraction sums, 8 lanes of the
+ * packed counts, with carries), the others left to the caller: entry
+ * e = 8·j + r (class j, row r) of cell (= j·bins + bin), fb and inc (8·k
+ * entries each) is to be added where bit r of rest[j] is set. Rows past
+ * the first non-finite one add nothing. Returns the number of leading rows
  * whose logits are finite (8 when all are); their results are complete. */
 #define LSP_CALIB_GROUP_KMAX 64
 typedef size_t (*lsp_calib_group_fn)(
     const float *xf, const double *xd, size_t k, double inv_t, const int32_t *y,
     int bins, int right, int full, lsp_calib_rowstat *st, lsp_calib_rowrec *rec,
-    uint64_t *z0, uint32_t *cell, uint64_t *fb, uint64_t *inc, size_t *ncell);
+    const lsp_calib_grpsums *sums, uint32_t *cell, uint64_t *fb, uint64_t *inc,
+    uint8_t *rest);
 lsp_calib_group_fn lsp_calib_group_kernel(void);
+
+/* out[i] = log x[i] for n finite x[i] >= 1, by the logarithm the row and
+ * group functions take of a row's sum s for the NLL (lsp_calib_row_body.h's
+ * cr_log: within 1 ulp, DESIGN §2), at level lsp_cpu_isa(). */
+typedef void (*lsp_calib_log_fn)(const double *x, size_t n, double *out);
+lsp_calib_log_fn lsp_calib_log_kernel(void);
 
 /* Rows per call for k classes: LSP_CALIB_ROWS while the rows span at most
  * 512 values, fewer (at least 1) for long rows. */

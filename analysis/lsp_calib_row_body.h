@@ -34,6 +34,69 @@ SV_ATTR static inline dv SV_FN(cr_exp)(dv x) {
   return dv_as_f(dvi_add(dv_as_i(p), dvi_shl(dv_as_i(t), 52)));
 }
 
+/* Integer lanes for cr_log: a − b, a >> 52 (logical) and the constant c. */
+#if LSP_SIMD == 4
+#define CR_ISUB(a, b) _mm512_sub_epi64(a, b)
+#define CR_ISRL52(a) _mm512_srli_epi64(a, 52)
+#define CR_ISET(c) _mm512_set1_epi64((long long)(c))
+#elif LSP_SIMD == 3
+#define CR_ISUB(a, b) _mm256_sub_epi64(a, b)
+#define CR_ISRL52(a) _mm256_srli_epi64(a, 52)
+#define CR_ISET(c) _mm256_set1_epi64x((long long)(c))
+#elif LSP_SIMD == 1
+#define CR_ISUB(a, b) _mm_sub_epi64(a, b)
+#define CR_ISRL52(a) _mm_srli_epi64(a, 52)
+#define CR_ISET(c) _mm_set1_epi64x((long long)(c))
+#else
+#define CR_ISUB(a, b) ((int64_t)((uint64_t)(a) - (uint64_t)(b)))
+#define CR_ISRL52(a) ((int64_t)((uint64_t)(a) >> 52))
+#define CR_ISET(c) ((int64_t)(c))
+#endif
+
+/* log(x) for finite x >= 1 (a row's Σ e_j), lane-wise (DESIGN §2, "The
+ * NLL's logarithm"). x = 2^e·m with m in [√½, √2) (the exponent field
+ * read after subtracting the bits of √½), f = m − 1 exactly, and
+ * log(1 + f) = f − f²/2 + s·(f²/2 + R(s²)), s = f/(2 + f), R(z) =
+ * Σ_{n=1..10} 2zⁿ/(2n + 1) (the series of 2·atanh s, truncated below
+ * 1e-19). e·ln2 + f − f²/2 is kept in two doubles (f²/2 exact by a fused
+ * multiply-add, two Fast2Sums; ln2 in the exponential's two parts), so
+ * only the small term s·(…) carries rounding into the last addition:
+ * below 0.7 ulp measured with fused multiply-adds and without (where f²/2's
+ * low part is lost); tests/test_calib_row.c checks 1 ulp against the x87
+ * logl. */
+SV_ATTR static inline dv SV_FN(cr_log)(dv x) {
+  const dvi bits = dv_as_i(x);
+  const dvi ei = CR_ISRL52(CR_ISUB(bits, CR_ISET(0x3FE6A09E667F3BCDll)));
+  const dv m = dv_as_f(CR_ISUB(bits, dvi_shl(ei, 52)));
+  const dv e = dv_sub(dv_as_f(dvi_add(ei, CR_ISET(0x4330000000000000ll))),
+                      dv_set1(0x1p52)); /* ei < 2^52: exact */
+  const dv f = dv_sub(m, dv_set1(1.0));
+  const dv s = dv_div(f, dv_add(f, dv_set1(2.0))), z = dv_mul(s, s);
+  const dv z2 = dv_mul(z, z), z4 = dv_mul(z2, z2);
+  const dv q0 = dv_fma(z, dv_set1(2.0 / 5.0), dv_set1(2.0 / 3.0));
+  const dv q1 = dv_fma(z, dv_set1(2.0 / 9.0), dv_set1(2.0 / 7.0));
+  const dv q2 = dv_fma(z, dv_set1(2.0 / 13.0), dv_set1(2.0 / 11.0));
+  const dv q3 = dv_fma(z, dv_set1(2.0 / 17.0), dv_set1(2.0 / 15.0));
+  const dv q4 = dv_fma(z, dv_set1(2.0 / 21.0), dv_set1(2.0 / 19.0));
+  const dv r = dv_mul(
+      z, dv_fma(dv_fma(dv_fma(q4, z2, q3), z2, q2), z4, dv_fma(q1, z2, q0)));
+  const dv a = dv_mul(e, dv_set1(6.93147180369123816490e-01)); /* exact */
+  const dv hf = dv_mul(f, dv_set1(0.5)), hh = dv_mul(hf, f);
+  const dv hl = dv_fma(hf, f, dv_sub(dv_zero(), hh)); /* f²/2 − hh */
+  const dv t1 = dv_sub(f, hh), l1 = dv_sub(dv_sub(f, t1), hh);
+  const dv t2 = dv_add(a, t1), l2 = dv_add(dv_sub(a, t2), t1);
+  const dv c = dv_fma(s, dv_add(hh, r),
+                      dv_mul(e, dv_set1(1.90821492927058770002e-10)));
+  return dv_add(t2, dv_add(dv_add(l2, dv_sub(l1, hl)), c));
+}
+
+/* lsp_calib_log_fn: cr_log over an array, the tail as a partial vector. */
+SV_ATTR static void SV_FN(cr_logs)(const double *x, size_t n, double *out) {
+  size_t i = 0;
+  for (; i + DV_N <= n; i += DV_N) dv_store(out + i, SV_FN(cr_log)(dv_load(x + i)));
+  if (i < n) dv_store_n(out + i, SV_FN(cr_log)(dv_load_n(x + i, n - i, 1.0)), n - i);
+}
+
 /* The lanes' sum as a pairwise tree (a short dependency chain). */
 SV_ATTR static inline double SV_FN(cr_hsum)(const double *l) {
 #if DV_N == 8
@@ -125,7 +188,8 @@ SV_ATTR static inline void SV_FN(cr_fill)(double *out, size_t k, double v) {
 SV_ATTR static size_t SV_FN(cr_rows)(const float *xf, const double *xd, size_t nr, size_t k,
                                      double inv_t, const int32_t *y, double *p,
                                      double *scratch, lsp_calib_rowstat *st) {
-  double mx[LSP_CALIB_ROWS], inv[LSP_CALIB_ROWS];
+  double mx[LSP_CALIB_ROWS], inv[LSP_CALIB_ROWS], sum[LSP_CALIB_ROWS],
+      dz[LSP_CALIB_ROWS];
   size_t good = 0;
   for (; good < nr; good++)
     if (!SV_FN(cr_max)(xf ? xf + good * k : NULL, xd ? xd + good * k : NULL, k, &mx[good]))
@@ -154,13 +218,20 @@ SV_ATTR static size_t SV_FN(cr_rows)(const float *xf, const double *xd, size_t n
     }
     const double yv = rf ? (double)rf[y[r]] : rd[y[r]];
     inv[r] = 1.0 / s;
+    sum[r] = s;
     st[r].conf = inv[r];
     /* two statements: a compiler that fuses a·b + c within one expression
      * (clang's default) would make the NLL differ from gcc's build and from
      * the group function's lanes */
-    const double dz = (yv - mx[r]) * inv_t;
-    st[r].nll = log(s) - dz;
+    dz[r] = (yv - mx[r]) * inv_t;
     st[r].top = top;
+  }
+  for (size_t r = 0; r < good; r += DV_N) { /* NLL = log s − dz */
+    const size_t len = good - r < DV_N ? good - r : DV_N;
+    double lg[DV_N];
+    dv_store(lg, SV_FN(cr_log)(len == DV_N ? dv_load(sum + r)
+                                           : dv_load_n(sum + r, len, 1.0)));
+    for (size_t q = 0; q < len; q++) st[r + q].nll = lg[q] - dz[r + q];
   }
   for (size_t r = 0; r < good; r++) SV_FN(cr_fill)(scratch + r * k, k, inv[r]);
   SV_FN(cr_flat)(NULL, p, scratch, n, 1.0, 1, p);
@@ -266,14 +337,13 @@ SV_ATTR static void SV_FN(cr_rec_scalar)(const lsp_calib_rowstat *st,
 }
 
 #if LSP_SIMD == 4
-/* lsp_calib_fix_word of the lanes of v (each in [0, 1]). */
+/* lsp_calib_fix_word of the lanes of v (each in [0, 1]): trunc(v·2^63) as
+ * an unsigned integer, rotated left by one — bit 63 (set only for v = 1,
+ * which has no fraction bits) moves to bit 0, the integer part's place,
+ * and every fraction bit one up. */
 SV_ATTR static inline __m512i SV_FN(cr_word8)(__m512d v) {
-  const __m512d one = _mm512_set1_pd(1.0);
-  const __mmask8 ge = _mm512_cmp_pd_mask(v, one, _CMP_GE_OQ);
-  const __m512d fr = _mm512_mask_sub_pd(v, ge, v, one);
-  const __m512i b = _mm512_slli_epi64(
-      _mm512_cvttpd_epi64(_mm512_mul_pd(fr, _mm512_set1_pd(0x1p63))), 1);
-  return _mm512_mask_or_epi64(b, ge, b, _mm512_set1_epi64(1));
+  return _mm512_rol_epi64(
+      _mm512_cvttpd_epu64(_mm512_mul_pd(v, _mm512_set1_pd(0x1p63))), 1);
 }
 
 /* cr_pair of the lanes of v: stores both words, returns the lanes out of
@@ -377,3 +447,6 @@ SV_ATTR static void SV_FN(cr_rec)(const lsp_calib_rowstat *st, const double *p,
 #undef CR_LOAD
 #undef CR_LOAD_N
 #undef CR_AT
+#undef CR_ISUB
+#undef CR_ISRL52
+#undef CR_ISET

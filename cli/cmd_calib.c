@@ -114,7 +114,9 @@ static int score(const preds *x, const int32_t *y, int logits, double t,
  * memory. */
 static int labels_chunk(const lsp_array *ya, const char *path, size_t i0, size_t m, size_t k,
                         int32_t *out) {
-  /* one loop per dtype (the switch outside the loop) */
+  /* one loop per dtype (the switch outside the loop); integer labels are
+   * range-checked as integers, in a loop without a branch a label (the
+   * message's loop runs only on a bad chunk) */
 #define LABELS_OF(T)                                                          \
   for (size_t i = 0; i < m; i++) {                                            \
     const double v = (double)((const T *)ya->data)[i0 + i];                   \
@@ -126,18 +128,30 @@ static int labels_chunk(const lsp_array *ya, const char *path, size_t i0, size_t
     out[i] = (int32_t)v;                                                      \
   }                                                                           \
   break;
+#define INT_LABELS_OF(T)                                    \
+  {                                                         \
+    const T *src = (const T *)ya->data + i0;                \
+    int bad = 0;                                            \
+    for (size_t i = 0; i < m; i++) {                        \
+      bad |= (uint64_t)(int64_t)src[i] >= (uint64_t)k;      \
+      out[i] = (int32_t)src[i];                             \
+    }                                                       \
+    if (!bad) break;                                        \
+  }                                                         \
+  LABELS_OF(T)
   switch (ya->dtype) {
     case LSP_DT_F32:
       LABELS_OF(float)
     case LSP_DT_F64:
       LABELS_OF(double)
     case LSP_DT_I32:
-      LABELS_OF(int32_t)
+      INT_LABELS_OF(int32_t)
     case LSP_DT_I64:
-      LABELS_OF(int64_t)
+      INT_LABELS_OF(int64_t)
     default:
-      LABELS_OF(uint8_t)
+      INT_LABELS_OF(uint8_t)
   }
+#undef INT_LABELS_OF
 #undef LABELS_OF
   return LSP_OK;
 }
