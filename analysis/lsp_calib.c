@@ -122,6 +122,15 @@ typedef struct {
                           the group function)                       */
 } lg_pack;
 
+/* A row of confidence word cw (lsp_calib_rowrec's conf) and correctness ok
+ * into bin b's packed words. */
+static inline void lg_bin_add(lg_pack *pk, int b, uint64_t cw, uint64_t ok) {
+  uint64_t *tb = pk->cc + 4 * b;
+  tb[0] += (uint64_t)1 << 32 | ok;
+  tb[1] += LSP_CALIB_MESH_LO(cw);
+  tb[2] += LSP_CALIB_MESH_HI(cw);
+}
+
 /* Adds a row's shares of one node: w and wc one-word fixed point
  * (lsp_calib_rowrec's share), the correct share w·ok (ok 0 or 1). */
 static inline __attribute__((always_inline)) void mesh_pack_add(uint64_t *m,
@@ -326,10 +335,7 @@ static inline __attribute__((always_inline)) void logits_body(
         const uint64_t ok = st[q].top == (uint32_t)y[g + q];
         if (conf_out)
           conf_out[g + q - i0] = st[q].conf, ok_out[g + q - i0] = (uint8_t)ok;
-        uint64_t *tb = pk->cc + 4 * rec.bin[q];
-        tb[0] += (uint64_t)1 << 32 | ok;
-        tb[1] += LSP_CALIB_MESH_LO(rec.conf[q]);
-        tb[2] += LSP_CALIB_MESH_HI(rec.conf[q]);
+        lg_bin_add(pk, rec.bin[q], rec.conf[q], ok);
         ncorrect += ok;
       }
       if (full) ovf |= rec.out != 0;
@@ -353,10 +359,7 @@ static inline __attribute__((always_inline)) void logits_body(
       const int b = rec.bin[q];
       const uint64_t ok = st[q].top == yi;
       if (conf_out) conf_out[i - i0] = c, ok_out[i - i0] = (uint8_t)ok;
-      uint64_t *tb = pk->cc + 4 * b;
-      tb[0] += (uint64_t)1 << 32 | ok;
-      tb[1] += LSP_CALIB_MESH_LO(rec.conf[q]);
-      tb[2] += LSP_CALIB_MESH_HI(rec.conf[q]);
+      lg_bin_add(pk, b, rec.conf[q], ok);
       ncorrect += ok;
       if (!full) goto next;
       ovf |= (int)((rec.out >> q) & 1u);

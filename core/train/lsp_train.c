@@ -184,8 +184,9 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   if (nw < 1) nw = 1;
   /* a plain MLP splits every layer by features, other models the batch by
    * rows into shares (see above) */
-  lsp_feat *feat = lsp_feat_eligible(m) ? lsp_feat_alloc(m, bs) : NULL;
-  const size_t S = lsp_feat_eligible(m) ? 1 : lsp_train_shares(bs);
+  const int by_feat = lsp_feat_eligible(m);
+  lsp_feat *feat = by_feat ? lsp_feat_alloc(m, bs) : NULL;
+  const size_t S = by_feat ? 1 : lsp_train_shares(bs);
   const size_t cap = feat ? lsp_feat_max_threads(feat) : S;
   if ((size_t)nw > cap) nw = (int)cap;
   /* Threads run GEMMs side by side, which needs OpenBLAS at one thread:
@@ -216,13 +217,14 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   lg.train_acc = malloc(opts->epochs * sizeof(double));
   lg.val_loss = malloc(opts->epochs * sizeof(double));
   lg.val_acc = malloc(opts->epochs * sizeof(double));
-  int ok = (feat || !lsp_feat_eligible(m)) && jb.pool && perm && tn.state && tn.w && tn.chunk_loss && tn.sh && tn.wss && rng &&
-           lg.train_loss && lg.train_acc && lg.val_loss && lg.val_acc;
+  int ok = (feat || !by_feat) && jb.pool && perm && tn.state && tn.w && tn.chunk_loss &&
+           tn.sh && tn.wss && rng && lg.train_loss && lg.train_acc && lg.val_loss &&
+           lg.val_acc;
   for (size_t s = 0; ok && s < nsh; s++) {
     ok = share_init(&tn.sh[s], m, feat ? 0 : s, rows, tr->dim, opts->teacher != NULL) == 0;
     tn.wss[s] = tn.sh[s].ws;
   }
-  for (int t = 0; ok && t < nw; t++) { /* nw <= S: thread t validates on share t's */
+  for (int t = 0; ok && t < nw; t++) { /* nw <= nsh: thread t validates on share t's */
     tn.w[t].ws = tn.sh[t].ws;
     tn.w[t].rows = rows;
   }

@@ -62,9 +62,9 @@ void lsp_train_worker_fail(worker *w, int st) {
            lsp_errmsg()); /* the message is per thread */
 }
 
-
-/* Gather the rows idx[0..nr) of the training split into share sh (and
- * the teacher's logits of the same rows when distilling). The rows lie at
+/* Gather the rows idx[i0..i1) of the training split into rows [i0, i1) of
+ * share sh (and the teacher's logits of the same rows when distilling; the
+ * feature split's threads gather a batch in such blocks). The rows lie at
  * random in a split larger than the caches: while a row is copied, the row
  * three ahead is prefetched every 256 bytes, which starts its misses (and
  * the hardware prefetcher's streams) early; the copy took 5% of a
@@ -72,10 +72,10 @@ void lsp_train_worker_fail(worker *w, int st) {
 enum { GATHER_AHEAD = 3 };
 
 static void gather_rows(share *sh, const lsp_dataset *tr, const float *teacher,
-                        const size_t *idx, size_t i0, size_t nr) {
+                        const size_t *idx, size_t i0, size_t i1) {
   const size_t dim = tr->dim;
-  for (size_t i = i0; i < nr; i++) {
-    if (i + GATHER_AHEAD < nr) {
+  for (size_t i = i0; i < i1; i++) {
+    if (i + GATHER_AHEAD < i1) {
       const char *p = (const char *)(tr->x + idx[i + GATHER_AHEAD] * dim);
       for (size_t b = 0; b < dim * sizeof *tr->x; b += 256) __builtin_prefetch(p + b);
     }
@@ -84,7 +84,7 @@ static void gather_rows(share *sh, const lsp_dataset *tr, const float *teacher,
   }
   if (teacher) {
     const size_t k = sh->view.out_dim;
-    for (size_t i = i0; i < nr; i++)
+    for (size_t i = i0; i < i1; i++)
       memcpy(sh->tb + i * k, teacher + idx[i] * k, k * sizeof *sh->tb);
   }
 }
@@ -120,7 +120,6 @@ static int share_loss(share *sh, size_t nb, const lsp_train_opts *o) {
   sh->correct = lsp_train_count_correct(sh->z, sh->yb, sh->nr, k);
   return LSP_OK;
 }
-
 
 /* Thread t of nt: sum the shares' gradients over its parameter slice, in
  * share order, and step that slice. The sum goes through a small block on
