@@ -13,6 +13,7 @@
 #include "core/nn/lsp_model.h"
 #include "core/base/lsp_threads.h"
 #include "core/train/lsp_train.h"
+#include "core/train/lsp_train_feat.h"
 #include "testutil.h"
 
 /* ---- optimizer steps -------------------------------------------------------
@@ -155,6 +156,7 @@ static lsp_model *wide_mlp(void) {
   const size_t hid[2] = {384, 256};
   lsp_model *m = lsp_model_alloc_mlp(DIM, hid, 2, K);
   assert_non_null(m);
+  assert_true(lsp_feat_eligible(m)); /* the tests below mean this path */
   return m;
 }
 
@@ -165,6 +167,7 @@ static lsp_model *shares_mlp(void) {
   assert_int_equal(lsp_model_from_spec("flatten dense(16) relu", (lsp_shape){DIM, 1, 1}, K, NULL,
                                        0, &m),
                    LSP_OK);
+  assert_false(lsp_feat_eligible(m));
   return m;
 }
 
