@@ -1,11 +1,13 @@
-/* lsp_train_jobs.c — one training batch on the pool's threads: on shares
- * of rows (any model), or split by output features (a plain MLP;
- * lsp_train_feat.h). lsp_train (lsp_train.c) runs one of them per batch. */
+/* lsp_train_jobs.c — training on the pool's threads: a batch on shares of
+ * rows (any model; lsp_train runs one pool run a batch), or an epoch split
+ * by output features (a plain MLP, lsp_train_feat.h; one pool run an
+ * epoch). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <string.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 #include "core/base/lsp_util.h"
 #include "core/loss/lsp_soft.h"
 #include "core/train/lsp_train_int.h"
@@ -285,39 +287,53 @@ static void feat_step(void *u, size_t off, size_t len) {
   }
 }
 
-/* Thread t of nt, a plain MLP: the whole batch as one share, every layer
- * split by output features (lsp_train_feat.h). Every thread computes the
- * loss (its own copy of its gradient; thread 0 keeps the tallies in share
- * 0). The batch's rows are gathered by the threads in blocks, at the end of
- * the previous batch's run when that was in the same epoch (the run's end
- * is the barrier that the first layer needs) or else here, before a
- * barrier. Two shares alternate as the batch buffers. */
-void lsp_train_feat_job(void *varg, int t, int nt) {
-  const job *j = varg;
-  trainer *tn = j->tn;
-  share *sh = &tn->sh[j->cur];
+/* Thread t of nt, a plain MLP: a whole epoch, batch after batch, each
+ * batch as one share split by features (lsp_train_feat.h). Three shares
+ * hold the batches' rows in turn: the threads gather batch b + 1's rows in
+ * blocks before batch b's first barrier, into the share that batch b - 2
+ * used (every thread is past batch b - 2 by then, and batch b + 1 reads
+ * them after that barrier). Every thread computes the loss (its own copy
+ * of its gradient); thread 0 keeps the tallies and reports the progress.
+ * An interruption is seen by thread 0 before batch b's first barrier and
+ * by every thread after it, which then stop together at that batch, as
+ * they do when the loss fails (alike on every thread). */
+static void gather_block(const job *j, size_t b, int t, int nt) {
+  share *sh = &j->tn->sh[b % 3];
+  const size_t i0 = b * j->bs, nr = j->nb - i0 < j->bs ? j->nb - i0 : j->bs;
   const size_t T = (size_t)nt, u = (size_t)t;
+  gather_rows(sh, j->d, j->tn->o->teacher, j->idx + i0, nr * u / T, nr * (u + 1) / T);
+}
+
+void lsp_train_feat_epoch(void *varg, int t, int nt) {
+  job *j = varg;
+  trainer *tn = j->tn;
   tn->w[t].st = LSP_OK;
-  if (!j->ready) {
-    gather_rows(sh, j->d, tn->o->teacher, j->idx, j->nb * u / T, j->nb * (u + 1) / T);
-    lsp_pool_barrier(j->pool);
+  gather_block(j, 0, t, nt);
+  if (nt > 1) lsp_pool_barrier(j->pool);
+  for (size_t b = 0; b < j->batches; b++) {
+    share *sh = &tn->sh[b % 3];
+    const size_t nr = j->nb - b * j->bs < j->bs ? j->nb - b * j->bs : j->bs;
+    if (t == 0) {
+      j->at = b + 1;
+      if (lsp_interrupted()) atomic_store_explicit(&j->stop, b + 1, memory_order_relaxed);
+    }
+    if (b + 1 < j->batches) gather_block(j, b + 1, t, nt);
+    lsp_feat_begin(tn->feat, sh->xb, nr, b, t, nt, j->pool);
+    if (atomic_load_explicit(&j->stop, memory_order_relaxed) == b + 1) return;
+    feat_step_arg prev = {tn, j->lr, j->step + b}; /* the deferred step: batch b - 1's */
+    share me = *sh;
+    me.nr = nr;
+    me.z = lsp_feat_forward(tn->feat, sh->xb, nr, b, t, nt, j->pool, b ? feat_step : NULL,
+                            &prev);
+    me.dz = lsp_feat_dz(tn->feat, t);
+    int st = share_loss(&me, nr, tn->o);
+    if (st) { /* the same on every thread: all return here */
+      lsp_train_worker_fail(&tn->w[t], st);
+      return;
+    }
+    if (t == 0) lsp_train_batch_done(j, b + 1, nr, me.loss_sum, me.correct);
+    feat_step_arg a = {tn, j->lr, j->step + b + 1};
+    lsp_feat_backward(tn->feat, sh->xb, nr, b, me.dz, t, nt, j->pool, feat_step, &a,
+                      b + 1 < j->batches);
   }
-  share me = *sh;
-  me.nr = j->nb;
-  feat_step_arg prev = {tn, j->lr, j->step - 1}; /* a deferred step: same epoch */
-  me.z = lsp_feat_forward(tn->feat, sh->xb, j->nb, t, nt, j->pool, j->ready ? feat_step : NULL,
-                          &prev);
-  me.dz = lsp_feat_dz(tn->feat, t);
-  int st = share_loss(&me, j->nb, tn->o);
-  if (st) { /* the same on every thread: all return here */
-    lsp_train_worker_fail(&tn->w[t], st);
-    return;
-  }
-  if (t == 0) tn->sh[0].loss_sum = me.loss_sum, tn->sh[0].correct = me.correct;
-  feat_step_arg a = {tn, j->lr, j->step};
-  lsp_feat_backward(tn->feat, sh->xb, j->nb, me.dz, t, nt, j->pool, feat_step, &a,
-                    j->next != NULL);
-  if (j->next)
-    gather_rows(&tn->sh[1 - j->cur], j->d, tn->o->teacher, j->next, j->nnext * u / T,
-                j->nnext * (u + 1) / T);
 }
