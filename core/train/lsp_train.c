@@ -233,6 +233,7 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   if (feat && nsh < 3) nsh = 3; /* three batches' rows in turn */
   trainer tn = {.m = m, .nw = nw, .S = S, .o = opts, .feat = feat};
   job jb = {.tn = &tn, .pool = lsp_pool_alloc(nw), .d = tr};
+  if (feat) lsp_feat_set_fill(feat, lsp_train_fill, &jb);
   size_t *perm = malloc(n * sizeof *perm);
   tn.state = calloc(opts->adam ? 2 * np : np, sizeof *tn.state);
   tn.w = calloc((size_t)nw, sizeof *tn.w);
@@ -297,6 +298,7 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
       jb.batches = batches;
       jb.step = step;
       atomic_store(&jb.stop, 0);
+      atomic_store(&jb.chunk, 0);
       lsp_pool_run(jb.pool, lsp_train_feat_epoch, &jb);
       step += batches;
       if ((st = batch_status(&jb, ep, atomic_load(&jb.stop)))) goto done;

@@ -85,6 +85,9 @@ struct lsp_feat {
                     batch's first layer writes it while a late thread may
                     still read the last batch's                         */
   int lone;      /* a batch begins with a barrier of its own (below)      */
+  int nbar;      /* barriers in a batch's forward (lsp_feat_begin's too)  */
+  lsp_feat_fill_fn fill; /* work for the waits before them, or NULL      */
+  void *fill_user;
   float **z, **dz; /* per thread (max_parts of each): logits, dlogits */
   float **gw;      /* per thread, behind a one-part classifier: G of the
                       layer below it, whole (rows × its outputs)         */
@@ -167,6 +170,8 @@ lsp_feat *lsp_feat_alloc(lsp_model *m, size_t rows) {
   f->a0[0] = f->l[0].a;
   if (!(f->a0[1] = lines_alloc(rows, f->l[0].out))) goto fail;
   f->lone = last->parts == 1 && f->nl <= 2;
+  f->nbar = 1;
+  for (size_t l = f->lone ? 0 : 1; l < f->nl; l++) f->nbar += !(l + 1 == f->nl && last->parts == 1);
   const size_t T = f->max_parts, k = m->out_dim;
   f->z = calloc(T, sizeof *f->z);
   f->dz = calloc(T, sizeof *f->dz);
@@ -218,6 +223,17 @@ static float *act(const lsp_feat *f, size_t l, size_t b) {
   return l ? f->l[l].a : f->a0[b & 1];
 }
 
+void lsp_feat_set_fill(lsp_feat *f, lsp_feat_fill_fn fill, void *user) {
+  f->fill = fill;
+  f->fill_user = user;
+}
+
+/* The forward's barrier k of batch b, after the work for its wait. */
+static void forward_barrier(const lsp_feat *f, size_t b, int k, int nt, lsp_pool *pool) {
+  if (f->fill) f->fill(f->fill_user, b, k, k + 1 == f->nbar);
+  if (nt > 1) lsp_pool_barrier(pool);
+}
+
 void lsp_feat_begin(lsp_feat *f, const float *x, size_t n, size_t b, int t, int nt,
                     lsp_pool *pool) {
   if (!f->lone) {
@@ -227,7 +243,7 @@ void lsp_feat_begin(lsp_feat *f, const float *x, size_t n, size_t b, int t, int 
     for (size_t p = p0; p < p1; p++)
       forward_part(L, act(f, 0, b), f->m->params + L->p_off, x, n, L->cut[p], L->cut[p + 1]);
   }
-  if (nt > 1) lsp_pool_barrier(pool);
+  forward_barrier(f, b, 0, nt, pool);
 }
 
 const float *lsp_feat_forward(lsp_feat *f, const float *x, size_t n, size_t b, int t, int nt,
@@ -236,6 +252,7 @@ const float *lsp_feat_forward(lsp_feat *f, const float *x, size_t n, size_t b, i
   const layer *last = &f->l[f->nl - 1];
   if (pending && f->nl > 1) step_layer(&f->l[1], t, nt, pending, user);
   if (pending && last->cols && f->nl > 2) step_layer(last, t, nt, pending, user);
+  int k = 1;
   for (size_t l = f->lone ? 0 : 1; l < f->nl; l++) {
     const layer *L = &f->l[l];
     const float *in = l ? act(f, l - 1, b) : x;
@@ -247,7 +264,7 @@ const float *lsp_feat_forward(lsp_feat *f, const float *x, size_t n, size_t b, i
     my_parts(L, t, nt, &p0, &p1);
     for (size_t p = p0; p < p1; p++)
       forward_part(L, act(f, l, b), params + L->p_off, in, n, L->cut[p], L->cut[p + 1]);
-    if (nt > 1) lsp_pool_barrier(pool);
+    forward_barrier(f, b, k++, nt, pool);
   }
   return act(f, f->nl - 1, b);
 }

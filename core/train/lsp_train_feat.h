@@ -49,6 +49,14 @@ void lsp_feat_free(lsp_feat *f); /* NULL-safe */
  * b reads). */
 void lsp_feat_begin(lsp_feat *f, const float *x, size_t n, size_t b, int t, int nt,
                     lsp_pool *pool);
+/* Work that any thread may do, in pieces it claims at run time, called by
+ * every thread of batch b right before the forward's barrier k (0 is
+ * lsp_feat_begin's; `last`: the forward has no later one): the thread that
+ * arrives first then does more of it instead of waiting. Whatever it
+ * writes must not depend on which thread does it. lsp_train gathers the
+ * next batch's rows there. NULL: none. */
+typedef void (*lsp_feat_fill_fn)(void *user, size_t b, int k, int last);
+void lsp_feat_set_fill(lsp_feat *f, lsp_feat_fill_fn fill, void *user);
 /* Thread t of nt: the rest of the forward of the n rows of x (n × in_dim),
  * first the step that the last backward deferred (`pending`, with the
  * previous batch's settings in `user`; NULL when it did not defer), which

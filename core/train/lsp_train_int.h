@@ -59,14 +59,18 @@ typedef struct {
   const size_t *idx;
   size_t nb, step, bs, batches;
   double lr;
-  size_t at;         /* the batch (from 1) the run ended at, on thread 0   */
   atomic_size_t stop; /* an interruption seen at batch `stop` (0: none)    */
-  /* the epoch's tallies so far and the progress report (lsp_train_batch_done) */
+  /* written by thread 0 only (a cache line apart from what the others
+   * read): the batch (from 1) a failed run ended at, the epoch's tallies
+   * so far and the progress report (lsp_train_batch_done) */
+  _Alignas(64) size_t at;
   double loss_sum, seen, total, t0;
   size_t correct, done_rows;
   lsp_train_cb cb;
   void *user;
   lsp_train_progress pr;
+  /* the feature split: the next block of rows to gather (lsp_train_fill) */
+  _Alignas(64) atomic_size_t chunk;
 } job;
 
 
@@ -82,5 +86,8 @@ void lsp_train_worker_fail(worker *w, int st);
  * whole epoch split by features (a plain MLP, tn->feat set). */
 void lsp_train_share_job(void *arg, int t, int nt);
 void lsp_train_feat_epoch(void *arg, int t, int nt);
+/* The feature split's work for the waits (lsp_feat_fill_fn; user: the
+ * job): gathering the next batch's rows. */
+void lsp_train_fill(void *user, size_t b, int k, int last);
 
 #endif
