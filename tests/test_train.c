@@ -326,6 +326,20 @@ static void test_train_errors(void **state) {
   b.lr = 1e30;
   b.epochs = 3;
   expect_fail(m, d, &b, LSP_EDATA, "diverged");
+  /* the feature split's threads fail together, at the batch one thread
+   * does: the first step sends the logits of the next batch to infinity */
+  char one[256];
+  lsp_model *split = wide_mlp();
+  const int blas_before = lsp_threads_get_blas();
+  lsp_threads_set_blas(1);
+  lsp_threads_set(1);
+  expect_fail(split, d, &b, LSP_EDATA, "epoch 1, batch 2 (training diverged?");
+  snprintf(one, sizeof one, "%s", lsp_errmsg());
+  lsp_threads_set(2);
+  expect_fail(split, d, &b, LSP_EDATA, one);
+  lsp_threads_set(0);
+  lsp_threads_set_blas(blas_before);
+  lsp_model_free(split);
   lsp_splits empty = *d;
   empty.train.n = 0;
   expect_fail(m, &empty, &o, LSP_EDATA, "no training examples");
