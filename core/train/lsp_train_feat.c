@@ -61,6 +61,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/nn/layers/lsp_eltwise.h"
+
 enum { FEAT_PART = 128, FEAT_ALIGN = 16, FEAT_MAX_PARTS = 16 };
 
 typedef struct layer {
@@ -210,10 +212,7 @@ static void forward_part(const layer *L, float *a, const float *w, const float *
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)nc, (int)L->in, 1.0f, x,
               (int)L->in, w + c0 * L->in, (int)L->in, beta, y, (int)out);
   if (L->relu)
-    for (size_t i = 0; i < n; i++) {
-      float *r = y + i * out;
-      for (size_t j = 0; j < nc; j++) r[j] = r[j] > 0.0f ? r[j] : 0.0f;
-    }
+    for (size_t i = 0; i < n; i++) lsp_relu_forward(y + i * out, y + i * out, nc);
 }
 
 static void step_layer(const layer *L, int t, int nt, lsp_feat_step_fn step, void *user);
@@ -310,11 +309,7 @@ static void igrad_part(const layer *L, const layer *prev, const float *pa, const
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)nc, (int)L->out, 1.0f, g,
               (int)L->out, w + c0, (int)in, 0.0f, d, (int)in);
   if (prev->relu)
-    for (size_t i = 0; i < n; i++) {
-      const float *y = pa + i * in + c0;
-      float *r = d + i * in;
-      for (size_t j = 0; j < nc; j++) r[j] = y[j] > 0.0f ? r[j] : 0.0f;
-    }
+    for (size_t i = 0; i < n; i++) lsp_relu_backward(pa + i * in + c0, d + i * in, d + i * in, nc);
 }
 
 /* The step on thread t's slices of layer L: its rows of W, then of b. */
