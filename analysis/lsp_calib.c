@@ -131,22 +131,6 @@ static void cw_drain(lsp_calib_fix *cwcp, lsp_calib_cwlist *l) {
   l->n = 0;
 }
 
-/* Folds copies 1 .. copies − 1 of the packed classwise sums
- * (cells words apart each; lsp_calib_cwlist) into copy 0, and clears them:
- * 128-bit additions of packed words, whose fields together stay below
- * 2^21 as a single copy's do (every row adds to one copy). */
-static void cw_fold(lsp_calib_fix *cwcp, size_t cells, size_t copies) {
-  if (!cwcp) return;
-  for (size_t c = 1; c < copies; c++)
-    for (size_t i = 0; i < cells; i++) {
-      lsp_calib_fix *f = &cwcp[c * cells + i];
-      const uint64_t lo = cwcp[i].lo + f->lo;
-      cwcp[i].hi += f->hi + (uint64_t)(lo < f->lo);
-      cwcp[i].lo = lo;
-      f->lo = f->hi = 0;
-    }
-}
-
 /* The logits pass packs the per-bin sums the same way (flushed with the
  * classwise sums): per bin rows << 32 | correct rows in one word, and the
  * confidences' sum without carries as the mesh's (LSP_CALIB_MESH_LO and
@@ -161,7 +145,6 @@ static void cw_fold(lsp_calib_fix *cwcp, size_t cells, size_t copies) {
 typedef struct {
   uint64_t *cc;        /* [4·bins·tops]                              */
   size_t tops;         /* k (per top class) or 1                     */
-  size_t copies;       /* of the classwise sums (lsp_calib_cwlist)   */
   lsp_calib_grpsums g; /* mesh (NULL: none), z0 and lanes (NULL without
                           the group function)                       */
 } lg_pack;
@@ -242,11 +225,10 @@ static void lg_flush(lsp_calib_acc *a, lg_pack *pk, int *ovf) {
 }
 
 /* Everything the logits pass keeps between flushes into the accumulator:
- * the classwise list and copies, the per-bin words, the mesh, the lanes. */
+ * the classwise list and sums, the per-bin words, the mesh, the lanes. */
 static void lg_flush_all(lsp_calib_acc *a, lsp_calib_fix *cwcp, lsp_calib_cwlist *list,
                          lg_pack *pk, int *ovf) {
   cw_drain(cwcp, list);
-  cw_fold(cwcp, a->k * (size_t)a->bins, pk->copies);
   cw_flush(a, cwcp);
   lg_flush(a, pk, ovf);
 }
@@ -451,9 +433,9 @@ typedef struct {
 
 /* The packed classwise counts of a range (NULL for a top-label
  * accumulator, or when out of memory: *oom set). */
-static lsp_calib_fix *cw_alloc(const lsp_calib_acc *a, size_t copies, int *oom) {
+static lsp_calib_fix *cw_alloc(const lsp_calib_acc *a, int *oom) {
   if (a->what != LSP_CALIB_FULL) return NULL;
-  lsp_calib_fix *c = calloc(copies * a->k * (size_t)a->bins, sizeof *c);
+  lsp_calib_fix *c = calloc(a->k * (size_t)a->bins, sizeof *c);
   if (!c) *oom = 1;
   return c;
 }
@@ -461,7 +443,7 @@ static lsp_calib_fix *cw_alloc(const lsp_calib_acc *a, size_t copies, int *oom) 
 static void probs_range(lsp_calib_acc *a, mat p, const int32_t *y, size_t i0,
                         size_t i1, size_t row0, bad_row *bad, row_out o,
                         int *oom) {
-  lsp_calib_fix *cwcp = cw_alloc(a, 1, oom);
+  lsp_calib_fix *cwcp = cw_alloc(a, oom);
   if (*oom) return;
   if (p.d)
     probs_body(a, (mat){NULL, p.d}, y, i0, i1, row0, bad, o.conf, o.ok, cwcp);
@@ -473,13 +455,12 @@ static void probs_range(lsp_calib_acc *a, mat p, const int32_t *y, size_t i0,
 static void logits_range(lsp_calib_acc *a, mat z, const int32_t *y, size_t i0,
                          size_t i1, size_t row0, double inv_t, double *w,
                          bad_row *bad, row_out o, int *oom) {
-  /* with the group function (logits_body's test) and classwise sums:
-   * these in LSP_CALIB_CW_COPIES copies (lsp_calib_cwlist), and the per-bin
-   * words per top class (lg_pack) */
+  /* with the group function (logits_body's test) and classwise sums: the
+   * per-bin words per top class (lg_pack) */
   const int grouped = a->what == LSP_CALIB_FULL && a->k <= LSP_CALIB_GROUP_KMAX &&
                       lsp_calib_row_group(a->k) == 8 && lsp_calib_group_kernel();
-  const size_t copies = grouped ? LSP_CALIB_CW_COPIES : 1, tops = grouped ? a->k : 1;
-  lsp_calib_fix *cwcp = cw_alloc(a, copies, oom);
+  const size_t tops = grouped ? a->k : 1;
+  lsp_calib_fix *cwcp = cw_alloc(a, oom);
   /* the per-bin counts, then (full) the group function's z0 and lanes */
   const size_t words = 4 * (size_t)a->bins * tops + (a->mesh_w ? 16 * a->k + 32 : 0);
   uint64_t *pw = *oom ? NULL : calloc(words, sizeof *pw), *mesh = NULL;
@@ -492,7 +473,7 @@ static void logits_range(lsp_calib_acc *a, mat z, const int32_t *y, size_t i0,
     free(cwcp);
     return;
   }
-  lg_pack pk = {pw, tops, copies, {NULL, mesh, NULL}};
+  lg_pack pk = {pw, tops, {NULL, mesh, NULL}};
   if (mesh) {
     pk.g.z0 = pw + 4 * (size_t)a->bins * tops;
     pk.g.lanes = pk.g.z0 + 16 * a->k;

@@ -189,13 +189,9 @@ SV_ATTR static size_t SV_FN(cr_group)(
     uint32_t *lcell = list->cell;
     uint64_t *lfb = list->fb, *linc = list->inc;
     size_t ln = list->n;
-    /* row r's copy of the sums: r mod LSP_CALIB_CW_COPIES; with right-
-     * closed edges a listed cell is found from ceil(x) (bin ceil(x) − 1),
-     * so the base counts one less */
-    __m256i cbase = _mm256_add_epi32(
-        _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 0, 1, 2, 3),
-                           _mm256_set1_epi32((int)(k * (size_t)bins))),
-        _mm256_set1_epi32(right ? -1 : 0));
+    /* with right-closed edges a listed cell is found from ceil(x) (bin
+     * ceil(x) − 1), so the base counts one less */
+    __m256i cbase = _mm256_set1_epi32(right ? -1 : 0);
     const __m256i cstep = _mm256_set1_epi32(bins);
     __m512i jv = _mm512_setzero_si512();
     for (size_t j = 0; j < k; j++) {

@@ -106,13 +106,10 @@ typedef struct {
 /* The classwise contributions a group function leaves to its caller, as
  * a list: entry e (e < n) adds fb[e] (fraction bits; the carry is the
  * caller's) and inc[e] (rows field + positives field + integer part) to
- * the packed word of cell[e] = c·k·bins + j·bins + bin (class j; lsp_
- * calib.c's classwise sums), in copy c = r mod LSP_CALIB_CW_COPIES of the
- * sums for row r of the group: rows in one cell add to different words,
- * so their additions do not wait on each other. The group function appends at n and advances it; the caller
+ * the packed word of cell[e] = j·bins + bin (class j; lsp_calib.c's
+ * classwise sums). The group function appends at n and advances it; the caller
  * keeps room for 8·k + 8 more entries (a class's lanes are written as a
  * whole vector) and empties the list when it chooses. */
-#define LSP_CALIB_CW_COPIES 4
 typedef struct {
   uint32_t *cell;
   uint64_t *fb, *inc;
