@@ -606,28 +606,3 @@ int lsp_calib_acc_add_rows(lsp_calib_acc *acc, const float *f, const double *d,
   return add_rows(acc, (mat){d ? NULL : f, d}, y, n, row0, logits ? inv_t : 1.0,
                   threads, logits, (row_out){conf, correct});
 }
-
-int lsp_calib_acc_add_conf(lsp_calib_acc *acc, const double *conf,
-                           const uint8_t *correct, size_t n, size_t row0) {
-  if (!acc || (n > 0 && (!conf || !correct)))
-    return lsp_fail(LSP_EINVAL, "calibration: NULL accumulator or input");
-  for (size_t i = 0; i < n; i++) {
-    if (!(conf[i] >= 0.0 && conf[i] <= 1.0))
-      return lsp_fail(LSP_EDATA, "row %zu: confidence %g outside [0, 1]", row0 + i, conf[i]);
-    if (correct[i] > 1)
-      return lsp_fail(LSP_EDATA, "row %zu: correct must be 0 or 1 (got %d)", row0 + i,
-                      (int)correct[i]);
-  }
-  int ovf = 0;
-  for (size_t i = 0; i < n; i++) {
-    int b = lsp_calib_bin(conf[i], acc->bins, acc->edges);
-    acc->count[b]++;
-    acc->correct[b] += correct[i];
-    acc->n_correct += correct[i];
-    lsp_calib_fix_add(&acc->conf[b], lsp_calib_fix_bits(conf[i], &ovf), &ovf);
-    if (acc->mesh_w) lsp_calib_mesh_add(acc, conf[i], 1, correct[i], &ovf);
-  }
-  acc->n += n;
-  acc->overflow |= ovf;
-  return LSP_OK;
-}
