@@ -328,8 +328,11 @@ static inline __attribute__((always_inline)) void logits_body(
   const lsp_calib_rec_fn rec_of = lsp_calib_rec_kernel();
   lsp_calib_rowrec rec;
   const size_t G = lsp_calib_row_group(k);
-  const lsp_calib_group_fn grp =
-      G == 8 && k <= LSP_CALIB_GROUP_KMAX ? lsp_calib_group_kernel() : NULL;
+  /* the group function leaves a row's top class to the per-bin words, so
+   * with classwise sums it needs them per top class (logits_range) */
+  const lsp_calib_group_fn grp = G == 8 && k <= LSP_CALIB_GROUP_KMAX && (!full || pk->tops > 1)
+                                     ? lsp_calib_group_kernel()
+                                     : NULL;
   /* a row's per-bin words: its top class's (lg_pack) or its bin's */
   const size_t tstride = pk->tops > 1 ? (size_t)bins : 0;
   /* the group's classwise bins and fixed-point words, after its two k·G
@@ -456,9 +459,11 @@ static void logits_range(lsp_calib_acc *a, mat z, const int32_t *y, size_t i0,
                          size_t i1, size_t row0, double inv_t, double *w,
                          bad_row *bad, row_out o, int *oom) {
   /* with the group function (logits_body's test) and classwise sums: the
-   * per-bin words per top class (lg_pack) */
+   * per-bin words per top class (lg_pack), up to 2^16 cells (2 MB; far
+   * more bins than any report uses) */
   const int grouped = a->what == LSP_CALIB_FULL && a->k <= LSP_CALIB_GROUP_KMAX &&
-                      lsp_calib_row_group(a->k) == 8 && lsp_calib_group_kernel();
+                      lsp_calib_row_group(a->k) == 8 && lsp_calib_group_kernel() &&
+                      a->k * (size_t)a->bins <= ((size_t)1 << 16);
   const size_t tops = grouped ? a->k : 1;
   lsp_calib_fix *cwcp = cw_alloc(a, oom);
   /* the per-bin counts, then (full) the group function's z0 and lanes */
