@@ -79,17 +79,19 @@ static inline __attribute__((always_inline)) double classwise_row(
  * fx (lsp_calib_bins_fn) come vectorized: the same sums, without the
  * per-class conversions (the Brier term comes from lsp_calib_rec_fn). The
  * 128-bit addition in two words (the carry by comparison), the positive
- * once after the loop. */
+ * once after the loop. Class `skip` (< k: the row's top class, whose cell
+ * the per-bin words hold; lg_pack) is left out. */
 static inline __attribute__((always_inline)) void classwise_logits_row(
     lsp_calib_fix *cwcp, const int32_t *cb, const uint64_t *fx, size_t k,
-    uint32_t yi) {
+    uint32_t yi, size_t skip) {
   for (size_t j = 0; j < k; j++) {
+    if (j == skip) continue;
     lsp_calib_fix *f = &cwcp[cb[j]];
     const uint64_t x = fx[j], fb = x & ~(uint64_t)1, lo = f->lo + fb;
     f->hi += (uint64_t)(lo < fb) + (CW_ROW_ONE | (x & 1));
     f->lo = lo;
   }
-  cwcp[cb[yi]].hi += (uint64_t)1 << CW_POS_SHIFT;
+  if (yi != skip) cwcp[cb[yi]].hi += (uint64_t)1 << CW_POS_SHIFT;
 }
 
 /* Moves the packed classwise sums into the accumulator, and clears them. */
@@ -110,22 +112,47 @@ static void cw_flush(lsp_calib_acc *a, lsp_calib_fix *cwcp) {
 /* Rows per flush of the packed classwise sums (see above). */
 #define CW_ROWS ((size_t)1 << 20)
 
+/* Entries of the group function's classwise list (lsp_calib_cwlist): room
+ * for a group at the largest k and as many entries again. */
+#define CW_LIST (16 * (size_t)LSP_CALIB_GROUP_KMAX + 16)
+
+/* Adds the listed contributions to the packed classwise sums
+ * (classwise_logits_row's addition, the carry by comparison) and empties
+ * the list. */
+static void cw_drain(lsp_calib_fix *cwcp, lsp_calib_cwlist *l) {
+  const uint32_t *cell = l->cell;
+  const uint64_t *fb = l->fb, *inc = l->inc;
+  for (size_t e = 0; e < l->n; e++) {
+    lsp_calib_fix *f = &cwcp[cell[e]];
+    const uint64_t lo = f->lo + fb[e];
+    f->hi += (uint64_t)(lo < fb[e]) + inc[e];
+    f->lo = lo;
+  }
+  l->n = 0;
+}
+
 /* The logits pass packs the per-bin sums the same way (flushed with the
  * classwise sums): per bin rows << 32 | correct rows in one word, and the
  * confidences' sum without carries as the mesh's (LSP_CALIB_MESH_LO and
- * _HI, lsp_calib_row.h), four words a bin. SmoothECE's mesh goes to 8 words
- * a node (lsp_calib_row.h), and the group function keeps its own lanes of
- * sums (lsp_calib_grpsums). */
+ * _HI, lsp_calib_row.h), four words a bin. With the group function (tops
+ * = k) these words are kept per top class and bin: a row's top class j
+ * has probability 1/s, its confidence, in the confidence's bin b, and is
+ * correct exactly when the row is, so cell j·bins + b of the words is
+ * also class j's classwise cell b for those rows, which the classwise sums
+ * then leave out (one addition a row fewer). SmoothECE's mesh goes to 8
+ * words a node (lsp_calib_row.h), and the group function keeps its own
+ * lanes of sums (lsp_calib_grpsums). */
 typedef struct {
-  uint64_t *cc;        /* [4·bins]                                   */
+  uint64_t *cc;        /* [4·bins·tops]                              */
+  size_t tops;         /* k (per top class) or 1                     */
   lsp_calib_grpsums g; /* mesh (NULL: none), z0 and lanes (NULL without
                           the group function)                       */
 } lg_pack;
 
 /* A row of confidence word cw (lsp_calib_rowrec's conf) and correctness ok
- * into bin b's packed words. */
-static inline void lg_bin_add(lg_pack *pk, int b, uint64_t cw, uint64_t ok) {
-  uint64_t *tb = pk->cc + 4 * b;
+ * into cell c's packed words (top class · bins + bin, or the bin). */
+static inline void lg_bin_add(lg_pack *pk, size_t c, uint64_t cw, uint64_t ok) {
+  uint64_t *tb = pk->cc + 4 * c;
   tb[0] += (uint64_t)1 << 32 | ok;
   tb[1] += LSP_CALIB_MESH_LO(cw);
   tb[2] += LSP_CALIB_MESH_HI(cw);
@@ -149,11 +176,21 @@ static inline __attribute__((always_inline)) void mesh_pack_add(uint64_t *m,
 /* Moves the packed counts, the mesh and the group's lanes into the
  * accumulator, and clears them. */
 static void lg_flush(lsp_calib_acc *a, lg_pack *pk, int *ovf) {
-  for (int b = 0; b < a->bins; b++) {
-    uint64_t *t = pk->cc + 4 * b;
-    a->count[b] += t[0] >> 32;
-    a->correct[b] += t[0] & 0xffffffffu;
-    lsp_calib_fix_add(&a->conf[b], ((lsp_u128)t[2] << 32) + t[1], ovf);
+  const size_t bins = (size_t)a->bins;
+  for (size_t c = 0; c < pk->tops * bins; c++) {
+    uint64_t *t = pk->cc + 4 * c;
+    if (!t[0]) continue;
+    const size_t b = c % bins;
+    const uint64_t rows = t[0] >> 32, ok = t[0] & 0xffffffffu;
+    const lsp_u128 sum = ((lsp_u128)t[2] << 32) + t[1];
+    a->count[b] += rows;
+    a->correct[b] += ok;
+    lsp_calib_fix_add(&a->conf[b], sum, ovf);
+    if (pk->tops > 1) { /* class c / bins's classwise cell b */
+      a->cw_count[c] += rows;
+      a->cw_pos[c] += ok;
+      lsp_calib_fix_add(&a->cw_sum[c], sum, ovf);
+    }
     t[0] = t[1] = t[2] = 0;
   }
   if (pk->g.z0) /* class j's first bin (cell j·bins): eight packed lanes */
@@ -185,6 +222,15 @@ static void lg_flush(lsp_calib_acc *a, lg_pack *pk, int *ovf) {
                         ((lsp_u128)m[2 * t + 1] << 32) + m[2 * t], ovf);
     memset(m, 0, 6 * sizeof *m);
   }
+}
+
+/* Everything the logits pass keeps between flushes into the accumulator:
+ * the classwise list and sums, the per-bin words, the mesh, the lanes. */
+static void lg_flush_all(lsp_calib_acc *a, lsp_calib_fix *cwcp, lsp_calib_cwlist *list,
+                         lg_pack *pk, int *ovf) {
+  cw_drain(cwcp, list);
+  cw_flush(a, cwcp);
+  lg_flush(a, pk, ovf);
 }
 
 /* Probabilities, rows [i0, i1). Sums go to `a` (private to the caller);
@@ -282,18 +328,24 @@ static inline __attribute__((always_inline)) void logits_body(
   const lsp_calib_rec_fn rec_of = lsp_calib_rec_kernel();
   lsp_calib_rowrec rec;
   const size_t G = lsp_calib_row_group(k);
-  const lsp_calib_group_fn grp =
-      G == 8 && k <= LSP_CALIB_GROUP_KMAX ? lsp_calib_group_kernel() : NULL;
+  /* the group function leaves a row's top class to the per-bin words, so
+   * with classwise sums it needs them per top class (logits_range) */
+  const lsp_calib_group_fn grp = G == 8 && k <= LSP_CALIB_GROUP_KMAX && (!full || pk->tops > 1)
+                                     ? lsp_calib_group_kernel()
+                                     : NULL;
+  /* a row's per-bin words: its top class's (lg_pack) or its bin's */
+  const size_t tstride = pk->tops > 1 ? (size_t)bins : 0;
   /* the group's classwise bins and fixed-point words, after its two k·G
    * double buffers */
   int32_t *cbw = (int32_t *)(void *)(w + 2 * G * k);
   uint64_t *fxw = (uint64_t *)(void *)(w + 3 * G * k);
-  /* the group function's list of classwise cells past the first bin */
-  uint32_t lcell[8 * LSP_CALIB_GROUP_KMAX];
-  uint64_t lfb[8 * LSP_CALIB_GROUP_KMAX], linc[8 * LSP_CALIB_GROUP_KMAX];
-  /* which of them to add: a byte per class, read 8 classes at a time (the
-   * bytes past k stay 0) */
-  uint8_t lrest[LSP_CALIB_GROUP_KMAX] = {0};
+  /* the group function's list of classwise cells past the first bin,
+   * emptied when the next group might not fit (every few hundred rows at
+   * k = 10): one long loop over many groups' entries */
+  uint32_t lcell[CW_LIST];
+  uint64_t lfb[CW_LIST], linc[CW_LIST];
+  lsp_calib_cwlist list = {lcell, lfb, linc, 0};
+  const size_t list_room = grp ? CW_LIST - 8 * k - 8 : 0;
   lsp_calib_rowstat st[LSP_CALIB_ROWS];
   int ovf = 0;
   uint64_t ncorrect = 0;
@@ -310,19 +362,8 @@ static inline __attribute__((always_inline)) void logits_body(
     const int lanes = grp && nl == 8;
     if (lanes) { /* eight rows in the lanes of one vector */
       got = grp(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL, k, inv_t,
-                y + g, bins, right, full, st, &rec, &pk->g, lcell, lfb, linc,
-                lrest);
-      for (size_t c0 = 0; full && got && c0 < k; c0 += 8) {
-        uint64_t m;
-        memcpy(&m, lrest + c0, sizeof m);
-        for (; m; m &= m - 1) { /* classwise_logits_row's addition */
-          const size_t e = 8 * c0 + (size_t)__builtin_ctzll(m);
-          lsp_calib_fix *f = &cwcp[lcell[e]];
-          const uint64_t lo = f->lo + lfb[e];
-          f->hi += (uint64_t)(lo < lfb[e]) + linc[e];
-          f->lo = lo;
-        }
-      }
+                y + g, bins, right, full, st, &rec, &pk->g, &list);
+      if (list.n > list_room) cw_drain(cwcp, &list);
     } else {
       got = nl ? row(z.d ? NULL : z.f + g * k, z.d ? z.d + g * k : NULL, nl, k,
                      inv_t, y + g, w, w + G * k, st)
@@ -335,11 +376,12 @@ static inline __attribute__((always_inline)) void logits_body(
         const uint64_t ok = st[q].top == (uint32_t)y[g + q];
         if (conf_out)
           conf_out[g + q - i0] = st[q].conf, ok_out[g + q - i0] = (uint8_t)ok;
-        lg_bin_add(pk, rec.bin[q], rec.conf[q], ok);
+        lg_bin_add(pk, st[q].top * tstride + (size_t)rec.bin[q], rec.conf[q], ok);
         ncorrect += ok;
       }
       if (full) ovf |= rec.out != 0;
-      if ((g + 8 - i0) % CW_ROWS == 0) cw_flush(a, cwcp), lg_flush(a, pk, &ovf);
+      if ((g + 8 - i0) % CW_ROWS == 0)
+        lg_flush_all(a, cwcp, &list, pk, &ovf);
       continue;
     }
     for (size_t q = 0; q <= got && q < nr; q++) {
@@ -359,7 +401,7 @@ static inline __attribute__((always_inline)) void logits_body(
       const int b = rec.bin[q];
       const uint64_t ok = st[q].top == yi;
       if (conf_out) conf_out[i - i0] = c, ok_out[i - i0] = (uint8_t)ok;
-      lg_bin_add(pk, b, rec.conf[q], ok);
+      lg_bin_add(pk, st[q].top * tstride + (size_t)b, rec.conf[q], ok);
       ncorrect += ok;
       if (!full) goto next;
       ovf |= (int)((rec.out >> q) & 1u);
@@ -370,14 +412,15 @@ static inline __attribute__((always_inline)) void logits_body(
                     ok);
       lsp_calib_fix_add_pair(&nll, rec.nll_ip[q], rec.nll_fb[q], &ovf);
       lsp_calib_fix_add_pair(&brier, rec.br_ip[q], rec.br_fb[q], &ovf);
-      classwise_logits_row(cwcp, cbw + q * k, fxw + q * k, k, yi);
+      classwise_logits_row(cwcp, cbw + q * k, fxw + q * k, k, yi,
+                           tstride ? st[q].top : k);
     next:
-      if ((i - i0 + 1) % CW_ROWS == 0) cw_flush(a, cwcp), lg_flush(a, pk, &ovf);
+      if ((i - i0 + 1) % CW_ROWS == 0)
+        lg_flush_all(a, cwcp, &list, pk, &ovf);
     }
     if (bad->kind) break;
   }
-  cw_flush(a, cwcp);
-  lg_flush(a, pk, &ovf);
+  lg_flush_all(a, cwcp, &list, pk, &ovf);
   lsp_calib_fix_add(&a->nll, lsp_calib_fix_get(nll), &ovf);
   lsp_calib_fix_add(&a->brier, lsp_calib_fix_get(brier), &ovf);
   a->n += i1 - i0;
@@ -415,9 +458,16 @@ static void probs_range(lsp_calib_acc *a, mat p, const int32_t *y, size_t i0,
 static void logits_range(lsp_calib_acc *a, mat z, const int32_t *y, size_t i0,
                          size_t i1, size_t row0, double inv_t, double *w,
                          bad_row *bad, row_out o, int *oom) {
+  /* with the group function (logits_body's test) and classwise sums: the
+   * per-bin words per top class (lg_pack), up to 2^16 cells (2 MB; far
+   * more bins than any report uses) */
+  const int grouped = a->what == LSP_CALIB_FULL && a->k <= LSP_CALIB_GROUP_KMAX &&
+                      lsp_calib_row_group(a->k) == 8 && lsp_calib_group_kernel() &&
+                      a->k * (size_t)a->bins <= ((size_t)1 << 16);
+  const size_t tops = grouped ? a->k : 1;
   lsp_calib_fix *cwcp = cw_alloc(a, oom);
   /* the per-bin counts, then (full) the group function's z0 and lanes */
-  const size_t words = 4 * (size_t)a->bins + (a->mesh_w ? 16 * a->k + 32 : 0);
+  const size_t words = 4 * (size_t)a->bins * tops + (a->mesh_w ? 16 * a->k + 32 : 0);
   uint64_t *pw = *oom ? NULL : calloc(words, sizeof *pw), *mesh = NULL;
   if (pw && a->mesh_w &&
       (mesh = aligned_alloc(64, LSP_CALIB_MESH_WORDS * sizeof *mesh)))
@@ -428,9 +478,9 @@ static void logits_range(lsp_calib_acc *a, mat z, const int32_t *y, size_t i0,
     free(cwcp);
     return;
   }
-  lg_pack pk = {pw, {NULL, mesh, NULL}};
+  lg_pack pk = {pw, tops, {NULL, mesh, NULL}};
   if (mesh) {
-    pk.g.z0 = pw + 4 * a->bins;
+    pk.g.z0 = pw + 4 * (size_t)a->bins * tops;
     pk.g.lanes = pk.g.z0 + 16 * a->k;
   }
   if (z.d)
@@ -560,29 +610,4 @@ int lsp_calib_acc_add_rows(lsp_calib_acc *acc, const float *f, const double *d,
                            uint8_t *correct) {
   return add_rows(acc, (mat){d ? NULL : f, d}, y, n, row0, logits ? inv_t : 1.0,
                   threads, logits, (row_out){conf, correct});
-}
-
-int lsp_calib_acc_add_conf(lsp_calib_acc *acc, const double *conf,
-                           const uint8_t *correct, size_t n, size_t row0) {
-  if (!acc || (n > 0 && (!conf || !correct)))
-    return lsp_fail(LSP_EINVAL, "calibration: NULL accumulator or input");
-  for (size_t i = 0; i < n; i++) {
-    if (!(conf[i] >= 0.0 && conf[i] <= 1.0))
-      return lsp_fail(LSP_EDATA, "row %zu: confidence %g outside [0, 1]", row0 + i, conf[i]);
-    if (correct[i] > 1)
-      return lsp_fail(LSP_EDATA, "row %zu: correct must be 0 or 1 (got %d)", row0 + i,
-                      (int)correct[i]);
-  }
-  int ovf = 0;
-  for (size_t i = 0; i < n; i++) {
-    int b = lsp_calib_bin(conf[i], acc->bins, acc->edges);
-    acc->count[b]++;
-    acc->correct[b] += correct[i];
-    acc->n_correct += correct[i];
-    lsp_calib_fix_add(&acc->conf[b], lsp_calib_fix_bits(conf[i], &ovf), &ovf);
-    if (acc->mesh_w) lsp_calib_mesh_add(acc, conf[i], 1, correct[i], &ovf);
-  }
-  acc->n += n;
-  acc->overflow |= ovf;
-  return LSP_OK;
 }

@@ -1,7 +1,8 @@
 /* lsp_calib_acc.c — the calibration accumulator's life: allocation, reset,
  * release and the merge of two accumulators (integer additions, so the
- * split of the rows over threads, chunks or MPI ranks never shows). The
- * passes that fill it are in lsp_calib.c. */
+ * split of the rows over threads, chunks or MPI ranks never shows), and
+ * the pass of top-label input given directly. The passes over
+ * probabilities and logits are in lsp_calib.c. */
 #include "analysis/lsp_calib.h"
 
 #include <stdlib.h>
@@ -130,5 +131,32 @@ int lsp_calib_acc_merge(lsp_calib_acc *dst, const lsp_calib_acc *src) {
                         &ovf);
     }
   dst->overflow |= ovf;
+  return LSP_OK;
+}
+
+/* Top-label input given directly (no row kernel: a confidence is
+ * already a row's result). */
+int lsp_calib_acc_add_conf(lsp_calib_acc *acc, const double *conf,
+                           const uint8_t *correct, size_t n, size_t row0) {
+  if (!acc || (n > 0 && (!conf || !correct)))
+    return lsp_fail(LSP_EINVAL, "calibration: NULL accumulator or input");
+  for (size_t i = 0; i < n; i++) {
+    if (!(conf[i] >= 0.0 && conf[i] <= 1.0))
+      return lsp_fail(LSP_EDATA, "row %zu: confidence %g outside [0, 1]", row0 + i, conf[i]);
+    if (correct[i] > 1)
+      return lsp_fail(LSP_EDATA, "row %zu: correct must be 0 or 1 (got %d)", row0 + i,
+                      (int)correct[i]);
+  }
+  int ovf = 0;
+  for (size_t i = 0; i < n; i++) {
+    int b = lsp_calib_bin(conf[i], acc->bins, acc->edges);
+    acc->count[b]++;
+    acc->correct[b] += correct[i];
+    acc->n_correct += correct[i];
+    lsp_calib_fix_add(&acc->conf[b], lsp_calib_fix_bits(conf[i], &ovf), &ovf);
+    if (acc->mesh_w) lsp_calib_mesh_add(acc, conf[i], 1, correct[i], &ovf);
+  }
+  acc->n += n;
+  acc->overflow |= ovf;
   return LSP_OK;
 }

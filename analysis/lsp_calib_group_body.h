@@ -107,8 +107,7 @@ SV_ATTR static inline void SV_FN(cr_mesh8)(uint64_t *mesh,
 SV_ATTR static size_t SV_FN(cr_group)(
     const float *xf, const double *xd, size_t k, double inv_t, const int32_t *y,
     int bins, int right, int full, lsp_calib_rowstat *st, lsp_calib_rowrec *rec,
-    const lsp_calib_grpsums *sums, uint32_t *cell, uint64_t *fb, uint64_t *inc,
-    uint8_t *restm) {
+    const lsp_calib_grpsums *sums, lsp_calib_cwlist *list) {
   __m512d zt[LSP_CALIB_GROUP_KMAX], et[LSP_CALIB_GROUP_KMAX];
   const __m256i idx = _mm256_mullo_epi32(
       _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)k));
@@ -186,34 +185,46 @@ SV_ATTR static size_t SV_FN(cr_group)(
     const __m512i row1 = _mm512_set1_epi64((long long)((uint64_t)1 << 42));
     const __m512i pos1 = _mm512_set1_epi64((long long)((uint64_t)1 << 21));
     const __m512i low1 = _mm512_set1_epi64(1), nolow = _mm512_set1_epi64(-2);
+    uint64_t *const z0 = sums->z0;
+    uint32_t *lcell = list->cell;
+    uint64_t *lfb = list->fb, *linc = list->inc;
+    size_t ln = list->n;
+    /* with right-closed edges a listed cell is found from ceil(x) (bin
+     * ceil(x) − 1), so the base counts one less */
+    __m256i cbase = _mm256_set1_epi32(right ? -1 : 0);
+    const __m256i cstep = _mm256_set1_epi32(bins);
+    __m512i jv = _mm512_setzero_si512();
     for (size_t j = 0; j < k; j++) {
       const __m512d p = _mm512_mul_pd(et[j], inv);
-      const __mmask8 lab =
-          _mm512_cmpeq_epi64_mask(yv, _mm512_set1_epi64((long long)j));
+      const __mmask8 lab = _mm512_cmpeq_epi64_mask(yv, jv);
+      /* the rows whose top class is j leave it to the caller (the
+       * record's bin and confidence are its bin and probability) */
+      const __mmask8 mine = live & (__mmask8)~_mm512_cmpeq_epi64_mask(top, jv);
       const __m512d d = _mm512_mask_sub_pd(p, lab, p, one);
       br = _mm512_add_pd(br, _mm512_mul_pd(d, d));
       /* the classwise bin (lsp_calib_bin) and p in fixed point. p <= 1
        * (the top class's e is exactly 1, so p = 1/s <= 1, every other p <=
        * 1/2), so x = p·M lies in [0, M]: with right-closed edges the bin is
-       * ceil(x) − 1 raised to 0, with left-closed ones trunc(x) lowered to
-       * M − 1 — lsp_calib_bin's trunc, edge step and clamps for such x */
+       * ceil(x) − 1 raised to 0 (the first bin is x <= 1), with left-closed
+       * ones trunc(x) lowered to M − 1 — lsp_calib_bin's trunc, edge step
+       * and clamps for such x */
       const __m512d x = _mm512_mul_pd(p, vM);
-      const __m512d b =
-          right ? _mm512_max_pd(
-                      _mm512_sub_pd(_mm512_roundscale_pd(
-                                        x, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC),
-                                    one),
-                      zero)
-                : _mm512_min_pd(_mm512_roundscale_pd(
-                                    x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
-                                top_b);
+      __m512d cb;
+      __mmask8 first;
+      if (right) {
+        cb = _mm512_roundscale_pd(x, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+        first = _mm512_mask_cmp_pd_mask(mine, x, one, _CMP_LE_OQ);
+      } else {
+        cb = _mm512_min_pd(
+            _mm512_roundscale_pd(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC), top_b);
+        first = _mm512_mask_cmp_pd_mask(mine, cb, zero, _CMP_EQ_OQ);
+      }
+      const __mmask8 rest = mine & (__mmask8)~first;
       const __m512i w = SV_FN(cr_word8)(p), f = _mm512_and_si512(w, nolow);
       const __m512i base = _mm512_or_si512(row1, _mm512_and_si512(w, low1));
       const __m512i in = _mm512_mask_add_epi64(base, lab, base, pos1);
-      const __mmask8 first = _mm512_mask_cmp_pd_mask(live, b, zero, _CMP_EQ_OQ);
-      const __mmask8 rest = live & (__mmask8)~first;
       /* the first bin: lanes of fraction sums with their carries */
-      uint64_t *zj = sums->z0 + 16 * j;
+      uint64_t *zj = z0 + 16 * j;
       const __m512i lo0 = _mm512_loadu_si512((const void *)zj);
       const __m512i lo1 = _mm512_mask_add_epi64(lo0, first, lo0, f);
       const __mmask8 cy = _mm512_mask_cmplt_epu64_mask(first, lo1, f);
@@ -223,15 +234,19 @@ SV_ATTR static size_t SV_FN(cr_group)(
       hi = _mm512_mask_add_epi64(hi, cy, hi, low1);
       _mm512_storeu_si512((void *)zj, lo1);
       _mm512_storeu_si512((void *)(zj + 8), hi);
-      /* the other bins: every lane stored, the ones to add flagged */
+      /* the other bins: their lanes packed to the front (in registers:
+       * a compressing store to memory is slow on some cores) and appended
+       * as whole vectors, the list advancing by their number */
       _mm256_storeu_si256(
-          (__m256i *)(void *)(cell + 8 * j),
-          _mm256_add_epi32(_mm512_cvttpd_epi32(b),
-                           _mm256_set1_epi32((int)(j * (size_t)bins))));
-      _mm512_storeu_si512((void *)(fb + 8 * j), f);
-      _mm512_storeu_si512((void *)(inc + 8 * j), in);
-      restm[j] = rest;
+          (__m256i *)(void *)(lcell + ln),
+          _mm256_maskz_compress_epi32(rest, _mm256_add_epi32(_mm512_cvttpd_epi32(cb), cbase)));
+      _mm512_storeu_si512((void *)(lfb + ln), _mm512_maskz_compress_epi64(rest, f));
+      _mm512_storeu_si512((void *)(linc + ln), _mm512_maskz_compress_epi64(rest, in));
+      ln += (size_t)__builtin_popcount((unsigned)rest);
+      cbase = _mm256_add_epi32(cbase, cstep);
+      jv = _mm512_add_epi64(jv, low1);
     }
+    list->n = ln;
   }
   SV_FN(cr_rec8)(inv, nll, br, bins, right, full, rec);
   if (full) { /* the NLL, the Brier term and the mesh shares of the rows */

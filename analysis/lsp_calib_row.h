@@ -103,6 +103,19 @@ typedef struct {
                       fixed point as lsp_calib_fix_bits                   */
 } lsp_calib_grpsums;
 
+/* The classwise contributions a group function leaves to its caller, as
+ * a list: entry e (e < n) adds fb[e] (fraction bits; the carry is the
+ * caller's) and inc[e] (rows field + positives field + integer part) to
+ * the packed word of cell[e] = j·bins + bin (class j; lsp_calib.c's
+ * classwise sums). The group function appends at n and advances it; the caller
+ * keeps room for 8·k + 8 more entries (a class's lanes are written as a
+ * whole vector) and empties the list when it chooses. */
+typedef struct {
+  uint32_t *cell;
+  uint64_t *fb, *inc;
+  size_t n;
+} lsp_calib_cwlist;
+
 /* Eight rows with labels y[r] < k <= LSP_CALIB_GROUP_KMAX at once, as the
  * lanes of AVX-512 vectors (the group function exists at that level only:
  * lsp_calib_group_kernel() is NULL elsewhere): the row function's st and
@@ -110,22 +123,18 @@ typedef struct {
  * writing the probabilities — and, with full, the rows' NLL, Brier term
  * and mesh shares added to sums->lanes and sums->mesh (rec.out flags the
  * rows whose NLL or Brier term lies outside the fixed-point range: they
- * add 0 there), and each class probability's
- * classwise contribution (the packed word of lsp_calib.c's classwise sums:
- * fraction bits fb, and inc = rows field + positives field + integer part;
- * the carry of fb is the caller's): those in a class's first bin added to
- * sums->z0 (16 words per class: 8 lanes of fraction sums, 8 lanes of the
- * packed counts, with carries), the others left to the caller: entry
- * e = 8·j + r (class j, row r) of cell (= j·bins + bin), fb and inc (8·k
- * entries each) is to be added where bit r of rest[j] is set. Rows past
- * the first non-finite one add nothing. Returns the number of leading rows
- * whose logits are finite (8 when all are); their results are complete. */
+ * add 0 there), and each class probability's classwise contribution:
+ * those in a class's first bin added to sums->z0 (16 words per class: 8
+ * lanes of fraction sums, 8 lanes of the packed counts, with carries), the
+ * others appended to *rest (class by class, rows in order within a class).
+ * Rows past the first non-finite one add nothing. Returns the number of
+ * leading rows whose logits are finite (8 when all are); their results
+ * are complete. */
 #define LSP_CALIB_GROUP_KMAX 64
 typedef size_t (*lsp_calib_group_fn)(
     const float *xf, const double *xd, size_t k, double inv_t, const int32_t *y,
     int bins, int right, int full, lsp_calib_rowstat *st, lsp_calib_rowrec *rec,
-    const lsp_calib_grpsums *sums, uint32_t *cell, uint64_t *fb, uint64_t *inc,
-    uint8_t *rest);
+    const lsp_calib_grpsums *sums, lsp_calib_cwlist *rest);
 lsp_calib_group_fn lsp_calib_group_kernel(void);
 
 /* out[i] = log x[i] for n finite x[i] >= 1, by the logarithm the row and

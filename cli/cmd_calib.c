@@ -15,6 +15,14 @@
 #include "mpi/lsp_mpi_calib.h"
 #endif
 
+/* OpenBLAS starts its worker threads in its constructor, before main;
+ * idle, they spin (sched_yield) — through the whole of a run of `calib
+ * --stream` on 80 MB — taking a core from whatever else runs. calib multiplies no
+ * matrices: with one thread it stops them (OpenBLAS's own shutdown, the
+ * one it uses around fork; a later BLAS call would start them again).
+ * Weak: absent from other BLAS libraries, then nothing is done. */
+int blas_thread_shutdown_(void) __attribute__((weak));
+
 /* Rows per accumulator call in --stream mode: about 8 MB of predictions,
  * from 1024 to 2^20 rows. */
 static size_t stream_chunk(size_t k, size_t elem) {
@@ -266,6 +274,7 @@ int cmd_calib(int argc, char **argv) {
                      "--stream computes no ACE: it excludes --bootstrap, --binning mass "
                      "and --fit-temperature");
   cli_threads(threads, 0);
+  if (threads == 1 && blas_thread_shutdown_) blas_thread_shutdown_();
   lsp_calib_boot bs = {(int)boot, (uint64_t)seed, (int)threads, ci};
 
   const char *xpath = cli_str(opts, has_l ? "logits" : "probs", NULL);
