@@ -312,13 +312,11 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
       if (lsp_interrupted() && (st = batch_status(&jb, ep, b + 1))) goto done;
       lsp_pool_run(jb.pool, lsp_train_share_job, &jb);
       if ((st = batch_status(&jb, ep, 0))) goto done;
-      double loss_sum = 0.0;
-      size_t correct = 0;
-      for (size_t sh = 0; sh < S; sh++) {
-        loss_sum += tn.sh[sh].loss_sum;
-        correct += tn.sh[sh].correct;
+      for (size_t sh = 0; sh < S; sh++) { /* into the epoch's sums, share by share */
+        jb.loss_sum += tn.sh[sh].loss_sum;
+        jb.correct += tn.sh[sh].correct;
       }
-      lsp_train_batch_done(&jb, b + 1, nb, loss_sum, correct);
+      lsp_train_batch_done(&jb, b + 1, nb, 0.0, 0);
     }
     lg.train_loss[ep] = jb.loss_sum / (double)n;
     lg.train_acc[ep] = (double)jb.correct / (double)n;
