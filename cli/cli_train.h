@@ -25,8 +25,9 @@
        0, 0},                                                                   \
       {"seed", "S", "initialization and shuffling seed (default 1)", 1, 0, 0},  \
       {"threads", "T",                                                          \
-       "threads (default: all cores): every batch is cut into ceil(batch/64) "  \
-       "shares trained side by side; the model is the same for any T",          \
+       "threads (default: all cores): a plain MLP's layers are cut into parts " \
+       "of 128 outputs, other networks' batches into ceil(batch/64) shares of " \
+       "rows, trained side by side; the model is the same for any T",           \
        1, 0, 0},                                                                \
       {"val", "N",                                                              \
        "validation examples held out of the training file "                     \

@@ -170,6 +170,36 @@ static int evaluate(job *j, const lsp_dataset *d, double *loss, double *acc) {
   return LSP_OK;
 }
 
+void lsp_train_batch_done(job *j, size_t b, size_t nb, double loss_sum, size_t correct) {
+  j->loss_sum += loss_sum;
+  j->correct += correct;
+  j->done_rows += nb;
+  j->seen += (double)nb;
+  if (!j->cb) return;
+  lsp_train_progress *pr = &j->pr;
+  double el = lsp_now_s() - j->t0;
+  pr->batch = b;
+  pr->loss = j->loss_sum / (double)j->done_rows;
+  pr->accuracy = (double)j->correct / (double)j->done_rows;
+  pr->samples_per_s = el > 0 ? j->seen / el : 0.0;
+  pr->eta_s = j->seen > 0 ? el / j->seen * (j->total - j->seen) : 0.0;
+  pr->end_of_epoch = 0;
+  j->cb(pr, j->user);
+}
+
+/* Epoch ep's run (up to batch j->at) after it ended: interrupted at batch
+ * `stop` (0: not), or a thread's failure, or LSP_OK. */
+static int batch_status(const job *j, size_t ep, size_t stop) {
+  if (stop)
+    return lsp_fail(LSP_EINTR, "training interrupted (epoch %zu, batch %zu)", ep + 1, stop);
+  int st = workers_status(j->tn->w, j->tn->nw);
+  if (!st) return LSP_OK;
+  char where[96];
+  snprintf(where, sizeof where, "epoch %zu, batch %zu (training diverged? lower --lr)", ep + 1,
+           j->at);
+  return lsp_fail_prefix(st, where);
+}
+
 int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
               lsp_train_cb cb, void *user, lsp_train_log *log) {
   if (!m || !data || !opts)
@@ -200,9 +230,10 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
 
   /* shares: S, or one a thread for the validation's workspaces */
   size_t nsh = S > (size_t)nw ? S : (size_t)nw;
-  if (feat && nsh < 2) nsh = 2; /* the batch buffers alternate */
+  if (feat && nsh < 3) nsh = 3; /* three batches' rows in turn */
   trainer tn = {.m = m, .nw = nw, .S = S, .o = opts, .feat = feat};
   job jb = {.tn = &tn, .pool = lsp_pool_alloc(nw), .d = tr};
+  if (feat) lsp_feat_set_fill(feat, lsp_train_fill, &jb);
   size_t *perm = malloc(n * sizeof *perm);
   tn.state = calloc(opts->adam ? 2 * np : np, sizeof *tn.state);
   tn.w = calloc((size_t)nw, sizeof *tn.w);
@@ -242,85 +273,72 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   gsl_rng_set(rng, opts->seed ^ 0x5bd1e995UL);
   for (size_t i = 0; i < n; i++) perm[i] = i;
 
-  const double t0 = lsp_now_s();
-  const double total = (double)opts->epochs * (double)n;
+  jb.t0 = lsp_now_s();
+  jb.total = (double)opts->epochs * (double)n;
+  jb.cb = cb;
+  jb.user = user;
+  jb.pr.epochs = opts->epochs;
+  jb.pr.batches = batches;
   size_t step = 0;
-  double seen = 0.0;
-  lsp_train_progress pr = {0};
-  pr.epochs = opts->epochs;
-  pr.batches = batches;
   for (size_t ep = 0; ep < opts->epochs; ep++) {
     double lr = opts->lr;
     if (opts->cosine)
       lr = 0.5 * opts->lr *
            (1.0 + cos(M_PI * (double)ep / (double)opts->epochs));
     gsl_ran_shuffle(rng, perm, n, sizeof *perm);
-    double loss_sum = 0.0;
-    size_t correct = 0, done_rows = 0;
-    for (size_t b = 0; b < batches; b++) {
-      if (lsp_interrupted()) {
-        st = lsp_fail(LSP_EINTR, "training interrupted (epoch %zu, batch %zu)",
-                      ep + 1, b + 1);
-        goto done;
-      }
+    jb.loss_sum = 0.0;
+    jb.correct = jb.done_rows = 0;
+    jb.pr.epoch = ep + 1;
+    jb.d = tr;
+    jb.lr = lr;
+    if (feat) { /* the whole epoch in one pool run */
+      jb.idx = perm;
+      jb.nb = n;
+      jb.bs = bs;
+      jb.batches = batches;
+      jb.step = step;
+      atomic_store(&jb.stop, 0);
+      atomic_store(&jb.chunk, 0);
+      lsp_pool_run(jb.pool, lsp_train_feat_epoch, &jb);
+      step += batches;
+      if ((st = batch_status(&jb, ep, atomic_load(&jb.stop)))) goto done;
+    }
+    for (size_t b = 0; !feat && b < batches; b++) {
       size_t i0 = b * bs, nb = n - i0 < bs ? n - i0 : bs;
-      jb.d = tr;
       jb.idx = perm + i0;
       jb.nb = nb;
-      jb.lr = lr;
       jb.step = ++step;
-      jb.next = b + 1 < batches ? perm + i0 + bs : NULL;
-      jb.nnext = jb.next ? (n - i0 - bs < bs ? n - i0 - bs : bs) : 0;
-      lsp_pool_run(jb.pool, feat ? lsp_train_feat_job : lsp_train_share_job, &jb);
-      jb.ready = jb.next != NULL;
-      if (jb.ready) jb.cur = 1 - jb.cur;
-      if ((st = workers_status(tn.w, nw))) {
-        char where[96];
-        snprintf(where, sizeof where,
-                 "epoch %zu, batch %zu (training diverged? lower --lr)", ep + 1,
-                 b + 1);
-        st = lsp_fail_prefix(st, where);
-        goto done;
+      jb.at = b + 1;
+      if (lsp_interrupted() && (st = batch_status(&jb, ep, b + 1))) goto done;
+      lsp_pool_run(jb.pool, lsp_train_share_job, &jb);
+      if ((st = batch_status(&jb, ep, 0))) goto done;
+      for (size_t sh = 0; sh < S; sh++) { /* into the epoch's sums, share by share */
+        jb.loss_sum += tn.sh[sh].loss_sum;
+        jb.correct += tn.sh[sh].correct;
       }
-      for (size_t sh = 0; sh < S; sh++) {
-        loss_sum += tn.sh[sh].loss_sum;
-        correct += tn.sh[sh].correct;
-      }
-      done_rows += nb;
-      seen += (double)nb;
-      if (cb) {
-        double el = lsp_now_s() - t0;
-        pr.epoch = ep + 1;
-        pr.batch = b + 1;
-        pr.loss = loss_sum / (double)done_rows;
-        pr.accuracy = (double)correct / (double)done_rows;
-        pr.samples_per_s = el > 0 ? seen / el : 0.0;
-        pr.eta_s = seen > 0 ? el / seen * (total - seen) : 0.0;
-        pr.end_of_epoch = 0;
-        cb(&pr, user);
-      }
+      lsp_train_batch_done(&jb, b + 1, nb, 0.0, 0);
     }
-    lg.train_loss[ep] = loss_sum / (double)n;
-    lg.train_acc[ep] = (double)correct / (double)n;
+    lg.train_loss[ep] = jb.loss_sum / (double)n;
+    lg.train_acc[ep] = (double)jb.correct / (double)n;
     lg.val_loss[ep] = lg.val_acc[ep] = NAN;
     if (va->n && (st = evaluate(&jb, va, &lg.val_loss[ep], &lg.val_acc[ep])))
       goto done;
     if (cb) {
-      double el = lsp_now_s() - t0;
-      pr.epoch = ep + 1;
+      lsp_train_progress pr = jb.pr;
+      double el = lsp_now_s() - jb.t0;
       pr.batch = batches;
       pr.loss = lg.train_loss[ep];
       pr.accuracy = lg.train_acc[ep];
-      pr.samples_per_s = el > 0 ? seen / el : 0.0;
-      pr.eta_s = el / seen * (total - seen);
+      pr.samples_per_s = el > 0 ? jb.seen / el : 0.0;
+      pr.eta_s = el / jb.seen * (jb.total - jb.seen);
       pr.end_of_epoch = 1;
       pr.val_loss = lg.val_loss[ep];
       pr.val_accuracy = lg.val_acc[ep];
       cb(&pr, user);
     }
   }
-  lg.seconds = lsp_now_s() - t0;
-  lg.samples_per_s = lg.seconds > 0 ? total / lg.seconds : 0.0;
+  lg.seconds = lsp_now_s() - jb.t0;
+  lg.samples_per_s = lg.seconds > 0 ? jb.total / lg.seconds : 0.0;
 
   lsp_train_record(opts, data, &m->meta);
   m->meta.val_accuracy = lg.val_acc[opts->epochs - 1];

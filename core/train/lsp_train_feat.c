@@ -3,8 +3,8 @@
  *
  * Parts. Layer l's out_l outputs are cut into P_l = out_l / FEAT_PART parts
  * (at least 1, at most FEAT_MAX_PARTS) at multiples of FEAT_ALIGN; thread t
- * of nt owns parts [ceil(t P/nt), ceil((t+1) P/nt)), so a one-part layer (the
- * classifier's 10 outputs) is thread 0's, which also runs the loss. Every
+ * of nt owns parts [ceil(t P/nt), ceil((t+1) P/nt)), so a one-part layer is
+ * thread 0's (a one-part classifier is cut otherwise: below). Every
  * GEMM is one call per part, whatever the thread count: the bits cannot
  * depend on it. (OpenBLAS 0.3 does give a column slice of a GEMM the bits
  * of the whole one when the cut is a multiple of its micro-kernel's width —
@@ -25,9 +25,9 @@
  *   steps     layer 1 right after its weight gradient (no other thread reads
  *             W_1: the forward reads only the owner's rows), layers 3..L at
  *             the barriers above, layer 2 after a last barrier — or, when
- *             another batch follows, at the start of its forward (the pool
- *             run's end is then that barrier: only the owner reads its rows
- *             of W_2 before the next input gradient).
+ *             another batch follows, after that batch's first barrier
+ *             (below: only the owner reads its rows of W_2 before the next
+ *             input gradient).
  * A one-part classifier runs whole on every thread (lsp_train_feat.h); its
  * weight gradient and step are cut by columns instead, at the previous
  * layer's parts (dW_L[:, part] += G_Lᵀ · A_{L-1}[:, part], still one call
@@ -38,14 +38,30 @@
  * gets its gradient G_{L-1} whole on every thread, into the thread's own
  * buffer (dz · W_L and the mask: 128×256×10 multiply-adds, a few µs),
  * instead of its own columns and a barrier before its input gradient;
- * W_L's step then waits for the next forward like W_2's. So
+ * W_L's step then waits for the next forward like W_2's.
+ *
+ * Batches back to back. An epoch is one pool run, and nothing but the
+ * forward's barriers separates a batch from the next: a thread may start
+ * batch b + 1 while another is still in batch b's backward. What that
+ * backward reads and the next batch writes before its first barrier (after
+ * which every thread has finished batch b) is kept apart: the inputs (the
+ * caller's three buffers, lsp_train_feat.h) and A_1 (two buffers, by the
+ * batch's parity); W_1 is read by its owner only, and the deferred steps
+ * (W_2, W_L) wait for that first barrier. A deeper layer's output and gradient
+ * are written only after it. When that first barrier would come too late —
+ * a one-part classifier right behind the first layer reads all of W_2 as
+ * soon as the first barrier has passed, and a lone one-part layer has no
+ * barrier at all — a batch begins with a barrier of its own (`lone`). So
  * 784-256-256-10 meets at 2 barriers a batch (after each hidden layer's
- * forward) besides the pool run's start and end. */
+ * forward), 784-256-10 at 2 as well, plus 2 an epoch (the rows of its first
+ * batch, and the run's end). */
 #include "core/train/lsp_train_feat.h"
 
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/nn/layers/lsp_eltwise.h"
 
 enum { FEAT_PART = 128, FEAT_ALIGN = 16, FEAT_MAX_PARTS = 16 };
 
@@ -67,6 +83,13 @@ struct lsp_feat {
   size_t nl;     /* dense layers */
   layer *l;
   size_t max_parts;
+  float *a0[2];  /* A_1 of even and odd batches (l[0].a is a0[0]): the next
+                    batch's first layer writes it while a late thread may
+                    still read the last batch's                         */
+  int lone;      /* a batch begins with a barrier of its own (below)      */
+  int nbar;      /* barriers in a batch's forward (lsp_feat_begin's too)  */
+  lsp_feat_fill_fn fill; /* work for the waits before them, or NULL      */
+  void *fill_user;
   float **z, **dz; /* per thread (max_parts of each): logits, dlogits */
   float **gw;      /* per thread, behind a one-part classifier: G of the
                       layer below it, whole (rows × its outputs)         */
@@ -94,6 +117,7 @@ void lsp_feat_free(lsp_feat *f) {
     free(f->l[i].a);
     free(f->l[i].g);
   }
+  free(f->a0[1]);
   free(f->l);
   for (size_t t = 0; t < f->max_parts; t++) {
     if (f->z) free(f->z[t]);
@@ -145,6 +169,11 @@ lsp_feat *lsp_feat_alloc(lsp_model *m, size_t rows) {
   }
   layer *last = &f->l[f->nl - 1];
   if (f->nl > 1 && last->parts == 1) last->cols = &f->l[f->nl - 2];
+  f->a0[0] = f->l[0].a;
+  if (!(f->a0[1] = lines_alloc(rows, f->l[0].out))) goto fail;
+  f->lone = last->parts == 1 && f->nl <= 2;
+  f->nbar = 1;
+  for (size_t l = f->lone ? 0 : 1; l < f->nl; l++) f->nbar += !(l + 1 == f->nl && last->parts == 1);
   const size_t T = f->max_parts, k = m->out_dim;
   f->z = calloc(T, sizeof *f->z);
   f->dz = calloc(T, sizeof *f->dz);
@@ -170,9 +199,9 @@ static void my_parts(const layer *L, int t, int nt, size_t *p0, size_t *p1) {
   *p1 = (P * (size_t)(t + 1) + T - 1) / T;
 }
 
-static void forward_part(const layer *L, const float *w, const float *x, size_t n, size_t c0,
-                         size_t c1) {
-  float *y = L->a + c0;
+static void forward_part(const layer *L, float *a, const float *w, const float *x, size_t n,
+                         size_t c0, size_t c1) {
+  float *y = a + c0;
   const size_t nc = c1 - c0, out = L->out;
   float beta = 0.0f;
   if (L->bias) {
@@ -183,36 +212,60 @@ static void forward_part(const layer *L, const float *w, const float *x, size_t 
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)nc, (int)L->in, 1.0f, x,
               (int)L->in, w + c0 * L->in, (int)L->in, beta, y, (int)out);
   if (L->relu)
-    for (size_t i = 0; i < n; i++) {
-      float *r = y + i * out;
-      for (size_t j = 0; j < nc; j++) r[j] = r[j] > 0.0f ? r[j] : 0.0f;
-    }
+    for (size_t i = 0; i < n; i++) lsp_relu_forward(y + i * out, y + i * out, nc);
 }
 
 static void step_layer(const layer *L, int t, int nt, lsp_feat_step_fn step, void *user);
 
-const float *lsp_feat_forward(lsp_feat *f, const float *x, size_t n, int t, int nt,
+/* Layer l's output in batch b (layer 1's alternates). */
+static float *act(const lsp_feat *f, size_t l, size_t b) {
+  return l ? f->l[l].a : f->a0[b & 1];
+}
+
+void lsp_feat_set_fill(lsp_feat *f, lsp_feat_fill_fn fill, void *user) {
+  f->fill = fill;
+  f->fill_user = user;
+}
+
+/* The forward's barrier k of batch b, after the work for its wait. */
+static void forward_barrier(const lsp_feat *f, size_t b, int k, int nt, lsp_pool *pool) {
+  if (f->fill) f->fill(f->fill_user, b, k, k + 1 == f->nbar);
+  if (nt > 1) lsp_pool_barrier(pool);
+}
+
+void lsp_feat_begin(lsp_feat *f, const float *x, size_t n, size_t b, int t, int nt,
+                    lsp_pool *pool) {
+  if (!f->lone) {
+    const layer *L = &f->l[0];
+    size_t p0, p1;
+    my_parts(L, t, nt, &p0, &p1);
+    for (size_t p = p0; p < p1; p++)
+      forward_part(L, act(f, 0, b), f->m->params + L->p_off, x, n, L->cut[p], L->cut[p + 1]);
+  }
+  forward_barrier(f, b, 0, nt, pool);
+}
+
+const float *lsp_feat_forward(lsp_feat *f, const float *x, size_t n, size_t b, int t, int nt,
                               lsp_pool *pool, lsp_feat_step_fn pending, void *user) {
   const float *params = f->m->params;
   const layer *last = &f->l[f->nl - 1];
   if (pending && f->nl > 1) step_layer(&f->l[1], t, nt, pending, user);
   if (pending && last->cols && f->nl > 2) step_layer(last, t, nt, pending, user);
-  for (size_t l = 0; l < f->nl; l++) {
+  int k = 1;
+  for (size_t l = f->lone ? 0 : 1; l < f->nl; l++) {
     const layer *L = &f->l[l];
-    const float *in = l ? f->l[l - 1].a : x;
+    const float *in = l ? act(f, l - 1, b) : x;
     if (L == last && L->parts == 1) { /* every thread, into its own copy */
-      layer own = *L;
-      own.a = f->z[t];
-      forward_part(&own, params + L->p_off, in, n, 0, L->out);
-      return own.a;
+      forward_part(L, f->z[t], params + L->p_off, in, n, 0, L->out);
+      return f->z[t];
     }
     size_t p0, p1;
     my_parts(L, t, nt, &p0, &p1);
     for (size_t p = p0; p < p1; p++)
-      forward_part(L, params + L->p_off, in, n, L->cut[p], L->cut[p + 1]);
-    if (nt > 1) lsp_pool_barrier(pool);
+      forward_part(L, act(f, l, b), params + L->p_off, in, n, L->cut[p], L->cut[p + 1]);
+    forward_barrier(f, b, k++, nt, pool);
   }
-  return last->a;
+  return act(f, f->nl - 1, b);
 }
 
 float *lsp_feat_dz(lsp_feat *f, int t) { return f->dz[t]; }
@@ -249,18 +302,14 @@ static void wgrad_cols(const layer *L, float *grads, const float *g, const float
 
 /* G_prev[:, c0..c1) = G · W[:, c0..c1), masked by A_prev > 0 when prev has
  * a ReLU. */
-static void igrad_part(const layer *L, const layer *prev, const float *w, const float *g,
-                       size_t n, size_t c0, size_t c1, float *dst) {
+static void igrad_part(const layer *L, const layer *prev, const float *pa, const float *w,
+                       const float *g, size_t n, size_t c0, size_t c1, float *dst) {
   const size_t in = L->in, nc = c1 - c0;
   float *d = dst + c0;
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)nc, (int)L->out, 1.0f, g,
               (int)L->out, w + c0, (int)in, 0.0f, d, (int)in);
   if (prev->relu)
-    for (size_t i = 0; i < n; i++) {
-      const float *y = prev->a + i * in + c0;
-      float *r = d + i * in;
-      for (size_t j = 0; j < nc; j++) r[j] = y[j] > 0.0f ? r[j] : 0.0f;
-    }
+    for (size_t i = 0; i < n; i++) lsp_relu_backward(pa + i * in + c0, d + i * in, d + i * in, nc);
 }
 
 /* The step on thread t's slices of layer L: its rows of W, then of b. */
@@ -280,8 +329,8 @@ static void step_layer(const layer *L, int t, int nt, lsp_feat_step_fn step, voi
   if (L->bias) step(user, L->p_off + L->out * L->in + c0, c1 - c0);
 }
 
-void lsp_feat_backward(lsp_feat *f, const float *x, size_t n, const float *dz, int t, int nt,
-                       lsp_pool *pool, lsp_feat_step_fn step, void *user, int defer) {
+void lsp_feat_backward(lsp_feat *f, const float *x, size_t n, size_t b, const float *dz, int t,
+                       int nt, lsp_pool *pool, lsp_feat_step_fn step, void *user, int defer) {
   const float *params = f->m->params;
   float *grads = f->m->grads;
   const size_t nl = f->nl;
@@ -292,7 +341,7 @@ void lsp_feat_backward(lsp_feat *f, const float *x, size_t n, const float *dz, i
   for (size_t l = nl; l-- > 0;) {
     const layer *L = &f->l[l];
     const float *g = l + 1 == nl ? dz : whole && l + 2 == nl ? f->gw[t] : L->g;
-    const float *a = l ? f->l[l - 1].a : x;
+    const float *a = l ? act(f, l - 1, b) : x;
     size_t p0, p1;
     if (L->cols) {
       my_parts(L->cols, t, nt, &p0, &p1);
@@ -311,11 +360,13 @@ void lsp_feat_backward(lsp_feat *f, const float *x, size_t n, const float *dz, i
     const layer *prev = &f->l[l - 1];
     if (whole && l + 1 == nl) {
       for (size_t p = 0; p < prev->parts; p++)
-        igrad_part(L, prev, params + L->p_off, g, n, prev->cut[p], prev->cut[p + 1], f->gw[t]);
+        igrad_part(L, prev, a, params + L->p_off, g, n, prev->cut[p], prev->cut[p + 1],
+                   f->gw[t]);
     } else {
       my_parts(prev, t, nt, &p0, &p1);
       for (size_t p = p0; p < p1; p++)
-        igrad_part(L, prev, params + L->p_off, g, n, prev->cut[p], prev->cut[p + 1], prev->g);
+        igrad_part(L, prev, a, params + L->p_off, g, n, prev->cut[p], prev->cut[p + 1],
+                   prev->g);
     }
   }
   step_layer(&f->l[0], t, nt, step, user);

@@ -4,6 +4,7 @@
 #ifndef LSP_TRAIN_INT_H
 #define LSP_TRAIN_INT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,31 +49,45 @@ typedef struct {
 } trainer;
 
 
-/* What one pool run needs: a batch (idx, nb, lr, step) or a split to score. */
+/* What one pool run needs: a batch (idx, nb, lr, step), a split to
+ * score, or (the feature split) a whole epoch: `batches` batches of bs
+ * rows of idx (nb of them), the first one's step number step + 1. */
 typedef struct {
   trainer *tn;
   lsp_pool *pool;
   const lsp_dataset *d;
   const size_t *idx;
-  size_t nb, step;
+  size_t nb, step, bs, batches;
   double lr;
-  /* the feature split: the batch's rows are in share `cur` already
-   * (`ready`), and the next batch's (next, nnext; NULL at an epoch's end)
-   * are gathered into the other one after the step */
-  int ready;
-  size_t cur;
-  const size_t *next;
-  size_t nnext;
+  atomic_size_t stop; /* an interruption seen at batch `stop` (0: none)    */
+  /* written by thread 0 only (a cache line apart from what the others
+   * read): the batch (from 1) a failed run ended at, the epoch's tallies
+   * so far and the progress report (lsp_train_batch_done) */
+  _Alignas(64) size_t at;
+  double loss_sum, seen, total, t0;
+  size_t correct, done_rows;
+  lsp_train_cb cb;
+  void *user;
+  lsp_train_progress pr;
+  /* the feature split: the next block of rows to gather (lsp_train_fill) */
+  _Alignas(64) atomic_size_t chunk;
 } job;
 
 
+/* After batch b (from 1) of nb rows, whose rows' losses sum to loss_sum
+ * with `correct` of them right: the epoch's tallies and the progress
+ * callback (on the thread that called lsp_train). */
+void lsp_train_batch_done(job *j, size_t b, size_t nb, double loss_sum, size_t correct);
 /* Rows of z (n×k) whose largest logit (lowest index on ties) is the label. */
 size_t lsp_train_count_correct(const float *z, const int32_t *y, size_t n, size_t k);
 /* Record status st and the thread's message in w. */
 void lsp_train_worker_fail(worker *w, int st);
-/* One batch (a pool run's function; arg: a job): on shares of rows, or
- * split by features (a plain MLP, tn->feat set). */
+/* A pool run's function (arg: a job): one batch on shares of rows, or a
+ * whole epoch split by features (a plain MLP, tn->feat set). */
 void lsp_train_share_job(void *arg, int t, int nt);
-void lsp_train_feat_job(void *arg, int t, int nt);
+void lsp_train_feat_epoch(void *arg, int t, int nt);
+/* The feature split's work for the waits (lsp_feat_fill_fn; user: the
+ * job): gathering the next batch's rows. */
+void lsp_train_fill(void *user, size_t b, int k, int last);
 
 #endif

@@ -1,11 +1,13 @@
-/* lsp_train_jobs.c — one training batch on the pool's threads: on shares
- * of rows (any model), or split by output features (a plain MLP;
- * lsp_train_feat.h). lsp_train (lsp_train.c) runs one of them per batch. */
+/* lsp_train_jobs.c — training on the pool's threads: a batch on shares of
+ * rows (any model; lsp_train runs one pool run a batch), or an epoch split
+ * by output features (a plain MLP, lsp_train_feat.h; one pool run an
+ * epoch). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <string.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 #include "core/base/lsp_util.h"
 #include "core/loss/lsp_soft.h"
 #include "core/train/lsp_train_int.h"
@@ -64,18 +66,18 @@ void lsp_train_worker_fail(worker *w, int st) {
 
 /* Gather the rows idx[i0..i1) of the training split into rows [i0, i1) of
  * share sh (and the teacher's logits of the same rows when distilling; the
- * feature split's threads gather a batch in such blocks). The rows lie at
- * random in a split larger than the caches: while a row is copied, the row
- * three ahead is prefetched every 256 bytes, which starts its misses (and
- * the hardware prefetcher's streams) early; the copy took 5% of a
- * one-thread epoch, about 3.5% with this. */
+ * feature split's threads gather a batch in such blocks, of nr rows). The
+ * rows lie at random in a split larger than the caches: while a row is
+ * copied, the row three ahead (in the batch) is prefetched every 256
+ * bytes, which starts its misses (and the hardware prefetcher's streams)
+ * early; the copy took 5% of a one-thread epoch, about 3.5% with this. */
 enum { GATHER_AHEAD = 3 };
 
 static void gather_rows(share *sh, const lsp_dataset *tr, const float *teacher,
-                        const size_t *idx, size_t i0, size_t i1) {
+                        const size_t *idx, size_t i0, size_t i1, size_t nr) {
   const size_t dim = tr->dim;
   for (size_t i = i0; i < i1; i++) {
-    if (i + GATHER_AHEAD < i1) {
+    if (i + GATHER_AHEAD < nr) {
       const char *p = (const char *)(tr->x + idx[i + GATHER_AHEAD] * dim);
       for (size_t b = 0; b < dim * sizeof *tr->x; b += 256) __builtin_prefetch(p + b);
     }
@@ -95,7 +97,7 @@ static void share_gather(share *sh, const lsp_dataset *tr, const float *teacher,
   sh->loss_sum = 0.0;
   sh->correct = 0;
   sh->z = NULL;
-  gather_rows(sh, tr, teacher, idx, 0, nr);
+  gather_rows(sh, tr, teacher, idx, 0, nr, nr);
 }
 
 /* The share's loss after its forward, with the gradient scaled to the mean
@@ -285,39 +287,81 @@ static void feat_step(void *u, size_t off, size_t len) {
   }
 }
 
-/* Thread t of nt, a plain MLP: the whole batch as one share, every layer
- * split by output features (lsp_train_feat.h). Every thread computes the
- * loss (its own copy of its gradient; thread 0 keeps the tallies in share
- * 0). The batch's rows are gathered by the threads in blocks, at the end of
- * the previous batch's run when that was in the same epoch (the run's end
- * is the barrier that the first layer needs) or else here, before a
- * barrier. Two shares alternate as the batch buffers. */
-void lsp_train_feat_job(void *varg, int t, int nt) {
-  const job *j = varg;
+/* Thread t of nt, a plain MLP: a whole epoch, batch after batch, each
+ * batch as one share split by features (lsp_train_feat.h). Three shares
+ * hold the batches' rows in turn: batch b + 1's rows go into the share
+ * that batch b - 2 used, before batch b's last forward barrier (every
+ * thread is past batch b - 2 by then, and batch b + 1 reads them after
+ * that barrier). They are gathered in blocks of GATHER_CHUNK rows that the
+ * threads claim while they would otherwise wait at batch b's forward
+ * barriers (lsp_feat_set_fill): half of them before the first, the rest
+ * before the last. Every thread computes the loss (its own copy of its
+ * gradient); thread 0 keeps the tallies and reports the progress. An
+ * interruption is seen by thread 0 before batch b's first barrier and by
+ * every thread after it, which then stop together at that batch, as they
+ * do when the loss fails (alike on every thread). */
+enum { GATHER_CHUNK = 8 };
+
+static size_t batch_rows(const job *j, size_t b) {
+  return j->nb - b * j->bs < j->bs ? j->nb - b * j->bs : j->bs;
+}
+
+/* Claim and gather batch b's blocks until its first `upto` are taken. Block
+ * c of the epoch is rows [(c - b·C)·GATHER_CHUNK, ...) of batch b = c / C
+ * (C blocks a full batch); every batch but the last is full, so the count
+ * reaches b·C exactly when batch b's blocks are due. */
+static void gather_claim(job *j, size_t b, size_t upto) {
+  const size_t C = (j->bs + GATHER_CHUNK - 1) / GATHER_CHUNK, nr = batch_rows(j, b);
+  share *sh = &j->tn->sh[b % 3];
+  size_t c = atomic_load_explicit(&j->chunk, memory_order_relaxed);
+  while (c < b * C + upto) {
+    if (!atomic_compare_exchange_weak_explicit(&j->chunk, &c, c + 1, memory_order_relaxed,
+                                               memory_order_relaxed))
+      continue; /* c now holds the count */
+    const size_t i0 = (c - b * C) * GATHER_CHUNK;
+    const size_t i1 = i0 + GATHER_CHUNK < nr ? i0 + GATHER_CHUNK : nr;
+    gather_rows(sh, j->d, j->tn->o->teacher, j->idx + b * j->bs, i0, i1, nr);
+    c = atomic_load_explicit(&j->chunk, memory_order_relaxed);
+  }
+}
+
+void lsp_train_fill(void *user, size_t b, int k, int last) {
+  job *j = user;
+  if (b + 1 >= j->batches) return;
+  const size_t C = (batch_rows(j, b + 1) + GATHER_CHUNK - 1) / GATHER_CHUNK;
+  gather_claim(j, b + 1, k == 0 && !last ? C / 2 : C);
+}
+
+void lsp_train_feat_epoch(void *varg, int t, int nt) {
+  job *j = varg;
   trainer *tn = j->tn;
-  share *sh = &tn->sh[j->cur];
-  const size_t T = (size_t)nt, u = (size_t)t;
   tn->w[t].st = LSP_OK;
-  if (!j->ready) {
-    gather_rows(sh, j->d, tn->o->teacher, j->idx, j->nb * u / T, j->nb * (u + 1) / T);
-    lsp_pool_barrier(j->pool);
+  gather_claim(j, 0, (batch_rows(j, 0) + GATHER_CHUNK - 1) / GATHER_CHUNK);
+  if (nt > 1) lsp_pool_barrier(j->pool);
+  for (size_t b = 0; b < j->batches; b++) {
+    share *sh = &tn->sh[b % 3];
+    const size_t nr = batch_rows(j, b);
+    if (t == 0 && lsp_interrupted()) atomic_store_explicit(&j->stop, b + 1, memory_order_relaxed);
+    lsp_feat_begin(tn->feat, sh->xb, nr, b, t, nt, j->pool);
+    if (atomic_load_explicit(&j->stop, memory_order_relaxed) == b + 1) {
+      if (t == 0) j->at = b + 1;
+      return;
+    }
+    feat_step_arg prev = {tn, j->lr, j->step + b}; /* the deferred step: batch b - 1's */
+    share me = *sh;
+    me.nr = nr;
+    me.z = lsp_feat_forward(tn->feat, sh->xb, nr, b, t, nt, j->pool, b ? feat_step : NULL,
+                            &prev);
+    me.dz = lsp_feat_dz(tn->feat, t);
+    int st = share_loss(&me, nr, tn->o);
+    if (st) { /* the same on every thread: all return here */
+      lsp_train_worker_fail(&tn->w[t], st);
+      if (t == 0) j->at = b + 1;
+      return;
+    }
+    if (t == 0) lsp_train_batch_done(j, b + 1, nr, me.loss_sum, me.correct);
+    feat_step_arg a = {tn, j->lr, j->step + b + 1};
+    lsp_feat_backward(tn->feat, sh->xb, nr, b, me.dz, t, nt, j->pool, feat_step, &a,
+                      b + 1 < j->batches);
   }
-  share me = *sh;
-  me.nr = j->nb;
-  feat_step_arg prev = {tn, j->lr, j->step - 1}; /* a deferred step: same epoch */
-  me.z = lsp_feat_forward(tn->feat, sh->xb, j->nb, t, nt, j->pool, j->ready ? feat_step : NULL,
-                          &prev);
-  me.dz = lsp_feat_dz(tn->feat, t);
-  int st = share_loss(&me, j->nb, tn->o);
-  if (st) { /* the same on every thread: all return here */
-    lsp_train_worker_fail(&tn->w[t], st);
-    return;
-  }
-  if (t == 0) tn->sh[0].loss_sum = me.loss_sum, tn->sh[0].correct = me.correct;
-  feat_step_arg a = {tn, j->lr, j->step};
-  lsp_feat_backward(tn->feat, sh->xb, j->nb, me.dz, t, nt, j->pool, feat_step, &a,
-                    j->next != NULL);
-  if (j->next)
-    gather_rows(&tn->sh[1 - j->cur], j->d, tn->o->teacher, j->next, j->nnext * u / T,
-                j->nnext * (u + 1) / T);
 }

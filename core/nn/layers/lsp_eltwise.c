@@ -11,12 +11,17 @@ static void relu_nr(const float *restrict x, float *restrict y, size_t count) {
   for (size_t i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
+LSP_CLONES
+static void relu_in_place(float *y, size_t count) {
+  for (size_t i = 0; i < count; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+}
+
 void lsp_relu_forward(const float *x, float *y, size_t count) {
   if (x != y) {
     relu_nr(x, y, count);
     return;
   }
-  for (size_t i = 0; i < count; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+  relu_in_place(y, count);
 }
 
 LSP_CLONES
@@ -25,13 +30,18 @@ static void relu_back_nr(const float *restrict y, const float *restrict dy,
   for (size_t i = 0; i < count; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
+LSP_CLONES
+static void relu_back_in_place(const float *restrict y, float *restrict dx, size_t count) {
+  for (size_t i = 0; i < count; i++) dx[i] = y[i] > 0.0f ? dx[i] : 0.0f;
+}
+
 void lsp_relu_backward(const float *y, const float *dy, float *dx,
                        size_t count) {
   if (dx != dy) {
     relu_back_nr(y, dy, dx, count);
     return;
   }
-  for (size_t i = 0; i < count; i++) dx[i] = y[i] > 0.0f ? dx[i] : 0.0f;
+  relu_back_in_place(y, dx, count);
 }
 
 void lsp_add_forward(const float *a, const float *b, float *y, size_t count) {
