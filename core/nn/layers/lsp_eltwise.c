@@ -31,7 +31,7 @@ static void relu_back_nr(const float *restrict y, const float *restrict dy,
 }
 
 LSP_CLONES
-static void relu_back_in_place(const float *restrict y, float *restrict dx, size_t count) {
+static void relu_back_in_place(const float *y, float *dx, size_t count) {
   for (size_t i = 0; i < count; i++) dx[i] = y[i] > 0.0f ? dx[i] : 0.0f;
 }
 
