@@ -17,8 +17,11 @@ FILE.
 Timings are only meaningful on a quiet machine: the 1-minute load average is
 read before every case; above --max-load (default: the number of cores, i.e.
 other programs compete for every core) the script refuses to start unless
---force is given, and any figure measured while the load exceeded a third of
-the cores is marked in the table. --quick shrinks every problem to test the
+--force is given. During every case the script also counts the CPU time the
+whole machine spent busy (or lost to the hypervisor) minus its own and its
+children's: a case during which other programs kept more than 0.1 core busy
+on average is marked in the table (the load average cannot tell, as the
+benchmarks' own threads raise it). --quick shrinks every problem to test the
 script, not the machine (its figures are not comparable).
 
 Cases (names for --only): loss, calib, calib_cli, clusters, train_mlp,
@@ -39,11 +42,37 @@ BUILD = os.environ.get("LSP_BUILD", os.path.join(ROOT, "build", "release"))
 PY = "/usr/bin/python3"
 PEER = os.path.join(HERE, "torch_peer.py")
 LOG = []  # every JSON line, for --json
+# A case during which other programs kept more than this many cores busy on
+# average (their CPU time over the case's wall time) is marked unreliable.
+OTHERS_MAX = 0.1
 
 
 def loadavg():
     with open("/proc/loadavg") as f:
         return float(f.read().split()[0])
+
+
+def cpu_mark():
+    """(wall s, CPU s the whole machine spent busy or lost to the hypervisor,
+    CPU s of this script and its finished children): the difference of two
+    marks gives the CPU time other programs took meanwhile. The load average
+    cannot tell: the benchmarks' own threads raise it."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    # user nice system idle iowait irq softirq steal: all but idle and iowait
+    busy = (sum(v[:3]) + sum(v[5:8])) / hz
+    t = os.times()
+    return (time.monotonic(), busy,
+            t.user + t.system + t.children_user + t.children_system)
+
+
+def others_cores(m0, m1):
+    """Cores other programs kept busy on average between two cpu_marks."""
+    wall = m1[0] - m0[0]
+    if wall <= 0:
+        return 0.0
+    return max(0.0, ((m1[1] - m0[1]) - (m1[2] - m0[2])) / wall)
 
 
 def run_json(cmd, threads, env_extra=None):
@@ -303,27 +332,33 @@ def main():
     want = set(a.only.split(",")) if a.only else None
     host = run_json([os.path.join(BUILD, "bench", "bench_loss"), "--n", "64", "--k", "16",
                      "--reps", "1"], 1)
-    rows, worst = [], l0
+    rows, worst, worst_other = [], l0, 0.0
     for name, fn in CASES:
         if want and name not in want:
             continue
         l = loadavg()
         worst = max(worst, l)
         print("bench/compare all: %s (load %.2f) ..." % (name, l), file=sys.stderr)
-        for r in fn(a.quick, max(1, a.repeat)):
-            l1 = loadavg()
-            rows.append(r + (max(l, l1) > cores / 3.0, "%.1f–%.1f" % (min(l, l1), max(l, l1))))
-        worst = max(worst, loadavg())
+        m0 = cpu_mark()
+        case_rows = fn(a.quick, max(1, a.repeat))
+        other = others_cores(m0, cpu_mark())
+        l1 = loadavg()
+        worst_other = max(worst_other, other)
+        for r in case_rows:
+            rows.append(r + (other > OTHERS_MAX, "%.1f–%.1f; others %.2f"
+                             % (min(l, l1), max(l, l1), other)))
+        worst = max(worst, l1)
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     where = "%s, %d cores" % (host["cpu_model"], cores)
     lines = ["Measured by `bench/compare all%s` on %s (lsprobe's kernels: %s; OpenBLAS: %s), %s; "
-             "each figure the median of %d runs; load average %.2f–%.2f%s."
+             "each figure the median of %d runs; load average %.2f–%.2f (the benchmarks' "
+             "own threads included); other programs kept at most %.2f cores busy%s."
              % (" --quick" if a.quick else "", where, host["isa"], host["blas_core"], date,
-                a.repeat, l0, worst,
+                a.repeat, l0, worst, worst_other,
                 " — **measured on a busy machine: figures marked ⚠ are not reliable**"
-                if worst > cores / 3.0 else ""),
+                if worst_other > OTHERS_MAX else ""),
              "",
-             "| benchmark (`bench/compare …`) | threads | lsprobe | peer | ratio | goal | goal met | measured on | load avg |",
+             "| benchmark (`bench/compare …`) | threads | lsprobe | peer | ratio | goal | goal met | measured on | load avg; others' cores |",
              "|---|---|---|---|---|---|---|---|---|"]
     for what, th, ours, peer, ratio, goal, met, busy, load in rows:
         verdict = "—" if met is None else ("met" if met else "**not met**")
