@@ -51,6 +51,15 @@ static inline __attribute__((always_inline)) double at(mat x, size_t i) {
 #define CW_ROW_ONE ((uint64_t)1 << 42)
 #define CW_FIELD (((uint64_t)1 << 21) - 1)
 
+/* One contribution to a packed word: fraction bits fb into the low word,
+ * its carry (by comparison) and the fields' increments inc into the high. */
+static inline __attribute__((always_inline)) void cw_add(lsp_calib_fix *f, uint64_t fb,
+                                                         uint64_t inc) {
+  const uint64_t lo = f->lo + fb;
+  f->hi += (uint64_t)(lo < fb) + inc;
+  f->lo = lo;
+}
+
 /* The Brier term and the classwise bins of one valid row of probabilities
  * p (label yi): for each class the bin of v_j (lsp_calib_bin, inlined
  * without branches), one to its count and to its positives if j = yi, and
@@ -68,9 +77,7 @@ static inline __attribute__((always_inline)) double classwise_row(
     size_t c = j * (size_t)bins + (size_t)lsp_calib_bin(v, bins, edges);
     uint64_t ip = v >= 1.0;
     uint64_t fb = ((uint64_t)(int64_t)((v - (double)ip) * 0x1p63)) << 1;
-    const uint64_t lo = cwcp[c].lo + fb;
-    cwcp[c].hi += (uint64_t)(lo < fb) + (CW_ROW_ONE | (uint64_t)(j == yi) << CW_POS_SHIFT | ip);
-    cwcp[c].lo = lo;
+    cw_add(&cwcp[c], fb, CW_ROW_ONE | (uint64_t)(j == yi) << CW_POS_SHIFT | ip);
   }
   return br;
 }
@@ -86,10 +93,8 @@ static inline __attribute__((always_inline)) void classwise_logits_row(
     uint32_t yi, size_t skip) {
   for (size_t j = 0; j < k; j++) {
     if (j == skip) continue;
-    lsp_calib_fix *f = &cwcp[cb[j]];
-    const uint64_t x = fx[j], fb = x & ~(uint64_t)1, lo = f->lo + fb;
-    f->hi += (uint64_t)(lo < fb) + (CW_ROW_ONE | (x & 1));
-    f->lo = lo;
+    const uint64_t x = fx[j];
+    cw_add(&cwcp[cb[j]], x & ~(uint64_t)1, CW_ROW_ONE | (x & 1));
   }
   if (yi != skip) cwcp[cb[yi]].hi += (uint64_t)1 << CW_POS_SHIFT;
 }
@@ -116,18 +121,12 @@ static void cw_flush(lsp_calib_acc *a, lsp_calib_fix *cwcp) {
  * for a group at the largest k and as many entries again. */
 #define CW_LIST (16 * (size_t)LSP_CALIB_GROUP_KMAX + 16)
 
-/* Adds the listed contributions to the packed classwise sums
- * (classwise_logits_row's addition, the carry by comparison) and empties
+/* Adds the listed contributions to the packed classwise sums and empties
  * the list. */
 static void cw_drain(lsp_calib_fix *cwcp, lsp_calib_cwlist *l) {
   const uint32_t *cell = l->cell;
   const uint64_t *fb = l->fb, *inc = l->inc;
-  for (size_t e = 0; e < l->n; e++) {
-    lsp_calib_fix *f = &cwcp[cell[e]];
-    const uint64_t lo = f->lo + fb[e];
-    f->hi += (uint64_t)(lo < fb[e]) + inc[e];
-    f->lo = lo;
-  }
+  for (size_t e = 0; e < l->n; e++) cw_add(&cwcp[cell[e]], fb[e], inc[e]);
   l->n = 0;
 }
 
