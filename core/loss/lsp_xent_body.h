@@ -58,7 +58,7 @@
  * low mantissa bits hold n); r = x − n·ln2 with ln2 split in a short exact
  * head and a tail; 2^n enters as n << 23 added to the polynomial's bits:
  * (bits(t) << 23) is n << 23 because the magic constant's bits vanish in
- * the shift. With FMA the polynomial is evaluated as
+ * the shift. With FMA (AVX-512; AVX2 below) the polynomial is evaluated as
  * 1 + (r + r²·((C2 + C3 r) + r²·((C4 + C5 r) + C6 r²))): six multiply-adds
  * as in Horner's rule, but a dependency chain of four instead of six
  * (1.0 ulp on the reduced interval). An exponential is still a chain of
@@ -72,6 +72,26 @@ SV_ATTR static inline void SV_FN(xb_exp_n)(sv *x, int u) {
   const sv magic = sv_set1(12582912.0f);
   for (int i = 0; i < u; i++) x[i] = sv_max(x[i], sv_set1(XB_EXP_LO));
   for (int i = 0; i < u; i++) t[i] = sv_fma(x[i], sv_set1(1.44269504088896341f), magic);
+#if LSP_SIMD == 3
+  /* AVX2 (sixteen registers): ln 2 as one float constant and the
+   * polynomial by Horner's rule, 1 + r·(1 + r·(C2 + r·(C3 + …))) — one
+   * multiply-add less, no r², fewer values live per vector: 28.9 → 25.1 ms
+   * for 6.6·10⁷ logits (bench_loss --isa x86-64-v3, medians of 6
+   * interleaved runs, 2026-12-02; Horner alone 27.3), where the other form
+   * kept a third of its values on the stack. The one-constant reduction
+   * leaves r off by n·(ln 2 − float(ln 2)) ≈ −n·1.9·10⁻⁹: exp relative error
+   * at most 0.89 ulp (7.5·10⁻⁸) on [−1, 0], 1.47 ulp (1.2·10⁻⁷) on [−20, 0]
+   * and 4.45 ulp (3.1·10⁻⁷) at the clamp, where e^x ≈ 10⁻³⁷ (every float of
+   * the range, every third bit pattern, against exp in double). */
+  (void)r2, (void)c;
+  for (int i = 0; i < u; i++) r[i] = sv_fma(sv_sub(t[i], magic), sv_set1(-0.693147182f), x[i]);
+  for (int i = 0; i < u; i++) b[i] = sv_fma(sv_set1(XB_C6), r[i], sv_set1(XB_C5));
+  for (int i = 0; i < u; i++) b[i] = sv_fma(b[i], r[i], sv_set1(XB_C4));
+  for (int i = 0; i < u; i++) b[i] = sv_fma(b[i], r[i], sv_set1(XB_C3));
+  for (int i = 0; i < u; i++) b[i] = sv_fma(b[i], r[i], sv_set1(XB_C2));
+  for (int i = 0; i < u; i++) b[i] = sv_fma(b[i], r[i], sv_set1(1.0f));
+  for (int i = 0; i < u; i++) r[i] = sv_fma(b[i], r[i], sv_set1(1.0f));
+#else
   for (int i = 0; i < u; i++) r[i] = sv_fma(sv_sub(t[i], magic), sv_set1(-0.693359375f), x[i]);
   for (int i = 0; i < u; i++) r[i] = sv_fma(sv_sub(t[i], magic), sv_set1(2.12194440e-4f), r[i]);
   for (int i = 0; i < u; i++) r2[i] = sv_mul(r[i], r[i]);
@@ -80,6 +100,7 @@ SV_ATTR static inline void SV_FN(xb_exp_n)(sv *x, int u) {
   for (int i = 0; i < u; i++) c[i] = sv_fma(sv_set1(XB_C6), r2[i], c[i]);
   for (int i = 0; i < u; i++) b[i] = sv_fma(c[i], r2[i], b[i]);
   for (int i = 0; i < u; i++) r[i] = sv_add(sv_fma(b[i], r2[i], r[i]), sv_set1(1.0f));
+#endif
   for (int i = 0; i < u; i++) x[i] = sv_as_f(svi_add(sv_as_i(r[i]), svi_shl(sv_as_i(t[i]), 23)));
 }
 
