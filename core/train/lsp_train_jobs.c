@@ -277,7 +277,9 @@ static void feat_step(void *u, size_t off, size_t len) {
   const trainer *tn = a->tn;
   const lsp_train_opts *o = tn->o;
   float *w = tn->m->params + off, *g = tn->m->grads + off;
-  if (o->adam) {
+  if (tn->vel_acc) {
+    lsp_train_sgd_step_vel(w, tn->state + off, len, a->lr, o->momentum);
+  } else if (o->adam) {
     lsp_train_adam_step(w, g, tn->state + off, tn->state + tn->m->nparams + off, len, a->lr,
                         o->weight_decay, a->step);
     memset(g, 0, len * sizeof *g);
