@@ -265,7 +265,9 @@ void lsp_train_share_job(void *varg, int t, int nt) {
 }
 
 /* The optimizer step on params[off, off + len) of the feature-split pass
- * (lsp_train_feat.h), which also clears the gradient there. */
+ * (lsp_train_feat.h), which also clears the gradient there — or, when
+ * the backward added the gradient onto the velocity (tn->vel_acc), steps
+ * from the velocity and leaves it multiplied by the momentum. */
 typedef struct {
   const trainer *tn;
   double lr;
