@@ -1,6 +1,6 @@
 /* The optimizer steps against torch.optim (hand computation and PyTorch's
- * printed values) and the fused step on a sum of gradients against the
- * plain step on the summed gradient. */
+ * printed values), and the fused step on a sum of gradients and the step
+ * on a velocity holding the gradient against the plain step. */
 #include <math.h>
 #include <string.h>
 
@@ -64,6 +64,36 @@ static void test_sgd_step_sum(void **state) {
     }
 }
 
+/* The step on a velocity the gradient was added onto (the feature split's
+ * weight-gradient GEMMs add onto v kept multiplied by the momentum)
+ * against lsp_train_sgd_step over five steps, bit for bit: the weights
+ * after every step, and the velocity times the momentum. Momentum 0.9 and
+ * 0 (plain gradient descent: v then holds the last gradient only). */
+static void test_sgd_step_vel(void **state) {
+  (void)state;
+  enum { N = 1100 };
+  static float g[N], w1[N], v1[N], w2[N], v2[N], scaled[N];
+  const double mus[2] = {0.9, 0.0};
+  for (int k = 0; k < 2; k++) {
+    const double mu = mus[k];
+    for (size_t i = 0; i < N; i++) {
+      w1[i] = w2[i] = (float)cos(0.11 * (double)i);
+      v1[i] = v2[i] = 0.0f;
+    }
+    for (int t = 0; t < 5; t++) {
+      for (size_t i = 0; i < N; i++) {
+        g[i] = (float)(0.1 * sin(0.37 * (double)(i + 1) * (t + 1)));
+        v2[i] = v2[i] + g[i]; /* what a GEMM with beta = 1 does */
+      }
+      lsp_train_sgd_step(w1, g, v1, N, 0.05, mu, 0.0);
+      lsp_train_sgd_step_vel(w2, v2, N, 0.05, mu);
+      assert_memory_equal(w1, w2, sizeof w1);
+      for (size_t i = 0; i < N; i++) scaled[i] = (float)mu * v1[i];
+      assert_memory_equal(v2, scaled, sizeof v2);
+    }
+  }
+}
+
 static void test_adam_step(void **state) {
   (void)state;
   /* torch.optim.Adam([w], lr=0.01, weight_decay=0.01), same gradients:
@@ -89,6 +119,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sgd_step_hand),
       cmocka_unit_test(test_sgd_step_sum),
+      cmocka_unit_test(test_sgd_step_vel),
       cmocka_unit_test(test_adam_step),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

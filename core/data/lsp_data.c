@@ -5,6 +5,7 @@
  * pools (lsp_data_pool.h); the split gathers rows straight from a pool into
  * the final float32 arrays, so Fashion-MNIST's pixels are converted once and
  * never copied as floats twice. */
+#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #define _POSIX_C_SOURCE 200809L
 #include "core/data/lsp_data.h"
 
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "core/data/lsp_data_pool.h"
@@ -100,11 +102,32 @@ void lsp_dataset_range(const lsp_dataset *d, float *lo, float *hi) {
 }
 /* ---- the split ----------------------------------------------------------- */
 
+/* The examples' floats, on transparent huge pages where the kernel offers
+ * them on request (Linux's default "madvise" mode): training gathers its
+ * batches' rows at random from the whole split (172 MB for Fashion-MNIST),
+ * and on 4 KiB pages nearly every row costs a TLB miss — a nested page
+ * walk in a virtual machine. A 2-thread epoch of 784-256-256-10 took 6.5%
+ * less CPU time on 2 MiB pages (median of 12 interleaved pairs in one
+ * process, 11 of 12 lower; 7% over 12 pairs of bench_train runs). The
+ * block is 2 MiB-aligned and whole 2 MiB pages; free() releases it. */
+static float *examples_alloc(size_t floats) {
+  const size_t huge = (size_t)2 << 20, bytes = floats * sizeof(float);
+#ifdef MADV_HUGEPAGE
+  if (bytes >= huge) {
+    const size_t whole = (bytes + huge - 1) / huge * huge;
+    float *x = aligned_alloc(huge, whole);
+    if (x) (void)madvise(x, whole, MADV_HUGEPAGE); /* a hint: no harm if refused */
+    return x;
+  }
+#endif
+  return malloc(bytes ? bytes : 1);
+}
+
 static int dataset_alloc(lsp_dataset *d, size_t n, size_t dim, int k) {
   d->n = n;
   d->dim = dim;
   d->k = k;
-  d->x = malloc((n ? n * dim : 1) * sizeof *d->x);
+  d->x = examples_alloc(n * dim);
   d->y = malloc((n ? n : 1) * sizeof *d->y);
   if (!d->x || !d->y) {
     lsp_dataset_free(d);

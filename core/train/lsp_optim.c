@@ -8,6 +8,13 @@
 #include "core/base/lsp_clones.h"
 #include "core/train/lsp_train.h"
 
+/* No fused multiply-adds in this file (Clang contracts by default, and
+ * its AVX2/AVX-512 clones had fused the SGD steps; GCC's ISO mode does
+ * not): every clone and both compilers round mu*v and lr*v on their own,
+ * and the step on a velocity the gradient was added onto (sgd_step_vel)
+ * gives the plain step's bits. */
+#pragma STDC FP_CONTRACT OFF
+
 #define ADAM_B1 0.9
 #define ADAM_B2 0.999
 #define ADAM_EPS 1e-8
@@ -97,6 +104,20 @@ static void sgd_step_sum(float *w, float *const *g, size_t ng, unsigned clear, f
 void lsp_train_sgd_step_sum(float *w, float *const *g, size_t ng, unsigned clear, float *v,
                             size_t np, double lr, double mu, double wd) {
   sgd_step_sum(w, g, ng, clear, v, np, (float)lr, (float)mu, (float)wd);
+}
+
+/* w = w - lr*v as in step1, then v = mu*v: the next weight-gradient GEMM
+ * (β = 1) adds its sum onto that, which is step1's mu*v + g. */
+LSP_CLONES
+static void sgd_step_vel(float *w, float *v, size_t np, float lr, float mu) {
+  for (size_t i = 0; i < np; i++) {
+    w[i] = w[i] - lr * v[i];
+    v[i] = mu * v[i];
+  }
+}
+
+void lsp_train_sgd_step_vel(float *w, float *v, size_t np, double lr, double mu) {
+  sgd_step_vel(w, v, np, (float)lr, (float)mu);
 }
 
 void lsp_train_adam_step(float *w, const float *dw, float *m1, float *m2,

@@ -49,6 +49,8 @@
 #define M_PI 3.14159265358979323846
 #endif
 
+enum { VEL_MAX_ROWS = 256 }; /* the largest batch whose gradients go onto the velocity */
+
 static int check_setup(const lsp_model *m, const lsp_splits *data,
                        const lsp_train_opts *o) {
   char arch[256];
@@ -234,6 +236,12 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   trainer tn = {.m = m, .nw = nw, .S = S, .o = opts, .feat = feat};
   job jb = {.tn = &tn, .pool = lsp_pool_alloc(nw), .d = tr};
   if (feat) lsp_feat_set_fill(feat, lsp_train_fill, &jb);
+  /* SGD without weight decay: the weight-gradient GEMMs add onto the
+   * velocity (DESIGN.md: gradients onto the velocity) — when a GEMM sums
+   * the whole batch before it adds: OpenBLAS cuts the sum over the rows
+   * into blocks above its GEMM_Q (320 for the Haswell sgemm of 0.3.21:
+   * batches of 352 rows and more then trained other bits), hence 256 */
+  tn.vel_acc = feat && !opts->adam && opts->weight_decay == 0.0 && bs <= VEL_MAX_ROWS;
   size_t *perm = malloc(n * sizeof *perm);
   tn.state = calloc(opts->adam ? 2 * np : np, sizeof *tn.state);
   tn.w = calloc((size_t)nw, sizeof *tn.w);
@@ -269,6 +277,7 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   if ((st = lsp_model_init(m, opts->seed))) goto done;
   /* every share's gradient starts (and stays, between batches) at zero */
   memset(m->grads, 0, (np ? np : 1) * sizeof *m->grads);
+  if (tn.vel_acc) lsp_feat_set_grads(feat, tn.state);
   /* The shuffling stream is seeded apart from the initialization stream. */
   gsl_rng_set(rng, opts->seed ^ 0x5bd1e995UL);
   for (size_t i = 0; i < n; i++) perm[i] = i;

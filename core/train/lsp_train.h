@@ -137,5 +137,11 @@ void lsp_train_adam_step(float *w, const float *dw, float *m, float *v, size_t n
  * LSP_BACK_GRADS_ZERO). */
 void lsp_train_sgd_step_sum(float *w, float *const *g, size_t ng, unsigned clear, float *v,
                             size_t n, double lr, double momentum, double wd);
+/* The SGD step without weight decay when the gradient has already been
+ * added onto the velocity: v holds momentum*v_old + g (v_old the last
+ * step's velocity); w -= lr*v, then v *= momentum, ready for the next
+ * gradient to be added (the same bits as lsp_train_sgd_step with wd = 0
+ * when that addition rounds momentum*v_old + g once). */
+void lsp_train_sgd_step_vel(float *w, float *v, size_t n, double lr, double momentum);
 
 #endif

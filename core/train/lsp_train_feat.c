@@ -93,6 +93,8 @@ struct lsp_feat {
   float **z, **dz; /* per thread (max_parts of each): logits, dlogits */
   float **gw;      /* per thread, behind a one-part classifier: G of the
                       layer below it, whole (rows × its outputs)         */
+  float *acc;      /* where the weight gradients are added (m->grads, or
+                      lsp_feat_set_grads's array)                        */
 };
 
 int lsp_feat_eligible(const lsp_model *m) {
@@ -144,6 +146,7 @@ lsp_feat *lsp_feat_alloc(lsp_model *m, size_t rows) {
   lsp_feat *f = calloc(1, sizeof *f);
   if (!f) return NULL;
   f->m = m;
+  f->acc = m->grads;
   for (size_t i = 0; i < m->nnodes; i++) f->nl += m->nodes[i].op == LSP_OP_DENSE;
   f->l = calloc(f->nl, sizeof *f->l);
   if (!f->l) goto fail;
@@ -222,6 +225,8 @@ static float *act(const lsp_feat *f, size_t l, size_t b) {
   return l ? f->l[l].a : f->a0[b & 1];
 }
 
+void lsp_feat_set_grads(lsp_feat *f, float *acc) { f->acc = acc ? acc : f->m->grads; }
+
 void lsp_feat_set_fill(lsp_feat *f, lsp_feat_fill_fn fill, void *user) {
   f->fill = fill;
   f->fill_user = user;
@@ -270,15 +275,27 @@ const float *lsp_feat_forward(lsp_feat *f, const float *x, size_t n, size_t b, i
 
 float *lsp_feat_dz(lsp_feat *f, int t) { return f->dz[t]; }
 
-/* db[c0..c1) += the column sums of G[:, c0..c1), row by row. */
+/* db[c0..c1) += the column sums of G[:, c0..c1). Each sum is formed on
+ * its own, row by row from zero, and then added: into a zero gradient
+ * that is the sum itself (the bits of adding the rows into db one by
+ * one), and onto a velocity prescaled by the momentum (lsp_feat_set_grads)
+ * it is torch's v = μv + g with g rounded first. */
+enum { BIAS_BLOCK = 256 };
+
 static void bias_grad(const layer *L, float *grads, const float *g, size_t n, size_t c0,
                       size_t c1) {
   if (!L->bias) return;
   const size_t out = L->out;
-  float *db = grads + L->p_off + out * L->in + c0;
-  for (size_t i = 0; i < n; i++) {
-    const float *r = g + i * out + c0;
-    for (size_t j = 0; j < c1 - c0; j++) db[j] += r[j];
+  float *db = grads + L->p_off + out * L->in;
+  float s[BIAS_BLOCK];
+  for (size_t j0 = c0; j0 < c1; j0 += BIAS_BLOCK) {
+    const size_t nc = c1 - j0 < BIAS_BLOCK ? c1 - j0 : BIAS_BLOCK;
+    for (size_t j = 0; j < nc; j++) s[j] = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+      const float *r = g + i * out + j0;
+      for (size_t j = 0; j < nc; j++) s[j] += r[j];
+    }
+    for (size_t j = 0; j < nc; j++) db[j0 + j] += s[j];
   }
 }
 
@@ -332,7 +349,7 @@ static void step_layer(const layer *L, int t, int nt, lsp_feat_step_fn step, voi
 void lsp_feat_backward(lsp_feat *f, const float *x, size_t n, size_t b, const float *dz, int t,
                        int nt, lsp_pool *pool, lsp_feat_step_fn step, void *user, int defer) {
   const float *params = f->m->params;
-  float *grads = f->m->grads;
+  float *grads = f->acc;
   const size_t nl = f->nl;
   layer *last = &f->l[nl - 1];
   /* behind a one-part classifier, the layer below it gets its gradient

@@ -49,6 +49,12 @@ void lsp_feat_free(lsp_feat *f); /* NULL-safe */
  * b reads). */
 void lsp_feat_begin(lsp_feat *f, const float *x, size_t n, size_t b, int t, int nt,
                     lsp_pool *pool);
+/* Where the backward adds the weight and bias gradients: m->grads (the
+ * default; NULL restores it), or another array of m->nparams floats laid
+ * out like it — lsp_train's SGD momentum buffer, kept multiplied by the
+ * momentum between batches, so that the weight-gradient GEMMs (β = 1) form
+ * v = μv + g themselves (lsp_train_sgd_step_vel). */
+void lsp_feat_set_grads(lsp_feat *f, float *acc);
 /* Work that any thread may do, in pieces it claims at run time, called by
  * every thread of batch b right before the forward's barrier k (0 is
  * lsp_feat_begin's; `last`: the forward has no later one): the thread that
@@ -75,7 +81,8 @@ float *lsp_feat_dz(lsp_feat *f, int t);
 /* Thread t of nt: the backward of the last forward (of the n rows of x)
  * from dz (n × out_dim, complete for thread t: its own, or shared and
  * behind a barrier), adding the weight and
- * bias gradients into m->grads (kept at zero between batches), then `step`
+ * bias gradients into m->grads (kept at zero between batches; or the array
+ * of lsp_feat_set_grads), then `step`
  * on this thread's parameter slices once no thread reads them any more.
  * With `defer`, the second layer's step (and a one-part classifier's) is
  * left to the next batch's lsp_feat_forward (which must then be given it),

@@ -45,6 +45,8 @@ typedef struct {
   double *chunk_loss; /* validation: one loss sum per chunk of rows */
   lsp_feat *feat;     /* a plain MLP: the batch split by features (S = 1) */
   float *state; /* SGD velocity, or Adam's two moments back to back */
+  int vel_acc;  /* the feature split adds the gradients onto the velocity
+                   (lsp_feat_set_grads), which the step keeps prescaled */
   const lsp_train_opts *o;
 } trainer;
 

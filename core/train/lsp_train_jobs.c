@@ -265,7 +265,9 @@ void lsp_train_share_job(void *varg, int t, int nt) {
 }
 
 /* The optimizer step on params[off, off + len) of the feature-split pass
- * (lsp_train_feat.h), which also clears the gradient there. */
+ * (lsp_train_feat.h), which also clears the gradient there — or, when
+ * the backward added the gradient onto the velocity (tn->vel_acc), steps
+ * from the velocity and leaves it multiplied by the momentum. */
 typedef struct {
   const trainer *tn;
   double lr;
@@ -277,7 +279,9 @@ static void feat_step(void *u, size_t off, size_t len) {
   const trainer *tn = a->tn;
   const lsp_train_opts *o = tn->o;
   float *w = tn->m->params + off, *g = tn->m->grads + off;
-  if (o->adam) {
+  if (tn->vel_acc) {
+    lsp_train_sgd_step_vel(w, tn->state + off, len, a->lr, o->momentum);
+  } else if (o->adam) {
     lsp_train_adam_step(w, g, tn->state + off, tn->state + tn->m->nparams + off, len, a->lr,
                         o->weight_decay, a->step);
     memset(g, 0, len * sizeof *g);
