@@ -1,9 +1,11 @@
 /* lsp_npy_rows.h — rows of a .npy file read by byte range (DESIGN §10).
  *
- * An MPI rank reads only its own rows of a prediction file: the header is
- * parsed (lsp_npy_parse_header, the checks of lsp_npy_read: the file must
- * be exactly as long as its header says) and rows are read with pread at
- * offset + row·(row bytes), never mapping or copying the whole file. */
+ * A streaming pass (`calib --stream`; an MPI rank, its own rows) reads a
+ * prediction file chunk by chunk: the header is checked as lsp_npy_read
+ * checks it (lsp_npy_open: the same messages; the file must be exactly as
+ * long as its header says) and rows are read with pread at offset +
+ * row·(row bytes) into the caller's buffer, never mapping or copying the
+ * whole file. */
 #ifndef LSP_NPY_ROWS_H
 #define LSP_NPY_ROWS_H
 
@@ -19,7 +21,8 @@ typedef struct {
   const char *path; /* borrowed, for messages */
 } lsp_npy_rows;
 
-/* Open `path` and check its header and length. On failure f->fd is -1. */
+/* Open `path` and check its header and length (lsp_npy_open). On failure
+ * f->fd is -1. */
 int lsp_npy_rows_open(const char *path, lsp_npy_rows *f);
 /* Read rows [row, row + n) into buf (n·row_bytes bytes). LSP_EIO names the
  * file on a short read. */
