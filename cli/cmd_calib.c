@@ -199,7 +199,7 @@ static int stream_not_probs(const lsp_npy_rows *xf, void *raw, size_t rows,
 }
 
 /* --stream: the predictions and labels read chunk by chunk (lsp_npy_rows,
- * into buffers reused for every chunk), so memory does not grow with the
+ * into one buffer reused for every chunk), so memory does not grow with the
  * file; float32 and float64 kept as stored, integer dtypes converted to
  * float32 as lsp_array_f32 does. The checks and messages (in their order)
  * of the in-memory path; a bad row is reported by the chunk's pass. */
@@ -218,16 +218,25 @@ static int stream_score(const char *xpath, const char *ypath, int logits, const 
   const lsp_dtype dt = xf.meta.dtype;
   const int f64 = dt == LSP_DT_F64, f32 = dt == LSP_DT_F32;
   const size_t rows = stream_chunk(k, f64 ? sizeof(double) : sizeof(float));
-  if (!(raw = malloc(rows * xf.row_bytes)) || (!f64 && !f32 && !(conv = malloc(rows * k * sizeof *conv)))) {
+  /* one buffer: the chunk's predictions, its labels as stored (at most 8
+   * bytes each) and as int32 (1.3 MB at K = 10, float32: one huge page),
+   * each part 64-byte aligned */
+  const size_t xbytes = (rows * xf.row_bytes + 63) / 64 * 64, ybytes = (rows * 8 + 63) / 64 * 64;
+  if (!(raw = lsp_npy_rows_buffer(xbytes + ybytes + rows * sizeof *y)) ||
+      (!f64 && !f32 && !(conv = malloc(rows * k * sizeof *conv)))) {
     st = lsp_fail(LSP_ENOMEM, "out of memory for a chunk of %zu rows", rows);
     goto done;
   }
+  yraw = (char *)raw + xbytes;
+  y = (int32_t *)(void *)((char *)yraw + ybytes);
   if (advice && (st = stream_not_probs(&xf, raw, rows, advice))) goto done;
   if ((st = lsp_npy_rows_open(ypath, &yf))) goto done;
   const lsp_array *ym = &yf.meta;
   if (ym->ndim == 2 && ym->shape[1] >= 2) { /* perhaps one-hot: lsp_array_labels's message */
     if (!(st = lsp_npy_read(ypath, &ya)) && lsp_array_is_onehot(&ya)) {
-      st = lsp_array_labels(&ya, ypath, (int)k, &y);
+      int32_t *none = NULL;
+      st = lsp_array_labels(&ya, ypath, (int)k, &none);
+      free(none);
       goto done;
     }
   }
@@ -235,10 +244,6 @@ static int stream_score(const char *xpath, const char *ypath, int logits, const 
   if (ym->count != n || ym->ndim > 2 || (ym->ndim == 2 && ym->shape[1] != 1)) {
     st = lsp_fail(LSP_EDATA, "%s has %zu labels (need a vector) but %s has %zu rows", ypath,
                   ym->count, xpath, n);
-    goto done;
-  }
-  if (!(yraw = malloc(rows * yf.row_bytes)) || !(y = malloc(rows * sizeof *y))) {
-    st = lsp_fail(LSP_ENOMEM, "out of memory for a chunk of %zu rows", rows);
     goto done;
   }
   if (!(acc = lsp_calib_acc_alloc(o->bins, k, o->edges, LSP_CALIB_FULL))) {
@@ -265,9 +270,7 @@ static int stream_score(const char *xpath, const char *ypath, int logits, const 
 done:
   lsp_calib_acc_free(acc);
   free(raw);
-  free(yraw);
   free(conv);
-  free(y);
   lsp_array_release(&ya);
   lsp_npy_rows_close(&xf);
   lsp_npy_rows_close(&yf);

@@ -1,9 +1,12 @@
 /* lsp_npy_rows.c — a .npy file read row range by row range (lsp_npy_rows.h). */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* madvise */
 #include "core/formats/lsp_npy_rows.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/base/lsp_error.h"
@@ -38,4 +41,14 @@ int lsp_npy_rows_read(const lsp_npy_rows *f, size_t row, size_t n, void *buf) {
 void lsp_npy_rows_close(lsp_npy_rows *f) {
   if (f->fd >= 0) close(f->fd);
   f->fd = -1;
+}
+
+void *lsp_npy_rows_buffer(size_t bytes) {
+  const size_t huge = (size_t)2 << 20;
+  const size_t len = bytes ? (bytes + huge - 1) / huge * huge : huge;
+  void *b = aligned_alloc(huge, len);
+#ifdef MADV_HUGEPAGE
+  if (b) madvise(b, len, MADV_HUGEPAGE); /* advice only: no huge pages is fine */
+#endif
+  return b;
 }
