@@ -24,14 +24,19 @@
  * Weak: absent from other BLAS libraries, then nothing is done. */
 int blas_thread_shutdown_(void) __attribute__((weak));
 
-/* Rows per chunk of --stream: about 1 MB of predictions, from 1024 to
+/* Rows per chunk of --stream: about 1.5 MB of predictions, from 1024 to
  * 2^20 rows. The chunk is read (pread) into one reused buffer, which stays
  * in the cache for the pass: on the test machine (a virtual machine whose
  * every first touch of a freshly mapped page is costly) reading the 80 MB
  * file so took 19 ms of CPU against 50–60 ms through a mapping (sum of the
- * words, 1 MB chunks; 2 MB: 24 ms, 4 MB: 34 ms). */
+ * words, 1 MB chunks into 4 KB pages; 2 MB: 24 ms, 4 MB: 34 ms). With the
+ * buffer in a huge page (lsp_npy_rows_buffer) whole `calib --stream` runs
+ * took 2–3% less CPU with 1.5 MB chunks than with 1 MB (0.75 MB: 1–2%
+ * more, 2 MB: 1–2% less), each call's fixed work (flushing and merging the
+ * 4097-node mesh) then spread over more rows; at K = 10, float32, 1.5 MB
+ * and its labels (as int64 and int32) just fill one 2 MB page. */
 static size_t stream_chunk(size_t k, size_t elem) {
-  size_t r = ((size_t)1 << 20) / (k * elem);
+  size_t r = ((size_t)3 << 19) / (k * elem);
   return r < 1024 ? 1024 : r > ((size_t)1 << 20) ? (size_t)1 << 20 : r;
 }
 
@@ -219,7 +224,7 @@ static int stream_score(const char *xpath, const char *ypath, int logits, const 
   const int f64 = dt == LSP_DT_F64, f32 = dt == LSP_DT_F32;
   const size_t rows = stream_chunk(k, f64 ? sizeof(double) : sizeof(float));
   /* one buffer: the chunk's predictions, its labels as stored (at most 8
-   * bytes each) and as int32 (1.3 MB at K = 10, float32: one huge page),
+   * bytes each) and as int32 (2.04 MB at K = 10, float32: one huge page),
    * each part 64-byte aligned */
   const size_t xbytes = (rows * xf.row_bytes + 63) / 64 * 64, ybytes = (rows * 8 + 63) / 64 * 64;
   if (!(raw = lsp_npy_rows_buffer(xbytes + ybytes + rows * sizeof *y)) ||
