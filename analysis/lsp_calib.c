@@ -5,7 +5,8 @@
  * One pass per row: validate, find the top label, bin the confidence and add
  * integer / fixed-point sums (see lsp_calib_impl.h for why fixed point).
  * Rows are split over threads into private accumulators which are merged
- * afterwards; the merge is integer addition, so the split never shows. */
+ * afterwards (lsp_calib_add.c); the merge is integer addition, so the
+ * split never shows. */
 #include "analysis/lsp_calib.h"
 
 #include <math.h>
@@ -260,7 +261,8 @@ static inline __attribute__((always_inline)) void probs_body(
       size_t j = 0;
       while (at(p, r + j) >= 0.0 && at(p, r + j) <= 1.0) j++;
       double v = at(p, r + j);
-      *bad = (lsp_calib_bad){row0 + i, isfinite(v) ? LSP_CALIB_BAD_VALUE : LSP_CALIB_BAD_NONFINITE, v};
+      *bad = (lsp_calib_bad){
+          row0 + i, isfinite(v) ? LSP_CALIB_BAD_VALUE : LSP_CALIB_BAD_NONFINITE, v};
       break;
     }
     if (fabs(s - 1.0) > 1e-3) {
