@@ -5,7 +5,8 @@
  * One pass per row: validate, find the top label, bin the confidence and add
  * integer / fixed-point sums (see lsp_calib_impl.h for why fixed point).
  * Rows are split over threads into private accumulators which are merged
- * afterwards; the merge is integer addition, so the split never shows. */
+ * afterwards (lsp_calib_add.c); the merge is integer addition, so the
+ * split never shows. */
 #include "analysis/lsp_calib.h"
 
 #include <math.h>
@@ -17,14 +18,6 @@
 #include "core/base/lsp_error.h"
 
 /* ---- the row kernels ---------------------------------------------------- */
-
-enum { BAD_NONE = 0, BAD_LABEL, BAD_VALUE, BAD_SUM, BAD_NONFINITE };
-
-typedef struct {
-  size_t row;  /* first bad row of the range (global index) */
-  int kind;
-  double what; /* the offending value or row sum */
-} bad_row;
 
 /* The input matrix: float32 or float64 values, read as doubles. Converting
  * a float to double is exact, so one body serves both: float64 input is
@@ -237,7 +230,7 @@ static void lg_flush_all(lsp_calib_acc *a, lsp_calib_fix *cwcp, lsp_calib_cwlist
  * conf_out[i - i0], ok_out[i - i0]. */
 static inline __attribute__((always_inline)) void probs_body(
     lsp_calib_acc *a, mat p, const int32_t *y, size_t i0, size_t i1,
-    size_t row0, bad_row *bad, double *conf_out, uint8_t *ok_out,
+    size_t row0, lsp_calib_bad *bad, double *conf_out, uint8_t *ok_out,
     lsp_calib_fix *cwcp) {
   const size_t k = a->k;
   const int bins = a->bins;
@@ -249,7 +242,7 @@ static inline __attribute__((always_inline)) void probs_body(
     const size_t r = i * k;
     uint32_t yi = (uint32_t)y[i];
     if (yi >= k) {
-      *bad = (bad_row){row0 + i, BAD_LABEL, (double)y[i]};
+      *bad = (lsp_calib_bad){row0 + i, LSP_CALIB_BAD_LABEL, (double)y[i]};
       break;
     }
     /* max/argmax (first maximum wins), range check and row sum in one sweep */
@@ -268,11 +261,12 @@ static inline __attribute__((always_inline)) void probs_body(
       size_t j = 0;
       while (at(p, r + j) >= 0.0 && at(p, r + j) <= 1.0) j++;
       double v = at(p, r + j);
-      *bad = (bad_row){row0 + i, isfinite(v) ? BAD_VALUE : BAD_NONFINITE, v};
+      *bad = (lsp_calib_bad){
+          row0 + i, isfinite(v) ? LSP_CALIB_BAD_VALUE : LSP_CALIB_BAD_NONFINITE, v};
       break;
     }
     if (fabs(s - 1.0) > 1e-3) {
-      *bad = (bad_row){row0 + i, BAD_SUM, s};
+      *bad = (lsp_calib_bad){row0 + i, LSP_CALIB_BAD_SUM, s};
       break;
     }
     double c = mx;
@@ -316,7 +310,7 @@ static inline __attribute__((always_inline)) void probs_body(
  * probability as the confidence, in the same bin. */
 static inline __attribute__((always_inline)) void logits_body(
     lsp_calib_acc *a, mat z, const int32_t *y, size_t i0, size_t i1,
-    size_t row0, double inv_t, double *w, bad_row *bad, double *conf_out,
+    size_t row0, double inv_t, double *w, lsp_calib_bad *bad, double *conf_out,
     uint8_t *ok_out, lsp_calib_fix *cwcp, lg_pack *pk) {
   const size_t k = a->k;
   const int bins = a->bins;
@@ -390,9 +384,9 @@ static inline __attribute__((always_inline)) void logits_body(
         if (got < nl) {
           size_t j = 0;
           while (isfinite(at(z, r + j))) j++;
-          *bad = (bad_row){row0 + i, BAD_NONFINITE, at(z, r + j)};
+          *bad = (lsp_calib_bad){row0 + i, LSP_CALIB_BAD_NONFINITE, at(z, r + j)};
         } else {
-          *bad = (bad_row){row0 + i, BAD_LABEL, (double)y[i]};
+          *bad = (lsp_calib_bad){row0 + i, LSP_CALIB_BAD_LABEL, (double)y[i]};
         }
         break;
       }
@@ -427,186 +421,71 @@ static inline __attribute__((always_inline)) void logits_body(
   a->overflow |= ovf;
 }
 
-/* Per-row outputs of a pass (NULL: none): confidence and correctness. */
-typedef struct {
-  double *conf;
-  uint8_t *ok;
-} row_out;
-
-/* The packed classwise counts of a range (NULL for a top-label
- * accumulator, or when out of memory: *oom set). */
-static lsp_calib_fix *cw_alloc(const lsp_calib_acc *a, int *oom) {
-  if (a->what != LSP_CALIB_FULL) return NULL;
-  lsp_calib_fix *c = calloc(a->k * (size_t)a->bins, sizeof *c);
-  if (!c) *oom = 1;
-  return c;
-}
-
-static void probs_range(lsp_calib_acc *a, mat p, const int32_t *y, size_t i0,
-                        size_t i1, size_t row0, bad_row *bad, row_out o,
-                        int *oom) {
-  lsp_calib_fix *cwcp = cw_alloc(a, oom);
-  if (*oom) return;
-  if (p.d)
-    probs_body(a, (mat){NULL, p.d}, y, i0, i1, row0, bad, o.conf, o.ok, cwcp);
-  else
-    probs_body(a, (mat){p.f, NULL}, y, i0, i1, row0, bad, o.conf, o.ok, cwcp);
-  free(cwcp);
-}
-
-static void logits_range(lsp_calib_acc *a, mat z, const int32_t *y, size_t i0,
-                         size_t i1, size_t row0, double inv_t, double *w,
-                         bad_row *bad, row_out o, int *oom) {
-  /* with the group function (logits_body's test) and classwise sums: the
-   * per-bin words per top class (lg_pack), up to 2^16 cells (2 MB; far
-   * more bins than any report uses) */
+/* lg_pack's words for accumulator a (*tops: k or 1). With the group
+ * function (logits_body's test) and classwise sums the per-bin words are
+ * kept per top class, up to 2^16 cells (2 MB; far more bins than any
+ * report uses); then (full) the group function's z0 and lanes. */
+static size_t lg_words(const lsp_calib_acc *a, size_t *tops) {
   const int grouped = a->what == LSP_CALIB_FULL && a->k <= LSP_CALIB_GROUP_KMAX &&
                       lsp_calib_row_group(a->k) == 8 && lsp_calib_group_kernel() &&
                       a->k * (size_t)a->bins <= ((size_t)1 << 16);
-  const size_t tops = grouped ? a->k : 1;
-  lsp_calib_fix *cwcp = cw_alloc(a, oom);
-  /* the per-bin counts, then (full) the group function's z0 and lanes */
-  const size_t words = 4 * (size_t)a->bins * tops + (a->mesh_w ? 16 * a->k + 32 : 0);
-  uint64_t *pw = *oom ? NULL : calloc(words, sizeof *pw), *mesh = NULL;
-  if (pw && a->mesh_w &&
-      (mesh = aligned_alloc(64, LSP_CALIB_MESH_WORDS * sizeof *mesh)))
-    memset(mesh, 0, LSP_CALIB_MESH_WORDS * sizeof *mesh);
-  if (!pw || (a->mesh_w && !mesh)) {
-    *oom = 1;
-    free(pw);
-    free(cwcp);
-    return;
+  *tops = grouped ? a->k : 1;
+  return 4 * (size_t)a->bins * *tops + (a->what == LSP_CALIB_FULL ? 16 * a->k + 32 : 0);
+}
+
+int lsp_calib_slot_fill(lsp_calib_slot *s, const lsp_calib_acc *acc, int logits) {
+  const size_t k = acc->k, bins = (size_t)acc->bins;
+  const int full = acc->what == LSP_CALIB_FULL;
+  if (!s->part && !(s->part = lsp_calib_acc_alloc(acc->bins, k, acc->edges, acc->what)))
+    return LSP_ENOMEM;
+  if (full && !s->cwcp && !(s->cwcp = calloc(k * bins, sizeof *s->cwcp))) goto oom;
+  if (!logits || s->pw) return LSP_OK;
+  size_t tops;
+  if (!(s->pw = calloc(lg_words(acc, &tops), sizeof *s->pw)) ||
+      !(s->w = malloc(4 * lsp_calib_row_group(k) * k * sizeof *s->w)))
+    goto oom;
+  if (full) {
+    if (!(s->mesh = aligned_alloc(64, LSP_CALIB_MESH_WORDS * sizeof *s->mesh))) goto oom;
+    memset(s->mesh, 0, LSP_CALIB_MESH_WORDS * sizeof *s->mesh);
   }
-  lg_pack pk = {pw, tops, {NULL, mesh, NULL}};
-  if (mesh) {
-    pk.g.z0 = pw + 4 * (size_t)a->bins * tops;
-    pk.g.lanes = pk.g.z0 + 16 * a->k;
-  }
-  if (z.d)
-    logits_body(a, (mat){NULL, z.d}, y, i0, i1, row0, inv_t, w, bad, o.conf,
-                o.ok, cwcp, &pk);
+  return LSP_OK;
+oom:
+  lsp_calib_slot_release(s);
+  return lsp_fail(LSP_ENOMEM, "out of memory for calibration workspaces");
+}
+
+void lsp_calib_slot_release(lsp_calib_slot *s) {
+  lsp_calib_acc_free(s->part);
+  free(s->cwcp);
+  free(s->pw);
+  free(s->mesh);
+  free(s->w);
+  memset(s, 0, sizeof *s);
+}
+
+void lsp_calib_probs_range(lsp_calib_slot *s, const float *f, const double *d,
+                           const int32_t *y, size_t i0, size_t i1, size_t row0,
+                           lsp_calib_bad *bad, double *conf, uint8_t *ok) {
+  if (d)
+    probs_body(s->part, (mat){NULL, d}, y, i0, i1, row0, bad, conf, ok, s->cwcp);
   else
-    logits_body(a, (mat){z.f, NULL}, y, i0, i1, row0, inv_t, w, bad, o.conf,
-                o.ok, cwcp, &pk);
-  free(mesh);
-  free(pw);
-  free(cwcp);
+    probs_body(s->part, (mat){f, NULL}, y, i0, i1, row0, bad, conf, ok, s->cwcp);
 }
 
-static int report_bad(const bad_row *b, const char *input) {
-  switch (b->kind) {
-    case BAD_LABEL:
-      return lsp_fail(LSP_EDATA, "row %zu: label %.0f out of range", b->row, b->what);
-    case BAD_VALUE:
-      return lsp_fail(LSP_EDATA, "row %zu: %s %.9g outside [0, 1]", b->row, input, b->what);
-    case BAD_SUM:
-      return lsp_fail(LSP_EDATA, "row %zu: probabilities sum to %.9g, not 1 (tolerance 1e-3)",
-                      b->row, b->what);
-    default:
-      return lsp_fail(LSP_EDATA, "row %zu: non-finite %s (%g)", b->row, input, b->what);
+void lsp_calib_logits_range(lsp_calib_slot *s, const float *f, const double *d,
+                            const int32_t *y, size_t i0, size_t i1, size_t row0,
+                            double inv_t, lsp_calib_bad *bad, double *conf,
+                            uint8_t *ok) {
+  lg_pack pk = {s->pw, 1, {NULL, s->mesh, NULL}};
+  lg_words(s->part, &pk.tops);
+  if (s->mesh) {
+    pk.g.z0 = s->pw + 4 * (size_t)s->part->bins * pk.tops;
+    pk.g.lanes = pk.g.z0 + 16 * s->part->k;
   }
-}
-
-/* Split rows over threads into private accumulators, then merge them into
- * acc only if every range was valid. */
-static int add_rows(lsp_calib_acc *acc, mat x, const int32_t *y, size_t n,
-                    size_t row0, double inv_t, int threads, int logits,
-                    row_out o) {
-  if (!acc || (n > 0 && ((!x.f && !x.d) || !y)))
-    return lsp_fail(LSP_EINVAL, "calibration: NULL accumulator or input");
-  if (acc->k < 2)
-    return lsp_fail(LSP_EINVAL, "calibration: need an accumulator with k >= 2 classes");
-  if (logits && !(inv_t > 0.0 && isfinite(inv_t)))
-    return lsp_fail(LSP_EINVAL, "calibration: 1/T must be positive and finite (got %g)", inv_t);
-  if (n == 0) return LSP_OK;
-  int nt = threads > 1 ? threads : 1;
-  if ((size_t)nt > n) nt = (int)n;
-  lsp_calib_acc **part = calloc((size_t)nt, sizeof *part);
-  bad_row *bad = calloc((size_t)nt, sizeof *bad);
-  int *oom = calloc((size_t)nt, sizeof *oom);
-  /* logits_body's w: 4·G·k doubles (lsp_calib_row_group) */
-  const size_t wk = 4 * lsp_calib_row_group(acc->k) * acc->k;
-  double *w = logits ? malloc((size_t)nt * wk * sizeof *w) : NULL;
-  int st = LSP_OK;
-  if (!part || !bad || !oom || (logits && !w)) {
-    st = lsp_fail(LSP_ENOMEM, "out of memory for calibration workspaces");
-    goto done;
-  }
-  for (int t = 0; t < nt; t++)
-    if (!(part[t] = lsp_calib_acc_alloc(acc->bins, acc->k, acc->edges, acc->what))) {
-      st = LSP_ENOMEM;
-      goto done;
-    }
-#pragma omp parallel for schedule(static, 1) num_threads(nt) if (nt > 1)
-  for (int t = 0; t < nt; t++) {
-    size_t i0 = n * (size_t)t / (size_t)nt,
-           i1 = n * (size_t)(t + 1) / (size_t)nt;
-    row_out ot = {o.conf ? o.conf + i0 : NULL, o.ok ? o.ok + i0 : NULL};
-    if (logits)
-      logits_range(part[t], x, y, i0, i1, row0, inv_t, w + (size_t)t * wk,
-                   &bad[t], ot, &oom[t]);
-    else if (x.f && !o.conf && acc->what == LSP_CALIB_TOP &&
-             acc->bins <= LSP_CALIB_KERNEL_MAXBINS) {
-      /* fast path; on a rejected row the exact validator finds the reason */
-      if (lsp_calib_top_probs_kernel(part[t], x.f + i0 * acc->k, y + i0,
-                                     i1 - i0) < i1 - i0)
-        probs_range(part[t], x, y, i0, i1, row0, &bad[t], ot, &oom[t]);
-    } else
-      probs_range(part[t], x, y, i0, i1, row0, &bad[t], ot, &oom[t]);
-  }
-  for (int t = 0; t < nt; t++)
-    if (oom[t]) {
-      st = lsp_fail(LSP_ENOMEM, "out of memory for calibration workspaces");
-      goto done;
-    }
-  for (int t = 0; t < nt; t++) /* the first bad row of the whole input */
-    if (bad[t].kind) {
-      st = report_bad(&bad[t], logits ? "logit" : "probability");
-      goto done;
-    }
-  for (int t = 0; t < nt; t++) lsp_calib_acc_merge(acc, part[t]);
-done:
-  if (part)
-    for (int t = 0; t < nt; t++) lsp_calib_acc_free(part[t]);
-  free(part);
-  free(bad);
-  free(oom);
-  free(w);
-  return st;
-}
-
-int lsp_calib_acc_add_probs(lsp_calib_acc *acc, const float *p,
-                            const int32_t *y, size_t n, size_t row0,
-                            int threads) {
-  return add_rows(acc, (mat){p, NULL}, y, n, row0, 1.0, threads, 0,
-                  (row_out){NULL, NULL});
-}
-
-int lsp_calib_acc_add_logits(lsp_calib_acc *acc, const float *z,
-                             const int32_t *y, size_t n, size_t row0,
-                             double inv_t, int threads) {
-  return add_rows(acc, (mat){z, NULL}, y, n, row0, inv_t, threads, 1,
-                  (row_out){NULL, NULL});
-}
-
-int lsp_calib_acc_add_probs_f64(lsp_calib_acc *acc, const double *p,
-                                const int32_t *y, size_t n, size_t row0,
-                                int threads) {
-  return add_rows(acc, (mat){NULL, p}, y, n, row0, 1.0, threads, 0,
-                  (row_out){NULL, NULL});
-}
-
-int lsp_calib_acc_add_logits_f64(lsp_calib_acc *acc, const double *z,
-                                 const int32_t *y, size_t n, size_t row0,
-                                 double inv_t, int threads) {
-  return add_rows(acc, (mat){NULL, z}, y, n, row0, inv_t, threads, 1,
-                  (row_out){NULL, NULL});
-}
-
-int lsp_calib_acc_add_rows(lsp_calib_acc *acc, const float *f, const double *d,
-                           const int32_t *y, size_t n, size_t row0, int logits,
-                           double inv_t, int threads, double *conf,
-                           uint8_t *correct) {
-  return add_rows(acc, (mat){d ? NULL : f, d}, y, n, row0, logits ? inv_t : 1.0,
-                  threads, logits, (row_out){conf, correct});
+  if (d)
+    logits_body(s->part, (mat){NULL, d}, y, i0, i1, row0, inv_t, s->w, bad, conf,
+                ok, s->cwcp, &pk);
+  else
+    logits_body(s->part, (mat){f, NULL}, y, i0, i1, row0, inv_t, s->w, bad, conf,
+                ok, s->cwcp, &pk);
 }

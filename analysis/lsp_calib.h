@@ -147,6 +147,8 @@ typedef struct {
   lsp_calib_fix *mesh_c;
   lsp_calib_fix *mesh_y;
   double smece_sigma;    /* 0 (default): σ*; else smECE at this σ        */
+  struct lsp_calib_ws *ws; /* the passes' workspace, kept between calls
+                              (owned; lsp_calib_impl.h)                  */
 } lsp_calib_acc;
 
 /* Allocate an empty accumulator for `bins` (>= 1) bins, `k` classes (0 when

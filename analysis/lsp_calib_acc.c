@@ -68,6 +68,7 @@ void lsp_calib_acc_free(lsp_calib_acc *a) {
   free(a->mesh_w);
   free(a->mesh_c);
   free(a->mesh_y);
+  lsp_calib_ws_free(a->ws);
   free(a);
 }
 

@@ -108,6 +108,58 @@ int lsp_calib_acc_add_rows(lsp_calib_acc *acc, const float *f, const double *d,
                            const int32_t *y, size_t n, size_t row0, int logits, double inv_t,
                            int threads, double *conf, uint8_t *correct);
 
+/* ---- the passes (lsp_calib.c) and their workspace (lsp_calib_add.c) ---- */
+
+/* The first bad row of a range (global index), why, and the offending
+ * value or row sum. */
+enum {
+  LSP_CALIB_BAD_NONE = 0,
+  LSP_CALIB_BAD_LABEL,
+  LSP_CALIB_BAD_VALUE,
+  LSP_CALIB_BAD_SUM,
+  LSP_CALIB_BAD_NONFINITE
+};
+typedef struct {
+  size_t row;
+  int kind;
+  double what;
+} lsp_calib_bad;
+
+/* One thread's workspace of the passes, kept by the accumulator between
+ * calls (lsp_calib_acc's ws) so that a stream of chunks allocates and
+ * clears it once: the range's private sums, merged into the accumulator
+ * only when every range of the call was valid and cleared after, and the
+ * pass's packed words, which the pass leaves all zero (its last flush
+ * clears what it moved). */
+typedef struct {
+  lsp_calib_acc *part; /* the range's sums                                */
+  lsp_calib_fix *cwcp; /* [k·bins] packed classwise sums (FULL), or NULL  */
+  uint64_t *pw;        /* the logits pass's per-bin words, z0, lanes      */
+  uint64_t *mesh;      /* [LSP_CALIB_MESH_WORDS] its SmoothECE mesh (FULL;
+                          64-byte aligned), or NULL                       */
+  double *w;           /* its row buffers: 4·G·k doubles (G =
+                          lsp_calib_row_group(k))                        */
+} lsp_calib_slot;
+
+/* Allocate what slot s lacks for passes into accumulator acc (logits: the
+ * logits pass's words too). LSP_ENOMEM leaves s released. */
+int lsp_calib_slot_fill(lsp_calib_slot *s, const lsp_calib_acc *acc, int logits);
+void lsp_calib_slot_release(lsp_calib_slot *s);
+/* Rows [i0, i1) of probabilities or logits (float32 f, or float64 d when
+ * not NULL; scaled by inv_t) into s->part; the first bad row into *bad;
+ * with conf, each row's confidence and correctness into conf[i − i0],
+ * ok[i − i0]. */
+void lsp_calib_probs_range(lsp_calib_slot *s, const float *f, const double *d,
+                           const int32_t *y, size_t i0, size_t i1, size_t row0,
+                           lsp_calib_bad *bad, double *conf, uint8_t *ok);
+void lsp_calib_logits_range(lsp_calib_slot *s, const float *f, const double *d,
+                            const int32_t *y, size_t i0, size_t i1, size_t row0,
+                            double inv_t, lsp_calib_bad *bad, double *conf,
+                            uint8_t *ok);
+/* An accumulator's workspace: slots for its passes' threads. */
+struct lsp_calib_ws;
+void lsp_calib_ws_free(struct lsp_calib_ws *ws); /* NULL-safe */
+
 /* Scratch for the metrics of an accumulator: SmoothECE's workspace and
  * three mesh-sized double buffers. One per thread. */
 typedef struct {

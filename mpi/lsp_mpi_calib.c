@@ -8,7 +8,7 @@
 
 #include "core/base/lsp_error.h"
 #include "mpi/lsp_mpi.h"
-#include "mpi/lsp_npy_rows.h"
+#include "core/formats/lsp_npy_rows.h"
 
 #define CHUNK_ROWS 65536              /* rows per accumulator call, at most */
 #define CHUNK_BYTES ((size_t)8 << 20) /* and at most this many bytes of input */

@@ -260,12 +260,15 @@ static void assert_acc_equal(const lsp_calib_acc *a, const lsp_calib_acc *b) {
 
 /* Chunked, sharded, merged and threaded accumulation equal one pass bit for
  * bit (integer and fixed-point sums), for probabilities (fast and full
- * paths) and logits. */
+ * paths) and logits. The chunks come on 1, 2 and 3 threads in turn, each
+ * first with a bad label in its last row: refused, it must leave nothing
+ * behind, neither in the accumulator nor in the workspaces it keeps
+ * between calls (the other threads' valid ranges included). */
 static void test_chunked_exact(void **state) {
   (void)state;
   const size_t n = 10007, k = 7;
   float *p = malloc(n * k * sizeof *p), *z = malloc(n * k * sizeof *z);
-  int32_t *y = malloc(n * sizeof *y), *yz = malloc(n * sizeof *yz);
+  int32_t *y = malloc(n * sizeof *y), *yz = malloc(n * sizeof *yz), *yb = malloc(n * sizeof *yb);
   random_probs(n, k, 7, p, y);
   calibrated_logits(n, k, 2.385, 8, z, yz);
   const size_t cuts[] = {0, 1, 18, 1018, 4093, 9000, n};
@@ -273,16 +276,23 @@ static void test_chunked_exact(void **state) {
     int what = mode == 0 ? LSP_CALIB_TOP : LSP_CALIB_FULL;
     const float *x = mode == 2 ? z : p;
     const int32_t *yy = mode == 2 ? yz : y;
-#define ADD(acc, off, cnt, thr)                                                      \
-  (mode == 2 ? lsp_calib_acc_add_logits(acc, x + (off) * k, yy + (off), cnt, off, 1.0, thr) \
-             : lsp_calib_acc_add_probs(acc, x + (off) * k, yy + (off), cnt, off, thr))
+#define ADDY(acc, lab, off, cnt, thr)                                                 \
+  (mode == 2 ? lsp_calib_acc_add_logits(acc, x + (off) * k, lab + (off), cnt, off, 1.0, thr) \
+             : lsp_calib_acc_add_probs(acc, x + (off) * k, lab + (off), cnt, off, thr))
+#define ADD(acc, off, cnt, thr) ADDY(acc, yy, off, cnt, thr)
     lsp_calib_acc *one = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, what);
     lsp_calib_acc *chunk = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, what);
     lsp_calib_acc *sh1 = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, what);
     lsp_calib_acc *sh2 = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, what);
     lsp_calib_acc *thr = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, what);
     assert_int_equal(ADD(one, 0, n, 1), 0);
-    for (int c = 0; c + 1 < 7; c++) assert_int_equal(ADD(chunk, cuts[c], cuts[c + 1] - cuts[c], 1), 0);
+    for (int c = 0; c + 1 < 7; c++) {
+      const size_t off = cuts[c], cnt = cuts[c + 1] - cuts[c];
+      memcpy(yb, yy, n * sizeof *yb);
+      yb[off + cnt - 1] = (int32_t)k;
+      assert_int_equal(ADDY(chunk, yb, off, cnt, 1 + c % 3), LSP_EDATA);
+      assert_int_equal(ADD(chunk, off, cnt, 1 + c % 3), 0);
+    }
     assert_acc_equal(one, chunk);
     /* shards in the opposite order, merged */
     assert_int_equal(ADD(sh2, 5003, n - 5003, 1), 0);
@@ -315,11 +325,13 @@ static void test_chunked_exact(void **state) {
     lsp_calib_acc_free(sh2);
     lsp_calib_acc_free(thr);
 #undef ADD
+#undef ADDY
   }
   free(p);
   free(z);
   free(y);
   free(yz);
+  free(yb);
 }
 
 /* The vectorized top-label path (8 <= K <= 16, blocks of 8 rows) and the

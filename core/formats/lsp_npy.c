@@ -1,5 +1,4 @@
 #define _POSIX_C_SOURCE 200809L
-#define _DEFAULT_SOURCE /* madvise */
 #include "core/formats/lsp_npy.h"
 
 #include <errno.h>
@@ -249,21 +248,9 @@ void lsp_array_release(lsp_array *a) {
   memset(a, 0, sizeof *a);
 }
 
-void lsp_array_done_upto(const lsp_array *a, size_t upto) {
-  if (!a || !a->map_base) return;
-  size_t es = lsp_dtype_size(a->dtype);
-  if (upto > a->count) upto = a->count;
-  size_t end = (size_t)((const unsigned char *)a->data - (const unsigned char *)a->map_base) +
-               upto * es;
-  long pg = sysconf(_SC_PAGESIZE);
-  end -= end % (size_t)(pg > 0 ? pg : 4096);
-  /* the mapping is private and never written: dropped pages are read back
-   * from the file (the page cache) if touched again */
-  if (end) madvise(a->map_base, end, MADV_DONTNEED);
-}
-
-int lsp_npy_read(const char *path, lsp_array *out) {
+int lsp_npy_open(const char *path, lsp_array *out, size_t *offset_out, int *fd_out) {
   memset(out, 0, sizeof *out);
+  *fd_out = -1;
   int fd = open(path, O_RDONLY);
   if (fd < 0) return lsp_fail(LSP_EIO, "%s: %s", path, strerror(errno));
   struct stat sb;
@@ -325,6 +312,21 @@ int lsp_npy_read(const char *path, lsp_array *out) {
                     "describes",
                     path, fsize - offset - nbytes);
   }
+  *out = a;
+  *offset_out = offset;
+  *fd_out = fd;
+  return LSP_OK;
+}
+
+int lsp_npy_read(const char *path, lsp_array *out) {
+  lsp_array a;
+  size_t offset;
+  int fd;
+  int st = lsp_npy_open(path, &a, &offset, &fd);
+  memset(out, 0, sizeof *out);
+  if (st) return st;
+  const size_t nbytes = a.count * lsp_dtype_size(a.dtype), fsize = offset + nbytes;
+  ssize_t r;
   if (nbytes >= LSP_NPY_MMAP_MIN && offset % lsp_dtype_size(a.dtype) == 0) {
     void *m = mmap(NULL, fsize, PROT_READ, MAP_PRIVATE, fd, 0);
     if (m != MAP_FAILED) {

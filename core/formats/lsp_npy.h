@@ -42,6 +42,12 @@ const char *lsp_dtype_name(lsp_dtype dt); /* "float32", ... */
  * lsp_array_release(). On failure `out` is left empty (safe to release). */
 int lsp_npy_read(const char *path, lsp_array *out);
 
+/* Open `path` and check it as lsp_npy_read does (header, dtype, a length
+ * exactly as the header says), without reading the data: `out` gets dtype,
+ * shape and count (data NULL), *offset the data's byte offset and *fd the
+ * open descriptor (the caller closes it; -1 on failure). */
+int lsp_npy_open(const char *path, lsp_array *out, size_t *offset, int *fd);
+
 /* Parse a .npy header held in memory (`len` bytes from the file's start).
  * Fills dtype/ndim/shape/count of `out` (no data) and the data offset.
  * Used by lsp_npy_read and by the fuzz harness. */
@@ -53,13 +59,6 @@ int lsp_npy_write(const char *path, lsp_dtype dt, int ndim,
                   const size_t *shape, const void *data);
 
 void lsp_array_release(lsp_array *a);
-
-/* A streaming reader's promise not to need elements [0, upto) again: a
- * memory-mapped array's pages holding only those leave the process's
- * resident memory (they stay in the page cache), so that reading a file
- * chunk by chunk takes memory that does not grow with the file. No-op for
- * arrays read into the heap. */
-void lsp_array_done_upto(const lsp_array *a, size_t upto);
 
 /* A float32 view of a numeric array: *view points at the array's own data
  * when it already is float32, else at a converted heap copy returned in
