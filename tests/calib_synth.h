@@ -9,7 +9,7 @@
 
 /* n×k logits ~ N(0, sd²) and labels drawn from softmax(logits): a perfectly
  * calibrated model by construction. */
-static void calibrated_logits(size_t n, size_t k, double sd, uint64_t seed, float *z,
+static inline void calibrated_logits(size_t n, size_t k, double sd, uint64_t seed, float *z,
                               int32_t *y) {
   gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
   gsl_rng_set(g, (unsigned long)seed);
@@ -29,7 +29,7 @@ static void calibrated_logits(size_t n, size_t k, double sd, uint64_t seed, floa
   gsl_rng_free(g);
 }
 
-static void random_probs(size_t n, size_t k, uint64_t seed, float *p, int32_t *y) {
+static inline void random_probs(size_t n, size_t k, uint64_t seed, float *p, int32_t *y) {
   gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
   gsl_rng_set(g, (unsigned long)seed);
   for (size_t i = 0; i < n; i++) {

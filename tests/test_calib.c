@@ -1,8 +1,9 @@
 /* test_calib — the calibration metrics against independent numbers: the
  * shared vectors (tests/data/calibration.txt, parsed here), hand
  * computations, the loss module's reference cross-entropy; the exactness of
- * chunked/merged/threaded accumulation; every bad input. The bootstrap and
- * temperature scaling are in test_calib_stats.c. */
+ * chunked/merged/threaded accumulation; every bad input. The kernels'
+ * paths are in test_calib_paths.c, the bootstrap and temperature scaling in
+ * test_calib_stats.c. */
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
@@ -334,191 +335,6 @@ static void test_chunked_exact(void **state) {
   free(yb);
 }
 
-/* The vectorized top-label path (8 <= K <= 16, blocks of 8 rows) and the
- * scalar one (lsp_cpu_isa_cap x86-64) give the same top-label sums as the
- * exact per-row validator path (full mode), for every K of the vector path
- * and some outside it, both edge conventions, 15 and 10 bins, row counts
- * that leave a scalar tail, and confidences on and one float step either
- * side of every bin edge m/M (the vector path bins in float, the exact path
- * in double); rows whose sums lie just inside and just outside the 1e-3
- * tolerance are accepted and refused exactly as that path does; a bad row
- * inside a block is reported by its own index. */
-static void test_fast_path(void **state) {
-  (void)state;
-  const size_t ks[] = {8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 5}, nk = sizeof ks / sizeof *ks;
-  for (size_t t = 0; t < 8 * nk; t++) {
-    assert_int_equal(lsp_cpu_isa_cap(t % 2 ? "x86-64" : NULL), 0);
-    const size_t n = 1003, k = ks[t / 8];
-    const int nb = (t / 2) % 2 ? 10 : 15;
-    const lsp_calib_edges edges = (t / 4) % 2 ? LSP_CALIB_EDGES_LEFT : LSP_CALIB_EDGES_RIGHT;
-    float *p = malloc(n * k * sizeof *p);
-    int32_t *y = malloc(n * sizeof *y);
-    random_probs(n, k, 100 + t, p, y);
-    /* rows 50 + 3m + d: the confidence on the edge m/M (d = 1) and one
-     * float step below and above it, where it can be the max */
-    for (int m = 1; m < nb; m++)
-      for (int d = 0; d < 3; d++) {
-        float c = (float)m / (float)nb;
-        c = d == 0 ? nextafterf(c, 0.0f) : d == 2 ? nextafterf(c, 1.0f) : c;
-        float rest = (1.0f - c) / (float)(k - 1);
-        if (rest > c) continue;
-        float *r = p + (50 + 3 * (size_t)m + (size_t)d) * k;
-        for (size_t j = 0; j < k; j++) r[j] = rest;
-        r[(size_t)(m + d) % k] = c;
-      }
-    /* rows 40-47: sums 1 ± 0.99e-3 (inside) are scaled in float, so the
-     * double sums land within a few 1e-8 of that; 1 ± 1.01e-3 would be
-     * refused, checked below */
-    for (size_t r = 40; r < 48; r++) {
-      float f = r % 2 ? 1.00099f : 0.99901f;
-      for (size_t j = 0; j < k; j++) p[r * k + j] *= f;
-    }
-    for (size_t i = 0; i < n; i += 7) y[i] = 0; /* and some exact ties */
-    for (size_t j = 0; j < k; j++) p[5 * k + j] = 1.0f / (float)k;
-    /* rows 9-11: all equal with y = 3 (wrong); max tied at 2 and k-1 with
-     * y = k-1 (wrong: the top label is 2); max only at k-1 (right) */
-    for (size_t j = 0; j < k; j++) {
-      p[9 * k + j] = 1.0f / (float)k;
-      p[10 * k + j] = 0.5f / (float)(k - 2);
-      p[11 * k + j] = 0.5f / (float)(k - 1);
-    }
-    p[10 * k + 2] = p[10 * k + k - 1] = 0.25f;
-    p[11 * k + k - 1] = 0.5f;
-    y[9] = 3, y[10] = y[11] = (int32_t)(k - 1);
-    for (size_t j = 0; j < k; j++) p[13 * k + j] = p[14 * k + j] = 0.0f; /* confidence 1 */
-    p[13 * k + 4] = p[14 * k + k - 1] = 1.0f;
-    p[14 * k + 1] = -0.0f; /* valid (>= 0); the vector path leaves its block to the exact one */
-    y[13] = 4, y[14] = 0;
-    lsp_calib_acc *fast = lsp_calib_acc_alloc(nb, k, edges, LSP_CALIB_TOP);
-    lsp_calib_acc *full = lsp_calib_acc_alloc(nb, k, edges, LSP_CALIB_FULL);
-    assert_int_equal(lsp_calib_acc_add_probs(fast, p, y, n, 0, 1), 0);
-    assert_int_equal(lsp_calib_acc_add_probs(full, p, y, n, 0, 1), 0);
-    assert_true(fast->n == full->n && fast->n_correct == full->n_correct);
-    { /* the hand-made rows alone: 9 and 10 wrong, 11 right */
-      lsp_calib_acc *h = lsp_calib_acc_alloc(nb, k, edges, LSP_CALIB_TOP);
-      assert_int_equal(lsp_calib_acc_add_probs(h, p + 8 * k, y + 8, 8, 8, 1), 0);
-      lsp_calib_acc *h2 = lsp_calib_acc_alloc(nb, k, edges, LSP_CALIB_TOP);
-      assert_int_equal(lsp_calib_acc_add_probs(h2, p + 8 * k, y + 8, 1, 8, 1), 0);
-      assert_int_equal(lsp_calib_acc_add_probs(h2, p + 12 * k, y + 12, 4, 12, 1), 0);
-      assert_int_equal(h->n_correct - h2->n_correct, 1); /* rows 9-11 add one correct */
-      lsp_calib_acc_free(h);
-      lsp_calib_acc_free(h2);
-    }
-    assert_memory_equal(fast->count, full->count, (size_t)nb * sizeof *fast->count);
-    assert_memory_equal(fast->correct, full->correct, (size_t)nb * sizeof *fast->correct);
-    assert_memory_equal(fast->conf, full->conf, (size_t)nb * sizeof *fast->conf);
-    lsp_calib_acc *two = lsp_calib_acc_alloc(nb, k, edges, LSP_CALIB_TOP);
-    assert_int_equal(lsp_calib_acc_add_probs(two, p, y, n, 0, 2), 0); /* 2 threads */
-    assert_memory_equal(two->conf, fast->conf, (size_t)nb * sizeof *fast->conf);
-    assert_memory_equal(two->count, fast->count, (size_t)nb * sizeof *fast->count);
-    assert_true(two->n_correct == fast->n_correct);
-    lsp_calib_acc_free(two);
-    const size_t badrow[] = {37, 1000};
-    for (int b = 0; b < 2; b++) {
-      float keep = p[badrow[b] * k + 3];
-      p[badrow[b] * k + 3] = b ? -0.01f : NAN;
-      assert_int_equal(lsp_calib_acc_add_probs(fast, p, y, n, 0, 1), LSP_EDATA);
-      char want[32];
-      snprintf(want, sizeof want, "row %zu:", badrow[b]);
-      if (!strstr(lsp_errmsg(), want)) fail_msg("K=%zu: '%s' lacks '%s'", k, lsp_errmsg(), want);
-      p[badrow[b] * k + 3] = keep;
-    }
-    for (size_t j = 0; j < k; j++) p[700 * k + j] *= 1.00101f; /* just outside */
-    assert_int_equal(lsp_calib_acc_add_probs(fast, p, y, n, 0, 1), LSP_EDATA);
-    assert_non_null(strstr(lsp_errmsg(), "row 700: probabilities sum to"));
-    for (size_t j = 0; j < k; j++) p[700 * k + j] /= 1.00101f;
-    { /* an entry just above 1 in a row summing to 1 within the tolerance */
-      float keep[64];
-      memcpy(keep, p + 600 * k, k * sizeof *p);
-      for (size_t j = 0; j < k; j++) p[600 * k + j] = 0.0f;
-      p[600 * k + 2] = nextafterf(1.0f, 2.0f);
-      assert_int_equal(lsp_calib_acc_add_probs(fast, p, y, n, 0, 1), LSP_EDATA);
-      assert_non_null(strstr(lsp_errmsg(), "row 600:"));
-      memcpy(p + 600 * k, keep, k * sizeof *p);
-    }
-    y[500] = (int32_t)k;
-    assert_int_equal(lsp_calib_acc_add_probs(fast, p, y, n, 0, 1), LSP_EDATA);
-    assert_non_null(strstr(lsp_errmsg(), "row 500: label"));
-    assert_int_equal(fast->n, n); /* failed adds changed nothing */
-    lsp_calib_acc_free(fast);
-    lsp_calib_acc_free(full);
-    free(p);
-    free(y);
-  }
-  assert_int_equal(lsp_cpu_isa_cap(NULL), 0);
-}
-
-/* Every sum of a full accumulator over logits (float32 and float64) is the
- * same with AVX-512, which takes eight rows as vector lanes
- * (lsp_calib_group_fn), as with AVX2, which takes a class per lane (both
- * with fused multiply-adds in the exponential; the SSE2 level has none, so
- * its exponentials may differ in the last bit) — for class counts below, at
- * and above the lanes' limit of 64, with rows of ties, a confidence of
- * exactly 1, both edge conventions, a single bin and more bins than the
- * per-class words of the eight-row path take (K·M > 2^16). */
-static void test_logits_isa_paths(void **state) {
-  (void)state;
-  const size_t ks[] = {2, 3, 10, 37, 64, 65}, n = 1003;
-  const char *isa[] = {NULL, "x86-64-v3"};
-  for (size_t t = 0; t < 12; t++) {
-    const size_t k = ks[t % 6];
-    const lsp_calib_edges edges =
-        t < 6 ? LSP_CALIB_EDGES_RIGHT : LSP_CALIB_EDGES_LEFT;
-    const int bins = t == 1 || t == 8 ? 1 : t == 9 ? 2000 : t < 6 ? 15 : 7;
-    float *z = malloc(n * k * sizeof *z);
-    double *zd = malloc(n * k * sizeof *zd);
-    int32_t *y = malloc(n * sizeof *y);
-    unsigned s = 7u + (unsigned)t;
-    for (size_t i = 0; i < n * k; i++) {
-      s = s * 1664525u + 1013904223u;
-      z[i] = ((float)(s >> 8) / 16777216.0f - 0.5f) * 8.0f;
-      zd[i] = (double)z[i] * 1.3;
-    }
-    for (size_t i = 0; i < n; i++) y[i] = (int32_t)((i * 2654435761u) % k);
-    for (size_t j = 0; j < k; j++)
-      z[3 * k + j] = zd[3 * k + j] = 0.0; /* ties */
-    for (size_t j = 0; j < k; j++)
-      z[20 * k + j] = zd[20 * k + j] = j ? -900.0 : 0.0; /* c = 1 */
-    lsp_calib_acc *a[2];
-    for (int l = 0; l < 2; l++) {
-      assert_int_equal(lsp_cpu_isa_cap(isa[l]), 0);
-      a[l] = lsp_calib_acc_alloc(bins, k, edges, LSP_CALIB_FULL);
-      assert_int_equal(lsp_calib_acc_add_logits(a[l], z, y, n, 0, 1.0, 1), 0);
-      assert_int_equal(
-          lsp_calib_acc_add_logits_f64(a[l], zd, y, n, n, 0.7, l == 1 ? 2 : 1),
-          0);
-    }
-    for (int l = 1; l < 2; l++) {
-      const size_t m = (size_t)bins, km = k * m;
-      assert_true(a[l]->n == a[0]->n && a[l]->n_correct == a[0]->n_correct);
-      assert_true(a[l]->overflow == a[0]->overflow);
-      assert_memory_equal(a[l]->count, a[0]->count, m * sizeof *a[0]->count);
-      assert_memory_equal(a[l]->correct, a[0]->correct,
-                          m * sizeof *a[0]->correct);
-      assert_memory_equal(a[l]->conf, a[0]->conf, m * sizeof *a[0]->conf);
-      assert_memory_equal(&a[l]->nll, &a[0]->nll, sizeof a[0]->nll);
-      assert_memory_equal(&a[l]->brier, &a[0]->brier, sizeof a[0]->brier);
-      assert_memory_equal(a[l]->cw_count, a[0]->cw_count,
-                          km * sizeof *a[0]->cw_count);
-      assert_memory_equal(a[l]->cw_pos, a[0]->cw_pos,
-                          km * sizeof *a[0]->cw_pos);
-      assert_memory_equal(a[l]->cw_sum, a[0]->cw_sum,
-                          km * sizeof *a[0]->cw_sum);
-      assert_memory_equal(a[l]->mesh_w, a[0]->mesh_w,
-                          LSP_SMECE_NODES * sizeof *a[0]->mesh_w);
-      assert_memory_equal(a[l]->mesh_c, a[0]->mesh_c,
-                          LSP_SMECE_NODES * sizeof *a[0]->mesh_c);
-      assert_memory_equal(a[l]->mesh_y, a[0]->mesh_y,
-                          LSP_SMECE_NODES * sizeof *a[0]->mesh_y);
-    }
-    for (int l = 0; l < 2; l++) lsp_calib_acc_free(a[l]);
-    free(z);
-    free(zd);
-    free(y);
-  }
-  assert_int_equal(lsp_cpu_isa_cap(NULL), 0);
-}
-
 /* Every bad input is a clear error naming the row, never a crash or NaN. */
 static void test_bad_inputs(void **state) {
   (void)state;
@@ -630,8 +446,6 @@ int main(void) {
       cmocka_unit_test(test_classwise_hand),
       cmocka_unit_test(test_nll_logits),
       cmocka_unit_test(test_chunked_exact),
-      cmocka_unit_test(test_fast_path),
-      cmocka_unit_test(test_logits_isa_paths),
       cmocka_unit_test(test_bad_inputs),
       cmocka_unit_test(test_nll_infinite_and_json),
   };

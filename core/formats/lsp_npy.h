@@ -26,14 +26,9 @@ typedef struct {
   int ndim;
   size_t shape[LSP_NPY_MAXDIM];
   size_t count;     /* number of elements (product of shape; 1 for ndim 0) */
-  const void *data; /* the elements, C order; read-only when mapped */
-  void *heap;       /* owned: heap copy, or NULL */
-  void *map_base;   /* owned: the file mapping, or NULL */
-  size_t map_len;
+  const void *data; /* the elements, C order */
+  void *heap;       /* owned: the elements read from the file, or NULL */
 } lsp_array;
-
-/* Files whose data is at least this large are memory-mapped, not copied. */
-#define LSP_NPY_MMAP_MIN ((size_t)1 << 20)
 
 size_t lsp_dtype_size(lsp_dtype dt);
 const char *lsp_dtype_name(lsp_dtype dt); /* "float32", ... */
