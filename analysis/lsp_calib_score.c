@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "analysis/lsp_calib.h"
+#include "core/base/lsp_util.h"
 #include "analysis/lsp_calib_impl.h"
 #include "core/base/lsp_error.h"
 
@@ -178,13 +179,11 @@ static int ace_prefix(uint64_t *ks, uint64_t *pc, size_t n, int bins, double *ac
 }
 
 /* ACE and ECE-sweep of the n rows (confidence, correctness) into res.
- * *conf is turned into the keys (and grown by one entry), *ok freed and
+ * *conf (room for n + 1 entries) is turned into the keys, *ok freed and
  * set to NULL. */
 static int ordered_metrics(double **conf, uint8_t **ok, size_t n, int bins, int mass,
                            lsp_calib_result *res) {
-  double *grown = realloc(*conf, (n + 1) * sizeof *grown);
-  if (!grown) return lsp_fail(LSP_ENOMEM, "out of memory for %zu sort keys", n);
-  *conf = grown;
+  double *grown = *conf;
   /* the keys over the confidences (the buffer is read as keys from here) */
   uint64_t *ka = (uint64_t *)(void *)grown, lo = UINT64_MAX, hi = 0;
   for (size_t i = 0; i < n; i++) {
@@ -195,7 +194,7 @@ static int ordered_metrics(double **conf, uint8_t **ok, size_t n, int bins, int 
   }
   free(*ok);
   *ok = NULL;
-  uint64_t *kb = malloc((n + 1) * sizeof *kb), *k0 = ka;
+  uint64_t *kb = lsp_alloc_huge((n + 1) * sizeof *kb), *k0 = ka;
   if (!kb) return lsp_fail(LSP_ENOMEM, "out of memory for sorting %zu confidences", n);
   int st = sort_keys(&ka, &kb, n, lo, hi);
   if (!st)
@@ -220,8 +219,9 @@ int lsp_calib_score(const float *xf, const double *xd, const int32_t *y, size_t 
   if (k < 2) return lsp_fail(LSP_EDATA, "calibration: need at least 2 classes (K = %zu)", k);
   if ((!xf && !xd) || !y) return lsp_fail(LSP_EINVAL, "calibration: NULL input");
   lsp_calib_acc *a = lsp_calib_acc_alloc(o->bins, k, o->edges, LSP_CALIB_FULL);
-  double *conf = malloc(n * sizeof *conf);
-  uint8_t *ok = malloc(n);
+  /* (n + 1: ordered_metrics reuses the block for n + 1 keys) */
+  double *conf = lsp_alloc_huge((n + 1) * sizeof *conf);
+  uint8_t *ok = lsp_alloc_huge(n);
   int st = LSP_OK;
   if (!a || !conf || !ok) {
     st = lsp_fail(LSP_ENOMEM, "out of memory for scoring %zu rows", n);

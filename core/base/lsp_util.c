@@ -1,6 +1,10 @@
 /* lsp_util.c — small numeric helpers (see lsp_util.h). */
+#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #define _POSIX_C_SOURCE 200809L
 #include "core/base/lsp_util.h"
+
+#include <stdlib.h>
+#include <sys/mman.h>
 
 #include <math.h>
 #include <time.h>
@@ -58,4 +62,14 @@ double lsp_now_s(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+void *lsp_alloc_huge(size_t bytes) {
+  const size_t huge = (size_t)2 << 20;
+  const size_t len = bytes ? (bytes + huge - 1) / huge * huge : huge;
+  void *b = aligned_alloc(huge, len);
+#ifdef MADV_HUGEPAGE
+  if (b) (void)madvise(b, len, MADV_HUGEPAGE); /* advice only */
+#endif
+  return b;
 }

@@ -5,7 +5,6 @@
  * pools (lsp_data_pool.h); the split gathers rows straight from a pool into
  * the final float32 arrays, so Fashion-MNIST's pixels are converted once and
  * never copied as floats twice. */
-#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #define _POSIX_C_SOURCE 200809L
 #include "core/data/lsp_data.h"
 
@@ -15,9 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "core/base/lsp_util.h"
 #include "core/data/lsp_data_pool.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_threads.h"
@@ -111,16 +110,8 @@ void lsp_dataset_range(const lsp_dataset *d, float *lo, float *hi) {
  * process, 11 of 12 lower; 7% over 12 pairs of bench_train runs). The
  * block is 2 MiB-aligned and whole 2 MiB pages; free() releases it. */
 static float *examples_alloc(size_t floats) {
-  const size_t huge = (size_t)2 << 20, bytes = floats * sizeof(float);
-#ifdef MADV_HUGEPAGE
-  if (bytes >= huge) {
-    const size_t whole = (bytes + huge - 1) / huge * huge;
-    float *x = aligned_alloc(huge, whole);
-    if (x) (void)madvise(x, whole, MADV_HUGEPAGE); /* a hint: no harm if refused */
-    return x;
-  }
-#endif
-  return malloc(bytes ? bytes : 1);
+  const size_t bytes = floats * sizeof(float);
+  return bytes >= ((size_t)2 << 20) ? lsp_alloc_huge(bytes) : malloc(bytes ? bytes : 1);
 }
 
 static int dataset_alloc(lsp_dataset *d, size_t n, size_t dim, int k) {

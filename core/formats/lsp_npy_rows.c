@@ -1,15 +1,14 @@
 /* lsp_npy_rows.c — a .npy file read row range by row range (lsp_npy_rows.h). */
 #define _POSIX_C_SOURCE 200809L
-#define _DEFAULT_SOURCE /* madvise */
 #include "core/formats/lsp_npy_rows.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 
 static int read_at(int fd, void *buf, size_t len, size_t off, const char *path) {
   size_t got = 0;
@@ -43,12 +42,4 @@ void lsp_npy_rows_close(lsp_npy_rows *f) {
   f->fd = -1;
 }
 
-void *lsp_npy_rows_buffer(size_t bytes) {
-  const size_t huge = (size_t)2 << 20;
-  const size_t len = bytes ? (bytes + huge - 1) / huge * huge : huge;
-  void *b = aligned_alloc(huge, len);
-#ifdef MADV_HUGEPAGE
-  if (b) madvise(b, len, MADV_HUGEPAGE); /* advice only: no huge pages is fine */
-#endif
-  return b;
-}
+void *lsp_npy_rows_buffer(size_t bytes) { return lsp_alloc_huge(bytes); }
