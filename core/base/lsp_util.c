@@ -66,7 +66,8 @@ double lsp_now_s(void) {
 
 void *lsp_alloc_huge(size_t bytes) {
   const size_t huge = (size_t)2 << 20;
-  const size_t len = bytes ? (bytes + huge - 1) / huge * huge : huge;
+  if (bytes < huge / 2) return malloc(bytes ? bytes : 1);
+  const size_t len = (bytes + huge - 1) / huge * huge;
   void *b = aligned_alloc(huge, len);
 #ifdef MADV_HUGEPAGE
   if (b) (void)madvise(b, len, MADV_HUGEPAGE); /* advice only */

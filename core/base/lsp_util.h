@@ -49,12 +49,12 @@ double lsp_percentile_sorted(const double *v, size_t n, double q);
 double lsp_now_s(void);
 
 /* A block for an array of `bytes` that is filled once and read in full:
- * 2 MB-aligned, whole 2 MB pages, and advised onto transparent huge pages
- * (madvise(MADV_HUGEPAGE); the kernel may refuse, which changes only the
- * speed). On a virtual machine the first touch of each 4 KB page is costly
- * (DESIGN §2: reading files, sorting confidences); on 2 MB pages a 16 MB
- * array takes 8 faults instead of 4096. NULL when out of memory; free()
- * releases it. */
+ * from 1 MB on, 2 MB-aligned, whole 2 MB pages, and advised onto
+ * transparent huge pages (madvise(MADV_HUGEPAGE); the kernel may refuse,
+ * which changes only the speed); smaller, plain malloc. On a virtual
+ * machine the first touch of each 4 KB page is costly (DESIGN §2: reading
+ * files, sorting confidences); on 2 MB pages a 16 MB array takes 8 faults
+ * instead of 4096. NULL when out of memory; free() releases it. */
 void *lsp_alloc_huge(size_t bytes);
 
 #endif

@@ -107,18 +107,13 @@ void lsp_dataset_range(const lsp_dataset *d, float *lo, float *hi) {
  * and on 4 KiB pages nearly every row costs a TLB miss — a nested page
  * walk in a virtual machine. A 2-thread epoch of 784-256-256-10 took 6.5%
  * less CPU time on 2 MiB pages (median of 12 interleaved pairs in one
- * process, 11 of 12 lower; 7% over 12 pairs of bench_train runs). The
- * block is 2 MiB-aligned and whole 2 MiB pages; free() releases it. */
-static float *examples_alloc(size_t floats) {
-  const size_t bytes = floats * sizeof(float);
-  return bytes >= ((size_t)2 << 20) ? lsp_alloc_huge(bytes) : malloc(bytes ? bytes : 1);
-}
-
+ * process, 11 of 12 lower; 7% over 12 pairs of bench_train runs):
+ * lsp_alloc_huge's block. */
 static int dataset_alloc(lsp_dataset *d, size_t n, size_t dim, int k) {
   d->n = n;
   d->dim = dim;
   d->k = k;
-  d->x = examples_alloc(n * dim);
+  d->x = lsp_alloc_huge((n ? n * dim : 1) * sizeof *d->x);
   d->y = malloc((n ? n : 1) * sizeof *d->y);
   if (!d->x || !d->y) {
     lsp_dataset_free(d);

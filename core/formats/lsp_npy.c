@@ -331,7 +331,7 @@ int lsp_npy_read(const char *path, lsp_array *out) {
    * 16–21% less wall time reading them into a buffer on transparent huge
    * pages (medians of 8–10 interleaved runs, a file just written and one
    * cached for an hour; DESIGN §2). */
-  a.heap = nbytes >= ((size_t)2 << 20) ? lsp_alloc_huge(nbytes) : malloc(nbytes ? nbytes : 1);
+  a.heap = lsp_alloc_huge(nbytes);
   if (!a.heap) {
     close(fd);
     return lsp_fail(LSP_ENOMEM, "%s: out of memory (%zu bytes)", path, nbytes);

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "core/base/lsp_error.h"
-#include "core/base/lsp_util.h"
 
 static int read_at(int fd, void *buf, size_t len, size_t off, const char *path) {
   size_t got = 0;
@@ -42,4 +41,3 @@ void lsp_npy_rows_close(lsp_npy_rows *f) {
   f->fd = -1;
 }
 
-void *lsp_npy_rows_buffer(size_t bytes) { return lsp_alloc_huge(bytes); }

@@ -27,13 +27,6 @@ int lsp_npy_rows_open(const char *path, lsp_npy_rows *f);
 /* Read rows [row, row + n) into buf (n·row_bytes bytes). LSP_EIO names the
  * file on a short read. */
 int lsp_npy_rows_read(const lsp_npy_rows *f, size_t row, size_t n, void *buf);
-/* A buffer of `bytes` for chunks of rows (free() it; NULL when out of
- * memory): lsp_alloc_huge's block, on transparent huge pages where the
- * system allows. pread's copy into it and the
- * pass over it then walk one page table entry per 2 MB instead of 512: on
- * the test machine, a virtual machine, reading the 80 MB benchmark file
- * through a 1 MB buffer took 24 ms of CPU instead of 31 ms. */
-void *lsp_npy_rows_buffer(size_t bytes);
 /* Close (safe on a closed or never-opened file with fd = -1). */
 void lsp_npy_rows_close(lsp_npy_rows *f);
 
