@@ -1,6 +1,9 @@
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* sched_getaffinity, pthread_setaffinity_np */
 #include "benchutil.h"
 
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +99,72 @@ double bench_loadavg(void) {
   return l;
 }
 
+/* bench_core_rtt_ns: a cache line passed back and forth between two
+ * threads pinned to two CPUs, RTT_ROUNDS rounds of RTT_TRIPS round trips;
+ * the fastest round counts (a round in which either thread was preempted,
+ * say by a worker of OpenBLAS still spinning, is slower, never faster). */
+enum { RTT_ROUNDS = 101, RTT_TRIPS = 200 };
+
+typedef struct {
+  _Alignas(64) atomic_int flag; /* odd: the ping's turn is over */
+  int cpu;
+} rtt_line;
+
+static int pin_self(int cpu) {
+  cpu_set_t s;
+  CPU_ZERO(&s);
+  CPU_SET(cpu, &s);
+  return pthread_setaffinity_np(pthread_self(), sizeof s, &s);
+}
+
+static void *rtt_pong(void *v) {
+  rtt_line *l = v;
+  if (pin_self(l->cpu)) atomic_store(&l->flag, -1);
+  for (int i = 0; i < RTT_ROUNDS * RTT_TRIPS; i++) {
+    int f;
+    while ((f = atomic_load_explicit(&l->flag, memory_order_acquire)) != 2 * i + 1)
+      if (f < 0) return NULL;
+    atomic_store_explicit(&l->flag, 2 * i + 2, memory_order_release);
+  }
+  return NULL;
+}
+
+double bench_core_rtt_ns(void) {
+  cpu_set_t mine;
+  if (sched_getaffinity(0, sizeof mine, &mine)) return -1.0;
+  int cpu[2], k = 0;
+  for (int c = 0; c < CPU_SETSIZE && k < 2; c++)
+    if (CPU_ISSET(c, &mine)) cpu[k++] = c;
+  if (k < 2) return -1.0;
+  static rtt_line l;
+  atomic_store(&l.flag, 0);
+  l.cpu = cpu[1];
+  pthread_t pong;
+  if (pin_self(cpu[0]) || pthread_create(&pong, NULL, rtt_pong, &l)) {
+    pthread_setaffinity_np(pthread_self(), sizeof mine, &mine);
+    return -1.0;
+  }
+  double best = -1.0;
+  for (int r = 0, i = 0; r < RTT_ROUNDS && best != -2.0; r++) {
+    double t0 = bench_now();
+    for (int n = 0; n < RTT_TRIPS; n++, i++) {
+      atomic_store_explicit(&l.flag, 2 * i + 1, memory_order_release);
+      int f;
+      while ((f = atomic_load_explicit(&l.flag, memory_order_acquire)) != 2 * i + 2)
+        if (f < 0) break;
+      if (f < 0) {
+        best = -2.0; /* the pong could not be pinned */
+        break;
+      }
+    }
+    double t = (bench_now() - t0) / RTT_TRIPS;
+    if (best != -2.0 && (best < 0 || t < best)) best = t;
+  }
+  pthread_join(pong, NULL);
+  pthread_setaffinity_np(pthread_self(), sizeof mine, &mine);
+  return best < 0 ? -1.0 : best * 1e9;
+}
+
 /* The "model name" line of /proc/cpuinfo, JSON-safe. */
 static void cpu_model(char *buf, size_t cap) {
   snprintf(buf, cap, "unknown");
@@ -131,7 +200,12 @@ void bench_print_host(int threads, int blas_threads, double load0) {
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   printf("\"cpu_model\": \"%s\", \"cores\": %ld, \"isa\": \"%s\", \"clones\": \"%s\", "
          "\"blas_core\": \"%s\", \"threads\": %d, \"blas_threads\": %d, "
-         "\"load_avg\": [%.2f, %.2f]",
+         "\"load_avg\": [%.2f, %.2f], ",
          model, cores, lsp_cpu_isa_name(lsp_cpu_isa()), lsp_cpu_path(), lsp_blas_core(),
          threads, blas_threads, load0, bench_loadavg());
+  double rtt = threads > 1 || blas_threads > 1 ? bench_core_rtt_ns() : -1.0;
+  if (rtt > 0)
+    printf("\"core_rtt_ns\": %.0f", rtt);
+  else
+    printf("\"core_rtt_ns\": null");
 }

@@ -20,10 +20,18 @@ double bench_loadavg(void);
 /* --isa x86-64-v4|x86-64-v3|x86-64: cap the kernels lsprobe dispatches
  * itself (lsp_cpu_isa_cap); exits 2 on a bad level. */
 void bench_isa_arg(int argc, char **argv);
+/* The time a cache line takes from one core to another and back, in ns:
+ * two threads pinned to the first two CPUs this process may use pass it to
+ * and fro (the fastest of 101 rounds of 200 round trips); -1 with fewer
+ * than two CPUs. On a virtual machine it tells where the host placed the
+ * virtual CPUs: the test machine measures about 190 ns when its two share
+ * a last-level cache and about 500 ns when they do not. */
+double bench_core_rtt_ns(void);
 /* JSON members (no braces, no trailing comma) every benchmark prints: the
  * CPU model and core count, the ISA level of lsprobe's own kernels ("isa"),
- * the loader's clone ("clones"), OpenBLAS's core, the thread counts and the
- * load average at the start (load0) and now. */
+ * the loader's clone ("clones"), OpenBLAS's core, the thread counts, the
+ * load average at the start (load0) and now, and with more than one thread
+ * bench_core_rtt_ns ("core_rtt_ns", measured now; null otherwise). */
 void bench_print_host(int threads, int blas_threads, double load0);
 
 #endif

@@ -96,6 +96,14 @@ def med(runs, key):
 # goal (checked against the figures of that row), None when it has none.
 
 
+def rtt_note(runs):
+    """The cores' round trip each run measured (bench_core_rtt_ns): on a
+    virtual machine it says whether the host had placed the two virtual
+    CPUs on cores that share a cache, which moves every two-thread figure."""
+    v = ["%.0f" % r["core_rtt_ns"] for r in runs if r.get("core_rtt_ns")]
+    return "; cores' round trip %s ns" % "/".join(v) if v else ""
+
+
 def ms(s):
     return "%.1f ms" % (1e3 * s) if s < 1 else "%.2f s" % s
 
@@ -225,7 +233,9 @@ def case_train_mlp(q, rep):
         s, sp = med(ours, "samples_per_s"), med(peers, "samples_per_s")
         # with 2 threads the floor is 2 threads multiplying side by side
         # (bench_train); the share of the 1-thread loop is shown as well
-        also = (", %.2f of the 1-thread one" % med(ours, "share_of_sgemm_1thread_cpu")
+        also = (", %.2f of the 1-thread one; runs %s%s"
+                % (med(ours, "share_of_sgemm_1thread_cpu"),
+                   "/".join("%.2f" % r["share_of_sgemm_cpu"] for r in ours), rtt_note(ours))
                 if t > 1 else "")
         rows.append(("`train` 784-256-256-10, batch 128, one epoch", t,
                      "%.0fk samples/s (%.2f of %ssgemm by CPU time%s)"
@@ -240,9 +250,9 @@ def case_train_lenet(q, rep):
     ours, peers = train_pair("lenet", 2, q, rep)
     s, sp = med(ours, "samples_per_s"), med(peers, "samples_per_s")
     return [("`train` LeNet-5, batch 128, one epoch", 2,
-             "%.1fk samples/s (%.2f of 2-thread sgemm by CPU time; %.2f of the 2-thread floor %.0fk/s)"
+             "%.1fk samples/s (%.2f of 2-thread sgemm by CPU time; %.2f of the 2-thread floor %.0fk/s%s)"
              % (s / 1e3, med(ours, "share_of_sgemm_cpu"), med(ours, "share_of_floor"),
-                med(ours, "floor_samples_per_s") / 1e3),
+                med(ours, "floor_samples_per_s") / 1e3, rtt_note(ours)),
              "PyTorch %.1fk" % (sp / 1e3), fmt_ratio(s / sp), "≥ 3× PyTorch", s / sp >= 3.0)]
 
 
@@ -281,8 +291,9 @@ def case_fgsm_lenet(q, rep):
             ours, peers = fgsm("lenet", t, q, rep, d)
         tl, tp = med(ours, "median_s"), med(peers, "median_s")
         rows.append(("`attack` FGSM sweep, 7 ε, %d images, LeNet-5" % ours[0]["n"], t,
-                     "%s (%.2f of %ssgemm by CPU time)"
-                     % (ms(tl), med(ours, "share_of_sgemm_cpu"), "2-thread " if t > 1 else ""),
+                     "%s (%.2f of %ssgemm by CPU time%s)"
+                     % (ms(tl), med(ours, "share_of_sgemm_cpu"), "2-thread " if t > 1 else "",
+                        rtt_note(ours) if t > 1 else ""),
                      "PyTorch %s" % ms(tp), fmt_ratio(tp / tl), "≥ 1.5× PyTorch, ≥ 0.8 of sgemm",
                      tp / tl >= 1.5 and med(ours, "share_of_sgemm_cpu") >= 0.8))
     return rows
