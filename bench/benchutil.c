@@ -100,13 +100,20 @@ double bench_loadavg(void) {
 }
 
 /* bench_core_rtt_ns: a cache line passed back and forth between two
- * threads pinned to two CPUs, RTT_ROUNDS rounds of RTT_TRIPS round trips;
- * the fastest round counts (a round in which either thread was preempted,
- * say by a worker of OpenBLAS still spinning, is slower, never faster). */
-enum { RTT_ROUNDS = 101, RTT_TRIPS = 200 };
+ * threads pinned to two CPUs, in rounds of RTT_TRIPS round trips, at most
+ * RTT_ROUNDS of them and no more once RTT_BUDGET_S has passed (a CPU busy
+ * with other work makes each trip wait for a time slice); the fastest
+ * round counts (a round in which either thread was preempted, say by a
+ * worker of OpenBLAS still spinning, is slower, never faster). The line
+ * holds a count, odd after the ping and even after the pong; RTT_STOP ends
+ * the pong. `pinned` says whether the pong runs where it should (1) or
+ * could not be pinned (-1); the ping waits for it before the first trip. */
+enum { RTT_ROUNDS = 101, RTT_TRIPS = 200, RTT_STOP = -1 };
+#define RTT_BUDGET_S 0.05
 
 typedef struct {
-  _Alignas(64) atomic_int flag; /* odd: the ping's turn is over */
+  _Alignas(64) atomic_int flag;
+  _Alignas(64) atomic_int pinned;
   int cpu;
 } rtt_line;
 
@@ -119,14 +126,16 @@ static int pin_self(int cpu) {
 
 static void *rtt_pong(void *v) {
   rtt_line *l = v;
-  if (pin_self(l->cpu)) atomic_store(&l->flag, -1);
-  for (int i = 0; i < RTT_ROUNDS * RTT_TRIPS; i++) {
-    int f;
-    while ((f = atomic_load_explicit(&l->flag, memory_order_acquire)) != 2 * i + 1)
-      if (f < 0) return NULL;
-    atomic_store_explicit(&l->flag, 2 * i + 2, memory_order_release);
+  if (pin_self(l->cpu)) {
+    atomic_store(&l->pinned, -1);
+    return NULL;
   }
-  return NULL;
+  atomic_store(&l->pinned, 1);
+  for (;;) {
+    int f = atomic_load_explicit(&l->flag, memory_order_acquire);
+    if (f == RTT_STOP) return NULL;
+    if (f > 0 && f % 2 == 1) atomic_store_explicit(&l->flag, f + 1, memory_order_release);
+  }
 }
 
 double bench_core_rtt_ns(void) {
@@ -138,28 +147,30 @@ double bench_core_rtt_ns(void) {
   if (k < 2) return -1.0;
   static rtt_line l;
   atomic_store(&l.flag, 0);
+  atomic_store(&l.pinned, 0);
   l.cpu = cpu[1];
   pthread_t pong;
   if (pin_self(cpu[0]) || pthread_create(&pong, NULL, rtt_pong, &l)) {
     pthread_setaffinity_np(pthread_self(), sizeof mine, &mine);
     return -1.0;
   }
+  int pinned;
+  while ((pinned = atomic_load(&l.pinned)) == 0) sched_yield();
   double best = -1.0;
-  for (int r = 0, i = 0; r < RTT_ROUNDS && best != -2.0; r++) {
-    double t0 = bench_now();
-    for (int n = 0; n < RTT_TRIPS; n++, i++) {
-      atomic_store_explicit(&l.flag, 2 * i + 1, memory_order_release);
-      int f;
-      while ((f = atomic_load_explicit(&l.flag, memory_order_acquire)) != 2 * i + 2)
-        if (f < 0) break;
-      if (f < 0) {
-        best = -2.0; /* the pong could not be pinned */
-        break;
+  const double start = bench_now();
+  int c = 0;
+  for (int r = 0; pinned > 0 && r < RTT_ROUNDS && (r == 0 || bench_now() - start < RTT_BUDGET_S);
+       r++) {
+    const double t0 = bench_now();
+    for (int n = 0; n < RTT_TRIPS; n++, c += 2) {
+      atomic_store_explicit(&l.flag, c + 1, memory_order_release);
+      while (atomic_load_explicit(&l.flag, memory_order_acquire) != c + 2) {
       }
     }
-    double t = (bench_now() - t0) / RTT_TRIPS;
-    if (best != -2.0 && (best < 0 || t < best)) best = t;
+    const double t = (bench_now() - t0) / RTT_TRIPS;
+    if (best < 0 || t < best) best = t;
   }
+  atomic_store(&l.flag, RTT_STOP);
   pthread_join(pong, NULL);
   pthread_setaffinity_np(pthread_self(), sizeof mine, &mine);
   return best < 0 ? -1.0 : best * 1e9;

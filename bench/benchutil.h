@@ -22,10 +22,11 @@ double bench_loadavg(void);
 void bench_isa_arg(int argc, char **argv);
 /* The time a cache line takes from one core to another and back, in ns:
  * two threads pinned to the first two CPUs this process may use pass it to
- * and fro (the fastest of 101 rounds of 200 round trips); -1 with fewer
- * than two CPUs. On a virtual machine it tells where the host placed the
- * virtual CPUs: the test machine measures about 190 ns when its two share
- * a last-level cache and about 500 ns when they do not. */
+ * and fro (the fastest of up to 101 rounds of 200 round trips, within
+ * about 50 ms); -1 with fewer than two CPUs or when a thread cannot be
+ * pinned. On a virtual machine it tells where the host placed the virtual
+ * CPUs: the test machine measures 130–200 ns when its two share a
+ * last-level cache and 420–550 ns when they do not. */
 double bench_core_rtt_ns(void);
 /* JSON members (no braces, no trailing comma) every benchmark prints: the
  * CPU model and core count, the ISA level of lsprobe's own kernels ("isa"),

@@ -21,8 +21,11 @@ other programs compete for every core) the script refuses to start unless
 whole machine spent busy (or lost to the hypervisor) minus its own and its
 children's: a case during which other programs kept more than 0.1 core busy
 on average is marked in the table (the load average cannot tell, as the
-benchmarks' own threads raise it). --quick shrinks every problem to test the
-script, not the machine (its figures are not comparable).
+benchmarks' own threads raise it). Two-thread rows also give each run's
+cache-line round trip between the cores (core_rtt_ns), which on a virtual
+machine tells where the host had put the virtual CPUs. --quick shrinks
+every problem to test the script, not the machine (its figures are not
+comparable).
 
 Cases (names for --only): loss, calib, calib_cli, clusters, train_mlp,
 train_lenet, fgsm_mlp, fgsm_lenet, data."""
