@@ -26,7 +26,7 @@ void bench_isa_arg(int argc, char **argv);
  * about 50 ms); -1 with fewer than two CPUs or when a thread cannot be
  * pinned. On a virtual machine it tells where the host placed the virtual
  * CPUs: the test machine measures 130–200 ns when its two share a
- * last-level cache and 420–550 ns when they do not. */
+ * last-level cache and 400–550 ns when they do not. */
 double bench_core_rtt_ns(void);
 /* JSON members (no braces, no trailing comma) every benchmark prints: the
  * CPU model and core count, the ISA level of lsprobe's own kernels ("isa"),
