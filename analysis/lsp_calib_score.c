@@ -21,9 +21,9 @@
 #include <string.h>
 
 #include "analysis/lsp_calib.h"
-#include "core/base/lsp_util.h"
 #include "analysis/lsp_calib_impl.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 
 #define SORT_BITS 11
 #define SORT_DIGITS ((size_t)1 << SORT_BITS)
@@ -183,11 +183,12 @@ static int ace_prefix(uint64_t *ks, uint64_t *pc, size_t n, int bins, double *ac
  * set to NULL. */
 static int ordered_metrics(double **conf, uint8_t **ok, size_t n, int bins, int mass,
                            lsp_calib_result *res) {
-  double *grown = *conf;
-  /* the keys over the confidences (the buffer is read as keys from here) */
-  uint64_t *ka = (uint64_t *)(void *)grown, lo = UINT64_MAX, hi = 0;
+  /* the keys over the confidences, in place: key i replaces confidence i
+   * (the buffer is read as keys from here) */
+  const double *cf = *conf;
+  uint64_t *ka = (uint64_t *)(void *)*conf, lo = UINT64_MAX, hi = 0;
   for (size_t i = 0; i < n; i++) {
-    const uint64_t u = key_of(grown[i]) << 1 | (*ok)[i];
+    const uint64_t u = key_of(cf[i]) << 1 | (*ok)[i];
     ka[i] = u;
     lo = u < lo ? u : lo;
     hi = u > hi ? u : hi;

@@ -10,7 +10,7 @@
 /* n×k logits ~ N(0, sd²) and labels drawn from softmax(logits): a perfectly
  * calibrated model by construction. */
 static inline void calibrated_logits(size_t n, size_t k, double sd, uint64_t seed, float *z,
-                              int32_t *y) {
+                                     int32_t *y) {
   gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
   gsl_rng_set(g, (unsigned long)seed);
   double p[64];

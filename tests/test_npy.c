@@ -123,7 +123,7 @@ static void test_round_trip_all_dtypes(void **state) {
 }
 
 /* Large files (a buffer on huge pages) read back the same. */
-static void test_mmap(void **state) {
+static void test_large_file(void **state) {
   (void)state;
   const char *p = td_tmp("big.npy");
   size_t n = 600000;
@@ -237,7 +237,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_numpy_files),
       cmocka_unit_test(test_round_trip_all_dtypes),
-      cmocka_unit_test(test_mmap),
+      cmocka_unit_test(test_large_file),
       cmocka_unit_test(test_v2_header),
       cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_labels_conversion),

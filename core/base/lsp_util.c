@@ -3,10 +3,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "core/base/lsp_util.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-
-#include <math.h>
 #include <time.h>
 
 size_t lsp_argmax_f32_except(const float *v, size_t n, size_t skip) {
