@@ -25,9 +25,8 @@ benchmarks' own threads raise it). Two-thread rows also give each run's
 cache-line round trip between the cores (core_rtt_ns), which on a virtual
 machine tells where the host had put the virtual CPUs; the --stream row
 gives the rate at which `cat` reads the same files in the same minute.
---quick shrinks
-every problem to test the script, not the machine (its figures are not
-comparable).
+--quick shrinks every problem to test the script, not the machine (its
+figures are not comparable).
 
 Cases (names for --only): loss, calib, calib_cli, clusters, train_mlp,
 train_lenet, fgsm_mlp, fgsm_lenet, data."""
