@@ -24,7 +24,8 @@ on average is marked in the table (the load average cannot tell, as the
 benchmarks' own threads raise it). Two-thread rows also give each run's
 cache-line round trip between the cores (core_rtt_ns), which on a virtual
 machine tells where the host had put the virtual CPUs; the --stream row
-gives the rate at which `cat` reads the same files in the same minute.
+gives the rate at which `cat` reads the same files in the same minute
+(the logits file's size over the time to read both, as for lsprobe).
 --quick shrinks every problem to test the script, not the machine (its
 figures are not comparable).
 
