@@ -196,6 +196,10 @@ int lsp_cell_run(const lsp_cell_ctx *c, const lsp_cell_key *k, lsp_cell_result *
     lsp_cell_set_labels(c, &base, &dk);
     st = lsp_cell_get_model(c, &base, 1, &lg);
   }
+  /* test hook (tests/cli_run.sh): LSPROBE_TEST_CELL_FAIL=E fails the cells of ε = E after training */
+  const char *inject = getenv("LSPROBE_TEST_CELL_FAIL");
+  if (!st && inject && *inject && strtod(inject, NULL) == k->eps)
+    st = lsp_fail(LSP_EIO, "%s: injected failure after training", rm->label);
   if (st) goto done;
   res->seconds_train = lsp_now_s() - t;
   if (lsp_interrupted()) {

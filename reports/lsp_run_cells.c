@@ -87,6 +87,10 @@ static void *worker(void *arg) {
     lsp_cell_key dk;
     size_t d = lsp_cell_depends(p->c, &p->keys[i], &dk) ? key_index(p, &dk) : SIZE_MAX;
     while (d != SIZE_MAX && !p->done[d] && !p->failed) pthread_cond_wait(&p->cv, &p->mu);
+    if (p->failed) { /* its transfer source failed (or another cell did): start nothing */
+      pthread_mutex_unlock(&p->mu);
+      break;
+    }
     pthread_mutex_unlock(&p->mu);
     int st = lsp_cell_run(p->c, &p->keys[i], &p->s->cells[i], &p->s->models[i], pool_log, p);
     pthread_mutex_lock(&p->mu);

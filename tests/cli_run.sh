@@ -273,4 +273,16 @@ m="$OUT/models/$(echo "$model_files" | head -1)"
 printf 'garbage' | dd of="$m" bs=1 seek=100 conv=notrunc 2>/dev/null
 expect_exit 0 "run with a corrupted cache entry" "$LSP" run --quick --distill --out "$OUT" --threads 2
 grep -q 'retraining' "$SCR/err" && ok "corrupted cached model retrained" || bad "corruption not detected: $(grep -i cach "$SCR/err" | head -2)"
+# a cell that fails: the cells waiting for it (its transfer source) never start.
+# LSPROBE_TEST_CELL_FAIL=0 fails the ε = 0 cell after its training, while the
+# ε = 0.05 cell, taken by the second job at once, waits for it
+F="$SCR/cellfail"
+LSPROBE_TEST_CELL_FAIL=0 "$LSP" run --quick --threads 2 --jobs 2 --bootstrap 20 --smoothing 0,0.05 \
+  --data synthetic:train=600,test=200,dim=16,classes=4 --out "$F" >"$SCR/out" 2>"$SCR/err"
+code=$?
+[ $code -eq 1 ] && grep -q 'injected failure' "$SCR/err" && ok "a failed cell: exit 1 with the reason" \
+  || bad "a failed cell: exit $code ($(tail -1 "$SCR/err"))"
+grep -q '^ε = 0 (uniform): training' "$SCR/err" && ! grep -q '^ε = 0.05 (uniform): training' "$SCR/err" \
+  && ok "the cell waiting for the failed one did not start" || bad "a cell started after its transfer source failed"
+[ ! -e "$F/report.html" ] && ok "no report from the failed run" || bad "the failed run wrote a report"
 finish
