@@ -372,7 +372,9 @@ static inline __attribute__((always_inline)) void logits_body(
         lg_bin_add(pk, st[q].top * tstride + (size_t)rec.bin[q], rec.conf[q], ok);
         ncorrect += ok;
       }
-      if (full) ovf |= rec.out != 0;
+      if (full && rec.out) /* NLLs beyond the fixed point's range */
+        for (size_t q = 0; q < 8; q++)
+          if ((rec.out >> q) & 1u) lsp_calib_nll_big_add(a, st[q].nll, 1, &ovf);
       if ((g + 8 - i0) % CW_ROWS == 0)
         lg_flush_all(a, cwcp, &list, pk, &ovf);
       continue;
@@ -397,7 +399,8 @@ static inline __attribute__((always_inline)) void logits_body(
       lg_bin_add(pk, st[q].top * tstride + (size_t)b, rec.conf[q], ok);
       ncorrect += ok;
       if (!full) goto next;
-      ovf |= (int)((rec.out >> q) & 1u);
+      if ((rec.out >> q) & 1u) /* an NLL beyond the fixed point's range */
+        lsp_calib_nll_big_add(a, st[q].nll, 1, &ovf);
       if (lanes) goto next; /* the group function added the rest */
       const uint32_t j = rec.node[q];
       mesh_pack_add(pk->g.mesh + 8 * j, rec.share[0][q], rec.share[2][q], ok);

@@ -137,6 +137,11 @@ typedef struct {
   uint64_t *correct;     /* [bins]   correct rows per bin (owned)        */
   lsp_calib_fix *conf;   /* [bins]   confidence sum per bin (owned)      */
   lsp_calib_fix nll;     /* Σ -log p_y over finite rows                  */
+  /* the terms of nll at or above 2^40 (logits far apart), summed exactly
+   * by binary exponent: nll_big[b] holds Σ v·2^-(40+32b) over the terms v
+   * in [2^(40+32b), 2^(72+32b)) (lsp_calib_impl.h, lsp_calib_nll_big_add) */
+#define LSP_CALIB_NLL_BIG 31
+  lsp_calib_fix nll_big[LSP_CALIB_NLL_BIG];
   lsp_calib_fix brier;   /* Σ_i Σ_k (p_ik - 1[k=y_i])²                   */
   uint64_t *cw_count;    /* [k*bins] classwise rows per (class, bin)     */
   uint64_t *cw_pos;      /* [k*bins] rows with y = class                 */

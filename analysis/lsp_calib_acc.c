@@ -80,6 +80,7 @@ void lsp_calib_acc_reset(lsp_calib_acc *a) {
   memset(a->correct, 0, m * sizeof *a->correct);
   memset(a->conf, 0, m * sizeof *a->conf);
   memset(&a->nll, 0, sizeof a->nll);
+  memset(a->nll_big, 0, sizeof a->nll_big);
   memset(&a->brier, 0, sizeof a->brier);
   if (km) {
     memset(a->cw_count, 0, km * sizeof *a->cw_count);
@@ -114,6 +115,8 @@ int lsp_calib_acc_merge(lsp_calib_acc *dst, const lsp_calib_acc *src) {
     lsp_calib_fix_add(&dst->conf[b], lsp_calib_fix_get(src->conf[b]), &ovf);
   }
   lsp_calib_fix_add(&dst->nll, lsp_calib_fix_get(src->nll), &ovf);
+  for (int b = 0; b < LSP_CALIB_NLL_BIG; b++)
+    lsp_calib_fix_add(&dst->nll_big[b], lsp_calib_fix_get(src->nll_big[b]), &ovf);
   lsp_calib_fix_add(&dst->brier, lsp_calib_fix_get(src->brier), &ovf);
   if (dst->cw_count)
     for (size_t i = 0; i < dst->k * m; i++) {

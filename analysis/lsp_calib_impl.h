@@ -8,6 +8,8 @@
 #ifndef LSP_CALIB_IMPL_H
 #define LSP_CALIB_IMPL_H
 
+#include <float.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +48,37 @@ static inline void lsp_calib_fix_add(lsp_calib_fix *f, lsp_u128 x, int *overflow
 
 static inline double lsp_calib_fix_double(lsp_calib_fix f) {
   return (double)f.hi + (double)f.lo * 0x1p-64;
+}
+
+/* Adds w·v, an NLL term v in [2^40, DBL_MAX] (finite logits far apart),
+ * to a's nll_big: b = (E − 40)/32 for v's binary exponent E, and
+ * v·2^-(40+32b), in [1, 2^32) with at most 52 fraction bits, in fixed point
+ * (exact). Integer sums again: the result does not depend on the order or
+ * the split of the rows. Anything else (below 2^40, infinite, NaN) sets
+ * *overflow, as do the sums wrapping. */
+static inline void lsp_calib_nll_big_add(lsp_calib_acc *a, double v, uint64_t w,
+                                         int *overflow) {
+  if (!(v >= LSP_CALIB_FIX_MAX && v <= DBL_MAX) || w > ((uint64_t)1 << 32)) {
+    *overflow = 1;
+    return;
+  }
+  const int b = (ilogb(v) - 40) / 32;
+  const double s = ldexp(v, -(40 + 32 * b));
+  const uint64_t ip = (uint64_t)s;
+  const uint64_t fb = ((uint64_t)(int64_t)((s - (double)ip) * 0x1p63)) << 1;
+  const lsp_u128 x = ((lsp_u128)ip << 64) | fb; /* below 2^96 */
+  lsp_calib_fix_add(&a->nll_big[b], x * w, overflow);
+}
+
+/* The NLL's sum over the rows, divided by n: the fixed-point sum and the
+ * wide sums (lsp_calib_nll_big_add), each scaled back, added in a fixed
+ * order. */
+static inline double lsp_calib_nll_mean(const lsp_calib_acc *a, double n) {
+  double s = lsp_calib_fix_double(a->nll) / n;
+  for (int b = 0; b < LSP_CALIB_NLL_BIG; b++)
+    if (a->nll_big[b].lo | a->nll_big[b].hi)
+      s += ldexp(lsp_calib_fix_double(a->nll_big[b]) / n, 40 + 32 * b);
+  return s;
 }
 
 /* lsp_calib_fix_add(f, lsp_calib_fix_bits(v, ovf), ovf) in two 64-bit

@@ -79,7 +79,7 @@ void lsp_calib_metrics_from_acc(const lsp_calib_acc *a, double v[LSP_CALIB_NMETR
   has[LSP_CALIB_RMSCE] = has[LSP_CALIB_OVER_CONFIDENCE] = has[LSP_CALIB_UNDER_CONFIDENCE] = 1;
   lsp_calib_estimators_from_acc(a, v, has, sc);
   if (a->what != LSP_CALIB_FULL || a->k == 0) return;
-  v[LSP_CALIB_NLL] = (a->n_nll_inf || a->overflow) ? INFINITY : lsp_calib_fix_double(a->nll) / n;
+  v[LSP_CALIB_NLL] = (a->n_nll_inf || a->overflow) ? INFINITY : lsp_calib_nll_mean(a, n);
   v[LSP_CALIB_BRIER] = lsp_calib_fix_double(a->brier) / n;
   double cw = 0.0;
   for (size_t c = 0; c < a->k; c++)

@@ -259,7 +259,9 @@ static void rows_accumulate(const lsp_calib_rows *r, const uint32_t *w, lsp_cali
     lsp_calib_mesh_add(a, r->conf[i], wi, wi * r->correct[i], &ovf);
     a->n += wi;
     if (!r->k) continue; /* confidences only */
-    if (isfinite(r->nll[i]))
+    if (isfinite(r->nll[i]) && r->nll[i] >= LSP_CALIB_FIX_MAX)
+      lsp_calib_nll_big_add(a, r->nll[i], wi, &ovf);
+    else if (isfinite(r->nll[i]))
       lsp_calib_fix_add(&a->nll, lsp_calib_fix_bits(r->nll[i], &ovf) * wi, &ovf);
     else
       a->n_nll_inf += wi;

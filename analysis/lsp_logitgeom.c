@@ -21,10 +21,13 @@ void lsp_dist_summarize(double *v, size_t n, lsp_dist_summary *out) {
   out->q95 = lsp_percentile_sorted(v, n, 0.95);
 }
 
-int lsp_logitgap_compute(const float *logits, const int32_t *labels, size_t n,
-                         size_t k, const lsp_ls *ls, lsp_logitgap *out,
-                         double *gap_out, double *entropy_out) {
-  if (!logits || !labels || !out || n == 0 || k < 2)
+/* Logit j of row i, from float (zf) or double (zd) logits. */
+#define AT(i, j) (zf ? (double)zf[(i) * k + (j)] : zd[(i) * k + (j)])
+
+static int compute(const float *zf, const double *zd, const int32_t *labels, size_t n,
+                   size_t k, const lsp_ls *ls, lsp_logitgap *out, double *gap_out,
+                   double *entropy_out) {
+  if ((!zf && !zd) || !labels || !out || n == 0 || k < 2)
     return lsp_fail(LSP_EINVAL, "empty input (N = %zu, K = %zu)", n, k);
   int st;
   if (ls && (st = lsp_ls_check(ls, k))) return st;
@@ -47,16 +50,15 @@ int lsp_logitgap_compute(const float *logits, const int32_t *labels, size_t n,
   st = LSP_OK;
   /* First the gaps (into gap[], which may be the scratch array). */
   for (size_t i = 0; i < n && !st; i++) {
-    const float *z = logits + i * k;
     double sum = 0.0;
     for (size_t j = 0; j < k; j++) {
-      if (!isfinite(z[j])) {
+      if (!isfinite(AT(i, j))) {
         st = lsp_fail(LSP_EDATA, "logit %zu of row %zu is not finite", j, i);
         break;
       }
-      sum += z[j];
+      sum += AT(i, j);
     }
-    double zy = z[labels[i]];
+    double zy = AT(i, (size_t)labels[i]);
     gap[i] = zy - (sum - zy) / (double)(k - 1);
     above += ls && gap[i] > out->optimal_gap;
   }
@@ -70,13 +72,12 @@ int lsp_logitgap_compute(const float *logits, const int32_t *labels, size_t n,
     lsp_dist_summarize(scratch, n, &out->gap);
   }
   for (size_t i = 0; i < n; i++) {
-    const float *z = logits + i * k;
-    double m = z[0];
+    double m = AT(i, 0);
     for (size_t j = 1; j < k; j++)
-      if (z[j] > m) m = z[j];
+      if (AT(i, j) > m) m = AT(i, j);
     double s = 0.0, sz = 0.0;
     for (size_t j = 0; j < k; j++) {
-      double d = (double)z[j] - m, e = exp(d);
+      double d = AT(i, j) - m, e = exp(d);
       s += e;
       sz += e * d;
     }
@@ -92,6 +93,19 @@ int lsp_logitgap_compute(const float *logits, const int32_t *labels, size_t n,
 done:
   free(scratch);
   return st;
+}
+#undef AT
+
+int lsp_logitgap_compute(const float *logits, const int32_t *labels, size_t n,
+                         size_t k, const lsp_ls *ls, lsp_logitgap *out,
+                         double *gap_out, double *entropy_out) {
+  return compute(logits, NULL, labels, n, k, ls, out, gap_out, entropy_out);
+}
+
+int lsp_logitgap_compute_f64(const double *logits, const int32_t *labels, size_t n,
+                             size_t k, const lsp_ls *ls, lsp_logitgap *out,
+                             double *gap_out, double *entropy_out) {
+  return compute(NULL, logits, labels, n, k, ls, out, gap_out, entropy_out);
 }
 
 const char *lsp_logitgap_no_optimum(const lsp_logitgap *g) {

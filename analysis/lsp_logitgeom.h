@@ -48,6 +48,12 @@ int lsp_logitgap_compute(const float *logits, const int32_t *labels, size_t n,
                          size_t k, const lsp_ls *ls, lsp_logitgap *out,
                          double *gap_out, double *entropy_out);
 
+/* lsp_logitgap_compute for float64 logits, used as stored (no rounding
+ * to float32: gaps of a few units on logits of 1e8 are kept). */
+int lsp_logitgap_compute_f64(const double *logits, const int32_t *labels, size_t n,
+                             size_t k, const lsp_ls *ls, lsp_logitgap *out,
+                             double *gap_out, double *entropy_out);
+
 /* Why there is no finite optimal gap, or NULL when there is one (or no
  * smoothing was given): eps = 0 (+inf: q_j = 0 for j != y, the loss falls
  * as the gap grows without bound), or t2t at eps = 1 (-inf: q_y = 0, the

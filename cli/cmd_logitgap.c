@@ -74,8 +74,11 @@ int cmd_logitgap(int argc, char **argv) {
                   ya.count, lpath, n);
     goto fail;
   }
-  if ((st = lsp_logitgap_compute(z, y, n, k, has_ls ? &ls : NULL, &g, NULL,
-                                 NULL))) {
+  /* float64 logits as stored; others through their float32 view */
+  st = la.dtype == LSP_DT_F64
+           ? lsp_logitgap_compute_f64(la.data, y, n, k, has_ls ? &ls : NULL, &g, NULL, NULL)
+           : lsp_logitgap_compute(z, y, n, k, has_ls ? &ls : NULL, &g, NULL, NULL);
+  if (st) {
     st = lsp_fail_prefix(st, lpath);
     goto fail;
   }

@@ -19,7 +19,7 @@
 size_t lsp_mpi_calib_packed_len(const lsp_calib_acc *a) {
   size_t m = (size_t)a->bins, km = a->cw_count ? a->k * m : 0;
   size_t mesh = a->mesh_w ? 6 * (size_t)LSP_SMECE_NODES : 0;
-  return 4 + 4 * m + 4 + 4 * km + mesh;
+  return 4 + 4 * m + 4 + 2 * LSP_CALIB_NLL_BIG + 4 * km + mesh;
 }
 
 static uint64_t *put_fix(uint64_t *o, const lsp_calib_fix *f, size_t n) {
@@ -43,6 +43,7 @@ void lsp_mpi_calib_pack(const lsp_calib_acc *a, uint64_t *o) {
   o = put_fix(o, a->conf, m);
   o = put_fix(o, &a->nll, 1);
   o = put_fix(o, &a->brier, 1);
+  o = put_fix(o, a->nll_big, LSP_CALIB_NLL_BIG);
   if (km) {
     memcpy(o, a->cw_count, km * sizeof *o), o += km;
     memcpy(o, a->cw_pos, km * sizeof *o), o += km;
@@ -65,6 +66,7 @@ int lsp_mpi_calib_merge_packed(lsp_calib_acc *acc, lsp_calib_acc *s, const uint6
   in = get_fix(in, s->conf, m);
   in = get_fix(in, &s->nll, 1);
   in = get_fix(in, &s->brier, 1);
+  in = get_fix(in, s->nll_big, LSP_CALIB_NLL_BIG);
   if (km) {
     memcpy(s->cw_count, in, km * sizeof *in), in += km;
     memcpy(s->cw_pos, in, km * sizeof *in), in += km;

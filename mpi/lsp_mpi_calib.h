@@ -25,7 +25,8 @@ int lsp_mpi_calib_stream(const char *xpath, const char *ypath, int logits, const
 
 /* The accumulator as a flat array of uint64 for sending (DESIGN §10):
  * n, n_correct, n_nll_inf, overflow, then count[M], correct[M], conf[M]
- * (lo, hi), nll (lo, hi), brier (lo, hi) and, for LSP_CALIB_FULL,
+ * (lo, hi), nll (lo, hi), brier (lo, hi), nll_big[LSP_CALIB_NLL_BIG]
+ * (lo, hi) and, for LSP_CALIB_FULL,
  * cw_count[K·M], cw_pos[K·M], cw_sum[K·M] (lo, hi), then SmoothECE's mesh
  * mesh_w, mesh_c, mesh_y [LSP_SMECE_NODES] (lo, hi) each. */
 size_t lsp_mpi_calib_packed_len(const lsp_calib_acc *acc);

@@ -216,6 +216,36 @@ expect_err "--smece-sigma" "--smece-sigma 0"
 expect_exit 2 "--smece-sigma 2" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --smece-sigma 2
 expect_err "--smece-sigma" "--smece-sigma 2"
 
+# NLL terms beyond the fixed-point range (logits of 1e20 times Gaussian
+# noise): finite, equal to the double-precision mean of (max − z_y) +
+# log Σ e^(z − max) over the float32 values, the same with --stream and 2 threads
+"$PY" - "$SCR" <<'PYEOF'
+import math, random, struct, sys
+def npy(path, dt, shape, fmt, vals):
+    hdr = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (dt, shape)
+    hdr += " " * (63 - (10 + len(hdr)) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
+        f.write(struct.pack("<%d%s" % (len(vals), fmt), *vals))
+r = random.Random(0)
+y = [r.randrange(4) for _ in range(50)]
+z = list(struct.unpack("<200f", struct.pack("<200f", *[r.gauss(0, 1) * 1e20 for _ in range(200)])))
+npy(sys.argv[1] + "/yh.npy", "<i8", "(50,)", "q", y)
+npy(sys.argv[1] + "/zh.npy", "<f4", "(50, 4)", "f", z)
+ref = 0.0
+for i in range(50):
+    row = z[4 * i:4 * i + 4]; m = max(row)
+    ref += (m - row[y[i]]) + math.log(sum(math.exp(v - m) for v in row))
+open(sys.argv[1] + "/zh.ref", "w").write(repr(ref / 50))
+PYEOF
+for mode in "" "--stream" "--threads 2"; do
+  # shellcheck disable=SC2086
+  expect_exit 0 "NLL of logits of 1e20 $mode" "$LSP" calib --logits "$SCR/zh.npy" --labels "$SCR/yh.npy" $mode --json
+  nll=$(jget "$SCR/out" nll)
+  "$PY" -c 'import sys; l, r = float(sys.argv[1]), float(open(sys.argv[2]).read()); sys.exit(not abs(l - r) <= 1e-12 * r)' "$nll" "$SCR/zh.ref" &&
+    ok "NLL of logits of 1e20 $mode: the double-precision mean" || bad "NLL $mode: $nll vs $(cat "$SCR/zh.ref")"
+done
+
 # calib-sim: a tiny run, and its usage errors
 expect_exit 0 "calib-sim tiny" "$LSP" calib-sim --n 300 --reps 3 --bootstrap 20 --scenarios over
 [ "$(grep -c '^| over | 300 |' "$SCR/out")" = 7 ] && ok "calib-sim prints one row per estimator" || bad "calib-sim: $(cat "$SCR/out")"

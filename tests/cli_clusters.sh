@@ -120,6 +120,29 @@ grep -q 'optimal   none (t2t at eps = 1: q_y = 0' "$SCR/out" && ! grep -q 'eps =
 expect_exit 0 "logitgap JSON t2t eps 1" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --smoothing 1 --convention t2t --json
 grep -q '"optimal_gap": null' "$SCR/out" && grep -q '"optimal_gap_note": "t2t at eps = 1: q_y = 0' "$SCR/out" &&
   ok "t2t eps 1 JSON: null with the reason" || bad "t2t eps 1 JSON: $(grep optimal "$SCR/out")"
+# float64 logits kept in double: gaps of 4 and 10 on logits of 1e8 and 3e8
+# (float32 would round them to 0), entropies of the rows in closed form
+/usr/bin/python3 - "$SCR/lz.npy" "$SCR/ly.npy" <<'PYEOF'
+import struct, sys
+def npy(path, dt, shape, fmt, vals):
+    hdr = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (dt, shape)
+    hdr += " " * (63 - (10 + len(hdr)) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
+        f.write(struct.pack("<%d%s" % (len(vals), fmt), *vals))
+npy(sys.argv[1], "<f8", "(2, 3)", "d", [1e8, 1e8 + 4, 1e8, 3e8, 3e8 + 10, 3e8])
+npy(sys.argv[2], "<i8", "(2,)", "q", [1, 1])
+PYEOF
+expect_exit 0 "logitgap float64" "$LSP" logitgap --logits "$SCR/lz.npy" --labels "$SCR/ly.npy" --smoothing 0.1 --json
+/usr/bin/python3 -c 'import json, math, sys
+d = json.load(open(sys.argv[1]))
+def h(g):  # entropy of softmax(0, g, 0)
+    s = 2 + math.exp(g); p = [1 / s, math.exp(g) / s, 1 / s]
+    return -sum(q * math.log(q) for q in p)
+g, e = d["logit_gap"], d["entropy"]
+ok = g["min"] == 4 and g["max"] == 10 and g["mean"] == 7
+ok = ok and abs(e["min"] - h(10)) < 1e-12 and abs(e["max"] - h(4)) < 1e-12
+sys.exit(not ok)' "$SCR/out" && ok "float64 logits: gaps 4 and 10, entropies in closed form" || bad "logitgap float64: $(cat "$SCR/out")"
 expect_exit 2 "--convention without --smoothing" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --convention t2t
 expect_err "--convention needs --smoothing" "--convention without --smoothing"
 expect_exit 1 "NaN logit" "$LSP" logitgap --logits "$SCR/toy_nan.npy" --labels "$SCR/toy_y.npy"

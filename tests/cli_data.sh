@@ -122,6 +122,23 @@ expect_exit 2 "--val too large" "$LSP" data --data synthetic --val 6000
 expect_err "validation split (6000)" "--val too large"
 expect_exit 2 "unknown synthetic setting" "$LSP" data --data synthetic:colour=2
 expect_err "unknown setting 'colour'" "unknown synthetic setting"
+expect_exit 2 "synthetic size too large" "$LSP" data --data synthetic:train=99999999999
+expect_err "train=99999999999 is too large (at most 1000000000)" "synthetic size too large"
+expect_exit 2 "synthetic size not whole" "$LSP" data --data synthetic:test=2.5
+expect_err "test=2.5 must be a whole number" "synthetic size not whole"
+# an npy folder whose test features have no rows, or no columns
+mkdir -p "$SCR/empty0" "$SCR/emptyd"
+/usr/bin/python3 - "$SCR" <<'PY'
+import numpy as np, sys
+for name, xt in (("empty0", np.zeros((0, 3), "f4")), ("emptyd", np.zeros((2, 0), "f4"))):
+    d = sys.argv[1] + "/" + name
+    np.save(d + "/x_train.npy", np.zeros((4, 3), "f4")); np.save(d + "/y_train.npy", np.array([0, 1, 0, 1]))
+    np.save(d + "/x_test.npy", xt); np.save(d + "/y_test.npy", np.zeros(len(xt), "i8"))
+PY
+expect_exit 1 "test features with 0 rows" "$LSP" data --data "$SCR/empty0"
+expect_err "x_test.npy: empty array (0 rows)" "test features with 0 rows"
+expect_exit 1 "test features with 0 columns" "$LSP" data --data "$SCR/emptyd"
+expect_err "x_test.npy: empty array (0 values per row)" "test features with 0 columns"
 expect_exit 1 "no such folder" "$LSP" data --data "$SCR/nowhere"
 expect_err "nowhere: No such file or directory" "no such folder"
 expect_exit 0 "--help" "$LSP" data --help

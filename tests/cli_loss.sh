@@ -13,6 +13,38 @@ grep -q '"loss": 2\.73414' "$SCR/out" && grep -q '"convention": "uniform"' "$SCR
 expect_exit 0 "--help" "$LSP" loss --help
 grep -q -- '--smoothing' "$SCR/out" && ok "help lists options" || bad "help"
 
+# logits far larger than log K: equal logits of 1e20 (loss log 4 for any
+# smoothing), and 1e20 times Gaussian noise against a double-precision
+# log-sum-exp of the float32 values
+/usr/bin/python3 - "$SCR" <<'PYEOF'
+import math, random, struct, sys
+def npy(path, dt, shape, fmt, vals):
+    hdr = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (dt, shape)
+    hdr += " " * (63 - (10 + len(hdr)) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
+        f.write(struct.pack("<%d%s" % (len(vals), fmt), *vals))
+r = random.Random(0)
+y = [r.randrange(4) for _ in range(50)]
+npy(sys.argv[1] + "/yb.npy", "<i8", "(50,)", "q", y)
+npy(sys.argv[1] + "/ze.npy", "<f4", "(50, 4)", "f", [1e20] * 200)
+z = list(struct.unpack("<200f", struct.pack("<200f", *[r.gauss(0, 1) * 1e20 for _ in range(200)])))
+npy(sys.argv[1] + "/zb.npy", "<f4", "(50, 4)", "f", z)
+ref = 0.0
+for i in range(50):
+    row = z[4 * i:4 * i + 4]; m = max(row)
+    ref += (m - row[y[i]]) + math.log(sum(math.exp(v - m) for v in row))
+open(sys.argv[1] + "/zb.ref", "w").write(repr(ref / 50))
+PYEOF
+for eps in 0 0.1; do
+  expect_exit 0 "equal logits of 1e20, eps $eps" "$LSP" loss --logits "$SCR/ze.npy" --labels "$SCR/yb.npy" --smoothing $eps --json
+  /usr/bin/python3 -c 'import json, math, sys; sys.exit(abs(json.load(open(sys.argv[1]))["loss"] - math.log(4)) > 1e-7)' "$SCR/out" &&
+    ok "equal logits of 1e20, eps $eps: loss log 4" || bad "equal logits, eps $eps: $(cat "$SCR/out")"
+done
+expect_exit 0 "logits of 1e20 x noise" "$LSP" loss --logits "$SCR/zb.npy" --labels "$SCR/yb.npy" --json
+/usr/bin/python3 -c 'import json, sys; l = json.load(open(sys.argv[1]))["loss"]; r = float(open(sys.argv[2]).read()); sys.exit(not abs(l - r) <= 1e-12 * r)' "$SCR/out" "$SCR/zb.ref" &&
+  ok "logits of 1e20 x noise: the double-precision loss" || bad "1e20 x noise: $(cat "$SCR/out") vs $(cat "$SCR/zb.ref")"
+
 # bad usage: exit 2, nothing written
 expect_exit 2 "eps above 1" "$LSP" loss --logits "$C/logits.npy" --labels "$C/labels.npy" --smoothing 1.5 --grad-out "$SCR/no.npy"
 expect_err "--smoothing" "eps above 1"

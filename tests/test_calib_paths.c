@@ -198,10 +198,89 @@ static void test_logits_isa_paths(void **state) {
   assert_int_equal(lsp_cpu_isa_cap(NULL), 0);
 }
 
+/* NLL terms beyond the fixed point's range (2^40): logits of 1e20 times
+ * noise (float32) and of 1e200 (float64, at T = 1 and T = 0.5). The NLL is
+ * finite, matches Σ ((max − z_y)·inv_t + log Σ e^{(z − max)·inv_t}) / n in
+ * long double, and its sums are the same bits at every instruction-set
+ * level, in one call or in chunks, with 1 or 2 threads. */
+static void test_huge_nll(void **state) {
+  (void)state;
+  const size_t ks[] = {3, 10, 65}, n = 1003;
+  const char *isa[] = {NULL, "x86-64-v3", "x86-64"};
+  for (size_t t = 0; t < 6; t++) {
+    const size_t k = ks[t % 3];
+    const int f64 = t >= 3;
+    const double inv_t = f64 ? 2.0 : 1.0;
+    float *z = malloc(n * k * sizeof *z);
+    double *zd = malloc(n * k * sizeof *zd);
+    int32_t *y = malloc(n * sizeof *y);
+    unsigned s = 99u + (unsigned)t;
+    for (size_t i = 0; i < n * k; i++) {
+      s = s * 1664525u + 1013904223u;
+      const double u = (double)(s >> 8) / 16777216.0 - 0.5;
+      z[i] = (float)(u * 2e20);
+      zd[i] = u * 2e200;
+    }
+    for (size_t i = 0; i < n; i++) y[i] = (int32_t)((i * 2654435761u) % k);
+    long double ref = 0.0L;
+    for (size_t i = 0; i < n; i++) {
+      long double m = -INFINITY, e = 0.0L;
+      for (size_t j = 0; j < k; j++) {
+        long double v = f64 ? (long double)zd[i * k + j] : (long double)z[i * k + j];
+        m = v > m ? v : m;
+      }
+      for (size_t j = 0; j < k; j++) {
+        long double v = f64 ? (long double)zd[i * k + j] : (long double)z[i * k + j];
+        e += expl((v - m) * inv_t);
+      }
+      long double vy = f64 ? (long double)zd[i * k + (size_t)y[i]] : (long double)z[i * k + (size_t)y[i]];
+      ref += (m - vy) * inv_t + logl(e);
+    }
+    ref /= (long double)n;
+    lsp_calib_acc *a[6];
+    for (int l = 0; l < 6; l++) {
+      assert_int_equal(lsp_cpu_isa_cap(isa[l % 3]), 0);
+      a[l] = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_FULL);
+      const int threads = l < 3 ? 1 : 2;
+      const size_t cut = l < 3 ? n : 517; /* two calls: another split of the rows */
+      if (f64) {
+        assert_int_equal(lsp_calib_acc_add_logits_f64(a[l], zd, y, cut, 0, inv_t, threads), 0);
+        if (cut < n)
+          assert_int_equal(lsp_calib_acc_add_logits_f64(a[l], zd + cut * k, y + cut, n - cut,
+                                                        cut, inv_t, threads), 0);
+      } else {
+        assert_int_equal(lsp_calib_acc_add_logits(a[l], z, y, cut, 0, inv_t, threads), 0);
+        if (cut < n)
+          assert_int_equal(lsp_calib_acc_add_logits(a[l], z + cut * k, y + cut, n - cut, cut,
+                                                    inv_t, threads), 0);
+      }
+      assert_int_equal(a[l]->overflow, 0);
+      lsp_calib_result res;
+      assert_int_equal(lsp_calib_acc_finalize(a[l], &res), 0);
+      const double nll = res.value[LSP_CALIB_NLL];
+      assert_true(isfinite(nll));
+      td_close(nll, (double)ref, 1e-12, 0, "NLL of huge logits", t);
+      lsp_calib_result_release(&res);
+      if (l) {
+        assert_memory_equal(a[l]->nll_big, a[0]->nll_big, sizeof a[0]->nll_big);
+        /* the rows whose true class is the max have NLL log Σe, whose
+         * last bit SSE2's exponentials may change (test_logits_isa_paths) */
+        if (l % 3 != 2) assert_memory_equal(&a[l]->nll, &a[0]->nll, sizeof a[0]->nll);
+      }
+    }
+    for (int l = 0; l < 6; l++) lsp_calib_acc_free(a[l]);
+    free(z);
+    free(zd);
+    free(y);
+  }
+  assert_int_equal(lsp_cpu_isa_cap(NULL), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fast_path),
       cmocka_unit_test(test_logits_isa_paths),
+      cmocka_unit_test(test_huge_nll),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

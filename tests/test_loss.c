@@ -330,6 +330,64 @@ static void test_isa_paths(void **state) {
   assert_int_equal(lsp_cpu_isa_cap("x86-64-v5"), LSP_EINVAL);
 }
 
+/* Logits far larger than log K, on every instruction-set path: equal
+ * logits of 1e20 (and near FLT_MAX, where the float sums overflow) have
+ * loss log K − H(q)·normalize whatever the label, gradient 1/K − q; logits
+ * of 1e20 times uniform noise give the double-precision log-sum-exp of the
+ * row minus Σ q z, computed here in long double from the float inputs. */
+static void test_huge_logits(void **state) {
+  (void)state;
+  const char *levels[] = {"x86-64-v4", "x86-64-v3", "x86-64"};
+  const size_t ks[] = {2, 3, 4, 10, 17, 33, 1000, 5000};
+  const float big[] = {1e16f, 1e20f, -1e20f, 3e38f};
+  unsigned seed = 4242;
+  for (int lv = 0; lv < 3; lv++) {
+    assert_int_equal(lsp_cpu_isa_cap(levels[lv]), 0);
+    for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
+      const size_t k = ks[ki], n = 3;
+      float *z = malloc(n * k * sizeof *z), *g = malloc(n * k * sizeof *g);
+      int32_t y[3] = {0, (int32_t)(k - 1), (int32_t)(k / 2)};
+      double rows[3], m;
+      for (int conv = 0; conv < 2; conv++)
+        for (int e = 0; e < 3; e++) {
+          lsp_ls ls = {0.1 * e, (lsp_ls_convention)conv, e == 2};
+          double on, off;
+          lsp_ls_target(&ls, k, &on, &off);
+          const double want = log((double)k) - (ls.normalize ? lsp_ls_entropy(&ls, k) : 0.0);
+          for (size_t bi = 0; bi < sizeof big / sizeof *big; bi++) {
+            for (size_t i = 0; i < n * k; i++) z[i] = big[bi];
+            assert_int_equal(lsp_loss_xent(z, y, n, k, &ls, g, 1.0, rows, &m), 0);
+            for (size_t i = 0; i < n; i++) td_close(rows[i], want, 1e-7, 1e-7, "equal logits", k);
+            td_close(m, want, 1e-7, 1e-7, "equal logits, mean", k);
+            for (size_t i = 0; i < n * k; i++) {
+              double q = (size_t)y[i / k] == i % k ? on : off;
+              td_close(g[i], 1.0 / (double)k - q, 0, 1e-6, "equal logits, grad", i);
+            }
+          }
+          for (size_t i = 0; i < n * k; i++) z[i] = frand(&seed, 1e20f);
+          assert_int_equal(lsp_loss_xent(z, y, n, k, &ls, NULL, 1.0, rows, &m), 0);
+          for (size_t i = 0; i < n; i++) {
+            const float *zr = z + i * k;
+            long double mx = zr[0], s = 0.0L, qz = 0.0L;
+            for (size_t j = 0; j < k; j++) mx = zr[j] > mx ? zr[j] : mx;
+            for (size_t j = 0; j < k; j++) {
+              s += expl((long double)zr[j] - mx);
+              qz += ((size_t)y[i] == j ? on : off) * (long double)zr[j];
+            }
+            double ref = (double)(mx + logl(s) - qz);
+            if (ls.normalize) ref -= lsp_ls_entropy(&ls, k);
+            assert_true(isfinite(rows[i]));
+            /* Σ q z from float lane sums: relative 2^-24 of Σ|z| per term */
+            td_close(rows[i], ref, 1e-6, 0, "1e20 noise vs long double", i);
+          }
+        }
+      free(z);
+      free(g);
+    }
+  }
+  assert_int_equal(lsp_cpu_isa_cap(NULL), 0);
+}
+
 static void test_softmax(void **state) {
   (void)state;
   const size_t n = 7, k = 21;
@@ -367,6 +425,7 @@ int main(void) {
       cmocka_unit_test(test_invalid_inputs),
       cmocka_unit_test(test_large_vs_reference_and_threads),
       cmocka_unit_test(test_isa_paths),
+      cmocka_unit_test(test_huge_logits),
       cmocka_unit_test(test_softmax),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -316,6 +316,43 @@ static void test_teacher_is_student(void **state) {
   free(y);
 }
 
+/* Equal logits far larger than log K (1e16, 1e20, near FLT_MAX): soft
+ * targets q give (Σ q) log K; distillation from an equal teacher gives the
+ * hard term log K − H(q)·normalize and a KL of 0. */
+static void test_huge_equal_logits(void **state) {
+  (void)state;
+  const size_t ks[] = {2, 3, 10, 17, 1000};
+  const float big[] = {1e16f, 1e20f, -1e20f, 3e38f};
+  for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++)
+    for (size_t bi = 0; bi < sizeof big / sizeof *big; bi++) {
+      const size_t k = ks[ki], n = 2;
+      float *z = malloc(n * k * sizeof *z), *q = malloc(n * k * sizeof *q),
+            *g = malloc(n * k * sizeof *g);
+      int32_t y[2] = {0, (int32_t)(k - 1)};
+      double sq[2] = {0, 0}, rows[2], mean;
+      for (size_t i = 0; i < n * k; i++) {
+        z[i] = big[bi];
+        q[i] = (float)((i % k + 1.0) / (double)(k * (k + 1) / 2));
+        sq[i / k] += q[i];
+      }
+      assert_int_equal(lsp_loss_soft_xent(z, q, n, k, g, 1.0, rows, &mean), 0);
+      for (size_t i = 0; i < n; i++)
+        td_close(rows[i], sq[i] * log((double)k), 1e-12, 0, "soft, equal logits", k);
+      for (size_t i = 0; i < n * k; i++)
+        td_close(g[i], sq[i / k] / (double)k - q[i], 0, 1e-7, "soft grad", i);
+      lsp_distill d = {0.3, 2.0, {0.1, LSP_LS_UNIFORM, 1}};
+      lsp_distill_mean m;
+      assert_int_equal(lsp_loss_distill(z, z, y, n, k, &d, g, 1.0, rows, &m), 0);
+      const double ce = log((double)k) - lsp_ls_entropy(&d.hard, k);
+      td_close(m.ce, ce, 1e-12, 1e-12, "distill ce, equal logits", k);
+      assert_true(m.kl == 0.0);
+      td_close(m.loss, 0.7 * ce, 1e-12, 1e-12, "distill loss, equal logits", k);
+      free(z);
+      free(q);
+      free(g);
+    }
+}
+
 /* K = 2 by hand: the KL of two Bernoulli distributions; and logits of 1e4. */
 static void test_closed_forms(void **state) {
   (void)state;
@@ -485,6 +522,7 @@ int main(void) {
       cmocka_unit_test(test_finite_differences),
       cmocka_unit_test(test_special_cases),
       cmocka_unit_test(test_teacher_is_student),
+      cmocka_unit_test(test_huge_equal_logits),
       cmocka_unit_test(test_closed_forms),
       cmocka_unit_test(test_invalid_inputs),
       cmocka_unit_test(test_threads_and_reference),

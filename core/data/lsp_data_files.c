@@ -249,7 +249,14 @@ static int load_npy(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
   int u8 = arr[0].dtype == LSP_DT_U8;
   for (int f = 0; f < 4; f += 2) {
     const lsp_array *x = &arr[f];
-    if (x->ndim < 2 || x->ndim > 4 || x->count == 0) {
+    if (x->ndim >= 2 && x->ndim <= 4 && x->count == 0) {
+      if (x->shape[0] == 0)
+        st = lsp_fail(LSP_EDATA, "%s: empty array (0 rows)", path[f]);
+      else
+        st = lsp_fail(LSP_EDATA, "%s: empty array (0 values per row)", path[f]);
+      goto done;
+    }
+    if (x->ndim < 2 || x->ndim > 4) {
       st = lsp_fail(LSP_EDATA,
                     "%s: expected N x D features, N x H x W or N x C x H x W "
                     "images, found %d dimension(s)",

@@ -43,12 +43,16 @@ static int parse_synthetic(const char *spec, lsp_data_opts *o) {
     double v = strtod(val, &e);
     if (*e || errno || !isfinite(v))
       return lsp_fail(LSP_EINVAL, "%s: %s=%s is not a number", spec, key, val);
-    int integral = v == floor(v) && v >= 0 && v <= 1e9;
+    int integral = v == floor(v) && v >= 0;
     if (strcmp(key, "sep") == 0)
       o->syn_sep = v;
     else if (!integral)
       return lsp_fail(LSP_EINVAL, "%s: %s=%s must be a whole number", spec, key,
                       val);
+    else if (v > 1e9 && (strcmp(key, "train") == 0 || strcmp(key, "test") == 0 ||
+                         strcmp(key, "dim") == 0 || strcmp(key, "classes") == 0))
+      return lsp_fail(LSP_EINVAL, "%s: %s=%s is too large (at most 1000000000)",
+                      spec, key, val);
     else if (strcmp(key, "train") == 0)
       o->syn_train = (size_t)v;
     else if (strcmp(key, "test") == 0)

@@ -167,10 +167,10 @@ int lsp_loss_xent_ref(const float *logits, const int32_t *labels, size_t n,
     }
     double s = 0.0;
     for (size_t j = 0; j < k; j++) s += exp((double)z[j] - m);
-    double lse = m + log(s), l = 0.0;
+    double lg = log(s), l = 0.0;
     for (size_t j = 0; j < k; j++) {
       double q = (j == (size_t)labels[i]) ? on : off;
-      double logp = (double)z[j] - lse;
+      double logp = ((double)z[j] - m) - lg;
       l -= q * logp;
       if (dlogits) dlogits[i * k + j] = (exp(logp) - q) * dscale;
     }

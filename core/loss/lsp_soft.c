@@ -110,7 +110,7 @@ enum { ROW_OK = 0, ROW_LOGIT = 1, ROW_OTHER = 2, ROW_NEGATIVE = 3 };
 LSP_CLONES_VEXT
 static int soft_row(const float *z, const float *q, size_t k, float *g,
                     double gscale, double *loss) {
-  lsp_v8d vmax = lsp_vsplatd(-DBL_MAX), vsz = {0}, vsq = {0}, vqz = {0};
+  lsp_v8d vmax = lsp_vsplatd(-DBL_MAX), vsz = {0}, vsq = {0};
   lsp_v8l neg = {0};
   for (size_t j = 0; j < k; j += VD) {
     size_t nv = k - j < VD ? k - j : VD;
@@ -119,25 +119,29 @@ static int soft_row(const float *z, const float *q, size_t k, float *g,
     vmax = max8(vmax, x, m);
     vsz += x;
     vsq += w;
-    vqz += w * x;
     neg |= w < lsp_vsplatd(0.0);
   }
   if (!isfinite(hsum8(vsz))) return ROW_LOGIT;
-  double sq = hsum8(vsq), qz = hsum8(vqz);
+  double sq = hsum8(vsq);
   if (!isfinite(sq)) return ROW_OTHER;
   for (size_t l = 0; l < VD; l++)
     if (neg[l]) return ROW_NEGATIVE;
   const double mx = hmax8(vmax);
   const lsp_v8d vm = lsp_vsplatd(mx);
 
-  lsp_v8d vs = {0};
+  /* and sum q (max - z), which the loss takes instead of (sum q) max -
+   * sum q z: the max cancels term by term, exactly for equal logits */
+  lsp_v8d vs = {0}, vqd = {0};
   for (size_t j = 0; j < k; j += VD) {
     size_t nv = k - j < VD ? k - j : VD;
-    vs += and8(lsp_vexpd_nonpos(load8(z + j, nv) - vm), mask8(nv));
+    lsp_v8d x = load8(z + j, nv);
+    vs += and8(lsp_vexpd_nonpos(x - vm), mask8(nv));
+    vqd += load8(q + j, nv) * (vm - x);
   }
   const double s = hsum8(vs);
-  /* -sum q log p = (sum q) logsumexp(z) - sum q z */
-  *loss = sq * (mx + log(s)) - qz;
+  /* -sum q log p = (sum q) logsumexp(z) - sum q z
+   *              = sum q (max - z) + (sum q) log sum e */
+  *loss = hsum8(vqd) + sq * log(s);
 
   if (g) {
     const lsp_v8d a = lsp_vsplatd(gscale * sq / s), b = lsp_vsplatd(gscale);
@@ -195,11 +199,13 @@ static int distill_row(const float *z, const float *t, size_t k, int32_t y,
   }
   const double S1 = hsum8(s1), S2 = t1 ? S1 : hsum8(s2), S3 = hsum8(s3);
   /* CE = logsumexp(z) - sum q z - H(q); with q = off + (on - off)[k = y] */
-  *ce =
-      mz + log(S1) - (dp->off * sz + (dp->on - dp->off) * (double)z[y]) - dp->h;
-  /* KL(tT || pT) = sum tT (t - z)/T + logsumexp(z/T) - logsumexp(t/T) */
-  *kl = (mz * dp->invt + log(S2)) - (mt * dp->invt + log(S3)) +
-        dp->invt * hsum8(vdot) / S3;
+  /* written as sum q (max z - z) + log S1 (sum q = 1): the max cancels
+   * before log S1 is added, which logits far larger than it would lose */
+  *ce = (dp->off * ((double)k * mz - sz) + (dp->on - dp->off) * (mz - (double)z[y])) +
+        log(S1) - dp->h;
+  /* KL(tT || pT) = sum tT (t - z)/T + logsumexp(z/T) - logsumexp(t/T),
+   * the maxima subtracted first for the same reason */
+  *kl = (mz - mt) * dp->invt + (log(S2) - log(S3)) + dp->invt * hsum8(vdot) / S3;
 
   if (g) {
     const double a = (1.0 - dp->alpha) * gscale, b = dp->alpha * dp->t * gscale;
@@ -400,8 +406,8 @@ static void log_softmax_ref(const float *v, size_t k, double temp,
   for (size_t j = 0; j < k; j++) m = fmax(m, (double)v[j] / temp);
   double s = 0.0;
   for (size_t j = 0; j < k; j++) s += exp((double)v[j] / temp - m);
-  double lse = m + log(s);
-  for (size_t j = 0; j < k; j++) out[j] = (double)v[j] / temp - lse;
+  double ls = log(s);
+  for (size_t j = 0; j < k; j++) out[j] = ((double)v[j] / temp - m) - ls;
 }
 
 int lsp_loss_soft_xent_ref(const float *logits, const float *targets, size_t n,

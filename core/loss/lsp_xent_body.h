@@ -314,8 +314,19 @@ SV_ATTR static int SV_FN(xb_row)(const float *z, size_t k, int32_t y, double on,
     }
   }
   double se = SV_FN(xb_exp_sum)(z, k, m, g ? e : NULL, pf);
-  /* loss = logsumexp(z) − Σ_k q_k z_k */
-  *loss = (double)m + log(se) - (off * sz + (on - off) * (double)z[y]);
+  /* loss = logsumexp(z) − Σ_k q_k z_k = Σ_k q_k (m − z_k) + log Σe, with
+   * Σ_k q_k = 1: the max cancels before log Σe is added, so that logits far
+   * larger than log Σe (equal logits of 1e20: log K) keep it. d = Σ_k
+   * (m − z_k) from the float sums carries their rounding, about 2^-24 of
+   * K·|m| and more: for rows close together far from 0 (K·|m| over 16 times
+   * d + K; never for logits of ordinary size) it is summed again in double,
+   * term by term */
+  double d = (double)k * (double)m - sz;
+  if (off > 0.0 && fabs((double)m) * (double)k > 16.0 * (d + (double)k)) {
+    d = 0.0;
+    for (size_t j = 0; j < k; j++) d += (double)m - (double)z[j];
+  }
+  *loss = (off * d + (on - off) * ((double)m - (double)z[y])) + log(se);
   if (!g) return 0;
   /* g = e·(gs/se) − off·gs, and the true class another −(on − off)·gs */
   const float a = (float)((double)gs / se), b = (float)(-off * (double)gs);
