@@ -10,6 +10,10 @@
 #include "lsprobe/export.h"
 #include "lsprobe/version.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum lsp_status {
   LSP_OK = 0,
   LSP_EDATA = 1,  /* malformed, inconsistent or out-of-range input data */
@@ -52,5 +56,9 @@ LSP_API void lsp_clear_error(void);
 /* The version of the library loaded ("0.1.0"); LSPROBE_VERSION is that of
  * the headers compiled against. */
 LSP_API const char *lsp_version(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

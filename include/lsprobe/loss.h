@@ -15,6 +15,10 @@
 
 #include "lsprobe/export.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { LSP_LS_UNIFORM = 0, LSP_LS_T2T = 1 } lsp_ls_convention;
 
 typedef struct {
@@ -50,5 +54,9 @@ LSP_API double lsp_ls_optimal_gap(const lsp_ls *ls, size_t k);
 
 /* H(q) = -sum q_k log q_k of the smoothed target, with 0 log 0 = 0 (nats). */
 LSP_API double lsp_ls_entropy(const lsp_ls *ls, size_t k);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

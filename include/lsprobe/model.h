@@ -16,6 +16,10 @@
 #include "lsprobe/export.h"
 #include "lsprobe/result.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct lsp_model lsp_model;
 
 /* Load a model: an lsprobe `.lspm` file or a PyTorch export folder (one .npy
@@ -58,5 +62,9 @@ LSP_API int lsp_model_evaluate(const lsp_model *m, const lsp_matrix *x,
                                const int32_t *y, const lsp_matrix *val_x,
                                const int32_t *val_y, const lsp_opts *o,
                                lsp_result **out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
