@@ -51,7 +51,12 @@ static void test_version_init(void **state) {
   assert_true(before >= 1);
   int prev = lsp_threads_set(3);
   assert_int_equal(lsp_threads_get(), 3);
-  assert_int_equal(lsp_threads_set(prev), 3);
+  /* above the limit: refused, the setting kept */
+  refused(lsp_threads_set(LSP_THREADS_MAX + 1), -LSP_EINVAL, "above the limit of 1024");
+  assert_int_equal(lsp_threads_get(), 3);
+  assert_int_equal(lsp_threads_set(LSP_THREADS_MAX), 3);
+  assert_int_equal(lsp_threads_get(), LSP_THREADS_MAX);
+  assert_int_equal(lsp_threads_set(prev), LSP_THREADS_MAX);
   assert_int_equal(lsp_threads_get(), before);
   lsp_opts_free(NULL);
   lsp_result_free(NULL);

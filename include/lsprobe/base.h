@@ -32,10 +32,13 @@ enum lsp_status {
 LSP_API int lsp_init(void);
 
 /* lsprobe's thread count for the calls the calling thread makes (n <= 0:
- * the default, OpenMP's: OMP_NUM_THREADS, else the online cores). Each host
- * thread has its own setting; nothing outside lsprobe changes. Results the
- * documentation calls thread-count independent are the same for every n.
- * lsp_threads_set returns the previous setting (0 = the default). */
+ * the default, OpenMP's: OMP_NUM_THREADS, else the online cores; at most
+ * LSP_THREADS_MAX). Each host thread has its own setting; nothing outside
+ * lsprobe changes. Results the documentation calls thread-count independent
+ * are the same for every n. lsp_threads_set returns the previous setting
+ * (0 = the default, never negative); for n > LSP_THREADS_MAX it keeps the
+ * setting, records the reason and returns -LSP_EINVAL. */
+#define LSP_THREADS_MAX 1024
 LSP_API int lsp_threads_set(int n);
 LSP_API int lsp_threads_get(void);
 

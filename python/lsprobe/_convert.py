@@ -72,9 +72,13 @@ def set_threads(n):
     OMP_NUM_THREADS, else every core). Returns the previous setting. Results
     lsprobe promises to be thread-count independent (bootstrap intervals,
     binned calibration sums) are the same for every n; cluster sums are
-    identical for the same n."""
+    identical for the same n. At most 1024 (as the command's --threads)."""
     global _threads
-    old, _threads = _threads, max(int(n), 0)
+    n = max(int(n), 0)
+    if n > _lib.LSP_THREADS_MAX:
+        raise UsageError(f"set_threads: thread count {n} is above the limit of "
+                         f"{_lib.LSP_THREADS_MAX}")
+    old, _threads = _threads, n
     lib.lsp_threads_set(_threads)
     return old
 
