@@ -53,6 +53,19 @@ def test_t2t_and_normalize_by_formula():
     assert lsprobe.loss(z, y, eps, "t2t", normalize=True)[0] == pytest.approx(want - h, rel=1e-6)
     assert lsprobe.optimal_gap(0.1, 10) == pytest.approx(math.log(91))
     assert lsprobe.optimal_gap(0.0, 10) == math.inf
+    assert lsprobe.optimal_gap(1.0, 10, "t2t") == -math.inf
+    assert lsprobe.optimal_gap(0.1, 2, "t2t") == pytest.approx(math.log(9))
+
+
+@pytest.mark.parametrize("eps,k,match", [(0.1, 1, "at least 2 classes"),
+                                         (0.1, 0, "at least 2 classes"),
+                                         (0.1, -3, "at least 2 classes"),
+                                         (2.0, 10, r"eps = 2 is outside \[0, 1\]"),
+                                         (-0.1, 10, r"outside \[0, 1\]"),
+                                         (math.nan, 10, r"outside \[0, 1\]")])
+def test_optimal_gap_refuses_what_loss_refuses(eps, k, match):
+    with pytest.raises(lsprobe.UsageError, match=match):
+        lsprobe.optimal_gap(eps, k)
 
 
 @pytest.mark.parametrize("conv,norm", [("uniform", False), ("t2t", True)])
