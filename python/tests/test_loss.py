@@ -2,6 +2,7 @@
 python3-torch is installed) and against `lsprobe loss --json --grad-out`."""
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -115,3 +116,14 @@ def test_loss_refuses_bad_input():
         lsprobe.loss(z, np.array([True, False, True, False]))
     with pytest.raises(lsprobe.UsageError, match="at least 2 classes"):
         lsprobe.loss(np.zeros((4, 1), dtype=np.float32), [0, 0, 0, 0])
+    # float64 beyond float32's range is named before the cast, without a
+    # NumPy overflow warning; values that fit are read as float32
+    big = np.zeros((4, 3))
+    big[1, 2] = -1e39
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(lsprobe.DataError,
+                           match=r"logits: value -1e\+39 at row 1, column 2 does not fit float32"):
+            lsprobe.loss(big, y)
+    big[1, 2] = np.finfo(np.float32).max
+    assert np.isfinite(lsprobe.loss(big, y)[0])
