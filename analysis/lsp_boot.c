@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 #include "core/base/lsp_util.h"
 
 /* Resample b's counts: n draws with replacement from its own stream. */
@@ -31,8 +32,8 @@ int lsp_boot_values(size_t n, const lsp_boot_opts *o, const lsp_boot_stat *s, do
   const size_t M = s->nstat;
   int nt = o->threads > 1 ? o->threads : 1;
   if (nt > B) nt = B;
-  int fail = 0;
-#pragma omp parallel num_threads(nt) if (nt > 1) reduction(| : fail)
+  int fail = 0, stop = 0;
+#pragma omp parallel num_threads(nt) if (nt > 1) reduction(| : fail, stop)
   {
     /* per-thread workspace: counts, one generator, the statistic's scratch */
     uint32_t *w = malloc(n * sizeof *w);
@@ -46,6 +47,10 @@ int lsp_boot_values(size_t n, const lsp_boot_opts *o, const lsp_boot_stat *s, do
         fail = 1;
         continue;
       }
+      if (stop || lsp_interrupted()) { /* the host's interruption: skip the rest */
+        stop = 1;
+        continue;
+      }
       draw_counts(g, o->seed, b, n, w);
       s->stat(s->ctx, ws, w, vals + (size_t)b * M);
     }
@@ -54,6 +59,7 @@ int lsp_boot_values(size_t n, const lsp_boot_opts *o, const lsp_boot_stat *s, do
     if (ws) s->ws_free(ws);
   }
   if (fail) return lsp_fail(LSP_ENOMEM, "out of memory for the bootstrap (%zu rows)", n);
+  if (stop) return lsp_fail(LSP_EINTR, "bootstrap: interrupted");
   return LSP_OK;
 }
 

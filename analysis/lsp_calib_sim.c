@@ -281,8 +281,9 @@ int lsp_sim_run(const lsp_sim_scenario *s, const lsp_sim_truth *t, size_t n,
   }
   if (fail) {
     free(all);
-    return status == LSP_ENOMEM ? lsp_fail(LSP_ENOMEM, "out of memory in the simulation")
-                                : status;
+    if (status == LSP_ENOMEM) return lsp_fail(LSP_ENOMEM, "out of memory in the simulation");
+    if (status == LSP_EINTR) return lsp_fail(LSP_EINTR, "simulation: interrupted");
+    return status;
   }
   for (int e = 0; e < LSP_SIM_NEST; e++) {
     double tg = lsp_sim_target(e, t), tb = lsp_sim_target_binned(e, t);

@@ -46,6 +46,7 @@
 
 #include "analysis/lsp_calib_impl.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 #include "core/base/lsp_util.h"
 
 /* The metrics inverted, and the target each is compared with. */
@@ -399,9 +400,9 @@ typedef struct {
 static int draw_grid(const world *wd, const lsp_calib_boot *boot, int g, double *vals,
                      double *col, scan *out) {
   const int B = boot->resamples;
-  int nt = boot->threads > 1 ? boot->threads : 1, fail = 0;
+  int nt = boot->threads > 1 ? boot->threads : 1, fail = 0, stop = 0;
   if (nt > B) nt = B;
-#pragma omp parallel num_threads(nt) if (nt > 1) reduction(| : fail)
+#pragma omp parallel num_threads(nt) if (nt > 1) reduction(| : fail, stop)
   {
     world_ws ws;
     memset(&ws, 0, sizeof ws);
@@ -412,12 +413,14 @@ static int draw_grid(const world *wd, const lsp_calib_boot *boot, int g, double 
         fail = 1;
         continue;
       }
+      if (stop || (stop = lsp_interrupted())) continue; /* the host's interruption */
       world_draw(wd, k_grid[g], b, &ws, vals + (size_t)b * NINV);
     }
     ws_free(&ws);
   }
   if (fail)
     return lsp_fail(LSP_ENOMEM, "out of memory for the interval worlds (%zu rows)", wd->r->n);
+  if (stop) return lsp_fail(LSP_EINTR, "bootstrap: interrupted");
   for (int q = 0; q < NINV; q++) {
     if (wd->smece_only && q != Q_SMECE) {
       out->lo[g][q] = out->hi[g][q] = NAN;

@@ -14,6 +14,7 @@ VERSION=$4
 MAJOR=${VERSION%%.*}
 P=$SCR/prefix
 CC=${CC:-cc}
+CXX=${CXX:-g++}
 
 if cmake --install "$BUILD" --prefix "$P" >"$SCR/install.log" 2>&1; then ok "cmake --install --prefix"; else
   bad "cmake --install failed:"; sed 's/^/     /' "$SCR/install.log" | tail -5; finish; exit 1; fi
@@ -41,6 +42,14 @@ for h in "$P"/include/lsprobe/*.h; do
     2>"$SCR/h.err" || { hdr_ok=0; bad "$(basename "$h") does not compile alone:"; head -3 "$SCR/h.err"; }
 done
 [ $hdr_ok -eq 1 ] && ok "each public header compiles alone (-std=c11 -Wall -Wextra -Wpedantic -Werror)"
+# ... and as C++, every declaration with C linkage (extern "C")
+hdr_ok=1
+for h in "$P"/include/lsprobe/*.h; do
+  printf '#include <lsprobe/%s>\nint main() { return 0; }\n' "$(basename "$h")" >"$SCR/h.cpp"
+  $CXX -std=c++11 -Wall -Wextra -Wpedantic -Werror -I"$P/include" -c "$SCR/h.cpp" -o "$SCR/h.o" \
+    2>"$SCR/h.err" || { hdr_ok=0; bad "$(basename "$h") does not compile alone as C++:"; head -3 "$SCR/h.err"; }
+done
+[ $hdr_ok -eq 1 ] && ok "each public header compiles alone as C++ (-std=c++11 -Wpedantic -Werror)"
 
 # 1. pkg-config and plain cc
 export PKG_CONFIG_PATH=$P/lib/pkgconfig
@@ -54,6 +63,13 @@ if $CC -std=c11 -Wall -Wextra -Werror "$TESTS/consumer/consumer.c" -o "$SCR/cons
   bad "the pkg-config build failed:"; sed 's/^/     /' "$SCR/cc.err" | head -5; fi
 if "$SCR/consumer_pc" >"$SCR/run.out" 2>&1; then ok "the pkg-config consumer's checks pass"; else
   bad "the pkg-config consumer failed:"; sed 's/^/     /' "$SCR/run.out"; fi
+# shellcheck disable=SC2046
+if $CXX -std=c++11 -Wall -Wextra -Werror "$TESTS/consumer/consumer.cpp" -o "$SCR/consumer_cxx" \
+     $(pkg-config --cflags --libs lsprobe) -Wl,-rpath,"$libdir" 2>"$SCR/cxx.err"; then
+  ok "g++ consumer.cpp \$(pkg-config --cflags --libs lsprobe)"; else
+  bad "the C++ pkg-config build failed:"; sed 's/^/     /' "$SCR/cxx.err" | head -5; fi
+if "$SCR/consumer_cxx" >"$SCR/run_pc_cxx.out" 2>&1; then ok "the C++ consumer's checks pass"; else
+  bad "the C++ consumer failed:"; sed 's/^/     /' "$SCR/run_pc_cxx.out"; fi
 if ldd "$SCR/consumer_pc" | grep -q "liblsprobe.so.$MAJOR => $libdir"; then
   ok "it runs on the installed liblsprobe.so.$MAJOR"; else bad "it does not load $libdir/liblsprobe.so.$MAJOR"; fi
 
@@ -62,9 +78,9 @@ if cmake -S "$TESTS/consumer" -B "$SCR/cmake" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_B
      >"$SCR/cmake.log" 2>&1 && cmake --build "$SCR/cmake" >>"$SCR/cmake.log" 2>&1; then
   ok "find_package(lsprobe) project configures and builds"; else
   bad "the find_package build failed:"; sed 's/^/     /' "$SCR/cmake.log" | tail -8; fi
-for kind in shared static; do
+for kind in shared static cxx; do
   if "$SCR/cmake/consumer_$kind" >"$SCR/run_$kind.out" 2>&1; then
-    ok "lsprobe::lsprobe$([ $kind = static ] && echo _static) consumer's checks pass"; else
+    ok "lsprobe::lsprobe$([ $kind = static ] && echo _static) consumer's checks pass ($kind)"; else
     bad "the $kind find_package consumer failed:"; sed 's/^/     /' "$SCR/run_$kind.out"; fi
 done
 if readelf -d "$SCR/cmake/consumer_static" | grep -q liblsprobe; then

@@ -51,7 +51,12 @@ static void test_version_init(void **state) {
   assert_true(before >= 1);
   int prev = lsp_threads_set(3);
   assert_int_equal(lsp_threads_get(), 3);
-  assert_int_equal(lsp_threads_set(prev), 3);
+  /* above the limit: refused, the setting kept */
+  refused(lsp_threads_set(LSP_THREADS_MAX + 1), -LSP_EINVAL, "above the limit of 1024");
+  assert_int_equal(lsp_threads_get(), 3);
+  assert_int_equal(lsp_threads_set(LSP_THREADS_MAX), 3);
+  assert_int_equal(lsp_threads_get(), LSP_THREADS_MAX);
+  assert_int_equal(lsp_threads_set(prev), LSP_THREADS_MAX);
   assert_int_equal(lsp_threads_get(), before);
   lsp_opts_free(NULL);
   lsp_result_free(NULL);
@@ -272,6 +277,9 @@ static void test_model_torch(void **state) {
   lsp_model *m = NULL;
   refused(lsp_model_load(td_path("torch_mlp_tiny/nothere.lspm"), &m), LSP_EIO,
           "nothere");
+  refused(lsp_model_load(NULL, &m), LSP_EINVAL, "NULL path");
+  assert_null(m);
+  refused(lsp_model_load(td_path("torch_mlp_tiny"), NULL), LSP_EINVAL, "NULL output");
   assert_int_equal(lsp_model_load(td_path("torch_mlp_tiny"), &m), LSP_OK);
   size_t n = x.shape[0], d = x.shape[1], k = lsp_model_class_count(m),
          h = lsp_model_feature_size(m);
@@ -333,8 +341,20 @@ static void test_model_torch(void **state) {
   refused(lsp_model_logits(m, &xm, z, NULL), LSP_EINTR, "interrupted");
   refused(lsp_attack_fgsm(m, &xm, lab, eps, 2, NULL, NULL, &r), LSP_EINTR,
           "interrupted");
+  lsp_opts *bo = lsp_opts_alloc();
+  ok(lsp_opts_set(bo, "bootstrap", "50"));
+  lsp_matrix zm = {z, LSP_MAT_F32, n, k};
+  r = NULL;
+  refused(lsp_calib_measure(&zm, lab, NULL, NULL, bo, &r), LSP_EINTR, "interrupted");
+  assert_null(r);
   lsp_interrupt_clear();
   assert_int_equal(lsp_model_logits(m, &xm, z, NULL), LSP_OK);
+  ok(lsp_calib_measure(&zm, lab, NULL, NULL, bo, &r));
+  assert_true(num(r, "bootstrap_resamples") == 50);
+  assert_true(num(r, "accuracy_ci[0]") <= num(r, "accuracy") &&
+              num(r, "accuracy") <= num(r, "accuracy_ci[1]"));
+  lsp_result_free(r);
+  lsp_opts_free(bo);
 
   /* refusals: wrong width, NaN input, input outside [0, 1], bad label */
   lsp_matrix narrow = {x.data, LSP_MAT_F32, n * d / 4, 4};

@@ -2,10 +2,13 @@
  * closed forms; the calibration intervals run on the same engine. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "analysis/lsp_boot.h"
 #include "analysis/lsp_calib.h"
+#include "analysis/lsp_calib_impl.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 #include "testutil.h"
 
 static void test_identical_models(void **state) {
@@ -145,6 +148,60 @@ static void test_errors(void **state) {
   assert_int_equal(lsp_boot_mean(a, 1, 0, 1, &m, &lo, &hi), LSP_EINVAL);
 }
 
+/* The host's interruption stops every bootstrap (the engine and the
+ * test-inversion worlds) with LSP_EINTR, for one thread or several; once
+ * cleared, the same calls run to the same intervals as before. */
+static void test_interrupted(void **state) {
+  (void)state;
+  enum { N = 300, K = 3 };
+  float z[N * K];
+  int32_t y[N];
+  uint8_t a[N];
+  for (int i = 0; i < N; i++) {
+    for (int j = 0; j < K; j++) z[i * K + j] = (float)(2.0 * sin(1.3 * i + 0.7 * j));
+    y[i] = (int32_t)(i % K);
+    a[i] = (uint8_t)(i % 4 != 0);
+  }
+  lsp_calib_rows *r = NULL;
+  assert_int_equal(lsp_calib_rows_from_logits(z, y, N, K, 1.0, "z", &r), 0);
+  lsp_calib_opts co = lsp_calib_opts_default();
+  lsp_calib_result res, ref;
+  assert_int_equal(lsp_calib_rows_score(r, &co, &ref), 0);
+  lsp_calib_boot b = {200, 5, 1, LSP_CALIB_CI_INVERSION};
+  assert_int_equal(lsp_calib_bootstrap(r, &co, &b, &ref), 0);
+  double m, lo, hi, lo2, hi2;
+  assert_int_equal(lsp_boot_mean(a, N, 200, 3, &m, &lo, &hi), 0);
+
+  lsp_interrupt_request();
+  assert_int_equal(lsp_boot_mean(a, N, 200, 3, &m, &lo2, &hi2), LSP_EINTR);
+  assert_non_null(strstr(lsp_errmsg(), "interrupted"));
+  for (int threads = 1; threads <= 2; threads++) {
+    b.threads = threads;
+    assert_int_equal(lsp_calib_rows_score(r, &co, &res), 0);
+    assert_int_equal(lsp_calib_bootstrap(r, &co, &b, &res), LSP_EINTR);
+    lsp_calib_result_release(&res);
+    /* the test-inversion worlds on their own (after a finished percentile run) */
+    assert_int_equal(lsp_calib_rows_score(r, &co, &res), 0);
+    assert_int_equal(lsp_calib_ti_intervals(r, &co, &b, &res), LSP_EINTR);
+    assert_non_null(strstr(lsp_errmsg(), "interrupted"));
+    lsp_calib_result_release(&res);
+  }
+  lsp_interrupt_clear();
+
+  assert_int_equal(lsp_boot_mean(a, N, 200, 3, &m, &lo2, &hi2), 0);
+  assert_true(lo == lo2 && hi == hi2);
+  b.threads = 2;
+  assert_int_equal(lsp_calib_rows_score(r, &co, &res), 0);
+  assert_int_equal(lsp_calib_bootstrap(r, &co, &b, &res), 0);
+  for (int k = 0; k < LSP_CALIB_NMETRIC; k++)
+    if (ref.has[k])
+      assert_true(memcmp(&res.ci_lo[k], &ref.ci_lo[k], sizeof(double)) == 0 &&
+                  memcmp(&res.ci_hi[k], &ref.ci_hi[k], sizeof(double)) == 0);
+  lsp_calib_result_release(&res);
+  lsp_calib_result_release(&ref);
+  lsp_calib_rows_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_identical_models),
@@ -153,6 +210,7 @@ int main(void) {
       cmocka_unit_test(test_engine_threads_and_counts),
       cmocka_unit_test(test_calibration_uses_the_engine),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_interrupted),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,6 +76,20 @@ static void test_entropy_and_gap(void **state) {
   lsp_ls one = {1.0, LSP_LS_UNIFORM, 0};
   td_close(lsp_ls_entropy(&one, 10), log(10.0), 1e-15, 0, "H(uniform)", 0);
   td_close(lsp_ls_optimal_gap(&one, 10), 0.0, 0, 1e-15, "gap eps=1", 0);
+  /* t2t at eps = 1: q_y = 0, no finite minimum the other way */
+  lsp_ls t1 = {1.0, LSP_LS_T2T, 0};
+  assert_true(isinf(lsp_ls_optimal_gap(&t1, 10)) && lsp_ls_optimal_gap(&t1, 10) < 0);
+  /* settings the loss refuses: NaN, with the reason */
+  lsp_ls big = {2.0, LSP_LS_UNIFORM, 0}, nan_eps = {NAN, LSP_LS_UNIFORM, 0};
+  lsp_ls conv = {0.1, (lsp_ls_convention)7, 0};
+  assert_true(isnan(lsp_ls_optimal_gap(&u, 1)) && isnan(lsp_ls_entropy(&u, 1)));
+  assert_non_null(strstr(lsp_errmsg(), "at least 2 classes"));
+  assert_true(isnan(lsp_ls_optimal_gap(&u, 0)) && isnan(lsp_ls_entropy(&u, 0)));
+  assert_true(isnan(lsp_ls_optimal_gap(&big, 10)) && isnan(lsp_ls_entropy(&big, 10)));
+  assert_non_null(strstr(lsp_errmsg(), "outside [0, 1]"));
+  assert_true(isnan(lsp_ls_optimal_gap(&nan_eps, 10)));
+  assert_true(isnan(lsp_ls_optimal_gap(&conv, 10)));
+  assert_true(isnan(lsp_ls_optimal_gap(NULL, 10)));
 }
 
 /* At logits with z_y - z_j = optimal gap, p = q: the gradient vanishes and

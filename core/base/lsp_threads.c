@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include "core/base/lsp_error.h"
+
 /* Declared by OpenBLAS's cblas.h; repeated here so that this file does not
  * depend on which cblas.h comes first on the include path. */
 void openblas_set_num_threads(int num_threads);
@@ -10,6 +12,10 @@ int openblas_get_num_threads(void);
 static _Thread_local int g_threads = 0;
 
 int lsp_threads_set(int n) {
+  if (n > LSP_THREADS_MAX) {
+    lsp_fail(LSP_EINVAL, "thread count %d is above the limit of %d", n, LSP_THREADS_MAX);
+    return -LSP_EINVAL;
+  }
   int prev = g_threads;
   g_threads = n > 0 ? n : 0;
   return prev;

@@ -38,8 +38,10 @@ static int load_onnx(const char *path, const char *buf, size_t len,
 
 int lsp_model_load_opts(const char *path, const lsp_load_opts *o,
                         lsp_model **out, char *note, size_t cap) {
-  *out = NULL;
   if (note && cap) note[0] = '\0';
+  if (!out) return lsp_fail(LSP_EINVAL, "model load: NULL output pointer");
+  *out = NULL;
+  if (!path) return lsp_fail(LSP_EINVAL, "model load: NULL path");
   struct stat sb;
   if (stat(path, &sb) != 0)
     return lsp_fail(LSP_EIO, "%s: %s", path, strerror(errno));

@@ -40,12 +40,14 @@ void lsp_ls_target(const lsp_ls *ls, size_t k, double *q_on, double *q_off) {
 static double xlogx(double x) { return x > 0.0 ? x * log(x) : 0.0; }
 
 double lsp_ls_entropy(const lsp_ls *ls, size_t k) {
+  if (lsp_ls_check(ls, k)) return NAN;
   double on, off;
   lsp_ls_target(ls, k, &on, &off);
   return -(xlogx(on) + (double)(k - 1) * xlogx(off));
 }
 
 double lsp_ls_optimal_gap(const lsp_ls *ls, size_t k) {
+  if (lsp_ls_check(ls, k)) return NAN;
   double on, off;
   lsp_ls_target(ls, k, &on, &off);
   if (off <= 0.0) return INFINITY;

@@ -11,6 +11,10 @@
 #include "lsprobe/export.h"
 #include "lsprobe/result.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Calibration of N×K predictions `pred` (float32 or float64; float64 is
  * kept in double throughout) with labels y: accuracy, nll, brier, ece, mce,
  * rmsce, ace, classwise_ece, over_confidence, under_confidence, temperature,
@@ -50,5 +54,9 @@ LSP_API int lsp_clusters_measure(const lsp_matrix *features, const int32_t *y,
  * it no optimum), convention ("uniform" or "t2t"). */
 LSP_API int lsp_logitgap_measure(const lsp_matrix *logits, const int32_t *y,
                                  const lsp_opts *o, lsp_result **out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -35,6 +35,10 @@
 #include "lsprobe/model.h"
 #include "lsprobe/result.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 LSP_API int lsp_attack_fgsm(lsp_model *m, const lsp_matrix *x, const int32_t *y,
                             const double *eps, size_t neps, const lsp_opts *o,
                             float *x_adv, lsp_result **out);
@@ -42,5 +46,9 @@ LSP_API int lsp_attack_fgsm(lsp_model *m, const lsp_matrix *x, const int32_t *y,
 LSP_API int lsp_attack_pgd(lsp_model *m, const lsp_matrix *x, const int32_t *y,
                            const double *eps, size_t neps, const lsp_opts *o,
                            float *x_adv, lsp_result **out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

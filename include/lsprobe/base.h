@@ -10,6 +10,10 @@
 #include "lsprobe/export.h"
 #include "lsprobe/version.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum lsp_status {
   LSP_OK = 0,
   LSP_EDATA = 1,  /* malformed, inconsistent or out-of-range input data */
@@ -28,10 +32,13 @@ enum lsp_status {
 LSP_API int lsp_init(void);
 
 /* lsprobe's thread count for the calls the calling thread makes (n <= 0:
- * the default, OpenMP's: OMP_NUM_THREADS, else the online cores). Each host
- * thread has its own setting; nothing outside lsprobe changes. Results the
- * documentation calls thread-count independent are the same for every n.
- * lsp_threads_set returns the previous setting (0 = the default). */
+ * the default, OpenMP's: OMP_NUM_THREADS, else the online cores; at most
+ * LSP_THREADS_MAX). Each host thread has its own setting; nothing outside
+ * lsprobe changes. Results the documentation calls thread-count independent
+ * are the same for every n. lsp_threads_set returns the previous setting
+ * (0 = the default, never negative); for n > LSP_THREADS_MAX it keeps the
+ * setting, records the reason and returns -LSP_EINVAL. */
+#define LSP_THREADS_MAX 1024
 LSP_API int lsp_threads_set(int n);
 LSP_API int lsp_threads_get(void);
 
@@ -52,5 +59,9 @@ LSP_API void lsp_clear_error(void);
 /* The version of the library loaded ("0.1.0"); LSPROBE_VERSION is that of
  * the headers compiled against. */
 LSP_API const char *lsp_version(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -15,6 +15,10 @@
 
 #include "lsprobe/export.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { LSP_LS_UNIFORM = 0, LSP_LS_T2T = 1 } lsp_ls_convention;
 
 typedef struct {
@@ -45,10 +49,17 @@ LSP_API int lsp_loss_xent(const float *logits, const int32_t *labels, size_t n,
 
 /* Logit gap z_y - z_j at the loss minimum (p = q), log(q_y/q_j):
  * log(1 + K(1-eps)/eps) for uniform, log((K-1)(1-eps)/eps) for t2t;
- * +INFINITY for eps = 0 (no finite minimum), -INFINITY for t2t at eps = 1. */
+ * +INFINITY for eps = 0 (no finite minimum), -INFINITY for t2t at eps = 1.
+ * NaN for settings lsp_loss_xent refuses (ls NULL, eps outside [0, 1] or
+ * NaN, an unknown convention, K < 2), with the reason in lsp_errmsg(). */
 LSP_API double lsp_ls_optimal_gap(const lsp_ls *ls, size_t k);
 
-/* H(q) = -sum q_k log q_k of the smoothed target, with 0 log 0 = 0 (nats). */
+/* H(q) = -sum q_k log q_k of the smoothed target, with 0 log 0 = 0 (nats);
+ * NaN for bad settings, as lsp_ls_optimal_gap. */
 LSP_API double lsp_ls_entropy(const lsp_ls *ls, size_t k);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -16,12 +16,17 @@
 #include "lsprobe/export.h"
 #include "lsprobe/result.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct lsp_model lsp_model;
 
-/* Load a model: an lsprobe `.lspm` file or a PyTorch export folder (one .npy
- * per state_dict tensor, README). *out is a new model; free it with
- * lsp_model_free. LSP_EIO when the path cannot be read, LSP_EDATA for a
- * defect, with the file and the problem in the message. */
+/* Load a model: an lsprobe `.lspm` file, an ONNX file (the operators
+ * README lists) or a PyTorch export folder (one .npy per state_dict
+ * tensor, README). *out is a new model; free it with lsp_model_free.
+ * LSP_EINVAL for a NULL path or out, LSP_EIO when the path cannot be read,
+ * LSP_EDATA for a defect, with the file and the problem in the message. */
 LSP_API int lsp_model_load(const char *path, lsp_model **out);
 
 /* NULL is a no-op. */
@@ -39,8 +44,8 @@ LSP_API size_t lsp_model_feature_size(const lsp_model *m);
 /* Logits (N×K) and, when `features` is not NULL, penultimate features
  * (N×lsp_model_feature_size) of the N examples in x (N×input size, float32
  * or float64; float64 is rounded to float32 a batch at a time), into
- * caller-owned float32 arrays. LSP_EINVAL when x has the wrong width,
- * LSP_EDATA naming the row and column of a non-finite input. */
+ * caller-owned float32 arrays. LSP_EDATA when x has the wrong width or
+ * naming the row and column of a non-finite input. */
 LSP_API int lsp_model_logits(const lsp_model *m, const lsp_matrix *x,
                              float *logits, float *features);
 
@@ -58,5 +63,9 @@ LSP_API int lsp_model_evaluate(const lsp_model *m, const lsp_matrix *x,
                                const int32_t *y, const lsp_matrix *val_x,
                                const int32_t *val_y, const lsp_opts *o,
                                lsp_result **out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

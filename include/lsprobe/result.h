@@ -22,6 +22,10 @@
 
 #include "lsprobe/export.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { LSP_MAT_F32 = 1, LSP_MAT_F64 = 2 } lsp_mat_type;
 
 /* rows × cols values of `type` (float or double), row-major (C order),
@@ -64,5 +68,9 @@ LSP_API int lsp_result_number(const lsp_result *r, const char *path,
 
 /* NULL is a no-op. */
 LSP_API void lsp_result_free(lsp_result *r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -72,9 +72,13 @@ def set_threads(n):
     OMP_NUM_THREADS, else every core). Returns the previous setting. Results
     lsprobe promises to be thread-count independent (bootstrap intervals,
     binned calibration sums) are the same for every n; cluster sums are
-    identical for the same n."""
+    identical for the same n. At most 1024 (as the command's --threads)."""
     global _threads
-    old, _threads = _threads, max(int(n), 0)
+    n = max(int(n), 0)
+    if n > _lib.LSP_THREADS_MAX:
+        raise UsageError(f"set_threads: thread count {n} is above the limit of "
+                         f"{_lib.LSP_THREADS_MAX}")
+    old, _threads = _threads, n
     lib.lsp_threads_set(_threads)
     return old
 
@@ -171,7 +175,18 @@ def matrix(name, a, keep_f64=False):
         a = np.ascontiguousarray(a)
         kind = _lib.LSP_MAT_F64
     else:
-        a = np.ascontiguousarray(a, dtype=np.float32)
+        wide = a.dtype.kind == "f" and a.dtype.itemsize > 4
+        with np.errstate(over="ignore"):
+            a32 = np.ascontiguousarray(a, dtype=np.float32)
+        if wide and a32.size and not np.isfinite(a32).all():
+            # a finite value beyond float32's range became inf in the cast:
+            # name it, as the library does for float64 it converts itself
+            big = np.flatnonzero((np.isinf(a32) & np.isfinite(a)).reshape(-1))
+            if big.size:
+                i, j = divmod(int(big[0]), a.shape[1])
+                raise DataError(f"{name}: value {float(a[i, j]):g} at row {i}, column {j} "
+                                "does not fit float32")
+        a = a32
         kind = _lib.LSP_MAT_F32
     return a, _lib.Matrix(a.ctypes.data, kind, a.shape[0], a.shape[1])
 
@@ -183,7 +198,8 @@ def rows(name, a):
     if a.ndim < 2:
         raise ValueError(f"{name}: expected examples along the first axis (N x ...), "
                          f"got shape {a.shape}")
-    return matrix(name, a.reshape(a.shape[0], -1))
+    # the product of the other axes, not -1: NumPy cannot infer it for N = 0
+    return matrix(name, a.reshape(a.shape[0], int(np.prod(a.shape[1:]))))
 
 
 def labels(name, y, n, rows_name):

@@ -21,6 +21,7 @@ SONAME = f"liblsprobe.so.{MAJOR}"
 
 # status codes (lsprobe/base.h)
 LSP_OK, LSP_EDATA, LSP_EINVAL, LSP_EIO, LSP_ENOMEM, LSP_EINTR = range(6)
+LSP_THREADS_MAX = 1024  # lsprobe/base.h
 # element types of an lsp_matrix (lsprobe/result.h)
 LSP_MAT_F32, LSP_MAT_F64 = 1, 2
 

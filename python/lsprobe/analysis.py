@@ -4,6 +4,7 @@ Each analysis returns a dict with the names of ``lsprobe <command> --json``
 (the names of results.json, docs/DESIGN.md §4).
 """
 import ctypes
+import math
 
 import numpy as np
 
@@ -43,9 +44,16 @@ def loss(logits, labels, eps=0.0, convention="uniform", *, normalize=False):
 
 def optimal_gap(eps, k, convention="uniform"):
     """The logit gap z_y - z_j at which the smoothed loss is minimal
-    (inf for eps = 0)."""
+    (inf for eps = 0; -inf for t2t at eps = 1). UsageError, as loss(), for
+    eps outside [0, 1] or fewer than 2 classes."""
     ls = LS(float(eps), _convention(convention), 0)
-    return lib.lsp_ls_optimal_gap(ctypes.byref(ls), int(k))
+    k = int(k)
+    if k < 2:
+        raise cv.UsageError(f"need at least 2 classes (K = {k})")
+    gap = lib.lsp_ls_optimal_gap(ctypes.byref(ls), k)
+    if math.isnan(gap):  # settings the library refuses; the reason is its message
+        raise cv.UsageError(lib.lsp_errmsg().decode("utf-8", "replace"))
+    return gap
 
 
 def calibration(logits=None, labels=None, bins=15, *, probs=None, edges="right",

@@ -31,6 +31,38 @@ def test_threads_are_lsprobes_own():
         lsprobe.set_threads(THREADS)
 
 
+def test_thread_count_limit():
+    """Above 1024 threads (the command's --threads limit) the setting is
+    refused and kept, in the module and in the library."""
+    from lsprobe._lib import lib
+    with pytest.raises(lsprobe.UsageError, match="2000 is above the limit of 1024"):
+        lsprobe.set_threads(2000)
+    assert lsprobe.get_threads() == THREADS
+    prev = lib.lsp_threads_set(3)
+    try:
+        assert lib.lsp_threads_set(1025) == -lsprobe.UsageError.status
+        assert b"above the limit" in lib.lsp_errmsg()
+        assert lib.lsp_threads_get() == 3
+    finally:
+        lib.lsp_threads_set(prev)
+
+
+def test_ctrl_c_stops_a_bootstrap():
+    """KeyboardInterrupt reaches the bootstrap: it stops at its next
+    resample, the exception is raised at once, and the next call runs."""
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 10, size=200000)
+    z = (rng.normal(size=(200000, 10)) + 2 * np.eye(10)[y]).astype(np.float32)
+    threading.Timer(0.5, _thread.interrupt_main).start()
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):  # uninterrupted: 30 s and more on 2 threads
+        lsprobe.calibration(z, y, bootstrap=200)
+    assert time.monotonic() - t0 < 3.0
+    assert _convert._active == 0
+    small = lsprobe.calibration(z[:500], y[:500], bootstrap=20)  # re-armed
+    assert small["bootstrap_resamples"] == 20
+
+
 def test_ctrl_c_stops_a_long_attack(tiny):
     """KeyboardInterrupt (here raised by a timer, as Ctrl-C would) reaches
     the library: the attack stops at its next batch, the exception is raised

@@ -2,6 +2,7 @@
 python3-torch is installed) and against `lsprobe loss --json --grad-out`."""
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -53,6 +54,19 @@ def test_t2t_and_normalize_by_formula():
     assert lsprobe.loss(z, y, eps, "t2t", normalize=True)[0] == pytest.approx(want - h, rel=1e-6)
     assert lsprobe.optimal_gap(0.1, 10) == pytest.approx(math.log(91))
     assert lsprobe.optimal_gap(0.0, 10) == math.inf
+    assert lsprobe.optimal_gap(1.0, 10, "t2t") == -math.inf
+    assert lsprobe.optimal_gap(0.1, 2, "t2t") == pytest.approx(math.log(9))
+
+
+@pytest.mark.parametrize("eps,k,match", [(0.1, 1, "at least 2 classes"),
+                                         (0.1, 0, "at least 2 classes"),
+                                         (0.1, -3, "at least 2 classes"),
+                                         (2.0, 10, r"eps = 2 is outside \[0, 1\]"),
+                                         (-0.1, 10, r"outside \[0, 1\]"),
+                                         (math.nan, 10, r"outside \[0, 1\]")])
+def test_optimal_gap_refuses_what_loss_refuses(eps, k, match):
+    with pytest.raises(lsprobe.UsageError, match=match):
+        lsprobe.optimal_gap(eps, k)
 
 
 @pytest.mark.parametrize("conv,norm", [("uniform", False), ("t2t", True)])
@@ -102,3 +116,14 @@ def test_loss_refuses_bad_input():
         lsprobe.loss(z, np.array([True, False, True, False]))
     with pytest.raises(lsprobe.UsageError, match="at least 2 classes"):
         lsprobe.loss(np.zeros((4, 1), dtype=np.float32), [0, 0, 0, 0])
+    # float64 beyond float32's range is named before the cast, without a
+    # NumPy overflow warning; values that fit are read as float32
+    big = np.zeros((4, 3))
+    big[1, 2] = -1e39
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(lsprobe.DataError,
+                           match=r"logits: value -1e\+39 at row 1, column 2 does not fit float32"):
+            lsprobe.loss(big, y)
+    big[1, 2] = np.finfo(np.float32).max
+    assert np.isfinite(lsprobe.loss(big, y)[0])

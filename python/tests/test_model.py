@@ -101,6 +101,11 @@ def test_models_refuse_bad_input(tmp_path, tiny):
         lsprobe.load_model(tmp_path / "bad.lspm")
     with pytest.raises(lsprobe.DataError, match="the model takes 8"):
         m.logits(np.zeros((4, 7), dtype=np.float32))
+    # no examples: the library's own message, for any example shape
+    with pytest.raises(lsprobe.DataError, match=r"empty array \(0 x 8\)"):
+        m.logits(np.zeros((0, 2, 4), dtype=np.float32))
+    with pytest.raises(lsprobe.DataError, match=r"empty array \(0 x 784\)"):
+        m.logits(np.zeros((0, 1, 28, 28)))
     bad = x.copy()
     bad[5, 3] = np.nan
     with pytest.raises(lsprobe.DataError, match="row 5, column 3"):
