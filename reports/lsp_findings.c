@@ -153,8 +153,12 @@ static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
   APPEND(i, "Against the FGSM AUC Δ of %+.4f: %s. ", cf->diff, how);
   double r, rlo, rhi;
   lsp_study_ratio(c, cf, st->R, &r, &rlo, &rhi);
-  APPEND(i, "Ratio of the %s gain to the FGSM gain: %.2f [%.2f, %.2f]. ", aa ? "AutoAttack" : "PGD",
-         r, rlo, rhi);
+  if (isnan(r))
+    APPEND(i, "Ratio of the %s gain to the FGSM gain: undefined (the FGSM Δ interval spans 0). ",
+           aa ? "AutoAttack" : "PGD");
+  else
+    APPEND(i, "Ratio of the %s gain to the FGSM gain: %.2f [%.2f, %.2f]. ",
+           aa ? "AutoAttack" : "PGD", r, rlo, rhi);
   if (aa) quote(f, i, &st->cmp[J][LSP_CELL_AUC_PGD], "For comparison, PGD AUC");
   quote(f, i, &st->cmp[J][LSP_CELL_AUC_TRANSFER], "Transfer (PGD crafted on the ε = 0 model) AUC");
   /* gradient masking at every ε: transfer stronger than white-box PGD,

@@ -53,7 +53,8 @@ static lsp_table *summary_table(const lsp_run_state *s) {
   const char *hdr[] = {"model", "test accuracy", "NLL", "ECE", "ECE after T", "T",
                        "R² separation", "NC1", "mean logit gap", "optimal gap", "FGSM AUC",
                        "PGD AUC", "transfer AUC", aa};
-  lsp_table *t = lsp_table_alloc(14, hdr);
+  /* no AutoAttack column when it ran on no model */
+  lsp_table *t = lsp_table_alloc(s->n_aa ? 14 : 13, hdr);
   if (!t) return NULL;
   for (size_t i = 0; i < s->nmodels; i++) {
     const lsp_run_model *m = &s->models[i];
@@ -89,7 +90,7 @@ static lsp_table *summary_table(const lsp_run_state *s) {
       lsp_table_text(t, 12, "–");
     if (m->has_aa)
       cell_ci(t, 13, r, LSP_CELL_AUC_AA);
-    else
+    else if (s->n_aa)
       lsp_table_text(t, 13, "–");
   }
   for (size_t c = 1; c <= 4; c++) lsp_table_digits(t, c, 4);
@@ -303,8 +304,10 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
   if (f->n) {
     lsp_doc_findings(&d, f->items, f->n);
     d_figure(&d, p, figs->trends,
-             "The study: every pre-declared summary (DESIGN §9.2) against the smoothing ε — "
-             "the mean over seeds, the seeds' min–max band, and each seed.");
+             "The study: the summaries the claims are judged on, with the ECE after "
+             "temperature scaling and the PGD and transfer AUCs (DESIGN §9.2), against the "
+             "smoothing ε — the mean over seeds, the seeds' min–max band, and each seed. The "
+             "NLL, the temperature and the mean logit gap are in the table below.");
     lsp_table *tt = lsp_report_study_table(f);
     if (!tt) return lsp_fail(LSP_ENOMEM, "out of memory");
     lsp_doc_table(&d, tt,
@@ -379,16 +382,23 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
            "runs APGD on the cross-entropy, then APGD on the targeted DLR loss towards each of "
            "the next most likely classes, then the gradient-free Square attack, each on the "
            "examples the previous stages left correct; an example is robust only if it "
-           "survives all three. It runs on the first %zu attacked examples%s%s, and the "
-           "robustness finding is judged with it; PGD stays for comparison. An iterative "
-           "attack's accuracy at ε counts an example as robust only if it also survived every "
-           "smaller ε.",
-           o->pgd_steps, o->pgd_steps, s->n_aa, s->n_aa ? " of the models with " : " (here it did not run)",
-           s->n_aa ? s->aa_models : "");
-  if (s->n_aa && !o->aa_all)
+           "survives all three. ",
+           o->pgd_steps, o->pgd_steps);
+  if (s->n_aa)
     snprintf(buf + strlen(buf), sizeof buf - strlen(buf),
-             " Those are the models the finding compares (ε_LS = 0 and the judged ε); "
-             "--aa-all runs it on every model.");
+             "It runs on the first %zu attacked examples of the models with %s%s, and the "
+             "robustness finding is judged with it; PGD stays for comparison.",
+             s->n_aa, s->aa_models,
+             o->aa_all ? ""
+                       : ", those the finding compares (ε_LS = 0 and the judged ε; --aa-all "
+                         "runs it on every model)");
+  else
+    snprintf(buf + strlen(buf), sizeof buf - strlen(buf),
+             "%s The robustness finding is judged with PGD.",
+             s->aa_note[0] ? s->aa_note : "AutoAttack was not run.");
+  snprintf(buf + strlen(buf), sizeof buf - strlen(buf),
+           " An iterative attack's accuracy at ε counts an example as robust only if it also "
+           "survived every smaller ε.");
   lsp_doc_par(&d, buf);
   d_figure(&d, p, f_att, "Accuracy under attack against the attack ε.");
   if (!(t = attack_table(s))) return LSP_ENOMEM;

@@ -73,7 +73,11 @@ void lsp_report_study_json(lsp_json *j, const lsp_run_state *s, const lsp_findin
       lsp_json_key_bool(j, K(SC_AGREE), c->agree);
       lsp_json_key_bool(j, K(SC_FEW_SEEDS), c->few_seeds);
       int dir = lsp_findings_direction(m);
-      if (dir) lsp_json_key_str(j, K(SC_VERDICT), lsp_finding_word(lsp_study_verdict(c, dir)));
+      /* a comparison that does not exist (the summary not measured on
+       * both arms, e.g. AutoAttack not run) has no verdict: null */
+      if (dir)
+        lsp_json_key_str(j, K(SC_VERDICT),
+                         isnan(c->diff) ? NULL : lsp_finding_word(lsp_study_verdict(c, dir)));
       lsp_json_obj_end(j);
     }
   lsp_json_arr_end(j);

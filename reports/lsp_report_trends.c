@@ -1,5 +1,6 @@
-/* lsp_report_trends.c — the study in the report: every pre-declared
- * summary against ε (mean over seeds, the seeds' min–max band, each seed),
+/* lsp_report_trends.c — the study in the report: the claims' summaries
+ * (all of DESIGN §9.2 but the NLL, the temperature and the logit gap)
+ * against ε (mean over seeds, the seeds' min–max band, each seed),
  * and the table of every smoothed ε against ε = 0 with its two-level
  * interval and verdict (DESIGN §9). From the cell results and the study
  * only. */
@@ -97,7 +98,7 @@ static int draw_trends(const lsp_report_plotter *p, const char *path, lsp_plot_f
   lsp_plot_opts po = {0};
   po.format = fmt;
   po.columns = 4;
-  po.title = "Every pre-declared summary against ε (mean over seeds; band: the seeds' min–max)";
+  po.title = "The claims' summaries against ε (mean over seeds; band: the seeds' min–max)";
   return lsp_plot_lines(path, &po, pn, np);
 }
 

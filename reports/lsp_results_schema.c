@@ -254,7 +254,7 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     V(LSP_RF_SC_PER_SEED, SCMP, "per_seed", NUMS, NUL),
     V(LSP_RF_SC_AGREE, SCMP, "seeds_agree", BOOL, 0),
     V(LSP_RF_SC_FEW_SEEDS, SCMP, "few_seeds", BOOL, 0),
-    V(LSP_RF_SC_VERDICT, SCMP, "verdict", STR, OPT),
+    V(LSP_RF_SC_VERDICT, SCMP, "verdict", STR, OPT | NUL),
 };
 #undef F
 #undef V
@@ -293,7 +293,7 @@ static int check_field(const lsp_jsonr_doc *d, const lsp_jsonr *obj, const lsp_r
   int st;
   switch (f->type) {
     case LSP_RS_STR:
-      return lsp_jsonr_need_str(d, obj, where, f->key, 0, &str);
+      return lsp_jsonr_need_str(d, obj, where, f->key, nul, &str);
     case LSP_RS_NUM:
       return lsp_jsonr_need_num(d, obj, where, f->key, nul, &num);
     case LSP_RS_INT:

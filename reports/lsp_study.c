@@ -19,6 +19,11 @@ static size_t eps_index(const lsp_study *s, double eps) {
   return SIZE_MAX;
 }
 
+double lsp_study_tied_diff(double a, double b) {
+  double d = a - b;
+  return fabs(d) <= LSP_STUDY_TIE_REL * (fabs(a) + fabs(b)) ? 0.0 : d;
+}
+
 static void percentiles(double *v, size_t n, double *lo, double *hi) {
   size_t m = 0;
   for (size_t i = 0; i < n; i++)
@@ -98,15 +103,13 @@ static int compare_eps(const lsp_cell_result *cells, size_t n, lsp_study *s, siz
     for (size_t k = 0; k < S; k++) {
       sa += a[k]->value[m];
       sb += b[k]->value[m];
-      c->per_seed[k] = a[k]->value[m] - b[k]->value[m];
-    }
-    c->mean_eps = S ? sa / (double)S : NAN;
-    c->mean_base = S ? sb / (double)S : NAN;
-    c->diff = c->mean_eps - c->mean_base;
-    for (size_t k = 0; k < S; k++) {
+      c->per_seed[k] = lsp_study_tied_diff(a[k]->value[m], b[k]->value[m]);
       pos += c->per_seed[k] > 0;
       neg += c->per_seed[k] < 0;
     }
+    c->mean_eps = S ? sa / (double)S : NAN;
+    c->mean_base = S ? sb / (double)S : NAN;
+    c->diff = lsp_study_tied_diff(c->mean_eps, c->mean_base);
     c->agree = S > 0 && ((c->diff > 0 && pos == S) || (c->diff < 0 && neg == S));
     if (!(c->draws = malloc(R * sizeof *c->draws))) return lsp_fail(LSP_ENOMEM, "out of memory");
   }
@@ -123,7 +126,7 @@ static int compare_eps(const lsp_cell_result *cells, size_t n, lsp_study *s, siz
       double d = 0;
       for (size_t k = 0; k < S; k++) {
         const lsp_cell_result *x = a[pick[k]], *y = b[pick[k]];
-        d += x->resample[bb[k] * M + m] - y->resample[bb[k] * M + m];
+        d += lsp_study_tied_diff(x->resample[bb[k] * M + m], y->resample[bb[k] * M + m]);
       }
       s->cmp[e][m].draws[r] = S ? d / (double)S : NAN;
     }
@@ -189,11 +192,15 @@ int lsp_study_verdict(const lsp_study_cmp *c, int direction) {
                                                  : LSP_FINDING_INCONCLUSIVE;
 }
 
+int lsp_study_ratio_defined(const lsp_study_cmp *den) {
+  return den->diff != 0 && (den->lo > 0 || den->hi < 0); /* false on NaN */
+}
+
 void lsp_study_ratio(const lsp_study_cmp *num, const lsp_study_cmp *den, size_t R, double *ratio,
                      double *lo, double *hi) {
-  *ratio = den->diff != 0 ? num->diff / den->diff : NAN;
-  *lo = *hi = NAN;
-  if (!num->draws || !den->draws) return;
+  *ratio = *lo = *hi = NAN;
+  if (!lsp_study_ratio_defined(den) || !num->draws || !den->draws) return;
+  *ratio = num->diff / den->diff;
   double *v = malloc(R * sizeof *v);
   if (!v) return;
   for (size_t r = 0; r < R; r++) v[r] = den->draws[r] != 0 ? num->draws[r] / den->draws[r] : NAN;

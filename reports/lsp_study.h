@@ -13,7 +13,8 @@
  *
  * The point Δ is mean(ε) − mean(0) over the same seeds, and those two means
  * are the values a finding quotes. The seeds "agree" when every per-seed
- * difference has the sign of Δ. R = LSP_STUDY_RESAMPLES, drawn from a GSL
+ * difference has the sign of Δ (a difference within rounding of 0 is a tie,
+ * lsp_study_tied_diff, and a tie has no sign). R = LSP_STUDY_RESAMPLES, drawn from a GSL
  * mt19937 seeded from (LSP_STUDY_SEED, ε index, stat), so the intervals
  * depend on nothing but the cell results. */
 #ifndef LSP_STUDY_H
@@ -29,6 +30,7 @@
 #define LSP_STUDY_EQ_MARGIN 0.02     /* equivalence margin of an attack AUC  */
 #define LSP_STUDY_JUDGED_EPS 0.1     /* the ε a verdict rests on, if in grid */
 #define LSP_STUDY_MAX_EPS 16
+#define LSP_STUDY_TIE_REL 1e-12      /* |a − b| ≤ this·(|a| + |b|): a tie   */
 
 /* one summary at one ε, over the seeds */
 typedef struct {
@@ -64,6 +66,11 @@ typedef struct {
 int lsp_study_compute(const lsp_cell_result *cells, size_t n, lsp_study *out);
 void lsp_study_free(lsp_study *s);
 
+/* a − b, or exactly 0 when |a − b| ≤ LSP_STUDY_TIE_REL·(|a| + |b|): two
+ * summaries equal in exact arithmetic (an AUC is a sum of multiples of 1/n)
+ * can differ in the last bits, and that rounding must not give a sign. */
+double lsp_study_tied_diff(double a, double b);
+
 /* Verdict of a directional claim on comparison c: direction +1 when
  * larger is better, -1 when smaller is. Supported / contradicted only when
  * the interval excludes 0 and the seeds agree in sign; else inconclusive.
@@ -75,8 +82,13 @@ int lsp_study_verdict(const lsp_study_cmp *c, int direction);
  * measured). */
 void lsp_study_cell_interval(const lsp_cell_result *r, int m, double *lo, double *hi);
 
+/* Whether a ratio over den is defined: den's Δ interval excludes 0. When
+ * it spans 0 some draws of den pass through 0 and the resampled ratios
+ * through ±∞, so their percentiles need not even hold the point. */
+int lsp_study_ratio_defined(const lsp_study_cmp *den);
+
 /* The ratio of two comparisons' Δ (num/den) and its interval from the
- * paired draws (same r); NaN where den's draw is 0. */
+ * paired draws (same r); all three NaN unless lsp_study_ratio_defined(den). */
 void lsp_study_ratio(const lsp_study_cmp *num, const lsp_study_cmp *den, size_t R, double *ratio,
                      double *lo, double *hi);
 

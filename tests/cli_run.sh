@@ -231,6 +231,54 @@ r, has, rob, auc = load("off")
 assert not any(has.values()) and r["config"]["n_autoattack"] == 0, has
 assert "AutoAttack" not in rob["claim"] and "PGD AUC" in rob["evidence"], rob
 PY
+# the report says what AutoAttack did: which models and why (the judged
+# run), or that it did not run and PGD judges (--aa-limit 0: no column,
+# no sentence about "the first 0 examples")
+$PY - "$SCR" <<'PY' && ok "the report's AutoAttack sentences match what ran" || bad "the report's AutoAttack sentences"
+import sys
+# Markdown escapes the underscore of ε_LS
+md = {v: open(sys.argv[1] + "/aa_%s/report.md" % v).read().replace("\\_", "_")
+      for v in ("judged", "all", "off")}
+j = md["judged"]
+assert ("of the models with ε_LS ∈ {0, 0.1}, those the finding compares (ε_LS = 0 and the "
+        "judged ε; --aa-all runs it on every model), and the robustness finding is judged with it") in j, j
+assert "Those are the models" not in j and "AutoAttack AUC (first" in j
+assert "those the finding compares" not in md["all"] and "AutoAttack AUC (first" in md["all"]
+o = md["off"]
+assert "AutoAttack was not run (--aa-limit 0). The robustness finding is judged with PGD." in o, o
+assert "first 0" not in o and "AutoAttack AUC" not in o and "judged with it" not in o, o
+PY
+# study.comparisons: a verdict for every comparison that exists, null for
+# one that does not (auc_aa without AutoAttack; auc_aa at ε = 0.05 by
+# default); the finding's gain ratio only when the FGSM Δ interval
+# excludes 0, and then the ratio of the two Δ
+$PY - "$SCR" <<'PY' && ok "comparisons' verdicts null where nothing was compared; the gain ratio only when defined" || bad "comparisons' verdicts or the gain ratio"
+import json, re, sys
+for v in ("judged", "all", "off"):
+    r = json.load(open(sys.argv[1] + "/aa_%s/results.json" % v))
+    s = r["study"]
+    cmp = {(c["summary"], c["eps"]): c for c in s["comparisons"]}
+    for c in s["comparisons"]:
+        if c["diff"] is None:
+            assert c.get("verdict", None) is None and c["ci"] == [None, None], (v, c)
+        elif c["summary"] in ("accuracy", "ece", "auc_fgsm", "auc_pgd", "auc_aa"):
+            assert c["verdict"] in ("supported", "contradicted", "inconclusive"), (v, c)
+    aa = {e: cmp[("auc_aa", e)]["verdict"] for e in (0.05, 0.1)}
+    want = {"judged": (None, True), "all": (True, True), "off": (None, None)}[v]
+    for e, w in zip((0.05, 0.1), want):
+        assert (aa[e] is None) == (w is None), (v, e, aa[e])
+    rob = next(f for f in r["findings"] if f["topic"] == "pgd")
+    J = s["judged_eps"]
+    fg = cmp[("auc_fgsm", J)]
+    strong = cmp[("auc_aa" if "Judged with AutoAttack" in rob["evidence"] else "auc_pgd", J)]
+    m = re.search(r"gain to the FGSM gain: (undefined \(the FGSM Δ interval spans 0\)|"
+                  r"(-?[0-9.]+) \[(-?[0-9.]+), (-?[0-9.]+)\])", rob["evidence"])
+    assert m, (v, rob["evidence"])
+    spans = fg["ci"][0] is None or fg["ci"][0] <= 0 <= fg["ci"][1]
+    assert spans == m.group(1).startswith("undefined"), (v, fg["ci"], m.group(1))
+    if not spans:
+        assert abs(float(m.group(2)) - strong["diff"] / fg["diff"]) <= 0.005 + 1e-12, (v, m.group(0))
+PY
 grep -q 'of the models with ε_LS ∈ {0, 0.1}' "$SCR/aa_judged/report.html" && ok "the report says which models AutoAttack ran on" || bad "report lacks AutoAttack's models"
 
 # other plot formats

@@ -66,7 +66,8 @@ t = [x for x in s["trends"] if x["summary"] == "accuracy"]
 assert len(t) == 4 and all(x["n"] == 3 and x["sd"] is not None for x in t)
 PY
 expect_exit 0 "compare reads both" "$LSP" compare "$SCR/a" "$SCR/b" --out "$SCR/cmp"
-grep -q "The study: every pre-declared summary" "$SCR/a/report.html" &&
+grep -q "The study: the summaries the claims are judged on" "$SCR/a/report.html" &&
+  grep -q "The NLL, the temperature and the mean logit gap are in the table below" "$SCR/a/report.html" &&
   grep -q "plots/study_trends.svg" "$SCR/a/report.md" && [ -s "$SCR/a/plots/study_trends.svg" ] &&
   ok "report has the study figure" || bad "no study figure in the report"
 finish

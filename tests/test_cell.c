@@ -8,7 +8,8 @@
  *   refused; the file is written atomically and read back;
  * - the study's aggregates against closed forms on hand-made cells (means,
  *   per-seed differences, sign agreement, interval within the per-seed
- *   range, the verdict rules, the too-few-seeds flag). */
+ *   range, the verdict rules, the too-few-seeds flag, a difference within
+ *   rounding of 0 counted as a tie). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -266,7 +267,7 @@ static void test_study_closed_forms(void **state) {
   /* a ratio of a summary to itself is 1 on every draw */
   double rr, rlo, rhi;
   lsp_study_ratio(k, k, st.R, &rr, &rlo, &rhi);
-  assert_true(rr == 1 && rlo == 1 && rhi == 1);
+  assert_true(lsp_study_ratio_defined(k) && rr == 1 && rlo == 1 && rhi == 1);
   lsp_study_free(&st);
 
   /* one seed against the others: the seeds disagree -> inconclusive even
@@ -279,10 +280,62 @@ static void test_study_closed_forms(void **state) {
   assert_int_equal(lsp_study_verdict(k, 1), LSP_FINDING_INCONCLUSIVE);
   lsp_study_free(&st);
 
+  /* a ratio over a Δ whose interval spans 0 is undefined: seed 1 loses
+   * 0.01, the others gain 0.02 and 0.03 (Δ = +0.0133, but some draws are
+   * all seed 1); the self-ratio, 1 on every draw with a nonzero Δ_r, is
+   * not quoted */
+  for (int i = 0; i < LSP_CELL_NSTAT; i++) c[1].value[i] = 0.49;
+  for (size_t i = 0; i < 20 * LSP_CELL_NSTAT; i++) c[1].resample[i] = 0.49;
+  assert_int_equal(lsp_study_compute(c, 6, &st), 0);
+  k = &st.cmp[1][LSP_CELL_AUC_FGSM];
+  td_close(k->diff, 0.04 / 3, 0, 1e-15, "diff", 0);
+  assert_true(k->lo < 0 && k->hi > 0 && !lsp_study_ratio_defined(k));
+  lsp_study_ratio(k, k, st.R, &rr, &rlo, &rhi);
+  assert_true(isnan(rr) && isnan(rlo) && isnan(rhi));
+  lsp_study_free(&st);
+
   /* two seeds: flagged as too few */
   assert_int_equal(lsp_study_compute(c + 2, 4, &st), 0);
   assert_true(st.cmp[1][0].few_seeds && st.cmp[1][0].seeds == 2);
   lsp_study_free(&st);
+
+  /* ties by rounding: seed 1's smoothed value is 0.1 + 0.2 (the double
+   * above 0.3) against a base of 0.3, equal in exact arithmetic, so that
+   * seed is a tie with no sign; the other two gain. Without the tie rule
+   * the 5.6e-17 counts as a gain, the seeds agree and the claim is
+   * supported. A real difference of 1e-9 on the same values is no tie. */
+  lsp_cell_result t3[6];
+  const double tb[3] = {0.3, 0.6, 0.7}, tg[3] = {0.0, 0.02, 0.03};
+  volatile double one = 0.1, two = 0.2;
+  for (int s = 0; s < 3; s++) {
+    make_cell(&t3[2 * s], 0.0, (unsigned long)s + 1, tb[s], 20);
+    make_cell(&t3[2 * s + 1], 0.1, (unsigned long)s + 1, s ? tb[s] + tg[s] : one + two, 20);
+  }
+  assert_true(one + two != 0.3 && one + two - 0.3 > 0);
+  assert_int_equal(lsp_study_compute(t3, 6, &st), 0);
+  k = &st.cmp[1][LSP_CELL_AUC_PGD];
+  assert_true(k->per_seed[0] == 0.0 && k->per_seed[1] > 0 && k->per_seed[2] > 0);
+  assert_false(k->agree);
+  assert_int_equal(lsp_study_verdict(k, 1), LSP_FINDING_INCONCLUSIVE);
+  lsp_study_free(&st);
+  /* one seed only, tied: Δ is 0 exactly, every draw is 0, no agreement */
+  assert_int_equal(lsp_study_compute(t3, 2, &st), 0);
+  k = &st.cmp[1][LSP_CELL_AUC_PGD];
+  assert_true(k->diff == 0.0 && k->per_seed[0] == 0.0 && k->lo == 0.0 && k->hi == 0.0);
+  assert_false(k->agree);
+  assert_int_equal(lsp_study_verdict(k, 1), LSP_FINDING_INCONCLUSIVE);
+  lsp_study_free(&st);
+  for (int i = 0; i < LSP_CELL_NSTAT; i++) t3[1].value[i] = 0.3 + 1e-9;
+  for (size_t i = 0; i < 20 * LSP_CELL_NSTAT; i++) t3[1].resample[i] = 0.3 + 1e-9;
+  assert_int_equal(lsp_study_compute(t3, 6, &st), 0);
+  k = &st.cmp[1][LSP_CELL_AUC_PGD];
+  td_close(k->per_seed[0], 1e-9, 0, 1e-16, "real small gain", 0);
+  assert_true(k->agree);
+  assert_int_equal(lsp_study_verdict(k, 1), LSP_FINDING_SUPPORTED);
+  lsp_study_free(&st);
+  assert_true(lsp_study_tied_diff(0.088 / 0.3, (0.044 + 0.044) / 0.3) == 0.0);
+  assert_true(lsp_study_tied_diff(0.5, 0.25) == 0.25 && isnan(lsp_study_tied_diff(NAN, 0)));
+  for (int i = 0; i < 6; i++) lsp_cell_result_release(&t3[i]);
 
   /* different B: refused */
   lsp_cell_result odd;

@@ -175,6 +175,13 @@ static void test_violations_named(void **state) {
   mutated("\"nc1\": ", "\"nc1\": null, \"x\": ", LSP_OK, NULL);
   mutated("\"ece_ci\":", "\"ece_ci_gone\":", LSP_OK, NULL);
   mutated("\"transfer\":", "\"transfer_gone\":", LSP_OK, NULL);
+  /* a study comparison's verdict may be null (no comparison: the summary
+   * was not measured on both arms); a string field not marked nullable
+   * may not */
+  mutated("\"few_seeds\": true,\n        \"verdict\": ",
+          "\"few_seeds\": true,\n        \"verdict\": null, \"x\": ", LSP_OK, NULL);
+  mutated("\"data_hash\": ", "\"data_hash\": null, \"x\": ", LSP_EDATA,
+          "field config.data_hash: expected a string, found null");
   /* extra members are allowed (a newer writer may add some) */
   mutated("\"threads\":", "\"a_new_field\": [1, 2], \"threads\":", LSP_OK, NULL);
 }
