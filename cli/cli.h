@@ -58,6 +58,18 @@ int cli_arch_get(const char *cmd, cli_opt *opts, const char *def, char **spec, f
 #define CLI_NORMALIZE_HELP                                                          \
   "normalize inputs per channel as the model's first layer: the C means, then " \
   "the C standard deviations (e.g. 0.286,0.353)"
+/* The file option --`name` writes, checked before any work (cli_out.c);
+ * an absent option passes. Refused: an empty name or a folder (CLI_USAGE),
+ * a folder that is missing or not writable (CLI_DATA), and a file that an
+ * option listed in `ins` reads (NULL-terminated names; both values of a
+ * pair): the same file, by device and inode, would be overwritten
+ * (CLI_USAGE, naming both options). */
+int cli_check_out_file(const char *cmd, cli_opt *opts, const char *name,
+                       const char *const *ins);
+/* The last check alone for a file `path` the command writes (`what` names
+ * it in the message, e.g. "--dump D: D/logits.npy"). */
+int cli_check_not_input(const char *cmd, const char *what, const char *path,
+                        cli_opt *opts, const char *const *ins);
 /* A required option: prints an error if absent. */
 int cli_require(const char *cmd, cli_opt *opts, const char *name);
 

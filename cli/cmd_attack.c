@@ -219,7 +219,7 @@ int cmd_attack(int argc, char **argv) {
        "with --x of N×D rows: their image shape (checked against the model)", 1, 0, 0},
       {"lo", "A", "with --x: lower input bound (default 0)", 1, 0, 0},
       {"hi", "B", "with --x: upper input bound (default 1)", 1, 0, 0},
-      {"split", "S", "test (default) or val", 1, 0, 0},
+      {"split", "S", "with --data: test (default) or val", 1, 0, 0},
       {"limit", "N", "attack only the first N examples", 1, 0, 0},
       {"attack", "A",
        "fgsm (default), fgsm-targeted, bim, pgd, apgd-ce, apgd-dlr, apgd-t, "
@@ -307,6 +307,21 @@ int cmd_attack(int argc, char **argv) {
                          "--%s goes with apgd-t, square or autoattack",
                          only_aa[i]);
   }
+  if (ao.kind == LSP_ATTACK_FGSM) { /* one step of size ε */
+    static const char *const not_fgsm[] = {"steps", "step-size", "restarts", "full-steps"};
+    for (size_t i = 0; i < sizeof not_fgsm / sizeof not_fgsm[0]; i++)
+      if (cli_has(opts, not_fgsm[i]))
+        return cli_error(k_cmd, CLI_USAGE,
+                         "--%s does not go with --attack %s (one step of size ε); "
+                         "use bim or pgd for iterations",
+                         not_fgsm[i], aname);
+  }
+  if (cli_has(opts, "split") && !cli_has(opts, "data"))
+    return cli_error(k_cmd, CLI_USAGE,
+                     "--split goes with --data (a dataset's test or val split), "
+                     "not with --x/--labels");
+  static const char *const ins[] = {"model", "data", "x", "labels", "transfer-from", NULL};
+  if ((rc = cli_check_out_file(k_cmd, opts, "adv-out", ins))) return rc;
   if (lsp_attack_loss_parse(cli_str(opts, "loss", "ce"), &ao.loss) != LSP_OK)
     return cli_error(k_cmd, CLI_USAGE, "--loss: %s", lsp_errmsg());
   double *eps = NULL;

@@ -216,6 +216,11 @@ int cmd_clusters(int argc, char **argv) {
           return rc;
         }
   }
+  static const char *const ins[] = {"features", "labels", "model", "templates", "bias", NULL};
+  if ((rc = cli_check_out_file(cmd, opts, "projection-out", ins))) {
+    free(given);
+    return rc;
+  }
   cli_threads(threads, 0);
 
   const char *fpath = cli_str(opts, "features", NULL);

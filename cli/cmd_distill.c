@@ -81,6 +81,8 @@ int cmd_distill(int argc, char **argv) {
                                     "temperature", "alpha", "out"};
   for (size_t i = 0; i < sizeof req / sizeof *req; i++)
     if ((rc = cli_require(cmd, opts, req[i]))) return rc;
+  static const char *const ins[] = {"teacher", "data", NULL};
+  if ((rc = cli_check_out_file(cmd, opts, "out", ins))) return rc;
   lsp_train_opts o;
   lsp_train_opts_default(&o);
   lsp_data_opts dopt;

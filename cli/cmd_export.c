@@ -64,6 +64,8 @@ int cmd_export(int argc, char **argv) {
   if ((rc = cli_require(cmd, opts, "model")) ||
       (rc = cli_require(cmd, opts, "out")))
     return rc;
+  static const char *const ins[] = {"model", NULL};
+  if ((rc = cli_check_out_file(cmd, opts, "out", ins))) return rc;
   const char *mpath = cli_str(opts, "model", NULL);
   const char *out = cli_str(opts, "out", NULL);
   lsp_model *m = NULL;

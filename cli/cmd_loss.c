@@ -122,6 +122,8 @@ int cmd_loss(int argc, char **argv) {
     return cli_error(cmd, CLI_USAGE, "--temperature: %g must be positive", d.temperature);
   if (lsp_ls_convention_parse(cli_str(opts, "convention", "uniform"), &d.hard.convention) != LSP_OK)
     return cli_error(cmd, CLI_USAGE, "--convention: %s", lsp_errmsg());
+  static const char *const ins[] = {"logits", "labels", "soft-targets", "teacher-logits", NULL};
+  if ((rc = cli_check_out_file(cmd, opts, "grad-out", ins))) return rc;
   cli_threads(threads, 0);
 
   const char *lpath = cli_str(opts, "logits", NULL);

@@ -201,6 +201,10 @@ static int run_with(const char *cmd, cli_opt *opts, lsp_run_opts *op, int argc, 
   rc = copy_list(cmd, "attack-eps", v, n, o.attack_eps, 32, &o.n_attack_eps);
   free(v);
   if (rc) return rc;
+  for (size_t i = 0; i < o.n_attack_eps; i++)
+    for (size_t j = 0; j < i; j++)
+      if (o.attack_eps[i] == o.attack_eps[j])
+        return cli_error(cmd, CLI_USAGE, "--attack-eps: %g is listed twice", o.attack_eps[i]);
   if (cli_has(opts, "distill")) o.distill = 1;
   static const char *const dopts[] = {"distill-alpha", "distill-temps", "student-arch"};
   for (size_t i = 0; i < sizeof dopts / sizeof *dopts; i++)

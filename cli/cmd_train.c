@@ -95,6 +95,8 @@ int cmd_train(int argc, char **argv) {
       (rc = cli_require(cmd, opts, "smoothing")) ||
       (rc = cli_require(cmd, opts, "out")))
     return rc;
+  static const char *const ins[] = {"data", NULL};
+  if ((rc = cli_check_out_file(cmd, opts, "out", ins))) return rc;
   lsp_train_opts o;
   lsp_train_opts_default(&o);
   lsp_data_opts dopt;

@@ -335,6 +335,14 @@ static int write_report(const cmp_state *s, const char *dir, const lsp_compare_f
            s->ref);
   lsp_doc_table(&d, mt, buf);
   lsp_doc_heading(&d, 2, "Metrics against smoothing ε");
+  double e0 = NAN;
+  if (lsp_compare_distinct_eps(s, &e0) == 1) {
+    snprintf(buf, sizeof buf,
+             "Every model has the same smoothing ε (%g): there is no figure against ε; the "
+             "table above has the numbers.",
+             e0);
+    lsp_doc_par(&d, buf);
+  }
   lsp_doc_figure(&d, f->svg[0] ? f->svg[0] : "", f->extra[0],
            "Accuracy, ECE (before and after temperature scaling), R² separation and NC1 against "
            "the smoothing ε; one line per run; bars are the recorded intervals.");

@@ -82,7 +82,28 @@ static int build_metric_plot(const cmp_state *s, metric_plot *mp) {
   return LSP_OK;
 }
 
+/* How many distinct smoothing ε the runs' models have, counting up to 2. */
+size_t lsp_compare_distinct_eps(const cmp_state *s, double *first) {
+  size_t n = 0;
+  for (size_t r = 0; r < s->n; r++)
+    for (size_t i = 0; i < s->runs[r].nmodels; i++) {
+      double e = s->runs[r].models[i].eps;
+      if (!isfinite(e)) continue;
+      if (n == 0) {
+        *first = e;
+        n = 1;
+      } else if (e != *first) {
+        return 2;
+      }
+    }
+  return n;
+}
+
+/* Nothing is drawn (and no file written) when the runs share one ε: a
+ * line against ε needs two of them (as `lsprobe run`'s figure). */
 static int plot_metrics(const cmp_state *s, const char *path, lsp_plot_format fmt) {
+  double e0 = NAN;
+  if (lsp_compare_distinct_eps(s, &e0) < 2) return LSP_OK;
   metric_plot *mp = calloc(1, sizeof *mp);
   if (!mp) return lsp_fail(LSP_ENOMEM, "out of memory");
   int st = build_metric_plot(s, mp);

@@ -262,9 +262,25 @@ const char *lsp_outdir_stage(const lsp_outdir *od) { return od->stage; }
 const char *lsp_outdir_path(const lsp_outdir *od) { return od->out; }
 const char *lsp_outdir_note(const lsp_outdir *od) { return od->note ? od->note : ""; }
 
+/* A folder lsp_outdir_begin created for a job that published nothing goes
+ * again if it holds only its manifest (a `keep` folder with files in it,
+ * such as cached models, or anything else stays). */
+static void remove_if_unused(const char *out) {
+  int fd = open(out, DIR_FLAGS);
+  if (fd < 0) return;
+  char **v = lsp_od_names(fd);
+  int only = v && v[0] && !strcmp(v[0], LSP_MANIFEST_NAME) && !v[1];
+  lsp_od_free_names(v);
+  if (only && unlinkat(fd, LSP_MANIFEST_NAME, 0) == 0) (void)rmdir(out);
+  close(fd);
+}
+
 void lsp_outdir_free(lsp_outdir *od) {
   if (!od) return;
-  if (od->stage && !od->published && !od->swapped) (void)lsp_outdir_rm_rf(od->stage);
+  if (od->stage && !od->published && !od->swapped) {
+    (void)lsp_outdir_rm_rf(od->stage);
+    if (od->created && od->out) remove_if_unused(od->out);
+  }
   free(od->out);
   free(od->parent);
   free(od->name);
@@ -425,6 +441,7 @@ int lsp_outdir_begin(const char *out, const lsp_outdir_opts *o, lsp_outdir **res
   lsp_manifest_release(&m);
   close(outfd);
   if (parentfd >= 0) close(parentfd);
+  od->created = created;
   *res = od;
   return LSP_OK;
 fail:

@@ -24,6 +24,7 @@ struct lsp_outdir {
   int inplace;      /* staging folder inside OUT; publish file by file     */
   int published;     /* the new report is in OUT                            */
   int swapped;       /* ... by the swap: stage_name now holds the old tree  */
+  int created;       /* lsp_outdir_begin created OUT                        */
   char *note;       /* owned: "" or a note for the user                    */
 };
 

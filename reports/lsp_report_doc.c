@@ -327,6 +327,8 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
   lsp_doc_table(&d, t, "Per model (95% bootstrap intervals over the test examples in brackets; for T over the validation examples). T: temperature fitted on the validation split. Mean logit gap: z_y minus the mean of the other logits; optimal gap: where the smoothed loss is minimal. AUC: area under the accuracy-vs-attack-ε curve over the attack grid, normalized by its width (DESIGN §9.2).");
   lsp_table_free(t);
   d_figure(&d, p, f_met, "Accuracy, calibration and penultimate-layer statistics against ε.");
+  if (s->opts.n_smoothing == 1)
+    lsp_doc_par(&d, "One smoothing ε: there is no figure against ε; the table above has the numbers.");
 
   lsp_doc_heading(&d, 2, "Calibration");
   lsp_doc_par(&d, "Top-label confidence in equal-width bins ((m−1)/M, m/M] (Guo et al. 2017). Bars: "

@@ -366,9 +366,12 @@ static int draw_training(const plotter *p, const char *path, lsp_plot_format fmt
 
 int lsp_report_plots(plotter *p, lsp_report_figs *f) {
   int st;
+  f->metrics[0] = '\0';
   if ((st = lsp_report_figure(p, "reliability", draw_reliability, NULL, f->reliability, sizeof f->reliability)) ||
       (st = lsp_report_figure(p, "reliability_smooth", draw_smooth, NULL, f->smooth, sizeof f->smooth)) ||
-      (st = lsp_report_figure(p, "metrics_vs_smoothing", draw_metrics, NULL, f->metrics, sizeof f->metrics)) ||
+      /* a line against ε needs two of them */
+      (p->s->opts.n_smoothing > 1 &&
+       (st = lsp_report_figure(p, "metrics_vs_smoothing", draw_metrics, NULL, f->metrics, sizeof f->metrics))) ||
       (st = lsp_report_figure(p, "attacks", draw_attacks, NULL, f->attacks, sizeof f->attacks)) ||
       (st = p->s->models[0].proj
                 ? lsp_report_figure(p, "projection", draw_projection, NULL, f->projection, sizeof f->projection)

@@ -104,7 +104,7 @@ static int draw_trends(const lsp_report_plotter *p, const char *path, lsp_plot_f
 
 int lsp_report_trends_plot(lsp_report_plotter *p, const lsp_findings *f, char *svg, size_t len) {
   svg[0] = '\0';
-  if (!f->has_study) return LSP_OK;
+  if (!f->has_study || f->study.n_eps < 2) return LSP_OK; /* a line needs two ε */
   trend_arg a = {f};
   return lsp_report_figure(p, "study_trends", draw_trends, &a, svg, len);
 }

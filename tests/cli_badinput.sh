@@ -172,6 +172,46 @@ bad_case 1 "templates: a hidden layer" "2.weight.npy is 16 x 16 but the labels h
 bad_case 1 "templates: transposed (H x K)" "w_t.npy is 16 x 3: its rows must be the classes" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --templates "$B/w_t.npy" --bias "$T/4.bias.npy" --projection-out "$NO"
 expect_err "save W.T" "templates: transposed, what to do"
 
+# --- output files: checked before any work ------------------------------------------
+# an output that is one of the inputs (same file, or a link to it) is refused
+# and the input is left as it was
+same_case() {
+  local name=$1 needle=$2 file=$3
+  shift 3
+  cp "$file" "$SCR/before"
+  bad_case 2 "$name" "$needle" "$@"
+  cmp -s "$SCR/before" "$file" && ok "$name: input untouched" || bad "$name: input overwritten"
+}
+cp "$B/good.lspm" "$B/m2.lspm"
+cp "$T/x.npy" "$B/xa.npy"
+cp "$B/z23.npy" "$B/za.npy"
+ln -sf za.npy "$B/za_link.npy"
+mkdir -p "$B/dd"
+cp "$B/good.lspm" "$B/dd/logits.npy"
+S83="synthetic:train=300,test=100,dim=8,classes=3"
+same_case "export --out is --model" "--out $B/m2.lspm is the same file as the input --model $B/m2.lspm" "$B/m2.lspm" \
+  "$LSP" export --model "$B/m2.lspm" --out "$B/m2.lspm"
+same_case "attack --adv-out is --x" "--adv-out $B/xa.npy is the same file as the input --x" "$B/xa.npy" \
+  "$LSP" attack --model "$T" --x "$B/xa.npy" --labels "$T/labels.npy" --eps 0.3 --adv-out "$B/xa.npy"
+same_case "loss --grad-out is --logits" "--grad-out $B/za.npy is the same file as the input --logits" "$B/za.npy" \
+  "$LSP" loss --logits "$B/za.npy" --labels "$B/y2.npy" --grad-out "$B/za.npy"
+same_case "loss --grad-out links to --logits" "is the same file as the input --logits $B/za.npy" "$B/za.npy" \
+  "$LSP" loss --logits "$B/za.npy" --labels "$B/y2.npy" --grad-out "$B/za_link.npy"
+same_case "distill --out is --teacher" "--out $B/m2.lspm is the same file as the input --teacher" "$B/m2.lspm" \
+  "$LSP" distill --teacher "$B/m2.lspm" --data "$S83" --arch mlp:8 --temperature 2 --alpha 0.5 --epochs 1 --out "$B/m2.lspm"
+same_case "clusters --projection-out is --features" "--projection-out $T/features.npy is the same file as the input --features" "$T/features.npy" \
+  "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --model "$T" --projection-out "$T/features.npy"
+same_case "eval --dump over --model" "--dump $B/dd: $B/dd/logits.npy is the same file as the input --model" "$B/dd/logits.npy" \
+  "$LSP" eval --model "$B/dd/logits.npy" --data "$S83" --dump "$B/dd"
+# train and distill refuse an --out they cannot write before reading the data
+# (the data folder here does not exist: the --out message must come first)
+bad_case 1 "train: --out in a missing folder" "--out $NO/m.lspm: cannot write into $NO: No such file" "$LSP" train --data "$B/nonexistent" --smoothing 0 --out "$NO/m.lspm"
+bad_case 2 "train: empty --out" "--out: the file name is empty" "$LSP" train --data "$B/nonexistent" --smoothing 0 --out ""
+bad_case 2 "train: --out is a folder" "--out $B: is a folder; name the file to write" "$LSP" train --data "$B/nonexistent" --smoothing 0 --out "$B"
+bad_case 1 "distill: --out in a missing folder" "--out $NO/s.lspm: cannot write into $NO" "$LSP" distill --teacher "$B/good.lspm" --data "$B/nonexistent" --arch mlp:8 --temperature 2 --alpha 0.5 --out "$NO/s.lspm"
+bad_case 2 "distill: empty --out" "--out: the file name is empty" "$LSP" distill --teacher "$B/good.lspm" --data "$B/nonexistent" --arch mlp:8 --temperature 2 --alpha 0.5 --out ""
+bad_case 2 "distill: --out is a folder" "--out $B/: is a folder" "$LSP" distill --teacher "$B/good.lspm" --data "$B/nonexistent" --arch mlp:8 --temperature 2 --alpha 0.5 --out "$B/"
+
 # --- invalid option values -------------------------------------------------------
 bad_case 2 "smoothing above 1" "--smoothing" "$LSP" train --data synthetic --smoothing 1.5 --out "$NO"
 bad_case 2 "smoothing not a number" "--smoothing" "$LSP" loss --logits "$C/logits.npy" --labels "$C/labels.npy" --smoothing abc --grad-out "$NO"
@@ -179,6 +219,13 @@ bad_case 2 "negative attack eps" "--eps" "$LSP" attack --model "$T" --x "$T/x.np
 bad_case 2 "non-numeric attack eps" "--eps" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --eps 0,abc
 bad_case 2 "unknown attack" "--attack" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --attack cw
 bad_case 2 "unknown attack loss" "--loss" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --loss hinge
+for o in "--steps 3" "--step-size 0.01" "--restarts 2" "--full-steps"; do
+  # shellcheck disable=SC2086
+  bad_case 2 "fgsm with $o" "${o%% *} does not go with --attack fgsm" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --eps 0.1 $o --adv-out "$NO"
+done
+bad_case 2 "fgsm-targeted with --steps" "--steps does not go with --attack fgsm-targeted" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --attack fgsm-targeted --steps 3 --adv-out "$NO"
+bad_case 2 "attack --split with --x" "--split goes with --data" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --split val --adv-out "$NO"
+bad_case 2 "run: --attack-eps listed twice" "--attack-eps: 0.1 is listed twice" "$LSP" run --quick --attack-eps 0,0.1,0.1 --out "$NO"
 bad_case 2 "PGD steps 0" "--steps" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --attack pgd --steps 0
 bad_case 2 "bins 0" "--bins" "$LSP" calib --logits "$C/logits.npy" --labels "$C/labels.npy" --bins 0
 bad_case 2 "--classes repeated" "--classes" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --model "$T" --classes 0,1,1

@@ -97,6 +97,32 @@ $PY -c "import json,sys; c=json.load(open(sys.argv[1])); assert not c['comparabl
   "$SCR/cmpAC/compare.json" && ok "different architectures flagged" || bad "architecture warning"
 grep -q 'Not comparable: different architectures' "$SCR/cmpAC/compare.html" && ok "warning shown in HTML" || bad "no warning in HTML"
 
+# runs with one smoothing ε: no figure against ε (a line needs two), the rest of the report
+expect_exit 0 "run S (--quick, one ε)" "$LSP" run --quick --quiet --smoothing 0.1 --out "$SCR/runS" --threads 2
+expect_exit 0 "compare S alone (one ε)" "$LSP" compare "$SCR/runS" --out "$SCR/cmpS"
+[ -s "$SCR/cmpS/compare.html" ] && [ -s "$SCR/cmpS/plots/compare_attacks.svg" ] \
+  && [ ! -e "$SCR/cmpS/plots/compare_metrics.svg" ] && ok "one ε: attacks drawn, no metrics figure" \
+  || bad "one ε: figures"
+grep -q 'Every model has the same smoothing ε (0.1): there is no figure against ε' "$SCR/cmpS/compare.md" \
+  && ok "one ε: the report says why there is no figure" || bad "one ε: no explanation in the report"
+expect_exit 0 "compare S with C (both one ε)" "$LSP" compare "$SCR/runS" "$SCR/runC" --out "$SCR/cmpSC"
+expect_exit 0 "compare S with A (two ε)" "$LSP" compare "$SCR/runS" "$A" --out "$SCR/cmpSA"
+[ -s "$SCR/cmpSA/plots/compare_metrics.svg" ] && ok "two ε between the runs: metrics figure drawn" \
+  || bad "two ε: no metrics figure"
+
+# a compare that fails after its output folder was created leaves no folder
+# behind; an existing report stays as it was
+printf '#!/bin/sh\ncat >/dev/null\necho "line 1: cannot plot" >&2\nexit 1\n' >"$SCR/failgp"
+chmod +x "$SCR/failgp"
+LSPROBE_GNUPLOT="$SCR/failgp" expect_exit 1 "compare with a failing gnuplot" "$LSP" compare "$A" --out "$SCR/cmpfail"
+expect_err "gnuplot: line 1: cannot plot" "failing gnuplot"
+[ -e "$SCR/cmpfail" ] && bad "failed compare left its new folder" || ok "failed compare: no folder left"
+cp "$SCR/cmpS/compare.json" "$SCR/cmpS.before"
+LSPROBE_GNUPLOT="$SCR/failgp" expect_exit 1 "failing compare into an existing report" "$LSP" compare "$A" --out "$SCR/cmpS"
+cmp -s "$SCR/cmpS.before" "$SCR/cmpS/compare.json" && [ -s "$SCR/cmpS/plots/compare_attacks.svg" ] \
+  && ok "failed compare: the existing report is intact" || bad "failed compare changed the existing report"
+ls -a "$SCR" | grep -q '^\.lsp-' && bad "failed compare left a staging folder" || ok "failed compare: no staging folder"
+
 # data errors: exit 1, one line naming the file, no output folder
 printf '{"lsprobe_version": "0.1.0", "models": [1, 2,]}' >"$SCR/malformed.json"
 printf '{"lsprobe_version": "0.1.0", "config": {}}' >"$SCR/nomodels.json"

@@ -316,6 +316,15 @@ sum_after=$(cd "$OUT" && sha256sum report.html report.md results.json models.csv
 ls -a "$OUT" "$SCR" | grep -q -e 'staging' -e '^\.lsp-' && bad "staging folder left behind" || ok "no staging folder left"
 ls "$OUT/models" | grep -q '\.tmp\.' && bad "temporary model file left" || ok "no temporary model file"
 
+# one smoothing ε: no figure against ε (a line needs two), and no failure note
+expect_exit 0 "run with one ε" "$LSP" run --quick --quiet --smoothing 0.1 --out "$SCR/one" --threads 2
+[ -s "$SCR/one/plots/attacks.svg" ] && [ ! -e "$SCR/one/plots/metrics_vs_smoothing.svg" ] \
+  && ok "one ε: no metrics figure, the others drawn" || bad "one ε: figures"
+grep -q 'could not be drawn' "$SCR/one/report.md" && bad "one ε: a figure failed: $(grep 'could not be drawn' "$SCR/one/report.md")" \
+  || ok "one ε: no figure failed"
+grep -q 'One smoothing ε: there is no figure against ε' "$SCR/one/report.md" \
+  && ok "one ε: the report says why" || bad "one ε: no explanation"
+
 # a corrupted cached model is detected and retrained
 m="$OUT/models/$(echo "$model_files" | head -1)"
 printf 'garbage' | dd of="$m" bs=1 seek=100 conv=notrunc 2>/dev/null

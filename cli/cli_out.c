@@ -1,0 +1,76 @@
+/* cli_out.c — the output files of the commands, checked before any work
+ * (cli.h): a name that can be written, in a folder that exists, and never
+ * a file the same command reads. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+/* Both paths name one existing file (the same device and inode, so a
+ * symbolic or hard link to the input counts too). A file that does not
+ * exist yet cannot be an input. */
+static int same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  if (!a || !b || !*a || !*b) return 0;
+  if (stat(a, &sa) != 0 || stat(b, &sb) != 0) return 0;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int cli_check_not_input(const char *cmd, const char *what, const char *path, cli_opt *opts,
+                        const char *const *ins) {
+  for (const char *const *n = ins; n && *n; n++) {
+    cli_opt *o = cli_find(opts, *n);
+    if (!o || !o->value) continue;
+    const char *v[2] = {o->value, o->nargs > 1 ? o->value2 : NULL};
+    for (int k = 0; k < 2; k++)
+      if (v[k] && same_file(path, v[k]))
+        return cli_error(cmd, CLI_USAGE,
+                         "%s is the same file as the input --%s %s: writing it would destroy "
+                         "the input (choose another output file)",
+                         what, *n, v[k]);
+  }
+  return CLI_OK;
+}
+
+int cli_check_out_file(const char *cmd, cli_opt *opts, const char *name,
+                       const char *const *ins) {
+  const char *path = cli_str(opts, name, NULL);
+  if (!path) return CLI_OK;
+  if (!*path) return cli_error(cmd, CLI_USAGE, "--%s: the file name is empty", name);
+  size_t len = strlen(path);
+  struct stat sb;
+  if (path[len - 1] == '/' || (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)))
+    return cli_error(cmd, CLI_USAGE, "--%s %s: is a folder; name the file to write", name, path);
+  /* the folder the file goes into */
+  char *dir = malloc(len + 2);
+  if (!dir) return cli_error(cmd, CLI_DATA, "out of memory");
+  memcpy(dir, path, len + 1);
+  char *slash = strrchr(dir, '/');
+  if (!slash) strcpy(dir, ".");
+  else if (slash == dir) dir[1] = '\0';
+  else *slash = '\0';
+  int rc = CLI_OK;
+  if (stat(dir, &sb) != 0)
+    rc = cli_error(cmd, CLI_DATA, "--%s %s: cannot write into %s: %s", name, path, dir,
+                   strerror(errno));
+  else if (!S_ISDIR(sb.st_mode))
+    rc = cli_error(cmd, CLI_DATA, "--%s %s: %s is not a folder", name, path, dir);
+  else if (access(dir, W_OK | X_OK) != 0)
+    rc = cli_error(cmd, CLI_DATA, "--%s %s: cannot write into %s: %s", name, path, dir,
+                   strerror(errno));
+  free(dir);
+  if (rc) return rc;
+  char what[64];
+  snprintf(what, sizeof what, "--%s", name);
+  char *label = malloc(strlen(what) + len + 2);
+  if (!label) return cli_error(cmd, CLI_DATA, "out of memory");
+  sprintf(label, "%s %s", what, path);
+  rc = cli_check_not_input(cmd, label, path, opts, ins);
+  free(label);
+  return rc;
+}
