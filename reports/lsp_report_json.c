@@ -198,7 +198,9 @@ int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *p
   json_config(&j, s);
   lsp_json_key_str(&j, K(INTERVALS),
                    "per model: test-set bootstrap (calibration errors: test inversion, "
-                   "bias-corrected; the rest percentile); comparisons and findings (study): "
+                   "bias-corrected; the rest percentile); comparisons[] and comparisons.csv "
+                   "(one model against the ε = 0 model of its seed): paired percentile "
+                   "bootstrap over test-example resamples; study.comparisons and findings: "
                    "two-level paired bootstrap over seeds and shared test-example resamples "
                    "(DESIGN §9.4)");
   lsp_json_key(&j, K(TIMINGS));
