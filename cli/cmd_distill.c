@@ -110,11 +110,22 @@ int cmd_distill(int argc, char **argv) {
   lsp_train_log log = {0};
   int st;
   if ((st = cli_model_load(cmd, tpath, &teacher))) goto fail;
+  /* The student is validated (and the teacher's accuracy quoted) on the
+   * examples the teacher was trained without: the split its record names,
+   * as eval does, checked by its hash. The data is loaded as asked first, so
+   * that a teacher for other data is refused on its shape. */
+  const lsp_model_meta *mt = &teacher->meta;
+  const int recorded = mt->trained && mt->val_hash != 0;
+  if (recorded && cli_has(opts, "val") && dopt.n_val != (size_t)mt->n_val) {
+    rc = cli_error(cmd, CLI_USAGE,
+                   "--val %zu: the teacher %s was trained with %llu validation examples "
+                   "held out; leave --val out to use them",
+                   dopt.n_val, tpath, (unsigned long long)mt->n_val);
+    goto done;
+  }
   if ((st = lsp_data_load(&dopt, &data))) goto fail;
-  if (!quiet) cli_note(cmd, data.note);
   char tarch[256], sarch[256];
   lsp_model_describe(teacher, tarch, sizeof tarch);
-  const size_t n = data.train.n, k = (size_t)data.train.k;
   lsp_shape in;
   lsp_splits_shape(&data, &in.c, &in.h, &in.w);
   const lsp_shape *ts = &teacher->in_shape;
@@ -126,13 +137,27 @@ int cmd_distill(int argc, char **argv) {
                   tpath, tarch, ts->c, ts->h, ts->w, data.name, in.c, in.h, in.w);
     goto fail;
   }
-  if (teacher->out_dim != k) {
+  if (teacher->out_dim != (size_t)data.train.k) {
     st = lsp_fail(
         LSP_EDATA,
-        "%s: the teacher (%s) has %zu classes but the data (%s) has %zu", tpath,
-        tarch, teacher->out_dim, data.name, k);
+        "%s: the teacher (%s) has %zu classes but the data (%s) has %d", tpath,
+        tarch, teacher->out_dim, data.name, data.train.k);
     goto fail;
   }
+  if (recorded && (dopt.seed != mt->split_seed || dopt.n_val != (size_t)mt->n_val)) {
+    lsp_splits_free(&data);
+    dopt.seed = mt->split_seed;
+    dopt.n_val = (size_t)mt->n_val;
+    if ((st = lsp_data_load(&dopt, &data))) goto fail;
+  }
+  if (!quiet) cli_note(cmd, data.note);
+  if (recorded && lsp_dataset_hash(&data.val) != mt->val_hash)
+    cli_warn(cmd,
+             "%s is not the data the teacher %s was trained on (%s; the validation split "
+             "differs): the student's validation examples may include the teacher's "
+             "training examples",
+             data.name, tpath, mt->data);
+  const size_t n = data.train.n, k = (size_t)data.train.k;
   /* the teacher's logits of the training split, once */
   if (!(tz = malloc(n * k * sizeof *tz))) {
     st = lsp_fail(LSP_ENOMEM,

@@ -16,6 +16,17 @@ expect_exit 0 "distill is reproducible" "$LSP" distill --teacher "$SCR/t.lspm" -
 "$LSP" eval --model "$SCR/s.lspm" --data "$D" --dump "$SCR/d1" >/dev/null 2>&1
 "$LSP" eval --model "$SCR/s2.lspm" --data "$D" --dump "$SCR/d2" >/dev/null 2>&1
 "$TOOLS/npycmp" "$SCR/d1/logits.npy" "$SCR/d2/logits.npy" 0 && ok "same settings, same student (identical logits)" || bad "students differ"
+# the student is validated on the teacher's held-out examples: the split the
+# teacher's record names (here 300 examples, not the default), a conflicting
+# --val refused, other data than the teacher's named in a warning
+expect_exit 0 "train a teacher with 300 held out" "$LSP" train --data "$D" --hidden 16 --epochs 1 --val 300 --smoothing 0 --quiet --out "$SCR/t300.lspm"
+expect_exit 0 "distill from it without --val" "$LSP" distill --teacher "$SCR/t300.lspm" --data "$D" --arch mlp:8 --temperature 2 --alpha 0.5 --epochs 1 --quiet --out "$SCR/s300.lspm"
+expect_exit 0 "the student records the teacher's split" "$LSP" eval --model "$SCR/s300.lspm" --data "$D" --val 300
+expect_exit 2 "distill --val other than the teacher's" "$LSP" distill --teacher "$SCR/t300.lspm" --data "$D" --arch mlp:8 --temperature 2 --alpha 0.5 --epochs 1 --val 100 --quiet --out "$SCR/sval.lspm"
+expect_err "was trained with 300 validation examples held out" "distill --val other than the teacher's"
+[ ! -e "$SCR/sval.lspm" ] && ok "no student from the refused --val" || bad "student written despite the refused --val"
+expect_exit 0 "distill on other data than the teacher's" "$LSP" distill --teacher "$SCR/t300.lspm" --data "synthetic:train=2400,test=600,dim=16,classes=4,sep=3" --arch mlp:8 --temperature 2 --alpha 0.5 --epochs 1 --quiet --out "$SCR/sother.lspm"
+grep -q "is not the data the teacher" "$SCR/err" && ok "other data than the teacher's: a warning" || bad "no warning for other data: $(cat "$SCR/err")"
 expect_exit 0 "distill from a PyTorch export folder" "$LSP" distill --teacher "$T" --data "synthetic:train=600,test=200,dim=8,classes=3" --arch mlp:4 --temperature 2 --alpha 1 --epochs 2 --quiet --out "$SCR/st.lspm"
 [ -s "$SCR/st.lspm" ] && ok "student of the PyTorch teacher written" || bad "no student of the PyTorch teacher"
 
