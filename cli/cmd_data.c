@@ -99,6 +99,7 @@ int cmd_data(int argc, char **argv) {
   }
   char hash[17];
   snprintf(hash, sizeof hash, "%016llx", (unsigned long long)s.hash);
+  cli_note(cmd, s.note);
   if (cli_has(opts, "json")) {
     lsp_json j;
     lsp_json_init(&j, stdout, 0);

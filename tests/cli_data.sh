@@ -144,4 +144,19 @@ expect_err "nowhere: No such file or directory" "no such folder"
 expect_exit 0 "--help" "$LSP" data --help
 grep -q -- '--val' "$SCR/out" && ok "help lists options" || bad "help"
 
+# labels with gaps (0, 2, 5): K = 6, three classes without a training example, named in a note
+mkdir -p "$SCR/gaps"
+/usr/bin/python3 - "$SCR/gaps" <<'PY'
+import numpy as np, sys
+d = sys.argv[1]
+y = np.array([0, 2, 5] * 8)
+np.save(d + "/x_train.npy", np.random.default_rng(0).random((24, 3)).astype("f4")); np.save(d + "/y_train.npy", y)
+np.save(d + "/x_test.npy", np.zeros((3, 3), "f4")); np.save(d + "/y_test.npy", np.array([0, 2, 5]))
+PY
+expect_exit 0 "labels with gaps" "$LSP" data --data "$SCR/gaps" --val 3
+grep -q 'note: 3 of the 6 classes (labels 0..5) have no training example, the first label 1' "$SCR/err" \
+  && ok "classes without a training example named" || bad "gaps: $(cat "$SCR/err")"
+expect_exit 0 "a folder without gaps" "$LSP" data --data "$SCR/px_npy"
+grep -q 'no training example' "$SCR/err" && bad "a note for a folder without gaps" || ok "no note without gaps"
+
 finish

@@ -224,6 +224,33 @@ int lsp_data_split(const lsp_data_opts *o, const lsp_data_pool *tr,
 }
 /* ---- entry point --------------------------------------------------------- */
 
+/* K is the largest label + 1: a stray label (255 in an IDX file) or gaps in
+ * the labels give classes that no training example has. The note says so
+ * (after the source string, which it does not enter). */
+static void note_empty_classes(lsp_splits *s) {
+  const int k = s->train.k;
+  if (k <= 0) return;
+  size_t *cnt = calloc((size_t)k, sizeof *cnt);
+  if (!cnt) return;
+  const lsp_dataset *part[2] = {&s->train, &s->val};
+  for (int p = 0; p < 2; p++)
+    for (size_t i = 0; i < part[p]->n; i++)
+      if (part[p]->y[i] >= 0 && part[p]->y[i] < k) cnt[part[p]->y[i]]++;
+  int empty = 0, first = -1;
+  for (int c = 0; c < k; c++)
+    if (!cnt[c]) {
+      empty++;
+      if (first < 0) first = c;
+    }
+  free(cnt);
+  if (!empty) return;
+  size_t len = strlen(s->note);
+  snprintf(s->note + len, sizeof s->note - len,
+           "%s%d of the %d classes (labels 0..%d) have no training example, the first "
+           "label %d: is a label out of place?",
+           len ? "; " : "", empty, k, k - 1, first);
+}
+
 int lsp_data_load(const lsp_data_opts *o, lsp_splits *out) {
   memset(out, 0, sizeof *out);
   if (!o || !o->spec || !*o->spec)
@@ -265,5 +292,6 @@ int lsp_data_load(const lsp_data_opts *o, lsp_splits *out) {
     lsp_splits_free(out);
     return st;
   }
+  note_empty_classes(out);
   return LSP_OK;
 }
