@@ -8,6 +8,7 @@
 #include "core/base/lsp_error.h"
 #include "reports/lsp_csv.h"
 #include "reports/lsp_report_int.h"
+#include "reports/lsp_study.h"
 #include "reports/lsp_table.h"
 
 /* models.csv: one row per model, the headline numbers with intervals. The
@@ -182,6 +183,28 @@ static lsp_table *training_table(const lsp_run_state *s) {
   return t;
 }
 
+/* Every cell's summaries (DESIGN §9.2) with their percentile intervals over
+ * the cell's example resamples: the intervals the report's summary table
+ * quotes for T, R², NC1, the logit gap and the attack AUCs. */
+static lsp_table *cells_table(const lsp_run_state *s) {
+  static const char *hdr[] = {"eps", "seed", "summary", "value"};
+  lsp_table *t = lsp_table_alloc(4, hdr);
+  if (!t) return NULL;
+  for (size_t i = 0; i < s->ncells; i++) {
+    const lsp_cell_result *c = &s->cells[i];
+    for (int m = 0; m < LSP_CELL_NSTAT; m++) {
+      double lo, hi;
+      lsp_study_cell_interval(c, m, &lo, &hi);
+      lsp_table_row(t);
+      lsp_table_num(t, 0, c->key.eps);
+      lsp_table_int(t, 1, (long long)c->key.seed);
+      lsp_table_text(t, 2, lsp_cell_stat_name(m));
+      lsp_table_num_ci(t, 3, c->value[m], lo, hi);
+    }
+  }
+  return t;
+}
+
 int lsp_report_csvs(const lsp_run_state *s, const char *dir) {
   struct {
     const char *name;
@@ -191,7 +214,8 @@ int lsp_report_csvs(const lsp_run_state *s, const char *dir) {
               {"calibration_smooth.csv", smooth_table},
               {"attacks.csv", attacks_table},
               {"comparisons.csv", cmp_table},
-              {"training.csv", training_table}};
+              {"training.csv", training_table},
+              {"cells.csv", cells_table}};
   char path[4096];
   for (size_t i = 0; i < sizeof csvs / sizeof csvs[0]; i++) {
     lsp_table *t = csvs[i].make(s);

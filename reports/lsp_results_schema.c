@@ -237,6 +237,8 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     V(LSP_RF_CE_CACHED, CELL, "from_cache", BOOL, 0),
     V(LSP_RF_CE_VALUES, CELL, "values", NUMS, NUL),
     V(LSP_RF_CE_SECONDS, CELL, "seconds", NUMS, NUL),
+    V(LSP_RF_CE_LO, CELL, "lo", NUMS, OPT | NUL),
+    V(LSP_RF_CE_HI, CELL, "hi", NUMS, OPT | NUL),
     V(LSP_RF_TD_SUMMARY, TREND, "summary", STR, 0),
     V(LSP_RF_TD_EPS, TREND, "eps", NUM, 0),
     V(LSP_RF_TD_N, TREND, "n", INT, 0),

@@ -11,7 +11,7 @@ OUT="$SCR/report"
 expect_exit 0 "run --quick --distill" "$LSP" run --quick --distill --out "$OUT" --threads 2
 grep -q "report: $OUT/report.html" "$SCR/out" && ok "prints where the report is" || bad "report path: $(cat "$SCR/out")"
 for f in report.html report.md results.json models.csv calibration_bins.csv calibration_smooth.csv \
-         attacks.csv comparisons.csv training.csv students.csv; do
+         attacks.csv comparisons.csv training.csv cells.csv students.csv; do
   [ -s "$OUT/$f" ] && ok "$f written" || bad "$f missing or empty"
 done
 ls "$OUT"/models/*.lspm >/dev/null 2>&1 && ok "models cached" || bad "no cached models"
@@ -94,7 +94,7 @@ for m in r["models"]:
     assert row["model_file"] == m["model_file"] and os.path.isfile(row["model_file"]), row["model_file"]
 # every CSV header is machine names (as pandas/R users index them)
 import re
-for name in ("models", "calibration_bins", "calibration_smooth", "attacks", "comparisons", "training"):
+for name in ("models", "calibration_bins", "calibration_smooth", "attacks", "comparisons", "training", "cells"):
     with open(out + "/" + name + ".csv") as f:
         hdr = next(csv.reader(f))
     bad = [h for h in hdr if not re.fullmatch(r"[a-z][a-z0-9_]*", h)]
@@ -108,6 +108,23 @@ for row in csv.DictReader(open(out + "/attacks.csv")):
     assert same(row["accuracy"], p["accuracy"])
     n += 1
 assert n > 0
+# every cell's summaries with the percentile intervals the summary table
+# quotes: study.cells[].lo/hi and cells.csv, the same numbers
+names = r["study"]["summaries"]
+cells = {(c["eps"], c["seed"]): c for c in r["study"]["cells"]}
+n = 0
+for row in csv.DictReader(open(out + "/cells.csv")):
+    c = cells[(float(row["eps"]), int(row["seed"]))]
+    i = names.index(row["summary"])
+    assert same(row["value"], c["values"][i]), row
+    assert same(row["value_lo"], c["lo"][i]) and same(row["value_hi"], c["hi"][i]), row
+    n += 1
+assert n == len(names) * len(cells), n
+md = open(out + "/report.md").read()
+i = names.index("auc_fgsm")
+for c in cells.values():
+    s = "%.4f [%.4f, %.4f]" % (c["values"][i], c["lo"][i], c["hi"][i])
+    assert s in md, ("FGSM AUC interval not in report.md", s)
 for row in csv.DictReader(open(out + "/calibration_bins.csv")):
     m = next(x for x in r["models"] if x["tag"] == row["model"])
     b = m["calibration"]["bins"][int(row["bin"]) - 1]
