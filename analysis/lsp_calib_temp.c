@@ -56,12 +56,19 @@ static int fit(temp_data d, double *t_out) {
   if (st) return st;
   const double u0 = log(1e-3), u1 = log(1e3);
   double u[GRID], f[GRID];
-  int best = 0;
+  int best = 0, worst = 0;
   for (int g = 0; g < GRID; g++) {
     u[g] = u0 + (u1 - u0) * g / (GRID - 1);
     f[g] = nll_at(u[g], &d);
     if (f[g] < f[best]) best = g;
+    if (f[g] > f[worst]) worst = g;
   }
+  /* rows whose logits are all equal give log K at every T, exactly */
+  if (f[worst] - f[best] <= 1e-12 * fabs(f[worst]))
+    return lsp_fail(LSP_EDATA,
+                    "temperature: the validation NLL does not depend on T (%.6g at every T in "
+                    "[1e-3, 1e3]): are the logits of every validation row all equal?",
+                    f[best]);
   if (best == 0 || best == GRID - 1)
     return lsp_fail(LSP_EDATA,
                     "temperature: the validation NLL has no minimum for T in [1e-3, 1e3] "

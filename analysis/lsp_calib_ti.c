@@ -318,8 +318,12 @@ static double quantile(const double *v, size_t n, double q) {
 }
 
 /* ĝ(c_i) for every row: the smoothed curve of the full sample at its σ*
- * (tabulated on SHAPE_PTS points, interpolated) minus c_i. */
-static int shape(const lsp_calib_rows *r, const lsp_calib_opts *o, double sigma, double *gap) {
+ * (tabulated on SHAPE_PTS points, interpolated) minus c_i. sigma: the
+ * sample's σ* when the result holds it; when SmoothECE is reported at a
+ * fixed σ (o->smece_sigma), σ* is fitted here, so the worlds of every
+ * metric are the same whichever σ is reported. *sigma_out: the σ* used. */
+static int shape(const lsp_calib_rows *r, const lsp_calib_opts *o, double sigma, double *gap,
+                 double *sigma_out) {
   lsp_calib_acc *a = lsp_calib_acc_alloc(o->bins, 0, o->edges, LSP_CALIB_FULL);
   lsp_calib_scratch *sc = lsp_calib_scratch_alloc();
   uint32_t *w = malloc(r->n * sizeof *w), *k = malloc(r->n * sizeof *k);
@@ -332,6 +336,11 @@ static int shape(const lsp_calib_rows *r, const lsp_calib_opts *o, double sigma,
   for (size_t i = 0; i < r->n; i++) w[i] = 1, k[i] = r->correct[i];
   accumulate(r, NULL, 0, w, k, a);
   lsp_calib_mesh_doubles(a, sc->m0, sc->m1, sc->m2);
+  if (o->smece_sigma > 0.0) { /* the fit of lsp_calib_estimators_from_acc (no hint) */
+    double v;
+    lsp_smece_fit(sc->ws, sc->m0, 0.0, &sigma, &v);
+  }
+  *sigma_out = sigma;
   lsp_smece_curve(sc->ws, sc->m1, sc->m2, sigma, SHAPE_PTS, curve, NULL);
   for (size_t i = 0; i < r->n; i++) {
     double x = r->conf[i] * (SHAPE_PTS - 1);
@@ -572,9 +581,9 @@ int lsp_calib_ti_intervals(const lsp_calib_rows *r, const lsp_calib_opts *o,
     st = lsp_fail(LSP_ENOMEM, "out of memory for the interval worlds (%zu rows)", n);
     goto done;
   }
-  if ((st = shape(r, o, res->value[LSP_CALIB_SMECE_SIGMA], gap))) goto done;
+  double hint = res->value[LSP_CALIB_SMECE_SIGMA]; /* replaced by the sample's σ* */
+  if ((st = shape(r, o, res->value[LSP_CALIB_SMECE_SIGMA], gap, &hint))) goto done;
   const uint64_t seed = boot->seed ^ 0x54495f776f726c64ULL; /* a stream of its own */
-  const double hint = res->value[LSP_CALIB_SMECE_SIGMA];
   int pre_ovf = 0;
   pre = rowfix_alloc(r, o, &pre_ovf);
   world wk = {r, o, gap, seed, hint, 0, pre, pre_ovf, NULL, NULL};

@@ -9,6 +9,10 @@
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_util.h"
 
+/* Within-example variance at most this fraction of the total counts as
+ * none (doubles agree to about 1e-16, so rounding leaves ~1e-32 of it). */
+#define WITHIN_RTOL 1e-12
+
 int lsp_mi_gaussian(const double *d, size_t m, size_t r, lsp_mi_result *out) {
   if (!d || !out)
     return lsp_fail(LSP_EINVAL, "mutual information: missing argument");
@@ -51,7 +55,9 @@ int lsp_mi_gaussian(const double *d, size_t m, size_t r, lsp_mi_result *out) {
   within /= (double)m;
   total /= (double)m;
   between /= (double)m;
-  if (!(within > 0.0))
+  /* relative: copies equal up to rounding leave a within variance of the
+   * order of ε²·total, which is no variance at all */
+  if (!(within > WITHIN_RTOL * total))
     return lsp_fail(
         LSP_EDATA,
         "mutual information: the copies of every example give the same value "
@@ -89,7 +95,8 @@ static double weighted_mi(const double *mean, const double *var,
   for (size_t x = 0; x < m; x++)
     between += w[x] * (mean[x] - g) * (mean[x] - g);
   between /= W;
-  return within > 0 ? 0.5 * log((within + between) / within) : INFINITY;
+  return within > WITHIN_RTOL * (within + between) ? 0.5 * log((within + between) / within)
+                                                    : INFINITY;
 }
 
 static void mi_stat(const void *ctx, void *ws, const uint32_t *w, double *out) {

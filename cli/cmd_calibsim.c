@@ -1,6 +1,7 @@
 /* lsprobe calib-sim — the simulation study of the calibration estimators:
  * bias of each estimator and coverage of its percentile and test-inversion
  * intervals against targets known exactly (docs/CALIBRATION_SIM.md). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,19 @@ static const char *target_name(int e) {
     case LSP_SIM_SMECE: return "smece";
     default: return "l1";
   }
+}
+
+/* One number of the table in fmt, or "–" (not applicable) when it is not
+ * finite: an estimator without a binned target, an sd of one replicate. */
+typedef struct {
+  char s[32];
+} cell;
+static cell num(const char *fmt, double v) {
+  cell c;
+  if (isfinite(v)) snprintf(c.s, sizeof c.s, fmt, v);
+  else
+    snprintf(c.s, sizeof c.s, "–");
+  return c;
 }
 
 int cmd_calibsim(int argc, char **argv) {
@@ -96,13 +110,16 @@ int cmd_calibsim(int argc, char **argv) {
         free(ns);
         return cli_lib_error(cmd, st);
       }
-      for (int e = 0; e < LSP_SIM_NEST; e++)
-        printf("| %s | %ld | %s | %s | %.5f | %.5f | %+.5f | %+.5f | %.5f | %.3f (%.3f) | "
-               "%.3f (%.3f) | %.5f | %.5f |\n",
+      for (int e = 0; e < LSP_SIM_NEST; e++) {
+        const lsp_sim_row *w = &row[e];
+        printf("| %s | %ld | %s | %s | %s | %s | %s | %s | %s | %s (%s) | %s (%s) | %s | %s |\n",
                sc[i].name, ns[k], lsp_calib_metric_name(lsp_sim_metric(e)), target_name(e),
-               lsp_sim_target(e, &t), row[e].mean, row[e].bias, row[e].bias_binned, row[e].sd,
-               row[e].cover_pct, row[e].above_pct, row[e].cover_inv, row[e].above_inv,
-               row[e].width_pct, row[e].width_inv);
+               num("%.5f", lsp_sim_target(e, &t)).s, num("%.5f", w->mean).s,
+               num("%+.5f", w->bias).s, num("%+.5f", w->bias_binned).s, num("%.5f", w->sd).s,
+               num("%.3f", w->cover_pct).s, num("%.3f", w->above_pct).s,
+               num("%.3f", w->cover_inv).s, num("%.3f", w->above_inv).s,
+               num("%.5f", w->width_pct).s, num("%.5f", w->width_inv).s);
+      }
       fflush(stdout);
     }
   }

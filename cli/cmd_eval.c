@@ -120,11 +120,26 @@ done:
   return st;
 }
 
-/* Penultimate-layer geometry (R², trace ratio, NC1, tightness). */
+/* Penultimate-layer geometry (R², trace ratio, NC1, tightness). When the
+ * split's features cannot give it (fewer than 2 classes with a non-zero
+ * feature row, say), the block is unavailable: JSON null and a warning,
+ * and the other blocks stand. */
 static int block_clusters(const eval_ctx *c, lsp_json *j) {
   lsp_clusters *cl = lsp_clusters_alloc(c->k);
-  if (!cl) return LSP_ENOMEM;
+  if (!cl) return lsp_fail(LSP_ENOMEM, "out of memory for the clusters of %zu classes", c->k);
   int st = lsp_clusters_compute(c->features, c->split->y, c->n, c->h, cl);
+  if (st == LSP_EDATA) {
+    lsp_clusters_free(cl);
+    cli_warn("eval", "clusters unavailable on the %s split: %s", c->split_name, lsp_errmsg());
+    if (j) {
+      lsp_json_key(j, "clusters");
+      lsp_json_null(j);
+    } else {
+      printf("clusters (penultimate layer, %zu features): unavailable (%s)\n", c->h,
+             lsp_errmsg());
+    }
+    return LSP_OK;
+  }
   if (st) {
     lsp_clusters_free(cl);
     return lsp_fail_prefix(st, "clusters");
@@ -249,24 +264,40 @@ static const struct {
     {"mi", block_mi},
 };
 
+/* The three dump files, written as "<name>.part" and renamed into place
+ * only when all three are complete (a failed dump leaves an earlier one
+ * as it was). */
 static int dump(const eval_ctx *c, const char *dir) {
+  static const char *const names[3] = {"logits.npy", "features.npy", "labels.npy"};
   int st = lsp_mkdir_p(dir);
   if (st) return st;
   size_t len = strlen(dir) + 32;
-  char *p = malloc(len);
-  if (!p) return lsp_fail(LSP_ENOMEM, "out of memory");
-  size_t sz[2] = {c->n, c->k}, sh[2] = {c->n, c->h}, sy[1] = {c->n};
-  snprintf(p, len, "%s/logits.npy", dir);
-  st = lsp_npy_write(p, LSP_DT_F32, 2, sz, c->logits);
-  if (!st) {
-    snprintf(p, len, "%s/features.npy", dir);
-    st = lsp_npy_write(p, LSP_DT_F32, 2, sh, c->features);
+  char *p = malloc(len), *q = malloc(len);
+  if (!p || !q) {
+    free(p);
+    free(q);
+    return lsp_fail(LSP_ENOMEM, "out of memory");
   }
-  if (!st) {
-    snprintf(p, len, "%s/labels.npy", dir);
-    st = lsp_npy_write(p, LSP_DT_I32, 1, sy, c->split->y);
+  size_t sz[2] = {c->n, c->k}, sh[2] = {c->n, c->h}, sy[1] = {c->n};
+  int written = 0;
+  for (; written < 3 && !st; written++) {
+    snprintf(p, len, "%s/%s.part", dir, names[written]);
+    st = written == 0   ? lsp_npy_write(p, LSP_DT_F32, 2, sz, c->logits)
+         : written == 1 ? lsp_npy_write(p, LSP_DT_F32, 2, sh, c->features)
+                        : lsp_npy_write(p, LSP_DT_I32, 1, sy, c->split->y);
+  }
+  for (int i = 0; i < written; i++) {
+    snprintf(p, len, "%s/%s.part", dir, names[i]);
+    snprintf(q, len, "%s/%s", dir, names[i]);
+    if (st) {
+      remove(p);
+    } else if (rename(p, q) != 0) {
+      st = lsp_fail(LSP_EIO, "%s: cannot rename %s to %s", dir, p, q);
+      remove(p);
+    }
   }
   free(p);
+  free(q);
   return st;
 }
 
@@ -291,7 +322,8 @@ int cmd_eval(int argc, char **argv) {
        "split the model records; 1/12 for models without one)",
        1, 0, 0},
       {"max-test", "N", "score the first N test examples only", 1, 0, 0},
-      {"dump", "DIR", "write logits.npy, features.npy and labels.npy into DIR",
+      {"dump", "DIR",
+       "write logits.npy, features.npy and labels.npy into DIR (once the analyses succeed)",
        1, 0, 0},
       {"bins", "M", "calibration bins (default 15)", 1, 0, 0},
       {"bootstrap", "B", "bootstrap resamples for 95% intervals (default 0: none)", 1, 0, 0},
@@ -353,6 +385,10 @@ int cmd_eval(int argc, char **argv) {
   for (size_t i = 0; i < sizeof mi_opts / sizeof *mi_opts; i++)
     if (cli_has(opts, mi_opts[i]) && !cli_has(opts, "mi"))
       return cli_error(cmd, CLI_USAGE, "--%s needs --mi", mi_opts[i]);
+  if (cli_has(opts, "mi") && mio.perturb.noise_sd == 0.0 && mi_shift == 0)
+    return cli_error(cmd, CLI_USAGE,
+                     "--mi-noise 0 with --mi-shift 0: the copies of an example would all be "
+                     "the same (give noise or shifts)");
   mio.per_class = (size_t)mi_m;
   mio.perturb.copies = (size_t)mi_r;
   mio.perturb.max_shift = (int)mi_shift;
@@ -407,6 +443,17 @@ int cmd_eval(int argc, char **argv) {
   if ((st = lsp_data_load(&dopt, &data))) goto fail;
   cli_note(cmd, data.note);
   const lsp_dataset *d = strcmp(split, "val") == 0 ? &data.val : &data.test;
+  if (cli_has(opts, "mi") && mio.perturb.noise_sd == 0.0) {
+    size_t ic, ih, iw; /* shifts need an image shape (as lsp_erasure_set_build) */
+    lsp_splits_shape(&data, &ic, &ih, &iw);
+    if (!(ih > 1 && iw > 1 && ic * ih * iw == data.train.dim)) {
+      rc = cli_error(cmd, CLI_USAGE,
+                     "--mi-noise 0: %s has no image shape, so its copies are not shifted "
+                     "and would all be the same (give noise)",
+                     data.name);
+      goto done;
+    }
+  }
   char arch[256];
   lsp_model_describe(m, arch, sizeof arch);
   if (m->in_dim != d->dim) {
@@ -464,7 +511,6 @@ int cmd_eval(int argc, char **argv) {
     goto fail;
   c.logits = logits;
   c.features = features;
-  if (ddir && (st = dump(&c, ddir))) goto fail;
 
   lsp_json j, *jp = NULL;
   if (cli_has(opts, "json")) {
@@ -493,10 +539,12 @@ int cmd_eval(int argc, char **argv) {
            m->features < 0 ? "the input" : m->nodes[m->features].name, c.h);
   }
   for (size_t b = 0; b < sizeof k_blocks / sizeof k_blocks[0]; b++)
-    if ((st = k_blocks[b].run(&c, jp))) {
-      if (jp) printf("\n"); /* end the partial JSON line before the error */
-      goto fail;
-    }
+    if ((st = k_blocks[b].run(&c, jp))) break;
+  if (!st && ddir) st = dump(&c, ddir); /* only for an evaluation that succeeded */
+  if (st) {
+    if (jp) printf("\n"); /* end the partial JSON line before the error */
+    goto fail;
+  }
   if (jp) {
     if (ddir) lsp_json_key_str(jp, "dump", ddir);
     lsp_json_obj_end(jp);

@@ -209,6 +209,20 @@ expect_exit 0 "--ci percentile" "$LSP" calib --logits "$T/logits.npy" --labels "
   ok "--ci percentile" || bad "--ci percentile"
 expect_exit 0 "table marks inverted intervals" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --bootstrap 50
 grep -q '^ece \*' "$SCR/out" && grep -q 'test inversion' "$SCR/out" && ok "table names the interval kinds" || bad "table: $(head -5 "$SCR/out")"
+# --smece-sigma changes the SmoothECE reported, never the worlds the other
+# intervals are inverted over (the kernel curve at the fitted sigma*)
+"$PY" -c 'import numpy as np; r=np.random.default_rng(11); z=r.normal(size=(30,4))*2; y=r.integers(0,4,30)
+m=r.random(30)<0.6; y[m]=z[m].argmax(1); np.save("'"$SCR"'/zs.npy",z); np.save("'"$SCR"'/ys.npy",y)'
+expect_exit 0 "intervals at sigma*" "$LSP" calib --logits "$SCR/zs.npy" --labels "$SCR/ys.npy" --bootstrap 200 --json
+cp "$SCR/out" "$SCR/sfit.json"
+expect_exit 0 "intervals with --smece-sigma" "$LSP" calib --logits "$SCR/zs.npy" --labels "$SCR/ys.npy" --bootstrap 200 --smece-sigma 0.001 --json
+"$PY" -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2]))
+keys = ["ece", "rmsce", "ace", "ece_debiased", "ece_l2_debiased", "ece_sweep"]
+diff = [k for k in keys if a[k + "_ci"] != b[k + "_ci"]]
+lo, hi = b["smece_ci"]; v = b["smece"]
+ok = not diff and a["smece_sigma"] != b["smece_sigma"] == 0.001 and lo <= v and (hi is None or v <= hi)
+sys.exit(print(diff, a["smece_ci"], b["smece_ci"], v) if not ok else 0)' "$SCR/sfit.json" "$SCR/out" &&
+  ok "--smece-sigma leaves the other intervals as they are" || bad "--smece-sigma moved intervals"
 expect_exit 2 "--ci bca" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --ci bca
 expect_err "--ci" "--ci bca"
 expect_exit 2 "--smece-sigma 0" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --smece-sigma 0
@@ -249,6 +263,17 @@ done
 # calib-sim: a tiny run, and its usage errors
 expect_exit 0 "calib-sim tiny" "$LSP" calib-sim --n 300 --reps 3 --bootstrap 20 --scenarios over
 [ "$(grep -c '^| over | 300 |' "$SCR/out")" = 7 ] && ok "calib-sim prints one row per estimator" || bad "calib-sim: $(cat "$SCR/out")"
+# numbers that do not apply (a binned bias of an unbinned estimator, the sd
+# of one replicate) print as "–", never nan
+expect_exit 0 "calib-sim one replicate" "$LSP" calib-sim --n 100 --reps 1 --bootstrap 20 --scenarios near
+"$PY" -c 'import sys
+rows = [l.split("|")[1:-1] for l in open(sys.argv[1]) if l.startswith("| near | 100 |")]
+ok = len(rows) == 7 and all(c.strip() != "" and "nan" not in c for r in rows for c in r)
+ok = ok and all(r[8].strip() == "\u2013" for r in rows)                  # sd of one replicate
+binned = {r[2].strip(): r[7].strip() for r in rows}
+ok = ok and binned["ace"] == binned["ece_sweep"] == binned["smece"] == "\u2013"
+ok = ok and binned["ece"] != "\u2013"
+sys.exit(not ok)' "$SCR/out" && ok "calib-sim prints – for numbers that do not apply" || bad "calib-sim: $(cat "$SCR/out")"
 expect_exit 2 "calib-sim unknown scenario" "$LSP" calib-sim --scenarios wobbly
 expect_err "--scenarios" "calib-sim unknown scenario"
 expect_exit 2 "calib-sim --n 1" "$LSP" calib-sim --n 1

@@ -70,6 +70,31 @@ expect_exit 2 "--mi-classes a class twice" "$LSP" eval --model "$SCR/m.lspm" --d
 expect_err "two different classes" "--mi-classes a class twice"
 expect_exit 2 "--mi-classes out of range" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi --mi-classes 0,9
 expect_err "not two distinct classes" "--mi-classes out of range"
+# copies that are all the same (no noise, no shift) carry no estimate: N×D
+# data is never shifted
+expect_exit 2 "--mi-noise 0 on N×D data" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi --mi-noise 0
+expect_err "--mi-noise 0" "--mi-noise 0 on N×D data"
+expect_exit 2 "--mi-noise 0 --mi-shift 0" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi --mi-noise 0 --mi-shift 0
+expect_err "--mi-shift 0" "--mi-noise 0 --mi-shift 0"
 expect_exit 2 "--mi-copies without --mi" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi-copies 5
 expect_err "--mi-copies needs --mi" "--mi-copies without --mi"
+# a failed evaluation leaves an earlier dump as it was; a split whose
+# features cannot give clusters (one example: one class) reports them as
+# unavailable and keeps every other block
+mkdir -p "$SCR/keep" && cp "$SCR/d"/*.npy "$SCR/keep/"
+expect_exit 2 "eval failing after the forward pass" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --max-test 1 --mi --mi-classes 0,9 --dump "$SCR/d"
+same=1
+for f in logits features labels; do cmp -s "$SCR/d/$f.npy" "$SCR/keep/$f.npy" || same=0; done
+[ $same = 1 ] && [ -z "$(ls "$SCR/d" | grep -v '^[a-z]*\.npy$')" ] && ok "a failed eval leaves the earlier dump" || bad "dump changed: $(ls -l "$SCR/d")"
+expect_exit 0 "eval, clusters unavailable" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --max-test 1 --dump "$SCR/d" --json
+grep -q "WARNING: clusters unavailable" "$SCR/err" && ok "clusters unavailable: a warning" || bad "no warning: $(cat "$SCR/err")"
+$PY - "$SCR" <<'PY' && ok "clusters null, the other blocks and the dump kept" || bad "eval without clusters: $(head -c 400 "$SCR/out")"
+import json, sys
+import numpy as np
+d = sys.argv[1]
+e = json.load(open(d + "/out"))
+assert e["clusters"] is None and e["n"] == 1
+assert "ece" in e["calibration"] and "logit_gap" in e and e["dump"] == d + "/d"
+assert np.load(d + "/d/logits.npy").shape[0] == 1 and np.load(d + "/d/labels.npy").shape == (1,)
+PY
 finish

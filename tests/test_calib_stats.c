@@ -153,6 +153,13 @@ static void test_temperature(void **state) {
   double t = 0.0;
   assert_int_equal(lsp_calib_temperature_fit(sep, ys, 2, 2, &t), LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "no minimum"));
+  /* every row's logits equal: the NLL is log K at every T, no direction */
+  float flat[] = {0.0f, 0.0f, 0.0f, 0.0f, 2.5f, 2.5f, 2.5f, 2.5f, -1.0f, -1.0f, -1.0f, -1.0f};
+  int32_t yf[] = {0, 3, 1};
+  assert_int_equal(lsp_calib_temperature_fit(flat, yf, 3, 4, &t), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "does not depend on T"));
+  assert_non_null(strstr(lsp_errmsg(), "1.38629")); /* log 4 */
+  assert_null(strstr(lsp_errmsg(), "all correct"));
   free(z);
   free(zs);
   free(y);

@@ -93,6 +93,15 @@ static void test_mi_errors(void **state) {
   lsp_mi_result r;
   assert_int_equal(lsp_mi_gaussian(d, 2, 3, &r), LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "no within-example variance"));
+  /* copies equal but for rounding (the last bit of 0.1 + 0.2 against
+   * 0.3): the within variance is ~3e-34 of the total, still none */
+  double e[6] = {0.3, 0.1 + 0.2, 0.3, 4.0, 4.0, 4.0};
+  assert_int_equal(lsp_mi_gaussian(e, 2, 3, &r), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "no within-example variance"));
+  /* a small but real within variance (4e-11 of the total) is kept */
+  double f[6] = {0.0, 1e-5, 0.0, 1.0, 1.0, 1.0};
+  assert_int_equal(lsp_mi_gaussian(f, 2, 3, &r), LSP_OK);
+  assert_true(r.var_within > 0.0 && r.mi > 0.0);
   assert_int_equal(lsp_mi_gaussian(d, 1, 6, &r), LSP_EINVAL);
   assert_int_equal(lsp_mi_gaussian(d, 6, 1, &r), LSP_EINVAL);
   d[4] = NAN;
