@@ -23,7 +23,8 @@
  * to second order). r_σ is evaluated at the coarse nodes with the image sum
  * truncated at 7σ' (φ there is 2e-11 of its peak) and integrated by the
  * trapezoid rule. Against the exact integral: 2e-4 relative at σ = 0.01,
- * 1e-5 or better at σ*. */
+ * 1e-5 or better at σ* when r keeps its sign; up to ~1e-3 at σ* when r
+ * changes sign (DESIGN §2). */
 #ifndef LSP_SMECE_H
 #define LSP_SMECE_H
 
