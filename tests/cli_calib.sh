@@ -235,12 +235,7 @@ expect_err "--smece-sigma" "--smece-sigma 2"
 # log Σ e^(z − max) over the float32 values, the same with --stream and 2 threads
 "$PY" - "$SCR" <<'PYEOF'
 import math, random, struct, sys
-def npy(path, dt, shape, fmt, vals):
-    hdr = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (dt, shape)
-    hdr += " " * (63 - (10 + len(hdr)) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
-        f.write(struct.pack("<%d%s" % (len(vals), fmt), *vals))
+from npy_write import npy
 r = random.Random(0)
 y = [r.randrange(4) for _ in range(50)]
 z = list(struct.unpack("<200f", struct.pack("<200f", *[r.gauss(0, 1) * 1e20 for _ in range(200)])))

@@ -124,12 +124,7 @@ grep -q '"optimal_gap": null' "$SCR/out" && grep -q '"optimal_gap_note": "t2t at
 # (float32 would round them to 0), entropies of the rows in closed form
 /usr/bin/python3 - "$SCR/lz.npy" "$SCR/ly.npy" <<'PYEOF'
 import struct, sys
-def npy(path, dt, shape, fmt, vals):
-    hdr = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (dt, shape)
-    hdr += " " * (63 - (10 + len(hdr)) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
-        f.write(struct.pack("<%d%s" % (len(vals), fmt), *vals))
+from npy_write import npy
 npy(sys.argv[1], "<f8", "(2, 3)", "d", [1e8, 1e8 + 4, 1e8, 3e8, 3e8 + 10, 3e8])
 npy(sys.argv[2], "<i8", "(2,)", "q", [1, 1])
 PYEOF

@@ -18,12 +18,7 @@ grep -q -- '--smoothing' "$SCR/out" && ok "help lists options" || bad "help"
 # log-sum-exp of the float32 values
 /usr/bin/python3 - "$SCR" <<'PYEOF'
 import math, random, struct, sys
-def npy(path, dt, shape, fmt, vals):
-    hdr = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (dt, shape)
-    hdr += " " * (63 - (10 + len(hdr)) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
-        f.write(struct.pack("<%d%s" % (len(vals), fmt), *vals))
+from npy_write import npy
 r = random.Random(0)
 y = [r.randrange(4) for _ in range(50)]
 npy(sys.argv[1] + "/yb.npy", "<i8", "(50,)", "q", y)

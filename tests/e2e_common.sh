@@ -6,6 +6,8 @@ LSP=$1
 DATA=$2
 SCR=$3
 TOOLS=$4
+# tests/npy_write.py for the Python snippets
+export PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
 rm -rf "$SCR"
 mkdir -p "$SCR"
 npass=0
