@@ -10,8 +10,13 @@
 #include <string.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 #include "core/base/lsp_util.h"
 #include "reports/lsp_html.h"
+
+/* resamples between two polls of the interrupt flag: a poll costs far less
+ * than one resample's S·M differences, the flag is seen within 256 of them */
+#define LSP_STUDY_POLL 256
 
 static size_t eps_index(const lsp_study *s, double eps) {
   for (size_t i = 0; i < s->n_eps; i++)
@@ -118,6 +123,10 @@ static int compare_eps(const lsp_cell_result *cells, size_t n, lsp_study *s, siz
   gsl_rng_set(g, (unsigned long)(lsp_splitmix64(LSP_STUDY_SEED ^ lsp_splitmix64(e)) & 0xffffffffUL));
   size_t pick[16], bb[16];
   for (size_t r = 0; r < R; r++) {
+    if (r % LSP_STUDY_POLL == 0 && lsp_interrupted()) { /* the host's interruption */
+      gsl_rng_free(g);
+      return lsp_fail(LSP_EINTR, "study: interrupted");
+    }
     for (size_t k = 0; k < S; k++) {
       pick[k] = gsl_rng_uniform_int(g, (unsigned long)S);
       bb[k] = gsl_rng_uniform_int(g, (unsigned long)B);
@@ -151,11 +160,16 @@ int lsp_study_compute(const lsp_cell_result *cells, size_t n, lsp_study *out) {
   unsigned long seeds[64];
   size_t ns = 0;
   for (size_t i = 0; i < n; i++) {
-    if (cells[i].B != out->B || !cells[i].resample || strcmp(cells[i].key.arch, cells[0].key.arch))
+    if (cells[i].B != out->B || !cells[i].resample || strcmp(cells[i].key.arch, cells[0].key.arch)) {
+      memset(out, 0, sizeof *out);
       return lsp_fail(LSP_EINVAL, "study: cell %zu has %zu resamples or another architecture", i,
                       cells[i].B);
+    }
     if (eps_index(out, cells[i].key.eps) == SIZE_MAX) {
-      if (out->n_eps == LSP_STUDY_MAX_EPS) return lsp_fail(LSP_EINVAL, "study: too many ε");
+      if (out->n_eps == LSP_STUDY_MAX_EPS) {
+        memset(out, 0, sizeof *out);
+        return lsp_fail(LSP_EINVAL, "study: too many ε");
+      }
       out->eps[out->n_eps++] = cells[i].key.eps;
     }
     size_t j = 0;
@@ -177,8 +191,9 @@ int lsp_study_compute(const lsp_cell_result *cells, size_t n, lsp_study *out) {
   for (size_t e = 0; e < out->n_eps; e++) {
     if (e == out->base) continue;
     int st = compare_eps(cells, n, out, e);
-    if (st) {
+    if (st) { /* no partial result */
       lsp_study_free(out);
+      memset(out, 0, sizeof *out);
       return st;
     }
   }

@@ -62,7 +62,9 @@ typedef struct {
 
 /* Aggregate n cell results of one architecture. The grid is the cells'
  * distinct ε in first-seen order; a cell whose B differs from the first's
- * is refused (LSP_EINVAL). */
+ * is refused (LSP_EINVAL). The bootstrap loop polls lsp_interrupted() and
+ * stops with LSP_EINTR. On any error *out is left zeroed (nothing to free,
+ * no partial result). */
 int lsp_study_compute(const lsp_cell_result *cells, size_t n, lsp_study *out);
 void lsp_study_free(lsp_study *s);
 

@@ -20,6 +20,7 @@
 #include "analysis/lsp_boot.h"
 #include "analysis/lsp_calib.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_io.h"
 #include "core/base/lsp_threads.h"
 #include "reports/lsp_cell.h"
 #include "reports/lsp_html.h"
@@ -346,6 +347,32 @@ static void test_study_closed_forms(void **state) {
   for (int i = 0; i < 6; i++) lsp_cell_result_release(&c[i]);
 }
 
+/* An interruption requested before the call stops the study's bootstrap:
+ * LSP_EINTR, and no result (no draws, no grid); cleared, the same cells
+ * give the full study. */
+static void test_study_interrupt(void **state) {
+  (void)state;
+  lsp_cell_result c[6];
+  for (int s = 0; s < 3; s++) {
+    make_cell(&c[2 * s], 0.0, (unsigned long)s + 1, 0.5 + 0.1 * s, 20);
+    make_cell(&c[2 * s + 1], 0.1, (unsigned long)s + 1, 0.51 + 0.1 * s, 20);
+  }
+  lsp_study st;
+  lsp_interrupt_request();
+  int rc = lsp_study_compute(c, 6, &st);
+  lsp_interrupt_clear();
+  assert_int_equal(rc, LSP_EINTR);
+  assert_int_equal(st.n_eps, 0);
+  for (size_t e = 0; e < LSP_STUDY_MAX_EPS; e++)
+    for (size_t m = 0; m < LSP_CELL_NSTAT; m++) assert_null(st.cmp[e][m].draws);
+  lsp_study_free(&st); /* harmless on the emptied result */
+  assert_int_equal(lsp_study_compute(c, 6, &st), 0);
+  assert_non_null(st.cmp[1][LSP_CELL_ACCURACY].draws);
+  assert_true(st.cmp[1][LSP_CELL_ACCURACY].lo > 0);
+  lsp_study_free(&st);
+  for (int i = 0; i < 6; i++) lsp_cell_result_release(&c[i]);
+}
+
 /* Which cells run AutoAttack (DESIGN §9.5): ε = 0 and the judged ε (0.1,
  * else the grid's first smoothed ε, as the study judges), every cell with
  * aa_all, none with aa_limit 0 — from the options alone. */
@@ -399,6 +426,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cell_against_modules),
       cmocka_unit_test(test_study_closed_forms),
+      cmocka_unit_test(test_study_interrupt),
       cmocka_unit_test(test_aa_cells),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
