@@ -59,12 +59,14 @@ void lsp_smece_ws_free(lsp_smece_ws *ws); /* NULL-safe */
  * (1/n) Σ_i share_ij (y_i − c_i)). */
 double lsp_smece_at(lsp_smece_ws *ws, const double *resid, double sigma);
 
-/* The fixed point σ* of σ = smECE_σ by bisection in log σ within
- * [LSP_SMECE_SIGMA_MIN, 1] to a relative width of 1e-4, and smECE at the
- * final midpoint (equal to σ* within that tolerance). hint > 0 (e.g. the σ*
- * of the full sample, for a resample) starts from [hint/2, 2·hint] and
- * widens it until it brackets the root; hint <= 0 starts from the whole
- * range. Both find the same root; only the cost differs. */
+/* The fixed point σ* of σ = smECE_σ within [LSP_SMECE_SIGMA_MIN, 1]: by
+ * bisection in log σ to a relative width of 1e-4, then regula falsi
+ * (Illinois, bracketed) until the bracket's ends are a few doubles apart;
+ * σ* is the end nearer the root and smece = smECE_σ* there. hint > 0 (e.g. the σ* of the full sample, for a resample)
+ * starts from [hint/2, 2·hint] and widens it until it brackets the root;
+ * hint <= 0 starts from the whole range. Both find the same root to
+ * near double precision (the sample refitted from its own σ* gives it back
+ * within 1e-12 relative); only the cost differs. */
 void lsp_smece_fit(lsp_smece_ws *ws, const double *resid, double hint, double *sigma,
                    double *smece);
 

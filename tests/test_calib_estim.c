@@ -172,10 +172,31 @@ static void test_closed_forms(void **state) {
     td_close(lsp_smece_at(ws, resid, sig[i]), mean, 1e-11, 0, "one sign", (size_t)i);
   double s, v;
   lsp_smece_fit(ws, resid, 0.0, &s, &v);
-  td_close(s, mean, 1e-4, 0, "sigma* = mean", 0);
+  td_close(s, mean, 1e-11, 0, "sigma* = mean", 0); /* to the precision of smECE_σ */
   td_close(v, mean, 1e-11, 0, "smece = mean", 0);
   lsp_smece_fit(ws, resid, 0.07, &s, &v); /* a hint changes the cost only */
-  td_close(s, mean, 1e-4, 0, "sigma* (hint)", 0);
+  td_close(s, mean, 1e-11, 0, "sigma* (hint)", 0);
+  /* r changing sign (labels drawn at a miscalibrated rate): the sample
+   * refitted from its own σ*, or from a hint elsewhere, finds the same σ*
+   * to near double precision, and the same smECE */
+  for (int k = 0; k < 4; k++) {
+    uint64_t u = 0x9e3779b97f4a7c15ULL * (uint64_t)(k + 1);
+    for (int i = 0; i < N; i++) {
+      u = u * 6364136223846793005ULL + 1442695040888963407ULL;
+      double p = c[i] + (0.15 + 0.05 * k) * (0.5 - c[i]); /* under-confident toward 0.5 */
+      y[i] = (double)(u >> 11) * 0x1.0p-53 < p ? 1.0 : 0.0;
+    }
+    lsp_smece_mesh(c, y, N, resid);
+    double s0, v0, s1, v1, s2, v2;
+    lsp_smece_fit(ws, resid, 0.0, &s0, &v0);
+    lsp_smece_fit(ws, resid, s0, &s1, &v1);
+    lsp_smece_fit(ws, resid, 1.7 * s0, &s2, &v2);
+    assert_true(s0 > LSP_SMECE_SIGMA_MIN && s0 < 1.0);
+    td_close(s1, s0, 1e-12, 0, "sigma* hinted with itself", (size_t)k);
+    td_close(v1, v0, 1e-12, 0, "smece hinted with its sigma*", (size_t)k);
+    td_close(s2, s0, 1e-12, 0, "sigma* hinted elsewhere", (size_t)k);
+    td_close(v0, s0, 1e-12, 0, "smece = sigma* at the root", (size_t)k);
+  }
   /* labels equal to the confidences: calibrated exactly, smECE 0 at the floor */
   lsp_smece_mesh(c, c, N, resid);
   lsp_smece_fit(ws, resid, 0.0, &s, &v);
