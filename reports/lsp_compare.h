@@ -51,8 +51,10 @@ void lsp_compare_opts_default(lsp_compare_opts *o);
  * run's folder, or a non-empty folder lsprobe did not create without
  * opts->force, is refused with LSP_EINVAL). On success
  * report[0..cap-1] receives the path of compare.html and, when gnuplot
- * could not be run, warning[0..wcap-1] a one-line note (else ""); both may
- * be NULL. Errors: LSP_EINVAL (n == 0, NULL arguments, a ref_eps some model
+ * could not be run or failed on a figure, warning[0..wcap-1] a one-line
+ * note naming the missing figures and gnuplot's reason (else ""; the report
+ * carries the same note, and every other file is written); both may be
+ * NULL. Errors: LSP_EINVAL (n == 0, NULL arguments, a ref_eps some model
  * was not attacked at), LSP_EIO (an input cannot be read, is a folder
  * without results.json, or the output cannot be written),
  * LSP_EDATA (malformed JSON with file:line:col; not an lsprobe results.json;

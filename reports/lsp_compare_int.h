@@ -68,14 +68,15 @@ typedef struct {
 typedef struct {
   char *svg[2];   /* owned: written SVG files (NULL = none)     */
   char *extra[2]; /* owned: the --format copies (NULL = none)   */
-  char note[640]; /* gnuplot missing / failed                   */
+  char note[1024]; /* gnuplot missing, or the figures it failed on */
 } lsp_compare_figs;
 void lsp_compare_figs_release(lsp_compare_figs *f);
 /* 0, 1 or 2 (= two or more): the distinct finite smoothing ε of every
  * model of every run; *first = the first one found (when any). The figure
  * against ε is drawn only with two or more. */
 size_t lsp_compare_distinct_eps(const cmp_state *s, double *first);
-/* Draw the figures into dir/plots; a missing gnuplot is a note, not an error. */
+/* Draw the figures into dir/plots; a missing gnuplot, or a figure gnuplot
+ * failed on (named with its reason), is a note, not an error. */
 int lsp_compare_make_plots(const cmp_state *s, const char *dir, lsp_compare_figs *f);
 
 #endif

@@ -180,6 +180,18 @@ void lsp_compare_figs_release(lsp_compare_figs *f) {
   }
 }
 
+/* A figure that could not be drawn: named (as the published folder will
+ * hold it) with gnuplot's reason in f->note, which the report and the
+ * command show; the other figures and files are written as usual. */
+static void note_missing(lsp_compare_figs *f, const char *path, const char *file) {
+  const char *why = lsp_errmsg();
+  size_t lp = strlen(path), used = strlen(f->note);
+  if (!strncmp(why, path, lp) && !strncmp(why + lp, ": ", 2)) why += lp + 2; /* staging path */
+  if (used + 2 < sizeof f->note)
+    snprintf(f->note + used, sizeof f->note - used, "%s%s could not be drawn and is missing (%s)",
+             used ? "; " : "", file, why);
+}
+
 int lsp_compare_make_plots(const cmp_state *s, const char *dir, lsp_compare_figs *f) {
   static const char *base[2] = {"compare_metrics", "compare_attacks"};
   if (lsp_plot_available() != LSP_OK) {
@@ -192,8 +204,10 @@ int lsp_compare_make_plots(const cmp_state *s, const char *dir, lsp_compare_figs
   for (int k = 0; k < 2 && !st; k++) {
     lsp_plot_format fm[2] = {LSP_PLOT_SVG, s->o->format};
     for (int e = 0; e < (s->o->format == LSP_PLOT_SVG ? 1 : 2) && !st; e++) {
-      char *path = lsp_strdupf("%s/%s.%s", pdir, base[k], lsp_plot_format_ext(fm[e]));
+      char *file = lsp_strdupf("plots/%s.%s", base[k], lsp_plot_format_ext(fm[e]));
+      char *path = file ? lsp_strdupf("%s/%s", dir, file) : NULL;
       if (!path) {
+        free(file);
         st = lsp_fail(LSP_ENOMEM, "out of memory");
         break;
       }
@@ -201,18 +215,32 @@ int lsp_compare_make_plots(const cmp_state *s, const char *dir, lsp_compare_figs
       if (st == LSP_PLOT_NOGNUPLOT) {
         snprintf(f->note, sizeof f->note, "gnuplot could not be run (%s); pictures are missing.",
                  lsp_errmsg());
+        free(file);
         free(path);
         free(pdir);
         return LSP_OK;
       }
-      if (st || access(path, F_OK) != 0) { /* failed, or nothing to draw */
+      /* gnuplot failed on this figure (it leaves no file): noted, and the
+       * report goes on without it, as `lsprobe run`'s does */
+      int failed = st != LSP_OK && st != LSP_EINTR && st != LSP_ENOMEM;
+      if (failed) {
+        note_missing(f, path, file);
+        st = LSP_OK;
+      }
+      free(file);
+      if (st || failed || access(path, F_OK) != 0) { /* failed, or nothing to draw */
         free(path);
         path = NULL;
       }
       if (e) f->extra[k] = path;
       else f->svg[k] = path;
+      if (failed && !e) break; /* no --format copy of a figure without its SVG */
     }
   }
   free(pdir);
+  if (f->note[0] && !st) {
+    size_t used = strlen(f->note);
+    snprintf(f->note + used, sizeof f->note - used, ".");
+  }
   return st;
 }

@@ -110,18 +110,60 @@ expect_exit 0 "compare S with A (two ε)" "$LSP" compare "$SCR/runS" "$A" --out 
 [ -s "$SCR/cmpSA/plots/compare_metrics.svg" ] && ok "two ε between the runs: metrics figure drawn" \
   || bad "two ε: no metrics figure"
 
-# a compare that fails after its output folder was created leaves no folder
-# behind; an existing report stays as it was
-printf '#!/bin/sh\ncat >/dev/null\necho "line 1: cannot plot" >&2\nexit 1\n' >"$SCR/failgp"
+# gnuplot failing on one figure: the report is still written (every other
+# file complete), the missing figure named with gnuplot's reason on screen and
+# in the report, exit 0 as `lsprobe run` does
+GP=$(command -v gnuplot)
+cat >"$SCR/failgp" <<EOF
+#!/bin/sh
+script=\$(cat)
+case "\$script" in
+  *compare_attacks*) echo "line 1: cannot plot" >&2; exit 1 ;;
+esac
+printf '%s\n' "\$script" | "$GP"
+EOF
 chmod +x "$SCR/failgp"
-LSPROBE_GNUPLOT="$SCR/failgp" expect_exit 1 "compare with a failing gnuplot" "$LSP" compare "$A" --out "$SCR/cmpfail"
-expect_err "gnuplot: line 1: cannot plot" "failing gnuplot"
-[ -e "$SCR/cmpfail" ] && bad "failed compare left its new folder" || ok "failed compare: no folder left"
+LSPROBE_GNUPLOT="$SCR/failgp" expect_exit 0 "compare with gnuplot failing on one figure" \
+  "$LSP" compare "$A" "$B" --out "$SCR/cmpfail" --format png
+expect_err "WARNING: plots/compare_attacks.svg could not be drawn and is missing (gnuplot: line 1: cannot plot)" \
+  "figure gnuplot failed on"
+grep -q "report: $SCR/cmpfail/compare.html" "$SCR/out" && ok "failed figure: prints where the report is" \
+  || bad "failed figure: report path: $(cat "$SCR/out")"
+for f in compare.html compare.md compare.json compare.csv plots/compare_metrics.svg plots/compare_metrics.png; do
+  [ -s "$SCR/cmpfail/$f" ] && ok "failed figure: $f written" || bad "failed figure: $f missing or empty"
+done
+[ "$(ls -A "$SCR/cmpfail/plots" | sort | tr '\n' ' ')" = "compare_metrics.png compare_metrics.svg " ] \
+  && ok "failed figure: plots/ holds the drawn figures only" || bad "failed figure: plots/ holds $(ls -A "$SCR/cmpfail/plots")"
+ls -A "$SCR" "$SCR/cmpfail" | grep -q -e staging -e '^\.lsp-' && bad "failed figure: staging left behind" \
+  || ok "failed figure: no staging folder left"
+for f in compare.html:compare_attacks compare.md:'compare\_attacks'; do
+  grep -qF "plots/${f#*:}.svg could not be drawn and is missing (gnuplot: line 1: cannot plot)" \
+    "$SCR/cmpfail/${f%%:*}" && ok "failed figure: named in ${f%%:*}" || bad "failed figure: not named in ${f%%:*}"
+done
+grep -q '](<plots/compare_attacks' "$SCR/cmpfail/compare.md" \
+  && bad "failed figure: compare.md links the missing figure" || ok "failed figure: no link to the missing figure"
+$PY - "$OUT/compare.json" "$SCR/cmpfail/compare.json" "$OUT/compare.csv" "$SCR/cmpfail/compare.csv" <<'PY' \
+  && ok "failed figure: compare.json and compare.csv as with every figure" || bad "failed figure: JSON/CSV differ"
+import json, sys
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert a["rows"] == b["rows"] and a["warnings"] == b["warnings"], "rows differ"
+assert open(sys.argv[3]).read() == open(sys.argv[4]).read(), "CSV differs"
+PY
+
+# a compare interrupted after its output folder was created leaves no folder
+# behind; an existing report stays as it was (the fake gnuplot interrupts
+# the lsprobe that runs it)
+printf '#!/bin/sh\ncat >/dev/null\nkill -INT $PPID\nexit 1\n' >"$SCR/intgp"
+chmod +x "$SCR/intgp"
+LSPROBE_GNUPLOT="$SCR/intgp" expect_exit 130 "compare interrupted while drawing" "$LSP" compare "$A" --out "$SCR/cmpint"
+expect_err "interrupted" "interrupted compare"
+[ -e "$SCR/cmpint" ] && bad "interrupted compare left its new folder" || ok "interrupted compare: no folder left"
 cp "$SCR/cmpS/compare.json" "$SCR/cmpS.before"
-LSPROBE_GNUPLOT="$SCR/failgp" expect_exit 1 "failing compare into an existing report" "$LSP" compare "$A" --out "$SCR/cmpS"
+LSPROBE_GNUPLOT="$SCR/intgp" expect_exit 130 "interrupted compare into an existing report" "$LSP" compare "$A" --out "$SCR/cmpS"
 cmp -s "$SCR/cmpS.before" "$SCR/cmpS/compare.json" && [ -s "$SCR/cmpS/plots/compare_attacks.svg" ] \
-  && ok "failed compare: the existing report is intact" || bad "failed compare changed the existing report"
-ls -a "$SCR" | grep -q '^\.lsp-' && bad "failed compare left a staging folder" || ok "failed compare: no staging folder"
+  && ok "interrupted compare: the existing report is intact" || bad "interrupted compare changed the existing report"
+ls -a "$SCR" "$SCR/cmpS" | grep -q '^\.lsp-' && bad "interrupted compare left a staging folder" \
+  || ok "interrupted compare: no staging folder"
 
 # data errors: exit 1, one line naming the file, no output folder
 printf '{"lsprobe_version": "0.1.0", "models": [1, 2,]}' >"$SCR/malformed.json"
