@@ -19,8 +19,9 @@
  *   T(λ) = (1/K) Σ_k (1/N) Σ_i |π_ik(λ) − p_ik|, computed from the π the
  *   draws use (the scaling moves mass between the classes of a row: T is
  *   that of the renormalized π, not λ times the curves' gap);
- * - a draw resamples N rows with replacement and labels each copy by the
- *   inverse CDF of π_i(λ) at one uniform, the same indices and uniforms for
+ * - a draw resamples N rows with replacement (the copies counted per row)
+ *   and labels each copy by the inverse CDF of π_i(λ) at one uniform, drawn
+ *   in row order after the indices, the same indices and uniforms for
  *   every λ (draw b seeded from (seed, b): the same intervals for any
  *   thread count), and scores the classwise ECE with the observed bins;
  * - the grid, the quantiles and the inversion are lsp_calib_ti.c's
@@ -217,25 +218,23 @@ static double cw_draw(const cw_world *wd, int b, int fresh, cw_ws *ws) {
   gsl_rng_set(ws->g, (unsigned long)(key & 0xffffffffUL));
   double *sum = wd->sums ? wd->sums + (size_t)b * cells : ws->sum;
   const int sums = fresh || !wd->sums;
-  if (sums) memset(ws->w, 0, n * sizeof *ws->w);
+  memset(ws->w, 0, n * sizeof *ws->w);
   memset(ws->pos, 0, cells * sizeof *ws->pos);
-  for (size_t j = 0; j < n; j++) {
-    size_t i = (size_t)gsl_rng_uniform_int(ws->g, (unsigned long)n);
-    const double *c = wd->cum + i * K;
-    double u = gsl_rng_uniform(ws->g) * c[K - 1];
-    size_t k = 0;
-    while (k + 1 < K && !(u < c[k])) k++;
-    ws->pos[k * bins + (size_t)lsp_calib_bin(r->prob[i * K + k], (int)bins, edges)]++;
-    if (sums) ws->w[i]++;
-  }
-  if (sums) {
-    memset(sum, 0, cells * sizeof *sum);
-    for (size_t i = 0; i < n; i++) {
-      if (!ws->w[i]) continue;
-      const double *p = r->prob + i * K;
+  if (sums) memset(sum, 0, cells * sizeof *sum);
+  for (size_t j = 0; j < n; j++) ws->w[gsl_rng_uniform_int(ws->g, (unsigned long)n)]++;
+  /* the copies in row order (memory read in order), one uniform each */
+  for (size_t i = 0; i < n; i++) {
+    if (!ws->w[i]) continue;
+    const double *c = wd->cum + i * K, *p = r->prob + i * K;
+    for (uint32_t t = 0; t < ws->w[i]; t++) {
+      double u = gsl_rng_uniform(ws->g) * c[K - 1];
+      size_t k = 0;
+      while (k + 1 < K && !(u < c[k])) k++;
+      ws->pos[k * bins + (size_t)lsp_calib_bin(p[k], (int)bins, edges)]++;
+    }
+    if (sums)
       for (size_t k = 0; k < K; k++)
         sum[k * bins + (size_t)lsp_calib_bin(p[k], (int)bins, edges)] += ws->w[i] * p[k];
-    }
   }
   double cw = 0.0;
   for (size_t q = 0; q < cells; q++) cw += fabs((double)ws->pos[q] - sum[q]);

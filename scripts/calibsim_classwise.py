@@ -6,7 +6,7 @@ Coverage of classwise_ece's 95% intervals (test inversion and percentile)
 in a multiclass scenario whose truth is known (docs/CALIBRATION_SIM.md,
 "Classwise ECE"). K = 10 logits z ~ N(0, 2²) iid; the model reports
 p = softmax(z), labels are drawn from π = softmax(z/T) (T = 1: calibrated;
-T = 1.6: overconfident). Two targets:
+T = 1.6: overconfident; T = 0.8: underconfident). Two targets:
 - `ovr`: the population classwise ℓ1 error of Kull et al.,
   (1/K) Σ_k E|P(y = k | p_k) − p_k|, by one large Monte Carlo sample
   (4·10^7 pairs (p_k, π_k − p_k), regressed on 4000 bins of logit p_k;
@@ -20,7 +20,7 @@ import argparse, json, os, subprocess, sys, tempfile, time
 import numpy as np
 
 K, SD = 10, 2.0
-SCEN = {"calibrated": 1.0, "over": 1.6}
+SCEN = {"calibrated": 1.0, "over": 1.6, "under": 0.8}
 
 
 def softmax(a):
