@@ -12,8 +12,8 @@ T = 1.6: overconfident; T = 0.8: underconfident). Two targets:
   (4·10^7 pairs (p_k, π_k − p_k), regressed on 4000 bins of logit p_k;
   1000 bins agree within 2e-6). 0 exactly for T = 1.
 - `rows`: each replicate's own (1/K)·mean_i Σ_k |π_ik − p_ik|, exact,
-  which conditions on the whole row and so exceeds `ovr` (by 1.4% at
-  T = 1.6).
+  which conditions on the whole row and so exceeds `ovr` (by 1.5% at
+  T = 1.6, 3.7% at T = 0.8).
 Each replicate is scored by `lsprobe calib --bootstrap B --json`, seed
 = the replicate's index, so the table depends on --seed only."""
 import argparse, json, os, subprocess, sys, tempfile, time
