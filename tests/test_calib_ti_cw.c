@@ -3,7 +3,8 @@
  * calibrated by construction, covering the true classwise error of a
  * temperature-miscalibrated one (computed here from the logits, where the
  * percentile interval lies above it), bit-identical for any thread count,
- * and exactly the percentile one under --ci percentile. */
+ * and exactly the percentile one under --ci percentile; the inversion of
+ * a scan shared with the top-label intervals, edge cases included. */
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "analysis/lsp_calib.h"
+#include "analysis/lsp_calib_impl.h"
 #include "calib_synth.h"
 #include "testutil.h"
 
@@ -137,11 +139,44 @@ static void test_threads(void **state) {
   free(y);
 }
 
+/* The inversion of a scan (shared with the top-label intervals): linear
+ * interpolation on the λ grid and the edge cases of DESIGN §2. */
+static void test_lambdas(void **state) {
+  (void)state;
+  const double *g = lsp_calib_ti_grid;
+  /* quantiles rising with λ: 97.5% = λ + 1, 2.5% = λ − 1 (stride 2) */
+  double q[2 * LSP_CALIB_TI_NGRID];
+  for (int i = 0; i < LSP_CALIB_TI_NGRID; i++) q[2 * i] = g[i] - 1.0, q[2 * i + 1] = g[i] + 1.0;
+  double lo, hi;
+  assert_int_equal(lsp_calib_ti_lambdas(q, q + 1, 2, LSP_CALIB_TI_NGRID, 2.1, &lo, &hi),
+                   LSP_CALIB_TI_BRACKETED);
+  assert_true(fabs(lo - 1.1) < 1e-12 && fabs(hi - 3.1) < 1e-12);
+  /* at λ = 0 already: λ_lo = 0 */
+  assert_int_equal(lsp_calib_ti_lambdas(q, q + 1, 2, LSP_CALIB_TI_NGRID, 0.5, &lo, &hi),
+                   LSP_CALIB_TI_BRACKETED);
+  assert_true(lo == 0.0 && fabs(hi - 1.5) < 1e-12);
+  /* below even the calibrated world's 2.5% quantile: [0, 0] */
+  assert_int_equal(lsp_calib_ti_lambdas(q, q + 1, 2, LSP_CALIB_TI_NGRID, -2.0, &lo, &hi),
+                   LSP_CALIB_TI_BRACKETED);
+  assert_true(lo == 0.0 && hi == 0.0);
+  /* scanned to λ = 2 only, no world rejecting from below: λ_hi = 2 */
+  assert_int_equal(lsp_calib_ti_lambdas(q, q + 1, 2, 8, 2.5, &lo, &hi), LSP_CALIB_TI_OPEN);
+  assert_true(fabs(lo - 1.5) < 1e-12 && hi == 2.0);
+  /* even the last world's 97.5% quantile below: [its error, ∞) */
+  assert_int_equal(lsp_calib_ti_lambdas(q, q + 1, 2, 8, 9.0, &lo, &hi), LSP_CALIB_TI_ABOVE);
+  assert_true(lo == 2.0);
+  /* type-6 quantile: rank (n + 1)q */
+  const double v[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  assert_true(fabs(lsp_calib_ti_quantile(v, 9, 0.25) - 2.5) < 1e-12);
+  assert_true(lsp_calib_ti_quantile(v, 9, 0.05) == 1.0 && lsp_calib_ti_quantile(v, 9, 0.99) == 9.0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_calibrated),
       cmocka_unit_test(test_miscalibrated),
       cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_lambdas),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
