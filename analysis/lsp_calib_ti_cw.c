@@ -8,17 +8,20 @@
  * interval lies above the truth, as the top-label ECE's does. The same
  * construction as lsp_calib_ti.c, on the full probability rows:
  * - for each class k, ĝ_k(c) = μ̂_k(c) − c, the one-vs-rest reliability
- *   curve of the pairs (p_ik, 1[y_i = k]) smoothed by SmoothECE's kernel at
- *   the class's own σ*_k (its fixed point, the bandwidth SmoothECE fits to
- *   that class);
+ *   curve of the pairs (p_ik, 1[y_i = k]) smoothed by SmoothECE's kernel
+ *   on a logit axis (cw_axis: most p_ik are tiny, and a kernel on c itself
+ *   spreads the level of the curve near 0.02 onto the pairs near 1e-4,
+ *   inflating the worlds' error) at the bandwidth σ*_k SmoothECE fits to
+ *   that class's pairs on the axis;
  * - world λ keeps every row's reported p_i and draws its label from
  *   π_i(λ) ∝ q_i(λ), q_ik = clip(p_ik + λ ĝ_k(p_ik), 0, 1), scaled to the
  *   row's own sum Σ_k p_ik (1 within the input tolerance), so that λ = 0 is
  *   exactly the calibrated world π = p;
- * - its true classwise ℓ1 error over the empirical rows is
- *   T(λ) = (1/K) Σ_k (1/N) Σ_i |π_ik(λ) − p_ik|, computed from the π the
- *   draws use (the scaling moves mass between the classes of a row: T is
- *   that of the renormalized π, not λ times the curves' gap);
+ * - its true one-vs-rest classwise ℓ1 error over the empirical rows is
+ *   T(λ) = (1/K) Σ_k (1/N) Σ_c |Σ_{i: p_ik in c} (π_ik(λ) − p_ik)| over
+ *   1024 equal-width cells c of p_k, computed from the π the draws use (the
+ *   scaling makes π_ik depend a little on the rest of the row; the cells
+ *   average that out, as P(y = k | p_k) does);
  * - a draw resamples N rows with replacement (the copies counted per row)
  *   and labels each copy by the inverse CDF of π_i(λ) at one uniform, drawn
  *   in row order after the indices, the same indices and uniforms for
@@ -101,6 +104,7 @@ int lsp_calib_ti_lambdas(const double *qlo, const double *qhi, size_t stride, in
 /* ---- the classwise worlds ------------------------------------------------ */
 
 #define CW_PTS 1025                      /* points of each ĝ_k's table */
+#define CW_CELLS 1024                    /* cells of p_k in the target    */
 #define CW_SUM_CACHE ((size_t)1 << 22)   /* doubles of cached per-draw cell sums */
 
 typedef struct {
@@ -112,12 +116,27 @@ typedef struct {
   double *sums;      /* [B·K·bins] each draw's Σ p_k per cell, or NULL */
 } cw_world;
 
+/* The position of a probability c on the curves' axis: logit c mapped
+ * from [−CW_LOGIT, CW_LOGIT] onto [0, 1] (clipped), so that the many
+ * small probabilities are not smoothed together with the large ones. */
+#define CW_LOGIT 16.0
+static inline double cw_axis(double c) {
+  if (!(c > 0.0)) return 0.0;
+  if (!(c < 1.0)) return 1.0;
+  double u = (log(c) - log1p(-c) + CW_LOGIT) / (2.0 * CW_LOGIT);
+  return u < 0.0 ? 0.0 : u > 1.0 ? 1.0 : u;
+}
+
+static inline double cw_unaxis(double u) {
+  return 1.0 / (1.0 + exp(-(2.0 * u - 1.0) * CW_LOGIT));
+}
+
 static inline double cw_gap(const double *tab, double c) {
-  double x = c * (CW_PTS - 1);
+  double x = cw_axis(c) * (CW_PTS - 1);
   size_t q = (size_t)x;
   if (q >= CW_PTS - 1) q = CW_PTS - 2;
   double f = x - (double)q;
-  return (1.0 - f) * tab[q] + f * tab[q + 1];
+  return (1.0 - f) * tab[q] + f * tab[q + 1] - c;
 }
 
 /* π_i(λ) of row i into pi[K] (see the header). */
@@ -142,17 +161,22 @@ static void cw_pi(const cw_world *w, size_t i, double lam, double *pi) {
   for (size_t k = 0; k < K; k++) pi[k] *= sp / sq;
 }
 
-/* T(λ): the true classwise ℓ1 error of world λ over the rows. */
-static double cw_truth(const cw_world *w, double lam, double *pi) {
+/* T(λ): the true one-vs-rest classwise ℓ1 error of world λ over the rows,
+ * (1/K) Σ_k Σ_c |Σ_{i: p_ik in c} (π_ik − p_ik)| / N over CW_CELLS
+ * equal-width cells c of p_k (see the header). cell: [K·CW_CELLS]. */
+static double cw_truth(const cw_world *w, double lam, double *pi, double *cell) {
   const size_t n = w->r->n, K = w->r->k;
-  double acc = 0.0;
+  memset(cell, 0, K * CW_CELLS * sizeof *cell);
   for (size_t i = 0; i < n; i++) {
     const double *p = w->r->prob + i * K;
-    double row = 0.0;
     cw_pi(w, i, lam, pi);
-    for (size_t k = 0; k < K; k++) row += fabs(pi[k] - p[k]);
-    acc += row;
+    for (size_t k = 0; k < K; k++) {
+      size_t c = (size_t)(p[k] * CW_CELLS);
+      cell[k * CW_CELLS + (c < CW_CELLS ? c : CW_CELLS - 1)] += pi[k] - p[k];
+    }
   }
+  double acc = 0.0;
+  for (size_t c = 0; c < K * CW_CELLS; c++) acc += fabs(cell[c]);
   return acc / ((double)n * (double)K);
 }
 
@@ -274,9 +298,9 @@ static int cw_grid(cw_world *wd, const lsp_calib_boot *boot, int g, double *vals
   return LSP_OK;
 }
 
-/* ĝ_k for every class into tab[K·CW_PTS]: the curve of the pairs
- * (p_ik, 1[y_i = k]) at the class's σ*_k, minus the diagonal (0 where the
- * density underflows). */
+/* μ̂_k for every class into tab[K·CW_PTS] at the axis points
+ * u_q = q/(CW_PTS − 1): the curve of the pairs (cw_axis(p_ik), 1[y_i = k])
+ * at the class's σ*_k (the diagonal where the density underflows). */
 static int cw_shape(const lsp_calib_rows *r, double *tab) {
   const size_t n = r->n, K = r->k;
   lsp_calib_scratch *sc = lsp_calib_scratch_alloc();
@@ -294,7 +318,7 @@ static int cw_shape(const lsp_calib_rows *r, double *tab) {
       const double c = r->prob[i * K + k], y = (size_t)r->y[i] == k ? 1.0 : 0.0;
       size_t j;
       double f;
-      lsp_smece_node(c, &j, &f);
+      lsp_smece_node(cw_axis(c), &j, &f);
       const double s0 = (1.0 - f) / (double)n, s1 = f / (double)n;
       sc->m0[j] += s0 * (y - c), sc->m0[j + 1] += s1 * (y - c);
       sc->m1[j] += s0 * y, sc->m1[j + 1] += s1 * y;
@@ -303,10 +327,8 @@ static int cw_shape(const lsp_calib_rows *r, double *tab) {
     double sigma, v;
     lsp_smece_fit(sc->ws, sc->m0, 0.0, &sigma, &v);
     lsp_smece_curve(sc->ws, sc->m1, sc->m2, sigma, CW_PTS, curve, NULL);
-    for (size_t q = 0; q < CW_PTS; q++) {
-      const double t = (double)q / (CW_PTS - 1);
-      tab[k * CW_PTS + q] = isfinite(curve[q]) ? curve[q] - t : 0.0;
-    }
+    for (size_t q = 0; q < CW_PTS; q++) /* where the density underflows: no gap */
+      tab[k * CW_PTS + q] = isfinite(curve[q]) ? curve[q] : cw_unaxis((double)q / (CW_PTS - 1));
   }
 done:
   lsp_calib_scratch_free(sc);
@@ -322,11 +344,12 @@ int lsp_calib_ti_classwise(const lsp_calib_rows *r, const lsp_calib_opts *o,
   const int B = boot->resamples;
   double *tab = malloc(K * CW_PTS * sizeof *tab), *cum = malloc(n * K * sizeof *cum);
   double *vals = malloc((size_t)B * sizeof *vals), *pi = malloc(K * sizeof *pi);
+  double *cell = malloc(K * CW_CELLS * sizeof *cell);
   double qlo[LSP_CALIB_TI_NGRID], qhi[LSP_CALIB_TI_NGRID];
   double *sums = (size_t)B <= CW_SUM_CACHE / cells ? malloc((size_t)B * cells * sizeof *sums)
                                                     : NULL; /* else per draw */
   int st = LSP_OK;
-  if (!tab || !cum || !vals || !pi) {
+  if (!tab || !cum || !vals || !pi || !cell) {
     st = lsp_fail(LSP_ENOMEM, "out of memory for the classwise interval (%zu x %zu)", n, K);
     goto done;
   }
@@ -341,13 +364,14 @@ int lsp_calib_ti_classwise(const lsp_calib_rows *r, const lsp_calib_opts *o,
   }
   double lam_lo, lam_hi;
   int how = lsp_calib_ti_lambdas(qlo, qhi, 1, ng, t, &lam_lo, &lam_hi);
-  res->ci_lo[m] = cw_truth(&wd, lam_lo, pi);
-  res->ci_hi[m] = how == LSP_CALIB_TI_ABOVE ? INFINITY : cw_truth(&wd, lam_hi, pi);
+  res->ci_lo[m] = cw_truth(&wd, lam_lo, pi, cell);
+  res->ci_hi[m] = how == LSP_CALIB_TI_ABOVE ? INFINITY : cw_truth(&wd, lam_hi, pi, cell);
 done:
   free(tab);
   free(cum);
   free(vals);
   free(pi);
+  free(cell);
   free(sums);
   return st;
 }
