@@ -317,6 +317,34 @@ double lsp_calib_rows_ace(const lsp_calib_rows *r, const uint32_t *w, const uint
 int lsp_calib_ti_intervals(const lsp_calib_rows *r, const lsp_calib_opts *o,
                            const lsp_calib_boot *boot, lsp_calib_result *res);
 
+/* The same for classwise_ece (lsp_calib_ti_cw.c): worlds that relabel the
+ * full probability rows (DESIGN §2). Nothing for a table without them. */
+int lsp_calib_ti_classwise(const lsp_calib_rows *r, const lsp_calib_opts *o,
+                           const lsp_calib_boot *boot, lsp_calib_result *res);
+
+/* The λ grid of the worlds (lsp_calib_ti.c); a scan stops once bracketed. */
+#define LSP_CALIB_TI_NGRID 15
+extern const double lsp_calib_ti_grid[LSP_CALIB_TI_NGRID];
+
+/* The q quantile of sorted v[0..n-1] at rank (n + 1)q (Hyndman & Fan's
+ * type 6, linear between order statistics): a new draw falls above the
+ * 97.5% one with probability 2.5% for any n, where NumPy's default (type 7)
+ * gives 3% at n = 200. */
+double lsp_calib_ti_quantile(const double *v, size_t n, double q);
+
+/* The inversion of one metric's scan: qlo[g·stride], qhi[g·stride] the
+ * 2.5% and 97.5% quantiles of its draws at grid points g < ng, t the
+ * observed value. λ_lo where the 97.5% quantile reaches t (0 if it does at
+ * λ = 0), λ_hi where the 2.5% quantile does, linear between grid points.
+ * Returns LSP_CALIB_TI_BRACKETED; LSP_CALIB_TI_OPEN when no grid world
+ * rejects t from below (λ_hi = the last λ); LSP_CALIB_TI_ABOVE when even
+ * the last world's 97.5% quantile is below t (λ_lo = λ_hi = the last λ,
+ * the interval [its error, ∞)). λ_hi = 0 when even the calibrated world's
+ * 2.5% quantile exceeds t. */
+enum { LSP_CALIB_TI_BRACKETED = 0, LSP_CALIB_TI_OPEN, LSP_CALIB_TI_ABOVE };
+int lsp_calib_ti_lambdas(const double *qlo, const double *qhi, size_t stride, int ng, double t,
+                         double *lam_lo, double *lam_hi);
+
 /* The per-row table (lsp_calib_rows.c); shared with the interval code. */
 struct lsp_calib_rows {
   size_t n, k;      /* k = 0: built from confidences (top-label only) */

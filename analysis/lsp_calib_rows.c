@@ -488,7 +488,8 @@ int lsp_calib_bootstrap(const lsp_calib_rows *r, const lsp_calib_opts *o,
   memcpy(res->ci_lo, res->pct_lo, sizeof res->ci_lo);
   memcpy(res->ci_hi, res->pct_hi, sizeof res->ci_hi);
   res->ci = boot->ci;
-  if (boot->ci == LSP_CALIB_CI_INVERSION && (st = lsp_calib_ti_intervals(r, o, boot, res)))
+  if (boot->ci == LSP_CALIB_CI_INVERSION && ((st = lsp_calib_ti_intervals(r, o, boot, res)) ||
+                                              (st = lsp_calib_ti_classwise(r, o, boot, res))))
     return st;
   res->has_ci = 1;
   res->resamples = boot->resamples;

@@ -58,28 +58,12 @@ static const int k_target[] = {T_L1, T_L2, T_L1, T_L1, T_L2, T_L1, T_SMECE};
 #define NINV ((int)(sizeof k_inv / sizeof *k_inv))
 
 /* λ grid; the scan stops once every metric's upper end is bracketed. */
-static const double k_grid[] = {0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0,
-                                2.5, 3.0,  4.0, 6.0, 8.0,  12.0, 16.0};
-#define NGRID ((int)(sizeof k_grid / sizeof *k_grid))
+const double lsp_calib_ti_grid[LSP_CALIB_TI_NGRID] = {0.0, 0.25, 0.5, 0.75, 1.0,
+                                                      1.25, 1.5, 2.0, 2.5, 3.0,
+                                                      4.0, 6.0, 8.0, 12.0, 16.0};
+#define k_grid lsp_calib_ti_grid
+#define NGRID LSP_CALIB_TI_NGRID
 #define SHAPE_PTS 1025 /* points of ĝ's table */
-
-const char *lsp_calib_ci_name(lsp_calib_ci c) {
-  return c == LSP_CALIB_CI_PERCENTILE ? "percentile" : "inversion";
-}
-
-int lsp_calib_ci_parse(const char *s, lsp_calib_ci *out) {
-  if (s && strcmp(s, "inversion") == 0) *out = LSP_CALIB_CI_INVERSION;
-  else if (s && strcmp(s, "percentile") == 0) *out = LSP_CALIB_CI_PERCENTILE;
-  else
-    return lsp_fail(LSP_EINVAL, "unknown interval '%s' (inversion or percentile)", s ? s : "");
-  return LSP_OK;
-}
-
-int lsp_calib_ci_inverted(int m) {
-  for (int q = 0; q < NINV; q++)
-    if (k_inv[q] == m) return 1;
-  return 0;
-}
 
 typedef struct {
   const lsp_calib_rows *r;
@@ -305,18 +289,6 @@ static double world_truth(const world *wd, double lam, int t, lsp_calib_scratch 
   return t == T_L1 ? acc : sqrt(acc);
 }
 
-/* The q quantile of sorted v[0..n-1] at rank (n + 1)q (Hyndman & Fan's
- * type 6, linear between order statistics): a new draw falls above the
- * 97.5% one with probability 2.5% for any n, where NumPy's default (type 7)
- * gives 3% at n = 200. */
-static double quantile(const double *v, size_t n, double q) {
-  double h = (double)(n + 1) * q - 1.0;
-  if (h <= 0.0) return v[0];
-  size_t lo = (size_t)h;
-  if (lo + 1 >= n) return v[n - 1];
-  return v[lo] + (h - (double)lo) * (v[lo + 1] - v[lo]);
-}
-
 /* ĝ(c_i) for every row: the smoothed curve of the full sample at its σ*
  * (tabulated on SHAPE_PTS points, interpolated) minus c_i. sigma: the
  * sample's σ* when the result holds it; when SmoothECE is reported at a
@@ -437,8 +409,8 @@ static int draw_grid(const world *wd, const lsp_calib_boot *boot, int g, double 
     }
     for (int b = 0; b < B; b++) col[b] = vals[(size_t)b * NINV + q];
     qsort(col, (size_t)B, sizeof *col, lsp_cmp_double);
-    out->lo[g][q] = quantile(col, (size_t)B, 0.025);
-    out->hi[g][q] = quantile(col, (size_t)B, 0.975);
+    out->lo[g][q] = lsp_calib_ti_quantile(col, (size_t)B, 0.025);
+    out->hi[g][q] = lsp_calib_ti_quantile(col, (size_t)B, 0.975);
   }
   return LSP_OK;
 }
@@ -494,33 +466,11 @@ static int scan_logistic(const world *wd, const lsp_calib_boot *boot, double t, 
  * interval set as the header describes). */
 static int invert(const world *wd, const scan *sn, int q, double t, lsp_calib_scratch *sc,
                   double *lo, double *hi) {
-  int glo = -1, ghi = -1; /* first grid points at or past the observed value */
-  for (int g = 0; g < sn->ng && glo < 0; g++)
-    if (sn->hi[g][q] >= t) glo = g;
-  for (int g = 0; g < sn->ng && ghi < 0; g++)
-    if (sn->lo[g][q] > t) ghi = g;
-  const double lam_end = k_grid[sn->ng - 1];
-  if (glo < 0) { /* even the last world's 97.5% quantile is below t */
-    *lo = world_truth(wd, lam_end, k_target[q], sc);
-    *hi = INFINITY;
-    return 0;
-  }
-  double lam_lo = 0.0, lam_hi;
-  if (glo > 0) {
-    double a = sn->hi[glo - 1][q], b = sn->hi[glo][q];
-    lam_lo = k_grid[glo - 1] + (t - a) / (b - a) * (k_grid[glo] - k_grid[glo - 1]);
-  }
-  if (ghi < 0) {
-    lam_hi = lam_end; /* no world of the grid rejects from below: a wide upper end */
-  } else if (ghi == 0) {
-    lam_hi = 0.0; /* even the calibrated world's 2.5% quantile lies above t */
-  } else {
-    double a = sn->lo[ghi - 1][q], b = sn->lo[ghi][q];
-    lam_hi = k_grid[ghi - 1] + (t - a) / (b - a) * (k_grid[ghi] - k_grid[ghi - 1]);
-  }
+  double lam_lo, lam_hi;
+  int how = lsp_calib_ti_lambdas(&sn->lo[0][q], &sn->hi[0][q], NINV, sn->ng, t, &lam_lo, &lam_hi);
   *lo = world_truth(wd, lam_lo, k_target[q], sc);
-  *hi = world_truth(wd, lam_hi, k_target[q], sc);
-  return ghi >= 0;
+  *hi = how == LSP_CALIB_TI_ABOVE ? INFINITY : world_truth(wd, lam_hi, k_target[q], sc);
+  return how == LSP_CALIB_TI_BRACKETED;
 }
 
 /* Every draw's copies (row index, uniform) computed once, when B·n copies

@@ -203,12 +203,24 @@ expect_exit 0 "intervals, inversion" "$LSP" calib --logits "$T/logits.npy" --lab
 "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))
 ok = d["ci_method"] == "inversion" and "ece_ci_percentile" in d and "accuracy_ci_percentile" not in d
 ok = ok and d["accuracy_ci"][0] <= d["accuracy"] <= d["accuracy_ci"][1] and len(d["smooth_curve"]["lo"]) == 101
+ok = ok and "classwise_ece_ci_percentile" in d and d["classwise_ece_ci"] != d["classwise_ece_ci_percentile"]
 sys.exit(not ok)' "$SCR/out" && ok "inverted intervals, percentile kept beside them" || bad "intervals: $(head -c 600 "$SCR/out")"
 expect_exit 0 "--ci percentile" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --bootstrap 50 --ci percentile --json
 "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not (d["ci_method"] == "percentile" and "ece_ci_percentile" not in d))' "$SCR/out" &&
   ok "--ci percentile" || bad "--ci percentile"
 expect_exit 0 "table marks inverted intervals" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --bootstrap 50
 grep -q '^ece \*' "$SCR/out" && grep -q 'test inversion' "$SCR/out" && ok "table names the interval kinds" || bad "table: $(head -5 "$SCR/out")"
+grep -q '^classwise_ece \*' "$SCR/out" && ok "table marks classwise_ece's interval" || bad "classwise_ece not marked"
+# labels drawn from the reported probabilities: classwise_ece's true value is
+# 0, the lower end of its inverted interval; the percentile one excludes 0
+"$PY" -c 'import sys, numpy as np
+r = np.random.default_rng(4); z = r.normal(0, 2, (3000, 10)); p = np.exp(z - z.max(1, keepdims=True))
+p /= p.sum(1, keepdims=True); y = (r.random(3000)[:, None] > np.cumsum(p, 1)).sum(1).clip(0, 9)
+np.save(sys.argv[1] + "/zc.npy", z.astype(np.float32)); np.save(sys.argv[1] + "/yc.npy", y)' "$SCR"
+expect_exit 0 "classwise interval, calibrated" "$LSP" calib --logits "$SCR/zc.npy" --labels "$SCR/yc.npy" --bootstrap 200 --threads 2 --json
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); lo, hi = d["classwise_ece_ci"]; pl = d["classwise_ece_ci_percentile"][0]
+sys.exit(not (lo == 0.0 and 0.0 < hi < pl))' "$SCR/out" && ok "classwise_ece: a calibrated model's interval starts at 0" ||
+  bad "classwise_ece interval: $(grep -o '"classwise_ece[^]]*]' "$SCR/out" | head -3)"
 # --smece-sigma changes the SmoothECE reported, never the worlds the other
 # intervals are inverted over (the kernel curve at the fitted sigma*)
 "$PY" -c 'import numpy as np; r=np.random.default_rng(11); z=r.normal(size=(30,4))*2; y=r.integers(0,4,30)
