@@ -67,6 +67,8 @@ static int read_x(cli_opt *opts, const lsp_model *m, const char *mpath, const ch
   int st = lsp_npy_read(xp, &in->xa);
   if (st) return cli_lib_error(k_cmd, st);
   const lsp_array *a = &in->xa;
+  if ((a->ndim == 2 || a->ndim == 4) && a->shape[0] == 0)
+    return cli_error(k_cmd, CLI_DATA, "%s: no examples (the file has 0 rows)", xp);
   if ((a->ndim != 2 && a->ndim != 4) || a->count == 0)
     return cli_error(k_cmd, CLI_DATA, "%s: expected N x D rows or N x C x H x W images, "
                      "found %d dimension(s) (%zu values)", xp, a->ndim, a->count);

@@ -80,8 +80,14 @@ void cmd_attack_print(const lsp_attack_result *r, const char *model,
       square ? "  queries(mean median)" : "");
   for (size_t i = 0; i < r->npoints; i++) {
     const lsp_attack_point *p = &r->points[i];
-    printf("%8.4f %9.4f %9.4f %9.4f %11.4f", p->eps, p->accuracy,
-           p->accuracy_raw, p->success_rate, p->mean_confidence);
+    /* four decimals would print an ε below 0.0005 as 0 and a huge one as
+     * a 30-digit number: those go in exponent form */
+    if (p->eps == 0.0 || (p->eps >= 1e-3 && p->eps < 1e3))
+      printf("%8.4f", p->eps);
+    else
+      printf("%8.2e", p->eps);
+    printf(" %9.4f %9.4f %9.4f %11.4f", p->accuracy, p->accuracy_raw,
+           p->success_rate, p->mean_confidence);
     if (isnan(p->zero_grad_share)) /* iterative attacks evaluate no gradient at
                                       eps 0 */
       printf(" %10s", "-");

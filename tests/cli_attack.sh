@@ -10,6 +10,11 @@ grep -q '^clean accuracy 0\.5312' "$SCR/out" && ok "clean accuracy 0.5312" || ba
 grep -Eq '^ +0\.1000 +0\.2812 ' "$SCR/out" && ok "eps 0.1 accuracy 0.2812" || bad "fgsm: $(cat "$SCR/out")"
 "$TOOLS/npycmp" "$SCR/adv.npy" "$T/fgsm_eps0.1_x.npy" 0 0 && ok "adversarial inputs equal PyTorch's bitwise" || bad "adversarial inputs differ from PyTorch's"
 
+# an eps below the table's four decimals, and a huge one, stay readable
+expect_exit 0 "tiny and huge eps" "$LSP" attack "${IN[@]}" --eps 0,0.00002,0.1,1e20
+grep -Eq '^ +0\.0000 ' "$SCR/out" && grep -Eq '^2\.00e-05 ' "$SCR/out" && grep -Eq '^1\.00e\+20 ' "$SCR/out" &&
+  [ "$(grep -Ec '^ +0\.0000 ' "$SCR/out")" = 1 ] && ok "eps 2e-05 and 1e20 printed as such" || bad "eps column: $(cat "$SCR/out")"
+
 expect_exit 0 "fgsm --json" "$LSP" attack "${IN[@]}" --eps=0.1,0 --json
 grep -q '"attack":"fgsm"' "$SCR/out" && grep -q '"loss":"ce"' "$SCR/out" &&
   grep -q '"points":\[{"eps":0.10*1*,"accuracy":0.28125,' "$SCR/out" &&
@@ -142,6 +147,9 @@ expect_err "--model is required" "missing --model"
 C="$DATA/lsce_n1024_k10_eps0.1"
 expect_exit 1 "model does not fit the data" "$LSP" attack --model "$T" --x "$C/logits.npy" --labels "$C/labels.npy" --adv-out "$SCR/no.npy"
 expect_err "takes 8 inputs" "model does not fit the data"
+/usr/bin/python3 -c "from npy_write import npy; npy('$SCR/x0.npy', '<f4', '(0, 8)', 'f', []); npy('$SCR/y0.npy', '<i8', '(0,)', 'q', [])"
+expect_exit 1 "no rows" "$LSP" attack --model "$T" --x "$SCR/x0.npy" --labels "$SCR/y0.npy"
+expect_err "x0.npy: no examples" "no rows"
 expect_exit 1 "labels beyond the model's classes" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$C/labels.npy"
 expect_err "labels.npy" "labels beyond the model's classes"
 expect_exit 1 "inputs outside the bounds" "${A[@]}" --hi 0.5
