@@ -86,14 +86,25 @@ void cmd_attack_print(const lsp_attack_result *r, const char *model,
       printf("%8.4f", p->eps);
     else
       printf("%8.2e", p->eps);
-    printf(" %9.4f %9.4f %9.4f %11.4f", p->accuracy, p->accuracy_raw,
-           p->success_rate, p->mean_confidence);
+    printf(" %9.4f %9.4f", p->accuracy, p->accuracy_raw);
+    /* "-" where a rate has no examples to count (no clean-correct example,
+     * no example whose target differs from its label) */
+    if (isnan(p->success_rate))
+      printf(" %9s", "-");
+    else
+      printf(" %9.4f", p->success_rate);
+    printf(" %11.4f", p->mean_confidence);
     if (isnan(p->zero_grad_share)) /* iterative attacks evaluate no gradient at
                                       eps 0 */
       printf(" %10s", "-");
     else
       printf(" %10.4f", p->zero_grad_share);
-    if (r->target != LSP_TARGET_NONE) printf(" %10.4f", p->target_rate);
+    if (r->target != LSP_TARGET_NONE) {
+      if (isnan(p->target_rate))
+        printf(" %10s", "-");
+      else
+        printf(" %10.4f", p->target_rate);
+    }
     if (r->kind == LSP_ATTACK_AUTOATTACK)
       printf(" %9.4f %9.4f %9.4f", p->stage_accuracy[0], p->stage_accuracy[1],
              p->stage_accuracy[2]);

@@ -15,6 +15,11 @@ expect_exit 0 "tiny and huge eps" "$LSP" attack "${IN[@]}" --eps 0,0.00002,0.1,1
 grep -Eq '^ +0\.0000 ' "$SCR/out" && grep -Eq '^2\.00e-05 ' "$SCR/out" && grep -Eq '^1\.00e\+20 ' "$SCR/out" &&
   [ "$(grep -Ec '^ +0\.0000 ' "$SCR/out")" = 1 ] && ok "eps 2e-05 and 1e20 printed as such" || bad "eps column: $(cat "$SCR/out")"
 
+# labels the model never predicts: no clean-correct example, so no success rate
+/usr/bin/python3 -c "import numpy as np; np.save('$SCR/ybad.npy', np.load('$T/logits.npy').argmin(1).astype(np.int64))"
+expect_exit 0 "no clean-correct example" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$SCR/ybad.npy" --attack bim --eps 0,0.1
+grep -q 'nan' "$SCR/out" && bad "nan in the table: $(cat "$SCR/out")" || ok "rates without examples print as -"
+
 expect_exit 0 "fgsm --json" "$LSP" attack "${IN[@]}" --eps=0.1,0 --json
 grep -q '"attack":"fgsm"' "$SCR/out" && grep -q '"loss":"ce"' "$SCR/out" &&
   grep -q '"points":\[{"eps":0.10*1*,"accuracy":0.28125,' "$SCR/out" &&
