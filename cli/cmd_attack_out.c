@@ -56,6 +56,9 @@ void cmd_attack_print(const lsp_attack_result *r, const char *model,
     printf("attack %s%s, loss %s", lsp_attack_kind_name(r->kind),
            r->target == LSP_TARGET_NONE ? "" : " (targeted)",
            lsp_attack_loss_name(r->loss));
+  if (!aa && r->loss == LSP_ALOSS_SMOOTHED)
+    printf(" (eps %g, %s)", r->smoothing.eps,
+           lsp_ls_convention_name(r->smoothing.convention));
   if (!aa && r->kind != LSP_ATTACK_FGSM) {
     if (r->step_size > 0)
       printf(", %zu steps of %g", r->steps, r->step_size);

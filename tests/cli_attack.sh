@@ -42,6 +42,20 @@ expect_exit 0 "train a small model" "$LSP" train --data synthetic --smoothing 0.
 expect_exit 0 "smoothed loss from the model file" "$LSP" attack --model "$SCR/syn.lspm" --data synthetic --split val --limit 200 --loss smoothed --eps 0,0.3 --json
 grep -q '"loss":"smoothed","loss_smoothing":0.2' "$SCR/out" && grep -q '"split":"val","threads":[0-9]*,"attack":"fgsm"' "$SCR/out" &&
   grep -q '"n":200,' "$SCR/out" && ok "the model's smoothing, the val split and the limit are used" || bad "lspm: $(cat "$SCR/out")"
+# --smoothing alone keeps the model's convention; --convention alone its eps
+expect_exit 0 "train a t2t model" "$LSP" train --data synthetic --smoothing 0.2 --convention t2t --hidden 16 --epochs 2 --out "$SCR/t2t.lspm" --quiet --threads 1
+TT=(--model "$SCR/t2t.lspm" --data synthetic --limit 100 --loss smoothed --eps 0.1)
+expect_exit 0 "the model's smoothing" "$LSP" attack "${TT[@]}" --adv-out "$SCR/own.npy"
+grep -q '^attack fgsm, loss smoothed (eps 0.2, t2t)' "$SCR/out" && ok "the smoothing is printed" || bad "header: $(head -1 "$SCR/out")"
+expect_exit 0 "--smoothing 0.2 on a t2t model" "$LSP" attack "${TT[@]}" --smoothing 0.2 --json --adv-out "$SCR/given.npy"
+grep -q '"loss_smoothing":0.2,"loss_convention":"t2t"' "$SCR/out" && "$TOOLS/npycmp" "$SCR/given.npy" "$SCR/own.npy" 0 0 &&
+  ok "--smoothing keeps the model's t2t convention" || bad "--smoothing on t2t: $(head -c 300 "$SCR/out")"
+expect_exit 0 "--convention uniform on a t2t model" "$LSP" attack "${TT[@]}" --convention uniform --json
+grep -q '"loss_smoothing":0.2,"loss_convention":"uniform"' "$SCR/out" && ok "--convention alone takes the model's eps" || bad "--convention: $(head -c 300 "$SCR/out")"
+expect_exit 2 "--convention without --loss smoothed" "$LSP" attack --model "$SCR/t2t.lspm" --data synthetic --convention t2t
+expect_err "--convention goes with --loss smoothed" "--convention without --loss smoothed"
+expect_exit 2 "--convention on an export without smoothing" "$LSP" attack "${IN[@]}" --loss smoothed --convention t2t
+expect_err "--smoothing too" "--convention on an export without smoothing"
 # the AutoAttack family on the trained model (10 classes), small budgets
 S=(--model "$SCR/syn.lspm" --data synthetic --limit 60 --eps 0,0.1,0.3 --steps 10 --queries 100)
 expect_exit 0 "autoattack --checks --json" "$LSP" attack "${S[@]}" --attack autoattack --checks --json --adv-out "$SCR/aa.npy"
