@@ -163,7 +163,7 @@ static int evaluate(lsp_attack_ctx *c, apgd_ws *w, size_t na,
   if (s) return s;
   lsp_attack_score(z, na, c->k, w->bpred, w->bconf);
   if ((s = lsp_attack_loss_rows(loss, NULL, z, w->lab, w->tgt, na, c->k,
-                                w->lossv, grad ? c->dz : NULL)))
+                                1, w->lossv, grad ? c->dz : NULL)))
     return s;
   if (!grad) return LSP_OK;
   if ((s = lsp_model_backward(c->src, c->ws_src, c->dz, LSP_BACK_INPUT, c->gb)))

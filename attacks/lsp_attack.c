@@ -143,7 +143,7 @@ int lsp_attack_forward_src(lsp_attack_ctx *c, const float *xb, size_t nb,
 int lsp_attack_backward_src(lsp_attack_ctx *c, const float *logits,
                             const int32_t *lab, size_t nb, size_t *zeros) {
   int st = lsp_attack_loss_rows(c->o->loss, &c->ls, logits, lab, NULL, nb, c->k,
-                                NULL, c->dz);
+                                1, NULL, c->dz);
   if (st) return st;
   if ((st =
            lsp_model_backward(c->src, c->ws_src, c->dz, LSP_BACK_INPUT, c->gb)))

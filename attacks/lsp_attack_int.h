@@ -45,10 +45,13 @@ size_t lsp_attack_default_batch(const lsp_model *m);
  * nb rows: y the labels the loss is taken for (true labels, or targets for
  * the targeted FGSM/PGD convention), t the targets of
  * LSP_ALOSS_DLR_TARGETED (else unused, may be NULL). loss (nb doubles) and
- * dz (nb×k floats) may each be NULL. Errors as lsp_attack_dlr. */
+ * dz (nb×k floats) may each be NULL. With unit, each row of dz is scaled by
+ * a positive power of two (its largest entry in [0.5, 1)): the direction of
+ * the gradient, for the sign-step attacks, without float underflow on
+ * confident rows; without, the gradient itself. Errors as lsp_attack_dlr. */
 int lsp_attack_loss_rows(lsp_attack_loss loss, const lsp_ls *ls, const float *z,
                          const int32_t *y, const int32_t *t, size_t nb,
-                         size_t k, double *lossv, float *dz);
+                         size_t k, int unit, double *lossv, float *dz);
 
 /* Predicted class (argmax, lowest index on ties) and max softmax
  * probability (in double) of nb rows of k logits. */

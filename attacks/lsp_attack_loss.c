@@ -18,14 +18,14 @@ static int check_row(const float *zi, size_t k, size_t row) {
 }
 
 /* The (label-smoothed) cross-entropy of one row, logsumexp(z) − Σ q_j z_j,
- * and its gradient p − q. The true-class entry is formed as
+ * and its gradient p − q (in double). The true-class entry is formed as
  * −Σ_{j≠y}(p_j − q_off) (the entries of a row sum to zero) instead of
  * p_y − q_y: on a saturated example p_y rounds to 1 and p_y − 1 would be 0
- * or one float ulp (6e-8), either way swamping the 1e-9-sized terms that
- * carry the true direction. PyTorch's float path keeps the p_j but drops
- * the true-class term, so the two agree except on such examples. */
+ * or one ulp, either way swamping the tiny terms that carry the true
+ * direction. PyTorch's float path keeps the p_j but drops the true-class
+ * term, so the two agree except on such examples. */
 static void xent_row(const float *zi, size_t k, size_t y, double q_on,
-                     double q_off, double *loss, float *d) {
+                     double q_off, double *loss, double *d) {
   double m = -HUGE_VAL, s = 0.0, acc = 0.0, qz = 0.0;
   for (size_t j = 0; j < k; j++)
     if (zi[j] > m) m = zi[j];
@@ -38,10 +38,26 @@ static void xent_row(const float *zi, size_t k, size_t y, double q_on,
   for (size_t j = 0; j < k; j++) {
     if (j == y) continue;
     double g = exp((double)zi[j] - m) / s - q_off;
-    d[j] = (float)g;
+    d[j] = g;
     acc += g;
   }
-  d[y] = (float)-acc;
+  d[y] = -acc;
+}
+
+/* One row of the logit gradient into float. With `unit`, the row is first
+ * scaled by the power of two that brings its largest entry into [0.5, 1):
+ * the input gradient is linear in the row, so its direction (all a sign
+ * step uses) is kept, while the entries of a confident row (p_j ≈ e^−100
+ * and below) no longer underflow float32 to zero. A power of two changes
+ * no float rounding where nothing underflows. */
+static void row_to_float(const double *d, size_t k, int unit, float *out) {
+  int e = 0;
+  if (unit) {
+    double mx = 0.0;
+    for (size_t j = 0; j < k; j++) mx = fabs(d[j]) > mx ? fabs(d[j]) : mx;
+    if (mx > 0.0 && isfinite(mx)) (void)frexp(mx, &e);
+  }
+  for (size_t j = 0; j < k; j++) out[j] = (float)ldexp(d[j], -e);
 }
 
 /* The four largest logits' classes, largest first, lower index first on
@@ -107,18 +123,17 @@ int lsp_attack_dlr(const float *z, size_t k, int32_t y, int32_t t, double *loss,
 
 int lsp_attack_loss_rows(lsp_attack_loss loss, const lsp_ls *ls, const float *z,
                          const int32_t *y, const int32_t *t, size_t nb,
-                         size_t k, double *lossv, float *dz) {
+                         size_t k, int unit, double *lossv, float *dz) {
   double q_on = 1.0, q_off = 0.0, dd[64], *dbuf = dd;
   if (loss == LSP_ALOSS_SMOOTHED) lsp_ls_target(ls, k, &q_on, &q_off);
-  if ((loss == LSP_ALOSS_DLR || loss == LSP_ALOSS_DLR_TARGETED) && dz &&
-      k > sizeof dd / sizeof dd[0] &&
+  if (dz && k > sizeof dd / sizeof dd[0] &&
       !(dbuf = malloc(k * sizeof *dbuf))) /* K > 64: rare, once per batch */
     return lsp_fail(LSP_ENOMEM, "attack loss: out of memory for %zu classes",
                     k);
   int st = LSP_OK;
   for (size_t i = 0; i < nb && st == LSP_OK; i++) {
     const float *zi = z + i * k;
-    float *d = dz ? dz + i * k : NULL;
+    double *d = dz ? dbuf : NULL;
     double *lv = lossv ? lossv + i : NULL;
     const size_t yi = (size_t)y[i];
     switch (loss) {
@@ -128,24 +143,23 @@ int lsp_attack_loss_rows(lsp_attack_loss loss, const lsp_ls *ls, const float *z,
         size_t best = lsp_argmax_f32_except(zi, k, yi);
         if (lv) *lv = (double)zi[best] - (double)zi[yi];
         if (d) {
-          for (size_t j = 0; j < k; j++) d[j] = 0.0f;
-          d[best] = 1.0f;
-          d[yi] = -1.0f;
+          for (size_t j = 0; j < k; j++) d[j] = 0.0;
+          d[best] = 1.0;
+          d[yi] = -1.0;
         }
         break;
       }
       case LSP_ALOSS_DLR:
       case LSP_ALOSS_DLR_TARGETED: {
         int32_t ti = loss == LSP_ALOSS_DLR_TARGETED ? t[i] : -1;
-        if ((st = lsp_attack_dlr(zi, k, y[i], ti, lv, d ? dbuf : NULL))) break;
-        if (d)
-          for (size_t j = 0; j < k; j++) d[j] = (float)dbuf[j];
+        st = lsp_attack_dlr(zi, k, y[i], ti, lv, d);
         break;
       }
       default:
         if ((st = check_row(zi, k, i))) break;
         xent_row(zi, k, yi, q_on, q_off, lv, d);
     }
+    if (st == LSP_OK && dz) row_to_float(dbuf, k, unit, dz + i * k);
   }
   if (dbuf != dd) free(dbuf);
   return st;
@@ -186,8 +200,8 @@ int lsp_attack_input_grad(lsp_model *m, const float *x, const int32_t *lab,
     const float *z = NULL;
     if ((st = lsp_model_forward(m, ws, x + i0 * m->in_dim, nb, &z, NULL)))
       break;
-    if ((st = lsp_attack_loss_rows(loss, ls, z, lab + i0, NULL, nb, k, NULL,
-                                   dz)))
+    if ((st = lsp_attack_loss_rows(loss, ls, z, lab + i0, NULL, nb, k, 0,
+                                   NULL, dz)))
       break;
     st = lsp_model_backward(m, ws, dz, LSP_BACK_INPUT, dx + i0 * m->in_dim);
   }

@@ -67,6 +67,8 @@ static int read_x(cli_opt *opts, const lsp_model *m, const char *mpath, const ch
   int st = lsp_npy_read(xp, &in->xa);
   if (st) return cli_lib_error(k_cmd, st);
   const lsp_array *a = &in->xa;
+  if ((a->ndim == 2 || a->ndim == 4) && a->shape[0] == 0)
+    return cli_error(k_cmd, CLI_DATA, "%s: no examples (the file has 0 rows)", xp);
   if ((a->ndim != 2 && a->ndim != 4) || a->count == 0)
     return cli_error(k_cmd, CLI_DATA, "%s: expected N x D rows or N x C x H x W images, "
                      "found %d dimension(s) (%zu values)", xp, a->ndim, a->count);
@@ -244,6 +246,10 @@ int cmd_attack(int argc, char **argv) {
        1, 0, 0},
       {"smoothing", "E", "with --loss smoothed: eps (default: the model's own)",
        1, 0, 0},
+      {"convention", "C",
+       "with --loss smoothed: uniform or t2t (default: the model's own, else "
+       "uniform)",
+       1, 0, 0},
       {"target", "T", "targeted: least-likely (default) or a class index", 1, 0,
        0},
       {"transfer-from", "M0", "craft on M0, score on --model", 1, 0, 0},
@@ -293,8 +299,9 @@ int cmd_attack(int argc, char **argv) {
   const int aa = lsp_attack_kind_is_aa(ao.kind);
   if (aa) {
     static const char *const not_aa[] = {"loss",      "smoothing",
-                                         "target",    "transfer-from",
-                                         "step-size", "full-steps"};
+                                         "convention", "target",
+                                         "transfer-from", "step-size",
+                                         "full-steps"};
     for (size_t i = 0; i < sizeof not_aa / sizeof not_aa[0]; i++)
       if (cli_has(opts, not_aa[i]))
         return cli_error(k_cmd, CLI_USAGE, "--%s does not go with --attack %s",
@@ -371,6 +378,16 @@ int cmd_attack(int argc, char **argv) {
                              &ao.smoothing.eps)))
       goto out;
   }
+  const char *conv = cli_str(opts, "convention", NULL);
+  lsp_ls_convention conv_v = LSP_LS_UNIFORM;
+  if (conv && ao.loss != LSP_ALOSS_SMOOTHED) {
+    rc = cli_error(k_cmd, CLI_USAGE, "--convention goes with --loss smoothed");
+    goto out;
+  }
+  if (conv && lsp_ls_convention_parse(conv, &conv_v) != LSP_OK) {
+    rc = cli_error(k_cmd, CLI_USAGE, "--convention: '%s' is not uniform or t2t", conv);
+    goto out;
+  }
   const char *tname = cli_str(opts, "target", NULL);
   if (tname && !targeted && ao.kind == LSP_ATTACK_FGSM) targeted = 1;
   if (targeted || tname) {
@@ -429,6 +446,24 @@ int cmd_attack(int argc, char **argv) {
     rc = cli_error(k_cmd, CLI_USAGE, "--target: class %d is outside [0, %zu)",
                    ao.target, m->out_dim);
     goto done;
+  }
+  /* --smoothing or --convention alone: the other from the model's training
+   * record (the library takes both from it when neither is given) */
+  if (ao.loss == LSP_ALOSS_SMOOTHED && (ao.smoothing_given || conv)) {
+    const lsp_model *src = m0 ? m0 : m;
+    if (!ao.smoothing_given) {
+      if (!src->meta.trained) {
+        rc = cli_error(k_cmd, CLI_USAGE,
+                       "--convention: %s records no training smoothing; give --smoothing too",
+                       m0 ? fpath : mpath);
+        goto done;
+      }
+      ao.smoothing.eps = src->meta.smoothing.eps;
+      ao.smoothing_given = 1;
+    }
+    ao.smoothing.convention = conv ? conv_v
+                              : src->meta.trained ? src->meta.smoothing.convention
+                                                  : LSP_LS_UNIFORM;
   }
   ao.lo = in.lo;
   ao.hi = in.hi;

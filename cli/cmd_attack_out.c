@@ -56,6 +56,9 @@ void cmd_attack_print(const lsp_attack_result *r, const char *model,
     printf("attack %s%s, loss %s", lsp_attack_kind_name(r->kind),
            r->target == LSP_TARGET_NONE ? "" : " (targeted)",
            lsp_attack_loss_name(r->loss));
+  if (!aa && r->loss == LSP_ALOSS_SMOOTHED)
+    printf(" (eps %g, %s)", r->smoothing.eps,
+           lsp_ls_convention_name(r->smoothing.convention));
   if (!aa && r->kind != LSP_ATTACK_FGSM) {
     if (r->step_size > 0)
       printf(", %zu steps of %g", r->steps, r->step_size);
@@ -80,14 +83,31 @@ void cmd_attack_print(const lsp_attack_result *r, const char *model,
       square ? "  queries(mean median)" : "");
   for (size_t i = 0; i < r->npoints; i++) {
     const lsp_attack_point *p = &r->points[i];
-    printf("%8.4f %9.4f %9.4f %9.4f %11.4f", p->eps, p->accuracy,
-           p->accuracy_raw, p->success_rate, p->mean_confidence);
+    /* four decimals would print an ε below 0.0005 as 0 and a huge one as
+     * a 30-digit number: those go in exponent form */
+    if (p->eps == 0.0 || (p->eps >= 1e-3 && p->eps < 1e3))
+      printf("%8.4f", p->eps);
+    else
+      printf("%8.2e", p->eps);
+    printf(" %9.4f %9.4f", p->accuracy, p->accuracy_raw);
+    /* "-" where a rate has no examples to count (no clean-correct example,
+     * no example whose target differs from its label) */
+    if (isnan(p->success_rate))
+      printf(" %9s", "-");
+    else
+      printf(" %9.4f", p->success_rate);
+    printf(" %11.4f", p->mean_confidence);
     if (isnan(p->zero_grad_share)) /* iterative attacks evaluate no gradient at
                                       eps 0 */
       printf(" %10s", "-");
     else
       printf(" %10.4f", p->zero_grad_share);
-    if (r->target != LSP_TARGET_NONE) printf(" %10.4f", p->target_rate);
+    if (r->target != LSP_TARGET_NONE) {
+      if (isnan(p->target_rate))
+        printf(" %10s", "-");
+      else
+        printf(" %10.4f", p->target_rate);
+    }
     if (r->kind == LSP_ATTACK_AUTOATTACK)
       printf(" %9.4f %9.4f %9.4f", p->stage_accuracy[0], p->stage_accuracy[1],
              p->stage_accuracy[2]);

@@ -334,6 +334,14 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   lsp_outdir *od = NULL;
   int st = check_opts(o);
   if (st) return st;
+  /* the attack ε in ascending order: the AUC's trapezoids, the curves and
+   * the tables read the grid from its smallest ε to its largest */
+  for (size_t a = 1; a < s->opts.n_attack_eps; a++)
+    for (size_t b = a; b > 0 && s->opts.attack_eps[b - 1] > s->opts.attack_eps[b]; b--) {
+      double t = s->opts.attack_eps[b];
+      s->opts.attack_eps[b] = s->opts.attack_eps[b - 1];
+      s->opts.attack_eps[b - 1] = t;
+    }
   double t_start = lsp_now_s();
   time_t wall = time(NULL);
   strftime(s->started, sizeof s->started, "%Y-%m-%dT%H:%M:%SZ", gmtime(&wall));

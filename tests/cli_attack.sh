@@ -10,6 +10,16 @@ grep -q '^clean accuracy 0\.5312' "$SCR/out" && ok "clean accuracy 0.5312" || ba
 grep -Eq '^ +0\.1000 +0\.2812 ' "$SCR/out" && ok "eps 0.1 accuracy 0.2812" || bad "fgsm: $(cat "$SCR/out")"
 "$TOOLS/npycmp" "$SCR/adv.npy" "$T/fgsm_eps0.1_x.npy" 0 0 && ok "adversarial inputs equal PyTorch's bitwise" || bad "adversarial inputs differ from PyTorch's"
 
+# an eps below the table's four decimals, and a huge one, stay readable
+expect_exit 0 "tiny and huge eps" "$LSP" attack "${IN[@]}" --eps 0,0.00002,0.1,1e20
+grep -Eq '^ +0\.0000 ' "$SCR/out" && grep -Eq '^2\.00e-05 ' "$SCR/out" && grep -Eq '^1\.00e\+20 ' "$SCR/out" &&
+  [ "$(grep -Ec '^ +0\.0000 ' "$SCR/out")" = 1 ] && ok "eps 2e-05 and 1e20 printed as such" || bad "eps column: $(cat "$SCR/out")"
+
+# labels the model never predicts: no clean-correct example, so no success rate
+/usr/bin/python3 -c "import numpy as np; np.save('$SCR/ybad.npy', np.load('$T/logits.npy').argmin(1).astype(np.int64))"
+expect_exit 0 "no clean-correct example" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$SCR/ybad.npy" --attack bim --eps 0,0.1
+grep -q 'nan' "$SCR/out" && bad "nan in the table: $(cat "$SCR/out")" || ok "rates without examples print as -"
+
 expect_exit 0 "fgsm --json" "$LSP" attack "${IN[@]}" --eps=0.1,0 --json
 grep -q '"attack":"fgsm"' "$SCR/out" && grep -q '"loss":"ce"' "$SCR/out" &&
   grep -q '"points":\[{"eps":0.10*1*,"accuracy":0.28125,' "$SCR/out" &&
@@ -32,6 +42,20 @@ expect_exit 0 "train a small model" "$LSP" train --data synthetic --smoothing 0.
 expect_exit 0 "smoothed loss from the model file" "$LSP" attack --model "$SCR/syn.lspm" --data synthetic --split val --limit 200 --loss smoothed --eps 0,0.3 --json
 grep -q '"loss":"smoothed","loss_smoothing":0.2' "$SCR/out" && grep -q '"split":"val","threads":[0-9]*,"attack":"fgsm"' "$SCR/out" &&
   grep -q '"n":200,' "$SCR/out" && ok "the model's smoothing, the val split and the limit are used" || bad "lspm: $(cat "$SCR/out")"
+# --smoothing alone keeps the model's convention; --convention alone its eps
+expect_exit 0 "train a t2t model" "$LSP" train --data synthetic --smoothing 0.2 --convention t2t --hidden 16 --epochs 2 --out "$SCR/t2t.lspm" --quiet --threads 1
+TT=(--model "$SCR/t2t.lspm" --data synthetic --limit 100 --loss smoothed --eps 0.1)
+expect_exit 0 "the model's smoothing" "$LSP" attack "${TT[@]}" --adv-out "$SCR/own.npy"
+grep -q '^attack fgsm, loss smoothed (eps 0.2, t2t)' "$SCR/out" && ok "the smoothing is printed" || bad "header: $(head -1 "$SCR/out")"
+expect_exit 0 "--smoothing 0.2 on a t2t model" "$LSP" attack "${TT[@]}" --smoothing 0.2 --json --adv-out "$SCR/given.npy"
+grep -q '"loss_smoothing":0.2,"loss_convention":"t2t"' "$SCR/out" && "$TOOLS/npycmp" "$SCR/given.npy" "$SCR/own.npy" 0 0 &&
+  ok "--smoothing keeps the model's t2t convention" || bad "--smoothing on t2t: $(head -c 300 "$SCR/out")"
+expect_exit 0 "--convention uniform on a t2t model" "$LSP" attack "${TT[@]}" --convention uniform --json
+grep -q '"loss_smoothing":0.2,"loss_convention":"uniform"' "$SCR/out" && ok "--convention alone takes the model's eps" || bad "--convention: $(head -c 300 "$SCR/out")"
+expect_exit 2 "--convention without --loss smoothed" "$LSP" attack --model "$SCR/t2t.lspm" --data synthetic --convention t2t
+expect_err "--convention goes with --loss smoothed" "--convention without --loss smoothed"
+expect_exit 2 "--convention on an export without smoothing" "$LSP" attack "${IN[@]}" --loss smoothed --convention t2t
+expect_err "--smoothing too" "--convention on an export without smoothing"
 # the AutoAttack family on the trained model (10 classes), small budgets
 S=(--model "$SCR/syn.lspm" --data synthetic --limit 60 --eps 0,0.1,0.3 --steps 10 --queries 100)
 expect_exit 0 "autoattack --checks --json" "$LSP" attack "${S[@]}" --attack autoattack --checks --json --adv-out "$SCR/aa.npy"
@@ -142,6 +166,9 @@ expect_err "--model is required" "missing --model"
 C="$DATA/lsce_n1024_k10_eps0.1"
 expect_exit 1 "model does not fit the data" "$LSP" attack --model "$T" --x "$C/logits.npy" --labels "$C/labels.npy" --adv-out "$SCR/no.npy"
 expect_err "takes 8 inputs" "model does not fit the data"
+/usr/bin/python3 -c "from npy_write import npy; npy('$SCR/x0.npy', '<f4', '(0, 8)', 'f', []); npy('$SCR/y0.npy', '<i8', '(0,)', 'q', [])"
+expect_exit 1 "no rows" "$LSP" attack --model "$T" --x "$SCR/x0.npy" --labels "$SCR/y0.npy"
+expect_err "x0.npy: no examples" "no rows"
 expect_exit 1 "labels beyond the model's classes" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$C/labels.npy"
 expect_err "labels.npy" "labels beyond the model's classes"
 expect_exit 1 "inputs outside the bounds" "${A[@]}" --hi 0.5

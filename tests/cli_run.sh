@@ -342,6 +342,25 @@ grep -q 'could not be drawn' "$SCR/one/report.md" && bad "one ε: a figure faile
 grep -q 'One smoothing ε: there is no figure against ε' "$SCR/one/report.md" \
   && ok "one ε: the report says why" || bad "one ε: no explanation"
 
+# an attack grid given out of order is taken in ascending order: the AUC is
+# the normalized trapezoid area under the accuracy curve, in [0, 1]
+expect_exit 0 "run with --attack-eps out of order" "$LSP" run --quick --quiet --data synthetic --smoothing 0 \
+  --epochs 1 --bootstrap 20 --mi-examples 10 --mi-copies 2 --attack-eps 0.3,0,0.1 --out "$SCR/unsorted" --threads 2
+$PY - "$SCR/unsorted" <<'PY' && ok "unsorted --attack-eps: ascending grid, AUC = trapezoid area" || bad "unsorted --attack-eps"
+import csv, json, sys
+d = sys.argv[1]
+r = json.load(open(d + "/results.json"))
+assert r["config"]["attack_eps"] == [0, 0.1, 0.3], r["config"]["attack_eps"]
+acc = {}
+for row in csv.DictReader(open(d + "/attacks.csv")):
+    acc.setdefault(row["attack"], {})[float(row["eps"])] = float(row["accuracy"])
+auc = {row["summary"]: float(row["value"]) for row in csv.DictReader(open(d + "/cells.csv"))}
+for a in ("fgsm", "pgd"):
+    c = acc[a]
+    want = (0.1 * (c[0] + c[0.1]) / 2 + 0.2 * (c[0.1] + c[0.3]) / 2) / 0.3
+    assert 0 <= auc["auc_" + a] <= 1 and abs(auc["auc_" + a] - want) < 1e-12, (a, auc["auc_" + a], want)
+PY
+
 # a corrupted cached model is detected and retrained
 m="$OUT/models/$(echo "$model_files" | head -1)"
 printf 'garbage' | dd of="$m" bs=1 seek=100 conv=notrunc 2>/dev/null

@@ -185,6 +185,42 @@ static void test_ce_grad_saturated(void **state) {
   lsp_model_free(m);
 }
 
+/* Deeper saturation: the p_j (e^-110 and e^-250) underflow float32, yet in
+ * double dx = Σ_{j≠y} p_j (W_j − W_y) ≈ p_2·(−300, 80) has the signs
+ * (−, +). FGSM and a one-step BIM must take that direction, not stand
+ * still on a gradient flushed to zero. */
+static void test_sign_step_deeply_saturated(void **state) {
+  (void)state;
+  lsp_model *m = lsp_model_alloc_mlp(2, NULL, 0, 3);
+  assert_non_null(m);
+  const float w[6] = {300, 200, 0, 0, 0, 280};
+  memcpy(m->params, w, sizeof w);
+  const float x[2] = {0.5f, 0.5f}; /* z = (250, 0, 140) */
+  const int32_t y[1] = {0};
+  double p1 = exp(-250.0), p2 = exp(-110.0);
+  double g0 = p1 * -300.0 + p2 * -300.0, g1 = p1 * -200.0 + p2 * 80.0;
+  assert_true(g0 < 0.0 && g1 > 0.0 && (float)p2 == 0.0f);
+  const float want[2] = {x[0] - 0.1f, x[1] + 0.1f};
+  const lsp_attack_kind kinds[2] = {LSP_ATTACK_FGSM, LSP_ATTACK_BIM};
+  for (int k = 0; k < 2; k++) {
+    lsp_attack_opts o;
+    lsp_attack_opts_default(&o);
+    o.kind = kinds[k];
+    o.steps = 1;
+    o.step_size = 0.1;
+    float adv[2];
+    o.adv = adv;
+    double eps[1] = {0.1};
+    lsp_attack_result r;
+    assert_int_equal(lsp_attack_run(m, NULL, x, y, 1, 2, eps, 1, &o, &r), 0);
+    td_close(adv[0], want[0], 0, 0, "saturated sign step", 2 * k);
+    td_close(adv[1], want[1], 0, 0, "saturated sign step", 2 * k + 1);
+    td_close(r.points[0].zero_grad_share, 0.0, 0, 0, "no zero component", k);
+    lsp_attack_result_free(&r);
+  }
+  lsp_model_free(m);
+}
+
 /* --loss smoothed without a given smoothing takes the model's own. */
 static void test_smoothed_uses_model_meta(void **state) {
   (void)state;
@@ -476,6 +512,7 @@ int main(void) {
       cmocka_unit_test(test_fgsm_input_bitwise_torch),
       cmocka_unit_test(test_fgsm_sweep_accuracies_torch),
       cmocka_unit_test(test_ce_grad_saturated),
+      cmocka_unit_test(test_sign_step_deeply_saturated),
       cmocka_unit_test(test_smoothed_uses_model_meta),
       cmocka_unit_test(test_margin_grad_finite_diff),
       cmocka_unit_test(test_checklist),
