@@ -103,6 +103,48 @@ expect_err "none.npy" "missing features"
 [ ! -e "$SCR/no.csv" ] && ok "no projection written on failure" || bad "projection written on failure"
 ls "$SCR" | grep -q '\.tmp\.' && bad "temporary file left behind" || ok "no temporary left behind"
 
+# a label past int32 is named as too large (not as negative)
+/usr/bin/python3 - "$SCR/yhuge.npy" <<'PYEOF'
+import sys
+from npy_write import npy
+npy(sys.argv[1], "<i8", "(4,)", "q", [0, 0, 1 << 40, 1])
+PYEOF
+expect_exit 1 "label above int32" "$LSP" clusters --features "$SCR/toy.npy" --labels "$SCR/yhuge.npy"
+expect_err "yhuge.npy: label 1099511627776 at index 2 is above the largest class index" "label above int32"
+# float64 features whose row is all zero in float32 are refused, not taken
+# for a dead row; the same rows scaled up are measured
+/usr/bin/python3 - "$SCR/f64tiny.npy" "$SCR/f64ok.npy" <<'PYEOF'
+import sys
+from npy_write import npy
+v = [1, 0, 1, 0.2, 0, 1, 0.2, 1]
+npy(sys.argv[1], "<f8", "(4, 2)", "d", v[:6] + [0.2e-50, 1e-50])
+npy(sys.argv[2], "<f8", "(4, 2)", "d", v)
+PYEOF
+expect_exit 1 "float64 row below float32" "$LSP" clusters --features "$SCR/f64tiny.npy" --labels "$SCR/toy_y.npy"
+expect_err "f64tiny.npy: row 3 (largest |value| 1e-50) is all zero in float32" "float64 row below float32"
+expect_exit 0 "float64 toy" "$LSP" clusters --features "$SCR/f64ok.npy" --labels "$SCR/toy_y.npy"
+grep -q 'class separation R2  0\.976187' "$SCR/out" && ok "float64 toy R2 = 0.976187" || bad "float64 toy: $(cat "$SCR/out")"
+# without a last layer K = 1 + the largest label; past 1024 classes a K with
+# more absent classes than present ones is refused as a label out of range
+# (one stray label would otherwise cost K x K tables)
+/usr/bin/python3 - "$SCR" <<'PYEOF'
+import sys
+from npy_write import npy
+d = sys.argv[1]
+x = [float(v) for i in range(1026) for v in ((i % 7) + 1, (i % 5) + 1)]
+npy(d + "/kx.npy", "<f4", "(1026, 2)", "f", x)
+# classes 0..511 twice each, one label 1024 (K = 1025): 513 of 1025 occur
+y = [i % 512 for i in range(1024)] + [1024, 1024]
+npy(d + "/k513.npy", "<i8", "(1026,)", "q", y)
+y[1024] = y[1025] = 0  # then 512 occur and 5000 makes K = 5001
+y[3] = 5000
+npy(d + "/kstray.npy", "<i8", "(1026,)", "q", y)
+PYEOF
+expect_exit 0 "K = 1025 with 513 classes present" "$LSP" clusters --features "$SCR/kx.npy" --labels "$SCR/k513.npy"
+grep -q 'K=1025 (512 empty)' "$SCR/out" && ok "K = 1025, 512 empty classes listed" || bad "K 1025: $(head -1 "$SCR/out")"
+expect_exit 1 "one stray label" "$LSP" clusters --features "$SCR/kx.npy" --labels "$SCR/kstray.npy"
+expect_err "kstray.npy: label 5000 at index 3 makes K = 5001 classes but only 513 of them occur" "one stray label"
+
 # logitgap: K = 3, eps = 0.1 uniform: optimal gap log(1 + 3*0.9/0.1) = log 28
 expect_exit 0 "logitgap" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --smoothing 0.1 --json
 grep -q '"optimal_gap": 3\.33220451' "$SCR/out" && grep -q '"logit_gap"' "$SCR/out" &&
