@@ -446,6 +446,47 @@ done:
   return st;
 }
 
+int lsp_clusters_check_f64(const double *src, const float *x, size_t n,
+                           size_t h, const char *what) {
+  for (size_t i = 0; i < n; i++) {
+    size_t t = 0;
+    while (t < h && x[i * h + t] == 0.0f) t++;
+    if (t < h) continue;
+    double big = 0.0;
+    for (t = 0; t < h; t++)
+      if (fabs(src[i * h + t]) > big) big = fabs(src[i * h + t]);
+    if (big > 0.0)
+      return lsp_fail(LSP_EDATA,
+                      "%s: row %zu (largest |value| %g) is all zero in "
+                      "float32, which the statistics are computed in; rescale "
+                      "the features (the cluster statistics do not depend on "
+                      "their scale)",
+                      what, i, big);
+  }
+  return LSP_OK;
+}
+
+int lsp_clusters_check_k(const int32_t *labels, size_t n, const char *what) {
+  size_t k = 0, i_max = 0;
+  for (size_t i = 0; i < n; i++)
+    if (labels[i] >= 0 && (size_t)labels[i] + 1 > k)
+      k = (size_t)labels[i] + 1, i_max = i;
+  if (k <= LSP_CLUSTERS_SPARSE_K) return LSP_OK;
+  unsigned char *seen = calloc(k, 1);
+  if (!seen) return lsp_fail(LSP_ENOMEM, "out of memory (K = %zu)", k);
+  size_t present = 0;
+  for (size_t i = 0; i < n; i++)
+    if (labels[i] >= 0 && !seen[labels[i]]) seen[labels[i]] = 1, present++;
+  free(seen);
+  if (k - present > present)
+    return lsp_fail(LSP_EDATA,
+                    "%s: label %zu at index %zu makes K = %zu classes but only "
+                    "%zu of them occur; a label out of range? (with the last "
+                    "layer, K is its number of outputs)",
+                    what, k - 1, i_max, k, present);
+  return LSP_OK;
+}
+
 /* sw (h×h, upper triangle) += blkᵀ blk for a block of b centred rows. */
 static void syrk_block(const double *blk, size_t b, size_t h, double *sw) {
   gsl_matrix_const_view B = gsl_matrix_const_view_array(blk, b, h);

@@ -172,11 +172,16 @@ int lsp_clusters_measure(const lsp_matrix *features, const int32_t *y,
   if (k < 2)
     return lsp_fail(LSP_EDATA,
                     "labels: need at least 2 classes, every label is 0");
+  if ((st = lsp_clusters_check_k(y, features->rows, "labels"))) return st;
   const float *x = NULL;
   float *own = NULL;
   lsp_clusters *c = NULL;
   lsp_api_doc d = {0};
   if ((st = lsp_api_f32("features", features, &x, &own))) goto done;
+  if (features->type == LSP_MAT_F64 &&
+      (st = lsp_clusters_check_f64(features->data, x, features->rows,
+                                   features->cols, "features")))
+    goto done;
   if (!(c = lsp_clusters_alloc(k))) {
     st = lsp_fail(LSP_ENOMEM, "out of memory (K = %zu)", k);
     goto done;

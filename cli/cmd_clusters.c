@@ -1,6 +1,5 @@
 /* lsprobe clusters — penultimate-layer cluster geometry of saved features,
  * and the Müller projection of three classes onto their templates. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,34 +72,6 @@ static int read_templates(const char *wpath, const char *bpath, size_t h,
                     bpath, t->k, wpath, t->ba.count);
   return lsp_array_f32(&t->ba, bpath, 1, &t->b, &t->bown);
 }
-
-/* float64 features whose whole row rounds to 0 in float32 (a row of values
- * below 1e-45): computing on them would count the row as a dead (all-zero)
- * row and leave it out, so it is refused. Returns the first such row, or n. */
-static size_t underflowed_row(const lsp_array *a, const float *x, size_t n,
-                              size_t h, double *big) {
-  if (a->dtype != LSP_DT_F64) return n;
-  const double *d = a->data;
-  for (size_t i = 0; i < n; i++) {
-    size_t t = 0;
-    while (t < h && x[i * h + t] == 0.0f) t++;
-    if (t < h) continue;
-    double m = 0.0;
-    for (t = 0; t < h; t++)
-      if (fabs(d[i * h + t]) > m) m = fabs(d[i * h + t]);
-    if (m > 0.0) {
-      *big = m;
-      return i;
-    }
-  }
-  return n;
-}
-
-/* Without a last layer K is 1 + the largest label. Above this many classes a
- * K with more absent classes than present ones is taken for a label out of
- * range: the K×K class-mean tables would cost O(K²) for classes that are
- * not there. */
-#define CLUSTERS_SPARSE_K 1024
 
 static void print_text(const lsp_clusters *c, const lsp_proj *p, size_t score,
                        int picked, double acc, int has_t, const char *ppath) {
@@ -266,16 +237,9 @@ int cmd_clusters(int argc, char **argv) {
   double acc = 0.0;
   int st = lsp_npy_read_matrix(fpath, &fa, &x, &xown, &n, &h);
   if (st) goto fail;
-  double big = 0.0;
-  size_t uf = underflowed_row(&fa, x, n, h, &big);
-  if (uf < n) {
-    st = lsp_fail(LSP_EDATA,
-                  "%s: row %zu (largest |value| %g) is all zero in float32, "
-                  "which the statistics are computed in; rescale the features "
-                  "(the cluster statistics do not depend on their scale)",
-                  fpath, uf, big);
+  if (fa.dtype == LSP_DT_F64 &&
+      (st = lsp_clusters_check_f64(fa.data, x, n, h, fpath)))
     goto fail;
-  }
   if (has_m && (st = model_templates(cli_str(opts, "model", NULL), h, &t)))
     goto fail;
   if (has_t && !has_m &&
@@ -319,25 +283,7 @@ int cmd_clusters(int argc, char **argv) {
                     ypath);
       goto fail;
     }
-    if (k > CLUSTERS_SPARSE_K) {
-      unsigned char *seen = calloc(k, 1);
-      size_t present = 0;
-      if (!seen) {
-        st = lsp_fail(LSP_ENOMEM, "out of memory (K = %zu)", k);
-        goto fail;
-      }
-      for (size_t i = 0; i < n; i++)
-        if (!seen[y[i]]) seen[y[i]] = 1, present++;
-      free(seen);
-      if (k - present > present) {
-        st = lsp_fail(LSP_EDATA,
-                      "%s: label %zu at index %zu makes K = %zu classes but "
-                      "only %zu of them occur; a label out of range? (with "
-                      "--model or --templates K is the last layer's)",
-                      ypath, k_labels - 1, i_max, k, present);
-        goto fail;
-      }
-    }
+    if ((st = lsp_clusters_check_k(y, n, ypath))) goto fail;
   }
   if (given)
     for (int q = 0; q < 3; q++)

@@ -235,6 +235,16 @@ static void test_clusters_toy(void **state) {
   lsp_opts_set(o, "bins", "3");
   refused(lsp_clusters_measure(&m, y, o, &r), LSP_EINVAL, "takes none");
   lsp_opts_free(o);
+  /* a float64 row that is all zero in float32 is not a dead row: refused */
+  const double tiny[8] = {1, 0, 1, 0.2, 0, 1, 0.2e-50, 1e-50};
+  lsp_matrix mt = {tiny, LSP_MAT_F64, 4, 2};
+  refused(lsp_clusters_measure(&mt, y, NULL, &r), LSP_EDATA,
+          "features: row 3 (largest |value| 1e-50) is all zero in float32");
+  /* one stray label: K = 5001 with 2 classes present */
+  const int32_t ys[4] = {0, 0, 1, 5000};
+  refused(lsp_clusters_measure(&m, ys, NULL, &r), LSP_EDATA,
+          "labels: label 5000 at index 3 makes K = 5001 classes but only 3");
+  assert_null(r);
 }
 
 /* gap z_y - mean of the others: rows (3, 1, 2) y=0 -> 1.5, (0, 4, 1) y=1 ->
