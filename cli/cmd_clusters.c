@@ -292,6 +292,15 @@ int cmd_clusters(int argc, char **argv) {
                        "--classes: class %ld is outside [0, %zu)", given[q], k);
         goto done;
       }
+  if (ppath && k < 3) {
+    rc = cli_error(cmd, CLI_USAGE,
+                   "--projection-out: the projection needs 3 classes, but %s "
+                   "has %zu %s",
+                   has_m ? cli_str(opts, "model", NULL)
+                         : cli_str(opts, "templates", NULL),
+                   k, has_m ? "outputs" : "template rows");
+    goto done;
+  }
   if (!(c = lsp_clusters_alloc(k))) {
     st = lsp_fail(LSP_ENOMEM, "out of memory (K = %zu)", k);
     goto fail;

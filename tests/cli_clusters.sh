@@ -145,6 +145,15 @@ grep -q 'K=1025 (512 empty)' "$SCR/out" && ok "K = 1025, 512 empty classes liste
 expect_exit 1 "one stray label" "$LSP" clusters --features "$SCR/kx.npy" --labels "$SCR/kstray.npy"
 expect_err "kstray.npy: label 5000 at index 3 makes K = 5001 classes but only 513 of them occur" "one stray label"
 
+# two templates give no plane: --projection-out says so, naming the file
+mknpy "$SCR/tw2.npy" '<f4' '(2, 2)' "$F1$F0$F0$F1"
+mknpy "$SCR/tb2.npy" '<f4' '(2,)' "$F0$F0"
+expect_exit 2 "--projection-out with 2 templates" "$LSP" clusters --features "$SCR/toy.npy" --labels "$SCR/toy_y.npy" --templates "$SCR/tw2.npy" --bias "$SCR/tb2.npy" --projection-out "$SCR/no2.csv"
+expect_err "--projection-out: the projection needs 3 classes, but $SCR/tw2.npy has 2 template rows" "--projection-out with 2 templates"
+[ ! -e "$SCR/no2.csv" ] && ok "no projection file for 2 templates" || bad "projection file written for 2 templates"
+expect_exit 0 "2 templates without --projection-out" "$LSP" clusters --features "$SCR/toy.npy" --labels "$SCR/toy_y.npy" --templates "$SCR/tw2.npy" --bias "$SCR/tb2.npy" --json
+grep -q '"template_accuracy": 1' "$SCR/out" && grep -q '"projection": null' "$SCR/out" && ok "2 templates: accuracy, no projection" || bad "2 templates: $(cat "$SCR/out" | head -5)"
+
 # logitgap: K = 3, eps = 0.1 uniform: optimal gap log(1 + 3*0.9/0.1) = log 28
 expect_exit 0 "logitgap" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --smoothing 0.1 --json
 grep -q '"optimal_gap": 3\.33220451' "$SCR/out" && grep -q '"logit_gap"' "$SCR/out" &&
