@@ -189,6 +189,24 @@ g, e = d["logit_gap"], d["entropy"]
 ok = g["min"] == 4 and g["max"] == 10 and g["mean"] == 7
 ok = ok and abs(e["min"] - h(10)) < 1e-12 and abs(e["max"] - h(4)) < 1e-12
 sys.exit(not ok)' "$SCR/out" && ok "float64 logits: gaps 4 and 10, entropies in closed form" || bad "logitgap float64: $(cat "$SCR/out")"
+# float64 logits beyond float32's range are used as stored: a sum that
+# overflows the double range (row 2) and a spread past it (row 3: one
+# exp(z - max) is exp(-inf) = 0) still give the gap and the entropy
+/usr/bin/python3 - "$SCR/lhuge.npy" "$SCR/lhy.npy" <<'PYEOF'
+import sys
+from npy_write import npy
+npy(sys.argv[1], "<f8", "(4, 3)", "d", [1e300, 3e300, -1e300, 1.5e308, 1e308, 1e308,
+                                       1.5e308, -1.5e308, 0.0, 0.0, 0.0, 0.0])
+npy(sys.argv[2], "<i8", "(4,)", "q", [1, 2, 2, 0])
+PYEOF
+expect_exit 0 "logitgap float64 past float32" "$LSP" logitgap --logits "$SCR/lhuge.npy" --labels "$SCR/lhy.npy" --json
+/usr/bin/python3 -c 'import json, math, sys
+d = json.load(open(sys.argv[1]))
+g, e = d["logit_gap"], d["entropy"]
+gaps = sorted([3e300, 1e308 - (1.5e308 + 1e308) / 2, 0.0, 0.0])
+ok = all(abs(g[q] - v) <= 1e-12 * abs(v) for q, v in (("min", gaps[0]), ("max", gaps[3]), ("median", 0.0)))
+ok = ok and abs(e["max"] - math.log(3)) < 1e-12 and e["min"] == 0 and e["median"] == 0
+sys.exit(not ok)' "$SCR/out" && ok "float64 logits past float32: gaps and entropies in closed form" || bad "logitgap huge float64: $(cat "$SCR/out")"
 expect_exit 2 "--convention without --smoothing" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --convention t2t
 expect_err "--convention needs --smoothing" "--convention without --smoothing"
 expect_exit 1 "NaN logit" "$LSP" logitgap --logits "$SCR/toy_nan.npy" --labels "$SCR/toy_y.npy"
