@@ -271,6 +271,21 @@ static void test_logitgap(void **state) {
        r); /* no smoothing: no optimum */
   assert_true(isnan(num(r, "optimal_gap")));
   lsp_result_free(r);
+  /* float64 logits are used as given: gaps of 4 and 10 on logits of 1e8
+   * and 3e8 (a float32 view rounds them to multiples of 8 and 32) */
+  const double zd[6] = {1e8, 1e8 + 4, 1e8, 3e8, 3e8 + 10, 3e8};
+  const int32_t y1[2] = {1, 1};
+  lsp_matrix md = {zd, LSP_MAT_F64, 2, 3};
+  r = (ok(lsp_logitgap_measure(&md, y1, NULL, &r)), r);
+  td_close(num(r, "logit_gap.min"), 4.0, 0, 0, "gap 4 on 1e8", 0);
+  td_close(num(r, "logit_gap.max"), 10.0, 0, 0, "gap 10 on 3e8", 0);
+  lsp_result_free(r);
+  /* and past float32's range */
+  const double zh[3] = {1e300, 3e300, -1e300};
+  lsp_matrix mh = {zh, LSP_MAT_F64, 1, 3};
+  r = (ok(lsp_logitgap_measure(&mh, y1, NULL, &r)), r);
+  td_close(num(r, "logit_gap.mean"), 3e300, 1e-15, 0, "gap 3e300", 0);
+  lsp_result_free(r);
 }
 
 /* The PyTorch MLP export through the public model API: logits and features
