@@ -154,6 +154,17 @@ expect_err "--projection-out: the projection needs 3 classes, but $SCR/tw2.npy h
 expect_exit 0 "2 templates without --projection-out" "$LSP" clusters --features "$SCR/toy.npy" --labels "$SCR/toy_y.npy" --templates "$SCR/tw2.npy" --bias "$SCR/tb2.npy" --json
 grep -q '"template_accuracy": 1' "$SCR/out" && grep -q '"projection": null' "$SCR/out" && ok "2 templates: accuracy, no projection" || bad "2 templates: $(cat "$SCR/out" | head -5)"
 
+# an output that is a FIFO (or a device: /dev/stdout) is written in place,
+# not replaced by a regular file
+mkfifo "$SCR/fifo"
+timeout 20 cat "$SCR/fifo" >"$SCR/fifo.csv" &
+catpid=$!
+expect_exit 0 "--projection-out into a FIFO" timeout 20 "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --templates "$W" --bias "$B" --projection-out "$SCR/fifo"
+wait "$catpid"
+[ -p "$SCR/fifo" ] && ok "the FIFO is still a FIFO" || bad "the FIFO was replaced"
+[ "$(wc -l <"$SCR/fifo.csv")" -eq 36 ] && head -1 "$SCR/fifo.csv" | grep -q '^kind,index,label,x,y$' &&
+  ok "the projection came through the FIFO" || bad "FIFO output: $(head -3 "$SCR/fifo.csv")"
+
 # logitgap: K = 3, eps = 0.1 uniform: optimal gap log(1 + 3*0.9/0.1) = log 28
 expect_exit 0 "logitgap" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --smoothing 0.1 --json
 grep -q '"optimal_gap": 3\.33220451' "$SCR/out" && grep -q '"logit_gap"' "$SCR/out" &&
