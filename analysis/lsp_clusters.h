@@ -80,6 +80,24 @@ void lsp_clusters_free(lsp_clusters *c);
 int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
                          size_t h, lsp_clusters *out);
 
+/* Inputs that would make the statistics mislead, refused by the callers
+ * that read features from files or arrays (lsprobe clusters, the API):
+ *
+ * lsp_clusters_check_f64: `src` (n×h float64) converted to `x` (float32).
+ * A row whose values are all zero in x but not in src (every value below
+ * float32's smallest, 1e-45) would be taken for a dead row and left out;
+ * LSP_EDATA names the row and its largest |value| (prefixed by `what`).
+ *
+ * lsp_clusters_check_k: with K = 1 + the largest label (no last layer to
+ * give it), a K above LSP_CLUSTERS_SPARSE_K with more absent classes than
+ * present ones is taken for a label out of range (the K×K class-mean
+ * tables would cost O(K²) for classes that are not there): LSP_EDATA naming
+ * the largest label and where it is. LSP_ENOMEM. */
+#define LSP_CLUSTERS_SPARSE_K 1024
+int lsp_clusters_check_f64(const double *src, const float *x, size_t n,
+                           size_t h, const char *what);
+int lsp_clusters_check_k(const int32_t *labels, size_t n, const char *what);
+
 /* The full scatter matrices (h×h, row-major, double), for callers that want
  * them rather than their traces: Σ_W by CBLAS dsyrk on blocks of rows
  * centred by their class mean, Σ_B from the centred class means; both under

@@ -50,16 +50,31 @@ static int compute(const float *zf, const double *zd, const int32_t *labels, siz
   st = LSP_OK;
   /* First the gaps (into gap[], which may be the scratch array). */
   for (size_t i = 0; i < n && !st; i++) {
-    double sum = 0.0;
+    double sum = 0.0, big = 0.0;
     for (size_t j = 0; j < k; j++) {
       if (!isfinite(AT(i, j))) {
         st = lsp_fail(LSP_EDATA, "logit %zu of row %zu is not finite", j, i);
         break;
       }
       sum += AT(i, j);
+      if (fabs(AT(i, j)) > big) big = fabs(AT(i, j));
     }
+    if (st) break;
     double zy = AT(i, (size_t)labels[i]);
     gap[i] = zy - (sum - zy) / (double)(k - 1);
+    if (!isfinite(gap[i])) {
+      /* float64 logits near the end of the double range: the sum
+       * overflowed; the same gap on logits scaled by their largest |z| */
+      double s2 = 0.0;
+      for (size_t j = 0; j < k; j++)
+        if (j != (size_t)labels[i]) s2 += AT(i, j) / big;
+      gap[i] = big * (zy / big - s2 / (double)(k - 1));
+      if (!isfinite(gap[i])) {
+        st = lsp_fail(LSP_EDATA,
+                      "row %zu: the logit gap is beyond the double range", i);
+        break;
+      }
+    }
     above += ls && gap[i] > out->optimal_gap;
   }
   if (st) goto done;
@@ -79,7 +94,7 @@ static int compute(const float *zf, const double *zd, const int32_t *labels, siz
     for (size_t j = 0; j < k; j++) {
       double d = AT(i, j) - m, e = exp(d);
       s += e;
-      sz += e * d;
+      if (e > 0.0) sz += e * d; /* p log p -> 0; d may be -inf past 1.8e308 */
     }
     double h = log(s) - sz / s;
     ent[i] = h > 0.0 ? h : 0.0; /* rounding can give -0 or -1e-17 at p = 1 */

@@ -172,11 +172,16 @@ int lsp_clusters_measure(const lsp_matrix *features, const int32_t *y,
   if (k < 2)
     return lsp_fail(LSP_EDATA,
                     "labels: need at least 2 classes, every label is 0");
+  if ((st = lsp_clusters_check_k(y, features->rows, "labels"))) return st;
   const float *x = NULL;
   float *own = NULL;
   lsp_clusters *c = NULL;
   lsp_api_doc d = {0};
   if ((st = lsp_api_f32("features", features, &x, &own))) goto done;
+  if (features->type == LSP_MAT_F64 &&
+      (st = lsp_clusters_check_f64(features->data, x, features->rows,
+                                   features->cols, "features")))
+    goto done;
   if (!(c = lsp_clusters_alloc(k))) {
     st = lsp_fail(LSP_ENOMEM, "out of memory (K = %zu)", k);
     goto done;
@@ -226,13 +231,20 @@ int lsp_logitgap_measure(const lsp_matrix *logits, const int32_t *y,
   lsp_api_doc d = {0};
   lsp_logitgap g;
   lsp_array a = lsp_api_array(logits);
-  if ((st = lsp_api_f32("logits", logits, &z, &own)) ||
+  /* float64 logits as given (as `lsprobe logitgap` takes them): a float32
+   * view would round gaps of a few units on logits of 1e8 away */
+  int f64 = logits->type == LSP_MAT_F64;
+  if ((!f64 && (st = lsp_api_f32("logits", logits, &z, &own))) ||
       (st = lsp_array_not_probs(&a, "logits",
                                 "pass the logits (or log-probabilities, "
                                 "np.log(P): the same gap and entropy)")))
     goto done;
-  if ((st = lsp_logitgap_compute(z, y, logits->rows, logits->cols,
-                                 has_ls ? &ls : NULL, &g, NULL, NULL))) {
+  st = f64 ? lsp_logitgap_compute_f64(logits->data, y, logits->rows,
+                                      logits->cols, has_ls ? &ls : NULL, &g,
+                                      NULL, NULL)
+           : lsp_logitgap_compute(z, y, logits->rows, logits->cols,
+                                  has_ls ? &ls : NULL, &g, NULL, NULL);
+  if (st) {
     lsp_fail_prefix(st, "logits");
     goto done;
   }

@@ -237,6 +237,9 @@ int cmd_clusters(int argc, char **argv) {
   double acc = 0.0;
   int st = lsp_npy_read_matrix(fpath, &fa, &x, &xown, &n, &h);
   if (st) goto fail;
+  if (fa.dtype == LSP_DT_F64 &&
+      (st = lsp_clusters_check_f64(fa.data, x, n, h, fpath)))
+    goto fail;
   if (has_m && (st = model_templates(cli_str(opts, "model", NULL), h, &t)))
     goto fail;
   if (has_t && !has_m &&
@@ -280,6 +283,7 @@ int cmd_clusters(int argc, char **argv) {
                     ypath);
       goto fail;
     }
+    if ((st = lsp_clusters_check_k(y, n, ypath))) goto fail;
   }
   if (given)
     for (int q = 0; q < 3; q++)
@@ -288,6 +292,15 @@ int cmd_clusters(int argc, char **argv) {
                        "--classes: class %ld is outside [0, %zu)", given[q], k);
         goto done;
       }
+  if (ppath && k < 3) {
+    rc = cli_error(cmd, CLI_USAGE,
+                   "--projection-out: the projection needs 3 classes, but %s "
+                   "has %zu %s",
+                   has_m ? cli_str(opts, "model", NULL)
+                         : cli_str(opts, "templates", NULL),
+                   k, has_m ? "outputs" : "template rows");
+    goto done;
+  }
   if (!(c = lsp_clusters_alloc(k))) {
     st = lsp_fail(LSP_ENOMEM, "out of memory (K = %zu)", k);
     goto fail;

@@ -58,8 +58,18 @@ int cmd_logitgap(int argc, char **argv) {
   int32_t *y = NULL;
   size_t n = 0, k = 0;
   lsp_logitgap g;
-  int st = lsp_npy_read_matrix(lpath, &la, &z, &zown, &n, &k);
+  /* float64 logits are used as stored (no float32 view, whose range would
+   * refuse values above 3.4e38); other types through their float32 view */
+  int st = lsp_npy_read(lpath, &la);
   if (st) goto fail;
+  if (la.dtype == LSP_DT_F64 && la.ndim == 2 && la.shape[0] > 0 &&
+      la.shape[1] > 0) {
+    n = la.shape[0];
+    k = la.shape[1];
+  } else {
+    lsp_array_release(&la);
+    if ((st = lsp_npy_read_matrix(lpath, &la, &z, &zown, &n, &k))) goto fail;
+  }
   if ((st = lsp_array_not_probs(&la, lpath,
                                 "pass the logits (or log-probabilities, np.log(P): the same gap and entropy)")))
     goto fail;

@@ -376,6 +376,11 @@ int lsp_plot_run(const char *path, lsp_plot_format fmt, double width,
   if (st) return lsp_fail_prefix(st, path);
   st = lsp_out_open(&out, path);
   if (st) goto cleanup;
+  if (out.direct) { /* gnuplot writes a file of its own, then renamed */
+    st = lsp_fail(LSP_EINVAL, "%s: a plot is written to a regular file, not a device or FIFO",
+                  path);
+    goto cleanup;
+  }
 
   /* The shell's own stderr goes to the file too, so "not found" (status
    * 127) never reaches the caller's terminal. */

@@ -103,6 +103,68 @@ expect_err "none.npy" "missing features"
 [ ! -e "$SCR/no.csv" ] && ok "no projection written on failure" || bad "projection written on failure"
 ls "$SCR" | grep -q '\.tmp\.' && bad "temporary file left behind" || ok "no temporary left behind"
 
+# a label past int32 is named as too large (not as negative)
+/usr/bin/python3 - "$SCR/yhuge.npy" <<'PYEOF'
+import sys
+from npy_write import npy
+npy(sys.argv[1], "<i8", "(4,)", "q", [0, 0, 1 << 40, 1])
+PYEOF
+expect_exit 1 "label above int32" "$LSP" clusters --features "$SCR/toy.npy" --labels "$SCR/yhuge.npy"
+expect_err "yhuge.npy: label 1099511627776 at index 2 is above the largest class index" "label above int32"
+# float64 features whose row is all zero in float32 are refused, not taken
+# for a dead row; the same rows scaled up are measured
+/usr/bin/python3 - "$SCR/f64tiny.npy" "$SCR/f64ok.npy" <<'PYEOF'
+import sys
+from npy_write import npy
+v = [1, 0, 1, 0.2, 0, 1, 0.2, 1]
+npy(sys.argv[1], "<f8", "(4, 2)", "d", v[:6] + [0.2e-50, 1e-50])
+npy(sys.argv[2], "<f8", "(4, 2)", "d", v)
+PYEOF
+expect_exit 1 "float64 row below float32" "$LSP" clusters --features "$SCR/f64tiny.npy" --labels "$SCR/toy_y.npy"
+expect_err "f64tiny.npy: row 3 (largest |value| 1e-50) is all zero in float32" "float64 row below float32"
+expect_exit 0 "float64 toy" "$LSP" clusters --features "$SCR/f64ok.npy" --labels "$SCR/toy_y.npy"
+grep -q 'class separation R2  0\.976187' "$SCR/out" && ok "float64 toy R2 = 0.976187" || bad "float64 toy: $(cat "$SCR/out")"
+# without a last layer K = 1 + the largest label; past 1024 classes a K with
+# more absent classes than present ones is refused as a label out of range
+# (one stray label would otherwise cost K x K tables)
+/usr/bin/python3 - "$SCR" <<'PYEOF'
+import sys
+from npy_write import npy
+d = sys.argv[1]
+x = [float(v) for i in range(1026) for v in ((i % 7) + 1, (i % 5) + 1)]
+npy(d + "/kx.npy", "<f4", "(1026, 2)", "f", x)
+# classes 0..511 twice each, one label 1024 (K = 1025): 513 of 1025 occur
+y = [i % 512 for i in range(1024)] + [1024, 1024]
+npy(d + "/k513.npy", "<i8", "(1026,)", "q", y)
+y[1024] = y[1025] = 0  # then 512 occur and 5000 makes K = 5001
+y[3] = 5000
+npy(d + "/kstray.npy", "<i8", "(1026,)", "q", y)
+PYEOF
+expect_exit 0 "K = 1025 with 513 classes present" "$LSP" clusters --features "$SCR/kx.npy" --labels "$SCR/k513.npy"
+grep -q 'K=1025 (512 empty)' "$SCR/out" && ok "K = 1025, 512 empty classes listed" || bad "K 1025: $(head -1 "$SCR/out")"
+expect_exit 1 "one stray label" "$LSP" clusters --features "$SCR/kx.npy" --labels "$SCR/kstray.npy"
+expect_err "kstray.npy: label 5000 at index 3 makes K = 5001 classes but only 513 of them occur" "one stray label"
+
+# two templates give no plane: --projection-out says so, naming the file
+mknpy "$SCR/tw2.npy" '<f4' '(2, 2)' "$F1$F0$F0$F1"
+mknpy "$SCR/tb2.npy" '<f4' '(2,)' "$F0$F0"
+expect_exit 2 "--projection-out with 2 templates" "$LSP" clusters --features "$SCR/toy.npy" --labels "$SCR/toy_y.npy" --templates "$SCR/tw2.npy" --bias "$SCR/tb2.npy" --projection-out "$SCR/no2.csv"
+expect_err "--projection-out: the projection needs 3 classes, but $SCR/tw2.npy has 2 template rows" "--projection-out with 2 templates"
+[ ! -e "$SCR/no2.csv" ] && ok "no projection file for 2 templates" || bad "projection file written for 2 templates"
+expect_exit 0 "2 templates without --projection-out" "$LSP" clusters --features "$SCR/toy.npy" --labels "$SCR/toy_y.npy" --templates "$SCR/tw2.npy" --bias "$SCR/tb2.npy" --json
+grep -q '"template_accuracy": 1' "$SCR/out" && grep -q '"projection": null' "$SCR/out" && ok "2 templates: accuracy, no projection" || bad "2 templates: $(cat "$SCR/out" | head -5)"
+
+# an output that is a FIFO (or a device: /dev/stdout) is written in place,
+# not replaced by a regular file
+mkfifo "$SCR/fifo"
+timeout 20 cat "$SCR/fifo" >"$SCR/fifo.csv" &
+catpid=$!
+expect_exit 0 "--projection-out into a FIFO" timeout 20 "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --templates "$W" --bias "$B" --projection-out "$SCR/fifo"
+wait "$catpid"
+[ -p "$SCR/fifo" ] && ok "the FIFO is still a FIFO" || bad "the FIFO was replaced"
+[ "$(wc -l <"$SCR/fifo.csv")" -eq 36 ] && head -1 "$SCR/fifo.csv" | grep -q '^kind,index,label,x,y$' &&
+  ok "the projection came through the FIFO" || bad "FIFO output: $(head -3 "$SCR/fifo.csv")"
+
 # logitgap: K = 3, eps = 0.1 uniform: optimal gap log(1 + 3*0.9/0.1) = log 28
 expect_exit 0 "logitgap" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --smoothing 0.1 --json
 grep -q '"optimal_gap": 3\.33220451' "$SCR/out" && grep -q '"logit_gap"' "$SCR/out" &&
@@ -138,6 +200,24 @@ g, e = d["logit_gap"], d["entropy"]
 ok = g["min"] == 4 and g["max"] == 10 and g["mean"] == 7
 ok = ok and abs(e["min"] - h(10)) < 1e-12 and abs(e["max"] - h(4)) < 1e-12
 sys.exit(not ok)' "$SCR/out" && ok "float64 logits: gaps 4 and 10, entropies in closed form" || bad "logitgap float64: $(cat "$SCR/out")"
+# float64 logits beyond float32's range are used as stored: a sum that
+# overflows the double range (row 2) and a spread past it (row 3: one
+# exp(z - max) is exp(-inf) = 0) still give the gap and the entropy
+/usr/bin/python3 - "$SCR/lhuge.npy" "$SCR/lhy.npy" <<'PYEOF'
+import sys
+from npy_write import npy
+npy(sys.argv[1], "<f8", "(4, 3)", "d", [1e300, 3e300, -1e300, 1.5e308, 1e308, 1e308,
+                                       1.5e308, -1.5e308, 0.0, 0.0, 0.0, 0.0])
+npy(sys.argv[2], "<i8", "(4,)", "q", [1, 2, 2, 0])
+PYEOF
+expect_exit 0 "logitgap float64 past float32" "$LSP" logitgap --logits "$SCR/lhuge.npy" --labels "$SCR/lhy.npy" --json
+/usr/bin/python3 -c 'import json, math, sys
+d = json.load(open(sys.argv[1]))
+g, e = d["logit_gap"], d["entropy"]
+gaps = sorted([3e300, 1e308 - (1.5e308 + 1e308) / 2, 0.0, 0.0])
+ok = all(abs(g[q] - v) <= 1e-12 * abs(v) for q, v in (("min", gaps[0]), ("max", gaps[3]), ("median", 0.0)))
+ok = ok and abs(e["max"] - math.log(3)) < 1e-12 and e["min"] == 0 and e["median"] == 0
+sys.exit(not ok)' "$SCR/out" && ok "float64 logits past float32: gaps and entropies in closed form" || bad "logitgap huge float64: $(cat "$SCR/out")"
 expect_exit 2 "--convention without --smoothing" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --convention t2t
 expect_err "--convention needs --smoothing" "--convention without --smoothing"
 expect_exit 1 "NaN logit" "$LSP" logitgap --logits "$SCR/toy_nan.npy" --labels "$SCR/toy_y.npy"

@@ -235,6 +235,16 @@ static void test_clusters_toy(void **state) {
   lsp_opts_set(o, "bins", "3");
   refused(lsp_clusters_measure(&m, y, o, &r), LSP_EINVAL, "takes none");
   lsp_opts_free(o);
+  /* a float64 row that is all zero in float32 is not a dead row: refused */
+  const double tiny[8] = {1, 0, 1, 0.2, 0, 1, 0.2e-50, 1e-50};
+  lsp_matrix mt = {tiny, LSP_MAT_F64, 4, 2};
+  refused(lsp_clusters_measure(&mt, y, NULL, &r), LSP_EDATA,
+          "features: row 3 (largest |value| 1e-50) is all zero in float32");
+  /* one stray label: K = 5001 with 2 classes present */
+  const int32_t ys[4] = {0, 0, 1, 5000};
+  refused(lsp_clusters_measure(&m, ys, NULL, &r), LSP_EDATA,
+          "labels: label 5000 at index 3 makes K = 5001 classes but only 3");
+  assert_null(r);
 }
 
 /* gap z_y - mean of the others: rows (3, 1, 2) y=0 -> 1.5, (0, 4, 1) y=1 ->
@@ -260,6 +270,21 @@ static void test_logitgap(void **state) {
   r = (ok(lsp_logitgap_measure(&m, y, NULL, &r)),
        r); /* no smoothing: no optimum */
   assert_true(isnan(num(r, "optimal_gap")));
+  lsp_result_free(r);
+  /* float64 logits are used as given: gaps of 4 and 10 on logits of 1e8
+   * and 3e8 (a float32 view rounds them to multiples of 8 and 32) */
+  const double zd[6] = {1e8, 1e8 + 4, 1e8, 3e8, 3e8 + 10, 3e8};
+  const int32_t y1[2] = {1, 1};
+  lsp_matrix md = {zd, LSP_MAT_F64, 2, 3};
+  r = (ok(lsp_logitgap_measure(&md, y1, NULL, &r)), r);
+  td_close(num(r, "logit_gap.min"), 4.0, 0, 0, "gap 4 on 1e8", 0);
+  td_close(num(r, "logit_gap.max"), 10.0, 0, 0, "gap 10 on 3e8", 0);
+  lsp_result_free(r);
+  /* and past float32's range */
+  const double zh[3] = {1e300, 3e300, -1e300};
+  lsp_matrix mh = {zh, LSP_MAT_F64, 1, 3};
+  r = (ok(lsp_logitgap_measure(&mh, y1, NULL, &r)), r);
+  td_close(num(r, "logit_gap.mean"), 3e300, 1e-15, 0, "gap 3e300", 0);
   lsp_result_free(r);
 }
 

@@ -366,6 +366,35 @@ static void test_errors(void **state) {
                    LSP_EDATA);
 }
 
+/* The input checks of the callers: a float64 row that vanishes in float32,
+ * and a K = 1 + largest label above LSP_CLUSTERS_SPARSE_K with more absent
+ * classes than present ones (the boundary on both sides). */
+static void test_input_checks(void **state) {
+  (void)state;
+  const double src[6] = {1, 0, 1e-50, -3e-50, 0, 0};
+  float x[6];
+  for (int i = 0; i < 6; i++) x[i] = (float)src[i];
+  assert_int_equal(lsp_clusters_check_f64(src, x, 3, 2, "f.npy"), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "f.npy: row 1 (largest |value| 3e-50)"));
+  /* a truly all-zero row (row 2) is a dead row, not an error */
+  assert_int_equal(lsp_clusters_check_f64(src, x, 1, 2, "f.npy"), LSP_OK);
+  const double zero_row[2] = {0, 0};
+  const float zero_f[2] = {0, 0};
+  assert_int_equal(lsp_clusters_check_f64(zero_row, zero_f, 1, 2, "f"), LSP_OK);
+  enum { K = LSP_CLUSTERS_SPARSE_K };
+  int32_t y[K / 2 + 1];
+  for (int i = 0; i < K / 2; i++) y[i] = i; /* K/2 classes ... */
+  y[K / 2] = K;                             /* ... and K: K + 1 classes */
+  /* K/2 + 1 present, K/2 absent: accepted */
+  assert_int_equal(lsp_clusters_check_k(y, K / 2 + 1, "y"), LSP_OK);
+  y[1] = 0; /* K/2 present, K/2 + 1 absent: refused */
+  assert_int_equal(lsp_clusters_check_k(y, K / 2 + 1, "y"), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "y: label 1024 at index 512 makes K = 1025"));
+  /* K up to the limit is never refused, however sparse */
+  int32_t y2[2] = {0, K - 1};
+  assert_int_equal(lsp_clusters_check_k(y2, 2, "y"), LSP_OK);
+}
+
 /* Same thread count: bit-identical; 1 vs 2 threads: equal to rounding. */
 static void test_threads(void **state) {
   (void)state;
@@ -410,6 +439,7 @@ int main(void) {
       cmocka_unit_test(test_json),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_input_checks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,6 +91,21 @@ int lsp_out_open(lsp_outfile *out, const char *path) {
   char tok[LSP_PROC_TOKEN_MAX];
   lsp_proc_token(tok);
   out->fp = NULL;
+  out->direct = 0;
+  struct stat sb;
+  if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
+    out->tmp_path = NULL;
+    if (!(out->path = dup_str(path)))
+      return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
+    if (!(out->fp = fopen(path, "wb"))) {
+      int e = errno;
+      free(out->path);
+      out->path = NULL;
+      return lsp_fail(LSP_EIO, "%s: cannot open: %s", path, strerror(e));
+    }
+    out->direct = 1;
+    return LSP_OK;
+  }
   out->path = dup_str(path);
   out->tmp_path = lsp_strdupf("%s" TMP_MARK "%s.XXXXXX", path, tok);
   if (!out->path || !out->tmp_path) {
@@ -123,7 +138,7 @@ int lsp_out_open(lsp_outfile *out, const char *path) {
 void lsp_out_abort(lsp_outfile *out) {
   if (!out) return;
   if (out->fp) fclose(out->fp);
-  if (out->tmp_path) unlink(out->tmp_path);
+  if (out->tmp_path && !out->direct) unlink(out->tmp_path);
   free(out->path);
   free(out->tmp_path);
   out->fp = NULL;
@@ -132,6 +147,17 @@ void lsp_out_abort(lsp_outfile *out) {
 
 int lsp_out_commit(lsp_outfile *out) {
   int st = LSP_OK;
+  if (out->direct) { /* a device or FIFO: nothing to sync or rename */
+    int bad = ferror(out->fp) != 0;
+    if (fflush(out->fp) != 0) bad = 1;
+    int e = errno;
+    if (fclose(out->fp) != 0) bad = 1;
+    out->fp = NULL;
+    if (bad) st = lsp_fail(LSP_EIO, "%s: write failed: %s", out->path, strerror(e));
+    free(out->path);
+    out->path = NULL;
+    return st;
+  }
   int bad = ferror(out->fp) != 0;
   if (fflush(out->fp) != 0) bad = 1;
   if (!bad && fsync(fileno(out->fp)) != 0 && errno != EINVAL) bad = 1;

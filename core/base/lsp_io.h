@@ -15,13 +15,16 @@
 typedef struct {
   FILE *fp;        /* open on the temporary file; write through this */
   char *path;      /* owned: final name */
-  char *tmp_path;  /* owned: temporary name (same folder) */
+  char *tmp_path;  /* owned: temporary name (same folder); NULL if direct */
+  int direct;      /* path is a device, FIFO or socket, written in place */
 } lsp_outfile;
 
 /* Open a temporary file beside `path`, named "<path>.tmp.<token>.XXXXXX"
  * with this process's token (core/base/lsp_proc.h), so a later job can
  * tell a dead job's leftover from live work (lsp_out_tmp_stale). On failure
- * nothing exists on disk. */
+ * nothing exists on disk. An existing `path` that is not a regular file or
+ * a folder (/dev/stdout, /dev/null, a FIFO) is opened and written in place
+ * instead: a rename would replace the device node with a regular file. */
 int lsp_out_open(lsp_outfile *out, const char *path);
 /* How many characters lsp_out_open adds to `path` for the temporary name
  * (for callers that check path lengths in advance). */

@@ -505,8 +505,13 @@ int lsp_array_labels(const lsp_array *a, const char *path, int k,
         return lsp_fail(LSP_EDATA,
                         "%s: label %.0f at index %zu is out of range [0, %d)",
                         path, v, i, k);
-      return lsp_fail(LSP_EDATA, "%s: label %.0f at index %zu is negative",
-                      path, v, i);
+      if (v < 0)
+        return lsp_fail(LSP_EDATA, "%s: label %.0f at index %zu is negative",
+                        path, v, i);
+      return lsp_fail(LSP_EDATA,
+                      "%s: label %.0f at index %zu is above the largest "
+                      "class index (%d)",
+                      path, v, i, INT32_MAX);
     }
     y[i] = (int32_t)v;
   }

@@ -91,7 +91,7 @@ def clusters(features, labels):
     """Penultimate-layer cluster geometry of N x H features with labels:
     r2_separation, trace_ratio, nc1, per-class counts and tightness,
     class-mean distances (``lsprobe clusters --json``)."""
-    x, m = cv.matrix("features", features)
+    x, m = cv.matrix("features", features, keep_f64=True)
     y = cv.labels("labels", labels, m.rows, "features")
     return cv.result(lib.lsp_clusters_measure, ctypes.byref(m), y.ctypes.data, None,
                      keep=(x, y))
@@ -101,7 +101,7 @@ def logit_gap(logits, labels, smoothing=None, convention="uniform"):
     """The logit gap z_y - mean of the other logits and the predictive
     entropy (summaries ``logit_gap`` and ``entropy``), against the optimal
     gap of ``smoothing`` (eps) when given."""
-    z, m = cv.matrix("logits", logits)
+    z, m = cv.matrix("logits", logits, keep_f64=True)
     y = cv.labels("labels", labels, m.rows, "logits")
     conv = None if smoothing is None else convention
     if conv is not None:

@@ -151,6 +151,25 @@ def test_float32_input_is_not_copied():
         assert peak < arr.nbytes / 8, f"{arr.dtype}: {peak} bytes allocated"
     # a float64 array where float32 is read is converted (one copy), as documented
     tracemalloc.start()
-    lsprobe.logit_gap(z, y)
-    assert tracemalloc.get_traced_memory()[1] >= z.nbytes / 2
+    lsprobe.loss(z, y, 0.1)  # the float32 copy and the float32 gradient
+    assert tracemalloc.get_traced_memory()[1] >= 0.9 * z.nbytes
     tracemalloc.stop()
+    # the logit gap reads float64 as it is (no copy)
+    tracemalloc.start()
+    lsprobe.logit_gap(z, y)
+    assert tracemalloc.get_traced_memory()[1] < z.nbytes / 8
+    tracemalloc.stop()
+
+
+def test_float64_logits_and_features_as_given():
+    """Gaps of 4 and 10 on float64 logits of 1e8 and 3e8 (a float32 copy
+    rounds them to multiples of 8 and 32), logits past float32's range, and
+    a float64 feature row that is all zero in float32 refused by name."""
+    z = np.array([[1e8, 1e8 + 4, 1e8], [3e8, 3e8 + 10, 3e8]])
+    g = lsprobe.logit_gap(z, [1, 1])["logit_gap"]
+    assert (g["min"], g["max"]) == (4.0, 10.0)
+    assert lsprobe.logit_gap([[1e300, 3e300, -1e300]], [1])["logit_gap"]["mean"] == \
+        pytest.approx(3e300, rel=1e-15)
+    h = np.array([[1, 0], [1, 0.2], [0, 1], [0.2e-50, 1e-50]])
+    with pytest.raises(lsprobe.DataError, match=r"features: row 3 .largest \|value\| 1e-50. is all zero"):
+        lsprobe.clusters(h, [0, 0, 1, 1])
