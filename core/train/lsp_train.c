@@ -51,8 +51,39 @@
 
 enum { VEL_MAX_ROWS = 256 }; /* the largest batch whose gradients go onto the velocity */
 
+/* Batch norm in training mode normalizes each channel over the batch's
+ * rows × H × W values, and needs two or more (PyTorch refuses one too).
+ * With H × W = 1 (after a dense layer or a global pooling) a batch of one
+ * example cannot train: not the batch size 1, nor an epoch's last batch of
+ * one example (n = q·batch + 1), which would fail only when the epoch's
+ * end is reached. Refused before anything is trained. */
+static int check_batchnorm(const lsp_model *m, size_t n, size_t batch) {
+  if (batch == 0 || n == 0) return LSP_OK; /* refused by the caller */
+  const size_t bs = batch < n ? batch : n, last = n % bs ? n % bs : bs;
+  for (size_t i = 0; i < m->nnodes; i++) {
+    const lsp_node *nd = &m->nodes[i];
+    if (nd->op != LSP_OP_BN || last * nd->ishape.h * nd->ishape.w >= 2) continue;
+    char why[160];
+    if (n == 1)
+      snprintf(why, sizeof why, "there is 1 training example");
+    else if (bs == 1)
+      snprintf(why, sizeof why, "the batch size is 1");
+    else
+      snprintf(why, sizeof why,
+               "the last batch of every epoch holds 1 example (%zu training examples, "
+               "batch size %zu): pick another batch size",
+               n, bs);
+    return lsp_fail(LSP_EINVAL,
+                    "%s (batch norm on %zux%zux%zu) needs two or more values per channel "
+                    "of a training batch, but %s",
+                    nd->name, nd->ishape.c, nd->ishape.h, nd->ishape.w, why);
+  }
+  return LSP_OK;
+}
+
 static int check_setup(const lsp_model *m, const lsp_splits *data,
                        const lsp_train_opts *o) {
+  int st;
   char arch[256];
   lsp_model_describe(m, arch, sizeof arch);
   const lsp_dataset *tr = &data->train;
@@ -73,6 +104,7 @@ static int check_setup(const lsp_model *m, const lsp_splits *data,
         data->name);
   if (o->epochs == 0 || o->batch == 0)
     return lsp_fail(LSP_EINVAL, "epochs and batch size must be positive");
+  if ((st = check_batchnorm(m, tr->n, o->batch))) return st;
   if (!(o->lr > 0.0) || !isfinite(o->lr))
     return lsp_fail(LSP_EINVAL, "learning rate %g must be positive and finite",
                     o->lr);
@@ -84,7 +116,7 @@ static int check_setup(const lsp_model *m, const lsp_splits *data,
                     o->weight_decay);
   if (o->teacher) {
     lsp_distill d = {o->alpha, o->temperature, o->smoothing};
-    int st = lsp_distill_check(&d, m->out_dim);
+    st = lsp_distill_check(&d, m->out_dim);
     if (st) return lsp_fail_prefix(st, "distillation");
   }
   return lsp_ls_check(&o->smoothing, m->out_dim);
