@@ -81,6 +81,9 @@ expect_err "bn2 (batch norm on 8x1x1) needs two or more values per channel of a 
 grep -q '^epoch' "$SCR/err" && bad "batch norm, last batch of 1: trained before failing" || ok "batch norm, last batch of 1: refused before training"
 expect_exit 2 "batch norm, batch 1" "$LSP" train --data "$BN1" --smoothing 0 --arch "dense(8) bn relu" --batch 1 --epochs 1 --out "$SCR/no.lspm"
 expect_err "but the batch size is 1" "batch norm, batch 1"
+# Adam has no momentum: an explicit --momentum would be ignored
+expect_exit 2 "--adam with --momentum" "$LSP" train --data "$SYN" --smoothing 0 --adam --momentum 0.5 --out "$SCR/no.lspm"
+expect_err "--momentum is SGD's: Adam (--adam) takes none" "--adam with --momentum"
 expect_exit 2 "eval bad split" "$LSP" eval --model "$SCR/a.lspm" --data "$SYN" --split train
 expect_err "--split" "eval bad split"
 expect_exit 2 "eval without --model" "$LSP" eval --data "$SYN"
