@@ -261,6 +261,30 @@ static void test_train_errors(void **state) {
   lsp_threads_set(0);
   lsp_threads_set_blas(blas_before);
   lsp_model_free(split);
+  /* a step that overflows: one huge feature in three rows of the three
+   * classes (the same prediction for all three, so two are wrong and give
+   * a gradient; one batch, lr 1e6) sends weights to ~1e33 and the
+   * validation logits to infinity; a larger one sends a weight itself to
+   * infinity, which no model may keep */
+  lsp_splits big = *d;
+  float *bx = malloc(d->train.n * DIM * sizeof *bx);
+  assert_non_null(bx);
+  memcpy(bx, d->train.x, d->train.n * DIM * sizeof *bx);
+  big.train.x = bx;
+  b = o;
+  b.lr = 1e6;
+  b.batch = 1000;
+  lsp_model *huge = mlp(DIM, 8, K);
+  for (int r = 17; r < 20; r++) bx[r * DIM + 3] = 1e30f;
+  expect_fail(huge, &big, &b, LSP_EDATA,
+              "epoch 1, validation (training diverged? lower --lr): non-finite logit");
+  for (int r = 17; r < 20; r++) bx[r * DIM + 3] = 1e36f;
+  expect_fail(huge, &big, &b, LSP_EDATA, "epoch 1 (training diverged? lower --lr): a weight of ");
+  if (!strstr(lsp_errmsg(), "is inf after the epoch's last step") &&
+      !strstr(lsp_errmsg(), "is -inf after the epoch's last step"))
+    fail_msg("message '%s'", lsp_errmsg());
+  lsp_model_free(huge);
+  free(bx);
   lsp_splits empty = *d;
   empty.train.n = 0;
   expect_fail(m, &empty, &o, LSP_EDATA, "no training examples");

@@ -188,12 +188,17 @@ static void eval_job(void *varg, int t, int nt) {
 
 /* Mean loss and accuracy on a split, its chunks shared over the threads and
  * their losses summed in chunk order. */
-static int evaluate(job *j, const lsp_dataset *d, double *loss, double *acc) {
+static int evaluate(job *j, const lsp_dataset *d, size_t ep, double *loss, double *acc) {
   j->d = d;
   lsp_pool_run(j->pool, eval_job, j);
   const trainer *tn = j->tn;
   int st = workers_status(tn->w, tn->nw);
-  if (st) return lsp_fail_prefix(st, "validation");
+  if (st) { /* non-finite logits (LSP_EDATA): the weights have run away */
+    char where[96];
+    snprintf(where, sizeof where, "epoch %zu, validation%s", ep + 1,
+             st == LSP_EDATA ? " (training diverged? lower --lr)" : "");
+    return lsp_fail_prefix(st, where);
+  }
   const size_t nc = (d->n + tn->w[0].rows - 1) / tn->w[0].rows;
   double sum = 0.0;
   size_t correct = 0;
@@ -201,6 +206,29 @@ static int evaluate(job *j, const lsp_dataset *d, double *loss, double *acc) {
   for (int t = 0; t < tn->nw; t++) correct += tn->w[t].correct;
   *loss = sum / (double)d->n;
   *acc = (double)correct / (double)d->n;
+  return LSP_OK;
+}
+
+/* After epoch ep's last step: every weight and running statistic finite
+ * (a step can overflow where the loss before it did not), so that no model
+ * with infinite or NaN weights is validated or saved. */
+static int check_finite(const lsp_model *m, size_t ep) {
+  const float *v[2] = {m->params, m->state};
+  const size_t n[2] = {m->nparams, m->nstate};
+  for (int a = 0; a < 2; a++)
+    for (size_t i = 0; i < n[a]; i++)
+      if (!isfinite(v[a][i])) {
+        const lsp_node *nd = m->nodes;
+        for (size_t k = 0; k < m->nnodes; k++) {
+          const size_t off = a ? m->nodes[k].s_off : m->nodes[k].p_off,
+                       len = a ? m->nodes[k].s_len : m->nodes[k].p_len;
+          if (i >= off && i < off + len) nd = &m->nodes[k];
+        }
+        return lsp_fail(LSP_EDATA,
+                        "epoch %zu (training diverged? lower --lr): a %s of %s is %g after "
+                        "the epoch's last step",
+                        ep + 1, a ? "running statistic" : "weight", nd->name, (double)v[a][i]);
+      }
   return LSP_OK;
 }
 
@@ -362,7 +390,8 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
     lg.train_loss[ep] = jb.loss_sum / (double)n;
     lg.train_acc[ep] = (double)jb.correct / (double)n;
     lg.val_loss[ep] = lg.val_acc[ep] = NAN;
-    if (va->n && (st = evaluate(&jb, va, &lg.val_loss[ep], &lg.val_acc[ep])))
+    if ((st = check_finite(m, ep))) goto done;
+    if (va->n && (st = evaluate(&jb, va, ep, &lg.val_loss[ep], &lg.val_acc[ep])))
       goto done;
     if (cb) {
       lsp_train_progress pr = jb.pr;
