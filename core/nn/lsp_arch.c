@@ -229,7 +229,7 @@ static int item(parser *ps, int *prev, int depth, const char *scope,
     return perr(ps, at,
                 op ? "add and normalize come from res(...) and --normalize"
                    : "unknown layer (dense conv maxpool avgpool pool gap bn relu pad reshape "
-                     "flatten res)");
+                     "flatten res; or a whole network: lenet, resnet8, mlp:W,...)");
   lsp_attrs a;
   lsp_attrs_default(op, &a);
   if (op == LSP_OP_MAXPOOL || op == LSP_OP_AVGPOOL)
@@ -304,6 +304,11 @@ int lsp_model_from_spec(const char *spec, lsp_shape in, size_t classes,
     if ((st = mlp_spec(spec + 4, mlp, sizeof mlp))) return st;
     text = mlp;
   }
+  if (text == spec && spec[strspn(spec, " \t,")] == 0) /* "mlp:" is the linear model */
+    return lsp_fail(LSP_EINVAL,
+                    "--arch '%s': no layers; give a network (mlp:W,..., lenet, resnet8 or "
+                    "a layer list; 'mlp:' for the linear classifier alone)",
+                    spec);
   if (classes < 2)
     return lsp_fail(LSP_EINVAL, "a classifier needs 2 or more classes");
   lsp_model *m = lsp_model_new(in);
