@@ -113,6 +113,9 @@ static int args(parser *ps, lsp_op op, lsp_attrs *a) {
                                ? pos_pool
                                : NULL;
   int npos = 0, keyed = 0, stride_set = 0;
+  enum { SEEN_MAX = 24 };
+  const char *seen[SEEN_MAX]; /* the keys given so far (positional: their key) */
+  size_t seen_len[SEEN_MAX], nseen = 0;
   ps->p++; /* '(' */
   skip_sp(ps);
   if (*ps->p == ')') {
@@ -138,6 +141,11 @@ static int args(parser *ps, lsp_op op, lsp_attrs *a) {
       key = pos[npos++];
       klen = strlen(key);
     }
+    for (size_t i = 0; i < nseen; i++)
+      if (seen_len[i] == klen && strncmp(seen[i], key, klen) == 0)
+        return perr(ps, at, "an argument given twice");
+    if (nseen == SEEN_MAX) return perr(ps, at, "too many arguments");
+    seen[nseen] = key, seen_len[nseen++] = klen;
     double v1 = 0, v2 = 0;
     int pair = 0, st;
     if ((st = value(ps, &v1, &v2, &pair))) return st;
