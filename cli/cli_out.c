@@ -21,6 +21,42 @@ static int same_file(const char *a, const char *b) {
   return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* The files a data folder is read from (lsp_data_files.c): writing one of
+ * these names into an input folder would destroy the data, or change how
+ * the folder reads (an IDX file added to a folder of .npy files). */
+static int data_file_name(const char *base) {
+  static const char *const names[] = {
+      "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+      "t10k-labels-idx1-ubyte", "train.csv", "test.csv", "x_train.npy", "y_train.npy",
+      "x_test.npy", "y_test.npy", NULL};
+  for (const char *const *n = names; *n; n++) {
+    size_t l = strlen(*n);
+    if (strncmp(base, *n, l) == 0 && (base[l] == 0 || strcmp(base + l, ".gz") == 0)) return 1;
+  }
+  return 0;
+}
+
+/* `path` names one of the data files of folder `dir` (an existing folder:
+ * path's own folder is the same one, by device and inode). */
+static int in_data_folder(const char *path, const char *dir) {
+  struct stat sd, sp;
+  if (!dir || stat(dir, &sd) != 0 || !S_ISDIR(sd.st_mode)) return 0;
+  const char *slash = strrchr(path, '/');
+  if (!data_file_name(slash ? slash + 1 : path)) return 0;
+  size_t n = slash ? (size_t)(slash - path) : 0;
+  char *pd = malloc(n + 2);
+  if (!pd) return 0;
+  if (!slash)
+    strcpy(pd, ".");
+  else {
+    memcpy(pd, path, n ? n : 1); /* "/x": the root */
+    pd[n ? n : 1] = 0;
+  }
+  int same = stat(pd, &sp) == 0 && sp.st_dev == sd.st_dev && sp.st_ino == sd.st_ino;
+  free(pd);
+  return same;
+}
+
 int cli_check_not_input(const char *cmd, const char *what, const char *path, cli_opt *opts,
                         const char *const *ins) {
   for (const char *const *n = ins; n && *n; n++) {
@@ -32,6 +68,11 @@ int cli_check_not_input(const char *cmd, const char *what, const char *path, cli
         return cli_error(cmd, CLI_USAGE,
                          "%s is the same file as the input --%s %s: writing it would destroy "
                          "the input (choose another output file)",
+                         what, *n, v[k]);
+      else if (v[k] && in_data_folder(path, v[k]))
+        return cli_error(cmd, CLI_USAGE,
+                         "%s is a data file of the input folder --%s %s: writing it would "
+                         "destroy or change the data (choose another output file)",
                          what, *n, v[k]);
   }
   return CLI_OK;

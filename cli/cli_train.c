@@ -25,6 +25,10 @@ int cli_train_get(const char *cmd, cli_opt *opts, lsp_train_opts *o,
   if (lsp_ls_convention_parse(cli_str(opts, "convention", "uniform"),
                               &o->smoothing.convention) != LSP_OK)
     return cli_error(cmd, CLI_USAGE, "--convention: %s", lsp_errmsg());
+  if (cli_has(opts, "adam") && cli_has(opts, "momentum"))
+    return cli_error(cmd, CLI_USAGE,
+                     "--momentum is SGD's: Adam (--adam) takes none (its betas are "
+                     "0.9/0.999)");
   o->epochs = (size_t)epochs;
   o->batch = (size_t)batch;
   o->seed = (unsigned long)seed;

@@ -16,7 +16,8 @@
       {"batch", "B", "mini-batch size (default 128)", 1, 0, 0},                 \
       {"lr", "R", "learning rate (default 0.1; Adam's step size with --adam)",  \
        1, 0, 0},                                                                \
-      {"momentum", "M", "SGD momentum in [0, 1) (default 0.9)", 1, 0, 0},       \
+      {"momentum", "M", "SGD momentum in [0, 1) (default 0.9; not with --adam)", \
+       1, 0, 0},                                                                \
       {"weight-decay", "W", "L2 weight decay as in torch.optim (default 0)", 1, \
        0, 0},                                                                   \
       {"cosine", NULL,                                                          \

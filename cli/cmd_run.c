@@ -65,7 +65,7 @@ int cmd_run(int argc, char **argv) {
       {"normalize", "M,S", CLI_NORMALIZE_HELP, 1, 0, 0},
       {"batch", "B", "mini-batch size (default 128)", 1, 0, 0},
       {"lr", "R", "SGD learning rate (default 0.1)", 1, 0, 0},
-      {"momentum", "M", "SGD momentum (default 0.9)", 1, 0, 0},
+      {"momentum", "M", "SGD momentum in [0, 1) (default 0.9)", 1, 0, 0},
       {"attack-eps", "LIST", "attack strengths, pixel scale (default 0,0.01,0.02,0.05,0.1,0.2,0.3)", 1, 0, 0},
       {"attack-limit", "N", "attack the first N test examples (default 1000; 0 = all)", 1, 0, 0},
       {"pgd-steps", "S", "PGD steps (default 10)", 1, 0, 0},
@@ -161,7 +161,7 @@ int cmd_run(int argc, char **argv) {
       (rc = cli_get_long(cmd, opts, "threads", 0, 0, 1024, &threads)) ||
       (rc = cli_get_long(cmd, opts, "jobs", 0, 1, 1024, &jobs)) ||
       (rc = cli_get_double(cmd, opts, "lr", o.lr, 1e-12, 1e6, &o.lr)) ||
-      (rc = cli_get_double(cmd, opts, "momentum", o.momentum, 0, 1, &o.momentum)))
+      (rc = cli_get_double(cmd, opts, "momentum", o.momentum, 0, 0.999999, &o.momentum)))
     return rc;
   o.epochs = (size_t)e;
   o.batch = (size_t)b;

@@ -203,6 +203,23 @@ same_case "clusters --projection-out is --features" "--projection-out $T/feature
   "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --model "$T" --projection-out "$T/features.npy"
 same_case "eval --dump over --model" "--dump $B/dd: $B/dd/logits.npy is the same file as the input --model" "$B/dd/logits.npy" \
   "$LSP" eval --model "$B/dd/logits.npy" --data "$S83" --dump "$B/dd"
+# an output named as a file of an input data folder would destroy the data
+# (or, for a file the folder lacks, change how it reads): refused
+mkdir -p "$B/npyd"
+$PY -c "
+import numpy as np, sys
+d = sys.argv[1]; r = np.random.RandomState(0)
+for s, n in (('train', 60), ('test', 20)):
+    np.save(d + '/x_' + s + '.npy', r.rand(n, 4).astype(np.float32)); np.save(d + '/y_' + s + '.npy', np.arange(n) % 3)
+" "$B/npyd"
+same_case "train --out is a file of the --data folder" "--out $B/npyd/x_train.npy is a data file of the input folder --data $B/npyd" "$B/npyd/x_train.npy" \
+  "$LSP" train --data "$B/npyd" --smoothing 0 --epochs 1 --out "$B/npyd/x_train.npy"
+(cd "$B" && "$LSP" train --data npyd/ --smoothing 0 --epochs 1 --out npyd/train-labels-idx1-ubyte.gz >"$SCR/out" 2>"$SCR/err")
+[ $? -eq 2 ] && [ ! -e "$B/npyd/train-labels-idx1-ubyte.gz" ] && grep -q "is a data file of the input folder --data npyd/" "$SCR/err" &&
+  ok "train --out adds an IDX file to the --data folder: refused" || bad "train --out into the data folder: $(cat "$SCR/err")"
+same_case "distill --out is a file of the --data folder" "is a data file of the input folder --data $B/npyd" "$B/npyd/y_test.npy" \
+  "$LSP" distill --teacher "$B/good.lspm" --data "$B/npyd" --arch mlp:8 --temperature 2 --alpha 0.5 --epochs 1 --out "$B/npyd/y_test.npy"
+expect_exit 0 "train --out beside the data files" "$LSP" train --data "$B/npyd" --smoothing 0 --epochs 1 --quiet --out "$B/npyd/m.lspm"
 # train and distill refuse an --out they cannot write before reading the data
 # (the data folder here does not exist: the --out message must come first)
 bad_case 1 "train: --out in a missing folder" "--out $NO/m.lspm: cannot write into $NO: No such file" "$LSP" train --data "$B/nonexistent" --smoothing 0 --out "$NO/m.lspm"

@@ -147,6 +147,8 @@ expect_err "kernel size" "run with a bad spec"
 # usage errors: exit 2, one line, no model written
 expect_exit 2 "unknown layer" "$LSP" train --data "$IMG" --arch "conv(4,3) relux" --smoothing 0 --out "$SCR/no.lspm"
 expect_err "at 'relux'" "unknown layer"
+expect_exit 2 "empty --arch" "$LSP" train --data "$IMG" --arch "" --smoothing 0 --out "$SCR/no.lspm"
+expect_err "--arch '': no layers" "empty --arch"
 expect_exit 2 "kernel larger than the image" "$LSP" train --data "$IMG" --arch "conv(4,9)" --smoothing 0 --out "$SCR/no.lspm"
 expect_err "conv1 (conv on 1x8x8)" "kernel larger than the image"
 expect_exit 2 "LeNet needs 28x28" "$LSP" train --data "$IMG" --arch lenet --smoothing 0 --out "$SCR/no.lspm"

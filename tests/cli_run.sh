@@ -218,6 +218,10 @@ expect_exit 2 "--distill-alpha above 1" "$LSP" run --quick --distill --distill-a
 expect_err "--distill-alpha" "--distill-alpha above 1"
 expect_exit 2 "--distill-temps without --distill" "$LSP" run --quick --distill-temps 1,2 --out "$SCR/nd2"
 expect_err "--distill-temps needs --distill" "--distill-temps without --distill"
+# momentum 1 is refused when the options are read, before any folder exists
+expect_exit 2 "--momentum 1" "$LSP" run --quick --momentum 1 --out "$SCR/nd3"
+expect_err "--momentum: 1 is outside [0, 0.999999]" "--momentum 1"
+[ ! -e "$SCR/nd3" ] && ok "--momentum 1: no run folder" || bad "--momentum 1 left $SCR/nd3"
 
 # AutoAttack runs on the cells the robustness finding compares (ε_LS = 0 and
 # the judged 0.1), not on 0.05 (its per-ε verdict falls back to PGD);

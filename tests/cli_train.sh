@@ -73,6 +73,17 @@ expect_exit 2 "zero epochs" "$LSP" train --data "$SYN" --smoothing 0 --epochs 0 
 expect_err "--epochs" "zero epochs"
 expect_exit 2 "momentum 1" "$LSP" train --data "$SYN" --smoothing 0 --momentum 1 --out "$SCR/no.lspm"
 expect_err "--momentum" "momentum 1"
+# batch norm after a dense layer cannot train on a batch of one example:
+# refused before the first epoch (129 = 128 + 1 training examples)
+BN1="synthetic:train=141,test=50,dim=16,classes=3"
+expect_exit 2 "batch norm, last batch of 1" "$LSP" train --data "$BN1" --smoothing 0 --arch "dense(8) bn relu" --epochs 1 --out "$SCR/no.lspm"
+expect_err "bn2 (batch norm on 8x1x1) needs two or more values per channel of a training batch, but the last batch of every epoch holds 1 example (129 training examples, batch size 128)" "batch norm, last batch of 1"
+grep -q '^epoch' "$SCR/err" && bad "batch norm, last batch of 1: trained before failing" || ok "batch norm, last batch of 1: refused before training"
+expect_exit 2 "batch norm, batch 1" "$LSP" train --data "$BN1" --smoothing 0 --arch "dense(8) bn relu" --batch 1 --epochs 1 --out "$SCR/no.lspm"
+expect_err "but the batch size is 1" "batch norm, batch 1"
+# Adam has no momentum: an explicit --momentum would be ignored
+expect_exit 2 "--adam with --momentum" "$LSP" train --data "$SYN" --smoothing 0 --adam --momentum 0.5 --out "$SCR/no.lspm"
+expect_err "--momentum is SGD's: Adam (--adam) takes none" "--adam with --momentum"
 expect_exit 2 "eval bad split" "$LSP" eval --model "$SCR/a.lspm" --data "$SYN" --split train
 expect_err "--split" "eval bad split"
 expect_exit 2 "eval without --model" "$LSP" eval --data "$SYN"

@@ -441,10 +441,18 @@ static void test_grammar(void **state) {
   expect_bad("dense(3,4)", img, "too many arguments");
   expect_bad("dense(units=3,3)", img, "positional argument after");
   expect_bad("dense(size=3)", img, "unknown argument");
+  expect_bad("dense(units=4,units=5)", img, "given twice at 'units=5)'");
+  expect_bad("conv(4,3,units=6)", img, "given twice at 'units=6)'");
+  expect_bad("conv(4,k=3,p=1,k=5)", img, "given twice at 'k=5)'");
   expect_bad("dense(3,bias=2)", img, "0 or 1");
   expect_bad("dense(3,bias=1x1)", img, "expected one number");
   expect_bad("dense(3) relu(", img, "at the end");
   expect_bad("convolution(3,3)", img, "unknown layer");
+  expect_bad("LeNet", img, "or a whole network: lenet, resnet8, mlp:W,...");
+  /* an empty list (an unset shell variable) is no network: the linear
+   * classifier alone is asked for as "mlp:" */
+  expect_bad("", img, "no layers");
+  expect_bad(" \t", img, "no layers");
   expect_bad("add", img, "res(");
   expect_bad("normalize", img, "--normalize");
   expect_bad("conv(6,29)", img, "conv1");    /* kernel larger than the image */

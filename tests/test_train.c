@@ -261,6 +261,30 @@ static void test_train_errors(void **state) {
   lsp_threads_set(0);
   lsp_threads_set_blas(blas_before);
   lsp_model_free(split);
+  /* a step that overflows: one huge feature in three rows of the three
+   * classes (the same prediction for all three, so two are wrong and give
+   * a gradient; one batch, lr 1e6) sends weights to ~1e33 and the
+   * validation logits to infinity; a larger one sends a weight itself to
+   * infinity, which no model may keep */
+  lsp_splits big = *d;
+  float *bx = malloc(d->train.n * DIM * sizeof *bx);
+  assert_non_null(bx);
+  memcpy(bx, d->train.x, d->train.n * DIM * sizeof *bx);
+  big.train.x = bx;
+  b = o;
+  b.lr = 1e6;
+  b.batch = 1000;
+  lsp_model *huge = mlp(DIM, 8, K);
+  for (int r = 17; r < 20; r++) bx[r * DIM + 3] = 1e30f;
+  expect_fail(huge, &big, &b, LSP_EDATA,
+              "epoch 1, validation (training diverged? lower --lr): non-finite logit");
+  for (int r = 17; r < 20; r++) bx[r * DIM + 3] = 1e36f;
+  expect_fail(huge, &big, &b, LSP_EDATA, "epoch 1 (training diverged? lower --lr): a weight of ");
+  if (!strstr(lsp_errmsg(), "is inf after the epoch's last step") &&
+      !strstr(lsp_errmsg(), "is -inf after the epoch's last step"))
+    fail_msg("message '%s'", lsp_errmsg());
+  lsp_model_free(huge);
+  free(bx);
   lsp_splits empty = *d;
   empty.train.n = 0;
   expect_fail(m, &empty, &o, LSP_EDATA, "no training examples");
@@ -538,6 +562,40 @@ static void test_train_batchnorm_shares(void **state) {
   lsp_model_free(m);
 }
 
+/* Batch norm after a dense layer normalizes over the rows of the batch
+ * alone: a batch of one example cannot train it. The batch size 1, and an
+ * epoch whose last batch holds one example (300 = 299 + 1), are refused
+ * before the first step (no progress reported), naming the layer; after a
+ * convolution (5 pixels a channel) one example is enough. */
+static void test_train_batchnorm_one_row(void **state) {
+  lsp_splits *d = *state;
+  lsp_train_opts o;
+  lsp_train_opts_default(&o);
+  o.epochs = 1;
+  lsp_model *m = bn_net();
+  cb_count c = {0};
+  o.batch = 299;
+  assert_int_equal(lsp_train(m, d, &o, count_cb, &c, NULL), LSP_EINVAL);
+  assert_non_null(strstr(lsp_errmsg(), "bn2 (batch norm on 12x1x1) needs two or more values"));
+  assert_non_null(strstr(lsp_errmsg(), "last batch of every epoch holds 1 example (300 "
+                                       "training examples, batch size 299)"));
+  assert_int_equal(c.calls, 0);
+  o.batch = 1;
+  assert_int_equal(lsp_train(m, d, &o, count_cb, &c, NULL), LSP_EINVAL);
+  assert_non_null(strstr(lsp_errmsg(), "the batch size is 1"));
+  assert_int_equal(c.calls, 0);
+  o.batch = 298; /* last batch: 2 examples */
+  assert_int_equal(lsp_train(m, d, &o, NULL, NULL, NULL), LSP_OK);
+  lsp_model_free(m);
+  lsp_model *conv = NULL;
+  assert_int_equal(lsp_model_from_spec("conv(2,1) bn relu", (lsp_shape){1, 1, DIM}, K, NULL, 0,
+                                       &conv),
+                   LSP_OK);
+  o.batch = 299;
+  assert_int_equal(lsp_train(conv, d, &o, NULL, NULL, NULL), LSP_OK);
+  lsp_model_free(conv);
+}
+
 /* An interruption during training (what the command's SIGINT handler
  * requests): the loop stops at the next batch with LSP_EINTR. */
 static void raise_on_second(const lsp_train_progress *p, void *user) {
@@ -581,6 +639,7 @@ int main(void) {
       cmocka_unit_test(test_train_errors),
       cmocka_unit_test(test_train_threads_identical),
       cmocka_unit_test(test_train_batchnorm_shares),
+      cmocka_unit_test(test_train_batchnorm_one_row),
       cmocka_unit_test(test_train_shares_sum_to_batch),
       cmocka_unit_test(test_train_feat_batches),
       cmocka_unit_test(test_train_interrupt),

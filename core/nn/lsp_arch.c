@@ -113,6 +113,9 @@ static int args(parser *ps, lsp_op op, lsp_attrs *a) {
                                ? pos_pool
                                : NULL;
   int npos = 0, keyed = 0, stride_set = 0;
+  enum { SEEN_MAX = 24 };
+  const char *seen[SEEN_MAX]; /* the keys given so far (positional: their key) */
+  size_t seen_len[SEEN_MAX], nseen = 0;
   ps->p++; /* '(' */
   skip_sp(ps);
   if (*ps->p == ')') {
@@ -138,6 +141,11 @@ static int args(parser *ps, lsp_op op, lsp_attrs *a) {
       key = pos[npos++];
       klen = strlen(key);
     }
+    for (size_t i = 0; i < nseen; i++)
+      if (seen_len[i] == klen && strncmp(seen[i], key, klen) == 0)
+        return perr(ps, at, "an argument given twice");
+    if (nseen == SEEN_MAX) return perr(ps, at, "too many arguments");
+    seen[nseen] = key, seen_len[nseen++] = klen;
     double v1 = 0, v2 = 0;
     int pair = 0, st;
     if ((st = value(ps, &v1, &v2, &pair))) return st;
@@ -229,7 +237,7 @@ static int item(parser *ps, int *prev, int depth, const char *scope,
     return perr(ps, at,
                 op ? "add and normalize come from res(...) and --normalize"
                    : "unknown layer (dense conv maxpool avgpool pool gap bn relu pad reshape "
-                     "flatten res)");
+                     "flatten res; or a whole network: lenet, resnet8, mlp:W,...)");
   lsp_attrs a;
   lsp_attrs_default(op, &a);
   if (op == LSP_OP_MAXPOOL || op == LSP_OP_AVGPOOL)
@@ -304,6 +312,11 @@ int lsp_model_from_spec(const char *spec, lsp_shape in, size_t classes,
     if ((st = mlp_spec(spec + 4, mlp, sizeof mlp))) return st;
     text = mlp;
   }
+  if (text == spec && spec[strspn(spec, " \t,")] == 0) /* "mlp:" is the linear model */
+    return lsp_fail(LSP_EINVAL,
+                    "--arch '%s': no layers; give a network (mlp:W,..., lenet, resnet8 or "
+                    "a layer list; 'mlp:' for the linear classifier alone)",
+                    spec);
   if (classes < 2)
     return lsp_fail(LSP_EINVAL, "a classifier needs 2 or more classes");
   lsp_model *m = lsp_model_new(in);

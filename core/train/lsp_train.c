@@ -51,8 +51,39 @@
 
 enum { VEL_MAX_ROWS = 256 }; /* the largest batch whose gradients go onto the velocity */
 
+/* Batch norm in training mode normalizes each channel over the batch's
+ * rows × H × W values, and needs two or more (PyTorch refuses one too).
+ * With H × W = 1 (after a dense layer or a global pooling) a batch of one
+ * example cannot train: not the batch size 1, nor an epoch's last batch of
+ * one example (n = q·batch + 1), which would fail only when the epoch's
+ * end is reached. Refused before anything is trained. */
+static int check_batchnorm(const lsp_model *m, size_t n, size_t batch) {
+  if (batch == 0 || n == 0) return LSP_OK; /* refused by the caller */
+  const size_t bs = batch < n ? batch : n, last = n % bs ? n % bs : bs;
+  for (size_t i = 0; i < m->nnodes; i++) {
+    const lsp_node *nd = &m->nodes[i];
+    if (nd->op != LSP_OP_BN || last * nd->ishape.h * nd->ishape.w >= 2) continue;
+    char why[160];
+    if (n == 1)
+      snprintf(why, sizeof why, "there is 1 training example");
+    else if (bs == 1)
+      snprintf(why, sizeof why, "the batch size is 1");
+    else
+      snprintf(why, sizeof why,
+               "the last batch of every epoch holds 1 example (%zu training examples, "
+               "batch size %zu): pick another batch size",
+               n, bs);
+    return lsp_fail(LSP_EINVAL,
+                    "%s (batch norm on %zux%zux%zu) needs two or more values per channel "
+                    "of a training batch, but %s",
+                    nd->name, nd->ishape.c, nd->ishape.h, nd->ishape.w, why);
+  }
+  return LSP_OK;
+}
+
 static int check_setup(const lsp_model *m, const lsp_splits *data,
                        const lsp_train_opts *o) {
+  int st;
   char arch[256];
   lsp_model_describe(m, arch, sizeof arch);
   const lsp_dataset *tr = &data->train;
@@ -73,6 +104,7 @@ static int check_setup(const lsp_model *m, const lsp_splits *data,
         data->name);
   if (o->epochs == 0 || o->batch == 0)
     return lsp_fail(LSP_EINVAL, "epochs and batch size must be positive");
+  if ((st = check_batchnorm(m, tr->n, o->batch))) return st;
   if (!(o->lr > 0.0) || !isfinite(o->lr))
     return lsp_fail(LSP_EINVAL, "learning rate %g must be positive and finite",
                     o->lr);
@@ -84,7 +116,7 @@ static int check_setup(const lsp_model *m, const lsp_splits *data,
                     o->weight_decay);
   if (o->teacher) {
     lsp_distill d = {o->alpha, o->temperature, o->smoothing};
-    int st = lsp_distill_check(&d, m->out_dim);
+    st = lsp_distill_check(&d, m->out_dim);
     if (st) return lsp_fail_prefix(st, "distillation");
   }
   return lsp_ls_check(&o->smoothing, m->out_dim);
@@ -156,12 +188,17 @@ static void eval_job(void *varg, int t, int nt) {
 
 /* Mean loss and accuracy on a split, its chunks shared over the threads and
  * their losses summed in chunk order. */
-static int evaluate(job *j, const lsp_dataset *d, double *loss, double *acc) {
+static int evaluate(job *j, const lsp_dataset *d, size_t ep, double *loss, double *acc) {
   j->d = d;
   lsp_pool_run(j->pool, eval_job, j);
   const trainer *tn = j->tn;
   int st = workers_status(tn->w, tn->nw);
-  if (st) return lsp_fail_prefix(st, "validation");
+  if (st) { /* non-finite logits (LSP_EDATA): the weights have run away */
+    char where[96];
+    snprintf(where, sizeof where, "epoch %zu, validation%s", ep + 1,
+             st == LSP_EDATA ? " (training diverged? lower --lr)" : "");
+    return lsp_fail_prefix(st, where);
+  }
   const size_t nc = (d->n + tn->w[0].rows - 1) / tn->w[0].rows;
   double sum = 0.0;
   size_t correct = 0;
@@ -169,6 +206,29 @@ static int evaluate(job *j, const lsp_dataset *d, double *loss, double *acc) {
   for (int t = 0; t < tn->nw; t++) correct += tn->w[t].correct;
   *loss = sum / (double)d->n;
   *acc = (double)correct / (double)d->n;
+  return LSP_OK;
+}
+
+/* After epoch ep's last step: every weight and running statistic finite
+ * (a step can overflow where the loss before it did not), so that no model
+ * with infinite or NaN weights is validated or saved. */
+static int check_finite(const lsp_model *m, size_t ep) {
+  const float *v[2] = {m->params, m->state};
+  const size_t n[2] = {m->nparams, m->nstate};
+  for (int a = 0; a < 2; a++)
+    for (size_t i = 0; i < n[a]; i++)
+      if (!isfinite(v[a][i])) {
+        const lsp_node *nd = m->nodes;
+        for (size_t k = 0; k < m->nnodes; k++) {
+          const size_t off = a ? m->nodes[k].s_off : m->nodes[k].p_off,
+                       len = a ? m->nodes[k].s_len : m->nodes[k].p_len;
+          if (i >= off && i < off + len) nd = &m->nodes[k];
+        }
+        return lsp_fail(LSP_EDATA,
+                        "epoch %zu (training diverged? lower --lr): a %s of %s is %g after "
+                        "the epoch's last step",
+                        ep + 1, a ? "running statistic" : "weight", nd->name, (double)v[a][i]);
+      }
   return LSP_OK;
 }
 
@@ -330,7 +390,8 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
     lg.train_loss[ep] = jb.loss_sum / (double)n;
     lg.train_acc[ep] = (double)jb.correct / (double)n;
     lg.val_loss[ep] = lg.val_acc[ep] = NAN;
-    if (va->n && (st = evaluate(&jb, va, &lg.val_loss[ep], &lg.val_acc[ep])))
+    if ((st = check_finite(m, ep))) goto done;
+    if (va->n && (st = evaluate(&jb, va, ep, &lg.val_loss[ep], &lg.val_acc[ep])))
       goto done;
     if (cb) {
       lsp_train_progress pr = jb.pr;
