@@ -222,7 +222,7 @@ int cmd_attack(int argc, char **argv) {
       {"lo", "A", "with --x: lower input bound (default 0)", 1, 0, 0},
       {"hi", "B", "with --x: upper input bound (default 1)", 1, 0, 0},
       {"split", "S", "with --data: test (default) or val", 1, 0, 0},
-      {"limit", "N", "attack only the first N examples", 1, 0, 0},
+      {"limit", "N", "attack only the first N examples (default 0 = all)", 1, 0, 0},
       {"attack", "A",
        "fgsm (default), fgsm-targeted, bim, pgd, apgd-ce, apgd-dlr, apgd-t, "
        "square or autoattack",

@@ -68,6 +68,12 @@ int cmd_export(int argc, char **argv) {
   if ((rc = cli_check_out_file(cmd, opts, "out", ins))) return rc;
   const char *mpath = cli_str(opts, "model", NULL);
   const char *out = cli_str(opts, "out", NULL);
+  size_t lo = strlen(out);
+  if (lo >= 5 && strcmp(out + lo - 5, ".lspm") == 0)
+    return cli_error(cmd, CLI_USAGE,
+                     "--out %s: export writes ONNX; a .lspm name would say otherwise "
+                     "(name it .onnx; lsprobe train writes .lspm files)",
+                     out);
   lsp_model *m = NULL;
   lsp_onnx_model *om = NULL;
   uint8_t *buf = NULL;

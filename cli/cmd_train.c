@@ -83,7 +83,7 @@ int cmd_train(int argc, char **argv) {
       {NULL, NULL, NULL, 0, 0, 0}};
   int rc = cli_parse(
       cmd, "--data D --smoothing E --out M.lspm [options]",
-      "Train a network (the MLP 784-256-256-10 on Fashion-MNIST by default; "
+      "Train a network (the MLP 784-256-256-10 unless --arch says otherwise: "
       "--arch lenet,\nresnet8 or a layer spec) with label-smoothed "
       "cross-entropy and mini-batch SGD\nwith momentum "
       "(torch.optim.SGD semantics),\nvalidating after every epoch. Progress "

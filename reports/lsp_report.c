@@ -46,6 +46,9 @@ int lsp_report_write(lsp_run_state *s, const char *dir) {
       (st = lsp_report_distill_plots(&p, figs)))
     goto done;
   if ((st = lsp_report_docs(s, f, &p, figs))) goto done;
+  if (p.note[0])
+    snprintf(s->figure_note, sizeof s->figure_note,
+             "a figure could not be drawn and is missing from the report: %s", p.note);
   if (s->want_pdf) { /* a failed print leaves the report without report.pdf */
     char html[4096];
     snprintf(html, sizeof html, "%s/report.html", dir);

@@ -23,7 +23,7 @@ typedef struct {
   const char *dir;           /* staging folder                              */
   lsp_plot_format extra;     /* also rendered in this format (png/pdf)      */
   int want_extra;
-  char note[512];            /* first plotting failure, for the report      */
+  char note[1024];           /* the figures that failed, for the report     */
 } lsp_report_plotter;
 
 /* Render one figure: always SVG (inlined into the HTML), plus the requested

@@ -42,7 +42,13 @@ int lsp_report_figure(plotter *p, const char *name, lsp_report_draw_fn draw, voi
   }
   if (st == LSP_EINTR || st == LSP_ENOMEM) return st;
   if (st != LSP_OK) {
-    if (!p->note[0]) snprintf(p->note, sizeof p->note, "figure %s: %s", name, lsp_errmsg());
+    /* named as the published folder holds it, not by the staging path */
+    const char *why = lsp_errmsg();
+    size_t ld = strlen(p->dir), used = strlen(p->note);
+    int named = !strncmp(why, p->dir, ld) && why[ld] == '/'; /* "<dir>/plots/F: why" */
+    if (used + 2 < sizeof p->note)
+      snprintf(p->note + used, sizeof p->note - used, "%s%s%s%s", used ? "; " : "",
+               named ? "" : name, named ? "" : ": ", named ? why + ld + 1 : why);
     return LSP_OK;
   }
   snprintf(svg_path, len, "%s/plots/%s.svg", p->dir, name);

@@ -281,6 +281,7 @@ static int finish(lsp_run_state *s, lsp_outdir *od, const char *models_dir, cons
   say(lg, 0, "writing the report%s", s->want_pdf ? " (report.pdf with Chromium)" : "");
   if ((st = lsp_report_write(s, lsp_outdir_stage(od)))) return st;
   if (s->pdf_note[0]) say(lg, 1, "%s", s->pdf_note);
+  if (s->figure_note[0]) say(lg, 1, "%s", s->figure_note);
   s->seconds_report = lsp_now_s() - t;
   if (lsp_interrupted()) return lsp_fail(LSP_EINTR, "interrupted");
   const char *before = lsp_outdir_note(od);

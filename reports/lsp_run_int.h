@@ -98,6 +98,7 @@ struct lsp_run_state {
   int want_pdf;             /* --format pdf: print report.pdf (Chromium)   */
   int pdf_written;          /* report.pdf is in the report                 */
   char pdf_note[768];       /* why report.pdf is missing, if it is         */
+  char figure_note[1024];   /* the figures gnuplot failed on, if any       */
   double seconds_total, seconds_data, seconds_train, seconds_analysis,
       seconds_attacks, seconds_report;
   int threads;

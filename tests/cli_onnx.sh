@@ -124,6 +124,9 @@ assert a["points"] == b["points"] and a["clean_accuracy"] == b["clean_accuracy"]
 assert b["points"][1]["accuracy"] <= f["points"][1]["accuracy"]
 PY
 printf 'earlier' >"$SCR/keep.onnx"
+expect_exit 2 "export to a .lspm name" "$LSP" export --model "$SCR/lenet.lspm" --out "$SCR/lenet2.lspm"
+expect_err "export writes ONNX" "export to a .lspm name"
+[ -e "$SCR/lenet2.lspm" ] && bad "export to a .lspm name wrote a file" || ok "export to a .lspm name: nothing written"
 expect_exit 1 "export a model that does not load" "$LSP" export --model "$DATA/onnx_cases/conv_gap.onnx" --out "$SCR/keep.onnx"
 [ "$(cat "$SCR/keep.onnx")" = earlier ] && ok "a failed export leaves the earlier file" || bad "the earlier file changed"
 finish

@@ -188,6 +188,32 @@ expect_exit 0 "rerun" "$LSP" run --quick --out "$OUT" --threads 1
 [ "$(grep -c 'reusing the cached model' "$SCR/err")" -eq 2 ] && ok "rerun on 1 thread reuses both models trained on 2" || bad "rerun retrained: $(head -3 "$SCR/err")"
 $PY -c "import json,sys; r=json.load(open('$OUT/results.json')); sys.exit(0 if all(m['cached'] for m in r['models']) and r['threads'] == 1 and r['cpu']['path'] and r['cpu']['blas_core'] else 1)" && ok "results.json says cached, threads 1, cpu path" || bad "cached flag / threads / cpu: $(grep -A3 '"cpu"' "$OUT/results.json")"
 
+# gnuplot failing on one figure: the report is written without it, and the
+# figure is named as the published folder holds it (not by the staging
+# path) in the report and on stderr
+GP=$(command -v gnuplot)
+cat >"$SCR/failgp" <<EOF
+#!/bin/sh
+script=\$(cat)
+case "\$script" in
+  *logit_gap*) echo "line 1: cannot plot" >&2; exit 1 ;;
+esac
+printf '%s\n' "\$script" | "$GP"
+EOF
+chmod +x "$SCR/failgp"
+LSPROBE_GNUPLOT="$SCR/failgp" expect_exit 0 "rerun with gnuplot failing on one figure" \
+  "$LSP" run --quick --out "$OUT" --threads 2
+grep -qF "missing from the report: plots/logit_gap.svg: gnuplot: line 1: cannot plot" "$SCR/err" \
+  && ok "failed figure: named on stderr" || bad "failed figure: not named on stderr: $(tail -3 "$SCR/err")"
+grep -q '\.lsp-' "$SCR/err" && bad "failed figure: stderr quotes the staging folder" \
+  || ok "failed figure: no staging path on stderr"
+grep -qF "plots/logit_gap.svg: gnuplot: line 1: cannot plot" "$OUT/report.md" \
+  && ok "failed figure: named in report.md" || bad "failed figure: not named in report.md"
+[ -e "$OUT/plots/logit_gap.svg" ] && bad "failed figure: a stale logit_gap.svg is left" \
+  || ok "failed figure: no logit_gap.svg"
+[ -s "$OUT/plots/reliability.svg" ] && ok "failed figure: the other figures drawn" \
+  || bad "failed figure: reliability.svg missing"
+
 # a hit means the same model: another --lr is another key; and a cached file
 # under that key that was trained with lr 0.1 (a key collision, a renamed
 # file) is refused by its own record and retrained
