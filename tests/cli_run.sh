@@ -207,8 +207,10 @@ grep -qF "missing from the report: plots/logit_gap.svg: gnuplot: line 1: cannot 
   && ok "failed figure: named on stderr" || bad "failed figure: not named on stderr: $(tail -3 "$SCR/err")"
 grep -q '\.lsp-' "$SCR/err" && bad "failed figure: stderr quotes the staging folder" \
   || ok "failed figure: no staging path on stderr"
-grep -qF "plots/logit_gap.svg: gnuplot: line 1: cannot plot" "$OUT/report.md" \
-  && ok "failed figure: named in report.md" || bad "failed figure: not named in report.md"
+for f in report.html:logit_gap report.md:'logit\_gap'; do
+  grep -qF "plots/${f#*:}.svg: gnuplot: line 1: cannot plot" "$OUT/${f%%:*}" \
+    && ok "failed figure: named in ${f%%:*}" || bad "failed figure: not named in ${f%%:*}"
+done
 [ -e "$OUT/plots/logit_gap.svg" ] && bad "failed figure: a stale logit_gap.svg is left" \
   || ok "failed figure: no logit_gap.svg"
 [ -s "$OUT/plots/reliability.svg" ] && ok "failed figure: the other figures drawn" \
