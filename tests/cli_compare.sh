@@ -113,16 +113,7 @@ expect_exit 0 "compare S with A (two ε)" "$LSP" compare "$SCR/runS" "$A" --out 
 # gnuplot failing on one figure: the report is still written (every other
 # file complete), the missing figure named with gnuplot's reason on screen and
 # in the report, exit 0 as `lsprobe run` does
-GP=$(command -v gnuplot)
-cat >"$SCR/failgp" <<EOF
-#!/bin/sh
-script=\$(cat)
-case "\$script" in
-  *compare_attacks*) echo "line 1: cannot plot" >&2; exit 1 ;;
-esac
-printf '%s\n' "\$script" | "$GP"
-EOF
-chmod +x "$SCR/failgp"
+fail_gnuplot "$SCR/failgp" compare_attacks
 LSPROBE_GNUPLOT="$SCR/failgp" expect_exit 0 "compare with gnuplot failing on one figure" \
   "$LSP" compare "$A" "$B" --out "$SCR/cmpfail" --format png
 expect_err "WARNING: plots/compare_attacks.svg could not be drawn and is missing (gnuplot: line 1: cannot plot)" \

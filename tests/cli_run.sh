@@ -191,16 +191,7 @@ $PY -c "import json,sys; r=json.load(open('$OUT/results.json')); sys.exit(0 if a
 # gnuplot failing on one figure: the report is written without it, and the
 # figure is named as the published folder holds it (not by the staging
 # path) in the report and on stderr
-GP=$(command -v gnuplot)
-cat >"$SCR/failgp" <<EOF
-#!/bin/sh
-script=\$(cat)
-case "\$script" in
-  *logit_gap*) echo "line 1: cannot plot" >&2; exit 1 ;;
-esac
-printf '%s\n' "\$script" | "$GP"
-EOF
-chmod +x "$SCR/failgp"
+fail_gnuplot "$SCR/failgp" logit_gap
 LSPROBE_GNUPLOT="$SCR/failgp" expect_exit 0 "rerun with gnuplot failing on one figure" \
   "$LSP" run --quick --out "$OUT" --threads 2
 grep -qF "missing from the report: plots/logit_gap.svg: gnuplot: line 1: cannot plot" "$SCR/err" \

@@ -41,3 +41,19 @@ finish() {
   [ "$nfail" -eq 0 ] || return 1
   [ "$nskip" -eq 0 ] || exit 77
 }
+# fail_gnuplot FILE PATTERN: writes FILE, a gnuplot that fails with "line 1:
+# cannot plot" on a script containing PATTERN and hands any other script to
+# the real gnuplot (for LSPROBE_GNUPLOT)
+fail_gnuplot() {
+  local gp
+  gp=$(command -v gnuplot)
+  cat >"$1" <<EOF
+#!/bin/sh
+script=\$(cat)
+case "\$script" in
+  *$2*) echo "line 1: cannot plot" >&2; exit 1 ;;
+esac
+printf '%s\n' "\$script" | "$gp"
+EOF
+  chmod +x "$1"
+}
