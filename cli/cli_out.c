@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/data/lsp_data.h"
 
 /* Both paths name one existing file (the same device and inode, so a
  * symbolic or hard link to the input counts too). A file that does not
@@ -21,28 +22,13 @@ static int same_file(const char *a, const char *b) {
   return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* The files a data folder is read from (lsp_data_files.c): writing one of
- * these names into an input folder would destroy the data, or change how
- * the folder reads (an IDX file added to a folder of .npy files). */
-static int data_file_name(const char *base) {
-  static const char *const names[] = {
-      "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-      "t10k-labels-idx1-ubyte", "train.csv", "test.csv", "x_train.npy", "y_train.npy",
-      "x_test.npy", "y_test.npy", NULL};
-  for (const char *const *n = names; *n; n++) {
-    size_t l = strlen(*n);
-    if (strncmp(base, *n, l) == 0 && (base[l] == 0 || strcmp(base + l, ".gz") == 0)) return 1;
-  }
-  return 0;
-}
-
 /* `path` names one of the data files of folder `dir` (an existing folder:
  * path's own folder is the same one, by device and inode). */
 static int in_data_folder(const char *path, const char *dir) {
   struct stat sd, sp;
   if (!dir || stat(dir, &sd) != 0 || !S_ISDIR(sd.st_mode)) return 0;
   const char *slash = strrchr(path, '/');
-  if (!data_file_name(slash ? slash + 1 : path)) return 0;
+  if (!lsp_data_file_name(slash ? slash + 1 : path)) return 0;
   size_t n = slash ? (size_t)(slash - path) : 0;
   char *pd = malloc(n + 2);
   if (!pd) return 0;

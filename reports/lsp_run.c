@@ -337,12 +337,7 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   if (st) return st;
   /* the attack ε in ascending order: the AUC's trapezoids, the curves and
    * the tables read the grid from its smallest ε to its largest */
-  for (size_t a = 1; a < s->opts.n_attack_eps; a++)
-    for (size_t b = a; b > 0 && s->opts.attack_eps[b - 1] > s->opts.attack_eps[b]; b--) {
-      double t = s->opts.attack_eps[b];
-      s->opts.attack_eps[b] = s->opts.attack_eps[b - 1];
-      s->opts.attack_eps[b - 1] = t;
-    }
+  qsort(s->opts.attack_eps, s->opts.n_attack_eps, sizeof *s->opts.attack_eps, lsp_cmp_double);
   double t_start = lsp_now_s();
   time_t wall = time(NULL);
   strftime(s->started, sizeof s->started, "%Y-%m-%dT%H:%M:%SZ", gmtime(&wall));

@@ -67,6 +67,11 @@ typedef struct {
  * separation 3. */
 void lsp_data_opts_default(lsp_data_opts *o);
 
+/* 1 if `base` (a file name without folder) is one of the names a data
+ * folder is read from (below: the four IDX files, plain or ".gz", train.csv,
+ * test.csv and the four .npy files), else 0. */
+int lsp_data_file_name(const char *base);
+
 /* The folder `fashion-mnist` resolves to: $LSPROBE_DATA if set, else
  * /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist). */
 const char *lsp_data_fashion_dir(void);

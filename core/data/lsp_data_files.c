@@ -14,6 +14,8 @@
 
 /* ---- IDX ----------------------------------------------------------------- */
 
+static const char *const k_csv_names[2] = {"train.csv", "test.csv"};
+
 static const char *const k_idx_names[4] = {
     "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
     "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
@@ -188,8 +190,8 @@ static void note_pixels(lsp_splits *out, const char *a, const char *b, float mx)
 
 static int load_csv(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
   char ptr[1024], pte[1024];
-  snprintf(ptr, sizeof ptr, "%s/train.csv", dir);
-  snprintf(pte, sizeof pte, "%s/test.csv", dir);
+  snprintf(ptr, sizeof ptr, "%s/%s", dir, k_csv_names[0]);
+  snprintf(pte, sizeof pte, "%s/%s", dir, k_csv_names[1]);
   lsp_dataset tr = {0}, te = {0};
   uint8_t *u8[2] = {NULL, NULL};
   int st;
@@ -233,6 +235,18 @@ done:
 
 static const char *const k_npy_names[4] = {"x_train.npy", "y_train.npy",
                                            "x_test.npy", "y_test.npy"};
+
+int lsp_data_file_name(const char *base) {
+  const char *const *sets[3] = {k_idx_names, k_npy_names, k_csv_names};
+  for (int s = 0; s < 3; s++)
+    for (int f = 0; f < (s == 2 ? 2 : 4); f++) {
+      size_t l = strlen(sets[s][f]);
+      if (strncmp(base, sets[s][f], l) == 0 &&
+          (base[l] == 0 || (s == 0 && strcmp(base + l, ".gz") == 0)))
+        return 1;
+    }
+  return 0;
+}
 
 static int load_npy(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
   char path[4][1024];
@@ -346,9 +360,9 @@ int lsp_data_load_folder(const char *dir, const lsp_data_opts *o,
   struct stat sb;
   if (lsp_idx_find(dir, k_idx_names[0], p, sizeof p) == LSP_OK)
     return load_idx(dir, o, out);
-  snprintf(p, sizeof p, "%s/train.csv", dir);
+  snprintf(p, sizeof p, "%s/%s", dir, k_csv_names[0]);
   if (stat(p, &sb) == 0) return load_csv(dir, o, out);
-  snprintf(p, sizeof p, "%s/x_train.npy", dir);
+  snprintf(p, sizeof p, "%s/%s", dir, k_npy_names[0]);
   if (stat(p, &sb) == 0) return load_npy(dir, o, out);
   return lsp_fail(LSP_EIO,
                   "%s: no dataset found: expected %s[.gz] and the "
