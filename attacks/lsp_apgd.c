@@ -169,9 +169,8 @@ static int evaluate(lsp_attack_ctx *c, apgd_ws *w, size_t na,
   if ((s = lsp_model_backward(c->src, c->ws_src, c->dz, LSP_BACK_INPUT, c->gb)))
     return s;
   c->flops += c->fwd_src * (double)na;
-  const size_t cnt = na * c->dim;
-  for (size_t i = 0; i < cnt; i++) st->zeros += c->gb[i] == 0.0f;
-  st->evals += cnt;
+  st->zeros += lsp_attack_count_zeros(c, c->gb, na);
+  st->evals += na * c->nread;
   return LSP_OK;
 }
 

@@ -127,9 +127,15 @@ void lsp_fgsm_apply(const float *x, const float *g, size_t count, double eps,
     out[i] = lsp_attack_step(x[i], g[i], e, lo, hi);
 }
 
-static size_t count_zeros(const float *g, size_t count) {
+size_t lsp_attack_count_zeros(const lsp_attack_ctx *c, const float *g,
+                              size_t nb) {
   size_t z = 0;
-  for (size_t i = 0; i < count; i++) z += g[i] == 0.0f;
+  if (!c->read) {
+    for (size_t i = 0; i < nb * c->dim; i++) z += g[i] == 0.0f;
+    return z;
+  }
+  for (size_t r = 0; r < nb; r++, g += c->dim)
+    for (size_t i = 0; i < c->dim; i++) z += c->read[i] && g[i] == 0.0f;
   return z;
 }
 
@@ -148,7 +154,7 @@ int lsp_attack_backward_src(lsp_attack_ctx *c, const float *logits,
   if ((st =
            lsp_model_backward(c->src, c->ws_src, c->dz, LSP_BACK_INPUT, c->gb)))
     return st;
-  if (zeros) *zeros += count_zeros(c->gb, nb * c->dim);
+  if (zeros) *zeros += lsp_attack_count_zeros(c, c->gb, nb);
   c->flops += c->fwd_src * (double)nb;
   return LSP_OK;
 }
@@ -465,6 +471,7 @@ static void ctx_free(lsp_attack_ctx *c) {
   free(c->clean_pred);
   free(c->clean_conf);
   free(c->clean_logits);
+  free(c->read);
 }
 
 int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
@@ -514,9 +521,17 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
   c.clean_conf = malloc(n * sizeof *c.clean_conf);
   if (aa) c.clean_logits = malloc(n * c.k * sizeof *c.clean_logits);
   out->points = calloc(neps, sizeof *out->points);
+  /* zero_grad_share counts only the components src reads at all: the
+   * input gradient of an unread one is zero by construction */
+  c.read = malloc(dim);
+  int rst = c.read ? lsp_model_read_mask(src, c.read, &c.nread) : LSP_ENOMEM;
+  if (rst == LSP_OK && c.nread == dim) {
+    free(c.read);
+    c.read = NULL;
+  }
   if (!c.ws_src || !c.ws_dst || !c.xb || !c.gb || !c.dz || !c.lab ||
       !c.clean_pred || !c.clean_conf || !out->points ||
-      (aa && !c.clean_logits)) {
+      (aa && !c.clean_logits) || rst != LSP_OK) {
     ctx_free(&c);
     lsp_attack_result_free(out);
     return lsp_fail(LSP_ENOMEM, "attack: out of memory for %zu examples", n);
@@ -551,6 +566,7 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
   out->n = n;
   out->dim = dim;
   out->k = c.k;
+  out->unread_inputs = dim - c.nread;
 
   const double t0 = lsp_now_s();
   st = o->kind == LSP_ATTACK_FGSM ? lsp_fgsm_sweep(&c, eps, neps, out)

@@ -165,7 +165,10 @@ typedef struct {
                                such iterate), else the last restart's last
                                iterate                                      */
   double zero_grad_share;   /* exactly-zero input-gradient components over
-                               every gradient this ε evaluated               */
+                               every gradient this ε evaluated, counting
+                               only the components the crafting model
+                               reads (lsp_attack_result.unread_inputs):
+                               zeros / (gradients · (dim − unread))        */
   double target_rate;       /* targeted: share of examples with y ≠ target
                                predicted as the target; NaN if untargeted   */
   size_t correct;           /* examples counted correct (accuracy·N)         */
@@ -199,6 +202,9 @@ typedef struct {
   unsigned long seed;
   float lo, hi;
   size_t n, dim, k;
+  size_t unread_inputs;  /* input components the crafting model never
+                            reads (lsp_model_read_mask): left out of
+                            zero_grad_share                              */
   double clean_accuracy; /* the scoring model on x                      */
   size_t clean_correct;
   double clean_target_rate; /* targeted: the same share on x               */
@@ -284,7 +290,8 @@ int lsp_attack_kind_parse(const char *s, lsp_attack_kind *out);
 int lsp_attack_loss_parse(const char *s, lsp_attack_loss *out);
 
 /* Write a result as one JSON object into an open writer:
- * {"attack", "loss", "targeted", "transfer", "n", "clean_accuracy", ...,
+ * {"attack", "loss", "targeted", "transfer", "n", "classes",
+ *  "unread_inputs", "clean_accuracy", ...,
  *  "points": [{"eps", "accuracy", "accuracy_raw", "success_rate",
  *  "mean_confidence", "zero_grad_share"[, "target_rate"]}]}. The caller
  * may name extra keys around it (e.g. model paths) by writing the object

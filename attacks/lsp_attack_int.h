@@ -32,6 +32,10 @@ typedef struct {
   float *clean_logits;     /* owned: n×k, src's logits on x (APGD-T's
                               targets), NULL unless an AutoAttack kind    */
   size_t shape[3];         /* Square: C, H, W of an input                  */
+  uint8_t *read;           /* owned: dim flags, 1 where src reads the input
+                              component (lsp_model_read_mask); NULL when it
+                              reads all of them                           */
+  size_t nread;            /* components src reads (dim when read is NULL) */
   double fwd_src, fwd_dst; /* flops of one example's forward (= backward)  */
   double flops;            /* performed so far                             */
   size_t done, total;      /* progress in example-passes                   */
@@ -62,9 +66,14 @@ void lsp_attack_score(const float *z, size_t nb, size_t k, int32_t *pred,
  * forward. Counts the flops. */
 int lsp_attack_forward_src(lsp_attack_ctx *c, const float *xb, size_t nb,
                            const float **logits);
+/* Exactly-zero components of nb input-gradient rows g (nb×dim) among the
+ * components src reads (c->read): the numerator of zero_grad_share, whose
+ * denominator is nb·c->nread. */
+size_t lsp_attack_count_zeros(const lsp_attack_ctx *c, const float *g,
+                              size_t nb);
 /* After lsp_attack_forward_src: the attack-loss gradient for labels
- * lab[0..nb-1] and the backward pass into ctx->gb (nb×dim). Adds the count
- * of exactly-zero gradient components to *zeros (if not NULL). */
+ * lab[0..nb-1] and the backward pass into ctx->gb (nb×dim). Adds
+ * lsp_attack_count_zeros of it to *zeros (if not NULL). */
 int lsp_attack_backward_src(lsp_attack_ctx *c, const float *logits,
                             const int32_t *lab, size_t nb, size_t *zeros);
 /* Both: the input gradient of the attack loss at xb into ctx->gb. */
@@ -127,7 +136,7 @@ typedef struct {
   float *keep;         /* n×dim or NULL                                  */
   uint32_t *queries;   /* n: Square queries spent on the example        */
   uint8_t *by_square;  /* n: fooled by Square                            */
-  size_t zeros, evals; /* input-gradient components: exactly 0 / all    */
+  size_t zeros, evals; /* read input-gradient components: exactly 0 / all */
 } lsp_aa_state;
 
 /* APGD (Croce & Hein 2020, Algorithm 1) with `loss` (CE, DLR or

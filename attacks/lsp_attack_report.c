@@ -37,6 +37,7 @@ void lsp_attack_result_json(lsp_json *j, const lsp_attack_result *r,
   lsp_json_key_bool(j, "transfer", r->transfer);
   lsp_json_key_int(j, "n", (long long)r->n);
   lsp_json_key_int(j, "classes", (long long)r->k);
+  lsp_json_key_int(j, "unread_inputs", (long long)r->unread_inputs);
   lsp_json_key_num(j, "lo", r->lo);
   lsp_json_key_num(j, "hi", r->hi);
   if (aa) {
@@ -297,6 +298,11 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
         "%.4f of input-gradient components are exactly zero (largest, at eps "
         "%g; flag above %g)",
         worst, we, o->zero_grad_max);
+    if (fgsm->unread_inputs > 0) { /* what the share left out */
+      size_t len = strlen(c[4].detail);
+      snprintf(c[4].detail + len, sizeof c[4].detail - len,
+               "; %zu unread inputs not counted", fgsm->unread_inputs);
+    }
   }
   out->nchecks = LSP_MASK_NCHECKS;
   for (int i = 0; i < LSP_MASK_NCHECKS; i++)

@@ -209,7 +209,7 @@ int lsp_fgsm_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
   size_t zeros = 0;
   job->pass = 1;
   if ((st = team_pass(job, &zeros))) goto done;
-  const double zshare = (double)zeros / ((double)n * (double)dim);
+  const double zshare = (double)zeros / ((double)n * (double)c->nread);
 
   /* pass 2: every ε from the stored signs */
   for (size_t e = 0; e < neps; e++) {

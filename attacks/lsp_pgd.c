@@ -128,7 +128,7 @@ static int attack_eps(lsp_attack_ctx *c, double eps, gsl_rng *rng,
         }
         if ((st = lsp_attack_backward_src(c, z, e->blab, na, &e->zeros)))
           return st;
-        e->evals += na * dim;
+        e->evals += na * c->nread;
         const float *g = c->gb;
         for (size_t a = 0; a < na; a++) {
           if (fooled && e->bpred[a] != c->y[e->idx[a]]) continue;

@@ -74,6 +74,11 @@ void cmd_attack_print(const lsp_attack_result *r, const char *model,
     printf("\nmodel %s", model);
   printf("\n%zu examples, inputs in [%g, %g]", r->n, (double)r->lo,
          (double)r->hi);
+  if (r->unread_inputs > 0) /* zero gradients by construction: not counted */
+    printf("\n%zu of %zu input components are never read by the %smodel: "
+           "zero_grad counts the other %zu",
+           r->unread_inputs, r->dim, from ? "crafting " : "",
+           r->dim - r->unread_inputs);
   printf("\nclean accuracy %.4f\n", r->clean_accuracy);
   printf(
       "%8s %9s %9s %9s %11s %10s%s%s%s\n", "eps", "accuracy", "acc_raw",

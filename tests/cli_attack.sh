@@ -98,6 +98,58 @@ for p in r["points"]:
     assert st["apgd-ce"] >= st["apgd-t"] >= st["square"] == p["accuracy_raw"]
 assert r["points"][-1]["accuracy"] < r["clean_accuracy"]
 PY
+# a network whose stride-2 3x3 convolution without padding never reads row
+# and column 27 of a 28x28 image: those 55 = 784 - 27*27 gradient components
+# are zero by construction and stay out of zero_grad_share, which must equal
+# PyTorch's float64 count of exactly-zero components among the read pixels;
+# with padding 1 every pixel is read and the share is over all 784
+if /usr/bin/python3 -c 'import torch, onnx' 2>/dev/null; then
+  for pad in 0 1; do
+    /usr/bin/python3 - "$SCR" "$pad" <<'PY' || bad "PyTorch model with padding $pad"
+import sys, numpy as np, torch
+scr, pad = sys.argv[1], int(sys.argv[2])
+torch.manual_seed(7 + pad)
+m = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 3, stride=2, padding=pad), torch.nn.ReLU(),
+                        torch.nn.Flatten(), torch.nn.Linear(169 if pad == 0 else 196, 10))
+rng = np.random.default_rng(11)
+x = rng.uniform(0, 1, (64, 1, 28, 28)).astype(np.float32)
+y = rng.integers(0, 10, 64)
+np.save(f"{scr}/sx.npy", x.reshape(64, 784))
+np.save(f"{scr}/sy.npy", y.astype(np.int64))
+torch.onnx.export(m, torch.from_numpy(x[:1]), f"{scr}/s{pad}.onnx", input_names=["x"],
+                  output_names=["logits"], dynamic_axes={"x": {0: "n"}, "logits": {0: "n"}})
+m = m.double()
+xt = torch.from_numpy(x.astype(np.float64)).requires_grad_(True)
+torch.nn.functional.cross_entropy(m(xt), torch.from_numpy(y), reduction="sum").backward()
+g = xt.grad.numpy()[:, 0]
+read = np.zeros((28, 28), bool)
+for r in range(0, 28 - 3 + 2 * pad + 1, 2):  # window rows r-pad .. r-pad+2 inside the image
+    for c in range(0, 28 - 3 + 2 * pad + 1, 2):
+        read[max(r - pad, 0):min(r - pad + 3, 28), max(c - pad, 0):min(c - pad + 3, 28)] = True
+zeros = int((g[:, read] == 0).sum())
+assert 0 < zeros < 64 * read.sum(), zeros
+with open(f"{scr}/s{pad}.want", "w") as f:
+    f.write(f"{784 - read.sum()} {zeros} {64 * read.sum()}\n")
+PY
+    expect_exit 0 "fgsm on the stride-2 convolution, padding $pad" "$LSP" attack --model "$SCR/s$pad.onnx" --x "$SCR/sx.npy" --labels "$SCR/sy.npy" --eps 0,0.1 --json
+    /usr/bin/python3 - "$SCR/out" "$SCR/s$pad.want" "$pad" <<'PY' && ok "padding $pad: unread inputs and zero_grad_share as PyTorch's float64 count" || bad "padding $pad: $(head -c 500 "$SCR/out"); want $(cat "$SCR/s$pad.want")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+unread, zeros, total = map(int, open(sys.argv[2]).read().split())
+assert unread == (55 if sys.argv[3] == "0" else 0), unread
+assert r["unread_inputs"] == unread, r["unread_inputs"]
+for p in r["points"]:
+    assert p["zero_grad_share"] == zeros / total, (p["zero_grad_share"], zeros, total)
+PY
+  done
+  expect_exit 0 "the text output names the unread inputs" "$LSP" attack --model "$SCR/s0.onnx" --x "$SCR/sx.npy" --labels "$SCR/sy.npy" --eps 0.1
+  grep -q '^55 of 784 input components are never read by the model: zero_grad counts the other 729$' "$SCR/out" &&
+    ok "text output: 55 of 784 never read" || bad "text: $(cat "$SCR/out")"
+  expect_exit 0 "a model reading every pixel" "$LSP" attack --model "$SCR/s1.onnx" --x "$SCR/sx.npy" --labels "$SCR/sy.npy" --eps 0.1
+  grep -q 'never read' "$SCR/out" && bad "unread line for a model reading all: $(cat "$SCR/out")" || ok "no unread line when every input is read"
+else
+  skipped "zero_grad_share against PyTorch: /usr/bin/python3 lacks torch or onnx"
+fi
 # a PyTorch export of Fashion-MNIST when the data set is installed
 if [ -d "${LSPROBE_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
   expect_exit 0 "autoattack on a PyTorch export" "$LSP" attack --model "$DATA/aa_fmnist/mlp_ls0" --data fashion-mnist --limit 40 --eps 0.1 --attack autoattack --steps 10 --queries 50

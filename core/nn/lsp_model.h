@@ -250,6 +250,17 @@ int lsp_model_tensor(const lsp_model *m, size_t node, const char *tname,
 /* The node named `name`, or -1. */
 int lsp_model_find(const lsp_model *m, const char *name);
 
+/* Which input components the logits can depend on at all, from the
+ * graph's structure alone (lsp_model_reads.c): mask (in_dim bytes)
+ * gets 1 where some logit reads the component through some path — a
+ * convolution or pooling tap inside the image, a padded or mirrored pixel,
+ * a dense layer's input — whatever the weights and the input, else 0;
+ * *nread (may be NULL) the count of ones. A strided convolution whose
+ * windows stop short of the border leaves the last rows and columns
+ * unread; their input gradient is zero on every example. A kind without a
+ * structural rule counts all of its input as read. LSP_ENOMEM. */
+int lsp_model_read_mask(const lsp_model *m, uint8_t *mask, size_t *nread);
+
 /* Floating-point operations of one example's forward pass (2 per
  * multiply-add, as the table counts them). */
 double lsp_model_flops(const lsp_model *m);

@@ -356,26 +356,26 @@ static double pool_flops(const lsp_node *nd) {
   return (double)(nd->a.kh * nd->a.kw) * (double)lsp_shape_size(nd->shape);
 }
 
-static lsp_pool2d_geom pool_geom_of(const lsp_node *nd) {
+lsp_pool2d_geom lsp_pool_geom_of(const lsp_node *nd) {
   lsp_pool2d_geom g = pool_geom(&nd->a, nd->ishape);
   g.h_out = nd->shape.h, g.w_out = nd->shape.w;
   return g;
 }
 
 static void maxpool_fwd(const lsp_op_call *c) {
-  lsp_pool2d_geom g = pool_geom_of(c->nd);
+  lsp_pool2d_geom g = lsp_pool_geom_of(c->nd);
   lsp_maxpool2d_forward(&g, c->x0, c->n, c->y);
 }
 static void maxpool_bwd(const lsp_op_call *c) {
-  lsp_pool2d_geom g = pool_geom_of(c->nd);
+  lsp_pool2d_geom g = lsp_pool_geom_of(c->nd);
   if (c->dx0) lsp_maxpool2d_backward(&g, c->x0, c->dy, c->n, c->dx0);
 }
 static void avgpool_fwd(const lsp_op_call *c) {
-  lsp_pool2d_geom g = pool_geom_of(c->nd);
+  lsp_pool2d_geom g = lsp_pool_geom_of(c->nd);
   lsp_avgpool2d_forward(&g, c->x0, c->n, c->y);
 }
 static void avgpool_bwd(const lsp_op_call *c) {
-  lsp_pool2d_geom g = pool_geom_of(c->nd);
+  lsp_pool2d_geom g = lsp_pool_geom_of(c->nd);
   if (c->dx0) lsp_avgpool2d_backward(&g, c->dy, c->n, c->dx0);
 }
 
@@ -523,48 +523,52 @@ static int no_tensors(const lsp_node *nd, lsp_tensor_def *t) {
 static const lsp_op_def ops[LSP_OP_MAX + 1] = {
     [LSP_OP_DENSE] = {.name = "dense", .nin = 1, .attrs = dense_attrs, .infer = dense_infer,
                       .tensors = dense_tensors, .init = dense_init, .flops = dense_flops,
-                      .forward = dense_fwd, .backward = dense_bwd},
+                      .forward = dense_fwd, .backward = dense_bwd, .reads = lsp_reads_dense},
     [LSP_OP_RELU] = {.name = "relu", .nin = 1, .attrs = no_attrs, .infer = same_infer,
                      .tensors = no_tensors, .flops = elt_flops, .forward = relu_fwd,
-                     .backward = relu_bwd},
+                     .backward = relu_bwd, .reads = lsp_reads_same},
     [LSP_OP_CONV] = {.name = "conv", .nin = 1, .attrs = conv_attrs, .infer = conv_infer,
                      .tensors = conv_tensors, .init = conv_init, .flops = conv_flops,
-                     .scratch = conv_scratch, .forward = conv_fwd, .backward = conv_bwd},
+                     .scratch = conv_scratch, .forward = conv_fwd, .backward = conv_bwd,
+                     .reads = lsp_reads_conv},
     [LSP_OP_MAXPOOL] = {.name = "maxpool", .nin = 1, .attrs = maxpool_attrs,
                         .infer = pool_infer, .tensors = no_tensors, .flops = pool_flops,
-                        .forward = maxpool_fwd, .backward = maxpool_bwd},
+                        .forward = maxpool_fwd, .backward = maxpool_bwd, .reads = lsp_reads_pool},
     [LSP_OP_AVGPOOL] = {.name = "avgpool", .nin = 1, .attrs = avgpool_attrs,
                         .infer = pool_infer, .tensors = no_tensors, .flops = pool_flops,
-                        .forward = avgpool_fwd, .backward = avgpool_bwd},
+                        .forward = avgpool_fwd, .backward = avgpool_bwd, .reads = lsp_reads_pool},
     [LSP_OP_GAP] = {.name = "gap", .nin = 1, .attrs = no_attrs, .infer = gap_infer,
                     .tensors = no_tensors, .flops = gap_flops, .forward = gap_fwd,
-                    .backward = gap_bwd},
+                    .backward = gap_bwd, .reads = lsp_reads_gap},
     [LSP_OP_BN] = {.name = "bn", .nin = 1, .attrs = bn_attrs, .infer = bn_infer,
                    .tensors = bn_tensors, .init = bn_init, .check = bn_check, .flops = bn_flops, .sync = 1,
                    .forward = bn_fwd, .backward = bn_bwd, .sync_size = bn_sync_size,
                    .fwd_part = bn_fwd_part, .fwd_combine = bn_fwd_combine,
                    .fwd_apply = bn_fwd_apply, .bwd_part = bn_bwd_part,
-                   .bwd_combine = bn_bwd_combine, .bwd_apply = bn_bwd_apply},
+                   .bwd_combine = bn_bwd_combine, .bwd_apply = bn_bwd_apply,
+                   .reads = lsp_reads_same},
     [LSP_OP_FLATTEN] = {.name = "flatten", .nin = 1, .attrs = no_attrs, .infer = flatten_infer,
                         .tensors = no_tensors, .flops = no_flops, .alias = 1,
-                        .forward = flatten_fwd, .backward = flatten_bwd},
+                        .forward = flatten_fwd, .backward = flatten_bwd, .reads = lsp_reads_same},
     [LSP_OP_ADD] = {.name = "add", .nin = 2, .attrs = no_attrs, .infer = add_infer,
                     .tensors = no_tensors, .flops = elt_flops, .forward = add_fwd,
-                    .backward = add_bwd},
+                    .backward = add_bwd, .reads = lsp_reads_same},
     [LSP_OP_NORMALIZE] = {.name = "normalize", .nin = 1, .attrs = no_attrs,
                           .infer = same_infer, .tensors = normalize_tensors, .const_state = 1,
                           .init = normalize_init, .check = normalize_check, .flops = normalize_flops,
-                          .forward = normalize_fwd, .backward = normalize_bwd},
+                          .forward = normalize_fwd, .backward = normalize_bwd,
+                          .reads = lsp_reads_same},
     /* the general (ONNX) kinds: lsp_ops_general.c */
     [LSP_OP_PAD] = {.name = "pad", .nin = 1, .attrs = lsp_pad_attrs, .infer = lsp_pad_infer,
                     .tensors = no_tensors, .flops = no_flops, .forward = lsp_pad_fwd,
-                    .backward = lsp_pad_bwd},
+                    .backward = lsp_pad_bwd, .reads = lsp_reads_pad},
     [LSP_OP_RESHAPE] = {.name = "reshape", .nin = 1, .attrs = lsp_reshape_attrs,
                         .infer = lsp_reshape_infer, .tensors = no_tensors, .flops = no_flops,
-                        .alias = 1, .forward = flatten_fwd, .backward = flatten_bwd},
+                        .alias = 1, .forward = flatten_fwd, .backward = flatten_bwd,
+                        .reads = lsp_reads_same},
     [LSP_OP_POOL] = {.name = "pool", .nin = 1, .attrs = lsp_gpool_attrs, .infer = lsp_gpool_infer,
                      .tensors = no_tensors, .flops = pool_flops, .forward = lsp_gpool_fwd,
-                     .backward = lsp_gpool_bwd},
+                     .backward = lsp_gpool_bwd, .reads = lsp_reads_gpool},
 };
 /* clang-format on */
 

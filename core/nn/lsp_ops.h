@@ -12,6 +12,8 @@
 #include <gsl/gsl_rng.h>
 #include <stddef.h>
 
+#include "core/nn/layers/lsp_pad.h"
+#include "core/nn/layers/lsp_pool.h"
 #include "core/nn/lsp_model.h"
 
 typedef enum {
@@ -102,6 +104,12 @@ typedef struct {
   int sync;
   void (*forward)(const lsp_op_call *c);
   void (*backward)(const lsp_op_call *c);
+  /* Structure of one example's dependence (lsp_model_read_mask): given
+   * `out` (a flag per output element, nonzero: some logit depends on it),
+   * write into in0 (and in1 for add) a flag per input element, nonzero
+   * where some flagged output element reads it, whatever the weights and
+   * the input. NULL: every input element counts as read. */
+  void (*reads)(const lsp_node *nd, const float *out, float *in0, float *in1);
   /* Training-mode phases of sync entries. Forward: part on each share,
    * combine the shares' parts (parts: share s at s·sync_size; counts: its
    * rows) into stat, updating the state tensors s once; apply on each share.
@@ -145,5 +153,27 @@ int lsp_gpool_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
                     char *why, size_t len);
 void lsp_gpool_fwd(const lsp_op_call *c);
 void lsp_gpool_bwd(const lsp_op_call *c);
+
+/* A node's geometry, its output size included: maxpool and avgpool
+ * (lsp_ops.c), the general pool and pad (lsp_ops_general.c). */
+lsp_pool2d_geom lsp_pool_geom_of(const lsp_node *nd);
+lsp_pool2d_geom lsp_gpool_geom_of(const lsp_node *nd);
+lsp_pad2d_geom lsp_pad_geom_of(const lsp_node *nd);
+
+/* The table's `reads` entries (lsp_model_reads.c). */
+void lsp_reads_same(const lsp_node *nd, const float *out, float *in0,
+                    float *in1);
+void lsp_reads_dense(const lsp_node *nd, const float *out, float *in0,
+                     float *in1);
+void lsp_reads_conv(const lsp_node *nd, const float *out, float *in0,
+                    float *in1);
+void lsp_reads_pool(const lsp_node *nd, const float *out, float *in0,
+                    float *in1);
+void lsp_reads_gpool(const lsp_node *nd, const float *out, float *in0,
+                     float *in1);
+void lsp_reads_gap(const lsp_node *nd, const float *out, float *in0,
+                   float *in1);
+void lsp_reads_pad(const lsp_node *nd, const float *out, float *in0,
+                   float *in1);
 
 #endif

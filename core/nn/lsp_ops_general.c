@@ -74,19 +74,19 @@ int lsp_pad_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
   return LSP_OK;
 }
 
-static lsp_pad2d_geom pad_geom_of(const lsp_node *nd) {
+lsp_pad2d_geom lsp_pad_geom_of(const lsp_node *nd) {
   lsp_pad2d_geom g = pad_geom(&nd->a, nd->ishape);
   g.h_out = nd->shape.h, g.w_out = nd->shape.w;
   return g;
 }
 
 void lsp_pad_fwd(const lsp_op_call *c) {
-  lsp_pad2d_geom g = pad_geom_of(c->nd);
+  lsp_pad2d_geom g = lsp_pad_geom_of(c->nd);
   lsp_pad2d_forward(&g, c->x0, c->n, c->y);
 }
 
 void lsp_pad_bwd(const lsp_op_call *c) {
-  lsp_pad2d_geom g = pad_geom_of(c->nd);
+  lsp_pad2d_geom g = lsp_pad_geom_of(c->nd);
   if (c->dx0) lsp_pad2d_backward(&g, c->dy, c->n, c->dx0);
 }
 
@@ -153,14 +153,14 @@ int lsp_gpool_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
   return LSP_OK;
 }
 
-static lsp_pool2d_geom gpool_geom_of(const lsp_node *nd) {
+lsp_pool2d_geom lsp_gpool_geom_of(const lsp_node *nd) {
   lsp_pool2d_geom g = gpool_geom(&nd->a, nd->ishape);
   g.h_out = nd->shape.h, g.w_out = nd->shape.w;
   return g;
 }
 
 void lsp_gpool_fwd(const lsp_op_call *c) {
-  lsp_pool2d_geom g = gpool_geom_of(c->nd);
+  lsp_pool2d_geom g = lsp_gpool_geom_of(c->nd);
   if (c->nd->a.avg)
     lsp_avgpool2d_forward(&g, c->x0, c->n, c->y);
   else
@@ -168,7 +168,7 @@ void lsp_gpool_fwd(const lsp_op_call *c) {
 }
 
 void lsp_gpool_bwd(const lsp_op_call *c) {
-  lsp_pool2d_geom g = gpool_geom_of(c->nd);
+  lsp_pool2d_geom g = lsp_gpool_geom_of(c->nd);
   if (!c->dx0) return;
   if (c->nd->a.avg)
     lsp_avgpool2d_backward(&g, c->dy, c->n, c->dx0);

@@ -5,9 +5,11 @@
  * the data bounds [lo, hi] (options lo, hi: 0 and 1), ε on that scale.
  * Each step is computed in float32 exactly as PyTorch computes
  * clamp(x + ε·sign(∇ₓL), lo, hi), sign(0) = 0. The result is the JSON of
- * `lsprobe attack --json`: "attack", "loss", "n", "clean_accuracy", ...,
- * "points": [{"eps", "accuracy", "accuracy_raw", "success_rate",
- * "mean_confidence", "zero_grad_share"}] in the order of `eps`. When x_adv
+ * `lsprobe attack --json`: "attack", "loss", "n", "unread_inputs" (input
+ * components the model never reads), "clean_accuracy", ..., "points":
+ * [{"eps", "accuracy", "accuracy_raw", "success_rate", "mean_confidence",
+ * "zero_grad_share" (over the read components)}] in the order of `eps`.
+ * When x_adv
  * is not NULL (N×input size float32) it receives the adversarial inputs of
  * the last ε of the list (`lsprobe attack --adv-out`).
  *
