@@ -135,6 +135,10 @@ expect_exit 2 "unknown synthetic setting" "$LSP" data --data synthetic:colour=2
 expect_err "unknown setting 'colour'" "unknown synthetic setting"
 expect_exit 2 "synthetic size too large" "$LSP" data --data synthetic:train=99999999999
 expect_err "train=99999999999 is too large (at most 1000000000)" "synthetic size too large"
+expect_exit 2 "synthetic setting overflowing" "$LSP" data --data synthetic:sep=1e400
+expect_err "synthetic:sep=1e400: sep=1e400 is out of range (overflows a double)" "synthetic setting overflowing"
+expect_exit 2 "synthetic setting underflowing" "$LSP" data --data synthetic:sep=1e-400
+expect_err "sep=1e-400 is out of range (underflows to 0 as a double)" "synthetic setting underflowing"
 expect_exit 2 "synthetic size not whole" "$LSP" data --data synthetic:test=2.5
 expect_err "test=2.5 must be a whole number" "synthetic size not whole"
 # an npy folder whose test features have no rows, or no columns
