@@ -95,15 +95,28 @@ static double weighted_mi(const double *mean, const double *var,
   for (size_t x = 0; x < m; x++)
     between += w[x] * (mean[x] - g) * (mean[x] - g);
   between /= W;
-  return within > WITHIN_RTOL * (within + between) ? 0.5 * log((within + between) / within)
-                                                    : INFINITY;
+  if (within > WITHIN_RTOL * (within + between))
+    return 0.5 * log((within + between) / within);
+  /* No within-example variance: d keeps the drawn examples apart perfectly
+   * (+inf), unless every drawn example has the same mean, when d is one
+   * constant that says nothing about X (0). */
+  size_t first = 0;
+  while (!w[first]) first++;
+  for (size_t x = first + 1; x < m; x++)
+    if (w[x] && mean[x] != mean[first]) return INFINITY;
+  return 0.0;
 }
 
 static void mi_stat(const void *ctx, void *ws, const uint32_t *w, double *out) {
   (void)ws;
   const mi_boot *c = ctx;
   out[0] = weighted_mi(c->mean, c->var, w, c->m);
-  if (c->mean2) out[0] -= weighted_mi(c->mean2, c->var2, w, c->m);
+  if (!c->mean2) return;
+  const double b = weighted_mi(c->mean2, c->var2, w, c->m);
+  /* Both +inf: both models keep this resample's examples fully apart, so
+   * both reach the ceiling H(X) of the true information; their difference
+   * is 0 (inf - inf would be NaN and spoil the percentiles). */
+  out[0] = isinf(out[0]) && isinf(b) ? 0.0 : out[0] - b;
 }
 
 static void moments(const double *d, size_t m, size_t r, double *mean,

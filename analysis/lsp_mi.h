@@ -43,7 +43,10 @@ int lsp_mi_gaussian(const double *d, size_t m, size_t r, lsp_mi_result *out);
  * the interval does not depend on the thread count). With d2 (the same m
  * examples and copies scored by another model) the interval is that of the
  * paired difference Î(d) − Î(d2) over the same resamples. A resample whose
- * examples all have identical copies gives +inf (it sorts last). Errors as
+ * examples all have identical copies gives +inf (it sorts last), or 0 when
+ * its examples also share one mean (d is then a constant); in the paired
+ * difference, +inf for both models counts as 0 (both at the ceiling H(X)),
+ * so no resample is NaN. Errors as
  * lsp_mi_gaussian (for d and d2), LSP_EINVAL for resamples < 1, LSP_ENOMEM. */
 int lsp_mi_bootstrap(const double *d, const double *d2, size_t m, size_t r,
                      int resamples, uint64_t seed, double *lo, double *hi);

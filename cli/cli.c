@@ -187,8 +187,25 @@ int cli_parse_double(const char *s, double lo, double hi, double *out,
     snprintf(why, whylen, "'%s' is not a number", s);
     return -1;
   }
-  if (!isfinite(v) || errno == ERANGE) {
-    snprintf(why, whylen, "'%s' is not a finite number", s);
+  /* strtod's ERANGE: the text is a number but beyond what a double holds,
+   * either overflowing to infinity or underflowing towards 0. */
+  if (errno == ERANGE && fabs(v) > 1.0) {
+    snprintf(why, whylen,
+             "%s is out of range (overflows a double); the allowed range is "
+             "[%g, %g]",
+             s, lo, hi);
+    return -1;
+  }
+  if (errno == ERANGE && v == 0.0) {
+    snprintf(why, whylen,
+             "%s is out of range (underflows to 0 as a double); the allowed "
+             "range is [%g, %g]",
+             s, lo, hi);
+    return -1;
+  }
+  if (!isfinite(v)) {
+    snprintf(why, whylen, "'%s' is not a finite number; the allowed range is "
+             "[%g, %g]", s, lo, hi);
     return -1;
   }
   if (v < lo || v > hi) {

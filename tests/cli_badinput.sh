@@ -233,6 +233,11 @@ bad_case 2 "distill: --out is a folder" "--out $B/: is a folder" "$LSP" distill 
 bad_case 2 "smoothing above 1" "--smoothing" "$LSP" train --data synthetic --smoothing 1.5 --out "$NO"
 bad_case 2 "smoothing not a number" "--smoothing" "$LSP" loss --logits "$C/logits.npy" --labels "$C/labels.npy" --smoothing abc --grad-out "$NO"
 bad_case 2 "negative attack eps" "--eps" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --eps 0,-0.1
+bad_case 2 "--lr underflowing to 0" "--lr: 1e-400 is out of range (underflows to 0 as a double); the allowed range is [1e-12, 1e+06]" "$LSP" train --data synthetic --smoothing 0 --lr 1e-400 --out "$NO"
+bad_case 2 "--lr overflowing" "--lr: 1e400 is out of range (overflows a double); the allowed range is [1e-12, 1e+06]" "$LSP" train --data synthetic --smoothing 0 --lr 1e400 --out "$NO"
+bad_case 2 "--lr -1e400 overflowing" "--lr: -1e400 is out of range (overflows a double)" "$LSP" train --data synthetic --smoothing 0 --lr -1e400 --out "$NO"
+bad_case 2 "--lr inf" "--lr: 'inf' is not a finite number; the allowed range is [1e-12, 1e+06]" "$LSP" train --data synthetic --smoothing 0 --lr inf --out "$NO"
+bad_case 2 "attack eps list underflowing" "--eps: 1e-999 is out of range (underflows to 0 as a double)" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --eps 0,1e-999
 bad_case 2 "non-numeric attack eps" "--eps" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --eps 0,abc
 bad_case 2 "unknown attack" "--attack" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --attack cw
 bad_case 2 "unknown attack loss" "--loss" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --loss hinge

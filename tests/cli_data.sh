@@ -43,6 +43,7 @@ expect_exit 0 "IDX folder" "$LSP" data --data "$SCR/idx" --val 6
 grep -q '^20 features (4x5 images), 3 classes' "$SCR/out" && grep -q '^train       30 examples' "$SCR/out" &&
   grep -q '^test         9 examples, values \[0, 1\], per class: 3 3 3$' "$SCR/out" &&
   ok "IDX folder summary" || bad "IDX folder: $(cat "$SCR/out")"
+cp -r "$SCR/idx" "$SCR/mixed" # gains .npy files below
 # truncate one file: exit 1, the message names it
 python3 -c 'import gzip,sys; p=sys.argv[1]; b=gzip.open(p).read(); gzip.open(p,"wb").write(b[:-3])' "$SCR/idx/t10k-images-idx3-ubyte.gz"
 expect_exit 1 "truncated IDX" "$LSP" data --data "$SCR/idx"
@@ -98,6 +99,16 @@ expect_exit 0 "float .npy pixels, train" "$LSP" train --data "$SCR/px_npy" --val
 grep -q 'lsprobe: train: note: x_train.npy and x_test.npy hold whole numbers' "$SCR/err" && ok "train shows the note" || bad "train note: $(cat "$SCR/err")"
 expect_exit 1 "float images outside [0, 1], not 8-bit" "$LSP" data --data "$SCR/px_frac"
 expect_err "px_frac/x_train.npy, $SCR/px_frac/x_test.npy: image values span [0.25, 127.75]; pixels must lie in [0, 1] or be whole numbers 0-255" "float images refused"
+# a folder holding IDX and .npy files (or CSV and .npy) is refused, naming both sets
+cp "$SCR"/px_npy/*.npy "$SCR/mixed/"
+expect_exit 1 "IDX and .npy files in one folder" "$LSP" data --data "$SCR/mixed"
+expect_err "mixed: holds IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) and .npy files (x_train.npy, y_train.npy, x_test.npy, y_test.npy): the folder must hold one dataset format" "IDX and .npy files in one folder"
+cp "$SCR"/px_csv/*.csv "$SCR/px_u8/"
+expect_exit 1 "CSV and .npy files in one folder" "$LSP" data --data "$SCR/px_u8"
+expect_err "px_u8: holds CSV files (train.csv, test.csv) and .npy files (x_train.npy, y_train.npy, x_test.npy, y_test.npy)" "CSV and .npy files in one folder"
+mkdir -p "$SCR/mixed_npy" && mv "$SCR"/mixed/*.npy "$SCR/mixed_npy/"
+expect_exit 0 "the .npy files moved to a folder of their own" "$LSP" data --data "$SCR/mixed_npy" --val 6
+expect_exit 0 "the IDX files left alone" "$LSP" data --data "$SCR/mixed" --val 6
 
 # the installed Fashion-MNIST (skipped if absent)
 if [ -d "${LSPROBE_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
@@ -124,6 +135,10 @@ expect_exit 2 "unknown synthetic setting" "$LSP" data --data synthetic:colour=2
 expect_err "unknown setting 'colour'" "unknown synthetic setting"
 expect_exit 2 "synthetic size too large" "$LSP" data --data synthetic:train=99999999999
 expect_err "train=99999999999 is too large (at most 1000000000)" "synthetic size too large"
+expect_exit 2 "synthetic setting overflowing" "$LSP" data --data synthetic:sep=1e400
+expect_err "synthetic:sep=1e400: sep=1e400 is out of range (overflows a double)" "synthetic setting overflowing"
+expect_exit 2 "synthetic setting underflowing" "$LSP" data --data synthetic:sep=1e-400
+expect_err "sep=1e-400 is out of range (underflows to 0 as a double)" "synthetic setting underflowing"
 expect_exit 2 "synthetic size not whole" "$LSP" data --data synthetic:test=2.5
 expect_err "test=2.5 must be a whole number" "synthetic size not whole"
 # an npy folder whose test features have no rows, or no columns

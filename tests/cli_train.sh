@@ -81,6 +81,45 @@ expect_err "bn2 (batch norm on 8x1x1) needs two or more values per channel of a 
 grep -q '^epoch' "$SCR/err" && bad "batch norm, last batch of 1: trained before failing" || ok "batch norm, last batch of 1: refused before training"
 expect_exit 2 "batch norm, batch 1" "$LSP" train --data "$BN1" --smoothing 0 --arch "dense(8) bn relu" --batch 1 --epochs 1 --out "$SCR/no.lspm"
 expect_err "but the batch size is 1" "batch norm, batch 1"
+# a batch whose training buffers exceed the machine's free memory is refused
+# before any is allocated (64x64 images: ResNet-8 needs a few MB an example,
+# about 70 GiB for all 11900 in one batch); under a 6 GiB address-space limit,
+# so that trying to allocate them would fail instead of swapping
+free_mem() { awk '/^MemAvailable:/ { a = $2 } /^SwapFree:/ { s = $2 } END { if (a != "") printf "%.0f", (a + s) * 1024 }' /proc/meminfo 2>/dev/null; }
+avail=$(free_mem)
+if [ -n "$avail" ] && [ "$avail" -lt $((60 << 30)) ]; then
+  mkdir -p "$SCR/big"
+  /usr/bin/python3 - "$SCR/big" <<'PY'
+import sys
+import numpy as np
+d = sys.argv[1]
+np.save(d + "/x_train.npy", np.zeros((12000, 1, 64, 64), np.uint8)); np.save(d + "/y_train.npy", np.arange(12000) % 10)
+np.save(d + "/x_test.npy", np.zeros((10, 1, 64, 64), np.uint8)); np.save(d + "/y_test.npy", np.arange(10))
+PY
+  (ulimit -v $((6 << 20)); expect_exit 2 "batch beyond the free memory" "$LSP" train --data "$SCR/big" --val 100 --arch resnet8 --smoothing 0 --batch 200000 --epochs 1 --out "$SCR/no.lspm"
+   expect_err "batch size 200000 (all 11900 training examples) needs about " "batch beyond the free memory"
+   echo "$npass $nfail" >"$SCR/counts")
+  read -r npass nfail <"$SCR/counts"
+  avail2=$(free_mem)
+  [ ! -e "$SCR/no.lspm" ] && ok "batch beyond the free memory: no model written" || bad "batch beyond the free memory: model written"
+  # the numbers: more needed than available, the available memory as
+  # /proc/meminfo said before and after (other processes move it a little),
+  # and the largest batch that fits about avail/need of the batch (the
+  # buffers grow in proportion to the batch)
+  /usr/bin/python3 - "$SCR/err" "$avail" "$avail2" <<'PY' && ok "batch beyond the free memory: bytes needed, available, largest batch" || bad "memory numbers: $(cat "$SCR/err")"
+import re, sys
+m = re.search(r"needs about (\d+) bytes \([0-9.]+ GiB\) of training buffers but (\d+) bytes \([0-9.]+ GiB\) are available "
+              r"\(MemAvailable \+ SwapFree\): the largest batch size that fits is (\d+)$", open(sys.argv[1]).read().strip())
+need, have, fit = (int(g) for g in m.groups())
+assert need > have, (need, have)
+before, after = int(sys.argv[2]), int(sys.argv[3])
+assert 0.9 * min(before, after) <= have <= 1.1 * max(before, after), (have, before, after)
+want = have / need * 11900
+assert 1 <= fit < 11900 and abs(fit - want) <= 0.01 * want + 1, (fit, want)
+PY
+else
+  skipped "batch beyond the free memory: MemAvailable + SwapFree unreadable or above 60 GiB"
+fi
 # Adam has no momentum: an explicit --momentum would be ignored
 expect_exit 2 "--adam with --momentum" "$LSP" train --data "$SYN" --smoothing 0 --adam --momentum 0.5 --out "$SCR/no.lspm"
 expect_err "--momentum is SGD's: Adam (--adam) takes none" "--adam with --momentum"

@@ -109,6 +109,76 @@ static void test_mi_errors(void **state) {
   assert_non_null(strstr(lsp_errmsg(), "example 1, copy 1"));
 }
 
+/* Î of the examples drawn w[x] times each, from the values themselves: the
+ * drawn rows laid out one after another, population variances of all the
+ * values and of each row; no within variance gives +inf, or 0 when every
+ * value is the same. */
+static double mi_of_draw(const double *d, const unsigned *w, size_t m,
+                         size_t r) {
+  double s = 0, n = 0;
+  for (size_t x = 0; x < m; x++)
+    for (size_t j = 0; j < r; j++) {
+      s += w[x] * d[x * r + j];
+      n += w[x];
+    }
+  const double g = s / n;
+  double tot = 0, within = 0, rows = 0;
+  for (size_t x = 0; x < m; x++) {
+    double mx = 0, v = 0;
+    for (size_t j = 0; j < r; j++) mx += d[x * r + j] / (double)r;
+    for (size_t j = 0; j < r; j++) {
+      v += (d[x * r + j] - mx) * (d[x * r + j] - mx) / (double)r;
+      tot += w[x] * (d[x * r + j] - g) * (d[x * r + j] - g);
+    }
+    within += w[x] * v;
+    rows += w[x];
+  }
+  tot /= n;
+  within /= rows;
+  if (within > 1e-12 * tot) return 0.5 * log(tot / within);
+  return tot > 0 ? INFINITY : 0.0;
+}
+
+/* The paired interval when resamples draw only examples without within
+ * variance in both models (before, inf - inf made such resamples NaN).
+ * Examples 0 and 1 have identical copies in both models, example 2 not:
+ * of the 10 draws of 3 examples, {0,0,1} and {0,1,1} are +inf for both
+ * models, {0,0,0} and {1,1,1} are a constant d. Every draw is enumerated
+ * with its multinomial probability; the extreme values each have
+ * probability >= 1/9, far above 2.5%, so with 2000 resamples the interval's
+ * ends are exactly the smallest and the largest value. */
+static void test_bootstrap_no_within(void **state) {
+  (void)state;
+  const double d1[6] = {1, 1, 2, 2, 0, 4}, d2[6] = {5, 5, 7, 7, 3, 4};
+  double vmin = INFINITY, vmax = -INFINITY, pmin = 0, pmax = 0;
+  int both_inf = 0;
+  for (unsigned a = 0; a <= 3; a++)
+    for (unsigned b = 0; a + b <= 3; b++) {
+      const unsigned w[3] = {a, b, 3 - a - b};
+      const double p = 6.0 / (tgamma(a + 1) * tgamma(b + 1) * tgamma(4 - a - b)) / 27.0;
+      const double i1 = mi_of_draw(d1, w, 3, 2), i2 = mi_of_draw(d2, w, 3, 2);
+      both_inf += isinf(i1) && isinf(i2);
+      const double v = isinf(i1) && isinf(i2) ? 0.0 : i1 - i2;
+      if (v < vmin) vmin = v, pmin = 0;
+      if (v == vmin) pmin += p;
+      if (v > vmax) vmax = v, pmax = 0;
+      if (v == vmax) pmax += p;
+    }
+  assert_int_equal(both_inf, 2);
+  assert_true(pmin >= 0.1 && pmax >= 0.1);
+  double lo, hi;
+  assert_int_equal(lsp_mi_bootstrap(d1, d2, 3, 2, 2000, 5, &lo, &hi), LSP_OK);
+  print_message("paired interval [%.6f, %.6f], values span [%.6f, %.6f]\n",
+                lo, hi, vmin, vmax);
+  assert_true(isfinite(lo) && isfinite(hi));
+  td_close(lo, vmin, 1e-12, 0, "lower end", 0);
+  td_close(hi, vmax, 1e-12, 0, "upper end", 0);
+  /* the reverse pairing mirrors the interval */
+  assert_int_equal(lsp_mi_bootstrap(d2, d1, 3, 2, 2000, 5, &lo, &hi), LSP_OK);
+  td_close(lo, -vmax, 1e-12, 0, "reversed lower end", 0);
+  td_close(hi, -vmin, 1e-12, 0, "reversed upper end", 0);
+}
+
 /* Confusions 0<->2: 3 (2 + 1), 1<->3: 3 (3 + 0), 2<->3: 1. A tie between
  * (0,2) and (1,3) goes to the lowest pair. */
 static void test_confused_pair(void **state) {
@@ -322,6 +392,7 @@ int main(void) {
       cmocka_unit_test(test_hand_case),
       cmocka_unit_test(test_gaussian_mixture),
       cmocka_unit_test(test_mi_errors),
+      cmocka_unit_test(test_bootstrap_no_within),
       cmocka_unit_test(test_confused_pair),
       cmocka_unit_test(test_perturb_shifts),
       cmocka_unit_test(test_perturb_noise),

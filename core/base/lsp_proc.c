@@ -98,3 +98,16 @@ int lsp_proc_token_alive(const char *s, size_t len) {
   if (start != 0 && now_start != start) return 0; /* the id was reused */
   return 1;
 }
+
+double lsp_mem_available(void) {
+  FILE *f = fopen("/proc/meminfo", "r");
+  if (!f) return -1.0;
+  char line[256];
+  double avail = -1.0, swap = 0.0, kb;
+  while (fgets(line, sizeof line, f)) {
+    if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) avail = kb * 1024.0;
+    if (sscanf(line, "SwapFree: %lf kB", &kb) == 1) swap = kb * 1024.0;
+  }
+  fclose(f);
+  return avail < 0.0 ? -1.0 : avail + swap;
+}

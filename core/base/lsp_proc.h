@@ -8,7 +8,9 @@
  * A later process with the same id has another start time; after a reboot
  * the boot id differs. Where /proc is missing, start and boot are 0 and
  * only the process id is compared (a reused id then reads as alive, which
- * keeps leftovers rather than deleting live work). */
+ * keeps leftovers rather than deleting live work).
+ *
+ * Also the memory still available to a process, from /proc/meminfo. */
 #ifndef LSP_PROC_H
 #define LSP_PROC_H
 
@@ -25,5 +27,10 @@ void lsp_proc_token(char *buf);
  * process is still running (a zombie counts as gone), 0 if it is gone, -1 if
  * s[0..len) is not a token. */
 int lsp_proc_token_alive(const char *s, size_t len);
+
+/* The memory the machine can still give, in bytes: MemAvailable plus
+ * SwapFree of /proc/meminfo; -1 when that cannot be read (no /proc, or a
+ * kernel without MemAvailable). */
+double lsp_mem_available(void);
 
 #endif

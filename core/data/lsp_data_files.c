@@ -354,10 +354,59 @@ done:
   return st;
 }
 
+/* The files of one format present in dir, comma-separated into buf (IDX
+ * files with their .gz suffix when compressed); returns how many. */
+static int present(const char *dir, const char *const *names, int n, int gz,
+                   char *buf, size_t cap) {
+  char p[1024];
+  struct stat sb;
+  int found = 0;
+  buf[0] = '\0';
+  for (int f = 0; f < n; f++)
+    for (int z = 0; z <= gz; z++) {
+      snprintf(p, sizeof p, "%s/%s%s", dir, names[f], z ? ".gz" : "");
+      if (stat(p, &sb) != 0) continue;
+      size_t len = strlen(buf);
+      snprintf(buf + len, cap - len, "%s%s%s", found ? ", " : "", names[f],
+               z ? ".gz" : "");
+      found++;
+    }
+  return found;
+}
+
+/* A folder holding the files of more than one format is refused: which set
+ * was meant cannot be told, and reading one would silently ignore the other. */
+static int check_one_format(const char *dir) {
+  static const char *const kind[3] = {"IDX", "CSV", ".npy"};
+  char have[3][512];
+  int n[3], kinds = 0;
+  n[0] = present(dir, k_idx_names, 4, 1, have[0], sizeof have[0]);
+  n[1] = present(dir, k_csv_names, 2, 0, have[1], sizeof have[1]);
+  n[2] = present(dir, k_npy_names, 4, 0, have[2], sizeof have[2]);
+  for (int s = 0; s < 3; s++) kinds += n[s] > 0;
+  if (kinds < 2) return LSP_OK;
+  char list[1600] = "";
+  for (int s = 0, said = 0; s < 3; s++) {
+    if (!n[s]) continue;
+    const char *sep = said == 0 ? "" : said + 1 == kinds ? " and " : ", ";
+    size_t len = strlen(list);
+    snprintf(list + len, sizeof list - len, "%s%s files (%s)", sep, kind[s],
+             have[s]);
+    said++;
+  }
+  return lsp_fail(LSP_EDATA,
+                  "%s: holds %s: the folder must hold one dataset format; "
+                  "move one set of files to a folder of its own and give "
+                  "that folder",
+                  dir, list);
+}
+
 int lsp_data_load_folder(const char *dir, const lsp_data_opts *o,
                          lsp_splits *out) {
   char p[1024];
   struct stat sb;
+  int st = check_one_format(dir);
+  if (st) return st;
   if (lsp_idx_find(dir, k_idx_names[0], p, sizeof p) == LSP_OK)
     return load_idx(dir, o, out);
   snprintf(p, sizeof p, "%s/%s", dir, k_csv_names[0]);

@@ -41,6 +41,9 @@ static int parse_synthetic(const char *spec, lsp_data_opts *o) {
     char *e;
     errno = 0;
     double v = strtod(val, &e);
+    if (!*e && errno == ERANGE)
+      return lsp_fail(LSP_EINVAL, "%s: %s=%s is out of range (%s a double)",
+                      spec, key, val, v == 0.0 ? "underflows to 0 as" : "overflows");
     if (*e || errno || !isfinite(v))
       return lsp_fail(LSP_EINVAL, "%s: %s=%s is not a number", spec, key, val);
     int integral = v == floor(v) && v >= 0;

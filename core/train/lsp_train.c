@@ -40,6 +40,7 @@
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
 #include "core/base/lsp_pool.h"
+#include "core/base/lsp_proc.h"
 #include "core/base/lsp_threads.h"
 #include "core/base/lsp_util.h"
 #include "core/loss/lsp_soft.h"
@@ -120,6 +121,55 @@ static int check_setup(const lsp_model *m, const lsp_splits *data,
     if (st) return lsp_fail_prefix(st, "distillation");
   }
   return lsp_ls_check(&o->smoothing, m->out_dim);
+}
+
+/* Bytes training allocates for batches of bs rows of n examples, as
+ * lsp_train lays them out below: per share, a workspace
+ * (lsp_model_ws_bytes_per_row a row) and the rows' inputs, logit gradients,
+ * labels and teacher logits; a gradient for every share but the first; the
+ * optimizer's state and the shuffled indices. A plain MLP runs one share of
+ * bs rows but keeps three, plus its by-feature buffers (counted as one more
+ * workspace). */
+static double train_bytes(const lsp_model *m, size_t bs, size_t n, size_t dim,
+                          const lsp_train_opts *o, int nw, int by_feat) {
+  const size_t S = by_feat ? 1 : lsp_train_shares(bs);
+  const double rows = (double)((bs + S - 1) / S), f = sizeof(float);
+  double nsh = by_feat ? (nw > 3 ? nw : 3) : (double)S; /* threads <= S */
+  const double ws = (double)lsp_model_ws_bytes_per_row(m);
+  const double per_row = ws + f * ((double)dim + (o->teacher ? 2.0 : 1.0) * (double)m->out_dim) +
+                         sizeof(int32_t);
+  const double np = (double)m->nparams;
+  double b = nsh * rows * per_row + (o->adam ? 2.0 : 1.0) * np * f + (double)n * sizeof(size_t);
+  if (by_feat) b += ws * (double)bs;
+  else b += (nsh - 1.0) * np * f;
+  return b;
+}
+
+/* Refuses a batch whose training buffers would not fit in the memory the
+ * machine has left (MemAvailable + SwapFree), before any is allocated: an
+ * allocation that large succeeds and the kernel kills the process later. */
+static int check_memory(const lsp_model *m, size_t bs, size_t n, size_t dim,
+                        const lsp_train_opts *o, int nw, int by_feat) {
+  const double avail = lsp_mem_available();
+  if (avail < 0.0) return LSP_OK; /* unknown: nothing to check against */
+  const double need = train_bytes(m, bs, n, dim, o, nw, by_feat);
+  if (need <= avail) return LSP_OK;
+  size_t lo = 0, hi = bs; /* lo fits (or is 0), hi does not */
+  while (hi - lo > 1) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (train_bytes(m, mid, n, dim, o, nw, by_feat) <= avail) lo = mid;
+    else hi = mid;
+  }
+  char clip[64] = "";
+  if (bs < o->batch) snprintf(clip, sizeof clip, " (all %zu training examples)", bs);
+  char fit[96];
+  if (lo) snprintf(fit, sizeof fit, "the largest batch size that fits is %zu", lo);
+  else snprintf(fit, sizeof fit, "not even a batch of 1 fits");
+  return lsp_fail(LSP_EINVAL,
+                  "batch size %zu%s needs about %.0f bytes (%.1f GiB) of training buffers "
+                  "but %.0f bytes (%.1f GiB) are available (MemAvailable + SwapFree): %s",
+                  o->batch, clip, need, need / 1073741824.0, avail, avail / 1073741824.0,
+                  fit);
 }
 
 size_t lsp_train_shares(size_t batch) {
@@ -277,6 +327,7 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   /* a plain MLP splits every layer by features, other models the batch by
    * rows into shares (see above) */
   const int by_feat = lsp_feat_eligible(m);
+  if ((st = check_memory(m, bs, n, tr->dim, opts, nw, by_feat))) return st;
   lsp_feat *feat = by_feat ? lsp_feat_alloc(m, bs) : NULL;
   const size_t S = by_feat ? 1 : lsp_train_shares(bs);
   const size_t cap = feat ? lsp_feat_max_threads(feat) : S;
