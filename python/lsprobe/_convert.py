@@ -164,29 +164,38 @@ def _real(name, a):
     return a
 
 
+def _fit(name, a, wide, dtype):
+    """a as C-contiguous `dtype`; a finite value of a wider float type that
+    becomes infinite in the cast is a DataError naming it (row and column),
+    as the library does for the float64 it converts itself."""
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(a, dtype=dtype)
+    if wide and out.size and not np.isfinite(out).all():
+        big = np.flatnonzero((np.isinf(out) & np.isfinite(a)).reshape(-1))
+        if big.size:
+            i, j = divmod(int(big[0]), a.shape[1])
+            raise DataError(f"{name}: value {float(a[i, j]):g} at row {i}, column {j} "
+                            f"does not fit {np.dtype(dtype).name}")
+    return out
+
+
 def matrix(name, a, keep_f64=False):
     """A 2-D array as (array kept alive, lsp_matrix). C-contiguous float32
     input is passed as it is (no copy); so is float64 when the library reads
-    it in double (keep_f64); anything else is converted to float32."""
+    it in double (keep_f64), where every other dtype — float64 in the other
+    byte order, long double, integers, float16 — is converted to float64, so
+    that nothing is rounded to float32 on the way. Without keep_f64 anything
+    else is converted to float32."""
     a = _real(name, a)
     if a.ndim != 2:
         raise ValueError(f"{name}: expected a 2-D array (rows x columns), got shape {a.shape}")
-    if keep_f64 and a.dtype == np.float64:
-        a = np.ascontiguousarray(a)
+    if keep_f64 and a.dtype != np.float32:
+        # np.float64 compares equal to native-order float64 only: '>f8' and
+        # long double are converted here, not rounded to float32 below
+        a = _fit(name, a, a.dtype.kind == "f" and a.dtype.itemsize > 8, np.float64)
         kind = _lib.LSP_MAT_F64
     else:
-        wide = a.dtype.kind == "f" and a.dtype.itemsize > 4
-        with np.errstate(over="ignore"):
-            a32 = np.ascontiguousarray(a, dtype=np.float32)
-        if wide and a32.size and not np.isfinite(a32).all():
-            # a finite value beyond float32's range became inf in the cast:
-            # name it, as the library does for float64 it converts itself
-            big = np.flatnonzero((np.isinf(a32) & np.isfinite(a)).reshape(-1))
-            if big.size:
-                i, j = divmod(int(big[0]), a.shape[1])
-                raise DataError(f"{name}: value {float(a[i, j]):g} at row {i}, column {j} "
-                                "does not fit float32")
-        a = a32
+        a = _fit(name, a, a.dtype.kind == "f" and a.dtype.itemsize > 4, np.float32)
         kind = _lib.LSP_MAT_F32
     return a, _lib.Matrix(a.ctypes.data, kind, a.shape[0], a.shape[1])
 

@@ -168,6 +168,22 @@ def test_float64_logits_and_features_as_given():
     z = np.array([[1e8, 1e8 + 4, 1e8], [3e8, 3e8 + 10, 3e8]])
     g = lsprobe.logit_gap(z, [1, 1])["logit_gap"]
     assert (g["min"], g["max"]) == (4.0, 10.0)
+    # float64 in the other byte order (np.load of a '>f8' file) and long
+    # double are float64 too: read in double, not rounded to float32
+    for other in (z.astype(">f8"), z.astype(np.longdouble)):
+        g = lsprobe.logit_gap(other, [1, 1])["logit_gap"]
+        assert (g["min"], g["max"]) == (4.0, 10.0), other.dtype
+    rng = np.random.default_rng(3)
+    w, wy = rng.normal(size=(300, 4)) * 1e3, rng.integers(0, 4, 300)
+    want = lsprobe.calibration(w, wy)
+    assert lsprobe.calibration(w.astype(">f8"), wy) == want
+    assert lsprobe.calibration(w.astype(np.longdouble), wy) == want
+    if np.finfo(np.longdouble).max > np.finfo(np.float64).max:
+        huge = np.zeros((2, 3), dtype=np.longdouble)
+        huge[1, 0] = np.longdouble(1e300) * np.longdouble(1e300)
+        with pytest.raises(lsprobe.DataError,
+                           match=r"logits: value .* at row 1, column 0 does not fit float64"):
+            lsprobe.logit_gap(huge, [0, 1])
     assert lsprobe.logit_gap([[1e300, 3e300, -1e300]], [1])["logit_gap"]["mean"] == \
         pytest.approx(3e300, rel=1e-15)
     h = np.array([[1, 0], [1, 0.2], [0, 1], [0.2e-50, 1e-50]])
