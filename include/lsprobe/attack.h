@@ -14,7 +14,8 @@
  * Options common to both:
  *   loss       "ce" (default), "smoothed" (the label-smoothed loss: with
  *              smoothing/convention options, else the model's recorded
- *              training smoothing) or "margin" (max_{j!=y} z_j - z_y)
+ *              training smoothing), "margin" (max_{j!=y} z_j - z_y) or
+ *              "dlr" (the DLR loss of `lsprobe attack --loss dlr`)
  *   smoothing, convention   for loss "smoothed"
  *   lo, hi     the data bounds (0, 1)
  *   batch      rows per batch (256)

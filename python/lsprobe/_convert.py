@@ -237,6 +237,15 @@ def labels(name, y, n, rows_name):
     return np.ascontiguousarray(y, dtype=np.int32)
 
 
+def pair(name, v, what):
+    """The two members of a validation pair, or a ValueError saying what
+    belongs there (not Python's "too many values to unpack")."""
+    if isinstance(v, np.ndarray) or not isinstance(v, (tuple, list)) or len(v) != 2:
+        raise ValueError(f"{name}: expected a pair {what}, got {type(v).__name__}"
+                         + (f" of length {len(v)}" if isinstance(v, (tuple, list)) else ""))
+    return v
+
+
 def _text(v):
     if isinstance(v, (bool, np.bool_)):
         return "1" if v else "0"

@@ -1,4 +1,4 @@
-"""Models: load an lsprobe ``.lspm`` file or a PyTorch export folder, run it,
+"""Models: load an lsprobe ``.lspm`` file, an ONNX file or a PyTorch export folder, run it,
 evaluate it, attack it (FGSM, PGD) on NumPy inputs."""
 import ctypes
 
@@ -11,8 +11,8 @@ from ._lib import lib
 class Model:
     """A classifier loaded by liblsprobe.
 
-    ``Model(path)`` reads a ``.lspm`` file or a PyTorch export folder (one
-    .npy per state_dict tensor). Inputs are N examples of ``input_size``
+    ``Model(path)`` reads a ``.lspm`` file, an ONNX file or a PyTorch export
+    folder (one .npy per state_dict tensor). Inputs are N examples of ``input_size``
     floats each — (N, D) or images (N, C, H, W) in C order — on the scale
     the model was trained on (lsprobe's datasets: pixels in [0, 1]).
     A model is not to be attacked from two threads at once.
@@ -94,7 +94,7 @@ class Model:
         y = cv.labels("labels", labels, m.rows, "x")
         vx, vm, vy = None, None, None
         if val is not None:
-            vx, vlab = val
+            vx, vlab = cv.pair("val", val, "(val_x, val_labels)")
             vx, vm = cv.rows("validation x", vx)
             vy = cv.labels("validation labels", vlab, vm.rows, "validation x")
         o = cv.Opts(bins=bins, bootstrap=bootstrap, seed=seed)
@@ -117,7 +117,8 @@ class Model:
 
 
 def load_model(path):
-    """Load a ``.lspm`` file or a PyTorch export folder (see Model)."""
+    """Load a ``.lspm`` file, an ONNX file or a PyTorch export folder (see
+    Model)."""
     return Model(path)
 
 
@@ -135,7 +136,8 @@ def fgsm(model, x, labels, eps, *, loss="ce", smoothing=None, convention=None, l
     shape of x, float32) and the sweep as ``lsprobe attack --json``
     (``clean_accuracy``, ``points`` [{eps, accuracy, success_rate,
     mean_confidence, zero_grad_share, ...}]). ``loss`` is "ce", "smoothed"
-    (with ``smoothing``/``convention``, else the model's own) or "margin".
+    (with ``smoothing``/``convention``, else the model's own), "margin" or
+    "dlr" (as ``lsprobe attack --loss``).
     """
     return model._attack(lib.lsp_attack_fgsm, x, labels, eps,
                          dict(loss=loss, smoothing=smoothing, convention=convention, lo=lo,

@@ -87,6 +87,11 @@ def test_calibration_refuses_bad_input():
         lsprobe.calibration(probs=p, labels=y, fit_temperature=(z, y))
     with pytest.raises(lsprobe.DataError, match="validation logits: temperature"):
         lsprobe.calibration(z, y, fit_temperature=(np.zeros((20, 3)), y))
+    with pytest.raises(ValueError, match=r"fit_temperature: expected a pair \(val_logits, "
+                       r"val_labels\), got ndarray"):
+        lsprobe.calibration(z, y, fit_temperature=z)
+    with pytest.raises(ValueError, match="convention 'bogus'"):
+        lsprobe.logit_gap(z, y, convention="bogus")
     with pytest.raises(ValueError, match="exactly one"):
         lsprobe.calibration(z, y, probs=p)
     with pytest.raises(lsprobe.DataError, match="probs.*sum"):

@@ -128,6 +128,9 @@ def test_models_refuse_bad_input(tmp_path, tiny):
         lsprobe.fgsm(m, x, y[:10], 0.1)
     with pytest.raises(ValueError, match="eps"):
         lsprobe.fgsm(m, x, y, [])
+    with pytest.raises(ValueError, match=r"val: expected a pair \(val_x, val_labels\), got "
+                       "tuple of length 3"):
+        m.evaluate(x, y, val=(x, y, y))
 
 
 def test_a_cnn_against_the_cli(cli, tmp_path):
