@@ -47,6 +47,48 @@ def test_thread_count_limit():
         lib.lsp_threads_set(prev)
 
 
+def test_a_forked_child_computes_on_one_thread():
+    """After the parent ran a parallel loss (OpenMP's pool started), a child
+    made by fork() (multiprocessing's default on Linux) computes the same
+    loss on one thread instead of waiting forever for the parent's pool;
+    the parent keeps its thread count."""
+    import os
+    from lsprobe._lib import lib
+    rng = np.random.default_rng(21)
+    z = rng.normal(size=(20000, 10)).astype(np.float32)  # n·k >= 65536: parallel
+    y = rng.integers(0, 10, size=20000)
+    want = lsprobe.loss(z, y, 0.1)[0]
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report the loss and the thread count, then leave
+        code = 1
+        try:
+            os.close(r)
+            got = lsprobe.loss(z, y, 0.1)[0]
+            os.write(w, f"{got!r} {lib.lsp_threads_get()}".encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(r)
+        pytest.fail("the forked child's loss did not finish in 60 s")
+    out = os.read(r, 200).decode().split()
+    os.close(r)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert float(out[0]) == pytest.approx(want, rel=1e-12)
+    assert int(out[1]) == 1
+    assert lib.lsp_threads_get() == THREADS
+
+
 def test_ctrl_c_stops_a_bootstrap():
     """KeyboardInterrupt reaches the bootstrap: it stops at its next
     resample, the exception is raised at once, and the next call runs."""
