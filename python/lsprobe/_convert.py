@@ -164,12 +164,20 @@ def _real(name, a):
     return a
 
 
+def c_array(a, dtype):
+    """a as a C-contiguous, aligned array of `dtype` for C to read: no copy
+    when it is one already. np.ascontiguousarray alone would pass a view of
+    a byte buffer at an odd offset (np.frombuffer(..., offset=1)) as it is,
+    and C may not read a float at an address that is not a multiple of 4."""
+    return np.require(a, dtype=dtype, requirements=("C_CONTIGUOUS", "ALIGNED"))
+
+
 def _fit(name, a, wide, dtype):
     """a as C-contiguous `dtype`; a finite value of a wider float type that
     becomes infinite in the cast is a DataError naming it (row and column),
     as the library does for the float64 it converts itself."""
     with np.errstate(over="ignore"):
-        out = np.ascontiguousarray(a, dtype=dtype)
+        out = c_array(a, dtype)
     if wide and out.size and not np.isfinite(out).all():
         big = np.flatnonzero((np.isinf(out) & np.isfinite(a)).reshape(-1))
         if big.size:
@@ -234,7 +242,7 @@ def labels(name, y, n, rows_name):
         big = np.flatnonzero((y > i32.max) | (y < i32.min))
         if big.size:
             raise DataError(f"{name}: label {y[big[0]]} at index {big[0]} is out of range")
-    return np.ascontiguousarray(y, dtype=np.int32)
+    return c_array(y, np.int32)
 
 
 def pair(name, v, what):

@@ -106,7 +106,7 @@ class Model:
         shape = np.shape(x)
         xa, m = cv.rows("x", x)
         y = cv.labels("labels", labels, m.rows, "x")
-        e = np.ascontiguousarray(np.atleast_1d(np.asarray(eps, dtype=np.float64)))
+        e = cv.c_array(np.atleast_1d(np.asarray(eps, dtype=np.float64)), np.float64)
         if e.ndim != 1 or e.size == 0:
             raise ValueError(f"eps: expected a number or a list of numbers, got {eps!r}")
         adv = np.empty((m.rows, m.cols), dtype=np.float32)

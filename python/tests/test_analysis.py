@@ -194,3 +194,28 @@ def test_float64_logits_and_features_as_given():
     h = np.array([[1, 0], [1, 0.2], [0, 1], [0.2e-50, 1e-50]])
     with pytest.raises(lsprobe.DataError, match=r"features: row 3 .largest \|value\| 1e-50. is all zero"):
         lsprobe.clusters(h, [0, 0, 1, 1])
+
+
+def test_unaligned_arrays_reach_the_library_aligned():
+    """float32/float64 logits and int32 labels that are views of a byte
+    buffer at an odd offset (C-contiguous, but not aligned) are copied to
+    aligned memory before C reads them, and give the results of the aligned
+    arrays."""
+    from lsprobe import _convert
+
+    def unaligned(a):
+        buf = bytearray(a.nbytes + 1)
+        u = np.frombuffer(buf, dtype=a.dtype, offset=1, count=a.size).reshape(a.shape)
+        u[...] = a
+        assert u.flags.c_contiguous and not u.flags.aligned
+        return u
+    z, y = _informative(300, 5, 9)
+    y32 = y.astype(np.int32)
+    for dt in (np.float32, np.float64):
+        zu, yu = unaligned(z.astype(dt)), unaligned(y32)
+        a, m = _convert.matrix("logits", zu, keep_f64=True)
+        assert m.data % a.dtype.itemsize == 0 and np.array_equal(a, zu)
+        lab = _convert.labels("labels", yu, 300, "logits")
+        assert lab.ctypes.data % 4 == 0 and np.array_equal(lab, y32)
+        assert lsprobe.calibration(zu, yu) == lsprobe.calibration(z.astype(dt), y32)
+        assert lsprobe.loss(zu, yu, 0.1)[0] == lsprobe.loss(z.astype(dt), y32, 0.1)[0]
