@@ -89,7 +89,8 @@ class Model:
         --json``: accuracy, nll, calibration, clusters (penultimate layer),
         logit_gap (against the model's own training smoothing). With
         ``val=(val_x, val_labels)`` the temperature is fitted on them and
-        ``calibration_temperature_scaled`` added."""
+        ``calibration_temperature_scaled`` added (or, when their NLL has no
+        minimum in T, ``calibration_temperature_note`` saying so)."""
         xa, m = cv.rows("x", x)
         y = cv.labels("labels", labels, m.rows, "x")
         vx, vm, vy = None, None, None

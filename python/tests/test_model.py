@@ -5,6 +5,7 @@ on the same arrays, for that export and for a .lspm trained by the
 command; both ONNX exports of tests/data/torch_cnn_tiny against PyTorch;
 bad input raises."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -128,6 +129,17 @@ def test_models_refuse_bad_input(tmp_path, tiny):
         lsprobe.fgsm(m, x, y[:10], 0.1)
     with pytest.raises(ValueError, match="eps"):
         lsprobe.fgsm(m, x, y, [])
+    # validation labels on which the NLL keeps falling with T (each is its
+    # example's least likely class): no scaling, and the reason, where
+    # calibration() refuses
+    vy = m.logits(x).argmin(1)
+    got = m.evaluate(x, y, val=(x, vy))
+    assert "calibration_temperature_scaled" not in got
+    assert re.match(r"validation x: temperature: the validation NLL has no minimum",
+                    got["calibration_temperature_note"])
+    assert {k: v for k, v in got.items() if k != "calibration_temperature_note"} == m.evaluate(x, y)
+    with pytest.raises(lsprobe.DataError, match="has no minimum"):
+        lsprobe.calibration(m.logits(x), y, fit_temperature=(m.logits(x), vy))
     with pytest.raises(ValueError, match=r"val: expected a pair \(val_x, val_labels\), got "
                        "tuple of length 3"):
         m.evaluate(x, y, val=(x, y, y))
