@@ -276,7 +276,8 @@ class Opts:
             raise OutOfMemory("out of memory for options")
         for k, v in kw.items():
             if v is not None:
-                check(lib.lsp_opts_set(self.ptr, k.encode(), _text(v).encode()))
+                check(lib.lsp_opts_set(self.ptr, k.encode(),
+                                       _no_nul(f"option {k}:", _text(v).encode())))
 
     def __del__(self):
         if getattr(self, "ptr", None) and lib is not None:
@@ -300,5 +301,13 @@ def pointer(a):
     return None if a is None else a.ctypes.data
 
 
+def _no_nul(what, b):
+    """C reads text up to its first NUL: a name with one inside would reach
+    the library cut short (another file, another value) without a word."""
+    if b"\0" in b:
+        raise ValueError(f"{what} {b!r} contains a NUL character")
+    return b
+
+
 def path_bytes(path):
-    return os.fsencode(os.fspath(path))
+    return _no_nul("path", os.fsencode(os.fspath(path)))

@@ -97,6 +97,11 @@ def test_models_refuse_bad_input(tmp_path, tiny):
     x, y = tiny["x"], tiny["labels"]
     with pytest.raises(lsprobe.FileError, match="nothere"):
         lsprobe.load_model(tmp_path / "nothere.lspm")
+    # a NUL inside a path or an option would cut it short in C: refused
+    with pytest.raises(ValueError, match="path .* contains a NUL character"):
+        lsprobe.load_model(str(tiny["dir"]) + "\0.bak")
+    with pytest.raises(ValueError, match="option loss: .* contains a NUL character"):
+        lsprobe.fgsm(m, x, y, 0.1, loss="ce\0margin")
     (tmp_path / "bad.lspm").write_bytes(b"LSPM" + bytes(40))
     with pytest.raises(lsprobe.DataError, match="bad.lspm"):
         lsprobe.load_model(tmp_path / "bad.lspm")
