@@ -94,7 +94,7 @@ def direct(call, *args):
     check(call(*args))
 
 
-def interruptible(call, *args, keep=()):
+def interruptible(call, *args, keep=(), release=None):
     """A long call, run in a worker thread while this one waits, so that
     Ctrl-C (KeyboardInterrupt) reaches the library: it stops with LSP_EINTR
     at its next check, and KeyboardInterrupt is raised here once it has.
@@ -103,7 +103,11 @@ def interruptible(call, *args, keep=()):
     option set whose memory the call reads), so that even if this thread
     gave up waiting, nothing the call reads could be freed under it. The
     wait is on an Event, not Thread.join: a KeyboardInterrupt inside join()
-    can mark a running thread as finished (CPython 3.11)."""
+    can mark a running thread as finished (CPython 3.11).
+
+    `release`, when given, is called once the call has ended, in whichever
+    thread ends it (for a model's count of the calls running on it); a
+    call that never started releases nothing, so what it holds is kept."""
     box = {}
     go, done = threading.Event(), threading.Event()
 
@@ -119,6 +123,8 @@ def interruptible(call, *args, keep=()):
             finally:
                 with _active_lock:
                     _active -= 1
+                if release is not None:
+                    release()
             box["st"] = st
             box["msg"] = lib.lsp_errmsg().decode("utf-8", "replace") if st else None
             if box.get("abandoned"):
@@ -285,12 +291,12 @@ class Opts:
             self.ptr = None
 
 
-def result(call, *args, keep=()):
+def result(call, *args, keep=(), release=None):
     """Call an lsp_*_measure-style function whose last argument receives an
     lsp_result (interruptibly, holding `keep`); return the result's JSON as
     a dict."""
     r = ctypes.c_void_p()
-    interruptible(call, *args, ctypes.byref(r), keep=keep)
+    interruptible(call, *args, ctypes.byref(r), keep=keep, release=release)
     try:
         return json.loads(lib.lsp_result_json(r).decode("utf-8"))
     finally:

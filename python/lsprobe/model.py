@@ -1,6 +1,7 @@
 """Models: load an lsprobe ``.lspm`` file, an ONNX file or a PyTorch export folder, run it,
 evaluate it, attack it (FGSM, PGD) on NumPy inputs."""
 import ctypes
+import threading
 
 import numpy as np
 
@@ -20,14 +21,42 @@ class Model:
 
     def __init__(self, path):
         self._m = ctypes.c_void_p()
+        self._lock = threading.Lock()
+        self._calls = 0       # calls running on the model (in worker threads)
+        self._closing = False
         self.path = path
         cv.check(lib.lsp_model_load(cv.path_bytes(path), ctypes.byref(self._m)))
 
     def close(self):
-        """Free the model now (also done when it is garbage-collected)."""
-        if getattr(self, "_m", None) and lib is not None:
+        """Free the model now (also done when it is garbage-collected). A
+        call still running on it in another thread keeps it until it ends;
+        new calls raise ValueError."""
+        lock = getattr(self, "_lock", None)
+        if lock is None:
+            return
+        with lock:
+            self._closing = True
+            if self._calls == 0:
+                self._free()
+
+    def _free(self):
+        if self._m and lib is not None:
             lib.lsp_model_free(self._m)
-            self._m = None
+        self._m = None
+
+    def _hold(self):
+        """The model for one long call, kept from close() until _release."""
+        with self._lock:
+            if self._closing or not self._m:
+                raise ValueError("model: already closed")
+            self._calls += 1
+            return self._m
+
+    def _release(self):
+        with self._lock:
+            self._calls -= 1
+            if self._calls == 0 and self._closing:
+                self._free()
 
     def __del__(self):
         self.close()
@@ -39,7 +68,7 @@ class Model:
         self.close()
 
     def _ptr(self):
-        if not self._m:
+        if self._closing or not self._m:
             raise ValueError("model: already closed")
         return self._m
 
@@ -80,8 +109,8 @@ class Model:
         xa, m = cv.rows("x", x)
         z = np.empty((m.rows, self.num_classes), dtype=np.float32)
         f = np.empty((m.rows, self.feature_size), dtype=np.float32) if features else None
-        cv.interruptible(lib.lsp_model_logits, self._ptr(), ctypes.byref(m), z.ctypes.data,
-                         cv.pointer(f), keep=(self, xa, z, f))
+        cv.interruptible(lib.lsp_model_logits, self._hold(), ctypes.byref(m), z.ctypes.data,
+                         cv.pointer(f), keep=(self, xa, z, f), release=self._release)
         return (z, f) if features else z
 
     def evaluate(self, x, labels, *, val=None, bins=15, bootstrap=0, seed=1):
@@ -99,9 +128,9 @@ class Model:
             vx, vm = cv.rows("validation x", vx)
             vy = cv.labels("validation labels", vlab, vm.rows, "validation x")
         o = cv.Opts(bins=bins, bootstrap=bootstrap, seed=seed)
-        return cv.result(lib.lsp_model_evaluate, self._ptr(), ctypes.byref(m), y.ctypes.data,
+        return cv.result(lib.lsp_model_evaluate, self._hold(), ctypes.byref(m), y.ctypes.data,
                          None if vm is None else ctypes.byref(vm), cv.pointer(vy), o.ptr,
-                         keep=(self, xa, y, vx, vy, o))
+                         keep=(self, xa, y, vx, vy, o), release=self._release)
 
     def _attack(self, fn, x, labels, eps, opts):
         shape = np.shape(x)
@@ -112,8 +141,9 @@ class Model:
             raise ValueError(f"eps: expected a number or a list of numbers, got {eps!r}")
         adv = np.empty((m.rows, m.cols), dtype=np.float32)
         o = cv.Opts(**opts)
-        info = cv.result(fn, self._ptr(), ctypes.byref(m), y.ctypes.data, e.ctypes.data,
-                         e.size, o.ptr, adv.ctypes.data, keep=(self, xa, y, e, o, adv))
+        info = cv.result(fn, self._hold(), ctypes.byref(m), y.ctypes.data, e.ctypes.data,
+                         e.size, o.ptr, adv.ctypes.data, keep=(self, xa, y, e, o, adv),
+                         release=self._release)
         return adv.reshape(shape), info
 
 

@@ -9,7 +9,7 @@ import pytest
 
 import lsprobe
 from lsprobe import _convert
-from conftest import THREADS
+from conftest import THREADS, without
 
 
 def test_versions():
@@ -138,3 +138,29 @@ def test_ctrl_c_at_any_moment_leaves_no_call_running(tiny):
         assert _convert._active == 0, f"a call still runs after an interrupt at {delay} s"
     _, info = lsprobe.fgsm(m, tiny["x"], tiny["labels"], 0.1)
     assert info["points"][0]["accuracy"] == 0.28125
+
+
+def test_closing_a_model_under_a_running_call(tiny):
+    """close() while another thread attacks the model: the attack finishes
+    on the model it started with (the same result as alone), the model is
+    freed when it ends, and calls made after close() raise."""
+    m = lsprobe.load_model(tiny["dir"])
+    x = np.repeat(tiny["x"], 50, axis=0)
+    y = np.repeat(tiny["labels"], 50)
+    kw = dict(steps=1000, batch=8, full_steps=True)  # about 0.5 s
+    want = lsprobe.pgd(m, x, y, 0.1, **kw)
+    out = {}
+    t = threading.Thread(target=lambda: out.update(got=lsprobe.pgd(m, x, y, 0.1, **kw)))
+    t.start()
+    deadline = time.monotonic() + 10
+    while _convert._active == 0 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert _convert._active == 1, "the attack did not start"
+    m.close()
+    assert m._m, "freed under a running call"
+    with pytest.raises(ValueError, match="already closed"):
+        m.logits(tiny["x"])
+    t.join()
+    assert np.array_equal(out["got"][0], want[0])
+    assert without(out["got"][1], "seconds") == without(want[1], "seconds")
+    assert not m._m  # freed by the call's end
