@@ -74,6 +74,8 @@ def set_threads(n):
     binned calibration sums) are the same for every n; cluster sums are
     identical for the same n. At most 1024 (as the command's --threads)."""
     global _threads
+    if isinstance(n, (bool, np.bool_)) or not float(n).is_integer():
+        raise UsageError(f"set_threads: {n!r} is not a whole number of threads")
     n = max(int(n), 0)
     if n > _lib.LSP_THREADS_MAX:
         raise UsageError(f"set_threads: thread count {n} is above the limit of "
@@ -260,8 +262,14 @@ def pair(name, v, what):
     return v
 
 
-def _text(v):
+# the options that are switches: True/False for them, never for a count
+_SWITCHES = {"full_steps"}
+
+
+def _text(k, v):
     if isinstance(v, (bool, np.bool_)):
+        if k not in _SWITCHES:  # bins=True would silently mean one bin
+            raise TypeError(f"option {k} = {v!r}: expected a number, not a boolean")
         return "1" if v else "0"
     if isinstance(v, (float, np.floating)):
         return repr(float(v))  # round-trips exactly
@@ -283,7 +291,7 @@ class Opts:
         for k, v in kw.items():
             if v is not None:
                 check(lib.lsp_opts_set(self.ptr, k.encode(),
-                                       _no_nul(f"option {k}:", _text(v).encode())))
+                                       _no_nul(f"option {k}:", _text(k, v).encode())))
 
     def __del__(self):
         if getattr(self, "ptr", None) and lib is not None:

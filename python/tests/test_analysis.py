@@ -81,6 +81,8 @@ def test_calibration_refuses_bad_input():
         lsprobe.calibration(z, np.r_[3, y[1:]])
     with pytest.raises(lsprobe.UsageError, match="option bins = '0'"):
         lsprobe.calibration(z, y, bins=0)
+    with pytest.raises(TypeError, match="option bins = True: expected a number, not a boolean"):
+        lsprobe.calibration(z, y, bins=True)  # not one bin
     with pytest.raises(lsprobe.UsageError, match="edges"):
         lsprobe.calibration(z, y, edges="middle")
     with pytest.raises(lsprobe.UsageError, match="needs logits"):

@@ -37,6 +37,8 @@ def test_thread_count_limit():
     from lsprobe._lib import lib
     with pytest.raises(lsprobe.UsageError, match="2000 is above the limit of 1024"):
         lsprobe.set_threads(2000)
+    with pytest.raises(lsprobe.UsageError, match="2.5 is not a whole number"):
+        lsprobe.set_threads(2.5)  # not 2
     assert lsprobe.get_threads() == THREADS
     prev = lib.lsp_threads_set(3)
     try:
