@@ -118,8 +118,16 @@ def test_models_refuse_bad_input(tmp_path, tiny):
         m.logits(bad)
     with pytest.raises(lsprobe.DataError, match="row 5, column 3"):
         m.evaluate(bad, y)
-    with pytest.raises(lsprobe.DataError, match="outside the bounds"):
+    # as `lsprobe attack`: where, the span of x and what to do
+    j = int(np.argmax((x * 3 > 1).reshape(-1)))
+    with pytest.raises(lsprobe.DataError,
+                       match=rf"x: value {x.flat[j] * 3:g} at row {j // 8}, column {j % 8} is "
+                       r"outside the bounds lo = 0, hi = 1; x spans "
+                       rf"\[{(x * 3).min():g}, {(x * 3).max():g}\]: scale 8-bit pixels"):
         lsprobe.fgsm(m, x * 3, y, 0.1)
+    with pytest.raises(lsprobe.DataError, match=r"x: value -0.5 at row 0, column 0 is outside the "
+                       r"bounds lo = -0.25, hi = 0.25; x spans \[-0.5, 0.25\]: scale the inputs"):
+        lsprobe.fgsm(m, np.r_[[[-0.5] + [0.25] * 7], x[1:] * 0], y, 0.1, lo=-0.25, hi=0.25)
     with pytest.raises(lsprobe.UsageError, match="eps -0.1"):
         lsprobe.fgsm(m, x, y, [0.1, -0.1])
     with pytest.raises(lsprobe.UsageError, match="option steps = '0'"):
