@@ -153,9 +153,16 @@ def load_model(path):
     return Model(path)
 
 
+def _model(model):
+    if not isinstance(model, Model):
+        raise TypeError(f"model: expected an lsprobe.Model (lsprobe.load_model(path)), "
+                        f"got {type(model).__name__}")
+    return model
+
+
 def evaluate(model, x, labels, **kw):
     """``model.evaluate(x, labels, **kw)`` (see Model.evaluate)."""
-    return model.evaluate(x, labels, **kw)
+    return _model(model).evaluate(x, labels, **kw)
 
 
 def fgsm(model, x, labels, eps, *, loss="ce", smoothing=None, convention=None, lo=0.0,
@@ -170,7 +177,7 @@ def fgsm(model, x, labels, eps, *, loss="ce", smoothing=None, convention=None, l
     (with ``smoothing``/``convention``, else the model's own), "margin" or
     "dlr" (as ``lsprobe attack --loss``).
     """
-    return model._attack(lib.lsp_attack_fgsm, x, labels, eps,
+    return _model(model)._attack(lib.lsp_attack_fgsm, x, labels, eps,
                          dict(loss=loss, smoothing=smoothing, convention=convention, lo=lo,
                               hi=hi, batch=batch))
 
@@ -183,7 +190,7 @@ def pgd(model, x, labels, eps, *, steps=10, step_size=None, restarts=1, seed=1,
     ``restarts``; an example counts as robust only if it survives every
     restart (and every smaller eps of the list). Returns ``(x_adv, info)``
     as fgsm."""
-    return model._attack(lib.lsp_attack_pgd, x, labels, eps,
+    return _model(model)._attack(lib.lsp_attack_pgd, x, labels, eps,
                          dict(loss=loss, smoothing=smoothing, convention=convention, lo=lo,
                               hi=hi, batch=batch, steps=steps, step_size=step_size,
                               restarts=restarts, seed=seed, full_steps=full_steps))

@@ -153,6 +153,11 @@ def test_models_refuse_bad_input(tmp_path, tiny):
     assert {k: v for k, v in got.items() if k != "calibration_temperature_note"} == m.evaluate(x, y)
     with pytest.raises(lsprobe.DataError, match="has no minimum"):
         lsprobe.calibration(m.logits(x), y, fit_temperature=(m.logits(x), vy))
+    for fn in (lsprobe.fgsm, lsprobe.pgd):
+        with pytest.raises(TypeError, match=r"model: expected an lsprobe.Model .* got PosixPath"):
+            fn(tiny["dir"], x, y, 0.1)  # a path, not a loaded model
+    with pytest.raises(TypeError, match=r"model: expected an lsprobe.Model .* got str"):
+        lsprobe.evaluate(str(tiny["dir"]), x, y)
     with pytest.raises(ValueError, match=r"val: expected a pair \(val_x, val_labels\), got "
                        "tuple of length 3"):
         m.evaluate(x, y, val=(x, y, y))
