@@ -10,6 +10,32 @@
 #include "core/nn/lsp_model.h"
 #include "lsprobe/attack.h"
 
+/* Inputs must lie inside [lo, hi] (the attack clips to them): the message
+ * of `lsprobe attack` names the row and column, the span of x and what to
+ * do, with the option names of the API. */
+static int check_bounds(const float *x, size_t n, size_t dim, float lo,
+                        float hi) {
+  size_t count = n * dim, bad = count;
+  float mn = x[0], mx = x[0];
+  for (size_t i = 0; i < count; i++) {
+    float v = x[i];
+    if (bad == count && !(v >= lo && v <= hi)) bad = i;
+    mn = v < mn ? v : mn;
+    mx = v > mx ? v : mx;
+  }
+  if (bad == count) return LSP_OK;
+  return lsp_fail(LSP_EDATA,
+                  "x: value %g at row %zu, column %zu is outside the bounds "
+                  "lo = %g, hi = %g; x spans [%g, %g]: %s",
+                  (double)x[bad], bad / dim, bad % dim, (double)lo, (double)hi,
+                  (double)mn, (double)mx,
+                  mx > 1.0f && mx <= 255.0f && mn >= 0.0f
+                      ? "scale 8-bit pixels by 1/255, or give lo/hi that "
+                        "hold the data the model was trained on"
+                      : "scale the inputs as the model was trained, or give "
+                        "lo/hi that hold them");
+}
+
 static int attack(const char *fn, lsp_attack_kind kind, lsp_model *m,
                   const lsp_matrix *x, const int32_t *y, const double *eps,
                   size_t neps, const lsp_opts *o, float *x_adv,
@@ -90,7 +116,9 @@ static int attack(const char *fn, lsp_attack_kind kind, lsp_model *m,
   lsp_attack_result res;
   memset(&res, 0, sizeof res);
   lsp_api_doc d = {0};
-  if ((st = lsp_api_f32("x", x, &xf, &own))) goto done;
+  if ((st = lsp_api_f32("x", x, &xf, &own)) ||
+      (st = check_bounds(xf, x->rows, x->cols, ao.lo, ao.hi)))
+    goto done;
   if ((st = lsp_attack_run(m, NULL, xf, y, x->rows, x->cols, eps, neps, &ao,
                            &res)))
     goto done;

@@ -1,6 +1,7 @@
 /* lsp_api_model.c — models through the public API (lsprobe/model.h): sizes,
  * logits and features of arrays, and `lsprobe eval` on arrays. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,10 +123,12 @@ static int eval_json(const lsp_model *m, const float *z, const float *f,
 
   lsp_calib_result before = {0}, after = {0};
   int fit = vz != NULL;
+  char note[512] = "";
   st = lsp_calib_evaluate(z, y, n, k, vz, vy, nv, co, boot, &before, &after);
   if (st == LSP_EDATA &&
-      fit) { /* no interior NLL minimum: no scaling (as eval) */
+      fit) { /* no interior NLL minimum: no scaling (as eval), and why */
     fit = 0;
+    snprintf(note, sizeof note, "validation x: %s", lsp_errmsg());
     lsp_calib_result_release(&before);
     lsp_calib_result_release(&after);
     st = lsp_calib_evaluate(z, y, n, k, NULL, NULL, 0, co, boot, &before,
@@ -133,6 +136,7 @@ static int eval_json(const lsp_model *m, const float *z, const float *f,
   }
   if (!st) {
     lsp_calib_pair_json(&before, fit ? &after : NULL, j);
+    if (*note) lsp_json_key_str(j, "calibration_temperature_note", note);
   }
   lsp_calib_result_release(&before);
   lsp_calib_result_release(&after);

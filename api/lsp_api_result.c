@@ -2,6 +2,7 @@
  * in memory with the same JSON writers the command uses, parsed back once
  * with the strict reader, and read by path. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,17 +80,30 @@ int lsp_result_number(const lsp_result *r, const char *path, double *out) {
   char name[128];
   while (*p) {
     if (*p == '[') {
-      char *end = NULL;
-      unsigned long long i = strtoull(p + 1, &end, 10);
-      if (end == p + 1 || *end != ']')
+      /* digits only: strtoull would also take a sign or blanks ("[-1]") */
+      size_t nd = strspn(p + 1, "0123456789");
+      if (nd == 0 || p[1 + nd] != ']')
         return lsp_fail(LSP_EINVAL, "result: '%s': malformed index at '%s'",
                         path, p);
-      if (v->type != LSP_JSONR_ARRAY || i >= lsp_jsonr_len(v))
-        return lsp_fail(LSP_EINVAL, "result: '%.*s' has no element %llu",
-                        (int)(p - path), path, i);
+      errno = 0;
+      unsigned long long i = strtoull(p + 1, NULL, 10);
+      if (v->type != LSP_JSONR_ARRAY || errno || i >= lsp_jsonr_len(v))
+        return lsp_fail(LSP_EINVAL, "result: %s%.*s%s has no element %.*s",
+                        p == path ? "the result (an object)" : "'",
+                        (int)(p - path), path, p == path ? "" : "'", (int)nd,
+                        p + 1);
       v = lsp_jsonr_at(v, (size_t)i);
-      p = end + 1;
-      if (*p == '.') p++;
+      p += nd + 2;
+      if (*p == '.') {
+        p++;
+        if (!*p)
+          return lsp_fail(LSP_EINVAL, "result: '%s': path ends with '.'", path);
+      } else if (*p && *p != '[') {
+        return lsp_fail(LSP_EINVAL,
+                        "result: '%s': malformed path at '%s' (a '.' or '[' "
+                        "must follow ']')",
+                        path, p);
+      }
       continue;
     }
     size_t len = strcspn(p, ".[");

@@ -188,6 +188,17 @@ static void test_calibration(void **state) {
           "no element 99");
   refused(lsp_result_number(r, "bins", &t), LSP_EINVAL, "not a number");
   refused(lsp_result_number(r, "bins[x]", &t), LSP_EINVAL, "malformed");
+  /* an index is digits, and ']' is followed by '.', '[' or the end */
+  refused(lsp_result_number(r, "bins[-1].count", &t), LSP_EINVAL,
+          "malformed index at '[-1].count'");
+  refused(lsp_result_number(r, "bins[ 1].count", &t), LSP_EINVAL, "malformed");
+  refused(lsp_result_number(r, "bins[0]count", &t), LSP_EINVAL,
+          "malformed path at 'count'");
+  refused(lsp_result_number(r, "bins[0].", &t), LSP_EINVAL, "ends with '.'");
+  refused(lsp_result_number(r, "bins[18446744073709551617].count", &t),
+          LSP_EINVAL, "'bins' has no element 18446744073709551617");
+  refused(lsp_result_number(r, "[0]", &t), LSP_EINVAL,
+          "the result (an object) has no element 0");
   lsp_result_free(r);
   lsp_opts_free(o);
 }

@@ -8,7 +8,8 @@
  * Also: lsp_init() switches GSL's handler off exactly once, after which a
  * GSL error returns instead of calling abort(); lsp_model_init returns
  * LSP_ENOMEM when its generator cannot be allocated (gsl_rng_alloc is
- * interposed too, failing on request the way GSL fails: through gsl_error). */
+ * interposed too, failing on request the way GSL fails: through gsl_error);
+ * a child forked after a parallel call computes on one thread. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <gsl/gsl_errno.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "analysis/lsp_calib.h"
@@ -27,6 +29,7 @@
 #include "core/base/lsp_io.h"
 #include "core/base/lsp_threads.h"
 #include "core/data/lsp_data.h"
+#include "core/loss/lsp_loss.h"
 #include "core/nn/lsp_model.h"
 #include "core/train/lsp_train.h"
 #include "reports/lsp_run.h"
@@ -142,6 +145,46 @@ static void test_init_once_gsl_errors_return(void **state) {
   lsp_model_free(m);
 }
 
+/* ---- fork ---------------------------------------------------------------- */
+
+/* A child forked after the parent ran a parallel loss (OpenMP's pool
+ * started) computes the same loss on one thread: with a team of two it
+ * would wait forever for the parent's pool (alarm() turns that into
+ * SIGALRM). The parent keeps its own count. */
+static void test_forked_child_runs_on_one_thread(void **state) {
+  (void)state;
+  assert_int_equal(lsp_init(), LSP_OK);
+  enum { N = 20000, K = 10 }; /* n·k >= 65536: the parallel branch */
+  float *z = malloc(N * K * sizeof *z);
+  int32_t *y = malloc(N * sizeof *y);
+  assert_true(z && y);
+  for (size_t i = 0; i < (size_t)N * K; i++) z[i] = (float)((i * 7919) % 97) / 13.0f;
+  for (size_t i = 0; i < N; i++) y[i] = (int32_t)(i % K);
+  lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
+  int prev = lsp_threads_set(2);
+  double want = 0.0;
+  assert_int_equal(lsp_loss_xent(z, y, N, K, &ls, NULL, 1.0, NULL, &want), LSP_OK);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    alarm(60);
+    double got = 0.0;
+    int st = lsp_loss_xent(z, y, N, K, &ls, NULL, 1.0, NULL, &got);
+    _exit(st == LSP_OK && lsp_threads_get() == 1 && fabs(got - want) <= 1e-12 * fabs(want)
+              ? 0 : 3);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  if (WIFSIGNALED(status))
+    fail_msg("the forked child was killed by signal %d (SIGALRM: it hung)", WTERMSIG(status));
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  assert_int_equal(lsp_threads_get(), 2);
+  lsp_threads_set(prev);
+  free(z);
+  free(y);
+}
+
 /* ---- the library leaves the process alone ------------------------------- */
 
 static void test_library_calls_leave_process_state(void **state) {
@@ -213,6 +256,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_init_once_gsl_errors_return),
       cmocka_unit_test(test_library_calls_leave_process_state),
+      cmocka_unit_test(test_forked_child_runs_on_one_thread),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

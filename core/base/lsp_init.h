@@ -8,6 +8,13 @@
  * every GSL status itself and returns it as an lsp status with a message.
  * Without lsp_init() a GSL failure inside lsprobe aborts the host.
  *
+ * It also registers a fork handler (pthread_atfork, child side only) that
+ * makes a forked child run lsprobe's parallel work on one thread: GNU
+ * OpenMP's thread pool does not survive fork(), and a team of more threads
+ * in the child would wait forever for workers that are not there (a Python
+ * host's multiprocessing pool, for one). The handler touches lsprobe's own
+ * thread count only (lsp_threads.h).
+ *
  * That is the only process-wide state the library changes. It never
  * installs a signal handler (a host reports an interruption through
  * lsp_interrupt_request, lsp_io.h), never touches the umask, and never sets

@@ -10,6 +10,11 @@ void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
 
 static _Thread_local int g_threads = 0;
+/* set in a child process by the fork handler lsp_init registers: GNU
+ * OpenMP's pool is not copied by fork(), so the child works on one thread */
+static int g_forked = 0;
+
+void lsp_threads_after_fork(void) { g_forked = 1; }
 
 int lsp_threads_set(int n) {
   if (n > LSP_THREADS_MAX) {
@@ -22,6 +27,7 @@ int lsp_threads_set(int n) {
 }
 
 int lsp_threads_get(void) {
+  if (g_forked) return 1;
   return g_threads > 0 ? g_threads : omp_get_max_threads();
 }
 

@@ -23,6 +23,11 @@
  * thread count for this thread's calls (lsprobe/base.h). */
 #include "lsprobe/base.h"
 
+/* The child side of the fork handler lsp_init registers: from then on
+ * lsp_threads_get() is 1 in that process, whatever was set (GNU OpenMP's
+ * thread pool does not survive fork(): a larger team would never start). */
+void lsp_threads_after_fork(void);
+
 /* OpenBLAS's process-wide thread count (n <= 0: the online cores). Only for
  * programs that own their process; the library never calls it. */
 void lsp_threads_set_blas(int n);

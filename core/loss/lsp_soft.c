@@ -21,6 +21,7 @@
 
 #include "core/base/lsp_clones.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
 #include "core/loss/lsp_vexp.h"
 
 /* No fused multiply-adds in this file (Clang contracts by default; GCC's
@@ -288,7 +289,7 @@ static int run_rows(const job *jb, size_t n, double sums[2]) {
   if (!bs) return lsp_fail(LSP_ENOMEM, "out of memory");
   size_t first_bad = SIZE_MAX;
   int bad_code = 0;
-#pragma omp parallel for schedule(static) if (n * jb->k >= 65536)
+#pragma omp parallel for schedule(static) num_threads(lsp_threads_get()) if (n * jb->k >= 65536)
   for (size_t blk = 0; blk < nblocks; blk++) {
     size_t r0 = blk * SOFT_BLOCK,
            r1 = r0 + SOFT_BLOCK < n ? r0 + SOFT_BLOCK : n;

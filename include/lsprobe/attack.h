@@ -16,7 +16,8 @@
  * Options common to both:
  *   loss       "ce" (default), "smoothed" (the label-smoothed loss: with
  *              smoothing/convention options, else the model's recorded
- *              training smoothing) or "margin" (max_{j!=y} z_j - z_y)
+ *              training smoothing), "margin" (max_{j!=y} z_j - z_y) or
+ *              "dlr" (the DLR loss of `lsprobe attack --loss dlr`)
  *   smoothing, convention   for loss "smoothed"
  *   lo, hi     the data bounds (0, 1)
  *   batch      rows per batch (256)
@@ -24,7 +25,8 @@
  * full_steps (0: an example counts as fooled at the first iterate the model
  * gets wrong; 1: always every step, the last iterate judged).
  * Errors: LSP_EINVAL for bad options or ε (each finite and >= 0), LSP_EDATA
- * for an input outside [lo, hi] or a label outside [0, K) (naming the row),
+ * for an input outside [lo, hi] (naming its row and column and the span of x,
+ * as `lsprobe attack` does) or a label outside [0, K) (naming the row),
  * or a model that does not take inputs of this width. The model's
  * parameters are left unchanged. */
 #ifndef LSPROBE_ATTACK_H

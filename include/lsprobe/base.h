@@ -25,7 +25,10 @@ enum lsp_status {
 
 /* Call once before anything else (from any thread; further calls do
  * nothing). It switches GSL's abort-on-error handler off, process-wide, so
- * that a GSL failure inside lsprobe comes back as a status; that is the only
+ * that a GSL failure inside lsprobe comes back as a status, and registers a
+ * fork handler (pthread_atfork, child side) that sets lsprobe's own thread
+ * count to 1 in a forked child (GNU OpenMP's thread pool does not survive
+ * fork(): a larger team there would wait forever). That is the only
  * process-wide state the library changes: it installs no signal handler,
  * leaves the umask alone and never sets OpenMP's or OpenBLAS's thread
  * counts. LSP_OK, or a status with the reason. */
@@ -33,7 +36,8 @@ LSP_API int lsp_init(void);
 
 /* lsprobe's thread count for the calls the calling thread makes (n <= 0:
  * the default, OpenMP's: OMP_NUM_THREADS, else the online cores; at most
- * LSP_THREADS_MAX). Each host thread has its own setting; nothing outside
+ * LSP_THREADS_MAX; 1 in a process forked after lsp_init, whatever the
+ * setting). Each host thread has its own setting; nothing outside
  * lsprobe changes. Results the documentation calls thread-count independent
  * are the same for every n. lsp_threads_set returns the previous setting
  * (0 = the default, never negative); for n > LSP_THREADS_MAX it keeps the

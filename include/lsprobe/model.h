@@ -56,7 +56,9 @@ LSP_API int lsp_model_logits(const lsp_model *m, const lsp_matrix *x,
  * "clusters" {...} (penultimate features) and "logit_gap" {...} (against
  * the optimum of the model's own smoothing). With validation examples
  * (val_x M×input size and val_y, both or neither) the temperature is
- * fitted on them and "calibration_temperature_scaled" added.
+ * fitted on them and "calibration_temperature_scaled" added; when their
+ * NLL has no minimum in T (it keeps falling towards an end of the search
+ * range) there is no scaling, and "calibration_temperature_note" says why.
  * Options: bins (15), bootstrap (0), seed (1). Errors as lsp_model_logits,
  * and LSP_EDATA for labels outside [0, K). */
 LSP_API int lsp_model_evaluate(const lsp_model *m, const lsp_matrix *x,

@@ -74,6 +74,8 @@ def set_threads(n):
     binned calibration sums) are the same for every n; cluster sums are
     identical for the same n. At most 1024 (as the command's --threads)."""
     global _threads
+    if isinstance(n, (bool, np.bool_)) or not float(n).is_integer():
+        raise UsageError(f"set_threads: {n!r} is not a whole number of threads")
     n = max(int(n), 0)
     if n > _lib.LSP_THREADS_MAX:
         raise UsageError(f"set_threads: thread count {n} is above the limit of "
@@ -94,7 +96,7 @@ def direct(call, *args):
     check(call(*args))
 
 
-def interruptible(call, *args, keep=()):
+def interruptible(call, *args, keep=(), release=None):
     """A long call, run in a worker thread while this one waits, so that
     Ctrl-C (KeyboardInterrupt) reaches the library: it stops with LSP_EINTR
     at its next check, and KeyboardInterrupt is raised here once it has.
@@ -103,7 +105,11 @@ def interruptible(call, *args, keep=()):
     option set whose memory the call reads), so that even if this thread
     gave up waiting, nothing the call reads could be freed under it. The
     wait is on an Event, not Thread.join: a KeyboardInterrupt inside join()
-    can mark a running thread as finished (CPython 3.11)."""
+    can mark a running thread as finished (CPython 3.11).
+
+    `release`, when given, is called once the call has ended, in whichever
+    thread ends it (for a model's count of the calls running on it); a
+    call that never started releases nothing, so what it holds is kept."""
     box = {}
     go, done = threading.Event(), threading.Event()
 
@@ -119,6 +125,8 @@ def interruptible(call, *args, keep=()):
             finally:
                 with _active_lock:
                     _active -= 1
+                if release is not None:
+                    release()
             box["st"] = st
             box["msg"] = lib.lsp_errmsg().decode("utf-8", "replace") if st else None
             if box.get("abandoned"):
@@ -164,29 +172,46 @@ def _real(name, a):
     return a
 
 
+def c_array(a, dtype):
+    """a as a C-contiguous, aligned array of `dtype` for C to read: no copy
+    when it is one already. np.ascontiguousarray alone would pass a view of
+    a byte buffer at an odd offset (np.frombuffer(..., offset=1)) as it is,
+    and C may not read a float at an address that is not a multiple of 4."""
+    return np.require(a, dtype=dtype, requirements=("C_CONTIGUOUS", "ALIGNED"))
+
+
+def _fit(name, a, wide, dtype):
+    """a as C-contiguous `dtype`; a finite value of a wider float type that
+    becomes infinite in the cast is a DataError naming it (row and column),
+    as the library does for the float64 it converts itself."""
+    with np.errstate(over="ignore"):
+        out = c_array(a, dtype)
+    if wide and out.size and not np.isfinite(out).all():
+        big = np.flatnonzero((np.isinf(out) & np.isfinite(a)).reshape(-1))
+        if big.size:
+            i, j = divmod(int(big[0]), a.shape[1])
+            raise DataError(f"{name}: value {float(a[i, j]):g} at row {i}, column {j} "
+                            f"does not fit {np.dtype(dtype).name}")
+    return out
+
+
 def matrix(name, a, keep_f64=False):
     """A 2-D array as (array kept alive, lsp_matrix). C-contiguous float32
     input is passed as it is (no copy); so is float64 when the library reads
-    it in double (keep_f64); anything else is converted to float32."""
+    it in double (keep_f64), where every other dtype — float64 in the other
+    byte order, long double, integers, float16 — is converted to float64, so
+    that nothing is rounded to float32 on the way. Without keep_f64 anything
+    else is converted to float32."""
     a = _real(name, a)
     if a.ndim != 2:
         raise ValueError(f"{name}: expected a 2-D array (rows x columns), got shape {a.shape}")
-    if keep_f64 and a.dtype == np.float64:
-        a = np.ascontiguousarray(a)
+    if keep_f64 and a.dtype != np.float32:
+        # np.float64 compares equal to native-order float64 only: '>f8' and
+        # long double are converted here, not rounded to float32 below
+        a = _fit(name, a, a.dtype.kind == "f" and a.dtype.itemsize > 8, np.float64)
         kind = _lib.LSP_MAT_F64
     else:
-        wide = a.dtype.kind == "f" and a.dtype.itemsize > 4
-        with np.errstate(over="ignore"):
-            a32 = np.ascontiguousarray(a, dtype=np.float32)
-        if wide and a32.size and not np.isfinite(a32).all():
-            # a finite value beyond float32's range became inf in the cast:
-            # name it, as the library does for float64 it converts itself
-            big = np.flatnonzero((np.isinf(a32) & np.isfinite(a)).reshape(-1))
-            if big.size:
-                i, j = divmod(int(big[0]), a.shape[1])
-                raise DataError(f"{name}: value {float(a[i, j]):g} at row {i}, column {j} "
-                                "does not fit float32")
-        a = a32
+        a = _fit(name, a, a.dtype.kind == "f" and a.dtype.itemsize > 4, np.float32)
         kind = _lib.LSP_MAT_F32
     return a, _lib.Matrix(a.ctypes.data, kind, a.shape[0], a.shape[1])
 
@@ -225,11 +250,26 @@ def labels(name, y, n, rows_name):
         big = np.flatnonzero((y > i32.max) | (y < i32.min))
         if big.size:
             raise DataError(f"{name}: label {y[big[0]]} at index {big[0]} is out of range")
-    return np.ascontiguousarray(y, dtype=np.int32)
+    return c_array(y, np.int32)
 
 
-def _text(v):
+def pair(name, v, what):
+    """The two members of a validation pair, or a ValueError saying what
+    belongs there (not Python's "too many values to unpack")."""
+    if isinstance(v, np.ndarray) or not isinstance(v, (tuple, list)) or len(v) != 2:
+        raise ValueError(f"{name}: expected a pair {what}, got {type(v).__name__}"
+                         + (f" of length {len(v)}" if isinstance(v, (tuple, list)) else ""))
+    return v
+
+
+# the options that are switches: True/False for them, never for a count
+_SWITCHES = {"full_steps"}
+
+
+def _text(k, v):
     if isinstance(v, (bool, np.bool_)):
+        if k not in _SWITCHES:  # bins=True would silently mean one bin
+            raise TypeError(f"option {k} = {v!r}: expected a number, not a boolean")
         return "1" if v else "0"
     if isinstance(v, (float, np.floating)):
         return repr(float(v))  # round-trips exactly
@@ -250,7 +290,8 @@ class Opts:
             raise OutOfMemory("out of memory for options")
         for k, v in kw.items():
             if v is not None:
-                check(lib.lsp_opts_set(self.ptr, k.encode(), _text(v).encode()))
+                check(lib.lsp_opts_set(self.ptr, k.encode(),
+                                       _no_nul(f"option {k}:", _text(k, v).encode())))
 
     def __del__(self):
         if getattr(self, "ptr", None) and lib is not None:
@@ -258,12 +299,12 @@ class Opts:
             self.ptr = None
 
 
-def result(call, *args, keep=()):
+def result(call, *args, keep=(), release=None):
     """Call an lsp_*_measure-style function whose last argument receives an
     lsp_result (interruptibly, holding `keep`); return the result's JSON as
     a dict."""
     r = ctypes.c_void_p()
-    interruptible(call, *args, ctypes.byref(r), keep=keep)
+    interruptible(call, *args, ctypes.byref(r), keep=keep, release=release)
     try:
         return json.loads(lib.lsp_result_json(r).decode("utf-8"))
     finally:
@@ -274,5 +315,13 @@ def pointer(a):
     return None if a is None else a.ctypes.data
 
 
+def _no_nul(what, b):
+    """C reads text up to its first NUL: a name with one inside would reach
+    the library cut short (another file, another value) without a word."""
+    if b"\0" in b:
+        raise ValueError(f"{what} {b!r} contains a NUL character")
+    return b
+
+
 def path_bytes(path):
-    return os.fsencode(os.fspath(path))
+    return _no_nul("path", os.fsencode(os.fspath(path)))

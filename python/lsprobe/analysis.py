@@ -47,9 +47,13 @@ def optimal_gap(eps, k, convention="uniform"):
     (inf for eps = 0; -inf for t2t at eps = 1). UsageError, as loss(), for
     eps outside [0, 1] or fewer than 2 classes."""
     ls = LS(float(eps), _convention(convention), 0)
+    if isinstance(k, (bool, np.bool_)) or not float(k).is_integer():
+        raise cv.UsageError(f"K = {k!r} is not a whole number of classes")
     k = int(k)
     if k < 2:
         raise cv.UsageError(f"need at least 2 classes (K = {k})")
+    if k > np.iinfo(np.int64).max:  # a size_t would wrap it silently
+        raise cv.UsageError(f"K = {k} classes is too large")
     gap = lib.lsp_ls_optimal_gap(ctypes.byref(ls), k)
     if math.isnan(gap):  # settings the library refuses; the reason is its message
         raise cv.UsageError(lib.lsp_errmsg().decode("utf-8", "replace"))
@@ -77,7 +81,7 @@ def calibration(logits=None, labels=None, bins=15, *, probs=None, edges="right",
     y = cv.labels("labels", labels, m.rows, name)
     vz, vm, vy = None, None, None
     if fit_temperature is not None:
-        vz, vlab = fit_temperature
+        vz, vlab = cv.pair("fit_temperature", fit_temperature, "(val_logits, val_labels)")
         vz, vm = cv.matrix("validation logits", vz, keep_f64=True)
         vy = cv.labels("validation labels", vlab, vm.rows, "validation logits")
     o = cv.Opts(input=None if probs is None else "probs", bins=bins, edges=edges,
@@ -103,9 +107,8 @@ def logit_gap(logits, labels, smoothing=None, convention="uniform"):
     gap of ``smoothing`` (eps) when given."""
     z, m = cv.matrix("logits", logits, keep_f64=True)
     y = cv.labels("labels", labels, m.rows, "logits")
+    _convention(convention)  # checked even when unused (no smoothing: no optimum)
     conv = None if smoothing is None else convention
-    if conv is not None:
-        _convention(conv)
     o = cv.Opts(smoothing=smoothing, convention=conv)
     return cv.result(lib.lsp_logitgap_measure, ctypes.byref(m), y.ctypes.data, o.ptr,
                      keep=(z, y, o))

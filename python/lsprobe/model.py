@@ -1,6 +1,7 @@
-"""Models: load an lsprobe ``.lspm`` file or a PyTorch export folder, run it,
+"""Models: load an lsprobe ``.lspm`` file, an ONNX file or a PyTorch export folder, run it,
 evaluate it, attack it (FGSM, PGD) on NumPy inputs."""
 import ctypes
+import threading
 
 import numpy as np
 
@@ -11,8 +12,8 @@ from ._lib import lib
 class Model:
     """A classifier loaded by liblsprobe.
 
-    ``Model(path)`` reads a ``.lspm`` file or a PyTorch export folder (one
-    .npy per state_dict tensor). Inputs are N examples of ``input_size``
+    ``Model(path)`` reads a ``.lspm`` file, an ONNX file or a PyTorch export
+    folder (one .npy per state_dict tensor). Inputs are N examples of ``input_size``
     floats each — (N, D) or images (N, C, H, W) in C order — on the scale
     the model was trained on (lsprobe's datasets: pixels in [0, 1]).
     A model is not to be attacked from two threads at once.
@@ -20,14 +21,42 @@ class Model:
 
     def __init__(self, path):
         self._m = ctypes.c_void_p()
+        self._lock = threading.Lock()
+        self._calls = 0       # calls running on the model (in worker threads)
+        self._closing = False
         self.path = path
         cv.check(lib.lsp_model_load(cv.path_bytes(path), ctypes.byref(self._m)))
 
     def close(self):
-        """Free the model now (also done when it is garbage-collected)."""
-        if getattr(self, "_m", None) and lib is not None:
+        """Free the model now (also done when it is garbage-collected). A
+        call still running on it in another thread keeps it until it ends;
+        new calls raise ValueError."""
+        lock = getattr(self, "_lock", None)
+        if lock is None:
+            return
+        with lock:
+            self._closing = True
+            if self._calls == 0:
+                self._free()
+
+    def _free(self):
+        if self._m and lib is not None:
             lib.lsp_model_free(self._m)
-            self._m = None
+        self._m = None
+
+    def _hold(self):
+        """The model for one long call, kept from close() until _release."""
+        with self._lock:
+            if self._closing or not self._m:
+                raise ValueError("model: already closed")
+            self._calls += 1
+            return self._m
+
+    def _release(self):
+        with self._lock:
+            self._calls -= 1
+            if self._calls == 0 and self._closing:
+                self._free()
 
     def __del__(self):
         self.close()
@@ -39,7 +68,7 @@ class Model:
         self.close()
 
     def _ptr(self):
-        if not self._m:
+        if self._closing or not self._m:
             raise ValueError("model: already closed")
         return self._m
 
@@ -80,8 +109,8 @@ class Model:
         xa, m = cv.rows("x", x)
         z = np.empty((m.rows, self.num_classes), dtype=np.float32)
         f = np.empty((m.rows, self.feature_size), dtype=np.float32) if features else None
-        cv.interruptible(lib.lsp_model_logits, self._ptr(), ctypes.byref(m), z.ctypes.data,
-                         cv.pointer(f), keep=(self, xa, z, f))
+        cv.interruptible(lib.lsp_model_logits, self._hold(), ctypes.byref(m), z.ctypes.data,
+                         cv.pointer(f), keep=(self, xa, z, f), release=self._release)
         return (z, f) if features else z
 
     def evaluate(self, x, labels, *, val=None, bins=15, bootstrap=0, seed=1):
@@ -89,41 +118,51 @@ class Model:
         --json``: accuracy, nll, calibration, clusters (penultimate layer),
         logit_gap (against the model's own training smoothing). With
         ``val=(val_x, val_labels)`` the temperature is fitted on them and
-        ``calibration_temperature_scaled`` added."""
+        ``calibration_temperature_scaled`` added (or, when their NLL has no
+        minimum in T, ``calibration_temperature_note`` saying so)."""
         xa, m = cv.rows("x", x)
         y = cv.labels("labels", labels, m.rows, "x")
         vx, vm, vy = None, None, None
         if val is not None:
-            vx, vlab = val
+            vx, vlab = cv.pair("val", val, "(val_x, val_labels)")
             vx, vm = cv.rows("validation x", vx)
             vy = cv.labels("validation labels", vlab, vm.rows, "validation x")
         o = cv.Opts(bins=bins, bootstrap=bootstrap, seed=seed)
-        return cv.result(lib.lsp_model_evaluate, self._ptr(), ctypes.byref(m), y.ctypes.data,
+        return cv.result(lib.lsp_model_evaluate, self._hold(), ctypes.byref(m), y.ctypes.data,
                          None if vm is None else ctypes.byref(vm), cv.pointer(vy), o.ptr,
-                         keep=(self, xa, y, vx, vy, o))
+                         keep=(self, xa, y, vx, vy, o), release=self._release)
 
     def _attack(self, fn, x, labels, eps, opts):
         shape = np.shape(x)
         xa, m = cv.rows("x", x)
         y = cv.labels("labels", labels, m.rows, "x")
-        e = np.ascontiguousarray(np.atleast_1d(np.asarray(eps, dtype=np.float64)))
+        e = cv.c_array(np.atleast_1d(np.asarray(eps, dtype=np.float64)), np.float64)
         if e.ndim != 1 or e.size == 0:
             raise ValueError(f"eps: expected a number or a list of numbers, got {eps!r}")
         adv = np.empty((m.rows, m.cols), dtype=np.float32)
         o = cv.Opts(**opts)
-        info = cv.result(fn, self._ptr(), ctypes.byref(m), y.ctypes.data, e.ctypes.data,
-                         e.size, o.ptr, adv.ctypes.data, keep=(self, xa, y, e, o, adv))
+        info = cv.result(fn, self._hold(), ctypes.byref(m), y.ctypes.data, e.ctypes.data,
+                         e.size, o.ptr, adv.ctypes.data, keep=(self, xa, y, e, o, adv),
+                         release=self._release)
         return adv.reshape(shape), info
 
 
 def load_model(path):
-    """Load a ``.lspm`` file or a PyTorch export folder (see Model)."""
+    """Load a ``.lspm`` file, an ONNX file or a PyTorch export folder (see
+    Model)."""
     return Model(path)
+
+
+def _model(model):
+    if not isinstance(model, Model):
+        raise TypeError(f"model: expected an lsprobe.Model (lsprobe.load_model(path)), "
+                        f"got {type(model).__name__}")
+    return model
 
 
 def evaluate(model, x, labels, **kw):
     """``model.evaluate(x, labels, **kw)`` (see Model.evaluate)."""
-    return model.evaluate(x, labels, **kw)
+    return _model(model).evaluate(x, labels, **kw)
 
 
 def fgsm(model, x, labels, eps, *, loss="ce", smoothing=None, convention=None, lo=0.0,
@@ -135,9 +174,10 @@ def fgsm(model, x, labels, eps, *, loss="ce", smoothing=None, convention=None, l
     shape of x, float32) and the sweep as ``lsprobe attack --json``
     (``clean_accuracy``, ``points`` [{eps, accuracy, success_rate,
     mean_confidence, zero_grad_share, ...}]). ``loss`` is "ce", "smoothed"
-    (with ``smoothing``/``convention``, else the model's own) or "margin".
+    (with ``smoothing``/``convention``, else the model's own), "margin" or
+    "dlr" (as ``lsprobe attack --loss``).
     """
-    return model._attack(lib.lsp_attack_fgsm, x, labels, eps,
+    return _model(model)._attack(lib.lsp_attack_fgsm, x, labels, eps,
                          dict(loss=loss, smoothing=smoothing, convention=convention, lo=lo,
                               hi=hi, batch=batch))
 
@@ -150,7 +190,7 @@ def pgd(model, x, labels, eps, *, steps=10, step_size=None, restarts=1, seed=1,
     ``restarts``; an example counts as robust only if it survives every
     restart (and every smaller eps of the list). Returns ``(x_adv, info)``
     as fgsm."""
-    return model._attack(lib.lsp_attack_pgd, x, labels, eps,
+    return _model(model)._attack(lib.lsp_attack_pgd, x, labels, eps,
                          dict(loss=loss, smoothing=smoothing, convention=convention, lo=lo,
                               hi=hi, batch=batch, steps=steps, step_size=step_size,
                               restarts=restarts, seed=seed, full_steps=full_steps))

@@ -81,12 +81,19 @@ def test_calibration_refuses_bad_input():
         lsprobe.calibration(z, np.r_[3, y[1:]])
     with pytest.raises(lsprobe.UsageError, match="option bins = '0'"):
         lsprobe.calibration(z, y, bins=0)
+    with pytest.raises(TypeError, match="option bins = True: expected a number, not a boolean"):
+        lsprobe.calibration(z, y, bins=True)  # not one bin
     with pytest.raises(lsprobe.UsageError, match="edges"):
         lsprobe.calibration(z, y, edges="middle")
     with pytest.raises(lsprobe.UsageError, match="needs logits"):
         lsprobe.calibration(probs=p, labels=y, fit_temperature=(z, y))
     with pytest.raises(lsprobe.DataError, match="validation logits: temperature"):
         lsprobe.calibration(z, y, fit_temperature=(np.zeros((20, 3)), y))
+    with pytest.raises(ValueError, match=r"fit_temperature: expected a pair \(val_logits, "
+                       r"val_labels\), got ndarray"):
+        lsprobe.calibration(z, y, fit_temperature=z)
+    with pytest.raises(ValueError, match="convention 'bogus'"):
+        lsprobe.logit_gap(z, y, convention="bogus")
     with pytest.raises(ValueError, match="exactly one"):
         lsprobe.calibration(z, y, probs=p)
     with pytest.raises(lsprobe.DataError, match="probs.*sum"):
@@ -168,8 +175,49 @@ def test_float64_logits_and_features_as_given():
     z = np.array([[1e8, 1e8 + 4, 1e8], [3e8, 3e8 + 10, 3e8]])
     g = lsprobe.logit_gap(z, [1, 1])["logit_gap"]
     assert (g["min"], g["max"]) == (4.0, 10.0)
+    # float64 in the other byte order (np.load of a '>f8' file) and long
+    # double are float64 too: read in double, not rounded to float32
+    for other in (z.astype(">f8"), z.astype(np.longdouble)):
+        g = lsprobe.logit_gap(other, [1, 1])["logit_gap"]
+        assert (g["min"], g["max"]) == (4.0, 10.0), other.dtype
+    rng = np.random.default_rng(3)
+    w, wy = rng.normal(size=(300, 4)) * 1e3, rng.integers(0, 4, 300)
+    want = lsprobe.calibration(w, wy)
+    assert lsprobe.calibration(w.astype(">f8"), wy) == want
+    assert lsprobe.calibration(w.astype(np.longdouble), wy) == want
+    if np.finfo(np.longdouble).max > np.finfo(np.float64).max:
+        huge = np.zeros((2, 3), dtype=np.longdouble)
+        huge[1, 0] = np.longdouble(1e300) * np.longdouble(1e300)
+        with pytest.raises(lsprobe.DataError,
+                           match=r"logits: value .* at row 1, column 0 does not fit float64"):
+            lsprobe.logit_gap(huge, [0, 1])
     assert lsprobe.logit_gap([[1e300, 3e300, -1e300]], [1])["logit_gap"]["mean"] == \
         pytest.approx(3e300, rel=1e-15)
     h = np.array([[1, 0], [1, 0.2], [0, 1], [0.2e-50, 1e-50]])
     with pytest.raises(lsprobe.DataError, match=r"features: row 3 .largest \|value\| 1e-50. is all zero"):
         lsprobe.clusters(h, [0, 0, 1, 1])
+
+
+def test_unaligned_arrays_reach_the_library_aligned():
+    """float32/float64 logits and int32 labels that are views of a byte
+    buffer at an odd offset (C-contiguous, but not aligned) are copied to
+    aligned memory before C reads them, and give the results of the aligned
+    arrays."""
+    from lsprobe import _convert
+
+    def unaligned(a):
+        buf = bytearray(a.nbytes + 1)
+        u = np.frombuffer(buf, dtype=a.dtype, offset=1, count=a.size).reshape(a.shape)
+        u[...] = a
+        assert u.flags.c_contiguous and not u.flags.aligned
+        return u
+    z, y = _informative(300, 5, 9)
+    y32 = y.astype(np.int32)
+    for dt in (np.float32, np.float64):
+        zu, yu = unaligned(z.astype(dt)), unaligned(y32)
+        a, m = _convert.matrix("logits", zu, keep_f64=True)
+        assert m.data % a.dtype.itemsize == 0 and np.array_equal(a, zu)
+        lab = _convert.labels("labels", yu, 300, "logits")
+        assert lab.ctypes.data % 4 == 0 and np.array_equal(lab, y32)
+        assert lsprobe.calibration(zu, yu) == lsprobe.calibration(z.astype(dt), y32)
+        assert lsprobe.loss(zu, yu, 0.1)[0] == lsprobe.loss(z.astype(dt), y32, 0.1)[0]

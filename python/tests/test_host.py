@@ -9,7 +9,7 @@ import pytest
 
 import lsprobe
 from lsprobe import _convert
-from conftest import THREADS
+from conftest import THREADS, without
 
 
 def test_versions():
@@ -37,6 +37,8 @@ def test_thread_count_limit():
     from lsprobe._lib import lib
     with pytest.raises(lsprobe.UsageError, match="2000 is above the limit of 1024"):
         lsprobe.set_threads(2000)
+    with pytest.raises(lsprobe.UsageError, match="2.5 is not a whole number"):
+        lsprobe.set_threads(2.5)  # not 2
     assert lsprobe.get_threads() == THREADS
     prev = lib.lsp_threads_set(3)
     try:
@@ -45,6 +47,48 @@ def test_thread_count_limit():
         assert lib.lsp_threads_get() == 3
     finally:
         lib.lsp_threads_set(prev)
+
+
+def test_a_forked_child_computes_on_one_thread():
+    """After the parent ran a parallel loss (OpenMP's pool started), a child
+    made by fork() (multiprocessing's default on Linux) computes the same
+    loss on one thread instead of waiting forever for the parent's pool;
+    the parent keeps its thread count."""
+    import os
+    from lsprobe._lib import lib
+    rng = np.random.default_rng(21)
+    z = rng.normal(size=(20000, 10)).astype(np.float32)  # n·k >= 65536: parallel
+    y = rng.integers(0, 10, size=20000)
+    want = lsprobe.loss(z, y, 0.1)[0]
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report the loss and the thread count, then leave
+        code = 1
+        try:
+            os.close(r)
+            got = lsprobe.loss(z, y, 0.1)[0]
+            os.write(w, f"{got!r} {lib.lsp_threads_get()}".encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(r)
+        pytest.fail("the forked child's loss did not finish in 60 s")
+    out = os.read(r, 200).decode().split()
+    os.close(r)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert float(out[0]) == pytest.approx(want, rel=1e-12)
+    assert int(out[1]) == 1
+    assert lib.lsp_threads_get() == THREADS
 
 
 def test_ctrl_c_stops_a_bootstrap():
@@ -96,3 +140,29 @@ def test_ctrl_c_at_any_moment_leaves_no_call_running(tiny):
         assert _convert._active == 0, f"a call still runs after an interrupt at {delay} s"
     _, info = lsprobe.fgsm(m, tiny["x"], tiny["labels"], 0.1)
     assert info["points"][0]["accuracy"] == 0.28125
+
+
+def test_closing_a_model_under_a_running_call(tiny):
+    """close() while another thread attacks the model: the attack finishes
+    on the model it started with (the same result as alone), the model is
+    freed when it ends, and calls made after close() raise."""
+    m = lsprobe.load_model(tiny["dir"])
+    x = np.repeat(tiny["x"], 50, axis=0)
+    y = np.repeat(tiny["labels"], 50)
+    kw = dict(steps=1000, batch=8, full_steps=True)  # about 0.5 s
+    want = lsprobe.pgd(m, x, y, 0.1, **kw)
+    out = {}
+    t = threading.Thread(target=lambda: out.update(got=lsprobe.pgd(m, x, y, 0.1, **kw)))
+    t.start()
+    deadline = time.monotonic() + 10
+    while _convert._active == 0 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert _convert._active == 1, "the attack did not start"
+    m.close()
+    assert m._m, "freed under a running call"
+    with pytest.raises(ValueError, match="already closed"):
+        m.logits(tiny["x"])
+    t.join()
+    assert np.array_equal(out["got"][0], want[0])
+    assert without(out["got"][1], "seconds") == without(want[1], "seconds")
+    assert not m._m  # freed by the call's end

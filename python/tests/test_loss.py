@@ -63,7 +63,10 @@ def test_t2t_and_normalize_by_formula():
                                          (0.1, -3, "at least 2 classes"),
                                          (2.0, 10, r"eps = 2 is outside \[0, 1\]"),
                                          (-0.1, 10, r"outside \[0, 1\]"),
-                                         (math.nan, 10, r"outside \[0, 1\]")])
+                                         (math.nan, 10, r"outside \[0, 1\]"),
+                                         # not truncated to 2, not wrapped to 3 by size_t
+                                         (0.1, 2.5, "not a whole number"),
+                                         (0.1, 2**64 + 3, "too large")])
 def test_optimal_gap_refuses_what_loss_refuses(eps, k, match):
     with pytest.raises(lsprobe.UsageError, match=match):
         lsprobe.optimal_gap(eps, k)

@@ -5,6 +5,7 @@ on the same arrays, for that export and for a .lspm trained by the
 command; both ONNX exports of tests/data/torch_cnn_tiny against PyTorch;
 bad input raises."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -96,6 +97,11 @@ def test_models_refuse_bad_input(tmp_path, tiny):
     x, y = tiny["x"], tiny["labels"]
     with pytest.raises(lsprobe.FileError, match="nothere"):
         lsprobe.load_model(tmp_path / "nothere.lspm")
+    # a NUL inside a path or an option would cut it short in C: refused
+    with pytest.raises(ValueError, match="path .* contains a NUL character"):
+        lsprobe.load_model(str(tiny["dir"]) + "\0.bak")
+    with pytest.raises(ValueError, match="option loss: .* contains a NUL character"):
+        lsprobe.fgsm(m, x, y, 0.1, loss="ce\0margin")
     (tmp_path / "bad.lspm").write_bytes(b"LSPM" + bytes(40))
     with pytest.raises(lsprobe.DataError, match="bad.lspm"):
         lsprobe.load_model(tmp_path / "bad.lspm")
@@ -112,8 +118,16 @@ def test_models_refuse_bad_input(tmp_path, tiny):
         m.logits(bad)
     with pytest.raises(lsprobe.DataError, match="row 5, column 3"):
         m.evaluate(bad, y)
-    with pytest.raises(lsprobe.DataError, match="outside the bounds"):
+    # as `lsprobe attack`: where, the span of x and what to do
+    j = int(np.argmax((x * 3 > 1).reshape(-1)))
+    with pytest.raises(lsprobe.DataError,
+                       match=rf"x: value {x.flat[j] * 3:g} at row {j // 8}, column {j % 8} is "
+                       r"outside the bounds lo = 0, hi = 1; x spans "
+                       rf"\[{(x * 3).min():g}, {(x * 3).max():g}\]: scale 8-bit pixels"):
         lsprobe.fgsm(m, x * 3, y, 0.1)
+    with pytest.raises(lsprobe.DataError, match=r"x: value -0.5 at row 0, column 0 is outside the "
+                       r"bounds lo = -0.25, hi = 0.25; x spans \[-0.5, 0.25\]: scale the inputs"):
+        lsprobe.fgsm(m, np.r_[[[-0.5] + [0.25] * 7], x[1:] * 0], y, 0.1, lo=-0.25, hi=0.25)
     with pytest.raises(lsprobe.UsageError, match="eps -0.1"):
         lsprobe.fgsm(m, x, y, [0.1, -0.1])
     with pytest.raises(lsprobe.UsageError, match="option steps = '0'"):
@@ -128,6 +142,25 @@ def test_models_refuse_bad_input(tmp_path, tiny):
         lsprobe.fgsm(m, x, y[:10], 0.1)
     with pytest.raises(ValueError, match="eps"):
         lsprobe.fgsm(m, x, y, [])
+    # validation labels on which the NLL keeps falling with T (each is its
+    # example's least likely class): no scaling, and the reason, where
+    # calibration() refuses
+    vy = m.logits(x).argmin(1)
+    got = m.evaluate(x, y, val=(x, vy))
+    assert "calibration_temperature_scaled" not in got
+    assert re.match(r"validation x: temperature: the validation NLL has no minimum",
+                    got["calibration_temperature_note"])
+    assert {k: v for k, v in got.items() if k != "calibration_temperature_note"} == m.evaluate(x, y)
+    with pytest.raises(lsprobe.DataError, match="has no minimum"):
+        lsprobe.calibration(m.logits(x), y, fit_temperature=(m.logits(x), vy))
+    for fn in (lsprobe.fgsm, lsprobe.pgd):
+        with pytest.raises(TypeError, match=r"model: expected an lsprobe.Model .* got PosixPath"):
+            fn(tiny["dir"], x, y, 0.1)  # a path, not a loaded model
+    with pytest.raises(TypeError, match=r"model: expected an lsprobe.Model .* got str"):
+        lsprobe.evaluate(str(tiny["dir"]), x, y)
+    with pytest.raises(ValueError, match=r"val: expected a pair \(val_x, val_labels\), got "
+                       "tuple of length 3"):
+        m.evaluate(x, y, val=(x, y, y))
 
 
 def test_a_cnn_against_the_cli(cli, tmp_path):
