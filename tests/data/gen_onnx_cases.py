@@ -13,7 +13,8 @@ a dead branch), cnn_attrs (VALID auto_pad, Conv without kernel_shape, a
 non-zero Pad, AveragePool counting pads, Reshape by an int64 initializer,
 IR 3-style initializers listed as graph inputs), conv_gap (valid ONNX
 whose output is no classifier's logits). Every other file is a
-defect the reader must refuse; tests/test_onnx_bad.c names the reason it
+defect the reader must refuse (final_softmax and final_logsoftmax end in
+probabilities, not logits); tests/test_onnx_bad.c names the reason it
 expects for each. tensor_*.pb are TensorProto files like the backend
 tests' input_<k>.pb (float32 raw and in float_data, int64, a scalar, and a
 float64 one to refuse). Weights are small integers over 8 (exact in float32):
@@ -149,6 +150,13 @@ def bad():
     mlp_with(lambda n, i, a, o: n.__setitem__(
         1, helper.make_node("Sigmoid", ["h"], ["r"], name="act")),
         "unsupported_op")
+    # probabilities instead of logits: a Softmax (or LogSoftmax) after the
+    # classifier makes the graph output
+    for op in ("Softmax", "LogSoftmax"):
+        def final(n, i, a, o, op=op):
+            n[2].output[0] = "z"
+            n.append(helper.make_node(op, ["z"], ["logits"], name="sm", axis=1))
+        mlp_with(final, "final_" + op.lower())
     mlp_with(lambda n, i, a, o: n.__setitem__(
         1, helper.make_node("Relu", ["h"], ["r"], name="relu", foo=1)),
         "unknown_attr")

@@ -246,6 +246,24 @@ static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
   return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0]);
 }
 
+/* A Softmax or LogSoftmax that makes the graph output: the file gives
+ * probabilities (or their logarithms), not the logits every analysis
+ * needs; the message says which value holds the logits. LSP_OK otherwise. */
+static int final_softmax(const lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
+                         const char *ot, const char *where) {
+  int logsm = !strcmp(ot, "LogSoftmax");
+  if ((!logsm && strcmp(ot, "Softmax") != 0) || pn->n_output < 1 ||
+      pn->n_input < 1 || strcmp(lsp_onnx_str(pn->output[0]), c->m->output))
+    return LSP_OK;
+  return lsp_onnx_fail_at(
+      where,
+      "the graph output '%s' is %s, not logits; lsprobe needs the "
+      "logits: export the model without the final %s (its input '%s' "
+      "holds the logits)",
+      c->m->output, logsm ? "log-probabilities" : "probabilities", ot,
+      lsp_onnx_str(pn->input[0]));
+}
+
 /* Pass 3 (every node's op and outputs) then pass 4 (Constant and Identity
  * first, the ops after, so that a constant may follow its user). */
 int lsp_onnx_rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g) {
@@ -266,6 +284,8 @@ int lsp_onnx_rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g) {
               "domain '%s' is not supported (only the default "
               "ONNX domain)",
               dom);
+        if (o == N_OPS && (st = final_softmax(c, pn, ot, where)) != LSP_OK)
+          return st;
         if (o == N_OPS)
           return lsp_onnx_fail_at(
               where,
