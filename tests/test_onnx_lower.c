@@ -91,6 +91,41 @@ static void test_torch_exports(void **state) {
   tiny(TINY "model_bn.onnx", 3); /* the BatchNormalization nodes kept */
 }
 
+/* MaxPool with end padding past every window (PyTorch's opset-9 form of
+ * ceil_mode) reads as the same pooling as its ceil_mode form: the same
+ * windows, the same logits bit for bit; the unused padding is dropped. */
+static void test_maxpool_endpad(void **state) {
+  (void)state;
+  lsp_model *a = load("onnx_cases/maxpool_endpad.onnx", NULL);
+  lsp_model *b = load("onnx_cases/maxpool_ceilpad.onnx", NULL);
+  assert_int_equal(a->in_dim, 128);
+  assert_int_equal(lsp_model_feature_dim(a), 50); /* 2 × 5 × 5 windows */
+  assert_int_equal(lsp_model_feature_dim(b), 50);
+  enum { NB = 3 };
+  float x[NB * 128], za[NB * 3];
+  for (size_t i = 0; i < NB * 128; i++) x[i] = sinf(1.3f * (float)i);
+  lsp_model_ws *wa = lsp_model_ws_alloc(a, NB), *wb = lsp_model_ws_alloc(b, NB);
+  const float *z;
+  assert_int_equal(lsp_model_forward(a, wa, x, NB, &z, NULL), 0);
+  memcpy(za, z, sizeof za);
+  assert_int_equal(lsp_model_forward(b, wb, x, NB, &z, NULL), 0);
+  assert_memory_equal(za, z, sizeof za);
+  /* the last window holds real pixels: the logits use them */
+  float f = 0.0f;
+  for (size_t i = 0; i < NB * 3; i++) f += fabsf(za[i]);
+  assert_true(f > 0.0f);
+  lsp_model_ws_free(wa);
+  lsp_model_ws_free(wb);
+  lsp_model_free(a);
+  lsp_model_free(b);
+  lsp_onnx_model *om = NULL;
+  assert_int_equal(
+      lsp_onnx_read(td_path("onnx_cases/maxpool_endpad.onnx"), &om), LSP_OK);
+  assert_int_equal(om->nodes[0].pads[2], 2); /* 3 given, 2 reached */
+  assert_int_equal(om->nodes[0].pads[3], 2);
+  lsp_onnx_model_free(om);
+}
+
 /* The name of the node that computes value `v`, for --features. */
 static void features_case(const char *name, size_t want_dim,
                           const char *want_node) {
@@ -314,6 +349,7 @@ static void test_refused(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_torch_exports),
+      cmocka_unit_test(test_maxpool_endpad),
       cmocka_unit_test(test_features),
       cmocka_unit_test(test_roundtrip),
       cmocka_unit_test(test_new_layers_fd),

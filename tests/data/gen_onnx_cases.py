@@ -12,7 +12,8 @@ mlp_matmul (MatMul + Add, Identity, a Constant weight, nodes out of order,
 a dead branch), cnn_attrs (VALID auto_pad, Conv without kernel_shape, a
 non-zero Pad, AveragePool counting pads, Reshape by an int64 initializer,
 IR 3-style initializers listed as graph inputs), conv_gap (valid ONNX
-whose output is no classifier's logits). Every other file is a
+whose output is no classifier's logits), maxpool_endpad and maxpool_ceilpad
+(one pooling as PyTorch writes it with opsets 9 and 13). Every other file is a
 defect the reader must refuse (final_softmax and final_logsoftmax end in
 probabilities, not logits); tests/test_onnx_bad.c names the reason it
 expects for each. tensor_*.pb are TensorProto files like the backend
@@ -139,6 +140,25 @@ def valid():
     save(model(nodes, [init("w", weights(4, 2, 3, 3))],
                [value("x", ["N", 2, 8, 8])], [value("scores", ["N", 4])]),
          "conv_gap")
+
+
+def maxpool_pair():
+    """MaxPool(3, stride 2) on 2x8x8 as PyTorch's MaxPool2d(3, 2, padding=1,
+    ceil_mode=True) exports it: with opset 9, as end padding of 3 (more
+    than any window reaches; maxpool_endpad), and with opset 10 or later, as
+    ceil_mode (maxpool_ceilpad). Both have the same 5x5 windows."""
+    for name, opset, pads, ceil in (("maxpool_endpad", 9, [1, 1, 3, 3], 0),
+                                    ("maxpool_ceilpad", 13, [1, 1, 1, 1], 1)):
+        kw = {"ceil_mode": ceil} if opset >= 10 else {}
+        nodes = [helper.make_node("MaxPool", ["x"], ["p"], name="pool",
+                                  kernel_shape=[3, 3], strides=[2, 2],
+                                  pads=pads, **kw),
+                 helper.make_node("Flatten", ["p"], ["f"], name="flat"),
+                 helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"],
+                                  ["logits"], name="fc", transB=1)]
+        inits = [init("fc.weight", weights(3, 50)), init("fc.bias", weights(3))]
+        save(model(nodes, inits, [value("x", ["N", 2, 8, 8])],
+                   [value("logits", ["N", 3])], opset=opset), name)
 
 
 def bad():
@@ -278,6 +298,7 @@ def tensors():
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     valid()
+    maxpool_pair()
     bad()
     tensors()
     for f in sorted(os.listdir(OUT)):
