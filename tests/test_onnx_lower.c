@@ -173,6 +173,16 @@ static void test_features(void **state) {
   assert_int_equal(lsp_model_feature_dim(m), 144);
   lsp_model_free(m);
   lsp_onnx_model_free(om);
+  /* PyTorch's all-zero Pad (/avg/Pad) is no node after reading: by node
+   * or output name it stands for its input, /Relu_1's output */
+  m = load(TINY "model_bn.onnx", "/Relu_1");
+  char relu_name[LSP_NODE_NAME];
+  snprintf(relu_name, sizeof relu_name, "%s", m->nodes[m->features].name);
+  size_t relu_dim = lsp_model_feature_dim(m);
+  assert_true(relu_dim > 16);
+  lsp_model_free(m);
+  features_case("/avg/Pad", relu_dim, relu_name);
+  features_case("/avg/Pad_output_0", relu_dim, relu_name);
   bad_features("no_such_layer", "no value, node or layer");
   bad_features("logits", "the logits are not features");
 }

@@ -221,7 +221,7 @@ static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
                               k);
   if (op == OP_CONSTANT) return read_constant(c, pn, where);
   if (op == OP_IDENTITY)
-    return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0]);
+    return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0], pn->name);
   int nkeep = op == LSP_ONNX_PAD || op == LSP_ONNX_RESHAPE ? 1 : (int)nin;
   lsp_onnx_node *nd =
       lsp_onnx_add_node(c->m, (lsp_onnx_op)op, pn->name, nkeep,
@@ -243,7 +243,7 @@ static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
   if ((st = fold_pad(c, pn, nin, nd, &ex, where, &zero)) != LSP_OK) return st;
   if (!zero) return LSP_OK;
   lsp_onnx_drop_last_node(c->m); /* pads nothing: an alias */
-  return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0]);
+  return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0], pn->name);
 }
 
 /* A Softmax or LogSoftmax that makes the graph output: the file gives

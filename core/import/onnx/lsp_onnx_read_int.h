@@ -17,7 +17,7 @@ typedef struct {
   size_t nints, cap_ints;
   lsp_onnx_map consts;   /* name -> 2·index (float init) or 2·index+1 (int) */
   lsp_onnx_map produced; /* value name -> index of the node producing it */
-  const char **afrom, **ato; /* aliases (borrowed strings) */
+  const char **afrom, **ato, **anode; /* aliases, their nodes (borrowed) */
   size_t nalias;
   lsp_onnx_map amap; /* alias name -> index */
 } lsp_onnx_rctx;
@@ -42,7 +42,8 @@ const lsp_onnx_tensor *lsp_onnx_rd_const(const lsp_onnx_rctx *c,
  * NULL when they go round in a circle. */
 const char *lsp_onnx_rd_resolve(const lsp_onnx_rctx *c, const char *name);
 /* `from` names the value `to` holds (both borrowed from the protobuf). */
-int lsp_onnx_rd_alias(lsp_onnx_rctx *c, const char *from, const char *to);
+int lsp_onnx_rd_alias(lsp_onnx_rctx *c, const char *from, const char *to,
+                      const char *node);
 
 /* Pass 3 (every node's domain, op and outputs) and pass 4 (Constant and
  * Identity nodes first, then the ops with their attributes, Pad's and
