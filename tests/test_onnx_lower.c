@@ -196,8 +196,10 @@ static float *inputs(size_t n, size_t d) {
   return x;
 }
 
-static void roundtrip(const char *spec, lsp_shape in, const float *norm,
-                      size_t nnorm) {
+/* `same_arch` 0: the file may spell a layer otherwise (ceil_mode 0 for the
+ * same windows), the numbers stay. */
+static void roundtrip_as(const char *spec, lsp_shape in, const float *norm,
+                         size_t nnorm, int same_arch) {
   lsp_model *m = NULL;
   int st = lsp_model_from_spec(spec, in, 7, norm, nnorm, &m);
   if (st) print_error("%s: %s\n", spec, lsp_errmsg());
@@ -220,7 +222,7 @@ static void roundtrip(const char *spec, lsp_shape in, const float *norm,
   char a[4096], b[4096];
   lsp_model_arch_string(m, a, sizeof a);
   lsp_model_arch_string(r, b, sizeof b);
-  assert_string_equal(a, b);
+  if (same_arch) assert_string_equal(a, b);
   assert_int_equal(lsp_model_feature_dim(r), lsp_model_feature_dim(m));
   size_t n = 9;
   float *x = inputs(n, m->in_dim);
@@ -235,6 +237,11 @@ static void roundtrip(const char *spec, lsp_shape in, const float *norm,
   lsp_model_free(m);
   lsp_model_free(r);
   remove(path);
+}
+
+static void roundtrip(const char *spec, lsp_shape in, const float *norm,
+                      size_t nnorm) {
+  roundtrip_as(spec, in, norm, nnorm, 1);
 }
 
 static void test_roundtrip(void **state) {
@@ -252,6 +259,13 @@ static void test_roundtrip(void **state) {
       "pad(pt=1,mode=3) maxpool(2,s=1) bn gap reshape(c=2,h=2,w=1) "
       "conv(3,1) flatten",
       (lsp_shape){3, 11, 10}, norm3, 6);
+  /* ceil_mode whose last window starts in the end padding (27 pixels,
+   * window 2, padding 1): lsprobe drops it as PyTorch does, ONNX's size
+   * rule would keep it; written with ceil_mode 0, the same 14 windows */
+  roundtrip_as("conv(4,2) relu maxpool(2,p=1,ceil_mode=1) dense(8) relu",
+               (lsp_shape){1, 28, 28}, NULL, 0, 0);
+  roundtrip_as("conv(4,2) relu avgpool(2,p=1,ceil_mode=1,count_pad=0)",
+               (lsp_shape){2, 28, 28}, NULL, 0, 0);
 }
 
 /* ---- the layers the lowering adds: backward against differences --------- */
