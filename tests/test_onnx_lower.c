@@ -126,6 +126,53 @@ static void test_maxpool_endpad(void **state) {
   lsp_onnx_model_free(om);
 }
 
+static float *inputs(size_t n, size_t d);
+
+/* Logits of two files on the same inputs are the same bit for bit. */
+static void same_logits(const char *rel_a, const char *rel_b, size_t in_dim,
+                        size_t k) {
+  lsp_model *a = load(rel_a, NULL), *b = load(rel_b, NULL);
+  assert_int_equal(a->in_dim, in_dim);
+  assert_int_equal(b->in_dim, in_dim);
+  size_t n = 3;
+  float *x = inputs(n, in_dim), *za = malloc(n * k * sizeof *za),
+        *zb = malloc(n * k * sizeof *zb);
+  assert_int_equal(lsp_model_predict(a, x, n, 1, za, NULL), 0);
+  assert_int_equal(lsp_model_predict(b, x, n, 1, zb, NULL), 0);
+  assert_memory_equal(za, zb, n * k * sizeof *za);
+  free(x);
+  free(za);
+  free(zb);
+  lsp_model_free(a);
+  lsp_model_free(b);
+}
+
+/* PyTorch's int64 arithmetic for the pads of F.pad (opsets 11 and later):
+ * folded into the Pad, the same model as with the pads given directly. */
+static void test_pad_chain(void **state) {
+  (void)state;
+  lsp_onnx_model *om = NULL;
+  assert_int_equal(
+      lsp_onnx_read(td_path("onnx_cases/pad_chain_constant.onnx"), &om),
+      LSP_OK);
+  assert_int_equal(om->nnodes, 5); /* Pad, Conv, Relu, Flatten, Gemm */
+  assert_int_equal(om->nodes[0].op, LSP_ONNX_PAD);
+  static const int64_t want[4] = {2, 1, 0, 0}; /* top, left, bottom, right */
+  assert_memory_equal(om->nodes[0].pads, want, sizeof want);
+  lsp_onnx_model_free(om);
+  same_logits("onnx_cases/pad_chain_constant.onnx",
+              "onnx_cases/pad_plain_constant.onnx", 72, 4);
+  same_logits("onnx_cases/pad_chain_reflect.onnx",
+              "onnx_cases/pad_plain_reflect.onnx", 72, 4);
+  lsp_model *m = NULL;
+  assert_int_equal(
+      lsp_model_load(td_path("onnx_cases/pad_chain_input.onnx"), &m),
+      LSP_EDATA);
+  assert_null(m);
+  assert_non_null(strstr(lsp_errmsg(), "node 'zeros' (ConstantOfShape)"));
+  assert_non_null(strstr(lsp_errmsg(), "except on int64 constants"));
+}
+
 /* The name of the node that computes value `v`, for --features. */
 static void features_case(const char *name, size_t want_dim,
                           const char *want_node) {
@@ -374,6 +421,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_torch_exports),
       cmocka_unit_test(test_maxpool_endpad),
+      cmocka_unit_test(test_pad_chain),
       cmocka_unit_test(test_features),
       cmocka_unit_test(test_roundtrip),
       cmocka_unit_test(test_new_layers_fd),

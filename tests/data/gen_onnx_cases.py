@@ -13,7 +13,8 @@ a dead branch), cnn_attrs (VALID auto_pad, Conv without kernel_shape, a
 non-zero Pad, AveragePool counting pads, Reshape by an int64 initializer,
 IR 3-style initializers listed as graph inputs), conv_gap (valid ONNX
 whose output is no classifier's logits), maxpool_endpad and maxpool_ceilpad
-(one pooling as PyTorch writes it with opsets 9 and 13). Every other file is a
+(one pooling as PyTorch writes it with opsets 9 and 13), pad_chain_* and
+pad_plain_* (PyTorch's int64 pads arithmetic and its result). Every other file is a
 defect the reader must refuse (final_softmax and final_logsoftmax end in
 probabilities, not logits); tests/test_onnx_bad.c names the reason it
 expects for each. tensor_*.pb are TensorProto files like the backend
@@ -161,6 +162,61 @@ def maxpool_pair():
                    [value("logits", ["N", 3])], opset=opset), name)
 
 
+def pad_chain():
+    """nn.ZeroPad2d((1, 0, 2, 0)) and padding_mode='reflect' as PyTorch 1.13
+    writes them from opset 11 on: the pads computed from PyTorch's list
+    (left, right, top, bottom) by ConstantOfShape, Concat, Reshape, Slice
+    (rows reversed), Transpose, Reshape and Cast on int64 constants, which
+    gives ONNX's [0, 0, top, left, 0, 0, bottom, right]. pad_chain_<mode>
+    pads 2x6x6 inputs that way before a Conv; pad_plain_<mode> is the same
+    model with the pads [0, 0, 2, 1, 0, 0, 0, 0] given as an initializer.
+    pad_chain_input feeds the chain from the graph input, no constant."""
+    def i64(name, v):
+        return init(name, np.array(v, dtype=np.int64))
+
+    for mode in ("constant", "reflect"):
+        for chain in (1, 0):
+            pre, inits = [], []
+            if chain:
+                pre = [
+                    helper.make_node("Constant", [], ["n"], value=i64("nv", [4])),
+                    helper.make_node("Constant", [], ["tp"],
+                                     value=i64("tv", [1, 0, 2, 0])),
+                    helper.make_node("ConstantOfShape", ["n"], ["zeros"],
+                                     value=i64("z", [0])),
+                    helper.make_node("Concat", ["tp", "zeros"], ["cat"], axis=0),
+                    helper.make_node("Reshape", ["cat", "rs"], ["pairs"]),
+                    helper.make_node("Slice", ["pairs", "st", "en", "ax", "sp"],
+                                     ["rev"]),
+                    helper.make_node("Transpose", ["rev"], ["tr"], perm=[1, 0]),
+                    helper.make_node("Reshape", ["tr", "flat"], ["pl"]),
+                    helper.make_node("Cast", ["pl"], ["pads"], to=7)]
+                inits = [i64("rs", [-1, 2]), i64("st", [-1]),
+                         i64("en", [-(2 ** 63 - 1)]), i64("ax", [0]),
+                         i64("sp", [-1]), i64("flat", [-1])]
+            else:
+                inits = [i64("pads", [0, 0, 2, 1, 0, 0, 0, 0])]
+            nodes = pre + [
+                helper.make_node("Pad", ["x", "pads"], ["p"], name="pad",
+                                 mode=mode),
+                helper.make_node("Conv", ["p", "w", "b"], ["c"], name="conv"),
+                helper.make_node("Relu", ["c"], ["r"], name="relu"),
+                helper.make_node("Flatten", ["r"], ["f"], name="flat"),
+                helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"],
+                                 ["logits"], name="fc", transB=1)]
+            inits += [init("w", weights(3, 2, 3, 3)), init("b", weights(3)),
+                      init("fc.weight", weights(4, 3 * 6 * 5)),
+                      init("fc.bias", weights(4))]
+            save(model(nodes, inits, [value("x", ["N", 2, 6, 6])],
+                       [value("logits", ["N", 4])]),
+                 ("pad_chain_" if chain else "pad_plain_") + mode)
+    # the same chain fed by the graph input: not a constant
+    m = onnx.load(os.path.join(OUT, "pad_chain_constant.onnx"))
+    m.graph.node[2].input[0] = "x"
+    m.graph.node[2].name = "zeros"
+    save(m, "pad_chain_input")
+
+
 def bad():
     def mlp_with(fn, name, **kw):
         nodes, inits, ins, outs = mlp_parts()
@@ -299,6 +355,7 @@ if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     valid()
     maxpool_pair()
+    pad_chain()
     bad()
     tensors()
     for f in sorted(os.listdir(OUT)):

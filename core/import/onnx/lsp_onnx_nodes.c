@@ -266,10 +266,33 @@ static int final_softmax(const lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
 
 /* Pass 3 (every node's op and outputs) then pass 4 (Constant and Identity
  * first, the ops after, so that a constant may follow its user). */
-int lsp_onnx_rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g) {
+/* After the Constant nodes: the int64 shape arithmetic on constants,
+ * repeated while a node folds (each pass folds at least one more). */
+static int fold_all(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
+                    unsigned char *folded) {
+  char where[512];
+  for (int more = 1; more;) {
+    more = 0;
+    for (size_t i = 0; i < g->n_node; i++) {
+      const LspOnnx__NodeProto *pn = g->node[i];
+      if (folded[i] || !lsp_onnx_fold_op(lsp_onnx_str(pn->op_type))) continue;
+      lsp_onnx_where(where, sizeof where, c->path, pn->name, i,
+                     lsp_onnx_str(pn->op_type));
+      int done = 0, st = lsp_onnx_rd_fold(c, pn, where, &done);
+      if (st != LSP_OK) return st;
+      folded[i] = (unsigned char)done;
+      more |= done;
+    }
+  }
+  return LSP_OK;
+}
+
+static int rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
+                    unsigned char *folded) {
   char where[512];
   int st;
   for (int pass = 0; pass < 3; pass++) {
+    if (pass == 2 && (st = fold_all(c, g, folded)) != LSP_OK) return st;
     for (size_t i = 0; i < g->n_node; i++) {
       const LspOnnx__NodeProto *pn = g->node[i];
       const char *ot = lsp_onnx_str(pn->op_type),
@@ -286,7 +309,7 @@ int lsp_onnx_rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g) {
               dom);
         if (o == N_OPS && (st = final_softmax(c, pn, ot, where)) != LSP_OK)
           return st;
-        if (o == N_OPS)
+        if (o == N_OPS && !lsp_onnx_fold_op(ot))
           return lsp_onnx_fail_at(
               where,
               "op not supported by lsprobe (it reads Conv, "
@@ -300,7 +323,7 @@ int lsp_onnx_rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g) {
         if (nout > 1)
           return lsp_onnx_fail_at(
               where, "%zu outputs; only the first (%s) is supported", nout,
-              k_ops[o].op == LSP_ONNX_BATCHNORM
+              o < N_OPS && k_ops[o].op == LSP_ONNX_BATCHNORM
                   ? "inference; not the training statistics"
                   : "Y; not the Indices");
         size_t other;
@@ -317,6 +340,13 @@ int lsp_onnx_rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g) {
               lsp_onnx_rd_const(c, out) ? "an initializer" : "the graph input");
         continue;
       }
+      if (folded[i]) continue;
+      if (o == N_OPS && pass == 1) continue; /* folded after the Constants */
+      if (o == N_OPS) /* shape arithmetic that did not fold */
+        return lsp_onnx_fail_at(
+            where,
+            "op not supported by lsprobe except on int64 constants "
+            "(shape arithmetic, folded); an input here is not one");
       int early = k_ops[o].op >= OP_CONSTANT;
       if ((pass == 1) != early) continue;
       st = read_node(c, pn, i, k_ops[o].op, k_ops[o].min_in, k_ops[o].max_in,
@@ -325,4 +355,12 @@ int lsp_onnx_rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g) {
     }
   }
   return LSP_OK;
+}
+
+int lsp_onnx_rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g) {
+  unsigned char *folded = calloc(g->n_node ? g->n_node : 1, 1);
+  if (!folded) return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
+  int st = rd_nodes(c, g, folded);
+  free(folded);
+  return st;
 }

@@ -45,6 +45,15 @@ const char *lsp_onnx_rd_resolve(const lsp_onnx_rctx *c, const char *name);
 int lsp_onnx_rd_alias(lsp_onnx_rctx *c, const char *from, const char *to,
                       const char *node);
 
+/* lsp_onnx_fold.c: 1 for the ops folded when every input is an int64
+ * constant (ConstantOfShape, Concat, Reshape, Slice, Transpose, Cast). */
+int lsp_onnx_fold_op(const char *op);
+/* Node pn as the int64 constant it computes (*done = 1), or nothing done
+ * when an input is no int64 constant or the node is outside what is
+ * folded (*done = 0). */
+int lsp_onnx_rd_fold(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
+                     const char *where, int *done);
+
 /* Pass 3 (every node's domain, op and outputs) and pass 4 (Constant and
  * Identity nodes first, then the ops with their attributes, Pad's and
  * Reshape's int64 inputs folded in) into c->m (lsp_onnx_nodes.c). */
