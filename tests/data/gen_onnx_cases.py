@@ -14,7 +14,8 @@ non-zero Pad, AveragePool counting pads, Reshape by an int64 initializer,
 IR 3-style initializers listed as graph inputs), conv_gap (valid ONNX
 whose output is no classifier's logits), maxpool_endpad and maxpool_ceilpad
 (one pooling as PyTorch writes it with opsets 9 and 13), pad_chain_* and
-pad_plain_* (PyTorch's int64 pads arithmetic and its result). Every other file is a
+pad_plain_* (PyTorch's int64 pads arithmetic and its result), view_chain and
+view_flat (x.view(x.size(0), -1) and Flatten). Every other file is a
 defect the reader must refuse (final_softmax and final_logsoftmax end in
 probabilities, not logits); tests/test_onnx_bad.c names the reason it
 expects for each. tensor_*.pb are TensorProto files like the backend
@@ -217,6 +218,41 @@ def pad_chain():
     save(m, "pad_chain_input")
 
 
+def view_chain():
+    """x.view(x.size(0), -1) as PyTorch 1.13 writes it (opset 13): Shape,
+    Gather of entry 0 (the batch size), Unsqueeze, Concat with [-1], and
+    the Reshape that uses the result (view_chain); view_flat is the same
+    model with Flatten. view_chain_c gathers entry 1 (the channels), which
+    lsprobe cannot know while reading, and is refused."""
+    def i64(name, v):
+        return init(name, np.array(v, dtype=np.int64))
+
+    for name, idx in (("view_chain", 0), ("view_flat", None), ("view_chain_c", 1)):
+        if idx is None:
+            mid = [helper.make_node("Flatten", ["r"], ["f"], name="flat")]
+            extra = []
+        else:
+            mid = [helper.make_node("Shape", ["r"], ["s"], name="shape"),
+                   helper.make_node("Gather", ["s", "i0"], ["n"], name="gather",
+                                    axis=0),
+                   helper.make_node("Unsqueeze", ["n", "ax"], ["n1"],
+                                    name="unsqueeze"),
+                   helper.make_node("Concat", ["n1", "m1"], ["sh"], name="cat",
+                                    axis=0),
+                   helper.make_node("Reshape", ["r", "sh"], ["f"], name="view")]
+            extra = [init("i0", np.array(idx, dtype=np.int64)), i64("ax", [0]),
+                     i64("m1", [-1])]
+        nodes = ([helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv"),
+                  helper.make_node("Relu", ["c"], ["r"], name="relu")] + mid +
+                 [helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"],
+                                   ["logits"], name="fc", transB=1)])
+        inits = extra + [init("w", weights(3, 2, 3, 3)), init("b", weights(3)),
+                         init("fc.weight", weights(4, 3 * 4 * 4)),
+                         init("fc.bias", weights(4))]
+        save(model(nodes, inits, [value("x", ["N", 2, 6, 6])],
+                   [value("logits", ["N", 4])]), name)
+
+
 def bad():
     def mlp_with(fn, name, **kw):
         nodes, inits, ins, outs = mlp_parts()
@@ -356,6 +392,7 @@ if __name__ == "__main__":
     valid()
     maxpool_pair()
     pad_chain()
+    view_chain()
     bad()
     tensors()
     for f in sorted(os.listdir(OUT)):

@@ -2,19 +2,34 @@
  * nodes are read (pass 4, lsp_onnx_nodes.c). PyTorch (opsets 11 and later)
  * computes the pads of F.pad, nn.ZeroPad2d and padding_mode='reflect' with
  * ConstantOfShape, Concat, Reshape, Slice, Transpose and Cast on int64
- * constants; a node of these ops whose inputs are all int64 constants
- * becomes the constant it computes (ONNX semantics), any other is refused
- * by the caller. */
+ * constants, and x.view(x.size(0), -1) as Shape, Gather, Unsqueeze and
+ * Concat feeding a Reshape; a node of these ops whose inputs are all int64
+ * constants becomes the constant it computes (ONNX semantics), any other is
+ * refused by the caller. Shape of a computed value knows only the batch
+ * size N, kept as LSP_ONNX_BATCH: Gather of entry 0 takes it, data moves
+ * it, Reshape takes it as its first entry (the batch), anything that
+ * would compute with it (a shape, an index, a bound) refuses it. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/base/lsp_error.h"
 #include "core/import/onnx/lsp_onnx_read_int.h"
 
-enum { F_CONSTOFSHAPE, F_CONCAT, F_RESHAPE, F_SLICE, F_TRANSPOSE, F_CAST };
+enum {
+  F_CONSTOFSHAPE,
+  F_CONCAT,
+  F_RESHAPE,
+  F_SLICE,
+  F_TRANSPOSE,
+  F_CAST,
+  F_SHAPE,
+  F_GATHER,
+  F_UNSQUEEZE
+};
 
-static const char *const k_fold[] = {"ConstantOfShape", "Concat", "Reshape",
-                                     "Slice",           "Transpose", "Cast"};
+static const char *const k_fold[] = {
+    "ConstantOfShape", "Concat", "Reshape", "Slice",    "Transpose",
+    "Cast",            "Shape",  "Gather",  "Unsqueeze"};
 #define N_FOLD (sizeof k_fold / sizeof *k_fold)
 #define MAX_FOLD ((size_t)1 << 20) /* elements of a folded constant */
 
@@ -193,6 +208,62 @@ static int const_of_shape(const LspOnnx__NodeProto *pn,
   return r;
 }
 
+static int has_batch(const lsp_onnx_tensor *t) {
+  for (size_t k = 0; t && k < t->count; k++)
+    if (t->i[k] == LSP_ONNX_BATCH) return 1;
+  return 0;
+}
+
+/* Shape: of a constant its dims; of a computed value only N is known. */
+static int shape_of(const lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
+                    lsp_onnx_tensor *out) {
+  const char *nm = lsp_onnx_rd_resolve(c, lsp_onnx_str(pn->input[0]));
+  if (!nm || attr(pn, "start") || attr(pn, "end")) return 0;
+  const lsp_onnx_tensor *t = lsp_onnx_rd_const(c, nm);
+  if (!t && strcmp(nm, c->m->input) && !lsp_onnx_map_get(&c->produced, nm, NULL))
+    return 0;
+  int64_t n = t ? t->ndim : 1;
+  int r = shape_out(out, 1, &n);
+  if (r <= 0) return t && t->ndim == 0 ? 0 : r;
+  for (int k = 0; t && k < t->ndim; k++) out->i[k] = t->dims[k];
+  if (!t) out->dtype = LSP_ONNX_SHAPE_OF, out->i[0] = LSP_ONNX_BATCH;
+  return 1;
+}
+
+static int gather_1d(const LspOnnx__NodeProto *pn, const lsp_onnx_tensor *x,
+                     const lsp_onnx_tensor *ix, lsp_onnx_tensor *out) {
+  const LspOnnx__AttributeProto *pa = attr(pn, "axis");
+  if ((pa && pa->i != 0 && pa->i != -1) || x->ndim != 1 || has_batch(ix))
+    return 0;
+  int shp = x->dtype == LSP_ONNX_SHAPE_OF;
+  for (size_t k = 0; k < ix->count; k++) {
+    int64_t j = ix->i[k] < 0 && !shp ? ix->i[k] + (int64_t)x->count : ix->i[k];
+    if (j < 0 || j >= (int64_t)x->count) return 0;
+  }
+  int r = ix->ndim ? shape_out(out, ix->ndim, ix->dims) : shape_out(out, 0, NULL);
+  for (size_t k = 0; r > 0 && k < ix->count; k++)
+    out->i[k] = x->i[ix->i[k] < 0 ? ix->i[k] + (int64_t)x->count : ix->i[k]];
+  return r;
+}
+
+static int unsqueeze(const LspOnnx__NodeProto *pn, const lsp_onnx_tensor *x,
+                     const lsp_onnx_tensor *axes, lsp_onnx_tensor *out) {
+  const LspOnnx__AttributeProto *pa = attr(pn, "axes");
+  size_t na = axes ? axes->count : pa ? pa->n_ints : 0;
+  int nd = x->ndim + (int)na, at = 0;
+  int64_t dims[LSP_ONNX_MAXDIM], one[LSP_ONNX_MAXDIM] = {0};
+  if (!na || (axes && pa) || nd > LSP_ONNX_MAXDIM || has_batch(axes)) return 0;
+  for (size_t k = 0; k < na; k++) {
+    int64_t a = axes ? axes->i[k] : pa->ints[k];
+    if (a < 0) a += nd;
+    if (a < 0 || a >= nd || one[a]++) return 0;
+  }
+  for (int k = 0; k < nd; k++) dims[k] = one[k] ? 1 : x->dims[at++];
+  int r = shape_out(out, nd, dims);
+  if (r > 0) memcpy(out->i, x->i, x->count * sizeof *x->i);
+  return r;
+}
+
 int lsp_onnx_rd_fold(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
                      const char *where, int *done) {
   *done = 0;
@@ -200,14 +271,18 @@ int lsp_onnx_rd_fold(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
   const lsp_onnx_tensor *a[8] = {NULL};
   size_t na = pn->n_input;
   if (kind < 0 || na > 8 || pn->n_output < 1) return LSP_OK;
-  for (size_t k = 0; k < na; k++) {
+  for (size_t k = 0; kind != F_SHAPE && k < na; k++) {
     const char *nm = lsp_onnx_str(pn->input[k]);
     if (!nm[0] && kind == F_SLICE && k >= 3) continue; /* optional */
     const char *r = lsp_onnx_rd_resolve(c, nm);
     if (!r || !(a[k] = lsp_onnx_rd_const(c, r)) ||
-        a[k]->dtype != LSP_ONNX_INT64)
+        (a[k]->dtype != LSP_ONNX_INT64 &&
+         !(a[k]->dtype == LSP_ONNX_SHAPE_OF && kind == F_GATHER && k == 0)))
       return LSP_OK; /* not (yet) a constant */
+    if (k > 0 && kind != F_CONCAT && has_batch(a[k]))
+      return LSP_OK; /* N as a shape, index or bound */
   }
+  if (kind == F_CONSTOFSHAPE && na == 1 && has_batch(a[0])) return LSP_OK;
   lsp_onnx_tensor out;
   memset(&out, 0, sizeof out);
   int r = 0;
@@ -226,6 +301,15 @@ int lsp_onnx_rd_fold(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
       break;
     case F_TRANSPOSE:
       if (na == 1) r = transpose(pn, a[0], &out);
+      break;
+    case F_SHAPE:
+      if (na == 1) r = shape_of(c, pn, &out);
+      break;
+    case F_GATHER:
+      if (na == 2) r = gather_1d(pn, a[0], a[1], &out);
+      break;
+    case F_UNSQUEEZE:
+      if (na == 1 || na == 2) r = unsqueeze(pn, a[0], na == 2 ? a[1] : NULL, &out);
       break;
     default: { /* Cast to int64 */
       const LspOnnx__AttributeProto *to = attr(pn, "to");

@@ -197,6 +197,15 @@ static int fold_reshape(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
     if (ex->allowzero && sv[k] == 0)
       return lsp_onnx_fail_at(
           where, "shape %s with allowzero = 1 makes an empty tensor", vb);
+    if (k == 0 && sv[k] == LSP_ONNX_BATCH) { /* Shape(x)[0]: the batch */
+      nd->shape[k] = 0;
+      continue;
+    }
+    if (sv[k] == LSP_ONNX_BATCH)
+      return lsp_onnx_fail_at(where,
+                              "shape entry %zu is the batch size (from "
+                              "Shape); lsprobe keeps it in the first only",
+                              k);
     if (sv[k] < -1 || sv[k] > LSP_ONNX_MAX_DIM)
       return lsp_onnx_fail_at(where, "shape %s: unsupported value %lld", vb,
                               (long long)sv[k]);
@@ -346,7 +355,8 @@ static int rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
         return lsp_onnx_fail_at(
             where,
             "op not supported by lsprobe except on int64 constants "
-            "(shape arithmetic, folded); an input here is not one");
+            "(shape arithmetic, folded; of a computed value's Shape only "
+            "the batch size, entry 0); an input here is not one");
       int early = k_ops[o].op >= OP_CONSTANT;
       if ((pass == 1) != early) continue;
       st = read_node(c, pn, i, k_ops[o].op, k_ops[o].min_in, k_ops[o].max_in,

@@ -45,8 +45,15 @@ const char *lsp_onnx_rd_resolve(const lsp_onnx_rctx *c, const char *name);
 int lsp_onnx_rd_alias(lsp_onnx_rctx *c, const char *from, const char *to,
                       const char *node);
 
+/* In folded shape arithmetic: the batch size N (from Shape of a value),
+ * and the element type of Shape's result while reading, of which only the
+ * first entry (N) is known; every use but Gather of entry 0 refuses it. */
+#define LSP_ONNX_BATCH (-(INT64_C(1) << 62) - 0x4c5350) /* no real bound */
+enum { LSP_ONNX_SHAPE_OF = 100 };
+
 /* lsp_onnx_fold.c: 1 for the ops folded when every input is an int64
- * constant (ConstantOfShape, Concat, Reshape, Slice, Transpose, Cast). */
+ * constant (ConstantOfShape, Concat, Reshape, Slice, Transpose, Cast,
+ * Gather, Unsqueeze; Shape of any value). */
 int lsp_onnx_fold_op(const char *op);
 /* Node pn as the int64 constant it computes (*done = 1), or nothing done
  * when an input is no int64 constant or the node is outside what is
