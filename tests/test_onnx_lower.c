@@ -162,6 +162,8 @@ static void test_pad_chain(void **state) {
   lsp_onnx_model_free(om);
   same_logits("onnx_cases/pad_chain_constant.onnx",
               "onnx_cases/pad_plain_constant.onnx", 72, 4);
+  same_logits("onnx_cases/pad_chain_reversed.onnx",
+              "onnx_cases/pad_plain_constant.onnx", 72, 4);
   same_logits("onnx_cases/pad_chain_reflect.onnx",
               "onnx_cases/pad_plain_reflect.onnx", 72, 4);
   lsp_model *m = NULL;

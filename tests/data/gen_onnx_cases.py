@@ -171,6 +171,7 @@ def pad_chain():
     gives ONNX's [0, 0, top, left, 0, 0, bottom, right]. pad_chain_<mode>
     pads 2x6x6 inputs that way before a Conv; pad_plain_<mode> is the same
     model with the pads [0, 0, 2, 1, 0, 0, 0, 0] given as an initializer.
+    pad_chain_reversed has the nodes of pad_chain_constant in reverse order;
     pad_chain_input feeds the chain from the graph input, no constant."""
     def i64(name, v):
         return init(name, np.array(v, dtype=np.int64))
@@ -211,6 +212,12 @@ def pad_chain():
             save(model(nodes, inits, [value("x", ["N", 2, 6, 6])],
                        [value("logits", ["N", 4])]),
                  ("pad_chain_" if chain else "pad_plain_") + mode)
+    # the same nodes in reverse order (folding does not need the file's order)
+    m = onnx.load(os.path.join(OUT, "pad_chain_constant.onnx"))
+    nodes = list(m.graph.node)[::-1]
+    del m.graph.node[:]
+    m.graph.node.extend(nodes)
+    save(m, "pad_chain_reversed")
     # the same chain fed by the graph input: not a constant
     m = onnx.load(os.path.join(OUT, "pad_chain_constant.onnx"))
     m.graph.node[2].input[0] = "x"

@@ -275,23 +275,39 @@ static int final_softmax(const lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
 
 /* Pass 3 (every node's op and outputs) then pass 4 (Constant and Identity
  * first, the ops after, so that a constant may follow its user). */
-/* After the Constant nodes: the int64 shape arithmetic on constants,
- * repeated while a node folds (each pass folds at least one more). */
+/* Node i folded after the nodes of its inputs (depth first, so the file's
+ * order does not matter and each node is tried once); folded[i]: 0 not
+ * tried, 1 folded, 2 tried and left. Chains deeper than 256 stay. */
+static int fold_one(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
+                    unsigned char *folded, size_t i, int depth) {
+  const LspOnnx__NodeProto *pn = g->node[i];
+  folded[i] = 2;
+  for (size_t k = 0; depth < 256 && k < pn->n_input; k++) {
+    const char *r = lsp_onnx_rd_resolve(c, lsp_onnx_str(pn->input[k]));
+    size_t p;
+    int st;
+    if (r && !lsp_onnx_rd_const(c, r) &&
+        lsp_onnx_map_get(&c->produced, r, &p) && !folded[p] &&
+        lsp_onnx_fold_op(lsp_onnx_str(g->node[p]->op_type)) &&
+        (st = fold_one(c, g, folded, p, depth + 1)) != LSP_OK)
+      return st;
+  }
+  char where[512];
+  lsp_onnx_where(where, sizeof where, c->path, pn->name, i,
+                 lsp_onnx_str(pn->op_type));
+  int done = 0, st = lsp_onnx_rd_fold(c, pn, where, &done);
+  if (done) folded[i] = 1;
+  return st;
+}
+
+/* After the Constant nodes: the int64 shape arithmetic on constants. */
 static int fold_all(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
                     unsigned char *folded) {
-  char where[512];
-  for (int more = 1; more;) {
-    more = 0;
-    for (size_t i = 0; i < g->n_node; i++) {
-      const LspOnnx__NodeProto *pn = g->node[i];
-      if (folded[i] || !lsp_onnx_fold_op(lsp_onnx_str(pn->op_type))) continue;
-      lsp_onnx_where(where, sizeof where, c->path, pn->name, i,
-                     lsp_onnx_str(pn->op_type));
-      int done = 0, st = lsp_onnx_rd_fold(c, pn, where, &done);
-      if (st != LSP_OK) return st;
-      folded[i] = (unsigned char)done;
-      more |= done;
-    }
+  for (size_t i = 0; i < g->n_node; i++) {
+    int st;
+    if (!folded[i] && lsp_onnx_fold_op(lsp_onnx_str(g->node[i]->op_type)) &&
+        (st = fold_one(c, g, folded, i, 0)) != LSP_OK)
+      return st;
   }
   return LSP_OK;
 }
@@ -349,7 +365,7 @@ static int rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
               lsp_onnx_rd_const(c, out) ? "an initializer" : "the graph input");
         continue;
       }
-      if (folded[i]) continue;
+      if (folded[i] == 1) continue;
       if (o == N_OPS && pass == 1) continue; /* folded after the Constants */
       if (o == N_OPS) /* shape arithmetic that did not fold */
         return lsp_onnx_fail_at(
