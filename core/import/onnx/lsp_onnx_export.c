@@ -332,7 +332,7 @@ int lsp_onnx_from_model(const lsp_model *m, lsp_onnx_model **out) {
     st = oom();
     goto done;
   }
-  if ((st = lsp_onnx_check(e.om, "(export)"))) goto done;
+  if ((st = lsp_onnx_check(e.om, "its ONNX form"))) goto done;
   *out = e.om;
   e.om = NULL;
 done:
