@@ -80,7 +80,7 @@ int cmd_export(int argc, char **argv) {
   size_t len = 0;
   int st;
   if ((st = cli_model_load(cmd, mpath, &m)) ||
-      (st = lsp_onnx_from_model(m, &om)) ||
+      ((st = lsp_onnx_from_model(m, &om)) && lsp_fail_prefix(st, mpath)) ||
       (st = lsp_onnx_encode(om, out, &buf, &len)) ||
       (st = same_logits(m, buf, len, out)) ||
       (st = lsp_write_file_atomic(out, buf, len))) {

@@ -12,7 +12,8 @@
 #   a distillation teacher, autoattack on an exported model;
 # - `export`: an lsprobe LeNet-5 (with input normalization) and the PyTorch
 #   model written as ONNX pass onnx.checker (full check) and read back give
-#   byte-identical logits; a failed export leaves an earlier file alone.
+#   byte-identical logits; a failed export leaves an earlier file alone, and
+#   one ONNX cannot state names the model and the layer.
 # Needs Fashion-MNIST (dataset-fashion-mnist) and /usr/bin/python3 with
 # numpy and onnx (python3-onnx); skipped (exit 77, not passed) without.
 . "$(dirname "$0")/e2e_common.sh"
@@ -123,6 +124,13 @@ print([(p["eps"], p["accuracy"], p["stages"]) for p in b["points"]])
 assert a["points"] == b["points"] and a["clean_accuracy"] == b["clean_accuracy"] > 0.1
 assert b["points"][1]["accuracy"] <= f["points"][1]["accuracy"]
 PY
+# a pooling ONNX cannot state (ceil_mode keeps the last row of windows but
+# drops the last column): the message names the model and the layer
+expect_exit 0 "train a pooling ONNX cannot state" "$LSP" train --data fashion-mnist --max-train 300 --epochs 1 --quiet \
+  --smoothing 0.1 --arch "pad(pt=1,pl=1,pb=1,pr=1) pool(k=2,s=2,avg=1,count_pad=0,ceil_mode=1,pt=1,pl=0,pb=0,pr=1) gap" \
+  --out "$SCR/ceilpool.lspm"
+expect_exit 1 "export it" "$LSP" export --model "$SCR/ceilpool.lspm" --out "$SCR/ceilpool.onnx"
+expect_err "ceilpool.lspm: its ONNX form: node 'pool2' (AveragePool): ceil_mode = 1" "export of a pooling ONNX cannot state"
 printf 'earlier' >"$SCR/keep.onnx"
 expect_exit 2 "export to a .lspm name" "$LSP" export --model "$SCR/lenet.lspm" --out "$SCR/lenet2.lspm"
 expect_err "export writes ONNX" "export to a .lspm name"

@@ -36,6 +36,12 @@ static void test_cases(void **state) {
   (void)state;
   refused("onnx_cases/unsupported_op.onnx", "node 'act' (Sigmoid)",
           "not supported", NULL);
+  refused("onnx_cases/final_softmax.onnx", "node 'sm' (Softmax)",
+          "'logits' is probabilities, not logits",
+          "without the final Softmax (its input 'z' holds the logits)");
+  refused("onnx_cases/final_logsoftmax.onnx", "node 'sm' (LogSoftmax)",
+          "'logits' is log-probabilities, not logits",
+          "without the final LogSoftmax (its input 'z' holds the logits)");
   refused("onnx_cases/unknown_attr.onnx", "node 'relu' (Relu)",
           "attribute 'foo'", NULL);
   refused("onnx_cases/conv_group.onnx", "node 'conv' (Conv)", "group = 3",

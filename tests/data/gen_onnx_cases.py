@@ -12,8 +12,12 @@ mlp_matmul (MatMul + Add, Identity, a Constant weight, nodes out of order,
 a dead branch), cnn_attrs (VALID auto_pad, Conv without kernel_shape, a
 non-zero Pad, AveragePool counting pads, Reshape by an int64 initializer,
 IR 3-style initializers listed as graph inputs), conv_gap (valid ONNX
-whose output is no classifier's logits). Every other file is a
-defect the reader must refuse; tests/test_onnx_bad.c names the reason it
+whose output is no classifier's logits), maxpool_endpad and maxpool_ceilpad
+(one pooling as PyTorch writes it with opsets 9 and 13), pad_chain_* and
+pad_plain_* (PyTorch's int64 pads arithmetic and its result), view_chain and
+view_flat (x.view(x.size(0), -1) and Flatten). Every other file is a
+defect the reader must refuse (final_softmax and final_logsoftmax end in
+probabilities, not logits); tests/test_onnx_bad.c names the reason it
 expects for each. tensor_*.pb are TensorProto files like the backend
 tests' input_<k>.pb (float32 raw and in float_data, int64, a scalar, and a
 float64 one to refuse). Weights are small integers over 8 (exact in float32):
@@ -140,6 +144,122 @@ def valid():
          "conv_gap")
 
 
+def maxpool_pair():
+    """MaxPool(3, stride 2) on 2x8x8 as PyTorch's MaxPool2d(3, 2, padding=1,
+    ceil_mode=True) exports it: with opset 9, as end padding of 3 (more
+    than any window reaches; maxpool_endpad), and with opset 10 or later, as
+    ceil_mode (maxpool_ceilpad). Both have the same 5x5 windows."""
+    for name, opset, pads, ceil in (("maxpool_endpad", 9, [1, 1, 3, 3], 0),
+                                    ("maxpool_ceilpad", 13, [1, 1, 1, 1], 1)):
+        kw = {"ceil_mode": ceil} if opset >= 10 else {}
+        nodes = [helper.make_node("MaxPool", ["x"], ["p"], name="pool",
+                                  kernel_shape=[3, 3], strides=[2, 2],
+                                  pads=pads, **kw),
+                 helper.make_node("Flatten", ["p"], ["f"], name="flat"),
+                 helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"],
+                                  ["logits"], name="fc", transB=1)]
+        inits = [init("fc.weight", weights(3, 50)), init("fc.bias", weights(3))]
+        save(model(nodes, inits, [value("x", ["N", 2, 8, 8])],
+                   [value("logits", ["N", 3])], opset=opset), name)
+
+
+def pad_chain():
+    """nn.ZeroPad2d((1, 0, 2, 0)) and padding_mode='reflect' as PyTorch 1.13
+    writes them from opset 11 on: the pads computed from PyTorch's list
+    (left, right, top, bottom) by ConstantOfShape, Concat, Reshape, Slice
+    (rows reversed), Transpose, Reshape and Cast on int64 constants, which
+    gives ONNX's [0, 0, top, left, 0, 0, bottom, right]. pad_chain_<mode>
+    pads 2x6x6 inputs that way before a Conv; pad_plain_<mode> is the same
+    model with the pads [0, 0, 2, 1, 0, 0, 0, 0] given as an initializer.
+    pad_chain_reversed has the nodes of pad_chain_constant in reverse order;
+    pad_chain_input feeds the chain from the graph input, no constant."""
+    def i64(name, v):
+        return init(name, np.array(v, dtype=np.int64))
+
+    for mode in ("constant", "reflect"):
+        for chain in (1, 0):
+            pre, inits = [], []
+            if chain:
+                pre = [
+                    helper.make_node("Constant", [], ["n"], value=i64("nv", [4])),
+                    helper.make_node("Constant", [], ["tp"],
+                                     value=i64("tv", [1, 0, 2, 0])),
+                    helper.make_node("ConstantOfShape", ["n"], ["zeros"],
+                                     value=i64("z", [0])),
+                    helper.make_node("Concat", ["tp", "zeros"], ["cat"], axis=0),
+                    helper.make_node("Reshape", ["cat", "rs"], ["pairs"]),
+                    helper.make_node("Slice", ["pairs", "st", "en", "ax", "sp"],
+                                     ["rev"]),
+                    helper.make_node("Transpose", ["rev"], ["tr"], perm=[1, 0]),
+                    helper.make_node("Reshape", ["tr", "flat"], ["pl"]),
+                    helper.make_node("Cast", ["pl"], ["pads"], to=7)]
+                inits = [i64("rs", [-1, 2]), i64("st", [-1]),
+                         i64("en", [-(2 ** 63 - 1)]), i64("ax", [0]),
+                         i64("sp", [-1]), i64("flat", [-1])]
+            else:
+                inits = [i64("pads", [0, 0, 2, 1, 0, 0, 0, 0])]
+            nodes = pre + [
+                helper.make_node("Pad", ["x", "pads"], ["p"], name="pad",
+                                 mode=mode),
+                helper.make_node("Conv", ["p", "w", "b"], ["c"], name="conv"),
+                helper.make_node("Relu", ["c"], ["r"], name="relu"),
+                helper.make_node("Flatten", ["r"], ["f"], name="flat"),
+                helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"],
+                                 ["logits"], name="fc", transB=1)]
+            inits += [init("w", weights(3, 2, 3, 3)), init("b", weights(3)),
+                      init("fc.weight", weights(4, 3 * 6 * 5)),
+                      init("fc.bias", weights(4))]
+            save(model(nodes, inits, [value("x", ["N", 2, 6, 6])],
+                       [value("logits", ["N", 4])]),
+                 ("pad_chain_" if chain else "pad_plain_") + mode)
+    # the same nodes in reverse order (folding does not need the file's order)
+    m = onnx.load(os.path.join(OUT, "pad_chain_constant.onnx"))
+    nodes = list(m.graph.node)[::-1]
+    del m.graph.node[:]
+    m.graph.node.extend(nodes)
+    save(m, "pad_chain_reversed")
+    # the same chain fed by the graph input: not a constant
+    m = onnx.load(os.path.join(OUT, "pad_chain_constant.onnx"))
+    m.graph.node[2].input[0] = "x"
+    m.graph.node[2].name = "zeros"
+    save(m, "pad_chain_input")
+
+
+def view_chain():
+    """x.view(x.size(0), -1) as PyTorch 1.13 writes it (opset 13): Shape,
+    Gather of entry 0 (the batch size), Unsqueeze, Concat with [-1], and
+    the Reshape that uses the result (view_chain); view_flat is the same
+    model with Flatten. view_chain_c gathers entry 1 (the channels), which
+    lsprobe cannot know while reading, and is refused."""
+    def i64(name, v):
+        return init(name, np.array(v, dtype=np.int64))
+
+    for name, idx in (("view_chain", 0), ("view_flat", None), ("view_chain_c", 1)):
+        if idx is None:
+            mid = [helper.make_node("Flatten", ["r"], ["f"], name="flat")]
+            extra = []
+        else:
+            mid = [helper.make_node("Shape", ["r"], ["s"], name="shape"),
+                   helper.make_node("Gather", ["s", "i0"], ["n"], name="gather",
+                                    axis=0),
+                   helper.make_node("Unsqueeze", ["n", "ax"], ["n1"],
+                                    name="unsqueeze"),
+                   helper.make_node("Concat", ["n1", "m1"], ["sh"], name="cat",
+                                    axis=0),
+                   helper.make_node("Reshape", ["r", "sh"], ["f"], name="view")]
+            extra = [init("i0", np.array(idx, dtype=np.int64)), i64("ax", [0]),
+                     i64("m1", [-1])]
+        nodes = ([helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv"),
+                  helper.make_node("Relu", ["c"], ["r"], name="relu")] + mid +
+                 [helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"],
+                                   ["logits"], name="fc", transB=1)])
+        inits = extra + [init("w", weights(3, 2, 3, 3)), init("b", weights(3)),
+                         init("fc.weight", weights(4, 3 * 4 * 4)),
+                         init("fc.bias", weights(4))]
+        save(model(nodes, inits, [value("x", ["N", 2, 6, 6])],
+                   [value("logits", ["N", 4])]), name)
+
+
 def bad():
     def mlp_with(fn, name, **kw):
         nodes, inits, ins, outs = mlp_parts()
@@ -149,6 +269,13 @@ def bad():
     mlp_with(lambda n, i, a, o: n.__setitem__(
         1, helper.make_node("Sigmoid", ["h"], ["r"], name="act")),
         "unsupported_op")
+    # probabilities instead of logits: a Softmax (or LogSoftmax) after the
+    # classifier makes the graph output
+    for op in ("Softmax", "LogSoftmax"):
+        def final(n, i, a, o, op=op):
+            n[2].output[0] = "z"
+            n.append(helper.make_node(op, ["z"], ["logits"], name="sm", axis=1))
+        mlp_with(final, "final_" + op.lower())
     mlp_with(lambda n, i, a, o: n.__setitem__(
         1, helper.make_node("Relu", ["h"], ["r"], name="relu", foo=1)),
         "unknown_attr")
@@ -270,6 +397,9 @@ def tensors():
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     valid()
+    maxpool_pair()
+    pad_chain()
+    view_chain()
     bad()
     tensors()
     for f in sorted(os.listdir(OUT)):

@@ -152,6 +152,11 @@ typedef struct {
   size_t ninits;
   lsp_onnx_tensor *inits; /* owned: float32, in order of first use */
   size_t cap_nodes, cap_inits;
+  /* owned: the names the reader resolved away — an Identity node or an
+   * all-zero Pad, by node name and by output name — and the value each
+   * stands for (`--features` takes them); not written */
+  size_t naliases;
+  char **alias_name, **alias_value;
 } lsp_onnx_model;
 
 /* Read an ONNX file into a new description (*out, freed by the caller with

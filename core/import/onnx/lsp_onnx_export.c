@@ -104,6 +104,24 @@ static const char *as_rank(ectx *e, int id, int want, const char *base) {
   return out;
 }
 
+/* A pooling with ceil_mode whose last window starts in the end padding:
+ * lsprobe (as PyTorch) drops that window, ONNX's size rule keeps it. Then
+ * the rounded-down size is lsprobe's on both axes, and the node is written
+ * with ceil_mode = 0: the same windows. */
+static void ceil_to_floor(lsp_onnx_node *on, lsp_shape is, lsp_shape os) {
+  const int64_t in[2] = {(int64_t)is.h, (int64_t)is.w},
+                out[2] = {(int64_t)os.h, (int64_t)os.w};
+  int differs = 0;
+  for (int k = 0; on->ceil_mode && k < 2; k++) {
+    int64_t s = on->strides[k],
+            span = in[k] + on->pads[k] + on->pads[k + 2] -
+                   ((on->kernel[k] - 1) * on->dilations[k] + 1);
+    if (span < 0 || span / s + 1 != out[k]) return;
+    differs |= (span + s - 1) / s + 1 != out[k];
+  }
+  if (differs) on->ceil_mode = 0;
+}
+
 static int export_node(ectx *e, size_t i) {
   const lsp_model *m = e->m;
   const lsp_node *nd = &m->nodes[i];
@@ -177,6 +195,7 @@ static int export_node(ectx *e, size_t i) {
       on->dilations[1] = (int64_t)nd->a.dw;
       on->ceil_mode = nd->a.ceil_mode;
       on->count_include_pad = nd->a.count_pad;
+      ceil_to_floor(on, is, nd->shape);
       e->rank[i] = 4;
       return LSP_OK;
     case LSP_OP_GAP:
@@ -270,6 +289,8 @@ static int export_node(ectx *e, size_t i) {
   on->strides[0] = (int64_t)nd->a.sh, on->strides[1] = (int64_t)nd->a.sw;
   on->pads[0] = on->pads[2] = (int64_t)nd->a.ph;
   on->pads[1] = on->pads[3] = (int64_t)nd->a.pw;
+  if (nd->op == LSP_OP_MAXPOOL || nd->op == LSP_OP_AVGPOOL)
+    ceil_to_floor(on, is, nd->shape);
   e->rank[i] = 4;
   return LSP_OK;
 }
@@ -311,7 +332,7 @@ int lsp_onnx_from_model(const lsp_model *m, lsp_onnx_model **out) {
     st = oom();
     goto done;
   }
-  if ((st = lsp_onnx_check(e.om, "(export)"))) goto done;
+  if ((st = lsp_onnx_check(e.om, "its ONNX form"))) goto done;
   *out = e.om;
   e.om = NULL;
 done:

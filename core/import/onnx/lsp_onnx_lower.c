@@ -478,6 +478,11 @@ static int set_features(lctx *c, const char *name) {
   for (size_t k = 0; !value && k < om->nnodes; k++)
     if (om->nodes[k].name[0] && !strcmp(om->nodes[k].name, name))
       value = om->nodes[k].output;
+  for (size_t k = 0; !value && k < om->naliases; k++)
+    if (!strcmp(om->alias_name[k], name) && /* an Identity or zero Pad */
+        (!strcmp(om->alias_value[k], om->input) ||
+         lsp_onnx_map_get(&c->prod, om->alias_value[k], NULL)))
+      value = om->alias_value[k];
   int id;
   if (value) {
     long p = producer(c, value);

@@ -198,6 +198,12 @@ void lsp_onnx_model_free(lsp_onnx_model *m) {
   for (size_t k = 0; k < m->ninits; k++) lsp_onnx_tensor_release(&m->inits[k]);
   free(m->nodes);
   free(m->inits);
+  for (size_t k = 0; k < m->naliases; k++) {
+    free(m->alias_name[k]);
+    free(m->alias_value[k]);
+  }
+  free(m->alias_name);
+  free(m->alias_value);
   free(m->input);
   free(m->output);
   free(m);

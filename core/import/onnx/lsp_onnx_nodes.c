@@ -197,6 +197,15 @@ static int fold_reshape(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
     if (ex->allowzero && sv[k] == 0)
       return lsp_onnx_fail_at(
           where, "shape %s with allowzero = 1 makes an empty tensor", vb);
+    if (k == 0 && sv[k] == LSP_ONNX_BATCH) { /* Shape(x)[0]: the batch */
+      nd->shape[k] = 0;
+      continue;
+    }
+    if (sv[k] == LSP_ONNX_BATCH)
+      return lsp_onnx_fail_at(where,
+                              "shape entry %zu is the batch size (from "
+                              "Shape); lsprobe keeps it in the first only",
+                              k);
     if (sv[k] < -1 || sv[k] > LSP_ONNX_MAX_DIM)
       return lsp_onnx_fail_at(where, "shape %s: unsupported value %lld", vb,
                               (long long)sv[k]);
@@ -221,7 +230,7 @@ static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
                               k);
   if (op == OP_CONSTANT) return read_constant(c, pn, where);
   if (op == OP_IDENTITY)
-    return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0]);
+    return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0], pn->name);
   int nkeep = op == LSP_ONNX_PAD || op == LSP_ONNX_RESHAPE ? 1 : (int)nin;
   lsp_onnx_node *nd =
       lsp_onnx_add_node(c->m, (lsp_onnx_op)op, pn->name, nkeep,
@@ -243,15 +252,72 @@ static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
   if ((st = fold_pad(c, pn, nin, nd, &ex, where, &zero)) != LSP_OK) return st;
   if (!zero) return LSP_OK;
   lsp_onnx_drop_last_node(c->m); /* pads nothing: an alias */
-  return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0]);
+  return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0], pn->name);
+}
+
+/* A Softmax or LogSoftmax that makes the graph output: the file gives
+ * probabilities (or their logarithms), not the logits every analysis
+ * needs; the message says which value holds the logits. LSP_OK otherwise. */
+static int final_softmax(const lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
+                         const char *ot, const char *where) {
+  int logsm = !strcmp(ot, "LogSoftmax");
+  if ((!logsm && strcmp(ot, "Softmax") != 0) || pn->n_output < 1 ||
+      pn->n_input < 1 || strcmp(lsp_onnx_str(pn->output[0]), c->m->output))
+    return LSP_OK;
+  return lsp_onnx_fail_at(
+      where,
+      "the graph output '%s' is %s, not logits; lsprobe needs the "
+      "logits: export the model without the final %s (its input '%s' "
+      "holds the logits)",
+      c->m->output, logsm ? "log-probabilities" : "probabilities", ot,
+      lsp_onnx_str(pn->input[0]));
 }
 
 /* Pass 3 (every node's op and outputs) then pass 4 (Constant and Identity
  * first, the ops after, so that a constant may follow its user). */
-int lsp_onnx_rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g) {
+/* Node i folded after the nodes of its inputs (depth first, so the file's
+ * order does not matter and each node is tried once); folded[i]: 0 not
+ * tried, 1 folded, 2 tried and left. Chains deeper than 256 stay. */
+static int fold_one(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
+                    unsigned char *folded, size_t i, int depth) {
+  const LspOnnx__NodeProto *pn = g->node[i];
+  folded[i] = 2;
+  for (size_t k = 0; depth < 256 && k < pn->n_input; k++) {
+    const char *r = lsp_onnx_rd_resolve(c, lsp_onnx_str(pn->input[k]));
+    size_t p;
+    int st;
+    if (r && !lsp_onnx_rd_const(c, r) &&
+        lsp_onnx_map_get(&c->produced, r, &p) && !folded[p] &&
+        lsp_onnx_fold_op(lsp_onnx_str(g->node[p]->op_type)) &&
+        (st = fold_one(c, g, folded, p, depth + 1)) != LSP_OK)
+      return st;
+  }
+  char where[512];
+  lsp_onnx_where(where, sizeof where, c->path, pn->name, i,
+                 lsp_onnx_str(pn->op_type));
+  int done = 0, st = lsp_onnx_rd_fold(c, pn, where, &done);
+  if (done) folded[i] = 1;
+  return st;
+}
+
+/* After the Constant nodes: the int64 shape arithmetic on constants. */
+static int fold_all(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
+                    unsigned char *folded) {
+  for (size_t i = 0; i < g->n_node; i++) {
+    int st;
+    if (!folded[i] && lsp_onnx_fold_op(lsp_onnx_str(g->node[i]->op_type)) &&
+        (st = fold_one(c, g, folded, i, 0)) != LSP_OK)
+      return st;
+  }
+  return LSP_OK;
+}
+
+static int rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
+                    unsigned char *folded) {
   char where[512];
   int st;
   for (int pass = 0; pass < 3; pass++) {
+    if (pass == 2 && (st = fold_all(c, g, folded)) != LSP_OK) return st;
     for (size_t i = 0; i < g->n_node; i++) {
       const LspOnnx__NodeProto *pn = g->node[i];
       const char *ot = lsp_onnx_str(pn->op_type),
@@ -266,7 +332,9 @@ int lsp_onnx_rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g) {
               "domain '%s' is not supported (only the default "
               "ONNX domain)",
               dom);
-        if (o == N_OPS)
+        if (o == N_OPS && (st = final_softmax(c, pn, ot, where)) != LSP_OK)
+          return st;
+        if (o == N_OPS && !lsp_onnx_fold_op(ot))
           return lsp_onnx_fail_at(
               where,
               "op not supported by lsprobe (it reads Conv, "
@@ -280,7 +348,7 @@ int lsp_onnx_rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g) {
         if (nout > 1)
           return lsp_onnx_fail_at(
               where, "%zu outputs; only the first (%s) is supported", nout,
-              k_ops[o].op == LSP_ONNX_BATCHNORM
+              o < N_OPS && k_ops[o].op == LSP_ONNX_BATCHNORM
                   ? "inference; not the training statistics"
                   : "Y; not the Indices");
         size_t other;
@@ -297,6 +365,14 @@ int lsp_onnx_rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g) {
               lsp_onnx_rd_const(c, out) ? "an initializer" : "the graph input");
         continue;
       }
+      if (folded[i] == 1) continue;
+      if (o == N_OPS && pass == 1) continue; /* folded after the Constants */
+      if (o == N_OPS) /* shape arithmetic that did not fold */
+        return lsp_onnx_fail_at(
+            where,
+            "op not supported by lsprobe except on int64 constants "
+            "(shape arithmetic, folded; of a computed value's Shape only "
+            "the batch size, entry 0); an input here is not one");
       int early = k_ops[o].op >= OP_CONSTANT;
       if ((pass == 1) != early) continue;
       st = read_node(c, pn, i, k_ops[o].op, k_ops[o].min_in, k_ops[o].max_in,
@@ -305,4 +381,12 @@ int lsp_onnx_rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g) {
     }
   }
   return LSP_OK;
+}
+
+int lsp_onnx_rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g) {
+  unsigned char *folded = calloc(g->n_node ? g->n_node : 1, 1);
+  if (!folded) return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
+  int st = rd_nodes(c, g, folded);
+  free(folded);
+  return st;
 }

@@ -88,15 +88,44 @@ const char *lsp_onnx_rd_resolve(const lsp_onnx_rctx *c, const char *name) {
   return name;
 }
 
-int lsp_onnx_rd_alias(lsp_onnx_rctx *c, const char *from, const char *to) {
+int lsp_onnx_rd_alias(lsp_onnx_rctx *c, const char *from, const char *to,
+                      const char *node) {
   const char **f = realloc(c->afrom, (c->nalias + 1) * sizeof *f);
   if (f) c->afrom = f;
   const char **t = f ? realloc(c->ato, (c->nalias + 1) * sizeof *t) : NULL;
   if (t) c->ato = t;
-  if (!f || !t || lsp_onnx_map_put(&c->amap, from, c->nalias, NULL) < 0)
+  const char **n = t ? realloc(c->anode, (c->nalias + 1) * sizeof *n) : NULL;
+  if (n) c->anode = n;
+  if (!n || lsp_onnx_map_put(&c->amap, from, c->nalias, NULL) < 0)
     return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
   c->afrom[c->nalias] = from;
+  c->anode[c->nalias] = node;
   c->ato[c->nalias++] = to;
+  return LSP_OK;
+}
+
+/* The aliases into the description: each output and node name with the
+ * value it resolves to (a cycle keeps none). */
+static int keep_aliases(lsp_onnx_rctx *c) {
+  lsp_onnx_model *m = c->m;
+  size_t n = 2 * c->nalias;
+  if (!n) return LSP_OK;
+  m->alias_name = calloc(n, sizeof *m->alias_name);
+  m->alias_value = calloc(n, sizeof *m->alias_value);
+  if (!m->alias_name || !m->alias_value)
+    return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
+  for (size_t k = 0; k < c->nalias; k++) {
+    const char *to = lsp_onnx_rd_resolve(c, c->afrom[k]);
+    for (int j = 0; to && j < 2; j++) {
+      const char *name = j ? lsp_onnx_str(c->anode[k]) : c->afrom[k];
+      if (!name[0]) continue;
+      size_t a = m->naliases;
+      if (!(m->alias_name[a] = lsp_onnx_strdup(name)) ||
+          !(m->alias_value[a] = lsp_onnx_strdup(to)))
+        return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
+      m->naliases++;
+    }
+  }
   return LSP_OK;
 }
 
@@ -278,7 +307,8 @@ static int convert(lsp_onnx_rctx *c, const LspOnnx__ModelProto *mp,
   if (!(m->output = lsp_onnx_strdup(g->output[0]->name)))
     return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
   if ((st = lsp_onnx_rd_nodes(c, g)) != LSP_OK) return st;
-  if ((st = resolve_names(c)) != LSP_OK) return st;
+  if ((st = resolve_names(c)) != LSP_OK || (st = keep_aliases(c)) != LSP_OK)
+    return st;
   if ((st = lsp_onnx_check(m, c->path)) != LSP_OK) return st;
   return lsp_onnx_output_shape(g->output[0], c->path,
                                &m->nodes[m->nnodes - 1].out);
@@ -310,6 +340,7 @@ int lsp_onnx_read_mem(const void *buf, size_t len, const char *path,
   free(c.ints);
   free(c.afrom);
   free(c.ato);
+  free(c.anode);
   lsp_onnx_map_free(&c.consts);
   lsp_onnx_map_free(&c.produced);
   lsp_onnx_map_free(&c.amap);

@@ -17,7 +17,7 @@ typedef struct {
   size_t nints, cap_ints;
   lsp_onnx_map consts;   /* name -> 2·index (float init) or 2·index+1 (int) */
   lsp_onnx_map produced; /* value name -> index of the node producing it */
-  const char **afrom, **ato; /* aliases (borrowed strings) */
+  const char **afrom, **ato, **anode; /* aliases, their nodes (borrowed) */
   size_t nalias;
   lsp_onnx_map amap; /* alias name -> index */
 } lsp_onnx_rctx;
@@ -42,7 +42,24 @@ const lsp_onnx_tensor *lsp_onnx_rd_const(const lsp_onnx_rctx *c,
  * NULL when they go round in a circle. */
 const char *lsp_onnx_rd_resolve(const lsp_onnx_rctx *c, const char *name);
 /* `from` names the value `to` holds (both borrowed from the protobuf). */
-int lsp_onnx_rd_alias(lsp_onnx_rctx *c, const char *from, const char *to);
+int lsp_onnx_rd_alias(lsp_onnx_rctx *c, const char *from, const char *to,
+                      const char *node);
+
+/* In folded shape arithmetic: the batch size N (from Shape of a value),
+ * and the element type of Shape's result while reading, of which only the
+ * first entry (N) is known; every use but Gather of entry 0 refuses it. */
+#define LSP_ONNX_BATCH (-(INT64_C(1) << 62) - 0x4c5350) /* no real bound */
+enum { LSP_ONNX_SHAPE_OF = 100 };
+
+/* lsp_onnx_fold.c: 1 for the ops folded when every input is an int64
+ * constant (ConstantOfShape, Concat, Reshape, Slice, Transpose, Cast,
+ * Gather, Unsqueeze; Shape of any value). */
+int lsp_onnx_fold_op(const char *op);
+/* Node pn as the int64 constant it computes (*done = 1), or nothing done
+ * when an input is no int64 constant or the node is outside what is
+ * folded (*done = 0). */
+int lsp_onnx_rd_fold(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
+                     const char *where, int *done);
 
 /* Pass 3 (every node's domain, op and outputs) and pass 4 (Constant and
  * Identity nodes first, then the ops with their attributes, Pad's and

@@ -64,6 +64,15 @@ static int spatial(const char *path, lsp_onnx_node *nd, const lsp_onnx_shape *x,
     int64_t p0 = nd->pads[k], p1 = nd->pads[k + 2];
     if (p0 < 0 || p0 > LSP_ONNX_MAX_DIM || p1 < 0 || p1 > LSP_ONNX_MAX_DIM)
       return lsp_onnx_node_fail(path, nd, "pads out of range");
+    if (pool && p1 >= kk && p0 < kk && in + p0 + p1 >= keff) {
+      /* end padding no window reaches (PyTorch writes ceil_mode as extra
+       * end padding up to opset 9) is dropped: the windows stay */
+      int64_t sp = in + p0 + p1 - keff;
+      int64_t n = (nd->ceil_mode ? (sp + s - 1) / s : sp / s) + 1;
+      int64_t need = (n - 1) * s + keff - in - p0;
+      if ((n - 1) * s < in + p0 && need < p1)
+        nd->pads[k + 2] = p1 = need < 0 ? 0 : need;
+    }
     if (pool && (p0 >= kk || p1 >= kk))
       return lsp_onnx_node_fail(
           path, nd,
