@@ -26,6 +26,30 @@ if table != helped:
     sys.exit(1)
 PYEOF
 
+# the summary line of train in --help names every network train --help offers
+"$LSP" train --help | grep -- '--arch A' | grep -q 'lenet, resnet8, or a layer spec' &&
+  grep '^  train ' "$SCR/help.txt" | grep -q 'MLP, LeNet-5, ResNet-8, layer spec' &&
+  ok "--help's train line names the networks train --arch takes" || bad "--help train line: $(grep '^  train ' "$SCR/help.txt")"
+
+# the man page names every browser DESIGN says --format pdf looks for
+MAN="$(dirname "$LSP")/lsprobe.1"
+if [ -f "$MAN" ]; then
+  "$PY" - "$DATA/../../docs/DESIGN.md" "$MAN" <<'PYEOF' && ok "the man page names the browsers DESIGN lists" || bad "man page browsers"
+import re, sys
+design, man = open(sys.argv[1]).read(), open(sys.argv[2]).read().replace("\\-", "-")
+m = re.search(r"Chromium is `\$LSPROBE_CHROMIUM` or the first of\s+(.*?) on PATH", design, re.S)
+names = re.findall(r"`([a-z-]+)`", m.group(1)) if m else []
+env = man[man.index(".B LSPROBE_CHROMIUM"):]
+env = env[:env.index(".TP", 5)]
+missing = [n for n in names if n not in env]
+if len(names) < 2 or missing:
+    print("  DESIGN lists %s; the man page lacks %s" % (names, missing))
+    sys.exit(1)
+PYEOF
+else
+  skipped "no lsprobe.1 beside $LSP"
+fi
+
 # --- every synopsis in README = the command's --help options -------------------
 "$PY" - "$README" "$LSP" <<'PYEOF' && ok "README synopses list exactly the --help options" || bad "synopses differ from --help"
 import re, subprocess, sys
@@ -61,6 +85,13 @@ for cmd in run train eval attack data; do
     bad "$cmd --help: $("$LSP" $cmd --help | grep -- '--data D')"
 done
 "$LSP" calib --help | grep -- '--stream' | grep -q 'float32/float64' && ok "calib --help: --stream takes float64" || bad "--stream help"
+# and names what it refuses: intervals, ACE's mass bins, a temperature fit
+for o in "--bootstrap 10:CIs" "--binning mass:ACE" "--fit-temperature $C/logits.npy $C/labels.npy:--fit-temperature"; do
+  "$LSP" calib --stream --logits "$C/logits.npy" --labels "$C/labels.npy" ${o%%:*} >/dev/null 2>&1
+  st=$?
+  [ $st -eq 2 ] && "$LSP" calib --help | grep -- '--stream' | grep -q -- "${o##*:}" &&
+    ok "calib --stream refuses ${o%% *} and --help says so" || bad "calib --stream ${o%% *}: exit $st; $("$LSP" calib --help | grep -- '--stream')"
+done
 
 # --- the error examples of "Accepted inputs": these very messages ---------------
 mkdir -p "$SCR/ex/bad"
@@ -171,6 +202,23 @@ check_example calib "$E/calib.txt" && ok "README's calib example has the program
   --labels tests/data/lsce_n1024_k10_eps0.1/labels.npy --smoothing 0.1 >"$E/loss.txt" 2>&1)
 check_example loss "$E/loss.txt" && grep -qF "$(cat "$E/loss.txt")" "$README" && ok "README's loss example is the program's output, exactly" ||
   bad "loss example: $(cat "$E/loss.txt")"
+
+# export: README's example line is the program's, exactly (layer and node
+# counts, parameters and bytes do not depend on the weights)
+"$PY" - "$E/img" <<'PYEOF'
+import os, sys
+import numpy as np
+d = sys.argv[1]
+os.makedirs(d, exist_ok=True)
+r = np.random.RandomState(3)
+for s, n in (("train", 120), ("test", 40)):
+    np.save("%s/x_%s.npy" % (d, s), r.randint(0, 256, (n, 28, 28)).astype(np.uint8))
+    np.save("%s/y_%s.npy" % (d, s), np.arange(n) % 10)
+PYEOF
+(cd "$E" && "$LSP" train --data img --arch lenet --normalize 0.286,0.353 --smoothing 0 --epochs 1 --quiet \
+  --out lenet.lspm >/dev/null 2>&1 && "$LSP" export --model lenet.lspm --out lenet.onnx >export.txt 2>&1)
+check_example export "$E/export.txt" && grep -qxF "$(cat "$E/export.txt")" "$README" &&
+  ok "README's export example is the program's output, exactly" || bad "export example: $(cat "$E/export.txt")"
 
 # --- DESIGN §2: the cluster centre and exclusions, on DESIGN's own toy ----------
 DESIGN="$DATA/../../docs/DESIGN.md"
