@@ -93,6 +93,38 @@ for o in "--bootstrap 10:CIs" "--binning mass:ACE" "--fit-temperature $C/logits.
     ok "calib --stream refuses ${o%% *} and --help says so" || bad "calib --stream ${o%% *}: exit $st; $("$LSP" calib --help | grep -- '--stream')"
 done
 
+# --- README's file references: every path into the source tree exists, and
+# the Layout names everything in scripts/ and docs/
+"$PY" - "$README" <<'PYEOF' && ok "README's paths exist; its Layout names every script and doc" || bad "README paths"
+import fnmatch, glob, os, re, sys
+readme = open(sys.argv[1]).read()
+root = os.path.dirname(os.path.abspath(sys.argv[1]))
+fails = 0
+tops = "docs|scripts|bench|tests|python|cli|cmake|include|api|core|analysis|attacks|reports|mpi"
+for m in re.finditer(r"(?<![\w/.$~-])((?:%s)/[\w./*{}<>,-]*[\w*}>/])" % tops, readme):
+    p = m.group(1)
+    if "<" in p:
+        p = p[:p.index("<")]
+    pats = [p]
+    b = re.search(r"\{([^}]*)\}", p)
+    if b:
+        pats = [p[:b.start()] + alt + p[b.end():] for alt in b.group(1).split(",")]
+    for q in pats:
+        if not glob.glob(os.path.join(root, q)):
+            print("  README names %s, which does not exist" % q)
+            fails += 1
+at = readme.index("## Layout")
+layout = readme[readme.index("```", at) + 3:]
+layout = layout[:layout.index("```")]
+globs = re.findall(r"[\w-]*\*[\w.-]*", layout)
+for d in ("scripts", "docs"):
+    for f in sorted(os.listdir(os.path.join(root, d))):
+        if os.path.splitext(f)[0] not in layout and not any(fnmatch.fnmatch(f, g) for g in globs):
+            print("  Layout does not name %s/%s" % (d, f))
+            fails += 1
+sys.exit(fails > 0)
+PYEOF
+
 # --- the error examples of "Accepted inputs": these very messages ---------------
 mkdir -p "$SCR/ex/bad"
 "$PY" - "$SCR/ex" "$C/logits.npy" <<'PYEOF'
