@@ -82,7 +82,7 @@ int cmd_run(int argc, char **argv) {
        "AutoAttack's predicted work per model in GFLOP, sizing its subset (default 5000)", 1,
        0, 0},
       {"bins", "M", "calibration bins (default 15)", 1, 0, 0},
-      {"bootstrap", "B", "bootstrap resamples per model and example resamples per cell (default 200)", 1, 0, 0},
+      {"bootstrap", "B", "bootstrap resamples per model, and example resamples per cell (at most 1000) (default 200)", 1, 0, 0},
       {"format", "F",
        "extra plot format: svg (default), png or pdf; pdf also prints the whole report "
        "to report.pdf (headless Chromium)",

@@ -31,6 +31,14 @@ PYEOF
   grep '^  train ' "$SCR/help.txt" | grep -q 'MLP, LeNet-5, ResNet-8, layer spec' &&
   ok "--help's train line names the networks train --arch takes" || bad "--help train line: $(grep '^  train ' "$SCR/help.txt")"
 
+# run --bootstrap: the default and the cap on a cell's example resamples DESIGN §9.2 states
+"$PY" - "$DATA/../../docs/DESIGN.md" "$("$LSP" run --help | grep -- '--bootstrap')" <<'PYEOF' &&
+import re, sys
+m = re.search(r"B = `--bootstrap` \(default (\d+); at most (\d+)\)", open(sys.argv[1]).read())
+sys.exit(not (m and "default %s" % m.group(1) in sys.argv[2] and "at most %s" % m.group(2) in sys.argv[2]))
+PYEOF
+  ok "run --help: --bootstrap's default and cap as DESIGN states them" || bad "run --bootstrap help: $("$LSP" run --help | grep -- '--bootstrap')"
+
 # the man page names every browser DESIGN says --format pdf looks for
 MAN="$(dirname "$LSP")/lsprobe.1"
 if [ -f "$MAN" ]; then
@@ -235,6 +243,12 @@ check_example calib "$E/calib.txt" && ok "README's calib example has the program
 check_example loss "$E/loss.txt" && grep -qF "$(cat "$E/loss.txt")" "$README" && ok "README's loss example is the program's output, exactly" ||
   bad "loss example: $(cat "$E/loss.txt")"
 
+D4=tests/data/distill/distill_t4_a0.3_ls0.1
+(cd "$DATA/../.." && "$LSP" loss --logits $D4/student.npy --teacher-logits $D4/teacher.npy --labels $D4/labels.npy \
+  --temperature 4 --alpha 0.3 --smoothing 0.1 >"$E/loss_distill.txt" 2>&1)
+grep -qxF "$(cat "$E/loss_distill.txt")" "$README" && ok "README's distillation-loss example is the program's output, exactly" ||
+  bad "distillation-loss example: $(cat "$E/loss_distill.txt")"
+
 # export: README's example line is the program's, exactly (layer and node
 # counts, parameters and bytes do not depend on the weights)
 "$PY" - "$E/img" <<'PYEOF'
@@ -251,6 +265,14 @@ PYEOF
   --out lenet.lspm >/dev/null 2>&1 && "$LSP" export --model lenet.lspm --out lenet.onnx >export.txt 2>&1)
 check_example export "$E/export.txt" && grep -qxF "$(cat "$E/export.txt")" "$README" &&
   ok "README's export example is the program's output, exactly" || bad "export example: $(cat "$E/export.txt")"
+
+# eval --features: README's example layer name is a layer of the default MLP
+# (--hidden 8,8 has the layers of the default 256,256)
+name=$(sed -n 's/.*lsprobe layer name (`\([a-z0-9]*\)`: the default MLP.s.*/\1/p' "$README")
+"$LSP" train --data "$SYN" --hidden 8,8 --epochs 1 --smoothing 0 --quiet --out "$E/h2.lspm" >/dev/null 2>&1
+"$LSP" eval --model "$E/h2.lspm" --data "$SYN" --features "${name:-none}" --json >"$E/feat.json" 2>"$E/feat.err" &&
+  grep -q "\"features\":\"$name\"" "$E/feat.json" && ok "README's --features example ($name) is a layer of the default MLP" ||
+  bad "README's --features example '$name': $(cat "$E/feat.err")"
 
 # --- DESIGN §2: the cluster centre and exclusions, on DESIGN's own toy ----------
 DESIGN="$DATA/../../docs/DESIGN.md"
