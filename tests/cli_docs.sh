@@ -274,6 +274,19 @@ name=$(sed -n 's/.*lsprobe layer name (`\([a-z0-9]*\)`: the default MLP.s.*/\1/p
   grep -q "\"features\":\"$name\"" "$E/feat.json" && ok "README's --features example ($name) is a layer of the default MLP" ||
   bad "README's --features example '$name': $(cat "$E/feat.err")"
 
+# docs/CALIBRATION_SIM.md's table is what scripts/calibsim_table makes of docs/calib-sim/
+ROOT="$DATA/../.."
+"$PY" "$ROOT/scripts/calibsim_table" "$ROOT"/docs/calib-sim/*.md >"$E/calibsim.md" 2>&1 &&
+  "$PY" - "$E/calibsim.md" "$ROOT/docs/CALIBRATION_SIM.md" <<'PYEOF' && ok "CALIBRATION_SIM.md's table = scripts/calibsim_table docs/calib-sim/*.md" || bad "CALIBRATION_SIM table"
+import sys
+rows = [l for l in open(sys.argv[1]).read().split("\n") if l.startswith("| ")]
+docs = open(sys.argv[2]).read().split("\n")
+missing = [r for r in rows if r not in docs]
+for r in missing[:3]:
+    print("  not in the docs: " + r)
+sys.exit(len(rows) < 80 or bool(missing))
+PYEOF
+
 # --- DESIGN §2: the cluster centre and exclusions, on DESIGN's own toy ----------
 DESIGN="$DATA/../../docs/DESIGN.md"
 "$PY" - "$SCR/ex" <<'PYEOF'
