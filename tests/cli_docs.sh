@@ -39,6 +39,11 @@ sys.exit(not (m and "default %s" % m.group(1) in sys.argv[2] and "at most %s" % 
 PYEOF
   ok "run --help: --bootstrap's default and cap as DESIGN states them" || bad "run --bootstrap help: $("$LSP" run --help | grep -- '--bootstrap')"
 
+# clusters --help: every option that gives the last layer is named where the
+# description says what the last layer adds
+"$LSP" clusters --help | sed -n '/^$/,/^options:/p' | tr '\n' ' ' | grep -q -- '--model, or --templates and --bias' &&
+  ok "clusters --help: the last layer from --model or --templates/--bias" || bad "clusters --help description"
+
 # the man page names every browser DESIGN says --format pdf looks for
 MAN="$(dirname "$LSP")/lsprobe.1"
 if [ -f "$MAN" ]; then
