@@ -353,7 +353,8 @@ int cmd_calib(int argc, char **argv) {
                            "point sigma*)", 1, 0, 0},
       {"seed", "S", "bootstrap seed (default 1)", 1, 0, 0},
       {"stream", NULL,
-       "chunked, constant memory, float32/float64 kept (no ACE/CIs); under "
+       "chunked, constant memory, float32/float64 kept (no ACE, ECE-sweep, CIs or "
+       "--fit-temperature); under "
        "mpirun (MPI build) the ranks split the rows",
        0, 0, 0},
       {"threads", "T", "threads (default 1)", 1, 0, 0},

@@ -175,8 +175,8 @@ int cmd_clusters(int argc, char **argv) {
                 "Penultimate-layer geometry: class separation R2 (cosine), "
                 "within/between scatter\ntrace ratio, NC1, per-class "
                 "tightness and class-mean distances; with the last\n"
-                "layer (--templates, --bias), the Mueller et al. 2019 "
-                "projection of three classes.",
+                "layer (--model, or --templates and --bias), its accuracy and the "
+                "Mueller et al.\n2019 projection of three classes.",
                 argc, argv, opts);
   if (rc) return rc;
   if ((rc = cli_require(cmd, opts, "features")) ||

@@ -82,7 +82,7 @@ int cmd_run(int argc, char **argv) {
        "AutoAttack's predicted work per model in GFLOP, sizing its subset (default 5000)", 1,
        0, 0},
       {"bins", "M", "calibration bins (default 15)", 1, 0, 0},
-      {"bootstrap", "B", "bootstrap resamples per model and example resamples per cell (default 200)", 1, 0, 0},
+      {"bootstrap", "B", "bootstrap resamples per model, and example resamples per cell (at most 1000) (default 200)", 1, 0, 0},
       {"format", "F",
        "extra plot format: svg (default), png or pdf; pdf also prints the whole report "
        "to report.pdf (headless Chromium)",
@@ -98,7 +98,13 @@ int cmd_run(int argc, char **argv) {
       {"student-arch", "A", "the students' network, as --arch (default mlp:64: 784-64-10)", 1, 0, 0},
       {"mi-examples", "M", "information erasure: training examples per class (default 100)", 1, 0, 0},
       {"mi-copies", "R", "information erasure: perturbed copies per example (default 20)", 1, 0, 0},
-      {"quick", NULL, "tiny configuration for smoke tests (minutes -> seconds)", 0, 0, 0},
+      {"quick", NULL,
+       "tiny configuration for smoke tests (minutes -> seconds): --seeds 1 --smoothing 0,0.1 "
+       "--arch mlp:64 --epochs 2 --attack-eps 0,0.05,0.1,0.3 --attack-limit 300 --pgd-steps 5 "
+       "--aa-limit 100 --bootstrap 100 --mi-examples 30 --mi-copies 8 --student-arch mlp:16, "
+       "5000 training and 1000 test examples, AutoAttack with 20 APGD iterations and 300 "
+       "Square queries; options given override these",
+       0, 0, 0},
       {"quiet", NULL, "no progress, only warnings and errors", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
   int rc = cli_parse(cmd, "[options]",

@@ -84,10 +84,11 @@ the gnuplot program used for the plots (default: gnuplot on PATH)
 .TP
 .B LSPROBE_CHROMIUM
 the Chromium program that prints report.pdf with \-\-format pdf (default:
-chromium or chromium\-browser on PATH)
+the first of chromium, chromium\-browser and google\-chrome on PATH)
 .TP
 .B OMP_NUM_THREADS
-the default thread count when \-\-threads is not given
+the thread count when \-\-threads is not given, for the commands whose
+\-\-threads defaults to all cores (calib and calib\-sim default to 1)
 .SH FILES
 .TP
 .I OUT/report.html

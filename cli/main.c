@@ -19,7 +19,7 @@ typedef struct {
 static const command k_commands[] = {
     {"run", cmd_run, "the main job: train with and without smoothing, measure, write the report"},
     {"compare", cmd_compare, "one report over the results.json of earlier runs"},
-    {"train", cmd_train, "train an MLP with label smoothing, save it as .lspm"},
+    {"train", cmd_train, "train a network (MLP, LeNet-5, ResNet-8, layer spec) with label smoothing"},
     {"distill", cmd_distill, "train a student from a teacher's logits (knowledge distillation)"},
     {"eval", cmd_eval, "score a model: accuracy, NLL, calibration, clusters, logit gap; dump arrays"},
     {"calib", cmd_calib, "calibration (ECE family, NLL, Brier, temperature, CIs) of saved outputs"},

@@ -26,6 +26,43 @@ if table != helped:
     sys.exit(1)
 PYEOF
 
+# the summary line of train in --help names every network train --help offers
+"$LSP" train --help | grep -- '--arch A' | grep -q 'lenet, resnet8, or a layer spec' &&
+  grep '^  train ' "$SCR/help.txt" | grep -q 'MLP, LeNet-5, ResNet-8, layer spec' &&
+  ok "--help's train line names the networks train --arch takes" || bad "--help train line: $(grep '^  train ' "$SCR/help.txt")"
+
+# run --bootstrap: the default and the cap on a cell's example resamples DESIGN §9.2 states
+"$PY" - "$DATA/../../docs/DESIGN.md" "$("$LSP" run --help | grep -- '--bootstrap')" <<'PYEOF' &&
+import re, sys
+m = re.search(r"B = `--bootstrap` \(default (\d+); at most (\d+)\)", open(sys.argv[1]).read())
+sys.exit(not (m and "default %s" % m.group(1) in sys.argv[2] and "at most %s" % m.group(2) in sys.argv[2]))
+PYEOF
+  ok "run --help: --bootstrap's default and cap as DESIGN states them" || bad "run --bootstrap help: $("$LSP" run --help | grep -- '--bootstrap')"
+
+# clusters --help: every option that gives the last layer is named where the
+# description says what the last layer adds
+"$LSP" clusters --help | sed -n '/^$/,/^options:/p' | tr '\n' ' ' | grep -q -- '--model, or --templates and --bias' &&
+  ok "clusters --help: the last layer from --model or --templates/--bias" || bad "clusters --help description"
+
+# the man page names every browser DESIGN says --format pdf looks for
+MAN="$(dirname "$LSP")/lsprobe.1"
+if [ -f "$MAN" ]; then
+  "$PY" - "$DATA/../../docs/DESIGN.md" "$MAN" <<'PYEOF' && ok "the man page names the browsers DESIGN lists" || bad "man page browsers"
+import re, sys
+design, man = open(sys.argv[1]).read(), open(sys.argv[2]).read().replace("\\-", "-")
+m = re.search(r"Chromium is `\$LSPROBE_CHROMIUM` or the first of\s+(.*?) on PATH", design, re.S)
+names = re.findall(r"`([a-z-]+)`", m.group(1)) if m else []
+env = man[man.index(".B LSPROBE_CHROMIUM"):]
+env = env[:env.index(".TP", 5)]
+missing = [n for n in names if n not in env]
+if len(names) < 2 or missing:
+    print("  DESIGN lists %s; the man page lacks %s" % (names, missing))
+    sys.exit(1)
+PYEOF
+else
+  skipped "no lsprobe.1 beside $LSP"
+fi
+
 # --- every synopsis in README = the command's --help options -------------------
 "$PY" - "$README" "$LSP" <<'PYEOF' && ok "README synopses list exactly the --help options" || bad "synopses differ from --help"
 import re, subprocess, sys
@@ -61,6 +98,45 @@ for cmd in run train eval attack data; do
     bad "$cmd --help: $("$LSP" $cmd --help | grep -- '--data D')"
 done
 "$LSP" calib --help | grep -- '--stream' | grep -q 'float32/float64' && ok "calib --help: --stream takes float64" || bad "--stream help"
+# and names what it refuses: intervals, ACE's mass bins, a temperature fit
+for o in "--bootstrap 10:CIs" "--binning mass:ACE" "--fit-temperature $C/logits.npy $C/labels.npy:--fit-temperature"; do
+  "$LSP" calib --stream --logits "$C/logits.npy" --labels "$C/labels.npy" ${o%%:*} >/dev/null 2>&1
+  st=$?
+  [ $st -eq 2 ] && "$LSP" calib --help | grep -- '--stream' | grep -q -- "${o##*:}" &&
+    ok "calib --stream refuses ${o%% *} and --help says so" || bad "calib --stream ${o%% *}: exit $st; $("$LSP" calib --help | grep -- '--stream')"
+done
+
+# --- README's file references: every path into the source tree exists, and
+# the Layout names everything in scripts/ and docs/
+"$PY" - "$README" <<'PYEOF' && ok "README's paths exist; its Layout names every script and doc" || bad "README paths"
+import fnmatch, glob, os, re, sys
+readme = open(sys.argv[1]).read()
+root = os.path.dirname(os.path.abspath(sys.argv[1]))
+fails = 0
+tops = "docs|scripts|bench|tests|python|cli|cmake|include|api|core|analysis|attacks|reports|mpi"
+for m in re.finditer(r"(?<![\w/.$~-])((?:%s)/[\w./*{}<>,-]*[\w*}>/])" % tops, readme):
+    p = m.group(1)
+    if "<" in p:
+        p = p[:p.index("<")]
+    pats = [p]
+    b = re.search(r"\{([^}]*)\}", p)
+    if b:
+        pats = [p[:b.start()] + alt + p[b.end():] for alt in b.group(1).split(",")]
+    for q in pats:
+        if not glob.glob(os.path.join(root, q)):
+            print("  README names %s, which does not exist" % q)
+            fails += 1
+at = readme.index("## Layout")
+layout = readme[readme.index("```", at) + 3:]
+layout = layout[:layout.index("```")]
+globs = re.findall(r"[\w-]*\*[\w.-]*", layout)
+for d in ("scripts", "docs"):
+    for f in sorted(os.listdir(os.path.join(root, d))):
+        if os.path.splitext(f)[0] not in layout and not any(fnmatch.fnmatch(f, g) for g in globs):
+            print("  Layout does not name %s/%s" % (d, f))
+            fails += 1
+sys.exit(fails > 0)
+PYEOF
 
 # --- the error examples of "Accepted inputs": these very messages ---------------
 mkdir -p "$SCR/ex/bad"
@@ -171,6 +247,50 @@ check_example calib "$E/calib.txt" && ok "README's calib example has the program
   --labels tests/data/lsce_n1024_k10_eps0.1/labels.npy --smoothing 0.1 >"$E/loss.txt" 2>&1)
 check_example loss "$E/loss.txt" && grep -qF "$(cat "$E/loss.txt")" "$README" && ok "README's loss example is the program's output, exactly" ||
   bad "loss example: $(cat "$E/loss.txt")"
+
+D4=tests/data/distill/distill_t4_a0.3_ls0.1
+(cd "$DATA/../.." && "$LSP" loss --logits $D4/student.npy --teacher-logits $D4/teacher.npy --labels $D4/labels.npy \
+  --temperature 4 --alpha 0.3 --smoothing 0.1 >"$E/loss_distill.txt" 2>&1)
+grep -qxF "$(cat "$E/loss_distill.txt")" "$README" && ok "README's distillation-loss example is the program's output, exactly" ||
+  bad "distillation-loss example: $(cat "$E/loss_distill.txt")"
+
+# export: README's example line is the program's, exactly (layer and node
+# counts, parameters and bytes do not depend on the weights)
+"$PY" - "$E/img" <<'PYEOF'
+import os, sys
+import numpy as np
+d = sys.argv[1]
+os.makedirs(d, exist_ok=True)
+r = np.random.RandomState(3)
+for s, n in (("train", 120), ("test", 40)):
+    np.save("%s/x_%s.npy" % (d, s), r.randint(0, 256, (n, 28, 28)).astype(np.uint8))
+    np.save("%s/y_%s.npy" % (d, s), np.arange(n) % 10)
+PYEOF
+(cd "$E" && "$LSP" train --data img --arch lenet --normalize 0.286,0.353 --smoothing 0 --epochs 1 --quiet \
+  --out lenet.lspm >/dev/null 2>&1 && "$LSP" export --model lenet.lspm --out lenet.onnx >export.txt 2>&1)
+check_example export "$E/export.txt" && grep -qxF "$(cat "$E/export.txt")" "$README" &&
+  ok "README's export example is the program's output, exactly" || bad "export example: $(cat "$E/export.txt")"
+
+# eval --features: README's example layer name is a layer of the default MLP
+# (--hidden 8,8 has the layers of the default 256,256)
+name=$(sed -n 's/.*lsprobe layer name (`\([a-z0-9]*\)`: the default MLP.s.*/\1/p' "$README")
+"$LSP" train --data "$SYN" --hidden 8,8 --epochs 1 --smoothing 0 --quiet --out "$E/h2.lspm" >/dev/null 2>&1
+"$LSP" eval --model "$E/h2.lspm" --data "$SYN" --features "${name:-none}" --json >"$E/feat.json" 2>"$E/feat.err" &&
+  grep -q "\"features\":\"$name\"" "$E/feat.json" && ok "README's --features example ($name) is a layer of the default MLP" ||
+  bad "README's --features example '$name': $(cat "$E/feat.err")"
+
+# docs/CALIBRATION_SIM.md's table is what scripts/calibsim_table makes of docs/calib-sim/
+ROOT="$DATA/../.."
+"$PY" "$ROOT/scripts/calibsim_table" "$ROOT"/docs/calib-sim/*.md >"$E/calibsim.md" 2>&1 &&
+  "$PY" - "$E/calibsim.md" "$ROOT/docs/CALIBRATION_SIM.md" <<'PYEOF' && ok "CALIBRATION_SIM.md's table = scripts/calibsim_table docs/calib-sim/*.md" || bad "CALIBRATION_SIM table"
+import sys
+rows = [l for l in open(sys.argv[1]).read().split("\n") if l.startswith("| ")]
+docs = open(sys.argv[2]).read().split("\n")
+missing = [r for r in rows if r not in docs]
+for r in missing[:3]:
+    print("  not in the docs: " + r)
+sys.exit(len(rows) < 80 or bool(missing))
+PYEOF
 
 # --- DESIGN §2: the cluster centre and exclusions, on DESIGN's own toy ----------
 DESIGN="$DATA/../../docs/DESIGN.md"

@@ -9,6 +9,32 @@ OUT="$SCR/report"
 # synthetic data by itself; either way the outputs must be complete.
 
 expect_exit 0 "run --quick --distill" "$LSP" run --quick --distill --out "$OUT" --threads 2
+# run --help: every setting --quick states is the one the quick run used
+"$PY" - "$OUT/results.json" "$("$LSP" run --help | sed -n '/^  --quick/,/^  --[a-z]/p' | sed '$d' | tr -s ' \n' ' ')" <<'PY' &&
+import json, re, sys
+r, text = json.load(open(sys.argv[1])), sys.argv[2]
+c, m0 = r["config"], r["models"][0]
+def nums(v):
+    return [float(x) for x in v.split(",")]
+used = {"seeds": lambda v: c["seeds"] == nums(v), "smoothing": lambda v: c["smoothing"] == nums(v),
+        "arch": lambda v: c["arch"] == v, "epochs": lambda v: c["epochs"] == int(v),
+        "attack-eps": lambda v: c["attack_eps"] == nums(v), "attack-limit": lambda v: c["n_attack"] == int(v),
+        "pgd-steps": lambda v: c["pgd_steps"] == int(v), "aa-limit": lambda v: c["n_autoattack"] == int(v),
+        "bootstrap": lambda v: c["bootstrap"] == int(v),
+        "mi-examples": lambda v: r["information_erasure"]["examples_per_class"] == int(v),
+        "mi-copies": lambda v: r["information_erasure"]["copies"] == int(v),
+        "student-arch": lambda v: r["distillation"]["student_arch"] == "%d-%s-%d" % (c["dim"], v.split(":")[1], c["classes"])}
+stated = dict(re.findall(r"--([a-z-]+) ([^ ,][^ ]*?)(?=,? )", text))
+bad = [k for k in used if k not in stated or not used[k](stated[k])]
+m = re.search(r"(\d+) training and (\d+) test examples, AutoAttack with (\d+) APGD iterations and (\d+) Square queries", text)
+aa = m0["attacks"]["autoattack"]
+if not m or [c["n_train"], c["n_test"], aa["steps"], aa["queries"]] != [int(g) for g in m.groups()]:
+    bad.append("sizes")
+if bad:
+    print("  --quick help and the quick run differ in", bad, "; help:", text)
+sys.exit(bool(bad))
+PY
+  ok "run --help: --quick's settings are the quick run's" || bad "--quick help"
 grep -q "report: $OUT/report.html" "$SCR/out" && ok "prints where the report is" || bad "report path: $(cat "$SCR/out")"
 for f in report.html report.md results.json models.csv calibration_bins.csv calibration_smooth.csv \
          attacks.csv comparisons.csv training.csv cells.csv students.csv; do

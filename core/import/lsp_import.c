@@ -76,11 +76,24 @@ int lsp_model_load_opts(const char *path, const lsp_load_opts *o,
   if (st == LSP_OK && o && o->features && !ends_with(path, ".onnx")) {
     int id = lsp_model_find(*out, o->features);
     if (id < 0 || lsp_model_set_features(*out, id)) {
+      /* name the layers there are (the last, the classifier, is no choice) */
+      char names[512] = "";
+      const lsp_model *m = *out;
+      for (size_t i = 0; i + 1 < m->nnodes; i++) {
+        size_t len = strlen(names);
+        if (len + strlen(m->nodes[i].name) + 8 >= sizeof names) {
+          snprintf(names + len, sizeof names - len, ", ...");
+          break;
+        }
+        snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "", m->nodes[i].name);
+      }
       lsp_model_free(*out);
       *out = NULL;
-      return lsp_fail(LSP_EINVAL, "%s: --features '%s': %s", path, o->features,
-                      id < 0 ? "no layer of that name"
-                             : "the classifier's output is not features");
+      if (id < 0)
+        return lsp_fail(LSP_EINVAL, "%s: --features '%s': no layer of that name (its layers: %s)",
+                        path, o->features, names);
+      return lsp_fail(LSP_EINVAL, "%s: --features '%s': the classifier's output is not features",
+                      path, o->features);
     }
   }
   return st;
