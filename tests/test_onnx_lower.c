@@ -12,6 +12,10 @@
  * - the layer kinds the lowering adds (pad, the general pool, reshape)
  *   differentiate as their forward: input gradient against central
  *   differences;
+ * - constant affine maps of the logits after the classifier, as
+ *   torch.onnx.export writes them (temperature scaling `/ T`, `* s - c`
+ *   per class, a chain with the constant first), fold into the classifier
+ *   and compute PyTorch's float64 logits (tests/data/onnx_tail);
  * - what lsprobe cannot run is refused with the file, node and op named. */
 #include <math.h>
 #include <stdio.h>
@@ -375,6 +379,75 @@ static void test_new_layers_fd(void **state) {
   free(dx);
 }
 
+/* ---- the logits' affine tail --------------------------------------------- */
+
+/* The logits of tests/data/onnx_tail/<name>.onnx against PyTorch's float64
+ * ones, within 1e-6 of the largest (float32 arithmetic on 16-term sums). */
+static void tail_case(const char *name) {
+  char rel[128], ref[128];
+  snprintf(rel, sizeof rel, "onnx_tail/%s.onnx", name);
+  snprintf(ref, sizeof ref, "onnx_tail/%s_logits.npy", name);
+  lsp_model *m = load(rel, NULL);
+  /* folded: the classifier is the last layer, no normalization after it */
+  assert_int_equal(m->nodes[m->nnodes - 1].op, LSP_OP_DENSE);
+  for (size_t i = 0; i < m->nnodes; i++)
+    assert_int_not_equal(m->nodes[i].op, LSP_OP_NORMALIZE);
+  assert_int_equal(lsp_model_feature_dim(m), 16);
+  lsp_array x, want;
+  td_load("onnx_tail/x.npy", &x);
+  td_load(ref, &want);
+  size_t n = x.count / 8;
+  assert_int_equal(want.count, n * 4);
+  lsp_model_ws *ws = lsp_model_ws_alloc(m, n);
+  const float *z;
+  assert_int_equal(lsp_model_forward(m, ws, x.data, n, &z, NULL), 0);
+  assert_int_equal(want.dtype, LSP_DT_F64);
+  const double *w = want.data;
+  double scale = 0.0;
+  for (size_t i = 0; i < want.count; i++)
+    if (fabs(w[i]) > scale) scale = fabs(w[i]);
+  for (size_t i = 0; i < want.count; i++)
+    td_close(z[i], w[i], 1e-6, 1e-6 * scale, rel, i);
+  lsp_model_ws_free(ws);
+  lsp_model_free(m);
+  lsp_array_release(&x);
+  lsp_array_release(&want);
+}
+
+static void test_logits_tail(void **state) {
+  (void)state;
+  tail_case("temp");   /* Gemm, Div by a scalar Parameter (1.7) */
+  tail_case("affine"); /* Gemm, Mul and Sub by per-class Parameters */
+  tail_case("chain");  /* (2 − z / T + b) · 0.5 */
+  /* a zero divisor: refused, naming the Div */
+  lsp_onnx_model *om = NULL;
+  assert_int_equal(lsp_onnx_read(td_path("onnx_tail/temp.onnx"), &om), 0);
+  const lsp_onnx_tensor *t = lsp_onnx_find_init(om, "temperature");
+  assert_non_null(t);
+  t->f[0] = 0.0f;
+  lsp_model *m = (lsp_model *)1;
+  assert_int_equal(lsp_onnx_lower(om, "temp.onnx", NULL, &m), LSP_EDATA);
+  assert_null(m);
+  assert_non_null(strstr(lsp_errmsg(), "temp.onnx: node '/Div' (Div)"));
+  assert_non_null(strstr(lsp_errmsg(), "non-zero divisor"));
+  /* a divisor so small the weights leave float32 */
+  t->f[0] = 1e-42f; /* subnormal */
+  assert_int_equal(lsp_onnx_lower(om, "temp.onnx", NULL, &m), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "node '/Div' (Div)"));
+  assert_non_null(strstr(lsp_errmsg(), "float32's finite range"));
+  /* the probe (conformance runner) keeps the Div as it is */
+  t->f[0] = 2.0f;
+  lsp_onnx_lower_opts probe = {NULL, 1};
+  assert_int_equal(lsp_onnx_lower(om, "temp.onnx", &probe, &m), LSP_OK);
+  assert_int_equal(lsp_model_feature_dim(m), 4);
+  lsp_model_free(m);
+  lsp_onnx_model_free(om);
+  /* the logits divided by their norm: the divisor is computed, refused */
+  assert_int_equal(lsp_model_load(td_path("onnx_tail/norm.onnx"), &m),
+                   LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "node '/ReduceL2' (ReduceL2)"));
+}
+
 /* ---- refusals ------------------------------------------------------------ */
 
 static void test_refused(void **state) {
@@ -435,6 +508,7 @@ int main(void) {
       cmocka_unit_test(test_features),
       cmocka_unit_test(test_roundtrip),
       cmocka_unit_test(test_new_layers_fd),
+      cmocka_unit_test(test_logits_tail),
       cmocka_unit_test(test_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

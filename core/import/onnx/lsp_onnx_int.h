@@ -136,4 +136,23 @@ int lsp_onnx_per_channel(const lsp_onnx_tensor *t, const lsp_onnx_shape *x);
  * messages). */
 void lsp_onnx_ints_str(const int64_t *v, size_t n, char *buf, size_t len);
 
+/* ---- constant affine maps (lsp_onnx_affine.c) ---------------------------
+ * An Add/Sub/Mul/Div's constant operand (an initializer) and whether it
+ * comes first; NULL for two values. */
+const lsp_onnx_tensor *lsp_onnx_arith_const(const lsp_onnx_model *om,
+                                            const lsp_onnx_node *nd, int *first,
+                                            int *value_slot);
+/* The per-channel mean and std of the normalization `on` (Add, Sub, Mul or
+ * Div by a constant) and `div` (a Div fused after a Sub, or NULL). */
+int lsp_onnx_fill_norm(const lsp_onnx_model *om, const char *path,
+                       const lsp_onnx_node *on, const lsp_onnx_node *div,
+                       size_t ch, float *mean, float *sd);
+/* The chain of nodes tail[0..ntail) (Add/Sub/Mul/Div by a constant, from
+ * the classifier outward) folded into the classifier's weights w [out ×
+ * in] and bias b [out]. LSP_EDATA naming the node for a constant of another
+ * size, a zero or non-finite divisor, or weights past float32. */
+int lsp_onnx_fold_tail(const lsp_onnx_model *om, const char *path,
+                       const size_t *tail, size_t ntail, size_t in, size_t out,
+                       float *w, float *b);
+
 #endif

@@ -38,10 +38,14 @@ typedef struct {
   lsp_onnx_map val;  /* value name -> 1 + lsp node (0: the input)      */
   lsp_onnx_map prod; /* value name -> producing ONNX node              */
   size_t *uses;      /* per ONNX node: consumers of its output         */
-  int *fold;         /* per ONNX node: 1 = folded into the node before */
+  int *fold;         /* per ONNX node: 1 = folded into the node before,
+                        2 = into the classifier (the logits' tail)      */
   int *bias_from;    /* per ONNX node: the Add folded into it, or -1   */
   source *src;       /* per lsp node                                   */
   size_t nsrc;
+  long tail_dense; /* the Gemm/MatMul the logits' affine tail folds into */
+  size_t *tail;    /* the tail's Add/Sub/Mul/Div, from the layer outward */
+  size_t ntail;
 } lctx;
 
 static const lsp_onnx_tensor *init_named(const lctx *c, const char *name) {
@@ -58,15 +62,7 @@ static int is_arith(lsp_onnx_op op) {
 static const lsp_onnx_tensor *arith_const(const lctx *c,
                                           const lsp_onnx_node *nd, int *first,
                                           int *value_slot) {
-  for (int j = 0; j < 2; j++) {
-    const lsp_onnx_tensor *t = init_named(c, nd->inputs[j]);
-    if (t) {
-      if (first) *first = j == 0;
-      if (value_slot) *value_slot = 1 - j;
-      return t;
-    }
-  }
-  return NULL;
+  return lsp_onnx_arith_const(c->om, nd, first, value_slot);
 }
 
 /* The ONNX node producing value `name`, or -1 (the input). */
@@ -76,6 +72,37 @@ static long producer(const lctx *c, const char *name) {
 }
 
 /* ---- planning ------------------------------------------------------------ */
+
+/* The graph output computed as a chain of Add/Sub/Mul/Div by constants
+ * after the last Gemm or MatMul (temperature scaling, an affine map of the
+ * logits): the chain is marked to fold into that layer's weights and bias.
+ * Nothing is marked when the chain does not start at a Gemm or MatMul whose
+ * values feed nothing else; the output is then refused as it stands. */
+static void plan_tail(lctx *c) {
+  const lsp_onnx_model *om = c->om;
+  c->tail_dense = -1;
+  if (c->o->probe) return;
+  long k = producer(c, om->output);
+  size_t n = 0;
+  while (k >= 0 && n < om->nnodes) {
+    const lsp_onnx_node *nd = &om->nodes[k];
+    if (nd->op == LSP_ONNX_GEMM || nd->op == LSP_ONNX_MATMUL) break;
+    int vs = 0;
+    if (!is_arith(nd->op) || !arith_const(c, nd, NULL, &vs) || c->uses[k] != 1)
+      return;
+    c->tail[n++] = (size_t)k;
+    k = producer(c, nd->inputs[vs]);
+  }
+  if (k < 0 || n == 0 || c->uses[k] != 1) return;
+  c->tail_dense = k;
+  c->ntail = n;
+  for (size_t i = 0; i < n / 2; i++) { /* from the layer outward */
+    size_t t = c->tail[i];
+    c->tail[i] = c->tail[n - 1 - i];
+    c->tail[n - 1 - i] = t;
+  }
+  for (size_t i = 0; i < n; i++) c->fold[c->tail[i]] = 2;
+}
 
 static int plan(lctx *c) {
   const lsp_onnx_model *om = c->om;
@@ -91,10 +118,12 @@ static int plan(lctx *c) {
     }
   long out = producer(c, om->output);
   if (out >= 0) c->uses[out]++;
+  plan_tail(c);
   for (size_t k = 0; k < om->nnodes; k++) {
     const lsp_onnx_node *nd = &om->nodes[k];
     int vs = 0;
-    if (!is_arith(nd->op) || !arith_const(c, nd, NULL, &vs)) continue;
+    if (c->fold[k] || !is_arith(nd->op) || !arith_const(c, nd, NULL, &vs))
+      continue;
     long p = producer(c, nd->inputs[vs]);
     if (p < 0 || c->uses[p] != 1 || c->fold[p]) continue;
     const lsp_onnx_node *pn = &om->nodes[p];
@@ -204,13 +233,15 @@ static int lower_node(lctx *c, size_t k) {
     int vs = 0;
     arith_const(c, on, NULL, &vs);
     int p = node_of(c, on->inputs[vs]);
+    if (c->fold[k] == 2) return bind(c, on->output, p); /* the logits' tail */
     if (on->op == LSP_ONNX_DIV)
       c->src[p].div = on;
     else
       c->src[p].add = on;
     return bind(c, on->output, p);
   }
-  int is_out = !strcmp(on->output, c->om->output) && !c->o->probe;
+  int is_out = (!strcmp(on->output, c->om->output) && !c->o->probe) ||
+               (long)k == c->tail_dense;
   switch (on->op) {
     case LSP_ONNX_CONV:
       lsp_attrs_default(LSP_OP_CONV, &a);
@@ -386,45 +417,6 @@ static int fill_dense(const lctx *c, const source *s, const lsp_node *nd,
   return LSP_OK;
 }
 
-/* (x − mean)/std from Add, Sub, Mul or Div by a constant, or a Sub and the
- * Div fused after it. */
-static int fill_norm(const lctx *c, const source *s, size_t ch, float *mean,
-                     float *sd) {
-  int first = 0;
-  const lsp_onnx_tensor *t = arith_const(c, s->on, &first, NULL);
-  const lsp_onnx_tensor *d = s->div ? arith_const(c, s->div, NULL, NULL) : NULL;
-  for (size_t k = 0; k < ch; k++) {
-    float v = chan(t, k), m = 0.0f, sdev = 1.0f;
-    switch (s->on->op) {
-      case LSP_ONNX_ADD: /* x + v */
-        m = -v;
-        break;
-      case LSP_ONNX_SUB: /* x − v, or v − x = (x − v)·(−1) */
-        m = v;
-        sdev = first ? -1.0f : 1.0f;
-        break;
-      case LSP_ONNX_MUL: /* x·v = x / (1/v) */
-        if (v == 0.0f)
-          return lsp_onnx_node_fail(c->path, s->on,
-                                    "multiplies channel %zu by 0", k);
-        sdev = (float)(1.0 / (double)v);
-        break;
-      default: /* x / v */
-        sdev = v;
-    }
-    if (d) sdev *= chan(d, k);
-    if (!(fabsf(sdev) >= FLT_MIN) || !isfinite(sdev))
-      return lsp_onnx_node_fail(
-          c->path, s->div ? s->div : s->on,
-          "divides channel %zu by %g: lsprobe's normalization needs a "
-          "finite, normal divisor",
-          k, (double)sdev);
-    mean[k] = m;
-    sd[k] = sdev;
-  }
-  return LSP_OK;
-}
-
 static int fill(lctx *c) {
   lsp_model *m = c->m;
   for (size_t i = 0; i < m->nnodes; i++) {
@@ -440,6 +432,10 @@ static int fill(lctx *c) {
         if (nd->a.bias) lsp_model_tensor(m, i, "bias", &b, NULL, NULL);
         st = nd->op == LSP_OP_CONV ? fill_conv(c, s, w, b)
                                    : fill_dense(c, s, nd, w, b);
+        if (!st && c->tail_dense >= 0 && s->on == &c->om->nodes[c->tail_dense])
+          st =
+              lsp_onnx_fold_tail(c->om, c->path, c->tail, c->ntail,
+                                 lsp_shape_size(nd->ishape), nd->a.units, w, b);
         break;
       case LSP_OP_BN:
         lsp_model_tensor(m, i, "weight", &w, NULL, NULL);
@@ -455,7 +451,8 @@ static int fill(lctx *c) {
       case LSP_OP_NORMALIZE:
         lsp_model_tensor(m, i, "mean", &st1, NULL, NULL);
         lsp_model_tensor(m, i, "std", &st2, NULL, NULL);
-        st = fill_norm(c, s, nd->shape.c, st1, st2);
+        st = lsp_onnx_fill_norm(c->om, c->path, s->on, s->div, nd->shape.c, st1,
+                                st2);
         break;
       default:
         break;
@@ -573,8 +570,9 @@ int lsp_onnx_lower(const lsp_onnx_model *om, const char *path,
   c.uses = calloc(n, sizeof *c.uses);
   c.fold = calloc(n, sizeof *c.fold);
   c.bias_from = calloc(n, sizeof *c.bias_from);
+  c.tail = calloc(n, sizeof *c.tail);
   int st;
-  if (!c.uses || !c.fold || !c.bias_from ||
+  if (!c.uses || !c.fold || !c.bias_from || !c.tail ||
       lsp_onnx_map_init(&c.val, om->nnodes + 1) < 0 ||
       lsp_onnx_map_init(&c.prod, om->nnodes) < 0)
     st = lsp_fail(LSP_ENOMEM, "%s: out of memory", c.path);
@@ -590,6 +588,7 @@ int lsp_onnx_lower(const lsp_onnx_model *om, const char *path,
   free(c.uses);
   free(c.fold);
   free(c.bias_from);
+  free(c.tail);
   free(c.src);
   return st;
 }
