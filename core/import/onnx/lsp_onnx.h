@@ -223,7 +223,9 @@ const lsp_onnx_tensor *lsp_onnx_find_init(const lsp_onnx_model *m,
  * pooling), GlobalAveragePool → gap, BatchNormalization → bn, Flatten and
  * Reshape → flatten/reshape (nothing when the shape stays), Pad → pad,
  * Relu → relu. The graph output must be the logits of the last Gemm or
- * MatMul, which becomes the classifier; the features are its input unless
+ * MatMul, which becomes the classifier (a chain of Add/Sub/Mul/Div by
+ * scalar or per-class constants after it, such as a temperature, is folded
+ * into its weights and bias); the features are its input unless
  * `features` names a value, an ONNX node (its output) or an lsprobe layer.
  * `probe` (the conformance runner) takes any graph output: a zero
  * Dense(1) classifier is appended and the output is the model's features.
