@@ -414,11 +414,52 @@ static void tail_case(const char *name) {
   lsp_array_release(&want);
 }
 
+/* x [5, 8] -> MatMul [8, 3] -> Add b [3] (the bias) -> Div by a scalar T ->
+ * Mul by s [1, 3]: the bias Add joins the folded chain; the logits against
+ * ((x·W + b) / T)·s in double from the same constants. */
+static void matmul_tail(void) {
+  const lsp_onnx_shape in = {2, {5, 8, 0, 0}};
+  lsp_onnx_model *om = lsp_onnx_model_alloc("x", &in, "y");
+  assert_non_null(om);
+  onnx_init(om, "w", 2, 8, 3, 0, 0, 1);
+  onnx_init(om, "b", 1, 3, 0, 0, 0, 2);
+  onnx_init(om, "T", 0, 0, 0, 0, 0, 3);
+  onnx_init(om, "s", 2, 1, 3, 0, 0, 4);
+  onnx_node(om, LSP_ONNX_MATMUL, "mm", "z", 2, "x", "w", NULL, NULL, NULL);
+  onnx_node(om, LSP_ONNX_ADD, "bias", "zb", 2, "z", "b", NULL, NULL, NULL);
+  onnx_node(om, LSP_ONNX_DIV, "temp", "zt", 2, "zb", "T", NULL, NULL, NULL);
+  onnx_node(om, LSP_ONNX_MUL, "scale", "y", 2, "s", "zt", NULL, NULL, NULL);
+  assert_int_equal(lsp_onnx_check(om, "mm.onnx"), 0);
+  lsp_model *m = NULL;
+  assert_int_equal(lsp_onnx_lower(om, "mm.onnx", NULL, &m), LSP_OK);
+  assert_int_equal(m->nnodes, 1);
+  const float *w = lsp_onnx_find_init(om, "w")->f;
+  const float *b = lsp_onnx_find_init(om, "b")->f;
+  double t = lsp_onnx_find_init(om, "T")->f[0];
+  const float *sc = lsp_onnx_find_init(om, "s")->f;
+  float *x = inputs(5, 8);
+  lsp_model_ws *ws = lsp_model_ws_alloc(m, 5);
+  const float *z;
+  assert_int_equal(lsp_model_forward(m, ws, x, 5, &z, NULL), 0);
+  for (size_t i = 0; i < 5; i++)
+    for (size_t o = 0; o < 3; o++) {
+      double v = b[o];
+      for (size_t k = 0; k < 8; k++) v += (double)x[i * 8 + k] * w[k * 3 + o];
+      double want = v / t * sc[o];
+      td_close(z[i * 3 + o], want, 1e-6, 1e-6, "matmul tail", i * 3 + o);
+    }
+  free(x);
+  lsp_model_ws_free(ws);
+  lsp_model_free(m);
+  lsp_onnx_model_free(om);
+}
+
 static void test_logits_tail(void **state) {
   (void)state;
   tail_case("temp");   /* Gemm, Div by a scalar Parameter (1.7) */
   tail_case("affine"); /* Gemm, Mul and Sub by per-class Parameters */
   tail_case("chain");  /* (2 − z / T + b) · 0.5 */
+  matmul_tail();
   /* a zero divisor: refused, naming the Div */
   lsp_onnx_model *om = NULL;
   assert_int_equal(lsp_onnx_read(td_path("onnx_tail/temp.onnx"), &om), 0);

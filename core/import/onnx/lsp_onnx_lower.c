@@ -9,7 +9,6 @@
  * out the tensors, a third fills them from the initializers (grouped and
  * dilated convolutions become the dense kernel they equal, with zeros).
  * Every refusal names the file, the node and the op. */
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
