@@ -1,5 +1,6 @@
 /* lsp_api_opts.c — options by name (lsprobe/result.h) and their parsing. */
 #define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -31,6 +32,8 @@ void lsp_opts_free(lsp_opts *o) {
   free(o);
 }
 
+#define NAME_MAX_LEN 64 /* characters of an option name */
+
 static int name_ok(const char *s) {
   if (!(*s >= 'a' && *s <= 'z')) return 0;
   for (; *s; s++)
@@ -42,10 +45,15 @@ static int name_ok(const char *s) {
 int lsp_opts_set(lsp_opts *o, const char *name, const char *value) {
   if (!o || !name || !value)
     return lsp_fail(LSP_EINVAL, "options: NULL argument");
-  if (!name_ok(name) || strlen(name) > 64)
+  if (!name_ok(name))
     return lsp_fail(LSP_EINVAL,
                     "options: '%s' is not an option name ([a-z][a-z0-9_]*)",
                     name);
+  if (strlen(name) > NAME_MAX_LEN)
+    return lsp_fail(LSP_EINVAL,
+                    "options: option name '%.20s...' is too long (%zu "
+                    "characters; the limit is %d)",
+                    name, strlen(name), NAME_MAX_LEN);
   char *v = strdup(value);
   if (!v) return lsp_fail(LSP_ENOMEM, "out of memory for options");
   for (size_t i = 0; i < o->n; i++)
@@ -103,6 +111,18 @@ int lsp_api_opts_known(const char *fn, const lsp_opts *o,
   return LSP_OK;
 }
 
+/* Whether the value has blanks at either end (strtol and strtod would skip
+ * the leading ones): refused, with its own message, for every number. */
+static int blank_ends(const char *fn, const char *name, const char *s) {
+  size_t n = strlen(s);
+  if (!n || !(isspace((unsigned char)s[0]) || isspace((unsigned char)s[n - 1])))
+    return LSP_OK;
+  return lsp_fail(LSP_EINVAL,
+                  "%s: option %s = '%s' has blanks around the number (write "
+                  "the number alone)",
+                  fn, name, s);
+}
+
 int lsp_api_opt_long(const char *fn, const lsp_opts *o, const char *name,
                      long def, long lo, long hi, long *out) {
   const char *s = lsp_api_opt(o, name);
@@ -110,6 +130,8 @@ int lsp_api_opt_long(const char *fn, const lsp_opts *o, const char *name,
     *out = def;
     return LSP_OK;
   }
+  int st = blank_ends(fn, name, s);
+  if (st) return st;
   char *end = NULL;
   errno = 0;
   long v = strtol(s, &end, 10);
@@ -128,6 +150,8 @@ int lsp_api_opt_double(const char *fn, const lsp_opts *o, const char *name,
     *out = def;
     return LSP_OK;
   }
+  int st = blank_ends(fn, name, s);
+  if (st) return st;
   char *end = NULL;
   errno = 0;
   double v = strtod(s, &end);

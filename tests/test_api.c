@@ -6,6 +6,7 @@
  * cluster toy, ECE of rows alone in their bins, the optimal gap) and a
  * finite-difference check that the fitted temperature minimizes the NLL. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +90,68 @@ static void test_opts(void **state) {
     refused(lsp_calib_measure(&m, y, NULL, NULL, o, &r), LSP_EINVAL, bad[i][0]);
     lsp_opts_free(o);
   }
+}
+
+/* Option names up to 64 characters; a longer one is refused as too long. */
+static void test_opts_name_length(void **state) {
+  (void)state;
+  char name[80];
+  memset(name, 'a', sizeof name);
+  name[64] = '\0';
+  lsp_opts *o = lsp_opts_alloc();
+  assert_int_equal(lsp_opts_set(o, name, "1"), LSP_OK);
+  name[64] = 'b';
+  name[65] = '\0';
+  refused(lsp_opts_set(o, name, "1"), LSP_EINVAL, "too long");
+  refused(lsp_opts_set(o, name, "1"), LSP_EINVAL, "the limit is 64");
+  assert_null(strstr(lsp_errmsg(), "not an option name"));
+  lsp_opts_free(o);
+}
+
+/* Numbers written alone: blanks at either end are refused for whole numbers
+ * and reals alike (strtol and strtod would skip leading ones). */
+static void test_opts_blanks(void **state) {
+  (void)state;
+  lsp_opts *o;
+  const float p[4] = {0.75f, 0.25f, 0.5f, 0.5f};
+  const float z[6] = {3, 1, 2, 0, 4, 1};
+  const int32_t y[2] = {0, 1};
+  lsp_matrix mp = {p, LSP_MAT_F32, 2, 2}, mz = {z, LSP_MAT_F32, 2, 3};
+  static const char *const blank[] = {" 3", "3 ", "\t3", "3\n", " 3 "};
+  static const char *const blank_real[] = {" 0.1", "0.1 ", "\t0.1", "0.1\n",
+                                           " 0.1 "};
+  lsp_result *r = NULL;
+  for (size_t i = 0; i < sizeof blank / sizeof blank[0]; i++) {
+    const char *kl[] = {"bins", blank[i], "input", "probs", NULL};
+    o = opts(kl);
+    refused(lsp_calib_measure(&mp, y, NULL, NULL, o, &r), LSP_EINVAL,
+            "option bins");
+    refused(lsp_calib_measure(&mp, y, NULL, NULL, o, &r), LSP_EINVAL,
+            "blanks around the number");
+    assert_null(r);
+    lsp_opts_free(o);
+    const char *kd[] = {"smoothing", blank_real[i], NULL};
+    o = opts(kd);
+    refused(lsp_logitgap_measure(&mz, y, o, &r), LSP_EINVAL,
+            "option smoothing");
+    refused(lsp_logitgap_measure(&mz, y, o, &r), LSP_EINVAL,
+            "blanks around the number");
+    assert_null(r);
+    lsp_opts_free(o);
+  }
+  /* the same numbers alone are taken */
+  static const char *const kl[] = {"bins", "3", "input", "probs", NULL};
+  o = opts(kl);
+  r = (ok(lsp_calib_measure(&mp, y, NULL, NULL, o, &r)), r);
+  assert_int_equal((int)num(r, "num_bins"), 3);
+  lsp_result_free(r);
+  lsp_opts_free(o);
+  static const char *const kd[] = {"smoothing", "0.1", NULL};
+  o = opts(kd);
+  r = (ok(lsp_logitgap_measure(&mz, y, o, &r)), r);
+  td_close(num(r, "optimal_gap"), log(28.0), 1e-12, 0, "optimal", 0);
+  lsp_result_free(r);
+  lsp_opts_free(o);
 }
 
 /* lsp_loss_xent through the public header against PyTorch's
@@ -423,6 +486,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_version_init),
       cmocka_unit_test(test_opts),
+      cmocka_unit_test(test_opts_name_length),
+      cmocka_unit_test(test_opts_blanks),
       cmocka_unit_test(test_loss_torch),
       cmocka_unit_test(test_calibration),
       cmocka_unit_test(test_calibration_refusals),

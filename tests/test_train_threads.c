@@ -121,26 +121,37 @@ static void test_train_threads_identical(void **state) {
   threads_identical(*state, wide_mlp);
 }
 
+/* One full-batch SGD step (batch 1000 > the 300 training rows, no momentum,
+ * no validation rows) of a new make() on `threads` threads and one BLAS
+ * thread: *trained after the step, *init the same network as the training
+ * initialized it, *o the options of the step. */
+static void one_sgd_step(const lsp_splits *d, lsp_model *(*make)(void), int threads,
+                         lsp_train_opts *o, lsp_model **trained, lsp_model **init) {
+  lsp_train_opts_default(o);
+  o->epochs = 1;
+  o->batch = 1000;
+  o->momentum = 0.0;
+  lsp_splits nov = *d;
+  memset(&nov.val, 0, sizeof nov.val);
+  *trained = make();
+  *init = make();
+  const int blas_before = lsp_threads_get_blas();
+  lsp_threads_set_blas(1);
+  lsp_threads_set(threads);
+  assert_int_equal(lsp_train(*trained, &nov, o, NULL, NULL, NULL), LSP_OK);
+  lsp_threads_set(0);
+  lsp_threads_set_blas(blas_before);
+  assert_int_equal(lsp_model_init(*init, o->seed), LSP_OK);
+}
+
 /* Shares must add up to the batch, and the feature split's parts to the
  * layers: one full-batch SGD step (1000 > 300 rows: 5 shares of 60, or
  * every layer in parts on `threads` threads) against the same step
  * computed on all 300 rows by hand through the model core. */
 static void step_matches_core(lsp_splits *d, lsp_model *(*make)(void), int threads) {
   lsp_train_opts o;
-  lsp_train_opts_default(&o);
-  o.epochs = 1;
-  o.batch = 1000;
-  o.momentum = 0.0;
-  lsp_splits nov = *d;
-  memset(&nov.val, 0, sizeof nov.val);
-  lsp_model *m = make(), *init = make();
-  const int blas_before = lsp_threads_get_blas();
-  lsp_threads_set_blas(1);
-  lsp_threads_set(threads);
-  assert_int_equal(lsp_train(m, &nov, &o, NULL, NULL, NULL), LSP_OK);
-  lsp_threads_set(0);
-  lsp_threads_set_blas(blas_before);
-  assert_int_equal(lsp_model_init(init, o.seed), LSP_OK);
+  lsp_model *m, *init;
+  one_sgd_step(d, make, threads, &o, &m, &init);
   /* the full batch's gradient in one pass (row order is irrelevant to it) */
   lsp_model_ws *ws = lsp_model_ws_alloc(init, 300);
   float *dz = malloc(300 * K * sizeof *dz);
@@ -223,18 +234,8 @@ static void test_train_feat_batches(void **state) {
 static void test_train_batchnorm_shares(void **state) {
   lsp_splits *d = *state;
   lsp_train_opts o;
-  lsp_train_opts_default(&o);
-  o.epochs = 1;
-  o.batch = 1000;
-  o.momentum = 0.0;
-  lsp_splits nov = *d;
-  memset(&nov.val, 0, sizeof nov.val);
-  lsp_model *m = bn_net(), *init = bn_net();
-  const int blas_before = lsp_threads_get_blas();
-  lsp_threads_set_blas(1);
-  lsp_threads_set(2);
-  assert_int_equal(lsp_train(m, &nov, &o, NULL, NULL, NULL), LSP_OK);
-  assert_int_equal(lsp_model_init(init, o.seed), LSP_OK);
+  lsp_model *m, *init;
+  one_sgd_step(d, bn_net, 2, &o, &m, &init);
   lsp_model_ws *ws = lsp_model_ws_alloc(init, 300);
   float *dz = malloc(300 * K * sizeof *dz);
   assert_true(ws && dz);
@@ -254,6 +255,8 @@ static void test_train_batchnorm_shares(void **state) {
   lsp_model_ws_free(ws);
   lsp_model_free(init);
   /* any thread count: the same model, statistics included */
+  const int blas_before = lsp_threads_get_blas();
+  lsp_threads_set_blas(1);
   o.epochs = 2;
   o.batch = 256;
   o.momentum = 0.9;

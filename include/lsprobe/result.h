@@ -45,8 +45,9 @@ LSP_API lsp_opts *lsp_opts_alloc(void);
 /* NULL is a no-op. */
 LSP_API void lsp_opts_free(lsp_opts *o);
 /* Set option `name` to the text `value` ("15", "0.1", "right"), replacing an
- * earlier value. Only the name's form is checked here ([a-z][a-z0-9_]*);
- * the function that uses the options checks the name and parses the value.
+ * earlier value. Only the name's form is checked here ([a-z][a-z0-9_]*, at
+ * most 64 characters); the function that uses the options checks the name
+ * and parses the value (a number without blanks around it).
  * LSP_EINVAL for a malformed name or NULL arguments, LSP_ENOMEM. */
 LSP_API int lsp_opts_set(lsp_opts *o, const char *name, const char *value);
 

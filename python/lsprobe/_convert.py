@@ -122,6 +122,9 @@ def interruptible(call, *args, keep=(), release=None):
             lib.lsp_threads_set(_threads)
             try:
                 st = call(*args)
+            except BaseException as e:  # e.g. ctypes.ArgumentError: raised by the caller
+                box["exc"] = e
+                return
             finally:
                 with _active_lock:
                     _active -= 1
@@ -161,6 +164,12 @@ def interruptible(call, *args, keep=(), release=None):
     if stop or box.get("abandoned"):
         lib.lsp_interrupt_clear()
         raise KeyboardInterrupt
+    if "exc" in box:
+        exc = box.pop("exc")
+        try:
+            raise exc
+        finally:
+            del exc
     check(box["st"], box["msg"])
 
 

@@ -1,6 +1,7 @@
 """The module as a guest in a Python host: lsprobe's own thread count
 (never NumPy's or PyTorch's), Ctrl-C during a long call, versions."""
 import _thread
+import ctypes
 import threading
 import time
 
@@ -9,6 +10,7 @@ import pytest
 
 import lsprobe
 from lsprobe import _convert
+from lsprobe._lib import lib
 from conftest import THREADS, without
 
 
@@ -34,7 +36,6 @@ def test_threads_are_lsprobes_own():
 def test_thread_count_limit():
     """Above 1024 threads (the command's --threads limit) the setting is
     refused and kept, in the module and in the library."""
-    from lsprobe._lib import lib
     with pytest.raises(lsprobe.UsageError, match="2000 is above the limit of 1024"):
         lsprobe.set_threads(2000)
     with pytest.raises(lsprobe.UsageError, match="2.5 is not a whole number"):
@@ -55,7 +56,6 @@ def test_a_forked_child_computes_on_one_thread():
     loss on one thread instead of waiting forever for the parent's pool;
     the parent keeps its thread count."""
     import os
-    from lsprobe._lib import lib
     rng = np.random.default_rng(21)
     z = rng.normal(size=(20000, 10)).astype(np.float32)  # n·k >= 65536: parallel
     y = rng.integers(0, 10, size=20000)
@@ -88,6 +88,20 @@ def test_a_forked_child_computes_on_one_thread():
     assert os.waitstatus_to_exitcode(status) == 0
     assert float(out[0]) == pytest.approx(want, rel=1e-12)
     assert int(out[1]) == 1
+    assert lib.lsp_threads_get() == THREADS
+
+
+def test_an_exception_raised_by_the_call_reaches_the_caller():
+    """An exception of the call itself in the worker thread (here ctypes
+    refusing a text where lsp_threads_set takes an int) is raised again in
+    the calling thread, the call's `release` has run, and no call is left
+    counted as running."""
+    released = []
+    with pytest.raises(ctypes.ArgumentError):
+        _convert.interruptible(lib.lsp_threads_set, "two",
+                               release=lambda: released.append(1))
+    assert released == [1]
+    assert _convert._active == 0
     assert lib.lsp_threads_get() == THREADS
 
 
