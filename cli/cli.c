@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -174,7 +175,7 @@ const char *cli_str(cli_opt *opts, const char *name, const char *def) {
 
 int cli_parse_double(const char *s, double lo, double hi, double *out,
                      char *why, size_t whylen) {
-  while (*s == ' ') s++;
+  while (isspace((unsigned char)*s)) s++;
   if (*s == '\0') {
     snprintf(why, whylen, "empty value");
     return -1;
@@ -182,7 +183,7 @@ int cli_parse_double(const char *s, double lo, double hi, double *out,
   char *end = NULL;
   errno = 0;
   double v = strtod(s, &end);
-  while (end && *end == ' ') end++;
+  while (end && isspace((unsigned char)*end)) end++;
   if (end == s || *end != '\0') {
     snprintf(why, whylen, "'%s' is not a number", s);
     return -1;
@@ -218,7 +219,7 @@ int cli_parse_double(const char *s, double lo, double hi, double *out,
 
 int cli_parse_long(const char *s, long lo, long hi, long *out, char *why,
                    size_t whylen) {
-  while (*s == ' ') s++;
+  while (isspace((unsigned char)*s)) s++;
   if (*s == '\0') {
     snprintf(why, whylen, "empty value");
     return -1;
@@ -226,7 +227,7 @@ int cli_parse_long(const char *s, long lo, long hi, long *out, char *why,
   char *end = NULL;
   errno = 0;
   long v = strtol(s, &end, 10);
-  while (end && *end == ' ') end++;
+  while (end && isspace((unsigned char)*end)) end++;
   if (end == s || *end != '\0') {
     snprintf(why, whylen, "'%s' is not an integer", s);
     return -1;

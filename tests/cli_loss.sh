@@ -37,6 +37,13 @@ expect_exit 2 "eps above 1" "$LSP" loss --logits "$C/logits.npy" --labels "$C/la
 expect_err "--smoothing" "eps above 1"
 expect_exit 2 "eps not a number" "$LSP" loss --logits "$C/logits.npy" --labels "$C/labels.npy" --smoothing abc
 expect_err "not a number" "eps not a number"
+# blanks around a number (a value pasted from a table or a script) are the
+# number, whichever blank it is; anything else after it is not
+for sp in ' 0.1 ' $'\t0.1\t' $'0.1\n'; do
+  expect_exit 0 "eps with blanks around it" "$LSP" loss --logits "$C/logits.npy" --labels "$C/labels.npy" --smoothing "$sp" --json
+done
+expect_exit 2 "eps followed by text" "$LSP" loss --logits "$C/logits.npy" --labels "$C/labels.npy" --smoothing "0.1 x"
+expect_err "not a number" "eps followed by text"
 expect_exit 2 "unknown convention" "$LSP" loss --logits "$C/logits.npy" --labels "$C/labels.npy" --convention foo
 expect_err "--convention" "unknown convention"
 expect_exit 2 "missing --labels" "$LSP" loss --logits "$C/logits.npy"

@@ -173,7 +173,9 @@ def fgsm(model, x, labels, eps, *, loss="ce", smoothing=None, convention=None, l
     Returns ``(x_adv, info)``: the adversarial inputs at the last eps (the
     shape of x, float32) and the sweep as ``lsprobe attack --json``
     (``clean_accuracy``, ``points`` [{eps, accuracy, success_rate,
-    mean_confidence, zero_grad_share, ...}]). ``loss`` is "ce", "smoothed"
+    mean_confidence, zero_grad_share, ...}], ``unread_inputs``: the input
+    components the model never reads, left out of ``zero_grad_share``).
+    ``loss`` is "ce", "smoothed"
     (with ``smoothing``/``convention``, else the model's own), "margin" or
     "dlr" (as ``lsprobe attack --loss``).
     """
