@@ -196,9 +196,9 @@ static void pair(lsp_mask_check *k, const lsp_attack_result *sus,
   k->p = lsp_mcnemar_p(b, c);
   size_t len = strlen(k->detail);
   snprintf(k->detail + len, sizeof k->detail - len,
-           "; %s breaks %zu examples %s leaves correct, %s %zu the other way "
+           "; %s breaks %zu example%s %s leaves correct, %s %zu the other way "
            "(one-sided McNemar p = %.3g)",
-           sname, b, rname, rname, c, k->p);
+           sname, b, b == 1 ? "" : "s", rname, rname, c, k->p);
 }
 
 /* The same for two stages of one AutoAttack point: stage `to` attacks only
@@ -216,9 +216,9 @@ static void pair_stages(lsp_mask_check *k, const lsp_attack_result *aa,
   k->p = lsp_mcnemar_p(k->b, 0);
   size_t len = strlen(k->detail);
   snprintf(k->detail + len, sizeof k->detail - len,
-           "; %s breaks %zu examples %s left correct, 0 the other way by "
+           "; %s breaks %zu example%s %s left correct, 0 the other way by "
            "construction (one-sided McNemar p = %.3g)",
-           sname, k->b, rname, k->p);
+           sname, k->b, k->b == 1 ? "" : "s", rname, k->p);
 }
 
 /* The point of r at eps exactly, or NULL. */
