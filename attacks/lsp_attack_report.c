@@ -177,7 +177,9 @@ static void pair(lsp_mask_check *k, const lsp_attack_result *sus,
                  const lsp_attack_point *ps, const char *sname,
                  const lsp_attack_result *ref, const lsp_attack_point *pr,
                  const char *rname) {
-  if (!sus->robust || !ref->robust) return;
+  if (!sus->robust || !ref->robust || !isfinite(ps->accuracy_raw) ||
+      !isfinite(pr->accuracy_raw))
+    return;
   const size_t n = sus->n, nb = LSP_ROBUST_BYTES(n);
   const uint8_t *rs = sus->robust + (size_t)(ps - sus->points) * nb;
   const uint8_t *rr = ref->robust + (size_t)(pr - ref->points) * nb;
@@ -207,9 +209,12 @@ static void pair_stages(lsp_mask_check *k, const lsp_attack_result *aa,
                         const lsp_attack_point *p, int from, int to,
                         const char *sname, const char *rname) {
   const double n = (double)aa->n;
+  if (!(p->stage_accuracy[from] >= p->stage_accuracy[to]) ||
+      !isfinite(p->stage_accuracy[from]) || !isfinite(p->stage_accuracy[to]))
+    return;
   long long hi = llround(p->stage_accuracy[from] * n),
             lo = llround(p->stage_accuracy[to] * n);
-  if (!(p->stage_accuracy[from] >= p->stage_accuracy[to]) || lo > hi) return;
+  if (lo > hi) return;
   k->paired = 1;
   k->b = (size_t)(hi - lo);
   k->c = 0;
