@@ -379,8 +379,11 @@ typedef struct {
  * non-increasing in ε (raw numbers, FGSM and PGD, within tol); accuracy ≤
  * near_zero at the largest ε if it is ≥ large_eps·(hi − lo) (else skipped);
  * transfer accuracy ≥ white-box accuracy − tol; the largest zero-gradient
- * share ≤ zero_grad_max. LSP_EINVAL if fgsm is NULL or not FGSM, or the
- * results were scored on different data (n or bounds differ). */
+ * share ≤ zero_grad_max. The two comparisons of two attacks also get their
+ * paired counts b, c and McNemar p from the results' robust bits (see
+ * lsp_mask_check; they do not change pass or flag). LSP_EINVAL if fgsm is
+ * NULL or not FGSM, or the results were scored on different data (n or
+ * bounds differ). */
 int lsp_attack_checklist(const lsp_attack_result *fgsm,
                          const lsp_attack_result *iter,
                          const lsp_attack_result *transfer,
