@@ -46,7 +46,9 @@ void lsp_attack_opts_default(lsp_attack_opts *o) {
 void lsp_attack_result_free(lsp_attack_result *r) {
   if (!r) return;
   free(r->points);
+  free(r->robust);
   r->points = NULL;
+  r->robust = NULL;
   r->npoints = 0;
 }
 
@@ -247,6 +249,9 @@ void lsp_attack_summarize(const lsp_attack_ctx *c, const uint8_t *correct,
       thit += pred[i] == c->lab[i];
     }
   }
+  uint8_t *row = c->out->robust + (size_t)(p - c->out->points) * LSP_ROBUST_BYTES(c->n);
+  memset(row, 0, LSP_ROBUST_BYTES(c->n));
+  for (size_t i = 0; i < c->n; i++) row[i / 8] |= (uint8_t)((correct[i] != 0) << (i % 8));
   p->correct = ncorrect;
   p->accuracy = p->accuracy_raw = (double)ncorrect / (double)c->n;
   p->success_rate = clean_ok ? (double)fooled / (double)clean_ok : NAN;
@@ -521,6 +526,8 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
   c.clean_conf = malloc(n * sizeof *c.clean_conf);
   if (aa) c.clean_logits = malloc(n * c.k * sizeof *c.clean_logits);
   out->points = calloc(neps, sizeof *out->points);
+  out->robust = calloc(neps, LSP_ROBUST_BYTES(n));
+  c.out = out;
   /* zero_grad_share counts only the components src reads at all: the
    * input gradient of an unread one is zero by construction */
   c.read = malloc(dim);
@@ -530,7 +537,7 @@ int lsp_attack_run(lsp_model *src, const lsp_model *dst, const float *x,
     c.read = NULL;
   }
   if (!c.ws_src || !c.ws_dst || !c.xb || !c.gb || !c.dz || !c.lab ||
-      !c.clean_pred || !c.clean_conf || !out->points ||
+      !c.clean_pred || !c.clean_conf || !out->points || !out->robust ||
       (aa && !c.clean_logits) || rst != LSP_OK) {
     ctx_free(&c);
     lsp_attack_result_free(out);

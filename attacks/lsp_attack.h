@@ -210,11 +210,23 @@ typedef struct {
   double clean_target_rate; /* targeted: the same share on x               */
   size_t npoints;
   lsp_attack_point *points; /* owned: one per ε, in the order given        */
+  uint8_t *robust;          /* owned, or NULL: per point e, LSP_ROBUST_BYTES(n)
+                               bytes; bit i % 8 of byte i / 8 of row e is 1
+                               when example i counts correct at points[e].eps
+                               alone (the rule of accuracy_raw): which
+                               examples each attack breaks, for the paired
+                               counts of the checklist                     */
   double seconds;           /* wall time of the run                        */
   double flops;             /* dense-layer multiply-adds × 2 performed     */
 } lsp_attack_result;
 
-/* Release the points; NULL-safe, leaves *r empty. */
+/* Bytes of one row of lsp_attack_result.robust, and its bit of example i. */
+#define LSP_ROBUST_BYTES(n) (((n) + 7) / 8)
+static inline int lsp_robust_bit(const uint8_t *row, size_t i) {
+  return (row[i / 8] >> (i % 8)) & 1;
+}
+
+/* Release the points and the outcome bits; NULL-safe, leaves *r empty. */
 void lsp_attack_result_free(lsp_attack_result *r);
 
 /* Run the attack `o->kind` at every ε of eps[0..neps-1] (each ≥ 0, finite)
@@ -329,8 +341,25 @@ typedef struct {
   double eps;       /* where the worst case was seen (NaN if none)   */
   double value;     /* the measured number at eps                    */
   double reference; /* what it was compared with                     */
-  char detail[192]; /* one sentence with the numbers                  */
+  /* The paired evidence of a check that compares two attacks on the same
+   * examples (pgd_le_fgsm, transfer_not_stronger, black_box_not_stronger,
+   * apgd_ce_not_weaker) at eps: b = examples the attack under suspicion
+   * (FGSM, transfer, Square, APGD-T) breaks and the other one (PGD/BIM,
+   * white-box, APGD-CE and APGD-T, APGD-CE) leaves correct, c = the
+   * reverse, so (b − c)/n is the accuracy difference judged against the
+   * slack; p = lsp_mcnemar_p(b, c). For the two AutoAttack checks the
+   * later stage attacks only what the earlier ones left, so c = 0. */
+  int paired;       /* 1: b, c, p are set; 0: not such a check, skipped,
+                       or the results keep no per-example outcomes       */
+  size_t b, c;
+  double p;
+  char detail[320]; /* one sentence with the numbers                  */
 } lsp_mask_check;
+
+/* The exact one-sided McNemar p-value P(X >= b), X ~ Binomial(b + c, 1/2):
+ * the chance of b or more of the b + c discordant examples going one way
+ * if either way is as likely. 1 when b + c = 0. */
+double lsp_mcnemar_p(size_t b, size_t c);
 
 #define LSP_MASK_NCHECKS 5   /* checks of lsp_attack_checklist            */
 #define LSP_MASK_MAXCHECKS 7 /* ... plus lsp_attack_checklist_aa's         */
@@ -350,8 +379,11 @@ typedef struct {
  * non-increasing in ε (raw numbers, FGSM and PGD, within tol); accuracy ≤
  * near_zero at the largest ε if it is ≥ large_eps·(hi − lo) (else skipped);
  * transfer accuracy ≥ white-box accuracy − tol; the largest zero-gradient
- * share ≤ zero_grad_max. LSP_EINVAL if fgsm is NULL or not FGSM, or the
- * results were scored on different data (n or bounds differ). */
+ * share ≤ zero_grad_max. The two comparisons of two attacks also get their
+ * paired counts b, c and McNemar p from the results' robust bits (see
+ * lsp_mask_check; they do not change pass or flag). LSP_EINVAL if fgsm is
+ * NULL or not FGSM, or the results were scored on different data (n or
+ * bounds differ). */
 int lsp_attack_checklist(const lsp_attack_result *fgsm,
                          const lsp_attack_result *iter,
                          const lsp_attack_result *transfer,
@@ -377,7 +409,8 @@ int lsp_attack_checklist_aa(const lsp_attack_result *aa,
                             const lsp_mask_opts *o, lsp_mask_report *rep);
 
 /* {"flags": F, "checks": [{"name", "status": "pass"|"flag"|"skipped",
- *  "eps", "value", "reference", "detail"}]} into an open writer. */
+ *  "eps", "value", "reference", "b", "c", "p_value", "detail"}]} into an
+ * open writer (b, c, p_value null where the check is not paired). */
 void lsp_attack_checklist_json(lsp_json *j, const lsp_mask_report *r);
 
 const char *lsp_check_status_name(lsp_check_status s);

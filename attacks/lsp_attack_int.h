@@ -39,6 +39,7 @@ typedef struct {
   double fwd_src, fwd_dst; /* flops of one example's forward (= backward)  */
   double flops;            /* performed so far                             */
   size_t done, total;      /* progress in example-passes                   */
+  lsp_attack_result *out;  /* the result being filled (its robust bits)    */
 } lsp_attack_ctx;
 
 /* Rows per batch when the options give none: 256, fewer for a network
@@ -100,7 +101,8 @@ void lsp_attack_set_labels(lsp_attack_ctx *c, const float *src_logits,
 int lsp_attack_tick(lsp_attack_ctx *c, const char *stage, double eps,
                     size_t restart, size_t passes);
 
-/* Fill the per-ε summary from per-example outcomes of the scoring model. */
+/* Fill the per-ε summary from per-example outcomes of the scoring model,
+ * and p's row of c->out->robust (p is one of c->out->points). */
 void lsp_attack_summarize(const lsp_attack_ctx *c, const uint8_t *correct,
                           const int32_t *pred, const float *conf,
                           lsp_attack_point *p);

@@ -130,10 +130,100 @@ static void set(lsp_mask_check *c, const char *name, lsp_check_status st,
   c->eps = eps;
   c->value = value;
   c->reference = ref;
+  c->paired = 0;
+  c->b = c->c = 0;
+  c->p = NAN;
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(c->detail, sizeof c->detail, fmt, ap);
   va_end(ap);
+}
+
+/* P(X >= j), X ~ Binomial(m, 1/2), for 2j > m: the terms fall from the
+ * first on, each from the one before. */
+static double upper_tail(size_t m, size_t j) {
+  if (j > m) return 0.0;
+  double t = exp(lgamma((double)m + 1.0) - lgamma((double)j + 1.0) -
+                 lgamma((double)(m - j) + 1.0) - (double)m * log(2.0));
+  double sum = 0.0;
+  for (size_t k = j; k <= m && t > 0.0 && t >= sum * 1e-18; k++) {
+    sum += t;
+    t *= (double)(m - k) / (double)(k + 1);
+  }
+  return sum;
+}
+
+double lsp_mcnemar_p(size_t b, size_t c) {
+  const size_t m = b + c;
+  if (b == 0) return 1.0;
+  if (2 * b > m) return upper_tail(m, b);
+  /* P(X >= b) = 1 − P(X <= b − 1) = 1 − P(X >= m − b + 1) by symmetry;
+   * that tail is at most 1/2, so no digits cancel */
+  return 1.0 - upper_tail(m, m - b + 1);
+}
+
+/* Examples counted correct in a row of robust bits. */
+static size_t row_count(const uint8_t *row, size_t n) {
+  size_t s = 0;
+  for (size_t i = 0; i < n; i++) s += (size_t)lsp_robust_bit(row, i);
+  return s;
+}
+
+/* Fill k's paired counts: b = examples `sus` breaks at its point ps and
+ * `ref` leaves correct at pr, c = the reverse; then p and the sentence.
+ * Leaves k unpaired when a result keeps no outcomes or they disagree with
+ * its accuracy. */
+static void pair(lsp_mask_check *k, const lsp_attack_result *sus,
+                 const lsp_attack_point *ps, const char *sname,
+                 const lsp_attack_result *ref, const lsp_attack_point *pr,
+                 const char *rname) {
+  if (!sus->robust || !ref->robust || !isfinite(ps->accuracy_raw) ||
+      !isfinite(pr->accuracy_raw))
+    return;
+  const size_t n = sus->n, nb = LSP_ROBUST_BYTES(n);
+  const uint8_t *rs = sus->robust + (size_t)(ps - sus->points) * nb;
+  const uint8_t *rr = ref->robust + (size_t)(pr - ref->points) * nb;
+  if (row_count(rs, n) != (size_t)llround(ps->accuracy_raw * (double)n) ||
+      row_count(rr, n) != (size_t)llround(pr->accuracy_raw * (double)n))
+    return;
+  size_t b = 0, c = 0;
+  for (size_t i = 0; i < n; i++) {
+    int s = lsp_robust_bit(rs, i), r = lsp_robust_bit(rr, i);
+    b += (size_t)(r && !s);
+    c += (size_t)(s && !r);
+  }
+  k->paired = 1;
+  k->b = b;
+  k->c = c;
+  k->p = lsp_mcnemar_p(b, c);
+  size_t len = strlen(k->detail);
+  snprintf(k->detail + len, sizeof k->detail - len,
+           "; %s breaks %zu example%s %s leaves correct, %s %zu the other way "
+           "(one-sided McNemar p = %.3g)",
+           sname, b, b == 1 ? "" : "s", rname, rname, c, k->p);
+}
+
+/* The same for two stages of one AutoAttack point: stage `to` attacks only
+ * what stage `from` left correct, so b is the drop in examples and c = 0. */
+static void pair_stages(lsp_mask_check *k, const lsp_attack_result *aa,
+                        const lsp_attack_point *p, int from, int to,
+                        const char *sname, const char *rname) {
+  const double n = (double)aa->n;
+  if (!(p->stage_accuracy[from] >= p->stage_accuracy[to]) ||
+      !isfinite(p->stage_accuracy[from]) || !isfinite(p->stage_accuracy[to]))
+    return;
+  long long hi = llround(p->stage_accuracy[from] * n),
+            lo = llround(p->stage_accuracy[to] * n);
+  if (lo > hi) return;
+  k->paired = 1;
+  k->b = (size_t)(hi - lo);
+  k->c = 0;
+  k->p = lsp_mcnemar_p(k->b, 0);
+  size_t len = strlen(k->detail);
+  snprintf(k->detail + len, sizeof k->detail - len,
+           "; %s breaks %zu example%s %s left correct, 0 the other way by "
+           "construction (one-sided McNemar p = %.3g)",
+           sname, k->b, k->b == 1 ? "" : "s", rname, k->p);
 }
 
 /* The point of r at eps exactly, or NULL. */
@@ -192,6 +282,7 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
         "no iterative attack was run");
   } else {
     double worst = -INFINITY, we = NAN, wv = NAN, wr = NAN;
+    const lsp_attack_point *pi = NULL, *pf = NULL;
     for (size_t i = 0; i < iter->npoints; i++) {
       const lsp_attack_point *f = at_eps(fgsm, iter->points[i].eps);
       if (!f || f->eps == 0.0)
@@ -202,6 +293,8 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
         we = f->eps;
         wv = iter->points[i].accuracy_raw;
         wr = f->accuracy;
+        pi = &iter->points[i];
+        pf = f;
       }
     }
     if (isnan(we))
@@ -212,6 +305,8 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
           worst > o->tol ? LSP_CHECK_FLAG : LSP_CHECK_PASS, we, wv, wr,
           "%s accuracy %.4f vs FGSM %.4f at eps %g (worst eps; slack %g)",
           lsp_attack_kind_name(iter->kind), wv, wr, we, o->tol);
+    if (!isnan(we))
+      pair(&c[0], fgsm, pf, "fgsm", iter, pi, lsp_attack_kind_name(iter->kind));
   }
 
   /* 2. accuracy falls with ε (raw numbers) */
@@ -261,6 +356,7 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
     const lsp_attack_result *wb =
         transfer->kind != LSP_ATTACK_FGSM && iter ? iter : fgsm;
     double worst = -INFINITY, we = NAN, wv = NAN, wr = NAN;
+    const lsp_attack_point *pt = NULL, *pw = NULL;
     for (size_t i = 0; i < transfer->npoints; i++) {
       const lsp_attack_point *w = at_eps(wb, transfer->points[i].eps);
       if (!w || w->eps == 0.0) continue;
@@ -270,6 +366,8 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
         we = w->eps;
         wv = transfer->points[i].accuracy_raw;
         wr = w->accuracy_raw;
+        pt = &transfer->points[i];
+        pw = w;
       }
     }
     if (isnan(we))
@@ -280,6 +378,11 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
           worst > o->tol ? LSP_CHECK_FLAG : LSP_CHECK_PASS, we, wv, wr,
           "transfer accuracy %.4f vs white-box %s %.4f at eps %g (slack %g)",
           wv, lsp_attack_kind_name(wb->kind), wr, we, o->tol);
+    if (!isnan(we))
+      pair(&c[3], transfer, pt, "transfer", wb, pw,
+           wb->kind == LSP_ATTACK_PGD ? "white-box pgd"
+           : wb->kind == LSP_ATTACK_BIM ? "white-box bim"
+                                        : "white-box fgsm");
   }
 
   /* 5. exactly-zero input gradients (saturated softmax, dead units) */
@@ -323,6 +426,16 @@ void lsp_attack_checklist_json(lsp_json *j, const lsp_mask_report *r) {
     lsp_json_key_num(j, "eps", c->eps);
     lsp_json_key_num(j, "value", c->value);
     lsp_json_key_num(j, "reference", c->reference);
+    const char *pk[3] = {"b", "c", "p_value"};
+    for (int q = 0; q < 3; q++) {
+      lsp_json_key(j, pk[q]);
+      if (!c->paired)
+        lsp_json_null(j);
+      else if (q < 2)
+        lsp_json_int(j, (long long)(q == 0 ? c->b : c->c));
+      else
+        lsp_json_num(j, c->p);
+    }
     lsp_json_key_str(j, "detail", c->detail);
     lsp_json_obj_end(j);
   }
@@ -381,6 +494,7 @@ int lsp_attack_checklist_aa(const lsp_attack_result *aa,
         "Square lowers accuracy from %.4f (after APGD-CE, APGD-T) to %.4f at "
         "eps %g (worst eps; slack %g)",
         p->stage_accuracy[1], p->stage_accuracy[2], p->eps, o->tol);
+  if (p) pair_stages(&c[0], aa, p, 1, 2, "Square", "APGD");
 
   /* 7. the cross-entropy attack must not be much weaker than DLR's */
   d = worst_drop(aa, 0, 1, &p);
@@ -394,6 +508,7 @@ int lsp_attack_checklist_aa(const lsp_attack_result *aa,
         "APGD-CE accuracy %.4f, after APGD-T (DLR) %.4f at eps %g (worst eps; "
         "flag a gap above %g)",
         p->stage_accuracy[0], p->stage_accuracy[1], p->eps, o->ce_gap);
+  if (p) pair_stages(&c[1], aa, p, 0, 1, "APGD-T", "APGD-CE");
 
   /* 3 again: a large ε must break (almost) everything under the strongest
    * attack */

@@ -122,6 +122,30 @@ static int no_gain_verdict(const lsp_study_cmp *c, int fgsm_verdict, const char 
   return LSP_FINDING_INCONCLUSIVE;
 }
 
+/* After a count of flags at ε: each flagged check that compares two attacks
+ * with its paired counts, "(seed S transfer_not_stronger: b = 9, c = 2,
+ * McNemar p = 0.033; ...)", at most four, then how many more. */
+static void paired_flags(lsp_findings *f, size_t i, const lsp_run_state *s, double eps) {
+  int shown = 0, more = 0;
+  for (size_t k = 0; k < s->ncells && k < s->nmodels; k++) {
+    const lsp_run_model *m = &s->models[k];
+    if (s->cells[k].key.eps != eps || !m->has_mask) continue;
+    for (int q = 0; q < m->mask.nchecks; q++) {
+      const lsp_mask_check *c = &m->mask.checks[q];
+      if (c->status != LSP_CHECK_FLAG || !c->paired) continue;
+      if (shown == 4) {
+        more++;
+        continue;
+      }
+      APPEND(i, "%sseed %lu %s: b = %zu, c = %zu, McNemar p = %.2g", shown ? "; " : " (",
+             s->cells[k].key.seed, c->name, c->b, c->c, c->p);
+      shown++;
+    }
+  }
+  if (more) APPEND(i, "; %d more", more);
+  if (shown) APPEND(i, ")");
+}
+
 /* the equivalence claim: the FGSM gain does not survive a stronger attack */
 static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
   const lsp_study *st = &f->study;
@@ -164,7 +188,9 @@ static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
   /* gradient masking at every ε: transfer stronger than white-box PGD,
    * and the checklist's flags */
   APPEND(i, "Gradient masking by ε (transfer AUC vs white-box PGD AUC, mean over seeds; "
-            "checklist flags summed over seeds):");
+            "checklist flags summed over seeds; each flagged comparison of two attacks with b, "
+            "the attack examples the suspected attack breaks and the other leaves correct, c, "
+            "the reverse, and the exact one-sided McNemar p of b out of b + c):");
   for (size_t e = 0; e < st->n_eps; e++) {
     double tr = st->trend[e][LSP_CELL_AUC_TRANSFER].mean, pg = st->trend[e][LSP_CELL_AUC_PGD].mean;
     int flags = 0, checks = 0;
@@ -176,6 +202,7 @@ static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
     APPEND(i, "%s ε = %g: %.4f vs %.4f%s, %d of %d flagged", e ? ";" : "", st->eps[e], tr, pg,
            tr + 0.01 < pg ? " (transfer STRONGER: a sign of masked gradients)" : "", flags,
            checks);
+    paired_flags(f, i, s, st->eps[e]);
   }
   APPEND(i, ". Every smoothed ε (the same rule, with that ε's FGSM verdict%s):",
          aa ? "; AutoAttack where it ran, else PGD" : "");

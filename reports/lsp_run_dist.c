@@ -30,7 +30,8 @@
  * clean_accuracy, clean_target_rate, seconds, flops, then per point eps,
  * accuracy, accuracy_raw, success_rate, mean_confidence, zero_grad_share,
  * target_rate, stage_accuracy[3], queries_mean, queries_median,
- * queries_total, correct; then the per-example outcomes (one byte each,
+ * queries_total, correct, then 1 and the result's robust bits (npoints ×
+ * ⌈n/8⌉ bytes, padded) or 0; then the per-example outcomes (one byte each,
  * n_attack × ε for FGSM, PGD and transfer when has_transfer, n_aa × ε for
  * AutoAttack when has_aa, each padded); then the FNV-1a 64-bit hash of
  * every byte before it. Doubles travel as their bits (a float as a
@@ -92,7 +93,11 @@ static void put_attack(lsp_wbuf *w, const lsp_attack_result *a) {
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) lsp_put_f64(w, v[i]);
     lsp_put_u64(w, q->correct);
   }
+  lsp_put_u64(w, a->robust != NULL);
+  if (a->robust) put_padded(w, a->robust, a->npoints * LSP_ROBUST_BYTES(a->n));
 }
+
+static uint8_t *get_outcomes(lsp_rbuf *r, size_t n);
 
 static int get_attack(lsp_rbuf *r, size_t max_points, lsp_attack_result *a) {
   memset(a, 0, sizeof *a);
@@ -152,6 +157,9 @@ static int get_attack(lsp_rbuf *r, size_t max_points, lsp_attack_result *a) {
     q->queries_total = v[12];
     q->correct = lsp_get_u64(r);
   }
+  if (lsp_get_u64(r) && !r->short_read &&
+      !(a->robust = get_outcomes(r, np * LSP_ROBUST_BYTES(a->n))))
+    return r->short_read ? LSP_EDATA : lsp_fail(LSP_ENOMEM, "out of memory");
   return r->short_read ? LSP_EDATA : LSP_OK;
 }
 

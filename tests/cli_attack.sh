@@ -34,6 +34,54 @@ cp "$SCR/out" "$SCR/pgd1.json"
 expect_exit 0 "pgd again, same seed" "$LSP" attack "${IN[@]}" --attack pgd --eps 0,0.1,0.3 --restarts 2 --steps 5 --checks --json
 sed 's/"seconds":[^,]*,//g' "$SCR/out" >"$SCR/a" && sed 's/"seconds":[^,]*,//g' "$SCR/pgd1.json" >"$SCR/b" &&
   cmp -s "$SCR/a" "$SCR/b" && ok "same seed, same numbers" || bad "same seed gave other numbers"
+# the paired evidence of the checks that compare two attacks: which examples
+# each breaks, from the adversarial inputs of each attack scored in float64
+# by NumPy, against b, c and p of the JSON (p: the binomial tail by math.comb)
+mkdir -p "$SCR/m0" && cp "$T"/*.npy "$T/case.json" "$SCR/m0/"
+/usr/bin/python3 -c "
+import numpy as np
+rng = np.random.default_rng(3)
+for f in ['0.weight', '2.weight', '4.weight']:
+    a = np.load('$SCR/m0/' + f + '.npy'); np.save('$SCR/m0/' + f + '.npy', (a + rng.normal(0, 0.3, a.shape)).astype(np.float32))"
+PG=("${IN[@]}" --attack pgd --eps 0,0.1 --steps 5)
+expect_exit 0 "pgd --checks with transfer" "$LSP" attack "${PG[@]}" --transfer-from "$SCR/m0" --checks --json --adv-out "$SCR/tr_adv.npy"
+cp "$SCR/out" "$SCR/paired.json"
+expect_exit 0 "white-box pgd inputs" "$LSP" attack "${PG[@]}" --adv-out "$SCR/pgd_adv.npy"
+expect_exit 0 "white-box fgsm inputs" "$LSP" attack "${IN[@]}" --eps 0,0.1 --adv-out "$SCR/fgsm_adv.npy"
+/usr/bin/python3 - "$SCR" "$T" <<'PY' && ok "checks carry b, c and p of the examples each attack breaks" || bad "paired counts: $(head -c 1500 "$SCR/paired.json")"
+import json, math, sys
+import numpy as np
+scr, t = sys.argv[1], sys.argv[2]
+r = json.load(open(f"{scr}/paired.json"))
+y = np.load(f"{t}/labels.npy")
+W = [np.load(f"{t}/{i}.weight.npy").astype(np.float64) for i in (0, 2, 4)]
+B = [np.load(f"{t}/{i}.bias.npy").astype(np.float64) for i in (0, 2, 4)]
+def correct(name):
+    h = np.load(f"{scr}/{name}_adv.npy").astype(np.float64)
+    for i in range(3):
+        h = h @ W[i].T + B[i]
+        h = np.maximum(h, 0) if i < 2 else h
+    return h.argmax(1) == y
+fg, pg, tr = correct("fgsm"), correct("pgd"), correct("tr")
+n = r["n"]
+checks = {c["name"]: c for c in r["masking"]["checks"]}
+def tail(b, c):
+    return sum(math.comb(b + c, k) for k in range(b, b + c + 1)) / 2 ** (b + c)
+for name, sus, ref, sign in (("pgd_le_fgsm", fg, pg, 1), ("transfer_not_stronger", tr, pg, -1)):
+    c = checks[name]
+    assert c["eps"] == 0.1, c
+    b_want, c_want = int((ref & ~sus).sum()), int((sus & ~ref).sum())
+    assert (c["b"], c["c"]) == (b_want, c_want), (name, c, b_want, c_want)
+    # b - c over n is exactly the accuracy difference the check judges
+    assert c["b"] - c["c"] == round(sign * n * (c["value"] - c["reference"])), c
+    assert abs(sign * n * (c["value"] - c["reference"]) - (c["b"] - c["c"])) < 1e-9, c
+    assert abs(c["p_value"] - tail(c["b"], c["c"])) <= 1e-12, c
+    assert f"McNemar p = " in c["detail"], c
+for name in ("accuracy_falls", "near_zero_at_large_eps", "zero_grad_share"):
+    assert checks[name]["b"] is None and checks[name]["p_value"] is None, checks[name]
+# not a trivial case: both attacks break different examples somewhere
+assert checks["pgd_le_fgsm"]["b"] + checks["transfer_not_stronger"]["c"] > 0, checks
+PY
 expect_exit 0 "bim, margin loss, targeted class 2" "$LSP" attack "${IN[@]}" --attack bim --loss margin --target 2 --eps 0.2
 grep -q 'to_target' "$SCR/out" && ok "targeted output has the target rate" || bad "targeted: $(cat "$SCR/out")"
 expect_exit 0 "fgsm-targeted least-likely, smoothed loss" "$LSP" attack "${IN[@]}" --attack fgsm-targeted --loss smoothed --smoothing 0.1 --eps 0.2
@@ -71,6 +119,13 @@ for p in r["points"]:
     assert "queries_mean" in p and "queries" in p
 names = [c["name"] for c in r["masking"]["checks"]]
 assert names[-2:] == ["black_box_not_stronger", "apgd_ce_not_weaker"], names
+# each later stage attacks only what the earlier left: b = the drop in
+# examples at the check's eps, c = 0, p = 2^-b
+for c, hi, lo in ((r["masking"]["checks"][-2], "apgd-t", "square"),
+                  (r["masking"]["checks"][-1], "apgd-ce", "apgd-t")):
+    st = next(p["stages"] for p in r["points"] if p["eps"] == c["eps"])
+    assert c["b"] == round(r["n"] * (st[hi] - st[lo])) and c["c"] == 0, c
+    assert abs(c["p_value"] - 0.5 ** c["b"]) <= 1e-15, c
 assert r["white_box_pgd"]["attack"] == "pgd"
 adv = np.load(sys.argv[2])
 assert adv.shape == (60, 64) and adv.min() >= 0 and adv.max() <= 1

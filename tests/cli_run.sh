@@ -90,6 +90,25 @@ for m in r["models"]:
         assert p["accuracy"] <= p["accuracy_raw"]
     names = [c["name"] for c in m["gradient_masking"]["checks"]]
     assert "black_box_not_stronger" in names and "apgd_ce_not_weaker" in names, names
+    # the paired counts of the checks that compare two attacks: b - c over n
+    # is the accuracy gap the check judges, p the binomial tail of b of b + c
+    for c in m["gradient_masking"]["checks"]:
+        two = c["name"] in ("pgd_le_fgsm", "transfer_not_stronger",
+                            "black_box_not_stronger", "apgd_ce_not_weaker")
+        if not two or c["status"] == "skipped":
+            assert c["b"] is None and c["c"] is None and c["p_value"] is None, c
+            continue
+        nn = naa if c["name"] in ("black_box_not_stronger", "apgd_ce_not_weaker") else r["config"]["n_attack"]
+        gap = c["value"] - c["reference"]
+        sign = 1 if c["name"] in ("pgd_le_fgsm", "apgd_ce_not_weaker") else -1
+        assert abs(sign * nn * gap - (c["b"] - c["c"])) < 1e-6, c
+        bb, cc = c["b"], c["c"]
+        tail = sum(math.comb(bb + cc, k) for k in range(bb, bb + cc + 1)) / 2 ** (bb + cc)
+        assert abs(c["p_value"] - tail) <= 1e-12 * max(tail, 1e-300) + 1e-300, c
+        # a flag is quoted with its counts in the robustness finding
+        if c["status"] == "flag":
+            quoted = "seed %d %s: b = %d, c = %d" % (m["seed"], c["name"], bb, cc)
+            assert quoted in next(f for f in r["findings"] if f["topic"] == "pgd")["evidence"], (quoted, c)
 assert len(r["comparisons"][0]["autoattack_accuracy_diff"]) == len(r["config"]["attack_eps"])
 rob = next(f for f in r["findings"] if f["topic"] == "pgd")
 assert "AutoAttack" in rob["claim"], rob

@@ -242,6 +242,15 @@ static void test_checklist_aa(void **state) {
   td_close(r2.checks[5].reference, 0.08, 0, 0, "apgd-t stage", 0);
   assert_string_equal(r2.checks[6].name, "apgd_ce_not_weaker");
   assert_int_equal(r2.checks[6].status, LSP_CHECK_PASS); /* 0.02 <= 0.05 */
+  /* paired: Square breaks 8 of the 100 that APGD left, APGD-T 2 that
+   * APGD-CE left; the later stage never sees the others (c = 0) */
+  assert_int_equal(r2.checks[5].paired, 1);
+  assert_int_equal(r2.checks[5].b, 8);
+  assert_int_equal(r2.checks[5].c, 0);
+  td_close(r2.checks[5].p, 1.0 / 256.0, 1e-15, 0, "p of 8 of 8", 0);
+  assert_int_equal(r2.checks[6].b, 2);
+  assert_int_equal(r2.checks[6].c, 0);
+  td_close(r2.checks[6].p, 0.25, 1e-15, 0, "p of 2 of 2", 0);
   /* re-judged with AutoAttack: 0 at eps 0.3 passes */
   assert_int_equal(r2.checks[2].status, LSP_CHECK_PASS);
   assert_non_null(strstr(r2.checks[2].detail, "autoattack"));
