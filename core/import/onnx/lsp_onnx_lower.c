@@ -270,9 +270,10 @@ static int lower_node(lctx *c, size_t k) {
     case LSP_ONNX_MUL:
     case LSP_ONNX_DIV: {
       int vs = 0;
-      if (!arith_const(c, on, NULL, &vs)) { /* two values: the residual add */
-        lsp_attrs_default(LSP_OP_ADD, &a);
-        st = add(c, on, LSP_OP_ADD, &a, in, node_of(c, on->inputs[1]), "", &id);
+      if (!arith_const(c, on, NULL, &vs)) { /* two values: add or mul */
+        lsp_op op = on->op == LSP_ONNX_MUL ? LSP_OP_MUL : LSP_OP_ADD;
+        lsp_attrs_default(op, &a);
+        st = add(c, on, op, &a, in, node_of(c, on->inputs[1]), "", &id);
       } else {
         lsp_attrs_default(LSP_OP_NORMALIZE, &a);
         st = add(c, on, LSP_OP_NORMALIZE, &a, node_of(c, on->inputs[vs]), 0, "",
@@ -307,7 +308,18 @@ static int lower_node(lctx *c, size_t k) {
       st = add(c, on, op, &a, in, 0, "", &id);
       break;
     }
+    case LSP_ONNX_CONCAT: /* (((x0, x1), x2), ...): two inputs a node */
+      lsp_attrs_default(LSP_OP_CONCAT, &a);
+      id = in;
+      for (int j = 1; j < on->ninputs && !st; j++) {
+        char sfx[16] = "";
+        if (j + 1 < on->ninputs) snprintf(sfx, sizeof sfx, ".cat%d", j);
+        st = add(c, on, LSP_OP_CONCAT, &a, id, node_of(c, on->inputs[j]), sfx,
+                 &id);
+      }
+      break;
     case LSP_ONNX_GLOBALAVGPOOL:
+    case LSP_ONNX_REDUCEMEAN: /* over the spatial axes (the checker) */
       lsp_attrs_default(LSP_OP_GAP, &a);
       st = add(c, on, LSP_OP_GAP, &a, in, 0, "", &id);
       break;

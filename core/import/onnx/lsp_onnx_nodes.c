@@ -33,6 +33,8 @@ static const struct {
              {"Sub", LSP_ONNX_SUB, 2, 2},
              {"Mul", LSP_ONNX_MUL, 2, 2},
              {"Div", LSP_ONNX_DIV, 2, 2},
+             {"Concat", LSP_ONNX_CONCAT, 1, LSP_ONNX_MAXIN},
+             {"ReduceMean", LSP_ONNX_REDUCEMEAN, 1, 1},
              {"Constant", OP_CONSTANT, 0, 0},
              {"Identity", OP_IDENTITY, 1, 1}};
 #define N_OPS (sizeof k_ops / sizeof *k_ops)
@@ -340,7 +342,8 @@ static int rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
               "op not supported by lsprobe (it reads Conv, "
               "Gemm, MatMul, Add, Sub, Mul, Div, Relu, MaxPool, "
               "AveragePool, GlobalAveragePool, BatchNormalization, "
-              "Flatten, Reshape, Pad, Constant, Identity)");
+              "Concat, ReduceMean, Flatten, Reshape, Pad, Constant, "
+              "Identity)");
         size_t nout = pn->n_output;
         while (nout && !lsp_onnx_str(pn->output[nout - 1])[0]) nout--;
         if (nout == 0 || !lsp_onnx_str(pn->output[0])[0])
