@@ -13,7 +13,8 @@
 # - `export`: an lsprobe LeNet-5 (with input normalization) and the PyTorch
 #   model written as ONNX pass onnx.checker (full check) and read back give
 #   byte-identical logits; a failed export leaves an earlier file alone, and
-#   one ONNX cannot state names the model and the layer.
+#   one ONNX cannot state names the model and the layer; PyTorch models with
+#   Mul of two values, Concat, ReduceMean and BatchNorm1d export again.
 # Needs Fashion-MNIST (dataset-fashion-mnist) and /usr/bin/python3 with
 # numpy and onnx (python3-onnx); skipped (exit 77, not passed) without.
 . "$(dirname "$0")/e2e_common.sh"
@@ -137,4 +138,21 @@ expect_err "export writes ONNX" "export to a .lspm name"
 [ -e "$SCR/lenet2.lspm" ] && bad "export to a .lspm name wrote a file" || ok "export to a .lspm name: nothing written"
 expect_exit 1 "export a model that does not load" "$LSP" export --model "$DATA/onnx_cases/conv_gap.onnx" --out "$SCR/keep.onnx"
 [ "$(cat "$SCR/keep.onnx")" = earlier ] && ok "a failed export leaves the earlier file" || bad "the earlier file changed"
+# PyTorch exports with Mul of two values, a three-input Concat, ReduceMean
+# and BatchNorm1d: exported again (export itself checks bit-identical logits
+# on its read-back), as Mul and Concat nodes onnx.checker accepts
+G="$DATA/onnx_graphops"
+expect_exit 0 "export the CNN with gating, concat and mean" "$LSP" export --model "$G/cnn_op17.onnx" --out "$SCR/cnn_again.onnx"
+expect_exit 0 "export the MLP with BatchNorm1d and concat" "$LSP" export --model "$G/mlp_op13.onnx" --out "$SCR/mlp_again.onnx"
+"$PY" - "$SCR/cnn_again.onnx" "$SCR/mlp_again.onnx" <<'PY' && ok "the exports keep Mul and Concat (axis 1); onnx.checker accepts them" || bad "the graph-op exports differ"
+import sys, onnx
+for p, muls, cats in zip(sys.argv[1:], (2, 1), (2, 1)):
+    m = onnx.load(p)
+    onnx.checker.check_model(m, full_check=True)
+    ops = [n.op_type for n in m.graph.node]
+    assert ops.count("Mul") == muls and ops.count("Concat") == cats, (p, ops)
+    for n in m.graph.node:
+        if n.op_type == "Concat":
+            assert [a.i for a in n.attribute if a.name == "axis"] == [1]
+PY
 finish
