@@ -1,15 +1,16 @@
 /* The graph operations of common classifiers' ONNX exports: the mul and
  * concat kinds and the ONNX ops that lower to them (Mul of two values,
  * Concat), ReduceMean over the spatial axes, BatchNormalization on N × C:
- * - PyTorch 1.13's exports of a CNN (a gating h·relu(conv(h)), a square
- *   t·t, a three-branch Concat, x.mean((2, 3)) with and without keepdim;
+ * - PyTorch 1.13's exports of a CNN (a gating h·relu(conv(h)), a
+ *   squeeze-and-excitation gate [N, C, 1, 1]·h, a square t·t, a
+ *   three-branch Concat, x.mean((2, 3)) with and without keepdim;
  *   opsets 13 and 17) and of an MLP (Linear → BatchNorm1d → ReLU beside a
  *   second branch, Concat of N × D values, c·relu(c)) compute PyTorch's
  *   float64 logits and input gradients, and the FGSM direction
  *   (tests/data/onnx_graphops, gen_onnx_graphops.py);
- * - mul and concat differentiate as their forward: input and parameter
- *   gradients against central differences, with a node that feeds both
- *   inputs of one consumer (x·x, concat(x, x));
+ * - mul (also by a per-channel gate) and concat differentiate as their
+ *   forward: input and parameter gradients against central differences,
+ *   with a node that feeds both inputs of one consumer (x·x, concat(x, x));
  * - the read mask maps each input element of a concat to its slice;
  * - `.lspm` files and `lsprobe export` keep them (bit-identical logits);
  * - other axes, computed operands of Sub and Concat of constants are
@@ -107,9 +108,15 @@ static void test_torch_cnn(void **state) {
                          DIR "cnn_keep_op13.onnx"};
   for (size_t f = 0; f < 3; f++) {
     lsp_model *m = load(files[f]);
-    assert_int_equal(count_op(m, LSP_OP_MUL), 2);
+    assert_int_equal(count_op(m, LSP_OP_MUL), 3);
     assert_int_equal(count_op(m, LSP_OP_CONCAT), 2); /* three inputs */
-    assert_int_equal(count_op(m, LSP_OP_GAP), 1);
+    assert_int_equal(count_op(m, LSP_OP_GAP), 2);
+    int gate = -1; /* s·h: the image first, the gate second */
+    for (size_t i = 0; i < m->nnodes; i++)
+      if (m->nodes[i].op == LSP_OP_MUL && m->nodes[i].ishape1.h == 1) gate = (int)i;
+    assert_true(gate >= 0);
+    assert_int_equal(m->nodes[gate].ishape.h * m->nodes[gate].ishape.w, 64);
+    assert_int_equal(m->nodes[gate].ishape1.c, 6);
     assert_int_equal(lsp_model_feature_dim(m), 10);
     lsp_model_free(m);
     torch_case(files[f], "cnn", DIR "x.npy", 1e-5);
@@ -135,8 +142,9 @@ static void test_torch_mlp_bn(void **state) {
 /* ---- the kinds on their own ---------------------------------------------- */
 
 /* x (2×4×4) → a = conv(3, 3×3, p 1), b = conv(3, 1×1) → p = a·b → q = p·p
- * → c = concat(q, a) → e = concat(c, c) → flatten → dense(3): every input
- * and parameter gradient of L = Σ c_k z_k against central differences. */
+ * → g = gap(b) → r = q·g (a gate per channel) → c = concat(r, a) → e =
+ * concat(c, c) → flatten → dense(3): every input and parameter gradient of
+ * L = Σ c_k z_k against central differences. */
 static lsp_model *small_graph(void) {
   lsp_model *m = lsp_model_new((lsp_shape){2, 4, 4});
   assert_non_null(m);
@@ -150,8 +158,14 @@ static lsp_model *small_graph(void) {
   lsp_attrs_default(LSP_OP_MUL, &a);
   assert_int_equal(lsp_model_add(m, LSP_OP_MUL, &a, ia, ib, "p", &ip), 0);
   assert_int_equal(lsp_model_add(m, LSP_OP_MUL, &a, ip, ip, "q", &iq), 0);
+  int ig, ir;
+  lsp_attrs_default(LSP_OP_GAP, &a);
+  assert_int_equal(lsp_model_add(m, LSP_OP_GAP, &a, ib, 0, "g", &ig), 0);
+  lsp_attrs_default(LSP_OP_MUL, &a);
+  assert_int_equal(lsp_model_add(m, LSP_OP_MUL, &a, iq, ig, "r", &ir), 0);
+  assert_int_equal(m->nodes[ir].shape.h, 4);
   lsp_attrs_default(LSP_OP_CONCAT, &a);
-  assert_int_equal(lsp_model_add(m, LSP_OP_CONCAT, &a, iq, ia, "c", &ic), 0);
+  assert_int_equal(lsp_model_add(m, LSP_OP_CONCAT, &a, ir, ia, "c", &ic), 0);
   assert_int_equal(m->nodes[ic].shape.c, 6);
   assert_int_equal(lsp_model_add(m, LSP_OP_CONCAT, &a, ic, ic, "e", &ie), 0);
   lsp_attrs_default(LSP_OP_FLATTEN, &a);
@@ -241,6 +255,13 @@ static void test_kinds_refuse(void **state) {
   assert_int_equal(lsp_model_add(m, LSP_OP_MUL, &a, ia, LSP_INPUT, "m", NULL),
                    LSP_EINVAL);
   assert_non_null(strstr(lsp_errmsg(), "m (mul on 3x2x2)"));
+  int ig;
+  lsp_attrs_default(LSP_OP_GAP, &a);
+  assert_int_equal(lsp_model_add(m, LSP_OP_GAP, &a, ia, 0, "g", &ig), 0);
+  lsp_attrs_default(LSP_OP_MUL, &a); /* the gate must come second */
+  assert_int_equal(lsp_model_add(m, LSP_OP_MUL, &a, ig, ia, "m", NULL),
+                   LSP_EINVAL);
+  assert_non_null(strstr(lsp_errmsg(), "a second factor of 3x1x1"));
   lsp_attrs_default(LSP_OP_CONCAT, &a);
   assert_int_equal(
       lsp_model_add(m, LSP_OP_CONCAT, &a, ia, LSP_INPUT, "c", NULL), LSP_EINVAL);
@@ -291,6 +312,21 @@ static void test_reads(void **state) {
     assert_true(in0[i] == out[i]);
     assert_true(in1[i] == out[25 + i]);
   }
+  lsp_model_free(m);
+  /* a gate's factor is read when some pixel of its channel is:
+   * x (2×3×3) · gap(x) with only channel 1's pixel 4 flagged */
+  m = lsp_model_new((lsp_shape){2, 3, 3});
+  int ig, im;
+  lsp_attrs_default(LSP_OP_GAP, &a);
+  assert_int_equal(lsp_model_add(m, LSP_OP_GAP, &a, LSP_INPUT, 0, "g", &ig), 0);
+  lsp_attrs_default(LSP_OP_MUL, &a);
+  assert_int_equal(lsp_model_add(m, LSP_OP_MUL, &a, LSP_INPUT, ig, "m", &im),
+                   0);
+  float o2[18] = {0}, g0[18], g1[2];
+  o2[9 + 4] = 1.0f;
+  lsp_reads_mul(&m->nodes[im], o2, g0, g1);
+  assert_memory_equal(g0, o2, sizeof o2);
+  assert_true(g1[0] == 0.0f && g1[1] == 1.0f);
   lsp_model_free(m);
 }
 

@@ -67,7 +67,9 @@ typedef enum {
   LSP_OP_POOL = 13,      /* "pool"       max or average pooling in ONNX's
                                          general form: asymmetric padding
                                          up to the window, dilation (max)  */
-  LSP_OP_MUL = 14,       /* "mul"        product of two inputs of one shape */
+  LSP_OP_MUL = 14,       /* "mul"        product of two inputs of one shape,
+                                         or C×H×W by C×1×1 (a gate per
+                                         channel)                          */
   LSP_OP_CONCAT = 15     /* "concat"     the channels of two inputs of one
                                          H×W, the first's then the second's */
 } lsp_op;
@@ -103,6 +105,7 @@ typedef struct {
   int nin;                  /* inputs: 1, or 2 for add, mul, concat         */
   int in[2];                /* producing nodes (earlier), or LSP_INPUT      */
   lsp_shape ishape;         /* shape of in[0]                               */
+  lsp_shape ishape1;        /* shape of in[1] (two-input kinds), else in[0] */
   lsp_shape shape;          /* output shape                                 */
   lsp_attrs a;
   size_t p_off, p_len; /* trainable tensors: params + p_off, p_len     */

@@ -572,7 +572,7 @@ static const lsp_op_def ops[LSP_OP_MAX + 1] = {
     /* two inputs: lsp_ops_graph.c */
     [LSP_OP_MUL] = {.name = "mul", .nin = 2, .attrs = no_attrs, .infer = lsp_mul_infer,
                     .tensors = no_tensors, .flops = elt_flops, .forward = lsp_mul_fwd,
-                    .backward = lsp_mul_bwd, .reads = lsp_reads_same},
+                    .backward = lsp_mul_bwd, .reads = lsp_reads_mul},
     [LSP_OP_CONCAT] = {.name = "concat", .nin = 2, .attrs = no_attrs, .infer = lsp_concat_infer,
                        .tensors = no_tensors, .flops = no_flops, .forward = lsp_concat_fwd,
                        .backward = lsp_concat_bwd, .reads = lsp_reads_concat},

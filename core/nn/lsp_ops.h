@@ -159,6 +159,8 @@ int lsp_mul_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
                   char *why, size_t len);
 void lsp_mul_fwd(const lsp_op_call *c);
 void lsp_mul_bwd(const lsp_op_call *c);
+void lsp_reads_mul(const lsp_node *nd, const float *out, float *in0,
+                   float *in1);
 int lsp_concat_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
                      char *why, size_t len);
 void lsp_concat_fwd(const lsp_op_call *c);

@@ -11,8 +11,10 @@ It (re)writes tests/data/onnx_graphops/:
   labels.npy       int64 [8] (classes 0..3), for both
   cnn_op13.onnx, cnn_op17.onnx
                    a CNN: stem Conv+ReLU; a gating h·relu(conv_g(h)) (Mul
-                   of two values); the square t·t of a convolution (Mul
-                   with one input twice); a three-branch Concat of 1×1,
+                   of two values); a squeeze-and-excitation gate
+                   relu(fc(relu(fc(h.mean((2, 3)))))).reshape(-1, 6, 1, 1)·h
+                   (Mul of [N, 6, 1, 1] by [N, 6, 8, 8]); the square t·t of
+                   a convolution (Mul with one input twice); a three-branch Concat of 1×1,
                    3×3 and 5×5 convolutions (Concat of 3 values, axis 1);
                    x.mean((2, 3)) (ReduceMean, keepdims 0); Linear(·, 4)
   cnn_keep_op13.onnx
@@ -47,6 +49,8 @@ class CNN(nn.Module):
         self.keep = keep
         self.stem = nn.Conv2d(2, 6, 3, padding=1)
         self.gate = nn.Conv2d(6, 6, 1)
+        self.se1 = nn.Linear(6, 3)
+        self.se2 = nn.Linear(3, 6)
         self.sq = nn.Conv2d(6, 4, 3, padding=1)
         self.b1 = nn.Conv2d(4, 3, 1)
         self.b3 = nn.Conv2d(4, 5, 3, padding=1)
@@ -56,6 +60,8 @@ class CNN(nn.Module):
     def forward(self, x):
         h = torch.relu(self.stem(x))
         h = h * torch.relu(self.gate(h))           # Mul of two values
+        s = self.se2(torch.relu(self.se1(h.mean((2, 3)))))
+        h = torch.relu(s).reshape(-1, 6, 1, 1) * h  # a gate per channel
         t = self.sq(h)
         t = t * t                                  # Mul(t, t)
         c = torch.cat([self.b1(t), torch.relu(self.b3(t)), self.b5(t)], 1)

@@ -272,8 +272,11 @@ static int lower_node(lctx *c, size_t k) {
       int vs = 0;
       if (!arith_const(c, on, NULL, &vs)) { /* two values: add or mul */
         lsp_op op = on->op == LSP_ONNX_MUL ? LSP_OP_MUL : LSP_OP_ADD;
+        int in1 = node_of(c, on->inputs[1]);
+        if (lsp_shape_size(shape_of(c, in)) < lsp_shape_size(shape_of(c, in1)))
+          id = in, in = in1, in1 = id; /* a gate second */
         lsp_attrs_default(op, &a);
-        st = add(c, on, op, &a, in, node_of(c, on->inputs[1]), "", &id);
+        st = add(c, on, op, &a, in, in1, "", &id);
       } else {
         lsp_attrs_default(LSP_OP_NORMALIZE, &a);
         st = add(c, on, LSP_OP_NORMALIZE, &a, node_of(c, on->inputs[vs]), 0, "",

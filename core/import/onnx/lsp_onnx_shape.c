@@ -184,6 +184,20 @@ int lsp_onnx_per_channel(const lsp_onnx_tensor *t, const lsp_onnx_shape *x) {
   return 1;
 }
 
+/* 1 when g is a per-channel gate of x: the same rank (3 or 4), batch and
+ * channels, every spatial dimension 1 (and x not all 1 there). */
+static int gate_of(const lsp_onnx_shape *x, const lsp_onnx_shape *g) {
+  if (x->rank != g->rank || x->rank < 3 || x->dims[0] != g->dims[0] ||
+      x->dims[1] != g->dims[1])
+    return 0;
+  int ones = 1;
+  for (int k = 2; k < x->rank; k++) {
+    if (g->dims[k] != 1) return 0;
+    ones &= x->dims[k] == 1;
+  }
+  return !ones;
+}
+
 static int infer_arith(const char *path, lsp_onnx_node *nd,
                        const lsp_onnx_shape *a, const lsp_onnx_shape *b,
                        const lsp_onnx_tensor *t, int t_first) {
@@ -199,13 +213,19 @@ static int infer_arith(const char *path, lsp_onnx_node *nd,
           "constants",
           nd->op == LSP_ONNX_SUB ? "subtracts" : "divides");
     if (same) return nd->legacy_bcast = -1, LSP_OK;
+    /* Mul: N×C×H×W by a gate N×C×1×1 (either order) */
+    const lsp_onnx_shape *big = gate_of(a, b) ? a : b;
+    if (nd->op == LSP_ONNX_MUL && (gate_of(a, b) || gate_of(b, a))) {
+      nd->out = *big;
+      return nd->legacy_bcast = -1, LSP_OK;
+    }
     shape_str(a, sa, sizeof sa);
     shape_str(b, sb, sizeof sb);
     return lsp_onnx_node_fail(
         path, nd,
-        "operands %s and %s differ in shape (no broadcasting "
-        "between values)",
-        sa, sb);
+        "operands %s and %s differ in shape (no broadcasting between values%s)",
+        sa, sb,
+        nd->op == LSP_ONNX_MUL ? " but a per-channel gate [N, C, 1, 1]" : "");
   }
   if (nd->op == LSP_ONNX_DIV && t_first)
     return lsp_onnx_node_fail(
