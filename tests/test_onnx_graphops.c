@@ -4,7 +4,8 @@
  * - PyTorch 1.13's exports of a CNN (a gating h·relu(conv(h)), a
  *   squeeze-and-excitation gate [N, C, 1, 1]·h, a square t·t, a
  *   three-branch Concat, x.mean((2, 3)) with and without keepdim;
- *   opsets 13 and 17) and of an MLP (Linear → BatchNorm1d → ReLU beside a
+ *   opsets 13 and 17, and 17's file in opset 18's form: ReduceMean's axes
+ *   an input) and of an MLP (Linear → BatchNorm1d → ReLU beside a
  *   second branch, Concat of N × D values, c·relu(c)) compute PyTorch's
  *   float64 logits and input gradients, and the FGSM direction
  *   (tests/data/onnx_graphops, gen_onnx_graphops.py);
@@ -105,8 +106,8 @@ static void torch_case(const char *rel, const char *ref, const char *xrel,
 static void test_torch_cnn(void **state) {
   (void)state;
   const char *files[] = {DIR "cnn_op13.onnx", DIR "cnn_op17.onnx",
-                         DIR "cnn_keep_op13.onnx"};
-  for (size_t f = 0; f < 3; f++) {
+                         DIR "cnn_op18.onnx", DIR "cnn_keep_op13.onnx"};
+  for (size_t f = 0; f < 4; f++) {
     lsp_model *m = load(files[f]);
     assert_int_equal(count_op(m, LSP_OP_MUL), 3);
     assert_int_equal(count_op(m, LSP_OP_CONCAT), 2); /* three inputs */
@@ -425,6 +426,12 @@ static void test_refused(void **state) {
           "axis 2: lsprobe concatenates along the channels only");
   refused(DIR "bad_mean_c.onnx", "node '/ReduceMean' (ReduceMean)",
           "axes [1] of a rank-2 input");
+  refused(DIR "bad_mean_attr18.onnx", "node '/ReduceMean' (ReduceMean)",
+          "attribute 'axes' exists only up to opset 17");
+  refused(DIR "bad_mean_input17.onnx", "node '/ReduceMean' (ReduceMean)",
+          "opset 17: ReduceMean takes its axes as an attribute");
+  refused(DIR "bad_mean_noop.onnx", "node '/ReduceMean' (ReduceMean)",
+          "noop_with_empty_axes = 1 and no axes");
   /* by hand: Sub of two values, Concat of a constant, ReduceMean over
    * one spatial axis or one axis twice */
   lsp_onnx_model *om = two_nodes(LSP_ONNX_SUB, "h");

@@ -17,6 +17,9 @@ It (re)writes tests/data/onnx_graphops/:
                    a convolution (Mul with one input twice); a three-branch Concat of 1×1,
                    3×3 and 5×5 convolutions (Concat of 3 values, axis 1);
                    x.mean((2, 3)) (ReduceMean, keepdims 0); Linear(·, 4)
+  cnn_op18.onnx    cnn_op17.onnx in opset 18's form (torch 1.13 exports
+                   opsets up to 17): each ReduceMean's axes an int64
+                   initializer input, noop_with_empty_axes 0 written out
   cnn_keep_op13.onnx
                    the same with x.mean((2, 3), keepdim=True) and a Flatten
   cnn_logits.npy   the CNN's logits in float64 on the file's float32
@@ -31,10 +34,19 @@ It (re)writes tests/data/onnx_graphops/:
   bad_cat_batch.onnx   torch.cat along the batch axis (refused)
   bad_cat_h.onnx       torch.cat along the height (refused)
   bad_mean_c.onnx      x.mean(1) after a Flatten (refused)
+  bad_mean_attr18.onnx cnn_op17.onnx declared opset 18: the axes attribute
+                       opset 18 no longer has (refused)
+  bad_mean_input17.onnx  cnn_op18.onnx declared opset 17: an axes input
+                       (refused)
+  bad_mean_noop.onnx   cnn_op18.onnx with the first ReduceMean's axes
+                       input removed and noop_with_empty_axes = 1 (refused:
+                       it reduces nothing)
 """
 import os
 
 import numpy as np
+import onnx
+from onnx import helper, numpy_helper
 import torch
 from torch import nn
 import torch.nn.functional as F
@@ -126,6 +138,33 @@ def export(m, x, name, opset):
                       opset_version=opset, do_constant_folding=True)
 
 
+def to_opset18(src, dst):
+    """ReduceMean's axes attribute as the input opset 18 has."""
+    m = onnx.load(os.path.join(OUT, src))
+    for k, n in enumerate(m.graph.node):
+        if n.op_type != "ReduceMean":
+            continue
+        axes = [a for a in n.attribute if a.name == "axes"][0]
+        name = "%s_axes" % n.name.strip("/").replace("/", "_")
+        m.graph.initializer.append(
+            numpy_helper.from_array(np.array(axes.ints, np.int64), name))
+        n.attribute.remove(axes)
+        n.attribute.append(helper.make_attribute("noop_with_empty_axes", 0))
+        n.input.append(name)
+    m.opset_import[0].version = 18
+    onnx.save(m, os.path.join(OUT, dst))
+
+
+def variant(src, dst, opset, noop=False):
+    m = onnx.load(os.path.join(OUT, src))
+    m.opset_import[0].version = opset
+    if noop:
+        n = [n for n in m.graph.node if n.op_type == "ReduceMean"][0]
+        del n.input[1]
+        [a for a in n.attribute if a.name == "noop_with_empty_axes"][0].i = 1
+    onnx.save(m, os.path.join(OUT, dst))
+
+
 def reference(m, x, y, name):
     """float64 logits and the input gradient of the summed cross-entropy."""
     md = m.double()
@@ -149,6 +188,10 @@ def main():
     with torch.no_grad():
         for op in (13, 17):
             export(cnn, x, "cnn_op%d" % op, op)
+        to_opset18("cnn_op17.onnx", "cnn_op18.onnx")
+        variant("cnn_op17.onnx", "bad_mean_attr18.onnx", 18)
+        variant("cnn_op18.onnx", "bad_mean_input17.onnx", 17)
+        variant("cnn_op18.onnx", "bad_mean_noop.onnx", 18, noop=True)
         keep = CNN(keep=True).eval()
         keep.load_state_dict(cnn.state_dict())
         export(keep, x, "cnn_keep_op13", 13)

@@ -12,7 +12,7 @@
  * file (opset 13); `lsprobe export` builds one from a model
  * (lsp_onnx_from_model) and writes it.
  *
- * Supported (default domain, opsets 1–17, with the attributes of the old
+ * Supported (default domain, opsets 1–18, with the attributes of the old
  * opsets): Conv, Gemm, MatMul, Add, Sub, Mul, Div, Relu, MaxPool,
  * AveragePool, GlobalAveragePool, BatchNormalization (inference), Concat
  * (channels), ReduceMean (spatial axes), Flatten,
@@ -135,8 +135,9 @@ typedef struct {
   int shape_rank;        /* Reshape: entries of shape (2 to 4) */
   int64_t axis;          /* Flatten: 1, or 1 − rank (default 1); Concat:
                             as written (the checker accepts 1 or 1 − rank) */
-  int64_t axes[4];       /* ReduceMean: the axes as written (opsets <= 17:
-                            the attribute); naxes 0: every axis */
+  int64_t axes[4];       /* ReduceMean: the axes as written (the attribute
+                            up to opset 17, an int64 constant input from
+                            18); naxes 0: every axis */
   int naxes;
   int keepdims;          /* ReduceMean (default 1) */
   int pad_mode;          /* Pad: LSP_ONNX_PAD_* (default constant) */

@@ -66,8 +66,10 @@ static const spec k_arith[] = {{"broadcast", T_INT, 6},
                                {"consumed_inputs", T_INTS, 5},
                                {NULL, 0, 0}};
 static const spec k_concat[] = {{"axis", T_INT, 0}, {NULL, 0, 0}};
-static const spec k_reduce[] = {
-    {"axes", T_INTS, 0}, {"keepdims", T_INT, 0}, {NULL, 0, 0}};
+static const spec k_reduce[] = {{"axes", T_INTS, 17},
+                                {"keepdims", T_INT, 0},
+                                {"noop_with_empty_axes", T_INT, 0},
+                                {NULL, 0, 0}};
 static const spec k_relu[] = {{"consumed_inputs", T_INTS, 5}, {NULL, 0, 0}};
 static const spec k_none[] = {{NULL, 0, 0}};
 
@@ -294,6 +296,10 @@ static int apply(const LspOnnx__AttributeProto *a, lsp_onnx_node *nd,
     for (size_t k = 0; st == LSP_OK && k < a->n_ints; k++)
       nd->axes[k] = a->ints[k];
     nd->naxes = st == LSP_OK ? (int)a->n_ints : 0;
+  } else if (!strcmp(n, "noop_with_empty_axes")) {
+    st = get_int(a, where, 0, 1, NULL, &v);
+    ex->noop_empty = (int)v;
+    ex->has_noop_empty = 1;
   } else if (!strcmp(n, "keepdims")) {
     st = get_int(a, where, 0, 1, NULL, &v);
     nd->keepdims = (int)v;

@@ -109,6 +109,8 @@ typedef struct {
   size_t nlist;
   int has_value; /* opsets <= 10: Pad's value                      */
   float value;
+  int has_noop_empty; /* opsets >= 18: ReduceMean's noop_with_empty_axes */
+  int noop_empty;
 } lsp_onnx_attr_extra;
 int lsp_onnx_parse_attrs(const LspOnnx__NodeProto *pn, lsp_onnx_node *nd,
                          const char *where, int64_t opset,
