@@ -139,9 +139,23 @@ expect_err "export writes ONNX" "export to a .lspm name"
 expect_exit 1 "export a model that does not load" "$LSP" export --model "$DATA/onnx_cases/conv_gap.onnx" --out "$SCR/keep.onnx"
 [ "$(cat "$SCR/keep.onnx")" = earlier ] && ok "a failed export leaves the earlier file" || bad "the earlier file changed"
 # PyTorch exports with Mul of two values, a three-input Concat, ReduceMean
-# and BatchNorm1d: exported again (export itself checks bit-identical logits
+# and BatchNorm1d. FGSM on the CNN (opsets 13 and 18) gives PyTorch's
+# float64 accuracy at every eps (within one of the 200 examples: a gradient
+# component float32 rounds to the other sign may flip one); exported again (export itself checks bit-identical logits
 # on its read-back), as Mul and Concat nodes onnx.checker accepts
 G="$DATA/onnx_graphops"
+for op in 13 18; do
+  expect_exit 0 "FGSM on the gated CNN (opset $op)" "$LSP" attack --model "$G/cnn_op$op.onnx" --x "$G/fgsm_x.npy" --labels "$G/fgsm_labels.npy" --eps 0,0.05,0.1,0.2,0.3 --threads 1 --json
+  "$PY" - "$SCR/out" "$G/fgsm.json" <<'PY' && ok "opset $op: FGSM accuracies are PyTorch's float64 ones" || bad "opset $op: FGSM differs from PyTorch: $(cat "$SCR/out")"
+import json, sys
+got = json.load(open(sys.argv[1]))
+want = json.load(open(sys.argv[2]))["accuracy"]
+assert len(got["points"]) == len(want) == 5
+assert want["0.3"] < 0.9  # the attack moves the model
+for p in got["points"]:
+    assert abs(p["accuracy"] - want[str(float(p["eps"]))]) <= 1 / 200 + 1e-12, p
+PY
+done
 expect_exit 0 "export the CNN with gating, concat and mean" "$LSP" export --model "$G/cnn_op17.onnx" --out "$SCR/cnn_again.onnx"
 expect_exit 0 "export the MLP with BatchNorm1d and concat" "$LSP" export --model "$G/mlp_op13.onnx" --out "$SCR/mlp_again.onnx"
 "$PY" - "$SCR/cnn_again.onnx" "$SCR/mlp_again.onnx" <<'PY' && ok "the exports keep Mul and Concat (axis 1); onnx.checker accepts them" || bad "the graph-op exports differ"

@@ -25,6 +25,12 @@ It (re)writes tests/data/onnx_graphops/:
   cnn_logits.npy   the CNN's logits in float64 on the file's float32
                    weights [8, 4]
   cnn_grad.npy     d(sum of cross-entropies)/dx in float64 [8, 2, 8, 8]
+  fgsm_x.npy, fgsm_labels.npy
+                   200 images in [0, 1], float32 [200, 2, 8, 8], labelled
+                   with the CNN's own float64 predictions
+  fgsm.json        the CNN's FGSM accuracy on them per eps (x + eps·sign of
+                   the cross-entropy's input gradient, clipped to [0, 1]),
+                   computed by PyTorch in float64
   mlp_op13.onnx, mlp_op17.onnx
                    an MLP: Linear(12, 16) -> BatchNorm1d(16) (eval, random
                    running statistics) -> ReLU; a second Linear(12, 6) ->
@@ -42,6 +48,7 @@ It (re)writes tests/data/onnx_graphops/:
                        input removed and noop_with_empty_axes = 1 (refused:
                        it reduces nothing)
 """
+import json
 import os
 
 import numpy as np
@@ -68,6 +75,12 @@ class CNN(nn.Module):
         self.b3 = nn.Conv2d(4, 5, 3, padding=1)
         self.b5 = nn.Conv2d(4, 2, 5, padding=2)
         self.fc = nn.Linear(10, 4)
+        # the products of small activations would leave the logits almost
+        # constant (std 1e-5 over inputs): larger weights make them vary
+        with torch.no_grad():
+            for p in self.parameters():
+                if p.dim() > 1:
+                    p.mul_(3.6)
 
     def forward(self, x):
         h = torch.relu(self.stem(x))
@@ -176,6 +189,27 @@ def reference(m, x, y, name):
     m.float()
 
 
+def fgsm(m, out):
+    """PyTorch's float64 FGSM accuracies of m on images labelled by m."""
+    md = m.double()
+    x = torch.rand(200, 2, 8, 8)
+    xd = x.double()
+    with torch.no_grad():
+        y = md(xd).argmax(1)
+    xg = xd.clone().requires_grad_(True)
+    F.cross_entropy(md(xg), y, reduction="sum").backward()
+    acc = {}
+    for eps in (0.0, 0.05, 0.1, 0.2, 0.3):
+        with torch.no_grad():
+            xa = (xd + eps * xg.grad.sign()).clamp(0, 1)
+            acc[str(eps)] = float((md(xa).argmax(1) == y).double().mean())
+    np.save(os.path.join(OUT, "fgsm_x.npy"), x.numpy().astype(np.float32))
+    np.save(os.path.join(OUT, "fgsm_labels.npy"), y.numpy().astype(np.int64))
+    with open(os.path.join(OUT, "fgsm.json"), "w") as f:
+        json.dump({"accuracy": acc, "n": 200}, f, indent=1)
+    m.float()
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     x = torch.rand(8, 2, 8, 8) * 2 - 1
@@ -205,6 +239,7 @@ def main():
         export(CatBatch().eval(), v, "bad_cat_batch", 13)
         export(CatH().eval(), x, "bad_cat_h", 13)
         export(MeanC().eval(), x, "bad_mean_c", 13)
+    fgsm(cnn, OUT)
 
 
 if __name__ == "__main__":
