@@ -78,7 +78,8 @@ static void torch_case(const char *rel, const char *ref, const char *xrel,
   assert_int_equal(lsp_model_forward(m, ws, x.data, N, &z, NULL), 0);
   const double *zr = zw.data, *gr = gw.data;
   double zs = max_abs(zr, N * K);
-  for (size_t i = 0; i < N * K; i++) td_close(z[i], zr[i], tol, tol * zs, rel, i);
+  for (size_t i = 0; i < N * K; i++)
+    td_close(z[i], zr[i], tol, tol * zs, rel, i);
   float dz[N * K], *dx = malloc(N * d * sizeof *dx);
   lsp_ls ce = {0.0, LSP_LS_UNIFORM, 0};
   assert_int_equal(lsp_loss_xent(z, y, N, K, &ce, dz, 1.0, NULL, NULL), 0);
@@ -114,7 +115,8 @@ static void test_torch_cnn(void **state) {
     assert_int_equal(count_op(m, LSP_OP_GAP), 2);
     int gate = -1; /* s·h: the image first, the gate second */
     for (size_t i = 0; i < m->nnodes; i++)
-      if (m->nodes[i].op == LSP_OP_MUL && m->nodes[i].ishape1.h == 1) gate = (int)i;
+      if (m->nodes[i].op == LSP_OP_MUL && m->nodes[i].ishape1.h == 1)
+        gate = (int)i;
     assert_true(gate >= 0);
     assert_int_equal(m->nodes[gate].ishape.h * m->nodes[gate].ishape.w, 64);
     assert_int_equal(m->nodes[gate].ishape1.c, 6);
@@ -153,9 +155,11 @@ static lsp_model *small_graph(void) {
   int ia, ib, ip, iq, ic, ie, ifl;
   lsp_attrs_default(LSP_OP_CONV, &a);
   a.units = 3, a.kh = a.kw = 3, a.ph = a.pw = 1;
-  assert_int_equal(lsp_model_add(m, LSP_OP_CONV, &a, LSP_INPUT, 0, "a", &ia), 0);
+  assert_int_equal(lsp_model_add(m, LSP_OP_CONV, &a, LSP_INPUT, 0, "a", &ia),
+                   0);
   a.kh = a.kw = 1, a.ph = a.pw = 0;
-  assert_int_equal(lsp_model_add(m, LSP_OP_CONV, &a, LSP_INPUT, 0, "b", &ib), 0);
+  assert_int_equal(lsp_model_add(m, LSP_OP_CONV, &a, LSP_INPUT, 0, "b", &ib),
+                   0);
   lsp_attrs_default(LSP_OP_MUL, &a);
   assert_int_equal(lsp_model_add(m, LSP_OP_MUL, &a, ia, ib, "p", &ip), 0);
   assert_int_equal(lsp_model_add(m, LSP_OP_MUL, &a, ip, ip, "q", &iq), 0);
@@ -251,7 +255,8 @@ static void test_kinds_refuse(void **state) {
   int ia;
   lsp_attrs_default(LSP_OP_CONV, &a);
   a.units = 3, a.kh = a.kw = 3;
-  assert_int_equal(lsp_model_add(m, LSP_OP_CONV, &a, LSP_INPUT, 0, "a", &ia), 0);
+  assert_int_equal(lsp_model_add(m, LSP_OP_CONV, &a, LSP_INPUT, 0, "a", &ia),
+                   0);
   lsp_attrs_default(LSP_OP_MUL, &a);
   assert_int_equal(lsp_model_add(m, LSP_OP_MUL, &a, ia, LSP_INPUT, "m", NULL),
                    LSP_EINVAL);
@@ -265,14 +270,15 @@ static void test_kinds_refuse(void **state) {
   assert_non_null(strstr(lsp_errmsg(), "a second factor of 3x1x1"));
   lsp_attrs_default(LSP_OP_CONCAT, &a);
   assert_int_equal(
-      lsp_model_add(m, LSP_OP_CONCAT, &a, ia, LSP_INPUT, "c", NULL), LSP_EINVAL);
+      lsp_model_add(m, LSP_OP_CONCAT, &a, ia, LSP_INPUT, "c", NULL),
+      LSP_EINVAL);
   assert_non_null(strstr(lsp_errmsg(), "height and width must agree"));
   lsp_model_free(m);
   /* not in the spec grammar: one input there */
   m = NULL;
-  assert_int_equal(
-      lsp_model_from_spec("conv(2,3) mul", (lsp_shape){1, 6, 6}, 3, NULL, 0, &m),
-      LSP_EINVAL);
+  assert_int_equal(lsp_model_from_spec("conv(2,3) mul", (lsp_shape){1, 6, 6}, 3,
+                                       NULL, 0, &m),
+                   LSP_EINVAL);
   assert_non_null(strstr(lsp_errmsg(), "imported ONNX graphs only"));
 }
 
@@ -285,7 +291,8 @@ static void test_reads(void **state) {
   lsp_attrs a;
   int ir, ic, iv, ifl;
   lsp_attrs_default(LSP_OP_RELU, &a);
-  assert_int_equal(lsp_model_add(m, LSP_OP_RELU, &a, LSP_INPUT, 0, "r", &ir), 0);
+  assert_int_equal(lsp_model_add(m, LSP_OP_RELU, &a, LSP_INPUT, 0, "r", &ir),
+                   0);
   lsp_attrs_default(LSP_OP_CONCAT, &a);
   assert_int_equal(lsp_model_add(m, LSP_OP_CONCAT, &a, LSP_INPUT, ir, "c", &ic),
                    0);
@@ -375,7 +382,8 @@ static void test_export(void **state) {
   int ia, ib, ic, im;
   lsp_attrs_default(LSP_OP_DENSE, &a);
   a.units = 4;
-  assert_int_equal(lsp_model_add(m, LSP_OP_DENSE, &a, LSP_INPUT, 0, "a", &ia), 0);
+  assert_int_equal(lsp_model_add(m, LSP_OP_DENSE, &a, LSP_INPUT, 0, "a", &ia),
+                   0);
   lsp_attrs_default(LSP_OP_RELU, &a);
   assert_int_equal(lsp_model_add(m, LSP_OP_RELU, &a, ia, 0, "b", &ib), 0);
   lsp_attrs_default(LSP_OP_CONCAT, &a);
@@ -463,9 +471,9 @@ static void test_refused(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_torch_cnn),    cmocka_unit_test(test_torch_mlp_bn),
-      cmocka_unit_test(test_kinds_fd),     cmocka_unit_test(test_kinds_refuse),
-      cmocka_unit_test(test_reads),        cmocka_unit_test(test_export),
+      cmocka_unit_test(test_torch_cnn), cmocka_unit_test(test_torch_mlp_bn),
+      cmocka_unit_test(test_kinds_fd),  cmocka_unit_test(test_kinds_refuse),
+      cmocka_unit_test(test_reads),     cmocka_unit_test(test_export),
       cmocka_unit_test(test_refused),
   };
   return td_exit_code(cmocka_run_group_tests(tests, NULL, NULL));

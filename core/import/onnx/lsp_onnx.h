@@ -139,9 +139,9 @@ typedef struct {
                             up to opset 17, an int64 constant input from
                             18); naxes 0: every axis */
   int naxes;
-  int keepdims;          /* ReduceMean (default 1) */
-  int pad_mode;          /* Pad: LSP_ONNX_PAD_* (default constant) */
-  float pad_value;       /* Pad: constant_value (finite, or -inf) */
+  int keepdims;    /* ReduceMean (default 1) */
+  int pad_mode;    /* Pad: LSP_ONNX_PAD_* (default constant) */
+  float pad_value; /* Pad: constant_value (finite, or -inf) */
   /* opsets <= 6 (Add, Sub, Mul, Div, Gemm): the broadcast flag (-1 for
    * newer opsets: numpy broadcasting) and Add's axis (-1: none); the
    * checker validates them against the shapes and resets them */

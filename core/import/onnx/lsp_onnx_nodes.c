@@ -220,9 +220,9 @@ static int fold_reshape(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
 /* ReduceMean's axes: the attribute up to opset 17, an int64 constant input
  * from opset 18 (with noop_with_empty_axes, whose 1 without axes would make
  * the node an identity: refused, nothing is reduced). */
-static int fold_axes(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
-                     size_t nin, lsp_onnx_node *nd,
-                     const lsp_onnx_attr_extra *ex, const char *where) {
+static int fold_axes(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t nin,
+                     lsp_onnx_node *nd, const lsp_onnx_attr_extra *ex,
+                     const char *where) {
   if (c->m->opset <= 17 && (nin > 1 || ex->has_noop_empty))
     return lsp_onnx_fail_at(where,
                             "opset %lld: ReduceMean takes its axes as an "
@@ -264,10 +264,10 @@ static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
   if (op == OP_CONSTANT) return read_constant(c, pn, where);
   if (op == OP_IDENTITY)
     return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0], pn->name);
-  int nkeep = op == LSP_ONNX_PAD || op == LSP_ONNX_RESHAPE ||
-                      op == LSP_ONNX_REDUCEMEAN
-                  ? 1
-                  : (int)nin;
+  int nkeep =
+      op == LSP_ONNX_PAD || op == LSP_ONNX_RESHAPE || op == LSP_ONNX_REDUCEMEAN
+          ? 1
+          : (int)nin;
   lsp_onnx_node *nd =
       lsp_onnx_add_node(c->m, (lsp_onnx_op)op, pn->name, nkeep,
                         (const char *const *)pn->input, pn->output[0]);
@@ -284,8 +284,7 @@ static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
     if (ex.has_bcast_axis) nd->legacy_axis = ex.bcast_axis;
   }
   if (op == LSP_ONNX_RESHAPE) return fold_reshape(c, pn, nin, nd, &ex, where);
-  if (op == LSP_ONNX_REDUCEMEAN)
-    return fold_axes(c, pn, nin, nd, &ex, where);
+  if (op == LSP_ONNX_REDUCEMEAN) return fold_axes(c, pn, nin, nd, &ex, where);
   if (op != LSP_ONNX_PAD) return LSP_OK;
   if ((st = fold_pad(c, pn, nin, nd, &ex, where, &zero)) != LSP_OK) return st;
   if (!zero) return LSP_OK;
