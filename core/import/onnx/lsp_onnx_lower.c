@@ -26,7 +26,7 @@ typedef struct {
   const lsp_onnx_node *on;  /* the ONNX node it computes                  */
   const lsp_onnx_node *add; /* an Add folded in as the bias, or NULL     */
   const lsp_onnx_node *div; /* a Div fused after a Sub (normalize)        */
-  int helper;               /* a Pad node put in front of `on`            */
+  int helper;               /* a Pad in front of `on`, a chain's concat  */
 } source;
 
 typedef struct {
@@ -436,7 +436,7 @@ static int fill(lctx *c) {
   for (size_t i = 0; i < m->nnodes; i++) {
     const lsp_node *nd = &m->nodes[i];
     const source *s = &c->src[i];
-    if (!s->on || s->helper) continue; /* the probe; Pad helpers */
+    if (!s->on || s->helper) continue; /* the probe; helpers */
     float *w = NULL, *b = NULL, *st1 = NULL, *st2 = NULL;
     int st = LSP_OK;
     switch (nd->op) {
