@@ -156,7 +156,7 @@ bad_case 1 "ONNX: unsupported op" "unsupported_op.onnx: node 'act' (Sigmoid): op
 bad_case 1 "ONNX: unsupported attribute" "conv_group.onnx: node 'conv' (Conv): group = 3" "$LSP" attack --model "$O/conv_group.onnx" --x "$T/x.npy" --labels "$T/labels.npy" --adv-out "$NO"
 bad_case 1 "ONNX: no classifier" "conv_gap.onnx: node 'flat' (Flatten): the graph output 'scores' comes from this Flatten" "$LSP" eval --model "$O/conv_gap.onnx" --data "$S84" --dump "$NO"
 bad_case 1 "ONNX: a no-op Flatten as the output (fuzz finding)" "node '#0' (Flatten): the graph output 'b' comes from this Flatten" "$LSP" export --model "$DATA/../fuzz/regressions/onnx/flatten_noop_output" --out "$NO"
-bad_case 1 "ONNX: opset 18" "opset18.onnx: opset 18 is not supported" "$LSP" export --model "$O/opset18.onnx" --out "$NO"
+bad_case 1 "ONNX: opset 19" "opset19.onnx: opset 19 is not supported" "$LSP" export --model "$O/opset19.onnx" --out "$NO"
 bad_case 1 "ONNX: truncated" "trunc.onnx: not an ONNX model (malformed protobuf)" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --model "$B/trunc.onnx" --projection-out "$NO"
 bad_case 1 "ONNX: neither format" "garbage.bin: not an lsprobe model (bad magic) and, read as ONNX: not an ONNX model" "$LSP" eval --model "$B/garbage.bin" --data "$S84"
 bad_case 1 "ONNX: model does not fit the data" "takes 8 inputs but the data" "$LSP" eval --model "$B/mlp.bin" --data "synthetic:train=300,test=100,dim=9,classes=4"

@@ -13,7 +13,8 @@
 # - `export`: an lsprobe LeNet-5 (with input normalization) and the PyTorch
 #   model written as ONNX pass onnx.checker (full check) and read back give
 #   byte-identical logits; a failed export leaves an earlier file alone, and
-#   one ONNX cannot state names the model and the layer.
+#   one ONNX cannot state names the model and the layer; PyTorch models with
+#   Mul of two values, Concat, ReduceMean and BatchNorm1d export again.
 # Needs Fashion-MNIST (dataset-fashion-mnist) and /usr/bin/python3 with
 # numpy and onnx (python3-onnx); skipped (exit 77, not passed) without.
 . "$(dirname "$0")/e2e_common.sh"
@@ -137,4 +138,35 @@ expect_err "export writes ONNX" "export to a .lspm name"
 [ -e "$SCR/lenet2.lspm" ] && bad "export to a .lspm name wrote a file" || ok "export to a .lspm name: nothing written"
 expect_exit 1 "export a model that does not load" "$LSP" export --model "$DATA/onnx_cases/conv_gap.onnx" --out "$SCR/keep.onnx"
 [ "$(cat "$SCR/keep.onnx")" = earlier ] && ok "a failed export leaves the earlier file" || bad "the earlier file changed"
+# PyTorch exports with Mul of two values, a three-input Concat, ReduceMean
+# and BatchNorm1d. FGSM on the CNN (opsets 13 and 18) gives PyTorch's
+# float64 accuracy at every eps (within one of the 200 examples: a gradient
+# component float32 rounds to the other sign may flip one); exported again (export itself checks bit-identical logits
+# on its read-back), as Mul and Concat nodes onnx.checker accepts
+G="$DATA/onnx_graphops"
+for op in 13 18; do
+  expect_exit 0 "FGSM on the gated CNN (opset $op)" "$LSP" attack --model "$G/cnn_op$op.onnx" --x "$G/fgsm_x.npy" --labels "$G/fgsm_labels.npy" --eps 0,0.05,0.1,0.2,0.3 --threads 1 --json
+  "$PY" - "$SCR/out" "$G/fgsm.json" <<'PY' && ok "opset $op: FGSM accuracies are PyTorch's float64 ones" || bad "opset $op: FGSM differs from PyTorch: $(cat "$SCR/out")"
+import json, sys
+got = json.load(open(sys.argv[1]))
+want = json.load(open(sys.argv[2]))["accuracy"]
+assert len(got["points"]) == len(want) == 5
+assert want["0.3"] < 0.9  # the attack moves the model
+for p in got["points"]:
+    assert abs(p["accuracy"] - want[str(float(p["eps"]))]) <= 1 / 200 + 1e-12, p
+PY
+done
+expect_exit 0 "export the CNN with gating, concat and mean" "$LSP" export --model "$G/cnn_op17.onnx" --out "$SCR/cnn_again.onnx"
+expect_exit 0 "export the MLP with BatchNorm1d and concat" "$LSP" export --model "$G/mlp_op13.onnx" --out "$SCR/mlp_again.onnx"
+"$PY" - "$SCR/cnn_again.onnx" "$SCR/mlp_again.onnx" <<'PY' && ok "the exports keep Mul and Concat (axis 1); onnx.checker accepts them" || bad "the graph-op exports differ"
+import sys, onnx
+for p, muls, cats in zip(sys.argv[1:], (3, 1), (2, 1)):
+    m = onnx.load(p)
+    onnx.checker.check_model(m, full_check=True)
+    ops = [n.op_type for n in m.graph.node]
+    assert ops.count("Mul") == muls and ops.count("Concat") == cats, (p, ops)
+    for n in m.graph.node:
+        if n.op_type == "Concat":
+            assert [a.i for a in n.attribute if a.name == "axis"] == [1]
+PY
 finish

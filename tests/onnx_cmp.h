@@ -47,6 +47,9 @@ static void onnx_assert_same(const lsp_onnx_model *a, const lsp_onnx_model *b) {
     assert_int_equal(x->trans_b, y->trans_b);
     assert_true(x->epsilon == y->epsilon);
     assert_int_equal(x->axis, y->axis);
+    assert_int_equal(x->naxes, y->naxes);
+    for (int j = 0; j < x->naxes; j++) assert_int_equal(x->axes[j], y->axes[j]);
+    assert_int_equal(x->keepdims, y->keepdims);
     assert_true(onnx_shape_eq(&x->out, &y->out));
   }
   assert_int_equal(a->ninits, b->ninits);

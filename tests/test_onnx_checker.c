@@ -5,7 +5,9 @@
  * and written again, and lsprobe models exported (`lsprobe export`:
  * LeNet-5 with input normalization, ResNet-8, and a network with every
  * other layer kind: asymmetric, reflect, edge and -inf padding, ceil_mode,
- * average pooling without the padding, batch norm, reshape).
+ * average pooling without the padding, batch norm, reshape), and PyTorch
+ * exports with Mul of two values, Concat, ReduceMean and BatchNorm1d
+ * (tests/data/onnx_graphops) read and written again.
  *
  * Needs Debian python3-onnx, run as /usr/bin/python3; exits 77 (ctest:
  * skipped, not passed) when that is absent. */
@@ -35,7 +37,7 @@ static const char k_script[] =
     "             for x in t.shape.dim]\n"
     "        print(p, v.name, t.elem_type, len(d), *d)\n";
 
-#define NMODELS 7
+#define NMODELS 9
 
 static lsp_onnx_model *exported(const char *spec, lsp_shape in,
                                 const float *norm, size_t nnorm) {
@@ -55,7 +57,9 @@ static int run(void) {
   m[0] = onnx_build_mlp();
   m[1] = onnx_build_cnn();
   if (lsp_onnx_read(td_path("torch_cnn_tiny/model.onnx"), &m[2]) ||
-      lsp_onnx_read(td_path("torch_cnn_tiny/model_bn.onnx"), &m[3])) {
+      lsp_onnx_read(td_path("torch_cnn_tiny/model_bn.onnx"), &m[3]) ||
+      lsp_onnx_read(td_path("onnx_graphops/cnn_keep_op13.onnx"), &m[7]) ||
+      lsp_onnx_read(td_path("onnx_graphops/mlp_op17.onnx"), &m[8])) {
     printf("FAIL: %s\n", lsp_errmsg());
     return 1;
   }
@@ -68,7 +72,7 @@ static int run(void) {
       "pad(pt=2,pr=1,mode=2) avgpool(2,p=1,count_pad=0) pad(pt=1,mode=3) "
       "maxpool(2,s=1) bn gap reshape(c=2,h=2,w=1) conv(3,1) flatten",
       (lsp_shape){3, 11, 10}, norm, 6);
-  for (int k = 4; k < NMODELS; k++)
+  for (int k = 4; k < 7; k++)
     if (!m[k]) return 1;
   char cmd[8192];
   size_t at = (size_t)snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"$S\"");

@@ -233,9 +233,12 @@ static int item(parser *ps, int *prev, int depth, const char *scope,
     return LSP_OK;
   }
   lsp_op op = lsp_op_by_name(at, len);
-  if (!op || op == LSP_OP_ADD || op == LSP_OP_NORMALIZE)
+  if (!op || op == LSP_OP_ADD || op == LSP_OP_NORMALIZE ||
+      lsp_op_get(op)->nin > 1)
     return perr(ps, at,
-                op ? "add and normalize come from res(...) and --normalize"
+                op == LSP_OP_NORMALIZE || op == LSP_OP_ADD
+                    ? "add and normalize come from res(...) and --normalize"
+                : op ? "mul and concat come from imported ONNX graphs only"
                    : "unknown layer (dense conv maxpool avgpool pool gap bn relu pad reshape "
                      "flatten res; or a whole network: lenet, resnet8, mlp:W,...)");
   lsp_attrs a;

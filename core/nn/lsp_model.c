@@ -106,6 +106,7 @@ int lsp_model_add(lsp_model *m, lsp_op op, const lsp_attrs *a, int in0, int in1,
   lsp_shape in[2] = {shape_of(m, in0),
                      d->nin > 1 ? shape_of(m, in1) : shape_of(m, in0)};
   nd->ishape = in[0];
+  nd->ishape1 = in[1];
   char why[200] = "";
   if (d->infer(&nd->a, in, &nd->shape, why, sizeof why))
     return lsp_fail(LSP_EINVAL, "%s (%s on %zux%zux%zu): %s", nd->name, d->name,

@@ -64,11 +64,16 @@ typedef enum {
                                          edge (ONNX Pad; asymmetric pads)  */
   LSP_OP_RESHAPE = 12,   /* "reshape"    C×H×W -> c×h×w of the same size,
                                          no copy (ONNX Reshape)            */
-  LSP_OP_POOL = 13       /* "pool"       max or average pooling in ONNX's
+  LSP_OP_POOL = 13,      /* "pool"       max or average pooling in ONNX's
                                          general form: asymmetric padding
                                          up to the window, dilation (max)  */
+  LSP_OP_MUL = 14,       /* "mul"        product of two inputs of one shape,
+                                         or C×H×W by C×1×1 (a gate per
+                                         channel)                          */
+  LSP_OP_CONCAT = 15     /* "concat"     the channels of two inputs of one
+                                         H×W, the first's then the second's */
 } lsp_op;
-#define LSP_OP_MAX 13
+#define LSP_OP_MAX 15
 
 /* Attributes of a node; a kind uses the fields its table entry lists. */
 typedef struct {
@@ -97,9 +102,10 @@ typedef struct {
 typedef struct {
   lsp_op op;
   char name[LSP_NODE_NAME]; /* unique in the model: "conv1", "res2.bn1"    */
-  int nin;                  /* inputs: 1, or 2 for add                      */
+  int nin;                  /* inputs: 1, or 2 for add, mul, concat         */
   int in[2];                /* producing nodes (earlier), or LSP_INPUT      */
   lsp_shape ishape;         /* shape of in[0]                               */
+  lsp_shape ishape1;        /* shape of in[1] (two-input kinds), else in[0] */
   lsp_shape shape;          /* output shape                                 */
   lsp_attrs a;
   size_t p_off, p_len; /* trainable tensors: params + p_off, p_len     */

@@ -569,6 +569,13 @@ static const lsp_op_def ops[LSP_OP_MAX + 1] = {
     [LSP_OP_POOL] = {.name = "pool", .nin = 1, .attrs = lsp_gpool_attrs, .infer = lsp_gpool_infer,
                      .tensors = no_tensors, .flops = pool_flops, .forward = lsp_gpool_fwd,
                      .backward = lsp_gpool_bwd, .reads = lsp_reads_gpool},
+    /* two inputs: lsp_ops_graph.c */
+    [LSP_OP_MUL] = {.name = "mul", .nin = 2, .attrs = no_attrs, .infer = lsp_mul_infer,
+                    .tensors = no_tensors, .flops = elt_flops, .forward = lsp_mul_fwd,
+                    .backward = lsp_mul_bwd, .reads = lsp_reads_mul},
+    [LSP_OP_CONCAT] = {.name = "concat", .nin = 2, .attrs = no_attrs, .infer = lsp_concat_infer,
+                       .tensors = no_tensors, .flops = no_flops, .forward = lsp_concat_fwd,
+                       .backward = lsp_concat_bwd, .reads = lsp_reads_concat},
 };
 /* clang-format on */
 

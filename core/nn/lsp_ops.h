@@ -75,7 +75,7 @@ enum {
 
 typedef struct {
   const char *name;
-  int nin;                   /* 1, or 2 (add)                               */
+  int nin;                   /* 1, or 2 (add, mul, concat)                  */
   const lsp_attr_def *attrs; /* NULL-terminated by name                     */
   /* Check the attributes against the input shapes in[0..nin), set *out; on
    * error write the reason into why (len bytes) and return LSP_EINVAL. */
@@ -153,6 +153,20 @@ int lsp_gpool_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
                     char *why, size_t len);
 void lsp_gpool_fwd(const lsp_op_call *c);
 void lsp_gpool_bwd(const lsp_op_call *c);
+
+/* The two-input kinds mul and concat (lsp_ops_graph.c). */
+int lsp_mul_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
+                  char *why, size_t len);
+void lsp_mul_fwd(const lsp_op_call *c);
+void lsp_mul_bwd(const lsp_op_call *c);
+void lsp_reads_mul(const lsp_node *nd, const float *out, float *in0,
+                   float *in1);
+int lsp_concat_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
+                     char *why, size_t len);
+void lsp_concat_fwd(const lsp_op_call *c);
+void lsp_concat_bwd(const lsp_op_call *c);
+void lsp_reads_concat(const lsp_node *nd, const float *out, float *in0,
+                      float *in1);
 
 /* A node's geometry, its output size included: maxpool and avgpool
  * (lsp_ops.c), the general pool and pad (lsp_ops_general.c). */

@@ -283,7 +283,7 @@ def bad():
         0, helper.make_node("Gemm", ["x", "fc1.weight", "fc1.bias"], ["h"],
                             name="fc1", transA=1, transB=1)),
         "gemm_transa")
-    mlp_with(lambda n, i, a, o: None, "opset18", opset=18)
+    mlp_with(lambda n, i, a, o: None, "opset19", opset=19)
     # an attribute of old opsets in a newer model: Pad's pads became an
     # input in opset 11
     mlp_with(lambda n, i, a, o: n.insert(1, helper.make_node(

@@ -40,7 +40,8 @@ static int same(const lsp_onnx_model *a, const lsp_onnx_model *b) {
         memcmp(x->pads, y->pads, sizeof x->pads) ||
         memcmp(x->shape, y->shape, sizeof x->shape) ||
         !same_shape(&x->out, &y->out) || x->axis != y->axis ||
-        x->trans_b != y->trans_b ||
+        x->naxes != y->naxes || x->keepdims != y->keepdims ||
+        memcmp(x->axes, y->axes, sizeof x->axes) || x->trans_b != y->trans_b ||
         x->count_include_pad != y->count_include_pad || x->alpha != y->alpha ||
         x->beta != y->beta || x->epsilon != y->epsilon ||
         memcmp(x->dilations, y->dilations, sizeof x->dilations) ||

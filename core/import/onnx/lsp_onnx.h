@@ -12,9 +12,10 @@
  * file (opset 13); `lsprobe export` builds one from a model
  * (lsp_onnx_from_model) and writes it.
  *
- * Supported (default domain, opsets 1–17, with the attributes of the old
+ * Supported (default domain, opsets 1–18, with the attributes of the old
  * opsets): Conv, Gemm, MatMul, Add, Sub, Mul, Div, Relu, MaxPool,
- * AveragePool, GlobalAveragePool, BatchNormalization (inference), Flatten,
+ * AveragePool, GlobalAveragePool, BatchNormalization (inference), Concat
+ * (channels), ReduceMean (spatial axes), Flatten,
  * Reshape (keeping the batch), Pad (constant, reflect, edge), Constant,
  * Identity, on N × D, N × C × L and N × C × H × W values.
  * Constant and Identity are resolved while reading and never appear as nodes;
@@ -61,9 +62,11 @@ typedef enum {
   LSP_ONNX_PAD,
   LSP_ONNX_SUB,
   LSP_ONNX_MUL,
-  LSP_ONNX_DIV
+  LSP_ONNX_DIV,
+  LSP_ONNX_CONCAT,
+  LSP_ONNX_REDUCEMEAN
 } lsp_onnx_op;
-#define LSP_ONNX_OP_LAST LSP_ONNX_DIV
+#define LSP_ONNX_OP_LAST LSP_ONNX_REDUCEMEAN
 
 /* Pad's modes (the `mode` attribute). */
 enum { LSP_ONNX_PAD_CONSTANT = 0, LSP_ONNX_PAD_REFLECT, LSP_ONNX_PAD_EDGE };
@@ -85,7 +88,7 @@ typedef struct {
   int64_t dims[4];
 } lsp_onnx_shape;
 
-#define LSP_ONNX_MAXIN 5
+#define LSP_ONNX_MAXIN 16
 
 /* One node. inputs[0] is the value the op transforms (both operands for
  * Add); the rest name initializers, in ONNX order:
@@ -93,13 +96,14 @@ typedef struct {
  *   Gemm      A, B ([M,K] if trans_b else [K,M]), C ([M], [1,M], [1] or
  *             scalar; optional);  Y = alpha·A·op(B) + beta·C
  *   MatMul    A, B [K,M]
- *   Add       two values of equal shape, or a value and an initializer
+ *   Add, Mul  two values of equal shape, or a value and an initializer
  *             that varies along the channels only (numpy broadcasting:
  *             [D], [1,D] on N×D; [C,1,1], [1,C,1,1] on N×C×H×W; any
  *             scalar-like [], [1], [1,1,1]), in either order
- *   Sub, Mul  a value and such an initializer, in either order
+ *   Sub       a value and such an initializer, in either order
  *   Div       a value divided by such an initializer
  *   BatchNormalization  X, scale, B, mean, var (each [C])
+ *   Concat    1 to LSP_ONNX_MAXIN values (along the channels)
  *   others    X only (Pad's pads and Reshape's shape are folded in below). */
 typedef struct {
   lsp_onnx_op op;
@@ -129,9 +133,15 @@ typedef struct {
                             input's dimension, -1 is inferred); its first
                             entry must keep the batch */
   int shape_rank;        /* Reshape: entries of shape (2 to 4) */
-  int64_t axis;          /* Flatten: 1, or 1 − rank (default 1) */
-  int pad_mode;          /* Pad: LSP_ONNX_PAD_* (default constant) */
-  float pad_value;       /* Pad: constant_value (finite, or -inf) */
+  int64_t axis;          /* Flatten: 1, or 1 − rank (default 1); Concat:
+                            as written (the checker accepts 1 or 1 − rank) */
+  int64_t axes[4];       /* ReduceMean: the axes as written (the attribute
+                            up to opset 17, an int64 constant input from
+                            18); naxes 0: every axis */
+  int naxes;
+  int keepdims;    /* ReduceMean (default 1) */
+  int pad_mode;    /* Pad: LSP_ONNX_PAD_* (default constant) */
+  float pad_value; /* Pad: constant_value (finite, or -inf) */
   /* opsets <= 6 (Add, Sub, Mul, Div, Gemm): the broadcast flag (-1 for
    * newer opsets: numpy broadcasting) and Add's axis (-1: none); the
    * checker validates them against the shapes and resets them */
@@ -216,7 +226,9 @@ const lsp_onnx_tensor *lsp_onnx_find_init(const lsp_onnx_model *m,
  * grouped and dilated kernels expanded to the dense kernel they equal),
  * Gemm/MatMul → dense (alpha, beta, transB folded into the weights; an Add
  * of a per-feature constant after a bias-free one is its bias, as after a
- * bias-free Conv), Add of two values → add, Add/Sub/Mul/Div by a
+ * bias-free Conv), Add of two values → add, Mul of two values → mul,
+ * Concat → a chain of two-input concat nodes (one input: nothing),
+ * ReduceMean over the spatial axes → gap, Add/Sub/Mul/Div by a
  * per-channel constant → normalize (a Sub followed by a Div is one),
  * pools → maxpool/avgpool in PyTorch's form (symmetric padding up to half
  * the window), else the general pool (asymmetric padding, dilated max
@@ -243,12 +255,12 @@ int lsp_onnx_lower(const lsp_onnx_model *m, const char *path,
  * N × C × H × W; N symbolic), output "logits", one node per layer named as
  * the layer (conv → Conv, dense → Gemm with transB, bn →
  * BatchNormalization, pools, gap → GlobalAveragePool, pad → Pad, flatten,
- * reshape, add, relu), a Flatten in front of a dense layer that reads an
- * image, and an input normalization as Sub and Div by [1, C, 1, 1]
- * constants (fused back into one on reading). Read back and lowered, the
- * model computes bit-identical logits. LSP_EDATA when a layer has no ONNX
- * equivalent (a pool's ceil_mode where ONNX and PyTorch disagree),
- * LSP_ENOMEM. */
+ * reshape, add, mul, concat (axis 1), relu), a Flatten in front of a dense
+ * layer that reads an image, and an input normalization as Sub and Div by
+ * [1, C, 1, 1] constants (fused back into one on reading). Read back and
+ * lowered, the model computes bit-identical logits. LSP_EDATA when a layer
+ * has no ONNX equivalent (a pool's ceil_mode where ONNX and PyTorch
+ * disagree), LSP_ENOMEM. */
 int lsp_onnx_from_model(const lsp_model *m, lsp_onnx_model **out);
 
 /* A TensorProto file (the backend tests' input_<k>.pb / output_<k>.pb) as a

@@ -3,6 +3,7 @@
  * lsprobe can compute, and the defaults. Anything else is refused with the
  * node named (docs/DESIGN.md §3 lists the table in prose). */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -64,6 +65,11 @@ static const spec k_arith[] = {{"broadcast", T_INT, 6},
                                {"axis", T_INT, 6},
                                {"consumed_inputs", T_INTS, 5},
                                {NULL, 0, 0}};
+static const spec k_concat[] = {{"axis", T_INT, 0}, {NULL, 0, 0}};
+static const spec k_reduce[] = {{"axes", T_INTS, 17},
+                                {"keepdims", T_INT, 0},
+                                {"noop_with_empty_axes", T_INT, 0},
+                                {NULL, 0, 0}};
 static const spec k_relu[] = {{"consumed_inputs", T_INTS, 5}, {NULL, 0, 0}};
 static const spec k_none[] = {{NULL, 0, 0}};
 
@@ -81,6 +87,10 @@ static const spec *op_specs(lsp_onnx_op op) {
       return k_gemm;
     case LSP_ONNX_FLATTEN:
       return k_flatten;
+    case LSP_ONNX_CONCAT:
+      return k_concat;
+    case LSP_ONNX_REDUCEMEAN:
+      return k_reduce;
     case LSP_ONNX_RESHAPE:
       return k_reshape;
     case LSP_ONNX_PAD:
@@ -276,6 +286,23 @@ static int apply(const LspOnnx__AttributeProto *a, lsp_onnx_node *nd,
   } else if (!strcmp(n, "broadcast")) {
     st = get_int(a, where, 0, 1, NULL, &v);
     ex->broadcast = (int)v;
+  } else if (!strcmp(n, "axis") && nd->op == LSP_ONNX_CONCAT) {
+    st = get_int(a, where, INT32_MIN, INT32_MAX, NULL, &nd->axis);
+  } else if (!strcmp(n, "axes")) {
+    char vb[160];
+    lsp_onnx_ints_str(a->ints, a->n_ints, vb, sizeof vb);
+    if (a->n_ints > 4)
+      st = lsp_fail(LSP_EDATA, "%s: axes %s: more than 4 axes", where, vb);
+    for (size_t k = 0; st == LSP_OK && k < a->n_ints; k++)
+      nd->axes[k] = a->ints[k];
+    nd->naxes = st == LSP_OK ? (int)a->n_ints : 0;
+  } else if (!strcmp(n, "noop_with_empty_axes")) {
+    st = get_int(a, where, 0, 1, NULL, &v);
+    ex->noop_empty = (int)v;
+    ex->has_noop_empty = 1;
+  } else if (!strcmp(n, "keepdims")) {
+    st = get_int(a, where, 0, 1, NULL, &v);
+    nd->keepdims = (int)v;
   } else if (!strcmp(n, "axis") && nd->op != LSP_ONNX_FLATTEN) {
     st = get_int(a, where, -4, 4, NULL, &ex->bcast_axis);
     ex->has_bcast_axis = 1;

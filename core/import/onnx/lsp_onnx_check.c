@@ -29,6 +29,7 @@ static int value_slot(lsp_onnx_op op, int j) {
   if (op == LSP_ONNX_ADD || op == LSP_ONNX_SUB || op == LSP_ONNX_MUL ||
       op == LSP_ONNX_DIV)
     return -1;
+  if (op == LSP_ONNX_CONCAT) return 1;
   return j == 0;
 }
 
@@ -105,8 +106,10 @@ static int build_producers(cctx *c) {
 /* Names resolve, each slot gets the kind of source it needs, inputs counts
  * fit the op. */
 static int check_inputs(const cctx *c) {
-  static const int lo[] = {0, 2, 2, 2, 2, 1, 1, 1, 1, 5, 1, 1, 1, 2, 2, 2};
-  static const int hi[] = {0, 3, 3, 2, 2, 1, 1, 1, 1, 5, 1, 1, 1, 2, 2, 2};
+  static const int lo[] = {0, 2, 2, 2, 2, 1, 1, 1, 1,
+                           5, 1, 1, 1, 2, 2, 2, 1, 1};
+  static const int hi[] = {
+      0, 3, 3, 2, 2, 1, 1, 1, 1, 5, 1, 1, 1, 2, 2, 2, LSP_ONNX_MAXIN, 1};
   for (size_t k = 0; k < c->m->nnodes; k++) {
     const lsp_onnx_node *nd = &c->m->nodes[k];
     if ((int)nd->op < LSP_ONNX_CONV || (int)nd->op > LSP_ONNX_OP_LAST)
@@ -242,7 +245,7 @@ static int infer(const cctx *c, lsp_onnx_node *nd) {
         in.const_arg = in.init[j];
         in.const_first = j == 0;
       }
-    } else if (in.nvalues < 2) {
+    } else if (in.nvalues < LSP_ONNX_MAXIN) {
       in.shape[in.nvalues++] =
           src == SRC_INPUT ? c->m->in_shape : c->m->nodes[i].out;
     }

@@ -5,7 +5,8 @@
  * by per-channel constants (which the reader fuses back into one
  * normalization, so a model read back computes exactly the same numbers).
  * Values are named after the layers, the input "input", the logits
- * "logits". */
+ * "logits"; add, mul and concat read two values of one rank (a Reshape to
+ * N × C × 1 × 1 makes them agree), concat along axis 1. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,11 +229,16 @@ static int export_node(ectx *e, size_t i) {
       if (!(on = node(e, LSP_ONNX_RELU, nm, 1, &x, out))) return LSP_ENOMEM;
       e->rank[i] = rank_of(e, nd->in[0]);
       return LSP_OK;
-    case LSP_OP_ADD: {
+    case LSP_OP_ADD:
+    case LSP_OP_MUL:
+    case LSP_OP_CONCAT: { /* two values of one rank; concat: axis 1 */
       int r = rank_of(e, nd->in[0]) == 4 || rank_of(e, nd->in[1]) == 4 ? 4 : 2;
       const char *ins[2] = {as_rank(e, nd->in[0], r, nm),
                             as_rank(e, nd->in[1], r, nm)};
-      if (!ins[0] || !ins[1] || !(on = node(e, LSP_ONNX_ADD, nm, 2, ins, out)))
+      lsp_onnx_op op = nd->op == LSP_OP_ADD   ? LSP_ONNX_ADD
+                       : nd->op == LSP_OP_MUL ? LSP_ONNX_MUL
+                                              : LSP_ONNX_CONCAT;
+      if (!ins[0] || !ins[1] || !(on = node(e, op, nm, 2, ins, out)))
         return oom();
       e->rank[i] = r;
       return LSP_OK;
@@ -300,7 +306,8 @@ static int has_spatial(const lsp_model *m) {
   for (size_t i = 0; i < m->nnodes; i++) {
     lsp_op op = m->nodes[i].op;
     if (op != LSP_OP_DENSE && op != LSP_OP_RELU && op != LSP_OP_ADD &&
-        op != LSP_OP_FLATTEN && op != LSP_OP_NORMALIZE && op != LSP_OP_BN)
+        op != LSP_OP_MUL && op != LSP_OP_CONCAT && op != LSP_OP_FLATTEN &&
+        op != LSP_OP_NORMALIZE && op != LSP_OP_BN)
       return 1;
   }
   return m->in_shape.h != 1 || m->in_shape.w != 1;

@@ -109,6 +109,8 @@ typedef struct {
   size_t nlist;
   int has_value; /* opsets <= 10: Pad's value                      */
   float value;
+  int has_noop_empty; /* opsets >= 18: ReduceMean's noop_with_empty_axes */
+  int noop_empty;
 } lsp_onnx_attr_extra;
 int lsp_onnx_parse_attrs(const LspOnnx__NodeProto *pn, lsp_onnx_node *nd,
                          const char *where, int64_t opset,
@@ -118,7 +120,7 @@ int lsp_onnx_parse_attrs(const LspOnnx__NodeProto *pn, lsp_onnx_node *nd,
  * What a node's inputs are: the shapes of its computed operands (in order)
  * and, per input slot, the initializer it names (NULL for a value). */
 typedef struct {
-  lsp_onnx_shape shape[2];
+  lsp_onnx_shape shape[LSP_ONNX_MAXIN];
   int nvalues;
   const lsp_onnx_tensor *init[LSP_ONNX_MAXIN];
   const lsp_onnx_tensor *const_arg; /* Add/Sub/Mul/Div: the constant, or NULL */

@@ -26,7 +26,7 @@ typedef struct {
   const lsp_onnx_node *on;  /* the ONNX node it computes                  */
   const lsp_onnx_node *add; /* an Add folded in as the bias, or NULL     */
   const lsp_onnx_node *div; /* a Div fused after a Sub (normalize)        */
-  int helper;               /* a Pad node put in front of `on`            */
+  int helper;               /* a Pad in front of `on`, a chain's concat  */
 } source;
 
 typedef struct {
@@ -270,9 +270,13 @@ static int lower_node(lctx *c, size_t k) {
     case LSP_ONNX_MUL:
     case LSP_ONNX_DIV: {
       int vs = 0;
-      if (!arith_const(c, on, NULL, &vs)) { /* two values: the residual add */
-        lsp_attrs_default(LSP_OP_ADD, &a);
-        st = add(c, on, LSP_OP_ADD, &a, in, node_of(c, on->inputs[1]), "", &id);
+      if (!arith_const(c, on, NULL, &vs)) { /* two values: add or mul */
+        lsp_op op = on->op == LSP_ONNX_MUL ? LSP_OP_MUL : LSP_OP_ADD;
+        int in1 = node_of(c, on->inputs[1]);
+        if (lsp_shape_size(shape_of(c, in)) < lsp_shape_size(shape_of(c, in1)))
+          id = in, in = in1, in1 = id; /* a gate second */
+        lsp_attrs_default(op, &a);
+        st = add(c, on, op, &a, in, in1, "", &id);
       } else {
         lsp_attrs_default(LSP_OP_NORMALIZE, &a);
         st = add(c, on, LSP_OP_NORMALIZE, &a, node_of(c, on->inputs[vs]), 0, "",
@@ -307,7 +311,18 @@ static int lower_node(lctx *c, size_t k) {
       st = add(c, on, op, &a, in, 0, "", &id);
       break;
     }
+    case LSP_ONNX_CONCAT: /* (((x0, x1), x2), ...): two inputs a node */
+      lsp_attrs_default(LSP_OP_CONCAT, &a);
+      id = in;
+      for (int j = 1; j < on->ninputs && !st; j++) {
+        char sfx[16] = "";
+        if (j + 1 < on->ninputs) snprintf(sfx, sizeof sfx, ".cat%d", j);
+        st = add(c, on, LSP_OP_CONCAT, &a, id, node_of(c, on->inputs[j]), sfx,
+                 &id);
+      }
+      break;
     case LSP_ONNX_GLOBALAVGPOOL:
+    case LSP_ONNX_REDUCEMEAN: /* over the spatial axes (the checker) */
       lsp_attrs_default(LSP_OP_GAP, &a);
       st = add(c, on, LSP_OP_GAP, &a, in, 0, "", &id);
       break;
@@ -421,7 +436,7 @@ static int fill(lctx *c) {
   for (size_t i = 0; i < m->nnodes; i++) {
     const lsp_node *nd = &m->nodes[i];
     const source *s = &c->src[i];
-    if (!s->on || s->helper) continue; /* the probe; Pad helpers */
+    if (!s->on || s->helper) continue; /* the probe; helpers */
     float *w = NULL, *b = NULL, *st1 = NULL, *st2 = NULL;
     int st = LSP_OK;
     switch (nd->op) {

@@ -4,7 +4,7 @@
  * constants and Identity nodes into aliases, then reads the other ops with
  * their attributes, Pad's pads and constant value and Reshape's shape
  * looked up among the int64 constants and folded in (an all-zero Pad
- * becomes an alias). */
+ * becomes an alias), as are ReduceMean's axes from opset 18. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +33,8 @@ static const struct {
              {"Sub", LSP_ONNX_SUB, 2, 2},
              {"Mul", LSP_ONNX_MUL, 2, 2},
              {"Div", LSP_ONNX_DIV, 2, 2},
+             {"Concat", LSP_ONNX_CONCAT, 1, LSP_ONNX_MAXIN},
+             {"ReduceMean", LSP_ONNX_REDUCEMEAN, 1, 2},
              {"Constant", OP_CONSTANT, 0, 0},
              {"Identity", OP_IDENTITY, 1, 1}};
 #define N_OPS (sizeof k_ops / sizeof *k_ops)
@@ -215,6 +217,37 @@ static int fold_reshape(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
   return LSP_OK;
 }
 
+/* ReduceMean's axes: the attribute up to opset 17, an int64 constant input
+ * from opset 18 (with noop_with_empty_axes, whose 1 without axes would make
+ * the node an identity: refused, nothing is reduced). */
+static int fold_axes(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t nin,
+                     lsp_onnx_node *nd, const lsp_onnx_attr_extra *ex,
+                     const char *where) {
+  if (c->m->opset <= 17 && (nin > 1 || ex->has_noop_empty))
+    return lsp_onnx_fail_at(where,
+                            "opset %lld: ReduceMean takes its axes as an "
+                            "attribute (an input, and noop_with_empty_axes, "
+                            "from opset 18)",
+                            (long long)c->m->opset);
+  if (nin > 1) {
+    const char *aname = lsp_onnx_rd_resolve(c, pn->input[1]);
+    const lsp_onnx_tensor *t = aname ? lsp_onnx_rd_const(c, aname) : NULL;
+    if (!t || t->dtype != LSP_ONNX_INT64 || t->ndim != 1 || t->count > 4)
+      return lsp_onnx_fail_at(where,
+                              "axes '%s' must be an int64 constant vector of "
+                              "at most 4 entries (an initializer or a "
+                              "Constant node)",
+                              pn->input[1]);
+    for (size_t k = 0; k < t->count; k++) nd->axes[k] = t->i[k];
+    nd->naxes = (int)t->count;
+  }
+  if (nd->naxes == 0 && ex->noop_empty)
+    return lsp_onnx_fail_at(where,
+                            "noop_with_empty_axes = 1 and no axes: the node "
+                            "reduces nothing");
+  return LSP_OK;
+}
+
 static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
                      int op, int min_in, int max_in, const char *where) {
   size_t nin = pn->n_input;
@@ -231,7 +264,10 @@ static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
   if (op == OP_CONSTANT) return read_constant(c, pn, where);
   if (op == OP_IDENTITY)
     return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0], pn->name);
-  int nkeep = op == LSP_ONNX_PAD || op == LSP_ONNX_RESHAPE ? 1 : (int)nin;
+  int nkeep =
+      op == LSP_ONNX_PAD || op == LSP_ONNX_RESHAPE || op == LSP_ONNX_REDUCEMEAN
+          ? 1
+          : (int)nin;
   lsp_onnx_node *nd =
       lsp_onnx_add_node(c->m, (lsp_onnx_op)op, pn->name, nkeep,
                         (const char *const *)pn->input, pn->output[0]);
@@ -248,6 +284,7 @@ static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
     if (ex.has_bcast_axis) nd->legacy_axis = ex.bcast_axis;
   }
   if (op == LSP_ONNX_RESHAPE) return fold_reshape(c, pn, nin, nd, &ex, where);
+  if (op == LSP_ONNX_REDUCEMEAN) return fold_axes(c, pn, nin, nd, &ex, where);
   if (op != LSP_ONNX_PAD) return LSP_OK;
   if ((st = fold_pad(c, pn, nin, nd, &ex, where, &zero)) != LSP_OK) return st;
   if (!zero) return LSP_OK;
@@ -340,7 +377,8 @@ static int rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
               "op not supported by lsprobe (it reads Conv, "
               "Gemm, MatMul, Add, Sub, Mul, Div, Relu, MaxPool, "
               "AveragePool, GlobalAveragePool, BatchNormalization, "
-              "Flatten, Reshape, Pad, Constant, Identity)");
+              "Concat, ReduceMean, Flatten, Reshape, Pad, Constant, "
+              "Identity)");
         size_t nout = pn->n_output;
         while (nout && !lsp_onnx_str(pn->output[nout - 1])[0]) nout--;
         if (nout == 0 || !lsp_onnx_str(pn->output[0])[0])

@@ -184,6 +184,20 @@ int lsp_onnx_per_channel(const lsp_onnx_tensor *t, const lsp_onnx_shape *x) {
   return 1;
 }
 
+/* 1 when g is a per-channel gate of x: the same rank (3 or 4), batch and
+ * channels, every spatial dimension 1 (and x not all 1 there). */
+static int gate_of(const lsp_onnx_shape *x, const lsp_onnx_shape *g) {
+  if (x->rank != g->rank || x->rank < 3 || x->dims[0] != g->dims[0] ||
+      x->dims[1] != g->dims[1])
+    return 0;
+  int ones = 1;
+  for (int k = 2; k < x->rank; k++) {
+    if (g->dims[k] != 1) return 0;
+    ones &= x->dims[k] == 1;
+  }
+  return !ones;
+}
+
 static int infer_arith(const char *path, lsp_onnx_node *nd,
                        const lsp_onnx_shape *a, const lsp_onnx_shape *b,
                        const lsp_onnx_tensor *t, int t_first) {
@@ -192,22 +206,26 @@ static int infer_arith(const char *path, lsp_onnx_node *nd,
   if (!t) { /* two values */
     int same = a->rank == b->rank;
     for (int k = 0; same && k < a->rank; k++) same = a->dims[k] == b->dims[k];
-    if (nd->op != LSP_ONNX_ADD)
+    if (nd->op != LSP_ONNX_ADD && nd->op != LSP_ONNX_MUL)
       return lsp_onnx_node_fail(
           path, nd,
           "both operands are computed; lsprobe %s only by "
           "constants",
-          nd->op == LSP_ONNX_SUB   ? "subtracts"
-          : nd->op == LSP_ONNX_MUL ? "multiplies"
-                                   : "divides");
+          nd->op == LSP_ONNX_SUB ? "subtracts" : "divides");
     if (same) return nd->legacy_bcast = -1, LSP_OK;
+    /* Mul: N×C×H×W by a gate N×C×1×1 (either order) */
+    const lsp_onnx_shape *big = gate_of(a, b) ? a : b;
+    if (nd->op == LSP_ONNX_MUL && (gate_of(a, b) || gate_of(b, a))) {
+      nd->out = *big;
+      return nd->legacy_bcast = -1, LSP_OK;
+    }
     shape_str(a, sa, sizeof sa);
     shape_str(b, sb, sizeof sb);
     return lsp_onnx_node_fail(
         path, nd,
-        "operands %s and %s differ in shape (no broadcasting "
-        "between values)",
-        sa, sb);
+        "operands %s and %s differ in shape (no broadcasting between values%s)",
+        sa, sb,
+        nd->op == LSP_ONNX_MUL ? " but a per-channel gate [N, C, 1, 1]" : "");
   }
   if (nd->op == LSP_ONNX_DIV && t_first)
     return lsp_onnx_node_fail(
@@ -245,6 +263,67 @@ static int infer_arith(const char *path, lsp_onnx_node *nd,
       "(%s, or a scalar)",
       t->name, sb, op,
       a->rank == 2 ? "[D] or [1, D]" : "[C, 1, 1] or [1, C, 1, 1]");
+}
+
+/* ---- Concat, ReduceMean -------------------------------------------------- */
+
+/* Along the channels (axis 1, or 1 − rank): every other dimension agrees. */
+static int infer_concat(const char *path, lsp_onnx_node *nd,
+                        const lsp_onnx_node_inputs *in, lsp_onnx_shape *y) {
+  const lsp_onnx_shape *x = &in->shape[0];
+  char sa[128], sb[128];
+  if (nd->axis != 1 && nd->axis != 1 - x->rank)
+    return lsp_onnx_node_fail(
+        path, nd,
+        "axis %lld: lsprobe concatenates along the channels only (axis 1%s)",
+        (long long)nd->axis,
+        x->rank == 4   ? " or -3; not the batch, height or width"
+        : x->rank == 2 ? " or -1 on N × D; not the batch"
+                       : " or -2; not the batch or length");
+  nd->axis = 1;
+  for (int j = 1; j < in->nvalues; j++) {
+    const lsp_onnx_shape *b = &in->shape[j];
+    int same = b->rank == x->rank;
+    for (int k = 0; same && k < x->rank; k++)
+      same = k == 1 || b->dims[k] == x->dims[k];
+    if (!same)
+      return shape_str(x, sa, sizeof sa), shape_str(b, sb, sizeof sb),
+             lsp_onnx_node_fail(path, nd,
+                                "input %d %s does not fit input 0 %s (all "
+                                "dimensions but the channels must agree)",
+                                j, sb, sa);
+    y->dims[1] += b->dims[1];
+    if (y->dims[1] > LSP_ONNX_MAX_DIM)
+      return lsp_onnx_node_fail(path, nd, "too many channels");
+  }
+  return LSP_OK;
+}
+
+/* The mean over every spatial axis (the axes in any order and sign):
+ * N × C (keepdims 0) or N × C × 1 × 1. */
+static int infer_reducemean(const char *path, const lsp_onnx_node *nd,
+                            const lsp_onnx_shape *x, lsp_onnx_shape *y) {
+  int seen[4] = {0, 0, 0, 0}, ok = nd->naxes == x->rank - 2 && x->rank > 2;
+  for (int k = 0; ok && k < nd->naxes; k++) {
+    int64_t a = nd->axes[k] < 0 ? nd->axes[k] + x->rank : nd->axes[k];
+    ok = a >= 2 && a < x->rank && !seen[a];
+    if (ok) seen[a] = 1;
+  }
+  if (!ok) {
+    char sb[128];
+    lsp_onnx_ints_str(nd->axes, (size_t)nd->naxes, sb, sizeof sb);
+    return lsp_onnx_node_fail(
+        path, nd,
+        "axes %s of a rank-%d input: lsprobe averages over all the "
+        "spatial axes only (%s; global average pooling)",
+        nd->naxes ? sb : "(all)", x->rank,
+        x->rank == 4   ? "[2, 3] or [-2, -1]"
+        : x->rank == 3 ? "[2] or [-1]"
+                       : "an N × D input has none");
+  }
+  for (int k = 2; k < x->rank; k++) y->dims[k] = 1;
+  if (!nd->keepdims) y->rank = 2;
+  return LSP_OK;
 }
 
 /* ---- the rest ------------------------------------------------------------ */
@@ -409,6 +488,12 @@ int lsp_onnx_infer(const char *path, lsp_onnx_node *nd,
       break;
     case LSP_ONNX_PAD:
       st = infer_pad(path, nd, x, y);
+      break;
+    case LSP_ONNX_CONCAT:
+      st = infer_concat(path, nd, in, y);
+      break;
+    case LSP_ONNX_REDUCEMEAN:
+      st = infer_reducemean(path, nd, x, y);
       break;
     case LSP_ONNX_RELU:
       break;

@@ -163,7 +163,12 @@ static void node_attrs(wnode *w, const lsp_onnx_node *nd) {
       attr_float(w, "epsilon", nd->epsilon);
       break;
     case LSP_ONNX_FLATTEN:
+    case LSP_ONNX_CONCAT:
       attr_int(w, "axis", nd->axis);
+      break;
+    case LSP_ONNX_REDUCEMEAN:
+      attr_ints(w, "axes", nd->axes, (size_t)nd->naxes);
+      attr_int(w, "keepdims", nd->keepdims);
       break;
     case LSP_ONNX_PAD: {
       LspOnnx__AttributeProto *a = attr(w, "mode", 3);
