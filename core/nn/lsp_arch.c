@@ -236,7 +236,8 @@ static int item(parser *ps, int *prev, int depth, const char *scope,
   if (!op || op == LSP_OP_ADD || op == LSP_OP_NORMALIZE)
     return perr(ps, at,
                 op ? "add and normalize come from res(...) and --normalize"
-                   : "unknown layer (dense conv maxpool avgpool pool gap bn relu pad reshape "
+                   : "unknown layer (dense conv maxpool avgpool pool gap bn relu sigmoid tanh "
+                     "leakyrelu elu selu clip hardsigmoid hardswish softplus erf gelu pad reshape "
                      "flatten res; or a whole network: lenet, resnet8, mlp:W,...)");
   lsp_attrs a;
   lsp_attrs_default(op, &a);
