@@ -35,7 +35,7 @@ static const char k_script[] =
     "             for x in t.shape.dim]\n"
     "        print(p, v.name, t.elem_type, len(d), *d)\n";
 
-#define NMODELS 7
+#define NMODELS 8
 
 static lsp_onnx_model *exported(const char *spec, lsp_shape in,
                                 const float *norm, size_t nnorm) {
@@ -68,6 +68,11 @@ static int run(void) {
       "pad(pt=2,pr=1,mode=2) avgpool(2,p=1,count_pad=0) pad(pt=1,mode=3) "
       "maxpool(2,s=1) bn gap reshape(c=2,h=2,w=1) conv(3,1) flatten",
       (lsp_shape){3, 11, 10}, norm, 6);
+  /* the activations (Gelu, opset 20, is past python3-onnx 1.12's opsets) */
+  m[7] = exported(
+      "conv(4,3) sigmoid conv(4,3) tanh leakyrelu elu selu clip(lo=0,hi=6) "
+      "clip(hi=0.5) clip(lo=-0.25) hardsigmoid hardswish softplus erf flatten",
+      (lsp_shape){2, 9, 9}, NULL, 0);
   for (int k = 4; k < NMODELS; k++)
     if (!m[k]) return 1;
   char cmd[8192];

@@ -25,21 +25,23 @@ const lsp_attr_def lsp_act_attrs_hsig[] = {A(alpha, LSP_ATTR_REAL), A(beta, LSP_
 const lsp_attr_def lsp_act_attrs_gelu[] = {A(approximate, LSP_ATTR_FLAG), END};
 /* clang-format on */
 
+/* ONNX's defaults, as the float32 values its attributes are (so that a
+ * default node exports and imports unchanged) */
 void lsp_act_defaults(lsp_op op, lsp_attrs *a) {
   a->lo = -INFINITY, a->hi = INFINITY;
   switch (op) {
     case LSP_OP_LEAKYRELU:
-      a->alpha = 0.01;
+      a->alpha = (double)0.01f;
       break;
     case LSP_OP_ELU:
       a->alpha = 1.0;
       break;
-    case LSP_OP_SELU: /* ONNX's float attributes' defaults */
+    case LSP_OP_SELU:
       a->alpha = 1.67326319217681884765625;
       a->gamma = 1.05070102214813232421875;
       break;
     case LSP_OP_HARDSIGMOID:
-      a->alpha = 0.2, a->beta = 0.5;
+      a->alpha = (double)0.2f, a->beta = 0.5;
       break;
     default:
       break;

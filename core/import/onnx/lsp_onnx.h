@@ -61,9 +61,21 @@ typedef enum {
   LSP_ONNX_PAD,
   LSP_ONNX_SUB,
   LSP_ONNX_MUL,
-  LSP_ONNX_DIV
+  LSP_ONNX_DIV,
+  /* element-wise activations: X only (Clip's min and max folded in) */
+  LSP_ONNX_SIGMOID,
+  LSP_ONNX_TANH,
+  LSP_ONNX_LEAKYRELU,
+  LSP_ONNX_ELU,
+  LSP_ONNX_SELU,
+  LSP_ONNX_CLIP,
+  LSP_ONNX_HARDSIGMOID,
+  LSP_ONNX_HARDSWISH,
+  LSP_ONNX_SOFTPLUS,
+  LSP_ONNX_ERF,
+  LSP_ONNX_GELU
 } lsp_onnx_op;
-#define LSP_ONNX_OP_LAST LSP_ONNX_DIV
+#define LSP_ONNX_OP_LAST LSP_ONNX_GELU
 
 /* Pad's modes (the `mode` attribute). */
 enum { LSP_ONNX_PAD_CONSTANT = 0, LSP_ONNX_PAD_REFLECT, LSP_ONNX_PAD_EDGE };
@@ -122,7 +134,12 @@ typedef struct {
   int nspatial;          /* spatial values the attributes gave (1 or 2; 0
                             when none), checked against the input's rank */
   int count_include_pad; /* AveragePool (default 0) */
-  float alpha, beta;     /* Gemm (default 1, 1) */
+  float alpha, beta;     /* Gemm (default 1, 1); LeakyRelu, Elu, Selu,
+                            HardSigmoid: alpha (and beta) with ONNX's
+                            defaults (lsp_onnx_act.c) */
+  float gamma;           /* Selu */
+  float clip_lo, clip_hi; /* Clip: the bounds, ±inf when absent */
+  int approximate;       /* Gelu: 0 "none", 1 "tanh" */
   int trans_b;           /* Gemm (default 0) */
   float epsilon;         /* BatchNormalization (default 1e-5) */
   int64_t shape[4];      /* Reshape: the target as written (0 copies the

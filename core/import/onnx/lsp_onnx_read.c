@@ -149,10 +149,10 @@ static int read_opset(const lsp_onnx_rctx *c, const LspOnnx__ModelProto *mp,
   if (!found)
     return lsp_fail(LSP_EDATA, "%s: no opset for the default ONNX domain",
                     c->path);
-  if (*opset < 1 || *opset > 17)
+  if (*opset < 1 || *opset > 20)
     return lsp_fail(LSP_EDATA,
                     "%s: opset %lld is not supported (lsprobe "
-                    "reads opsets 1–17)",
+                    "reads opsets 1–20)",
                     c->path, (long long)*opset);
   return LSP_OK;
 }

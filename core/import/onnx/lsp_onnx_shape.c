@@ -410,7 +410,7 @@ int lsp_onnx_infer(const char *path, lsp_onnx_node *nd,
     case LSP_ONNX_PAD:
       st = infer_pad(path, nd, x, y);
       break;
-    case LSP_ONNX_RELU:
+    default: /* Relu and the other activations: the same shape */
       break;
   }
   if (st != LSP_OK) return st;
