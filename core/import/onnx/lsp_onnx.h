@@ -12,8 +12,10 @@
  * file (opset 13); `lsprobe export` builds one from a model
  * (lsp_onnx_from_model) and writes it.
  *
- * Supported (default domain, opsets 1–17, with the attributes of the old
- * opsets): Conv, Gemm, MatMul, Add, Sub, Mul, Div, Relu, MaxPool,
+ * Supported (default domain, opsets 1–20, with the attributes of the old
+ * opsets): Conv, Gemm, MatMul, Add, Sub, Mul, Div, Relu, the activations
+ * Sigmoid, Tanh, LeakyRelu, Elu, Selu, Clip, HardSigmoid, HardSwish,
+ * Softplus, Erf and Gelu, MaxPool,
  * AveragePool, GlobalAveragePool, BatchNormalization (inference), Flatten,
  * Reshape (keeping the batch), Pad (constant, reflect, edge), Constant,
  * Identity, on N × D, N × C × L and N × C × H × W values.
@@ -239,7 +241,7 @@ const lsp_onnx_tensor *lsp_onnx_find_init(const lsp_onnx_model *m,
  * the window), else the general pool (asymmetric padding, dilated max
  * pooling), GlobalAveragePool → gap, BatchNormalization → bn, Flatten and
  * Reshape → flatten/reshape (nothing when the shape stays), Pad → pad,
- * Relu → relu. The graph output must be the logits of the last Gemm or
+ * Relu → relu, the activations → their kinds (lsp_onnx_act.c). The graph output must be the logits of the last Gemm or
  * MatMul, which becomes the classifier (a chain of Add/Sub/Mul/Div by
  * scalar or per-class constants after it, such as a temperature, is folded
  * into its weights and bias); the features are its input unless

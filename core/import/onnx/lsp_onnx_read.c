@@ -2,7 +2,7 @@
  *
  * The protobuf is unpacked by protobuf-c (lsp_onnx.proto: only the fields
  * lsprobe uses; the rest are skipped), then read in passes over the graph:
- *   1. the model: IR version, the default-domain opset (1–17), the graph;
+ *   1. the model: IR version, the default-domain opset (1–20), the graph;
  *   2. initializers (float32 kept, int64 set aside for Pad/Reshape), the one
  *      graph input (others bound to given tensors), the one output;
  *   3. every node's domain, op and outputs; Constant nodes become constants,
