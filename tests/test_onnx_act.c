@@ -202,9 +202,10 @@ static void test_export(void **state) {
                                        (lsp_shape){3, 1, 1}, 2, NULL, 0, &m),
                    LSP_OK);
   lsp_onnx_model *om = NULL;
-  assert_int_equal(lsp_onnx_from_model(m, &om), LSP_EINVAL);
+  assert_int_equal(lsp_onnx_from_model(m, &om), LSP_EDATA);
   assert_null(om);
   assert_non_null(strstr(lsp_errmsg(), "leakyrelu"));
+  assert_non_null(strstr(lsp_errmsg(), "alpha = 0.1"));
   assert_non_null(strstr(lsp_errmsg(), "not a float32 value"));
   lsp_model_free(m);
 }

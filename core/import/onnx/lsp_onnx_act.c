@@ -38,6 +38,14 @@ int lsp_onnx_act_since(lsp_onnx_op op) {
   return op == LSP_ONNX_GELU ? 20 : op == LSP_ONNX_HARDSWISH ? 14 : 1;
 }
 
+int64_t lsp_onnx_write_opset(const lsp_onnx_model *m) {
+  int64_t v = 13;
+  for (size_t k = 0; k < m->nnodes; k++)
+    if (lsp_onnx_act_since(m->nodes[k].op) > v)
+      v = lsp_onnx_act_since(m->nodes[k].op);
+  return v;
+}
+
 /* A bound of Clip given as input k: a float32 constant scalar. */
 static int clip_bound(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t k,
                       const char *where, float *dst) {
@@ -126,15 +134,16 @@ int lsp_onnx_act_export(const lsp_node *nd, lsp_onnx_op *op, char *why,
   if (k == N_MAP) return 0;
   *op = k_map[k].onnx;
   /* ONNX's attributes are float32: a double that is no float would come
-   * back as another network */
+   * back as another network (the kinds leave the others at 0 or ±inf) */
   const double v[] = {nd->a.alpha, nd->a.beta, nd->a.gamma, nd->a.lo,
                       nd->a.hi};
+  static const char *const names[] = {"alpha", "beta", "gamma", "lo", "hi"};
   for (size_t j = 0; j < sizeof v / sizeof *v; j++)
     if ((double)(float)v[j] != v[j]) {
       snprintf(why, len,
-               "attribute %.17g is not a float32 value, which ONNX's "
-               "attributes are",
-               v[j]);
+               "%s = %.17g is not a float32 value, as ONNX's attributes are "
+               "(the nearest float32 is %.9g: give that to export)",
+               names[j], v[j], (double)(float)v[j]);
       return -1;
     }
   return 1;

@@ -288,7 +288,7 @@ static int export_node(ectx *e, size_t i) {
       char why[160] = "";
       int k = lsp_onnx_act_export(nd, &aop, why, sizeof why);
       if (k <= 0)
-        return lsp_fail(LSP_EINVAL, "layer '%s' (%s): %s", nm,
+        return lsp_fail(LSP_EDATA, "layer '%s' (%s): %s", nm,
                         lsp_op_name(nd->op),
                         k ? why : "no ONNX form of this kind");
       x = value_of(e, nd->in[0]);
@@ -350,6 +350,7 @@ int lsp_onnx_from_model(const lsp_model *m, lsp_onnx_model **out) {
     goto done;
   }
   if ((st = lsp_onnx_check(e.om, "its ONNX form"))) goto done;
+  e.om->opset = lsp_onnx_write_opset(e.om);
   *out = e.om;
   e.om = NULL;
 done:

@@ -167,5 +167,8 @@ int lsp_onnx_act_lower(const lsp_onnx_node *on, lsp_op *op, lsp_attrs *a);
 int lsp_onnx_act_export(const lsp_node *nd, lsp_onnx_op *op, char *why,
                         size_t len);
 void lsp_onnx_act_export_attrs(const lsp_node *nd, lsp_onnx_node *on);
+/* The opset the writer gives a description: 13, or the first that has all
+ * its ops (14 with HardSwish, 20 with Gelu). */
+int64_t lsp_onnx_write_opset(const lsp_onnx_model *m);
 
 #endif

@@ -222,7 +222,7 @@ int lsp_onnx_encode(lsp_onnx_model *m, const char *path, uint8_t **buf,
   int st = lsp_onnx_check(m, path);
   if (st != LSP_OK) return st;
   size_t nn = m->nnodes, nt = m->ninits, nx = 0;
-  int64_t opset = 13; /* or the first that has every op (HardSwish, Gelu) */
+  int64_t opset = lsp_onnx_write_opset(m);
   wnode *wn = calloc(nn, sizeof *wn);
   wtensor *wt = calloc(nt + 2 * nn, sizeof *wt);
   LspOnnx__NodeProto **np = calloc(nn, sizeof *np);
@@ -261,7 +261,6 @@ int lsp_onnx_encode(lsp_onnx_model *m, const char *path, uint8_t **buf,
     w->np.attribute = w->attrp;
     node_attrs(w, nd);
     np[k] = &w->np;
-    if (lsp_onnx_act_since(nd->op) > opset) opset = lsp_onnx_act_since(nd->op);
     if (nd->op == LSP_ONNX_CLIP) { /* its bounds as inputs, ±inf absent */
       const float *bound[2] = {&nd->clip_lo, &nd->clip_hi};
       for (int j = 0; j < 2; j++) {
