@@ -355,7 +355,8 @@ static int lower_node(lctx *c, size_t k) {
       break;
     default: { /* the element-wise activations: lsp_onnx_act.c */
       lsp_op op;
-      if (lsp_onnx_act_lower(on, &op, &a)) st = add(c, on, op, &a, in, 0, "", &id);
+      if (lsp_onnx_act_lower(on, &op, &a))
+        st = add(c, on, op, &a, in, 0, "", &id);
       break;
     }
   }
