@@ -57,10 +57,10 @@ int cmd_export(int argc, char **argv) {
   int rc = cli_parse(
       cmd, "--model M --out F.onnx",
       "Write a model as an ONNX file (IR 8, opset 13, batch dimension N; "
-      "opset 14 with\nHardSwish, 20 with Gelu) that other tools open: each "
-      "layer one ONNX node, the\ninput normalization as Sub and Div. "
-      "Read back, the file gives\n"
-      "bit-identical logits (checked before it is written).",
+      "opset 14 with\nHardSwish, IR 9 and opset 20 with Gelu) that other "
+      "tools open: each layer one\nONNX node, the input normalization as "
+      "Sub and Div. Read back, the file gives\nbit-identical logits "
+      "(checked before it is written).",
       argc, argv, opts);
   if (rc) return rc;
   if ((rc = cli_require(cmd, opts, "model")) ||

@@ -9,7 +9,8 @@
  *   "<file>: <what>"                         (model- and graph-level faults)
  * so a description that exists is one lsp_onnx_lower turns into an
  * lsp_model. The same description is what the writer turns into an ONNX
- * file (opset 13); `lsprobe export` builds one from a model
+ * file (opset 13; 14 with HardSwish, 20 with Gelu); `lsprobe export`
+ * builds one from a model
  * (lsp_onnx_from_model) and writes it.
  *
  * Supported (default domain, opsets 1–20, with the attributes of the old
@@ -200,7 +201,8 @@ int lsp_onnx_read_mem(const void *buf, size_t len, const char *path,
  * dropped). Idempotent. The reader runs it; so does the writer. */
 int lsp_onnx_check(lsp_onnx_model *m, const char *path);
 
-/* Write `m` (checked first) as an ONNX model: IR version 8, opset 13,
+/* Write `m` (checked first) as an ONNX model: IR version 8, opset 13 (opset
+ * 14 with HardSwish; IR 9, opset 20 with Gelu),
  * float32 initializers as raw little-endian data. Atomic (temporary file +
  * rename). lsp_onnx_encode gives the bytes instead (*buf freed with free()). */
 int lsp_onnx_write(lsp_onnx_model *m, const char *path);

@@ -1,5 +1,5 @@
 /* lsp_onnx_write.c — a description out as an ONNX model (IR 8, opset 13;
- * 14 with HardSwish, 20 with Gelu).
+ * opset 14 with HardSwish, IR 9 and opset 20 with Gelu).
  *
  * The protobuf-c structures are filled in place, pointing at the
  * description's own strings; only the raw little-endian data of the
@@ -326,7 +326,7 @@ int lsp_onnx_encode(lsp_onnx_model *m, const char *path, uint8_t **buf,
   g.output = &voutp;
   LspOnnx__ModelProto mp = LSP_ONNX__MODEL_PROTO__INIT;
   mp.has_ir_version = 1;
-  mp.ir_version = 8;
+  mp.ir_version = opset >= 19 ? 9 : 8; /* ONNX's IR of that opset */
   mp.producer_name = "lsprobe";
   mp.producer_version = LSP_VERSION;
   mp.graph = &g;
