@@ -1,5 +1,6 @@
 /* lsprobe export — a model (.lspm, ONNX or a PyTorch export folder) as an
- * ONNX file other tools open: opset 13, the batch dimension symbolic.
+ * ONNX file other tools open: opset 13 (14 with HardSwish, 20 with Gelu),
+ * the batch dimension symbolic.
  * Before anything is written, the file's bytes are read back and lowered
  * again, and the copy must give the very logits of the model (bit for bit)
  * on a few inputs; the file is then written atomically. */
@@ -55,10 +56,11 @@ int cmd_export(int argc, char **argv) {
       {NULL, NULL, NULL, 0, 0, 0}};
   int rc = cli_parse(
       cmd, "--model M --out F.onnx",
-      "Write a model as an ONNX file (IR 8, opset 13, batch dimension N) "
-      "that other\ntools open: each layer one ONNX node, the input "
-      "normalization as Sub and Div.\nRead back, the file gives "
-      "bit-identical logits (checked before it is written).",
+      "Write a model as an ONNX file (IR 8, opset 13, batch dimension N; "
+      "opset 14 with\nHardSwish, IR 9 and opset 20 with Gelu) that other "
+      "tools open: each layer one\nONNX node, the input normalization as "
+      "Sub and Div. Read back, the file gives\nbit-identical logits "
+      "(checked before it is written).",
       argc, argv, opts);
   if (rc) return rc;
   if ((rc = cli_require(cmd, opts, "model")) ||
@@ -91,8 +93,9 @@ int cmd_export(int argc, char **argv) {
   lsp_model_describe(m, arch, sizeof arch);
   printf(
       "exported %s (%s, %zu layers, %zu parameters) to %s: %zu ONNX nodes, "
-      "%zu bytes, opset 13\n",
-      mpath, arch, m->nnodes, m->nparams, out, om->nnodes, len);
+      "%zu bytes, opset %lld\n",
+      mpath, arch, m->nnodes, m->nparams, out, om->nnodes, len,
+      (long long)om->opset);
   rc = CLI_OK;
 done:
   free(buf);

@@ -29,7 +29,7 @@ static const command k_commands[] = {
     {"attack", cmd_attack, "FGSM, PGD, APGD, Square and AutoAttack over eps; transfer; masking checks"},
     {"loss", cmd_loss, "label-smoothed cross-entropy (and gradient) of saved logits"},
     {"data", cmd_data, "load a dataset and its split; print sizes, classes, hash"},
-    {"export", cmd_export, "write a model as ONNX (opset 13) for other tools"},
+    {"export", cmd_export, "write a model as ONNX (opset 13 to 20) for other tools"},
 };
 
 static void usage(FILE *f) {

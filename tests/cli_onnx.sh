@@ -169,4 +169,21 @@ for p, muls, cats in zip(sys.argv[1:], (3, 1), (2, 1)):
         if n.op_type == "Concat":
             assert [a.i for a in n.attribute if a.name == "axis"] == [1]
 PY
+
+# --- activations: trained, exported (the opset Gelu needs), read back -------------
+expect_exit 0 "train a CNN with activations" "$LSP" train --data fashion-mnist --max-train 300 --epochs 1 --quiet \
+  --smoothing 0 --arch "conv(4,3) gelu maxpool(2) conv(4,3) hardswish leakyrelu(alpha=0.25) clip(lo=-1,hi=6) flatten dense(16) selu" \
+  --out "$SCR/act.lspm"
+expect_exit 0 "export it" "$LSP" export --model "$SCR/act.lspm" --out "$SCR/act.onnx"
+grep -q "to .*act.onnx: 11 ONNX nodes, .* bytes, opset 20$" "$SCR/out" &&
+  ok "export of Gelu says opset 20" || bad "export: $(cat "$SCR/out")"
+for m in act.lspm act.onnx; do
+  expect_exit 0 "eval $m" "$LSP" eval --model "$SCR/$m" --data fashion-mnist --dump "$SCR/dump_$m"
+done
+cmp -s "$SCR/dump_act.lspm/logits.npy" "$SCR/dump_act.onnx/logits.npy" &&
+  ok "activations: the export gives byte-identical logits" || bad "activations: the export computes other logits"
+expect_exit 0 "train leakyrelu(alpha=0.1)" "$LSP" train --data fashion-mnist --max-train 300 --epochs 1 --quiet \
+  --smoothing 0 --arch "dense(16) leakyrelu(alpha=0.1)" --out "$SCR/leaky.lspm"
+expect_exit 1 "export it" "$LSP" export --model "$SCR/leaky.lspm" --out "$SCR/leaky.onnx"
+expect_err "leaky.lspm: layer 'leakyrelu2' (leakyrelu): alpha = 0.10000000000000001 is not a float32 value" "export of an attribute ONNX cannot state"
 finish

@@ -44,6 +44,9 @@ static void onnx_assert_same(const lsp_onnx_model *a, const lsp_onnx_model *b) {
     for (int j = 0; j < 4; j++) assert_int_equal(x->pads[j], y->pads[j]);
     assert_int_equal(x->count_include_pad, y->count_include_pad);
     assert_true(x->alpha == y->alpha && x->beta == y->beta);
+    assert_true(x->gamma == y->gamma && x->clip_lo == y->clip_lo &&
+                x->clip_hi == y->clip_hi);
+    assert_int_equal(x->approximate, y->approximate);
     assert_int_equal(x->trans_b, y->trans_b);
     assert_true(x->epsilon == y->epsilon);
     assert_int_equal(x->axis, y->axis);

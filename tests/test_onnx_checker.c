@@ -37,7 +37,7 @@ static const char k_script[] =
     "             for x in t.shape.dim]\n"
     "        print(p, v.name, t.elem_type, len(d), *d)\n";
 
-#define NMODELS 9
+#define NMODELS 10
 
 static lsp_onnx_model *exported(const char *spec, lsp_shape in,
                                 const float *norm, size_t nnorm) {
@@ -72,7 +72,12 @@ static int run(void) {
       "pad(pt=2,pr=1,mode=2) avgpool(2,p=1,count_pad=0) pad(pt=1,mode=3) "
       "maxpool(2,s=1) bn gap reshape(c=2,h=2,w=1) conv(3,1) flatten",
       (lsp_shape){3, 11, 10}, norm, 6);
-  for (int k = 4; k < 7; k++)
+  /* the activations (Gelu, opset 20, is past python3-onnx 1.12's opsets) */
+  m[9] = exported(
+      "conv(4,3) sigmoid conv(4,3) tanh leakyrelu elu selu clip(lo=0,hi=6) "
+      "clip(hi=0.5) clip(lo=-0.25) hardsigmoid hardswish softplus erf flatten",
+      (lsp_shape){2, 9, 9}, NULL, 0);
+  for (int k = 4; k < NMODELS; k++)
     if (!m[k]) return 1;
   char cmd[8192];
   size_t at = (size_t)snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"$S\"");

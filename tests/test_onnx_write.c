@@ -19,7 +19,8 @@
 #include "onnx_build.h"
 #include "onnx_cmp.h"
 
-static void round_trip(lsp_onnx_model *m, const char *name) {
+static void round_trip_opset(lsp_onnx_model *m, const char *name,
+                             long long opset) {
   const char *path = td_tmp(name);
   if (lsp_onnx_write(m, path) != LSP_OK) {
     print_error("write %s: %s\n", name, lsp_errmsg());
@@ -30,11 +31,15 @@ static void round_trip(lsp_onnx_model *m, const char *name) {
     print_error("read back %s: %s\n", name, lsp_errmsg());
     fail();
   }
-  assert_int_equal(back->ir_version, 8);
-  assert_int_equal(back->opset, 13);
+  assert_int_equal(back->ir_version, opset >= 19 ? 9 : 8);
+  assert_int_equal(back->opset, opset);
   onnx_assert_same(m, back);
   lsp_onnx_model_free(back);
   remove(path);
+}
+
+static void round_trip(lsp_onnx_model *m, const char *name) {
+  round_trip_opset(m, name, 13);
 }
 
 static void test_mlp(void **state) {
@@ -83,6 +88,21 @@ static void test_torch(void **state) {
     lsp_onnx_model *m = NULL;
     assert_int_equal(lsp_onnx_read(td_path(files[f]), &m), LSP_OK);
     round_trip(m, "torch.onnx");
+    lsp_onnx_model_free(m);
+  }
+}
+
+/* The activations: their attributes, Clip's bounds as inputs (an absent
+ * one left out), HardSwish's opset 14 and Gelu's 20. */
+static void test_act(void **state) {
+  (void)state;
+  const char *files[] = {"onnx_act/cnn.onnx", "onnx_act/clip6.onnx",
+                         "onnx_act/clip11.onnx", "onnx_act/gelu20.onnx"};
+  const long long opset[] = {14, 13, 13, 20};
+  for (int f = 0; f < 4; f++) {
+    lsp_onnx_model *m = NULL;
+    assert_int_equal(lsp_onnx_read(td_path(files[f]), &m), LSP_OK);
+    round_trip_opset(m, "act.onnx", opset[f]);
     lsp_onnx_model_free(m);
   }
 }
@@ -144,7 +164,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mlp),     cmocka_unit_test(test_cnn),
       cmocka_unit_test(test_torch),   cmocka_unit_test(test_encode),
-      cmocka_unit_test(test_refused),
+      cmocka_unit_test(test_refused), cmocka_unit_test(test_act),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

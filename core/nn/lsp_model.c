@@ -27,7 +27,7 @@ void lsp_attrs_default(lsp_op op, lsp_attrs *a) {
   a->dh = a->dw = 1;
   a->eps = 1e-5;
   a->momentum = 0.1;
-  (void)op;
+  lsp_act_defaults(op, a);
 }
 
 lsp_model *lsp_model_new(lsp_shape in) {

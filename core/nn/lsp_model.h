@@ -67,13 +67,26 @@ typedef enum {
   LSP_OP_POOL = 13,      /* "pool"       max or average pooling in ONNX's
                                          general form: asymmetric padding
                                          up to the window, dilation (max)  */
-  LSP_OP_MUL = 14,       /* "mul"        product of two inputs of one shape,
+  /* element-wise activations (lsp_ops_act.c, DESIGN §6) */
+  LSP_OP_SIGMOID = 14,   /* "sigmoid"    1 / (1 + e^−x)                    */
+  LSP_OP_TANH = 15,      /* "tanh"                                         */
+  LSP_OP_LEAKYRELU = 16, /* "leakyrelu"  x > 0 ? x : alpha·x               */
+  LSP_OP_ELU = 17,       /* "elu"        x > 0 ? x : alpha·(e^x − 1)       */
+  LSP_OP_SELU = 18,      /* "selu"       gamma·elu(x; alpha)               */
+  LSP_OP_CLIP = 19,      /* "clip"       min(max(x, lo), hi)               */
+  LSP_OP_HARDSIGMOID = 20, /* "hardsigmoid" max(0, min(1, alpha·x + beta)) */
+  LSP_OP_HARDSWISH = 21, /* "hardswish"  x·min(max(x + 3, 0), 6) / 6       */
+  LSP_OP_SOFTPLUS = 22,  /* "softplus"   log(1 + e^x)                      */
+  LSP_OP_ERF = 23,       /* "erf"                                          */
+  LSP_OP_GELU = 24,      /* "gelu"       x·Φ(x), or its tanh form          */
+  LSP_OP_MUL = 25,       /* "mul"        product of two inputs of one shape,
                                          or C×H×W by C×1×1 (a gate per
                                          channel)                          */
-  LSP_OP_CONCAT = 15     /* "concat"     the channels of two inputs of one
+  LSP_OP_CONCAT = 26     /* "concat"     the channels of two inputs of one
                                          H×W, the first's then the second's */
 } lsp_op;
-#define LSP_OP_MAX 15
+#define LSP_OP_MAX 26
+
 
 /* Attributes of a node; a kind uses the fields its table entry lists. */
 typedef struct {
@@ -94,6 +107,10 @@ typedef struct {
   size_t rc, rh, rw;    /* reshape: the output shape ("c", "h", "w")       */
   size_t dh, dw;        /* pool: dilation (1: none)                        */
   int avg;              /* pool: 1 average, 0 max                          */
+  double alpha, beta, gamma; /* activations: leakyrelu, elu, selu,
+                                hardsigmoid (lsp_ops_act.c)             */
+  double lo, hi;        /* clip: the bounds, ±∞ for a missing one          */
+  int approximate;      /* gelu: 0 the erf form, 1 the tanh form           */
 } lsp_attrs;
 
 #define LSP_INPUT (-1)   /* the model input as a node's input             */

@@ -199,7 +199,7 @@ static int read_attrs(reader *rd, const lsp_op_def *d, lsp_attrs *a,
                       rd->path, node, name, type);
     if (real) {
       double v = lsp_get_f64(&rd->r);
-      if (!isfinite(v))
+      if (isnan(v) || (!isfinite(v) && !x->inf_ok))
         return lsp_fail(LSP_EDATA,
                         "%s: node '%s': attribute '%s' is not finite", rd->path,
                         node, name);

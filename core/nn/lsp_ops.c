@@ -22,8 +22,8 @@
 #define MAX_ELEMS ((size_t)1 << 28)
 
 /* clang-format off */
-#define A(field, type) {#field, type, offsetof(lsp_attrs, field)}
-#define END {NULL, 0, 0}
+#define A(field, type) {#field, type, offsetof(lsp_attrs, field), 0}
+#define END {NULL, 0, 0, 0}
 
 static const lsp_attr_def no_attrs[] = {END};
 static const lsp_attr_def dense_attrs[] = {A(units, LSP_ATTR_SIZE), A(bias, LSP_ATTR_FLAG), END};
@@ -569,6 +569,7 @@ static const lsp_op_def ops[LSP_OP_MAX + 1] = {
     [LSP_OP_POOL] = {.name = "pool", .nin = 1, .attrs = lsp_gpool_attrs, .infer = lsp_gpool_infer,
                      .tensors = no_tensors, .flops = pool_flops, .forward = lsp_gpool_fwd,
                      .backward = lsp_gpool_bwd, .reads = lsp_reads_gpool},
+    LSP_ACT_ENTRIES, /* the activations: lsp_ops_act.c */
     /* two inputs: lsp_ops_graph.c */
     [LSP_OP_MUL] = {.name = "mul", .nin = 2, .attrs = no_attrs, .infer = lsp_mul_infer,
                     .tensors = no_tensors, .flops = elt_flops, .forward = lsp_mul_fwd,

@@ -27,6 +27,7 @@ typedef struct {
   const char *name;
   lsp_attr_type type;
   size_t off; /* offsetof(lsp_attrs, field): size_t, int or double */
+  int inf_ok; /* a real that may be ±∞ (clip's missing bound)      */
 } lsp_attr_def;
 
 #define LSP_TENSOR_MAXDIM 4
@@ -173,6 +174,36 @@ void lsp_reads_concat(const lsp_node *nd, const float *out, float *in0,
 lsp_pool2d_geom lsp_pool_geom_of(const lsp_node *nd);
 lsp_pool2d_geom lsp_gpool_geom_of(const lsp_node *nd);
 lsp_pad2d_geom lsp_pad_geom_of(const lsp_node *nd);
+
+/* The element-wise activations (lsp_ops_act.c): one entry each, the same
+ * calls, the kind read from the node. */
+extern const lsp_attr_def lsp_act_attrs_none[], lsp_act_attrs_alpha[],
+    lsp_act_attrs_selu[], lsp_act_attrs_clip[], lsp_act_attrs_hsig[],
+    lsp_act_attrs_gelu[];
+int lsp_act_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
+                  char *why, size_t len);
+int lsp_act_tensors(const lsp_node *nd, lsp_tensor_def *t);
+double lsp_act_flops(const lsp_node *nd);
+void lsp_act_fwd(const lsp_op_call *c);
+void lsp_act_bwd(const lsp_op_call *c);
+/* The defaults of ONNX (and PyTorch) for the activations' attributes. */
+void lsp_act_defaults(lsp_op op, lsp_attrs *a);
+#define LSP_ACT_ENTRY(nm, at)                                             \
+  {.name = nm, .nin = 1, .attrs = at, .infer = lsp_act_infer,             \
+   .tensors = lsp_act_tensors, .flops = lsp_act_flops,                    \
+   .forward = lsp_act_fwd, .backward = lsp_act_bwd, .reads = lsp_reads_same}
+#define LSP_ACT_ENTRIES                                                   \
+  [LSP_OP_SIGMOID] = LSP_ACT_ENTRY("sigmoid", lsp_act_attrs_none),        \
+  [LSP_OP_TANH] = LSP_ACT_ENTRY("tanh", lsp_act_attrs_none),              \
+  [LSP_OP_LEAKYRELU] = LSP_ACT_ENTRY("leakyrelu", lsp_act_attrs_alpha),   \
+  [LSP_OP_ELU] = LSP_ACT_ENTRY("elu", lsp_act_attrs_alpha),               \
+  [LSP_OP_SELU] = LSP_ACT_ENTRY("selu", lsp_act_attrs_selu),              \
+  [LSP_OP_CLIP] = LSP_ACT_ENTRY("clip", lsp_act_attrs_clip),              \
+  [LSP_OP_HARDSIGMOID] = LSP_ACT_ENTRY("hardsigmoid", lsp_act_attrs_hsig),\
+  [LSP_OP_HARDSWISH] = LSP_ACT_ENTRY("hardswish", lsp_act_attrs_none),    \
+  [LSP_OP_SOFTPLUS] = LSP_ACT_ENTRY("softplus", lsp_act_attrs_none),      \
+  [LSP_OP_ERF] = LSP_ACT_ENTRY("erf", lsp_act_attrs_none),                \
+  [LSP_OP_GELU] = LSP_ACT_ENTRY("gelu", lsp_act_attrs_gelu)
 
 /* The table's `reads` entries (lsp_model_reads.c). */
 void lsp_reads_same(const lsp_node *nd, const float *out, float *in0,

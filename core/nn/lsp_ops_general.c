@@ -17,8 +17,8 @@
 #define MAX_ELEMS ((size_t)1 << 28)
 
 /* clang-format off */
-#define A(field, type) {#field, type, offsetof(lsp_attrs, field)}
-#define END {NULL, 0, 0}
+#define A(field, type) {#field, type, offsetof(lsp_attrs, field), 0}
+#define END {NULL, 0, 0, 0}
 const lsp_attr_def lsp_pad_attrs[] = {
     A(pt, LSP_ATTR_SIZE), A(pl, LSP_ATTR_SIZE), A(pb, LSP_ATTR_SIZE),
     A(pr, LSP_ATTR_SIZE), A(mode, LSP_ATTR_SIZE), A(value, LSP_ATTR_REAL), END};
@@ -29,9 +29,9 @@ const lsp_attr_def lsp_gpool_attrs[] = {
     A(dw, LSP_ATTR_SIZE), A(ceil_mode, LSP_ATTR_FLAG), A(avg, LSP_ATTR_FLAG),
     A(count_pad, LSP_ATTR_FLAG), END};
 const lsp_attr_def lsp_reshape_attrs[] = {
-    {"c", LSP_ATTR_SIZE, offsetof(lsp_attrs, rc)},
-    {"h", LSP_ATTR_SIZE, offsetof(lsp_attrs, rh)},
-    {"w", LSP_ATTR_SIZE, offsetof(lsp_attrs, rw)}, END};
+    {"c", LSP_ATTR_SIZE, offsetof(lsp_attrs, rc), 0},
+    {"h", LSP_ATTR_SIZE, offsetof(lsp_attrs, rh), 0},
+    {"w", LSP_ATTR_SIZE, offsetof(lsp_attrs, rw), 0}, END};
 /* clang-format on */
 
 static int why(char *buf, size_t len, const char *fmt, size_t a, size_t b) {

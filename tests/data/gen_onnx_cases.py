@@ -267,7 +267,7 @@ def bad():
         save(model(nodes, inits, ins, outs, **kw), name)
 
     mlp_with(lambda n, i, a, o: n.__setitem__(
-        1, helper.make_node("Sigmoid", ["h"], ["r"], name="act")),
+        1, helper.make_node("Softsign", ["h"], ["r"], name="act")),
         "unsupported_op")
     # probabilities instead of logits: a Softmax (or LogSoftmax) after the
     # classifier makes the graph output
@@ -283,7 +283,7 @@ def bad():
         0, helper.make_node("Gemm", ["x", "fc1.weight", "fc1.bias"], ["h"],
                             name="fc1", transA=1, transB=1)),
         "gemm_transa")
-    mlp_with(lambda n, i, a, o: None, "opset19", opset=19)
+    mlp_with(lambda n, i, a, o: None, "opset21", opset=21)
     # an attribute of old opsets in a newer model: Pad's pads became an
     # input in opset 11
     mlp_with(lambda n, i, a, o: n.insert(1, helper.make_node(

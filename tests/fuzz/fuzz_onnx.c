@@ -44,6 +44,8 @@ static int same(const lsp_onnx_model *a, const lsp_onnx_model *b) {
         memcmp(x->axes, y->axes, sizeof x->axes) || x->trans_b != y->trans_b ||
         x->count_include_pad != y->count_include_pad || x->alpha != y->alpha ||
         x->beta != y->beta || x->epsilon != y->epsilon ||
+        x->gamma != y->gamma || x->clip_lo != y->clip_lo ||
+        x->clip_hi != y->clip_hi || x->approximate != y->approximate ||
         memcmp(x->dilations, y->dilations, sizeof x->dilations) ||
         x->group != y->group || x->ceil_mode != y->ceil_mode ||
         x->shape_rank != y->shape_rank || x->pad_mode != y->pad_mode ||

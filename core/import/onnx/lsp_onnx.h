@@ -9,11 +9,14 @@
  *   "<file>: <what>"                         (model- and graph-level faults)
  * so a description that exists is one lsp_onnx_lower turns into an
  * lsp_model. The same description is what the writer turns into an ONNX
- * file (opset 13); `lsprobe export` builds one from a model
+ * file (opset 13; 14 with HardSwish, 20 with Gelu); `lsprobe export`
+ * builds one from a model
  * (lsp_onnx_from_model) and writes it.
  *
- * Supported (default domain, opsets 1–18, with the attributes of the old
- * opsets): Conv, Gemm, MatMul, Add, Sub, Mul, Div, Relu, MaxPool,
+ * Supported (default domain, opsets 1–20, with the attributes of the old
+ * opsets): Conv, Gemm, MatMul, Add, Sub, Mul, Div, Relu, the activations
+ * Sigmoid, Tanh, LeakyRelu, Elu, Selu, Clip, HardSigmoid, HardSwish,
+ * Softplus, Erf and Gelu, MaxPool,
  * AveragePool, GlobalAveragePool, BatchNormalization (inference), Concat
  * (channels), ReduceMean (spatial axes), Flatten,
  * Reshape (keeping the batch), Pad (constant, reflect, edge), Constant,
@@ -64,9 +67,21 @@ typedef enum {
   LSP_ONNX_MUL,
   LSP_ONNX_DIV,
   LSP_ONNX_CONCAT,
-  LSP_ONNX_REDUCEMEAN
+  LSP_ONNX_REDUCEMEAN,
+  /* element-wise activations: X only (Clip's min and max folded in) */
+  LSP_ONNX_SIGMOID,
+  LSP_ONNX_TANH,
+  LSP_ONNX_LEAKYRELU,
+  LSP_ONNX_ELU,
+  LSP_ONNX_SELU,
+  LSP_ONNX_CLIP,
+  LSP_ONNX_HARDSIGMOID,
+  LSP_ONNX_HARDSWISH,
+  LSP_ONNX_SOFTPLUS,
+  LSP_ONNX_ERF,
+  LSP_ONNX_GELU
 } lsp_onnx_op;
-#define LSP_ONNX_OP_LAST LSP_ONNX_REDUCEMEAN
+#define LSP_ONNX_OP_LAST LSP_ONNX_GELU
 
 /* Pad's modes (the `mode` attribute). */
 enum { LSP_ONNX_PAD_CONSTANT = 0, LSP_ONNX_PAD_REFLECT, LSP_ONNX_PAD_EDGE };
@@ -126,7 +141,12 @@ typedef struct {
   int nspatial;          /* spatial values the attributes gave (1 or 2; 0
                             when none), checked against the input's rank */
   int count_include_pad; /* AveragePool (default 0) */
-  float alpha, beta;     /* Gemm (default 1, 1) */
+  float alpha, beta;     /* Gemm (default 1, 1); LeakyRelu, Elu, Selu,
+                            HardSigmoid: alpha (and beta) with ONNX's
+                            defaults (lsp_onnx_act.c) */
+  float gamma;           /* Selu */
+  float clip_lo, clip_hi; /* Clip: the bounds, ±inf when absent */
+  int approximate;       /* Gelu: 0 "none", 1 "tanh" */
   int trans_b;           /* Gemm (default 0) */
   float epsilon;         /* BatchNormalization (default 1e-5) */
   int64_t shape[4];      /* Reshape: the target as written (0 copies the
@@ -191,7 +211,8 @@ int lsp_onnx_read_mem(const void *buf, size_t len, const char *path,
  * dropped). Idempotent. The reader runs it; so does the writer. */
 int lsp_onnx_check(lsp_onnx_model *m, const char *path);
 
-/* Write `m` (checked first) as an ONNX model: IR version 8, opset 13,
+/* Write `m` (checked first) as an ONNX model: IR version 8, opset 13 (opset
+ * 14 with HardSwish; IR 9, opset 20 with Gelu),
  * float32 initializers as raw little-endian data. Atomic (temporary file +
  * rename). lsp_onnx_encode gives the bytes instead (*buf freed with free()). */
 int lsp_onnx_write(lsp_onnx_model *m, const char *path);
@@ -234,7 +255,7 @@ const lsp_onnx_tensor *lsp_onnx_find_init(const lsp_onnx_model *m,
  * the window), else the general pool (asymmetric padding, dilated max
  * pooling), GlobalAveragePool → gap, BatchNormalization → bn, Flatten and
  * Reshape → flatten/reshape (nothing when the shape stays), Pad → pad,
- * Relu → relu. The graph output must be the logits of the last Gemm or
+ * Relu → relu, the activations → their kinds (lsp_onnx_act.c). The graph output must be the logits of the last Gemm or
  * MatMul, which becomes the classifier (a chain of Add/Sub/Mul/Div by
  * scalar or per-class constants after it, such as a temperature, is folded
  * into its weights and bias); the features are its input unless

@@ -72,6 +72,22 @@ static const spec k_reduce[] = {{"axes", T_INTS, 17},
                                 {NULL, 0, 0}};
 static const spec k_relu[] = {{"consumed_inputs", T_INTS, 5}, {NULL, 0, 0}};
 static const spec k_none[] = {{NULL, 0, 0}};
+static const spec k_alpha[] = {{"alpha", T_FLOAT, 0},
+                               {"consumed_inputs", T_INTS, 5},
+                               {NULL, 0, 0}};
+static const spec k_selu[] = {{"alpha", T_FLOAT, 0},
+                              {"gamma", T_FLOAT, 0},
+                              {"consumed_inputs", T_INTS, 5},
+                              {NULL, 0, 0}};
+static const spec k_hsig[] = {{"alpha", T_FLOAT, 0},
+                              {"beta", T_FLOAT, 0},
+                              {"consumed_inputs", T_INTS, 5},
+                              {NULL, 0, 0}};
+static const spec k_clip[] = {{"min", T_FLOAT, 10},
+                              {"max", T_FLOAT, 10},
+                              {"consumed_inputs", T_INTS, 5},
+                              {NULL, 0, 0}};
+static const spec k_gelu[] = {{"approximate", T_STRING, 0}, {NULL, 0, 0}};
 
 static const spec *op_specs(lsp_onnx_op op) {
   switch (op) {
@@ -101,7 +117,20 @@ static const spec *op_specs(lsp_onnx_op op) {
     case LSP_ONNX_DIV:
       return k_arith;
     case LSP_ONNX_RELU:
+    case LSP_ONNX_SIGMOID:
+    case LSP_ONNX_TANH:
       return k_relu;
+    case LSP_ONNX_LEAKYRELU:
+    case LSP_ONNX_ELU:
+      return k_alpha;
+    case LSP_ONNX_SELU:
+      return k_selu;
+    case LSP_ONNX_HARDSIGMOID:
+      return k_hsig;
+    case LSP_ONNX_CLIP:
+      return k_clip;
+    case LSP_ONNX_GELU:
+      return k_gelu;
     default:
       return k_none;
   }
@@ -319,6 +348,19 @@ static int apply(const LspOnnx__AttributeProto *a, lsp_onnx_node *nd,
   } else if (!strcmp(n, "shape")) {
     st = get_list(a, where, ex->list, &ex->nlist);
     ex->has_list = 1;
+  } else if (!strcmp(n, "gamma")) {
+    st = get_float(a, where, &nd->gamma);
+  } else if (!strcmp(n, "min")) {
+    st = get_float(a, where, &nd->clip_lo);
+  } else if (!strcmp(n, "max")) {
+    st = get_float(a, where, &nd->clip_hi);
+  } else if (!strcmp(n, "approximate")) {
+    char sb[64];
+    str_value(a, sb, sizeof sb);
+    nd->approximate = !strcmp(sb, "tanh");
+    if (!nd->approximate && strcmp(sb, "none") != 0)
+      st = lsp_fail(LSP_EDATA, "%s: approximate '%s' is not none or tanh",
+                    where, sb);
   } else if (!strcmp(n, "value")) {
     st = get_float(a, where, &ex->value);
     ex->has_value = 1;

@@ -289,6 +289,20 @@ static int export_node(ectx *e, size_t i) {
                                                        : 0.0f;
       e->rank[i] = 4;
       return LSP_OK;
+    default: { /* the element-wise activations: lsp_onnx_act.c */
+      lsp_onnx_op aop = LSP_ONNX_RELU;
+      char why[160] = "";
+      int k = lsp_onnx_act_export(nd, &aop, why, sizeof why);
+      if (k <= 0)
+        return lsp_fail(LSP_EDATA, "layer '%s' (%s): %s", nm,
+                        lsp_op_name(nd->op),
+                        k ? why : "no ONNX form of this kind");
+      x = value_of(e, nd->in[0]);
+      if (!(on = node(e, aop, nm, 1, &x, out))) return LSP_ENOMEM;
+      lsp_onnx_act_export_attrs(nd, on);
+      e->rank[i] = rank_of(e, nd->in[0]);
+      return LSP_OK;
+    }
   }
   /* the window ops */
   on->kernel[0] = (int64_t)nd->a.kh, on->kernel[1] = (int64_t)nd->a.kw;
@@ -305,9 +319,12 @@ static int export_node(ectx *e, size_t i) {
 static int has_spatial(const lsp_model *m) {
   for (size_t i = 0; i < m->nnodes; i++) {
     lsp_op op = m->nodes[i].op;
+    lsp_onnx_op aop;
+    char why[8];
     if (op != LSP_OP_DENSE && op != LSP_OP_RELU && op != LSP_OP_ADD &&
         op != LSP_OP_MUL && op != LSP_OP_CONCAT && op != LSP_OP_FLATTEN &&
-        op != LSP_OP_NORMALIZE && op != LSP_OP_BN)
+        op != LSP_OP_NORMALIZE && op != LSP_OP_BN &&
+        !lsp_onnx_act_export(&m->nodes[i], &aop, why, sizeof why))
       return 1;
   }
   return m->in_shape.h != 1 || m->in_shape.w != 1;
@@ -340,6 +357,7 @@ int lsp_onnx_from_model(const lsp_model *m, lsp_onnx_model **out) {
     goto done;
   }
   if ((st = lsp_onnx_check(e.om, "its ONNX form"))) goto done;
+  e.om->opset = lsp_onnx_write_opset(e.om);
   *out = e.om;
   e.om = NULL;
 done:

@@ -157,4 +157,20 @@ int lsp_onnx_fold_tail(const lsp_onnx_model *om, const char *path,
                        const size_t *tail, size_t ntail, size_t in, size_t out,
                        float *w, float *b);
 
+/* The element-wise activations (lsp_onnx_act.c). Their attributes'
+ * defaults on a new node (Clip's bounds ±inf; every op gets those); the
+ * opset each op exists from; the lsprobe kind and attributes of node `on`
+ * (0 when it is no activation); the ONNX op of an lsprobe layer (0 when no
+ * activation, −1 with the reason in why when its attributes are not
+ * float32 values, as ONNX's are) and its attributes onto `on`. */
+void lsp_onnx_act_defaults(lsp_onnx_node *nd);
+int lsp_onnx_act_since(lsp_onnx_op op);
+int lsp_onnx_act_lower(const lsp_onnx_node *on, lsp_op *op, lsp_attrs *a);
+int lsp_onnx_act_export(const lsp_node *nd, lsp_onnx_op *op, char *why,
+                        size_t len);
+void lsp_onnx_act_export_attrs(const lsp_node *nd, lsp_onnx_node *on);
+/* The opset the writer gives a description: 13, or the first that has all
+ * its ops (14 with HardSwish, 20 with Gelu). */
+int64_t lsp_onnx_write_opset(const lsp_onnx_model *m);
+
 #endif

@@ -368,6 +368,12 @@ static int lower_node(lctx *c, size_t k) {
       a.value = a.mode == LSP_PAD_CONSTANT ? (double)on->pad_value : 0.0;
       st = add(c, on, LSP_OP_PAD, &a, in, 0, "", &id);
       break;
+    default: { /* the element-wise activations: lsp_onnx_act.c */
+      lsp_op op;
+      if (lsp_onnx_act_lower(on, &op, &a))
+        st = add(c, on, op, &a, in, 0, "", &id);
+      break;
+    }
   }
   if (st) return st;
   return bind(c, on->output, id);

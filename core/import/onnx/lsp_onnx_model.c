@@ -25,7 +25,18 @@ static const char *const k_op_names[] = {NULL,
                                          "Mul",
                                          "Div",
                                          "Concat",
-                                         "ReduceMean"};
+                                         "ReduceMean",
+                                         "Sigmoid",
+                                         "Tanh",
+                                         "LeakyRelu",
+                                         "Elu",
+                                         "Selu",
+                                         "Clip",
+                                         "HardSigmoid",
+                                         "HardSwish",
+                                         "Softplus",
+                                         "Erf",
+                                         "Gelu"};
 
 const char *lsp_onnx_op_name(lsp_onnx_op op) {
   if ((int)op < LSP_ONNX_CONV || (int)op > LSP_ONNX_OP_LAST) return "?";
@@ -298,6 +309,7 @@ lsp_onnx_node *lsp_onnx_add_node(lsp_onnx_model *m, lsp_onnx_op op,
   nd->epsilon = 1e-5f;
   nd->axis = 1;
   nd->keepdims = 1;
+  lsp_onnx_act_defaults(nd);
   nd->index = m->nnodes;
   nd->name = lsp_onnx_strdup(name);
   nd->output = lsp_onnx_strdup(output);

@@ -35,6 +35,17 @@ static const struct {
              {"Div", LSP_ONNX_DIV, 2, 2},
              {"Concat", LSP_ONNX_CONCAT, 1, LSP_ONNX_MAXIN},
              {"ReduceMean", LSP_ONNX_REDUCEMEAN, 1, 2},
+             {"Sigmoid", LSP_ONNX_SIGMOID, 1, 1},
+             {"Tanh", LSP_ONNX_TANH, 1, 1},
+             {"LeakyRelu", LSP_ONNX_LEAKYRELU, 1, 1},
+             {"Elu", LSP_ONNX_ELU, 1, 1},
+             {"Selu", LSP_ONNX_SELU, 1, 1},
+             {"Clip", LSP_ONNX_CLIP, 1, 3},
+             {"HardSigmoid", LSP_ONNX_HARDSIGMOID, 1, 1},
+             {"HardSwish", LSP_ONNX_HARDSWISH, 1, 1},
+             {"Softplus", LSP_ONNX_SOFTPLUS, 1, 1},
+             {"Erf", LSP_ONNX_ERF, 1, 1},
+             {"Gelu", LSP_ONNX_GELU, 1, 1},
              {"Constant", OP_CONSTANT, 0, 0},
              {"Identity", OP_IDENTITY, 1, 1}};
 #define N_OPS (sizeof k_ops / sizeof *k_ops)
@@ -258,16 +269,16 @@ static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
                             max_in > min_in ? " to " : "",
                             max_in > min_in ? max_in : 0);
   for (size_t k = 0; k < nin; k++)
-    if (!lsp_onnx_str(pn->input[k])[0])
+    if (!lsp_onnx_str(pn->input[k])[0] && !(op == LSP_ONNX_CLIP && k > 0))
       return lsp_onnx_fail_at(where, "input %zu is empty (a required input)",
                               k);
   if (op == OP_CONSTANT) return read_constant(c, pn, where);
   if (op == OP_IDENTITY)
     return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0], pn->name);
-  int nkeep =
-      op == LSP_ONNX_PAD || op == LSP_ONNX_RESHAPE || op == LSP_ONNX_REDUCEMEAN
-          ? 1
-          : (int)nin;
+  int nkeep = op == LSP_ONNX_PAD || op == LSP_ONNX_RESHAPE ||
+                      op == LSP_ONNX_REDUCEMEAN || op == LSP_ONNX_CLIP
+                  ? 1
+                  : (int)nin;
   lsp_onnx_node *nd =
       lsp_onnx_add_node(c->m, (lsp_onnx_op)op, pn->name, nkeep,
                         (const char *const *)pn->input, pn->output[0]);
@@ -285,6 +296,8 @@ static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
   }
   if (op == LSP_ONNX_RESHAPE) return fold_reshape(c, pn, nin, nd, &ex, where);
   if (op == LSP_ONNX_REDUCEMEAN) return fold_axes(c, pn, nin, nd, &ex, where);
+  if (op >= LSP_ONNX_SIGMOID && op <= LSP_ONNX_GELU)
+    return lsp_onnx_act_read(c, pn, nin, nd, where);
   if (op != LSP_ONNX_PAD) return LSP_OK;
   if ((st = fold_pad(c, pn, nin, nd, &ex, where, &zero)) != LSP_OK) return st;
   if (!zero) return LSP_OK;
@@ -377,7 +390,9 @@ static int rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
               "op not supported by lsprobe (it reads Conv, "
               "Gemm, MatMul, Add, Sub, Mul, Div, Relu, MaxPool, "
               "AveragePool, GlobalAveragePool, BatchNormalization, "
-              "Concat, ReduceMean, Flatten, Reshape, Pad, Constant, "
+              "Concat, ReduceMean, Flatten, Reshape, Pad, Sigmoid, Tanh, "
+              "LeakyRelu, Elu, Selu, Clip, HardSigmoid, HardSwish, Softplus, "
+              "Erf, Gelu, Constant, "
               "Identity)");
         size_t nout = pn->n_output;
         while (nout && !lsp_onnx_str(pn->output[nout - 1])[0]) nout--;

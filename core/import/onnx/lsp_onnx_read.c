@@ -2,7 +2,7 @@
  *
  * The protobuf is unpacked by protobuf-c (lsp_onnx.proto: only the fields
  * lsprobe uses; the rest are skipped), then read in passes over the graph:
- *   1. the model: IR version, the default-domain opset (1–18), the graph;
+ *   1. the model: IR version, the default-domain opset (1–20), the graph;
  *   2. initializers (float32 kept, int64 set aside for Pad/Reshape), the one
  *      graph input (others bound to given tensors), the one output;
  *   3. every node's domain, op and outputs; Constant nodes become constants,
@@ -149,10 +149,10 @@ static int read_opset(const lsp_onnx_rctx *c, const LspOnnx__ModelProto *mp,
   if (!found)
     return lsp_fail(LSP_EDATA, "%s: no opset for the default ONNX domain",
                     c->path);
-  if (*opset < 1 || *opset > 18)
+  if (*opset < 1 || *opset > 20)
     return lsp_fail(LSP_EDATA,
                     "%s: opset %lld is not supported (lsprobe "
-                    "reads opsets 1–18)",
+                    "reads opsets 1–20)",
                     c->path, (long long)*opset);
   return LSP_OK;
 }

@@ -66,4 +66,11 @@ int lsp_onnx_rd_fold(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
  * Reshape's int64 inputs folded in) into c->m (lsp_onnx_nodes.c). */
 int lsp_onnx_rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g);
 
+/* An activation's checks while reading (lsp_onnx_act.c): the op exists in
+ * the model's opset; Clip's min and max inputs (opsets 11 and later; nin
+ * inputs, an empty name for an absent one) are float32 constant scalars,
+ * folded into the node. */
+int lsp_onnx_act_read(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
+                      size_t nin, lsp_onnx_node *nd, const char *where);
+
 #endif

@@ -495,7 +495,7 @@ int lsp_onnx_infer(const char *path, lsp_onnx_node *nd,
     case LSP_ONNX_REDUCEMEAN:
       st = infer_reducemean(path, nd, x, y);
       break;
-    case LSP_ONNX_RELU:
+    default: /* Relu and the other activations: the same shape */
       break;
   }
   if (st != LSP_OK) return st;

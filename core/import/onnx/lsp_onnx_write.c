@@ -1,9 +1,11 @@
-/* lsp_onnx_write.c — a description out as an ONNX model (IR 8, opset 13).
+/* lsp_onnx_write.c — a description out as an ONNX model (IR 8, opset 13;
+ * opset 14 with HardSwish, IR 9 and opset 20 with Gelu).
  *
  * The protobuf-c structures are filled in place, pointing at the
  * description's own strings; only the raw little-endian data of the
  * initializers and the small int64 tensors that Pad and Reshape take as
  * inputs in opset 13 are allocated here. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,7 +132,7 @@ static void attr_float(wnode *w, const char *name, float v) {
   a->f = v;
 }
 
-static void node_attrs(wnode *w, const lsp_onnx_node *nd) {
+static void node_attrs(wnode *w, const lsp_onnx_node *nd, int64_t opset) {
   static uint8_t modes[3][9] = {"constant", "reflect", "edge"};
   /* 1-D ops (an N×C×L input) write the first axis of the 2-D storage */
   size_t ns = nd->out.rank == 3 ? 1 : 2;
@@ -166,10 +168,30 @@ static void node_attrs(wnode *w, const lsp_onnx_node *nd) {
     case LSP_ONNX_CONCAT:
       attr_int(w, "axis", nd->axis);
       break;
-    case LSP_ONNX_REDUCEMEAN:
-      attr_ints(w, "axes", nd->axes, (size_t)nd->naxes);
+    case LSP_ONNX_REDUCEMEAN: /* from opset 18 the axes are an input */
+      if (opset < 18) attr_ints(w, "axes", nd->axes, (size_t)nd->naxes);
       attr_int(w, "keepdims", nd->keepdims);
       break;
+    case LSP_ONNX_LEAKYRELU:
+    case LSP_ONNX_ELU:
+      attr_float(w, "alpha", nd->alpha);
+      break;
+    case LSP_ONNX_SELU:
+      attr_float(w, "alpha", nd->alpha);
+      attr_float(w, "gamma", nd->gamma);
+      break;
+    case LSP_ONNX_HARDSIGMOID:
+      attr_float(w, "alpha", nd->alpha);
+      attr_float(w, "beta", nd->beta);
+      break;
+    case LSP_ONNX_GELU: {
+      static uint8_t approx[2][5] = {"none", "tanh"};
+      LspOnnx__AttributeProto *a = attr(w, "approximate", 3);
+      a->has_s = 1;
+      a->s.data = approx[nd->approximate ? 1 : 0];
+      a->s.len = 4;
+      break;
+    }
     case LSP_ONNX_PAD: {
       LspOnnx__AttributeProto *a = attr(w, "mode", 3);
       a->has_s = 1;
@@ -205,6 +227,7 @@ int lsp_onnx_encode(lsp_onnx_model *m, const char *path, uint8_t **buf,
   int st = lsp_onnx_check(m, path);
   if (st != LSP_OK) return st;
   size_t nn = m->nnodes, nt = m->ninits, nx = 0;
+  int64_t opset = lsp_onnx_write_opset(m);
   wnode *wn = calloc(nn, sizeof *wn);
   wtensor *wt = calloc(nt + 2 * nn, sizeof *wt);
   LspOnnx__NodeProto **np = calloc(nn, sizeof *np);
@@ -241,8 +264,38 @@ int lsp_onnx_encode(lsp_onnx_model *m, const char *path, uint8_t **buf,
     w->np.n_output = 1;
     w->np.output = w->out;
     w->np.attribute = w->attrp;
-    node_attrs(w, nd);
+    node_attrs(w, nd, opset);
     np[k] = &w->np;
+    if (nd->op == LSP_ONNX_REDUCEMEAN && opset >= 18) {
+      const int64_t na = nd->naxes;
+      wtensor *x = &wt[nt + nx];
+      x->name = fresh_name(&names, nd->output, "_axes");
+      if (!x->name || lsp_onnx_map_put(&names, x->name, 0, NULL) < 0 ||
+          tensor(x, x->name, LSP_ONNX_INT64, 1, &na, NULL, nd->axes,
+                 (size_t)na) != LSP_OK)
+        goto done;
+      tp[nt + nx++] = &x->tp;
+      w->in[1] = x->name;
+      w->np.n_input = 2;
+      continue;
+    }
+    if (nd->op == LSP_ONNX_CLIP) { /* its bounds as inputs, ±inf absent */
+      const float *bound[2] = {&nd->clip_lo, &nd->clip_hi};
+      for (int j = 0; j < 2; j++) {
+        w->in[1 + j] = "";
+        if (isinf(*bound[j])) continue;
+        wtensor *x = &wt[nt + nx];
+        x->name = fresh_name(&names, nd->output, j ? "_max" : "_min");
+        if (!x->name || lsp_onnx_map_put(&names, x->name, 0, NULL) < 0 ||
+            tensor(x, x->name, LSP_ONNX_FLOAT, 0, NULL, bound[j], NULL, 1) !=
+                LSP_OK)
+          goto done;
+        tp[nt + nx++] = &x->tp;
+        w->in[1 + j] = x->name;
+        w->np.n_input = (size_t)(2 + j);
+      }
+      continue;
+    }
     if (nd->op != LSP_ONNX_PAD && nd->op != LSP_ONNX_RESHAPE) continue;
     /* opset 13 takes Pad's pads (and constant value) and Reshape's shape
      * as inputs */
@@ -278,7 +331,7 @@ int lsp_onnx_encode(lsp_onnx_model *m, const char *path, uint8_t **buf,
   LspOnnx__OperatorSetIdProto *opsp = &ops;
   ops.domain = "";
   ops.has_version = 1;
-  ops.version = 13;
+  ops.version = opset;
   LspOnnx__GraphProto g = LSP_ONNX__GRAPH_PROTO__INIT;
   g.name = "lsprobe";
   g.n_node = nn;
@@ -291,7 +344,7 @@ int lsp_onnx_encode(lsp_onnx_model *m, const char *path, uint8_t **buf,
   g.output = &voutp;
   LspOnnx__ModelProto mp = LSP_ONNX__MODEL_PROTO__INIT;
   mp.has_ir_version = 1;
-  mp.ir_version = 8;
+  mp.ir_version = opset >= 19 ? 9 : 8; /* ONNX's IR of that opset */
   mp.producer_name = "lsprobe";
   mp.producer_version = LSP_VERSION;
   mp.graph = &g;
