@@ -43,6 +43,7 @@ typedef struct {
   int mi;                   /* the information-erasure block is on     */
   int mi_a, mi_b;           /* class pair, or -1: most confused on val */
   lsp_erasure_opts mi_opts;
+  const char *feat_layer;   /* --features: the layer named, else NULL  */
 } eval_ctx;
 
 /* A block writes into the open JSON object when j is not NULL, else text to
@@ -124,6 +125,13 @@ done:
  * split's features cannot give it (fewer than 2 classes with a non-zero
  * feature row, say), the block is unavailable: JSON null and a warning,
  * and the other blocks stand. */
+static void print_clusters_head(const eval_ctx *c) {
+  if (c->feat_layer)
+    printf("clusters (layer %s, %zu features)", c->feat_layer, c->h);
+  else
+    printf("clusters (penultimate layer, %zu features)", c->h);
+}
+
 static int block_clusters(const eval_ctx *c, lsp_json *j) {
   lsp_clusters *cl = lsp_clusters_alloc(c->k);
   if (!cl) return lsp_fail(LSP_ENOMEM, "out of memory for the clusters of %zu classes", c->k);
@@ -135,8 +143,8 @@ static int block_clusters(const eval_ctx *c, lsp_json *j) {
       lsp_json_key(j, "clusters");
       lsp_json_null(j);
     } else {
-      printf("clusters (penultimate layer, %zu features): unavailable (%s)\n", c->h,
-             lsp_errmsg());
+      print_clusters_head(c);
+      printf(": unavailable (%s)\n", lsp_errmsg());
     }
     return LSP_OK;
   }
@@ -150,7 +158,8 @@ static int block_clusters(const eval_ctx *c, lsp_json *j) {
     lsp_clusters_json(cl, j);
     lsp_json_obj_end(j);
   } else {
-    printf("clusters (penultimate layer, %zu features)\n", c->h);
+    print_clusters_head(c);
+    printf("\n");
     printf("  r2_separation      %.4f\n  trace_ratio        %.4f\n  nc1                %.4f\n"
            "  tightness_mean     %.4f\n  dead feature rows  %zu\n",
            cl->r2_separation, cl->trace_ratio, cl->nc1, cl->tightness_mean, cl->n_zero_rows);
@@ -499,7 +508,7 @@ int cmd_eval(int argc, char **argv) {
   eval_ctx c = {mpath, m,    &data, d,          split,
                 NULL,  NULL, d->n,  m->out_dim, lsp_model_feature_dim(m),
                 (int)bins, (int)boot, (unsigned long)seed, cli_has(opts, "mi"), mi_a, mi_b,
-                mio};
+                mio, NULL};
   logits = malloc(c.n * c.k * sizeof *logits);
   features = malloc(c.n * c.h * sizeof *features);
   if (!logits || !features) {
@@ -511,6 +520,8 @@ int cmd_eval(int argc, char **argv) {
     goto fail;
   c.logits = logits;
   c.features = features;
+  if (cli_str(opts, "features", NULL))
+    c.feat_layer = m->features < 0 ? "the input" : m->nodes[m->features].name;
 
   lsp_json j, *jp = NULL;
   if (cli_has(opts, "json")) {

@@ -12,6 +12,10 @@ expect_exit 0 "calib on the dump" "$LSP" calib --logits "$SCR/d/logits.npy" --la
 cp "$SCR/out" "$SCR/calib.json"
 expect_exit 0 "clusters on the dump" "$LSP" clusters --features "$SCR/d/features.npy" --labels "$SCR/d/labels.npy" --model "$SCR/m.lspm" --json
 cp "$SCR/out" "$SCR/clusters.json"
+# the clusters block names the layer --features took, not "penultimate"
+expect_exit 0 "eval --features dense1" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --features dense1
+grep -qx "clusters (layer dense1, 16 features)" "$SCR/out" &&
+  ok "the clusters block names the --features layer" || bad "clusters block: $(grep clusters "$SCR/out")"
 $PY - "$SCR" <<'PY' && ok "eval's metrics equal calib's and clusters' on the same dump" || bad "eval disagrees"
 import json, sys
 d = sys.argv[1]
