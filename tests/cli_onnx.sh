@@ -14,7 +14,10 @@
 #   model written as ONNX pass onnx.checker (full check) and read back give
 #   byte-identical logits; a failed export leaves an earlier file alone, and
 #   one ONNX cannot state names the model and the layer; PyTorch models with
-#   Mul of two values, Concat, ReduceMean and BatchNorm1d export again.
+#   Mul of two values, Concat, ReduceMean and BatchNorm1d export again;
+# - small MobileNetV2, EfficientNet (MBConv), DenseNet and VGG exports
+#   (tests/data/onnx_zoo): PyTorch's float64 logits and features, FGSM and
+#   BIM accuracies; a final Sigmoid, Tanh or Clip is refused naming the logits.
 # Needs Fashion-MNIST (dataset-fashion-mnist) and /usr/bin/python3 with
 # numpy and onnx (python3-onnx); skipped (exit 77, not passed) without.
 . "$(dirname "$0")/e2e_common.sh"
@@ -186,4 +189,58 @@ expect_exit 0 "train leakyrelu(alpha=0.1)" "$LSP" train --data fashion-mnist --m
   --smoothing 0 --arch "dense(16) leakyrelu(alpha=0.1)" --out "$SCR/leaky.lspm"
 expect_exit 1 "export it" "$LSP" export --model "$SCR/leaky.lspm" --out "$SCR/leaky.onnx"
 expect_err "leaky.lspm: layer 'leakyrelu2' (leakyrelu): alpha = 0.10000000000000001 is not a float32 value" "export of an attribute ONNX cannot state"
+# --- standard architectures exported by PyTorch (tests/data/onnx_zoo, made
+# by gen_onnx_zoo.py): MobileNetV2 (depthwise convolutions, ReLU6, residual
+# Add), EfficientNet MBConv (SiLU, squeeze-excitation x * gate), DenseNet
+# (torch.cat, AvgPool2d transition), VGG (MaxPool, BatchNorm1d, GELU,
+# Dropout), trained a little on Fashion-MNIST. On its first 200 test images:
+# logits and penultimate features are PyTorch's float64 ones to 1e-5
+# (relative to the largest), FGSM and BIM (no random start, last iterate)
+# accuracies PyTorch's float64 ones at every eps (within one of the 200
+# examples: a gradient component float32 rounds to the other sign may flip one)
+Z="$DATA/onnx_zoo"
+ZEPS=0,0.01,0.02,0.05,0.1,0.2
+for mo in mobilenetv2_13 mbconv_17 densenet_13 vgg_17; do
+  m=${mo%_*}
+  expect_exit 0 "eval the $m export" "$LSP" eval --model "$Z/$mo.onnx" --data fashion-mnist --max-test 200 --json --dump "$SCR/zoo_$m"
+  "$PY" - "$SCR/out" "$SCR/zoo_$m" "$Z/${m}_logits.npy" "$Z/${m}_feat20.npy" <<'PY' && ok "$m: logits and features are PyTorch's float64 ones to 1e-5" || bad "$m: logits or features differ from PyTorch's"
+import json, sys
+import numpy as np
+ev = json.load(open(sys.argv[1]))
+z, f = np.load(sys.argv[2] + "/logits.npy"), np.load(sys.argv[2] + "/features.npy")
+zr, fr = np.load(sys.argv[3]), np.load(sys.argv[4])
+assert z.shape == zr.shape == (200, 10), z.shape
+assert f.shape[1] == fr.shape[1] == ev["feature_dim"], (f.shape, fr.shape)
+rz = np.abs(z - zr).max() / np.abs(zr).max()
+rf = np.abs(f[:20] - fr).max() / np.abs(fr).max()
+print("relative difference: logits", rz, "features", rf)
+assert rz <= 1e-5 and rf <= 1e-5
+PY
+  for a in fgsm bim; do
+    extra=()
+    [ "$a" = bim ] && extra=(--full-steps)
+    expect_exit 0 "$a on the $m export" "$LSP" attack --model "$Z/$mo.onnx" --data fashion-mnist --limit 200 --attack "$a" "${extra[@]}" --eps "$ZEPS" --threads 1 --json
+    "$PY" - "$SCR/out" "$Z/${m}_attacks.json" "$a" <<'PY' && ok "$m: $a accuracies are PyTorch's float64 ones" || bad "$m: $a differs from PyTorch: $(cat "$SCR/out")"
+import json, sys
+got, want = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+acc = want[sys.argv[3]]
+assert [p["eps"] for p in got["points"]] == want["eps"]
+assert acc[-1] < acc[0] - 0.3  # the attack moves the model
+for p, w in zip(got["points"], acc):
+    assert abs(p["accuracy_raw"] - w) <= 1 / 200 + 1e-12, (p, w)
+PY
+  done
+done
+expect_exit 0 "export the MobileNetV2 again" "$LSP" export --model "$Z/mobilenetv2_13.onnx" --out "$SCR/mnv2_again.onnx"
+expect_exit 0 "eval the re-export" "$LSP" eval --model "$SCR/mnv2_again.onnx" --data fashion-mnist --max-test 200 --dump "$SCR/zoo_again"
+cmp -s "$SCR/zoo_again/logits.npy" "$SCR/zoo_mobilenetv2/logits.npy" &&
+  ok "MobileNetV2: the re-export gives byte-identical logits" || bad "MobileNetV2: the re-export computes other logits"
+# a graph output squashed by a final Sigmoid, Tanh or Clip is not the logits;
+# the message names the value that is
+for t in sigmoid:Sigmoid tanh:Tanh clip:Clip; do
+  expect_exit 1 "eval a model ending in ${t#*:}" "$LSP" eval --model "$Z/${t%:*}_out.onnx" --data fashion-mnist --max-test 10
+  expect_err "node '/5/${t#*:}' (${t#*:}): the graph output 'logits' is the ${t#*:} of the logits, not the logits; lsprobe needs the logits: export the model without the final ${t#*:} (its input '/4/Gemm_output_0' holds the logits)" "final ${t#*:}"
+done
+expect_exit 1 "eval a model ending in Sigmoid(logits / T)" "$LSP" eval --model "$Z/sigmoid_t_out.onnx" --data fashion-mnist --max-test 10
+expect_err "node '/Sigmoid' (Sigmoid): the graph output 'logits' is the Sigmoid of the logits, not the logits; lsprobe needs the logits: export the model without the final Sigmoid (its input '/Div_output_0' holds the logits)" "final Sigmoid after temperature scaling"
 finish

@@ -72,16 +72,27 @@ static long producer(const lctx *c, const char *name) {
 
 /* ---- planning ------------------------------------------------------------ */
 
+/* Activations that squash scores into a bounded range (probabilities,
+ * ±1): a graph output made by one of them is not the logits. */
+static int is_squash(lsp_onnx_op op) {
+  return op == LSP_ONNX_SIGMOID || op == LSP_ONNX_HARDSIGMOID ||
+         op == LSP_ONNX_TANH || op == LSP_ONNX_CLIP;
+}
+
 /* The graph output computed as a chain of Add/Sub/Mul/Div by constants
  * after the last Gemm or MatMul (temperature scaling, an affine map of the
  * logits): the chain is marked to fold into that layer's weights and bias.
  * Nothing is marked when the chain does not start at a Gemm or MatMul whose
- * values feed nothing else; the output is then refused as it stands. */
+ * values feed nothing else; the output is then refused as it stands. A
+ * squashing activation at the output is looked through, so that its refusal
+ * can name the logits under it. */
 static void plan_tail(lctx *c) {
   const lsp_onnx_model *om = c->om;
   c->tail_dense = -1;
   if (c->o->probe) return;
   long k = producer(c, om->output);
+  if (k >= 0 && is_squash(om->nodes[k].op)) /* refused later, naming the */
+    k = producer(c, om->nodes[k].inputs[0]); /* value under the squashing */
   size_t n = 0;
   while (k >= 0 && n < om->nnodes) {
     const lsp_onnx_node *nd = &om->nodes[k];
@@ -195,6 +206,16 @@ static int node_of(const lctx *c, const char *name) {
   size_t v = 0;
   lsp_onnx_map_get(&c->val, name, &v);
   return (int)v - 1;
+}
+
+/* The graph output as a squashing activation (Sigmoid, HardSigmoid, Tanh,
+ * Clip) of a last dense layer: scores in a bounded range, not the logits
+ * every analysis needs; their input is. */
+static int squashed_logits(const lctx *c, const lsp_onnx_node *on, int out) {
+  if (!is_squash(on->op)) return 0;
+  if (on->ninputs < 1 || out < 1 || out + 1 != (int)c->m->nnodes) return 0;
+  int in = node_of(c, on->inputs[0]);
+  return in >= 0 && in + 1 == out && c->m->nodes[in].op == LSP_OP_DENSE;
 }
 
 static int bind(lctx *c, const char *value, int id) {
@@ -555,6 +576,14 @@ static int lower(lctx *c) {
                       "Gemm or MatMul (with its bias)",
                       c->path, om->output);
     const lsp_onnx_node *on = &om->nodes[po];
+    if (squashed_logits(c, on, out))
+      return lsp_onnx_node_fail(
+          c->path, on,
+          "the graph output '%s' is the %s of the logits, not the logits; "
+          "lsprobe needs the logits: export the model without the final %s "
+          "(its input '%s' holds the logits)",
+          om->output, lsp_onnx_op_name(on->op), lsp_onnx_op_name(on->op),
+          on->inputs[0]);
     if (out < 0 || c->m->nodes[out].op != LSP_OP_DENSE ||
         out + 1 != (int)c->m->nnodes)
       return lsp_onnx_node_fail(
