@@ -161,7 +161,7 @@ bad_case 1 "ONNX: truncated" "trunc.onnx: not an ONNX model (malformed protobuf)
 bad_case 1 "ONNX: neither format" "garbage.bin: not an lsprobe model (bad magic) and, read as ONNX: not an ONNX model" "$LSP" eval --model "$B/garbage.bin" --data "$S84"
 bad_case 1 "ONNX: model does not fit the data" "takes 8 inputs but the data" "$LSP" eval --model "$B/mlp.bin" --data "synthetic:train=300,test=100,dim=9,classes=4"
 bad_case 1 "ONNX: transfer source refused" "unsupported_op.onnx: node 'act' (Softsign)" "$LSP" attack --model "$O/mlp_gemm.onnx" --data "$S84" --transfer-from "$O/unsupported_op.onnx" --adv-out "$NO"
-bad_case 2 "ONNX: --features names nothing" "--features 'fc9': no value, node or layer" "$LSP" eval --model "$O/mlp_gemm.onnx" --data "$S84" --features fc9 --dump "$NO"
+bad_case 2 "ONNX: --features names nothing" "--features 'fc9': no value, node or layer of that name (the layers before the classifier: fc1, relu)" "$LSP" eval --model "$O/mlp_gemm.onnx" --data "$S84" --features fc9 --dump "$NO"
 bad_case 2 "eval: --features names no layer of a .lspm" "--features 'relu3': no layer of that name (its layers: dense1, relu2)" "$LSP" eval --model "$B/good.lspm" --data "synthetic:train=300,test=100,dim=8,classes=3" --features relu3 --dump "$NO"
 bad_case 2 "ONNX: --features the logits" "--features 'logits': the logits are not features" "$LSP" eval --model "$O/mlp_gemm.onnx" --data "$S84" --features logits --dump "$NO"
 bad_case 2 "export: no --out" "--out is required" "$LSP" export --model "$O/mlp_gemm.onnx"

@@ -235,6 +235,13 @@ expect_exit 0 "export the MobileNetV2 again" "$LSP" export --model "$Z/mobilenet
 expect_exit 0 "eval the re-export" "$LSP" eval --model "$SCR/mnv2_again.onnx" --data fashion-mnist --max-test 200 --dump "$SCR/zoo_again"
 cmp -s "$SCR/zoo_again/logits.npy" "$SCR/zoo_mobilenetv2/logits.npy" &&
   ok "MobileNetV2: the re-export gives byte-identical logits" || bad "MobileNetV2: the re-export computes other logits"
+# --features: the clusters block says which layer; a name that is none is
+# refused with the layers nearest the classifier
+expect_exit 0 "eval --features on a residual Add" "$LSP" eval --model "$Z/mobilenetv2_13.onnx" --data fashion-mnist --max-test 200 --features /features/features.7/Add
+grep -qx "clusters (layer /features/features.7/Add, 784 features)" "$SCR/out" &&
+  ok "clusters name the --features layer" || bad "clusters: $(grep clusters "$SCR/out")"
+expect_exit 2 "eval --features with no such layer" "$LSP" eval --model "$Z/mobilenetv2_13.onnx" --data fashion-mnist --max-test 10 --features /features/features.7/Relu
+expect_err "--features '/features/features.7/Relu': no value, node or layer of that name (the layers before the classifier: ..., /features/features.7/conv/conv.5/Clip, /features/features.7/conv/conv.6/Conv, /features/features.7/Add, /features/features.8/Conv, /features/features.10/Clip, /GlobalAveragePool)" "--features names nothing"
 # a graph output squashed by a final Sigmoid, Tanh or Clip is not the logits;
 # the message names the value that is
 for t in sigmoid:Sigmoid tanh:Tanh clip:Clip; do

@@ -533,10 +533,18 @@ static int set_features(lctx *c, const char *name) {
                       c->path, name, lsp_onnx_op_name(f->op), f->output);
     }
   } else if ((id = lsp_model_find(c->m, name)) < 0) {
+    /* name the layers nearest the classifier, the likely choices */
+    char near[400] = "";
+    size_t last = c->m->nnodes - 1, from = last > 6 ? last - 6 : 0;
+    for (size_t i = from; i < last; i++) {
+      size_t len = strlen(near);
+      snprintf(near + len, sizeof near - len, "%s%s",
+               i > from ? ", " : (from ? "..., " : ""), c->m->nodes[i].name);
+    }
     return lsp_fail(LSP_EINVAL,
                     "%s: --features '%s': no value, node or layer of that "
-                    "name",
-                    c->path, name);
+                    "name (the layers before the classifier: %s)",
+                    c->path, name, near);
   }
   if (lsp_model_set_features(c->m, id))
     return lsp_fail(LSP_EINVAL,
