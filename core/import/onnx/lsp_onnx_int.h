@@ -138,6 +138,21 @@ int lsp_onnx_per_channel(const lsp_onnx_tensor *t, const lsp_onnx_shape *x);
  * messages). */
 void lsp_onnx_ints_str(const int64_t *v, size_t n, char *buf, size_t len);
 
+/* ---- lowering (lsp_onnx_lower.c, lsp_onnx_fill.c) -----------------------
+ * Where an lsprobe node of a lowered model comes from. */
+typedef struct {
+  const lsp_onnx_node *on;  /* the ONNX node it computes                  */
+  const lsp_onnx_node *add; /* an Add folded in as the bias, or NULL     */
+  const lsp_onnx_node *div; /* a Div fused after a Sub (normalize)        */
+  int helper;               /* a Pad in front of `on`, a chain's concat  */
+} lsp_onnx_source;
+/* Fill the tensors of m (laid out by lsp_model_finish) from om's
+ * initializers, node i from src[i]; the classifier made from node
+ * tail_dense (or −1) takes the affine tail tail[0..ntail). */
+int lsp_onnx_fill_model(const lsp_onnx_model *om, const char *path,
+                        lsp_model *m, const lsp_onnx_source *src,
+                        long tail_dense, const size_t *tail, size_t ntail);
+
 /* ---- constant affine maps (lsp_onnx_affine.c) ---------------------------
  * An Add/Sub/Mul/Div's constant operand (an initializer) and whether it
  * comes first; NULL for two values. */

@@ -6,8 +6,8 @@
  * normalization, which value is the logits. A second creates the nodes
  * (a zero Pad node in front of a convolution padded asymmetrically; pools
  * outside PyTorch's form become the general `pool`), lsp_model_finish lays
- * out the tensors, a third fills them from the initializers (grouped and
- * dilated convolutions become the dense kernel they equal, with zeros).
+ * out the tensors, a third fills them from the initializers
+ * (lsp_onnx_fill.c).
  * Every refusal names the file, the node and the op. */
 #include <math.h>
 #include <stdio.h>
@@ -22,12 +22,7 @@
  * most this many floats. */
 #define MAX_EXPANDED ((size_t)1 << 26)
 
-typedef struct {
-  const lsp_onnx_node *on;  /* the ONNX node it computes                  */
-  const lsp_onnx_node *add; /* an Add folded in as the bias, or NULL     */
-  const lsp_onnx_node *div; /* a Div fused after a Sub (normalize)        */
-  int helper;               /* a Pad in front of `on`, a chain's concat  */
-} source;
+typedef lsp_onnx_source source;
 
 typedef struct {
   const lsp_onnx_model *om;
@@ -46,10 +41,6 @@ typedef struct {
   size_t *tail;    /* the tail's Add/Sub/Mul/Div, from the layer outward */
   size_t ntail;
 } lctx;
-
-static const lsp_onnx_tensor *init_named(const lctx *c, const char *name) {
-  return lsp_onnx_find_init(c->om, name);
-}
 
 static int is_arith(lsp_onnx_op op) {
   return op == LSP_ONNX_ADD || op == LSP_ONNX_SUB || op == LSP_ONNX_MUL ||
@@ -400,109 +391,6 @@ static int lower_node(lctx *c, size_t k) {
   return bind(c, on->output, id);
 }
 
-/* ---- filling the tensors ------------------------------------------------- */
-
-/* Channel ch of a constant that broadcasts along the channels only. */
-static float chan(const lsp_onnx_tensor *t, size_t ch) {
-  return t->count == 1 ? t->f[0] : t->f[ch];
-}
-
-static int fill_conv(const lctx *c, const source *s, float *w, float *b) {
-  const lsp_onnx_node *on = s->on;
-  const lsp_onnx_tensor *wt = init_named(c, on->inputs[1]);
-  size_t m = (size_t)wt->dims[0], cg = (size_t)wt->dims[1];
-  size_t kh = (size_t)on->kernel[0], kw = (size_t)on->kernel[1];
-  size_t dh = (size_t)on->dilations[0], dw = (size_t)on->dilations[1];
-  size_t g = (size_t)on->group, mg = m / g, cin = cg * g;
-  size_t eh = (kh - 1) * dh + 1, ew = (kw - 1) * dw + 1;
-  memset(w, 0, m * cin * eh * ew * sizeof *w);
-  /* W'[o, grp(o)·cg + j, u·dh, v·dw] = W[o, j, u, v]; zero elsewhere */
-  for (size_t o = 0; o < m; o++)
-    for (size_t j = 0; j < cg; j++)
-      for (size_t u = 0; u < kh; u++)
-        for (size_t v = 0; v < kw; v++)
-          w[((o * cin + (o / mg) * cg + j) * eh + u * dh) * ew + v * dw] =
-              wt->f[((o * cg + j) * kh + u) * kw + v];
-  if (!b) return LSP_OK;
-  const lsp_onnx_tensor *bt = on->ninputs == 3
-                                  ? init_named(c, on->inputs[2])
-                                  : arith_const(c, s->add, NULL, NULL);
-  for (size_t o = 0; o < m; o++) b[o] = chan(bt, o);
-  return LSP_OK;
-}
-
-static int fill_dense(const lctx *c, const source *s, const lsp_node *nd,
-                      float *w, float *b) {
-  const lsp_onnx_node *on = s->on;
-  const lsp_onnx_tensor *bt = init_named(c, on->inputs[1]);
-  size_t in = lsp_shape_size(nd->ishape), out = nd->a.units;
-  int gemm = on->op == LSP_ONNX_GEMM, tb = gemm && on->trans_b;
-  float alpha = gemm ? on->alpha : 1.0f, beta = gemm ? on->beta : 1.0f;
-  for (size_t o = 0; o < out; o++)
-    for (size_t k = 0; k < in; k++) {
-      float v = tb ? bt->f[o * in + k] : bt->f[k * out + o];
-      w[o * in + k] = alpha == 1.0f ? v : alpha * v;
-    }
-  if (!b) return LSP_OK;
-  const lsp_onnx_tensor *ct = NULL;
-  if (on->ninputs == 3) {
-    ct = init_named(c, on->inputs[2]);
-  } else if (s->add) {
-    ct = arith_const(c, s->add, NULL, NULL);
-    beta = 1.0f;
-  }
-  for (size_t o = 0; o < out; o++) {
-    float v = ct ? chan(ct, o) : 0.0f;
-    b[o] = beta == 1.0f ? v : beta * v;
-  }
-  return LSP_OK;
-}
-
-static int fill(lctx *c) {
-  lsp_model *m = c->m;
-  for (size_t i = 0; i < m->nnodes; i++) {
-    const lsp_node *nd = &m->nodes[i];
-    const source *s = &c->src[i];
-    if (!s->on || s->helper) continue; /* the probe; helpers */
-    float *w = NULL, *b = NULL, *st1 = NULL, *st2 = NULL;
-    int st = LSP_OK;
-    switch (nd->op) {
-      case LSP_OP_CONV:
-      case LSP_OP_DENSE:
-        lsp_model_tensor(m, i, "weight", &w, NULL, NULL);
-        if (nd->a.bias) lsp_model_tensor(m, i, "bias", &b, NULL, NULL);
-        st = nd->op == LSP_OP_CONV ? fill_conv(c, s, w, b)
-                                   : fill_dense(c, s, nd, w, b);
-        if (!st && c->tail_dense >= 0 && s->on == &c->om->nodes[c->tail_dense])
-          st =
-              lsp_onnx_fold_tail(c->om, c->path, c->tail, c->ntail,
-                                 lsp_shape_size(nd->ishape), nd->a.units, w, b);
-        break;
-      case LSP_OP_BN:
-        lsp_model_tensor(m, i, "weight", &w, NULL, NULL);
-        lsp_model_tensor(m, i, "bias", &b, NULL, NULL);
-        lsp_model_tensor(m, i, "running_mean", &st1, NULL, NULL);
-        lsp_model_tensor(m, i, "running_var", &st2, NULL, NULL);
-        for (int j = 1; j < 5; j++) {
-          const lsp_onnx_tensor *t = init_named(c, s->on->inputs[j]);
-          float *dst = j == 1 ? w : j == 2 ? b : j == 3 ? st1 : st2;
-          memcpy(dst, t->f, nd->shape.c * sizeof *dst);
-        }
-        break;
-      case LSP_OP_NORMALIZE:
-        lsp_model_tensor(m, i, "mean", &st1, NULL, NULL);
-        lsp_model_tensor(m, i, "std", &st2, NULL, NULL);
-        st = lsp_onnx_fill_norm(c->om, c->path, s->on, s->div, nd->shape.c, st1,
-                                st2);
-        break;
-      default:
-        break;
-    }
-    if (st) return st;
-  }
-  return LSP_OK;
-}
-
 /* ---- the whole ------------------------------------------------------------
  */
 
@@ -602,7 +490,9 @@ static int lower(lctx *c) {
           om->output, lsp_onnx_op_name(on->op));
   }
   if ((st = lsp_model_finish(c->m))) return lsp_fail_prefix(st, c->path);
-  if ((st = fill(c))) return st;
+  if ((st = lsp_onnx_fill_model(c->om, c->path, c->m, c->src, c->tail_dense,
+                                 c->tail, c->ntail)))
+    return st;
   size_t bad = 0;
   if (lsp_model_check_values(c->m, &bad)) { /* lsprobe's own value checks */
     char why[600];
