@@ -10,28 +10,42 @@
 #include "core/base/lsp_error.h"
 #include "core/import/onnx/lsp_onnx_read_int.h"
 
-/* ONNX's Selu defaults, as the float attributes they are */
-#define SELU_ALPHA 1.67326319217681884765625f
-#define SELU_GAMMA 1.05070102214813232421875f
+/* The kinds of both sides, in one list. */
+static const struct {
+  lsp_onnx_op onnx;
+  lsp_op kind;
+} k_map[] = {{LSP_ONNX_SIGMOID, LSP_OP_SIGMOID},
+             {LSP_ONNX_TANH, LSP_OP_TANH},
+             {LSP_ONNX_LEAKYRELU, LSP_OP_LEAKYRELU},
+             {LSP_ONNX_ELU, LSP_OP_ELU},
+             {LSP_ONNX_SELU, LSP_OP_SELU},
+             {LSP_ONNX_CLIP, LSP_OP_CLIP},
+             {LSP_ONNX_HARDSIGMOID, LSP_OP_HARDSIGMOID},
+             {LSP_ONNX_HARDSWISH, LSP_OP_HARDSWISH},
+             {LSP_ONNX_SOFTPLUS, LSP_OP_SOFTPLUS},
+             {LSP_ONNX_ERF, LSP_OP_ERF},
+             {LSP_ONNX_GELU, LSP_OP_GELU}};
+#define N_MAP (sizeof k_map / sizeof *k_map)
 
+/* The entry of ONNX op `op`, or N_MAP. */
+static size_t entry_of(lsp_onnx_op op) {
+  size_t k = 0;
+  while (k < N_MAP && k_map[k].onnx != op) k++;
+  return k;
+}
+
+/* Every node: Clip's bounds ±inf. An activation's alpha, beta and gamma:
+ * its lsprobe kind's defaults, which are ONNX's float32 values (the kinds
+ * leave the attributes they do not read at 0). */
 void lsp_onnx_act_defaults(lsp_onnx_node *nd) {
   nd->clip_lo = -INFINITY, nd->clip_hi = INFINITY;
-  switch (nd->op) {
-    case LSP_ONNX_LEAKYRELU:
-      nd->alpha = 0.01f;
-      break;
-    case LSP_ONNX_ELU:
-      nd->alpha = 1.0f;
-      break;
-    case LSP_ONNX_SELU:
-      nd->alpha = SELU_ALPHA, nd->gamma = SELU_GAMMA;
-      break;
-    case LSP_ONNX_HARDSIGMOID:
-      nd->alpha = 0.2f, nd->beta = 0.5f;
-      break;
-    default:
-      break;
-  }
+  size_t k = entry_of(nd->op);
+  if (k == N_MAP) return;
+  lsp_attrs a;
+  lsp_attrs_default(k_map[k].kind, &a);
+  if (a.alpha != 0.0) nd->alpha = (float)a.alpha;
+  if (a.beta != 0.0) nd->beta = (float)a.beta;
+  if (a.gamma != 0.0) nd->gamma = (float)a.gamma;
 }
 
 int lsp_onnx_act_since(lsp_onnx_op op) {
@@ -89,26 +103,9 @@ int lsp_onnx_act_read(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
   return LSP_OK;
 }
 
-/* The kinds of both sides, in one list. */
-static const struct {
-  lsp_onnx_op onnx;
-  lsp_op kind;
-} k_map[] = {{LSP_ONNX_SIGMOID, LSP_OP_SIGMOID},
-             {LSP_ONNX_TANH, LSP_OP_TANH},
-             {LSP_ONNX_LEAKYRELU, LSP_OP_LEAKYRELU},
-             {LSP_ONNX_ELU, LSP_OP_ELU},
-             {LSP_ONNX_SELU, LSP_OP_SELU},
-             {LSP_ONNX_CLIP, LSP_OP_CLIP},
-             {LSP_ONNX_HARDSIGMOID, LSP_OP_HARDSIGMOID},
-             {LSP_ONNX_HARDSWISH, LSP_OP_HARDSWISH},
-             {LSP_ONNX_SOFTPLUS, LSP_OP_SOFTPLUS},
-             {LSP_ONNX_ERF, LSP_OP_ERF},
-             {LSP_ONNX_GELU, LSP_OP_GELU}};
-#define N_MAP (sizeof k_map / sizeof *k_map)
 
 int lsp_onnx_act_lower(const lsp_onnx_node *on, lsp_op *op, lsp_attrs *a) {
-  size_t k = 0;
-  while (k < N_MAP && k_map[k].onnx != on->op) k++;
+  size_t k = entry_of(on->op);
   if (k == N_MAP) return 0;
   *op = k_map[k].kind;
   lsp_attrs_default(*op, a);
