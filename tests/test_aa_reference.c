@@ -6,7 +6,7 @@
  * Fashion-MNIST test images agree within 0.02 at ε = 0.05 and 0.1.
  *
  * The two implementations draw different random numbers, so only the
- * accuracies are compared, with the 0.02 the issue asks for (two runs of
+ * accuracies are compared, within 0.02 (two runs of
  * the same attack with different seeds differ by about 0.01 here). Square
  * is compared with "square-paper", the authors' Square with its position
  * draw widened to the paper's range (gen_aa_reference.py explains why);

@@ -105,7 +105,7 @@ static void test_hit_means_same_model(void **state) {
 
   /* every setting is compared and keyed; the file's own record decides */
   lsp_train_opts o2 = f->o;
-  o2.lr = 0.3; /* the case: lr 0.3 must not reuse the lr 0.1 model */
+  o2.lr = 0.3; /* lr 0.3 must not reuse the lr 0.1 model */
   lsp_train_record(&o2, &f->data, &want);
   expect_miss(f, A8_16_3, &want, "recorded settings differ: lr (0.10000000000000001 vs 0.29999999999999999)");
   assert_true(lsp_cache_key(A8_16_3, &want) != key);

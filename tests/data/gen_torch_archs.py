@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Reference data for lsprobe's built-in architectures (tests/test_graph.c).
 
-Builds LeNet-5 and ResNet-8 as the issue describes them, in PyTorch (Debian
+Builds LeNet-5 and ResNet-8 as DESIGN §7.4 describes them, in PyTorch (Debian
 python3-torch 1.13; run as /usr/bin/python3), with PyTorch's default
 initialization, and writes into tests/data/torch_archs/:
   <arch>_params.npy    every trainable tensor, flattened, in state_dict order
