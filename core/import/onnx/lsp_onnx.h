@@ -79,9 +79,12 @@ typedef enum {
   LSP_ONNX_HARDSWISH,
   LSP_ONNX_SOFTPLUS,
   LSP_ONNX_ERF,
-  LSP_ONNX_GELU
+  LSP_ONNX_GELU,
+  /* global max pooling: X only (ReduceMax's axes folded in) */
+  LSP_ONNX_GLOBALMAXPOOL,
+  LSP_ONNX_REDUCEMAX
 } lsp_onnx_op;
-#define LSP_ONNX_OP_LAST LSP_ONNX_GELU
+#define LSP_ONNX_OP_LAST LSP_ONNX_REDUCEMAX
 
 /* Pad's modes (the `mode` attribute). */
 enum { LSP_ONNX_PAD_CONSTANT = 0, LSP_ONNX_PAD_REFLECT, LSP_ONNX_PAD_EDGE };
@@ -155,11 +158,11 @@ typedef struct {
   int shape_rank;        /* Reshape: entries of shape (2 to 4) */
   int64_t axis;          /* Flatten: 1, or 1 − rank (default 1); Concat:
                             as written (the checker accepts 1 or 1 − rank) */
-  int64_t axes[4];       /* ReduceMean: the axes as written (the attribute
+  int64_t axes[4];       /* ReduceMean, ReduceMax: the axes as written (the attribute
                             up to opset 17, an int64 constant input from
                             18); naxes 0: every axis */
   int naxes;
-  int keepdims;    /* ReduceMean (default 1) */
+  int keepdims;    /* ReduceMean, ReduceMax (default 1) */
   int pad_mode;    /* Pad: LSP_ONNX_PAD_* (default constant) */
   float pad_value; /* Pad: constant_value (finite, or -inf) */
   /* opsets <= 6 (Add, Sub, Mul, Div, Gemm): the broadcast flag (-1 for
