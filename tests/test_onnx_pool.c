@@ -169,6 +169,15 @@ static void test_torch_head(void **state) {
   }
   lsp_array_release(&x);
   lsp_array_release(&fw);
+  /* --features: the head's Conv is the classifier, not a layer before it */
+  lsp_model *m = (lsp_model *)1;
+  lsp_load_opts o = {"/cls/Conv"};
+  char note[256];
+  assert_int_equal(
+      lsp_model_load_opts(td_path(files[0]), &o, &m, note, sizeof note),
+      LSP_EINVAL);
+  assert_non_null(strstr(lsp_errmsg(), "--features '/cls/Conv': this 1×1 "
+                                       "convolution is the classifier"));
 }
 
 /* ---- gmp on its own ------------------------------------------------------ */
@@ -246,8 +255,8 @@ static void fd_check(lsp_model *m, lsp_model_ws *ws, float *v, const float *g,
 static void test_gmp_graph(void **state) {
   (void)state;
   lsp_model *m = NULL;
-  assert_int_equal(lsp_model_from_spec("conv(3,3) gmp", (lsp_shape){2, 5, 5},
-                                       3, NULL, 0, &m),
+  assert_int_equal(lsp_model_from_spec("conv(3,3) gmp", (lsp_shape){2, 5, 5}, 3,
+                                       NULL, 0, &m),
                    0);
   assert_int_equal(lsp_model_init(m, 5), 0);
   assert_int_equal(lsp_model_feature_dim(m), 3);

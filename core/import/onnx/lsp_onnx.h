@@ -17,8 +17,9 @@
  * opsets): Conv, Gemm, MatMul, Add, Sub, Mul, Div, Relu, the activations
  * Sigmoid, Tanh, LeakyRelu, Elu, Selu, Clip, HardSigmoid, HardSwish,
  * Softplus, Erf and Gelu, MaxPool,
- * AveragePool, GlobalAveragePool, BatchNormalization (inference), Concat
- * (channels), ReduceMean (spatial axes), Flatten,
+ * AveragePool, GlobalAveragePool, GlobalMaxPool, BatchNormalization
+ * (inference), Concat (channels), ReduceMean and ReduceMax (spatial axes),
+ * Flatten,
  * Reshape (keeping the batch), Pad (constant, reflect, edge), Constant,
  * Identity, on N × D, N × C × L and N × C × H × W values.
  * Constant and Identity are resolved while reading and never appear as nodes;
@@ -252,7 +253,9 @@ const lsp_onnx_tensor *lsp_onnx_find_init(const lsp_onnx_model *m,
  * of a per-feature constant after a bias-free one is its bias, as after a
  * bias-free Conv), Add of two values → add, Mul of two values → mul,
  * Concat → a chain of two-input concat nodes (one input: nothing),
- * ReduceMean over the spatial axes → gap, Add/Sub/Mul/Div by a
+ * ReduceMean over the spatial axes → gap (also one axis, then the other:
+ * the first is no node), ReduceMax likewise, GlobalMaxPool and a MaxPool
+ * over the whole image → gmp, Add/Sub/Mul/Div by a
  * per-channel constant → normalize (a Sub followed by a Div is one),
  * pools → maxpool/avgpool in PyTorch's form (symmetric padding up to half
  * the window), else the general pool (asymmetric padding, dilated max
@@ -261,7 +264,9 @@ const lsp_onnx_tensor *lsp_onnx_find_init(const lsp_onnx_model *m,
  * Relu → relu, the activations → their kinds (lsp_onnx_act.c). The graph output must be the logits of the last Gemm or
  * MatMul, which becomes the classifier (a chain of Add/Sub/Mul/Div by
  * scalar or per-class constants after it, such as a temperature, is folded
- * into its weights and bias); the features are its input unless
+ * into its weights and bias); a 1×1 Conv pooled by a global average as the
+ * output is gap then that dense classifier (lsp_onnx_head.c); the
+ * features are its input unless
  * `features` names a value, an ONNX node (its output) or an lsprobe layer.
  * `probe` (the conformance runner) takes any graph output: a zero
  * Dense(1) classifier is appended and the output is the model's features.
@@ -278,7 +283,8 @@ int lsp_onnx_lower(const lsp_onnx_model *m, const char *path,
  * input "input" (N × D for a model without spatial layers, else
  * N × C × H × W; N symbolic), output "logits", one node per layer named as
  * the layer (conv → Conv, dense → Gemm with transB, bn →
- * BatchNormalization, pools, gap → GlobalAveragePool, pad → Pad, flatten,
+ * BatchNormalization, pools, gap → GlobalAveragePool, gmp → GlobalMaxPool,
+ * pad → Pad, flatten,
  * reshape, add, mul, concat (axis 1), relu), a Flatten in front of a dense
  * layer that reads an image, and an input normalization as Sub and Div by
  * [1, C, 1, 1] constants (fused back into one on reading). Read back and

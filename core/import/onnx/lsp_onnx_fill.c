@@ -33,10 +33,10 @@ static int fill_conv(const lsp_onnx_model *om, const lsp_onnx_source *s,
           w[((o * cin + (o / mg) * cg + j) * eh + u * dh) * ew + v * dw] =
               wt->f[((o * cg + j) * kh + u) * kw + v];
   if (!b) return LSP_OK;
-  const lsp_onnx_tensor *bt = on->ninputs == 3
-                                  ? lsp_onnx_find_init(om, on->inputs[2])
-                                  : s->add ? lsp_onnx_arith_const(om, s->add, NULL, NULL)
-                                           : NULL; /* a head's: none */
+  const lsp_onnx_tensor *bt =
+      on->ninputs == 3 ? lsp_onnx_find_init(om, on->inputs[2])
+      : s->add         ? lsp_onnx_arith_const(om, s->add, NULL, NULL)
+                       : NULL; /* a head's: none */
   for (size_t o = 0; o < m; o++) b[o] = bt ? chan(bt, o) : 0.0f;
   return LSP_OK;
 }

@@ -40,6 +40,20 @@ long lsp_onnx_partial_reduce(const lsp_onnx_model *om, const size_t *uses,
   return pn->op == nd->op && !lsp_onnx_reduces_all(pn) ? p : -1;
 }
 
+int lsp_onnx_partial_refuse(const char *path, const lsp_onnx_node *nd) {
+  char sb[128];
+  lsp_onnx_ints_str(nd->axes, (size_t)nd->naxes, sb, sizeof sb);
+  return lsp_onnx_node_fail(
+      path, nd,
+      "axes %s leave a feature map of %lld × %lld; lsprobe reduces over one "
+      "spatial axis only when a second %s over the other reads it alone "
+      "(global %s pooling)",
+      sb, (long long)nd->out.dims[2],
+      nd->out.rank > 3 ? (long long)nd->out.dims[3] : 1LL,
+      lsp_onnx_op_name(nd->op),
+      nd->op == LSP_ONNX_REDUCEMEAN ? "average" : "max");
+}
+
 /* The pooling that makes the graph output (through Flatten and Reshape
  * nodes read once), or -1; *mean: an average. */
 static long out_pool(const lsp_onnx_model *om, const size_t *uses, int *mean) {
@@ -69,12 +83,12 @@ static const char *pooled(const lsp_onnx_model *om, const size_t *uses,
 
 static int is_1x1(const lsp_onnx_node *nd) {
   return nd->kernel[0] == 1 && nd->kernel[1] == 1 && nd->strides[0] == 1 &&
-         nd->strides[1] == 1 && !nd->pads[0] && !nd->pads[1] &&
-         !nd->pads[2] && !nd->pads[3] && nd->group == 1;
+         nd->strides[1] == 1 && !nd->pads[0] && !nd->pads[1] && !nd->pads[2] &&
+         !nd->pads[3] && nd->group == 1;
 }
 
-int lsp_onnx_plan_head(const lsp_onnx_model *om, const size_t *uses,
-                       long *conv, long *pool) {
+int lsp_onnx_plan_head(const lsp_onnx_model *om, const size_t *uses, long *conv,
+                       long *pool) {
   int mean = 0;
   long k = out_pool(om, uses, &mean);
   if (k < 0 || !mean) return 0;
@@ -101,17 +115,19 @@ int lsp_onnx_head_refuse(const lsp_onnx_model *om, const size_t *uses,
       return LSP_OK; /* not a convolution's maps pooled */
     if (!between) between = lsp_onnx_op_name(op);
   }
-  if (q < 0 || uses[q] != 1 || om->nodes[q].op != LSP_ONNX_CONV)
-    return LSP_OK;
+  if (q < 0 || uses[q] != 1 || om->nodes[q].op != LSP_ONNX_CONV) return LSP_OK;
   const lsp_onnx_node *cv = &om->nodes[q], *pn = &om->nodes[k];
   char why[160], lb[32];
   if (between)
-    snprintf(why, sizeof why, "a %s sits between the convolution and the "
-             "pooling", between);
+    snprintf(why, sizeof why,
+             "a %s sits between the convolution and the "
+             "pooling",
+             between);
   else if (!mean)
     snprintf(why, sizeof why, "the pooling takes the maximum");
   else
-    snprintf(why, sizeof why, "the convolution is not 1×1 with stride 1, "
+    snprintf(why, sizeof why,
+             "the convolution is not 1×1 with stride 1, "
              "no padding and one group");
   return lsp_onnx_node_fail(
       path, pn,

@@ -157,7 +157,8 @@ int lsp_onnx_fill_model(const lsp_onnx_model *om, const char *path,
  * lsp_onnx_reduces_all: a ReduceMean or ReduceMax (checked) whose output
  * has no spatial extent left. lsp_onnx_partial_reduce: for node k, such a
  * reduction, the reduction over some spatial axes before it (of the same
- * op, read by k alone) that it completes into one global pooling, or -1.
+ * op, read by k alone) that it completes into one global pooling, or -1;
+ * lsp_onnx_partial_refuse: LSP_EDATA naming one that nothing completes.
  * lsp_onnx_plan_head: 1 with the nodes of the graph output's 1×1 Conv and
  * its average pooling when they make a head lowered as pooling then a
  * dense classifier; 0 otherwise. lsp_onnx_head_refuse: LSP_EDATA naming
@@ -166,6 +167,7 @@ int lsp_onnx_fill_model(const lsp_onnx_model *om, const char *path,
 int lsp_onnx_reduces_all(const lsp_onnx_node *nd);
 long lsp_onnx_partial_reduce(const lsp_onnx_model *om, const size_t *uses,
                              size_t k);
+int lsp_onnx_partial_refuse(const char *path, const lsp_onnx_node *nd);
 int lsp_onnx_plan_head(const lsp_onnx_model *om, const size_t *uses,
                        long *conv, long *pool);
 int lsp_onnx_head_refuse(const lsp_onnx_model *om, const size_t *uses,

@@ -3,7 +3,9 @@
  *
  * One pass plans: which Add is the bias of the bias-free Conv, Gemm or
  * MatMul before it, which Div completes the Sub before it into one input
- * normalization, which value is the logits. A second creates the nodes
+ * normalization, which value is the logits, which reductions over one
+ * axis complete into one pooling, whether a 1×1 Conv pooled into the
+ * logits is the classifier (lsp_onnx_head.c). A second creates the nodes
  * (a zero Pad node in front of a convolution padded asymmetrically; pools
  * outside PyTorch's form become the general `pool`), lsp_model_finish lays
  * out the tensors, a third fills them from the initializers
@@ -368,25 +370,15 @@ static int lower_node(lctx *c, size_t k) {
       break;
     case LSP_ONNX_REDUCEMEAN: /* over spatial axes (the checker) */
     case LSP_ONNX_REDUCEMAX:
-      if (!lsp_onnx_reduces_all(on)) {
-        char sb[128];
-        lsp_onnx_ints_str(on->axes, (size_t)on->naxes, sb, sizeof sb);
-        return lsp_onnx_node_fail(
-            c->path, on,
-            "axes %s leave a feature map of %lld × %lld; lsprobe reduces "
-            "over one spatial axis only when a second %s over the other "
-            "reads it alone (global %s pooling)",
-            sb, (long long)on->out.dims[2],
-            on->out.rank > 3 ? (long long)on->out.dims[3] : 1LL,
-            lsp_onnx_op_name(on->op),
-            on->op == LSP_ONNX_REDUCEMEAN ? "average" : "max");
-      }
+      if (!lsp_onnx_reduces_all(on))
+        return lsp_onnx_partial_refuse(c->path, on);
       /* fall through */
     case LSP_ONNX_GLOBALAVGPOOL:
     case LSP_ONNX_GLOBALMAXPOOL: {
-      lsp_op op = on->op == LSP_ONNX_GLOBALMAXPOOL || on->op == LSP_ONNX_REDUCEMAX
-                      ? LSP_OP_GMP
-                      : LSP_OP_GAP;
+      lsp_op op =
+          on->op == LSP_ONNX_GLOBALMAXPOOL || on->op == LSP_ONNX_REDUCEMAX
+              ? LSP_OP_GMP
+              : LSP_OP_GAP;
       lsp_attrs_default(op, &a);
       st = add(c, on, op, &a, in, 0, "", &id);
       break;
@@ -444,8 +436,7 @@ static int lower_node(lctx *c, size_t k) {
   return bind(c, on->output, id);
 }
 
-/* ---- the whole ------------------------------------------------------------
- */
+/* ---- the whole ---------------------------------------------------------- */
 
 /* --features NAME: an ONNX value, an ONNX node (its output) or an lsprobe
  * layer name. */
@@ -466,6 +457,11 @@ static int set_features(lctx *c, const char *name) {
   if (value) {
     long p = producer(c, value);
     id = node_of(c, value);
+    if (p >= 0 && p == c->head_conv)
+      return lsp_fail(LSP_EINVAL,
+                      "%s: --features '%s': this 1×1 convolution is the "
+                      "classifier (applied to its pooled input, the features)",
+                      c->path, name);
     if (p >= 0 && c->bias_from[p] >= 0) {
       const lsp_onnx_node *f = &om->nodes[c->bias_from[p]];
       return lsp_fail(LSP_EINVAL,
