@@ -5,7 +5,8 @@
  *   input) are one gap; F.adaptive_max_pool2d, nn.AdaptiveMaxPool2d
  *   (MaxPool over the whole image), h.amax((2, 3)) and h.amax(3).amax(2)
  *   (ReduceMax), torch.max(h.view(n, 6, -1), 2)[0] and GlobalMaxPool are
- *   one gmp; a Conv 1×1 → global average pooling head is gap then a dense
+ *   one gmp; a Conv 1×1 → global average pooling head (GlobalAveragePool,
+ *   ReduceMean, an AveragePool over the whole image) is gap then a dense
  *   classifier. Each computes PyTorch's float64 logits (1e-5 relative to
  *   the largest), input gradient, and predictions after an FGSM step;
  * - gmp alone matches F.adaptive_max_pool2d in float64 on tied maxima (the
@@ -144,11 +145,12 @@ static void test_torch_max(void **state) {
  * pooled trunk (PyTorch's mean of h over the pixels). */
 static void test_torch_head(void **state) {
   (void)state;
-  const char *files[] = {DIR "head_op13.onnx", DIR "head_mean_op17.onnx"};
+  const char *files[] = {DIR "head_op13.onnx", DIR "head_mean_op17.onnx",
+                         DIR "head_avgpool_op17.onnx"};
   lsp_array x, fw;
   td_load(DIR "x.npy", &x);
   td_load(DIR "head_feat.npy", &fw);
-  for (size_t f = 0; f < 2; f++) {
+  for (size_t f = 0; f < 3; f++) {
     lsp_model *m = load(files[f]);
     const lsp_node *cls = &m->nodes[m->nnodes - 1];
     assert_int_equal(cls->op, LSP_OP_DENSE);

@@ -36,6 +36,8 @@ It (re)writes tests/data/onnx_pool/:
   pooling as the logits (SqueezeNet without the ReLU, all-conv nets):
   head_op13.onnx   F.adaptive_avg_pool2d(conv1x1(h), 1) then Flatten
   head_mean_op17.onnx  conv1x1(h).mean((2, 3))
+  head_avgpool_op17.onnx  F.avg_pool2d(conv1x1(h), 8) (AveragePool, the
+                   whole image as the window) then Flatten
   head_logits.npy, head_grad.npy, head_fgsm.npy, head_feat.npy (the pooled
                    trunk, mean of h over the pixels: the features)
   Refused:
@@ -97,7 +99,8 @@ class Net(nn.Module):
 
 
 class Head(nn.Module):
-    """conv1x1 to the classes, pooled: kind 'avg', 'mean', 'relu', 'max'."""
+    """conv1x1 to the classes, pooled: kind 'avg', 'mean', 'avgpool',
+    'relu', 'max'."""
 
     def __init__(self, kind):
         super().__init__()
@@ -117,6 +120,8 @@ class Head(nn.Module):
         z = self.cls(self.trunk(x))
         if self.kind == "mean":
             return z.mean((2, 3))
+        if self.kind == "avgpool":
+            return torch.flatten(F.avg_pool2d(z, 8), 1)
         if self.kind == "relu":
             z = torch.relu(z)
         if self.kind == "max":
@@ -277,6 +282,8 @@ def main():
         export(head, x, "head_op13", 13)
         head.kind = "mean"
         export(head, x, "head_mean_op17", 17)
+        head.kind = "avgpool"
+        export(head, x, "head_avgpool_op17", 17)
         head.kind = "relu"
         export(head, x, "head_relu_op13", 13)
         head.kind = "max"

@@ -54,6 +54,18 @@ int lsp_onnx_partial_refuse(const char *path, const lsp_onnx_node *nd) {
       nd->op == LSP_ONNX_REDUCEMEAN ? "average" : "max");
 }
 
+/* A MaxPool or AveragePool whose one window is the whole image, unpadded
+ * (F.avg_pool2d(x, 8) on 8 × 8). */
+static int whole_window(const lsp_onnx_model *om, const lsp_onnx_node *nd) {
+  long p = producer(om, nd->inputs[0]);
+  const lsp_onnx_shape *x = p >= 0 ? &om->nodes[p].out : &om->in_shape;
+  return (nd->op == LSP_ONNX_MAXPOOL || nd->op == LSP_ONNX_AVGPOOL) &&
+         x->rank > 2 && !nd->pads[0] && !nd->pads[1] && !nd->pads[2] &&
+         !nd->pads[3] && nd->dilations[0] == 1 && nd->dilations[1] == 1 &&
+         nd->kernel[0] == x->dims[2] &&
+         nd->kernel[1] == (x->rank > 3 ? x->dims[3] : 1);
+}
+
 /* The pooling that makes the graph output (through Flatten and Reshape
  * nodes read once), or -1; *mean: an average. */
 static long out_pool(const lsp_onnx_model *om, const size_t *uses, int *mean) {
@@ -65,10 +77,11 @@ static long out_pool(const lsp_onnx_model *om, const size_t *uses, int *mean) {
   if (k < 0 || uses[k] != 1) return -1;
   const lsp_onnx_node *nd = &om->nodes[k];
   int avg = nd->op == LSP_ONNX_GLOBALAVGPOOL ||
-            (nd->op == LSP_ONNX_REDUCEMEAN && lsp_onnx_reduces_all(nd));
+            (nd->op == LSP_ONNX_REDUCEMEAN && lsp_onnx_reduces_all(nd)) ||
+            (nd->op == LSP_ONNX_AVGPOOL && whole_window(om, nd));
   int max = nd->op == LSP_ONNX_GLOBALMAXPOOL ||
             (nd->op == LSP_ONNX_REDUCEMAX && lsp_onnx_reduces_all(nd)) ||
-            (nd->op == LSP_ONNX_MAXPOOL && lsp_onnx_reduces_all(nd));
+            (nd->op == LSP_ONNX_MAXPOOL && whole_window(om, nd));
   *mean = avg;
   return avg || max ? k : -1;
 }
