@@ -330,7 +330,7 @@ static void refused(const char *rel, const char *node, const char *needle) {
 static void test_refused(void **state) {
   (void)state;
   refused(DIR "bad_meanw_op13.onnx", "node '/ReduceMean' (ReduceMean)",
-          "axes [3] leave a feature map of 8 × 1");
+          "axes [3] leave a feature map (6 × 8 × 1 per example)");
   refused(DIR "bad_maxc_op13.onnx", "node '/ReduceMax' (ReduceMax)",
           "axes [1] of a rank-4 input: lsprobe takes the maximum over the "
           "spatial axes only");

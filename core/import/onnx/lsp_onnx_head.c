@@ -41,16 +41,19 @@ long lsp_onnx_partial_reduce(const lsp_onnx_model *om, const size_t *uses,
 }
 
 int lsp_onnx_partial_refuse(const char *path, const lsp_onnx_node *nd) {
-  char sb[128];
+  char sb[128], dims[96] = "";
   lsp_onnx_ints_str(nd->axes, (size_t)nd->naxes, sb, sizeof sb);
+  for (int k = 1; k < nd->out.rank; k++) {
+    size_t len = strlen(dims);
+    snprintf(dims + len, sizeof dims - len, "%s%lld", k > 1 ? " × " : "",
+             (long long)nd->out.dims[k]);
+  }
   return lsp_onnx_node_fail(
       path, nd,
-      "axes %s leave a feature map of %lld × %lld; lsprobe reduces over one "
-      "spatial axis only when a second %s over the other reads it alone "
+      "axes %s leave a feature map (%s per example); lsprobe reduces over "
+      "one spatial axis only when a second %s over the other reads it alone "
       "(global %s pooling)",
-      sb, (long long)nd->out.dims[2],
-      nd->out.rank > 3 ? (long long)nd->out.dims[3] : 1LL,
-      lsp_onnx_op_name(nd->op),
+      sb, dims, lsp_onnx_op_name(nd->op),
       nd->op == LSP_ONNX_REDUCEMEAN ? "average" : "max");
 }
 
