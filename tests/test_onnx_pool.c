@@ -178,8 +178,9 @@ static void test_torch_head(void **state) {
   assert_int_equal(
       lsp_model_load_opts(td_path(files[0]), &o, &m, note, sizeof note),
       LSP_EINVAL);
-  assert_non_null(strstr(lsp_errmsg(), "--features '/cls/Conv': this 1×1 "
-                                       "convolution is the classifier"));
+  assert_non_null(strstr(lsp_errmsg(),
+                         "--features '/cls/Conv': this 1×1 "
+                         "convolution is the classifier"));
 }
 
 /* ---- gmp on its own ------------------------------------------------------ */
@@ -315,6 +316,123 @@ static void test_gmp_graph(void **state) {
   lsp_model_free(m);
 }
 
+/* ---- by hand: closed forms ------------------------------------------------
+ */
+
+/* x [2, 3, 5, 6] (x[i] = sin(0.7 i)) → Conv 1×1 (W [4, 3], no bias) → [Add
+ * of b [1, 4, 1, 1]] → GlobalAveragePool → Flatten: gap then a dense
+ * classifier; z[n, o] = Σ_c W[o, c]·mean(x[n, c]) + b[o] (b = 0 without the
+ * Add), the features mean(x[n, c]), against the sums in double here. */
+static void head_by_hand(int with_add) {
+  enum { B = 2, C = 3, O = 4, HW = 30 };
+  const lsp_onnx_shape in = {4, {-1, C, 5, 6}};
+  lsp_onnx_model *om = lsp_onnx_model_alloc("x", &in, "y");
+  float w[O * C], b[O], x[B * C * HW];
+  for (size_t i = 0; i < O * C; i++) w[i] = cosf(1.3f * (float)i);
+  for (size_t i = 0; i < O; i++) b[i] = 0.25f * (float)i - 0.4f;
+  for (size_t i = 0; i < B * C * HW; i++) x[i] = sinf(0.7f * (float)i);
+  const int64_t wd[4] = {O, C, 1, 1}, bd[4] = {1, O, 1, 1};
+  assert_int_equal(lsp_onnx_add_init(om, "w", 4, wd, w), 0);
+  assert_int_equal(lsp_onnx_add_init(om, "b", 4, bd, b), 0);
+  const char *cin[2] = {"x", "w"}, *ain[2] = {"z0", "b"}, *gin[1] = {"z"},
+             *fin[1] = {"q"};
+  assert_non_null(lsp_onnx_add_node(om, LSP_ONNX_CONV, "cls", 2, cin,
+                                    with_add ? "z0" : "z"));
+  if (with_add)
+    assert_non_null(lsp_onnx_add_node(om, LSP_ONNX_ADD, "bias", 2, ain, "z"));
+  assert_non_null(
+      lsp_onnx_add_node(om, LSP_ONNX_GLOBALAVGPOOL, "pool", 1, gin, "q"));
+  assert_non_null(lsp_onnx_add_node(om, LSP_ONNX_FLATTEN, "flat", 1, fin, "y"));
+  assert_int_equal(lsp_onnx_check(om, "head.onnx"), 0);
+  lsp_model *m = NULL;
+  int st = lsp_onnx_lower(om, "head.onnx", NULL, &m);
+  if (st) print_error("%s\n", lsp_errmsg());
+  assert_int_equal(st, 0);
+  assert_int_equal(m->nnodes, 2); /* gap, dense */
+  assert_int_equal(m->nodes[0].op, LSP_OP_GAP);
+  assert_string_equal(m->nodes[1].name, "cls");
+  lsp_model_ws *ws = lsp_model_ws_alloc(m, B);
+  const float *z, *h;
+  assert_int_equal(lsp_model_forward(m, ws, x, B, &z, &h), 0);
+  for (size_t n = 0; n < B; n++) {
+    double mean[C];
+    for (size_t c = 0; c < C; c++) {
+      mean[c] = 0;
+      for (size_t p = 0; p < HW; p++) mean[c] += x[(n * C + c) * HW + p];
+      mean[c] /= HW;
+      td_close(h[n * C + c], mean[c], 1e-6, 1e-7, "features", c);
+    }
+    for (size_t o = 0; o < O; o++) {
+      double want = with_add ? b[o] : 0.0;
+      for (size_t c = 0; c < C; c++) want += (double)w[o * C + c] * mean[c];
+      td_close(z[n * O + o], want, 1e-6, 1e-6, "logits", o);
+    }
+  }
+  lsp_model_ws_free(ws);
+  lsp_model_free(m);
+  lsp_onnx_model_free(om);
+}
+
+/* x [2, 3, 7] (N × C × L) → ReduceMax over [-1] (keepdims 0), or MaxPool
+ * with the kernel [7] then Flatten → Gemm (W [4, 3], transB, b [4]): one
+ * gmp, z = W·max_l x + b. */
+static void max1d_by_hand(int maxpool) {
+  enum { B = 2, C = 3, L = 7, O = 4 };
+  const lsp_onnx_shape in = {3, {-1, C, L}};
+  lsp_onnx_model *om = lsp_onnx_model_alloc("x", &in, "y");
+  float w[O * C], b[O], x[B * C * L];
+  for (size_t i = 0; i < O * C; i++) w[i] = cosf(0.9f * (float)i);
+  for (size_t i = 0; i < O; i++) b[i] = 0.5f - 0.2f * (float)i;
+  for (size_t i = 0; i < B * C * L; i++) x[i] = sinf(2.3f * (float)i);
+  const int64_t wd[2] = {O, C}, bd[1] = {O};
+  assert_int_equal(lsp_onnx_add_init(om, "w", 2, wd, w), 0);
+  assert_int_equal(lsp_onnx_add_init(om, "b", 1, bd, b), 0);
+  const char *rin[1] = {"x"}, *fin[1] = {"q"}, *gin[3] = {"p", "w", "b"};
+  if (maxpool) {
+    lsp_onnx_node *mp =
+        lsp_onnx_add_node(om, LSP_ONNX_MAXPOOL, "mp", 1, rin, "q");
+    mp->kernel[0] = L, mp->kernel[1] = 1, mp->nspatial = 1;
+    assert_non_null(lsp_onnx_add_node(om, LSP_ONNX_FLATTEN, "f", 1, fin, "p"));
+  } else {
+    lsp_onnx_node *rm =
+        lsp_onnx_add_node(om, LSP_ONNX_REDUCEMAX, "rm", 1, rin, "p");
+    rm->naxes = 1, rm->axes[0] = -1, rm->keepdims = 0;
+  }
+  lsp_onnx_node *fc = lsp_onnx_add_node(om, LSP_ONNX_GEMM, "fc", 3, gin, "y");
+  assert_non_null(fc);
+  fc->trans_b = 1;
+  assert_int_equal(lsp_onnx_check(om, "max1d.onnx"), 0);
+  lsp_model *m = NULL;
+  int st = lsp_onnx_lower(om, "max1d.onnx", NULL, &m);
+  if (st) print_error("%s\n", lsp_errmsg());
+  assert_int_equal(st, 0);
+  assert_int_equal(count_op(m, LSP_OP_GMP), 1);
+  lsp_model_ws *ws = lsp_model_ws_alloc(m, B);
+  const float *z;
+  assert_int_equal(lsp_model_forward(m, ws, x, B, &z, NULL), 0);
+  for (size_t n = 0; n < B; n++)
+    for (size_t o = 0; o < O; o++) {
+      double want = b[o];
+      for (size_t c = 0; c < C; c++) {
+        double mx = -INFINITY;
+        for (size_t l = 0; l < L; l++) mx = fmax(mx, x[(n * C + c) * L + l]);
+        want += (double)w[o * C + c] * mx;
+      }
+      td_close(z[n * O + o], want, 1e-6, 1e-6, "logits", o);
+    }
+  lsp_model_ws_free(ws);
+  lsp_model_free(m);
+  lsp_onnx_model_free(om);
+}
+
+static void test_by_hand(void **state) {
+  (void)state;
+  head_by_hand(0);
+  head_by_hand(1);
+  max1d_by_hand(0);
+  max1d_by_hand(1);
+}
+
 /* ---- refusals ------------------------------------------------------------ */
 
 static void refused(const char *rel, const char *node, const char *needle) {
@@ -347,7 +465,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_torch_mean), cmocka_unit_test(test_torch_max),
       cmocka_unit_test(test_torch_head), cmocka_unit_test(test_gmp_ties),
-      cmocka_unit_test(test_gmp_graph),  cmocka_unit_test(test_refused),
+      cmocka_unit_test(test_gmp_graph),  cmocka_unit_test(test_by_hand),
+      cmocka_unit_test(test_refused),
   };
   return td_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
 }

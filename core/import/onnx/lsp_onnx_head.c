@@ -103,12 +103,17 @@ static int is_1x1(const lsp_onnx_node *nd) {
          !nd->pads[3] && nd->group == 1;
 }
 
-int lsp_onnx_plan_head(const lsp_onnx_model *om, const size_t *uses, long *conv,
-                       long *pool) {
+int lsp_onnx_plan_head(const lsp_onnx_model *om, const size_t *uses,
+                       const int *bias_from, long *conv, long *pool) {
   int mean = 0;
   long k = out_pool(om, uses, &mean);
   if (k < 0 || !mean) return 0;
   long q = producer(om, pooled(om, uses, k));
+  for (size_t p = 0; q >= 0 && p < om->nnodes; p++)
+    if (bias_from[p] == q && om->nodes[p].op == LSP_ONNX_CONV) {
+      q = (long)p; /* the Add is the bias of the Conv before it */
+      break;
+    }
   if (q < 0 || uses[q] != 1 || om->nodes[q].op != LSP_ONNX_CONV ||
       !is_1x1(&om->nodes[q]))
     return 0;

@@ -130,9 +130,6 @@ static int plan(lctx *c) {
     if (p >= 0 && !c->fold[p])
       c->fold[p] = 3, c->bias_from[p] = (int)k; /* --features: the pooled */
   }
-  c->head_conv = c->head_pool = -1;
-  if (!c->o->probe)
-    lsp_onnx_plan_head(om, c->uses, &c->head_conv, &c->head_pool);
   for (size_t k = 0; k < om->nnodes; k++) {
     const lsp_onnx_node *nd = &om->nodes[k];
     int vs = 0;
@@ -153,6 +150,10 @@ static int plan(lctx *c) {
       c->bias_from[p] = (int)k;
     }
   }
+  c->head_conv = c->head_pool = -1;
+  if (!c->o->probe)
+    lsp_onnx_plan_head(om, c->uses, c->bias_from, &c->head_conv,
+                       &c->head_pool);
   return LSP_OK;
 }
 
@@ -266,6 +267,7 @@ static int lower_node(lctx *c, size_t k) {
     lsp_attrs_default(LSP_OP_DENSE, &a);
     a.units = (size_t)conv->out.dims[1], a.bias = 1;
     if ((st = add(c, conv, LSP_OP_DENSE, &a, in, 0, "", &id))) return st;
+    c->src[id].add = c->src[in].add; /* an Add after the Conv: its bias */
     return bind(c, on->output, id);
   }
   if (c->fold[k]) { /* folded into its producer: the same node */
@@ -457,7 +459,8 @@ static int set_features(lctx *c, const char *name) {
   if (value) {
     long p = producer(c, value);
     id = node_of(c, value);
-    if (p >= 0 && p == c->head_conv)
+    if (p >= 0 && c->head_conv >= 0 &&
+        (p == c->head_conv || p == c->bias_from[c->head_conv]))
       return lsp_fail(LSP_EINVAL,
                       "%s: --features '%s': this 1×1 convolution is the "
                       "classifier (applied to its pooled input, the features)",
