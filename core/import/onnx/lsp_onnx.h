@@ -159,9 +159,9 @@ typedef struct {
   int shape_rank;        /* Reshape: entries of shape (2 to 4) */
   int64_t axis;          /* Flatten: 1, or 1 − rank (default 1); Concat:
                             as written (the checker accepts 1 or 1 − rank) */
-  int64_t axes[4];       /* ReduceMean, ReduceMax: the axes as written (the attribute
-                            up to opset 17, an int64 constant input from
-                            18); naxes 0: every axis */
+  int64_t axes[4];       /* ReduceMean, ReduceMax: the axes as written
+                            (the attribute up to opset 17, an int64
+                            constant input from 18); naxes 0: every axis */
   int naxes;
   int keepdims;    /* ReduceMean, ReduceMax (default 1) */
   int pad_mode;    /* Pad: LSP_ONNX_PAD_* (default constant) */
