@@ -15,6 +15,10 @@
 #   byte-identical logits; a failed export leaves an earlier file alone, and
 #   one ONNX cannot state names the model and the layer; PyTorch models with
 #   Mul of two values, Concat, ReduceMean and BatchNorm1d export again;
+# - global max pooling as PyTorch exports it (adaptive max pooling, amax,
+#   GlobalMaxPool): PyTorch's float64 FGSM accuracies; it and a 1×1
+#   convolution head export again; a head with a ReLU before its pooling is
+#   refused saying what to export;
 # - small MobileNetV2, EfficientNet (MBConv), DenseNet and VGG exports
 #   (tests/data/onnx_zoo): PyTorch's float64 logits and features, FGSM and
 #   BIM accuracies; a final Sigmoid, Tanh or Clip is refused naming the logits.
@@ -172,6 +176,40 @@ for p, muls, cats in zip(sys.argv[1:], (3, 1), (2, 1)):
         if n.op_type == "Concat":
             assert [a.i for a in n.attribute if a.name == "axis"] == [1]
 PY
+
+# Global max pooling as PyTorch writes it (tests/data/onnx_pool): FGSM on
+# F.adaptive_max_pool2d (MaxPool over the image), h.amax((2, 3)) at opset
+# 18 (ReduceMax's axes an input) and GlobalMaxPool gives PyTorch's float64
+# accuracy at every eps (within one of the 200 examples); exported as
+# GlobalMaxPool, which onnx.checker accepts. A 1×1-convolution head pooled
+# by a global average exports as GlobalAveragePool and a Gemm; with a ReLU
+# before the pooling it is refused, saying what to export instead.
+P="$DATA/onnx_pool"
+for f in max_op13 amax_op18 global_op13; do
+  expect_exit 0 "FGSM on the max-pooled CNN ($f)" "$LSP" attack --model "$P/$f.onnx" --x "$P/fgsm_x.npy" --labels "$P/fgsm_labels_max.npy" --eps 0,0.005,0.01,0.02,0.05 --threads 1 --json
+  "$PY" - "$SCR/out" "$P/fgsm_max.json" <<'PY' && ok "$f: FGSM accuracies are PyTorch's float64 ones" || bad "$f: FGSM differs from PyTorch: $(cat "$SCR/out")"
+import json, sys
+got = json.load(open(sys.argv[1]))
+want = json.load(open(sys.argv[2]))["accuracy"]
+assert len(got["points"]) == len(want) == 5
+assert want["0.05"] < 0.5  # the attack moves the model
+for p in got["points"]:
+    assert abs(p["accuracy"] - want[str(float(p["eps"]))]) <= 1 / 200 + 1e-12, p
+PY
+done
+expect_exit 0 "export the max-pooled CNN" "$LSP" export --model "$P/amax_op13.onnx" --out "$SCR/gmp_again.onnx"
+expect_exit 0 "export the 1x1-convolution head" "$LSP" export --model "$P/head_op13.onnx" --out "$SCR/head_again.onnx"
+"$PY" - "$SCR/gmp_again.onnx" "$SCR/head_again.onnx" <<'PY' && ok "gmp exports as GlobalMaxPool, the head as GlobalAveragePool and Gemm; onnx.checker accepts them" || bad "the pooling exports differ"
+import sys, onnx
+want = (["Conv", "Relu", "Conv", "Relu", "GlobalMaxPool", "Flatten", "Gemm"],
+        ["Conv", "Relu", "Conv", "Relu", "GlobalAveragePool", "Flatten", "Gemm"])
+for p, ops in zip(sys.argv[1:], want):
+    m = onnx.load(p)
+    onnx.checker.check_model(m, full_check=True)
+    assert [n.op_type for n in m.graph.node] == ops, (p, [n.op_type for n in m.graph.node])
+PY
+expect_exit 1 "a ReLU between a 1x1 head and its pooling" "$LSP" export --model "$P/head_relu_op13.onnx" --out "$SCR/head_relu.onnx"
+expect_err "here a Relu sits between the convolution and the pooling. Export the model with the pooled features followed by nn.Linear" "a convolutional head no dense layer computes is refused, named"
 
 # --- activations: trained, exported (the opset Gelu needs), read back -------------
 expect_exit 0 "train a CNN with activations" "$LSP" train --data fashion-mnist --max-train 300 --epochs 1 --quiet \

@@ -7,7 +7,9 @@
  * other layer kind: asymmetric, reflect, edge and -inf padding, ceil_mode,
  * average pooling without the padding, batch norm, reshape), and PyTorch
  * exports with Mul of two values, Concat, ReduceMean and BatchNorm1d
- * (tests/data/onnx_graphops) read and written again.
+ * (tests/data/onnx_graphops), and with ReduceMean and ReduceMax over one
+ * spatial axis at a time (tests/data/onnx_pool), read and written again;
+ * global max pooling exported as GlobalMaxPool.
  *
  * Needs Debian python3-onnx, run as /usr/bin/python3; exits 77 (ctest:
  * skipped, not passed) when that is absent. */
@@ -37,7 +39,7 @@ static const char k_script[] =
     "             for x in t.shape.dim]\n"
     "        print(p, v.name, t.elem_type, len(d), *d)\n";
 
-#define NMODELS 10
+#define NMODELS 12
 
 static lsp_onnx_model *exported(const char *spec, lsp_shape in,
                                 const float *norm, size_t nnorm) {
@@ -59,7 +61,10 @@ static int run(void) {
   if (lsp_onnx_read(td_path("torch_cnn_tiny/model.onnx"), &m[2]) ||
       lsp_onnx_read(td_path("torch_cnn_tiny/model_bn.onnx"), &m[3]) ||
       lsp_onnx_read(td_path("onnx_graphops/cnn_keep_op13.onnx"), &m[7]) ||
-      lsp_onnx_read(td_path("onnx_graphops/mlp_op17.onnx"), &m[8])) {
+      lsp_onnx_read(td_path("onnx_graphops/mlp_op17.onnx"), &m[8]) ||
+      /* ReduceMean over one axis then the next (keepdims 0), ReduceMax */
+      lsp_onnx_read(td_path("onnx_pool/meanneg_op13.onnx"), &m[10]) ||
+      lsp_onnx_read(td_path("onnx_pool/amax2_op13.onnx"), &m[11])) {
     printf("FAIL: %s\n", lsp_errmsg());
     return 1;
   }
@@ -75,9 +80,10 @@ static int run(void) {
   /* the activations (Gelu, opset 20, is past python3-onnx 1.12's opsets) */
   m[9] = exported(
       "conv(4,3) sigmoid conv(4,3) tanh leakyrelu elu selu clip(lo=0,hi=6) "
-      "clip(hi=0.5) clip(lo=-0.25) hardsigmoid hardswish softplus erf flatten",
+      "clip(hi=0.5) clip(lo=-0.25) hardsigmoid hardswish softplus erf gmp "
+      "flatten",
       (lsp_shape){2, 9, 9}, NULL, 0);
-  for (int k = 4; k < NMODELS; k++)
+  for (int k = 4; k < 10; k++)
     if (!m[k]) return 1;
   char cmd[8192];
   size_t at = (size_t)snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"$S\"");

@@ -442,7 +442,7 @@ static void test_refused(void **state) {
   refused(DIR "bad_mean_noop.onnx", "node '/ReduceMean' (ReduceMean)",
           "noop_with_empty_axes = 1 and no axes");
   /* by hand: Sub of two values, Concat of a constant, ReduceMean over
-   * one spatial axis or one axis twice */
+   * the channels, one spatial axis alone, or one axis twice */
   lsp_onnx_model *om = two_nodes(LSP_ONNX_SUB, "h");
   assert_int_equal(lsp_onnx_check(om, "sub.onnx"), LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "node 's' (Sub)"));
@@ -455,10 +455,18 @@ static void test_refused(void **state) {
   lsp_onnx_model_free(om);
   om = two_nodes(LSP_ONNX_REDUCEMEAN, NULL);
   lsp_onnx_node *rm = &om->nodes[1];
-  rm->naxes = 1, rm->axes[0] = 3;
+  rm->naxes = 1, rm->axes[0] = 1; /* the channels */
   assert_int_equal(lsp_onnx_check(om, "mean.onnx"), LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "node 's' (ReduceMean)"));
-  assert_non_null(strstr(lsp_errmsg(), "axes [3] of a rank-4 input"));
+  assert_non_null(strstr(lsp_errmsg(), "axes [1] of a rank-4 input"));
+  rm->axes[0] = 3; /* the width alone: a 4 × 1 map, not a pooling */
+  assert_int_equal(lsp_onnx_check(om, "mean.onnx"), LSP_OK);
+  assert_int_equal(rm->out.dims[2] * 10 + rm->out.dims[3], 41);
+  lsp_model *lm = NULL;
+  assert_int_equal(lsp_onnx_lower(om, "mean.onnx", NULL, &lm), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "node 's' (ReduceMean)"));
+  assert_non_null(
+      strstr(lsp_errmsg(), "axes [3] leave a feature map (3 × 4 × 1 per"));
   rm->naxes = 2, rm->axes[1] = -2; /* [3, -2]: both spatial axes */
   assert_int_equal(lsp_onnx_check(om, "mean.onnx"), LSP_OK);
   assert_int_equal(rm->out.rank, 4);

@@ -83,8 +83,11 @@ static void test_torch(void **state) {
       "onnx_cases/mlp_matmul.onnx", "onnx_cases/cnn_attrs.onnx",
       /* Mul of two values, Concat of 3, ReduceMean (keepdims 0 and 1) */
       "onnx_graphops/cnn_op17.onnx", "onnx_graphops/cnn_keep_op13.onnx",
-      "onnx_graphops/mlp_op13.onnx"};
-  for (int f = 0; f < 7; f++) {
+      "onnx_graphops/mlp_op13.onnx",
+      /* ReduceMean and ReduceMax over one axis, GlobalMaxPool */
+      "onnx_pool/mean_op13.onnx", "onnx_pool/amax2_op13.onnx",
+      "onnx_pool/global_op13.onnx"};
+  for (int f = 0; f < 10; f++) {
     lsp_onnx_model *m = NULL;
     assert_int_equal(lsp_onnx_read(td_path(files[f]), &m), LSP_OK);
     round_trip(m, "torch.onnx");

@@ -9,8 +9,8 @@
  *                                            plus the shortcut (identity
  *                                            when absent), added
  *   arg    := value | KEY "=" value;   value := NUMBER | UINT "x" UINT
- * KIND is dense, conv, maxpool, avgpool, gap, bn, relu, flatten, pad, pool,
- * reshape or an activation (sigmoid, tanh, leakyrelu, elu, selu, clip,
+ * KIND is dense, conv, maxpool, avgpool, gap, gmp, bn, relu, flatten, pad,
+ * pool, reshape or an activation (sigmoid, tanh, leakyrelu, elu, selu, clip,
  * hardsigmoid, hardswish, softplus, erf, gelu). Positional
  * arguments: dense(units), conv(units, k), maxpool(k), avgpool(k). Keys:
  * every attribute name of the kind (units kh kw sh sw ph pw bias ceil_mode
@@ -241,7 +241,7 @@ static int item(parser *ps, int *prev, int depth, const char *scope,
                 op == LSP_OP_NORMALIZE || op == LSP_OP_ADD
                     ? "add and normalize come from res(...) and --normalize"
                 : op ? "mul and concat come from imported ONNX graphs only"
-                   : "unknown layer (dense conv maxpool avgpool pool gap bn relu sigmoid tanh "
+                   : "unknown layer (dense conv maxpool avgpool pool gap gmp bn relu sigmoid tanh "
                      "leakyrelu elu selu clip hardsigmoid hardswish softplus erf gelu pad reshape "
                      "flatten res; or a whole network: lenet, resnet8, mlp:W,...)");
   lsp_attrs a;

@@ -82,10 +82,12 @@ typedef enum {
   LSP_OP_MUL = 25,       /* "mul"        product of two inputs of one shape,
                                          or C×H×W by C×1×1 (a gate per
                                          channel)                          */
-  LSP_OP_CONCAT = 26     /* "concat"     the channels of two inputs of one
+  LSP_OP_CONCAT = 26,    /* "concat"     the channels of two inputs of one
                                          H×W, the first's then the second's */
+  LSP_OP_GMP = 27        /* "gmp"        global max pooling -> C×1×1; the
+                                         gradient to the first maximum    */
 } lsp_op;
-#define LSP_OP_MAX 26
+#define LSP_OP_MAX 27
 
 
 /* Attributes of a node; a kind uses the fields its table entry lists. */

@@ -510,8 +510,7 @@ static void bn_bwd_apply(const lsp_op_call *c) {
                        blk(c, LSP_SYNC_SUMS), c->n_total, c->dx0);
 }
 
-/* ---- the table
- * ---------------------------------------------------------------- */
+/* ---- the table -------------------------------------------------------- */
 
 static int no_tensors(const lsp_node *nd, lsp_tensor_def *t) {
   (void)nd, (void)t;
@@ -540,6 +539,7 @@ static const lsp_op_def ops[LSP_OP_MAX + 1] = {
     [LSP_OP_GAP] = {.name = "gap", .nin = 1, .attrs = no_attrs, .infer = gap_infer,
                     .tensors = no_tensors, .flops = gap_flops, .forward = gap_fwd,
                     .backward = gap_bwd, .reads = lsp_reads_gap},
+    [LSP_OP_GMP] = LSP_GMP_ENTRY, /* lsp_ops_gmp.c */
     [LSP_OP_BN] = {.name = "bn", .nin = 1, .attrs = bn_attrs, .infer = bn_infer,
                    .tensors = bn_tensors, .init = bn_init, .check = bn_check, .flops = bn_flops, .sync = 1,
                    .forward = bn_fwd, .backward = bn_bwd, .sync_size = bn_sync_size,

@@ -169,6 +169,19 @@ void lsp_concat_bwd(const lsp_op_call *c);
 void lsp_reads_concat(const lsp_node *nd, const float *out, float *in0,
                       float *in1);
 
+/* Global max pooling (lsp_ops_gmp.c); its read rule is gap's (every pixel
+ * of a channel may be its maximum). */
+int lsp_gmp_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
+                  char *why, size_t len);
+double lsp_gmp_flops(const lsp_node *nd);
+void lsp_gmp_fwd(const lsp_op_call *c);
+void lsp_gmp_bwd(const lsp_op_call *c);
+#define LSP_GMP_ENTRY                                                     \
+  {.name = "gmp", .nin = 1, .attrs = lsp_act_attrs_none,                  \
+   .infer = lsp_gmp_infer, .tensors = lsp_act_tensors,                    \
+   .flops = lsp_gmp_flops, .forward = lsp_gmp_fwd,                        \
+   .backward = lsp_gmp_bwd, .reads = lsp_reads_gap}
+
 /* A node's geometry, its output size included: maxpool and avgpool
  * (lsp_ops.c), the general pool and pad (lsp_ops_general.c). */
 lsp_pool2d_geom lsp_pool_geom_of(const lsp_node *nd);

@@ -17,8 +17,9 @@
  * opsets): Conv, Gemm, MatMul, Add, Sub, Mul, Div, Relu, the activations
  * Sigmoid, Tanh, LeakyRelu, Elu, Selu, Clip, HardSigmoid, HardSwish,
  * Softplus, Erf and Gelu, MaxPool,
- * AveragePool, GlobalAveragePool, BatchNormalization (inference), Concat
- * (channels), ReduceMean (spatial axes), Flatten,
+ * AveragePool, GlobalAveragePool, GlobalMaxPool, BatchNormalization
+ * (inference), Concat (channels), ReduceMean and ReduceMax (spatial axes),
+ * Flatten,
  * Reshape (keeping the batch), Pad (constant, reflect, edge), Constant,
  * Identity, on N × D, N × C × L and N × C × H × W values.
  * Constant and Identity are resolved while reading and never appear as nodes;
@@ -79,9 +80,12 @@ typedef enum {
   LSP_ONNX_HARDSWISH,
   LSP_ONNX_SOFTPLUS,
   LSP_ONNX_ERF,
-  LSP_ONNX_GELU
+  LSP_ONNX_GELU,
+  /* global max pooling: X only (ReduceMax's axes folded in) */
+  LSP_ONNX_GLOBALMAXPOOL,
+  LSP_ONNX_REDUCEMAX
 } lsp_onnx_op;
-#define LSP_ONNX_OP_LAST LSP_ONNX_GELU
+#define LSP_ONNX_OP_LAST LSP_ONNX_REDUCEMAX
 
 /* Pad's modes (the `mode` attribute). */
 enum { LSP_ONNX_PAD_CONSTANT = 0, LSP_ONNX_PAD_REFLECT, LSP_ONNX_PAD_EDGE };
@@ -155,11 +159,11 @@ typedef struct {
   int shape_rank;        /* Reshape: entries of shape (2 to 4) */
   int64_t axis;          /* Flatten: 1, or 1 − rank (default 1); Concat:
                             as written (the checker accepts 1 or 1 − rank) */
-  int64_t axes[4];       /* ReduceMean: the axes as written (the attribute
-                            up to opset 17, an int64 constant input from
-                            18); naxes 0: every axis */
+  int64_t axes[4];       /* ReduceMean, ReduceMax: the axes as written
+                            (the attribute up to opset 17, an int64
+                            constant input from 18); naxes 0: every axis */
   int naxes;
-  int keepdims;    /* ReduceMean (default 1) */
+  int keepdims;    /* ReduceMean, ReduceMax (default 1) */
   int pad_mode;    /* Pad: LSP_ONNX_PAD_* (default constant) */
   float pad_value; /* Pad: constant_value (finite, or -inf) */
   /* opsets <= 6 (Add, Sub, Mul, Div, Gemm): the broadcast flag (-1 for
@@ -249,7 +253,9 @@ const lsp_onnx_tensor *lsp_onnx_find_init(const lsp_onnx_model *m,
  * of a per-feature constant after a bias-free one is its bias, as after a
  * bias-free Conv), Add of two values → add, Mul of two values → mul,
  * Concat → a chain of two-input concat nodes (one input: nothing),
- * ReduceMean over the spatial axes → gap, Add/Sub/Mul/Div by a
+ * ReduceMean over the spatial axes → gap (also one axis, then the other:
+ * the first is no node), ReduceMax likewise, GlobalMaxPool and a MaxPool
+ * over the whole image → gmp, Add/Sub/Mul/Div by a
  * per-channel constant → normalize (a Sub followed by a Div is one),
  * pools → maxpool/avgpool in PyTorch's form (symmetric padding up to half
  * the window), else the general pool (asymmetric padding, dilated max
@@ -258,7 +264,9 @@ const lsp_onnx_tensor *lsp_onnx_find_init(const lsp_onnx_model *m,
  * Relu → relu, the activations → their kinds (lsp_onnx_act.c). The graph output must be the logits of the last Gemm or
  * MatMul, which becomes the classifier (a chain of Add/Sub/Mul/Div by
  * scalar or per-class constants after it, such as a temperature, is folded
- * into its weights and bias); the features are its input unless
+ * into its weights and bias); a 1×1 Conv pooled by a global average as the
+ * output is gap then that dense classifier (lsp_onnx_head.c); the
+ * features are its input unless
  * `features` names a value, an ONNX node (its output) or an lsprobe layer.
  * `probe` (the conformance runner) takes any graph output: a zero
  * Dense(1) classifier is appended and the output is the model's features.
@@ -275,7 +283,8 @@ int lsp_onnx_lower(const lsp_onnx_model *m, const char *path,
  * input "input" (N × D for a model without spatial layers, else
  * N × C × H × W; N symbolic), output "logits", one node per layer named as
  * the layer (conv → Conv, dense → Gemm with transB, bn →
- * BatchNormalization, pools, gap → GlobalAveragePool, pad → Pad, flatten,
+ * BatchNormalization, pools, gap → GlobalAveragePool, gmp → GlobalMaxPool,
+ * pad → Pad, flatten,
  * reshape, add, mul, concat (axis 1), relu), a Flatten in front of a dense
  * layer that reads an image, and an input normalization as Sub and Div by
  * [1, C, 1, 1] constants (fused back into one on reading). Read back and

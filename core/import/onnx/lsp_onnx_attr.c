@@ -106,6 +106,7 @@ static const spec *op_specs(lsp_onnx_op op) {
     case LSP_ONNX_CONCAT:
       return k_concat;
     case LSP_ONNX_REDUCEMEAN:
+    case LSP_ONNX_REDUCEMAX:
       return k_reduce;
     case LSP_ONNX_RESHAPE:
       return k_reshape;

@@ -200,8 +200,12 @@ static int export_node(ectx *e, size_t i) {
       e->rank[i] = 4;
       return LSP_OK;
     case LSP_OP_GAP:
+    case LSP_OP_GMP:
       if (!(x = as_rank(e, nd->in[0], 4, nm)) ||
-          !(on = node(e, LSP_ONNX_GLOBALAVGPOOL, nm, 1, &x, out)))
+          !(on = node(e,
+                      nd->op == LSP_OP_GAP ? LSP_ONNX_GLOBALAVGPOOL
+                                           : LSP_ONNX_GLOBALMAXPOOL,
+                      nm, 1, &x, out)))
         return oom();
       e->rank[i] = 4;
       return LSP_OK;

@@ -33,10 +33,11 @@ static int fill_conv(const lsp_onnx_model *om, const lsp_onnx_source *s,
           w[((o * cin + (o / mg) * cg + j) * eh + u * dh) * ew + v * dw] =
               wt->f[((o * cg + j) * kh + u) * kw + v];
   if (!b) return LSP_OK;
-  const lsp_onnx_tensor *bt = on->ninputs == 3
-                                  ? lsp_onnx_find_init(om, on->inputs[2])
-                                  : lsp_onnx_arith_const(om, s->add, NULL, NULL);
-  for (size_t o = 0; o < m; o++) b[o] = chan(bt, o);
+  const lsp_onnx_tensor *bt =
+      on->ninputs == 3 ? lsp_onnx_find_init(om, on->inputs[2])
+      : s->add         ? lsp_onnx_arith_const(om, s->add, NULL, NULL)
+                       : NULL; /* a head's: none */
+  for (size_t o = 0; o < m; o++) b[o] = bt ? chan(bt, o) : 0.0f;
   return LSP_OK;
 }
 
@@ -81,8 +82,9 @@ int lsp_onnx_fill_model(const lsp_onnx_model *om, const char *path,
       case LSP_OP_DENSE:
         lsp_model_tensor(m, i, "weight", &w, NULL, NULL);
         if (nd->a.bias) lsp_model_tensor(m, i, "bias", &b, NULL, NULL);
-        st = nd->op == LSP_OP_CONV ? fill_conv(om, s, w, b)
-                                   : fill_dense(om, s, nd, w, b);
+        /* a dense layer from a Conv: a 1×1 head's classifier (K × C) */
+        st = s->on->op == LSP_ONNX_CONV ? fill_conv(om, s, w, b)
+                                        : fill_dense(om, s, nd, w, b);
         if (!st && tail_dense >= 0 && s->on == &om->nodes[tail_dense])
           st = lsp_onnx_fold_tail(om, path, tail, ntail,
                                   lsp_shape_size(nd->ishape), nd->a.units, w, b);

@@ -153,6 +153,27 @@ int lsp_onnx_fill_model(const lsp_onnx_model *om, const char *path,
                         lsp_model *m, const lsp_onnx_source *src,
                         long tail_dense, const size_t *tail, size_t ntail);
 
+/* ---- pooling at the end of a network (lsp_onnx_head.c) -----------------
+ * lsp_onnx_reduces_all: a ReduceMean or ReduceMax (checked) whose output
+ * has no spatial extent left. lsp_onnx_partial_reduce: for node k, such a
+ * reduction, the reduction over some spatial axes before it (of the same
+ * op, read by k alone) that it completes into one global pooling, or -1;
+ * lsp_onnx_partial_refuse: LSP_EDATA naming one that nothing completes.
+ * lsp_onnx_plan_head: 1 with the nodes of the graph output's 1×1 Conv and
+ * its average pooling when they make a head lowered as pooling then a
+ * dense classifier (bias_from[p]: the Add folded into node p as its bias,
+ * or -1); 0 otherwise. lsp_onnx_head_refuse: LSP_EDATA naming
+ * the pooling when the graph output pools a convolution's maps in a way
+ * no dense classifier computes, else LSP_OK. uses: consumers per node. */
+int lsp_onnx_reduces_all(const lsp_onnx_node *nd);
+long lsp_onnx_partial_reduce(const lsp_onnx_model *om, const size_t *uses,
+                             size_t k);
+int lsp_onnx_partial_refuse(const char *path, const lsp_onnx_node *nd);
+int lsp_onnx_plan_head(const lsp_onnx_model *om, const size_t *uses,
+                       const int *bias_from, long *conv, long *pool);
+int lsp_onnx_head_refuse(const lsp_onnx_model *om, const size_t *uses,
+                         const char *path);
+
 /* ---- constant affine maps (lsp_onnx_affine.c) ---------------------------
  * An Add/Sub/Mul/Div's constant operand (an initializer) and whether it
  * comes first; NULL for two values. */

@@ -3,7 +3,9 @@
  *
  * One pass plans: which Add is the bias of the bias-free Conv, Gemm or
  * MatMul before it, which Div completes the Sub before it into one input
- * normalization, which value is the logits. A second creates the nodes
+ * normalization, which value is the logits, which reductions over one
+ * axis complete into one pooling, whether a 1×1 Conv pooled into the
+ * logits is the classifier (lsp_onnx_head.c). A second creates the nodes
  * (a zero Pad node in front of a convolution padded asymmetrically; pools
  * outside PyTorch's form become the general `pool`), lsp_model_finish lays
  * out the tensors, a third fills them from the initializers
@@ -33,11 +35,14 @@ typedef struct {
   lsp_onnx_map prod; /* value name -> producing ONNX node              */
   size_t *uses;      /* per ONNX node: consumers of its output         */
   int *fold;         /* per ONNX node: 1 = folded into the node before,
-                        2 = into the classifier (the logits' tail)      */
+                        2 = into the classifier (the logits' tail),
+                        3 = a reduction over some spatial axes that the
+                        reduction after it completes                   */
   int *bias_from;    /* per ONNX node: the Add folded into it, or -1   */
   source *src;       /* per lsp node                                   */
   size_t nsrc;
   long tail_dense; /* the Gemm/MatMul the logits' affine tail folds into */
+  long head_conv, head_pool; /* a 1×1 Conv → average pooling head       */
   size_t *tail;    /* the tail's Add/Sub/Mul/Div, from the layer outward */
   size_t ntail;
 } lctx;
@@ -120,6 +125,11 @@ static int plan(lctx *c) {
   long out = producer(c, om->output);
   if (out >= 0) c->uses[out]++;
   plan_tail(c);
+  for (size_t k = 0; k < om->nnodes; k++) { /* x.mean(3).mean(2): one gap */
+    long p = lsp_onnx_partial_reduce(om, c->uses, k);
+    if (p >= 0 && !c->fold[p])
+      c->fold[p] = 3, c->bias_from[p] = (int)k; /* --features: the pooled */
+  }
   for (size_t k = 0; k < om->nnodes; k++) {
     const lsp_onnx_node *nd = &om->nodes[k];
     int vs = 0;
@@ -140,6 +150,10 @@ static int plan(lctx *c) {
       c->bias_from[p] = (int)k;
     }
   }
+  c->head_conv = c->head_pool = -1;
+  if (!c->o->probe)
+    lsp_onnx_plan_head(om, c->uses, c->bias_from, &c->head_conv,
+                       &c->head_pool);
   return LSP_OK;
 }
 
@@ -240,6 +254,22 @@ static int lower_node(lctx *c, size_t k) {
   const lsp_onnx_node *on = &c->om->nodes[k];
   int in = node_of(c, on->inputs[0]), id = LSP_INPUT, st = LSP_OK;
   lsp_attrs a;
+  if (c->fold[k] == 3) /* the reduction after it reads its input */
+    return bind(c, on->output, in);
+  if ((long)k == c->head_conv) { /* the head's pooling, on its input */
+    const lsp_onnx_node *pool = &c->om->nodes[c->head_pool];
+    lsp_attrs_default(LSP_OP_GAP, &a);
+    if ((st = add(c, pool, LSP_OP_GAP, &a, in, 0, "", &id))) return st;
+    return bind(c, on->output, id);
+  }
+  if ((long)k == c->head_pool) { /* then the Conv as the classifier */
+    const lsp_onnx_node *conv = &c->om->nodes[c->head_conv];
+    lsp_attrs_default(LSP_OP_DENSE, &a);
+    a.units = (size_t)conv->out.dims[1], a.bias = 1;
+    if ((st = add(c, conv, LSP_OP_DENSE, &a, in, 0, "", &id))) return st;
+    c->src[id].add = c->src[in].add; /* an Add after the Conv: its bias */
+    return bind(c, on->output, id);
+  }
   if (c->fold[k]) { /* folded into its producer: the same node */
     int vs = 0;
     arith_const(c, on, NULL, &vs);
@@ -309,6 +339,13 @@ static int lower_node(lctx *c, size_t k) {
       int fits = p[0] == p[2] && p[1] == p[3] && p[0] <= on->kernel[0] / 2 &&
                  p[1] <= on->kernel[1] / 2 && on->dilations[0] == 1 &&
                  on->dilations[1] == 1;
+      lsp_shape s = shape_of(c, in); /* a window of the whole image: gmp */
+      if (!avg && fits && !p[0] && !p[1] && on->kernel[0] == (int64_t)s.h &&
+          on->kernel[1] == (int64_t)s.w) {
+        lsp_attrs_default(LSP_OP_GMP, &a);
+        st = add(c, on, LSP_OP_GMP, &a, in, 0, "", &id);
+        break;
+      }
       lsp_op op = !fits ? LSP_OP_POOL : avg ? LSP_OP_AVGPOOL : LSP_OP_MAXPOOL;
       lsp_attrs_default(op, &a);
       a.kh = (size_t)on->kernel[0], a.kw = (size_t)on->kernel[1];
@@ -333,11 +370,21 @@ static int lower_node(lctx *c, size_t k) {
                  &id);
       }
       break;
+    case LSP_ONNX_REDUCEMEAN: /* over spatial axes (the checker) */
+    case LSP_ONNX_REDUCEMAX:
+      if (!lsp_onnx_reduces_all(on))
+        return lsp_onnx_partial_refuse(c->path, on);
+      /* fall through */
     case LSP_ONNX_GLOBALAVGPOOL:
-    case LSP_ONNX_REDUCEMEAN: /* over the spatial axes (the checker) */
-      lsp_attrs_default(LSP_OP_GAP, &a);
-      st = add(c, on, LSP_OP_GAP, &a, in, 0, "", &id);
+    case LSP_ONNX_GLOBALMAXPOOL: {
+      lsp_op op =
+          on->op == LSP_ONNX_GLOBALMAXPOOL || on->op == LSP_ONNX_REDUCEMAX
+              ? LSP_OP_GMP
+              : LSP_OP_GAP;
+      lsp_attrs_default(op, &a);
+      st = add(c, on, op, &a, in, 0, "", &id);
       break;
+    }
     case LSP_ONNX_BATCHNORM: {
       lsp_attrs_default(LSP_OP_BN, &a);
       /* the float attribute as the double it was written from (PyTorch's
@@ -391,8 +438,7 @@ static int lower_node(lctx *c, size_t k) {
   return bind(c, on->output, id);
 }
 
-/* ---- the whole ------------------------------------------------------------
- */
+/* ---- the whole ---------------------------------------------------------- */
 
 /* --features NAME: an ONNX value, an ONNX node (its output) or an lsprobe
  * layer name. */
@@ -413,6 +459,12 @@ static int set_features(lctx *c, const char *name) {
   if (value) {
     long p = producer(c, value);
     id = node_of(c, value);
+    if (p >= 0 && c->head_conv >= 0 &&
+        (p == c->head_conv || p == c->bias_from[c->head_conv]))
+      return lsp_fail(LSP_EINVAL,
+                      "%s: --features '%s': this 1×1 convolution is the "
+                      "classifier (applied to its pooled input, the features)",
+                      c->path, name);
     if (p >= 0 && c->bias_from[p] >= 0) {
       const lsp_onnx_node *f = &om->nodes[c->bias_from[p]];
       return lsp_fail(LSP_EINVAL,
@@ -480,6 +532,10 @@ static int lower(lctx *c) {
           "(its input '%s' holds the logits)",
           om->output, lsp_onnx_op_name(on->op), lsp_onnx_op_name(on->op),
           on->inputs[0]);
+    if ((out < 0 || c->m->nodes[out].op != LSP_OP_DENSE ||
+         out + 1 != (int)c->m->nnodes) &&
+        (st = lsp_onnx_head_refuse(om, c->uses, c->path)))
+      return st;
     if (out < 0 || c->m->nodes[out].op != LSP_OP_DENSE ||
         out + 1 != (int)c->m->nnodes)
       return lsp_onnx_node_fail(

@@ -36,7 +36,9 @@ static const char *const k_op_names[] = {NULL,
                                          "HardSwish",
                                          "Softplus",
                                          "Erf",
-                                         "Gelu"};
+                                         "Gelu",
+                                         "GlobalMaxPool",
+                                         "ReduceMax"};
 
 const char *lsp_onnx_op_name(lsp_onnx_op op) {
   if ((int)op < LSP_ONNX_CONV || (int)op > LSP_ONNX_OP_LAST) return "?";

@@ -46,6 +46,8 @@ static const struct {
              {"Softplus", LSP_ONNX_SOFTPLUS, 1, 1},
              {"Erf", LSP_ONNX_ERF, 1, 1},
              {"Gelu", LSP_ONNX_GELU, 1, 1},
+             {"GlobalMaxPool", LSP_ONNX_GLOBALMAXPOOL, 1, 1},
+             {"ReduceMax", LSP_ONNX_REDUCEMAX, 1, 2},
              {"Constant", OP_CONSTANT, 0, 0},
              {"Identity", OP_IDENTITY, 1, 1}};
 #define N_OPS (sizeof k_ops / sizeof *k_ops)
@@ -228,7 +230,8 @@ static int fold_reshape(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
   return LSP_OK;
 }
 
-/* ReduceMean's axes: the attribute up to opset 17, an int64 constant input
+/* ReduceMean's and ReduceMax's axes: the attribute up to opset 17, an int64
+ * constant input
  * from opset 18 (with noop_with_empty_axes, whose 1 without axes would make
  * the node an identity: refused, nothing is reduced). */
 static int fold_axes(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t nin,
@@ -236,10 +239,10 @@ static int fold_axes(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t nin,
                      const char *where) {
   if (c->m->opset <= 17 && (nin > 1 || ex->has_noop_empty))
     return lsp_onnx_fail_at(where,
-                            "opset %lld: ReduceMean takes its axes as an "
+                            "opset %lld: %s takes its axes as an "
                             "attribute (an input, and noop_with_empty_axes, "
                             "from opset 18)",
-                            (long long)c->m->opset);
+                            (long long)c->m->opset, lsp_onnx_op_name(nd->op));
   if (nin > 1) {
     const char *aname = lsp_onnx_rd_resolve(c, pn->input[1]);
     const lsp_onnx_tensor *t = aname ? lsp_onnx_rd_const(c, aname) : NULL;
@@ -276,7 +279,8 @@ static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
   if (op == OP_IDENTITY)
     return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0], pn->name);
   int nkeep = op == LSP_ONNX_PAD || op == LSP_ONNX_RESHAPE ||
-                      op == LSP_ONNX_REDUCEMEAN || op == LSP_ONNX_CLIP
+                      op == LSP_ONNX_REDUCEMEAN || op == LSP_ONNX_REDUCEMAX ||
+                      op == LSP_ONNX_CLIP
                   ? 1
                   : (int)nin;
   lsp_onnx_node *nd =
@@ -295,7 +299,8 @@ static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
     if (ex.has_bcast_axis) nd->legacy_axis = ex.bcast_axis;
   }
   if (op == LSP_ONNX_RESHAPE) return fold_reshape(c, pn, nin, nd, &ex, where);
-  if (op == LSP_ONNX_REDUCEMEAN) return fold_axes(c, pn, nin, nd, &ex, where);
+  if (op == LSP_ONNX_REDUCEMEAN || op == LSP_ONNX_REDUCEMAX)
+    return fold_axes(c, pn, nin, nd, &ex, where);
   if (op >= LSP_ONNX_SIGMOID && op <= LSP_ONNX_GELU)
     return lsp_onnx_act_read(c, pn, nin, nd, where);
   if (op != LSP_ONNX_PAD) return LSP_OK;
@@ -389,8 +394,9 @@ static int rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
               where,
               "op not supported by lsprobe (it reads Conv, "
               "Gemm, MatMul, Add, Sub, Mul, Div, Relu, MaxPool, "
-              "AveragePool, GlobalAveragePool, BatchNormalization, "
-              "Concat, ReduceMean, Flatten, Reshape, Pad, Sigmoid, Tanh, "
+              "AveragePool, GlobalAveragePool, GlobalMaxPool, "
+              "BatchNormalization, Concat, ReduceMean, ReduceMax, Flatten, "
+              "Reshape, Pad, Sigmoid, Tanh, "
               "LeakyRelu, Elu, Selu, Clip, HardSigmoid, HardSwish, Softplus, "
               "Erf, Gelu, Constant, "
               "Identity)");

@@ -265,7 +265,7 @@ static int infer_arith(const char *path, lsp_onnx_node *nd,
       a->rank == 2 ? "[D] or [1, D]" : "[C, 1, 1] or [1, C, 1, 1]");
 }
 
-/* ---- Concat, ReduceMean -------------------------------------------------- */
+/* ---- Concat, ReduceMean, ReduceMax --------------------------------------- */
 
 /* Along the channels (axis 1, or 1 − rank): every other dimension agrees. */
 static int infer_concat(const char *path, lsp_onnx_node *nd,
@@ -299,11 +299,13 @@ static int infer_concat(const char *path, lsp_onnx_node *nd,
   return LSP_OK;
 }
 
-/* The mean over every spatial axis (the axes in any order and sign):
- * N × C (keepdims 0) or N × C × 1 × 1. */
-static int infer_reducemean(const char *path, const lsp_onnx_node *nd,
-                            const lsp_onnx_shape *x, lsp_onnx_shape *y) {
-  int seen[4] = {0, 0, 0, 0}, ok = nd->naxes == x->rank - 2 && x->rank > 2;
+/* ReduceMean, ReduceMax over spatial axes (in any order and sign): every
+ * one (N × C with keepdims 0, else N × C × 1 × 1), or some (the reduced
+ * axes 1 wide, or gone with keepdims 0; the lowering takes these only when
+ * a second reduction over the rest follows). */
+static int infer_reduce(const char *path, const lsp_onnx_node *nd,
+                        const lsp_onnx_shape *x, lsp_onnx_shape *y) {
+  int seen[4] = {0, 0, 0, 0}, ok = nd->naxes > 0 && x->rank > 2;
   for (int k = 0; ok && k < nd->naxes; k++) {
     int64_t a = nd->axes[k] < 0 ? nd->axes[k] + x->rank : nd->axes[k];
     ok = a >= 2 && a < x->rank && !seen[a];
@@ -311,18 +313,25 @@ static int infer_reducemean(const char *path, const lsp_onnx_node *nd,
   }
   if (!ok) {
     char sb[128];
+    int mean = nd->op == LSP_ONNX_REDUCEMEAN;
     lsp_onnx_ints_str(nd->axes, (size_t)nd->naxes, sb, sizeof sb);
     return lsp_onnx_node_fail(
         path, nd,
-        "axes %s of a rank-%d input: lsprobe averages over all the "
-        "spatial axes only (%s; global average pooling)",
+        "axes %s of a rank-%d input: lsprobe %s over the spatial axes "
+        "only (%s; global %s pooling)",
         nd->naxes ? sb : "(all)", x->rank,
-        x->rank == 4   ? "[2, 3] or [-2, -1]"
+        mean ? "averages" : "takes the maximum",
+        x->rank == 4   ? "[2, 3] or [-2, -1], or one then the other"
         : x->rank == 3 ? "[2] or [-1]"
-                       : "an N × D input has none");
+                       : "an N × D input has none",
+        mean ? "average" : "max");
   }
-  for (int k = 2; k < x->rank; k++) y->dims[k] = 1;
-  if (!nd->keepdims) y->rank = 2;
+  y->rank = 2;
+  for (int k = 2; k < x->rank; k++)
+    if (!seen[k])
+      y->dims[y->rank++] = x->dims[k];
+    else if (nd->keepdims)
+      y->dims[y->rank++] = 1;
   return LSP_OK;
 }
 
@@ -440,7 +449,7 @@ int lsp_onnx_infer(const char *path, lsp_onnx_node *nd,
   *y = *x;
   int spat = nd->op == LSP_ONNX_CONV || nd->op == LSP_ONNX_MAXPOOL ||
              nd->op == LSP_ONNX_AVGPOOL || nd->op == LSP_ONNX_GLOBALAVGPOOL ||
-             nd->op == LSP_ONNX_PAD;
+             nd->op == LSP_ONNX_GLOBALMAXPOOL || nd->op == LSP_ONNX_PAD;
   int dense = nd->op == LSP_ONNX_GEMM || nd->op == LSP_ONNX_MATMUL;
   if ((spat && x->rank < 3) || (dense && x->rank != 2))
     return lsp_onnx_node_fail(
@@ -468,6 +477,7 @@ int lsp_onnx_infer(const char *path, lsp_onnx_node *nd,
       st = spatial(path, nd, x, y, 1);
       break;
     case LSP_ONNX_GLOBALAVGPOOL:
+    case LSP_ONNX_GLOBALMAXPOOL:
       y->dims[2] = y->dims[3] = 1;
       break;
     case LSP_ONNX_BATCHNORM:
@@ -493,7 +503,8 @@ int lsp_onnx_infer(const char *path, lsp_onnx_node *nd,
       st = infer_concat(path, nd, in, y);
       break;
     case LSP_ONNX_REDUCEMEAN:
-      st = infer_reducemean(path, nd, x, y);
+    case LSP_ONNX_REDUCEMAX:
+      st = infer_reduce(path, nd, x, y);
       break;
     default: /* Relu and the other activations: the same shape */
       break;

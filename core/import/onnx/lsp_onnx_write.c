@@ -169,6 +169,7 @@ static void node_attrs(wnode *w, const lsp_onnx_node *nd, int64_t opset) {
       attr_int(w, "axis", nd->axis);
       break;
     case LSP_ONNX_REDUCEMEAN: /* from opset 18 the axes are an input */
+    case LSP_ONNX_REDUCEMAX:
       if (opset < 18) attr_ints(w, "axes", nd->axes, (size_t)nd->naxes);
       attr_int(w, "keepdims", nd->keepdims);
       break;
@@ -266,7 +267,8 @@ int lsp_onnx_encode(lsp_onnx_model *m, const char *path, uint8_t **buf,
     w->np.attribute = w->attrp;
     node_attrs(w, nd, opset);
     np[k] = &w->np;
-    if (nd->op == LSP_ONNX_REDUCEMEAN && opset >= 18) {
+    if ((nd->op == LSP_ONNX_REDUCEMEAN || nd->op == LSP_ONNX_REDUCEMAX) &&
+        opset >= 18) {
       const int64_t na = nd->naxes;
       wtensor *x = &wt[nt + nx];
       x->name = fresh_name(&names, nd->output, "_axes");
