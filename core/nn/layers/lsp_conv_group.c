@@ -102,6 +102,29 @@ static void plane(const dgeom *d, const float *xq, const float *k, float bias,
   }
 }
 
+/* Σ_{r,s} dy[r,s] · xs[r·sh·rowlen + s] for one tap: dq holds dy in rows of
+ * drow floats (whole vectors, zeros past wo); lanes added in a fixed order. */
+static inline __attribute__((always_inline)) float tap_dot(
+    const dgeom *d, const float *xs, const float *dq, size_t rowlen,
+    size_t drow) {
+  vf a0 = {0}, a1 = {0};
+  for (size_t r = 0; r < d->ho; r++) {
+    const float *xr = xs + r * d->sh * rowlen, *dr = dq + r * drow;
+    size_t j = 0;
+    for (; j + VL < drow; j += 2 * VL) {
+      a0 += vload(dr + j) * vload(xr + j);
+      a1 += vload(dr + j + VL) * vload(xr + j + VL);
+    }
+    if (j < drow) a0 += vload(dr + j) * vload(xr + j);
+  }
+  a0 += a1;
+  float t[VL];
+  memcpy(t, &a0, sizeof t);
+  for (int s = VL / 2; s > 0; s /= 2)
+    for (int q = 0; q < s; q++) t[q] += t[q + s];
+  return t[0];
+}
+
 /* Σ_{r,s} dy[r,s] · xpad[r·sh + u, s·sw + v] for every tap (u, v) of one
  * output plane, added to dw (kh × kw); dq holds dy in rows of whole vectors
  * (zeros past wo). */
@@ -112,23 +135,8 @@ static void plane_dw(const dgeom *d, const float *xq, const float *dq,
   for (size_t u = 0; u < d->kh; u++) {
     size_t phase = 0, slot = 0;
     for (size_t v = 0; v < d->kw; v++) {
-      vf a0 = {0}, a1 = {0};
-      const float *xs = xq + u * rowlen + phase * d->wq + slot;
-      for (size_t r = 0; r < d->ho; r++) {
-        const float *xr = xs + r * d->sh * rowlen, *dr = dq + r * drow;
-        size_t j = 0;
-        for (; j + VL < drow; j += 2 * VL) {
-          a0 += vload(dr + j) * vload(xr + j);
-          a1 += vload(dr + j + VL) * vload(xr + j + VL);
-        }
-        if (j < drow) a0 += vload(dr + j) * vload(xr + j);
-      }
-      a0 += a1;
-      float t[VL];
-      memcpy(t, &a0, sizeof t);
-      for (int s = VL / 2; s > 0; s /= 2)
-        for (int q = 0; q < s; q++) t[q] += t[q + s];
-      dw[u * d->kw + v] += t[0];
+      dw[u * d->kw + v] += tap_dot(
+          d, xq + u * rowlen + phase * d->wq + slot, dq, rowlen, drow);
       if (++phase == d->sw) phase = 0, slot++;
     }
   }
