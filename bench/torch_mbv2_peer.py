@@ -12,7 +12,7 @@ Linear(160, 10). Exported in eval mode (PyTorch folds each BN into the conv
 before it). Times, the fastest of --reps: the logits of n inputs uniform in
 [0, 1] in batches of 64, and one FGSM step on them (summed cross-entropy
 against labels i mod 10, the input gradient, x + 0.1 sign, clipped). Prints
-one JSON line."""
+one JSON line: wall-clock and CPU seconds of the fastest run."""
 import argparse
 import json
 import time
@@ -54,21 +54,26 @@ def main():
     x = torch.rand(a.n, 1, 28, 28)
     y = torch.arange(a.n) % 10
     best_f = best_g = float("inf")
+    cpu_f = cpu_g = 0.0
     for _ in range(a.reps):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         with torch.no_grad():
             for i in range(0, a.n, 64):
                 net(x[i:i + 64])
-        t1 = time.perf_counter()
+        c1, t1 = time.process_time(), time.perf_counter()
         for i in range(0, a.n, 64):
             xb = x[i:i + 64].clone().requires_grad_(True)
             F.cross_entropy(net(xb), y[i:i + 64], reduction="sum").backward()
             (xb + 0.1 * xb.grad.sign()).clamp(0, 1)
-        t2 = time.perf_counter()
-        best_f, best_g = min(best_f, t1 - t0), min(best_g, t2 - t1)
+        c2, t2 = time.process_time(), time.perf_counter()
+        if t1 - t0 < best_f:
+            best_f, cpu_f = t1 - t0, c1 - c0
+        if t2 - t1 < best_g:
+            best_g, cpu_g = t2 - t1, c2 - c1
     print(json.dumps({"model": "torch float32", "params": sum(
         p.numel() for p in net.parameters()), "n": a.n,
-        "logits_s": round(best_f, 3), "fgsm_step_s": round(best_g, 3)}))
+        "logits_s": round(best_f, 3), "fgsm_step_s": round(best_g, 3),
+        "logits_cpu_s": round(cpu_f, 3), "fgsm_cpu_s": round(cpu_g, 3)}))
 
 
 if __name__ == "__main__":

@@ -264,10 +264,13 @@ static void test_group_bad(void **state) {
   assert_int_equal(lsp_model_from_spec("conv(4,3,g=3)", (lsp_shape){6, 5, 5}, 2,
                                        NULL, 0, &m),
                    LSP_EINVAL);
-  assert_non_null(strstr(lsp_errmsg(), "groups"));
+  assert_non_null(strstr(lsp_errmsg(), "conv1"));
+  assert_non_null(strstr(lsp_errmsg(), "3 groups do not divide the 6 "
+                                       "input and 4 output channels"));
   assert_int_equal(lsp_model_from_spec("conv(4,3,g=0)", (lsp_shape){6, 5, 5}, 2,
                                        NULL, 0, &m),
                    LSP_EINVAL);
+  assert_non_null(strstr(lsp_errmsg(), "0 groups (at least 1)"));
   assert_null(m);
 }
 

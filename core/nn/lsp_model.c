@@ -31,6 +31,14 @@ void lsp_attrs_default(lsp_op op, lsp_attrs *a) {
   lsp_act_defaults(op, a);
 }
 
+int lsp_attr_optional(const lsp_attr_def *d) {
+  return d->off == offsetof(lsp_attrs, groups);
+}
+
+int lsp_attr_omitted(const lsp_attrs *a, const lsp_attr_def *d) {
+  return lsp_attr_optional(d) && lsp_attr_get(a, d) == 1.0;
+}
+
 lsp_model *lsp_model_new(lsp_shape in) {
   if (in.c == 0 || in.h == 0 || in.w == 0 || in.c > MAX_DIM || in.h > MAX_DIM ||
       in.w > MAX_DIM || in.c * in.h > MAX_ELEMS / in.w) {

@@ -69,14 +69,6 @@ void lsp_attr_set(lsp_attrs *a, const lsp_attr_def *d, double v) {
   }
 }
 
-int lsp_attr_optional(const lsp_attr_def *d) {
-  return d->off == offsetof(lsp_attrs, groups);
-}
-
-int lsp_attr_omitted(const lsp_attrs *a, const lsp_attr_def *d) {
-  return lsp_attr_optional(d) && lsp_attr_get(a, d) == 1.0;
-}
-
 size_t lsp_tensor_count(const lsp_tensor_def *t) {
   size_t c = 1;
   for (int i = 0; i < t->ndim; i++) c *= t->dims[i];
@@ -271,10 +263,7 @@ static int conv_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
       a->sw > MAX_DIM || a->ph > MAX_DIM || a->pw > MAX_DIM)
     return why(w, len, "absurd kernel, stride or padding (%zu, %zu)", a->kh,
                a->sh);
-  if (a->groups == 0 || in[0].c % a->groups || a->units % a->groups)
-    return why(w, len,
-               "groups must divide the %zu input and %zu output channels",
-               in[0].c, a->units);
+  if (a->groups == 0) return why(w, len, "%zu groups (at least %zu)", 0, 1);
   lsp_conv2d_geom g = conv_geom(a, in[0]);
   if (lsp_conv2d_geom_check(&g)) {
     snprintf(w, len, "%s", lsp_errmsg());
@@ -288,11 +277,8 @@ static int conv_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
 }
 
 static int conv_tensors(const lsp_node *nd, lsp_tensor_def *t) {
-  t[0] = (lsp_tensor_def){
-      "weight",
-      0,
-      4,
-      {nd->a.units, nd->ishape.c / nd->a.groups, nd->a.kh, nd->a.kw}};
+  const size_t cg = nd->ishape.c / nd->a.groups; /* channels per group */
+  t[0] = (lsp_tensor_def){"weight", 0, 4, {nd->a.units, cg, nd->a.kh, nd->a.kw}};
   if (!nd->a.bias) return 1;
   t[1] = (lsp_tensor_def){"bias", 0, 1, {nd->a.units}};
   return 2;
@@ -315,11 +301,14 @@ static size_t conv_scratch(const lsp_node *nd, size_t n) {
   return lsp_conv2d_ws_size(&g, n);
 }
 
+static size_t conv_nw(const lsp_node *nd) {
+  return nd->a.units * (nd->ishape.c / nd->a.groups) * nd->a.kh * nd->a.kw;
+}
+
 static void conv_fwd(const lsp_op_call *c) {
   lsp_conv2d_geom g = conv_geom(&c->nd->a, c->nd->ishape);
   g.h_out = c->nd->shape.h, g.w_out = c->nd->shape.w;
-  size_t nw = c->nd->a.units * (c->nd->ishape.c / c->nd->a.groups) *
-              c->nd->a.kh * c->nd->a.kw;
+  size_t nw = conv_nw(c->nd);
   lsp_conv2d_forward(&g, c->x0, c->n, P(c), c->nd->a.bias ? P(c) + nw : NULL,
                      c->y, c->scratch);
 }
@@ -327,8 +316,7 @@ static void conv_fwd(const lsp_op_call *c) {
 static void conv_bwd(const lsp_op_call *c) {
   lsp_conv2d_geom g = conv_geom(&c->nd->a, c->nd->ishape);
   g.h_out = c->nd->shape.h, g.w_out = c->nd->shape.w;
-  size_t nw = c->nd->a.units * (c->nd->ishape.c / c->nd->a.groups) *
-              c->nd->a.kh * c->nd->a.kw;
+  size_t nw = conv_nw(c->nd);
   float *db = c->dp && c->nd->a.bias ? c->dp + nw : NULL;
   lsp_conv2d_backward(&g, c->x0, c->dy, c->n, P(c), c->dx0, c->dp, db,
                       c->scratch);
