@@ -73,7 +73,8 @@ static int export_params(const lsp_model *m, const char *dir) {
       int nd_dims = 1;
       shape[0] = cnt;
       if (t == 0 && nd->op == LSP_OP_CONV) {
-        shape[0] = nd->a.units, shape[1] = nd->ishape.c, shape[2] = nd->a.kh;
+        shape[0] = nd->a.units, shape[1] = nd->ishape.c / nd->a.groups;
+        shape[2] = nd->a.kh;
         shape[3] = nd->a.kw, nd_dims = 4;
       } else if (t == 0 && nd->op == LSP_OP_DENSE) {
         shape[0] = nd->a.units, shape[1] = cnt / nd->a.units, nd_dims = 2;

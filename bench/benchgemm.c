@@ -24,7 +24,8 @@ int bench_model_gemms(const lsp_model *m, size_t rows, unsigned what, bench_gemm
       x = (bench_gemm){r, in, out, CblasNoTrans, CblasNoTrans};
       macs = (double)in * out;
     } else if (nd->op == LSP_OP_CONV) {
-      int K = (int)(nd->ishape.c * nd->a.kh * nd->a.kw), M = (int)nd->a.units;
+      int K = (int)(nd->ishape.c / nd->a.groups * nd->a.kh * nd->a.kw),
+          M = (int)nd->a.units; /* taps per output: C/groups channels */
       int P = (int)(nd->shape.h * nd->shape.w);
       f = (bench_gemm){M, r * P, K, CblasNoTrans, CblasNoTrans};
       w = (bench_gemm){M, K, r * P, CblasNoTrans, CblasTrans};

@@ -270,9 +270,46 @@ PY
   done
 done
 expect_exit 0 "export the MobileNetV2 again" "$LSP" export --model "$Z/mobilenetv2_13.onnx" --out "$SCR/mnv2_again.onnx"
+cp "$SCR/out" "$SCR/mnv2_export.txt"
 expect_exit 0 "eval the re-export" "$LSP" eval --model "$SCR/mnv2_again.onnx" --data fashion-mnist --max-test 200 --dump "$SCR/zoo_again"
 cmp -s "$SCR/zoo_again/logits.npy" "$SCR/zoo_mobilenetv2/logits.npy" &&
   ok "MobileNetV2: the re-export gives byte-identical logits" || bad "MobileNetV2: the re-export computes other logits"
+# grouped convolutions stay grouped: the parameter count is the ONNX file's
+# own (no zeros of a dense expansion), the re-export writes the same groups
+# and passes onnx.checker, and exporting it once more gives the same bytes
+"$PY" - "$Z/mobilenetv2_13.onnx" "$SCR/mnv2_again.onnx" "$SCR/mnv2_export.txt" <<'PY' && ok "MobileNetV2: the file's parameter count and groups, kept" || bad "MobileNetV2: groups or parameters changed: $(cat "$SCR/mnv2_export.txt")"
+import re, sys, onnx
+from onnx import numpy_helper
+def count_groups(p):
+    g = onnx.load(p).graph
+    init = {i.name: numpy_helper.to_array(i).size for i in g.initializer}
+    n = sum(init.get(i, 0) for nd in g.node if nd.op_type in ("Conv", "Gemm")
+            for i in nd.input[1:])
+    n += sum(init[i] for nd in g.node if nd.op_type == "BatchNormalization"
+             for i in nd.input[1:3])
+    grp = [a.i for nd in g.node if nd.op_type == "Conv" for a in nd.attribute
+           if a.name == "group"]
+    return n, grp
+(n0, g0), (n1, g1) = count_groups(sys.argv[1]), count_groups(sys.argv[2])
+said = int(re.search(r"(\d+) parameters", open(sys.argv[3]).read()).group(1))
+print("parameters", n0, n1, said, "groups", g0)
+assert max(g0) > 1 and [x for x in g0 if x > 1] == [x for x in g1 if x > 1]
+assert n0 == n1 == said
+onnx.checker.check_model(onnx.load(sys.argv[2]), full_check=True)
+PY
+expect_exit 0 "export the re-export" "$LSP" export --model "$SCR/mnv2_again.onnx" --out "$SCR/mnv2_again2.onnx"
+cmp -s "$SCR/mnv2_again.onnx" "$SCR/mnv2_again2.onnx" &&
+  ok "MobileNetV2: exporting the re-export gives the same bytes" || bad "MobileNetV2: the second export differs"
+# a depthwise --arch trained in lsprobe, exported: the same logits
+expect_exit 0 "train a depthwise --arch" "$LSP" train --data fashion-mnist --max-train 300 --epochs 1 --quiet --smoothing 0 \
+  --arch "conv(8,3,p=1) relu conv(16,3,s=2,p=1,g=8) relu conv(8,1,g=4) relu gap" --out "$SCR/dw.lspm"
+expect_exit 0 "export it" "$LSP" export --model "$SCR/dw.lspm" --out "$SCR/dw.onnx"
+grep -q " 8 layers, 370 parameters) to " "$SCR/out" &&
+  ok "depthwise --arch: PyTorch's parameter count" || bad "depthwise --arch: $(cat "$SCR/out")"
+"$LSP" eval --model "$SCR/dw.lspm" --data fashion-mnist --max-test 500 --dump "$SCR/dwa" >/dev/null 2>&1 &&
+  "$LSP" eval --model "$SCR/dw.onnx" --data fashion-mnist --max-test 500 --dump "$SCR/dwb" >/dev/null 2>&1 &&
+  cmp -s "$SCR/dwa/logits.npy" "$SCR/dwb/logits.npy" &&
+  ok "depthwise --arch and its export: byte-identical logits" || bad "depthwise --arch: the export computes other logits"
 # --features: the clusters block says which layer; a name that is none is
 # refused with the layers nearest the classifier
 expect_exit 0 "eval --features on a residual Add" "$LSP" eval --model "$Z/mobilenetv2_13.onnx" --data fashion-mnist --max-test 200 --features /features/features.7/Add

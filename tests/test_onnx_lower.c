@@ -313,6 +313,9 @@ static void test_roundtrip(void **state) {
   roundtrip("dense(12) bn relu", (lsp_shape){20, 1, 1}, NULL, 0);
   roundtrip("lenet", (lsp_shape){1, 28, 28}, norm1, 2);
   roundtrip("resnet8", (lsp_shape){1, 12, 12}, NULL, 0);
+  roundtrip("conv(6,3,p=1) relu conv(12,3,s=2,p=1,g=6) relu conv(8,1,g=4) bn "
+            "relu conv(8,5,p=2,g=8,bias=0) gap",
+            (lsp_shape){2, 9, 10}, NULL, 0);
   roundtrip(
       "pad(pt=1,pl=2,pb=0,pr=1,value=0.25) conv(4,3,s=2) relu "
       "pad(pt=1,pb=1,pl=1,pr=1,mode=1) maxpool(3,s=2,p=1,ceil_mode=1) "

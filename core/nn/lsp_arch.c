@@ -165,6 +165,7 @@ static int args(parser *ps, lsp_op op, lsp_attrs *a) {
       done_key = 1;
     }
     if (!done_key) {
+      if (klen == 1 && key[0] == 'g') key = "groups", klen = 6;
       const lsp_attr_def *x = attr_named(d, key, klen);
       if (!x || pair)
         return perr(ps, at, x ? "expected one number" : "unknown argument");
@@ -396,6 +397,7 @@ size_t lsp_model_arch_string(const lsp_model *m, char *buf, size_t len) {
     out(&b, " %s", d->name);
     const char *sep = "(";
     for (const lsp_attr_def *a = d->attrs; a->name; a++) {
+      if (lsp_attr_omitted(&nd->a, a)) continue;
       out(&b, "%s%s=%.17g", sep, a->name, lsp_attr_get(&nd->a, a));
       sep = ",";
     }

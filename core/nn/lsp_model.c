@@ -25,9 +25,18 @@ void lsp_attrs_default(lsp_op op, lsp_attrs *a) {
   a->sh = a->sw = 1;
   a->count_pad = 1;
   a->dh = a->dw = 1;
+  a->groups = 1;
   a->eps = 1e-5;
   a->momentum = 0.1;
   lsp_act_defaults(op, a);
+}
+
+int lsp_attr_optional(const lsp_attr_def *d) {
+  return d->off == offsetof(lsp_attrs, groups);
+}
+
+int lsp_attr_omitted(const lsp_attrs *a, const lsp_attr_def *d) {
+  return lsp_attr_optional(d) && lsp_attr_get(a, d) == 1.0;
 }
 
 lsp_model *lsp_model_new(lsp_shape in) {

@@ -113,6 +113,8 @@ typedef struct {
                                 hardsigmoid (lsp_ops_act.c)             */
   double lo, hi;        /* clip: the bounds, ±∞ for a missing one          */
   int approximate;      /* gelu: 0 the erf form, 1 the tanh form           */
+  size_t groups;        /* conv: channel groups (1: dense; the input
+                           channels: depthwise)                            */
 } lsp_attrs;
 
 #define LSP_INPUT (-1)   /* the model input as a node's input             */

@@ -21,9 +21,11 @@
  *   u32 record_bytes, the record         lsp_model_record_encode's bytes
  *   u32 crc32                            zlib CRC-32 of every byte before it
  *
- * Attribute types: 1 = u64, 2 = f64. The loader checks the length first
- * (truncation, trailing bytes), then the CRC, then the content: every kind
- * and attribute must be known, every attribute present once, the graph
+ * Attribute types: 1 = u64, 2 = f64. An optional attribute (conv's groups)
+ * is written only when it differs from 1, its default. The loader checks
+ * the length first (truncation, trailing bytes), then the CRC, then the
+ * content: every kind and attribute must be known, every attribute present
+ * once (an optional one at most once), the graph
  * must pass shape inference, every tensor must be the one the kind expects
  * (name, order, dimensions) and finite, and the record must decode
  * (lsp_model_record_decode). */
@@ -77,9 +79,11 @@ static void put_model(lsp_wbuf *b, const lsp_model *m, const unsigned char *rec,
     for (int k = 0; k < nd->nin; k++)
       lsp_put_u32(b, (uint32_t)(int32_t)nd->in[k]);
     uint32_t na = 0;
-    for (const lsp_attr_def *a = d->attrs; a->name; a++) na++;
+    for (const lsp_attr_def *a = d->attrs; a->name; a++)
+      na += !lsp_attr_omitted(&nd->a, a);
     lsp_put_u32(b, na);
     for (const lsp_attr_def *a = d->attrs; a->name; a++) {
+      if (lsp_attr_omitted(&nd->a, a)) continue;
       put_str(b, a->name);
       double v = lsp_attr_get(&nd->a, a);
       lsp_put_bytes(
@@ -173,12 +177,14 @@ static int get_type(reader *rd) {
 static int read_attrs(reader *rd, const lsp_op_def *d, lsp_attrs *a,
                       const char *node) {
   uint32_t na = lsp_get_u32(&rd->r);
-  size_t want = 0;
-  for (const lsp_attr_def *x = d->attrs; x->name; x++) want++;
-  if (na != want)
+  size_t want = 0, nopt = 0;
+  for (const lsp_attr_def *x = d->attrs; x->name; x++)
+    want++, nopt += (size_t)lsp_attr_optional(x);
+  if (na > want || na + nopt < want)
     return lsp_fail(LSP_EDATA,
-                    "%s: node '%s' (%s) has %u attributes, expected %zu",
-                    rd->path, node, d->name, na, want);
+                    "%s: node '%s' (%s) has %u attributes, expected %zu%s",
+                    rd->path, node, d->name, na, want - nopt,
+                    nopt ? " and the optional ones" : "");
   unsigned seen = 0;
   for (uint32_t i = 0; i < na; i++) {
     char name[64];
@@ -213,8 +219,13 @@ static int read_attrs(reader *rd, const lsp_op_def *d, lsp_attrs *a,
       lsp_attr_set(a, x, (double)v);
     }
   }
-  return rd->r.short_read ? lsp_fail(LSP_EDATA, "%s: truncated", rd->path)
-                          : LSP_OK;
+  if (rd->r.short_read) return lsp_fail(LSP_EDATA, "%s: truncated", rd->path);
+  size_t k = 0;
+  for (const lsp_attr_def *x = d->attrs; x->name; x++, k++)
+    if (!(seen >> k & 1u) && !lsp_attr_optional(x))
+      return lsp_fail(LSP_EDATA, "%s: node '%s' (%s): attribute '%s' missing",
+                      rd->path, node, d->name, x->name);
+  return LSP_OK;
 }
 
 /* Where each node's tensors are in the file, checked against the kind's

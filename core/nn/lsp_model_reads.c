@@ -41,31 +41,35 @@ void lsp_reads_dense(const lsp_node *nd, const float *out, float *in0,
 }
 
 /* y[o, r, s] reads x[c, r·sh − ph + u, s·sw − pw + v] for every input
- * channel c and tap (u, v) inside the image (lsp_conv.h). */
+ * channel c of o's group and tap (u, v) inside the image (lsp_conv.h). */
 void lsp_reads_conv(const lsp_node *nd, const float *out, float *in0,
                     float *in1) {
   (void)in1;
   const lsp_shape is = nd->ishape, os = nd->shape;
-  const size_t plane = is.h * is.w;
+  const size_t plane = is.h * is.w, G = nd->a.groups ? nd->a.groups : 1;
+  const size_t cg = is.c / G, og = os.c / G;
   memset(in0, 0, lsp_shape_size(is) * sizeof *in0);
-  for (size_t r = 0; r < os.h; r++)
-    for (size_t s = 0; s < os.w; s++) {
-      int any = 0;
-      for (size_t o = 0; o < os.c && !any; o++)
-        any = out[(o * os.h + r) * os.w + s] > 0.0f;
-      if (!any) continue;
-      for (size_t u = 0; u < nd->a.kh; u++) {
-        size_t h = r * nd->a.sh + u;
-        if (h < nd->a.ph || h - nd->a.ph >= is.h) continue;
-        for (size_t v = 0; v < nd->a.kw; v++) {
-          size_t w = s * nd->a.sw + v;
-          if (w < nd->a.pw || w - nd->a.pw >= is.w) continue;
-          in0[(h - nd->a.ph) * is.w + (w - nd->a.pw)] = 1.0f;
+  for (size_t q = 0; q < G; q++) {
+    float *f = in0 + q * cg * plane;
+    for (size_t r = 0; r < os.h; r++)
+      for (size_t s = 0; s < os.w; s++) {
+        int any = 0;
+        for (size_t o = q * og; o < (q + 1) * og && !any; o++)
+          any = out[(o * os.h + r) * os.w + s] > 0.0f;
+        if (!any) continue;
+        for (size_t u = 0; u < nd->a.kh; u++) {
+          size_t h = r * nd->a.sh + u;
+          if (h < nd->a.ph || h - nd->a.ph >= is.h) continue;
+          for (size_t v = 0; v < nd->a.kw; v++) {
+            size_t w = s * nd->a.sw + v;
+            if (w < nd->a.pw || w - nd->a.pw >= is.w) continue;
+            f[(h - nd->a.ph) * is.w + (w - nd->a.pw)] = 1.0f;
+          }
         }
       }
-    }
-  for (size_t c = 1; c < is.c; c++) /* every channel alike */
-    memcpy(in0 + c * plane, in0, plane * sizeof *in0);
+    for (size_t c = 1; c < cg; c++) /* every channel of the group alike */
+      memcpy(f + c * plane, f, plane * sizeof *in0);
+  }
 }
 
 /* Average pooling's backward spreads a positive share of every output over

@@ -30,7 +30,8 @@ static const lsp_attr_def dense_attrs[] = {A(units, LSP_ATTR_SIZE), A(bias, LSP_
 static const lsp_attr_def conv_attrs[] = {
     A(units, LSP_ATTR_SIZE), A(kh, LSP_ATTR_SIZE), A(kw, LSP_ATTR_SIZE),
     A(sh, LSP_ATTR_SIZE),    A(sw, LSP_ATTR_SIZE), A(ph, LSP_ATTR_SIZE),
-    A(pw, LSP_ATTR_SIZE),    A(bias, LSP_ATTR_FLAG), END};
+    A(pw, LSP_ATTR_SIZE),    A(bias, LSP_ATTR_FLAG), A(groups, LSP_ATTR_SIZE),
+    END};
 static const lsp_attr_def maxpool_attrs[] = {
     A(kh, LSP_ATTR_SIZE), A(kw, LSP_ATTR_SIZE), A(sh, LSP_ATTR_SIZE),
     A(sw, LSP_ATTR_SIZE), A(ph, LSP_ATTR_SIZE), A(pw, LSP_ATTR_SIZE),
@@ -247,8 +248,9 @@ static void normalize_bwd(const lsp_op_call *c) {
  */
 
 static lsp_conv2d_geom conv_geom(const lsp_attrs *a, lsp_shape in) {
-  lsp_conv2d_geom g = {in.c,  in.h,  in.w,  a->units, a->kh, a->kw,
-                       a->sh, a->sw, a->ph, a->pw,    0,     0};
+  lsp_conv2d_geom g = {in.c,  in.h,  in.w,  a->units, a->kh,    a->kw,
+                       a->sh, a->sw, a->ph, a->pw,    0,        0,
+                       a->groups};
   return g;
 }
 
@@ -261,6 +263,7 @@ static int conv_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
       a->sw > MAX_DIM || a->ph > MAX_DIM || a->pw > MAX_DIM)
     return why(w, len, "absurd kernel, stride or padding (%zu, %zu)", a->kh,
                a->sh);
+  if (a->groups == 0) return why(w, len, "%zu groups (at least %zu)", 0, 1);
   lsp_conv2d_geom g = conv_geom(a, in[0]);
   if (lsp_conv2d_geom_check(&g)) {
     snprintf(w, len, "%s", lsp_errmsg());
@@ -274,8 +277,8 @@ static int conv_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
 }
 
 static int conv_tensors(const lsp_node *nd, lsp_tensor_def *t) {
-  t[0] = (lsp_tensor_def){
-      "weight", 0, 4, {nd->a.units, nd->ishape.c, nd->a.kh, nd->a.kw}};
+  const size_t cg = nd->ishape.c / nd->a.groups; /* channels per group */
+  t[0] = (lsp_tensor_def){"weight", 0, 4, {nd->a.units, cg, nd->a.kh, nd->a.kw}};
   if (!nd->a.bias) return 1;
   t[1] = (lsp_tensor_def){"bias", 0, 1, {nd->a.units}};
   return 2;
@@ -283,12 +286,12 @@ static int conv_tensors(const lsp_node *nd, lsp_tensor_def *t) {
 
 static void conv_init(const lsp_node *nd, float *p, float *s, gsl_rng *r) {
   (void)s;
-  size_t fan = nd->ishape.c * nd->a.kh * nd->a.kw;
+  size_t fan = nd->ishape.c / nd->a.groups * nd->a.kh * nd->a.kw;
   fan_in_init(fan, nd->a.units * fan, nd->a.bias ? nd->a.units : 0, p, r);
 }
 
 static double conv_flops(const lsp_node *nd) {
-  return 2.0 * (double)(nd->ishape.c * nd->a.kh * nd->a.kw) *
+  return 2.0 * (double)(nd->ishape.c / nd->a.groups * nd->a.kh * nd->a.kw) *
          (double)lsp_shape_size(nd->shape);
 }
 
@@ -298,10 +301,14 @@ static size_t conv_scratch(const lsp_node *nd, size_t n) {
   return lsp_conv2d_ws_size(&g, n);
 }
 
+static size_t conv_nw(const lsp_node *nd) {
+  return nd->a.units * (nd->ishape.c / nd->a.groups) * nd->a.kh * nd->a.kw;
+}
+
 static void conv_fwd(const lsp_op_call *c) {
   lsp_conv2d_geom g = conv_geom(&c->nd->a, c->nd->ishape);
   g.h_out = c->nd->shape.h, g.w_out = c->nd->shape.w;
-  size_t nw = c->nd->a.units * c->nd->ishape.c * c->nd->a.kh * c->nd->a.kw;
+  size_t nw = conv_nw(c->nd);
   lsp_conv2d_forward(&g, c->x0, c->n, P(c), c->nd->a.bias ? P(c) + nw : NULL,
                      c->y, c->scratch);
 }
@@ -309,7 +316,7 @@ static void conv_fwd(const lsp_op_call *c) {
 static void conv_bwd(const lsp_op_call *c) {
   lsp_conv2d_geom g = conv_geom(&c->nd->a, c->nd->ishape);
   g.h_out = c->nd->shape.h, g.w_out = c->nd->shape.w;
-  size_t nw = c->nd->a.units * c->nd->ishape.c * c->nd->a.kh * c->nd->a.kw;
+  size_t nw = conv_nw(c->nd);
   float *db = c->dp && c->nd->a.bias ? c->dp + nw : NULL;
   lsp_conv2d_backward(&g, c->x0, c->dy, c->n, P(c), c->dx0, c->dp, db,
                       c->scratch);

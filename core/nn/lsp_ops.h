@@ -136,6 +136,13 @@ lsp_op lsp_op_by_name(const char *name, size_t len);
 /* Value of an attribute in a, as a double / into a (no checking). */
 double lsp_attr_get(const lsp_attrs *a, const lsp_attr_def *d);
 void lsp_attr_set(lsp_attrs *a, const lsp_attr_def *d, double v);
+/* Whether an attribute is optional: left out of .lspm files and of the
+ * architecture string when it holds 1, its default, and 1 when a file does
+ * not give it (conv's groups, so that dense convolutions keep the bytes and
+ * cache keys they had before groups existed). */
+int lsp_attr_optional(const lsp_attr_def *d);
+/* An optional attribute at its default: written nowhere. */
+int lsp_attr_omitted(const lsp_attrs *a, const lsp_attr_def *d);
 
 /* Elements of a tensor definition. */
 size_t lsp_tensor_count(const lsp_tensor_def *t);

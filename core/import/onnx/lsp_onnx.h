@@ -248,7 +248,7 @@ const lsp_onnx_tensor *lsp_onnx_find_init(const lsp_onnx_model *m,
  *
  * The network a checked description computes, as an lsp_model (*out, freed
  * by the caller): Conv → conv (a Pad node in front for asymmetric pads;
- * grouped and dilated kernels expanded to the dense kernel they equal),
+ * groups kept, a dilated kernel expanded to the dense kernel it equals),
  * Gemm/MatMul → dense (alpha, beta, transB folded into the weights; an Add
  * of a per-feature constant after a bias-free one is its bias, as after a
  * bias-free Conv), Add of two values → add, Mul of two values → mul,

@@ -160,8 +160,9 @@ static int export_node(ectx *e, size_t i) {
       lsp_model_tensor(m, i, "weight", &w, NULL, NULL);
       const char *ins[3] = {
           x,
-          init(e, nm, ".weight", 4, (int64_t)nd->a.units, (int64_t)is.c,
-               (int64_t)nd->a.kh, (int64_t)nd->a.kw, w),
+          init(e, nm, ".weight", 4, (int64_t)nd->a.units,
+               (int64_t)(is.c / nd->a.groups), (int64_t)nd->a.kh,
+               (int64_t)nd->a.kw, w),
           NULL};
       if (nd->a.bias) {
         lsp_model_tensor(m, i, "bias", &b, NULL, NULL);
@@ -170,6 +171,7 @@ static int export_node(ectx *e, size_t i) {
       if (!ins[1] || (nd->a.bias && !ins[2])) return oom();
       if (!(on = node(e, LSP_ONNX_CONV, nm, nd->a.bias ? 3 : 2, ins, out)))
         return LSP_ENOMEM;
+      on->group = (int64_t)nd->a.groups;
       break;
     }
     case LSP_OP_MAXPOOL:

@@ -1,7 +1,7 @@
 /* lsp_onnx_fill.c — the lowered model's tensors from the ONNX
  * initializers (docs/DESIGN.md §3, "Lowering"): convolution and dense
- * weights and biases (a grouped or dilated convolution becomes the dense
- * kernel it equals, with zeros; Gemm's alpha and beta applied; an Add
+ * weights and biases (a grouped convolution keeps its groups, a dilated one
+ * becomes the dense kernel it equals, with zeros; Gemm's alpha and beta applied; an Add
  * folded in as the bias), batch-norm parameters and statistics, input
  * normalizations, and the logits' affine tail folded into the classifier. */
 #include <string.h>
@@ -16,7 +16,7 @@ static float chan(const lsp_onnx_tensor *t, size_t ch) {
 }
 
 static int fill_conv(const lsp_onnx_model *om, const lsp_onnx_source *s,
-                     float *w, float *b) {
+                     const lsp_node *nd, float *w, float *b) {
   const lsp_onnx_node *on = s->on;
   const lsp_onnx_tensor *wt = lsp_onnx_find_init(om, on->inputs[1]);
   size_t m = (size_t)wt->dims[0], cg = (size_t)wt->dims[1];
@@ -24,6 +24,10 @@ static int fill_conv(const lsp_onnx_model *om, const lsp_onnx_source *s,
   size_t dh = (size_t)on->dilations[0], dw = (size_t)on->dilations[1];
   size_t g = (size_t)on->group, mg = m / g, cin = cg * g;
   size_t eh = (kh - 1) * dh + 1, ew = (kw - 1) * dw + 1;
+  if (nd->a.groups == g && dh == 1 && dw == 1) { /* M × C/group × kh × kw */
+    memcpy(w, wt->f, m * cg * kh * kw * sizeof *w);
+    goto bias;
+  }
   memset(w, 0, m * cin * eh * ew * sizeof *w);
   /* W'[o, grp(o)·cg + j, u·dh, v·dw] = W[o, j, u, v]; zero elsewhere */
   for (size_t o = 0; o < m; o++)
@@ -32,6 +36,7 @@ static int fill_conv(const lsp_onnx_model *om, const lsp_onnx_source *s,
         for (size_t v = 0; v < kw; v++)
           w[((o * cin + (o / mg) * cg + j) * eh + u * dh) * ew + v * dw] =
               wt->f[((o * cg + j) * kh + u) * kw + v];
+bias:
   if (!b) return LSP_OK;
   const lsp_onnx_tensor *bt =
       on->ninputs == 3 ? lsp_onnx_find_init(om, on->inputs[2])
@@ -83,7 +88,7 @@ int lsp_onnx_fill_model(const lsp_onnx_model *om, const char *path,
         lsp_model_tensor(m, i, "weight", &w, NULL, NULL);
         if (nd->a.bias) lsp_model_tensor(m, i, "bias", &b, NULL, NULL);
         /* a dense layer from a Conv: a 1×1 head's classifier (K × C) */
-        st = s->on->op == LSP_ONNX_CONV ? fill_conv(om, s, w, b)
+        st = s->on->op == LSP_ONNX_CONV ? fill_conv(om, s, nd, w, b)
                                         : fill_dense(om, s, nd, w, b);
         if (!st && tail_dense >= 0 && s->on == &om->nodes[tail_dense])
           st = lsp_onnx_fold_tail(om, path, tail, ntail,

@@ -20,8 +20,8 @@
 #include "core/import/onnx/lsp_onnx_int.h"
 #include "core/nn/layers/lsp_pad.h"
 
-/* The dense kernel a grouped or dilated convolution expands to may hold at
- * most this many floats. */
+/* The dense kernel a dilated convolution expands to may hold at most this
+ * many floats. */
 #define MAX_EXPANDED ((size_t)1 << 26)
 
 typedef lsp_onnx_source source;
@@ -291,11 +291,13 @@ static int lower_node(lctx *c, size_t k) {
       a.kw = (size_t)((on->kernel[1] - 1) * on->dilations[1] + 1);
       a.sh = (size_t)on->strides[0], a.sw = (size_t)on->strides[1];
       a.bias = on->ninputs == 3 || c->bias_from[k] >= 0;
-      if (a.units * shape_of(c, in).c * a.kh * a.kw > MAX_EXPANDED)
+      /* groups stay groups; a dilated kernel becomes the dense one */
+      if (on->dilations[0] == 1 && on->dilations[1] == 1)
+        a.groups = (size_t)on->group;
+      else if (a.units * shape_of(c, in).c * a.kh * a.kw > MAX_EXPANDED)
         return lsp_onnx_node_fail(
             c->path, on,
-            "the grouped or dilated kernel expands to more than %zu "
-            "weights",
+            "the dilated kernel expands to more than %zu weights",
             MAX_EXPANDED);
       if ((st = conv_pads(c, on, &in, &a))) return st;
       st = add(c, on, LSP_OP_CONV, &a, in, 0, "", &id);

@@ -29,6 +29,12 @@ int lsp_conv2d_geom_check(lsp_conv2d_geom *g) {
   if (g->c_in == 0 || g->c_out == 0 || g->c_in > INT_MAX || g->c_out > INT_MAX)
     return lsp_fail(LSP_EINVAL, "conv2d: %zu input and %zu output channels",
                     g->c_in, g->c_out);
+  const size_t G = g->groups > 1 ? g->groups : 1;
+  if (g->c_in % G || g->c_out % G)
+    return lsp_fail(LSP_EINVAL,
+                    "conv2d: %zu groups do not divide the %zu input and %zu "
+                    "output channels",
+                    G, g->c_in, g->c_out);
   int st = axis_out("height", g->h_in, g->kh, g->sh, g->ph, &g->h_out);
   if (!st) st = axis_out("width", g->w_in, g->kw, g->sw, g->pw, &g->w_out);
   if (st) return st;
@@ -61,6 +67,7 @@ static int direct_dx(const lsp_conv2d_geom *g) {
 }
 
 size_t lsp_conv2d_ws_size(const lsp_conv2d_geom *g, size_t n) {
+  if (g->groups > 1) return lsp_conv2d_ws_size_grouped(g, n);
   if (!direct_fwd(g)) return lsp_conv2d_ws_size_gemm(g, n);
   size_t d = lsp_conv2d_ws_size_direct(g, n);
   if (direct_dx(g)) return d;
@@ -70,7 +77,9 @@ size_t lsp_conv2d_ws_size(const lsp_conv2d_geom *g, size_t n) {
 
 void lsp_conv2d_forward(const lsp_conv2d_geom *g, const float *x, size_t n,
                         const float *w, const float *b, float *y, float *ws) {
-  if (direct_fwd(g))
+  if (g->groups > 1)
+    lsp_conv2d_forward_grouped(g, x, n, w, b, y, ws);
+  else if (direct_fwd(g))
     lsp_conv2d_forward_direct(g, x, n, w, b, y, ws);
   else
     lsp_conv2d_forward_gemm(g, x, n, w, b, y, ws);
@@ -79,7 +88,9 @@ void lsp_conv2d_forward(const lsp_conv2d_geom *g, const float *x, size_t n,
 void lsp_conv2d_backward(const lsp_conv2d_geom *g, const float *x,
                          const float *dy, size_t n, const float *w, float *dx,
                          float *dw, float *db, float *ws) {
-  if (!direct_fwd(g)) {
+  if (g->groups > 1) {
+    lsp_conv2d_backward_grouped(g, x, dy, n, w, dx, dw, db, ws);
+  } else if (!direct_fwd(g)) {
     lsp_conv2d_backward_gemm(g, x, dy, n, w, dx, dw, db, ws);
   } else if (direct_dx(g)) {
     lsp_conv2d_backward_direct(g, x, dy, n, w, dx, dw, db, ws);

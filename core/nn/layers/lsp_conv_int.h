@@ -29,4 +29,15 @@ void lsp_conv2d_backward_direct(const lsp_conv2d_geom *g, const float *x,
                                 const float *dy, size_t n, const float *w,
                                 float *dx, float *dw, float *db, float *ws);
 
+/* groups > 1 (lsp_conv_group.c): the kernels above on each group's
+ * channels, or the depthwise loops when groups = c_in. */
+int lsp_conv2d_depthwise(const lsp_conv2d_geom *g);
+size_t lsp_conv2d_ws_size_grouped(const lsp_conv2d_geom *g, size_t n);
+void lsp_conv2d_forward_grouped(const lsp_conv2d_geom *g, const float *x,
+                                size_t n, const float *w, const float *b,
+                                float *y, float *ws);
+void lsp_conv2d_backward_grouped(const lsp_conv2d_geom *g, const float *x,
+                                 const float *dy, size_t n, const float *w,
+                                 float *dx, float *dw, float *db, float *ws);
+
 #endif
