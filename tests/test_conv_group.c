@@ -254,9 +254,17 @@ static void test_group_bad(void **state) {
   lsp_conv2d_geom g = {.c_in = 6, .h_in = 5, .w_in = 5, .c_out = 4, .kh = 3,
                        .kw = 3, .sh = 1, .sw = 1, .groups = 4};
   assert_int_equal(lsp_conv2d_geom_check(&g), LSP_EINVAL); /* 4 ∤ 6 */
-  assert_non_null(strstr(lsp_errmsg(), "groups"));
+  /* the message names the channel count the groups fail to divide */
+  assert_non_null(strstr(lsp_errmsg(), "4 groups do not divide the 6 input "
+                                       "channels (they divide the 4 output"));
   g.groups = 3; /* 3 | 6 but 3 ∤ 4 */
   assert_int_equal(lsp_conv2d_geom_check(&g), LSP_EINVAL);
+  assert_non_null(strstr(lsp_errmsg(), "3 groups do not divide the 4 output "
+                                       "channels (they divide the 6 input"));
+  g.groups = 5; /* 5 ∤ 6 and 5 ∤ 4 */
+  assert_int_equal(lsp_conv2d_geom_check(&g), LSP_EINVAL);
+  assert_non_null(strstr(lsp_errmsg(), "5 groups divide neither the 6 input "
+                                       "nor the 4 output channels"));
   g.groups = 2;
   assert_int_equal(lsp_conv2d_geom_check(&g), LSP_OK);
   /* the model refuses it too, naming the layer */
@@ -265,8 +273,8 @@ static void test_group_bad(void **state) {
                                        NULL, 0, &m),
                    LSP_EINVAL);
   assert_non_null(strstr(lsp_errmsg(), "conv1"));
-  assert_non_null(strstr(lsp_errmsg(), "3 groups do not divide the 6 "
-                                       "input and 4 output channels"));
+  assert_non_null(strstr(lsp_errmsg(), "3 groups do not divide the 4 "
+                                       "output channels"));
   assert_int_equal(lsp_model_from_spec("conv(4,3,g=0)", (lsp_shape){6, 5, 5}, 2,
                                        NULL, 0, &m),
                    LSP_EINVAL);

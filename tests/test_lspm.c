@@ -7,6 +7,7 @@
  * lsprobe 158ed33 (still computing PyTorch's logits). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,7 +275,9 @@ static void test_lspm_corrupt(void **state) {
   expect_content_error(bad, c, len, "unknown attribute 'unitz'");
   RESET();
   c[find_str(c, len, "units", 0) + 5 + 1] = 9; /* dense1: 7 -> 9 units */
-  expect_content_error(bad, c, len, "other dimensions");
+  expect_content_error(bad, c, len,
+                       "node 'dense1' (dense): tensor 1 is 'weight' [7, 6]; "
+                       "expected 'weight' [9, 6]");
   RESET();
   c[find_str(c, len, "bias", 0) + 4 + 1] = 2; /* bias flag 2 */
   expect_content_error(bad, c, len, "out of range");
@@ -361,6 +364,54 @@ static void test_lspm_corrupt(void **state) {
 
 /* The PyTorch MLP saved by lsprobe 158ed33 in format 1 still computes
  * PyTorch's logits. */
+/* A grouped convolution's groups attribute changed behind a valid checksum:
+ * each defect is named, none loads. */
+static void test_lspm_groups_corrupt(void **state) {
+  (void)state;
+  lsp_model *m = NULL;
+  assert_int_equal(lsp_model_from_spec("conv(4,3,g=2)", (lsp_shape){4, 5, 5}, 3,
+                                       NULL, 0, &m),
+                   LSP_OK);
+  assert_int_equal(lsp_model_init(m, 7), LSP_OK);
+  char good[512], bad[512];
+  snprintf(good, sizeof good, "%s", td_tmp("grouped.lspm"));
+  snprintf(bad, sizeof bad, "%s", td_tmp("grouped_bad.lspm"));
+  assert_int_equal(lsp_model_save(m, good), LSP_OK);
+  lsp_model_free(m);
+  char *buf;
+  size_t len;
+  assert_int_equal(lsp_read_file(good, &buf, &len), LSP_OK);
+  char *c = malloc(len);
+  /* the u64 value after the name and the type byte */
+  const size_t at = find_str(buf, len, "groups", 0) + 6 + 1;
+  assert_int_equal(buf[at], 2);
+  static const struct {
+    uint64_t groups;
+    const char *needle;
+  } cases[] = {
+      /* 4 divides both channel counts: the weight is 4 x 2 x 3 x 3 */
+      {4,
+       "node 'conv1' (conv): tensor 1 is 'weight' [4, 2, 3, 3]; expected "
+       "'weight' [4, 1, 3, 3]"},
+      {3, "3 groups divide neither the 4 input nor the 4 output channels"},
+      {0, "0 groups (at least 1)"},
+      {(uint64_t)1 << 32 | 2,
+       "attribute 'groups' = 4294967298 is out of "
+       "range"},
+      {UINT64_MAX,
+       "attribute 'groups' = 18446744073709551615 is out of "
+       "range"},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    memcpy(c, buf, len);
+    for (int i = 0; i < 8; i++)
+      c[at + (size_t)i] = (char)(cases[k].groups >> (8 * i));
+    expect_content_error(bad, c, len, cases[k].needle);
+  }
+  free(c);
+  free(buf);
+}
+
 static void test_v1_loads(void **state) {
   (void)state;
   lsp_model *m = NULL;
@@ -516,6 +567,7 @@ int main(void) {
       cmocka_unit_test(test_lspm_roundtrip),
       cmocka_unit_test(test_lspm_roundtrip_cnn),
       cmocka_unit_test(test_lspm_corrupt),
+      cmocka_unit_test(test_lspm_groups_corrupt),
       cmocka_unit_test(test_v1_loads),
       cmocka_unit_test(test_v1_corrupt),
       cmocka_unit_test(test_v1_v2_from_python),

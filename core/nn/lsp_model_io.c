@@ -268,6 +268,19 @@ static int skim_tensors(reader *rd, tensor_pos *tp, const char *node) {
   return LSP_OK;
 }
 
+/* "[d0, d1, ...]" into buf */
+static void dims_text(char *buf, size_t len, const uint64_t *dims, int ndim) {
+  size_t n = 0;
+  buf[0] = 0;
+  for (int k = 0; k < ndim && n < len; k++) {
+    unsigned long long v = dims[k];
+    int w = snprintf(buf + n, len - n, "%s%llu", k ? ", " : "[", v);
+    if (w < 0) return;
+    n += (size_t)w;
+  }
+  if (n < len) snprintf(buf + n, len - n, "]");
+}
+
 static int load_tensors(reader *rd, lsp_model *m, size_t i,
                         const tensor_pos *tp) {
   const lsp_node *nd = &m->nodes[i];
@@ -282,12 +295,18 @@ static int load_tensors(reader *rd, lsp_model *m, size_t i,
     int same = strcmp(t[j].name, tp->name[j]) == 0 && t[j].ndim == tp->ndim[j];
     for (int k = 0; same && k < t[j].ndim; k++)
       same = t[j].dims[k] == tp->dims[j][k];
-    if (!same)
-      return lsp_fail(
-          LSP_EDATA,
-          "%s: node '%s' (%s): tensor %d is '%s' of other dimensions "
-          "than the expected '%s'",
-          rd->path, nd->name, d->name, j + 1, tp->name[j], t[j].name);
+    if (!same) {
+      char got[96], want[96];
+      uint64_t wd[LSP_TENSOR_MAXDIM];
+      for (int k = 0; k < t[j].ndim; k++) wd[k] = t[j].dims[k];
+      dims_text(got, sizeof got, tp->dims[j], tp->ndim[j]);
+      dims_text(want, sizeof want, wd, t[j].ndim);
+      return lsp_fail(LSP_EDATA,
+                      "%s: node '%s' (%s): tensor %d is '%s' %s; expected "
+                      "'%s' %s",
+                      rd->path, nd->name, d->name, j + 1, tp->name[j], got,
+                      t[j].name, want);
+    }
     size_t c = lsp_tensor_count(&t[j]);
     float *dst = t[j].state ? sp : pp;
     lsp_rbuf r = {tp->data[j], c * 4, 0, 0};

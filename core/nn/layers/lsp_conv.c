@@ -30,11 +30,18 @@ int lsp_conv2d_geom_check(lsp_conv2d_geom *g) {
     return lsp_fail(LSP_EINVAL, "conv2d: %zu input and %zu output channels",
                     g->c_in, g->c_out);
   const size_t G = g->groups > 1 ? g->groups : 1;
-  if (g->c_in % G || g->c_out % G)
+  if (g->c_in % G && g->c_out % G)
     return lsp_fail(LSP_EINVAL,
-                    "conv2d: %zu groups do not divide the %zu input and %zu "
-                    "output channels",
+                    "conv2d: %zu groups divide neither the %zu input nor the "
+                    "%zu output channels",
                     G, g->c_in, g->c_out);
+  if (g->c_in % G || g->c_out % G)
+    return lsp_fail(
+        LSP_EINVAL,
+        "conv2d: %zu groups do not divide the %zu %s channels "
+        "(they divide the %zu %s channels)",
+        G, g->c_in % G ? g->c_in : g->c_out, g->c_in % G ? "input" : "output",
+        g->c_in % G ? g->c_out : g->c_in, g->c_in % G ? "output" : "input");
   int st = axis_out("height", g->h_in, g->kh, g->sh, g->ph, &g->h_out);
   if (!st) st = axis_out("width", g->w_in, g->kw, g->sw, g->pw, &g->w_out);
   if (st) return st;
