@@ -445,8 +445,45 @@ static void refused(const char *rel, const char *node, const char *needle) {
   }
 }
 
+/* x [1, 4, 3, 3] → Conv 1×1 to 2 maps (W [2, 4 / group, 1, 1]) with one
+ * departure from a dense classifier → GlobalAveragePool → Flatten: refused,
+ * the message saying which departure. */
+static void head_refused_by_hand(int what, const char *needle) {
+  const lsp_onnx_shape in = {4, {-1, 4, 3, 3}};
+  lsp_onnx_model *om = lsp_onnx_model_alloc("x", &in, "y");
+  const int64_t group = what == 2 ? 2 : 1;
+  float w[8] = {0.5f, -1, 0.25f, 2, 1, -0.5f, 0.75f, -2};
+  const int64_t wd[4] = {2, 4 / group, 1, 1};
+  assert_int_equal(lsp_onnx_add_init(om, "w", 4, wd, w), 0);
+  const char *cin[2] = {"x", "w"}, *gin[1] = {"z"}, *fin[1] = {"q"};
+  lsp_onnx_node *cv = lsp_onnx_add_node(om, LSP_ONNX_CONV, "cls", 2, cin, "z");
+  assert_non_null(cv);
+  if (what == 0) cv->strides[0] = cv->strides[1] = 2;
+  if (what == 1) cv->pads[0] = cv->pads[2] = 1;
+  cv->group = group;
+  assert_non_null(
+      lsp_onnx_add_node(om, LSP_ONNX_GLOBALAVGPOOL, "pool", 1, gin, "q"));
+  assert_non_null(lsp_onnx_add_node(om, LSP_ONNX_FLATTEN, "flat", 1, fin, "y"));
+  lsp_model *m = NULL;
+  int st = lsp_onnx_check(om, "head.onnx");
+  if (!st) st = lsp_onnx_lower(om, "head.onnx", NULL, &m);
+  assert_int_equal(st, LSP_EDATA);
+  assert_null(m);
+  if (!strstr(lsp_errmsg(), "convolutional classifier head") ||
+      !strstr(lsp_errmsg(), needle)) {
+    print_error("'%s' lacks '%s'\n", lsp_errmsg(), needle);
+    fail();
+  }
+  lsp_onnx_model_free(om);
+}
+
 static void test_refused(void **state) {
   (void)state;
+  head_refused_by_hand(0, "here the convolution has stride 2×2, not 1");
+  head_refused_by_hand(1,
+                       "here the convolution pads its input (top 1, left "
+                       "0, bottom 1, right 0)");
+  head_refused_by_hand(2, "here the convolution has 2 groups");
   refused(DIR "bad_meanw_op13.onnx", "node '/ReduceMean' (ReduceMean)",
           "axes [3] leave a feature map (6 × 8 × 1 per example)");
   refused(DIR "bad_maxc_op13.onnx", "node '/ReduceMax' (ReduceMax)",

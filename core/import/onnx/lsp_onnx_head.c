@@ -146,6 +146,23 @@ int lsp_onnx_head_refuse(const lsp_onnx_model *om, const size_t *uses,
              between);
   else if (!mean)
     snprintf(why, sizeof why, "the pooling takes the maximum");
+  else if (cv->kernel[0] != 1 || cv->kernel[1] != 1)
+    snprintf(why, sizeof why, "the convolution is not 1×1 but %lld×%lld",
+             (long long)cv->kernel[0], (long long)cv->kernel[1]);
+  else if (cv->strides[0] != 1 || cv->strides[1] != 1)
+    snprintf(why, sizeof why, "the convolution has stride %lld×%lld, not 1",
+             (long long)cv->strides[0], (long long)cv->strides[1]);
+  else if (cv->pads[0] || cv->pads[1] || cv->pads[2] || cv->pads[3])
+    snprintf(why, sizeof why,
+             "the convolution pads its input (top %lld, left %lld, bottom "
+             "%lld, right %lld)",
+             (long long)cv->pads[0], (long long)cv->pads[1],
+             (long long)cv->pads[2], (long long)cv->pads[3]);
+  else if (cv->group != 1)
+    snprintf(why, sizeof why,
+             "the convolution has %lld groups (a dense classifier reads "
+             "every channel)",
+             (long long)cv->group);
   else
     snprintf(why, sizeof why,
              "the convolution is not 1×1 with stride 1, "
