@@ -397,7 +397,7 @@ static void test_lspm_groups_corrupt(void **state) {
       {0, "0 groups (at least 1)"},
       {(uint64_t)1 << 32 | 2,
        "attribute 'groups' = 4294967298 is out of "
-       "range"},
+       "range (at most 2^30)"},
       {UINT64_MAX,
        "attribute 'groups' = 18446744073709551615 is out of "
        "range"},
@@ -408,6 +408,10 @@ static void test_lspm_groups_corrupt(void **state) {
       c[at + (size_t)i] = (char)(cases[k].groups >> (8 * i));
     expect_content_error(bad, c, len, cases[k].needle);
   }
+  memcpy(c, buf, len);
+  c[at - 1] = 2; /* the type byte: f64 */
+  expect_content_error(bad, c, len,
+                       "attribute 'groups' has type 2; expected 1 (u64)");
   free(c);
   free(buf);
 }

@@ -201,8 +201,11 @@ static int read_attrs(reader *rd, const lsp_op_def *d, lsp_attrs *a,
     int type = get_type(rd);
     int real = x->type == LSP_ATTR_REAL;
     if (type != (real ? T_F64 : T_U64))
-      return lsp_fail(LSP_EDATA, "%s: node '%s': attribute '%s' has type %d",
-                      rd->path, node, name, type);
+      return lsp_fail(LSP_EDATA,
+                      "%s: node '%s': attribute '%s' has type %d; expected "
+                      "%d (%s)",
+                      rd->path, node, name, type, real ? T_F64 : T_U64,
+                      real ? "f64" : "u64");
     if (real) {
       double v = lsp_get_f64(&rd->r);
       if (isnan(v) || (!isfinite(v) && !x->inf_ok))
@@ -214,8 +217,10 @@ static int read_attrs(reader *rd, const lsp_op_def *d, lsp_attrs *a,
       uint64_t v = lsp_get_u64(&rd->r);
       if ((x->type == LSP_ATTR_FLAG && v > 1) || v > ((uint64_t)1 << 30))
         return lsp_fail(LSP_EDATA,
-                        "%s: node '%s': attribute '%s' = %llu is out of range",
-                        rd->path, node, name, (unsigned long long)v);
+                        "%s: node '%s': attribute '%s' = %llu is out of range "
+                        "(%s)",
+                        rd->path, node, name, (unsigned long long)v,
+                        x->type == LSP_ATTR_FLAG ? "0 or 1" : "at most 2^30");
       lsp_attr_set(a, x, (double)v);
     }
   }
