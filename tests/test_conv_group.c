@@ -280,6 +280,18 @@ static void test_group_bad(void **state) {
                    LSP_EINVAL);
   assert_non_null(strstr(lsp_errmsg(), "0 groups (at least 1)"));
   assert_null(m);
+  /* negative, fractional or huge counts: refused by the parser, which says
+   * what it takes */
+  const char *nums[] = {"conv(4,3,g=-1)", "conv(4,3,g=2.5)",
+                        "conv(4,3,g=18446744073709551615)"};
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(
+        lsp_model_from_spec(nums[i], (lsp_shape){6, 5, 5}, 2, NULL, 0, &m),
+        LSP_EINVAL);
+    assert_non_null(
+        strstr(lsp_errmsg(), "expected a whole number from 0 to 10^9"));
+    assert_null(m);
+  }
 }
 
 /* ---- a network with depthwise and grouped layers ------------------------ */

@@ -95,7 +95,7 @@ static const lsp_attr_def *attr_named(const lsp_op_def *d, const char *k,
 static int put(parser *ps, const char *at, lsp_attrs *a, const lsp_attr_def *d,
                double v) {
   if (d->type == LSP_ATTR_SIZE && !(v >= 0 && v <= 1e9 && v == floor(v)))
-    return perr(ps, at, "expected a whole number");
+    return perr(ps, at, "expected a whole number from 0 to 10^9");
   if (d->type == LSP_ATTR_FLAG && v != 0 && v != 1)
     return perr(ps, at, "expected 0 or 1");
   lsp_attr_set(a, d, v);
