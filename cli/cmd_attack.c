@@ -53,6 +53,16 @@ static int check_fit(const lsp_model *m, const char *path, const inputs *in) {
     return cli_error(k_cmd, CLI_DATA,
                      "%s takes %zu inputs but %s has %zu features", path,
                      m->in_dim, in->name, in->dim);
+  size_t ic, ih, iw;
+  if (in->have_splits) {
+    lsp_splits_shape(&in->splits, &ic, &ih, &iw);
+    if (!lsp_model_takes_shape(m, ic, ih, iw))
+      return cli_error(k_cmd, CLI_DATA,
+                       "%s takes %zux%zux%zu inputs but %s holds %zux%zux%zu "
+                       "images (channels first: N x C x H x W)",
+                       path, m->in_shape.c, m->in_shape.h, m->in_shape.w,
+                       in->name, ic, ih, iw);
+  }
   if (in->k > 0 && m->out_dim != (size_t)in->k)
     return cli_error(k_cmd, CLI_DATA, "%s has %zu classes but %s has %d", path,
                      m->out_dim, in->name, in->k);

@@ -472,6 +472,16 @@ int cmd_eval(int argc, char **argv) {
         mpath, arch, m->in_dim, data.name, d->dim);
     goto fail;
   }
+  size_t ic, ih, iw;
+  lsp_splits_shape(&data, &ic, &ih, &iw);
+  if (!lsp_model_takes_shape(m, ic, ih, iw)) {
+    st = lsp_fail(LSP_EDATA,
+                  "%s: model %s takes %zux%zux%zu inputs but the data (%s) "
+                  "holds %zux%zux%zu images (channels first: N x C x H x W)",
+                  mpath, arch, m->in_shape.c, m->in_shape.h, m->in_shape.w,
+                  data.name, ic, ih, iw);
+    goto fail;
+  }
   if (d->k < 0 || m->out_dim != (size_t)d->k) {
     st = lsp_fail(
         LSP_EDATA,

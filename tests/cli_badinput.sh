@@ -264,4 +264,25 @@ bad_case 2 "far from every option: no guess" "unknown option '--frobnicate' (see
 bad_case 2 "mistyped command" "unknown command 'calb'; did you mean calib?" "$LSP" calb --probs "$B/p_ok.npy"
 bad_case 2 "missing required option" "--model is required" "$LSP" eval --data synthetic
 bad_case 2 "option given twice" "twice" "$LSP" loss --logits "$C/logits.npy" --logits "$C/logits.npy" --labels "$C/labels.npy"
+# --- images in another layout than the model's ---------------------------------
+# A grouped convolutional model of 2x6x5 images; the same images saved
+# channels last (N x H x W x C) or as one channel of 12x5 hold as many values
+# but are other images: refused, never read in the model's layout.
+$PY - "$B" <<'PY'
+import sys, os, numpy as np
+b = sys.argv[1]
+r = np.random.default_rng(3)
+x = r.random((60, 2, 6, 5)).astype(np.float32)
+y = np.arange(60) % 3
+for name, v in (("nchw", x), ("nhwc", x.transpose(0, 2, 3, 1)), ("grey", x.reshape(60, 12, 5))):
+    os.makedirs(f"{b}/{name}", exist_ok=True)
+    for sp in ("train", "test"):
+        np.save(f"{b}/{name}/x_{sp}.npy", np.ascontiguousarray(v))
+        np.save(f"{b}/{name}/y_{sp}.npy", y)
+PY
+"$LSP" train --data "$B/nchw" --arch "conv(4,3,p=1,g=2) relu gmp" --epochs 1 --batch 20 --val 10 --smoothing 0 --quiet --out "$B/img.lspm" >/dev/null 2>&1
+expect_exit 0 "eval on images of the model's layout" "$LSP" eval --model "$B/img.lspm" --data "$B/nchw"
+bad_case 1 "eval on channels-last images" "img.lspm: model conv(4,3,p=1,g=2) relu gmp 2x6x5->3 takes 2x6x5 inputs but the data ($B/nhwc) holds 6x5x2 images (channels first: N x C x H x W)" "$LSP" eval --model "$B/img.lspm" --data "$B/nhwc" --dump "$NO"
+bad_case 1 "eval on grey images of as many values" "takes 2x6x5 inputs but the data ($B/grey) holds 1x12x5 images" "$LSP" eval --model "$B/img.lspm" --data "$B/grey" --dump "$NO"
+bad_case 1 "attack on channels-last images" "img.lspm takes 2x6x5 inputs but $B/nhwc holds 6x5x2 images (channels first: N x C x H x W)" "$LSP" attack --model "$B/img.lspm" --data "$B/nhwc" --adv-out "$NO"
 finish

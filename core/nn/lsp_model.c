@@ -325,3 +325,23 @@ void lsp_model_describe(const lsp_model *m, char *buf, size_t len) {
   snprintf(buf, len, "%s %zux%zux%zu->%zu", m->arch[0] ? m->arch : "graph",
            s->c, s->h, s->w, m->out_dim);
 }
+
+/* the dimensions above 1, in order; their count */
+static int squeeze3(size_t c, size_t h, size_t w, size_t out[3]) {
+  int n = 0;
+  if (c > 1) out[n++] = c;
+  if (h > 1) out[n++] = h;
+  if (w > 1) out[n++] = w;
+  return n;
+}
+
+int lsp_model_takes_shape(const lsp_model *m, size_t c, size_t h, size_t w) {
+  size_t a[3], b[3];
+  int na = squeeze3(m->in_shape.c, m->in_shape.h, m->in_shape.w, a);
+  int nb = squeeze3(c, h, w, b);
+  if (na <= 1 || nb <= 1) return 1;
+  if (na != nb) return 0;
+  for (int i = 0; i < na; i++)
+    if (a[i] != b[i]) return 0;
+  return 1;
+}

@@ -292,6 +292,12 @@ int lsp_model_read_mask(const lsp_model *m, uint8_t *mask, size_t *nread);
  * multiply-add, as the table counts them). */
 double lsp_model_flops(const lsp_model *m);
 
+/* 1 when inputs that the data holds as c × h × w images read as the
+ * model's input: the same dimensions once those of size 1 are left out
+ * (N×C×L arrays, 1 × C × L images, for a model of C × L × 1), or either
+ * side flat (at most one dimension above 1: an MLP on images, or rows). */
+int lsp_model_takes_shape(const lsp_model *m, size_t c, size_t h, size_t w);
+
 /* "784-256-256-10" for an MLP; else the arch name or "graph" with the input
  * shape and the class count ("lenet 1x28x28->10"). */
 void lsp_model_describe(const lsp_model *m, char *buf, size_t len);
