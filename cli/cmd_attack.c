@@ -69,8 +69,9 @@ static int check_fit(const lsp_model *m, const char *path, const inputs *in) {
   return CLI_OK;
 }
 
-/* --x: N×C×H×W images of the model's shape, or N×D rows (taken as C×H×W
- * in C order; --input-shape C,H,W says so explicitly and is checked). */
+/* --x: N×C×H×W images of the model's shape, N×C×L arrays for a model of
+ * C×L inputs (N×H×W for one channel), or N×D rows (taken as C×H×W in C
+ * order; --input-shape C,H,W says so explicitly and is checked). */
 static int read_x(cli_opt *opts, const lsp_model *m, const char *mpath, const char *xp,
                   inputs *in) {
   const lsp_shape *ms = &m->in_shape;
@@ -79,9 +80,15 @@ static int read_x(cli_opt *opts, const lsp_model *m, const char *mpath, const ch
   const lsp_array *a = &in->xa;
   if ((a->ndim == 2 || a->ndim == 4) && a->shape[0] == 0)
     return cli_error(k_cmd, CLI_DATA, "%s: no examples (the file has 0 rows)", xp);
-  if ((a->ndim != 2 && a->ndim != 4) || a->count == 0)
-    return cli_error(k_cmd, CLI_DATA, "%s: expected N x D rows or N x C x H x W images, "
-                     "found %d dimension(s) (%zu values)", xp, a->ndim, a->count);
+  if ((a->ndim < 2 || a->ndim > 4) || a->count == 0)
+    return cli_error(k_cmd, CLI_DATA, "%s: expected N x D rows, N x C x L or N x H x W "
+                     "arrays or N x C x H x W images, found %d dimension(s) (%zu values)",
+                     xp, a->ndim, a->count);
+  if (a->ndim == 3 && a->shape[0] == 0)
+    return cli_error(k_cmd, CLI_DATA, "%s: no examples (the file has 0 rows)", xp);
+  if (a->ndim == 3 && !lsp_model_takes_shape(m, 1, a->shape[1], a->shape[2]))
+    return cli_error(k_cmd, CLI_DATA, "%s takes %zux%zux%zu inputs but %s holds %zux%zu arrays",
+                     mpath, ms->c, ms->h, ms->w, xp, a->shape[1], a->shape[2]);
   in->n = a->shape[0];
   in->dim = a->count / a->shape[0];
   if (cli_has(opts, "input-shape")) {
@@ -95,8 +102,8 @@ static int read_x(cli_opt *opts, const lsp_model *m, const char *mpath, const ch
     free(sh);
     if (ns != 3) return cli_error(k_cmd, CLI_USAGE, "--input-shape: expected C,H,W");
     if (a->ndim != 2)
-      return cli_error(k_cmd, CLI_USAGE, "--input-shape goes with N x D rows; %s is N x C x H x W",
-                       xp);
+      return cli_error(k_cmd, CLI_USAGE, "--input-shape goes with N x D rows; %s has %d dimensions",
+                       xp, a->ndim);
     if (prod != in->dim)
       return cli_error(k_cmd, CLI_DATA, "%s: rows of %zu values are not --input-shape %s", xp,
                        in->dim, cli_str(opts, "input-shape", ""));
@@ -223,8 +230,8 @@ int cmd_attack(int argc, char **argv) {
        "dataset: fashion-mnist, synthetic or a folder (IDX, CSV or .npy)", 1,
        0, 0},
       {"x", "X.npy",
-       "instead of --data: N×C×H×W or N×D inputs (float32/float64; rows in C "
-       "order)", 1, 0,
+       "instead of --data: N×C×H×W, N×C×L (N×H×W) or N×D inputs "
+       "(float32/float64; rows in C order)", 1, 0,
        0},
       {"labels", "y.npy", "with --x: N integer labels", 1, 0, 0},
       {"input-shape", "C,H,W",

@@ -202,6 +202,39 @@ PY
     ok "text output: 55 of 784 never read" || bad "text: $(cat "$SCR/out")"
   expect_exit 0 "a model reading every pixel" "$LSP" attack --model "$SCR/s1.onnx" --x "$SCR/sx.npy" --labels "$SCR/sy.npy" --eps 0.1
   grep -q 'never read' "$SCR/out" && bad "unread line for a model reading all: $(cat "$SCR/out")" || ok "no unread line when every input is read"
+  # N x C x L inputs of a 1-D network (a grouped Conv1d, max over the
+  # length) taken by --x as they are: FGSM as PyTorch's float64 one; an
+  # N x H x W file of as many values but another shape refused
+  /usr/bin/python3 - "$SCR" <<'PY' || bad "PyTorch 1-D model"
+import sys, numpy as np, torch
+scr = sys.argv[1]
+torch.manual_seed(5)
+class Net(torch.nn.Module):
+    def __init__(s):
+        super().__init__()
+        s.c = torch.nn.Conv1d(3, 6, 5, stride=2, padding=3, groups=3)
+        s.fc = torch.nn.Linear(6, 4)
+    def forward(s, x):
+        return s.fc(torch.relu(s.c(x)).amax(2))
+m = Net().eval()
+rng = np.random.default_rng(12)
+x = rng.uniform(0.1, 0.9, (32, 3, 15)).astype(np.float32)
+y = rng.integers(0, 4, 32)
+np.save(f"{scr}/x1d.npy", x)
+np.save(f"{scr}/x1d_t.npy", np.ascontiguousarray(x.transpose(0, 2, 1)))
+np.save(f"{scr}/y1d.npy", y.astype(np.int64))
+torch.onnx.export(m, torch.from_numpy(x[:1]), f"{scr}/c1d.onnx", input_names=["x"], opset_version=13,
+                  output_names=["logits"], dynamic_axes={"x": {0: "n"}, "logits": {0: "n"}})
+m = m.double()
+xt = torch.from_numpy(x.astype(np.float64)).requires_grad_(True)
+torch.nn.functional.cross_entropy(m(xt), torch.from_numpy(y), reduction="sum").backward()
+np.save(f"{scr}/x1d_fgsm.npy", np.clip(x + 0.05 * np.sign(xt.grad.numpy()), 0, 1))
+PY
+  expect_exit 0 "fgsm with --x of N x C x L on a 1-D network" "$LSP" attack --model "$SCR/c1d.onnx" --x "$SCR/x1d.npy" --labels "$SCR/y1d.npy" --eps 0.05 --adv-out "$SCR/x1d_adv.npy"
+  /usr/bin/python3 -c 'import sys, numpy as np; a, b = np.load(sys.argv[1]), np.load(sys.argv[2]); assert np.abs(a.reshape(b.shape) - b).max() < 1e-6' "$SCR/x1d_adv.npy" "$SCR/x1d_fgsm.npy" &&
+    ok "1-D network: FGSM inputs as PyTorch's float64" || bad "1-D network: FGSM inputs differ from PyTorch's"
+  expect_exit 1 "--x of N x L x C on a 1-D network" "$LSP" attack --model "$SCR/c1d.onnx" --x "$SCR/x1d_t.npy" --labels "$SCR/y1d.npy" --eps 0.05
+  expect_err "c1d.onnx takes 3x15x1 inputs but $SCR/x1d_t.npy holds 15x3 arrays" "--x of the wrong 3-D shape"
 else
   skipped "zero_grad_share against PyTorch: /usr/bin/python3 lacks torch or onnx"
 fi
