@@ -103,10 +103,25 @@ class Model:
         return (f"<lsprobe.Model {self.path!r}: {shape} inputs, "
                 f"{self.feature_size} features, {self.num_classes} classes>")
 
+    def _rows(self, name, x):
+        """x as rows, after checking that arrays of images (N x C x H x W,
+        N x C x L) have the model's input shape once axes of size 1 are left
+        out; rows (N x D) and models of flat inputs take any shape of their
+        size."""
+        shape = tuple(np.shape(x))[1:]
+        have = [d for d in shape if d != 1]
+        want = [d for d in self.input_shape if d != 1]
+        if len(have) > 1 and len(want) > 1 and have != want:
+            c, h, w = self.input_shape
+            raise ValueError(f"{name}: the model takes {c}x{h}x{w} inputs but the examples are "
+                             f"{'x'.join(map(str, shape))} (images are channels first: "
+                             f"N x C x H x W)")
+        return cv.rows(name, x)
+
     def logits(self, x, features=False):
         """Logits (N x K float32) of the examples x; with ``features=True``
         also the penultimate features: ``(logits, features)``."""
-        xa, m = cv.rows("x", x)
+        xa, m = self._rows("x", x)
         z = np.empty((m.rows, self.num_classes), dtype=np.float32)
         f = np.empty((m.rows, self.feature_size), dtype=np.float32) if features else None
         cv.interruptible(lib.lsp_model_logits, self._hold(), ctypes.byref(m), z.ctypes.data,
@@ -120,12 +135,12 @@ class Model:
         ``val=(val_x, val_labels)`` the temperature is fitted on them and
         ``calibration_temperature_scaled`` added (or, when their NLL has no
         minimum in T, ``calibration_temperature_note`` saying so)."""
-        xa, m = cv.rows("x", x)
+        xa, m = self._rows("x", x)
         y = cv.labels("labels", labels, m.rows, "x")
         vx, vm, vy = None, None, None
         if val is not None:
             vx, vlab = cv.pair("val", val, "(val_x, val_labels)")
-            vx, vm = cv.rows("validation x", vx)
+            vx, vm = self._rows("validation x", vx)
             vy = cv.labels("validation labels", vlab, vm.rows, "validation x")
         o = cv.Opts(bins=bins, bootstrap=bootstrap, seed=seed)
         return cv.result(lib.lsp_model_evaluate, self._hold(), ctypes.byref(m), y.ctypes.data,
@@ -134,7 +149,7 @@ class Model:
 
     def _attack(self, fn, x, labels, eps, opts):
         shape = np.shape(x)
-        xa, m = cv.rows("x", x)
+        xa, m = self._rows("x", x)
         y = cv.labels("labels", labels, m.rows, "x")
         e = cv.c_array(np.atleast_1d(np.asarray(eps, dtype=np.float64)), np.float64)
         if e.ndim != 1 or e.size == 0:

@@ -206,6 +206,15 @@ def test_a_cnn_against_the_cli(cli, tmp_path):
         assert got == want
         assert x_adv.shape == x_test.shape
         assert np.array_equal(x_adv, np.load(tmp_path / "adv.npy").reshape(x_test.shape))
+    # rows, and channels last of one channel, are the same values in the same
+    # order; images of another shape with as many values are refused
+    assert np.array_equal(m.logits(x_test.reshape(120, 64)), z)
+    assert np.array_equal(m.logits(x_test.transpose(0, 2, 3, 1)), z)
+    other = x_test.reshape(120, 4, 16)
+    for call in (lambda: m.logits(other), lambda: m.evaluate(other, y_test),
+                 lambda: lsprobe.fgsm(m, other, y_test, 0.1)):
+        with pytest.raises(ValueError, match="takes 1x8x8 inputs but the examples are 4x16"):
+            call()
 
 
 @pytest.mark.parametrize("name", ["model.onnx", "model_bn.onnx"])
