@@ -233,6 +233,27 @@ expect_exit 0 "rerun" "$LSP" run --quick --out "$OUT" --threads 1
 [ "$(grep -c 'reusing the cached model' "$SCR/err")" -eq 2 ] && ok "rerun on 1 thread reuses both models trained on 2" || bad "rerun retrained: $(head -3 "$SCR/err")"
 $PY -c "import json,sys; r=json.load(open('$OUT/results.json')); sys.exit(0 if all(m['cached'] for m in r['models']) and r['threads'] == 1 and r['cpu']['path'] and r['cpu']['blas_core'] else 1)" && ok "results.json says cached, threads 1, cpu path" || bad "cached flag / threads / cpu: $(grep -A3 '"cpu"' "$OUT/results.json")"
 
+# every number of results.json is the same at 1 and 2 threads, whether the
+# second thread runs another cell or a cell's own analyses (--jobs 1):
+# only the run's record (start, command, threads, jobs, timings, the
+# output folder) differs
+for tj in 1:1 2:1 2:2; do
+  expect_exit 0 "run --threads ${tj%:*} --jobs ${tj#*:}" "$LSP" run --quick --quiet --smoothing 0,0.1 --epochs 1 --bootstrap 20 \
+    --mi-examples 10 --mi-copies 2 --threads "${tj%:*}" --jobs "${tj#*:}" --out "$SCR/tj_${tj%:*}${tj#*:}"
+done
+$PY - "$SCR" <<'PY' && ok "results.json: the same numbers at 1 and 2 threads, 1 and 2 jobs" || bad "results.json depends on the threads"
+import json, sys
+def clean(v, out):
+    if isinstance(v, dict):
+        return {k: clean(x, out) for k, x in v.items()
+                if k not in ("started", "command", "threads", "timings", "jobs")
+                and not k.endswith("seconds") and not k.endswith("_s") and k != "samples_per_s"}
+    if isinstance(v, list):
+        return [clean(x, out) for x in v]
+    return v.replace(out, "OUT") if isinstance(v, str) else v
+runs = [clean(json.load(open(f"{sys.argv[1]}/tj_{t}/results.json")), f"{sys.argv[1]}/tj_{t}") for t in ("11", "21", "22")]
+assert runs[0]["models"] and runs[0] == runs[1] == runs[2]
+PY
 # gnuplot failing on one figure: the report is written without it, and the
 # figure is named as the published folder holds it (not by the staging
 # path) in the report and on stderr
