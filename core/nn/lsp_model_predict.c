@@ -77,11 +77,16 @@ int lsp_model_predict(const lsp_model *m, const float *x, size_t n,
   size_t fit = per_row ? PREDICT_BUDGET / per_row : batch;
   if (batch > fit) batch = fit ? fit : 1;
   if (batch > n) batch = n;
-  predict_job j = {.m = m, .x = x, .n = n, .batch = batch, .logits = logits,
+  predict_job j = {.m = m,
+                   .x = x,
+                   .n = n,
+                   .batch = batch,
+                   .logits = logits,
                    .features = features};
   atomic_init(&j.next, 0);
   atomic_init(&j.st, 0);
-  size_t nbatch = (n + batch - 1) / batch, ws_bytes = batch * (per_row ? per_row : 1);
+  size_t nbatch = (n + batch - 1) / batch,
+         ws_bytes = batch * (per_row ? per_row : 1);
   size_t most = TEAM_BUDGET / ws_bytes;
   int nt = lsp_threads_get();
   if ((size_t)nt > nbatch) nt = (int)nbatch;
