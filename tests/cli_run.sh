@@ -241,6 +241,7 @@ for tj in 1:1 2:1 2:2; do
   expect_exit 0 "run --threads ${tj%:*} --jobs ${tj#*:}" "$LSP" run --quick --quiet --smoothing 0,0.1 --epochs 1 --bootstrap 20 \
     --mi-examples 10 --mi-copies 2 --threads "${tj%:*}" --jobs "${tj#*:}" --out "$SCR/tj_${tj%:*}${tj#*:}"
 done
+grep -q "trained 1 epoch with SGD" "$SCR/tj_11/report.md" && ok "report: trained 1 epoch" || bad "report: $(grep -o 'trained [0-9]* epochs*' "$SCR/tj_11/report.md")"
 $PY - "$SCR" <<'PY' && ok "results.json: the same numbers at 1 and 2 threads, 1 and 2 jobs" || bad "results.json depends on the threads"
 import json, sys
 def clean(v, out):
