@@ -202,7 +202,7 @@ static int fit_jobs(const lsp_cell_ctx *c, const lsp_cell_key *keys, size_t n, s
     if (j < want) {
       char msg[512];
       snprintf(msg, sizeof msg,
-               "running %zu cell%s at a time instead of %zu (--jobs): %zu trainings at once would "
+               "running %zu cell%s at a time instead of %zu (--jobs): %zu cells at once would "
                "need about %.0f bytes (%.1f GiB) of training buffers, but %.0f bytes (%.1f GiB) "
                "are available (MemAvailable + SwapFree)",
                j, j == 1 ? "" : "s", *jobs, want, all, all / 1073741824.0, avail, avail / 1073741824.0);

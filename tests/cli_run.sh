@@ -269,7 +269,7 @@ for f in 15 25; do
   LSPROBE_TEST_MEM_AVAILABLE=$((X * f / 10)) expect_exit 0 "run --jobs 2 with $f/10 of a training free" "$LSP" "${MJ[@]}" --out "$SCR/mj$f"
   cp "$SCR/err" "$SCR/mj$f.err"
 done
-want="WARNING: running 1 cell at a time instead of 2 (--jobs): 2 trainings at once would need about $((2 * X)) bytes"
+want="WARNING: running 1 cell at a time instead of 2 (--jobs): 2 cells at once would need about $((2 * X)) bytes"
 grep -qF "$want" "$SCR/mj15.err" && ! grep -q "cell at a time\|cells at a time" "$SCR/mj25.err" &&
   $PY -c "import json,sys; sys.exit(0 if [json.load(open(f'$SCR/mj{f}/results.json'))['timings']['jobs'] for f in (15, 25)] == [1, 2] else 1)" &&
   ok "run --jobs 2: one cell at a time when two trainings do not fit (stderr, results.json), two when they do" ||
