@@ -79,23 +79,22 @@ static int check_args(const float *feat, const int32_t *labels, size_t n,
  * sanitizer build (LSP_NO_CLONES) gets the portable version only. */
 #include "core/base/lsp_clones.h"
 
-/* One row of pass 1: returns ‖x‖² (double); if it is finite and non-zero,
- * adds x/‖x‖ to u and x to m (h doubles each). */
+/* Part of a row of pass 1: adds x·inv to u and x to m (len doubles each). */
 LSP_CLONES
-static double row_accumulate(const float *x, size_t h, double *u, double *m) {
-  double s = sumsq_f32(x, h);
-  if (!(s > 0.0) || !isfinite(s)) return s;
-  double inv = 1.0 / sqrt(s);
-  for (size_t t = 0; t < h; t++) {
+static void cols_accumulate(const float *x, size_t len, double inv, double *u,
+                            double *m) {
+  for (size_t t = 0; t < len; t++) {
     u[t] += (double)x[t] * inv;
     m[t] += (double)x[t];
   }
-  return s;
 }
 
 /* Pass 1: per class the used-row count, the zero-row count, Σ u (usum, k×h)
- * and Σ h (hsum, k×h), all in double. Threads keep private sums that are
- * added in thread order. Reports the first row holding a NaN or Inf. */
+ * and Σ h (hsum, k×h), all in double. The rows' squared norms are computed
+ * side by side (each row alone); the sums are then split by feature
+ * column: every thread adds all rows, in row order, into its own columns.
+ * Each sum is therefore the same bits for every thread count. Reports the
+ * first row holding a NaN or Inf. */
 typedef struct {
   size_t *count, *zero;
   double *usum, *hsum;
@@ -106,73 +105,48 @@ static int pass_sums(const float *feat, const int32_t *labels, size_t n,
                      size_t h, size_t k, class_sums *out) {
   int nt = lsp_threads_get();
   if (nt < 1) nt = 1;
-  size_t per = 2 * k * h;
-  double *dacc = calloc((size_t)nt * per, sizeof *dacc);
-  size_t *cacc = calloc((size_t)nt * 2 * k, sizeof *cacc);
-  size_t *bad = malloc((size_t)nt * sizeof *bad);
-  if (!dacc || !cacc || !bad) {
-    free(dacc);
-    free(cacc);
-    free(bad);
-    return lsp_fail(LSP_ENOMEM, "out of memory (%d x %zu sums)", nt, per);
+  double *inv = malloc(n * sizeof *inv);
+  if (!inv) return lsp_fail(LSP_ENOMEM, "out of memory (%zu row norms)", n);
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (size_t i = 0; i < n; i++) inv[i] = sumsq_f32(feat + i * h, h);
+  memset(out->count, 0, k * sizeof *out->count);
+  memset(out->zero, 0, k * sizeof *out->zero);
+  for (size_t i = 0; i < n; i++) {
+    double s = inv[i];
+    if (!isfinite(s)) {
+      /* NaN or Inf somewhere (or a square that overflows double: no
+       * float32 can) */
+      free(inv);
+      return lsp_fail(LSP_EDATA, "row %zu of the features holds a NaN or Inf",
+                      i);
+    }
+    size_t y = (size_t)labels[i];
+    if (out->dead) out->dead[i] = s == 0.0;
+    if (s == 0.0)
+      out->zero[y]++;
+    else
+      out->count[y]++;
+    inv[i] = s > 0.0 ? 1.0 / sqrt(s) : 0.0; /* 0: the row is left out */
   }
-  for (int t = 0; t < nt; t++) bad[t] = n;
-  int used_threads = 1;
-#pragma omp parallel num_threads(nt)
-  {
-    int tid = omp_get_thread_num();
-#pragma omp single
-    used_threads = omp_get_num_threads();
-    double *us = dacc + (size_t)tid * per, *hs = us + k * h;
-    size_t *cnt = cacc + (size_t)tid * 2 * k, *zc = cnt + k;
-    size_t mybad = n;
-#pragma omp for schedule(static)
+  memset(out->usum, 0, k * h * sizeof *out->usum);
+  memset(out->hsum, 0, k * h * sizeof *out->hsum);
+  /* columns a thread: whole cache lines (8 doubles), so that no two threads
+   * write the same line of a class's sums */
+  size_t per = (h + (size_t)nt - 1) / (size_t)nt;
+  per = (per + 7) / 8 * 8;
+  int parts = (int)((h + per - 1) / per);
+#pragma omp parallel for num_threads(parts) schedule(static, 1)
+  for (int p = 0; p < parts; p++) {
+    size_t t0 = (size_t)p * per, len = h - t0 < per ? h - t0 : per;
     for (size_t i = 0; i < n; i++) {
+      if (inv[i] == 0.0) continue;
       size_t y = (size_t)labels[i];
-      double s = row_accumulate(feat + i * h, h, us + y * h, hs + y * h);
-      if (!isfinite(s)) {
-        /* NaN or Inf somewhere (or a square that overflows double: no
-         * float32 can). Remember the first such row of this thread. */
-        if (i < mybad) mybad = i;
-        continue;
-      }
-      if (out->dead) out->dead[i] = s == 0.0;
-      if (s == 0.0)
-        zc[y]++;
-      else
-        cnt[y]++;
-    }
-    bad[tid] = mybad;
-  }
-  size_t first_bad = n;
-  for (int t = 0; t < used_threads; t++)
-    if (bad[t] < first_bad) first_bad = bad[t];
-  int st = LSP_OK;
-  if (first_bad < n) {
-    st = lsp_fail(LSP_EDATA, "row %zu of the features holds a NaN or Inf",
-                  first_bad);
-  } else {
-    memset(out->count, 0, k * sizeof *out->count);
-    memset(out->zero, 0, k * sizeof *out->zero);
-    memset(out->usum, 0, k * h * sizeof *out->usum);
-    memset(out->hsum, 0, k * h * sizeof *out->hsum);
-    for (int t = 0; t < used_threads; t++) {
-      const double *us = dacc + (size_t)t * per, *hs = us + k * h;
-      const size_t *cnt = cacc + (size_t)t * 2 * k, *zc = cnt + k;
-      for (size_t q = 0; q < k * h; q++) {
-        out->usum[q] += us[q];
-        out->hsum[q] += hs[q];
-      }
-      for (size_t y = 0; y < k; y++) {
-        out->count[y] += cnt[y];
-        out->zero[y] += zc[y];
-      }
+      cols_accumulate(feat + i * h + t0, len, inv[i], out->usum + y * h + t0,
+                      out->hsum + y * h + t0);
     }
   }
-  free(dacc);
-  free(cacc);
-  free(bad);
-  return st;
+  free(inv);
+  return LSP_OK;
 }
 
 /* Turn sums into means in place (usum -> μ^u_k, hsum -> μ_k) and list the
@@ -286,34 +260,33 @@ static void row_within(const float *x, const double *m, const double *V,
 
 /* Pass 2: Σ_i ‖h_i − μ_{y_i}‖² and Σ_i ‖Vᵀ(h_i − μ_{y_i})‖² over used rows
  * (V is r×h here, row j = v_j/sqrt(λ_j)). One OpenMP loop over rows, each
- * thread centring a row into its own buffer `cbuf` (nt×h); no BLAS call
- * inside, so OpenMP and OpenBLAS thread pools never alternate. The r·h
- * multiply-adds per row are the cost: O(N·H·K). */
+ * thread centring a row into its own buffer `cbuf` (nt×h) and writing the
+ * row's two terms into rowv (2n); no BLAS call inside, so OpenMP and
+ * OpenBLAS thread pools never alternate. The terms are then added in row
+ * order (the same bits for every thread count). The r·h multiply-adds per
+ * row are the cost: O(N·H·K). */
 static void pass_within(const float *feat, const int32_t *labels, size_t n,
                         size_t h, const double *mu, const double *V, size_t r,
                         const unsigned char *dead, double *cbuf, int nt,
-                        double *part, double *ss_out, double *proj_out) {
-  int used_threads = 1;
-  for (int t = 0; t < 2 * nt; t++) part[t] = 0.0;
+                        double *rowv, double *ss_out, double *proj_out) {
 #pragma omp parallel num_threads(nt)
   {
-    int tid = omp_get_thread_num();
-#pragma omp single
-    used_threads = omp_get_num_threads();
-    double *c = cbuf + (size_t)tid * h, mss = 0.0, mpj = 0.0;
+    double *c = cbuf + (size_t)omp_get_thread_num() * h;
 #pragma omp for schedule(static)
     for (size_t i = 0; i < n; i++) {
-      if (dead[i]) continue;
-      row_within(feat + i * h, mu + (size_t)labels[i] * h, V, r, h, c, &mss,
-                 &mpj);
+      double ss = 0.0, pj = 0.0;
+      if (!dead[i])
+        row_within(feat + i * h, mu + (size_t)labels[i] * h, V, r, h, c, &ss,
+                   &pj);
+      rowv[2 * i] = ss;
+      rowv[2 * i + 1] = pj;
     }
-    part[2 * tid] = mss;
-    part[2 * tid + 1] = mpj;
   }
   double ss = 0.0, pj = 0.0;
-  for (int t = 0; t < used_threads; t++) {
-    ss += part[2 * t];
-    pj += part[2 * t + 1];
+  for (size_t i = 0; i < n; i++) {
+    if (dead[i]) continue;
+    ss += rowv[2 * i];
+    pj += rowv[2 * i + 1];
   }
   *ss_out = ss;
   *proj_out = pj;
@@ -361,11 +334,12 @@ int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
   int st = check_args(feat, labels, n, h, k);
   if (st) return st;
   class_sums s = {out->count, out->zero_count, NULL, NULL, NULL};
-  /* class sums (2kh), M (hk), V (hk), per-thread row buffers and sums */
+  /* class sums (2kh), M (hk), V (hk), per-thread row buffers, the rows'
+   * terms of pass 2 (2n) */
   int nt = lsp_threads_get();
   if (nt < 1) nt = 1;
   double *mem =
-      malloc((2 * k * h + 2 * h * k + (size_t)nt * (h + 2)) * sizeof *mem);
+      malloc((2 * k * h + 2 * h * k + (size_t)nt * h + 2 * n) * sizeof *mem);
   size_t *used = malloc(k * sizeof *used);
   s.dead = malloc(n);
   if (!mem || !used || !s.dead) {
@@ -375,7 +349,7 @@ int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
   s.usum = mem;
   s.hsum = mem + k * h;
   double *M = mem + 2 * k * h, *V = M + h * k, *cbuf = V + h * k;
-  double *part = cbuf + (size_t)nt * h;
+  double *rowv = cbuf + (size_t)nt * h;
   if ((st = pass_sums(feat, labels, n, h, k, &s))) goto done;
   out->n = n;
   out->h = h;
@@ -434,7 +408,7 @@ int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
   if ((st = between_eigen(M, h, ku, V, &out->nc1_rank))) goto done;
   double ss, pj;
   pass_within(feat, labels, n, h, s.hsum, V, out->nc1_rank, s.dead, cbuf, nt,
-              part, &ss, &pj);
+              rowv, &ss, &pj);
   out->trace_within = ss / (double)out->n_used;
   out->trace_ratio = out->trace_within / out->trace_between;
   out->nc1 = pj / (double)out->n_used / (double)ku;

@@ -32,9 +32,11 @@
  * Speed: two streaming passes over the N×H features, O(N·H·K), no H×H
  * matrix. NC1 uses tr(Σ_W Σ_B⁺) = (1/N)Σ_i Σ_j ((h_i−μ_{y_i})·v_j)²/λ_j over
  * the eigenpairs (λ_j, v_j) of Σ_B, and those come exactly from the K×K Gram
- * matrix of the centred class means (GSL's gsl_eigen_symmv). Rows are split
- * over OpenMP threads (lsp_threads_set); per-thread partial sums are added
- * in thread order, so the same thread count gives bit-identical results. */
+ * matrix of the centred class means (GSL's gsl_eigen_symmv). The work is
+ * split over OpenMP threads (lsp_threads_set): the class sums by feature
+ * column (each summed over the rows in row order), the within-class terms
+ * by row (kept per row, then added in row order), so the results are the
+ * same bits for every thread count. */
 #ifndef LSP_CLUSTERS_H
 #define LSP_CLUSTERS_H
 

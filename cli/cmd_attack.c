@@ -430,7 +430,10 @@ int cmd_attack(int argc, char **argv) {
                    "autoattack");
     goto out;
   }
-  cli_threads(threads, 0);
+  /* OpenBLAS at one thread: a GEMM split among several threads rounds
+   * differently for each count, and the numbers must not depend on the
+   * machine. FGSM shares its batches among lsprobe's threads instead. */
+  cli_threads(threads, 1);
   cli_interrupt_install();
 
   /* models and data */
@@ -484,10 +487,6 @@ int cmd_attack(int argc, char **argv) {
   }
   ao.lo = in.lo;
   ao.hi = in.hi;
-  /* FGSM shares its batches (256 rows, or fewer for large networks) among
-   * lsprobe's threads, with OpenBLAS at one; a single batch has nothing to
-   * share, so OpenBLAS splits its GEMMs instead */
-  if (ao.kind == LSP_ATTACK_FGSM && in.n > 256) cli_threads(threads, 1);
   if (adv_path) {
     if (!(adv = malloc(in.n * in.dim * sizeof *adv))) {
       rc = cli_error(k_cmd, CLI_DATA,

@@ -221,7 +221,7 @@ int cmd_clusters(int argc, char **argv) {
     free(given);
     return rc;
   }
-  cli_threads(threads, 0);
+  cli_threads(threads, 1);
 
   const char *fpath = cli_str(opts, "features", NULL);
   const char *ypath = cli_str(opts, "labels", NULL);

@@ -405,7 +405,7 @@ int cmd_eval(int argc, char **argv) {
   const char *split = cli_str(opts, "split", "test");
   if (strcmp(split, "test") != 0 && strcmp(split, "val") != 0)
     return cli_error(cmd, CLI_USAGE, "--split: '%s' is not test or val", split);
-  cli_threads(threads, 0);
+  cli_threads(threads, 1);
   const char *mpath = cli_str(opts, "model", NULL);
   const char *ddir = cli_str(opts, "dump", NULL);
   if (ddir) {

@@ -35,6 +35,13 @@ typedef struct {
 void lsp_cell_say(const lsp_cell_logger *lg, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The training buffers cell k's model needs on `threads` threads
+ * (lsp_train_bytes) into *bytes, 0 when the cache holds the model; with
+ * check, lsp_train_check_memory's verdict on them instead (LSP_EINVAL with
+ * its message, prefixed with the cell's label, when they do not fit). */
+int lsp_cell_train_bytes(const lsp_cell_ctx *c, const lsp_cell_key *k, int threads, int check,
+                         double *bytes);
+
 /* The network of the context for its data (lsp_model_from_spec). */
 int lsp_cell_build_model(const lsp_cell_ctx *c, lsp_model **m);
 /* rm's eps, seed, tag and label for cell k. */

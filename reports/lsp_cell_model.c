@@ -114,19 +114,53 @@ int lsp_cell_build_model(const lsp_cell_ctx *c, lsp_model **m) {
                              m);
 }
 
+/* The training options of the model of smoothing eps and seed `seed`. */
+static void train_opts(const lsp_cell_ctx *s, double eps, unsigned long seed, lsp_train_opts *t) {
+  const lsp_run_opts *o = &s->opts;
+  lsp_train_opts_default(t);
+  t->smoothing.eps = eps;
+  t->smoothing.convention = o->convention;
+  t->epochs = o->epochs;
+  t->batch = o->batch;
+  t->lr = o->lr;
+  t->momentum = o->momentum;
+  t->seed = seed;
+}
+
+int lsp_cell_train_bytes(const lsp_cell_ctx *c, const lsp_cell_key *k, int threads, int check,
+                         double *bytes) {
+  lsp_run_model rm;
+  memset(&rm, 0, sizeof rm);
+  lsp_cell_set_labels(c, &rm, k);
+  lsp_train_opts t;
+  train_opts(c, rm.eps, rm.seed, &t);
+  lsp_model *m = NULL, *cached = NULL;
+  int st = lsp_cell_build_model(c, &m);
+  if (st) return st;
+  lsp_model_meta want;
+  lsp_train_record(&t, c->data, &want);
+  char *path = lsp_cache_path(c->models_dir, lsp_cache_key(c->arch, &want));
+  const char *why = NULL;
+  st = path ? lsp_cache_lookup(path, c->arch, &want, &cached, &why)
+            : lsp_fail(LSP_ENOMEM, "out of memory");
+  *bytes = 0.0;
+  if (!st && !cached) {
+    *bytes = lsp_train_bytes(m, c->data, &t, threads);
+    if (check && (st = lsp_train_check_memory(m, c->data, &t, threads)))
+      st = lsp_fail_prefix(st, rm.label);
+  }
+  lsp_model_free(cached);
+  lsp_model_free(m);
+  free(path);
+  return st;
+}
+
 int lsp_cell_get_model(const lsp_cell_ctx *s, lsp_run_model *rm, int source,
                        const logger *lg) {
   const lsp_run_opts *o = &s->opts;
   const char *models_dir = s->models_dir;
   lsp_train_opts t;
-  lsp_train_opts_default(&t);
-  t.smoothing.eps = rm->eps;
-  t.smoothing.convention = o->convention;
-  t.epochs = o->epochs;
-  t.batch = o->batch;
-  t.lr = o->lr;
-  t.momentum = o->momentum;
-  t.seed = rm->seed;
+  train_opts(s, rm->eps, rm->seed, &t);
   /* the architecture and the record the model must have: the cache key and
    * what a cached file's own record is compared with */
   int st = lsp_cell_build_model(s, &rm->model);

@@ -151,8 +151,7 @@ static void cluster_stat(const void *p, void *wsp, const uint32_t *w, double *ou
       ws->y[r] = c->y[i];
     }
   out[0] = out[1] = NAN;
-  /* on one thread: its sums are bit-identical only for the same thread
-   * count, and a cell's numbers must not depend on it */
+  /* on one thread: a resample is already one task of the bootstrap's team */
   int prev = lsp_threads_set(1);
   if (lsp_clusters_compute(ws->feat, ws->y, r, c->h, ws->cl) == LSP_OK) {
     out[0] = ws->cl->r2_separation;

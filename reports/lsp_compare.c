@@ -80,6 +80,7 @@ static int pick_ref(cmp_state *s) {
 static const char *data_of(const cmp_run *r) { return r->data; }
 static const char *hash_of(const cmp_run *r) { return r->hash; }
 static const char *arch_of(const cmp_run *r) { return r->arch; }
+static const char *architecture_of(const cmp_run *r) { return r->architecture; }
 
 /* Same network: the canonical strings when both runs have one, else (a run
  * from before --arch) the --arch text, "mlp:W,W" for those. */
@@ -113,7 +114,15 @@ static void check_comparable(cmp_state *s) {
   }
   if (data) add_warn_list(s, "datasets", data_of);
   else if (hash) add_warn_list(s, "data (same dataset name, different data hash)", hash_of);
-  if (hid) add_warn_list(s, "architectures", arch_of);
+  /* by their --arch texts, unless those agree: the same text can be two
+   * networks (an MLP on 64 or on 784 inputs), named then by the canonical
+   * strings that were compared */
+  int canon = 1, texts = 0;
+  for (size_t r = 0; r < s->n; r++) {
+    canon &= s->runs[r].architecture != NULL;
+    texts |= strcmp(s->runs[r].arch, a->arch) != 0;
+  }
+  if (hid) add_warn_list(s, "architectures", canon && !texts ? architecture_of : arch_of);
   if (att) add_warn_list(s, "attack ε lists", attack_of);
   if (ep && s->nwarn < MAXWARN) {
     char *w = s->warn[s->nwarn++];

@@ -60,6 +60,44 @@ static int check_panel(const char *path, const lsp_plot_panel *p, size_t i) {
   return LSP_OK;
 }
 
+/* The finite extent of a panel's values on one axis (x: the x values; y:
+ * y and the interval ends), only the positive ones on a log axis; 0 when
+ * there are none. */
+static int extent(const lsp_plot_panel *p, int yaxis, int log, double *lo,
+                  double *hi) {
+  *lo = INFINITY, *hi = -INFINITY;
+  for (size_t j = 0; j < p->nseries; j++) {
+    const lsp_plot_series *sr = &p->series[j];
+    const double *v[3] = {yaxis ? sr->y : sr->x, yaxis ? sr->lo : NULL,
+                          yaxis ? sr->hi : NULL};
+    for (int q = 0; q < 3; q++)
+      for (size_t k = 0; v[q] && k < sr->n; k++) {
+        double a = v[q][k];
+        if (!isfinite(a) || (log && !(a > 0))) continue;
+        if (a < *lo) *lo = a;
+        if (a > *hi) *hi = a;
+      }
+  }
+  return *lo <= *hi;
+}
+
+/* An axis whose automatic range would hold a single value (one epoch, a
+ * constant curve): gnuplot warns "empty x range" and the figure would be
+ * lost, so the range is set around the value instead (a bound the panel
+ * gives is kept). */
+static void widen(const lsp_plot_panel *p, int yaxis, double *lo, double *hi) {
+  const int log = yaxis ? p->ylog : p->xlog;
+  if (isfinite(*lo) && isfinite(*hi) && *lo == *hi) *lo = *hi = NAN;
+  if (isfinite(*lo) && isfinite(*hi)) return;
+  double dlo, dhi;
+  if (!extent(p, yaxis, log, &dlo, &dhi)) return;
+  double a = isfinite(*lo) ? *lo : dlo, b = isfinite(*hi) ? *hi : dhi;
+  if (a != b) return;
+  double d = a != 0.0 ? fabs(a) * 0.1 : 1.0;
+  if (!isfinite(*lo)) *lo = log ? a / 2.0 : a - d;
+  if (!isfinite(*hi)) *hi = log ? a * 2.0 : a + d;
+}
+
 static void range(FILE *f, const char *axis, double lo, double hi) {
   if (isfinite(lo) && isfinite(hi) && lo == hi) lo = hi = NAN;
   fprintf(f, "set %srange [", axis);
@@ -122,16 +160,19 @@ int lsp_plot_lines(const char *path, const lsp_plot_opts *opt,
     fputc('\n', f);
     if (p->xlog) fputs("set logscale x 10\n", f);
     if (p->ylog) fputs("set logscale y 10\n", f);
+    double xlo = p->xmin, xhi = p->xmax, ylo = p->ymin, yhi = p->ymax;
+    widen(p, 0, &xlo, &xhi);
+    widen(p, 1, &ylo, &yhi);
     /* Points at the ends of an automatic x range stay off the axes. */
-    if (isfinite(p->xmin) || isfinite(p->xmax) || p->xlog)
+    if (isfinite(xlo) || isfinite(xhi) || p->xlog)
       fputs("set offsets 0, 0, 0, 0\nset autoscale x\n", f);
     else
       fputs(
           "set offsets graph 0.03, graph 0.03, 0, 0\n"
           "set autoscale xfix\n",
           f);
-    range(f, "x", p->xmin, p->xmax);
-    range(f, "y", p->ymin, p->ymax);
+    range(f, "x", xlo, xhi);
+    range(f, "y", ylo, yhi);
     if (p->key && !strcmp(p->key, "off"))
       fputs("unset key\n", f);
     else

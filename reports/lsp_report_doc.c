@@ -283,12 +283,12 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
     snprintf(seeds + strlen(seeds), sizeof seeds - strlen(seeds), "%s%lu", i ? ", " : "", o->seeds[i]);
   snprintf(buf, sizeof buf,
            "Data: %s (%s): %zu training, %zu validation and %zu test examples, %zu features, %d "
-           "classes. Models: %s, trained %zu epochs with SGD (lr %g, "
+           "classes. Models: %s, trained %zu epoch%s with SGD (lr %g, "
            "momentum %g, batch %zu) on the label-smoothed cross-entropy, ε ∈ {%s} (%s "
            "convention), seeds {%s}. Attacks: FGSM and PGD-%zu (step ε/4, %zu restart%s, random "
            "start) on the first %zu test examples, ε on the [0, 1] pixel scale%s. Intervals: %s.",
            s->data.name, s->data.source, s->data.train.n, s->data.val.n, s->data.test.n,
-           s->data.train.dim, s->data.train.k, net, o->epochs, o->lr, o->momentum, o->batch, smo, lsp_ls_convention_name(o->convention),
+           s->data.train.dim, s->data.train.k, net, o->epochs, o->epochs == 1 ? "" : "s", o->lr, o->momentum, o->batch, smo, lsp_ls_convention_name(o->convention),
            seeds, o->pgd_steps, o->pgd_restarts, o->pgd_restarts > 1 ? "s" : "", s->n_attack,
            aa_sentence(s, aas, sizeof aas),
            o->n_seeds > 1 ? "per model, 95% bootstrap over the test examples (calibration "

@@ -12,6 +12,7 @@
 #include "analysis/lsp_boot.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
+#include "core/base/lsp_proc.h"
 #include "core/base/lsp_threads.h"
 #include "core/base/lsp_util.h"
 #include "core/formats/lsp_npy.h"
@@ -162,6 +163,57 @@ static void aa_models(lsp_run_state *s, const lsp_cell_ctx *c, const lsp_cell_ke
   snprintf(b, len, count == 1 ? "ε_LS = %s" : "ε_LS ∈ {%s}", list);
 }
 
+static int by_bytes_desc(const void *a, const void *b) {
+  const double x = *(const double *)a, y = *(const double *)b;
+  return (x < y) - (x > y);
+}
+
+/* The trainings of `jobs` cells at once must fit together in the memory the
+ * machine has left (MemAvailable + SwapFree), each cell's alone is not
+ * enough: the J largest training estimates (lsp_train_bytes, one thread a
+ * cell; a cached model trains nothing) are summed. When they do not fit,
+ * *jobs is lowered to the most that do, and the log says so; when not even
+ * the largest fits alone, that cell's training is refused (LSP_EINVAL, the
+ * training's own message) before any cell runs. */
+static int fit_jobs(const lsp_cell_ctx *c, const lsp_cell_key *keys, size_t n, size_t *jobs,
+                    lsp_run_log_fn log, void *user) {
+  const double avail = lsp_mem_available();
+  if (avail < 0.0 || *jobs < 2) return LSP_OK; /* unknown, or lsp_train checks the one */
+  double *need = calloc(n, sizeof *need);
+  if (!need) return lsp_fail(LSP_ENOMEM, "out of memory");
+  int st = LSP_OK;
+  size_t big = 0;
+  for (size_t i = 0; i < n && !st; i++) {
+    st = lsp_cell_train_bytes(c, &keys[i], 1, 0, &need[i]);
+    if (need[i] > need[big]) big = i;
+  }
+  if (!st && need[big] > avail) {
+    double b;
+    st = lsp_cell_train_bytes(c, &keys[big], 1, 1, &b);
+    if (!st) st = lsp_fail(LSP_EINVAL, "the training of a cell does not fit in memory");
+  }
+  if (!st) {
+    qsort(need, n, sizeof *need, by_bytes_desc);
+    const size_t want = *jobs < 64 ? *jobs : 64; /* run_pool starts at most 64 */
+    size_t j = 0;
+    double sum = 0.0, all = 0.0;
+    for (size_t q = 0; q < want; q++) all += need[q];
+    while (j < want && sum + need[j] <= avail) sum += need[j++];
+    if (j < want) {
+      char msg[512];
+      snprintf(msg, sizeof msg,
+               "running %zu cell%s at a time instead of %zu (--jobs): %zu cells at once would "
+               "need about %.0f bytes (%.1f GiB) of training buffers, but %.0f bytes (%.1f GiB) "
+               "are available (MemAvailable + SwapFree)",
+               j, j == 1 ? "" : "s", *jobs, want, all, all / 1073741824.0, avail, avail / 1073741824.0);
+      if (log) log(1, msg, user);
+      *jobs = j;
+    }
+  }
+  free(need);
+  return st;
+}
+
 int lsp_run_cells(lsp_run_state *s, const char *models_dir, const char *dumps,
                   lsp_run_log_fn log, void *user) {
   lsp_cell_ctx *c = NULL;
@@ -185,6 +237,7 @@ int lsp_run_cells(lsp_run_state *s, const char *models_dir, const char *dumps,
   s->nmodels = s->ncells = n; /* zeroed records free as no-ops */
   size_t jobs = s->opts.jobs ? s->opts.jobs : (size_t)(s->threads > 1 ? s->threads : 1);
   if (jobs > n) jobs = n;
+  if (!s->opts.dist && (st = fit_jobs(c, keys, n, &jobs, log, user))) goto done;
   s->jobs = jobs;
   double t = lsp_now_s();
   if (s->opts.dist) { /* across processes (lsp_run_dist.c); workers stop here */

@@ -414,8 +414,7 @@ static int rebuild(const lsp_cell_ctx *c, const lsp_cell_key *k, const uint8_t *
   lsp_cell_set_labels(c, rm, k);
   int st = lsp_cell_get_model(c, rm, 2, NULL);
   /* the analyses on one thread, as the single process runs its cells
-   * (two or more at a time, the default): the cluster sums add per-thread
-   * partial sums (README: Reproducibility). The intervals come in the blob */
+   * (two or more at a time, the default). The intervals come in the blob */
   if (!st) {
     int prev = lsp_threads_set(1);
     st = lsp_cell_analyse(c, rm, 0);

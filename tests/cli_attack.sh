@@ -134,6 +134,24 @@ cp "$SCR/out" "$SCR/aa1.json"
 expect_exit 0 "autoattack again, 1 thread" "$LSP" attack "${S[@]}" --attack autoattack --checks --json --threads 1
 sed 's/"seconds":[^,]*,//g; s/"threads":[0-9]*,//' "$SCR/out" >"$SCR/a" && sed 's/"seconds":[^,]*,//g; s/"threads":[0-9]*,//' "$SCR/aa1.json" >"$SCR/b" &&
   cmp -s "$SCR/a" "$SCR/b" && ok "same seed, any thread count: same numbers" || bad "autoattack numbers depend on the run"
+# every attack's numbers are the same bits at 1, 2 and 3 threads (a model
+# wide enough for OpenBLAS to split its GEMMs among threads when allowed;
+# FGSM on 600 rows shares its batches; the transfer crafts on another model)
+expect_exit 0 "train a wider model" "$LSP" train --data synthetic --smoothing 0.1 --hidden 64 --epochs 2 --out "$SCR/wide.lspm" --quiet --threads 1
+for a in fgsm pgd apgd-ce autoattack square transfer-fgsm transfer-pgd; do
+  case $a in
+    transfer-fgsm) A=(--attack fgsm --transfer-from "$SCR/syn.lspm" --limit 600) ;;
+    transfer-pgd) A=(--attack pgd --transfer-from "$SCR/syn.lspm" --limit 300 --checks) ;;
+    fgsm | pgd) A=(--attack "$a" --limit 200) ;;
+    *) A=(--attack "$a" --limit 200 --steps 10 --queries 100) ;;
+  esac
+  for t in 1 2 3; do
+    "$LSP" attack --model "$SCR/wide.lspm" --data synthetic --eps 0,0.05,0.1,0.3 "${A[@]}" --json --threads $t 2>/dev/null |
+      sed 's/"seconds":[^,]*,//g; s/"threads":[0-9]*,//' >"$SCR/thr$t.json"
+  done
+  [ -s "$SCR/thr1.json" ] && cmp -s "$SCR/thr1.json" "$SCR/thr2.json" && cmp -s "$SCR/thr1.json" "$SCR/thr3.json" &&
+    ok "$a: the same JSON at 1, 2 and 3 threads" || bad "$a: the JSON depends on the thread count"
+done
 for a in apgd-ce apgd-dlr apgd-t square; do
   expect_exit 0 "$a" "$LSP" attack "${S[@]}" --attack "$a"
   grep -q "^attack $a, loss" "$SCR/out" && ok "$a prints its settings" || bad "$a: $(head -3 "$SCR/out")"

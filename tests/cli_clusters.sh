@@ -40,6 +40,23 @@ expect_exit 0 "toy with an all-zero row" "$LSP" clusters --features "$SCR/toy_z.
 grep -q '"r2_separation": 0\.97618' "$SCR/out" && grep -q '"n_zero_rows": 1' "$SCR/out" &&
   ok "zero row counted and excluded" || bad "zero row: $(head -20 "$SCR/out")"
 
+# 3000 rows of 100 features in 10 classes, one all-zero row: every number
+# is the same bits at 1, 2 and 3 threads (the sums do not follow the split)
+/usr/bin/python3 - "$SCR" <<'PY'
+import sys
+import numpy as np
+r = np.random.default_rng(5)
+y = r.integers(0, 10, 3000).astype(np.int32)
+f = (r.normal(size=(3000, 100)) + 0.3 * r.normal(size=(10, 100))[y]).astype(np.float32)
+f[7] = 0
+np.save(sys.argv[1] + "/big.npy", f)
+np.save(sys.argv[1] + "/big_y.npy", y)
+PY
+for t in 1 2 3; do
+  "$LSP" clusters --features "$SCR/big.npy" --labels "$SCR/big_y.npy" --json --threads $t >"$SCR/cl$t.json" 2>&1
+done
+grep -q '"n_zero_rows": 1' "$SCR/cl1.json" && cmp -s "$SCR/cl1.json" "$SCR/cl2.json" && cmp -s "$SCR/cl1.json" "$SCR/cl3.json" &&
+  ok "the same JSON at 1, 2 and 3 threads" || bad "clusters depend on the thread count: $(head -5 "$SCR/cl2.json")"
 W="$T/4.weight.npy" B="$T/4.bias.npy"
 expect_exit 0 "MLP dump with templates" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --templates "$W" --bias "$B" --projection-out "$SCR/p.csv" --json --threads 2
 grep -q '"template_accuracy": 0\.53125' "$SCR/out" && ok "template accuracy = PyTorch's acc_clean" || bad "accuracy: $(grep accuracy "$SCR/out")"

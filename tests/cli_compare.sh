@@ -97,6 +97,27 @@ $PY -c "import json,sys; c=json.load(open(sys.argv[1])); assert not c['comparabl
   "$SCR/cmpAC/compare.json" && ok "different architectures flagged" || bad "architecture warning"
 grep -q 'Not comparable: different architectures' "$SCR/cmpAC/compare.html" && ok "warning shown in HTML" || bad "no warning in HTML"
 
+# the same --arch on inputs of another shape is another network: the warning
+# names the networks compared, not the --arch text both share
+mkdir -p "$SCR/runD"
+$PY - "$A/results.json" "$SCR/runD/results.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+c = r["config"]
+shape, rest = c["architecture"].split(" ", 1)
+c["architecture"] = ("3x7x7 " if shape != "3x7x7" else "5x7x7 ") + rest
+json.dump(r, open(sys.argv[2], "w"))
+PY
+expect_exit 0 "compare A D (same --arch, other input shape)" "$LSP" compare "$A/results.json" "$SCR/runD/results.json" --out "$SCR/cmpAD"
+$PY - "$SCR/cmpAD/compare.json" "$A/results.json" <<'PY' && ok "architecture warning names the two networks" || bad "architecture warning: $(grep -o 'different architectures[^<]*' "$SCR/cmpAD/compare.html" | head -1)"
+import json, sys
+c = json.load(open(sys.argv[1]))
+arch = json.load(open(sys.argv[2]))["config"]["architecture"]
+w = [w for w in c["warnings"] if "architectures" in w]
+other = ("3x7x7 " if not arch.startswith("3x7x7 ") else "5x7x7 ") + arch.split(" ", 1)[1]
+assert len(w) == 1 and f"[{arch}]" in w[0] and f"[{other}]" in w[0], w
+PY
+
 # runs with one smoothing ε: no figure against ε (a line needs two), the rest of the report
 expect_exit 0 "run S (--quick, one ε)" "$LSP" run --quick --quiet --smoothing 0.1 --out "$SCR/runS" --threads 2
 expect_exit 0 "compare S alone (one ε)" "$LSP" compare "$SCR/runS" --out "$SCR/cmpS"

@@ -12,6 +12,20 @@ expect_exit 0 "calib on the dump" "$LSP" calib --logits "$SCR/d/logits.npy" --la
 cp "$SCR/out" "$SCR/calib.json"
 expect_exit 0 "clusters on the dump" "$LSP" clusters --features "$SCR/d/features.npy" --labels "$SCR/d/labels.npy" --model "$SCR/m.lspm" --json
 cp "$SCR/out" "$SCR/clusters.json"
+# a wider model on 3000 test rows (three batches of at most 1024): logits,
+# features and every reported number are the same bits at 1, 2 and 3 threads
+D3="synthetic:train=1200,test=3000,dim=64,classes=10,sep=3"
+expect_exit 0 "train a wider model" "$LSP" train --data "$D3" --hidden 256 --epochs 1 --smoothing 0.1 --quiet --out "$SCR/w.lspm"
+for t in 1 2 3; do
+  "$LSP" eval --model "$SCR/w.lspm" --data "$D3" --json --bootstrap 20 --mi --mi-examples 20 --mi-copies 4 --threads $t --dump "$SCR/t$t" 2>/dev/null |
+    sed 's/"seconds":[^,]*,//g; s/"threads":[0-9]*,//; s/"dump":"[^"]*"//' >"$SCR/ev$t.json"
+done
+same=1
+for t in 2 3; do
+  cmp -s "$SCR/ev1.json" "$SCR/ev$t.json" || same=0
+  for f in logits features; do cmp -s "$SCR/t1/$f.npy" "$SCR/t$t/$f.npy" || same=0; done
+done
+[ -s "$SCR/ev1.json" ] && [ $same -eq 1 ] && ok "eval: the same JSON and dumps at 1, 2 and 3 threads" || bad "eval depends on the thread count"
 # the clusters block names the layer --features took, not "penultimate"
 expect_exit 0 "eval --features dense1" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --features dense1
 grep -qx "clusters (layer dense1, 16 features)" "$SCR/out" &&

@@ -233,6 +233,71 @@ expect_exit 0 "rerun" "$LSP" run --quick --out "$OUT" --threads 1
 [ "$(grep -c 'reusing the cached model' "$SCR/err")" -eq 2 ] && ok "rerun on 1 thread reuses both models trained on 2" || bad "rerun retrained: $(head -3 "$SCR/err")"
 $PY -c "import json,sys; r=json.load(open('$OUT/results.json')); sys.exit(0 if all(m['cached'] for m in r['models']) and r['threads'] == 1 and r['cpu']['path'] and r['cpu']['blas_core'] else 1)" && ok "results.json says cached, threads 1, cpu path" || bad "cached flag / threads / cpu: $(grep -A3 '"cpu"' "$OUT/results.json")"
 
+# every number of results.json is the same at 1 and 2 threads, whether the
+# second thread runs another cell or a cell's own analyses (--jobs 1):
+# only the run's record (start, command, threads, jobs, timings, the
+# output folder) differs
+for tj in 1:1 2:1 2:2; do
+  expect_exit 0 "run --threads ${tj%:*} --jobs ${tj#*:}" "$LSP" run --quick --quiet --smoothing 0,0.1 --epochs 1 --bootstrap 20 \
+    --mi-examples 10 --mi-copies 2 --threads "${tj%:*}" --jobs "${tj#*:}" --out "$SCR/tj_${tj%:*}${tj#*:}"
+done
+grep -q "trained 1 epoch with SGD" "$SCR/tj_11/report.md" && ok "report: trained 1 epoch" || bad "report: $(grep -o 'trained [0-9]* epochs*' "$SCR/tj_11/report.md")"
+$PY - "$SCR" <<'PY' && ok "results.json: the same numbers at 1 and 2 threads, 1 and 2 jobs" || bad "results.json depends on the threads"
+import json, sys
+def clean(v, out):
+    if isinstance(v, dict):
+        return {k: clean(x, out) for k, x in v.items()
+                if k not in ("started", "command", "threads", "timings", "jobs")
+                and not k.endswith("seconds") and not k.endswith("_s") and k != "samples_per_s"}
+    if isinstance(v, list):
+        return [clean(x, out) for x in v]
+    return v.replace(out, "OUT") if isinstance(v, str) else v
+runs = [clean(json.load(open(f"{sys.argv[1]}/tj_{t}/results.json")), f"{sys.argv[1]}/tj_{t}") for t in ("11", "21", "22")]
+assert runs[0]["models"] and runs[0] == runs[1] == runs[2]
+PY
+# --jobs J: the J trainings that run at once must fit together in the free
+# memory (MemAvailable + SwapFree, here given through the test hook
+# LSPROBE_TEST_MEM_AVAILABLE): one training's estimate X from the refusal
+# when not even one fits (exit 2, before any cell runs), then 1.5 X runs one
+# cell at a time and says so, 2.5 X both; cached models train nothing
+MJ=(run --quick --quiet --smoothing 0,0.1 --epochs 1 --bootstrap 20 --mi-examples 10 --mi-copies 2 --threads 2 --jobs 2)
+LSPROBE_TEST_MEM_AVAILABLE=1000 expect_exit 2 "run --jobs 2, no training fits" "$LSP" "${MJ[@]}" --out "$SCR/mj0"
+expect_err "ε = 0 (uniform): batch size 128 needs about " "run --jobs 2, no training fits"
+ls "$SCR/mj0/models/"*.lspm >/dev/null 2>&1 && bad "run --jobs 2, no training fits: a model was trained" || ok "run --jobs 2, no training fits: nothing trained"
+X=$(sed -n 's/.*needs about \([0-9]*\) bytes.*/\1/p' "$SCR/err")
+for f in 15 25; do
+  LSPROBE_TEST_MEM_AVAILABLE=$((X * f / 10)) expect_exit 0 "run --jobs 2 with $f/10 of a training free" "$LSP" "${MJ[@]}" --out "$SCR/mj$f"
+  cp "$SCR/err" "$SCR/mj$f.err"
+done
+want="WARNING: running 1 cell at a time instead of 2 (--jobs): 2 cells at once would need about $((2 * X)) bytes"
+grep -qF "$want" "$SCR/mj15.err" && ! grep -q "cell at a time\|cells at a time" "$SCR/mj25.err" &&
+  $PY -c "import json,sys; sys.exit(0 if [json.load(open(f'$SCR/mj{f}/results.json'))['timings']['jobs'] for f in (15, 25)] == [1, 2] else 1)" &&
+  ok "run --jobs 2: one cell at a time when two trainings do not fit (stderr, results.json), two when they do" ||
+  bad "run --jobs 2 and the free memory: $(cat "$SCR/mj15.err" "$SCR/mj25.err" | head -5)"
+LSPROBE_TEST_MEM_AVAILABLE=1000 expect_exit 0 "run --jobs 2 on cached models, no memory free" "$LSP" "${MJ[@]}" --out "$SCR/mj15"
+$PY -c "import json,sys; sys.exit(0 if json.load(open('$SCR/mj15/results.json'))['timings']['jobs'] == 2 else 1)" &&
+  ok "cached models train nothing: two cells at a time" || bad "cached run: $(head -3 "$SCR/err")"
+# and with the machine's own numbers: two ResNet-8 trainings of all 12000
+# 64x64 examples in one batch (about 70 GiB each) are refused before any
+# cell runs
+free_mem() { awk '/^MemAvailable:/ { a = $2 } /^SwapFree:/ { s = $2 } END { if (a != "") printf "%.0f", (a + s) * 1024 }' /proc/meminfo 2>/dev/null; }
+avail=$(free_mem)
+if [ -n "$avail" ] && [ "$avail" -lt $((60 << 30)) ]; then
+  mkdir -p "$SCR/bigdata"
+  $PY - "$SCR/bigdata" <<'PY'
+import sys
+import numpy as np
+d = sys.argv[1]
+np.save(d + "/x_train.npy", np.zeros((12000, 1, 64, 64), np.uint8)); np.save(d + "/y_train.npy", np.arange(12000) % 10)
+np.save(d + "/x_test.npy", np.zeros((10, 1, 64, 64), np.uint8)); np.save(d + "/y_test.npy", np.arange(10))
+PY
+  expect_exit 2 "run --jobs 2, ResNet-8 beyond the free memory" "$LSP" run --quiet --data "$SCR/bigdata" --arch resnet8 --seeds 1 \
+    --smoothing 0,0.1 --batch 200000 --epochs 1 --jobs 2 --threads 2 --out "$SCR/mjbig"
+  grep -q "^lsprobe: run: ε = 0 (uniform): batch size 200000 (all [0-9]* training examples) needs about [0-9]* bytes .* are available (MemAvailable + SwapFree): the largest batch size that fits is [0-9]*$" "$SCR/err" &&
+    ok "run --jobs 2 beyond the free memory: the training's refusal" || bad "run beyond the free memory: $(cat "$SCR/err")"
+else
+  skipped "run beyond the free memory: MemAvailable + SwapFree unreadable or above 60 GiB"
+fi
 # gnuplot failing on one figure: the report is written without it, and the
 # figure is named as the published folder holds it (not by the staging
 # path) in the report and on stderr

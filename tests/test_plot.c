@@ -247,6 +247,31 @@ static void test_nan_series_caught(void **state) {
   assert_false(exists(p));
 }
 
+/* One point (a single training epoch) and a constant curve: the automatic
+ * ranges would be empty (a gnuplot warning, the figure lost); the plot is
+ * drawn around the value, on linear and log axes. */
+static void test_single_value_ranges(void **state) {
+  (void)state;
+  NEED_GNUPLOT();
+  const double one_x[1] = {1}, one_y[1] = {2.3}, cx[3] = {1, 2, 3},
+               cy[3] = {0.1, 0.1, 0.1}, zy[3] = {0, 0, 0};
+  lsp_plot_series s1 = lsp_plot_series_make("one epoch", one_x, one_y, 1);
+  lsp_plot_series s2 = lsp_plot_series_make("constant", cx, cy, 3);
+  lsp_plot_series s3 = lsp_plot_series_make("zero", cx, zy, 3);
+  lsp_plot_panel pn[4] = {
+      {"one point", "epoch", "loss", 0, 0, NAN, NAN, NAN, NAN, NULL, &s1, 1},
+      {"constant", "epoch", "accuracy", 0, 0, NAN, NAN, NAN, NAN, NULL, &s2, 1},
+      {"constant, log", "epoch", "accuracy", 1, 1, NAN, NAN, NAN, NAN, NULL, &s2, 1},
+      {"zero from 0", "epoch", "accuracy", 0, 0, NAN, NAN, 0, NAN, NULL, &s3, 1}};
+  lsp_plot_opts o = {0};
+  const char *p = out("single.svg");
+  unlink(p);
+  int st = lsp_plot_lines(p, &o, pn, 4);
+  if (st) fprintf(stderr, "%s\n", lsp_errmsg());
+  assert_int_equal(st, LSP_OK);
+  assert_true(exists(p));
+}
+
 /* A warning alone (gnuplot still exits 0) also fails the plot. */
 static void test_warning_caught(void **state) {
   (void)state;
@@ -547,6 +572,7 @@ int main(void) {
       cmocka_unit_test(test_gnuplot_error_keeps_earlier_file),
       cmocka_unit_test(test_nan_series_caught),
       cmocka_unit_test(test_warning_caught),
+      cmocka_unit_test(test_single_value_ranges),
       cmocka_unit_test(test_gnuplot_missing),
       cmocka_unit_test(test_dead_gnuplot_no_sigpipe),
       cmocka_unit_test(test_bad_arguments),

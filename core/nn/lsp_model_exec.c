@@ -24,8 +24,6 @@
 #include "core/nn/lsp_model.h"
 #include "core/nn/lsp_ops.h"
 
-#define PREDICT_BUDGET ((size_t)64 << 20)
-
 struct lsp_model_ws {
   const lsp_node *nodes; /* the owner's nodes and parameters: a workspace   */
   const float *params;   /* serves that model (and its training views) only */
@@ -559,35 +557,4 @@ int lsp_model_backward(lsp_model *m, lsp_model_ws *ws, const float *dlogits,
   if ((st = begin_backward(m, ws, dlogits, what, dx))) return st;
   for (size_t i = m->nnodes; i-- > 0;) bwd_node(m, ws, i, dlogits, FULL);
   return LSP_OK;
-}
-
-/* ---- prediction ------------------------------------------------------------
- */
-
-int lsp_model_predict(const lsp_model *m, const float *x, size_t n,
-                      size_t batch, float *logits, float *features) {
-  if (n == 0) return lsp_fail(LSP_EDATA, "no examples to predict");
-  if (batch == 0) batch = 1024;
-  size_t per_row = lsp_model_ws_bytes_per_row(m);
-  size_t fit = per_row ? PREDICT_BUDGET / per_row : batch;
-  if (batch > fit) batch = fit ? fit : 1;
-  if (batch > n) batch = n;
-  lsp_model_ws *ws = lsp_model_ws_alloc(m, batch);
-  if (!ws) return LSP_ENOMEM;
-  size_t k = m->out_dim, h = lsp_model_feature_dim(m);
-  int st = LSP_OK;
-  for (size_t i0 = 0; i0 < n; i0 += batch) {
-    if (lsp_interrupted()) {
-      st = lsp_fail(LSP_EINTR, "interrupted");
-      break;
-    }
-    size_t nb = n - i0 < batch ? n - i0 : batch;
-    const float *z, *f;
-    st = lsp_model_forward(m, ws, x + i0 * m->in_dim, nb, &z, &f);
-    if (st) break;
-    memcpy(logits + i0 * k, z, nb * k * sizeof(float));
-    if (features) memcpy(features + i0 * h, f, nb * h * sizeof(float));
-  }
-  lsp_model_ws_free(ws);
-  return st;
 }

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "core/base/lsp_error.h"
-#include "core/nn/layers/lsp_bn.h"
 #include "core/nn/layers/lsp_conv.h"
 #include "core/nn/layers/lsp_dense.h"
 #include "core/nn/layers/lsp_eltwise.h"
@@ -40,7 +39,6 @@ static const lsp_attr_def avgpool_attrs[] = {
     A(kh, LSP_ATTR_SIZE), A(kw, LSP_ATTR_SIZE), A(sh, LSP_ATTR_SIZE),
     A(sw, LSP_ATTR_SIZE), A(ph, LSP_ATTR_SIZE), A(pw, LSP_ATTR_SIZE),
     A(ceil_mode, LSP_ATTR_FLAG), A(count_pad, LSP_ATTR_FLAG), END};
-static const lsp_attr_def bn_attrs[] = {A(eps, LSP_ATTR_REAL), A(momentum, LSP_ATTR_REAL), END};
 /* clang-format on */
 
 double lsp_attr_get(const lsp_attrs *a, const lsp_attr_def *d) {
@@ -404,120 +402,8 @@ static void gap_bwd(const lsp_op_call *c) {
   if (c->dx0) lsp_gap_backward(c->dy, c->n, s->c, s->h * s->w, c->dx0);
 }
 
-/* ---- batch norm -------------------------------------------------------------
- */
-
-static lsp_bn2d_geom bn_geom(const lsp_node *nd) {
-  lsp_bn2d_geom g = {nd->shape.c, nd->shape.h * nd->shape.w, nd->a.eps,
-                     nd->a.momentum};
-  return g;
-}
-
-static int bn_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
-                    char *w, size_t len) {
-  if (!(a->eps > 0.0) || !isfinite(a->eps) ||
-      !(a->momentum >= 0.0 && a->momentum <= 1.0)) {
-    snprintf(w, len, "eps %g must be positive and momentum %g in [0, 1]",
-             a->eps, a->momentum);
-    return LSP_EINVAL;
-  }
-  *out = in[0];
-  return LSP_OK;
-}
-
-static int bn_tensors(const lsp_node *nd, lsp_tensor_def *t) {
-  size_t c = nd->shape.c;
-  t[0] = (lsp_tensor_def){"weight", 0, 1, {c}};
-  t[1] = (lsp_tensor_def){"bias", 0, 1, {c}};
-  t[2] = (lsp_tensor_def){"running_mean", 1, 1, {c}};
-  t[3] = (lsp_tensor_def){"running_var", 1, 1, {c}};
-  return 4;
-}
-
-static void bn_init(const lsp_node *nd, float *p, float *s, gsl_rng *r) {
-  (void)r;
-  size_t c = nd->shape.c;
-  for (size_t i = 0; i < c; i++)
-    p[i] = 1.0f, p[c + i] = 0.0f, s[i] = 0.0f, s[c + i] = 1.0f;
-}
-
-static int bn_check(const lsp_node *nd, const float *p, const float *s, char *w,
-                    size_t len) {
-  (void)p;
-  for (size_t i = 0; i < nd->shape.c; i++)
-    if (!(s[nd->shape.c + i] >= 0.0f))
-      return why(w, len,
-                 "the running variance of channel %zu (of %zu) is negative", i,
-                 nd->shape.c);
-  return LSP_OK;
-}
-
-static double bn_flops(const lsp_node *nd) {
-  return 2.0 * (double)lsp_shape_size(nd->shape);
-}
-static size_t bn_sync_size(const lsp_node *nd) {
-  return 2 * nd->shape.c;
-}
-
-static void bn_fwd(const lsp_op_call *c) { /* eval: running statistics */
-  lsp_bn2d_geom g = bn_geom(c->nd);
-  const float *p = P(c), *s = S(c);
-  lsp_bn2d_forward_eval(&g, c->x0, c->n, p, p + g.c, s, s + g.c, c->y);
-}
-
-static void bn_bwd(const lsp_op_call *c) {
-  lsp_bn2d_geom g = bn_geom(c->nd);
-  const float *p = P(c), *s = S(c);
-  lsp_bn2d_backward_eval(&g, c->x0, c->dy, c->n, p, s, s + g.c, c->dx0, c->dp,
-                         c->dp ? c->dp + g.c : NULL);
-}
-
-static double *blk(const lsp_op_call *c, int which) {
-  return c->sync + (size_t)which * bn_sync_size(c->nd);
-}
-
-static void bn_fwd_part(const lsp_op_call *c) {
-  lsp_bn2d_geom g = bn_geom(c->nd);
-  lsp_bn2d_train_stats(&g, c->x0, c->n, blk(c, LSP_SYNC_PART));
-}
-
-static int bn_fwd_combine(const lsp_node *nd, const double *parts,
-                          const size_t *counts, size_t ns, double *stat,
-                          float *s) {
-  lsp_bn2d_geom g = bn_geom(nd);
-  return lsp_bn2d_train_combine(&g, parts, counts, ns, stat, s, s + g.c);
-}
-
-static void bn_fwd_apply(const lsp_op_call *c) {
-  lsp_bn2d_geom g = bn_geom(c->nd);
-  const float *p = P(c);
-  lsp_bn2d_train_apply(&g, c->x0, c->n, blk(c, LSP_SYNC_STAT), p, p + g.c,
-                       c->y);
-}
-
-static void bn_bwd_part(const lsp_op_call *c) {
-  lsp_bn2d_geom g = bn_geom(c->nd);
-  double *part = blk(c, LSP_SYNC_BPART);
-  lsp_bn2d_bwd_sums(&g, c->x0, c->dy, c->n, blk(c, LSP_SYNC_STAT), part);
-  if (c->dp) /* this share's dgamma = Σdy·x̂, dbeta = Σdy */
-    for (size_t i = 0; i < g.c; i++)
-      c->dp[i] = (float)part[g.c + i], c->dp[g.c + i] = (float)part[i];
-}
-
-static void bn_bwd_combine(const lsp_node *nd, const double *parts, size_t ns,
-                           double *sums) {
-  lsp_bn2d_geom g = bn_geom(nd);
-  lsp_bn2d_bwd_combine(&g, parts, ns, sums);
-}
-
-static void bn_bwd_apply(const lsp_op_call *c) {
-  lsp_bn2d_geom g = bn_geom(c->nd);
-  if (c->dx0)
-    lsp_bn2d_bwd_apply(&g, c->x0, c->dy, c->n, blk(c, LSP_SYNC_STAT), P(c),
-                       blk(c, LSP_SYNC_SUMS), c->n_total, c->dx0);
-}
-
-/* ---- the table -------------------------------------------------------- */
+/* ---- the table
+ * ---------------------------------------------------------------- */
 
 static int no_tensors(const lsp_node *nd, lsp_tensor_def *t) {
   (void)nd, (void)t;
@@ -547,13 +433,7 @@ static const lsp_op_def ops[LSP_OP_MAX + 1] = {
                     .tensors = no_tensors, .flops = gap_flops, .forward = gap_fwd,
                     .backward = gap_bwd, .reads = lsp_reads_gap},
     [LSP_OP_GMP] = LSP_GMP_ENTRY, /* lsp_ops_gmp.c */
-    [LSP_OP_BN] = {.name = "bn", .nin = 1, .attrs = bn_attrs, .infer = bn_infer,
-                   .tensors = bn_tensors, .init = bn_init, .check = bn_check, .flops = bn_flops, .sync = 1,
-                   .forward = bn_fwd, .backward = bn_bwd, .sync_size = bn_sync_size,
-                   .fwd_part = bn_fwd_part, .fwd_combine = bn_fwd_combine,
-                   .fwd_apply = bn_fwd_apply, .bwd_part = bn_bwd_part,
-                   .bwd_combine = bn_bwd_combine, .bwd_apply = bn_bwd_apply,
-                   .reads = lsp_reads_same},
+    [LSP_OP_BN] = LSP_BN_ENTRY, /* lsp_ops_bn.c */
     [LSP_OP_FLATTEN] = {.name = "flatten", .nin = 1, .attrs = no_attrs, .infer = flatten_infer,
                         .tensors = no_tensors, .flops = no_flops, .alias = 1,
                         .forward = flatten_fwd, .backward = flatten_bwd, .reads = lsp_reads_same},

@@ -195,6 +195,36 @@ lsp_pool2d_geom lsp_pool_geom_of(const lsp_node *nd);
 lsp_pool2d_geom lsp_gpool_geom_of(const lsp_node *nd);
 lsp_pad2d_geom lsp_pad_geom_of(const lsp_node *nd);
 
+/* Batch normalization (lsp_ops_bn.c): its calls and the table entry. */
+extern const lsp_attr_def lsp_bn_attrs[];
+int lsp_bn_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
+                 char *w, size_t len);
+int lsp_bn_tensors(const lsp_node *nd, lsp_tensor_def *t);
+void lsp_bn_init(const lsp_node *nd, float *p, float *s, gsl_rng *r);
+int lsp_bn_check(const lsp_node *nd, const float *p, const float *s, char *w,
+                 size_t len);
+double lsp_bn_flops(const lsp_node *nd);
+size_t lsp_bn_sync_size(const lsp_node *nd);
+void lsp_bn_fwd(const lsp_op_call *c);
+void lsp_bn_bwd(const lsp_op_call *c);
+void lsp_bn_fwd_part(const lsp_op_call *c);
+int lsp_bn_fwd_combine(const lsp_node *nd, const double *parts,
+                       const size_t *counts, size_t ns, double *stat, float *s);
+void lsp_bn_fwd_apply(const lsp_op_call *c);
+void lsp_bn_bwd_part(const lsp_op_call *c);
+void lsp_bn_bwd_combine(const lsp_node *nd, const double *parts, size_t ns,
+                        double *sums);
+void lsp_bn_bwd_apply(const lsp_op_call *c);
+#define LSP_BN_ENTRY                                                        \
+  {.name = "bn", .nin = 1, .attrs = lsp_bn_attrs, .infer = lsp_bn_infer,    \
+   .tensors = lsp_bn_tensors, .init = lsp_bn_init, .check = lsp_bn_check,   \
+   .flops = lsp_bn_flops, .sync = 1, .forward = lsp_bn_fwd,                 \
+   .backward = lsp_bn_bwd, .sync_size = lsp_bn_sync_size,                   \
+   .fwd_part = lsp_bn_fwd_part, .fwd_combine = lsp_bn_fwd_combine,          \
+   .fwd_apply = lsp_bn_fwd_apply, .bwd_part = lsp_bn_bwd_part,              \
+   .bwd_combine = lsp_bn_bwd_combine, .bwd_apply = lsp_bn_bwd_apply,        \
+   .reads = lsp_reads_same}
+
 /* The element-wise activations (lsp_ops_act.c): one entry each, the same
  * calls, the kind read from the node. */
 extern const lsp_attr_def lsp_act_attrs_none[], lsp_act_attrs_alpha[],

@@ -172,6 +172,20 @@ static int check_memory(const lsp_model *m, size_t bs, size_t n, size_t dim,
                   fit);
 }
 
+double lsp_train_bytes(const lsp_model *m, const lsp_splits *data,
+                       const lsp_train_opts *o, int threads) {
+  const size_t n = data->train.n, bs = o->batch < n ? o->batch : n;
+  return train_bytes(m, bs, n, data->train.dim, o, threads < 1 ? 1 : threads,
+                     lsp_feat_eligible(m));
+}
+
+int lsp_train_check_memory(const lsp_model *m, const lsp_splits *data,
+                           const lsp_train_opts *o, int threads) {
+  const size_t n = data->train.n, bs = o->batch < n ? o->batch : n;
+  return check_memory(m, bs, n, data->train.dim, o, threads < 1 ? 1 : threads,
+                      lsp_feat_eligible(m));
+}
+
 size_t lsp_train_shares(size_t batch) {
   size_t s = (batch + LSP_TRAIN_SHARE_ROWS - 1) / LSP_TRAIN_SHARE_ROWS;
   return s < 1 ? 1 : s > LSP_TRAIN_MAX_SHARES ? LSP_TRAIN_MAX_SHARES : s;

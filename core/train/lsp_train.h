@@ -109,6 +109,17 @@ void lsp_train_log_free(lsp_train_log *log);
 int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
               lsp_train_cb cb, void *user, lsp_train_log *log);
 
+/* The bytes lsp_train allocates for m on data with o on `threads` threads
+ * (its estimate, about 25% above the peak resident size), and its memory
+ * check alone: LSP_OK when they fit in lsp_mem_available() (or that is
+ * unknown), else LSP_EINVAL with lsp_train's message (the bytes needed and
+ * available, the largest batch that fits). A caller running several
+ * trainings at once checks their sum. */
+double lsp_train_bytes(const lsp_model *m, const lsp_splits *data,
+                       const lsp_train_opts *o, int threads);
+int lsp_train_check_memory(const lsp_model *m, const lsp_splits *data,
+                           const lsp_train_opts *o, int threads);
+
 /* The training record lsp_train writes into m->meta for these options and
  * data (val_accuracy NaN until trained): every setting that determines the
  * weights -- code version, smoothing, seed, schedule, optimizer, shares, the

@@ -17,8 +17,9 @@ import lsprobe
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
-# Cluster sums are bit-identical for the same thread count: the comparisons
-# with the command give it the same count (--threads THREADS).
+# The comparisons with the command give it the same thread count (--threads
+# THREADS); tests/python.sh runs OpenBLAS at one thread, as the command keeps
+# it, so that matrix products round the same way in both.
 THREADS = 2
 lsprobe.set_threads(THREADS)
 
