@@ -39,3 +39,14 @@ int cli_train_get(const char *cmd, cli_opt *opts, lsp_train_opts *o,
   cli_threads(threads, 1);
   return 0;
 }
+
+void cli_smoothing_warn(const char *cmd, const lsp_ls *s, size_t k) {
+  if (s->convention != LSP_LS_T2T || k < 2 || !(s->eps > (double)(k - 1) / k))
+    return;
+  cli_warn(cmd,
+           "--smoothing %g with --convention t2t on %zu classes puts %g on the "
+           "label and %g on each other class: the target prefers every wrong "
+           "class (t2t keeps the label first for smoothing up to (K-1)/K = %g)",
+           s->eps, k, 1.0 - s->eps, s->eps / (double)(k - 1),
+           (double)(k - 1) / k);
+}

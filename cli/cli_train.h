@@ -45,4 +45,8 @@
 int cli_train_get(const char *cmd, cli_opt *opts, lsp_train_opts *o,
                   lsp_data_opts *dopt);
 
+/* A warning (cli_warn) when t2t smoothing on k classes gives the label
+ * less weight than each other class: eps > (k-1)/k. */
+void cli_smoothing_warn(const char *cmd, const lsp_ls *s, size_t k);
+
 #endif

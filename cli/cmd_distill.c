@@ -158,6 +158,7 @@ int cmd_distill(int argc, char **argv) {
              "training examples",
              data.name, tpath, mt->data);
   const size_t n = data.train.n, k = (size_t)data.train.k;
+  cli_smoothing_warn(cmd, &o.smoothing, k);
   /* the teacher's logits of the training split, once */
   if (!(tz = malloc(n * k * sizeof *tz))) {
     st = lsp_fail(LSP_ENOMEM,

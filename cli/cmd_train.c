@@ -121,6 +121,7 @@ int cmd_train(int argc, char **argv) {
   lsp_splits_shape(&data, &in.c, &in.h, &in.w);
   if ((st = lsp_model_from_spec(spec, in, (size_t)data.train.k, norm, nnorm, &m)))
     goto fail;
+  cli_smoothing_warn(cmd, &o.smoothing, (size_t)data.train.k);
   cli_interrupt_install();
   if ((st = lsp_train(m, &data, &o, on_progress, &ps, &log))) goto fail;
   if ((st = lsp_model_save(m, out))) goto fail;

@@ -251,6 +251,9 @@ PY
   expect_exit 0 "fgsm with --x of N x C x L on a 1-D network" "$LSP" attack --model "$SCR/c1d.onnx" --x "$SCR/x1d.npy" --labels "$SCR/y1d.npy" --eps 0.05 --adv-out "$SCR/x1d_adv.npy"
   /usr/bin/python3 -c 'import sys, numpy as np; a, b = np.load(sys.argv[1]), np.load(sys.argv[2]); assert np.abs(a.reshape(b.shape) - b).max() < 1e-6' "$SCR/x1d_adv.npy" "$SCR/x1d_fgsm.npy" &&
     ok "1-D network: FGSM inputs as PyTorch's float64" || bad "1-D network: FGSM inputs differ from PyTorch's"
+  # --adv-out has the shape of --x (N x C x L here), not N x D
+  /usr/bin/python3 -c 'import sys, numpy as np; a, x = np.load(sys.argv[1]), np.load(sys.argv[2]); assert a.shape == x.shape and x.ndim == 3, (a.shape, x.shape)' "$SCR/x1d_adv.npy" "$SCR/x1d.npy" &&
+    ok "--adv-out keeps the N x C x L shape of --x" || bad "--adv-out shape differs from --x's"
   expect_exit 1 "--x of N x L x C on a 1-D network" "$LSP" attack --model "$SCR/c1d.onnx" --x "$SCR/x1d_t.npy" --labels "$SCR/y1d.npy" --eps 0.05
   expect_err "c1d.onnx takes 3x15x1 inputs but $SCR/x1d_t.npy holds 15x3 arrays" "--x of the wrong 3-D shape"
 else

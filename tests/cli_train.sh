@@ -9,6 +9,11 @@ expect_exit 0 "train on synthetic" "$LSP" train --data "$SYN" --smoothing 0.1 "$
 grep -q '^trained 16-24-4 on synthetic' "$SCR/out" && ok "prints the summary" || bad "summary: $(cat "$SCR/out")"
 [ "$(grep -c '^epoch [1-4]/4  loss .* val_acc ' "$SCR/err")" -eq 4 ] && ok "one progress line per epoch off a terminal" || bad "progress: $(cat "$SCR/err")"
 [ -s "$SCR/a.lspm" ] && ok "model written" || bad "no model"
+# t2t past (K-1)/K: the label weighs less than each other class; said, not refused
+expect_exit 0 "t2t smoothing 0.8 on 4 classes" "$LSP" train --data "$SYN" --smoothing 0.8 --convention t2t "${Q[@]}" --out "$SCR/t2t_hi.lspm"
+grep -q "WARNING: --smoothing 0.8 with --convention t2t on 4 classes puts 0.2 on the label and 0.266667 on each other class" "$SCR/err" && ok "warns that t2t past (K-1)/K prefers the wrong classes" || bad "no t2t warning: $(cat "$SCR/err")"
+expect_exit 0 "t2t smoothing 0.75 on 4 classes" "$LSP" train --data "$SYN" --smoothing 0.75 --convention t2t "${Q[@]}" --out "$SCR/t2t_edge.lspm"
+! grep -q "WARNING" "$SCR/err" && ok "no warning at (K-1)/K, where every class weighs the same" || bad "t2t 0.75 warned: $(cat "$SCR/err")"
 
 expect_exit 0 "train again, same seed, --quiet" "$LSP" train --data "$SYN" --smoothing 0.1 "${Q[@]}" --quiet --out "$SCR/b.lspm"
 [ ! -s "$SCR/err" ] && ok "--quiet prints no progress" || bad "--quiet: $(cat "$SCR/err")"
