@@ -106,3 +106,16 @@ void lsp_conv2d_backward(const lsp_conv2d_geom *g, const float *x,
     if (dx) lsp_conv2d_backward_gemm(g, NULL, dy, n, w, dx, NULL, NULL, ws);
   }
 }
+
+void lsp_conv2d_bias_grad(const lsp_conv2d_geom *g, const float *dy, size_t n,
+                          float *db) {
+  const size_t P = g->h_out * g->w_out;
+  for (size_t m = 0; m < g->c_out; m++) {
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) {
+      const float *d = dy + (i * g->c_out + m) * P;
+      for (size_t p = 0; p < P; p++) s += d[p];
+    }
+    db[m] = (float)s;
+  }
+}

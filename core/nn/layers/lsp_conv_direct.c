@@ -300,16 +300,7 @@ void lsp_conv2d_forward_direct(const lsp_conv2d_geom *g, const float *x,
 void lsp_conv2d_backward_direct(const lsp_conv2d_geom *g, const float *x,
                                 const float *dy, size_t n, const float *w,
                                 float *dx, float *dw, float *db, float *ws) {
-  const size_t P = g->h_out * g->w_out;
-  if (db)
-    for (size_t m = 0; m < g->c_out; m++) {
-      double s = 0.0;
-      for (size_t i = 0; i < n; i++) {
-        const float *d = dy + (i * g->c_out + m) * P;
-        for (size_t p = 0; p < P; p++) s += d[p];
-      }
-      db[m] = (float)s;
-    }
+  if (db) lsp_conv2d_bias_grad(g, dy, n, db);
   if (dw) lsp_conv_dw_direct(g, x, dy, n, dw, ws);
   if (!dx) return;
   /* dx = stride-1 correlation of the spread dy with w'[c,o,u,v] =

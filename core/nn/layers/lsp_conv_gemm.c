@@ -65,15 +65,7 @@ void lsp_conv2d_backward_gemm(const lsp_conv2d_geom *g, const float *x,
   const size_t xs = g->c_in * g->h_in * g->w_in, ys = M * P;
   const size_t nb = chunk(g, n);
   float *col = ws, *dY = ws + nb * K * P;
-  if (db)
-    for (size_t m = 0; m < M; m++) {
-      double s = 0.0;
-      for (size_t i = 0; i < n; i++) {
-        const float *d = dy + i * ys + m * P;
-        for (size_t p = 0; p < P; p++) s += d[p];
-      }
-      db[m] = (float)s;
-    }
+  if (db) lsp_conv2d_bias_grad(g, dy, n, db);
   if (dw && n == 0) memset(dw, 0, M * K * sizeof(float));
   if (!dw && !dx) return;
   for (size_t i0 = 0; i0 < n; i0 += nb) {

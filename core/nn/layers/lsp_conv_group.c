@@ -225,15 +225,7 @@ static void dw_backward(const lsp_conv2d_geom *g, const float *x,
                         const float *dy, size_t n, const float *w, float *dx,
                         float *dw, float *db, float *ws) {
   const size_t P = g->h_out * g->w_out;
-  if (db)
-    for (size_t m = 0; m < g->c_out; m++) {
-      double s = 0.0;
-      for (size_t i = 0; i < n; i++) {
-        const float *d = dy + (i * g->c_out + m) * P;
-        for (size_t p = 0; p < P; p++) s += d[p];
-      }
-      db[m] = (float)s;
-    }
+  if (db) lsp_conv2d_bias_grad(g, dy, n, db);
   if (dw) {
     const dgeom d = dw_fwd(g);
     const size_t HW = g->h_in * g->w_in, mult = g->c_out / g->c_in;

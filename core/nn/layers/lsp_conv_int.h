@@ -29,6 +29,11 @@ void lsp_conv2d_backward_direct(const lsp_conv2d_geom *g, const float *x,
                                 const float *dy, size_t n, const float *w,
                                 float *dx, float *dw, float *db, float *ws);
 
+/* db[o] = Σ_i Σ_p dy[i,o,p], summed in double in that order (every
+ * implementation's bias gradient; lsp_conv.c). */
+void lsp_conv2d_bias_grad(const lsp_conv2d_geom *g, const float *dy, size_t n,
+                          float *db);
+
 /* groups > 1 (lsp_conv_group.c): the kernels above on each group's
  * channels, or the depthwise loops when groups = c_in. */
 int lsp_conv2d_depthwise(const lsp_conv2d_geom *g);
