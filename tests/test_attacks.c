@@ -19,14 +19,9 @@
 /* ---- the PyTorch model, built from its state_dict dump ------------------- */
 
 static void load_into(const char *name, float *dst, size_t count) {
-  lsp_array a;
   char rel[128];
   snprintf(rel, sizeof rel, TINY "%s", name);
-  td_load(rel, &a);
-  assert_int_equal(a.dtype, LSP_DT_F32);
-  assert_int_equal(a.count, count);
-  memcpy(dst, a.data, count * sizeof *dst);
-  lsp_array_release(&a);
+  td_load_into(rel, dst, count);
 }
 
 static lsp_model *tiny_model(void) {

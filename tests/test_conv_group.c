@@ -31,31 +31,16 @@
 static float *load_f32(const char *cname, const char *key, size_t count) {
   char rel[256];
   snprintf(rel, sizeof rel, DIR "%s_%s.npy", cname, key);
-  lsp_array a;
-  td_load(rel, &a);
-  assert_int_equal(a.dtype, LSP_DT_F32);
-  assert_int_equal(a.count, count);
-  float *v = malloc(count * sizeof(float));
-  assert_non_null(v);
-  memcpy(v, a.data, count * sizeof(float));
-  lsp_array_release(&a);
-  return v;
+  return td_load_f32(rel, count);
 }
 
 /* got (float) against a float64 reference, |d| <= 1e-5·(1 + |want|). */
 static void check(const float *got, const char *cname, const char *key,
                   size_t count) {
-  char rel[256];
+  char rel[256], what[256];
   snprintf(rel, sizeof rel, DIR "%s_%s.npy", cname, key);
-  lsp_array a;
-  td_load(rel, &a);
-  assert_int_equal(a.dtype, LSP_DT_F64);
-  assert_int_equal(a.count, count);
-  const double *want = a.data;
-  snprintf(rel, sizeof rel, "%s %s", cname, key);
-  for (size_t i = 0; i < count; i++)
-    td_close(got[i], want[i], 1e-5, 1e-5, rel, i);
-  lsp_array_release(&a);
+  snprintf(what, sizeof what, "%s %s", cname, key);
+  td_close_f64(got, rel, count, 1e-5, 1e-5, what);
 }
 
 static size_t num(const lsp_jsonr *c, const char *key) {
@@ -296,26 +281,6 @@ static void test_group_bad(void **state) {
 
 /* ---- a network with depthwise and grouped layers ------------------------ */
 
-static void load_into(const char *rel, float *dst, size_t count) {
-  lsp_array a;
-  td_load(rel, &a);
-  assert_int_equal(a.count, count);
-  memcpy(dst, a.data, count * sizeof(float));
-  lsp_array_release(&a);
-}
-
-/* got against a float64 reference file, |d| <= rtol·|want| + atol. */
-static void close_f64(const float *got, const char *rel, size_t count,
-                      double rtol, double atol) {
-  lsp_array a;
-  td_load(rel, &a);
-  assert_int_equal(a.dtype, LSP_DT_F64);
-  assert_int_equal(a.count, count);
-  for (size_t i = 0; i < count; i++)
-    td_close(got[i], ((const double *)a.data)[i], rtol, atol, rel, i);
-  lsp_array_release(&a);
-}
-
 static void test_group_net(void **state) {
   (void)state;
   lsp_jsonr_doc *d = NULL;
@@ -329,8 +294,8 @@ static void test_group_net(void **state) {
   if (st) print_error("%s\n", lsp_errmsg());
   assert_int_equal(st, 0);
   assert_int_equal(m->nparams, num(c, "nparams")); /* PyTorch's count */
-  load_into(DIR "net_params.npy", m->params, m->nparams);
-  load_into(DIR "net_buffers.npy", m->state, m->nstate);
+  td_load_into(DIR "net_params.npy", m->params, m->nparams);
+  td_load_into(DIR "net_buffers.npy", m->state, m->nstate);
   lsp_array xa, ya;
   td_load(DIR "net_x.npy", &xa);
   td_load(DIR "net_labels.npy", &ya);
@@ -339,7 +304,7 @@ static void test_group_net(void **state) {
   lsp_model_ws *ws = lsp_model_ws_alloc(m, N);
   const float *z;
   assert_int_equal(lsp_model_forward(m, ws, xa.data, N, &z, NULL), 0);
-  close_f64(z, DIR "net_logits_eval.npy", N * K, 1e-5, 1e-6);
+  td_close_f64(z, DIR "net_logits_eval.npy", N * K, 1e-5, 1e-6, NULL);
   /* the .lspm round trip keeps the groups and every number */
   const char *path = td_tmp("groupconv.lspm");
   assert_int_equal(lsp_model_save(m, path), 0);
@@ -355,7 +320,7 @@ static void test_group_net(void **state) {
   lsp_model_free(m2);
   /* one training step */
   assert_int_equal(lsp_model_forward_train(m, ws, xa.data, N, &z, NULL), 0);
-  close_f64(z, DIR "net_logits_train.npy", N * K, 1e-5, 1e-6);
+  td_close_f64(z, DIR "net_logits_train.npy", N * K, 1e-5, 1e-6, NULL);
   lsp_ls ce = {0.0, LSP_LS_UNIFORM, 0};
   float *dz = malloc(N * K * sizeof(float));
   float *vel = calloc(m->nparams, sizeof(float));
@@ -365,9 +330,9 @@ static void test_group_net(void **state) {
       lsp_loss_xent(z, labels, N, K, &ce, dz, 1.0 / (double)N, NULL, &loss), 0);
   td_close(loss, lsp_jsonr_num_or(c, "loss", NAN), 1e-6, 0, "net loss", 0);
   assert_int_equal(lsp_model_backward(m, ws, dz, LSP_BACK_PARAMS, NULL), 0);
-  close_f64(m->grads, DIR "net_grads.npy", m->nparams, 1e-5, 1e-6);
+  td_close_f64(m->grads, DIR "net_grads.npy", m->nparams, 1e-5, 1e-6, NULL);
   lsp_train_sgd_step(m->params, m->grads, vel, m->nparams, 0.1, 0.9, 5e-4);
-  close_f64(m->params, DIR "net_params_after.npy", m->nparams, 1e-5, 1e-6);
+  td_close_f64(m->params, DIR "net_params_after.npy", m->nparams, 1e-5, 1e-6, NULL);
   free(dz), free(vel), free(labels);
   lsp_array_release(&xa), lsp_array_release(&ya);
   lsp_model_ws_free(ws);

@@ -31,14 +31,6 @@ static const char *tiny_torch[] = {"stem",        "block.conv1", "block.bn1",
 static const char *tensor_names[] = {"weight", "bias", "running_mean",
                                      "running_var"};
 
-static void load_into(const char *rel, float *dst, size_t count) {
-  lsp_array a;
-  td_load(rel, &a);
-  assert_int_equal(a.count, count);
-  memcpy(dst, a.data, count * sizeof(float));
-  lsp_array_release(&a);
-}
-
 /* Every node with tensors, in order, is the next PyTorch module. Calls
  * fn(node, tensor name, torch name) for each tensor of each. */
 static void each_tensor(lsp_model *m, const char *const *mods, size_t nmods,
@@ -69,7 +61,7 @@ static void load_one(lsp_model *m, size_t i, const char *t, const char *tn,
   assert_int_equal(lsp_model_tensor(m, i, t, &v, NULL, &c), 0);
   char p[128];
   snprintf(p, sizeof p, TINY "%s.npy", tn);
-  load_into(p, v, c);
+  td_load_into(p, v, c);
 }
 
 /* prefix: "grad_ls0.1_eval_", "after_train_step_" */
@@ -287,7 +279,7 @@ static void builtin(const char *arch, size_t nparams_torch) {
       lsp_model_from_spec(arch, (lsp_shape){1, 28, 28}, 10, NULL, 0, &m), 0);
   assert_int_equal(m->nparams, nparams_torch);
   snprintf(p, sizeof p, "torch_archs/%s_params.npy", arch);
-  load_into(p, m->params, m->nparams);
+  td_load_into(p, m->params, m->nparams);
   snprintf(p, sizeof p, "torch_archs/%s_buffers.npy", arch);
   lsp_array a;
   td_load(p, &a);

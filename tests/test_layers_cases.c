@@ -26,15 +26,7 @@
 static float *load_f32(const char *cname, const char *key, size_t count) {
   char rel[256];
   snprintf(rel, sizeof rel, DIR "%s_%s.npy", cname, key);
-  lsp_array a;
-  td_load(rel, &a);
-  assert_int_equal(a.dtype, LSP_DT_F32);
-  assert_int_equal(a.count, count);
-  float *v = malloc(count * sizeof(float));
-  assert_non_null(v);
-  memcpy(v, a.data, count * sizeof(float));
-  lsp_array_release(&a);
-  return v;
+  return td_load_f32(rel, count);
 }
 
 static const char *g_impl = ""; /* which convolution, for messages */
@@ -42,16 +34,10 @@ static const char *g_impl = ""; /* which convolution, for messages */
 /* got (float) against a float64 reference, |d| <= 1e-5·max(1, |want|). */
 static void check(const float *got, const char *cname, const char *key,
                   size_t count) {
-  char rel[256];
+  char rel[256], what[256];
   snprintf(rel, sizeof rel, DIR "%s_%s.npy", cname, key);
-  lsp_array a;
-  td_load(rel, &a);
-  assert_int_equal(a.dtype, LSP_DT_F64);
-  assert_int_equal(a.count, count);
-  const double *want = a.data;
-  snprintf(rel, sizeof rel, "%s %s%s", cname, key, g_impl);
-  for (size_t i = 0; i < count; i++) td_close(got[i], want[i], 1e-5, 1e-5, rel, i);
-  lsp_array_release(&a);
+  snprintf(what, sizeof what, "%s %s%s", cname, key, g_impl);
+  td_close_f64(got, rel, count, 1e-5, 1e-5, what);
 }
 
 static lsp_jsonr_doc *cases(void) {

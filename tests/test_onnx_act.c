@@ -17,16 +17,9 @@
 #include "core/import/onnx/lsp_onnx.h"
 #include "core/nn/lsp_model.h"
 #include "testutil.h"
+#include "model_fixture.h"
 
 #define DIR "onnx_act/"
-
-static lsp_model *load(const char *rel) {
-  lsp_model *m = NULL;
-  int st = lsp_model_load(td_path(rel), &m);
-  if (st) print_error("%s\n", lsp_errmsg());
-  assert_int_equal(st, LSP_OK);
-  return m;
-}
 
 static void logits_match(lsp_model *m, const float *x, size_t n,
                          const char *ref) {
@@ -44,7 +37,7 @@ static void logits_match(lsp_model *m, const float *x, size_t n,
 
 static void test_cnn(void **state) {
   (void)state;
-  lsp_model *m = load(DIR "cnn.onnx");
+  lsp_model *m = fx_load(DIR "cnn.onnx");
   static const char *const kinds[] = {"tanh", "leakyrelu", "elu", "clip",
                                       "hardswish", "hardsigmoid", "sigmoid",
                                       "selu", "softplus", "erf"};
@@ -113,7 +106,7 @@ static void test_small(void **state) {
     char rel[64], ref[64];
     snprintf(rel, sizeof rel, DIR "%s.onnx", names[k]);
     snprintf(ref, sizeof ref, DIR "%s_logits.npy", names[k]);
-    lsp_model *m = load(rel);
+    lsp_model *m = fx_load(rel);
     logits_match(m, xa.data, xa.count / 8, ref);
     if (k == 0) {
       assert_true(m->nodes[1].op == LSP_OP_GELU && !m->nodes[1].a.approximate);
@@ -215,7 +208,7 @@ static void test_export(void **state) {
  * Div, Add and Mul by scalars) give PyTorch's float64 logits. */
 static void test_composite(void **state) {
   (void)state;
-  lsp_model *m = load(DIR "composite.onnx");
+  lsp_model *m = fx_load(DIR "composite.onnx");
   char arch[4096];
   lsp_model_arch_string(m, arch, sizeof arch);
   static const char *const kinds[] = {"sigmoid", "erf", "softplus", "tanh",

@@ -28,31 +28,11 @@
 #include "core/loss/lsp_loss.h"
 #include "core/nn/lsp_ops.h"
 #include "testutil.h"
+#include "model_fixture.h"
 #include "onnx_cmp.h"
 
 #define DIR "onnx_graphops/"
 enum { N = 8, K = 4 };
-
-static lsp_model *load(const char *rel) {
-  lsp_model *m = NULL;
-  int st = lsp_model_load(td_path(rel), &m);
-  if (st) print_error("%s: %s\n", rel, lsp_errmsg());
-  assert_int_equal(st, LSP_OK);
-  return m;
-}
-
-static size_t count_op(const lsp_model *m, lsp_op op) {
-  size_t k = 0;
-  for (size_t i = 0; i < m->nnodes; i++) k += m->nodes[i].op == op;
-  return k;
-}
-
-static double max_abs(const double *v, size_t n) {
-  double s = 0.0;
-  for (size_t i = 0; i < n; i++)
-    if (fabs(v[i]) > s) s = fabs(v[i]);
-  return s;
-}
 
 /* Logits within `tol` of PyTorch's float64 ones (relative to the largest),
  * the input gradient of the summed cross-entropy within 1e-4 of the largest
@@ -60,7 +40,7 @@ static double max_abs(const double *v, size_t n) {
  * 1e-4 of the largest of zero. */
 static void torch_case(const char *rel, const char *ref, const char *xrel,
                        double tol) {
-  lsp_model *m = load(rel);
+  lsp_model *m = fx_load(rel);
   lsp_array x, ya, zw, gw;
   char p[128];
   td_load(DIR "labels.npy", &ya);
@@ -78,14 +58,14 @@ static void torch_case(const char *rel, const char *ref, const char *xrel,
   const float *z;
   assert_int_equal(lsp_model_forward(m, ws, x.data, N, &z, NULL), 0);
   const double *zr = zw.data, *gr = gw.data;
-  double zs = max_abs(zr, N * K);
+  double zs = fx_max_abs(zr, N * K);
   for (size_t i = 0; i < N * K; i++)
     td_close(z[i], zr[i], tol, tol * zs, rel, i);
   float dz[N * K], *dx = malloc(N * d * sizeof *dx);
   lsp_ls ce = {0.0, LSP_LS_UNIFORM, 0};
   assert_int_equal(lsp_loss_xent(z, y, N, K, &ce, dz, 1.0, NULL, NULL), 0);
   assert_int_equal(lsp_model_backward(m, ws, dz, LSP_BACK_INPUT, dx), 0);
-  double gs = max_abs(gr, N * d);
+  double gs = fx_max_abs(gr, N * d);
   size_t signs = 0;
   for (size_t i = 0; i < N * d; i++) {
     td_close(dx[i], gr[i], 1e-4, 1e-4 * gs, "dL/dx", i);
@@ -110,10 +90,10 @@ static void test_torch_cnn(void **state) {
   const char *files[] = {DIR "cnn_op13.onnx", DIR "cnn_op17.onnx",
                          DIR "cnn_op18.onnx", DIR "cnn_keep_op13.onnx"};
   for (size_t f = 0; f < 4; f++) {
-    lsp_model *m = load(files[f]);
-    assert_int_equal(count_op(m, LSP_OP_MUL), 3);
-    assert_int_equal(count_op(m, LSP_OP_CONCAT), 2); /* three inputs */
-    assert_int_equal(count_op(m, LSP_OP_GAP), 2);
+    lsp_model *m = fx_load(files[f]);
+    assert_int_equal(fx_count_op(m, LSP_OP_MUL), 3);
+    assert_int_equal(fx_count_op(m, LSP_OP_CONCAT), 2); /* three inputs */
+    assert_int_equal(fx_count_op(m, LSP_OP_GAP), 2);
     int gate = -1; /* s·h: the image first, the gate second */
     for (size_t i = 0; i < m->nnodes; i++)
       if (m->nodes[i].op == LSP_OP_MUL && m->nodes[i].ishape1.h == 1)
@@ -133,10 +113,10 @@ static void test_torch_mlp_bn(void **state) {
   (void)state;
   const char *files[] = {DIR "mlp_op13.onnx", DIR "mlp_op17.onnx"};
   for (size_t f = 0; f < 2; f++) {
-    lsp_model *m = load(files[f]);
-    assert_int_equal(count_op(m, LSP_OP_BN), 1);
-    assert_int_equal(count_op(m, LSP_OP_MUL), 1);
-    assert_int_equal(count_op(m, LSP_OP_CONCAT), 1);
+    lsp_model *m = fx_load(files[f]);
+    assert_int_equal(fx_count_op(m, LSP_OP_BN), 1);
+    assert_int_equal(fx_count_op(m, LSP_OP_MUL), 1);
+    assert_int_equal(fx_count_op(m, LSP_OP_CONCAT), 1);
     assert_int_equal(lsp_model_feature_dim(m), 22);
     lsp_model_free(m);
     torch_case(files[f], "mlp", DIR "v.npy", 1e-6);
@@ -184,32 +164,6 @@ static lsp_model *small_graph(void) {
   return m;
 }
 
-static double objective(lsp_model *m, lsp_model_ws *ws, const float *x,
-                        const float *c) {
-  const float *z;
-  assert_int_equal(lsp_model_forward(m, ws, x, 1, &z, NULL), 0);
-  double l = 0;
-  for (size_t j = 0; j < 3; j++) l += (double)c[j] * z[j];
-  return l;
-}
-
-static void fd_check(lsp_model *m, lsp_model_ws *ws, float *v, const float *g,
-                     size_t n, const float *x, const float *c,
-                     const char *what) {
-  double nonzero = 0;
-  for (size_t i = 0; i < n; i++) {
-    float keep = v[i];
-    v[i] = keep + 0.01f;
-    double lp = objective(m, ws, x, c);
-    v[i] = keep - 0.01f;
-    double lm = objective(m, ws, x, c);
-    v[i] = keep;
-    td_close(g[i], (lp - lm) / 0.02, 3e-3, 3e-4, what, i);
-    nonzero += fabs(g[i]);
-  }
-  assert_true(nonzero > 0.1);
-}
-
 static void test_kinds_fd(void **state) {
   (void)state;
   lsp_model *m = small_graph();
@@ -217,13 +171,13 @@ static void test_kinds_fd(void **state) {
   float x[32], dx[32], c[3] = {0.7f, -1.3f, 0.4f};
   for (size_t i = 0; i < d; i++) x[i] = 0.9f * sinf(1.1f * (float)i + 0.3f);
   lsp_model_ws *ws = lsp_model_ws_alloc(m, 1);
-  objective(m, ws, x, c);
+  fx_objective(m, ws, x, c);
   assert_int_equal(
       lsp_model_backward(m, ws, c, LSP_BACK_INPUT | LSP_BACK_PARAMS, dx), 0);
   float *g = malloc(m->nparams * sizeof *g);
   memcpy(g, m->grads, m->nparams * sizeof *g);
-  fd_check(m, ws, x, dx, d, x, c, "dL/dx");
-  fd_check(m, ws, m->params, g, m->nparams, x, c, "dL/dparams");
+  fx_fd_check(m, ws, x, dx, d, x, c, 0.01f, "dL/dx");
+  fx_fd_check(m, ws, m->params, g, m->nparams, x, c, 0.01f, "dL/dparams");
   const float *z;
   assert_int_equal(lsp_model_forward(m, ws, x, 1, &z, NULL), 0);
   float z0[3]; /* z lives in ws */
@@ -354,8 +308,8 @@ static void roundtrip(lsp_model *m) {
   st = lsp_model_load(path, &r);
   if (st) print_error("%s\n", lsp_errmsg());
   assert_int_equal(st, 0);
-  assert_int_equal(count_op(r, LSP_OP_MUL), count_op(m, LSP_OP_MUL));
-  assert_int_equal(count_op(r, LSP_OP_CONCAT), count_op(m, LSP_OP_CONCAT));
+  assert_int_equal(fx_count_op(r, LSP_OP_MUL), fx_count_op(m, LSP_OP_MUL));
+  assert_int_equal(fx_count_op(r, LSP_OP_CONCAT), fx_count_op(m, LSP_OP_CONCAT));
   enum { NB = 5 };
   float *x = malloc(NB * m->in_dim * sizeof *x);
   for (size_t i = 0; i < NB * m->in_dim; i++) x[i] = sinf(0.37f * (float)i);
@@ -403,16 +357,6 @@ static void test_export(void **state) {
 
 /* ---- refusals ------------------------------------------------------------ */
 
-static void refused(const char *rel, const char *node, const char *needle) {
-  lsp_model *m = (lsp_model *)1;
-  assert_int_equal(lsp_model_load(td_path(rel), &m), LSP_EDATA);
-  if (!strstr(lsp_errmsg(), node) || !strstr(lsp_errmsg(), needle)) {
-    print_error("%s: '%s' lacks '%s' or '%s'\n", rel, lsp_errmsg(), node,
-                needle);
-    fail();
-  }
-}
-
 /* x [2, 3, 4, 4] → Relu → h; op(x, second) → y (one input when second is
  * NULL); an initializer k [1, 3, 4, 4]. */
 static lsp_onnx_model *two_nodes(lsp_onnx_op op, const char *second) {
@@ -429,17 +373,17 @@ static lsp_onnx_model *two_nodes(lsp_onnx_op op, const char *second) {
 
 static void test_refused(void **state) {
   (void)state;
-  refused(DIR "bad_cat_batch.onnx", "node '/Concat' (Concat)",
+  fx_refused(DIR "bad_cat_batch.onnx", "node '/Concat' (Concat)",
           "axis 0: lsprobe concatenates along the channels only");
-  refused(DIR "bad_cat_h.onnx", "node '/Concat' (Concat)",
+  fx_refused(DIR "bad_cat_h.onnx", "node '/Concat' (Concat)",
           "axis 2: lsprobe concatenates along the channels only");
-  refused(DIR "bad_mean_c.onnx", "node '/ReduceMean' (ReduceMean)",
+  fx_refused(DIR "bad_mean_c.onnx", "node '/ReduceMean' (ReduceMean)",
           "axes [1] of a rank-2 input");
-  refused(DIR "bad_mean_attr18.onnx", "node '/ReduceMean' (ReduceMean)",
+  fx_refused(DIR "bad_mean_attr18.onnx", "node '/ReduceMean' (ReduceMean)",
           "attribute 'axes' exists only up to opset 17");
-  refused(DIR "bad_mean_input17.onnx", "node '/ReduceMean' (ReduceMean)",
+  fx_refused(DIR "bad_mean_input17.onnx", "node '/ReduceMean' (ReduceMean)",
           "opset 17: ReduceMean takes its axes as an attribute");
-  refused(DIR "bad_mean_noop.onnx", "node '/ReduceMean' (ReduceMean)",
+  fx_refused(DIR "bad_mean_noop.onnx", "node '/ReduceMean' (ReduceMean)",
           "noop_with_empty_axes = 1 and no axes");
   /* by hand: Sub of two values, Concat of a constant, ReduceMean over
    * the channels, one spatial axis alone, or one axis twice */

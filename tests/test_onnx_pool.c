@@ -26,30 +26,10 @@
 #include "core/loss/lsp_loss.h"
 #include "core/nn/lsp_ops.h"
 #include "testutil.h"
+#include "model_fixture.h"
 
 #define DIR "onnx_pool/"
 enum { N = 8, K = 4 };
-
-static lsp_model *load(const char *rel) {
-  lsp_model *m = NULL;
-  int st = lsp_model_load(td_path(rel), &m);
-  if (st) print_error("%s: %s\n", rel, lsp_errmsg());
-  assert_int_equal(st, LSP_OK);
-  return m;
-}
-
-static size_t count_op(const lsp_model *m, lsp_op op) {
-  size_t k = 0;
-  for (size_t i = 0; i < m->nnodes; i++) k += m->nodes[i].op == op;
-  return k;
-}
-
-static double max_abs(const double *v, size_t n) {
-  double s = 0.0;
-  for (size_t i = 0; i < n; i++)
-    if (fabs(v[i]) > s) s = fabs(v[i]);
-  return s;
-}
 
 static size_t argmax(const float *z) {
   size_t b = 0;
@@ -81,14 +61,14 @@ static void torch_case(lsp_model *m, const char *file, const char *ref) {
   const float *z;
   assert_int_equal(lsp_model_forward(m, ws, x.data, N, &z, NULL), 0);
   const double *zr = zw.data, *gr = gw.data;
-  double zs = max_abs(zr, N * K);
+  double zs = fx_max_abs(zr, N * K);
   for (size_t i = 0; i < N * K; i++)
     td_close(z[i], zr[i], 1e-5, 1e-5 * zs, file, i);
   float dz[N * K], *dx = malloc(N * d * sizeof *dx);
   lsp_ls ce = {0.0, LSP_LS_UNIFORM, 0};
   assert_int_equal(lsp_loss_xent(z, y, N, K, &ce, dz, 1.0, NULL, NULL), 0);
   assert_int_equal(lsp_model_backward(m, ws, dz, LSP_BACK_INPUT, dx), 0);
-  double gs = max_abs(gr, N * d);
+  double gs = fx_max_abs(gr, N * d);
   for (size_t i = 0; i < N * d; i++)
     td_close(dx[i], gr[i], 1e-4, 1e-4 * gs, "dL/dx", i);
   const float *xv = x.data;
@@ -112,10 +92,10 @@ static void torch_case(lsp_model *m, const char *file, const char *ref) {
 /* conv relu conv relu, the pooling, the classifier: 6 nodes (7 with the
  * Reshape of the view), one of them `pool`, the features its 6 channels. */
 static void pooled_cnn(const char *file, lsp_op pool, const char *ref) {
-  lsp_model *m = load(file);
-  assert_int_equal(count_op(m, pool), 1);
-  assert_int_equal(count_op(m, LSP_OP_GAP) + count_op(m, LSP_OP_GMP), 1);
-  assert_int_equal(count_op(m, LSP_OP_POOL) + count_op(m, LSP_OP_MAXPOOL), 0);
+  lsp_model *m = fx_load(file);
+  assert_int_equal(fx_count_op(m, pool), 1);
+  assert_int_equal(fx_count_op(m, LSP_OP_GAP) + fx_count_op(m, LSP_OP_GMP), 1);
+  assert_int_equal(fx_count_op(m, LSP_OP_POOL) + fx_count_op(m, LSP_OP_MAXPOOL), 0);
   assert_int_equal(lsp_model_feature_dim(m), 6);
   torch_case(m, file, ref);
   lsp_model_free(m);
@@ -151,18 +131,18 @@ static void test_torch_head(void **state) {
   td_load(DIR "x.npy", &x);
   td_load(DIR "head_feat.npy", &fw);
   for (size_t f = 0; f < 3; f++) {
-    lsp_model *m = load(files[f]);
+    lsp_model *m = fx_load(files[f]);
     const lsp_node *cls = &m->nodes[m->nnodes - 1];
     assert_int_equal(cls->op, LSP_OP_DENSE);
     assert_int_equal(cls->a.units, K);
     assert_int_equal(m->nodes[cls->in[0]].op, LSP_OP_GAP);
-    assert_int_equal(count_op(m, LSP_OP_CONV), 2);
+    assert_int_equal(fx_count_op(m, LSP_OP_CONV), 2);
     assert_int_equal(lsp_model_feature_dim(m), 6);
     lsp_model_ws *ws = lsp_model_ws_alloc(m, N);
     const float *z, *h;
     assert_int_equal(lsp_model_forward(m, ws, x.data, N, &z, &h), 0);
     const double *hr = fw.data;
-    double hs = max_abs(hr, N * 6);
+    double hs = fx_max_abs(hr, N * 6);
     for (size_t i = 0; i < N * 6; i++)
       td_close(h[i], hr[i], 1e-5, 1e-5 * hs, "features", i);
     lsp_model_ws_free(ws);
@@ -225,32 +205,6 @@ static void test_gmp_ties(void **state) {
   lsp_array_release(&dxm);
 }
 
-static double objective(lsp_model *m, lsp_model_ws *ws, const float *x,
-                        const float *c) {
-  const float *z;
-  assert_int_equal(lsp_model_forward(m, ws, x, 1, &z, NULL), 0);
-  double l = 0;
-  for (size_t j = 0; j < 3; j++) l += (double)c[j] * z[j];
-  return l;
-}
-
-static void fd_check(lsp_model *m, lsp_model_ws *ws, float *v, const float *g,
-                     size_t n, const float *x, const float *c,
-                     const char *what) {
-  double nonzero = 0;
-  for (size_t i = 0; i < n; i++) {
-    float keep = v[i];
-    v[i] = keep + 1e-3f;
-    double lp = objective(m, ws, x, c);
-    v[i] = keep - 1e-3f;
-    double lm = objective(m, ws, x, c);
-    v[i] = keep;
-    td_close(g[i], (lp - lm) / 2e-3, 3e-3, 3e-4, what, i);
-    nonzero += fabs(g[i]);
-  }
-  assert_true(nonzero > 0.1);
-}
-
 /* `--arch "conv(3,3) gmp"` + the classifier: input and parameter gradients
  * against central differences (distinct values: no tie within the step);
  * saved (.lspm) and exported (GlobalMaxPool) with the same logits, bit for
@@ -267,13 +221,13 @@ static void test_gmp_graph(void **state) {
   float x[50], dx[50], c[3] = {0.7f, -1.3f, 0.4f};
   for (size_t i = 0; i < d; i++) x[i] = 0.9f * sinf(1.7f * (float)i + 0.3f);
   lsp_model_ws *ws = lsp_model_ws_alloc(m, 1);
-  objective(m, ws, x, c);
+  fx_objective(m, ws, x, c);
   assert_int_equal(
       lsp_model_backward(m, ws, c, LSP_BACK_INPUT | LSP_BACK_PARAMS, dx), 0);
   float *g = malloc(m->nparams * sizeof *g);
   memcpy(g, m->grads, m->nparams * sizeof *g);
-  fd_check(m, ws, x, dx, d, x, c, "dL/dx");
-  fd_check(m, ws, m->params, g, m->nparams, x, c, "dL/dparams");
+  fx_fd_check(m, ws, x, dx, d, x, c, 1e-3f, "dL/dx");
+  fx_fd_check(m, ws, m->params, g, m->nparams, x, c, 1e-3f, "dL/dparams");
   size_t nz = 0; /* each channel's gradient reaches one 3×3 window */
   for (size_t i = 0; i < d; i++) nz += dx[i] != 0.0f;
   assert_true(nz > 0 && nz <= 3 * 2 * 9);
@@ -302,7 +256,7 @@ static void test_gmp_graph(void **state) {
     int st = lsp_model_load(paths[f], &r);
     if (st) print_error("%s\n", lsp_errmsg());
     assert_int_equal(st, 0);
-    assert_int_equal(count_op(r, LSP_OP_GMP), 1);
+    assert_int_equal(fx_count_op(r, LSP_OP_GMP), 1);
     if (f == 0) {
       lsp_model_arch_string(r, sb, sizeof sb);
       assert_string_equal(sa, sb);
@@ -406,7 +360,7 @@ static void max1d_by_hand(int maxpool) {
   int st = lsp_onnx_lower(om, "max1d.onnx", NULL, &m);
   if (st) print_error("%s\n", lsp_errmsg());
   assert_int_equal(st, 0);
-  assert_int_equal(count_op(m, LSP_OP_GMP), 1);
+  assert_int_equal(fx_count_op(m, LSP_OP_GMP), 1);
   lsp_model_ws *ws = lsp_model_ws_alloc(m, B);
   const float *z;
   assert_int_equal(lsp_model_forward(m, ws, x, B, &z, NULL), 0);
@@ -434,16 +388,6 @@ static void test_by_hand(void **state) {
 }
 
 /* ---- refusals ------------------------------------------------------------ */
-
-static void refused(const char *rel, const char *node, const char *needle) {
-  lsp_model *m = (lsp_model *)1;
-  assert_int_equal(lsp_model_load(td_path(rel), &m), LSP_EDATA);
-  if (!strstr(lsp_errmsg(), node) || !strstr(lsp_errmsg(), needle)) {
-    print_error("%s: '%s' lacks '%s' or '%s'\n", rel, lsp_errmsg(), node,
-                needle);
-    fail();
-  }
-}
 
 /* x [1, 4, 3, 3] → Conv 1×1 to 2 maps (W [2, 4 / group, 1, 1]) with one
  * departure from a dense classifier → GlobalAveragePool → Flatten: refused,
@@ -484,17 +428,17 @@ static void test_refused(void **state) {
                        "here the convolution pads its input (top 1, left "
                        "0, bottom 1, right 0)");
   head_refused_by_hand(2, "here the convolution has 2 groups");
-  refused(DIR "bad_meanw_op13.onnx", "node '/ReduceMean' (ReduceMean)",
+  fx_refused(DIR "bad_meanw_op13.onnx", "node '/ReduceMean' (ReduceMean)",
           "axes [3] leave a feature map (6 × 8 × 1 per example)");
-  refused(DIR "bad_maxc_op13.onnx", "node '/ReduceMax' (ReduceMax)",
+  fx_refused(DIR "bad_maxc_op13.onnx", "node '/ReduceMax' (ReduceMax)",
           "axes [1] of a rank-4 input: lsprobe takes the maximum over the "
           "spatial axes only");
-  refused(DIR "head_relu_op13.onnx",
+  fx_refused(DIR "head_relu_op13.onnx",
           "node '/GlobalAveragePool' (GlobalAveragePool)",
           "pools the 4 maps of convolution '/cls/Conv'");
-  refused(DIR "head_relu_op13.onnx", "a Relu sits between the convolution",
+  fx_refused(DIR "head_relu_op13.onnx", "a Relu sits between the convolution",
           "Export the model with the pooled features followed by nn.Linear");
-  refused(DIR "head_max_op13.onnx", "node '/MaxPool' (MaxPool)",
+  fx_refused(DIR "head_max_op13.onnx", "node '/MaxPool' (MaxPool)",
           "the pooling takes the maximum");
 }
 

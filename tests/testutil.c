@@ -52,6 +52,34 @@ void td_close_array(const float *got, const char *rel, size_t count,
   lsp_array_release(&a);
 }
 
+void td_load_into(const char *rel, float *dst, size_t count) {
+  lsp_array a;
+  td_load(rel, &a);
+  assert_int_equal(a.dtype, LSP_DT_F32);
+  assert_int_equal(a.count, count);
+  memcpy(dst, a.data, count * sizeof(float));
+  lsp_array_release(&a);
+}
+
+float *td_load_f32(const char *rel, size_t count) {
+  float *v = malloc(count * sizeof(float));
+  assert_non_null(v);
+  td_load_into(rel, v, count);
+  return v;
+}
+
+void td_close_f64(const float *got, const char *rel, size_t count,
+                  double rtol, double atol, const char *what) {
+  lsp_array a;
+  td_load(rel, &a);
+  assert_int_equal(a.dtype, LSP_DT_F64);
+  assert_int_equal(a.count, count);
+  const double *want = a.data;
+  for (size_t i = 0; i < count; i++)
+    td_close(got[i], want[i], rtol, atol, what ? what : rel, i);
+  lsp_array_release(&a);
+}
+
 void td_load_xy(const char *x_rel, const char *y_rel, int k,
                 lsp_array *xa, int32_t **y, size_t *n) {
   lsp_array ya;

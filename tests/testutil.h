@@ -29,6 +29,19 @@ void td_close(double got, double want, double tol_rel, double tol_abs,
 void td_close_array(const float *got, const char *rel, size_t count,
                     double rtol, double abs_floor);
 
+/* The float32 array tests/data/rel of count values, as a malloc'ed copy
+ * (the caller frees it); fails the test on another type or count. */
+float *td_load_f32(const char *rel, size_t count);
+
+/* The float32 array tests/data/rel of count values copied into dst; fails
+ * the test on another type or count. */
+void td_load_into(const char *rel, float *dst, size_t count);
+
+/* got[0..count) against the float64 reference array tests/data/rel, each
+ * within atol + rtol·|want|; failures name `what` (rel when NULL). */
+void td_close_f64(const float *got, const char *rel, size_t count,
+                  double rtol, double atol, const char *what);
+
 /* Load the inputs tests/data/x_rel and their labels tests/data/y_rel (in
  * [0, k)); *y is malloc'ed. */
 void td_load_xy(const char *x_rel, const char *y_rel, int k,

@@ -246,8 +246,32 @@ void lsp_conv_prep(const dgeom *d, const float *x, size_t h, size_t w,
     }
 }
 
-/* The layout of dx's correlation: the spread dy in, c_in channels out. */
-static dgeom dx_dgeom(const lsp_conv2d_geom *g) {
+void lsp_conv_spread_dy(const lsp_conv2d_geom *g, const dgeom *d,
+                        const float *dy, float *dq) {
+  /* rows (and columns) of dy before the first that lands at index >= 0 */
+  const size_t r0 =
+      g->ph > g->kh - 1 ? (g->ph - (g->kh - 1) + g->sh - 1) / g->sh : 0;
+  const size_t s0 =
+      g->pw > g->kw - 1 ? (g->pw - (g->kw - 1) + g->sw - 1) / g->sw : 0;
+  const size_t oy = r0 * g->sh + g->kh - 1 - g->ph,
+               ox = s0 * g->sw + g->kw - 1 - g->pw;
+  if (r0 == 0 && s0 == 0) {
+    lsp_conv_prep(d, dy, g->h_out, g->w_out, oy, ox, g->sh, g->sw, dq);
+    return;
+  }
+  /* rare: padding wider than the kernel; place what lands inside */
+  memset(dq, 0, prep_size(d) * sizeof(float));
+  const size_t plane = d->rows * d->wq;
+  for (size_t o = 0; o < d->ci; o++)
+    for (size_t r = r0; r < g->h_out; r++)
+      for (size_t s = s0; s < g->w_out; s++) {
+        size_t pr = oy + (r - r0) * g->sh, pc = ox + (s - s0) * g->sw;
+        if (pr < d->rows && pc < d->wq)
+          dq[o * plane + pr * d->wq + pc] = dy[(o * g->h_out + r) * g->w_out + s];
+      }
+}
+
+dgeom lsp_conv_dx_dgeom(const lsp_conv2d_geom *g) {
   dgeom d = {.ci = g->c_out,
              .co = g->c_in,
              .kh = g->kh,
@@ -261,7 +285,7 @@ static dgeom dx_dgeom(const lsp_conv2d_geom *g) {
 }
 
 size_t lsp_conv2d_ws_size_direct(const lsp_conv2d_geom *g, size_t n) {
-  const dgeom f = lsp_conv_fwd_dgeom(g), t = dx_dgeom(g);
+  const dgeom f = lsp_conv_fwd_dgeom(g), t = lsp_conv_dx_dgeom(g);
   size_t need = prep_size(&f) + wcopy_size(&f);
   size_t back = prep_size(&t) + wcopy_size(&t);
   if (back > need) need = back;
@@ -306,7 +330,7 @@ void lsp_conv2d_backward_direct(const lsp_conv2d_geom *g, const float *x,
   /* dx = stride-1 correlation of the spread dy with w'[c,o,u,v] =
    * w[o,c,kh−1−u,kw−1−v]; dy[o,r,s] sits at (r·sh + kh−1−ph, s·sw + kw−1−pw),
    * entries at a negative position (padding beyond kh−1) are dropped. */
-  const dgeom d = dx_dgeom(g);
+  const dgeom d = lsp_conv_dx_dgeom(g);
   const int cv = use_cv(&d);
   float *dq = ws, *wt = ws + prep_size(&d);
   const size_t K = g->kh * g->kw;
@@ -320,29 +344,8 @@ void lsp_conv2d_backward_direct(const lsp_conv2d_geom *g, const float *x,
               w[(o * g->c_in + c) * K + t];
   const size_t xs = g->c_in * g->h_in * g->w_in,
                ys = g->c_out * g->h_out * g->w_out;
-  /* rows (and columns) of dy before the first that lands at index >= 0 */
-  const size_t r0 =
-      g->ph > g->kh - 1 ? (g->ph - (g->kh - 1) + g->sh - 1) / g->sh : 0;
-  const size_t s0 =
-      g->pw > g->kw - 1 ? (g->pw - (g->kw - 1) + g->sw - 1) / g->sw : 0;
-  const size_t oy = r0 * g->sh + g->kh - 1 - g->ph,
-               ox = s0 * g->sw + g->kw - 1 - g->pw;
   for (size_t i = 0; i < n; i++) {
-    const float *dyi = dy + i * ys;
-    if (r0 == 0 && s0 == 0) {
-      lsp_conv_prep(&d, dyi, g->h_out, g->w_out, oy, ox, g->sh, g->sw, dq);
-    } else { /* rare: padding wider than the kernel; place what lands inside */
-      memset(dq, 0, prep_size(&d) * sizeof(float));
-      const size_t plane = d.rows * d.wq;
-      for (size_t o = 0; o < g->c_out; o++)
-        for (size_t r = r0; r < g->h_out; r++)
-          for (size_t s = s0; s < g->w_out; s++) {
-            size_t pr = oy + (r - r0) * g->sh, pc = ox + (s - s0) * g->sw;
-            if (pr < d.rows && pc < d.wq)
-              dq[o * plane + pr * d.wq + pc] =
-                  dyi[(o * g->h_out + r) * g->w_out + s];
-          }
-    }
+    lsp_conv_spread_dy(g, &d, dy + i * ys, dq);
     if (cv)
       core_cv(&d, dq, wt, NULL, dx + i * xs);
     else

@@ -47,6 +47,14 @@ static inline size_t prep_size(const dgeom *d) {
 
 /* The forward's layout for a convolution. */
 dgeom lsp_conv_fwd_dgeom(const lsp_conv2d_geom *g);
+/* The layout of dx's correlation: the spread dy in, c_in channels out. */
+dgeom lsp_conv_dx_dgeom(const lsp_conv2d_geom *g);
+
+/* dy (d->ci planes of h_out × w_out) spread onto dx's layout d (prep_size
+ * floats at dq): dy[o,r,s] at (r·sh + kh−1−ph, s·sw + kw−1−pw); entries
+ * at a negative position (padding beyond kh−1) meet no input. */
+void lsp_conv_spread_dy(const lsp_conv2d_geom *g, const dgeom *d,
+                        const float *dy, float *dq);
 
 /* Place one sample x (ci × h × w) into xq (prep_size floats, zeroed first)
  * with its pixel (i, j) at padded position (oy + i·ystep, ox + j·xstep);

@@ -150,16 +150,9 @@ static dgeom dw_fwd(const lsp_conv2d_geom *g) {
 }
 
 static dgeom dw_dx(const lsp_conv2d_geom *g) {
-  dgeom d = {.ci = 1,
-             .co = 1,
-             .kh = g->kh,
-             .kw = g->kw,
-             .sh = 1,
-             .sw = 1,
-             .ho = g->h_in,
-             .wo = g->w_in};
-  set_layout(&d, g->h_in + g->kh - 1);
-  return d;
+  lsp_conv2d_geom s = *g;
+  s.c_in = s.c_out = 1;
+  return lsp_conv_dx_dgeom(&s);
 }
 
 static size_t dw_ws_size(const lsp_conv2d_geom *g) {
@@ -194,28 +187,11 @@ static void dw_dx_run(const lsp_conv2d_geom *g, const float *dy, size_t n,
   const size_t HW = g->h_in * g->w_in, P = g->h_out * g->w_out;
   const size_t mult = g->c_out / g->c_in, K = g->kh * g->kw;
   float *dq = ws, *wf = ws + prep_size(&d);
-  const size_t r0 =
-      g->ph > g->kh - 1 ? (g->ph - (g->kh - 1) + g->sh - 1) / g->sh : 0;
-  const size_t s0 =
-      g->pw > g->kw - 1 ? (g->pw - (g->kw - 1) + g->sw - 1) / g->sw : 0;
-  const size_t oy = r0 * g->sh + g->kh - 1 - g->ph,
-               ox = s0 * g->sw + g->kw - 1 - g->pw;
   for (size_t i = 0; i < n; i++)
     for (size_t c = 0; c < g->c_in; c++)
       for (size_t k = 0; k < mult; k++) {
         const size_t o = c * mult + k;
-        const float *dyo = dy + (i * g->c_out + o) * P;
-        if (r0 == 0 && s0 == 0) {
-          lsp_conv_prep(&d, dyo, g->h_out, g->w_out, oy, ox, g->sh, g->sw, dq);
-        } else { /* padding wider than the kernel: place what lands inside */
-          memset(dq, 0, prep_size(&d) * sizeof(float));
-          for (size_t r = r0; r < g->h_out; r++)
-            for (size_t s = s0; s < g->w_out; s++) {
-              size_t pr = oy + (r - r0) * g->sh, pc = ox + (s - s0) * g->sw;
-              if (pr < d.rows && pc < d.wq)
-                dq[pr * d.wq + pc] = dyo[r * g->w_out + s];
-            }
-        }
+        lsp_conv_spread_dy(g, &d, dy + (i * g->c_out + o) * P, dq);
         for (size_t t = 0; t < K; t++) wf[t] = w[o * K + K - 1 - t];
         plane(&d, dq, wf, 0.0f, k > 0, dx + (i * g->c_in + c) * HW);
       }
