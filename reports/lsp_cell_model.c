@@ -64,45 +64,65 @@ static int write_curves(const char *model_path, const lsp_train_log *log) {
   return lsp_out_commit(&o);
 }
 
-static void read_curves(const char *model_path, lsp_train_log *log) {
+/* Reads the curves beside a cached model into *log. 1 when they are whole:
+ * the header and one line per epoch 1..epochs, in order; 0 (and *log empty)
+ * otherwise — a model without them is not a finished cache entry. */
+static int read_curves(const char *model_path, size_t epochs, lsp_train_log *log) {
   memset(log, 0, sizeof *log);
   char *path = lsp_strdupf("%s.curves.csv", model_path);
   FILE *f = path ? fopen(path, "r") : NULL;
   free(path);
-  if (!f) return;
+  if (!f) return 0;
   char line[512];
-  size_t cap = 0, n = 0;
+  size_t n = 0;
   double sec = NAN, sps = NAN;
-  if (!fgets(line, sizeof line, f)) goto done;
-  while (fgets(line, sizeof line, f)) {
+  int whole = epochs > 0 && fgets(line, sizeof line, f) &&
+              strncmp(line, "epoch,train_loss,", 17) == 0 &&
+              (log->train_loss = malloc(epochs * sizeof(double))) &&
+              (log->train_acc = malloc(epochs * sizeof(double))) &&
+              (log->val_loss = malloc(epochs * sizeof(double))) &&
+              (log->val_acc = malloc(epochs * sizeof(double)));
+  while (whole && fgets(line, sizeof line, f)) {
     size_t e;
-    double a, b, c, d, s1, s2;
-    if (sscanf(line, "%zu,%lf,%lf,%lf,%lf,%lf,%lf", &e, &a, &b, &c, &d, &s1, &s2) != 7) break;
-    if (n == cap) {
-      cap = cap ? 2 * cap : 32;
-      double *p[4] = {realloc(log->train_loss, cap * sizeof(double)), NULL, NULL, NULL};
-      if (!p[0]) break;
-      log->train_loss = p[0];
-      if (!(p[1] = realloc(log->train_acc, cap * sizeof(double)))) break;
-      log->train_acc = p[1];
-      if (!(p[2] = realloc(log->val_loss, cap * sizeof(double)))) break;
-      log->val_loss = p[2];
-      if (!(p[3] = realloc(log->val_acc, cap * sizeof(double)))) break;
-      log->val_acc = p[3];
+    double a, b, c, d;
+    if (n == epochs ||
+        sscanf(line, "%zu,%lf,%lf,%lf,%lf,%lf,%lf", &e, &a, &b, &c, &d, &sec, &sps) != 7 ||
+        e != n + 1) {
+      whole = 0;
+      break;
     }
     log->train_loss[n] = a;
     log->train_acc[n] = b;
     log->val_loss[n] = c;
     log->val_acc[n] = d;
-    sec = s1;
-    sps = s2;
     n++;
   }
-done:
   fclose(f);
+  if (!whole || n != epochs) {
+    lsp_train_log_free(log);
+    memset(log, 0, sizeof *log);
+    return 0;
+  }
   log->epochs = n;
   log->seconds = sec;
   log->samples_per_s = sps;
+  return 1;
+}
+
+/* The cached model at `path` if it is a finished entry: it passes
+ * lsp_cache_lookup and its curves are whole (they are written before the
+ * model, so a run killed between the two leaves no model). */
+static int lookup(const char *path, const char *arch, const lsp_model_meta *want, size_t epochs,
+                  lsp_model **cached, lsp_train_log *log, const char **why) {
+  memset(log, 0, sizeof *log);
+  int st = lsp_cache_lookup(path, arch, want, cached, why);
+  if (st || !*cached) return st;
+  if (!read_curves(path, epochs, log)) {
+    lsp_model_free(*cached);
+    *cached = NULL;
+    *why = "without its training curves (.curves.csv missing or incomplete)";
+  }
+  return LSP_OK;
 }
 
 /* The network of --arch (and --normalize) for the data. */
@@ -141,8 +161,10 @@ int lsp_cell_train_bytes(const lsp_cell_ctx *c, const lsp_cell_key *k, int threa
   lsp_train_record(&t, c->data, &want);
   char *path = lsp_cache_path(c->models_dir, lsp_cache_key(c->arch, &want));
   const char *why = NULL;
-  st = path ? lsp_cache_lookup(path, c->arch, &want, &cached, &why)
+  lsp_train_log curves = {0};
+  st = path ? lookup(path, c->arch, &want, t.epochs, &cached, &curves, &why)
             : lsp_fail(LSP_ENOMEM, "out of memory");
+  lsp_train_log_free(&curves);
   *bytes = 0.0;
   if (!st && !cached) {
     *bytes = lsp_train_bytes(m, c->data, &t, threads);
@@ -172,14 +194,13 @@ int lsp_cell_get_model(const lsp_cell_ctx *s, lsp_run_model *rm, int source,
     return lsp_fail(LSP_ENOMEM, "out of memory");
   const char *why = NULL;
   lsp_model *cached = NULL;
-  st = lsp_cache_lookup(rm->model_file, s->arch, &want, &cached, &why);
+  st = lookup(rm->model_file, s->arch, &want, t.epochs, &cached, &rm->log, &why);
   if (st) return st;
   if (cached) {
     lsp_model_free(rm->model);
     rm->model = cached;
     rm->cached = 1;
     snprintf(rm->cache_note, sizeof rm->cache_note, "reused %s", rm->model_file);
-    read_curves(rm->model_file, &rm->log); /* the timings live there */
     rm->train_seconds = rm->log.seconds;
     if (source == 1)
       say(lg, 0, "%s: the transfer source, loaded from %s", rm->label, rm->model_file);
@@ -200,8 +221,9 @@ int lsp_cell_get_model(const lsp_cell_ctx *s, lsp_run_model *rm, int source,
   st = lsp_train(rm->model, s->data, &t, on_train, &tc, &rm->log);
   if (st) return lsp_fail_prefix(st, rm->label);
   rm->train_seconds = rm->log.seconds;
-  if ((st = lsp_model_save(rm->model, rm->model_file))) return st;
+  /* the curves first: a model file marks a finished entry (lookup) */
   if ((st = write_curves(rm->model_file, &rm->log))) return st;
+  if ((st = lsp_model_save(rm->model, rm->model_file))) return st;
   say(lg, 0, "%s: trained in %.1f s (%.0f samples/s), saved %s", rm->label, rm->log.seconds,
       rm->log.samples_per_s, rm->model_file);
   return LSP_OK;

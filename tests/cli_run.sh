@@ -233,6 +233,25 @@ expect_exit 0 "rerun" "$LSP" run --quick --out "$OUT" --threads 1
 [ "$(grep -c 'reusing the cached model' "$SCR/err")" -eq 2 ] && ok "rerun on 1 thread reuses both models trained on 2" || bad "rerun retrained: $(head -3 "$SCR/err")"
 $PY -c "import json,sys; r=json.load(open('$OUT/results.json')); sys.exit(0 if all(m['cached'] for m in r['models']) and r['threads'] == 1 and r['cpu']['path'] and r['cpu']['blas_core'] else 1)" && ok "results.json says cached, threads 1, cpu path" || bad "cached flag / threads / cpu: $(grep -A3 '"cpu"' "$OUT/results.json")"
 
+# a cached model whose training curves are missing or cut short (a run
+# killed between writing the two files) is not a finished entry: the rerun
+# trains it again, says why, and results.json has its whole curves
+cp "$OUT/results.json" "$SCR/results_cached.json"
+set -- "$OUT"/models/*.lspm.curves.csv
+rm "$1"
+head -2 "$2" >"$SCR/cut.csv" && mv "$SCR/cut.csv" "$2"
+expect_exit 0 "rerun without whole curves" "$LSP" run --quick --out "$OUT" --threads 1
+[ "$(grep -c 'without its training curves' "$SCR/err")" -eq 2 ] && [ "$(grep -c 'reusing the cached model' "$SCR/err")" -eq 0 ] &&
+  [ "$(wc -l <"$1")" -eq "$(wc -l <"$2")" ] && [ "$(wc -l <"$2")" -gt 2 ] &&
+  ok "models without whole curves are trained again" || bad "curves: $(grep -m2 'cached model' "$SCR/err")"
+$PY - "$SCR/results_cached.json" "$OUT/results.json" <<'PY' && ok "results.json: the retrained models' curves equal the cached run's" || bad "curves differ after retraining"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+keys = ("epochs", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
+sys.exit(0 if all(ma["training"][k] == mb["training"][k] and mb["training"]["epochs"] > 0
+                  for ma, mb in zip(a["models"], b["models"]) for k in keys) else 1)
+PY
+
 # every number of results.json is the same at 1 and 2 threads, whether the
 # second thread runs another cell or a cell's own analyses (--jobs 1):
 # only the run's record (start, command, threads, jobs, timings, the
