@@ -228,6 +228,15 @@ static int load_data(lsp_run_state *s, const logger *lg) {
   say(lg, 0, "data: %s (%s): %zu train, %zu validation, %zu test, %zu features, %d classes",
       s->data.name, s->data.source, s->data.train.n, s->data.val.n, s->data.test.n,
       s->data.train.dim, s->data.train.k);
+  /* t2t past (K-1)/K puts less on the label than on each other class */
+  const double k = s->data.train.k, edge = (k - 1.0) / k;
+  for (size_t i = 0; o->convention == LSP_LS_T2T && k >= 2 && i < o->n_smoothing; i++)
+    if (o->smoothing[i] > edge)
+      say(lg, 1,
+          "smoothing %g with convention t2t on %.0f classes puts %g on the label and %g on each "
+          "other class: the target prefers every wrong class (t2t keeps the label first for "
+          "smoothing up to (K-1)/K = %g)",
+          o->smoothing[i], k, 1.0 - o->smoothing[i], o->smoothing[i] / (k - 1.0), edge);
   return LSP_OK;
 }
 

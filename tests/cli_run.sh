@@ -252,6 +252,13 @@ sys.exit(0 if all(ma["training"][k] == mb["training"][k] and mb["training"]["epo
                   for ma, mb in zip(a["models"], b["models"]) for k in keys) else 1)
 PY
 
+# t2t past (K-1)/K in the grid: said once for that value, not refused
+expect_exit 0 "run t2t 0,0.9,0.95" "$LSP" run --quick --quiet --data synthetic --convention t2t --smoothing 0,0.9,0.95 \
+  --epochs 1 --bootstrap 20 --mi-examples 10 --mi-copies 2 --out "$SCR/t2t"
+[ "$(grep -c 'WARNING: smoothing' "$SCR/err")" -eq 1 ] &&
+  grep -q "WARNING: smoothing 0.95 with convention t2t on 10 classes puts 0.05 on the label and 0.105556 on each other class" "$SCR/err" &&
+  ok "run warns for t2t 0.95 on 10 classes only" || bad "t2t warning: $(grep WARNING "$SCR/err")"
+
 # every number of results.json is the same at 1 and 2 threads, whether the
 # second thread runs another cell or a cell's own analyses (--jobs 1):
 # only the run's record (start, command, threads, jobs, timings, the
