@@ -19,7 +19,9 @@
 #   GlobalMaxPool) and a 1×1 convolution head with a ReLU before its
 #   average pooling: PyTorch's float64 FGSM accuracies; they export again
 #   (the ReLU head with an identity Gemm); a 1×1 head pooled by a maximum
-#   is refused saying what to export;
+#   is refused saying what to export; global max pooling written by hand
+#   (torch.max(h.flatten(2), 2)[0], a view to N × C × HW): PyTorch's
+#   float64 FGSM accuracies;
 # - small MobileNetV2, EfficientNet (MBConv), DenseNet and VGG exports
 #   (tests/data/onnx_zoo): PyTorch's float64 logits and features, FGSM and
 #   BIM accuracies; a final Sigmoid, Tanh or Clip is refused naming the logits.
@@ -226,6 +228,28 @@ assert (w == np.eye(4, dtype=np.float32)).all() and (b == 0).all(), (w, b)
 PY
 expect_exit 1 "a 1x1 head pooled by a maximum" "$LSP" export --model "$P/head_max_op13.onnx" --out "$SCR/head_max.onnx"
 expect_err "here the pooling takes the maximum. Export the model with the pooled features followed by nn.Linear" "a convolutional head no dense layer computes is refused, named"
+
+# Global max pooling written by hand (tests/data/onnx_flatten):
+# torch.max(h.flatten(2), 2)[0] (Shape, Slice of its first two entries,
+# Concat, Reshape) at opset 11 with a fixed batch and at 13 with a dynamic
+# one, and h.view(h.size(0), h.size(1), -1).max(2)[0] (Gather of entries 0
+# and 1): FGSM gives PyTorch's float64 accuracy at every eps (within one of
+# the 200 examples); a product of sizes is refused saying what to export.
+FL="$DATA/onnx_flatten"
+for f in tmax_op11 tmax_op13_dyn vmax_op17_dyn; do
+  expect_exit 0 "FGSM on the hand-pooled CNN ($f)" "$LSP" attack --model "$FL/$f.onnx" --x "$FL/fgsm_x.npy" --labels "$FL/fgsm_labels_gmax.npy" --eps 0,0.01,0.02,0.05,0.1 --threads 1 --json
+  "$PY" - "$SCR/out" "$FL/fgsm_gmax.json" <<'PY' && ok "$f: FGSM accuracies are PyTorch's float64 ones" || bad "$f: FGSM differs from PyTorch: $(cat "$SCR/out")"
+import json, sys
+got = json.load(open(sys.argv[1]))
+want = json.load(open(sys.argv[2]))["accuracy"]
+assert len(got["points"]) == len(want) == 5
+assert want["0.1"] < 0.5  # the attack moves the model
+for p in got["points"]:
+    assert abs(p["accuracy"] - want[str(float(p["eps"]))]) <= 1 / 200 + 1e-12, p
+PY
+done
+expect_exit 1 "a product of computed sizes" "$LSP" export --model "$FL/bad_viewsize_op13_dyn.onnx" --out "$SCR/viewsize.onnx"
+expect_err "node '/Mul' (Mul): computes with the size of a computed value" "a product of sizes is refused, named"
 
 # --- activations: trained, exported (the opset Gelu needs), read back -------------
 expect_exit 0 "train a CNN with activations" "$LSP" train --data fashion-mnist --max-train 300 --epochs 1 --quiet \

@@ -509,7 +509,7 @@ static int lower(lctx *c) {
                                    it; after class maps, the identity */
     lsp_attrs a;
     lsp_attrs_default(LSP_OP_DENSE, &a);
-    a.units = c->maps ? shape_of(c, out).c : 1, a.bias = c->maps;
+    a.units = c->maps ? shape_of(c, out).c : 1;
     char name[LSP_NODE_NAME];
     node_name(c->m, c->maps ? "identity" : "probe", LSP_OP_DENSE, name);
     if ((st = room(c)) ||
