@@ -405,6 +405,23 @@ static int final_softmax(const lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
       lsp_onnx_str(pn->input[0]));
 }
 
+/* 1 when a shape-arithmetic node pn reads a computed value (not a
+ * constant, not the output of another such node; Shape reads any). */
+static int reads_value(const lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
+                       const LspOnnx__NodeProto *pn) {
+  if (!strcmp(lsp_onnx_str(pn->op_type), "Shape")) return 0;
+  for (size_t k = 0; k < pn->n_input; k++) {
+    const char *r = lsp_onnx_rd_resolve(c, lsp_onnx_str(pn->input[k]));
+    size_t p;
+    if (!r || !r[0] || lsp_onnx_rd_const(c, r)) continue;
+    if (!strcmp(r, c->m->input)) return 1;
+    if (lsp_onnx_map_get(&c->produced, r, &p) &&
+        !lsp_onnx_fold_op(lsp_onnx_str(g->node[p]->op_type)))
+      return 1;
+  }
+  return 0;
+}
+
 /* Pass 3 (every node's op and outputs) then pass 4 (Constant and Identity
  * first, the ops after, so that a constant may follow its user). */
 /* Node i folded after the nodes of its inputs (depth first, so the file's
@@ -503,6 +520,12 @@ static int rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
       }
       if (folded[i] == 1) continue;
       if (o == N_OPS && pass == 1) continue; /* folded after the Constants */
+      if (o == N_OPS && reads_value(c, g, pn)) /* x.squeeze(-1) */
+        return lsp_onnx_fail_at(
+            where,
+            "op not supported by lsprobe on a computed value (only on int64 "
+            "constants, as shape arithmetic folded away); export the model "
+            "without it (torch.flatten(x, 1) for the pooled maps)");
       if (o == N_OPS) /* shape arithmetic that did not fold */
         return lsp_onnx_fail_at(
             where,
