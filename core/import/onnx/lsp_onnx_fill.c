@@ -92,7 +92,7 @@ int lsp_onnx_fill_model(const lsp_onnx_model *om, const char *path,
           size_t k = nd->a.units;
           memset(w, 0, k * k * sizeof *w);
           for (size_t j = 0; j < k; j++) w[j * k + j] = 1.0f;
-          memset(b, 0, k * sizeof *b);
+          if (b) memset(b, 0, k * sizeof *b);
           break;
         }
         /* a dense layer from a Conv: a 1×1 head's classifier (K × C) */
