@@ -16,9 +16,12 @@
 #   one ONNX cannot state names the model and the layer; PyTorch models with
 #   Mul of two values, Concat, ReduceMean and BatchNorm1d export again;
 # - global max pooling as PyTorch exports it (adaptive max pooling, amax,
-#   GlobalMaxPool): PyTorch's float64 FGSM accuracies; it and a 1×1
-#   convolution head export again; a head with a ReLU before its pooling is
-#   refused saying what to export;
+#   GlobalMaxPool) and a 1×1 convolution head with a ReLU before its
+#   average pooling: PyTorch's float64 FGSM accuracies; they export again
+#   (the ReLU head with an identity Gemm); a 1×1 head pooled by a maximum
+#   is refused saying what to export; global max pooling written by hand
+#   (torch.max(h.flatten(2), 2)[0], a view to N × C × HW): PyTorch's
+#   float64 FGSM accuracies;
 # - small MobileNetV2, EfficientNet (MBConv), DenseNet and VGG exports
 #   (tests/data/onnx_zoo): PyTorch's float64 logits and features, FGSM and
 #   BIM accuracies; a final Sigmoid, Tanh or Clip is refused naming the logits.
@@ -182,12 +185,17 @@ PY
 # 18 (ReduceMax's axes an input) and GlobalMaxPool gives PyTorch's float64
 # accuracy at every eps (within one of the 200 examples); exported as
 # GlobalMaxPool, which onnx.checker accepts. A 1×1-convolution head pooled
-# by a global average exports as GlobalAveragePool and a Gemm; with a ReLU
-# before the pooling it is refused, saying what to export instead.
+# by a global average exports as GlobalAveragePool and a Gemm. With a ReLU
+# before the pooling (SqueezeNet, NiN) the head stays convolutional and an
+# identity classifier follows the pooling: FGSM gives PyTorch's float64
+# accuracies, and it exports with that Gemm (weights I, bias 0). Pooled by
+# a maximum, a 1×1 head is refused, saying what to export instead.
 P="$DATA/onnx_pool"
-for f in max_op13 amax_op18 global_op13; do
-  expect_exit 0 "FGSM on the max-pooled CNN ($f)" "$LSP" attack --model "$P/$f.onnx" --x "$P/fgsm_x.npy" --labels "$P/fgsm_labels_max.npy" --eps 0,0.005,0.01,0.02,0.05 --threads 1 --json
-  "$PY" - "$SCR/out" "$P/fgsm_max.json" <<'PY' && ok "$f: FGSM accuracies are PyTorch's float64 ones" || bad "$f: FGSM differs from PyTorch: $(cat "$SCR/out")"
+for f in max_op13 amax_op18 global_op13 head_relu_op13 head_relumean_op17; do
+  ref=max
+  case $f in head_relu*) ref=head_relu ;; esac
+  expect_exit 0 "FGSM on the pooled CNN ($f)" "$LSP" attack --model "$P/$f.onnx" --x "$P/fgsm_x.npy" --labels "$P/fgsm_labels_$ref.npy" --eps 0,0.005,0.01,0.02,0.05 --threads 1 --json
+  "$PY" - "$SCR/out" "$P/fgsm_$ref.json" <<'PY' && ok "$f: FGSM accuracies are PyTorch's float64 ones" || bad "$f: FGSM differs from PyTorch: $(cat "$SCR/out")"
 import json, sys
 got = json.load(open(sys.argv[1]))
 want = json.load(open(sys.argv[2]))["accuracy"]
@@ -199,17 +207,49 @@ PY
 done
 expect_exit 0 "export the max-pooled CNN" "$LSP" export --model "$P/amax_op13.onnx" --out "$SCR/gmp_again.onnx"
 expect_exit 0 "export the 1x1-convolution head" "$LSP" export --model "$P/head_op13.onnx" --out "$SCR/head_again.onnx"
-"$PY" - "$SCR/gmp_again.onnx" "$SCR/head_again.onnx" <<'PY' && ok "gmp exports as GlobalMaxPool, the head as GlobalAveragePool and Gemm; onnx.checker accepts them" || bad "the pooling exports differ"
+expect_exit 0 "export the 1x1 head with a ReLU" "$LSP" export --model "$P/head_relu_op13.onnx" --out "$SCR/head_relu_again.onnx"
+"$PY" - "$SCR/gmp_again.onnx" "$SCR/head_again.onnx" "$SCR/head_relu_again.onnx" <<'PY' && ok "gmp exports as GlobalMaxPool, the heads as GlobalAveragePool and Gemm (the identity after a ReLU head); onnx.checker accepts them" || bad "the pooling exports differ"
 import sys, onnx
+import numpy as np
+from onnx import numpy_helper
 want = (["Conv", "Relu", "Conv", "Relu", "GlobalMaxPool", "Flatten", "Gemm"],
-        ["Conv", "Relu", "Conv", "Relu", "GlobalAveragePool", "Flatten", "Gemm"])
+        ["Conv", "Relu", "Conv", "Relu", "GlobalAveragePool", "Flatten", "Gemm"],
+        ["Conv", "Relu", "Conv", "Relu", "Conv", "Relu", "GlobalAveragePool",
+         "Flatten", "Gemm"])
 for p, ops in zip(sys.argv[1:], want):
     m = onnx.load(p)
     onnx.checker.check_model(m, full_check=True)
     assert [n.op_type for n in m.graph.node] == ops, (p, [n.op_type for n in m.graph.node])
+m = onnx.load(sys.argv[3])
+init = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+gemm = m.graph.node[-1]
+w, b = init[gemm.input[1]], init[gemm.input[2]]
+assert (w == np.eye(4, dtype=np.float32)).all() and (b == 0).all(), (w, b)
 PY
-expect_exit 1 "a ReLU between a 1x1 head and its pooling" "$LSP" export --model "$P/head_relu_op13.onnx" --out "$SCR/head_relu.onnx"
-expect_err "here a Relu sits between the convolution and the pooling. Export the model with the pooled features followed by nn.Linear" "a convolutional head no dense layer computes is refused, named"
+expect_exit 1 "a 1x1 head pooled by a maximum" "$LSP" export --model "$P/head_max_op13.onnx" --out "$SCR/head_max.onnx"
+expect_err "here the pooling takes the maximum. Export the model with the pooled features followed by nn.Linear" "a convolutional head no dense layer computes is refused, named"
+
+# Global max pooling written by hand (tests/data/onnx_flatten):
+# torch.max(h.flatten(2), 2)[0] (Shape, Slice of its first two entries,
+# Concat, Reshape) at opset 11 with a fixed batch and at 13 with a dynamic
+# one, and h.view(h.size(0), h.size(1), -1).max(2)[0] (Gather of entries 0
+# and 1): FGSM gives PyTorch's float64 accuracy at every eps (within one of
+# the 200 examples); a product of sizes is refused saying what to export.
+FL="$DATA/onnx_flatten"
+for f in tmax_op11 tmax_op13_dyn vmax_op17_dyn; do
+  expect_exit 0 "FGSM on the hand-pooled CNN ($f)" "$LSP" attack --model "$FL/$f.onnx" --x "$FL/fgsm_x.npy" --labels "$FL/fgsm_labels_gmax.npy" --eps 0,0.01,0.02,0.05,0.1 --threads 1 --json
+  "$PY" - "$SCR/out" "$FL/fgsm_gmax.json" <<'PY' && ok "$f: FGSM accuracies are PyTorch's float64 ones" || bad "$f: FGSM differs from PyTorch: $(cat "$SCR/out")"
+import json, sys
+got = json.load(open(sys.argv[1]))
+want = json.load(open(sys.argv[2]))["accuracy"]
+assert len(got["points"]) == len(want) == 5
+assert want["0.1"] < 0.5  # the attack moves the model
+for p in got["points"]:
+    assert abs(p["accuracy"] - want[str(float(p["eps"]))]) <= 1 / 200 + 1e-12, p
+PY
+done
+expect_exit 1 "a product of computed sizes" "$LSP" export --model "$FL/bad_viewsize_op13_dyn.onnx" --out "$SCR/viewsize.onnx"
+expect_err "node '/Mul' (Mul): computes with the size of a computed value" "a product of sizes is refused, named"
 
 # --- activations: trained, exported (the opset Gelu needs), read back -------------
 expect_exit 0 "train a CNN with activations" "$LSP" train --data fashion-mnist --max-train 300 --epochs 1 --quiet \

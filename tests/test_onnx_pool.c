@@ -38,9 +38,10 @@ static size_t argmax(const float *z) {
   return b;
 }
 
-/* Logits within 1e-5 of PyTorch's float64 ones (relative to the largest),
- * the input gradient of the summed cross-entropy within 1e-4 of the
+/* Logits within `tol` (1e-5 unless given) of PyTorch's float64 ones
+ * (relative to the largest), the input gradient of the summed cross-entropy within 1e-4 of the
  * largest, and the predictions on clip(x + 0.1·sign(dx), 0, 1) PyTorch's. */
+static double tol = 1e-5;
 static void torch_case(lsp_model *m, const char *file, const char *ref) {
   lsp_array x, ya, zw, gw, fa;
   char p[128];
@@ -63,7 +64,7 @@ static void torch_case(lsp_model *m, const char *file, const char *ref) {
   const double *zr = zw.data, *gr = gw.data;
   double zs = fx_max_abs(zr, N * K);
   for (size_t i = 0; i < N * K; i++)
-    td_close(z[i], zr[i], 1e-5, 1e-5 * zs, file, i);
+    td_close(z[i], zr[i], tol, tol * zs, file, i);
   float dz[N * K], *dx = malloc(N * d * sizeof *dx);
   lsp_ls ce = {0.0, LSP_LS_UNIFORM, 0};
   assert_int_equal(lsp_loss_xent(z, y, N, K, &ce, dz, 1.0, NULL, NULL), 0);
@@ -161,6 +162,65 @@ static void test_torch_head(void **state) {
   assert_non_null(strstr(lsp_errmsg(),
                          "--features '/cls/Conv': this 1×1 "
                          "convolution is the classifier"));
+}
+
+/* conv1x1 (6 → 4), ReLU, global average pooling (SqueezeNet's and NiN's
+ * head; F.adaptive_avg_pool2d then Flatten, or .mean((2, 3))): the Conv
+ * and the ReLU kept, gap, then an identity 4 → 4 classifier (weights I,
+ * bias 0); the features are the pooled class maps, the logits bit for bit.
+ * PyTorch's float64 logits, gradient and FGSM predictions; `lsprobe
+ * export`'s description reads back with the same logits, bit for bit. */
+static void test_torch_head_relu(void **state) {
+  (void)state;
+  const char *files[] = {DIR "head_relu_op13.onnx",
+                         DIR "head_relumean_op17.onnx"};
+  lsp_array x;
+  td_load(DIR "x.npy", &x);
+  for (size_t f = 0; f < 2; f++) {
+    lsp_model *m = fx_load(files[f]);
+    const size_t last = m->nnodes - 1;
+    const lsp_node *cls = &m->nodes[last], *gap = &m->nodes[cls->in[0]];
+    assert_int_equal(cls->op, LSP_OP_DENSE);
+    assert_int_equal(cls->a.units, K);
+    assert_int_equal(gap->op, LSP_OP_GAP);
+    const lsp_node *act = &m->nodes[gap->in[0]];
+    assert_int_equal(act->op, LSP_OP_RELU);
+    assert_int_equal(m->nodes[act->in[0]].op, LSP_OP_CONV);
+    assert_int_equal(m->nodes[act->in[0]].a.units, K);
+    assert_int_equal(fx_count_op(m, LSP_OP_CONV), 3);
+    assert_int_equal(lsp_model_feature_dim(m), K);
+    float *w, *b;
+    assert_int_equal(lsp_model_tensor(m, last, "weight", &w, NULL, NULL), 0);
+    assert_int_equal(lsp_model_tensor(m, last, "bias", &b, NULL, NULL), 0);
+    for (size_t i = 0; i < K * K; i++)
+      assert_true(w[i] == (i % (K + 1) == 0 ? 1.0f : 0.0f));
+    for (size_t i = 0; i < K; i++) assert_true(b[i] == 0.0f);
+    lsp_model_ws *ws = lsp_model_ws_alloc(m, N);
+    const float *z, *h;
+    float z0[N * K];
+    assert_int_equal(lsp_model_forward(m, ws, x.data, N, &z, &h), 0);
+    assert_memory_equal(z, h, sizeof z0); /* the class maps, pooled */
+    memcpy(z0, z, sizeof z0);
+    lsp_model_ws_free(ws);
+    tol = 1e-6;
+    torch_case(m, files[f], "head_relu");
+    tol = 1e-5;
+    lsp_onnx_model *om = NULL;
+    const char *op = td_tmp("head_relu.onnx");
+    assert_int_equal(lsp_onnx_from_model(m, &om), 0);
+    assert_int_equal(lsp_onnx_write(om, op), 0);
+    lsp_onnx_model_free(om);
+    lsp_model *r = NULL;
+    assert_int_equal(lsp_model_load(op, &r), 0);
+    assert_int_equal(r->nnodes, m->nnodes);
+    lsp_model_ws *wr = lsp_model_ws_alloc(r, N);
+    assert_int_equal(lsp_model_forward(r, wr, x.data, N, &z, NULL), 0);
+    assert_memory_equal(z0, z, sizeof z0);
+    lsp_model_ws_free(wr);
+    lsp_model_free(r);
+    lsp_model_free(m);
+  }
+  lsp_array_release(&x);
 }
 
 /* ---- gmp on its own ------------------------------------------------------ */
@@ -276,8 +336,11 @@ static void test_gmp_graph(void **state) {
 /* x [2, 3, 5, 6] (x[i] = sin(0.7 i)) → Conv 1×1 (W [4, 3], no bias) → [Add
  * of b [1, 4, 1, 1]] → GlobalAveragePool → Flatten: gap then a dense
  * classifier; z[n, o] = Σ_c W[o, c]·mean(x[n, c]) + b[o] (b = 0 without the
- * Add), the features mean(x[n, c]), against the sums in double here. */
-static void head_by_hand(int with_add) {
+ * Add), the features mean(x[n, c]), against the sums in double here.
+ * sig: a Sigmoid after the Add, before the pooling: conv, sigmoid, gap and
+ * an identity classifier; z[n, o] = mean_p σ(Σ_c W[o, c]·x[n, c, p] +
+ * b[o]), the features z. */
+static void head_by_hand(int with_add, int sig) {
   enum { B = 2, C = 3, O = 4, HW = 30 };
   const lsp_onnx_shape in = {4, {-1, C, 5, 6}};
   lsp_onnx_model *om = lsp_onnx_model_alloc("x", &in, "y");
@@ -289,11 +352,15 @@ static void head_by_hand(int with_add) {
   assert_int_equal(lsp_onnx_add_init(om, "w", 4, wd, w), 0);
   assert_int_equal(lsp_onnx_add_init(om, "b", 4, bd, b), 0);
   const char *cin[2] = {"x", "w"}, *ain[2] = {"z0", "b"}, *gin[1] = {"z"},
-             *fin[1] = {"q"};
+             *fin[1] = {"q"}, *sin_[1] = {"z1"};
   assert_non_null(lsp_onnx_add_node(om, LSP_ONNX_CONV, "cls", 2, cin,
                                     with_add ? "z0" : "z"));
   if (with_add)
-    assert_non_null(lsp_onnx_add_node(om, LSP_ONNX_ADD, "bias", 2, ain, "z"));
+    assert_non_null(lsp_onnx_add_node(om, LSP_ONNX_ADD, "bias", 2, ain,
+                                      sig ? "z1" : "z"));
+  if (sig)
+    assert_non_null(
+        lsp_onnx_add_node(om, LSP_ONNX_SIGMOID, "sig", 1, sin_, "z"));
   assert_non_null(
       lsp_onnx_add_node(om, LSP_ONNX_GLOBALAVGPOOL, "pool", 1, gin, "q"));
   assert_non_null(lsp_onnx_add_node(om, LSP_ONNX_FLATTEN, "flat", 1, fin, "y"));
@@ -302,9 +369,17 @@ static void head_by_hand(int with_add) {
   int st = lsp_onnx_lower(om, "head.onnx", NULL, &m);
   if (st) print_error("%s\n", lsp_errmsg());
   assert_int_equal(st, 0);
-  assert_int_equal(m->nnodes, 2); /* gap, dense */
-  assert_int_equal(m->nodes[0].op, LSP_OP_GAP);
-  assert_string_equal(m->nodes[1].name, "cls");
+  if (sig) { /* conv, sigmoid, gap, identity */
+    assert_int_equal(m->nnodes, 4);
+    assert_int_equal(m->nodes[0].op, LSP_OP_CONV);
+    assert_int_equal(m->nodes[1].op, LSP_OP_SIGMOID);
+    assert_int_equal(m->nodes[2].op, LSP_OP_GAP);
+    assert_string_equal(m->nodes[3].name, "identity");
+  } else {
+    assert_int_equal(m->nnodes, 2); /* gap, dense */
+    assert_int_equal(m->nodes[0].op, LSP_OP_GAP);
+    assert_string_equal(m->nodes[1].name, "cls");
+  }
   lsp_model_ws *ws = lsp_model_ws_alloc(m, B);
   const float *z, *h;
   assert_int_equal(lsp_model_forward(m, ws, x, B, &z, &h), 0);
@@ -314,11 +389,21 @@ static void head_by_hand(int with_add) {
       mean[c] = 0;
       for (size_t p = 0; p < HW; p++) mean[c] += x[(n * C + c) * HW + p];
       mean[c] /= HW;
-      td_close(h[n * C + c], mean[c], 1e-6, 1e-7, "features", c);
+      if (!sig) td_close(h[n * C + c], mean[c], 1e-6, 1e-7, "features", c);
     }
     for (size_t o = 0; o < O; o++) {
       double want = with_add ? b[o] : 0.0;
       for (size_t c = 0; c < C; c++) want += (double)w[o * C + c] * mean[c];
+      if (sig) {
+        want = 0.0;
+        for (size_t p = 0; p < HW; p++) {
+          double a = b[o];
+          for (size_t c = 0; c < C; c++)
+            a += (double)w[o * C + c] * x[(n * C + c) * HW + p];
+          want += 1.0 / (1.0 + exp(-a)) / HW;
+        }
+        assert_true(h[n * O + o] == z[n * O + o]);
+      }
       td_close(z[n * O + o], want, 1e-6, 1e-6, "logits", o);
     }
   }
@@ -381,8 +466,9 @@ static void max1d_by_hand(int maxpool) {
 
 static void test_by_hand(void **state) {
   (void)state;
-  head_by_hand(0);
-  head_by_hand(1);
+  head_by_hand(0, 0);
+  head_by_hand(1, 0);
+  head_by_hand(1, 1);
   max1d_by_hand(0);
   max1d_by_hand(1);
 }
@@ -390,8 +476,9 @@ static void test_by_hand(void **state) {
 /* ---- refusals ------------------------------------------------------------ */
 
 /* x [1, 4, 3, 3] → Conv 1×1 to 2 maps (W [2, 4 / group, 1, 1]) with one
- * departure from a dense classifier → GlobalAveragePool → Flatten: refused,
- * the message saying which departure. */
+ * departure from a dense classifier (3: stride 2 and a Relu after it) →
+ * GlobalAveragePool → Flatten: refused, the message saying which
+ * departure. */
 static void head_refused_by_hand(int what, const char *needle) {
   const lsp_onnx_shape in = {4, {-1, 4, 3, 3}};
   lsp_onnx_model *om = lsp_onnx_model_alloc("x", &in, "y");
@@ -399,10 +486,14 @@ static void head_refused_by_hand(int what, const char *needle) {
   float w[8] = {0.5f, -1, 0.25f, 2, 1, -0.5f, 0.75f, -2};
   const int64_t wd[4] = {2, 4 / group, 1, 1};
   assert_int_equal(lsp_onnx_add_init(om, "w", 4, wd, w), 0);
-  const char *cin[2] = {"x", "w"}, *gin[1] = {"z"}, *fin[1] = {"q"};
-  lsp_onnx_node *cv = lsp_onnx_add_node(om, LSP_ONNX_CONV, "cls", 2, cin, "z");
+  const char *cin[2] = {"x", "w"}, *gin[1] = {"z"}, *fin[1] = {"q"},
+             *rin[1] = {"z0"};
+  lsp_onnx_node *cv = lsp_onnx_add_node(om, LSP_ONNX_CONV, "cls", 2, cin,
+                                        what == 3 ? "z0" : "z");
   assert_non_null(cv);
-  if (what == 0) cv->strides[0] = cv->strides[1] = 2;
+  if (what == 0 || what == 3) cv->strides[0] = cv->strides[1] = 2;
+  if (what == 3)
+    assert_non_null(lsp_onnx_add_node(om, LSP_ONNX_RELU, "act", 1, rin, "z"));
   if (what == 1) cv->pads[0] = cv->pads[2] = 1;
   cv->group = group;
   assert_non_null(
@@ -428,24 +519,32 @@ static void test_refused(void **state) {
                        "here the convolution pads its input (top 1, left "
                        "0, bottom 1, right 0)");
   head_refused_by_hand(2, "here the convolution has 2 groups");
+  head_refused_by_hand(3,
+                       "maps of convolution 'cls' through a Relu (a "
+                       "convolutional classifier head); lsprobe's "
+                       "classifier is a dense layer, and it reads such a "
+                       "head only as a 1×1 convolution (stride 1, no "
+                       "padding, one group) pooled by a global average, "
+                       "directly or through element-wise activations; here "
+                       "the convolution has stride 2×2, not 1. Export the "
+                       "model with the pooled features followed by "
+                       "nn.Linear");
   fx_refused(DIR "bad_meanw_op13.onnx", "node '/ReduceMean' (ReduceMean)",
           "axes [3] leave a feature map (6 × 8 × 1 per example)");
   fx_refused(DIR "bad_maxc_op13.onnx", "node '/ReduceMax' (ReduceMax)",
           "axes [1] of a rank-4 input: lsprobe takes the maximum over the "
           "spatial axes only");
-  fx_refused(DIR "head_relu_op13.onnx",
-          "node '/GlobalAveragePool' (GlobalAveragePool)",
-          "pools the 4 maps of convolution '/cls/Conv'");
-  fx_refused(DIR "head_relu_op13.onnx", "a Relu sits between the convolution",
-          "Export the model with the pooled features followed by nn.Linear");
   fx_refused(DIR "head_max_op13.onnx", "node '/MaxPool' (MaxPool)",
-          "the pooling takes the maximum");
+          "pools the 4 maps of convolution '/cls/Conv' (a convolutional");
+  fx_refused(DIR "head_max_op13.onnx", "here the pooling takes the maximum",
+          "Export the model with the pooled features followed by nn.Linear");
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_torch_mean), cmocka_unit_test(test_torch_max),
-      cmocka_unit_test(test_torch_head), cmocka_unit_test(test_gmp_ties),
+      cmocka_unit_test(test_torch_head), cmocka_unit_test(test_torch_head_relu),
+      cmocka_unit_test(test_gmp_ties),
       cmocka_unit_test(test_gmp_graph),  cmocka_unit_test(test_by_hand),
       cmocka_unit_test(test_refused),
   };

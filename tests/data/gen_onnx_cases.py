@@ -229,8 +229,8 @@ def view_chain():
     """x.view(x.size(0), -1) as PyTorch 1.13 writes it (opset 13): Shape,
     Gather of entry 0 (the batch size), Unsqueeze, Concat with [-1], and
     the Reshape that uses the result (view_chain); view_flat is the same
-    model with Flatten. view_chain_c gathers entry 1 (the channels), which
-    lsprobe cannot know while reading, and is refused."""
+    model with Flatten. view_chain_c gathers entry 1 (the channels) and
+    puts it first, where the Reshape would need the batch, and is refused."""
     def i64(name, v):
         return init(name, np.array(v, dtype=np.int64))
 

@@ -40,8 +40,15 @@ It (re)writes tests/data/onnx_pool/:
                    whole image as the window) then Flatten
   head_logits.npy, head_grad.npy, head_fgsm.npy, head_feat.npy (the pooled
                    trunk, mean of h over the pixels: the features)
+  SqueezeNet's and Network-in-Network's head, a ReLU between the 1x1
+  convolution and the pooling (its own weights; the pooled class maps are
+  the logits and lsprobe's features):
+  head_relu_op13.onnx  F.adaptive_avg_pool2d(relu(conv1x1(h)), 1), Flatten
+  head_relumean_op17.onnx  relu(conv1x1(h)).mean((2, 3))
+  head_relu_logits.npy, head_relu_grad.npy, head_relu_fgsm.npy
+  fgsm_labels_head_relu.npy, fgsm_head_relu.json  its float64 FGSM
+                   accuracies on fgsm_x.npy labelled by its own predictions
   Refused:
-  head_relu_op13.onnx  SqueezeNet's head: conv1x1, ReLU, average pooling
   head_max_op13.onnx   conv1x1 then global max pooling
   bad_meanw_op13.onnx  h.mean(3, keepdim=True) kept as a feature map, then
                    a Conv (3, 1)
@@ -100,7 +107,7 @@ class Net(nn.Module):
 
 class Head(nn.Module):
     """conv1x1 to the classes, pooled: kind 'avg', 'mean', 'avgpool',
-    'relu', 'max'."""
+    'relu', 'relumean', 'max'."""
 
     def __init__(self, kind):
         super().__init__()
@@ -122,6 +129,8 @@ class Head(nn.Module):
             return z.mean((2, 3))
         if self.kind == "avgpool":
             return torch.flatten(F.avg_pool2d(z, 8), 1)
+        if self.kind == "relumean":
+            return torch.relu(z).mean((2, 3))
         if self.kind == "relu":
             z = torch.relu(z)
         if self.kind == "max":
@@ -156,6 +165,18 @@ def centre(m, x, bias):
     the predictions vary over the inputs (pooled images are alike)."""
     with torch.no_grad():
         bias.sub_(m(x).mean(0))
+
+
+def balance(m, x):
+    """Each class map of m scaled to unit spread and shifted to median 0
+    over the pixels of x, so that the pooled ReLU maps are alike in size
+    and each class wins on some images."""
+    with torch.no_grad():
+        z = m.cls(m.trunk(x)).transpose(0, 1).reshape(m.cls.out_channels, -1)
+        s = z.std(1)
+        m.cls.weight.div_(s[:, None, None, None])
+        m.cls.bias.div_(s)
+        m.cls.bias.sub_((z / s[:, None]).median(1).values)
 
 
 def path(name):
@@ -215,10 +236,11 @@ def reference(m, x, y, name, feat=None):
     m.float()
 
 
-def fgsm(m, name):
-    """PyTorch's float64 FGSM accuracies of m on images labelled by m."""
+def fgsm(m, name, x=None):
+    """PyTorch's float64 FGSM accuracies of m on images labelled by m (x:
+    fgsm_x.npy's images, drawn when None); returns the images."""
     md = m.double()
-    x = torch.rand(200, 2, 8, 8)
+    x = torch.rand(200, 2, 8, 8) if x is None else x
     xd = x.double()
     with torch.no_grad():
         y = md(xd).argmax(1)
@@ -234,6 +256,7 @@ def fgsm(m, name):
     with open(path("fgsm_%s.json" % name), "w") as f:
         json.dump({"accuracy": acc, "n": 200}, f, indent=1)
     m.float()
+    return x
 
 
 def gmp_layer():
@@ -262,6 +285,7 @@ def main():
                       ("meankeep", 17)],
              "max": [("max", 13), ("maxmod", 17), ("amax", 13), ("amax", 17),
                      ("maxview", 13), ("amax2", 13)]}
+    fx = None
     for ref, variants in files.items():
         net = Net(ref).eval()
         centre(net, x, net.fc.bias)
@@ -272,7 +296,7 @@ def main():
         net.pool = ref
         reference(net, x, y, ref)
         if ref == "max":
-            fgsm(net, "max")
+            fx = fgsm(net, "max")
     to_opset18("mean_op17.onnx", "mean_op18.onnx")
     to_opset18("amax_op17.onnx", "amax_op18.onnx")
     to_global("max_op13.onnx", "global_op13.onnx")
@@ -284,8 +308,6 @@ def main():
         export(head, x, "head_mean_op17", 17)
         head.kind = "avgpool"
         export(head, x, "head_avgpool_op17", 17)
-        head.kind = "relu"
-        export(head, x, "head_relu_op13", 13)
         head.kind = "max"
         export(head, x, "head_max_op13", 13)
         export(MeanW().eval(), x, "bad_meanw_op13", 13)
@@ -293,6 +315,15 @@ def main():
     head.kind = "avg"
     reference(head, x, y, "head", feat=True)
     gmp_layer()
+    relu = Head("relu").eval()
+    balance(relu, fx)
+    with torch.no_grad():
+        export(relu, x, "head_relu_op13", 13)
+        relu.kind = "relumean"
+        export(relu, x, "head_relumean_op17", 17)
+    relu.kind = "relu"
+    reference(relu, x, y, "head_relu")
+    fgsm(relu, "head_relu", fx)
 
 
 if __name__ == "__main__":

@@ -265,7 +265,9 @@ const lsp_onnx_tensor *lsp_onnx_find_init(const lsp_onnx_model *m,
  * MatMul, which becomes the classifier (a chain of Add/Sub/Mul/Div by
  * scalar or per-class constants after it, such as a temperature, is folded
  * into its weights and bias); a 1×1 Conv pooled by a global average as the
- * output is gap then that dense classifier (lsp_onnx_head.c); the
+ * output is gap then that dense classifier, and with element-wise
+ * activations between the two the Conv and activations stay and an
+ * identity dense classifier follows the gap (lsp_onnx_head.c); the
  * features are its input unless
  * `features` names a value, an ONNX node (its output) or an lsprobe layer.
  * `probe` (the conformance runner) takes any graph output: a zero

@@ -3,7 +3,8 @@
  * weights and biases (a grouped convolution keeps its groups, a dilated one
  * becomes the dense kernel it equals, with zeros; Gemm's alpha and beta applied; an Add
  * folded in as the bias), batch-norm parameters and statistics, input
- * normalizations, and the logits' affine tail folded into the classifier. */
+ * normalizations, the logits' affine tail folded into the classifier, and
+ * the identity classifier after pooled class maps. */
 #include <string.h>
 
 #include "core/base/lsp_error.h"
@@ -87,6 +88,13 @@ int lsp_onnx_fill_model(const lsp_onnx_model *om, const char *path,
       case LSP_OP_DENSE:
         lsp_model_tensor(m, i, "weight", &w, NULL, NULL);
         if (nd->a.bias) lsp_model_tensor(m, i, "bias", &b, NULL, NULL);
+        if (s->identity) { /* after pooled class maps: I·z + 0 */
+          size_t k = nd->a.units;
+          memset(w, 0, k * k * sizeof *w);
+          for (size_t j = 0; j < k; j++) w[j * k + j] = 1.0f;
+          if (b) memset(b, 0, k * sizeof *b);
+          break;
+        }
         /* a dense layer from a Conv: a 1×1 head's classifier (K × C) */
         st = s->on->op == LSP_ONNX_CONV ? fill_conv(om, s, nd, w, b)
                                         : fill_dense(om, s, nd, w, b);

@@ -2,13 +2,17 @@
  * nodes are read (pass 4, lsp_onnx_nodes.c). PyTorch (opsets 11 and later)
  * computes the pads of F.pad, nn.ZeroPad2d and padding_mode='reflect' with
  * ConstantOfShape, Concat, Reshape, Slice, Transpose and Cast on int64
- * constants, and x.view(x.size(0), -1) as Shape, Gather, Unsqueeze and
- * Concat feeding a Reshape; a node of these ops whose inputs are all int64
+ * constants, and x.view(x.size(0), -1) as Shape, Gather, Unsqueeze (or
+ * Slice and Squeeze) and Concat feeding a Reshape; a node of these ops whose inputs are all int64
  * constants becomes the constant it computes (ONNX semantics), any other is
- * refused by the caller. Shape of a computed value knows only the batch
- * size N, kept as LSP_ONNX_BATCH: Gather of entry 0 takes it, data moves
- * it, Reshape takes it as its first entry (the batch), anything that
- * would compute with it (a shape, an index, a bound) refuses it. */
+ * refused by the caller. Shape of a computed value knows its entries by
+ * name only (lsp_onnx_read_int.h): the batch size N (LSP_ONNX_BATCH) and
+ * dimension k of that value (LSP_ONNX_DIM); Gather of a non-negative entry
+ * and Slice within the first two take them (x.size(1), x.flatten(2)),
+ * data moves them, Reshape takes N as its first entry and dimension k of
+ * its own input as its entry k (fold_reshape, lsp_onnx_nodes.c), anything
+ * that would compute with them (a shape, an index, a bound) refuses
+ * them. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,12 +28,13 @@ enum {
   F_CAST,
   F_SHAPE,
   F_GATHER,
-  F_UNSQUEEZE
+  F_UNSQUEEZE,
+  F_SQUEEZE
 };
 
 static const char *const k_fold[] = {
     "ConstantOfShape", "Concat", "Reshape", "Slice",    "Transpose",
-    "Cast",            "Shape",  "Gather",  "Unsqueeze"};
+    "Cast",            "Shape",  "Gather",  "Unsqueeze", "Squeeze"};
 #define N_FOLD (sizeof k_fold / sizeof *k_fold)
 #define MAX_FOLD ((size_t)1 << 20) /* elements of a folded constant */
 
@@ -208,32 +213,50 @@ static int const_of_shape(const LspOnnx__NodeProto *pn,
   return r;
 }
 
-static int has_batch(const lsp_onnx_tensor *t) {
+static int has_sym(const lsp_onnx_tensor *t) {
   for (size_t k = 0; t && k < t->count; k++)
-    if (t->i[k] == LSP_ONNX_BATCH) return 1;
+    if (lsp_onnx_is_sym(t->i[k])) return 1;
   return 0;
 }
 
-/* Shape: of a constant its dims; of a computed value only N is known. */
+/* Shape: of a constant its dims; of a computed value N and its dimensions
+ * by name (LSP_ONNX_SHAPE_OF). */
 static int shape_of(const lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
                     lsp_onnx_tensor *out) {
   const char *nm = lsp_onnx_rd_resolve(c, lsp_onnx_str(pn->input[0]));
   if (!nm || attr(pn, "start") || attr(pn, "end")) return 0;
   const lsp_onnx_tensor *t = lsp_onnx_rd_const(c, nm);
-  if (!t && strcmp(nm, c->m->input) && !lsp_onnx_map_get(&c->produced, nm, NULL))
+  size_t src = 0;
+  if (!t && strcmp(nm, c->m->input) && !lsp_onnx_map_get(&c->produced, nm, &src))
     return 0;
-  int64_t n = t ? t->ndim : 1;
+  int64_t n = t ? t->ndim : LSP_ONNX_SHAPE_RANK;
   int r = shape_out(out, 1, &n);
   if (r <= 0) return t && t->ndim == 0 ? 0 : r;
   for (int k = 0; t && k < t->ndim; k++) out->i[k] = t->dims[k];
-  if (!t) out->dtype = LSP_ONNX_SHAPE_OF, out->i[0] = LSP_ONNX_BATCH;
+  if (t) return 1;
+  if (strcmp(nm, c->m->input)) src++; /* 1 + the producing node's index */
+  out->dtype = LSP_ONNX_SHAPE_OF, out->i[0] = LSP_ONNX_BATCH;
+  for (int k = 1; k < LSP_ONNX_SHAPE_RANK; k++)
+    out->i[k] = LSP_ONNX_DIM(src, k);
   return 1;
+}
+
+/* Slice of a computed value's Shape: entries s..e−1 within the first two
+ * (every value lsprobe reads has rank 2 to 4), in steps of 1 along axis 0;
+ * the result has the length it states. */
+static int slice_shape(const lsp_onnx_tensor *const *a, size_t na) {
+  for (size_t j = 1; j < na; j++)
+    if (a[j] && (a[j]->count != 1 || has_sym(a[j]))) return 0;
+  int64_t s = a[1]->i[0], e = a[2]->i[0];
+  return s >= 0 && e > s && e <= 2 && (na < 4 || !a[3] || a[3]->i[0] == 0 ||
+                                       a[3]->i[0] == -1) &&
+         (na < 5 || !a[4] || a[4]->i[0] == 1);
 }
 
 static int gather_1d(const LspOnnx__NodeProto *pn, const lsp_onnx_tensor *x,
                      const lsp_onnx_tensor *ix, lsp_onnx_tensor *out) {
   const LspOnnx__AttributeProto *pa = attr(pn, "axis");
-  if ((pa && pa->i != 0 && pa->i != -1) || x->ndim != 1 || has_batch(ix))
+  if ((pa && pa->i != 0 && pa->i != -1) || x->ndim != 1 || has_sym(ix))
     return 0;
   int shp = x->dtype == LSP_ONNX_SHAPE_OF;
   for (size_t k = 0; k < ix->count; k++) {
@@ -252,7 +275,7 @@ static int unsqueeze(const LspOnnx__NodeProto *pn, const lsp_onnx_tensor *x,
   size_t na = axes ? axes->count : pa ? pa->n_ints : 0;
   int nd = x->ndim + (int)na, at = 0;
   int64_t dims[LSP_ONNX_MAXDIM], one[LSP_ONNX_MAXDIM] = {0};
-  if (!na || (axes && pa) || nd > LSP_ONNX_MAXDIM || has_batch(axes)) return 0;
+  if (!na || (axes && pa) || nd > LSP_ONNX_MAXDIM || has_sym(axes)) return 0;
   for (size_t k = 0; k < na; k++) {
     int64_t a = axes ? axes->i[k] : pa->ints[k];
     if (a < 0) a += nd;
@@ -260,6 +283,27 @@ static int unsqueeze(const LspOnnx__NodeProto *pn, const lsp_onnx_tensor *x,
   }
   for (int k = 0; k < nd; k++) dims[k] = one[k] ? 1 : x->dims[at++];
   int r = shape_out(out, nd, dims);
+  if (r > 0) memcpy(out->i, x->i, x->count * sizeof *x->i);
+  return r;
+}
+
+/* Squeeze: the axes given (attribute up to opset 12, input after), each
+ * of size 1, or every axis of size 1. */
+static int squeeze(const LspOnnx__NodeProto *pn, const lsp_onnx_tensor *x,
+                   const lsp_onnx_tensor *axes, lsp_onnx_tensor *out) {
+  const LspOnnx__AttributeProto *pa = attr(pn, "axes");
+  size_t na = axes ? axes->count : pa ? pa->n_ints : 0;
+  int drop[LSP_ONNX_MAXDIM] = {0}, nd = 0;
+  int64_t dims[LSP_ONNX_MAXDIM];
+  if ((axes && pa) || has_sym(axes)) return 0;
+  for (size_t k = 0; k < na; k++) {
+    int64_t a = axes ? axes->i[k] : pa->ints[k];
+    if (a < 0) a += x->ndim;
+    if (a < 0 || a >= x->ndim || x->dims[a] != 1 || drop[a]++) return 0;
+  }
+  for (int k = 0; k < x->ndim; k++)
+    if (!(na ? drop[k] : x->dims[k] == 1)) dims[nd++] = x->dims[k];
+  int r = nd ? shape_out(out, nd, dims) : shape_out(out, 0, NULL);
   if (r > 0) memcpy(out->i, x->i, x->count * sizeof *x->i);
   return r;
 }
@@ -277,12 +321,13 @@ int lsp_onnx_rd_fold(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
     const char *r = lsp_onnx_rd_resolve(c, nm);
     if (!r || !(a[k] = lsp_onnx_rd_const(c, r)) ||
         (a[k]->dtype != LSP_ONNX_INT64 &&
-         !(a[k]->dtype == LSP_ONNX_SHAPE_OF && kind == F_GATHER && k == 0)))
+         !(a[k]->dtype == LSP_ONNX_SHAPE_OF && k == 0 &&
+           (kind == F_GATHER || kind == F_SLICE))))
       return LSP_OK; /* not (yet) a constant */
-    if (k > 0 && kind != F_CONCAT && has_batch(a[k]))
+    if (k > 0 && kind != F_CONCAT && has_sym(a[k]))
       return LSP_OK; /* N as a shape, index or bound */
   }
-  if (kind == F_CONSTOFSHAPE && na == 1 && has_batch(a[0])) return LSP_OK;
+  if (kind == F_CONSTOFSHAPE && na == 1 && has_sym(a[0])) return LSP_OK;
   lsp_onnx_tensor out;
   memset(&out, 0, sizeof out);
   int r = 0;
@@ -297,7 +342,9 @@ int lsp_onnx_rd_fold(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
       if (na == 2) r = reshape(a[0], a[1], &out);
       break;
     case F_SLICE:
-      if (na >= 3 && na <= 5) r = slice(a, na, &out);
+      if (na >= 3 && na <= 5 &&
+          (a[0]->dtype != LSP_ONNX_SHAPE_OF || slice_shape(a, na)))
+        r = slice(a, na, &out);
       break;
     case F_TRANSPOSE:
       if (na == 1) r = transpose(pn, a[0], &out);
@@ -310,6 +357,9 @@ int lsp_onnx_rd_fold(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
       break;
     case F_UNSQUEEZE:
       if (na == 1 || na == 2) r = unsqueeze(pn, a[0], na == 2 ? a[1] : NULL, &out);
+      break;
+    case F_SQUEEZE:
+      if (na == 1 || na == 2) r = squeeze(pn, a[0], na == 2 ? a[1] : NULL, &out);
       break;
     default: { /* Cast to int64 */
       const LspOnnx__AttributeProto *to = attr(pn, "to");

@@ -145,6 +145,7 @@ typedef struct {
   const lsp_onnx_node *add; /* an Add folded in as the bias, or NULL     */
   const lsp_onnx_node *div; /* a Div fused after a Sub (normalize)        */
   int helper;               /* a Pad in front of `on`, a chain's concat  */
+  int identity;             /* the identity classifier after class maps  */
 } lsp_onnx_source;
 /* Fill the tensors of m (laid out by lsp_model_finish) from om's
  * initializers, node i from src[i]; the classifier made from node
@@ -162,7 +163,11 @@ int lsp_onnx_fill_model(const lsp_onnx_model *om, const char *path,
  * lsp_onnx_plan_head: 1 with the nodes of the graph output's 1×1 Conv and
  * its average pooling when they make a head lowered as pooling then a
  * dense classifier (bias_from[p]: the Add folded into node p as its bias,
- * or -1); 0 otherwise. lsp_onnx_head_refuse: LSP_EDATA naming
+ * or -1); 0 otherwise. lsp_onnx_plan_maps: 1 when the graph output is
+ * the average pooling of a 1×1 Conv's maps through element-wise
+ * activations or batch norms (each read once): the class maps, pooled,
+ * are the logits, and an identity classifier is appended after the
+ * pooling. lsp_onnx_head_refuse: LSP_EDATA naming
  * the pooling when the graph output pools a convolution's maps in a way
  * no dense classifier computes, else LSP_OK. uses: consumers per node. */
 int lsp_onnx_reduces_all(const lsp_onnx_node *nd);
@@ -171,6 +176,8 @@ long lsp_onnx_partial_reduce(const lsp_onnx_model *om, const size_t *uses,
 int lsp_onnx_partial_refuse(const char *path, const lsp_onnx_node *nd);
 int lsp_onnx_plan_head(const lsp_onnx_model *om, const size_t *uses,
                        const int *bias_from, long *conv, long *pool);
+int lsp_onnx_plan_maps(const lsp_onnx_model *om, const size_t *uses,
+                       const int *bias_from);
 int lsp_onnx_head_refuse(const lsp_onnx_model *om, const size_t *uses,
                          const char *path);
 

@@ -43,6 +43,7 @@ typedef struct {
   size_t nsrc;
   long tail_dense; /* the Gemm/MatMul the logits' affine tail folds into */
   long head_conv, head_pool; /* a 1×1 Conv → average pooling head       */
+  int maps; /* pooled class maps are the logits: an identity classifier */
   size_t *tail;    /* the tail's Add/Sub/Mul/Div, from the layer outward */
   size_t ntail;
 } lctx;
@@ -52,13 +53,8 @@ static int is_arith(lsp_onnx_op op) {
          op == LSP_ONNX_DIV;
 }
 
-/* An Add/Sub/Mul/Div's constant operand and whether it comes first (NULL
- * for two values). */
-static const lsp_onnx_tensor *arith_const(const lctx *c,
-                                          const lsp_onnx_node *nd, int *first,
-                                          int *value_slot) {
-  return lsp_onnx_arith_const(c->om, nd, first, value_slot);
-}
+/* An Add/Sub/Mul/Div's constant operand (NULL for two values). */
+#define arith_const(c, nd, f, vs) lsp_onnx_arith_const((c)->om, nd, f, vs)
 
 /* The ONNX node producing value `name`, or -1 (the input). */
 static long producer(const lctx *c, const char *name) {
@@ -151,9 +147,10 @@ static int plan(lctx *c) {
     }
   }
   c->head_conv = c->head_pool = -1;
-  if (!c->o->probe)
-    lsp_onnx_plan_head(om, c->uses, c->bias_from, &c->head_conv,
-                       &c->head_pool);
+  if (!c->o->probe &&
+      !lsp_onnx_plan_head(om, c->uses, c->bias_from, &c->head_conv,
+                          &c->head_pool))
+    c->maps = lsp_onnx_plan_maps(om, c->uses, c->bias_from);
   return LSP_OK;
 }
 
@@ -507,17 +504,21 @@ static int lower(lctx *c) {
   for (size_t k = 0; k < om->nnodes; k++)
     if ((st = lower_node(c, k))) return st;
   int out = node_of(c, om->output);
-  if (c->o->probe) { /* a classifier of one zero output after it */
+  if (c->maps && out + 1 != (int)c->m->nnodes) c->maps = 0;
+  if (c->o->probe || c->maps) { /* a classifier of one zero output after
+                                   it; after class maps, the identity */
     lsp_attrs a;
     lsp_attrs_default(LSP_OP_DENSE, &a);
-    a.units = 1;
+    a.units = c->maps ? shape_of(c, out).c : 1;
     char name[LSP_NODE_NAME];
-    node_name(c->m, "probe", LSP_OP_DENSE, name);
+    node_name(c->m, c->maps ? "identity" : "probe", LSP_OP_DENSE, name);
     if ((st = room(c)) ||
-        (st = lsp_model_add(c->m, LSP_OP_DENSE, &a, out, 0, name, NULL)))
+        (st = lsp_model_add(c->m, LSP_OP_DENSE, &a, out, 0, name, &out)))
       return lsp_fail_prefix(st, c->path);
-    memset(&c->src[c->m->nnodes - 1], 0, sizeof *c->src);
-  } else {
+    memset(&c->src[out], 0, sizeof *c->src);
+    if (c->maps) c->src[out].on = c->src[out - 1].on, c->src[out].identity = 1;
+  }
+  if (!c->o->probe) {
     long po = producer(c, om->output);
     if (po < 0) /* the ops before it computed nothing lsprobe keeps */
       return lsp_fail(LSP_EDATA,

@@ -176,6 +176,45 @@ static int fold_pad(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t nin,
   return LSP_OK;
 }
 
+/* The dimension markers' src of the value Reshape `pn` reshapes (1 + its
+ * producer's index, 0 for the graph input, -1 for neither). */
+static int64_t reshaped_src(const lsp_onnx_rctx *c,
+                            const LspOnnx__NodeProto *pn) {
+  const char *nm = lsp_onnx_rd_resolve(c, lsp_onnx_str(pn->input[0]));
+  size_t p;
+  if (nm && !strcmp(nm, c->m->input)) return 0;
+  return nm && lsp_onnx_map_get(&c->produced, nm, &p) ? (int64_t)p + 1 : -1;
+}
+
+/* The name of a dimension marker's value (for messages). */
+static const char *src_name(const lsp_onnx_rctx *c, int64_t src) {
+  if (src == 0) return c->m->input;
+  for (size_t k = 0; k < c->produced.cap; k++)
+    if (c->produced.keys[k] && (int64_t)c->produced.vals[k] + 1 == src)
+      return c->produced.keys[k];
+  return "?";
+}
+
+/* A target shape for messages: N for the batch size, d<k>(...) for
+ * dimension k of a value. */
+static void shape_str(const int64_t *v, size_t n, char *buf, size_t len) {
+  size_t at = 0;
+  buf[0] = 0;
+  for (size_t k = 0; k < n && at < len; k++) {
+    int64_t src;
+    int dk;
+    const char *sep = k ? ", " : "[";
+    if (v[k] == LSP_ONNX_BATCH)
+      at += (size_t)snprintf(buf + at, len - at, "%sN", sep);
+    else if (lsp_onnx_dim_of(v[k], &src, &dk))
+      at += (size_t)snprintf(buf + at, len - at, "%sdim %d", sep, dk);
+    else
+      at += (size_t)snprintf(buf + at, len - at, "%s%lld", sep,
+                             (long long)v[k]);
+  }
+  if (at < len) snprintf(buf + at, len - at, "]");
+}
+
 /* Reshape: the target shape (an int64 constant input, or the attribute of
  * opsets up to 4) into the node, 2 to 4 entries. */
 static int fold_reshape(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
@@ -202,7 +241,7 @@ static int fold_reshape(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
                               pn->input[1]);
     sv = s->i, ns = s->count;
   }
-  lsp_onnx_ints_str(sv, ns, vb, sizeof vb);
+  shape_str(sv, ns, vb, sizeof vb);
   if (ns < 2 || ns > 4)
     return lsp_onnx_fail_at(where,
                             "shape %s: lsprobe reshapes to N × D, N × C × L or "
@@ -218,9 +257,25 @@ static int fold_reshape(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
     }
     if (sv[k] == LSP_ONNX_BATCH)
       return lsp_onnx_fail_at(where,
-                              "shape entry %zu is the batch size (from "
+                              "shape %s: entry %zu is the batch size (from "
                               "Shape); lsprobe keeps it in the first only",
-                              k);
+                              vb, k);
+    int64_t src;
+    int dk;
+    if (lsp_onnx_dim_of(sv[k], &src, &dk)) { /* Shape(v)[dk] */
+      if (dk == (int)k && src == reshaped_src(c, pn)) {
+        nd->shape[k] = 0; /* a copy of the input's own dimension k */
+        continue;
+      }
+      return lsp_onnx_fail_at(
+          where,
+          "shape %s: entry %zu is dimension %d of '%s' (from Shape); lsprobe "
+          "takes a computed dimension only as the same entry of a Reshape "
+          "of that value (x.view(x.size(0), x.size(1), -1), "
+          "x.flatten(2)); export the model with torch.flatten(x, 1) or "
+          "the sizes as numbers",
+          vb, k, dk, src_name(c, src));
+    }
     if (sv[k] < -1 || sv[k] > LSP_ONNX_MAX_DIM)
       return lsp_onnx_fail_at(where, "shape %s: unsupported value %lld", vb,
                               (long long)sv[k]);
@@ -262,6 +317,26 @@ static int fold_axes(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t nin,
   return LSP_OK;
 }
 
+/* An op outside the shape arithmetic lsprobe folds computing with the
+ * Shape of a computed value (x.size(1) * x.size(2) as Mul): refused. */
+static int shape_math(const lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
+                      size_t nin, int op, const char *where) {
+  for (size_t k = 0; op != LSP_ONNX_RESHAPE && k < nin; k++) {
+    const char *r = lsp_onnx_rd_resolve(c, lsp_onnx_str(pn->input[k]));
+    const lsp_onnx_tensor *t = r ? lsp_onnx_rd_const(c, r) : NULL;
+    for (size_t j = 0; t && t->dtype != LSP_ONNX_FLOAT && j < t->count; j++)
+      if (lsp_onnx_is_sym(t->i[j]))
+        return lsp_onnx_fail_at(
+            where,
+            "computes with the size of a computed value (from Shape, as "
+            "x.size(1) * x.size(2) writes it); lsprobe takes such a size "
+            "only as an entry of the target shape of a Reshape. Export the "
+            "model with torch.flatten(x, 1) or x.view(x.size(0), -1), or "
+            "the sizes as numbers");
+  }
+  return LSP_OK;
+}
+
 static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
                      int op, int min_in, int max_in, const char *where) {
   size_t nin = pn->n_input;
@@ -278,6 +353,8 @@ static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
   if (op == OP_CONSTANT) return read_constant(c, pn, where);
   if (op == OP_IDENTITY)
     return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0], pn->name);
+  int st = shape_math(c, pn, nin, op, where);
+  if (st != LSP_OK) return st;
   int nkeep = op == LSP_ONNX_PAD || op == LSP_ONNX_RESHAPE ||
                       op == LSP_ONNX_REDUCEMEAN || op == LSP_ONNX_REDUCEMAX ||
                       op == LSP_ONNX_CLIP
@@ -288,7 +365,7 @@ static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
                         (const char *const *)pn->input, pn->output[0]);
   if (!nd) return lsp_fail(LSP_ENOMEM, "%s: out of memory", where);
   nd->index = idx;
-  int zero = 0, st;
+  int zero = 0;
   lsp_onnx_attr_extra ex;
   if ((st = lsp_onnx_parse_attrs(pn, nd, where, c->m->opset, &ex)) != LSP_OK)
     return st;
@@ -326,6 +403,23 @@ static int final_softmax(const lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
       "holds the logits)",
       c->m->output, logsm ? "log-probabilities" : "probabilities", ot,
       lsp_onnx_str(pn->input[0]));
+}
+
+/* 1 when a shape-arithmetic node pn reads a computed value (not a
+ * constant, not the output of another such node; Shape reads any). */
+static int reads_value(const lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
+                       const LspOnnx__NodeProto *pn) {
+  if (!strcmp(lsp_onnx_str(pn->op_type), "Shape")) return 0;
+  for (size_t k = 0; k < pn->n_input; k++) {
+    const char *r = lsp_onnx_rd_resolve(c, lsp_onnx_str(pn->input[k]));
+    size_t p;
+    if (!r || !r[0] || lsp_onnx_rd_const(c, r)) continue;
+    if (!strcmp(r, c->m->input)) return 1;
+    if (lsp_onnx_map_get(&c->produced, r, &p) &&
+        !lsp_onnx_fold_op(lsp_onnx_str(g->node[p]->op_type)))
+      return 1;
+  }
+  return 0;
 }
 
 /* Pass 3 (every node's op and outputs) then pass 4 (Constant and Identity
@@ -426,12 +520,21 @@ static int rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
       }
       if (folded[i] == 1) continue;
       if (o == N_OPS && pass == 1) continue; /* folded after the Constants */
+      if (o == N_OPS && reads_value(c, g, pn)) /* x.squeeze(-1) */
+        return lsp_onnx_fail_at(
+            where,
+            "op not supported by lsprobe on a computed value (only on int64 "
+            "constants, as shape arithmetic folded away); export the model "
+            "without it (torch.flatten(x, 1) for the pooled maps)");
       if (o == N_OPS) /* shape arithmetic that did not fold */
         return lsp_onnx_fail_at(
             where,
             "op not supported by lsprobe except on int64 constants "
-            "(shape arithmetic, folded; of a computed value's Shape only "
-            "the batch size, entry 0); an input here is not one");
+            "(shape arithmetic, folded; of a computed value's Shape, whose "
+            "rank is not known while reading, an entry by a non-negative "
+            "index or a Slice within the first two); an input here is not "
+            "one. Export the model with torch.flatten(x, 1) or "
+            "x.view(x.size(0), -1), or the sizes as numbers");
       int early = k_ops[o].op >= OP_CONSTANT;
       if ((pass == 1) != early) continue;
       st = read_node(c, pn, i, k_ops[o].op, k_ops[o].min_in, k_ops[o].max_in,

@@ -46,14 +46,35 @@ int lsp_onnx_rd_alias(lsp_onnx_rctx *c, const char *from, const char *to,
                       const char *node);
 
 /* In folded shape arithmetic: the batch size N (from Shape of a value),
- * and the element type of Shape's result while reading, of which only the
- * first entry (N) is known; every use but Gather of entry 0 refuses it. */
+ * entry k ≥ 1 of the Shape of a computed value (its dimension k, known by
+ * name only while reading: `src` is 1 + the index of the node producing
+ * the value, 0 for the graph input), and the element type of Shape's
+ * result of a computed value: the four entries [N, d1, d2, d3] of a value
+ * whose rank (2 to 4) is not known yet, so that only Gather of a
+ * non-negative entry and Slice of entries within the first two (which every
+ * value has) read it. Data moves these markers; a Reshape of that same
+ * value takes dimension k as its entry k (a copy, 0); anything computing
+ * with one (a shape, an index, a bound, a product) refuses it. */
 #define LSP_ONNX_BATCH (-(INT64_C(1) << 62) - 0x4c5350) /* no real bound */
-enum { LSP_ONNX_SHAPE_OF = 100 };
+#define LSP_ONNX_DIM_BASE (-(INT64_C(1) << 61))
+#define LSP_ONNX_DIM(src, k) (LSP_ONNX_DIM_BASE - (int64_t)(src)*8 - (k))
+enum { LSP_ONNX_SHAPE_OF = 100, LSP_ONNX_SHAPE_RANK = 4 };
+/* 1 for a marker of dimension k ≥ 1 (its src and k set), else 0. */
+static inline int lsp_onnx_dim_of(int64_t v, int64_t *src, int *k) {
+  if (v >= LSP_ONNX_DIM_BASE || v < LSP_ONNX_DIM_BASE - (INT64_C(1) << 40))
+    return 0;
+  if (src) *src = (LSP_ONNX_DIM_BASE - v) / 8;
+  if (k) *k = (int)((LSP_ONNX_DIM_BASE - v) % 8);
+  return 1;
+}
+/* 1 for N or a dimension marker. */
+static inline int lsp_onnx_is_sym(int64_t v) {
+  return v == LSP_ONNX_BATCH || lsp_onnx_dim_of(v, NULL, NULL);
+}
 
 /* lsp_onnx_fold.c: 1 for the ops folded when every input is an int64
  * constant (ConstantOfShape, Concat, Reshape, Slice, Transpose, Cast,
- * Gather, Unsqueeze; Shape of any value). */
+ * Gather, Unsqueeze, Squeeze; Shape of any value). */
 int lsp_onnx_fold_op(const char *op);
 /* Node pn as the int64 constant it computes (*done = 1), or nothing done
  * when an input is no int64 constant or the node is outside what is

@@ -1,0 +1,177 @@
+/* The flattening idioms of PyTorch classifiers as torch.onnx.export 1.13
+ * writes them at opsets 11, 13 and 17, with and without dynamic_axes
+ * (tests/data/onnx_flatten, gen_onnx_flatten.py):
+ * - h.view(h.size(0), -1), h.reshape(h.shape[0], -1) and
+ *   torch.flatten(h, 1) (Flatten, a constant shape, or Shape, Gather of
+ *   entry 0, Unsqueeze and Concat) are one flatten;
+ * - global max and average pooling written by hand,
+ *   torch.max(h.flatten(2), 2)[0], h.flatten(2).max(2)[0],
+ *   h.view(h.size(0), h.size(1), -1).max(2)[0] and h.flatten(2).mean(2)
+ *   (Shape, a Slice of its first two entries or Gathers of entries 0 and
+ *   1, Concat with [-1], Reshape to N × C × HW, ReduceMax/ReduceMean over
+ *   axis 2): a reshape then one gmp or gap;
+ * each computes PyTorch's float64 logits (1e-6 relative to the largest),
+ * input gradient and predictions after an FGSM step;
+ * - sizes lsprobe cannot place (a product of sizes, the height as entry
+ *   1, the last entry, the first three entries, the channels of another
+ *   value) and a Squeeze of a computed value are refused naming the node,
+ *   the op and what to export. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/lsp_error.h"
+#include "core/import/lsp_import.h"
+#include "core/loss/lsp_loss.h"
+#include "core/nn/lsp_ops.h"
+#include "testutil.h"
+#include "model_fixture.h"
+
+#define DIR "onnx_flatten/"
+enum { N = 8, K = 4 };
+
+static size_t argmax(const float *z) {
+  size_t b = 0;
+  for (size_t j = 1; j < K; j++)
+    if (z[j] > z[b]) b = j;
+  return b;
+}
+
+/* Logits within 1e-6 of PyTorch's float64 ones (relative to the largest),
+ * the input gradient of the summed cross-entropy within 1e-5 of the
+ * largest, and the predictions on clip(x + 0.1·sign(dx), 0, 1) PyTorch's. */
+static void torch_case(lsp_model *m, const char *file, const char *ref) {
+  lsp_array x, ya, zw, gw, fa;
+  char p[128];
+  td_load(DIR "labels.npy", &ya);
+  td_load(DIR "x.npy", &x);
+  snprintf(p, sizeof p, DIR "%s_logits.npy", ref);
+  td_load(p, &zw);
+  snprintf(p, sizeof p, DIR "%s_grad.npy", ref);
+  td_load(p, &gw);
+  snprintf(p, sizeof p, DIR "%s_fgsm.npy", ref);
+  td_load(p, &fa);
+  int32_t *y, *yf;
+  assert_int_equal(lsp_array_labels(&ya, "labels.npy", K, &y), LSP_OK);
+  assert_int_equal(lsp_array_labels(&fa, "fgsm.npy", K, &yf), LSP_OK);
+  const size_t d = m->in_dim;
+  assert_int_equal(x.count, N * d);
+  lsp_model_ws *ws = lsp_model_ws_alloc(m, N);
+  const float *z;
+  assert_int_equal(lsp_model_forward(m, ws, x.data, N, &z, NULL), 0);
+  const double *zr = zw.data, *gr = gw.data;
+  double zs = fx_max_abs(zr, N * K);
+  for (size_t i = 0; i < N * K; i++)
+    td_close(z[i], zr[i], 1e-6, 1e-6 * zs, file, i);
+  float dz[N * K], *dx = malloc(N * d * sizeof *dx);
+  lsp_ls ce = {0.0, LSP_LS_UNIFORM, 0};
+  assert_int_equal(lsp_loss_xent(z, y, N, K, &ce, dz, 1.0, NULL, NULL), 0);
+  assert_int_equal(lsp_model_backward(m, ws, dz, LSP_BACK_INPUT, dx), 0);
+  double gs = fx_max_abs(gr, N * d);
+  for (size_t i = 0; i < N * d; i++)
+    td_close(dx[i], gr[i], 1e-5, 1e-5 * gs, "dL/dx", i);
+  const float *xv = x.data;
+  for (size_t i = 0; i < N * d; i++) { /* the FGSM step of eps 0.1 */
+    float s = dx[i] > 0 ? 1.0f : dx[i] < 0 ? -1.0f : 0.0f;
+    dx[i] = fminf(fmaxf(xv[i] + 0.1f * s, 0.0f), 1.0f);
+  }
+  assert_int_equal(lsp_model_forward(m, ws, dx, N, &z, NULL), 0);
+  for (size_t i = 0; i < N; i++) assert_int_equal(argmax(z + i * K), yf[i]);
+  free(dx);
+  free(y);
+  free(yf);
+  lsp_model_ws_free(ws);
+  lsp_array_release(&x);
+  lsp_array_release(&ya);
+  lsp_array_release(&zw);
+  lsp_array_release(&gw);
+  lsp_array_release(&fa);
+}
+
+/* tests/data/onnx_flatten/<kind>_op<op>[_dyn].onnx for every opset and
+ * form listed: `count` nodes of kind `op`, and PyTorch's numbers `ref`. */
+static void each(const char *kind, const int *ops, size_t nops, int dyn_only,
+                 lsp_op op, size_t count, const char *ref) {
+  for (size_t o = 0; o < nops; o++)
+    for (int dyn = dyn_only; dyn < 2; dyn++) {
+      char f[96];
+      snprintf(f, sizeof f, DIR "%s_op%d%s.onnx", kind, ops[o],
+               dyn ? "_dyn" : "");
+      lsp_model *m = fx_load(f);
+      assert_int_equal(fx_count_op(m, op), count);
+      torch_case(m, f, ref);
+      lsp_model_free(m);
+    }
+}
+
+static void test_flatten(void **state) {
+  (void)state;
+  static const int ops[] = {11, 13, 17};
+  /* conv, relu, the flatten, the classifier on its 108 features */
+  each("view", ops, 3, 0, LSP_OP_FLATTEN, 1, "flat");
+  each("reshape", ops, 3, 0, LSP_OP_FLATTEN, 1, "flat");
+  each("flatten", ops, 3, 0, LSP_OP_FLATTEN, 1, "flat");
+  lsp_model *m = fx_load(DIR "view_op13_dyn.onnx");
+  assert_int_equal(m->nnodes, 4);
+  assert_int_equal(lsp_model_feature_dim(m), 108);
+  lsp_model_free(m);
+}
+
+/* The reshape to N × 3 × 36 then one gmp (or gap) of its 36 values per
+ * channel: the features are the 3 channel maxima (means). */
+static void test_pool_by_hand(void **state) {
+  (void)state;
+  static const int ops[] = {11, 13, 17}, op13[] = {13}, ops1317[] = {13, 17};
+  each("tmax", ops, 3, 0, LSP_OP_GMP, 1, "gmax");
+  each("fmax", op13, 1, 1, LSP_OP_GMP, 1, "gmax");
+  each("vmax", ops1317, 2, 1, LSP_OP_GMP, 1, "gmax");
+  each("fmean", ops1317, 2, 1, LSP_OP_GAP, 1, "gmean");
+  lsp_model *m = fx_load(DIR "tmax_op13_dyn.onnx");
+  assert_int_equal(fx_count_op(m, LSP_OP_RESHAPE), 1);
+  assert_int_equal(lsp_model_feature_dim(m), 3);
+  for (size_t i = 0; i < m->nnodes; i++)
+    if (m->nodes[i].op == LSP_OP_RESHAPE) {
+      assert_int_equal(m->nodes[i].shape.c, 3);
+      assert_int_equal(m->nodes[i].shape.h * m->nodes[i].shape.w, 36);
+    }
+  lsp_model_free(m);
+}
+
+static void test_refused(void **state) {
+  (void)state;
+  const char *what = "Export the model with torch.flatten(x, 1) or "
+                     "x.view(x.size(0), -1), or the sizes as numbers";
+  fx_refused(DIR "bad_viewsize_op13_dyn.onnx", "node '/Mul' (Mul)",
+             "computes with the size of a computed value (from Shape, as "
+             "x.size(1) * x.size(2) writes it)");
+  fx_refused(DIR "bad_viewsize_op13_dyn.onnx", "node '/Mul' (Mul)", what);
+  fx_refused(DIR "bad_viewhw_op13_dyn.onnx", "node '/Reshape' (Reshape)",
+             "shape [N, dim 2, -1]: entry 1 is dimension 2 of "
+             "'/Relu_output_0' (from Shape); lsprobe takes a computed "
+             "dimension only as the same entry of a Reshape of that value");
+  fx_refused(DIR "bad_viewhw_op13_dyn.onnx", "node '/Reshape' (Reshape)",
+             "export the model with torch.flatten(x, 1) or the sizes as "
+             "numbers");
+  fx_refused(DIR "bad_othersrc_op13_dyn.onnx", "node '/Reshape' (Reshape)",
+             "entry 1 is dimension 1 of '/c1/Conv_output_0'");
+  const char *slice = "of a computed value's Shape, whose rank is not "
+                      "known while reading, an entry by a non-negative "
+                      "index or a Slice within the first two";
+  fx_refused(DIR "bad_viewlast_op13_dyn.onnx", "node '/Slice' (Slice)", slice);
+  fx_refused(DIR "bad_viewlast_op13_dyn.onnx", "node '/Slice' (Slice)", what);
+  fx_refused(DIR "bad_slice3_op13_dyn.onnx", "node '/Slice' (Slice)", slice);
+  fx_refused(DIR "bad_squeeze_op13_dyn.onnx", "node '/Squeeze' (Squeeze)",
+             "op not supported by lsprobe on a computed value (only on int64 "
+             "constants, as shape arithmetic folded away); export the model "
+             "without it (torch.flatten(x, 1) for the pooled maps)");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_flatten),
+      cmocka_unit_test(test_pool_by_hand),
+      cmocka_unit_test(test_refused),
+  };
+  return td_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
+}
