@@ -188,6 +188,12 @@ static void test_pad_chain(void **state) {
   assert_non_null(strstr(lsp_errmsg(),
                          "shape [dim 1, -1]: entry 0 is dimension 1 of 'r' "
                          "(from Shape)"));
+  /* a constant holding the reader's marker for the batch size */
+  assert_int_equal(
+      lsp_model_load(td_path("onnx_cases/view_marker.onnx"), &m), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "'sh'"));
+  assert_non_null(strstr(lsp_errmsg(), "int64 value -4611686018432389968 at "
+                                       "index 0 is one lsprobe reserves"));
 }
 
 /* The name of the node that computes value `v`, for --features. */

@@ -230,14 +230,21 @@ def view_chain():
     Gather of entry 0 (the batch size), Unsqueeze, Concat with [-1], and
     the Reshape that uses the result (view_chain); view_flat is the same
     model with Flatten. view_chain_c gathers entry 1 (the channels) and
-    puts it first, where the Reshape would need the batch, and is refused."""
+    puts it first, where the Reshape would need the batch, and is refused;
+    view_marker reshapes by a constant holding the reader's own marker for
+    the batch size, also refused."""
     def i64(name, v):
         return init(name, np.array(v, dtype=np.int64))
 
-    for name, idx in (("view_chain", 0), ("view_flat", None), ("view_chain_c", 1)):
+    for name, idx in (("view_chain", 0), ("view_flat", None), ("view_chain_c", 1),
+                      ("view_marker", "marker")):
         if idx is None:
             mid = [helper.make_node("Flatten", ["r"], ["f"], name="flat")]
             extra = []
+        elif idx == "marker":  # a constant target shape holding the value the
+            # reader uses for the batch size of a Shape: refused where read
+            mid = [helper.make_node("Reshape", ["r", "sh"], ["f"], name="view")]
+            extra = [i64("sh", [-(1 << 62) - 0x4C5350, -1])]
         else:
             mid = [helper.make_node("Shape", ["r"], ["s"], name="shape"),
                    helper.make_node("Gather", ["s", "i0"], ["n"], name="gather",

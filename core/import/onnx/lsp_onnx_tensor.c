@@ -9,6 +9,7 @@
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
 #include "core/import/onnx/lsp_onnx_int.h"
+#include "core/import/onnx/lsp_onnx_read_int.h"
 
 /* ---- protobuf-c memory ---------------------------------------------------
  * Each block carries its size in a header so that free can count it. */
@@ -160,9 +161,20 @@ int lsp_onnx_tensor_from_pb(const LspOnnx__TensorProto *tp, const char *what,
     out->f = f;
   } else {
     int64_t *v = data;
-    for (size_t k = 0; k < n; k++)
+    for (size_t k = 0; k < n; k++) {
       v[k] = raw ? (int64_t)le_bytes(tp->raw_data.data + 8 * k, 8)
                  : tp->int64_data[k];
+      /* the values the reader gives the entries of a computed Shape (no
+       * shape, pad, axis or bound of a real model is near them) */
+      if (lsp_onnx_is_sym(v[k])) {
+        long long bad = (long long)v[k];
+        free(data);
+        return lsp_fail(LSP_EDATA,
+                        "%s: int64 value %lld at index %zu is one lsprobe "
+                        "reserves for the dimensions of a computed Shape",
+                        what, bad, k);
+      }
+    }
     out->i = v;
   }
   out->name = lsp_onnx_strdup(tp->name);
