@@ -146,7 +146,7 @@ printf 'earlier' >"$SCR/keep.onnx"
 expect_exit 2 "export to a .lspm name" "$LSP" export --model "$SCR/lenet.lspm" --out "$SCR/lenet2.lspm"
 expect_err "export writes ONNX" "export to a .lspm name"
 [ -e "$SCR/lenet2.lspm" ] && bad "export to a .lspm name wrote a file" || ok "export to a .lspm name: nothing written"
-expect_exit 1 "export a model that does not load" "$LSP" export --model "$DATA/onnx_cases/conv_gap.onnx" --out "$SCR/keep.onnx"
+expect_exit 1 "export a model that does not load" "$LSP" export --model "$DATA/onnx_cases/conv_flat.onnx" --out "$SCR/keep.onnx"
 [ "$(cat "$SCR/keep.onnx")" = earlier ] && ok "a failed export leaves the earlier file" || bad "the earlier file changed"
 # PyTorch exports with Mul of two values, a three-input Concat, ReduceMean
 # and BatchNorm1d. FGSM on the CNN (opsets 13 and 18) gives PyTorch's
@@ -188,8 +188,8 @@ PY
 # by a global average exports as GlobalAveragePool and a Gemm. With a ReLU
 # before the pooling (SqueezeNet, NiN) the head stays convolutional and an
 # identity classifier follows the pooling: FGSM gives PyTorch's float64
-# accuracies, and it exports with that Gemm (weights I, bias 0). Pooled by
-# a maximum, a 1×1 head is refused, saying what to export instead.
+# accuracies, and it exports with that Gemm (weights I, bias 0), as do a
+# 1×1 head pooled by a maximum and a 3×3 head of stride 2.
 P="$DATA/onnx_pool"
 for f in max_op13 amax_op18 global_op13 head_relu_op13 head_relumean_op17; do
   ref=max
@@ -226,8 +226,21 @@ gemm = m.graph.node[-1]
 w, b = init[gemm.input[1]], init[gemm.input[2]]
 assert (w == np.eye(4, dtype=np.float32)).all() and (b == 0).all(), (w, b)
 PY
-expect_exit 1 "a 1x1 head pooled by a maximum" "$LSP" export --model "$P/head_max_op13.onnx" --out "$SCR/head_max.onnx"
-expect_err "here the pooling takes the maximum. Export the model with the pooled features followed by nn.Linear" "a convolutional head no dense layer computes is refused, named"
+expect_exit 0 "export a 1x1 head pooled by a maximum" "$LSP" export --model "$P/head_max_op13.onnx" --out "$SCR/head_max.onnx"
+expect_exit 0 "export a 3x3 head of stride 2" "$LSP" export --model "$P/head_s2_op13.onnx" --out "$SCR/head_s2.onnx"
+"$PY" - "$SCR/head_max.onnx" "$SCR/head_s2.onnx" <<'PY' && ok "heads no dense layer computes export as their convolution, the pooling and an identity Gemm" || bad "max / strided head exports"
+import sys, onnx
+import numpy as np
+from onnx import numpy_helper
+for p, pool in zip(sys.argv[1:], ("GlobalMaxPool", "GlobalAveragePool")):
+    m = onnx.load(p)
+    onnx.checker.check_model(m, full_check=True)
+    ops = [n.op_type for n in m.graph.node]
+    assert ops == ["Conv", "Relu", "Conv", "Relu", "Conv", pool, "Flatten", "Gemm"], (p, ops)
+    init = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    g = m.graph.node[-1]
+    assert (init[g.input[1]] == np.eye(4, dtype=np.float32)).all() and (init[g.input[2]] == 0).all()
+PY
 
 # Global max pooling written by hand (tests/data/onnx_flatten):
 # torch.max(h.flatten(2), 2)[0] (Shape, Slice of its first two entries,

@@ -473,77 +473,115 @@ static void test_by_hand(void **state) {
   max1d_by_hand(1);
 }
 
-/* ---- refusals ------------------------------------------------------------ */
+/* ---- heads read through an identity classifier -------------------------- */
 
-/* x [1, 4, 3, 3] → Conv 1×1 to 2 maps (W [2, 4 / group, 1, 1]) with one
- * departure from a dense classifier (3: stride 2 and a Relu after it) →
- * GlobalAveragePool → Flatten: refused, the message saying which
- * departure. */
-static void head_refused_by_hand(int what, const char *needle) {
-  const lsp_onnx_shape in = {4, {-1, 4, 3, 3}};
+/* x [B, 4, 3, 3] → Conv 1×1 to 2 maps (W [2, 4 / group, 1, 1]) with one
+ * departure from a dense classifier (0: stride 2; 1: pads top and bottom;
+ * 2: two groups; 3: stride 2 and a Relu after it; 4: a global maximum
+ * instead of the average) → global pooling → Flatten: the Conv (and Relu)
+ * kept, the pooling, an identity classifier; the logits against the
+ * closed form in double. */
+static void head_maps_by_hand(int what) {
+  enum { B = 2, CI = 4, H = 3, O = 2 };
+  const lsp_onnx_shape in = {4, {-1, CI, H, H}};
   lsp_onnx_model *om = lsp_onnx_model_alloc("x", &in, "y");
-  const int64_t group = what == 2 ? 2 : 1;
+  const int64_t group = what == 2 ? 2 : 1, cg = CI / group;
+  const int64_t st = what == 0 || what == 3 ? 2 : 1, pt = what == 1 ? 1 : 0;
   float w[8] = {0.5f, -1, 0.25f, 2, 1, -0.5f, 0.75f, -2};
-  const int64_t wd[4] = {2, 4 / group, 1, 1};
+  const int64_t wd[4] = {O, cg, 1, 1};
   assert_int_equal(lsp_onnx_add_init(om, "w", 4, wd, w), 0);
   const char *cin[2] = {"x", "w"}, *gin[1] = {"z"}, *fin[1] = {"q"},
              *rin[1] = {"z0"};
   lsp_onnx_node *cv = lsp_onnx_add_node(om, LSP_ONNX_CONV, "cls", 2, cin,
                                         what == 3 ? "z0" : "z");
   assert_non_null(cv);
-  if (what == 0 || what == 3) cv->strides[0] = cv->strides[1] = 2;
+  cv->strides[0] = cv->strides[1] = st;
+  cv->pads[0] = cv->pads[2] = pt;
+  cv->group = group;
   if (what == 3)
     assert_non_null(lsp_onnx_add_node(om, LSP_ONNX_RELU, "act", 1, rin, "z"));
-  if (what == 1) cv->pads[0] = cv->pads[2] = 1;
-  cv->group = group;
-  assert_non_null(
-      lsp_onnx_add_node(om, LSP_ONNX_GLOBALAVGPOOL, "pool", 1, gin, "q"));
+  assert_non_null(lsp_onnx_add_node(
+      om, what == 4 ? LSP_ONNX_GLOBALMAXPOOL : LSP_ONNX_GLOBALAVGPOOL, "pool",
+      1, gin, "q"));
   assert_non_null(lsp_onnx_add_node(om, LSP_ONNX_FLATTEN, "flat", 1, fin, "y"));
   lsp_model *m = NULL;
-  int st = lsp_onnx_check(om, "head.onnx");
-  if (!st) st = lsp_onnx_lower(om, "head.onnx", NULL, &m);
-  assert_int_equal(st, LSP_EDATA);
-  assert_null(m);
-  if (!strstr(lsp_errmsg(), "convolutional classifier head") ||
-      !strstr(lsp_errmsg(), needle)) {
-    print_error("'%s' lacks '%s'\n", lsp_errmsg(), needle);
-    fail();
-  }
+  int r = lsp_onnx_check(om, "head.onnx");
+  if (!r) r = lsp_onnx_lower(om, "head.onnx", NULL, &m);
+  if (r) print_error("%s\n", lsp_errmsg());
+  assert_int_equal(r, 0);
+  const lsp_node *cls = &m->nodes[m->nnodes - 1];
+  assert_int_equal(cls->op, LSP_OP_DENSE);
+  assert_string_equal(cls->name, "identity");
+  assert_int_equal(m->nodes[cls->in[0]].op, what == 4 ? LSP_OP_GMP : LSP_OP_GAP);
+  assert_int_equal(fx_count_op(m, LSP_OP_CONV), 1);
+  assert_int_equal(lsp_model_feature_dim(m), O);
+  float x[B * CI * H * H];
+  for (size_t i = 0; i < sizeof x / sizeof *x; i++)
+    x[i] = (float)((int)(i * 7 % 11) - 5) / 4.0f;
+  lsp_model_ws *ws = lsp_model_ws_alloc(m, B);
+  const float *z;
+  assert_int_equal(lsp_model_forward(m, ws, x, B, &z, NULL), 0);
+  const int64_t ho = (H + 2 * pt - 1) / st + 1, wo = (H - 1) / st + 1;
+  for (size_t n = 0; n < B; n++)
+    for (int64_t o = 0; o < O; o++) {
+      double acc = what == 4 ? -INFINITY : 0.0;
+      for (int64_t i = 0; i < ho; i++)
+        for (int64_t j = 0; j < wo; j++) {
+          const int64_t ii = i * st - pt, jj = j * st;
+          double v = 0.0; /* a padded pixel: no bias, 0 */
+          for (int64_t c = 0; ii >= 0 && ii < H && c < cg; c++)
+            v += (double)w[o * cg + c] *
+                 x[((n * CI + (size_t)(o / (O / group) * cg + c)) * H + (size_t)ii) * H +
+                   (size_t)jj];
+          if (what == 3) v = fmax(v, 0.0);
+          acc = what == 4 ? fmax(acc, v) : acc + v / (double)(ho * wo);
+        }
+      td_close(z[n * O + (size_t)o], acc, 1e-6, 1e-6, "logits", (size_t)o);
+    }
+  lsp_model_ws_free(ws);
+  lsp_model_free(m);
   lsp_onnx_model_free(om);
 }
 
+/* PyTorch heads no dense layer computes: the 1×1 head pooled by a global
+ * maximum, and a 3×3 convolution of stride 2 and padding 1 to the classes
+ * pooled by a global average; their float64 logits, gradient and FGSM
+ * predictions, the features the pooled class maps. */
+static void test_torch_head_maps(void **state) {
+  (void)state;
+  const char *files[] = {DIR "head_max_op13.onnx", DIR "head_s2_op13.onnx"};
+  const char *refs[] = {"head_max", "head_s2"};
+  const lsp_op pools[] = {LSP_OP_GMP, LSP_OP_GAP};
+  for (size_t f = 0; f < 2; f++) {
+    lsp_model *m = fx_load(files[f]);
+    const lsp_node *cls = &m->nodes[m->nnodes - 1];
+    assert_int_equal(cls->op, LSP_OP_DENSE);
+    assert_string_equal(cls->name, "identity");
+    assert_int_equal(m->nodes[cls->in[0]].op, pools[f]);
+    assert_int_equal(fx_count_op(m, LSP_OP_CONV), 3);
+    assert_int_equal(lsp_model_feature_dim(m), K);
+    torch_case(m, files[f], refs[f]);
+    lsp_model_free(m);
+  }
+  for (int what = 0; what <= 4; what++) head_maps_by_hand(what);
+}
+
+/* ---- refusals ------------------------------------------------------------ */
+
 static void test_refused(void **state) {
   (void)state;
-  head_refused_by_hand(0, "here the convolution has stride 2×2, not 1");
-  head_refused_by_hand(1,
-                       "here the convolution pads its input (top 1, left "
-                       "0, bottom 1, right 0)");
-  head_refused_by_hand(2, "here the convolution has 2 groups");
-  head_refused_by_hand(3,
-                       "maps of convolution 'cls' through a Relu (a "
-                       "convolutional classifier head); lsprobe's "
-                       "classifier is a dense layer, and it reads such a "
-                       "head only as a 1×1 convolution (stride 1, no "
-                       "padding, one group) pooled by a global average, "
-                       "directly or through element-wise activations; here "
-                       "the convolution has stride 2×2, not 1. Export the "
-                       "model with the pooled features followed by "
-                       "nn.Linear");
   fx_refused(DIR "bad_meanw_op13.onnx", "node '/ReduceMean' (ReduceMean)",
           "axes [3] leave a feature map (6 × 8 × 1 per example)");
   fx_refused(DIR "bad_maxc_op13.onnx", "node '/ReduceMax' (ReduceMax)",
           "axes [1] of a rank-4 input: lsprobe takes the maximum over the "
           "spatial axes only");
-  fx_refused(DIR "head_max_op13.onnx", "node '/MaxPool' (MaxPool)",
-          "pools the 4 maps of convolution '/cls/Conv' (a convolutional");
-  fx_refused(DIR "head_max_op13.onnx", "here the pooling takes the maximum",
-          "Export the model with the pooled features followed by nn.Linear");
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_torch_mean), cmocka_unit_test(test_torch_max),
       cmocka_unit_test(test_torch_head), cmocka_unit_test(test_torch_head_relu),
+      cmocka_unit_test(test_torch_head_maps),
       cmocka_unit_test(test_gmp_ties),
       cmocka_unit_test(test_gmp_graph),  cmocka_unit_test(test_by_hand),
       cmocka_unit_test(test_refused),

@@ -11,7 +11,7 @@ value_info, metadata, a training_info block and a 1 MB doc string),
 mlp_matmul (MatMul + Add, Identity, a Constant weight, nodes out of order,
 a dead branch), cnn_attrs (VALID auto_pad, Conv without kernel_shape, a
 non-zero Pad, AveragePool counting pads, Reshape by an int64 initializer,
-IR 3-style initializers listed as graph inputs), conv_gap (valid ONNX
+IR 3-style initializers listed as graph inputs), conv_flat (valid ONNX
 whose output is no classifier's logits), maxpool_endpad and maxpool_ceilpad
 (one pooling as PyTorch writes it with opsets 9 and 13), pad_chain_* and
 pad_plain_* (PyTorch's int64 pads arithmetic and its result), view_chain and
@@ -134,14 +134,14 @@ def valid():
     save(model(nodes, inits, ins, [value("logits", ["N", 3])], opset=11, ir=6),
          "cnn_attrs")
 
-    # valid ONNX, but no classifier: the output is a pooled convolution, not
-    # the logits of a Gemm or MatMul (lsprobe's models refuse it)
+    # valid ONNX, but no classifier: the output is a convolution's maps,
+    # flattened, neither the logits of a Gemm or MatMul nor pooled class
+    # maps (lsprobe's models refuse it)
     nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
-             helper.make_node("GlobalAveragePool", ["c"], ["g"], name="gap"),
-             helper.make_node("Flatten", ["g"], ["scores"], name="flat")]
+             helper.make_node("Flatten", ["c"], ["scores"], name="flat")]
     save(model(nodes, [init("w", weights(4, 2, 3, 3))],
-               [value("x", ["N", 2, 8, 8])], [value("scores", ["N", 4])]),
-         "conv_gap")
+               [value("x", ["N", 2, 8, 8])], [value("scores", ["N", 144])]),
+         "conv_flat")
 
 
 def maxpool_pair():

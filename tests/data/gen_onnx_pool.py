@@ -48,8 +48,15 @@ It (re)writes tests/data/onnx_pool/:
   head_relu_logits.npy, head_relu_grad.npy, head_relu_fgsm.npy
   fgsm_labels_head_relu.npy, fgsm_head_relu.json  its float64 FGSM
                    accuracies on fgsm_x.npy labelled by its own predictions
+  Heads no dense layer computes, each read as its layers then an identity
+  classifier (the pooled class maps are the logits and the features):
+  head_max_op13.onnx   the 1x1 head's weights, pooled by a global maximum
+  head_max_logits.npy, head_max_grad.npy, head_max_fgsm.npy
+  head_s2_op13.onnx    its own weights: conv(6, 4, 3, stride 2, padding 1)
+                   to the classes, then a global average (all-conv nets
+                   whose last convolution is not 1x1)
+  head_s2_logits.npy, head_s2_grad.npy, head_s2_fgsm.npy
   Refused:
-  head_max_op13.onnx   conv1x1 then global max pooling
   bad_meanw_op13.onnx  h.mean(3, keepdim=True) kept as a feature map, then
                    a Conv (3, 1)
   bad_maxc_op13.onnx   h.amax(1) (over the channels)
@@ -107,7 +114,7 @@ class Net(nn.Module):
 
 class Head(nn.Module):
     """conv1x1 to the classes, pooled: kind 'avg', 'mean', 'avgpool',
-    'relu', 'relumean', 'max'."""
+    'relu', 'relumean', 'max'; 's2': cls3 (set by the caller) instead."""
 
     def __init__(self, kind):
         super().__init__()
@@ -133,6 +140,8 @@ class Head(nn.Module):
             return torch.relu(z).mean((2, 3))
         if self.kind == "relu":
             z = torch.relu(z)
+        if self.kind == "s2":
+            return torch.flatten(F.adaptive_avg_pool2d(self.cls3(self.trunk(x)), 1), 1)
         if self.kind == "max":
             return torch.flatten(F.adaptive_max_pool2d(z, 1), 1)
         return torch.flatten(F.adaptive_avg_pool2d(z, 1), 1)
@@ -324,6 +333,15 @@ def main():
     relu.kind = "relu"
     reference(relu, x, y, "head_relu")
     fgsm(relu, "head_relu", fx)
+    head.kind = "max"
+    reference(head, x, y, "head_max")
+    s2 = Head("s2").eval()  # drawn last: the files above keep their bytes
+    s2.cls3 = nn.Conv2d(6, 4, 3, stride=2, padding=1)
+    with torch.no_grad():
+        s2.cls3.weight.mul_(SCALE)
+        centre(s2, x, s2.cls3.bias)
+        export(s2, x, "head_s2_op13", 13)
+    reference(s2, x, y, "head_s2")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,15 @@
 /* lsp_onnx_head.c — the lowering's view of pooling at the end of a network
  * (docs/DESIGN.md §3, "Lowering"): a global pooling written as two
  * reductions (x.mean(3).mean(2)), and classifier heads made of a
- * convolution (Conv 1×1 to K channels, global average pooling, Flatten:
- * SqueezeNet, Network-in-Network, all-convolutional nets). A 1×1
- * convolution followed directly by the average pooling is lowered as the
- * pooling then a dense classifier (the mean of W·x_p + b over the pixels
- * p is W·mean(x) + b). With element-wise activations (or batch norms)
- * between the convolution and the pooling (SqueezeNet's and NiN's ReLU)
- * the layers stay as they are and an identity K → K classifier follows
- * the pooling (I·z + 0 is z exactly). Any other convolutional head is
- * refused, saying why and what to export instead. */
+ * convolution to K channels and a global pooling (SqueezeNet,
+ * Network-in-Network, all-convolutional nets). A 1×1 convolution (stride
+ * 1, no padding, one group) followed directly by an average pooling is
+ * lowered as the pooling then a dense classifier (the mean of W·x_p + b
+ * over the pixels p is W·mean(x) + b). Any other — element-wise
+ * activations or batch norms between the convolution and the pooling
+ * (SqueezeNet's and NiN's ReLU), a max pooling, a larger, strided, padded
+ * or grouped kernel — keeps its layers as they are, and an identity
+ * K → K classifier follows the pooling (I·z + 0 is z exactly). */
 #include <stdio.h>
 #include <string.h>
 
@@ -131,70 +131,17 @@ static int is_map_op(lsp_onnx_op op) {
 
 int lsp_onnx_plan_maps(const lsp_onnx_model *om, const size_t *uses,
                        const int *bias_from) {
-  int mean = 0, between = 0;
+  int mean = 0;
   long k = out_pool(om, uses, &mean), q;
-  if (k < 0 || !mean) return 0;
+  if (k < 0) return 0;
   for (q = producer(om, pooled(om, uses, k));
        q >= 0 && uses[q] == 1 && is_map_op(om->nodes[q].op);
        q = producer(om, om->nodes[q].inputs[0]))
-    between++;
-  for (size_t p = 0; between && q >= 0 && p < om->nnodes; p++)
+    ;
+  for (size_t p = 0; q >= 0 && p < om->nnodes; p++)
     if (bias_from[p] == q && om->nodes[p].op == LSP_ONNX_CONV) {
       q = (long)p; /* the Add is the bias of the Conv before it */
       break;
     }
-  return between && q >= 0 && uses[q] == 1 &&
-         om->nodes[q].op == LSP_ONNX_CONV && is_1x1(&om->nodes[q]);
-}
-
-int lsp_onnx_head_refuse(const lsp_onnx_model *om, const size_t *uses,
-                         const char *path) {
-  int mean = 0;
-  long k = out_pool(om, uses, &mean), q;
-  if (k < 0) return LSP_OK;
-  const char *between = NULL;
-  for (q = producer(om, pooled(om, uses, k)); q >= 0 && uses[q] == 1;
-       q = producer(om, om->nodes[q].inputs[0])) {
-    lsp_onnx_op op = om->nodes[q].op;
-    if (op == LSP_ONNX_CONV) break;
-    if (!is_map_op(op)) return LSP_OK; /* not a convolution's maps pooled */
-    if (!between) between = lsp_onnx_op_name(op);
-  }
-  if (q < 0 || uses[q] != 1 || om->nodes[q].op != LSP_ONNX_CONV) return LSP_OK;
-  const lsp_onnx_node *cv = &om->nodes[q], *pn = &om->nodes[k];
-  char why[160], lb[32];
-  if (!mean)
-    snprintf(why, sizeof why, "the pooling takes the maximum");
-  else if (cv->kernel[0] != 1 || cv->kernel[1] != 1)
-    snprintf(why, sizeof why, "the convolution is not 1×1 but %lld×%lld",
-             (long long)cv->kernel[0], (long long)cv->kernel[1]);
-  else if (cv->strides[0] != 1 || cv->strides[1] != 1)
-    snprintf(why, sizeof why, "the convolution has stride %lld×%lld, not 1",
-             (long long)cv->strides[0], (long long)cv->strides[1]);
-  else if (cv->pads[0] || cv->pads[1] || cv->pads[2] || cv->pads[3])
-    snprintf(why, sizeof why,
-             "the convolution pads its input (top %lld, left %lld, bottom "
-             "%lld, right %lld)",
-             (long long)cv->pads[0], (long long)cv->pads[1],
-             (long long)cv->pads[2], (long long)cv->pads[3]);
-  else if (cv->group != 1)
-    snprintf(why, sizeof why,
-             "the convolution has %lld groups (a dense classifier reads "
-             "every channel)",
-             (long long)cv->group);
-  else
-    snprintf(why, sizeof why,
-             "the convolution is not 1×1 with stride 1, "
-             "no padding and one group");
-  return lsp_onnx_node_fail(
-      path, pn,
-      "the graph output '%s' pools the %lld maps of convolution '%s'%s%s "
-      "(a convolutional classifier head); lsprobe's classifier is a dense "
-      "layer, and it reads such a head only as a 1×1 convolution (stride "
-      "1, no padding, one group) pooled by a global average, directly or "
-      "through element-wise activations; here %s. Export the model with "
-      "the pooled features followed by nn.Linear",
-      om->output, (long long)cv->out.dims[1],
-      lsp_onnx_node_label(cv->name, cv->index, lb, sizeof lb),
-      between ? " through a " : "", between ? between : "", why);
+  return q >= 0 && uses[q] == 1 && om->nodes[q].op == LSP_ONNX_CONV;
 }

@@ -164,12 +164,11 @@ int lsp_onnx_fill_model(const lsp_onnx_model *om, const char *path,
  * its average pooling when they make a head lowered as pooling then a
  * dense classifier (bias_from[p]: the Add folded into node p as its bias,
  * or -1); 0 otherwise. lsp_onnx_plan_maps: 1 when the graph output is
- * the average pooling of a 1×1 Conv's maps through element-wise
- * activations or batch norms (each read once): the class maps, pooled,
- * are the logits, and an identity classifier is appended after the
- * pooling. lsp_onnx_head_refuse: LSP_EDATA naming
- * the pooling when the graph output pools a convolution's maps in a way
- * no dense classifier computes, else LSP_OK. uses: consumers per node. */
+ * a global pooling (average or maximum) of a Conv's maps, directly or
+ * through element-wise activations or batch norms (each read once), that
+ * lsp_onnx_plan_head did not take: the class maps, pooled, are the logits,
+ * and an identity classifier is appended after the pooling. uses:
+ * consumers per node. */
 int lsp_onnx_reduces_all(const lsp_onnx_node *nd);
 long lsp_onnx_partial_reduce(const lsp_onnx_model *om, const size_t *uses,
                              size_t k);
@@ -178,8 +177,6 @@ int lsp_onnx_plan_head(const lsp_onnx_model *om, const size_t *uses,
                        const int *bias_from, long *conv, long *pool);
 int lsp_onnx_plan_maps(const lsp_onnx_model *om, const size_t *uses,
                        const int *bias_from);
-int lsp_onnx_head_refuse(const lsp_onnx_model *om, const size_t *uses,
-                         const char *path);
 
 /* ---- constant affine maps (lsp_onnx_affine.c) ---------------------------
  * An Add/Sub/Mul/Div's constant operand (an initializer) and whether it

@@ -535,17 +535,14 @@ static int lower(lctx *c) {
           "(its input '%s' holds the logits)",
           om->output, lsp_onnx_op_name(on->op), lsp_onnx_op_name(on->op),
           on->inputs[0]);
-    if ((out < 0 || c->m->nodes[out].op != LSP_OP_DENSE ||
-         out + 1 != (int)c->m->nnodes) &&
-        (st = lsp_onnx_head_refuse(om, c->uses, c->path)))
-      return st;
     if (out < 0 || c->m->nodes[out].op != LSP_OP_DENSE ||
         out + 1 != (int)c->m->nnodes)
       return lsp_onnx_node_fail(
           c->path, on,
           "the graph output '%s' comes from this %s; lsprobe needs a "
           "classifier whose output is the logits of a Gemm or "
-          "MatMul (with its bias)",
+          "MatMul (with its bias), or a global pooling of a "
+          "convolution's class maps",
           om->output, lsp_onnx_op_name(on->op));
   }
   if ((st = lsp_model_finish(c->m))) return lsp_fail_prefix(st, c->path);
