@@ -22,9 +22,9 @@
 #include "core/base/lsp_threads.h"
 
 struct lsp_attack_team {
-  lsp_attack_ctx *c;          /* the caller's context (thread 0)        */
-  lsp_attack_ctx own[LSP_ATTACK_TEAM_MAX]; /* the other threads' copies (from 1)   */
-  lsp_attack_ctx *ctx[LSP_ATTACK_TEAM_MAX];
+  lsp_attack_ctx *c; /* the caller's context (thread 0) */
+  lsp_attack_ctx own[LSP_ATTACK_TEAM_MAX]; /* copies for threads 1, 2, ... */
+  lsp_attack_ctx *ctx[LSP_ATTACK_TEAM_MAX]; /* thread t's context */
   int nt;
   lsp_pool *pool; /* NULL: the caller alone */
   /* the pass being run */
@@ -129,9 +129,8 @@ static void team_main(void *arg, int t, int nt) {
       break;
     }
     atomic_fetch_add(&tm->passes, passes);
-    if (t == 0 &&
-        (st = lsp_attack_tick(c, tm->stage, tm->eps, tm->restart,
-                              atomic_exchange(&tm->passes, 0)))) {
+    if (t == 0 && (st = lsp_attack_tick(c, tm->stage, tm->eps, tm->restart,
+                                        atomic_exchange(&tm->passes, 0)))) {
       fail_team(tm, st);
       break;
     }
