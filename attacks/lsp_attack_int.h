@@ -4,7 +4,8 @@
  * to lsp_fgsm_sweep (lsp_fgsm.c), lsp_pgd_sweep (lsp_pgd.c) or lsp_aa_sweep
  * (lsp_autoattack.c, which runs the engines lsp_apgd_run of lsp_apgd.c and
  * lsp_square_run of lsp_square.c); all use the batch helpers of
- * lsp_attack_batch.c. */
+ * lsp_attack_batch.c and share their batches among threads through
+ * lsp_attack_team.c. */
 #ifndef LSP_ATTACK_INT_H
 #define LSP_ATTACK_INT_H
 
