@@ -19,7 +19,10 @@
  * (xᵏ⁻¹ is kept). Every iterate, x⁰ included, is classified: an example is
  * broken at the first one the model gets wrong, and then leaves the batch
  * (the other rows' trajectories do not depend on it). Random starts depend
- * only on (seed, stage, example). */
+ * only on (seed, stage, example). The batches of each target and restart
+ * are cut from the list of the examples alive when it starts and shared
+ * among lsprobe's threads (lsp_attack_team.c): the same batches, each
+ * writing only its own examples' outcomes, whatever the thread count. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +68,7 @@ typedef struct {
   uint32_t *nincr;
   uint8_t *red_ck, *drop;
   float *xc, *xp, *xbest, *gbest, *blo, *bhi; /* B×dim */
+  size_t zeros, evals; /* this thread's input-gradient components */
 } apgd_ws;
 
 static void ws_free(apgd_ws *w) {
@@ -119,6 +123,7 @@ static int ws_alloc(apgd_ws *w, size_t b, size_t dim) {
       !w->lossv || !w->nincr || !w->red_ck || !w->drop || !w->xc || !w->xp ||
       !w->xbest || !w->gbest || !w->blo || !w->bhi) {
     ws_free(w);
+    memset(w, 0, sizeof *w);
     return lsp_fail(LSP_ENOMEM, "apgd: out of memory for %zu rows", b);
   }
   return LSP_OK;
@@ -157,7 +162,7 @@ static size_t compact(apgd_ws *w, float *gb, size_t dim, size_t na) {
 /* Forward the na rows of w->xc: predictions, confidences, losses and (if
  * grad) the input gradient into c->gb. */
 static int evaluate(lsp_attack_ctx *c, apgd_ws *w, size_t na,
-                    lsp_attack_loss loss, int grad, lsp_aa_state *st) {
+                    lsp_attack_loss loss, int grad) {
   const float *z = NULL;
   int s = lsp_attack_forward_src(c, w->xc, na, &z);
   if (s) return s;
@@ -169,8 +174,8 @@ static int evaluate(lsp_attack_ctx *c, apgd_ws *w, size_t na,
   if ((s = lsp_model_backward(c->src, c->ws_src, c->dz, LSP_BACK_INPUT, c->gb)))
     return s;
   c->flops += c->fwd_src * (double)na;
-  st->zeros += lsp_attack_count_zeros(c, c->gb, na);
-  st->evals += na * c->nread;
+  w->zeros += lsp_attack_count_zeros(c, c->gb, na);
+  w->evals += na * c->nread;
   return LSP_OK;
 }
 
@@ -234,7 +239,7 @@ static int run_batch(lsp_attack_ctx *c, apgd_ws *w, size_t na, double eps,
     w->eta[a] = 2.0f * ef;
     w->drop[a] = 0;
   }
-  int s = evaluate(c, w, na, loss, S > 0, st);
+  int s = evaluate(c, w, na, loss, S > 0);
   if (s) return s;
   for (size_t a = 0; a < na; a++) {
     if (w->bpred[a] != c->y[w->idx[a]]) {
@@ -272,7 +277,7 @@ static int run_batch(lsp_attack_ctx *c, apgd_ws *w, size_t na, double eps,
       w->drop[a] = 0;
     }
     const int last = i + 1 == S;
-    if ((s = evaluate(c, w, na, loss, !last, st))) return s;
+    if ((s = evaluate(c, w, na, loss, !last))) return s;
     for (size_t a = 0; a < na; a++) {
       if (w->bpred[a] != c->y[w->idx[a]]) {
         record_fooled(c, w, a, st);
@@ -321,6 +326,34 @@ static int run_batch(lsp_attack_ctx *c, apgd_ws *w, size_t na, double eps,
   return LSP_OK;
 }
 
+/* One target and restart: the alive examples (rows, their targets tgt),
+ * in batches of B. */
+typedef struct {
+  apgd_ws *ws; /* one per thread */
+  size_t *rows;
+  int32_t *tgt;
+  size_t nrows;
+  double eps;
+  lsp_attack_loss loss;
+  uint64_t key;
+  lsp_aa_state *st;
+} apgd_job;
+
+static int apgd_batch(lsp_attack_ctx *c, int t, size_t b, void *arg,
+                      size_t *passes) {
+  apgd_job *j = arg;
+  apgd_ws *w = &j->ws[t];
+  const size_t i0 = b * c->batch;
+  const size_t na = j->nrows - i0 < c->batch ? j->nrows - i0 : c->batch;
+  for (size_t a = 0; a < na; a++) {
+    w->idx[a] = j->rows[i0 + a];
+    w->lab[a] = c->y[w->idx[a]];
+    w->tgt[a] = j->tgt[i0 + a];
+  }
+  *passes = na * (c->o->apgd_steps + 1);
+  return run_batch(c, w, na, j->eps, j->loss, j->key, j->st);
+}
+
 int lsp_apgd_run(lsp_attack_ctx *c, double eps, lsp_attack_loss loss,
                  size_t targets, uint64_t stage, lsp_aa_state *st) {
   const int targeted = loss == LSP_ALOSS_DLR_TARGETED;
@@ -329,32 +362,52 @@ int lsp_apgd_run(lsp_attack_ctx *c, double eps, lsp_attack_loss loss,
   const char *name = loss == LSP_ALOSS_CE    ? "apgd-ce"
                      : loss == LSP_ALOSS_DLR ? "apgd-dlr"
                                              : "apgd-t";
-  apgd_ws w;
-  int s = ws_alloc(&w, B, c->dim);
-  if (s) return s;
+  apgd_job j = {.eps = eps, .loss = loss, .st = st};
+  lsp_attack_team *team = NULL;
+  int nt = 0, s = LSP_OK;
+  size_t nalive = 0;
+  for (size_t i = 0; i < n; i++) nalive += st->alive[i];
+  if (nalive == 0) return LSP_OK;
+  j.rows = malloc(nalive * sizeof *j.rows);
+  j.tgt = malloc(nalive * sizeof *j.tgt);
+  if (!j.rows || !j.tgt) {
+    s = lsp_fail(LSP_ENOMEM, "%s: out of memory for %zu examples", name, n);
+    goto done;
+  }
+  if ((s = lsp_attack_team_alloc(c, (nalive + B - 1) / B, &team))) goto done;
+  nt = lsp_attack_team_size(team);
+  if (!(j.ws = calloc((size_t)nt, sizeof *j.ws))) {
+    s = lsp_fail(LSP_ENOMEM, "%s: out of memory for %d threads", name, nt);
+    goto done;
+  }
+  for (int t = 0; t < nt && s == LSP_OK; t++) s = ws_alloc(&j.ws[t], B, c->dim);
   for (size_t t = 0; t < T && s == LSP_OK; t++)
     for (size_t r = 0; r < R && s == LSP_OK; r++) {
-      const uint64_t key = (stage << 32) | ((uint64_t)t << 16) | r;
-      size_t i = 0;
-      while (i < n && s == LSP_OK) {
-        size_t na = 0;
-        for (; i < n && na < B; i++) {
-          if (!st->alive[i]) continue;
-          int32_t tg = -1;
-          if (targeted) {
-            tg = rank_class(c->clean_logits + i * c->k, c->k, t + 1);
-            if (tg == c->y[i]) continue; /* cannot happen when clean-correct */
-          }
-          w.idx[na] = i;
-          w.lab[na] = c->y[i];
-          w.tgt[na] = tg;
-          na++;
+      j.key = (stage << 32) | ((uint64_t)t << 16) | r;
+      j.nrows = 0;
+      for (size_t i = 0; i < n; i++) {
+        if (!st->alive[i]) continue;
+        int32_t tg = -1;
+        if (targeted) {
+          tg = rank_class(c->clean_logits + i * c->k, c->k, t + 1);
+          if (tg == c->y[i]) continue; /* cannot happen when clean-correct */
         }
-        if (na == 0) break;
-        if ((s = run_batch(c, &w, na, eps, loss, key, st))) break;
-        s = lsp_attack_tick(c, name, eps, r + 1, na * (c->o->apgd_steps + 1));
+        j.rows[j.nrows] = i;
+        j.tgt[j.nrows++] = tg;
       }
+      s = lsp_attack_team_run(team, (j.nrows + B - 1) / B, apgd_batch, &j,
+                              name, eps, r + 1);
     }
-  ws_free(&w);
+  for (int t = 0; t < nt && j.ws; t++) { /* the counts, in thread order */
+    st->zeros += j.ws[t].zeros;
+    st->evals += j.ws[t].evals;
+  }
+done:
+  for (int t = 0; t < nt && j.ws; t++)
+    if (j.ws[t].idx) ws_free(&j.ws[t]);
+  free(j.ws);
+  lsp_attack_team_free(team);
+  free(j.rows);
+  free(j.tgt);
   return s;
 }

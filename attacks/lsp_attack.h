@@ -21,7 +21,9 @@
  * Everything runs in batches through the model's GEMM path
  * (lsp_model_forward / lsp_model_backward with LSP_BACK_INPUT). Random
  * draws come from streams keyed by (seed, stage, restart, example), so
- * results do not depend on the batch size or the thread count. The library
+ * results do not depend on the batch size or the thread count. With
+ * lsp_threads_get() > 1 and OpenBLAS at one thread, that many threads take
+ * the batches of each pass in turn (lsp_attack_team.c). The library
  * never prints: long runs report through a callback and stop with LSP_EINTR
  * when lsp_interrupted() turns true. */
 #ifndef LSP_ATTACK_H

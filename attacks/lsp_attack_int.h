@@ -4,7 +4,8 @@
  * to lsp_fgsm_sweep (lsp_fgsm.c), lsp_pgd_sweep (lsp_pgd.c) or lsp_aa_sweep
  * (lsp_autoattack.c, which runs the engines lsp_apgd_run of lsp_apgd.c and
  * lsp_square_run of lsp_square.c); all use the batch helpers of
- * lsp_attack_batch.c. */
+ * lsp_attack_batch.c and share their batches among threads through
+ * lsp_attack_team.c. */
 #ifndef LSP_ATTACK_INT_H
 #define LSP_ATTACK_INT_H
 
@@ -123,6 +124,37 @@ static inline double lsp_attack_unif(uint64_t key, uint64_t j) {
 /* The stream of (seed, stage, example): stage numbers a run's APGD
  * variant, target, restart or Square restart. */
 uint64_t lsp_attack_stream(unsigned long seed, uint64_t stage, size_t example);
+
+/* ---- the team of threads (lsp_attack_team.c) ----------------------------- */
+
+/* Threads that share the batches of a pass: thread 0 works on the caller's
+ * context, the others on copies with their own workspaces (ws_src, ws_dst,
+ * xb, gb, dz). A batch must depend only on its index (its rows, their
+ * random streams) and write only its own rows of shared outputs; per-thread
+ * partial sums are for the engine to keep (one slot per thread) and add up
+ * in thread order. */
+enum { LSP_ATTACK_TEAM_MAX = 64 }; /* threads at most */
+typedef struct lsp_attack_team lsp_attack_team;
+/* Computes batch b on thread t, whose context is c; *passes: the
+ * example-passes it did, for the progress. */
+typedef int (*lsp_attack_batch_fn)(lsp_attack_ctx *c, int t, size_t b,
+                                   void *arg, size_t *passes);
+/* A team for passes of up to nbatch batches: min(lsp_threads_get(),
+ * nbatch) threads when OpenBLAS runs on one thread, else the caller alone. */
+int lsp_attack_team_alloc(lsp_attack_ctx *c, size_t nbatch,
+                          lsp_attack_team **out);
+int lsp_attack_team_size(const lsp_attack_team *tm);
+lsp_attack_ctx *lsp_attack_team_ctx(lsp_attack_team *tm, int t);
+/* Batches 0..nbatch-1 taken in turn by the threads; progress reported as
+ * (stage, eps, restart). The first error stops the pass and is returned
+ * with its message. */
+int lsp_attack_team_run(lsp_attack_team *tm, size_t nbatch,
+                        lsp_attack_batch_fn fn, void *arg, const char *stage,
+                        double eps, size_t restart);
+/* Adds the copies' flops to the caller's context and frees. NULL-safe. */
+void lsp_attack_team_free(lsp_attack_team *tm);
+/* Passes run on more than one thread since the process started. */
+size_t lsp_attack_team_parallel_runs(void);
 
 /* ---- the AutoAttack engines (one ε, white-box) -------------------------- */
 

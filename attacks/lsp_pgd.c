@@ -8,7 +8,10 @@
  * computed in float32) and α = ε/4 unless given. The random start of
  * example i in restart r comes from a GSL taus2 generator seeded from
  * (seed, r, i) alone, so every ε sees the same start directions, and the
- * numbers depend neither on the batch size nor on the thread count.
+ * numbers depend neither on the batch size nor on the thread count: the
+ * batches of each (ε, restart) are shared among lsprobe's threads
+ * (lsp_attack_team.c), each batch writes only its own examples' outcomes,
+ * and the zero-gradient counts are integers summed per thread.
  *
  * An example is robust at ε only if the scoring model classifies every
  * restart's iterates correctly (white-box untargeted: every iterate, with
@@ -33,18 +36,27 @@ static unsigned long mix_seed(unsigned long seed, size_t r, size_t i) {
   return (unsigned long)(z & 0xffffffffull) | 1ul;
 }
 
-/* Per-ε scratch and outcome. */
+/* One thread's batch scratch and counts. */
 typedef struct {
   float *blo, *bhi;    /* batch×dim: the box of each active row           */
   int32_t *bpred;      /* batch                                           */
   float *bconf;        /* batch                                           */
   int32_t *blab;       /* batch: gradient labels of the active rows       */
   size_t *idx;         /* batch: example index of each active row         */
-  uint8_t *alive;      /* n: not fooled by any restart so far             */
-  int32_t *pred;       /* n: prediction on the kept x'                    */
-  float *conf;         /* n: confidence on the kept x'                    */
-  float *keep;         /* n×dim or NULL: the kept x'                      */
-  size_t zeros, evals; /* gradient components: exactly zero / all       */
+  gsl_rng *rng;        /* the random starts                               */
+  size_t zeros, evals; /* gradient components: exactly zero / all         */
+} pgd_ws;
+
+/* One ε's outcome (a batch writes only its own examples' rows) and the
+ * pass being run. */
+typedef struct {
+  uint8_t *alive; /* n: not fooled by any restart so far             */
+  int32_t *pred;  /* n: prediction on the kept x'                    */
+  float *conf;    /* n: confidence on the kept x'                    */
+  float *keep;    /* n×dim or NULL: the kept x'                      */
+  pgd_ws *ws;     /* one per thread                                  */
+  double eps;
+  size_t r; /* the restart */
 } eps_state;
 
 /* Record the outcome of active row a (example ii) at iterate xrow: the first
@@ -58,7 +70,7 @@ static void record(const lsp_attack_ctx *c, eps_state *e, size_t ii, int32_t p,
   if (p != c->y[ii]) e->alive[ii] = 0;
 }
 
-/* One ε: R restarts of S steps over all rows.
+/* Batch b of restart e->r at ε = e->eps on thread t: S steps.
  *
  * Early exit (white-box, untargeted): the forward of every step already
  * classifies the current iterate, so an example is counted as fooled at
@@ -68,9 +80,12 @@ static void record(const lsp_attack_ctx *c, eps_state *e, size_t ii, int32_t p,
  * examples fooled by an earlier restart. Otherwise (targeted, transfer, or
  * full_steps) every example runs all S steps and its last iterate is
  * scored on dst. */
-static int attack_eps(lsp_attack_ctx *c, double eps, gsl_rng *rng,
-                      eps_state *e) {
-  const size_t n = c->n, dim = c->dim, S = c->o->steps, R = c->o->restarts;
+static int pgd_batch(lsp_attack_ctx *c, int t, size_t b, void *arg,
+                     size_t *passes) {
+  eps_state *e = arg;
+  pgd_ws *w = &e->ws[t];
+  const double eps = e->eps;
+  const size_t n = c->n, dim = c->dim, S = c->o->steps, r = e->r;
   const float lo = c->o->lo, hi = c->o->hi, ef = (float)eps;
   const float af =
       (float)(c->o->step_size > 0.0 ? c->o->step_size : eps / 4.0) *
@@ -79,119 +94,132 @@ static int attack_eps(lsp_attack_ctx *c, double eps, gsl_rng *rng,
   const int early =
       !c->transfer && c->o->target == LSP_TARGET_NONE && !c->o->full_steps;
   /* (lsp_attack_run records the same rule in the result's early_exit) */
-  const char *stage = pgd ? "pgd" : "bim";
-  memset(e->alive, 1, n);
-  for (size_t r = 0; r < R; r++) {
-    for (size_t i0 = 0; i0 < n; i0 += c->batch) {
-      size_t nb = n - i0 < c->batch ? n - i0 : c->batch, na = 0;
-      float *xb = c->xb;
-      /* the active rows: every example not fooled by an earlier restart */
-      for (size_t i = 0; i < nb; i++)
-        if (e->alive[i0 + i] || !early) {
-          size_t ii = i0 + i;
-          const float *xs = c->x + ii * dim;
-          float *xr = xb + na * dim, *bl = e->blo + na * dim,
-                *bh = e->bhi + na * dim;
-          for (size_t j = 0; j < dim; j++) {
-            float a = xs[j] - ef, b = xs[j] + ef;
-            bl[j] = a > lo ? a : lo;
-            bh[j] = b < hi ? b : hi;
-          }
-          if (pgd) {
-            gsl_rng_set(rng, mix_seed(c->o->seed, r, ii));
-            for (size_t j = 0; j < dim; j++) {
-              float v = xs[j] + ef * (float)(2.0 * gsl_rng_uniform(rng) - 1.0);
-              xr[j] = v < bl[j] ? bl[j] : v > bh[j] ? bh[j] : v;
-            }
-          } else {
-            memcpy(xr, xs, dim * sizeof *xr);
-          }
-          e->blab[na] = c->lab[ii];
-          e->idx[na++] = ii;
-        }
-      for (size_t s = 0; s < S && na > 0; s++) {
-        const float *z = NULL;
-        int st = lsp_attack_forward_src(c, xb, na, &z);
-        if (st) return st;
-        size_t fooled = 0;
-        if (early) {
-          lsp_attack_score(z, na, c->k, e->bpred, e->bconf);
-          for (size_t a = 0; a < na; a++)
-            if (e->bpred[a] != c->y[e->idx[a]]) {
-              record(c, e, e->idx[a], e->bpred[a], e->bconf[a], xb + a * dim);
-              fooled++;
-            }
-          if (fooled == na) {
-            na = 0;
-            break;
-          }
-        }
-        if ((st = lsp_attack_backward_src(c, z, e->blab, na, &e->zeros)))
-          return st;
-        e->evals += na * c->nread;
-        const float *g = c->gb;
-        for (size_t a = 0; a < na; a++) {
-          if (fooled && e->bpred[a] != c->y[e->idx[a]]) continue;
-          float *xr = xb + a * dim;
-          const float *ga = g + a * dim, *bl = e->blo + a * dim,
-                      *bh = e->bhi + a * dim;
-          for (size_t j = 0; j < dim; j++)
-            xr[j] = lsp_attack_step(xr[j], ga[j], af, bl[j], bh[j]);
-        }
-        if (fooled) { /* drop the fooled rows from the batch */
-          size_t w = 0;
-          for (size_t a = 0; a < na; a++) {
-            if (e->bpred[a] != c->y[e->idx[a]]) continue;
-            if (w != a) {
-              memcpy(xb + w * dim, xb + a * dim, dim * sizeof *xb);
-              memcpy(e->blo + w * dim, e->blo + a * dim, dim * sizeof *xb);
-              memcpy(e->bhi + w * dim, e->bhi + a * dim, dim * sizeof *xb);
-              e->blab[w] = e->blab[a];
-              e->idx[w] = e->idx[a];
-            }
-            w++;
-          }
-          na = w;
-        }
+  const size_t i0 = b * c->batch;
+  const size_t nb = n - i0 < c->batch ? n - i0 : c->batch;
+  size_t na = 0;
+  float *xb = c->xb;
+  *passes = nb * (S + 1);
+  /* the active rows: every example not fooled by an earlier restart */
+  for (size_t i = 0; i < nb; i++)
+    if (e->alive[i0 + i] || !early) {
+      size_t ii = i0 + i;
+      const float *xs = c->x + ii * dim;
+      float *xr = xb + na * dim, *bl = w->blo + na * dim,
+            *bh = w->bhi + na * dim;
+      for (size_t j = 0; j < dim; j++) {
+        float l = xs[j] - ef, h = xs[j] + ef;
+        bl[j] = l > lo ? l : lo;
+        bh[j] = h < hi ? h : hi;
       }
-      if (na > 0) { /* score the last iterates on dst */
-        const float *z = NULL;
-        int st = lsp_model_forward(c->dst, c->ws_dst, xb, na, &z, NULL);
-        if (st) return st;
-        c->flops += c->fwd_dst * (double)na;
-        lsp_attack_score(z, na, c->k, e->bpred, e->bconf);
-        for (size_t a = 0; a < na; a++)
-          record(c, e, e->idx[a], e->bpred[a], e->bconf[a], xb + a * dim);
+      if (pgd) {
+        gsl_rng_set(w->rng, mix_seed(c->o->seed, r, ii));
+        for (size_t j = 0; j < dim; j++) {
+          float v = xs[j] + ef * (float)(2.0 * gsl_rng_uniform(w->rng) - 1.0);
+          xr[j] = v < bl[j] ? bl[j] : v > bh[j] ? bh[j] : v;
+        }
+      } else {
+        memcpy(xr, xs, dim * sizeof *xr);
       }
-      int st = lsp_attack_tick(c, stage, eps, r + 1, nb * (S + 1));
-      if (st) return st;
+      w->blab[na] = c->lab[ii];
+      w->idx[na++] = ii;
+    }
+  for (size_t s = 0; s < S && na > 0; s++) {
+    const float *z = NULL;
+    int st = lsp_attack_forward_src(c, xb, na, &z);
+    if (st) return st;
+    size_t fooled = 0;
+    if (early) {
+      lsp_attack_score(z, na, c->k, w->bpred, w->bconf);
+      for (size_t a = 0; a < na; a++)
+        if (w->bpred[a] != c->y[w->idx[a]]) {
+          record(c, e, w->idx[a], w->bpred[a], w->bconf[a], xb + a * dim);
+          fooled++;
+        }
+      if (fooled == na) {
+        na = 0;
+        break;
+      }
+    }
+    if ((st = lsp_attack_backward_src(c, z, w->blab, na, &w->zeros)))
+      return st;
+    w->evals += na * c->nread;
+    const float *g = c->gb;
+    for (size_t a = 0; a < na; a++) {
+      if (fooled && w->bpred[a] != c->y[w->idx[a]]) continue;
+      float *xr = xb + a * dim;
+      const float *ga = g + a * dim, *bl = w->blo + a * dim,
+                  *bh = w->bhi + a * dim;
+      for (size_t j = 0; j < dim; j++)
+        xr[j] = lsp_attack_step(xr[j], ga[j], af, bl[j], bh[j]);
+    }
+    if (fooled) { /* drop the fooled rows from the batch */
+      size_t k = 0;
+      for (size_t a = 0; a < na; a++) {
+        if (w->bpred[a] != c->y[w->idx[a]]) continue;
+        if (k != a) {
+          memcpy(xb + k * dim, xb + a * dim, dim * sizeof *xb);
+          memcpy(w->blo + k * dim, w->blo + a * dim, dim * sizeof *xb);
+          memcpy(w->bhi + k * dim, w->bhi + a * dim, dim * sizeof *xb);
+          w->blab[k] = w->blab[a];
+          w->idx[k] = w->idx[a];
+        }
+        k++;
+      }
+      na = k;
     }
   }
+  if (na > 0) { /* score the last iterates on dst */
+    const float *z = NULL;
+    int st = lsp_model_forward(c->dst, c->ws_dst, xb, na, &z, NULL);
+    if (st) return st;
+    c->flops += c->fwd_dst * (double)na;
+    lsp_attack_score(z, na, c->k, w->bpred, w->bconf);
+    for (size_t a = 0; a < na; a++)
+      record(c, e, w->idx[a], w->bpred[a], w->bconf[a], xb + a * dim);
+  }
   return LSP_OK;
+}
+
+static void ws_free(pgd_ws *w) {
+  free(w->blo);
+  free(w->bhi);
+  free(w->bpred);
+  free(w->bconf);
+  free(w->blab);
+  free(w->idx);
+  if (w->rng) gsl_rng_free(w->rng);
+}
+
+static int ws_alloc(pgd_ws *w, size_t batch, size_t dim) {
+  w->blo = malloc(batch * dim * sizeof *w->blo);
+  w->bhi = malloc(batch * dim * sizeof *w->bhi);
+  w->bpred = malloc(batch * sizeof *w->bpred);
+  w->bconf = malloc(batch * sizeof *w->bconf);
+  w->blab = malloc(batch * sizeof *w->blab);
+  w->idx = malloc(batch * sizeof *w->idx);
+  w->rng = gsl_rng_alloc(gsl_rng_taus2);
+  return w->blo && w->bhi && w->bpred && w->bconf && w->blab && w->idx &&
+         w->rng;
 }
 
 int lsp_pgd_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
                   lsp_attack_result *out) {
   const size_t n = c->n, dim = c->dim, S = c->o->steps, R = c->o->restarts;
+  const size_t nbatch = (n + c->batch - 1) / c->batch;
+  const char *stage = c->o->kind == LSP_ATTACK_PGD ? "pgd" : "bim";
   eps_state e;
   memset(&e, 0, sizeof e);
+  lsp_attack_team *team = NULL;
   uint8_t *ok = malloc(neps * n);
   e.pred = malloc(n * sizeof *e.pred);
   e.conf = malloc(n * sizeof *e.conf);
-  e.bpred = malloc(c->batch * sizeof *e.bpred);
-  e.bconf = malloc(c->batch * sizeof *e.bconf);
-  e.blab = malloc(c->batch * sizeof *e.blab);
-  e.idx = malloc(c->batch * sizeof *e.idx);
-  e.blo = malloc(c->batch * dim * sizeof *e.blo);
-  e.bhi = malloc(c->batch * dim * sizeof *e.bhi);
-  gsl_rng *rng = gsl_rng_alloc(gsl_rng_taus2);
-  int st = LSP_OK;
-  if (!ok || !e.pred || !e.conf || !e.bpred || !e.bconf || !e.blab || !e.idx ||
-      !e.blo || !e.bhi || !rng) {
-    st = lsp_fail(LSP_ENOMEM, "%s: out of memory",
-                  lsp_attack_kind_name(c->o->kind));
-    goto done;
-  }
+  int st = LSP_OK, nt = 0;
+  if (!ok || !e.pred || !e.conf) goto oom;
+  if ((st = lsp_attack_team_alloc(c, nbatch, &team))) goto done;
+  nt = lsp_attack_team_size(team);
+  if (!(e.ws = calloc((size_t)nt, sizeof *e.ws))) goto oom;
+  for (int t = 0; t < nt; t++)
+    if (!ws_alloc(&e.ws[t], c->batch, dim)) goto oom;
   size_t npos = 0;
   for (size_t i = 0; i < neps; i++) npos += eps[i] > 0.0;
   c->total = n + npos * R * n * (S + 1);
@@ -209,24 +237,34 @@ int lsp_pgd_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
       if (e.keep) memcpy(e.keep, c->x, n * dim * sizeof *e.keep);
       p->zero_grad_share = NAN; /* no gradient evaluated */
     } else {
-      e.zeros = e.evals = 0;
-      if ((st = attack_eps(c, eps[i], rng, &e))) goto done;
-      p->zero_grad_share = e.evals ? (double)e.zeros / (double)e.evals : NAN;
+      for (int t = 0; t < nt; t++) e.ws[t].zeros = e.ws[t].evals = 0;
+      memset(e.alive, 1, n);
+      e.eps = eps[i];
+      for (e.r = 0; e.r < R; e.r++)
+        if ((st = lsp_attack_team_run(team, nbatch, pgd_batch, &e, stage,
+                                      eps[i], e.r + 1)))
+          goto done;
+      size_t zeros = 0, evals = 0;
+      for (int t = 0; t < nt; t++) {
+        zeros += e.ws[t].zeros;
+        evals += e.ws[t].evals;
+      }
+      p->zero_grad_share = evals ? (double)zeros / (double)evals : NAN;
     }
     lsp_attack_summarize(c, e.alive, e.pred, e.conf, p);
   }
 
   st = lsp_attack_envelope(c, eps, neps, ok, out);
+  goto done;
+oom:
+  st = lsp_fail(LSP_ENOMEM, "%s: out of memory",
+                lsp_attack_kind_name(c->o->kind));
 done:
-  gsl_rng_free(rng);
+  for (int t = 0; e.ws && t < nt; t++) ws_free(&e.ws[t]);
+  free(e.ws);
+  lsp_attack_team_free(team);
   free(ok);
   free(e.pred);
   free(e.conf);
-  free(e.bpred);
-  free(e.bconf);
-  free(e.blab);
-  free(e.idx);
-  free(e.blo);
-  free(e.bhi);
   return st;
 }

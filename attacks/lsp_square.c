@@ -24,7 +24,12 @@
  * through lsp_square_fast.c (an incremental first layer); an example then
  * counts as broken only when the model's own forward pass, run on that
  * candidate, misclassifies it, and the inputs kept for the survivors are
- * scored by it too. */
+ * scored by it too.
+ *
+ * The batches of each restart are cut from the list of the examples alive
+ * when it starts and shared among lsprobe's threads (lsp_attack_team.c),
+ * each thread with its own rows' state: the same batches, each writing
+ * only its own examples' outcomes, whatever the thread count. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +64,7 @@ typedef struct {
   uint8_t *drop;
   float *save;      /* B×dim: the pixels under each row's square */
   size_t *sus;      /* B: rows the fast path calls misclassified */
+  double *m;        /* B: the margins of the latest queries        */
   lsp_sqfast *fast; /* owned, or NULL: queries through the model */
 } square_ws;
 
@@ -75,6 +81,7 @@ static void ws_free(square_ws *w) {
   free(w->drop);
   free(w->save);
   free(w->sus);
+  free(w->m);
   lsp_sqfast_free(w->fast);
 }
 
@@ -92,9 +99,10 @@ static int ws_alloc(square_ws *w, size_t b, size_t dim) {
   w->drop = malloc(b);
   w->save = malloc(b * dim * sizeof *w->save);
   w->sus = malloc(b * sizeof *w->sus);
+  w->m = malloc(b * sizeof *w->m);
   if (!w->idx || !w->r0 || !w->c0 || !w->pred_best || !w->bpred ||
       !w->conf_best || !w->bconf || !w->mbest || !w->key || !w->drop ||
-      !w->save || !w->sus) {
+      !w->save || !w->sus || !w->m) {
     ws_free(w);
     memset(w, 0, sizeof *w);
     return lsp_fail(LSP_ENOMEM, "square: out of memory for %zu rows", b);
@@ -323,31 +331,64 @@ static int run_batch(lsp_attack_ctx *c, square_ws *w, size_t na, double eps,
   return LSP_OK;
 }
 
+/* One restart: the alive examples (rows) in batches of B. */
+typedef struct {
+  square_ws *ws; /* one per thread */
+  size_t *rows, nrows;
+  double eps;
+  uint64_t key; /* (stage << 32) | restart */
+  lsp_aa_state *st;
+} square_job;
+
+static int square_batch(lsp_attack_ctx *c, int t, size_t b, void *arg,
+                        size_t *passes) {
+  square_job *j = arg;
+  square_ws *w = &j->ws[t];
+  const size_t i0 = b * c->batch;
+  const size_t na = j->nrows - i0 < c->batch ? j->nrows - i0 : c->batch;
+  for (size_t a = 0; a < na; a++) {
+    w->idx[a] = j->rows[i0 + a];
+    w->key[a] = lsp_attack_stream(c->o->seed, j->key, w->idx[a]);
+  }
+  *passes = na * c->o->queries;
+  return run_batch(c, w, na, j->eps, w->m, j->st);
+}
+
 int lsp_square_run(lsp_attack_ctx *c, double eps, uint64_t stage,
                    lsp_aa_state *st) {
   const size_t n = c->n, B = c->batch, R = c->o->restarts;
-  square_ws w;
-  int s = ws_alloc(&w, B, c->dim);
-  if (s == LSP_OK) s = lsp_sqfast_alloc(c->src, c->dim, B, &w.fast);
-  double *m = malloc(B * sizeof *m);
-  if (s == LSP_OK && !m)
-    s = lsp_fail(LSP_ENOMEM, "square: out of memory for %zu rows", B);
-  for (size_t r = 0; r < R && s == LSP_OK; r++) {
-    size_t i = 0;
-    while (i < n && s == LSP_OK) {
-      size_t na = 0;
-      for (; i < n && na < B; i++) {
-        if (!st->alive[i]) continue;
-        w.idx[na] = i;
-        w.key[na] = lsp_attack_stream(c->o->seed, (stage << 32) | r, i);
-        na++;
-      }
-      if (na == 0) break;
-      if ((s = run_batch(c, &w, na, eps, m, st))) break;
-      s = lsp_attack_tick(c, "square", eps, r + 1, na * c->o->queries);
-    }
+  square_job j = {.eps = eps, .st = st};
+  lsp_attack_team *team = NULL;
+  int nt = 0, s = LSP_OK;
+  size_t nalive = 0;
+  for (size_t i = 0; i < n; i++) nalive += st->alive[i];
+  if (nalive == 0) return LSP_OK;
+  if (!(j.rows = malloc(nalive * sizeof *j.rows))) {
+    s = lsp_fail(LSP_ENOMEM, "square: out of memory for %zu examples", n);
+    goto done;
   }
-  free(m);
-  if (w.idx) ws_free(&w);
+  if ((s = lsp_attack_team_alloc(c, (nalive + B - 1) / B, &team))) goto done;
+  nt = lsp_attack_team_size(team);
+  if (!(j.ws = calloc((size_t)nt, sizeof *j.ws))) {
+    s = lsp_fail(LSP_ENOMEM, "square: out of memory for %d threads", nt);
+    goto done;
+  }
+  for (int t = 0; t < nt && s == LSP_OK; t++)
+    if ((s = ws_alloc(&j.ws[t], B, c->dim)) == LSP_OK)
+      s = lsp_sqfast_alloc(c->src, c->dim, B, &j.ws[t].fast);
+  for (size_t r = 0; r < R && s == LSP_OK; r++) {
+    j.key = (stage << 32) | r;
+    j.nrows = 0;
+    for (size_t i = 0; i < n; i++)
+      if (st->alive[i]) j.rows[j.nrows++] = i;
+    s = lsp_attack_team_run(team, (j.nrows + B - 1) / B, square_batch, &j,
+                            "square", eps, r + 1);
+  }
+done:
+  for (int t = 0; t < nt && j.ws; t++)
+    if (j.ws[t].idx) ws_free(&j.ws[t]);
+  free(j.ws);
+  lsp_attack_team_free(team);
+  free(j.rows);
   return s;
 }

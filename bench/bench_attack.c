@@ -34,9 +34,9 @@
  * loop on the same batch, timed in the same program (sgemm_gflops, floor_s,
  * share_of_sgemm = floor_s / median_s; and by CPU time, floor_cpu_s and
  * share_of_sgemm_cpu: on a shared machine the steadier pair). With T > 1
- * threads FGSM runs OpenBLAS at one thread and its batches on T threads
- * (lsp_fgsm.c), and the floor is that loop run by T threads side by side
- * (bench_sgemm_rate_team), per CPU second of each. */
+ * threads the attacks run OpenBLAS at one thread and their batches on T
+ * threads (lsp_attack_team.c), and FGSM's floor is that loop run by T
+ * threads side by side (bench_sgemm_rate_team), per CPU second of each. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,11 +126,11 @@ int main(int argc, char **argv) {
     p = *end ? end + 1 : end;
   }
   bench_isa_arg(argc, argv);
-  /* a benchmark owns its process: BLAS too — at one thread for FGSM, whose
-   * batches lsprobe's threads share (as `lsprobe attack` sets it) */
-  const int blas_threads = o.kind == LSP_ATTACK_FGSM ? 1 : threads;
+  /* a benchmark owns its process: BLAS too — at one thread, as `lsprobe
+   * attack` sets it: every attack's batches are shared by lsprobe's threads
+   * (lsp_attack_team.c) */
   lsp_threads_set(threads);
-  lsp_threads_set_blas(blas_threads);
+  lsp_threads_set_blas(1);
   const int aa = lsp_attack_kind_is_aa(o.kind);
   if (steps > 0 && aa) o.apgd_steps = (size_t)steps;
   if (steps > 0 && !aa) o.steps = (size_t)steps;
@@ -216,7 +216,7 @@ int main(int argc, char **argv) {
   char desc[128];
   lsp_model_describe(m, desc, sizeof desc);
   printf("{\"impl\": \"lsprobe\", \"benchmark\": \"attack\", ");
-  bench_print_host(threads, blas_threads, load0);
+  bench_print_host(threads, 1, load0);
   printf(", \"attack\": \"%s\", \"model\": \"%s\", \"n\": %zu, \"steps\": %zu, "
          "\"early_exit\": %s, \"reps\": %d, \"median_s\": %.6f, \"min_s\": %.6f, "
          "\"cpu_s\": %.6f, \"seconds_per_100\": %.4f, \"gflop\": %.4f, "

@@ -235,7 +235,8 @@ int cmd_attack(int argc, char **argv) {
   }
   /* OpenBLAS at one thread: a GEMM split among several threads rounds
    * differently for each count, and the numbers must not depend on the
-   * machine. FGSM shares its batches among lsprobe's threads instead. */
+   * machine. The attacks share their batches among lsprobe's threads
+   * instead. */
   cli_threads(threads, 1);
   cli_interrupt_install();
 

@@ -136,17 +136,19 @@ sed 's/"seconds":[^,]*,//g; s/"threads":[0-9]*,//' "$SCR/out" >"$SCR/a" && sed '
   cmp -s "$SCR/a" "$SCR/b" && ok "same seed, any thread count: same numbers" || bad "autoattack numbers depend on the run"
 # every attack's numbers are the same bits at 1, 2 and 3 threads (a model
 # wide enough for OpenBLAS to split its GEMMs among threads when allowed;
-# FGSM on 600 rows shares its batches; the transfer crafts on another model)
+# batches of 64 rows, so that every attack's passes have several batches to
+# share among the threads; the transfer crafts on another model)
 expect_exit 0 "train a wider model" "$LSP" train --data synthetic --smoothing 0.1 --hidden 64 --epochs 2 --out "$SCR/wide.lspm" --quiet --threads 1
-for a in fgsm pgd apgd-ce autoattack square transfer-fgsm transfer-pgd; do
+for a in fgsm bim pgd apgd-ce apgd-t autoattack square transfer-fgsm transfer-pgd; do
   case $a in
     transfer-fgsm) A=(--attack fgsm --transfer-from "$SCR/syn.lspm" --limit 600) ;;
     transfer-pgd) A=(--attack pgd --transfer-from "$SCR/syn.lspm" --limit 300 --checks) ;;
-    fgsm | pgd) A=(--attack "$a" --limit 200) ;;
+    fgsm) A=(--attack fgsm --limit 200) ;;
+    pgd | bim) A=(--attack "$a" --limit 200 --restarts 2) ;;
     *) A=(--attack "$a" --limit 200 --steps 10 --queries 100) ;;
   esac
   for t in 1 2 3; do
-    "$LSP" attack --model "$SCR/wide.lspm" --data synthetic --eps 0,0.05,0.1,0.3 "${A[@]}" --json --threads $t 2>/dev/null |
+    "$LSP" attack --model "$SCR/wide.lspm" --data synthetic --eps 0,0.05,0.1,0.3 "${A[@]}" --batch 64 --json --threads $t 2>/dev/null |
       sed 's/"seconds":[^,]*,//g; s/"threads":[0-9]*,//' >"$SCR/thr$t.json"
   done
   [ -s "$SCR/thr1.json" ] && cmp -s "$SCR/thr1.json" "$SCR/thr2.json" && cmp -s "$SCR/thr1.json" "$SCR/thr3.json" &&

@@ -4,13 +4,14 @@
  * non-increasing in ε, inputs stay in the ε-ball and the bounds, restarts
  * and early exit never weaken the attack, targeted attacks beat chance,
  * same seed = same result, transfer from an identical copy equals the
- * white-box attack, and FGSM's batches shared among threads give the same
- * bits as one thread. */
+ * white-box attack, and FGSM's, BIM's and PGD's batches shared among
+ * threads give the same bits as one thread. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "attacks/lsp_attack.h"
+#include "attacks/lsp_attack_int.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_threads.h"
 #include "testutil.h"
@@ -277,11 +278,74 @@ static void log_progress(const lsp_attack_progress *p, void *user) {
   l->last = p->done, l->total = p->total, l->calls++;
 }
 
-/* FGSM with its batches on a team of threads (OpenBLAS at one) against the
- * serial sweep: the same accuracies, zero-gradient shares, adversarial
- * inputs and per-example outcomes, bit for bit, white-box and transfer, and
- * progress that ends at the total. */
-static void test_trained_fgsm_threads(void **state) {
+/* FGSM, BIM and PGD (two restarts; targeted too) with their batches on a
+ * team of threads (OpenBLAS at one) against the serial sweep: the same
+ * accuracies, zero-gradient shares, adversarial inputs and per-example
+ * outcomes, bit for bit, white-box and transfer; the team ran (a pass on
+ * several threads) only when threads > 1; progress ends at the total. */
+static void threads_case(trained *t, lsp_model *other, lsp_attack_kind kind,
+                         int target, int transfer) {
+  float *adv[3];
+  uint8_t *cor[3];
+  lsp_attack_result r[3];
+  const size_t R = kind == LSP_ATTACK_FGSM ? 1 : 2;
+  for (int i = 0; i < 3; i++) {
+    lsp_attack_opts o;
+    lsp_attack_opts_default(&o);
+    o.kind = kind;
+    o.target = target;
+    o.restarts = R;
+    o.batch = 45; /* 14 batches, the last short */
+    o.adv = adv[i] = malloc(sizeof t->x);
+    o.adv_point = 3;
+    o.correct = cor[i] = malloc(SN * 5);
+    progress_log pl = {0, 0, 0, 0};
+    o.progress = log_progress, o.user = &pl;
+    lsp_threads_set(i + 1); /* 1, 2 and 3 threads */
+    const size_t runs0 = lsp_attack_team_parallel_runs();
+    int st = lsp_attack_run(transfer ? other : t->m, transfer ? t->m : NULL,
+                            t->x, t->y, SN, SD, k_eps, 5, &o, &r[i]);
+    if (st) print_error("attack failed: %s\n", lsp_errmsg());
+    assert_int_equal(st, 0);
+    assert_int_equal(pl.backwards, 0);
+    /* one report a batch when serial; a team's thread 0 reports what has
+     * finished when it ends a batch, and a pass in which it ended none
+     * (the other threads took every batch, as a busy machine allows)
+     * still reports once: at least one report for each team pass — FGSM's
+     * gradients' and one a positive ε (ε = 0 reuses the clean outcomes),
+     * BIM's and PGD's one a positive ε and restart */
+    unsigned passes = kind == LSP_ATTACK_FGSM;
+    for (size_t e = 0; e < 5; e++) passes += (unsigned)R * (k_eps[e] > 0.0);
+    const size_t runs = lsp_attack_team_parallel_runs() - runs0;
+    if (i == 0) {
+      assert_true(pl.calls >= 14u);
+      assert_int_equal(runs, 0);
+    } else {
+      assert_true(pl.calls >= passes);
+      assert_int_equal(runs, passes);
+    }
+    assert_int_equal(pl.last, pl.total);
+    for (size_t e = 0; e < 5; e++) {
+      assert_true(r[i].points[e].accuracy == r[0].points[e].accuracy);
+      assert_true(r[i].points[e].accuracy_raw == r[0].points[e].accuracy_raw);
+      assert_true(r[i].points[e].mean_confidence ==
+                  r[0].points[e].mean_confidence);
+      assert_memory_equal(&r[i].points[e].zero_grad_share,
+                          &r[0].points[e].zero_grad_share, sizeof(double));
+    }
+    assert_memory_equal(adv[i], adv[0], sizeof t->x);
+    assert_memory_equal(cor[i], cor[0], SN * 5);
+  }
+  if (target == LSP_TARGET_NONE)
+    assert_true(r[0].points[4].accuracy < r[0].points[0].accuracy);
+  for (int i = 0; i < 3; i++) {
+    lsp_attack_result_free(&r[i]);
+    free(adv[i]);
+    free(cor[i]);
+  }
+}
+
+static void test_trained_threads(void **state) {
   trained *t = *state;
   size_t hidden[1] = {32};
   lsp_model *other = lsp_model_alloc_mlp(SD, hidden, 1, SK);
@@ -289,50 +353,12 @@ static void test_trained_fgsm_threads(void **state) {
   assert_int_equal(lsp_model_init(other, 5), LSP_OK);
   const int blas0 = lsp_threads_get_blas(), thr0 = lsp_threads_get();
   lsp_threads_set_blas(1);
-  for (int transfer = 0; transfer < 2; transfer++) {
-    float *adv[3];
-    uint8_t *cor[3];
-    lsp_attack_result r[3];
-    for (int i = 0; i < 3; i++) {
-      lsp_attack_opts o;
-      lsp_attack_opts_default(&o);
-      o.kind = LSP_ATTACK_FGSM;
-      o.batch = 45; /* 14 batches, the last short */
-      o.adv = adv[i] = malloc(sizeof t->x);
-      o.adv_point = 3;
-      o.correct = cor[i] = malloc(SN * 5);
-      progress_log pl = {0, 0, 0, 0};
-      o.progress = log_progress, o.user = &pl;
-      lsp_threads_set(i + 1); /* 1, 2 and 3 threads */
-      int st = lsp_attack_run(transfer ? other : t->m, transfer ? t->m : NULL,
-                              t->x, t->y, SN, SD, k_eps, 5, &o, &r[i]);
-      if (st) print_error("attack failed: %s\n", lsp_errmsg());
-      assert_int_equal(st, 0);
-      assert_int_equal(pl.backwards, 0);
-      /* one report a batch when serial; a team's thread 0 reports what has
-       * finished when it ends a batch, and a pass in which it ended none
-       * (the other threads took every batch, as a busy machine allows)
-       * still reports once: at least one report for each team pass — the
-       * gradients' and one a positive ε (ε = 0 reuses the clean outcomes) */
-      unsigned passes = 1;
-      for (size_t e = 0; e < 5; e++) passes += k_eps[e] > 0.0;
-      assert_true(pl.calls >= (i == 0 ? 14u : passes));
-      assert_int_equal(pl.last, pl.total);
-      for (size_t e = 0; e < 5; e++) {
-        assert_true(r[i].points[e].accuracy == r[0].points[e].accuracy);
-        assert_true(r[i].points[e].zero_grad_share ==
-                    r[0].points[e].zero_grad_share);
-      }
-      assert_memory_equal(adv[i], adv[0], sizeof t->x);
-      assert_memory_equal(cor[i], cor[0], SN * 5);
-    }
-    assert_true(r[0].points[4].accuracy < r[0].points[0].accuracy);
-    for (int i = 0; i < 3; i++) {
-      lsp_attack_result_free(&r[i]);
-      free(adv[i]);
-      free(cor[i]);
-    }
-  }
+  const lsp_attack_kind kinds[3] = {LSP_ATTACK_FGSM, LSP_ATTACK_BIM,
+                                    LSP_ATTACK_PGD};
+  for (int transfer = 0; transfer < 2; transfer++)
+    for (int k = 0; k < 3; k++)
+      threads_case(t, other, kinds[k], LSP_TARGET_NONE, transfer);
+  threads_case(t, other, LSP_ATTACK_PGD, LSP_TARGET_LEAST_LIKELY, 0);
   lsp_threads_set(thr0);
   lsp_threads_set_blas(blas0);
   lsp_model_free(other);
@@ -346,7 +372,7 @@ int main(void) {
       cmocka_unit_test(test_trained_early_exit),
       cmocka_unit_test(test_trained_targeted),
       cmocka_unit_test(test_trained_transfer_identity),
-      cmocka_unit_test(test_trained_fgsm_threads),
+      cmocka_unit_test(test_trained_threads),
   };
   return cmocka_run_group_tests_name("attacks_trained", props, train_setup,
                                      train_teardown);
