@@ -14,6 +14,7 @@
 #include "analysis/lsp_logitgeom.h"
 #include "analysis/lsp_mi.h"
 #include "cli/cli.h"
+#include "cli/cli_split.h"
 #include "core/data/lsp_data.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
@@ -437,19 +438,8 @@ int cmd_eval(int argc, char **argv) {
    * temperature is fitted) must be the examples the model was trained
    * without: the split its record names, checked by its hash. */
   const lsp_model_meta *mt = &m->meta;
-  int recorded = mt->trained && mt->val_hash != 0;
-  if (recorded) {
-    if (val >= 0 && (uint64_t)val != mt->n_val) {
-      rc = cli_error(cmd, CLI_USAGE,
-                     "--val %ld: %s was trained with %llu validation examples held out; "
-                     "leave --val out to use them",
-                     val, mpath, (unsigned long long)mt->n_val);
-      goto done;
-    }
-    dopt.seed = mt->split_seed;
-    dopt.n_val = (size_t)mt->n_val;
-  }
-  if ((st = lsp_data_load(&dopt, &data))) goto fail;
+  int recorded = mt->trained && mt->val_hash != 0, other = 0;
+  if ((st = cli_data_for_model(mpath, mt, &dopt, val >= 0, &data, &other))) goto fail;
   cli_note(cmd, data.note);
   const lsp_dataset *d = strcmp(split, "val") == 0 ? &data.val : &data.test;
   if (cli_has(opts, "mi") && mio.perturb.noise_sd == 0.0) {
@@ -493,7 +483,7 @@ int cmd_eval(int argc, char **argv) {
     st = lsp_fail(LSP_EDATA, "%s: the %s split is empty", data.name, split);
     goto fail;
   }
-  if (recorded && lsp_dataset_hash(&data.val) != mt->val_hash) {
+  if (other) {
     /* other data than the model's: scoring "its" validation split makes no
      * sense; scoring the test split does, but say where T comes from */
     if (strcmp(split, "val") == 0) {
