@@ -68,6 +68,37 @@ def _folder(tmp_path, x_train, y_train, x_test, y_test):
     return d
 
 
+def test_uint8_pixels_as_the_cli_reads_them(cli, tmp_path):
+    """uint8 examples are 8-bit pixels: the command's data loader divides
+    them by 255, and so do logits, evaluate and the attacks."""
+    rng = np.random.default_rng(31)
+
+    def images(n):
+        y = rng.integers(0, 3, size=n)
+        x = rng.integers(0, 128, size=(n, 1, 4, 4))
+        for i, c in enumerate(y):  # class c: bright pixels in row c
+            x[i, 0, c] += 120
+        return x.astype(np.uint8), y
+
+    x_train, y_train = images(240)
+    x_test, y_test = images(90)
+    d = _folder(tmp_path, x_train, y_train, x_test, y_test)
+    model = tmp_path / "u8.lspm"
+    cli("train", "--data", d, "--hidden", 8, "--epochs", 2, "--smoothing", 0.1, "--threads",
+        THREADS, "--quiet", "--out", model, json_out=False)
+    want = cli("eval", "--model", model, "--data", d, "--threads", THREADS, "--dump",
+               tmp_path / "dump", "--json")
+    m = lsprobe.load_model(model)
+    z = m.logits(x_test)
+    assert np.array_equal(z, np.load(tmp_path / "dump" / "logits.npy"))
+    assert np.array_equal(z, m.logits(x_test.astype(np.float32) / np.float32(255)))
+    got = m.evaluate(x_test, y_test)
+    assert got == without(want, "model", "data", "split", "dump", "calibration_temperature_scaled")
+    x_adv, info = lsprobe.fgsm(m, x_test, y_test, [0, 0.1])
+    assert x_adv.dtype == np.float32 and x_adv.shape == x_test.shape and x_adv.max() <= 1
+    assert info["clean_accuracy"] == want["accuracy"]
+
+
 def test_evaluate_against_the_cli(cli, tmp_path, tiny):
     """The PyTorch export, and a .lspm trained by the command with smoothing
     0.1 (its logit gap is set against that optimum), scored on the same test
