@@ -94,15 +94,19 @@ static int block_calibration(const eval_ctx *c, lsp_json *j) {
   st = lsp_calib_evaluate(c->logits, c->split->y, c->n, c->k, fit ? vz : NULL,
                           fit ? va->y : NULL, fit ? va->n : 0, &co,
                           c->bootstrap > 0 ? &boot : NULL, &before, &after);
+  char note[512] = "";
   if (st == LSP_EDATA && fit) {
-    /* no interior NLL minimum on validation: report without scaling */
+    /* no interior NLL minimum on validation: report without scaling, and why */
     fit = 0;
+    snprintf(note, sizeof note, "validation split: %s", lsp_errmsg());
+    cli_warn("eval", "no temperature scaling: %s", note);
     st = lsp_calib_evaluate(c->logits, c->split->y, c->n, c->k, NULL, NULL, 0, &co,
                             c->bootstrap > 0 ? &boot : NULL, &before, &after);
   }
   if (st) goto done;
   if (j) {
     lsp_calib_pair_json(&before, fit ? &after : NULL, j);
+    if (*note) lsp_json_key_str(j, "calibration_temperature_note", note);
   } else {
     printf("calibration (%d bins, right edges)%s\n", c->bins,
            fit ? "; after temperature scaling fitted on the validation split" : "");
@@ -114,6 +118,7 @@ static int block_calibration(const eval_ctx *c, lsp_json *j) {
       printf("\n");
     }
     if (fit) printf("  %-18s %.4f\n", "temperature", after.temperature);
+    if (*note) printf("  %-18s none (%s)\n", "temperature", note);
   }
 done:
   lsp_calib_result_release(&before);
