@@ -93,7 +93,8 @@ def test_uint8_pixels_as_the_cli_reads_them(cli, tmp_path):
     assert np.array_equal(z, np.load(tmp_path / "dump" / "logits.npy"))
     assert np.array_equal(z, m.logits(x_test.astype(np.float32) / np.float32(255)))
     got = m.evaluate(x_test, y_test)
-    assert got == without(want, "model", "data", "split", "dump", "calibration_temperature_scaled")
+    assert got == without(want, "model", "data", "split", "dump", "calibration_temperature_scaled",
+                          "calibration_temperature_note")
     x_adv, info = lsprobe.fgsm(m, x_test, y_test, [0, 0.1])
     assert x_adv.dtype == np.float32 and x_adv.shape == x_test.shape and x_adv.max() <= 1
     assert info["clean_accuracy"] == want["accuracy"]
@@ -115,7 +116,8 @@ def test_evaluate_against_the_cli(cli, tmp_path, tiny):
         want = cli("eval", "--model", model, "--data", d, "--bins", 10, "--bootstrap", 50,
                    "--seed", 4, "--threads", THREADS, "--json")
         got = lsprobe.load_model(model).evaluate(x_test, y_test, bins=10, bootstrap=50, seed=4)
-        assert got == without(want, "model", "data", "split", "calibration_temperature_scaled")
+        assert got == without(want, "model", "data", "split", "calibration_temperature_scaled",
+                          "calibration_temperature_note")
         assert {"accuracy", "nll", "calibration", "clusters", "logit_gap"} <= got.keys()
         assert "ece_ci" in got["calibration"]
     assert got["smoothing"] == 0.1 and got["logit_gap"]["optimal_gap"] > 0
@@ -223,7 +225,8 @@ def test_a_cnn_against_the_cli(cli, tmp_path):
     assert np.array_equal(z, np.load(tmp_path / "dump" / "logits.npy"))
     assert np.array_equal(f, np.load(tmp_path / "dump" / "features.npy"))
     got = m.evaluate(x_test, y_test)
-    assert got == without(want, "model", "data", "split", "dump", "calibration_temperature_scaled")
+    assert got == without(want, "model", "data", "split", "dump", "calibration_temperature_scaled",
+                          "calibration_temperature_note")
     assert got["arch"] == want["arch"] and got["smoothing"] == 0.1
     f = save(tmp_path, x=x_test, y=y_test)
     for attack, kw in (("fgsm", {}), ("pgd", {"steps": 4})):
