@@ -67,6 +67,14 @@ class Model:
     def __del__(self):
         self.close()
 
+    def _no_copy(self, *args):
+        # a copy would share the C model: freed twice, or used after the
+        # other copy freed it
+        raise TypeError(f"lsprobe.Model cannot be copied or pickled (it owns the loaded "
+                        f"model): load the file again, lsprobe.load_model({self.path!r})")
+
+    __copy__ = __deepcopy__ = __reduce__ = __reduce_ex__ = _no_copy
+
     def __enter__(self):
         return self
 

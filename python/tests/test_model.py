@@ -32,6 +32,14 @@ def test_model_against_the_pytorch_dumps(tiny):
     np.testing.assert_array_equal(m.logits(x4), z)
     x_adv4, _ = lsprobe.fgsm(m, x4, tiny["labels"], 0.1)
     assert x_adv4.shape == x4.shape and np.array_equal(x_adv4.reshape(32, 8), x_adv)
+    # a copy would share the loaded model (freed twice, or used after the
+    # other copy closed it: a crash): copies and pickling are refused
+    import copy
+    import pickle
+    for f in (copy.copy, copy.deepcopy, pickle.dumps, lambda a: copy.deepcopy({"m": [a]})):
+        with pytest.raises(TypeError, match="cannot be copied or pickled.*load_model"):
+            f(m)
+    np.testing.assert_array_equal(m.logits(tiny["x"]), z)
     m.close()
     with pytest.raises(ValueError, match="closed"):
         m.logits(tiny["x"])
