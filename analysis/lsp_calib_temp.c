@@ -4,7 +4,11 @@
  * T minimizes the validation NLL of softmax(z/T). The search runs over
  * u = log T, where the NLL is smooth and the domain unbounded: a grid scan
  * over [log 1e-3, log 1e3] brackets the minimum (a point lower than both
- * neighbours), then GSL's Brent minimizer refines it. */
+ * neighbours), then GSL's Brent minimizer refines it. Temperature scaling
+ * is equivariant (logits c·z at c·T are z at T), so when the NLL still falls
+ * at an end of that grid, the grid extends in the same steps, as far as 1e-3
+ * times the smallest and 1e3 times the largest spread max z − min z of a
+ * row: logits in the thousands get their T in the thousands. */
 #include <float.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_min.h>
@@ -44,6 +48,43 @@ static double nll_at(double u, void *params) {
 
 #define GRID 49 /* log T from log 1e-3 to log 1e3 in steps of ~0.29 */
 
+/* The smallest positive and the largest spread max z − min z of a row. */
+static void spreads(const temp_data *d, double *lo, double *hi) {
+  *lo = INFINITY;
+  *hi = 0.0;
+  for (size_t i = 0; i < d->n; i++) {
+    double mx = -DBL_MAX, mn = DBL_MAX;
+    for (size_t j = 0; j < d->k; j++) {
+      double v = d->d ? d->d[i * d->k + j] : (double)d->z[i * d->k + j];
+      mx = v > mx ? v : mx;
+      mn = v < mn ? v : mn;
+    }
+    if (mx - mn > 0.0 && mx - mn < *lo) *lo = mx - mn;
+    if (mx - mn > *hi) *hi = mx - mn;
+  }
+}
+
+/* The grid's end point e (index 0 or GRID - 1, the lowest NLL) moved
+ * outward in steps of h while the NLL falls, up to log T = lim: on a rise,
+ * the bracket (a, b, c), ascending, with b the lowest and 1 returned (2 when the NLL
+ * stopped falling on a plateau: b is then the answer); 0 when lim is
+ * passed first. */
+static int extend(const temp_data *d, int dir, double h, double lim, double *u, double *f,
+                  int e, double br[3], double fr[3]) {
+  double up = u[e - dir], fp = f[e - dir], uc = u[e], fc = f[e];
+  for (int k = 1;; k++) {
+    double un = u[e] + dir * h * k;
+    if (dir < 0 ? un < lim : un > lim) return 0;
+    double fn = nll_at(un, (void *)d);
+    if (fn > fc) { /* br ascending in log T */
+      br[0] = dir < 0 ? un : up, br[1] = uc, br[2] = dir < 0 ? up : un;
+      fr[0] = dir < 0 ? fn : fp, fr[1] = fc, fr[2] = dir < 0 ? fp : fn;
+      return fc < fp ? 1 : 2;
+    }
+    up = uc, fp = fc, uc = un, fc = fn;
+  }
+}
+
 static int fit(temp_data d, double *t_out) {
   if ((!d.z && !d.d) || !d.y || !t_out) return lsp_fail(LSP_EINVAL, "temperature: NULL argument");
   /* validate once (finite logits, labels in range) with the accumulator */
@@ -69,22 +110,37 @@ static int fit(temp_data d, double *t_out) {
                     "temperature: the validation NLL does not depend on T (%.6g at every T in "
                     "[1e-3, 1e3]): are the logits of every validation row all equal?",
                     f[best]);
-  if (best == 0 || best == GRID - 1)
-    return lsp_fail(LSP_EDATA,
-                    "temperature: the validation NLL has no minimum for T in [1e-3, 1e3] "
-                    "(it keeps falling towards T = %g: %s)",
-                    exp(u[best]),
-                    best == 0 ? "are the validation predictions all correct?"
+  double br[3], fr[3];
+  if (best == 0 || best == GRID - 1) {
+    double slo, shi;
+    spreads(&d, &slo, &shi);
+    const int dir = best == 0 ? -1 : 1;
+    const double lim = dir < 0 ? log(1e-3 * fmin(1.0, slo)) : log(1e3 * fmax(1.0, shi));
+    int ok = extend(&d, dir, (u1 - u0) / (GRID - 1), lim, u, f, best, br, fr);
+    if (!ok)
+      return lsp_fail(LSP_EDATA,
+                      "temperature: the validation NLL has no minimum for T in [%g, %g] "
+                      "(it keeps falling towards T = %g: %s)",
+                      dir < 0 ? exp(lim) : 1e-3, dir < 0 ? 1e3 : exp(lim), exp(lim),
+                      dir < 0 ? "are the validation predictions all correct?"
                               : "do the logits carry no information about the labels?");
-  if (!(f[best] < f[best - 1] && f[best] < f[best + 1])) { /* flat: the grid point */
-    *t_out = exp(u[best]);
-    return LSP_OK;
+    if (ok == 2) { /* flat: the grid point */
+      *t_out = exp(br[1]);
+      return LSP_OK;
+    }
+  } else {
+    if (!(f[best] < f[best - 1] && f[best] < f[best + 1])) { /* flat: the grid point */
+      *t_out = exp(u[best]);
+      return LSP_OK;
+    }
+    br[0] = u[best - 1], br[1] = u[best], br[2] = u[best + 1];
+    fr[0] = f[best - 1], fr[1] = f[best], fr[2] = f[best + 1];
   }
   gsl_function fn = {nll_at, &d};
   gsl_min_fminimizer *m = gsl_min_fminimizer_alloc(gsl_min_fminimizer_brent);
   if (!m) return lsp_fail(LSP_ENOMEM, "temperature: out of memory for the minimizer");
-  int gs = gsl_min_fminimizer_set_with_values(m, &fn, u[best], f[best], u[best - 1],
-                                              f[best - 1], u[best + 1], f[best + 1]);
+  int gs = gsl_min_fminimizer_set_with_values(m, &fn, br[1], fr[1], br[0], fr[0], br[2],
+                                              fr[2]);
   for (int it = 0; gs == GSL_SUCCESS && it < 200; it++) {
     if ((gs = gsl_min_fminimizer_iterate(m)) != GSL_SUCCESS) break;
     double lo = gsl_min_fminimizer_x_lower(m), hi = gsl_min_fminimizer_x_upper(m);

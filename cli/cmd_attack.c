@@ -34,7 +34,7 @@ int cmd_attack(int argc, char **argv) {
        0, 0},
       {"x", "X.npy",
        "instead of --data: N×C×H×W, N×C×L (N×H×W) or N×D inputs "
-       "(float32/float64; rows in C order)", 1, 0,
+       "(float32/float64, or uint8 pixels divided by 255; rows in C order)", 1, 0,
        0},
       {"labels", "y.npy", "with --x: N integer labels", 1, 0, 0},
       {"input-shape", "C,H,W",

@@ -49,7 +49,8 @@ int cmd_attack_check_fit(const lsp_model *m, const char *path,
 
 /* --x: N×C×H×W images of the model's shape, N×C×L arrays for a model of
  * C×L inputs (N×H×W for one channel), or N×D rows (taken as C×H×W in C
- * order; --input-shape C,H,W says so explicitly and is checked). */
+ * order; --input-shape C,H,W says so explicitly and is checked). uint8
+ * files hold 8-bit pixels: divided by 255 (DESIGN §3), as in a data folder. */
 static int read_x(cli_opt *opts, const lsp_model *m, const char *mpath, const char *xp,
                   attack_inputs *in) {
   const lsp_shape *ms = &m->in_shape;
@@ -96,6 +97,10 @@ static int read_x(cli_opt *opts, const lsp_model *m, const char *mpath, const ch
     return cli_error(k_cmd, CLI_DATA, "%s takes %zux%zux%zu inputs but %s holds %zux%zux%zu",
                      mpath, ms->c, ms->h, ms->w, xp, a->shape[1], a->shape[2], a->shape[3]);
   if ((st = lsp_array_f32(a, xp, 1, &in->x, &in->xown))) return cli_lib_error(k_cmd, st);
+  if (a->dtype == LSP_DT_U8 && in->xown) { /* 8-bit pixels, as the data loader reads them */
+    const uint8_t *u = a->data;
+    for (size_t i = 0; i < a->count; i++) in->xown[i] = (float)u[i] / 255.0f;
+  }
   return CLI_OK;
 }
 

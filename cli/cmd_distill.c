@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_split.h"
 #include "cli/cli_train.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
@@ -112,18 +113,14 @@ int cmd_distill(int argc, char **argv) {
   if ((st = cli_model_load(cmd, tpath, &teacher))) goto fail;
   /* The student is validated (and the teacher's accuracy quoted) on the
    * examples the teacher was trained without: the split its record names,
-   * as eval does, checked by its hash. The data is loaded as asked first, so
-   * that a teacher for other data is refused on its shape. */
+   * as eval does, checked by its hash; other data keeps the split asked for
+   * (a teacher for other data is then refused on its shape). */
   const lsp_model_meta *mt = &teacher->meta;
-  const int recorded = mt->trained && mt->val_hash != 0;
-  if (recorded && cli_has(opts, "val") && dopt.n_val != (size_t)mt->n_val) {
-    rc = cli_error(cmd, CLI_USAGE,
-                   "--val %zu: the teacher %s was trained with %llu validation examples "
-                   "held out; leave --val out to use them",
-                   dopt.n_val, tpath, (unsigned long long)mt->n_val);
-    goto done;
-  }
-  if ((st = lsp_data_load(&dopt, &data))) goto fail;
+  char who[1100];
+  snprintf(who, sizeof who, "the teacher %s", tpath);
+  int other;
+  if ((st = cli_data_for_model(who, mt, &dopt, cli_has(opts, "val"), &data, &other)))
+    goto fail;
   char tarch[256], sarch[256];
   lsp_model_describe(teacher, tarch, sizeof tarch);
   lsp_shape in;
@@ -144,14 +141,8 @@ int cmd_distill(int argc, char **argv) {
         tarch, teacher->out_dim, data.name, data.train.k);
     goto fail;
   }
-  if (recorded && (dopt.seed != mt->split_seed || dopt.n_val != (size_t)mt->n_val)) {
-    lsp_splits_free(&data);
-    dopt.seed = mt->split_seed;
-    dopt.n_val = (size_t)mt->n_val;
-    if ((st = lsp_data_load(&dopt, &data))) goto fail;
-  }
   if (!quiet) cli_note(cmd, data.note);
-  if (recorded && lsp_dataset_hash(&data.val) != mt->val_hash)
+  if (other)
     cli_warn(cmd,
              "%s is not the data the teacher %s was trained on (%s; the validation split "
              "differs): the student's validation examples may include the teacher's "

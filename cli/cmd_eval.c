@@ -14,6 +14,7 @@
 #include "analysis/lsp_logitgeom.h"
 #include "analysis/lsp_mi.h"
 #include "cli/cli.h"
+#include "cli/cli_split.h"
 #include "core/data/lsp_data.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
@@ -93,15 +94,19 @@ static int block_calibration(const eval_ctx *c, lsp_json *j) {
   st = lsp_calib_evaluate(c->logits, c->split->y, c->n, c->k, fit ? vz : NULL,
                           fit ? va->y : NULL, fit ? va->n : 0, &co,
                           c->bootstrap > 0 ? &boot : NULL, &before, &after);
+  char note[512] = "";
   if (st == LSP_EDATA && fit) {
-    /* no interior NLL minimum on validation: report without scaling */
+    /* no interior NLL minimum on validation: report without scaling, and why */
     fit = 0;
+    snprintf(note, sizeof note, "validation split: %s", lsp_errmsg());
+    cli_warn("eval", "no temperature scaling: %s", note);
     st = lsp_calib_evaluate(c->logits, c->split->y, c->n, c->k, NULL, NULL, 0, &co,
                             c->bootstrap > 0 ? &boot : NULL, &before, &after);
   }
   if (st) goto done;
   if (j) {
     lsp_calib_pair_json(&before, fit ? &after : NULL, j);
+    if (*note) lsp_json_key_str(j, "calibration_temperature_note", note);
   } else {
     printf("calibration (%d bins, right edges)%s\n", c->bins,
            fit ? "; after temperature scaling fitted on the validation split" : "");
@@ -113,6 +118,7 @@ static int block_calibration(const eval_ctx *c, lsp_json *j) {
       printf("\n");
     }
     if (fit) printf("  %-18s %.4f\n", "temperature", after.temperature);
+    if (*note) printf("  %-18s none (%s)\n", "temperature", note);
   }
 done:
   lsp_calib_result_release(&before);
@@ -437,19 +443,8 @@ int cmd_eval(int argc, char **argv) {
    * temperature is fitted) must be the examples the model was trained
    * without: the split its record names, checked by its hash. */
   const lsp_model_meta *mt = &m->meta;
-  int recorded = mt->trained && mt->val_hash != 0;
-  if (recorded) {
-    if (val >= 0 && (uint64_t)val != mt->n_val) {
-      rc = cli_error(cmd, CLI_USAGE,
-                     "--val %ld: %s was trained with %llu validation examples held out; "
-                     "leave --val out to use them",
-                     val, mpath, (unsigned long long)mt->n_val);
-      goto done;
-    }
-    dopt.seed = mt->split_seed;
-    dopt.n_val = (size_t)mt->n_val;
-  }
-  if ((st = lsp_data_load(&dopt, &data))) goto fail;
+  int recorded = mt->trained && mt->val_hash != 0, other = 0;
+  if ((st = cli_data_for_model(mpath, mt, &dopt, val >= 0, &data, &other))) goto fail;
   cli_note(cmd, data.note);
   const lsp_dataset *d = strcmp(split, "val") == 0 ? &data.val : &data.test;
   if (cli_has(opts, "mi") && mio.perturb.noise_sd == 0.0) {
@@ -493,7 +488,7 @@ int cmd_eval(int argc, char **argv) {
     st = lsp_fail(LSP_EDATA, "%s: the %s split is empty", data.name, split);
     goto fail;
   }
-  if (recorded && lsp_dataset_hash(&data.val) != mt->val_hash) {
+  if (other) {
     /* other data than the model's: scoring "its" validation split makes no
      * sense; scoring the test split does, but say where T comes from */
     if (strcmp(split, "val") == 0) {

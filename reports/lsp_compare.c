@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/base/lsp_error.h"
@@ -393,6 +394,19 @@ int lsp_compare(const char *const *inputs, size_t n, const char *out, const lsp_
     }
     s.runs[i].path = inputs[i];
     st = lsp_compare_read_run(&s.runs[i]);
+  }
+  if (st) goto done;
+  /* each run once: one results.json named twice (its folder and the file,
+   * or through a link) would list every model twice as two runs */
+  for (size_t i = 1; i < n && !st; i++) {
+    struct stat a, b;
+    if (stat(s.runs[i].path, &a) != 0) continue;
+    for (size_t k = 0; k < i; k++)
+      if (stat(s.runs[k].path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+        st = lsp_fail(LSP_EINVAL, "%s: the same results.json is given twice (as %s and %s)",
+                      s.runs[i].path, inputs[k], inputs[i]);
+        break;
+      }
   }
   if (st) goto done;
   /* distinct run names: a repeated folder name gets " (2)", " (3)", ... */

@@ -10,6 +10,23 @@ grep -q '^clean accuracy 0\.5312' "$SCR/out" && ok "clean accuracy 0.5312" || ba
 grep -Eq '^ +0\.1000 +0\.2812 ' "$SCR/out" && ok "eps 0.1 accuracy 0.2812" || bad "fgsm: $(cat "$SCR/out")"
 "$TOOLS/npycmp" "$SCR/adv.npy" "$T/fgsm_eps0.1_x.npy" 0 0 && ok "adversarial inputs equal PyTorch's bitwise" || bad "adversarial inputs differ from PyTorch's"
 
+# uint8 inputs are 8-bit pixels: divided by 255, as a data folder's are —
+# the same attack, bit for bit, as on the float32 pixels/255
+/usr/bin/python3 - "$SCR" <<'PY'
+import sys
+import numpy as np
+d = sys.argv[1]
+u = (np.random.default_rng(3).random((32, 8)) * 255).astype(np.uint8)
+np.save(d + "/xu8.npy", u)
+np.save(d + "/xf32.npy", u.astype(np.float32) / np.float32(255))
+PY
+expect_exit 0 "fgsm on uint8 pixels" "$LSP" attack --model "$T" --x "$SCR/xu8.npy" --labels "$T/labels.npy" --eps 0,0.1 --json --adv-out "$SCR/adv_u8.npy"
+sed 's/"data":"[^"]*",//; s/"seconds":[^,]*,//g' "$SCR/out" >"$SCR/u8.json"
+expect_exit 0 "fgsm on the same pixels as float32" "$LSP" attack --model "$T" --x "$SCR/xf32.npy" --labels "$T/labels.npy" --eps 0,0.1 --json --adv-out "$SCR/adv_f32.npy"
+sed 's/"data":"[^"]*",//; s/"seconds":[^,]*,//g' "$SCR/out" >"$SCR/f32.json"
+cmp -s "$SCR/u8.json" "$SCR/f32.json" && "$TOOLS/npycmp" "$SCR/adv_u8.npy" "$SCR/adv_f32.npy" 0 0 &&
+  ok "uint8 pixels: the attack of pixels/255" || bad "uint8 pixels: $(cat "$SCR/u8.json") vs $(cat "$SCR/f32.json")"
+
 # an eps below the table's four decimals, and a huge one, stay readable
 expect_exit 0 "tiny and huge eps" "$LSP" attack "${IN[@]}" --eps 0,0.00002,0.1,1e20
 grep -Eq '^ +0\.0000 ' "$SCR/out" && grep -Eq '^2\.00e-05 ' "$SCR/out" && grep -Eq '^1\.00e\+20 ' "$SCR/out" &&

@@ -231,6 +231,13 @@ expect_exit 2 "bad --format" "$LSP" compare "$A/results.json" --out "$SCR/never"
 expect_err "--format: 'jpg' is not svg, png or pdf" "bad --format"
 expect_exit 2 "--out is a run's folder" "$LSP" compare "$A/results.json" --out "$A"
 expect_err "holds a run report" "--out is a run's folder"
+# one run given twice (its folder and its file; a link to its folder) is
+# refused: its models would be listed as two runs
+expect_exit 2 "the same run twice" "$LSP" compare "$A" "$A/results.json" --out "$SCR/never"
+expect_err "$A/results.json: the same results.json is given twice (as $A and $A/results.json)" "the same run twice"
+ln -s "$A" "$SCR/runA_link"
+expect_exit 2 "a run and a link to it" "$LSP" compare "$A" "$SCR/runA_link" --out "$SCR/never"
+expect_err "the same results.json is given twice (as $A and $SCR/runA_link)" "a run and a link to it"
 [ -e "$SCR/never" ] && bad "usage error created output" || ok "usage errors create nothing"
 [ -e "$A/compare.html" ] && bad "wrote into a run's folder" || ok "run folder untouched"
 

@@ -27,6 +27,14 @@ expect_err "was trained with 300 validation examples held out" "distill --val ot
 [ ! -e "$SCR/sval.lspm" ] && ok "no student from the refused --val" || bad "student written despite the refused --val"
 expect_exit 0 "distill on other data than the teacher's" "$LSP" distill --teacher "$SCR/t300.lspm" --data "synthetic:train=2400,test=600,dim=16,classes=4,sep=3" --arch mlp:8 --temperature 2 --alpha 0.5 --epochs 1 --quiet --out "$SCR/sother.lspm"
 grep -q "is not the data the teacher" "$SCR/err" && ok "other data than the teacher's: a warning" || bad "no warning for other data: $(cat "$SCR/err")"
+# other data too small for the teacher's 300 held-out examples: its own
+# split (default or --val), with the warning
+SMALL="synthetic:train=240,test=120,dim=16,classes=4,sep=3"
+expect_exit 0 "distill on other data smaller than the teacher's split" "$LSP" distill --teacher "$SCR/t300.lspm" --data "$SMALL" --arch mlp:8 --temperature 2 --alpha 0.5 --epochs 1 --quiet --out "$SCR/ssmall.lspm"
+grep -q "is not the data the teacher" "$SCR/err" && ok "smaller other data: a warning" || bad "smaller other data: $(cat "$SCR/err")"
+grep -q "on synthetic (220 examples" "$SCR/out" && ok "smaller other data: the default split (220 + 20)" || bad "smaller other data: $(cat "$SCR/out")"
+expect_exit 0 "distill --val on other data" "$LSP" distill --teacher "$SCR/t300.lspm" --data "$SMALL" --val 40 --arch mlp:8 --temperature 2 --alpha 0.5 --epochs 1 --quiet --out "$SCR/ssmall2.lspm"
+grep -q "on synthetic (200 examples" "$SCR/out" && ok "--val on other data: taken (200 + 40)" || bad "--val on other data: $(cat "$SCR/out")"
 expect_exit 0 "distill from a PyTorch export folder" "$LSP" distill --teacher "$T" --data "synthetic:train=600,test=200,dim=8,classes=3" --arch mlp:4 --temperature 2 --alpha 1 --epochs 2 --quiet --out "$SCR/st.lspm"
 [ -s "$SCR/st.lspm" ] && ok "student of the PyTorch teacher written" || bad "no student of the PyTorch teacher"
 

@@ -115,4 +115,30 @@ assert e["clusters"] is None and e["n"] == 1
 assert "ece" in e["calibration"] and "logit_gap" in e and e["dump"] == d + "/d"
 assert np.load(d + "/d/logits.npy").shape[0] == 1 and np.load(d + "/d/labels.npy").shape == (1,)
 PY
+# a validation split the model gets all right (every training row the same
+# example of class 2): no temperature minimum, so no scaling — and why, in
+# the text, on stderr and in the JSON
+$PY - "$SCR/one" <<'PY'
+import os, sys
+import numpy as np
+d = sys.argv[1]
+os.makedirs(d, exist_ok=True)
+rng = np.random.default_rng(5)
+x = rng.random(8).astype(np.float32)
+np.save(d + "/x_train.npy", np.tile(x, (120, 1)))
+np.save(d + "/y_train.npy", np.full(120, 2))
+np.save(d + "/x_test.npy", rng.random((30, 8)).astype(np.float32))
+np.save(d + "/y_test.npy", np.arange(30) % 3)
+PY
+expect_exit 0 "train on one repeated example" "$LSP" train --data "$SCR/one" --hidden 4 --epochs 3 --smoothing 0 --quiet --out "$SCR/one.lspm"
+expect_exit 0 "eval, no temperature minimum" "$LSP" eval --model "$SCR/one.lspm" --data "$SCR/one"
+grep -q "^  temperature        none (validation split: temperature: the validation NLL has no minimum" "$SCR/out" && ok "text says why there is no temperature" || bad "text: $(cat "$SCR/out")"
+grep -q "WARNING: no temperature scaling: validation split: .*are the validation predictions all correct" "$SCR/err" && ok "stderr says why" || bad "stderr: $(cat "$SCR/err")"
+expect_exit 0 "eval --json, no temperature minimum" "$LSP" eval --model "$SCR/one.lspm" --data "$SCR/one" --json
+$PY - "$SCR/out" <<'PY' && ok "JSON: calibration_temperature_note, no scaled block" || bad "JSON: $(head -c 600 "$SCR/out")"
+import json, sys
+e = json.load(open(sys.argv[1]))
+assert "calibration_temperature_scaled" not in e
+assert e["calibration_temperature_note"].startswith("validation split: temperature: the validation NLL has no minimum")
+PY
 finish

@@ -58,6 +58,15 @@ expect_exit 1 "eval on other data" "$LSP" eval --model "$SCR/v300.lspm" --data "
 expect_err "is not the one $SCR/v300.lspm was trained without" "eval on other data"
 expect_exit 0 "eval the test split of other data" "$LSP" eval --model "$SCR/v300.lspm" --data "synthetic:train=1200,test=600,dim=16,classes=4,sep=3"
 grep -q "WARNING: synthetic is not the data $SCR/v300.lspm was trained on" "$SCR/err" && ok "warns where the temperature comes from" || bad "other data, test split: $(cat "$SCR/err")"
+# other data whose training file cannot hold the recorded 300: the record
+# does not bind it, so the default split (or --val) is used, with the warning
+SMALL="synthetic:train=240,test=120,dim=16,classes=4,sep=4"
+expect_exit 0 "eval on other data smaller than the recorded split" "$LSP" eval --model "$SCR/v300.lspm" --data "$SMALL" --json
+grep -q "WARNING: synthetic is not the data $SCR/v300.lspm was trained on" "$SCR/err" && ok "smaller other data: the warning" || bad "smaller other data: $(cat "$SCR/err")"
+grep -q '"n":120' "$SCR/out" && ok "smaller other data: its 120 test examples scored" || bad "smaller other data: $(head -c 300 "$SCR/out")"
+expect_exit 0 "eval --val on other data" "$LSP" eval --model "$SCR/v300.lspm" --data "$SMALL" --val 40
+grep -q "WARNING: synthetic is not the data $SCR/v300.lspm was trained on" "$SCR/err" && ok "--val on other data: taken, with the warning" || bad "--val on other data: $(cat "$SCR/err")"
+expect_exit 0 "eval --val on other data the recorded split fits" "$LSP" eval --model "$SCR/v300.lspm" --data "synthetic:train=1200,test=600,dim=16,classes=4,sep=3" --val 100
 
 # A PyTorch export folder works as --model.
 expect_exit 0 "eval a PyTorch export" "$LSP" eval --model "$DATA/torch_mlp_tiny" --data "synthetic:dim=8,classes=3,train=600,test=300" --json

@@ -147,6 +147,17 @@ static void test_temperature(void **state) {
     lsp_calib_result_release(&before);
     lsp_calib_result_release(&after);
   }
+  /* logits of another scale (c·z at c·T are z at T): past [1e-3, 1e3] the
+   * fit is the same, T = c times the calibrated sample's T = 1 */
+  double t1 = 0.0;
+  assert_int_equal(lsp_calib_temperature_fit(z, y, n, k, &t1), 0);
+  const double far[] = {5000.0, 2e5, 2e-5};
+  for (int s = 0; s < 3; s++) {
+    for (size_t i = 0; i < n * k; i++) zs[i] = (float)(z[i] * far[s]);
+    double t = 0.0;
+    assert_int_equal(lsp_calib_temperature_fit(zs, y, n, k, &t), 0);
+    td_close(t, t1 * far[s], 1e-6, 0, "temperature of scaled logits", (size_t)s);
+  }
   /* all validation predictions correct and confident: NLL falls as T -> 0 */
   float sep[] = {9.0f, 0.0f, 0.0f, 9.0f};
   int32_t ys[] = {0, 1};

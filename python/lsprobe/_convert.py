@@ -281,7 +281,10 @@ def _text(k, v):
             raise TypeError(f"option {k} = {v!r}: expected a number, not a boolean")
         return "1" if v else "0"
     if isinstance(v, (float, np.floating)):
-        return repr(float(v))  # round-trips exactly
+        v = float(v)
+        if v.is_integer() and abs(v) < 2**53:  # bins=10.0 is 10 bins; "10" reads as 10.0 too
+            return str(int(v))
+        return repr(v)  # round-trips exactly
     if isinstance(v, (int, np.integer)):
         return str(int(v))
     if isinstance(v, str):

@@ -21,6 +21,14 @@ def _convention(c):
         raise ValueError(f"convention {c!r}: expected 'uniform' (PyTorch) or 't2t'") from None
 
 
+def _eps(eps):
+    """The smoothing eps as a float; a boolean is refused (eps=True would
+    silently mean full smoothing), as the options refuse it."""
+    if isinstance(eps, (bool, np.bool_)):
+        raise TypeError(f"eps = {eps!r}: expected a number, not a boolean")
+    return float(eps)
+
+
 def loss(logits, labels, eps=0.0, convention="uniform", *, normalize=False):
     """Label-smoothed cross-entropy of N x K logits and its gradient.
 
@@ -34,7 +42,7 @@ def loss(logits, labels, eps=0.0, convention="uniform", *, normalize=False):
     """
     z, m = cv.matrix("logits", logits)
     y = cv.labels("labels", labels, m.rows, "logits")
-    ls = LS(float(eps), _convention(convention), int(bool(normalize)))
+    ls = LS(_eps(eps), _convention(convention), int(bool(normalize)))
     grad = np.empty((m.rows, m.cols), dtype=np.float32)
     mean = ctypes.c_double()
     cv.direct(lib.lsp_loss_xent, z.ctypes.data, y.ctypes.data, m.rows, m.cols, ctypes.byref(ls),
@@ -46,7 +54,7 @@ def optimal_gap(eps, k, convention="uniform"):
     """The logit gap z_y - z_j at which the smoothed loss is minimal
     (inf for eps = 0; -inf for t2t at eps = 1). UsageError, as loss(), for
     eps outside [0, 1] or fewer than 2 classes."""
-    ls = LS(float(eps), _convention(convention), 0)
+    ls = LS(_eps(eps), _convention(convention), 0)
     if isinstance(k, (bool, np.bool_)) or not float(k).is_integer():
         raise cv.UsageError(f"K = {k!r} is not a whole number of classes")
     k = int(k)

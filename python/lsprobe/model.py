@@ -9,13 +9,19 @@ from . import _convert as cv
 from ._lib import lib
 
 
+# 8-bit pixel v as lsprobe reads it: float32(v) / 255 in float32 (core/data)
+_PIXELS = np.arange(256, dtype=np.float32) / np.float32(255)
+
+
 class Model:
     """A classifier loaded by liblsprobe.
 
     ``Model(path)`` reads a ``.lspm`` file, an ONNX file or a PyTorch export
     folder (one .npy per state_dict tensor). Inputs are N examples of ``input_size``
     floats each — (N, D) or images (N, C, H, W) in C order — on the scale
-    the model was trained on (lsprobe's datasets: pixels in [0, 1]).
+    the model was trained on (lsprobe's datasets: pixels in [0, 1]); a
+    uint8 array holds 8-bit pixels and is divided by 255, as lsprobe's
+    data loader divides them (docs/DESIGN.md §3).
     A model is not to be attacked from two threads at once.
     """
 
@@ -60,6 +66,14 @@ class Model:
 
     def __del__(self):
         self.close()
+
+    def _no_copy(self, *args):
+        # a copy would share the C model: freed twice, or used after the
+        # other copy freed it
+        raise TypeError(f"lsprobe.Model cannot be copied or pickled (it owns the loaded "
+                        f"model): load the file again, lsprobe.load_model({self.path!r})")
+
+    __copy__ = __deepcopy__ = __reduce__ = __reduce_ex__ = _no_copy
 
     def __enter__(self):
         return self
@@ -116,6 +130,8 @@ class Model:
             raise ValueError(f"{name}: the model takes {c}x{h}x{w} inputs but the examples are "
                              f"{'x'.join(map(str, shape))} (images are channels first: "
                              f"N x C x H x W)")
+        if isinstance(x, np.ndarray) and x.dtype == np.uint8:
+            x = _PIXELS[x]  # 8-bit pixels to [0, 1], as the command reads them
         return cv.rows(name, x)
 
     def logits(self, x, features=False):

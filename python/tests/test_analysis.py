@@ -83,6 +83,11 @@ def test_calibration_refuses_bad_input():
         lsprobe.calibration(z, y, bins=0)
     with pytest.raises(TypeError, match="option bins = True: expected a number, not a boolean"):
         lsprobe.calibration(z, y, bins=True)  # not one bin
+    # a whole float is that count (as optimal_gap's K), a fraction is refused
+    assert lsprobe.calibration(z, y, bins=10.0, bootstrap=np.float64(20), seed=3.0) == \
+        lsprobe.calibration(z, y, bins=10, bootstrap=20, seed=3)
+    with pytest.raises(lsprobe.UsageError, match="option bins = '10.5' is not a whole number"):
+        lsprobe.calibration(z, y, bins=10.5)
     with pytest.raises(lsprobe.UsageError, match="edges"):
         lsprobe.calibration(z, y, edges="middle")
     with pytest.raises(lsprobe.UsageError, match="needs logits"):

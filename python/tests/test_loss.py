@@ -101,6 +101,11 @@ def test_loss_refuses_bad_input():
         lsprobe.loss(z, y, 1.5)
     with pytest.raises(ValueError, match="convention"):
         lsprobe.loss(z, y, 0.1, "label")
+    # eps=True is not full smoothing: refused, as the options refuse booleans
+    with pytest.raises(TypeError, match="eps = True: expected a number, not a boolean"):
+        lsprobe.loss(z, y, True)
+    with pytest.raises(TypeError, match="eps = True: expected a number, not a boolean"):
+        lsprobe.optimal_gap(True, 10)
     with pytest.raises(TypeError, match="dtype complex"):
         lsprobe.loss(z.astype(np.complex64), y)
     with pytest.raises(TypeError, match="dtype <U"):

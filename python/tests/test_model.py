@@ -32,6 +32,14 @@ def test_model_against_the_pytorch_dumps(tiny):
     np.testing.assert_array_equal(m.logits(x4), z)
     x_adv4, _ = lsprobe.fgsm(m, x4, tiny["labels"], 0.1)
     assert x_adv4.shape == x4.shape and np.array_equal(x_adv4.reshape(32, 8), x_adv)
+    # a copy would share the loaded model (freed twice, or used after the
+    # other copy closed it: a crash): copies and pickling are refused
+    import copy
+    import pickle
+    for f in (copy.copy, copy.deepcopy, pickle.dumps, lambda a: copy.deepcopy({"m": [a]})):
+        with pytest.raises(TypeError, match="cannot be copied or pickled.*load_model"):
+            f(m)
+    np.testing.assert_array_equal(m.logits(tiny["x"]), z)
     m.close()
     with pytest.raises(ValueError, match="closed"):
         m.logits(tiny["x"])
@@ -68,6 +76,38 @@ def _folder(tmp_path, x_train, y_train, x_test, y_test):
     return d
 
 
+def test_uint8_pixels_as_the_cli_reads_them(cli, tmp_path):
+    """uint8 examples are 8-bit pixels: the command's data loader divides
+    them by 255, and so do logits, evaluate and the attacks."""
+    rng = np.random.default_rng(31)
+
+    def images(n):
+        y = rng.integers(0, 3, size=n)
+        x = rng.integers(0, 128, size=(n, 1, 4, 4))
+        for i, c in enumerate(y):  # class c: bright pixels in row c
+            x[i, 0, c] += 120
+        return x.astype(np.uint8), y
+
+    x_train, y_train = images(240)
+    x_test, y_test = images(90)
+    d = _folder(tmp_path, x_train, y_train, x_test, y_test)
+    model = tmp_path / "u8.lspm"
+    cli("train", "--data", d, "--hidden", 8, "--epochs", 2, "--smoothing", 0.1, "--threads",
+        THREADS, "--quiet", "--out", model, json_out=False)
+    want = cli("eval", "--model", model, "--data", d, "--threads", THREADS, "--dump",
+               tmp_path / "dump", "--json")
+    m = lsprobe.load_model(model)
+    z = m.logits(x_test)
+    assert np.array_equal(z, np.load(tmp_path / "dump" / "logits.npy"))
+    assert np.array_equal(z, m.logits(x_test.astype(np.float32) / np.float32(255)))
+    got = m.evaluate(x_test, y_test)
+    assert got == without(want, "model", "data", "split", "dump", "calibration_temperature_scaled",
+                          "calibration_temperature_note")
+    x_adv, info = lsprobe.fgsm(m, x_test, y_test, [0, 0.1])
+    assert x_adv.dtype == np.float32 and x_adv.shape == x_test.shape and x_adv.max() <= 1
+    assert info["clean_accuracy"] == want["accuracy"]
+
+
 def test_evaluate_against_the_cli(cli, tmp_path, tiny):
     """The PyTorch export, and a .lspm trained by the command with smoothing
     0.1 (its logit gap is set against that optimum), scored on the same test
@@ -84,7 +124,8 @@ def test_evaluate_against_the_cli(cli, tmp_path, tiny):
         want = cli("eval", "--model", model, "--data", d, "--bins", 10, "--bootstrap", 50,
                    "--seed", 4, "--threads", THREADS, "--json")
         got = lsprobe.load_model(model).evaluate(x_test, y_test, bins=10, bootstrap=50, seed=4)
-        assert got == without(want, "model", "data", "split", "calibration_temperature_scaled")
+        assert got == without(want, "model", "data", "split", "calibration_temperature_scaled",
+                          "calibration_temperature_note")
         assert {"accuracy", "nll", "calibration", "clusters", "logit_gap"} <= got.keys()
         assert "ece_ci" in got["calibration"]
     assert got["smoothing"] == 0.1 and got["logit_gap"]["optimal_gap"] > 0
@@ -192,7 +233,8 @@ def test_a_cnn_against_the_cli(cli, tmp_path):
     assert np.array_equal(z, np.load(tmp_path / "dump" / "logits.npy"))
     assert np.array_equal(f, np.load(tmp_path / "dump" / "features.npy"))
     got = m.evaluate(x_test, y_test)
-    assert got == without(want, "model", "data", "split", "dump", "calibration_temperature_scaled")
+    assert got == without(want, "model", "data", "split", "dump", "calibration_temperature_scaled",
+                          "calibration_temperature_note")
     assert got["arch"] == want["arch"] and got["smoothing"] == 0.1
     f = save(tmp_path, x=x_test, y=y_test)
     for attack, kw in (("fgsm", {}), ("pgd", {"steps": 4})):
