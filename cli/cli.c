@@ -25,6 +25,15 @@ void cli_warn(const char *cmd, const char *fmt, ...) {
   va_end(ap);
 }
 
+void cli_bootstrap_warn(const char *cmd, long boot) {
+  if (boot > 0 && boot < CLI_BOOT_MIN)
+    cli_warn(cmd,
+             "--bootstrap %ld: a 95%% interval rests on the 2.5%% tails of the resamples, "
+             "which fewer than %d leave empty; these intervals are not to be trusted "
+             "(1000 is usual)",
+             boot, CLI_BOOT_MIN);
+}
+
 void cli_warnings_print(void) {
   for (int i = 0; i < g_nwarnings; i++) fprintf(stderr, "%s\n", g_warnings[i]);
   g_nwarnings = 0;

@@ -121,6 +121,11 @@ void cli_warn(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void cli_warnings_print(void);
 
+/* A warning when 0 < boot < CLI_BOOT_MIN: too few resamples to fill a 95%
+ * interval's 2.5% tails (one resample in each needs 40). */
+enum { CLI_BOOT_MIN = 40 };
+void cli_bootstrap_warn(const char *cmd, long boot);
+
 /* lsp_model_load (an .lspm, an ONNX file or a PyTorch export folder), with
  * the importer's assumptions (a PyTorch export's activations, an ONNX
  * file's fixed batch size) as a warning. _features: the layer named

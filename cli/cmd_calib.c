@@ -382,6 +382,7 @@ int cmd_calib(int argc, char **argv) {
       (rc = cli_get_long(cmd, opts, "threads", 1, 1, 1024, &threads)) ||
       (rc = cli_get_double(cmd, opts, "smece-sigma", 0.0, LSP_SMECE_SIGMA_MIN, 1.0, &smsig)))
     return rc;
+  cli_bootstrap_warn(cmd, boot);
   o.bins = (int)bins;
   o.smece_sigma = smsig;
   if (lsp_calib_ci_parse(cli_str(opts, "ci", "inversion"), &ci))

@@ -374,6 +374,7 @@ int cmd_eval(int argc, char **argv) {
       (rc = cli_get_long(cmd, opts, "val", -1, 0, 1L << 40, &val)) ||
       (rc = cli_get_long(cmd, opts, "max-test", 0, 1, 1L << 40, &max_test)))
     return rc;
+  cli_bootstrap_warn(cmd, boot);
   lsp_erasure_opts mio;
   lsp_erasure_opts_default(&mio);
   long mi_m, mi_r, mi_shift;

@@ -52,6 +52,10 @@ grep -q '^ece ' "$SCR/b1.txt" && grep -q '95% CI' "$SCR/b1.txt" && grep -q 'reli
 grep -q '^accuracy *0\.531250' "$SCR/b1.txt" && ok "accuracy 17/32" || bad "accuracy"
 expect_exit 0 "same seed, 2 threads" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --bootstrap 300 --seed 5 --threads 2
 cmp -s "$SCR/out" "$SCR/b1.txt" && ok "bootstrap identical for a seed (1 vs 2 threads)" || bad "bootstrap differs"
+! grep -q "WARNING" "$SCR/err" && ok "--bootstrap 300 does not warn" || bad "--bootstrap 300 warned: $(cat "$SCR/err")"
+# fewer resamples than a 95% interval's tails need: said, not refused
+expect_exit 0 "--bootstrap 5" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --bootstrap 5
+grep -q "WARNING: --bootstrap 5: a 95% interval rests on the 2.5% tails" "$SCR/err" && ok "--bootstrap 5 warns" || bad "no warning for --bootstrap 5: $(cat "$SCR/err")"
 expect_exit 0 "another seed" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --bootstrap 300 --seed 6
 cmp -s "$SCR/out" "$SCR/b1.txt" && bad "seed ignored" || ok "another seed, other intervals"
 
