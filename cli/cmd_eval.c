@@ -412,6 +412,10 @@ int cmd_eval(int argc, char **argv) {
   const char *split = cli_str(opts, "split", "test");
   if (strcmp(split, "test") != 0 && strcmp(split, "val") != 0)
     return cli_error(cmd, CLI_USAGE, "--split: '%s' is not test or val", split);
+  if (strcmp(split, "val") == 0 && cli_has(opts, "max-test"))
+    return cli_error(cmd, CLI_USAGE,
+                     "--max-test limits the test split; --split val scores every validation "
+                     "example (--val sets how many are held out)");
   cli_threads(threads, 1);
   const char *mpath = cli_str(opts, "model", NULL);
   const char *ddir = cli_str(opts, "dump", NULL);

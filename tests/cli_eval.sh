@@ -100,6 +100,8 @@ expect_err "--mi-copies needs --mi" "--mi-copies without --mi"
 # features cannot give clusters (one example: one class) reports them as
 # unavailable and keeps every other block
 mkdir -p "$SCR/keep" && cp "$SCR/d"/*.npy "$SCR/keep/"
+expect_exit 2 "--split val with --max-test" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --split val --max-test 5
+expect_err "--max-test limits the test split" "--split val with --max-test"
 expect_exit 2 "eval failing after the forward pass" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --max-test 1 --mi --mi-classes 0,9 --dump "$SCR/d"
 same=1
 for f in logits features labels; do cmp -s "$SCR/d/$f.npy" "$SCR/keep/$f.npy" || same=0; done

@@ -76,7 +76,9 @@ def set_threads(n):
     global _threads
     if isinstance(n, (bool, np.bool_)) or not float(n).is_integer():
         raise UsageError(f"set_threads: {n!r} is not a whole number of threads")
-    n = max(int(n), 0)
+    n = int(n)
+    if n < 0:
+        raise UsageError(f"set_threads: {n} threads is negative (0 is the default)")
     if n > _lib.LSP_THREADS_MAX:
         raise UsageError(f"set_threads: thread count {n} is above the limit of "
                          f"{_lib.LSP_THREADS_MAX}")
