@@ -316,11 +316,19 @@ int lsp_calib_paired_bootstrap(const lsp_calib_rows *a,
 /* ---- temperature scaling ---------------------------------------------- */
 
 /* T > 0 minimizing the mean NLL of softmax(z/T) on validation logits z (n×k)
- * and labels y: Brent's method (GSL) over log T in [log 1e-3, log 1e3],
- * bracketed by a grid scan. LSP_EDATA when the NLL has no interior minimum
- * in that range (e.g. every validation prediction correct, so T -> 0). */
+ * and labels y: Brent's method (GSL) over log T, bracketed by a grid scan
+ * over [log 1e-3, log 1e3] that extends, while the NLL still falls at an
+ * end, as far as lsp_calib_temperature_range. LSP_EDATA when the NLL has no
+ * interior minimum in that range (e.g. every validation prediction correct,
+ * so T -> 0). */
 int lsp_calib_temperature_fit(const float *z, const int32_t *y, size_t n,
                               size_t k, double *t_out);
+/* The range of T the fit searches: [1e-3·min(1, s_lo), 1e3·max(1, s_hi)],
+ * s_lo and s_hi the smallest positive and the largest spread
+ * max_j z_ij − min_j z_ij of a row (temperature scaling is equivariant:
+ * logits c·z have their minimum at c·T). */
+void lsp_calib_temperature_range(const float *z, size_t n, size_t k, double *t_lo,
+                                 double *t_hi);
 /* The same for float64 validation logits. */
 int lsp_calib_temperature_fit_f64(const double *z, const int32_t *y, size_t n,
                                   size_t k, double *t_out);

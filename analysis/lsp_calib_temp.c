@@ -64,6 +64,20 @@ static void spreads(const temp_data *d, double *lo, double *hi) {
   }
 }
 
+/* The T range searched: [1e-3·min(1, s_lo), 1e3·max(1, s_hi)]. */
+static void range_of(const temp_data *d, double *t_lo, double *t_hi) {
+  double slo, shi;
+  spreads(d, &slo, &shi);
+  *t_lo = 1e-3 * fmin(1.0, slo);
+  *t_hi = 1e3 * fmax(1.0, shi);
+}
+
+void lsp_calib_temperature_range(const float *z, size_t n, size_t k, double *t_lo,
+                                 double *t_hi) {
+  temp_data d = {z, NULL, NULL, n, k};
+  range_of(&d, t_lo, t_hi);
+}
+
 /* The grid's end point e (index 0 or GRID - 1, the lowest NLL) moved
  * outward in steps of h while the NLL falls, up to log T = lim: on a rise,
  * the bracket (a, b, c), ascending, with b the lowest and 1 returned (2 when the NLL
@@ -112,10 +126,10 @@ static int fit(temp_data d, double *t_out) {
                     f[best]);
   double br[3], fr[3];
   if (best == 0 || best == GRID - 1) {
-    double slo, shi;
-    spreads(&d, &slo, &shi);
+    double t_lo, t_hi;
+    range_of(&d, &t_lo, &t_hi);
     const int dir = best == 0 ? -1 : 1;
-    const double lim = dir < 0 ? log(1e-3 * fmin(1.0, slo)) : log(1e3 * fmax(1.0, shi));
+    const double lim = log(dir < 0 ? t_lo : t_hi);
     int ok = extend(&d, dir, (u1 - u0) / (GRID - 1), lim, u, f, best, br, fr);
     if (!ok)
       return lsp_fail(LSP_EDATA,

@@ -210,13 +210,15 @@ typedef struct {
   const float *z; /* n × k validation logits */
   const int32_t *y;
   double t;       /* the fit on the whole set (lsp_calib_temperature_fit) */
+  double beta_lo, beta_hi; /* 1/T over the range the fit searches */
 } temp_ctx;
 
 /* The temperature of a weighted resample: the minimiser of
  * Σ w_i [log Σ_j exp(β z_ij) − β z_iy] over β = 1/T, which is convex in β
  * (gradient Σ w_i (E_p z_i − z_iy), curvature Σ w_i Var_p z_i), by Newton's
- * method from the whole set's β; NaN when it leaves T ∈ [1e-3, 1e3] (no
- * interior minimum, as lsp_calib_temperature_fit) or does not converge.
+ * method from the whole set's β; NaN when it leaves the range of T the
+ * fit searches (lsp_calib_temperature_range: no interior minimum there, as
+ * lsp_calib_temperature_fit would say) or does not converge.
  * The whole set (w = NULL) gives that fit itself. */
 static void temp_stat(const void *p, void *ws, const uint32_t *w, double *out) {
   (void)ws;
@@ -248,7 +250,7 @@ static void temp_stat(const void *p, void *ws, const uint32_t *w, double *out) {
     if (!(h > 0)) return;
     const double step = g / h;
     beta -= step;
-    if (!(beta >= 1e-3 && beta <= 1e3)) return;
+    if (!(beta >= c->beta_lo && beta <= c->beta_hi)) return;
     if (fabs(step) <= 1e-12 * beta) {
       out[0] = 1.0 / beta;
       return;
@@ -348,7 +350,9 @@ int lsp_cell_summarize(const lsp_cell_ctx *c, const lsp_run_model *rm, lsp_cell_
   if ((st = summarize_set(c, res, n, c->plan_seed[0], &gs, LSP_CELL_LOGIT_GAP, 0))) goto done;
   const lsp_dataset *va = &c->data->val;
   if (rm->temperature_ok && va->n) {
-    temp_ctx tc2 = {va->n, k, rm->val_logits, va->y, rm->temperature};
+    double t_lo, t_hi;
+    lsp_calib_temperature_range(rm->val_logits, va->n, k, &t_lo, &t_hi);
+    temp_ctx tc2 = {va->n, k, rm->val_logits, va->y, rm->temperature, 1.0 / t_hi, 1.0 / t_lo};
     lsp_boot_stat ts = {1, &tc2, NULL, NULL, temp_stat};
     if ((st = summarize_set(c, res, va->n, c->plan_seed[3], &ts, LSP_CELL_TEMPERATURE,
                             LSP_CELL_TEMPERATURE_B)))

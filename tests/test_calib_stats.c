@@ -157,6 +157,19 @@ static void test_temperature(void **state) {
     double t = 0.0;
     assert_int_equal(lsp_calib_temperature_fit(zs, y, n, k, &t), 0);
     td_close(t, t1 * far[s], 1e-6, 0, "temperature of scaled logits", (size_t)s);
+    /* the range searched (and the one run's resampled fits keep to) holds it */
+    double t_lo, t_hi;
+    lsp_calib_temperature_range(zs, n, k, &t_lo, &t_hi);
+    assert_true(t_lo < t && t < t_hi);
+  }
+  /* the range in closed form: spreads 3 and 0.5 (and 0, left out) */
+  {
+    const float r3[] = {1.0f, -2.0f, 0.5f, 1.0f, 7.0f, 7.0f}, r2[] = {0.0f, 3.0f, 0.5f};
+    double t_lo, t_hi;
+    lsp_calib_temperature_range(r3, 3, 2, &t_lo, &t_hi);
+    assert_true(t_lo == 1e-3 * 0.5 && t_hi == 1e3 * 3.0);
+    lsp_calib_temperature_range(r2, 1, 3, &t_lo, &t_hi);
+    assert_true(t_lo == 1e-3 && t_hi == 1e3 * 3.0);
   }
   /* all validation predictions correct and confident: NLL falls as T -> 0 */
   float sep[] = {9.0f, 0.0f, 0.0f, 9.0f};
