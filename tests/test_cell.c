@@ -308,6 +308,19 @@ static void test_study_closed_forms(void **state) {
   assert_false(k->agree);
   assert_int_equal(lsp_study_verdict(k, 1), LSP_FINDING_INCONCLUSIVE);
   lsp_study_free(&st);
+  assert_int_equal(lsp_study_compute(c, 6, &st), 0);
+  assert_string_equal(lsp_study_agreement(&st.cmp[1][LSP_CELL_ACCURACY]), "disagree");
+  lsp_study_free(&st);
+  /* seed 1 ties (0.5 against 0.5), the others gain: not agreeing because of
+   * the tie alone, said as such (a tie has no sign) */
+  for (int i = 0; i < LSP_CELL_NSTAT; i++) c[1].value[i] = 0.5;
+  for (size_t i = 0; i < 20 * LSP_CELL_NSTAT; i++) c[1].resample[i] = 0.5;
+  assert_int_equal(lsp_study_compute(c, 6, &st), 0);
+  k = &st.cmp[1][LSP_CELL_ACCURACY];
+  assert_true(k->per_seed[0] == 0 && !k->agree);
+  assert_string_equal(lsp_study_agreement(k), "tied");
+  assert_int_equal(lsp_study_verdict(k, 1), LSP_FINDING_INCONCLUSIVE);
+  lsp_study_free(&st);
 
   /* a ratio over a Δ whose interval spans 0 is undefined: seed 1 loses
    * 0.01, the others gain 0.02 and 0.03 (Δ = +0.0133, but some draws are
