@@ -264,6 +264,9 @@ grep -q "WARNING: --bootstrap 20: a 95% interval rests on the 2.5% tails" "$SCR/
   grep -q "Warning:\*\* --bootstrap 20: .*the verdicts that rest on them are not to be trusted" "$SCR/t2t/report.md" &&
   grep -q -- "--bootstrap 20: a 95% interval rests" "$SCR/t2t/report.html" &&
   ok "run --bootstrap 20 warns, in the reports too" || bad "no --bootstrap warning: $(grep WARNING "$SCR/err")"
+# the information-erasure table gives ε as given, as every other table does
+grep -q "^| ε = 0.9 (t2t) | 0.9 | 1 | " "$SCR/t2t/report.md" && grep -q "^| ε = 0 (t2t) | 0 | 1 | " "$SCR/t2t/report.md" &&
+  ok "Î table: ε as given" || bad "Î table ε: $(grep '(t2t) | 0' "$SCR/t2t/report.md" | tail -3)"
 # cluster summaries: each model's R² and NC1 interval holds its estimate (the
 # resamples are centred; uncentred, ε = 0.95's missed it)
 $PY - "$SCR/t2t/cells.csv" <<'PY' && ok "R² and NC1 intervals hold their estimates" || bad "cluster interval misses its estimate"
