@@ -169,6 +169,7 @@ int cmd_run(int argc, char **argv) {
       (rc = cli_get_double(cmd, opts, "lr", o.lr, 1e-12, 1e6, &o.lr)) ||
       (rc = cli_get_double(cmd, opts, "momentum", o.momentum, 0, 0.999999, &o.momentum)))
     return rc;
+  cli_bootstrap_warn(cmd, boot);
   o.epochs = (size_t)e;
   o.batch = (size_t)b;
   o.attack_limit = (size_t)lim;

@@ -146,6 +146,15 @@ typedef struct {
 
 void lsp_cell_result_release(lsp_cell_result *r); /* frees resample; NULL-safe */
 
+/* Centre the resamples of the cluster summaries (R², NC1) on their point
+ * values: subtract the bootstrap bias estimate (mean of the finite
+ * resamples − point value) from each (DESIGN §9.2). A resample repeats
+ * rows, which pulls each class's mean direction away from the others and
+ * lengthens it (R² up, NC1 down by O(1/n_k)); uncentred, the percentile
+ * intervals can miss the point value itself. Idempotent: a centred cell
+ * (or one read back from a file) is left as it is. */
+void lsp_cell_center_clusters(lsp_cell_result *r);
+
 /* Run one cell: train or load (through the cache), evaluate, attack,
  * summarize. `full` (may be NULL) receives the whole in-memory record
  * (lsp_run_model of lsp_run_int.h: logits, features, per-example

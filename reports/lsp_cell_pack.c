@@ -107,6 +107,7 @@ int lsp_cell_result_unpack(const uint8_t *buf, size_t len, lsp_cell_result *r) {
     if (!r->resample) return lsp_fail(LSP_ENOMEM, "out of memory");
     for (size_t i = 0; i < r->B * LSP_CELL_NSTAT; i++) r->resample[i] = lsp_get_f64(&rd);
   }
+  lsp_cell_center_clusters(r); /* a file written before the centring */
   return LSP_OK;
 }
 

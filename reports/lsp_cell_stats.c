@@ -16,7 +16,8 @@
  *   ECE_T      ECE of softmax(z/T), T fitted on validation (1 without a fit)
  *   R², NC1    lsp_clusters on the features with row i repeated w_i times
  *              (computed on the first LSP_CELL_CLUSTER_B resamples only; the
- *              rest repeat them cyclically, DESIGN §9.2)
+ *              rest repeat them cyclically, DESIGN §9.2), then centred on
+ *              the point value (lsp_cell_center_clusters)
  *   AUC        Σ w_i a_i / n with a_i = (1/(ε_max − ε_min)) ∫ c_i(ε) dε, the
  *              trapezoid rule over the attack grid: the normalized area under
  *              example i's correct-vs-attack-ε step (mean over i = the area
@@ -295,6 +296,29 @@ static int summarize_set(const lsp_cell_ctx *c, lsp_cell_result *res, size_t n, 
   return st;
 }
 
+void lsp_cell_center_clusters(lsp_cell_result *r) {
+  if (!r || !r->resample) return;
+  const int stats[2] = {LSP_CELL_R2, LSP_CELL_NC1};
+  for (int k = 0; k < 2; k++) {
+    const int s = stats[k];
+    if (!isfinite(r->value[s])) continue;
+    double sum = 0;
+    size_t m = 0;
+    for (size_t b = 0; b < r->B; b++) {
+      const double v = r->resample[b * LSP_CELL_NSTAT + s];
+      if (isfinite(v)) {
+        sum += v;
+        m++;
+      }
+    }
+    if (!m) continue;
+    const double bias = sum / (double)m - r->value[s];
+    /* already centred (up to rounding): leave the bits as they are */
+    if (fabs(bias) <= 1e-12 * fabs(r->value[s])) continue;
+    for (size_t b = 0; b < r->B; b++) r->resample[b * LSP_CELL_NSTAT + s] -= bias;
+  }
+}
+
 static double *conf_of(const float *z, size_t n, size_t k, double inv_t, const int32_t *y,
                        double *nll) {
   double *c = malloc((n ? n : 1) * sizeof *c);
@@ -343,6 +367,7 @@ int lsp_cell_summarize(const lsp_cell_ctx *c, const lsp_run_model *rm, lsp_cell_
   tc.with_clusters = 1;
   if ((st = summarize_set(c, res, n, c->plan_seed[0], &cs, LSP_CELL_R2, LSP_CELL_CLUSTER_B)))
     goto done;
+  lsp_cell_center_clusters(res);
   /* the mean logit gap on the test resamples; the temperature refitted on
    * validation resamples (only when it was fitted) */
   mean_ctx gc = {n, rm->gap_values};

@@ -51,8 +51,21 @@ static void quote(lsp_findings *f, size_t i, const lsp_study_cmp *c, const char 
          c->lo, c->hi);
   if (c->seeds > 1) {
     APPEND(i, "; per seed");
-    for (size_t k = 0; k < c->seeds; k++) APPEND(i, "%s %+.4f", k ? "," : "", c->per_seed[k]);
-    APPEND(i, c->agree ? " (the seeds agree in sign)" : " (the seeds DISAGREE in sign)");
+    size_t ties = 0;
+    for (size_t k = 0; k < c->seeds; k++) {
+      ties += c->per_seed[k] == 0;
+      if (c->per_seed[k] == 0)
+        APPEND(i, "%s 0 (tied)", k ? "," : "");
+      else
+        APPEND(i, "%s %+.4f", k ? "," : "", c->per_seed[k]);
+    }
+    const char *ag = lsp_study_agreement(c);
+    if (strcmp(ag, "agree") == 0)
+      APPEND(i, " (the seeds agree in sign)");
+    else if (strcmp(ag, "tied") == 0)
+      APPEND(i, " (the seeds do not agree: %zu tied, and a tie has no sign)", ties);
+    else
+      APPEND(i, " (the seeds DISAGREE in sign)");
   }
   if (c->few_seeds)
     APPEND(i, " [only %zu seed%s: the seed level of this interval rests on too few values; run "

@@ -326,8 +326,10 @@ static lsp_table *mi_table(const lsp_run_state *s) {
   for (size_t i = 0; i < s->nmodels; i++) {
     const lsp_run_model *m = &s->models[i];
     lsp_table_row(t);
+    char eps_text[32]; /* ε as given: "0.1", as for ε = 0's "0" */
+    lsp_table_roundtrip(m->eps, eps_text);
     lsp_table_text(t, 0, m->label);
-    lsp_table_num(t, 1, m->eps);
+    lsp_table_text(t, 1, eps_text);
     lsp_table_int(t, 2, (long long)m->seed);
     lsp_table_num_ci(t, 3, m->mi, m->mi_lo, m->mi_hi);
   }

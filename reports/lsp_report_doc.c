@@ -266,6 +266,14 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
            "This is a --quick smoke-test run (tiny model, few epochs, subsets of the data): "
            "its numbers are not a measurement of anything.");
   if (!s->have_gnuplot) lsp_doc_note(&d, LSP_HTML_WARNING, s->gnuplot_note);
+  if (o->bootstrap < LSP_RUN_BOOT_MIN) {
+    snprintf(buf, sizeof buf,
+             "--bootstrap %zu: a 95%% interval rests on the 2.5%% tails of the resamples, which "
+             "fewer than %d leave empty; the intervals and the verdicts that rest on them are "
+             "not to be trusted (1000 is usual).",
+             o->bootstrap, LSP_RUN_BOOT_MIN);
+    lsp_doc_note(&d, LSP_HTML_WARNING, buf);
+  }
   if (p->note[0]) {
     snprintf(buf, sizeof buf, "A figure could not be drawn and is missing: %s", p->note);
     lsp_doc_note(&d, LSP_HTML_WARNING, buf);

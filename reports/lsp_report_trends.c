@@ -136,7 +136,10 @@ lsp_table *lsp_report_study_table(const lsp_findings *f) {
           lsp_table_text(t, 1, eps_text) || lsp_table_int(t, 2, (long long)c->seeds) ||
           lsp_table_num(t, 3, c->mean_eps) || lsp_table_num(t, 4, c->mean_base) ||
           lsp_table_num_ci(t, 5, c->diff, c->lo, c->hi) ||
-          lsp_table_text(t, 6, c->seeds < 2 ? "–" : c->agree ? "yes" : "NO") ||
+          lsp_table_text(t, 6, c->seeds < 2                                        ? "–"
+                              : c->agree                                          ? "yes"
+                              : strcmp(lsp_study_agreement(c), "tied") == 0 ? "NO (a tie)"
+                                                                               : "NO") ||
           lsp_table_text(t, 7, v)) {
         lsp_table_free(t);
         return NULL;

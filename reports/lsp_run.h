@@ -90,6 +90,9 @@ typedef struct {
   size_t bins;                 /* 15 */
   size_t bootstrap;            /* 200: per-model intervals and the example resamples
                                   each cell keeps (at most LSP_CELL_MAX_B) */
+/* fewer resamples than this leave a 95% interval's 2.5% tails empty: the
+ * report says so in a warning */
+#define LSP_RUN_BOOT_MIN 40
   const char *format;          /* "svg" (default), "png", "pdf" */
   const char *out;             /* "lsprobe-report" */
   int force;                   /* write into a non-empty folder lsprobe did not create */

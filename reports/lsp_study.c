@@ -94,6 +94,16 @@ static size_t pairs_of(const lsp_cell_result *cells, size_t n, const lsp_study *
   return k;
 }
 
+const char *lsp_study_agreement(const lsp_study_cmp *c) {
+  if (c->agree) return "agree";
+  size_t ties = 0, with = 0;
+  for (size_t k = 0; k < c->seeds; k++) {
+    ties += c->per_seed[k] == 0;
+    with += (c->diff > 0 && c->per_seed[k] > 0) || (c->diff < 0 && c->per_seed[k] < 0);
+  }
+  return c->diff != 0 && ties > 0 && ties + with == c->seeds ? "tied" : "disagree";
+}
+
 static int compare_eps(const lsp_cell_result *cells, size_t n, lsp_study *s, size_t e) {
   const lsp_cell_result *a[16], *b[16];
   size_t S = pairs_of(cells, n, s, e, a, b);

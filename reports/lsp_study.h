@@ -73,6 +73,12 @@ void lsp_study_free(lsp_study *s);
  * can differ in the last bits, and that rounding must not give a sign. */
 double lsp_study_tied_diff(double a, double b);
 
+/* How the per-seed differences of c stand against Δ, in words: "agree"
+ * (every one has Δ's sign), "tied" (they do not agree only because some
+ * are exact ties, which have no sign: the others have Δ's sign) or
+ * "disagree" (some have the other sign, or Δ is itself a tie). */
+const char *lsp_study_agreement(const lsp_study_cmp *c);
+
 /* Verdict of a directional claim on comparison c: direction +1 when
  * larger is better, -1 when smaller is. Supported / contradicted only when
  * the interval excludes 0 and the seeds agree in sign; else inconclusive.

@@ -258,6 +258,25 @@ expect_exit 0 "run t2t 0,0.9,0.95" "$LSP" run --quick --quiet --data synthetic -
 [ "$(grep -c 'WARNING: smoothing' "$SCR/err")" -eq 1 ] &&
   grep -q "WARNING: smoothing 0.95 with convention t2t on 10 classes puts 0.05 on the label and 0.105556 on each other class" "$SCR/err" &&
   ok "run warns for t2t 0.95 on 10 classes only" || bad "t2t warning: $(grep WARNING "$SCR/err")"
+# --bootstrap 20: too few resamples for a 95% interval's tails, said on
+# stderr and at the top of both reports (the verdicts rest on the intervals)
+grep -q "WARNING: --bootstrap 20: a 95% interval rests on the 2.5% tails" "$SCR/err" &&
+  grep -q "Warning:\*\* --bootstrap 20: .*the verdicts that rest on them are not to be trusted" "$SCR/t2t/report.md" &&
+  grep -q -- "--bootstrap 20: a 95% interval rests" "$SCR/t2t/report.html" &&
+  ok "run --bootstrap 20 warns, in the reports too" || bad "no --bootstrap warning: $(grep WARNING "$SCR/err")"
+# the information-erasure table gives ε as given, as every other table does
+grep -q "^| ε = 0.9 (t2t) | 0.9 | 1 | " "$SCR/t2t/report.md" && grep -q "^| ε = 0 (t2t) | 0 | 1 | " "$SCR/t2t/report.md" &&
+  ok "Î table: ε as given" || bad "Î table ε: $(grep '(t2t) | 0' "$SCR/t2t/report.md" | tail -3)"
+# cluster summaries: each model's R² and NC1 interval holds its estimate (the
+# resamples are centred; uncentred, ε = 0.95's missed it)
+$PY - "$SCR/t2t/cells.csv" <<'PY' && ok "R² and NC1 intervals hold their estimates" || bad "cluster interval misses its estimate"
+import csv, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1])) if r["summary"] in ("r2_separation", "nc1")]
+assert len(rows) == 6, rows
+for r in rows:
+    v, lo, hi = float(r["value"]), float(r["value_lo"]), float(r["value_hi"])
+    assert lo <= v <= hi, r
+PY
 
 # every number of results.json is the same at 1 and 2 threads, whether the
 # second thread runs another cell or a cell's own analyses (--jobs 1):

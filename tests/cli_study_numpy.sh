@@ -7,7 +7,8 @@
 # (3) the study's means, per-seed differences and sign agreement recomputed
 # from the cells, and its two-level paired bootstrap redone with NumPy's own
 # generator from the cells' resamples (the bounds must agree within Monte
-# Carlo error).
+# Carlo error); (4) the cluster summaries' resamples centred on their point
+# values.
 . "$(dirname "$0")/e2e_common.sh"
 PY=/usr/bin/python3
 OUT="$SCR/s"
@@ -85,6 +86,14 @@ for (eps, seed), c in cells.items():
     # the temperature summary is the fitted T the cell and results.json carry
     m = next(x for x in r["models"] if x["tag"] == tag)
     assert got["temperature"] == c["temperature"] == m["calibration_temperature_scaled"]["temperature"]
+    # R² and NC1 resamples are centred on the point value (DESIGN §9.2): their
+    # mean is it, and the cell's percentile interval holds it
+    for key in ("r2_separation", "nc1"):
+        j = names.index(key)
+        rs = c["res"][:, j]
+        assert abs(rs.mean() - v[j]) <= 1e-9 * abs(v[j]), (tag, key, rs.mean(), v[j])
+        lo, hi = np.percentile(rs, [2.5, 97.5])
+        assert lo <= v[j] <= hi, (tag, key, v[j], lo, hi)
 
 # (3) the study from the cells
 cmp = {(x["summary"], x["eps"]): x for x in st["comparisons"]}

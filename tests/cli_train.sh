@@ -148,6 +148,14 @@ expect_exit 2 "eval without --model" "$LSP" eval --data "$SYN"
 expect_err "--model is required" "eval without --model"
 
 # bad data: exit 1, one line naming the file
+# a divergence names what to lower: the weight decay too when there is one
+expect_exit 1 "diverges with --weight-decay 1000" "$LSP" train --data "$SYN" --smoothing 0.1 --epochs 2 --quiet \
+  --weight-decay 1000 --out "$SCR/wd.lspm"
+grep -q "(training diverged? lower --lr or --weight-decay)" "$SCR/err" && [ ! -e "$SCR/wd.lspm" ] &&
+  ok "divergence under weight decay names --weight-decay" || bad "weight-decay divergence: $(cat "$SCR/err")"
+expect_exit 1 "diverges with --lr 1e5" "$LSP" train --data "$SYN" --smoothing 0.1 --epochs 2 --quiet --lr 1e5 --out "$SCR/wd.lspm"
+grep -q "(training diverged? lower --lr)" "$SCR/err" && ok "divergence without weight decay names --lr alone" ||
+  bad "lr divergence: $(cat "$SCR/err")"
 expect_exit 1 "missing data folder" "$LSP" train --data "$SCR/nodata" --smoothing 0 --out "$SCR/no.lspm"
 expect_err "nodata" "missing data folder"
 expect_exit 1 "model does not fit the data" "$LSP" eval --model "$DATA/torch_mlp_tiny" --data "$SYN"

@@ -189,6 +189,34 @@ static void test_cell_against_modules(void **state) {
   assert_memory_equal(u.resample, r[1].resample, 30 * LSP_CELL_NSTAT * sizeof(double));
   assert_int_equal(u.n_attack, 120);
   lsp_cell_result_release(&u);
+  /* the R² and NC1 resamples are centred on the point value; a file whose
+   * resamples are not (written before the centring) is centred when read:
+   * every resample moves by the same amount, the others stay */
+  for (int s = LSP_CELL_R2; s <= LSP_CELL_NC1; s++) {
+    double m = 0;
+    for (size_t b = 0; b < 30; b++) m += r[1].resample[b * LSP_CELL_NSTAT + s];
+    td_close(m / 30, r[1].value[s], 0, 1e-12, "centred resamples", s);
+  }
+  {
+    lsp_cell_result sh = r[1];
+    double *rs = malloc(30 * LSP_CELL_NSTAT * sizeof *rs);
+    assert_non_null(rs);
+    memcpy(rs, r[1].resample, 30 * LSP_CELL_NSTAT * sizeof *rs);
+    for (size_t b = 0; b < 30; b++) {
+      rs[b * LSP_CELL_NSTAT + LSP_CELL_R2] += 0.01;
+      rs[b * LSP_CELL_NSTAT + LSP_CELL_NC1] -= 0.25;
+    }
+    sh.resample = rs;
+    uint8_t *sb;
+    size_t sl;
+    assert_int_equal(lsp_cell_result_pack(&sh, &sb, &sl), 0);
+    assert_int_equal(lsp_cell_result_unpack(sb, sl, &u), 0);
+    for (size_t i = 0; i < 30 * LSP_CELL_NSTAT; i++)
+      td_close(u.resample[i], r[1].resample[i], 1e-12, 1e-15, "recentred", (int)i);
+    lsp_cell_result_release(&u);
+    free(sb);
+    free(rs);
+  }
   buf[len / 2] ^= 1;
   assert_int_equal(lsp_cell_result_unpack(buf, len, &u), LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "checksum"));
@@ -278,6 +306,19 @@ static void test_study_closed_forms(void **state) {
   assert_int_equal(lsp_study_compute(c, 6, &st), 0);
   k = &st.cmp[1][LSP_CELL_ACCURACY];
   assert_false(k->agree);
+  assert_int_equal(lsp_study_verdict(k, 1), LSP_FINDING_INCONCLUSIVE);
+  lsp_study_free(&st);
+  assert_int_equal(lsp_study_compute(c, 6, &st), 0);
+  assert_string_equal(lsp_study_agreement(&st.cmp[1][LSP_CELL_ACCURACY]), "disagree");
+  lsp_study_free(&st);
+  /* seed 1 ties (0.5 against 0.5), the others gain: not agreeing because of
+   * the tie alone, said as such (a tie has no sign) */
+  for (int i = 0; i < LSP_CELL_NSTAT; i++) c[1].value[i] = 0.5;
+  for (size_t i = 0; i < 20 * LSP_CELL_NSTAT; i++) c[1].resample[i] = 0.5;
+  assert_int_equal(lsp_study_compute(c, 6, &st), 0);
+  k = &st.cmp[1][LSP_CELL_ACCURACY];
+  assert_true(k->per_seed[0] == 0 && !k->agree);
+  assert_string_equal(lsp_study_agreement(k), "tied");
   assert_int_equal(lsp_study_verdict(k, 1), LSP_FINDING_INCONCLUSIVE);
   lsp_study_free(&st);
 

@@ -250,6 +250,14 @@ static void eval_job(void *varg, int t, int nt) {
   }
 }
 
+/* What a divergence message suggests: the step size, and the weight decay
+ * when there is one (with lr × weight decay too large, SGD's decay term
+ * alone overshoots 0 by more each step: above 2 without momentum). */
+static const char *diverged(const lsp_train_opts *o) {
+  return o->weight_decay > 0 ? " (training diverged? lower --lr or --weight-decay)"
+                             : " (training diverged? lower --lr)";
+}
+
 /* Mean loss and accuracy on a split, its chunks shared over the threads and
  * their losses summed in chunk order. */
 static int evaluate(job *j, const lsp_dataset *d, size_t ep, double *loss, double *acc) {
@@ -258,9 +266,9 @@ static int evaluate(job *j, const lsp_dataset *d, size_t ep, double *loss, doubl
   const trainer *tn = j->tn;
   int st = workers_status(tn->w, tn->nw);
   if (st) { /* non-finite logits (LSP_EDATA): the weights have run away */
-    char where[96];
+    char where[128];
     snprintf(where, sizeof where, "epoch %zu, validation%s", ep + 1,
-             st == LSP_EDATA ? " (training diverged? lower --lr)" : "");
+             st == LSP_EDATA ? diverged(tn->o) : "");
     return lsp_fail_prefix(st, where);
   }
   const size_t nc = (d->n + tn->w[0].rows - 1) / tn->w[0].rows;
@@ -276,7 +284,7 @@ static int evaluate(job *j, const lsp_dataset *d, size_t ep, double *loss, doubl
 /* After epoch ep's last step: every weight and running statistic finite
  * (a step can overflow where the loss before it did not), so that no model
  * with infinite or NaN weights is validated or saved. */
-static int check_finite(const lsp_model *m, size_t ep) {
+static int check_finite(const lsp_model *m, const lsp_train_opts *o, size_t ep) {
   const float *v[2] = {m->params, m->state};
   const size_t n[2] = {m->nparams, m->nstate};
   for (int a = 0; a < 2; a++)
@@ -289,9 +297,9 @@ static int check_finite(const lsp_model *m, size_t ep) {
           if (i >= off && i < off + len) nd = &m->nodes[k];
         }
         return lsp_fail(LSP_EDATA,
-                        "epoch %zu (training diverged? lower --lr): a %s of %s is %g after "
-                        "the epoch's last step",
-                        ep + 1, a ? "running statistic" : "weight", nd->name, (double)v[a][i]);
+                        "epoch %zu%s: a %s of %s is %g after the epoch's last step", ep + 1,
+                        diverged(o), a ? "running statistic" : "weight", nd->name,
+                        (double)v[a][i]);
       }
   return LSP_OK;
 }
@@ -320,9 +328,8 @@ static int batch_status(const job *j, size_t ep, size_t stop) {
     return lsp_fail(LSP_EINTR, "training interrupted (epoch %zu, batch %zu)", ep + 1, stop);
   int st = workers_status(j->tn->w, j->tn->nw);
   if (!st) return LSP_OK;
-  char where[96];
-  snprintf(where, sizeof where, "epoch %zu, batch %zu (training diverged? lower --lr)", ep + 1,
-           j->at);
+  char where[128];
+  snprintf(where, sizeof where, "epoch %zu, batch %zu%s", ep + 1, j->at, diverged(j->tn->o));
   return lsp_fail_prefix(st, where);
 }
 
@@ -455,7 +462,7 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
     lg.train_loss[ep] = jb.loss_sum / (double)n;
     lg.train_acc[ep] = (double)jb.correct / (double)n;
     lg.val_loss[ep] = lg.val_acc[ep] = NAN;
-    if ((st = check_finite(m, ep))) goto done;
+    if ((st = check_finite(m, opts, ep))) goto done;
     if (va->n && (st = evaluate(&jb, va, ep, &lg.val_loss[ep], &lg.val_acc[ep])))
       goto done;
     if (cb) {
