@@ -302,19 +302,21 @@ void lsp_cell_center_clusters(lsp_cell_result *r) {
   for (int k = 0; k < 2; k++) {
     const int s = stats[k];
     if (!isfinite(r->value[s])) continue;
-    double sum = 0;
+    double sum = 0, mag = fabs(r->value[s]);
     size_t m = 0;
     for (size_t b = 0; b < r->B; b++) {
       const double v = r->resample[b * LSP_CELL_NSTAT + s];
       if (isfinite(v)) {
         sum += v;
+        mag = fmax(mag, fabs(v));
         m++;
       }
     }
     if (!m) continue;
     const double bias = sum / (double)m - r->value[s];
-    /* already centred (up to rounding): leave the bits as they are */
-    if (fabs(bias) <= 1e-12 * fabs(r->value[s])) continue;
+    /* already centred (up to the rounding of the sum, also for a value of
+     * 0): leave the bits as they are, so a cell read back is the same */
+    if (fabs(bias) <= 1e-12 * mag) continue;
     for (size_t b = 0; b < r->B; b++) r->resample[b * LSP_CELL_NSTAT + s] -= bias;
   }
 }

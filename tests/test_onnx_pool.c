@@ -31,63 +31,11 @@
 #define DIR "onnx_pool/"
 enum { N = 8, K = 4 };
 
-static size_t argmax(const float *z) {
-  size_t b = 0;
-  for (size_t j = 1; j < K; j++)
-    if (z[j] > z[b]) b = j;
-  return b;
-}
-
-/* Logits within `tol` (1e-5 unless given) of PyTorch's float64 ones
- * (relative to the largest), the input gradient of the summed cross-entropy within 1e-4 of the
- * largest, and the predictions on clip(x + 0.1·sign(dx), 0, 1) PyTorch's. */
+/* PyTorch's float64 numbers (model_fixture.h): logits within `tol` (1e-5
+ * unless set), the input gradient within 1e-4, the FGSM predictions. */
 static double tol = 1e-5;
 static void torch_case(lsp_model *m, const char *file, const char *ref) {
-  lsp_array x, ya, zw, gw, fa;
-  char p[128];
-  td_load(DIR "labels.npy", &ya);
-  td_load(DIR "x.npy", &x);
-  snprintf(p, sizeof p, DIR "%s_logits.npy", ref);
-  td_load(p, &zw);
-  snprintf(p, sizeof p, DIR "%s_grad.npy", ref);
-  td_load(p, &gw);
-  snprintf(p, sizeof p, DIR "%s_fgsm.npy", ref);
-  td_load(p, &fa);
-  int32_t *y, *yf;
-  assert_int_equal(lsp_array_labels(&ya, "labels.npy", K, &y), LSP_OK);
-  assert_int_equal(lsp_array_labels(&fa, "fgsm.npy", K, &yf), LSP_OK);
-  const size_t d = m->in_dim;
-  assert_int_equal(x.count, N * d);
-  lsp_model_ws *ws = lsp_model_ws_alloc(m, N);
-  const float *z;
-  assert_int_equal(lsp_model_forward(m, ws, x.data, N, &z, NULL), 0);
-  const double *zr = zw.data, *gr = gw.data;
-  double zs = fx_max_abs(zr, N * K);
-  for (size_t i = 0; i < N * K; i++)
-    td_close(z[i], zr[i], tol, tol * zs, file, i);
-  float dz[N * K], *dx = malloc(N * d * sizeof *dx);
-  lsp_ls ce = {0.0, LSP_LS_UNIFORM, 0};
-  assert_int_equal(lsp_loss_xent(z, y, N, K, &ce, dz, 1.0, NULL, NULL), 0);
-  assert_int_equal(lsp_model_backward(m, ws, dz, LSP_BACK_INPUT, dx), 0);
-  double gs = fx_max_abs(gr, N * d);
-  for (size_t i = 0; i < N * d; i++)
-    td_close(dx[i], gr[i], 1e-4, 1e-4 * gs, "dL/dx", i);
-  const float *xv = x.data;
-  for (size_t i = 0; i < N * d; i++) { /* the FGSM step of eps 0.1 */
-    float s = dx[i] > 0 ? 1.0f : dx[i] < 0 ? -1.0f : 0.0f;
-    dx[i] = fminf(fmaxf(xv[i] + 0.1f * s, 0.0f), 1.0f);
-  }
-  assert_int_equal(lsp_model_forward(m, ws, dx, N, &z, NULL), 0);
-  for (size_t i = 0; i < N; i++) assert_int_equal(argmax(z + i * K), yf[i]);
-  free(dx);
-  free(y);
-  free(yf);
-  lsp_model_ws_free(ws);
-  lsp_array_release(&x);
-  lsp_array_release(&ya);
-  lsp_array_release(&zw);
-  lsp_array_release(&gw);
-  lsp_array_release(&fa);
+  fx_torch_case(m, DIR, file, ref, N, K, tol, 1e-4);
 }
 
 /* conv relu conv relu, the pooling, the classifier: 6 nodes (7 with the
