@@ -51,6 +51,18 @@ npy(b + "/p_sum.npy", "<f4", "(2, 3)", struct.pack("<6f", 0.5, 0.2, 0.1, 0.5, 0.
 npy(b + "/k1.npy", "<f4", "(2, 1)", struct.pack("<2f", 1, 2))
 npy(b + "/onedim.npy", "<f4", "(6,)", b"\0" * 24)
 npy(b + "/z23.npy", "<f4", "(2, 3)", struct.pack("<6f", 1, 2, 3, -1, 0.5, 2))
+import os
+# .npy image folders (N x 1 x 2 x 3) with one bad value in row 1 at [0, 1, 2]
+for name, descr, fmt, bad in (("npy4_nan", "<f4", "<6f", float("nan")),
+                              ("npy4_big", "<f8", "<6d", 1e300)):
+    d = b + "/" + name
+    os.makedirs(d, exist_ok=True)
+    vals = [0.5] * 12
+    vals[11] = bad
+    npy(d + "/x_train.npy", descr, "(2, 1, 2, 3)", struct.pack("<12" + fmt[2], *vals))
+    npy(d + "/x_test.npy", descr, "(1, 1, 2, 3)", struct.pack(fmt, *[0.5] * 6))
+    npy(d + "/y_train.npy", "<i8", "(2,)", struct.pack("<2q", 0, 1))
+    npy(d + "/y_test.npy", "<i8", "(1,)", struct.pack("<q", 0))
 # IDX folders: truncated, wrong magic, count mismatch
 import os
 def idxdir(name, imgs, labs):
@@ -137,6 +149,10 @@ bad_case 1 "IDX: truncated images" "train-images-idx3-ubyte" "$LSP" data --data 
 bad_case 1 "IDX: wrong magic" "magic" "$LSP" train --data "$B/idx_magic" --smoothing 0 --out "$NO"
 bad_case 1 "IDX: image/label count mismatch" "24" "$LSP" eval --model "$B/good.lspm" --data "$B/idx_count"
 bad_case 1 "CSV: bad field" "train.csv:2" "$LSP" data --data "$B/csv_bad"
+# the message names the example (row) and the place inside it, not a row of
+# the flattened last axis
+bad_case 1 "npy images: NaN" "x_train.npy: non-finite value (nan) at row 1, element [0, 1, 2]" "$LSP" data --data "$B/npy4_nan"
+bad_case 1 "npy images: beyond float32" "x_train.npy: value 1e+300 at row 1, element [0, 1, 2] does not fit float32" "$LSP" data --data "$B/npy4_big"
 bad_case 1 "dataset folder missing" "nonexistent" "$LSP" train --data "$B/nonexistent" --smoothing 0 --out "$NO"
 
 # --- model files: .lspm and PyTorch exports -------------------------------------
