@@ -316,6 +316,12 @@ static void test_attrs(void **state) {
     assert_non_null(strstr(lsp_errmsg(), "clip needs lo below hi"));
   }
   s = NULL;
+  assert_int_equal(lsp_model_from_spec("hardsigmoid(alpha=0, beta=0.3)",
+                                       (lsp_shape){4, 1, 1}, 3, NULL, 0, &s),
+                   LSP_EINVAL);
+  assert_null(s);
+  assert_non_null(strstr(lsp_errmsg(), "hardsigmoid needs a slope"));
+  s = NULL;
   assert_int_equal(lsp_model_from_spec("clip(lo=-1,hi=0)", (lsp_shape){4, 1, 1},
                                        3, NULL, 0, &s),
                    LSP_OK);

@@ -268,6 +268,11 @@ static int item(parser *ps, int *prev, int depth, const char *scope,
              a.lo, a.hi, a.hi);
     return perr(ps, at, what);
   }
+  /* likewise hardsigmoid's slope 0: every output clip(beta, 0, 1) */
+  if (op == LSP_OP_HARDSIGMOID && a.alpha == 0.0)
+    return perr(ps, at,
+                "hardsigmoid needs a slope alpha other than 0 (alpha = 0 "
+                "makes every output the same)");
   if ((st = add_node(ps, op, &a, *prev, 0, scope, count, prev)))
     return lsp_fail_prefix(st, "--arch");
   return LSP_OK;
