@@ -176,6 +176,7 @@ bad_case 1 "ONNX: opset 21" "opset21.onnx: opset 21 is not supported" "$LSP" exp
 bad_case 1 "ONNX: truncated" "trunc.onnx: not an ONNX model (malformed protobuf)" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --model "$B/trunc.onnx" --projection-out "$NO"
 bad_case 1 "ONNX: neither format" "garbage.bin: not an lsprobe model (bad magic) and, read as ONNX: not an ONNX model" "$LSP" eval --model "$B/garbage.bin" --data "$S84"
 bad_case 1 "ONNX: model does not fit the data" "takes 8 inputs but the data" "$LSP" eval --model "$B/mlp.bin" --data "synthetic:train=300,test=100,dim=9,classes=4"
+bad_case 2 "attack: --input-shape with --data" "--input-shape goes with --x; a dataset has its own shape" "$LSP" attack --model "$O/mlp_gemm.onnx" --data "$S84" --input-shape 8,1,1 --adv-out "$NO"
 bad_case 1 "ONNX: transfer source refused" "unsupported_op.onnx: node 'act' (Softsign)" "$LSP" attack --model "$O/mlp_gemm.onnx" --data "$S84" --transfer-from "$O/unsupported_op.onnx" --adv-out "$NO"
 bad_case 2 "ONNX: --features names nothing" "--features 'fc9': no value, node or layer of that name (the layers before the classifier: fc1, relu)" "$LSP" eval --model "$O/mlp_gemm.onnx" --data "$S84" --features fc9 --dump "$NO"
 bad_case 2 "eval: --features names no layer of a .lspm" "--features 'relu3': no layer of that name (its layers: dense1, relu2)" "$LSP" eval --model "$B/good.lspm" --data "synthetic:train=300,test=100,dim=8,classes=3" --features relu3 --dump "$NO"
