@@ -500,7 +500,9 @@ void lsp_clusters_json(const lsp_clusters *c, lsp_json *j) {
   lsp_json_key_num(j, "trace_within", c->trace_within);
   lsp_json_key_num(j, "trace_between", c->trace_between);
   lsp_json_key_num(j, "tightness_mean", c->tightness_mean);
-  lsp_json_key_num(j, "mean_distance_cv", c->mean_dist_cv);
+  /* one pair of classes has no spread of distances to measure */
+  lsp_json_key(j, "mean_distance_cv");
+  json_or_null(j, c->k_used >= 3, c->mean_dist_cv);
   lsp_json_key_int(j, "n", (long long)c->n);
   lsp_json_key_int(j, "h", (long long)c->h);
   lsp_json_key_int(j, "k", (long long)c->k);

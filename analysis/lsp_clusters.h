@@ -65,7 +65,9 @@ typedef struct {
   double tightness_mean; /* mean over non-empty classes                     */
   double *mean_dist; /* k×k: ‖μ_j − μ_k‖ (0 where a class is empty)     */
   double *mean_cos_dist; /* k×k: 1 − cos(μ^u_j, μ^u_k) (0 where empty)      */
-  double mean_dist_cv; /* std/mean of the off-diagonal mean_dist          */
+  double mean_dist_cv; /* std/mean of the off-diagonal mean_dist; defined
+                          only for k_used ≥ 3 (two or more pairs), 0 and
+                          shown as null / n/a otherwise                */
 } lsp_clusters;
 
 /* A result for k classes (arrays sized k and k×k, zeroed); NULL when out of

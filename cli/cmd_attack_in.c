@@ -155,6 +155,10 @@ int cmd_attack_load_inputs(cli_opt *opts, const lsp_model *m, const char *mpath,
     if (cli_has(opts, "lo") || cli_has(opts, "hi"))
       return cli_error(k_cmd, CLI_USAGE,
                        "--lo/--hi go with --x; a dataset has its own bounds");
+    if (cli_has(opts, "input-shape"))
+      return cli_error(k_cmd, CLI_USAGE,
+                       "--input-shape goes with --x; a dataset has its own "
+                       "shape");
     lsp_data_opts o;
     lsp_data_opts_default(&o);
     o.spec = data;

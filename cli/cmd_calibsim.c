@@ -87,6 +87,12 @@ int cmd_calibsim(int argc, char **argv) {
       }
       use[i] = 1;
     }
+    size_t chosen = 0;
+    for (size_t i = 0; i < nsc; i++) chosen += use[i] != 0;
+    if (chosen == 0) {
+      free(ns);
+      return cli_error(cmd, CLI_USAGE, "--scenarios: no scenario given (%s)", names);
+    }
   }
   lsp_sim_opts so = {(int)reps, (int)boot, (int)bins, (int)threads, (uint64_t)seed};
   printf("# calib-sim: %ld replicates, %ld bootstrap resamples, %ld bins, seed %ld\n\n", reps,

@@ -89,8 +89,11 @@ static void print_text(const lsp_clusters *c, const lsp_proj *p, size_t score,
       "  tightness (mean)     %.6f  (mean cosine distance to the class "
       "direction)\n",
       c->tightness_mean);
-  printf("  class-mean distance  cv %.4f  (std/mean over class pairs)\n",
-         c->mean_dist_cv);
+  if (c->k_used >= 3)
+    printf("  class-mean distance  cv %.4f  (std/mean over class pairs)\n",
+           c->mean_dist_cv);
+  else
+    printf("  class-mean distance  cv n/a  (one class pair: no spread)\n");
   printf("  per class            class:count:tightness");
   for (size_t y = 0; y < c->k; y++) {
     if (c->count[y])

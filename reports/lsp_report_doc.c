@@ -163,7 +163,7 @@ static lsp_table *cluster_detail_table(const lsp_run_state *s) {
     lsp_table_num(t, 3, c->trace_ratio);
     lsp_table_num(t, 4, c->nc1);
     lsp_table_num(t, 5, c->tightness_mean);
-    lsp_table_num(t, 6, c->mean_dist_cv);
+    lsp_table_num(t, 6, c->k_used >= 3 ? c->mean_dist_cv : NAN);
     lsp_table_int(t, 7, (long long)c->n_zero_rows);
   }
   return t;

@@ -51,6 +51,18 @@ npy(b + "/p_sum.npy", "<f4", "(2, 3)", struct.pack("<6f", 0.5, 0.2, 0.1, 0.5, 0.
 npy(b + "/k1.npy", "<f4", "(2, 1)", struct.pack("<2f", 1, 2))
 npy(b + "/onedim.npy", "<f4", "(6,)", b"\0" * 24)
 npy(b + "/z23.npy", "<f4", "(2, 3)", struct.pack("<6f", 1, 2, 3, -1, 0.5, 2))
+import os
+# .npy image folders (N x 1 x 2 x 3) with one bad value in row 1 at [0, 1, 2]
+for name, descr, fmt, bad in (("npy4_nan", "<f4", "<6f", float("nan")),
+                              ("npy4_big", "<f8", "<6d", 1e300)):
+    d = b + "/" + name
+    os.makedirs(d, exist_ok=True)
+    vals = [0.5] * 12
+    vals[11] = bad
+    npy(d + "/x_train.npy", descr, "(2, 1, 2, 3)", struct.pack("<12" + fmt[2], *vals))
+    npy(d + "/x_test.npy", descr, "(1, 1, 2, 3)", struct.pack(fmt, *[0.5] * 6))
+    npy(d + "/y_train.npy", "<i8", "(2,)", struct.pack("<2q", 0, 1))
+    npy(d + "/y_test.npy", "<i8", "(1,)", struct.pack("<q", 0))
 # IDX folders: truncated, wrong magic, count mismatch
 import os
 def idxdir(name, imgs, labs):
@@ -137,6 +149,10 @@ bad_case 1 "IDX: truncated images" "train-images-idx3-ubyte" "$LSP" data --data 
 bad_case 1 "IDX: wrong magic" "magic" "$LSP" train --data "$B/idx_magic" --smoothing 0 --out "$NO"
 bad_case 1 "IDX: image/label count mismatch" "24" "$LSP" eval --model "$B/good.lspm" --data "$B/idx_count"
 bad_case 1 "CSV: bad field" "train.csv:2" "$LSP" data --data "$B/csv_bad"
+# the message names the example (row) and the place inside it, not a row of
+# the flattened last axis
+bad_case 1 "npy images: NaN" "x_train.npy: non-finite value (nan) at row 1, element [0, 1, 2]" "$LSP" data --data "$B/npy4_nan"
+bad_case 1 "npy images: beyond float32" "x_train.npy: value 1e+300 at row 1, element [0, 1, 2] does not fit float32" "$LSP" data --data "$B/npy4_big"
 bad_case 1 "dataset folder missing" "nonexistent" "$LSP" train --data "$B/nonexistent" --smoothing 0 --out "$NO"
 
 # --- model files: .lspm and PyTorch exports -------------------------------------
@@ -160,6 +176,7 @@ bad_case 1 "ONNX: opset 21" "opset21.onnx: opset 21 is not supported" "$LSP" exp
 bad_case 1 "ONNX: truncated" "trunc.onnx: not an ONNX model (malformed protobuf)" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --model "$B/trunc.onnx" --projection-out "$NO"
 bad_case 1 "ONNX: neither format" "garbage.bin: not an lsprobe model (bad magic) and, read as ONNX: not an ONNX model" "$LSP" eval --model "$B/garbage.bin" --data "$S84"
 bad_case 1 "ONNX: model does not fit the data" "takes 8 inputs but the data" "$LSP" eval --model "$B/mlp.bin" --data "synthetic:train=300,test=100,dim=9,classes=4"
+bad_case 2 "attack: --input-shape with --data" "--input-shape goes with --x; a dataset has its own shape" "$LSP" attack --model "$O/mlp_gemm.onnx" --data "$S84" --input-shape 8,1,1 --adv-out "$NO"
 bad_case 1 "ONNX: transfer source refused" "unsupported_op.onnx: node 'act' (Softsign)" "$LSP" attack --model "$O/mlp_gemm.onnx" --data "$S84" --transfer-from "$O/unsupported_op.onnx" --adv-out "$NO"
 bad_case 2 "ONNX: --features names nothing" "--features 'fc9': no value, node or layer of that name (the layers before the classifier: fc1, relu)" "$LSP" eval --model "$O/mlp_gemm.onnx" --data "$S84" --features fc9 --dump "$NO"
 bad_case 2 "eval: --features names no layer of a .lspm" "--features 'relu3': no layer of that name (its layers: dense1, relu2)" "$LSP" eval --model "$B/good.lspm" --data "synthetic:train=300,test=100,dim=8,classes=3" --features relu3 --dump "$NO"

@@ -279,6 +279,12 @@ ok = ok and binned["ece"] != "\u2013"
 sys.exit(not ok)' "$SCR/out" && ok "calib-sim prints – for numbers that do not apply" || bad "calib-sim: $(cat "$SCR/out")"
 expect_exit 2 "calib-sim unknown scenario" "$LSP" calib-sim --scenarios wobbly
 expect_err "--scenarios" "calib-sim unknown scenario"
+# a list without a name would print the table's head and nothing else
+for s in "" ",,"; do
+  expect_exit 2 "calib-sim --scenarios '$s'" "$LSP" calib-sim --n 50 --reps 2 --bootstrap 5 --scenarios "$s"
+  expect_err "--scenarios: no scenario given" "calib-sim --scenarios '$s'"
+  [ ! -s "$SCR/out" ] && ok "calib-sim --scenarios '$s': nothing on stdout" || bad "calib-sim --scenarios '$s': $(cat "$SCR/out")"
+done
 expect_exit 2 "calib-sim --n 1" "$LSP" calib-sim --n 1
 expect_err "--n" "calib-sim --n 1"
 expect_exit 2 "calib-sim --bootstrap 1" "$LSP" calib-sim --bootstrap 1

@@ -36,6 +36,12 @@ expect_exit 0 "toy --json" "$LSP" clusters --features "$SCR/toy.npy" --labels "$
 grep -q '"r2_separation": 0\.97618' "$SCR/out" && grep -q '"nc1": 0\.0061728' "$SCR/out" &&
   grep -q '"trace_ratio": 0\.02469' "$SCR/out" && grep -q '"projection": null' "$SCR/out" &&
   ok "JSON r2_separation, nc1, trace_ratio (0.01/0.405)" || bad "JSON: $(head -20 "$SCR/out")"
+# two classes: one class-mean distance, so no coefficient of variation
+grep -q '"mean_distance_cv": null' "$SCR/out" &&
+  ok "K = 2: mean_distance_cv is null (one pair)" || bad "K = 2 CV: $(grep cv "$SCR/out")"
+"$LSP" clusters --features "$SCR/toy.npy" --labels "$SCR/toy_y.npy" >"$SCR/out" 2>&1
+grep -q 'class-mean distance  cv n/a' "$SCR/out" &&
+  ok "K = 2: text CV n/a" || bad "K = 2 text CV: $(grep cv "$SCR/out")"
 expect_exit 0 "toy with an all-zero row" "$LSP" clusters --features "$SCR/toy_z.npy" --labels "$SCR/toy_zy.npy" --json
 grep -q '"r2_separation": 0\.97618' "$SCR/out" && grep -q '"n_zero_rows": 1' "$SCR/out" &&
   ok "zero row counted and excluded" || bad "zero row: $(head -20 "$SCR/out")"

@@ -304,6 +304,28 @@ static void test_attrs(void **state) {
   assert_int_equal(lsp_model_from_spec("clip(lo=1, hi=nan)", (lsp_shape){4, 1, 1},
                                        3, NULL, 0, &s),
                    LSP_EINVAL);
+  /* lo >= hi would make the layer a constant (hi) with a zero gradient */
+  const char *bad[] = {"clip(lo=1,hi=0)", "dense(4) clip(lo=0.5, hi=0.5)",
+                       "clip(hi=-1, lo=0)"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    s = NULL;
+    assert_int_equal(lsp_model_from_spec(bad[i], (lsp_shape){4, 1, 1}, 3, NULL,
+                                         0, &s),
+                     LSP_EINVAL);
+    assert_null(s);
+    assert_non_null(strstr(lsp_errmsg(), "clip needs lo below hi"));
+  }
+  s = NULL;
+  assert_int_equal(lsp_model_from_spec("hardsigmoid(alpha=0, beta=0.3)",
+                                       (lsp_shape){4, 1, 1}, 3, NULL, 0, &s),
+                   LSP_EINVAL);
+  assert_null(s);
+  assert_non_null(strstr(lsp_errmsg(), "hardsigmoid needs a slope"));
+  s = NULL;
+  assert_int_equal(lsp_model_from_spec("clip(lo=-1,hi=0)", (lsp_shape){4, 1, 1},
+                                       3, NULL, 0, &s),
+                   LSP_OK);
+  lsp_model_free(s);
 }
 
 int main(void) {

@@ -87,7 +87,7 @@ static void test_toy(void **state) {
   td_close(c->mean_dist[1], 0.9 * sqrt(2.0), 1e-7, 0, "mean distance", 0);
   td_close(c->mean_dist[2], 0.9 * sqrt(2.0), 1e-7, 0, "mean distance sym", 0);
   assert_true(c->mean_dist[0] == 0 && c->mean_dist[3] == 0);
-  assert_true(c->mean_dist_cv == 0); /* one pair: trivially equidistant */
+  assert_true(c->mean_dist_cv == 0); /* one pair: no spread (JSON null) */
   assert_int_equal(c->n_zero_rows, 0);
   assert_int_equal(c->k_used, 2);
   /* the O(N²) formula of this test reproduces DESIGN's number */
@@ -320,6 +320,8 @@ static void test_json(void **state) {
   assert_non_null(strstr(
       buf, "{\"class\":1,\"count\":0,\"zero_rows\":0,\"tightness\":null}"));
   assert_non_null(strstr(buf, "\"mean_distances\":[[0,null,"));
+  /* two non-empty classes: one distance, no spread to measure */
+  assert_non_null(strstr(buf, "\"mean_distance_cv\":null"));
   assert_null(strstr(buf, "nan"));
   lsp_clusters_free(c);
 }

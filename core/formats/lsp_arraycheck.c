@@ -77,14 +77,12 @@ int lsp_array_distributions(const lsp_array *a, const char *path, const char *ad
 
 int lsp_array_finite(const lsp_array *a, const char *path) {
   if (a->dtype != LSP_DT_F32 && a->dtype != LSP_DT_F64) return LSP_OK;
-  size_t cols = a->ndim >= 2 ? a->shape[a->ndim - 1] : 0;
   for (size_t i = 0; i < a->count; i++) {
     double v = lsp_array_get(a, i);
     if (isfinite(v)) continue;
-    if (cols)
-      return lsp_fail(LSP_EDATA, "%s: non-finite value (%g) at row %zu, column %zu", path, v,
-                      i / cols, i % cols);
-    return lsp_fail(LSP_EDATA, "%s: non-finite value (%g) at index %zu", path, v, i);
+    char where[160];
+    lsp_array_where(a, i, where, sizeof where);
+    return lsp_fail(LSP_EDATA, "%s: non-finite value (%g) at %s", path, v, where);
   }
   return LSP_OK;
 }

@@ -395,6 +395,27 @@ int lsp_npy_write(const char *path, lsp_dtype dt, int ndim,
   return lsp_out_commit(&o);
 }
 
+void lsp_array_where(const lsp_array *a, size_t i, char *buf, size_t len) {
+  if (a->ndim < 2) {
+    snprintf(buf, len, "index %zu", i);
+    return;
+  }
+  size_t row = a->count / a->shape[0]; /* elements a row; shape[0] > 0 */
+  if (a->ndim == 2) {
+    snprintf(buf, len, "row %zu, column %zu", i / row, i % row);
+    return;
+  }
+  size_t n = (size_t)snprintf(buf, len, "row %zu, element [", i / row);
+  size_t rest = i % row, idx[LSP_NPY_MAXDIM];
+  for (int d = a->ndim - 1; d >= 1; d--) {
+    idx[d] = rest % a->shape[d];
+    rest /= a->shape[d];
+  }
+  for (int d = 1; d < a->ndim && n < len; d++)
+    n += (size_t)snprintf(buf + n, len - n, "%s%zu", d > 1 ? ", " : "", idx[d]);
+  if (n < len) snprintf(buf + n, len - n, "]");
+}
+
 int lsp_array_f32(const lsp_array *a, const char *path, int require_finite,
                   const float **view, float **owned) {
   *view = NULL;
@@ -411,10 +432,11 @@ int lsp_array_f32(const lsp_array *a, const char *path, int require_finite,
         case LSP_DT_F64: {
           double x = ((const double *)a->data)[i];
           if (isfinite(x) && fabs(x) > 3.4028234663852886e38) {
+            char where[160];
+            lsp_array_where(a, i, where, sizeof where);
             free(buf);
-            return lsp_fail(LSP_EDATA,
-                            "%s: value %g at index %zu does not fit float32",
-                            path, x, i);
+            return lsp_fail(LSP_EDATA, "%s: value %g at %s does not fit float32",
+                            path, x, where);
           }
           buf[i] = (float)x;
           break;
@@ -444,13 +466,10 @@ int lsp_array_f32(const lsp_array *a, const char *path, int require_finite,
     }
     for (size_t i = i0; i < a->count; i++)
       if (!isfinite(v[i])) {
-        size_t cols = a->ndim >= 2 ? a->shape[a->ndim - 1] : 0;
-        if (cols)
-          lsp_fail(LSP_EDATA, "%s: non-finite value (%g) at row %zu, column %zu",
-                   path, (double)v[i], i / cols, i % cols);
-        else
-          lsp_fail(LSP_EDATA, "%s: non-finite value (%g) at index %zu", path,
-                   (double)v[i], i);
+        char where[160];
+        lsp_array_where(a, i, where, sizeof where);
+        lsp_fail(LSP_EDATA, "%s: non-finite value (%g) at %s", path,
+                 (double)v[i], where);
         free(buf);
         return LSP_EDATA;
       }

@@ -55,6 +55,11 @@ int lsp_npy_write(const char *path, lsp_dtype dt, int ndim,
 
 void lsp_array_release(lsp_array *a);
 
+/* Where element i (C order) of `a` lies, for messages: "row r, column c" for
+ * a matrix, "row r, element [j, k, ...]" (the indices after the row) for 3-D
+ * and more, "index i" for 0-D and 1-D. Writes at most len bytes into buf. */
+void lsp_array_where(const lsp_array *a, size_t i, char *buf, size_t len);
+
 /* A float32 view of a numeric array: *view points at the array's own data
  * when it already is float32, else at a converted heap copy returned in
  * *owned (free it with free()). Rejects NaN and Inf with the index of the

@@ -257,6 +257,22 @@ static int item(parser *ps, int *prev, int depth, const char *scope,
   if ((op == LSP_OP_CONV || op == LSP_OP_MAXPOOL || op == LSP_OP_AVGPOOL) &&
       a.kh == 0)
     return perr(ps, at, "the layer needs its kernel size");
+  /* lo >= hi maps every input to hi (ONNX's and torch.clamp's rule): a
+   * constant layer with a zero gradient, nothing a network could learn
+   * through. Imported ONNX graphs keep ONNX's rule; a spec is refused. */
+  if (op == LSP_OP_CLIP && !(a.lo < a.hi)) {
+    char what[160];
+    snprintf(what, sizeof what,
+             "clip needs lo below hi (lo = %g, hi = %g: every output would "
+             "be %g)",
+             a.lo, a.hi, a.hi);
+    return perr(ps, at, what);
+  }
+  /* likewise hardsigmoid's slope 0: every output clip(beta, 0, 1) */
+  if (op == LSP_OP_HARDSIGMOID && a.alpha == 0.0)
+    return perr(ps, at,
+                "hardsigmoid needs a slope alpha other than 0 (alpha = 0 "
+                "makes every output the same)");
   if ((st = add_node(ps, op, &a, *prev, 0, scope, count, prev)))
     return lsp_fail_prefix(st, "--arch");
   return LSP_OK;
