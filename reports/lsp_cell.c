@@ -21,6 +21,10 @@ const char *lsp_cell_stat_name(int stat) {
   return stat >= 0 && stat < LSP_CELL_NSTAT ? stat_names[stat] : NULL;
 }
 
+int lsp_cell_stat_inverted(int stat) {
+  return stat == LSP_CELL_ECE || stat == LSP_CELL_ECE_DEBIASED || stat == LSP_CELL_ECE_T;
+}
+
 void lsp_cell_key_string(const lsp_cell_key *k, char *buf, size_t len) {
   snprintf(buf, len, "%s|eps%g|seed%lu", k->arch, k->eps, k->seed);
 }

@@ -142,7 +142,21 @@ typedef struct {
   double value[LSP_CELL_NSTAT]; /* point values on the full sets           */
   size_t B;                 /* resamples per statistic                     */
   double *resample;         /* owned: B × LSP_CELL_NSTAT, row b, column stat */
+  /* The calibration errors' own 95% intervals (lsp_cell_stat_inverted):
+   * the test inversion of lsp_calib_bootstrap on the test rows, the same
+   * as the per-model calibration's (hi = +∞ where the inversion has no
+   * upper end); NaN for every other summary. calib_ci = 0: none (not
+   * computed, or a cell file of format 2). */
+  int calib_ci;
+  double ci_lo[LSP_CELL_NSTAT], ci_hi[LSP_CELL_NSTAT];
 } lsp_cell_result;
+
+/* 1 for the summaries whose per-cell interval is a test inversion stored
+ * in the result (ece, ece_debiased, ece_t: upward-biased plug-ins, whose
+ * percentile interval lies above the truth and can miss its own estimate,
+ * DESIGN §9.2), 0 for those whose interval is the percentile of their
+ * resamples. */
+int lsp_cell_stat_inverted(int stat);
 
 void lsp_cell_result_release(lsp_cell_result *r); /* frees resample; NULL-safe */
 
@@ -164,9 +178,10 @@ int lsp_cell_run(const lsp_cell_ctx *c, const lsp_cell_key *k, lsp_cell_result *
                  struct lsp_run_model *full, lsp_run_log_fn log, void *user);
 
 /* Pack a result into a malloc'ed buffer (*buf, *len) and back. The format
- * (DESIGN §9.1): magic "LSPCELL2", then little-endian fixed-width fields,
- * then a 64-bit FNV-1a checksum of everything before it. unpack refuses a
- * short, long, corrupt or foreign buffer with LSP_EDATA. */
+ * (DESIGN §9.1): magic "LSPCELL3", then little-endian fixed-width fields,
+ * then a 64-bit FNV-1a checksum of everything before it. unpack also reads
+ * format 2 (no stored intervals: calib_ci = 0) and refuses a short, long,
+ * corrupt or foreign buffer, and format 1, with LSP_EDATA. */
 int lsp_cell_result_pack(const lsp_cell_result *r, uint8_t **buf, size_t *len);
 int lsp_cell_result_unpack(const uint8_t *buf, size_t len, lsp_cell_result *r);
 

@@ -1,8 +1,10 @@
 /* lsp_cell_pack.c — a cell result to and from bytes (lsp_cell.h, DESIGN
- * §9.1): "LSPCELL2" (format 2: 13 summaries; format 1 had 11), then every field as a little-endian 64-bit word (a
+ * §9.1): "LSPCELL3", then every field as a little-endian 64-bit word (a
  * double as its IEEE-754 bits, so it round-trips exactly; an integer as an
  * unsigned value), the architecture as 4096 bytes, then the FNV-1a 64-bit
- * checksum of all bytes before it. */
+ * checksum of all bytes before it. Format 3 = format 2 (13 summaries) and,
+ * after the resamples, calib_ci and the 13 (ci_lo, ci_hi) pairs; format 2
+ * is still read (calib_ci = 0), format 1 (11 summaries) is refused. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -15,20 +17,22 @@
 #include "core/data/lsp_data.h"
 #include "reports/lsp_cell_int.h"
 
-static const char magic[8] = {'L', 'S', 'P', 'C', 'E', 'L', 'L', '2'};
+static const char magic[8] = {'L', 'S', 'P', 'C', 'E', 'L', 'L', '3'};
 
 /* fixed words before the resamples: key (eps, seed), cached, 3 seconds,
  * n_test, n_attack, n_aa, n_attack_eps, 5 curves of 32, temperature,
  * 2 mask counts, the values, B */
 #define FIXED_WORDS (2 + 1 + 3 + 4 + 5 * LSP_CELL_MAX_ATTACK_EPS + 1 + 2 + LSP_CELL_NSTAT + 1)
 #define ARCH_BYTES LSP_CELL_ARCH_MAX
+/* format 3's words after the resamples: calib_ci, then ci_lo and ci_hi */
+#define CI_WORDS (1 + 2 * LSP_CELL_NSTAT)
 
 int lsp_cell_result_pack(const lsp_cell_result *r, uint8_t **buf, size_t *len) {
   *buf = NULL;
   *len = 0;
   if (r->B > LSP_CELL_MAX_B || (r->B && !r->resample))
     return lsp_fail(LSP_EINVAL, "cell result: bad resample count %zu", r->B);
-  size_t n = sizeof magic + ARCH_BYTES + 8 * (FIXED_WORDS + r->B * LSP_CELL_NSTAT) + 8;
+  size_t n = sizeof magic + ARCH_BYTES + 8 * (FIXED_WORDS + r->B * LSP_CELL_NSTAT + CI_WORDS) + 8;
   lsp_wbuf w = {malloc(n), 0};
   if (!w.p) return lsp_fail(LSP_ENOMEM, "out of memory");
   char arch[ARCH_BYTES] = {0};
@@ -54,6 +58,11 @@ int lsp_cell_result_pack(const lsp_cell_result *r, uint8_t **buf, size_t *len) {
   for (int s = 0; s < LSP_CELL_NSTAT; s++) lsp_put_f64(&w, r->value[s]);
   lsp_put_u64(&w, r->B);
   for (size_t i = 0; i < r->B * LSP_CELL_NSTAT; i++) lsp_put_f64(&w, r->resample[i]);
+  lsp_put_u64(&w, (uint64_t)(r->calib_ci != 0));
+  for (int s = 0; s < LSP_CELL_NSTAT; s++) {
+    lsp_put_f64(&w, r->ci_lo[s]);
+    lsp_put_f64(&w, r->ci_hi[s]);
+  }
   lsp_put_u64(&w, lsp_fnv1a(LSP_CELL_FNV_BASIS, w.p, w.len));
   *buf = w.p;
   *len = w.len;
@@ -66,11 +75,14 @@ int lsp_cell_result_unpack(const uint8_t *buf, size_t len, lsp_cell_result *r) {
   if (buf && len >= sizeof magic && memcmp(buf, magic, sizeof magic - 1) == 0 &&
       buf[sizeof magic - 1] == '1')
     return lsp_fail(LSP_EDATA, "cell result of format 1 (11 summaries): rerun the cell");
-  if (!buf || len < head + 8 || memcmp(buf, magic, sizeof magic) != 0)
-    return lsp_fail(LSP_EDATA, "not a cell result (%zu bytes, no LSPCELL2 header)", len);
+  if (!buf || len < head + 8 || memcmp(buf, magic, sizeof magic - 1) != 0 ||
+      (buf[sizeof magic - 1] != '2' && buf[sizeof magic - 1] != '3'))
+    return lsp_fail(LSP_EDATA, "not a cell result (%zu bytes, no LSPCELL3 or LSPCELL2 header)",
+                    len);
+  const size_t ci_words = buf[sizeof magic - 1] == '3' ? CI_WORDS : 0;
   lsp_rbuf q = {buf, len, head - 8, 0};
   uint64_t B = lsp_get_u64(&q);
-  if (B > LSP_CELL_MAX_B || len != head + 8 * B * LSP_CELL_NSTAT + 8)
+  if (B > LSP_CELL_MAX_B || len != head + 8 * (B * LSP_CELL_NSTAT + ci_words) + 8)
     return lsp_fail(LSP_EDATA, "cell result: %zu bytes do not match its %llu resamples", len,
                     (unsigned long long)B);
   lsp_rbuf ck = {buf, len, len - 8, 0};
@@ -106,6 +118,12 @@ int lsp_cell_result_unpack(const uint8_t *buf, size_t len, lsp_cell_result *r) {
     r->resample = malloc(r->B * LSP_CELL_NSTAT * sizeof(double));
     if (!r->resample) return lsp_fail(LSP_ENOMEM, "out of memory");
     for (size_t i = 0; i < r->B * LSP_CELL_NSTAT; i++) r->resample[i] = lsp_get_f64(&rd);
+  }
+  /* format 2 has no stored intervals: the calibration errors' are unknown */
+  r->calib_ci = ci_words ? lsp_get_u64(&rd) != 0 : 0;
+  for (int s = 0; s < LSP_CELL_NSTAT; s++) {
+    r->ci_lo[s] = ci_words ? lsp_get_f64(&rd) : NAN;
+    r->ci_hi[s] = ci_words ? lsp_get_f64(&rd) : NAN;
   }
   lsp_cell_center_clusters(r); /* a file written before the centring */
   return LSP_OK;

@@ -29,7 +29,10 @@
  *              LSP_CELL_TEMPERATURE_B resamples only, repeated cyclically;
  *              NaN where there is no interior minimum
  *   logit gap  Σ w_i g_i / n, g_i = z_{i,y} − mean_{j≠y} z_{i,j} (lsp_logitgap)
- */
+ *
+ * The resamples serve the study's paired differences; a cell's own interval
+ * of a calibration error (ECE, debiased, ECE_T) is not their percentile but
+ * the test inversion the cell's calibration computed (calib_intervals). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdlib.h>
@@ -321,6 +324,27 @@ void lsp_cell_center_clusters(lsp_cell_result *r) {
   }
 }
 
+/* The calibration errors' per-cell intervals: the test inversion of
+ * lsp_calib_bootstrap on the test rows, before (ECE; the ℓ2 debiased ECE
+ * is lsp_calib's ece_l2_debiased) and after temperature scaling. */
+static void calib_intervals(const lsp_run_model *rm, lsp_cell_result *res) {
+  for (int s = 0; s < LSP_CELL_NSTAT; s++) res->ci_lo[s] = res->ci_hi[s] = NAN;
+  res->calib_ci = rm->cal.has_ci && rm->cal_t.has_ci && rm->cal.ci == LSP_CALIB_CI_INVERSION &&
+                  rm->cal_t.ci == LSP_CALIB_CI_INVERSION;
+  if (!res->calib_ci) return;
+  const struct {
+    int stat;
+    const lsp_calib_result *cal;
+    int metric;
+  } map[3] = {{LSP_CELL_ECE, &rm->cal, LSP_CALIB_ECE},
+              {LSP_CELL_ECE_DEBIASED, &rm->cal, LSP_CALIB_ECE_L2_DEBIASED},
+              {LSP_CELL_ECE_T, &rm->cal_t, LSP_CALIB_ECE}};
+  for (int q = 0; q < 3; q++) {
+    res->ci_lo[map[q].stat] = map[q].cal->ci_lo[map[q].metric];
+    res->ci_hi[map[q].stat] = map[q].cal->ci_hi[map[q].metric];
+  }
+}
+
 static double *conf_of(const float *z, size_t n, size_t k, double inv_t, const int32_t *y,
                        double *nll) {
   double *c = malloc((n ? n : 1) * sizeof *c);
@@ -355,6 +379,7 @@ int lsp_cell_summarize(const lsp_cell_ctx *c, const lsp_run_model *rm, lsp_cell_
   }
   for (size_t i = 0; i < c->B * LSP_CELL_NSTAT; i++) res->resample[i] = NAN;
   for (size_t s = 0; s < LSP_CELL_NSTAT; s++) res->value[s] = NAN;
+  calib_intervals(rm, res);
   lsp_calib_opts co = lsp_calib_opts_default();
   test_ctx tc = {n,       k,           lsp_model_feature_dim(rm->model),
                  o->bins, co.edges,    rm->test_correct,

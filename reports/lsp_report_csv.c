@@ -183,9 +183,10 @@ static lsp_table *training_table(const lsp_run_state *s) {
   return t;
 }
 
-/* Every cell's summaries (DESIGN §9.2) with their percentile intervals over
- * the cell's example resamples: the intervals the report's summary table
- * quotes for T, R², NC1, the logit gap and the attack AUCs. */
+/* Every cell's summaries (DESIGN §9.2) with their per-cell intervals
+ * (lsp_study_cell_interval): the percentile of the cell's example
+ * resamples, and for the calibration errors the test inversion — the
+ * intervals the report's summary table quotes. */
 static lsp_table *cells_table(const lsp_run_state *s) {
   static const char *hdr[] = {"eps", "seed", "summary", "value"};
   lsp_table *t = lsp_table_alloc(4, hdr);

@@ -40,7 +40,7 @@ static void d_figure(lsp_doc *d, const plotter *p, const char *svg, const char *
   lsp_doc_figure(d, svg, file, caption);
 }
 
-/* a cell summary with the percentile interval of its example resamples */
+/* a cell summary with its per-cell interval (lsp_study_cell_interval) */
 static void cell_ci(lsp_table *t, size_t col, const lsp_cell_result *r, int m) {
   double lo, hi;
   lsp_study_cell_interval(r, m, &lo, &hi);

@@ -35,8 +35,9 @@ void lsp_report_study_json(lsp_json *j, const lsp_run_state *s, const lsp_findin
     lsp_json_key_nums(j, K(CE_VALUES), c->value, LSP_CELL_NSTAT);
     double sec[3] = {c->seconds_train, c->seconds_analysis, c->seconds_attacks};
     lsp_json_key_nums(j, K(CE_SECONDS), sec, 3);
-    /* each value's percentile interval over the cell's own resamples, as
-     * the report's summary table quotes it */
+    /* each value's per-cell interval (the percentile of the cell's own
+     * resamples; the calibration errors' test inversion), as the report's
+     * summary table quotes it */
     double lo[LSP_CELL_NSTAT], hi[LSP_CELL_NSTAT];
     for (int m = 0; m < LSP_CELL_NSTAT; m++) lsp_study_cell_interval(c, m, &lo[m], &hi[m]);
     lsp_json_key_nums(j, K(CE_LO), lo, LSP_CELL_NSTAT);

@@ -235,7 +235,15 @@ void lsp_study_ratio(const lsp_study_cmp *num, const lsp_study_cmp *den, size_t 
 
 void lsp_study_cell_interval(const lsp_cell_result *r, int m, double *lo, double *hi) {
   *lo = *hi = NAN;
-  if (!r->resample || r->B == 0 || m < 0 || m >= LSP_CELL_NSTAT) return;
+  if (m < 0 || m >= LSP_CELL_NSTAT) return;
+  if (lsp_cell_stat_inverted(m)) { /* never the percentile: it lies above the truth */
+    if (r->calib_ci) {
+      *lo = r->ci_lo[m];
+      *hi = r->ci_hi[m];
+    }
+    return;
+  }
+  if (!r->resample || r->B == 0) return;
   double *v = malloc(r->B * sizeof *v);
   if (!v) return;
   for (size_t b = 0; b < r->B; b++) v[b] = r->resample[b * LSP_CELL_NSTAT + (size_t)m];

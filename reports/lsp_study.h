@@ -85,9 +85,11 @@ const char *lsp_study_agreement(const lsp_study_cmp *c);
  * Returns an LSP_FINDING_* value (lsp_html.h). */
 int lsp_study_verdict(const lsp_study_cmp *c, int direction);
 
-/* One cell's 95% interval of summary m: the 2.5% and 97.5% percentiles of
- * its B example resamples (NaN when it has none or the summary was not
- * measured). */
+/* One cell's 95% interval of summary m: for the calibration errors
+ * (lsp_cell_stat_inverted) the test inversion stored in the cell (NaN when
+ * it has none: a cell of format 2; hi may be +∞), for every other summary
+ * the 2.5% and 97.5% percentiles of its B example resamples (NaN when it
+ * has none or the summary was not measured). */
 void lsp_study_cell_interval(const lsp_cell_result *r, int m, double *lo, double *hi);
 
 /* Whether a ratio over den is defined: den's Δ interval excludes 0. When

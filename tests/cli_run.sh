@@ -153,8 +153,9 @@ for row in csv.DictReader(open(out + "/attacks.csv")):
     assert same(row["accuracy"], p["accuracy"])
     n += 1
 assert n > 0
-# every cell's summaries with the percentile intervals the summary table
-# quotes: study.cells[].lo/hi and cells.csv, the same numbers
+# every cell's summaries with the intervals the summary table quotes
+# (percentile; the calibration errors' test inversion): study.cells[].lo/hi
+# and cells.csv, the same numbers
 names = r["study"]["summaries"]
 cells = {(c["eps"], c["seed"]): c for c in r["study"]["cells"]}
 n = 0

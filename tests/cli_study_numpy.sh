@@ -8,7 +8,8 @@
 # from the cells, and its two-level paired bootstrap redone with NumPy's own
 # generator from the cells' resamples (the bounds must agree within Monte
 # Carlo error); (4) the cluster summaries' resamples centred on their point
-# values.
+# values; (5) the calibration errors' per-cell intervals: the cell's stored
+# test inversion, the per-model calibration's interval in results.json.
 . "$(dirname "$0")/e2e_common.sh"
 PY=/usr/bin/python3
 OUT="$SCR/s"
@@ -34,7 +35,7 @@ def fnv1a(b):
 cells = {}
 for path in glob.glob(out + "/models/*.lspm.cell"):
     b = open(path, "rb").read()
-    assert b[:8] == b"LSPCELL2"
+    assert b[:8] == b"LSPCELL3"
     assert struct.unpack_from("<Q", b, len(b) - 8)[0] == fnv1a(b[:-8]), "checksum"
     at = 8 + 4096
     eps, = struct.unpack_from("<d", b, at); at += 8
@@ -47,8 +48,11 @@ for path in glob.glob(out + "/models/*.lspm.cell"):
     values = np.frombuffer(b, "<f8", NS, at); at += NS * 8
     B, = struct.unpack_from("<Q", b, at); at += 8
     res = np.frombuffer(b, "<f8", B * NS, at).reshape(B, NS); at += B * NS * 8
+    calib_ci, = struct.unpack_from("<Q", b, at); at += 8
+    ci = np.frombuffer(b, "<f8", 2 * NS, at).reshape(NS, 2); at += 2 * NS * 8
     assert at + 8 == len(b), "length"
-    cells[(eps, seed)] = dict(values=values, res=res, n_test=n_test, B=B, temperature=curves_t)
+    cells[(eps, seed)] = dict(values=values, res=res, n_test=n_test, B=B, temperature=curves_t,
+                              calib_ci=calib_ci, ci=ci)
 assert len(cells) == 9 and all(c["B"] == 80 for c in cells.values())
 
 # (2) the summaries from the dumps, float64 throughout
@@ -94,6 +98,20 @@ for (eps, seed), c in cells.items():
         assert abs(rs.mean() - v[j]) <= 1e-9 * abs(v[j]), (tag, key, rs.mean(), v[j])
         lo, hi = np.percentile(rs, [2.5, 97.5])
         assert lo <= v[j] <= hi, (tag, key, v[j], lo, hi)
+    # (5) the calibration errors' intervals: the per-model calibration's test
+    # inversion, stored in the cell and quoted by study.cells; the other
+    # summaries store none
+    assert c["calib_ci"] == 1 and m["calibration"]["ci_method"] == "inversion"
+    sc = next(x for x in st["cells"] if x["eps"] == eps and x["seed"] == seed)
+    for key, stage, metric in (("ece", "calibration", "ece"),
+                               ("ece_debiased", "calibration", "ece_l2_debiased"),
+                               ("ece_t", "calibration_temperature_scaled", "ece")):
+        j = names.index(key)
+        inf = lambda v: [math.inf if x is None else x for x in v]  # [lo, ∞): JSON null
+        want = inf(m[stage][metric + "_ci"])
+        got_ci = [float(x) for x in c["ci"][j]]
+        assert got_ci == want and inf([sc["lo"][j], sc["hi"][j]]) == want, (tag, key, got_ci, want)
+    assert np.isnan(np.delete(c["ci"], [names.index(k) for k in ("ece", "ece_debiased", "ece_t")], 0)).all()
 
 # (3) the study from the cells
 cmp = {(x["summary"], x["eps"]): x for x in st["comparisons"]}

@@ -5,7 +5,11 @@
  * - a cell's result depends only on its key: rerun on another thread count
  *   from the cache, every value and resample is bit-identical;
  * - pack/unpack round-trips exactly; corrupt, short and foreign buffers are
- *   refused; the file is written atomically and read back;
+ *   refused; the file is written atomically and read back; format 2 is
+ *   still read;
+ * - the calibration errors' per-cell intervals are the calibration
+ *   module's test inversion, on a case whose percentile interval missed
+ *   its own estimate;
  * - the study's aggregates against closed forms on hand-made cells (means,
  *   per-seed differences, sign agreement, interval within the per-seed
  *   range, the verdict rules, the too-few-seeds flag, a difference within
@@ -22,6 +26,8 @@
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
 #include "core/base/lsp_threads.h"
+#include "core/base/lsp_util.h"
+#include "core/data/lsp_data.h"
 #include "reports/lsp_cell.h"
 #include "reports/lsp_html.h"
 #include "reports/lsp_cell_int.h"
@@ -251,6 +257,119 @@ static void test_cell_against_modules(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+static int cmp_double(const void *a, const void *b) {
+  const double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* The calibration errors' per-cell intervals are the calibration module's
+ * test inversion (the per-model table's), not the percentile of the cell's
+ * resamples. A fixed case where the percentile interval lies above its own
+ * estimate: synthetic data, ε = 0.1, seed 6, 5 epochs — the debiased ℓ2
+ * ECE is 0 (clipped) and every resample's is larger. */
+static void test_cell_calib_intervals(void **state) {
+  (void)state;
+  lsp_run_opts o;
+  lsp_run_opts_default(&o);
+  lsp_run_opts_quick(&o);
+  o.data = "synthetic";
+  o.smoothing[0] = 0.1;
+  o.n_smoothing = 1;
+  o.seeds[0] = 6;
+  o.epochs = 5;
+  o.attack_limit = 50;
+  o.aa_limit = 0;
+  lsp_threads_set_blas(1);
+  lsp_data_opts d;
+  lsp_data_opts_default(&d);
+  d.spec = o.data;
+  d.max_train = o.max_train;
+  d.max_test = o.max_test;
+  lsp_splits data;
+  memset(&data, 0, sizeof data);
+  assert_int_equal(lsp_data_load(&d, &data), 0);
+  char dir[64];
+  snprintf(dir, sizeof dir, "/tmp/lsp_test_cellci_XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  lsp_cell_ctx *c = NULL;
+  assert_int_equal(lsp_cell_ctx_alloc(&o, &data, NULL, dir, &c), 0);
+  lsp_cell_key *keys = NULL;
+  size_t nk = 0;
+  assert_int_equal(lsp_cell_ctx_keys(c, &keys, &nk), 0);
+  assert_int_equal(nk, 1);
+  lsp_cell_result r;
+  lsp_run_model rm;
+  assert_int_equal(lsp_cell_run(c, &keys[0], &r, &rm, NULL, NULL), 0);
+  assert_int_equal(r.B, 100);
+  assert_true(r.calib_ci);
+  const int stat[3] = {LSP_CELL_ECE, LSP_CELL_ECE_DEBIASED, LSP_CELL_ECE_T};
+  const lsp_calib_result *cal[3] = {&rm.cal, &rm.cal, &rm.cal_t};
+  const int metric[3] = {LSP_CALIB_ECE, LSP_CALIB_ECE_L2_DEBIASED, LSP_CALIB_ECE};
+  for (int q = 0; q < 3; q++) {
+    const int m = stat[q];
+    assert_true(lsp_cell_stat_inverted(m));
+    double lo, hi, v[100];
+    lsp_study_cell_interval(&r, m, &lo, &hi);
+    assert_true(lo == cal[q]->ci_lo[metric[q]] && hi == cal[q]->ci_hi[metric[q]]);
+    /* an upward-biased estimate: the interval of its target starts at or
+     * below it (the percentile interval may start above it) */
+    assert_true(lo >= 0 && lo <= r.value[m] && r.value[m] < hi);
+    for (size_t b = 0; b < 100; b++) v[b] = r.resample[b * LSP_CELL_NSTAT + m];
+    qsort(v, 100, sizeof v[0], cmp_double);
+    if (m == LSP_CELL_ECE_DEBIASED) /* the case: the percentile interval misses the estimate */
+      assert_true(r.value[m] == 0 && lsp_percentile_sorted(v, 100, 0.025) > 0.004);
+  }
+  for (int m = 0; m < LSP_CELL_NSTAT; m++)
+    if (!lsp_cell_stat_inverted(m)) assert_true(isnan(r.ci_lo[m]) && isnan(r.ci_hi[m]));
+
+  /* format 3 carries the intervals; format 2 (the same bytes without them)
+   * is still read, its calibration intervals unknown, the rest as before */
+  uint8_t *buf;
+  size_t len;
+  assert_int_equal(lsp_cell_result_pack(&r, &buf, &len), 0);
+  assert_memory_equal(buf, "LSPCELL3", 8);
+  lsp_cell_result u;
+  assert_int_equal(lsp_cell_result_unpack(buf, len, &u), 0);
+  assert_true(u.calib_ci);
+  assert_memory_equal(u.ci_lo, r.ci_lo, sizeof u.ci_lo);
+  assert_memory_equal(u.ci_hi, r.ci_hi, sizeof u.ci_hi);
+  lsp_cell_result_release(&u);
+  const size_t ci_bytes = 8 * (1 + 2 * LSP_CELL_NSTAT), len2 = len - ci_bytes;
+  uint8_t *old = malloc(len2);
+  assert_non_null(old);
+  memcpy(old, buf, len2 - 8);
+  old[7] = '2';
+  const uint64_t h = lsp_fnv1a(LSP_CELL_FNV_BASIS, old, len2 - 8);
+  for (int i = 0; i < 8; i++) old[len2 - 8 + i] = (uint8_t)(h >> (8 * i));
+  assert_int_equal(lsp_cell_result_unpack(old, len2, &u), 0);
+  assert_false(u.calib_ci);
+  assert_memory_equal(u.value, r.value, sizeof u.value);
+  assert_memory_equal(u.resample, r.resample, 100 * LSP_CELL_NSTAT * sizeof(double));
+  double lo, hi, lo2, hi2;
+  lsp_study_cell_interval(&u, LSP_CELL_ECE, &lo, &hi);
+  assert_true(isnan(lo) && isnan(hi));
+  lsp_study_cell_interval(&u, LSP_CELL_ACCURACY, &lo, &hi);
+  lsp_study_cell_interval(&r, LSP_CELL_ACCURACY, &lo2, &hi2);
+  assert_true(lo == lo2 && hi == hi2 && lo < hi);
+  lsp_cell_result_release(&u);
+  /* format 3's length with format 2's magic, and the reverse: refused */
+  old[7] = '3';
+  assert_int_equal(lsp_cell_result_unpack(old, len2, &u), LSP_EDATA);
+  buf[7] = '2';
+  assert_int_equal(lsp_cell_result_unpack(buf, len, &u), LSP_EDATA);
+  free(old);
+  free(buf);
+
+  lsp_cell_result_release(&r);
+  lsp_run_model_release(&rm);
+  free(keys);
+  lsp_cell_ctx_free(c);
+  lsp_splits_free(&data);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 /* hand-made cells: value v everywhere (point and every resample) */
 static void make_cell(lsp_cell_result *r, double eps, unsigned long seed, double v, size_t B) {
   memset(r, 0, sizeof *r);
@@ -466,6 +585,7 @@ static void test_aa_cells(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cell_against_modules),
+      cmocka_unit_test(test_cell_calib_intervals),
       cmocka_unit_test(test_study_closed_forms),
       cmocka_unit_test(test_study_interrupt),
       cmocka_unit_test(test_aa_cells),
