@@ -60,7 +60,10 @@ static const char *const k_ops[] = {"Conv",
                                     "Erf",
                                     "Gelu",
                                     "Constant",
-                                    "Identity"};
+                                    "Identity",
+                                    "Squeeze",
+                                    "Gather",
+                                    "Slice"};
 
 typedef struct {
   char name[160];

@@ -14,8 +14,9 @@
  * input gradient and predictions after an FGSM step;
  * - sizes lsprobe cannot place (a product of sizes, the height as entry
  *   1, the last entry, the first three entries, the channels of another
- *   value) and a Squeeze of a computed value are refused naming the node,
- *   the op and what to export. */
+ *   value) and a Transpose of a computed value are refused naming the
+ *   node, the op and what to export (tests/test_onnx_squeeze.c has the
+ *   Squeeze, Gather and Slice of a computed value). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,10 +110,13 @@ static void test_refused(void **state) {
   fx_refused(DIR "bad_viewlast_op13_dyn.onnx", "node '/Slice' (Slice)", slice);
   fx_refused(DIR "bad_viewlast_op13_dyn.onnx", "node '/Slice' (Slice)", what);
   fx_refused(DIR "bad_slice3_op13_dyn.onnx", "node '/Slice' (Slice)", slice);
-  fx_refused(DIR "bad_squeeze_op13_dyn.onnx", "node '/Squeeze' (Squeeze)",
+  fx_refused(DIR "bad_transpose_op13_dyn.onnx",
+             "node '/Transpose' (Transpose)",
              "op not supported by lsprobe on a computed value (only on int64 "
-             "constants, as shape arithmetic folded away); export the model "
-             "without it (torch.flatten(x, 1) for the pooled maps)");
+             "constants, as shape arithmetic folded away; Squeeze, Gather "
+             "and Slice also on a value, dropping axes of size 1); export "
+             "the model without it (torch.flatten(x, 1) for the pooled "
+             "maps)");
 }
 
 int main(void) {

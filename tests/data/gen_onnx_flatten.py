@@ -37,8 +37,8 @@ It (re)writes tests/data/onnx_flatten/:
                    as entry 1)
   bad_viewlast_op13_dyn.onnx  h.view(h.size(0), -1, h.size(-1)) (Slice of
                    the last entry: the rank is not known while reading)
-  bad_squeeze_op13_dyn.onnx   F.adaptive_avg_pool2d(h, 1).squeeze(-1)
-                   .squeeze(-1) (Squeeze of a computed value)
+  bad_transpose_op13_dyn.onnx  torch.flatten(h.transpose(2, 3), 1)
+                   (Transpose of a computed value)
   bad_slice3_op13_dyn.onnx    tmax_op13_dyn.onnx with the Slice of the
                    Shape ending at 3 (the first three entries, h.view(
                    *h.shape[:3], -1) written with a Slice)
@@ -66,6 +66,7 @@ FLAT = {
     "flatten": lambda h: torch.flatten(h, 1),
     "bad_viewsize": lambda h: h.view(h.size(0),
                                      h.size(1) * h.size(2) * h.size(3)),
+    "bad_transpose": lambda h: torch.flatten(h.transpose(2, 3), 1),
 }
 POOL = {
     "tmax": lambda h: torch.max(h.flatten(2), 2)[0],
@@ -74,7 +75,6 @@ POOL = {
     "fmean": lambda h: h.flatten(2).mean(2),
     "bad_viewhw": lambda h: h.view(h.size(0), h.size(2), -1).max(2)[0],
     "bad_viewlast": lambda h: h.view(h.size(0), -1, h.size(-1)).max(2)[0],
-    "bad_squeeze": lambda h: F.adaptive_avg_pool2d(h, 1).squeeze(-1).squeeze(-1),
 }
 
 
@@ -174,7 +174,7 @@ def main():
         if ref == "gmax":
             fgsm(net, "gmax")
     for kind, feat in (("bad_viewsize", 108), ("bad_viewhw", 6),
-                       ("bad_viewlast", 18), ("bad_squeeze", 3)):
+                       ("bad_viewlast", 18), ("bad_transpose", 108)):
         with torch.no_grad():
             export(Net(kind, feat).eval(), x, kind, 13, 1)
     m = onnx.load(path("tmax_op13_dyn.onnx"))

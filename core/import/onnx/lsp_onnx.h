@@ -21,7 +21,9 @@
  * (inference), Concat (channels), ReduceMean and ReduceMax (spatial axes),
  * Flatten,
  * Reshape (keeping the batch), Pad (constant, reflect, edge), Constant,
- * Identity, on N × D, N × C × L and N × C × H × W values.
+ * Identity, and Squeeze, Gather and Slice of a computed value that drop
+ * axes of size 1 (read as the Reshape they equal, lsp_onnx_pick.c), on
+ * N × D, N × C × L and N × C × H × W values.
  * Constant and Identity are resolved while reading and never appear as nodes;
  * an all-zero Pad is dropped the same way. The accepted attributes and
  * values per op are listed in docs/DESIGN.md §3. */
@@ -86,6 +88,9 @@ typedef enum {
   LSP_ONNX_REDUCEMAX
 } lsp_onnx_op;
 #define LSP_ONNX_OP_LAST LSP_ONNX_REDUCEMAX
+
+/* The op of the file a Reshape was read from (lsp_onnx_node.pick.from). */
+enum { LSP_ONNX_PICK_SQUEEZE = 1, LSP_ONNX_PICK_GATHER, LSP_ONNX_PICK_SLICE };
 
 /* Pad's modes (the `mode` attribute). */
 enum { LSP_ONNX_PAD_CONSTANT = 0, LSP_ONNX_PAD_REFLECT, LSP_ONNX_PAD_EDGE };
@@ -164,6 +169,20 @@ typedef struct {
                             constant input from 18); naxes 0: every axis */
   int naxes;
   int keepdims;    /* ReduceMean, ReduceMax (default 1) */
+  /* Reshape only: one the reader made of a Squeeze, Gather or Slice of a
+   * computed value (lsp_onnx_pick.c), as the file wrote it. `from` names
+   * that op in messages (LSP_ONNX_PICK_*; 0 for a Reshape of the file).
+   * While `pending`, `shape` is not set: the checker, which knows the
+   * input's shape, checks that the node only drops axes of size 1 and
+   * keeps every element, sets `shape` to the dimensions left (the Reshape
+   * the node equals) and clears `pending`. */
+  struct {
+    int from, pending;
+    int n;           /* axes listed (Squeeze: 0 drops every axis of size 1) */
+    int64_t axes[4]; /* Squeeze's axes, Gather's axis, Slice's axes */
+    int64_t start[4], end[4], step[4]; /* Slice; Gather: start[0], its index */
+    int drop;        /* the axes go: Squeeze, Gather of a scalar index */
+  } pick;
   int pad_mode;    /* Pad: LSP_ONNX_PAD_* (default constant) */
   float pad_value; /* Pad: constant_value (finite, or -inf) */
   /* opsets <= 6 (Add, Sub, Mul, Div, Gemm): the broadcast flag (-1 for

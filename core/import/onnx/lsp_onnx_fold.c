@@ -5,7 +5,8 @@
  * constants, and x.view(x.size(0), -1) as Shape, Gather, Unsqueeze (or
  * Slice and Squeeze) and Concat feeding a Reshape; a node of these ops whose inputs are all int64
  * constants becomes the constant it computes (ONNX semantics), any other is
- * refused by the caller. Shape of a computed value knows its entries by
+ * refused by the caller (a Squeeze, Gather or Slice of a computed value is
+ * read as a Reshape, lsp_onnx_pick.c). Shape of a computed value knows its entries by
  * name only (lsp_onnx_read_int.h): the batch size N (LSP_ONNX_BATCH) and
  * dimension k of that value (LSP_ONNX_DIM); Gather of a non-negative entry
  * and Slice within the first two take them (x.size(1), x.flatten(2)),

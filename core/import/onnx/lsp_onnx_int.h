@@ -75,6 +75,9 @@ char *lsp_onnx_strdup(const char *s); /* NULL -> "" copy; NULL on ENOMEM */
 /* The label a node has in messages: its name, or "#<index>" without one. */
 const char *lsp_onnx_node_label(const char *name, size_t index, char *buf,
                                 size_t len);
+/* The op node nd has in the file: its op's name, or for a Reshape read
+ * from a Squeeze, Gather or Slice that op's (messages). */
+const char *lsp_onnx_node_op(const lsp_onnx_node *nd);
 /* "<path>: node '<label>' (<op>)" into buf (the prefix of node messages). */
 void lsp_onnx_where(char *buf, size_t len, const char *path, const char *name,
                     size_t index, const char *op);
@@ -130,6 +133,12 @@ typedef struct {
  * auto_pad SAME into pads). LSP_EDATA naming the node. */
 int lsp_onnx_infer(const char *path, lsp_onnx_node *nd,
                    const lsp_onnx_node_inputs *in);
+/* A Reshape read from a Squeeze, Gather or Slice (nd->pick.pending), on
+ * an input of shape x: its target shape set to the dimensions left when
+ * it only drops axes of size 1 and keeps every element (lsp_onnx_pick.c);
+ * else LSP_EDATA naming the node, the axis and what lsprobe reads. */
+int lsp_onnx_pick_place(const char *path, lsp_onnx_node *nd,
+                        const lsp_onnx_shape *x);
 /* 1 when constant t, broadcast against a value of shape x (numpy rules),
  * varies along the channels (x's dims[1]) at most. */
 int lsp_onnx_per_channel(const lsp_onnx_tensor *t, const lsp_onnx_shape *x);

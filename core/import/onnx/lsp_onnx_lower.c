@@ -543,7 +543,7 @@ static int lower(lctx *c) {
           "classifier whose output is the logits of a Gemm or "
           "MatMul (with its bias), or a global pooling of a "
           "convolution's class maps",
-          om->output, lsp_onnx_op_name(on->op));
+          om->output, lsp_onnx_node_op(on));
   }
   if ((st = lsp_model_finish(c->m))) return lsp_fail_prefix(st, c->path);
   if ((st = lsp_onnx_fill_model(c->om, c->path, c->m, c->src, c->tail_dense,

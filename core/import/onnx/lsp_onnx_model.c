@@ -67,11 +67,19 @@ void lsp_onnx_where(char *buf, size_t len, const char *path, const char *name,
            lsp_onnx_node_label(name, index, lb, sizeof lb), op);
 }
 
+const char *lsp_onnx_node_op(const lsp_onnx_node *nd) {
+  static const char *const from[] = {"Squeeze", "Gather", "Slice"};
+  if (nd->op == LSP_ONNX_RESHAPE && nd->pick.from >= LSP_ONNX_PICK_SQUEEZE &&
+      nd->pick.from <= LSP_ONNX_PICK_SLICE)
+    return from[nd->pick.from - LSP_ONNX_PICK_SQUEEZE];
+  return lsp_onnx_op_name(nd->op);
+}
+
 int lsp_onnx_node_fail(const char *path, const lsp_onnx_node *nd,
                        const char *fmt, ...) {
   char where[512], msg[768];
   lsp_onnx_where(where, sizeof where, path, nd->name, nd->index,
-                 lsp_onnx_op_name(nd->op));
+                 lsp_onnx_node_op(nd));
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);

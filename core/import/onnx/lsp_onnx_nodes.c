@@ -4,7 +4,9 @@
  * constants and Identity nodes into aliases, then reads the other ops with
  * their attributes, Pad's pads and constant value and Reshape's shape
  * looked up among the int64 constants and folded in (an all-zero Pad
- * becomes an alias), as are ReduceMean's axes from opset 18. */
+ * becomes an alias), as are ReduceMean's axes from opset 18; a Squeeze,
+ * Gather or Slice of a computed value becomes a Reshape the checker
+ * places (lsp_onnx_pick.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,20 +407,31 @@ static int final_softmax(const lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
       lsp_onnx_str(pn->input[0]));
 }
 
-/* 1 when a shape-arithmetic node pn reads a computed value (not a
- * constant, not the output of another such node; Shape reads any). */
+/* 1 when `name` is a computed value: the graph input or the output of an
+ * op lsprobe computes, or of a Squeeze, Gather or Slice of such a value
+ * (kept as a node, lsp_onnx_pick.c); not a constant, not the output of
+ * shape arithmetic (Shape reads any value and is folded). */
+static int is_value(const lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
+                    const char *name, int depth) {
+  const char *r = lsp_onnx_rd_resolve(c, lsp_onnx_str(name));
+  size_t p, o = 0;
+  if (!r || !r[0] || lsp_onnx_rd_const(c, r)) return 0;
+  if (!strcmp(r, c->m->input)) return 1;
+  if (!lsp_onnx_map_get(&c->produced, r, &p)) return 0;
+  const LspOnnx__NodeProto *pp = g->node[p];
+  const char *op = lsp_onnx_str(pp->op_type);
+  while (o < N_OPS && strcmp(k_ops[o].name, op) != 0) o++;
+  if (o < N_OPS || !lsp_onnx_fold_op(op)) return 1;
+  return lsp_onnx_pick_op(op) && pp->n_input > 0 && depth < 64 &&
+         is_value(c, g, pp->input[0], depth + 1);
+}
+
+/* 1 when a shape-arithmetic node pn reads a computed value. */
 static int reads_value(const lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
                        const LspOnnx__NodeProto *pn) {
   if (!strcmp(lsp_onnx_str(pn->op_type), "Shape")) return 0;
-  for (size_t k = 0; k < pn->n_input; k++) {
-    const char *r = lsp_onnx_rd_resolve(c, lsp_onnx_str(pn->input[k]));
-    size_t p;
-    if (!r || !r[0] || lsp_onnx_rd_const(c, r)) continue;
-    if (!strcmp(r, c->m->input)) return 1;
-    if (lsp_onnx_map_get(&c->produced, r, &p) &&
-        !lsp_onnx_fold_op(lsp_onnx_str(g->node[p]->op_type)))
-      return 1;
-  }
+  for (size_t k = 0; k < pn->n_input; k++)
+    if (is_value(c, g, pn->input[k], 0)) return 1;
   return 0;
 }
 
@@ -520,12 +533,19 @@ static int rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
       }
       if (folded[i] == 1) continue;
       if (o == N_OPS && pass == 1) continue; /* folded after the Constants */
-      if (o == N_OPS && reads_value(c, g, pn)) /* x.squeeze(-1) */
+      if (o == N_OPS && lsp_onnx_pick_op(ot) && pn->n_input > 0 &&
+          is_value(c, g, pn->input[0], 0)) { /* x.squeeze(-1), x[:, :, 0] */
+        if ((st = lsp_onnx_rd_pick(c, pn, i, where)) != LSP_OK) return st;
+        continue;
+      }
+      if (o == N_OPS && reads_value(c, g, pn)) /* x.unsqueeze(1) */
         return lsp_onnx_fail_at(
             where,
             "op not supported by lsprobe on a computed value (only on int64 "
-            "constants, as shape arithmetic folded away); export the model "
-            "without it (torch.flatten(x, 1) for the pooled maps)");
+            "constants, as shape arithmetic folded away; Squeeze, Gather "
+            "and Slice also on a value, dropping axes of size 1); export "
+            "the model without it (torch.flatten(x, 1) for the pooled "
+            "maps)");
       if (o == N_OPS) /* shape arithmetic that did not fold */
         return lsp_onnx_fail_at(
             where,

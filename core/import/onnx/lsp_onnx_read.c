@@ -229,7 +229,7 @@ static int resolve_names(lsp_onnx_rctx *c) {
   for (size_t k = 0; k < m->nnodes; k++) {
     lsp_onnx_node *nd = &m->nodes[k];
     lsp_onnx_where(where, sizeof where, c->path, nd->name, nd->index,
-                   lsp_onnx_op_name(nd->op));
+                   lsp_onnx_node_op(nd));
     for (int j = 0; j < nd->ninputs; j++) {
       const char *r = lsp_onnx_rd_resolve(c, nd->inputs[j]);
       if (!r)

@@ -82,6 +82,16 @@ int lsp_onnx_fold_op(const char *op);
 int lsp_onnx_rd_fold(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
                      const char *where, int *done);
 
+/* lsp_onnx_pick.c: 1 for Squeeze, Gather and Slice. A node pn of these
+ * ops whose data input is a computed value (x.squeeze(-1), x[:, :, 0, 0],
+ * x[:, :, 0:1] after a global pooling) as a Reshape whose target the
+ * checker sets (lsp_onnx_node.pick): its other inputs (the axes, index,
+ * bounds) must be int64 constants, its attributes those of the model's
+ * opset; LSP_EDATA naming the node otherwise. */
+int lsp_onnx_pick_op(const char *op);
+int lsp_onnx_rd_pick(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
+                     const char *where);
+
 /* Pass 3 (every node's domain, op and outputs) and pass 4 (Constant and
  * Identity nodes first, then the ops with their attributes, Pad's and
  * Reshape's int64 inputs folded in) into c->m (lsp_onnx_nodes.c). */

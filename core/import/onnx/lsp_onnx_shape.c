@@ -493,8 +493,11 @@ int lsp_onnx_infer(const char *path, lsp_onnx_node *nd,
       y->rank = 2;
       for (int k = 2; k < x->rank; k++) y->dims[1] *= x->dims[k];
       break;
-    case LSP_ONNX_RESHAPE:
-      st = infer_reshape(path, nd, x, y);
+    case LSP_ONNX_RESHAPE: /* one read from a Squeeze, Gather or Slice:
+                              placed first (lsp_onnx_pick.c) */
+      if (!nd->pick.pending ||
+          (st = lsp_onnx_pick_place(path, nd, x)) == LSP_OK)
+        st = infer_reshape(path, nd, x, y);
       break;
     case LSP_ONNX_PAD:
       st = infer_pad(path, nd, x, y);
