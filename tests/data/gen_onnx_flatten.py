@@ -49,6 +49,7 @@ It (re)writes tests/data/onnx_flatten/:
 """
 import json
 import os
+import sys
 
 import numpy as np
 import onnx
@@ -57,7 +58,10 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "onnx_flatten")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import onnx_torch_ref as tref  # noqa: E402
+
+OUT = tref.out_dir(__file__, "onnx_flatten")
 torch.manual_seed(31)
 
 FLAT = {
@@ -95,10 +99,7 @@ class Net(nn.Module):
 
 
 def centre(m, x):
-    """Subtract the mean logits over x from the classifier's bias, so that
-    the predictions vary over the inputs."""
-    with torch.no_grad():
-        m.fc.bias.sub_(m(x).mean(0))
+    tref.centre(m, x, m.fc.bias)
 
 
 def path(name):
@@ -106,27 +107,11 @@ def path(name):
 
 
 def export(m, x, name, opset, dyn):
-    torch.onnx.export(m, (x,), path("%s_op%d%s.onnx" % (name, opset,
-                                                          "_dyn" if dyn else "")),
-                      input_names=["x"], output_names=["logits"],
-                      dynamic_axes={"x": {0: "N"}, "logits": {0: "N"}}
-                      if dyn else None,
-                      opset_version=opset, do_constant_folding=True)
+    tref.export(m, x, path(tref.onnx_name(name, opset, dyn)), opset, dyn)
 
 
 def reference(m, x, y, name):
-    """float64 logits, the input gradient of the summed cross-entropy and the
-    predictions after an FGSM step of 0.1."""
-    md = m.double()
-    xd = x.double().clone().requires_grad_(True)
-    z = md(xd)
-    F.cross_entropy(z, y, reduction="sum").backward()
-    np.save(path(name + "_logits.npy"), z.detach().numpy())
-    np.save(path(name + "_grad.npy"), xd.grad.numpy())
-    with torch.no_grad():
-        xa = (x.double() + 0.1 * xd.grad.sign()).clamp(0, 1)
-        np.save(path(name + "_fgsm.npy"), md(xa).argmax(1).numpy())
-    m.float()
+    tref.reference(m, x, y, path(name))
 
 
 def fgsm(m, name):

@@ -68,6 +68,7 @@ It (re)writes tests/data/onnx_pool/:
 """
 import json
 import os
+import sys
 
 import numpy as np
 import onnx
@@ -76,7 +77,10 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "onnx_pool")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import onnx_torch_ref as tref  # noqa: E402
+
+OUT = tref.out_dir(__file__, "onnx_pool")
 torch.manual_seed(23)
 SCALE = 2.5  # logits that vary over the inputs
 
@@ -169,13 +173,6 @@ class MaxC(nn.Module):
         return self.fc(torch.flatten(torch.relu(self.c1(x)).amax(1), 1))
 
 
-def centre(m, x, bias):
-    """Subtract the mean logits over x from the classifier's bias, so that
-    the predictions vary over the inputs (pooled images are alike)."""
-    with torch.no_grad():
-        bias.sub_(m(x).mean(0))
-
-
 def balance(m, x):
     """Each class map of m scaled to unit spread and shifted to median 0
     over the pixels of x, so that the pooled ReLU maps are alike in size
@@ -193,10 +190,7 @@ def path(name):
 
 
 def export(m, x, name, opset):
-    torch.onnx.export(m, (x,), path(name + ".onnx"), input_names=["x"],
-                      output_names=["logits"],
-                      dynamic_axes={"x": {0: "N"}, "logits": {0: "N"}},
-                      opset_version=opset, do_constant_folding=True)
+    tref.export(m, x, path(name + ".onnx"), opset, True)
 
 
 def to_opset18(src, dst):
@@ -228,21 +222,9 @@ def to_global(src, dst):
 
 
 def reference(m, x, y, name, feat=None):
-    """float64 logits, the input gradient of the summed cross-entropy and the
-    predictions after an FGSM step of 0.1."""
-    md = m.double()
-    xd = x.double().clone().requires_grad_(True)
-    z = md(xd)
-    F.cross_entropy(z, y, reduction="sum").backward()
-    np.save(path(name + "_logits.npy"), z.detach().numpy())
-    np.save(path(name + "_grad.npy"), xd.grad.numpy())
-    with torch.no_grad():
-        xa = (x.double() + 0.1 * xd.grad.sign()).clamp(0, 1)
-        np.save(path(name + "_fgsm.npy"), md(xa).argmax(1).numpy())
-        if feat is not None:
-            np.save(path(name + "_feat.npy"),
-                    md.trunk(x.double()).mean((2, 3)).numpy())
-    m.float()
+    """feat: also the trunk's pooled features (name_feat.npy)."""
+    tref.reference(m, x, y, path(name),
+                  (lambda md, xd: md.trunk(xd).mean((2, 3))) if feat else None)
 
 
 def fgsm(m, name, x=None):
@@ -297,7 +279,7 @@ def main():
     fx = None
     for ref, variants in files.items():
         net = Net(ref).eval()
-        centre(net, x, net.fc.bias)
+        tref.centre(net, x, net.fc.bias)
         with torch.no_grad():
             for pool, op in variants:
                 net.pool = pool
@@ -310,7 +292,7 @@ def main():
     to_opset18("amax_op17.onnx", "amax_op18.onnx")
     to_global("max_op13.onnx", "global_op13.onnx")
     head = Head("avg").eval()
-    centre(head, x, head.cls.bias)
+    tref.centre(head, x, head.cls.bias)
     with torch.no_grad():
         export(head, x, "head_op13", 13)
         head.kind = "mean"
@@ -339,7 +321,7 @@ def main():
     s2.cls3 = nn.Conv2d(6, 4, 3, stride=2, padding=1)
     with torch.no_grad():
         s2.cls3.weight.mul_(SCALE)
-        centre(s2, x, s2.cls3.bias)
+        tref.centre(s2, x, s2.cls3.bias)
         export(s2, x, "head_s2_op13", 13)
     reference(s2, x, y, "head_s2")
 

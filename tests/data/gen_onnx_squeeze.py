@@ -64,6 +64,7 @@ It (re)writes tests/data/onnx_squeeze/:
                    onnx.checker refuses at opset 13 too)
 """
 import os
+import sys
 
 import numpy as np
 import onnx
@@ -72,7 +73,10 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "onnx_squeeze")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import onnx_torch_ref as tref  # noqa: E402
+
+OUT = tref.out_dir(__file__, "onnx_squeeze")
 torch.manual_seed(41)
 
 
@@ -137,42 +141,16 @@ class Head(nn.Module):
         return p.squeeze(-1).squeeze(-1) if self.sq else torch.flatten(p, 1)
 
 
-def centre(m, x, bias):
-    """Subtract the mean logits over x from the classifier's bias, so that
-    the predictions vary over the inputs."""
-    with torch.no_grad():
-        bias.sub_(m(x).mean(0))
-
-
 def path(name):
     return os.path.join(OUT, name)
 
 
-def fname(kind, opset, dyn):
-    return "%s_op%d%s.onnx" % (kind, opset, "_dyn" if dyn else "")
-
-
 def export(m, x, kind, opset, dyn):
-    torch.onnx.export(m, (x,), path(fname(kind, opset, dyn)),
-                      input_names=["x"], output_names=["logits"],
-                      dynamic_axes={"x": {0: "N"}, "logits": {0: "N"}}
-                      if dyn else None,
-                      opset_version=opset, do_constant_folding=True)
+    tref.export(m, x, path(tref.onnx_name(kind, opset, dyn)), opset, dyn)
 
 
 def reference(m, x, y, name):
-    """float64 logits, the input gradient of the summed cross-entropy and the
-    predictions after an FGSM step of 0.1."""
-    md = m.double()
-    xd = x.double().clone().requires_grad_(True)
-    z = md(xd)
-    F.cross_entropy(z, y, reduction="sum").backward()
-    np.save(path(name + "_logits.npy"), z.detach().numpy())
-    np.save(path(name + "_grad.npy"), xd.grad.numpy())
-    with torch.no_grad():
-        xa = (x.double() + 0.1 * xd.grad.sign()).clamp(0, 1)
-        np.save(path(name + "_fgsm.npy"), md(xa).argmax(1).numpy())
-    m.float()
+    tref.reference(m, x, y, path(name))
 
 
 def edit(src, dst, change, check=True):
@@ -223,7 +201,7 @@ def main():
     for ref, variants in sets:
         # the means of the pixels vary less over the images than their maxima
         net = Net(variants[0][0], scale=25.0 if ref == "gap" else 2.5).eval()
-        centre(net, x, net.fc.bias)
+        tref.centre(net, x, net.fc.bias)
         with torch.no_grad():
             for kind, op, dyn in variants:
                 net.kind = kind
@@ -239,14 +217,14 @@ def main():
                                    ("bad_crop", 12)):
                     export(Net(kind, feat).eval(), x, kind, 13, 1)
     head = Head().eval()
-    centre(head, x, head.cls.bias)
+    tref.centre(head, x, head.cls.bias)
     with torch.no_grad():
         export(head, x, "head", 13, 1)
         head.sq = True
         export(head, x, "head_sq", 13, 1)
     reference(head, x, y, "head")
     for op in (11, 13):
-        edit(fname("sq", op, 1), fname("sqpair", op, 1),
+        edit(tref.onnx_name("sq", op, 1), tref.onnx_name("sqpair", op, 1),
              lambda m, op=op: squeeze_pair(m, op))
 
     def sq6(m):
