@@ -4,18 +4,20 @@
  * include anywhere else.
  *
  * What keeps the cross-entropy at memory speed (DESIGN §2, "the kernel"):
- *  - one exponential per logit: exp(z − max) is computed once, kept in a
- *    row-sized scratch that stays in L1, and reused for the sum and for the
- *    gradient;
- *  - one pass over memory: a row is read once from memory (the max sweep)
- *    and then from L1, and the gradient row is written once; for outputs
- *    larger than the caches (args->stream) it is written with non-temporal
- *    stores, so that writing it costs no read of the old contents (the
- *    partial lines at a row's ends, stored plainly, are prefetched when the
- *    row starts);
+ *  - one exponential per logit: exp(z) (AVX-512 and AVX2, for logits in
+ *    [−86.5, 64]) or exp(z − max) is computed once, kept in a row-sized
+ *    scratch that stays in L1, and reused for the sum and for the gradient;
+ *  - one pass over memory: on AVX-512 and AVX2 a row of ordinary logits is
+ *    read once, by a sweep that takes Σz, the range check and the
+ *    exponentials together (xb_one_sweep); elsewhere, or for a row outside
+ *    that range, the max sweep reads it from memory and the exponential
+ *    sweep from L1. The gradient row is written once; for outputs larger
+ *    than the caches (args->stream) with non-temporal stores, so that
+ *    writing it costs no read of the old contents (the partial lines at a
+ *    row's ends, stored plainly, are prefetched when the row starts);
  *  - a short exponential: Cody–Waite reduction and a degree-6 polynomial
  *    (0.9 ulp on the reduced interval), 2^n added to the exponent bits,
- *    several in lockstep on SSE2 and AVX2;
+ *    several in lockstep on SSE2; on AVX2 a table of 2^(j/8) and a cubic;
  *  - four independent accumulators per sweep, so that additions do not wait
  *    on each other. */
 
@@ -39,22 +41,34 @@
 /* Rows this long (floats) prefetch the next row during their exponentials. */
 #define XB_PF_MIN 64
 #endif
+#if LSP_SIMD == 3 && !defined(XB_TAB8)
+#define XB_TAB8
+/* The AVX2 exponential's cubic, exp(r) ≈ 1 + r·(1 + r·(XB_T2 + r·XB_T3))
+ * on [−ln2/16, ln2/16] (widened by 0.1%): a relative-error fit with exp(0)
+ * and its slope exact, max error 2.6e-8 before float rounding
+ * (tests/data/gen_exp_poly.py measures it, in ctest). */
+#define XB_T2 5.0006461143e-01f
+#define XB_T3 1.6666859388e-01f
+/* 2^(j/8), j = 0..7, rounded to float */
+static const float xb_pow2_8th[8] = {1.0f,          1.090507746f, 1.189207077f, 1.296839595f,
+                                     1.414213538f, 1.542210817f, 1.681792855f, 1.834008098f};
+#endif
 /* Exponentials computed in lockstep (xb_exp_n): 1 (one after another), 4
- * or 8 at a time; measured on Zen 4 (DESIGN §2, "The kernel"): SSE2 gains
- * most (8), AVX2 a little (4), AVX-512 nothing. */
+ * or 8 at a time; measured (DESIGN §2, "The kernel"): SSE2 gains most (8,
+ * Zen 4), AVX-512 nothing, AVX2's table form nothing (Zen 5: four in
+ * lockstep 0.19, one at a time 0.18 ns a logit). */
 #undef XB_LOCK
 #ifdef XB_LOCK_FORCE
 #define XB_LOCK XB_LOCK_FORCE
 #elif LSP_SIMD == 1
 #define XB_LOCK 8
-#elif LSP_SIMD == 3
-#define XB_LOCK 4
 #else
 #define XB_LOCK 1
 #endif
 
-/* x[i] = exp(x[i]) for i < u, x <= 0 (x = z − max z); u = 1, 4 or 8, a
- * constant where inlined. n = round(x/ln2) by adding 1.5·2^23 (the sum's
+/* x[i] = exp(x[i]) for i < u, x <= 0 (x = z − max z) or, without the
+ * clamp, x in [XB_EXP_LO, XB_ONE_HI]; u = 1, 4 or 8, a constant where
+ * inlined. n = round(x/ln2) by adding 1.5·2^23 (the sum's
  * low mantissa bits hold n); r = x − n·ln2 with ln2 split in a short exact
  * head and a tail; 2^n enters as n << 23 added to the polynomial's bits:
  * (bits(t) << 23) is n << 23 because the magic constant's bits vanish in
@@ -67,31 +81,50 @@
  * scheduler for most of that time and fill it, so few chains overlap.
  * So the u exponentials go in lockstep, each step for all u vectors before
  * the next, and each step's operations find their inputs (almost) ready. */
-SV_ATTR static inline void SV_FN(xb_exp_n)(sv *x, int u) {
+#if LSP_SIMD == 3
+/* AVX2 (two multiply-add pipes, sixteen registers): exp by a table of
+ * eight values, 2^(j/8) (xb_pow2_8th), and a cubic. k = round(8x/ln 2) by
+ * the 1.5·2^23 trick; r = x − k·(ln 2)/8, with ln 2/8 in a head and a tail
+ * (the one-sweep path takes x up to XB_ONE_HI, k up to 740, where one
+ * constant would be 3 ulp off), lies in [−ln2/16, ln2/16]; exp(x) =
+ * 2^(k>>3) · T[k & 7] · (1 + r·(1 + r·(XB_T2 + r·XB_T3))), T picked by
+ * vpermps (which reads an index's low three bits), formed as
+ * T + (T·r)·(1 + r·(XB_T2 + r·XB_T3)), and 2^(k>>3) added to the exponent
+ * bits as (bits(t) << 20) with the mantissa bits cleared. Seven
+ * multiply-port operations a vector against eight for the degree-6 form,
+ * and a chain of five multiply-adds instead of eight. At most 1.15 ulp
+ * against exp in double over [−86.5, 64] (every seventh float). clamp: x
+ * below XB_EXP_LO is raised to it first (the caller has not checked the
+ * range). */
+SV_ATTR static inline void SV_FN(xb_exp8_n)(sv *x, int u, int clamp) {
+  sv t[8], r[8], tv[8], q[8];
+  const sv magic = sv_set1(12582912.0f);
+  const sv tab = _mm256_loadu_ps(xb_pow2_8th);
+  if (clamp)
+    for (int i = 0; i < u; i++) x[i] = sv_max(x[i], sv_set1(XB_EXP_LO));
+  for (int i = 0; i < u; i++) t[i] = sv_fma(x[i], sv_set1(11.5415603271117073f), magic);
+  for (int i = 0; i < u; i++) q[i] = sv_sub(t[i], magic);
+  for (int i = 0; i < u; i++) r[i] = sv_fma(q[i], sv_set1(-8.6643397808e-02f), x[i]);
+  for (int i = 0; i < u; i++) r[i] = sv_fma(q[i], sv_set1(2.3808177652e-10f), r[i]);
+  for (int i = 0; i < u; i++) tv[i] = _mm256_permutevar8x32_ps(tab, sv_as_i(t[i]));
+  for (int i = 0; i < u; i++) q[i] = sv_fma(sv_set1(XB_T3), r[i], sv_set1(XB_T2));
+  for (int i = 0; i < u; i++) q[i] = sv_fma(q[i], r[i], sv_set1(1.0f));
+  for (int i = 0; i < u; i++) r[i] = sv_fma(sv_mul(tv[i], r[i]), q[i], tv[i]);
+  const svi ex = _mm256_set1_epi32((int32_t)0xff800000u);
+  for (int i = 0; i < u; i++)
+    x[i] = sv_as_f(svi_add(sv_as_i(r[i]), _mm256_and_si256(svi_shl(sv_as_i(t[i]), 20), ex)));
+}
+#endif
+
+SV_ATTR static inline void SV_FN(xb_exp_c)(sv *x, int u, int clamp) {
+#if LSP_SIMD == 3
+  SV_FN(xb_exp8_n)(x, u, clamp);
+#else
   sv t[8], r[8], r2[8], b[8], c[8];
   const sv magic = sv_set1(12582912.0f);
-  for (int i = 0; i < u; i++) x[i] = sv_max(x[i], sv_set1(XB_EXP_LO));
+  if (clamp)
+    for (int i = 0; i < u; i++) x[i] = sv_max(x[i], sv_set1(XB_EXP_LO));
   for (int i = 0; i < u; i++) t[i] = sv_fma(x[i], sv_set1(1.44269504088896341f), magic);
-#if LSP_SIMD == 3
-  /* AVX2 (sixteen registers): ln 2 as one float constant and the
-   * polynomial by Horner's rule, 1 + r·(1 + r·(C2 + r·(C3 + …))) — one
-   * multiply-add less, no r², fewer values live per vector: 28.9 → 25.1 ms
-   * for 6.6·10⁷ logits (bench_loss --isa x86-64-v3, medians of 6
-   * interleaved runs, 2026-12-02; Horner alone 27.3), where the other form
-   * kept a third of its values on the stack. The one-constant reduction
-   * leaves r off by n·(ln 2 − float(ln 2)) ≈ −n·1.9·10⁻⁹: exp relative error
-   * at most 0.89 ulp (7.5·10⁻⁸) on [−1, 0], 1.47 ulp (1.2·10⁻⁷) on [−20, 0]
-   * and 4.45 ulp (3.1·10⁻⁷) at the clamp, where e^x ≈ 10⁻³⁷ (every float of
-   * the range, every third bit pattern, against exp in double). */
-  (void)r2, (void)c;
-  for (int i = 0; i < u; i++) r[i] = sv_fma(sv_sub(t[i], magic), sv_set1(-0.693147182f), x[i]);
-  for (int i = 0; i < u; i++) b[i] = sv_fma(sv_set1(XB_C6), r[i], sv_set1(XB_C5));
-  for (int i = 0; i < u; i++) b[i] = sv_fma(b[i], r[i], sv_set1(XB_C4));
-  for (int i = 0; i < u; i++) b[i] = sv_fma(b[i], r[i], sv_set1(XB_C3));
-  for (int i = 0; i < u; i++) b[i] = sv_fma(b[i], r[i], sv_set1(XB_C2));
-  for (int i = 0; i < u; i++) b[i] = sv_fma(b[i], r[i], sv_set1(1.0f));
-  for (int i = 0; i < u; i++) r[i] = sv_fma(b[i], r[i], sv_set1(1.0f));
-#else
   for (int i = 0; i < u; i++) r[i] = sv_fma(sv_sub(t[i], magic), sv_set1(-0.693359375f), x[i]);
   for (int i = 0; i < u; i++) r[i] = sv_fma(sv_sub(t[i], magic), sv_set1(2.12194440e-4f), r[i]);
   for (int i = 0; i < u; i++) r2[i] = sv_mul(r[i], r[i]);
@@ -100,9 +133,12 @@ SV_ATTR static inline void SV_FN(xb_exp_n)(sv *x, int u) {
   for (int i = 0; i < u; i++) c[i] = sv_fma(sv_set1(XB_C6), r2[i], c[i]);
   for (int i = 0; i < u; i++) b[i] = sv_fma(c[i], r2[i], b[i]);
   for (int i = 0; i < u; i++) r[i] = sv_add(sv_fma(b[i], r2[i], r[i]), sv_set1(1.0f));
-#endif
   for (int i = 0; i < u; i++) x[i] = sv_as_f(svi_add(sv_as_i(r[i]), svi_shl(sv_as_i(t[i]), 23)));
+#endif
 }
+
+/* The same with the clamp (the callers' arguments are z − max z). */
+SV_ATTR static inline void SV_FN(xb_exp_n)(sv *x, int u) { SV_FN(xb_exp_c)(x, u, 1); }
 
 /* exp of one vector (the rows' last vectors), with xb_exp_n's bits. */
 SV_ATTR static inline sv SV_FN(xb_exp)(sv x) {
@@ -295,6 +331,99 @@ SV_ATTR static inline void SV_FN(xb_grad)(const float *e, size_t k, size_t y, fl
   }
 }
 
+#if LSP_SIMD >= 3
+/* One sweep (AVX2 and AVX-512): e[j] = exp(z[j]) itself, no max
+ * subtracted, with Σz and Σe, for rows whose every logit lies in
+ * [XB_EXP_LO, XB_ONE_HI] (so no exponential needs the clamp and Σe cannot
+ * overflow): the row is read once instead of twice, and each vector saves
+ * the subtraction and the clamp. The range is checked on the bits, with
+ * integer maxima that run on any vector pipe: the signed maximum is at most
+ * bits(XB_ONE_HI) exactly when no logit exceeds XB_ONE_HI (negative floats
+ * are negative integers; +inf and NaN lie above), the unsigned maximum at
+ * most bits(XB_EXP_LO) exactly when no logit lies below XB_EXP_LO
+ * (non-negative floats are below 2^31, negative ones order by magnitude).
+ * Returns 0 for a row outside the range (or holding a NaN or infinity),
+ * which the caller then computes by the two sweeps; e NULL: nothing
+ * stored. */
+#ifndef XB_ONE_HI
+#define XB_ONE_HI 64.0f
+#endif
+#undef XB_IMAX_S
+#undef XB_IMAX_U
+#if LSP_SIMD == 4
+#define XB_IMAX_S(a, b) _mm512_max_epi32(a, b)
+#define XB_IMAX_U(a, b) _mm512_max_epu32(a, b)
+#else
+#define XB_IMAX_S(a, b) _mm256_max_epi32(a, b)
+#define XB_IMAX_U(a, b) _mm256_max_epu32(a, b)
+#endif
+SV_ATTR static inline int SV_FN(xb_one_sweep)(const float *z, size_t k, float *e,
+                                              const float *pf, double *sz, double *se) {
+  const size_t kv = k - k % SV_N;
+  sv s0 = sv_zero(), s1 = s0, s2 = s0, s3 = s0, a0 = s0, a1 = s0, a2 = s0, a3 = s0;
+  svi hs = sv_as_i(sv_zero()), hu = hs;
+  const char *pl = pf ? (const char *)((uintptr_t)pf & ~(uintptr_t)63) : NULL;
+  const char *const pe = pf ? (const char *)(pf + k) : NULL;
+  size_t j = 0;
+  for (; j + 4 * SV_N <= kv; j += 4 * SV_N) {
+    if (pl)
+      for (size_t q = 0; q < 4 * SV_N * sizeof(float); q += 64, pl += 64)
+        _mm_prefetch(pl, _MM_HINT_T0);
+    sv x[4];
+    for (int i = 0; i < 4; i++) x[i] = sv_load(z + j + (size_t)i * SV_N);
+    for (int i = 0; i < 4; i++) {
+      hs = XB_IMAX_S(hs, sv_as_i(x[i]));
+      hu = XB_IMAX_U(hu, sv_as_i(x[i]));
+    }
+    s0 = sv_add(s0, x[0]), s1 = sv_add(s1, x[1]), s2 = sv_add(s2, x[2]), s3 = sv_add(s3, x[3]);
+    for (int i = 0; i < 4; i++) SV_FN(xb_exp_c)(x + i, 1, 0);
+    if (e)
+      for (int i = 0; i < 4; i++) sv_store(e + j + (size_t)i * SV_N, x[i]);
+    a0 = sv_add(a0, x[0]), a1 = sv_add(a1, x[1]), a2 = sv_add(a2, x[2]), a3 = sv_add(a3, x[3]);
+  }
+  for (; j < k; j += SV_N) { /* the rest, the last vector partial (zeros) */
+    const size_t len = k - j < SV_N ? k - j : SV_N;
+    sv x = len == SV_N ? sv_load(z + j) : sv_load_n(z + j, len, 0.0f);
+    hs = XB_IMAX_S(hs, sv_as_i(x));
+    hu = XB_IMAX_U(hu, sv_as_i(x));
+    s0 = sv_add(s0, x);
+    SV_FN(xb_exp_c)(&x, 1, 0);
+    if (len < SV_N) x = sv_keep_n(x, len); /* exp(0) of the padding dropped */
+    if (e) {
+      if (len == SV_N)
+        sv_store(e + j, x);
+      else
+        sv_store_n(e + j, x, len);
+    }
+    a0 = sv_add(a0, x);
+  }
+  if (pl)
+    for (; pl < pe; pl += 64) _mm_prefetch(pl, _MM_HINT_T0);
+  int32_t ls[SV_N], lu[SV_N];
+  sv_store((float *)(void *)ls, sv_as_f(hs));
+  sv_store((float *)(void *)lu, sv_as_f(hu));
+  int32_t hi;
+  float lo = XB_EXP_LO, top = XB_ONE_HI;
+  memcpy(&hi, &top, sizeof hi);
+  uint32_t lob;
+  memcpy(&lob, &lo, sizeof lob);
+  for (size_t l = 0; l < SV_N; l++)
+    if (ls[l] > hi || (uint32_t)lu[l] > lob) return 0;
+  float lane[SV_N];
+  s0 = sv_add(sv_add(s0, s1), sv_add(s2, s3));
+  sv_store(lane, s0);
+  double t = 0.0;
+  for (size_t l = 0; l < SV_N; l++) t += (double)lane[l];
+  *sz = t;
+  a0 = sv_add(sv_add(a0, a1), sv_add(a2, a3));
+  sv_store(lane, a0);
+  t = 0.0;
+  for (size_t l = 0; l < SV_N; l++) t += (double)lane[l];
+  *se = t;
+  return 1;
+}
+#endif
+
 /* One row: loss without H(q) into *loss and, if g, g = gs·(p − q). e: the
  * scratch (k floats), or g itself for long rows; pf: the next row or NULL.
  * Returns 1 if the row holds a NaN or an infinity. */
@@ -302,7 +431,19 @@ SV_ATTR static int SV_FN(xb_row)(const float *z, size_t k, int32_t y, double on,
                                  float *g, float gs, int stream, float *e, const float *pf,
                                  double *loss) {
   float m;
-  double sz;
+  double sz, se;
+#if LSP_SIMD >= 3
+  if (SV_FN(xb_one_sweep)(z, k, g ? e : NULL, pf, &sz, &se)) {
+    /* loss = log Σ exp(z) − Σ_k q_k z_k, with Σ_k q_k z_k = off·Σz +
+     * (on − off)·z_y (logits of ordinary size: nothing cancels) */
+    *loss = log(se) - (off * sz + (on - off) * (double)z[y]);
+    if (!g) return 0;
+    const float a = (float)((double)gs / se), b = (float)(-off * (double)gs);
+    const float c = (float)((on - off) * (double)gs);
+    SV_FN(xb_grad)(e, k, (size_t)y, a, b, c, g, stream && e != g);
+    return 0;
+  }
+#endif
   SV_FN(xb_max_sum)(z, k, &m, &sz);
   /* a NaN or infinity anywhere makes the sum non-finite (so does a lane
    * of finite logits near FLT_MAX that overflowed: rescan in double) */
@@ -313,7 +454,7 @@ SV_ATTR static int SV_FN(xb_row)(const float *z, size_t k, int32_t y, double on,
       sz += (double)z[j];
     }
   }
-  double se = SV_FN(xb_exp_sum)(z, k, m, g ? e : NULL, pf);
+  se = SV_FN(xb_exp_sum)(z, k, m, g ? e : NULL, pf);
   /* loss = logsumexp(z) − Σ_k q_k z_k = Σ_k q_k (m − z_k) + log Σe, with
    * Σ_k q_k = 1: the max cancels before log Σe is added, so that logits far
    * larger than log Σe (equal logits of 1e20: log K) keep it. d = Σ_k
