@@ -349,18 +349,20 @@ static void test_isa_paths(void **state) {
 }
 
 /* The one-sweep path (AVX-512 and AVX2) takes rows whose logits all lie in
- * [−86.5, 64] and leaves the others to the two sweeps: rows with one logit
+ * [−86.5, 88] and leaves the others to the two sweeps: rows with one logit
  * at each end of that range, just outside it, far outside it (where an
  * unchecked exponential would be garbage) and at ±0, the odd logit at the
  * first, a middle and the last position (a partial vector's lane), against
- * the double-precision reference on every path. */
+ * the double-precision reference on every path; and NaN of either sign and
+ * ±inf, refused on every path. */
 static void test_one_sweep_range(void **state) {
   (void)state;
   const char *levels[] = {"x86-64-v4", "x86-64-v3", "x86-64"};
   const size_t ks[] = {2, 7, 8, 17, 40, 1000};
-  const float odd[] = {64.0f, nextafterf(64.0f, INFINITY), 88.0f, 100.0f, -86.5f,
+  const float odd[] = {88.0f,  nextafterf(88.0f, INFINITY), 1e3f,  64.0f, -86.5f,
                        nextafterf(-86.5f, -INFINITY), -200.0f, -1e30f, -0.0f, 0.0f};
   const size_t n = sizeof odd / sizeof *odd;
+  const lsp_ls ls0 = {0.1, LSP_LS_UNIFORM, 0};
   unsigned seed = 77;
   for (int lv = 0; lv < 3; lv++) {
     assert_int_equal(lsp_cpu_isa_cap(levels[lv]), 0);
@@ -394,6 +396,14 @@ static void test_one_sweep_range(void **state) {
           double pq = fabs(gref[i] + q) + q;
           td_close(g[i], gref[i], 0, 1e-6 * pq, "grad at the range's edges", i);
         }
+      }
+      const float bad[] = {-NAN, NAN, -INFINITY, INFINITY};
+      for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
+        for (size_t j = 0; j < k; j++) z[j] = frand(&seed, 3.0f);
+        z[k - 1] = bad[b];
+        double l;
+        assert_int_equal(lsp_loss_xent(z, y, 1, k, &ls0, g, 1.0, NULL, &l), LSP_EDATA);
+        assert_int_equal(lsp_loss_xent(z, y, 1, k, &ls0, NULL, 1.0, NULL, &l), LSP_EDATA);
       }
       free(z);
       free(g);

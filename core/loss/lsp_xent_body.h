@@ -5,7 +5,7 @@
  *
  * What keeps the cross-entropy at memory speed (DESIGN §2, "the kernel"):
  *  - one exponential per logit: exp(z) (AVX-512 and AVX2, for logits in
- *    [−86.5, 64]) or exp(z − max) is computed once, kept in a row-sized
+ *    [−86.5, 88]) or exp(z − max) is computed once, kept in a row-sized
  *    scratch that stays in L1, and reused for the sum and for the gradient;
  *  - one pass over memory: on AVX-512 and AVX2 a row of ordinary logits is
  *    read once, by a sweep that takes Σz, the range check and the
@@ -85,15 +85,15 @@ static const float xb_pow2_8th[8] = {1.0f,          1.090507746f, 1.189207077f, 
 /* AVX2 (two multiply-add pipes, sixteen registers): exp by a table of
  * eight values, 2^(j/8) (xb_pow2_8th), and a cubic. k = round(8x/ln 2) by
  * the 1.5·2^23 trick; r = x − k·(ln 2)/8, with ln 2/8 in a head and a tail
- * (the one-sweep path takes x up to XB_ONE_HI, k up to 740, where one
- * constant would be 3 ulp off), lies in [−ln2/16, ln2/16]; exp(x) =
+ * (the one-sweep path takes x up to XB_ONE_HI, k up to 1016, where one
+ * constant would be 4 ulp off), lies in [−ln2/16, ln2/16]; exp(x) =
  * 2^(k>>3) · T[k & 7] · (1 + r·(1 + r·(XB_T2 + r·XB_T3))), T picked by
  * vpermps (which reads an index's low three bits), formed as
  * T + (T·r)·(1 + r·(XB_T2 + r·XB_T3)), and 2^(k>>3) added to the exponent
  * bits as (bits(t) << 20) with the mantissa bits cleared. Seven
  * multiply-port operations a vector against eight for the degree-6 form,
  * and a chain of five multiply-adds instead of eight. At most 1.15 ulp
- * against exp in double over [−86.5, 64] (every seventh float). clamp: x
+ * against exp in double over [−86.5, 88] (every seventh float). clamp: x
  * below XB_EXP_LO is raised to it first (the caller has not checked the
  * range). */
 SV_ATTR static inline void SV_FN(xb_exp8_n)(sv *x, int u, int clamp) {
@@ -274,15 +274,77 @@ SV_ATTR static inline void SV_FN(xb_affine)(const float *e, size_t k, float a, f
   if (kv < k) sv_store_n(out + kv, sv_fma(sv_load_n(e + kv, k - kv, 0.0f), va, vb), k - kv);
 }
 
+#undef XB_SCAN
+#undef XB_ZS
+#if LSP_SIMD >= 3
+/* The one sweep's range (xb_one_sweep): logits in [XB_EXP_LO, XB_ONE_HI]. */
+#ifndef XB_ONE_HI
+#define XB_ONE_HI 88.0f
+#endif
+#undef XB_IMAX_S
+#undef XB_IMAX_U
+#if LSP_SIMD == 4
+#define XB_IMAX_S(a, b) _mm512_max_epi32(a, b)
+#define XB_IMAX_U(a, b) _mm512_max_epu32(a, b)
+#else
+#define XB_IMAX_S(a, b) _mm256_max_epi32(a, b)
+#define XB_IMAX_U(a, b) _mm256_max_epu32(a, b)
+#endif
+/* 1 if the lanes' signed maxima hs of the logits' bits are at most
+ * bits(XB_ONE_HI) and their unsigned maxima hu at most bits(XB_EXP_LO):
+ * no logit above XB_ONE_HI (negative floats are negative integers; +inf
+ * and NaN lie above) and none below XB_EXP_LO (non-negative floats are
+ * below 2^31, negative ones order by magnitude, −inf and a NaN with its
+ * sign bit set above). */
+SV_ATTR static inline int SV_FN(xb_in_range)(svi hs, svi hu) {
+  int32_t ls[SV_N], lu[SV_N], hi;
+  sv_store((float *)(void *)ls, sv_as_f(hs));
+  sv_store((float *)(void *)lu, sv_as_f(hu));
+  const float top = XB_ONE_HI, bottom = XB_EXP_LO;
+  uint32_t lo;
+  memcpy(&hi, &top, sizeof hi);
+  memcpy(&lo, &bottom, sizeof lo);
+  for (size_t l = 0; l < SV_N; l++)
+    if (ls[l] > hi || (uint32_t)lu[l] > lo) return 0;
+  return 1;
+}
+/* the maxima of vector x's bits into hs and hu */
+#define XB_SCAN(hs, hu, x)                 \
+  do {                                     \
+    (hs) = XB_IMAX_S((hs), sv_as_i(x));    \
+    (hu) = XB_IMAX_U((hu), sv_as_i(x));    \
+  } while (0)
+/* the same for the logits zs[j..j+len) (zs NULL: nothing) */
+#define XB_ZS(j, len)                                                        \
+  do {                                                                       \
+    if (zs) {                                                                \
+      sv zx_ = (len) == SV_N ? sv_load(zs + (j)) : sv_load_n(zs + (j), (len), 0.0f); \
+      XB_SCAN(ms, mu, zx_);                                                  \
+    }                                                                        \
+  } while (0)
+#else
+#define XB_ZS(j, len) (void)0
+#endif
+
 /* The gradient row g[j] = e[j]·a + b, minus c at j = y, with the same
  * vector arithmetic for every element. stream: non-temporal stores for the
  * whole cache lines of g; the rest (less than a line at each end) is
  * written normally. (A line written partly by non-temporal stores leaves
  * the write-combining buffer as a partial write, which memory serves by
- * reading the line after all.) */
+ * reading the line after all.) zs (AVX-512 and AVX2; NULL: none): the
+ * row's logits, whose range xb_in_range checks meanwhile, into *in_range
+ * (the one sweep's check, done here where the pipes have room: an AVX2
+ * row in L1 took 0.26 ns a logit with the check in the exponentials'
+ * sweep, 0.25 with it here). */
 SV_ATTR static inline void SV_FN(xb_grad)(const float *e, size_t k, size_t y, float a,
-                                          float b, float c, float *g, int stream) {
+                                          float b, float c, float *g, int stream,
+                                          const float *zs, int *in_range) {
   const sv va = sv_set1(a), vb = sv_set1(b);
+#if LSP_SIMD >= 3
+  svi ms = sv_as_i(sv_zero()), mu = ms;
+#else
+  (void)zs, (void)in_range;
+#endif
   const size_t line = 64 / sizeof(float); /* a multiple of SV_N */
   size_t head = 0, body = k - k % SV_N;   /* [head, body): whole vectors */
   if (stream) {
@@ -294,11 +356,18 @@ SV_ATTR static inline void SV_FN(xb_grad)(const float *e, size_t k, size_t y, fl
   const size_t yv = y >= head && y < body ? head + (y - head) / SV_N * SV_N : body;
   size_t j = head;
   if (stream) {
-    for (; j < yv; j += SV_N) sv_stream(g + j, sv_fma(sv_load(e + j), va, vb));
+    for (; j < yv; j += SV_N) {
+      XB_ZS(j, SV_N);
+      sv_stream(g + j, sv_fma(sv_load(e + j), va, vb));
+    }
   } else {
-    for (; j < yv; j += SV_N) sv_store(g + j, sv_fma(sv_load(e + j), va, vb));
+    for (; j < yv; j += SV_N) {
+      XB_ZS(j, SV_N);
+      sv_store(g + j, sv_fma(sv_load(e + j), va, vb));
+    }
   }
   if (yv < body) { /* y's vector, with −c in y's lane */
+    XB_ZS(yv, SV_N);
     sv v = sv_sub(sv_fma(sv_load(e + yv), va, vb), sv_onehot(y - yv, c));
     if (stream)
       sv_stream(g + yv, v);
@@ -307,9 +376,15 @@ SV_ATTR static inline void SV_FN(xb_grad)(const float *e, size_t k, size_t y, fl
     j = yv + SV_N;
   }
   if (stream) {
-    for (; j < body; j += SV_N) sv_stream(g + j, sv_fma(sv_load(e + j), va, vb));
+    for (; j < body; j += SV_N) {
+      XB_ZS(j, SV_N);
+      sv_stream(g + j, sv_fma(sv_load(e + j), va, vb));
+    }
   } else {
-    for (; j < body; j += SV_N) sv_store(g + j, sv_fma(sv_load(e + j), va, vb));
+    for (; j < body; j += SV_N) {
+      XB_ZS(j, SV_N);
+      sv_store(g + j, sv_fma(sv_load(e + j), va, vb));
+    }
   }
   /* the ends [0, head) and [body, k), shorter than a line: whole vectors
    * and a last partial one, stored normally */
@@ -318,6 +393,7 @@ SV_ATTR static inline void SV_FN(xb_grad)(const float *e, size_t k, size_t y, fl
     const size_t j1 = end ? k : head;
     for (; j0 < j1; j0 += SV_N) {
       const size_t len = j1 - j0 < SV_N ? j1 - j0 : SV_N;
+      XB_ZS(j0, len);
       sv v = sv_fma(sv_load_n(e + j0, len, 0.0f), va, vb);
       if (y >= j0 && y < j0 + len) v = sv_sub(v, sv_onehot(y - j0, c));
       if (len == SV_N) {
@@ -329,36 +405,25 @@ SV_ATTR static inline void SV_FN(xb_grad)(const float *e, size_t k, size_t y, fl
       }
     }
   }
+#if LSP_SIMD >= 3
+  if (zs) *in_range = SV_FN(xb_in_range)(ms, mu);
+#endif
 }
 
 #if LSP_SIMD >= 3
 /* One sweep (AVX2 and AVX-512): e[j] = exp(z[j]) itself, no max
  * subtracted, with Σz and Σe, for rows whose every logit lies in
- * [XB_EXP_LO, XB_ONE_HI] (so no exponential needs the clamp and Σe cannot
- * overflow): the row is read once instead of twice, and each vector saves
- * the subtraction and the clamp. The range is checked on the bits, with
- * integer maxima that run on any vector pipe: the signed maximum is at most
- * bits(XB_ONE_HI) exactly when no logit exceeds XB_ONE_HI (negative floats
- * are negative integers; +inf and NaN lie above), the unsigned maximum at
- * most bits(XB_EXP_LO) exactly when no logit lies below XB_EXP_LO
- * (non-negative floats are below 2^31, negative ones order by magnitude).
- * Returns 0 for a row outside the range (or holding a NaN or infinity),
- * which the caller then computes by the two sweeps; e NULL: nothing
+ * [XB_EXP_LO, XB_ONE_HI] (where exp(z) is a normal float and needs no
+ * clamp): the row is read once instead of twice. check: the range is
+ * checked here (integer maxima of the bits, which run on any vector pipe;
+ * xb_in_range) and 0 returned for a row outside it (or holding a NaN or an
+ * infinity); otherwise the caller checks it, in the gradient sweep. 0 also
+ * for a row whose float sums of e overflow (three logits near 88 in one
+ * lane). A row refused is computed by the two sweeps; e NULL: nothing
  * stored. */
-#ifndef XB_ONE_HI
-#define XB_ONE_HI 64.0f
-#endif
-#undef XB_IMAX_S
-#undef XB_IMAX_U
-#if LSP_SIMD == 4
-#define XB_IMAX_S(a, b) _mm512_max_epi32(a, b)
-#define XB_IMAX_U(a, b) _mm512_max_epu32(a, b)
-#else
-#define XB_IMAX_S(a, b) _mm256_max_epi32(a, b)
-#define XB_IMAX_U(a, b) _mm256_max_epu32(a, b)
-#endif
 SV_ATTR static inline int SV_FN(xb_one_sweep)(const float *z, size_t k, float *e,
-                                              const float *pf, double *sz, double *se) {
+                                              const float *pf, int check, double *sz,
+                                              double *se) {
   const size_t kv = k - k % SV_N;
   sv s0 = sv_zero(), s1 = s0, s2 = s0, s3 = s0, a0 = s0, a1 = s0, a2 = s0, a3 = s0;
   svi hs = sv_as_i(sv_zero()), hu = hs;
@@ -371,10 +436,8 @@ SV_ATTR static inline int SV_FN(xb_one_sweep)(const float *z, size_t k, float *e
         _mm_prefetch(pl, _MM_HINT_T0);
     sv x[4];
     for (int i = 0; i < 4; i++) x[i] = sv_load(z + j + (size_t)i * SV_N);
-    for (int i = 0; i < 4; i++) {
-      hs = XB_IMAX_S(hs, sv_as_i(x[i]));
-      hu = XB_IMAX_U(hu, sv_as_i(x[i]));
-    }
+    if (check)
+      for (int i = 0; i < 4; i++) XB_SCAN(hs, hu, x[i]);
     s0 = sv_add(s0, x[0]), s1 = sv_add(s1, x[1]), s2 = sv_add(s2, x[2]), s3 = sv_add(s3, x[3]);
     for (int i = 0; i < 4; i++) SV_FN(xb_exp_c)(x + i, 1, 0);
     if (e)
@@ -384,8 +447,7 @@ SV_ATTR static inline int SV_FN(xb_one_sweep)(const float *z, size_t k, float *e
   for (; j < k; j += SV_N) { /* the rest, the last vector partial (zeros) */
     const size_t len = k - j < SV_N ? k - j : SV_N;
     sv x = len == SV_N ? sv_load(z + j) : sv_load_n(z + j, len, 0.0f);
-    hs = XB_IMAX_S(hs, sv_as_i(x));
-    hu = XB_IMAX_U(hu, sv_as_i(x));
+    if (check) XB_SCAN(hs, hu, x);
     s0 = sv_add(s0, x);
     SV_FN(xb_exp_c)(&x, 1, 0);
     if (len < SV_N) x = sv_keep_n(x, len); /* exp(0) of the padding dropped */
@@ -399,16 +461,7 @@ SV_ATTR static inline int SV_FN(xb_one_sweep)(const float *z, size_t k, float *e
   }
   if (pl)
     for (; pl < pe; pl += 64) _mm_prefetch(pl, _MM_HINT_T0);
-  int32_t ls[SV_N], lu[SV_N];
-  sv_store((float *)(void *)ls, sv_as_f(hs));
-  sv_store((float *)(void *)lu, sv_as_f(hu));
-  int32_t hi;
-  float lo = XB_EXP_LO, top = XB_ONE_HI;
-  memcpy(&hi, &top, sizeof hi);
-  uint32_t lob;
-  memcpy(&lob, &lo, sizeof lob);
-  for (size_t l = 0; l < SV_N; l++)
-    if (ls[l] > hi || (uint32_t)lu[l] > lob) return 0;
+  if (check && !SV_FN(xb_in_range)(hs, hu)) return 0;
   float lane[SV_N];
   s0 = sv_add(sv_add(s0, s1), sv_add(s2, s3));
   sv_store(lane, s0);
@@ -420,7 +473,7 @@ SV_ATTR static inline int SV_FN(xb_one_sweep)(const float *z, size_t k, float *e
   t = 0.0;
   for (size_t l = 0; l < SV_N; l++) t += (double)lane[l];
   *se = t;
-  return 1;
+  return isfinite(*se);
 }
 #endif
 
@@ -433,15 +486,23 @@ SV_ATTR static int SV_FN(xb_row)(const float *z, size_t k, int32_t y, double on,
   float m;
   double sz, se;
 #if LSP_SIMD >= 3
-  if (SV_FN(xb_one_sweep)(z, k, g ? e : NULL, pf, &sz, &se)) {
+  /* AVX2 with a gradient checks the range in the gradient's sweep (a row
+   * outside it has then been written once in vain, and is written again
+   * below); AVX-512, whose sweep has room, in the exponentials' */
+  const int late = LSP_SIMD == 3 && g;
+  if (SV_FN(xb_one_sweep)(z, k, g ? e : NULL, pf, !late, &sz, &se)) {
+    int ok = 1;
+    if (g) {
+      const float a = (float)((double)gs / se), b = (float)(-off * (double)gs);
+      const float c = (float)((on - off) * (double)gs);
+      SV_FN(xb_grad)(e, k, (size_t)y, a, b, c, g, stream && e != g, late ? z : NULL, &ok);
+    }
     /* loss = log Σ exp(z) − Σ_k q_k z_k, with Σ_k q_k z_k = off·Σz +
      * (on − off)·z_y (logits of ordinary size: nothing cancels) */
-    *loss = log(se) - (off * sz + (on - off) * (double)z[y]);
-    if (!g) return 0;
-    const float a = (float)((double)gs / se), b = (float)(-off * (double)gs);
-    const float c = (float)((on - off) * (double)gs);
-    SV_FN(xb_grad)(e, k, (size_t)y, a, b, c, g, stream && e != g);
-    return 0;
+    if (ok) {
+      *loss = log(se) - (off * sz + (on - off) * (double)z[y]);
+      return 0;
+    }
   }
 #endif
   SV_FN(xb_max_sum)(z, k, &m, &sz);
@@ -473,7 +534,7 @@ SV_ATTR static int SV_FN(xb_row)(const float *z, size_t k, int32_t y, double on,
   const float a = (float)((double)gs / se), b = (float)(-off * (double)gs);
   const float c = (float)((on - off) * (double)gs);
   /* in place (a long row exponentiated into g) only with plain stores */
-  SV_FN(xb_grad)(e, k, (size_t)y, a, b, c, g, stream && e != g);
+  SV_FN(xb_grad)(e, k, (size_t)y, a, b, c, g, stream && e != g, NULL, NULL);
   return 0;
 }
 
