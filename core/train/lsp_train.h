@@ -33,8 +33,10 @@
  * carries it and the model cache compares it).
  *   1  one share per thread (the thread count changed the weights)
  *   2  fixed shares per batch, any thread count gives the same model
- *   3  plain MLPs: the whole batch, each layer split by output features */
-#define LSP_TRAIN_CODE_VERSION 3
+ *   3  plain MLPs: the whole batch, each layer split by output features
+ *   4  the loss kernel's one sweep on AVX-512 and AVX2 (exp(z) itself, AVX2's
+ *      table exponential): the same settings train other last bits */
+#define LSP_TRAIN_CODE_VERSION 4
 
 /* A batch of a model other than a plain MLP is cut into
  * lsp_train_shares(batch) shares of rows, whatever the thread count:
