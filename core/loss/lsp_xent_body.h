@@ -146,6 +146,16 @@ SV_ATTR static inline sv SV_FN(xb_exp)(sv x) {
   return x;
 }
 
+/* The sum of four accumulators: added as vectors ((a + b) + (c + d)),
+ * then their lanes in double, in lane order. */
+SV_ATTR static inline double SV_FN(xb_sum4)(sv a, sv b, sv c, sv d) {
+  float lane[SV_N];
+  sv_store(lane, sv_add(sv_add(a, b), sv_add(c, d)));
+  double s = 0.0;
+  for (size_t l = 0; l < SV_N; l++) s += (double)lane[l];
+  return s;
+}
+
 /* The max and the float sum of z[0..k) (4 accumulators per lane, lanes
  * combined in double). */
 SV_ATTR static inline void SV_FN(xb_max_sum)(const float *z, size_t k, float *mx,
@@ -170,16 +180,12 @@ SV_ATTR static inline void SV_FN(xb_max_sum)(const float *z, size_t k, float *mx
     s1 = sv_add(s1, sv_load_n(z + kv, k - kv, 0.0f));
   }
   m0 = sv_max(sv_max(m0, m1), sv_max(m2, m3));
-  s0 = sv_add(sv_add(s0, s1), sv_add(s2, s3));
   float lane[SV_N];
   sv_store(lane, m0);
   float m = -FLT_MAX;
   for (size_t l = 0; l < SV_N; l++) m = lane[l] > m ? lane[l] : m;
-  sv_store(lane, s0);
-  double s = 0.0;
-  for (size_t l = 0; l < SV_N; l++) s += (double)lane[l];
   *mx = m;
-  *sum = s;
+  *sum = SV_FN(xb_sum4)(s0, s1, s2, s3);
 }
 
 /* e[j] = exp(z[j] − m) for j < k (e NULL: not stored); returns Σ e.
@@ -257,12 +263,7 @@ SV_ATTR static inline double SV_FN(xb_exp_sum)(const float *z, size_t k, float m
     if (e) sv_store_n(e + kv, e0, k - kv);
     a1 = sv_add(a1, e0);
   }
-  a0 = sv_add(sv_add(a0, a1), sv_add(a2, a3));
-  float lane[SV_N];
-  sv_store(lane, a0);
-  double s = 0.0;
-  for (size_t l = 0; l < SV_N; l++) s += (double)lane[l];
-  return s;
+  return SV_FN(xb_sum4)(a0, a1, a2, a3);
 }
 
 /* out[j] = e[j]·a + b for j < k (out may be e). */
@@ -462,17 +463,8 @@ SV_ATTR static inline int SV_FN(xb_one_sweep)(const float *z, size_t k, float *e
   if (pl)
     for (; pl < pe; pl += 64) _mm_prefetch(pl, _MM_HINT_T0);
   if (check && !SV_FN(xb_in_range)(hs, hu)) return 0;
-  float lane[SV_N];
-  s0 = sv_add(sv_add(s0, s1), sv_add(s2, s3));
-  sv_store(lane, s0);
-  double t = 0.0;
-  for (size_t l = 0; l < SV_N; l++) t += (double)lane[l];
-  *sz = t;
-  a0 = sv_add(sv_add(a0, a1), sv_add(a2, a3));
-  sv_store(lane, a0);
-  t = 0.0;
-  for (size_t l = 0; l < SV_N; l++) t += (double)lane[l];
-  *se = t;
+  *sz = SV_FN(xb_sum4)(s0, s1, s2, s3);
+  *se = SV_FN(xb_sum4)(a0, a1, a2, a3);
   return isfinite(*se);
 }
 #endif
