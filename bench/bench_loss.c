@@ -3,7 +3,7 @@
  *
  *   bench_loss [--n 65536] [--k 1000] [--eps 0.1] [--threads 1] [--reps 20]
  *              [--convention uniform] [--isa x86-64-v4|x86-64-v3|x86-64]
- *              [--offset BYTES]
+ *              [--offset BYTES] [--spread S]
  *
  * The kernel reads N·K logits and writes N·K gradients (4 bytes each): the
  * bytes memcpy moves when it copies the logits into the gradient buffer.
@@ -18,7 +18,9 @@
  * bytes past a 64-byte boundary; without it they are where malloc puts
  * them (glibc: 16 bytes past a page for arrays this large), which is what
  * a caller usually has: the kernel's vector loads then cross cache lines
- * and its rows share their end lines (DESIGN §2, "The kernel"). */
+ * and its rows share their end lines (DESIGN §2, "The kernel"). The logits
+ * are uniform in [−S, S] (--spread, default 2): SSE2's exponential reads
+ * a table entry per logit, and logits spread wider touch more of it. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,9 +40,11 @@ int main(int argc, char **argv) {
   int reps = (int)bench_arg_long(argc, argv, "--reps", 20);
   const char *conv = bench_arg_str(argc, argv, "--convention", "uniform");
   long offset = bench_arg_long(argc, argv, "--offset", -1);
+  double spread = bench_arg_double(argc, argv, "--spread", 2.0);
   lsp_ls ls = {eps, LSP_LS_UNIFORM, 0};
   if (lsp_ls_convention_parse(conv, &ls.convention) || n == 0 || k < 2 || reps < 1 ||
-      threads < 1 || offset >= 64 || (offset > 0 && offset % 4)) {
+      threads < 1 || offset >= 64 || (offset > 0 && offset % 4) || !(spread > 0.0) ||
+      spread > 1e30) {
     fprintf(stderr, "bench_loss: bad arguments\n");
     return 2;
   }
@@ -68,7 +72,7 @@ int main(int argc, char **argv) {
   unsigned s = 1;
   for (size_t i = 0; i < n * k; i++) {
     s = s * 1664525u + 1013904223u;
-    z[i] = 4.0f * ((float)(s >> 8) / 16777216.0f - 0.5f);
+    z[i] = (float)(2.0 * spread * ((double)(s >> 8) / 16777216.0 - 0.5));
   }
   memset(g, 0, n * k * sizeof *g);
   for (size_t i = 0; i < n; i++) y[i] = (int32_t)((i * 2654435761u) % k);
@@ -98,12 +102,12 @@ int main(int argc, char **argv) {
   printf("{\"impl\": \"lsprobe\", \"benchmark\": \"loss\", ");
   bench_print_host(threads, threads, load0);
   printf(", \"n\": %zu, \"k\": %zu, \"eps\": %g, \"convention\": \"%s\", \"offset\": %d, "
-         "\"reps\": %d, "
+         "\"spread\": %g, \"reps\": %d, "
          "\"median_s\": %.6f, \"min_s\": %.6f, \"cpu_s\": %.6f, \"bytes\": %.0f, "
          "\"gb_per_s\": %.3f, \"memcpy_s\": %.6f, \"memcpy_cpu_s\": %.6f, "
          "\"memcpy_gb_per_s\": %.3f, \"share_of_memcpy\": %.3f, "
          "\"share_of_memcpy_cpu\": %.3f, \"loss\": %.9f}\n",
-         n, k, eps, conv, (int)((uintptr_t)z % 64), reps, med, tmin, cmed, bytes,
+         n, k, eps, conv, (int)((uintptr_t)z % 64), spread, reps, med, tmin, cmed, bytes,
          bytes / med / 1e9, mmed, mcmed, bytes / mmed / 1e9, share, mcmed / cmed, loss);
   free(t);
   free(zbuf);

@@ -4,20 +4,22 @@
  * include anywhere else.
  *
  * What keeps the cross-entropy at memory speed (DESIGN §2, "the kernel"):
- *  - one exponential per logit: exp(z) (AVX-512 and AVX2, for logits in
- *    [−86.5, 88]) or exp(z − max) is computed once, kept in a row-sized
- *    scratch that stays in L1, and reused for the sum and for the gradient;
- *  - one pass over memory: on AVX-512 and AVX2 a row of ordinary logits is
- *    read once, by a sweep that takes Σz, the range check and the
- *    exponentials together (xb_one_sweep); elsewhere, or for a row outside
- *    that range, the max sweep reads it from memory and the exponential
- *    sweep from L1. The gradient row is written once; for outputs larger
+ *  - one exponential per logit: exp(z) (for logits in [−86.5, 88]; on
+ *    SSE2 about [−86.504, 88.004)) or exp(z − max) is computed once, kept
+ *    in a row-sized scratch that stays in L1, and reused for the sum and
+ *    for the gradient;
+ *  - one pass over memory: a row of ordinary logits is read once, by a
+ *    sweep that takes Σz, the range check and the exponentials together
+ *    (xb_one_sweep); in plain C, or for a row outside that range, the max
+ *    sweep reads it from memory and the exponential sweep from L1. The gradient row is written once; for outputs larger
  *    than the caches (args->stream) with non-temporal stores, so that
  *    writing it costs no read of the old contents (the partial lines at a
  *    row's ends, stored plainly, are prefetched when the row starts);
  *  - a short exponential: Cody–Waite reduction and a degree-6 polynomial
  *    (0.9 ulp on the reduced interval), 2^n added to the exponent bits,
  *    several in lockstep on SSE2; on AVX2 a table of 2^(j/8) and a cubic;
+ *    in SSE2's one sweep a table of exp(j/128) and a quadratic
+ *    (lsp_xent_t128.h);
  *  - four independent accumulators per sweep, so that additions do not wait
  *    on each other. */
 
@@ -469,6 +471,19 @@ SV_ATTR static inline int SV_FN(xb_one_sweep)(const float *z, size_t k, float *e
 }
 #endif
 
+#if LSP_SIMD == 1
+#include "core/loss/lsp_xent_t128.h"
+#endif
+
+#if LSP_SIMD >= 3 || LSP_SIMD == 1
+/* xb_one_sweep for the tests (lsp_xent_sweep_kernel): e = exp(z) when the
+ * row is taken */
+SV_ATTR static int SV_FN(xent_sweep)(const float *z, size_t k, float *e, double *sz,
+                                     double *se) {
+  return SV_FN(xb_one_sweep)(z, k, e, NULL, 1, sz, se);
+}
+#endif
+
 /* One row: loss without H(q) into *loss and, if g, g = gs·(p − q). e: the
  * scratch (k floats), or g itself for long rows; pf: the next row or NULL.
  * Returns 1 if the row holds a NaN or an infinity. */
@@ -477,10 +492,11 @@ SV_ATTR static int SV_FN(xb_row)(const float *z, size_t k, int32_t y, double on,
                                  double *loss) {
   float m;
   double sz, se;
-#if LSP_SIMD >= 3
+#if LSP_SIMD >= 3 || LSP_SIMD == 1
   /* AVX2 with a gradient checks the range in the gradient's sweep (a row
    * outside it has then been written once in vain, and is written again
-   * below); AVX-512, whose sweep has room, in the exponentials' */
+   * below); AVX-512, whose sweep has room, in the exponentials'; SSE2 by
+   * its table indices, in the exponentials' too */
   const int late = LSP_SIMD == 3 && g;
   if (SV_FN(xb_one_sweep)(z, k, g ? e : NULL, pf, !late, &sz, &se)) {
     int ok = 1;

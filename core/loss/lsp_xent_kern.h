@@ -28,8 +28,18 @@ typedef size_t (*lsp_xent_rows_fn)(const lsp_xent_args *a, size_t r0, size_t r1,
 typedef void (*lsp_softmax_rows_fn)(const float *in, float *out, size_t k, size_t r0,
                                     size_t r1, int logspace);
 
-/* The kernels of level lsp_cpu_isa() (lsp_cpu.h); *level gets that level. */
+/* One row's single sweep (x86-64 levels): returns 1 and sets e[j] =
+ * exp(z[j]), *sz = Σz, *se = Σe if the row is taken (every logit in the
+ * level's range, no overflow), 0 otherwise; for the tests of the
+ * exponentials. */
+typedef int (*lsp_xent_sweep_fn)(const float *z, size_t k, float *e, double *sz,
+                                 double *se);
+
+/* The kernels of level lsp_cpu_isa() (lsp_cpu.h); *level gets that level.
+ * lsp_xent_sweep_kernel is NULL where the kernels have no single sweep
+ * (other architectures). */
 lsp_xent_rows_fn lsp_xent_rows_kernel(int *level);
 lsp_softmax_rows_fn lsp_softmax_rows_kernel(void);
+lsp_xent_sweep_fn lsp_xent_sweep_kernel(void);
 
 #endif

@@ -35,8 +35,10 @@
  *   2  fixed shares per batch, any thread count gives the same model
  *   3  plain MLPs: the whole batch, each layer split by output features
  *   4  the loss kernel's one sweep on AVX-512 and AVX2 (exp(z) itself, AVX2's
- *      table exponential): the same settings train other last bits */
-#define LSP_TRAIN_CODE_VERSION 4
+ *      table exponential): the same settings train other last bits
+ *   5  the one sweep on SSE2 too (a table of exp(j/128)): other last bits
+ *      on machines without AVX2 */
+#define LSP_TRAIN_CODE_VERSION 5
 
 /* A batch of a model other than a plain MLP is cut into
  * lsp_train_shares(batch) shares of rows, whatever the thread count:
