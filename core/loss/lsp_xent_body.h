@@ -11,10 +11,11 @@
  *  - one pass over memory: a row of ordinary logits is read once, by a
  *    sweep that takes Σz, the range check and the exponentials together
  *    (xb_one_sweep); in plain C, or for a row outside that range, the max
- *    sweep reads it from memory and the exponential sweep from L1. The gradient row is written once; for outputs larger
- *    than the caches (args->stream) with non-temporal stores, so that
- *    writing it costs no read of the old contents (the partial lines at a
- *    row's ends, stored plainly, are prefetched when the row starts);
+ *    sweep reads it from memory and the exponential sweep from L1. The
+ *    gradient row is written once; for outputs larger than the caches
+ *    (args->stream) with non-temporal stores, so that writing it costs no
+ *    read of the old contents (the partial lines at a row's ends, stored
+ *    plainly, are prefetched when the row starts);
  *  - a short exponential: Cody–Waite reduction and a degree-6 polynomial
  *    (0.9 ulp on the reduced interval), 2^n added to the exponent bits,
  *    several in lockstep on SSE2; on AVX2 a table of 2^(j/8) and a cubic;

@@ -12,7 +12,7 @@ static inline __m128 SV_FN(xb_t128_exp)(const float *tab, const int32_t *i, __m1
 }
 
 /* One sweep on SSE2, as xb_one_sweep does on the wider levels, with its
- * own exponential: the polynomial form's costs SSE2 ten operations a
+ * own exponential: the polynomial form costs SSE2 ten operations a
  * vector on its two add pipes, a table of exp(j/128) five (DESIGN §2,
  * "The kernel"). x = x_h + x_l with x_h = j/128 = x rounded to a multiple
  * of 1/128 (by adding and subtracting 1.5·2^16, both exact) and
