@@ -135,10 +135,14 @@ int cli_model_load(const char *cmd, const char *path, lsp_model **out);
 int cli_model_load_features(const char *cmd, const char *path,
                             const char *features, lsp_model **out);
 
-/* SIGINT/SIGTERM for long commands: the first signal asks the library to
- * stop (lsp_interrupt_request: loops end with LSP_EINTR, temporaries are
- * removed, exit 130); a second one gets the default action. The library
- * installs no handler itself: the command does, here. */
+/* Signals. Every command starts with cli_cleanup_install: SIGINT, SIGTERM
+ * and SIGHUP remove the temporaries of unfinished outputs
+ * (lsp_out_unlink_live) and end the process by the same signal. Long
+ * commands then call cli_interrupt_install: the first SIGINT or SIGTERM
+ * asks the library to stop (lsp_interrupt_request: loops end with
+ * LSP_EINTR, temporaries are removed, exit 130); a second one ends the
+ * process as above. The library installs no handler itself. */
+void cli_cleanup_install(void);
 void cli_interrupt_install(void);
 
 /* The subcommands. */

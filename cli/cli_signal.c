@@ -1,7 +1,8 @@
-/* cli_signal.c — the lsprobe command's SIGINT/SIGTERM handler (cli.h). The
- * library installs none: interrupting is the host's decision. */
+/* cli_signal.c — the lsprobe command's signal handlers (cli.h). The library
+ * installs none: interrupting is the host's decision. */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -10,21 +11,49 @@
 #include "mpi/lsp_sched.h"
 #endif
 
+/* The process ends: remove the temporaries of unfinished outputs, then die
+ * of the same signal, so the parent sees what happened (exit 130 for
+ * SIGINT from a shell). */
+static void on_fatal(int sig) {
+  (void)lsp_out_unlink_live();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+static void handle(int sig, void (*fn)(int)) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = fn;
+  sigemptyset(&sa.sa_mask);
+  sigaction(sig, &sa, NULL);
+}
+
+/* Signals seen by on_signal: counted, not just swapped for on_fatal, since
+ * another thread may take the second signal before the first handler has
+ * swapped. Lock-free, as lsp_io.c checks for atomic_int. */
+static atomic_int g_seen;
+
 static void on_signal(int sig) {
+  if (atomic_fetch_add(&g_seen, 1) > 0) {
+    on_fatal(sig);
+    return;
+  }
 #ifdef LSP_MPI
   /* mpirun stops the other ranks with SIGTERM when one dies: rank 0 names
    * the cells in flight (nothing on the other ranks; async-signal-safe) */
   if (sig == SIGTERM) lsp_sched_inflight_write(2);
 #endif
   lsp_interrupt_request();
-  signal(sig, SIG_DFL); /* a second signal ends the process at once */
+  handle(sig, on_fatal); /* a second signal ends the process at once */
+}
+
+void cli_cleanup_install(void) {
+  handle(SIGINT, on_fatal);
+  handle(SIGTERM, on_fatal);
+  handle(SIGHUP, on_fatal);
 }
 
 void cli_interrupt_install(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  handle(SIGINT, on_signal);
+  handle(SIGTERM, on_signal);
 }

@@ -106,6 +106,7 @@ static int dispatch(int argc, char **argv) {
   }
   for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
     if (strcmp(argv[1], k_commands[i].name) == 0) {
+      cli_cleanup_install();
       int rc = k_commands[i].run(argc - 1, argv + 1);
       if (rc == CLI_OK) cli_warnings_print(); /* a failure prints one line */
       return rc == CLI_HELP ? 0 : rc;

@@ -130,26 +130,27 @@ before=$(snap "$OUT")
   --data synthetic:train=8000,test=200,dim=256,classes=4 --out "$OUT" >"$SCR/out" 2>"$SCR/err" &
 pid=$!
 # wait for the job's staging folder (beside OUT; inside it before lsprobe
-# 0.2), then SIGINT; the second SIGINT goes as soon as the first has been
-# handled (the handler restores the default action)
+# 0.2), then SIGINT; the second SIGINT goes as soon as the first is no
+# longer pending (a thread has taken it: the handler has run or is running)
 $PY - "$pid" "$SCR" "$OUT" <<'PY'
 import os, signal, sys, time
 pid, scr, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 def staged():
     return any(n.startswith(".lsp-") for n in os.listdir(scr)) or \
            any(n.startswith(".staging") for n in os.listdir(out))
-def caught():
+def pending():
     for line in open("/proc/%d/status" % pid):
-        if line.startswith("SigCgt:"):
-            return int(line.split()[1], 16) & (1 << (signal.SIGINT - 1))
-    return 0
+        if line.startswith(("ShdPnd:", "SigPnd:")) and \
+           int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)):
+            return True
+    return False
 t0 = time.time()
 while not staged() and time.time() - t0 < 30:
     time.sleep(0.01)
 time.sleep(0.3)
 os.kill(pid, signal.SIGINT)
 try:
-    while caught():
+    while pending():
         pass
     os.kill(pid, signal.SIGINT)
 except (FileNotFoundError, ProcessLookupError):

@@ -1,5 +1,6 @@
 /* core/base I/O: the CRC-32 of model files beyond 4 GiB (against zlib's own
- * crc32_combine algebra), and output files whose mode follows the umask. */
+ * crc32_combine algebra), output files whose mode follows the umask, and
+ * the table of temporaries a fatal signal's handler removes. */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,10 +69,59 @@ static void test_output_mode_follows_umask(void **state) {
   }
 }
 
+/* lsp_out_unlink_live removes exactly the temporaries still open: not
+ * the committed or aborted ones, not the final names; beyond its 64 slots
+ * a temporary is not tracked (and not removed). */
+static void test_unlink_live(void **state) {
+  (void)state;
+  enum { N = 70 };
+  static lsp_outfile o[N];
+  char path[512];
+  assert_int_equal(lsp_out_unlink_live(), 0);
+  for (int i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s", td_tmp(i == 0 ? "live0" : i == 1 ? "live1" : "live2"));
+    assert_int_equal(lsp_out_open(&o[i], path), LSP_OK);
+    fputs("x\n", o[i].fp);
+  }
+  assert_int_equal(lsp_out_commit(&o[1]), LSP_OK); /* live1 in place */
+  char *tmp0 = strdup(o[0].tmp_path), *tmp2 = strdup(o[2].tmp_path);
+  assert_non_null(tmp0);
+  assert_non_null(tmp2);
+  assert_int_equal(access(tmp0, F_OK), 0);
+  assert_int_equal(lsp_out_unlink_live(), 2);
+  assert_int_not_equal(access(tmp0, F_OK), 0);
+  assert_int_not_equal(access(tmp2, F_OK), 0);
+  assert_int_equal(access(td_tmp("live1"), F_OK), 0);
+  lsp_out_abort(&o[0]); /* the name is gone already: no error, no crash */
+  lsp_out_abort(&o[2]);
+  assert_int_equal(lsp_out_unlink_live(), 0);
+  free(tmp0);
+  free(tmp2);
+  unlink(td_tmp("live1"));
+  /* more open at once than the table holds */
+  for (int i = 0; i < N; i++) {
+    snprintf(path, sizeof path, "%smany%02d", td_tmp(""), i);
+    assert_int_equal(lsp_out_open(&o[i], path), LSP_OK);
+  }
+  char *last = strdup(o[N - 1].tmp_path);
+  assert_non_null(last);
+  assert_int_equal(lsp_out_unlink_live(), 64);
+  assert_int_equal(access(last, F_OK), 0); /* the untracked one is still there */
+  for (int i = 0; i < N; i++) lsp_out_abort(&o[i]);
+  assert_int_not_equal(access(last, F_OK), 0);
+  free(last);
+  /* slots are reused once released */
+  snprintf(path, sizeof path, "%s", td_tmp("live3"));
+  assert_int_equal(lsp_out_open(&o[0], path), LSP_OK);
+  assert_int_equal(lsp_out_unlink_live(), 1);
+  lsp_out_abort(&o[0]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_crc_beyond_4gib),
       cmocka_unit_test(test_output_mode_follows_umask),
+      cmocka_unit_test(test_unlink_live),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -87,11 +87,64 @@ static int create_temporary(char *tmpl) {
   return -1;
 }
 
+/* The temporaries in flight, for lsp_out_unlink_live. A slot is claimed
+ * with `owned`; its `seq` is odd while `path` names a live temporary and
+ * moves on at every registration and release, so a signal handler that
+ * copies a path keeps it only if `seq` is the same odd value before and
+ * after the copy (a sequence lock: the handler never waits). */
+#define LIVE_SLOTS 64
+#define LIVE_PATH 4096
+static struct {
+  atomic_int owned;
+  atomic_uint seq;
+  char path[LIVE_PATH];
+} g_live[LIVE_SLOTS];
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the live table must be lock-free");
+
+static int live_register(const char *tmp_path) {
+  size_t n = strlen(tmp_path);
+  if (n >= LIVE_PATH) return 0;
+  for (int i = 0; i < LIVE_SLOTS; i++) {
+    int free_slot = 0;
+    if (!atomic_compare_exchange_strong(&g_live[i].owned, &free_slot, 1)) continue;
+    memcpy(g_live[i].path, tmp_path, n + 1);
+    atomic_fetch_add(&g_live[i].seq, 1); /* odd: live */
+    return i + 1;
+  }
+  return 0;
+}
+
+static void live_release(lsp_outfile *out) {
+  if (out->live <= 0) return;
+  int i = out->live - 1;
+  out->live = 0;
+  unsigned s = atomic_load(&g_live[i].seq);
+  if (!(s & 1u)) return; /* released already */
+  atomic_store(&g_live[i].seq, s + 1); /* even: gone */
+  atomic_store(&g_live[i].owned, 0);
+}
+
+int lsp_out_unlink_live(void) {
+  int n = 0;
+  char copy[LIVE_PATH];
+  for (int i = 0; i < LIVE_SLOTS; i++) {
+    unsigned s0 = atomic_load(&g_live[i].seq);
+    if (!(s0 & 1u)) continue;
+    memcpy(copy, g_live[i].path, LIVE_PATH);
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load(&g_live[i].seq) != s0) continue;
+    copy[LIVE_PATH - 1] = '\0';
+    if (unlink(copy) == 0) n++;
+  }
+  return n;
+}
+
 int lsp_out_open(lsp_outfile *out, const char *path) {
   char tok[LSP_PROC_TOKEN_MAX];
   lsp_proc_token(tok);
   out->fp = NULL;
   out->direct = 0;
+  out->live = 0;
   struct stat sb;
   if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
     out->tmp_path = NULL;
@@ -122,9 +175,11 @@ int lsp_out_open(lsp_outfile *out, const char *path) {
     out->path = out->tmp_path = NULL;
     return lsp_fail(LSP_EIO, "%s: cannot create: %s", path, strerror(e));
   }
+  out->live = live_register(out->tmp_path);
   out->fp = fdopen(fd, "wb");
   if (!out->fp) {
     int e = errno;
+    live_release(out);
     close(fd);
     unlink(out->tmp_path);
     free(out->path);
@@ -137,6 +192,7 @@ int lsp_out_open(lsp_outfile *out, const char *path) {
 
 void lsp_out_abort(lsp_outfile *out) {
   if (!out) return;
+  live_release(out);
   if (out->fp) fclose(out->fp);
   if (out->tmp_path && !out->direct) unlink(out->tmp_path);
   free(out->path);
@@ -173,6 +229,9 @@ int lsp_out_commit(lsp_outfile *out) {
                   strerror(e));
     unlink(out->tmp_path);
   }
+  /* released only now: a handler that unlinks the name after the rename
+   * finds nothing (ENOENT), one that unlinks it before leaves no output */
+  live_release(out);
   free(out->path);
   free(out->tmp_path);
   out->path = out->tmp_path = NULL;

@@ -17,6 +17,7 @@ typedef struct {
   char *path;      /* owned: final name */
   char *tmp_path;  /* owned: temporary name (same folder); NULL if direct */
   int direct;      /* path is a device, FIFO or socket, written in place */
+  int live;        /* 1 + its slot in the table lsp_out_unlink_live reads */
 } lsp_outfile;
 
 /* Open a temporary file beside `path`, named "<path>.tmp.<token>.XXXXXX"
@@ -37,6 +38,15 @@ int lsp_out_tmp_stale(const char *name);
 int lsp_out_commit(lsp_outfile *out);
 /* Close and remove the temporary; the final name is untouched. NULL-safe. */
 void lsp_out_abort(lsp_outfile *out);
+
+/* Remove every temporary that lsp_out_open has created and that is neither
+ * committed nor aborted yet, for a host's handler of a signal that ends
+ * the process (the lsprobe command's SIGINT/SIGTERM/SIGHUP): only
+ * async-signal-safe calls, no locks, streams left alone. Temporaries with
+ * names of 4096 characters or more, or beyond the 64 open at once, are not
+ * tracked; a later job in the same folder removes those (lsp_out_tmp_stale).
+ * Returns how many names were unlinked. */
+int lsp_out_unlink_live(void);
 
 /* Write `len` bytes to `path` atomically. */
 int lsp_write_file_atomic(const char *path, const void *buf, size_t len);

@@ -1,0 +1,29 @@
+/* sigshim.c — loaded with LD_PRELOAD by tests/cli_signals.sh: the first
+ * fsync() the process makes first sends the process the signal numbered
+ * LSP_SHIM_SIGNAL, LSP_SHIM_COUNT times (default once), then does the real
+ * fsync. lsprobe fsyncs an output's temporary just before renaming it into
+ * place, so the signals arrive while the temporary is complete and the
+ * final name untouched: the moment a late Ctrl-C hits. Without
+ * LSP_SHIM_SIGNAL the shim only passes the call on. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* exported although the project builds with hidden visibility */
+__attribute__((visibility("default"))) int fsync(int fd) {
+  static int sent;
+  int (*real)(int);
+  void *sym = dlsym(RTLD_NEXT, "fsync");
+  memcpy(&real, &sym, sizeof real); /* object to function pointer, as POSIX allows */
+  const char *sig = getenv("LSP_SHIM_SIGNAL");
+  if (sig && *sig && !sent) {
+    sent = 1;
+    const char *count = getenv("LSP_SHIM_COUNT");
+    int n = count && *count ? atoi(count) : 1;
+    for (int i = 0; i < n; i++) kill(getpid(), atoi(sig)); /* delivered before kill returns */
+  }
+  return real ? real(fd) : -1;
+}
