@@ -26,14 +26,31 @@ static void json_split(lsp_json *j, const char *key, const lsp_dataset *d,
   lsp_json_obj_end(j);
 }
 
+/* Classes up to which the text lists every count; beyond, one summary
+ * (--json lists them all). */
+#define LIST_CLASSES 100
+
 static void text_split(const char *name, const lsp_dataset *d, size_t *counts) {
   float lo, hi;
   lsp_dataset_class_counts(d, counts);
   lsp_dataset_range(d, &lo, &hi);
   printf("%-6s %7zu examples, values [%g, %g], per class:", name, d->n,
          (double)lo, (double)hi);
-  for (int c = 0; c < d->k; c++) printf(" %zu", counts[c]);
-  printf("\n");
+  if (d->k <= LIST_CLASSES) {
+    for (int c = 0; c < d->k; c++) printf(" %zu", counts[c]);
+    printf("\n");
+    return;
+  }
+  int cmin = 0, cmax = 0, empty = 0, first_empty = -1;
+  for (int c = 0; c < d->k; c++) {
+    if (counts[c] < counts[cmin]) cmin = c;
+    if (counts[c] > counts[cmax]) cmax = c;
+    if (!counts[c] && empty++ == 0) first_empty = c;
+  }
+  printf(" %d classes, %zu (class %d) to %zu (class %d)", d->k, counts[cmin], cmin,
+         counts[cmax], cmax);
+  if (empty) printf(", %d empty (the first: %d)", empty, first_empty);
+  printf("; --json lists every count\n");
 }
 
 int cmd_data(int argc, char **argv) {

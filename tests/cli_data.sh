@@ -169,8 +169,36 @@ np.save(d + "/x_train.npy", np.random.default_rng(0).random((24, 3)).astype("f4"
 np.save(d + "/x_test.npy", np.zeros((3, 3), "f4")); np.save(d + "/y_test.npy", np.array([0, 2, 5]))
 PY
 expect_exit 0 "labels with gaps" "$LSP" data --data "$SCR/gaps" --val 3
-grep -q 'note: 3 of the 6 classes (labels 0..5) have no training example, the first label 1' "$SCR/err" \
+grep -q 'note: 3 of the 6 classes (labels 0..5) have no training example, the first label 1; the largest label, 5, has 8 examples' "$SCR/err" \
   && ok "classes without a training example named" || bad "gaps: $(cat "$SCR/err")"
+# one stray label (40000) among 0..2: the text gives a summary, not 40001
+# counts a line; --json still has every count
+mkdir -p "$SCR/stray"
+/usr/bin/python3 - "$SCR/stray" <<'PY'
+import numpy as np, sys
+d = sys.argv[1]
+y = np.array([0, 1, 2] * 10); y[4] = 40000
+np.save(d + "/x_train.npy", np.random.default_rng(0).random((30, 3)).astype("f4")); np.save(d + "/y_train.npy", y)
+np.save(d + "/x_test.npy", np.zeros((3, 3), "f4")); np.save(d + "/y_test.npy", np.array([0, 1, 2]))
+PY
+expect_exit 0 "a stray label" "$LSP" data --data "$SCR/stray" --val 3 --seed 1
+[ "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$SCR/out")" -lt 200 ] \
+  && ok "a stray label: short lines" || bad "a stray label: a line of $(wc -L <"$SCR/out") characters"
+grep -Eq '^test +3 examples, values \[0, 0\], per class: 40001 classes, 0 \(class 3\) to 1 \(class 0\), 39998 empty \(the first: 3\); --json lists every count$' "$SCR/out" \
+  && ok "a stray label: the test split's summary" || bad "a stray label: $(grep '^test' "$SCR/out")"
+grep -q 'the largest label, 40000, has 1 example: is a label out of place' "$SCR/err" \
+  && ok "a stray label: the note names it" || bad "a stray label: note $(cat "$SCR/err")"
+expect_exit 0 "a stray label, JSON" "$LSP" data --data "$SCR/stray" --val 3 --seed 1 --json
+/usr/bin/python3 - "$SCR/out" <<'PY' && ok "a stray label: JSON has 40001 counts a split" || bad "a stray label: JSON counts"
+import json, sys
+j = json.load(open(sys.argv[1]))
+def find(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if isinstance(v, list) and len(v) == 40001: yield k
+            yield from find(v)
+assert len(list(find(j))) >= 3, list(find(j))
+PY
 expect_exit 0 "a folder without gaps" "$LSP" data --data "$SCR/px_npy"
 grep -q 'no training example' "$SCR/err" && bad "a note for a folder without gaps" || ok "no note without gaps"
 

@@ -242,13 +242,14 @@ static void note_empty_classes(lsp_splits *s) {
       empty++;
       if (first < 0) first = c;
     }
+  size_t top = cnt[k - 1];
   free(cnt);
   if (!empty) return;
   size_t len = strlen(s->note);
   snprintf(s->note + len, sizeof s->note - len,
            "%s%d of the %d classes (labels 0..%d) have no training example, the first "
-           "label %d: is a label out of place?",
-           len ? "; " : "", empty, k, k - 1, first);
+           "label %d; the largest label, %d, has %zu example%s: is a label out of place?",
+           len ? "; " : "", empty, k, k - 1, first, k - 1, top, top == 1 ? "" : "s");
 }
 
 int lsp_data_load(const lsp_data_opts *o, lsp_splits *out) {
