@@ -1,6 +1,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -90,8 +92,39 @@ void td_load_xy(const char *x_rel, const char *y_rel, int k,
   lsp_array_release(&ya);
 }
 
+/* Remove `name` in folder `dirfd`, a folder with everything in it. */
+static void remove_tree(int dirfd, const char *name) {
+  if (unlinkat(dirfd, name, 0) == 0) return;
+  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  if (fd < 0) return;
+  DIR *d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return;
+  }
+  for (struct dirent *e; (e = readdir(d));)
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) remove_tree(fd, e->d_name);
+  closedir(d);
+  (void)unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+/* At exit, remove this process's td_tmp names (a forked child that exits
+ * removes its own only: the names carry the pid). */
+static void tmp_cleanup(void) {
+  const char *dir = getenv("TMPDIR");
+  char prefix[64];
+  snprintf(prefix, sizeof prefix, "lsp_test_%ld_", (long)getpid());
+  DIR *d = opendir(dir ? dir : "/tmp");
+  if (!d) return;
+  for (struct dirent *e; (e = readdir(d));)
+    if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) remove_tree(dirfd(d), e->d_name);
+  closedir(d);
+}
+
 const char *td_tmp(const char *name) {
   static char buf[4096];
+  static int registered;
+  if (!registered) registered = atexit(tmp_cleanup) == 0;
   const char *dir = getenv("TMPDIR");
   snprintf(buf, sizeof buf, "%s/lsp_test_%ld_%s", dir ? dir : "/tmp",
            (long)getpid(), name);

@@ -55,7 +55,9 @@ void td_load_xy(const char *x_rel, const char *y_rel, int k,
 int td_blobs(float *x, int32_t *y, int n, int k, int d, unsigned seed, double mlo,
              double mspan, double spread);
 
-/* Scratch file path unique to this process (static buffer). */
+/* Scratch file path unique to this process (static buffer); whatever the
+ * process leaves under such names (files or folders) is removed when it
+ * exits normally. */
 const char *td_tmp(const char *name);
 
 /* Write len bytes of buf to path (a corrupted copy of a file); fails the
