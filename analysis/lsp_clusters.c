@@ -1,6 +1,7 @@
 /* lsp_clusters.c — class separation R², scatter traces, NC1, tightness and
  * class-mean distances in two streaming passes (see lsp_clusters.h). */
 #include "analysis/lsp_clusters.h"
+#include "analysis/lsp_clusters_int.h"
 
 #include <float.h>
 /* GSL's BLAS wrappers (gsl_blas_*) call the cblas_* symbols, which the
@@ -26,10 +27,13 @@ lsp_clusters *lsp_clusters_alloc(size_t k) {
   c->count = calloc(k, sizeof *c->count);
   c->zero_count = calloc(k, sizeof *c->zero_count);
   c->tightness = calloc(k, sizeof *c->tightness);
-  c->mean_dist = calloc(k * k, sizeof *c->mean_dist);
-  c->mean_cos_dist = calloc(k * k, sizeof *c->mean_cos_dist);
-  if (!c->count || !c->zero_count || !c->tightness || !c->mean_dist ||
-      !c->mean_cos_dist) {
+  const int tables = k <= LSP_CLUSTERS_TABLE_K;
+  if (tables) {
+    c->mean_dist = calloc(k * k, sizeof *c->mean_dist);
+    c->mean_cos_dist = calloc(k * k, sizeof *c->mean_cos_dist);
+  }
+  if (!c->count || !c->zero_count || !c->tightness ||
+      (tables && (!c->mean_dist || !c->mean_cos_dist))) {
     lsp_clusters_free(c);
     return NULL;
   }
@@ -189,32 +193,43 @@ static int degenerate_between(double trb, double scale, size_t h) {
   return !(trb > scale * (double)h * DBL_EPSILON);
 }
 
-/* The leading eigenpairs of Σ_B = (1/ku) M Mᵀ from the ku×ku Gram matrix
- * G = (1/ku) MᵀM: G a = λ a gives Σ_B (M a) = λ (M a) and ‖M a‖² = ku λ.
- * Writes V (r×h, row j = v_j/sqrt(λ_j)) and returns r, the number of
- * components kept: at most ku − 1, and only those above the rank threshold
- * λ_max·max(h, ku)·DBL_EPSILON (the rule of LAPACK/NumPy matrix_rank). */
+/* The leading eigenpairs of Σ_B = (1/ku) M Mᵀ, from whichever of the two
+ * symmetric matrices is smaller: Σ_B itself (h×h) when h < ku, else the
+ * ku×ku Gram matrix G = (1/ku) MᵀM, where G a = λ a gives Σ_B (M a) =
+ * λ (M a) with ‖M a‖² = ku λ. (Many classes in a narrow layer would
+ * otherwise cost a ku×ku eigensolve: 2000 classes, 12 s.) Writes V (r×h,
+ * row j = v_j/sqrt(λ_j), v_j the unit eigenvector of Σ_B) and returns r,
+ * the number of components kept: at most ku − 1, and only those above the
+ * rank threshold λ_max·max(h, ku)·DBL_EPSILON (the rule of LAPACK/NumPy
+ * matrix_rank). */
 static int between_eigen(const double *M, size_t h, size_t ku, double *V,
                          size_t *rank) {
-  gsl_matrix *G = gsl_matrix_alloc(ku, ku), *A = gsl_matrix_alloc(ku, ku);
-  gsl_vector *lam = gsl_vector_alloc(ku);
-  gsl_eigen_symmv_workspace *w = gsl_eigen_symmv_alloc(ku);
+  const int direct = h < ku;
+  const size_t m = direct ? h : ku;
+  gsl_matrix *G = gsl_matrix_alloc(m, m), *A = gsl_matrix_alloc(m, m);
+  gsl_vector *lam = gsl_vector_alloc(m);
+  gsl_eigen_symmv_workspace *w = gsl_eigen_symmv_alloc(m);
   int st = LSP_OK;
   if (!G || !A || !lam || !w) {
     st = lsp_fail(LSP_ENOMEM, "out of memory for the eigensolver");
     goto done;
   }
   gsl_matrix_const_view Mv = gsl_matrix_const_view_array(M, h, ku);
-  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0 / (double)ku, &Mv.matrix,
-                 &Mv.matrix, 0.0, G);
+  gsl_blas_dgemm(direct ? CblasNoTrans : CblasTrans, direct ? CblasTrans : CblasNoTrans,
+                 1.0 / (double)ku, &Mv.matrix, &Mv.matrix, 0.0, G);
   gsl_eigen_symmv(G, lam, A, w);
   gsl_eigen_symmv_sort(lam, A, GSL_EIGEN_SORT_VAL_DESC);
   double lmax = gsl_vector_get(lam, 0);
   double cut = lmax * (double)(h > ku ? h : ku) * DBL_EPSILON;
   size_t r = 0;
-  while (r + 1 < ku && gsl_vector_get(lam, r) > cut) r++;
+  while (r < m && r + 1 < ku && gsl_vector_get(lam, r) > cut) r++;
   for (size_t j = 0; j < r; j++) {
     double l = gsl_vector_get(lam, j);
+    if (direct) {
+      double sc = 1.0 / sqrt(l);
+      for (size_t t = 0; t < h; t++) V[j * h + t] = gsl_matrix_get(A, t, j) * sc;
+      continue;
+    }
     double sc = 1.0 / (sqrt((double)ku * l) * sqrt(l));
     for (size_t t = 0; t < h; t++) {
       double v = 0.0;
@@ -290,41 +305,6 @@ static void pass_within(const float *feat, const int32_t *labels, size_t n,
   }
   *ss_out = ss;
   *proj_out = pj;
-}
-
-static void mean_distances(lsp_clusters *c, const double *mu,
-                           const double *mu_u, const size_t *used, size_t ku) {
-  size_t k = c->k, h = c->h;
-  memset(c->mean_dist, 0, k * k * sizeof *c->mean_dist);
-  memset(c->mean_cos_dist, 0, k * k * sizeof *c->mean_cos_dist);
-  double sum = 0.0, sum2 = 0.0;
-  size_t pairs = 0;
-  for (size_t a = 0; a < ku; a++)
-    for (size_t b = a + 1; b < ku; b++) {
-      const double *x = mu + used[a] * h, *y = mu + used[b] * h;
-      const double *ux = mu_u + used[a] * h, *uy = mu_u + used[b] * h;
-      double d2 = 0.0, dot = 0.0, nx = 0.0, ny = 0.0;
-      for (size_t t = 0; t < h; t++) {
-        d2 += (x[t] - y[t]) * (x[t] - y[t]);
-        dot += ux[t] * uy[t];
-        nx += ux[t] * ux[t];
-        ny += uy[t] * uy[t];
-      }
-      double d = sqrt(d2);
-      /* A mean direction of length 0 (directions that cancel) has no angle:
-       * it is treated as orthogonal to every other, cosine distance 1. */
-      double cd = nx > 0.0 && ny > 0.0 ? 1.0 - dot / sqrt(nx * ny) : 1.0;
-      c->mean_dist[used[a] * k + used[b]] =
-          c->mean_dist[used[b] * k + used[a]] = d;
-      c->mean_cos_dist[used[a] * k + used[b]] =
-          c->mean_cos_dist[used[b] * k + used[a]] = cd;
-      sum += d;
-      sum2 += d * d;
-      pairs++;
-    }
-  double m = sum / (double)pairs;
-  double var = sum2 / (double)pairs - m * m;
-  c->mean_dist_cv = m > 0.0 ? sqrt(var > 0.0 ? var : 0.0) / m : 0.0;
 }
 
 int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
@@ -412,7 +392,7 @@ int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
   out->trace_within = ss / (double)out->n_used;
   out->trace_ratio = out->trace_within / out->trace_between;
   out->nc1 = pj / (double)out->n_used / (double)ku;
-  mean_distances(out, s.hsum, s.usum, used, ku);
+  st = lsp_clusters_pairs(out, s.hsum, s.usum, used, ku, nt);
 done:
   free(mem);
   free(used);
@@ -481,63 +461,4 @@ done:
   free(used);
   free(mem);
   return st;
-}
-
-static void json_or_null(lsp_json *j, int ok, double v) {
-  if (ok)
-    lsp_json_num(j, v);
-  else
-    lsp_json_null(j);
-}
-
-void lsp_clusters_json(const lsp_clusters *c, lsp_json *j) {
-  lsp_json_key_num(j, "r2_separation", c->r2_separation);
-  lsp_json_key_num(j, "trace_ratio", c->trace_ratio);
-  lsp_json_key_num(j, "nc1", c->nc1);
-  lsp_json_key_int(j, "nc1_rank", (long long)c->nc1_rank);
-  lsp_json_key_num(j, "d_within", c->d_within);
-  lsp_json_key_num(j, "d_total", c->d_total);
-  lsp_json_key_num(j, "trace_within", c->trace_within);
-  lsp_json_key_num(j, "trace_between", c->trace_between);
-  lsp_json_key_num(j, "tightness_mean", c->tightness_mean);
-  /* one pair of classes has no spread of distances to measure */
-  lsp_json_key(j, "mean_distance_cv");
-  json_or_null(j, c->k_used >= 3, c->mean_dist_cv);
-  lsp_json_key_int(j, "n", (long long)c->n);
-  lsp_json_key_int(j, "h", (long long)c->h);
-  lsp_json_key_int(j, "k", (long long)c->k);
-  lsp_json_key_int(j, "n_used", (long long)c->n_used);
-  lsp_json_key_int(j, "n_zero_rows", (long long)c->n_zero_rows);
-  lsp_json_key_int(j, "k_used", (long long)c->k_used);
-  lsp_json_key(j, "empty_classes");
-  lsp_json_arr_begin(j);
-  for (size_t y = 0; y < c->k; y++)
-    if (c->count[y] == 0) lsp_json_int(j, (long long)y);
-  lsp_json_arr_end(j);
-  lsp_json_key(j, "classes");
-  lsp_json_arr_begin(j);
-  for (size_t y = 0; y < c->k; y++) {
-    lsp_json_obj_begin(j);
-    lsp_json_key_int(j, "class", (long long)y);
-    lsp_json_key_int(j, "count", (long long)c->count[y]);
-    lsp_json_key_int(j, "zero_rows", (long long)c->zero_count[y]);
-    lsp_json_key(j, "tightness");
-    json_or_null(j, c->count[y] > 0, c->tightness[y]);
-    lsp_json_obj_end(j);
-  }
-  lsp_json_arr_end(j);
-  const char *names[2] = {"mean_distances", "mean_cosine_distances"};
-  const double *mats[2] = {c->mean_dist, c->mean_cos_dist};
-  for (int q = 0; q < 2; q++) {
-    lsp_json_key(j, names[q]);
-    lsp_json_arr_begin(j);
-    for (size_t a = 0; a < c->k; a++) {
-      lsp_json_arr_begin(j);
-      for (size_t b = 0; b < c->k; b++)
-        json_or_null(j, c->count[a] > 0 && c->count[b] > 0,
-                     mats[q][a * c->k + b]);
-      lsp_json_arr_end(j);
-    }
-    lsp_json_arr_end(j);
-  }
 }

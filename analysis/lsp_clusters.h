@@ -45,6 +45,20 @@
 
 #include "core/formats/lsp_json.h"
 
+/* Classes up to which the k×k class-mean tables are kept (and written to
+ * JSON); beyond, mean_dist and mean_cos_dist are NULL and the closest
+ * pairs summarise them (k = 1000 would make 2 × 10⁶ numbers a model). */
+#define LSP_CLUSTERS_TABLE_K 100
+/* How many closest class pairs are kept. */
+#define LSP_CLUSTERS_CLOSEST 10
+
+/* Two classes a < b and the distances between their means. */
+typedef struct {
+  size_t a, b;
+  double dist;     /* ‖μ_a − μ_b‖             */
+  double cos_dist; /* 1 − cos(μ^u_a, μ^u_b)   */
+} lsp_clusters_pair;
+
 typedef struct {
   size_t n, h, k;       /* rows given, feature width, classes (labels < k)  */
   size_t n_used;        /* rows that enter the statistics (h != 0)          */
@@ -63,15 +77,24 @@ typedef struct {
   double *tightness; /* k: 1 − ‖μ^u_k‖, mean cosine distance to the mean
                         direction (0 for an empty class); owned          */
   double tightness_mean; /* mean over non-empty classes                     */
-  double *mean_dist; /* k×k: ‖μ_j − μ_k‖ (0 where a class is empty)     */
-  double *mean_cos_dist; /* k×k: 1 − cos(μ^u_j, μ^u_k) (0 where empty)      */
-  double mean_dist_cv; /* std/mean of the off-diagonal mean_dist; defined
-                          only for k_used ≥ 3 (two or more pairs), 0 and
-                          shown as null / n/a otherwise                */
+  double *mean_dist; /* k×k: ‖μ_j − μ_k‖ (0 where a class is empty);
+                        NULL when k > LSP_CLUSTERS_TABLE_K              */
+  double *mean_cos_dist; /* k×k: 1 − cos(μ^u_j, μ^u_k) (0 where empty);
+                            NULL when k > LSP_CLUSTERS_TABLE_K          */
+  double mean_dist_cv; /* std/mean of the ‖μ_j − μ_k‖ over the pairs of
+                          non-empty classes; defined only for k_used ≥ 3
+                          (two or more pairs), 0 and shown as null / n/a
+                          otherwise                                     */
+  /* The pairs of non-empty classes whose mean directions are closest:
+   * smallest cosine distance first (ties: smaller distance, then smaller
+   * a, then smaller b); min(LSP_CLUSTERS_CLOSEST, pairs) of them. */
+  lsp_clusters_pair closest[LSP_CLUSTERS_CLOSEST];
+  size_t n_closest;
 } lsp_clusters;
 
-/* A result for k classes (arrays sized k and k×k, zeroed); NULL when out of
- * memory. Free with lsp_clusters_free (NULL is a no-op). */
+/* A result for k classes (arrays sized k, and k×k up to
+ * LSP_CLUSTERS_TABLE_K classes, zeroed); NULL when out of memory. Free
+ * with lsp_clusters_free (NULL is a no-op). */
 lsp_clusters *lsp_clusters_alloc(size_t k);
 void lsp_clusters_free(lsp_clusters *c);
 
@@ -94,9 +117,9 @@ int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
  *
  * lsp_clusters_check_k: with K = 1 + the largest label (no last layer to
  * give it), a K above LSP_CLUSTERS_SPARSE_K with more absent classes than
- * present ones is taken for a label out of range (the K×K class-mean
- * tables would cost O(K²) for classes that are not there): LSP_EDATA naming
- * the largest label and where it is. LSP_ENOMEM. */
+ * present ones is taken for a label out of range (it would make up
+ * classes that are not there): LSP_EDATA naming the largest label and
+ * where it is. LSP_ENOMEM. */
 #define LSP_CLUSTERS_SPARSE_K 1024
 int lsp_clusters_check_f64(const double *src, const float *x, size_t n,
                            size_t h, const char *what);
@@ -112,7 +135,8 @@ int lsp_clusters_scatter(const float *feat, const int32_t *labels, size_t n,
 
 /* Write the statistics as key/value pairs into the JSON object the caller
  * has opened: r2_separation, trace_ratio, nc1 (DESIGN §4) and the rest;
- * per-class values of empty classes are written as null. */
+ * per-class values of empty classes are written as null, the k×k tables
+ * as null beyond LSP_CLUSTERS_TABLE_K classes (closest_pairs always). */
 void lsp_clusters_json(const lsp_clusters *c, lsp_json *j);
 
 #endif

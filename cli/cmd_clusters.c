@@ -94,14 +94,32 @@ static void print_text(const lsp_clusters *c, const lsp_proj *p, size_t score,
            c->mean_dist_cv);
   else
     printf("  class-mean distance  cv n/a  (one class pair: no spread)\n");
-  printf("  per class            class:count:tightness");
-  for (size_t y = 0; y < c->k; y++) {
-    if (c->count[y])
-      printf(" %zu:%zu:%.4f", y, c->count[y], c->tightness[y]);
-    else
-      printf(" %zu:0:-", y);
+  printf("  closest class means ");
+  const size_t shown = c->n_closest < 3 ? c->n_closest : 3;
+  for (size_t i = 0; i < shown; i++)
+    printf("%s%zu-%zu %.4f", i ? ", " : " ", c->closest[i].a, c->closest[i].b,
+           c->closest[i].cos_dist);
+  printf("  (cosine distance; --json lists %zu)\n", c->n_closest);
+  if (c->k <= LSP_CLUSTERS_TABLE_K) {
+    printf("  per class            class:count:tightness");
+    for (size_t y = 0; y < c->k; y++) {
+      if (c->count[y])
+        printf(" %zu:%zu:%.4f", y, c->count[y], c->tightness[y]);
+      else
+        printf(" %zu:0:-", y);
+    }
+    printf("\n");
+  } else { /* one line, not k entries: the loosest and tightest classes */
+    size_t lo = c->k, hi = c->k;
+    for (size_t y = 0; y < c->k; y++) {
+      if (!c->count[y]) continue;
+      if (lo == c->k || c->tightness[y] < c->tightness[lo]) lo = y;
+      if (hi == c->k || c->tightness[y] > c->tightness[hi]) hi = y;
+    }
+    printf("  per class            tightness %.4f (class %zu) to %.4f (class %zu) over %zu "
+           "classes; --json lists every class\n",
+           c->tightness[lo], lo, c->tightness[hi], hi, c->k_used);
   }
-  printf("\n");
   if (has_t) printf("  template accuracy    %.6f\n", acc);
   if (p) {
     printf("  projection classes   %d,%d,%d (%s", p->cls[0], p->cls[1],

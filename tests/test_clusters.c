@@ -429,6 +429,160 @@ static void test_threads(void **state) {
   free(x);
 }
 
+/* NC1 of n×h features from the naive class means and Σ_W and the
+ * eigendecomposition of the h×h Σ_B, keeping min(h, k−1) components (all
+ * classes non-empty, no zero rows): the reference for many classes in a
+ * narrow layer, where lsp_clusters decomposes Σ_B directly. */
+static double nc1_naive(const float *x, const int32_t *y, size_t n, size_t h, size_t k) {
+  double *mu = calloc(k * h, sizeof *mu), *cnt = calloc(k, sizeof *cnt);
+  double *sw = calloc(h * h, sizeof *sw), *g = calloc(h, sizeof *g);
+  gsl_matrix *B = gsl_matrix_calloc(h, h), *V = gsl_matrix_alloc(h, h);
+  gsl_vector *lam = gsl_vector_alloc(h);
+  gsl_eigen_symmv_workspace *w = gsl_eigen_symmv_alloc(h);
+  assert_true(mu && cnt && sw && g && B && V && lam && w);
+  for (size_t i = 0; i < n; i++) {
+    cnt[y[i]]++;
+    for (size_t t = 0; t < h; t++) mu[y[i] * h + t] += x[i * h + t];
+  }
+  for (size_t q = 0; q < k * h; q++) mu[q] /= cnt[q / h];
+  for (size_t i = 0; i < n; i++)
+    for (size_t a = 0; a < h; a++)
+      for (size_t b = 0; b < h; b++)
+        sw[a * h + b] += (x[i * h + a] - mu[y[i] * h + a]) *
+                         (x[i * h + b] - mu[y[i] * h + b]) / (double)n;
+  for (size_t c = 0; c < k; c++)
+    for (size_t t = 0; t < h; t++) g[t] += mu[c * h + t] / (double)k;
+  for (size_t c = 0; c < k; c++)
+    for (size_t a = 0; a < h; a++)
+      for (size_t b = 0; b < h; b++)
+        *gsl_matrix_ptr(B, a, b) += (mu[c * h + a] - g[a]) * (mu[c * h + b] - g[b]) / (double)k;
+  gsl_eigen_symmv(B, lam, V, w);
+  gsl_eigen_symmv_sort(lam, V, GSL_EIGEN_SORT_VAL_DESC);
+  double nc1 = 0;
+  for (size_t j = 0; j < (h < k - 1 ? h : k - 1); j++) {
+    double q = 0;
+    for (size_t a = 0; a < h; a++)
+      for (size_t b = 0; b < h; b++)
+        q += gsl_matrix_get(V, a, j) * sw[a * h + b] * gsl_matrix_get(V, b, j);
+    nc1 += q / gsl_vector_get(lam, j);
+  }
+  gsl_eigen_symmv_free(w);
+  gsl_vector_free(lam);
+  gsl_matrix_free(V);
+  gsl_matrix_free(B);
+  free(mu);
+  free(cnt);
+  free(sw);
+  free(g);
+  return nc1 / (double)k;
+}
+
+/* Many classes in a narrow layer (k > h): NC1 against the h×h reference;
+ * the class-mean distances' CV and the closest pairs against every pair
+ * computed here; the k×k tables kept up to LSP_CLUSTERS_TABLE_K classes
+ * (and equal to the pairs) and null beyond; 1 and 2 threads alike. */
+static void test_many_classes(void **state) {
+  (void)state;
+  const size_t ks[2] = {60, 150}, h = 8;
+  for (int q = 0; q < 2; q++) {
+    const size_t k = ks[q], n = 6 * k;
+    float *x = malloc(n * h * sizeof *x);
+    int32_t *y = malloc(n * sizeof *y);
+    double *mu = calloc(k * h, sizeof *mu), *mu_u = calloc(k * h, sizeof *mu_u);
+    assert_true(x && y && mu && mu_u);
+    assert_int_equal(td_blobs(x, y, (int)n, (int)k, (int)h, 11u + (unsigned)q, 0.1, 0.8, 0.3), 0);
+    for (size_t i = 0; i < n; i++) {
+      double s2 = 0;
+      for (size_t t = 0; t < h; t++) s2 += (double)x[i * h + t] * x[i * h + t];
+      for (size_t t = 0; t < h; t++) {
+        mu[y[i] * h + t] += x[i * h + t] / 6.0;
+        mu_u[y[i] * h + t] += x[i * h + t] / sqrt(s2) / 6.0;
+      }
+    }
+    /* every pair, and the ten closest by (cosine distance, distance, a, b) */
+    lsp_clusters_pair best[LSP_CLUSTERS_CLOSEST];
+    size_t nb = 0;
+    double sum = 0, sum2 = 0;
+    lsp_threads_set(1);
+    lsp_clusters *c = run(x, y, n, h, k);
+    for (size_t a = 0; a < k; a++)
+      for (size_t b = a + 1; b < k; b++) {
+        double d2 = 0, dot = 0, na = 0, nb2 = 0;
+        for (size_t t = 0; t < h; t++) {
+          d2 += (mu[a * h + t] - mu[b * h + t]) * (mu[a * h + t] - mu[b * h + t]);
+          dot += mu_u[a * h + t] * mu_u[b * h + t];
+          na += mu_u[a * h + t] * mu_u[a * h + t];
+          nb2 += mu_u[b * h + t] * mu_u[b * h + t];
+        }
+        lsp_clusters_pair p = {a, b, sqrt(d2), 1 - dot / sqrt(na * nb2)};
+        sum += p.dist;
+        sum2 += p.dist * p.dist;
+        if (c->mean_dist) {
+          td_close(c->mean_dist[a * k + b], p.dist, 1e-12, 0, "table distance", a * k + b);
+          td_close(c->mean_cos_dist[b * k + a], p.cos_dist, 1e-12, 1e-15, "table cosine", a * k + b);
+        }
+        size_t i = nb < LSP_CLUSTERS_CLOSEST ? nb++ : LSP_CLUSTERS_CLOSEST;
+        while (i > 0 && (best[i - 1].cos_dist > p.cos_dist)) {
+          if (i < LSP_CLUSTERS_CLOSEST) best[i] = best[i - 1];
+          i--;
+        }
+        if (i < LSP_CLUSTERS_CLOSEST) best[i] = p;
+      }
+    const double pairs = (double)(k * (k - 1) / 2), m = sum / pairs;
+    td_close(c->mean_dist_cv, sqrt(sum2 / pairs - m * m) / m, 1e-11, 0, "distance CV", k);
+    td_close(c->nc1, nc1_naive(x, y, n, h, k), 1e-9, 0, "NC1, k > h", k);
+    assert_int_equal(c->nc1_rank, h);
+    assert_true(k <= LSP_CLUSTERS_TABLE_K ? c->mean_dist != NULL : c->mean_dist == NULL);
+    assert_int_equal(c->n_closest, LSP_CLUSTERS_CLOSEST);
+    for (size_t i = 0; i < LSP_CLUSTERS_CLOSEST; i++) {
+      if (c->closest[i].a != best[i].a || c->closest[i].b != best[i].b) {
+        print_error("k = %zu, closest pair %zu: %zu-%zu, want %zu-%zu\n", k, i,
+                    c->closest[i].a, c->closest[i].b, best[i].a, best[i].b);
+        fail();
+      }
+      td_close(c->closest[i].cos_dist, best[i].cos_dist, 1e-12, 1e-15, "closest cosine", i);
+      td_close(c->closest[i].dist, best[i].dist, 1e-12, 0, "closest distance", i);
+    }
+    lsp_threads_set(2);
+    lsp_clusters *c2 = run(x, y, n, h, k);
+    lsp_threads_set(1);
+    assert_memory_equal(&c2->mean_dist_cv, &c->mean_dist_cv, sizeof(double));
+    assert_memory_equal(c2->closest, c->closest, sizeof c->closest);
+    /* JSON: the tables as arrays or null, the closest pairs either way */
+    const char *path = td_tmp("many.json");
+    FILE *f = fopen(path, "w+");
+    assert_non_null(f);
+    lsp_json j;
+    lsp_json_init(&j, f, 0);
+    lsp_json_obj_begin(&j);
+    lsp_clusters_json(c, &j);
+    lsp_json_obj_end(&j);
+    assert_int_equal(lsp_json_finish(&j), 0);
+    long len = ftell(f);
+    char *buf = calloc((size_t)len + 1, 1);
+    assert_non_null(buf);
+    rewind(f);
+    assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    char want[64];
+    snprintf(want, sizeof want, "\"closest_pairs\":[{\"a\":%zu,\"b\":%zu,", best[0].a, best[0].b);
+    assert_non_null(strstr(buf, want));
+    if (k > LSP_CLUSTERS_TABLE_K) {
+      assert_non_null(strstr(buf, "\"mean_distances\":null"));
+      assert_non_null(strstr(buf, "\"mean_cosine_distances\":null"));
+    } else {
+      assert_non_null(strstr(buf, "\"mean_distances\":[[0,"));
+    }
+    free(buf);
+    lsp_clusters_free(c2);
+    lsp_clusters_free(c);
+    free(x);
+    free(y);
+    free(mu);
+    free(mu_u);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_toy),
@@ -442,6 +596,7 @@ int main(void) {
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_threads),
       cmocka_unit_test(test_input_checks),
+      cmocka_unit_test(test_many_classes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
