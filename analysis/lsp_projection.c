@@ -71,28 +71,72 @@ int lsp_proj_confusion(const float *feat, const int32_t *labels, size_t n,
   return st;
 }
 
+/* Triple (a, b, c) before (x, y, z) lexicographically. */
+static int lex_before(size_t a, size_t b, size_t c, const int t[3]) {
+  if (a != (size_t)t[0]) return a < (size_t)t[0];
+  if (b != (size_t)t[1]) return b < (size_t)t[1];
+  return c < (size_t)t[2];
+}
+
+/* An exact search with a bound instead of all K³/6 triples (2000 classes:
+ * 4 s): S_ab = conf[a][b] + conf[b][a], r_a = max_c S_ac; a pair (a, b)
+ * whose S_ab + r_a + r_b is below the best score so far cannot make a
+ * better triple. The best so far starts from the best third class of the
+ * most confused pair; a tie goes to the lexicographically lowest triple,
+ * as the plain search over all triples in order would give. */
 int lsp_proj_pick_classes(const size_t *conf, size_t k, int cls[3],
                           size_t *score) {
   if (!conf || k < 3)
     return lsp_fail(LSP_EINVAL, "need at least 3 classes (K = %zu)", k);
+  size_t *rmax = calloc(k, sizeof *rmax);
+  if (!rmax) return lsp_fail(LSP_ENOMEM, "out of memory (%zu classes)", k);
+  size_t pa = 0, pb = 1, ps = 0;
+  for (size_t a = 0; a < k; a++)
+    for (size_t b = 0; b < k; b++) {
+      if (a == b) continue;
+      size_t s = conf[a * k + b] + conf[b * k + a];
+      if (s > rmax[a]) rmax[a] = s;
+      if (a < b && s > ps) {
+        ps = s;
+        pa = a;
+        pb = b;
+      }
+    }
+  /* the starting triple: the most confused pair and its best third class */
   size_t best = 0;
   int found = 0;
+  for (size_t c = 0; c < k; c++) {
+    if (c == pa || c == pb) continue;
+    size_t s = ps + conf[pa * k + c] + conf[c * k + pa] + conf[pb * k + c] + conf[c * k + pb];
+    size_t t[3] = {pa, pb, c}, u;
+    for (int i = 0; i < 2; i++) /* sort the three */
+      for (int q = 0; q + 1 < 3 - i; q++)
+        if (t[q] > t[q + 1]) u = t[q], t[q] = t[q + 1], t[q + 1] = u;
+    if (!found || s > best || (s == best && lex_before(t[0], t[1], t[2], cls))) {
+      best = s;
+      for (int q = 0; q < 3; q++) cls[q] = (int)t[q];
+      found = 1;
+    }
+  }
   for (size_t a = 0; a < k; a++)
     for (size_t b = a + 1; b < k; b++) {
       size_t ab = conf[a * k + b] + conf[b * k + a];
+      const size_t bound = ab + rmax[a] + rmax[b];
+      /* (a, b, b + 1) is the pair's lowest triple: at the bound a tie can
+       * win only from before the best triple so far */
+      if (bound < best || (bound == best && !lex_before(a, b, b + 1, cls))) continue;
       for (size_t c = b + 1; c < k; c++) {
         size_t s = ab + conf[a * k + c] + conf[c * k + a] + conf[b * k + c] +
                    conf[c * k + b];
-        /* strictly greater: the first (lowest) triple wins a tie */
-        if (!found || s > best) {
+        if (s > best || (s == best && lex_before(a, b, c, cls))) {
           best = s;
           cls[0] = (int)a;
           cls[1] = (int)b;
           cls[2] = (int)c;
-          found = 1;
         }
       }
     }
+  free(rmax);
   if (score) *score = best;
   return LSP_OK;
 }

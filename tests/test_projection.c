@@ -146,6 +146,52 @@ static void test_pick_classes(void **state) {
   assert_int_equal(lsp_proj_pick_classes(diag, 2, cls, NULL), LSP_EINVAL);
 }
 
+/* The bounded search against every triple in order, on random sparse
+ * confusions with small counts (many ties), and on many classes without a
+ * confusion (every triple ties at 0: (0, 1, 2)). */
+static void test_pick_classes_random(void **state) {
+  (void)state;
+  unsigned s = 12345;
+  const size_t ks[6] = {3, 4, 7, 20, 41, 64};
+  for (int round = 0; round < 60; round++) {
+    const size_t k = ks[round % 6];
+    size_t *conf = calloc(k * k, sizeof *conf);
+    assert_non_null(conf);
+    for (size_t q = 0; q < k * k; q++) {
+      s = s * 1664525u + 1013904223u;
+      if ((s >> 24) % 4 == 0) conf[q] = (s >> 8) % (1 + round % 4);
+    }
+    size_t want = 0;
+    int w[3] = {0, 1, 2}, cls[3], found = 0;
+    for (size_t a = 0; a < k; a++)
+      for (size_t b = a + 1; b < k; b++)
+        for (size_t c = b + 1; c < k; c++) {
+          size_t v = conf[a * k + b] + conf[b * k + a] + conf[a * k + c] + conf[c * k + a] +
+                     conf[b * k + c] + conf[c * k + b];
+          if (!found || v > want) {
+            want = v;
+            w[0] = (int)a, w[1] = (int)b, w[2] = (int)c;
+            found = 1;
+          }
+        }
+    size_t got;
+    assert_int_equal(lsp_proj_pick_classes(conf, k, cls, &got), 0);
+    if (got != want || cls[0] != w[0] || cls[1] != w[1] || cls[2] != w[2]) {
+      print_error("round %d, K = %zu: (%d,%d,%d) score %zu, want (%d,%d,%d) score %zu\n",
+                  round, k, cls[0], cls[1], cls[2], got, w[0], w[1], w[2], want);
+      fail();
+    }
+    free(conf);
+  }
+  const size_t k = 3000; /* 4.5·10⁹ triples in the plain search */
+  size_t *zero = calloc(k * k, sizeof *zero);
+  assert_non_null(zero);
+  int cls[3];
+  assert_int_equal(lsp_proj_pick_classes(zero, k, cls, NULL), 0);
+  assert_true(cls[0] == 0 && cls[1] == 1 && cls[2] == 2);
+  free(zero);
+}
+
 /* Argmax ties go to the lowest index. */
 static void test_confusion_ties(void **state) {
   (void)state;
@@ -241,6 +287,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tiny_projection),
       cmocka_unit_test(test_pick_classes),
+      cmocka_unit_test(test_pick_classes_random),
       cmocka_unit_test(test_confusion_ties),
       cmocka_unit_test(test_projection_errors),
       cmocka_unit_test(test_csv),
