@@ -125,15 +125,14 @@ static void test_tiny_pairwise(void **state) {
 /* NC1 and traces against the full scatter matrices and a pseudo-inverse of
  * Σ_B built here from an H×H eigendecomposition; Σ_W of lsp_clusters_scatter
  * against a plain double loop. */
-static void test_tiny_full_matrices(void **state) {
-  (void)state;
-  lsp_array fa, ya;
-  int32_t *y;
-  load_tiny(&fa, &ya, &y);
-  size_t n = fa.shape[0], h = fa.shape[1], k = 3;
-  const float *x = fa.data;
-  /* naive class means and Σ_W */
-  double mu[3 * 16] = {0}, cnt[3] = {0}, sw[16 * 16] = {0};
+/* Naive class means mu (k×h) and Σ_W (h×h) of n×h features, in double
+ * (every class non-empty, no zero rows). */
+static void naive_mu_sw(const float *x, const int32_t *y, size_t n, size_t h, size_t k,
+                        double *mu, double *sw) {
+  double *cnt = calloc(k, sizeof *cnt);
+  assert_non_null(cnt);
+  memset(mu, 0, k * h * sizeof *mu);
+  memset(sw, 0, h * h * sizeof *sw);
   for (size_t i = 0; i < n; i++) {
     cnt[y[i]]++;
     for (size_t t = 0; t < h; t++) mu[y[i] * h + t] += x[i * h + t];
@@ -144,6 +143,19 @@ static void test_tiny_full_matrices(void **state) {
       for (size_t b = 0; b < h; b++)
         sw[a * h + b] += (x[i * h + a] - mu[y[i] * h + a]) *
                          (x[i * h + b] - mu[y[i] * h + b]) / (double)n;
+  free(cnt);
+}
+
+static void test_tiny_full_matrices(void **state) {
+  (void)state;
+  lsp_array fa, ya;
+  int32_t *y;
+  load_tiny(&fa, &ya, &y);
+  size_t n = fa.shape[0], h = fa.shape[1], k = 3;
+  const float *x = fa.data;
+  /* naive class means and Σ_W */
+  double mu[3 * 16], sw[16 * 16];
+  naive_mu_sw(x, y, n, h, k, mu, sw);
   double sw2[16 * 16], sb2[16 * 16];
   assert_int_equal(lsp_clusters_scatter(x, y, n, h, k, sw2, sb2), 0);
   for (size_t q = 0; q < h * h; q++)
@@ -292,13 +304,8 @@ static void test_rank_deficient_between(void **state) {
   lsp_clusters_free(c);
 }
 
-/* JSON: the DESIGN names, null for the entries of an empty class. */
-static void test_json(void **state) {
-  (void)state;
-  float x[8];
-  memcpy(x, k_toy, sizeof x);
-  const int32_t y[4] = {0, 0, 2, 2};
-  lsp_clusters *c = run(x, y, 4, 2, 3);
+/* c's JSON object as a heap string (free it). */
+static char *json_of(const lsp_clusters *c) {
   const char *path = td_tmp("clusters.json");
   FILE *f = fopen(path, "w+");
   assert_non_null(f);
@@ -308,11 +315,24 @@ static void test_json(void **state) {
   lsp_clusters_json(c, &j);
   lsp_json_obj_end(&j);
   assert_int_equal(lsp_json_finish(&j), 0);
+  long len = ftell(f);
+  char *buf = calloc((size_t)len + 1, 1);
+  assert_non_null(buf);
   rewind(f);
-  char buf[4096] = {0};
-  assert_true(fread(buf, 1, sizeof buf - 1, f) > 0);
+  assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
   fclose(f);
   remove(path);
+  return buf;
+}
+
+/* JSON: the DESIGN names, null for the entries of an empty class. */
+static void test_json(void **state) {
+  (void)state;
+  float x[8];
+  memcpy(x, k_toy, sizeof x);
+  const int32_t y[4] = {0, 0, 2, 2};
+  lsp_clusters *c = run(x, y, 4, 2, 3);
+  char *buf = json_of(c);
   assert_non_null(strstr(buf, "\"r2_separation\":0.97618"));
   assert_non_null(strstr(buf, "\"trace_ratio\":"));
   assert_non_null(strstr(buf, "\"nc1\":0.0061728"));
@@ -323,6 +343,7 @@ static void test_json(void **state) {
   /* two non-empty classes: one distance, no spread to measure */
   assert_non_null(strstr(buf, "\"mean_distance_cv\":null"));
   assert_null(strstr(buf, "nan"));
+  free(buf);
   lsp_clusters_free(c);
 }
 
@@ -434,22 +455,13 @@ static void test_threads(void **state) {
  * classes non-empty, no zero rows): the reference for many classes in a
  * narrow layer, where lsp_clusters decomposes Σ_B directly. */
 static double nc1_naive(const float *x, const int32_t *y, size_t n, size_t h, size_t k) {
-  double *mu = calloc(k * h, sizeof *mu), *cnt = calloc(k, sizeof *cnt);
-  double *sw = calloc(h * h, sizeof *sw), *g = calloc(h, sizeof *g);
+  double *mu = malloc(k * h * sizeof *mu), *sw = malloc(h * h * sizeof *sw);
+  double *g = calloc(h, sizeof *g);
   gsl_matrix *B = gsl_matrix_calloc(h, h), *V = gsl_matrix_alloc(h, h);
   gsl_vector *lam = gsl_vector_alloc(h);
   gsl_eigen_symmv_workspace *w = gsl_eigen_symmv_alloc(h);
-  assert_true(mu && cnt && sw && g && B && V && lam && w);
-  for (size_t i = 0; i < n; i++) {
-    cnt[y[i]]++;
-    for (size_t t = 0; t < h; t++) mu[y[i] * h + t] += x[i * h + t];
-  }
-  for (size_t q = 0; q < k * h; q++) mu[q] /= cnt[q / h];
-  for (size_t i = 0; i < n; i++)
-    for (size_t a = 0; a < h; a++)
-      for (size_t b = 0; b < h; b++)
-        sw[a * h + b] += (x[i * h + a] - mu[y[i] * h + a]) *
-                         (x[i * h + b] - mu[y[i] * h + b]) / (double)n;
+  assert_true(mu && sw && g && B && V && lam && w);
+  naive_mu_sw(x, y, n, h, k, mu, sw);
   for (size_t c = 0; c < k; c++)
     for (size_t t = 0; t < h; t++) g[t] += mu[c * h + t] / (double)k;
   for (size_t c = 0; c < k; c++)
@@ -471,7 +483,6 @@ static double nc1_naive(const float *x, const int32_t *y, size_t n, size_t h, si
   gsl_matrix_free(V);
   gsl_matrix_free(B);
   free(mu);
-  free(cnt);
   free(sw);
   free(g);
   return nc1 / (double)k;
@@ -549,21 +560,7 @@ static void test_many_classes(void **state) {
     assert_memory_equal(&c2->mean_dist_cv, &c->mean_dist_cv, sizeof(double));
     assert_memory_equal(c2->closest, c->closest, sizeof c->closest);
     /* JSON: the tables as arrays or null, the closest pairs either way */
-    const char *path = td_tmp("many.json");
-    FILE *f = fopen(path, "w+");
-    assert_non_null(f);
-    lsp_json j;
-    lsp_json_init(&j, f, 0);
-    lsp_json_obj_begin(&j);
-    lsp_clusters_json(c, &j);
-    lsp_json_obj_end(&j);
-    assert_int_equal(lsp_json_finish(&j), 0);
-    long len = ftell(f);
-    char *buf = calloc((size_t)len + 1, 1);
-    assert_non_null(buf);
-    rewind(f);
-    assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
+    char *buf = json_of(c);
     char want[64];
     snprintf(want, sizeof want, "\"closest_pairs\":[{\"a\":%zu,\"b\":%zu,", best[0].a, best[0].b);
     assert_non_null(strstr(buf, want));
