@@ -134,6 +134,29 @@ int cmd_attack(int argc, char **argv) {
                          "--%s goes with apgd-t, square or autoattack",
                          only_aa[i]);
   }
+  if (aa && ao.kind != LSP_ATTACK_AUTOATTACK) {
+    /* one stage of autoattack: the other stages' options are accepted (one
+     * option set for a loop over the stages) and named as ignored */
+    const int sq = ao.kind == LSP_ATTACK_SQUARE;
+    const struct {
+      const char *name;
+      int applies;
+    } stage_opts[] = {{"targets", ao.kind == LSP_ATTACK_APGD_T},
+                      {"queries", sq},
+                      {"p-init", sq},
+                      {"steps", !sq}};
+    char list[96] = "";
+    int nign = 0;
+    for (size_t i = 0; i < sizeof stage_opts / sizeof stage_opts[0]; i++)
+      if (!stage_opts[i].applies && cli_has(opts, stage_opts[i].name)) {
+        size_t len = strlen(list);
+        snprintf(list + len, sizeof list - len, "%s--%s", nign++ ? ", " : "",
+                 stage_opts[i].name);
+      }
+    if (nign)
+      cli_warn(k_cmd, "%s %s not apply to --attack %s: ignored", list,
+               nign == 1 ? "does" : "do", aname);
+  }
   if (ao.kind == LSP_ATTACK_FGSM) { /* one step of size ε */
     static const char *const not_fgsm[] = {"steps", "step-size", "restarts", "full-steps"};
     for (size_t i = 0; i < sizeof not_fgsm / sizeof not_fgsm[0]; i++)

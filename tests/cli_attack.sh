@@ -176,6 +176,16 @@ for a in apgd-ce apgd-dlr apgd-t square; do
   grep -q "^attack $a, loss" "$SCR/out" && ok "$a prints its settings" || bad "$a: $(head -3 "$SCR/out")"
 done
 grep -q 'queries(mean median)' "$SCR/out" && ok "square reports its queries" || bad "square: $(cat "$SCR/out")"
+# a stage's foreign options are accepted and named as ignored (S has --steps and --queries)
+grep -q '^lsprobe: attack: WARNING: --steps does not apply to --attack square: ignored$' "$SCR/err" &&
+  ok "square names --steps as ignored" || bad "square: $(cat "$SCR/err")"
+expect_exit 0 "apgd-ce with square's and apgd-t's options" "$LSP" attack "${S[@]}" --attack apgd-ce --targets 3 --p-init 0.5
+grep -q '^lsprobe: attack: WARNING: --targets, --queries, --p-init do not apply to --attack apgd-ce: ignored$' "$SCR/err" &&
+  ok "apgd-ce names the options it ignores" || bad "apgd-ce: $(cat "$SCR/err")"
+expect_exit 0 "apgd-t with --targets" "$LSP" attack "${S[@]}" --attack apgd-t --targets 3
+grep -q 'targets' "$SCR/err" && bad "apgd-t: --targets named as ignored: $(cat "$SCR/err")" || ok "apgd-t takes --targets"
+expect_exit 0 "autoattack with every stage's options" "$LSP" attack "${S[@]}" --attack autoattack --targets 3 --p-init 0.5
+grep -q 'ignored' "$SCR/err" && bad "autoattack: $(cat "$SCR/err")" || ok "autoattack ignores none of its stages' options"
 expect_exit 0 "pgd with the dlr loss" "$LSP" attack --model "$SCR/syn.lspm" --data synthetic --limit 60 --eps 0,0.1 --attack pgd --loss dlr --json
 grep -q '"loss":"dlr"' "$SCR/out" && ok "dlr loss for PGD" || bad "pgd dlr: $(cat "$SCR/out")"
 # a network that starts with a convolution (Square through the model's own
