@@ -135,8 +135,8 @@ int cli_model_load(const char *cmd, const char *path, lsp_model **out);
 int cli_model_load_features(const char *cmd, const char *path,
                             const char *features, lsp_model **out);
 
-/* Signals. Every command starts with cli_cleanup_install: SIGINT, SIGTERM
- * and SIGHUP remove the temporaries of unfinished outputs
+/* Signals. Every command starts with cli_cleanup_install: SIGINT, SIGTERM,
+ * SIGHUP and SIGPIPE remove the temporaries of unfinished outputs
  * (lsp_out_unlink_live) and end the process by the same signal. Long
  * commands then call cli_interrupt_install: the first SIGINT or SIGTERM
  * asks the library to stop (lsp_interrupt_request: loops end with

@@ -20,8 +20,15 @@ static void on_fatal(int sig) {
   raise(sig);
 }
 
+/* Install fn for sig. SIGHUP and SIGPIPE stay ignored when they are
+ * (`nohup`, the MPI runtime); SIGINT and SIGTERM are taken even then, so
+ * that `kill -INT` stops a job a script started in the background (where
+ * the shell ignores SIGINT), as it always has. */
 static void handle(int sig, void (*fn)(int)) {
-  struct sigaction sa;
+  struct sigaction sa, old;
+  if ((sig == SIGHUP || sig == SIGPIPE) && sigaction(sig, NULL, &old) == 0 &&
+      old.sa_handler == SIG_IGN)
+    return;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = fn;
   sigemptyset(&sa.sa_mask);
@@ -51,6 +58,7 @@ void cli_cleanup_install(void) {
   handle(SIGINT, on_fatal);
   handle(SIGTERM, on_fatal);
   handle(SIGHUP, on_fatal);
+  handle(SIGPIPE, on_fatal); /* `lsprobe run ... | head`: the reader went away */
 }
 
 void cli_interrupt_install(void) {

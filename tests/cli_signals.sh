@@ -46,6 +46,14 @@ LD_PRELOAD="$SHIM" "$LSP" export --model "$W/m.lspm" --out "$W/plain.onnx" >"$SC
 shimmed "export, SIGINT" 2 1 130 "$W/x.onnx" "$LSP" export --model "$W/m.lspm" --out "$W/x.onnx"
 shimmed "export, SIGTERM" 15 1 143 "$W/x.onnx" "$LSP" export --model "$W/m.lspm" --out "$W/x.onnx"
 shimmed "export, SIGHUP" 1 1 129 "$W/x.onnx" "$LSP" export --model "$W/m.lspm" --out "$W/x.onnx"
+shimmed "export, SIGPIPE" 13 1 141 "$W/x.onnx" "$LSP" export --model "$W/m.lspm" --out "$W/x.onnx"
+
+# a signal the parent ignores (nohup's SIGHUP) stays ignored: the output is written
+printf 'earlier' >"$W/x.onnx"
+(trap '' HUP; LD_PRELOAD="$SHIM" LSP_SHIM_SIGNAL=1 "$LSP" export --model "$W/m.lspm" --out "$W/x.onnx" >"$SCR/out" 2>"$SCR/err")
+rc=$?
+[ $rc -eq 0 ] && ! cmp -s "$W/x.onnx" "$SCR/earlier" && [ -z "$(tmps)" ] && ok "SIGHUP ignored by the parent: export completes" \
+  || bad "SIGHUP ignored by the parent: exit $rc, $(head -2 "$SCR/err")"
 
 # an interruptible command (train): the first SIGINT asks for a clean stop,
 # the second, arriving while the model is being saved, kills it
