@@ -47,7 +47,7 @@ static void text_split(const char *name, const lsp_dataset *d, size_t *counts) {
     if (counts[c] > counts[cmax]) cmax = c;
     if (!counts[c] && empty++ == 0) first_empty = c;
   }
-  printf(" %d classes, %zu (class %d) to %zu (class %d)", d->k, counts[cmin], cmin,
+  printf(" %d classes, counts %zu (class %d) to %zu (class %d)", d->k, counts[cmin], cmin,
          counts[cmax], cmax);
   if (empty) printf(", %d empty (the first: %d)", empty, first_empty);
   printf("; --json lists every count\n");

@@ -184,7 +184,7 @@ PY
 expect_exit 0 "a stray label" "$LSP" data --data "$SCR/stray" --val 3 --seed 1
 [ "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$SCR/out")" -lt 200 ] \
   && ok "a stray label: short lines" || bad "a stray label: a line of $(wc -L <"$SCR/out") characters"
-grep -Eq '^test +3 examples, values \[0, 0\], per class: 40001 classes, 0 \(class 3\) to 1 \(class 0\), 39998 empty \(the first: 3\); --json lists every count$' "$SCR/out" \
+grep -Eq '^test +3 examples, values \[0, 0\], per class: 40001 classes, counts 0 \(class 3\) to 1 \(class 0\), 39998 empty \(the first: 3\); --json lists every count$' "$SCR/out" \
   && ok "a stray label: the test split's summary" || bad "a stray label: $(grep '^test' "$SCR/out")"
 grep -q 'the largest label, 40000, has 1 example: is a label out of place' "$SCR/err" \
   && ok "a stray label: the note names it" || bad "a stray label: note $(cat "$SCR/err")"

@@ -41,7 +41,7 @@ void lsp_out_abort(lsp_outfile *out);
 
 /* Remove every temporary that lsp_out_open has created and that is neither
  * committed nor aborted yet, for a host's handler of a signal that ends
- * the process (the lsprobe command's SIGINT/SIGTERM/SIGHUP): only
+ * the process (the lsprobe command's SIGINT/SIGTERM/SIGHUP/SIGPIPE): only
  * async-signal-safe calls, no locks, streams left alone. Temporaries with
  * names of 4096 characters or more, or beyond the 64 open at once, are not
  * tracked; a later job in the same folder removes those (lsp_out_tmp_stale).
