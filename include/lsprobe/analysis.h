@@ -40,8 +40,9 @@ LSP_API int lsp_calib_measure(const lsp_matrix *pred, const int32_t *y,
 /* Cluster geometry of N×H penultimate features (float32 or float64, read
  * as float32) with labels y (K = 1 + the largest label, at least 2):
  * r2_separation, trace_ratio, nc1 and the rest of `lsprobe clusters
- * --json` (per-class counts and tightness, class-mean distances). No
- * options yet (pass NULL). */
+ * --json` (per-class counts and tightness, class-mean distances: the ten
+ * closest class pairs, and the K×K tables up to 100 classes, null beyond).
+ * No options yet (pass NULL). */
 LSP_API int lsp_clusters_measure(const lsp_matrix *features, const int32_t *y,
                                  const lsp_opts *o, lsp_result **out);
 

@@ -102,7 +102,9 @@ def calibration(logits=None, labels=None, bins=15, *, probs=None, edges="right",
 def clusters(features, labels):
     """Penultimate-layer cluster geometry of N x H features with labels:
     r2_separation, trace_ratio, nc1, per-class counts and tightness,
-    class-mean distances (``lsprobe clusters --json``)."""
+    class-mean distances (``lsprobe clusters --json``): the ten closest
+    class pairs (``closest_pairs``) and, up to 100 classes, the K x K
+    tables (``mean_distances``, ``mean_cosine_distances``; None beyond)."""
     x, m = cv.matrix("features", features, keep_f64=True)
     y = cv.labels("labels", labels, m.rows, "features")
     return cv.result(lib.lsp_clusters_measure, ctypes.byref(m), y.ctypes.data, None,
