@@ -41,7 +41,7 @@ int lsp_clusters_pairs(lsp_clusters *c, const double *mu, const double *mu_u,
   }
   /* per first class a: Σ d and Σ d² over b > a, summed in the order of a
    * afterwards (the same bits for every thread count) */
-  double *rs = calloc(2 * ku, sizeof *rs);
+  double *rs = calloc(3 * ku, sizeof *rs), *nrm = rs + 2 * ku;
   lsp_clusters_pair *tops = malloc((size_t)nt * LSP_CLUSTERS_CLOSEST * sizeof *tops);
   size_t *ntop = calloc((size_t)nt, sizeof *ntop);
   if (!rs || !tops || !ntop) {
@@ -49,6 +49,13 @@ int lsp_clusters_pairs(lsp_clusters *c, const double *mu, const double *mu_u,
     free(tops);
     free(ntop);
     return lsp_fail(LSP_ENOMEM, "out of memory (%zu classes)", ku);
+  }
+  /* ‖μ^u‖² of each class once, not once a pair */
+  for (size_t a = 0; a < ku; a++) {
+    const double *u = mu_u + used[a] * h;
+    double q = 0.0;
+    for (size_t t = 0; t < h; t++) q += u[t] * u[t];
+    nrm[a] = q;
   }
 #pragma omp parallel num_threads(nt)
   {
@@ -60,14 +67,12 @@ int lsp_clusters_pairs(lsp_clusters *c, const double *mu, const double *mu_u,
       for (size_t b = a + 1; b < ku; b++) {
         const double *x = mu + used[a] * h, *y = mu + used[b] * h;
         const double *ux = mu_u + used[a] * h, *uy = mu_u + used[b] * h;
-        double d2 = 0.0, dot = 0.0, nx = 0.0, ny = 0.0;
+        double d2 = 0.0, dot = 0.0;
         for (size_t t = 0; t < h; t++) {
           d2 += (x[t] - y[t]) * (x[t] - y[t]);
           dot += ux[t] * uy[t];
-          nx += ux[t] * ux[t];
-          ny += uy[t] * uy[t];
         }
-        double d = sqrt(d2);
+        const double nx = nrm[a], ny = nrm[b], d = sqrt(d2);
         /* A mean direction of length 0 (directions that cancel) has no
          * angle: it is treated as orthogonal to every other, cosine
          * distance 1. */

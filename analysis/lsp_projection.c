@@ -92,31 +92,30 @@ int lsp_proj_pick_classes(const size_t *conf, size_t k, int cls[3],
   if (!rmax) return lsp_fail(LSP_ENOMEM, "out of memory (%zu classes)", k);
   size_t pa = 0, pb = 1, ps = 0;
   for (size_t a = 0; a < k; a++)
-    for (size_t b = 0; b < k; b++) {
-      if (a == b) continue;
+    for (size_t b = a + 1; b < k; b++) {
       size_t s = conf[a * k + b] + conf[b * k + a];
       if (s > rmax[a]) rmax[a] = s;
-      if (a < b && s > ps) {
+      if (s > rmax[b]) rmax[b] = s;
+      if (s > ps) {
         ps = s;
         pa = a;
         pb = b;
       }
     }
-  /* the starting triple: the most confused pair and its best third class */
+  /* the starting triple: the most confused pair and its best third class.
+   * The sorted triple grows with c, so the first c of the best score is
+   * the lowest triple among them. */
   size_t best = 0;
   int found = 0;
   for (size_t c = 0; c < k; c++) {
     if (c == pa || c == pb) continue;
     size_t s = ps + conf[pa * k + c] + conf[c * k + pa] + conf[pb * k + c] + conf[c * k + pb];
-    size_t t[3] = {pa, pb, c}, u;
-    for (int i = 0; i < 2; i++) /* sort the three */
-      for (int q = 0; q + 1 < 3 - i; q++)
-        if (t[q] > t[q + 1]) u = t[q], t[q] = t[q + 1], t[q + 1] = u;
-    if (!found || s > best || (s == best && lex_before(t[0], t[1], t[2], cls))) {
-      best = s;
-      for (int q = 0; q < 3; q++) cls[q] = (int)t[q];
-      found = 1;
-    }
+    if (found && s <= best) continue;
+    best = s;
+    found = 1;
+    cls[0] = (int)(c < pa ? c : pa);
+    cls[1] = (int)(c < pa ? pa : c < pb ? c : pb);
+    cls[2] = (int)(c < pb ? pb : c);
   }
   for (size_t a = 0; a < k; a++)
     for (size_t b = a + 1; b < k; b++) {

@@ -35,9 +35,9 @@ static void handle(int sig, void (*fn)(int)) {
   sigaction(sig, &sa, NULL);
 }
 
-/* Signals seen by on_signal: counted, not just swapped for on_fatal, since
- * another thread may take the second signal before the first handler has
- * swapped. Lock-free, as lsp_io.c checks for atomic_int. */
+/* Signals seen by on_signal: the first asks for a stop, any later one
+ * (SIGINT or SIGTERM, on any thread, even while the first handler runs)
+ * ends the process. Lock-free, as lsp_io.c checks for atomic_int. */
 static atomic_int g_seen;
 
 static void on_signal(int sig) {
@@ -51,7 +51,6 @@ static void on_signal(int sig) {
   if (sig == SIGTERM) lsp_sched_inflight_write(2);
 #endif
   lsp_interrupt_request();
-  handle(sig, on_fatal); /* a second signal ends the process at once */
 }
 
 void cli_cleanup_install(void) {

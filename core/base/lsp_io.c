@@ -118,9 +118,7 @@ static void live_release(lsp_outfile *out) {
   if (out->live <= 0) return;
   int i = out->live - 1;
   out->live = 0;
-  unsigned s = atomic_load(&g_live[i].seq);
-  if (!(s & 1u)) return; /* released already */
-  atomic_store(&g_live[i].seq, s + 1); /* even: gone */
+  atomic_fetch_add(&g_live[i].seq, 1); /* even: gone */
   atomic_store(&g_live[i].owned, 0);
 }
 
