@@ -36,12 +36,6 @@ static void test_cases(void **state) {
   (void)state;
   refused("onnx_cases/unsupported_op.onnx", "node 'act' (Softsign)",
           "not supported", NULL);
-  refused("onnx_cases/final_softmax.onnx", "node 'sm' (Softmax)",
-          "'logits' is probabilities, not logits",
-          "without the final Softmax (its input 'z' holds the logits)");
-  refused("onnx_cases/final_logsoftmax.onnx", "node 'sm' (LogSoftmax)",
-          "'logits' is log-probabilities, not logits",
-          "without the final LogSoftmax (its input 'z' holds the logits)");
   refused("onnx_cases/unknown_attr.onnx", "node 'relu' (Relu)",
           "attribute 'foo'", NULL);
   refused("onnx_cases/conv_group.onnx", "node 'conv' (Conv)", "group = 3",
@@ -93,6 +87,42 @@ static void check_bytes(const void *buf, size_t len, const char *what) {
 }
 
 /* Every proper prefix of two real exports is refused. */
+/* A final Softmax or LogSoftmax over the classes (mlp_gemm with one after
+ * its classifier, whose output it renames) is read as the logits it is
+ * applied to: the description's output is its input, softmax_op and
+ * softmax_out say what was left out, and the network computes mlp_gemm's
+ * logits bit for bit. */
+static void test_final_softmax(void **state) {
+  (void)state;
+  const char *ops[] = {"Softmax", "LogSoftmax"};
+  const char *files[] = {"onnx_cases/final_softmax.onnx",
+                         "onnx_cases/final_logsoftmax.onnx"};
+  lsp_onnx_model *base = NULL;
+  assert_int_equal(lsp_onnx_read(td_path("onnx_cases/mlp_gemm.onnx"), &base),
+                   LSP_OK);
+  assert_null(base->softmax_op);
+  lsp_model *mb = NULL;
+  assert_int_equal(lsp_onnx_lower(base, "mlp_gemm", NULL, &mb), LSP_OK);
+  float x[3 * 8], zb[3 * 4], z[3 * 4];
+  for (int i = 0; i < 3 * 8; i++) x[i] = (float)((i * 7) % 11 - 5) / 4.0f;
+  assert_int_equal(lsp_model_predict(mb, x, 3, 3, zb, NULL), 0);
+  for (int f = 0; f < 2; f++) {
+    lsp_onnx_model *m = NULL;
+    assert_int_equal(lsp_onnx_read(td_path(files[f]), &m), LSP_OK);
+    assert_string_equal(m->softmax_op, ops[f]);
+    assert_string_equal(m->softmax_out, "logits");
+    assert_string_equal(m->output, "z");
+    lsp_model *lm = NULL;
+    assert_int_equal(lsp_onnx_lower(m, files[f], NULL, &lm), LSP_OK);
+    assert_int_equal(lsp_model_predict(lm, x, 3, 3, z, NULL), 0);
+    assert_memory_equal(z, zb, sizeof z);
+    lsp_model_free(lm);
+    lsp_onnx_model_free(m);
+  }
+  lsp_model_free(mb);
+  lsp_onnx_model_free(base);
+}
+
 static void test_truncated(void **state) {
   (void)state;
   const char *files[] = {"torch_cnn_tiny/model_bn.onnx",
@@ -174,7 +204,8 @@ static void test_files(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_cases),   cmocka_unit_test(test_truncated),
+      cmocka_unit_test(test_cases),   cmocka_unit_test(test_final_softmax),
+      cmocka_unit_test(test_truncated),
       cmocka_unit_test(test_garbage), cmocka_unit_test(test_amplification),
       cmocka_unit_test(test_files),
   };

@@ -63,7 +63,8 @@ static const char *const k_ops[] = {"Conv",
                                     "Identity",
                                     "Squeeze",
                                     "Gather",
-                                    "Slice"};
+                                    "Slice",
+                                    "Transpose"};
 
 typedef struct {
   char name[160];

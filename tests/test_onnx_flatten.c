@@ -14,9 +14,11 @@
  * input gradient and predictions after an FGSM step;
  * - sizes lsprobe cannot place (a product of sizes, the height as entry
  *   1, the last entry, the first three entries, the channels of another
- *   value) and a Transpose of a computed value are refused naming the
- *   node, the op and what to export (tests/test_onnx_squeeze.c has the
- *   Squeeze, Gather and Slice of a computed value). */
+ *   value) are refused naming the node, the op and what to export
+ *   (tests/test_onnx_squeeze.c has the Squeeze, Gather and Slice of a
+ *   computed value);
+ * - a Transpose of a computed value (h.transpose(2, 3)) is one transpose
+ *   layer. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,13 +112,14 @@ static void test_refused(void **state) {
   fx_refused(DIR "bad_viewlast_op13_dyn.onnx", "node '/Slice' (Slice)", slice);
   fx_refused(DIR "bad_viewlast_op13_dyn.onnx", "node '/Slice' (Slice)", what);
   fx_refused(DIR "bad_slice3_op13_dyn.onnx", "node '/Slice' (Slice)", slice);
-  fx_refused(DIR "bad_transpose_op13_dyn.onnx",
-             "node '/Transpose' (Transpose)",
-             "op not supported by lsprobe on a computed value (only on int64 "
-             "constants, as shape arithmetic folded away; Squeeze, Gather "
-             "and Slice also on a value, dropping axes of size 1); export "
-             "the model without it (torch.flatten(x, 1) for the pooled "
-             "maps)");
+  /* h.transpose(2, 3) of the 6 × 6 maps (perm [0, 1, 3, 2]) is read:
+   * one transpose layer, the example's h and w swapped (tests/
+   * test_onnx_nhwc.c checks the numbers of such layers against PyTorch) */
+  lsp_model *m = fx_load(DIR "transpose_op13_dyn.onnx");
+  assert_int_equal(fx_count_op(m, LSP_OP_TRANSPOSE), 1);
+  for (size_t i = 0; i < m->nnodes; i++)
+    if (m->nodes[i].op == LSP_OP_TRANSPOSE) assert_int_equal(m->nodes[i].a.perm, 21);
+  lsp_model_free(m);
 }
 
 int main(void) {

@@ -17,8 +17,9 @@ static int ends_with(const char *s, const char *tail) {
   return n >= t && strcmp(s + n - t, tail) == 0;
 }
 
-/* An ONNX model from bytes already read; the batch note when the file fixes
- * the batch size. */
+/* An ONNX model from bytes already read; the note says what lsprobe read
+ * differently from the file: a fixed batch size, and a final Softmax whose
+ * input it takes as the logits. */
 static int load_onnx(const char *path, const char *buf, size_t len,
                      const lsp_load_opts *o, lsp_model **out, char *note,
                      size_t cap) {
@@ -27,11 +28,19 @@ static int load_onnx(const char *path, const char *buf, size_t len,
   if (st) return st;
   lsp_onnx_lower_opts lo = {o ? o->features : NULL, 0};
   st = lsp_onnx_lower(om, path, &lo, out);
+  size_t at = 0;
   if (st == LSP_OK && om->in_shape.dims[0] > 0 && note && cap)
-    snprintf(note, cap,
-             "%s fixes the batch size at %lld; lsprobe runs batches of any "
-             "size (every op it reads treats the examples independently)",
-             path, (long long)om->in_shape.dims[0]);
+    at = (size_t)snprintf(note, cap,
+                          "%s fixes the batch size at %lld; lsprobe runs "
+                          "batches of any size (every op it reads treats "
+                          "the examples independently)",
+                          path, (long long)om->in_shape.dims[0]);
+  if (st == LSP_OK && om->softmax_op && note && at + 1 < cap)
+    snprintf(note + at, cap - at,
+             "%s%s: the graph output '%s' is the %s of the logits '%s'; "
+             "lsprobe reads those logits (the same probabilities)",
+             at ? "\n" : "", path, om->softmax_out, om->softmax_op,
+             om->output);
   lsp_onnx_model_free(om);
   return st;
 }

@@ -10,8 +10,8 @@
  *                                            when absent), added
  *   arg    := value | KEY "=" value;   value := NUMBER | UINT "x" UINT
  * KIND is dense, conv, maxpool, avgpool, gap, gmp, bn, relu, flatten, pad,
- * pool, reshape or an activation (sigmoid, tanh, leakyrelu, elu, selu, clip,
- * hardsigmoid, hardswish, softplus, erf, gelu). Positional
+ * pool, reshape, transpose or an activation (sigmoid, tanh, leakyrelu, elu,
+ * selu, clip, hardsigmoid, hardswish, softplus, erf, gelu). Positional
  * arguments: dense(units), conv(units, k), maxpool(k), avgpool(k). Keys:
  * every attribute name of the kind (units kh kw sh sw ph pw bias ceil_mode
  * count_pad eps momentum) and the shorthands k, s (stride), p (pad), each

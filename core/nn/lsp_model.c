@@ -26,6 +26,7 @@ void lsp_attrs_default(lsp_op op, lsp_attrs *a) {
   a->count_pad = 1;
   a->dh = a->dw = 1;
   a->groups = 1;
+  a->perm = 12;
   a->eps = 1e-5;
   a->momentum = 0.1;
   lsp_act_defaults(op, a);

@@ -84,10 +84,13 @@ typedef enum {
                                          channel)                          */
   LSP_OP_CONCAT = 26,    /* "concat"     the channels of two inputs of one
                                          H×W, the first's then the second's */
-  LSP_OP_GMP = 27        /* "gmp"        global max pooling -> C×1×1; the
+  LSP_OP_GMP = 27,       /* "gmp"        global max pooling -> C×1×1; the
                                          gradient to the first maximum    */
+  LSP_OP_TRANSPOSE = 28  /* "transpose"  a permutation of the axes c, h, w
+                                         (ONNX Transpose keeping the batch;
+                                         channels-last networks)          */
 } lsp_op;
-#define LSP_OP_MAX 27
+#define LSP_OP_MAX 28
 
 
 /* Attributes of a node; a kind uses the fields its table entry lists. */
@@ -115,6 +118,9 @@ typedef struct {
   int approximate;      /* gelu: 0 the erf form, 1 the tanh form           */
   size_t groups;        /* conv: channel groups (1: dense; the input
                            channels: depthwise)                            */
+  size_t perm;          /* transpose: the input axes (0 c, 1 h, 2 w) in the
+                           output's order as three digits (120: C×H×W to
+                           H×W×C; 12, the identity, by default)           */
 } lsp_attrs;
 
 #define LSP_INPUT (-1)   /* the model input as a node's input             */

@@ -433,6 +433,7 @@ static const lsp_op_def ops[LSP_OP_MAX + 1] = {
                     .tensors = no_tensors, .flops = gap_flops, .forward = gap_fwd,
                     .backward = gap_bwd, .reads = lsp_reads_gap},
     [LSP_OP_GMP] = LSP_GMP_ENTRY, /* lsp_ops_gmp.c */
+    [LSP_OP_TRANSPOSE] = LSP_TRANSPOSE_ENTRY, /* lsp_ops_transpose.c */
     [LSP_OP_BN] = LSP_BN_ENTRY, /* lsp_ops_bn.c */
     [LSP_OP_FLATTEN] = {.name = "flatten", .nin = 1, .attrs = no_attrs, .infer = flatten_infer,
                         .tensors = no_tensors, .flops = no_flops, .alias = 1,

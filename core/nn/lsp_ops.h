@@ -189,6 +189,21 @@ void lsp_gmp_bwd(const lsp_op_call *c);
    .flops = lsp_gmp_flops, .forward = lsp_gmp_fwd,                        \
    .backward = lsp_gmp_bwd, .reads = lsp_reads_gap}
 
+/* A permutation of one example's axes (lsp_ops_transpose.c). */
+extern const lsp_attr_def lsp_transpose_attrs[];
+int lsp_transpose_infer(const lsp_attrs *a, const lsp_shape *in,
+                        lsp_shape *out, char *why, size_t len);
+double lsp_transpose_flops(const lsp_node *nd);
+void lsp_transpose_fwd(const lsp_op_call *c);
+void lsp_transpose_bwd(const lsp_op_call *c);
+void lsp_reads_transpose(const lsp_node *nd, const float *out, float *in0,
+                         float *in1);
+#define LSP_TRANSPOSE_ENTRY                                                 \
+  {.name = "transpose", .nin = 1, .attrs = lsp_transpose_attrs,             \
+   .infer = lsp_transpose_infer, .tensors = lsp_act_tensors,                \
+   .flops = lsp_transpose_flops, .forward = lsp_transpose_fwd,              \
+   .backward = lsp_transpose_bwd, .reads = lsp_reads_transpose}
+
 /* A node's geometry, its output size included: maxpool and avgpool
  * (lsp_ops.c), the general pool and pad (lsp_ops_general.c). */
 lsp_pool2d_geom lsp_pool_geom_of(const lsp_node *nd);

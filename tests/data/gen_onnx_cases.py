@@ -15,9 +15,10 @@ IR 3-style initializers listed as graph inputs), conv_flat (valid ONNX
 whose output is no classifier's logits), maxpool_endpad and maxpool_ceilpad
 (one pooling as PyTorch writes it with opsets 9 and 13), pad_chain_* and
 pad_plain_* (PyTorch's int64 pads arithmetic and its result), view_chain and
-view_flat (x.view(x.size(0), -1) and Flatten). Every other file is a
-defect the reader must refuse (final_softmax and final_logsoftmax end in
-probabilities, not logits); tests/test_onnx_bad.c names the reason it
+view_flat (x.view(x.size(0), -1) and Flatten), final_softmax and
+final_logsoftmax (mlp_gemm's logits passed through a final Softmax or
+LogSoftmax, which lsprobe reads as those logits). Every other file is a
+defect the reader must refuse; tests/test_onnx_bad.c names the reason it
 expects for each. tensor_*.pb are TensorProto files like the backend
 tests' input_<k>.pb (float32 raw and in float_data, int64, a scalar, and a
 float64 one to refuse). Weights are small integers over 8 (exact in float32):
@@ -277,7 +278,7 @@ def bad():
         1, helper.make_node("Softsign", ["h"], ["r"], name="act")),
         "unsupported_op")
     # probabilities instead of logits: a Softmax (or LogSoftmax) after the
-    # classifier makes the graph output
+    # classifier makes the graph output (read as the logits it reads)
     for op in ("Softmax", "LogSoftmax"):
         def final(n, i, a, o, op=op):
             n[2].output[0] = "z"

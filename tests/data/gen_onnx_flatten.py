@@ -27,6 +27,8 @@ It (re)writes tests/data/onnx_flatten/:
   {flat,gmax,gmean}_grad.npy    d(sum of cross-entropies)/dx in float64
   {flat,gmax,gmean}_fgsm.npy    the float64 predictions (int64) on
                    clip(x + 0.1 sign(grad), 0, 1)
+  transpose_op13_dyn.onnx     torch.flatten(h.transpose(2, 3), 1) (a
+                   Transpose of a computed value; weights of its own)
   fgsm_x.npy, fgsm_labels_gmax.npy, fgsm_gmax.json  200 images labelled by
                    the gmax CNN's own float64 predictions, and its float64
                    FGSM accuracy per eps
@@ -37,8 +39,6 @@ It (re)writes tests/data/onnx_flatten/:
                    as entry 1)
   bad_viewlast_op13_dyn.onnx  h.view(h.size(0), -1, h.size(-1)) (Slice of
                    the last entry: the rank is not known while reading)
-  bad_transpose_op13_dyn.onnx  torch.flatten(h.transpose(2, 3), 1)
-                   (Transpose of a computed value)
   bad_slice3_op13_dyn.onnx    tmax_op13_dyn.onnx with the Slice of the
                    Shape ending at 3 (the first three entries, h.view(
                    *h.shape[:3], -1) written with a Slice)
@@ -70,7 +70,7 @@ FLAT = {
     "flatten": lambda h: torch.flatten(h, 1),
     "bad_viewsize": lambda h: h.view(h.size(0),
                                      h.size(1) * h.size(2) * h.size(3)),
-    "bad_transpose": lambda h: torch.flatten(h.transpose(2, 3), 1),
+    "transpose": lambda h: torch.flatten(h.transpose(2, 3), 1),
 }
 POOL = {
     "tmax": lambda h: torch.max(h.flatten(2), 2)[0],
@@ -159,7 +159,7 @@ def main():
         if ref == "gmax":
             fgsm(net, "gmax")
     for kind, feat in (("bad_viewsize", 108), ("bad_viewhw", 6),
-                       ("bad_viewlast", 18), ("bad_transpose", 108)):
+                       ("bad_viewlast", 18), ("transpose", 108)):
         with torch.no_grad():
             export(Net(kind, feat).eval(), x, kind, 13, 1)
     m = onnx.load(path("tmax_op13_dyn.onnx"))

@@ -21,9 +21,12 @@
  * (inference), Concat (channels), ReduceMean and ReduceMax (spatial axes),
  * Flatten,
  * Reshape (keeping the batch), Pad (constant, reflect, edge), Constant,
- * Identity, and Squeeze, Gather and Slice of a computed value that drop
- * axes of size 1 (read as the Reshape they equal, lsp_onnx_pick.c), on
- * N × D, N × C × L and N × C × H × W values.
+ * Identity, Squeeze, Gather and Slice of a computed value that drop
+ * axes of size 1 (read as the Reshape they equal, lsp_onnx_pick.c), and
+ * Transpose of a computed value keeping the batch (channels-last models,
+ * lsp_onnx_transpose.c), on N × D, N × C × L and N × C × H × W values. A
+ * Softmax or LogSoftmax over the classes that makes the graph output is
+ * read as the logits it is applied to (softmax_out names it).
  * Constant and Identity are resolved while reading and never appear as nodes;
  * an all-zero Pad is dropped the same way. The accepted attributes and
  * values per op are listed in docs/DESIGN.md §3. */
@@ -85,9 +88,11 @@ typedef enum {
   LSP_ONNX_GELU,
   /* global max pooling: X only (ReduceMax's axes folded in) */
   LSP_ONNX_GLOBALMAXPOOL,
-  LSP_ONNX_REDUCEMAX
+  LSP_ONNX_REDUCEMAX,
+  /* a permutation of a computed value's axes, the batch kept (perm) */
+  LSP_ONNX_TRANSPOSE
 } lsp_onnx_op;
-#define LSP_ONNX_OP_LAST LSP_ONNX_REDUCEMAX
+#define LSP_ONNX_OP_LAST LSP_ONNX_TRANSPOSE
 
 /* The op of the file a Reshape was read from (lsp_onnx_node.pick.from). */
 enum { LSP_ONNX_PICK_SQUEEZE = 1, LSP_ONNX_PICK_GATHER, LSP_ONNX_PICK_SLICE };
@@ -169,6 +174,10 @@ typedef struct {
                             constant input from 18); naxes 0: every axis */
   int naxes;
   int keepdims;    /* ReduceMean, ReduceMax (default 1) */
+  int64_t perm[4]; /* Transpose: the input axis of each output axis, as
+                      written; nperm 0: none given (ONNX reverses the
+                      axes, which moves the batch: refused) */
+  int nperm;
   /* Reshape only: one the reader made of a Squeeze, Gather or Slice of a
    * computed value (lsp_onnx_pick.c), as the file wrote it. `from` names
    * that op in messages (LSP_ONNX_PICK_*; 0 for a Reshape of the file).
@@ -210,6 +219,10 @@ typedef struct {
    * stands for (`--features` takes them); not written */
   size_t naliases;
   char **alias_name, **alias_value;
+  /* owned, NULL when none: the op of the Softmax or LogSoftmax whose input
+   * the reader took as the graph output (the file's output was the
+   * probabilities or their logarithms), and that file output's name */
+  char *softmax_op, *softmax_out;
 } lsp_onnx_model;
 
 /* Read an ONNX file into a new description (*out, freed by the caller with

@@ -109,11 +109,13 @@ static int check_inputs(const cctx *c) {
   static const int lo[] = {0, 2, 2, 2, 2, 1, 1, 1, 1, 5, 1, 1, 1, 2, 2, 2,
                            1, 1, /* Concat, ReduceMean */
                            1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-                           1, 1 /* GlobalMaxPool, ReduceMax */};
+                           1, 1, /* GlobalMaxPool, ReduceMax */
+                           1 /* Transpose */};
   static const int hi[] = {0, 3, 3, 2, 2, 1, 1, 1, 1, 5, 1, 1, 1, 2, 2, 2,
                            LSP_ONNX_MAXIN, 1, /* Concat, ReduceMean */
                            1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-                           1, 1 /* GlobalMaxPool, ReduceMax */};
+                           1, 1, /* GlobalMaxPool, ReduceMax */
+                           1 /* Transpose */};
   for (size_t k = 0; k < c->m->nnodes; k++) {
     const lsp_onnx_node *nd = &c->m->nodes[k];
     if ((int)nd->op < LSP_ONNX_CONV || (int)nd->op > LSP_ONNX_OP_LAST)

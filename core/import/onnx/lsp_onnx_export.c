@@ -201,6 +201,17 @@ static int export_node(ectx *e, size_t i) {
       ceil_to_floor(on, is, nd->shape);
       e->rank[i] = 4;
       return LSP_OK;
+    case LSP_OP_TRANSPOSE: /* the example's axes: 1 to 3 of N×C×H×W */
+      if (!(x = as_rank(e, nd->in[0], 4, nm)) ||
+          !(on = node(e, LSP_ONNX_TRANSPOSE, nm, 1, &x, out)))
+        return oom();
+      on->nperm = 4;
+      on->perm[0] = 0;
+      on->perm[1] = (int64_t)(nd->a.perm / 100) + 1;
+      on->perm[2] = (int64_t)(nd->a.perm / 10 % 10) + 1;
+      on->perm[3] = (int64_t)(nd->a.perm % 10) + 1;
+      e->rank[i] = 4;
+      return LSP_OK;
     case LSP_OP_GAP:
     case LSP_OP_GMP:
       if (!(x = as_rank(e, nd->in[0], 4, nm)) ||

@@ -143,6 +143,19 @@ int lsp_onnx_pick_place(const char *path, lsp_onnx_node *nd,
  * varies along the channels (x's dims[1]) at most. */
 int lsp_onnx_per_channel(const lsp_onnx_tensor *t, const lsp_onnx_shape *x);
 
+/* Transpose of a computed value (lsp_onnx_transpose.c): its output shape
+ * (perm given, a permutation of the input's axes keeping the batch first;
+ * LSP_EDATA naming the node otherwise); its perm as lsprobe's `transpose`
+ * attribute (the example's axes in output order, three digits: [0, 2, 3,
+ * 1] is 120); the permutation `then` applied after `first` as one (both in
+ * that form); and whether the graph input is channels-last (every way from
+ * it leads through element-wise ops to a Transpose of perm [0, 3, 1, 2]). */
+int lsp_onnx_transpose_infer(const char *path, const lsp_onnx_node *nd,
+                             const lsp_onnx_shape *x, lsp_onnx_shape *y);
+size_t lsp_onnx_transpose_code(const lsp_onnx_node *nd);
+size_t lsp_onnx_perm_compose(size_t first, size_t then);
+int lsp_onnx_input_nhwc(const lsp_onnx_model *m);
+
 /* The value of an int64 constant's element list as "[a, b, ...]" (for
  * messages). */
 void lsp_onnx_ints_str(const int64_t *v, size_t n, char *buf, size_t len);

@@ -7,9 +7,11 @@
  * axis complete into one pooling, whether a 1×1 Conv pooled into the
  * logits is the classifier (lsp_onnx_head.c). A second creates the nodes
  * (a zero Pad node in front of a convolution padded asymmetrically; pools
- * outside PyTorch's form become the general `pool`), lsp_model_finish lays
- * out the tensors, a third fills them from the initializers
- * (lsp_onnx_fill.c).
+ * outside PyTorch's form become the general `pool`; a Transpose becomes a
+ * transpose layer, a reshape, or nothing; a channels-last graph input
+ * takes lsprobe's C×H×W images, lsp_onnx_transpose.c), lsp_model_finish
+ * lays out the tensors, a third fills them from the initializers
+ * (lsp_onnx_fill.c); `--features` is lsp_onnx_features.c.
  * Every refusal names the file, the node and the op. */
 #include <math.h>
 #include <stdio.h>
@@ -17,7 +19,7 @@
 #include <string.h>
 
 #include "core/base/lsp_error.h"
-#include "core/import/onnx/lsp_onnx_int.h"
+#include "core/import/onnx/lsp_onnx_lower_int.h"
 #include "core/nn/layers/lsp_pad.h"
 
 /* The dense kernel a dilated convolution expands to may hold at most this
@@ -25,28 +27,7 @@
 #define MAX_EXPANDED ((size_t)1 << 26)
 
 typedef lsp_onnx_source source;
-
-typedef struct {
-  const lsp_onnx_model *om;
-  const char *path;
-  const lsp_onnx_lower_opts *o;
-  lsp_model *m;
-  lsp_onnx_map val;  /* value name -> 1 + lsp node (0: the input)      */
-  lsp_onnx_map prod; /* value name -> producing ONNX node              */
-  size_t *uses;      /* per ONNX node: consumers of its output         */
-  int *fold;         /* per ONNX node: 1 = folded into the node before,
-                        2 = into the classifier (the logits' tail),
-                        3 = a reduction over some spatial axes that the
-                        reduction after it completes                   */
-  int *bias_from;    /* per ONNX node: the Add folded into it, or -1   */
-  source *src;       /* per lsp node                                   */
-  size_t nsrc;
-  long tail_dense; /* the Gemm/MatMul the logits' affine tail folds into */
-  long head_conv, head_pool; /* a 1×1 Conv → average pooling head       */
-  int maps; /* pooled class maps are the logits: an identity classifier */
-  size_t *tail;    /* the tail's Add/Sub/Mul/Div, from the layer outward */
-  size_t ntail;
-} lctx;
+typedef lsp_onnx_lctx lctx;
 
 static int is_arith(lsp_onnx_op op) {
   return op == LSP_ONNX_ADD || op == LSP_ONNX_SUB || op == LSP_ONNX_MUL ||
@@ -55,12 +36,8 @@ static int is_arith(lsp_onnx_op op) {
 
 /* An Add/Sub/Mul/Div's constant operand (NULL for two values). */
 #define arith_const(c, nd, f, vs) lsp_onnx_arith_const((c)->om, nd, f, vs)
-
-/* The ONNX node producing value `name`, or -1 (the input). */
-static long producer(const lctx *c, const char *name) {
-  size_t k;
-  return lsp_onnx_map_get(&c->prod, name, &k) ? (long)k : -1;
-}
+#define producer lsp_onnx_lower_producer
+#define node_of lsp_onnx_lower_node_of
 
 /* ---- planning ------------------------------------------------------------ */
 
@@ -203,12 +180,6 @@ static int add(lctx *c, const lsp_onnx_node *on, lsp_op op, const lsp_attrs *a,
   return LSP_OK;
 }
 
-/* The lsp node holding value `name` (LSP_INPUT for the graph input). */
-static int node_of(const lctx *c, const char *name) {
-  size_t v = 0;
-  lsp_onnx_map_get(&c->val, name, &v);
-  return (int)v - 1;
-}
 
 /* The graph output as a squashing activation (Sigmoid, HardSigmoid, Tanh,
  * Clip) of a last dense layer: scores in a bounded range, not the logits
@@ -245,6 +216,28 @@ static int conv_pads(lctx *c, const lsp_onnx_node *on, int *in, lsp_attrs *a) {
   pa.pb = (size_t)p[2], pa.pr = (size_t)p[3];
   a->ph = a->pw = 0;
   return add(c, on, LSP_OP_PAD, &pa, *in, 0, ".pad", in);
+}
+
+/* Node in transposed by code (lsp_onnx_transpose_code) to shape `want`:
+ * nothing for the identity, a reshape (no copy) when only axes of size 1
+ * move, else a transpose layer. */
+static int transpose(lctx *c, const lsp_onnx_node *on, int in, size_t code,
+                     lsp_shape want, const char *suffix, int *id) {
+  lsp_shape s = shape_of(c, in);
+  const size_t d[3] = {s.c, s.h, s.w}, p[3] = {code / 100, code / 10 % 10,
+                                                code % 10};
+  size_t last = 0, kept = 1;
+  for (int k = 0; k < 3; k++)
+    if (d[p[k]] > 1) kept &= p[k] >= last, last = p[k];
+  lsp_attrs a;
+  if (kept && s.c == want.c && s.h == want.h && s.w == want.w) {
+    *id = in;
+    return LSP_OK;
+  }
+  lsp_op op = kept ? LSP_OP_RESHAPE : LSP_OP_TRANSPOSE;
+  lsp_attrs_default(op, &a);
+  a.rc = want.c, a.rh = want.h, a.rw = want.w, a.perm = code;
+  return add(c, on, op, &a, in, 0, suffix, id);
 }
 
 static int lower_node(lctx *c, size_t k) {
@@ -426,6 +419,19 @@ static int lower_node(lctx *c, size_t k) {
       a.value = a.mode == LSP_PAD_CONSTANT ? (double)on->pad_value : 0.0;
       st = add(c, on, LSP_OP_PAD, &a, in, 0, "", &id);
       break;
+    case LSP_ONNX_TRANSPOSE: { /* on lsprobe's C×H×W input, composed */
+      size_t code = lsp_onnx_transpose_code(on);
+      if ((c->nhwc == 1 && in == LSP_INPUT) ||
+          (c->nhwc == 2 && in == c->nhwc_node)) {
+        code = lsp_onnx_perm_compose(120, code);
+        in = LSP_INPUT;
+      }
+      lsp_shape want = {(size_t)on->out.dims[1],
+                        on->out.rank > 2 ? (size_t)on->out.dims[2] : 1,
+                        on->out.rank > 3 ? (size_t)on->out.dims[3] : 1};
+      st = transpose(c, on, in, code, want, "", &id);
+      break;
+    }
     default: { /* the element-wise activations: lsp_onnx_act.c */
       lsp_op op;
       if (lsp_onnx_act_lower(on, &op, &a))
@@ -439,68 +445,30 @@ static int lower_node(lctx *c, size_t k) {
 
 /* ---- the whole ---------------------------------------------------------- */
 
-/* --features NAME: an ONNX value, an ONNX node (its output) or an lsprobe
- * layer name. */
-static int set_features(lctx *c, const char *name) {
-  const lsp_onnx_model *om = c->om;
-  const char *value = NULL;
-  if (!strcmp(name, om->input) || lsp_onnx_map_get(&c->prod, name, NULL))
-    value = name;
-  for (size_t k = 0; !value && k < om->nnodes; k++)
-    if (om->nodes[k].name[0] && !strcmp(om->nodes[k].name, name))
-      value = om->nodes[k].output;
-  for (size_t k = 0; !value && k < om->naliases; k++)
-    if (!strcmp(om->alias_name[k], name) && /* an Identity or zero Pad */
-        (!strcmp(om->alias_value[k], om->input) ||
-         lsp_onnx_map_get(&c->prod, om->alias_value[k], NULL)))
-      value = om->alias_value[k];
-  int id;
-  if (value) {
-    long p = producer(c, value);
-    id = node_of(c, value);
-    if (p >= 0 && c->head_conv >= 0 &&
-        (p == c->head_conv || p == c->bias_from[c->head_conv]))
-      return lsp_fail(LSP_EINVAL,
-                      "%s: --features '%s': this 1×1 convolution is the "
-                      "classifier (applied to its pooled input, the features)",
-                      c->path, name);
-    if (p >= 0 && c->bias_from[p] >= 0) {
-      const lsp_onnx_node *f = &om->nodes[c->bias_from[p]];
-      return lsp_fail(LSP_EINVAL,
-                      "%s: --features '%s': the %s after it is part of the "
-                      "same lsprobe layer; name its output '%s'",
-                      c->path, name, lsp_onnx_op_name(f->op), f->output);
-    }
-  } else if ((id = lsp_model_find(c->m, name)) < 0) {
-    /* name the layers nearest the classifier, the likely choices */
-    char near[400] = "";
-    size_t last = c->m->nnodes - 1, from = last > 6 ? last - 6 : 0;
-    for (size_t i = from; i < last; i++) {
-      size_t len = strlen(near);
-      snprintf(near + len, sizeof near - len, "%s%s",
-               i > from ? ", " : (from ? "..., " : ""), c->m->nodes[i].name);
-    }
-    return lsp_fail(LSP_EINVAL,
-                    "%s: --features '%s': no value, node or layer of that "
-                    "name (the layers before the classifier: %s)",
-                    c->path, name, near);
-  }
-  if (lsp_model_set_features(c->m, id))
-    return lsp_fail(LSP_EINVAL,
-                    "%s: --features '%s': the logits are not features; name "
-                    "a layer before the classifier",
-                    c->path, name);
-  return LSP_OK;
-}
-
 static int lower(lctx *c) {
   const lsp_onnx_model *om = c->om;
   const lsp_onnx_shape *is = &om->in_shape;
   lsp_shape in = {(size_t)is->dims[1], is->rank > 2 ? (size_t)is->dims[2] : 1,
                   is->rank > 3 ? (size_t)is->dims[3] : 1};
   int st;
+  if (lsp_onnx_input_nhwc(om)) { /* N×H×W×C: lsprobe's C×H×W images */
+    in = (lsp_shape){(size_t)is->dims[3], (size_t)is->dims[1],
+                     (size_t)is->dims[2]};
+    c->nhwc = 1;
+  }
   if (!(c->m = lsp_model_new(in))) return lsp_fail_prefix(LSP_EDATA, c->path);
-  if ((st = plan(c)) || (st = bind(c, om->input, LSP_INPUT))) return st;
+  if ((st = plan(c))) return st;
+  int id = LSP_INPUT;
+  for (size_t k = 0; c->nhwc == 1 && k < om->nnodes; k++)
+    for (int j = 0; j < om->nodes[k].ninputs && c->nhwc == 1; j++)
+      if (om->nodes[k].op != LSP_ONNX_TRANSPOSE &&
+          !strcmp(om->nodes[k].inputs[j], om->input)) { /* the file's H×W×C */
+        lsp_shape hwc = {in.h, in.w, in.c};
+        if ((st = transpose(c, &om->nodes[k], LSP_INPUT, 120, hwc, ".nhwc", &id)))
+          return st;
+        c->nhwc = 2, c->nhwc_node = id;
+      }
+  if ((st = bind(c, om->input, id))) return st;
   for (size_t k = 0; k < om->nnodes; k++)
     if ((st = lower_node(c, k))) return st;
   int out = node_of(c, om->output);
@@ -555,7 +523,8 @@ static int lower(lctx *c) {
     snprintf(why, sizeof why, "%s", lsp_errmsg());
     return lsp_onnx_node_fail(c->path, c->src[bad].on, "%s", why);
   }
-  if (c->o->features && (st = set_features(c, c->o->features))) return st;
+  if (c->o->features && (st = lsp_onnx_lower_features(c, c->o->features)))
+    return st;
   snprintf(c->m->arch, sizeof c->m->arch, "onnx");
   return LSP_OK;
 }

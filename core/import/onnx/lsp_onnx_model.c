@@ -38,7 +38,8 @@ static const char *const k_op_names[] = {NULL,
                                          "Erf",
                                          "Gelu",
                                          "GlobalMaxPool",
-                                         "ReduceMax"};
+                                         "ReduceMax",
+                                         "Transpose"};
 
 const char *lsp_onnx_op_name(lsp_onnx_op op) {
   if ((int)op < LSP_ONNX_CONV || (int)op > LSP_ONNX_OP_LAST) return "?";
@@ -227,6 +228,8 @@ void lsp_onnx_model_free(lsp_onnx_model *m) {
   }
   free(m->alias_name);
   free(m->alias_value);
+  free(m->softmax_op);
+  free(m->softmax_out);
   free(m->input);
   free(m->output);
   free(m);

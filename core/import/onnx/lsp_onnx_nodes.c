@@ -6,7 +6,9 @@
  * looked up among the int64 constants and folded in (an all-zero Pad
  * becomes an alias), as are ReduceMean's axes from opset 18; a Squeeze,
  * Gather or Slice of a computed value becomes a Reshape the checker
- * places (lsp_onnx_pick.c). */
+ * places (lsp_onnx_pick.c), a Transpose of one a node with its perm
+ * (lsp_onnx_transpose.c), and a final Softmax or LogSoftmax an alias of
+ * the logits it reads. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,22 +391,43 @@ static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
   return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0], pn->name);
 }
 
-/* A Softmax or LogSoftmax that makes the graph output: the file gives
- * probabilities (or their logarithms), not the logits every analysis
- * needs; the message says which value holds the logits. LSP_OK otherwise. */
-static int final_softmax(const lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
-                         const char *ot, const char *where) {
+/* A Softmax or LogSoftmax over the classes that makes the graph output:
+ * the file gives probabilities (or their logarithms); the logits every
+ * analysis needs are its input, which the graph output becomes (an alias;
+ * the model's softmax_op and softmax_out say so). *taken: 1 for such a
+ * node. Over another axis it is refused. */
+static int final_softmax(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
+                         const char *ot, const char *where, int *taken) {
   int logsm = !strcmp(ot, "LogSoftmax");
+  *taken = 0;
   if ((!logsm && strcmp(ot, "Softmax") != 0) || pn->n_output < 1 ||
-      pn->n_input < 1 || strcmp(lsp_onnx_str(pn->output[0]), c->m->output))
+      pn->n_input != 1 || strcmp(lsp_onnx_str(pn->output[0]), c->m->output))
     return LSP_OK;
-  return lsp_onnx_fail_at(
-      where,
-      "the graph output '%s' is %s, not logits; lsprobe needs the "
-      "logits: export the model without the final %s (its input '%s' "
-      "holds the logits)",
-      c->m->output, logsm ? "log-probabilities" : "probabilities", ot,
-      lsp_onnx_str(pn->input[0]));
+  int64_t axis = c->m->opset >= 13 ? -1 : 1;
+  for (size_t k = 0; k < pn->n_attribute; k++) {
+    const LspOnnx__AttributeProto *a = pn->attribute[k];
+    if (strcmp(lsp_onnx_str(a->name), "axis") != 0 || !a->has_type ||
+        a->type != 2)
+      return lsp_onnx_fail_at(where,
+                              "attribute '%s' is not supported (axis only)",
+                              lsp_onnx_str(a->name));
+    axis = a->i;
+  }
+  if (axis != 1 && axis != -1)
+    return lsp_onnx_fail_at(
+        where,
+        "the graph output '%s' is the %s over axis %lld; lsprobe reads a "
+        "final %s over the classes only (axis 1 or -1 of N × K), as the "
+        "logits it is applied to ('%s')",
+        c->m->output, ot, (long long)axis, ot, lsp_onnx_str(pn->input[0]));
+  free(c->m->softmax_op);
+  free(c->m->softmax_out);
+  c->m->softmax_op = lsp_onnx_strdup(ot);
+  c->m->softmax_out = lsp_onnx_strdup(c->m->output);
+  if (!c->m->softmax_op || !c->m->softmax_out)
+    return lsp_fail(LSP_ENOMEM, "%s: out of memory", where);
+  *taken = 1;
+  return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0], pn->name);
 }
 
 /* 1 when `name` is a computed value: the graph input or the output of an
@@ -422,7 +445,8 @@ static int is_value(const lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
   const char *op = lsp_onnx_str(pp->op_type);
   while (o < N_OPS && strcmp(k_ops[o].name, op) != 0) o++;
   if (o < N_OPS || !lsp_onnx_fold_op(op)) return 1;
-  return lsp_onnx_pick_op(op) && pp->n_input > 0 && depth < 64 &&
+  return (lsp_onnx_pick_op(op) || !strcmp(op, "Transpose")) &&
+         pp->n_input > 0 && depth < 64 &&
          is_value(c, g, pp->input[0], depth + 1);
 }
 
@@ -494,9 +518,12 @@ static int rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
               "domain '%s' is not supported (only the default "
               "ONNX domain)",
               dom);
-        if (o == N_OPS && (st = final_softmax(c, pn, ot, where)) != LSP_OK)
+        int taken = 0;
+        if (o == N_OPS &&
+            (st = final_softmax(c, pn, ot, where, &taken)) != LSP_OK)
           return st;
-        if (o == N_OPS && !lsp_onnx_fold_op(ot))
+        if (taken) folded[i] = 1; /* an alias: no node */
+        if (o == N_OPS && !taken && !lsp_onnx_fold_op(ot))
           return lsp_onnx_fail_at(
               where,
               "op not supported by lsprobe (it reads Conv, "
@@ -505,8 +532,8 @@ static int rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
               "BatchNormalization, Concat, ReduceMean, ReduceMax, Flatten, "
               "Reshape, Pad, Sigmoid, Tanh, "
               "LeakyRelu, Elu, Selu, Clip, HardSigmoid, HardSwish, Softplus, "
-              "Erf, Gelu, Constant, "
-              "Identity)");
+              "Erf, Gelu, Transpose, Constant, "
+              "Identity; a final Softmax or LogSoftmax over the classes)");
         size_t nout = pn->n_output;
         while (nout && !lsp_onnx_str(pn->output[nout - 1])[0]) nout--;
         if (nout == 0 || !lsp_onnx_str(pn->output[0])[0])
@@ -538,12 +565,19 @@ static int rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
         if ((st = lsp_onnx_rd_pick(c, pn, i, where)) != LSP_OK) return st;
         continue;
       }
+      if (o == N_OPS && !strcmp(ot, "Transpose") && pn->n_input > 0 &&
+          is_value(c, g, pn->input[0], 0)) { /* channels last, and back */
+        if ((st = lsp_onnx_rd_transpose(c, pn, i, where)) != LSP_OK)
+          return st;
+        continue;
+      }
       if (o == N_OPS && reads_value(c, g, pn)) /* x.unsqueeze(1) */
         return lsp_onnx_fail_at(
             where,
             "op not supported by lsprobe on a computed value (only on int64 "
             "constants, as shape arithmetic folded away; Squeeze, Gather "
-            "and Slice also on a value, dropping axes of size 1); export "
+            "and Slice also on a value, dropping axes of size 1, and "
+            "Transpose keeping the batch); export "
             "the model without it (torch.flatten(x, 1) for the pooled "
             "maps)");
       if (o == N_OPS) /* shape arithmetic that did not fold */

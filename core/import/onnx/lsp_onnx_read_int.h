@@ -92,6 +92,12 @@ int lsp_onnx_pick_op(const char *op);
 int lsp_onnx_rd_pick(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
                      const char *where);
 
+/* lsp_onnx_transpose.c: a Transpose whose data input is a computed value,
+ * as a node with its perm (the checker requires one that keeps the
+ * batch). */
+int lsp_onnx_rd_transpose(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
+                          size_t idx, const char *where);
+
 /* Pass 3 (every node's domain, op and outputs) and pass 4 (Constant and
  * Identity nodes first, then the ops with their attributes, Pad's and
  * Reshape's int64 inputs folded in) into c->m (lsp_onnx_nodes.c). */

@@ -509,6 +509,9 @@ int lsp_onnx_infer(const char *path, lsp_onnx_node *nd,
     case LSP_ONNX_REDUCEMAX:
       st = infer_reduce(path, nd, x, y);
       break;
+    case LSP_ONNX_TRANSPOSE:
+      st = lsp_onnx_transpose_infer(path, nd, x, y);
+      break;
     default: /* Relu and the other activations: the same shape */
       break;
   }

@@ -173,6 +173,9 @@ static void node_attrs(wnode *w, const lsp_onnx_node *nd, int64_t opset) {
       if (opset < 18) attr_ints(w, "axes", nd->axes, (size_t)nd->naxes);
       attr_int(w, "keepdims", nd->keepdims);
       break;
+    case LSP_ONNX_TRANSPOSE:
+      attr_ints(w, "perm", nd->perm, (size_t)nd->nperm);
+      break;
     case LSP_ONNX_LEAKYRELU:
     case LSP_ONNX_ELU:
       attr_float(w, "alpha", nd->alpha);
