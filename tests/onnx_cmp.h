@@ -53,6 +53,8 @@ static void onnx_assert_same(const lsp_onnx_model *a, const lsp_onnx_model *b) {
     assert_int_equal(x->naxes, y->naxes);
     for (int j = 0; j < x->naxes; j++) assert_int_equal(x->axes[j], y->axes[j]);
     assert_int_equal(x->keepdims, y->keepdims);
+    assert_int_equal(x->nperm, y->nperm);
+    for (int j = 0; j < x->nperm; j++) assert_int_equal(x->perm[j], y->perm[j]);
     assert_true(onnx_shape_eq(&x->out, &y->out));
   }
   assert_int_equal(a->ninits, b->ninits);

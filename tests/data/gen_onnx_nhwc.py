@@ -67,7 +67,10 @@ It (re)writes tests/data/onnx_nhwc/:
   bad_mixed_op13.onnx   the input is read by the Transpose and also,
                  directly, by a Conv(4, 3x1 kernel over its 10 "channels") as
                  if it were NCHW, whose [N, 4, 8, 1] is added to the first
-                 Conv's [N, 4, 8, 8]: the input's layout is ambiguous
+                 Conv's [N, 4, 8, 8]: not every reader of the input is a
+                 Transpose to channels first, so lsprobe takes the input as
+                 the file lays it out (N x C x H x W, C = 10) and refuses the
+                 Add (it adds values of one shape; no broadcasting)
   bad_smaxis_op13.onnx  the output is a Softmax with axis 0 (across the
                  batch), not over the classes
 tests/data/onnx_nhwc/rgb/:

@@ -307,7 +307,8 @@ static int convert(lsp_onnx_rctx *c, const LspOnnx__ModelProto *mp,
   if (!(m->output = lsp_onnx_strdup(g->output[0]->name)))
     return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
   if ((st = lsp_onnx_rd_nodes(c, g)) != LSP_OK) return st;
-  if ((st = resolve_names(c)) != LSP_OK || (st = keep_aliases(c)) != LSP_OK)
+  if ((st = resolve_names(c)) != LSP_OK || (st = keep_aliases(c)) != LSP_OK ||
+      (st = lsp_onnx_rd_reduce_nhwc(m)) != LSP_OK)
     return st;
   if ((st = lsp_onnx_check(m, c->path)) != LSP_OK) return st;
   return lsp_onnx_output_shape(g->output[0], c->path,

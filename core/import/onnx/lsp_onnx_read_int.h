@@ -97,6 +97,10 @@ int lsp_onnx_rd_pick(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
  * batch). */
 int lsp_onnx_rd_transpose(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
                           size_t idx, const char *where);
+/* After the names are resolved: a ReduceMean or ReduceMax over axes
+ * {1, 2} (keepdims 0) of a Transpose [0, 2, 3, 1] reads the Transpose's
+ * input over axes {2, 3} instead (the same N × C). */
+int lsp_onnx_rd_reduce_nhwc(lsp_onnx_model *m);
 
 /* Pass 3 (every node's domain, op and outputs) and pass 4 (Constant and
  * Identity nodes first, then the ops with their attributes, Pad's and

@@ -16,6 +16,7 @@
  * The rule reads the graph only, never the data. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/base/lsp_error.h"
@@ -51,6 +52,38 @@ int lsp_onnx_rd_transpose(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
   nd->index = idx;
   nd->nperm = perm ? (int)perm->n_ints : 0;
   for (int k = 0; k < nd->nperm; k++) nd->perm[k] = perm->ints[k];
+  return LSP_OK;
+}
+
+/* A global pooling of the channels-last maps: ReduceMean or ReduceMax over
+ * axes {1, 2} (or {-3, -2}), keepdims 0, of a Transpose [0, 2, 3, 1]
+ * (Keras's GlobalAveragePooling2D as tf2onnx writes it when it does not
+ * move the Transpose) is the same N × C as the reduction over axes
+ * {2, 3} of the Transpose's input: the node reads that input instead, and
+ * the Transpose, if nothing else reads it, is dropped by the checker. */
+int lsp_onnx_rd_reduce_nhwc(lsp_onnx_model *m) {
+  for (size_t k = 0; k < m->nnodes; k++) {
+    lsp_onnx_node *nd = &m->nodes[k];
+    if ((nd->op != LSP_ONNX_REDUCEMEAN && nd->op != LSP_ONNX_REDUCEMAX) ||
+        nd->keepdims || nd->naxes != 2)
+      continue;
+    int64_t a = nd->axes[0] < 0 ? nd->axes[0] + 4 : nd->axes[0];
+    int64_t b = nd->axes[1] < 0 ? nd->axes[1] + 4 : nd->axes[1];
+    if (!((a == 1 && b == 2) || (a == 2 && b == 1))) continue;
+    for (size_t j = 0; j < m->nnodes; j++) {
+      const lsp_onnx_node *t = &m->nodes[j];
+      if (t->op != LSP_ONNX_TRANSPOSE || strcmp(t->output, nd->inputs[0]) ||
+          t->nperm != 4 || t->perm[0] != 0 || t->perm[1] != 2 ||
+          t->perm[2] != 3 || t->perm[3] != 1)
+        continue;
+      char *in = lsp_onnx_strdup(t->inputs[0]);
+      if (!in) return lsp_fail(LSP_ENOMEM, "out of memory");
+      free(nd->inputs[0]);
+      nd->inputs[0] = in;
+      nd->axes[0] = 2, nd->axes[1] = 3;
+      break;
+    }
+  }
   return LSP_OK;
 }
 
@@ -125,7 +158,8 @@ static int elementwise(const lsp_onnx_model *m, const lsp_onnx_node *nd) {
 }
 
 /* Whether every reader of `value` (and, through element-wise nodes, of
- * theirs) ends at a Transpose to channels first; *found counts those.
+ * theirs) ends at a Transpose to channels first (an element-wise node
+ * that leads to none does not); *found counts those.
  * depth bounds the walk (a chain longer than 64 element-wise ops is
  * no channels-last input). */
 static int all_to_nchw(const lsp_onnx_model *m, const char *value, int depth,
@@ -140,7 +174,9 @@ static int all_to_nchw(const lsp_onnx_model *m, const char *value, int depth,
       ++*found;
       continue;
     }
-    if (!elementwise(m, nd) || !all_to_nchw(m, nd->output, depth + 1, found))
+    const size_t before = *found; /* each way ends at such a Transpose */
+    if (!elementwise(m, nd) || !all_to_nchw(m, nd->output, depth + 1, found) ||
+        *found == before)
       return 0;
   }
   return 1;
