@@ -13,13 +13,7 @@
 . "$(dirname "$0")/e2e_common.sh"
 PY=/usr/bin/python3
 K="$DATA/onnx_nhwc/fmnist"
-FM=${LSPROBE_DATA:-/usr/share/datasets/fashion-mnist}
-
-if [ ! -e "$FM/t10k-images-idx3-ubyte.gz" ] && [ ! -e "$FM/t10k-images-idx3-ubyte" ]; then
-  skipped "Fashion-MNIST not installed ($FM; Debian dataset-fashion-mnist)"
-  finish
-  exit $?
-fi
+need_fashion_mnist
 if ! "$PY" -c 'import numpy' 2>/dev/null; then
   skipped "/usr/bin/python3 lacks numpy"
   finish
@@ -32,36 +26,15 @@ expect_exit 0 "eval the Keras-style CNN (ONNX, channels last)" "$LSP" eval --mod
 cp "$SCR/out" "$SCR/eval.json"
 grep -q "WARNING: .*model.onnx: the graph output 'dense_1' is the Softmax of the logits 'sequential/dense_1/BiasAdd:0'; lsprobe reads those logits" "$SCR/err" &&
   ok "warns that it reads the logits under the final Softmax" || bad "no Softmax warning: $(cat "$SCR/err")"
-"$PY" - "$SCR/eval.json" "$K/case.json" "$SCR/dump" "$K/preds.npy" <<'PY' && ok "every test prediction is PyTorch's float64 one" || bad "predictions differ from PyTorch's"
-import json, sys
-import numpy as np
-ev, case = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-z = np.load(sys.argv[3] + "/logits.npy")
-want = np.load(sys.argv[4])
-got = z.argmax(1)
-n = case["n_test"]
-print("lsprobe accuracy", ev["accuracy"], "PyTorch", case["correct_float64"] / n)
-assert z.shape == (n, 10) and ev["n"] == n
-assert (got == want).all(), np.flatnonzero(got != want)[:10]
-assert ev["accuracy"] == case["correct_float64"] / n
-assert ev["feature_dim"] == 32
-PY
+"$PY" "$(dirname "$0")/fmnist_case.py" preds "$SCR/eval.json" "$K/case.json" "$SCR/dump" "$K/preds.npy" 32 &&
+  ok "every test prediction is PyTorch's float64 one" || bad "predictions differ from PyTorch's"
 
 # --- FGSM against float64 PyTorch ----------------------------------------------
 EPS=$("$PY" -c 'import json,sys; print(",".join(str(e) for e in json.load(open(sys.argv[1]))["fgsm_eps"]))' "$K/case.json")
 expect_exit 0 "FGSM on the Keras-style CNN" "$LSP" attack --model "$K/model.onnx" --data fashion-mnist --attack fgsm --eps "$EPS" --json
 cp "$SCR/out" "$SCR/fgsm.json"
-"$PY" - "$SCR/fgsm.json" "$K/case.json" <<'PY' && ok "FGSM accuracies = PyTorch float64 within 0.005 at every eps" || bad "FGSM accuracies differ from PyTorch float64"
-import json, sys
-r, case = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-pts = r["points"]
-assert [p["eps"] for p in pts] == case["fgsm_eps"]
-worst = 0
-for p, w in zip(pts, case["fgsm_accuracy_float64"]):
-    print("eps %.2f lsprobe %.4f  float64 %.4f" % (p["eps"], p["accuracy_raw"], w))
-    worst = max(worst, abs(p["accuracy_raw"] - w))
-assert worst <= 0.005, worst
-PY
+"$PY" "$(dirname "$0")/fmnist_case.py" fgsm "$SCR/fgsm.json" "$K/case.json" &&
+  ok "FGSM accuracies = PyTorch float64 within 0.005 at every eps" || bad "FGSM accuracies differ from PyTorch float64"
 
 # --- export, clusters, a teacher ------------------------------------------------
 expect_exit 0 "export the Keras-style CNN" "$LSP" export --model "$K/model.onnx" --out "$SCR/back.onnx"

@@ -18,6 +18,16 @@ bad() { nfail=$((nfail + 1)); echo "FAIL - $1"; }
 # skipped WHY: a check that could not run; the script then exits 77, which
 # ctest reports as skipped (SKIP_RETURN_CODE), never as passed
 skipped() { nskip=$((nskip + 1)); echo "skip - $1"; }
+# need_fashion_mnist: exit as skipped (77) unless the Fashion-MNIST test
+# images are installed (Debian dataset-fashion-mnist; LSPROBE_DATA: elsewhere)
+need_fashion_mnist() {
+  local fm=${LSPROBE_DATA:-/usr/share/datasets/fashion-mnist}
+  if [ ! -e "$fm/t10k-images-idx3-ubyte.gz" ] && [ ! -e "$fm/t10k-images-idx3-ubyte" ]; then
+    skipped "Fashion-MNIST not installed ($fm; Debian dataset-fashion-mnist)"
+    finish
+    exit $?
+  fi
+}
 # expect_exit CODE NAME CMD...: run CMD, check its exit status; stderr in $SCR/err
 expect_exit() {
   local want=$1 name=$2

@@ -42,6 +42,20 @@ static inline double fx_max_abs(const double *v, size_t n) {
   return s;
 }
 
+/* The logits of m on tests/data/<xrel> (an n × in_dim array; n × k,
+ * malloc'ed). */
+static inline float *fx_logits(const lsp_model *m, const char *xrel, size_t n,
+                               size_t k) {
+  lsp_array x;
+  td_load(xrel, &x);
+  assert_int_equal(x.count, n * m->in_dim);
+  float *z = malloc(n * k * sizeof *z);
+  assert_non_null(z);
+  assert_int_equal(lsp_model_predict(m, x.data, n, n, z, NULL), 0);
+  lsp_array_release(&x);
+  return z;
+}
+
 /* tests/data/<rel> must be refused (LSP_EDATA) with a message naming both
  * node and needle. */
 static inline void fx_refused(const char *rel, const char *node,

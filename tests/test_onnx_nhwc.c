@@ -42,14 +42,7 @@ enum { N = 8, K = 4 };
 static float *logits(const lsp_model *m, const char *dir) {
   char p[128];
   snprintf(p, sizeof p, "%sx.npy", dir);
-  lsp_array x;
-  td_load(p, &x);
-  assert_int_equal(x.count, N * m->in_dim);
-  float *z = malloc(N * K * sizeof *z);
-  assert_non_null(z);
-  assert_int_equal(lsp_model_predict(m, x.data, N, N, z, NULL), 0);
-  lsp_array_release(&x);
-  return z;
+  return fx_logits(m, p, N, K);
 }
 
 /* The model written by `lsprobe export`, read back: the same logits. */

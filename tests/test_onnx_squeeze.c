@@ -34,16 +34,7 @@
 enum { N = 8, K = 4 };
 
 /* The logits of m on x.npy (N × K, malloc'ed). */
-static float *logits(const lsp_model *m) {
-  lsp_array x;
-  td_load(DIR "x.npy", &x);
-  assert_int_equal(x.count, N * m->in_dim);
-  float *z = malloc(N * K * sizeof *z);
-  assert_non_null(z);
-  assert_int_equal(lsp_model_predict(m, x.data, N, N, z, NULL), 0);
-  lsp_array_release(&x);
-  return z;
-}
+static float *logits(const lsp_model *m) { return fx_logits(m, DIR "x.npy", N, K); }
 
 /* tests/data/onnx_squeeze/<file> is the network of `base`: the same node
  * kinds in order, the same logits bit for bit, PyTorch's numbers `ref`. */
