@@ -6,7 +6,10 @@
  * Slice and Squeeze) and Concat feeding a Reshape; a node of these ops whose inputs are all int64
  * constants becomes the constant it computes (ONNX semantics), any other is
  * refused by the caller (a Squeeze, Gather or Slice of a computed value is
- * read as a Reshape, lsp_onnx_pick.c). Shape of a computed value knows its entries by
+ * read as a Reshape, lsp_onnx_pick.c). A Transpose of a float32 constant
+ * (older PyTorch exports of nn.Linear without bias: Transpose of the weight,
+ * then MatMul) is folded the same way, into the float32 constant it
+ * computes. Shape of a computed value knows its entries by
  * name only (lsp_onnx_read_int.h): the batch size N (LSP_ONNX_BATCH) and
  * dimension k of that value (LSP_ONNX_DIM); Gather of a non-negative entry
  * and Slice within the first two take them (x.size(1), x.flatten(2)),
@@ -61,8 +64,10 @@ static void strides(const lsp_onnx_tensor *t, int64_t *st) {
   for (int k = t->ndim - 1; k >= 0; k--) st[k] = s, s *= t->dims[k];
 }
 
-/* out gets ndim/dims and room for its elements; 0 when it is too large. */
-static int shape_out(lsp_onnx_tensor *out, int ndim, const int64_t *dims) {
+/* out gets ndim/dims and room for its elements of type dtype (int64 or
+ * float32); 0 when it is too large. */
+static int shape_out_as(lsp_onnx_tensor *out, int ndim, const int64_t *dims,
+                        int dtype) {
   size_t n = 1;
   for (int k = 0; k < ndim; k++) {
     if (dims[k] < 0 || (dims[k] && n > MAX_FOLD / (size_t)dims[k])) return 0;
@@ -72,8 +77,14 @@ static int shape_out(lsp_onnx_tensor *out, int ndim, const int64_t *dims) {
   if (n == 0 || n > MAX_FOLD) return 0;
   out->ndim = ndim;
   out->count = n;
-  out->dtype = LSP_ONNX_INT64;
+  out->dtype = dtype;
+  if (dtype == LSP_ONNX_FLOAT)
+    return (out->f = malloc(n * sizeof *out->f)) != NULL ? 1 : -1;
   return (out->i = malloc(n * sizeof *out->i)) != NULL ? 1 : -1;
+}
+
+static int shape_out(lsp_onnx_tensor *out, int ndim, const int64_t *dims) {
+  return shape_out_as(out, ndim, dims, LSP_ONNX_INT64);
 }
 
 /* out[j] = in[offset(j)]: the element of `in` at start + index·step per
@@ -87,7 +98,10 @@ static void gather(const lsp_onnx_tensor *in, lsp_onnx_tensor *out,
     int64_t off = 0;
     for (int k = 0; k < out->ndim; k++)
       off += (start[k] + idx[k] * step[k]) * st[axis_of[k]];
-    out->i[j] = in->i[off];
+    if (in->dtype == LSP_ONNX_FLOAT)
+      out->f[j] = in->f[off];
+    else
+      out->i[j] = in->i[off];
     for (int k = out->ndim - 1; k >= 0 && ++idx[k] == out->dims[k]; k--)
       idx[k] = 0;
   }
@@ -137,7 +151,8 @@ static int transpose(const LspOnnx__NodeProto *pn, const lsp_onnx_tensor *x,
     if (p < 0 || p >= x->ndim || seen[p]++) return 0;
     axis_of[k] = (int)p, dims[k] = x->dims[p], one[k] = 1;
   }
-  int r = shape_out(out, x->ndim, dims);
+  int r = shape_out_as(out, x->ndim, dims,
+                       x->dtype == LSP_ONNX_FLOAT ? LSP_ONNX_FLOAT : LSP_ONNX_INT64);
   if (r > 0) gather(x, out, zero, one, axis_of);
   return r;
 }
@@ -323,7 +338,8 @@ int lsp_onnx_rd_fold(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
     if (!r || !(a[k] = lsp_onnx_rd_const(c, r)) ||
         (a[k]->dtype != LSP_ONNX_INT64 &&
          !(a[k]->dtype == LSP_ONNX_SHAPE_OF && k == 0 &&
-           (kind == F_GATHER || kind == F_SLICE))))
+           (kind == F_GATHER || kind == F_SLICE)) &&
+         !(a[k]->dtype == LSP_ONNX_FLOAT && k == 0 && kind == F_TRANSPOSE)))
       return LSP_OK; /* not (yet) a constant */
     if (k > 0 && kind != F_CONCAT && has_sym(a[k]))
       return LSP_OK; /* N as a shape, index or bound */
