@@ -18,8 +18,9 @@
  *   logits bit for bit;
  * - which inputs are channels-last, on descriptions built by hand: read
  *   only by Transposes [0, 3, 1, 2], directly or through activations and
- *   arithmetic with one-value constants; not when another node reads it,
- *   through a per-channel constant, by another perm, or of rank 2;
+ *   arithmetic with constants of one value or one per channel (the last
+ *   axis), those nodes marked; not when another node reads it, through a
+ *   constant of another size, by another perm, or of rank 2;
  * - a Transpose that moves the batch, and a Softmax over the batch, are
  *   refused naming the node and the reason; an input also read channels
  *   first is the file's N×C×H×W (its mismatched Add refused). */
@@ -138,7 +139,7 @@ static lsp_onnx_model *chain(const lsp_onnx_op *ops, size_t n, size_t cn,
   lsp_onnx_shape s = {rank, {-1, 6, 6, 3}};
   lsp_onnx_model *m = lsp_onnx_model_alloc("x", &s, "t");
   assert_non_null(m);
-  const float c[3] = {2.0f, 2.0f, 2.0f};
+  const float c[6] = {2.0f, 2.0f, 2.0f, 2.0f, 2.0f, 2.0f};
   const int64_t d[1] = {(int64_t)cn};
   assert_int_equal(lsp_onnx_add_init(m, "c", 1, d, c), LSP_OK);
   char prev[32] = "x", out[32];
@@ -170,7 +171,8 @@ static void test_which_inputs(void **state) {
   } cases[] = {
       {none, 0, 1, to_nchw, 4, 0, 1},  /* x -> Transpose */
       {scale, 3, 1, to_nchw, 4, 0, 1}, /* Rescaling, an activation, Transpose */
-      {scale, 2, 3, to_nchw, 4, 0, 0}, /* a constant of 3 values */
+      {scale, 2, 3, to_nchw, 4, 0, 1}, /* per channel (Normalization) */
+      {scale, 2, 6, to_nchw, 4, 0, 0}, /* 6 values along the last axis of 3 */
       {none, 0, 1, other, 4, 0, 0},    /* another perm */
       {none, 0, 1, two, 2, 0, 0},      /* rank 2 */
       {none, 0, 1, to_nchw, 4, 1, 0},  /* a Relu reads x too, leading nowhere */
@@ -182,11 +184,15 @@ static void test_which_inputs(void **state) {
       const char *in[1] = {"x"};
       assert_non_null(lsp_onnx_add_node(m, LSP_ONNX_RELU, "r", 1, in, "r"));
     }
-    if (lsp_onnx_input_nhwc(m) != cases[i].want) {
+    if (lsp_onnx_mark_nhwc(m) != cases[i].want || m->nhwc_input != cases[i].want) {
       print_error("case %zu: channels-last %d, wanted %d\n", i, !cases[i].want,
                   cases[i].want);
       fail();
     }
+    /* the element-wise nodes on the way are marked, the Transpose not */
+    for (size_t k = 0; k < m->nnodes; k++)
+      assert_int_equal(m->nodes[k].nhwc,
+                       cases[i].want && m->nodes[k].op != LSP_ONNX_TRANSPOSE);
     lsp_onnx_model_free(m);
   }
 }

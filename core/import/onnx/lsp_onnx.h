@@ -178,6 +178,10 @@ typedef struct {
                       written; nperm 0: none given (ONNX reverses the
                       axes, which moves the batch: refused) */
   int nperm;
+  int nhwc; /* set by the checker: an element-wise node between a
+               channels-last graph input and its Transposes to channels
+               first (lsp_onnx_transpose.c), computed on lsprobe's C×H×W
+               layout; its constant may vary along the last axis */
   /* Reshape only: one the reader made of a Squeeze, Gather or Slice of a
    * computed value (lsp_onnx_pick.c), as the file wrote it. `from` names
    * that op in messages (LSP_ONNX_PICK_*; 0 for a Reshape of the file).
@@ -223,6 +227,10 @@ typedef struct {
    * the reader took as the graph output (the file's output was the
    * probabilities or their logarithms), and that file output's name */
   char *softmax_op, *softmax_out;
+  /* set by the checker: the graph input is channels-last (N×H×W×C), read
+   * only by Transposes to channels first, directly or through element-wise
+   * nodes (marked nhwc); the lowered model takes C×H×W images */
+  int nhwc_input;
 } lsp_onnx_model;
 
 /* Read an ONNX file into a new description (*out, freed by the caller with

@@ -302,6 +302,7 @@ int lsp_onnx_check(lsp_onnx_model *m, const char *path) {
   if (st == LSP_OK) st = order_nodes(&c);
   if (st == LSP_OK) st = prune(&c);
   if (st == LSP_OK) st = order_inits(&c);
+  if (st == LSP_OK) lsp_onnx_mark_nhwc(m); /* channels-last: before shapes */
   for (size_t k = 0; st == LSP_OK && k < m->nnodes; k++)
     st = infer(&c, &m->nodes[k]);
   lsp_onnx_map_free(&c.inits);

@@ -149,12 +149,13 @@ int lsp_onnx_per_channel(const lsp_onnx_tensor *t, const lsp_onnx_shape *x);
  * attribute (the example's axes in output order, three digits: [0, 2, 3,
  * 1] is 120); the permutation `then` applied after `first` as one (both in
  * that form); and whether the graph input is channels-last (every way from
- * it leads through element-wise ops to a Transpose of perm [0, 3, 1, 2]). */
+ * it leads through element-wise ops to a Transpose of perm [0, 3, 1, 2]:
+ * sets m->nhwc_input and marks those element-wise nodes nhwc). */
 int lsp_onnx_transpose_infer(const char *path, const lsp_onnx_node *nd,
                              const lsp_onnx_shape *x, lsp_onnx_shape *y);
 size_t lsp_onnx_transpose_code(const lsp_onnx_node *nd);
 size_t lsp_onnx_perm_compose(size_t first, size_t then);
-int lsp_onnx_input_nhwc(const lsp_onnx_model *m);
+int lsp_onnx_mark_nhwc(lsp_onnx_model *m);
 
 /* The value of an int64 constant's element list as "[a, b, ...]" (for
  * messages). */

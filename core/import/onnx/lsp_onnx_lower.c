@@ -222,7 +222,7 @@ static int conv_pads(lctx *c, const lsp_onnx_node *on, int *in, lsp_attrs *a) {
  * nothing for the identity, a reshape (no copy) when only axes of size 1
  * move, else a transpose layer. */
 static int transpose(lctx *c, const lsp_onnx_node *on, int in, size_t code,
-                     lsp_shape want, const char *suffix, int *id) {
+                     lsp_shape want, int *id) {
   lsp_shape s = shape_of(c, in);
   const size_t d[3] = {s.c, s.h, s.w}, p[3] = {code / 100, code / 10 % 10,
                                                 code % 10};
@@ -237,7 +237,7 @@ static int transpose(lctx *c, const lsp_onnx_node *on, int in, size_t code,
   lsp_op op = kept ? LSP_OP_RESHAPE : LSP_OP_TRANSPOSE;
   lsp_attrs_default(op, &a);
   a.rc = want.c, a.rh = want.h, a.rw = want.w, a.perm = code;
-  return add(c, on, op, &a, in, 0, suffix, id);
+  return add(c, on, op, &a, in, 0, "", id);
 }
 
 static int lower_node(lctx *c, size_t k) {
@@ -419,17 +419,15 @@ static int lower_node(lctx *c, size_t k) {
       a.value = a.mode == LSP_PAD_CONSTANT ? (double)on->pad_value : 0.0;
       st = add(c, on, LSP_OP_PAD, &a, in, 0, "", &id);
       break;
-    case LSP_ONNX_TRANSPOSE: { /* on lsprobe's C×H×W input, composed */
+    case LSP_ONNX_TRANSPOSE: { /* on lsprobe's C×H×W input: composed */
       size_t code = lsp_onnx_transpose_code(on);
-      if ((c->nhwc == 1 && in == LSP_INPUT) ||
-          (c->nhwc == 2 && in == c->nhwc_node)) {
+      long p = producer(c, on->inputs[0]); /* the input, or nodes on it */
+      if (c->nhwc && (p < 0 || c->om->nodes[p].nhwc)) /* C×H×W, not H×W×C */
         code = lsp_onnx_perm_compose(120, code);
-        in = LSP_INPUT;
-      }
       lsp_shape want = {(size_t)on->out.dims[1],
                         on->out.rank > 2 ? (size_t)on->out.dims[2] : 1,
                         on->out.rank > 3 ? (size_t)on->out.dims[3] : 1};
-      st = transpose(c, on, in, code, want, "", &id);
+      st = transpose(c, on, in, code, want, &id);
       break;
     }
     default: { /* the element-wise activations: lsp_onnx_act.c */
@@ -451,24 +449,13 @@ static int lower(lctx *c) {
   lsp_shape in = {(size_t)is->dims[1], is->rank > 2 ? (size_t)is->dims[2] : 1,
                   is->rank > 3 ? (size_t)is->dims[3] : 1};
   int st;
-  if (lsp_onnx_input_nhwc(om)) { /* N×H×W×C: lsprobe's C×H×W images */
+  if (om->nhwc_input) { /* N×H×W×C: lsprobe's C×H×W images */
     in = (lsp_shape){(size_t)is->dims[3], (size_t)is->dims[1],
                      (size_t)is->dims[2]};
     c->nhwc = 1;
   }
   if (!(c->m = lsp_model_new(in))) return lsp_fail_prefix(LSP_EDATA, c->path);
-  if ((st = plan(c))) return st;
-  int id = LSP_INPUT;
-  for (size_t k = 0; c->nhwc == 1 && k < om->nnodes; k++)
-    for (int j = 0; j < om->nodes[k].ninputs && c->nhwc == 1; j++)
-      if (om->nodes[k].op != LSP_ONNX_TRANSPOSE &&
-          !strcmp(om->nodes[k].inputs[j], om->input)) { /* the file's H×W×C */
-        lsp_shape hwc = {in.h, in.w, in.c};
-        if ((st = transpose(c, &om->nodes[k], LSP_INPUT, 120, hwc, ".nhwc", &id)))
-          return st;
-        c->nhwc = 2, c->nhwc_node = id;
-      }
-  if ((st = bind(c, om->input, id))) return st;
+  if ((st = plan(c)) || (st = bind(c, om->input, LSP_INPUT))) return st;
   for (size_t k = 0; k < om->nnodes; k++)
     if ((st = lower_node(c, k))) return st;
   int out = node_of(c, om->output);

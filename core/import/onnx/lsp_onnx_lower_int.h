@@ -26,11 +26,8 @@ typedef struct {
   int maps; /* pooled class maps are the logits: an identity classifier */
   size_t *tail;    /* the tail's Add/Sub/Mul/Div, from the layer outward */
   size_t ntail;
-  int nhwc; /* the graph input is channels-last; lsprobe's input is
-               C×H×W: 1 when the graph input's name holds lsprobe's input
-               (only Transposes read it), 2 when it holds nhwc_node, a
-               transpose of it to H×W×C (other nodes read it too) */
-  int nhwc_node;
+  int nhwc; /* the graph input is channels-last: lsprobe's input is
+               C×H×W, and so are the nodes marked nhwc computed on it */
 } lsp_onnx_lctx;
 
 /* The ONNX node producing value `name`, or -1 (the input). */

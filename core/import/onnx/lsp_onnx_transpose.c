@@ -10,10 +10,13 @@
  *
  * The graph input is taken as channels-last when every way from it leads,
  * through element-wise ops only (activations; Add, Sub, Mul, Div by a
- * constant of one value), to a Transpose of perm [0, 3, 1, 2]: lsprobe's
- * images are channels first, so the model's input is C × H × W and that
- * Transpose is where the file's images become lsprobe's (lsp_onnx_lower.c).
- * The rule reads the graph only, never the data. */
+ * constant of one value or one per channel along the last axis, as Keras's
+ * Rescaling and Normalization), to a Transpose of perm [0, 3, 1, 2]:
+ * lsprobe's images are channels first, so the model's input is C × H × W,
+ * the element-wise ops are computed on that layout (their per-channel
+ * constants along its channels) and the Transposes are where the file's
+ * images become lsprobe's: no node (lsp_onnx_lower.c). The rule reads the
+ * graph only, never the data. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,9 +145,22 @@ static int to_nchw(const lsp_onnx_node *nd) {
          nd->perm[1] == 3 && nd->perm[2] == 1 && nd->perm[3] == 2;
 }
 
-/* 1 when node nd changes each element alone: an activation, or Add, Sub,
- * Mul or Div of the value by a constant of one element. */
-static int elementwise(const lsp_onnx_model *m, const lsp_onnx_node *nd) {
+/* 1 when constant t varies at most along the last axis of an N×H×W×C
+ * value, and there has c values: [C], [1, C], [1, 1, C] or [1, 1, 1, C]
+ * (Keras's Normalization), or one value. */
+static int last_axis(const lsp_onnx_tensor *t, int64_t c) {
+  if (t->count == 1) return 1;
+  if (t->ndim < 1 || t->ndim > 4 || t->dims[t->ndim - 1] != c) return 0;
+  for (int k = 0; k + 1 < t->ndim; k++)
+    if (t->dims[k] != 1) return 0;
+  return 1;
+}
+
+/* 1 when node nd changes each element alone, channel by channel: an
+ * activation, or Add, Sub, Mul or Div of the value by a constant of one
+ * value or one per channel (the last axis, of size c). */
+static int elementwise(const lsp_onnx_model *m, const lsp_onnx_node *nd,
+                       int64_t c) {
   if (nd->op == LSP_ONNX_RELU ||
       (nd->op >= LSP_ONNX_SIGMOID && nd->op <= LSP_ONNX_GELU))
     return 1;
@@ -152,21 +168,27 @@ static int elementwise(const lsp_onnx_model *m, const lsp_onnx_node *nd) {
       nd->op != LSP_ONNX_MUL && nd->op != LSP_ONNX_DIV)
     return 0;
   const lsp_onnx_tensor *t = NULL;
-  for (int j = 0; j < nd->ninputs && !t; j++)
-    t = lsp_onnx_find_init(m, nd->inputs[j]);
-  return t && t->count == 1;
+  int values = 0;
+  for (int j = 0; j < nd->ninputs; j++) {
+    const lsp_onnx_tensor *u = lsp_onnx_find_init(m, nd->inputs[j]);
+    if (u)
+      t = u;
+    else
+      values++;
+  }
+  return t && values == 1 && last_axis(t, c);
 }
 
 /* Whether every reader of `value` (and, through element-wise nodes, of
  * theirs) ends at a Transpose to channels first (an element-wise node
- * that leads to none does not); *found counts those.
- * depth bounds the walk (a chain longer than 64 element-wise ops is
- * no channels-last input). */
-static int all_to_nchw(const lsp_onnx_model *m, const char *value, int depth,
+ * that leads to none does not); *found counts those, and the element-wise
+ * nodes on the way are marked. depth bounds the walk (a chain longer than
+ * 64 element-wise ops is no channels-last input). */
+static int all_to_nchw(lsp_onnx_model *m, const char *value, int depth,
                        size_t *found) {
   if (depth > 64) return 0;
   for (size_t k = 0; k < m->nnodes; k++) {
-    const lsp_onnx_node *nd = &m->nodes[k];
+    lsp_onnx_node *nd = &m->nodes[k];
     int reads = 0;
     for (int j = 0; j < nd->ninputs; j++) reads |= !strcmp(nd->inputs[j], value);
     if (!reads) continue;
@@ -175,15 +197,19 @@ static int all_to_nchw(const lsp_onnx_model *m, const char *value, int depth,
       continue;
     }
     const size_t before = *found; /* each way ends at such a Transpose */
-    if (!elementwise(m, nd) || !all_to_nchw(m, nd->output, depth + 1, found) ||
-        *found == before)
+    if (!elementwise(m, nd, m->in_shape.dims[3]) ||
+        !all_to_nchw(m, nd->output, depth + 1, found) || *found == before)
       return 0;
+    nd->nhwc = 1;
   }
   return 1;
 }
 
-int lsp_onnx_input_nhwc(const lsp_onnx_model *m) {
+int lsp_onnx_mark_nhwc(lsp_onnx_model *m) {
   size_t found = 0;
-  return m->in_shape.rank == 4 && all_to_nchw(m, m->input, 0, &found) &&
-         found > 0;
+  for (size_t k = 0; k < m->nnodes; k++) m->nodes[k].nhwc = 0;
+  m->nhwc_input = m->in_shape.rank == 4 && all_to_nchw(m, m->input, 0, &found) &&
+                  found > 0;
+  for (size_t k = 0; !m->nhwc_input && k < m->nnodes; k++) m->nodes[k].nhwc = 0;
+  return m->nhwc_input;
 }
