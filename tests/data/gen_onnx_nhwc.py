@@ -18,17 +18,19 @@ Debian dataset-fashion-mnist):
 
 The rule the references follow: lsprobe's data are channels first
 (N x C x H x W); a rank-4 graph input read only by a Transpose of perm
-[0, 3, 1, 2] (directly, or through Mul or Add by a scalar constant) is
-channels last and is given x.permute(0, 2, 3, 1). So every reference is
-f(x.permute(0, 2, 3, 1)) for the channels-first x of x.npy, f the file's
-graph evaluated op by op by PyTorch in float64 on the initializers read back
-from the file, and gradients are with respect to that channels-first x. When
-the graph's output is a Softmax (or LogSoftmax) of the logits, the logits are
-the Softmax's input and the loss is the cross-entropy of those. As a check,
-the C = 1 and C = 3 models also run as the channels-first PyTorch networks
-their weights came from (nn.Conv2d and so on on x, the first Dense kernel's
-rows in channels-first flatten order), in float64; logits and gradients must
-agree to 1e-12.
+[0, 3, 1, 2] (directly, or through Mul or Add by a scalar constant, or
+Keras' Normalization: Sub of a constant, then Mul or Div by one, of shape
+[1, 1, 1, C] or [C]) is channels last and is given x.permute(0, 2, 3, 1).
+So every reference is f(x.permute(0, 2, 3, 1)) for the channels-first x of
+x.npy, f the file's graph evaluated op by op by PyTorch in float64 on the
+initializers read back from the file, and gradients are with respect to
+that channels-first x. When the graph's output is a Softmax (or
+LogSoftmax) of the logits, the logits are the Softmax's input and the loss
+is the cross-entropy of those. As a check, the C = 1 and C = 3 models also
+run as the channels-first PyTorch networks their weights came from
+(nn.Conv2d and so on on x, the first Dense kernel's rows in channels-first
+flatten order, a Normalization's constants as [1, C, 1, 1]), in float64;
+logits and gradients must agree to 1e-12.
 
 It (re)writes tests/data/onnx_nhwc/:
   x.npy          images in [0, 1], float32 [8, 1, 10, 10] (channels first)
@@ -82,6 +84,16 @@ tests/data/onnx_nhwc/rgb/:
                  epsilon 0.001 as Keras), Relu, Transpose [0, 2, 3, 1],
                  Reshape [-1, 320], MatMul [320, 4], Add
   rgb_logits.npy, rgb_grad.npy ([8, 3, 8, 8]), rgb_fgsm.npy  as above
+  rgbnorm_op13.onnx   Keras' Normalization in front of rgb's graph and
+                 weights: Sub of the mean [0.45, 0.5, 0.55] (float32, shape
+                 [1, 1, 1, 3]), Mul by inv_std = 1/std, std [0.2, 0.25, 0.3]
+                 (float32 1/float64(std), shape [1, 1, 1, 3]), then
+                 Transpose [0, 3, 1, 2] and rgb's trunk
+  rgbnorm3_op13.onnx  the same with mean and std of shape [3] and a Div by
+                 std instead of the Mul (the same network up to float32
+                 rounding of inv_std)
+  rgbnorm{,3}_logits.npy, rgbnorm{,3}_grad.npy, rgbnorm{,3}_fgsm.npy  as
+                 above, one set for each
 tests/data/onnx_nhwc/fmnist/:
   model.onnx     a channels-last CNN trained by PyTorch on Fashion-MNIST
                  (uint8/255 in float32): Conv(8, 3x3), ReLU, MaxPool 2,
@@ -166,6 +178,19 @@ class Keras:
         o = self.const(p + "Cast_1/x:0", np.array(offset, np.float32))
         self.op("Mul", p + "mul", [self.v, s])
         self.op("Add", p + "add", [self.v, o])
+
+    def normalization(self, mean, scale, div, name="normalization"):
+        """Keras' Normalization: Sub of the mean, then Div by the standard
+        deviation (div) or Mul by its reciprocal; constants of shape
+        [1, 1, 1, C] or [C], broadcast over the channels-last last axis."""
+        p = "sequential/%s/" % name
+        self.op("Sub", p + "sub", [self.v, self.const(p + "sub/y:0", mean)])
+        if div:
+            self.op("Div", p + "truediv",
+                    [self.v, self.const(p + "Maximum:0", scale)])
+        else:
+            self.op("Mul", p + "truediv",
+                    [self.v, self.const(p + "truediv/Reciprocal:0", scale)])
 
     def conv(self, name, w, b, same):
         p = "sequential/%s/" % name
@@ -308,8 +333,12 @@ def run_node(n, i, a, opset):
         return i[0] @ i[1]
     if t == "Add":
         return i[0] + i[1]
+    if t == "Sub":
+        return i[0] - i[1]
     if t == "Mul":
         return i[0] * i[1]
+    if t == "Div":
+        return i[0] / i[1]
     if t == "ReduceMean":
         return i[0].mean(a["axes"], keepdim=bool(a.get("keepdims", 1)))
     if t in ("Softmax", "LogSoftmax"):
@@ -499,8 +528,29 @@ class RGB(nn.Module):
         return self.d(torch.flatten(h, 1))
 
 
-def rgb_graph(net):
+class RGBNorm(nn.Module):
+    """rgb's network behind Keras' Normalization, channels first: (x - mean)
+    / std or (x - mean) * inv_std, the file's float32 constants per
+    channel."""
+
+    def __init__(self, net, mean, scale, div):
+        super().__init__()
+        self.net, self.div = net, div
+        self.register_buffer("mean", torch.from_numpy(
+            mean.reshape(1, 3, 1, 1).copy()))
+        self.register_buffer("scale", torch.from_numpy(
+            scale.reshape(1, 3, 1, 1).copy()))
+
+    def forward(self, x):
+        h = x - self.mean
+        return self.net(h / self.scale if self.div else h * self.scale)
+
+
+def rgb_graph(net, norm=None):
+    """norm: (mean, scale, div) for a Normalization in front."""
     k = Keras(8, 8, 3)
+    if norm is not None:
+        k.normalization(*norm)
     k.conv("conv2d", a32(net.c1.weight), a32(net.c1.bias), True)
     bn = net.bn
     k.batchnorm("batch_normalization", a32(bn.weight), a32(bn.bias),
@@ -563,6 +613,15 @@ def small_cases():
     centre(rgb, x3, rgb.d.bias)
     m = save(rgb_graph(rgb), path("rgb/rgb_op13.onnx"))
     reference(m, x3, y3, path("rgb/rgb"), rgb)
+    # Keras' Normalization in front of the same trunk and weights
+    mean = np.array([0.45, 0.5, 0.55], np.float32)
+    std = np.array([0.2, 0.25, 0.3], np.float32)
+    inv_std = (1.0 / std.astype(np.float64)).astype(np.float32)
+    for f, norm in (("rgbnorm", (mean.reshape(1, 1, 1, 3),
+                                 inv_std.reshape(1, 1, 1, 3), False)),
+                    ("rgbnorm3", (mean, std, True))):
+        m = save(rgb_graph(rgb, norm), path("rgb/%s_op13.onnx" % f))
+        reference(m, x3, y3, path("rgb/" + f), RGBNorm(rgb, *norm).eval())
 
 
 # --- Fashion-MNIST, end to end -----------------------------------------------
