@@ -10,7 +10,9 @@
  *   the description names the Softmax it read through;
  * - a Rescaling (Mul and Add by scalars) before the first Transpose;
  * - three channels (N×8×8×3): a real permutation of the input, a batch
- *   norm;
+ *   norm; Keras's Normalization in front (Sub, then Mul or Div, by
+ *   constants per channel along the last axis), no transpose left before
+ *   the convolution;
  * - a global average pooling as ReduceMean over axes [2, 3] after the
  *   Transpose was moved, and over axes [1, 2] of the channels-last maps:
  *   the same network (no transpose layer), the same logits bit for bit;
@@ -115,6 +117,15 @@ static void test_cnn(void **state) {
   torch_case(DIR, "rescale_op13.onnx", "rescale", 1, 10, 1, NULL);
   /* three channels: the input's transpose is a real permutation */
   torch_case(RGB, "rgb_op13.onnx", "rgb", 3, 8, 1, NULL);
+  /* Keras's Normalization in front: Sub and Mul (Div) by one constant per
+   * channel along the last axis, [1, 1, 1, 3] or [3], computed on
+   * lsprobe's C×H×W images as one normalize layer each */
+  torch_case(RGB, "rgbnorm_op13.onnx", "rgbnorm", 3, 8, 1, NULL);
+  torch_case(RGB, "rgbnorm3_op13.onnx", "rgbnorm3", 3, 8, 1, NULL);
+  lsp_model *nm = fx_load(RGB "rgbnorm3_op13.onnx");
+  assert_int_equal(nm->nodes[0].op, LSP_OP_NORMALIZE);
+  assert_int_equal(nm->nodes[1].op, LSP_OP_CONV); /* no transpose between */
+  lsp_model_free(nm);
 }
 
 static void test_gap(void **state) {
