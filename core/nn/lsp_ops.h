@@ -189,7 +189,11 @@ void lsp_gmp_bwd(const lsp_op_call *c);
    .flops = lsp_gmp_flops, .forward = lsp_gmp_fwd,                        \
    .backward = lsp_gmp_bwd, .reads = lsp_reads_gap}
 
-/* A permutation of one example's axes (lsp_ops_transpose.c). */
+/* A permutation of one example's axes (lsp_ops_transpose.c).
+ * lsp_transpose_axes: the digits of a perm code into p[3] (the input axis
+ * of each output axis); 0 unless they are a permutation of 0, 1, 2, and p
+ * is then the identity. */
+int lsp_transpose_axes(size_t perm, size_t p[3]);
 extern const lsp_attr_def lsp_transpose_attrs[];
 int lsp_transpose_infer(const lsp_attrs *a, const lsp_shape *in,
                         lsp_shape *out, char *why, size_t len);

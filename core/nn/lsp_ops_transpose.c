@@ -20,9 +20,7 @@
 const lsp_attr_def lsp_transpose_attrs[] = {
     {"perm", LSP_ATTR_SIZE, offsetof(lsp_attrs, perm), 0}, {NULL, 0, 0, 0}};
 
-/* The digits of perm into p[3]; 0 unless they are a permutation of 0, 1, 2
- * (p is then the identity). */
-static int digits(size_t perm, size_t p[3]) {
+int lsp_transpose_axes(size_t perm, size_t p[3]) {
   p[0] = perm / 100 % 10, p[1] = perm / 10 % 10, p[2] = perm % 10;
   if (perm <= 210 && p[0] < 3 && p[1] < 3 && p[2] < 3 && p[0] != p[1] &&
       p[0] != p[2] && p[1] != p[2])
@@ -34,7 +32,7 @@ static int digits(size_t perm, size_t p[3]) {
 int lsp_transpose_infer(const lsp_attrs *a, const lsp_shape *in,
                         lsp_shape *out, char *w, size_t len) {
   size_t p[3];
-  if (!digits(a->perm, p)) {
+  if (!lsp_transpose_axes(a->perm, p)) {
     snprintf(w, len,
              "perm %zu is not a permutation of the axes 0, 1, 2 (c, h, w) "
              "written as three digits (120: C×H×W to H×W×C)",
@@ -55,7 +53,7 @@ double lsp_transpose_flops(const lsp_node *nd) {
  * C×H×W in row-major order). */
 static void steps(const lsp_node *nd, size_t st[3]) {
   size_t p[3];
-  digits(nd->a.perm, p);
+  lsp_transpose_axes(nd->a.perm, p);
   const size_t in[3] = {nd->ishape.h * nd->ishape.w, nd->ishape.w, 1};
   for (int k = 0; k < 3; k++) st[k] = in[p[k]];
 }

@@ -155,6 +155,10 @@ int lsp_onnx_transpose_infer(const char *path, const lsp_onnx_node *nd,
                              const lsp_onnx_shape *x, lsp_onnx_shape *y);
 size_t lsp_onnx_transpose_code(const lsp_onnx_node *nd);
 size_t lsp_onnx_perm_compose(size_t first, size_t then);
+/* 1 when constant t varies at most along the last axis of an N×H×W×C
+ * value, and there has c values: [C], [1, C], [1, 1, C] or [1, 1, 1, C]
+ * (Keras's Normalization), or it is one value. */
+int lsp_onnx_last_axis(const lsp_onnx_tensor *t, int64_t c);
 int lsp_onnx_mark_nhwc(lsp_onnx_model *m);
 
 /* The value of an int64 constant's element list as "[a, b, ...]" (for

@@ -20,6 +20,7 @@
 
 #include "core/base/lsp_error.h"
 #include "core/import/onnx/lsp_onnx_lower_int.h"
+#include "core/nn/lsp_ops.h"
 #include "core/nn/layers/lsp_pad.h"
 
 /* The dense kernel a dilated convolution expands to may hold at most this
@@ -197,6 +198,13 @@ static int bind(lctx *c, const char *value, int id) {
   return LSP_OK;
 }
 
+/* One example of an ONNX value as lsprobe's C×H×W (N×D: D×1×1; N×C×L:
+ * C×L×1). */
+static lsp_shape example_of(const lsp_onnx_shape *o) {
+  return (lsp_shape){(size_t)o->dims[1], o->rank > 2 ? (size_t)o->dims[2] : 1,
+                     o->rank > 3 ? (size_t)o->dims[3] : 1};
+}
+
 static lsp_shape shape_of(const lctx *c, int id) {
   return id == LSP_INPUT ? c->m->in_shape : c->m->nodes[id].shape;
 }
@@ -224,9 +232,9 @@ static int conv_pads(lctx *c, const lsp_onnx_node *on, int *in, lsp_attrs *a) {
 static int transpose(lctx *c, const lsp_onnx_node *on, int in, size_t code,
                      lsp_shape want, int *id) {
   lsp_shape s = shape_of(c, in);
-  const size_t d[3] = {s.c, s.h, s.w}, p[3] = {code / 100, code / 10 % 10,
-                                                code % 10};
-  size_t last = 0, kept = 1;
+  const size_t d[3] = {s.c, s.h, s.w};
+  size_t p[3], last = 0, kept = 1;
+  lsp_transpose_axes(code, p);
   for (int k = 0; k < 3; k++)
     if (d[p[k]] > 1) kept &= p[k] >= last, last = p[k];
   lsp_attrs a;
@@ -395,11 +403,7 @@ static int lower_node(lctx *c, size_t k) {
     }
     case LSP_ONNX_FLATTEN:
     case LSP_ONNX_RESHAPE: {
-      lsp_shape s = shape_of(c, in);
-      const lsp_onnx_shape *o = &on->out;
-      lsp_shape want = {(size_t)o->dims[1],
-                        o->rank > 2 ? (size_t)o->dims[2] : 1,
-                        o->rank > 3 ? (size_t)o->dims[3] : 1};
+      lsp_shape s = shape_of(c, in), want = example_of(&on->out);
       if (s.c == want.c && s.h == want.h && s.w == want.w)
         return bind(c, on->output, in); /* the same buffer and shape */
       lsp_op op = want.h == 1 && want.w == 1 ? LSP_OP_FLATTEN : LSP_OP_RESHAPE;
@@ -424,10 +428,7 @@ static int lower_node(lctx *c, size_t k) {
       long p = producer(c, on->inputs[0]); /* the input, or nodes on it */
       if (c->nhwc && (p < 0 || c->om->nodes[p].nhwc)) /* C×H×W, not H×W×C */
         code = lsp_onnx_perm_compose(120, code);
-      lsp_shape want = {(size_t)on->out.dims[1],
-                        on->out.rank > 2 ? (size_t)on->out.dims[2] : 1,
-                        on->out.rank > 3 ? (size_t)on->out.dims[3] : 1};
-      st = transpose(c, on, in, code, want, &id);
+      st = transpose(c, on, in, code, example_of(&on->out), &id);
       break;
     }
     default: { /* the element-wise activations: lsp_onnx_act.c */
@@ -446,8 +447,7 @@ static int lower_node(lctx *c, size_t k) {
 static int lower(lctx *c) {
   const lsp_onnx_model *om = c->om;
   const lsp_onnx_shape *is = &om->in_shape;
-  lsp_shape in = {(size_t)is->dims[1], is->rank > 2 ? (size_t)is->dims[2] : 1,
-                  is->rank > 3 ? (size_t)is->dims[3] : 1};
+  lsp_shape in = example_of(is);
   int st;
   if (om->nhwc_input) { /* N×H×W×C: lsprobe's C×H×W images */
     in = (lsp_shape){(size_t)is->dims[3], (size_t)is->dims[1],

@@ -257,10 +257,8 @@ static int infer_arith(const char *path, lsp_onnx_node *nd,
   if (lsp_onnx_per_channel(t, a)) return LSP_OK;
   /* between a channels-last input and its Transpose (lsp_onnx_transpose.c):
    * per channel along the last axis */
-  int last = nd->nhwc && a->rank == 4 && t->ndim >= 1 &&
-             t->dims[t->ndim - 1] == a->dims[3];
-  for (int j = 0; last && j + 1 < t->ndim; j++) last = t->dims[j] == 1;
-  if (last) return LSP_OK;
+  if (nd->nhwc && a->rank == 4 && lsp_onnx_last_axis(t, a->dims[3]))
+    return LSP_OK;
   dims_str(t, sb, sizeof sb);
   return lsp_onnx_node_fail(
       path, nd,

@@ -24,6 +24,7 @@
 
 #include "core/base/lsp_error.h"
 #include "core/import/onnx/lsp_onnx_read_int.h"
+#include "core/nn/lsp_ops.h"
 
 /* ---- reading (pass 4) ---------------------------------------------------- */
 
@@ -134,8 +135,9 @@ size_t lsp_onnx_transpose_code(const lsp_onnx_node *nd) {
 }
 
 size_t lsp_onnx_perm_compose(size_t first, size_t then) {
-  const size_t q[3] = {first / 100, first / 10 % 10, first % 10};
-  const size_t p[3] = {then / 100, then / 10 % 10, then % 10};
+  size_t q[3], p[3];
+  lsp_transpose_axes(first, q);
+  lsp_transpose_axes(then, p);
   return q[p[0]] * 100 + q[p[1]] * 10 + q[p[2]];
 }
 
@@ -145,10 +147,7 @@ static int to_nchw(const lsp_onnx_node *nd) {
          nd->perm[1] == 3 && nd->perm[2] == 1 && nd->perm[3] == 2;
 }
 
-/* 1 when constant t varies at most along the last axis of an N×H×W×C
- * value, and there has c values: [C], [1, C], [1, 1, C] or [1, 1, 1, C]
- * (Keras's Normalization), or one value. */
-static int last_axis(const lsp_onnx_tensor *t, int64_t c) {
+int lsp_onnx_last_axis(const lsp_onnx_tensor *t, int64_t c) {
   if (t->count == 1) return 1;
   if (t->ndim < 1 || t->ndim > 4 || t->dims[t->ndim - 1] != c) return 0;
   for (int k = 0; k + 1 < t->ndim; k++)
@@ -167,16 +166,8 @@ static int elementwise(const lsp_onnx_model *m, const lsp_onnx_node *nd,
   if (nd->op != LSP_ONNX_ADD && nd->op != LSP_ONNX_SUB &&
       nd->op != LSP_ONNX_MUL && nd->op != LSP_ONNX_DIV)
     return 0;
-  const lsp_onnx_tensor *t = NULL;
-  int values = 0;
-  for (int j = 0; j < nd->ninputs; j++) {
-    const lsp_onnx_tensor *u = lsp_onnx_find_init(m, nd->inputs[j]);
-    if (u)
-      t = u;
-    else
-      values++;
-  }
-  return t && values == 1 && last_axis(t, c);
+  const lsp_onnx_tensor *t = lsp_onnx_arith_const(m, nd, NULL, NULL);
+  return t && lsp_onnx_last_axis(t, c);
 }
 
 /* Whether every reader of `value` (and, through element-wise nodes, of
