@@ -5,6 +5,8 @@
 # input, Transposes, MatMul and Add, a final Softmax):
 # - `eval` on the 10000 test images predicts PyTorch's float64 class for
 #   every image, and warns that it reads the logits under the Softmax;
+#   `eval --max-test 2000` gives the first 2000 rows of its logits and
+#   features, bit for bit;
 # - `attack` FGSM accuracies are PyTorch's float64 ones within 0.005;
 # - `export` writes it channels-first and the file reads back to the same
 #   predictions; `clusters --model` and `distill --teacher` take it.
@@ -45,6 +47,18 @@ import numpy as np
 a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
 assert a.shape == b.shape and (a == b).all(), abs(a - b).max()
 PY
+# an example's logits do not depend on how many are evaluated with it (the
+# 2000-image run's last batch is short; it is computed as a whole one)
+expect_exit 0 "eval the first 2000 test images" "$LSP" eval --model "$K/model.onnx" --data fashion-mnist \
+  --max-test 2000 --dump "$SCR/dump3"
+"$PY" - "$SCR/dump" "$SCR/dump3" <<'PY' && ok "their logits and features are the first 2000 rows of the whole set's" ||
+import sys
+import numpy as np
+for f in ("logits", "features"):
+    a, b = np.load(sys.argv[1] + f"/{f}.npy"), np.load(sys.argv[2] + f"/{f}.npy")
+    assert b.shape[0] == 2000 and (a[:2000] == b).all(), (f, np.nonzero((a[:2000] != b).any(1))[0])
+PY
+  bad "logits of the first 2000 differ from the whole set's"
 expect_exit 0 "clusters --model the Keras-style CNN" "$LSP" clusters --features "$SCR/dump/features.npy" \
   --labels "$SCR/dump/labels.npy" --model "$K/model.onnx"
 grep -q "template accuracy    0.808800" "$SCR/out" && ok "its last layer's templates give the model's accuracy" ||

@@ -122,6 +122,46 @@ static void test_torch_forward_backward(void **state) {
   lsp_array_release(&ya);
 }
 
+/* An example's logits do not depend on how many examples are predicted
+ * with it: the first n rows of a prediction of N rows, bit for bit, for
+ * counts that cut the last batch short at several places (OpenBLAS rounds
+ * a GEMM's rows differently for different row counts; the short last
+ * batch is computed as a whole one). */
+static void test_predict_subsets(void **state) {
+  (void)state;
+  enum { N = 1100, D = 784, H = 256, K = 10, B = 256 };
+  size_t hidden[1] = {H};
+  lsp_model *m = lsp_model_alloc_mlp(D, hidden, 1, K);
+  assert_non_null(m);
+  assert_int_equal(lsp_model_init(m, 7), 0);
+  float *x = malloc((size_t)N * D * sizeof *x);
+  float *all = malloc((size_t)N * K * sizeof *all), *part = malloc((size_t)N * K * sizeof *part);
+  float *fa = malloc((size_t)N * H * sizeof *fa), *fp = malloc((size_t)N * H * sizeof *fp);
+  assert_true(x && all && part && fa && fp);
+  unsigned s = 3;
+  for (size_t i = 0; i < (size_t)N * D; i++) {
+    s = s * 1664525u + 1013904223u;
+    x[i] = (float)((double)(s >> 8) / 16777216.0);
+  }
+  assert_int_equal(lsp_model_predict(m, x, N, B, all, fa), 0);
+  const size_t counts[] = {1000, 999, 777, 300, 257, 5, 1};
+  for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+    size_t n = counts[c];
+    memset(part, 0xff, (size_t)N * K * sizeof *part);
+    assert_int_equal(lsp_model_predict(m, x, n, B, part, fp), 0);
+    assert_memory_equal(part, all, n * K * sizeof *part);
+    assert_memory_equal(fp, fa, n * H * sizeof *fp);
+    /* nothing written past the n rows */
+    for (size_t i = n * K; i < (size_t)N * K; i++) assert_true(isnan(part[i]));
+  }
+  free(x);
+  free(all);
+  free(part);
+  free(fa);
+  free(fp);
+  lsp_model_free(m);
+}
+
 /* Independent double-precision forward + mean smoothed CE of an MLP whose
  * parameters are given as doubles in the model's flat layout. */
 static double ref_loss(lsp_model *m, const double *p, const double *x,
@@ -287,6 +327,7 @@ static void test_errors(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_torch_forward_backward),
+      cmocka_unit_test(test_predict_subsets),
       cmocka_unit_test(test_finite_differences),
       cmocka_unit_test(test_init),
       cmocka_unit_test(test_workspace_owner),

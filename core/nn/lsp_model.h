@@ -346,9 +346,10 @@ int lsp_model_backward(lsp_model *m, lsp_model_ws *ws, const float *dlogits,
                        int what, float *dx);
 
 /* Logits (and optionally features) of a whole array in inference mode, in
- * batches of at most `batch` rows (0: 1024; fewer when the model's
- * activations would pass 64 MiB). logits: n×K; features: n×feature_dim or
- * NULL. With lsp_threads_get() > 1 and OpenBLAS at one thread, that many
+ * batches of `batch` rows (0: 1024; fewer when the model's activations
+ * would pass 64 MiB), a short last batch computed as a whole one (copies of
+ * the last row after the array's end): an example's logits are the same bits whatever
+ * n. logits: n×K; features: n×feature_dim or NULL. With lsp_threads_get() > 1 and OpenBLAS at one thread, that many
  * threads take whole batches (lsp_model_predict.c): the same bits for every
  * thread count. */
 int lsp_model_predict(const lsp_model *m, const float *x, size_t n,

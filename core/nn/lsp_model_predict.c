@@ -1,16 +1,27 @@
 /* lsp_model_predict.c — logits and features of a whole array, in batches.
  *
- * The batches depend on the model, the array and the caller's batch size
- * alone (at most `batch` rows, fewer when a batch's activations would pass
+ * The batches depend on the model and the caller's batch size
+ * alone (`batch` rows, fewer when a batch's activations would pass
  * PREDICT_BUDGET). With lsprobe's thread count above one and OpenBLAS at
  * one thread, a team of threads takes the batches in turn, each thread with
  * its own workspace; a batch is computed the same way whichever thread
  * takes it, so the logits are the same bits for every thread count. With
  * OpenBLAS at several threads the batches stay serial and OpenBLAS splits
  * each GEMM instead (its sums, and so the logits, can then differ in the
- * last bits between OpenBLAS thread counts). */
+ * last bits between OpenBLAS thread counts).
+ *
+ * Every batch has the same number of rows: a last batch that is short is
+ * computed as a whole batch, its rows after the array's end copies of the
+ * array's last row (an input the model takes, as zeros need not be), and
+ * only its own rows are kept. OpenBLAS rounds a row's sums differently
+ * for different row counts (measured on this build: a 784×256 product
+ * differs in some element between 1024 rows and 938 of the 1023 shorter
+ * counts), so without this an example's logits would depend on how many
+ * examples came with it: `eval --max-test 2000` would differ from the
+ * first 2000 of the whole test set in the last batch's rows. */
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/base/lsp_error.h"
@@ -27,6 +38,7 @@ typedef struct {
   const lsp_model *m;
   const float *x;
   size_t n, batch;
+  const float *last; /* the short last batch, padded, or NULL */
   float *logits, *features;
   atomic_size_t next;
   atomic_int st;
@@ -58,7 +70,8 @@ static void predict_main(void *arg, int t, int nt) {
     }
     size_t nb = j->n - i0 < j->batch ? j->n - i0 : j->batch;
     const float *z, *f;
-    int st = lsp_model_forward(m, ws, j->x + i0 * m->in_dim, nb, &z, &f);
+    const float *xb = nb < j->batch ? j->last : j->x + i0 * m->in_dim;
+    int st = lsp_model_forward(m, ws, xb, j->batch, &z, &f);
     if (st) {
       fail_job(j, st);
       break;
@@ -76,11 +89,20 @@ int lsp_model_predict(const lsp_model *m, const float *x, size_t n,
   size_t per_row = lsp_model_ws_bytes_per_row(m);
   size_t fit = per_row ? PREDICT_BUDGET / per_row : batch;
   if (batch > fit) batch = fit ? fit : 1;
-  if (batch > n) batch = n;
+  size_t tail = n % batch;
+  float *last = NULL;
+  if (tail) {
+    const size_t row = m->in_dim * sizeof *last;
+    last = malloc(batch * row);
+    if (!last) return lsp_fail(LSP_ENOMEM, "out of memory (a batch of %zu rows)", batch);
+    memcpy(last, x + (n - tail) * m->in_dim, tail * row);
+    for (size_t i = tail; i < batch; i++) memcpy((char *)last + i * row, x + (n - 1) * m->in_dim, row);
+  }
   predict_job j = {.m = m,
                    .x = x,
                    .n = n,
                    .batch = batch,
+                   .last = last,
                    .logits = logits,
                    .features = features};
   atomic_init(&j.next, 0);
@@ -99,6 +121,7 @@ int lsp_model_predict(const lsp_model *m, const float *x, size_t n,
   } else {
     predict_main(&j, 0, 1);
   }
+  free(last);
   int st = atomic_load(&j.st);
   return st ? lsp_fail(st, "%s", j.msg) : LSP_OK;
 }
