@@ -1,5 +1,6 @@
-/* lsp_projection.c — confusion matrix, most-confused triple and the Müller
- * projection onto the plane of three templates (see lsp_projection.h). */
+/* lsp_projection.c — the Müller projection onto the plane of three
+ * templates (see lsp_projection.h; the confusion counts that pick the
+ * classes are in lsp_confusion.c). */
 #include "analysis/lsp_projection.h"
 
 #include <cblas.h>
@@ -11,134 +12,6 @@
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
 #include "core/base/lsp_util.h"
-
-static int check_labels(const int32_t *labels, size_t n, size_t k,
-                        const char *what) {
-  for (size_t i = 0; i < n; i++)
-    if (labels[i] < 0 || (size_t)labels[i] >= k)
-      return lsp_fail(LSP_EDATA, "%s: label %d of row %zu is outside [0, %zu)",
-                      what, (int)labels[i], i, k);
-  return LSP_OK;
-}
-
-/* Add the argmax (ties to the lowest index) of each row of z (rows×k) to the
- * confusion counts; `row0` numbers the rows in messages. */
-static int count_rows(const float *z, const int32_t *labels, size_t rows,
-                      size_t k, size_t row0, size_t *conf) {
-  for (size_t i = 0; i < rows; i++) {
-    const float *r = z + i * k;
-    for (size_t j = 0; j < k; j++)
-      if (!isfinite(r[j]))
-        return lsp_fail(LSP_EDATA, "logit %zu of row %zu is not finite", j,
-                        row0 + i);
-    conf[(size_t)labels[i] * k + lsp_argmax_f32(r, k)]++;
-  }
-  return LSP_OK;
-}
-
-int lsp_proj_confusion_logits(const float *logits, const int32_t *labels,
-                              size_t n, size_t k, size_t *conf) {
-  if (!logits || !labels || !conf || n == 0 || k < 2)
-    return lsp_fail(LSP_EINVAL, "empty input (N = %zu, K = %zu)", n, k);
-  int st = check_labels(labels, n, k, "confusion");
-  if (st) return st;
-  memset(conf, 0, k * k * sizeof *conf);
-  return count_rows(logits, labels, n, k, 0, conf);
-}
-
-int lsp_proj_confusion(const float *feat, const int32_t *labels, size_t n,
-                       size_t h, const float *W, const float *b, size_t k,
-                       size_t *conf) {
-  if (!feat || !labels || !W || !b || !conf || n == 0 || h == 0 || k < 2)
-    return lsp_fail(LSP_EINVAL, "empty input (N = %zu, H = %zu, K = %zu)", n, h,
-                    k);
-  int st = check_labels(labels, n, k, "confusion");
-  if (st) return st;
-  enum { BLOCK = 1024 };
-  float *z = malloc((size_t)BLOCK * k * sizeof *z);
-  if (!z) return lsp_fail(LSP_ENOMEM, "out of memory (K = %zu)", k);
-  memset(conf, 0, k * k * sizeof *conf);
-  for (size_t i0 = 0; i0 < n && !st; i0 += BLOCK) {
-    size_t rows = n - i0 < BLOCK ? n - i0 : BLOCK;
-    for (size_t i = 0; i < rows; i++) memcpy(z + i * k, b, k * sizeof *z);
-    /* z (rows×k) += feat (rows×h) · Wᵀ (h×k) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)k,
-                (int)h, 1.0f, feat + i0 * h, (int)h, W, (int)h, 1.0f, z,
-                (int)k);
-    st = count_rows(z, labels + i0, rows, k, i0, conf);
-  }
-  free(z);
-  return st;
-}
-
-/* Triple (a, b, c) before (x, y, z) lexicographically. */
-static int lex_before(size_t a, size_t b, size_t c, const int t[3]) {
-  if (a != (size_t)t[0]) return a < (size_t)t[0];
-  if (b != (size_t)t[1]) return b < (size_t)t[1];
-  return c < (size_t)t[2];
-}
-
-/* An exact search with a bound instead of all K³/6 triples (2000 classes:
- * 4 s): S_ab = conf[a][b] + conf[b][a], r_a = max_c S_ac; a pair (a, b)
- * whose S_ab + r_a + r_b is below the best score so far cannot make a
- * better triple. The best so far starts from the best third class of the
- * most confused pair; a tie goes to the lexicographically lowest triple,
- * as the plain search over all triples in order would give. */
-int lsp_proj_pick_classes(const size_t *conf, size_t k, int cls[3],
-                          size_t *score) {
-  if (!conf || k < 3)
-    return lsp_fail(LSP_EINVAL, "need at least 3 classes (K = %zu)", k);
-  size_t *rmax = calloc(k, sizeof *rmax);
-  if (!rmax) return lsp_fail(LSP_ENOMEM, "out of memory (%zu classes)", k);
-  size_t pa = 0, pb = 1, ps = 0;
-  for (size_t a = 0; a < k; a++)
-    for (size_t b = a + 1; b < k; b++) {
-      size_t s = conf[a * k + b] + conf[b * k + a];
-      if (s > rmax[a]) rmax[a] = s;
-      if (s > rmax[b]) rmax[b] = s;
-      if (s > ps) {
-        ps = s;
-        pa = a;
-        pb = b;
-      }
-    }
-  /* the starting triple: the most confused pair and its best third class.
-   * The sorted triple grows with c, so the first c of the best score is
-   * the lowest triple among them. */
-  size_t best = 0;
-  int found = 0;
-  for (size_t c = 0; c < k; c++) {
-    if (c == pa || c == pb) continue;
-    size_t s = ps + conf[pa * k + c] + conf[c * k + pa] + conf[pb * k + c] + conf[c * k + pb];
-    if (found && s <= best) continue;
-    best = s;
-    found = 1;
-    cls[0] = (int)(c < pa ? c : pa);
-    cls[1] = (int)(c < pa ? pa : c < pb ? c : pb);
-    cls[2] = (int)(c < pb ? pb : c);
-  }
-  for (size_t a = 0; a < k; a++)
-    for (size_t b = a + 1; b < k; b++) {
-      size_t ab = conf[a * k + b] + conf[b * k + a];
-      const size_t bound = ab + rmax[a] + rmax[b];
-      /* (a, b, b + 1) is the pair's lowest triple: at the bound a tie can
-       * win only from before the best triple so far */
-      if (bound < best || (bound == best && !lex_before(a, b, b + 1, cls))) continue;
-      for (size_t c = b + 1; c < k; c++) {
-        size_t s = ab + conf[a * k + c] + conf[c * k + a] + conf[b * k + c] +
-                   conf[c * k + b];
-        if (s > best || (s == best && lex_before(a, b, c, cls))) {
-          best = s;
-          cls[0] = (int)a;
-          cls[1] = (int)b;
-          cls[2] = (int)c;
-        }
-      }
-    }
-  free(rmax);
-  if (score) *score = best;
-  return LSP_OK;
-}
 
 void lsp_proj_free(lsp_proj *p) {
   if (!p) return;
@@ -179,7 +52,7 @@ int lsp_proj_compute(const float *feat, const int32_t *labels, size_t n,
       if (cls[r] == cls[q])
         return lsp_fail(LSP_EINVAL, "class %d is given twice", cls[q]);
   }
-  int st = check_labels(labels, n, k, "projection");
+  int st = lsp_proj_check_labels(labels, n, k, "projection");
   if (st) return st;
   for (size_t q = 0; q < k * h; q++)
     if (!isfinite(W[q]))

@@ -28,29 +28,51 @@ typedef struct {
   double *xy;        /* m×2: their coordinates; owned                      */
 } lsp_proj;
 
-/* Confusion counts conf[t*k + p] (true t, predicted p) of the linear head
+/* Confusion counts of n examples over k classes, kept sparse: memory
+ * grows with n and k, not k² (lsp_confusion.c). */
+typedef struct {
+  size_t k;        /* classes                                               */
+  size_t n;        /* examples counted                                      */
+  size_t right;    /* examples whose prediction is their label              */
+  size_t *diag;    /* k: per class, the examples predicted right; owned     */
+  size_t npairs;   /* distinct (true, predicted) pairs with true ≠ predicted */
+  uint64_t *code;  /* npairs: true·k + predicted, ascending; owned          */
+  size_t *count;   /* npairs: the examples of each pair; owned              */
+} lsp_confusion;
+
+/* Confusion counts (true t, predicted p) of the linear head
  * z = feat·Wᵀ + b, argmax ties to the lowest index. feat n×h, W k×h, b k
- * (float32), labels n in [0, k); `conf` is a caller-owned k×k array. The
- * logits are formed block by block with CBLAS sgemm. Errors: LSP_EINVAL for
- * empty shapes or k < 2; LSP_EDATA for a label out of range or a
- * non-finite logit (naming the row); LSP_ENOMEM. */
+ * (float32), labels n in [0, k); *out is filled (free with
+ * lsp_confusion_free; zeroed on failure). The logits are formed block by
+ * block with CBLAS sgemm. Errors: LSP_EINVAL for empty shapes or k < 2;
+ * LSP_EDATA for a label out of range or a non-finite logit (naming the
+ * row); LSP_ENOMEM. */
 int lsp_proj_confusion(const float *feat, const int32_t *labels, size_t n,
                        size_t h, const float *W, const float *b, size_t k,
-                       size_t *conf);
+                       lsp_confusion *out);
 
 /* The same confusion counts from logits already computed (n×k float32,
- * labels n in [0, k)); `conf` is a caller-owned k×k array. Errors as
- * lsp_proj_confusion. */
+ * labels n in [0, k)). Errors as lsp_proj_confusion. */
 int lsp_proj_confusion_logits(const float *logits, const int32_t *labels,
-                              size_t n, size_t k, size_t *conf);
+                              size_t n, size_t k, lsp_confusion *out);
+
+/* LSP_EDATA "WHAT: label L of row I is outside [0, k)" for the first label
+ * out of range, else LSP_OK (the confusion's and the projection's check). */
+int lsp_proj_check_labels(const int32_t *labels, size_t n, size_t k, const char *what);
+
+/* The examples of true class t predicted as p (0 outside [0, k)). */
+size_t lsp_confusion_get(const lsp_confusion *c, size_t t, size_t p);
+
+/* Frees the counts' arrays (NULL or already freed: nothing). */
+void lsp_confusion_free(lsp_confusion *c);
 
 /* The three most mutually confused classes: the triple a < b < c that
  * maximizes the summed pairwise confusion Σ over its pairs of
  * conf[a][b] + conf[b][a], ties to the lexicographically lowest triple.
- * Writes cls[3] and, if `score` is non-NULL, the maximum. LSP_EINVAL if
- * k < 3. */
-int lsp_proj_pick_classes(const size_t *conf, size_t k, int cls[3],
-                          size_t *score);
+ * Writes cls[3] and, if `score` is non-NULL, the maximum. Exact, in time
+ * that grows with the confused pairs and their classes' neighbours, not
+ * with k³. LSP_EINVAL if k < 3; LSP_ENOMEM. */
+int lsp_proj_pick_classes(const lsp_confusion *c, int cls[3], size_t *score);
 
 /* Project the examples of classes cls[0..2] (distinct, in [0, k)) onto the
  * plane of their templates. feat n×h float32, labels n int32 in [0, k),

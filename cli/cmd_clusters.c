@@ -252,7 +252,8 @@ int cmd_clusters(int argc, char **argv) {
   const float *x = NULL;
   float *xown = NULL;
   int32_t *y = NULL;
-  size_t n = 0, h = 0, k = 0, *conf = NULL, score = 0;
+  size_t n = 0, h = 0, k = 0, score = 0;
+  lsp_confusion conf = {0};
   lsp_clusters *c = NULL;
   lsp_proj *p = NULL;
   double acc = 0.0;
@@ -331,14 +332,8 @@ int cmd_clusters(int argc, char **argv) {
     goto fail;
   }
   if (has_t) {
-    if (!(conf = malloc(k * k * sizeof *conf))) {
-      st = lsp_fail(LSP_ENOMEM, "out of memory (K = %zu)", k);
-      goto fail;
-    }
-    if ((st = lsp_proj_confusion(x, y, n, h, t.W, t.b, k, conf))) goto fail;
-    size_t right = 0;
-    for (size_t q = 0; q < k; q++) right += conf[q * k + q];
-    acc = (double)right / (double)n;
+    if ((st = lsp_proj_confusion(x, y, n, h, t.W, t.b, k, &conf))) goto fail;
+    acc = (double)conf.right / (double)n;
   }
   if (has_t && (k >= 3 || given || ppath)) {
     int cls[3];
@@ -346,8 +341,8 @@ int cmd_clusters(int argc, char **argv) {
       for (int q = 0; q < 3; q++) cls[q] = (int)given[q];
       for (int q = 0; q < 3; q++)
         for (int r = 0; r < 3; r++)
-          if (q != r) score += conf[(size_t)cls[q] * k + (size_t)cls[r]];
-    } else if ((st = lsp_proj_pick_classes(conf, k, cls, &score))) {
+          if (q != r) score += lsp_confusion_get(&conf, (size_t)cls[q], (size_t)cls[r]);
+    } else if ((st = lsp_proj_pick_classes(&conf, cls, &score))) {
       goto fail;
     }
     if ((st = lsp_proj_compute(x, y, n, h, t.W, t.b, k, cls, &p))) {
@@ -367,7 +362,7 @@ fail:
   rc = cli_lib_error(cmd, st);
 done:
   free(given);
-  free(conf);
+  lsp_confusion_free(&conf);
   lsp_proj_free(p);
   lsp_clusters_free(c);
   free(y);

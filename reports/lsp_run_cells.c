@@ -278,12 +278,10 @@ int lsp_run_projection(lsp_run_state *s) {
   if (s->nmodels == 0) return LSP_OK;
   lsp_run_model *m0 = &s->models[0];
   size_t k = (size_t)s->data.test.k;
-  size_t *conf = calloc(k * k, sizeof *conf);
-  if (!conf) return lsp_fail(LSP_ENOMEM, "out of memory");
-  int st = lsp_proj_confusion_logits(m0->test_logits, s->data.test.y, s->data.test.n, k, conf);
-  size_t score;
-  if (!st && k >= 3) st = lsp_proj_pick_classes(conf, k, s->proj_cls, &score);
-  free(conf);
+  lsp_confusion conf;
+  int st = lsp_proj_confusion_logits(m0->test_logits, s->data.test.y, s->data.test.n, k, &conf);
+  if (!st && k >= 3) st = lsp_proj_pick_classes(&conf, s->proj_cls, NULL);
+  lsp_confusion_free(&conf);
   for (size_t i = 0; !st && i < s->nmodels && k >= 3; i++) {
     lsp_run_model *m = &s->models[i];
     lsp_dense_view L;

@@ -20,6 +20,35 @@ static double dist2(const double *p, const double *q) {
   return hypot(p[0] - q[0], p[1] - q[1]);
 }
 
+/* Confusion counts from a dense k×k table conf[t·k + p], through the
+ * library's own counting: conf[t·k + p] rows labelled t whose logits have
+ * their maximum at p, and one more row of class 0 predicted right (so that
+ * a table without counts still has an example; the diagonal does not
+ * enter the choice of classes). */
+static void conf_of(const size_t *conf, size_t k, lsp_confusion *out) {
+  size_t n = 1;
+  for (size_t q = 0; q < k * k; q++) n += conf[q];
+  float *z = calloc(n * k, sizeof *z);
+  int32_t *y = malloc(n * sizeof *y);
+  assert_true(z && y);
+  y[0] = 0;
+  z[0] = 1.0f;
+  size_t r = 1;
+  for (size_t t = 0; t < k; t++)
+    for (size_t p = 0; p < k; p++)
+      for (size_t c = 0; c < conf[t * k + p]; c++, r++) {
+        y[r] = (int32_t)t;
+        z[r * k + p] = 1.0f;
+      }
+  assert_int_equal(lsp_proj_confusion_logits(z, y, n, k, out), 0);
+  assert_int_equal(out->n, n);
+  for (size_t t = 0; t < k; t++)
+    for (size_t p = 0; p < k; p++)
+      assert_int_equal(lsp_confusion_get(out, t, p), conf[t * k + p] + (t == 0 && p == 0));
+  free(z);
+  free(y);
+}
+
 static void ext_template(const float *W, const float *b, size_t h, int k,
                          double *w) {
   for (size_t t = 0; t < h; t++) w[t] = W[(size_t)k * h + t];
@@ -91,21 +120,30 @@ static void test_tiny_projection(void **state) {
    * logits; with K = 3 the only triple is (0, 1, 2) */
   lsp_array la;
   td_load("torch_mlp_tiny/logits.npy", &la);
-  size_t c1[9], c2[9], score = 0;
-  assert_int_equal(lsp_proj_confusion(x, y, n, h, W, b, 3, c1), 0);
-  assert_int_equal(lsp_proj_confusion_logits(la.data, y, n, 3, c2), 0);
-  assert_memory_equal(c1, c2, sizeof c1);
+  lsp_confusion c1, c2;
+  size_t score = 0;
+  assert_int_equal(lsp_proj_confusion(x, y, n, h, W, b, 3, &c1), 0);
+  assert_int_equal(lsp_proj_confusion_logits(la.data, y, n, 3, &c2), 0);
   size_t total = 0, right = 0;
-  for (int q = 0; q < 9; q++) total += c1[q];
-  for (int q = 0; q < 3; q++) right += c1[4 * q];
+  for (size_t t = 0; t < 3; t++)
+    for (size_t q = 0; q < 3; q++) {
+      assert_int_equal(lsp_confusion_get(&c1, t, q), lsp_confusion_get(&c2, t, q));
+      total += lsp_confusion_get(&c1, t, q);
+      if (t == q) right += lsp_confusion_get(&c1, t, q);
+    }
   assert_int_equal(total, n);
+  assert_int_equal(c1.n, n);
+  assert_int_equal(c1.right, right);
   td_close((double)right / (double)n, 0.53125, 0, 1e-12,
            "acc_clean (case.json)", 0);
   int cls[3];
-  assert_int_equal(lsp_proj_pick_classes(c1, 3, cls, &score), 0);
+  assert_int_equal(lsp_proj_pick_classes(&c1, cls, &score), 0);
   assert_int_equal(cls[0], 0);
   assert_int_equal(cls[2], 2);
   assert_int_equal(score, n - right);
+  lsp_confusion_free(&c1);
+  lsp_confusion_free(&c2);
+  lsp_confusion_free(&c2); /* twice: nothing */
   free(y);
   lsp_array_release(&fa);
   lsp_array_release(&ya);
@@ -129,37 +167,51 @@ static void test_pick_classes(void **state) {
   for (int q = 0; q < K; q++) conf[q * K + q] = 100; /* diagonal ignored */
   int cls[3];
   size_t score;
-  assert_int_equal(lsp_proj_pick_classes(conf, K, cls, &score), 0);
+  lsp_confusion c;
+  conf_of(conf, K, &c);
+  assert_int_equal(lsp_proj_pick_classes(&c, cls, &score), 0);
+  lsp_confusion_free(&c);
   assert_int_equal(score, 12);
   /* {0,2,3} = 9+3 = 12 ties {1,3,4} = 12; lowest triple wins */
   assert_int_equal(cls[0], 0);
   assert_int_equal(cls[1], 2);
   assert_int_equal(cls[2], 3);
   conf[4 * K + 3] = 1;
-  assert_int_equal(lsp_proj_pick_classes(conf, K, cls, &score), 0);
+  conf_of(conf, K, &c);
+  assert_int_equal(lsp_proj_pick_classes(&c, cls, &score), 0);
+  lsp_confusion_free(&c);
   assert_int_equal(score, 13);
   assert_int_equal(cls[0], 1);
   /* a perfect classifier: every triple scores 0 -> (0, 1, 2) */
   size_t diag[K * K] = {0};
-  assert_int_equal(lsp_proj_pick_classes(diag, K, cls, NULL), 0);
+  diag[3 * K + 3] = diag[4 * K + 4] = 2;
+  conf_of(diag, K, &c);
+  assert_int_equal(lsp_proj_pick_classes(&c, cls, NULL), 0);
   assert_true(cls[0] == 0 && cls[1] == 1 && cls[2] == 2);
-  assert_int_equal(lsp_proj_pick_classes(diag, 2, cls, NULL), LSP_EINVAL);
+  lsp_confusion_free(&c);
+  conf_of(diag, 2, &c); /* two classes */
+  assert_int_equal(lsp_proj_pick_classes(&c, cls, NULL), LSP_EINVAL);
+  lsp_confusion_free(&c);
+  assert_int_equal(lsp_proj_pick_classes(NULL, cls, NULL), LSP_EINVAL);
 }
 
-/* The bounded search against every triple in order, on random sparse
- * confusions with small counts (many ties), and on many classes without a
- * confusion (every triple ties at 0: (0, 1, 2)). */
+/* The search against every triple in order, on random sparse confusions
+ * with small counts (many ties), and on many classes without a confusion
+ * (every triple ties at 0: (0, 1, 2)). */
 static void test_pick_classes_random(void **state) {
   (void)state;
   unsigned s = 12345;
   const size_t ks[6] = {3, 4, 7, 20, 41, 64};
-  for (int round = 0; round < 60; round++) {
+  for (int round = 0; round < 240; round++) {
     const size_t k = ks[round % 6];
     size_t *conf = calloc(k * k, sizeof *conf);
     assert_non_null(conf);
+    /* a quarter of the pairs confused, or (every third round) one in 64:
+     * lone pairs, whose third class has no confusion with them */
+    const unsigned sparse = round % 3 ? 4 : 64;
     for (size_t q = 0; q < k * k; q++) {
       s = s * 1664525u + 1013904223u;
-      if ((s >> 24) % 4 == 0) conf[q] = (s >> 8) % (1 + round % 4);
+      if ((s >> 20) % sparse == 0) conf[q] = (s >> 8) % (1 + round % 4);
     }
     size_t want = 0;
     int w[3] = {0, 1, 2}, cls[3], found = 0;
@@ -175,7 +227,10 @@ static void test_pick_classes_random(void **state) {
           }
         }
     size_t got;
-    assert_int_equal(lsp_proj_pick_classes(conf, k, cls, &got), 0);
+    lsp_confusion c;
+    conf_of(conf, k, &c);
+    assert_int_equal(lsp_proj_pick_classes(&c, cls, &got), 0);
+    lsp_confusion_free(&c);
     if (got != want || cls[0] != w[0] || cls[1] != w[1] || cls[2] != w[2]) {
       print_error("round %d, K = %zu: (%d,%d,%d) score %zu, want (%d,%d,%d) score %zu\n",
                   round, k, cls[0], cls[1], cls[2], got, w[0], w[1], w[2], want);
@@ -183,13 +238,67 @@ static void test_pick_classes_random(void **state) {
     }
     free(conf);
   }
+  /* many classes, no confusion: (0, 1, 2) */
   const size_t k = 3000; /* 4.5·10⁹ triples in the plain search */
-  size_t *zero = calloc(k * k, sizeof *zero);
-  assert_non_null(zero);
+  float *z = calloc(3 * k, sizeof *z);
+  const int32_t y[3] = {2999, 7, 1500};
+  assert_non_null(z);
+  for (int r = 0; r < 3; r++) z[(size_t)r * k + (size_t)y[r]] = 1.0f;
+  lsp_confusion c;
   int cls[3];
-  assert_int_equal(lsp_proj_pick_classes(zero, k, cls, NULL), 0);
+  assert_int_equal(lsp_proj_confusion_logits(z, y, 3, k, &c), 0);
+  assert_int_equal(c.npairs, 0);
+  assert_int_equal(c.right, 3);
+  assert_int_equal(lsp_proj_pick_classes(&c, cls, NULL), 0);
   assert_true(cls[0] == 0 && cls[1] == 1 && cls[2] == 2);
-  free(zero);
+  lsp_confusion_free(&c);
+  free(z);
+}
+
+/* 20000 classes (a K×K table of counts would take 3.2 GB): the counts and
+ * the triple from a few confused examples, the third class found through
+ * the pairs' neighbours or, for a lone pair, the lowest class outside it. */
+static void test_pick_classes_many(void **state) {
+  (void)state;
+  enum { K = 20000, N = 12 };
+  /* (true, predicted) per row: S(19990, 19991) = 5 + 1, S(19990, 19999) =
+   * 2, S(5, 19999) = 1, S(0, 1) = 1, two rows right */
+  const int32_t t[N] = {19990, 19990, 19990, 19990, 19990, 19991, 19990, 19999, 5, 0, 3, 3};
+  const size_t p[N] = {19991, 19991, 19991, 19991, 19991, 19990, 19999, 19990, 19999, 1, 3, 3};
+  float *z = calloc((size_t)N * K, sizeof *z);
+  assert_non_null(z);
+  for (size_t r = 0; r < N; r++) z[r * K + p[r]] = 1.0f;
+  lsp_confusion c;
+  assert_int_equal(lsp_proj_confusion_logits(z, t, N, K, &c), 0);
+  assert_int_equal(c.n, N);
+  assert_int_equal(c.right, 2);
+  assert_int_equal(c.npairs, 6);
+  assert_int_equal(lsp_confusion_get(&c, 19990, 19991), 5);
+  assert_int_equal(lsp_confusion_get(&c, 19991, 19990), 1);
+  assert_int_equal(lsp_confusion_get(&c, 19990, 19999), 1);
+  assert_int_equal(lsp_confusion_get(&c, 19999, 19990), 1);
+  assert_int_equal(lsp_confusion_get(&c, 3, 3), 2);
+  assert_int_equal(lsp_confusion_get(&c, 19999, 19991), 0);
+  assert_int_equal(lsp_confusion_get(&c, K, 0), 0);
+  int cls[3];
+  size_t score;
+  assert_int_equal(lsp_proj_pick_classes(&c, cls, &score), 0);
+  assert_int_equal(score, 8);
+  assert_true(cls[0] == 19990 && cls[1] == 19991 && cls[2] == 19999);
+  lsp_confusion_free(&c);
+  /* one confused pair, (9000, 1): the lowest class outside it, 0 */
+  const int32_t t1[2] = {9000, 1};
+  float *z1 = calloc(2 * (size_t)K, sizeof *z1);
+  assert_non_null(z1);
+  z1[1] = 1.0f;           /* row 0: 9000 predicted as 1 */
+  z1[K + 1] = 1.0f;       /* row 1: right */
+  assert_int_equal(lsp_proj_confusion_logits(z1, t1, 2, K, &c), 0);
+  assert_int_equal(lsp_proj_pick_classes(&c, cls, &score), 0);
+  assert_int_equal(score, 1);
+  assert_true(cls[0] == 0 && cls[1] == 1 && cls[2] == 9000);
+  lsp_confusion_free(&c);
+  free(z);
+  free(z1);
 }
 
 /* Argmax ties go to the lowest index. */
@@ -197,10 +306,12 @@ static void test_confusion_ties(void **state) {
   (void)state;
   const float z[6] = {1, 1, 0, 0, 2, 2};
   const int32_t y[2] = {1, 2};
-  size_t c[9];
-  assert_int_equal(lsp_proj_confusion_logits(z, y, 2, 3, c), 0);
-  assert_int_equal(c[1 * 3 + 0], 1);
-  assert_int_equal(c[2 * 3 + 1], 1);
+  lsp_confusion c;
+  assert_int_equal(lsp_proj_confusion_logits(z, y, 2, 3, &c), 0);
+  assert_int_equal(lsp_confusion_get(&c, 1, 0), 1);
+  assert_int_equal(lsp_confusion_get(&c, 2, 1), 1);
+  assert_int_equal(c.right, 0);
+  lsp_confusion_free(&c);
 }
 
 static void test_projection_errors(void **state) {
@@ -243,11 +354,15 @@ static void test_projection_errors(void **state) {
   const int32_t ybad[4] = {0, 1, 7, 0};
   assert_int_equal(lsp_proj_compute(x, ybad, 4, 2, W, b, 4, abc, &p),
                    LSP_EDATA);
-  size_t c[16];
-  assert_int_equal(lsp_proj_confusion(x, ybad, 4, 2, W, b, 4, c), LSP_EDATA);
-  assert_int_equal(lsp_proj_confusion(xn, y, 4, 2, W, b, 4, c), LSP_EDATA);
+  lsp_confusion c;
+  assert_int_equal(lsp_proj_confusion(x, ybad, 4, 2, W, b, 4, &c), LSP_EDATA);
+  assert_null(c.code);
+  assert_int_equal(lsp_proj_confusion(xn, y, 4, 2, W, b, 4, &c), LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "row 1"));
-  assert_int_equal(lsp_proj_confusion(x, y, 0, 2, W, b, 4, c), LSP_EINVAL);
+  assert_null(c.code);
+  assert_int_equal(lsp_proj_confusion(x, y, 0, 2, W, b, 4, &c), LSP_EINVAL);
+  assert_int_equal(lsp_proj_confusion(x, y, 4, 2, W, b, 4, NULL), LSP_EINVAL);
+  assert_int_equal(lsp_proj_confusion_logits(W, y, 4, 2, NULL), LSP_EINVAL);
   assert_null(p);
 }
 
@@ -288,6 +403,7 @@ int main(void) {
       cmocka_unit_test(test_tiny_projection),
       cmocka_unit_test(test_pick_classes),
       cmocka_unit_test(test_pick_classes_random),
+      cmocka_unit_test(test_pick_classes_many),
       cmocka_unit_test(test_confusion_ties),
       cmocka_unit_test(test_projection_errors),
       cmocka_unit_test(test_csv),
