@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "analysis/lsp_boot.h"
+#include "analysis/lsp_projection.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_util.h"
 
@@ -158,31 +159,25 @@ int lsp_mi_confused_pair(const float *logits, const int32_t *labels, size_t n,
   if (!logits || !labels || n == 0 || k < 2)
     return lsp_fail(LSP_EINVAL,
                     "confused pair: need logits, labels, N >= 1 and K >= 2");
-  size_t *c = calloc(k * k, sizeof *c);
-  if (!c)
-    return lsp_fail(LSP_ENOMEM, "out of memory for a %zu×%zu confusion matrix",
-                    k, k);
-  for (size_t i = 0; i < n; i++) {
-    if (labels[i] < 0 || (size_t)labels[i] >= k) {
-      free(c);
-      return lsp_fail(LSP_EDATA, "label %d at row %zu is out of range [0, %zu)",
-                      (int)labels[i], i, k);
-    }
-    c[(size_t)labels[i] * k + lsp_argmax_f32(logits + i * k, k)]++;
-  }
+  lsp_confusion c;
+  int st = lsp_proj_confusion_logits(logits, labels, n, k, &c);
+  if (st) return st;
+  /* each confused pair (t, p) with its reverse: the counts are sparse, so
+   * K×K memory is never needed */
   size_t best = 0;
   *a = 0;
   *b = 1;
-  for (size_t i = 0; i < k; i++)
-    for (size_t j = i + 1; j < k; j++) {
-      size_t s = c[i * k + j] + c[j * k + i];
-      if (s > best) {
-        best = s;
-        *a = (int)i;
-        *b = (int)j;
-      }
+  for (size_t q = 0; q < c.npairs; q++) {
+    const size_t t = (size_t)(c.code[q] / k), p = (size_t)(c.code[q] % k);
+    const size_t i = t < p ? t : p, j = t < p ? p : t;
+    const size_t s = c.count[q] + lsp_confusion_get(&c, p, t);
+    if (s > best || (s == best && (i < (size_t)*a || (i == (size_t)*a && j < (size_t)*b)))) {
+      best = s;
+      *a = (int)i;
+      *b = (int)j;
     }
-  free(c);
+  }
+  lsp_confusion_free(&c);
   *count = best;
   return LSP_OK;
 }

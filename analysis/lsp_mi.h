@@ -56,8 +56,9 @@ int lsp_mi_bootstrap(const double *d, const double *d2, size_t m, size_t r,
  * confusion matrix (argmax ties to the lowest class, DESIGN §2); ties
  * between pairs go to the lowest a, then b. *count gets that sum (0 when
  * the logits classify every row correctly: then the pair is (0, 1)).
- * LSP_EINVAL for n == 0 or k < 2; LSP_EDATA for a label out of range;
- * LSP_ENOMEM. */
+ * Memory O(n + k) (sparse counts, lsp_confusion). LSP_EINVAL for n == 0
+ * or k < 2; LSP_EDATA for a label out of range or a non-finite logit
+ * (naming the row); LSP_ENOMEM. */
 int lsp_mi_confused_pair(const float *logits, const int32_t *labels, size_t n,
                          size_t k, int *a, int *b, size_t *count);
 

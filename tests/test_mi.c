@@ -207,6 +207,26 @@ static void test_confused_pair(void **state) {
   int32_t ybad[2] = {0, 4};
   assert_int_equal(lsp_mi_confused_pair(z, ybad, 2, 4, &a, &b, &cnt),
                    LSP_EDATA);
+  z2[5] = NAN;
+  assert_int_equal(lsp_mi_confused_pair(z2, y2, 11, 4, &a, &b, &cnt), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "row 1"));
+  /* every row right: (0, 1), no confusion */
+  assert_int_equal(lsp_mi_confused_pair(z, p, 10, 4, &a, &b, &cnt), 0);
+  assert_true(a == 0 && b == 1 && cnt == 0);
+  /* 20000 classes (a K×K table would be 3.2 GB): 19998 → 7 twice, 7 →
+   * 19998 once, 5 → 6 twice; ties between pairs go to the lowest */
+  enum { K = 20000 };
+  const int32_t yk[6] = {19998, 19998, 7, 5, 5, 3};
+  const size_t pk[6] = {7, 7, 19998, 6, 6, 3};
+  float *zk = calloc(6 * (size_t)K, sizeof *zk);
+  assert_non_null(zk);
+  for (size_t i = 0; i < 6; i++) zk[i * K + pk[i]] = 1.0f;
+  assert_int_equal(lsp_mi_confused_pair(zk, yk, 6, K, &a, &b, &cnt), 0);
+  assert_true(a == 7 && b == 19998 && cnt == 3);
+  zk[2 * K + 19998] = 0.0f; /* row 2 now predicts 0 (ties to the lowest) */
+  assert_int_equal(lsp_mi_confused_pair(zk, yk, 6, K, &a, &b, &cnt), 0);
+  assert_true(a == 5 && b == 6 && cnt == 2); /* ties (7, 19998): lower a */
+  free(zk);
 }
 
 /* A 5×6 image with distinct pixels: with no noise, every copy is the image
