@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analysis/lsp_calib.h"
+#include "analysis/lsp_calib_impl.h"
 #include "analysis/lsp_smece.h"
 #include "core/base/lsp_error.h"
 #include "core/formats/lsp_jsonr.h"
@@ -248,6 +249,83 @@ static void test_closed_forms(void **state) {
   lsp_calib_rows_free(r);
 }
 
+/* ECE-sweep of rows standing for w copies, k of them correct, against a
+ * plain count over the copies written out one by one: every b from 2
+ * compares every pair of neighbouring bins. Weights 1, 2 or 4 keep every
+ * share of a split row exact, so both sides decide ties alike. Random
+ * rows, and rows whose correctness follows the confidence but for a few
+ * flips (the sweep then reaches many bins, where comparing only the bins
+ * around a wrong copy after a correct one must give the same answer). */
+static double sweep_plain(size_t n, const double *conf, const uint32_t *w, const uint32_t *k,
+                          int *bins) {
+  size_t W = 0;
+  for (size_t i = 0; i < n; i++) W += w[i];
+  double *kc = malloc(W * sizeof *kc), *cc = malloc(W * sizeof *cc);
+  assert_true(kc && cc);
+  for (size_t i = 0, x = 0; i < n; i++)
+    for (uint32_t c = 0; c < w[i]; c++, x++) kc[x] = (double)k[i] / w[i], cc[x] = conf[i];
+  size_t best = 1;
+  for (size_t b = 2; b <= W; b++) {
+    size_t base = W / b, extra = W % b, x = 0;
+    double pk = 0.0, ps = 0.0;
+    int ok = 1;
+    for (size_t m = 0; m < b && ok; m++) {
+      size_t sz = base + (m < extra);
+      double km = 0.0;
+      for (size_t q = 0; q < sz; q++) km += kc[x++];
+      if (m > 0 && pk * (double)sz > km * ps) ok = 0;
+      pk = km, ps = (double)sz;
+    }
+    if (!ok) break;
+    best = b;
+  }
+  size_t base = W / best, extra = W % best, x = 0;
+  double ece = 0.0;
+  for (size_t m = 0; m < best; m++) {
+    size_t sz = base + (m < extra);
+    double km = 0.0, cm = 0.0;
+    for (size_t q = 0; q < sz; q++, x++) km += kc[x], cm += cc[x];
+    ece += fabs(km - cm) / (double)W;
+  }
+  free(kc);
+  free(cc);
+  *bins = (int)best;
+  return ece;
+}
+
+static void test_sweep_weighted(void **state) {
+  (void)state;
+  enum { N = 120 };
+  double conf[N], work[3 * (N + 1)];
+  uint32_t w[N], k[N];
+  size_t order[N];
+  unsigned s = 99;
+  int far = 0;
+  for (int round = 0; round < 300; round++) {
+    const int kind = round % 3; /* 0 random, 1 and 2 nearly sorted */
+    for (size_t i = 0; i < N; i++) {
+      s = s * 1664525u + 1013904223u;
+      conf[i] = (i + 0.5) / N;
+      order[i] = i;
+      w[i] = (s >> 28) % 4 == 0 ? 0 : 1u << ((s >> 20) % 3);
+      int right = kind ? i >= (size_t)(N / 4 * kind) : (s >> 12) % 2;
+      if (kind && (s >> 8) % 200 == 0) right = !right; /* now and then a flip */
+      k[i] = right ? w[i] : 0;
+      if (!kind && w[i] > 1 && (s >> 4) % 3 == 0) k[i] = w[i] / 2; /* split rows */
+    }
+    int b1, b2;
+    const double got = lsp_calib_sweep(N, order, conf, w, NULL, k, work, &b1);
+    const double want = sweep_plain(N, conf, w, k, &b2);
+    if (b1 != b2 || fabs(got - want) > 1e-12) {
+      print_error("round %d: %d bins, ECE %.17g; plain count %d bins, %.17g\n", round, b1, got,
+                  b2, want);
+      fail();
+    }
+    far += b1 > 20;
+  }
+  assert_true(far > 50); /* the nearly sorted rows reach many bins */
+}
+
 /* Intervals: bit-identical for any thread count; the percentile interval
  * always kept in pct_lo/hi; the inverted ones only for the calibration
  * errors; `percentile` makes ci = pct. */
@@ -363,7 +441,8 @@ static void test_bad_conf(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_smece_relplot), cmocka_unit_test(test_near_numpy),
-      cmocka_unit_test(test_closed_forms),  cmocka_unit_test(test_intervals),
+      cmocka_unit_test(test_closed_forms),  cmocka_unit_test(test_sweep_weighted),
+      cmocka_unit_test(test_intervals),
       cmocka_unit_test(test_logistic_fit), cmocka_unit_test(test_bad_conf),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
