@@ -156,23 +156,8 @@ static int cmp_edge(const void *x, const void *y) {
   return (e->b > f->b) - (e->b < f->b);
 }
 
-/* The sorted triple {a, b, c} before (t0, t1, t2) lexicographically. */
-static int lex_before(size_t a, size_t b, size_t c, const int t[3]) {
-  size_t u[3] = {a, b, c};
-  for (int i = 0; i < 2; i++) /* sort three */
-    for (int j = 0; j < 2 - i; j++)
-      if (u[j] > u[j + 1]) {
-        size_t v = u[j];
-        u[j] = u[j + 1];
-        u[j + 1] = v;
-      }
-  for (int i = 0; i < 3; i++)
-    if (u[i] != (size_t)t[i]) return u[i] < (size_t)t[i];
-  return 0;
-}
-
-static void set_triple(int cls[3], size_t a, size_t b, size_t c) {
-  size_t u[3] = {a, b, c};
+/* u[0..2] in ascending order. */
+static void sort3(size_t u[3]) {
   for (int i = 0; i < 2; i++)
     for (int j = 0; j < 2 - i; j++)
       if (u[j] > u[j + 1]) {
@@ -180,6 +165,20 @@ static void set_triple(int cls[3], size_t a, size_t b, size_t c) {
         u[j] = u[j + 1];
         u[j + 1] = v;
       }
+}
+
+/* The sorted triple {a, b, c} before (t0, t1, t2) lexicographically. */
+static int lex_before(size_t a, size_t b, size_t c, const int t[3]) {
+  size_t u[3] = {a, b, c};
+  sort3(u);
+  for (int i = 0; i < 3; i++)
+    if (u[i] != (size_t)t[i]) return u[i] < (size_t)t[i];
+  return 0;
+}
+
+static void set_triple(int cls[3], size_t a, size_t b, size_t c) {
+  size_t u[3] = {a, b, c};
+  sort3(u);
   for (int i = 0; i < 3; i++) cls[i] = (int)u[i];
 }
 
