@@ -23,7 +23,8 @@
  *   scaling makes π_ik depend a little on the rest of the row; the cells
  *   average that out, as P(y = k | p_k) does);
  * - a draw resamples N rows with replacement (the copies counted per row)
- *   and labels each copy by the inverse CDF of π_i(λ) at one uniform, drawn
+ *   and labels each copy by the inverse CDF of π_i(λ) (lsp_calib_cdf_pick,
+ *   a bisection) at one uniform, drawn
  *   in row order after the indices, the same indices and uniforms for
  *   every λ (draw b seeded from (seed, b): the same intervals for any
  *   thread count), and scores the classwise ECE with the observed bins;
@@ -203,6 +204,18 @@ static int cw_prepare(cw_world *w, double lam, int threads) {
   return fail ? lsp_fail(LSP_ENOMEM, "out of memory for the classwise interval") : LSP_OK;
 }
 
+size_t lsp_calib_cdf_pick(const double *c, size_t K, double u) {
+  size_t lo = 0, hi = K - 1;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (u < c[mid])
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
 /* Per-thread workspace of the draws. */
 typedef struct {
   uint32_t *w;      /* [N] copies per row                 */
@@ -251,9 +264,7 @@ static double cw_draw(const cw_world *wd, int b, int fresh, cw_ws *ws) {
     if (!ws->w[i]) continue;
     const double *c = wd->cum + i * K, *p = r->prob + i * K;
     for (uint32_t t = 0; t < ws->w[i]; t++) {
-      double u = gsl_rng_uniform(ws->g) * c[K - 1];
-      size_t k = 0;
-      while (k + 1 < K && !(u < c[k])) k++;
+      const size_t k = lsp_calib_cdf_pick(c, K, gsl_rng_uniform(ws->g) * c[K - 1]);
       ws->pos[k * bins + (size_t)lsp_calib_bin(p[k], (int)bins, edges)]++;
     }
     if (sums)

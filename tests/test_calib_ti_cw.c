@@ -141,6 +141,32 @@ static void test_threads(void **state) {
 
 /* The inversion of a scan (shared with the top-label intervals): linear
  * interpolation on the λ grid and the edge cases of DESIGN §2. */
+/* The label draw's inverse CDF against a linear scan for the first k with
+ * u < c[k]: random cumulative sums with zero-probability classes (equal
+ * neighbours, a zero first class), u at every step's ends and inside. */
+static void test_cdf_pick(void **state) {
+  (void)state;
+  unsigned s = 7;
+  double c[40];
+  for (int round = 0; round < 500; round++) {
+    const size_t K = 1 + (size_t)round % 40;
+    double acc = 0.0;
+    for (size_t k = 0; k < K; k++) {
+      s = s * 1664525u + 1013904223u;
+      acc += (s >> 28) % 3 == 0 ? 0.0 : (double)((s >> 8) % 1000) / 1000.0;
+      c[k] = acc;
+    }
+    for (size_t q = 0; q < 3 * K + 3; q++) {
+      s = s * 1664525u + 1013904223u;
+      double u = q < K ? c[q] : q < 2 * K ? (q > K ? c[q - K - 1] : 0.0)
+                                          : c[K - 1] * (double)(s >> 8) / 16777216.0;
+      size_t want = 0;
+      while (want + 1 < K && !(u < c[want])) want++;
+      assert_int_equal(lsp_calib_cdf_pick(c, K, u), want);
+    }
+  }
+}
+
 static void test_lambdas(void **state) {
   (void)state;
   const double *g = lsp_calib_ti_grid;
@@ -177,6 +203,7 @@ int main(void) {
       cmocka_unit_test(test_miscalibrated),
       cmocka_unit_test(test_threads),
       cmocka_unit_test(test_lambdas),
+      cmocka_unit_test(test_cdf_pick),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
