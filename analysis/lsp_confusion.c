@@ -146,14 +146,32 @@ size_t lsp_confusion_get(const lsp_confusion *c, size_t t, size_t p) {
 
 /* ---- the most confused triple ------------------------------------------------ */
 
-typedef struct {
-  size_t a, b, s; /* a < b, s = conf[a][b] + conf[b][a] > 0 */
-} edge;
-
-static int cmp_edge(const void *x, const void *y) {
-  const edge *e = x, *f = y;
+static int cmp_pair(const void *x, const void *y) {
+  const lsp_conf_pair *e = x, *f = y;
   if (e->a != f->a) return e->a < f->a ? -1 : 1;
   return (e->b > f->b) - (e->b < f->b);
+}
+
+int lsp_confusion_pairs(const lsp_confusion *c, lsp_conf_pair **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  lsp_conf_pair *e = malloc((c->npairs ? c->npairs : 1) * sizeof *e);
+  if (!e) return lsp_fail(LSP_ENOMEM, "out of memory (%zu confused pairs)", c->npairs);
+  for (size_t i = 0; i < c->npairs; i++) {
+    size_t t = (size_t)(c->code[i] / c->k), p = (size_t)(c->code[i] % c->k);
+    e[i] = (lsp_conf_pair){t < p ? t : p, t < p ? p : t, c->count[i]};
+  }
+  qsort(e, c->npairs, sizeof *e, cmp_pair);
+  size_t m = 0;
+  for (size_t i = 0; i < c->npairs; i++) {
+    if (m && e[m - 1].a == e[i].a && e[m - 1].b == e[i].b)
+      e[m - 1].s += e[i].s;
+    else
+      e[m++] = e[i];
+  }
+  *out = e;
+  *n = m;
+  return LSP_OK;
 }
 
 /* u[0..2] in ascending order. */
@@ -195,27 +213,13 @@ int lsp_proj_pick_classes(const lsp_confusion *c, int cls[3], size_t *score) {
     return lsp_fail(LSP_EINVAL, "need at least 3 classes (K = %zu)", c ? c->k : 0);
   const size_t k = c->k;
   cls[0] = 0, cls[1] = 1, cls[2] = 2;
-  size_t best = 0;
-  edge *e = malloc((c->npairs ? c->npairs : 1) * sizeof *e);
+  size_t best = 0, ne;
+  lsp_conf_pair *e;
+  int st = lsp_confusion_pairs(c, &e, &ne);
+  if (st) return st;
   size_t *off = calloc(k + 1, sizeof *off), *w = calloc(k, sizeof *w);
   size_t *nb = NULL, *ns = NULL, *touched = NULL;
-  int st = LSP_OK;
-  if (!e || !off || !w) goto oom;
-  /* the pairs, each unordered pair once with its summed count */
-  size_t ne = 0;
-  for (size_t i = 0; i < c->npairs; i++) {
-    size_t t = (size_t)(c->code[i] / k), p = (size_t)(c->code[i] % k);
-    e[ne++] = (edge){t < p ? t : p, t < p ? p : t, c->count[i]};
-  }
-  qsort(e, ne, sizeof *e, cmp_edge);
-  size_t m = 0;
-  for (size_t i = 0; i < ne; i++) {
-    if (m && e[m - 1].a == e[i].a && e[m - 1].b == e[i].b)
-      e[m - 1].s += e[i].s;
-    else
-      e[m++] = e[i];
-  }
-  ne = m;
+  if (!off || !w) goto oom;
   /* each class's neighbours (CSR) */
   const size_t slots = ne ? 2 * ne : 1;
   nb = malloc(slots * sizeof *nb);

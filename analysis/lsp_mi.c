@@ -160,24 +160,24 @@ int lsp_mi_confused_pair(const float *logits, const int32_t *labels, size_t n,
     return lsp_fail(LSP_EINVAL,
                     "confused pair: need logits, labels, N >= 1 and K >= 2");
   lsp_confusion c;
+  lsp_conf_pair *e = NULL;
+  size_t ne = 0;
   int st = lsp_proj_confusion_logits(logits, labels, n, k, &c);
+  if (!st) st = lsp_confusion_pairs(&c, &e, &ne);
+  lsp_confusion_free(&c);
   if (st) return st;
-  /* each confused pair (t, p) with its reverse: the counts are sparse, so
-   * K×K memory is never needed */
+  /* the pairs come in (a, b) order: the first of the largest count is the
+   * lowest pair among them */
   size_t best = 0;
   *a = 0;
   *b = 1;
-  for (size_t q = 0; q < c.npairs; q++) {
-    const size_t t = (size_t)(c.code[q] / k), p = (size_t)(c.code[q] % k);
-    const size_t i = t < p ? t : p, j = t < p ? p : t;
-    const size_t s = c.count[q] + lsp_confusion_get(&c, p, t);
-    if (s > best || (s == best && (i < (size_t)*a || (i == (size_t)*a && j < (size_t)*b)))) {
-      best = s;
-      *a = (int)i;
-      *b = (int)j;
+  for (size_t q = 0; q < ne; q++)
+    if (e[q].s > best) {
+      best = e[q].s;
+      *a = (int)e[q].a;
+      *b = (int)e[q].b;
     }
-  }
-  lsp_confusion_free(&c);
+  free(e);
   *count = best;
   return LSP_OK;
 }

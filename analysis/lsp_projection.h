@@ -63,6 +63,14 @@ int lsp_proj_check_labels(const int32_t *labels, size_t n, size_t k, const char 
 /* The examples of true class t predicted as p (0 outside [0, k)). */
 size_t lsp_confusion_get(const lsp_confusion *c, size_t t, size_t p);
 
+/* The confused pairs of classes a < b, each once with its count
+ * conf[a][b] + conf[b][a] (> 0), ascending in (a, b): *out (malloc'ed,
+ * the caller frees it) and *n. LSP_ENOMEM. */
+typedef struct {
+  size_t a, b, s;
+} lsp_conf_pair;
+int lsp_confusion_pairs(const lsp_confusion *c, lsp_conf_pair **out, size_t *n);
+
 /* Frees the counts' arrays (NULL or already freed: nothing). */
 void lsp_confusion_free(lsp_confusion *c);
 
