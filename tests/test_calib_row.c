@@ -1,6 +1,8 @@
-/* test_calib_row — the logarithm of the calibration row function (the NLL's
- * log s, lsp_calib_log_fn) against the x87 extended-precision logl, at every
- * instruction-set level this CPU runs: within 1 ulp of the true value
+/* test_calib_row — the calibration row kernels at every instruction-set
+ * level this CPU runs: the bins function's fixed-point words
+ * (test_bins_words), and the logarithm of the row function (the NLL's
+ * log s, lsp_calib_log_fn) against the x87 extended-precision logl: within
+ * 1 ulp of the true value
  * everywhere, over s in [1, 2^31] (a row's sum of exponentials lies in
  * [1, K]): values next to 1, on both sides of the mantissa split at √2,
  * powers of two and their neighbours, and a dense random sweep (0.57 ulp
@@ -75,9 +77,73 @@ static void test_log_ulp(void **state) {
   free(out);
 }
 
+/* The fixed-point words of the bins function (lsp_calib_bins_fn's fx) at
+ * every level this CPU runs, against lsp_calib_fix_bits written out here
+ * with exact integer arithmetic on the double's fields (v = m·2^(x−1075),
+ * so trunc(frac(v)·2^63) is m's bits shifted): zero and −0, subnormals,
+ * the neighbours of 2^-63 and 2^-64 (the last and first values with a bit
+ * in the word), 1/2, 1 − ulp, 1, values in (1, 2), log-uniform values over
+ * [2^-70, 1), and vectors holding a negative value (the vector forms'
+ * fallback to the scalar form, which gives a negative fraction's own
+ * truncation). */
+static uint64_t fix_word_ref(double v) {
+  const uint64_t ip = v >= 1.0;
+  if (v < 0.0) /* the scalar form's value: trunc toward zero, negative */
+    return ((uint64_t)(int64_t)(v * 0x1p63)) << 1;
+  uint64_t b;
+  memcpy(&b, &v, sizeof b);
+  const int x = (int)(b >> 52);
+  const uint64_t m = (b & ((1ull << 52) - 1)) | (x ? 1ull << 52 : 0);
+  const int sh = (x ? x : 1) - 1012; /* v·2^63 = m·2^sh */
+  uint64_t t = sh >= 0 ? m << sh : sh > -64 ? m >> -sh : 0;
+  if (ip) t &= (1ull << 63) - 1; /* the integer part's bit (2^63) dropped */
+  return t << 1 | ip;
+}
+
+static void test_bins_words(void **state) {
+  (void)state;
+  enum { K = 5, N = 4000 };
+  double *p = malloc(N * sizeof *p);
+  uint64_t *fx = malloc(N * sizeof *fx);
+  int32_t *cb = malloc(N * sizeof *cb);
+  assert_non_null(p);
+  assert_non_null(fx);
+  assert_non_null(cb);
+  const double fixed[] = {0.0, -0.0, 0x1p-1074, 0x1p-1022, 0x1.8p-1030, 0x1p-64,
+                          0x1.fffffffffffffp-64, 0x1p-63, 0x1.0000000000001p-63, 0.5,
+                          0x1.fffffffffffffp-1, 1.0, 1.0 + 0x1p-52, 1.5, 0x1.fffffffffffffp0};
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) p[n++] = fixed[i];
+  uint64_t s = 0x9e3779b97f4a7c15ull;
+  while (n < N) {
+    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+    const double u = (double)(s >> 11) * 0x1p-53;
+    p[n] = exp2(-70.0 * u);
+    if (n % 997 == 0) p[n] = -p[n]; /* a vector with a negative lane */
+    n++;
+  }
+  const char *isa[] = {NULL, "x86-64-v3", "x86-64"};
+  for (int l = 0; l < 3; l++) {
+    if (lsp_cpu_isa_cap(isa[l])) continue; /* a level this CPU lacks */
+    memset(fx, 0, N * sizeof *fx);
+    lsp_calib_bins_kernel()(p, N, K, 15, 1, cb, fx);
+    for (size_t i = 0; i < N; i++)
+      if (fx[i] != fix_word_ref(p[i])) {
+        print_error("level %d: p[%zu] = %a: word %016llx, expected %016llx\n", lsp_cpu_isa(),
+                    i, p[i], (unsigned long long)fx[i], (unsigned long long)fix_word_ref(p[i]));
+        fail();
+      }
+  }
+  assert_int_equal(lsp_cpu_isa_cap(NULL), 0);
+  free(p);
+  free(fx);
+  free(cb);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_log_ulp),
+      cmocka_unit_test(test_bins_words),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
