@@ -68,9 +68,9 @@ static inline __attribute__((always_inline)) double classwise_row(
     double v = at(p, r + j), t = j == yi ? 1.0 : 0.0;
     br += (v - t) * (v - t);
     size_t c = j * (size_t)bins + (size_t)lsp_calib_bin(v, bins, edges);
-    uint64_t ip = v >= 1.0;
-    uint64_t fb = ((uint64_t)(int64_t)((v - (double)ip) * 0x1p63)) << 1;
-    cw_add(&cwcp[c], fb, CW_ROW_ONE | (uint64_t)(j == yi) << CW_POS_SHIFT | ip);
+    const uint64_t x = lsp_calib_fix_word(v); /* v in [0, 1] */
+    cw_add(&cwcp[c], x & ~(uint64_t)1,
+           CW_ROW_ONE | (uint64_t)(j == yi) << CW_POS_SHIFT | (x & 1));
   }
   return br;
 }

@@ -211,8 +211,10 @@ void lsp_calib_metrics_from_acc(const lsp_calib_acc *a, double value[LSP_CALIB_N
 /* lsp_calib_fix_bits of v in [0, 1] as one word: the fraction bits (whose
  * lowest bit is always 0) | the integer part in bit 0. */
 static inline uint64_t lsp_calib_fix_word(double v) {
-  const uint64_t ip = v >= 1.0;
-  return ((uint64_t)(int64_t)((v - (double)ip) * 0x1p63)) << 1 | ip;
+  /* the integer part chosen as a double, not converted from an integer
+   * (a conversion writes part of its register and waits on the last) */
+  const int ge = v >= 1.0;
+  return ((uint64_t)(int64_t)((v - (ge ? 1.0 : 0.0)) * 0x1p63)) << 1 | (uint64_t)ge;
 }
 
 /* The 128-bit fixed-point value of a one-word x. */
