@@ -92,7 +92,7 @@ static uint64_t fix_word_ref(double v) {
     return ((uint64_t)(int64_t)(v * 0x1p63)) << 1;
   uint64_t b;
   memcpy(&b, &v, sizeof b);
-  const int x = (int)(b >> 52);
+  const int x = (int)((b >> 52) & 0x7ff); /* the sign (of −0) dropped */
   const uint64_t m = (b & ((1ull << 52) - 1)) | (x ? 1ull << 52 : 0);
   const int sh = (x ? x : 1) - 1012; /* v·2^63 = m·2^sh */
   uint64_t t = sh >= 0 ? m << sh : sh > -64 ? m >> -sh : 0;
