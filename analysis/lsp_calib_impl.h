@@ -209,7 +209,9 @@ void lsp_calib_metrics_from_acc(const lsp_calib_acc *a, double value[LSP_CALIB_N
                                 int has[LSP_CALIB_NMETRIC], lsp_calib_scratch *sc);
 
 /* lsp_calib_fix_bits of v in [0, 1] as one word: the fraction bits (whose
- * lowest bit is always 0) | the integer part in bit 0. */
+ * lowest bit is always 0) | the integer part in bit 0 (for v in [1, 2):
+ * the fraction of v − 1); the calibration row kernels' scalar form of
+ * their fixed-point words. */
 static inline uint64_t lsp_calib_fix_word(double v) {
   /* the integer part chosen as a double, not converted from an integer
    * (a conversion writes part of its register and waits on the last) */

@@ -238,17 +238,6 @@ SV_ATTR static size_t SV_FN(cr_rows)(const float *xf, const double *xd, size_t n
   return good;
 }
 
-/* One word of cr_bins's fx: 2·trunc((v − ip)·2^63) | ip, ip = (v >= 1).
- * The integer part is chosen as a double (1.0 or 0.0) rather than
- * converted from an integer: the conversion writes only part of its
- * register and so waited on the previous element's, which chained the
- * loop's elements one after another. */
-static inline uint64_t SV_FN(cr_fx1)(double v) {
-  const int ge = v >= 1.0;
-  const double fr = v - (ge ? 1.0 : 0.0);
-  return ((uint64_t)(int64_t)(fr * 0x1p63)) << 1 | (uint64_t)ge;
-}
-
 /* The classwise bin of n consecutive probabilities p (rows of k classes
  * from a row start): cb[e] = j·bins + b, j = e mod k, b = lsp_calib_bin(p_e)
  * (trunc(p·bins), minus one on an exact edge when right, clamped), in
@@ -289,7 +278,7 @@ SV_ATTR static void SV_FN(cr_bins)(const double *p, size_t n, size_t k, int bins
       const __m256d in = _mm256_and_pd(_mm256_cmp_pd(v, zero_d, _CMP_GE_OQ),
                                        _mm256_cmp_pd(v, two_d, _CMP_LT_OQ));
       if (_mm256_movemask_pd(in) != 0xf) {
-        for (size_t q = e; q < e + 4; q++) fx[q] = SV_FN(cr_fx1)(p[q]);
+        for (size_t q = e; q < e + 4; q++) fx[q] = lsp_calib_fix_word(p[q]);
         continue;
       }
       const __m256d ge = _mm256_cmp_pd(v, one_d, _CMP_GE_OQ);
@@ -303,7 +292,7 @@ SV_ATTR static void SV_FN(cr_bins)(const double *p, size_t n, size_t k, int bins
                                           _mm256_and_si256(_mm256_castpd_si256(ge), low1)));
     }
 #endif
-    for (; e < n; e++) fx[e] = SV_FN(cr_fx1)(p[e]);
+    for (; e < n; e++) fx[e] = lsp_calib_fix_word(p[e]);
   }
   const size_t nv = n - n % DV_N;
   const double M = (double)bins, K = (double)k;
