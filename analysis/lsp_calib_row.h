@@ -117,8 +117,9 @@ typedef struct {
 } lsp_calib_cwlist;
 
 /* Eight rows with labels y[r] < k <= LSP_CALIB_GROUP_KMAX at once, as the
- * lanes of AVX-512 vectors (the group function exists at that level only:
- * lsp_calib_group_kernel() is NULL elsewhere): the row function's st and
+ * lanes of AVX-512 vectors or as two halves of four AVX2 lanes (the group
+ * function exists at those levels only: lsp_calib_group_kernel() is NULL
+ * below AVX2), the same numbers at both: the row function's st and
  * lsp_calib_rec_fn's record — the same numbers bit for bit, without
  * writing the probabilities — and, with full, the rows' NLL, Brier term
  * and mesh shares added to sums->lanes and sums->mesh (rec.out flags the
@@ -126,7 +127,7 @@ typedef struct {
  * add 0 there), and each class probability's classwise contribution:
  * those in a class's first bin added to sums->z0 (16 words per class: 8
  * lanes of fraction sums, 8 lanes of the packed counts, with carries), the
- * others appended to *rest (class by class, rows in order within a class).
+ * others appended to *rest (in an order the sums do not depend on).
  * Rows past the first non-finite one add nothing. Returns the number of
  * leading rows whose logits are finite (8 when all are); their results
  * are complete. */
@@ -136,6 +137,11 @@ typedef size_t (*lsp_calib_group_fn)(
     int bins, int right, int full, lsp_calib_rowstat *st, lsp_calib_rowrec *rec,
     const lsp_calib_grpsums *sums, lsp_calib_cwlist *rest);
 lsp_calib_group_fn lsp_calib_group_kernel(void);
+
+/* on = 0: lsp_calib_group_kernel() returns NULL at every level until on =
+ * 1 again (the default), so that tests can compare the group function
+ * with the row function (a setting for the whole process). */
+void lsp_calib_group_enable(int on);
 
 /* out[i] = log x[i] for n finite x[i] >= 1, by the logarithm the row and
  * group functions take of a row's sum s for the NLL (lsp_calib_row_body.h's

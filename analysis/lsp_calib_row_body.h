@@ -238,6 +238,32 @@ SV_ATTR static size_t SV_FN(cr_rows)(const float *xf, const double *xd, size_t n
   return good;
 }
 
+#if LSP_SIMD == 3
+/* lsp_calib_fix_word of the lanes of v (each in [0, 2); others give
+ * unspecified words). AVX2 has no conversion of doubles to 64-bit
+ * integers: trunc(fr·2^63) of the fraction fr = v − [v >= 1] comes from
+ * fr's bits instead. fr = m·2^(x − 1075) with the 53-bit significand m and
+ * the biased exponent x, so fr·2^63 = m·2^(x − 1012): m shifted left or
+ * right by lane (vpsllvq and vpsrlvq give 0 for counts of 64 and more,
+ * which covers fr = 0 and subnormal fr, whose true value 0 the right shift
+ * by 1012 gives). For fr in [0, 1) that is the conversion's truncation
+ * exactly. */
+SV_ATTR static inline __m256i SV_FN(cr_word4)(__m256d v) {
+  const __m256d one_d = _mm256_set1_pd(1.0);
+  const __m256i mant = _mm256_set1_epi64x((long long)((1ull << 52) - 1)),
+                hidden = _mm256_set1_epi64x((long long)(1ull << 52)),
+                bias = _mm256_set1_epi64x(1012), low1 = _mm256_set1_epi64x(1);
+  const __m256d ge = _mm256_cmp_pd(v, one_d, _CMP_GE_OQ);
+  const __m256i b = _mm256_castpd_si256(_mm256_sub_pd(v, _mm256_and_pd(ge, one_d)));
+  const __m256i x = _mm256_srli_epi64(b, 52);
+  const __m256i m = _mm256_or_si256(_mm256_and_si256(b, mant), hidden);
+  const __m256i t = _mm256_or_si256(_mm256_sllv_epi64(m, _mm256_sub_epi64(x, bias)),
+                                    _mm256_srlv_epi64(m, _mm256_sub_epi64(bias, x)));
+  return _mm256_or_si256(_mm256_slli_epi64(t, 1),
+                         _mm256_and_si256(_mm256_castpd_si256(ge), low1));
+}
+#endif
+
 /* The classwise bin of n consecutive probabilities p (rows of k classes
  * from a row start): cb[e] = j·bins + b, j = e mod k, b = lsp_calib_bin(p_e)
  * (trunc(p·bins), minus one on an exact edge when right, clamped), in
@@ -260,19 +286,9 @@ SV_ATTR static void SV_FN(cr_bins)(const double *p, size_t n, size_t k, int bins
       _mm512_storeu_si512((void *)(fx + e), b);
     }
 #elif LSP_SIMD == 3
-    /* AVX2 has no conversion of doubles to 64-bit integers: trunc(fr·2^63)
-     * from fr's bits instead. fr = m·2^(x − 1075) with the 53-bit
-     * significand m and the biased exponent x, so fr·2^63 = m·2^(x − 1012):
-     * m shifted left or right by lane (vpsllvq and vpsrlvq give 0 for
-     * counts of 64 and more, which covers fr = 0 and subnormal fr, whose
-     * true value 0 the right shift by 1012 gives). For fr in [0, 1) that is
-     * the conversion's truncation exactly. A vector with a lane outside
-     * [0, 2) takes the scalar form. */
-    const __m256d one_d = _mm256_set1_pd(1.0), two_d = _mm256_set1_pd(2.0),
-                  zero_d = _mm256_setzero_pd();
-    const __m256i mant = _mm256_set1_epi64x((long long)((1ull << 52) - 1)),
-                  hidden = _mm256_set1_epi64x((long long)(1ull << 52)),
-                  bias = _mm256_set1_epi64x(1012), low1 = _mm256_set1_epi64x(1);
+    /* cr_word4 for vectors with every lane in [0, 2), the scalar form
+     * otherwise */
+    const __m256d two_d = _mm256_set1_pd(2.0), zero_d = _mm256_setzero_pd();
     for (; e + 4 <= n; e += 4) {
       const __m256d v = _mm256_loadu_pd(p + e);
       const __m256d in = _mm256_and_pd(_mm256_cmp_pd(v, zero_d, _CMP_GE_OQ),
@@ -281,15 +297,7 @@ SV_ATTR static void SV_FN(cr_bins)(const double *p, size_t n, size_t k, int bins
         for (size_t q = e; q < e + 4; q++) fx[q] = lsp_calib_fix_word(p[q]);
         continue;
       }
-      const __m256d ge = _mm256_cmp_pd(v, one_d, _CMP_GE_OQ);
-      const __m256i b = _mm256_castpd_si256(_mm256_sub_pd(v, _mm256_and_pd(ge, one_d)));
-      const __m256i x = _mm256_srli_epi64(b, 52);
-      const __m256i m = _mm256_or_si256(_mm256_and_si256(b, mant), hidden);
-      const __m256i t = _mm256_or_si256(_mm256_sllv_epi64(m, _mm256_sub_epi64(x, bias)),
-                                        _mm256_srlv_epi64(m, _mm256_sub_epi64(bias, x)));
-      _mm256_storeu_si256((__m256i *)(void *)(fx + e),
-                          _mm256_or_si256(_mm256_slli_epi64(t, 1),
-                                          _mm256_and_si256(_mm256_castpd_si256(ge), low1)));
+      _mm256_storeu_si256((__m256i *)(void *)(fx + e), SV_FN(cr_word4)(v));
     }
 #endif
     for (; e < n; e++) fx[e] = lsp_calib_fix_word(p[e]);

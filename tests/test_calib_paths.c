@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analysis/lsp_calib.h"
+#include "analysis/lsp_calib_row.h"
 #include "core/base/lsp_cpu.h"
 #include "core/base/lsp_error.h"
 #include "calib_synth.h"
@@ -128,17 +129,22 @@ static void test_fast_path(void **state) {
 }
 
 /* Every sum of a full accumulator over logits (float32 and float64) is the
- * same with AVX-512, which takes eight rows as vector lanes
- * (lsp_calib_group_fn), as with AVX2, which takes a class per lane (both
- * with fused multiply-adds in the exponential; the SSE2 level has none, so
- * its exponentials may differ in the last bit) — for class counts below, at
- * and above the lanes' limit of 64, with rows of ties, a confidence of
- * exactly 1, both edge conventions, a single bin and more bins than the
- * per-class words of the eight-row path take (K·M > 2^16). */
+ * same with AVX-512's group function, which takes eight rows as vector
+ * lanes (lsp_calib_group_fn), as with AVX2's, which takes them as two
+ * halves of four lanes, and as with the row functions of both levels,
+ * which take a class per lane (the group function switched off; every
+ * path with fused multiply-adds in the exponential; the SSE2 level has
+ * none, so its exponentials may differ in the last bit) — for class
+ * counts below, at and above the group function's limit of 64, with rows
+ * of ties, a confidence of exactly 1, both edge conventions, a single bin
+ * and more bins than the per-class words of the eight-row path take
+ * (K·M > 2^16). */
 static void test_logits_isa_paths(void **state) {
   (void)state;
   const size_t ks[] = {2, 3, 10, 37, 64, 65}, n = 1003;
-  const char *isa[] = {NULL, "x86-64-v3"};
+  enum { L = 4 };
+  const char *isa[L] = {NULL, "x86-64-v3", "x86-64-v3", NULL};
+  const int group[L] = {1, 1, 0, 0};
   for (size_t t = 0; t < 12; t++) {
     const size_t k = ks[t % 6];
     const lsp_calib_edges edges =
@@ -158,16 +164,18 @@ static void test_logits_isa_paths(void **state) {
       z[3 * k + j] = zd[3 * k + j] = 0.0; /* ties */
     for (size_t j = 0; j < k; j++)
       z[20 * k + j] = zd[20 * k + j] = j ? -900.0 : 0.0; /* c = 1 */
-    lsp_calib_acc *a[2];
-    for (int l = 0; l < 2; l++) {
+    lsp_calib_acc *a[L];
+    for (int l = 0; l < L; l++) {
       assert_int_equal(lsp_cpu_isa_cap(isa[l]), 0);
+      lsp_calib_group_enable(group[l]);
       a[l] = lsp_calib_acc_alloc(bins, k, edges, LSP_CALIB_FULL);
       assert_int_equal(lsp_calib_acc_add_logits(a[l], z, y, n, 0, 1.0, 1), 0);
       assert_int_equal(
           lsp_calib_acc_add_logits_f64(a[l], zd, y, n, n, 0.7, l == 1 ? 2 : 1),
           0);
     }
-    for (int l = 1; l < 2; l++) {
+    lsp_calib_group_enable(1);
+    for (int l = 1; l < L; l++) {
       const size_t m = (size_t)bins, km = k * m;
       assert_true(a[l]->n == a[0]->n && a[l]->n_correct == a[0]->n_correct);
       assert_true(a[l]->overflow == a[0]->overflow);
@@ -190,7 +198,7 @@ static void test_logits_isa_paths(void **state) {
       assert_memory_equal(a[l]->mesh_y, a[0]->mesh_y,
                           LSP_SMECE_NODES * sizeof *a[0]->mesh_y);
     }
-    for (int l = 0; l < 2; l++) lsp_calib_acc_free(a[l]);
+    for (int l = 0; l < L; l++) lsp_calib_acc_free(a[l]);
     free(z);
     free(zd);
     free(y);
@@ -276,8 +284,51 @@ static void test_huge_nll(void **state) {
   assert_int_equal(lsp_cpu_isa_cap(NULL), 0);
 }
 
+/* A non-finite logit in any of the 16 rows of two groups of eight (float32
+ * and float64, NaN and −inf), at every level, with the group function on
+ * and off: the add fails naming that row and adds nothing. */
+static void test_logits_bad_row(void **state) {
+  (void)state;
+  const size_t k = 10, n = 19;
+  const char *isa[] = {NULL, "x86-64-v3", "x86-64"};
+  float z[19 * 10];
+  double zd[19 * 10];
+  int32_t y[19];
+  unsigned s = 11u;
+  for (size_t i = 0; i < n * k; i++) {
+    s = s * 1664525u + 1013904223u;
+    z[i] = ((float)(s >> 8) / 16777216.0f - 0.5f) * 6.0f;
+    zd[i] = (double)z[i];
+  }
+  for (size_t i = 0; i < n; i++) y[i] = (int32_t)(i % k);
+  for (int l = 0; l < 6; l++) {
+    assert_int_equal(lsp_cpu_isa_cap(isa[l % 3]), 0);
+    lsp_calib_group_enable(l < 3);
+    for (size_t r = 0; r < 16; r++)
+      for (int f64 = 0; f64 < 2; f64++) {
+        const size_t at = r * k + (r * 7) % k;
+        const float keep = z[at];
+        z[at] = zd[at] = r % 2 ? -INFINITY : NAN;
+        lsp_calib_acc *a = lsp_calib_acc_alloc(15, k, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_FULL);
+        const int rc = f64 ? lsp_calib_acc_add_logits_f64(a, zd, y, n, 40, 1.0, 1)
+                           : lsp_calib_acc_add_logits(a, z, y, n, 40, 1.0, 1);
+        assert_int_equal(rc, LSP_EDATA);
+        char want[64];
+        snprintf(want, sizeof want, "row %zu: non-finite logit", 40 + r);
+        if (!strstr(lsp_errmsg(), want))
+          fail_msg("level %d, row %zu: '%s' lacks '%s'", l, r, lsp_errmsg(), want);
+        assert_int_equal(a->n, 0); /* nothing added */
+        lsp_calib_acc_free(a);
+        z[at] = keep, zd[at] = keep;
+      }
+  }
+  lsp_calib_group_enable(1);
+  assert_int_equal(lsp_cpu_isa_cap(NULL), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_logits_bad_row),
       cmocka_unit_test(test_fast_path),
       cmocka_unit_test(test_logits_isa_paths),
       cmocka_unit_test(test_huge_nll),
