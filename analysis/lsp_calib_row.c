@@ -63,6 +63,11 @@ lsp_calib_log_fn lsp_calib_log_kernel(void) {
   int l = lsp_cpu_isa();
   return l >= 4 ? cr_logs_v4 : l >= 3 ? cr_logs_v3 : cr_logs_v1;
 }
+
+lsp_calib_exp_fn lsp_calib_exp_kernel(void) {
+  int l = lsp_cpu_isa();
+  return l >= 4 ? cr_exps_v4 : l >= 3 ? cr_exps_v3 : cr_exps_v1;
+}
 #else
 #define LSP_SIMD 0
 #include "core/base/lsp_simd.h"
@@ -81,4 +86,6 @@ void lsp_calib_group_enable(int on) { (void)on; }
 lsp_calib_group_fn lsp_calib_group_kernel(void) { return NULL; }
 
 lsp_calib_log_fn lsp_calib_log_kernel(void) { return cr_logs_v0; }
+
+lsp_calib_exp_fn lsp_calib_exp_kernel(void) { return cr_exps_v0; }
 #endif

@@ -3,8 +3,9 @@
  *
  * w_j = (z_j − max z)·inv_t, e_j = exp(w_j), s = Σ e_j, p_j = e_j·(1/s):
  * the top class gets exactly 1/s, the top-label confidence. The exponential is
- * lsprobe's own (lsp_calib_row_body.h: Cody–Waite reduction, the Taylor
- * polynomial of degree 13, about 1 ulp), and so is the NLL's log s (within
+ * lsprobe's own (lsp_calib_row_body.h: Cody–Waite reduction to |r| <=
+ * ln2/32, a table of 2^(j/16) and a Taylor polynomial of degree 7, within
+ * 1 ulp), and so is the NLL's log s (within
  * 1 ulp), both vectorized and compiled for each
  * instruction-set level (lsp_cpu_isa): the accumulator, the per-row table
  * and the streaming pass all call this one function, so they agree to the
@@ -148,6 +149,12 @@ void lsp_calib_group_enable(int on);
  * cr_log: within 1 ulp, DESIGN §2), at level lsp_cpu_isa(). */
 typedef void (*lsp_calib_log_fn)(const double *x, size_t n, double *out);
 lsp_calib_log_fn lsp_calib_log_kernel(void);
+
+/* out[i] = exp(x[i]) for n values x[i] <= 0, by the exponential of the row
+ * and group functions (lsp_calib_row_body.h's cr_exp: x clamped at −708,
+ * within 1 ulp, DESIGN §2), at level lsp_cpu_isa(). */
+typedef void (*lsp_calib_exp_fn)(const double *x, size_t n, double *out);
+lsp_calib_exp_fn lsp_calib_exp_kernel(void);
 
 /* Rows per call for k classes: LSP_CALIB_ROWS while the rows span at most
  * 512 values, fewer (at least 1) for long rows. */

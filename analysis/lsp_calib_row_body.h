@@ -2,36 +2,58 @@
  * instruction-set level by lsp_calib_row.c (after core/base/lsp_simd.h and
  * lsp_simd_d.h). Not a header to include anywhere else. */
 
-/* exp(x) for x <= 0 in double. n = round(x/ln2) by adding 1.5·2^52;
- * r = x − n·ln2 with ln2 in two parts (the head has 32 significant bits,
- * so n·head is exact); exp(r), |r| <= ln2/2, by its Taylor polynomial of
- * degree 13 (remainder below 5e-18 relative; about 1 ulp after rounding,
- * tests/test_calib_score.c); 2^n enters as n << 52 added
- * to the polynomial's bits (the magic constant's bits vanish in the shift).
- * x is clamped at −708, where 2^n is still normal: exp(−708) ≈ 3.3e-308
- * then stands for smaller values — it is 0 in every fixed-point sum and
- * square the calibration forms, and no NLL is computed from it. */
+#ifndef LSP_CALIB_EXP_TABLE
+#define LSP_CALIB_EXP_TABLE
+/* 2^(j/16), j = 0..15, each the double nearest the true value. */
+static const double cr_exp2_16[16] __attribute__((aligned(64))) = {
+    0x1.0000000000000p+0, 0x1.0b5586cf9890fp+0, 0x1.172b83c7d517bp+0, 0x1.2387a6e756238p+0,
+    0x1.306fe0a31b715p+0, 0x1.3dea64c123422p+0, 0x1.4bfdad5362a27p+0, 0x1.5ab07dd485429p+0,
+    0x1.6a09e667f3bcdp+0, 0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0, 0x1.9c49182a3f090p+0,
+    0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0, 0x1.d5818dcfba487p+0, 0x1.ea4afa2a490dap+0};
+#endif
+
+/* cr_exp2_16[b & 15] in each lane, b the lanes' bits as integers. */
+SV_ATTR static inline dv SV_FN(cr_exp_lut)(dvi b) {
+#if LSP_SIMD == 4
+  return _mm512_permutex2var_pd(_mm512_load_pd(cr_exp2_16), b, _mm512_load_pd(cr_exp2_16 + 8));
+#elif LSP_SIMD == 3
+  return _mm256_i64gather_pd(cr_exp2_16, _mm256_and_si256(b, _mm256_set1_epi64x(15)), 8);
+#elif LSP_SIMD == 1
+  return _mm_setr_pd(cr_exp2_16[_mm_cvtsi128_si64(b) & 15],
+                     cr_exp2_16[_mm_cvtsi128_si64(_mm_unpackhi_epi64(b, b)) & 15]);
+#else
+  return cr_exp2_16[b & 15];
+#endif
+}
+
+/* exp(x) for x <= 0 in double (DESIGN §2, "The exponential"). n =
+ * round(16x/ln2) by adding 1.5·2^52; r = x − n·ln2/16 with ln2/16 in two
+ * parts (the head has 32 significant bits, so n·head is exact), |r| <=
+ * ln2/32; exp(x) = 2^(n >> 4)·T·exp(r) with T = 2^((n & 15)/16) from the
+ * table, formed as T + T·(exp(r) − 1), exp(r) − 1 = r + r²·Q(r) with Q
+ * the Taylor polynomial of degree 5 (remainder below 1.2e-18 relative;
+ * within 1 ulp after rounding, tests/test_calib_row.c); 2^(n >> 4)
+ * enters as its exponent added to the result's bits (the magic
+ * constant's bits vanish in the shifts). x is clamped at −708, where the
+ * result is still normal: exp(−708) ≈ 3.3e-308 then stands for smaller
+ * values — it is 0 in every fixed-point sum and square the calibration
+ * forms, and no NLL is computed from it. exp(0) is exactly 1. */
 SV_ATTR static inline dv SV_FN(cr_exp)(dv x) {
   x = dv_max(x, dv_set1(-708.0));
   const dv magic = dv_set1(6755399441055744.0);
-  dv t = dv_fma(x, dv_set1(1.4426950408889634074), magic);
+  dv t = dv_fma(x, dv_set1(23.083120654223414), magic);
   dv n = dv_sub(t, magic);
-  dv r = dv_fma(n, dv_set1(-6.93147180369123816490e-01), x);
-  r = dv_fma(n, dv_set1(-1.90821492927058770002e-10), r);
-  /* Estrin's scheme: pairs c_2i + c_2i+1 r, then in r², r⁴, r⁸ — a chain
-   * of five multiply-adds instead of Horner's thirteen */
-  const dv r2 = dv_mul(r, r), r4 = dv_mul(r2, r2), r8 = dv_mul(r4, r4);
-  dv q0 = dv_add(r, dv_set1(1.0));
-  dv q1 = dv_fma(r, dv_set1(1.6666666666666666667e-1), dv_set1(0.5));
-  dv q2 = dv_fma(r, dv_set1(8.3333333333333333333e-3), dv_set1(4.1666666666666666667e-2));
-  dv q3 = dv_fma(r, dv_set1(1.9841269841269841270e-4), dv_set1(1.3888888888888888889e-3));
-  dv q4 = dv_fma(r, dv_set1(2.7557319223985890653e-6), dv_set1(2.4801587301587301587e-5));
-  dv q5 = dv_fma(r, dv_set1(2.5052108385441718775e-8), dv_set1(2.7557319223985890653e-7));
-  dv q6 = dv_fma(r, dv_set1(1.6059043836821614599e-10), dv_set1(2.0876756987868098979e-9));
-  dv t0 = dv_fma(dv_fma(q3, r2, q2), r4, dv_fma(q1, r2, q0));
-  dv t1 = dv_fma(q6, r4, dv_fma(q5, r2, q4));
-  dv p = dv_fma(t1, r8, t0);
-  return dv_as_f(dvi_add(dv_as_i(p), dvi_shl(dv_as_i(t), 52)));
+  dv r = dv_fma(n, dv_set1(-0.04332169877307024), x);
+  r = dv_fma(n, dv_set1(-1.1926343307941173e-11), r);
+  /* Q = c2 + c3 r + ... + c7 r^5 as pairs in r, then Horner in r² */
+  const dv r2 = dv_mul(r, r);
+  const dv a0 = dv_fma(r, dv_set1(1.6666666666666666667e-1), dv_set1(0.5));
+  const dv a1 = dv_fma(r, dv_set1(8.3333333333333333333e-3), dv_set1(4.1666666666666666667e-2));
+  const dv a2 = dv_fma(r, dv_set1(1.9841269841269841270e-4), dv_set1(1.3888888888888888889e-3));
+  const dv q = dv_fma(dv_fma(a2, r2, a1), r2, a0);
+  const dv tab = SV_FN(cr_exp_lut)(dv_as_i(t));
+  const dv e = dv_fma(tab, dv_fma(q, r2, r), tab);
+  return dv_as_f(dvi_add(dv_as_i(e), dvi_shl(dvi_shr(dv_as_i(t), 4), 52)));
 }
 
 /* Integer lanes for cr_log: a − b, a >> 52 (logical) and the constant c. */
@@ -88,6 +110,13 @@ SV_ATTR static inline dv SV_FN(cr_log)(dv x) {
   const dv c = dv_fma(s, dv_add(hh, r),
                       dv_mul(e, dv_set1(1.90821492927058770002e-10)));
   return dv_add(t2, dv_add(dv_add(l2, dv_sub(l1, hl)), c));
+}
+
+/* lsp_calib_exp_fn: cr_exp over an array, the tail as a partial vector. */
+SV_ATTR static void SV_FN(cr_exps)(const double *x, size_t n, double *out) {
+  size_t i = 0;
+  for (; i + DV_N <= n; i += DV_N) dv_store(out + i, SV_FN(cr_exp)(dv_load(x + i)));
+  if (i < n) dv_store_n(out + i, SV_FN(cr_exp)(dv_load_n(x + i, n - i, 0.0)), n - i);
 }
 
 /* lsp_calib_log_fn: cr_log over an array, the tail as a partial vector. */

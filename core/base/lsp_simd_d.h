@@ -7,7 +7,8 @@
  *   dv_load_n(p, n, f) / dv_load_f_n(p, n, f) (n < DV_N lanes, the others
  *   f), dv_store_n(p, v, n), dv_set1 dv_zero dv_add dv_sub dv_mul dv_div
  *   dv_fma(a,b,c)=a*b+c dv_max, dv_as_i dv_as_f (bit casts), dvi_add
- *   dvi_shl(v, bits), dv_keep_n(v, n) (lanes >= n zeroed), dv_min,
+ *   dvi_shl(v, bits), dvi_shr(v, bits) (logical), dv_keep_n(v, n) (lanes
+ *   >= n zeroed), dv_min,
  *   dv_trunc (toward zero, |x| < 2^31), dv_sub_ge(a, b, c) = a − (a >= b ?
  *   c : 0) and dv_sub_eq(a, b, c) = a − (a == b ? c : 0) lane-wise, and
  *   dv_store_i32(p, v) (DV_N int32 by truncation, |v| < 2^31), and
@@ -33,6 +34,7 @@
 #undef dv_as_f
 #undef dvi_add
 #undef dvi_shl
+#undef dvi_shr
 #undef dv_keep_n
 #undef dv_mask_
 #undef dv_min
@@ -66,6 +68,7 @@
 #define dv_as_f(v) _mm512_castsi512_pd(v)
 #define dvi_add(a, b) _mm512_add_epi64(a, b)
 #define dvi_shl(a, n) _mm512_slli_epi64(a, n)
+#define dvi_shr(a, n) _mm512_srli_epi64(a, n)
 #define dv_keep_n(v, n) _mm512_maskz_mov_pd(dv_mask_(n), v)
 #define dv_min(a, b) _mm512_min_pd(a, b)
 #define dv_trunc(x) _mm512_roundscale_pd(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC)
@@ -104,6 +107,7 @@
 #define dv_as_f(v) _mm256_castsi256_pd(v)
 #define dvi_add(a, b) _mm256_add_epi64(a, b)
 #define dvi_shl(a, n) _mm256_slli_epi64(a, n)
+#define dvi_shr(a, n) _mm256_srli_epi64(a, n)
 #define dv_keep_n(v, n) _mm256_and_pd(v, _mm256_castsi256_pd(dv_mask_(n)))
 #define dv_min(a, b) _mm256_min_pd(a, b)
 #define dv_trunc(x) _mm256_round_pd(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC)
@@ -145,6 +149,7 @@ static inline void lsp_sse_store_d_n(double *p, __m128d v, size_t n) {
 #define dv_as_f(v) _mm_castsi128_pd(v)
 #define dvi_add(a, b) _mm_add_epi64(a, b)
 #define dvi_shl(a, n) _mm_slli_epi64(a, n)
+#define dvi_shr(a, n) _mm_srli_epi64(a, n)
 #define dv_keep_n(v, n) ((n) > 0 ? _mm_move_sd(_mm_setzero_pd(), v) : _mm_setzero_pd())
 #define dv_min(a, b) _mm_min_pd(a, b)
 #define dv_trunc(x) _mm_cvtepi32_pd(_mm_cvttpd_epi32(x))
@@ -187,6 +192,7 @@ static inline double lsp_simd_i2d(int64_t i) {
 #define dv_as_f(v) lsp_simd_i2d(v)
 #define dvi_add(a, b) ((int64_t)((uint64_t)(a) + (uint64_t)(b)))
 #define dvi_shl(a, n) ((int64_t)((uint64_t)(a) << (n)))
+#define dvi_shr(a, n) ((int64_t)((uint64_t)(a) >> (n)))
 #define dv_keep_n(v, n) ((n) ? (v) : 0.0)
 #define dv_min(a, b) ((a) < (b) ? (a) : (b))
 #define dv_trunc(x) ((double)(int32_t)(x))
