@@ -282,6 +282,23 @@ int lsp_calib_score(const float *xf, const double *xd, const int32_t *y, size_t 
                     int logits, double inv_t, const lsp_calib_opts *opts, int threads,
                     const char *path, lsp_calib_result *res);
 
+/* lsp_calib_score over rows that arrive in parts (a file read chunk by
+ * chunk): alloc for n rows of k classes under opts (the checks of
+ * lsp_calib_score), then add the rows in order, m at a time (rows
+ * [added, added + m); errors as lsp_calib_score's, naming the global row;
+ * after a failed add only free is left), then finish once all n are
+ * added: the same
+ * result as lsp_calib_score on the whole matrix, bit for bit. ordered = 0
+ * keeps no per-row data and finishes without ACE and ECE-sweep (what
+ * `calib --stream` reports); ordered = 1 keeps 9 bytes a row. */
+typedef struct lsp_calib_scorer lsp_calib_scorer;
+int lsp_calib_scorer_alloc(size_t n, size_t k, const lsp_calib_opts *opts, int ordered,
+                           lsp_calib_scorer **out);
+int lsp_calib_scorer_add(lsp_calib_scorer *s, const float *xf, const double *xd,
+                         const int32_t *y, size_t m, int logits, double inv_t, int threads);
+int lsp_calib_scorer_finish(lsp_calib_scorer *s, lsp_calib_result *res);
+void lsp_calib_scorer_free(lsp_calib_scorer *s); /* NULL-safe */
+
 /* Bootstrap settings: `resamples` >= 1 (default 1000), the 95% level,
  * `seed`, `threads` (<= 1 serial) and the interval kind. Resample b draws
  * its N indices from its own GSL mt19937 seeded from (seed, b), so the

@@ -210,37 +210,81 @@ static int ordered_metrics(double **conf, uint8_t **ok, size_t n, int bins, int 
   return st;
 }
 
-int lsp_calib_score(const float *xf, const double *xd, const int32_t *y, size_t n, size_t k,
-                    int logits, double inv_t, const lsp_calib_opts *o, int threads,
-                    const char *path, lsp_calib_result *res) {
-  memset(res, 0, sizeof *res);
+struct lsp_calib_scorer {
+  lsp_calib_acc *acc;
+  double *conf; /* [n + 1] (ordered_metrics reuses it for n + 1 keys) */
+  uint8_t *ok;  /* [n] */
+  size_t n, k, next;
+  lsp_calib_opts o;
+};
+
+void lsp_calib_scorer_free(lsp_calib_scorer *s) {
+  if (!s) return;
+  lsp_calib_acc_free(s->acc);
+  free(s->conf);
+  free(s->ok);
+  free(s);
+}
+
+int lsp_calib_scorer_alloc(size_t n, size_t k, const lsp_calib_opts *o, int ordered,
+                           lsp_calib_scorer **out) {
+  *out = NULL;
   if (!o) return lsp_fail(LSP_EINVAL, "calibration: NULL options");
   if (o->bins < 1) return lsp_fail(LSP_EINVAL, "number of bins must be >= 1 (got %d)", o->bins);
   if (n == 0) return lsp_fail(LSP_EDATA, "calibration: no rows (zero examples)");
   if (k < 2) return lsp_fail(LSP_EDATA, "calibration: need at least 2 classes (K = %zu)", k);
+  lsp_calib_scorer *s = calloc(1, sizeof *s);
+  if (!s) return lsp_fail(LSP_ENOMEM, "out of memory for scoring %zu rows", n);
+  s->n = n, s->k = k, s->o = *o;
+  s->acc = lsp_calib_acc_alloc(o->bins, k, o->edges, LSP_CALIB_FULL);
+  if (ordered) {
+    s->conf = lsp_alloc_huge((n + 1) * sizeof *s->conf);
+    s->ok = lsp_alloc_huge(n);
+  }
+  if (!s->acc || (ordered && (!s->conf || !s->ok))) {
+    lsp_calib_scorer_free(s);
+    return lsp_fail(LSP_ENOMEM, "out of memory for scoring %zu rows", n);
+  }
+  s->acc->smece_sigma = o->smece_sigma;
+  *out = s;
+  return LSP_OK;
+}
+
+int lsp_calib_scorer_add(lsp_calib_scorer *s, const float *xf, const double *xd,
+                         const int32_t *y, size_t m, int logits, double inv_t, int threads) {
   if ((!xf && !xd) || !y) return lsp_fail(LSP_EINVAL, "calibration: NULL input");
-  lsp_calib_acc *a = lsp_calib_acc_alloc(o->bins, k, o->edges, LSP_CALIB_FULL);
-  /* (n + 1: ordered_metrics reuses the block for n + 1 keys) */
-  double *conf = lsp_alloc_huge((n + 1) * sizeof *conf);
-  uint8_t *ok = lsp_alloc_huge(n);
-  int st = LSP_OK;
-  if (!a || !conf || !ok) {
-    st = lsp_fail(LSP_ENOMEM, "out of memory for scoring %zu rows", n);
-    goto done;
-  }
-  a->smece_sigma = o->smece_sigma;
-  st = lsp_calib_acc_add_rows(a, xf, xd, y, n, 0, logits, inv_t, threads, conf, ok);
-  if (st) {
-    if (path) lsp_fail_prefix(st, path);
-    goto done;
-  }
-  if ((st = lsp_calib_acc_finalize(a, res))) goto done;
-  res->binning = o->binning;
-  st = ordered_metrics(&conf, &ok, n, o->bins, o->binning == LSP_CALIB_BINNING_MASS, res);
+  if (m > s->n - s->next)
+    return lsp_fail(LSP_EINVAL, "calibration: %zu rows past the %zu announced", m,
+                    s->n - s->next);
+  const int st = lsp_calib_acc_add_rows(s->acc, xf, xd, y, m, s->next, logits, inv_t, threads,
+                                        s->conf ? s->conf + s->next : NULL,
+                                        s->ok ? s->ok + s->next : NULL);
+  if (!st) s->next += m;
+  return st;
+}
+
+int lsp_calib_scorer_finish(lsp_calib_scorer *s, lsp_calib_result *res) {
+  memset(res, 0, sizeof *res);
+  if (s->next != s->n)
+    return lsp_fail(LSP_EINVAL, "calibration: %zu of %zu rows added", s->next, s->n);
+  int st = lsp_calib_acc_finalize(s->acc, res);
+  if (st || !s->conf) return st;
+  res->binning = s->o.binning;
+  st = ordered_metrics(&s->conf, &s->ok, s->n, s->o.bins,
+                       s->o.binning == LSP_CALIB_BINNING_MASS, res);
   if (st) lsp_calib_result_release(res);
-done:
-  lsp_calib_acc_free(a);
-  free(conf);
-  free(ok);
+  return st;
+}
+
+int lsp_calib_score(const float *xf, const double *xd, const int32_t *y, size_t n, size_t k,
+                    int logits, double inv_t, const lsp_calib_opts *o, int threads,
+                    const char *path, lsp_calib_result *res) {
+  memset(res, 0, sizeof *res);
+  lsp_calib_scorer *s = NULL;
+  int st = lsp_calib_scorer_alloc(n, k, o, 1, &s);
+  if (!st && (st = lsp_calib_scorer_add(s, xf, xd, y, n, logits, inv_t, threads)) && path)
+    lsp_fail_prefix(st, path);
+  if (!st) st = lsp_calib_scorer_finish(s, res);
+  lsp_calib_scorer_free(s);
   return st;
 }

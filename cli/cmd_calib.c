@@ -1,4 +1,5 @@
 /* lsprobe calib — calibration metrics of saved logits or probabilities. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,16 +141,17 @@ static int labels_chunk(lsp_dtype dt, const void *raw, const char *path, size_t 
   /* one loop per dtype (the switch outside the loop); integer labels are
    * range-checked as integers, in a loop without a branch a label (the
    * message's loop runs only on a bad chunk) */
-#define LABELS_OF(T)                                                          \
-  for (size_t i = 0; i < m; i++) {                                            \
-    const double v = (double)((const T *)raw)[i];                             \
-    if (!(v >= 0.0 && v < (double)k && v == (double)(int64_t)v))              \
-      return lsp_fail(                                                        \
-          LSP_EDATA,                                                          \
-          "%s: label %g at index %zu is not an integer in [0, %zu)", path, v, \
-          i0 + i, k);                                                         \
-    out[i] = (int32_t)v;                                                      \
-  }                                                                           \
+#define LABELS_OF(T)                                                                    \
+  for (size_t i = 0; i < m; i++) {                                                      \
+    const double v = (double)((const T *)raw)[i];                                       \
+    if (!(v >= 0.0 && v < (double)k && v == floor(v)))                                  \
+      return isfinite(v) && v == floor(v)                                               \
+                 ? lsp_fail(LSP_EDATA, "%s: label %.0f at index %zu is out of range "   \
+                                       "[0, %zu)", path, v, i0 + i, k)                   \
+                 : lsp_fail(LSP_EDATA, "%s: label %g at index %zu is not an integer",   \
+                            path, v, i0 + i);                                           \
+    out[i] = (int32_t)v;                                                                \
+  }                                                                                     \
   break;
 #define INT_LABELS_OF(T)                                    \
   {                                                         \
@@ -208,16 +210,34 @@ static int stream_not_probs(const lsp_npy_rows *xf, void *raw, size_t rows,
   return st;
 }
 
-/* --stream: the predictions and labels read chunk by chunk (lsp_npy_rows,
- * into one buffer reused for every chunk), so memory does not grow with the
- * file; float32 and float64 kept as stored, integer dtypes converted to
- * float32 as lsp_array_f32 does. The checks and messages (in their order)
- * of the in-memory path; a bad row is reported by the chunk's pass. */
-static int stream_score(const char *xpath, const char *ypath, int logits, const char *advice,
-                        const lsp_calib_opts *o, int threads, lsp_calib_result *res) {
+/* The in-memory path's finiteness check (lsp_array_f32,
+ * lsp_array_finite) of rows [i0, i0 + m) read into raw: its message, the
+ * row counted in the whole file. */
+static int chunk_finite(const lsp_array *meta, void *raw, size_t i0, size_t m,
+                        const char *path) {
+  lsp_array a = *meta;
+  a.shape[0] = m;
+  a.count = m * meta->shape[1];
+  a.data = raw;
+  return lsp_array_finite_from(&a, i0, path);
+}
+
+/* The predictions and labels read chunk by chunk (lsp_npy_rows, into one
+ * buffer reused for every chunk) and scored by lsp_calib_scorer: memory
+ * does not grow with the predictions (ordered = 0: --stream, no per-row
+ * data) or grows by 9 bytes a row (ordered = 1: the default, with ACE and
+ * ECE-sweep; the same result as reading the whole matrix, without the
+ * matrix in memory). float32 and float64 kept as stored, integer dtypes
+ * converted to float32 as lsp_array_f32 does. The checks and messages (in
+ * their order) of the in-memory path; a bad row is reported by the chunk's
+ * pass (ordered: a non-finite value by the in-memory check's message,
+ * before the chunk's labels). */
+static int chunked_score(const char *xpath, const char *ypath, int logits, const char *advice,
+                         const lsp_calib_opts *o, int threads, int ordered,
+                         lsp_calib_result *res) {
   lsp_npy_rows xf, yf;
   lsp_array ya = {0};
-  lsp_calib_acc *acc = NULL;
+  lsp_calib_scorer *sc = NULL;
   void *raw = NULL, *yraw = NULL;
   float *conv = NULL;
   int32_t *y = NULL;
@@ -251,34 +271,33 @@ static int stream_score(const char *xpath, const char *ypath, int logits, const 
     }
   }
   if (st) goto done;
-  if (ym->count != n || ym->ndim > 2 || (ym->ndim == 2 && ym->shape[1] != 1)) {
-    st = lsp_fail(LSP_EDATA, "%s has %zu labels (need a vector) but %s has %zu rows", ypath,
-                  ym->count, xpath, n);
+  if (ym->count != n) {
+    st = lsp_fail(LSP_EDATA, "%s has %zu labels but %s has %zu rows", ypath, ym->count, xpath,
+                  n);
     goto done;
   }
-  if (!(acc = lsp_calib_acc_alloc(o->bins, k, o->edges, LSP_CALIB_FULL))) {
-    st = LSP_ENOMEM;
+  if (ym->ndim > 2 || (ym->ndim == 2 && ym->shape[1] != 1)) {
+    st = lsp_fail(LSP_EDATA, "%s: labels must be a 1-D array of class indices (got %d dimensions)",
+                  ypath, ym->ndim);
     goto done;
   }
-  acc->smece_sigma = o->smece_sigma;
+  if ((st = lsp_calib_scorer_alloc(n, k, o, ordered, &sc))) goto done;
   for (size_t i = 0; i < n; i += rows) {
     const size_t m = n - i < rows ? n - i : rows;
     if ((st = lsp_npy_rows_read(&xf, i, m, raw)) || (st = lsp_npy_rows_read(&yf, i, m, yraw)) ||
+        (ordered && (st = chunk_finite(&xf.meta, raw, i, m, xpath))) ||
         (st = labels_chunk(ym->dtype, yraw, ypath, i, m, k, y)))
       goto done;
     if (conv) chunk_f32(dt, raw, m * k, conv);
-    if (f64)
-      st = logits ? lsp_calib_acc_add_logits_f64(acc, raw, y, m, i, 1.0, threads)
-                  : lsp_calib_acc_add_probs_f64(acc, raw, y, m, i, threads);
-    else
-      st = logits ? lsp_calib_acc_add_logits(acc, conv ? conv : raw, y, m, i, 1.0, threads)
-                  : lsp_calib_acc_add_probs(acc, conv ? conv : raw, y, m, i, threads);
+    st = f64 ? lsp_calib_scorer_add(sc, NULL, raw, y, m, logits, 1.0, threads)
+             : lsp_calib_scorer_add(sc, conv ? conv : raw, NULL, y, m, logits, 1.0, threads);
     if (st) break;
   }
-  if (!st) st = lsp_calib_acc_finalize(acc, res);
+  if (!st) st = lsp_calib_scorer_finish(sc, res);
   if (st) lsp_fail_prefix(st, xpath);
+  else if (ordered) res->temperature = 1.0;
 done:
-  lsp_calib_acc_free(acc);
+  lsp_calib_scorer_free(sc);
   free(raw);
   free(conv);
   lsp_array_release(&ya);
@@ -353,7 +372,7 @@ int cmd_calib(int argc, char **argv) {
                            "point sigma*)", 1, 0, 0},
       {"seed", "S", "bootstrap seed (default 1)", 1, 0, 0},
       {"stream", NULL,
-       "chunked, constant memory, float32/float64 kept (no ACE, ECE-sweep, CIs or "
+       "constant memory, float32/float64 kept, nothing kept per row (no ACE, ECE-sweep, CIs or "
        "--fit-temperature); under "
        "mpirun (MPI build) the ranks split the rows",
        0, 0, 0},
@@ -431,8 +450,9 @@ int cmd_calib(int argc, char **argv) {
     goto print;
   }
 #endif
-  if (stream) {
-    if ((st = stream_score(xpath, ypath, has_l, advice, &o, (int)threads, &before))) goto fail;
+  if (stream || (!boot && !fit)) { /* no matrix in memory: chunk by chunk */
+    if ((st = chunked_score(xpath, ypath, has_l, advice, &o, (int)threads, !stream, &before)))
+      goto fail;
     goto print;
   }
   if ((st = read_pair(xpath, ypath, advice, &px, &ya, &y))) goto fail;

@@ -95,6 +95,25 @@ for key in accuracy nll brier ece mce rmsce classwise_ece over_confidence under_
   [ "$(jget "$SCR/out" $key)" = "$(jget "$SCR/big.json" $key)" ] || { same=0; echo "     $key differs"; }
 done
 [ $same = 1 ] && cmp -s <(jget "$SCR/out" bins) <(jget "$SCR/big.json" bins) && ok "--stream over 2 chunks equals one pass exactly" || bad "--stream differs"
+# the default reads in chunks too: the same numbers as the whole matrix
+# through the per-row table (what --bootstrap scores), ACE and ECE-sweep
+# included; a non-finite value in the second chunk is reported with its row
+# in the file
+expect_exit 0 "big, whole matrix (--bootstrap 1)" "$LSP" calib --probs "$SCR/big.npy" --labels "$SCR/ybig.npy" --json --bootstrap 1
+same=1
+for key in accuracy nll brier ece mce rmsce classwise_ece over_confidence under_confidence ace ece_sweep smece; do
+  [ "$(jget "$SCR/out" $key)" = "$(jget "$SCR/big.json" $key)" ] || { same=0; echo "     $key differs"; }
+done
+[ $same = 1 ] && ok "chunked default equals the whole matrix's table exactly" || bad "chunked default differs"
+"$PY" - "$SCR/big.npy" "$SCR/bignan.npy" <<'PYEOF'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+off = 10 + struct.unpack("<H", b[8:10])[0] + (60000 * 40 + 5) * 4
+b[off:off + 4] = struct.pack("<f", float("nan"))
+open(sys.argv[2], "wb").write(b)
+PYEOF
+expect_exit 1 "NaN in the second chunk" "$LSP" calib --probs "$SCR/bignan.npy" --labels "$SCR/ybig.npy"
+expect_err "bignan.npy: non-finite value (nan) at row 60000, column 5" "NaN in the second chunk"
 npy "$SCR/ybig3.npy" i8 3 0 1 7
 expect_exit 1 "--stream bad label" "$LSP" calib --probs "$SCR/p.npy" --labels "$SCR/ybig3.npy" --stream
 expect_err "ybig3.npy" "--stream row mismatch"

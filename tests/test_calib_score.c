@@ -5,7 +5,10 @@
  * probabilities, a temperature, both per-bin tables, 1 and 3 threads, and
  * the awkward cases of equal-mass binning — confidences tied across bin
  * edges, fewer rows than bins, every row tied —, enough rows for the
- * score path's two-level radix sort, and the same error for a bad row. Every metric includes h-estim's: the debiased ECEs, ECE-sweep (and
+ * score path's two-level radix sort, and the same error for a bad row;
+ * and lsp_calib_scorer, the rows added in uneven parts, the same numbers
+ * again (without per-row data: all but ACE and ECE-sweep). Every metric
+ * includes the estimators: the debiased ECEs, ECE-sweep (and
  * the bin count it chose), SmoothECE at σ* and at a given σ, and the
  * smoothed reliability curve. The table path itself is tested against
  * independent numbers in test_calib.c, test_calib_f64.c and
@@ -71,8 +74,33 @@ static void both_ways(input x, const int32_t *y, size_t n, size_t k, int bins,
       assert_int_equal(
           lsp_calib_score(x.f, x.d, y, n, k, x.logits, x.inv_t, &o, threads, NULL, &got), 0);
       same_result(&got, &want, what);
-      lsp_calib_result_release(&want);
       lsp_calib_result_release(&got);
+      /* the rows in uneven parts (1, 2, 5, ... rows, then the rest) */
+      for (int ordered = 1; ordered >= 0; ordered--) {
+        lsp_calib_scorer *sc = NULL;
+        assert_int_equal(lsp_calib_scorer_alloc(n, k, &o, ordered, &sc), 0);
+        for (size_t i = 0, m = 1; i < n; i += m, m = m * 2 + 1) {
+          if (m > n - i) m = n - i;
+          const float *f = x.f ? x.f + i * k : NULL;
+          const double *d = x.d ? x.d + i * k : NULL;
+          assert_int_equal(
+              lsp_calib_scorer_add(sc, f, d, y + i, m, x.logits, x.inv_t, threads), 0);
+        }
+        assert_int_equal(lsp_calib_scorer_finish(sc, &got), 0);
+        lsp_calib_scorer_free(sc);
+        if (ordered) {
+          same_result(&got, &want, what);
+        } else { /* what --stream reports: all but ACE and ECE-sweep */
+          for (int m = 0; m < LSP_CALIB_NMETRIC; m++) {
+            const int kept = m != LSP_CALIB_ACE && m != LSP_CALIB_ECE_SWEEP;
+            assert_int_equal(got.has[m], kept ? want.has[m] : 0);
+            if (kept && want.has[m] && memcmp(&got.value[m], &want.value[m], sizeof(double)))
+              fail_msg("%s, unordered parts: %s differs", what, lsp_calib_metric_name(m));
+          }
+        }
+        lsp_calib_result_release(&got);
+      }
+      lsp_calib_result_release(&want);
     }
   lsp_calib_rows_free(r);
 }
@@ -151,8 +179,23 @@ static void test_errors(void **state) {
   assert_int_equal(lsp_calib_score(z, NULL, y, 4, 3, 1, 1.0, &o, 1, "z.npy", &res), LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "row 3: label"));
   assert_int_equal(lsp_calib_score(z, NULL, y, 0, 3, 1, 1.0, &o, 1, NULL, &res), LSP_EDATA);
+  /* in parts: a bad row named by its global index; rows past n, or
+   * finishing early, refused */
+  lsp_calib_scorer *sc = NULL;
+  assert_int_equal(lsp_calib_scorer_alloc(4, 3, &o, 1, &sc), 0);
+  assert_int_equal(lsp_calib_scorer_add(sc, z, NULL, y, 2, 1, 1.0, 1), 0);
+  assert_int_equal(lsp_calib_scorer_finish(sc, &res), LSP_EINVAL);
+  assert_non_null(strstr(lsp_errmsg(), "2 of 4 rows"));
+  assert_int_equal(lsp_calib_scorer_add(sc, z + 6, NULL, y + 2, 3, 1, 1.0, 1), LSP_EINVAL);
+  assert_int_equal(lsp_calib_scorer_add(sc, z + 6, NULL, y + 2, 2, 1, 1.0, 1), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "row 3: label"));
+  lsp_calib_scorer_free(sc);
+  lsp_calib_scorer_free(NULL);
+  assert_int_equal(lsp_calib_scorer_alloc(0, 3, &o, 1, &sc), LSP_EDATA);
+  assert_null(sc);
   o.bins = 0;
   assert_int_equal(lsp_calib_score(z, NULL, y, 4, 3, 1, 1.0, &o, 1, NULL, &res), LSP_EINVAL);
+  assert_int_equal(lsp_calib_scorer_alloc(4, 3, &o, 1, &sc), LSP_EINVAL);
 }
 
 int main(void) {

@@ -42,4 +42,8 @@ int lsp_array_distributions(const lsp_array *a, const char *path, const char *ad
  * float array (the message of lsp_array_f32); LSP_OK for integer arrays. */
 int lsp_array_finite(const lsp_array *a, const char *path);
 
+/* lsp_array_finite of rows [row0, row0 + shape[0]) of a larger array held
+ * in `a` (a chunk of it): the message numbers the row as in the whole. */
+int lsp_array_finite_from(const lsp_array *a, size_t row0, const char *path);
+
 #endif
