@@ -26,7 +26,7 @@ SV_ATTR static inline dv SV_FN(cr_exp_lut)(dvi b) {
 #endif
 }
 
-/* exp(x) for x <= 0 in double (DESIGN §2, "The exponential"). n =
+/* exp(x) for x <= 0 in double (DESIGN §2, "The softmax's exponential"). n =
  * round(16x/ln2) by adding 1.5·2^52; r = x − n·ln2/16 with ln2/16 in two
  * parts (the head has 32 significant bits, so n·head is exact), |r| <=
  * ln2/32; exp(x) = 2^(n >> 4)·T·exp(r) with T = 2^((n & 15)/16) from the
