@@ -221,11 +221,7 @@ SV_ATTR static size_t SV_FN(cr_half)(const float *xf, const double *xd, size_t k
   _mm256_storeu_pd(il, inv);
   _mm256_storeu_pd(nl, nll);
   _mm256_storeu_si256((__m256i *)(void *)tl, top);
-  for (size_t r = 0; r < 4; r++) {
-    st[r].conf = il[r];
-    st[r].nll = nl[r];
-    st[r].top = (size_t)tl[r];
-  }
+  cr_st_store(st, il, nl, tl, 4);
   __m256d br = zero;
   if (full) {
     const __m256d vM = _mm256_set1_pd((double)bins), top_b = _mm256_set1_pd((double)bins - 1.0);

@@ -172,11 +172,7 @@ SV_ATTR static size_t SV_FN(cr_group)(
   _mm512_storeu_pd(il, inv);
   _mm512_storeu_pd(nl, nll);
   _mm512_storeu_si512((void *)tl, top);
-  for (size_t r = 0; r < 8; r++) {
-    st[r].conf = il[r];
-    st[r].nll = nl[r];
-    st[r].top = (size_t)tl[r];
-  }
+  cr_st_store(st, il, nl, tl, 8);
   __m512d br = zero;
   if (full) {
     const __m512d vM = _mm512_set1_pd((double)bins),

@@ -2,14 +2,24 @@
  * instruction-set level by lsp_calib_row.c (after core/base/lsp_simd.h and
  * lsp_simd_d.h). Not a header to include anywhere else. */
 
-#ifndef LSP_CALIB_EXP_TABLE
-#define LSP_CALIB_EXP_TABLE
+#ifndef LSP_CALIB_ROW_ONCE /* level-free helpers, defined once */
+#define LSP_CALIB_ROW_ONCE
 /* 2^(j/16), j = 0..15, each the double nearest the true value. */
 static const double cr_exp2_16[16] __attribute__((aligned(64))) = {
     0x1.0000000000000p+0, 0x1.0b5586cf9890fp+0, 0x1.172b83c7d517bp+0, 0x1.2387a6e756238p+0,
     0x1.306fe0a31b715p+0, 0x1.3dea64c123422p+0, 0x1.4bfdad5362a27p+0, 0x1.5ab07dd485429p+0,
     0x1.6a09e667f3bcdp+0, 0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0, 0x1.9c49182a3f090p+0,
     0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0, 0x1.d5818dcfba487p+0, 0x1.ea4afa2a490dap+0};
+
+/* Rows r < n of the group functions' row statistics from their lanes. */
+static inline void cr_st_store(lsp_calib_rowstat *st, const double *conf, const double *nll,
+                               const int64_t *top, size_t n) {
+  for (size_t r = 0; r < n; r++) {
+    st[r].conf = conf[r];
+    st[r].nll = nll[r];
+    st[r].top = (size_t)top[r];
+  }
+}
 #endif
 
 /* cr_exp2_16[b & 15] in each lane, b the lanes' bits as integers. */
