@@ -27,7 +27,24 @@ SV_ATTR static inline dv SV_FN(cr_exp_lut)(dvi b) {
 #if LSP_SIMD == 4
   return _mm512_permutex2var_pd(_mm512_load_pd(cr_exp2_16), b, _mm512_load_pd(cr_exp2_16 + 8));
 #elif LSP_SIMD == 3
-  return _mm256_i64gather_pd(cr_exp2_16, _mm256_and_si256(b, _mm256_set1_epi64x(15)), 8);
+  /* four registers of four entries: within one, the entry b & 3 by
+   * vpermps (the double's two 32-bit halves), then the register by bits 2
+   * and 3 of b moved to the sign bits that vblendvpd reads */
+  const __m256i a = _mm256_and_si256(b, _mm256_set1_epi64x(3));
+  const __m256i lo = _mm256_add_epi64(a, a);
+  const __m256i ix = _mm256_or_si256(_mm256_or_si256(lo, _mm256_slli_epi64(lo, 32)),
+                                     _mm256_set1_epi64x((long long)1 << 32));
+  const __m256d t0 = _mm256_castps_pd(_mm256_permutevar8x32_ps(
+                    _mm256_castpd_ps(_mm256_load_pd(cr_exp2_16)), ix)),
+                t1 = _mm256_castps_pd(_mm256_permutevar8x32_ps(
+                    _mm256_castpd_ps(_mm256_load_pd(cr_exp2_16 + 4)), ix)),
+                t2 = _mm256_castps_pd(_mm256_permutevar8x32_ps(
+                    _mm256_castpd_ps(_mm256_load_pd(cr_exp2_16 + 8)), ix)),
+                t3 = _mm256_castps_pd(_mm256_permutevar8x32_ps(
+                    _mm256_castpd_ps(_mm256_load_pd(cr_exp2_16 + 12)), ix));
+  const __m256d s2 = _mm256_castsi256_pd(_mm256_slli_epi64(b, 61)),
+                s3 = _mm256_castsi256_pd(_mm256_slli_epi64(b, 60));
+  return _mm256_blendv_pd(_mm256_blendv_pd(t0, t1, s2), _mm256_blendv_pd(t2, t3, s2), s3);
 #elif LSP_SIMD == 1
   return _mm_setr_pd(cr_exp2_16[_mm_cvtsi128_si64(b) & 15],
                      cr_exp2_16[_mm_cvtsi128_si64(_mm_unpackhi_epi64(b, b)) & 15]);
