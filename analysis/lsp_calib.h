@@ -286,11 +286,11 @@ int lsp_calib_score(const float *xf, const double *xd, const int32_t *y, size_t 
  * chunk): alloc for n rows of k classes under opts (the checks of
  * lsp_calib_score), then add the rows in order, m at a time (rows
  * [added, added + m); errors as lsp_calib_score's, naming the global row;
- * after a failed add only free is left), then finish once all n are
- * added: the same
- * result as lsp_calib_score on the whole matrix, bit for bit. ordered = 0
- * keeps no per-row data and finishes without ACE and ECE-sweep (what
- * `calib --stream` reports); ordered = 1 keeps 9 bytes a row. */
+ * after a failed add only free is left), then finish once, when all n are
+ * added: the same result as lsp_calib_score on the whole matrix, bit for
+ * bit. ordered = 0 keeps no per-row data and finishes without ACE and
+ * ECE-sweep (what `calib --stream` reports); ordered = 1 keeps 9 bytes a
+ * row. */
 typedef struct lsp_calib_scorer lsp_calib_scorer;
 int lsp_calib_scorer_alloc(size_t n, size_t k, const lsp_calib_opts *opts, int ordered,
                            lsp_calib_scorer **out);

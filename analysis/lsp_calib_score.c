@@ -214,7 +214,8 @@ struct lsp_calib_scorer {
   lsp_calib_acc *acc;
   double *conf; /* [n + 1] (ordered_metrics reuses it for n + 1 keys) */
   uint8_t *ok;  /* [n] */
-  size_t n, k, next;
+  size_t n, next; /* rows announced, rows added */
+  int finished;   /* conf holds the sorted keys: nothing more to do */
   lsp_calib_opts o;
 };
 
@@ -235,7 +236,7 @@ int lsp_calib_scorer_alloc(size_t n, size_t k, const lsp_calib_opts *o, int orde
   if (k < 2) return lsp_fail(LSP_EDATA, "calibration: need at least 2 classes (K = %zu)", k);
   lsp_calib_scorer *s = calloc(1, sizeof *s);
   if (!s) return lsp_fail(LSP_ENOMEM, "out of memory for scoring %zu rows", n);
-  s->n = n, s->k = k, s->o = *o;
+  s->n = n, s->o = *o;
   s->acc = lsp_calib_acc_alloc(o->bins, k, o->edges, LSP_CALIB_FULL);
   if (ordered) {
     s->conf = lsp_alloc_huge((n + 1) * sizeof *s->conf);
@@ -253,6 +254,7 @@ int lsp_calib_scorer_alloc(size_t n, size_t k, const lsp_calib_opts *o, int orde
 int lsp_calib_scorer_add(lsp_calib_scorer *s, const float *xf, const double *xd,
                          const int32_t *y, size_t m, int logits, double inv_t, int threads) {
   if ((!xf && !xd) || !y) return lsp_fail(LSP_EINVAL, "calibration: NULL input");
+  if (s->finished) return lsp_fail(LSP_EINVAL, "calibration: rows added after finish");
   if (m > s->n - s->next)
     return lsp_fail(LSP_EINVAL, "calibration: %zu rows past the %zu announced", m,
                     s->n - s->next);
@@ -265,8 +267,10 @@ int lsp_calib_scorer_add(lsp_calib_scorer *s, const float *xf, const double *xd,
 
 int lsp_calib_scorer_finish(lsp_calib_scorer *s, lsp_calib_result *res) {
   memset(res, 0, sizeof *res);
+  if (s->finished) return lsp_fail(LSP_EINVAL, "calibration: finished twice");
   if (s->next != s->n)
     return lsp_fail(LSP_EINVAL, "calibration: %zu of %zu rows added", s->next, s->n);
+  s->finished = 1;
   int st = lsp_calib_acc_finalize(s->acc, res);
   if (st || !s->conf) return st;
   res->binning = s->o.binning;

@@ -190,6 +190,14 @@ static void test_errors(void **state) {
   assert_int_equal(lsp_calib_scorer_add(sc, z + 6, NULL, y + 2, 2, 1, 1.0, 1), LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "row 3: label"));
   lsp_calib_scorer_free(sc);
+  y[3] = 0; /* finished once only, no rows after */
+  assert_int_equal(lsp_calib_scorer_alloc(4, 3, &o, 1, &sc), 0);
+  assert_int_equal(lsp_calib_scorer_add(sc, z, NULL, y, 4, 1, 1.0, 1), 0);
+  assert_int_equal(lsp_calib_scorer_finish(sc, &res), 0);
+  lsp_calib_result_release(&res);
+  assert_int_equal(lsp_calib_scorer_finish(sc, &res), LSP_EINVAL);
+  assert_int_equal(lsp_calib_scorer_add(sc, z, NULL, y, 1, 1, 1.0, 1), LSP_EINVAL);
+  lsp_calib_scorer_free(sc);
   lsp_calib_scorer_free(NULL);
   assert_int_equal(lsp_calib_scorer_alloc(0, 3, &o, 1, &sc), LSP_EDATA);
   assert_null(sc);
