@@ -230,8 +230,8 @@ static int chunk_finite(const lsp_array *meta, void *raw, size_t i0, size_t m,
  * matrix in memory). float32 and float64 kept as stored, integer dtypes
  * converted to float32 as lsp_array_f32 does. The checks and messages (in
  * their order) of the in-memory path; a bad row is reported by the chunk's
- * pass (ordered: a non-finite value by the in-memory check's message,
- * before the chunk's labels). */
+ * pass, a non-finite value by the in-memory check's message, before the
+ * chunk's labels. */
 static int chunked_score(const char *xpath, const char *ypath, int logits, const char *advice,
                          const lsp_calib_opts *o, int threads, int ordered,
                          lsp_calib_result *res) {
@@ -284,17 +284,24 @@ static int chunked_score(const char *xpath, const char *ypath, int logits, const
   if ((st = lsp_calib_scorer_alloc(n, k, o, ordered, &sc))) goto done;
   for (size_t i = 0; i < n; i += rows) {
     const size_t m = n - i < rows ? n - i : rows;
-    if ((st = lsp_npy_rows_read(&xf, i, m, raw)) || (st = lsp_npy_rows_read(&yf, i, m, yraw)) ||
-        (ordered && (st = chunk_finite(&xf.meta, raw, i, m, xpath))) ||
-        (st = labels_chunk(ym->dtype, yraw, ypath, i, m, k, y)))
+    if ((st = lsp_npy_rows_read(&xf, i, m, raw)) || (st = lsp_npy_rows_read(&yf, i, m, yraw)))
       goto done;
-    if (conv) chunk_f32(dt, raw, m * k, conv);
-    st = f64 ? lsp_calib_scorer_add(sc, NULL, raw, y, m, logits, 1.0, threads)
-             : lsp_calib_scorer_add(sc, conv ? conv : raw, NULL, y, m, logits, 1.0, threads);
-    if (st) break;
+    if (!(st = labels_chunk(ym->dtype, yraw, ypath, i, m, k, y))) {
+      if (conv) chunk_f32(dt, raw, m * k, conv);
+      st = f64 ? lsp_calib_scorer_add(sc, NULL, raw, y, m, logits, 1.0, threads)
+               : lsp_calib_scorer_add(sc, conv ? conv : raw, NULL, y, m, logits, 1.0, threads);
+      if (st) lsp_fail_prefix(st, xpath);
+    }
+    /* a refused chunk (a bad label or a row the pass refuses): a non-finite
+     * value in it is what the in-memory path reports, its check running
+     * before the labels and the pass — searched for only then, as every
+     * non-finite row makes the pass refuse its chunk */
+    if (st) {
+      if (chunk_finite(&xf.meta, raw, i, m, xpath)) st = LSP_EDATA;
+      goto done;
+    }
   }
-  if (!st) st = lsp_calib_scorer_finish(sc, res);
-  if (st) lsp_fail_prefix(st, xpath);
+  if ((st = lsp_calib_scorer_finish(sc, res))) lsp_fail_prefix(st, xpath);
   else if (ordered) res->temperature = 1.0;
 done:
   lsp_calib_scorer_free(sc);

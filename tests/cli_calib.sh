@@ -114,6 +114,8 @@ open(sys.argv[2], "wb").write(b)
 PYEOF
 expect_exit 1 "NaN in the second chunk" "$LSP" calib --probs "$SCR/bignan.npy" --labels "$SCR/ybig.npy"
 expect_err "bignan.npy: non-finite value (nan) at row 60000, column 5" "NaN in the second chunk"
+expect_exit 1 "NaN in the second chunk, --stream" "$LSP" calib --probs "$SCR/bignan.npy" --labels "$SCR/ybig.npy" --stream
+expect_err "bignan.npy: non-finite value (nan) at row 60000, column 5" "NaN in the second chunk, --stream"
 npy "$SCR/ybig3.npy" i8 3 0 1 7
 expect_exit 1 "--stream bad label" "$LSP" calib --probs "$SCR/p.npy" --labels "$SCR/ybig3.npy" --stream
 expect_err "ybig3.npy" "--stream row mismatch"
