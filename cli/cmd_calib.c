@@ -235,13 +235,12 @@ static int chunk_finite(const lsp_array *meta, void *raw, size_t i0, size_t m,
 static int chunked_score(const char *xpath, const char *ypath, int logits, const char *advice,
                          const lsp_calib_opts *o, int threads, int ordered,
                          lsp_calib_result *res) {
-  lsp_npy_rows xf, yf;
+  lsp_npy_rows xf = {.fd = -1}, yf = {.fd = -1};
   lsp_array ya = {0};
   lsp_calib_scorer *sc = NULL;
   void *raw = NULL, *yraw = NULL;
   float *conv = NULL;
   int32_t *y = NULL;
-  yf.fd = -1;
   int st = lsp_npy_rows_open(xpath, &xf);
   if (st || (st = check_preds(&xf.meta, xpath))) goto done;
   const size_t n = xf.meta.shape[0], k = xf.meta.shape[1];
@@ -263,7 +262,11 @@ static int chunked_score(const char *xpath, const char *ypath, int logits, const
   if ((st = lsp_npy_rows_open(ypath, &yf))) goto done;
   const lsp_array *ym = &yf.meta;
   if (ym->ndim == 2 && ym->shape[1] >= 2) { /* perhaps one-hot: lsp_array_labels's message */
-    if (!(st = lsp_npy_read(ypath, &ya)) && lsp_array_is_onehot(&ya)) {
+    if (ym->data) /* a pipe, read already: a view of it */
+      ya = *ym, ya.heap = NULL;
+    else
+      st = lsp_npy_read(ypath, &ya);
+    if (!st && lsp_array_is_onehot(&ya)) {
       int32_t *none = NULL;
       st = lsp_array_labels(&ya, ypath, (int)k, &none);
       free(none);

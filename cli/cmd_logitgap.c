@@ -66,9 +66,8 @@ int cmd_logitgap(int argc, char **argv) {
       la.shape[1] > 0) {
     n = la.shape[0];
     k = la.shape[1];
-  } else {
-    lsp_array_release(&la);
-    if ((st = lsp_npy_read_matrix(lpath, &la, &z, &zown, &n, &k))) goto fail;
+  } else if ((st = lsp_array_matrix(lpath, &la, &z, &zown, &n, &k))) {
+    goto fail;
   }
   if ((st = lsp_array_not_probs(&la, lpath,
                                 "pass the logits (or log-probabilities, np.log(P): the same gap and entropy)")))

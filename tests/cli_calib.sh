@@ -116,6 +116,25 @@ expect_exit 1 "NaN in the second chunk" "$LSP" calib --probs "$SCR/bignan.npy" -
 expect_err "bignan.npy: non-finite value (nan) at row 60000, column 5" "NaN in the second chunk"
 expect_exit 1 "NaN in the second chunk, --stream" "$LSP" calib --probs "$SCR/bignan.npy" --labels "$SCR/ybig.npy" --stream
 expect_err "bignan.npy: non-finite value (nan) at row 60000, column 5" "NaN in the second chunk, --stream"
+# pipes (a shell's <(…), /dev/stdin) cannot be read by offset: read whole,
+# then scored as a file is, to the same bytes
+jnopath() { "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); [d.pop(k, None) for k in ("probs", "logits", "labels")]; print(json.dumps(d, sort_keys=True))' "$1"; }
+jnopath "$SCR/big.json" >"$SCR/big.nopath"
+expect_exit 0 "predictions and labels through <(cat …)" "$LSP" calib --probs <(cat "$SCR/big.npy") --labels <(cat "$SCR/ybig.npy") --json
+cmp -s <(jnopath "$SCR/out") "$SCR/big.nopath" && ok "<(…) gives the file's numbers exactly" || bad "<(…) differs"
+expect_exit 0 "predictions on stdin, --stream" sh -c '"$1" calib --probs /dev/stdin --labels "$2" --json --stream <"$3"' - "$LSP" "$SCR/ybig.npy" "$SCR/big.npy"
+[ "$(jget "$SCR/out" ece)" = "$(jget "$SCR/big.json" ece)" ] && ok "stdin, --stream: the file's ECE" || bad "stdin --stream differs"
+expect_exit 1 "a truncated pipe" "$LSP" calib --probs <(head -c 1000000 "$SCR/big.npy") --labels "$SCR/ybig.npy"
+expect_err "truncated data (header says 11200160 bytes, the stream ended after " "a truncated pipe"
+expect_exit 1 "bytes after the data in a pipe" "$LSP" calib --probs <(cat "$SCR/big.npy"; printf 'xyz') --labels "$SCR/ybig.npy"
+expect_err "3 unexpected bytes after the data" "bytes after the data in a pipe"
+expect_exit 1 "an empty pipe" "$LSP" calib --probs <(:) --labels "$SCR/ybig.npy"
+expect_err "not a .npy file (empty)" "an empty pipe"
+expect_exit 1 "NaN in the second chunk, through a pipe" "$LSP" calib --probs <(cat "$SCR/bignan.npy") --labels "$SCR/ybig.npy"
+expect_err "non-finite value (nan) at row 60000, column 5" "NaN in the second chunk, through a pipe"
+npy "$SCR/yoh.npy" f4 4,3 1 0 0 0 1 0 0 0 1 1 0 0
+expect_exit 1 "one-hot labels through a pipe" "$LSP" calib --probs "$SCR/p.npy" --labels <(cat "$SCR/yoh.npy")
+expect_err "one-hot labels (4 x 3" "one-hot labels through a pipe"
 npy "$SCR/ybig3.npy" i8 3 0 1 7
 expect_exit 1 "--stream bad label" "$LSP" calib --probs "$SCR/p.npy" --labels "$SCR/ybig3.npy" --stream
 expect_err "ybig3.npy" "--stream row mismatch"

@@ -192,6 +192,12 @@ wait "$catpid"
 expect_exit 0 "logitgap" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --smoothing 0.1 --json
 grep -q '"optimal_gap": 3\.33220451' "$SCR/out" && grep -q '"logit_gap"' "$SCR/out" &&
   grep -q '"entropy_max": 1\.0986122' "$SCR/out" && ok "optimal gap log 28, entropy max log 3" || bad "logitgap: $(cat "$SCR/out")"
+cp "$SCR/out" "$SCR/gap.json"
+# through pipes (read once: a pipe cannot be read twice)
+expect_exit 0 "logitgap, inputs through <(cat …)" "$LSP" logitgap --logits <(cat "$T/logits.npy") --labels <(cat "$T/labels.npy") --smoothing 0.1 --json
+cmp -s <(grep -v '"logits"\|"labels"' "$SCR/out") <(grep -v '"logits"\|"labels"' "$SCR/gap.json") &&
+  ok "logitgap through pipes: the file's output" || bad "logitgap through pipes differs"
+expect_exit 0 "clusters, inputs through <(cat …)" "$LSP" clusters --features <(cat "$T/features.npy") --labels <(cat "$T/labels.npy")
 expect_exit 0 "logitgap eps 0" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --smoothing 0 --json
 grep -q '"optimal_gap": null' "$SCR/out" && ok "eps 0: optimal gap null" || bad "eps 0: $(grep optimal "$SCR/out")"
 expect_exit 0 "logitgap text t2t" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --smoothing 0.1 --convention t2t

@@ -1,14 +1,17 @@
 /* Tests of the .npy reader/writer: files written by NumPy (the PyTorch
- * dumps in tests/data), round trips, memory mapping, and malformed files. */
+ * dumps in tests/data), round trips, memory mapping, malformed files, and
+ * the same files through a pipe. */
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/base/lsp_error.h"
+#include "core/formats/lsp_npy_rows.h"
 #include "testutil.h"
 
 static void write_bytes(const char *path, const void *b, size_t n) {
@@ -50,6 +53,62 @@ static void expect_fail(const char *path, const char *needle) {
     fail();
   }
   lsp_array_release(&a); /* safe on a failed read */
+}
+
+/* The bytes of file src through a pipe, written by a child process; name
+ * gets the read end's path (/dev/fd/N). Returns the child; pipe_done
+ * closes the read end and waits for it. */
+static pid_t pipe_from(const char *src, int *rfd, char *name, size_t len) {
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  const pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(fds[0]);
+    FILE *f = fopen(src, "rb");
+    char buf[65536];
+    size_t n;
+    while (f && (n = fread(buf, 1, sizeof buf, f)) > 0)
+      if (write(fds[1], buf, n) != (ssize_t)n) break;
+    _exit(0);
+  }
+  close(fds[1]);
+  *rfd = fds[0];
+  snprintf(name, len, "/dev/fd/%d", fds[0]);
+  return pid;
+}
+
+static void pipe_done(pid_t pid, int rfd) {
+  close(rfd);
+  waitpid(pid, NULL, 0);
+}
+
+/* expect_fail for the file's bytes through a pipe: the same needle, the
+ * pipe's path in the message */
+static void expect_fail_pipe(const char *src, const char *needle) {
+  int fd;
+  char name[64];
+  const pid_t pid = pipe_from(src, &fd, name, sizeof name);
+  expect_fail(name, needle);
+  pipe_done(pid, fd);
+}
+
+/* A file read through a pipe: the same dtype, shape and bytes. */
+static void same_through_pipe(const char *src) {
+  lsp_array a, b;
+  assert_int_equal(lsp_npy_read(src, &a), 0);
+  int fd;
+  char name[64];
+  const pid_t pid = pipe_from(src, &fd, name, sizeof name);
+  assert_int_equal(lsp_npy_read(name, &b), 0);
+  pipe_done(pid, fd);
+  assert_int_equal(a.dtype, b.dtype);
+  assert_int_equal(a.ndim, b.ndim);
+  for (int d = 0; d < a.ndim; d++) assert_int_equal(a.shape[d], b.shape[d]);
+  assert_int_equal(a.count, b.count);
+  assert_memory_equal(a.data, b.data, a.count * lsp_dtype_size(a.dtype));
+  lsp_array_release(&a);
+  lsp_array_release(&b);
 }
 
 /* Files written by NumPy: dtype and shape as NumPy declared them, values
@@ -152,40 +211,89 @@ static void test_v2_header(void **state) {
   unlink(p);
 }
 
+/* expect_fail, on the file and through a pipe */
+static void expect_fail2(const char *path, const char *needle) {
+  expect_fail(path, needle);
+  expect_fail_pipe(path, needle);
+}
+
 static void test_malformed(void **state) {
   (void)state;
   char p[4096];
   snprintf(p, sizeof p, "%s", td_tmp("bad.npy"));
   write_bytes(p, "", 0);
-  expect_fail(p, "not a .npy file");
+  expect_fail2(p, "not a .npy file");
   write_bytes(p, "PK\x03\x04 this is a zip", 18);
-  expect_fail(p, "bad magic");
+  expect_fail2(p, "bad magic");
   write_bytes(p, "\x93NUMPY\x01", 7);
-  expect_fail(p, "truncated");
+  expect_fail2(p, "truncated");
   write_npy_raw(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 20, 1);
-  expect_fail(p, "truncated data");
+  expect_fail2(p, "truncated data");
   write_npy_raw(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 28, 1);
-  expect_fail(p, "unexpected bytes");
+  expect_fail2(p, "unexpected bytes");
   write_npy_raw(p, "{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", 8, 1);
-  expect_fail(p, "big-endian");
+  expect_fail2(p, "big-endian");
   write_npy_raw(p, "{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", 8, 1);
-  expect_fail(p, "Fortran");
+  expect_fail2(p, "Fortran");
   write_npy_raw(p, "{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }", 16, 1);
-  expect_fail(p, "unsupported dtype");
+  expect_fail2(p, "unsupported dtype");
   write_npy_raw(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (-2,), }", 8, 1);
-  expect_fail(p, "negative dimension");
+  expect_fail2(p, "negative dimension");
   write_npy_raw(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999, 99999999999999), }", 8, 1);
-  expect_fail(p, "");
+  expect_fail2(p, "");
   write_npy_raw(p, "{'descr': '<f4', 'shape': (2,), }", 8, 1);
-  expect_fail(p, "lacks");
+  expect_fail2(p, "lacks");
   write_npy_raw(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}", 8, 1);
-  expect_fail(p, "unexpected or repeated key");
+  expect_fail2(p, "unexpected or repeated key");
   write_npy_raw(p, "['descr', '<f4']", 8, 1);
-  expect_fail(p, "malformed");
+  expect_fail2(p, "malformed");
   write_npy_raw(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 8, 9);
-  expect_fail(p, "version");
+  expect_fail2(p, "version");
   expect_fail("/nonexistent/dir/x.npy", "No such file");
   expect_fail(LSP_TEST_DATA, "is a directory");
+  unlink(p);
+}
+
+/* Pipes: the test data and every dtype's round trip read to the same
+ * bytes; a header that claims far more than the stream holds is refused
+ * as truncated (the buffer grows with what arrives); rows of a pipe come
+ * from memory, rows past the end refused. */
+static void test_pipes(void **state) {
+  (void)state;
+  char p[4096];
+  snprintf(p, sizeof p, "%s/torch_mlp_tiny/x.npy", LSP_TEST_DATA);
+  same_through_pipe(p);
+  snprintf(p, sizeof p, "%s/torch_mlp_tiny/labels.npy", LSP_TEST_DATA);
+  same_through_pipe(p);
+  snprintf(p, sizeof p, "%s", td_tmp("pipe.npy"));
+  write_npy_raw(p, "{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }", 12, 2);
+  same_through_pipe(p);
+  write_npy_raw(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4), }", 0, 1);
+  same_through_pipe(p);
+  write_npy_raw(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (1073741824,), }", 8, 1);
+  expect_fail_pipe(p, "truncated data (header says 4294967296 bytes, the stream ended after 8)");
+  /* rows */
+  const float v[12] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+  const size_t shape[2] = {4, 3};
+  assert_int_equal(lsp_npy_write(p, LSP_DT_F32, 2, shape, v), 0);
+  int fd;
+  char name[64];
+  const pid_t pid = pipe_from(p, &fd, name, sizeof name);
+  lsp_npy_rows f;
+  assert_int_equal(lsp_npy_rows_open(name, &f), 0);
+  pipe_done(pid, fd);
+  assert_int_equal(f.fd, -1);
+  assert_int_equal(f.row_bytes, 12);
+  float got[6];
+  assert_int_equal(lsp_npy_rows_read(&f, 2, 2, got), 0);
+  assert_memory_equal(got, v + 6, sizeof got);
+  assert_int_equal(lsp_npy_rows_read(&f, 0, 1, got), 0);
+  assert_memory_equal(got, v, 3 * sizeof *got);
+  assert_int_equal(lsp_npy_rows_read(&f, 3, 2, got), LSP_EIO);
+  assert_non_null(strstr(lsp_errmsg(), name));
+  lsp_npy_rows_close(&f);
+  assert_null(f.meta.data);
+  lsp_npy_rows_close(&f); /* twice: safe */
   unlink(p);
 }
 
@@ -240,6 +348,7 @@ int main(void) {
       cmocka_unit_test(test_large_file),
       cmocka_unit_test(test_v2_header),
       cmocka_unit_test(test_malformed),
+      cmocka_unit_test(test_pipes),
       cmocka_unit_test(test_labels_conversion),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

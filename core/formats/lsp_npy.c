@@ -262,6 +262,12 @@ int lsp_npy_open(const char *path, lsp_array *out, size_t *offset_out, int *fd_o
     close(fd);
     return lsp_fail(LSP_EIO, "%s: is a directory, expected a .npy file", path);
   }
+  if (!S_ISREG(sb.st_mode)) { /* a pipe: read once, front to back, into memory */
+    int st = lsp_npy_read_stream(fd, path, out);
+    close(fd);
+    *offset_out = 0;
+    return st;
+  }
   size_t fsize = (size_t)sb.st_size;
   /* Read the fixed prefix and the header. */
   unsigned char pre[12];
@@ -324,6 +330,10 @@ int lsp_npy_read(const char *path, lsp_array *out) {
   int st = lsp_npy_open(path, &a, &offset, &fd);
   memset(out, 0, sizeof *out);
   if (st) return st;
+  if (a.data) { /* a pipe, read already */
+    *out = a;
+    return LSP_OK;
+  }
   const size_t nbytes = a.count * lsp_dtype_size(a.dtype);
   ssize_t r;
   /* Read, not mapped: on a virtual machine where the first touch of each
@@ -544,6 +554,14 @@ int lsp_npy_read_matrix(const char *path, lsp_array *arr, const float **view,
   *owned = NULL;
   int st = lsp_npy_read(path, arr);
   if (st) return st;
+  return lsp_array_matrix(path, arr, view, owned, rows, cols);
+}
+
+int lsp_array_matrix(const char *path, lsp_array *arr, const float **view, float **owned,
+                     size_t *rows, size_t *cols) {
+  int st;
+  *view = NULL;
+  *owned = NULL;
   if (arr->ndim != 2) {
     st = lsp_fail(LSP_EDATA, "%s: expected a 2-D array (rows x columns), got %d dimensions",
                   path, arr->ndim);

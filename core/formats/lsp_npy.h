@@ -40,8 +40,18 @@ int lsp_npy_read(const char *path, lsp_array *out);
 /* Open `path` and check it as lsp_npy_read does (header, dtype, a length
  * exactly as the header says), without reading the data: `out` gets dtype,
  * shape and count (data NULL), *offset the data's byte offset and *fd the
- * open descriptor (the caller closes it; -1 on failure). */
+ * open descriptor (the caller closes it; -1 on failure). A path that is not
+ * a regular file (a pipe, /dev/stdin, a shell's <(…)) cannot be read by
+ * offset: it is read whole here (lsp_npy_read_stream), `out` owns the data
+ * and *fd is -1. */
 int lsp_npy_open(const char *path, lsp_array *out, size_t *offset, int *fd);
+
+/* Read a .npy front to back from the open descriptor fd (named `path` in
+ * messages), as lsp_npy_read checks a file: the same header checks and
+ * messages, and the data must end the stream ("truncated data", "unexpected
+ * bytes after the data"). The buffer grows as the data arrives, so a header
+ * that claims more than the stream holds costs only what it holds. */
+int lsp_npy_read_stream(int fd, const char *path, lsp_array *out);
 
 /* Parse a .npy header held in memory (`len` bytes from the file's start).
  * Fills dtype/ndim/shape/count of `out` (no data) and the data offset.
@@ -76,5 +86,9 @@ int lsp_array_labels(const lsp_array *a, const char *path, int k,
 /* Read helpers: a 2-D float32 matrix (rows × cols) and a label vector. */
 int lsp_npy_read_matrix(const char *path, lsp_array *arr, const float **view,
                         float **owned, size_t *rows, size_t *cols);
+/* The checks and float32 view of lsp_npy_read_matrix for an array read
+ * already (path names it in messages); arr is released on failure. */
+int lsp_array_matrix(const char *path, lsp_array *arr, const float **view, float **owned,
+                     size_t *rows, size_t *cols);
 
 #endif

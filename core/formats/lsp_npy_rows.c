@@ -33,11 +33,20 @@ int lsp_npy_rows_open(const char *path, lsp_npy_rows *f) {
 }
 
 int lsp_npy_rows_read(const lsp_npy_rows *f, size_t row, size_t n, void *buf) {
+  if (f->meta.data) { /* a pipe, held in memory */
+    const size_t rows = f->meta.ndim > 0 ? f->meta.shape[0] : 1;
+    if (row > rows || n > rows - row)
+      return lsp_fail(LSP_EIO, "%s: rows [%zu, %zu) past the array's %zu", f->path, row, row + n,
+                      rows);
+    memcpy(buf, (const char *)f->meta.data + row * f->row_bytes, n * f->row_bytes);
+    return LSP_OK;
+  }
   return read_at(f->fd, buf, n * f->row_bytes, f->offset + row * f->row_bytes, f->path);
 }
 
 void lsp_npy_rows_close(lsp_npy_rows *f) {
   if (f->fd >= 0) close(f->fd);
   f->fd = -1;
+  lsp_array_release(&f->meta);
 }
 

@@ -5,7 +5,8 @@
  * checks it (lsp_npy_open: the same messages; the file must be exactly as
  * long as its header says) and rows are read with pread at offset +
  * row·(row bytes) into the caller's buffer, never mapping or copying the
- * whole file. */
+ * whole file. A pipe cannot be read by offset: it is read whole when opened
+ * (lsp_npy_open) and rows are copied from memory. */
 #ifndef LSP_NPY_ROWS_H
 #define LSP_NPY_ROWS_H
 
@@ -14,7 +15,7 @@
 #include "core/formats/lsp_npy.h"
 
 typedef struct {
-  lsp_array meta;   /* dtype, ndim, shape, count; data is NULL */
+  lsp_array meta;   /* dtype, ndim, shape, count; data NULL (a pipe: the array) */
   size_t offset;    /* byte offset of element 0 */
   size_t row_bytes; /* bytes per row: product of shape[1..] × element size */
   int fd;           /* open descriptor, or -1 */
@@ -27,7 +28,7 @@ int lsp_npy_rows_open(const char *path, lsp_npy_rows *f);
 /* Read rows [row, row + n) into buf (n·row_bytes bytes). LSP_EIO names the
  * file on a short read. */
 int lsp_npy_rows_read(const lsp_npy_rows *f, size_t row, size_t n, void *buf);
-/* Close (safe on a closed or never-opened file with fd = -1). */
+/* Close and release (safe on a closed or never-opened file with fd = -1). */
 void lsp_npy_rows_close(lsp_npy_rows *f);
 
 #endif
