@@ -394,7 +394,9 @@ int cmd_calib(int argc, char **argv) {
                      "RMSCE, ACE, classwise ECE, over/under-confidence, the debiased ECEs\n"
                      "(l1 and l2, Kumar et al. 2019), ECE-sweep (Roelofs et al. 2022),\n"
                      "SmoothECE (Blasiok & Nakkiran 2023) and the per-bin reliability\n"
-                     "table; optional temperature scaling and bootstrap intervals.",
+                     "table; optional temperature scaling and bootstrap intervals.\n"
+                     "Any .npy may come through a pipe, read whole first:\n"
+                     "--logits <(python dump.py), or /dev/stdin.",
                      argc, argv, opts);
   if (rc) return rc;
   int has_l = cli_has(opts, "logits"), has_p = cli_has(opts, "probs");
