@@ -210,11 +210,23 @@ dtype_ok:;
   return LSP_OK;
 }
 
+/* What a file that is not a .npy is, from its first bytes, where it is a
+ * format arrays are often saved in by mistake. */
+static const char *not_npy(const unsigned char *buf, size_t len) {
+  if (len >= 4 && memcmp(buf, "PK\x03\x04", 4) == 0)
+    return "a zip archive: a .npz from np.savez, or a PyTorch .pt; save each array with np.save";
+  if (len >= 2 && buf[0] == 0x80 && buf[1] >= 2 && buf[1] <= 5)
+    return "a Python pickle, from pickle.dump or an old torch.save; save the array with np.save";
+  if (len >= 4 && memcmp(buf, "\x89HDF", 4) == 0)
+    return "an HDF5 file; save the array with np.save";
+  return "bad magic";
+}
+
 int lsp_npy_parse_header(const unsigned char *buf, size_t len,
                          const char *path, lsp_array *out, size_t *offset) {
   memset(out, 0, sizeof *out);
   if (len < 10 || memcmp(buf, k_magic, 6) != 0)
-    return lsp_fail(LSP_EDATA, "%s: not a .npy file (bad magic)", path);
+    return lsp_fail(LSP_EDATA, "%s: not a .npy file (%s)", path, not_npy(buf, len));
   unsigned major = buf[6];
   size_t hlen, pre;
   if (major == 1) {
@@ -274,10 +286,10 @@ int lsp_npy_open(const char *path, lsp_array *out, size_t *offset_out, int *fd_o
   ssize_t r = pread(fd, pre, sizeof pre, 0);
   if (r < 10) {
     close(fd);
-    if (r >= 6 || (r > 0 && memcmp(pre, k_magic, (size_t)r) == 0))
+    if (r > 0 && memcmp(pre, k_magic, r < 6 ? (size_t)r : 6) == 0)
       return lsp_fail(LSP_EDATA, "%s: truncated .npy header", path);
     return lsp_fail(LSP_EDATA, "%s: not a .npy file (%s)", path,
-                    r <= 0 ? "empty" : "bad magic");
+                    r <= 0 ? "empty" : not_npy(pre, (size_t)r));
   }
   size_t hlen = pre[6] == 1 ? ((size_t)pre[8] | ((size_t)pre[9] << 8))
                             : ((size_t)pre[8] | ((size_t)pre[9] << 8) |

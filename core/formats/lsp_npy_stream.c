@@ -43,9 +43,10 @@ static int read_header(int fd, const char *path, lsp_array *a, size_t *offset) {
   if (r < 0) return read_error(path);
   const size_t got = (size_t)r;
   if (got < 10) { /* the messages of a file as short */
-    if (got >= 6 || (got > 0 && memcmp(pre, magic, got) == 0))
+    if (got > 0 && memcmp(pre, magic, got < 6 ? got : 6) == 0)
       return lsp_fail(LSP_EDATA, "%s: truncated .npy header", path);
-    return lsp_fail(LSP_EDATA, "%s: not a .npy file (%s)", path, got == 0 ? "empty" : "bad magic");
+    if (got == 0) return lsp_fail(LSP_EDATA, "%s: not a .npy file (empty)", path);
+    return lsp_npy_parse_header(pre, got, path, a, offset); /* its message on the first bytes */
   }
   size_t pl = 10;
   if (memcmp(pre, magic, 6) == 0 && pre[6] != 1) { /* versions 2 and 3: a 4-byte length */
