@@ -396,7 +396,7 @@ int cmd_calib(int argc, char **argv) {
                      "SmoothECE (Blasiok & Nakkiran 2023) and the per-bin reliability\n"
                      "table; optional temperature scaling and bootstrap intervals.\n"
                      "Any .npy may come through a pipe, read whole first:\n"
-                     "--logits <(python dump.py), or /dev/stdin.",
+                     "--logits <(python dump.py), or - (standard input).",
                      argc, argv, opts);
   if (rc) return rc;
   int has_l = cli_has(opts, "logits"), has_p = cli_has(opts, "probs");

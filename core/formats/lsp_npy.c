@@ -262,7 +262,8 @@ void lsp_array_release(lsp_array *a) {
 int lsp_npy_open(const char *path, lsp_array *out, size_t *offset_out, int *fd_out) {
   memset(out, 0, sizeof *out);
   *fd_out = -1;
-  int fd = open(path, O_RDONLY);
+  /* "-": standard input (a pipe or a redirected file), named "-" in messages */
+  int fd = open(strcmp(path, "-") == 0 ? "/dev/stdin" : path, O_RDONLY);
   if (fd < 0) return lsp_fail(LSP_EIO, "%s: %s", path, strerror(errno));
   struct stat sb;
   if (fstat(fd, &sb) != 0) {

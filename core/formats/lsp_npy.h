@@ -43,7 +43,7 @@ int lsp_npy_read(const char *path, lsp_array *out);
  * open descriptor (the caller closes it; -1 on failure). A path that is not
  * a regular file (a pipe, /dev/stdin, a shell's <(…)) cannot be read by
  * offset: it is read whole here (lsp_npy_read_stream), `out` owns the data
- * and *fd is -1. */
+ * and *fd is -1. The path "-" is standard input. */
 int lsp_npy_open(const char *path, lsp_array *out, size_t *offset, int *fd);
 
 /* Read a .npy front to back from the open descriptor fd (named `path` in
