@@ -193,7 +193,7 @@ static void chunk_f32(lsp_dtype dt, const void *raw, size_t n, float *out) {
 /* lsp_array_not_probs over a prediction file read chunk by chunk: done at
  * the first row that is not a distribution (usually row 0, in the first
  * small chunk). */
-static int stream_not_probs(const lsp_npy_rows *xf, void *raw, size_t rows,
+static int stream_not_probs(lsp_npy_rows *xf, void *raw, size_t rows,
                             const char *advice) {
   const size_t n = xf->meta.shape[0], k = xf->meta.shape[1];
   size_t m = rows < 64 ? rows : 64;
@@ -208,6 +208,20 @@ static int stream_not_probs(const lsp_npy_rows *xf, void *raw, size_t rows,
     if (!(st = lsp_array_not_probs(&a, xf->path, advice))) return LSP_OK;
   }
   return st;
+}
+
+/* Every row of an open pipe into *a (a pipe cannot be opened again; its
+ * rows are kept, so the pass reads them once more from memory). */
+static int whole_rows(lsp_npy_rows *f, lsp_array *a) {
+  *a = f->meta;
+  const size_t rows = a->ndim > 0 ? a->shape[0] : 1;
+  const size_t bytes = rows * f->row_bytes;
+  if (!(a->heap = malloc(bytes > 0 ? bytes : 1))) {
+    memset(a, 0, sizeof *a);
+    return lsp_fail(LSP_ENOMEM, "%s: out of memory", f->path);
+  }
+  a->data = a->heap;
+  return lsp_npy_rows_read(f, 0, rows, a->heap);
 }
 
 /* The in-memory path's finiteness check (lsp_array_f32,
@@ -262,10 +276,7 @@ static int chunked_score(const char *xpath, const char *ypath, int logits, const
   if ((st = lsp_npy_rows_open(ypath, &yf))) goto done;
   const lsp_array *ym = &yf.meta;
   if (ym->ndim == 2 && ym->shape[1] >= 2) { /* perhaps one-hot: lsp_array_labels's message */
-    if (ym->data) /* a pipe, read already: a view of it */
-      ya = *ym, ya.heap = NULL;
-    else
-      st = lsp_npy_read(ypath, &ya);
+    st = yf.pipe ? whole_rows(&yf, &ya) : lsp_npy_read(ypath, &ya);
     if (!st && lsp_array_is_onehot(&ya)) {
       int32_t *none = NULL;
       st = lsp_array_labels(&ya, ypath, (int)k, &none);
@@ -395,7 +406,7 @@ int cmd_calib(int argc, char **argv) {
                      "(l1 and l2, Kumar et al. 2019), ECE-sweep (Roelofs et al. 2022),\n"
                      "SmoothECE (Blasiok & Nakkiran 2023) and the per-bin reliability\n"
                      "table; optional temperature scaling and bootstrap intervals.\n"
-                     "Any .npy may come through a pipe, read whole first:\n"
+                     "Any .npy may come through a pipe, read once, front to back:\n"
                      "--logits <(python dump.py), or - (standard input).",
                      argc, argv, opts);
   if (rc) return rc;

@@ -151,7 +151,7 @@ static int rows_look_like_probs(const float *f, const double *d, size_t m, size_
 
 /* Score this rank's rows [r0, r1) into acc; *probs_like is cleared when a
  * row does not look like probabilities. */
-static int score_range(const lsp_npy_rows *xf, const lsp_npy_rows *yf, int logits, size_t r0,
+static int score_range(lsp_npy_rows *xf, lsp_npy_rows *yf, int logits, size_t r0,
                        size_t r1, int threads, lsp_calib_acc *acc, int *probs_like) {
   const size_t k = xf->meta.shape[1];
   const lsp_dtype dt = xf->meta.dtype;

@@ -264,10 +264,10 @@ static void test_malformed(void **state) {
   unlink(p);
 }
 
-/* Pipes: the test data and every dtype's round trip read to the same
- * bytes; a header that claims far more than the stream holds is refused
- * as truncated (the buffer grows with what arrives); rows of a pipe come
- * from memory, rows past the end refused. */
+/* Pipes: the test data and an int32, an empty and a v2 array read to the
+ * same bytes; a header that claims far more than the stream holds is
+ * refused as truncated (the buffer grows with what arrives); rows of a
+ * pipe read front to back (lsp_npy_rows). */
 static void test_pipes(void **state) {
   (void)state;
   char p[4096];
@@ -282,28 +282,51 @@ static void test_pipes(void **state) {
   same_through_pipe(p);
   write_npy_raw(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (1073741824,), }", 8, 1);
   expect_fail_pipe(p, "truncated data (header says 4294967296 bytes, the stream ended after 8)");
-  /* rows */
+  /* rows, front to back: a range read again from its start comes from the
+   * kept range, rows skipped forward, going back refused */
   const float v[12] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
   const size_t shape[2] = {4, 3};
   assert_int_equal(lsp_npy_write(p, LSP_DT_F32, 2, shape, v), 0);
   int fd;
   char name[64];
-  const pid_t pid = pipe_from(p, &fd, name, sizeof name);
+  pid_t pid = pipe_from(p, &fd, name, sizeof name);
   lsp_npy_rows f;
   assert_int_equal(lsp_npy_rows_open(name, &f), 0);
-  pipe_done(pid, fd);
-  assert_int_equal(f.fd, -1);
+  assert_int_equal(f.pipe, 1);
   assert_int_equal(f.row_bytes, 12);
   float got[6];
-  assert_int_equal(lsp_npy_rows_read(&f, 2, 2, got), 0);
-  assert_memory_equal(got, v + 6, sizeof got);
   assert_int_equal(lsp_npy_rows_read(&f, 0, 1, got), 0);
   assert_memory_equal(got, v, 3 * sizeof *got);
-  assert_int_equal(lsp_npy_rows_read(&f, 3, 2, got), LSP_EIO);
-  assert_non_null(strstr(lsp_errmsg(), name));
+  assert_int_equal(lsp_npy_rows_read(&f, 0, 2, got), 0); /* row 0 kept, row 1 read */
+  assert_memory_equal(got, v, 6 * sizeof *got);
+  assert_int_equal(lsp_npy_rows_read(&f, 3, 1, got), 0); /* row 2 skipped */
+  assert_memory_equal(got, v + 9, 3 * sizeof *got);
+  assert_int_equal(lsp_npy_rows_read(&f, 2, 1, got), LSP_EINVAL);
+  assert_non_null(strstr(lsp_errmsg(), "read once, front to back"));
+  assert_int_equal(lsp_npy_rows_read(&f, 3, 2, got), LSP_EIO); /* past the end */
   lsp_npy_rows_close(&f);
-  assert_null(f.meta.data);
+  pipe_done(pid, fd);
   lsp_npy_rows_close(&f); /* twice: safe */
+  /* the stream's end: short, or bytes after the last row */
+  char q[4096];
+  snprintf(q, sizeof q, "%s", td_tmp("pipe_end.npy"));
+  write_npy_raw(q, "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 3), }", 24, 1);
+  pid = pipe_from(q, &fd, name, sizeof name);
+  assert_int_equal(lsp_npy_rows_open(name, &f), 0);
+  assert_int_equal(lsp_npy_rows_read(&f, 0, 2, got), 0);
+  assert_int_equal(lsp_npy_rows_read(&f, 2, 2, got), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "truncated data (header says 48 bytes, the stream ended after 24)"));
+  lsp_npy_rows_close(&f);
+  pipe_done(pid, fd);
+  write_npy_raw(q, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 29, 1);
+  pid = pipe_from(q, &fd, name, sizeof name);
+  assert_int_equal(lsp_npy_rows_open(name, &f), 0);
+  assert_int_equal(lsp_npy_rows_read(&f, 0, 1, got), 0);
+  assert_int_equal(lsp_npy_rows_read(&f, 1, 1, got), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "5 unexpected bytes after the data"));
+  lsp_npy_rows_close(&f);
+  pipe_done(pid, fd);
+  unlink(q);
   unlink(p);
 }
 

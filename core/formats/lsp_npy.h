@@ -52,6 +52,15 @@ int lsp_npy_open(const char *path, lsp_array *out, size_t *offset, int *fd);
  * bytes after the data"). The buffer grows as the data arrives, so a header
  * that claims more than the stream holds costs only what it holds. */
 int lsp_npy_read_stream(int fd, const char *path, lsp_array *out);
+/* Its parts, for a pipe read in row ranges (lsp_npy_rows): the prefix and
+ * header into *a (data NULL) and their length into *offset; exactly len
+ * bytes of data into buf (done: data bytes read before, total: the data's
+ * length, both for the "truncated data" message); and, once the data is
+ * read, the check that the stream ends there. */
+int lsp_npy_stream_header(int fd, const char *path, lsp_array *a, size_t *offset);
+int lsp_npy_stream_take(int fd, const char *path, void *buf, size_t len, size_t done,
+                        size_t total);
+int lsp_npy_stream_end(int fd, const char *path);
 
 /* Parse a .npy header held in memory (`len` bytes from the file's start).
  * Fills dtype/ndim/shape/count of `out` (no data) and the data offset.

@@ -3,8 +3,10 @@
 #include "core/formats/lsp_npy_rows.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/base/lsp_error.h"
@@ -22,31 +24,84 @@ static int read_at(int fd, void *buf, size_t len, size_t off, const char *path) 
   return LSP_OK;
 }
 
+/* A pipe: its header read here, its rows as they are asked for. */
+static int open_pipe(const char *path, const char *src, lsp_npy_rows *f) {
+  f->fd = open(src, O_RDONLY);
+  if (f->fd < 0) return lsp_fail(LSP_EIO, "%s: %s", path, strerror(errno));
+  f->pipe = 1;
+  int st = lsp_npy_stream_header(f->fd, path, &f->meta, &f->offset);
+  if (st) {
+    close(f->fd);
+    f->fd = -1;
+  }
+  return st;
+}
+
 int lsp_npy_rows_open(const char *path, lsp_npy_rows *f) {
   memset(f, 0, sizeof *f);
   f->path = path;
-  int st = lsp_npy_open(path, &f->meta, &f->offset, &f->fd);
+  const char *src = strcmp(path, "-") == 0 ? "/dev/stdin" : path;
+  struct stat sb;
+  int st = stat(src, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)
+               ? open_pipe(path, src, f)
+               : lsp_npy_open(path, &f->meta, &f->offset, &f->fd);
   if (st) return st;
   f->row_bytes = lsp_dtype_size(f->meta.dtype);
   for (int d = 1; d < f->meta.ndim; d++) f->row_bytes *= f->meta.shape[d];
   return LSP_OK;
 }
 
-int lsp_npy_rows_read(const lsp_npy_rows *f, size_t row, size_t n, void *buf) {
-  if (f->meta.data) { /* a pipe, held in memory */
-    const size_t rows = f->meta.ndim > 0 ? f->meta.shape[0] : 1;
-    if (row > rows || n > rows - row)
-      return lsp_fail(LSP_EIO, "%s: rows [%zu, %zu) past the array's %zu", f->path, row, row + n,
-                      rows);
-    memcpy(buf, (const char *)f->meta.data + row * f->row_bytes, n * f->row_bytes);
-    return LSP_OK;
+/* Rows [row, row + n) of a pipe: the part in the kept range copied, the
+ * rest read from the stream (rows before it skipped), then kept. */
+static int pipe_rows(lsp_npy_rows *f, size_t row, size_t n, unsigned char *buf) {
+  const size_t rb = f->row_bytes, rows = f->meta.ndim > 0 ? f->meta.shape[0] : 1;
+  const size_t total = rows * rb, kend = f->kept0 + f->kept_n;
+  size_t from = row; /* the first row not yet in buf */
+  if (row >= f->kept0 && row < kend) {
+    const size_t m = kend - row < n ? kend - row : n;
+    memcpy(buf, f->kept + (row - f->kept0) * rb, m * rb);
+    from = row + m;
   }
+  if (from == row + n) return LSP_OK;
+  if (from < f->next)
+    return lsp_fail(LSP_EINVAL, "%s: rows from %zu asked for again: a pipe is read once, front to back",
+                    f->path, from);
+  unsigned char skip[4096];
+  for (size_t at = f->next * rb; at < from * rb;) { /* rows skipped */
+    const size_t m = from * rb - at < sizeof skip ? from * rb - at : sizeof skip;
+    int st = lsp_npy_stream_take(f->fd, f->path, skip, m, at, total);
+    if (st) return st;
+    at += m;
+  }
+  int st = lsp_npy_stream_take(f->fd, f->path, buf + (from - row) * rb, (row + n - from) * rb,
+                               from * rb, total);
+  if (st) return st;
+  f->next = row + n;
+  if (f->next == rows && (st = lsp_npy_stream_end(f->fd, f->path))) return st;
+  if (n > f->kept_cap) { /* keep this range */
+    unsigned char *k = realloc(f->kept, n * rb > 0 ? n * rb : 1);
+    if (!k) return lsp_fail(LSP_ENOMEM, "%s: out of memory for %zu rows", f->path, n);
+    f->kept = k, f->kept_cap = n;
+  }
+  memcpy(f->kept, buf, n * rb);
+  f->kept0 = row, f->kept_n = n;
+  return LSP_OK;
+}
+
+int lsp_npy_rows_read(lsp_npy_rows *f, size_t row, size_t n, void *buf) {
+  const size_t rows = f->meta.ndim > 0 ? f->meta.shape[0] : 1;
+  if (row > rows || n > rows - row)
+    return lsp_fail(LSP_EIO, "%s: rows [%zu, %zu) past the array's %zu", f->path, row, row + n,
+                    rows);
+  if (f->pipe) return pipe_rows(f, row, n, buf);
   return read_at(f->fd, buf, n * f->row_bytes, f->offset + row * f->row_bytes, f->path);
 }
 
 void lsp_npy_rows_close(lsp_npy_rows *f) {
   if (f->fd >= 0) close(f->fd);
   f->fd = -1;
-  lsp_array_release(&f->meta);
+  free(f->kept);
+  f->kept = NULL;
+  f->kept_cap = f->kept_n = 0;
+  lsp_array_release(&f->meta); /* (nothing owned, unless lsp_npy_open read a pipe whole) */
 }
-

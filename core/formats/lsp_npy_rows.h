@@ -5,8 +5,12 @@
  * checks it (lsp_npy_open: the same messages; the file must be exactly as
  * long as its header says) and rows are read with pread at offset +
  * row·(row bytes) into the caller's buffer, never mapping or copying the
- * whole file. A pipe cannot be read by offset: it is read whole when opened
- * (lsp_npy_open) and rows are copied from memory. */
+ * whole file. A pipe (`-`, /dev/stdin, a shell's <(…)) is read front to
+ * back instead: each read continues where the last ended (or skips rows
+ * forward), and the last range read is kept, so that a range read again
+ * from its start (a check of the first rows, then the pass from row 0) is
+ * served from it; going further back is refused. The stream must end with
+ * the last row. Memory: the last range, not the array. */
 #ifndef LSP_NPY_ROWS_H
 #define LSP_NPY_ROWS_H
 
@@ -15,19 +19,25 @@
 #include "core/formats/lsp_npy.h"
 
 typedef struct {
-  lsp_array meta;   /* dtype, ndim, shape, count; data NULL (a pipe: the array) */
+  lsp_array meta;   /* dtype, ndim, shape, count; data NULL */
   size_t offset;    /* byte offset of element 0 */
   size_t row_bytes; /* bytes per row: product of shape[1..] × element size */
   int fd;           /* open descriptor, or -1 */
   const char *path; /* borrowed, for messages */
+  /* a pipe (pipe = 1): the next row it delivers, and the last range read,
+   * rows [kept0, kept0 + kept_n) in kept (room for kept_cap rows) */
+  int pipe;
+  size_t next, kept0, kept_n, kept_cap;
+  unsigned char *kept;
 } lsp_npy_rows;
 
-/* Open `path` and check its header and length (lsp_npy_open). On failure
- * f->fd is -1. */
+/* Open `path` and check its header (and a file's length, lsp_npy_open). On
+ * failure f->fd is -1. */
 int lsp_npy_rows_open(const char *path, lsp_npy_rows *f);
 /* Read rows [row, row + n) into buf (n·row_bytes bytes). LSP_EIO names the
- * file on a short read. */
-int lsp_npy_rows_read(const lsp_npy_rows *f, size_t row, size_t n, void *buf);
+ * file on a short read; a pipe's end, short or long, is LSP_EDATA with
+ * lsp_npy_read's message, and a range before the kept one LSP_EINVAL. */
+int lsp_npy_rows_read(lsp_npy_rows *f, size_t row, size_t n, void *buf);
 /* Close and release (safe on a closed or never-opened file with fd = -1). */
 void lsp_npy_rows_close(lsp_npy_rows *f);
 

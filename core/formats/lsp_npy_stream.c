@@ -34,9 +34,7 @@ static int read_error(const char *path) {
   return lsp_fail(LSP_EIO, "%s: read error: %s", path, strerror(errno));
 }
 
-/* The prefix and the header: their parse into *a and the data's offset
- * (the bytes read so far). */
-static int read_header(int fd, const char *path, lsp_array *a, size_t *offset) {
+int lsp_npy_stream_header(int fd, const char *path, lsp_array *a, size_t *offset) {
   static const unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   unsigned char pre[12];
   ssize_t r = read_full(fd, pre, 10);
@@ -74,11 +72,35 @@ static int read_header(int fd, const char *path, lsp_array *a, size_t *offset) {
   return st;
 }
 
+int lsp_npy_stream_take(int fd, const char *path, void *buf, size_t len, size_t done,
+                        size_t total) {
+  const ssize_t r = read_full(fd, buf, len);
+  if (r < 0) return read_error(path);
+  if ((size_t)r < len)
+    return lsp_fail(LSP_EDATA, "%s: truncated data (header says %zu bytes, the stream ended after %zu)",
+                    path, total, done + (size_t)r);
+  return LSP_OK;
+}
+
+int lsp_npy_stream_end(int fd, const char *path) {
+  char tail[65536];
+  size_t extra = 0;
+  ssize_t r;
+  while (extra <= STREAM_TAIL_MAX && (r = read_full(fd, tail, sizeof tail)) > 0) extra += (size_t)r;
+  if (extra > STREAM_TAIL_MAX)
+    return lsp_fail(LSP_EDATA, "%s: more than %zu unexpected bytes after the data the header describes",
+                    path, STREAM_TAIL_MAX);
+  if (extra > 0)
+    return lsp_fail(LSP_EDATA, "%s: %zu unexpected bytes after the data the header describes", path,
+                    extra);
+  return LSP_OK;
+}
+
 int lsp_npy_read_stream(int fd, const char *path, lsp_array *out) {
   memset(out, 0, sizeof *out);
   lsp_array a;
   size_t offset;
-  int st = read_header(fd, path, &a, &offset);
+  int st = lsp_npy_stream_header(fd, path, &a, &offset);
   if (st) return st;
   const size_t nbytes = a.count * lsp_dtype_size(a.dtype);
   size_t cap = nbytes < STREAM_FIRST ? nbytes : STREAM_FIRST, got = 0;
@@ -105,18 +127,9 @@ int lsp_npy_read_stream(int fd, const char *path, lsp_array *out) {
     return lsp_fail(LSP_EDATA, "%s: truncated data (header says %zu bytes, the stream ended after %zu)",
                     path, nbytes, got);
   }
-  /* nothing may follow the data, as in a file */
-  char tail[65536];
-  size_t extra = 0;
-  ssize_t r;
-  while (extra <= STREAM_TAIL_MAX && (r = read_full(fd, tail, sizeof tail)) > 0) extra += (size_t)r;
-  if (extra > 0) {
+  if ((st = lsp_npy_stream_end(fd, path))) { /* nothing may follow the data, as in a file */
     free(buf);
-    if (extra > STREAM_TAIL_MAX)
-      return lsp_fail(LSP_EDATA, "%s: more than %zu unexpected bytes after the data the header describes",
-                      path, STREAM_TAIL_MAX);
-    return lsp_fail(LSP_EDATA, "%s: %zu unexpected bytes after the data the header describes", path,
-                    extra);
+    return st;
   }
   a.heap = buf;
   a.data = buf;
