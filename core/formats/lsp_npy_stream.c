@@ -1,6 +1,7 @@
 /* lsp_npy_stream.c — a .npy file read front to back from a descriptor that
  * cannot be read by offset: a pipe, a shell's process substitution
- * (/dev/fd/N), /dev/stdin (lsp_npy_read_stream in lsp_npy.h). */
+ * (/dev/fd/N), /dev/stdin: whole (lsp_npy_read_stream) or in parts for
+ * lsp_npy_rows (lsp_npy_stream_header, _take, _end; lsp_npy.h). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdlib.h>
