@@ -264,6 +264,22 @@ static void test_malformed(void **state) {
   unlink(p);
 }
 
+/* The 4-row-or-fewer file src through a pipe, read in ranges of `half`
+ * rows: the first range read, the second refused with `needle`. */
+static void pipe_end_fails(const char *src, size_t half, const char *needle) {
+  int fd;
+  char name[64];
+  float got[12];
+  const pid_t pid = pipe_from(src, &fd, name, sizeof name);
+  lsp_npy_rows f;
+  assert_int_equal(lsp_npy_rows_open(name, &f), 0);
+  assert_int_equal(lsp_npy_rows_read(&f, 0, half, got), 0);
+  assert_int_equal(lsp_npy_rows_read(&f, half, half, got), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), needle));
+  lsp_npy_rows_close(&f);
+  pipe_done(pid, fd);
+}
+
 /* Pipes: the test data and an int32, an empty and a v2 array read to the
  * same bytes; a header that claims far more than the stream holds is
  * refused as truncated (the buffer grows with what arrives); rows of a
@@ -311,21 +327,9 @@ static void test_pipes(void **state) {
   char q[4096];
   snprintf(q, sizeof q, "%s", td_tmp("pipe_end.npy"));
   write_npy_raw(q, "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 3), }", 24, 1);
-  pid = pipe_from(q, &fd, name, sizeof name);
-  assert_int_equal(lsp_npy_rows_open(name, &f), 0);
-  assert_int_equal(lsp_npy_rows_read(&f, 0, 2, got), 0);
-  assert_int_equal(lsp_npy_rows_read(&f, 2, 2, got), LSP_EDATA);
-  assert_non_null(strstr(lsp_errmsg(), "truncated data (header says 48 bytes, the stream ended after 24)"));
-  lsp_npy_rows_close(&f);
-  pipe_done(pid, fd);
+  pipe_end_fails(q, 2, "truncated data (header says 48 bytes, the stream ended after 24)");
   write_npy_raw(q, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 29, 1);
-  pid = pipe_from(q, &fd, name, sizeof name);
-  assert_int_equal(lsp_npy_rows_open(name, &f), 0);
-  assert_int_equal(lsp_npy_rows_read(&f, 0, 1, got), 0);
-  assert_int_equal(lsp_npy_rows_read(&f, 1, 1, got), LSP_EDATA);
-  assert_non_null(strstr(lsp_errmsg(), "5 unexpected bytes after the data"));
-  lsp_npy_rows_close(&f);
-  pipe_done(pid, fd);
+  pipe_end_fails(q, 1, "5 unexpected bytes after the data");
   unlink(q);
   unlink(p);
 }
