@@ -116,8 +116,8 @@ expect_exit 1 "NaN in the second chunk" "$LSP" calib --probs "$SCR/bignan.npy" -
 expect_err "bignan.npy: non-finite value (nan) at row 60000, column 5" "NaN in the second chunk"
 expect_exit 1 "NaN in the second chunk, --stream" "$LSP" calib --probs "$SCR/bignan.npy" --labels "$SCR/ybig.npy" --stream
 expect_err "bignan.npy: non-finite value (nan) at row 60000, column 5" "NaN in the second chunk, --stream"
-# pipes (a shell's <(…), /dev/stdin) cannot be read by offset: read whole,
-# then scored as a file is, to the same bytes
+# pipes (a shell's <(…), /dev/stdin, -) cannot be read by offset: read
+# front to back, chunk by chunk as a file is, to the same bytes
 jnopath() { "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); [d.pop(k, None) for k in ("probs", "logits", "labels")]; print(json.dumps(d, sort_keys=True))' "$1"; }
 jnopath "$SCR/big.json" >"$SCR/big.nopath"
 expect_exit 0 "predictions and labels through <(cat …)" "$LSP" calib --probs <(cat "$SCR/big.npy") --labels <(cat "$SCR/ybig.npy") --json

@@ -197,7 +197,10 @@ cp "$SCR/out" "$SCR/gap.json"
 expect_exit 0 "logitgap, inputs through <(cat …)" "$LSP" logitgap --logits <(cat "$T/logits.npy") --labels <(cat "$T/labels.npy") --smoothing 0.1 --json
 cmp -s <(grep -v '"logits"\|"labels"' "$SCR/out") <(grep -v '"logits"\|"labels"' "$SCR/gap.json") &&
   ok "logitgap through pipes: the file's output" || bad "logitgap through pipes differs"
+expect_exit 0 "clusters, inputs from the files" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy"
+cp "$SCR/out" "$SCR/cl.txt"
 expect_exit 0 "clusters, inputs through <(cat …)" "$LSP" clusters --features <(cat "$T/features.npy") --labels <(cat "$T/labels.npy")
+cmp -s "$SCR/out" "$SCR/cl.txt" && ok "clusters through pipes: the files' output" || bad "clusters through pipes differs"
 expect_exit 0 "logitgap eps 0" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --smoothing 0 --json
 grep -q '"optimal_gap": null' "$SCR/out" && ok "eps 0: optimal gap null" || bad "eps 0: $(grep optimal "$SCR/out")"
 expect_exit 0 "logitgap text t2t" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --smoothing 0.1 --convention t2t
