@@ -225,8 +225,10 @@ static const char *not_npy(const unsigned char *buf, size_t len) {
 int lsp_npy_parse_header(const unsigned char *buf, size_t len,
                          const char *path, lsp_array *out, size_t *offset) {
   memset(out, 0, sizeof *out);
-  if (len < 10 || memcmp(buf, k_magic, 6) != 0)
+  if (len == 0) return lsp_fail(LSP_EDATA, "%s: not a .npy file (empty)", path);
+  if (memcmp(buf, k_magic, len < 6 ? len : 6) != 0)
     return lsp_fail(LSP_EDATA, "%s: not a .npy file (%s)", path, not_npy(buf, len));
+  if (len < 10) return lsp_fail(LSP_EDATA, "%s: truncated .npy header", path);
   unsigned major = buf[6];
   size_t hlen, pre;
   if (major == 1) {
@@ -259,9 +261,11 @@ void lsp_array_release(lsp_array *a) {
   memset(a, 0, sizeof *a);
 }
 
-int lsp_npy_open(const char *path, lsp_array *out, size_t *offset_out, int *fd_out) {
+int lsp_npy_open(const char *path, lsp_array *out, size_t *offset_out, int *fd_out,
+                 int *pipe_out) {
   memset(out, 0, sizeof *out);
   *fd_out = -1;
+  *pipe_out = 0;
   /* "-": standard input (a pipe or a redirected file), named "-" in messages */
   int fd = open(strcmp(path, "-") == 0 ? "/dev/stdin" : path, O_RDONLY);
   if (fd < 0) return lsp_fail(LSP_EIO, "%s: %s", path, strerror(errno));
@@ -275,22 +279,24 @@ int lsp_npy_open(const char *path, lsp_array *out, size_t *offset_out, int *fd_o
     close(fd);
     return lsp_fail(LSP_EIO, "%s: is a directory, expected a .npy file", path);
   }
-  if (!S_ISREG(sb.st_mode)) { /* a pipe: read once, front to back, into memory */
-    int st = lsp_npy_read_stream(fd, path, out);
-    close(fd);
-    *offset_out = 0;
-    return st;
+  if (!S_ISREG(sb.st_mode)) { /* a pipe: its header now, its data front to back */
+    int st = lsp_npy_stream_header(fd, path, out, offset_out);
+    if (st) {
+      close(fd);
+      return st;
+    }
+    *fd_out = fd;
+    *pipe_out = 1;
+    return LSP_OK;
   }
   size_t fsize = (size_t)sb.st_size;
   /* Read the fixed prefix and the header. */
   unsigned char pre[12];
   ssize_t r = pread(fd, pre, sizeof pre, 0);
-  if (r < 10) {
+  if (r < 10) { /* the parser's message for a short prefix */
     close(fd);
-    if (r > 0 && memcmp(pre, k_magic, r < 6 ? (size_t)r : 6) == 0)
-      return lsp_fail(LSP_EDATA, "%s: truncated .npy header", path);
-    return lsp_fail(LSP_EDATA, "%s: not a .npy file (%s)", path,
-                    r <= 0 ? "empty" : not_npy(pre, (size_t)r));
+    if (r < 0) return lsp_fail(LSP_EIO, "%s: read error: %s", path, strerror(errno));
+    return lsp_npy_parse_header(pre, (size_t)r, path, out, offset_out);
   }
   size_t hlen = pre[6] == 1 ? ((size_t)pre[8] | ((size_t)pre[9] << 8))
                             : ((size_t)pre[8] | ((size_t)pre[9] << 8) |
@@ -339,13 +345,15 @@ int lsp_npy_open(const char *path, lsp_array *out, size_t *offset_out, int *fd_o
 int lsp_npy_read(const char *path, lsp_array *out) {
   lsp_array a;
   size_t offset;
-  int fd;
-  int st = lsp_npy_open(path, &a, &offset, &fd);
+  int fd, pipe;
+  int st = lsp_npy_open(path, &a, &offset, &fd, &pipe);
   memset(out, 0, sizeof *out);
   if (st) return st;
-  if (a.data) { /* a pipe, read already */
-    *out = a;
-    return LSP_OK;
+  if (pipe) {
+    st = lsp_npy_stream_data(fd, path, &a);
+    close(fd);
+    if (!st) *out = a;
+    return st;
   }
   const size_t nbytes = a.count * lsp_dtype_size(a.dtype);
   ssize_t r;

@@ -42,22 +42,24 @@ int lsp_npy_read(const char *path, lsp_array *out);
  * shape and count (data NULL), *offset the data's byte offset and *fd the
  * open descriptor (the caller closes it; -1 on failure). A path that is not
  * a regular file (a pipe, /dev/stdin, a shell's <(…)) cannot be read by
- * offset: it is read whole here (lsp_npy_read_stream), `out` owns the data
- * and *fd is -1. The path "-" is standard input. */
-int lsp_npy_open(const char *path, lsp_array *out, size_t *offset, int *fd);
+ * offset nor measured: *pipe is set, only its header has been read, and
+ * its data must be read front to back from *fd (lsp_npy_stream_data,
+ * lsp_npy_stream_take); else *pipe is 0. The path "-" is standard input. */
+int lsp_npy_open(const char *path, lsp_array *out, size_t *offset, int *fd, int *pipe);
 
-/* Read a .npy front to back from the open descriptor fd (named `path` in
- * messages), as lsp_npy_read checks a file: the same header checks and
- * messages, and the data must end the stream ("truncated data", "unexpected
- * bytes after the data"). The buffer grows as the data arrives, so a header
- * that claims more than the stream holds costs only what it holds. */
+/* A pipe read front to back (lsp_npy_stream.c), with the checks and
+ * messages of a file: lsp_npy_read_stream reads the header and the data
+ * from fd (named `path` in messages); lsp_npy_stream_header reads the
+ * prefix and header into *a (data NULL) and their length into *offset;
+ * lsp_npy_stream_data the rest into a buffer that a->heap then owns,
+ * growing as the bytes arrive (a header claiming more than the stream
+ * holds costs only what it holds), and checks that the stream ends there;
+ * lsp_npy_stream_take reads exactly len bytes of data (done: data bytes
+ * read before, total: the data's length, both for the "truncated data"
+ * message); lsp_npy_stream_end checks that the stream ends. */
 int lsp_npy_read_stream(int fd, const char *path, lsp_array *out);
-/* Its parts, for a pipe read in row ranges (lsp_npy_rows): the prefix and
- * header into *a (data NULL) and their length into *offset; exactly len
- * bytes of data into buf (done: data bytes read before, total: the data's
- * length, both for the "truncated data" message); and, once the data is
- * read, the check that the stream ends there. */
 int lsp_npy_stream_header(int fd, const char *path, lsp_array *a, size_t *offset);
+int lsp_npy_stream_data(int fd, const char *path, lsp_array *a);
 int lsp_npy_stream_take(int fd, const char *path, void *buf, size_t len, size_t done,
                         size_t total);
 int lsp_npy_stream_end(int fd, const char *path);

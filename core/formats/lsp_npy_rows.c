@@ -3,10 +3,8 @@
 #include "core/formats/lsp_npy_rows.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/base/lsp_error.h"
@@ -24,27 +22,10 @@ static int read_at(int fd, void *buf, size_t len, size_t off, const char *path) 
   return LSP_OK;
 }
 
-/* A pipe: its header read here, its rows as they are asked for. */
-static int open_pipe(const char *path, const char *src, lsp_npy_rows *f) {
-  f->fd = open(src, O_RDONLY);
-  if (f->fd < 0) return lsp_fail(LSP_EIO, "%s: %s", path, strerror(errno));
-  f->pipe = 1;
-  int st = lsp_npy_stream_header(f->fd, path, &f->meta, &f->offset);
-  if (st) {
-    close(f->fd);
-    f->fd = -1;
-  }
-  return st;
-}
-
 int lsp_npy_rows_open(const char *path, lsp_npy_rows *f) {
   memset(f, 0, sizeof *f);
   f->path = path;
-  const char *src = strcmp(path, "-") == 0 ? "/dev/stdin" : path;
-  struct stat sb;
-  int st = stat(src, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)
-               ? open_pipe(path, src, f)
-               : lsp_npy_open(path, &f->meta, &f->offset, &f->fd);
+  int st = lsp_npy_open(path, &f->meta, &f->offset, &f->fd, &f->pipe);
   if (st) return st;
   f->row_bytes = lsp_dtype_size(f->meta.dtype);
   for (int d = 1; d < f->meta.ndim; d++) f->row_bytes *= f->meta.shape[d];
@@ -103,5 +84,4 @@ void lsp_npy_rows_close(lsp_npy_rows *f) {
   free(f->kept);
   f->kept = NULL;
   f->kept_cap = f->kept_n = 0;
-  lsp_array_release(&f->meta); /* (nothing owned, unless lsp_npy_open read a pipe whole) */
 }

@@ -1,7 +1,7 @@
 /* lsp_npy_stream.c — a .npy file read front to back from a descriptor that
  * cannot be read by offset: a pipe, a shell's process substitution
- * (/dev/fd/N), /dev/stdin: whole (lsp_npy_read_stream) or in parts for
- * lsp_npy_rows (lsp_npy_stream_header, _take, _end; lsp_npy.h). */
+ * (/dev/fd/N), /dev/stdin: whole (lsp_npy_read_stream, lsp_npy_stream_data)
+ * or in row ranges for lsp_npy_rows (_take, _end; lsp_npy.h). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdlib.h>
@@ -40,13 +40,7 @@ int lsp_npy_stream_header(int fd, const char *path, lsp_array *a, size_t *offset
   unsigned char pre[12];
   ssize_t r = read_full(fd, pre, 10);
   if (r < 0) return read_error(path);
-  const size_t got = (size_t)r;
-  if (got < 10) { /* the messages of a file as short */
-    if (got > 0 && memcmp(pre, magic, got < 6 ? got : 6) == 0)
-      return lsp_fail(LSP_EDATA, "%s: truncated .npy header", path);
-    if (got == 0) return lsp_fail(LSP_EDATA, "%s: not a .npy file (empty)", path);
-    return lsp_npy_parse_header(pre, got, path, a, offset); /* its message on the first bytes */
-  }
+  if (r < 10) return lsp_npy_parse_header(pre, (size_t)r, path, a, offset); /* its message */
   size_t pl = 10;
   if (memcmp(pre, magic, 6) == 0 && pre[6] != 1) { /* versions 2 and 3: a 4-byte length */
     if ((r = read_full(fd, pre + 10, 2)) < 0) return read_error(path);
@@ -102,8 +96,14 @@ int lsp_npy_read_stream(int fd, const char *path, lsp_array *out) {
   lsp_array a;
   size_t offset;
   int st = lsp_npy_stream_header(fd, path, &a, &offset);
-  if (st) return st;
-  const size_t nbytes = a.count * lsp_dtype_size(a.dtype);
+  if (!st) st = lsp_npy_stream_data(fd, path, &a);
+  if (!st) *out = a;
+  return st;
+}
+
+int lsp_npy_stream_data(int fd, const char *path, lsp_array *a) {
+  const size_t nbytes = a->count * lsp_dtype_size(a->dtype);
+  int st;
   size_t cap = nbytes < STREAM_FIRST ? nbytes : STREAM_FIRST, got = 0;
   char *buf = malloc(cap ? cap : 1);
   if (!buf) return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
@@ -132,8 +132,7 @@ int lsp_npy_read_stream(int fd, const char *path, lsp_array *out) {
     free(buf);
     return st;
   }
-  a.heap = buf;
-  a.data = buf;
-  *out = a;
+  a->heap = buf;
+  a->data = buf;
   return LSP_OK;
 }
