@@ -1,8 +1,10 @@
-/* lsp_arraycheck.c — mix-up checks on user arrays (see lsp_arraycheck.h). */
+/* lsp_arraycheck.c — mix-up checks on user arrays (see lsp_arraycheck.h)
+ * and the labels reader that applies them (lsp_array_labels, lsp_npy.h). */
 #include "core/formats/lsp_arraycheck.h"
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "core/base/lsp_error.h"
 
@@ -106,4 +108,55 @@ int lsp_array_finite_from(const lsp_array *a, size_t row0, const char *path) {
 
 int lsp_array_finite(const lsp_array *a, const char *path) {
   return lsp_array_finite_from(a, 0, path);
+}
+
+int lsp_array_labels(const lsp_array *a, const char *path, int k,
+                     int32_t **out) {
+  *out = NULL;
+  if (lsp_array_is_onehot(a))
+    return lsp_fail(LSP_EDATA,
+                    "%s: one-hot labels (%zu x %zu, a single 1 per row); save "
+                    "the class indices instead (NumPy: y.argmax(axis=1))",
+                    path, a->shape[0], a->shape[1]);
+  if (!(a->ndim == 1 || (a->ndim == 2 && a->shape[1] == 1)))
+    return lsp_fail(LSP_EDATA,
+                    "%s: labels must be a 1-D array of class indices (got %d "
+                    "dimensions)",
+                    path, a->ndim);
+  int32_t *y = malloc(a->count ? a->count * sizeof *y : 1);
+  if (!y) return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
+  size_t i = 0;
+  if (a->dtype == LSP_DT_I64) { /* NumPy's default: integers, checked as such */
+    const int64_t hi = k > 0 ? k : (int64_t)INT32_MAX + 1;
+    for (; i < a->count; i++) {
+      const int64_t l = ((const int64_t *)a->data)[i];
+      if (l < 0 || l >= hi) break; /* the loop below says why */
+      y[i] = (int32_t)l;
+    }
+  }
+  for (; i < a->count; i++) {
+    const double v = lsp_array_get(a, i);
+    if (!isfinite(v) || v != floor(v)) {
+      free(y);
+      return lsp_fail(LSP_EDATA, "%s: label %g at index %zu is not an integer",
+                      path, v, i);
+    }
+    if (v < 0 || (k > 0 && v >= k) || v > INT32_MAX) {
+      free(y);
+      if (k > 0)
+        return lsp_fail(LSP_EDATA,
+                        "%s: label %.0f at index %zu is out of range [0, %d)",
+                        path, v, i, k);
+      if (v < 0)
+        return lsp_fail(LSP_EDATA, "%s: label %.0f at index %zu is negative",
+                        path, v, i);
+      return lsp_fail(LSP_EDATA,
+                      "%s: label %.0f at index %zu is above the largest "
+                      "class index (%d)",
+                      path, v, i, INT32_MAX);
+    }
+    y[i] = (int32_t)v;
+  }
+  *out = y;
+  return LSP_OK;
 }

@@ -510,65 +510,6 @@ int lsp_array_f32(const lsp_array *a, const char *path, int require_finite,
   return LSP_OK;
 }
 
-int lsp_array_labels(const lsp_array *a, const char *path, int k,
-                     int32_t **out) {
-  *out = NULL;
-  if (lsp_array_is_onehot(a))
-    return lsp_fail(LSP_EDATA,
-                    "%s: one-hot labels (%zu x %zu, a single 1 per row); save "
-                    "the class indices instead (NumPy: y.argmax(axis=1))",
-                    path, a->shape[0], a->shape[1]);
-  if (!(a->ndim == 1 || (a->ndim == 2 && a->shape[1] == 1)))
-    return lsp_fail(LSP_EDATA,
-                    "%s: labels must be a 1-D array of class indices (got %d "
-                    "dimensions)",
-                    path, a->ndim);
-  int32_t *y = malloc(a->count ? a->count * sizeof *y : 1);
-  if (!y) return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
-  size_t i = 0;
-  if (a->dtype == LSP_DT_I64) { /* NumPy's default: integers, checked as such */
-    const int64_t hi = k > 0 ? k : (int64_t)INT32_MAX + 1;
-    for (; i < a->count; i++) {
-      const int64_t l = ((const int64_t *)a->data)[i];
-      if (l < 0 || l >= hi) break; /* the loop below says why */
-      y[i] = (int32_t)l;
-    }
-  }
-  for (; i < a->count; i++) {
-    double v;
-    switch (a->dtype) {
-      case LSP_DT_F32: v = ((const float *)a->data)[i]; break;
-      case LSP_DT_F64: v = ((const double *)a->data)[i]; break;
-      case LSP_DT_I32: v = ((const int32_t *)a->data)[i]; break;
-      case LSP_DT_I64: v = (double)((const int64_t *)a->data)[i]; break;
-      case LSP_DT_U8: v = ((const uint8_t *)a->data)[i]; break;
-      default: v = -1; break;
-    }
-    if (!isfinite(v) || v != floor(v)) {
-      free(y);
-      return lsp_fail(LSP_EDATA, "%s: label %g at index %zu is not an integer",
-                      path, v, i);
-    }
-    if (v < 0 || (k > 0 && v >= k) || v > INT32_MAX) {
-      free(y);
-      if (k > 0)
-        return lsp_fail(LSP_EDATA,
-                        "%s: label %.0f at index %zu is out of range [0, %d)",
-                        path, v, i, k);
-      if (v < 0)
-        return lsp_fail(LSP_EDATA, "%s: label %.0f at index %zu is negative",
-                        path, v, i);
-      return lsp_fail(LSP_EDATA,
-                      "%s: label %.0f at index %zu is above the largest "
-                      "class index (%d)",
-                      path, v, i, INT32_MAX);
-    }
-    y[i] = (int32_t)v;
-  }
-  *out = y;
-  return LSP_OK;
-}
-
 int lsp_npy_read_matrix(const char *path, lsp_array *arr, const float **view,
                         float **owned, size_t *rows, size_t *cols) {
   *view = NULL;
