@@ -115,6 +115,11 @@ static const char *closest_option(const char *name, size_t len, const cli_opt *o
   return cli_closest(name, len, names, n);
 }
 
+/* An argument that reads as an option: "--" and a name (or -h). */
+static int is_option(const char *a) {
+  return (a[0] == '-' && a[1] == '-' && a[2] != '\0') || strcmp(a, "-h") == 0;
+}
+
 int cli_parse(const char *cmd, const char *synopsis, const char *about,
               int argc, char **argv, cli_opt *opts) {
   for (cli_opt *o = opts; o->name; o++) o->value = o->value2 = NULL;
@@ -148,18 +153,23 @@ int cli_parse(const char *cmd, const char *synopsis, const char *about,
       o->value = "";
       continue;
     }
+    /* a value is the next argument unless that is another option: then
+     * the value was left out (--out --quiet would write a file "--quiet");
+     * a file named so is given as --out=--quiet or --out ./--quiet */
     if (eq) {
       o->value = eq + 1;
     } else {
-      if (i + 1 >= argc)
-        return cli_error(cmd, CLI_USAGE, "--%s needs a value (%s)", o->name,
-                         o->arg);
+      if (i + 1 >= argc || is_option(argv[i + 1]))
+        return cli_error(cmd, CLI_USAGE, "--%s needs a value (%s)%s%s", o->name,
+                         o->arg, i + 1 < argc ? " before " : "",
+                         i + 1 < argc ? argv[i + 1] : "");
       o->value = argv[++i];
     }
     if (o->nargs == 2) {
-      if (i + 1 >= argc)
-        return cli_error(cmd, CLI_USAGE, "--%s needs two values (%s)", o->name,
-                         o->arg);
+      if (i + 1 >= argc || is_option(argv[i + 1]))
+        return cli_error(cmd, CLI_USAGE, "--%s needs two values (%s)%s%s", o->name,
+                         o->arg, i + 1 < argc ? " before " : "",
+                         i + 1 < argc ? argv[i + 1] : "");
       o->value2 = argv[++i];
     }
   }

@@ -1,5 +1,6 @@
 /* lsprobe — what does label smoothing do to a classifier?
  * The command-line front end: find the subcommand and hand it argv. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,6 +57,17 @@ static int mpi_command(const char *name) {
 
 static int dispatch(int argc, char **argv);
 
+/* `rc` when everything printed to standard output reached it, else
+ * CLI_DATA with a message: a result written to a full disk or a closed
+ * pipe must not end with status 0. */
+static int stdout_written(const char *what, int rc) {
+  errno = 0;
+  if (fflush(stdout) == 0 && !ferror(stdout)) return rc;
+  fprintf(stderr, "lsprobe: %s: writing to standard output failed%s%s\n", what,
+          errno ? ": " : "", errno ? strerror(errno) : "");
+  return CLI_DATA;
+}
+
 int main(int argc, char **argv) {
 #ifdef LSP_MPI
   if (lsp_mpi_launched()) { /* mpirun or srun started us: every rank gets here */
@@ -98,16 +110,17 @@ static int dispatch(int argc, char **argv) {
   if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
       strcmp(argv[1], "help") == 0) {
     usage(stdout);
-    return 0;
+    return stdout_written("--help", 0);
   }
   if (strcmp(argv[1], "--version") == 0) {
     printf("lsprobe %s\n", LSP_VERSION);
-    return 0;
+    return stdout_written("--version", 0);
   }
   for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
     if (strcmp(argv[1], k_commands[i].name) == 0) {
       cli_cleanup_install();
       int rc = k_commands[i].run(argc - 1, argv + 1);
+      if (rc == CLI_OK || rc == CLI_HELP) rc = stdout_written(argv[1], rc);
       if (rc == CLI_OK) cli_warnings_print(); /* a failure prints one line */
       return rc == CLI_HELP ? 0 : rc;
     }

@@ -174,6 +174,18 @@ bad_case 1 "ONNX: no classifier" "conv_flat.onnx: node 'flat' (Flatten): the gra
 bad_case 1 "ONNX: a no-op Flatten as the output (fuzz finding)" "node '#0' (Flatten): the graph output 'b' comes from this Flatten" "$LSP" export --model "$DATA/../fuzz/regressions/onnx/flatten_noop_output" --out "$NO"
 bad_case 1 "ONNX: opset 21" "opset21.onnx: opset 21 is not supported" "$LSP" export --model "$O/opset21.onnx" --out "$NO"
 bad_case 1 "ONNX: truncated" "trunc.onnx: not an ONNX model (malformed protobuf)" "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --model "$B/trunc.onnx" --projection-out "$NO"
+: >"$B/empty.lspm"
+: >"$B/empty.onnx"
+bad_case 1 "model: an empty .lspm" "empty.lspm: empty file (neither an lsprobe model nor ONNX)" "$LSP" eval --model "$B/empty.lspm" --data "$S84" --dump "$NO"
+bad_case 1 "model: an empty .onnx" "empty.onnx: empty file" "$LSP" export --model "$B/empty.onnx" --out "$NO"
+bad_case 1 "model: a device, not read until memory runs out" "/dev/zero: is a character device, expected a file or a pipe" timeout 20 "$LSP" eval --model /dev/zero --data "$S84" --dump "$NO"
+bad_case 2 "an option's value left out (the next option is not taken as a file name)" "--out needs a value (F.onnx) before --quiet" "$LSP" export --model "$O/mlp_gemm.onnx" --out --quiet
+[ ! -e ./--quiet ] && ok "no file named --quiet" || bad "a file named --quiet was written"
+rm -f "$SCR/err"
+"$LSP" data --data "$S84" >/dev/full 2>"$SCR/err"
+[ $? -eq 1 ] && grep -q 'data: writing to standard output failed: No space left on device' "$SCR/err" &&
+  ok "a result that cannot be written to standard output fails" || bad "stdout to a full disk: $(cat "$SCR/err")"
+bad_case 2 "a number option's value left out" "--smoothing needs a value (E) before --threads" "$LSP" loss --logits "$T/x.npy" --labels "$T/labels.npy" --smoothing --threads 1
 bad_case 1 "ONNX: neither format" "garbage.bin: not an lsprobe model (bad magic) and, read as ONNX: not an ONNX model" "$LSP" eval --model "$B/garbage.bin" --data "$S84"
 bad_case 1 "ONNX: model does not fit the data" "takes 8 inputs but the data" "$LSP" eval --model "$B/mlp.bin" --data "synthetic:train=300,test=100,dim=9,classes=4"
 bad_case 2 "attack: --input-shape with --data" "--input-shape goes with --x; a dataset has its own shape" "$LSP" attack --model "$O/mlp_gemm.onnx" --data "$S84" --input-shape 8,1,1 --adv-out "$NO"

@@ -257,6 +257,10 @@ expect_exit 0 "train leakyrelu(alpha=0.1)" "$LSP" train --data fashion-mnist --m
   --smoothing 0 --arch "dense(16) leakyrelu(alpha=0.1)" --out "$SCR/leaky.lspm"
 expect_exit 1 "export it" "$LSP" export --model "$SCR/leaky.lspm" --out "$SCR/leaky.onnx"
 expect_err "leaky.lspm: layer 'leakyrelu2' (leakyrelu): alpha = 0.10000000000000001 is not a float32 value" "export of an attribute ONNX cannot state"
+expect_err "a network trained with alpha=0.10000000149011612 (the nearest float32) exports" "the refusal names the value that exports"
+expect_exit 0 "train with that value" "$LSP" train --data fashion-mnist --max-train 300 --epochs 1 --quiet \
+  --smoothing 0 --arch "dense(16) leakyrelu(alpha=0.10000000149011612)" --out "$SCR/leaky32.lspm"
+expect_exit 0 "and it exports" "$LSP" export --model "$SCR/leaky32.lspm" --out "$SCR/leaky32.onnx"
 # --- standard architectures exported by PyTorch (tests/data/onnx_zoo, made
 # by gen_onnx_zoo.py): MobileNetV2 (depthwise convolutions, ReLU6, residual
 # Add), EfficientNet MBConv (SiLU, squeeze-excitation x * gate), DenseNet

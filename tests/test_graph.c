@@ -463,6 +463,8 @@ static void test_grammar(void **state) {
   expect_bad("mlp:256,,3", img, "positive whole numbers");
   expect_bad("mlp:256;3", img, "expected ','");
   expect_bad("mlp:0", img, "positive whole numbers");
+  expect_bad("mlp:100000000", img, "a width of 100000000 is above the largest, 16777216");
+  expect_bad("mlp:99999999999999999999999", img, "is above the largest");
   expect_bad("dense(100000000)", img, "units");
   expect_bad("lenet", (lsp_shape){1, 8, 8}, "conv"); /* too small for LeNet */
   lsp_model *m = NULL;

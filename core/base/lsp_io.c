@@ -256,6 +256,14 @@ int lsp_read_file(const char *path, char **buf, size_t *len) {
     return lsp_fail(LSP_EIO, "%s: %s", path, strerror(errno));
   if (S_ISDIR(sb.st_mode))
     return lsp_fail(LSP_EIO, "%s: is a directory, expected a file", path);
+  /* a device (/dev/zero, /dev/urandom, a terminal) would be read until
+   * memory runs out or the user types an end of file */
+  if (!S_ISREG(sb.st_mode) && !S_ISFIFO(sb.st_mode))
+    return lsp_fail(LSP_EIO, "%s: is a %s, expected a file or a pipe", path,
+                    S_ISCHR(sb.st_mode)   ? "character device"
+                    : S_ISBLK(sb.st_mode) ? "block device"
+                    : S_ISSOCK(sb.st_mode) ? "socket"
+                                          : "special file");
   FILE *fp = fopen(path, "rb");
   if (!fp) return lsp_fail(LSP_EIO, "%s: %s", path, strerror(errno));
   size_t cap = sb.st_size > 0 ? (size_t)sb.st_size + 1 : 4096, n = 0;

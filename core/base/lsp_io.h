@@ -51,7 +51,9 @@ int lsp_out_unlink_live(void);
 /* Write `len` bytes to `path` atomically. */
 int lsp_write_file_atomic(const char *path, const void *buf, size_t len);
 
-/* Read a whole file into a NUL-terminated heap buffer (*len excludes NUL). */
+/* Read a whole file or pipe into a NUL-terminated heap buffer (*len
+ * excludes NUL). A folder or a device (/dev/zero, a terminal) is refused
+ * with LSP_EIO naming what it is. */
 int lsp_read_file(const char *path, char **buf, size_t *len);
 
 /* zlib's CRC-32 of `len` bytes, for any length: zlib's crc32() takes a

@@ -61,6 +61,10 @@ int lsp_model_load_opts(const char *path, const lsp_load_opts *o,
     char *buf = NULL;
     size_t len = 0;
     if ((st = lsp_read_file(path, &buf, &len))) return st;
+    if (len == 0) {
+      free(buf);
+      return lsp_fail(LSP_EDATA, "%s: empty file (neither an lsprobe model nor ONNX)", path);
+    }
     if (len >= 4 && memcmp(buf, "LSPM", 4) == 0) {
       st = lsp_model_read_lspm((const unsigned char *)buf, len, path, out);
     } else {

@@ -298,10 +298,14 @@ static int mlp_spec(const char *widths, char *buf, size_t len) {
     char *end;
     errno = 0;
     unsigned long long v = strtoull(p, &end, 10);
-    if (end == p || errno || v == 0 || v > (1u << 24) || *p == '-' || *p == '+')
+    if (end == p || v == 0 || *p == '-' || *p == '+')
       return lsp_fail(LSP_EINVAL,
                       "--arch 'mlp:%s': widths must be positive whole numbers",
                       widths);
+    if (errno || v > (1u << 24))
+      return lsp_fail(LSP_EINVAL,
+                      "--arch 'mlp:%s': a width of %.*s is above the largest, %u",
+                      widths, (int)(end - p), p, 1u << 24);
     n += (size_t)snprintf(buf + n, len - n, "dense(%llu) relu ", v);
     if (n >= len)
       return lsp_fail(LSP_EINVAL, "--arch 'mlp:%s': too many layers", widths);

@@ -138,9 +138,9 @@ int lsp_onnx_act_export(const lsp_node *nd, lsp_onnx_op *op, char *why,
   for (size_t j = 0; j < sizeof v / sizeof *v; j++)
     if ((double)(float)v[j] != v[j]) {
       snprintf(why, len,
-               "%s = %.17g is not a float32 value, as ONNX's attributes are "
-               "(the nearest float32 is %.9g: give that to export)",
-               names[j], v[j], (double)(float)v[j]);
+               "%s = %.17g is not a float32 value, as ONNX's attributes are; "
+               "a network trained with %s=%.17g (the nearest float32) exports",
+               names[j], v[j], names[j], (double)(float)v[j]);
       return -1;
     }
   return 1;

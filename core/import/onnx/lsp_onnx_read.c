@@ -319,6 +319,8 @@ int lsp_onnx_read_mem(const void *buf, size_t len, const char *path,
                       const lsp_onnx_tensor *bind, size_t nbind,
                       lsp_onnx_model **out) {
   *out = NULL;
+  if (len == 0) /* a valid empty protobuf, but no model */
+    return lsp_fail(LSP_EDATA, "%s: empty file", path);
   lsp_onnx_pbmem mem = {0, 0, lsp_onnx_pb_limit(len)};
   LspOnnx__ModelProto *mp = lsp_onnx_pb_model(buf, len, &mem);
   if (!mp) {
