@@ -72,8 +72,26 @@ int lsp_cell_analyse(const lsp_cell_ctx *s, lsp_run_model *rm, int intervals) {
   /* penultimate-layer clusters and the logit gap */
   rm->clusters = lsp_clusters_alloc(k);
   if (!rm->clusters) return LSP_ENOMEM;
-  if ((st = lsp_clusters_compute(rm->test_features, te->y, te->n, h, rm->clusters)))
-    return lsp_fail_prefix(st, "clusters");
+  if ((st = lsp_clusters_compute(rm->test_features, te->y, te->n, h, rm->clusters))) {
+    if (st != LSP_EDATA) return lsp_fail_prefix(st, "clusters");
+    /* a network whose penultimate units are all dead on the test set: its
+     * training failed, and its cell (and the study) has nothing to say */
+    size_t zero = 0;
+    for (size_t i = 0; i < te->n; i++) {
+      size_t j = 0;
+      while (j < h && rm->test_features[i * h + j] == 0.0f) j++;
+      zero += j == h;
+    }
+    char why[512];
+    snprintf(why, sizeof why, "%s", lsp_errmsg());
+    if (zero == te->n)
+      return lsp_fail(LSP_EDATA,
+                      "%s: the trained network's penultimate features are zero on every "
+                      "test example (its units died in training: a learning rate too high?), "
+                      "so it has no clusters to measure (%s)",
+                      rm->label, why);
+    return lsp_fail(LSP_EDATA, "%s: clusters: %s", rm->label, why);
+  }
   lsp_ls ls = {rm->eps, o->convention, 0};
   if ((st = lsp_logitgap_compute(rm->test_logits, te->y, te->n, k, &ls, &rm->gap,
                                  rm->gap_values, NULL)))

@@ -263,15 +263,25 @@ const char *lsp_outdir_path(const lsp_outdir *od) { return od->out; }
 const char *lsp_outdir_note(const lsp_outdir *od) { return od->note ? od->note : ""; }
 
 /* A folder lsp_outdir_begin created for a job that published nothing goes
- * again if it holds only its manifest (a `keep` folder with files in it,
- * such as cached models, or anything else stays). */
-static void remove_if_unused(const char *out) {
+ * again if it holds only its manifest and an empty `keep` folder (a `keep`
+ * folder with files in it, such as cached models, or anything else
+ * stays). */
+static void remove_if_unused(const char *out, const char *keep) {
   int fd = open(out, DIR_FLAGS);
   if (fd < 0) return;
   char **v = lsp_od_names(fd);
-  int only = v && v[0] && !strcmp(v[0], LSP_MANIFEST_NAME) && !v[1];
+  int only = v != NULL, manifest = 0;
+  for (size_t i = 0; v && v[i]; i++) {
+    if (!strcmp(v[i], LSP_MANIFEST_NAME))
+      manifest = 1;
+    else if (!keep[0] || strcmp(v[i], keep))
+      only = 0;
+  }
   lsp_od_free_names(v);
-  if (only && unlinkat(fd, LSP_MANIFEST_NAME, 0) == 0) (void)rmdir(out);
+  /* the keep folder's removal fails unless it is empty */
+  if (only && manifest && (!keep[0] || unlinkat(fd, keep, AT_REMOVEDIR) == 0 || errno == ENOENT) &&
+      unlinkat(fd, LSP_MANIFEST_NAME, 0) == 0)
+    (void)rmdir(out);
   close(fd);
 }
 
@@ -279,7 +289,7 @@ void lsp_outdir_free(lsp_outdir *od) {
   if (!od) return;
   if (od->stage && !od->published && !od->swapped) {
     (void)lsp_outdir_rm_rf(od->stage);
-    if (od->created && od->out) remove_if_unused(od->out);
+    if (od->created && od->out) remove_if_unused(od->out, od->keep);
   }
   free(od->out);
   free(od->parent);
@@ -315,6 +325,7 @@ int lsp_outdir_begin(const char *out, const lsp_outdir_opts *o, lsp_outdir **res
   lsp_outdir *od = calloc(1, sizeof *od);
   if (!od) return lsp_fail(LSP_ENOMEM, "out of memory");
   snprintf(od->kind, sizeof od->kind, "%s", o->kind);
+  snprintf(od->keep, sizeof od->keep, "%s", o->keep ? o->keep : "");
   lsp_manifest m;
   lsp_manifest_init(&m, o->kind);
   int st = LSP_OK, outfd = -1, parentfd = -1, created = 0, found = 0;

@@ -25,6 +25,7 @@ struct lsp_outdir {
   int published;     /* the new report is in OUT                            */
   int swapped;       /* ... by the swap: stage_name now holds the old tree  */
   int created;       /* lsp_outdir_begin created OUT                        */
+  char keep[32];     /* the `keep` folder's name, or ""                     */
   char *note;       /* owned: "" or a note for the user                    */
 };
 

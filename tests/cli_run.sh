@@ -512,6 +512,25 @@ sum_after=$(cd "$OUT" && sha256sum report.html report.md results.json models.csv
 ls -a "$OUT" "$SCR" | grep -q -e 'staging' -e '^\.lsp-' && bad "staging folder left behind" || ok "no staging folder left"
 ls "$OUT/models" | grep -q '\.tmp\.' && bad "temporary model file left" || ok "no temporary model file"
 
+# SIGINT into a new folder before any model is cached (400 epochs do not end
+# in a second): the folder goes again
+rm -rf "$SCR/fresh"
+"$LSP" run --quick --epochs 400 --smoothing 0,0.05 --out "$SCR/fresh" --threads 2 >"$SCR/out" 2>"$SCR/err" &
+pid=$!
+sleep 1
+kill -INT "$pid"
+wait "$pid"
+code=$?
+[ "$code" -eq 130 ] && [ ! -e "$SCR/fresh" ] && ok "SIGINT into a new folder: exit 130, no folder left" ||
+  bad "SIGINT into a new folder: exit $code, left: $(ls -A "$SCR/fresh" 2>&1 | tr '\n' ' ')"
+
+# a network whose units all die in training: the run fails naming its cell
+# and why (its cached model stays for the cache's sake; no report)
+expect_exit 1 "run whose network dies" "$LSP" run --data synthetic:train=600,test=200,dim=16,classes=4,sep=3 \
+  --quick --arch mlp:16 --epochs 2 --lr 10 --attack-limit 50 --aa-limit 0 --threads 1 --jobs 1 --quiet --out "$SCR/dead"
+expect_err "ε = 0 (uniform): the trained network's penultimate features are zero on every test example" "run whose network dies"
+[ ! -e "$SCR/dead/report.html" ] && ok "no report from a dead network" || bad "a report from a dead network"
+
 # one smoothing ε: no figure against ε (a line needs two), and no failure note
 expect_exit 0 "run with one ε" "$LSP" run --quick --quiet --smoothing 0.1 --out "$SCR/one" --threads 2
 [ -s "$SCR/one/plots/attacks.svg" ] && [ ! -e "$SCR/one/plots/metrics_vs_smoothing.svg" ] \
