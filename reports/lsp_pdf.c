@@ -132,28 +132,24 @@ int lsp_pdf_print(const char *html, const char *pdf, double timeout_s) {
   char exe[4096];
   int st = lsp_pdf_find(exe, sizeof exe);
   if (st) return st;
-  char *abs = realpath(html, NULL), *url = NULL, *tmp = NULL, *arg_out = NULL,
-       *arg_prof = NULL;
+  char *abs = realpath(html, NULL), *url = NULL, *arg_out = NULL, *arg_prof = NULL;
+  lsp_outfile out = {0};
+  int opened = 0;
   char prof[4096] = "";
   if (!abs) return lsp_fail(LSP_EIO, "%s: %s", html, strerror(errno));
   const char *tmpdir = getenv("TMPDIR");
   if (!tmpdir || !*tmpdir) tmpdir = "/tmp";
   size_t plen = strlen(pdf);
-  if (!(url = file_url(abs)) || !(tmp = malloc(plen + 16)) ||
-      !(arg_out = malloc(plen + 32)) ||
+  if (!(url = file_url(abs)) || !(arg_out = malloc(plen + lsp_out_tmp_extra() + 32)) ||
       !(arg_prof = malloc(sizeof prof + 32))) {
     st = lsp_fail(LSP_ENOMEM, "out of memory");
     goto done;
   }
-  snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", pdf);
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    st = lsp_fail(LSP_EIO, "%s: cannot create a temporary file: %s", pdf,
-                  strerror(errno));
-    tmp[0] = '\0';
-    goto done;
-  }
-  close(fd);
+  /* Chromium prints into lsprobe's temporary (the umask's mode, removed
+   * at a Ctrl-C), renamed over `pdf` once it holds a PDF */
+  if ((st = lsp_out_open(&out, pdf))) goto done;
+  opened = 1;
+  const char *tmp = out.tmp_path ? out.tmp_path : pdf;
   if ((size_t)snprintf(prof, sizeof prof, "%s/lsprobe-chromium-XXXXXX",
                        tmpdir) >= sizeof prof ||
       !mkdtemp(prof)) {
@@ -162,7 +158,7 @@ int lsp_pdf_print(const char *html, const char *pdf, double timeout_s) {
     prof[0] = '\0';
     goto done;
   }
-  snprintf(arg_out, plen + 32, "--print-to-pdf=%s", tmp);
+  snprintf(arg_out, plen + lsp_out_tmp_extra() + 32, "--print-to-pdf=%s", tmp);
   snprintf(arg_prof, sizeof prof + 32, "--user-data-dir=%s", prof);
   /* Chromium refuses to run as root inside its sandbox; the page is the
    * report lsprobe just wrote, from a file, with no network access needed */
@@ -206,17 +202,13 @@ int lsp_pdf_print(const char *html, const char *pdf, double timeout_s) {
         lsp_fail(LSP_EIO, "%s: Chromium wrote no PDF (printing %s)", pdf, html);
     goto done;
   }
-  if (rename(tmp, pdf) != 0) {
-    st = lsp_fail(LSP_EIO, "%s: %s", pdf, strerror(errno));
-    goto done;
-  }
-  tmp[0] = '\0';
+  opened = 0;
+  st = lsp_out_commit(&out);
 done:
-  if (tmp && tmp[0]) unlink(tmp);
+  if (opened) lsp_out_abort(&out);
   if (prof[0]) lsp_outdir_rm_rf(prof);
   free(abs);
   free(url);
-  free(tmp);
   free(arg_out);
   free(arg_prof);
   return st;

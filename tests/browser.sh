@@ -36,6 +36,10 @@ grep -E '^(desktop|phone|PDF|/)' "$SCR/check.out" | sed 's/^/     /'
 if pdftotext "$run/report.pdf" - 2>/dev/null | grep -q "Findings" &&
    grep -q "^pdf: $run/report.pdf" "$SCR/run.out"; then
   ok "report.pdf holds the report's text, and the run names it"; else bad "report.pdf text or the run's 'pdf:' line"; fi
+[ "$(stat -c %a "$run/report.pdf")" = "$(stat -c %a "$run/report.html")" ] &&
+  ok "report.pdf has the mode of the other outputs (the umask's)" ||
+  bad "report.pdf mode $(stat -c %a "$run/report.pdf"), report.html $(stat -c %a "$run/report.html")"
+ls -A "$run" | grep -q '\.tmp\.' && bad "a temporary left in $run" || ok "no temporary left beside report.pdf"
 
 # 2. compare.html
 if "$LSP" compare "$run" --out "$SCR/cmp" >/dev/null 2>&1 &&
