@@ -58,9 +58,14 @@ int cli_arch_get(const char *cmd, cli_opt *opts, const char *def, char **spec, f
 #define CLI_NORMALIZE_HELP                                                          \
   "normalize inputs per channel as the model's first layer: the C means, then " \
   "the C standard deviations (e.g. 0.286,0.353)"
+/* CLI_USAGE naming both when two input options of `ins` (NULL-terminated
+ * names) read standard input ("-" or /dev/stdin): a stream is read once.
+ * cli_check_out_file makes this check too. */
+int cli_stdin_once(const char *cmd, cli_opt *opts, const char *const *ins);
 /* The file option --`name` writes, checked before any work (cli_out.c);
  * an absent option passes. Refused: an empty name or a folder (CLI_USAGE),
- * a folder that is missing or not writable (CLI_DATA), and a file that an
+ * a folder that is missing or not writable (CLI_DATA), two inputs of `ins`
+ * from standard input (cli_stdin_once), and a file that an
  * option listed in `ins` reads (NULL-terminated names; both values of a
  * pair): the same file, by device and inode, would be overwritten
  * (CLI_USAGE, naming both options). */

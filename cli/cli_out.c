@@ -64,8 +64,25 @@ int cli_check_not_input(const char *cmd, const char *what, const char *path, cli
   return CLI_OK;
 }
 
+int cli_stdin_once(const char *cmd, cli_opt *opts, const char *const *ins) {
+  const char *first = NULL;
+  for (const char *const *n = ins; *n; n++) {
+    const char *v = cli_str(opts, *n, NULL);
+    if (!v || (strcmp(v, "-") && strcmp(v, "/dev/stdin"))) continue;
+    if (first)
+      return cli_error(cmd, CLI_USAGE,
+                       "--%s and --%s both read standard input (%s), which can be read "
+                       "once: give one of them as a file",
+                       first, *n, v);
+    first = *n;
+  }
+  return CLI_OK;
+}
+
 int cli_check_out_file(const char *cmd, cli_opt *opts, const char *name,
                        const char *const *ins) {
+  int rc = cli_stdin_once(cmd, opts, ins);
+  if (rc) return rc;
   const char *path = cli_str(opts, name, NULL);
   if (!path) return CLI_OK;
   if (!*path) return cli_error(cmd, CLI_USAGE, "--%s: the file name is empty", name);
@@ -81,7 +98,7 @@ int cli_check_out_file(const char *cmd, cli_opt *opts, const char *name,
   if (!slash) strcpy(dir, ".");
   else if (slash == dir) dir[1] = '\0';
   else *slash = '\0';
-  int rc = CLI_OK;
+  rc = CLI_OK;
   if (stat(dir, &sb) != 0)
     rc = cli_error(cmd, CLI_DATA, "--%s %s: cannot write into %s: %s", name, path, dir,
                    strerror(errno));

@@ -26,7 +26,7 @@
        0, 0},                                                                   \
       {"seed", "S", "initialization and shuffling seed (default 1)", 1, 0, 0},  \
       {"threads", "T",                                                          \
-       "threads (default: all cores): a plain MLP's layers are cut into parts " \
+       "threads (default and 0: all cores): a plain MLP's layers are cut into parts " \
        "of 128 outputs, other networks' batches into ceil(batch/64) shares of " \
        "rows, trained side by side; the model is the same for any T",           \
        1, 0, 0},                                                                \

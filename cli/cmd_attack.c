@@ -84,7 +84,7 @@ int cmd_attack(int argc, char **argv) {
        0, 0},
       {"seed", "S", "random starts and squares (default 1)", 1, 0, 0},
       {"batch", "B", "rows per batch (default 256; fewer for networks whose activations pass 128 MiB)", 1, 0, 0},
-      {"threads", "T", "threads (default: all cores)", 1, 0, 0},
+      {"threads", "T", "threads (default and 0: all cores)", 1, 0, 0},
       {"json", NULL, "print one JSON object", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
   int rc = cli_parse(

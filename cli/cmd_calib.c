@@ -397,7 +397,7 @@ int cmd_calib(int argc, char **argv) {
        "--fit-temperature); under "
        "mpirun (MPI build) the ranks split the rows",
        0, 0, 0},
-      {"threads", "T", "threads (default 1)", 1, 0, 0},
+      {"threads", "T", "threads (default 1; 0: all cores)", 1, 0, 0},
       {"json", NULL, "print one JSON object (DESIGN §4 names)", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
   int rc = cli_parse(cmd, "(--logits L.npy | --probs P.npy) --labels y.npy [options]",
@@ -413,7 +413,9 @@ int cmd_calib(int argc, char **argv) {
   int has_l = cli_has(opts, "logits"), has_p = cli_has(opts, "probs");
   if (has_l == has_p)
     return cli_error(cmd, CLI_USAGE, "give exactly one of --logits and --probs");
-  if ((rc = cli_require(cmd, opts, "labels"))) return rc;
+  static const char *const ins[] = {"logits", "probs", "labels", NULL};
+  if ((rc = cli_require(cmd, opts, "labels")) || (rc = cli_stdin_once(cmd, opts, ins)))
+    return rc;
   long bins, boot, seed, threads;
   double smsig;
   lsp_calib_opts o = lsp_calib_opts_default();
@@ -421,9 +423,12 @@ int cmd_calib(int argc, char **argv) {
   if ((rc = cli_get_long(cmd, opts, "bins", 15, 1, 1000000, &bins)) ||
       (rc = cli_get_long(cmd, opts, "bootstrap", 0, 1, 10000000, &boot)) ||
       (rc = cli_get_long(cmd, opts, "seed", 1, 0, 4294967295L, &seed)) ||
-      (rc = cli_get_long(cmd, opts, "threads", 1, 1, 1024, &threads)) ||
+      (rc = cli_get_long(cmd, opts, "threads", 1, 0, 1024, &threads)) ||
       (rc = cli_get_double(cmd, opts, "smece-sigma", 0.0, LSP_SMECE_SIGMA_MIN, 1.0, &smsig)))
     return rc;
+  if (!boot && (cli_has(opts, "ci") || cli_has(opts, "seed")))
+    return cli_error(cmd, CLI_USAGE, "--%s goes with --bootstrap R (the intervals it sets)",
+                     cli_has(opts, "ci") ? "ci" : "seed");
   cli_bootstrap_warn(cmd, boot);
   o.bins = (int)bins;
   o.smece_sigma = smsig;
@@ -441,6 +446,7 @@ int cmd_calib(int argc, char **argv) {
                      "--stream computes no ACE: it excludes --bootstrap, --binning mass "
                      "and --fit-temperature");
   cli_threads(threads, 0);
+  threads = lsp_threads_get(); /* 0: every core (OMP_NUM_THREADS) */
   if (threads == 1 && blas_thread_shutdown_) blas_thread_shutdown_();
   lsp_calib_boot bs = {(int)boot, (uint64_t)seed, (int)threads, ci};
 

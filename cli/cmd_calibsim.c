@@ -10,6 +10,7 @@
 #include "analysis/lsp_calib_sim.h"
 #include "cli/cli.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
 
 static const char *target_name(int e) {
   switch (e) {
@@ -48,7 +49,7 @@ int cmd_calibsim(int argc, char **argv) {
       {"bins", "M", "equal-width bins of the binned estimators (default 15)", 1, 0, 0},
       {"scenarios", "S,...", "scenarios to run (default all)", 1, 0, 0},
       {"seed", "S", "seed (default 1)", 1, 0, 0},
-      {"threads", "T", "replicates run in parallel (default 1)", 1, 0, 0},
+      {"threads", "T", "replicates run in parallel (default 1; 0: all cores)", 1, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
   char about[1024];
   snprintf(about, sizeof about,
@@ -68,7 +69,7 @@ int cmd_calibsim(int argc, char **argv) {
       (rc = cli_get_long(cmd, opts, "bootstrap", 200, 2, 10000000, &boot)) ||
       (rc = cli_get_long(cmd, opts, "bins", 15, 1, 1000000, &bins)) ||
       (rc = cli_get_long(cmd, opts, "seed", 1, 0, 4294967295L, &seed)) ||
-      (rc = cli_get_long(cmd, opts, "threads", 1, 1, 1024, &threads))) {
+      (rc = cli_get_long(cmd, opts, "threads", 1, 0, 1024, &threads))) {
     free(ns);
     return rc;
   }
@@ -93,6 +94,10 @@ int cmd_calibsim(int argc, char **argv) {
       free(ns);
       return cli_error(cmd, CLI_USAGE, "--scenarios: no scenario given (%s)", names);
     }
+  }
+  if (threads == 0) { /* every core (OMP_NUM_THREADS) */
+    lsp_threads_set(0);
+    threads = lsp_threads_get();
   }
   lsp_sim_opts so = {(int)reps, (int)boot, (int)bins, (int)threads, (uint64_t)seed};
   printf("# calib-sim: %ld replicates, %ld bootstrap resamples, %ld bins, seed %ld\n\n", reps,

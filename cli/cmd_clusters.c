@@ -188,7 +188,7 @@ int cmd_clusters(int argc, char **argv) {
        1, 0, 0},
       {"projection-out", "P.csv", "write the projection (kind,index,label,x,y)",
        1, 0, 0},
-      {"threads", "T", "threads (default: all cores)", 1, 0, 0},
+      {"threads", "T", "threads (default and 0: all cores)", 1, 0, 0},
       {"json", NULL, "print one JSON object instead of text", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
   int rc =

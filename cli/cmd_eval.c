@@ -349,7 +349,7 @@ int cmd_eval(int argc, char **argv) {
       {"mi-copies", "R", "perturbed copies of each example (default 20)", 1, 0, 0},
       {"mi-shift", "P", "largest shift of a copy in pixels (default 2)", 1, 0, 0},
       {"mi-noise", "SD", "sd of the Gaussian pixel noise of a copy (default 0.05)", 1, 0, 0},
-      {"threads", "T", "threads (default: all cores)", 1, 0, 0},
+      {"threads", "T", "threads (default and 0: all cores)", 1, 0, 0},
       {"json", NULL, "print one JSON object instead of text", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
   int rc = cli_parse(

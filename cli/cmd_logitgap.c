@@ -37,8 +37,9 @@ int cmd_logitgap(int argc, char **argv) {
                 "label-smoothed loss is minimal.",
                 argc, argv, opts);
   if (rc) return rc;
+  static const char *const ins[] = {"logits", "labels", NULL};
   if ((rc = cli_require(cmd, opts, "logits")) ||
-      (rc = cli_require(cmd, opts, "labels")))
+      (rc = cli_require(cmd, opts, "labels")) || (rc = cli_stdin_once(cmd, opts, ins)))
     return rc;
   lsp_ls ls = {0.0, LSP_LS_UNIFORM, 0};
   int has_ls = cli_has(opts, "smoothing");

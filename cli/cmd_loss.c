@@ -93,7 +93,7 @@ int cmd_loss(int argc, char **argv) {
       {"temperature", "T", "distillation temperature T > 0 (with --teacher-logits)", 1, 0, 0},
       {"alpha", "A", "weight of the teacher term in [0, 1] (with --teacher-logits)", 1, 0, 0},
       {"grad-out", "G.npy", "write the gradient of the mean loss (N×K float32)", 1, 0, 0},
-      {"threads", "T", "threads (default: all cores)", 1, 0, 0},
+      {"threads", "T", "threads (default and 0: all cores)", 1, 0, 0},
       {"json", NULL, "print one JSON object instead of a line of text", 0, 0, 0},
       {NULL, NULL, NULL, 0, 0, 0}};
   int rc = cli_parse(

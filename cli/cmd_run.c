@@ -90,7 +90,7 @@ int cmd_run(int argc, char **argv) {
       {"out", "DIR", "output folder (default lsprobe-report); files lsprobe did not write there are "
                      "never removed", 1, 0, 0},
       {"force", NULL, "write into a non-empty --out folder lsprobe did not create", 0, 0, 0},
-      {"threads", "T", "threads (default: all cores; under MPI a node's cores shared by its computing ranks)", 1, 0, 0},
+      {"threads", "T", "threads (default and 0: all cores; under MPI a node's cores shared by its computing ranks)", 1, 0, 0},
       {"jobs", "J", "cells (model × ε × seed) run at once, one thread each (default: the thread count; under MPI one per rank); the numbers do not depend on it", 1, 0, 0},
       {"distill", NULL, "add the distillation section: students of every model (about doubles the run's time)", 0, 0, 0},
       {"distill-alpha", "A", "weight of the teacher term in the students' loss (default 0.9)", 1, 0, 0},

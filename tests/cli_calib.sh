@@ -128,6 +128,8 @@ expect_exit 0 "predictions as -, piped" sh -c 'cat "$3" | "$1" calib --probs - -
 cmp -s <(jnopath "$SCR/out") "$SCR/big.nopath" && ok "- (piped): the file's numbers exactly" || bad "- piped differs"
 expect_exit 0 "predictions as -, redirected from the file" sh -c '"$1" calib --probs - --labels "$2" --json <"$3"' - "$LSP" "$SCR/ybig.npy" "$SCR/big.npy"
 cmp -s <(jnopath "$SCR/out") "$SCR/big.nopath" && ok "- (redirected): the file's numbers exactly" || bad "- redirected differs"
+expect_exit 2 "predictions and labels both from standard input" sh -c 'cat "$2" | "$1" calib --probs - --labels - --json' - "$LSP" "$SCR/big.npy"
+expect_err "--probs and --labels both read standard input (-), which can be read once" "two inputs from standard input"
 expect_exit 1 "a truncated pipe" "$LSP" calib --probs <(head -c 1000000 "$SCR/big.npy") --labels "$SCR/ybig.npy"
 expect_err "truncated data (header says 11200160 bytes, the stream ended after " "a truncated pipe"
 expect_exit 1 "bytes after the data in a pipe" "$LSP" calib --probs <(cat "$SCR/big.npy"; printf 'xyz') --labels "$SCR/ybig.npy"
@@ -283,8 +285,12 @@ lo, hi = b["smece_ci"]; v = b["smece"]
 ok = not diff and a["smece_sigma"] != b["smece_sigma"] == 0.001 and lo <= v and (hi is None or v <= hi)
 sys.exit(print(diff, a["smece_ci"], b["smece_ci"], v) if not ok else 0)' "$SCR/sfit.json" "$SCR/out" &&
   ok "--smece-sigma leaves the other intervals as they are" || bad "--smece-sigma moved intervals"
-expect_exit 2 "--ci bca" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --ci bca
+expect_exit 2 "--ci bca" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --bootstrap 50 --ci bca
 expect_err "--ci" "--ci bca"
+expect_exit 2 "--ci without --bootstrap" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --ci percentile
+expect_err "--ci goes with --bootstrap R" "--ci without --bootstrap"
+expect_exit 2 "--seed without --bootstrap" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --seed 5
+expect_err "--seed goes with --bootstrap R" "--seed without --bootstrap"
 expect_exit 2 "--smece-sigma 0" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --smece-sigma 0
 expect_err "--smece-sigma" "--smece-sigma 0"
 expect_exit 2 "--smece-sigma 2" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --smece-sigma 2
