@@ -64,7 +64,7 @@ int cmd_data(int argc, char **argv) {
        "validation examples taken from the training file "
        "(default 1/12: 5000 of 60000)",
        1, 0, 0},
-      {"seed", "S", "split (and synthetic mixture) seed (default 1)", 1, 0, 0},
+      {"seed", "S", "split (and synthetic mixture) seed (default 1, the split every other command uses)", 1, 0, 0},
       {"max-train", "N", "keep only the first N training examples", 1, 0, 0},
       {"max-test", "N", "keep only the first N test examples", 1, 0, 0},
       {"json", NULL, "print one JSON object instead of text", 0, 0, 0},

@@ -44,6 +44,16 @@ grep -q '^20 features (4x5 images), 3 classes' "$SCR/out" && grep -q '^train    
   grep -q '^test         9 examples, values \[0, 1\], per class: 3 3 3$' "$SCR/out" &&
   ok "IDX folder summary" || bad "IDX folder: $(cat "$SCR/out")"
 cp -r "$SCR/idx" "$SCR/mixed" # gains .npy files below
+# a plain file beside its .gz (gunzip -k): the same bytes read alike; other
+# bytes refused, naming both
+sum_gz=$(grep '^hash' "$SCR/out")
+gunzip -k "$SCR/idx/train-labels-idx1-ubyte.gz"
+expect_exit 0 "IDX file beside its .gz, the same bytes" "$LSP" data --data "$SCR/idx" --val 6
+[ "$(grep '^hash' "$SCR/out")" = "$sum_gz" ] && ok "beside its .gz: the same data" || bad "beside its .gz: $(grep '^hash' "$SCR/out") vs $sum_gz"
+printf 'x' >>"$SCR/idx/train-labels-idx1-ubyte"
+expect_exit 1 "IDX file beside a .gz of other bytes" "$LSP" data --data "$SCR/idx" --val 6
+expect_err "train-labels-idx1-ubyte and train-labels-idx1-ubyte.gz differ" "IDX file beside a .gz of other bytes"
+rm "$SCR/idx/train-labels-idx1-ubyte"
 # truncate one file: exit 1, the message names it
 python3 -c 'import gzip,sys; p=sys.argv[1]; b=gzip.open(p).read(); gzip.open(p,"wb").write(b[:-3])' "$SCR/idx/t10k-images-idx3-ubyte.gz"
 expect_exit 1 "truncated IDX" "$LSP" data --data "$SCR/idx"
@@ -188,6 +198,9 @@ grep -Eq '^test +3 examples, values \[0, 0\], per class: 40001 classes, counts 0
   && ok "a stray label: the test split's summary" || bad "a stray label: $(grep '^test' "$SCR/out")"
 grep -q 'the largest label, 40000, has 1 example: is a label out of place' "$SCR/err" \
   && ok "a stray label: the note names it" || bad "a stray label: note $(cat "$SCR/err")"
+expect_exit 0 "synthetic with more classes than training examples" "$LSP" data --data synthetic:train=10,test=5,dim=20,classes=20
+grep -q 'have no training example (the first, label .*): 9 training examples are too few for 20 classes' "$SCR/err" \
+  && ok "synthetic, too few examples: the note says so" || bad "synthetic, too few examples: note $(cat "$SCR/err")"
 expect_exit 0 "a stray label, JSON" "$LSP" data --data "$SCR/stray" --val 3 --seed 1 --json
 /usr/bin/python3 - "$SCR/out" <<'PY' && ok "a stray label: JSON has 40001 counts a split" || bad "a stray label: JSON counts"
 import json, sys

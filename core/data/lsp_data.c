@@ -227,7 +227,7 @@ int lsp_data_split(const lsp_data_opts *o, const lsp_data_pool *tr,
 /* K is the largest label + 1: a stray label (255 in an IDX file) or gaps in
  * the labels give classes that no training example has. The note says so
  * (after the source string, which it does not enter). */
-static void note_empty_classes(lsp_splits *s) {
+static void note_empty_classes(lsp_splits *s, int synthetic) {
   const int k = s->train.k;
   if (k <= 0) return;
   size_t *cnt = calloc((size_t)k, sizeof *cnt);
@@ -246,10 +246,16 @@ static void note_empty_classes(lsp_splits *s) {
   free(cnt);
   if (!empty) return;
   size_t len = strlen(s->note);
-  snprintf(s->note + len, sizeof s->note - len,
-           "%s%d of the %d classes (labels 0..%d) have no training example, the first "
-           "label %d; the largest label, %d, has %zu example%s: is a label out of place?",
-           len ? "; " : "", empty, k, k - 1, first, k - 1, top, top == 1 ? "" : "s");
+  if (synthetic) /* the mixture's labels are its own: too few examples */
+    snprintf(s->note + len, sizeof s->note - len,
+             "%s%d of the %d classes have no training example (the first, label %d): "
+             "%zu training examples are too few for %d classes",
+             len ? "; " : "", empty, k, first, s->train.n, k);
+  else
+    snprintf(s->note + len, sizeof s->note - len,
+             "%s%d of the %d classes (labels 0..%d) have no training example, the first "
+             "label %d; the largest label, %d, has %zu example%s: is a label out of place?",
+             len ? "; " : "", empty, k, k - 1, first, k - 1, top, top == 1 ? "" : "s");
 }
 
 int lsp_data_load(const lsp_data_opts *o, lsp_splits *out) {
@@ -293,6 +299,6 @@ int lsp_data_load(const lsp_data_opts *o, lsp_splits *out) {
     lsp_splits_free(out);
     return st;
   }
-  note_empty_classes(out);
+  note_empty_classes(out, strcmp(out->name, "synthetic") == 0);
   return LSP_OK;
 }

@@ -155,7 +155,8 @@ int lsp_idx_read(const char *path, uint8_t **data, size_t *dims, int *ndims);
 
 /* The path of IDX file `base` (e.g. "train-images-idx3-ubyte") in folder
  * `dir`: `dir/base` if it exists, else `dir/base.gz`. Writes into out[cap].
- * LSP_EIO naming both candidates when neither exists. */
+ * LSP_EIO naming both candidates when neither exists; LSP_EDATA when both
+ * exist and do not hold the same bytes. */
 int lsp_idx_find(const char *dir, const char *base, char *out, size_t cap);
 
 /* CSV with the label in the first column and numeric features after it;

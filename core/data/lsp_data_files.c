@@ -407,8 +407,10 @@ int lsp_data_load_folder(const char *dir, const lsp_data_opts *o,
   struct stat sb;
   int st = check_one_format(dir);
   if (st) return st;
-  if (lsp_idx_find(dir, k_idx_names[0], p, sizeof p) == LSP_OK)
-    return load_idx(dir, o, out);
+  snprintf(p, sizeof p, "%s/%s", dir, k_idx_names[0]);
+  int idx = stat(p, &sb) == 0;
+  snprintf(p, sizeof p, "%s/%s.gz", dir, k_idx_names[0]);
+  if (idx || stat(p, &sb) == 0) return load_idx(dir, o, out);
   snprintf(p, sizeof p, "%s/%s", dir, k_csv_names[0]);
   if (stat(p, &sb) == 0) return load_csv(dir, o, out);
   snprintf(p, sizeof p, "%s/%s", dir, k_npy_names[0]);

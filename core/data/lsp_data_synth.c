@@ -16,6 +16,8 @@
 
 /* "synthetic:train=6000,dim=2" -> the syn_* fields of *o. */
 static int parse_synthetic(const char *spec, lsp_data_opts *o) {
+  static const char *const keys[] = {"train", "test", "dim", "classes", "sep"};
+  unsigned seen = 0;
   const char *p = spec + strlen("synthetic");
   if (*p == '\0') return LSP_OK;
   if (*p != ':')
@@ -38,6 +40,15 @@ static int parse_synthetic(const char *spec, lsp_data_opts *o) {
     key[kl] = '\0';
     memcpy(val, eq + 1, vl);
     val[vl] = '\0';
+    unsigned ki = 0;
+    while (ki < 5 && strcmp(key, keys[ki]) != 0) ki++;
+    if (ki == 5)
+      return lsp_fail(LSP_EINVAL,
+                      "%s: unknown setting '%s' (train, test, "
+                      "dim, classes, sep)",
+                      spec, key);
+    if (seen & (1u << ki)) return lsp_fail(LSP_EINVAL, "%s: %s given twice", spec, key);
+    seen |= 1u << ki;
     char *e;
     errno = 0;
     double v = strtod(val, &e);
@@ -62,13 +73,8 @@ static int parse_synthetic(const char *spec, lsp_data_opts *o) {
       o->syn_test = (size_t)v;
     else if (strcmp(key, "dim") == 0)
       o->syn_dim = (size_t)v;
-    else if (strcmp(key, "classes") == 0)
+    else /* classes */
       o->syn_k = v > 1e6 ? 0 : (int)v;
-    else
-      return lsp_fail(LSP_EINVAL,
-                      "%s: unknown setting '%s' (train, test, "
-                      "dim, classes, sep)",
-                      spec, key);
     p = *end ? end + 1 : end;
   }
   return LSP_OK;

@@ -168,12 +168,45 @@ done:
   return st;
 }
 
+/* 1 if gzread gives the same bytes from `a` and `b` (a plain file and its
+ * gzip), 0 if not or if either cannot be read. */
+static int same_content(const char *a, const char *b) {
+  gzFile fa = gzopen(a, "rb"), fb = gzopen(b, "rb");
+  enum { CHUNK = 1 << 16 };
+  unsigned char *ba = malloc(CHUNK), *bb = malloc(CHUNK);
+  int same = fa && fb && ba && bb;
+  while (same) {
+    int na = gzread(fa, ba, CHUNK), nb = gzread(fb, bb, CHUNK);
+    same = na == nb && na >= 0 && memcmp(ba, bb, (size_t)(na > 0 ? na : 0)) == 0;
+    if (na <= 0) break;
+  }
+  free(ba);
+  free(bb);
+  if (fa) gzclose(fa);
+  if (fb) gzclose(fb);
+  return same;
+}
+
 int lsp_idx_find(const char *dir, const char *base, char *out, size_t cap) {
   struct stat sb;
   int n = snprintf(out, cap, "%s/%s", dir, base);
   if (n < 0 || (size_t)n + 3 >= cap)
     return lsp_fail(LSP_EINVAL, "%s: path too long", dir);
-  if (stat(out, &sb) == 0) return LSP_OK;
+  if (stat(out, &sb) == 0) {
+    /* beside its .gz (gunzip -k) it must hold the same bytes, or which
+     * one is meant cannot be told */
+    char *gz = malloc((size_t)n + 4);
+    if (!gz) return lsp_fail(LSP_ENOMEM, "out of memory");
+    snprintf(gz, (size_t)n + 4, "%s.gz", out);
+    int differ = stat(gz, &sb) == 0 && !same_content(out, gz);
+    free(gz);
+    if (differ)
+      return lsp_fail(LSP_EDATA,
+                      "%s: %s and %s.gz differ (or one cannot be read): which one is "
+                      "meant cannot be told; remove the other",
+                      dir, base, base);
+    return LSP_OK;
+  }
   strcat(out, ".gz");
   if (stat(out, &sb) == 0) return LSP_OK;
   out[n] = '\0';
