@@ -72,7 +72,8 @@ typedef enum { LSP_CALIB_CI_INVERSION = 0, LSP_CALIB_CI_PERCENTILE = 1 } lsp_cal
 const char *lsp_calib_ci_name(lsp_calib_ci c); /* "inversion", "percentile" */
 int lsp_calib_ci_parse(const char *s, lsp_calib_ci *out);
 /* 1 for the metrics whose interval follows lsp_calib_ci: ece, rmsce, ace,
- * ece_debiased, ece_l2_debiased, ece_sweep, smece, classwise_ece. */
+ * ece_debiased, ece_l2_debiased, ece_sweep, smece, classwise_ece, and
+ * smece_sigma (smece's number, given smece's interval). */
 int lsp_calib_ci_inverted(int m);
 
 /* The logistic recalibration curve P(correct | c) = σ(a + b·logit c) of n

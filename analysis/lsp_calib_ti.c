@@ -557,6 +557,12 @@ int lsp_calib_ti_intervals(const lsp_calib_rows *r, const lsp_calib_opts *o,
       if (hi > res->ci_hi[m]) res->ci_hi[m] = hi;
     }
   }
+  /* σ* is smECE at its fixed point, the same number: its interval too
+   * (its percentile interval lay above it, as smece's did) */
+  if (res->has[m]) {
+    res->ci_lo[LSP_CALIB_SMECE_SIGMA] = res->ci_lo[m];
+    res->ci_hi[LSP_CALIB_SMECE_SIGMA] = res->ci_hi[m];
+  }
 done:
   free(gap);
   free(gap_l);

@@ -63,6 +63,7 @@ int lsp_calib_ci_inverted(int m) {
     case LSP_CALIB_ECE: case LSP_CALIB_RMSCE: case LSP_CALIB_ACE:
     case LSP_CALIB_ECE_DEBIASED: case LSP_CALIB_ECE_L2_DEBIASED:
     case LSP_CALIB_ECE_SWEEP: case LSP_CALIB_SMECE: case LSP_CALIB_CLASSWISE_ECE:
+    case LSP_CALIB_SMECE_SIGMA: /* smece's number, and its interval */
       return 1;
     default:
       return 0;

@@ -61,10 +61,9 @@ static lsp_table *summary_table(const lsp_run_state *s) {
     const lsp_cell_result *r = &s->cells[i];
     lsp_table_row(t);
     lsp_table_text(t, 0, m->label);
-    lsp_table_num_ci(t, 1, m->cal.value[LSP_CALIB_ACCURACY], m->cal.ci_lo[LSP_CALIB_ACCURACY],
-                     m->cal.ci_hi[LSP_CALIB_ACCURACY]);
-    lsp_table_num_ci(t, 2, m->cal.value[LSP_CALIB_NLL], m->cal.ci_lo[LSP_CALIB_NLL],
-                     m->cal.ci_hi[LSP_CALIB_NLL]);
+    /* accuracy and NLL as cells.csv gives them: the cell's resamples */
+    cell_ci(t, 1, r, LSP_CELL_ACCURACY);
+    cell_ci(t, 2, r, LSP_CELL_NLL);
     lsp_table_num_ci(t, 3, m->cal.value[LSP_CALIB_ECE], m->cal.ci_lo[LSP_CALIB_ECE],
                      m->cal.ci_hi[LSP_CALIB_ECE]);
     lsp_table_num_ci(t, 4, m->cal_t.value[LSP_CALIB_ECE], m->cal_t.ci_lo[LSP_CALIB_ECE],

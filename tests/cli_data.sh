@@ -46,10 +46,10 @@ grep -q '^20 features (4x5 images), 3 classes' "$SCR/out" && grep -q '^train    
 cp -r "$SCR/idx" "$SCR/mixed" # gains .npy files below
 # a plain file beside its .gz (gunzip -k): the same bytes read alike; other
 # bytes refused, naming both
-sum_gz=$(grep '^hash' "$SCR/out")
+sum_gz=$(grep '^hash' "$SCR/out" | cut -d' ' -f2)
 gunzip -k "$SCR/idx/train-labels-idx1-ubyte.gz"
 expect_exit 0 "IDX file beside its .gz, the same bytes" "$LSP" data --data "$SCR/idx" --val 6
-[ "$(grep '^hash' "$SCR/out")" = "$sum_gz" ] && ok "beside its .gz: the same data" || bad "beside its .gz: $(grep '^hash' "$SCR/out") vs $sum_gz"
+[ "$(grep '^hash' "$SCR/out" | cut -d' ' -f2)" = "$sum_gz" ] && ok "beside its .gz: the same data" || bad "beside its .gz: $(grep '^hash' "$SCR/out") vs $sum_gz"
 printf 'x' >>"$SCR/idx/train-labels-idx1-ubyte"
 expect_exit 1 "IDX file beside a .gz of other bytes" "$LSP" data --data "$SCR/idx" --val 6
 expect_err "train-labels-idx1-ubyte and train-labels-idx1-ubyte.gz differ" "IDX file beside a .gz of other bytes"

@@ -444,6 +444,24 @@ o = md["off"]
 assert "AutoAttack was not run (--aa-limit 0). The robustness finding is judged with PGD." in o, o
 assert "first 0" not in o and "AutoAttack AUC" not in o and "judged with it" not in o, o
 PY
+# the summary table's accuracy and NLL intervals are the cells' (cells.csv),
+# as every other column's are
+$PY - "$SCR/aa_judged" <<'PY' && ok "summary table: accuracy and NLL intervals are cells.csv's" || bad "summary table intervals differ from cells.csv"
+import csv, re, sys
+d = sys.argv[1]
+cells = {(float(r["eps"]), r["summary"]): r for r in csv.DictReader(open(d + "/cells.csv"))}
+md = open(d + "/report.md").read().split("## Summary", 1)[1].split("\n## ", 1)[0]
+rows = [l for l in md.splitlines() if l.startswith("| ε = ")]
+assert len(rows) == 3, rows
+for l in rows:
+    f = [c.strip() for c in l.strip("|").split("|")]
+    eps = float(re.match(r"ε = ([0-9.]+)", f[0]).group(1))
+    for col, name in ((1, "accuracy"), (2, "nll")):
+        v, lo, hi = map(float, re.match(r"(\S+) \[(\S+), (\S+)\]", f[col]).groups())
+        c = cells[(eps, name)]
+        for a, b in ((v, c["value"]), (lo, c["value_lo"]), (hi, c["value_hi"])):
+            assert abs(a - float(b)) <= 6e-4 * max(1.0, abs(float(b))), (eps, name, a, b)
+PY
 # study.comparisons: a verdict for every comparison that exists, null for
 # one that does not (auc_aa without AutoAttack; auc_aa at ε = 0.05 by
 # default); the finding's gain ratio only when the FGSM Δ interval

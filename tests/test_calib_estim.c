@@ -367,7 +367,12 @@ static void test_intervals(void **state) {
     if (m == LSP_CALIB_ECE || m == LSP_CALIB_RMSCE || m == LSP_CALIB_SMECE)
       assert_true(a.ci_lo[m] < a.pct_lo[m] && a.ci_hi[m] < a.pct_hi[m] + 1e-3);
   }
-  assert_int_equal(inverted, 7);
+  assert_int_equal(inverted, 8);
+  /* σ* is smece's number, with smece's interval */
+  assert_true(a.value[LSP_CALIB_SMECE_SIGMA] == a.value[LSP_CALIB_SMECE] ||
+              fabs(a.value[LSP_CALIB_SMECE_SIGMA] / a.value[LSP_CALIB_SMECE] - 1) < 1e-9);
+  assert_true(a.ci_lo[LSP_CALIB_SMECE_SIGMA] == a.ci_lo[LSP_CALIB_SMECE] &&
+              a.ci_hi[LSP_CALIB_SMECE_SIGMA] == a.ci_hi[LSP_CALIB_SMECE]);
   for (size_t q = 0; q < LSP_SMECE_CURVE_PTS; q++)
     if (a.smooth_dens[q] > 0.05) /* a band around the curve where there are data */
       assert_true(a.smooth_lo[q] <= a.smooth_acc[q] + 1e-12 &&

@@ -252,7 +252,7 @@ static void test_lspm_corrupt(void **state) {
   td_write_raw(bad, c, 10);
   td_expect_load_error(bad, "truncated");
   td_write_raw(bad, c, 0);
-  td_expect_load_error(bad, "magic");
+  td_expect_load_error(bad, "empty file");
 
   memcpy(c + len, "junk", 4);
   td_write_raw(bad, c, len + 4);
