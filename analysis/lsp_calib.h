@@ -72,8 +72,7 @@ typedef enum { LSP_CALIB_CI_INVERSION = 0, LSP_CALIB_CI_PERCENTILE = 1 } lsp_cal
 const char *lsp_calib_ci_name(lsp_calib_ci c); /* "inversion", "percentile" */
 int lsp_calib_ci_parse(const char *s, lsp_calib_ci *out);
 /* 1 for the metrics whose interval follows lsp_calib_ci: ece, rmsce, ace,
- * ece_debiased, ece_l2_debiased, ece_sweep, smece, classwise_ece, and
- * smece_sigma (smece's number, given smece's interval). */
+ * ece_debiased, ece_l2_debiased, ece_sweep, smece, classwise_ece. */
 int lsp_calib_ci_inverted(int m);
 
 /* The logistic recalibration curve P(correct | c) = σ(a + b·logit c) of n
@@ -222,6 +221,7 @@ typedef struct {
   double *bin_acc;     /* [bins] owned: accuracy (NaN when empty)          */
   int sweep_bins;      /* the bin count ECE-sweep chose (0: not computed)  */
   lsp_calib_ci ci;     /* the kind of ci_lo/ci_hi for the inverted metrics */
+  int sigma_inverted;  /* smece_sigma (σ*) took smece's inverted interval  */
   /* The smoothed reliability curve (SmoothECE's kernel at σ = smece_sigma)
    * on t_q = q/(LSP_SMECE_CURVE_PTS − 1); NULL without the mesh. */
   double *smooth_acc;  /* [PTS] owned: estimate of E[correct | c = t]      */
@@ -229,6 +229,11 @@ typedef struct {
   double *smooth_lo;   /* [PTS] owned: 95% bootstrap band (NaN without)    */
   double *smooth_hi;
 } lsp_calib_result;
+
+/* 1 if r's interval of metric m is a test inversion: an inverted metric
+ * under LSP_CALIB_CI_INVERSION, and smece_sigma when it is σ* (a fitted
+ * bandwidth, smece's number, given smece's interval; not --smece-sigma's). */
+int lsp_calib_result_inverted(const lsp_calib_result *r, int m);
 
 /* Compute the metrics from an accumulator into `res` (which it allocates the
  * per-bin arrays of; release with lsp_calib_result_release). LSP_EDATA when

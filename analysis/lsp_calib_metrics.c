@@ -165,7 +165,7 @@ void lsp_calib_result_json(const lsp_calib_result *r, lsp_json *j) {
       double ci[2] = {r->ci_lo[m], r->ci_hi[m]};
       snprintf(key, sizeof key, "%s_ci", k_names[m]);
       lsp_json_key_nums(j, key, ci, 2);
-      if (r->ci == LSP_CALIB_CI_INVERSION && lsp_calib_ci_inverted(m)) {
+      if (lsp_calib_result_inverted(r, m)) {
         double pc[2] = {r->pct_lo[m], r->pct_hi[m]};
         snprintf(key, sizeof key, "%s_ci_percentile", k_names[m]);
         lsp_json_key_nums(j, key, pc, 2);

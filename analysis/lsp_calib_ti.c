@@ -558,10 +558,12 @@ int lsp_calib_ti_intervals(const lsp_calib_rows *r, const lsp_calib_opts *o,
     }
   }
   /* σ* is smECE at its fixed point, the same number: its interval too
-   * (its percentile interval lay above it, as smece's did) */
-  if (res->has[m]) {
+   * (its percentile interval lay above it, as smece's did); a bandwidth
+   * given (--smece-sigma) is no estimate and keeps its own */
+  if (res->has[m] && !(o->smece_sigma > 0.0)) {
     res->ci_lo[LSP_CALIB_SMECE_SIGMA] = res->ci_lo[m];
     res->ci_hi[LSP_CALIB_SMECE_SIGMA] = res->ci_hi[m];
+    res->sigma_inverted = 1;
   }
 done:
   free(gap);

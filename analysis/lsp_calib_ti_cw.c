@@ -63,11 +63,15 @@ int lsp_calib_ci_inverted(int m) {
     case LSP_CALIB_ECE: case LSP_CALIB_RMSCE: case LSP_CALIB_ACE:
     case LSP_CALIB_ECE_DEBIASED: case LSP_CALIB_ECE_L2_DEBIASED:
     case LSP_CALIB_ECE_SWEEP: case LSP_CALIB_SMECE: case LSP_CALIB_CLASSWISE_ECE:
-    case LSP_CALIB_SMECE_SIGMA: /* smece's number, and its interval */
       return 1;
     default:
       return 0;
   }
+}
+
+int lsp_calib_result_inverted(const lsp_calib_result *r, int m) {
+  if (!r->has_ci || r->ci != LSP_CALIB_CI_INVERSION) return 0;
+  return m == LSP_CALIB_SMECE_SIGMA ? r->sigma_inverted : lsp_calib_ci_inverted(m);
 }
 
 double lsp_calib_ti_quantile(const double *v, size_t n, double q) {

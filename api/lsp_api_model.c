@@ -88,6 +88,16 @@ static int logits_of(const char *what, const lsp_model *m, const lsp_matrix *x,
     if (!(st = chunk_f32(what, x, i0, nb, buf, &xb)))
       st = lsp_model_predict(m, xb, nb, CHUNK, logits + i0 * k,
                              features ? features + i0 * h : NULL);
+    /* finite inputs so large that the network overflows give no logits */
+    for (size_t i = 0; !st && i < nb * k; i++)
+      if (!isfinite(logits[i0 * k + i])) {
+        float big = 0.0f;
+        for (size_t c = 0; c < x->cols; c++) big = fmaxf(big, fabsf(xb[(i / k) * x->cols + c]));
+        st = lsp_fail(LSP_EDATA,
+                      "%s: row %zu: the network's output is not finite (%g for class %zu) from "
+                      "finite inputs as large as %g: values beyond what the network can take",
+                      what, i0 + i / k, (double)logits[i0 * k + i], i % k, (double)big);
+      }
   }
   free(buf);
   return st;
@@ -144,14 +154,20 @@ static int eval_json(const lsp_model *m, const float *z, const float *f,
 
   lsp_clusters *cl = lsp_clusters_alloc(k);
   if (!cl) return lsp_fail(LSP_ENOMEM, "out of memory (K = %zu)", k);
-  if ((st = lsp_clusters_compute(f, y, n, h, cl))) {
+  st = lsp_clusters_compute(f, y, n, h, cl);
+  if (st == LSP_EDATA) { /* e.g. one class only: no clusters, as eval --json */
+    lsp_json_key(j, "clusters");
+    lsp_json_null(j);
+    lsp_json_key_str(j, "clusters_note", lsp_errmsg());
+  } else if (st) {
     lsp_clusters_free(cl);
     return lsp_fail_prefix(st, "clusters");
+  } else {
+    lsp_json_key(j, "clusters");
+    lsp_json_obj_begin(j);
+    lsp_clusters_json(cl, j);
+    lsp_json_obj_end(j);
   }
-  lsp_json_key(j, "clusters");
-  lsp_json_obj_begin(j);
-  lsp_clusters_json(cl, j);
-  lsp_json_obj_end(j);
   lsp_clusters_free(cl);
 
   lsp_logitgap g;

@@ -346,7 +346,7 @@ static void print_table(const char *input, const lsp_calib_result *b,
   printf("\n");
   for (int m = 0; m < LSP_CALIB_NMETRIC; m++) {
     if (!b->has[m]) continue;
-    int inv = b->has_ci && b->ci == LSP_CALIB_CI_INVERSION && lsp_calib_ci_inverted(m);
+    int inv = lsp_calib_result_inverted(b, m);
     char name[32];
     snprintf(name, sizeof name, "%s%s", lsp_calib_metric_name(m), inv ? " *" : "");
     printf("%-18s %10.6f", name, b->value[m]);

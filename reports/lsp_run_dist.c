@@ -21,7 +21,8 @@
  * of training, analysis, attacks and AutoAttack, has_transfer, has_aa,
  * n_attack, n_aa, the number of attack ε; the intervals of the calibration
  * before and after temperature scaling, each: has_ci, resamples, seed, the
- * interval kind, per metric ci_lo, ci_hi, pct_lo, pct_hi, then 1 and the
+ * interval kind (plus 256 when σ* took smece's interval), per metric
+ * ci_lo, ci_hi, pct_lo, pct_hi, then 1 and the
  * SmoothECE band's 101 (lo, hi) pairs or 0; then the attack results FGSM,
  * PGD, transfer (when has_transfer), AutoAttack (when has_aa), each as
  * kind, loss, smoothing convention, normalize, target, transfer, steps,
@@ -170,7 +171,7 @@ static void put_intervals(lsp_wbuf *w, const lsp_calib_result *c) {
   lsp_put_u64(w, (uint64_t)c->has_ci);
   lsp_put_u64(w, (uint64_t)c->resamples);
   lsp_put_u64(w, c->seed);
-  lsp_put_u64(w, (uint64_t)c->ci);
+  lsp_put_u64(w, (uint64_t)c->ci + 256u * (c->sigma_inverted != 0));
   for (int m = 0; m < LSP_CALIB_NMETRIC; m++) {
     lsp_put_f64(w, c->ci_lo[m]);
     lsp_put_f64(w, c->ci_hi[m]);
@@ -188,7 +189,9 @@ static int get_intervals(lsp_rbuf *r, lsp_calib_result *c) {
   c->has_ci = (int)lsp_get_u64(r);
   c->resamples = (int)lsp_get_u64(r);
   c->seed = lsp_get_u64(r);
-  c->ci = (lsp_calib_ci)lsp_get_u64(r);
+  const uint64_t kind = lsp_get_u64(r);
+  c->ci = (lsp_calib_ci)(kind % 256u);
+  c->sigma_inverted = kind >= 256u;
   for (int m = 0; m < LSP_CALIB_NMETRIC; m++) {
     c->ci_lo[m] = lsp_get_f64(r);
     c->ci_hi[m] = lsp_get_f64(r);

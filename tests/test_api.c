@@ -434,6 +434,28 @@ static void test_model_torch(void **state) {
            "calib acc", 0);
   assert_true(num(r, "clusters.r2_separation") <= 1.0);
   lsp_result_free(r);
+  /* the examples of one class: everything but the clusters, which are null
+   * with a note (as eval --json), not a failure of the whole call */
+  {
+    size_t n0 = 0;
+    for (size_t i = 0; i < n; i++) n0 += lab[i] == lab[0];
+    float *x0 = malloc(n0 * d * sizeof *x0);
+    int32_t *y0 = malloc(n0 * sizeof *y0);
+    size_t c0 = 0;
+    for (size_t i = 0; i < n; i++)
+      if (lab[i] == lab[0]) {
+        memcpy(x0 + c0 * d, (const float *)x.data + i * d, d * sizeof *x0);
+        y0[c0++] = lab[i];
+      }
+    lsp_matrix xm0 = {x0, LSP_MAT_F32, n0, d};
+    r = (ok(lsp_model_evaluate(m, &xm0, y0, NULL, NULL, NULL, &r)), r);
+    assert_true(num(r, "accuracy") >= 0.0);
+    assert_non_null(strstr(lsp_result_json(r), "\"clusters\":null"));
+    assert_non_null(strstr(lsp_result_json(r), "\"clusters_note\":\"need at least 2 classes"));
+    lsp_result_free(r);
+    free(x0);
+    free(y0);
+  }
 
   /* the host's interruption: every long call stops until it is cleared */
   lsp_interrupt_request();
@@ -463,6 +485,19 @@ static void test_model_torch(void **state) {
   xa[3 * d + 5] = NAN;
   lsp_matrix bad = {xa, LSP_MAT_F32, n, d};
   refused(lsp_model_logits(m, &bad, z, NULL), LSP_EDATA, "row 3, column 5");
+  { /* finite inputs of ±3e38 in every sign pattern: the first layer's
+     * sums pass FLT_MAX for the patterns that follow a unit's weights */
+    float *xo = malloc(256 * d * sizeof *xo), *zo = malloc(256 * k * sizeof *zo);
+    assert_true(d == 8);
+    for (size_t i = 0; i < 256 * d; i++) xo[i] = (i / d) >> (i % d) & 1 ? 3e38f : -3e38f;
+    lsp_matrix over = {xo, LSP_MAT_F32, 256, d};
+    refused(lsp_model_logits(m, &over, zo, NULL), LSP_EDATA,
+            "the network's output is not finite");
+    free(xo);
+    free(zo);
+  }
+  memcpy(xa, x.data, n * d * sizeof *xa);
+  xa[3 * d + 5] = NAN;
   xa[3 * d + 5] = 2.0f;
   refused(lsp_attack_fgsm(m, &bad, lab, eps, 2, NULL, NULL, &r), LSP_EDATA,
           "outside the bounds");

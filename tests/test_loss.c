@@ -412,6 +412,55 @@ static void test_one_sweep_range(void **state) {
   assert_int_equal(lsp_cpu_isa_cap(NULL), 0);
 }
 
+/* A small gradient scale (gs = 1/N) with large logits, on every path: the
+ * one sweep's scale gs/Σexp(z) would fall among float's subnormals (10⁻⁴⁴
+ * for N = 10⁶ and logits of 87) or to 0; the gradient must match the
+ * reference, and the same rows shifted by −80 (the softmax is shift
+ * invariant). */
+static void test_small_scale(void **state) {
+  (void)state;
+  const char *levels[] = {"x86-64-v4", "x86-64-v3", "x86-64"};
+  const size_t ks[] = {2, 10, 1000};
+  const double scales[] = {1e-6, 1.0 / 128, 1e-12};
+  const lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
+  unsigned seed = 5;
+  for (int lv = 0; lv < 3; lv++) {
+    assert_int_equal(lsp_cpu_isa_cap(levels[lv]), 0);
+    for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
+      const size_t k = ks[ki], n = 4;
+      float *z = malloc(n * k * sizeof *z), *zs = malloc(n * k * sizeof *zs);
+      float *g = malloc(n * k * sizeof *g), *gs = malloc(n * k * sizeof *gs);
+      double *gref = malloc(n * k * sizeof *gref), m, mref;
+      int32_t y[4] = {0, (int32_t)(k - 1), (int32_t)(k / 2), 1};
+      for (size_t i = 0; i < n * k; i++) /* rows in [84, 88): row 0 of K = 2 is {87, 86} */
+        z[i] = k == 2 && i < 2 ? 87.0f - (float)i : 86.0f + frand(&seed, 2.0f);
+      for (size_t i = 0; i < n * k; i++) zs[i] = z[i] - 80.0f; /* exact */
+      for (size_t si = 0; si < sizeof scales / sizeof *scales; si++) {
+        const double d = scales[si];
+        assert_int_equal(lsp_loss_xent(z, y, n, k, &ls, g, d, NULL, &m), 0);
+        assert_int_equal(lsp_loss_xent(zs, y, n, k, &ls, gs, d, NULL, &m), 0);
+        assert_int_equal(lsp_loss_xent_ref(z, y, n, k, &ls, gref, d, &mref), 0);
+        double on, off;
+        lsp_ls_target(&ls, k, &on, &off);
+        for (size_t i = 0; i < n * k; i++) {
+          double q = (size_t)y[i / k] == i % k ? on : off;
+          double pq = fabs(gref[i] / d + q) + q;
+          td_close(g[i], gref[i], 0, d * 1e-6 * pq, "small-scale grad vs reference", i);
+          td_close(g[i], gs[i], 0, d * 2e-6 * pq, "small-scale grad vs the shifted rows", i);
+        }
+      }
+      free(z), free(zs), free(g), free(gs), free(gref);
+    }
+  }
+  assert_int_equal(lsp_cpu_isa_cap(NULL), 0);
+  /* a scale beyond float32 is refused, not turned into infinities */
+  float z2[2] = {1.0f, 2.0f}, g2[2];
+  int32_t y2[1] = {0};
+  double l;
+  assert_int_equal(lsp_loss_xent(z2, y2, 1, 2, &ls, g2, 1e39, NULL, &l), LSP_EINVAL);
+  assert_non_null(strstr(lsp_errmsg(), "beyond float32"));
+}
+
 /* Logits far larger than log K, on every instruction-set path: equal
  * logits of 1e20 (and near FLT_MAX, where the float sums overflow) have
  * loss log K − H(q)·normalize whatever the label, gradient 1/K − q; logits
@@ -509,6 +558,7 @@ int main(void) {
       cmocka_unit_test(test_isa_paths),
       cmocka_unit_test(test_one_sweep_range),
       cmocka_unit_test(test_huge_logits),
+      cmocka_unit_test(test_small_scale),
       cmocka_unit_test(test_softmax),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -103,6 +103,9 @@ int lsp_loss_xent(const float *logits, const int32_t *labels, size_t n,
                       (int)labels[i], i, k);
   if (!isfinite(dscale))
     return lsp_fail(LSP_EINVAL, "gradient scale %g is not finite", dscale);
+  /* the kernels scale in float: |p − q| ≤ 1, so |dscale| must be a float */
+  if (fabs(dscale) > 3.4028234663852886e38)
+    return lsp_fail(LSP_EINVAL, "gradient scale %g is beyond float32's range", dscale);
 
   double on, off;
   lsp_ls_target(ls, k, &on, &off);

@@ -332,6 +332,8 @@ static int check_common(const float *z, const float *t, size_t n, size_t k,
   if (!z || !t) return lsp_fail(LSP_EINVAL, "logits or targets missing");
   if (!isfinite(dscale))
     return lsp_fail(LSP_EINVAL, "gradient scale %g is not finite", dscale);
+  if (fabs(dscale) > 3.4028234663852886e38) /* the gradient is float32 */
+    return lsp_fail(LSP_EINVAL, "gradient scale %g is beyond float32's range", dscale);
   return LSP_OK;
 }
 

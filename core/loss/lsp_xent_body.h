@@ -500,8 +500,12 @@ SV_ATTR static int SV_FN(xb_row)(const float *z, size_t k, int32_t y, double on,
    * its table indices, in the exponentials' too */
   const int late = LSP_SIMD == 3 && g;
   if (SV_FN(xb_one_sweep)(z, k, g ? e : NULL, pf, !late, &sz, &se)) {
-    int ok = 1;
-    if (g) {
+    /* the gradient's scale gs/Σe in float: with Σ exp(z) up to 1e38 (no
+     * max taken off) and a small gs (1/N), below 2^-100 it would lose bits
+     * to the subnormals, or the softmax term altogether; such a row (a logit
+     * above about 55 for gs = 1e-6) takes the three sweeps, whose Σe ≤ K */
+    int ok = !g || (double)gs / se >= 0x1p-100;
+    if (g && ok) {
       const float a = (float)((double)gs / se), b = (float)(-off * (double)gs);
       const float c = (float)((on - off) * (double)gs);
       SV_FN(xb_grad)(e, k, (size_t)y, a, b, c, g, stream && e != g, late ? z : NULL, &ok);

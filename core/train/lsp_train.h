@@ -37,8 +37,11 @@
  *   4  the loss kernel's one sweep on AVX-512 and AVX2 (exp(z) itself, AVX2's
  *      table exponential): the same settings train other last bits
  *   5  the one sweep on SSE2 too (a table of exp(j/128)): other last bits
- *      on machines without AVX2 */
-#define LSP_TRAIN_CODE_VERSION 5
+ *      on machines without AVX2
+ *   6  rows whose gradient scale gs/Σexp(z) falls below 2^-100 (logits
+ *      above about 64 in a batch of 128) take the three sweeps: the one
+ *      sweep had lost the softmax term's bits to float's subnormals */
+#define LSP_TRAIN_CODE_VERSION 6
 
 /* A batch of a model other than a plain MLP is cut into
  * lsp_train_shares(batch) shares of rows, whatever the thread count:

@@ -44,8 +44,9 @@ LSP_API size_t lsp_model_feature_size(const lsp_model *m);
 /* Logits (N×K) and, when `features` is not NULL, penultimate features
  * (N×lsp_model_feature_size) of the N examples in x (N×input size, float32
  * or float64; float64 is rounded to float32 a batch at a time), into
- * caller-owned float32 arrays. LSP_EDATA when x has the wrong width or
- * naming the row and column of a non-finite input. */
+ * caller-owned float32 arrays. LSP_EDATA when x has the wrong width,
+ * naming the row and column of a non-finite input, or naming the row
+ * whose finite inputs overflow the network (a logit not finite). */
 LSP_API int lsp_model_logits(const lsp_model *m, const lsp_matrix *x,
                              float *logits, float *features);
 
@@ -53,8 +54,10 @@ LSP_API int lsp_model_logits(const lsp_model *m, const lsp_matrix *x,
  * "arch", "n", the training smoothing ("smoothing", "convention", and
  * "distilled" {alpha, temperature} for a distilled student) when the model
  * file records it, "accuracy", "nll", "calibration" {...},
- * "clusters" {...} (penultimate features) and "logit_gap" {...} (against
- * the optimum of the model's own smoothing). With validation examples
+ * "clusters" {...} (penultimate features; null, with "clusters_note"
+ * saying why, when the examples cannot give them: fewer than 2 classes
+ * with a non-zero feature row) and "logit_gap" {...} (against the optimum
+ * of the model's own smoothing). With validation examples
  * (val_x M×input size and val_y, both or neither) the temperature is
  * fitted on them and "calibration_temperature_scaled" added; when their
  * NLL has no minimum in T (it keeps falling towards an end of the search

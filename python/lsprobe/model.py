@@ -146,8 +146,9 @@ class Model:
 
     def evaluate(self, x, labels, *, val=None, bins=15, bootstrap=0, seed=1):
         """Score the model on examples x with labels, as ``lsprobe eval
-        --json``: accuracy, nll, calibration, clusters (penultimate layer),
-        logit_gap (against the model's own training smoothing). With
+        --json``: accuracy, nll, calibration, clusters (penultimate layer;
+        None with ``clusters_note`` saying why when the examples hold fewer
+        than two classes with a non-zero feature row), logit_gap (against the model's own training smoothing). With
         ``val=(val_x, val_labels)`` the temperature is fitted on them and
         ``calibration_temperature_scaled`` added (or, when their NLL has no
         minimum in T, ``calibration_temperature_note`` saying so)."""
