@@ -517,12 +517,16 @@ sum_after=$(cd "$OUT" && sha256sum report.html report.md results.json models.csv
 # SIGINT mid-run: exit 130, earlier report and cached models intact, no staging left
 model_files=$(cd "$OUT/models" && ls *.lspm)
 models_before=$(cd "$OUT/models" && sha256sum $model_files)
-"$LSP" run --quick --epochs 40 --smoothing 0,0.05 --out "$OUT" --threads 2 >"$SCR/out" 2>"$SCR/err" &
-pid=$!
-sleep 1.5
-kill -INT "$pid"
-wait "$pid"
-code=$?
+# interrupt_run DIR EPOCHS SECONDS: a run into DIR, Ctrl-C after SECONDS; its status in $code
+interrupt_run() {
+  "$LSP" run --quick --epochs "$2" --smoothing 0,0.05 --out "$1" --threads 2 >"$SCR/out" 2>"$SCR/err" &
+  local pid=$!
+  sleep "$3"
+  kill -INT "$pid"
+  wait "$pid"
+  code=$?
+}
+interrupt_run "$OUT" 40 1.5
 [ "$code" -eq 130 ] && ok "SIGINT: exit 130" || bad "SIGINT: exit $code ($(tail -2 "$SCR/err"))"
 sum_after=$(cd "$OUT" && sha256sum report.html report.md results.json models.csv | sha256sum)
 [ "$sum_before" = "$sum_after" ] && ok "SIGINT left the report untouched" || bad "report changed by an interrupted run"
@@ -533,12 +537,7 @@ ls "$OUT/models" | grep -q '\.tmp\.' && bad "temporary model file left" || ok "n
 # SIGINT into a new folder before any model is cached (400 epochs do not end
 # in a second): the folder goes again
 rm -rf "$SCR/fresh"
-"$LSP" run --quick --epochs 400 --smoothing 0,0.05 --out "$SCR/fresh" --threads 2 >"$SCR/out" 2>"$SCR/err" &
-pid=$!
-sleep 1
-kill -INT "$pid"
-wait "$pid"
-code=$?
+interrupt_run "$SCR/fresh" 400 1
 [ "$code" -eq 130 ] && [ ! -e "$SCR/fresh" ] && ok "SIGINT into a new folder: exit 130, no folder left" ||
   bad "SIGINT into a new folder: exit $code, left: $(ls -A "$SCR/fresh" 2>&1 | tr '\n' ' ')"
 
