@@ -76,15 +76,9 @@ int lsp_cell_analyse(const lsp_cell_ctx *s, lsp_run_model *rm, int intervals) {
     if (st != LSP_EDATA) return lsp_fail_prefix(st, "clusters");
     /* a network whose penultimate units are all dead on the test set: its
      * training failed, and its cell (and the study) has nothing to say */
-    size_t zero = 0;
-    for (size_t i = 0; i < te->n; i++) {
-      size_t j = 0;
-      while (j < h && rm->test_features[i * h + j] == 0.0f) j++;
-      zero += j == h;
-    }
     char why[512];
     snprintf(why, sizeof why, "%s", lsp_errmsg());
-    if (zero == te->n)
+    if (rm->clusters->n_zero_rows == te->n) /* counted before it failed */
       return lsp_fail(LSP_EDATA,
                       "%s: the trained network's penultimate features are zero on every "
                       "test example (its units died in training: a learning rate too high?), "

@@ -221,22 +221,26 @@ static void test_malformed(void **state) {
   (void)state;
   char p[4096];
   snprintf(p, sizeof p, "%s", td_tmp("bad.npy"));
-  write_bytes(p, "", 0);
-  expect_fail2(p, "not a .npy file");
-  write_bytes(p, "PK\x03\x04 this is a zip", 18);
-  expect_fail2(p, "a zip archive: a .npz from np.savez, or a PyTorch .pt; save each array with np.save");
-  write_bytes(p, "PK\x03\x04", 4);
-  expect_fail2(p, "a zip archive");
-  write_bytes(p, "\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00}", 12);
-  expect_fail2(p, "a Python pickle");
-  write_bytes(p, "\x89HDF\r\n\x1a\n\x00\x00\x00\x00", 12);
-  expect_fail2(p, "an HDF5 file");
-  write_bytes(p, "just some text, not an array", 28);
-  expect_fail2(p, "bad magic");
-  write_bytes(p, "hello\n", 6); /* short, and not the magic: not "truncated" */
-  expect_fail2(p, "not a .npy file (bad magic)");
-  write_bytes(p, "\x93NUMPY\x01", 7);
-  expect_fail2(p, "truncated");
+  /* bytes that are no .npy: each named for what it is */
+  static const struct {
+    const char *bytes;
+    size_t len;
+    const char *needle;
+  } raw[] = {
+      {"", 0, "not a .npy file"},
+      {"PK\x03\x04 this is a zip", 18,
+       "a zip archive: a .npz from np.savez, or a PyTorch .pt; save each array with np.save"},
+      {"PK\x03\x04", 4, "a zip archive"},
+      {"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00}", 12, "a Python pickle"},
+      {"\x89HDF\r\n\x1a\n\x00\x00\x00\x00", 12, "an HDF5 file"},
+      {"just some text, not an array", 28, "bad magic"},
+      {"hello\n", 6, "not a .npy file (bad magic)"}, /* short, not the magic: not "truncated" */
+      {"\x93NUMPY\x01", 7, "truncated"},
+  };
+  for (size_t i = 0; i < sizeof raw / sizeof *raw; i++) {
+    write_bytes(p, raw[i].bytes, raw[i].len);
+    expect_fail2(p, raw[i].needle);
+  }
   write_npy_raw(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 20, 1);
   expect_fail2(p, "truncated data");
   write_npy_raw(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 28, 1);
