@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_split.h"
 #include "cli/cmd_attack_int.h"
 #include "core/base/lsp_error.h"
 #include "core/data/lsp_data.h"
@@ -162,10 +163,26 @@ int cmd_attack_load_inputs(cli_opt *opts, const lsp_model *m, const char *mpath,
     lsp_data_opts o;
     lsp_data_opts_default(&o);
     o.spec = data;
-    int st = lsp_data_load(&o, &in->splits);
+    /* The validation split is the one the model was trained without, as in
+     * eval: the split its record names, checked by its hash. */
+    const lsp_model_meta *mt = &m->meta;
+    int other = 0, st = cli_data_for_model(mpath, mt, &o, 0, &in->splits, &other);
     if (st) return cli_lib_error(k_cmd, st);
     in->have_splits = 1;
     cli_note(k_cmd, in->splits.note);
+    if (strcmp(split, "val") == 0 && other)
+      return cli_error(k_cmd, CLI_DATA,
+                       "%s: its validation split is not the one %s was trained "
+                       "without (trained on %s with %llu validation examples): is "
+                       "it the same data?",
+                       in->splits.name, mpath, mt->data, (unsigned long long)mt->n_val);
+    if (strcmp(split, "val") == 0 && !(mt->trained && mt->val_hash != 0))
+      cli_warn(k_cmd,
+               "%s records no training split (%s): --split val attacks lsprobe's "
+               "own validation split (seed %lu, %zu examples); the model may have "
+               "been trained on them",
+               mpath, mt->trained ? "written by an older lsprobe" : "imported or untrained",
+               o.seed, in->splits.val.n);
     const lsp_dataset *d =
         strcmp(split, "val") == 0 ? &in->splits.val : &in->splits.test;
     in->x = d->x;

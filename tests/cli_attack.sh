@@ -107,6 +107,13 @@ expect_exit 0 "train a small model" "$LSP" train --data synthetic --smoothing 0.
 expect_exit 0 "smoothed loss from the model file" "$LSP" attack --model "$SCR/syn.lspm" --data synthetic --split val --limit 200 --loss smoothed --eps 0,0.3 --json
 grep -q '"loss":"smoothed","loss_smoothing":0.2' "$SCR/out" && grep -q '"split":"val","threads":[0-9]*,"attack":"fgsm"' "$SCR/out" &&
   grep -q '"n":200,' "$SCR/out" && ok "the model's smoothing, the val split and the limit are used" || bad "lspm: $(cat "$SCR/out")"
+# --split val is the split the model was trained without (its record), as in eval
+expect_exit 0 "train with 300 held out" "$LSP" train --data synthetic --smoothing 0 --val 300 --hidden 16 --epochs 1 --out "$SCR/v300.lspm" --quiet --threads 1
+expect_exit 0 "attack its validation split" "$LSP" attack --model "$SCR/v300.lspm" --data synthetic --split val --eps 0 --json
+grep -q '"split":"val",.*"n":300,' "$SCR/out" && ok "--split val: the model's 300 held-out examples" || bad "val split: $(cat "$SCR/out")"
+expect_exit 1 "the validation split of other data" "$LSP" attack --model "$SCR/v300.lspm" --data synthetic:sep=4 --split val --eps 0
+grep -q "its validation split is not the one .*v300.lspm was trained without" "$SCR/err" && ok "other data's validation split refused" || bad "other data: $(cat "$SCR/err")"
+expect_exit 0 "the test split of other data" "$LSP" attack --model "$SCR/v300.lspm" --data synthetic:sep=4 --eps 0
 # --smoothing alone keeps the model's convention; --convention alone its eps
 expect_exit 0 "train a t2t model" "$LSP" train --data synthetic --smoothing 0.2 --convention t2t --hidden 16 --epochs 2 --out "$SCR/t2t.lspm" --quiet --threads 1
 TT=(--model "$SCR/t2t.lspm" --data synthetic --limit 100 --loss smoothed --eps 0.1)
