@@ -166,7 +166,7 @@ static int evaluate(lsp_attack_ctx *c, apgd_ws *w, size_t na,
   const float *z = NULL;
   int s = lsp_attack_forward_src(c, w->xc, na, &z);
   if (s) return s;
-  lsp_attack_score(z, na, c->k, w->bpred, w->bconf);
+  if ((s = lsp_attack_score(z, na, c->k, w->bpred, w->bconf))) return s;
   if ((s = lsp_attack_loss_rows(loss, NULL, z, w->lab, w->tgt, na, c->k,
                                 1, w->lossv, grad ? c->dz : NULL)))
     return s;

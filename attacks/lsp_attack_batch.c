@@ -50,10 +50,16 @@ int lsp_attack_grad_batch(lsp_attack_ctx *c, const float *xb,
   return st ? st : lsp_attack_backward_src(c, z, lab, nb, zeros);
 }
 
-void lsp_attack_score(const float *z, size_t nb, size_t k, int32_t *pred,
-                      float *conf) {
+int lsp_attack_score(const float *z, size_t nb, size_t k, int32_t *pred,
+                     float *conf) {
   for (size_t i = 0; i < nb; i++) {
     const float *zi = z + i * k;
+    for (size_t j = 0; j < k; j++)
+      if (!isfinite(zi[j]))
+        return lsp_fail(LSP_EDATA,
+                        "scoring: non-finite logit (%g, class %zu) in batch "
+                        "row %zu",
+                        (double)zi[j], j, i);
     size_t best = lsp_argmax_f32(zi, k);
     /* max_k softmax = 1 / sum_j exp(z_j − z_max) */
     double s = 0.0;
@@ -61,6 +67,7 @@ void lsp_attack_score(const float *z, size_t nb, size_t k, int32_t *pred,
     pred[i] = (int32_t)best;
     conf[i] = (float)(1.0 / s);
   }
+  return LSP_OK;
 }
 
 void lsp_attack_set_labels(lsp_attack_ctx *c, const float *src_logits,
@@ -100,7 +107,9 @@ int lsp_attack_clean_pass(lsp_attack_ctx *c) {
     int st = lsp_model_forward(c->dst, c->ws_dst, xb, nb, &z, NULL);
     if (st) return st;
     c->flops += c->fwd_dst * (double)nb;
-    lsp_attack_score(z, nb, c->k, c->clean_pred + i0, c->clean_conf + i0);
+    if ((st = lsp_attack_score(z, nb, c->k, c->clean_pred + i0,
+                               c->clean_conf + i0)))
+      return st;
     if (c->clean_logits) /* AutoAttack kinds: white-box, dst == src */
       memcpy(c->clean_logits + i0 * c->k, z, nb * c->k * sizeof *z);
     if (need_src) {

@@ -60,9 +60,12 @@ int lsp_attack_loss_rows(lsp_attack_loss loss, const lsp_ls *ls, const float *z,
                          size_t k, int unit, double *lossv, float *dz);
 
 /* Predicted class (argmax, lowest index on ties) and max softmax
- * probability (in double) of nb rows of k logits. */
-void lsp_attack_score(const float *z, size_t nb, size_t k, int32_t *pred,
-                      float *conf);
+ * probability (in double) of nb rows of k logits. LSP_EDATA, "scoring: ..."
+ * naming the row, for a non-finite logit: a prediction from NaN or ±inf is
+ * not one. (Only the scoring model's logits are scored: dst, or src == dst
+ * in a white-box attack; the crafting losses' check says "crafting: ...".) */
+int lsp_attack_score(const float *z, size_t nb, size_t k, int32_t *pred,
+                     float *conf);
 
 /* Forward src on xb (nb rows): *logits (nb×k) valid until src's next
  * forward. Counts the flops. */

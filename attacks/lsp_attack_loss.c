@@ -12,7 +12,7 @@
 static int check_row(const float *zi, size_t k, size_t row) {
   for (size_t j = 0; j < k; j++)
     if (!isfinite(zi[j]))
-      return lsp_fail(LSP_EDATA, "non-finite logit (%g) in batch row %zu",
+      return lsp_fail(LSP_EDATA, "crafting: non-finite logit (%g) in batch row %zu",
                       (double)zi[j], row);
   return LSP_OK;
 }

@@ -25,7 +25,9 @@ static int grad_batch(lsp_attack_ctx *c, int8_t *sg, size_t i0,
   int st = lsp_attack_forward_src(c, xb, nb, &z);
   if (st) return st;
   if (!c->transfer) {
-    lsp_attack_score(z, nb, c->k, c->clean_pred + i0, c->clean_conf + i0);
+    if ((st = lsp_attack_score(z, nb, c->k, c->clean_pred + i0,
+                               c->clean_conf + i0)))
+      return st;
     lsp_attack_set_labels(c, z, i0, nb);
   }
   if ((st = lsp_attack_backward_src(c, z, c->lab + i0, nb, zeros))) return st;
@@ -51,7 +53,7 @@ static int eps_batch(lsp_attack_ctx *c, const int8_t *sg, size_t i0, float ef,
   int st = lsp_model_forward(c->dst, c->ws_dst, xb, nb, &z, NULL);
   if (st) return st;
   c->flops += c->fwd_dst * (double)nb;
-  lsp_attack_score(z, nb, c->k, pred + i0, conf + i0);
+  if ((st = lsp_attack_score(z, nb, c->k, pred + i0, conf + i0))) return st;
   if (keep) memcpy(keep + i0 * c->dim, xb, cnt * sizeof *keep);
   return LSP_OK;
 }

@@ -129,7 +129,7 @@ static int pgd_batch(lsp_attack_ctx *c, int t, size_t b, void *arg,
     if (st) return st;
     size_t fooled = 0;
     if (early) {
-      lsp_attack_score(z, na, c->k, w->bpred, w->bconf);
+      if ((st = lsp_attack_score(z, na, c->k, w->bpred, w->bconf))) return st;
       for (size_t a = 0; a < na; a++)
         if (w->bpred[a] != c->y[w->idx[a]]) {
           record(c, e, w->idx[a], w->bpred[a], w->bconf[a], xb + a * dim);
@@ -173,7 +173,7 @@ static int pgd_batch(lsp_attack_ctx *c, int t, size_t b, void *arg,
     int st = lsp_model_forward(c->dst, c->ws_dst, xb, na, &z, NULL);
     if (st) return st;
     c->flops += c->fwd_dst * (double)na;
-    lsp_attack_score(z, na, c->k, w->bpred, w->bconf);
+    if ((st = lsp_attack_score(z, na, c->k, w->bpred, w->bconf))) return st;
     for (size_t a = 0; a < na; a++)
       record(c, e, w->idx[a], w->bpred[a], w->bconf[a], xb + a * dim);
   }

@@ -116,18 +116,14 @@ static double margin(const float *z, size_t k, size_t y) {
   return (double)z[y] - (double)z[o];
 }
 
-/* Predictions, confidences and margins of na rows of logits z. */
+/* Predictions, confidences and margins of na rows of logits z (refused
+ * when not finite, by lsp_attack_score). */
 static int score(const lsp_attack_ctx *c, square_ws *w, const float *z,
                  size_t na, double *m) {
-  lsp_attack_score(z, na, c->k, w->bpred, w->bconf);
-  for (size_t a = 0; a < na; a++) {
-    const float *za = z + a * c->k;
-    for (size_t j = 0; j < c->k; j++)
-      if (!isfinite(za[j]))
-        return lsp_fail(LSP_EDATA, "square: non-finite logit in batch row %zu",
-                        a);
-    m[a] = margin(za, c->k, (size_t)c->y[w->idx[a]]);
-  }
+  int st = lsp_attack_score(z, na, c->k, w->bpred, w->bconf);
+  if (st) return st;
+  for (size_t a = 0; a < na; a++)
+    m[a] = margin(z + a * c->k, c->k, (size_t)c->y[w->idx[a]]);
   return LSP_OK;
 }
 
@@ -158,7 +154,7 @@ static int query_fast(lsp_attack_ctx *c, square_ws *w, const float *xb,
   int32_t pred;
   float conf;
   for (size_t i = 0; i < ns; i++) {
-    lsp_attack_score(z + i * c->k, 1, c->k, &pred, &conf);
+    if ((s = lsp_attack_score(z + i * c->k, 1, c->k, &pred, &conf))) return s;
     w->bpred[w->sus[i]] = pred;
     w->bconf[w->sus[i]] = conf;
   }
@@ -310,7 +306,7 @@ static int run_batch(lsp_attack_ctx *c, square_ws *w, size_t na, double eps,
   if (w->fast && na > 0) { /* the model scores the survivors' best x̂ */
     const float *z = NULL;
     if ((s = lsp_attack_forward_src(c, xb, na, &z))) return s;
-    lsp_attack_score(z, na, c->k, w->bpred, w->bconf);
+    if ((s = lsp_attack_score(z, na, c->k, w->bpred, w->bconf))) return s;
     for (size_t a = 0; a < na; a++) {
       w->drop[a] = 0;
       if (w->bpred[a] != c->y[w->idx[a]]) { /* a near-tie the paths split */

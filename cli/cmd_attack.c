@@ -359,6 +359,11 @@ int cmd_attack(int argc, char **argv) {
     if (st == LSP_OK && aa) st = lsp_attack_checklist_aa(&res, &fg, NULL, &rep);
   }
   if (ps.printed && ps.tty) fputc('\n', stderr);
+  if (st == LSP_EDATA) { /* name the model whose logits were not finite */
+    const char *msg = lsp_errmsg();
+    if (strncmp(msg, "scoring: ", 9) == 0) lsp_fail_prefix(st, mpath);
+    else if (strncmp(msg, "crafting: ", 10) == 0) lsp_fail_prefix(st, fpath ? fpath : mpath);
+  }
   if (st) {
     rc = cli_lib_error(k_cmd, st);
     goto done;

@@ -107,6 +107,21 @@ expect_exit 0 "train a small model" "$LSP" train --data synthetic --smoothing 0.
 expect_exit 0 "smoothed loss from the model file" "$LSP" attack --model "$SCR/syn.lspm" --data synthetic --split val --limit 200 --loss smoothed --eps 0,0.3 --json
 grep -q '"loss":"smoothed","loss_smoothing":0.2' "$SCR/out" && grep -q '"split":"val","threads":[0-9]*,"attack":"fgsm"' "$SCR/out" &&
   grep -q '"n":200,' "$SCR/out" && ok "the model's smoothing, the val split and the limit are used" || bad "lspm: $(cat "$SCR/out")"
+# a model whose finite weights give non-finite logits: refused by every
+# attack, naming the file — also where it only scores (transfer) or where
+# only its clean logits overflow (Square)
+cp -r "$T" "$SCR/nanmlp"
+/usr/bin/python3 -c "
+import numpy as np
+for n in ('0', '4'):
+    np.save('$SCR/nanmlp/%s.weight.npy' % n, np.load('$T/%s.weight.npy' % n) * np.float32(1e30))"
+for a in "fgsm" "square --queries 20" "apgd-ce" "pgd --steps 2 --transfer-from $T" "fgsm --transfer-from $T"; do
+  expect_exit 1 "non-finite logits: $a" "$LSP" attack --model "$SCR/nanmlp" --x "$T/x.npy" --labels "$T/labels.npy" --eps 0,0.1 --attack $a
+  grep -q "nanmlp: \(scoring\|crafting\): non-finite logit" "$SCR/err" && ok "$a: the model named" || bad "$a: $(cat "$SCR/err")"
+done
+expect_exit 1 "crafting on non-finite logits" "$LSP" attack --model "$T" --transfer-from "$SCR/nanmlp" --x "$T/x.npy" --labels "$T/labels.npy" --eps 0,0.1
+grep -q "nanmlp: crafting: non-finite logit" "$SCR/err" && ok "the crafting model named" || bad "crafting: $(cat "$SCR/err")"
+
 # --split val is the split the model was trained without (its record), as in eval
 expect_exit 0 "train with 300 held out" "$LSP" train --data synthetic --smoothing 0 --val 300 --hidden 16 --epochs 1 --out "$SCR/v300.lspm" --quiet --threads 1
 expect_exit 0 "attack its validation split" "$LSP" attack --model "$SCR/v300.lspm" --data synthetic --split val --eps 0 --json
