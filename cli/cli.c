@@ -15,14 +15,25 @@
 static char g_warnings[4][1200];
 static int g_nwarnings;
 
+/* Print "lsprobe: CMD: <what>" and the formatted text as one line of
+ * printable text (lsp_text_clean: names read from files go through here). */
+static void vprint_line(const char *cmd, const char *what, const char *fmt,
+                        va_list ap) {
+  char text[8192], clean[4 * sizeof text];
+  vsnprintf(text, sizeof text, fmt, ap);
+  lsp_text_clean(text, clean, sizeof clean);
+  fprintf(stderr, "lsprobe: %s: %s%s\n", cmd, what, clean);
+}
+
 void cli_warn(const char *cmd, const char *fmt, ...) {
   if (g_nwarnings == (int)(sizeof g_warnings / sizeof g_warnings[0])) return;
-  char *w = g_warnings[g_nwarnings++];
-  int n = snprintf(w, sizeof g_warnings[0], "lsprobe: %s: WARNING: ", cmd);
+  char *w = g_warnings[g_nwarnings++], text[1200];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(w + n, sizeof g_warnings[0] - (size_t)n, fmt, ap);
+  vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
+  int n = snprintf(w, sizeof g_warnings[0], "lsprobe: %s: WARNING: ", cmd);
+  lsp_text_clean(text, w + n, sizeof g_warnings[0] - (size_t)n);
 }
 
 void cli_bootstrap_warn(const char *cmd, long boot) {
@@ -383,16 +394,21 @@ int cli_require(const char *cmd, cli_opt *opts, const char *name) {
 
 int cli_error(const char *cmd, int code, const char *fmt, ...) {
   va_list ap;
-  fprintf(stderr, "lsprobe: %s: ", cmd);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  vprint_line(cmd, "", fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
   return code;
 }
 
+static void print_line(const char *cmd, const char *what, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vprint_line(cmd, what, fmt, ap);
+  va_end(ap);
+}
+
 void cli_note(const char *cmd, const char *note) {
-  if (note && *note) fprintf(stderr, "lsprobe: %s: note: %s\n", cmd, note);
+  if (note && *note) print_line(cmd, "note: ", "%s", note);
 }
 
 int cli_lib_error(const char *cmd, int status) {

@@ -8,10 +8,11 @@ the package" without any setting:
 
     LSPROBE_LIBRARY=build/release/liblsprobe.so pip install --no-build-isolation ./python
 """
+import glob
 import os
 import shutil
 
-from setuptools import setup
+from setuptools import Distribution, setup
 from setuptools.command.build_py import build_py
 
 MAJOR = 0
@@ -20,6 +21,10 @@ MAJOR = 0
 class BuildWithLibrary(build_py):
     def run(self):
         super().run()
+        # A library an earlier build bundled stays in the build folder:
+        # without LSPROBE_LIBRARY the package bundles nothing, so remove it.
+        for old in glob.glob(os.path.join(self.build_lib, "lsprobe", "liblsprobe.so*")):
+            os.remove(old)
         lib = os.environ.get("LSPROBE_LIBRARY")
         if not lib:
             return
@@ -30,4 +35,12 @@ class BuildWithLibrary(build_py):
         print(f"setup.py: bundled {lib} as {dest}")
 
 
-setup(cmdclass={"build_py": BuildWithLibrary})
+class MaybeBinaryDistribution(Distribution):
+    """A wheel that carries a bundled liblsprobe is for this platform only
+    (not py3-none-any)."""
+
+    def has_ext_modules(self):
+        return bool(os.environ.get("LSPROBE_LIBRARY"))
+
+
+setup(cmdclass={"build_py": BuildWithLibrary}, distclass=MaybeBinaryDistribution)

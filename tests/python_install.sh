@@ -59,6 +59,16 @@ if [ "$out" = "$site/lsprobe/liblsprobe.so.0" ]; then ok "found next to the pack
   bad "next to the package: $out"; fi
 if cmp -s "$site/lsprobe/liblsprobe.so.0" "$BUILD/liblsprobe.so"; then ok "the bundled file is the built library"; else
   bad "the bundled file differs from $BUILD/liblsprobe.so"; fi
+ls "$SCR"/venv/lib/python3*/site-packages/lsprobe-*.dist-info/WHEEL >/dev/null 2>&1 &&
+  if grep -q '^Tag: py3-none-any' "$SCR"/venv/lib/python3*/site-packages/lsprobe-*.dist-info/WHEEL; then
+    bad "a wheel with a bundled library is tagged py3-none-any"; else ok "a wheel with a bundled library is tagged for this platform"; fi
+# again without LSPROBE_LIBRARY, from the same sources (whose build folder
+# still holds the library bundled above): nothing bundled
+mkdir -p "$SCR/src/build/lib/lsprobe" && cp "$BUILD/liblsprobe.so" "$SCR/src/build/lib/lsprobe/liblsprobe.so.0"
+if pipi --force-reinstall --no-deps && [ ! -e "$site/lsprobe/liblsprobe.so.0" ]; then
+  ok "a later install without LSPROBE_LIBRARY bundles no library left by an earlier one"; else
+  bad "a stale library bundled: $(ls "$site/lsprobe")"; fi
+LSPROBE_LIBRARY=$BUILD/liblsprobe.so pipi --force-reinstall --no-deps || bad "bundling install failed again"
 
 # 3. the README's example inside a PyTorch evaluation loop, as written
 awk '/<!-- python-example -->/ {on = 1; next} on && /^```python/ {code = 1; next}

@@ -377,6 +377,7 @@ static void test_model_torch(void **state) {
   refused(lsp_model_load(td_path("torch_mlp_tiny/nothere.lspm"), &m), LSP_EIO,
           "nothere");
   refused(lsp_model_load(NULL, &m), LSP_EINVAL, "NULL path");
+  refused(lsp_model_load("", &m), LSP_EINVAL, "the path is empty");
   assert_null(m);
   refused(lsp_model_load(td_path("torch_mlp_tiny"), NULL), LSP_EINVAL, "NULL output");
   assert_int_equal(lsp_model_load(td_path("torch_mlp_tiny"), &m), LSP_OK);

@@ -70,6 +70,48 @@ static void test_pretty_round_trip(void **state) {
   free(s);
 }
 
+/* Well-formed UTF-8 passes; a byte that starts no well-formed sequence
+ * (a stray continuation, an overlong form, a surrogate, a cut sequence,
+ * beyond U+10FFFF) is U+FFFD; DEL and escape characters are escaped —
+ * names read from a model file reach --json output this way. */
+static void test_utf8(void **state) {
+  (void)state;
+  static const struct {
+    const char *in, *out;
+  } cases[] = {
+      {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+      {"a\x80" "b", "a\\ufffdb"},
+      {"\xc0\xaf", "\\ufffd\\ufffd"},             /* overlong '/' */
+      {"\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd"}, /* a surrogate */
+      {"\xe2\x82", "\\ufffd\\ufffd"},             /* cut short */
+      {"\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd"},
+      {"\xc3(", "\\ufffd("},
+      {"\x1b[31mX\x7f", "\\u001b[31mX\\u007f"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char buf[64];
+    size_t need = lsp_json_escape(cases[i].in, buf, sizeof buf);
+    assert_string_equal(buf, cases[i].out);
+    assert_int_equal(need, strlen(cases[i].out) + 1);
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    lsp_json j;
+    lsp_json_init(&j, f, 0);
+    lsp_json_arr_begin(&j);
+    lsp_json_str(&j, cases[i].in);
+    lsp_json_arr_end(&j);
+    assert_int_equal(lsp_json_finish(&j), 0);
+    long len = ftell(f);
+    rewind(f);
+    char got[80] = {0};
+    assert_int_equal(fread(got, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    char want[80];
+    snprintf(want, sizeof want, "[\"%s\"]\n", cases[i].out);
+    assert_string_equal(got, want);
+  }
+}
+
 static void unbalanced(lsp_json *j) {
   lsp_json_obj_begin(j);
   lsp_json_key(j, "x");
@@ -88,6 +130,7 @@ int main(void) {
       cmocka_unit_test(test_compact),
       cmocka_unit_test(test_pretty_round_trip),
       cmocka_unit_test(test_misuse),
+      cmocka_unit_test(test_utf8),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

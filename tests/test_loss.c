@@ -1,6 +1,7 @@
 /* Tests of the label-smoothed cross-entropy core against PyTorch's numbers,
  * closed forms and finite differences. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,6 +77,7 @@ static void test_entropy_and_gap(void **state) {
   lsp_ls z = {0.0, LSP_LS_UNIFORM, 0};
   assert_true(isinf(lsp_ls_optimal_gap(&z, 10)));
   td_close(lsp_ls_entropy(&z, 10), 0.0, 0, 0, "H(onehot)", 0);
+  assert_false(signbit(lsp_ls_entropy(&z, 10))); /* +0, which prints as 0 */
   /* eps = 1 uniform: q uniform, H = log K, gap 0 */
   lsp_ls one = {1.0, LSP_LS_UNIFORM, 0};
   td_close(lsp_ls_entropy(&one, 10), log(10.0), 1e-15, 0, "H(uniform)", 0);
@@ -227,6 +229,9 @@ static void test_invalid_inputs(void **state) {
   assert_int_equal(lsp_loss_xent(z, y, 2, 3, &bad_conv, NULL, 1, NULL, &l), LSP_EINVAL);
   assert_int_equal(lsp_loss_xent(z, y, 6, 1, &ok, NULL, 1, NULL, &l), LSP_EINVAL);
   assert_int_equal(lsp_loss_xent(z, y, 0, 3, &ok, NULL, 1, NULL, &l), LSP_EDATA);
+  /* N·K beyond size_t: refused before any row is read */
+  assert_int_equal(lsp_loss_xent(z, y, SIZE_MAX / 2, 3, &ok, NULL, 1, NULL, &l), LSP_EINVAL);
+  assert_non_null(strstr(lsp_errmsg(), "overflow"));
   int32_t ybad[2] = {0, 3};
   assert_int_equal(lsp_loss_xent(z, ybad, 2, 3, &ok, NULL, 1, NULL, &l), LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "row 1"));

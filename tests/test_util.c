@@ -3,7 +3,9 @@
  * against NumPy's default ("linear") method. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "core/base/lsp_error.h"
 #include "core/base/lsp_util.h"
 #include "testutil.h"
 
@@ -130,6 +132,30 @@ static void test_now_monotonic(void **state) {
   assert_true(t0 > 0 && t1 >= t0);
 }
 
+/* Messages are printable text whatever the names in them: control bytes,
+ * DEL and bytes that start no well-formed UTF-8 sequence become \xNN, and
+ * well-formed UTF-8 stays (lsp_fail, lsp_fail_prefix, lsp_text_clean). */
+static void test_message_clean(void **state) {
+  (void)state;
+  lsp_fail(LSP_EDATA, "node '%s': %s", "a\x1b[31m\nB\r", "op \xff\xfe caf\xc3\xa9");
+  assert_string_equal(lsp_errmsg(), "node 'a\\x1b[31m\\x0aB\\x0d': op \\xff\\xfe caf\xc3\xa9");
+  lsp_fail_prefix(LSP_EDATA, "m\x7f.onnx");
+  assert_string_equal(lsp_errmsg(),
+                      "m\\x7f.onnx: node 'a\\x1b[31m\\x0aB\\x0d': op \\xff\\xfe caf\xc3\xa9");
+  char out[8];
+  assert_int_equal(lsp_text_clean("\xed\xa0\x80z", out, sizeof out), 13);
+  assert_string_equal(out, "\\xed\\xa"); /* cut to the buffer, as snprintf */
+  /* a long message of control bytes keeps its end, cleaned */
+  char big[2000];
+  memset(big, '\x01', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  lsp_fail(LSP_EDATA, "%s: the reason", big);
+  const char *m = lsp_errmsg();
+  assert_true(strlen(m) < 1024);
+  assert_string_equal(m + strlen(m) - 12, ": the reason");
+  for (const char *c = m; *c; c++) assert_true((unsigned char)*c >= 0x20);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_argmax_ties_lowest),  cmocka_unit_test(test_argmax_nan),
@@ -137,6 +163,7 @@ int main(void) {
       cmocka_unit_test(test_argmax_except),       cmocka_unit_test(test_splitmix64_reference),
       cmocka_unit_test(test_cmp_double_nan_last), cmocka_unit_test(test_percentile_numpy),
       cmocka_unit_test(test_percentile_nonfinite), cmocka_unit_test(test_now_monotonic),
+      cmocka_unit_test(test_message_clean),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/lsp_util.h"
+
 static _Thread_local char g_msg[1024];
 
 /* A message longer than the buffer (a very long path, say) keeps its start
@@ -26,18 +28,55 @@ static void elide(const char *full, size_t n) {
   g_msg[head + sizeof dots - 1 + n - from] = '\0';
 }
 
+size_t lsp_text_clean(const char *in, char *out, size_t cap) {
+  size_t n = 0;
+  for (const unsigned char *p = (const unsigned char *)in; *p;) {
+    size_t len = *p >= 0x80 ? lsp_utf8_len(p) : 1;
+    char buf[8];
+    if (len == 0 || *p < 0x20 || *p == 0x7f) {
+      snprintf(buf, sizeof buf, "\\x%02x", *p);
+      len = 1;
+    } else {
+      memcpy(buf, p, len);
+      buf[len] = '\0';
+    }
+    for (const char *b = buf; *b; b++, n++)
+      if (n + 1 < cap) out[n] = *b;
+    p += len;
+  }
+  if (cap) out[n < cap ? n : cap - 1] = '\0';
+  return n;
+}
+
+/* Store the message `full` (n bytes) cleaned, elided if too long. */
+static void store(const char *full) {
+  size_t n = lsp_text_clean(full, g_msg, sizeof g_msg);
+  if (n < sizeof g_msg) return;
+  char *clean = malloc(n + 1);
+  if (!clean) return; /* keep the message cut off */
+  lsp_text_clean(full, clean, n + 1);
+  elide(clean, n);
+  free(clean);
+}
+
 int lsp_fail(int status, const char *fmt, ...) {
   va_list ap, aq;
+  char local[1024];
   va_start(ap, fmt);
   va_copy(aq, ap);
-  int n = vsnprintf(g_msg, sizeof g_msg, fmt, ap);
+  int n = vsnprintf(local, sizeof local, fmt, ap);
   va_end(ap);
-  if (n >= (int)sizeof g_msg) {
+  if (n < 0) n = 0, local[0] = '\0';
+  if (n < (int)sizeof local) {
+    store(local);
+  } else {
     char *full = malloc((size_t)n + 1);
     if (full) {
       vsnprintf(full, (size_t)n + 1, fmt, aq);
-      elide(full, (size_t)n);
+      store(full);
       free(full);
+    } else {
+      store(local);
     }
   }
   va_end(aq);
@@ -51,10 +90,7 @@ int lsp_fail_prefix(int status, const char *prefix) {
   memcpy(full, prefix, pl);
   memcpy(full + pl, ": ", 2);
   memcpy(full + pl + 2, g_msg, ml + 1);
-  if (n < sizeof g_msg)
-    memcpy(g_msg, full, n + 1);
-  else
-    elide(full, n);
+  store(full);
   free(full);
   return status;
 }

@@ -9,6 +9,8 @@
 #define LSP_ERROR_H
 
 /* The status codes, lsp_errmsg() and lsp_clear_error() are public API. */
+#include <stddef.h>
+
 #include "lsprobe/base.h"
 
 /* Record a printf-style reason and return `status` (so callers can write
@@ -18,5 +20,12 @@ int lsp_fail(int status, const char *fmt, ...)
 
 /* Prefix the current message with "<prefix>: " (adds context on the way up). */
 int lsp_fail_prefix(int status, const char *prefix);
+
+/* Copy `in` into out (cap bytes, NUL-terminated) as printable text: a
+ * control character, DEL or a byte that starts no well-formed UTF-8
+ * sequence becomes "\xNN", so a name read from a file can neither move the
+ * terminal nor forge a line. Returns the length of the whole cleaned text
+ * (as snprintf). Every message lsp_fail records is cleaned so. */
+size_t lsp_text_clean(const char *in, char *out, size_t cap);
 
 #endif

@@ -73,3 +73,24 @@ void *lsp_alloc_huge(size_t bytes) {
 #endif
   return b;
 }
+
+size_t lsp_utf8_len(const unsigned char *p) {
+  unsigned char c = p[0];
+  size_t n;
+  unsigned lo = 0x80, hi = 0xbf; /* the range of the second byte */
+  if (c >= 0xc2 && c <= 0xdf) n = 2;
+  else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+  } else
+    return 0;
+  if (p[1] < lo || p[1] > hi) return 0;
+  for (size_t k = 2; k < n; k++)
+    if (p[k] < 0x80 || p[k] > 0xbf) return 0;
+  return n;
+}

@@ -2,7 +2,8 @@
  *
  * argmax with the lowest index on ties (DESIGN §2), the SplitMix64 mixer
  * behind every derived seed, a NaN-aware comparator for qsort, the
- * linear-interpolation percentile of a sorted array, and a monotonic clock.
+ * linear-interpolation percentile of a sorted array, a monotonic clock and
+ * the length of a UTF-8 sequence.
  * No state, no allocation, no error codes: every function is total. */
 #ifndef LSP_UTIL_H
 #define LSP_UTIL_H
@@ -56,5 +57,10 @@ double lsp_now_s(void);
  * files, sorting confidences); on 2 MB pages a 16 MB array takes 8 faults
  * instead of 4096. NULL when out of memory; free() releases it. */
 void *lsp_alloc_huge(size_t bytes);
+
+/* The length of the well-formed UTF-8 sequence of 2 to 4 bytes at p (no
+ * overlong form, no surrogate, nothing above U+10FFFF), or 0 (an ASCII byte
+ * included). p is NUL-terminated: nothing past a NUL is read. */
+size_t lsp_utf8_len(const unsigned char *p);
 
 #endif

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/base/lsp_util.h"
+
 void lsp_json_init(lsp_json *j, FILE *fp, int pretty) {
   memset(j, 0, sizeof *j);
   j->fp = fp;
@@ -55,56 +57,49 @@ void lsp_json_obj_end(lsp_json *j) { close_(j, '}'); }
 void lsp_json_arr_begin(lsp_json *j) { open_(j, '['); }
 void lsp_json_arr_end(lsp_json *j) { close_(j, ']'); }
 
+/* One step of the escape: the JSON text for the character at p in buf
+ * (NUL-terminated), the bytes it takes from p in *used. Control characters
+ * and DEL are escaped; a byte that starts no well-formed UTF-8 sequence
+ * becomes U+FFFD, so the output is always valid UTF-8 JSON. */
+static void escape_at(const unsigned char *p, char buf[8], size_t *used) {
+  unsigned char c = *p;
+  *used = 1;
+  if (c == '"' || c == '\\') snprintf(buf, 8, "\\%c", c);
+  else if (c == '\n') snprintf(buf, 8, "\\n");
+  else if (c == '\t') snprintf(buf, 8, "\\t");
+  else if (c == '\r') snprintf(buf, 8, "\\r");
+  else if (c < 0x20 || c == 0x7f) snprintf(buf, 8, "\\u%04x", c);
+  else if (c < 0x80) snprintf(buf, 8, "%c", c);
+  else if ((*used = lsp_utf8_len(p)) != 0) {
+    memcpy(buf, p, *used);
+    buf[*used] = '\0';
+  } else {
+    *used = 1;
+    snprintf(buf, 8, "\\ufffd");
+  }
+}
+
 size_t lsp_json_escape(const char *s, char *out, size_t cap) {
-  size_t n = 0;
-#define PUT(ch)                 \
-  do {                          \
-    if (n + 1 < cap) out[n] = (ch); \
-    n++;                        \
-  } while (0)
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    unsigned char c = *p;
-    if (c == '"' || c == '\\') {
-      PUT('\\');
-      PUT((char)c);
-    } else if (c == '\n') {
-      PUT('\\');
-      PUT('n');
-    } else if (c == '\t') {
-      PUT('\\');
-      PUT('t');
-    } else if (c == '\r') {
-      PUT('\\');
-      PUT('r');
-    } else if (c < 0x20) {
-      char buf[8];
-      snprintf(buf, sizeof buf, "\\u%04x", c);
-      for (char *b = buf; *b; b++) PUT(*b);
-    } else {
-      PUT((char)c);
+  size_t n = 0, used;
+  char buf[8];
+  for (const unsigned char *p = (const unsigned char *)s; *p; p += used) {
+    escape_at(p, buf, &used);
+    for (const char *b = buf; *b; b++) {
+      if (n + 1 < cap) out[n] = *b;
+      n++;
     }
   }
-#undef PUT
   if (cap) out[n < cap ? n : cap - 1] = '\0';
   return n + 1;
 }
 
 static void put_string(lsp_json *j, const char *s) {
+  size_t used;
+  char buf[8];
   fputc('"', j->fp);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    unsigned char c = *p;
-    if (c == '"' || c == '\\')
-      fprintf(j->fp, "\\%c", c);
-    else if (c == '\n')
-      fputs("\\n", j->fp);
-    else if (c == '\t')
-      fputs("\\t", j->fp);
-    else if (c == '\r')
-      fputs("\\r", j->fp);
-    else if (c < 0x20)
-      fprintf(j->fp, "\\u%04x", c);
-    else
-      fputc(c, j->fp);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p += used) {
+    escape_at(p, buf, &used);
+    fputs(buf, j->fp);
   }
   fputc('"', j->fp);
 }

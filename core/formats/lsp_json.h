@@ -51,7 +51,11 @@ void lsp_json_key_nums(lsp_json *j, const char *key, const double *x,
 /* Ends the document with a newline. 0 if balanced and every write worked. */
 int lsp_json_finish(lsp_json *j);
 
-/* Escape a string for JSON (without quotes) into out; returns needed size. */
+/* Escape a string for JSON (without quotes) into out; returns needed size.
+ * Control characters and DEL become escapes, and a byte that starts no
+ * well-formed UTF-8 sequence U+FFFD, so the text is valid JSON whatever the
+ * string (names read from a model file, say). Strings written by the
+ * functions above are escaped the same way. */
 size_t lsp_json_escape(const char *s, char *out, size_t cap);
 
 #endif

@@ -51,6 +51,7 @@ int lsp_model_load_opts(const char *path, const lsp_load_opts *o,
   if (!out) return lsp_fail(LSP_EINVAL, "model load: NULL output pointer");
   *out = NULL;
   if (!path) return lsp_fail(LSP_EINVAL, "model load: NULL path");
+  if (!*path) return lsp_fail(LSP_EINVAL, "model load: the path is empty");
   struct stat sb;
   if (stat(path, &sb) != 0)
     return lsp_fail(LSP_EIO, "%s: %s", path, strerror(errno));

@@ -2,6 +2,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +44,7 @@ double lsp_ls_entropy(const lsp_ls *ls, size_t k) {
   if (lsp_ls_check(ls, k)) return NAN;
   double on, off;
   lsp_ls_target(ls, k, &on, &off);
-  return -(xlogx(on) + (double)(k - 1) * xlogx(off));
+  return 0.0 - (xlogx(on) + (double)(k - 1) * xlogx(off)); /* +0, not −0, at eps 0 */
 }
 
 double lsp_ls_optimal_gap(const lsp_ls *ls, size_t k) {
@@ -97,6 +98,8 @@ int lsp_loss_xent(const float *logits, const int32_t *labels, size_t n,
   if (st) return st;
   if (n == 0) return lsp_fail(LSP_EDATA, "no rows (N = 0)");
   if (!logits || !labels) return lsp_fail(LSP_EINVAL, "logits or labels missing");
+  if (n > SIZE_MAX / k)
+    return lsp_fail(LSP_EINVAL, "N = %zu rows of K = %zu logits overflow the address space", n, k);
   for (size_t i = 0; i < n; i++)
     if (labels[i] < 0 || (size_t)labels[i] >= k)
       return lsp_fail(LSP_EDATA, "label %d at row %zu is out of range [0, %zu)",

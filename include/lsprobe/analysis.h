@@ -47,7 +47,7 @@ LSP_API int lsp_clusters_measure(const lsp_matrix *features, const int32_t *y,
                                  const lsp_opts *o, lsp_result **out);
 
 /* Logit gap z_y - mean_{j!=y} z_j and predictive entropy of N×K logits
- * (float32 or float64, read as float32) with labels y: "logit_gap" and
+ * (float32 or float64; computed in double from either) with labels y: "logit_gap" and
  * "entropy" summaries {mean median q05 q25 q75 q95 min max},
  * "entropy_max", and against the optimum of a smoothing setting
  * "optimal_gap" and "share_above_optimal" (null with "optimal_gap_note"

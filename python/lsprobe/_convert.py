@@ -67,6 +67,17 @@ _active = 0   # calls running in worker threads (tests/test_host.py)
 _active_lock = threading.Lock()
 
 
+def whole_number(x, what):
+    """x as an int when it is a whole number (an int, or a float such as
+    10.0); UsageError otherwise — for a string, a boolean or a fraction —
+    naming `what`."""
+    if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)):
+        return int(x)
+    if isinstance(x, (float, np.floating)) and float(x).is_integer():
+        return int(x)
+    raise UsageError(f"{what}: {x!r} is not a whole number")
+
+
 def set_threads(n):
     """Use n threads in lsprobe's parallel work (0: the default, OpenMP's —
     OMP_NUM_THREADS, else every core). Returns the previous setting. Results
@@ -74,9 +85,7 @@ def set_threads(n):
     binned calibration sums) are the same for every n; cluster sums are
     identical for the same n. At most 1024 (as the command's --threads)."""
     global _threads
-    if isinstance(n, (bool, np.bool_)) or not float(n).is_integer():
-        raise UsageError(f"set_threads: {n!r} is not a whole number of threads")
-    n = int(n)
+    n = whole_number(n, "set_threads: the thread count")
     if n < 0:
         raise UsageError(f"set_threads: {n} threads is negative (0 is the default)")
     if n > _lib.LSP_THREADS_MAX:

@@ -55,9 +55,7 @@ def optimal_gap(eps, k, convention="uniform"):
     (inf for eps = 0; -inf for t2t at eps = 1). UsageError, as loss(), for
     eps outside [0, 1] or fewer than 2 classes."""
     ls = LS(_eps(eps), _convention(convention), 0)
-    if isinstance(k, (bool, np.bool_)) or not float(k).is_integer():
-        raise cv.UsageError(f"K = {k!r} is not a whole number of classes")
-    k = int(k)
+    k = cv.whole_number(k, "K, the number of classes")
     if k < 2:
         raise cv.UsageError(f"need at least 2 classes (K = {k})")
     if k > np.iinfo(np.int64).max:  # a size_t would wrap it silently

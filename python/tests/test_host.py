@@ -40,6 +40,8 @@ def test_thread_count_limit():
         lsprobe.set_threads(2000)
     with pytest.raises(lsprobe.UsageError, match="2.5 is not a whole number"):
         lsprobe.set_threads(2.5)  # not 2
+    with pytest.raises(lsprobe.UsageError, match="'2' is not a whole number"):
+        lsprobe.set_threads("2")  # a string is no count
     with pytest.raises(lsprobe.UsageError, match="-5 threads is negative"):
         lsprobe.set_threads(-5)  # not the default
     assert lsprobe.get_threads() == THREADS

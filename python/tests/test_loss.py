@@ -66,7 +66,9 @@ def test_t2t_and_normalize_by_formula():
                                          (math.nan, 10, r"outside \[0, 1\]"),
                                          # not truncated to 2, not wrapped to 3 by size_t
                                          (0.1, 2.5, "not a whole number"),
-                                         (0.1, 2**64 + 3, "too large")])
+                                         (0.1, 2**64 + 3, "too large"),
+                                         (0.1, 10**400, "too large"),  # not OverflowError
+                                         (0.1, "10", "not a whole number")])
 def test_optimal_gap_refuses_what_loss_refuses(eps, k, match):
     with pytest.raises(lsprobe.UsageError, match=match):
         lsprobe.optimal_gap(eps, k)
