@@ -118,6 +118,13 @@ static int fit(temp_data d, double *t_out) {
     if (f[g] < f[best]) best = g;
     if (f[g] > f[worst]) worst = g;
   }
+  /* every row right by margins so wide (±1e30, say) that the NLL is 0 at
+   * every T of the grid: the fit would run towards T = 0 */
+  if (f[worst] == 0.0)
+    return lsp_fail(LSP_EDATA,
+                    "temperature: the validation NLL is 0 at every T in [1e-3, 1e3]: every "
+                    "validation prediction is correct by so wide a margin that no T "
+                    "changes it (the fit would run towards T = 0)");
   /* rows whose logits are all equal give log K at every T, exactly */
   if (f[worst] - f[best] <= 1e-12 * fabs(f[worst]))
     return lsp_fail(LSP_EDATA,

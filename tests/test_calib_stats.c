@@ -184,6 +184,13 @@ static void test_temperature(void **state) {
   assert_non_null(strstr(lsp_errmsg(), "does not depend on T"));
   assert_non_null(strstr(lsp_errmsg(), "1.38629")); /* log 4 */
   assert_null(strstr(lsp_errmsg(), "all correct"));
+  /* right by ±1e30: the NLL is 0 at every T of the grid, which is no
+   * sign of equal logits: the message says the predictions are right */
+  float wide[] = {1e30f, -1e30f, 0.0f, -1e30f, 1e30f, 0.0f, 0.0f, 0.0f, 1e30f};
+  int32_t yw[] = {0, 1, 2};
+  assert_int_equal(lsp_calib_temperature_fit(wide, yw, 3, 3, &t), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "every validation prediction is correct"));
+  assert_null(strstr(lsp_errmsg(), "all equal"));
   free(z);
   free(zs);
   free(y);

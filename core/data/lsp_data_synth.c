@@ -147,7 +147,7 @@ int lsp_data_load_synthetic(const lsp_data_opts *o0, lsp_splits *out) {
   out->hi = 1.0f;
   snprintf(out->source, sizeof out->source,
            "synthetic Gaussian mixture: train=%zu test=%zu dim=%zu classes=%d "
-           "sep=%g seed=%lu",
+           "sep=%g, drawn with the split seed %lu",
            n, m, dim, k, o.syn_sep, o.seed);
 done:
   gsl_rng_free(r);
