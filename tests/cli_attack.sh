@@ -36,6 +36,14 @@ grep -Eq '^ +0\.0000 ' "$SCR/out" && grep -Eq '^2\.00e-05 ' "$SCR/out" && grep -
 /usr/bin/python3 -c "import numpy as np; np.save('$SCR/ybad.npy', np.load('$T/logits.npy').argmin(1).astype(np.int64))"
 expect_exit 0 "no clean-correct example" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$SCR/ybad.npy" --attack bim --eps 0,0.1
 grep -q 'nan' "$SCR/out" && bad "nan in the table: $(cat "$SCR/out")" || ok "rates without examples print as -"
+expect_exit 0 "checks with no clean-correct example" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$SCR/ybad.npy" --attack pgd --eps 0,0.1,0.5 --checks --json
+/usr/bin/python3 - "$SCR/out" <<'PY' && ok "checks skipped when nothing is correct on the clean input" || bad "checks: $(cat "$SCR/out")"
+import json, sys
+c = {x["name"]: x for x in json.load(open(sys.argv[1]))["masking"]["checks"]}
+for n in ("pgd_le_fgsm", "accuracy_falls", "near_zero_at_large_eps", "transfer_not_stronger"):
+    assert c[n]["status"] == "skipped", c[n]
+assert "nothing for an attack to break" in c["accuracy_falls"]["detail"], c
+PY
 
 expect_exit 0 "fgsm --json" "$LSP" attack "${IN[@]}" --eps=0.1,0 --json
 grep -q '"attack":"fgsm"' "$SCR/out" && grep -q '"loss":"ce"' "$SCR/out" &&

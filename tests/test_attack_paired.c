@@ -56,6 +56,7 @@ static void mk_bits(lsp_attack_result *r, lsp_attack_point *pt, uint8_t *bits,
   r->hi = 1.0f;
   r->npoints = 2;
   r->points = pt;
+  r->clean_accuracy = 1.0;
   r->robust = bits;
   for (size_t i = 0; i < 40; i++) bits[i / 8] |= (uint8_t)(1u << (i % 8));
   for (size_t i = from; i < to; i++) bits[5 + i / 8] |= (uint8_t)(1u << (i % 8));

@@ -296,6 +296,7 @@ static void mk(lsp_attack_result *r, lsp_attack_kind kind, int which,
   r->hi = 1.0f;
   r->npoints = 4;
   r->points = pts[which];
+  r->clean_accuracy = acc[0];
   const double eps[4] = {0.0, 0.1, 0.2, 0.3};
   for (int i = 0; i < 4; i++) {
     pts[which][i].eps = eps[i];

@@ -216,7 +216,8 @@ static void test_checklist_aa(void **state) {
                           .n = 100,
                           .hi = 1.0f,
                           .npoints = 2,
-                          .points = fp};
+                          .points = fp,
+                          .clean_accuracy = 0.9};
   lsp_mask_report rep;
   assert_int_equal(lsp_attack_checklist(&fg, NULL, NULL, NULL, &rep), 0);
   assert_int_equal(rep.nchecks, LSP_MASK_NCHECKS);
