@@ -48,10 +48,19 @@ static void on_progress(const lsp_train_progress *p, void *user) {
         p->val_loss, p->val_accuracy, p->samples_per_s, eta,
         ps->tty ? "        " : "");
     ps->open_line = 0;
+    ps->last = lsp_now_s();
     return;
   }
-  if (!ps->tty) return; /* plain lines: one per epoch only */
   double t = lsp_now_s();
+  if (!ps->tty) { /* plain lines: one per epoch, and one a minute within a long one */
+    if (ps->last == 0.0) ps->last = t;
+    if (t - ps->last < 60.0) return;
+    ps->last = t;
+    fprintf(stderr, "epoch %zu/%zu  batch %zu/%zu  loss %.4f  acc %.4f  %.0f samples/s  ETA %s\n",
+            p->epoch, p->epochs, p->batch, p->batches, p->loss, p->accuracy, p->samples_per_s,
+            eta);
+    return;
+  }
   if (t - ps->last < 0.1 && p->batch != p->batches) return;
   ps->last = t;
   fprintf(
