@@ -392,10 +392,42 @@ int cli_require(const char *cmd, cli_opt *opts, const char *name) {
                    name, cmd);
 }
 
+/* Errors held for cli_mpi_gate: the first message, unprinted. */
+static int g_hold;
+static char g_held[1024];
+
+void cli_hold_errors(int on) {
+  g_hold = on;
+  g_held[0] = '\0';
+}
+int cli_errors_held(void) { return g_hold; }
+const char *cli_held_error(void) { return g_held; }
+
+/* An error line as printable text (lsp_text_clean), or held (MPI). */
+static void say_error(const char *cmd, const char *fmt, va_list ap) {
+  char text[8192], clean[4 * sizeof text];
+  vsnprintf(text, sizeof text, fmt, ap);
+  lsp_text_clean(text, clean, sizeof clean);
+  if (g_hold) {
+    if (!g_held[0]) snprintf(g_held, sizeof g_held, "%s", clean);
+    return;
+  }
+  if (cmd) fprintf(stderr, "lsprobe: %s: %s\n", cmd, clean);
+  else fprintf(stderr, "lsprobe: %s\n", clean);
+}
+
 int cli_error(const char *cmd, int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vprint_line(cmd, "", fmt, ap);
+  say_error(cmd, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+int cli_error_plain(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  say_error(NULL, fmt, ap);
   va_end(ap);
   return code;
 }
@@ -412,7 +444,7 @@ void cli_note(const char *cmd, const char *note) {
 }
 
 int cli_lib_error(const char *cmd, int status) {
-  fprintf(stderr, "lsprobe: %s: %s\n", cmd, lsp_errmsg());
+  cli_error(cmd, 0, "%s", lsp_errmsg());
   if (status == LSP_EINTR) return CLI_INTR;
   return status == LSP_EINVAL ? CLI_USAGE : CLI_DATA;
 }

@@ -101,6 +101,31 @@ const char *cli_closest(const char *typed, size_t len, const char *const *names,
  * library status (CLI_DATA for data/IO errors, CLI_USAGE for LSP_EINVAL,
  * CLI_INTR = 130 for LSP_EINTR, as a shell reports death by SIGINT). */
 int cli_lib_error(const char *cmd, int status);
+/* The start of a command under mpirun or srun with several ranks (DESIGN
+ * §10). Every rank checks its own options; a rank that stops there (a bad
+ * option, a refused combination, --help) must stop the others, which would
+ * otherwise wait for it in the first collective call. main holds errors
+ * (cli_hold_errors(1)) until the ranks have met in cli_mpi_gate: held,
+ * cli_error, cli_error_plain and cli_lib_error record the first message
+ * instead of printing it. cli_mpi_gate (cli_mpi.c) is that meeting point,
+ * collective over every rank, called by run and calib once their options
+ * are checked and before any other collective, and by main for a rank that
+ * returned before it (the command failed, or was not one that runs on
+ * several ranks): every rank passes its exit code `rc`; when all are 0 it
+ * returns 0 and errors are printed again. Otherwise every rank returns the
+ * exit code of the lowest failing rank and rank 0 prints one line,
+ * "lsprobe: <cmd>: rank R: <its message>" (`cmd` NULL: "lsprobe: rank R:
+ * ..."). --help (CLI_HELP) on every rank returns CLI_HELP (rank 0 printed
+ * the usage); on some ranks only, it is a usage error. Once met, or when
+ * nothing is held (one process, one rank), it returns rc. The build without
+ * MPI holds nothing. */
+void cli_hold_errors(int on);
+int cli_errors_held(void);
+const char *cli_held_error(void);
+int cli_mpi_gate(const char *cmd, int rc);
+/* "lsprobe: <formatted>" on stderr (no command), or held; returns `code`. */
+int cli_error_plain(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Print "lsprobe: <cmd>: note: <note>" on stderr when note is non-empty
  * (how a dataset was read, e.g. 0-255 pixels scaled by 1/255). */
 void cli_note(const char *cmd, const char *note);

@@ -445,6 +445,13 @@ int cmd_calib(int argc, char **argv) {
     return cli_error(cmd, CLI_USAGE,
                      "--stream computes no ACE: it excludes --bootstrap, --binning mass "
                      "and --fit-temperature");
+#ifdef LSP_MPI
+  if (lsp_mpi_active() && !stream)
+    return cli_error(cmd, CLI_USAGE, "under mpirun only --stream is distributed; add --stream");
+#endif
+  /* under mpirun: every rank's options are checked; the ranks meet here,
+   * before any collective call, and stop together if one stopped (cli.h) */
+  if ((rc = cli_mpi_gate(cmd, CLI_OK))) return rc;
   cli_threads(threads, 0);
   threads = lsp_threads_get(); /* 0: every core (OMP_NUM_THREADS) */
   if (threads == 1 && blas_thread_shutdown_) blas_thread_shutdown_();
@@ -466,10 +473,6 @@ int cmd_calib(int argc, char **argv) {
 #ifdef LSP_MPI
   if (lsp_mpi_active()) { /* started by mpirun/srun: DESIGN §10 */
     quiet = lsp_mpi_rank() != 0;
-    if (!stream) {
-      if (quiet) return CLI_USAGE;
-      return cli_error(cmd, CLI_USAGE, "under mpirun only --stream is distributed; add --stream");
-    }
     if ((st = lsp_mpi_calib_stream(xpath, ypath, has_l, advice, &o, (int)threads, &before)))
       goto fail;
     if (quiet) {

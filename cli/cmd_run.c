@@ -249,6 +249,9 @@ static int run_with(const char *cmd, cli_opt *opts, lsp_run_opts *op, int argc, 
     snprintf(command + strlen(command), sizeof command - strlen(command), " %s", argv[i]);
   o.command = command;
   run_log lg = {isatty(2), cli_has(opts, "quiet"), 0, 0};
+  /* under mpirun: every rank's options are checked; the ranks meet here,
+   * before any collective call, and stop together if one stopped (cli.h) */
+  if ((rc = cli_mpi_gate(cmd, CLI_OK))) return rc;
 #ifdef LSP_MPI
   /* under mpirun/srun with several ranks: the cells across the ranks
    * (DESIGN §10); rank 0 writes the report and alone prints the outcome.

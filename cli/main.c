@@ -80,17 +80,20 @@ int main(int argc, char **argv) {
       lsp_mpi_finalize();
       return CLI_DATA;
     }
+    /* until the ranks meet (cli_mpi_gate), errors are held: a rank that
+     * stops before then has rank 0 print its reason for all */
+    cli_hold_errors(lsp_mpi_size() > 1);
     int rc;
-    if (lsp_mpi_size() > 1 && argc >= 2 && argv[1][0] != '-' && !mpi_command(argv[1])) {
-      if (lsp_mpi_rank() == 0)
-        fprintf(stderr,
-                "lsprobe: %s: does not run on several MPI ranks (%d); only run and calib "
-                "--stream do\n",
-                argv[1], lsp_mpi_size());
-      rc = CLI_USAGE;
-    } else {
+    if (lsp_mpi_size() > 1 && argc >= 2 && argv[1][0] != '-' && !mpi_command(argv[1]))
+      rc = cli_error(argv[1], CLI_USAGE,
+                     "does not run on several MPI ranks (%d); only run and calib --stream do",
+                     lsp_mpi_size());
+    else
       rc = dispatch(argc, argv);
-    }
+    /* a rank that returned before the command's meeting point meets the
+     * others here (a no-op once met) */
+    rc = cli_mpi_gate(argc >= 2 && argv[1][0] != '-' ? argv[1] : NULL, rc);
+    if (rc == CLI_HELP) rc = 0;
     lsp_mpi_finalize();
     return rc;
   }
@@ -99,11 +102,9 @@ int main(int argc, char **argv) {
 }
 
 static int dispatch(int argc, char **argv) {
-  if (lsp_init() != LSP_OK) {
-    fprintf(stderr, "lsprobe: %s\n", lsp_errmsg());
-    return CLI_DATA;
-  }
+  if (lsp_init() != LSP_OK) return cli_error_plain(CLI_DATA, "%s", lsp_errmsg());
   if (argc < 2) {
+    if (cli_errors_held()) return cli_error_plain(CLI_USAGE, "no command (see lsprobe --help)");
     usage(stderr);
     return CLI_USAGE;
   }
@@ -120,6 +121,7 @@ static int dispatch(int argc, char **argv) {
     if (strcmp(argv[1], k_commands[i].name) == 0) {
       cli_cleanup_install();
       int rc = k_commands[i].run(argc - 1, argv + 1);
+      rc = cli_mpi_gate(argv[1], rc); /* under MPI: a rank that stopped early */
       if (rc == CLI_OK || rc == CLI_HELP) rc = stdout_written(argv[1], rc);
       if (rc == CLI_OK) cli_warnings_print(); /* a failure prints one line */
       return rc == CLI_HELP ? 0 : rc;
@@ -130,9 +132,7 @@ static int dispatch(int argc, char **argv) {
   const char *near = cli_closest(argv[1], strlen(argv[1]), names,
                                  sizeof names / sizeof names[0]);
   if (near)
-    fprintf(stderr, "lsprobe: unknown command '%s'; did you mean %s? (see lsprobe --help)\n",
-            argv[1], near);
-  else
-    fprintf(stderr, "lsprobe: unknown command '%s' (see lsprobe --help)\n", argv[1]);
-  return CLI_USAGE;
+    return cli_error_plain(CLI_USAGE, "unknown command '%s'; did you mean %s? (see lsprobe --help)",
+                           argv[1], near);
+  return cli_error_plain(CLI_USAGE, "unknown command '%s' (see lsprobe --help)", argv[1]);
 }

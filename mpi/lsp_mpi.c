@@ -95,3 +95,69 @@ int lsp_mpi_share(int status, int root) {
   if (!st) return LSP_OK;
   return lsp_fail(st, "%s", msg + sizeof st);
 }
+
+int lsp_mpi_count(int flag) {
+  if (!g_active) return flag != 0;
+  int mine = flag != 0, all = 0;
+  if (MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS) {
+    lsp_fail(LSP_EIO, "MPI: rank %d: MPI_Allreduce failed", g_rank);
+    return -1;
+  }
+  return all;
+}
+
+/* Line i of text (without its newline) into out, "(nothing)" past the end. */
+static void line_of(const char *text, size_t i, char *out, size_t cap) {
+  const char *p = text;
+  for (; i > 0 && p; i--)
+    if ((p = strchr(p, '\n'))) p++;
+  if (!p || !*p) {
+    snprintf(out, cap, "(nothing)");
+    return;
+  }
+  size_t n = strcspn(p, "\n");
+  snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), p);
+}
+
+/* The first line where a and b differ, as "LINE_A (rank 0: LINE_B)". */
+static void first_difference(const char *a, const char *b, char *out, size_t cap) {
+  char la[256], lb[256];
+  for (size_t i = 0;; i++) {
+    line_of(a, i, la, sizeof la);
+    line_of(b, i, lb, sizeof lb);
+    if (strcmp(la, lb) != 0 || strcmp(la, "(nothing)") == 0) break;
+  }
+  snprintf(out, cap, "%s (rank 0: %s)", la, lb);
+}
+
+int lsp_mpi_same(int status, int code, const char *what, const char *text) {
+  if (!g_active) return status;
+  int st = lsp_mpi_agree(status);
+  if (st || g_size == 1) return st;
+  /* rank 0's text: its length, then (every rank having room for it) the text */
+  unsigned long long len = g_rank == 0 ? strlen(text) : 0;
+  if (MPI_Bcast(&len, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+    return lsp_mpi_agree(lsp_fail(LSP_EIO, "MPI: rank %d: MPI_Bcast failed", g_rank));
+  if (len > 0x7ffffffe)
+    return lsp_fail(LSP_EINVAL, "MPI: %s: %llu bytes of description to compare", what, len);
+  char *ref = malloc((size_t)len + 1);
+  st = ref ? LSP_OK : lsp_fail(LSP_ENOMEM, "out of memory for rank 0's %s", what);
+  if ((st = lsp_mpi_agree(st))) {
+    free(ref);
+    return st;
+  }
+  if (g_rank == 0) memcpy(ref, text, (size_t)len);
+  if (MPI_Bcast(ref, (int)len, MPI_CHAR, 0, MPI_COMM_WORLD) != MPI_SUCCESS) {
+    free(ref);
+    return lsp_mpi_agree(lsp_fail(LSP_EIO, "MPI: rank %d: MPI_Bcast failed", g_rank));
+  }
+  ref[len] = '\0';
+  if (strcmp(text, ref) != 0) {
+    char diff[600];
+    first_difference(text, ref, diff, sizeof diff);
+    st = lsp_fail(code, "%s differ from rank 0's: %s; every rank must be given the same",
+                  what, diff);
+  }
+  free(ref);
+  return lsp_mpi_agree(st);
+}

@@ -37,4 +37,16 @@ int lsp_mpi_agree(int status);
  * its lsp_errmsg() when it is a failure (no prefix). */
 int lsp_mpi_share(int status, int root);
 
+/* Collective: lsp_mpi_agree(status); then, when every rank is OK, every
+ * rank's `text` (lines "name value": the settings or the input's header)
+ * is compared with rank 0's. A rank whose text differs fails with `code`
+ * and the message "WHAT differ from rank 0's: LINE (rank 0: LINE0)" naming
+ * the first line that differs; the result is agreed (lsp_mpi_agree), so
+ * rank 0 reports the lowest such rank. `status` when MPI is not active. */
+int lsp_mpi_same(int status, int code, const char *what, const char *text);
+
+/* Collective: how many ranks pass a non-zero `flag`; -1 (with a message)
+ * if the communication fails. `flag` != 0 when MPI is not active. */
+int lsp_mpi_count(int flag);
+
 #endif

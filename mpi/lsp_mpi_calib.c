@@ -3,11 +3,13 @@
 
 #include <math.h>
 #include <mpi.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/base/lsp_error.h"
 #include "mpi/lsp_mpi.h"
+#include "core/formats/lsp_npy.h"
 #include "core/formats/lsp_npy_rows.h"
 
 #define CHUNK_ROWS 65536              /* rows per accumulator call, at most */
@@ -194,6 +196,50 @@ done:
   return st;
 }
 
+/* The settings that change the result, as lines for lsp_mpi_same. */
+static void settings_text(int logits, const lsp_calib_opts *o, char *buf, size_t cap) {
+  char sigma[40] = "(fitted: sigma*)";
+  for (int digits = 15; o->smece_sigma > 0 && digits <= 17; digits++) {
+    snprintf(sigma, sizeof sigma, "%.*g", digits, o->smece_sigma); /* the fewest exact */
+    if (strtod(sigma, NULL) == o->smece_sigma) break;
+  }
+  snprintf(buf, cap, "input %s\n--bins %d\n--edges %s\nbinning %d\n--smece-sigma %s\n",
+           logits ? "--logits" : "--probs", o->bins, lsp_calib_edges_name(o->edges),
+           (int)o->binning, sigma);
+}
+
+/* FNV-1a 64 of n bytes, continued from h. */
+static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n) {
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+/* The input files as lines for lsp_mpi_same: shape and types, and a hash of
+ * the first and last rows of predictions and labels (files, not pipes):
+ * another file of the same shape almost always differs there. No path:
+ * the ranks may see the files under different names. */
+static int header_text(lsp_npy_rows *x, lsp_npy_rows *y, char *buf, size_t cap) {
+  const size_t n = x->meta.shape[0];
+  uint64_t h = 14695981039346656037ull;
+  int st = LSP_OK;
+  if (!x->pipe && !y->pipe) {
+    unsigned char *row = malloc(x->row_bytes + y->row_bytes);
+    if (!row) return lsp_fail(LSP_ENOMEM, "out of memory");
+    for (size_t k = 0; k < 2 && !st; k++) {
+      size_t i = k ? n - 1 : 0;
+      if (!(st = lsp_npy_rows_read(x, i, 1, row)) &&
+          !(st = lsp_npy_rows_read(y, i, 1, row + x->row_bytes)))
+        h = fnv(h, row, x->row_bytes + y->row_bytes);
+    }
+    free(row);
+  }
+  snprintf(buf, cap, "%zu rows\n%zu classes\n%s predictions\n%s labels\n"
+           "first and last rows (hash) %016llx\n",
+           n, x->meta.shape[1], lsp_dtype_name(x->meta.dtype), lsp_dtype_name(y->meta.dtype),
+           (unsigned long long)h);
+  return st;
+}
+
 /* Merge every rank's accumulator into rank 0's: in round s (1, 2, 4, ...)
  * rank r with r mod 2s = s sends to r - s and is done; r mod 2s = 0
  * receives from r + s. Exact sums, so the tree's shape does not matter. */
@@ -208,21 +254,28 @@ static int reduce_tree(lsp_calib_acc *acc) {
   if (!buf || !scratch) st = lsp_fail(LSP_ENOMEM, "out of memory for the reduction");
   /* every rank ready before any waits on another */
   if ((st = lsp_mpi_agree(st))) goto done;
+  /* a rank whose receive failed still takes every message meant for it and
+   * sends its own (a sender blocked on a large message would wait forever);
+   * the failure is agreed on afterwards */
   for (int s = 1; s < size; s *= 2) {
     if (rank % (2 * s) == s) {
       lsp_mpi_calib_pack(acc, buf);
-      if (MPI_Send(buf, (int)len, MPI_UINT64_T, rank - s, TAG_ACC, MPI_COMM_WORLD))
+      if (MPI_Send(buf, (int)len, MPI_UINT64_T, rank - s, TAG_ACC, MPI_COMM_WORLD) && !st)
         st = lsp_fail(LSP_EIO, "rank %d: MPI_Send of the accumulator failed", rank);
       break;
     }
     if (rank % (2 * s) == 0 && rank + s < size) {
-      if (MPI_Recv(buf, (int)len, MPI_UINT64_T, rank + s, TAG_ACC, MPI_COMM_WORLD,
-                   MPI_STATUS_IGNORE)) {
-        st = lsp_fail(LSP_EIO, "rank %d: MPI_Recv of rank %d's accumulator failed", rank,
-                      rank + s);
-        break;
-      }
-      if ((st = lsp_mpi_calib_merge_packed(acc, scratch, buf))) break;
+      MPI_Status ms;
+      int got = -1, e = LSP_OK;
+      if (MPI_Recv(buf, (int)len, MPI_UINT64_T, rank + s, TAG_ACC, MPI_COMM_WORLD, &ms))
+        e = lsp_fail(LSP_EIO, "rank %d: MPI_Recv of rank %d's accumulator failed", rank,
+                     rank + s);
+      else if (MPI_Get_count(&ms, MPI_UINT64_T, &got) || got != (int)len)
+        e = lsp_fail(LSP_EIO, "rank %d: rank %d's accumulator has %d words, not %zu", rank,
+                     rank + s, got, len);
+      else if (!st)
+        e = lsp_mpi_calib_merge_packed(acc, scratch, buf);
+      if (!st) st = e;
     }
   }
 done:
@@ -236,10 +289,16 @@ int lsp_mpi_calib_stream(const char *xpath, const char *ypath, int logits, const
   memset(res, 0, sizeof *res);
   lsp_npy_rows xf = {.fd = -1}, yf = {.fd = -1};
   lsp_calib_acc *acc = NULL;
-  int st = lsp_npy_rows_open(xpath, &xf);
-  if (!st) st = lsp_npy_rows_open(ypath, &yf);
+  char text[512];
+  /* every rank scores with the same settings ... */
+  settings_text(logits, o, text, sizeof text);
+  int st = lsp_mpi_same(LSP_OK, LSP_EINVAL, "the options", text);
+  if (st) goto done;
+  if (!(st = lsp_npy_rows_open(xpath, &xf))) st = lsp_npy_rows_open(ypath, &yf);
   if (!st) st = check_shapes(&xf, &yf);
-  if ((st = lsp_mpi_agree(st))) goto done;
+  /* ... and reads files of the same shape, type and first and last rows */
+  if (!st) st = header_text(&xf, &yf, text, sizeof text);
+  if ((st = lsp_mpi_same(st, LSP_EDATA, "the input files", text))) goto done;
   const size_t n = xf.meta.shape[0], k = xf.meta.shape[1];
   const size_t rank = (size_t)lsp_mpi_rank(), size = (size_t)lsp_mpi_size();
   /* N·r/P without overflow for any N < 2^64 / P */

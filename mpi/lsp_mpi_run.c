@@ -14,6 +14,11 @@ static int agree(void *user, int status) {
   return lsp_mpi_agree(status);
 }
 
+static int same(void *user, int status, int code, const char *what, const char *text) {
+  (void)user;
+  return lsp_mpi_same(status, code, what, text);
+}
+
 static int run(void *user, const lsp_run_grid *g, void ***blobs, size_t **lens) {
   (void)user;
   *blobs = NULL;
@@ -42,6 +47,7 @@ void lsp_mpi_run_dist(lsp_run_dist *d) {
   d->workers = size > 1 ? (size_t)size - 1 : 1;
   d->user = NULL;
   d->agree = agree;
+  d->same = same;
   d->run = run;
 }
 

@@ -235,6 +235,15 @@ static int send_body(int to, const void *p, size_t len) {
                         lsp_mpi_rank(), to);
 }
 
+/* LSP_OK when the message received has `want` elements of `type`. */
+static int count_is(MPI_Status *ms, MPI_Datatype type, size_t want, const char *what) {
+  int got = -1;
+  if (MPI_Get_count(ms, type, &got) == MPI_SUCCESS && got >= 0 && (size_t)got == want)
+    return LSP_OK;
+  return lsp_fail(LSP_EIO, "scheduler: rank %d: %s from rank %d has %d elements, not %zu",
+                  lsp_mpi_rank(), what, ms->MPI_SOURCE, got, want);
+}
+
 /* Wait for the next worker header; rank 0 polls and sleeps (1 ms) so it
  * leaves the cores to the workers. */
 static int wait_hdr(int64_t h[4], int *from) {
@@ -249,7 +258,7 @@ static int wait_hdr(int64_t h[4], int *from) {
     nanosleep(&ts, NULL);
   }
   *from = ms.MPI_SOURCE;
-  return LSP_OK;
+  return count_is(&ms, MPI_INT64_T, 4, "a header");
 }
 
 /* Rank 0's loop. `st` != LSP_OK (rank 0 could not prepare): hand out
@@ -287,8 +296,9 @@ static int scheduler(plan *p, int size, int st) {
                       cell, len);
         break;
       }
-      if (MPI_Recv(body, (int)len, MPI_BYTE, from, TAG_BODY, MPI_COMM_WORLD,
-                   MPI_STATUS_IGNORE)) {
+      MPI_Status ms;
+      if (MPI_Recv(body, (int)len, MPI_BYTE, from, TAG_BODY, MPI_COMM_WORLD, &ms) ||
+          count_is(&ms, MPI_BYTE, len, "a result")) {
         free(body);
         st = lsp_fail(LSP_EIO, "scheduler: receiving cell %zu's result from rank %d failed",
                       cell, from);
@@ -349,9 +359,11 @@ static int worker(const lsp_sched_cells *c) {
   int st = send_hdr(0, MSG_READY, 0, 0, 0);
   while (!st) {
     int64_t h[4];
-    if (MPI_Recv(h, 4, MPI_INT64_T, 0, TAG_HDR, MPI_COMM_WORLD, MPI_STATUS_IGNORE))
+    MPI_Status ms;
+    if (MPI_Recv(h, 4, MPI_INT64_T, 0, TAG_HDR, MPI_COMM_WORLD, &ms))
       return lsp_fail(LSP_EIO, "scheduler: rank %d: MPI_Recv from rank 0 failed",
                       lsp_mpi_rank());
+    if ((st = count_is(&ms, MPI_INT64_T, 4, "a header"))) return st;
     if (h[0] == MSG_STOP) break;
     size_t i = (size_t)h[1];
     void *blob = NULL;

@@ -78,6 +78,14 @@ int lsp_cell_summarize(const lsp_cell_ctx *c, const lsp_run_model *rm, lsp_cell_
  * from their results, in index order. */
 int lsp_run_cells_dist(lsp_run_state *s, const lsp_cell_ctx *c, const lsp_cell_key *keys,
                        size_t n, lsp_run_log_fn log, void *user);
+/* What every process of a distributed run must share (DESIGN §10), as
+ * lines "name value" for lsp_run_dist's `same`: the options that change
+ * the results (not --data, --out, --force, --format, --threads, --jobs,
+ * --quiet: paths may differ between nodes, the rest does not change a
+ * number; the data is compared as loaded) into *text (malloc'd), and the
+ * loaded data's sizes and hash into buf. */
+int lsp_run_dist_opts_text(const lsp_run_opts *o, char **text);
+void lsp_run_dist_data_text(const lsp_splits *d, char *buf, size_t cap);
 /* Free everything rm owns (not rm itself). */
 void lsp_run_model_release(lsp_run_model *rm);
 

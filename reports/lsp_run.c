@@ -343,10 +343,19 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   char *models_dir = NULL, *dumps = NULL;
   lsp_outdir *od = NULL;
   int st = check_opts(o);
-  if (st) return st;
   /* the attack ε in ascending order: the AUC's trapezoids, the curves and
    * the tables read the grid from its smallest ε to its largest */
-  qsort(s->opts.attack_eps, s->opts.n_attack_eps, sizeof *s->opts.attack_eps, lsp_cmp_double);
+  if (!st)
+    qsort(s->opts.attack_eps, s->opts.n_attack_eps, sizeof *s->opts.attack_eps, lsp_cmp_double);
+  /* across processes: every one goes on with the same options, or all stop */
+  if (dist) {
+    char *text = NULL;
+    if (!st) st = lsp_run_dist_opts_text(o, &text);
+    st = dist->same ? dist->same(dist->user, st, LSP_EINVAL, "the options", text ? text : "")
+                    : dist->agree(dist->user, st);
+    free(text);
+  }
+  if (st) return st;
   double t_start = lsp_now_s();
   time_t wall = time(NULL);
   strftime(s->started, sizeof s->started, "%Y-%m-%dT%H:%M:%SZ", gmtime(&wall));
@@ -355,8 +364,14 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
 
   st = prepare(s, &lg, root, &od, &models_dir, &dumps);
   /* across processes: all go on, or all stop with the first failure (the
-   * root's output folder, a worker's data) */
-  if (dist) st = dist->agree(dist->user, st);
+   * root's output folder, a worker's data) or when a process loaded other
+   * data than the root */
+  if (dist) {
+    char text[512] = "";
+    if (!st) lsp_run_dist_data_text(&s->data, text, sizeof text);
+    st = dist->same ? dist->same(dist->user, st, LSP_EDATA, "the data", text)
+                    : dist->agree(dist->user, st);
+  }
   if (st) goto fail;
 
   /* the cells: one per (arch, ε, seed), seed-major, smoothing in the

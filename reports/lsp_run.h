@@ -48,6 +48,14 @@ typedef struct {
   /* collective: every process passes its status; every one returns the
    * same (the first failure's status and message) */
   int (*agree)(void *user, int status);
+  /* collective: agree on `status`; then, when all are OK, every process's
+   * `text` (lines "name value") is compared with the root's, and a process
+   * whose text differs fails every process with `code` and a message naming
+   * it, `what` and the first line that differs. lsp_run compares the
+   * options that change the results (lsp_run_dist_opts_text) before
+   * loading the data, then the data each process loaded (its sizes and
+   * hash). NULL: agree only */
+  int (*same)(void *user, int status, int code, const char *what, const char *text);
   /* collective: run the grid. On the root, (*blobs)[i] and (*lens)[i] are
    * cell i's result (malloc'd arrays and blobs; the caller frees them);
    * elsewhere both NULL. Every process returns the same status. */

@@ -218,31 +218,37 @@ int lsp_run_cells(lsp_run_state *s, const char *models_dir, const char *dumps,
                   lsp_run_log_fn log, void *user) {
   lsp_cell_ctx *c = NULL;
   lsp_cell_key *keys = NULL;
-  size_t n = 0;
+  size_t n = 0, jobs = 1;
+  const lsp_run_dist *dist = s->opts.dist;
+  const int root = !dist || dist->root;
+  double t = 0;
   int st = lsp_cell_ctx_alloc(&s->opts, &s->data, s->arch_canon, models_dir, &c);
-  if (st) return st;
-  if ((st = lsp_cell_aa_size(c, s->aa_note, sizeof s->aa_note, &s->aa_pred_gflop))) goto done;
+  if (st) goto ready;
+  if ((st = lsp_cell_aa_size(c, s->aa_note, sizeof s->aa_note, &s->aa_pred_gflop))) goto ready;
   s->n_attack = c->n_attack;
   s->n_aa = c->n_aa;
-  const int root = !s->opts.dist || s->opts.dist->root;
   if (s->aa_note[0] && log && root) log(s->opts.aa_limit ? 1 : 0, s->aa_note, user);
-  if ((st = lsp_cell_ctx_keys(c, &keys, &n))) goto done;
+  if ((st = lsp_cell_ctx_keys(c, &keys, &n))) goto ready;
   aa_models(s, c, keys, n);
   s->models = calloc(n ? n : 1, sizeof *s->models);
   s->cells = calloc(n ? n : 1, sizeof *s->cells);
   if (!s->models || !s->cells) {
     st = lsp_fail(LSP_ENOMEM, "out of memory");
-    goto done;
+    goto ready;
   }
   s->nmodels = s->ncells = n; /* zeroed records free as no-ops */
-  size_t jobs = s->opts.jobs ? s->opts.jobs : (size_t)(s->threads > 1 ? s->threads : 1);
+  jobs = s->opts.jobs ? s->opts.jobs : (size_t)(s->threads > 1 ? s->threads : 1);
   if (jobs > n) jobs = n;
-  if (!s->opts.dist && (st = fit_jobs(c, keys, n, &jobs, log, user))) goto done;
+  if (!dist && (st = fit_jobs(c, keys, n, &jobs, log, user))) goto done;
   s->jobs = jobs;
-  double t = lsp_now_s();
-  if (s->opts.dist) { /* across processes (lsp_run_dist.c); workers stop here */
-    st = lsp_run_cells_dist(s, c, keys, n, log, user);
+  t = lsp_now_s();
+ready:
+  if (dist) { /* across processes (lsp_run_dist.c); workers stop here. All
+                 ready, or all stop, before any waits for another */
+    if (!(st = dist->agree(dist->user, st))) st = lsp_run_cells_dist(s, c, keys, n, log, user);
     if (!root) goto done;
+  } else if (st) {
+    goto done;
   } else if (jobs > 1) {
     st = run_pool(s, c, keys, n, jobs, log, user);
   } else {

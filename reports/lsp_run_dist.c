@@ -461,3 +461,70 @@ int lsp_run_cells_dist(lsp_run_state *s, const lsp_cell_ctx *c, const lsp_cell_k
   free(lens);
   return st;
 }
+
+/* ---- what every process must share ------------------------------------------ */
+
+/* x in the fewest digits that read back as x. */
+static void put_num(FILE *f, double x) {
+  char b[40];
+  for (int digits = 15; digits <= 17; digits++) {
+    snprintf(b, sizeof b, "%.*g", digits, x);
+    if (strtod(b, NULL) == x) break;
+  }
+  fputs(b, f);
+}
+
+static void put_list(FILE *f, const char *name, const double *v, size_t n) {
+  fprintf(f, "--%s ", name);
+  for (size_t i = 0; i < n; i++) {
+    if (i) fputc(',', f);
+    put_num(f, v[i]);
+  }
+  fputc('\n', f);
+}
+
+int lsp_run_dist_opts_text(const lsp_run_opts *o, char **text) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) return lsp_fail(LSP_ENOMEM, "out of memory for the options' description");
+  fprintf(f, "--quick %s\n", o->quick ? "yes" : "no");
+  put_list(f, "smoothing", o->smoothing, o->n_smoothing);
+  fprintf(f, "--convention %s\n--seeds ", lsp_ls_convention_name(o->convention));
+  for (size_t i = 0; i < o->n_seeds; i++) fprintf(f, "%s%lu", i ? "," : "", o->seeds[i]);
+  fprintf(f, "\n--epochs %zu\n--arch %s\n--normalize ", o->epochs, o->arch ? o->arch : "");
+  for (size_t i = 0; i < o->n_normalize; i++)
+    fprintf(f, "%s%.9g", i ? "," : "", (double)o->normalize[i]);
+  fprintf(f, "%s\n--batch %zu\n", o->n_normalize ? "" : "(none)", o->batch);
+  put_list(f, "lr", &o->lr, 1);
+  put_list(f, "momentum", &o->momentum, 1);
+  put_list(f, "attack-eps", o->attack_eps, o->n_attack_eps);
+  fprintf(f,
+          "--attack-limit %zu\n--pgd-steps %zu\n--restarts %zu\n--aa-limit %zu\n--aa-all %s\n"
+          "AutoAttack's APGD iterations %zu\nAutoAttack's Square queries "
+          "%zu\ntraining examples kept %zu (0: all)\ntest examples kept %zu (0: all)\n"
+          "--bins %zu\n--bootstrap %zu\n--mi-examples %zu\n--mi-copies %zu\n--distill %s\n",
+          o->attack_limit, o->pgd_steps, o->pgd_restarts, o->aa_limit, o->aa_all ? "yes" : "no",
+          o->aa_steps, o->aa_queries, o->max_train, o->max_test, o->bins,
+          o->bootstrap, o->mi_examples, o->mi_copies, o->distill ? "yes" : "no");
+  put_list(f, "aa-budget", &o->aa_budget, 1);
+  if (o->distill) {
+    put_list(f, "distill-alpha", &o->distill_alpha, 1);
+    put_list(f, "distill-temps", o->distill_temps, o->n_distill_temps);
+    fprintf(f, "--student-arch %s\n", o->student_arch ? o->student_arch : "");
+  }
+  if (fclose(f) != 0 || !buf) {
+    free(buf);
+    return lsp_fail(LSP_ENOMEM, "out of memory for the options' description");
+  }
+  *text = buf;
+  return LSP_OK;
+}
+
+void lsp_run_dist_data_text(const lsp_splits *d, char *buf, size_t cap) {
+  snprintf(buf, cap,
+           "%zu training examples\n%zu validation examples\n%zu test examples\n"
+           "%zu features\n%d classes\ncontents (hash) %016llx\n",
+           d->train.n, d->val.n, d->test.n, d->train.dim, d->train.k,
+           (unsigned long long)d->hash);
+}

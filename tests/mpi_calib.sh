@@ -5,6 +5,11 @@
 # metric of the JSON, SmoothECE too); float64
 # inputs also equal the exact values of tests/data/calib_f64; a bad row on
 # any rank fails the job with a message naming the rank, file and row.
+# Ranks that disagree stop together (DESIGN §10), every job under a timeout
+# so that a rank left waiting fails the test instead of hanging it: a bad
+# option, a missing --stream or --help on one rank (exit 2, rank 0 naming
+# that rank and its reason); other result-changing options on one rank (exit
+# 2) or other input files (fewer rows, another dtype, other rows: exit 1).
 . "$(dirname "$0")/e2e_common.sh"
 PY=/usr/bin/python3
 MPIRUN=(mpirun --oversubscribe --allow-run-as-root)
@@ -31,6 +36,10 @@ yb = y.copy(); yb[60000] = 10                 # rank 1 of 3
 np.save(d + "/ybad.npy", yb)
 np.save(d + "/pasz.npy", p[:1000].astype(np.float32))
 np.save(d + "/ysmall.npy", y[:1000])
+np.save(d + "/zshort.npy", z[:100000])         # a shorter copy
+np.save(d + "/yshort.npy", y[:100000].astype(np.int64))
+zo = z.copy(); zo[0] += 1; zo[-1] -= 1         # the same shape, other rows
+np.save(d + "/zother.npy", zo)
 PYEOF
 [ -s "$SCR/z32.npy" ] || { bad "could not write the test inputs"; finish; exit 1; }
 
@@ -87,4 +96,54 @@ rc=$?
 "${MPIRUN[@]}" -n 2 "$LSP" data --data synthetic >"$SCR/out" 2>"$SCR/err"
 rc=$?
 [ $rc -eq 2 ] && grep -q "does not run on several MPI ranks" "$SCR/err" && ok "other commands refuse several ranks" || { bad "data on 2 ranks: exit $rc"; head -3 "$SCR/err"; }
+
+# ranks that disagree: split NAME WANT NEEDLE [at1] RANK0ARGS -- OTHERARGS, the
+# other arguments given to the last rank of 3 (at1: to rank 1 of 3): every rank
+# stops within the timeout (124: a rank left waiting), exit WANT, one lsprobe
+# line (rank 0's) containing NEEDLE, no result printed
+C=(calib --stream --json --logits "$SCR/z32.npy" --labels "$SCR/y64.npy")
+split() {
+  local name=$1 want=$2 needle=$3 mid=0 a=() b=()
+  shift 3
+  [ "$1" = at1 ] && { mid=1; shift; }
+  while [ "$1" != -- ]; do a+=("$1"); shift; done
+  shift
+  b=("$@")
+  if [ $mid = 1 ]; then
+    timeout 60 "${MPIRUN[@]}" -n 1 "$LSP" "${a[@]}" : -n 1 "$LSP" "${b[@]}" : -n 1 "$LSP" "${a[@]}" >"$SCR/out" 2>"$SCR/err"
+  else
+    timeout 60 "${MPIRUN[@]}" -n 2 "$LSP" "${a[@]}" : -n 1 "$LSP" "${b[@]}" >"$SCR/out" 2>"$SCR/err"
+  fi
+  local rc=$?
+  if [ $rc -eq "$want" ] && [ "$(grep -c '^lsprobe' "$SCR/err")" = 1 ] && grep -qF -- "$needle" "$SCR/err" &&
+    [ ! -s "$SCR/out" ]; then
+    ok "$name: every rank stops, exit $rc: $(grep '^lsprobe' "$SCR/err")"
+  else
+    bad "$name: exit $rc, want $want and one line with '$needle'"
+    grep -v '^ *$' "$SCR/err" | head -4 | sed 's/^/     /'
+  fi
+}
+split "--bins 0 on rank 2" 2 "calib: rank 2: --bins: 0 is outside" "${C[@]}" -- "${C[@]}" --bins 0
+split "unknown option on rank 1" 2 "rank 1: unknown option '--bogus'" at1 "${C[@]}" -- "${C[@]}" --bogus
+split "no --stream on rank 2" 2 "rank 2: under mpirun only --stream" "${C[@]}" -- calib --logits "$SCR/z32.npy" --labels "$SCR/y64.npy"
+split "--bootstrap with --stream on rank 2" 2 "rank 2: --stream computes no ACE" "${C[@]}" -- "${C[@]}" --bootstrap 100
+split "--help on rank 2 only" 2 "rank 2: --help here but not on every rank" "${C[@]}" -- calib --help
+split "another command on rank 2" 2 "rank 2: does not run on several MPI ranks" "${C[@]}" -- data --data synthetic
+timeout 60 "${MPIRUN[@]}" -n 3 "$LSP" calib --help >"$SCR/out" 2>"$SCR/err"
+rc=$?
+[ $rc -eq 0 ] && [ "$(grep -c '^usage: lsprobe calib' "$SCR/out")" = 1 ] && ok "--help on every rank: the usage once, exit 0" ||
+  { bad "--help on every rank: exit $rc"; head -3 "$SCR/err"; }
+split "--bins 7 on rank 2" 2 "rank 2: the options differ from rank 0's: --bins 7 (rank 0: --bins 15)" "${C[@]}" -- "${C[@]}" --bins 7
+split "--edges left on rank 1" 2 "rank 1: the options differ from rank 0's: --edges left (rank 0: --edges right)" at1 "${C[@]}" -- "${C[@]}" --edges left
+split "--smece-sigma on rank 2" 2 "rank 2: the options differ from rank 0's: --smece-sigma 0.05" "${C[@]}" -- "${C[@]}" --smece-sigma 0.05
+split "--probs on rank 2" 2 "rank 2: the options differ from rank 0's: input --probs (rank 0: input --logits)" "${C[@]}" -- calib --stream --json --probs "$SCR/p32.npy" --labels "$SCR/y64.npy"
+split "a shorter copy on rank 2" 1 "rank 2: the input files differ from rank 0's: 100000 rows (rank 0: 150001 rows)" "${C[@]}" -- calib --stream --json --logits "$SCR/zshort.npy" --labels "$SCR/yshort.npy"
+split "float64 on rank 1" 1 "rank 1: the input files differ from rank 0's: float64 predictions (rank 0: float32 predictions)" at1 "${C[@]}" -- calib --stream --json --logits "$SCR/z64.npy" --labels "$SCR/y64.npy"
+split "uint8 labels on rank 2" 1 "rank 2: the input files differ from rank 0's: uint8 labels (rank 0: int64 labels)" "${C[@]}" -- calib --stream --json --logits "$SCR/z32.npy" --labels "$SCR/yu8.npy"
+split "other rows of the same shape on rank 2" 1 "rank 2: the input files differ from rank 0's: first and last rows (hash)" "${C[@]}" -- calib --stream --json --logits "$SCR/zother.npy" --labels "$SCR/y64.npy"
+# what may differ: the threads and the output's form (rank 0's is printed)
+"$LSP" "${C[@]}" >"$SCR/single.json"
+expect_exit 0 "--threads 2 and no --json on rank 2" timeout 60 "${MPIRUN[@]}" -n 2 "$LSP" "${C[@]}" : -n 1 "$LSP" calib --stream --logits "$SCR/z32.npy" --labels "$SCR/y64.npy" --threads 2
+cmp -s "$SCR/out" "$SCR/single.json" && ok "... and prints the single process's result" || bad "threads on rank 2: the result differs"
 finish
+

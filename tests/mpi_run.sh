@@ -9,7 +9,9 @@
 #     the report published earlier in that --out is untouched; the rerun
 #     succeeds, loads every model the killed run had cached (retrains none
 #     of them) and its results.json equals a clean single-process run's;
-#  3. a cache rank 0 does not see fails the job naming the cell.
+#  3. a cache rank 0 does not see fails the job naming the cell;
+#  4. ranks given different options or data stop together (no rank left
+#     waiting: every such job under a timeout), rank 0 naming the rank.
 # $1 = lsprobe (MPI build), $2 = a scratch folder, $3 = results_equal.py.
 set -u
 LSP=$1
@@ -127,5 +129,32 @@ rc=$?
   [ ! -e ns0/O/results.json ] &&
   ok "a model missing from rank 0's view of the cache fails the job naming the cell (exit $rc)" ||
   bad "unshared cache: exit $rc" ns.err
+# ---- 4. ranks that disagree ------------------------------------------------
+# every rank stops together (each job under a timeout: 124 = a rank left
+# waiting), rank 0 prints one line naming the rank, and nothing is created:
+# a bad option on one rank (exit 2), other options that change the results
+# (exit 2), other data (exit 1); what may differ (--threads) may
+split() { # NAME WANT NEEDLE OUT ARGS...: ranks 0, 1 given Q, rank 2 R ARGS; --out OUT
+  local name=$1 want=$2 needle=$3 out=$4 R=(run --quick --quiet)
+  shift 4
+  timeout 120 "${MPIRUN[@]}" -n 2 "$LSP" "${Q[@]}" --out "$out" : -n 1 "$LSP" "${R[@]}" --out "$out" "$@" \
+    >"$out.out" 2>"$out.err"
+  local rc=$?
+  [ $rc -eq "$want" ] && [ "$(grep -c '^lsprobe' "$out.err")" = 1 ] && grep -qF -- "$needle" "$out.err" &&
+    [ ! -e "$out" ] && ok "$name: every rank stops, exit $rc: $(grep '^lsprobe' "$out.err")" ||
+    bad "$name: exit $rc, want $want and one line with '$needle', no $out" "$out.err"
+}
+split "an unknown option on rank 2" 2 "run: rank 2: unknown option '--bogus'" D1 --data synthetic --bogus
+split "a bad value on rank 2" 2 "run: rank 2: --epochs: 0 is outside" D2 --data synthetic --epochs 0
+split "a refused list on rank 2" 2 "run: rank 2: --smoothing: 0.1 is listed twice" D3 --data synthetic --smoothing 0,0.1,0.1
+split "--bins 7 on rank 2" 2 "run: rank 2: the options differ from rank 0's: --bins 7 (rank 0: --bins 15)" D4 --data synthetic --bins 7
+split "other seeds on rank 2" 2 "rank 2: the options differ from rank 0's: --seeds 2 (rank 0: --seeds 1)" D5 --data synthetic --seeds 2
+split "--lr on rank 2" 2 "rank 2: the options differ from rank 0's: --lr 0.05 (rank 0: --lr 0.1)" D6 --data synthetic --lr 0.05
+split "other data on rank 2" 1 "run: rank 2: the data differ from rank 0's: contents (hash)" D7 --data synthetic:sep=2.5
+split "less data on rank 2" 1 "run: rank 2: the data differ from rank 0's: 4583 training examples (rank 0: 5000 training examples)" D8 --data synthetic:train=5000
+timeout 300 "${MPIRUN[@]}" -n 2 "$LSP" "${Q[@]}" --out D9 : -n 1 "$LSP" "${Q[@]}" --out D9 --threads 1 \
+  >d9.out 2>d9.err && $PY "$CMP" D9/results.json B/results.json >cmp_d9.out 2>&1 &&
+  ok "--threads on rank 2 only: the run succeeds with the same results" ||
+  bad "--threads on rank 2 only" d9.err
 echo "$npass passed, $nfail failed"
 [ $nfail -eq 0 ]
