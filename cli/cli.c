@@ -407,11 +407,11 @@ const char *cli_held_error(void) { return g_held; }
 static void say_error(const char *cmd, const char *fmt, va_list ap) {
   char text[8192], clean[4 * sizeof text];
   vsnprintf(text, sizeof text, fmt, ap);
-  lsp_text_clean(text, clean, sizeof clean);
   if (g_hold) {
-    if (!g_held[0]) snprintf(g_held, sizeof g_held, "%s", clean);
+    if (!g_held[0]) lsp_text_clean(text, g_held, sizeof g_held);
     return;
   }
+  lsp_text_clean(text, clean, sizeof clean);
   if (cmd) fprintf(stderr, "lsprobe: %s: %s\n", cmd, clean);
   else fprintf(stderr, "lsprobe: %s\n", clean);
 }
