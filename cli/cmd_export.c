@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "core/base/lsp_error.h"
@@ -43,6 +44,48 @@ static int same_logits(const lsp_model *m, const uint8_t *buf, size_t len,
   lsp_model_free(r);
   lsp_onnx_model_free(om);
   return st;
+}
+
+static void shape_str(const lsp_onnx_shape *s, char *buf, size_t len) {
+  size_t at = 0;
+  for (int k = 0; k < s->rank && at < len; k++) {
+    int n = k == 0 && s->dims[0] < 0
+                ? snprintf(buf + at, len - at, "N")
+                : snprintf(buf + at, len - at, "%s%lld", k ? " × " : "",
+                           (long long)s->dims[k]);
+    at += n > 0 ? (size_t)n : 0;
+  }
+}
+
+/* An ONNX model's input is written channels first at rank 2 (N × D, a
+ * network without spatial layers) or 4 (N × C × H × W): lsprobe keeps
+ * C × H × W, not the shape the file declared. When the model came from an
+ * ONNX file whose input had another shape (N × C × L; N × D reshaped to an
+ * image; channels last), the data another tool feeds the export needs the
+ * new one: say so. */
+static void warn_rank(const char *cmd, const char *mpath,
+                      const lsp_onnx_model *om) {
+  lsp_onnx_model *src = NULL;
+  struct stat sb;
+  if (stat(mpath, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+      lsp_onnx_read(mpath, &src) != LSP_OK) {
+    lsp_clear_error();
+    return;
+  }
+  int same = src->in_shape.rank == om->in_shape.rank;
+  for (int k = 1; same && k < src->in_shape.rank; k++)
+    same = src->in_shape.dims[k] == om->in_shape.dims[k];
+  if (!same) {
+    char a[128] = "", b[128] = "";
+    shape_str(&src->in_shape, a, sizeof a);
+    shape_str(&om->in_shape, b, sizeof b);
+    cli_warn(cmd,
+             "the written model's input is %s; %s declares %s (lsprobe "
+             "keeps an input as C × H × W, written channels first at rank 2 "
+             "or 4): give the exported file the data %s to %s",
+             b, mpath, a, src->nhwc_input ? "transposed" : "reshaped", b);
+  }
+  lsp_onnx_model_free(src);
 }
 
 int cmd_export(int argc, char **argv) {
@@ -89,6 +132,7 @@ int cmd_export(int argc, char **argv) {
     rc = cli_lib_error(cmd, st);
     goto done;
   }
+  warn_rank(cmd, mpath, om);
   char arch[256];
   lsp_model_describe(m, arch, sizeof arch);
   printf(

@@ -119,6 +119,24 @@ expect_exit 0 "train a pooling ONNX cannot state" "$LSP" train --data fashion-mn
   --out "$SCR/ceilpool.lspm"
 expect_exit 1 "export it" "$LSP" export --model "$SCR/ceilpool.lspm" --out "$SCR/ceilpool.onnx"
 expect_err "ceilpool.lspm: its ONNX form: node 'pool2' (AveragePool): ceil_mode = 1" "export of a pooling ONNX cannot state"
+# an N × C × L input (Conv1d) is written N × C × L × 1: the warning names both
+"$PY" - "$SCR/c1d.onnx" <<'PY'
+import sys, numpy as np, onnx
+from onnx import helper as h, numpy_helper as nh, TensorProto as T
+n = [h.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+     h.make_node("Flatten", ["c"], ["f"], name="flat"),
+     h.make_node("Gemm", ["f", "fw"], ["logits"], name="fc", transB=1)]
+g = h.make_graph(n, "g", [h.make_tensor_value_info("x", T.FLOAT, ["N", 2, 10])],
+                 [h.make_tensor_value_info("logits", T.FLOAT, ["N", 3])],
+                 [nh.from_array(np.ones((4, 2, 3), np.float32), "w"),
+                  nh.from_array(np.ones((3, 32), np.float32), "fw")])
+onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), sys.argv[1])
+PY
+expect_exit 0 "export a Conv1d model" "$LSP" export --model "$SCR/c1d.onnx" --out "$SCR/c1d_again.onnx"
+grep -qF "WARNING: the written model's input is N × 2 × 10 × 1; $SCR/c1d.onnx declares N × 2 × 10" "$SCR/err" &&
+  ok "export warns that the input's rank changed" || bad "export of N × C × L: $(cat "$SCR/err")"
+expect_exit 0 "export PyTorch's LeNet-5 once more" "$LSP" export --model "$L/model.onnx" --out "$SCR/torch_again2.onnx"
+[ -s "$SCR/err" ] && bad "export of a same-shape model warned: $(cat "$SCR/err")" || ok "no warning when the input keeps its shape"
 printf 'earlier' >"$SCR/keep.onnx"
 expect_exit 2 "export to a .lspm name" "$LSP" export --model "$SCR/lenet.lspm" --out "$SCR/lenet2.lspm"
 expect_err "export writes ONNX" "export to a .lspm name"

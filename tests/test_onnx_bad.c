@@ -71,6 +71,66 @@ static void test_cases(void **state) {
   refused("onnx_cases/declared_shape.onnx", "'logits'", "[-1, 5]", "[-1, 4]");
   refused("onnx_cases/gemm_shape.onnx", "node 'fc2' (Gemm)", "[4, 15]",
           "16 features");
+  refused("onnx_cases/dropout_train6.onnx", "node 'drop' (Dropout)",
+          "is_test = 0 (opset 6; the default)", "training mode");
+  refused("onnx_cases/dropout_mask_read.onnx", "node 'drop' (Dropout)",
+          "mask output 'mask' is read by node 'use_mask'", NULL);
+  refused("onnx_cases/matmul_vector.onnx", "node 'mm' (MatMul)",
+          "'w' is a vector [8]", "rank-1 operand");
+  refused("onnx_cases/softmax_input.onnx",
+          "the graph output 'logits' is the Softmax of the graph input 'x'",
+          NULL, NULL);
+  refused("onnx_cases/init_as_input.onnx", "its input 'x' shares its name",
+          "with an initializer", NULL);
+  refused("onnx_cases/avgpool_pad_ceil.onnx", "node 'pool' (AveragePool)",
+          "ceil_mode = 1 gives it a last window", "the Pad 'pad'");
+  refused("onnx_cases/avgpool_pad_endpad.onnx", "node 'pool' (AveragePool)",
+          "end padding 2 beyond its begin padding 0", "the Pad 'pad'");
+}
+
+/* Read, and lowered with the same logits as mlp_gemm (a Dropout in
+ * inference and an unused float64 initializer change nothing); or read
+ * and refused when lowered, naming the file's multiplier. */
+static void test_more(void **state) {
+  (void)state;
+  const char *same[] = {"onnx_cases/dropout_is_test.onnx",
+                        "onnx_cases/unused_float64.onnx"};
+  lsp_onnx_model *base = NULL, *m = NULL;
+  lsp_model *mb = NULL, *lm = NULL;
+  assert_int_equal(lsp_onnx_read(td_path("onnx_cases/mlp_gemm.onnx"), &base),
+                   LSP_OK);
+  assert_int_equal(lsp_onnx_lower(base, "mlp_gemm", NULL, &mb), LSP_OK);
+  float x[3 * 8], zb[3 * 4], z[3 * 4];
+  for (int i = 0; i < 3 * 8; i++) x[i] = (float)((i * 7) % 11 - 5) / 4.0f;
+  assert_int_equal(lsp_model_predict(mb, x, 3, 3, zb, NULL), 0);
+  for (int f = 0; f < 2; f++) {
+    int st = lsp_onnx_read(td_path(same[f]), &m);
+    if (st) print_error("%s: %s\n", same[f], lsp_errmsg());
+    assert_int_equal(st, LSP_OK);
+    assert_int_equal(m->ninits, 4);
+    assert_int_equal(lsp_onnx_lower(m, same[f], NULL, &lm), LSP_OK);
+    assert_int_equal(lsp_model_predict(lm, x, 3, 3, z, NULL), 0);
+    assert_memory_equal(z, zb, sizeof z);
+    lsp_model_free(lm);
+    lsp_onnx_model_free(m);
+  }
+  const char *mul[] = {"onnx_cases/mul_tiny.onnx", "onnx_cases/mul_huge.onnx"};
+  const char *says[] = {"multiplies channel 0 by 9.99995e-41",
+                        "multiplies channel 0 by 3e+38"};
+  for (int f = 0; f < 2; f++) {
+    assert_int_equal(lsp_onnx_read(td_path(mul[f]), &m), LSP_OK);
+    lm = (lsp_model *)1;
+    assert_int_equal(lsp_onnx_lower(m, mul[f], NULL, &lm), LSP_EDATA);
+    const char *msg = lsp_errmsg();
+    if (!strstr(msg, "node 'mul' (Mul)") || !strstr(msg, says[f]) ||
+        !strstr(msg, "reciprocal")) {
+      print_error("%s: '%s'\n", mul[f], msg);
+      fail();
+    }
+    lsp_onnx_model_free(m);
+  }
+  lsp_model_free(mb);
+  lsp_onnx_model_free(base);
 }
 
 static void check_bytes(const void *buf, size_t len, const char *what) {
@@ -207,7 +267,7 @@ int main(void) {
       cmocka_unit_test(test_cases),   cmocka_unit_test(test_final_softmax),
       cmocka_unit_test(test_truncated),
       cmocka_unit_test(test_garbage), cmocka_unit_test(test_amplification),
-      cmocka_unit_test(test_files),
+      cmocka_unit_test(test_files),   cmocka_unit_test(test_more),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

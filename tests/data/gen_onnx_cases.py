@@ -389,6 +389,75 @@ def bad():
          pads=[1, 1, 1, 1], ceil_mode=1)
 
 
+def more():
+    """Dropout in inference (dropout_is_test: opset 6, is_test = 1; read as
+    mlp_gemm) and what the reader refuses with a message of its own:
+    Dropout in training mode or with its mask read, Mul by a constant whose
+    reciprocal leaves float32 (refused when lowered), MatMul by a vector, a
+    Softmax of the input, an initializer named as the only input, PyTorch's
+    AvgPool2d(4, 3, padding=2, ceil_mode=True) on 13 pixels as Pad then
+    AveragePool (opset 13: ceil_mode; opset 9: end padding). unused_float64
+    is mlp_gemm with a float64 initializer no node reads (valid)."""
+    def drop(name, opset, mask_read=False, **attrs):
+        nodes, inits, ins, outs = mlp_parts()
+        if opset <= 6:
+            for n in nodes:
+                if n.op_type == "Gemm":
+                    n.attribute.append(helper.make_attribute("broadcast", 1))
+        nodes[1].output[0] = "r0"
+        nodes.insert(2, helper.make_node("Dropout", ["r0"], ["r", "mask"],
+                                         name="drop", **attrs))
+        if mask_read:
+            nodes.append(helper.make_node("Identity", ["mask"], ["m2"],
+                                          name="use_mask"))
+        save(model(nodes, inits, ins, outs, opset=opset), name)
+    drop("dropout_is_test", 6, is_test=1, ratio=0.5)
+    drop("dropout_train6", 6, ratio=0.5)
+    drop("dropout_mask_read", 10, mask_read=True)
+
+    def mul(name, v):
+        nodes, inits, ins, outs = mlp_parts()
+        nodes[0].input[0] = "xs"
+        nodes.insert(0, helper.make_node("Mul", ["x", "s"], ["xs"], name="mul"))
+        inits.append(init("s", np.full(8, v, np.float32)))
+        save(model(nodes, inits, ins, outs), name)
+    mul("mul_tiny", 1e-40)
+    mul("mul_huge", 3e38)
+
+    save(model([helper.make_node("MatMul", ["x", "w"], ["logits"], name="mm")],
+               [init("w", weights(8))], [value("x", ["N", 8])],
+               [value("logits", ["N"])]), "matmul_vector")
+    save(model([helper.make_node("Softmax", ["x"], ["logits"], name="sm",
+                                 axis=1)],
+               [], [value("x", ["N", 8])], [value("logits", ["N", 8])]),
+         "softmax_input")
+    nodes, inits, ins, outs = mlp_parts()
+    save(model(nodes, inits + [init("unused64", weights(3, 3, dtype=np.float64))],
+               ins, outs), "unused_float64")
+    save(model(nodes, inits + [init("x", weights(4, 8))], ins, outs),
+         "init_as_input")
+
+    for name, opset in (("avgpool_pad_ceil", 13), ("avgpool_pad_endpad", 9)):
+        padn = (helper.make_node("Pad", ["x", "pads"], ["xp"], name="pad")
+                if opset >= 11 else
+                helper.make_node("Pad", ["x"], ["xp"], name="pad",
+                                 pads=[0, 0, 2, 2, 0, 0, 2, 2]))
+        kw = ({"ceil_mode": 1, "pads": [0, 0, 0, 0]} if opset >= 10
+              else {"pads": [0, 0, 2, 2]})
+        nodes = [padn,
+                 helper.make_node("AveragePool", ["xp"], ["p"], name="pool",
+                                  kernel_shape=[4, 4], strides=[3, 3], **kw),
+                 helper.make_node("Flatten", ["p"], ["f"], name="flat"),
+                 helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"],
+                                  ["logits"], name="fc", transB=1)]
+        inits = [init("fc.weight", weights(3, 25)), init("fc.bias", weights(3))]
+        if opset >= 11:
+            inits.append(init("pads", np.array([0, 0, 2, 2, 0, 0, 2, 2],
+                                               np.int64)))
+        save(model(nodes, inits, [value("x", ["N", 1, 13, 13])],
+                   [value("logits", ["N", 3])], opset=opset), name)
+
+
 def tensors():
     """TensorProto files like the backend tests' input_<k>.pb."""
     def put(t, name):
@@ -409,6 +478,7 @@ if __name__ == "__main__":
     pad_chain()
     view_chain()
     bad()
+    more()
     tensors()
     for f in sorted(os.listdir(OUT)):
         if not f.endswith(".onnx"):

@@ -40,20 +40,21 @@
 
 /* Element types (TensorProto.DataType numbers). Initializers of a model are
  * always float32; int64 tensors appear only as Pad pads / Reshape shapes
- * (folded into the node) and in .pb files. */
-enum { LSP_ONNX_FLOAT = 1, LSP_ONNX_INT64 = 7 };
+ * (folded into the node) and in .pb files; bool ones (held as int64 0 or
+ * 1) only as Dropout's training_mode, read while reading. */
+enum { LSP_ONNX_FLOAT = 1, LSP_ONNX_INT64 = 7, LSP_ONNX_BOOL = 9 };
 
 #define LSP_ONNX_MAXDIM 8
 
 /* A named tensor. Exactly one of f / i is non-NULL (by dtype). */
 typedef struct {
   char *name; /* owned ("" when the file gives none) */
-  int dtype;  /* LSP_ONNX_FLOAT or LSP_ONNX_INT64 */
+  int dtype;  /* LSP_ONNX_FLOAT, LSP_ONNX_INT64 or LSP_ONNX_BOOL */
   int ndim;   /* 0 (scalar) .. LSP_ONNX_MAXDIM */
   int64_t dims[LSP_ONNX_MAXDIM];
   size_t count; /* product of dims (1 for a scalar), >= 1 */
   float *f;     /* owned: count floats (LSP_ONNX_FLOAT) */
-  int64_t *i;   /* owned: count int64 (LSP_ONNX_INT64) */
+  int64_t *i;   /* owned: count int64 (LSP_ONNX_INT64; BOOL as 0 or 1) */
 } lsp_onnx_tensor;
 
 typedef enum {

@@ -111,12 +111,20 @@ int lsp_onnx_fill_norm(const lsp_onnx_model *om, const char *path,
         sdev = v;
     }
     if (d) sdev *= chan(d, k);
-    if (!(fabsf(sdev) >= FLT_MIN) || !isfinite(sdev))
+    if (!(fabsf(sdev) >= FLT_MIN) || !isfinite(sdev)) {
+      if (on->op == LSP_ONNX_MUL && !d) /* the file's multiplier, not 1/v */
+        return lsp_onnx_node_fail(
+            path, on,
+            "multiplies channel %zu by %g: lsprobe's normalization "
+            "divides by its reciprocal, %g, which is not a finite, normal "
+            "float32",
+            k, (double)v, 1.0 / (double)v);
       return lsp_onnx_node_fail(
           path, div ? div : on,
           "divides channel %zu by %g: lsprobe's normalization needs a "
           "finite, normal divisor",
-          k, (double)sdev);
+          k, d ? (double)chan(d, k) : (double)v);
+    }
     mean[k] = m;
     sd[k] = sdev;
   }

@@ -1,6 +1,7 @@
 /* lsp_onnx_check.c — validation and shape inference of an ONNX description:
  * names, topological order, pruning, and every op's shape rule. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -239,6 +240,48 @@ static int prune(cctx *c) {
 /* ---- shapes ---------------------------------------------------------------
  */
 
+/* An AveragePool whose input is a Pad's output and whose last window
+ * exists only by ceil_mode or by end padding beyond its begin padding,
+ * and starts in the Pad's end padding: PyTorch's AvgPool2d(padding=p,
+ * ceil_mode=True), which torch.onnx.export writes as Pad then AveragePool
+ * (ceil_mode = 1; up to opset 9 the ceiling as the pool's end padding).
+ * PyTorch drops that window (it starts in the padding); ONNX keeps it (to
+ * the pool the Pad's padding is data). The disagreement of a pool's own
+ * padding (lsp_onnx_shape.c), named here rather than at a later layer. */
+static int pad_then_ceil(const cctx *c, const lsp_onnx_node *nd) {
+  size_t p;
+  if (nd->op != LSP_ONNX_AVGPOOL ||
+      source(c, nd->inputs[0], &p) != SRC_NODE ||
+      c->m->nodes[p].op != LSP_ONNX_PAD)
+    return LSP_OK;
+  const lsp_onnx_node *pad = &c->m->nodes[p];
+  for (int k = 0; k < 2; k++) {
+    if (k == 1 && pad->out.rank < 4) break;
+    int64_t in = pad->out.dims[2 + k], s = nd->strides[k], p0 = nd->pads[k],
+            keff = (nd->kernel[k] - 1) * nd->dilations[k] + 1,
+            out = nd->out.dims[2 + k], data = in - pad->pads[k] - pad->pads[k + 2];
+    int64_t plain = in + 2 * p0 >= keff ? (in + 2 * p0 - keff) / s + 1 : 0;
+    if (out > plain && (out - 1) * s - p0 >= pad->pads[k] + data) {
+      char lb[32], how[96];
+      if (nd->ceil_mode)
+        snprintf(how, sizeof how, "ceil_mode = 1");
+      else
+        snprintf(how, sizeof how,
+                 "end padding %lld beyond its begin padding %lld (PyTorch's "
+                 "ceil_mode up to opset 9)",
+                 (long long)nd->pads[k + 2], (long long)p0);
+      return lsp_onnx_node_fail(
+          c->path, nd,
+          "%s gives it a last window that starts in the padding of the Pad "
+          "'%s' before it (PyTorch's AvgPool2d with padding and "
+          "ceil_mode=True, exported as Pad then AveragePool: PyTorch drops "
+          "that window, ONNX keeps it; ONNX and PyTorch disagree on it)",
+          how, lsp_onnx_node_label(pad->name, pad->index, lb, sizeof lb));
+    }
+  }
+  return LSP_OK;
+}
+
 static int infer(const cctx *c, lsp_onnx_node *nd) {
   lsp_onnx_node_inputs in;
   memset(&in, 0, sizeof in);
@@ -256,7 +299,8 @@ static int infer(const cctx *c, lsp_onnx_node *nd) {
           src == SRC_INPUT ? c->m->in_shape : c->m->nodes[i].out;
     }
   }
-  return lsp_onnx_infer(c->path, nd, &in);
+  int st = lsp_onnx_infer(c->path, nd, &in);
+  return st == LSP_OK ? pad_then_ceil(c, nd) : st;
 }
 
 /* Initializers in order of first use; unused ones are dropped. */

@@ -187,7 +187,8 @@ int lsp_onnx_tensor_copy(const lsp_onnx_tensor *src, lsp_onnx_tensor *dst) {
   dst->name = lsp_onnx_strdup(src->name);
   dst->f = NULL;
   dst->i = NULL;
-  size_t esz = src->dtype == LSP_ONNX_INT64 ? sizeof(int64_t) : sizeof(float);
+  int ints = src->dtype != LSP_ONNX_FLOAT;
+  size_t esz = ints ? sizeof(int64_t) : sizeof(float);
   void *data = malloc(src->count * esz);
   if (!dst->name || !data) {
     free(data);
@@ -195,9 +196,8 @@ int lsp_onnx_tensor_copy(const lsp_onnx_tensor *src, lsp_onnx_tensor *dst) {
     return lsp_fail(LSP_ENOMEM, "out of memory copying tensor '%s'",
                     src->name ? src->name : "");
   }
-  memcpy(data, src->dtype == LSP_ONNX_INT64 ? (void *)src->i : (void *)src->f,
-         src->count * esz);
-  if (src->dtype == LSP_ONNX_INT64)
+  memcpy(data, ints ? (void *)src->i : (void *)src->f, src->count * esz);
+  if (ints)
     dst->i = data;
   else
     dst->f = data;

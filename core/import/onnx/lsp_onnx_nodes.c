@@ -8,7 +8,8 @@
  * Gather or Slice of a computed value becomes a Reshape the checker
  * places (lsp_onnx_pick.c), a Transpose of one a node with its perm
  * (lsp_onnx_transpose.c), and a final Softmax or LogSoftmax an alias of
- * the logits it reads. */
+ * the logits it reads, as is a Dropout in inference of its input (those
+ * and Constant nodes: lsp_onnx_alias.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@
 #include "core/base/lsp_error.h"
 #include "core/import/onnx/lsp_onnx_read_int.h"
 
-enum { OP_CONSTANT = 100, OP_IDENTITY };
+enum { OP_CONSTANT = 100, OP_IDENTITY, OP_DROPOUT };
 
 static const struct {
   const char *name;
@@ -53,58 +54,9 @@ static const struct {
              {"GlobalMaxPool", LSP_ONNX_GLOBALMAXPOOL, 1, 1},
              {"ReduceMax", LSP_ONNX_REDUCEMAX, 1, 2},
              {"Constant", OP_CONSTANT, 0, 0},
-             {"Identity", OP_IDENTITY, 1, 1}};
+             {"Identity", OP_IDENTITY, 1, 1},
+             {"Dropout", OP_DROPOUT, 1, 3}};
 #define N_OPS (sizeof k_ops / sizeof *k_ops)
-
-static int read_constant(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
-                         const char *where) {
-  if (pn->n_attribute != 1)
-    return lsp_onnx_fail_at(
-        where, "expects exactly one value attribute, has %zu", pn->n_attribute);
-  const LspOnnx__AttributeProto *a = pn->attribute[0];
-  const char *an = lsp_onnx_str(a->name);
-  int type = a->has_type ? (int)a->type : 0, st;
-  lsp_onnx_tensor t;
-  memset(&t, 0, sizeof t);
-  char what[640];
-  snprintf(what, sizeof what, "%s: value", where);
-  if (!strcmp(an, "value") && type == 4 && a->t) {
-    if ((st = lsp_onnx_tensor_from_pb(a->t, what, 1, &t)) != LSP_OK) return st;
-    free(t.name);
-    t.name = NULL;
-  } else if ((!strcmp(an, "value_float") && type == 1) ||
-             (!strcmp(an, "value_floats") && type == 6 && a->n_floats)) {
-    int many = type == 6;
-    t.dtype = LSP_ONNX_FLOAT;
-    t.ndim = many;
-    t.count = many ? a->n_floats : 1;
-    t.dims[0] = (int64_t)t.count;
-    if (!(t.f = malloc(t.count * sizeof *t.f)))
-      return lsp_fail(LSP_ENOMEM, "%s: out of memory", where);
-    for (size_t k = 0; k < t.count; k++) t.f[k] = many ? a->floats[k] : a->f;
-  } else if ((!strcmp(an, "value_int") && type == 2) ||
-             (!strcmp(an, "value_ints") && type == 7 && a->n_ints)) {
-    int many = type == 7;
-    t.dtype = LSP_ONNX_INT64;
-    t.ndim = many;
-    t.count = many ? a->n_ints : 1;
-    t.dims[0] = (int64_t)t.count;
-    if (!(t.i = malloc(t.count * sizeof *t.i)))
-      return lsp_fail(LSP_ENOMEM, "%s: out of memory", where);
-    for (size_t k = 0; k < t.count; k++) t.i[k] = many ? a->ints[k] : a->i;
-  } else {
-    return lsp_onnx_fail_at(
-        where,
-        "attribute '%s' is not supported (value, value_float"
-        "(s) or value_int(s) of a matching type)",
-        an);
-  }
-  if (!(t.name = lsp_onnx_strdup(pn->output[0]))) {
-    lsp_onnx_tensor_release(&t);
-    return lsp_fail(LSP_ENOMEM, "%s: out of memory", where);
-  }
-  return lsp_onnx_rd_add_const(c, &t, where);
-}
 
 /* Pad: the pads (an int64 constant input, or the attribute of opsets up
  * to 10) and the constant value (an input, or the attribute) folded into
@@ -354,7 +306,7 @@ static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
     if (!lsp_onnx_str(pn->input[k])[0] && !(op == LSP_ONNX_CLIP && k > 0))
       return lsp_onnx_fail_at(where, "input %zu is empty (a required input)",
                               k);
-  if (op == OP_CONSTANT) return read_constant(c, pn, where);
+  if (op == OP_CONSTANT) return lsp_onnx_rd_constant(c, pn, where);
   if (op == OP_IDENTITY)
     return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0], pn->name);
   int st = shape_math(c, pn, nin, op, where);
@@ -388,45 +340,6 @@ static int read_node(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn, size_t idx,
   if ((st = fold_pad(c, pn, nin, nd, &ex, where, &zero)) != LSP_OK) return st;
   if (!zero) return LSP_OK;
   lsp_onnx_drop_last_node(c->m); /* pads nothing: an alias */
-  return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0], pn->name);
-}
-
-/* A Softmax or LogSoftmax over the classes that makes the graph output:
- * the file gives probabilities (or their logarithms); the logits every
- * analysis needs are its input, which the graph output becomes (an alias;
- * the model's softmax_op and softmax_out say so). *taken: 1 for such a
- * node. Over another axis it is refused. */
-static int final_softmax(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
-                         const char *ot, const char *where, int *taken) {
-  int logsm = !strcmp(ot, "LogSoftmax");
-  *taken = 0;
-  if ((!logsm && strcmp(ot, "Softmax") != 0) || pn->n_output < 1 ||
-      pn->n_input != 1 || strcmp(lsp_onnx_str(pn->output[0]), c->m->output))
-    return LSP_OK;
-  int64_t axis = c->m->opset >= 13 ? -1 : 1;
-  for (size_t k = 0; k < pn->n_attribute; k++) {
-    const LspOnnx__AttributeProto *a = pn->attribute[k];
-    if (strcmp(lsp_onnx_str(a->name), "axis") != 0 || !a->has_type ||
-        a->type != 2)
-      return lsp_onnx_fail_at(where,
-                              "attribute '%s' is not supported (axis only)",
-                              lsp_onnx_str(a->name));
-    axis = a->i;
-  }
-  if (axis != 1 && axis != -1)
-    return lsp_onnx_fail_at(
-        where,
-        "the graph output '%s' is the %s over axis %lld; lsprobe reads a "
-        "final %s over the classes only (axis 1 or -1 of N × K), as the "
-        "logits it is applied to ('%s')",
-        c->m->output, ot, (long long)axis, ot, lsp_onnx_str(pn->input[0]));
-  free(c->m->softmax_op);
-  free(c->m->softmax_out);
-  c->m->softmax_op = lsp_onnx_strdup(ot);
-  c->m->softmax_out = lsp_onnx_strdup(c->m->output);
-  if (!c->m->softmax_op || !c->m->softmax_out)
-    return lsp_fail(LSP_ENOMEM, "%s: out of memory", where);
-  *taken = 1;
   return lsp_onnx_rd_alias(c, pn->output[0], pn->input[0], pn->name);
 }
 
@@ -502,8 +415,10 @@ static int rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
                     unsigned char *folded) {
   char where[512];
   int st;
-  for (int pass = 0; pass < 3; pass++) {
-    if (pass == 2 && (st = fold_all(c, g, folded)) != LSP_OK) return st;
+  /* passes: 0 ops and outputs; 1 Constant; 2 Identity and Dropout (which
+   * reads its training_mode constant); 3 the shape arithmetic, the rest */
+  for (int pass = 0; pass < 4; pass++) {
+    if (pass == 3 && (st = fold_all(c, g, folded)) != LSP_OK) return st;
     for (size_t i = 0; i < g->n_node; i++) {
       const LspOnnx__NodeProto *pn = g->node[i];
       const char *ot = lsp_onnx_str(pn->op_type),
@@ -520,7 +435,7 @@ static int rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
               dom);
         int taken = 0;
         if (o == N_OPS &&
-            (st = final_softmax(c, pn, ot, where, &taken)) != LSP_OK)
+            (st = lsp_onnx_rd_softmax(c, pn, ot, where, &taken)) != LSP_OK)
           return st;
         if (taken) folded[i] = 1; /* an alias: no node */
         if (o == N_OPS && !taken && !lsp_onnx_fold_op(ot))
@@ -533,12 +448,13 @@ static int rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
               "Reshape, Pad, Sigmoid, Tanh, "
               "LeakyRelu, Elu, Selu, Clip, HardSigmoid, HardSwish, Softplus, "
               "Erf, Gelu, Transpose, Constant, "
-              "Identity; a final Softmax or LogSoftmax over the classes)");
+              "Identity, Dropout in inference; a final Softmax or LogSoftmax "
+              "over the classes)");
         size_t nout = pn->n_output;
         while (nout && !lsp_onnx_str(pn->output[nout - 1])[0]) nout--;
         if (nout == 0 || !lsp_onnx_str(pn->output[0])[0])
           return lsp_onnx_fail_at(where, "no output");
-        if (nout > 1)
+        if (nout > 1 && !(o < N_OPS && k_ops[o].op == OP_DROPOUT))
           return lsp_onnx_fail_at(
               where, "%zu outputs; only the first (%s) is supported", nout,
               o < N_OPS && k_ops[o].op == LSP_ONNX_BATCHNORM
@@ -559,7 +475,7 @@ static int rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
         continue;
       }
       if (folded[i] == 1) continue;
-      if (o == N_OPS && pass == 1) continue; /* folded after the Constants */
+      if (o == N_OPS && pass < 3) continue; /* folded after the Constants */
       if (o == N_OPS && lsp_onnx_pick_op(ot) && pn->n_input > 0 &&
           is_value(c, g, pn->input[0], 0)) { /* x.squeeze(-1), x[:, :, 0] */
         if ((st = lsp_onnx_rd_pick(c, pn, i, where)) != LSP_OK) return st;
@@ -589,8 +505,12 @@ static int rd_nodes(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
             "index or a Slice within the first two); an input here is not "
             "one. Export the model with torch.flatten(x, 1) or "
             "x.view(x.size(0), -1), or the sizes as numbers");
-      int early = k_ops[o].op >= OP_CONSTANT;
-      if ((pass == 1) != early) continue;
+      int op = k_ops[o].op;
+      if (pass != (op == OP_CONSTANT ? 1 : op > OP_CONSTANT ? 2 : 3)) continue;
+      if (op == OP_DROPOUT) {
+        if ((st = lsp_onnx_rd_dropout(c, g, pn, where)) != LSP_OK) return st;
+        continue;
+      }
       st = read_node(c, pn, i, k_ops[o].op, k_ops[o].min_in, k_ops[o].max_in,
                      where);
       if (st != LSP_OK) return st;

@@ -161,13 +161,18 @@ static int read_io(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
                    const lsp_onnx_tensor *bind, size_t nbind) {
   lsp_onnx_model *m = c->m;
   size_t nreal = 0, first = 0;
-  char names[256] = "";
+  char names[256] = "", inits[256] = "";
   int st;
   for (size_t k = 0; k < g->n_input; k++) {
     const char *nm = lsp_onnx_str(g->input[k]->name);
     if (!nm[0])
       return lsp_fail(LSP_EDATA, "%s: graph input %zu has no name", c->path, k);
-    if (lsp_onnx_rd_const(c, nm)) continue; /* an initializer listed as input */
+    if (lsp_onnx_map_get(&c->unused, nm, NULL)) continue;
+    if (lsp_onnx_rd_const(c, nm)) { /* an initializer listed as input */
+      size_t at = strlen(inits);
+      snprintf(inits + at, sizeof inits - at, "%s'%s'", at ? ", " : "", nm);
+      continue;
+    }
     if (nreal == 0) first = k;
     if (nreal >= 1 && nreal <= nbind) { /* bound to a given tensor */
       lsp_onnx_tensor t;
@@ -192,6 +197,15 @@ static int read_io(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
                     "%s: %zu tensors given for %zu further graph "
                     "inputs",
                     c->path, nbind, nreal ? nreal - 1 : 0);
+  if (nreal == 0 && inits[0])
+    return lsp_fail(LSP_EDATA,
+                    "%s: the graph has no input: its input %s shares its "
+                    "name with an initializer, which ONNX takes as that "
+                    "input's value (IR < 4 lists every initializer among the "
+                    "inputs; from IR 4 on it is a default), and lsprobe "
+                    "reads such an input as that constant; the model needs "
+                    "an input that no initializer names",
+                    c->path, inits);
   if (nreal == 0)
     return lsp_fail(LSP_EDATA, "%s: the graph has no input", c->path);
   if (nreal > nbind + 1)
@@ -236,12 +250,12 @@ static int resolve_names(lsp_onnx_rctx *c) {
         return lsp_onnx_fail_at(where, "Identity nodes form a cycle at '%s'",
                                 nd->inputs[j]);
       const lsp_onnx_tensor *t = lsp_onnx_rd_const(c, r);
-      if (t && t->dtype == LSP_ONNX_INT64)
+      if (t && (t->dtype == LSP_ONNX_INT64 || t->dtype == LSP_ONNX_BOOL))
         return lsp_onnx_fail_at(
             where,
-            "input '%s' is an int64 tensor; only float32 is "
+            "input '%s' is %s tensor; only float32 is "
             "supported",
-            r);
+            r, t->dtype == LSP_ONNX_BOOL ? "a bool" : "an int64");
       if (r == nd->inputs[j]) continue;
       char *d = lsp_onnx_strdup(r);
       if (!d) return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
@@ -255,6 +269,19 @@ static int resolve_names(lsp_onnx_rctx *c) {
                     "%s: Identity nodes form a cycle at the graph "
                     "output '%s'",
                     c->path, m->output);
+  if (r != m->output && (!strcmp(r, m->input) || lsp_onnx_rd_const(c, r))) {
+    /* named as the file names it: the checker sees only the resolved name */
+    int sm = m->softmax_out && !strcmp(m->softmax_out, m->output);
+    return lsp_fail(LSP_EDATA,
+                    "%s: the graph output '%s' is %s %s '%s'; lsprobe needs "
+                    "at least one op between input and output",
+                    c->path, m->output,
+                    sm ? (!strcmp(m->softmax_op, "Softmax") ? "the Softmax of"
+                                                           : "the LogSoftmax of")
+                       : "an unchanged copy (Identity, Dropout or an all-zero "
+                         "Pad) of",
+                    strcmp(r, m->input) ? "the constant" : "the graph input", r);
+  }
   if (r != m->output) {
     char *d = lsp_onnx_strdup(r);
     if (!d) return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
@@ -279,6 +306,36 @@ static int init_fail(const lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
   return lsp_fail_prefix(st, c->path);
 }
 
+/* c->unused: the initializers that no node reads and that are not the
+ * graph output (the checker would drop them; their type does not matter). */
+static int find_unused(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g) {
+  lsp_onnx_map read;
+  size_t n = g->n_output;
+  for (size_t i = 0; i < g->n_node; i++) n += g->node[i]->n_input;
+  if (lsp_onnx_map_init(&read, n + 1) < 0 ||
+      lsp_onnx_map_init(&c->unused, 8) < 0) {
+    lsp_onnx_map_free(&read);
+    return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
+  }
+  int st = LSP_OK;
+  for (size_t i = 0; st == LSP_OK && i < g->n_node; i++)
+    for (size_t j = 0; j < g->node[i]->n_input; j++)
+      if (lsp_onnx_map_put(&read, lsp_onnx_str(g->node[i]->input[j]), 0,
+                           NULL) < 0)
+        st = LSP_ENOMEM;
+  for (size_t k = 0; st == LSP_OK && k < g->n_output; k++)
+    if (lsp_onnx_map_put(&read, lsp_onnx_str(g->output[k]->name), 0, NULL) < 0)
+      st = LSP_ENOMEM;
+  for (size_t k = 0; st == LSP_OK && k < g->n_initializer; k++) {
+    const char *nm = lsp_onnx_str(g->initializer[k]->name);
+    if (nm[0] && !lsp_onnx_map_get(&read, nm, NULL) &&
+        lsp_onnx_map_put(&c->unused, nm, k, NULL) < 0)
+      st = LSP_ENOMEM;
+  }
+  lsp_onnx_map_free(&read);
+  return st == LSP_OK ? st : lsp_fail(st, "%s: out of memory", c->path);
+}
+
 static int convert(lsp_onnx_rctx *c, const LspOnnx__ModelProto *mp,
                    const lsp_onnx_tensor *bind, size_t nbind) {
   lsp_onnx_model *m = c->m;
@@ -294,8 +351,12 @@ static int convert(lsp_onnx_rctx *c, const LspOnnx__ModelProto *mp,
       lsp_onnx_map_init(&c->produced, g->n_node) < 0 ||
       lsp_onnx_map_init(&c->amap, 8) < 0)
     return lsp_fail(LSP_ENOMEM, "%s: out of memory", c->path);
+  if ((st = find_unused(c, g)) != LSP_OK) return st;
   for (size_t k = 0; k < g->n_initializer; k++) {
     char what[512];
+    if (lsp_onnx_map_get(&c->unused, lsp_onnx_str(g->initializer[k]->name),
+                         NULL))
+      continue; /* read by no node: dropped unread, whatever its type */
     snprintf(what, sizeof what, "initializer '%s'",
              lsp_onnx_str(g->initializer[k]->name));
     lsp_onnx_tensor t;
@@ -347,6 +408,7 @@ int lsp_onnx_read_mem(const void *buf, size_t len, const char *path,
   lsp_onnx_map_free(&c.consts);
   lsp_onnx_map_free(&c.produced);
   lsp_onnx_map_free(&c.amap);
+  lsp_onnx_map_free(&c.unused);
   if (st != LSP_OK) {
     lsp_onnx_model_free(c.m);
     return st;

@@ -1,7 +1,7 @@
-/* lsp_onnx_read_int.h — the ONNX reader's state, shared by its two files:
+/* lsp_onnx_read_int.h — the ONNX reader's state, shared by its files:
  * lsp_onnx_read.c (the model, its initializers, inputs and output, the
  * names resolved through the aliases: passes 1, 2 and 5) and
- * lsp_onnx_nodes.c (the nodes, with Constant and Identity nodes and the
+ * lsp_onnx_nodes.c with lsp_onnx_alias.c (the nodes, with Constant and Identity nodes and the
  * int64 constants of Pad and Reshape folded in: passes 3 and 4). Internal
  * to core/import/onnx. */
 #ifndef LSP_ONNX_READ_INT_H
@@ -20,6 +20,7 @@ typedef struct {
   const char **afrom, **ato, **anode; /* aliases, their nodes (borrowed) */
   size_t nalias;
   lsp_onnx_map amap; /* alias name -> index */
+  lsp_onnx_map unused; /* initializers no node reads: skipped, not checked */
 } lsp_onnx_rctx;
 
 /* LSP_EDATA with the reason "<where>: <message>". */
@@ -101,6 +102,21 @@ int lsp_onnx_rd_transpose(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
  * {1, 2} (keepdims 0) of a Transpose [0, 2, 3, 1] reads the Transpose's
  * input over axes {2, 3} instead (the same N × C). */
 int lsp_onnx_rd_reduce_nhwc(lsp_onnx_model *m);
+
+/* lsp_onnx_alias.c: a Constant node as the constant it holds; a Softmax
+ * or LogSoftmax over the classes that makes the graph output (op `ot`) as
+ * an alias of the logits it reads (*taken = 1; the model's softmax_op and
+ * softmax_out say so; *taken = 0 for any other node); a Dropout in
+ * inference — opsets <= 6 with is_test = 1, opsets 7-11 (the runtime's
+ * mode), from 12 with training_mode absent or a false bool constant — as
+ * an alias of its input (ONNX: the output is a copy of the input), its
+ * mask output read by no node; in training mode it is refused. */
+int lsp_onnx_rd_constant(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
+                         const char *where);
+int lsp_onnx_rd_softmax(lsp_onnx_rctx *c, const LspOnnx__NodeProto *pn,
+                        const char *ot, const char *where, int *taken);
+int lsp_onnx_rd_dropout(lsp_onnx_rctx *c, const LspOnnx__GraphProto *g,
+                        const LspOnnx__NodeProto *pn, const char *where);
 
 /* Pass 3 (every node's domain, op and outputs) and pass 4 (Constant and
  * Identity nodes first, then the ops with their attributes, Pad's and

@@ -146,6 +146,15 @@ static int infer_dense(const char *path, lsp_onnx_node *nd,
   char db[128];
   if (!isfinite(nd->alpha) || !isfinite(nd->beta))
     return lsp_onnx_node_fail(path, nd, "alpha and beta must be finite");
+  if (w->ndim == 1 && nd->op == LSP_ONNX_MATMUL)
+    return lsp_onnx_node_fail(
+        path, nd,
+        "'%s' is a vector [%lld]: MatMul by a rank-1 operand drops the "
+        "last axis (N × %lld · [%lld] is N), which is no layer of features "
+        "or logits; lsprobe reads a MatMul by a matrix [K, M] (one output: "
+        "[%lld, 1])",
+        w->name, (long long)w->dims[0], (long long)x->dims[1],
+        (long long)w->dims[0], (long long)w->dims[0]);
   if (w->ndim != 2 || w->dims[tb ? 1 : 0] != x->dims[1])
     return dims_str(w, db, sizeof db),
            lsp_onnx_node_fail(

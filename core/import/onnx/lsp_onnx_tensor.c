@@ -104,7 +104,7 @@ int lsp_onnx_tensor_from_pb(const LspOnnx__TensorProto *tp, const char *what,
   if (tp->segment)
     return lsp_fail(LSP_EDATA, "%s: segmented tensors are not supported", what);
   int32_t dt = tp->has_data_type ? tp->data_type : 0;
-  if (dt != LSP_ONNX_FLOAT && dt != LSP_ONNX_INT64)
+  if (dt != LSP_ONNX_FLOAT && dt != LSP_ONNX_INT64 && dt != LSP_ONNX_BOOL)
     return lsp_fail(LSP_EDATA,
                     "%s: element type %s; only float32 is "
                     "supported (int64 for shapes and pads)",
@@ -121,11 +121,15 @@ int lsp_onnx_tensor_from_pb(const LspOnnx__TensorProto *tp, const char *what,
     if (count > LSP_ONNX_MAX_COUNT)
       return lsp_fail(LSP_EDATA, "%s: more than 2^31 elements", what);
   }
-  size_t n = (size_t)count, esz = dt == LSP_ONNX_FLOAT ? 4 : 8;
-  size_t have_typed =
-      dt == LSP_ONNX_FLOAT ? tp->n_float_data : tp->n_int64_data;
-  size_t other_typed =
-      dt == LSP_ONNX_FLOAT ? tp->n_int64_data : tp->n_float_data;
+  /* bytes per element: raw, and in the typed field (bool: int32_data) */
+  size_t n = (size_t)count,
+         esz = dt == LSP_ONNX_FLOAT ? 4 : dt == LSP_ONNX_BOOL ? 1 : 8;
+  size_t have_typed = dt == LSP_ONNX_FLOAT  ? tp->n_float_data
+                      : dt == LSP_ONNX_BOOL ? tp->n_int32_data
+                                            : tp->n_int64_data;
+  size_t other_typed = tp->n_float_data + tp->n_int64_data +
+                       (dt == LSP_ONNX_BOOL ? 0 : tp->n_int32_data) -
+                       (dt == LSP_ONNX_BOOL ? 0 : have_typed);
   int raw = tp->has_raw_data && tp->raw_data.len > 0;
   if (other_typed || (raw && have_typed))
     return lsp_fail(LSP_EDATA, "%s: data in more than one field", what);
@@ -138,9 +142,14 @@ int lsp_onnx_tensor_from_pb(const LspOnnx__TensorProto *tp, const char *what,
                     "holds %zu bytes (%zu expected)",
                     what, db, n, have, n * esz);
   }
-  void *data = malloc(n * esz);
+  void *data = malloc(n * (dt == LSP_ONNX_FLOAT ? 4 : 8));
   if (!data) return lsp_fail(LSP_ENOMEM, "%s: out of memory", what);
-  if (dt == LSP_ONNX_FLOAT) {
+  if (dt == LSP_ONNX_BOOL) {
+    int64_t *v = data;
+    for (size_t k = 0; k < n; k++)
+      v[k] = (raw ? tp->raw_data.data[k] : tp->int32_data[k]) != 0;
+    out->i = v;
+  } else if (dt == LSP_ONNX_FLOAT) {
     float *f = data;
     for (size_t k = 0; k < n; k++) {
       if (raw) {
