@@ -485,7 +485,7 @@ for v in ("judged", "all", "off"):
     J = s["judged_eps"]
     fg = cmp[("auc_fgsm", J)]
     strong = cmp[("auc_aa" if "Judged with AutoAttack" in rob["evidence"] else "auc_pgd", J)]
-    m = re.search(r"gain to the FGSM gain: (undefined \(the FGSM Δ interval spans 0\)|"
+    m = re.search(r"gain to the FGSM gain: (undefined \(the FGSM Δ has no interval excluding 0\)|"
                   r"(-?[0-9.]+) \[(-?[0-9.]+), (-?[0-9.]+)\])", rob["evidence"])
     assert m, (v, rob["evidence"])
     spans = fg["ci"][0] is None or fg["ci"][0] <= 0 <= fg["ci"][1]
