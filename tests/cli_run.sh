@@ -212,6 +212,7 @@ assert d["temperatures"] == [1, 2, 4, 8]
 assert len(d["students"]) == 10 and len(d["teachers"]) == 2
 assert sum(s["kind"] == "distilled" for s in d["students"]) == 8
 assert d["finding"]["verdict"] in ("supported", "contradicted", "inconclusive")
+assert d["finding"]["judged_eps"] == r["study"]["judged_eps"], (d["finding"], r["study"]["judged_eps"])
 for t in d["teachers"]:
     va = t["val_accuracy"]
     assert t["temperature"] == d["temperatures"][va.index(max(va))], "best T = first best on validation"
