@@ -39,7 +39,7 @@ $PY - "$SCR/a/results.json" <<'PY' && ok "findings quote the study's aggregates;
 import json, sys
 r = json.load(open(sys.argv[1]))
 s = r["study"]
-assert s["judged_eps"] == 0.1 and s["resamples"] >= 1000 and s["example_resamples"] == 50
+assert s["judged_eps"] == 0.1 and "resamples" not in s and s["example_resamples"] == 50
 assert len(s["cells"]) == 12
 # the robustness finding is judged with AutoAttack, run on the ε = 0 and 0.1 cells
 rob = next(f for f in r["findings"] if f["topic"] == "pgd")
