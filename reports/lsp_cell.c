@@ -107,12 +107,7 @@ int lsp_cell_depends(const lsp_cell_ctx *c, const lsp_cell_key *k, lsp_cell_key 
 }
 
 double lsp_cell_ctx_judged_eps(const lsp_cell_ctx *c) {
-  const lsp_run_opts *o = &c->opts;
-  for (size_t ei = 0; ei < o->n_smoothing; ei++)
-    if (o->smoothing[ei] == LSP_STUDY_JUDGED_EPS) return o->smoothing[ei];
-  for (size_t ei = 0; ei < o->n_smoothing; ei++)
-    if (o->smoothing[ei] != 0) return o->smoothing[ei];
-  return NAN;
+  return lsp_study_judged_eps(c->opts.smoothing, c->opts.n_smoothing);
 }
 
 int lsp_cell_runs_aa(const lsp_cell_ctx *c, const lsp_cell_key *k) {

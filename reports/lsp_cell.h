@@ -27,8 +27,8 @@
  * seed = lsp_cell_ctx's plan seed (one per example set: test, attack
  * subset, AutoAttack subset). Every cell evaluates each summary statistic
  * on the same B resamples, so two cells' values at the same b are a paired
- * resample (the same example indices for both arms); lsp_study.h draws the
- * seed level on top of that.
+ * resample (the same example indices for both arms); lsp_study.h adds the
+ * seed level to that (DESIGN §9.4).
  *
  * No global state: the context is read-only while cells run; lsp_cell_run
  * is reentrant for distinct results. The thread counts are the caller's

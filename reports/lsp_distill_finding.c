@@ -1,12 +1,14 @@
 /* lsp_distill_finding.c — the distillation verdict (lsp_distill_finding.h). */
 #include "reports/lsp_distill_finding.h"
 
+#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "analysis/lsp_boot.h"
 #include "reports/lsp_html.h"
+#include "reports/lsp_study.h"
 
 #define APPEND(...)                           \
   snprintf(v->evidence + strlen(v->evidence), \
@@ -41,29 +43,60 @@ void lsp_distill_finding(const lsp_distill_evidence *e,
            "A teacher trained with label smoothing makes a worse student (ε = "
            "%g vs 0)",
            e->eps);
-  double d, lo, hi;
-  pooled(e->diff, e->lo, e->hi, m, &d, &lo, &hi);
+  /* the deciding interval: the study's rule (DESIGN §9.4) */
+  double d = mean(e->diff, m), ss = 0, hx = 0;
+  size_t pos = 0, neg = 0, nx = 0;
+  for (size_t i = 0; i < m; i++) {
+    ss += (e->diff[i] - d) * (e->diff[i] - d);
+    pos += e->diff[i] > 0;
+    neg += e->diff[i] < 0;
+    if (!isnan(e->lo[i]) && !isnan(e->hi[i])) {
+      hx += (e->hi[i] - e->lo[i]) / 2;
+      nx++;
+    }
+  }
   v->diff = d;
-  v->lo = lo;
-  v->hi = hi;
-  if (isnan(lo) || isnan(hi))
+  v->agree = (d > 0 && pos == m) || (d < 0 && neg == m);
+  v->half_ex = nx == m ? hx / (double)m : NAN;
+  v->half_seed = m > 1 ? gsl_cdf_tdist_Pinv(0.975, (double)(m - 1)) * sqrt(ss / (double)(m - 1)) /
+                             sqrt((double)m)
+                       : NAN;
+  const double h = sqrt(v->half_seed * v->half_seed + v->half_ex * v->half_ex);
+  v->lo = d - h; /* NaN with one seed or a missing per-seed interval */
+  v->hi = d + h;
+  if (isnan(h) || !v->agree)
     v->verdict = LSP_FINDING_INCONCLUSIVE;
   else
-    v->verdict = hi < 0   ? LSP_FINDING_SUPPORTED
-                 : lo > 0 ? LSP_FINDING_CONTRADICTED
-                          : LSP_FINDING_INCONCLUSIVE;
+    v->verdict = v->hi < 0   ? LSP_FINDING_SUPPORTED
+                 : v->lo > 0 ? LSP_FINDING_CONTRADICTED
+                             : LSP_FINDING_INCONCLUSIVE;
+  const double lo = v->lo, hi = v->hi;
   double td, tlo, thi;
   pooled(e->teacher_diff, e->teacher_lo, e->teacher_hi, m, &td, &tlo, &thi);
-  const char *how =
-      m > 1 ? "mean over seeds, 95% t interval of the seed spread"
-            : "paired bootstrap 95% interval over the test examples";
-  APPEND(
-      "Students (%s) distilled from the ε = %g teacher reach test accuracy "
-      "%.4f vs %.4f "
-      "from the ε = 0 teacher, Δ = %+.4f [%+.4f, %+.4f] (%s",
-      e->student ? e->student : "student", e->eps, mean(e->acc_s, m),
-      mean(e->acc_p, m), d, lo, hi, how);
+  APPEND("Students (%s) distilled from the ε = %g teacher reach test accuracy %.4f vs %.4f "
+         "from the ε = 0 teacher (means over %zu seed%s), Δ = %+.4f",
+         e->student ? e->student : "student", e->eps, mean(e->acc_s, m), mean(e->acc_p, m), m,
+         m == 1 ? "" : "s", d);
+  if (m == 1)
+    APPEND(" (no interval, one seed: the seed-to-seed spread is unknown; the paired bootstrap "
+           "over the test examples alone gives [%+.4f, %+.4f]",
+           e->lo[0], e->hi[0]);
+  else if (isnan(lo))
+    APPEND(" (no interval: a seed has no paired bootstrap interval");
+  else
+    APPEND(" [%+.4f, %+.4f] (mean over seeds ± √(h_seeds² + h_examples²), the t half-width of "
+           "the seed spread ±%.4f and the mean per-seed paired bootstrap half-width ±%.4f",
+           lo, hi, v->half_seed, v->half_ex);
   if (m == 1 && e->resamples) APPEND(", %zu resamples", e->resamples);
+  if (m > 1) {
+    APPEND("; per seed");
+    for (size_t i = 0; i < m; i++) APPEND("%s %+.4f", i ? "," : "", e->diff[i]);
+    APPEND(v->agree ? ", the seeds agree in sign" : ", the seeds DO NOT agree in sign");
+  }
+  if (m > 1 && m < LSP_STUDY_MIN_SEEDS)
+    APPEND("; only %zu seeds: the seed level is a t interval on %zu degrees of freedom, wide and "
+           "resting on seed effects near normal; run at least %d seeds",
+           m, m - 1, LSP_STUDY_MIN_SEEDS);
   APPEND("); temperature chosen on validation: T = ");
   for (size_t i = 0; i < m; i++) APPEND("%s%g", i ? "/" : "", e->t_s[i]);
   APPEND(" for the smoothed teacher, T = ");
@@ -91,7 +124,9 @@ void lsp_distill_finding(const lsp_distill_evidence *e,
   APPEND("Hard-label students: %.4f (ε = 0), %.4f (ε = %g).",
          mean(e->base_0, m), mean(e->base_s, m), e->eps);
   if (v->verdict == LSP_FINDING_INCONCLUSIVE)
-    APPEND(
-        " The interval of the student difference contains 0: this run cannot "
-        "tell.");
+    APPEND(" %s: this run cannot tell.",
+           m == 1       ? "One seed"
+           : isnan(lo)  ? "No interval of the student difference"
+           : !v->agree  ? "The seeds do not agree in sign"
+                        : "The interval of the student difference contains 0");
 }

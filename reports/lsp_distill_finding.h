@@ -7,10 +7,16 @@
  * the 95% interval of the accuracy difference between the best student
  * (temperature chosen on validation) distilled from the smoothed teacher and
  * the best student distilled from the unsmoothed teacher of the same seed,
- * on the same test examples: supported when the interval lies below 0,
- * contradicted when it lies above 0, inconclusive otherwise. One seed: the
- * paired bootstrap interval; several: the mean of the per-seed differences
- * with the Student-t interval of their spread. The evidence also quotes the
+ * on the same test examples, at the study's judged ε (lsp_study_judged_eps),
+ * by the rules of the study's findings (DESIGN §9.3–9.4): the mean of the
+ * per-seed differences ± √(h_seeds² + h_examples²), h_seeds the Student-t
+ * half-width of their spread, h_examples the mean half-width of the
+ * per-seed paired bootstrap intervals (each seed resamples the test set on
+ * its own, so their mean bounds the example level of the mean difference);
+ * supported when the interval lies below 0 and every seed's difference is
+ * negative, contradicted when above 0 and every one positive, inconclusive
+ * otherwise — always with one seed (the seed-to-seed spread is unknown),
+ * and fewer than LSP_STUDY_MIN_SEEDS seeds are said. The evidence also quotes the
  * teachers' accuracy difference (the claim's premise is a teacher that is
  * as good or better), their information-erasure estimates and the
  * hard-label students. */
@@ -49,7 +55,10 @@ typedef struct {
 
 typedef struct {
   int verdict;         /* LSP_FINDING_* (reports/lsp_html.h)              */
-  double diff, lo, hi; /* the deciding difference and its interval        */
+  double diff, lo, hi; /* the deciding difference and its interval (NaN:
+                          one seed)                                       */
+  double half_seed, half_ex; /* the two half-widths it combines           */
+  int agree;           /* every per-seed difference has the sign of diff  */
   char claim[160];
   char evidence[1600];
 } lsp_distill_verdict;

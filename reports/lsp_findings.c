@@ -44,11 +44,24 @@ static size_t add(lsp_findings *f, const char *key, const char *claim) {
   snprintf(f->evidence[i] + strlen(f->evidence[i]), sizeof f->evidence[i] - strlen(f->evidence[i]), \
            __VA_ARGS__)
 
+/* " [lo, hi]" or, without an interval, why */
+static void ci_text(char *buf, size_t n, const lsp_study_cmp *c) {
+  if (!isnan(c->lo))
+    snprintf(buf, n, " [%+.4f, %+.4f]", c->lo, c->hi);
+  else if (c->seeds == 1)
+    snprintf(buf, n, " (no interval, one seed: the seed-to-seed spread is unknown)");
+  else
+    snprintf(buf, n, " (no interval)");
+}
+
 /* "name a (ε) vs b (ε = 0): Δ = d [lo, hi], seeds agree (per seed: ...)" */
 static void quote(lsp_findings *f, size_t i, const lsp_study_cmp *c, const char *name) {
-  APPEND(i, "%s %.4f at ε = %g vs %.4f at ε = 0 (means over %zu seed%s): Δ = %+.4f [%+.4f, %+.4f]",
-         name, c->mean_eps, c->eps, c->mean_base, c->seeds, c->seeds == 1 ? "" : "s", c->diff,
-         c->lo, c->hi);
+  char ci[96];
+  ci_text(ci, sizeof ci, c);
+  APPEND(i, "%s %.4f at ε = %g vs %.4f at ε = 0 (means over %zu seed%s): Δ = %+.4f%s", name,
+         c->mean_eps, c->eps, c->mean_base, c->seeds, c->seeds == 1 ? "" : "s", c->diff, ci);
+  if (!isnan(c->lo))
+    APPEND(i, " (half-widths: seeds ±%.4f, examples ±%.4f)", c->half_seed, c->half_ex);
   if (c->seeds > 1) {
     APPEND(i, "; per seed");
     size_t ties = 0;
@@ -67,10 +80,11 @@ static void quote(lsp_findings *f, size_t i, const lsp_study_cmp *c, const char 
     else
       APPEND(i, " (the seeds DISAGREE in sign)");
   }
-  if (c->few_seeds)
-    APPEND(i, " [only %zu seed%s: the seed level of this interval rests on too few values; run "
-              "at least %d seeds]",
-           c->seeds, c->seeds == 1 ? "" : "s", LSP_STUDY_MIN_SEEDS);
+  if (c->few_seeds && c->seeds > 1)
+    APPEND(i, " [only %zu seeds: the seed level is a t interval on %zu degrees of freedom, wide "
+              "and resting on seed effects near normal, which so few values cannot check; run at "
+              "least %d seeds]",
+           c->seeds, c->seeds - 1, LSP_STUDY_MIN_SEEDS);
   APPEND(i, ". ");
 }
 
@@ -91,9 +105,14 @@ static void by_eps(lsp_findings *f, size_t i, int m1, int m2) {
     if (e == st->base) continue;
     const lsp_study_cmp *a = &st->cmp[e][m1], *b = m2 >= 0 ? &st->cmp[e][m2] : NULL;
     int v = verdict2(a, lsp_findings_direction(m1), b, b ? lsp_findings_direction(m2) : 0);
-    APPEND(i, "%s ε = %g: %s (Δ %+.4f [%+.4f, %+.4f]", first ? "" : ";", st->eps[e],
-           lsp_finding_word(v), a->diff, a->lo, a->hi);
-    if (b) APPEND(i, ", %+.4f [%+.4f, %+.4f]", b->diff, b->lo, b->hi);
+    char ca[96], cb[96];
+    ci_text(ca, sizeof ca, a);
+    APPEND(i, "%s ε = %g: %s (Δ %+.4f%s", first ? "" : ";", st->eps[e], lsp_finding_word(v),
+           a->diff, ca);
+    if (b) {
+      ci_text(cb, sizeof cb, b);
+      APPEND(i, ", %+.4f%s", b->diff, cb);
+    }
     APPEND(i, ")");
     first = 0;
   }
@@ -102,36 +121,56 @@ static void by_eps(lsp_findings *f, size_t i, int m1, int m2) {
 
 static void design_note(lsp_findings *f, size_t i) {
   const lsp_study *st = &f->study;
-  APPEND(i, "Intervals: two-level paired bootstrap, %zu resamples of the seeds, each drawn seed "
-            "with one of %zu shared example resamples (the same examples for both arms).",
-         st->R, st->B);
+  APPEND(i, "Intervals (DESIGN §9.4): Δ ± √(h_seeds² + h_examples²), h_seeds = t(S − 1, 0.975) "
+            "× the sd of the per-seed differences / √S, h_examples half the width of the 95%% "
+            "percentile interval of the mean difference over %zu shared example resamples (the "
+            "same examples for both arms and every seed); a verdict needs the interval to "
+            "exclude 0 and every seed to agree in sign, and at least two seeds.",
+         st->B);
 }
 
-/* The equivalence rule (DESIGN §9.3) on the stronger attack's comparison
- * c, given the FGSM claim's verdict; *how says why. */
-static int no_gain_verdict(const lsp_study_cmp *c, int fgsm_verdict, const char **how) {
+/* The rule of DESIGN §9.3 on the stronger attack's comparison c against
+ * the FGSM comparison cf at the same ε, given the FGSM claim's verdict;
+ * *how says why. "Lost" and "survives" are the contrasts ½Δ_FGSM − Δ and
+ * Δ − ½Δ_FGSM, judged as directional claims (interval above 0, seeds
+ * agreeing). */
+int lsp_findings_no_gain(const lsp_study_cmp *c, const lsp_study_cmp *cf, size_t B,
+                         int fgsm_verdict, const char **how) {
   const double M = LSP_STUDY_EQ_MARGIN;
+  lsp_study_cmp lost, kept;
+  lsp_study_contrast(cf, 0.5, c, -1.0, B, &lost);
+  lsp_study_contrast(c, 1.0, cf, -0.5, B, &kept);
   const int equivalent = !isnan(c->lo) && c->lo > -M && c->hi < M;
-  const int survives = !isnan(c->lo) && c->lo > M && c->agree;
+  const int beyond = !isnan(c->lo) && c->lo > M && c->agree;
   if (fgsm_verdict != LSP_FINDING_SUPPORTED) {
     *how = "FGSM showed no significant gain to lose";
     return LSP_FINDING_INCONCLUSIVE;
   }
-  if (equivalent) {
-    *how = c->lo > 0 ? "the stronger attack's Δ lies inside the equivalence margin: what is left "
-                       "of the gain is significant but smaller than the margin"
-                     : "the stronger attack's Δ lies inside the equivalence margin: no gain "
-                       "is left";
-    return LSP_FINDING_SUPPORTED;
-  }
-  if (survives) {
+  if (beyond) {
     *how = "a gain larger than the margin survives the stronger attack (the whole interval is "
            "above the margin)";
     return LSP_FINDING_CONTRADICTED;
   }
-  *how = "the stronger attack's interval is neither inside the equivalence margin nor above it "
-         "with the seeds agreeing: inconclusive (absence of evidence is not evidence of "
-         "absence, and a gain that may be below the margin is no proof of a surviving one)";
+  if (lsp_study_verdict(&kept, 1) == LSP_FINDING_SUPPORTED) {
+    *how = "more than half of the FGSM gain survives the stronger attack (Δ − ½Δ_FGSM has its "
+           "interval above 0, the seeds agreeing)";
+    return LSP_FINDING_CONTRADICTED;
+  }
+  if (equivalent && lsp_study_verdict(&lost, 1) == LSP_FINDING_SUPPORTED) {
+    *how = c->lo > 0 ? "the stronger attack's Δ lies inside the equivalence margin and less than "
+                       "half of the FGSM gain is left (½Δ_FGSM − Δ above 0): what is left is "
+                       "significant but small"
+                     : "the stronger attack's Δ lies inside the equivalence margin and less than "
+                       "half of the FGSM gain is left (½Δ_FGSM − Δ above 0)";
+    return LSP_FINDING_SUPPORTED;
+  }
+  *how = equivalent
+             ? "the stronger attack's Δ lies inside the equivalence margin, but that most of the "
+               "FGSM gain is lost is not shown (½Δ_FGSM − Δ does not exclude 0 with the seeds "
+               "agreeing): inconclusive"
+             : "the stronger attack's interval is neither inside the equivalence margin nor above "
+               "it, nor is more than half of the gain shown to survive: inconclusive (absence of "
+               "evidence is not evidence of absence)";
   return LSP_FINDING_INCONCLUSIVE;
 }
 
@@ -173,10 +212,11 @@ static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
                       "unsmoothed model)");
   const double M = LSP_STUDY_EQ_MARGIN;
   const char *how;
-  f->items[i].verdict = no_gain_verdict(c, fgsm_verdict, &how);
+  f->items[i].verdict = lsp_findings_no_gain(c, cf, st->B, fgsm_verdict, &how);
   APPEND(i, "Judged at ε = %g on the area under the accuracy-vs-attack-ε curve over the attack "
-            "grid [%g, %g] (normalized by its width), by an equivalence test: the claim of no "
-            "gain needs the interval inside ±%g (DESIGN §9.3). ",
+            "grid [%g, %g] (normalized by its width): the claim of no gain needs the interval "
+            "inside ±%g and less than half of the FGSM gain left; more than half left, or an "
+            "interval above the margin, contradicts it (DESIGN §9.3). ",
          st->eps[J], s->opts.attack_eps[0], s->opts.attack_eps[s->opts.n_attack_eps - 1], M);
   if (aa)
     APPEND(i, "Judged with AutoAttack (APGD-CE, then APGD-T, then Square; Croce & Hein 2020) on "
@@ -189,13 +229,21 @@ static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
   quote(f, i, c, aa ? "AutoAttack AUC" : "PGD AUC");
   APPEND(i, "Against the FGSM AUC Δ of %+.4f: %s. ", cf->diff, how);
   double r, rlo, rhi;
-  lsp_study_ratio(c, cf, st->R, &r, &rlo, &rhi);
+  lsp_study_ratio(c, cf, st->B, &r, &rlo, &rhi);
   if (isnan(r))
-    APPEND(i, "Ratio of the %s gain to the FGSM gain: undefined (the FGSM Δ interval spans 0). ",
+    APPEND(i, "Ratio of the %s gain to the FGSM gain: undefined (the FGSM Δ has no interval "
+              "excluding 0). ",
            aa ? "AutoAttack" : "PGD");
   else
-    APPEND(i, "Ratio of the %s gain to the FGSM gain: %.2f [%.2f, %.2f]. ",
+    APPEND(i, "Ratio of the %s gain to the FGSM gain: %.2f [%.2f, %.2f] (the ratios ρ whose "
+              "contrast Δ − ρ·Δ_FGSM has an interval holding 0). ",
            aa ? "AutoAttack" : "PGD", r, rlo, rhi);
+  lsp_study_cmp lost;
+  lsp_study_contrast(cf, 0.5, c, -1.0, st->B, &lost);
+  char lci[96];
+  ci_text(lci, sizeof lci, &lost);
+  APPEND(i, "Half the FGSM gain minus the %s gain, ½Δ_FGSM − Δ = %+.4f%s (per-seed signs: %s). ",
+         aa ? "AutoAttack" : "PGD", lost.diff, lci, lsp_study_agreement(&lost));
   if (aa) quote(f, i, &st->cmp[J][LSP_CELL_AUC_PGD], "For comparison, PGD AUC");
   quote(f, i, &st->cmp[J][LSP_CELL_AUC_TRANSFER], "Transfer (PGD crafted on the ε = 0 model) AUC");
   /* gradient masking at every ε: transfer stronger than white-box PGD,
@@ -224,10 +272,12 @@ static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
     const int here = aa && !isnan(st->cmp[e][LSP_CELL_AUC_AA].diff);
     const lsp_study_cmp *ce = &st->cmp[e][here || !aa ? strong : LSP_CELL_AUC_PGD];
     const char *why;
-    int v = no_gain_verdict(ce, lsp_study_verdict(&st->cmp[e][LSP_CELL_AUC_FGSM], 1), &why);
-    APPEND(i, "%s ε = %g: %s (%sΔ %+.4f [%+.4f, %+.4f] against FGSM %+.4f)", first ? "" : ";",
-           st->eps[e], lsp_finding_word(v), aa ? (here ? "AutoAttack " : "PGD ") : "", ce->diff,
-           ce->lo, ce->hi, st->cmp[e][LSP_CELL_AUC_FGSM].diff);
+    const lsp_study_cmp *fe = &st->cmp[e][LSP_CELL_AUC_FGSM];
+    int v = lsp_findings_no_gain(ce, fe, st->B, lsp_study_verdict(fe, 1), &why);
+    char ci[96];
+    ci_text(ci, sizeof ci, ce);
+    APPEND(i, "%s ε = %g: %s (%sΔ %+.4f%s against FGSM %+.4f)", first ? "" : ";", st->eps[e],
+           lsp_finding_word(v), aa ? (here ? "AutoAttack " : "PGD ") : "", ce->diff, ci, fe->diff);
     first = 0;
   }
   APPEND(i, ". ");

@@ -3,9 +3,9 @@
  * never canned text): accuracy, calibration, cluster tightness, FGSM, and
  * whether the FGSM gain survives stronger attacks. Each claim is judged on
  * a summary declared in DESIGN §9.2 before any data were looked at, at the
- * ε LSP_STUDY_JUDGED_EPS of the grid (else the first smoothed ε), by the
- * two-level paired bootstrap interval of Δ = smoothed − unsmoothed, and is
- * reported for every smoothed ε. */
+ * smoothed ε nearest LSP_STUDY_JUDGED_EPS (lsp_study_judged_eps), by the
+ * interval of Δ = smoothed − unsmoothed of DESIGN §9.4, and is reported for
+ * every smoothed ε. */
 #ifndef LSP_FINDINGS_H
 #define LSP_FINDINGS_H
 
@@ -32,5 +32,12 @@ void lsp_findings_release(lsp_findings *f);
 /* The verdict of study comparison (eps index e, summary m) for the claim's
  * direction, as lsp_findings uses it (the json's per-ε verdicts). */
 int lsp_findings_direction(int summary); /* +1, -1, 0: not a claim's summary */
+
+/* The verdict of "the FGSM gain does not survive stronger attacks" at one
+ * ε (DESIGN §9.3): strong is the stronger attack's AUC comparison, fgsm the
+ * FGSM one (the same ε and seeds), B the example resamples, fgsm_verdict
+ * the FGSM claim's verdict there; *how says why (static text). */
+int lsp_findings_no_gain(const lsp_study_cmp *strong, const lsp_study_cmp *fgsm, size_t B,
+                         int fgsm_verdict, const char **how);
 
 #endif

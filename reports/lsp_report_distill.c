@@ -559,6 +559,7 @@ distill:
     lsp_json_key(j, K(DI_FINDING));
     lsp_json_obj_begin(j);
     lsp_json_key_str(j, K(F_TOPIC), "distillation");
+    lsp_json_key_num(j, K(F_JUDGED_EPS), D->verdict_eps);
     lsp_json_key_str(j, K(F_CLAIM), D->verdict.claim);
     lsp_json_key_str(j, K(F_VERDICT), lsp_finding_word(D->verdict.verdict));
     lsp_json_key_str(j, K(F_EVIDENCE), D->verdict.evidence);

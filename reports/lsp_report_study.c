@@ -1,6 +1,6 @@
 /* lsp_report_study.c — the "study" object of results.json (DESIGN §4 and
  * §9): the cells' summaries, the trends against ε with their seed spread,
- * and every comparison with ε = 0 with its two-level bootstrap interval and
+ * and every comparison with ε = 0 with its interval (DESIGN §9.4) and
  * the verdict its summary would give. Keys from lsp_results_schema.h. */
 #include <math.h>
 
@@ -19,7 +19,6 @@ void lsp_report_study_json(lsp_json *j, const lsp_run_state *s, const lsp_findin
   lsp_json_arr_begin(j);
   for (int m = 0; m < LSP_CELL_NSTAT; m++) lsp_json_str(j, lsp_cell_stat_name(m));
   lsp_json_arr_end(j);
-  lsp_json_key_int(j, K(SY_RESAMPLES), (long long)st->R);
   lsp_json_key_int(j, K(SY_EXAMPLE_RESAMPLES), (long long)st->B);
   lsp_json_key_num(j, K(SY_MARGIN), LSP_STUDY_EQ_MARGIN);
   lsp_json_key_num(j, K(SY_JUDGED_EPS), st->judged < st->n_eps ? st->eps[st->judged] : NAN);
@@ -76,6 +75,9 @@ void lsp_report_study_json(lsp_json *j, const lsp_run_state *s, const lsp_findin
       lsp_json_key_num(j, K(SC_DIFF), c->diff);
       double ci[2] = {c->lo, c->hi};
       lsp_json_key_nums(j, K(SC_CI), ci, 2);
+      lsp_json_key_num(j, K(SC_SD_SEED), c->sd_seed);
+      lsp_json_key_num(j, K(SC_HALF_SEED), c->half_seed);
+      lsp_json_key_num(j, K(SC_HALF_EXAMPLE), c->half_ex);
       lsp_json_key_nums(j, K(SC_PER_SEED), c->per_seed, c->seeds);
       lsp_json_key_bool(j, K(SC_AGREE), c->agree);
       lsp_json_key_bool(j, K(SC_FEW_SEEDS), c->few_seeds);

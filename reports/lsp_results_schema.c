@@ -224,7 +224,7 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     /* the study: optional, so results of earlier versions still read */
     F(LSP_RF_STUDY, ROOT, "study", OBJ, OPT, STUDY),
     V(LSP_RF_SY_SUMMARIES, STUDY, "summaries", ARR, 0),
-    V(LSP_RF_SY_RESAMPLES, STUDY, "resamples", INT, 0),
+    V(LSP_RF_SY_RESAMPLES, STUDY, "resamples", INT, OPT), /* earlier versions' bootstrap */
     V(LSP_RF_SY_EXAMPLE_RESAMPLES, STUDY, "example_resamples", INT, 0),
     V(LSP_RF_SY_MARGIN, STUDY, "equivalence_margin", NUM, 0),
     V(LSP_RF_SY_JUDGED_EPS, STUDY, "judged_eps", NUM, NUL),
@@ -257,6 +257,9 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     V(LSP_RF_SC_AGREE, SCMP, "seeds_agree", BOOL, 0),
     V(LSP_RF_SC_FEW_SEEDS, SCMP, "few_seeds", BOOL, 0),
     V(LSP_RF_SC_VERDICT, SCMP, "verdict", STR, OPT | NUL),
+    V(LSP_RF_SC_SD_SEED, SCMP, "sd_seed", NUM, OPT | NUL),
+    V(LSP_RF_SC_HALF_SEED, SCMP, "half_seed", NUM, OPT | NUL),
+    V(LSP_RF_SC_HALF_EXAMPLE, SCMP, "half_example", NUM, OPT | NUL),
 };
 #undef F
 #undef V

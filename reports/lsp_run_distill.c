@@ -16,6 +16,7 @@
 #include "core/base/lsp_util.h"
 #include "reports/lsp_cache.h"
 #include "reports/lsp_run_int.h"
+#include "reports/lsp_study.h"
 
 static void say(lsp_run_log_fn fn, void *user, int level, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -299,14 +300,23 @@ static int compare_and_judge(lsp_run_state *s) {
   const lsp_run_opts *o = &s->opts;
   const size_t ne = o->n_smoothing, nt = s->data.test.n;
   int st;
-  size_t judge = SIZE_MAX; /* the eps index the verdict is about */
+  size_t judge = SIZE_MAX; /* the eps index the verdict is about: the study's */
+  const double judged = lsp_study_judged_eps(o->smoothing, ne);
   for (size_t ei = 0; ei < ne && judge == SIZE_MAX; ei++)
-    if (o->smoothing[ei] != 0) judge = ei;
+    if (o->smoothing[ei] == judged) judge = ei;
   lsp_distill_evidence ev;
   memset(&ev, 0, sizeof ev);
   ev.student = D->student_arch;
   ev.resamples = o->bootstrap;
-  for (size_t si = 0; si < o->n_seeds; si++) {
+  size_t order[LSP_DISTILL_MAX_SEEDS]; /* seeds ascending: the per-seed lists' order */
+  const size_t nseed = o->n_seeds < LSP_DISTILL_MAX_SEEDS ? o->n_seeds : LSP_DISTILL_MAX_SEEDS;
+  for (size_t i = 0; i < nseed; i++) {
+    size_t j = i;
+    for (; j > 0 && o->seeds[order[j - 1]] > o->seeds[i]; j--) order[j] = order[j - 1];
+    order[j] = i;
+  }
+  for (size_t oi = 0; oi < nseed; oi++) {
+    const size_t si = order[oi];
     size_t z = SIZE_MAX;
     for (size_t ei = 0; ei < ne; ei++)
       if (o->smoothing[ei] == 0) z = si * ne + ei;
@@ -318,7 +328,10 @@ static int compare_and_judge(lsp_run_state *s) {
       const lsp_run_dteacher *d0 = &D->teachers[z];
       const lsp_run_student *a = &D->students[dt->student[dt->best]],
                             *b = &D->students[d0->student[d0->best]];
-      uint64_t seed = s->models[dt->teacher].seed * 7919ull + 5 + ei;
+      /* from the values, never a position in the grid: the seed and ε's bits */
+      uint64_t eb;
+      memcpy(&eb, &o->smoothing[ei], sizeof eb);
+      uint64_t seed = lsp_splitmix64(s->models[dt->teacher].seed * 7919ull ^ lsp_splitmix64(eb));
       if ((st = lsp_boot_paired_diff(a->test_correct, b->test_correct, nt,
                                      (int)o->bootstrap, seed, &dt->diff,
                                      &dt->lo, &dt->hi)) ||
@@ -361,6 +374,7 @@ static int compare_and_judge(lsp_run_state *s) {
   }
   if (ev.nseeds) {
     lsp_distill_finding(&ev, &D->verdict);
+    D->verdict_eps = ev.eps;
     D->has_verdict = 1;
   }
   return LSP_OK;

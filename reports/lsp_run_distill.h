@@ -90,6 +90,7 @@ typedef struct {
   lsp_run_dteacher *teachers; /* owned: seed-major, ε in the run's order  */
   lsp_distill_verdict verdict;
   int has_verdict; /* a smoothed and an unsmoothed teacher exist  */
+  double verdict_eps; /* the ε it is judged at (the study's, §9.2) */
   double seconds;  /* the section's wall time (training included) */
 } lsp_run_distill;
 

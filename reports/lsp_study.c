@@ -1,10 +1,9 @@
-/* lsp_study.c — trends and two-level paired bootstrap comparisons from cell
- * results (lsp_study.h). One resampling stream per smoothed ε serves every
- * summary, so the draws of two summaries at the same r are paired (the
- * ratio of two gains has an interval). */
+/* lsp_study.c — trends and the comparisons of every smoothed ε with ε = 0
+ * from cell results (lsp_study.h): per-seed differences, their t interval
+ * combined with the example level of the cells' shared resamples. */
 #include "reports/lsp_study.h"
 
-#include <gsl/gsl_rng.h>
+#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +12,6 @@
 #include "core/base/lsp_io.h"
 #include "core/base/lsp_util.h"
 #include "reports/lsp_html.h"
-
-/* resamples between two polls of the interrupt flag: a poll costs far less
- * than one resample's S·M differences, the flag is seen within 256 of them */
-#define LSP_STUDY_POLL 256
 
 static size_t eps_index(const lsp_study *s, double eps) {
   for (size_t i = 0; i < s->n_eps; i++)
@@ -46,8 +41,8 @@ void lsp_study_free(lsp_study *s) {
   if (!s) return;
   for (size_t e = 0; e < LSP_STUDY_MAX_EPS; e++)
     for (size_t m = 0; m < LSP_CELL_NSTAT; m++) {
-      free(s->cmp[e][m].draws);
-      s->cmp[e][m].draws = NULL;
+      free(s->cmp[e][m].ex);
+      s->cmp[e][m].ex = NULL;
     }
 }
 
@@ -77,7 +72,7 @@ static void trends(const lsp_cell_result *cells, size_t n, lsp_study *s) {
     }
 }
 
-/* the pairs (smoothed cell, base cell) of ε index e, in seed order */
+/* the pairs (smoothed cell, base cell) of ε index e, seeds ascending */
 static size_t pairs_of(const lsp_cell_result *cells, size_t n, const lsp_study *s, size_t e,
                        const lsp_cell_result **a, const lsp_cell_result **b) {
   size_t k = 0;
@@ -91,6 +86,14 @@ static size_t pairs_of(const lsp_cell_result *cells, size_t n, const lsp_study *
         break;
       }
   }
+  for (size_t i = 1; i < k; i++) /* insertion sort by seed: k ≤ 16 */
+    for (size_t j = i; j > 0 && a[j - 1]->key.seed > a[j]->key.seed; j--) {
+      const lsp_cell_result *ta = a[j], *tb = b[j];
+      a[j] = a[j - 1];
+      b[j] = b[j - 1];
+      a[j - 1] = ta;
+      b[j - 1] = tb;
+    }
   return k;
 }
 
@@ -104,73 +107,107 @@ const char *lsp_study_agreement(const lsp_study_cmp *c) {
   return c->diff != 0 && ties > 0 && ties + with == c->seeds ? "tied" : "disagree";
 }
 
+void lsp_study_interval(lsp_study_cmp *c, const double *d, size_t S, double diff, const double *ex,
+                        size_t B) {
+  size_t pos = 0, neg = 0;
+  double sum = 0;
+  S = S > 16 ? 16 : S;
+  c->seeds = S;
+  c->few_seeds = S < LSP_STUDY_MIN_SEEDS;
+  for (size_t k = 0; k < S; k++) {
+    c->per_seed[k] = d[k];
+    pos += d[k] > 0;
+    neg += d[k] < 0;
+    sum += d[k];
+  }
+  c->diff = diff;
+  c->agree = S > 0 && ((diff > 0 && pos == S) || (diff < 0 && neg == S));
+  c->sd_seed = c->half_seed = c->half_ex = c->lo = c->hi = NAN;
+  double v[LSP_STUDY_MAX_B];
+  size_t n = 0;
+  for (size_t b = 0; b < B && b < LSP_STUDY_MAX_B; b++)
+    if (!isnan(ex[b])) v[n++] = ex[b];
+  if (n) {
+    double qlo, qhi;
+    percentiles(v, n, &qlo, &qhi);
+    c->half_ex = (qhi - qlo) / 2;
+  }
+  if (S < 2 || isnan(diff)) return;
+  double mu = sum / (double)S, ss = 0;
+  for (size_t k = 0; k < S; k++) ss += (d[k] - mu) * (d[k] - mu);
+  c->sd_seed = sqrt(ss / (double)(S - 1));
+  c->half_seed = gsl_cdf_tdist_Pinv(0.975, (double)(S - 1)) * c->sd_seed / sqrt((double)S);
+  if (isnan(c->half_ex)) return;
+  double h = sqrt(c->half_seed * c->half_seed + c->half_ex * c->half_ex);
+  c->lo = diff - h;
+  c->hi = diff + h;
+}
+
 static int compare_eps(const lsp_cell_result *cells, size_t n, lsp_study *s, size_t e) {
   const lsp_cell_result *a[16], *b[16];
   size_t S = pairs_of(cells, n, s, e, a, b);
-  const size_t R = s->R, B = s->B, M = LSP_CELL_NSTAT;
+  const size_t B = s->B, M = LSP_CELL_NSTAT;
+  if (lsp_interrupted()) return lsp_fail(LSP_EINTR, "study: interrupted");
   for (size_t m = 0; m < M; m++) {
     lsp_study_cmp *c = &s->cmp[e][m];
     c->eps = s->eps[e];
-    c->seeds = S;
-    c->few_seeds = S < LSP_STUDY_MIN_SEEDS;
-    double sa = 0, sb = 0;
-    size_t pos = 0, neg = 0;
+    double sa = 0, sb = 0, d[16];
     for (size_t k = 0; k < S; k++) {
       sa += a[k]->value[m];
       sb += b[k]->value[m];
-      c->per_seed[k] = lsp_study_tied_diff(a[k]->value[m], b[k]->value[m]);
-      pos += c->per_seed[k] > 0;
-      neg += c->per_seed[k] < 0;
+      d[k] = lsp_study_tied_diff(a[k]->value[m], b[k]->value[m]);
     }
     c->mean_eps = S ? sa / (double)S : NAN;
     c->mean_base = S ? sb / (double)S : NAN;
-    c->diff = lsp_study_tied_diff(c->mean_eps, c->mean_base);
-    c->agree = S > 0 && ((c->diff > 0 && pos == S) || (c->diff < 0 && neg == S));
-    if (!(c->draws = malloc(R * sizeof *c->draws))) return lsp_fail(LSP_ENOMEM, "out of memory");
-  }
-  gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
-  if (!g) return lsp_fail(LSP_ENOMEM, "out of memory");
-  gsl_rng_set(g, (unsigned long)(lsp_splitmix64(LSP_STUDY_SEED ^ lsp_splitmix64(e)) & 0xffffffffUL));
-  size_t pick[16], bb[16];
-  for (size_t r = 0; r < R; r++) {
-    if (r % LSP_STUDY_POLL == 0 && lsp_interrupted()) { /* the host's interruption */
-      gsl_rng_free(g);
-      return lsp_fail(LSP_EINTR, "study: interrupted");
+    if (!(c->ex = malloc((B ? B : 1) * sizeof *c->ex))) return lsp_fail(LSP_ENOMEM, "out of memory");
+    for (size_t r = 0; r < B; r++) {
+      double x = 0;
+      for (size_t k = 0; k < S; k++)
+        x += lsp_study_tied_diff(a[k]->resample[r * M + m], b[k]->resample[r * M + m]);
+      c->ex[r] = S ? x / (double)S : NAN;
     }
-    for (size_t k = 0; k < S; k++) {
-      pick[k] = gsl_rng_uniform_int(g, (unsigned long)S);
-      bb[k] = gsl_rng_uniform_int(g, (unsigned long)B);
-    }
-    for (size_t m = 0; m < M; m++) {
-      double d = 0;
-      for (size_t k = 0; k < S; k++) {
-        const lsp_cell_result *x = a[pick[k]], *y = b[pick[k]];
-        d += lsp_study_tied_diff(x->resample[bb[k] * M + m], y->resample[bb[k] * M + m]);
-      }
-      s->cmp[e][m].draws[r] = S ? d / (double)S : NAN;
-    }
+    lsp_study_interval(c, d, S, lsp_study_tied_diff(c->mean_eps, c->mean_base), c->ex, B);
   }
-  gsl_rng_free(g);
-  double *tmp = malloc(R * sizeof *tmp);
-  if (!tmp) return lsp_fail(LSP_ENOMEM, "out of memory");
-  for (size_t m = 0; m < M; m++) {
-    memcpy(tmp, s->cmp[e][m].draws, R * sizeof *tmp);
-    percentiles(tmp, R, &s->cmp[e][m].lo, &s->cmp[e][m].hi);
-    if (isnan(s->cmp[e][m].diff)) s->cmp[e][m].lo = s->cmp[e][m].hi = NAN;
-  }
-  free(tmp);
   return LSP_OK;
+}
+
+void lsp_study_contrast(const lsp_study_cmp *x, double a, const lsp_study_cmp *y, double b,
+                        size_t B, lsp_study_cmp *out) {
+  memset(out, 0, sizeof *out);
+  out->eps = x->eps;
+  out->mean_eps = a * x->mean_eps + b * y->mean_eps;
+  out->mean_base = a * x->mean_base + b * y->mean_base;
+  double d[16], ex[LSP_STUDY_MAX_B];
+  size_t S = x->seeds < y->seeds ? x->seeds : y->seeds;
+  for (size_t k = 0; k < S; k++) d[k] = lsp_study_tied_diff(a * x->per_seed[k], -b * y->per_seed[k]);
+  B = B > LSP_STUDY_MAX_B ? LSP_STUDY_MAX_B : B;
+  for (size_t r = 0; r < B; r++)
+    ex[r] = x->ex && y->ex ? a * x->ex[r] + b * y->ex[r] : NAN;
+  lsp_study_interval(out, d, S, lsp_study_tied_diff(a * x->diff, -b * y->diff), ex, B);
+}
+
+double lsp_study_judged_eps(const double *eps, size_t n) {
+  double best = NAN, dist = INFINITY;
+  for (size_t i = 0; i < n; i++) {
+    if (eps[i] == 0 || isnan(eps[i])) continue;
+    double d = fabs(eps[i] - LSP_STUDY_JUDGED_EPS);
+    if (d < dist || (d == dist && eps[i] > best)) {
+      best = eps[i];
+      dist = d;
+    }
+  }
+  return best;
 }
 
 int lsp_study_compute(const lsp_cell_result *cells, size_t n, lsp_study *out) {
   memset(out, 0, sizeof *out);
   if (n == 0) return lsp_fail(LSP_EINVAL, "study: no cells");
   out->B = cells[0].B;
-  out->R = LSP_STUDY_RESAMPLES;
   unsigned long seeds[64];
   size_t ns = 0;
   for (size_t i = 0; i < n; i++) {
-    if (cells[i].B != out->B || !cells[i].resample || strcmp(cells[i].key.arch, cells[0].key.arch)) {
+    if (cells[i].B != out->B || out->B > LSP_STUDY_MAX_B || !cells[i].resample ||
+        strcmp(cells[i].key.arch, cells[0].key.arch)) {
       memset(out, 0, sizeof *out);
       return lsp_fail(LSP_EINVAL, "study: cell %zu has %zu resamples or another architecture", i,
                       cells[i].B);
@@ -189,13 +226,7 @@ int lsp_study_compute(const lsp_cell_result *cells, size_t n, lsp_study *out) {
   out->n_seeds = ns;
   out->base = eps_index(out, 0.0);
   if (out->base == SIZE_MAX) out->base = out->n_eps;
-  out->judged = eps_index(out, LSP_STUDY_JUDGED_EPS);
-  if (out->judged == SIZE_MAX)
-    for (size_t e = 0; e < out->n_eps; e++)
-      if (e != out->base) {
-        out->judged = e;
-        break;
-      }
+  out->judged = eps_index(out, lsp_study_judged_eps(out->eps, out->n_eps));
   trends(cells, n, out);
   if (out->base == out->n_eps) return LSP_OK;
   for (size_t e = 0; e < out->n_eps; e++) {
@@ -221,16 +252,42 @@ int lsp_study_ratio_defined(const lsp_study_cmp *den) {
   return den->diff != 0 && (den->lo > 0 || den->hi < 0); /* false on NaN */
 }
 
-void lsp_study_ratio(const lsp_study_cmp *num, const lsp_study_cmp *den, size_t R, double *ratio,
+/* whether ρ is in the ratio's interval: num − ρ·den's interval holds 0 */
+static int ratio_holds(const lsp_study_cmp *num, const lsp_study_cmp *den, size_t B, double rho) {
+  lsp_study_cmp c;
+  lsp_study_contrast(num, 1.0, den, -rho, B, &c);
+  return !(c.lo > 0 || c.hi < 0);
+}
+
+/* the end of the ratio's interval from r (inside) in direction dir */
+static double ratio_end(const lsp_study_cmp *num, const lsp_study_cmp *den, size_t B, double r,
+                        double dir) {
+  double step = 1e-3 * (fabs(r) > 1 ? fabs(r) : 1), in = r, out;
+  for (;;) {
+    out = r + dir * step;
+    if (!ratio_holds(num, den, B, out)) break;
+    in = out;
+    if (step > 1e6) return dir * INFINITY;
+    step *= 2;
+  }
+  for (int it = 0; it < 200 && fabs(out - in) > 1e-9 * (fabs(in) > 1 ? fabs(in) : 1); it++) {
+    double mid = in + (out - in) / 2;
+    if (ratio_holds(num, den, B, mid))
+      in = mid;
+    else
+      out = mid;
+  }
+  return in;
+}
+
+void lsp_study_ratio(const lsp_study_cmp *num, const lsp_study_cmp *den, size_t B, double *ratio,
                      double *lo, double *hi) {
   *ratio = *lo = *hi = NAN;
-  if (!lsp_study_ratio_defined(den) || !num->draws || !den->draws) return;
+  if (!lsp_study_ratio_defined(den) || isnan(num->diff)) return;
   *ratio = num->diff / den->diff;
-  double *v = malloc(R * sizeof *v);
-  if (!v) return;
-  for (size_t r = 0; r < R; r++) v[r] = den->draws[r] != 0 ? num->draws[r] / den->draws[r] : NAN;
-  percentiles(v, R, lo, hi);
-  free(v);
+  if (!ratio_holds(num, den, B, *ratio)) return; /* no interval: NaN ends */
+  *lo = ratio_end(num, den, B, *ratio, -1);
+  *hi = ratio_end(num, den, B, *ratio, 1);
 }
 
 void lsp_study_cell_interval(const lsp_cell_result *r, int m, double *lo, double *hi) {

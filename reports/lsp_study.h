@@ -1,22 +1,21 @@
 /* lsp_study.h — the study's aggregation: from cell results only
  * (lsp_cell.h), the trend of every summary against ε (mean and seed
- * spread), and every smoothed ε compared with ε = 0 by a two-level paired
- * bootstrap (DESIGN §9.4):
+ * spread), and every smoothed ε compared with ε = 0 (DESIGN §9.4):
  *
- *   for r = 1..R:  draw S seeds with replacement from the S seeds that have
- *                  both cells; for each drawn seed draw one example resample
- *                  b uniformly from the cells' B shared resamples (the same b,
- *                  hence the same example indices, for both arms);
- *                  Δ_r = mean over the drawn seeds of
- *                        stat(ε, seed)[b] − stat(0, seed)[b]
- *   the interval is the 2.5% and 97.5% percentile of the R values of Δ_r.
+ *   Δ_k      = stat(ε, seed k) − stat(0, seed k), the per-seed differences
+ *   Δ        = mean(ε) − mean(0) over the S seeds that have both cells
+ *   D_b      = mean over the seeds of resample_b(ε, k) − resample_b(0, k),
+ *              b = 1..B, the same b (the same examples) for every seed and arm
+ *   h_seed   = t_{S−1, 0.975} · sd(Δ_k) / √S
+ *   h_ex     = (q97.5(D_b) − q2.5(D_b)) / 2
+ *   interval = Δ ± √(h_seed² + h_ex²)
  *
- * The point Δ is mean(ε) − mean(0) over the same seeds, and those two means
- * are the values a finding quotes. The seeds "agree" when every per-seed
- * difference has the sign of Δ (a difference within rounding of 0 is a tie,
- * lsp_study_tied_diff, and a tie has no sign). R = LSP_STUDY_RESAMPLES, drawn from a GSL
- * mt19937 seeded from (LSP_STUDY_SEED, ε index, stat), so the intervals
- * depend on nothing but the cell results. */
+ * The verdicts rest on that interval (none with one seed: the seed-to-seed
+ * spread is unknown). The seeds "agree" when every per-seed difference has
+ * the sign of Δ (a difference within rounding of 0 is a tie,
+ * lsp_study_tied_diff, and a tie has no sign). Seeds are taken in ascending
+ * order and nothing is random, so the result depends only on the set of
+ * cells, never on the order of the grid or of the seed list. */
 #ifndef LSP_STUDY_H
 #define LSP_STUDY_H
 
@@ -24,13 +23,12 @@
 
 #include "reports/lsp_cell.h"
 
-#define LSP_STUDY_RESAMPLES 4000
-#define LSP_STUDY_SEED 0x57d1ull
-#define LSP_STUDY_MIN_SEEDS 3        /* fewer: the interval says so          */
+#define LSP_STUDY_MIN_SEEDS 5        /* fewer: the evidence says so          */
 #define LSP_STUDY_EQ_MARGIN 0.02     /* equivalence margin of an attack AUC  */
-#define LSP_STUDY_JUDGED_EPS 0.1     /* the ε a verdict rests on, if in grid */
+#define LSP_STUDY_JUDGED_EPS 0.1     /* the ε a verdict rests on: nearest it */
 #define LSP_STUDY_MAX_EPS 16
 #define LSP_STUDY_TIE_REL 1e-12      /* |a − b| ≤ this·(|a| + |b|): a tie   */
+#define LSP_STUDY_MAX_B 1000         /* example resamples per cell, at most  */
 
 /* one summary at one ε, over the seeds */
 typedef struct {
@@ -43,11 +41,14 @@ typedef struct {
   double eps;
   size_t seeds;              /* seeds with both cells                      */
   double mean_eps, mean_base;/* the aggregates the Δ comes from            */
-  double diff, lo, hi;       /* Δ and its two-level bootstrap interval     */
-  double per_seed[16];       /* per-seed differences, in seed order        */
+  double diff, lo, hi;       /* Δ and the interval the verdict uses (NaN
+                                with one seed)                             */
+  double sd_seed;            /* sd of the per-seed differences (NaN: S < 2) */
+  double half_seed, half_ex; /* the two half-widths the interval combines  */
+  double per_seed[16];       /* per-seed differences, seeds ascending      */
   int agree;                 /* every per-seed difference has Δ's sign     */
   int few_seeds;             /* seeds < LSP_STUDY_MIN_SEEDS                */
-  double *draws;             /* owned: the R values of Δ_r (for ratios)     */
+  double *ex;                /* owned: the B values D_b (for contrasts)    */
 } lsp_study_cmp;
 
 typedef struct {
@@ -57,14 +58,15 @@ typedef struct {
   size_t judged;                        /* index the verdicts rest on     */
   lsp_study_trend trend[LSP_STUDY_MAX_EPS][LSP_CELL_NSTAT];
   lsp_study_cmp cmp[LSP_STUDY_MAX_EPS][LSP_CELL_NSTAT]; /* [base] unused  */
-  size_t n_seeds, B, R;
+  size_t n_seeds, B;
 } lsp_study;
 
 /* Aggregate n cell results of one architecture. The grid is the cells'
- * distinct ε in first-seen order; a cell whose B differs from the first's
- * is refused (LSP_EINVAL). The bootstrap loop polls lsp_interrupted() and
- * stops with LSP_EINTR. On any error *out is left zeroed (nothing to free,
- * no partial result). */
+ * distinct ε in first-seen order (the order of the tables; no number
+ * depends on it); a cell whose B differs from the first's, or B above
+ * LSP_STUDY_MAX_B, is refused (LSP_EINVAL). Each ε's comparison polls
+ * lsp_interrupted() and stops with LSP_EINTR. On any error *out is left
+ * zeroed (nothing to free, no partial result). */
 int lsp_study_compute(const lsp_cell_result *cells, size_t n, lsp_study *out);
 void lsp_study_free(lsp_study *s);
 
@@ -79,6 +81,27 @@ double lsp_study_tied_diff(double a, double b);
  * "disagree" (some have the other sign, or Δ is itself a tie). */
 const char *lsp_study_agreement(const lsp_study_cmp *c);
 
+/* The ε the verdicts are judged at, from the grid's n values (order
+ * irrelevant): the smoothed ε (≠ 0) nearest LSP_STUDY_JUDGED_EPS by
+ * |ε − 0.1| in double precision, the larger on an exact tie; NaN when
+ * none is smoothed. */
+double lsp_study_judged_eps(const double *eps, size_t n);
+
+/* The interval of a comparison from its parts: per-seed differences d
+ * (S of them), the point Δ, and the B example-level values D_b (NaN ones
+ * skipped). Sets c->diff, per_seed, seeds, agree, few_seeds, sd_seed,
+ * half_seed, half_ex, lo and hi as lsp_study_compute does (B ≤
+ * LSP_STUDY_MAX_B). With S < 2, a NaN Δ or no finite D_b: lo = hi = NaN. */
+void lsp_study_interval(lsp_study_cmp *c, const double *d, size_t S, double diff, const double *ex,
+                        size_t B);
+
+/* The comparison of the contrast a·Δ_x + b·Δ_y of two comparisons at the
+ * same ε (the same seeds): per seed, per example resample and in its point
+ * the same combination, and its interval by lsp_study_interval. *out owns
+ * nothing (ex NULL). */
+void lsp_study_contrast(const lsp_study_cmp *x, double a, const lsp_study_cmp *y, double b,
+                        size_t B, lsp_study_cmp *out);
+
 /* Verdict of a directional claim on comparison c: direction +1 when
  * larger is better, -1 when smaller is. Supported / contradicted only when
  * the interval excludes 0 and the seeds agree in sign; else inconclusive.
@@ -92,14 +115,15 @@ int lsp_study_verdict(const lsp_study_cmp *c, int direction);
  * has none or the summary was not measured). */
 void lsp_study_cell_interval(const lsp_cell_result *r, int m, double *lo, double *hi);
 
-/* Whether a ratio over den is defined: den's Δ interval excludes 0. When
- * it spans 0 some draws of den pass through 0 and the resampled ratios
- * through ±∞, so their percentiles need not even hold the point. */
+/* Whether a ratio over den is defined: den's Δ interval excludes 0 (not
+ * with one seed). When it spans 0 the set of ratios below is unbounded. */
 int lsp_study_ratio_defined(const lsp_study_cmp *den);
 
-/* The ratio of two comparisons' Δ (num/den) and its interval from the
- * paired draws (same r); all three NaN unless lsp_study_ratio_defined(den). */
-void lsp_study_ratio(const lsp_study_cmp *num, const lsp_study_cmp *den, size_t R, double *ratio,
+/* The ratio ρ = Δ_num / Δ_den and its interval by test inversion (Fieller):
+ * the ρ whose contrast Δ_num − ρ·Δ_den has an interval
+ * (lsp_study_contrast) holding 0, found by bisection to 1e-9 relative; an
+ * end beyond 10^6 is ±∞. All three NaN unless lsp_study_ratio_defined(den). */
+void lsp_study_ratio(const lsp_study_cmp *num, const lsp_study_cmp *den, size_t B, double *ratio,
                      double *lo, double *hi);
 
 #endif

@@ -5,9 +5,9 @@
 # format, its FNV-1a checksum recomputed; (2) each cell's accuracy, NLL, ECE
 # and debiased ℓ2 ECE recomputed from the dumped test logits and labels;
 # (3) the study's means, per-seed differences and sign agreement recomputed
-# from the cells, and its two-level paired bootstrap redone with NumPy's own
-# generator from the cells' resamples (the bounds must agree within Monte
-# Carlo error); (4) the cluster summaries' resamples centred on their point
+# from the cells, and the interval of DESIGN §9.4 (the t half-width of the
+# per-seed differences with the example level of the shared resamples)
+# recomputed from the cells' resamples; (4) the cluster summaries' resamples centred on their point
 # values; (5) the calibration errors' per-cell intervals: the cell's stored
 # test inversion, the per-model calibration's interval in results.json.
 . "$(dirname "$0")/e2e_common.sh"
@@ -113,14 +113,11 @@ for (eps, seed), c in cells.items():
         assert got_ci == want and inf([sc["lo"][j], sc["hi"][j]]) == want, (tag, key, got_ci, want)
     assert np.isnan(np.delete(c["ci"], [names.index(k) for k in ("ece", "ece_debiased", "ece_t")], 0)).all()
 
-# (3) the study from the cells
+# (3) the study from the cells: Δ ± √(h_seeds² + h_examples²) (DESIGN §9.4)
 cmp = {(x["summary"], x["eps"]): x for x in st["comparisons"]}
-rng = np.random.default_rng(12345)
-R = 4000
+T2 = 4.302652729911275  # t quantile 0.975, 2 degrees of freedom
 for eps in (0.1, 0.3):
     seeds = [1, 2, 3]
-    pick = rng.integers(0, 3, size=(R, 3))
-    bb = rng.integers(0, 80, size=(R, 3))
     for j, key in enumerate(names):
         a = np.array([cells[(eps, s)]["values"][j] for s in seeds])
         b = np.array([cells[(0.0, s)]["values"][j] for s in seeds])
@@ -135,11 +132,16 @@ for eps in (0.1, 0.3):
         assert x["seeds_agree"] == agree, (key, eps)
         ra = np.stack([cells[(eps, s)]["res"][:, j] for s in seeds])  # seeds × B
         rb = np.stack([cells[(0.0, s)]["res"][:, j] for s in seeds])
-        draws = (ra[pick, bb] - rb[pick, bb]).mean(axis=1)
-        lo, hi = np.percentile(draws, [2.5, 97.5])
-        w = max(hi - lo, 1e-12)
-        assert abs(x["ci"][0] - lo) < 0.25 * w + 1e-12 and abs(x["ci"][1] - hi) < 0.25 * w + 1e-12, \
-            (key, eps, x["ci"], (lo, hi))
+        D = (ra - rb).mean(axis=0)
+        D = D[~np.isnan(D)]
+        q = np.percentile(D, [2.5, 97.5])
+        hx = (q[1] - q[0]) / 2
+        hs = T2 * d.std(ddof=1) / math.sqrt(3)
+        h = math.sqrt(hs * hs + hx * hx)
+        tol = 1e-9 * max(abs(h), 1e-3)
+        assert abs(x["half_example"] - hx) < tol and abs(x["half_seed"] - hs) < tol, (key, eps)
+        assert abs(x["ci"][0] - (x["diff"] - h)) < tol and abs(x["ci"][1] - (x["diff"] + h)) < tol, \
+            (key, eps, x["ci"], h)
 print("   9 cells, 13 summaries, 2 smoothed ε checked")
 PY
 finish

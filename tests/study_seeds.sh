@@ -39,7 +39,7 @@ $PY - "$SCR/a/results.json" <<'PY' && ok "findings quote the study's aggregates;
 import json, sys
 r = json.load(open(sys.argv[1]))
 s = r["study"]
-assert s["judged_eps"] == 0.1 and s["resamples"] >= 1000 and s["example_resamples"] == 50
+assert s["judged_eps"] == 0.1 and "resamples" not in s and s["example_resamples"] == 50
 assert len(s["cells"]) == 12
 # the robustness finding is judged with AutoAttack, run on the ε = 0 and 0.1 cells
 rob = next(f for f in r["findings"] if f["topic"] == "pgd")
@@ -52,7 +52,7 @@ for e in (0.05, 0.1, 0.2):
         assert (m, e) in cmp, (m, e)
         c = cmp[(m, e)]
         if c["mean"] is not None:
-            assert c["seeds"] == 3 and not c["few_seeds"]
+            assert c["seeds"] == 3 and c["few_seeds"]  # fewer than 5 seeds: said
             assert abs(c["diff"] - (c["mean"] - c["mean_base"])) < 1e-12
             assert c["ci"][0] < c["ci"][1], "collapsed interval"
 # the means a finding quotes are the study's, at the judged ε
