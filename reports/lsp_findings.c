@@ -283,6 +283,18 @@ static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
   APPEND(i, ". ");
 }
 
+/* Models whose temperature could not be fitted keep T = 1: their "ECE after
+ * T" is the unscaled ECE, which the text must say before quoting it. */
+static void unfitted_note(lsp_findings *f, size_t i, const lsp_run_state *s) {
+  size_t bad = 0, first = 0;
+  for (size_t k = 0; k < s->nmodels; k++)
+    if (!s->models[k].temperature_ok && bad++ == 0) first = k;
+  if (bad)
+    APPEND(i, "(the temperature could not be fitted for %zu of %zu models — first %s: %s; "
+              "their ECE after T is their unscaled ECE) ",
+           bad, s->nmodels, s->models[first].label, s->models[first].temperature_note);
+}
+
 int lsp_findings_compute(const lsp_run_state *s, lsp_findings *f) {
   memset(f, 0, sizeof *f);
   if (s->ncells == 0) return LSP_OK;
@@ -307,6 +319,7 @@ int lsp_findings_compute(const lsp_run_state *s, lsp_findings *f) {
   quote(f, i, &c[LSP_CELL_ECE], "Binned ECE");
   quote(f, i, &c[LSP_CELL_ECE_DEBIASED], "Debiased ℓ2 ECE");
   APPEND(i, "Both must agree for a verdict. After temperature scaling: ");
+  unfitted_note(f, i, s);
   quote(f, i, &c[LSP_CELL_ECE_T], "ECE");
   quote(f, i, &c[LSP_CELL_NLL], "NLL");
   by_eps(f, i, LSP_CELL_ECE, LSP_CELL_ECE_DEBIASED);

@@ -66,12 +66,14 @@ static lsp_table *summary_table(const lsp_run_state *s) {
     cell_ci(t, 2, r, LSP_CELL_NLL);
     lsp_table_num_ci(t, 3, m->cal.value[LSP_CALIB_ECE], m->cal.ci_lo[LSP_CALIB_ECE],
                      m->cal.ci_hi[LSP_CALIB_ECE]);
-    lsp_table_num_ci(t, 4, m->cal_t.value[LSP_CALIB_ECE], m->cal_t.ci_lo[LSP_CALIB_ECE],
-                     m->cal_t.ci_hi[LSP_CALIB_ECE]);
-    if (m->temperature_ok)
+    if (m->temperature_ok) {
+      lsp_table_num_ci(t, 4, m->cal_t.value[LSP_CALIB_ECE], m->cal_t.ci_lo[LSP_CALIB_ECE],
+                       m->cal_t.ci_hi[LSP_CALIB_ECE]);
       cell_ci(t, 5, r, LSP_CELL_TEMPERATURE);
-    else
-      lsp_table_text(t, 5, "–");
+    } else { /* T = 1 would repeat the unscaled ECE as if scaled */
+      lsp_table_text(t, 4, "– (no T)");
+      lsp_table_text(t, 5, "– (not fitted)");
+    }
     cell_ci(t, 6, r, LSP_CELL_R2);
     cell_ci(t, 7, r, LSP_CELL_NC1);
     cell_ci(t, 8, r, LSP_CELL_LOGIT_GAP);
