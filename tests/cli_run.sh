@@ -598,7 +598,9 @@ grep -q '^ε = 0 (uniform): training' "$SCR/err" && ! grep -q '^ε = 0.05 (unifo
 # every validation prediction right (sep=40): no temperature can be fitted;
 # the report says so instead of quoting the unscaled ECE as scaled
 expect_exit 0 "run where no temperature fits" "$LSP" run --quick --data synthetic:sep=40 --smoothing 0,0.1 \
-  --epochs 1 --bootstrap 40 --mi-examples 10 --mi-copies 2 --out "$SCR/nofit" --threads 1 --quiet
+  --epochs 1 --bootstrap 40 --bins 7 --mi-examples 10 --mi-copies 2 --out "$SCR/nofit" --threads 1 --quiet
+grep -q 'Binned ECE (7 equal-width bins) ' "$SCR/nofit/report.md" && grep -q 'this study was given --bins 7, so its calibration verdict is that bin count' "$SCR/nofit/report.md" &&
+  ok "--bins 7: the finding names its bins and the pre-declared 15" || bad "--bins 7 not said in the finding"
 grep -q 'the temperature could not be fitted for 2 of 2 models — first ε = 0 (uniform): temperature: the validation NLL has no minimum' "$SCR/nofit/report.md" &&
   [ "$(grep -c '| – (no T) | – (not fitted) |' "$SCR/nofit/report.md")" = 2 ] &&
   ok "no temperature fitted: said in the finding, no scaled ECE in the table" || bad "no fit: $(grep -o 'After temperature scaling.\{0,200\}' "$SCR/nofit/report.md")"
