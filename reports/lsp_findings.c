@@ -80,7 +80,7 @@ static void quote(lsp_findings *f, size_t i, const lsp_study_cmp *c, const char 
     else
       APPEND(i, " (the seeds DISAGREE in sign)");
   }
-  if (c->few_seeds && c->seeds > 1)
+  if (c->few_seeds && c->seeds > 1 && !strstr(f->evidence[i], "[only ")) /* once a finding */
     APPEND(i, " [only %zu seeds: the seed level is a t interval on %zu degrees of freedom, wide "
               "and resting on seed effects near normal, which so few values cannot check; run at "
               "least %d seeds]",

@@ -61,6 +61,10 @@ c = cmp[("accuracy", 0.1)]
 for v in (c["mean"], c["mean_base"], c["diff"]):
     assert ("%.4f" % abs(v)) in acc["evidence"], (v, acc["evidence"][:300])
 assert acc["judged_eps"] == 0.1
+# the few-seeds caveat once a finding, however many summaries it quotes
+for f in r["findings"]:
+    if f["topic"] in ("accuracy", "calibration", "clusters", "fgsm", "pgd"):
+        assert f["evidence"].count("[only 3 seeds") == 1, (f["topic"], f["evidence"].count("[only 3 seeds"))
 # the trends: every summary at every ε with the seeds' spread
 t = [x for x in s["trends"] if x["summary"] == "accuracy"]
 assert len(t) == 4 and all(x["n"] == 3 and x["sd"] is not None for x in t)
