@@ -81,7 +81,7 @@ int cmd_run(int argc, char **argv) {
       {"aa-budget", "G",
        "AutoAttack's predicted work per model in GFLOP, sizing its subset (default 5000)", 1,
        0, 0},
-      {"bins", "M", "calibration bins (default 15)", 1, 0, 0},
+      {"bins", "M", "calibration bins of the per-model tables (default 15; the findings keep the pre-declared 15)", 1, 0, 0},
       {"bootstrap", "B", "bootstrap resamples per model, and example resamples per cell (at most 1000) (default 200)", 1, 0, 0},
       {"format", "F",
        "extra plot format: svg (default), png or pdf; pdf also prints the whole report "

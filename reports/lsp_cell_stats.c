@@ -6,7 +6,7 @@
  * a resample is the summary of the weighted sample:
  *   accuracy   Σ w_i c_i / n            (c_i = 1 when the prediction is right)
  *   NLL        Σ w_i ℓ_i / n            (ℓ_i = −log softmax(z_i)_{y_i})
- *   ECE        Σ_m |A_m − C_m|·W_m / n  over `bins` equal-width bins of the
+ *   ECE        Σ_m |A_m − C_m|·W_m / n  over 15 equal-width bins of the
  *              top-label confidence (lsp_calib_bin, the report's edges),
  *              W_m = Σ_{i∈m} w_i, A_m, C_m the weighted accuracy and
  *              confidence of bin m
@@ -46,6 +46,8 @@
 #include "reports/lsp_cell_int.h"
 
 #define LSP_CELL_CLUSTER_B 50
+/* the pre-declared ECE of the study (DESIGN §9.2), whatever --bins */
+#define LSP_CELL_ECE_BINS 15
 #define LSP_CELL_TEMPERATURE_B 50
 
 typedef struct {
@@ -327,18 +329,19 @@ void lsp_cell_center_clusters(lsp_cell_result *r) {
 /* The calibration errors' per-cell intervals: the test inversion of
  * lsp_calib_bootstrap on the test rows, before (ECE; the ℓ2 debiased ECE
  * is lsp_calib's ece_l2_debiased) and after temperature scaling. */
-static void calib_intervals(const lsp_run_model *rm, lsp_cell_result *res) {
+static void calib_intervals(const lsp_calib_result *cal, const lsp_calib_result *cal_t,
+                            lsp_cell_result *res) {
   for (int s = 0; s < LSP_CELL_NSTAT; s++) res->ci_lo[s] = res->ci_hi[s] = NAN;
-  res->calib_ci = rm->cal.has_ci && rm->cal_t.has_ci && rm->cal.ci == LSP_CALIB_CI_INVERSION &&
-                  rm->cal_t.ci == LSP_CALIB_CI_INVERSION;
+  res->calib_ci = cal->has_ci && cal_t->has_ci && cal->ci == LSP_CALIB_CI_INVERSION &&
+                  cal_t->ci == LSP_CALIB_CI_INVERSION;
   if (!res->calib_ci) return;
   const struct {
     int stat;
     const lsp_calib_result *cal;
     int metric;
-  } map[3] = {{LSP_CELL_ECE, &rm->cal, LSP_CALIB_ECE},
-              {LSP_CELL_ECE_DEBIASED, &rm->cal, LSP_CALIB_ECE_L2_DEBIASED},
-              {LSP_CELL_ECE_T, &rm->cal_t, LSP_CALIB_ECE}};
+  } map[3] = {{LSP_CELL_ECE, cal, LSP_CALIB_ECE},
+              {LSP_CELL_ECE_DEBIASED, cal, LSP_CALIB_ECE_L2_DEBIASED},
+              {LSP_CELL_ECE_T, cal_t, LSP_CALIB_ECE}};
   for (int q = 0; q < 3; q++) {
     res->ci_lo[map[q].stat] = map[q].cal->ci_lo[map[q].metric];
     res->ci_hi[map[q].stat] = map[q].cal->ci_hi[map[q].metric];
@@ -372,6 +375,8 @@ int lsp_cell_summarize(const lsp_cell_ctx *c, const lsp_run_model *rm, lsp_cell_
   double inv_t = rm->temperature_ok ? 1.0 / rm->temperature : 1.0;
   double *conf_t = conf_of(rm->test_logits, n, k, inv_t, te->y, NULL);
   double *ar[4] = {NULL, NULL, NULL, NULL};
+  lsp_calib_result c15[2];
+  memset(c15, 0, sizeof c15);
   int st = LSP_OK;
   if (!res->resample || !nll || !conf || !conf_t) {
     st = lsp_fail(LSP_ENOMEM, "out of memory");
@@ -379,10 +384,26 @@ int lsp_cell_summarize(const lsp_cell_ctx *c, const lsp_run_model *rm, lsp_cell_
   }
   for (size_t i = 0; i < c->B * LSP_CELL_NSTAT; i++) res->resample[i] = NAN;
   for (size_t s = 0; s < LSP_CELL_NSTAT; s++) res->value[s] = NAN;
-  calib_intervals(rm, res);
+  /* the pre-declared estimator: LSP_CELL_ECE_BINS bins whatever --bins
+   * gives the per-model tables; their intervals (test inversion) computed
+   * again at that count when --bins differs */
   lsp_calib_opts co = lsp_calib_opts_default();
+  co.bins = LSP_CELL_ECE_BINS;
+  const lsp_calib_result *cal = &rm->cal, *cal_t = &rm->cal_t;
+  if (o->bins != LSP_CELL_ECE_BINS && rm->rows && rm->rows_t) {
+    lsp_calib_boot boot = {(int)o->bootstrap, rm->seed * 1000003ull + 17, lsp_threads_get(),
+                           LSP_CALIB_CI_INVERSION};
+    if ((st = lsp_calib_rows_score(rm->rows, &co, &c15[0])) ||
+        (st = lsp_calib_rows_score(rm->rows_t, &co, &c15[1])) ||
+        (rm->cal.has_ci && ((st = lsp_calib_bootstrap(rm->rows, &co, &boot, &c15[0])) ||
+                            (st = lsp_calib_bootstrap(rm->rows_t, &co, &boot, &c15[1])))))
+      goto done;
+    cal = &c15[0];
+    cal_t = &c15[1];
+  }
+  calib_intervals(cal, cal_t, res);
   test_ctx tc = {n,       k,           lsp_model_feature_dim(rm->model),
-                 o->bins, co.edges,    rm->test_correct,
+                 LSP_CELL_ECE_BINS, co.edges,    rm->test_correct,
                  nll,     conf,        conf_t,
                  rm->test_features, te->y, 1};
   lsp_boot_stat bs = {5, &tc, test_ws_alloc, test_ws_free, test_stat};
@@ -433,6 +454,8 @@ int lsp_cell_summarize(const lsp_cell_ctx *c, const lsp_run_model *rm, lsp_cell_
       goto done;
   }
 done:
+  lsp_calib_result_release(&c15[0]);
+  lsp_calib_result_release(&c15[1]);
   free(nll);
   free(conf);
   free(conf_t);

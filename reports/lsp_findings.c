@@ -316,13 +316,11 @@ int lsp_findings_compute(const lsp_run_state *s, lsp_findings *f) {
           "Label smoothing improves calibration (lowers the ECE and the debiased ECE)");
   f->items[i].verdict =
       verdict2(&c[LSP_CELL_ECE], -1, &c[LSP_CELL_ECE_DEBIASED], -1);
-  char ece_name[64];
-  snprintf(ece_name, sizeof ece_name, "Binned ECE (%zu equal-width bins)", s->opts.bins);
-  quote(f, i, &c[LSP_CELL_ECE], ece_name);
+  quote(f, i, &c[LSP_CELL_ECE], "Binned ECE (15 equal-width bins)");
   quote(f, i, &c[LSP_CELL_ECE_DEBIASED], "Debiased ℓ2 ECE");
   if (s->opts.bins != 15)
-    APPEND(i, "The pre-declared estimator has 15 bins (DESIGN §9.2); this study was given "
-              "--bins %zu, so its calibration verdict is that bin count's. ",
+    APPEND(i, "The study keeps the pre-declared 15 bins (DESIGN §9.2); --bins %zu sets the "
+              "per-model tables' bins only. ",
            s->opts.bins);
   APPEND(i, "Both must agree for a verdict. After temperature scaling: ");
   unfitted_note(f, i, s);

@@ -599,8 +599,28 @@ grep -q '^ε = 0 (uniform): training' "$SCR/err" && ! grep -q '^ε = 0.05 (unifo
 # the report says so instead of quoting the unscaled ECE as scaled
 expect_exit 0 "run where no temperature fits" "$LSP" run --quick --data synthetic:sep=40 --smoothing 0,0.1 \
   --epochs 1 --bootstrap 40 --bins 7 --mi-examples 10 --mi-copies 2 --out "$SCR/nofit" --threads 1 --quiet
-grep -q 'Binned ECE (7 equal-width bins) ' "$SCR/nofit/report.md" && grep -q 'this study was given --bins 7, so its calibration verdict is that bin count' "$SCR/nofit/report.md" &&
-  ok "--bins 7: the finding names its bins and the pre-declared 15" || bad "--bins 7 not said in the finding"
+grep -q 'Binned ECE (15 equal-width bins) ' "$SCR/nofit/report.md" && grep -q -- '--bins 7 sets the per-model tables. bins only' "$SCR/nofit/report.md" &&
+  ok "--bins 7: the finding keeps the pre-declared 15 bins and says so" || bad "--bins 7 not said in the finding"
+# the cells' ECE is the 15-bin one whatever --bins: the same run at --bins 15
+# gives the same cells.csv ECE columns (and at --bins 7 the tables differ)
+for b in 7 15; do
+  expect_exit 0 "a run at --bins $b" "$LSP" run --quick --data synthetic --smoothing 0,0.1 \
+    --epochs 4 --bootstrap 40 --bins $b --mi-examples 10 --mi-copies 2 --out "$SCR/bins$b" --threads 1 --quiet
+done
+$PY - "$SCR" <<'PY' && ok "the study's ECE does not follow --bins" || bad "the study's ECE follows --bins"
+import csv, json, sys
+def cells(d):
+    r = json.load(open(sys.argv[1] + "/%s/results.json" % d))
+    s = r["study"]
+    i = [s["summaries"].index(k) for k in ("ece", "ece_debiased", "ece_t")]
+    return [[c[key][j] for key in ("values", "lo", "hi") for j in i] for c in s["cells"]], r
+a, ra = cells("bins7")
+b, rb = cells("bins15")
+assert a == b, (a, b)
+ea = [m["calibration"]["ece"] for m in ra["models"]]
+eb = [m["calibration"]["ece"] for m in rb["models"]]
+assert any(abs(x - y) > 1e-6 for x, y in zip(ea, eb)), (ea, eb)  # the tables follow --bins
+PY
 grep -q 'the temperature could not be fitted for 2 of 2 models — first ε = 0 (uniform): temperature: the validation NLL has no minimum' "$SCR/nofit/report.md" &&
   [ "$(grep -c '| – (no T) | – (not fitted) |' "$SCR/nofit/report.md")" = 2 ] &&
   ok "no temperature fitted: said in the finding, no scaled ECE in the table" || bad "no fit: $(grep -o 'After temperature scaling.\{0,200\}' "$SCR/nofit/report.md")"
