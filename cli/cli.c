@@ -15,14 +15,14 @@
 static char g_warnings[4][1200];
 static int g_nwarnings;
 
-/* Print "lsprobe: CMD: <what>" and the formatted text as one line of
- * printable text (lsp_text_clean: names read from files go through here). */
-static void vprint_line(const char *cmd, const char *what, const char *fmt,
-                        va_list ap) {
-  char text[8192], clean[4 * sizeof text];
-  vsnprintf(text, sizeof text, fmt, ap);
+/* Print "lsprobe: CMD: <what><text>" ("lsprobe: <what><text>" without a
+ * command) as one line of printable text (lsp_text_clean: names read from
+ * files go through here). */
+static void put_line(const char *cmd, const char *what, const char *text) {
+  char clean[4 * 8192];
   lsp_text_clean(text, clean, sizeof clean);
-  fprintf(stderr, "lsprobe: %s: %s%s\n", cmd, what, clean);
+  if (cmd) fprintf(stderr, "lsprobe: %s: %s%s\n", cmd, what, clean);
+  else fprintf(stderr, "lsprobe: %s%s\n", what, clean);
 }
 
 void cli_warn(const char *cmd, const char *fmt, ...) {
@@ -405,15 +405,12 @@ const char *cli_held_error(void) { return g_held; }
 
 /* An error line as printable text (lsp_text_clean), or held (MPI). */
 static void say_error(const char *cmd, const char *fmt, va_list ap) {
-  char text[8192], clean[4 * sizeof text];
+  char text[8192];
   vsnprintf(text, sizeof text, fmt, ap);
-  if (g_hold) {
-    if (!g_held[0]) lsp_text_clean(text, g_held, sizeof g_held);
-    return;
-  }
-  lsp_text_clean(text, clean, sizeof clean);
-  if (cmd) fprintf(stderr, "lsprobe: %s: %s\n", cmd, clean);
-  else fprintf(stderr, "lsprobe: %s\n", clean);
+  if (!g_hold)
+    put_line(cmd, "", text);
+  else if (!g_held[0])
+    lsp_text_clean(text, g_held, sizeof g_held);
 }
 
 int cli_error(const char *cmd, int code, const char *fmt, ...) {
@@ -432,15 +429,8 @@ int cli_error_plain(int code, const char *fmt, ...) {
   return code;
 }
 
-static void print_line(const char *cmd, const char *what, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vprint_line(cmd, what, fmt, ap);
-  va_end(ap);
-}
-
 void cli_note(const char *cmd, const char *note) {
-  if (note && *note) print_line(cmd, "note: ", "%s", note);
+  if (note && *note) put_line(cmd, "note: ", note);
 }
 
 int cli_lib_error(const char *cmd, int status) {

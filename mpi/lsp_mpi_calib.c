@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
+#include "core/data/lsp_data.h"
 #include "mpi/lsp_mpi.h"
 #include "core/formats/lsp_npy.h"
 #include "core/formats/lsp_npy_rows.h"
@@ -199,19 +201,10 @@ done:
 /* The settings that change the result, as lines for lsp_mpi_same. */
 static void settings_text(int logits, const lsp_calib_opts *o, char *buf, size_t cap) {
   char sigma[40] = "(fitted: sigma*)";
-  for (int digits = 15; o->smece_sigma > 0 && digits <= 17; digits++) {
-    snprintf(sigma, sizeof sigma, "%.*g", digits, o->smece_sigma); /* the fewest exact */
-    if (strtod(sigma, NULL) == o->smece_sigma) break;
-  }
+  if (o->smece_sigma > 0) lsp_shortest_g(o->smece_sigma, sigma, sizeof sigma);
   snprintf(buf, cap, "input %s\n--bins %d\n--edges %s\nbinning %d\n--smece-sigma %s\n",
            logits ? "--logits" : "--probs", o->bins, lsp_calib_edges_name(o->edges),
            (int)o->binning, sigma);
-}
-
-/* FNV-1a 64 of n bytes, continued from h. */
-static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n) {
-  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
-  return h;
 }
 
 /* The input files as lines for lsp_mpi_same: shape and types, and a hash of
@@ -220,7 +213,7 @@ static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n) {
  * the ranks may see the files under different names. */
 static int header_text(lsp_npy_rows *x, lsp_npy_rows *y, char *buf, size_t cap) {
   const size_t n = x->meta.shape[0];
-  uint64_t h = 14695981039346656037ull;
+  uint64_t h = LSP_FNV_INIT;
   int st = LSP_OK;
   if (!x->pipe && !y->pipe) {
     unsigned char *row = malloc(x->row_bytes + y->row_bytes);
@@ -229,7 +222,7 @@ static int header_text(lsp_npy_rows *x, lsp_npy_rows *y, char *buf, size_t cap) 
       size_t i = k ? n - 1 : 0;
       if (!(st = lsp_npy_rows_read(x, i, 1, row)) &&
           !(st = lsp_npy_rows_read(y, i, 1, row + x->row_bytes)))
-        h = fnv(h, row, x->row_bytes + y->row_bytes);
+        h = lsp_fnv1a(h, row, x->row_bytes + y->row_bytes);
     }
     free(row);
   }

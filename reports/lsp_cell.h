@@ -57,7 +57,7 @@ struct lsp_run_model; /* lsp_run_int.h */
 typedef enum {
   LSP_CELL_ACCURACY = 0,  /* test accuracy                                 */
   LSP_CELL_NLL,           /* mean test NLL                                 */
-  LSP_CELL_ECE,           /* binned top-label ECE (bins, equal width)      */
+  LSP_CELL_ECE,           /* binned top-label ECE (LSP_CELL_ECE_BINS)      */
   LSP_CELL_ECE_DEBIASED,  /* debiased ECE (DESIGN §9.2)                    */
   LSP_CELL_ECE_T,         /* ECE after temperature scaling                 */
   LSP_CELL_R2,            /* class separation R² of the features          */
@@ -72,6 +72,10 @@ typedef enum {
   LSP_CELL_LOGIT_GAP,     /* mean logit gap z_y − mean_{j≠y} z_j (test)   */
   LSP_CELL_NSTAT
 } lsp_cell_stat;
+
+/* The cells' ECE: the study's pre-declared equal-width bin count (DESIGN
+ * §9.2), whatever --bins gives the per-model tables. */
+#define LSP_CELL_ECE_BINS 15
 
 const char *lsp_cell_stat_name(int stat); /* "accuracy", "auc_pgd", ...    */
 

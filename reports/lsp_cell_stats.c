@@ -46,8 +46,6 @@
 #include "reports/lsp_cell_int.h"
 
 #define LSP_CELL_CLUSTER_B 50
-/* the pre-declared ECE of the study (DESIGN §9.2), whatever --bins */
-#define LSP_CELL_ECE_BINS 15
 #define LSP_CELL_TEMPERATURE_B 50
 
 typedef struct {

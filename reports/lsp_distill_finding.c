@@ -1,7 +1,6 @@
 /* lsp_distill_finding.c — the distillation verdict (lsp_distill_finding.h). */
 #include "reports/lsp_distill_finding.h"
 
-#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,10 +43,9 @@ void lsp_distill_finding(const lsp_distill_evidence *e,
            "%g vs 0)",
            e->eps);
   /* the deciding interval: the study's rule (DESIGN §9.4) */
-  double d = mean(e->diff, m), ss = 0, hx = 0;
+  double d = mean(e->diff, m), hx = 0, sd;
   size_t pos = 0, neg = 0, nx = 0;
   for (size_t i = 0; i < m; i++) {
-    ss += (e->diff[i] - d) * (e->diff[i] - d);
     pos += e->diff[i] > 0;
     neg += e->diff[i] < 0;
     if (!isnan(e->lo[i]) && !isnan(e->hi[i])) {
@@ -58,9 +56,7 @@ void lsp_distill_finding(const lsp_distill_evidence *e,
   v->diff = d;
   v->agree = (d > 0 && pos == m) || (d < 0 && neg == m);
   v->half_ex = nx == m ? hx / (double)m : NAN;
-  v->half_seed = m > 1 ? gsl_cdf_tdist_Pinv(0.975, (double)(m - 1)) * sqrt(ss / (double)(m - 1)) /
-                             sqrt((double)m)
-                       : NAN;
+  v->half_seed = lsp_study_half_seed(e->diff, m, &sd);
   const double h = sqrt(v->half_seed * v->half_seed + v->half_ex * v->half_ex);
   v->lo = d - h; /* NaN with one seed or a missing per-seed interval */
   v->hi = d + h;

@@ -316,12 +316,14 @@ int lsp_findings_compute(const lsp_run_state *s, lsp_findings *f) {
           "Label smoothing improves calibration (lowers the ECE and the debiased ECE)");
   f->items[i].verdict =
       verdict2(&c[LSP_CELL_ECE], -1, &c[LSP_CELL_ECE_DEBIASED], -1);
-  quote(f, i, &c[LSP_CELL_ECE], "Binned ECE (15 equal-width bins)");
+  char ece_name[64];
+  snprintf(ece_name, sizeof ece_name, "Binned ECE (%d equal-width bins)", LSP_CELL_ECE_BINS);
+  quote(f, i, &c[LSP_CELL_ECE], ece_name);
   quote(f, i, &c[LSP_CELL_ECE_DEBIASED], "Debiased ℓ2 ECE");
-  if (s->opts.bins != 15)
-    APPEND(i, "The study keeps the pre-declared 15 bins (DESIGN §9.2); --bins %zu sets the "
+  if (s->opts.bins != LSP_CELL_ECE_BINS)
+    APPEND(i, "The study keeps the pre-declared %d bins (DESIGN §9.2); --bins %zu sets the "
               "per-model tables' bins only. ",
-           s->opts.bins);
+           LSP_CELL_ECE_BINS, s->opts.bins);
   APPEND(i, "Both must agree for a verdict. After temperature scaling: ");
   unfitted_note(f, i, s);
   quote(f, i, &c[LSP_CELL_ECE_T], "ECE");

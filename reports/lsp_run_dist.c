@@ -467,10 +467,7 @@ int lsp_run_cells_dist(lsp_run_state *s, const lsp_cell_ctx *c, const lsp_cell_k
 /* x in the fewest digits that read back as x. */
 static void put_num(FILE *f, double x) {
   char b[40];
-  for (int digits = 15; digits <= 17; digits++) {
-    snprintf(b, sizeof b, "%.*g", digits, x);
-    if (strtod(b, NULL) == x) break;
-  }
+  lsp_shortest_g(x, b, sizeof b);
   fputs(b, f);
 }
 

@@ -107,10 +107,20 @@ const char *lsp_study_agreement(const lsp_study_cmp *c) {
   return c->diff != 0 && ties > 0 && ties + with == c->seeds ? "tied" : "disagree";
 }
 
+double lsp_study_half_seed(const double *d, size_t S, double *sd) {
+  *sd = NAN;
+  if (S < 2) return NAN;
+  double mu = 0, ss = 0;
+  for (size_t k = 0; k < S; k++) mu += d[k];
+  mu /= (double)S;
+  for (size_t k = 0; k < S; k++) ss += (d[k] - mu) * (d[k] - mu);
+  *sd = sqrt(ss / (double)(S - 1));
+  return gsl_cdf_tdist_Pinv(0.975, (double)(S - 1)) * *sd / sqrt((double)S);
+}
+
 void lsp_study_interval(lsp_study_cmp *c, const double *d, size_t S, double diff, const double *ex,
                         size_t B) {
   size_t pos = 0, neg = 0;
-  double sum = 0;
   S = S > 16 ? 16 : S;
   c->seeds = S;
   c->few_seeds = S < LSP_STUDY_MIN_SEEDS;
@@ -118,7 +128,6 @@ void lsp_study_interval(lsp_study_cmp *c, const double *d, size_t S, double diff
     c->per_seed[k] = d[k];
     pos += d[k] > 0;
     neg += d[k] < 0;
-    sum += d[k];
   }
   c->diff = diff;
   c->agree = S > 0 && ((diff > 0 && pos == S) || (diff < 0 && neg == S));
@@ -133,10 +142,7 @@ void lsp_study_interval(lsp_study_cmp *c, const double *d, size_t S, double diff
     c->half_ex = (qhi - qlo) / 2;
   }
   if (S < 2 || isnan(diff)) return;
-  double mu = sum / (double)S, ss = 0;
-  for (size_t k = 0; k < S; k++) ss += (d[k] - mu) * (d[k] - mu);
-  c->sd_seed = sqrt(ss / (double)(S - 1));
-  c->half_seed = gsl_cdf_tdist_Pinv(0.975, (double)(S - 1)) * c->sd_seed / sqrt((double)S);
+  c->half_seed = lsp_study_half_seed(d, S, &c->sd_seed);
   if (isnan(c->half_ex)) return;
   double h = sqrt(c->half_seed * c->half_seed + c->half_ex * c->half_ex);
   c->lo = diff - h;

@@ -87,6 +87,10 @@ const char *lsp_study_agreement(const lsp_study_cmp *c);
  * none is smoothed. */
 double lsp_study_judged_eps(const double *eps, size_t n);
 
+/* The seed level of an interval: t(S − 1, 0.975)·sd/√S of the S per-seed
+ * differences d, the sd (n − 1 denominator) in *sd; NaN (both) for S < 2. */
+double lsp_study_half_seed(const double *d, size_t S, double *sd);
+
 /* The interval of a comparison from its parts: per-seed differences d
  * (S of them), the point Δ, and the B example-level values D_b (NaN ones
  * skipped). Sets c->diff, per_seed, seeds, agree, few_seeds, sd_seed,

@@ -4,6 +4,7 @@
 #include "core/base/lsp_util.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -93,4 +94,11 @@ size_t lsp_utf8_len(const unsigned char *p) {
   for (size_t k = 2; k < n; k++)
     if (p[k] < 0x80 || p[k] > 0xbf) return 0;
   return n;
+}
+
+void lsp_shortest_g(double x, char *buf, size_t cap) {
+  for (int digits = 15; digits <= 17; digits++) {
+    snprintf(buf, cap, "%.*g", digits, x);
+    if (strtod(buf, NULL) == x) break;
+  }
 }

@@ -3,7 +3,7 @@
  * argmax with the lowest index on ties (DESIGN §2), the SplitMix64 mixer
  * behind every derived seed, a NaN-aware comparator for qsort, the
  * linear-interpolation percentile of a sorted array, a monotonic clock and
- * the length of a UTF-8 sequence.
+ * the length of a UTF-8 sequence, the shortest exact decimal of a double.
  * No state, no allocation, no error codes: every function is total. */
 #ifndef LSP_UTIL_H
 #define LSP_UTIL_H
@@ -62,5 +62,9 @@ void *lsp_alloc_huge(size_t bytes);
  * overlong form, no surrogate, nothing above U+10FFFF), or 0 (an ASCII byte
  * included). p is NUL-terminated: nothing past a NUL is read. */
 size_t lsp_utf8_len(const unsigned char *p);
+
+/* x as text in the fewest of 15, 16 or 17 significant digits ("%.*g")
+ * that read back as x (cap: 32 bytes hold any). */
+void lsp_shortest_g(double x, char *buf, size_t cap);
 
 #endif

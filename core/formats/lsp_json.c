@@ -118,13 +118,8 @@ void lsp_json_num(lsp_json *j, double x) {
     fputs("null", j->fp);
     return;
   }
-  /* the shortest of 15, 16 or 17 significant digits that reads back as x */
   char buf[40];
-  for (int prec = 15; prec <= 17; prec++) {
-    snprintf(buf, sizeof buf, "%.*g", prec, x);
-    double back;
-    if (sscanf(buf, "%lf", &back) == 1 && back == x) break;
-  }
+  lsp_shortest_g(x, buf, sizeof buf);
   fputs(buf, j->fp);
 }
 
