@@ -97,6 +97,11 @@ int cmd_distill(int argc, char **argv) {
   if (!(o.temperature > 0.0))
     return cli_error(cmd, CLI_USAGE, "--temperature: %g must be positive",
                      o.temperature);
+  if (!isfinite(1.0 / o.temperature)) /* the loss divides by T */
+    return cli_error(cmd, CLI_USAGE,
+                     "--temperature: %g is too small: 1/T is not finite in double "
+                     "precision (T must be at least about 5.6e-309)",
+                     o.temperature);
   const char *tpath = cli_str(opts, "teacher", NULL),
              *out = cli_str(opts, "out", NULL);
   int quiet = cli_has(opts, "quiet");

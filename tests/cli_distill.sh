@@ -66,6 +66,8 @@ expect_exit 2 "T = 0" "$LSP" distill --teacher "$SCR/t.lspm" --data "$D" --arch 
 expect_err "--temperature: 0 must be positive" "T = 0"
 expect_exit 2 "T < 0" "$LSP" distill --teacher "$SCR/t.lspm" --data "$D" --arch mlp:8 --temperature -1 --alpha 0.5 --out "$SCR/keep.lspm"
 expect_err "--temperature" "T < 0"
+expect_exit 2 "T = 1e-310" "$LSP" distill --teacher "$SCR/t.lspm" --data "$D" --arch mlp:8 --temperature 1e-310 --alpha 0.5 --out "$SCR/keep.lspm"
+expect_err "--temperature: 1e-310 is too small: 1/T is not finite" "T = 1e-310"
 expect_exit 2 "missing --temperature" "$LSP" distill --teacher "$SCR/t.lspm" --data "$D" --arch mlp:8 --alpha 0.5 --out "$SCR/keep.lspm"
 expect_err "--temperature is required" "missing --temperature"
 expect_exit 2 "unknown architecture" "$LSP" distill --teacher "$SCR/t.lspm" --data "$D" --arch transformer --temperature 2 --alpha 0.5 --out "$SCR/keep.lspm"
