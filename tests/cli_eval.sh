@@ -84,6 +84,13 @@ lo, hi = e['mutual_information_ci']
 sys.exit(0 if lo < e['mutual_information'] < hi else 1)" && ok "--mi with --bootstrap: the interval holds the estimate" || bad "--mi interval: $(cat "$SCR/out" | head -c 300)"
 expect_exit 0 "eval --mi, given pair, text" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi --mi-classes 1,3
 grep -q "information erasure (Mueller et al. 2019): classes 1 and 3$" "$SCR/out" && grep -q "I(X; z_a - z_b) [0-9.]* nats" "$SCR/out" && ok "--mi text block" || bad "--mi text: $(tail -3 "$SCR/out")"
+grep -q "^  the true I(X; z_a - z_b) is at most log 200 = 5.2983 nats$" "$SCR/out" && ok "--mi text: the bound is the true information's" || bad "--mi text bound: $(tail -3 "$SCR/out")"
+# a tiny within-example spread: the Gaussian estimate exceeds log 2M, and
+# the text says so rather than quoting a bound it breaks
+expect_exit 0 "eval --mi, tiny noise" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi --mi-classes 1,3 --mi-examples 30 --mi-copies 8 --mi-noise 0.00001
+awk '/I\(X; z_a - z_b\) [0-9.]* nats/ { exit !($5 > log(60)) }' "$SCR/out" &&
+  grep -q "^  the true I(X; z_a - z_b) is at most log 60 = 4.0943 nats; the estimate is above it" "$SCR/out" &&
+  ok "--mi text: an estimate above log 2M is named as such" || bad "--mi tiny noise: $(tail -3 "$SCR/out")"
 expect_exit 2 "--mi-classes a class twice" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi --mi-classes 2,2
 expect_err "two different classes" "--mi-classes a class twice"
 expect_exit 2 "--mi-classes out of range" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi --mi-classes 0,9
