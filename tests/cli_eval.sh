@@ -150,4 +150,22 @@ e = json.load(open(sys.argv[1]))
 assert "calibration_temperature_scaled" not in e
 assert e["calibration_temperature_note"].startswith("validation split: temperature: the validation NLL has no minimum")
 PY
+# a test split without class 2: the clusters text names the empty class,
+# as the JSON (k_used 2, empty_classes [2]) and the clusters command do
+mkdir -p "$SCR/k3miss"
+$PY - "$SCR/k3miss" <<'PY'
+import random, sys
+r = random.Random(1)
+def rows(n, classes):
+    return "".join(",".join([str(c)] + ["%.3f" % (r.gauss(0, 1) + (2.0 if j == c else 0.0)) for j in range(4)]) + "\n"
+                   for c in (classes[i % len(classes)] for i in range(n)))
+open(sys.argv[1] + "/train.csv", "w").write(rows(300, [0, 1, 2]))
+open(sys.argv[1] + "/test.csv", "w").write(rows(60, [0, 1]))
+PY
+expect_exit 0 "train on three classes" "$LSP" train --data "$SCR/k3miss" --hidden 8 --epochs 2 --smoothing 0.1 --quiet --out "$SCR/k3.lspm"
+expect_exit 0 "eval, a class missing from the test split" "$LSP" eval --model "$SCR/k3.lspm" --data "$SCR/k3miss"
+grep -q "^  empty classes      2 (1 of 3: no non-zero feature rows on the test split)$" "$SCR/out" &&
+  ok "eval text names the empty class" || bad "eval text, empty class: $(grep -A7 '^clusters' "$SCR/out")"
+expect_exit 0 "eval, every class on the test split" "$LSP" eval --model "$SCR/m.lspm" --data "$D"
+! grep -q "empty classes" "$SCR/out" && ok "no empty-class line when every class has rows" || bad "empty-class line: $(grep 'empty' "$SCR/out")"
 finish
