@@ -8,9 +8,20 @@
 #include "core/base/lsp_util.h"
 
 void lsp_dist_summarize(double *v, size_t n, lsp_dist_summary *out) {
-  double s = 0.0;
-  for (size_t i = 0; i < n; i++) s += v[i];
+  double s = 0.0, big = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    s += v[i];
+    if (fabs(v[i]) > big) big = fabs(v[i]);
+  }
   out->mean = s / (double)n;
+  if (!isfinite(out->mean) && isfinite(big)) {
+    /* finite values whose sum overflows (gaps of float64 logits near the
+     * end of the double range): the same mean of the values scaled by
+     * their largest |v|, in [-big, big] */
+    double s2 = 0.0;
+    for (size_t i = 0; i < n; i++) s2 += v[i] / big;
+    out->mean = big * (s2 / (double)n);
+  }
   qsort(v, n, sizeof *v, lsp_cmp_double);
   out->min = v[0];
   out->max = v[n - 1];
@@ -50,25 +61,29 @@ static int compute(const float *zf, const double *zd, const int32_t *labels, siz
   st = LSP_OK;
   /* First the gaps (into gap[], which may be the scratch array). */
   for (size_t i = 0; i < n && !st; i++) {
+    const size_t yi = (size_t)labels[i];
+    const double zy = AT(i, yi);
     double sum = 0.0, big = 0.0;
     for (size_t j = 0; j < k; j++) {
       if (!isfinite(AT(i, j))) {
         st = lsp_fail(LSP_EDATA, "logit %zu of row %zu is not finite", j, i);
         break;
       }
-      sum += AT(i, j);
+      /* the differences z_y - z_j, not z_y - (sum z - z_y)/(K-1): a sum of
+       * logits of 1e15 would lose the units of their differences */
+      if (j != yi) sum += zy - AT(i, j);
       if (fabs(AT(i, j)) > big) big = fabs(AT(i, j));
     }
     if (st) break;
-    double zy = AT(i, (size_t)labels[i]);
-    gap[i] = zy - (sum - zy) / (double)(k - 1);
+    gap[i] = sum / (double)(k - 1);
     if (!isfinite(gap[i])) {
-      /* float64 logits near the end of the double range: the sum
-       * overflowed; the same gap on logits scaled by their largest |z| */
+      /* float64 logits near the end of the double range: a difference or
+       * the sum overflowed; the same gap on logits scaled by their
+       * largest |z| */
       double s2 = 0.0;
       for (size_t j = 0; j < k; j++)
-        if (j != (size_t)labels[i]) s2 += AT(i, j) / big;
-      gap[i] = big * (zy / big - s2 / (double)(k - 1));
+        if (j != yi) s2 += zy / big - AT(i, j) / big;
+      gap[i] = big * (s2 / (double)(k - 1));
       if (!isfinite(gap[i])) {
         st = lsp_fail(LSP_EDATA,
                       "row %zu: the logit gap is beyond the double range", i);

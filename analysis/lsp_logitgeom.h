@@ -2,7 +2,9 @@
  * (DESIGN §2).
  *
  * Per example with logits z ∈ R^K and true class y:
- *   gap     g = z_y − (1/(K−1)) Σ_{j≠y} z_j
+ *   gap     g = z_y − (1/(K−1)) Σ_{j≠y} z_j, computed as
+ *           (1/(K−1)) Σ_{j≠y} (z_y − z_j) in double (float64 logits of 1e15
+ *           keep the units of their differences)
  *   entropy H(p) = −Σ_k p_k log p_k of p = softmax(z), in nats, computed as
  *           log Σ_k e^{z_k−m} − Σ_k p_k (z_k − m) with m = max_k z_k.
  * Both distributions are summarized by mean, median and the 5/25/75/95%
@@ -61,7 +63,9 @@ int lsp_logitgap_compute_f64(const double *logits, const int32_t *labels, size_t
 const char *lsp_logitgap_no_optimum(const lsp_logitgap *g);
 
 /* Summary of n values (sorts `v` in place): mean (summed in double in index
- * order before sorting), median and quantiles as above. n > 0. */
+ * order before sorting; should finite values' sum overflow, the mean of the
+ * values divided by their largest |v|, times it), median and quantiles as
+ * above. n > 0. */
 void lsp_dist_summarize(double *v, size_t n, lsp_dist_summary *out);
 
 /* Write the summary as keys into the JSON object the caller has opened:

@@ -96,9 +96,19 @@ int lsp_proj_compute(const float *feat, const int32_t *labels, size_t n,
     for (size_t t = 0; t < d; t++) r[t] -= c * d1[t];
   }
   double nr = sqrt(dot(r, r, d));
-  /* Collinear templates leave only rounding error in r, of order
-   * ‖w_c − w_a‖·d·eps. */
-  if (!(nr > n2 * (double)d * DBL_EPSILON)) {
+  /* Collinear templates leave only rounding error in r: of the float32
+   * templates themselves (each entry within FLT_EPSILON/2 of its value, so
+   * w_c within FLT_EPSILON/2·‖w_c‖ of a collinear point, and the line
+   * through w_a and w_b moved at w_c's place by up to (1 + s)·FLT_EPSILON/2
+   * ·‖w_a‖ + s·FLT_EPSILON/2·‖w_b‖, s = ‖w_c − w_a‖/‖w_b − w_a‖), and of
+   * this double arithmetic, of order ‖w_c − w_a‖·d·DBL_EPSILON. The first
+   * bound is taken twice over. */
+  double sc = n2 / n1,
+         f32 = (double)FLT_EPSILON *
+               (sqrt(dot(w + 2 * d, w + 2 * d, d)) + (1.0 + sc) * sqrt(dot(wa, wa, d)) +
+                sc * sqrt(dot(w + d, w + d, d))),
+         f64 = n2 * (double)d * DBL_EPSILON;
+  if (!(nr > (f32 > f64 ? f32 : f64))) {
     st = lsp_fail(LSP_EDATA,
                   "the templates of classes %d, %d, %d "
                   "lie on one line; they span no plane",

@@ -73,6 +73,7 @@ int cmd_calibsim(int argc, char **argv) {
     free(ns);
     return rc;
   }
+  cli_bootstrap_warn(cmd, boot); /* the coverage columns rest on the tails */
   int use[64] = {0};
   const char *want = cli_str(opts, "scenarios", NULL);
   for (size_t i = 0; i < nsc; i++) use[i] = want == NULL;

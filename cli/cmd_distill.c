@@ -97,6 +97,11 @@ int cmd_distill(int argc, char **argv) {
   if (!(o.temperature > 0.0))
     return cli_error(cmd, CLI_USAGE, "--temperature: %g must be positive",
                      o.temperature);
+  if (!isfinite(1.0 / o.temperature)) /* the loss divides by T */
+    return cli_error(cmd, CLI_USAGE,
+                     "--temperature: %g is too small: 1/T is not finite in double "
+                     "precision (T must be at least about 5.6e-309)",
+                     o.temperature);
   const char *tpath = cli_str(opts, "teacher", NULL),
              *out = cli_str(opts, "out", NULL);
   int quiet = cli_has(opts, "quiet");
@@ -148,6 +153,14 @@ int cmd_distill(int argc, char **argv) {
              "differs): the student's validation examples may include the teacher's "
              "training examples",
              data.name, tpath, mt->data);
+  if (!(mt->trained && mt->val_hash != 0))
+    cli_warn(cmd,
+             "the teacher %s records no training split (%s): the validation split is "
+             "lsprobe's own (seed %lu, %zu examples); if the teacher was trained on "
+             "them, its validation accuracy is optimistic and the student is validated "
+             "on examples the teacher has seen",
+             tpath, mt->trained ? "written by an older lsprobe" : "imported or untrained",
+             dopt.seed, data.val.n);
   const size_t n = data.train.n, k = (size_t)data.train.k;
   cli_smoothing_warn(cmd, &o.smoothing, k);
   /* the teacher's logits of the training split, once */

@@ -169,6 +169,15 @@ static int block_clusters(const eval_ctx *c, lsp_json *j) {
     printf("  r2_separation      %.4f\n  trace_ratio        %.4f\n  nc1                %.4f\n"
            "  tightness_mean     %.4f\n  dead feature rows  %zu\n",
            cl->r2_separation, cl->trace_ratio, cl->nc1, cl->tightness_mean, cl->n_zero_rows);
+    if (cl->k_used < cl->k) { /* left out of every average: say which */
+      printf("  empty classes     ");
+      size_t shown = 0;
+      for (size_t y = 0; y < cl->k && shown < 20; y++)
+        if (!cl->count[y]) printf("%s%zu", shown++ ? ", " : " ", y);
+      printf("%s (%zu of %zu: no non-zero feature rows on the %s split)\n",
+             cl->k - cl->k_used > shown ? ", ..." : "", cl->k - cl->k_used, cl->k,
+             c->split_name);
+    }
   }
   lsp_clusters_free(cl);
   return LSP_OK;
@@ -262,7 +271,11 @@ static int block_mi(const eval_ctx *c, lsp_json *j) {
            "  I(X; z_a - z_b) %.4f nats",
            set->m, set->r, po->max_shift, po->noise_sd, r.mi);
     if (c->bootstrap > 0) printf(" [%.4f, %.4f]", lo, hi);
-    printf(" (Gaussian estimate; at most log %zu = %.4f)\n", 2 * set->m, r.bound);
+    printf(" (Gaussian estimate)\n  the true I(X; z_a - z_b) is at most log %zu = %.4f nats%s\n",
+           2 * set->m, r.bound,
+           r.mi > r.bound ? "; the estimate is above it, as a Gaussian estimate can be when "
+                            "the spread within each example is tiny: the logits tell these "
+                            "examples apart nearly completely" : "");
   }
   lsp_erasure_set_free(set);
   return LSP_OK;

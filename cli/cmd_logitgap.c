@@ -11,11 +11,19 @@
 #include "core/formats/lsp_arraycheck.h"
 #include "core/formats/lsp_npy.h"
 
+/* x with 4 decimals, or in %g form past 1e9 (float64 logits may reach
+ * 1e308, hundreds of digits in fixed form). */
+static const char *num(char buf[32], double x) {
+  snprintf(buf, 32, fabs(x) < 1e9 ? "%.4f" : "%.6g", x);
+  return buf;
+}
+
 static void print_summary(const char *name, const lsp_dist_summary *s) {
-  printf(
-      "  %-9s mean %.4f  median %.4f  [q05 %.4f, q25 %.4f, q75 %.4f, q95 %.4f]"
-      "  min %.4f  max %.4f\n",
-      name, s->mean, s->median, s->q05, s->q25, s->q75, s->q95, s->min, s->max);
+  char b[8][32];
+  printf("  %-9s mean %s  median %s  [q05 %s, q25 %s, q75 %s, q95 %s]  min %s  max %s\n",
+         name, num(b[0], s->mean), num(b[1], s->median), num(b[2], s->q05),
+         num(b[3], s->q25), num(b[4], s->q75), num(b[5], s->q95), num(b[6], s->min),
+         num(b[7], s->max));
 }
 
 int cmd_logitgap(int argc, char **argv) {

@@ -1,5 +1,6 @@
 /* lsprobe loss — the loss of saved logits: label-smoothed cross-entropy,
  * cross-entropy against soft targets, or the distillation loss. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -120,6 +121,11 @@ int cmd_loss(int argc, char **argv) {
     return rc;
   if (!(d.temperature > 0.0))
     return cli_error(cmd, CLI_USAGE, "--temperature: %g must be positive", d.temperature);
+  if (!isfinite(1.0 / d.temperature)) /* the loss divides by T */
+    return cli_error(cmd, CLI_USAGE,
+                     "--temperature: %g is too small: 1/T is not finite in double "
+                     "precision (T must be at least about 5.6e-309)",
+                     d.temperature);
   if (lsp_ls_convention_parse(cli_str(opts, "convention", "uniform"), &d.hard.convention) != LSP_OK)
     return cli_error(cmd, CLI_USAGE, "--convention: %s", lsp_errmsg());
   static const char *const ins[] = {"logits", "labels", "soft-targets", "teacher-logits", NULL};

@@ -316,6 +316,8 @@ done
 # calib-sim: a tiny run, and its usage errors
 expect_exit 0 "calib-sim tiny" "$LSP" calib-sim --n 300 --reps 3 --bootstrap 20 --scenarios over
 [ "$(grep -c '^| over | 300 |' "$SCR/out")" = 7 ] && ok "calib-sim prints one row per estimator" || bad "calib-sim: $(cat "$SCR/out")"
+grep -q "lsprobe: calib-sim: WARNING: --bootstrap 20: a 95% interval rests on the 2.5% tails of the resamples, which fewer than 40 leave empty" "$SCR/err" &&
+  ok "calib-sim --bootstrap 20: the warning eval gives" || bad "calib-sim: no warning for 20 resamples: $(cat "$SCR/err")"
 # numbers that do not apply (a binned bias of an unbinned estimator, the sd
 # of one replicate) print as "–", never nan
 expect_exit 0 "calib-sim one replicate" "$LSP" calib-sim --n 100 --reps 1 --bootstrap 20 --scenarios near

@@ -250,6 +250,30 @@ gaps = sorted([3e300, 1e308 - (1.5e308 + 1e308) / 2, 0.0, 0.0])
 ok = all(abs(g[q] - v) <= 1e-12 * abs(v) for q, v in (("min", gaps[0]), ("max", gaps[3]), ("median", 0.0)))
 ok = ok and abs(e["max"] - math.log(3)) < 1e-12 and e["min"] == 0 and e["median"] == 0
 sys.exit(not ok)' "$SCR/out" && ok "float64 logits past float32: gaps and entropies in closed form" || bad "logitgap huge float64: $(cat "$SCR/out")"
+# gaps whose sum overflows: their mean is still 1.5e308 (not null), and text
+# prints huge values in %g form, not as 300-digit numbers; a row of logits
+# of 1e15 keeps the units of its gap (exactly 3)
+/usr/bin/python3 - "$SCR/lbig.npy" "$SCR/lby.npy" "$SCR/l15.npy" "$SCR/l15y.npy" <<'PYEOF'
+import sys
+from npy_write import npy
+npy(sys.argv[1], "<f8", "(2, 3)", "d", [1.5e308, 0.0, 0.0, 1.5e308, 0.0, 0.0])
+npy(sys.argv[2], "<i8", "(2,)", "q", [0, 0])
+npy(sys.argv[3], "<f8", "(1, 10)", "d", [1e15 + 3] + [1e15] * 9)
+npy(sys.argv[4], "<i8", "(1,)", "q", [0])
+PYEOF
+expect_exit 0 "logitgap, gaps summing past the double range" "$LSP" logitgap --logits "$SCR/lbig.npy" --labels "$SCR/lby.npy" --json
+/usr/bin/python3 -c 'import json, sys
+g = json.load(open(sys.argv[1]))["logit_gap"]
+sys.exit(not (g["mean"] == 1.5e308 and g["median"] == 1.5e308))' "$SCR/out" &&
+  ok "huge gaps: mean 1.5e308, not null" || bad "huge gaps: $(cat "$SCR/out")"
+expect_exit 0 "logitgap text, huge gaps" "$LSP" logitgap --logits "$SCR/lbig.npy" --labels "$SCR/lby.npy"
+grep -q "^  gap       mean 1.5e+308  median 1.5e+308 .* max 1.5e+308$" "$SCR/out" && [ "$(wc -L <"$SCR/out")" -lt 200 ] &&
+  ok "huge gaps in text: %g form" || bad "huge gaps text: $(head -c 400 "$SCR/out")"
+expect_exit 0 "logitgap, logits of 1e15" "$LSP" logitgap --logits "$SCR/l15.npy" --labels "$SCR/l15y.npy" --json
+/usr/bin/python3 -c 'import json, sys
+g = json.load(open(sys.argv[1]))["logit_gap"]
+sys.exit(not (g["mean"] == 3 and g["min"] == 3))' "$SCR/out" &&
+  ok "logits of 1e15: gap exactly 3" || bad "logits of 1e15: $(cat "$SCR/out")"
 expect_exit 2 "--convention without --smoothing" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --convention t2t
 expect_err "--convention needs --smoothing" "--convention without --smoothing"
 expect_exit 1 "NaN logit" "$LSP" logitgap --logits "$SCR/toy_nan.npy" --labels "$SCR/toy_y.npy"

@@ -9,6 +9,7 @@ expect_exit 0 "train a teacher" "$LSP" train --data "$D" --hidden 32 --epochs 4 
 expect_exit 0 "distill from .lspm" "$LSP" distill --teacher "$SCR/t.lspm" --data "$D" --arch mlp:8 --temperature 4 --alpha 0.9 --epochs 4 --quiet --out "$SCR/s.lspm"
 grep -q "^distilled 16-8-4 from $SCR/t.lspm on synthetic .*T = 4, alpha = 0.9" "$SCR/out" && ok "prints what it did" || bad "output: $(cat "$SCR/out")"
 [ -s "$SCR/s.lspm" ] && ok "student written" || bad "no student"
+! grep -q "records no training split" "$SCR/err" && ok "a teacher with its split recorded: no split warning" || bad "split warning for an lsprobe teacher: $(cat "$SCR/err")"
 expect_exit 0 "eval the student" "$LSP" eval --model "$SCR/s.lspm" --data "$D" --json
 acc=$(grep -o '"accuracy":[0-9.]*' "$SCR/out" | head -1 | cut -d: -f2)
 awk -v a="$acc" 'BEGIN { exit !(a > 0.8) }' && ok "the student learned (test accuracy $acc)" || bad "student accuracy $acc"
@@ -37,6 +38,8 @@ expect_exit 0 "distill --val on other data" "$LSP" distill --teacher "$SCR/t300.
 grep -q "on synthetic (200 examples" "$SCR/out" && ok "--val on other data: taken (200 + 40)" || bad "--val on other data: $(cat "$SCR/out")"
 expect_exit 0 "distill from a PyTorch export folder" "$LSP" distill --teacher "$T" --data "synthetic:train=600,test=200,dim=8,classes=3" --arch mlp:4 --temperature 2 --alpha 1 --epochs 2 --quiet --out "$SCR/st.lspm"
 [ -s "$SCR/st.lspm" ] && ok "student of the PyTorch teacher written" || bad "no student of the PyTorch teacher"
+grep -qF "WARNING: the teacher $T records no training split (imported or untrained): the validation split is lsprobe's own (seed 1, 50 examples)" "$SCR/err" &&
+  ok "a teacher without a recorded split: the warning eval gives" || bad "no split warning: $(cat "$SCR/err")"
 
 # a convolutional teacher (LeNet-5 on Fashion-MNIST images), an MLP student
 # and a LeNet-5 student; an image teacher does not fit flat data
@@ -66,6 +69,8 @@ expect_exit 2 "T = 0" "$LSP" distill --teacher "$SCR/t.lspm" --data "$D" --arch 
 expect_err "--temperature: 0 must be positive" "T = 0"
 expect_exit 2 "T < 0" "$LSP" distill --teacher "$SCR/t.lspm" --data "$D" --arch mlp:8 --temperature -1 --alpha 0.5 --out "$SCR/keep.lspm"
 expect_err "--temperature" "T < 0"
+expect_exit 2 "T = 1e-310" "$LSP" distill --teacher "$SCR/t.lspm" --data "$D" --arch mlp:8 --temperature 1e-310 --alpha 0.5 --out "$SCR/keep.lspm"
+expect_err "--temperature: 1e-310 is too small: 1/T is not finite" "T = 1e-310"
 expect_exit 2 "missing --temperature" "$LSP" distill --teacher "$SCR/t.lspm" --data "$D" --arch mlp:8 --alpha 0.5 --out "$SCR/keep.lspm"
 expect_err "--temperature is required" "missing --temperature"
 expect_exit 2 "unknown architecture" "$LSP" distill --teacher "$SCR/t.lspm" --data "$D" --arch transformer --temperature 2 --alpha 0.5 --out "$SCR/keep.lspm"

@@ -84,6 +84,13 @@ lo, hi = e['mutual_information_ci']
 sys.exit(0 if lo < e['mutual_information'] < hi else 1)" && ok "--mi with --bootstrap: the interval holds the estimate" || bad "--mi interval: $(cat "$SCR/out" | head -c 300)"
 expect_exit 0 "eval --mi, given pair, text" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi --mi-classes 1,3
 grep -q "information erasure (Mueller et al. 2019): classes 1 and 3$" "$SCR/out" && grep -q "I(X; z_a - z_b) [0-9.]* nats" "$SCR/out" && ok "--mi text block" || bad "--mi text: $(tail -3 "$SCR/out")"
+grep -q "^  the true I(X; z_a - z_b) is at most log 200 = 5.2983 nats$" "$SCR/out" && ok "--mi text: the bound is the true information's" || bad "--mi text bound: $(tail -3 "$SCR/out")"
+# a tiny within-example spread: the Gaussian estimate exceeds log 2M, and
+# the text says so rather than quoting a bound it breaks
+expect_exit 0 "eval --mi, tiny noise" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi --mi-classes 1,3 --mi-examples 30 --mi-copies 8 --mi-noise 0.00001
+awk '/I\(X; z_a - z_b\) [0-9.]* nats/ { exit !($5 > log(60)) }' "$SCR/out" &&
+  grep -q "^  the true I(X; z_a - z_b) is at most log 60 = 4.0943 nats; the estimate is above it" "$SCR/out" &&
+  ok "--mi text: an estimate above log 2M is named as such" || bad "--mi tiny noise: $(tail -3 "$SCR/out")"
 expect_exit 2 "--mi-classes a class twice" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi --mi-classes 2,2
 expect_err "two different classes" "--mi-classes a class twice"
 expect_exit 2 "--mi-classes out of range" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi --mi-classes 0,9
@@ -143,4 +150,22 @@ e = json.load(open(sys.argv[1]))
 assert "calibration_temperature_scaled" not in e
 assert e["calibration_temperature_note"].startswith("validation split: temperature: the validation NLL has no minimum")
 PY
+# a test split without class 2: the clusters text names the empty class,
+# as the JSON (k_used 2, empty_classes [2]) and the clusters command do
+mkdir -p "$SCR/k3miss"
+$PY - "$SCR/k3miss" <<'PY'
+import random, sys
+r = random.Random(1)
+def rows(n, classes):
+    return "".join(",".join([str(c)] + ["%.3f" % (r.gauss(0, 1) + (2.0 if j == c else 0.0)) for j in range(4)]) + "\n"
+                   for c in (classes[i % len(classes)] for i in range(n)))
+open(sys.argv[1] + "/train.csv", "w").write(rows(300, [0, 1, 2]))
+open(sys.argv[1] + "/test.csv", "w").write(rows(60, [0, 1]))
+PY
+expect_exit 0 "train on three classes" "$LSP" train --data "$SCR/k3miss" --hidden 8 --epochs 2 --smoothing 0.1 --quiet --out "$SCR/k3.lspm"
+expect_exit 0 "eval, a class missing from the test split" "$LSP" eval --model "$SCR/k3.lspm" --data "$SCR/k3miss"
+grep -q "^  empty classes      2 (1 of 3: no non-zero feature rows on the test split)$" "$SCR/out" &&
+  ok "eval text names the empty class" || bad "eval text, empty class: $(grep -A7 '^clusters' "$SCR/out")"
+expect_exit 0 "eval, every class on the test split" "$LSP" eval --model "$SCR/m.lspm" --data "$D"
+! grep -q "empty classes" "$SCR/out" && ok "no empty-class line when every class has rows" || bad "empty-class line: $(grep 'empty' "$SCR/out")"
 finish

@@ -88,6 +88,13 @@ expect_exit 2 "T = 0" "$LSP" loss --logits "$D/student.npy" --teacher-logits "$D
 expect_err "--temperature: 0 must be positive" "T = 0"
 expect_exit 2 "T < 0" "$LSP" loss --logits "$D/student.npy" --teacher-logits "$D/teacher.npy" --labels "$D/labels.npy" --temperature -2 --alpha 0.5
 expect_err "--temperature" "T < 0"
+# 1/T overflows below about 5.6e-309: refused, no gradient written; a tiny
+# T whose reciprocal is finite is taken
+expect_exit 2 "T = 1e-310" "$LSP" loss --logits "$D/student.npy" --teacher-logits "$D/teacher.npy" --labels "$D/labels.npy" --temperature 1e-310 --alpha 0.5 --grad-out "$SCR/tiny.npy"
+expect_err "--temperature: 1e-310 is too small: 1/T is not finite" "T = 1e-310"
+[ ! -e "$SCR/tiny.npy" ] && ok "T = 1e-310: no gradient written" || bad "T = 1e-310 wrote a gradient"
+expect_exit 0 "T = 1e-300" "$LSP" loss --logits "$D/student.npy" --teacher-logits "$D/teacher.npy" --labels "$D/labels.npy" --temperature 1e-300 --alpha 0.5 --json
+grep -q '"loss": [0-9]' "$SCR/out" && ok "T = 1e-300: a finite loss" || bad "T = 1e-300: $(cat "$SCR/out")"
 expect_exit 2 "alpha above 1" "$LSP" loss --logits "$D/student.npy" --teacher-logits "$D/teacher.npy" --labels "$D/labels.npy" --temperature 2 --alpha 1.5 --grad-out "$SCR/no.npy"
 expect_err "--alpha" "alpha above 1"
 expect_exit 2 "missing --alpha" "$LSP" loss --logits "$D/student.npy" --teacher-logits "$D/teacher.npy" --labels "$D/labels.npy" --temperature 2

@@ -132,12 +132,43 @@ static void test_errors(void **state) {
                    LSP_EINVAL);
 }
 
+/* float64 logits far from 0: the gap is the mean of z_y - z_j, so the units
+ * of the differences survive logits of 1e15 (z_y - (sum z - z_y)/(K-1)
+ * gives 2.875 on this row); the summary's mean of finite gaps whose sum
+ * overflows is still their mean. */
+static void test_f64_precision_and_range(void **state) {
+  (void)state;
+  double z[10];
+  for (int j = 0; j < 10; j++) z[j] = 1e15;
+  z[0] = 1e15 + 3;
+  int32_t y[2] = {0, 0};
+  lsp_logitgap g;
+  double gap[1];
+  assert_int_equal(lsp_logitgap_compute_f64(z, y, 1, 10, NULL, &g, gap, NULL), 0);
+  td_close(gap[0], 3.0, 0, 0, "gap at 1e15", 0);
+  td_close(g.gap.mean, 3.0, 0, 0, "mean gap at 1e15", 0);
+  /* two rows of gap 1.5e308: their sum is past the double range */
+  const double zb[6] = {1.5e308, 0, 0, 1.5e308, 0, 0};
+  assert_int_equal(lsp_logitgap_compute_f64(zb, y, 2, 3, NULL, &g, NULL, NULL), 0);
+  td_close(g.gap.mean, 1.5e308, 0, 0, "mean of huge gaps", 0);
+  td_close(g.gap.median, 1.5e308, 0, 0, "median of huge gaps", 0);
+  double v[3] = {1.7e308, 1.7e308, -0.4e308};
+  lsp_dist_summary sm;
+  lsp_dist_summarize(v, 3, &sm);
+  td_close(sm.mean, 1e308, 1e-15, 0, "mean past the sum's range", 0);
+  /* an ordinary mean is the plain sum over n */
+  double w[3] = {0.1, 0.2, 0.4};
+  lsp_dist_summarize(w, 3, &sm);
+  assert_true(sm.mean == (0.1 + 0.2 + 0.4) / 3.0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_optimum_uniform),
       cmocka_unit_test(test_optimum_t2t),
       cmocka_unit_test(test_quantiles_and_entropy),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_f64_precision_and_range),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

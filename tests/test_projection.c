@@ -336,6 +336,20 @@ static void test_projection_errors(void **state) {
   assert_int_equal(lsp_proj_compute(x, y3, 4, 2, Wc, bc, 3, abc, &p),
                    LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "one line"));
+  /* collinear up to float32 rounding: w_2 = 2 w_1 − w_0 rounded to float32
+   * is 8.6e-8 off the line, far above double rounding but within the
+   * templates' own precision: no plane either */
+  const float Wl[3 * 8] = {-1.8725295f, 1.1285231f,  1.0348662f,  -1.4186656f,
+                           0.15358189f, 1.2157576f,  0.08791904f, 0.99970144f,
+                           2.374887f,   0.27393225f, -0.2803823f, -0.7710522f,
+                           0.6480646f,  -0.19673006f, -0.17874637f, -0.10525978f,
+                           6.6223035f,  -0.5806586f, -1.5956309f, -0.12343872f,
+                           1.1425474f,  -1.6092178f, -0.4454118f, -1.210221f};
+  const float bl[3] = {0, 0, 0};
+  float xl[4 * 8] = {0};
+  assert_int_equal(lsp_proj_compute(xl, y3, 4, 8, Wl, bl, 3, abc, &p), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "one line"));
+  assert_null(p);
   const float We[3 * 2] = {1, 1, 1, 1, 2, 0};
   const float be[3] = {0.5f, 0.5f, 1};
   assert_int_equal(lsp_proj_compute(x, y3, 4, 2, We, be, 3, abc, &p),

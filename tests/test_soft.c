@@ -415,12 +415,21 @@ static void test_invalid_inputs(void **state) {
                      LSP_EINVAL);
     assert_non_null(strstr(lsp_errmsg(), "alpha"));
   }
-  const double bad_t[] = {0.0, -1.0, INFINITY, NAN};
-  for (int i = 0; i < 4; i++) {
+  /* 1e-310: 1/T overflows to inf; 1e200: T^2 does */
+  const double bad_t[] = {0.0, -1.0, INFINITY, NAN, 1e-310, 1e200};
+  for (int i = 0; i < 6; i++) {
     lsp_distill d = {0.5, bad_t[i], {0, LSP_LS_UNIFORM, 0}};
     assert_int_equal(lsp_loss_distill(z, t, y, 2, 3, &d, NULL, 1, NULL, &m),
                      LSP_EINVAL);
     assert_non_null(strstr(lsp_errmsg(), "temperature"));
+  }
+  assert_non_null(strstr(lsp_errmsg(), "T^2 is not finite"));
+  { /* a tiny T whose reciprocal is finite is taken (T^2 underflows to 0) */
+    lsp_distill tiny = {0.5, 1e-300, {0, LSP_LS_UNIFORM, 0}};
+    float gt[6];
+    assert_int_equal(lsp_loss_distill(z, t, y, 2, 3, &tiny, gt, 1, NULL, &m), LSP_OK);
+    assert_true(isfinite(m.loss) && isfinite(m.kl));
+    for (int i = 0; i < 6; i++) assert_true(isfinite(gt[i]));
   }
   lsp_distill ok = {0.5, 2.0, {0, LSP_LS_UNIFORM, 0}},
               badeps = {0.5, 2.0, {1.5, LSP_LS_UNIFORM, 0}};

@@ -41,6 +41,14 @@ int lsp_distill_check(const lsp_distill *d, size_t k) {
     return lsp_fail(LSP_EINVAL,
                     "temperature T = %g must be positive and finite",
                     d->temperature);
+  /* the loss divides by T and multiplies by T^2: both must stay finite */
+  if (!isfinite(1.0 / d->temperature) ||
+      !isfinite(d->temperature * d->temperature))
+    return lsp_fail(LSP_EINVAL,
+                    "temperature T = %g is out of range: %s is not finite "
+                    "in double precision",
+                    d->temperature,
+                    d->temperature < 1.0 ? "1/T" : "T^2");
   return lsp_ls_check(&d->hard, k);
 }
 

@@ -50,11 +50,13 @@ int lsp_loss_soft_xent(const float *logits, const float *targets, size_t n,
  * (pT = softmax(z/T), tT = softmax(t/T), q the hard smoothed target). */
 typedef struct {
   double alpha;       /* weight of the teacher term, in [0, 1]              */
-  double temperature; /* T > 0 (finite)                                     */
+  double temperature; /* T > 0 with 1/T and T^2 finite (about 5.6e-309 to
+                         1.3e154)                                          */
   lsp_ls hard;        /* smoothing of the hard-label term (eps 0: plain CE) */
 } lsp_distill;
 
-/* Validate alpha, T, the hard-label smoothing and K (K >= 2). */
+/* Validate alpha, T (positive, with 1/T and T^2 finite), the hard-label
+ * smoothing and K (K >= 2). */
 int lsp_distill_check(const lsp_distill *d, size_t k);
 
 /* Means over the rows of the distillation loss and of its two parts. */
