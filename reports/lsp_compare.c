@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
@@ -29,9 +28,9 @@ void lsp_compare_opts_default(lsp_compare_opts *o) {
   o->ref_eps = NAN;
 }
 
-/* ---- what the runs have in common ------------------------------------------ */
+/* ---- the attack columns (what the runs have in common: lsp_compare_check.c) */
 
-
+/* a model's accuracy at attack ε e (NaN: not attacked at e) */
 static double at_eps(const curve *c, double e) {
   for (size_t i = 0; i < c->n; i++)
     if (fabs(c->eps[i] - e) <= 1e-12 * (1 + fabs(e))) return c->acc[i];
