@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
@@ -30,112 +28,13 @@ void lsp_compare_opts_default(lsp_compare_opts *o) {
   o->ref_eps = NAN;
 }
 
-/* ---- what the runs have in common ------------------------------------------ */
+/* ---- the attack columns (what the runs have in common: lsp_compare_check.c) */
 
-
-static int has_eps(const curve *c, double e) {
-  for (size_t i = 0; i < c->n; i++)
-    if (fabs(c->eps[i] - e) <= 1e-12 * (1 + fabs(e))) return 1;
-  return 0;
-}
+/* a model's accuracy at attack ε e (NaN: not attacked at e) */
 static double at_eps(const curve *c, double e) {
   for (size_t i = 0; i < c->n; i++)
     if (fabs(c->eps[i] - e) <= 1e-12 * (1 + fabs(e))) return c->acc[i];
   return NAN;
-}
-static int everyone_has(const cmp_state *s, double e) {
-  for (size_t r = 0; r < s->n; r++)
-    for (size_t m = 0; m < s->runs[r].nmodels; m++)
-      if (!has_eps(&s->runs[r].models[m].fgsm, e) || !has_eps(&s->runs[r].models[m].pgd, e))
-        return 0;
-  return 1;
-}
-
-/* The attack ε of the FGSM/PGD columns: the one asked for, which every
- * model must have been attacked at (else LSP_EINVAL naming the shared ones),
- * or 0.1 when every model has it, else the largest shared ε (NaN: none). */
-static int pick_ref(cmp_state *s) {
-  const curve *c = &s->runs[0].models[0].fgsm;
-  if (!isnan(s->o->ref_eps)) {
-    s->ref = s->o->ref_eps;
-    if (everyone_has(s, s->ref)) return LSP_OK;
-    char shared[256] = "";
-    size_t off = 0;
-    for (size_t i = 0; i < c->n && off < sizeof shared; i++)
-      if (everyone_has(s, c->eps[i]))
-        off += (size_t)snprintf(shared + off, sizeof shared - off, "%s%g", off ? ", " : "",
-                                c->eps[i]);
-    return lsp_fail(LSP_EINVAL, "--ref-eps %g: not an attack ε of every model (%s%s)", s->ref,
-                    shared[0] ? "shared: " : "no ε is shared", shared);
-  }
-  s->ref = NAN;
-  if (everyone_has(s, 0.1)) {
-    s->ref = 0.1;
-    return LSP_OK;
-  }
-  for (size_t i = 0; i < c->n; i++)
-    if (everyone_has(s, c->eps[i]) && (isnan(s->ref) || c->eps[i] > s->ref)) s->ref = c->eps[i];
-  return LSP_OK;
-}
-
-static const char *data_of(const cmp_run *r) { return r->data; }
-static const char *hash_of(const cmp_run *r) { return r->hash; }
-static const char *arch_of(const cmp_run *r) { return r->arch; }
-static const char *architecture_of(const cmp_run *r) { return r->architecture; }
-
-/* Same network: the canonical strings when both runs have one, else (a run
- * from before --arch) the --arch text, "mlp:W,W" for those. */
-static int same_arch(const cmp_run *a, const cmp_run *b) {
-  if (a->architecture && b->architecture) return strcmp(a->architecture, b->architecture) == 0;
-  return strcmp(a->arch, b->arch) == 0;
-}
-static const char *attack_of(const cmp_run *r) { return r->attack; }
-
-static void add_warn_list(cmp_state *s, const char *what, const char *(*get)(const cmp_run *)) {
-  if (s->nwarn >= MAXWARN) return;
-  char *w = s->warn[s->nwarn];
-  size_t off = (size_t)snprintf(w, sizeof s->warn[0], "Not comparable: different %s: ", what);
-  for (size_t r = 0; r < s->n && off < sizeof s->warn[0]; r++)
-    off += (size_t)snprintf(w + off, sizeof s->warn[0] - off, "%s%s: [%s]", r ? "; " : "",
-                            s->runs[r].name, get(&s->runs[r]));
-  if (off < sizeof s->warn[0]) snprintf(w + off, sizeof s->warn[0] - off, ".");
-  s->nwarn++;
-}
-
-static void check_comparable(cmp_state *s) {
-  int data = 0, hash = 0, hid = 0, att = 0, ep = 0;
-  const cmp_run *a = &s->runs[0];
-  for (size_t r = 1; r < s->n; r++) {
-    const cmp_run *b = &s->runs[r];
-    data |= strcmp(a->data, b->data) != 0;
-    hash |= strcmp(a->hash, b->hash) != 0;
-    hid |= !same_arch(a, b);
-    att |= strcmp(a->attack, b->attack) != 0;
-    ep |= a->epochs != b->epochs;
-  }
-  if (data) add_warn_list(s, "datasets", data_of);
-  else if (hash) add_warn_list(s, "data (same dataset name, different data hash)", hash_of);
-  /* by their --arch texts, unless those agree: the same text can be two
-   * networks (an MLP on 64 or on 784 inputs), named then by the canonical
-   * strings that were compared */
-  int canon = 1, texts = 0;
-  for (size_t r = 0; r < s->n; r++) {
-    canon &= s->runs[r].architecture != NULL;
-    texts |= strcmp(s->runs[r].arch, a->arch) != 0;
-  }
-  if (hid) add_warn_list(s, "architectures", canon && !texts ? architecture_of : arch_of);
-  if (att) add_warn_list(s, "attack ε lists", attack_of);
-  if (ep && s->nwarn < MAXWARN) {
-    char *w = s->warn[s->nwarn++];
-    size_t off = (size_t)snprintf(w, sizeof s->warn[0], "Different training budgets (epochs):");
-    for (size_t r = 0; r < s->n && off < sizeof s->warn[0]; r++)
-      off += (size_t)snprintf(w + off, sizeof s->warn[0] - off, "%s %s: %g", r ? ";" : "",
-                              s->runs[r].name, s->runs[r].epochs);
-    if (off < sizeof s->warn[0]) snprintf(w + off, sizeof s->warn[0] - off, ".");
-  }
-  if (isnan(s->ref) && s->nwarn < MAXWARN)
-    snprintf(s->warn[s->nwarn++], sizeof s->warn[0],
-             "No attack ε is shared by every model: the FGSM/PGD columns are empty.");
 }
 
 /* ---- tables ----------------------------------------------------------------- */
@@ -147,8 +46,13 @@ static void set_ci(lsp_table *t, size_t col, double v, double lo, double hi) {
 
 static lsp_table *models_table(const cmp_state *s) {
   char fg[64], pg[64];
-  snprintf(fg, sizeof fg, "FGSM acc. (ε=%g)", s->ref);
-  snprintf(pg, sizeof pg, "PGD acc. (ε=%g)", s->ref);
+  if (isnan(s->ref)) { /* the columns stay (compare.csv's are fixed), empty */
+    snprintf(fg, sizeof fg, "FGSM acc. (no shared ε)");
+    snprintf(pg, sizeof pg, "PGD acc. (no shared ε)");
+  } else {
+    snprintf(fg, sizeof fg, "FGSM acc. (ε=%g)", s->ref);
+    snprintf(pg, sizeof pg, "PGD acc. (ε=%g)", s->ref);
+  }
   const char *hdr[] = {"run", "model", "data", "ε", "convention", "seed", "test accuracy", "NLL",
                        "ECE", "ECE after T", "T", "R² separation", "NC1", fg, pg};
   /* compare.csv's header: machine names, as in a run's models.csv */
@@ -306,13 +210,23 @@ static int write_json(const cmp_state *s, const char *path) {
 
 static int write_report(const cmp_state *s, const char *dir, const lsp_compare_figs *f) {
   char title[128], buf[1024];
+  cmp_str cmds = {0}, share = {0};
   char *html = lsp_strdupf("%s/compare.html", dir), *md = lsp_strdupf("%s/compare.md", dir);
   char *csv = lsp_strdupf("%s/compare.csv", dir);
   snprintf(title, sizeof title, "lsprobe compare: %zu run%s", s->n, s->n == 1 ? "" : "s");
   lsp_table *mt = models_table(s), *rt = runs_table(s);
   lsp_doc d;
   memset(&d, 0, sizeof d);
-  int st = (!mt || !rt || !html || !md || !csv) ? lsp_fail(LSP_ENOMEM, "out of memory") : LSP_OK;
+  /* only what was compared and found alike */
+  if (s->shared.len) cmp_str_addf(&share, "The runs share: %s.", cmp_str_get(&s->shared));
+  else cmp_str_addf(&share, "The runs share none of the settings compared.");
+  /* the command line of every run, one per line, whole */
+  for (size_t r = 0; r < s->n; r++)
+    if (s->runs[r].command[0])
+      cmp_str_addf(&cmds, "%s%s: %s", cmds.len ? "\n" : "", s->runs[r].name, s->runs[r].command);
+  int st = (!mt || !rt || !html || !md || !csv || share.oom || cmds.oom)
+               ? lsp_fail(LSP_ENOMEM, "out of memory")
+               : LSP_OK;
   if (!st) st = lsp_doc_open(&d, html, md, title);
   if (st) goto done;
   lsp_doc_par(&d, "Every number below is copied from the runs' results.json files; nothing is "
@@ -322,27 +236,23 @@ static int write_report(const cmp_state *s, const char *dir, const lsp_compare_f
     lsp_doc_code(&d, s->o->command);
   }
   for (size_t i = 0; i < s->nwarn; i++) lsp_doc_note(&d, LSP_HTML_WARNING, s->warn[i]);
-  if (!s->nwarn)
-    lsp_doc_note(&d, LSP_HTML_INFO, "The runs share dataset, data hash, architecture, training "
-                              "budget and attack ε list.");
+  lsp_doc_note(&d, LSP_HTML_INFO, share.s);
   if (f->note[0]) lsp_doc_note(&d, LSP_HTML_WARNING, f->note);
   lsp_doc_heading(&d, 2, "Runs");
   lsp_doc_table(&d, rt, "The configuration of each input");
-  /* the command line of every run, one per line */
-  size_t off = 0;
-  buf[0] = 0;
-  for (size_t r = 0; r < s->n && off < sizeof buf; r++)
-    if (s->runs[r].command[0])
-      off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%.200s: %.600s", off ? "\n" : "",
-                              s->runs[r].name, s->runs[r].command);
-  if (buf[0]) {
-    lsp_doc_code(&d, buf);
+  if (cmds.len) {
+    lsp_doc_code(&d, cmds.s);
   }
   lsp_doc_heading(&d, 2, "Models");
-  snprintf(buf, sizeof buf,
-           "One row per model of every run. Intervals in brackets; T = fitted temperature; "
-           "attack columns at ε = %g (pixel scale).",
-           s->ref);
+  if (isnan(s->ref))
+    snprintf(buf, sizeof buf,
+             "One row per model of every run. Intervals in brackets; T = fitted temperature; "
+             "the attack columns are empty: no attack ε is shared by every model.");
+  else
+    snprintf(buf, sizeof buf,
+             "One row per model of every run. Intervals in brackets; T = fitted temperature; "
+             "attack columns at ε = %g (pixel scale).",
+             s->ref);
   lsp_doc_table(&d, mt, buf);
   lsp_doc_heading(&d, 2, "Metrics against smoothing ε");
   double e0 = NAN;
@@ -355,13 +265,13 @@ static int write_report(const cmp_state *s, const char *dir, const lsp_compare_f
   }
   lsp_doc_figure(&d, f->svg[0] ? f->svg[0] : "", f->extra[0],
            "Accuracy, ECE (before and after temperature scaling), R² separation and NC1 against "
-           "the smoothing ε; one line per run; bars are the recorded intervals.");
+           "the smoothing ε; one line per run and seed; bars are the recorded intervals.");
   lsp_doc_heading(&d, 2, "Robustness");
-  lsp_doc_figure(&d, f->svg[1] ? f->svg[1] : "", f->extra[1],
-           "Accuracy under FGSM and PGD against the attack ε, every model of every run (colour = "
-           "run, dash = model).");
+  lsp_doc_figure(&d, f->svg[1] ? f->svg[1] : "", f->extra[1], f->attacks_caption);
   st = lsp_doc_close(&d);
 done:
+  free(cmds.s);
+  free(share.s);
   if (!st) st = lsp_csv_write(csv, mt);
   lsp_table_free(mt);
   lsp_table_free(rt);
@@ -396,19 +306,8 @@ int lsp_compare(const char *const *inputs, size_t n, const char *out, const lsp_
     st = lsp_compare_read_run(&s.runs[i]);
   }
   if (st) goto done;
-  /* each run once: one results.json named twice (its folder and the file,
-   * or through a link) would list every model twice as two runs */
-  for (size_t i = 1; i < n && !st; i++) {
-    struct stat a, b;
-    if (stat(s.runs[i].path, &a) != 0) continue;
-    for (size_t k = 0; k < i; k++)
-      if (stat(s.runs[k].path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-        st = lsp_fail(LSP_EINVAL, "%s: the same results.json is given twice (as %s and %s)",
-                      s.runs[i].path, inputs[k], inputs[i]);
-        break;
-      }
-  }
-  if (st) goto done;
+  /* each run once (a file named twice, or a copy of it) */
+  if ((st = lsp_compare_refuse_twice(&s, inputs))) goto done;
   /* distinct run names: a repeated folder name gets " (2)", " (3)", ... */
   for (size_t i = 1; i < n; i++) {
     size_t same = 1;
@@ -419,8 +318,7 @@ int lsp_compare(const char *const *inputs, size_t n, const char *out, const lsp_
       snprintf(s.runs[i].name + l, 16, " (%u)", (unsigned)(same % 100000));
     }
   }
-  if ((st = pick_ref(&s))) goto done;
-  check_comparable(&s);
+  if ((st = lsp_compare_pick_ref(&s)) || (st = lsp_compare_check(&s))) goto done;
   /* all inputs are good: now the output folder (ours or refused; never a
    * run's folder, lsp_outdir.h) */
   lsp_outdir_opts oo = {"compare", opts->force, NULL, sizeof "plots/compare_metrics.svg", 0};
@@ -447,5 +345,8 @@ done:
   lsp_compare_figs_release(&f);
   free(path);
   lsp_compare_free_runs(s.runs, n);
+  for (size_t i = 0; i < s.nwarn; i++) free(s.warn[i]);
+  free(s.warn);
+  free(s.shared.s);
   return st;
 }

@@ -1,10 +1,14 @@
 /* lsp_compare.h — one report over the results.json files of earlier
  * `lsprobe run` jobs (`lsprobe compare`).
  *
- * Reads and validates every input first (a missing field or a wrong type is
- * LSP_EDATA naming the file and the field, e.g. "a/results.json: field
- * models[1].calibration.ece: expected a number, found a string"), and only
- * then creates the output folder, so a data error leaves nothing behind.
+ * Reads and validates every input first (a missing field, a wrong type, a
+ * number outside its domain or a model tag twice is LSP_EDATA naming the
+ * file and the field, e.g. "a/results.json: field models[1].calibration.ece:
+ * expected a number, found a string"), and only then creates the output
+ * folder, so a data error leaves nothing behind. Every recorded setting
+ * that changes the compared numbers is checked across the runs: each one
+ * that differs is a warning naming it with every run's value, and the
+ * report lists the ones they share.
  * Writes, via a staging folder published atomically (lsp_outdir.h):
  *   compare.html  self-contained (inline CSS and SVG)
  *   compare.md    the same content in Markdown
@@ -19,7 +23,7 @@
  *   plots/compare_metrics.svg   accuracy, ECE, ECE after T, R², NC1
  *                 against smoothing ε, one series per run (and seed)
  *   plots/compare_attacks.svg   FGSM and PGD accuracy against attack ε,
- *                 one series per model of every run
+ *                 one series per model of every run (every one drawn)
  *   (plus the plots in the --format asked for, when not SVG).
  * Nothing is computed: every number is copied from the inputs. */
 #ifndef LSP_COMPARE_H
@@ -55,10 +59,12 @@ void lsp_compare_opts_default(lsp_compare_opts *o);
  * note naming the missing figures and gnuplot's reason (else ""; the report
  * carries the same note, and every other file is written); both may be
  * NULL. Errors: LSP_EINVAL (n == 0, NULL arguments, a ref_eps some model
- * was not attacked at), LSP_EIO (an input cannot be read, is a folder
+ * was not attacked at, one results.json given twice or with a copy of it),
+ * LSP_EIO (an input cannot be read, is a folder
  * without results.json, or the output cannot be written),
  * LSP_EDATA (malformed JSON with file:line:col; not an lsprobe results.json;
- * a field missing or of the wrong type), LSP_ENOMEM, LSP_EINTR. */
+ * a field missing, of the wrong type or outside its domain; a model tag
+ * twice), LSP_ENOMEM, LSP_EINTR. */
 int lsp_compare(const char *const *inputs, size_t n, const char *out,
                 const lsp_compare_opts *opts, char *report, size_t cap,
                 char *warning, size_t wcap);

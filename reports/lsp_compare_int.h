@@ -24,6 +24,17 @@ typedef struct {
   curve fgsm, pgd;
 } cmp_model;
 
+/* A growing string (heap): text is never cut short. After an allocation
+ * failure `oom` is set and further appends do nothing. */
+typedef struct {
+  char *s;
+  size_t len, cap;
+  int oom;
+} cmp_str;
+void cmp_str_addf(cmp_str *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The text so far ("" when nothing was added); stays owned by b. */
+const char *cmp_str_get(const cmp_str *b);
+
 typedef struct {
   const char *path;         /* the results.json read                       */
   char *file;               /* owned: <folder>/results.json when a run
@@ -33,9 +44,10 @@ typedef struct {
   const char *data, *hash, *convention, *version, *started, *command;
   const char *architecture; /* canonical string (DESIGN §7.4), or NULL in
                                runs from before --arch                     */
-  char arch[256];           /* --arch, or "mlp:W,W" from an older run's
-                               hidden widths                               */
-  char smoothing[256], seeds[128], attack[256];
+  char *arch;               /* owned: --arch, or "mlp:W,W" from an older
+                               run's hidden widths                         */
+  char *smoothing, *seeds, *attack; /* owned: the lists, every value       */
+  const lsp_jsonr *config;  /* the validated config object                 */
   double epochs;
   int quick, synthetic;
   size_t nmodels;
@@ -53,15 +65,29 @@ int lsp_compare_read_run(cmp_run *r);
 void lsp_compare_free_runs(cmp_run *runs, size_t n);
 
 /* The runs being compared and what compare found about them. */
-#define MAXWARN 8
 typedef struct {
   cmp_run *runs;
   size_t n;
-  double ref; /* the smoothed ε compared with ε = 0 */
-  char warn[MAXWARN][640];
+  double ref;    /* the attack ε of the FGSM/PGD columns (NaN: none shared) */
+  char **warn;   /* owned: the comparability warnings, each whole         */
   size_t nwarn;
+  cmp_str shared; /* what every run has in common (a list of settings)    */
   const lsp_compare_opts *o;
 } cmp_state;
+
+/* The attack ε of the table's FGSM/PGD columns into s->ref: opts->ref_eps,
+ * which every model must have been attacked at (else LSP_EINVAL naming the
+ * shared ones), or 0.1 when every model has it, else the largest ε every
+ * model has (NaN: none). */
+int lsp_compare_pick_ref(cmp_state *s);
+/* LSP_EINVAL when two inputs are one run: the same file (by its folder, the
+ * file or a link) or a copy of it (the same bytes). */
+int lsp_compare_refuse_twice(const cmp_state *s, const char *const *inputs);
+/* Fill s->warn with a warning per recorded setting that differs between the
+ * runs (dataset, data hash, architecture, attack ε list, epochs; the data
+ * split, training, attack and calibration settings, each named with every
+ * run's value) and s->shared with the settings they share. LSP_ENOMEM. */
+int lsp_compare_check(cmp_state *s);
 
 /* The comparison's figures (lsp_compare_plots.c): metrics against ε and
  * attack curves, as SVG and in the --format asked for. */
@@ -69,6 +95,8 @@ typedef struct {
   char *svg[2];   /* owned: written SVG files (NULL = none)     */
   char *extra[2]; /* owned: the --format copies (NULL = none)   */
   char note[1024]; /* gnuplot missing, or the figures it failed on */
+  char attacks_caption[512]; /* what compare_attacks shows, line count and
+                                styles ("" when it was not drawn)      */
 } lsp_compare_figs;
 void lsp_compare_figs_release(lsp_compare_figs *f);
 /* 0, 1 or 2 (= two or more): the distinct finite smoothing ε of every

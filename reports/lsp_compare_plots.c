@@ -15,33 +15,47 @@
 
 /* ---- plots ------------------------------------------------------------------ */
 
-#define MAXSER 24
 enum { P_ACC, P_ECE, P_ECET, P_R2, P_NC1, NPANEL };
 
+/* The style of line k of many: 8 colours, then the 4 dashes in turn, so
+ * 32 lines look different (the legend names every one). */
+static void style(lsp_plot_series *sr, size_t k) {
+  sr->color = (int)(k % 8);
+  sr->dash = (int)((k / 8) % 4);
+}
+
 typedef struct {
-  char name[MAXSER][192];
-  double *buf; /* owned: every x/y/lo/hi array */
-  lsp_plot_series ser[NPANEL][MAXSER];
+  char (*name)[192]; /* owned: one per (run, seed)                        */
+  double *buf;       /* owned: every x/y/lo/hi array                       */
+  lsp_plot_series *ser[NPANEL]; /* owned: up to one series per (run, seed) */
   size_t nser[NPANEL];
 } metric_plot;
 
-/* Group models by (run, seed); points sorted by smoothing ε. */
+/* Group models by (run, seed), every group drawn; points sorted by
+ * smoothing ε. */
 static int build_metric_plot(const cmp_state *s, metric_plot *mp) {
   size_t total = 0;
   for (size_t r = 0; r < s->n; r++) total += s->runs[r].nmodels;
   mp->buf = calloc(total * 4 * NPANEL + 1, sizeof *mp->buf);
-  if (!mp->buf) return lsp_fail(LSP_ENOMEM, "out of memory");
+  mp->name = calloc(total + 1, sizeof *mp->name);
+  size_t *idx = calloc(total + 1, sizeof *idx);
+  int ok = mp->buf && mp->name && idx;
+  for (int p = 0; p < NPANEL && ok; p++) ok = (mp->ser[p] = calloc(total + 1, sizeof *mp->ser[p])) != NULL;
+  if (!ok) {
+    free(idx);
+    return lsp_fail(LSP_ENOMEM, "out of memory");
+  }
   double *b = mp->buf;
   size_t g = 0;
-  for (size_t r = 0; r < s->n && g < MAXSER; r++) {
+  for (size_t r = 0; r < s->n; r++) {
     const cmp_run *x = &s->runs[r];
-    for (size_t i = 0; i < x->nmodels && g < MAXSER; i++) {
+    for (size_t i = 0; i < x->nmodels; i++) {
       int seen = 0;
       for (size_t k = 0; k < i; k++) seen |= x->models[k].seed == x->models[i].seed;
       if (seen) continue;
       double seed = x->models[i].seed;
-      size_t idx[512], n = 0;
-      for (size_t k = 0; k < x->nmodels && n < 512; k++)
+      size_t n = 0;
+      for (size_t k = 0; k < x->nmodels; k++)
         if (x->models[k].seed == seed) idx[n++] = k;
       for (size_t a = 1; a < n; a++) /* insertion sort by ε */
         for (size_t c = a; c > 0 && x->models[idx[c]].eps < x->models[idx[c - 1]].eps; c--) {
@@ -68,7 +82,7 @@ static int build_metric_plot(const cmp_state *s, metric_plot *mp) {
         }
         if (!finite) continue;
         lsp_plot_series sr = lsp_plot_series_make(mp->name[g], xs, ys, n);
-        sr.color = (int)g;
+        style(&sr, g);
         if (ci) {
           sr.lo = lo;
           sr.hi = hi;
@@ -79,6 +93,7 @@ static int build_metric_plot(const cmp_state *s, metric_plot *mp) {
       g++;
     }
   }
+  free(idx);
   return LSP_OK;
 }
 
@@ -127,40 +142,73 @@ static int plot_metrics(const cmp_state *s, const char *path, lsp_plot_format fm
     st = lsp_plot_lines(path, &po, panels, np);
   }
   free(mp->buf);
+  free(mp->name);
+  for (int p = 0; p < NPANEL; p++) free(mp->ser[p]);
   free(mp);
   return st;
 }
 
-static int plot_attacks(const cmp_state *s, const char *path, lsp_plot_format fmt) {
-  char (*names)[192] = calloc(MAXSER, sizeof *names);
-  lsp_plot_series *ser = calloc(2 * MAXSER, sizeof *ser);
+/* Every model of every run with attack points, one line each, labelled with
+ * its run, ε, convention and (in a run of several seeds) seed. Colour =
+ * run and dash = model while that tells them apart (at most 8 runs of at
+ * most 4 models), else one style per line (style()); the caption says
+ * which, and how many lines there are. */
+static int plot_attacks(const cmp_state *s, const char *path, lsp_plot_format fmt,
+                        char *caption, size_t ccap) {
+  size_t total = 0, most = 0, none = 0;
+  for (size_t r = 0; r < s->n; r++) {
+    total += s->runs[r].nmodels;
+    most = s->runs[r].nmodels > most ? s->runs[r].nmodels : most;
+  }
+  int by_run = s->n <= 8 && most <= 4;
+  char (*names)[192] = calloc(total + 1, sizeof *names);
+  lsp_plot_series *ser = calloc(2 * (total + 1), sizeof *ser);
   int st = LSP_OK;
   if (!names || !ser) {
     st = lsp_fail(LSP_ENOMEM, "out of memory");
     goto done;
   }
   size_t n = 0;
-  for (size_t r = 0; r < s->n && n < MAXSER; r++)
-    for (size_t i = 0; i < s->runs[r].nmodels && n < MAXSER; i++) {
+  for (size_t r = 0; r < s->n; r++)
+    for (size_t i = 0; i < s->runs[r].nmodels; i++) {
       const cmp_model *m = &s->runs[r].models[i];
-      if (!m->fgsm.n || !m->pgd.n) continue;
-      snprintf(names[n], sizeof names[0], "%.120s: ε = %g (%.16s)", s->runs[r].name, m->eps,
-               m->convention);
+      if (!m->fgsm.n || !m->pgd.n) {
+        none++;
+        continue;
+      }
+      int l = snprintf(names[n], sizeof names[0], "%.120s: ε = %g (%.16s)", s->runs[r].name,
+                       m->eps, m->convention);
+      if (strchr(s->runs[r].seeds, ',') && l > 0 && (size_t)l < sizeof names[0])
+        snprintf(names[n] + l, sizeof names[0] - (size_t)l, ", seed %g", m->seed);
       for (int a = 0; a < 2; a++) {
         const curve *c = a ? &m->pgd : &m->fgsm;
         lsp_plot_series sr = lsp_plot_series_make(names[n], c->eps, c->acc, c->n);
-        sr.color = (int)r;
-        sr.dash = (int)(i % 4);
-        ser[a * MAXSER + n] = sr;
+        if (by_run) {
+          sr.color = (int)r;
+          sr.dash = (int)(i % 4);
+        } else {
+          style(&sr, n);
+        }
+        ser[a * total + n] = sr;
       }
       n++;
     }
+  int k = snprintf(caption, ccap,
+                   "Accuracy under FGSM and PGD against the attack ε: every model of every run, "
+                   "%zu line%s in each panel (%s).",
+                   n, n == 1 ? "" : "s",
+                   by_run ? "colour = run, dash = model"
+                   : n <= 32 ? "each line its own colour and dash"
+                             : "colours and dashes repeat after 32 lines; the legend names each");
+  if (none && k > 0 && (size_t)k < ccap)
+    snprintf(caption + k, ccap - (size_t)k, " %zu model%s without attack points %s not drawn.",
+             none, none == 1 ? "" : "s", none == 1 ? "is" : "are");
   if (n) {
     lsp_plot_panel panels[2] = {
         {"FGSM", "attack ε (L∞, pixel scale)", "accuracy under attack", 0, 0, NAN, NAN, 0, 1,
          "off", ser, n},
         {"PGD", "attack ε (L∞, pixel scale)", "accuracy under attack", 0, 0, NAN, NAN, 0, 1,
-         "top right", ser + MAXSER, n}}; /* curves fall from the top left */
+         "top right", ser + total, n}}; /* curves fall from the top left */
     lsp_plot_opts po = {0};
     po.format = fmt;
     po.panel_width = 5.0; /* room for a legend of many models */
@@ -211,7 +259,8 @@ int lsp_compare_make_plots(const cmp_state *s, const char *dir, lsp_compare_figs
         st = lsp_fail(LSP_ENOMEM, "out of memory");
         break;
       }
-      st = k ? plot_attacks(s, path, fm[e]) : plot_metrics(s, path, fm[e]);
+      st = k ? plot_attacks(s, path, fm[e], f->attacks_caption, sizeof f->attacks_caption)
+             : plot_metrics(s, path, fm[e]);
       if (st == LSP_PLOT_NOGNUPLOT) {
         snprintf(f->note, sizeof f->note, "gnuplot could not be run (%s); pictures are missing.",
                  lsp_errmsg());

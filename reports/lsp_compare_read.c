@@ -5,6 +5,7 @@
  * same table's keys. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
+#include "core/base/lsp_util.h"
 #include "core/formats/lsp_jsonr.h"
 #include "reports/lsp_compare_int.h"
 #include "reports/lsp_results_schema.h"
@@ -21,15 +23,50 @@
 
 #define K(f) lsp_results_key(LSP_RF_##f)
 
-/* "1,2,3": a validated array of numbers */
-static void num_list(const lsp_jsonr *a, char *buf, size_t cap) {
-  size_t off = 0;
-  buf[0] = 0;
-  for (size_t i = 0; i < a->len; i++) {
-    int k = snprintf(buf + off, cap - off, "%s%g", i ? "," : "", a->items[i]->num);
-    if (k < 0 || (size_t)k >= cap - off) break;
-    off += (size_t)k;
+void cmp_str_addf(cmp_str *b, const char *fmt, ...) {
+  if (b->oom) return;
+  va_list ap;
+  va_start(ap, fmt);
+  int k = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (k < 0) {
+    b->oom = 1;
+    return;
   }
+  if (b->len + (size_t)k + 1 > b->cap) {
+    size_t cap = 2 * b->cap > b->len + (size_t)k + 1 ? 2 * b->cap : b->len + (size_t)k + 64;
+    char *s = realloc(b->s, cap);
+    if (!s) {
+      b->oom = 1;
+      return;
+    }
+    b->s = s;
+    b->cap = cap;
+  }
+  va_start(ap, fmt);
+  vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)k;
+}
+
+const char *cmp_str_get(const cmp_str *b) { return b->s ? b->s : ""; }
+
+/* "1,2,3" (after `prefix`): a validated array of numbers, every value in
+ * the fewest digits that read back as it, so two different lists never
+ * read alike; heap, NULL when out of memory. */
+static char *num_list(const char *prefix, const lsp_jsonr *a) {
+  cmp_str b = {0};
+  cmp_str_addf(&b, "%s", prefix);
+  for (size_t i = 0; i < a->len; i++) {
+    char v[32];
+    lsp_shortest_g(a->items[i]->num, v, sizeof v);
+    cmp_str_addf(&b, "%s%s", i ? "," : "", v);
+  }
+  if (b.oom) {
+    free(b.s);
+    return NULL;
+  }
+  return b.s;
 }
 
 /* a validated number; JSON null is NaN */
@@ -153,24 +190,36 @@ int lsp_compare_read_run(cmp_run *r) {
                   *canon = lsp_jsonr_get(cfg, K(CFG_ARCHITECTURE)),
                   *hidden = lsp_jsonr_get(cfg, K(CFG_HIDDEN));
   if (arch) {
-    snprintf(r->arch, sizeof r->arch, "%s", arch->str);
+    r->arch = lsp_strdupf("%s", arch->str);
   } else if (hidden) { /* a run from before --arch: an MLP */
-    memcpy(r->arch, "mlp:", 5);
-    num_list(hidden, r->arch + 4, sizeof r->arch - 4);
+    r->arch = num_list("mlp:", hidden);
   } else {
     return lsp_fail(LSP_EDATA, "%s: field config.%s is missing", r->path, K(CFG_ARCH));
   }
   r->architecture = canon ? canon->str : NULL;
-  num_list(lsp_jsonr_get(cfg, K(CFG_SMOOTHING)), r->smoothing, sizeof r->smoothing);
-  num_list(lsp_jsonr_get(cfg, K(CFG_SEEDS)), r->seeds, sizeof r->seeds);
-  num_list(lsp_jsonr_get(cfg, K(CFG_ATTACK_EPS)), r->attack, sizeof r->attack);
+  r->config = cfg;
+  r->smoothing = num_list("", lsp_jsonr_get(cfg, K(CFG_SMOOTHING)));
+  r->seeds = num_list("", lsp_jsonr_get(cfg, K(CFG_SEEDS)));
+  r->attack = num_list("", lsp_jsonr_get(cfg, K(CFG_ATTACK_EPS)));
+  if (!r->arch || !r->smoothing || !r->seeds || !r->attack)
+    return lsp_fail(LSP_ENOMEM, "out of memory");
   r->quick = lsp_jsonr_get(cfg, K(CFG_QUICK))->b;
   r->synthetic = lsp_jsonr_get(cfg, K(CFG_SYNTHETIC))->b;
   r->models = calloc(models->len, sizeof *r->models);
   if (!r->models) return lsp_fail(LSP_ENOMEM, "out of memory");
   r->nmodels = models->len;
-  for (size_t i = 0; i < models->len; i++)
+  for (size_t i = 0; i < models->len; i++) {
     if ((st = read_model(models->items[i], &r->models[i]))) return st;
+    /* a tag names one model: the same tag twice would be two rows no
+     * reader could tell apart */
+    for (size_t k = 0; k < i; k++)
+      if (!strcmp(r->models[k].tag, r->models[i].tag)) {
+        const lsp_jsonr *t = lsp_jsonr_get(models->items[i], K(M_TAG));
+        return lsp_fail(LSP_EDATA, "%s:%d:%d: field models[%zu].%s: \"%s\" is the tag of "
+                                   "models[%zu] too (tags must be unique)",
+                        r->path, t->line, t->col, i, K(M_TAG), r->models[i].tag, k);
+      }
+  }
   run_name(r);
   return LSP_OK;
 }
@@ -184,6 +233,7 @@ void lsp_compare_free_runs(cmp_run *runs, size_t n) {
     }
     free(runs[i].models);
     free(runs[i].file);
+    free(runs[i].arch), free(runs[i].smoothing), free(runs[i].seeds), free(runs[i].attack);
     lsp_jsonr_free(runs[i].doc);
   }
   free(runs);

@@ -5,10 +5,15 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 
-enum { OPT = LSP_RS_OPTIONAL, NUL = LSP_RS_NULLABLE };
+enum {
+  OPT = LSP_RS_OPTIONAL, NUL = LSP_RS_NULLABLE, UNIT = LSP_RS_UNIT, NNEG = LSP_RS_NONNEG,
+  POS = LSP_RS_POS, VERD = LSP_RS_VERDICT
+};
 #define F(id, in, key, type, flags, shape) [id] = {LSP_RS_##in, key, LSP_RS_##type, flags, LSP_RS_##shape}
 #define V(id, in, key, type, flags) F(id, in, key, type, flags, ROOT)
 
@@ -30,30 +35,30 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     V(LSP_RF_CFG_SYNTHETIC, CONFIG, "synthetic", BOOL, 0),
     V(LSP_RF_CFG_SYNTHETIC_FALLBACK, CONFIG, "synthetic_fallback", BOOL, 0),
     V(LSP_RF_CFG_DATA_HASH, CONFIG, "data_hash", STR, 0),
-    V(LSP_RF_CFG_N_TRAIN, CONFIG, "n_train", INT, 0),
-    V(LSP_RF_CFG_N_VAL, CONFIG, "n_val", INT, 0),
-    V(LSP_RF_CFG_N_TEST, CONFIG, "n_test", INT, 0),
-    V(LSP_RF_CFG_DIM, CONFIG, "dim", INT, 0),
-    V(LSP_RF_CFG_CLASSES, CONFIG, "classes", INT, 0),
-    V(LSP_RF_CFG_SMOOTHING, CONFIG, "smoothing", NUMS, 0),
+    V(LSP_RF_CFG_N_TRAIN, CONFIG, "n_train", INT, POS),
+    V(LSP_RF_CFG_N_VAL, CONFIG, "n_val", INT, NNEG),
+    V(LSP_RF_CFG_N_TEST, CONFIG, "n_test", INT, POS),
+    V(LSP_RF_CFG_DIM, CONFIG, "dim", INT, POS),
+    V(LSP_RF_CFG_CLASSES, CONFIG, "classes", INT, POS),
+    V(LSP_RF_CFG_SMOOTHING, CONFIG, "smoothing", NUMS, UNIT),
     V(LSP_RF_CFG_CONVENTION, CONFIG, "convention", STR, 0),
     V(LSP_RF_CFG_SEEDS, CONFIG, "seeds", NUMS, 0),
-    V(LSP_RF_CFG_EPOCHS, CONFIG, "epochs", INT, 0),
+    V(LSP_RF_CFG_EPOCHS, CONFIG, "epochs", INT, NNEG),
     /* the MLP widths of runs before --arch; "arch" and "architecture"
      * (the canonical string, DESIGN §7.4) since */
     V(LSP_RF_CFG_HIDDEN, CONFIG, "hidden", NUMS, OPT),
     V(LSP_RF_CFG_ARCH, CONFIG, "arch", STR, OPT),
     V(LSP_RF_CFG_ARCHITECTURE, CONFIG, "architecture", STR, OPT),
     V(LSP_RF_CFG_NORMALIZE, CONFIG, "normalize", NUMS, OPT),
-    V(LSP_RF_CFG_BATCH, CONFIG, "batch", INT, 0),
-    V(LSP_RF_CFG_LR, CONFIG, "lr", NUM, 0),
-    V(LSP_RF_CFG_MOMENTUM, CONFIG, "momentum", NUM, 0),
-    V(LSP_RF_CFG_ATTACK_EPS, CONFIG, "attack_eps", NUMS, 0),
-    V(LSP_RF_CFG_PGD_STEPS, CONFIG, "pgd_steps", INT, 0),
-    V(LSP_RF_CFG_PGD_RESTARTS, CONFIG, "pgd_restarts", INT, 0),
-    V(LSP_RF_CFG_N_ATTACK, CONFIG, "n_attack", INT, 0),
-    V(LSP_RF_CFG_BINS, CONFIG, "bins", INT, 0),
-    V(LSP_RF_CFG_BOOTSTRAP, CONFIG, "bootstrap", INT, 0),
+    V(LSP_RF_CFG_BATCH, CONFIG, "batch", INT, POS),
+    V(LSP_RF_CFG_LR, CONFIG, "lr", NUM, NNEG),
+    V(LSP_RF_CFG_MOMENTUM, CONFIG, "momentum", NUM, UNIT),
+    V(LSP_RF_CFG_ATTACK_EPS, CONFIG, "attack_eps", NUMS, NNEG),
+    V(LSP_RF_CFG_PGD_STEPS, CONFIG, "pgd_steps", INT, NNEG),
+    V(LSP_RF_CFG_PGD_RESTARTS, CONFIG, "pgd_restarts", INT, NNEG),
+    V(LSP_RF_CFG_N_ATTACK, CONFIG, "n_attack", INT, NNEG),
+    V(LSP_RF_CFG_BINS, CONFIG, "bins", INT, POS),
+    V(LSP_RF_CFG_BOOTSTRAP, CONFIG, "bootstrap", INT, NNEG),
     V(LSP_RF_CFG_FORMAT, CONFIG, "format", STR, 0),
     V(LSP_RF_CFG_QUICK, CONFIG, "quick", BOOL, 0),
     V(LSP_RF_CFG_N_AUTOATTACK, CONFIG, "n_autoattack", INT, OPT),
@@ -72,7 +77,7 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     V(LSP_RF_TIME_REPORT, TIMINGS, "report_s", NUM, OPT | NUL),
 
     V(LSP_RF_M_TAG, MODEL, "tag", STR, 0),
-    V(LSP_RF_M_EPS, MODEL, "eps", NUM, 0),
+    V(LSP_RF_M_EPS, MODEL, "eps", NUM, UNIT),
     V(LSP_RF_M_CONVENTION, MODEL, "convention", STR, 0),
     V(LSP_RF_M_SEED, MODEL, "seed", INT, 0),
     V(LSP_RF_M_MODEL_FILE, MODEL, "model_file", STR, 0),
@@ -95,22 +100,22 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     V(LSP_RF_TR_SECONDS, TRAINING, "seconds", NUM, NUL),
     V(LSP_RF_TR_SAMPLES_PER_S, TRAINING, "samples_per_s", NUM, NUL),
 
-    V(LSP_RF_CAL_N, CALIB, "n", INT, 0),
-    V(LSP_RF_CAL_K, CALIB, "k", INT, 0),
-    V(LSP_RF_CAL_NUM_BINS, CALIB, "num_bins", INT, 0),
+    V(LSP_RF_CAL_N, CALIB, "n", INT, NNEG),
+    V(LSP_RF_CAL_K, CALIB, "k", INT, NNEG),
+    V(LSP_RF_CAL_NUM_BINS, CALIB, "num_bins", INT, NNEG),
     V(LSP_RF_CAL_EDGES, CALIB, "edges", STR, 0),
     V(LSP_RF_CAL_BINNING, CALIB, "binning", STR, 0),
-    V(LSP_RF_CAL_TEMPERATURE, CALIB, "temperature", NUM, NUL),
-    V(LSP_RF_CAL_ACCURACY, CALIB, "accuracy", NUM, NUL),
-    V(LSP_RF_CAL_ACCURACY_CI, CALIB, "accuracy_ci", CI, OPT | NUL),
-    V(LSP_RF_CAL_NLL, CALIB, "nll", NUM, NUL),
-    V(LSP_RF_CAL_NLL_CI, CALIB, "nll_ci", CI, OPT | NUL),
+    V(LSP_RF_CAL_TEMPERATURE, CALIB, "temperature", NUM, NUL | NNEG),
+    V(LSP_RF_CAL_ACCURACY, CALIB, "accuracy", NUM, NUL | UNIT),
+    V(LSP_RF_CAL_ACCURACY_CI, CALIB, "accuracy_ci", CI, OPT | NUL | UNIT),
+    V(LSP_RF_CAL_NLL, CALIB, "nll", NUM, NUL | NNEG),
+    V(LSP_RF_CAL_NLL_CI, CALIB, "nll_ci", CI, OPT | NUL | NNEG),
     V(LSP_RF_CAL_BRIER, CALIB, "brier", NUM, OPT | NUL),
-    V(LSP_RF_CAL_ECE, CALIB, "ece", NUM, NUL),
-    V(LSP_RF_CAL_ECE_CI, CALIB, "ece_ci", CI, OPT | NUL),
-    V(LSP_RF_CAL_MCE, CALIB, "mce", NUM, OPT | NUL),
-    V(LSP_RF_CAL_RMSCE, CALIB, "rmsce", NUM, OPT | NUL),
-    V(LSP_RF_CAL_ACE, CALIB, "ace", NUM, OPT | NUL),
+    V(LSP_RF_CAL_ECE, CALIB, "ece", NUM, NUL | UNIT),
+    V(LSP_RF_CAL_ECE_CI, CALIB, "ece_ci", CI, OPT | NUL | UNIT),
+    V(LSP_RF_CAL_MCE, CALIB, "mce", NUM, OPT | NUL | UNIT),
+    V(LSP_RF_CAL_RMSCE, CALIB, "rmsce", NUM, OPT | NUL | UNIT),
+    V(LSP_RF_CAL_ACE, CALIB, "ace", NUM, OPT | NUL | UNIT),
     V(LSP_RF_CAL_CLASSWISE_ECE, CALIB, "classwise_ece", NUM, OPT | NUL),
     V(LSP_RF_CAL_OVER_CONFIDENCE, CALIB, "over_confidence", NUM, OPT | NUL),
     V(LSP_RF_CAL_UNDER_CONFIDENCE, CALIB, "under_confidence", NUM, OPT | NUL),
@@ -128,9 +133,9 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     V(LSP_RF_CAL_TEMPERATURE_FITTED, CALIB, "temperature_fitted", BOOL, OPT),
     V(LSP_RF_CAL_TEMPERATURE_NOTE, CALIB, "temperature_note", STR, OPT),
 
-    V(LSP_RF_BIN_COUNT, BIN, "count", INT, 0),
-    V(LSP_RF_BIN_CONFIDENCE, BIN, "confidence", NUM, NUL),
-    V(LSP_RF_BIN_ACCURACY, BIN, "accuracy", NUM, NUL),
+    V(LSP_RF_BIN_COUNT, BIN, "count", INT, NNEG),
+    V(LSP_RF_BIN_CONFIDENCE, BIN, "confidence", NUM, NUL | UNIT),
+    V(LSP_RF_BIN_ACCURACY, BIN, "accuracy", NUM, NUL | UNIT),
 
     V(LSP_RF_CL_R2_SEPARATION, CLUSTERS, "r2_separation", NUM, NUL),
     V(LSP_RF_CL_TRACE_RATIO, CLUSTERS, "trace_ratio", NUM, NUL),
@@ -145,8 +150,8 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     F(LSP_RF_ATT_AUTOATTACK, ATTACKS, "autoattack", OBJ, OPT, ATTACK),
     V(LSP_RF_ATTACK_NAME, ATTACK, "attack", STR, 0),
     F(LSP_RF_ATTACK_POINTS, ATTACK, "points", OBJS, 0, POINT),
-    V(LSP_RF_PT_EPS, POINT, "eps", NUM, 0),
-    V(LSP_RF_PT_ACCURACY, POINT, "accuracy", NUM, NUL),
+    V(LSP_RF_PT_EPS, POINT, "eps", NUM, NNEG),
+    V(LSP_RF_PT_ACCURACY, POINT, "accuracy", NUM, NUL | UNIT),
 
     V(LSP_RF_CMP_MODEL, CMP, "model", STR, 0),
     V(LSP_RF_CMP_BASELINE, CMP, "baseline", STR, 0),
@@ -162,7 +167,7 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     V(LSP_RF_F_JUDGED_EPS, FINDING, "judged_eps", NUM, OPT | NUL),
     V(LSP_RF_F_TOPIC, FINDING, "topic", STR, 0),
     V(LSP_RF_F_CLAIM, FINDING, "claim", STR, 0),
-    V(LSP_RF_F_VERDICT, FINDING, "verdict", STR, 0),
+    V(LSP_RF_F_VERDICT, FINDING, "verdict", STR, VERD),
     V(LSP_RF_F_EVIDENCE, FINDING, "evidence", STR, 0),
 
     F(LSP_RF_CPU, ROOT, "cpu", OBJ, OPT, CPU),
@@ -256,7 +261,7 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     V(LSP_RF_SC_PER_SEED, SCMP, "per_seed", NUMS, NUL),
     V(LSP_RF_SC_AGREE, SCMP, "seeds_agree", BOOL, 0),
     V(LSP_RF_SC_FEW_SEEDS, SCMP, "few_seeds", BOOL, 0),
-    V(LSP_RF_SC_VERDICT, SCMP, "verdict", STR, OPT | NUL),
+    V(LSP_RF_SC_VERDICT, SCMP, "verdict", STR, OPT | NUL | VERD),
     V(LSP_RF_SC_SD_SEED, SCMP, "sd_seed", NUM, OPT | NUL),
     V(LSP_RF_SC_HALF_SEED, SCMP, "half_seed", NUM, OPT | NUL),
     V(LSP_RF_SC_HALF_EXAMPLE, SCMP, "half_example", NUM, OPT | NUL),
@@ -285,6 +290,31 @@ static int bad_item(const lsp_jsonr_doc *d, const char *where, const char *key, 
 static int check_shape(const lsp_jsonr_doc *d, const lsp_jsonr *obj, lsp_rs_shape shape,
                        const char *where);
 
+/* A number outside its field's domain (LSP_RS_UNIT, _NONNEG, _POS): "a
+ * number in [0, 1]" etc., or NULL when x is inside it (NaN: null, checked
+ * by type alone). */
+static const char *out_of_domain(unsigned flags, double x) {
+  if (isnan(x)) return NULL;
+  if ((flags & LSP_RS_UNIT) && !(x >= 0 && x <= 1)) return "a number in [0, 1]";
+  if ((flags & LSP_RS_NONNEG) && !(x >= 0)) return "a number >= 0";
+  if ((flags & LSP_RS_POS) && !(x > 0)) return "a number > 0";
+  return NULL;
+}
+
+static int bad_domain(const lsp_jsonr_doc *d, const char *where, const char *key, long idx,
+                      const char *want, const lsp_jsonr *v) {
+  char at[32] = "", x[32];
+  if (idx >= 0) snprintf(at, sizeof at, "[%ld]", idx);
+  lsp_shortest_g(v->num, x, sizeof x);
+  return lsp_fail(LSP_EDATA, "%s:%d:%d: field %s%s%s%s: expected %s, found %s",
+                  lsp_jsonr_source(d), v->line, v->col, where, where[0] ? "." : "", key, at, want,
+                  x);
+}
+
+static int is_verdict(const char *s) {
+  return !strcmp(s, "supported") || !strcmp(s, "contradicted") || !strcmp(s, "inconclusive");
+}
+
 static int check_field(const lsp_jsonr_doc *d, const lsp_jsonr *obj, const lsp_rs_field *f,
                        const char *where) {
   const lsp_jsonr *v = lsp_jsonr_get(obj, f->key);
@@ -294,18 +324,26 @@ static int check_field(const lsp_jsonr_doc *d, const lsp_jsonr *obj, const lsp_r
   char sub[1024];
   const lsp_jsonr *x;
   double num;
-  const char *str;
+  const char *str, *want;
   int st;
   switch (f->type) {
     case LSP_RS_STR:
-      return lsp_jsonr_need_str(d, obj, where, f->key, nul, &str);
+      if ((st = lsp_jsonr_need_str(d, obj, where, f->key, nul, &str))) return st;
+      if ((f->flags & LSP_RS_VERDICT) && str && !is_verdict(str))
+        return lsp_fail(LSP_EDATA, "%s:%d:%d: field %s%s%s: expected \"supported\", "
+                                   "\"contradicted\" or \"inconclusive\", found \"%s\"",
+                        lsp_jsonr_source(d), v->line, v->col, where, dot, f->key, str);
+      return LSP_OK;
     case LSP_RS_NUM:
-      return lsp_jsonr_need_num(d, obj, where, f->key, nul, &num);
+      if ((st = lsp_jsonr_need_num(d, obj, where, f->key, nul, &num))) return st;
+      if ((want = out_of_domain(f->flags, num))) return bad_domain(d, where, f->key, -1, want, v);
+      return LSP_OK;
     case LSP_RS_INT:
       if ((st = lsp_jsonr_need_num(d, obj, where, f->key, nul, &num))) return st;
       if (!isnan(num) && num != floor(num))
         return lsp_fail(LSP_EDATA, "%s:%d:%d: field %s%s%s: expected an integer, found %g",
                         lsp_jsonr_source(d), v->line, v->col, where, dot, f->key, num);
+      if ((want = out_of_domain(f->flags, num))) return bad_domain(d, where, f->key, -1, want, v);
       return LSP_OK;
     case LSP_RS_BOOL:
       return lsp_jsonr_need(d, obj, where, f->key, LSP_JSONR_BOOL, &x);
@@ -317,6 +355,8 @@ static int check_field(const lsp_jsonr_doc *d, const lsp_jsonr *obj, const lsp_r
         lsp_jsonr_type t = x->items[i]->type;
         if (t != LSP_JSONR_NUMBER && !(nul && t == LSP_JSONR_NULL))
           return bad_item(d, where, f->key, i, "a number", x->items[i]);
+        if (t == LSP_JSONR_NUMBER && (want = out_of_domain(f->flags, x->items[i]->num)))
+          return bad_domain(d, where, f->key, (long)i, want, x->items[i]);
       }
       return LSP_OK;
     case LSP_RS_CI:
@@ -326,9 +366,22 @@ static int check_field(const lsp_jsonr_doc *d, const lsp_jsonr *obj, const lsp_r
         return lsp_fail(LSP_EDATA, "%s:%d:%d: field %s%s%s: expected an array of 2 numbers, "
                                    "found %zu items",
                         lsp_jsonr_source(d), x->line, x->col, where, dot, f->key, x->len);
-      for (size_t i = 0; i < 2; i++)
+      for (size_t i = 0; i < 2; i++) {
         if (x->items[i]->type != LSP_JSONR_NUMBER && x->items[i]->type != LSP_JSONR_NULL)
           return bad_item(d, where, f->key, i, "a number", x->items[i]);
+        if (x->items[i]->type == LSP_JSONR_NUMBER &&
+            (want = out_of_domain(f->flags, x->items[i]->num)))
+          return bad_domain(d, where, f->key, (long)i, want, x->items[i]);
+      }
+      if (x->items[0]->type == LSP_JSONR_NUMBER && x->items[1]->type == LSP_JSONR_NUMBER &&
+          x->items[0]->num > x->items[1]->num) {
+        char lo[32], hi[32];
+        lsp_shortest_g(x->items[0]->num, lo, sizeof lo);
+        lsp_shortest_g(x->items[1]->num, hi, sizeof hi);
+        return lsp_fail(LSP_EDATA, "%s:%d:%d: field %s%s%s: expected [lo, hi] with lo <= hi, "
+                                   "found [%s, %s]",
+                        lsp_jsonr_source(d), x->line, x->col, where, dot, f->key, lo, hi);
+      }
       return LSP_OK;
     case LSP_RS_OBJ:
       if ((st = lsp_jsonr_need(d, obj, where, f->key, LSP_JSONR_OBJECT, &x))) return st;

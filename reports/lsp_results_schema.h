@@ -33,7 +33,12 @@ typedef enum {
 
 enum {
   LSP_RS_OPTIONAL = 1, /* may be missing                                   */
-  LSP_RS_NULLABLE = 2  /* may be null (a NaN or ±Inf); for NUMS: its items */
+  LSP_RS_NULLABLE = 2, /* may be null (a NaN or ±Inf); for NUMS: its items */
+  /* the domain of a number (NUM, INT; for NUMS and CI: every item): */
+  LSP_RS_UNIT = 4,     /* in [0, 1] (a share, a probability, ECE)          */
+  LSP_RS_NONNEG = 8,   /* >= 0 (a count, a size, a loss)                   */
+  LSP_RS_POS = 16,     /* > 0                                              */
+  LSP_RS_VERDICT = 32  /* STR: "supported", "contradicted" or "inconclusive" */
 };
 
 typedef enum {
@@ -145,10 +150,13 @@ const lsp_rs_field *lsp_results_field(lsp_rf f);
 const char *lsp_results_key(lsp_rf f);
 
 /* Check a parsed results.json against the table: every field present
- * unless optional, of its type, null only where nullable, recursively
- * through objects and arrays of objects. LSP_EDATA naming the source and
- * the field path with indices, e.g. "a/results.json:40:14: field
- * models[1].calibration.ece: expected a number, found string". */
+ * unless optional, of its type, null only where nullable, a number inside
+ * its domain (LSP_RS_UNIT, _NONNEG, _POS), an interval with lo <= hi, a
+ * verdict one of the three words, recursively through objects and arrays
+ * of objects. LSP_EDATA naming the source and the field path with indices,
+ * e.g. "a/results.json:40:14: field models[1].calibration.ece: expected a
+ * number, found string", "...: field models[1].calibration.accuracy:
+ * expected a number in [0, 1], found 1.7". */
 int lsp_results_validate(const lsp_jsonr_doc *d);
 
 #endif

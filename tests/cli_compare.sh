@@ -118,6 +118,129 @@ other = ("3x7x7 " if not arch.startswith("3x7x7 ") else "5x7x7 ") + arch.split("
 assert len(w) == 1 and f"[{arch}]" in w[0] and f"[{other}]" in w[0], w
 PY
 
+# every recorded setting that changes the compared numbers is checked: a
+# copy of A trained, attacked and binned otherwise is flagged setting by
+# setting with every run's value, and "share" lists only what is shared
+mkdir -p "$SCR/runE"
+$PY - "$A/results.json" "$SCR/runE/results.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["started"] += " (edited)"
+c = r["config"]
+c["lr"], c["momentum"], c["pgd_steps"], c["n_attack"], c["bins"] = 0.02, 0, c["pgd_steps"] + 15, 100, 10
+json.dump(r, open(sys.argv[2], "w"))
+PY
+expect_exit 0 "compare A E (other training, attack and bin settings)" "$LSP" compare "$A" "$SCR/runE" --out "$SCR/cmpAE"
+$PY - "$SCR/cmpAE/compare.json" "$A/results.json" <<'PY' && ok "differing settings named with each run's value" || bad "settings warnings: $(grep -o 'Different[^<]*' "$SCR/cmpAE/compare.html")"
+import json, sys
+c = json.load(open(sys.argv[1]))
+a = json.load(open(sys.argv[2]))["config"]
+assert not c["comparable"]
+w = c["warnings"]
+assert w == [
+    "Different training settings: lr (runA: %g, runE: 0.02); momentum (runA: %g, runE: 0)." % (a["lr"], a["momentum"]),
+    "Different attack settings: pgd_steps (runA: %d, runE: %d); n_attack (runA: %d, runE: 100)." % (a["pgd_steps"], a["pgd_steps"] + 15, a["n_attack"]),
+    "Different calibration settings: bins (runA: %d, runE: 10)." % a["bins"]], w
+PY
+grep -q 'The runs share: dataset, data hash, architecture, training budget (epochs), attack ε list, n_train, n_val, n_test, batch, normalize, pgd_restarts, bootstrap\.' "$SCR/cmpAE/compare.html" \
+  && ok "the share sentence lists only what is shared" || bad "share sentence: $(grep -o 'The runs share[^<]*' "$SCR/cmpAE/compare.html")"
+grep -q 'The runs share: dataset, data hash, architecture, training budget (epochs), attack ε list, n_train, n_val, n_test, batch, lr, momentum, normalize, pgd_steps, pgd_restarts, n_attack, bins, bootstrap\.' "$OUT/compare.html" \
+  && ok "comparable runs: the share sentence lists every setting" || bad "share sentence (A B): $(grep -o 'The runs share[^<]*' "$OUT/compare.html")"
+
+# no attack ε shared: the columns are said to be empty, never "nan"
+mkdir -p "$SCR/runF"
+$PY - "$A/results.json" "$SCR/runF/results.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["started"] += " (edited)"
+r["config"]["attack_eps"] = [e + 0.001 for e in r["config"]["attack_eps"]]
+for m in r["models"]:
+    for a in ("fgsm", "pgd"):
+        for p in m["attacks"][a]["points"]:
+            p["eps"] += 0.001
+json.dump(r, open(sys.argv[2], "w"))
+PY
+expect_exit 0 "compare A F (no shared attack ε)" "$LSP" compare "$A" "$SCR/runF" --out "$SCR/cmpAF"
+grep -qi 'nan' "$SCR/cmpAF/compare.md" "$SCR/cmpAF/compare.html" && bad "no shared ε: the report prints nan" \
+  || ok "no shared ε: no nan in the report"
+grep -q 'FGSM acc. (no shared ε)' "$SCR/cmpAF/compare.md" && grep -q 'the attack columns are empty: no attack ε is shared by every model' "$SCR/cmpAF/compare.md" \
+  && ok "no shared ε: headers and caption say so" || bad "no shared ε: headers/caption"
+
+# long lists are compared and shown whole: two runs whose 79 attack ε
+# differ only in the last are flagged, and 40 seeds are listed to the end
+for x in G H; do
+  mkdir -p "$SCR/run$x"
+  $PY - "$A/results.json" "$SCR/run$x/results.json" "$x" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["started"] += " " + sys.argv[3]
+c = r["config"]
+c["seeds"] = list(range(1000, 1040))
+c["attack_eps"] = [round(0.001 * k, 3) for k in range(1, 79)] + [0.079 if sys.argv[3] == "G" else 0.5]
+json.dump(r, open(sys.argv[2], "w"))
+PY
+done
+expect_exit 0 "compare G H (long lists)" "$LSP" compare "$SCR/runG" "$SCR/runH" --out "$SCR/cmpGH"
+$PY - "$SCR/cmpGH/compare.json" <<'PY' && ok "long lists: whole, and the last value compared" || bad "long lists"
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c["inputs"][0]["seeds"] == ",".join(str(k) for k in range(1000, 1040)), c["inputs"][0]["seeds"]
+assert c["inputs"][1]["attack_eps"].endswith(",0.078,0.5"), c["inputs"][1]["attack_eps"]
+w = [w for w in c["warnings"] if "attack ε lists" in w]
+assert len(w) == 1 and w[0].endswith(",0.078,0.079]; runH: [" + c["inputs"][1]["attack_eps"] + "]."), c["warnings"]
+PY
+
+# every model of every run is drawn, each labelled with its seed: a run of
+# 27 models (9 seeds) beside A gives 29 lines, and 9 lines against ε
+mkdir -p "$SCR/runM"
+$PY - "$B/results.json" "$SCR/runM/results.json" <<'PY'
+import copy, json, sys
+r = json.load(open(sys.argv[1]))
+r["config"]["seeds"] = list(range(1, 10))
+ms = []
+for s in range(1, 10):
+    for m in r["models"]:
+        m = copy.deepcopy(m)
+        m["seed"] = s
+        m["tag"] = m["tag"].replace("seed1", "seed%d" % s)
+        ms.append(m)
+r["models"] = ms
+json.dump(r, open(sys.argv[2], "w"))
+PY
+expect_exit 0 "compare A M (29 models)" "$LSP" compare "$A" "$SCR/runM" --out "$SCR/cmpAM"
+S="$SCR/cmpAM/plots/compare_attacks.svg"
+[ "$(grep -c 'runM: ε = 0.2 (uniform), seed [0-9]<' "$S")" = 9 ] && grep -q 'runM: ε = 0.2 (uniform), seed 9<' "$S" \
+  && ok "attack figure: every model drawn, labelled with its seed" || bad "attack figure: $(grep -c 'runM: ε' "$S") runM lines"
+grep -q '29 lines in each panel (each line its own colour and dash)' "$SCR/cmpAM/compare.md" \
+  && ok "attack figure: the caption counts the lines" || bad "attack caption: $(grep -o 'Accuracy under FGSM[^]]*' "$SCR/cmpAM/compare.md")"
+[ "$(grep -c '>runM (seed [0-9])<' "$SCR/cmpAM/plots/compare_metrics.svg")" = 9 ] \
+  && ok "metrics figure: one line per run and seed" || bad "metrics figure lines"
+grep -q 'one line per run and seed; bars are the recorded intervals' "$SCR/cmpAM/compare.md" \
+  && ok "metrics caption: one line per run and seed" || bad "metrics caption"
+
+# values outside their domain, a tag twice and a copy of a run are refused
+i=0
+for spec in 'm["calibration"]["accuracy"] = 1.7|field models[0].calibration.accuracy: expected a number in [0, 1], found 1.7' \
+            'm["calibration"]["accuracy_ci"] = [0.3, 0.1]|field models[0].calibration.accuracy_ci: expected [lo, hi] with lo <= hi, found [0.3, 0.1]' \
+            'r["config"]["n_test"] = -5|field config.n_test: expected a number > 0, found -5' \
+            'r["findings"][0]["verdict"] = "maybe"|field findings[0].verdict: expected "supported", "contradicted" or "inconclusive", found "maybe"' \
+            'r["models"][1]["tag"] = m["tag"]|field models[1].tag: "eps0_seed1" is the tag of models[0] too (tags must be unique)'; do
+  i=$((i + 1))
+  $PY - "$A/results.json" "$SCR/dom$i.json" "${spec%%|*}" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+m = r["models"][0]
+exec(sys.argv[3])
+json.dump(r, open(sys.argv[2], "w"), indent=1)
+PY
+  expect_exit 1 "domain $i" "$LSP" compare "$A" "$SCR/dom$i.json" --out "$SCR/never$i"
+  expect_err "${spec#*|}" "domain $i: ${spec%%|*}"
+  [ -e "$SCR/never$i" ] && bad "domain $i: output folder created" || ok "domain $i: no output folder"
+done
+mkdir -p "$SCR/runAcopy" && cp "$A/results.json" "$SCR/runAcopy/"
+expect_exit 2 "a copy of a run" "$LSP" compare "$A" "$SCR/runAcopy" --out "$SCR/never"
+expect_err "$SCR/runAcopy/results.json: a copy of $A/results.json (the same bytes): one run given twice" "a copy of a run"
+
 # runs with one smoothing ε: no figure against ε (a line needs two), the rest of the report
 expect_exit 0 "run S (--quick, one ε)" "$LSP" run --quick --quiet --smoothing 0.1 --out "$SCR/runS" --threads 2
 expect_exit 0 "compare S alone (one ε)" "$LSP" compare "$SCR/runS" --out "$SCR/cmpS"

@@ -182,6 +182,24 @@ static void test_violations_named(void **state) {
           "\"few_seeds\": true,\n        \"verdict\": null, \"x\": ", LSP_OK, NULL);
   mutated("\"data_hash\": ", "\"data_hash\": null, \"x\": ", LSP_EDATA,
           "field config.data_hash: expected a string, found null");
+  /* numbers outside their domain, intervals upside down, unknown verdicts */
+  mutated("\"accuracy\": ", "\"accuracy\": 1.7, \"x\": ", LSP_EDATA,
+          "accuracy: expected a number in [0, 1], found 1.7");
+  mutated("\"ece\": ", "\"ece\": -0.3, \"x\": ", LSP_EDATA,
+          "field models[0].calibration.ece: expected a number in [0, 1], found -0.3");
+  mutated("\"n_test\": ", "\"n_test\": -5, \"x\": ", LSP_EDATA,
+          "field config.n_test: expected a number > 0, found -5");
+  mutated("\"attack_eps\": [", "\"attack_eps\": [-0.1, ", LSP_EDATA,
+          "field config.attack_eps[0]: expected a number >= 0, found -0.1");
+  mutated("\"ece_ci\": [", "\"ece_ci\": [0.3, 0.1], \"x\": [", LSP_EDATA,
+          "field models[0].calibration.ece_ci: expected [lo, hi] with lo <= hi, found [0.3, 0.1]");
+  mutated("\"ece_ci\": [", "\"ece_ci\": [0.5, 1.25], \"x\": [", LSP_EDATA,
+          "field models[0].calibration.ece_ci[1]: expected a number in [0, 1], found 1.25");
+  mutated("\"verdict\": \"", "\"verdict\": \"maybe\", \"x\": \"", LSP_EDATA,
+          ".verdict: expected \"supported\", \"contradicted\" or \"inconclusive\", found \"maybe\"");
+  /* the bounds themselves pass */
+  mutated("\"ece\": ", "\"ece\": 1, \"x\": ", LSP_OK, NULL);
+  mutated("\"ece_ci\": [", "\"ece_ci\": [0, 0], \"x\": [", LSP_OK, NULL);
   /* extra members are allowed (a newer writer may add some) */
   mutated("\"threads\":", "\"a_new_field\": [1, 2], \"threads\":", LSP_OK, NULL);
 }
