@@ -83,7 +83,7 @@ static const char k_csv[] =
     "model,eps,ece,ece_lo,ece_hi,\"note, with comma\",n\n"
     "plain,0.1,0.0123,0.0101,0.0149,\"say \"\"hi\"\"\",42\n"
     "\"a,b\",,2.734141893176975,,1e-300,\"line\nbreak\",-7\n"
-    "\" lead\",inf,5e-324,,,,\n";
+    "\" lead\",,5e-324,,,,\n";
 
 /* An independent RFC 4180 reader: fields of one record from *p. */
 static int read_record(const char **p, char fields[][64], int maxf) {
@@ -145,7 +145,7 @@ static void test_csv_bytes_and_round_trip(void **state) {
   assert_string_equal(f[5], "line\nbreak");
   assert_int_equal(read_record(&q, f, 16), 7);
   assert_string_equal(f[0], " lead");
-  assert_true(isinf(strtod(f[1], NULL)));
+  assert_string_equal(f[1], ""); /* +Inf: empty, as JSON's null */
   assert_true(strtod(f[2], NULL) == 5e-324);
   assert_int_equal(read_record(&q, f, 16), 0);
   free(b);
