@@ -51,6 +51,7 @@ static int copy_list(const char *cmd, const char *name, const double *v, size_t 
 }
 
 static int run_with(const char *cmd, cli_opt *opts, lsp_run_opts *op, int argc, char **argv);
+static int run_go(const char *cmd, cli_opt *opts, lsp_run_opts *op);
 
 int cmd_run(int argc, char **argv) {
   const char *cmd = "run";
@@ -243,11 +244,18 @@ static int run_with(const char *cmd, cli_opt *opts, lsp_run_opts *op, int argc, 
   o.out = cli_str(opts, "out", "lsprobe-report");
   o.force = cli_has(opts, "force");
 
-  static char command[1024];
-  snprintf(command, sizeof command, "lsprobe run");
-  for (int i = 1; i < argc; i++)
-    snprintf(command + strlen(command), sizeof command - strlen(command), " %s", argv[i]);
+  char *command = cli_command_line("lsprobe run", argc, argv);
+  if (!command) return cli_error(cmd, CLI_DATA, "out of memory");
   o.command = command;
+  rc = run_go(cmd, opts, &o);
+  free(command);
+  return rc;
+}
+
+/* The run itself, its outcome on stderr and the exit status. */
+static int run_go(const char *cmd, cli_opt *opts, lsp_run_opts *op) {
+  lsp_run_opts o = *op;
+  int rc;
   run_log lg = {isatty(2), cli_has(opts, "quiet"), 0, 0};
   /* under mpirun: every rank's options are checked; the ranks meet here,
    * before any collective call, and stop together if one stopped (cli.h) */

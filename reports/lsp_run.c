@@ -339,7 +339,7 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   const lsp_run_opts *o = &s->opts;
   const lsp_run_dist *dist = o->dist;
   const int root = !dist || dist->root;
-  snprintf(s->command, sizeof s->command, "%s", o->command ? o->command : "lsprobe run");
+  s->command = o->command ? o->command : "lsprobe run";
   char *models_dir = NULL, *dumps = NULL;
   lsp_outdir *od = NULL;
   int st = check_opts(o);
