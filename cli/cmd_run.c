@@ -213,6 +213,12 @@ static int run_with(const char *cmd, cli_opt *opts, lsp_run_opts *op, int argc, 
     for (size_t j = 0; j < i; j++)
       if (o.attack_eps[i] == o.attack_eps[j])
         return cli_error(cmd, CLI_USAGE, "--attack-eps: %g is listed twice", o.attack_eps[i]);
+  int attacked = 0;
+  for (size_t i = 0; i < o.n_attack_eps; i++) attacked |= o.attack_eps[i] > 0;
+  if (!attacked)
+    return cli_error(cmd, CLI_USAGE,
+                     "--attack-eps: no ε above 0: the robustness AUCs and their finding need an "
+                     "attack (one ε > 0 at least)");
   if (cli_has(opts, "distill")) o.distill = 1;
   static const char *const dopts[] = {"distill-alpha", "distill-temps", "student-arch"};
   for (size_t i = 0; i < sizeof dopts / sizeof *dopts; i++)

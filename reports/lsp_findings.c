@@ -213,11 +213,18 @@ static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
   const double M = LSP_STUDY_EQ_MARGIN;
   const char *how;
   f->items[i].verdict = lsp_findings_no_gain(c, cf, st->B, fgsm_verdict, &how);
-  APPEND(i, "Judged at ε = %g on the area under the accuracy-vs-attack-ε curve over the attack "
-            "grid [%g, %g] (normalized by its width): the claim of no gain needs the interval "
-            "inside ±%g and less than half of the FGSM gain left; more than half left, or an "
-            "interval above the margin, contradicts it (DESIGN §9.3). ",
-         st->eps[J], s->opts.attack_eps[0], s->opts.attack_eps[s->opts.n_attack_eps - 1], M);
+  if (s->opts.n_attack_eps == 1) /* a one-point grid: its AUC is the accuracy there */
+    APPEND(i, "Judged at ε = %g on the accuracy at the one attack ε %g (the AUC of a one-point "
+              "grid)",
+           st->eps[J], s->opts.attack_eps[0]);
+  else
+    APPEND(i, "Judged at ε = %g on the area under the accuracy-vs-attack-ε curve over the "
+              "attack grid [%g, %g] (normalized by its width)",
+           st->eps[J], s->opts.attack_eps[0], s->opts.attack_eps[s->opts.n_attack_eps - 1]);
+  APPEND(i, ": the claim of no gain needs the interval inside ±%g and less than half of the "
+            "FGSM gain left; more than half left, or an interval above the margin, contradicts "
+            "it (DESIGN §9.3). ",
+         M);
   if (aa)
     APPEND(i, "Judged with AutoAttack (APGD-CE, then APGD-T, then Square; Croce & Hein 2020) on "
               "the first %zu attacked test examples of the models with %s (DESIGN §9.5). ",

@@ -333,7 +333,16 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
   lsp_table *t = summary_table(s);
   if (!t) return LSP_ENOMEM;
   lsp_doc_heading(&d, 2, "Summary");
-  lsp_doc_table(&d, t, "Per model (95% bootstrap intervals over the test examples in brackets; for T over the validation examples). T: temperature fitted on the validation split. Mean logit gap: z_y minus the mean of the other logits; optimal gap: where the smoothed loss is minimal. AUC: area under the accuracy-vs-attack-ε curve over the attack grid, normalized by its width (DESIGN §9.2).");
+  snprintf(buf, sizeof buf,
+           "Per model (95%% bootstrap intervals over the test examples in brackets; for T over "
+           "the validation examples). T: temperature fitted on the validation split. Mean logit "
+           "gap: z_y minus the mean of the other logits; optimal gap: where the smoothed loss "
+           "is minimal. AUC: %s (DESIGN §9.2).",
+           o->n_attack_eps == 1
+               ? "the accuracy at the one attack ε (the AUC of a one-point grid)"
+               : "area under the accuracy-vs-attack-ε curve over the attack grid, normalized "
+                 "by its width");
+  lsp_doc_table(&d, t, buf);
   lsp_table_free(t);
   d_figure(&d, p, f_met, "Accuracy, calibration and penultimate-layer statistics against ε.");
   if (s->opts.n_smoothing == 1)

@@ -191,6 +191,10 @@ static int check_opts(const lsp_run_opts *o) {
   for (size_t i = 0; i < o->n_attack_eps; i++)
     if (!(o->attack_eps[i] >= 0 && isfinite(o->attack_eps[i])))
       return lsp_fail(LSP_EINVAL, "attack eps %g must be finite and >= 0", o->attack_eps[i]);
+  int attacked = 0;
+  for (size_t i = 0; i < o->n_attack_eps; i++) attacked |= o->attack_eps[i] > 0;
+  if (!attacked)
+    return lsp_fail(LSP_EINVAL, "no attack eps above 0: the robustness AUCs need an attack");
   if (o->bins < 1 || o->bootstrap < 1 || o->pgd_steps < 1 || o->pgd_restarts < 1)
     return lsp_fail(LSP_EINVAL, "bins, bootstrap, PGD steps and restarts must be positive");
   if (o->aa_limit && (!(o->aa_budget > 0) || !isfinite(o->aa_budget) || o->aa_steps < 1 ||
