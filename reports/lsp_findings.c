@@ -63,14 +63,13 @@ static void quote(lsp_findings *f, size_t i, const lsp_study_cmp *c, const char 
   if (!isnan(c->lo))
     APPEND(i, " (half-widths: seeds ±%.4f, examples ±%.4f)", c->half_seed, c->half_ex);
   if (c->seeds > 1) {
-    APPEND(i, "; per seed");
     size_t ties = 0;
-    for (size_t k = 0; k < c->seeds; k++) {
+    for (size_t k = 0; k < c->seeds; k++) { /* "; seed 1: -0.0200, seed 2: +0.0260" */
       ties += c->per_seed[k] == 0;
       if (c->per_seed[k] == 0)
-        APPEND(i, "%s 0 (tied)", k ? "," : "");
+        APPEND(i, "%s seed %lu: 0 (tied)", k ? "," : ";", c->seed[k]);
       else
-        APPEND(i, "%s %+.4f", k ? "," : "", c->per_seed[k]);
+        APPEND(i, "%s seed %lu: %+.4f", k ? "," : ";", c->seed[k], c->per_seed[k]);
     }
     const char *ag = lsp_study_agreement(c);
     if (strcmp(ag, "agree") == 0)

@@ -445,14 +445,14 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
   lsp_doc_heading(&d, 2, "Reproduce");
   lsp_doc_code(&d, s->command);
   snprintf(buf, sizeof buf,
-           "lsprobe %s, GSL %s, %d threads; started %s; %.1f s in all: data %.1f s, then %zu "
+           "lsprobe %s, GSL %s, %d thread%s; started %s; %.1f s in all: data %.1f s, then %zu "
            "cells (model × ε × seed), %zu at a time %s, %.1f s — within them "
            "training %.1f s, analyses %.1f s, attacks %.1f s (sums over the cells) — then "
            "%.1f s for what spans the cells (projection, information erasure, comparisons) and "
            "the report up to this line. Every number of this report is in "
            "results.json and the CSV tables beside it; the test logits, features and labels of "
            "each model are in dumps/.",
-           LSP_VERSION, GSL_VERSION, s->threads, s->started, s->seconds_total, s->seconds_data,
+           LSP_VERSION, GSL_VERSION, s->threads, s->threads == 1 ? "" : "s", s->started, s->seconds_total, s->seconds_data,
            s->ncells, s->jobs,
            s->opts.dist ? "on MPI ranks (one cell per rank; rank 0 schedules and writes the "
                           "report)"

@@ -51,6 +51,23 @@ static void test_table_show(void **state) {
   lsp_table_num_ci(t, 1, 0.0123, 0.00984, 0.01476);
   lsp_table_show(t, 0, 1, buf, sizeof buf);
   assert_string_equal(buf, "0.01230 [0.00984, 0.01476]");
+  /* a signed column: "+" on positive numbers, as a difference */
+  lsp_table *sg = lsp_table_alloc(2, cols);
+  lsp_table_row(sg);
+  assert_int_equal(lsp_table_signed(sg, 1), LSP_OK);
+  assert_int_equal(lsp_table_signed(sg, 5), LSP_EINVAL);
+  lsp_table_num_ci(sg, 1, 0.0047, -0.0012, 0.0106);
+  lsp_table_num(sg, 0, 0.0047);
+  lsp_table_show(sg, 0, 1, buf, sizeof buf);
+  assert_string_equal(buf, "+0.004700 [-0.001200, +0.010600]");
+  lsp_table_show(sg, 0, 0, buf, sizeof buf);
+  assert_string_equal(buf, "0.004700");
+  lsp_table_free(sg);
+  /* an estimate of 0: the decimals of its interval's wider bound */
+  lsp_table_num_ci(t, 1, 0, 0, 0.07523);
+  lsp_table_show(t, 0, 1, buf, sizeof buf);
+  assert_string_equal(buf, "0.00000 [0.00000, 0.07523]");
+  lsp_table_num_ci(t, 1, 0.0123, 0.00984, 0.01476);
   /* fixed decimals for a column */
   assert_int_equal(lsp_table_decimals(t, 1, 3), LSP_OK);
   lsp_table_show(t, 0, 1, buf, sizeof buf);
