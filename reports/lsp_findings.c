@@ -289,15 +289,16 @@ static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
   APPEND(i, ". ");
 }
 
-/* Models whose temperature could not be fitted keep T = 1: their "ECE after
- * T" is the unscaled ECE, which the text must say before quoting it. */
+/* Models whose temperature could not be fitted have no "ECE after T"
+ * (lsp_cell_unfitted_t): the text says which, before the comparison it
+ * leaves out. */
 static void unfitted_note(lsp_findings *f, size_t i, const lsp_run_state *s) {
   size_t bad = 0, first = 0;
   for (size_t k = 0; k < s->nmodels; k++)
     if (!s->models[k].temperature_ok && bad++ == 0) first = k;
   if (bad)
     APPEND(i, "(the temperature could not be fitted for %zu of %zu models — first %s: %s; "
-              "their ECE after T is their unscaled ECE) ",
+              "they have no ECE after T) ",
            bad, s->nmodels, s->models[first].label, s->models[first].temperature_note);
 }
 
@@ -332,7 +333,12 @@ int lsp_findings_compute(const lsp_run_state *s, lsp_findings *f) {
            LSP_CELL_ECE_BINS, s->opts.bins);
   APPEND(i, "Both must agree for a verdict. After temperature scaling: ");
   unfitted_note(f, i, s);
-  quote(f, i, &c[LSP_CELL_ECE_T], "ECE");
+  if (isnan(c[LSP_CELL_ECE_T].diff))
+    APPEND(i, "ECE not compared at ε = %g (a model of the comparison has no fitted "
+              "temperature). ",
+           c[LSP_CELL_ECE_T].eps);
+  else
+    quote(f, i, &c[LSP_CELL_ECE_T], "ECE");
   quote(f, i, &c[LSP_CELL_NLL], "NLL");
   by_eps(f, i, LSP_CELL_ECE, LSP_CELL_ECE_DEBIASED);
 

@@ -50,7 +50,10 @@ static void cell_ci(lsp_table *t, size_t col, const lsp_cell_result *r, int m) {
 static lsp_table *summary_table(const lsp_run_state *s) {
   char aa[64];
   snprintf(aa, sizeof aa, "AutoAttack AUC (first %zu)", s->n_aa);
-  const char *hdr[] = {"model", "test accuracy", "NLL", "ECE", "ECE after T", "T",
+  char ece[32], ece_t[48];
+  snprintf(ece, sizeof ece, "ECE (%d bins)", LSP_CELL_ECE_BINS);
+  snprintf(ece_t, sizeof ece_t, "ECE after T (%d bins)", LSP_CELL_ECE_BINS);
+  const char *hdr[] = {"model", "test accuracy", "NLL", ece, ece_t, "T",
                        "R² separation", "NC1", "mean logit gap", "optimal gap", "FGSM AUC",
                        "PGD AUC", "transfer AUC", aa};
   /* no AutoAttack column when it ran on no model */
@@ -64,11 +67,11 @@ static lsp_table *summary_table(const lsp_run_state *s) {
     /* accuracy and NLL as cells.csv gives them: the cell's resamples */
     cell_ci(t, 1, r, LSP_CELL_ACCURACY);
     cell_ci(t, 2, r, LSP_CELL_NLL);
-    lsp_table_num_ci(t, 3, m->cal.value[LSP_CALIB_ECE], m->cal.ci_lo[LSP_CALIB_ECE],
-                     m->cal.ci_hi[LSP_CALIB_ECE]);
+    /* the ECEs too: the study's pre-declared LSP_CELL_ECE_BINS bins, whatever
+     * --bins (which sets the per-model tables below) */
+    cell_ci(t, 3, r, LSP_CELL_ECE);
     if (m->temperature_ok) {
-      lsp_table_num_ci(t, 4, m->cal_t.value[LSP_CALIB_ECE], m->cal_t.ci_lo[LSP_CALIB_ECE],
-                       m->cal_t.ci_hi[LSP_CALIB_ECE]);
+      cell_ci(t, 4, r, LSP_CELL_ECE_T);
       cell_ci(t, 5, r, LSP_CELL_TEMPERATURE);
     } else { /* T = 1 would repeat the unscaled ECE as if scaled */
       lsp_table_text(t, 4, "– (no T)");
@@ -112,8 +115,11 @@ static lsp_table *calib_detail_table(const lsp_run_state *s) {
                       LSP_CALIB_UNDER_CONFIDENCE};
     for (size_t q = 0; q < 7; q++)
       lsp_table_num_ci(t, q + 1, m->cal.value[ms[q]], m->cal.ci_lo[ms[q]], m->cal.ci_hi[ms[q]]);
-    lsp_table_num_ci(t, 8, m->cal_t.value[LSP_CALIB_NLL], m->cal_t.ci_lo[LSP_CALIB_NLL],
-                     m->cal_t.ci_hi[LSP_CALIB_NLL]);
+    if (m->temperature_ok)
+      lsp_table_num_ci(t, 8, m->cal_t.value[LSP_CALIB_NLL], m->cal_t.ci_lo[LSP_CALIB_NLL],
+                       m->cal_t.ci_hi[LSP_CALIB_NLL]);
+    else
+      lsp_table_text(t, 8, "– (no T)");
   }
   return t;
 }
@@ -319,12 +325,18 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
              "NLL, the temperature and the mean logit gap are in the table below.");
     lsp_table *tt = lsp_report_study_table(f);
     if (!tt) return lsp_fail(LSP_ENOMEM, "out of memory");
-    lsp_doc_table(&d, tt,
-                  "Every smoothed ε against ε = 0, per summary: means over the seeds that have "
-                  "both models, Δ with its two-level paired bootstrap 95% interval (seeds, then "
-                  "shared test-example resamples), whether every seed's difference has Δ's "
-                  "sign, and the verdict of the claim's direction (supported / contradicted "
-                  "only when the interval excludes 0 and the seeds agree).");
+    int unfitted = 0;
+    for (size_t i = 0; i < s->nmodels; i++) unfitted |= !s->models[i].temperature_ok;
+    snprintf(buf, sizeof buf,
+             "Every smoothed ε against ε = 0, per summary: means over the seeds that have "
+             "both models, Δ with its two-level paired bootstrap 95%% interval (seeds, then "
+             "shared test-example resamples), whether every seed's difference has Δ's "
+             "sign, and the verdict of the claim's direction (supported / contradicted "
+             "only when the interval excludes 0 and the seeds agree).%s",
+             unfitted ? " No ece_t row where a model of the comparison has no fitted "
+                        "temperature: it has no ECE after T."
+                      : "");
+    lsp_doc_table(&d, tt, buf);
     lsp_table_free(tt);
   } else {
     lsp_doc_par(&d, "No comparison: the run has no ε = 0 model to compare the smoothed models with.");

@@ -11,6 +11,7 @@
 #include "core/base/lsp_error.h"
 #include "reports/lsp_plot.h"
 #include "reports/lsp_report_int.h"
+#include "reports/lsp_study.h"
 
 typedef lsp_report_plotter plotter;
 
@@ -163,11 +164,24 @@ static int draw_metrics(const plotter *p, const char *path, lsp_plot_format fmt,
           lo[q][a][si][ei] = c[a]->ci_lo[metric[q]];
           hi[q][a][si][ei] = c[a]->ci_hi[metric[q]];
         }
+      /* accuracy and NLL as trained with the summary table's intervals: the
+       * cell's resamples (cells.csv), not the model's own bootstrap */
+      const lsp_cell_result *r = &s->cells[si * ne + ei];
+      const int cm[3] = {LSP_CELL_ACCURACY, -1, LSP_CELL_NLL};
+      for (int q = 0; q < 3; q += 2) {
+        y[q][0][si][ei] = r->value[cm[q]];
+        lsp_study_cell_interval(r, cm[q], &lo[q][0][si][ei], &hi[q][0][si][ei]);
+      }
+      if (!m->temperature_ok) /* no T fitted: no point after temperature scaling */
+        for (int q = 0; q < 3; q++) y[q][1][si][ei] = lo[q][1][si][ei] = hi[q][1][si][ei] = NAN;
       y[3][0][si][ei] = m->clusters->r2_separation;
       y[4][0][si][ei] = m->clusters->nc1;
     }
     for (int q = 0; q < NP; q++)
       for (int a = 0; a < (q == 1 || q == 2 ? 2 : 1); a++) {
+        int any = 0; /* after T: a seed with no T fitted at any ε has no series */
+        for (size_t ei = 0; ei < ne; ei++) any |= !isnan(y[q][a][si][ei]);
+        if (!any) continue;
         char *nm = names[a][si];
         if (o->n_seeds > 1)
           snprintf(nm, sizeof names[a][si], "%sseed %lu", a ? "after T, " : "", o->seeds[si]);
