@@ -29,7 +29,7 @@ static lsp_table *models_table(const lsp_run_state *s) {
     lsp_table_text(t, c++, m->tag);
     lsp_table_num(t, c++, m->eps);
     lsp_table_int(t, c++, (long long)m->seed);
-    lsp_table_text(t, c++, m->model_file);
+    lsp_table_text(t, c++, lsp_report_rel_path(s, m->model_file));
     const int ms[] = {LSP_CALIB_ACCURACY,        LSP_CALIB_NLL,
                       LSP_CALIB_BRIER,           LSP_CALIB_ECE,
                       LSP_CALIB_ACE,             LSP_CALIB_CLASSWISE_ECE,

@@ -5,6 +5,7 @@
 #include <gsl/gsl_version.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/base/lsp_error.h"
@@ -251,6 +252,27 @@ static const char *aa_sentence(const lsp_run_state *s, char *buf, size_t len) {
   return buf;
 }
 
+/* An MLP's widths, input to classes ("784-64-10"), from its --arch
+ * (mlp or mlp:W,...): the model's own description names a normalized MLP
+ * as a graph. */
+static const char *mlp_widths(const lsp_run_state *s, char *buf, size_t len) {
+  const char *a = s->opts.arch;
+  const char *w = strcmp(a, "mlp") == 0 ? "256,256" : a + (a[3] == ':' ? 4 : 3);
+  size_t n = (size_t)snprintf(buf, len, "%zu", s->data.train.dim);
+  for (const char *q = w; *q && n < len;) {
+    char *e;
+    unsigned long u = strtoul(q, &e, 10);
+    if (e == q) {
+      q++;
+      continue;
+    }
+    n += (size_t)snprintf(buf + n, len - n, "-%lu", u);
+    q = e;
+  }
+  if (n < len) snprintf(buf + n, len - n, "-%d", s->data.train.k);
+  return buf;
+}
+
 int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter *p,
                     const lsp_report_figs *figs) {
   const lsp_run_opts *o = &s->opts;
@@ -285,8 +307,11 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
     snprintf(buf, sizeof buf, "A figure could not be drawn and is missing: %s", p->note);
     lsp_doc_note(&d, LSP_HTML_WARNING, buf);
   }
-  char net[400];
-  if (strncmp(o->arch, "mlp", 3) == 0)
+  char net[400], widths[256], units[96];
+  if (strncmp(o->arch, "mlp", 3) == 0 && o->n_normalize)
+    snprintf(net, sizeof net, "MLP %s with ReLU, inputs normalized (--normalize)",
+             mlp_widths(s, widths, sizeof widths));
+  else if (strncmp(o->arch, "mlp", 3) == 0)
     snprintf(net, sizeof net, "MLP %s with ReLU", s->arch_desc);
   else
     snprintf(net, sizeof net, "%s (--arch %s%s)", s->arch_desc,
@@ -296,15 +321,22 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
     snprintf(smo + strlen(smo), sizeof smo - strlen(smo), "%s%g", i ? ", " : "", o->smoothing[i]);
   for (size_t i = 0; i < o->n_seeds; i++)
     snprintf(seeds + strlen(seeds), sizeof seeds - strlen(seeds), "%s%lu", i ? ", " : "", o->seeds[i]);
+  /* the attack ε's units: the data's own input bounds unless [0, 1] */
+  if (s->data.lo == 0.0f && s->data.hi == 1.0f)
+    snprintf(units, sizeof units, "on the [0, 1] pixel scale");
+  else
+    snprintf(units, sizeof units, "in input units (the inputs' range [%g, %g])",
+             (double)s->data.lo, (double)s->data.hi);
   snprintf(buf, sizeof buf,
            "Data: %s (%s): %zu training, %zu validation and %zu test examples, %zu features, %d "
            "classes. Models: %s, trained %zu epoch%s with SGD (lr %g, "
            "momentum %g, batch %zu) on the label-smoothed cross-entropy, ε ∈ {%s} (%s "
            "convention), seeds {%s}. Attacks: FGSM and PGD-%zu (step ε/4, %zu restart%s, random "
-           "start) on the first %zu test examples, ε on the [0, 1] pixel scale%s. Intervals: %s.",
+           "start) on the first %zu test examples, ε %s%s. Intervals: %s.",
            s->data.name, s->data.source, s->data.train.n, s->data.val.n, s->data.test.n,
            s->data.train.dim, s->data.train.k, net, o->epochs, o->epochs == 1 ? "" : "s", o->lr, o->momentum, o->batch, smo, lsp_ls_convention_name(o->convention),
            seeds, o->pgd_steps, o->pgd_restarts, o->pgd_restarts > 1 ? "s" : "", s->n_attack,
+           units,
            aa_sentence(s, aas, sizeof aas),
            o->n_seeds > 1 ? "per model, 95% bootstrap over the test examples (calibration "
                             "errors by test inversion, the rest percentile); the findings and "

@@ -113,7 +113,7 @@ static void json_model(lsp_json *j, const lsp_run_state *s, const lsp_run_model 
   lsp_json_key_num(j, K(M_EPS), m->eps);
   lsp_json_key_str(j, K(M_CONVENTION), lsp_ls_convention_name(s->opts.convention));
   lsp_json_key_int(j, K(M_SEED), (long long)m->seed);
-  lsp_json_key_str(j, K(M_MODEL_FILE), m->model_file);
+  lsp_json_key_str(j, K(M_MODEL_FILE), lsp_report_rel_path(s, m->model_file));
   lsp_json_key_bool(j, K(M_CACHED), m->cached);
   lsp_json_key_num(j, K(M_TRAIN_SECONDS), m->train_seconds);
   json_train_log(j, &m->log);

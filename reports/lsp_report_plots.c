@@ -141,6 +141,20 @@ static int draw_smooth(const plotter *p, const char *path, lsp_plot_format fmt, 
   return lsp_plot_lines(path, &o, pn, np);
 }
 
+const char *lsp_report_rel_path(const lsp_run_state *s, const char *file) {
+  size_t n = strlen(s->opts.out);
+  if (file && n && strncmp(file, s->opts.out, n) == 0 && file[n] == '/') return file + n + 1;
+  return file;
+}
+
+const char *lsp_report_eps_units(const lsp_run_state *s, char *buf, size_t len) {
+  if (s->data.lo == 0.0f && s->data.hi == 1.0f)
+    snprintf(buf, len, "pixel scale [0, 1]");
+  else
+    snprintf(buf, len, "input units, range [%g, %g]", (double)s->data.lo, (double)s->data.hi);
+  return buf;
+}
+
 /* metric against the smoothing eps: one series per seed */
 static int draw_metrics(const plotter *p, const char *path, lsp_plot_format fmt, void *arg) {
   (void)arg;
@@ -264,7 +278,8 @@ static int draw_attacks(const plotter *p, const char *path, lsp_plot_format fmt,
   snprintf(t1, sizeof t1, "PGD-%zu (white-box)", s->opts.pgd_steps);
   snprintf(t2, sizeof t2, "Transfer: PGD-%zu crafted on ε = 0", s->opts.pgd_steps);
   snprintf(t3, sizeof t3, "AutoAttack (first %zu examples)", s->n_aa);
-  const char *xl = "attack ε (L∞, pixel scale [0, 1])";
+  char xl[128], units[96];
+  snprintf(xl, sizeof xl, "attack ε (L∞, %s)", lsp_report_eps_units(s, units, sizeof units));
   lsp_plot_panel pn[4] = {
       {"FGSM (white-box)", xl, "accuracy under attack", 0, 0, NAN, NAN, 0, 1, "top right", ser[0], nser[0]},
       {t1, xl, "accuracy under attack", 0, 0, NAN, NAN, 0, 1, "top right", ser[1], nser[1]},
