@@ -67,7 +67,10 @@ int cmd_run(int argc, char **argv) {
       {"batch", "B", "mini-batch size (default 128)", 1, 0, 0},
       {"lr", "R", "SGD learning rate (default 0.1)", 1, 0, 0},
       {"momentum", "M", "SGD momentum in [0, 1) (default 0.9)", 1, 0, 0},
-      {"attack-eps", "LIST", "attack strengths, pixel scale (default 0,0.01,0.02,0.05,0.1,0.2,0.3)", 1, 0, 0},
+      {"attack-eps", "LIST",
+       "attack strengths (L∞) in the inputs' units, the [0, 1] pixel scale for images; one "
+       "above 0 at least (default 0,0.01,0.02,0.05,0.1,0.2,0.3)",
+       1, 0, 0},
       {"attack-limit", "N", "attack the first N test examples (default 1000; 0 = all)", 1, 0, 0},
       {"pgd-steps", "S", "PGD steps (default 10)", 1, 0, 0},
       {"restarts", "R", "PGD restarts (default 1)", 1, 0, 0},
