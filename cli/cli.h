@@ -165,6 +165,12 @@ int cli_model_load(const char *cmd, const char *path, lsp_model **out);
 int cli_model_load_features(const char *cmd, const char *path,
                             const char *features, lsp_model **out);
 
+/* "HEAD ARGV[1] ... ARGV[argc-1]" with each argument a POSIX shell word
+ * (single-quoted when it holds anything but letters, digits and _@%+=:,./-),
+ * so the line pasted into a shell runs the same command; malloc'd, NULL
+ * when out of memory. */
+char *cli_command_line(const char *head, int argc, char **argv);
+
 /* Signals. Every command starts with cli_cleanup_install: SIGINT, SIGTERM,
  * SIGHUP and SIGPIPE remove the temporaries of unfinished outputs
  * (lsp_out_unlink_live) and end the process by the same signal. Long

@@ -51,6 +51,7 @@ static int copy_list(const char *cmd, const char *name, const double *v, size_t 
 }
 
 static int run_with(const char *cmd, cli_opt *opts, lsp_run_opts *op, int argc, char **argv);
+static int run_go(const char *cmd, cli_opt *opts, lsp_run_opts *op);
 
 int cmd_run(int argc, char **argv) {
   const char *cmd = "run";
@@ -66,7 +67,10 @@ int cmd_run(int argc, char **argv) {
       {"batch", "B", "mini-batch size (default 128)", 1, 0, 0},
       {"lr", "R", "SGD learning rate (default 0.1)", 1, 0, 0},
       {"momentum", "M", "SGD momentum in [0, 1) (default 0.9)", 1, 0, 0},
-      {"attack-eps", "LIST", "attack strengths, pixel scale (default 0,0.01,0.02,0.05,0.1,0.2,0.3)", 1, 0, 0},
+      {"attack-eps", "LIST",
+       "attack strengths (L∞) in the inputs' units, the [0, 1] pixel scale for images; one "
+       "above 0 at least (default 0,0.01,0.02,0.05,0.1,0.2,0.3)",
+       1, 0, 0},
       {"attack-limit", "N", "attack the first N test examples (default 1000; 0 = all)", 1, 0, 0},
       {"pgd-steps", "S", "PGD steps (default 10)", 1, 0, 0},
       {"restarts", "R", "PGD restarts (default 1)", 1, 0, 0},
@@ -212,6 +216,12 @@ static int run_with(const char *cmd, cli_opt *opts, lsp_run_opts *op, int argc, 
     for (size_t j = 0; j < i; j++)
       if (o.attack_eps[i] == o.attack_eps[j])
         return cli_error(cmd, CLI_USAGE, "--attack-eps: %g is listed twice", o.attack_eps[i]);
+  int attacked = 0;
+  for (size_t i = 0; i < o.n_attack_eps; i++) attacked |= o.attack_eps[i] > 0;
+  if (!attacked)
+    return cli_error(cmd, CLI_USAGE,
+                     "--attack-eps: no ε above 0: the robustness AUCs and their finding need an "
+                     "attack (one ε > 0 at least)");
   if (cli_has(opts, "distill")) o.distill = 1;
   static const char *const dopts[] = {"distill-alpha", "distill-temps", "student-arch"};
   for (size_t i = 0; i < sizeof dopts / sizeof *dopts; i++)
@@ -243,11 +253,18 @@ static int run_with(const char *cmd, cli_opt *opts, lsp_run_opts *op, int argc, 
   o.out = cli_str(opts, "out", "lsprobe-report");
   o.force = cli_has(opts, "force");
 
-  static char command[1024];
-  snprintf(command, sizeof command, "lsprobe run");
-  for (int i = 1; i < argc; i++)
-    snprintf(command + strlen(command), sizeof command - strlen(command), " %s", argv[i]);
+  char *command = cli_command_line("lsprobe run", argc, argv);
+  if (!command) return cli_error(cmd, CLI_DATA, "out of memory");
   o.command = command;
+  rc = run_go(cmd, opts, &o);
+  free(command);
+  return rc;
+}
+
+/* The run itself, its outcome on stderr and the exit status. */
+static int run_go(const char *cmd, cli_opt *opts, lsp_run_opts *op) {
+  lsp_run_opts o = *op;
+  int rc;
   run_log lg = {isatty(2), cli_has(opts, "quiet"), 0, 0};
   /* under mpirun: every rank's options are checked; the ranks meet here,
    * before any collective call, and stop together if one stopped (cli.h) */

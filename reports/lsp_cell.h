@@ -172,6 +172,11 @@ void lsp_cell_result_release(lsp_cell_result *r); /* frees resample; NULL-safe *
  * intervals can miss the point value itself. Idempotent: a centred cell
  * (or one read back from a file) is left as it is. */
 void lsp_cell_center_clusters(lsp_cell_result *r);
+/* No temperature fitted (r->temperature NaN): the ECE after temperature
+ * scaling is not measured — its value, interval and resamples NaN, so no
+ * table, trend or comparison quotes the unscaled ECE as scaled. Idempotent;
+ * applied to cells read back from a file too. */
+void lsp_cell_unfitted_t(lsp_cell_result *r);
 
 /* Run one cell: train or load (through the cache), evaluate, attack,
  * summarize. `full` (may be NULL) receives the whole in-memory record

@@ -126,6 +126,7 @@ int lsp_cell_result_unpack(const uint8_t *buf, size_t len, lsp_cell_result *r) {
     r->ci_hi[s] = ci_words ? lsp_get_f64(&rd) : NAN;
   }
   lsp_cell_center_clusters(r); /* a file written before the centring */
+  lsp_cell_unfitted_t(r);       /* a file written before ECE_T was left unmeasured */
   return LSP_OK;
 }
 

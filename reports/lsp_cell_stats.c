@@ -13,7 +13,8 @@
  *   debiased   the ℓ2 estimator of Kumar et al. 2019 on the same bins:
  *              sqrt(max(0, Σ_m (W_m/n)·[(A_m − C_m)² − A_m(1 − A_m)/(W_m − 1)])),
  *              a bin with W_m < 2 contributing 0
- *   ECE_T      ECE of softmax(z/T), T fitted on validation (1 without a fit)
+ *   ECE_T      ECE of softmax(z/T), T fitted on validation (NaN without a fit:
+ *              lsp_cell_unfitted_t)
  *   R², NC1    lsp_clusters on the features with row i repeated w_i times
  *              (computed on the first LSP_CELL_CLUSTER_B resamples only; the
  *              rest repeat them cyclically, DESIGN §9.2), then centred on
@@ -299,6 +300,13 @@ static int summarize_set(const lsp_cell_ctx *c, lsp_cell_result *res, size_t n, 
   return st;
 }
 
+void lsp_cell_unfitted_t(lsp_cell_result *r) {
+  if (!r || !isnan(r->temperature)) return;
+  r->value[LSP_CELL_ECE_T] = r->ci_lo[LSP_CELL_ECE_T] = r->ci_hi[LSP_CELL_ECE_T] = NAN;
+  if (r->resample)
+    for (size_t b = 0; b < r->B; b++) r->resample[b * LSP_CELL_NSTAT + LSP_CELL_ECE_T] = NAN;
+}
+
 void lsp_cell_center_clusters(lsp_cell_result *r) {
   if (!r || !r->resample) return;
   const int stats[2] = {LSP_CELL_R2, LSP_CELL_NC1};
@@ -451,6 +459,7 @@ int lsp_cell_summarize(const lsp_cell_ctx *c, const lsp_run_model *rm, lsp_cell_
     if ((st = summarize_set(c, res, c->n_aa, c->plan_seed[2], &aas, LSP_CELL_AUC_AA, 0)))
       goto done;
   }
+  lsp_cell_unfitted_t(res);
 done:
   lsp_calib_result_release(&c15[0]);
   lsp_calib_result_release(&c15[1]);

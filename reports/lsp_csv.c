@@ -27,8 +27,9 @@ void lsp_csv_field(FILE *fp, const char *s) {
   fputc('"', fp);
 }
 
+/* A NaN or ±Inf is an empty field, as results.json writes null for both. */
 static void num_field(FILE *fp, double x) {
-  if (isnan(x)) return; /* empty */
+  if (!isfinite(x)) return; /* empty */
   char buf[32];
   lsp_table_roundtrip(x, buf);
   fputs(buf, fp);

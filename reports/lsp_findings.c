@@ -63,14 +63,13 @@ static void quote(lsp_findings *f, size_t i, const lsp_study_cmp *c, const char 
   if (!isnan(c->lo))
     APPEND(i, " (half-widths: seeds ±%.4f, examples ±%.4f)", c->half_seed, c->half_ex);
   if (c->seeds > 1) {
-    APPEND(i, "; per seed");
     size_t ties = 0;
-    for (size_t k = 0; k < c->seeds; k++) {
+    for (size_t k = 0; k < c->seeds; k++) { /* "; seed 1: -0.0200, seed 2: +0.0260" */
       ties += c->per_seed[k] == 0;
       if (c->per_seed[k] == 0)
-        APPEND(i, "%s 0 (tied)", k ? "," : "");
+        APPEND(i, "%s seed %lu: 0 (tied)", k ? "," : ";", c->seed[k]);
       else
-        APPEND(i, "%s %+.4f", k ? "," : "", c->per_seed[k]);
+        APPEND(i, "%s seed %lu: %+.4f", k ? "," : ";", c->seed[k], c->per_seed[k]);
     }
     const char *ag = lsp_study_agreement(c);
     if (strcmp(ag, "agree") == 0)
@@ -213,11 +212,18 @@ static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
   const double M = LSP_STUDY_EQ_MARGIN;
   const char *how;
   f->items[i].verdict = lsp_findings_no_gain(c, cf, st->B, fgsm_verdict, &how);
-  APPEND(i, "Judged at ε = %g on the area under the accuracy-vs-attack-ε curve over the attack "
-            "grid [%g, %g] (normalized by its width): the claim of no gain needs the interval "
-            "inside ±%g and less than half of the FGSM gain left; more than half left, or an "
-            "interval above the margin, contradicts it (DESIGN §9.3). ",
-         st->eps[J], s->opts.attack_eps[0], s->opts.attack_eps[s->opts.n_attack_eps - 1], M);
+  if (s->opts.n_attack_eps == 1) /* a one-point grid: its AUC is the accuracy there */
+    APPEND(i, "Judged at ε = %g on the accuracy at the one attack ε %g (the AUC of a one-point "
+              "grid)",
+           st->eps[J], s->opts.attack_eps[0]);
+  else
+    APPEND(i, "Judged at ε = %g on the area under the accuracy-vs-attack-ε curve over the "
+              "attack grid [%g, %g] (normalized by its width)",
+           st->eps[J], s->opts.attack_eps[0], s->opts.attack_eps[s->opts.n_attack_eps - 1]);
+  APPEND(i, ": the claim of no gain needs the interval inside ±%g and less than half of the "
+            "FGSM gain left; more than half left, or an interval above the margin, contradicts "
+            "it (DESIGN §9.3). ",
+         M);
   if (aa)
     APPEND(i, "Judged with AutoAttack (APGD-CE, then APGD-T, then Square; Croce & Hein 2020) on "
               "the first %zu attacked test examples of the models with %s (DESIGN §9.5). ",
@@ -283,15 +289,16 @@ static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
   APPEND(i, ". ");
 }
 
-/* Models whose temperature could not be fitted keep T = 1: their "ECE after
- * T" is the unscaled ECE, which the text must say before quoting it. */
+/* Models whose temperature could not be fitted have no "ECE after T"
+ * (lsp_cell_unfitted_t): the text says which, before the comparison it
+ * leaves out. */
 static void unfitted_note(lsp_findings *f, size_t i, const lsp_run_state *s) {
   size_t bad = 0, first = 0;
   for (size_t k = 0; k < s->nmodels; k++)
     if (!s->models[k].temperature_ok && bad++ == 0) first = k;
   if (bad)
     APPEND(i, "(the temperature could not be fitted for %zu of %zu models — first %s: %s; "
-              "their ECE after T is their unscaled ECE) ",
+              "they have no ECE after T) ",
            bad, s->nmodels, s->models[first].label, s->models[first].temperature_note);
 }
 
@@ -326,7 +333,12 @@ int lsp_findings_compute(const lsp_run_state *s, lsp_findings *f) {
            LSP_CELL_ECE_BINS, s->opts.bins);
   APPEND(i, "Both must agree for a verdict. After temperature scaling: ");
   unfitted_note(f, i, s);
-  quote(f, i, &c[LSP_CELL_ECE_T], "ECE");
+  if (isnan(c[LSP_CELL_ECE_T].diff))
+    APPEND(i, "ECE not compared at ε = %g (a model of the comparison has no fitted "
+              "temperature). ",
+           c[LSP_CELL_ECE_T].eps);
+  else
+    quote(f, i, &c[LSP_CELL_ECE_T], "ECE");
   quote(f, i, &c[LSP_CELL_NLL], "NLL");
   by_eps(f, i, LSP_CELL_ECE, LSP_CELL_ECE_DEBIASED);
 

@@ -29,7 +29,7 @@ static lsp_table *models_table(const lsp_run_state *s) {
     lsp_table_text(t, c++, m->tag);
     lsp_table_num(t, c++, m->eps);
     lsp_table_int(t, c++, (long long)m->seed);
-    lsp_table_text(t, c++, m->model_file);
+    lsp_table_text(t, c++, lsp_report_rel_path(s, m->model_file));
     const int ms[] = {LSP_CALIB_ACCURACY,        LSP_CALIB_NLL,
                       LSP_CALIB_BRIER,           LSP_CALIB_ECE,
                       LSP_CALIB_ACE,             LSP_CALIB_CLASSWISE_ECE,
@@ -40,12 +40,14 @@ static lsp_table *models_table(const lsp_run_state *s) {
     for (size_t q = 0; q < sizeof ms / sizeof ms[0]; q++)
       lsp_table_num_ci(t, c++, m->cal.value[ms[q]], m->cal.ci_lo[ms[q]], m->cal.ci_hi[ms[q]]);
     lsp_table_num(t, c++, m->temperature_ok ? m->temperature : NAN);
-    lsp_table_num_ci(t, c++, m->cal_t.value[LSP_CALIB_ECE], m->cal_t.ci_lo[LSP_CALIB_ECE],
-                     m->cal_t.ci_hi[LSP_CALIB_ECE]);
-    lsp_table_num_ci(t, c++, m->cal_t.value[LSP_CALIB_NLL], m->cal_t.ci_lo[LSP_CALIB_NLL],
-                     m->cal_t.ci_hi[LSP_CALIB_NLL]);
-    lsp_table_num_ci(t, c++, m->cal_t.value[LSP_CALIB_SMECE], m->cal_t.ci_lo[LSP_CALIB_SMECE],
-                     m->cal_t.ci_hi[LSP_CALIB_SMECE]);
+    /* no T fitted: empty after-T columns, as results.json's nulls */
+    const int after_t[3] = {LSP_CALIB_ECE, LSP_CALIB_NLL, LSP_CALIB_SMECE};
+    for (int q = 0; q < 3; q++)
+      if (m->temperature_ok)
+        lsp_table_num_ci(t, c++, m->cal_t.value[after_t[q]], m->cal_t.ci_lo[after_t[q]],
+                         m->cal_t.ci_hi[after_t[q]]);
+      else
+        lsp_table_num_ci(t, c++, NAN, NAN, NAN);
     lsp_table_num(t, c++, m->clusters->r2_separation);
     lsp_table_num(t, c++, m->clusters->trace_ratio);
     lsp_table_num(t, c++, m->clusters->nc1);
@@ -82,7 +84,7 @@ static lsp_table *smooth_table(const lsp_run_state *s) {
   for (size_t i = 0; i < s->nmodels; i++)
     for (int a = 0; a < 2; a++) {
       const lsp_calib_result *c = a ? &s->models[i].cal_t : &s->models[i].cal;
-      if (!c->smooth_acc) continue;
+      if (!c->smooth_acc || (a && !s->models[i].temperature_ok)) continue;
       for (size_t q = 0; q < LSP_SMECE_CURVE_PTS; q++) {
         lsp_table_row(t);
         lsp_table_text(t, 0, s->models[i].tag);

@@ -309,7 +309,7 @@ static lsp_table *student_table(const lsp_run_state *s) {
     lsp_table_num_ci(t, 6, u->test_accuracy, u->acc_lo, u->acc_hi);
     lsp_table_num_ci(t, 7, u->mi, u->mi_lo, u->mi_hi);
     lsp_table_text(t, 8, u->cached ? "reused" : "trained");
-    lsp_table_text(t, 9, u->model_file);
+    lsp_table_text(t, 9, lsp_report_rel_path(s, u->model_file));
   }
   for (size_t c = 5; c <= 7; c++) lsp_table_digits(t, c, 4);
   return t;
@@ -508,7 +508,7 @@ distill:
     lsp_json_key_num(j, K(ST_TEMPERATURE), u->temperature);
     lsp_json_key_num(j, K(ST_EPS), u->eps);
     lsp_json_key_int(j, K(ST_SEED), (long long)u->seed);
-    lsp_json_key_str(j, K(ST_MODEL_FILE), u->model_file);
+    lsp_json_key_str(j, K(ST_MODEL_FILE), lsp_report_rel_path(s, u->model_file));
     lsp_json_key_bool(j, K(ST_CACHED), u->cached);
     lsp_json_key_num(j, K(ST_VAL_ACCURACY), u->val_accuracy);
     lsp_json_key_num(j, K(ST_TEST_ACCURACY), u->test_accuracy);

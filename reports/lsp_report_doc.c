@@ -5,6 +5,7 @@
 #include <gsl/gsl_version.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/base/lsp_error.h"
@@ -50,7 +51,10 @@ static void cell_ci(lsp_table *t, size_t col, const lsp_cell_result *r, int m) {
 static lsp_table *summary_table(const lsp_run_state *s) {
   char aa[64];
   snprintf(aa, sizeof aa, "AutoAttack AUC (first %zu)", s->n_aa);
-  const char *hdr[] = {"model", "test accuracy", "NLL", "ECE", "ECE after T", "T",
+  char ece[32], ece_t[48];
+  snprintf(ece, sizeof ece, "ECE (%d bins)", LSP_CELL_ECE_BINS);
+  snprintf(ece_t, sizeof ece_t, "ECE after T (%d bins)", LSP_CELL_ECE_BINS);
+  const char *hdr[] = {"model", "test accuracy", "NLL", ece, ece_t, "T",
                        "R² separation", "NC1", "mean logit gap", "optimal gap", "FGSM AUC",
                        "PGD AUC", "transfer AUC", aa};
   /* no AutoAttack column when it ran on no model */
@@ -64,11 +68,11 @@ static lsp_table *summary_table(const lsp_run_state *s) {
     /* accuracy and NLL as cells.csv gives them: the cell's resamples */
     cell_ci(t, 1, r, LSP_CELL_ACCURACY);
     cell_ci(t, 2, r, LSP_CELL_NLL);
-    lsp_table_num_ci(t, 3, m->cal.value[LSP_CALIB_ECE], m->cal.ci_lo[LSP_CALIB_ECE],
-                     m->cal.ci_hi[LSP_CALIB_ECE]);
+    /* the ECEs too: the study's pre-declared LSP_CELL_ECE_BINS bins, whatever
+     * --bins (which sets the per-model tables below) */
+    cell_ci(t, 3, r, LSP_CELL_ECE);
     if (m->temperature_ok) {
-      lsp_table_num_ci(t, 4, m->cal_t.value[LSP_CALIB_ECE], m->cal_t.ci_lo[LSP_CALIB_ECE],
-                       m->cal_t.ci_hi[LSP_CALIB_ECE]);
+      cell_ci(t, 4, r, LSP_CELL_ECE_T);
       cell_ci(t, 5, r, LSP_CELL_TEMPERATURE);
     } else { /* T = 1 would repeat the unscaled ECE as if scaled */
       lsp_table_text(t, 4, "– (no T)");
@@ -112,8 +116,11 @@ static lsp_table *calib_detail_table(const lsp_run_state *s) {
                       LSP_CALIB_UNDER_CONFIDENCE};
     for (size_t q = 0; q < 7; q++)
       lsp_table_num_ci(t, q + 1, m->cal.value[ms[q]], m->cal.ci_lo[ms[q]], m->cal.ci_hi[ms[q]]);
-    lsp_table_num_ci(t, 8, m->cal_t.value[LSP_CALIB_NLL], m->cal_t.ci_lo[LSP_CALIB_NLL],
-                     m->cal_t.ci_hi[LSP_CALIB_NLL]);
+    if (m->temperature_ok)
+      lsp_table_num_ci(t, 8, m->cal_t.value[LSP_CALIB_NLL], m->cal_t.ci_lo[LSP_CALIB_NLL],
+                       m->cal_t.ci_hi[LSP_CALIB_NLL]);
+    else
+      lsp_table_text(t, 8, "– (no T)");
   }
   return t;
 }
@@ -245,6 +252,27 @@ static const char *aa_sentence(const lsp_run_state *s, char *buf, size_t len) {
   return buf;
 }
 
+/* An MLP's widths, input to classes ("784-64-10"), from its --arch
+ * (mlp or mlp:W,...): the model's own description names a normalized MLP
+ * as a graph. */
+static const char *mlp_widths(const lsp_run_state *s, char *buf, size_t len) {
+  const char *a = s->opts.arch;
+  const char *w = strcmp(a, "mlp") == 0 ? "256,256" : a + (a[3] == ':' ? 4 : 3);
+  size_t n = (size_t)snprintf(buf, len, "%zu", s->data.train.dim);
+  for (const char *q = w; *q && n < len;) {
+    char *e;
+    unsigned long u = strtoul(q, &e, 10);
+    if (e == q) {
+      q++;
+      continue;
+    }
+    n += (size_t)snprintf(buf + n, len - n, "-%lu", u);
+    q = e;
+  }
+  if (n < len) snprintf(buf + n, len - n, "-%d", s->data.train.k);
+  return buf;
+}
+
 int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter *p,
                     const lsp_report_figs *figs) {
   const lsp_run_opts *o = &s->opts;
@@ -279,8 +307,11 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
     snprintf(buf, sizeof buf, "A figure could not be drawn and is missing: %s", p->note);
     lsp_doc_note(&d, LSP_HTML_WARNING, buf);
   }
-  char net[400];
-  if (strncmp(o->arch, "mlp", 3) == 0)
+  char net[400], widths[256], units[96];
+  if (strncmp(o->arch, "mlp", 3) == 0 && o->n_normalize)
+    snprintf(net, sizeof net, "MLP %s with ReLU, inputs normalized (--normalize)",
+             mlp_widths(s, widths, sizeof widths));
+  else if (strncmp(o->arch, "mlp", 3) == 0)
     snprintf(net, sizeof net, "MLP %s with ReLU", s->arch_desc);
   else
     snprintf(net, sizeof net, "%s (--arch %s%s)", s->arch_desc,
@@ -290,15 +321,22 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
     snprintf(smo + strlen(smo), sizeof smo - strlen(smo), "%s%g", i ? ", " : "", o->smoothing[i]);
   for (size_t i = 0; i < o->n_seeds; i++)
     snprintf(seeds + strlen(seeds), sizeof seeds - strlen(seeds), "%s%lu", i ? ", " : "", o->seeds[i]);
+  /* the attack ε's units: the data's own input bounds unless [0, 1] */
+  if (s->data.lo == 0.0f && s->data.hi == 1.0f)
+    snprintf(units, sizeof units, "on the [0, 1] pixel scale");
+  else
+    snprintf(units, sizeof units, "in input units (the inputs' range [%g, %g])",
+             (double)s->data.lo, (double)s->data.hi);
   snprintf(buf, sizeof buf,
            "Data: %s (%s): %zu training, %zu validation and %zu test examples, %zu features, %d "
            "classes. Models: %s, trained %zu epoch%s with SGD (lr %g, "
            "momentum %g, batch %zu) on the label-smoothed cross-entropy, ε ∈ {%s} (%s "
            "convention), seeds {%s}. Attacks: FGSM and PGD-%zu (step ε/4, %zu restart%s, random "
-           "start) on the first %zu test examples, ε on the [0, 1] pixel scale%s. Intervals: %s.",
+           "start) on the first %zu test examples, ε %s%s. Intervals: %s.",
            s->data.name, s->data.source, s->data.train.n, s->data.val.n, s->data.test.n,
            s->data.train.dim, s->data.train.k, net, o->epochs, o->epochs == 1 ? "" : "s", o->lr, o->momentum, o->batch, smo, lsp_ls_convention_name(o->convention),
            seeds, o->pgd_steps, o->pgd_restarts, o->pgd_restarts > 1 ? "s" : "", s->n_attack,
+           units,
            aa_sentence(s, aas, sizeof aas),
            o->n_seeds > 1 ? "per model, 95% bootstrap over the test examples (calibration "
                             "errors by test inversion, the rest percentile); the findings and "
@@ -319,12 +357,18 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
              "NLL, the temperature and the mean logit gap are in the table below.");
     lsp_table *tt = lsp_report_study_table(f);
     if (!tt) return lsp_fail(LSP_ENOMEM, "out of memory");
-    lsp_doc_table(&d, tt,
-                  "Every smoothed ε against ε = 0, per summary: means over the seeds that have "
-                  "both models, Δ with its two-level paired bootstrap 95% interval (seeds, then "
-                  "shared test-example resamples), whether every seed's difference has Δ's "
-                  "sign, and the verdict of the claim's direction (supported / contradicted "
-                  "only when the interval excludes 0 and the seeds agree).");
+    int unfitted = 0;
+    for (size_t i = 0; i < s->nmodels; i++) unfitted |= !s->models[i].temperature_ok;
+    snprintf(buf, sizeof buf,
+             "Every smoothed ε against ε = 0, per summary: means over the seeds that have "
+             "both models, Δ with its two-level paired bootstrap 95%% interval (seeds, then "
+             "shared test-example resamples), whether every seed's difference has Δ's "
+             "sign, and the verdict of the claim's direction (supported / contradicted "
+             "only when the interval excludes 0 and the seeds agree).%s",
+             unfitted ? " No ece_t row where a model of the comparison has no fitted "
+                        "temperature: it has no ECE after T."
+                      : "");
+    lsp_doc_table(&d, tt, buf);
     lsp_table_free(tt);
   } else {
     lsp_doc_par(&d, "No comparison: the run has no ε = 0 model to compare the smoothed models with.");
@@ -333,7 +377,16 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
   lsp_table *t = summary_table(s);
   if (!t) return LSP_ENOMEM;
   lsp_doc_heading(&d, 2, "Summary");
-  lsp_doc_table(&d, t, "Per model (95% bootstrap intervals over the test examples in brackets; for T over the validation examples). T: temperature fitted on the validation split. Mean logit gap: z_y minus the mean of the other logits; optimal gap: where the smoothed loss is minimal. AUC: area under the accuracy-vs-attack-ε curve over the attack grid, normalized by its width (DESIGN §9.2).");
+  snprintf(buf, sizeof buf,
+           "Per model (95%% bootstrap intervals over the test examples in brackets; for T over "
+           "the validation examples). T: temperature fitted on the validation split. Mean logit "
+           "gap: z_y minus the mean of the other logits; optimal gap: where the smoothed loss "
+           "is minimal. AUC: %s (DESIGN §9.2).",
+           o->n_attack_eps == 1
+               ? "the accuracy at the one attack ε (the AUC of a one-point grid)"
+               : "area under the accuracy-vs-attack-ε curve over the attack grid, normalized "
+                 "by its width");
+  lsp_doc_table(&d, t, buf);
   lsp_table_free(t);
   d_figure(&d, p, f_met, "Accuracy, calibration and penultimate-layer statistics against ε.");
   if (s->opts.n_smoothing == 1)
@@ -436,14 +489,14 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
   lsp_doc_heading(&d, 2, "Reproduce");
   lsp_doc_code(&d, s->command);
   snprintf(buf, sizeof buf,
-           "lsprobe %s, GSL %s, %d threads; started %s; %.1f s in all: data %.1f s, then %zu "
+           "lsprobe %s, GSL %s, %d thread%s; started %s; %.1f s in all: data %.1f s, then %zu "
            "cells (model × ε × seed), %zu at a time %s, %.1f s — within them "
            "training %.1f s, analyses %.1f s, attacks %.1f s (sums over the cells) — then "
            "%.1f s for what spans the cells (projection, information erasure, comparisons) and "
            "the report up to this line. Every number of this report is in "
            "results.json and the CSV tables beside it; the test logits, features and labels of "
            "each model are in dumps/.",
-           LSP_VERSION, GSL_VERSION, s->threads, s->started, s->seconds_total, s->seconds_data,
+           LSP_VERSION, GSL_VERSION, s->threads, s->threads == 1 ? "" : "s", s->started, s->seconds_total, s->seconds_data,
            s->ncells, s->jobs,
            s->opts.dist ? "on MPI ranks (one cell per rank; rank 0 schedules and writes the "
                           "report)"

@@ -59,6 +59,13 @@ int lsp_report_csvs(const lsp_run_state *s, const char *dir);
  * gnuplot failure is noted in p->note and the report goes on; only
  * LSP_EINTR and LSP_ENOMEM are errors. */
 int lsp_report_plots(lsp_report_plotter *p, lsp_report_figs *figs);
+/* The attack ε's units (lsp_report_plots.c): "pixel scale [0, 1]" when the
+ * data's input bounds are [0, 1], else "input units, range [lo, hi]". */
+const char *lsp_report_eps_units(const lsp_run_state *s, char *buf, size_t len);
+/* A file the run wrote under --out as the report names it (models.csv,
+ * students.csv, results.json): relative to the report's folder
+ * ("models/<key>.lspm"), so it resolves wherever the folder is read from. */
+const char *lsp_report_rel_path(const lsp_run_state *s, const char *file);
 
 /* The information-erasure and distillation section (lsp_report_distill.c):
  * its two figures, its part of the documents, students.csv, and the

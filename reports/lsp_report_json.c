@@ -113,7 +113,7 @@ static void json_model(lsp_json *j, const lsp_run_state *s, const lsp_run_model 
   lsp_json_key_num(j, K(M_EPS), m->eps);
   lsp_json_key_str(j, K(M_CONVENTION), lsp_ls_convention_name(s->opts.convention));
   lsp_json_key_int(j, K(M_SEED), (long long)m->seed);
-  lsp_json_key_str(j, K(M_MODEL_FILE), m->model_file);
+  lsp_json_key_str(j, K(M_MODEL_FILE), lsp_report_rel_path(s, m->model_file));
   lsp_json_key_bool(j, K(M_CACHED), m->cached);
   lsp_json_key_num(j, K(M_TRAIN_SECONDS), m->train_seconds);
   json_train_log(j, &m->log);
@@ -123,7 +123,20 @@ static void json_model(lsp_json *j, const lsp_run_state *s, const lsp_run_model 
   lsp_json_obj_end(j);
   lsp_json_key(j, K(M_CALIBRATION_T));
   lsp_json_obj_begin(j);
-  lsp_calib_result_json(&m->cal_t, j);
+  if (m->temperature_ok) {
+    lsp_calib_result_json(&m->cal_t, j);
+  } else { /* no T fitted: nothing was scaled, so no number after T (null) */
+    lsp_calib_result unscaled = m->cal_t;
+    for (int q = 0; q < LSP_CALIB_NMETRIC; q++)
+      if (q != LSP_CALIB_ACCURACY) unscaled.value[q] = NAN;
+    unscaled.temperature = NAN;
+    unscaled.has_ci = 0;
+    unscaled.nll_infinite = 0;
+    unscaled.sweep_bins = 0;
+    unscaled.bins = 0;
+    unscaled.smooth_acc = NULL;
+    lsp_calib_result_json(&unscaled, j);
+  }
   lsp_json_key_bool(j, K(CAL_TEMPERATURE_FITTED), m->temperature_ok);
   if (!m->temperature_ok) lsp_json_key_str(j, K(CAL_TEMPERATURE_NOTE), m->temperature_note);
   lsp_json_obj_end(j);

@@ -11,6 +11,7 @@
 #include "core/base/lsp_error.h"
 #include "reports/lsp_plot.h"
 #include "reports/lsp_report_int.h"
+#include "reports/lsp_study.h"
 
 typedef lsp_report_plotter plotter;
 
@@ -140,6 +141,20 @@ static int draw_smooth(const plotter *p, const char *path, lsp_plot_format fmt, 
   return lsp_plot_lines(path, &o, pn, np);
 }
 
+const char *lsp_report_rel_path(const lsp_run_state *s, const char *file) {
+  size_t n = strlen(s->opts.out);
+  if (file && n && strncmp(file, s->opts.out, n) == 0 && file[n] == '/') return file + n + 1;
+  return file;
+}
+
+const char *lsp_report_eps_units(const lsp_run_state *s, char *buf, size_t len) {
+  if (s->data.lo == 0.0f && s->data.hi == 1.0f)
+    snprintf(buf, len, "pixel scale [0, 1]");
+  else
+    snprintf(buf, len, "input units, range [%g, %g]", (double)s->data.lo, (double)s->data.hi);
+  return buf;
+}
+
 /* metric against the smoothing eps: one series per seed */
 static int draw_metrics(const plotter *p, const char *path, lsp_plot_format fmt, void *arg) {
   (void)arg;
@@ -163,11 +178,24 @@ static int draw_metrics(const plotter *p, const char *path, lsp_plot_format fmt,
           lo[q][a][si][ei] = c[a]->ci_lo[metric[q]];
           hi[q][a][si][ei] = c[a]->ci_hi[metric[q]];
         }
+      /* accuracy and NLL as trained with the summary table's intervals: the
+       * cell's resamples (cells.csv), not the model's own bootstrap */
+      const lsp_cell_result *r = &s->cells[si * ne + ei];
+      const int cm[3] = {LSP_CELL_ACCURACY, -1, LSP_CELL_NLL};
+      for (int q = 0; q < 3; q += 2) {
+        y[q][0][si][ei] = r->value[cm[q]];
+        lsp_study_cell_interval(r, cm[q], &lo[q][0][si][ei], &hi[q][0][si][ei]);
+      }
+      if (!m->temperature_ok) /* no T fitted: no point after temperature scaling */
+        for (int q = 0; q < 3; q++) y[q][1][si][ei] = lo[q][1][si][ei] = hi[q][1][si][ei] = NAN;
       y[3][0][si][ei] = m->clusters->r2_separation;
       y[4][0][si][ei] = m->clusters->nc1;
     }
     for (int q = 0; q < NP; q++)
       for (int a = 0; a < (q == 1 || q == 2 ? 2 : 1); a++) {
+        int any = 0; /* after T: a seed with no T fitted at any ε has no series */
+        for (size_t ei = 0; ei < ne; ei++) any |= !isnan(y[q][a][si][ei]);
+        if (!any) continue;
         char *nm = names[a][si];
         if (o->n_seeds > 1)
           snprintf(nm, sizeof names[a][si], "%sseed %lu", a ? "after T, " : "", o->seeds[si]);
@@ -250,7 +278,8 @@ static int draw_attacks(const plotter *p, const char *path, lsp_plot_format fmt,
   snprintf(t1, sizeof t1, "PGD-%zu (white-box)", s->opts.pgd_steps);
   snprintf(t2, sizeof t2, "Transfer: PGD-%zu crafted on ε = 0", s->opts.pgd_steps);
   snprintf(t3, sizeof t3, "AutoAttack (first %zu examples)", s->n_aa);
-  const char *xl = "attack ε (L∞, pixel scale [0, 1])";
+  char xl[128], units[96];
+  snprintf(xl, sizeof xl, "attack ε (L∞, %s)", lsp_report_eps_units(s, units, sizeof units));
   lsp_plot_panel pn[4] = {
       {"FGSM (white-box)", xl, "accuracy under attack", 0, 0, NAN, NAN, 0, 1, "top right", ser[0], nser[0]},
       {t1, xl, "accuracy under attack", 0, 0, NAN, NAN, 0, 1, "top right", ser[1], nser[1]},

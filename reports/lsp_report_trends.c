@@ -118,7 +118,8 @@ lsp_table *lsp_report_study_table(const lsp_findings *f) {
   if (!t) return NULL;
   /* every summary is a rate, an error or an area of order 0.01-1: four
    * decimals line the means, Δ and its bounds up ("0.0070 [0.0016, 0.0126]") */
-  if (lsp_table_decimals(t, 3, 4) || lsp_table_decimals(t, 4, 4) || lsp_table_decimals(t, 5, 4)) {
+  if (lsp_table_decimals(t, 3, 4) || lsp_table_decimals(t, 4, 4) || lsp_table_decimals(t, 5, 4) ||
+      lsp_table_signed(t, 5)) {
     lsp_table_free(t);
     return NULL;
   }

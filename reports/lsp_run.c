@@ -191,6 +191,10 @@ static int check_opts(const lsp_run_opts *o) {
   for (size_t i = 0; i < o->n_attack_eps; i++)
     if (!(o->attack_eps[i] >= 0 && isfinite(o->attack_eps[i])))
       return lsp_fail(LSP_EINVAL, "attack eps %g must be finite and >= 0", o->attack_eps[i]);
+  int attacked = 0;
+  for (size_t i = 0; i < o->n_attack_eps; i++) attacked |= o->attack_eps[i] > 0;
+  if (!attacked)
+    return lsp_fail(LSP_EINVAL, "no attack eps above 0: the robustness AUCs need an attack");
   if (o->bins < 1 || o->bootstrap < 1 || o->pgd_steps < 1 || o->pgd_restarts < 1)
     return lsp_fail(LSP_EINVAL, "bins, bootstrap, PGD steps and restarts must be positive");
   if (o->aa_limit && (!(o->aa_budget > 0) || !isfinite(o->aa_budget) || o->aa_steps < 1 ||
@@ -339,7 +343,7 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   const lsp_run_opts *o = &s->opts;
   const lsp_run_dist *dist = o->dist;
   const int root = !dist || dist->root;
-  snprintf(s->command, sizeof s->command, "%s", o->command ? o->command : "lsprobe run");
+  s->command = o->command ? o->command : "lsprobe run";
   char *models_dir = NULL, *dumps = NULL;
   lsp_outdir *od = NULL;
   int st = check_opts(o);

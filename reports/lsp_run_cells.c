@@ -313,6 +313,8 @@ static int compare(lsp_run_state *s, lsp_run_cmp *c) {
       (st = lsp_calib_paired_bootstrap(a->rows_t, b->rows_t, &co, &boot, c->calt_diff,
                                        c->calt_lo, c->calt_hi)))
     return st;
+  if (!a->temperature_ok || !b->temperature_ok) /* nothing scaled: no difference after T */
+    for (int m = 0; m < LSP_CALIB_NMETRIC; m++) c->calt_diff[m] = c->calt_lo[m] = c->calt_hi[m] = NAN;
   size_t ne = o->n_attack_eps, n = s->n_attack;
   c->n_eps = ne;
   c->fgsm_diff = calloc(ne, sizeof(double));

@@ -75,7 +75,7 @@ typedef struct {
 
 struct lsp_run_state {
   lsp_run_opts opts;
-  char command[1024];       /* how it was invoked (for the report)        */
+  const char *command;      /* how it was invoked (for the report): opts.command */
   lsp_splits data;
   int data_fallback_used;   /* fashion-mnist missing: synthetic instead   */
   char data_note[512];

@@ -173,6 +173,7 @@ static int compare_eps(const lsp_cell_result *cells, size_t n, lsp_study *s, siz
       c->ex[r] = S ? x / (double)S : NAN;
     }
     lsp_study_interval(c, d, S, lsp_study_tied_diff(c->mean_eps, c->mean_base), c->ex, B);
+    for (size_t k = 0; k < S && k < 16; k++) c->seed[k] = a[k]->key.seed;
   }
   return LSP_OK;
 }
@@ -190,6 +191,7 @@ void lsp_study_contrast(const lsp_study_cmp *x, double a, const lsp_study_cmp *y
   for (size_t r = 0; r < B; r++)
     ex[r] = x->ex && y->ex ? a * x->ex[r] + b * y->ex[r] : NAN;
   lsp_study_interval(out, d, S, lsp_study_tied_diff(a * x->diff, -b * y->diff), ex, B);
+  memcpy(out->seed, x->seed, sizeof out->seed);
 }
 
 double lsp_study_judged_eps(const double *eps, size_t n) {

@@ -46,6 +46,8 @@ typedef struct {
   double sd_seed;            /* sd of the per-seed differences (NaN: S < 2) */
   double half_seed, half_ex; /* the two half-widths the interval combines  */
   double per_seed[16];       /* per-seed differences, seeds ascending      */
+  unsigned long seed[16];    /* the seed of each per_seed item; 0s when
+                                the caller did not say (lsp_study_interval) */
   int agree;                 /* every per-seed difference has Δ's sign     */
   int few_seeds;             /* seeds < LSP_STUDY_MIN_SEEDS                */
   double *ex;                /* owned: the B values D_b (for contrasts)    */

@@ -18,7 +18,8 @@ lsp_table *lsp_table_alloc(size_t ncols, const char *const *header) {
   t->header = calloc(ncols, sizeof *t->header);
   t->digits = malloc(ncols * sizeof *t->digits);
   t->decimals = malloc(ncols * sizeof *t->decimals);
-  if (!t->header || !t->digits || !t->decimals) goto fail;
+  t->plus = calloc(ncols, sizeof *t->plus);
+  if (!t->header || !t->digits || !t->decimals || !t->plus) goto fail;
   for (size_t c = 0; c < ncols; c++) {
     if (!header[c] || !(t->header[c] = lsp_strdupf("%s", header[c]))) goto fail;
     t->digits[c] = 4;
@@ -39,6 +40,7 @@ void lsp_table_free(lsp_table *t) {
   free(t->header);
   free(t->digits);
   free(t->decimals);
+  free(t->plus);
   free(t->cells);
   free(t);
 }
@@ -156,6 +158,12 @@ int lsp_table_decimals(lsp_table *t, size_t col, int decimals) {
   return LSP_OK;
 }
 
+int lsp_table_signed(lsp_table *t, size_t col) {
+  if (col >= t->ncols) return lsp_fail(LSP_EINVAL, "table: no column %zu", col);
+  t->plus[col] = 1;
+  return LSP_OK;
+}
+
 int lsp_table_col_has_ci(const lsp_table *t, size_t col) {
   for (size_t r = 0; r < t->nrows; r++)
     if (t->cells[r * t->ncols + col].has_ci) return 1;
@@ -191,7 +199,13 @@ static int decimals_for(double x, int sig) {
 /* x with `dec` decimals (dec >= 0), or `sig` significant digits in
  * exponent notation when dec < 0; trailing zeros kept: 0.9120 and 0.0123
  * line up as measurements of that precision. */
-static void show_num(double x, int dec, int sig, char *buf, size_t cap) {
+static void show_num(double x, int dec, int sig, int plus, char *buf, size_t cap) {
+  if (plus && x > 0 && isfinite(x)) { /* "+0.0047": a difference's sign */
+    if (cap < 2) return;
+    buf[0] = '+';
+    buf++;
+    cap--;
+  }
   if (isnan(x))
     snprintf(buf, cap, "\xe2\x80\x93"); /* en dash */
   else if (isinf(x))
@@ -222,12 +236,16 @@ void lsp_table_show(const lsp_table *t, size_t row, size_t col, char *buf,
       char a[64], lo[64], hi[64];
       int dec = t->decimals[col];
       if (dec < 0) dec = decimals_for(c->x, sig);
-      show_num(c->x, dec, sig, a, sizeof a);
+      /* an estimate of 0 with an interval: the decimals of its wider bound,
+       * so "0.00000 [0.00000, 0.07523]" reads as its neighbours do */
+      if (dec < 0 && c->x == 0 && c->has_ci)
+        dec = decimals_for(fabs(c->lo) > fabs(c->hi) || !isfinite(c->hi) ? c->lo : c->hi, sig);
+      show_num(c->x, dec, sig, t->plus[col], a, sizeof a);
       if (c->has_ci && (isfinite(c->lo) || isfinite(c->hi))) {
         /* bounds to the precision of the estimate */
         int bdec = dec >= 0 ? dec : decimals_for(c->lo, sig);
-        show_num(c->lo, bdec, sig, lo, sizeof lo);
-        show_num(c->hi, dec >= 0 ? dec : decimals_for(c->hi, sig), sig, hi,
+        show_num(c->lo, bdec, sig, t->plus[col], lo, sizeof lo);
+        show_num(c->hi, dec >= 0 ? dec : decimals_for(c->hi, sig), sig, t->plus[col], hi,
                  sizeof hi);
         snprintf(buf, cap, "%s [%s, %s]", a, lo, hi);
       } else {

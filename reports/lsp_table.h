@@ -41,6 +41,7 @@ typedef struct {
   char **key;            /* owned: ncols CSV names, or NULL: the header */
   int *digits;           /* ncols: significant digits shown in HTML/MD */
   int *decimals;         /* ncols: fixed decimals instead, or -1        */
+  int *plus;             /* ncols: 1 = positive numbers shown with "+"  */
   lsp_table_cell *cells; /* owned: nrows × ncols, row-major */
   size_t cap_rows;
 } lsp_table;
@@ -82,6 +83,11 @@ int lsp_table_digits(lsp_table *t, size_t col, int digits);
  * significant digits, so a column of values lines up ("0.041", "0.012").
  * -1 returns to significant digits. LSP_EINVAL when out of range. */
 int lsp_table_decimals(lsp_table *t, size_t col, int decimals);
+
+/* Column col shows positive numbers with a "+" in HTML/Markdown, as the
+ * findings write a difference ("+0.0047 [-0.0012, +0.0106]"). LSP_EINVAL
+ * when there is no such column. */
+int lsp_table_signed(lsp_table *t, size_t col);
 
 /* Whether any cell of column col carries an interval (it then becomes
  * three CSV columns: name, name_lo, name_hi). */

@@ -135,8 +135,10 @@ for m in r["models"]:
     for k in ("r2_separation", "trace_ratio", "nc1"):
         assert same(row[k], m["clusters"][k]), k
     assert same(row["temperature"], m["calibration_temperature_scaled"]["temperature"])
-    # each model names its file, the one results.json names, and it exists
-    assert row["model_file"] == m["model_file"] and os.path.isfile(row["model_file"]), row["model_file"]
+    # each model names its file, the one results.json names, relative to the
+    # report folder, and it exists
+    assert row["model_file"] == m["model_file"] and row["model_file"].startswith("models/") \
+        and os.path.isfile(os.path.join(out, row["model_file"])), row["model_file"]
 # every CSV header is machine names (as pandas/R users index them)
 import re
 for name in ("models", "calibration_bins", "calibration_smooth", "attacks", "comparisons", "training", "cells"):
@@ -367,7 +369,7 @@ done
 # a hit means the same model: another --lr is another key; and a cached file
 # under that key that was trained with lr 0.1 (a key collision, a renamed
 # file) is refused by its own record and retrained
-files() { $PY -c "import json,sys; print(' '.join(m['model_file'] for m in json.load(open(sys.argv[1]))['models']))" "$OUT/results.json"; }
+files() { $PY -c "import json,sys; print(' '.join(sys.argv[2] + '/' + m['model_file'] for m in json.load(open(sys.argv[1]))['models']))" "$OUT/results.json" "$OUT"; }
 read -r m01_a m01_b <<<"$(files)"
 expect_exit 0 "run --lr 0.3" "$LSP" run --quick --out "$OUT" --threads 2 --lr 0.3
 [ "$(grep -c ': training [0-9]' "$SCR/err")" -eq 2 ] && ok "--lr 0.3 trains its own models" || bad "--lr 0.3 reused: $(grep -i 'cach' "$SCR/err" | head -2)"

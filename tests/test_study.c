@@ -260,8 +260,11 @@ static void test_study_order(void **state) {
   }
   /* per seed in ascending seed order */
   const lsp_study_cmp *x = &b.cmp[0][LSP_CELL_ACCURACY];
-  for (size_t k = 0; k < 3; k++)
+  for (size_t k = 0; k < 3; k++) {
     assert_true(x->per_seed[k] == c[6 + k].value[LSP_CELL_ACCURACY] - c[k].value[LSP_CELL_ACCURACY]);
+    assert_true(x->seed[k] == c[k].key.seed); /* each difference names its seed */
+  }
+  assert_true(x->seed[0] < x->seed[1] && x->seed[1] < x->seed[2]);
   lsp_study_free(&a);
   lsp_study_free(&b);
   /* the judged ε without 0.1: the one nearest it, whatever the order */
