@@ -69,10 +69,12 @@ int cmd_compare(int argc, char **argv) {
   }
   o.ref_eps = ref;
   o.force = cli_has(opts, "force");
-  static char command[2048];
-  snprintf(command, sizeof command, "lsprobe compare");
-  for (int i = 1; i < argc; i++)
-    snprintf(command + strlen(command), sizeof command - strlen(command), " %s", argv[i]);
+  char *command = cli_command_line("lsprobe compare", argc, argv);
+  if (!command) {
+    free(rest);
+    free(inputs);
+    return cli_error(cmd, CLI_DATA, "out of memory");
+  }
   o.command = command;
   cli_interrupt_install();
   const char *out = cli_str(opts, "out", "");
@@ -82,6 +84,7 @@ int cmd_compare(int argc, char **argv) {
                   : lsp_fail(LSP_ENOMEM, "out of memory");
   free(rest);
   free(inputs);
+  free(command);
   if (st == LSP_EINTR) {
     free(report);
     fprintf(stderr, "lsprobe: compare: interrupted; earlier files are untouched\n");

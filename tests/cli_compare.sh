@@ -364,6 +364,17 @@ expect_err "the same results.json is given twice (as $A and $SCR/runA_link)" "a 
 [ -e "$SCR/never" ] && bad "usage error created output" || ok "usage errors create nothing"
 [ -e "$A/compare.html" ] && bad "wrote into a run's folder" || ok "run folder untouched"
 
+# the command line is recorded as a shell would take it back: an --out
+# with a space, parentheses and a quote comes back as the same words
+QOUT="$SCR/cmp (quoted) it's"
+expect_exit 0 "compare into a folder a shell must quote" "$LSP" compare "$A/results.json" --out "$QOUT"
+$PY -c "
+import json, shlex, sys
+c = json.load(open(sys.argv[1]))
+assert shlex.split(c['command']) == ['lsprobe', 'compare', sys.argv[2], '--out', sys.argv[3]], c['command']
+" "$QOUT/compare.json" "$A/results.json" "$QOUT" && ok "compare.json command is shell-quoted" ||
+  bad "compare.json command does not split back into the argv"
+
 # a rerun replaces the report in place (atomic publish; other files kept)
 touch "$OUT/keep.txt"
 expect_exit 0 "compare again into the same folder" "$LSP" compare "$B/results.json" --out "$OUT"
