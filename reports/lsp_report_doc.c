@@ -340,8 +340,10 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
            aa_sentence(s, aas, sizeof aas),
            o->n_seeds > 1 ? "per model, 95% bootstrap over the test examples (calibration "
                             "errors by test inversion, the rest percentile); the findings and "
-                            "the comparisons with ε = 0, a two-level paired bootstrap over "
-                            "seeds and then test examples"
+                            "the comparisons with ε = 0, Δ ± √(h_seeds² + h_examples²): the "
+                            "Student-t half-width of the per-seed differences and half the "
+                            "width of the mean difference's interval over shared test-example "
+                            "resamples"
                           : "95% bootstrap over the test examples (calibration errors by test "
                             "inversion, the rest percentile; one seed: the findings' intervals "
                             "have no seed level and say so)");
@@ -361,8 +363,9 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
     for (size_t i = 0; i < s->nmodels; i++) unfitted |= !s->models[i].temperature_ok;
     snprintf(buf, sizeof buf,
              "Every smoothed ε against ε = 0, per summary: means over the seeds that have "
-             "both models, Δ with its two-level paired bootstrap 95%% interval (seeds, then "
-             "shared test-example resamples), whether every seed's difference has Δ's "
+             "both models, Δ with its 95%% interval Δ ± √(h_seeds² + "
+             "h_examples²) (the Student-t half-width of the per-seed differences; half the "
+             "width of the mean difference's interval over shared test-example resamples), whether every seed's difference has Δ's "
              "sign, and the verdict of the claim's direction (supported / contradicted "
              "only when the interval excludes 0 and the seeds agree).%s",
              unfitted ? " No ece_t row where a model of the comparison has no fitted "

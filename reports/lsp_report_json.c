@@ -214,8 +214,9 @@ int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *p
                    "bias-corrected; the rest percentile); comparisons[] and comparisons.csv "
                    "(one model against the ε = 0 model of its seed): paired percentile "
                    "bootstrap over test-example resamples; study.comparisons and findings: "
-                   "two-level paired bootstrap over seeds and shared test-example resamples "
-                   "(DESIGN §9.4)");
+                   "delta +- sqrt(h_seeds^2 + h_examples^2), the Student-t half-width of the "
+                   "per-seed differences and half the width of the mean difference's 95% "
+                   "interval over shared test-example resamples (DESIGN §9.4)");
   lsp_json_key(&j, K(TIMINGS));
   lsp_json_obj_begin(&j);
   lsp_json_key_num(&j, K(TIME_TOTAL), s->seconds_total);

@@ -1,8 +1,8 @@
 /* lsp_report_trends.c — the study in the report: the claims' summaries
  * (all of DESIGN §9.2 but the NLL, the temperature and the logit gap)
  * against ε (mean over seeds, the seeds' min–max band, each seed),
- * and the table of every smoothed ε against ε = 0 with its two-level
- * interval and verdict (DESIGN §9). From the cell results and the study
+ * and the table of every smoothed ε against ε = 0 with its interval
+ * (seeds and shared example resamples) and verdict (DESIGN §9). From the cell results and the study
  * only. */
 #include <math.h>
 #include <stdio.h>

@@ -46,6 +46,9 @@ cmd = r["command"]
 check(shlex.split(cmd) == ["lsprobe"] + argv, "results.json command is not the argv: " + cmd[:120])
 check(len(cmd) > 1100 and cmd.endswith("/r'"), "command truncated")
 check("\n" + cmd + "\n" in md, "report.md Reproduce block lacks the command")
+# the intervals are described as the study computes them (DESIGN §9.4)
+check("h_seeds" in r["intervals"] and "two-level" not in r["intervals"],
+      "results.json intervals describes another interval: " + r["intervals"])
 # the summary table: ECE at the study's 15 bins, as cells.csv, not models.csv's 10
 rows = [l for l in md.split("\n## Summary")[1].split("\n") if l.startswith("| ε = ")]
 hdr = [l for l in md.split("\n## Summary")[1].split("\n") if l.startswith("| model |")][0].split(" | ")
@@ -189,7 +192,7 @@ bash -n -c "$cmd" 2>/dev/null && ok "the Reproduce command parses in bash" || ba
 # study table's Δ carries its sign as the findings' does
 S="$SCR/seeds"
 expect_exit 0 "run --seeds 2,1" "$LSP" run --quick --data synthetic --threads 1 --quiet --seeds 2,1 --out "$S"
-$PY - "$S" <<'PY' && ok "D: per-seed values labelled; Δ signed in the study table" || bad "D: seeds / signs"
+$PY - "$S" <<'PY' && ok "D: per-seed values labelled; Δ signed in the study table; the interval described" || bad "D: seeds / signs"
 import json, re, sys
 out = sys.argv[1]
 r = json.load(open(out + "/results.json"))
@@ -202,6 +205,8 @@ if re.search(r"; per seed [+-]", md): fails.append("unlabelled per-seed values")
 rows = [l for l in md.split("\n") if l.startswith("| accuracy | 0.1 |")]
 d = "%+.4f" % c["diff"]
 if not rows or " | %s [" % d not in rows[0]: fails.append("study table Δ: %s" % rows[:1])
+# the findings' interval described as the study computes it (DESIGN §9.4)
+if md.count("h\\_seeds") < 2 or "two-level" in md: fails.append("report.md describes another interval")
 if fails: print("\n".join("  " + f for f in fails))
 sys.exit(bool(fails))
 PY
