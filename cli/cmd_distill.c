@@ -182,6 +182,9 @@ int cmd_distill(int argc, char **argv) {
             "alpha = %g\n",
             sarch, tpath, tarch, tacc, o.temperature, o.alpha);
   if ((st = lsp_train(m, &data, &o, on_epoch, &quiet, &log))) goto fail;
+  /* an interruption after the training's last check: no model is written */
+  if (lsp_interrupted() && (st = lsp_fail(LSP_EINTR, "interrupted; %s not written", out)))
+    goto fail;
   if ((st = lsp_model_save(m, out))) goto fail;
   printf(
       "distilled %s from %s on %s (%zu examples; T = %g, alpha = %g, smoothing "

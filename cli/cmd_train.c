@@ -133,6 +133,9 @@ int cmd_train(int argc, char **argv) {
   cli_smoothing_warn(cmd, &o.smoothing, (size_t)data.train.k);
   cli_interrupt_install();
   if ((st = lsp_train(m, &data, &o, on_progress, &ps, &log))) goto fail;
+  /* an interruption after the training's last check: no model is written */
+  if (lsp_interrupted() && (st = lsp_fail(LSP_EINTR, "interrupted; %s not written", out)))
+    goto fail;
   if ((st = lsp_model_save(m, out))) goto fail;
   char arch[256];
   lsp_model_describe(m, arch, sizeof arch);

@@ -256,6 +256,53 @@ static void test_train_interrupt(void **state) {
   lsp_threads_set_blas(blas_before);
 }
 
+/* An interruption requested in an epoch's last batch is seen during the
+ * validation that follows, and one requested after the validation (in the
+ * end-of-epoch callback, or without a validation split) at the epoch's
+ * end: neither the last epoch's model is returned as trained nor does a
+ * run go on into the next epoch. */
+typedef struct {
+  size_t epoch; /* the epoch whose end asks for the stop */
+  int at_end;   /* 0: in its last batch, 1: in its end-of-epoch call */
+} stop_at;
+
+static void raise_at(const lsp_train_progress *p, void *user) {
+  const stop_at *s = user;
+  if (p->epoch == s->epoch && p->batch == p->batches && p->end_of_epoch == s->at_end)
+    lsp_interrupt_request();
+}
+
+static void test_train_interrupt_validation(void **state) {
+  lsp_splits *d = *state, nov = *d;
+  memset(&nov.val, 0, sizeof nov.val);
+  lsp_train_opts o;
+  lsp_train_opts_default(&o);
+  o.batch = 16;
+  o.epochs = 3;
+  const struct {
+    const lsp_splits *d;
+    stop_at s;
+    const char *msg;
+  } c[] = {
+      {d, {3, 0}, "training interrupted (epoch 3, validation)"},
+      {d, {1, 0}, "training interrupted (epoch 1, validation)"},
+      {d, {3, 1}, "training interrupted (epoch 3, at its end)"},
+      {d, {2, 1}, "training interrupted (epoch 2, at its end)"},
+      {&nov, {3, 0}, "training interrupted (epoch 3, at its end)"},
+  };
+  for (int run = 0; run < 2; run++)
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+      lsp_model *m = run ? shares_mlp() : mlp(DIM, 16, K);
+      lsp_train_log lg = {0};
+      assert_int_equal(lsp_train(m, c[i].d, &o, raise_at, (void *)&c[i].s, &lg), LSP_EINTR);
+      if (!strstr(lsp_errmsg(), c[i].msg))
+        fail_msg("case %zu: message '%s' lacks '%s'", i, lsp_errmsg(), c[i].msg);
+      assert_null(lg.train_loss); /* no log of an interrupted run */
+      lsp_interrupt_clear();
+      lsp_model_free(m);
+    }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_train_learns_and_is_deterministic),
@@ -263,6 +310,7 @@ int main(void) {
       cmocka_unit_test(test_train_errors),
       cmocka_unit_test(test_train_batchnorm_one_row),
       cmocka_unit_test(test_train_interrupt),
+      cmocka_unit_test(test_train_interrupt_validation),
   };
   return cmocka_run_group_tests(tests, setup_data, teardown_data);
 }

@@ -238,6 +238,10 @@ static void eval_job(void *varg, int t, int nt) {
     size_t i0 = c * w->rows, nb = d->n - i0 < w->rows ? d->n - i0 : w->rows;
     const float *z;
     double l;
+    if (lsp_interrupted()) { /* the host's interruption: stop at the next chunk */
+      lsp_train_worker_fail(w, lsp_fail(LSP_EINTR, "interrupted"));
+      return;
+    }
     int st = lsp_model_forward(tn->m, w->ws, d->x + i0 * d->dim, nb, &z, NULL);
     if (!st)
       st = lsp_loss_xent(z, d->y + i0, nb, k, &tn->o->smoothing, NULL, 1.0, NULL, &l);
@@ -265,6 +269,8 @@ static int evaluate(job *j, const lsp_dataset *d, size_t ep, double *loss, doubl
   lsp_pool_run(j->pool, eval_job, j);
   const trainer *tn = j->tn;
   int st = workers_status(tn->w, tn->nw);
+  if (st == LSP_EINTR)
+    return lsp_fail(LSP_EINTR, "training interrupted (epoch %zu, validation)", ep + 1);
   if (st) { /* non-finite logits (LSP_EDATA): the weights have run away */
     char where[128];
     snprintf(where, sizeof where, "epoch %zu, validation%s", ep + 1,
@@ -477,6 +483,14 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
       pr.val_loss = lg.val_loss[ep];
       pr.val_accuracy = lg.val_acc[ep];
       cb(&pr, user);
+    }
+    /* an interruption seen during the validation (or the callback) stops
+     * here, not at the next epoch's first batch nor with a model returned
+     * as trained */
+    if (lsp_interrupted()) {
+      st = lsp_fail(LSP_EINTR, "training interrupted (epoch %zu, at its end)",
+                    ep + 1);
+      goto done;
     }
   }
   lg.seconds = lsp_now_s() - jb.t0;

@@ -112,7 +112,9 @@ void lsp_train_log_free(lsp_train_log *log);
  * it: lsp_train_log_free). Errors: LSP_EDATA when the model does not fit the
  * data (input size, class count) or the loss turns non-finite (divergence),
  * LSP_EINVAL for bad options, LSP_ENOMEM, LSP_EINTR when lsp_interrupted()
- * is seen between batches. On failure m holds partly trained parameters. */
+ * is seen between batches, between validation chunks or at an epoch's end
+ * (so never after the last epoch's validation with LSP_OK). On failure m
+ * holds partly trained parameters. */
 int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
               lsp_train_cb cb, void *user, lsp_train_log *log);
 
