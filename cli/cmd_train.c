@@ -97,7 +97,8 @@ int cmd_train(int argc, char **argv) {
       "cross-entropy and mini-batch SGD\nwith momentum "
       "(torch.optim.SGD semantics),\nvalidating after every epoch. Progress "
       "goes to stderr: one updating line on a\nterminal, one line per epoch "
-      "otherwise. The same seed and settings give a\nbyte-identical model file for any thread count.",
+      "otherwise. The same seed and settings give a\nbyte-identical model file for any thread count.\nA run whose loss exceeds 1000 log K "
+      "(K classes) stops as diverged (exit 1).",
       argc, argv, opts);
   if (rc) return rc;
   if ((rc = cli_require(cmd, opts, "data")) ||

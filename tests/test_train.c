@@ -178,6 +178,22 @@ static void test_train_errors(void **state) {
   if (!strstr(lsp_errmsg(), "is inf after the epoch's last step") &&
       !strstr(lsp_errmsg(), "is -inf after the epoch's last step"))
     fail_msg("message '%s'", lsp_errmsg());
+  /* a run away that stays finite: 1e10 in those rows gives the first
+   * (only) batch a mean loss of millions; 1e4 a training loss in the tens,
+   * but the step leaves validation logits in the millions */
+  for (int r = 17; r < 20; r++) bx[r * DIM + 3] = 1e10f;
+  expect_fail(huge, &big, &b, LSP_EDATA,
+              "epoch 1 (training diverged? lower --lr): the mean training loss ");
+  assert_non_null(strstr(lsp_errmsg(), " is more than 1000 times the 1.09861 of the uniform "
+                                       "prediction"));
+  for (int r = 17; r < 20; r++) bx[r * DIM + 3] = 1e4f;
+  expect_fail(huge, &big, &b, LSP_EDATA,
+              "epoch 1 (training diverged? lower --lr): the validation loss ");
+  assert_non_null(strstr(lsp_errmsg(), " is more than 1000 times the 1.09861 of the uniform "
+                                       "prediction"));
+  /* the same data at lr 0.1 trains: no false alarm from a few huge rows */
+  b.lr = 0.1;
+  assert_int_equal(lsp_train(huge, &big, &b, NULL, NULL, NULL), LSP_OK);
   lsp_model_free(huge);
   free(bx);
   lsp_splits empty = *d;

@@ -310,6 +310,29 @@ static int check_finite(const lsp_model *m, const lsp_train_opts *o, size_t ep) 
   return LSP_OK;
 }
 
+/* A divergence that stays finite: an epoch's mean training loss, or the
+ * validation loss after it, above LSP_TRAIN_DIVERGED times the loss of the
+ * uniform prediction (all logits equal). That loss is log K for the
+ * smoothed cross-entropy, whatever ε and convention (the target sums to
+ * 1); distillation's T²·KL(teacher ‖ uniform) is at most T²·log K, so its
+ * training loss is bounded by ((1 − α) + α·T²)·log K, taken as the
+ * reference when above log K. A loss is at most the largest logit gap
+ * against the targets, so a mean 1000 times log K means gaps in the
+ * thousands: the weights have run away (a NaN loss too). */
+static int check_loss(const lsp_train_opts *o, size_t k, size_t ep, int val, double loss) {
+  double ref = log((double)k);
+  if (o->teacher && !val) {
+    const double f = (1.0 - o->alpha) + o->alpha * o->temperature * o->temperature;
+    if (f > 1.0) ref *= f;
+  }
+  if (loss <= LSP_TRAIN_DIVERGED * ref) return LSP_OK;
+  return lsp_fail(LSP_EDATA,
+                  "epoch %zu%s: the %s loss %g is more than %g times the %g of the uniform "
+                  "prediction",
+                  ep + 1, diverged(o), val ? "validation" : "mean training", loss,
+                  (double)LSP_TRAIN_DIVERGED, ref);
+}
+
 void lsp_train_batch_done(job *j, size_t b, size_t nb, double loss_sum, size_t correct) {
   j->loss_sum += loss_sum;
   j->correct += correct;
@@ -470,6 +493,11 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
     lg.val_loss[ep] = lg.val_acc[ep] = NAN;
     if ((st = check_finite(m, opts, ep))) goto done;
     if (va->n && (st = evaluate(&jb, va, ep, &lg.val_loss[ep], &lg.val_acc[ep])))
+      goto done;
+    /* finite but run away (a non-finite logit is reported above, where it
+     * appeared) */
+    if ((st = check_loss(opts, m->out_dim, ep, 0, lg.train_loss[ep])) ||
+        (va->n && (st = check_loss(opts, m->out_dim, ep, 1, lg.val_loss[ep]))))
       goto done;
     if (cb) {
       lsp_train_progress pr = jb.pr;

@@ -43,6 +43,13 @@
  *      sweep had lost the softmax term's bits to float's subnormals */
 #define LSP_TRAIN_CODE_VERSION 6
 
+/* A training whose losses stay finite but run away fails too (LSP_EDATA,
+ * "diverged"): when an epoch's mean training loss, or the validation loss
+ * after it, exceeds LSP_TRAIN_DIVERGED times the loss of the uniform
+ * prediction (log K; for distillation's training loss
+ * max(1, (1 − α) + α·T²)·log K). */
+#define LSP_TRAIN_DIVERGED 1000
+
 /* A batch of a model other than a plain MLP is cut into
  * lsp_train_shares(batch) shares of rows, whatever the thread count:
  * ceil(batch / LSP_TRAIN_SHARE_ROWS), at least 1 and at most
@@ -110,11 +117,12 @@ void lsp_train_log_free(lsp_train_log *log);
  * after every batch and once more after each validation; it may be NULL.
  * On success fills m->meta and, if `log` is not NULL, *log (the caller owns
  * it: lsp_train_log_free). Errors: LSP_EDATA when the model does not fit the
- * data (input size, class count) or the loss turns non-finite (divergence),
- * LSP_EINVAL for bad options, LSP_ENOMEM, LSP_EINTR when lsp_interrupted()
- * is seen between batches, between validation chunks or at an epoch's end
- * (so never after the last epoch's validation with LSP_OK). On failure m
- * holds partly trained parameters. */
+ * data (input size, class count) or training diverges (a non-finite logit,
+ * weight or running statistic, or a loss above LSP_TRAIN_DIVERGED times the
+ * uniform prediction's), LSP_EINVAL for bad options, LSP_ENOMEM, LSP_EINTR
+ * when lsp_interrupted() is seen between batches, between validation chunks
+ * or at an epoch's end (so never after the last epoch's validation with
+ * LSP_OK). On failure m holds partly trained parameters. */
 int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
               lsp_train_cb cb, void *user, lsp_train_log *log);
 
