@@ -22,9 +22,9 @@
 static void on_epoch(const lsp_train_progress *p, void *user) {
   if (*(const int *)user || !p->end_of_epoch) return;
   fprintf(stderr,
-          "epoch %zu/%zu  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  "
+          "epoch %zu/%zu  loss %.4f  acc %.4f  val_loss %.4f  val_nll %.4f  val_acc %.4f  "
           "%.0f samples/s\n",
-          p->epoch, p->epochs, p->loss, p->accuracy, p->val_loss,
+          p->epoch, p->epochs, p->loss, p->accuracy, p->val_loss, p->val_nll,
           p->val_accuracy, p->samples_per_s);
 }
 

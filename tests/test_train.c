@@ -60,6 +60,9 @@ static void test_train_learns_and_is_deterministic(void **state) {
   const char *differs = lsp_model_record_diff(&a->meta, &want, diff, sizeof diff);
   if (differs) fail_msg("the trained record differs in %s", differs);
   assert_true(la.samples_per_s > 0 && la.seconds > 0);
+  /* samples/s leaves the validations' time out, the seconds keep it: the
+   * two give more than the 6 × 300 examples trained */
+  assert_true(la.samples_per_s * la.seconds > 6.0 * 300.0 * (1.0 + 1e-9));
   lsp_train_log_free(&la);
   lsp_train_log_free(&lb);
   lsp_train_log_free(&la); /* idempotent */
@@ -319,6 +322,47 @@ static void test_train_interrupt_validation(void **state) {
     }
 }
 
+/* The validation's two losses: val_loss the smoothed criterion, val_nll
+ * the plain NLL of the same logits (what eval reports), equal at ε = 0. */
+static void last_val(const lsp_train_progress *p, void *user) {
+  if (p->end_of_epoch) memcpy(user, (double[2]){p->val_loss, p->val_nll}, 2 * sizeof(double));
+}
+
+static void test_train_val_nll(void **state) {
+  lsp_splits *d = *state;
+  lsp_train_opts o;
+  lsp_train_opts_default(&o);
+  o.epochs = 2;
+  o.batch = 32;
+  for (int eps0 = 0; eps0 < 2; eps0++) {
+    o.smoothing.eps = eps0 ? 0.0 : 0.3;
+    lsp_model *m = shares_mlp();
+    double v[2];
+    lsp_train_log lg = {0};
+    assert_int_equal(lsp_train(m, d, &o, last_val, v, &lg), LSP_OK);
+    assert_true(v[0] == lg.val_loss[1]);
+    float *z = malloc(d->val.n * K * sizeof *z);
+    assert_non_null(z);
+    assert_int_equal(lsp_model_predict(m, d->val.x, d->val.n, 0, z, NULL), LSP_OK);
+    double nll, smoothed;
+    assert_int_equal(lsp_loss_xent(z, d->val.y, d->val.n, K, &(lsp_ls){0.0, LSP_LS_UNIFORM, 0},
+                                   NULL, 1.0, NULL, &nll),
+                     LSP_OK);
+    assert_int_equal(lsp_loss_xent(z, d->val.y, d->val.n, K, &o.smoothing, NULL, 1.0, NULL,
+                                   &smoothed),
+                     LSP_OK);
+    assert_true(fabs(v[1] - nll) < 1e-6 * nll);
+    assert_true(fabs(v[0] - smoothed) < 1e-6 * smoothed);
+    if (eps0)
+      assert_true(v[0] == v[1]);
+    else
+      assert_true(v[0] > v[1] + 0.05); /* ε = 0.3 on 3 classes: well apart */
+    free(z);
+    lsp_train_log_free(&lg);
+    lsp_model_free(m);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_train_learns_and_is_deterministic),
@@ -327,6 +371,7 @@ int main(void) {
       cmocka_unit_test(test_train_batchnorm_one_row),
       cmocka_unit_test(test_train_interrupt),
       cmocka_unit_test(test_train_interrupt_validation),
+      cmocka_unit_test(test_train_val_nll),
   };
   return cmocka_run_group_tests(tests, setup_data, teardown_data);
 }

@@ -92,6 +92,8 @@ typedef struct {
   double val_loss, val_accuracy; /* set when end_of_epoch: the training
                                     criterion (smoothed loss) and accuracy on
                                     the validation split; NaN without one    */
+  double val_nll;             /* with them: the plain NLL (ε = 0) of the same
+                                 logits, comparable across ε              */
 } lsp_train_progress;
 
 typedef void (*lsp_train_cb)(const lsp_train_progress *p, void *user);
@@ -100,7 +102,9 @@ typedef void (*lsp_train_cb)(const lsp_train_progress *p, void *user);
  * train_loss/train_acc are means over the epoch's batches (as the model
  * changed during it), val_loss/val_acc are measured after the epoch (NaN
  * without a validation split); losses are the smoothed training criterion.
- * seconds and samples_per_s cover the whole run, validation included. */
+ * seconds covers the whole run, validation included; samples_per_s is the
+ * training's throughput: training examples per second spent outside the
+ * validations (as the progress reports' samples_per_s). */
 typedef struct {
   size_t epochs;
   double *train_loss, *train_acc, *val_loss, *val_acc; /* owned */
