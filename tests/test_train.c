@@ -32,6 +32,13 @@ static void test_train_learns_and_is_deterministic(void **state) {
   o.seed = 8;
   assert_int_equal(lsp_train(c, d, &o, NULL, NULL, NULL), LSP_OK);
   assert_memory_not_equal(a->params, c->params, a->nparams * sizeof(float));
+  /* GSL's mt19937 takes seed 0 as 4357: the same initial weights (README,
+   * DESIGN §7.2) */
+  assert_int_equal(lsp_model_init(b, 0), LSP_OK);
+  assert_int_equal(lsp_model_init(c, 4357), LSP_OK);
+  assert_memory_equal(b->params, c->params, b->nparams * sizeof(float));
+  assert_int_equal(lsp_model_init(c, 1), LSP_OK);
+  assert_memory_not_equal(b->params, c->params, b->nparams * sizeof(float));
   /* It learns: the mixture is well separated (means 2.5 sd apart). */
   assert_true(la.train_loss[5] < 0.8 * la.train_loss[0]);
   assert_true(la.val_loss[5] < la.val_loss[0]);

@@ -66,7 +66,7 @@ typedef struct {
   double lr;              /* 0.1                                       */
   double momentum;        /* 0.9                                       */
   double weight_decay;    /* 0                                         */
-  int cosine;             /* cosine schedule from lr to 0              */
+  int cosine;             /* cosine per epoch: lr(1+cos(pi e/E))/2     */
   int adam;               /* Adam (lr is then Adam's step size)        */
   unsigned long seed;     /* init + shuffling (1)                      */
   /* Distillation (Hinton et al. 2015; lsp_loss_distill): with `teacher`
