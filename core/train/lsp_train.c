@@ -237,7 +237,7 @@ static void eval_job(void *varg, int t, int nt) {
   for (size_t c = nc * (size_t)t / (size_t)nt; c < nc * (size_t)(t + 1) / (size_t)nt; c++) {
     size_t i0 = c * w->rows, nb = d->n - i0 < w->rows ? d->n - i0 : w->rows;
     const float *z;
-    double l, nll;
+    double l = 0.0, nll = 0.0;
     if (lsp_interrupted()) { /* the host's interruption: stop at the next chunk */
       lsp_train_worker_fail(w, lsp_fail(LSP_EINTR, "interrupted"));
       return;
@@ -245,7 +245,7 @@ static void eval_job(void *varg, int t, int nt) {
     int st = lsp_model_forward(tn->m, w->ws, d->x + i0 * d->dim, nb, &z, NULL);
     if (!st)
       st = lsp_loss_xent(z, d->y + i0, nb, k, &tn->o->smoothing, NULL, 1.0, NULL, &l);
-    nll = l;
+    if (!st) nll = l;
     if (!st && tn->o->smoothing.eps != 0.0) /* the plain NLL too */
       st = lsp_loss_xent(z, d->y + i0, nb, k, &(lsp_ls){0.0, LSP_LS_UNIFORM, 0}, NULL, 1.0,
                          NULL, &nll);
