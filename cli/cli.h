@@ -57,7 +57,7 @@ int cli_arch_get(const char *cmd, cli_opt *opts, const char *def, char **spec, f
   "spec such as \"conv(6,5,p=2) relu maxpool(2) dense(64) relu\" (README)"
 #define CLI_NORMALIZE_HELP                                                          \
   "normalize inputs per channel as the model's first layer: the C means, then " \
-  "the C standard deviations (e.g. 0.286,0.353)"
+  "the C standard deviations, positive normal floats (e.g. 0.286,0.353)"
 /* CLI_USAGE naming both when two input options of `ins` (NULL-terminated
  * names) read standard input ("-" or /dev/stdin): a stream is read once.
  * cli_check_out_file makes this check too. */

@@ -21,10 +21,16 @@
       {"weight-decay", "W", "L2 weight decay as in torch.optim (default 0)", 1, \
        0, 0},                                                                   \
       {"cosine", NULL,                                                          \
-       "cosine learning-rate schedule from R to 0 over the epochs", 0, 0, 0},   \
+       "cosine learning-rate schedule stepped per epoch (torch's "              \
+       "CosineAnnealingLR): epoch e of E, from 0, at R(1+cos(pi e/E))/2, so "   \
+       "the last epoch runs above 0 and one epoch at R",                        \
+       0, 0, 0},                                                                \
       {"adam", NULL, "Adam (betas 0.9/0.999) instead of SGD with momentum", 0,  \
        0, 0},                                                                   \
-      {"seed", "S", "initialization and shuffling seed (default 1)", 1, 0, 0},  \
+      {"seed", "S",                                                             \
+       "initialization and shuffling seed (default 1; 0 initializes as 4357, "  \
+       "GSL's default seed)",                                                   \
+       1, 0, 0},                                                                \
       {"threads", "T",                                                          \
        "threads (default and 0: all cores): a plain MLP's layers are cut into parts " \
        "of 128 outputs, other networks' batches into ceil(batch/64) shares of " \

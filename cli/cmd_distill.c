@@ -22,9 +22,9 @@
 static void on_epoch(const lsp_train_progress *p, void *user) {
   if (*(const int *)user || !p->end_of_epoch) return;
   fprintf(stderr,
-          "epoch %zu/%zu  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  "
+          "epoch %zu/%zu  loss %.4f  acc %.4f  val_loss %.4f  val_nll %.4f  val_acc %.4f  "
           "%.0f samples/s\n",
-          p->epoch, p->epochs, p->loss, p->accuracy, p->val_loss,
+          p->epoch, p->epochs, p->loss, p->accuracy, p->val_loss, p->val_nll,
           p->val_accuracy, p->samples_per_s);
 }
 
@@ -195,6 +195,9 @@ int cmd_distill(int argc, char **argv) {
             "alpha = %g\n",
             sarch, tpath, tarch, tacc, o.temperature, o.alpha);
   if ((st = lsp_train(m, &data, &o, on_epoch, &quiet, &log))) goto fail;
+  /* an interruption after the training's last check: no model is written */
+  if (lsp_interrupted() && (st = lsp_fail(LSP_EINTR, "interrupted; %s not written", out)))
+    goto fail;
   if ((st = lsp_model_save(m, out))) goto fail;
   printf(
       "distilled %s from %s on %s (%zu examples; T = %g, alpha = %g, smoothing "

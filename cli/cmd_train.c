@@ -42,10 +42,10 @@ static void on_progress(const lsp_train_progress *p, void *user) {
   if (p->end_of_epoch) {
     fprintf(
         stderr,
-        "%sepoch %zu/%zu  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  "
+        "%sepoch %zu/%zu  loss %.4f  acc %.4f  val_loss %.4f  val_nll %.4f  val_acc %.4f  "
         "%.0f samples/s  ETA %s%s\n",
         ps->tty ? "\r" : "", p->epoch, p->epochs, p->loss, p->accuracy,
-        p->val_loss, p->val_accuracy, p->samples_per_s, eta,
+        p->val_loss, p->val_nll, p->val_accuracy, p->samples_per_s, eta,
         ps->tty ? "        " : "");
     ps->open_line = 0;
     ps->last = lsp_now_s();
@@ -97,7 +97,12 @@ int cmd_train(int argc, char **argv) {
       "cross-entropy and mini-batch SGD\nwith momentum "
       "(torch.optim.SGD semantics),\nvalidating after every epoch. Progress "
       "goes to stderr: one updating line on a\nterminal, one line per epoch "
-      "otherwise. The same seed and settings give a\nbyte-identical model file for any thread count.",
+      "otherwise (val_loss: the label-smoothed loss on the\nvalidation split, "
+      "the objective at this smoothing; val_nll: its plain NLL, comparable\n"
+      "across smoothings; samples/s: training examples per second, validation "
+      "excluded).\nThe same seed and settings give a byte-identical model file "
+      "for any thread count.\nA run whose loss exceeds 1000 log K (K classes) "
+      "stops as diverged (exit 1).",
       argc, argv, opts);
   if (rc) return rc;
   if ((rc = cli_require(cmd, opts, "data")) ||
@@ -133,6 +138,9 @@ int cmd_train(int argc, char **argv) {
   cli_smoothing_warn(cmd, &o.smoothing, (size_t)data.train.k);
   cli_interrupt_install();
   if ((st = lsp_train(m, &data, &o, on_progress, &ps, &log))) goto fail;
+  /* an interruption after the training's last check: no model is written */
+  if (lsp_interrupted() && (st = lsp_fail(LSP_EINTR, "interrupted; %s not written", out)))
+    goto fail;
   if ((st = lsp_model_save(m, out))) goto fail;
   char arch[256];
   lsp_model_describe(m, arch, sizeof arch);

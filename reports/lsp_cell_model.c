@@ -37,9 +37,11 @@ typedef struct {
 static void on_train(const lsp_train_progress *p, void *user) {
   train_ctx *c = user;
   if (p->end_of_epoch)
-    say(c->lg, 0, "  %s: epoch %zu/%zu  train loss %.4f acc %.4f | val loss %.4f acc %.4f | %.0f samples/s",
-        c->label, p->epoch, p->epochs, p->loss, p->accuracy, p->val_loss, p->val_accuracy,
-        p->samples_per_s);
+    say(c->lg, 0,
+        "  %s: epoch %zu/%zu  train loss %.4f acc %.4f | val loss %.4f nll %.4f acc %.4f | "
+        "%.0f samples/s",
+        c->label, p->epoch, p->epochs, p->loss, p->accuracy, p->val_loss, p->val_nll,
+        p->val_accuracy, p->samples_per_s);
   else if (p->batch % 20 == 0 || p->batch == p->batches)
     say(c->lg, 2, "  %s: epoch %zu/%zu batch %zu/%zu  loss %.4f acc %.4f  %.0f samples/s  ETA %.0f s",
         c->label, p->epoch, p->epochs, p->batch, p->batches, p->loss, p->accuracy,

@@ -159,6 +159,8 @@ expect_exit 2 "--normalize count" "$LSP" train --data "$IMG" --arch "$SPEC" --no
 expect_err "--normalize: 1 values for 1 input channel(s)" "--normalize count"
 expect_exit 2 "--normalize zero std" "$LSP" train --data "$IMG" --arch "$SPEC" --normalize 0.3,0 --smoothing 0 --out "$SCR/no.lspm"
 expect_err "positive std" "--normalize zero std"
+expect_exit 2 "--normalize subnormal std" "$LSP" train --data "$IMG" --arch "$SPEC" --normalize 0.3,1e-39 --smoothing 0 --out "$SCR/no.lspm"
+expect_err "--normalize: channel 0 needs a finite mean and a positive std (a normal float, at least 1.17549e-38; got 1e-39)" "--normalize subnormal std"
 [ ! -e "$SCR/no.lspm" ] && ok "no model written on usage errors" || bad "a model was written"
 
 finish

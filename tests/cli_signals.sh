@@ -61,4 +61,27 @@ shimmed "train, two SIGINTs" 2 2 130 "$W/m2.lspm" "$LSP" train --data "$D" --smo
   --hidden 8,8 --epochs 1 --quiet --out "$W/m2.lspm"
 shimmed "train, two SIGTERMs" 15 2 143 "$W/m2.lspm" "$LSP" train --data "$D" --smoothing 0.1 \
   --hidden 8,8 --epochs 1 --quiet --out "$W/m2.lspm"
+
+# Ctrl-C during the last epoch's validation (one batch of 32 examples, then
+# 200000 validation rows through a wide MLP: seconds): the run stops at the
+# next validation chunk with exit 130 and writes no model
+rm -f "$W/val.lspm"
+"$LSP" train --data synthetic:train=200032,test=10,dim=64,classes=3 --val 200000 \
+  --hidden 1024,1024 --batch 32 --epochs 1 --threads 1 --smoothing 0.1 --quiet \
+  --out "$W/val.lspm" >"$SCR/out" 2>"$SCR/err" &
+pid=$!
+sleep 1.5
+kill -INT "$pid"
+t0=$(date +%s%N)
+wait "$pid"
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$rc" -eq 130 ] && ok "train, SIGINT in the validation: exit 130" \
+  || { bad "train, SIGINT in the validation: exit $rc, want 130"; head -3 "$SCR/err"; }
+[ ! -e "$W/val.lspm" ] && [ -z "$(tmps)" ] && ok "train, SIGINT in the validation: no model" \
+  || bad "train, SIGINT in the validation: $W/val.lspm or a temporary written"
+[ "$ms" -lt 3000 ] && ok "train, SIGINT in the validation: stopped ${ms} ms after it" \
+  || bad "train, SIGINT in the validation: stopped ${ms} ms after it (3000 at most)"
+grep -qxF "lsprobe: train: training interrupted (epoch 1, validation)" "$SCR/err" \
+  && ok "train, SIGINT in the validation: message" || bad "train, SIGINT: $(cat "$SCR/err")"
 finish

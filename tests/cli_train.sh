@@ -9,6 +9,22 @@ expect_exit 0 "train on synthetic" "$LSP" train --data "$SYN" --smoothing 0.1 "$
 grep -q '^trained 16-24-4 on synthetic' "$SCR/out" && ok "prints the summary" || bad "summary: $(cat "$SCR/out")"
 [ "$(grep -c '^epoch [1-4]/4  loss .* val_acc ' "$SCR/err")" -eq 4 ] && ok "one progress line per epoch off a terminal" || bad "progress: $(cat "$SCR/err")"
 [ -s "$SCR/a.lspm" ] && ok "model written" || bad "no model"
+# the epoch line's val_nll is the plain NLL eval reports on the same split;
+# val_loss the smoothed loss, above it
+vn=$(sed -n 's|^epoch 4/4 .* val_loss \([0-9.]*\)  val_nll \([0-9.]*\)  val_acc .*|\1 \2|p' "$SCR/err")
+"$LSP" eval --model "$SCR/a.lspm" --data "$SYN" --split val --json 2>/dev/null >"$SCR/ev.json"
+/usr/bin/python3 - "$SCR/ev.json" $vn <<'PY' && ok "val_nll is eval's NLL, val_loss the smoothed loss" || bad "val_nll/val_loss: $vn"
+import json, sys
+nll = json.load(open(sys.argv[1]))["nll"]
+vl, vn = float(sys.argv[2]), float(sys.argv[3])
+assert "%.4f" % nll == "%.4f" % vn and vl > vn + 0.01, (nll, vl, vn)
+PY
+# a run away whose losses stay finite: exit 1 naming the epoch and the loss, no model
+expect_exit 1 "train at --lr 1000" "$LSP" train --data "$SYN" --smoothing 0.1 "${Q[@]}" --lr 1000 --out "$SCR/away.lspm"
+expect_err "epoch 1 (training diverged? lower --lr): the mean training loss " "train at --lr 1000"
+grep -qE "training loss [0-9.]+e\+0[5-9] is more than 1000 times the 1.38629 of the uniform prediction$" "$SCR/err" \
+  && ok "the loss (millions) and log 4 named" || bad "run away: $(cat "$SCR/err")"
+[ ! -e "$SCR/away.lspm" ] && ok "no model of a run away" || bad "a run away wrote a model"
 # t2t past (K-1)/K: the label weighs less than each other class; said, not refused
 expect_exit 0 "t2t smoothing 0.8 on 4 classes" "$LSP" train --data "$SYN" --smoothing 0.8 --convention t2t "${Q[@]}" --out "$SCR/t2t_hi.lspm"
 grep -q "WARNING: --smoothing 0.8 with --convention t2t on 4 classes puts 0.2 on the label and 0.266667 on each other class" "$SCR/err" && ok "warns that t2t past (K-1)/K prefers the wrong classes" || bad "no t2t warning: $(cat "$SCR/err")"

@@ -5,6 +5,7 @@
  * modules of tests/data/gen_torch_archs.py (parameter counts, eval and
  * training logits, running statistics), and the spec grammar (good and bad
  * specs, the canonical architecture string). */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -477,14 +478,50 @@ static void test_grammar(void **state) {
   assert_int_equal(lsp_model_from_spec("lenet", img, 10, bad_norm, 1, &m),
                    LSP_EINVAL);
   assert_non_null(strstr(lsp_errmsg(), "1 values for 1 input channel"));
+  /* a subnormal std (1/std is infinite in float) is refused as the loader
+   * refuses it; the smallest normal one builds */
+  const float sub_norm[2] = {0.5f, 1e-39f}, min_norm[2] = {0.5f, FLT_MIN};
+  assert_int_equal(lsp_model_from_spec("lenet", img, 10, sub_norm, 2, &m), LSP_EINVAL);
+  assert_non_null(strstr(lsp_errmsg(), "--normalize: channel 0 needs a finite mean and a "
+                                       "positive std (a normal float, at least 1.17549e-38; "
+                                       "got 1e-39)"));
   assert_null(m);
+  assert_int_equal(lsp_model_from_spec("lenet", img, 10, min_norm, 2, &m), LSP_OK);
+  lsp_model_free(m);
+}
+
+/* A NaN weight before a ReLU reaches the logits (PyTorch's ReLU keeps a
+ * NaN), where the loss refuses it, instead of turning into zeros. */
+static void test_relu_keeps_nan(void **state) {
+  (void)state;
+  lsp_model *m = NULL;
+  assert_int_equal(lsp_model_from_spec("conv(2,3) relu", (lsp_shape){1, 4, 4}, 3, NULL, 0, &m),
+                   LSP_OK);
+  assert_int_equal(lsp_model_init(m, 1), LSP_OK);
+  float x[2 * 16];
+  for (size_t i = 0; i < 32; i++) x[i] = (float)(i % 7) / 7.0f;
+  lsp_model_ws *ws = lsp_model_ws_alloc(m, 2);
+  assert_non_null(ws);
+  const float *z;
+  assert_int_equal(lsp_model_forward(m, ws, x, 2, &z, NULL), LSP_OK);
+  for (size_t i = 0; i < 6; i++) assert_true(isfinite(z[i]));
+  m->params[m->nodes[0].p_off] = NAN; /* conv1's first weight */
+  assert_int_equal(lsp_model_forward(m, ws, x, 2, &z, NULL), LSP_OK);
+  for (size_t i = 0; i < 6; i++) assert_true(isnan(z[i]));
+  const int32_t y[2] = {0, 1};
+  lsp_ls ls = {0.1, LSP_LS_UNIFORM, 0};
+  double loss;
+  assert_int_equal(lsp_loss_xent(z, y, 2, 3, &ls, NULL, 1.0, NULL, &loss), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "non-finite logit"));
+  lsp_model_ws_free(ws);
+  lsp_model_free(m);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tiny_eval),   cmocka_unit_test(test_tiny_train),
       cmocka_unit_test(test_tiny_shares), cmocka_unit_test(test_builtins),
-      cmocka_unit_test(test_grammar),
+      cmocka_unit_test(test_grammar),     cmocka_unit_test(test_relu_keeps_nan),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
  * fixed random upstream gradient r, L(v) = Σ r·f(v). The kernel's float
  * forward must match f(v) and its backward must match the central
  * differences (L(v + h e_i) − L(v − h e_i))/2h of every entry, in double. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -479,6 +480,33 @@ static void test_eltwise_fd(void **state) {
   }
 }
 
+/* ReLU on every kind of float, in place and not, over lengths that take
+ * the vector body and its tail: a positive value is kept, zero of either
+ * sign and every negative give +0, a NaN stays NaN (PyTorch's ReLU). */
+static void test_relu_values(void **state) {
+  (void)state;
+  const float v[] = {1.5f, -2.0f, 0.0f, -0.0f, NAN, -NAN, INFINITY, -INFINITY,
+                     1e-40f, -1e-40f, FLT_MIN, 3e38f};
+  enum { NV = sizeof v / sizeof v[0], N = 131 };
+  float x[N], y[N], ip[N];
+  for (size_t i = 0; i < N; i++) x[i] = v[(i * 7) % NV];
+  memcpy(ip, x, sizeof x);
+  lsp_relu_forward(x, y, N);
+  lsp_relu_forward(ip, ip, N);
+  const float zero = 0.0f;
+  for (size_t i = 0; i < N; i++) {
+    if (isnan(x[i])) {
+      assert_true(isnan(y[i]) && isnan(ip[i]));
+    } else if (x[i] > 0.0f) {
+      assert_memory_equal(&y[i], &x[i], sizeof(float));
+      assert_memory_equal(&ip[i], &x[i], sizeof(float));
+    } else {
+      assert_memory_equal(&y[i], &zero, sizeof(float));
+      assert_memory_equal(&ip[i], &zero, sizeof(float));
+    }
+  }
+}
+
 /* ---- geometry errors ----------------------------------------------------------- */
 
 static void test_geometry_errors(void **state) {
@@ -548,6 +576,7 @@ int main(void) {
       cmocka_unit_test(test_avgpool_fd),  cmocka_unit_test(test_bn_fd),
       cmocka_unit_test(test_dense_fd),    cmocka_unit_test(test_gap_fd),
       cmocka_unit_test(test_eltwise_fd),  cmocka_unit_test(test_geometry_errors),
+      cmocka_unit_test(test_relu_values),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,13 @@ static void test_train_learns_and_is_deterministic(void **state) {
   o.seed = 8;
   assert_int_equal(lsp_train(c, d, &o, NULL, NULL, NULL), LSP_OK);
   assert_memory_not_equal(a->params, c->params, a->nparams * sizeof(float));
+  /* GSL's mt19937 takes seed 0 as 4357: the same initial weights (README,
+   * DESIGN §7.2) */
+  assert_int_equal(lsp_model_init(b, 0), LSP_OK);
+  assert_int_equal(lsp_model_init(c, 4357), LSP_OK);
+  assert_memory_equal(b->params, c->params, b->nparams * sizeof(float));
+  assert_int_equal(lsp_model_init(c, 1), LSP_OK);
+  assert_memory_not_equal(b->params, c->params, b->nparams * sizeof(float));
   /* It learns: the mixture is well separated (means 2.5 sd apart). */
   assert_true(la.train_loss[5] < 0.8 * la.train_loss[0]);
   assert_true(la.val_loss[5] < la.val_loss[0]);
@@ -60,6 +67,9 @@ static void test_train_learns_and_is_deterministic(void **state) {
   const char *differs = lsp_model_record_diff(&a->meta, &want, diff, sizeof diff);
   if (differs) fail_msg("the trained record differs in %s", differs);
   assert_true(la.samples_per_s > 0 && la.seconds > 0);
+  /* samples/s leaves the validations' time out, the seconds keep it: the
+   * two give more than the 6 × 300 examples trained */
+  assert_true(la.samples_per_s * la.seconds > 6.0 * 300.0 * (1.0 + 1e-9));
   lsp_train_log_free(&la);
   lsp_train_log_free(&lb);
   lsp_train_log_free(&la); /* idempotent */
@@ -178,6 +188,22 @@ static void test_train_errors(void **state) {
   if (!strstr(lsp_errmsg(), "is inf after the epoch's last step") &&
       !strstr(lsp_errmsg(), "is -inf after the epoch's last step"))
     fail_msg("message '%s'", lsp_errmsg());
+  /* a run away that stays finite: 1e10 in those rows gives the first
+   * (only) batch a mean loss of millions; 1e4 a training loss in the tens,
+   * but the step leaves validation logits in the millions */
+  for (int r = 17; r < 20; r++) bx[r * DIM + 3] = 1e10f;
+  expect_fail(huge, &big, &b, LSP_EDATA,
+              "epoch 1 (training diverged? lower --lr): the mean training loss ");
+  assert_non_null(strstr(lsp_errmsg(), " is more than 1000 times the 1.09861 of the uniform "
+                                       "prediction"));
+  for (int r = 17; r < 20; r++) bx[r * DIM + 3] = 1e4f;
+  expect_fail(huge, &big, &b, LSP_EDATA,
+              "epoch 1 (training diverged? lower --lr): the validation loss ");
+  assert_non_null(strstr(lsp_errmsg(), " is more than 1000 times the 1.09861 of the uniform "
+                                       "prediction"));
+  /* the same data at lr 0.1 trains: no false alarm from a few huge rows */
+  b.lr = 0.1;
+  assert_int_equal(lsp_train(huge, &big, &b, NULL, NULL, NULL), LSP_OK);
   lsp_model_free(huge);
   free(bx);
   lsp_splits empty = *d;
@@ -256,6 +282,94 @@ static void test_train_interrupt(void **state) {
   lsp_threads_set_blas(blas_before);
 }
 
+/* An interruption requested in an epoch's last batch is seen during the
+ * validation that follows, and one requested after the validation (in the
+ * end-of-epoch callback, or without a validation split) at the epoch's
+ * end: neither the last epoch's model is returned as trained nor does a
+ * run go on into the next epoch. */
+typedef struct {
+  size_t epoch; /* the epoch whose end asks for the stop */
+  int at_end;   /* 0: in its last batch, 1: in its end-of-epoch call */
+} stop_at;
+
+static void raise_at(const lsp_train_progress *p, void *user) {
+  const stop_at *s = user;
+  if (p->epoch == s->epoch && p->batch == p->batches && p->end_of_epoch == s->at_end)
+    lsp_interrupt_request();
+}
+
+static void test_train_interrupt_validation(void **state) {
+  lsp_splits *d = *state, nov = *d;
+  memset(&nov.val, 0, sizeof nov.val);
+  lsp_train_opts o;
+  lsp_train_opts_default(&o);
+  o.batch = 16;
+  o.epochs = 3;
+  const struct {
+    const lsp_splits *d;
+    stop_at s;
+    const char *msg;
+  } c[] = {
+      {d, {3, 0}, "training interrupted (epoch 3, validation)"},
+      {d, {1, 0}, "training interrupted (epoch 1, validation)"},
+      {d, {3, 1}, "training interrupted (epoch 3, at its end)"},
+      {d, {2, 1}, "training interrupted (epoch 2, at its end)"},
+      {&nov, {3, 0}, "training interrupted (epoch 3, at its end)"},
+  };
+  for (int run = 0; run < 2; run++)
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+      lsp_model *m = run ? shares_mlp() : mlp(DIM, 16, K);
+      lsp_train_log lg = {0};
+      assert_int_equal(lsp_train(m, c[i].d, &o, raise_at, (void *)&c[i].s, &lg), LSP_EINTR);
+      if (!strstr(lsp_errmsg(), c[i].msg))
+        fail_msg("case %zu: message '%s' lacks '%s'", i, lsp_errmsg(), c[i].msg);
+      assert_null(lg.train_loss); /* no log of an interrupted run */
+      lsp_interrupt_clear();
+      lsp_model_free(m);
+    }
+}
+
+/* The validation's two losses: val_loss the smoothed criterion, val_nll
+ * the plain NLL of the same logits (what eval reports), equal at ε = 0. */
+static void last_val(const lsp_train_progress *p, void *user) {
+  if (p->end_of_epoch) memcpy(user, (double[2]){p->val_loss, p->val_nll}, 2 * sizeof(double));
+}
+
+static void test_train_val_nll(void **state) {
+  lsp_splits *d = *state;
+  lsp_train_opts o;
+  lsp_train_opts_default(&o);
+  o.epochs = 2;
+  o.batch = 32;
+  for (int eps0 = 0; eps0 < 2; eps0++) {
+    o.smoothing.eps = eps0 ? 0.0 : 0.3;
+    lsp_model *m = shares_mlp();
+    double v[2];
+    lsp_train_log lg = {0};
+    assert_int_equal(lsp_train(m, d, &o, last_val, v, &lg), LSP_OK);
+    assert_true(v[0] == lg.val_loss[1]);
+    float *z = malloc(d->val.n * K * sizeof *z);
+    assert_non_null(z);
+    assert_int_equal(lsp_model_predict(m, d->val.x, d->val.n, 0, z, NULL), LSP_OK);
+    double nll, smoothed;
+    assert_int_equal(lsp_loss_xent(z, d->val.y, d->val.n, K, &(lsp_ls){0.0, LSP_LS_UNIFORM, 0},
+                                   NULL, 1.0, NULL, &nll),
+                     LSP_OK);
+    assert_int_equal(lsp_loss_xent(z, d->val.y, d->val.n, K, &o.smoothing, NULL, 1.0, NULL,
+                                   &smoothed),
+                     LSP_OK);
+    assert_true(fabs(v[1] - nll) < 1e-6 * nll);
+    assert_true(fabs(v[0] - smoothed) < 1e-6 * smoothed);
+    if (eps0)
+      assert_true(v[0] == v[1]);
+    else
+      assert_true(v[0] > v[1] + 0.05); /* ε = 0.3 on 3 classes: well apart */
+    free(z);
+    lsp_train_log_free(&lg);
+    lsp_model_free(m);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_train_learns_and_is_deterministic),
@@ -263,6 +377,8 @@ int main(void) {
       cmocka_unit_test(test_train_errors),
       cmocka_unit_test(test_train_batchnorm_one_row),
       cmocka_unit_test(test_train_interrupt),
+      cmocka_unit_test(test_train_interrupt_validation),
+      cmocka_unit_test(test_train_val_nll),
   };
   return cmocka_run_group_tests(tests, setup_data, teardown_data);
 }

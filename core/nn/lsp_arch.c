@@ -19,6 +19,7 @@
  * pools, padding 0, bias on, eps 1e-5, momentum 0.1). */
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -352,12 +353,14 @@ int lsp_model_from_spec(const char *spec, lsp_shape in, size_t classes,
   lsp_attrs a;
   if (normalize) {
     for (size_t c = 0; c < in.c; c++)
-      if (!isfinite(normalize[c]) || !(normalize[in.c + c] > 0.0f) ||
+      /* the std as the loader wants it (a finite normal float, so that
+       * 1/std is finite too), and positive */
+      if (!isfinite(normalize[c]) || !(normalize[in.c + c] >= FLT_MIN) ||
           !isfinite(normalize[in.c + c])) {
-        st = lsp_fail(
-            LSP_EINVAL,
-            "--normalize: channel %zu needs a finite mean and a positive std",
-            c);
+        st = lsp_fail(LSP_EINVAL,
+                      "--normalize: channel %zu needs a finite mean and a positive std "
+                      "(a normal float, at least %g; got %g)",
+                      c, (double)FLT_MIN, (double)normalize[in.c + c]);
         goto fail;
       }
     lsp_attrs_default(LSP_OP_NORMALIZE, &a);

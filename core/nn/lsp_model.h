@@ -182,7 +182,8 @@ typedef struct lsp_model {
                       the head's input (LSP_INPUT for a linear model)
                       unless lsp_model_set_features chose another */
   char arch[64];   /* the --arch it was built from ("lenet",
-                      "mlp:256,256"), or "" (imported, spec string)  */
+                      "mlp:256,256"; "spec" when 64 bytes or longer),
+                      "onnx" (an ONNX import) or ""                   */
   size_t nparams;
   float *params; /* owned: every trainable tensor, node by node    */
   float *grads;  /* owned: same layout as params                   */

@@ -237,15 +237,24 @@ static void eval_job(void *varg, int t, int nt) {
   for (size_t c = nc * (size_t)t / (size_t)nt; c < nc * (size_t)(t + 1) / (size_t)nt; c++) {
     size_t i0 = c * w->rows, nb = d->n - i0 < w->rows ? d->n - i0 : w->rows;
     const float *z;
-    double l;
+    double l = 0.0, nll = 0.0;
+    if (lsp_interrupted()) { /* the host's interruption: stop at the next chunk */
+      lsp_train_worker_fail(w, lsp_fail(LSP_EINTR, "interrupted"));
+      return;
+    }
     int st = lsp_model_forward(tn->m, w->ws, d->x + i0 * d->dim, nb, &z, NULL);
     if (!st)
       st = lsp_loss_xent(z, d->y + i0, nb, k, &tn->o->smoothing, NULL, 1.0, NULL, &l);
+    if (!st) nll = l;
+    if (!st && tn->o->smoothing.eps != 0.0) /* the plain NLL too */
+      st = lsp_loss_xent(z, d->y + i0, nb, k, &(lsp_ls){0.0, LSP_LS_UNIFORM, 0}, NULL, 1.0,
+                         NULL, &nll);
     if (st) {
       lsp_train_worker_fail(w, st);
       return;
     }
-    tn->chunk_loss[c] = l * (double)nb;
+    tn->chunk_loss[2 * c] = l * (double)nb;
+    tn->chunk_loss[2 * c + 1] = nll * (double)nb;
     w->correct += lsp_train_count_correct(z, d->y + i0, nb, k);
   }
 }
@@ -258,13 +267,17 @@ static const char *diverged(const lsp_train_opts *o) {
                              : " (training diverged? lower --lr)";
 }
 
-/* Mean loss and accuracy on a split, its chunks shared over the threads and
- * their losses summed in chunk order. */
-static int evaluate(job *j, const lsp_dataset *d, size_t ep, double *loss, double *acc) {
+/* Mean loss (the smoothed training criterion), NLL and accuracy on a
+ * split, its chunks shared over the threads and their losses summed in
+ * chunk order. */
+static int evaluate(job *j, const lsp_dataset *d, size_t ep, double *loss, double *nll,
+                    double *acc) {
   j->d = d;
   lsp_pool_run(j->pool, eval_job, j);
   const trainer *tn = j->tn;
   int st = workers_status(tn->w, tn->nw);
+  if (st == LSP_EINTR)
+    return lsp_fail(LSP_EINTR, "training interrupted (epoch %zu, validation)", ep + 1);
   if (st) { /* non-finite logits (LSP_EDATA): the weights have run away */
     char where[128];
     snprintf(where, sizeof where, "epoch %zu, validation%s", ep + 1,
@@ -272,11 +285,15 @@ static int evaluate(job *j, const lsp_dataset *d, size_t ep, double *loss, doubl
     return lsp_fail_prefix(st, where);
   }
   const size_t nc = (d->n + tn->w[0].rows - 1) / tn->w[0].rows;
-  double sum = 0.0;
+  double sum = 0.0, sum_nll = 0.0;
   size_t correct = 0;
-  for (size_t c = 0; c < nc; c++) sum += tn->chunk_loss[c];
+  for (size_t c = 0; c < nc; c++) {
+    sum += tn->chunk_loss[2 * c];
+    sum_nll += tn->chunk_loss[2 * c + 1];
+  }
   for (int t = 0; t < tn->nw; t++) correct += tn->w[t].correct;
   *loss = sum / (double)d->n;
+  *nll = sum_nll / (double)d->n;
   *acc = (double)correct / (double)d->n;
   return LSP_OK;
 }
@@ -304,6 +321,29 @@ static int check_finite(const lsp_model *m, const lsp_train_opts *o, size_t ep) 
   return LSP_OK;
 }
 
+/* A divergence that stays finite: an epoch's mean training loss, or the
+ * validation loss after it, above LSP_TRAIN_DIVERGED times the loss of the
+ * uniform prediction (all logits equal). That loss is log K for the
+ * smoothed cross-entropy, whatever ε and convention (the target sums to
+ * 1); distillation's T²·KL(teacher ‖ uniform) is at most T²·log K, so its
+ * training loss is bounded by ((1 − α) + α·T²)·log K, taken as the
+ * reference when above log K. A loss is at most the largest logit gap
+ * against the targets, so a mean 1000 times log K means gaps in the
+ * thousands: the weights have run away (a NaN loss too). */
+static int check_loss(const lsp_train_opts *o, size_t k, size_t ep, int val, double loss) {
+  double ref = log((double)k);
+  if (o->teacher && !val) {
+    const double f = (1.0 - o->alpha) + o->alpha * o->temperature * o->temperature;
+    if (f > 1.0) ref *= f;
+  }
+  if (loss <= LSP_TRAIN_DIVERGED * ref) return LSP_OK;
+  return lsp_fail(LSP_EDATA,
+                  "epoch %zu%s: the %s loss %g is more than %g times the %g of the uniform "
+                  "prediction",
+                  ep + 1, diverged(o), val ? "validation" : "mean training", loss,
+                  (double)LSP_TRAIN_DIVERGED, ref);
+}
+
 void lsp_train_batch_done(job *j, size_t b, size_t nb, double loss_sum, size_t correct) {
   j->loss_sum += loss_sum;
   j->correct += correct;
@@ -315,7 +355,7 @@ void lsp_train_batch_done(job *j, size_t b, size_t nb, double loss_sum, size_t c
   pr->batch = b;
   pr->loss = j->loss_sum / (double)j->done_rows;
   pr->accuracy = (double)j->correct / (double)j->done_rows;
-  pr->samples_per_s = el > 0 ? j->seen / el : 0.0;
+  pr->samples_per_s = el - j->val_s > 0 ? j->seen / (el - j->val_s) : 0.0;
   pr->eta_s = j->seen > 0 ? el / j->seen * (j->total - j->seen) : 0.0;
   pr->end_of_epoch = 0;
   j->cb(pr, j->user);
@@ -377,7 +417,7 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   size_t *perm = malloc(n * sizeof *perm);
   tn.state = calloc(opts->adam ? 2 * np : np, sizeof *tn.state);
   tn.w = calloc((size_t)nw, sizeof *tn.w);
-  tn.chunk_loss = malloc((chunks ? chunks : 1) * sizeof *tn.chunk_loss);
+  tn.chunk_loss = malloc(2 * (chunks ? chunks : 1) * sizeof *tn.chunk_loss);
   tn.sh = calloc(nsh, sizeof *tn.sh);
   tn.wss = calloc(nsh, sizeof *tn.wss);
   tn.nsync = lsp_model_nsync(m);
@@ -462,8 +502,16 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
     lg.train_loss[ep] = jb.loss_sum / (double)n;
     lg.train_acc[ep] = (double)jb.correct / (double)n;
     lg.val_loss[ep] = lg.val_acc[ep] = NAN;
+    double val_nll = NAN;
     if ((st = check_finite(m, opts, ep))) goto done;
-    if (va->n && (st = evaluate(&jb, va, ep, &lg.val_loss[ep], &lg.val_acc[ep])))
+    const double tv = lsp_now_s();
+    if (va->n && (st = evaluate(&jb, va, ep, &lg.val_loss[ep], &val_nll, &lg.val_acc[ep])))
+      goto done;
+    jb.val_s += lsp_now_s() - tv;
+    /* finite but run away (a non-finite logit is reported above, where it
+     * appeared) */
+    if ((st = check_loss(opts, m->out_dim, ep, 0, lg.train_loss[ep])) ||
+        (va->n && (st = check_loss(opts, m->out_dim, ep, 1, lg.val_loss[ep]))))
       goto done;
     if (cb) {
       lsp_train_progress pr = jb.pr;
@@ -471,16 +519,25 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
       pr.batch = batches;
       pr.loss = lg.train_loss[ep];
       pr.accuracy = lg.train_acc[ep];
-      pr.samples_per_s = el > 0 ? jb.seen / el : 0.0;
+      pr.samples_per_s = el - jb.val_s > 0 ? jb.seen / (el - jb.val_s) : 0.0;
       pr.eta_s = el / jb.seen * (jb.total - jb.seen);
       pr.end_of_epoch = 1;
       pr.val_loss = lg.val_loss[ep];
+      pr.val_nll = val_nll;
       pr.val_accuracy = lg.val_acc[ep];
       cb(&pr, user);
     }
+    /* an interruption seen during the validation (or the callback) stops
+     * here, not at the next epoch's first batch nor with a model returned
+     * as trained */
+    if (lsp_interrupted()) {
+      st = lsp_fail(LSP_EINTR, "training interrupted (epoch %zu, at its end)",
+                    ep + 1);
+      goto done;
+    }
   }
   lg.seconds = lsp_now_s() - jb.t0;
-  lg.samples_per_s = lg.seconds > 0 ? jb.total / lg.seconds : 0.0;
+  lg.samples_per_s = lg.seconds - jb.val_s > 0 ? jb.total / (lg.seconds - jb.val_s) : 0.0;
 
   lsp_train_record(opts, data, &m->meta);
   m->meta.val_accuracy = lg.val_acc[opts->epochs - 1];

@@ -43,6 +43,13 @@
  *      sweep had lost the softmax term's bits to float's subnormals */
 #define LSP_TRAIN_CODE_VERSION 6
 
+/* A training whose losses stay finite but run away fails too (LSP_EDATA,
+ * "diverged"): when an epoch's mean training loss, or the validation loss
+ * after it, exceeds LSP_TRAIN_DIVERGED times the loss of the uniform
+ * prediction (log K; for distillation's training loss
+ * max(1, (1 − α) + α·T²)·log K). */
+#define LSP_TRAIN_DIVERGED 1000
+
 /* A batch of a model other than a plain MLP is cut into
  * lsp_train_shares(batch) shares of rows, whatever the thread count:
  * ceil(batch / LSP_TRAIN_SHARE_ROWS), at least 1 and at most
@@ -59,7 +66,7 @@ typedef struct {
   double lr;              /* 0.1                                       */
   double momentum;        /* 0.9                                       */
   double weight_decay;    /* 0                                         */
-  int cosine;             /* cosine schedule from lr to 0              */
+  int cosine;             /* cosine per epoch: lr(1+cos(pi e/E))/2     */
   int adam;               /* Adam (lr is then Adam's step size)        */
   unsigned long seed;     /* init + shuffling (1)                      */
   /* Distillation (Hinton et al. 2015; lsp_loss_distill): with `teacher`
@@ -85,6 +92,8 @@ typedef struct {
   double val_loss, val_accuracy; /* set when end_of_epoch: the training
                                     criterion (smoothed loss) and accuracy on
                                     the validation split; NaN without one    */
+  double val_nll;             /* with them: the plain NLL (ε = 0) of the same
+                                 logits, comparable across ε              */
 } lsp_train_progress;
 
 typedef void (*lsp_train_cb)(const lsp_train_progress *p, void *user);
@@ -93,7 +102,9 @@ typedef void (*lsp_train_cb)(const lsp_train_progress *p, void *user);
  * train_loss/train_acc are means over the epoch's batches (as the model
  * changed during it), val_loss/val_acc are measured after the epoch (NaN
  * without a validation split); losses are the smoothed training criterion.
- * seconds and samples_per_s cover the whole run, validation included. */
+ * seconds covers the whole run, validation included; samples_per_s is the
+ * training's throughput: training examples per second spent outside the
+ * validations (as the progress reports' samples_per_s). */
 typedef struct {
   size_t epochs;
   double *train_loss, *train_acc, *val_loss, *val_acc; /* owned */
@@ -110,9 +121,12 @@ void lsp_train_log_free(lsp_train_log *log);
  * after every batch and once more after each validation; it may be NULL.
  * On success fills m->meta and, if `log` is not NULL, *log (the caller owns
  * it: lsp_train_log_free). Errors: LSP_EDATA when the model does not fit the
- * data (input size, class count) or the loss turns non-finite (divergence),
- * LSP_EINVAL for bad options, LSP_ENOMEM, LSP_EINTR when lsp_interrupted()
- * is seen between batches. On failure m holds partly trained parameters. */
+ * data (input size, class count) or training diverges (a non-finite logit,
+ * weight or running statistic, or a loss above LSP_TRAIN_DIVERGED times the
+ * uniform prediction's), LSP_EINVAL for bad options, LSP_ENOMEM, LSP_EINTR
+ * when lsp_interrupted() is seen between batches, between validation chunks
+ * or at an epoch's end (so never after the last epoch's validation with
+ * LSP_OK). On failure m holds partly trained parameters. */
 int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
               lsp_train_cb cb, void *user, lsp_train_log *log);
 

@@ -42,7 +42,7 @@ typedef struct {
   lsp_model_ws **wss; /* the shares' workspaces, in share order */
   size_t S;
   size_t nsync;       /* batch-norm nodes: synchronization points */
-  double *chunk_loss; /* validation: one loss sum per chunk of rows */
+  double *chunk_loss; /* validation: per chunk of rows, its loss sum and NLL sum */
   lsp_feat *feat;     /* a plain MLP: the batch split by features (S = 1) */
   float *state; /* SGD velocity, or Adam's two moments back to back */
   int vel_acc;  /* the feature split adds the gradients onto the velocity
@@ -67,6 +67,7 @@ typedef struct {
    * so far and the progress report (lsp_train_batch_done) */
   _Alignas(64) size_t at;
   double loss_sum, seen, total, t0;
+  double val_s; /* seconds spent validating so far (not in samples/s) */
   size_t correct, done_rows;
   lsp_train_cb cb;
   void *user;

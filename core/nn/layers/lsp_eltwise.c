@@ -1,19 +1,21 @@
 /* lsp_eltwise.c — ReLU, residual Add, gradient accumulation, per-channel
  * input normalization. restrict where the buffers are distinct lets the
  * compiler vectorize; the aliasing cases the header allows go through the
- * plain loops. */
+ * plain loops. The ReLU keeps a NaN, as PyTorch's does (x <= 0 is false
+ * for it), and gives +0 for -0 and every negative, as before: a NaN weight
+ * shows in the logits instead of hiding behind a zero. */
 #include "core/nn/layers/lsp_eltwise.h"
 
 #include "core/base/lsp_clones.h"
 
 LSP_CLONES
 static void relu_nr(const float *restrict x, float *restrict y, size_t count) {
-  for (size_t i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  for (size_t i = 0; i < count; i++) y[i] = !(x[i] <= 0.0f) ? x[i] : 0.0f;
 }
 
 LSP_CLONES
 static void relu_in_place(float *y, size_t count) {
-  for (size_t i = 0; i < count; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+  for (size_t i = 0; i < count; i++) y[i] = !(y[i] <= 0.0f) ? y[i] : 0.0f;
 }
 
 void lsp_relu_forward(const float *x, float *y, size_t count) {

@@ -10,8 +10,9 @@
 
 #include <stddef.h>
 
-/* y = max(x, 0). y may alias x. (A NaN input gives 0, as x > 0 is false;
- * callers validate their inputs.) */
+/* y = x > 0 ? x : +0, and NaN for NaN (as PyTorch's ReLU: a NaN reaches
+ * the logits, where training and the callers' checks see it). y may alias
+ * x. */
 void lsp_relu_forward(const float *x, float *y, size_t count);
 
 /* dx = dy where y > 0, else 0; y is the forward's output (or its input: the
