@@ -49,8 +49,9 @@ static void on_train(const lsp_train_progress *p, void *user) {
 }
 
 /* Training curves beside a cached model: "<model>.curves.csv" with
- * epoch,train_loss,train_acc,val_loss,val_acc — so a rerun that reuses the
- * model can still draw them. */
+ * epoch,train_loss,train_acc,val_loss,val_acc,seconds,samples_per_s,val_nll
+ * — so a rerun that reuses the model can still draw them. val_nll came
+ * last and later: a file without it still reads (val_nll NaN). */
 static int write_curves(const char *model_path, const lsp_train_log *log) {
   char *path = lsp_strdupf("%s.curves.csv", model_path);
   if (!path) return lsp_fail(LSP_ENOMEM, "out of memory");
@@ -58,11 +59,11 @@ static int write_curves(const char *model_path, const lsp_train_log *log) {
   int st = lsp_out_open(&o, path);
   free(path);
   if (st) return st;
-  fprintf(o.fp, "epoch,train_loss,train_acc,val_loss,val_acc,seconds,samples_per_s\n");
+  fprintf(o.fp, "epoch,train_loss,train_acc,val_loss,val_acc,seconds,samples_per_s,val_nll\n");
   for (size_t e = 0; e < log->epochs; e++)
-    fprintf(o.fp, "%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", e + 1, log->train_loss[e],
+    fprintf(o.fp, "%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", e + 1, log->train_loss[e],
             log->train_acc[e], log->val_loss[e], log->val_acc[e], log->seconds,
-            log->samples_per_s);
+            log->samples_per_s, log->val_nll ? log->val_nll[e] : NAN);
   return lsp_out_commit(&o);
 }
 
@@ -83,13 +84,13 @@ static int read_curves(const char *model_path, size_t epochs, lsp_train_log *log
               (log->train_loss = malloc(epochs * sizeof(double))) &&
               (log->train_acc = malloc(epochs * sizeof(double))) &&
               (log->val_loss = malloc(epochs * sizeof(double))) &&
-              (log->val_acc = malloc(epochs * sizeof(double)));
+              (log->val_acc = malloc(epochs * sizeof(double))) &&
+              (log->val_nll = malloc(epochs * sizeof(double)));
   while (whole && fgets(line, sizeof line, f)) {
     size_t e;
-    double a, b, c, d;
-    if (n == epochs ||
-        sscanf(line, "%zu,%lf,%lf,%lf,%lf,%lf,%lf", &e, &a, &b, &c, &d, &sec, &sps) != 7 ||
-        e != n + 1) {
+    double a, b, c, d, v = NAN;
+    int got = sscanf(line, "%zu,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &e, &a, &b, &c, &d, &sec, &sps, &v);
+    if (n == epochs || got < 7 || e != n + 1) {
       whole = 0;
       break;
     }
@@ -97,6 +98,7 @@ static int read_curves(const char *model_path, size_t epochs, lsp_train_log *log
     log->train_acc[n] = b;
     log->val_loss[n] = c;
     log->val_acc[n] = d;
+    log->val_nll[n] = got == 8 ? v : NAN; /* curves written before val_nll */
     n++;
   }
   fclose(f);

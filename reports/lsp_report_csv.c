@@ -166,9 +166,9 @@ static lsp_table *cmp_table(const lsp_run_state *s) {
 }
 
 static lsp_table *training_table(const lsp_run_state *s) {
-  static const char *hdr[] = {"model", "epoch", "train_loss", "train_accuracy", "val_loss",
-                              "val_accuracy"};
-  lsp_table *t = lsp_table_alloc(6, hdr);
+  static const char *hdr[] = {"model",    "epoch",        "train_loss", "train_accuracy",
+                              "val_loss", "val_accuracy", "val_nll"};
+  lsp_table *t = lsp_table_alloc(7, hdr);
   if (!t) return NULL;
   for (size_t i = 0; i < s->nmodels; i++) {
     const lsp_train_log *l = &s->models[i].log;
@@ -180,6 +180,7 @@ static lsp_table *training_table(const lsp_run_state *s) {
       lsp_table_num(t, 3, l->train_acc[e]);
       lsp_table_num(t, 4, l->val_loss[e]);
       lsp_table_num(t, 5, l->val_acc[e]);
+      lsp_table_num(t, 6, l->val_nll ? l->val_nll[e] : NAN);
     }
   }
   return t;

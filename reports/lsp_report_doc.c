@@ -481,7 +481,9 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
   }
 
   lsp_doc_heading(&d, 2, "Training");
-  d_figure(&d, p, f_tr, model_caption(cap, sizeof cap, s, "Training loss and validation accuracy per "
+  d_figure(&d, p, f_tr, model_caption(cap, sizeof cap, s, "Training loss (the smoothed criterion), "
+                                                     "validation accuracy and validation NLL (the "
+                                                     "plain NLL, which compares across ε) per "
                                                      "epoch."));
   for (size_t i = 0; i < s->nmodels; i++) {
     snprintf(buf, sizeof buf, "%s: %s, %.1f s of training.", s->models[i].label,

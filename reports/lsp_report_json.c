@@ -25,6 +25,7 @@ static void json_train_log(lsp_json *j, const lsp_train_log *l) {
   lsp_json_key_nums(j, K(TR_TRAIN_ACCURACY), l->train_acc, l->epochs);
   lsp_json_key_nums(j, K(TR_VAL_LOSS), l->val_loss, l->epochs);
   lsp_json_key_nums(j, K(TR_VAL_ACCURACY), l->val_acc, l->epochs);
+  if (l->val_nll) lsp_json_key_nums(j, K(TR_VAL_NLL), l->val_nll, l->epochs);
   lsp_json_key_num(j, K(TR_SECONDS), l->seconds);
   lsp_json_key_num(j, K(TR_SAMPLES_PER_S), l->samples_per_s);
   lsp_json_obj_end(j);

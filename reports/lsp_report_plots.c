@@ -379,8 +379,8 @@ static int draw_training(const plotter *p, const char *path, lsp_plot_format fmt
   const lsp_run_state *s = p->s;
   size_t idx[16], n = lsp_report_shown_models(s, idx, 16);
   double ep[16][512];
-  lsp_plot_series ser[2][16];
-  size_t k = 0;
+  lsp_plot_series ser[3][16];
+  size_t k = 0, kn = 0;
   for (size_t i = 0; i < n; i++) {
     const lsp_train_log *l = &s->models[idx[i]].log;
     if (l->epochs == 0) continue;
@@ -390,13 +390,22 @@ static int draw_training(const plotter *p, const char *path, lsp_plot_format fmt
     ser[1][k] = lsp_plot_series_make(s->models[idx[i]].label, ep[i], l->val_acc, ne);
     ser[0][k].color = ser[1][k].color = (int)i;
     k++;
+    /* the plain validation NLL, which compares across ε (the smoothed
+     * criterion does not); none in curves cached before it was kept */
+    int any = 0;
+    for (size_t e = 0; l->val_nll && e < ne; e++) any |= isfinite(l->val_nll[e]);
+    if (any) {
+      ser[2][kn] = lsp_plot_series_make(s->models[idx[i]].label, ep[i], l->val_nll, ne);
+      ser[2][kn++].color = (int)i;
+    }
   }
   if (k == 0) return lsp_fail(LSP_EDATA, "no training curves recorded");
-  lsp_plot_panel pn[2] = {
+  lsp_plot_panel pn[3] = {
       {"Training loss (smoothed criterion)", "epoch", "loss (nats)", 0, 0, NAN, NAN, NAN, NAN, "top right", ser[0], k},
-      {"Validation accuracy", "epoch", "accuracy", 0, 0, NAN, NAN, NAN, NAN, "bottom right", ser[1], k}};
+      {"Validation accuracy", "epoch", "accuracy", 0, 0, NAN, NAN, NAN, NAN, "bottom right", ser[1], k},
+      {"Validation NLL (plain, comparable across ε)", "epoch", "NLL (nats)", 0, 0, NAN, NAN, NAN, NAN, "top right", ser[2], kn}};
   lsp_plot_opts po = {fmt, "Training curves", 0, 0, 0};
-  return lsp_plot_lines(path, &po, pn, 2);
+  return lsp_plot_lines(path, &po, pn, kn ? 3 : 2);
 }
 
 int lsp_report_plots(plotter *p, lsp_report_figs *f) {

@@ -97,6 +97,7 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
     V(LSP_RF_TR_TRAIN_ACCURACY, TRAINING, "train_accuracy", NUMS, NUL),
     V(LSP_RF_TR_VAL_LOSS, TRAINING, "val_loss", NUMS, NUL),
     V(LSP_RF_TR_VAL_ACCURACY, TRAINING, "val_accuracy", NUMS, NUL),
+    V(LSP_RF_TR_VAL_NLL, TRAINING, "val_nll", NUMS, OPT | NUL), /* optional: earlier runs have none */
     V(LSP_RF_TR_SECONDS, TRAINING, "seconds", NUM, NUL),
     V(LSP_RF_TR_SAMPLES_PER_S, TRAINING, "samples_per_s", NUM, NUL),
 

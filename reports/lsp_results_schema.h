@@ -83,7 +83,7 @@ typedef enum {
   LSP_RF_M_ATTACKS, LSP_RF_M_MASKING,
   /* models[].training */
   LSP_RF_TR_EPOCHS, LSP_RF_TR_TRAIN_LOSS, LSP_RF_TR_TRAIN_ACCURACY, LSP_RF_TR_VAL_LOSS,
-  LSP_RF_TR_VAL_ACCURACY, LSP_RF_TR_SECONDS, LSP_RF_TR_SAMPLES_PER_S,
+  LSP_RF_TR_VAL_ACCURACY, LSP_RF_TR_VAL_NLL, LSP_RF_TR_SECONDS, LSP_RF_TR_SAMPLES_PER_S,
   /* models[].calibration and .calibration_temperature_scaled
    * (lsp_calib_result_json; the metric keys are lsp_calib_metric_name's) */
   LSP_RF_CAL_N, LSP_RF_CAL_K, LSP_RF_CAL_NUM_BINS, LSP_RF_CAL_EDGES, LSP_RF_CAL_BINNING,

@@ -237,6 +237,35 @@ expect_exit 0 "rerun" "$LSP" run --quick --out "$OUT" --threads 1
 [ "$(grep -c 'reusing the cached model' "$SCR/err")" -eq 2 ] && ok "rerun on 1 thread reuses both models trained on 2" || bad "rerun retrained: $(head -3 "$SCR/err")"
 $PY -c "import json,sys; r=json.load(open('$OUT/results.json')); sys.exit(0 if all(m['cached'] for m in r['models']) and r['threads'] == 1 and r['cpu']['path'] and r['cpu']['blas_core'] else 1)" && ok "results.json says cached, threads 1, cpu path" || bad "cached flag / threads / cpu: $(grep -A3 '"cpu"' "$OUT/results.json")"
 
+# the training log's val_nll is the plain NLL of the validation split after
+# each epoch: the last one is what eval reports for the model on that split
+for m in "$OUT"/models/*.lspm; do
+  "$LSP" eval --model "$m" --data fashion-mnist --split val --json >"$SCR/ev_$(basename "$m").json" 2>/dev/null
+done
+$PY - "$OUT" "$SCR" <<'PY' && ok "training.val_nll: the last epoch's is eval's validation NLL; training.csv has it" || bad "val_nll in the run's outputs"
+import csv, json, os, sys
+out, scr = sys.argv[1:]
+r = json.load(open(out + "/results.json"))
+rows = list(csv.DictReader(open(out + "/training.csv")))
+for m in r["models"]:
+    t = m["training"]
+    nll = json.load(open(os.path.join(scr, "ev_" + os.path.basename(m["model_file"]) + ".json")))["nll"]
+    assert len(t["val_nll"]) == t["epochs"] and abs(t["val_nll"][-1] - nll) <= 1e-6 * nll, (t["val_nll"], nll)
+    if m["eps"] == 0:
+        assert t["val_nll"] == t["val_loss"], m["tag"]
+    mine = [float(x["val_nll"]) for x in rows if x["model"] == m["tag"]]
+    assert mine == t["val_nll"], (mine, t["val_nll"])
+PY
+# curves cached before val_nll was kept (seven columns) still make a
+# finished entry: the models are reused, their val_nll is null
+for c in "$OUT"/models/*.lspm.curves.csv; do
+  cut -d, -f1-7 "$c" >"$SCR/c7.csv" && mv "$SCR/c7.csv" "$c"
+done
+expect_exit 0 "rerun over seven-column curves" "$LSP" run --quick --out "$OUT" --threads 1
+[ "$(grep -c 'reusing the cached model' "$SCR/err")" -eq 2 ] &&
+  $PY -c "import json,sys; r=json.load(open('$OUT/results.json')); sys.exit(0 if all(m['training']['val_nll'] == [None] * m['training']['epochs'] for m in r['models']) else 1)" &&
+  ok "seven-column curves reused, val_nll null" || bad "seven-column curves: $(grep -m2 'cached model' "$SCR/err")"
+
 # a cached model whose training curves are missing or cut short (a run
 # killed between writing the two files) is not a finished entry: the rerun
 # trains it again, says why, and results.json has its whole curves

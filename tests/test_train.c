@@ -347,7 +347,7 @@ static void test_train_val_nll(void **state) {
     double v[2];
     lsp_train_log lg = {0};
     assert_int_equal(lsp_train(m, d, &o, last_val, v, &lg), LSP_OK);
-    assert_true(v[0] == lg.val_loss[1]);
+    assert_true(v[0] == lg.val_loss[1] && v[1] == lg.val_nll[1]); /* the log keeps both */
     float *z = malloc(d->val.n * K * sizeof *z);
     assert_non_null(z);
     assert_int_equal(lsp_model_predict(m, d->val.x, d->val.n, 0, z, NULL), LSP_OK);

@@ -428,9 +428,10 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
   lg.train_acc = malloc(opts->epochs * sizeof(double));
   lg.val_loss = malloc(opts->epochs * sizeof(double));
   lg.val_acc = malloc(opts->epochs * sizeof(double));
+  lg.val_nll = malloc(opts->epochs * sizeof(double));
   int ok = (feat || !by_feat) && jb.pool && perm && tn.state && tn.w && tn.chunk_loss &&
            tn.sh && tn.wss && rng && lg.train_loss && lg.train_acc && lg.val_loss &&
-           lg.val_acc;
+           lg.val_acc && lg.val_nll;
   for (size_t s = 0; ok && s < nsh; s++) {
     ok = share_init(&tn.sh[s], m, feat ? 0 : s, rows, tr->dim, opts->teacher != NULL) == 0;
     tn.wss[s] = tn.sh[s].ws;
@@ -501,11 +502,10 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
     }
     lg.train_loss[ep] = jb.loss_sum / (double)n;
     lg.train_acc[ep] = (double)jb.correct / (double)n;
-    lg.val_loss[ep] = lg.val_acc[ep] = NAN;
-    double val_nll = NAN;
+    lg.val_loss[ep] = lg.val_acc[ep] = lg.val_nll[ep] = NAN;
     if ((st = check_finite(m, opts, ep))) goto done;
     const double tv = lsp_now_s();
-    if (va->n && (st = evaluate(&jb, va, ep, &lg.val_loss[ep], &val_nll, &lg.val_acc[ep])))
+    if (va->n && (st = evaluate(&jb, va, ep, &lg.val_loss[ep], &lg.val_nll[ep], &lg.val_acc[ep])))
       goto done;
     jb.val_s += lsp_now_s() - tv;
     /* finite but run away (a non-finite logit is reported above, where it
@@ -523,7 +523,7 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
       pr.eta_s = el / jb.seen * (jb.total - jb.seen);
       pr.end_of_epoch = 1;
       pr.val_loss = lg.val_loss[ep];
-      pr.val_nll = val_nll;
+      pr.val_nll = lg.val_nll[ep];
       pr.val_accuracy = lg.val_acc[ep];
       cb(&pr, user);
     }

@@ -101,13 +101,17 @@ typedef void (*lsp_train_cb)(const lsp_train_progress *p, void *user);
 /* Per-epoch history, for training curves. Arrays have `epochs` entries:
  * train_loss/train_acc are means over the epoch's batches (as the model
  * changed during it), val_loss/val_acc are measured after the epoch (NaN
- * without a validation split); losses are the smoothed training criterion.
+ * without a validation split); losses are the smoothed training criterion,
+ * but val_nll, the plain NLL (ε = 0) of the same validation logits, which
+ * compares across ε (NaN without a validation split, and in curves read
+ * back from a cache written before it was kept).
  * seconds covers the whole run, validation included; samples_per_s is the
  * training's throughput: training examples per second spent outside the
  * validations (as the progress reports' samples_per_s). */
 typedef struct {
   size_t epochs;
   double *train_loss, *train_acc, *val_loss, *val_acc; /* owned */
+  double *val_nll;                                     /* owned */
   double seconds;
   double samples_per_s;
 } lsp_train_log;

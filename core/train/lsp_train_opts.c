@@ -33,7 +33,8 @@ void lsp_train_log_free(lsp_train_log *log) {
   free(log->train_acc);
   free(log->val_loss);
   free(log->val_acc);
-  log->train_loss = log->train_acc = log->val_loss = log->val_acc = NULL;
+  free(log->val_nll);
+  log->train_loss = log->train_acc = log->val_loss = log->val_acc = log->val_nll = NULL;
   log->epochs = 0;
 }
 
