@@ -320,4 +320,21 @@ if got["n_zero_rows"] != 1 or bad:
     sys.exit(1)
 PYEOF
 
+
+# README's contents list: one link per ## and ### heading, in order, each to
+# the anchor a Markdown renderer gives it (lower case, punctuation dropped,
+# spaces as hyphens)
+"$PY" - "$README" <<'PYEOF' && ok "README's contents list = its headings, links resolve" || bad "README contents list"
+import re, sys
+text = open(sys.argv[1]).read()
+heads = re.findall(r"^(##+) (.+)$", text, re.M)
+slug = lambda t: re.sub(r"[^\w\- ]", "", t.lower()).replace(" ", "-")
+want = ["%s- [%s](#%s)" % ("  " * (len(h) - 2), t, slug(t)) for h, t in heads if len(h) <= 3]
+got = re.findall(r"^ *- \[.*\]\(#[^)]*\)$", text.split("## Quick start")[0], re.M)
+if got != want:
+    for g, w in zip(got + [""] * len(want), want + [""] * len(got)):
+        if g != w: print("  contents: %r, heading gives %r" % (g, w)); break
+    sys.exit(1)
+PYEOF
+
 finish
