@@ -14,7 +14,7 @@
 #include "reports/lsp_study.h"
 
 static const char *const stat_names[LSP_CELL_NSTAT] = {
-    "accuracy", "nll",     "ece",      "ece_debiased", "ece_t",  "r2_separation",
+    "accuracy", "nll",     "ece",      "ece_l2_debiased", "ece_t",  "r2_separation",
     "nc1",      "auc_fgsm", "auc_pgd", "auc_transfer", "auc_aa", "temperature", "logit_gap"};
 
 const char *lsp_cell_stat_name(int stat) {
@@ -22,7 +22,7 @@ const char *lsp_cell_stat_name(int stat) {
 }
 
 int lsp_cell_stat_inverted(int stat) {
-  return stat == LSP_CELL_ECE || stat == LSP_CELL_ECE_DEBIASED || stat == LSP_CELL_ECE_T;
+  return stat == LSP_CELL_ECE || stat == LSP_CELL_ECE_L2_DEBIASED || stat == LSP_CELL_ECE_T;
 }
 
 void lsp_cell_key_string(const lsp_cell_key *k, char *buf, size_t len) {

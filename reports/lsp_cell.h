@@ -58,7 +58,7 @@ typedef enum {
   LSP_CELL_ACCURACY = 0,  /* test accuracy                                 */
   LSP_CELL_NLL,           /* mean test NLL                                 */
   LSP_CELL_ECE,           /* binned top-label ECE (LSP_CELL_ECE_BINS)      */
-  LSP_CELL_ECE_DEBIASED,  /* debiased ECE (DESIGN §9.2)                    */
+  LSP_CELL_ECE_L2_DEBIASED,  /* debiased ECE (DESIGN §9.2)                    */
   LSP_CELL_ECE_T,         /* ECE after temperature scaling                 */
   LSP_CELL_R2,            /* class separation R² of the features          */
   LSP_CELL_NC1,           /* NC1 of the features                          */
@@ -156,7 +156,7 @@ typedef struct {
 } lsp_cell_result;
 
 /* 1 for the summaries whose per-cell interval is a test inversion stored
- * in the result (ece, ece_debiased, ece_t: upward-biased plug-ins, whose
+ * in the result (ece, ece_l2_debiased, ece_t: upward-biased plug-ins, whose
  * percentile interval lies above the truth and can miss its own estimate,
  * DESIGN §9.2), 0 for those whose interval is the percentile of their
  * resamples. */

@@ -346,7 +346,7 @@ static void calib_intervals(const lsp_calib_result *cal, const lsp_calib_result 
     const lsp_calib_result *cal;
     int metric;
   } map[3] = {{LSP_CELL_ECE, cal, LSP_CALIB_ECE},
-              {LSP_CELL_ECE_DEBIASED, cal, LSP_CALIB_ECE_L2_DEBIASED},
+              {LSP_CELL_ECE_L2_DEBIASED, cal, LSP_CALIB_ECE_L2_DEBIASED},
               {LSP_CELL_ECE_T, cal_t, LSP_CALIB_ECE}};
   for (int q = 0; q < 3; q++) {
     res->ci_lo[map[q].stat] = map[q].cal->ci_lo[map[q].metric];

@@ -18,7 +18,7 @@ int lsp_findings_direction(int m) {
     case LSP_CELL_AUC_AA:
       return 1;
     case LSP_CELL_ECE:
-    case LSP_CELL_ECE_DEBIASED:
+    case LSP_CELL_ECE_L2_DEBIASED:
     case LSP_CELL_NC1:
       return -1;
     default:
@@ -322,11 +322,11 @@ int lsp_findings_compute(const lsp_run_state *s, lsp_findings *f) {
   i = add(f, "calibration",
           "Label smoothing improves calibration (lowers the ECE and the debiased ECE)");
   f->items[i].verdict =
-      verdict2(&c[LSP_CELL_ECE], -1, &c[LSP_CELL_ECE_DEBIASED], -1);
+      verdict2(&c[LSP_CELL_ECE], -1, &c[LSP_CELL_ECE_L2_DEBIASED], -1);
   char ece_name[64];
   snprintf(ece_name, sizeof ece_name, "Binned ECE (%d equal-width bins)", LSP_CELL_ECE_BINS);
   quote(f, i, &c[LSP_CELL_ECE], ece_name);
-  quote(f, i, &c[LSP_CELL_ECE_DEBIASED], "Debiased ℓ2 ECE");
+  quote(f, i, &c[LSP_CELL_ECE_L2_DEBIASED], "Debiased ℓ2 ECE");
   if (s->opts.bins != LSP_CELL_ECE_BINS)
     APPEND(i, "The study keeps the pre-declared %d bins (DESIGN §9.2); --bins %zu sets the "
               "per-model tables' bins only. ",
@@ -340,7 +340,7 @@ int lsp_findings_compute(const lsp_run_state *s, lsp_findings *f) {
   else
     quote(f, i, &c[LSP_CELL_ECE_T], "ECE");
   quote(f, i, &c[LSP_CELL_NLL], "NLL");
-  by_eps(f, i, LSP_CELL_ECE, LSP_CELL_ECE_DEBIASED);
+  by_eps(f, i, LSP_CELL_ECE, LSP_CELL_ECE_L2_DEBIASED);
 
   i = add(f, "clusters",
           "Label smoothing tightens the penultimate-layer clusters (higher class separation R², "

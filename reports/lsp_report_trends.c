@@ -12,7 +12,7 @@
 #include "reports/lsp_report_int.h"
 #include "reports/lsp_table.h"
 
-static const int k_panels[] = {LSP_CELL_ACCURACY,    LSP_CELL_ECE,      LSP_CELL_ECE_DEBIASED,
+static const int k_panels[] = {LSP_CELL_ACCURACY,    LSP_CELL_ECE,      LSP_CELL_ECE_L2_DEBIASED,
                                LSP_CELL_ECE_T,       LSP_CELL_R2,       LSP_CELL_NC1,
                                LSP_CELL_AUC_FGSM,    LSP_CELL_AUC_PGD,  LSP_CELL_AUC_TRANSFER,
                                LSP_CELL_AUC_AA};

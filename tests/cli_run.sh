@@ -643,7 +643,7 @@ import csv, json, sys
 def cells(d):
     r = json.load(open(sys.argv[1] + "/%s/results.json" % d))
     s = r["study"]
-    i = [s["summaries"].index(k) for k in ("ece", "ece_debiased", "ece_t")]
+    i = [s["summaries"].index(k) for k in ("ece", "ece_l2_debiased", "ece_t")]
     return [[c[key][j] for key in ("values", "lo", "hi") for j in i] for c in s["cells"]], r
 a, ra = cells("bins7")
 b, rb = cells("bins15")

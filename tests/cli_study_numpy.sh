@@ -84,7 +84,7 @@ for (eps, seed), c in cells.items():
     assert got["accuracy"] == correct.mean(), (tag, got["accuracy"], correct.mean())
     # the mean logit gap z_y − mean of the other logits
     gap = z[np.arange(n), y] - (z.sum(axis=1) - z[np.arange(n), y]) / (z.shape[1] - 1)
-    for key, want in (("nll", nll.mean()), ("ece", ece), ("ece_debiased", deb),
+    for key, want in (("nll", nll.mean()), ("ece", ece), ("ece_l2_debiased", deb),
                       ("logit_gap", gap.mean())):
         assert abs(got[key] - want) < 1e-9, (tag, key, got[key], want)
     # the temperature summary is the fitted T the cell and results.json carry
@@ -104,14 +104,14 @@ for (eps, seed), c in cells.items():
     assert c["calib_ci"] == 1 and m["calibration"]["ci_method"] == "inversion"
     sc = next(x for x in st["cells"] if x["eps"] == eps and x["seed"] == seed)
     for key, stage, metric in (("ece", "calibration", "ece"),
-                               ("ece_debiased", "calibration", "ece_l2_debiased"),
+                               ("ece_l2_debiased", "calibration", "ece_l2_debiased"),
                                ("ece_t", "calibration_temperature_scaled", "ece")):
         j = names.index(key)
         inf = lambda v: [math.inf if x is None else x for x in v]  # [lo, ∞): JSON null
         want = inf(m[stage][metric + "_ci"])
         got_ci = [float(x) for x in c["ci"][j]]
         assert got_ci == want and inf([sc["lo"][j], sc["hi"][j]]) == want, (tag, key, got_ci, want)
-    assert np.isnan(np.delete(c["ci"], [names.index(k) for k in ("ece", "ece_debiased", "ece_t")], 0)).all()
+    assert np.isnan(np.delete(c["ci"], [names.index(k) for k in ("ece", "ece_l2_debiased", "ece_t")], 0)).all()
 
 # (3) the study from the cells: Δ ± √(h_seeds² + h_examples²) (DESIGN §9.4)
 cmp = {(x["summary"], x["eps"]): x for x in st["comparisons"]}

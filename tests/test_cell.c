@@ -126,10 +126,10 @@ static void test_cell_against_modules(void **state) {
     td_close(r[i].value[LSP_CELL_NC1], rm->clusters->nc1, 1e-9, 1e-12, "nc1", i);
     /* the debiased ℓ2 ECE: the calibration module's estimator (tested
      * there against a NumPy re-implementation), from its own float rows */
-    td_close(r[i].value[LSP_CELL_ECE_DEBIASED], rm->cal.value[LSP_CALIB_ECE_L2_DEBIASED], 0,
-             1e-6, "ece_debiased", i);
+    td_close(r[i].value[LSP_CELL_ECE_L2_DEBIASED], rm->cal.value[LSP_CALIB_ECE_L2_DEBIASED], 0,
+             1e-6, "ece_l2_debiased", i);
     /* and never exceeds the plug-in ℓ2 (RMS) ECE */
-    assert_true(r[i].value[LSP_CELL_ECE_DEBIASED] <= rm->cal.value[LSP_CALIB_RMSCE] + 1e-6);
+    assert_true(r[i].value[LSP_CELL_ECE_L2_DEBIASED] <= rm->cal.value[LSP_CALIB_RMSCE] + 1e-6);
     /* AUC: the per-example areas average to the area under the curve */
     double eps[32], acc[32];
     for (size_t e = 0; e < o.n_attack_eps; e++) {
@@ -300,7 +300,7 @@ static void test_cell_calib_intervals(void **state) {
   assert_int_equal(lsp_cell_run(c, &keys[0], &r, &rm, NULL, NULL), 0);
   assert_int_equal(r.B, 100);
   assert_true(r.calib_ci);
-  const int stat[3] = {LSP_CELL_ECE, LSP_CELL_ECE_DEBIASED, LSP_CELL_ECE_T};
+  const int stat[3] = {LSP_CELL_ECE, LSP_CELL_ECE_L2_DEBIASED, LSP_CELL_ECE_T};
   const lsp_calib_result *cal[3] = {&rm.cal, &rm.cal, &rm.cal_t};
   const int metric[3] = {LSP_CALIB_ECE, LSP_CALIB_ECE_L2_DEBIASED, LSP_CALIB_ECE};
   for (int q = 0; q < 3; q++) {
@@ -314,7 +314,7 @@ static void test_cell_calib_intervals(void **state) {
     assert_true(lo >= 0 && lo <= r.value[m] && r.value[m] < hi);
     for (size_t b = 0; b < 100; b++) v[b] = r.resample[b * LSP_CELL_NSTAT + m];
     qsort(v, 100, sizeof v[0], cmp_double);
-    if (m == LSP_CELL_ECE_DEBIASED) /* the case: the percentile interval misses the estimate */
+    if (m == LSP_CELL_ECE_L2_DEBIASED) /* the case: the percentile interval misses the estimate */
       assert_true(r.value[m] == 0 && lsp_percentile_sorted(v, 100, 0.025) > 0.004);
   }
   for (int m = 0; m < LSP_CELL_NSTAT; m++)
