@@ -98,6 +98,29 @@ static void widen(const lsp_plot_panel *p, int yaxis, double *lo, double *hi) {
   if (!isfinite(*hi)) *hi = log ? a * 2.0 : a + d;
 }
 
+/* x ticks: a panel whose x values are all whole numbers (epochs, counts)
+ * gets whole ticks only — a step of 1, or the whole step that leaves at
+ * most 10 ticks — where gnuplot would put 1.5; other panels the default. */
+static void xtics(FILE *f, const lsp_plot_panel *p) {
+  double lo = INFINITY, hi = -INFINITY;
+  int whole = !p->xlog;
+  for (size_t j = 0; whole && j < p->nseries; j++)
+    for (size_t k = 0; k < p->series[j].n; k++) {
+      const double x = p->series[j].x[k];
+      if (!isfinite(x)) continue;
+      if (x != floor(x) || fabs(x) > 1e9) {
+        whole = 0;
+        break;
+      }
+      lo = fmin(lo, x);
+      hi = fmax(hi, x);
+    }
+  if (whole && lo <= hi)
+    fprintf(f, "set xtics %.0f\n", hi - lo <= 10 ? 1.0 : ceil((hi - lo) / 10));
+  else
+    fputs("set xtics autofreq\n", f);
+}
+
 static void range(FILE *f, const char *axis, double lo, double hi) {
   if (isfinite(lo) && isfinite(hi) && lo == hi) lo = hi = NAN;
   fprintf(f, "set %srange [", axis);
@@ -173,6 +196,7 @@ int lsp_plot_lines(const char *path, const lsp_plot_opts *opt,
           f);
     range(f, "x", xlo, xhi);
     range(f, "y", ylo, yhi);
+    xtics(f, p);
     if (p->key && !strcmp(p->key, "off"))
       fputs("unset key\n", f);
     else

@@ -247,6 +247,37 @@ static void test_nan_series_caught(void **state) {
   assert_false(exists(p));
 }
 
+/* Whole-number x (epochs): ticks at whole numbers only, where gnuplot's
+ * own would put 1.5, 2.5, ...; a panel of fractional x keeps the default
+ * ticks (fractions among them). */
+static void test_whole_x_ticks(void **state) {
+  (void)state;
+  NEED_GNUPLOT();
+  const double ex[5] = {1, 2, 3, 4, 5}, ey[5] = {20, 30, 40, 45, 47},
+               fx[3] = {0, 0.5, 1}, fy[3] = {20, 30, 40};
+  lsp_plot_series se = lsp_plot_series_make("epochs", ex, ey, 5);
+  lsp_plot_series sf = lsp_plot_series_make("fractions", fx, fy, 3);
+  lsp_plot_panel pn[2] = {{NULL, "epoch", "loss", 0, 0, NAN, NAN, NAN, NAN, NULL, &se, 1},
+                          {NULL, "x", "y", 0, 0, NAN, NAN, NAN, NAN, NULL, &sf, 1}};
+  lsp_plot_opts o = {0};
+  const char *p = out("ticks.svg");
+  for (int panels = 1; panels <= 2; panels++) {
+    assert_int_equal(lsp_plot_lines(p, &o, pn + (panels == 2), 1), LSP_OK);
+    size_t len = 0;
+    char *svg = slurp(p, &len);
+    assert_non_null(svg);
+    if (panels == 1) {
+      assert_null(strstr(svg, " 1.5</text>"));
+      assert_null(strstr(svg, " 4.5</text>"));
+      assert_non_null(strstr(svg, " 3</text>"));
+    } else {
+      assert_true(strstr(svg, " 0.2</text>") || strstr(svg, " 0.25</text>") ||
+                  strstr(svg, " 0.5</text>"));
+    }
+    free(svg);
+  }
+}
+
 /* One point (a single training epoch) and a constant curve: the automatic
  * ranges would be empty (a gnuplot warning, the figure lost); the plot is
  * drawn around the value, on linear and log axes. */
@@ -573,6 +604,7 @@ int main(void) {
       cmocka_unit_test(test_nan_series_caught),
       cmocka_unit_test(test_warning_caught),
       cmocka_unit_test(test_single_value_ranges),
+      cmocka_unit_test(test_whole_x_ticks),
       cmocka_unit_test(test_gnuplot_missing),
       cmocka_unit_test(test_dead_gnuplot_no_sigpipe),
       cmocka_unit_test(test_bad_arguments),
