@@ -251,7 +251,8 @@ static int write_report(const cmp_state *s, const char *dir, const lsp_compare_f
   else
     snprintf(buf, sizeof buf,
              "One row per model of every run. Intervals in brackets; T = fitted temperature; "
-             "attack columns at ε = %g (pixel scale).",
+             "attack columns at ε = %g, in the runs' input units (the [0, 1] pixel "
+             "scale for images; results.json records no input bounds).",
              s->ref);
   lsp_doc_table(&d, mt, buf);
   lsp_doc_heading(&d, 2, "Metrics against smoothing ε");

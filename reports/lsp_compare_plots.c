@@ -205,9 +205,9 @@ static int plot_attacks(const cmp_state *s, const char *path, lsp_plot_format fm
              none, none == 1 ? "" : "s", none == 1 ? "is" : "are");
   if (n) {
     lsp_plot_panel panels[2] = {
-        {"FGSM", "attack ε (L∞, pixel scale)", "accuracy under attack", 0, 0, NAN, NAN, 0, 1,
+        {"FGSM", "attack ε (L∞, input units)", "accuracy under attack", 0, 0, NAN, NAN, 0, 1,
          "off", ser, n},
-        {"PGD", "attack ε (L∞, pixel scale)", "accuracy under attack", 0, 0, NAN, NAN, 0, 1,
+        {"PGD", "attack ε (L∞, input units)", "accuracy under attack", 0, 0, NAN, NAN, 0, 1,
          "top right", ser + total, n}}; /* curves fall from the top left */
     lsp_plot_opts po = {0};
     po.format = fmt;

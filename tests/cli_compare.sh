@@ -165,6 +165,10 @@ grep -qi 'nan' "$SCR/cmpAF/compare.md" "$SCR/cmpAF/compare.html" && bad "no shar
   || ok "no shared ε: no nan in the report"
 grep -q 'FGSM acc. (no shared ε)' "$SCR/cmpAF/compare.md" && grep -q 'the attack columns are empty: no attack ε is shared by every model' "$SCR/cmpAF/compare.md" \
   && ok "no shared ε: headers and caption say so" || bad "no shared ε: headers/caption"
+# the attack ε's units are not asserted: a run of non-image data attacks in
+# its own input units, which results.json does not record
+grep -q "attack columns at ε = [0-9.]*, in the runs' input units" "$OUT/compare.md" && ! grep -q 'pixel scale)' "$OUT/compare.md" \
+  && ok "attack ε in the runs' input units" || bad "attack ε units: $(grep -o 'attack columns at[^.]*' "$OUT/compare.md")"
 
 # long lists are compared and shown whole: two runs whose 79 attack ε
 # differ only in the last are flagged, and 40 seeds are listed to the end
