@@ -32,9 +32,8 @@ void lsp_compare_opts_default(lsp_compare_opts *o) {
 
 /* a model's accuracy at attack ε e (NaN: not attacked at e) */
 static double at_eps(const curve *c, double e) {
-  for (size_t i = 0; i < c->n; i++)
-    if (fabs(c->eps[i] - e) <= 1e-12 * (1 + fabs(e))) return c->acc[i];
-  return NAN;
+  size_t i = lsp_compare_eps_index(c, e);
+  return i < c->n ? c->acc[i] : NAN;
 }
 
 /* ---- tables ----------------------------------------------------------------- */

@@ -18,11 +18,12 @@
 
 /* ---- the attack ε of the table -------------------------------------------- */
 
-static int has_eps(const curve *c, double e) {
-  for (size_t i = 0; i < c->n; i++)
-    if (fabs(c->eps[i] - e) <= 1e-12 * (1 + fabs(e))) return 1;
-  return 0;
+size_t lsp_compare_eps_index(const curve *c, double e) {
+  size_t i = 0;
+  while (i < c->n && !(fabs(c->eps[i] - e) <= 1e-12 * (1 + fabs(e)))) i++;
+  return i;
 }
+static int has_eps(const curve *c, double e) { return lsp_compare_eps_index(c, e) < c->n; }
 static int everyone_has(const cmp_state *s, double e) {
   for (size_t r = 0; r < s->n; r++)
     for (size_t m = 0; m < s->runs[r].nmodels; m++)

@@ -75,6 +75,9 @@ typedef struct {
   const lsp_compare_opts *o;
 } cmp_state;
 
+/* The index of attack ε e on curve c (equal within 1e-12 relative), or
+ * c->n when the model was not attacked at e. */
+size_t lsp_compare_eps_index(const curve *c, double e);
 /* The attack ε of the table's FGSM/PGD columns into s->ref: opts->ref_eps,
  * which every model must have been attacked at (else LSP_EINVAL naming the
  * shared ones), or 0.1 when every model has it, else the largest ε every

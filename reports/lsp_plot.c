@@ -19,6 +19,7 @@
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
+#include "core/base/lsp_util.h"
 #include "reports/lsp_plot_int.h"
 
 /* Okabe & Ito (2008), "Color Universal Design": distinguishable under the
@@ -183,18 +184,6 @@ int lsp_plot_check_common(const char *path, const lsp_plot_opts *opt) {
 }
 
 /* ---- running gnuplot ---------------------------------------------------- */
-
-/* Write s as a POSIX shell single-quoted word. */
-static void shell_quote(FILE *f, const char *s) {
-  fputc('\'', f);
-  for (; *s; s++) {
-    if (*s == '\'')
-      fputs("'\\''", f);
-    else
-      fputc(*s, f);
-  }
-  fputc('\'', f);
-}
 
 /* The terminal and house style, before the caller's body. */
 static void write_preamble(FILE *f, lsp_plot_format fmt, double w, double h,
@@ -391,9 +380,9 @@ int lsp_plot_run(const char *path, lsp_plot_format fmt, double width,
     goto cleanup;
   }
   fputs("exec >/dev/null 2>", cf);
-  shell_quote(cf, errpath);
+  lsp_shell_quote(cf, errpath);
   fputs("; exec ", cf);
-  shell_quote(cf, lsp_plot_command());
+  lsp_shell_quote(cf, lsp_plot_command());
   write_preamble(sf, fmt, width, height, out.tmp_path);
   fputs(body, sf);
   fputs("\nunset multiplot\nunset output\n", sf);

@@ -321,18 +321,14 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
     snprintf(smo + strlen(smo), sizeof smo - strlen(smo), "%s%g", i ? ", " : "", o->smoothing[i]);
   for (size_t i = 0; i < o->n_seeds; i++)
     snprintf(seeds + strlen(seeds), sizeof seeds - strlen(seeds), "%s%lu", i ? ", " : "", o->seeds[i]);
-  /* the attack ε's units: the data's own input bounds unless [0, 1] */
-  if (s->data.lo == 0.0f && s->data.hi == 1.0f)
-    snprintf(units, sizeof units, "on the [0, 1] pixel scale");
-  else
-    snprintf(units, sizeof units, "in input units (the inputs' range [%g, %g])",
-             (double)s->data.lo, (double)s->data.hi);
+  /* the attack ε's units, as the attack figure's axis gives them */
+  lsp_report_eps_units(s, units, sizeof units);
   snprintf(buf, sizeof buf,
            "Data: %s (%s): %zu training, %zu validation and %zu test examples, %zu features, %d "
            "classes. Models: %s, trained %zu epoch%s with SGD (lr %g, "
            "momentum %g, batch %zu) on the label-smoothed cross-entropy, ε ∈ {%s} (%s "
            "convention), seeds {%s}. Attacks: FGSM and PGD-%zu (step ε/4, %zu restart%s, random "
-           "start) on the first %zu test examples, ε %s%s. Intervals: %s.",
+           "start) on the first %zu test examples, ε (%s)%s. Intervals: %s.",
            s->data.name, s->data.source, s->data.train.n, s->data.val.n, s->data.test.n,
            s->data.train.dim, s->data.train.k, net, o->epochs, o->epochs == 1 ? "" : "s", o->lr, o->momentum, o->batch, smo, lsp_ls_convention_name(o->convention),
            seeds, o->pgd_steps, o->pgd_restarts, o->pgd_restarts > 1 ? "s" : "", s->n_attack,

@@ -171,7 +171,7 @@ rm -f "$SCR"/gp/*
 C="$SCR/c out"
 argv_c=(run --quick --threads 1 --quiet --data "$D" --arch "dense(32) relu dense(16) relu" --out "$C")
 expect_exit 0 "run on float .npy features with a layer list" "$LSP" "${argv_c[@]}"
-units=$(sed -n 's/.*ε in input units (the inputs. range \(\[[^]]*\]\)).*/\1/p' "$C/report.md" | head -1)
+units=$(sed -n 's/.*ε (input units, range \(\[[^]]*\]\)).*/\1/p' "$C/report.md" | head -1)
 bounds=$("$LSP" data --data "$D" | sed -n 's/.*input bounds \(\[[^]]*\]\).*/\1/p')
 [ -n "$units" ] && [ "$units" = "$bounds" ] && ! grep -q 'pixel scale' "$C/report.md" \
   && ok "attack ε in the data's input units $units" || bad "attack units: '$units' vs lsprobe data '$bounds'"

@@ -102,3 +102,14 @@ void lsp_shortest_g(double x, char *buf, size_t cap) {
     if (strtod(buf, NULL) == x) break;
   }
 }
+
+void lsp_shell_quote(FILE *f, const char *s) {
+  fputc('\'', f);
+  for (; *s; s++) {
+    if (*s == '\'')
+      fputs("'\\''", f);
+    else
+      fputc(*s, f);
+  }
+  fputc('\'', f);
+}

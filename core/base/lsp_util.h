@@ -3,13 +3,15 @@
  * argmax with the lowest index on ties (DESIGN §2), the SplitMix64 mixer
  * behind every derived seed, a NaN-aware comparator for qsort, the
  * linear-interpolation percentile of a sorted array, a monotonic clock and
- * the length of a UTF-8 sequence, the shortest exact decimal of a double.
+ * the length of a UTF-8 sequence, the shortest exact decimal of a double,
+ * a POSIX shell word.
  * No state, no allocation, no error codes: every function is total. */
 #ifndef LSP_UTIL_H
 #define LSP_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Index of the largest of v[0..n-1]; ties go to the lowest index (the
  * argmax convention of DESIGN §2: calibration, accuracy, predictions).
@@ -66,5 +68,9 @@ size_t lsp_utf8_len(const unsigned char *p);
 /* x as text in the fewest of 15, 16 or 17 significant digits ("%.*g")
  * that read back as x (cap: 32 bytes hold any). */
 void lsp_shortest_g(double x, char *buf, size_t cap);
+
+/* s written to f as one POSIX shell single-quoted word ('it'\''s'), so a
+ * shell reads it back as s whatever it holds. */
+void lsp_shell_quote(FILE *f, const char *s);
 
 #endif
