@@ -32,6 +32,22 @@ expect_exit 0 "logits of 1e20 x noise" "$LSP" loss --logits "$SCR/zb.npy" --labe
 /usr/bin/python3 -c 'import json, sys; l = json.load(open(sys.argv[1]))["loss"]; r = float(open(sys.argv[2]).read()); sys.exit(not abs(l - r) <= 1e-12 * r)' "$SCR/out" "$SCR/zb.ref" &&
   ok "logits of 1e20 x noise: the double-precision loss" || bad "1e20 x noise: $(cat "$SCR/out") vs $(cat "$SCR/zb.ref")"
 
+# float64 logits are rounded to float32: a warning when the rounding moves
+# the differences within a row by more than 1e-5 (row 1 of w64: 1e8 + {0, 1,
+# 2} round to one float32, so its differences move by 2), none for logits
+# whose rounding stays below it; the loss itself is the float32 one
+/usr/bin/python3 - "$SCR" <<'PYEOF'
+import sys
+from npy_write import npy
+npy(sys.argv[1] + "/w64.npy", "<f8", "(2, 3)", "d", [3, 0, 0, 1e8, 1e8 + 1, 1e8 + 2])
+npy(sys.argv[1] + "/w64ok.npy", "<f8", "(2, 3)", "d", [10.5, 1, 2, 3, 0, -20])
+npy(sys.argv[1] + "/w64y.npy", "<i8", "(2,)", "q", [0, 1])
+PYEOF
+expect_exit 0 "float64 logits near 1e8" "$LSP" loss --logits "$SCR/w64.npy" --labels "$SCR/w64y.npy" --smoothing 0.1
+expect_err "row 1's values by up to 2," "float64 logits near 1e8"
+expect_exit 0 "float64 logits of moderate size" "$LSP" loss --logits "$SCR/w64ok.npy" --labels "$SCR/w64y.npy" --smoothing 0.1
+grep -q "rounded to float32" "$SCR/err" && bad "moderate float64 logits warned: $(cat "$SCR/err")" || ok "moderate float64 logits: no rounding warning"
+
 # bad usage: exit 2, nothing written
 expect_exit 2 "eps above 1" "$LSP" loss --logits "$C/logits.npy" --labels "$C/labels.npy" --smoothing 1.5 --grad-out "$SCR/no.npy"
 expect_err "--smoothing" "eps above 1"
