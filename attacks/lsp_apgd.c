@@ -174,8 +174,10 @@ static int evaluate(lsp_attack_ctx *c, apgd_ws *w, size_t na,
   if ((s = lsp_model_backward(c->src, c->ws_src, c->dz, LSP_BACK_INPUT, c->gb)))
     return s;
   c->flops += c->fwd_src * (double)na;
-  w->zeros += lsp_attack_count_zeros(c, c->gb, na);
-  w->evals += na * c->nread;
+  size_t rows = 0; /* the rows still correct: the others are dropped */
+  w->zeros += lsp_attack_count_zeros_correct(c, c->gb, na, w->bpred, c->y,
+                                             w->idx, &rows);
+  w->evals += rows * c->nread;
   return LSP_OK;
 }
 

@@ -90,7 +90,7 @@ typedef struct {
                              example, from the crafting model's clean
                              logits, lowest index on ties) or a class     */
   size_t steps;           /* BIM/PGD: 10                                   */
-  double step_size;       /* BIM/PGD: 0 = ε/4, else this α                 */
+  double step_size;       /* BIM/PGD: 0 = 2.5·ε/steps, else this α         */
   size_t restarts;        /* BIM/PGD, APGD (per target for APGD-T) and
                              Square: 1                                     */
   size_t apgd_steps;      /* APGD iterations: 100 (the standard version)   */
@@ -200,7 +200,7 @@ typedef struct {
   double p_init;          /* Square, AutoAttack                            */
   size_t shape[3];        /* Square, AutoAttack: C, H, W used              */
   int early_exit;         /* iterative: judged every iterate (see opts)    */
-  double step_size;       /* 0 = ε/4                                       */
+  double step_size;       /* 0 = 2.5·ε/steps                               */
   unsigned long seed;
   float lo, hi;
   size_t n, dim, k;

@@ -23,6 +23,19 @@ size_t lsp_attack_count_zeros(const lsp_attack_ctx *c, const float *g,
   return z;
 }
 
+size_t lsp_attack_count_zeros_correct(const lsp_attack_ctx *c, const float *g,
+                                      size_t nb, const int32_t *pred,
+                                      const int32_t *y, const size_t *idx,
+                                      size_t *rows) {
+  size_t z = 0;
+  for (size_t a = 0; a < nb; a++) {
+    if (pred && pred[a] != y[idx ? idx[a] : a]) continue;
+    z += lsp_attack_count_zeros(c, g + a * c->dim, 1);
+    ++*rows;
+  }
+  return z;
+}
+
 int lsp_attack_forward_src(lsp_attack_ctx *c, const float *xb, size_t nb,
                            const float **logits) {
   int st = lsp_model_forward(c->src, c->ws_src, xb, nb, logits, NULL);

@@ -76,6 +76,15 @@ int lsp_attack_forward_src(lsp_attack_ctx *c, const float *xb, size_t nb,
  * denominator is nb·c->nread. */
 size_t lsp_attack_count_zeros(const lsp_attack_ctx *c, const float *g,
                               size_t nb);
+/* The same over the rows a whose input the crafting model still classifies
+ * correctly, pred[a] == y[idx ? idx[a] : a] (every row when pred is NULL):
+ * a gradient at a misclassified input moves no outcome (and is exactly 0
+ * wherever a margin loss is flat, e.g. DLR once the label ranks third), so
+ * zero_grad_share leaves it out. Adds the rows counted to *rows. */
+size_t lsp_attack_count_zeros_correct(const lsp_attack_ctx *c, const float *g,
+                                      size_t nb, const int32_t *pred,
+                                      const int32_t *y, const size_t *idx,
+                                      size_t *rows);
 /* After lsp_attack_forward_src: the attack-loss gradient for labels
  * lab[0..nb-1] and the backward pass into ctx->gb (nb×dim). Adds
  * lsp_attack_count_zeros of it to *zeros (if not NULL). */

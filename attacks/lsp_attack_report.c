@@ -60,7 +60,7 @@ void lsp_attack_result_json(lsp_json *j, const lsp_attack_result *r,
     if (r->step_size > 0.0)
       lsp_json_num(j, r->step_size);
     else
-      lsp_json_str(j, "eps/4");
+      lsp_json_str(j, "2.5*eps/steps");
     lsp_json_key_int(j, "restarts", (long long)r->restarts);
     lsp_json_key_bool(j, "early_exit", r->early_exit);
     if (r->kind == LSP_ATTACK_PGD)

@@ -11,15 +11,18 @@
  * lsprobe's threads (lsp_attack_team.c); a batch is computed the same way
  * whichever thread takes it, so the results are the same bits for every
  * thread count. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "attacks/lsp_attack_int.h"
 #include "core/base/lsp_error.h"
 
-/* Pass 1 on the batch at row i0: the signs of the input gradient. */
+/* Pass 1 on the batch at row i0: the signs of the input gradient; the
+ * zero components of the rows zero_grad_share counts (white-box
+ * untargeted: the clean-correct ones) into *zeros, those rows into *rows. */
 static int grad_batch(lsp_attack_ctx *c, int8_t *sg, size_t i0,
-                      size_t *zeros) {
+                      size_t *zeros, size_t *rows) {
   size_t nb = c->n - i0 < c->batch ? c->n - i0 : c->batch;
   const float *xb = c->x + i0 * c->dim, *z = NULL;
   int st = lsp_attack_forward_src(c, xb, nb, &z);
@@ -30,8 +33,11 @@ static int grad_batch(lsp_attack_ctx *c, int8_t *sg, size_t i0,
       return st;
     lsp_attack_set_labels(c, z, i0, nb);
   }
-  if ((st = lsp_attack_backward_src(c, z, c->lab + i0, nb, zeros))) return st;
+  if ((st = lsp_attack_backward_src(c, z, c->lab + i0, nb, NULL))) return st;
   const float *g = c->gb;
+  const int judged = !c->transfer && c->o->target == LSP_TARGET_NONE;
+  *zeros += lsp_attack_count_zeros_correct(
+      c, g, nb, judged ? c->clean_pred + i0 : NULL, c->y + i0, NULL, rows);
   int8_t *s = sg + i0 * c->dim;
   for (size_t j = 0; j < nb * c->dim; j++)
     s[j] = (int8_t)((g[j] > 0.0f) - (g[j] < 0.0f));
@@ -64,7 +70,8 @@ typedef struct {
   int32_t *pred;
   float *conf, *keep;
   float ef;
-  size_t zeros[LSP_ATTACK_TEAM_MAX]; /* pass 1, per thread */
+  size_t zeros[LSP_ATTACK_TEAM_MAX]; /* pass 1, per thread: zero components */
+  size_t rows[LSP_ATTACK_TEAM_MAX];  /* and the gradient rows they count   */
 } fgsm_job;
 
 static size_t rows_of(const lsp_attack_ctx *c, size_t b) {
@@ -76,7 +83,7 @@ static int grad_fn(lsp_attack_ctx *c, int t, size_t b, void *arg,
                    size_t *passes) {
   fgsm_job *j = arg;
   *passes = rows_of(c, b);
-  return grad_batch(c, j->sg, b * c->batch, &j->zeros[t]);
+  return grad_batch(c, j->sg, b * c->batch, &j->zeros[t], &j->rows[t]);
 }
 
 static int eps_fn(lsp_attack_ctx *c, int t, size_t b, void *arg,
@@ -114,9 +121,11 @@ int lsp_fgsm_sweep(lsp_attack_ctx *c, const double *eps, size_t neps,
   if ((st = lsp_attack_team_run(team, nbatch, grad_fn, job, "gradient", 0.0,
                                  1)))
     goto done;
-  size_t zeros = 0;
-  for (int t = 0; t < lsp_attack_team_size(team); t++) zeros += job->zeros[t];
-  const double zshare = (double)zeros / ((double)n * (double)c->nread);
+  size_t zeros = 0, rows = 0;
+  for (int t = 0; t < lsp_attack_team_size(team); t++)
+    zeros += job->zeros[t], rows += job->rows[t];
+  const double zshare =
+      rows ? (double)zeros / ((double)rows * (double)c->nread) : NAN;
 
   /* pass 2: every ε from the stored signs */
   for (size_t e = 0; e < neps; e++) {

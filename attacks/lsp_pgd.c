@@ -5,7 +5,11 @@
  *   x⁰ = x (BIM) or clip_box(x + ε·u), u uniform in [−1, 1) (PGD)
  *   xˢ⁺¹ = clip_box(xˢ + dir·α·sign(∇ₓL(xˢ)))
  * where clip_box clips to [max(lo, x − ε), min(hi, x + ε)] (both bounds
- * computed in float32) and α = ε/4 unless given. The random start of
+ * computed in float32) and α = 2.5·ε/S unless given: the S steps span
+ * 2.5ε whatever S, enough to cross the ball (2ε wide) from any random
+ * start with room to spare; ε/4, the same bits, at the default S = 10.
+ * (A fixed ε/4 left fewer than 8 steps unable to cross it: PGD-5 then
+ * came out weaker than FGSM on ordinary models.) The random start of
  * example i in restart r comes from a GSL taus2 generator seeded from
  * (seed, r, i) alone, so every ε sees the same start directions, and the
  * numbers depend neither on the batch size nor on the thread count: the
@@ -88,7 +92,8 @@ static int pgd_batch(lsp_attack_ctx *c, int t, size_t b, void *arg,
   const size_t n = c->n, dim = c->dim, S = c->o->steps, r = e->r;
   const float lo = c->o->lo, hi = c->o->hi, ef = (float)eps;
   const float af =
-      (float)(c->o->step_size > 0.0 ? c->o->step_size : eps / 4.0) *
+      (float)(c->o->step_size > 0.0 ? c->o->step_size
+                                    : eps * (2.5 / (double)S)) *
       (float)c->dir;
   const int pgd = c->o->kind == LSP_ATTACK_PGD;
   const int early =
@@ -140,10 +145,18 @@ static int pgd_batch(lsp_attack_ctx *c, int t, size_t b, void *arg,
         break;
       }
     }
-    if ((st = lsp_attack_backward_src(c, z, w->blab, na, &w->zeros)))
+    /* zero_grad_share counts the rows still classified correctly (white-box
+     * untargeted; with early exit the others are dropped unstepped) */
+    const int judged = !c->transfer && c->o->target == LSP_TARGET_NONE;
+    if (judged && !early &&
+        (st = lsp_attack_score(z, na, c->k, w->bpred, w->bconf)))
       return st;
-    w->evals += na * c->nread;
+    if ((st = lsp_attack_backward_src(c, z, w->blab, na, NULL))) return st;
     const float *g = c->gb;
+    size_t rows = 0;
+    w->zeros += lsp_attack_count_zeros_correct(
+        c, g, na, judged ? w->bpred : NULL, c->y, w->idx, &rows);
+    w->evals += rows * c->nread;
     for (size_t a = 0; a < na; a++) {
       if (fooled && w->bpred[a] != c->y[w->idx[a]]) continue;
       float *xr = xb + a * dim;

@@ -22,7 +22,7 @@
  * steadier measure of the work done.
  *
  * FGSM: the input gradient once, then one forward per ε > 0. PGD: `steps`
- * steps of ε/4 from a random start, one restart, per ε > 0; by default an
+ * steps of 2.5ε/steps from a random start, one restart, per ε > 0; by default an
  * example leaves the batch at its first misclassified iterate (early exit),
  * --full-steps 1 runs every step on every example as the PyTorch peer does.
  * Prints one JSON line: median_s and cpu_s over R runs (after one warm-up),

@@ -112,7 +112,7 @@ def load_attack_data(args):
 def bench_attack(args):
     """FGSM: the input gradient of the summed CE once, then one no-grad
     forward per eps > 0 (eps = 0 reuses the clean logits, as lsprobe does).
-    PGD: random start, `steps` steps of eps/4 with projection, per eps > 0.
+    PGD: random start, `steps` steps of 2.5*eps/steps with projection, per eps > 0.
     Batches of --batch rows (default 1000, torch's fastest here)."""
     import numpy as np
     import torch
@@ -159,7 +159,7 @@ def bench_attack(args):
                 if eps == 0:
                     correct[e] += int((clean == yb).sum())
                     continue
-                alpha = eps / 4
+                alpha = 2.5 * eps / args.steps
                 lo, hi = (xb - eps).clamp(0.0, 1.0), (xb + eps).clamp(0.0, 1.0)
                 xa = torch.min(torch.max(xb + eps * (2 * torch.rand_like(xb) - 1), lo), hi)
                 for _ in range(args.steps):

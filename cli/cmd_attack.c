@@ -52,7 +52,7 @@ int cmd_attack(int argc, char **argv) {
        0},
       {"steps", "S", "bim/pgd: steps (default 10); apgd: iterations (100)", 1,
        0, 0},
-      {"step-size", "A", "bim/pgd: step size (default eps/4)", 1, 0, 0},
+      {"step-size", "A", "bim/pgd: step size (default 2.5*eps/steps: the steps span 2.5 eps; eps/4 at 10 steps)", 1, 0, 0},
       {"restarts", "R",
        "bim/pgd/apgd/square: restarts; robust = survives all (default 1)", 1, 0,
        0},

@@ -63,7 +63,7 @@ void cmd_attack_print(const lsp_attack_result *r, const char *model,
     if (r->step_size > 0)
       printf(", %zu steps of %g", r->steps, r->step_size);
     else
-      printf(", %zu steps of eps/4", r->steps);
+      printf(", %zu steps of 2.5*eps/%zu", r->steps, r->steps);
     printf(", %zu restart%s", r->restarts, r->restarts == 1 ? "" : "s");
     printf(r->early_exit ? ", every iterate judged" : ", last iterate judged");
     if (r->kind == LSP_ATTACK_PGD) printf(", seed %lu", r->seed);

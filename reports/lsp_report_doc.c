@@ -327,11 +327,11 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
            "Data: %s (%s): %zu training, %zu validation and %zu test examples, %zu features, %d "
            "classes. Models: %s, trained %zu epoch%s with SGD (lr %g, "
            "momentum %g, batch %zu) on the label-smoothed cross-entropy, ε ∈ {%s} (%s "
-           "convention), seeds {%s}. Attacks: FGSM and PGD-%zu (step ε/4, %zu restart%s, random "
-           "start) on the first %zu test examples, ε (%s)%s. Intervals: %s.",
+           "convention), seeds {%s}. Attacks: FGSM and PGD-%zu (step 2.5ε/%zu, %zu restart%s, "
+           "random start) on the first %zu test examples, ε (%s)%s. Intervals: %s.",
            s->data.name, s->data.source, s->data.train.n, s->data.val.n, s->data.test.n,
            s->data.train.dim, s->data.train.k, net, o->epochs, o->epochs == 1 ? "" : "s", o->lr, o->momentum, o->batch, smo, lsp_ls_convention_name(o->convention),
-           seeds, o->pgd_steps, o->pgd_restarts, o->pgd_restarts > 1 ? "s" : "", s->n_attack,
+           seeds, o->pgd_steps, o->pgd_steps, o->pgd_restarts, o->pgd_restarts > 1 ? "s" : "", s->n_attack,
            units,
            aa_sentence(s, aas, sizeof aas),
            o->n_seeds > 1 ? "per model, 95% bootstrap over the test examples (calibration "
@@ -439,14 +439,14 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
   snprintf(buf, sizeof buf,
            "Accuracy over all attacked examples (not only the clean-correct ones). FGSM takes "
            "one step of size ε along the sign of the input gradient of the cross-entropy; PGD-%zu "
-           "takes %zu steps of ε/4 from a random start, projected onto the ε-ball; the transfer "
+           "takes %zu steps of 2.5ε/%zu from a random start, projected onto the ε-ball; the transfer "
            "attack runs PGD on the unsmoothed model and scores its adversarial inputs on the "
            "smoothed one. AutoAttack (Croce & Hein 2020), the strongest standard evaluation, "
            "runs APGD on the cross-entropy, then APGD on the targeted DLR loss towards each of "
            "the next most likely classes, then the gradient-free Square attack, each on the "
            "examples the previous stages left correct; an example is robust only if it "
            "survives all three. ",
-           o->pgd_steps, o->pgd_steps);
+           o->pgd_steps, o->pgd_steps, o->pgd_steps);
   if (s->n_aa)
     snprintf(buf + strlen(buf), sizeof buf - strlen(buf),
              "It runs on the first %zu attacked examples of the models with %s%s, and the "

@@ -10,6 +10,16 @@ grep -q '^clean accuracy 0\.5312' "$SCR/out" && ok "clean accuracy 0.5312" || ba
 grep -Eq '^ +0\.1000 +0\.2812 ' "$SCR/out" && ok "eps 0.1 accuracy 0.2812" || bad "fgsm: $(cat "$SCR/out")"
 "$TOOLS/npycmp" "$SCR/adv.npy" "$T/fgsm_eps0.1_x.npy" 0 0 && ok "adversarial inputs equal PyTorch's bitwise" || bad "adversarial inputs differ from PyTorch's"
 
+# BIM/PGD's default step is 2.5·ε/S: the same inputs, bit for bit, as the
+# step given explicitly (ε = 0.1: 0.05 for 5 steps, 0.025 = ε/4 for 10)
+for sc in "5 0.05" "10 0.025"; do
+  set -- $sc
+  expect_exit 0 "bim, $1 steps, default step" "$LSP" attack "${IN[@]}" --attack bim --eps 0.1 --steps $1 --adv-out "$SCR/bd.npy"
+  grep -q "^attack bim, loss ce, $1 steps of 2.5\*eps/$1, " "$SCR/out" && ok "$1 steps: the header names the step 2.5*eps/$1" || bad "header: $(head -1 "$SCR/out")"
+  expect_exit 0 "bim, $1 steps of $2" "$LSP" attack "${IN[@]}" --attack bim --eps 0.1 --steps $1 --step-size $2 --adv-out "$SCR/bs.npy"
+  cmp -s "$SCR/bd.npy" "$SCR/bs.npy" && ok "$1 steps: default step = --step-size $2, bit for bit" || bad "$1 steps: default step differs from $2"
+done
+
 # uint8 inputs are 8-bit pixels: divided by 255, as a data folder's are —
 # the same attack, bit for bit, as on the float32 pixels/255
 /usr/bin/python3 - "$SCR" <<'PY'
@@ -233,8 +243,9 @@ PY
 # a network whose stride-2 3x3 convolution without padding never reads row
 # and column 27 of a 28x28 image: those 55 = 784 - 27*27 gradient components
 # are zero by construction and stay out of zero_grad_share, which must equal
-# PyTorch's float64 count of exactly-zero components among the read pixels;
-# with padding 1 every pixel is read and the share is over all 784
+# PyTorch's float64 count of exactly-zero components among the read pixels
+# of the clean-correct rows; with padding 1 every pixel is read and the
+# share is over all 784
 if /usr/bin/python3 -c 'import torch, onnx' 2>/dev/null; then
   for pad in 0 1; do
     /usr/bin/python3 - "$SCR" "$pad" <<'PY' || bad "PyTorch model with padding $pad"
@@ -252,16 +263,18 @@ torch.onnx.export(m, torch.from_numpy(x[:1]), f"{scr}/s{pad}.onnx", input_names=
                   output_names=["logits"], dynamic_axes={"x": {0: "n"}, "logits": {0: "n"}})
 m = m.double()
 xt = torch.from_numpy(x.astype(np.float64)).requires_grad_(True)
-torch.nn.functional.cross_entropy(m(xt), torch.from_numpy(y), reduction="sum").backward()
+z = m(xt)
+torch.nn.functional.cross_entropy(z, torch.from_numpy(y), reduction="sum").backward()
 g = xt.grad.numpy()[:, 0]
 read = np.zeros((28, 28), bool)
 for r in range(0, 28 - 3 + 2 * pad + 1, 2):  # window rows r-pad .. r-pad+2 inside the image
     for c in range(0, 28 - 3 + 2 * pad + 1, 2):
         read[max(r - pad, 0):min(r - pad + 3, 28), max(c - pad, 0):min(c - pad + 3, 28)] = True
-zeros = int((g[:, read] == 0).sum())
-assert 0 < zeros < 64 * read.sum(), zeros
+ok = z.detach().numpy().argmax(1) == y  # the share counts the clean-correct rows only
+zeros = int((g[ok][:, read] == 0).sum())
+assert 0 < ok.sum() < 64 and 0 < zeros < ok.sum() * read.sum(), (ok.sum(), zeros)
 with open(f"{scr}/s{pad}.want", "w") as f:
-    f.write(f"{784 - read.sum()} {zeros} {64 * read.sum()}\n")
+    f.write(f"{784 - read.sum()} {zeros} {ok.sum() * read.sum()}\n")
 PY
     expect_exit 0 "fgsm on the stride-2 convolution, padding $pad" "$LSP" attack --model "$SCR/s$pad.onnx" --x "$SCR/sx.npy" --labels "$SCR/sy.npy" --eps 0,0.1 --json
     /usr/bin/python3 - "$SCR/out" "$SCR/s$pad.want" "$pad" <<'PY' && ok "padding $pad: unread inputs and zero_grad_share as PyTorch's float64 count" || bad "padding $pad: $(head -c 500 "$SCR/out"); want $(cat "$SCR/s$pad.want")"

@@ -4,7 +4,8 @@
  * non-increasing in ε, inputs stay in the ε-ball and the bounds, restarts
  * and early exit never weaken the attack, targeted attacks beat chance,
  * same seed = same result, transfer from an identical copy equals the
- * white-box attack, and FGSM's, BIM's and PGD's batches shared among
+ * white-box attack, zero_grad_share counts only inputs still classified
+ * correctly, and FGSM's, BIM's and PGD's batches shared among
  * threads give the same bits as one thread. */
 #include <math.h>
 #include <stdlib.h>
@@ -345,6 +346,58 @@ static void threads_case(trained *t, lsp_model *other, lsp_attack_kind kind,
   }
 }
 
+/* zero_grad_share counts only gradients at inputs still classified
+ * correctly. Every tenth row is relabelled with the class the model ranks
+ * third, where the DLR loss is flat (its numerator equals its denominator)
+ * and the input gradient exactly 0: those rows are misclassified from the
+ * start, so FGSM and BIM on all rows must give the share they give on the
+ * clean-correct rows alone, and a trained MLP's DLR gradients at correct
+ * inputs have no zero components. (Counting every row gave at least 60/600
+ * zero rows: a share above 0.09.) */
+static void test_trained_zero_grad_correct_only(void **state) {
+  trained *t = *state;
+  static float z[SN * SK], xs[SN * SD];
+  static int32_t y[SN], ys[SN];
+  assert_int_equal(lsp_model_predict(t->m, t->x, SN, 0, z, NULL), 0);
+  size_t ns = 0, relabelled = 0;
+  for (size_t i = 0; i < SN; i++) {
+    const float *r = z + i * SK;
+    int rank[SK] = {0, 1, 2, 3};
+    for (int a = 0; a < SK; a++) /* classes by decreasing logit */
+      for (int b = a + 1; b < SK; b++)
+        if (r[rank[b]] > r[rank[a]]) {
+          int tmp = rank[a];
+          rank[a] = rank[b], rank[b] = tmp;
+        }
+    y[i] = i % 10 == 0 ? rank[2] : t->y[i];
+    relabelled += i % 10 == 0;
+    if (rank[0] == y[i]) {
+      memcpy(xs + ns * SD, t->x + i * SD, SD * sizeof *xs);
+      ys[ns++] = y[i];
+    }
+  }
+  assert_true(relabelled == 60 && ns <= SN - 60 && ns > SN / 2);
+  const lsp_attack_kind kinds[2] = {LSP_ATTACK_FGSM, LSP_ATTACK_BIM};
+  for (int k = 0; k < 2; k++) {
+    lsp_attack_opts o;
+    lsp_attack_opts_default(&o);
+    o.kind = kinds[k];
+    o.loss = LSP_ALOSS_DLR;
+    lsp_attack_result all, ok;
+    assert_int_equal(lsp_attack_run(t->m, NULL, t->x, y, SN, SD, k_eps, 5, &o, &all), 0);
+    assert_int_equal(lsp_attack_run(t->m, NULL, xs, ys, ns, SD, k_eps, 5, &o, &ok), 0);
+    for (size_t e = 1; e < 5; e++) {
+      print_message("%s eps %g zero_grad_share all %.6f correct %.6f\n",
+                    k ? "bim" : "fgsm", k_eps[e], all.points[e].zero_grad_share,
+                    ok.points[e].zero_grad_share);
+      assert_true(all.points[e].zero_grad_share == ok.points[e].zero_grad_share);
+      assert_true(all.points[e].zero_grad_share < 0.01);
+    }
+    lsp_attack_result_free(&all);
+    lsp_attack_result_free(&ok);
+  }
+}
+
 static void test_trained_threads(void **state) {
   trained *t = *state;
   size_t hidden[1] = {32};
@@ -373,6 +426,7 @@ int main(void) {
       cmocka_unit_test(test_trained_targeted),
       cmocka_unit_test(test_trained_transfer_identity),
       cmocka_unit_test(test_trained_threads),
+      cmocka_unit_test(test_trained_zero_grad_correct_only),
   };
   return cmocka_run_group_tests_name("attacks_trained", props, train_setup,
                                      train_teardown);

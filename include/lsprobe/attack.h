@@ -21,7 +21,7 @@
  *   smoothing, convention   for loss "smoothed"
  *   lo, hi     the data bounds (0, 1)
  *   batch      rows per batch (256)
- * PGD also: steps (10), step_size (0: ε/4), restarts (1), seed (1),
+ * PGD also: steps (10), step_size (0: 2.5·ε/steps), restarts (1), seed (1),
  * full_steps (0: an example counts as fooled at the first iterate the model
  * gets wrong; 1: always every step, the last iterate judged).
  * Errors: LSP_EINVAL for bad options or ε (each finite and >= 0), LSP_EDATA

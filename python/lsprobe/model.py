@@ -219,7 +219,7 @@ def fgsm(model, x, labels, eps, *, loss="ce", smoothing=None, convention=None, l
 def pgd(model, x, labels, eps, *, steps=10, step_size=None, restarts=1, seed=1,
         full_steps=False, loss="ce", smoothing=None, convention=None, lo=0.0, hi=1.0,
         batch=256):
-    """PGD: ``steps`` steps of ``step_size`` (default eps/4) from a uniform
+    """PGD: ``steps`` steps of ``step_size`` (default 2.5*eps/steps) from a uniform
     random start in the eps-ball, projected on the ball and [lo, hi], best of
     ``restarts``; an example counts as robust only if it survives every
     restart (and every smaller eps of the list). Returns ``(x_adv, info)``
