@@ -363,7 +363,9 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
              "h_examples²) (the Student-t half-width of the per-seed differences; half the "
              "width of the mean difference's interval over shared test-example resamples), whether every seed's difference has Δ's "
              "sign, and the verdict of the claim's direction (supported / contradicted "
-             "only when the interval excludes 0 and the seeds agree).%s",
+             "only when the interval excludes 0 and the seeds agree). auc_transfer has no "
+             "verdict: %s.%s",
+             lsp_findings_no_verdict(LSP_CELL_AUC_TRANSFER),
              unfitted ? " No ece_t row where a model of the comparison has no fitted "
                         "temperature: it has no ECE after T."
                       : "");

@@ -2,7 +2,8 @@
  * (all of DESIGN §9.2 but the NLL, the temperature and the logit gap)
  * against ε (mean over seeds, the seeds' min–max band, each seed),
  * and the table of every smoothed ε against ε = 0 with its interval
- * (seeds and shared example resamples) and verdict (DESIGN §9). From the cell results and the study
+ * (seeds and shared example resamples) and verdict (DESIGN §9; none for
+ * auc_transfer, lsp_findings_no_verdict). From the cell results and the study
  * only. */
 #include <math.h>
 #include <stdio.h>
@@ -131,8 +132,11 @@ lsp_table *lsp_report_study_table(const lsp_findings *f) {
       int dir = lsp_findings_direction(m);
       char v[64], eps_text[32]; /* ε as given: "0.05", not "0.05000" */
       lsp_table_roundtrip(c->eps, eps_text);
-      snprintf(v, sizeof v, "%s%s", dir ? lsp_finding_word(lsp_study_verdict(c, dir)) : "–",
-               c->few_seeds ? " (too few seeds)" : "");
+      if (lsp_findings_no_verdict(m)) /* the note says why */
+        snprintf(v, sizeof v, "– (not a smoothing effect)");
+      else
+        snprintf(v, sizeof v, "%s%s", dir ? lsp_finding_word(lsp_study_verdict(c, dir)) : "–",
+                 c->few_seeds ? " (too few seeds)" : "");
       if (lsp_table_row(t) || lsp_table_text(t, 0, lsp_cell_stat_name(m)) ||
           lsp_table_text(t, 1, eps_text) || lsp_table_int(t, 2, (long long)c->seeds) ||
           lsp_table_num(t, 3, c->mean_eps) || lsp_table_num(t, 4, c->mean_base) ||

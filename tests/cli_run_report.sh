@@ -192,7 +192,7 @@ bash -n -c "$cmd" 2>/dev/null && ok "the Reproduce command parses in bash" || ba
 # study table's Δ carries its sign as the findings' does
 S="$SCR/seeds"
 expect_exit 0 "run --seeds 2,1" "$LSP" run --quick --data synthetic --threads 1 --quiet --seeds 2,1 --out "$S"
-$PY - "$S" <<'PY' && ok "D: per-seed values labelled; Δ signed in the study table; the interval described" || bad "D: seeds / signs"
+$PY - "$S" <<'PY' && ok "D: per-seed values labelled; Δ signed in the study table; the interval described; no transfer verdict" || bad "D: seeds / signs / transfer verdict"
 import json, re, sys
 out = sys.argv[1]
 r = json.load(open(out + "/results.json"))
@@ -207,6 +207,21 @@ d = "%+.4f" % c["diff"]
 if not rows or " | %s [" % d not in rows[0]: fails.append("study table Δ: %s" % rows[:1])
 # the findings' interval described as the study computes it (DESIGN §9.4)
 if md.count("h\\_seeds") < 2 or "two-level" in md: fails.append("report.md describes another interval")
+# the transfer AUC's Δ against ε = 0 is no smoothing effect (at ε = 0 the
+# transfer attack is white-box PGD): kept with its interval, no verdict,
+# the note says why, and no finding quotes it
+tr = [c for c in r["study"]["comparisons"] if c["summary"] == "auc_transfer"]
+if not tr or any(c["diff"] is None or c["ci"][0] is None or "verdict" not in c or c["verdict"] is not None
+                 for c in tr):
+    fails.append("study.comparisons auc_transfer: %s" % [(c["diff"], c.get("verdict", "absent")) for c in tr])
+rows = [l for l in md.split("\n") if l.startswith("| auc\\_transfer | 0.1 |")]
+if len(rows) != 1 or not rows[0].endswith("| – (not a smoothing effect) |"):
+    fails.append("study table auc_transfer row: %s" % rows)
+if "auc\\_transfer has no verdict: not a smoothing effect: at ε = 0 the transfer attack is the model's own white-box PGD" not in md:
+    fails.append("study table note lacks why auc_transfer has no verdict")
+rob = [f for f in r["findings"] if f["topic"] == "pgd"][0]["evidence"]
+if "Transfer (PGD crafted" in rob or re.search(r"[Tt]ransfer[^.;]*Δ = ", rob):
+    fails.append("the robustness finding quotes the transfer Δ")
 if fails: print("\n".join("  " + f for f in fails))
 sys.exit(bool(fails))
 PY
