@@ -88,6 +88,28 @@ check(m0["optimal_gap"] == "", "models.csv optimal_gap at ε = 0: " + m0["optima
 check(r["models"][0]["logit_gap"]["optimal_gap"] is None, "results.json optimal_gap not null")
 # one thread, in the singular
 check(re.search(r", 1 thread; started", md), "thread count wording")
+# attacks.csv: n, the examples a row's accuracy is over, appended after the
+# earlier columns; AutoAttack's subset is smaller than FGSM's and PGD's
+hdr = next(csv.reader(open(out + "/attacks.csv")))
+check(hdr == ["model", "attack", "eps", "accuracy", "success_rate", "mean_confidence",
+              "zero_grad_share", "n"], "attacks.csv header %s" % hdr)
+key = {"fgsm": "fgsm", "pgd": "pgd", "transfer_pgd": "transfer", "autoattack": "autoattack"}
+ns = {}
+for row in csv.DictReader(open(out + "/attacks.csv")):
+    m = [m for m in r["models"] if m["tag"] == row["model"]][0]
+    n = int(row["n"]) if row.get("n") else None
+    check(n == m["attacks"][key[row["attack"]]]["n"], "attacks.csv n of " + row["attack"])
+    ns.setdefault(row["attack"], set()).add(n)
+cfg = r["config"]
+check(ns.get("fgsm") == ns.get("pgd") == ns.get("transfer_pgd") == {cfg["n_attack"]},
+      "attacks.csv n of FGSM/PGD/transfer: %s" % ns)
+check(ns.get("autoattack") == {cfg["n_autoattack"]} and cfg["n_autoattack"] < cfg["n_attack"],
+      "attacks.csv n of AutoAttack: %s (config %s)" % (ns.get("autoattack"), cfg["n_autoattack"]))
+# the attack table's caption: FGSM per ε, the iterative attacks' envelope
+cap = ("Accuracy under attack of every model and attack at each attack ε, on the first %d test "
+       "examples (AutoAttack: the first %d of them): for FGSM the accuracy at that ε alone; for "
+       "PGD, transfer and AutoAttack the envelope over ε" % (cfg["n_attack"], cfg["n_autoattack"]))
+check(cap in md and "(the envelope over ε) of every model" not in md, "attack table caption")
 if fails:
     print("\n".join("  " + f for f in fails))
 sys.exit(bool(fails))
