@@ -38,7 +38,16 @@ static int draw_trends(const lsp_report_plotter *p, const char *path, lsp_plot_f
   lsp_plot_series ser[NPANEL][9];
   lsp_plot_panel pn[NPANEL];
   size_t np = 0;
-  for (size_t e = 0; e < ne; e++) x[e] = st->eps[e];
+  /* one x range for every panel, the grid's padded as an automatic one:
+   * a summary measured at one ε only (AutoAttack on the judged ε alone,
+   * with no ε = 0 in the grid) would otherwise have an empty x range */
+  double xlo = INFINITY, xhi = -INFINITY;
+  for (size_t e = 0; e < ne; e++) {
+    x[e] = st->eps[e];
+    xlo = fmin(xlo, x[e]);
+    xhi = fmax(xhi, x[e]);
+  }
+  const double xpad = 0.03 * (xhi - xlo); /* > 0: two distinct ε at least */
   for (size_t q = 0; q < NPANEL; q++) {
     int m = k_panels[q];
     size_t have = 0;
@@ -91,14 +100,15 @@ static int draw_trends(const lsp_report_plotter *p, const char *path, lsp_plot_f
       ymin = lo_y - pad;
       ymax = hi_y + pad;
     }
-    lsp_plot_panel pp = {k_titles[q], "label smoothing ε", lsp_cell_stat_name(m), 0, 0, NAN, NAN,
-                         ymin, ymax, q == 0 ? "bottom left" : "off", ser[np], k};
+    lsp_plot_panel pp = {k_titles[q], "label smoothing ε", lsp_cell_stat_name(m), 0, 0, xlo - xpad,
+                         xhi + xpad, ymin, ymax, "off", ser[np], k};
     pn[np++] = pp;
   }
   if (np == 0) return LSP_OK;
   lsp_plot_opts po = {0};
   po.format = fmt;
   po.columns = 4;
+  po.legend_below = 1; /* every panel has the same lines: one legend, below */
   po.title = "The claims' summaries against ε (mean over seeds; band: the seeds' min–max)";
   return lsp_plot_lines(path, &po, pn, np);
 }

@@ -110,6 +110,30 @@ cap = ("Accuracy under attack of every model and attack at each attack ε, on th
        "examples (AutoAttack: the first %d of them): for FGSM the accuracy at that ε alone; for "
        "PGD, transfer and AutoAttack the envelope over ε" % (cfg["n_attack"], cfg["n_autoattack"]))
 check(cap in md and "(the envelope over ε) of every model" not in md, "attack table caption")
+# the multi-line figures: their one legend lies below every panel's x
+# label (it covers no data), each entry once
+def texts(svg):
+    return [(float(y), t) for y, t in re.findall(
+        r'translate\([-0-9.]+,([-0-9.]+)\)[^>]*>\s*<text>([^<]*)</text>', open(svg).read())]
+labels = ["ε = %s (%s)" % (format(m["eps"], "g"), m["convention"]) for m in r["models"]]  # one seed
+for fig, xlabel, entries in (
+        ("study_trends", "label smoothing ε", ["mean over seeds (band: min–max)"]),
+        ("metrics_vs_smoothing", "label smoothing ε (uniform)", ["as trained", "after temperature scaling"]),
+        ("training", "epoch", labels)):
+    tx = texts(out + "/plots/" + fig + ".svg")
+    low = max([y for y, t in tx if t == xlabel] or [float("inf")])
+    for e in entries:
+        ys = [y for y, t in tx if t == e]
+        check(len(ys) == 1 and ys[0] > low, "%s: legend entry %r at %s, x labels down to %s" % (fig, e, ys, low))
+# the metrics figure's title names the panels with intervals, and only
+# those have them
+title = ("Metrics against the smoothing ε (error bars: 95% bootstrap intervals of accuracy, ECE "
+         "and NLL; R² and NC1 without)")
+check("<text>%s</text>" % title in open(out + "/plots/metrics_vs_smoothing.svg").read(), "metrics title")
+for p, want in ((0, True), (1, True), (2, True), (3, False), (4, False)):
+    has = any(lo == lo for name in re.findall(r"\$(p%ds\d+) << EOD" % p, gp)
+              for x, y, lo, hi in block(name))
+    check(has == want, "metrics panel %d intervals: %s" % (p, has))
 if fails:
     print("\n".join("  " + f for f in fails))
 sys.exit(bool(fails))
@@ -247,4 +271,13 @@ if "Transfer (PGD crafted" in rob or re.search(r"[Tt]ransfer[^.;]*Δ = ", rob):
 if fails: print("\n".join("  " + f for f in fails))
 sys.exit(bool(fails))
 PY
+
+# E: no ε = 0 in the grid: AutoAttack runs on the judged ε alone, one x
+# value in its panel; the trends figure is drawn all the same, no warning
+E="$SCR/noz"
+expect_exit 0 "run --smoothing 0.1,0.2" "$LSP" run --quick --data synthetic --threads 1 --quiet \
+  --smoothing 0.1,0.2 --out "$E"
+[ -s "$E/plots/study_trends.svg" ] && ! grep -qi 'warning\|gnuplot' "$SCR/err" \
+  && ok "E: study_trends drawn without ε = 0, no gnuplot warning" \
+  || bad "E: study_trends: $(ls "$E/plots" 2>&1 | tr '\n' ' '); $(head -3 "$SCR/err")"
 finish
