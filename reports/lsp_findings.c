@@ -14,7 +14,6 @@ int lsp_findings_direction(int m) {
     case LSP_CELL_R2:
     case LSP_CELL_AUC_FGSM:
     case LSP_CELL_AUC_PGD:
-    case LSP_CELL_AUC_TRANSFER:
     case LSP_CELL_AUC_AA:
       return 1;
     case LSP_CELL_ECE:
@@ -24,6 +23,14 @@ int lsp_findings_direction(int m) {
     default:
       return 0;
   }
+}
+
+const char *lsp_findings_no_verdict(int m) {
+  return m == LSP_CELL_AUC_TRANSFER
+             ? "not a smoothing effect: at ε = 0 the transfer attack is the model's own "
+               "white-box PGD, so the Δ also compares a black-box attack with a white-box one "
+               "(any second unsmoothed model attacked from the first would show a gain)"
+             : NULL;
 }
 
 void lsp_findings_release(lsp_findings *f) {
@@ -205,10 +212,11 @@ static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
   const int strong = aa ? LSP_CELL_AUC_AA : LSP_CELL_AUC_PGD;
   const lsp_study_cmp *c = &st->cmp[J][strong], *cf = &st->cmp[J][LSP_CELL_AUC_FGSM];
   size_t i = add(f, "pgd",
-                 aa ? "The FGSM gain does not survive stronger attacks (AutoAttack; PGD and "
-                      "transfer from the unsmoothed model for comparison)"
-                    : "The FGSM gain does not survive stronger attacks (PGD, transfer from the "
-                      "unsmoothed model)");
+                 aa ? "The FGSM gain does not survive stronger attacks (AutoAttack; PGD for "
+                      "comparison, transfer from the unsmoothed model as a check for masked "
+                      "gradients)"
+                    : "The FGSM gain does not survive stronger attacks (PGD; transfer from the "
+                      "unsmoothed model as a check for masked gradients)");
   const double M = LSP_STUDY_EQ_MARGIN;
   const char *how;
   f->items[i].verdict = lsp_findings_no_gain(c, cf, st->B, fgsm_verdict, &how);
@@ -251,9 +259,9 @@ static void survive(lsp_findings *f, const lsp_run_state *s, int fgsm_verdict) {
   APPEND(i, "Half the FGSM gain minus the %s gain, ½Δ_FGSM − Δ = %+.4f%s (per-seed signs: %s). ",
          aa ? "AutoAttack" : "PGD", lost.diff, lci, lsp_study_agreement(&lost));
   if (aa) quote(f, i, &st->cmp[J][LSP_CELL_AUC_PGD], "For comparison, PGD AUC");
-  quote(f, i, &st->cmp[J][LSP_CELL_AUC_TRANSFER], "Transfer (PGD crafted on the ε = 0 model) AUC");
   /* gradient masking at every ε: transfer stronger than white-box PGD,
-   * and the checklist's flags */
+   * and the checklist's flags. The transfer AUC's Δ against ε = 0 is not
+   * quoted: it is no smoothing effect (lsp_findings_no_verdict). */
   APPEND(i, "Gradient masking by ε (transfer AUC vs white-box PGD AUC, mean over seeds; "
             "checklist flags summed over seeds; each flagged comparison of two attacks with b, "
             "the attack examples the suspected attack breaks and the other leaves correct, c, "

@@ -33,6 +33,12 @@ void lsp_findings_release(lsp_findings *f);
  * direction, as lsp_findings uses it (the json's per-ε verdicts). */
 int lsp_findings_direction(int summary); /* +1, -1, 0: not a claim's summary */
 
+/* Why a summary's comparison with ε = 0 is no effect of smoothing, so that
+ * it carries no verdict (null in results.json, said in the study table);
+ * NULL for a summary whose Δ is one. auc_transfer: at ε = 0 the transfer
+ * attack is the model's own white-box PGD (DESIGN §9.2). */
+const char *lsp_findings_no_verdict(int summary);
+
 /* The verdict of "the FGSM gain does not survive stronger attacks" at one
  * ε (DESIGN §9.3): strong is the stronger attack's AUC comparison, fgsm the
  * FGSM one (the same ε and seeds), B the example resamples, fgsm_verdict

@@ -41,6 +41,10 @@ typedef struct {
   double panel_width;  /* inches per panel; 0 = the plot kind's default   */
   double panel_height; /* inches per panel; 0 = the plot kind's default   */
   int columns;         /* panels per row; 0 = all in one row (at most 4)  */
+  int legend_below;    /* lines only: 1 = one legend for the whole figure,
+                          in a band below the panels, where it covers no
+                          data (the panels' own keys are off); 0 = each
+                          panel's key where the panel puts it          */
 } lsp_plot_opts;
 
 /* ---- the driver --------------------------------------------------------- */
@@ -85,7 +89,8 @@ enum {
 };
 
 /* One named line. x, y have n entries; lo/hi (both or neither) are the
- * interval bounds per point. Non-finite y values are gaps. */
+ * interval bounds per point. Non-finite y values are gaps, and take no
+ * part in the automatic x range. */
 typedef struct {
   const char *name; /* legend entry (name ε and convention); NULL = none */
   const double *x;
@@ -113,7 +118,10 @@ typedef struct {
 } lsp_plot_panel;
 
 /* A figure of one or more panels of lines (multiplot when npanels > 1).
- * Default panel size 4.2 × 3.2 in. Per panel: interval bands are drawn
+ * Default panel size 4.2 × 3.2 in. With opt->legend_below the legend lists
+ * every distinct named series of the panels once (a name drawn in two
+ * styles: once per style), in the order first met, in as many columns as
+ * fit the width, and the figure grows by its band. Per panel: interval bands are drawn
  * under the lines; long series (training curves) get a marker every n/12
  * points; an automatic x range is padded 3% so end points stay off the
  * axes. Errors: LSP_EINVAL (no panels, a series with n == 0, NULL x/y,

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/base/lsp_error.h"
@@ -70,10 +71,16 @@ static int extent(const lsp_plot_panel *p, int yaxis, int log, double *lo,
     const lsp_plot_series *sr = &p->series[j];
     const double *v[3] = {yaxis ? sr->y : sr->x, yaxis ? sr->lo : NULL,
                           yaxis ? sr->hi : NULL};
+    /* a row whose drawn values are all missing is skipped by gnuplot,
+     * x included: it sets no x range (the band draws from lo and hi) */
+    const int band = sr->lo && sr->ci == LSP_PLOT_CI_BAND;
     for (int q = 0; q < 3; q++)
       for (size_t k = 0; v[q] && k < sr->n; k++) {
         double a = v[q][k];
         if (!isfinite(a) || (log && !(a > 0))) continue;
+        if (!yaxis && !isfinite(sr->y[k]) &&
+            !(band && isfinite(sr->lo[k]) && isfinite(sr->hi[k])))
+          continue;
         if (a < *lo) *lo = a;
         if (a > *hi) *hi = a;
       }
@@ -121,6 +128,78 @@ static void xtics(FILE *f, const lsp_plot_panel *p) {
     fputs("set xtics autofreq\n", f);
 }
 
+/* The figure's legend (lsp_plot_opts.legend_below): every distinct named
+ * series once, in a band below the panels sized from the entries. The
+ * widths are over-estimates (a character at most 0.09 in wide in every
+ * format's font), so gnuplot's own layout fits in the rows counted. */
+#define LEGEND_CHAR_IN 0.09
+#define LEGEND_ROW_IN 0.22
+#define LEGEND_PAD_IN 0.3
+
+typedef struct {
+  const lsp_plot_series *s;
+  int color; /* palette index as drawn */
+} legend_entry;
+
+static int series_color(const lsp_plot_series *sr, size_t j) {
+  return (sr->color >= 0 ? sr->color : (int)j) % 8;
+}
+
+static size_t utf8_chars(const char *s) {
+  size_t n = 0;
+  for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+  return n;
+}
+
+/* The distinct entries (name and style) into e (room for every series);
+ * their count. */
+static size_t legend_entries(const lsp_plot_panel *pn, size_t np, legend_entry *e) {
+  size_t n = 0;
+  for (size_t i = 0; i < np; i++)
+    for (size_t j = 0; j < pn[i].nseries; j++) {
+      const lsp_plot_series *sr = &pn[i].series[j];
+      int c = series_color(sr, j), seen = 0;
+      if (!sr->name) continue;
+      for (size_t k = 0; k < n && !seen; k++)
+        seen = !strcmp(e[k].s->name, sr->name) && e[k].color == c &&
+               e[k].s->dash == sr->dash && (e[k].s->marker < 0) == (sr->marker < 0);
+      if (!seen) e[n++] = (legend_entry){sr, c};
+    }
+  return n;
+}
+
+/* Columns that fit a width of w inches, and the band's height. */
+static void legend_size(const legend_entry *e, size_t n, double w, int *cols, double *h) {
+  size_t len = 0;
+  for (size_t k = 0; k < n; k++) {
+    size_t l = utf8_chars(e[k].s->name);
+    len = l > len ? l : len;
+  }
+  double entry = (double)(len + 6) * LEGEND_CHAR_IN; /* sample, gaps and text */
+  size_t c = (size_t)((w - 2 * LEGEND_PAD_IN) / entry);
+  c = c < 1 ? 1 : c > n ? n : c;
+  *cols = (int)c;
+  *h = n ? (double)((n + c - 1) / c) * LEGEND_ROW_IN + LEGEND_PAD_IN : 0;
+}
+
+/* the legend's plot, in the bottom share frac of the figure */
+static void legend_plot(FILE *f, const legend_entry *e, size_t n, int cols, double frac) {
+  fprintf(f,
+          "set origin 0,0\nset size 1,%.6f\n"
+          "unset title\nunset xlabel\nunset ylabel\nunset logscale\nunset border\n"
+          "unset tics\nunset grid\nset offsets 0, 0, 0, 0\nset xrange [0:1]\n"
+          "set yrange [0:1]\nset margins 0, 0, 0, 0\n"
+          "set key center center horizontal maxcols %d\n"
+          "plot 2 notitle", /* a curve outside the range: keyentry alone draws no axes */
+          frac, cols);
+  for (size_t k = 0; k < n; k++) {
+    fprintf(f, ", \\\n  keyentry with %s lt %d dt %d title ",
+            e[k].s->marker < 0 ? "lines" : "linespoints", e[k].color + 1, e[k].s->dash + 1);
+    lsp_plot_quote(f, e[k].s->name);
+  }
+  fputc('\n', f);
+}
+
 static void range(FILE *f, const char *axis, double lo, double hi) {
   if (isfinite(lo) && isfinite(hi) && lo == hi) lo = hi = NAN;
   fprintf(f, "set %srange [", axis);
@@ -145,8 +224,25 @@ int lsp_plot_lines(const char *path, const lsp_plot_opts *opt,
   double ph = opt->panel_height > 0 ? opt->panel_height : 3.2;
   double th = opt->title ? 0.35 : 0;
 
+  /* the legend band below the panels: its entries and height */
+  legend_entry *le = NULL;
+  size_t nle = 0;
+  int lcols = 1;
+  double lh = 0;
+  if (opt->legend_below) {
+    size_t all = 0;
+    for (size_t i = 0; i < npanels; i++) all += panels[i].nseries;
+    if (!(le = malloc(all * sizeof *le))) return lsp_fail(LSP_ENOMEM, "out of memory");
+    nle = legend_entries(panels, npanels, le);
+    legend_size(le, nle, cols * pw, &lcols, &lh);
+  }
+  const double W = cols * pw, H = rows * ph + th + lh;
+
   lsp_plot_script s;
-  if ((st = lsp_plot_script_begin(&s))) return st;
+  if ((st = lsp_plot_script_begin(&s))) {
+    free(le);
+    return st;
+  }
   FILE *f = s.f;
   /* Data first: one datablock per series, columns x y lo hi. */
   for (size_t i = 0; i < npanels; i++)
@@ -165,7 +261,11 @@ int lsp_plot_lines(const char *path, const lsp_plot_opts *opt,
       }
       fputs("EOD\n", f);
     }
-  fprintf(f, "set multiplot layout %d,%d", rows, cols);
+  /* with a legend band the panels are placed by hand above it */
+  if (opt->legend_below)
+    fputs("set multiplot", f);
+  else
+    fprintf(f, "set multiplot layout %d,%d", rows, cols);
   if (opt->title) {
     fputs(" title ", f);
     lsp_plot_quote(f, opt->title);
@@ -174,6 +274,11 @@ int lsp_plot_lines(const char *path, const lsp_plot_opts *opt,
   fputc('\n', f);
   for (size_t i = 0; i < npanels; i++) {
     const lsp_plot_panel *p = &panels[i];
+    if (opt->legend_below) {
+      size_t r = i / (size_t)cols, c = i % (size_t)cols;
+      fprintf(f, "set origin %.6f,%.6f\nset size %.6f,%.6f\n", c * pw / W,
+              (lh + (rows - 1 - (int)r) * ph) / H, pw / W, ph / H);
+    }
     fputs("unset logscale\nset title ", f);
     lsp_plot_quote(f, p->title);
     fputs("\nset xlabel ", f);
@@ -197,7 +302,7 @@ int lsp_plot_lines(const char *path, const lsp_plot_opts *opt,
     range(f, "x", xlo, xhi);
     range(f, "y", ylo, yhi);
     xtics(f, p);
-    if (p->key && !strcmp(p->key, "off"))
+    if (opt->legend_below || (p->key && !strcmp(p->key, "off")))
       fputs("unset key\n", f);
     else
       fprintf(f, "set key %s\n", p->key ? p->key : "top right");
@@ -240,6 +345,8 @@ int lsp_plot_lines(const char *path, const lsp_plot_opts *opt,
     }
     fputc('\n', f);
   }
+  if (nle) legend_plot(f, le, nle, lcols, lh / H);
+  free(le);
   fputs("unset multiplot\n", f);
-  return lsp_plot_script_run(&s, path, opt->format, cols * pw, rows * ph + th);
+  return lsp_plot_script_run(&s, path, opt->format, W, H);
 }

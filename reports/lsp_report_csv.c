@@ -101,9 +101,11 @@ static lsp_table *smooth_table(const lsp_run_state *s) {
 }
 
 static lsp_table *attacks_table(const lsp_run_state *s) {
-  static const char *hdr[] = {"model", "attack", "eps", "accuracy", "success_rate",
-                              "mean_confidence", "zero_grad_share"};
-  lsp_table *t = lsp_table_alloc(7, hdr);
+  /* n, the attacked examples a row's accuracy is over (AutoAttack's subset
+   * is smaller), last: the earlier columns keep their places */
+  static const char *hdr[] = {"model",           "attack",          "eps", "accuracy",
+                              "success_rate",    "mean_confidence", "zero_grad_share", "n"};
+  lsp_table *t = lsp_table_alloc(8, hdr);
   if (!t) return NULL;
   for (size_t i = 0; i < s->nmodels; i++) {
     const lsp_run_model *m = &s->models[i];
@@ -122,6 +124,7 @@ static lsp_table *attacks_table(const lsp_run_state *s) {
         lsp_table_num(t, 4, p->success_rate);
         lsp_table_num(t, 5, p->mean_confidence);
         lsp_table_num(t, 6, p->zero_grad_share);
+        lsp_table_int(t, 7, (long long)rs[a]->n);
       }
     }
   }

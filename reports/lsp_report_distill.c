@@ -134,7 +134,7 @@ static int draw_distill(const plotter *p, const char *path, lsp_plot_format fmt,
       fmt,
       "Knowledge distillation from teachers trained with and without smoothing "
       "(95% bootstrap intervals)",
-      0, 0, 3};
+      0, 0, 3, 0};
   return lsp_plot_lines(path, &po, pn, 3);
 }
 
@@ -219,7 +219,7 @@ static int draw_erasure(const plotter *p, const char *path, lsp_plot_format fmt,
                        ser,
                        n};
   if (xmax <= xmin) pn.xmin = xmin - 0.05, pn.xmax = xmin + 0.05;
-  lsp_plot_opts po = {fmt, title, 6.0, 3.6, 0};
+  lsp_plot_opts po = {fmt, title, 6.0, 3.6, 0, 0};
   return lsp_plot_lines(path, &po, &pn, 1);
 }
 

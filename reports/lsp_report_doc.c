@@ -363,7 +363,9 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
              "h_examples²) (the Student-t half-width of the per-seed differences; half the "
              "width of the mean difference's interval over shared test-example resamples), whether every seed's difference has Δ's "
              "sign, and the verdict of the claim's direction (supported / contradicted "
-             "only when the interval excludes 0 and the seeds agree).%s",
+             "only when the interval excludes 0 and the seeds agree). auc_transfer has no "
+             "verdict: %s.%s",
+             lsp_findings_no_verdict(LSP_CELL_AUC_TRANSFER),
              unfitted ? " No ece_t row where a model of the comparison has no fitted "
                         "temperature: it has no ECE after T."
                       : "");
@@ -465,7 +467,15 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
   lsp_doc_par(&d, buf);
   d_figure(&d, p, f_att, "Accuracy under attack against the attack ε.");
   if (!(t = attack_table(s))) return LSP_ENOMEM;
-  lsp_doc_table(&d, t, "Accuracy under attack (the envelope over ε) of every model and attack.");
+  char aa_n[64] = "";
+  if (s->n_aa) snprintf(aa_n, sizeof aa_n, " (AutoAttack: the first %zu of them)", s->n_aa);
+  snprintf(buf, sizeof buf,
+           "Accuracy under attack of every model and attack at each attack ε, on the first %zu "
+           "test examples%s: for FGSM the accuracy at that ε alone; for %s the "
+           "envelope over ε (an example counts as correct only if it survives every ε up to "
+           "this one).",
+           s->n_attack, aa_n, s->n_aa ? "PGD, transfer and AutoAttack" : "PGD and transfer");
+  lsp_doc_table(&d, t, buf);
   lsp_table_free(t);
   if (!(t = mask_table(s))) return LSP_ENOMEM;
   lsp_doc_table(&d, t, "Gradient-masking checklist (Athalye et al. 2018).");

@@ -76,7 +76,7 @@ static int draw_reliability(const plotter *p, const char *path, lsp_plot_format 
                                   m->cal.value[LSP_CALIB_ECE], tot > 0 ? conf / tot : NAN,
                                   m->cal.value[LSP_CALIB_ACCURACY]};
   }
-  lsp_plot_opts o = {fmt, "Reliability on the test set (before temperature scaling)", 0, 0, 0};
+  lsp_plot_opts o = {fmt, "Reliability on the test set (before temperature scaling)", 0, 0, 0, 0};
   return lsp_plot_reliability_diagram(path, &o, r, n);
 }
 
@@ -137,7 +137,7 @@ static int draw_smooth(const plotter *p, const char *path, lsp_plot_format fmt, 
   }
   if (np == 0) return lsp_fail(LSP_EDATA, "no smoothed reliability curve");
   lsp_plot_opts o = {fmt, "Smoothed reliability (SmoothECE's kernel at σ*, 95% bootstrap band)", 0,
-                     0, np < 4 ? (int)np : 4};
+                     0, np < 4 ? (int)np : 4, 0};
   return lsp_plot_lines(path, &o, pn, np);
 }
 
@@ -223,7 +223,10 @@ static int draw_metrics(const plotter *p, const char *path, lsp_plot_format fmt,
   char ylab[32];
   snprintf(ylab, sizeof ylab, "ECE (%zu bins)", o->bins);
   pn[1].ylabel = ylab;
-  lsp_plot_opts po = {fmt, "Metrics against the smoothing ε (95% bootstrap intervals)", 0, 0, 3};
+  lsp_plot_opts po = {fmt,
+                      "Metrics against the smoothing ε (error bars: 95% bootstrap intervals of "
+                      "accuracy, ECE and NLL; R² and NC1 without)",
+                      0, 0, 3, 1};
   return lsp_plot_lines(path, &po, pn, NP);
 }
 
@@ -295,7 +298,7 @@ static int draw_attacks(const plotter *p, const char *path, lsp_plot_format fmt,
              s->n_attack, o->n_seeds);
   else
     snprintf(title, sizeof title, "Accuracy under attack (%zu test examples)", s->n_attack);
-  lsp_plot_opts po = {fmt, title, 0, 0, np == 4 ? 2 : 0};
+  lsp_plot_opts po = {fmt, title, 0, 0, np == 4 ? 2 : 0, 0};
   return lsp_plot_lines(path, &po, pn, np);
 }
 
@@ -344,7 +347,7 @@ static int draw_projection(const plotter *p, const char *path, lsp_plot_format f
       snprintf(names[t], sizeof names[t], "class %d", c);
     cn[t] = names[t];
   }
-  lsp_plot_opts po = {fmt, "Penultimate layer projected on the plane of three class templates", 0, 0, 0};
+  lsp_plot_opts po = {fmt, "Penultimate layer projected on the plane of three class templates", 0, 0, 0, 0};
   int st = lsp_plot_scatter(path, &po, "template-plane coordinate 1", "template-plane coordinate 2",
                             cn, 3, pn, n);
   free(buf);
@@ -370,7 +373,7 @@ static int draw_gap(const plotter *p, const char *path, lsp_plot_format fmt, voi
     h[i] = (lsp_plot_hist){m->label, m->gap_values, s->data.test.n, m->gap.optimal_gap,
                            isfinite(m->gap.optimal_gap) ? "optimal gap" : NULL, (int)i};
   }
-  lsp_plot_opts po = {fmt, "Logit gap z_y − mean of the other logits (test set)", 0, 0, 0};
+  lsp_plot_opts po = {fmt, "Logit gap z_y − mean of the other logits (test set)", 0, 0, 0, 0};
   return lsp_plot_histogram(path, &po, "logit gap (logit units)", 60, lo, hi, 0, h, n);
 }
 
@@ -404,7 +407,7 @@ static int draw_training(const plotter *p, const char *path, lsp_plot_format fmt
       {"Training loss (smoothed criterion)", "epoch", "loss (nats)", 0, 0, NAN, NAN, NAN, NAN, "top right", ser[0], k},
       {"Validation accuracy", "epoch", "accuracy", 0, 0, NAN, NAN, NAN, NAN, "bottom right", ser[1], k},
       {"Validation NLL (plain, comparable across ε)", "epoch", "NLL (nats)", 0, 0, NAN, NAN, NAN, NAN, "top right", ser[2], kn}};
-  lsp_plot_opts po = {fmt, "Training curves", 0, 0, 0};
+  lsp_plot_opts po = {fmt, "Training curves", 0, 0, 0, 1};
   return lsp_plot_lines(path, &po, pn, kn ? 3 : 2);
 }
 

@@ -87,6 +87,8 @@ void lsp_report_study_json(lsp_json *j, const lsp_run_state *s, const lsp_findin
       if (dir)
         lsp_json_key_str(j, K(SC_VERDICT),
                          isnan(c->diff) ? NULL : lsp_finding_word(lsp_study_verdict(c, dir)));
+      else if (lsp_findings_no_verdict(m)) /* a Δ, but no effect of smoothing */
+        lsp_json_key_str(j, K(SC_VERDICT), NULL);
       lsp_json_obj_end(j);
     }
   lsp_json_arr_end(j);

@@ -2,7 +2,8 @@
  * (all of DESIGN §9.2 but the NLL, the temperature and the logit gap)
  * against ε (mean over seeds, the seeds' min–max band, each seed),
  * and the table of every smoothed ε against ε = 0 with its interval
- * (seeds and shared example resamples) and verdict (DESIGN §9). From the cell results and the study
+ * (seeds and shared example resamples) and verdict (DESIGN §9; none for
+ * auc_transfer, lsp_findings_no_verdict). From the cell results and the study
  * only. */
 #include <math.h>
 #include <stdio.h>
@@ -37,7 +38,16 @@ static int draw_trends(const lsp_report_plotter *p, const char *path, lsp_plot_f
   lsp_plot_series ser[NPANEL][9];
   lsp_plot_panel pn[NPANEL];
   size_t np = 0;
-  for (size_t e = 0; e < ne; e++) x[e] = st->eps[e];
+  /* one x range for every panel, the grid's padded as an automatic one:
+   * a summary measured at one ε only (AutoAttack on the judged ε alone,
+   * with no ε = 0 in the grid) would otherwise have an empty x range */
+  double xlo = INFINITY, xhi = -INFINITY;
+  for (size_t e = 0; e < ne; e++) {
+    x[e] = st->eps[e];
+    xlo = fmin(xlo, x[e]);
+    xhi = fmax(xhi, x[e]);
+  }
+  const double xpad = 0.03 * (xhi - xlo); /* > 0: two distinct ε at least */
   for (size_t q = 0; q < NPANEL; q++) {
     int m = k_panels[q];
     size_t have = 0;
@@ -90,14 +100,15 @@ static int draw_trends(const lsp_report_plotter *p, const char *path, lsp_plot_f
       ymin = lo_y - pad;
       ymax = hi_y + pad;
     }
-    lsp_plot_panel pp = {k_titles[q], "label smoothing ε", lsp_cell_stat_name(m), 0, 0, NAN, NAN,
-                         ymin, ymax, q == 0 ? "bottom left" : "off", ser[np], k};
+    lsp_plot_panel pp = {k_titles[q], "label smoothing ε", lsp_cell_stat_name(m), 0, 0, xlo - xpad,
+                         xhi + xpad, ymin, ymax, "off", ser[np], k};
     pn[np++] = pp;
   }
   if (np == 0) return LSP_OK;
   lsp_plot_opts po = {0};
   po.format = fmt;
   po.columns = 4;
+  po.legend_below = 1; /* every panel has the same lines: one legend, below */
   po.title = "The claims' summaries against ε (mean over seeds; band: the seeds' min–max)";
   return lsp_plot_lines(path, &po, pn, np);
 }
@@ -131,8 +142,11 @@ lsp_table *lsp_report_study_table(const lsp_findings *f) {
       int dir = lsp_findings_direction(m);
       char v[64], eps_text[32]; /* ε as given: "0.05", not "0.05000" */
       lsp_table_roundtrip(c->eps, eps_text);
-      snprintf(v, sizeof v, "%s%s", dir ? lsp_finding_word(lsp_study_verdict(c, dir)) : "–",
-               c->few_seeds ? " (too few seeds)" : "");
+      if (lsp_findings_no_verdict(m)) /* the note says why */
+        snprintf(v, sizeof v, "– (not a smoothing effect)");
+      else
+        snprintf(v, sizeof v, "%s%s", dir ? lsp_finding_word(lsp_study_verdict(c, dir)) : "–",
+                 c->few_seeds ? " (too few seeds)" : "");
       if (lsp_table_row(t) || lsp_table_text(t, 0, lsp_cell_stat_name(m)) ||
           lsp_table_text(t, 1, eps_text) || lsp_table_int(t, 2, (long long)c->seeds) ||
           lsp_table_num(t, 3, c->mean_eps) || lsp_table_num(t, 4, c->mean_base) ||

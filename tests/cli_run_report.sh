@@ -88,6 +88,52 @@ check(m0["optimal_gap"] == "", "models.csv optimal_gap at ε = 0: " + m0["optima
 check(r["models"][0]["logit_gap"]["optimal_gap"] is None, "results.json optimal_gap not null")
 # one thread, in the singular
 check(re.search(r", 1 thread; started", md), "thread count wording")
+# attacks.csv: n, the examples a row's accuracy is over, appended after the
+# earlier columns; AutoAttack's subset is smaller than FGSM's and PGD's
+hdr = next(csv.reader(open(out + "/attacks.csv")))
+check(hdr == ["model", "attack", "eps", "accuracy", "success_rate", "mean_confidence",
+              "zero_grad_share", "n"], "attacks.csv header %s" % hdr)
+key = {"fgsm": "fgsm", "pgd": "pgd", "transfer_pgd": "transfer", "autoattack": "autoattack"}
+ns = {}
+for row in csv.DictReader(open(out + "/attacks.csv")):
+    m = [m for m in r["models"] if m["tag"] == row["model"]][0]
+    n = int(row["n"]) if row.get("n") else None
+    check(n == m["attacks"][key[row["attack"]]]["n"], "attacks.csv n of " + row["attack"])
+    ns.setdefault(row["attack"], set()).add(n)
+cfg = r["config"]
+check(ns.get("fgsm") == ns.get("pgd") == ns.get("transfer_pgd") == {cfg["n_attack"]},
+      "attacks.csv n of FGSM/PGD/transfer: %s" % ns)
+check(ns.get("autoattack") == {cfg["n_autoattack"]} and cfg["n_autoattack"] < cfg["n_attack"],
+      "attacks.csv n of AutoAttack: %s (config %s)" % (ns.get("autoattack"), cfg["n_autoattack"]))
+# the attack table's caption: FGSM per ε, the iterative attacks' envelope
+cap = ("Accuracy under attack of every model and attack at each attack ε, on the first %d test "
+       "examples (AutoAttack: the first %d of them): for FGSM the accuracy at that ε alone; for "
+       "PGD, transfer and AutoAttack the envelope over ε" % (cfg["n_attack"], cfg["n_autoattack"]))
+check(cap in md and "(the envelope over ε) of every model" not in md, "attack table caption")
+# the multi-line figures: their one legend lies below every panel's x
+# label (it covers no data), each entry once
+def texts(svg):
+    return [(float(y), t) for y, t in re.findall(
+        r'translate\([-0-9.]+,([-0-9.]+)\)[^>]*>\s*<text>([^<]*)</text>', open(svg).read())]
+labels = ["ε = %s (%s)" % (format(m["eps"], "g"), m["convention"]) for m in r["models"]]  # one seed
+for fig, xlabel, entries in (
+        ("study_trends", "label smoothing ε", ["mean over seeds (band: min–max)"]),
+        ("metrics_vs_smoothing", "label smoothing ε (uniform)", ["as trained", "after temperature scaling"]),
+        ("training", "epoch", labels)):
+    tx = texts(out + "/plots/" + fig + ".svg")
+    low = max([y for y, t in tx if t == xlabel] or [float("inf")])
+    for e in entries:
+        ys = [y for y, t in tx if t == e]
+        check(len(ys) == 1 and ys[0] > low, "%s: legend entry %r at %s, x labels down to %s" % (fig, e, ys, low))
+# the metrics figure's title names the panels with intervals, and only
+# those have them
+title = ("Metrics against the smoothing ε (error bars: 95% bootstrap intervals of accuracy, ECE "
+         "and NLL; R² and NC1 without)")
+check("<text>%s</text>" % title in open(out + "/plots/metrics_vs_smoothing.svg").read(), "metrics title")
+for p, want in ((0, True), (1, True), (2, True), (3, False), (4, False)):
+    has = any(lo == lo for name in re.findall(r"\$(p%ds\d+) << EOD" % p, gp)
+              for x, y, lo, hi in block(name))
+    check(has == want, "metrics panel %d intervals: %s" % (p, has))
 if fails:
     print("\n".join("  " + f for f in fails))
 sys.exit(bool(fails))
@@ -192,7 +238,7 @@ bash -n -c "$cmd" 2>/dev/null && ok "the Reproduce command parses in bash" || ba
 # study table's Δ carries its sign as the findings' does
 S="$SCR/seeds"
 expect_exit 0 "run --seeds 2,1" "$LSP" run --quick --data synthetic --threads 1 --quiet --seeds 2,1 --out "$S"
-$PY - "$S" <<'PY' && ok "D: per-seed values labelled; Δ signed in the study table; the interval described" || bad "D: seeds / signs"
+$PY - "$S" <<'PY' && ok "D: per-seed values labelled; Δ signed in the study table; the interval described; no transfer verdict" || bad "D: seeds / signs / transfer verdict"
 import json, re, sys
 out = sys.argv[1]
 r = json.load(open(out + "/results.json"))
@@ -207,7 +253,31 @@ d = "%+.4f" % c["diff"]
 if not rows or " | %s [" % d not in rows[0]: fails.append("study table Δ: %s" % rows[:1])
 # the findings' interval described as the study computes it (DESIGN §9.4)
 if md.count("h\\_seeds") < 2 or "two-level" in md: fails.append("report.md describes another interval")
+# the transfer AUC's Δ against ε = 0 is no smoothing effect (at ε = 0 the
+# transfer attack is white-box PGD): kept with its interval, no verdict,
+# the note says why, and no finding quotes it
+tr = [c for c in r["study"]["comparisons"] if c["summary"] == "auc_transfer"]
+if not tr or any(c["diff"] is None or c["ci"][0] is None or "verdict" not in c or c["verdict"] is not None
+                 for c in tr):
+    fails.append("study.comparisons auc_transfer: %s" % [(c["diff"], c.get("verdict", "absent")) for c in tr])
+rows = [l for l in md.split("\n") if l.startswith("| auc\\_transfer | 0.1 |")]
+if len(rows) != 1 or not rows[0].endswith("| – (not a smoothing effect) |"):
+    fails.append("study table auc_transfer row: %s" % rows)
+if "auc\\_transfer has no verdict: not a smoothing effect: at ε = 0 the transfer attack is the model's own white-box PGD" not in md:
+    fails.append("study table note lacks why auc_transfer has no verdict")
+rob = [f for f in r["findings"] if f["topic"] == "pgd"][0]["evidence"]
+if "Transfer (PGD crafted" in rob or re.search(r"[Tt]ransfer[^.;]*Δ = ", rob):
+    fails.append("the robustness finding quotes the transfer Δ")
 if fails: print("\n".join("  " + f for f in fails))
 sys.exit(bool(fails))
 PY
+
+# E: no ε = 0 in the grid: AutoAttack runs on the judged ε alone, one x
+# value in its panel; the trends figure is drawn all the same, no warning
+E="$SCR/noz"
+expect_exit 0 "run --smoothing 0.1,0.2" "$LSP" run --quick --data synthetic --threads 1 --quiet \
+  --smoothing 0.1,0.2 --out "$E"
+[ -s "$E/plots/study_trends.svg" ] && ! grep -qi 'warning\|gnuplot' "$SCR/err" \
+  && ok "E: study_trends drawn without ε = 0, no gnuplot warning" \
+  || bad "E: study_trends: $(ls "$E/plots" 2>&1 | tr '\n' ' '); $(head -3 "$SCR/err")"
 finish
