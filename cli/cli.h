@@ -71,6 +71,13 @@ int cli_stdin_once(const char *cmd, cli_opt *opts, const char *const *ins);
  * (CLI_USAGE, naming both options). */
 int cli_check_out_file(const char *cmd, cli_opt *opts, const char *name,
                        const char *const *ins);
+/* The folder option --`name` (default `def`, or NULL: none) names, checked
+ * before any work: a folder that exists and can be written into, or one
+ * that can be created (every existing folder on its way is a folder, and
+ * the first missing one can be made: it is made and removed at once).
+ * Refused: an empty name (CLI_USAGE), anything else (CLI_DATA), naming the
+ * option, the path and the problem ("exists and is not a folder"). */
+int cli_check_out_dir(const char *cmd, cli_opt *opts, const char *name, const char *def);
 /* The last check alone for a file `path` the command writes (`what` names
  * it in the message, e.g. "--dump D: D/logits.npy"). */
 int cli_check_not_input(const char *cmd, const char *what, const char *path,
