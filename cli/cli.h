@@ -101,7 +101,10 @@ int cli_parse_long_list(const char *s, long lo, long hi, long **out,
 size_t cli_edit_distance(const char *a, size_t alen, const char *b);
 /* The candidate closest to the first `len` bytes of `typed` when it is close
  * enough to be a typo (distance <= 2, and below half the candidate's
- * length), else NULL. `names` holds n strings. */
+ * length); failing that, the one candidate that begins the typed word or
+ * that the typed word begins (an abbreviation; 3 shared bytes at least,
+ * and no other candidate so related); else NULL. `names` holds n strings.
+ * Only ever a suggestion: nothing is accepted by it. */
 const char *cli_closest(const char *typed, size_t len, const char *const *names, size_t n);
 
 /* Print "lsprobe: <cmd>: <library message>" and return the exit code for a
