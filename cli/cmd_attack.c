@@ -320,6 +320,9 @@ int cmd_attack(int argc, char **argv) {
   }
   ao.lo = in.lo;
   ao.hi = in.hi;
+  char note[1200];
+  if (lsp_attack_eps_range_note("--eps", eps, neps, in.lo, in.hi, note, sizeof note))
+    cli_warn(k_cmd, "%s", note);
   if (adv_path) {
     if (!(adv = malloc(in.n * in.dim * sizeof *adv))) {
       rc = cli_error(k_cmd, CLI_DATA,
