@@ -6,6 +6,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,6 +77,33 @@ const char *lsp_attack_kind_name(lsp_attack_kind k) {
 
 int lsp_attack_kind_is_aa(lsp_attack_kind k) {
   return k >= LSP_ATTACK_APGD_CE && k <= LSP_ATTACK_AUTOATTACK;
+}
+
+const char *lsp_attack_eps_range_note(const char *what, const double *eps, size_t n, double lo,
+                                      double hi, char *buf, size_t cap) {
+  const double width = hi - lo;
+  char list[512] = "", conv[1024] = "";
+  size_t nbig = 0, ll = 0, cl = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!(eps[i] > width)) continue;
+    if (ll < sizeof list)
+      ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%g", nbig ? "," : "", eps[i]);
+    if (cl < sizeof conv)
+      cl += (size_t)snprintf(conv + cl, sizeof conv - cl, "%s%g/255 = %g", nbig ? ", " : "",
+                             eps[i], eps[i] / 255.0);
+    nbig++;
+  }
+  if (!nbig || !buf || !cap) return NULL;
+  int pixels = lo == 0.0 && hi == 1.0;
+  snprintf(buf, cap,
+           "%s %s: %s the width %g of the input range [%g, %g], so the attack may move an "
+           "input anywhere in the range and its accuracy measures nothing; ε is in the "
+           "inputs' units%s%s%s",
+           what, list, nbig == 1 ? "exceeds" : "exceed", width, lo, hi,
+           pixels ? " (the [0, 1] pixel scale): if 0-255 pixel steps were meant, give ε/255 ("
+                  : "",
+           pixels ? conv : "", pixels ? ")" : "");
+  return buf;
 }
 
 const char *const lsp_aa_stage_names[LSP_AA_NSTAGES] = {"apgd-ce", "apgd-t",

@@ -114,7 +114,16 @@ const char *cli_closest(const char *typed, size_t len, const char *const *names,
     size_t d = cli_edit_distance(typed, len, names[i]);
     if (d < bd && d <= 2 && 2 * d < strlen(names[i])) bd = d, best = names[i];
   }
-  return best;
+  if (best) return best;
+  /* an abbreviation ("calib" for calibrate, "smooth" for smoothing) or a
+   * name run on ("calibrate" for calib): the one candidate that the typed
+   * word begins, or that begins the typed word, sharing 3 bytes at least */
+  size_t hits = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t cl = strlen(names[i]), m = cl < len ? cl : len;
+    if (m >= 3 && strncmp(typed, names[i], m) == 0) hits++, best = names[i];
+  }
+  return hits == 1 ? best : NULL;
 }
 
 /* The option of `opts` closest to a mistyped name, or NULL. */

@@ -71,6 +71,13 @@ int cli_stdin_once(const char *cmd, cli_opt *opts, const char *const *ins);
  * (CLI_USAGE, naming both options). */
 int cli_check_out_file(const char *cmd, cli_opt *opts, const char *name,
                        const char *const *ins);
+/* The folder option --`name` (default `def`, or NULL: none) names, checked
+ * before any work: a folder that exists and can be written into, or one
+ * that can be created (every existing folder on its way is a folder, and
+ * the first missing one can be made: it is made and removed at once).
+ * Refused: an empty name (CLI_USAGE), anything else (CLI_DATA), naming the
+ * option, the path and the problem ("exists and is not a folder"). */
+int cli_check_out_dir(const char *cmd, cli_opt *opts, const char *name, const char *def);
 /* The last check alone for a file `path` the command writes (`what` names
  * it in the message, e.g. "--dump D: D/logits.npy"). */
 int cli_check_not_input(const char *cmd, const char *what, const char *path,
@@ -94,7 +101,10 @@ int cli_parse_long_list(const char *s, long lo, long hi, long **out,
 size_t cli_edit_distance(const char *a, size_t alen, const char *b);
 /* The candidate closest to the first `len` bytes of `typed` when it is close
  * enough to be a typo (distance <= 2, and below half the candidate's
- * length), else NULL. `names` holds n strings. */
+ * length); failing that, the one candidate that begins the typed word or
+ * that the typed word begins (an abbreviation; 3 shared bytes at least,
+ * and no other candidate so related); else NULL. `names` holds n strings.
+ * Only ever a suggestion: nothing is accepted by it. */
 const char *cli_closest(const char *typed, size_t len, const char *const *names, size_t n);
 
 /* Print "lsprobe: <cmd>: <library message>" and return the exit code for a

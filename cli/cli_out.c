@@ -118,3 +118,60 @@ int cli_check_out_file(const char *cmd, cli_opt *opts, const char *name,
   free(label);
   return rc;
 }
+
+/* `prefix` (a missing folder whose parent exists) can be created: made and
+ * removed again at once. Another process making it at the same moment (a
+ * rank of the same job) counts as success. */
+static int can_create(const char *prefix) {
+  if (mkdir(prefix, 0777) == 0) {
+    rmdir(prefix);
+    return 1;
+  }
+  return errno == EEXIST;
+}
+
+int cli_check_out_dir(const char *cmd, cli_opt *opts, const char *name, const char *def) {
+  const char *path = cli_str(opts, name, def);
+  if (!path) return CLI_OK;
+  if (!*path) return cli_error(cmd, CLI_USAGE, "--%s: the folder name is empty", name);
+  struct stat sb;
+  if (stat(path, &sb) == 0) {
+    if (!S_ISDIR(sb.st_mode))
+      return cli_error(cmd, CLI_DATA, "--%s %s: exists and is not a folder", name, path);
+    if (access(path, W_OK | X_OK) != 0)
+      return cli_error(cmd, CLI_DATA, "--%s %s: cannot write into it: %s", name, path,
+                       strerror(errno));
+    return CLI_OK;
+  }
+  if (errno == ENAMETOOLONG) return CLI_OK; /* the writer names the limit (lsp_outdir) */
+  if (errno != ENOENT && errno != ENOTDIR)
+    return cli_error(cmd, CLI_DATA, "--%s %s: %s", name, path, strerror(errno));
+  /* the folders on the way, from the top: each existing one a folder, and
+   * the first missing one creatable (those below it go into a new folder) */
+  size_t n = strlen(path);
+  char *p = malloc(n + 1);
+  if (!p) return cli_error(cmd, CLI_DATA, "out of memory");
+  memcpy(p, path, n + 1);
+  int rc = CLI_OK;
+  for (size_t i = 1; i <= n && !rc; i++) {
+    if (p[i] != '/' && p[i] != '\0') continue;
+    char c = p[i];
+    p[i] = '\0';
+    if (stat(p, &sb) == 0) {
+      if (!S_ISDIR(sb.st_mode))
+        rc = cli_error(cmd, CLI_DATA, "--%s %s: %s is not a folder", name, path, p);
+    } else if (errno == ENAMETOOLONG) {
+      break;
+    } else if (errno != ENOENT) {
+      rc = cli_error(cmd, CLI_DATA, "--%s %s: %s: %s", name, path, p, strerror(errno));
+    } else {
+      if (!can_create(p))
+        rc = cli_error(cmd, CLI_DATA, "--%s %s: cannot create the folder %s: %s", name, path,
+                       p, strerror(errno));
+      break;
+    }
+    p[i] = c;
+  }
+  free(p);
+  return rc;
+}

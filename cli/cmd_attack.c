@@ -54,7 +54,9 @@ int cmd_attack(int argc, char **argv) {
        0, 0},
       {"step-size", "A", "bim/pgd: step size (default 2.5*eps/steps: the steps span 2.5 eps; eps/4 at 10 steps)", 1, 0, 0},
       {"restarts", "R",
-       "bim/pgd/apgd/square: restarts; robust = survives all (default 1)", 1, 0,
+       "pgd/apgd/square: restarts (bim, with no random start, runs once); robust = "
+       "survives all (default 1)",
+       1, 0,
        0},
       {"targets", "T", "apgd-t/autoattack: target classes (default 9)", 1, 0,
        0},
@@ -166,6 +168,10 @@ int cmd_attack(int argc, char **argv) {
                          "use bim or pgd for iterations",
                          not_fgsm[i], aname);
   }
+  if (ao.kind == LSP_ATTACK_BIM && cli_has(opts, "restarts"))
+    /* BIM starts at the input itself: every restart would repeat the first */
+    cli_warn(k_cmd, "--restarts does not apply to --attack bim (no random start: every "
+             "restart would repeat the first): ignored; pgd restarts from random starts");
   if (cli_has(opts, "split") && !cli_has(opts, "data"))
     return cli_error(k_cmd, CLI_USAGE,
                      "--split goes with --data (a dataset's test or val split), "
@@ -206,7 +212,7 @@ int cmd_attack(int argc, char **argv) {
   ao.targets = (size_t)targets;
   ao.queries = (size_t)queries;
   ao.p_init = p_init;
-  ao.restarts = (size_t)restarts;
+  ao.restarts = ao.kind == LSP_ATTACK_BIM ? 1 : (size_t)restarts;
   ao.seed = (unsigned long)seed;
   ao.batch = cli_has(opts, "batch") ? (size_t)batch : 0; /* 0: the library's default */
   ao.step_size = step;
@@ -314,6 +320,9 @@ int cmd_attack(int argc, char **argv) {
   }
   ao.lo = in.lo;
   ao.hi = in.hi;
+  char note[1200];
+  if (lsp_attack_eps_range_note("--eps", eps, neps, in.lo, in.hi, note, sizeof note))
+    cli_warn(k_cmd, "%s", note);
   if (adv_path) {
     if (!(adv = malloc(in.n * in.dim * sizeof *adv))) {
       rc = cli_error(k_cmd, CLI_DATA,

@@ -58,6 +58,7 @@ int cmd_compare(int argc, char **argv) {
   lsp_compare_opts_default(&o);
   if (!rc && nin == 0) rc = cli_error(cmd, CLI_USAGE, "no run folder or results.json given");
   if (!rc) rc = cli_require(cmd, opts, "out");
+  if (!rc) rc = cli_check_out_dir(cmd, opts, "out", NULL);
   if (!rc && lsp_plot_format_parse(cli_str(opts, "format", "svg"), &o.format))
     rc = cli_error(cmd, CLI_USAGE, "--format: '%s' is not svg, png or pdf",
                    cli_str(opts, "format", ""));

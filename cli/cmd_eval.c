@@ -433,15 +433,15 @@ int cmd_eval(int argc, char **argv) {
   const char *mpath = cli_str(opts, "model", NULL);
   const char *ddir = cli_str(opts, "dump", NULL);
   if (ddir) {
-    if (!*ddir) return cli_error(cmd, CLI_USAGE, "--dump: the folder name is empty");
+    int r = cli_check_out_dir(cmd, opts, "dump", NULL);
+    if (r) return r;
     static const char *const ins[] = {"model", "data", NULL};
     static const char *const files[] = {"logits.npy", "features.npy", "labels.npy"};
     for (int i = 0; i < 3; i++) {
       char f[4200], what[8500];
       snprintf(f, sizeof f, "%.4000s/%s", ddir, files[i]);
       snprintf(what, sizeof what, "--dump %.4000s: %s", ddir, f);
-      int r = cli_check_not_input(cmd, what, f, opts, ins);
-      if (r) return r;
+      if ((r = cli_check_not_input(cmd, what, f, opts, ins))) return r;
     }
   }
 

@@ -251,6 +251,7 @@ static int run_with(const char *cmd, cli_opt *opts, lsp_run_opts *op, int argc, 
   if (lsp_plot_format_parse(o.format, &f))
     return cli_error(cmd, CLI_USAGE, "--format: '%s' is not svg, png or pdf", o.format);
   o.out = cli_str(opts, "out", "lsprobe-report");
+  if ((rc = cli_check_out_dir(cmd, opts, "out", o.out))) return rc;
   o.force = cli_has(opts, "force");
 
   char *command = cli_command_line("lsprobe run", argc, argv);

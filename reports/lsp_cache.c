@@ -69,14 +69,14 @@ int lsp_cache_lookup(const char *path, const char *arch,
     return lsp_fail(LSP_ENOMEM, "out of memory");
   }
   if (!same) {
-    snprintf(diff, sizeof diff, "architecture (the cached model is %s, another network)", got_arch);
-    d = diff;
-  } else {
-    d = lsp_model_record_diff(&c->meta, want, diff, sizeof diff);
-  }
-  if (d) {
     lsp_model_free(c);
-    snprintf(reason, sizeof reason, "recorded settings differ: %s", d);
+    snprintf(reason, sizeof reason, "a different network (%s)", got_arch);
+    *why = reason;
+    return LSP_OK;
+  }
+  if ((d = lsp_model_record_diff(&c->meta, want, diff, sizeof diff))) {
+    lsp_model_free(c);
+    snprintf(reason, sizeof reason, "recorded with other settings (cached vs this run): %s", d);
     *why = reason;
     return LSP_OK;
   }

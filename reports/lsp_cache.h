@@ -31,8 +31,10 @@ char *lsp_cache_path(const char *dir, uint64_t key);
  * canonical string) and
  * recorded with exactly the settings of `want`; *m is NULL (and the return
  * LSP_OK) when there is nothing usable, with *why set to the reason
- * ("absent", "unusable (<load error>)", "recorded settings differ: lr
- * (0.1 vs 0.3)"). Errors: LSP_ENOMEM only. */
+ * ("absent", "unusable (<load error>)", "a different network (<its
+ * architecture>)", "recorded with other settings (cached vs this run):
+ * lr (0.1 vs 0.3), epochs (15 vs 5)": every differing setting), each
+ * read after "the cached model is". Errors: LSP_ENOMEM only. */
 int lsp_cache_lookup(const char *path, const char *arch,
                      const lsp_model_meta *want, lsp_model **m,
                      const char **why);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "analysis/lsp_boot.h"
+#include "attacks/lsp_attack.h"
 #include "core/base/lsp_error.h"
 #include "reports/lsp_outdir.h"
 #include "reports/lsp_pdf.h"
@@ -241,6 +242,10 @@ static int load_data(lsp_run_state *s, const logger *lg) {
           "other class: the target prefers every wrong class (t2t keeps the label first for "
           "smoothing up to (K-1)/K = %g)",
           o->smoothing[i], k, 1.0 - o->smoothing[i], o->smoothing[i] / (k - 1.0), edge);
+  char note[1200];
+  if (lsp_attack_eps_range_note("--attack-eps", o->attack_eps, o->n_attack_eps, s->data.lo,
+                                s->data.hi, note, sizeof note))
+    say(lg, 1, "%s", note);
   return LSP_OK;
 }
 

@@ -222,6 +222,29 @@ grep -q '^lsprobe: attack: WARNING: --steps does not apply to --attack square: i
 expect_exit 0 "apgd-ce with square's and apgd-t's options" "$LSP" attack "${S[@]}" --attack apgd-ce --targets 3 --p-init 0.5
 grep -q '^lsprobe: attack: WARNING: --targets, --queries, --p-init do not apply to --attack apgd-ce: ignored$' "$SCR/err" &&
   ok "apgd-ce names the options it ignores" || bad "apgd-ce: $(cat "$SCR/err")"
+# BIM starts at the input itself: --restarts would repeat the same attack,
+# so it is named as ignored and the attack runs once, with the numbers of
+# a run without it
+expect_exit 0 "bim without --restarts" "$LSP" attack "${IN[@]}" --attack bim --eps 0,0.1 --json
+sed 's/"seconds":[^,]*,//g; s/"gflop":[^,}]*//' "$SCR/out" >"$SCR/bim1.json"
+expect_exit 0 "bim --restarts 3" "$LSP" attack "${IN[@]}" --attack bim --eps 0,0.1 --restarts 3 --json
+sed 's/"seconds":[^,]*,//g; s/"gflop":[^,}]*//' "$SCR/out" >"$SCR/bim3.json"
+grep -q '^lsprobe: attack: WARNING: --restarts does not apply to --attack bim (no random start: every restart would repeat the first): ignored' "$SCR/err" &&
+  grep -q '"restarts":1,' "$SCR/bim3.json" && cmp -s "$SCR/bim1.json" "$SCR/bim3.json" &&
+  ok "bim names --restarts as ignored and attacks once" || bad "bim --restarts: $(cat "$SCR/err") $(cat "$SCR/bim3.json")"
+expect_exit 0 "bim --restarts 3 as text" "$LSP" attack "${IN[@]}" --attack bim --eps 0.1 --restarts 3
+grep -q '^attack bim, loss ce, 10 steps of eps/4, 1 restart,' "$SCR/out" && ok "bim's header: 1 restart" || bad "bim header: $(head -1 "$SCR/out")"
+# an ε above the width of the input range lets the attack move an input
+# anywhere (--eps 8 meant as 8/255): a warning naming it and ε/255, not a
+# refusal; none for an ε within the range
+expect_exit 0 "fgsm --eps 0,0.1,8" "$LSP" attack "${IN[@]}" --eps 0,0.1,8
+grep -qx 'lsprobe: attack: WARNING: --eps 8: exceeds the width 1 of the input range \[0, 1\], so the attack may move an input anywhere in the range and its accuracy measures nothing; ε is in the inputs'"'"' units (the \[0, 1\] pixel scale): if 0-255 pixel steps were meant, give ε/255 (8/255 = 0.0313725)' "$SCR/err" &&
+  grep -Eq '^ +8\.0000 ' "$SCR/out" && ok "--eps 8 on [0, 1] warns, suggesting 8/255, and runs" || bad "--eps 8: $(cat "$SCR/err")"
+expect_exit 0 "fgsm --eps 0,1" "$LSP" attack "${IN[@]}" --eps 0,1
+grep -q 'WARNING: --eps' "$SCR/err" && bad "--eps 1 on [0, 1] warned: $(cat "$SCR/err")" || ok "an ε within the range's width: no warning"
+expect_exit 0 "fgsm --lo -1 --hi 1 --eps 1.5,3,4" "$LSP" attack "${IN[@]}" --lo -1 --hi 1 --eps 1.5,3,4
+grep -q 'WARNING: --eps 3,4: exceed the width 2 of the input range \[-1, 1\], .*inputs'"'"' units$' "$SCR/err" &&
+  ok "--eps above --hi - --lo: named, without the pixel hint" || bad "--lo/--hi eps warning: $(cat "$SCR/err")"
 expect_exit 0 "apgd-t with --targets" "$LSP" attack "${S[@]}" --attack apgd-t --targets 3
 grep -q 'targets' "$SCR/err" && bad "apgd-t: --targets named as ignored: $(cat "$SCR/err")" || ok "apgd-t takes --targets"
 expect_exit 0 "autoattack with every stage's options" "$LSP" attack "${S[@]}" --attack autoattack --targets 3 --p-init 0.5

@@ -291,6 +291,11 @@ bad_case 2 "mistyped option (one letter short)" "did you mean --threads?" "$LSP"
 bad_case 2 "mistyped option with a value" "unknown option '--epoch'; did you mean --epochs?" "$LSP" train --data synthetic --smoothing 0 --epoch=3 --out "$NO"
 bad_case 2 "far from every option: no guess" "unknown option '--frobnicate' (see lsprobe eval --help)" "$LSP" eval --frobnicate
 bad_case 2 "mistyped command" "unknown command 'calb'; did you mean calib?" "$LSP" calb --probs "$B/p_ok.npy"
+# abbreviations and names run on: suggested when one name fits, never taken
+bad_case 2 "command run on" "unknown command 'calibrate'; did you mean calib? (see lsprobe --help)" "$LSP" calibrate --probs "$B/p_ok.npy"
+bad_case 2 "abbreviated option" "unknown option '--smooth'; did you mean --smoothing? (see lsprobe run --help)" "$LSP" run --quick --smooth 0.1 --out "$NO"
+bad_case 2 "option run on" "unknown option '--epsilon'; did you mean --eps? (see lsprobe attack --help)" "$LSP" attack --model "$NO" --epsilon 0.1
+bad_case 2 "abbreviation of two options: no guess" "unknown option '--attack' (see lsprobe run --help)" "$LSP" run --quick --attack 0.1 --out "$NO"
 bad_case 2 "missing required option" "--model is required" "$LSP" eval --data synthetic
 bad_case 2 "option given twice" "twice" "$LSP" loss --logits "$C/logits.npy" --logits "$C/logits.npy" --labels "$C/labels.npy"
 # --- images in another layout than the model's ---------------------------------

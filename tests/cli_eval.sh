@@ -168,4 +168,24 @@ grep -q "^  empty classes      2 (1 of 3: no non-zero feature rows on the test s
   ok "eval text names the empty class" || bad "eval text, empty class: $(grep -A7 '^clusters' "$SCR/out")"
 expect_exit 0 "eval, every class on the test split" "$LSP" eval --model "$SCR/m.lspm" --data "$D"
 ! grep -q "empty classes" "$SCR/out" && ok "no empty-class line when every class has rows" || bad "empty-class line: $(grep 'empty' "$SCR/out")"
+# --dump is checked before any work: a file, a folder under a file or one
+# that cannot be created stops eval with one line naming --dump, nothing on
+# stdout (text or JSON), and the folder is not left created
+printf 'mine' >"$SCR/afile"
+for json in "" --json; do
+  expect_exit 1 "--dump an existing file $json" "$LSP" eval --model "$SCR/m.lspm" --data "$D" $json --dump "$SCR/afile"
+  expect_err "--dump $SCR/afile: exists and is not a folder" "--dump an existing file $json"
+  [ ! -s "$SCR/out" ] && [ "$(cat "$SCR/afile")" = mine ] && ok "--dump a file $json: nothing printed, the file kept" ||
+    bad "--dump a file $json printed: $(head -3 "$SCR/out")"
+done
+expect_exit 1 "--dump under a file" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --dump "$SCR/afile/sub"
+expect_err "--dump $SCR/afile/sub: $SCR/afile is not a folder" "--dump under a file"
+[ ! -s "$SCR/out" ] && ok "--dump under a file: nothing printed" || bad "--dump under a file printed: $(head -3 "$SCR/out")"
+expect_exit 1 "--dump /proc/nonexist/d" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --json --dump /proc/nonexist/d
+expect_err "--dump /proc/nonexist/d: cannot create the folder /proc/nonexist:" "--dump /proc/nonexist/d"
+[ ! -s "$SCR/out" ] && ok "--dump /proc/nonexist/d: nothing printed" || bad "--dump /proc/nonexist/d printed: $(head -c 300 "$SCR/out")"
+expect_exit 1 "--dump new/folders with a missing model" "$LSP" eval --model "$SCR/none.lspm" --data "$D" --dump "$SCR/new/a/b"
+[ ! -e "$SCR/new" ] && ok "the check of --dump creates nothing" || bad "left behind: $(find "$SCR/new")"
+expect_exit 0 "--dump new/a/b" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --dump "$SCR/new/a/b"
+[ -s "$SCR/new/a/b/logits.npy" ] && ok "--dump creates the folders on its way" || bad "--dump new/a/b: $(ls -R "$SCR/new")"
 finish

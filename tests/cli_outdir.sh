@@ -207,4 +207,14 @@ expect_exit 2 "run --out <4090 characters, new>" "$LSP" run "${Q[@]}" --out "$L"
 expect_err "too long" "run --out <4090 characters>"
 [ -e "$SCR/longest" ] && bad "over-long --out: something was created" || ok "over-long --out: nothing created"
 no_leftovers "long paths"
+# --out is checked before any work: a file there stops run and compare
+# with one line naming --out, before the data are read
+printf 'mine' >"$SCR/afile"
+expect_exit 1 "run --out a file" "$LSP" run --quick --threads 2 --data synthetic:train=600,test=200,dim=16,classes=4 --out "$SCR/afile"
+expect_err "lsprobe: run: --out $SCR/afile: exists and is not a folder" "run --out a file"
+expect_exit 1 "run --out under a file" "$LSP" run --quick --threads 2 --data synthetic:train=600,test=200,dim=16,classes=4 --out "$SCR/afile/r"
+expect_err "lsprobe: run: --out $SCR/afile/r: $SCR/afile is not a folder" "run --out under a file"
+expect_exit 1 "compare --out a file" "$LSP" compare "$OUT/results.json" --out "$SCR/afile"
+expect_err "lsprobe: compare: --out $SCR/afile: exists and is not a folder" "compare --out a file"
+[ "$(cat "$SCR/afile")" = mine ] && ok "--out a file: the file kept" || bad "--out a file: the file changed"
 finish

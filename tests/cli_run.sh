@@ -285,6 +285,22 @@ sys.exit(0 if all(ma["training"][k] == mb["training"][k] and mb["training"]["epo
                   for ma, mb in zip(a["models"], b["models"]) for k in keys) else 1)
 PY
 
+# a cache entry overwritten by a model of other settings (here smoothing
+# and epochs) is retrained, and the warning names every differing setting
+# in plain decimals; an --attack-eps above the inputs' range [0, 1] is
+# named with its ε/255, and the run goes on
+SY=(--quick --threads 2 --bootstrap 40 --aa-limit 0 --data synthetic:train=600,test=200,dim=16,classes=4)
+expect_exit 0 "small run" "$LSP" run "${SY[@]}" --out "$SCR/cache"
+m0=$($PY -c "import json,sys; r=json.load(open(sys.argv[1])); print([m['model_file'] for m in r['models'] if m['eps'] == 0][0])" "$SCR/cache/results.json")
+expect_exit 0 "train over a cache entry" "$LSP" train --data synthetic:train=600,test=200,dim=16,classes=4 --arch mlp:64 \
+  --smoothing 0.1 --epochs 5 --quiet --out "$SCR/cache/$m0"
+expect_exit 0 "rerun over the changed entry, --attack-eps 0,0.1,8" "$LSP" run "${SY[@]}" --attack-eps 0,0.1,8 --out "$SCR/cache"
+grep -qx "lsprobe: run: WARNING: ε = 0 (uniform): cached model $SCR/cache/$m0 is recorded with other settings (cached vs this run): smoothing (0.1 vs 0), epochs (5 vs 2); retraining" "$SCR/err" &&
+  ok "the cache warning names smoothing and epochs, in plain decimals" || bad "cache warning: $(grep -i cached "$SCR/err")"
+grep -qx "lsprobe: run: WARNING: --attack-eps 8: exceeds the width 1 of the input range \[0, 1\], .*give ε/255 (8/255 = 0.0313725)" "$SCR/err" &&
+  [ "$(grep -c 'WARNING: --attack-eps' "$SCR/err")" -eq 1 ] && ok "run warns once for --attack-eps 8 on [0, 1]" ||
+  bad "--attack-eps warning: $(grep WARNING "$SCR/err")"
+
 # t2t past (K-1)/K in the grid: said once for that value, not refused
 expect_exit 0 "run t2t 0,0.9,0.95" "$LSP" run --quick --quiet --data synthetic --convention t2t --smoothing 0,0.9,0.95 \
   --epochs 1 --bootstrap 20 --mi-examples 10 --mi-copies 2 --out "$SCR/t2t"
@@ -406,7 +422,7 @@ read -r m03_a m03_b <<<"$(files)"
 [ "$m01_a" != "$m03_a" ] && [ "$m01_b" != "$m03_b" ] && ok "lr is part of the cache key" || bad "lr 0.1 and 0.3 share a cache file"
 cp "$m01_a" "$m03_a" && cp "$m01_b" "$m03_b"
 expect_exit 0 "run --lr 0.3 over lr 0.1 files" "$LSP" run --quick --out "$OUT" --threads 2 --lr 0.3
-[ "$(grep -c 'recorded settings differ: lr (0.10000000000000001 vs 0.29999999999999999); retraining' "$SCR/err")" -eq 2 ] && ok "lr 0.1 files under the lr 0.3 keys are retrained" || bad "lr 0.1 model reused for lr 0.3: $(grep -i 'cach' "$SCR/err" | head -2)"
+[ "$(grep -c 'recorded with other settings (cached vs this run): lr (0.1 vs 0.3); retraining' "$SCR/err")" -eq 2 ] && ok "lr 0.1 files under the lr 0.3 keys are retrained" || bad "lr 0.1 model reused for lr 0.3: $(grep -i 'cach' "$SCR/err" | head -2)"
 expect_exit 0 "back to lr 0.1" "$LSP" run --quick --out "$OUT" --threads 2
 
 # a distillation rerun reuses the teachers and the 10 students (on 1 thread:

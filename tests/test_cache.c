@@ -107,8 +107,21 @@ static void test_hit_means_same_model(void **state) {
   lsp_train_opts o2 = f->o;
   o2.lr = 0.3; /* lr 0.3 must not reuse the lr 0.1 model */
   lsp_train_record(&o2, &f->data, &want);
-  expect_miss(f, A8_16_3, &want, "recorded settings differ: lr (0.10000000000000001 vs 0.29999999999999999)");
+  expect_miss(f, A8_16_3, &want, "recorded with other settings (cached vs this run): lr (0.1 vs 0.3)");
   assert_true(lsp_cache_key(A8_16_3, &want) != key);
+  /* every differing setting is named, in the shortest exact decimals */
+  o2 = f->o;
+  o2.smoothing.eps = 0.0;
+  o2.epochs = 5;
+  lsp_train_record(&o2, &f->data, &want);
+  {
+    lsp_model *c2 = NULL;
+    const char *why2 = NULL;
+    assert_int_equal(lsp_cache_lookup(f->path, A8_16_3, &want, &c2, &why2), LSP_OK);
+    assert_null(c2);
+    assert_string_equal(why2, "recorded with other settings (cached vs this run): "
+                              "smoothing (0.1 vs 0), epochs (2 vs 5)");
+  }
   o2 = f->o;
   o2.momentum = 0.5;
   lsp_train_record(&o2, &f->data, &want);
@@ -152,7 +165,7 @@ static void test_hit_means_same_model(void **state) {
   expect_miss(f, A8_16_3, &want, "code_version");
   /* hidden widths (same inputs and outputs): the architecture */
   lsp_train_record(&f->o, &f->data, &want);
-  expect_miss(f, arch_of(8, 17, 3), &want, "architecture (the cached model is 8-16-3, another network)");
+  expect_miss(f, arch_of(8, 17, 3), &want, "a different network (8-16-3)");
   assert_true(lsp_cache_key(arch_of(8, 17, 3), &want) != key);
   /* the description does not key: a renamed data folder is the same data */
   snprintf(want.data, sizeof want.data, "elsewhere");

@@ -94,9 +94,24 @@ static void test_record_fields(void **state) {
   /* one setting differs: named with both values */
   w.lr = 0.3;
   assert_non_null(lsp_model_record_diff(&r, &w, diff, sizeof diff));
-  assert_string_equal(diff, "lr (0.10000000000000001 vs 0.29999999999999999)");
-  w.lr = r.lr;
+  assert_string_equal(diff, "lr (0.1 vs 0.3)");
+  /* several: every one named, in the table's order; a list that does not
+   * fit the buffer ends in ", ..." and still counts as a difference */
   w.n_val = 1000;
+  w.epochs = 25;
+  char want[256];
+  snprintf(want, sizeof want, "epochs (15 vs 25), lr (0.1 vs 0.3), n_val (%llu vs 1000)",
+           (unsigned long long)r.n_val);
+  assert_non_null(lsp_model_record_diff(&r, &w, diff, sizeof diff));
+  assert_string_equal(diff, want);
+  char small[40];
+  assert_ptr_equal(lsp_model_record_diff(&r, &w, small, sizeof small), small);
+  assert_string_equal(small, "epochs (15 vs 25), lr (0.1 vs 0.3), ...");
+  char tiny[8];
+  assert_ptr_equal(lsp_model_record_diff(&r, &w, tiny, sizeof tiny), tiny);
+  assert_string_equal(tiny, "...");
+  w.lr = r.lr;
+  w.epochs = r.epochs;
   assert_non_null(strstr(lsp_model_record_diff(&r, &w, diff, sizeof diff), "n_val"));
   /* a field from a newer writer: counted, and the record never equals */
   record(&b, NULL, 1);

@@ -406,9 +406,10 @@ int lsp_model_record_encode(const lsp_model_meta *r, int settings_only,
  * a repeated or missing field. */
 int lsp_model_record_decode(const unsigned char *p, size_t len,
                             lsp_model_meta *r, const char *path);
-/* The first setting in which a and b differ, as "name (a vs b)" in buf, or
- * NULL when they agree (both trained, no unknown fields, every setting
- * equal). */
+/* Every setting in which a and b differ, as "name (a vs b), name (a vs b)"
+ * in buf (numbers in their shortest exact decimal, lsp_shortest_g; ", ..."
+ * ends a list that does not fit), or NULL when they agree (both trained,
+ * no unknown fields, every setting equal). */
 const char *lsp_model_record_diff(const lsp_model_meta *a,
                                   const lsp_model_meta *b, char *buf,
                                   size_t len);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 #include "core/nn/lsp_model.h"
 
 typedef struct {
@@ -316,6 +317,27 @@ int lsp_model_record_decode(const unsigned char *p, size_t len,
 
 /* ---- comparing -------------------------------------------------------------- */
 
+/* Append "name (x vs y)" to out (", " between items); an item that does
+ * not fit ends the list with ", ..." where that fits. */
+static void diff_add(char *out, size_t len, size_t *used, int *full, const char *name,
+                     const char *x, const char *y) {
+  if (*full) return;
+  char item[192];
+  int m = snprintf(item, sizeof item, "%s%s (%s vs %s)", *used ? ", " : "", name, x, y);
+  if (m > 0 && (size_t)m < sizeof item && *used + (size_t)m < len) {
+    memcpy(out + *used, item, (size_t)m + 1);
+    *used += (size_t)m;
+  } else {
+    *full = 1;
+    const char *more = *used ? ", ..." : "...";
+    size_t ml = strlen(more);
+    if (*used + ml < len) {
+      memcpy(out + *used, more, ml + 1);
+      *used += ml;
+    }
+  }
+}
+
 const char *lsp_model_record_diff(const lsp_model_meta *a,
                                   const lsp_model_meta *b, char *out,
                                   size_t len) {
@@ -334,29 +356,31 @@ const char *lsp_model_record_diff(const lsp_model_meta *a,
              b->distilled ? "yes" : "no");
     return out;
   }
+  size_t used = 0;
+  int full = 0;
+  if (len) out[0] = '\0';
   for (int i = 0; i < NFIELDS; i++) {
     if (!k_fields[i].setting) continue;
     value x = get(a, i), y = get(b, i);
+    char xs[32], ys[32];
     switch (k_fields[i].type) {
       case 'u':
-        if (x.u != y.u) {
-          snprintf(out, len, "%s (%llu vs %llu)", k_fields[i].name,
-                   (unsigned long long)x.u, (unsigned long long)y.u);
-          return out;
-        }
+        if (x.u == y.u) continue;
+        snprintf(xs, sizeof xs, "%llu", (unsigned long long)x.u);
+        snprintf(ys, sizeof ys, "%llu", (unsigned long long)y.u);
+        diff_add(out, len, &used, &full, k_fields[i].name, xs, ys);
         break;
       case 'f':
-        if (memcmp(&x.f, &y.f, sizeof x.f) != 0) {
-          snprintf(out, len, "%s (%.17g vs %.17g)", k_fields[i].name, x.f, y.f);
-          return out;
-        }
+        if (memcmp(&x.f, &y.f, sizeof x.f) == 0) continue;
+        lsp_shortest_g(x.f, xs, sizeof xs);
+        lsp_shortest_g(y.f, ys, sizeof ys);
+        diff_add(out, len, &used, &full, k_fields[i].name, xs, ys);
         break;
       default:
-        if (strcmp(x.s, y.s) != 0) {
-          snprintf(out, len, "%s (%s vs %s)", k_fields[i].name, x.s, y.s);
-          return out;
-        }
+        if (strcmp(x.s, y.s) == 0) continue;
+        diff_add(out, len, &used, &full, k_fields[i].name, x.s, y.s);
     }
   }
-  return NULL;
+  /* a difference, even one with no room to be named, still counts */
+  return used || full ? out : NULL;
 }
