@@ -192,6 +192,13 @@ expect_err "sum.npy: row 1: probabilities sum to 1.09999" "row sum"
 npy "$SCR/inf.npy" f4 2,2 0.5 inf 0.9 0.2
 expect_exit 1 "Inf logit" "$LSP" calib --logits "$SCR/inf.npy" --labels "$SCR/ye.npy"
 expect_err "inf.npy: non-finite value (inf) at row 0" "Inf logit"
+grep -q "masked" "$SCR/err" && bad "+Inf logit: the masked-class hint belongs to -inf only" || ok "+Inf logit: no masked-class hint"
+# -inf, a masked class: refused with the way to pass it, which works
+npy "$SCR/ninf.npy" f4 2,2 0.5 -inf 0.9 0.2
+expect_exit 1 "-Inf logit" "$LSP" calib --logits "$SCR/ninf.npy" --labels "$SCR/ye.npy"
+expect_err "ninf.npy: non-finite value (-inf) at row 0, column 1 (a masked class? lsprobe takes finite values: write a large negative one such as -1e4" "-Inf logit"
+npy "$SCR/nbig.npy" f4 2,2 0.5 -1e4 0.9 0.2
+expect_exit 0 "-1e4 for the masked class" "$LSP" calib --logits "$SCR/nbig.npy" --labels "$SCR/ye.npy"
 npy "$SCR/ybad.npy" i8 2 1 2
 expect_exit 1 "label out of range" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ybad.npy"
 expect_err "ybad.npy" "label out of range"

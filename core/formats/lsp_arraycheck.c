@@ -63,8 +63,8 @@ int lsp_array_distributions(const lsp_array *a, const char *path, const char *ad
     for (size_t j = 0; j < k; j++) {
       double v = lsp_array_get(a, i * k + j);
       if (!isfinite(v))
-        return lsp_fail(LSP_EDATA, "%s: non-finite value (%g) at row %zu, column %zu", path, v,
-                        i, j);
+        return lsp_fail(LSP_EDATA, "%s: non-finite value (%g) at row %zu, column %zu%s", path, v,
+                        i, j, lsp_nonfinite_hint(v));
       if (v < 0.0)
         return lsp_fail(LSP_EDATA, "%s: negative probability (%g) at row %zu, column %zu%s%s",
                         path, v, i, j, advice ? "; " : "", advice ? advice : "");
@@ -79,6 +79,13 @@ int lsp_array_distributions(const lsp_array *a, const char *path, const char *ad
 
 /* Whether n float32 (f64 = 0) or float64 values hold a NaN or infinity
  * (all exponent bits set): a branch-free test the compiler vectorizes. */
+const char *lsp_nonfinite_hint(double v) {
+  return v == -INFINITY ? " (a masked class? lsprobe takes finite values: write a large negative "
+                          "one such as -1e4, whose probability is 0 all the same, or pass "
+                          "probabilities, which may be 0)"
+                        : "";
+}
+
 static int any_nonfinite(const void *p, int f64, size_t n) {
   if (f64) {
     const uint64_t *u = p, e = 0x7ff0000000000000ull;
@@ -101,7 +108,8 @@ int lsp_array_finite_from(const lsp_array *a, size_t row0, const char *path) {
     if (isfinite(v)) continue;
     char where[160];
     lsp_array_where(a, i + row0 * row, where, sizeof where);
-    return lsp_fail(LSP_EDATA, "%s: non-finite value (%g) at %s", path, v, where);
+    return lsp_fail(LSP_EDATA, "%s: non-finite value (%g) at %s%s", path, v, where,
+                    lsp_nonfinite_hint(v));
   }
   return LSP_OK;
 }

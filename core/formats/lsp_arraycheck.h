@@ -14,6 +14,11 @@
 
 #include "core/formats/lsp_npy.h"
 
+/* What a non-finite value message adds after the value's place: for −inf
+ * (a masked class, as softmax and cross_entropy take it) the way to pass
+ * it; "" otherwise. */
+const char *lsp_nonfinite_hint(double v);
+
 /* Element i of a numeric array as a double (exact for every dtype except
  * int64 beyond 2^53). */
 double lsp_array_get(const lsp_array *a, size_t i);

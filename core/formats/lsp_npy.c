@@ -499,8 +499,8 @@ int lsp_array_f32(const lsp_array *a, const char *path, int require_finite,
       if (!isfinite(v[i])) {
         char where[160];
         lsp_array_where(a, i, where, sizeof where);
-        lsp_fail(LSP_EDATA, "%s: non-finite value (%g) at %s", path,
-                 (double)v[i], where);
+        lsp_fail(LSP_EDATA, "%s: non-finite value (%g) at %s%s", path,
+                 (double)v[i], where, lsp_nonfinite_hint((double)v[i]));
         free(buf);
         return LSP_EDATA;
       }
