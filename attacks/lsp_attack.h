@@ -334,8 +334,8 @@ typedef struct {
                            should break almost everything: 0.3              */
   double near_zero;     /* "almost everything": accuracy ≤ 0.05            */
   double zero_grad_max; /* flag a zero-gradient share above: 0.01           */
-  double ce_gap;        /* flag APGD-T breaking more than this share of the
-                           examples APGD-CE left correct: 0.05              */
+  double ce_gap;        /* flag APGD-T lowering APGD-CE's accuracy (a share
+                           of all N examples) by more than this: 0.05     */
 } lsp_mask_opts;
 
 void lsp_mask_opts_default(lsp_mask_opts *o);
@@ -405,8 +405,8 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
  *       accuracy the white-box APGD stages left by at most tol, at every ε
  *       (a gradient-free attack beating gradient attacks means the
  *       gradients mislead);
- *   apgd_ce_not_weaker      APGD-T breaks at most ce_gap of the examples
- *       APGD-CE left correct, at every ε (a cross-entropy attack much
+ *   apgd_ce_not_weaker      APGD-T lowers APGD-CE's accuracy (over all N)
+ *       by at most ce_gap, at every ε (a cross-entropy attack much
  *       weaker than the scale-invariant DLR one points at logit scaling);
  *   near_zero_at_large_eps  judged again with AutoAttack, the strongest
  *       attack, when its sweep reaches large_eps·(hi − lo).

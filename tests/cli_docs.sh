@@ -337,4 +337,32 @@ if got != want:
     sys.exit(1)
 PYEOF
 
+# Code fences (CommonMark): a line that would close the open block must hold
+# nothing after its backticks, else it is text inside the block and the block
+# runs on (every heading after it rendered as code); an opening fence may
+# carry an info string (```sh); no block may be left open at the end
+for doc in "$README" "$DESIGN"; do
+  "$PY" - "$doc" <<'PYEOF' && ok "$(basename "$doc"): every code block closes on a bare fence" || bad "$(basename "$doc") code fences"
+import re, sys
+fence = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$")
+opened, fails = None, 0
+for no, line in enumerate(open(sys.argv[1]).read().split("\n"), 1):
+    m = fence.match(line)
+    if not m:
+        continue
+    mark, rest = m.group(1), m.group(2)
+    if opened is None:
+        opened = (mark, no)
+    elif mark[0] == opened[0][0] and len(mark) >= len(opened[0]):
+        if rest.strip():
+            print("  line %d: text after the fence closing the block of line %d: %r" % (no, opened[1], line))
+            fails += 1
+        opened = None
+if opened is not None:
+    print("  the code block of line %d never closes" % opened[1])
+    fails += 1
+sys.exit(fails > 0)
+PYEOF
+done
+
 finish
