@@ -233,7 +233,7 @@ grep -q '^lsprobe: attack: WARNING: --restarts does not apply to --attack bim (n
   grep -q '"restarts":1,' "$SCR/bim3.json" && cmp -s "$SCR/bim1.json" "$SCR/bim3.json" &&
   ok "bim names --restarts as ignored and attacks once" || bad "bim --restarts: $(cat "$SCR/err") $(cat "$SCR/bim3.json")"
 expect_exit 0 "bim --restarts 3 as text" "$LSP" attack "${IN[@]}" --attack bim --eps 0.1 --restarts 3
-grep -q '^attack bim, loss ce, 10 steps of eps/4, 1 restart,' "$SCR/out" && ok "bim's header: 1 restart" || bad "bim header: $(head -1 "$SCR/out")"
+grep -q '^attack bim, loss ce, 10 steps of 2.5\*eps/10, 1 restart,' "$SCR/out" && ok "bim's header: 1 restart" || bad "bim header: $(head -1 "$SCR/out")"
 # an ε above the width of the input range lets the attack move an input
 # anywhere (--eps 8 meant as 8/255): a warning naming it and ε/255, not a
 # refusal; none for an ε within the range
