@@ -150,8 +150,9 @@ static void test_pad_and_general_pool(void **state) {
 }
 
 /* FGSM at a small ε on inputs inside the bounds: x' = x exactly where the
- * gradient is zero. Returns the share of zeros among the flagged pixels
- * (mask NULL: all) computed from x', and checks it against the result. */
+ * gradient is zero. The share of zeros among the flagged pixels (mask
+ * NULL: all) of the clean-correct examples, computed from x', checked
+ * against the result. */
 static void fgsm_share(lsp_model *m, const uint8_t *mask, size_t nmask,
                        size_t want_unread) {
   const size_t n = 48, dim = m->in_dim;
@@ -171,21 +172,35 @@ static void fgsm_share(lsp_model *m, const uint8_t *mask, size_t nmask,
   double eps[1] = {0.01};
   lsp_attack_result r;
   assert_int_equal(lsp_attack_run(m, NULL, x, y, n, dim, eps, 1, &o, &r), 0);
-  size_t zeros = 0, zeros_all = 0;
-  for (size_t i = 0; i < n * dim; i++) {
-    int zero = adv[i] == x[i];
-    zeros_all += zero;
-    zeros += zero && (!mask || mask[i % dim]);
+  /* the share counts the clean-correct examples only */
+  const size_t k = m->out_dim;
+  float *z = malloc(n * k * sizeof *z);
+  assert_non_null(z);
+  assert_int_equal(lsp_model_predict(m, x, n, 0, z, NULL), 0);
+  size_t zeros = 0, zeros_all = 0, ncorrect = 0;
+  for (size_t e = 0; e < n; e++) {
+    size_t b = 0;
+    for (size_t j = 1; j < k; j++)
+      if (z[e * k + j] > z[e * k + b]) b = j;
+    if ((int32_t)b != y[e]) continue;
+    ncorrect++;
+    for (size_t i = e * dim; i < (e + 1) * dim; i++) {
+      int zero = adv[i] == x[i];
+      zeros_all += zero;
+      zeros += zero && (!mask || mask[i % dim]);
+    }
   }
+  free(z);
   assert_int_equal(r.unread_inputs, want_unread);
-  const double want = (double)zeros / ((double)n * (double)nmask);
+  assert_true(ncorrect > 0 && ncorrect < n);
+  const double want = (double)zeros / ((double)ncorrect * (double)nmask);
   if (!(r.points[0].zero_grad_share == want))
     fail_msg("zero_grad_share %.17g, want %.17g", r.points[0].zero_grad_share,
              want);
   /* dead units give zeros among the read pixels too: the test sees them */
-  assert_true(zeros > 0 && zeros < n * nmask);
+  assert_true(zeros > 0 && zeros < ncorrect * nmask);
   if (mask) { /* the unread pixels are zero on every example */
-    assert_int_equal(zeros_all - zeros, n * want_unread);
+    assert_int_equal(zeros_all - zeros, ncorrect * want_unread);
     /* BIM's one full step from x takes the same gradient */
     lsp_attack_result b;
     o.kind = LSP_ATTACK_BIM, o.steps = 1, o.full_steps = 1, o.adv = NULL;

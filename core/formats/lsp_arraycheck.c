@@ -77,8 +77,6 @@ int lsp_array_distributions(const lsp_array *a, const char *path, const char *ad
   return LSP_OK;
 }
 
-/* Whether n float32 (f64 = 0) or float64 values hold a NaN or infinity
- * (all exponent bits set): a branch-free test the compiler vectorizes. */
 const char *lsp_nonfinite_hint(double v) {
   return v == -INFINITY ? " (a masked class? lsprobe takes finite values: write a large negative "
                           "one such as -1e4, whose probability is 0 all the same, or pass "
@@ -86,6 +84,8 @@ const char *lsp_nonfinite_hint(double v) {
                         : "";
 }
 
+/* Whether n float32 (f64 = 0) or float64 values hold a NaN or infinity
+ * (all exponent bits set): a branch-free test the compiler vectorizes. */
 static int any_nonfinite(const void *p, int f64, size_t n) {
   if (f64) {
     const uint64_t *u = p, e = 0x7ff0000000000000ull;
