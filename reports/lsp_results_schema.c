@@ -316,6 +316,10 @@ static int is_verdict(const char *s) {
   return !strcmp(s, "supported") || !strcmp(s, "contradicted") || !strcmp(s, "inconclusive");
 }
 
+static int is_status(const char *s) {
+  return !strcmp(s, "pass") || !strcmp(s, "flag") || !strcmp(s, "skipped");
+}
+
 static int check_field(const lsp_jsonr_doc *d, const lsp_jsonr *obj, const lsp_rs_field *f,
                        const char *where) {
   const lsp_jsonr *v = lsp_jsonr_get(obj, f->key);
@@ -334,6 +338,20 @@ static int check_field(const lsp_jsonr_doc *d, const lsp_jsonr *obj, const lsp_r
         return lsp_fail(LSP_EDATA, "%s:%d:%d: field %s%s%s: expected \"supported\", "
                                    "\"contradicted\" or \"inconclusive\", found \"%s\"",
                         lsp_jsonr_source(d), v->line, v->col, where, dot, f->key, str);
+      if ((f->flags & LSP_RS_STATUS) && str && !is_status(str))
+        return lsp_fail(LSP_EDATA, "%s:%d:%d: field %s%s%s: expected \"pass\", \"flag\" or "
+                                   "\"skipped\", found \"%s\"",
+                        lsp_jsonr_source(d), v->line, v->col, where, dot, f->key, str);
+      return LSP_OK;
+    case LSP_RS_NUMSTR:
+      if (!v) return lsp_jsonr_need(d, obj, where, f->key, LSP_JSONR_STRING, &x); /* missing */
+      if (v->type == LSP_JSONR_STRING || (nul && v->type == LSP_JSONR_NULL)) return LSP_OK;
+      if (v->type != LSP_JSONR_NUMBER)
+        return lsp_fail(LSP_EDATA, "%s:%d:%d: field %s%s%s: expected a number or a string, "
+                                   "found %s",
+                        lsp_jsonr_source(d), v->line, v->col, where, dot, f->key,
+                        lsp_jsonr_type_name(v->type));
+      if ((want = out_of_domain(f->flags, v->num))) return bad_domain(d, where, f->key, -1, want, v);
       return LSP_OK;
     case LSP_RS_NUM:
       if ((st = lsp_jsonr_need_num(d, obj, where, f->key, nul, &num))) return st;
@@ -349,6 +367,7 @@ static int check_field(const lsp_jsonr_doc *d, const lsp_jsonr *obj, const lsp_r
     case LSP_RS_BOOL:
       return lsp_jsonr_need(d, obj, where, f->key, LSP_JSONR_BOOL, &x);
     case LSP_RS_ARR:
+      if (v && nul && v->type == LSP_JSONR_NULL) return LSP_OK;
       return lsp_jsonr_need(d, obj, where, f->key, LSP_JSONR_ARRAY, &x);
     case LSP_RS_NUMS:
       if ((st = lsp_jsonr_need(d, obj, where, f->key, LSP_JSONR_ARRAY, &x))) return st;
@@ -401,13 +420,18 @@ static int check_field(const lsp_jsonr_doc *d, const lsp_jsonr *obj, const lsp_r
   return lsp_fail(LSP_EINVAL, "results schema: field %s has no type", f->key);
 }
 
-/* The members of one object of the given shape, in table order (a shape
- * without listed members, such as logit_gap's, only has to be an object). */
+/* The members of one object of the given shape, in table order: the
+ * fields with ids, then those of the second table. */
 static int check_shape(const lsp_jsonr_doc *d, const lsp_jsonr *obj, lsp_rs_shape shape,
                        const char *where) {
   for (int i = 0; i < LSP_RF_COUNT; i++) {
     if (k_fields[i].in != shape) continue;
     int st = check_field(d, obj, &k_fields[i], where);
+    if (st) return st;
+  }
+  for (size_t i = 0; i < lsp_results_nmembers; i++) {
+    if (lsp_results_members[i].in != shape) continue;
+    int st = check_field(d, obj, &lsp_results_members[i], where);
     if (st) return st;
   }
   return LSP_OK;

@@ -6,12 +6,14 @@
  * (lsp_results_key), and `lsprobe compare` validates each input against it
  * (lsp_results_validate) before reading the fields by the same names, so a
  * field renamed here is renamed for both. Members that lower layers write
- * (calibration, clusters, attacks: lsp_calib_result_json and friends) are
- * listed too; tests/test_results_schema.c writes a results.json, validates
- * it and reads it back through compare's reader.
+ * (calibration, clusters, logit_gap, attacks, the masking checklist:
+ * lsp_calib_result_json and friends) are listed too, those reports/ never
+ * names in a second part without ids (lsp_results_members), so the table
+ * describes every member a run writes; tests/test_results_schema.c writes a
+ * results.json, validates it and reads it back through compare's reader.
  *
  * Objects are described by shapes: `calibration` and
- * `calibration_temperature_scaled` share one, as do fgsm/pgd/transfer.
+ * `calibration_temperature_scaled` share one, as do the attacks.
  * Members not in the table are allowed (a newer writer may add fields; a
  * field added later should be LSP_RS_OPTIONAL so older files still read). */
 #ifndef LSP_RESULTS_SCHEMA_H
@@ -26,6 +28,7 @@ typedef enum {
   LSP_RS_BOOL, /* true / false                                             */
   LSP_RS_NUMS, /* array of numbers                                         */
   LSP_RS_CI,   /* [lo, hi]: two numbers, null for a bound that is not finite */
+  LSP_RS_NUMSTR, /* a number or a string (an attack's step_size, target)    */
   LSP_RS_ARR,  /* any array                                                */
   LSP_RS_OBJ,  /* object whose members follow `shape`                      */
   LSP_RS_OBJS  /* array of objects following `shape`                       */
@@ -34,11 +37,13 @@ typedef enum {
 enum {
   LSP_RS_OPTIONAL = 1, /* may be missing                                   */
   LSP_RS_NULLABLE = 2, /* may be null (a NaN or ±Inf); for NUMS: its items */
+                       /* (CI, ARR, NUMSTR: the whole value)              */
   /* the domain of a number (NUM, INT; for NUMS and CI: every item): */
   LSP_RS_UNIT = 4,     /* in [0, 1] (a share, a probability, ECE)          */
   LSP_RS_NONNEG = 8,   /* >= 0 (a count, a size, a loss)                   */
   LSP_RS_POS = 16,     /* > 0                                              */
-  LSP_RS_VERDICT = 32  /* STR: "supported", "contradicted" or "inconclusive" */
+  LSP_RS_VERDICT = 32, /* STR: "supported", "contradicted" or "inconclusive" */
+  LSP_RS_STATUS = 64   /* STR: a masking check's "pass", "flag" or "skipped" */
 };
 
 typedef enum {
@@ -47,14 +52,15 @@ typedef enum {
   LSP_RS_ATTACKS, LSP_RS_ATTACK, LSP_RS_POINT, LSP_RS_MASK, LSP_RS_CMP,
   LSP_RS_CALDIFF, LSP_RS_EPSDIFF, LSP_RS_FINDING, LSP_RS_CPU, LSP_RS_ERASURE, LSP_RS_DISTILL,
   LSP_RS_STUDENT, LSP_RS_DTEACHER, LSP_RS_DIFF, LSP_RS_STUDY, LSP_RS_TREND, LSP_RS_SCMP,
-  LSP_RS_CELL, LSP_RS_NSHAPES
+  LSP_RS_CELL, LSP_RS_STAGES, LSP_RS_CHECK, LSP_RS_SUMMARY, LSP_RS_CURVE, LSP_RS_CLASS,
+  LSP_RS_PAIR, LSP_RS_NSHAPES
 } lsp_rs_shape;
 
 typedef struct {
   lsp_rs_shape in;    /* the object shape this field is a member of     */
   const char *key;
   lsp_rs_type type;
-  unsigned flags;     /* LSP_RS_OPTIONAL | LSP_RS_NULLABLE              */
+  unsigned flags;     /* LSP_RS_OPTIONAL | LSP_RS_NULLABLE | a domain    */
   lsp_rs_shape shape; /* LSP_RS_OBJ / LSP_RS_OBJS: the members' shape   */
 } lsp_rs_field;
 
@@ -143,6 +149,16 @@ typedef enum {
   LSP_RF_COUNT
 } lsp_rf;
 
+/* The members written by the lower layers (attacks/, analysis/) that no
+ * code of reports/ reads or writes by name: an attack's settings and its
+ * points' other numbers, AutoAttack's stages and queries, gradient_masking's
+ * checks, logit_gap's, the clusters' other members, smooth_curve, the
+ * calibration intervals besides accuracy/nll/ece/smece and every
+ * <metric>_ci_percentile, calibration_diff's members. A second table without
+ * ids (lsp_results_schema_members.c), validated with the first. */
+extern const lsp_rs_field lsp_results_members[];
+extern const size_t lsp_results_nmembers;
+
 /* The table entry of field f (NULL when out of range). */
 const lsp_rs_field *lsp_results_field(lsp_rf f);
 
@@ -152,8 +168,8 @@ const char *lsp_results_key(lsp_rf f);
 /* Check a parsed results.json against the table: every field present
  * unless optional, of its type, null only where nullable, a number inside
  * its domain (LSP_RS_UNIT, _NONNEG, _POS), an interval with lo <= hi, a
- * verdict one of the three words, recursively through objects and arrays
- * of objects. LSP_EDATA naming the source and the field path with indices,
+ * verdict or a check's status one of its three words, recursively through
+ * objects and arrays of objects. LSP_EDATA naming the source and the field path with indices,
  * e.g. "a/results.json:40:14: field models[1].calibration.ece: expected a
  * number, found string", "...: field models[1].calibration.accuracy:
  * expected a number in [0, 1], found 1.7". */

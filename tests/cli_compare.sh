@@ -222,12 +222,19 @@ grep -q '29 lines in each panel (each line its own colour and dash)' "$SCR/cmpAM
 grep -q 'one line per run and seed; bars are the recorded intervals' "$SCR/cmpAM/compare.md" \
   && ok "metrics caption: one line per run and seed" || bad "metrics caption"
 
-# values outside their domain, a tag twice and a copy of a run are refused
+# values outside their domain or of the wrong type (also in the members the
+# attacks and analysis write), a tag twice and a copy of a run are refused
 i=0
 for spec in 'm["calibration"]["accuracy"] = 1.7|field models[0].calibration.accuracy: expected a number in [0, 1], found 1.7' \
             'm["calibration"]["accuracy_ci"] = [0.3, 0.1]|field models[0].calibration.accuracy_ci: expected [lo, hi] with lo <= hi, found [0.3, 0.1]' \
             'r["config"]["n_test"] = -5|field config.n_test: expected a number > 0, found -5' \
             'r["findings"][0]["verdict"] = "maybe"|field findings[0].verdict: expected "supported", "contradicted" or "inconclusive", found "maybe"' \
+            'm["gradient_masking"]["checks"][0]["status"] = "maybe"|field models[0].gradient_masking.checks[0].status: expected "pass", "flag" or "skipped", found "maybe"' \
+            'm["attacks"]["pgd"]["points"][1]["zero_grad_share"] = 1.5|field models[0].attacks.pgd.points[1].zero_grad_share: expected a number in [0, 1], found 1.5' \
+            'm["attacks"]["autoattack"]["points"][0]["stages"] = "all"|field models[0].attacks.autoattack.points[0].stages: expected an object, found string' \
+            'm["calibration"]["smooth_curve"]["t"] = 0.5|field models[0].calibration.smooth_curve.t: expected an array, found number' \
+            'm["calibration"]["ece_ci_percentile"] = [0.3, 0.1]|field models[0].calibration.ece_ci_percentile: expected [lo, hi] with lo <= hi, found [0.3, 0.1]' \
+            'm["logit_gap"]["entropy"]["q95"] = "high"|field models[0].logit_gap.entropy.q95: expected a number, found string' \
             'r["models"][1]["tag"] = m["tag"]|field models[1].tag: "eps0_seed1" is the tag of models[0] too (tags must be unique)'; do
   i=$((i + 1))
   $PY - "$A/results.json" "$SCR/dom$i.json" "${spec%%|*}" <<'PY'

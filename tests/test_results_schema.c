@@ -2,7 +2,10 @@
  * writes results.json, which validates against the table and reads back
  * through compare's reader with exactly the numbers stored under DESIGN §4's
  * field names; renamed, mistyped or malformed fields are caught naming the
- * field; the table's calibration keys are the calibration module's names. */
+ * field, in both parts of the table (the members the lower layers write:
+ * attacks, AutoAttack's stages, the masking checklist, smooth_curve, the
+ * percentile intervals, logit_gap, the clusters); the table's calibration
+ * keys are the calibration module's names. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -174,7 +177,7 @@ static void test_violations_named(void **state) {
   /* nullable numbers and optional fields pass */
   mutated("\"nc1\": ", "\"nc1\": null, \"x\": ", LSP_OK, NULL);
   mutated("\"ece_ci\":", "\"ece_ci_gone\":", LSP_OK, NULL);
-  mutated("\"transfer\":", "\"transfer_gone\":", LSP_OK, NULL);
+  mutated("\"transfer\": {", "\"transfer_gone\": {", LSP_OK, NULL);
   /* a study comparison's verdict may be null (no comparison: the summary
    * was not measured on both arms); a string field not marked nullable
    * may not */
@@ -204,6 +207,62 @@ static void test_violations_named(void **state) {
   mutated("\"threads\":", "\"a_new_field\": [1, 2], \"threads\":", LSP_OK, NULL);
 }
 
+/* The members the lower layers write (the second table): the attacks'
+ * settings and points, AutoAttack's stages, the masking checklist, the
+ * smoothed curve, the percentile intervals, logit_gap, the clusters. The
+ * quick run has every one of these objects (AutoAttack on, the checks run,
+ * intervals). */
+static void test_members_named(void **state) {
+  (void)state;
+  const char *need[] = {"\"stages\": {", "\"gradient_masking\": {", "\"smooth_curve\": {",
+                        "_ci_percentile\": [", "\"queries_median\": ", "\"p_value\": "};
+  for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+    if (!strstr(g_text, need[i])) fail_msg("the quick run's results.json has no %s", need[i]);
+  mutated("\"status\": \"", "\"status\": \"maybe\", \"x\": \"", LSP_EDATA,
+          "field models[0].gradient_masking.checks[0].status: expected \"pass\", \"flag\" or "
+          "\"skipped\", found \"maybe\"");
+  mutated("\"flags\": ", "\"flags\": \"0\", \"x\": ", LSP_EDATA,
+          "field models[0].gradient_masking.flags: expected a number, found string");
+  mutated("\"p_value\": ", "\"p_value\": 1.5, \"x\": ", LSP_EDATA,
+          "field models[0].gradient_masking.checks[0].p_value: expected a number in [0, 1], "
+          "found 1.5");
+  mutated("\"zero_grad_share\": ", "\"zero_grad_share\": 1.5, \"x\": ", LSP_EDATA,
+          "field models[0].attacks.fgsm.points[0].zero_grad_share: expected a number in [0, 1], "
+          "found 1.5");
+  mutated("\"unread_inputs\": ", "\"unread_inputs\": -1, \"x\": ", LSP_EDATA,
+          "field models[0].attacks.fgsm.unread_inputs: expected a number >= 0, found -1");
+  mutated("\"step_size\": ", "\"step_size\": true, \"x\": ", LSP_EDATA,
+          "field models[0].attacks.pgd.step_size: expected a number or a string, found boolean");
+  mutated("\"target\": ", "\"target\": [2], \"x\": ", LSP_EDATA,
+          "field models[0].attacks.fgsm.target: expected a number or a string, found array");
+  mutated("\"stages\": {", "\"stages\": \"x\", \"y\": {", LSP_EDATA,
+          "field models[0].attacks.autoattack.points[0].stages: expected an object, found string");
+  mutated("\"apgd-t\": ", "\"apgd-t_gone\": ", LSP_EDATA,
+          "field models[0].attacks.autoattack.points[0].stages.apgd-t is missing");
+  mutated("\"queries_median\": ", "\"queries_median\": -2, \"x\": ", LSP_EDATA,
+          "field models[0].attacks.autoattack.points[0].queries_median: expected a number >= 0");
+  mutated("\"t\": [", "\"t\": 0.5, \"x\": [", LSP_EDATA,
+          "field models[0].calibration.smooth_curve.t: expected an array, found number");
+  mutated("\"ece_ci_percentile\": [", "\"ece_ci_percentile\": [0.3, 0.1], \"x\": [", LSP_EDATA,
+          "field models[0].calibration.ece_ci_percentile: expected [lo, hi] with lo <= hi");
+  mutated("\"share_above_optimal\": ", "\"share_above_optimal\": 2, \"x\": ", LSP_EDATA,
+          "field models[0].logit_gap.share_above_optimal: expected a number in [0, 1], found 2");
+  mutated("\"q95\": ", "\"q95\": \"high\", \"x\": ", LSP_EDATA,
+          "field models[0].logit_gap.logit_gap.q95: expected a number, found string");
+  mutated("\"nc1_rank\": ", "\"nc1_rank\": 1.5, \"x\": ", LSP_EDATA,
+          "field models[0].clusters.nc1_rank: expected an integer, found 1.5");
+  /* the other values each may take pass: a step size, a target class or
+   * "least-likely", a skipped check, a check without paired evidence,
+   * members older files lack */
+  mutated("\"step_size\": \"2.5*eps/steps\"", "\"step_size\": 0.01", LSP_OK, NULL);
+  mutated("\"target\": null", "\"target\": \"least-likely\"", LSP_OK, NULL);
+  mutated("\"target\": null", "\"target\": 3", LSP_OK, NULL);
+  mutated("\"status\": \"", "\"status\": \"flag\", \"x\": \"", LSP_OK, NULL);
+  mutated("\"p_value\": ", "\"p_value\": null, \"x\": ", LSP_OK, NULL);
+  mutated("\"unread_inputs\":", "\"unread_inputs_gone\":", LSP_OK, NULL);
+  mutated("\"smooth_curve\":", "\"smooth_curve_gone\":", LSP_OK, NULL);
+}
+
 /* One name per field: keys set, unique within their object's shape, and the
  * calibration keys are the calibration module's own metric names. */
 static void test_table(void **state) {
@@ -218,13 +277,33 @@ static void test_table(void **state) {
     }
   }
   assert_null(lsp_results_field(LSP_RF_COUNT));
+  assert_true(lsp_results_nmembers > 0);
+  for (size_t i = 0; i < lsp_results_nmembers; i++) {
+    const lsp_rs_field *f = &lsp_results_members[i];
+    if (!f->key) fail_msg("member %zu has no key", i);
+    for (size_t k = 0; k < i; k++)
+      if (lsp_results_members[k].in == f->in && !strcmp(lsp_results_members[k].key, f->key))
+        fail_msg("member %s twice", f->key);
+    for (int k = 0; k < LSP_RF_COUNT; k++) {
+      const lsp_rs_field *g = lsp_results_field((lsp_rf)k);
+      if (g->in == f->in && !strcmp(g->key, f->key)) fail_msg("%s in both tables", f->key);
+    }
+  }
   const lsp_rf cal[LSP_CALIB_NMETRIC] = {
       LSP_RF_CAL_ACCURACY, LSP_RF_CAL_NLL, LSP_RF_CAL_BRIER, LSP_RF_CAL_ECE,
       LSP_RF_CAL_MCE, LSP_RF_CAL_RMSCE, LSP_RF_CAL_ACE, LSP_RF_CAL_CLASSWISE_ECE,
       LSP_RF_CAL_OVER_CONFIDENCE, LSP_RF_CAL_UNDER_CONFIDENCE, LSP_RF_CAL_ECE_DEBIASED,
       LSP_RF_CAL_ECE_L2_DEBIASED, LSP_RF_CAL_ECE_SWEEP, LSP_RF_CAL_SMECE, LSP_RF_CAL_SMECE_SIGMA};
-  for (int m = 0; m < LSP_CALIB_NMETRIC; m++)
+  for (int m = 0; m < LSP_CALIB_NMETRIC; m++) {
     assert_string_equal(lsp_results_key(cal[m]), lsp_calib_metric_name(m));
+    char pk[64]; /* every metric's percentile interval is listed */
+    snprintf(pk, sizeof pk, "%s_ci_percentile", lsp_calib_metric_name(m));
+    size_t i = 0;
+    while (i < lsp_results_nmembers &&
+           !(lsp_results_members[i].in == LSP_RS_CALIB && !strcmp(lsp_results_members[i].key, pk)))
+      i++;
+    if (i == lsp_results_nmembers) fail_msg("%s is not in the table", pk);
+  }
   assert_string_equal(lsp_results_key(LSP_RF_CAL_ECE_CI), "ece_ci");
   assert_string_equal(lsp_results_key(LSP_RF_CL_R2_SEPARATION), "r2_separation");
 }
@@ -234,6 +313,7 @@ int main(void) {
       cmocka_unit_test(test_table),
       cmocka_unit_test(test_write_then_read),
       cmocka_unit_test(test_violations_named),
+      cmocka_unit_test(test_members_named),
   };
   return cmocka_run_group_tests(tests, run_once, cleanup);
 }
