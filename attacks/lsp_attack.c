@@ -85,12 +85,14 @@ const char *lsp_attack_eps_range_note(const char *what, const double *eps, size_
   char list[512] = "", conv[1024] = "";
   size_t nbig = 0, ll = 0, cl = 0;
   for (size_t i = 0; i < n; i++) {
-    if (!(eps[i] > width)) continue;
+    if (!(eps[i] >= width)) continue;
+    char e[32]; /* as given: 1.0000001 is not 1 */
+    lsp_shortest_g(eps[i], e, sizeof e);
     if (ll < sizeof list)
-      ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%g", nbig ? "," : "", eps[i]);
+      ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s", nbig ? "," : "", e);
     if (cl < sizeof conv)
-      cl += (size_t)snprintf(conv + cl, sizeof conv - cl, "%s%g/255 = %g", nbig ? ", " : "",
-                             eps[i], eps[i] / 255.0);
+      cl += (size_t)snprintf(conv + cl, sizeof conv - cl, "%s%s/255 = %.6g", nbig ? ", " : "",
+                             e, eps[i] / 255.0);
     nbig++;
   }
   if (!nbig || !buf || !cap) return NULL;
@@ -99,7 +101,7 @@ const char *lsp_attack_eps_range_note(const char *what, const double *eps, size_
            "%s %s: %s the width %g of the input range [%g, %g], so the attack may move an "
            "input anywhere in the range and its accuracy measures nothing; ε is in the "
            "inputs' units%s%s%s",
-           what, list, nbig == 1 ? "exceeds" : "exceed", width, lo, hi,
+           what, list, nbig == 1 ? "reaches or exceeds" : "reach or exceed", width, lo, hi,
            pixels ? " (the [0, 1] pixel scale): if 0-255 pixel steps were meant, give ε/255 ("
                   : "",
            pixels ? conv : "", pixels ? ")" : "");

@@ -297,11 +297,12 @@ const char *lsp_attack_kind_name(lsp_attack_kind k);
 const char *lsp_attack_loss_name(lsp_attack_loss l);
 /* 1 for the APGD family, Square and AutoAttack. */
 int lsp_attack_kind_is_aa(lsp_attack_kind k);
-/* A warning for the ε of `eps` (n values) above the width hi − lo of the
- * input range, which let an attack move an input anywhere in the range
- * (a newcomer's --eps 8 meant as 8/255): "<what> 8: exceeds the width 1 of
- * the input range [0, 1], ...", with the ε/255 values when the range is
- * [0, 1]. NULL (and buf untouched) when every ε is within the width. */
+/* A warning for the ε of `eps` (n values) at or above the width hi − lo of
+ * the input range, which let an attack move an input anywhere in the range
+ * (a newcomer's --eps 8 meant as 8/255): "<what> 8: reaches or exceeds the
+ * width 1 of the input range [0, 1], ...", the values in their shortest
+ * exact decimals, with the ε/255 values when the range is [0, 1]. NULL
+ * (and buf untouched) when every ε is below the width. */
 const char *lsp_attack_eps_range_note(const char *what, const double *eps, size_t n, double lo,
                                       double hi, char *buf, size_t cap);
 /* Parse the names above (the loss parser does not accept "dlr-targeted",

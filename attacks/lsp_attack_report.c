@@ -402,12 +402,16 @@ int lsp_attack_checklist(const lsp_attack_result *fgsm,
           worst = rs[k]->points[i].zero_grad_share;
           we = rs[k]->points[i].eps;
         }
-    set(&c[4], "zero_grad_share",
-        worst > o->zero_grad_max ? LSP_CHECK_FLAG : LSP_CHECK_PASS, we, worst,
-        o->zero_grad_max,
-        "%.4f of input-gradient components are exactly zero (largest, at eps "
-        "%g; flag above %g)",
-        worst, we, o->zero_grad_max);
+    if (isnan(we)) /* no share: no gradient at a correctly classified input */
+      set(&c[4], "zero_grad_share", LSP_CHECK_SKIP, NAN, NAN, o->zero_grad_max,
+          "no gradient was taken at a correctly classified input: no share to judge");
+    else
+      set(&c[4], "zero_grad_share",
+          worst > o->zero_grad_max ? LSP_CHECK_FLAG : LSP_CHECK_PASS, we, worst,
+          o->zero_grad_max,
+          "%.4f of input-gradient components are exactly zero (largest, at eps "
+          "%g; flag above %g)",
+          worst, we, o->zero_grad_max);
     if (fgsm->unread_inputs > 0) { /* what the share left out */
       size_t len = strlen(c[4].detail);
       snprintf(c[4].detail + len, sizeof c[4].detail - len,

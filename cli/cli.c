@@ -107,23 +107,32 @@ size_t cli_edit_distance(const char *a, size_t alen, const char *b) {
   return row[blen];
 }
 
-const char *cli_closest(const char *typed, size_t len, const char *const *names, size_t n) {
+/* The one candidate related to the typed word by a prefix of at least 3
+ * bytes, or NULL: run_on 0, a candidate the word abbreviates ("smooth" for
+ * smoothing); 1, a candidate the word runs on from ("calib" in calibrate). */
+static const char *prefix_match(const char *typed, size_t len, const char *const *names,
+                                size_t n, int run_on) {
   const char *best = NULL;
+  size_t hits = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t cl = strlen(names[i]);
+    int hit = run_on ? cl >= 3 && cl < len && strncmp(typed, names[i], cl) == 0
+                     : len >= 3 && len < cl && strncmp(typed, names[i], len) == 0;
+    if (hit) hits++, best = names[i];
+  }
+  return hits == 1 ? best : NULL;
+}
+
+const char *cli_closest(const char *typed, size_t len, const char *const *names, size_t n) {
+  /* a unique abbreviation first: "--norma" is normalize, not format */
+  const char *best = prefix_match(typed, len, names, n, 0);
+  if (best) return best;
   size_t bd = (size_t)-1;
   for (size_t i = 0; i < n; i++) {
     size_t d = cli_edit_distance(typed, len, names[i]);
     if (d < bd && d <= 2 && 2 * d < strlen(names[i])) bd = d, best = names[i];
   }
-  if (best) return best;
-  /* an abbreviation ("calib" for calibrate, "smooth" for smoothing) or a
-   * name run on ("calibrate" for calib): the one candidate that the typed
-   * word begins, or that begins the typed word, sharing 3 bytes at least */
-  size_t hits = 0;
-  for (size_t i = 0; i < n; i++) {
-    size_t cl = strlen(names[i]), m = cl < len ? cl : len;
-    if (m >= 3 && strncmp(typed, names[i], m) == 0) hits++, best = names[i];
-  }
-  return hits == 1 ? best : NULL;
+  return best ? best : prefix_match(typed, len, names, n, 1);
 }
 
 /* The option of `opts` closest to a mistyped name, or NULL. */

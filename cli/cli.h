@@ -73,10 +73,12 @@ int cli_check_out_file(const char *cmd, cli_opt *opts, const char *name,
                        const char *const *ins);
 /* The folder option --`name` (default `def`, or NULL: none) names, checked
  * before any work: a folder that exists and can be written into, or one
- * that can be created (every existing folder on its way is a folder, and
- * the first missing one can be made: it is made and removed at once).
- * Refused: an empty name (CLI_USAGE), anything else (CLI_DATA), naming the
- * option, the path and the problem ("exists and is not a folder"). */
+ * that can be created (every existing folder on its way is a folder, not
+ * a link to nothing, and entries can be made in the deepest: a probe
+ * folder of this process's own is made and removed there, so the ranks of
+ * an MPI job probing at once never meet). Refused: an empty or too long
+ * name (CLI_USAGE), anything else (CLI_DATA), naming the option, the path
+ * and the problem ("exists and is not a folder"). */
 int cli_check_out_dir(const char *cmd, cli_opt *opts, const char *name, const char *def);
 /* The last check alone for a file `path` the command writes (`what` names
  * it in the message, e.g. "--dump D: D/logits.npy"). */
@@ -99,12 +101,12 @@ int cli_parse_long_list(const char *s, long lo, long hi, long **out,
 /* Levenshtein distance between the first `alen` bytes of a and the string
  * b (insertions, deletions and substitutions cost 1). */
 size_t cli_edit_distance(const char *a, size_t alen, const char *b);
-/* The candidate closest to the first `len` bytes of `typed` when it is close
- * enough to be a typo (distance <= 2, and below half the candidate's
- * length); failing that, the one candidate that begins the typed word or
- * that the typed word begins (an abbreviation; 3 shared bytes at least,
- * and no other candidate so related); else NULL. `names` holds n strings.
- * Only ever a suggestion: nothing is accepted by it. */
+/* A suggestion for the first `len` bytes of `typed`: the one candidate the
+ * typed word abbreviates (3 bytes at least: "smooth" for smoothing); else
+ * the candidate closest to it when close enough to be a typo (distance
+ * <= 2, and below half the candidate's length); else the one candidate the
+ * typed word runs on from ("calib" in calibrate); else NULL. `names` holds
+ * n strings. Only ever a suggestion: nothing is accepted by it. */
 const char *cli_closest(const char *typed, size_t len, const char *const *names, size_t n);
 
 /* Print "lsprobe: <cmd>: <library message>" and return the exit code for a

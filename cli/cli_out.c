@@ -119,15 +119,29 @@ int cli_check_out_file(const char *cmd, cli_opt *opts, const char *name,
   return rc;
 }
 
-/* `prefix` (a missing folder whose parent exists) can be created: made and
- * removed again at once. Another process making it at the same moment (a
- * rank of the same job) counts as success. */
-static int can_create(const char *prefix) {
-  if (mkdir(prefix, 0777) == 0) {
-    rmdir(prefix);
-    return 1;
+/* Entries can be made in the existing folder `dir`: a probe folder with a
+ * name of this process's own is made and removed at once, so ranks of one
+ * job probing together never meet (a permission check alone passes for
+ * root, even where nothing can be written). errno set on failure. */
+static int can_make_in(const char *dir) {
+  static unsigned long serial;
+  char probe[4200];
+  int n = snprintf(probe, sizeof probe, "%s/.lsprobe-probe-%ld-%lu", dir, (long)getpid(),
+                   ++serial);
+  if (n < 0 || (size_t)n >= sizeof probe) {
+    errno = ENAMETOOLONG;
+    return 0;
   }
-  return errno == EEXIST;
+  if (mkdir(probe, 0700) != 0) return 0;
+  rmdir(probe);
+  return 1;
+}
+
+/* A name the system refuses as too long (the whole path, or one of its
+ * names): a usage error, as the output folder's own check gives. */
+static int too_long(const char *cmd, const char *name, const char *path) {
+  return cli_error(cmd, CLI_USAGE, "--%s %s: the name is too long for this system: choose a "
+                   "shorter --%s", name, path, name);
 }
 
 int cli_check_out_dir(const char *cmd, cli_opt *opts, const char *name, const char *def) {
@@ -143,13 +157,14 @@ int cli_check_out_dir(const char *cmd, cli_opt *opts, const char *name, const ch
                        strerror(errno));
     return CLI_OK;
   }
-  if (errno == ENAMETOOLONG) return CLI_OK; /* the writer names the limit (lsp_outdir) */
+  if (errno == ENAMETOOLONG) return too_long(cmd, name, path);
   if (errno != ENOENT && errno != ENOTDIR)
     return cli_error(cmd, CLI_DATA, "--%s %s: %s", name, path, strerror(errno));
-  /* the folders on the way, from the top: each existing one a folder, and
-   * the first missing one creatable (those below it go into a new folder) */
+  /* the folders on the way, from the top: each existing one a folder (a
+   * link to nothing is not one), and entries can be made in the deepest
+   * (the rest are made in new folders below it) */
   size_t n = strlen(path);
-  char *p = malloc(n + 1);
+  char *p = malloc(n + 2);
   if (!p) return cli_error(cmd, CLI_DATA, "out of memory");
   memcpy(p, path, n + 1);
   int rc = CLI_OK;
@@ -160,14 +175,25 @@ int cli_check_out_dir(const char *cmd, cli_opt *opts, const char *name, const ch
     if (stat(p, &sb) == 0) {
       if (!S_ISDIR(sb.st_mode))
         rc = cli_error(cmd, CLI_DATA, "--%s %s: %s is not a folder", name, path, p);
+    } else if (errno == ENOENT && lstat(p, &sb) == 0) {
+      rc = cli_error(cmd, CLI_DATA, "--%s %s: %s is a symbolic link to nothing", name, path, p);
     } else if (errno == ENAMETOOLONG) {
-      break;
+      rc = too_long(cmd, name, path);
     } else if (errno != ENOENT) {
       rc = cli_error(cmd, CLI_DATA, "--%s %s: %s: %s", name, path, p, strerror(errno));
     } else {
-      if (!can_create(p))
-        rc = cli_error(cmd, CLI_DATA, "--%s %s: cannot create the folder %s: %s", name, path,
-                       p, strerror(errno));
+      /* p is the first missing folder: its parent is the deepest existing */
+      char *slash = strrchr(p, '/');
+      const char *parent = ".";
+      if (slash == p)
+        parent = "/";
+      else if (slash)
+        *slash = '\0', parent = p;
+      if (!can_make_in(parent))
+        rc = errno == ENAMETOOLONG
+                 ? too_long(cmd, name, path)
+                 : cli_error(cmd, CLI_DATA, "--%s %s: cannot create folders in %s: %s", name,
+                             path, parent, strerror(errno));
       break;
     }
     p[i] = c;

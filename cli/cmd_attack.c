@@ -168,10 +168,6 @@ int cmd_attack(int argc, char **argv) {
                          "use bim or pgd for iterations",
                          not_fgsm[i], aname);
   }
-  if (ao.kind == LSP_ATTACK_BIM && cli_has(opts, "restarts"))
-    /* BIM starts at the input itself: every restart would repeat the first */
-    cli_warn(k_cmd, "--restarts does not apply to --attack bim (no random start: every "
-             "restart would repeat the first): ignored; pgd restarts from random starts");
   if (cli_has(opts, "split") && !cli_has(opts, "data"))
     return cli_error(k_cmd, CLI_USAGE,
                      "--split goes with --data (a dataset's test or val split), "
@@ -212,6 +208,10 @@ int cmd_attack(int argc, char **argv) {
   ao.targets = (size_t)targets;
   ao.queries = (size_t)queries;
   ao.p_init = p_init;
+  if (ao.kind == LSP_ATTACK_BIM && restarts != 1)
+    /* BIM starts at the input itself: every restart would repeat the first */
+    cli_warn(k_cmd, "--restarts does not apply to --attack bim (no random start: every "
+             "restart would repeat the first): ignored; pgd restarts from random starts");
   ao.restarts = ao.kind == LSP_ATTACK_BIM ? 1 : (size_t)restarts;
   ao.seed = (unsigned long)seed;
   ao.batch = cli_has(opts, "batch") ? (size_t)batch : 0; /* 0: the library's default */

@@ -59,8 +59,8 @@ static int read_same_shape(const char *path, const char *lpath, size_t n, size_t
  * errors δ_j = z32_j − z64_j change those differences by at most
  * max δ − min δ, and the loss by no more; warn when that exceeds 1e-5
  * (possible only for |z| ≥ 128). */
-static void warn_rounding(const char *cmd, const lsp_array *a, const float *z32, size_t n,
-                          size_t k, const char *path) {
+static void warn_rounding(const char *cmd, const char *opt, const lsp_array *a,
+                          const float *z32, size_t n, size_t k, const char *path) {
   if (a->dtype != LSP_DT_F64) return;
   const double *z64 = a->data;
   double worst = 0.0;
@@ -75,11 +75,11 @@ static void warn_rounding(const char *cmd, const lsp_array *a, const float *z32,
     if (hi - lo > worst) worst = hi - lo, row = r;
   }
   if (worst > 1e-5)
-    cli_warn(cmd, "%s: float64 values are rounded to float32 for the loss, which moves the "
+    cli_warn(cmd, "--%s %s: float64 values are rounded to float32 for the loss, which moves the "
                   "differences between row %zu's values by up to %.2g, so the loss and "
                   "gradient may differ from float64 arithmetic by about that much (subtract "
                   "each row's max before saving to keep the precision)",
-             path, row, worst);
+             opt, path, row, worst);
 }
 
 static void print_json(cli_opt *opts, loss_mode mode, double loss, const lsp_distill *d,
@@ -176,7 +176,7 @@ int cmd_loss(int argc, char **argv) {
   int st = lsp_npy_read_matrix(lpath, &la, &z, &zown, &n, &k);
   if (st) goto fail;
   if ((st = lsp_array_not_probs(&la, lpath, logit_advice))) goto fail;
-  warn_rounding(cmd, &la, z, n, k, lpath);
+  warn_rounding(cmd, "logits", &la, z, n, k, lpath);
   if (k < 2) {
     st = lsp_fail(LSP_EDATA, "%s: need at least 2 classes (K = %zu)", lpath, k);
     goto fail;
@@ -200,7 +200,7 @@ int cmd_loss(int argc, char **argv) {
          (st = lsp_array_not_probs(&oa, tpath, "pass the teacher's logits (or log-probabilities: "
                                                "the same softmax at any T)"))))
       goto fail;
-    if (mode == MODE_DISTILL) warn_rounding(cmd, &oa, other, n, k, tpath);
+    if (mode == MODE_DISTILL) warn_rounding(cmd, "teacher-logits", &oa, other, n, k, tpath);
   }
   if (gpath && !(grad = malloc(n * k * sizeof *grad))) {
     st = lsp_fail(LSP_ENOMEM, "out of memory for the gradient (%zu x %zu)", n, k);

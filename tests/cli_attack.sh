@@ -54,6 +54,16 @@ for n in ("pgd_le_fgsm", "accuracy_falls", "near_zero_at_large_eps", "transfer_n
     assert c[n]["status"] == "skipped", c[n]
 assert "nothing for an attack to break" in c["accuracy_falls"]["detail"], c
 PY
+# BIM starts at the inputs, all misclassified: no gradient at a correct
+# input, so no zero-gradient share to judge (not a pass at value -1)
+expect_exit 0 "bim checks with no clean-correct example" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$SCR/ybad.npy" --attack bim --eps 0,0.1,0.5 --checks --json
+/usr/bin/python3 - "$SCR/out" <<'PY' && ok "zero_grad_share skipped when no gradient is counted" || bad "zero_grad_share check: $(cat "$SCR/out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert all(p["zero_grad_share"] is None for p in r["points"]), r["points"]
+c = {x["name"]: x for x in r["masking"]["checks"]}["zero_grad_share"]
+assert c["status"] == "skipped" and c["value"] is None and c["eps"] is None, c
+PY
 
 expect_exit 0 "fgsm --json" "$LSP" attack "${IN[@]}" --eps=0.1,0 --json
 grep -q '"attack":"fgsm"' "$SCR/out" && grep -q '"loss":"ce"' "$SCR/out" &&
@@ -238,12 +248,16 @@ grep -q '^attack bim, loss ce, 10 steps of 2.5\*eps/10, 1 restart,' "$SCR/out" &
 # anywhere (--eps 8 meant as 8/255): a warning naming it and ε/255, not a
 # refusal; none for an ε within the range
 expect_exit 0 "fgsm --eps 0,0.1,8" "$LSP" attack "${IN[@]}" --eps 0,0.1,8
-grep -qx 'lsprobe: attack: WARNING: --eps 8: exceeds the width 1 of the input range \[0, 1\], so the attack may move an input anywhere in the range and its accuracy measures nothing; ε is in the inputs'"'"' units (the \[0, 1\] pixel scale): if 0-255 pixel steps were meant, give ε/255 (8/255 = 0.0313725)' "$SCR/err" &&
+grep -qx 'lsprobe: attack: WARNING: --eps 8: reaches or exceeds the width 1 of the input range \[0, 1\], so the attack may move an input anywhere in the range and its accuracy measures nothing; ε is in the inputs'"'"' units (the \[0, 1\] pixel scale): if 0-255 pixel steps were meant, give ε/255 (8/255 = 0.0313725)' "$SCR/err" &&
   grep -Eq '^ +8\.0000 ' "$SCR/out" && ok "--eps 8 on [0, 1] warns, suggesting 8/255, and runs" || bad "--eps 8: $(cat "$SCR/err")"
-expect_exit 0 "fgsm --eps 0,1" "$LSP" attack "${IN[@]}" --eps 0,1
-grep -q 'WARNING: --eps' "$SCR/err" && bad "--eps 1 on [0, 1] warned: $(cat "$SCR/err")" || ok "an ε within the range's width: no warning"
+expect_exit 0 "fgsm --eps 0,0.5" "$LSP" attack "${IN[@]}" --eps 0,0.5
+grep -q 'WARNING: --eps' "$SCR/err" && bad "--eps 0.5 on [0, 1] warned: $(cat "$SCR/err")" || ok "an ε below the range's width: no warning"
+# ε = the width already lets the ball hold the whole range; values as given
+expect_exit 0 "fgsm --eps 0,1,1.0000001" "$LSP" attack "${IN[@]}" --eps 0,1,1.0000001
+grep -q "WARNING: --eps 1,1.0000001: reach or exceed the width 1 .*(1/255 = 0.00392157, 1.0000001/255 = 0.00392157)" "$SCR/err" &&
+  ok "--eps 1 on [0, 1] warns; 1.0000001 named as given" || bad "--eps 1: $(cat "$SCR/err")"
 expect_exit 0 "fgsm --lo -1 --hi 1 --eps 1.5,3,4" "$LSP" attack "${IN[@]}" --lo -1 --hi 1 --eps 1.5,3,4
-grep -q 'WARNING: --eps 3,4: exceed the width 2 of the input range \[-1, 1\], .*inputs'"'"' units$' "$SCR/err" &&
+grep -q 'WARNING: --eps 3,4: reach or exceed the width 2 of the input range \[-1, 1\], .*inputs'"'"' units$' "$SCR/err" &&
   ok "--eps above --hi - --lo: named, without the pixel hint" || bad "--lo/--hi eps warning: $(cat "$SCR/err")"
 expect_exit 0 "apgd-t with --targets" "$LSP" attack "${S[@]}" --attack apgd-t --targets 3
 grep -q 'targets' "$SCR/err" && bad "apgd-t: --targets named as ignored: $(cat "$SCR/err")" || ok "apgd-t takes --targets"

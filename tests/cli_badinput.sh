@@ -295,6 +295,9 @@ bad_case 2 "mistyped command" "unknown command 'calb'; did you mean calib?" "$LS
 bad_case 2 "command run on" "unknown command 'calibrate'; did you mean calib? (see lsprobe --help)" "$LSP" calibrate --probs "$B/p_ok.npy"
 bad_case 2 "abbreviated option" "unknown option '--smooth'; did you mean --smoothing? (see lsprobe run --help)" "$LSP" run --quick --smooth 0.1 --out "$NO"
 bad_case 2 "option run on" "unknown option '--epsilon'; did you mean --eps? (see lsprobe attack --help)" "$LSP" attack --model "$NO" --epsilon 0.1
+bad_case 2 "an abbreviation before a near name" "unknown option '--norma'; did you mean --normalize?" "$LSP" run --quick --norma 0.1 --out "$NO"
+bad_case 2 "an abbreviation ending in a dash" "unknown option '--step-'; did you mean --step-size?" "$LSP" attack --model "$NO" --step- 0.1
+bad_case 2 "an abbreviation that runs on from another name" "unknown option '--distill-al'; did you mean --distill-alpha?" "$LSP" run --quick --distill-al 0.5 --out "$NO"
 bad_case 2 "abbreviation of two options: no guess" "unknown option '--attack' (see lsprobe run --help)" "$LSP" run --quick --attack 0.1 --out "$NO"
 bad_case 2 "missing required option" "--model is required" "$LSP" eval --data synthetic
 bad_case 2 "option given twice" "twice" "$LSP" loss --logits "$C/logits.npy" --logits "$C/logits.npy" --labels "$C/labels.npy"

@@ -196,9 +196,12 @@ grep -q "masked" "$SCR/err" && bad "+Inf logit: the masked-class hint belongs to
 # -inf, a masked class: refused with the way to pass it, which works
 npy "$SCR/ninf.npy" f4 2,2 0.5 -inf 0.9 0.2
 expect_exit 1 "-Inf logit" "$LSP" calib --logits "$SCR/ninf.npy" --labels "$SCR/ye.npy"
-expect_err "ninf.npy: non-finite value (-inf) at row 0, column 1 (a masked class? lsprobe takes finite values: write a large negative one such as -1e4" "-Inf logit"
+expect_err "ninf.npy: non-finite value (-inf) at row 0, column 1 (lsprobe takes finite values only; if these are logits with a masked class, give it a large negative finite logit such as -1e4" "-Inf logit"
 npy "$SCR/nbig.npy" f4 2,2 0.5 -1e4 0.9 0.2
 expect_exit 0 "-1e4 for the masked class" "$LSP" calib --logits "$SCR/nbig.npy" --labels "$SCR/ye.npy"
+# -inf among probabilities: refused; the advice is said of logits only
+expect_exit 1 "-Inf probability" "$LSP" calib --probs "$SCR/ninf.npy" --labels "$SCR/ye.npy"
+expect_err "ninf.npy: non-finite value (-inf) at row 0, column 1 (lsprobe takes finite values only; if these are logits" "-Inf probability"
 npy "$SCR/ybad.npy" i8 2 1 2
 expect_exit 1 "label out of range" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ybad.npy"
 expect_err "ybad.npy" "label out of range"

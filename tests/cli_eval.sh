@@ -182,8 +182,18 @@ expect_exit 1 "--dump under a file" "$LSP" eval --model "$SCR/m.lspm" --data "$D
 expect_err "--dump $SCR/afile/sub: $SCR/afile is not a folder" "--dump under a file"
 [ ! -s "$SCR/out" ] && ok "--dump under a file: nothing printed" || bad "--dump under a file printed: $(head -3 "$SCR/out")"
 expect_exit 1 "--dump /proc/nonexist/d" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --json --dump /proc/nonexist/d
-expect_err "--dump /proc/nonexist/d: cannot create the folder /proc/nonexist:" "--dump /proc/nonexist/d"
+expect_err "--dump /proc/nonexist/d: cannot create folders in /proc:" "--dump /proc/nonexist/d"
 [ ! -s "$SCR/out" ] && ok "--dump /proc/nonexist/d: nothing printed" || bad "--dump /proc/nonexist/d printed: $(head -c 300 "$SCR/out")"
+# a link to nothing is no folder, and a name longer than the system takes
+# is a usage error: both before any work
+ln -sfn "$SCR/nowhere" "$SCR/dangling"
+expect_exit 1 "--dump a link to nothing" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --dump "$SCR/dangling/d"
+expect_err "--dump $SCR/dangling/d: $SCR/dangling is a symbolic link to nothing" "--dump a link to nothing"
+[ ! -s "$SCR/out" ] && [ ! -e "$SCR/nowhere" ] && ok "--dump a link to nothing: nothing printed or made" || bad "--dump a link to nothing printed: $(head -3 "$SCR/out")"
+long=$(printf 'n%.0s' $(seq 300))
+expect_exit 2 "--dump a 300-character name" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --dump "$SCR/$long/d"
+expect_err "the name is too long for this system: choose a shorter --dump" "--dump a 300-character name"
+[ ! -s "$SCR/out" ] && ok "--dump a 300-character name: nothing printed" || bad "--dump a long name printed: $(head -3 "$SCR/out")"
 expect_exit 1 "--dump new/folders with a missing model" "$LSP" eval --model "$SCR/none.lspm" --data "$D" --dump "$SCR/new/a/b"
 [ ! -e "$SCR/new" ] && ok "the check of --dump creates nothing" || bad "left behind: $(find "$SCR/new")"
 expect_exit 0 "--dump new/a/b" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --dump "$SCR/new/a/b"

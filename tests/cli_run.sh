@@ -297,7 +297,7 @@ expect_exit 0 "train over a cache entry" "$LSP" train --data synthetic:train=600
 expect_exit 0 "rerun over the changed entry, --attack-eps 0,0.1,8" "$LSP" run "${SY[@]}" --attack-eps 0,0.1,8 --out "$SCR/cache"
 grep -qx "lsprobe: run: WARNING: ε = 0 (uniform): cached model $SCR/cache/$m0 is recorded with other settings (cached vs this run): smoothing (0.1 vs 0), epochs (5 vs 2); retraining" "$SCR/err" &&
   ok "the cache warning names smoothing and epochs, in plain decimals" || bad "cache warning: $(grep -i cached "$SCR/err")"
-grep -qx "lsprobe: run: WARNING: --attack-eps 8: exceeds the width 1 of the input range \[0, 1\], .*give ε/255 (8/255 = 0.0313725)" "$SCR/err" &&
+grep -qx "lsprobe: run: WARNING: --attack-eps 8: reaches or exceeds the width 1 of the input range \[0, 1\], .*give ε/255 (8/255 = 0.0313725)" "$SCR/err" &&
   [ "$(grep -c 'WARNING: --attack-eps' "$SCR/err")" -eq 1 ] && ok "run warns once for --attack-eps 8 on [0, 1]" ||
   bad "--attack-eps warning: $(grep WARNING "$SCR/err")"
 

@@ -11,7 +11,8 @@
 #     of them) and its results.json equals a clean single-process run's;
 #  3. a cache rank 0 does not see fails the job naming the cell;
 #  4. ranks given different options or data stop together (no rank left
-#     waiting: every such job under a timeout), rank 0 naming the rank.
+#     waiting: every such job under a timeout), rank 0 naming the rank;
+#  5. ranks checking one new --out at once never refuse it.
 # $1 = lsprobe (MPI build), $2 = a scratch folder, $3 = results_equal.py.
 set -u
 LSP=$1
@@ -156,5 +157,21 @@ timeout 300 "${MPIRUN[@]}" -n 2 "$LSP" "${Q[@]}" --out D9 : -n 1 "$LSP" "${Q[@]}
   >d9.out 2>d9.err && $PY "$CMP" D9/results.json B/results.json >cmp_d9.out 2>&1 &&
   ok "--threads on rank 2 only: the run succeeds with the same results" ||
   bad "--threads on rank 2 only" d9.err
+# ---- 5. every rank checks --out at once ---------------------------------------
+# eight ranks, two missing levels, twenty jobs: the check probes in the
+# deepest existing folder under a name of each process's own, so no rank is
+# refused and nothing is left (each job then stops at the missing data).
+# Probing the missing folders themselves (made and removed at once) failed
+# about one job in ten here: a rank found the top folder made by another,
+# which then removed it under the first's probe below.
+refused=0
+for round in $(seq 20); do
+  timeout 120 "${MPIRUN[@]}" -n 8 "$LSP" run --quick --data "$SCR/no-such-data" --out race/a/b \
+    >race.out 2>race.err
+  grep -q -- "--out" race.err && refused=$((refused + 1)) && cp race.err race_refused.err
+done
+[ $refused -eq 0 ] && [ ! -e race ] && [ -z "$(ls -A . | grep lsprobe-probe)" ] &&
+  ok "eight ranks checking --out race/a/b at once, 20 jobs: none refused, nothing left" ||
+  bad "--out checked by eight ranks at once: $refused of 20 jobs refused" race_refused.err
 echo "$npass passed, $nfail failed"
 [ $nfail -eq 0 ]

@@ -63,8 +63,8 @@ int lsp_array_distributions(const lsp_array *a, const char *path, const char *ad
     for (size_t j = 0; j < k; j++) {
       double v = lsp_array_get(a, i * k + j);
       if (!isfinite(v))
-        return lsp_fail(LSP_EDATA, "%s: non-finite value (%g) at row %zu, column %zu%s", path, v,
-                        i, j, lsp_nonfinite_hint(v));
+        return lsp_fail(LSP_EDATA, "%s: non-finite value (%g) at row %zu, column %zu", path, v,
+                        i, j);
       if (v < 0.0)
         return lsp_fail(LSP_EDATA, "%s: negative probability (%g) at row %zu, column %zu%s%s",
                         path, v, i, j, advice ? "; " : "", advice ? advice : "");
@@ -78,9 +78,9 @@ int lsp_array_distributions(const lsp_array *a, const char *path, const char *ad
 }
 
 const char *lsp_nonfinite_hint(double v) {
-  return v == -INFINITY ? " (a masked class? lsprobe takes finite values: write a large negative "
-                          "one such as -1e4, whose probability is 0 all the same, or pass "
-                          "probabilities, which may be 0)"
+  return v == -INFINITY ? " (lsprobe takes finite values only; if these are logits with a masked "
+                          "class, give it a large negative finite logit such as -1e4, whose "
+                          "probability is 0 all the same)"
                         : "";
 }
 

@@ -15,8 +15,8 @@
 #include "core/formats/lsp_npy.h"
 
 /* What a non-finite value message adds after the value's place: for −inf
- * (a masked class, as softmax and cross_entropy take it) the way to pass
- * it; "" otherwise. */
+ * (logits of a masked class, as softmax and cross_entropy take them) the
+ * way to pass them, said of logits only; "" otherwise. */
 const char *lsp_nonfinite_hint(double v);
 
 /* Element i of a numeric array as a double (exact for every dtype except
