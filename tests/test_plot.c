@@ -16,16 +16,8 @@
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
 #include "reports/lsp_plot.h"
+#include "plot_fixture.h"
 #include "testutil.h"
-
-static char g_dir[4096];
-static int g_have_gnuplot;
-
-static const char *out(const char *name) {
-  static char buf[8192];
-  snprintf(buf, sizeof buf, "%s/%s", g_dir, name);
-  return buf;
-}
 
 static int exists(const char *p) {
   struct stat sb;
@@ -40,22 +32,6 @@ static void assert_no_temporaries(void) {
   while ((e = readdir(d)))
     if (strstr(e->d_name, ".tmp.")) fail_msg("left behind: %s", e->d_name);
   closedir(d);
-}
-
-/* Read a whole file with plain stdio (independent of core/base/lsp_io). */
-static char *slurp(const char *p, size_t *len) {
-  FILE *f = fopen(p, "rb");
-  if (!f) fail_msg("cannot open %s", p);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  rewind(f);
-  char *b = malloc((size_t)n + 1);
-  assert_non_null(b);
-  assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  b[n] = '\0';
-  *len = (size_t)n;
-  return b;
 }
 
 /* The signature of each format, independent of how we wrote it. */
@@ -79,20 +55,8 @@ static void assert_picture(const char *p, lsp_plot_format fmt) {
 
 static int setup(void **state) {
   (void)state;
-  snprintf(g_dir, sizeof g_dir, "%s", td_tmp("plots"));
-  if (lsp_mkdir_p(g_dir)) return -1;
-  unsetenv("LSPROBE_GNUPLOT");
-  g_have_gnuplot = lsp_plot_available() == LSP_OK;
-  return 0;
+  return plot_fixture_setup("plots");
 }
-
-#define NEED_GNUPLOT()                                     \
-  do {                                                     \
-    if (!g_have_gnuplot) {                                 \
-      fprintf(stderr, "gnuplot not installed: skipped\n"); \
-      skip();                                              \
-    }                                                      \
-  } while (0)
 
 /* ---- data for each kind ------------------------------------------------ */
 
@@ -580,19 +544,6 @@ static void test_data_sent(void **state) {
   assert_non_null(strstr(b3, "title 'ls_0.1 <a&b> ''q'''"));
   free(b3);
   unsetenv("LSPROBE_GNUPLOT");
-}
-
-/* Remove the scratch pictures (the folder is per process). */
-static int teardown(void **state) {
-  (void)state;
-  DIR *d = opendir(g_dir);
-  if (!d) return 0;
-  struct dirent *e;
-  while ((e = readdir(d)))
-    if (e->d_name[0] != '.') unlink(out(e->d_name));
-  closedir(d);
-  rmdir(g_dir);
-  return 0;
 }
 
 int main(void) {

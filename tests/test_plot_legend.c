@@ -16,59 +16,13 @@
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
 #include "reports/lsp_plot.h"
+#include "plot_fixture.h"
 #include "testutil.h"
-
-static char g_dir[4096];
-static int g_have_gnuplot;
-
-static const char *out(const char *name) {
-  static char buf[8192];
-  snprintf(buf, sizeof buf, "%s/%s", g_dir, name);
-  return buf;
-}
-
-static char *slurp(const char *p) {
-  FILE *f = fopen(p, "rb");
-  if (!f) fail_msg("cannot open %s", p);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  rewind(f);
-  char *b = malloc((size_t)n + 1);
-  assert_non_null(b);
-  assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  b[n] = '\0';
-  return b;
-}
 
 static int setup(void **state) {
   (void)state;
-  snprintf(g_dir, sizeof g_dir, "%s", td_tmp("plot_legend"));
-  if (lsp_mkdir_p(g_dir)) return -1;
-  unsetenv("LSPROBE_GNUPLOT");
-  g_have_gnuplot = lsp_plot_available() == LSP_OK;
-  return 0;
+  return plot_fixture_setup("plot_legend");
 }
-
-static int teardown(void **state) {
-  (void)state;
-  DIR *d = opendir(g_dir);
-  if (!d) return 0;
-  struct dirent *e;
-  while ((e = readdir(d)))
-    if (e->d_name[0] != '.') unlink(out(e->d_name));
-  closedir(d);
-  rmdir(g_dir);
-  return 0;
-}
-
-#define NEED_GNUPLOT()                                     \
-  do {                                                     \
-    if (!g_have_gnuplot) {                                 \
-      fprintf(stderr, "gnuplot not installed: skipped\n"); \
-      skip();                                              \
-    }                                                      \
-  } while (0)
 
 /* Three panels in two columns; "seed 1" in every panel, "seed 2" in two,
  * "after T" in one, and nine long names in the last, which need several
@@ -133,7 +87,7 @@ static void test_legend_below(void **state) {
   int st = draw(p, LSP_PLOT_SVG);
   if (st) fprintf(stderr, "%s\n", lsp_errmsg());
   assert_int_equal(st, LSP_OK);
-  char *svg = slurp(p);
+  char *svg = slurp(p, NULL);
   double w, h;
   const char *vb = strstr(svg, "viewBox=\"0 0 ");
   assert_non_null(vb);
@@ -182,7 +136,7 @@ static void test_legend_script(void **state) {
   setenv("LSPROBE_GNUPLOT", sh, 1);
   assert_int_equal(draw(out("fake.svg"), LSP_PLOT_SVG), LSP_OK);
   unsetenv("LSPROBE_GNUPLOT");
-  char *b = slurp(script);
+  char *b = slurp(script, NULL);
   assert_null(strstr(b, "layout"));
   size_t keys = 0, unset = 0, origins = 0;
   for (const char *q = strstr(b, "keyentry"); q; q = strstr(q + 1, "keyentry")) keys++;
