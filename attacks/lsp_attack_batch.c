@@ -11,26 +11,14 @@
 #include "core/base/lsp_io.h"
 #include "core/base/lsp_util.h"
 
-size_t lsp_attack_count_zeros(const lsp_attack_ctx *c, const float *g,
-                              size_t nb) {
-  size_t z = 0;
-  if (!c->read) {
-    for (size_t i = 0; i < nb * c->dim; i++) z += g[i] == 0.0f;
-    return z;
-  }
-  for (size_t r = 0; r < nb; r++, g += c->dim)
-    for (size_t i = 0; i < c->dim; i++) z += c->read[i] && g[i] == 0.0f;
-  return z;
-}
-
 size_t lsp_attack_count_zeros_correct(const lsp_attack_ctx *c, const float *g,
                                       size_t nb, const int32_t *pred,
                                       const int32_t *y, const size_t *idx,
                                       size_t *rows) {
   size_t z = 0;
-  for (size_t a = 0; a < nb; a++) {
+  for (size_t a = 0; a < nb; a++, g += c->dim) {
     if (pred && pred[a] != y[idx ? idx[a] : a]) continue;
-    z += lsp_attack_count_zeros(c, g + a * c->dim, 1);
+    for (size_t i = 0; i < c->dim; i++) z += (!c->read || c->read[i]) && g[i] == 0.0f;
     ++*rows;
   }
   return z;
@@ -44,23 +32,15 @@ int lsp_attack_forward_src(lsp_attack_ctx *c, const float *xb, size_t nb,
 }
 
 int lsp_attack_backward_src(lsp_attack_ctx *c, const float *logits,
-                            const int32_t *lab, size_t nb, size_t *zeros) {
+                            const int32_t *lab, size_t nb) {
   int st = lsp_attack_loss_rows(c->o->loss, &c->ls, logits, lab, NULL, nb, c->k,
                                 1, NULL, c->dz);
   if (st) return st;
   if ((st =
            lsp_model_backward(c->src, c->ws_src, c->dz, LSP_BACK_INPUT, c->gb)))
     return st;
-  if (zeros) *zeros += lsp_attack_count_zeros(c, c->gb, nb);
   c->flops += c->fwd_src * (double)nb;
   return LSP_OK;
-}
-
-int lsp_attack_grad_batch(lsp_attack_ctx *c, const float *xb,
-                          const int32_t *lab, size_t nb, size_t *zeros) {
-  const float *z = NULL;
-  int st = lsp_attack_forward_src(c, xb, nb, &z);
-  return st ? st : lsp_attack_backward_src(c, z, lab, nb, zeros);
 }
 
 int lsp_attack_score(const float *z, size_t nb, size_t k, int32_t *pred,

@@ -71,28 +71,21 @@ int lsp_attack_score(const float *z, size_t nb, size_t k, int32_t *pred,
  * forward. Counts the flops. */
 int lsp_attack_forward_src(lsp_attack_ctx *c, const float *xb, size_t nb,
                            const float **logits);
-/* Exactly-zero components of nb input-gradient rows g (nb×dim) among the
- * components src reads (c->read): the numerator of zero_grad_share, whose
- * denominator is nb·c->nread. */
-size_t lsp_attack_count_zeros(const lsp_attack_ctx *c, const float *g,
-                              size_t nb);
-/* The same over the rows a whose input the crafting model still classifies
- * correctly, pred[a] == y[idx ? idx[a] : a] (every row when pred is NULL):
- * a gradient at a misclassified input moves no outcome (and is exactly 0
- * wherever a margin loss is flat, e.g. DLR once the label ranks third), so
- * zero_grad_share leaves it out. Adds the rows counted to *rows. */
+/* The numerator of zero_grad_share: the exactly-zero components, among
+ * those src reads (c->read), of the rows a of the input gradients g
+ * (nb×dim) whose input the crafting model still classifies correctly,
+ * pred[a] == y[idx ? idx[a] : a] (every row when pred is NULL): a gradient
+ * at a misclassified input moves no outcome (and is exactly 0 wherever a
+ * margin loss is flat, e.g. DLR once the label ranks third). Adds the rows
+ * counted to *rows: the denominator is rows·c->nread. */
 size_t lsp_attack_count_zeros_correct(const lsp_attack_ctx *c, const float *g,
                                       size_t nb, const int32_t *pred,
                                       const int32_t *y, const size_t *idx,
                                       size_t *rows);
 /* After lsp_attack_forward_src: the attack-loss gradient for labels
- * lab[0..nb-1] and the backward pass into ctx->gb (nb×dim). Adds
- * lsp_attack_count_zeros of it to *zeros (if not NULL). */
+ * lab[0..nb-1] and the backward pass into ctx->gb (nb×dim). */
 int lsp_attack_backward_src(lsp_attack_ctx *c, const float *logits,
-                            const int32_t *lab, size_t nb, size_t *zeros);
-/* Both: the input gradient of the attack loss at xb into ctx->gb. */
-int lsp_attack_grad_batch(lsp_attack_ctx *c, const float *xb,
-                          const int32_t *lab, size_t nb, size_t *zeros);
+                            const int32_t *lab, size_t nb);
 
 /* One element of an FGSM/PGD step in float32, as PyTorch computes
  * clamp(x + e * sign(g), lo, hi) with e = (float)(dir·ε) (sign(0) = 0). */

@@ -33,7 +33,7 @@ static int grad_batch(lsp_attack_ctx *c, int8_t *sg, size_t i0,
       return st;
     lsp_attack_set_labels(c, z, i0, nb);
   }
-  if ((st = lsp_attack_backward_src(c, z, c->lab + i0, nb, NULL))) return st;
+  if ((st = lsp_attack_backward_src(c, z, c->lab + i0, nb))) return st;
   const float *g = c->gb;
   const int judged = !c->transfer && c->o->target == LSP_TARGET_NONE;
   *zeros += lsp_attack_count_zeros_correct(

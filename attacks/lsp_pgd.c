@@ -151,7 +151,7 @@ static int pgd_batch(lsp_attack_ctx *c, int t, size_t b, void *arg,
     if (judged && !early &&
         (st = lsp_attack_score(z, na, c->k, w->bpred, w->bconf)))
       return st;
-    if ((st = lsp_attack_backward_src(c, z, w->blab, na, NULL))) return st;
+    if ((st = lsp_attack_backward_src(c, z, w->blab, na))) return st;
     const float *g = c->gb;
     size_t rows = 0;
     w->zeros += lsp_attack_count_zeros_correct(
