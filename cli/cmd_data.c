@@ -127,6 +127,11 @@ int cmd_data(int argc, char **argv) {
     if (s.note[0]) lsp_json_key_str(&j, "note", s.note);
     lsp_json_key_int(&j, "dim", (long long)s.train.dim);
     lsp_json_key_int(&j, "classes", s.train.k);
+    lsp_json_key(&j, "channels");
+    if (s.img_h)
+      lsp_json_int(&j, (long long)s.img_c);
+    else
+      lsp_json_null(&j);
     lsp_json_key(&j, "image");
     if (s.img_h) {
       lsp_json_arr_begin(&j);
@@ -150,7 +155,7 @@ int cmd_data(int argc, char **argv) {
   } else {
     printf("dataset %s (%s)\n", s.name, s.source);
     printf("%zu features", s.train.dim);
-    if (s.img_h) printf(" (%zux%zu images)", s.img_h, s.img_w);
+    if (s.img_h) printf(" (%zux%zux%zu images)", s.img_c, s.img_h, s.img_w);
     printf(", %d classes, input bounds [%g, %g], split seed %lu\n", s.train.k,
            (double)s.lo, (double)s.hi, o.seed);
     text_split("train", &s.train, counts);

@@ -19,7 +19,7 @@ tv = [a + b for a, b in zip(d["train"]["class_counts"], d["val"]["class_counts"]
 assert tv == [400, 400, 400], tv
 assert d["test"]["class_counts"] == [100, 100, 100]
 assert d["lo"] == 0 and d["hi"] == 1 and 0 <= d["train"]["min"] and d["train"]["max"] <= 1
-assert len(d["hash"]) == 16 and d["image"] is None
+assert len(d["hash"]) == 16 and d["image"] is None and d["channels"] is None
 PY
 h1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hash"])' "$SCR/out")
 "$LSP" data --data "synthetic:train=1200,test=300,dim=5,classes=3" --val 200 --seed 5 --json >"$SCR/out2"
@@ -40,7 +40,7 @@ idx("t10k-images-idx3-ubyte", [9, 4, 5], [255 if j == 0 else 0 for i in range(9)
 idx("t10k-labels-idx1-ubyte", [9], [i % 3 for i in range(9)])
 PY
 expect_exit 0 "IDX folder" "$LSP" data --data "$SCR/idx" --val 6
-grep -q '^20 features (4x5 images), 3 classes' "$SCR/out" && grep -q '^train       30 examples' "$SCR/out" &&
+grep -q '^20 features (1x4x5 images), 3 classes' "$SCR/out" && grep -q '^train       30 examples' "$SCR/out" &&
   grep -q '^test         9 examples, values \[0, 1\], per class: 3 3 3$' "$SCR/out" &&
   ok "IDX folder summary" || bad "IDX folder: $(cat "$SCR/out")"
 cp -r "$SCR/idx" "$SCR/mixed" # gains .npy files below
@@ -96,6 +96,18 @@ for name, n in (("train", 30), ("test", 9)):
 PY
 expect_exit 0 "uint8 .npy folder" "$LSP" data --data "$SCR/px_u8" --val 6
 u8hash=$(grep -o '^hash [0-9a-f]*' "$SCR/out")
+grep -q '^20 features (1x4x5 images), 3 classes' "$SCR/out" && ok "N×H×W images: one channel" || bad "1x4x5: $(cat "$SCR/out")"
+# N×C×H×W images: the channels shown (--normalize needs 2·C values)
+mkdir -p "$SCR/px_c3"
+/usr/bin/python3 -c 'import sys, numpy as np
+for n, k in (("train", 12), ("test", 6)):
+    np.save("%s/x_%s.npy" % (sys.argv[1], n), np.full((k, 3, 4, 5), 0.5, np.float32))
+    np.save("%s/y_%s.npy" % (sys.argv[1], n), np.arange(k) % 2)' "$SCR/px_c3"
+expect_exit 0 "3-channel .npy folder" "$LSP" data --data "$SCR/px_c3" --val 2
+grep -q '^60 features (3x4x5 images), 2 classes' "$SCR/out" && ok "3-channel images: shape C×H×W" || bad "3x4x5: $(cat "$SCR/out")"
+expect_exit 0 "3-channel .npy folder, JSON" "$LSP" data --data "$SCR/px_c3" --val 2 --json
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not (d["channels"] == 3 and d["image"] == [4, 5]))' "$SCR/out" &&
+  ok "3-channel images: JSON channels and image" || bad "3-channel JSON: $(cat "$SCR/out")"
 expect_exit 0 "CSV folder of 0-255 pixels" "$LSP" data --data "$SCR/px_csv" --val 6
 grep -q '^20 features, 3 classes, input bounds \[0, 1\]' "$SCR/out" && grep -q '^test         9 examples, values \[0, 1\]' "$SCR/out" &&
   ok "CSV 0-255 pixels scaled to [0, 1]" || bad "CSV pixels: $(cat "$SCR/out")"
@@ -123,7 +135,7 @@ expect_exit 0 "the IDX files left alone" "$LSP" data --data "$SCR/mixed" --val 6
 # the installed Fashion-MNIST (skipped if absent)
 if [ -d "${LSPROBE_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
   expect_exit 0 "fashion-mnist" "$LSP" data --data fashion-mnist
-  grep -q '^784 features (28x28 images), 10 classes' "$SCR/out" &&
+  grep -q '^784 features (1x28x28 images), 10 classes' "$SCR/out" &&
     grep -q '^test     10000 examples, values \[0, 1\], per class: 1000 1000 1000 1000 1000 1000 1000 1000 1000 1000$' "$SCR/out" &&
     ok "fashion-mnist summary" || bad "fashion-mnist: $(cat "$SCR/out")"
 else

@@ -468,6 +468,44 @@ static void test_grammar(void **state) {
   expect_bad("mlp:99999999999999999999999", img, "is above the largest");
   expect_bad("dense(100000000)", img, "units");
   expect_bad("lenet", (lsp_shape){1, 8, 8}, "conv"); /* too small for LeNet */
+  /* numbers are decimal: 0xN is 0 by N (strtod would read hexadecimal) */
+  arch_of("conv(8,1x3,p=0x1)", img, 10, NULL, a, sizeof a);
+  arch_of("conv(8,1x3,ph=0,pw=1)", img, 10, NULL, b, sizeof b);
+  assert_string_equal(a, b);
+  expect_bad("conv(8,0x3)", img, "kernel size");
+  expect_bad("maxpool(2,s=0x1)", img, "stride");
+  expect_bad("conv(8,3x0x5)", img, "expected ',' or ')' at 'x5)'");
+  expect_bad("dense(0x10)", img, "expected one number");
+  expect_bad("dense(0X10)", img, "expected ',' or ')' at 'X10)'");
+  expect_bad("dense(16,bias=0x1p0)", img, "expected one number");
+  /* names are lower case; newlines separate; a blank before '(' */
+  expect_bad("Conv(6,5)", img, "layer names are lower case at 'Conv(6,5)'");
+  expect_bad("dense(8) RELU", img, "layer names are lower case");
+  expect_bad("Res(bn)", img, "layer names are lower case");
+  arch_of("conv(6,5)\nrelu,\r\nmaxpool (2)", img, 10, NULL, a, sizeof a);
+  arch_of("conv(6,5) relu maxpool(2)", img, 10, NULL, b, sizeof b);
+  assert_string_equal(a, b);
+  expect_bad("shuffle(2)", img, "pad reshape transpose flatten res");
+  /* a −∞ padding feeds max poolings only, each window holding an image
+   * pixel (else −∞ flows on: NaN in training) */
+  arch_of("pad(pt=1,mode=3) maxpool(2)", img, 10, NULL, a, sizeof a);
+  arch_of("pad(pt=1,pl=1,mode=3) maxpool(3,s=1)", img, 10, NULL, a, sizeof a);
+  arch_of("pad(pt=2,mode=3) gmp", img, 10, NULL, a, sizeof a);
+  arch_of("pad(pt=1,pl=1,mode=3) pool(kh=2,kw=2,sh=2,sw=2,dh=2,dw=3,pt=1,pl=2,pr=3)",
+          (lsp_shape){2, 7, 8}, 3, NULL, a, sizeof a);
+  expect_bad("pad(pt=1,mode=3)", img, "'pad1' pads with −∞ (mode 3), the padding of a max "
+                                      "pooling, but 'fc' (dense) reads it");
+  expect_bad("pad(pt=1,mode=3) conv(2,3)", img, "but 'conv2' (conv) reads it");
+  expect_bad("pad(pt=1,mode=3) avgpool(2)", img, "but 'avgpool2' (avgpool) reads it");
+  expect_bad("pad(pt=1,mode=3) pool(kh=2,kw=2,sh=2,sw=2,avg=1)", img, "'pool2' (pool)");
+  expect_bad("pad(pt=1,mode=3) res(maxpool(3,s=1,p=1) | conv(1,1))", img,
+             "but 'res1.down.conv1' (conv) reads it");
+  expect_bad("pad(pt=2,mode=3) maxpool(2)", img,
+             "a window of 'maxpool2' lies wholly in the −∞ padding of 'pad1'");
+  expect_bad("pad(pr=2,mode=3) maxpool(2,ceil_mode=1)", (lsp_shape){1, 4, 4},
+             "a window of 'maxpool2'");
+  expect_bad("pad(pt=3,mode=3) pool(kh=2,kw=2,sh=2,sw=2,dh=2,dw=1)", img,
+             "a window of 'pool2'");
   lsp_model *m = NULL;
   assert_int_equal(lsp_model_from_spec("lenet", img, 1, NULL, 0, &m),
                    LSP_EINVAL);

@@ -3,7 +3,7 @@
  *
  * Grammar (docs/DESIGN.md §7.4 "Architectures"):
  *   spec   := "lenet" | "resnet8" | "mlp:" [UINT ("," UINT)*] | layers
- *   layers := item (sep item)*          sep: spaces and/or one comma
+ *   layers := item (sep item)*          sep: blanks and/or one comma
  *   item   := KIND ["(" [arg ("," arg)*] ")"]
  *           | "res(" layers ["|" layers] ")"   residual block: the main path
  *                                            plus the shortcut (identity
@@ -61,14 +61,28 @@ static int perr(const parser *ps, const char *at, const char *what) {
 }
 
 static void skip_sp(parser *ps) {
-  while (*ps->p == ' ' || *ps->p == '\t') ps->p++;
+  while (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r') ps->p++;
+}
+
+/* A decimal number at s (strtod's, but never its hexadecimal form: in
+ * "0x3" the 0 is a height and x the separator of HxW), its end in *end. */
+static double decimal(const char *s, const char **end) {
+  const char *d = s + (*s == '+' || *s == '-');
+  if (d[0] == '0' && (d[1] == 'x' || d[1] == 'X')) {
+    *end = d + 1;
+    return *s == '-' ? -0.0 : 0.0;
+  }
+  char *e;
+  const double v = strtod(s, &e);
+  *end = e;
+  return v;
 }
 
 /* A number or HxW; *b = *a for a plain number. */
 static int value(parser *ps, double *a, double *b, int *pair) {
-  char *end;
+  const char *end;
   errno = 0;
-  *a = strtod(ps->p, &end);
+  *a = decimal(ps->p, &end);
   if (end == ps->p || errno || !isfinite(*a))
     return perr(ps, ps->p, "expected a number");
   ps->p = end;
@@ -76,8 +90,9 @@ static int value(parser *ps, double *a, double *b, int *pair) {
   *pair = 0;
   if (*ps->p == 'x') {
     const char *q = ++ps->p;
-    *b = strtod(q, &end);
-    if (end == q || !isfinite(*b))
+    errno = 0;
+    *b = decimal(q, &end);
+    if (end == q || errno || !isfinite(*b))
       return perr(ps, q, "expected a number after 'x'");
     ps->p = end;
     *pair = 1;
@@ -237,6 +252,12 @@ static int item(parser *ps, int *prev, int depth, const char *scope,
     return LSP_OK;
   }
   lsp_op op = lsp_op_by_name(at, len);
+  if (!op) { /* "Conv", "RELU": the names are lower case */
+    char low[16];
+    for (size_t i = 0; i < len && i < sizeof low; i++) low[i] = (char)tolower((unsigned char)at[i]);
+    if (len < sizeof low && (lsp_op_by_name(low, len) || (len == 3 && !memcmp(low, "res", 3))))
+      return perr(ps, at, "layer names are lower case");
+  }
   if (!op || op == LSP_OP_ADD || op == LSP_OP_NORMALIZE ||
       lsp_op_get(op)->nin > 1)
     return perr(ps, at,
@@ -245,13 +266,15 @@ static int item(parser *ps, int *prev, int depth, const char *scope,
                 : op ? "mul and concat come from imported ONNX graphs only"
                    : "unknown layer (dense conv maxpool avgpool pool gap gmp bn relu sigmoid tanh "
                      "leakyrelu elu selu clip hardsigmoid hardswish softplus erf gelu pad reshape "
-                     "flatten res; or a whole network: lenet, resnet8, mlp:W,...)");
+                     "transpose flatten res; or a whole network: lenet, resnet8, mlp:W,...)");
   lsp_attrs a;
   lsp_attrs_default(op, &a);
   if (op == LSP_OP_MAXPOOL || op == LSP_OP_AVGPOOL)
     a.kh = a.kw = 0; /* required */
   if (op == LSP_OP_CONV) a.kh = a.kw = 0;
   int st;
+  const char *paren = ps->p + strspn(ps->p, " \t");
+  if (*paren == '(') ps->p = paren; /* "conv (6,5)" as "conv(6,5)" */
   if (*ps->p == '(' && (st = args(ps, op, &a))) return st;
   if ((op == LSP_OP_DENSE || op == LSP_OP_CONV) && a.units == 0)
     return perr(ps, at, "the layer needs its number of units/channels");
@@ -289,6 +312,54 @@ static int layers(parser *ps, int *prev, int depth, const char *scope,
     skip_sp(ps);
     if (*ps->p == ',') ps->p++;
   }
+}
+
+/* 1 if every window of a pooling axis (n windows, k taps d apart, the
+ * first tap of window r at r·s − p) has a tap in [lo, hi). */
+static int axis_windows_hit(size_t n, size_t k, size_t s, size_t p, size_t d,
+                            size_t lo, size_t hi) {
+  for (size_t r = 0; r < n; r++) {
+    int hit = 0;
+    for (size_t u = 0; u < k && !hit; u++) {
+      const long long t = (long long)(r * s) - (long long)p + (long long)(u * d);
+      hit = t >= (long long)lo && t < (long long)hi;
+    }
+    if (!hit) return 0;
+  }
+  return 1;
+}
+
+/* A −∞ padding (pad mode 3) is the padding of a max pooling: refused unless
+ * every layer reading it is one (maxpool, pool without avg, gmp) whose every
+ * window holds a pixel of the image, as it then never wins a max; anything
+ * else would carry −∞ on (NaN once multiplied by 0 or added to +∞). */
+static int check_min_pads(const lsp_model *m, const char *spec) {
+  for (size_t i = 0; i < m->nnodes; i++) {
+    const lsp_node *pd = &m->nodes[i];
+    if (pd->op != LSP_OP_PAD || pd->a.mode != LSP_PAD_MIN) continue;
+    for (size_t j = i + 1; j < m->nnodes; j++) {
+      const lsp_node *nd = &m->nodes[j];
+      if (!((nd->nin > 0 && nd->in[0] == (int)i) || (nd->nin > 1 && nd->in[1] == (int)i)))
+        continue;
+      if (nd->op == LSP_OP_GMP) continue;
+      if (nd->op != LSP_OP_MAXPOOL && !(nd->op == LSP_OP_POOL && !nd->a.avg))
+        return lsp_fail(LSP_EINVAL,
+                        "--arch '%s': '%s' pads with −∞ (mode 3), the padding of a max "
+                        "pooling, but '%s' (%s) reads it; use mode 0 (a constant) there",
+                        spec, pd->name, nd->name, lsp_op_name(nd->op));
+      const lsp_pool2d_geom g =
+          nd->op == LSP_OP_MAXPOOL ? lsp_pool_geom_of(nd) : lsp_gpool_geom_of(nd);
+      const size_t dh = g.dh > 1 ? g.dh : 1, dw = g.dw > 1 ? g.dw : 1;
+      if (!axis_windows_hit(g.h_out, g.kh, g.sh, g.ph, dh, pd->a.pt, pd->a.pt + pd->ishape.h) ||
+          !axis_windows_hit(g.w_out, g.kw, g.sw, g.pw, dw, pd->a.pl, pd->a.pl + pd->ishape.w))
+        return lsp_fail(LSP_EINVAL,
+                        "--arch '%s': a window of '%s' lies wholly in the −∞ padding of "
+                        "'%s' (its output would be −∞); pad less or pool with a larger "
+                        "window",
+                        spec, nd->name, pd->name);
+    }
+  }
+  return LSP_OK;
 }
 
 static int mlp_spec(const char *widths, char *buf, size_t len) {
@@ -378,7 +449,7 @@ int lsp_model_from_spec(const char *spec, lsp_shape in, size_t classes,
   lsp_attrs_default(LSP_OP_DENSE, &a);
   a.units = classes;
   if ((st = lsp_model_add(m, LSP_OP_DENSE, &a, prev, 0, "fc", NULL)) ||
-      (st = lsp_model_finish(m)))
+      (st = lsp_model_finish(m)) || (st = check_min_pads(m, spec)))
     goto fail;
   if (normalize)
     memcpy(m->state + m->nodes[0].s_off, normalize, 2 * in.c * sizeof(float));

@@ -259,8 +259,12 @@ static int conv_infer(const lsp_attrs *a, const lsp_shape *in, lsp_shape *out,
                MAX_DIM);
   if (a->kh > MAX_DIM || a->kw > MAX_DIM || a->sh > MAX_DIM ||
       a->sw > MAX_DIM || a->ph > MAX_DIM || a->pw > MAX_DIM)
-    return why(w, len, "absurd kernel, stride or padding (%zu, %zu)", a->kh,
-               a->sh);
+  {
+    snprintf(w, len,
+             "kernel %zux%zu, stride %zux%zu, padding %zux%zu: each at most %zu",
+             a->kh, a->kw, a->sh, a->sw, a->ph, a->pw, MAX_DIM);
+    return LSP_EINVAL;
+  }
   if (a->groups == 0) return why(w, len, "%zu groups (at least %zu)", 0, 1);
   lsp_conv2d_geom g = conv_geom(a, in[0]);
   if (lsp_conv2d_geom_check(&g)) {

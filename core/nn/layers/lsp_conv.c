@@ -53,8 +53,10 @@ int lsp_conv2d_geom_check(lsp_conv2d_geom *g) {
       K * (double)g->c_out > INT_MAX)
     return lsp_fail(LSP_EINVAL,
                     "conv2d: a sample of %zu×%zu×%zu with a "
-                    "%zu×%zu×%zu×%zu kernel is too large",
-                    g->c_in, g->h_in, g->w_in, g->c_out, g->c_in, g->kh, g->kw);
+                    "%zu×%zu×%zu×%zu kernel, padding %zu×%zu and stride "
+                    "%zu×%zu (%zu×%zu outputs) is too large",
+                    g->c_in, g->h_in, g->w_in, g->c_out, g->c_in, g->kh, g->kw,
+                    g->ph, g->pw, g->sh, g->sw, g->h_out, g->w_out);
   return LSP_OK;
 }
 
