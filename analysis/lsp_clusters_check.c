@@ -7,6 +7,7 @@
 
 #include "analysis/lsp_clusters.h"
 #include "core/base/lsp_error.h"
+#include "core/formats/lsp_arraycheck.h"
 
 int lsp_clusters_check_f64(const double *src, const float *x, size_t n,
                            size_t h, const char *what) {
@@ -28,30 +29,7 @@ int lsp_clusters_check_f64(const double *src, const float *x, size_t n,
   return LSP_OK;
 }
 
-static int cmp_i32(const void *a, const void *b) {
-  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-  return (x > y) - (x < y);
-}
-
 int lsp_clusters_check_k(const int32_t *labels, size_t n, const char *what) {
-  size_t k = 0, i_max = 0;
-  for (size_t i = 0; i < n; i++)
-    if (labels[i] >= 0 && (size_t)labels[i] + 1 > k)
-      k = (size_t)labels[i] + 1, i_max = i;
-  if (k <= LSP_CLUSTERS_SPARSE_K) return LSP_OK;
-  /* count the classes present on a sorted copy: no K-sized table */
-  int32_t *c = malloc(n * sizeof *c);
-  if (!c) return lsp_fail(LSP_ENOMEM, "out of memory (%zu labels)", n);
-  memcpy(c, labels, n * sizeof *c);
-  qsort(c, n, sizeof *c, cmp_i32);
-  size_t present = 0;
-  for (size_t i = 0; i < n; i++) present += c[i] >= 0 && (i == 0 || c[i] != c[i - 1]);
-  free(c);
-  if (k - present > present)
-    return lsp_fail(LSP_EDATA,
-                    "%s: label %zu at index %zu makes K = %zu classes but only "
-                    "%zu of them occur; a label out of range? (with the last "
-                    "layer, K is its number of outputs)",
-                    what, k - 1, i_max, k, present);
-  return LSP_OK;
+  return lsp_labels_check_sparse(labels, n, what,
+                                 " (with the last layer, K is its number of outputs)");
 }

@@ -108,6 +108,22 @@ grep -q '^60 features (3x4x5 images), 2 classes' "$SCR/out" && ok "3-channel ima
 expect_exit 0 "3-channel .npy folder, JSON" "$LSP" data --data "$SCR/px_c3" --val 2 --json
 /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not (d["channels"] == 3 and d["image"] == [4, 5]))' "$SCR/out" &&
   ok "3-channel images: JSON channels and image" || bad "3-channel JSON: $(cat "$SCR/out")"
+# one stray label makes K = largest + 1: refused when most classes would be
+# empty, before any K-sized table (K = 10^9 took 8 GB and 23 s)
+mkdir -p "$SCR/biglab" "$SCR/biglab_csv"
+/usr/bin/python3 -c 'import sys, numpy as np
+d = sys.argv[1]
+for n, k in (("train", 40), ("test", 10)):
+    y = np.arange(k) % 4
+    if n == "train": y[7] = 10**9
+    np.save("%s/x_%s.npy" % (d, n), np.full((k, 3), 0.5, np.float32))
+    np.save("%s/y_%s.npy" % (d, n), y)
+    with open("%s_csv/%s.csv" % (d, n), "w") as f:
+        f.writelines("%d,0.5,0.5\n" % (5000 if (n == "train" and i == 3) else v) for i, v in enumerate(np.arange(k) % 4))' "$SCR/biglab"
+expect_exit 1 "a stray label 10^9 in y_train.npy" "$LSP" data --data "$SCR/biglab"
+expect_err "biglab/y_train.npy: label 1000000000 at index 7 makes K = 1000000001 classes but only 5 of them occur; a label out of range?" "stray .npy label named"
+expect_exit 1 "a stray label 5000 in train.csv" "$LSP" data --data "$SCR/biglab_csv"
+expect_err "biglab_csv/train.csv: label 5000 at index 3 makes K = 5001 classes but only 5 of them occur" "stray CSV label named"
 expect_exit 0 "CSV folder of 0-255 pixels" "$LSP" data --data "$SCR/px_csv" --val 6
 grep -q '^20 features, 3 classes, input bounds \[0, 1\]' "$SCR/out" && grep -q '^test         9 examples, values \[0, 1\]' "$SCR/out" &&
   ok "CSV 0-255 pixels scaled to [0, 1]" || bad "CSV pixels: $(cat "$SCR/out")"
@@ -193,34 +209,34 @@ PY
 expect_exit 0 "labels with gaps" "$LSP" data --data "$SCR/gaps" --val 3
 grep -q 'note: 3 of the 6 classes (labels 0..5) have no training example, the first label 1; the largest label, 5, has 8 examples' "$SCR/err" \
   && ok "classes without a training example named" || bad "gaps: $(cat "$SCR/err")"
-# one stray label (40000) among 0..2: the text gives a summary, not 40001
+# one stray label (1000) among 0..2: the text gives a summary, not 1001
 # counts a line; --json still has every count
 mkdir -p "$SCR/stray"
 /usr/bin/python3 - "$SCR/stray" <<'PY'
 import numpy as np, sys
 d = sys.argv[1]
-y = np.array([0, 1, 2] * 10); y[4] = 40000
+y = np.array([0, 1, 2] * 10); y[4] = 1000
 np.save(d + "/x_train.npy", np.random.default_rng(0).random((30, 3)).astype("f4")); np.save(d + "/y_train.npy", y)
 np.save(d + "/x_test.npy", np.zeros((3, 3), "f4")); np.save(d + "/y_test.npy", np.array([0, 1, 2]))
 PY
 expect_exit 0 "a stray label" "$LSP" data --data "$SCR/stray" --val 3 --seed 1
 [ "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$SCR/out")" -lt 200 ] \
   && ok "a stray label: short lines" || bad "a stray label: a line of $(wc -L <"$SCR/out") characters"
-grep -Eq '^test +3 examples, values \[0, 0\], per class: 40001 classes, counts 0 \(class 3\) to 1 \(class 0\), 39998 empty \(the first: 3\); --json lists every count$' "$SCR/out" \
+grep -Eq '^test +3 examples, values \[0, 0\], per class: 1001 classes, counts 0 \(class 3\) to 1 \(class 0\), 998 empty \(the first: 3\); --json lists every count$' "$SCR/out" \
   && ok "a stray label: the test split's summary" || bad "a stray label: $(grep '^test' "$SCR/out")"
-grep -q 'the largest label, 40000, has 1 example: is a label out of place' "$SCR/err" \
+grep -q 'the largest label, 1000, has 1 example: is a label out of place' "$SCR/err" \
   && ok "a stray label: the note names it" || bad "a stray label: note $(cat "$SCR/err")"
 expect_exit 0 "synthetic with more classes than training examples" "$LSP" data --data synthetic:train=10,test=5,dim=20,classes=20
 grep -q 'have no training example (the first, label .*): 9 training examples are too few for 20 classes' "$SCR/err" \
   && ok "synthetic, too few examples: the note says so" || bad "synthetic, too few examples: note $(cat "$SCR/err")"
 expect_exit 0 "a stray label, JSON" "$LSP" data --data "$SCR/stray" --val 3 --seed 1 --json
-/usr/bin/python3 - "$SCR/out" <<'PY' && ok "a stray label: JSON has 40001 counts a split" || bad "a stray label: JSON counts"
+/usr/bin/python3 - "$SCR/out" <<'PY' && ok "a stray label: JSON has 1001 counts a split" || bad "a stray label: JSON counts"
 import json, sys
 j = json.load(open(sys.argv[1]))
 def find(o):
     if isinstance(o, dict):
         for k, v in o.items():
-            if isinstance(v, list) and len(v) == 40001: yield k
+            if isinstance(v, list) and len(v) == 1001: yield k
             yield from find(v)
 assert len(list(find(j))) >= 3, list(find(j))
 PY

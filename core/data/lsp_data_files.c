@@ -10,11 +10,14 @@
 #include "core/data/lsp_data_pool.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_threads.h"
+#include "core/formats/lsp_arraycheck.h"
 #include "core/formats/lsp_npy.h"
 
 /* ---- IDX ----------------------------------------------------------------- */
 
 static const char *const k_csv_names[2] = {"train.csv", "test.csv"};
+/* What the sparse-label refusal adds for a dataset's training labels. */
+#define K_HINT " (a dataset has 1 + its largest training label classes)"
 
 static const char *const k_idx_names[4] = {
     "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -102,7 +105,9 @@ static int load_idx(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
                   path[2], dims[2][1], dims[2][2], dims[0][1], dims[0][2]);
     goto done;
   }
-  if ((st = idx_labels(path[1], raw[1], dims[1][0], 0, &ytr, &k))) goto done;
+  if ((st = idx_labels(path[1], raw[1], dims[1][0], 0, &ytr, &k)) ||
+      (st = lsp_labels_check_sparse(ytr, dims[1][0], path[1], K_HINT)))
+    goto done;
   k += 1;
   if (k < 2) {
     st = lsp_fail(LSP_EDATA, "%s: need at least 2 classes, found %d", path[1],
@@ -195,7 +200,10 @@ static int load_csv(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
   lsp_dataset tr = {0}, te = {0};
   uint8_t *u8[2] = {NULL, NULL};
   int st;
-  if ((st = lsp_csv_read(ptr, &tr)) || (st = lsp_csv_read(pte, &te))) goto done;
+  if ((st = lsp_csv_read(ptr, &tr)) ||
+      (st = lsp_labels_check_sparse(tr.y, tr.n, ptr, K_HINT)) ||
+      (st = lsp_csv_read(pte, &te)))
+    goto done;
   if (te.dim != tr.dim) {
     st = lsp_fail(LSP_EDATA, "%s: %zu features per row but %s has %zu", pte,
                   te.dim, ptr, tr.dim);
@@ -300,6 +308,8 @@ static int load_npy(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
       goto done;
     }
     if (f == 0) {
+      if ((st = lsp_labels_check_sparse(y[0], arr[1].count, path[1], K_HINT)))
+        goto done;
       for (size_t i = 0; i < arr[1].count; i++)
         k = y[0][i] >= k ? y[0][i] + 1 : k;
       if (k < 2) {

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/base/lsp_error.h"
 
@@ -166,5 +167,33 @@ int lsp_array_labels(const lsp_array *a, const char *path, int k,
     y[i] = (int32_t)v;
   }
   *out = y;
+  return LSP_OK;
+}
+
+static int cmp_i32(const void *a, const void *b) {
+  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  return (x > y) - (x < y);
+}
+
+int lsp_labels_check_sparse(const int32_t *labels, size_t n, const char *what,
+                            const char *hint) {
+  size_t k = 0, i_max = 0;
+  for (size_t i = 0; i < n; i++)
+    if (labels[i] >= 0 && (size_t)labels[i] + 1 > k)
+      k = (size_t)labels[i] + 1, i_max = i;
+  if (k <= LSP_LABELS_SPARSE_K) return LSP_OK;
+  /* count the classes present on a sorted copy */
+  int32_t *c = malloc(n * sizeof *c);
+  if (!c) return lsp_fail(LSP_ENOMEM, "out of memory (%zu labels)", n);
+  memcpy(c, labels, n * sizeof *c);
+  qsort(c, n, sizeof *c, cmp_i32);
+  size_t present = 0;
+  for (size_t i = 0; i < n; i++) present += c[i] >= 0 && (i == 0 || c[i] != c[i - 1]);
+  free(c);
+  if (k - present > present)
+    return lsp_fail(LSP_EDATA,
+                    "%s: label %zu at index %zu makes K = %zu classes but only "
+                    "%zu of them occur; a label out of range?%s",
+                    what, k - 1, i_max, k, present, hint);
   return LSP_OK;
 }

@@ -11,6 +11,7 @@
 #define LSP_ARRAYCHECK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/formats/lsp_npy.h"
 
@@ -50,5 +51,15 @@ int lsp_array_finite(const lsp_array *a, const char *path);
 /* lsp_array_finite of rows [row0, row0 + shape[0]) of a larger array held
  * in `a` (a chunk of it): the message numbers the row as in the whole. */
 int lsp_array_finite_from(const lsp_array *a, size_t row0, const char *path);
+
+/* Class labels whose K = 1 + the largest label (no model or last layer to
+ * give it): a K above LSP_LABELS_SPARSE_K with more absent classes than
+ * present ones is taken for a label out of range (one stray label 10^9
+ * would make up a billion empty classes): LSP_EDATA naming `what`, the
+ * largest label, where it is and how many classes occur, then `hint`
+ * (may be ""); LSP_ENOMEM. Needs no K-sized table. */
+#define LSP_LABELS_SPARSE_K 1024
+int lsp_labels_check_sparse(const int32_t *labels, size_t n, const char *what,
+                            const char *hint);
 
 #endif
