@@ -91,11 +91,17 @@ static int read_preds(const char *path, const char *advice, preds *p) {
   return advice ? lsp_array_not_probs(&p->a, path, advice) : LSP_OK;
 }
 
-/* Read predictions and their N labels, checking that they agree. */
-static int read_pair(const char *xpath, const char *ypath, const char *advice, preds *x,
-                     lsp_array *ya, int32_t **y) {
+/* Read predictions and their N labels, checking that they agree; with
+ * like (NULL: none) the predictions must have like's class count, checked
+ * before the labels (whose range follows from it). */
+static int read_pair(const char *xpath, const char *ypath, const char *advice,
+                     const preds *like, const char *like_path, preds *x, lsp_array *ya,
+                     int32_t **y) {
   int st = read_preds(xpath, advice, x);
   if (st) return st;
+  if (like && x->k != like->k)
+    return lsp_fail(LSP_EDATA, "%s has %zu classes but %s has %zu", xpath, x->k, like_path,
+                    like->k);
   if ((st = lsp_npy_read(ypath, ya))) return st;
   if (ya->count != x->n && !lsp_array_is_onehot(ya))
     return lsp_fail(LSP_EDATA, "%s has %zu labels but %s has %zu rows", ypath, ya->count,
@@ -487,18 +493,14 @@ int cmd_calib(int argc, char **argv) {
       goto fail;
     goto print;
   }
-  if ((st = read_pair(xpath, ypath, advice, &px, &ya, &y))) goto fail;
+  if ((st = read_pair(xpath, ypath, advice, NULL, NULL, &px, &ya, &y))) goto fail;
   const size_t k = px.k;
   if (fit) {
     const char *vl = cli_find(opts, "fit-temperature")->value;
     const char *vyp = cli_find(opts, "fit-temperature")->value2;
-    if ((st = read_pair(vl, vyp, "temperature scaling needs the validation logits", &pv, &vya,
-                        &vy)))
+    if ((st = read_pair(vl, vyp, "temperature scaling needs the validation logits", &px,
+                        xpath, &pv, &vya, &vy)))
       goto fail;
-    if (pv.k != k) {
-      st = lsp_fail(LSP_EDATA, "%s has %zu classes but %s has %zu", vl, pv.k, xpath, k);
-      goto fail;
-    }
     double t = 1.0;
     st = pv.d ? lsp_calib_temperature_fit_f64(pv.d, vy, pv.n, k, &t)
               : lsp_calib_temperature_fit(pv.f, vy, pv.n, k, &t);

@@ -215,6 +215,10 @@ expect_exit 1 "missing file" "$LSP" calib --probs "$SCR/none.npy" --labels "$SCR
 expect_err "none.npy" "missing file"
 expect_exit 1 "bad validation logits" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --fit-temperature "$SCR/inf.npy" "$SCR/ye.npy"
 expect_err "inf.npy" "bad validation logits"
+# validation logits of another class count: said so, not blamed on the labels
+npy "$SCR/v2.npy" f4 2,2 1.5 -0.5 0.2 2.0
+expect_exit 1 "validation logits with 2 classes against 3" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --fit-temperature "$SCR/v2.npy" "$T/labels.npy"
+expect_err "v2.npy has 2 classes but $T/logits.npy has 3" "validation class count"
 # bad usage: exit 2, one line naming the option
 expect_exit 2 "bins 0" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --bins 0
 expect_err "--bins" "bins 0"
