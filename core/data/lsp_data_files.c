@@ -105,9 +105,8 @@ static int load_idx(const char *dir, const lsp_data_opts *o, lsp_splits *out) {
                   path[2], dims[2][1], dims[2][2], dims[0][1], dims[0][2]);
     goto done;
   }
-  if ((st = idx_labels(path[1], raw[1], dims[1][0], 0, &ytr, &k)) ||
-      (st = lsp_labels_check_sparse(ytr, dims[1][0], path[1], K_HINT)))
-    goto done;
+  /* (IDX labels are bytes: K <= 256, never sparse by lsp_labels_check_sparse) */
+  if ((st = idx_labels(path[1], raw[1], dims[1][0], 0, &ytr, &k))) goto done;
   k += 1;
   if (k < 2) {
     st = lsp_fail(LSP_EDATA, "%s: need at least 2 classes, found %d", path[1],
