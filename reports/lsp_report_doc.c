@@ -243,10 +243,10 @@ static const char *aa_sentence(const lsp_run_state *s, char *buf, size_t len) {
   snprintf(buf, len,
            "; AutoAttack (Croce & Hein 2020: APGD-CE, then APGD-T with %zu target classes, "
            "then Square with %zu queries, each on the examples still correct; APGD %zu "
-           "iterations) on the first %zu of them, for the models with %s — at most --aa-limit %zu "
-           "and what its budget of %g GFLOP per model allows (predicted %.3g GFLOP per example "
-           "in the worst case, from the model's size alone, so that every cell attacks the "
-           "same examples)",
+           "iterations) on the first %zu of them, for the models with %s — the smaller of "
+           "--aa-limit %zu and what its budget of %g GFLOP per model allows (predicted %.3g "
+           "GFLOP per example in the worst case, from the model's size alone, so that every "
+           "cell attacks the same examples), rounded down to a multiple of 50 from 50 up",
            r->targets, r->queries, r->steps, s->n_aa, s->aa_models, s->opts.aa_limit,
            s->opts.aa_budget, s->aa_pred_gflop);
   return buf;
