@@ -294,7 +294,8 @@ static size_t best_t(const lsp_run_distill *D, const lsp_run_dteacher *dt) {
 }
 
 /* Paired differences with the eps = 0 teacher of the same seed, and the
- * verdict on the first smoothed eps of the grid. */
+ * verdict at the study's judged eps (lsp_study_judged_eps: 0.1, else the
+ * smoothed eps nearest it). */
 static int compare_and_judge(lsp_run_state *s) {
   lsp_run_distill *D = &s->distill;
   const lsp_run_opts *o = &s->opts;
