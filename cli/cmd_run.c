@@ -57,9 +57,9 @@ int cmd_run(int argc, char **argv) {
   const char *cmd = "run";
   cli_opt opts[] = {
       {"data", "D", "fashion-mnist (default; synthetic if not installed), synthetic, or a folder (IDX, CSV or .npy)", 1, 0, 0},
-      {"smoothing", "LIST", "label smoothing values to compare (default 0,0.05,0.1,0.2; --quick 0,0.1)", 1, 0, 0},
+      {"smoothing", "LIST", "label smoothing values to compare, in any order: taken ascending (default 0,0.05,0.1,0.2; --quick 0,0.1)", 1, 0, 0},
       {"convention", "C", "uniform (default) or t2t", 1, 0, 0},
-      {"seeds", "LIST", "training seeds (default 1,2,3; --quick 1): the intervals resample seeds, then test examples", 1, 0, 0},
+      {"seeds", "LIST", "training seeds, in any order: taken ascending (default 1,2,3; --quick 1): the intervals resample seeds, then test examples", 1, 0, 0},
       {"epochs", "E", "training epochs (default 5)", 1, 0, 0},
       {"arch", "A", CLI_ARCH_HELP, 1, 0, 0},
       {"hidden", "LIST", "MLP hidden widths: the same as --arch mlp:LIST", 1, 0, 0},

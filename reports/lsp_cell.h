@@ -109,7 +109,8 @@ int lsp_cell_ctx_alloc(const lsp_run_opts *o, const lsp_splits *data,
 void lsp_cell_ctx_free(lsp_cell_ctx *c);
 size_t lsp_cell_ctx_resamples(const lsp_cell_ctx *c); /* B                   */
 
-/* The keys of the grid, seed-major then ε in the order given (n_seeds ×
+/* The keys of the grid, seed-major then ε in the options' order, which
+ * lsp_run sorts ascending (n_seeds ×
  * n_smoothing for the run's architecture). *keys is malloc'ed. */
 int lsp_cell_ctx_keys(const lsp_cell_ctx *c, lsp_cell_key **keys, size_t *n);
 
@@ -118,7 +119,7 @@ int lsp_cell_ctx_keys(const lsp_cell_ctx *c, lsp_cell_key **keys, size_t *n);
 int lsp_cell_depends(const lsp_cell_ctx *c, const lsp_cell_key *k, lsp_cell_key *dep);
 
 /* The smoothing ε the study's verdicts are judged at (lsp_study.h): 0.1
- * when the grid has it, else the grid's first smoothed ε (NaN: none). */
+ * when the grid has it, else the smoothed ε nearest 0.1 (NaN: none). */
 double lsp_cell_ctx_judged_eps(const lsp_cell_ctx *c);
 
 /* 1 when the cell of key k runs AutoAttack: the context has an AutoAttack

@@ -230,7 +230,10 @@ static int write_report(const cmp_state *s, const char *dir, const lsp_compare_f
   if (st) goto done;
   lsp_doc_par(&d, "Every number below is copied from the runs' results.json files; nothing is "
             "recomputed. Intervals are the ones each run recorded (see its own report for how "
-            "they were obtained).");
+            "they were obtained). Compare lays the runs side by side and gives no verdicts: "
+            "each run's verdicts rest on its own seeds. To pool the seeds of several runs, run "
+            "lsprobe run once with all of them, into a folder whose models/ holds the earlier "
+            "runs' model files (models/*.lspm*): they are reused from the cache, not retrained.");
   if (s->o->command) {
     lsp_doc_code(&d, s->o->command);
   }

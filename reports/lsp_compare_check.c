@@ -60,6 +60,27 @@ int lsp_compare_pick_ref(cmp_state *s) {
 
 /* ---- one run twice ---------------------------------------------------------- */
 
+/* A model's cache key: its file name without the folder ("models/"). */
+static const char *model_key(const cmp_model *m) {
+  const char *slash = strrchr(m->model_file, '/');
+  return slash ? slash + 1 : m->model_file;
+}
+
+static int has_model(const cmp_run *r, const cmp_model *m) {
+  for (size_t i = 0; i < r->nmodels; i++)
+    if (!strcmp(model_key(&r->models[i]), model_key(m))) return 1;
+  return 0;
+}
+
+/* 1 when runs a and b hold the same trained models (the same cache keys;
+ * the keys of one run are distinct) */
+static int same_models(const cmp_run *a, const cmp_run *b) {
+  if (a->nmodels == 0 || a->nmodels != b->nmodels) return 0;
+  for (size_t i = 0; i < a->nmodels; i++)
+    if (!has_model(b, &a->models[i])) return 0;
+  return 1;
+}
+
 int lsp_compare_refuse_twice(const cmp_state *s, const char *const *inputs) {
   /* one results.json named twice (its folder and the file, or through a
    * link) would list every model twice as two runs */
@@ -85,6 +106,17 @@ int lsp_compare_refuse_twice(const cmp_state *s, const char *const *inputs) {
   for (size_t i = 0; buf && i < s->n; i++) free(buf[i]);
   free(buf);
   free(len);
+  /* and so would two results.json of one study (a rerun that reused every
+   * model from the cache writes other bytes): the same trained models */
+  for (size_t i = 1; i < s->n && !st; i++)
+    for (size_t k = 0; k < i && !st; k++)
+      if (same_models(&s->runs[i], &s->runs[k]))
+        st = lsp_fail(LSP_EINVAL,
+                      "%s and %s hold the same trained models (%s: %s in both): one study "
+                      "given twice; compare lays runs side by side, it does not pool them — "
+                      "to pool seeds, run once with all of them (README: compare)",
+                      inputs[k], inputs[i], s->runs[i].models[0].tag,
+                      s->runs[i].models[0].model_file);
   return st;
 }
 

@@ -18,6 +18,7 @@ typedef struct {
 
 typedef struct {
   const char *tag, *convention;
+  const char *model_file; /* "models/<cache key>.lspm": names the trained model */
   double eps, seed;
   double v[NCI], lo[NCI], hi[NCI];
   double temperature, r2, nc1;
@@ -84,7 +85,9 @@ size_t lsp_compare_eps_index(const curve *c, double e);
  * model has (NaN: none). */
 int lsp_compare_pick_ref(cmp_state *s);
 /* LSP_EINVAL when two inputs are one run: the same file (by its folder, the
- * file or a link) or a copy of it (the same bytes). */
+ * file or a link), a copy of it (the same bytes), or another results.json
+ * of the same study — the same trained models (their cache keys, the
+ * model files' names), as in a rerun that reused them all. */
 int lsp_compare_refuse_twice(const cmp_state *s, const char *const *inputs);
 /* Fill s->warn with a warning per recorded setting that differs between the
  * runs (dataset, data hash, architecture, attack ε list, epochs; the data

@@ -104,6 +104,7 @@ static int read_model(const lsp_jsonr *m, cmp_model *cm) {
                   *calt = lsp_jsonr_get(m, K(M_CALIBRATION_T)),
                   *cl = lsp_jsonr_get(m, K(M_CLUSTERS)), *att = lsp_jsonr_get(m, K(M_ATTACKS));
   cm->tag = lsp_jsonr_get(m, K(M_TAG))->str;
+  cm->model_file = lsp_jsonr_get(m, K(M_MODEL_FILE))->str;
   cm->eps = num(m, K(M_EPS));
   cm->convention = lsp_jsonr_get(m, K(M_CONVENTION))->str;
   cm->seed = num(m, K(M_SEED));

@@ -374,6 +374,14 @@ int lsp_report_distill_doc(lsp_doc *d, const lsp_run_state *s, const plotter *p,
              D->mi_note);
     lsp_doc_note(d, LSP_HTML_WARNING, buf);
   } else {
+    /* the model that chose the pair (lsp_run_reference) */
+    const lsp_run_model *rm = &s->models[D->mi_ref];
+    char ref[128];
+    int nl = snprintf(ref, sizeof ref, "ε = %g", rm->eps);
+    if (s->opts.n_seeds > 1)
+      snprintf(ref + nl, sizeof ref - (size_t)nl, " model of the smallest seed, %lu,", rm->seed);
+    else
+      snprintf(ref + nl, sizeof ref - (size_t)nl, " model");
     snprintf(buf, sizeof buf,
              "Müller et al. (2019, §4) argue that label smoothing erases the "
              "information the "
@@ -381,7 +389,7 @@ int lsp_report_distill_doc(lsp_doc *d, const lsp_run_state *s, const plotter *p,
              "which a student "
              "needs from its teacher. The probe: the first %zu training "
              "examples of classes %d "
-             "and %d (the pair the ε = 0 model confuses most on the validation "
+             "and %d (the pair the %s confuses most on the validation "
              "split: %zu "
              "confusions), %zu copies of each (%s Gaussian pixel noise of sd "
              "%g, clipped to "
@@ -392,7 +400,7 @@ int lsp_report_distill_doc(lsp_doc *d, const lsp_run_state *s, const plotter *p,
              "The true mutual information is at most log %zu = %.3f nats; an "
              "estimate without "
              "any information is about ½ log(R/(R−1)) = %.4f.",
-             D->mi_m, D->mi_a, D->mi_b, D->mi_confusions, D->mi_r,
+             D->mi_m, D->mi_a, D->mi_b, ref, D->mi_confusions, D->mi_r,
              D->mi_shifted ? "random shifts of up to 2 pixels, then"
                            : "no shifts, as the data has no image shape; only",
              D->mi_opts.perturb.noise_sd, D->mi_opts.perturb.seed, D->mi_a,

@@ -20,7 +20,7 @@ typedef lsp_report_plotter plotter;
 /* A figure in both documents: Markdown points at the requested format (the
  * SVG unless png/pdf was asked for). */
 /* A per-model figure's caption; with several seeds it says which models
- * the figure shows (lsp_report_shown_models: those of the first seed). */
+ * the figure shows (lsp_report_shown_models: those of the smallest seed). */
 static const char *model_caption(char *buf, size_t len, const lsp_run_state *s, const char *text) {
   if (s->opts.n_seeds > 1)
     snprintf(buf, len, "%s Models of seed %lu, one per ε; the other seeds are in the tables "
@@ -243,10 +243,10 @@ static const char *aa_sentence(const lsp_run_state *s, char *buf, size_t len) {
   snprintf(buf, len,
            "; AutoAttack (Croce & Hein 2020: APGD-CE, then APGD-T with %zu target classes, "
            "then Square with %zu queries, each on the examples still correct; APGD %zu "
-           "iterations) on the first %zu of them, for the models with %s — at most --aa-limit %zu "
-           "and what its budget of %g GFLOP per model allows (predicted %.3g GFLOP per example "
-           "in the worst case, from the model's size alone, so that every cell attacks the "
-           "same examples)",
+           "iterations) on the first %zu of them, for the models with %s — the smaller of "
+           "--aa-limit %zu and what its budget of %g GFLOP per model allows (predicted %.3g "
+           "GFLOP per example in the worst case, from the model's size alone, so that every "
+           "cell attacks the same examples), rounded down to a multiple of 50 from 50 up",
            r->targets, r->queries, r->steps, s->n_aa, s->aa_models, s->opts.aa_limit,
            s->opts.aa_budget, s->aa_pred_gflop);
   return buf;
@@ -428,7 +428,7 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
             "tr(Σ_W Σ_B⁺)/K (Papyan et al. 2020); lower = more collapsed classes. The projection "
             "follows Müller et al. 2019: features (with a 1 appended) projected on the plane "
             "through the last-layer templates (weights with the bias appended) of three classes, "
-            "the three most confused ones of the first model.");
+            "the three the ε = 0 model of the smallest seed confuses most on the validation split.");
   d_figure(&d, p, f_proj, model_caption(cap, sizeof cap, s, "Penultimate-layer projections, same "
                                                        "classes and axes for every model."));
   if (!(t = cluster_detail_table(s))) return LSP_ENOMEM;

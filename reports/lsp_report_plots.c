@@ -15,8 +15,8 @@
 
 typedef lsp_report_plotter plotter;
 
-/* The models a per-model figure shows: those of the first seed, in the
- * order of the ε grid, at most max of them (a study's other seeds are in
+/* The models a per-model figure shows: those of the smallest seed (the
+ * seeds are sorted), in the order of the ε grid (ascending), at most max of them (a study's other seeds are in
  * the CSV files and the trends figure). Returns the count; idx gets the
  * indices into s->models. */
 size_t lsp_report_shown_models(const lsp_run_state *s, size_t *idx, size_t max) {

@@ -340,6 +340,11 @@ static int prepare(lsp_run_state *s, const logger *lg, int root, lsp_outdir **od
   return LSP_OK;
 }
 
+static int cmp_seed(const void *a, const void *b) {
+  unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+  return (x > y) - (x < y);
+}
+
 static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
                    const char **report_path) {
   logger lg = {log, user};
@@ -353,9 +358,15 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   lsp_outdir *od = NULL;
   int st = check_opts(o);
   /* the attack ε in ascending order: the AUC's trapezoids, the curves and
-   * the tables read the grid from its smallest ε to its largest */
-  if (!st)
+   * the tables read the grid from its smallest ε to its largest; the
+   * smoothing ε and the seeds too, so that nothing depends on the order
+   * they were listed in: the cells, the models and every table follow
+   * them, and the reference model (lsp_run_reference) is the first */
+  if (!st) {
     qsort(s->opts.attack_eps, s->opts.n_attack_eps, sizeof *s->opts.attack_eps, lsp_cmp_double);
+    qsort(s->opts.smoothing, s->opts.n_smoothing, sizeof *s->opts.smoothing, lsp_cmp_double);
+    qsort(s->opts.seeds, s->opts.n_seeds, sizeof *s->opts.seeds, cmp_seed);
+  }
   /* across processes: every one goes on with the same options, or all stop */
   if (dist) {
     char *text = NULL;
@@ -383,8 +394,8 @@ static int run_job(const lsp_run_opts *opts, lsp_run_log_fn log, void *user,
   }
   if (st) goto fail;
 
-  /* the cells: one per (arch, ε, seed), seed-major, smoothing in the
-   * order given (lsp_cell.h); across processes when dist is set (the
+  /* the cells: one per (arch, ε, seed), seed-major, seeds and smoothing
+   * ascending (sorted above; lsp_cell.h); across processes when dist is set (the
    * scheduler's outcome is every process's; the root's rebuilding of the
    * models may still fail on the root alone). OpenBLAS stays on one thread (set
    * above when we own the process): training's shares run side by side,

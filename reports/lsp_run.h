@@ -66,10 +66,12 @@ typedef struct {
   const char *data;            /* "fashion-mnist" (default), "synthetic", or a folder */
   int data_fallback;           /* if fashion-mnist is missing, use synthetic (loudly) */
   double smoothing[16];        /* eps values (default 0, 0.05, 0.1, 0.2; quick 0, 0.1);
-                                  0 must be included for transfer and comparisons */
+                                  0 must be included for transfer and comparisons;
+                                  any order: the run sorts them ascending */
   size_t n_smoothing;
   lsp_ls_convention convention;
-  unsigned long seeds[16];     /* default {1, 2, 3}; quick {1} */
+  unsigned long seeds[16];     /* default {1, 2, 3}; quick {1}; any order: the
+                                  run sorts them ascending */
   size_t n_seeds;
   size_t epochs;               /* 5 (DESIGN §9.5: the 120 s budget) */
   size_t jobs;                 /* cells run at once, each on one thread (0 = auto:

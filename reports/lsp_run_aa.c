@@ -14,8 +14,11 @@
  *                       stronger attack, so this over-predicts)
  * times the model's FLOPs per forward pass, in the worst case c = a_ε = 1
  * (so the subset is fixed by the options before any cell runs); n_aa is
- * the budget over that, capped by aa_limit and the attacked examples,
- * rounded down to a multiple of 50 (at least 50). */
+ * the budget over that, capped by aa_limit and the attacked examples, then
+ * rounded down to a multiple of 50 when it is 50 or more (below 50 it
+ * stays: a limit under 50 is the user's explicit choice). It never exceeds
+ * the limit nor the budget; a budget below one example's prediction runs
+ * no AutoAttack, and the note says what one example needs. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -27,7 +30,7 @@
 #include "core/base/lsp_util.h"
 #include "reports/lsp_cell_int.h"
 
-#define AA_MIN_SUBSET 50
+#define AA_ROUND 50 /* a subset of 50 or more is a multiple of this */
 
 /* Predicted GFLOP of AutoAttack per attacked example (see the top), in
  * the worst case c = a_ε = 1: every example clean-correct and left correct
@@ -94,10 +97,16 @@ int lsp_cell_aa_size(lsp_cell_ctx *c, char *note, size_t len, double *pred_gflop
   lsp_model_free(m);
   size_t n = c->n_attack < o->aa_limit ? c->n_attack : o->aa_limit;
   if (pred > 0.0 && o->aa_budget / pred < (double)n) n = (size_t)(o->aa_budget / pred);
-  if (n >= 2 * AA_MIN_SUBSET) n -= n % AA_MIN_SUBSET;
-  if (n < AA_MIN_SUBSET) n = c->n_attack < AA_MIN_SUBSET ? c->n_attack : AA_MIN_SUBSET;
-  c->n_aa = n;
+  if (n >= AA_ROUND) n -= n % AA_ROUND;
   *pred_gflop = pred;
+  if (n == 0 && c->n_attack > 0) {
+    snprintf(note, len,
+             "AutoAttack was not run: its budget of %g GFLOP per model (--aa-budget) is below "
+             "the %.3g GFLOP predicted for one example.",
+             o->aa_budget, pred);
+    return LSP_OK;
+  }
+  c->n_aa = n;
   return LSP_OK;
 }
 

@@ -278,14 +278,28 @@ done:
   return st;
 }
 
-/* The projection: the three most confused classes of the first model, the
- * same classes for every model. */
+size_t lsp_run_reference(const lsp_run_state *s) {
+  size_t r = 0;
+  for (size_t i = 1; i < s->nmodels; i++) {
+    const lsp_run_model *a = &s->models[i], *b = &s->models[r];
+    if (a->eps < b->eps || (a->eps == b->eps && a->seed < b->seed)) r = i;
+  }
+  return r;
+}
+
+/* The projection: the three classes the reference model confuses most on
+ * the validation split (like every other choice of a run, so the test set
+ * plays no part in it; the test split only when there is no validation
+ * split), the same classes for every model. */
 int lsp_run_projection(lsp_run_state *s) {
   if (s->nmodels == 0) return LSP_OK;
-  lsp_run_model *m0 = &s->models[0];
+  const lsp_run_model *ref = &s->models[lsp_run_reference(s)];
   size_t k = (size_t)s->data.test.k;
+  const lsp_dataset *va = &s->data.val;
   lsp_confusion conf;
-  int st = lsp_proj_confusion_logits(m0->test_logits, s->data.test.y, s->data.test.n, k, &conf);
+  int st = va->n ? lsp_proj_confusion_logits(ref->val_logits, va->y, va->n, k, &conf)
+                 : lsp_proj_confusion_logits(ref->test_logits, s->data.test.y, s->data.test.n,
+                                             k, &conf);
   if (!st && k >= 3) st = lsp_proj_pick_classes(&conf, s->proj_cls, NULL);
   lsp_confusion_free(&conf);
   for (size_t i = 0; !st && i < s->nmodels && k >= 3; i++) {

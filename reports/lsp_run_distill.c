@@ -57,15 +57,15 @@ int lsp_run_erasure(lsp_run_state *s, lsp_run_log_fn lg, void *user) {
   lsp_erasure_opts_default(&D->mi_opts);
   D->mi_opts.per_class = o->mi_examples;
   D->mi_opts.perturb.copies = o->mi_copies;
-  D->mi_opts.perturb.seed = o->seeds[0];
-  /* the pair: the one the first eps = 0 model (else the first model)
-   * confuses most on the validation split (the test set plays no part) */
-  const lsp_run_model *ref = &s->models[0];
-  for (size_t i = 0; i < s->nmodels; i++)
-    if (s->models[i].eps == 0) {
-      ref = &s->models[i];
-      break;
-    }
+  /* the pair: the one the reference model — the ε = 0 model of the
+   * smallest seed (lsp_run_reference) — confuses most on the validation
+   * split (the test set plays no part); the copies' perturbations are
+   * seeded with that smallest seed: neither depends on the order of the
+   * seed list */
+  if (s->nmodels == 0) return LSP_OK;
+  D->mi_ref = lsp_run_reference(s);
+  const lsp_run_model *ref = &s->models[D->mi_ref];
+  D->mi_opts.perturb.seed = ref->seed;
   const lsp_dataset *va = &s->data.val;
   if (va->n == 0) {
     snprintf(D->mi_note, sizeof D->mi_note,
@@ -294,7 +294,8 @@ static size_t best_t(const lsp_run_distill *D, const lsp_run_dteacher *dt) {
 }
 
 /* Paired differences with the eps = 0 teacher of the same seed, and the
- * verdict on the first smoothed eps of the grid. */
+ * verdict at the study's judged eps (lsp_study_judged_eps: 0.1, else the
+ * smoothed eps nearest it). */
 static int compare_and_judge(lsp_run_state *s) {
   lsp_run_distill *D = &s->distill;
   const lsp_run_opts *o = &s->opts;

@@ -69,6 +69,7 @@ typedef struct {
   /* information erasure, every model */
   int mi_on;            /* the probe ran                               */
   int mi_a, mi_b;       /* the class pair                              */
+  size_t mi_ref;        /* the model that chose it (lsp_run_reference)  */
   size_t mi_confusions; /* C[a][b] + C[b][a] on validation             */
   size_t mi_m, mi_r;    /* examples per class, copies per example      */
   int mi_shifted;       /* shifts applied (the data has an image shape) */

@@ -118,7 +118,15 @@ struct lsp_run_state {
  * the test dumps into `dumps`; the timings add up per phase. */
 int lsp_run_cells(lsp_run_state *s, const char *models_dir, const char *dumps,
                   lsp_run_log_fn log, void *user);
-/* The projection's classes (from the first model) and every projection. */
+/* The run's reference model, the one that picks the classes of the
+ * projection and of the information-erasure probe: the ε = 0 model of the
+ * smallest seed (a grid without 0: the smallest ε's). With the grid sorted
+ * (lsp_run sorts the seeds and the smoothing ε) it is models[0]; chosen
+ * here from the values, so no list order can change it. s->nmodels > 0. */
+size_t lsp_run_reference(const lsp_run_state *s);
+/* The projection's classes — the three the reference model confuses most
+ * on the validation split (the test split when there is none) — and every
+ * model's projection on those classes. */
 int lsp_run_projection(lsp_run_state *s);
 /* Paired comparisons of each smoothed model with the ε = 0 model of its seed. */
 int lsp_run_compare_all(lsp_run_state *s);

@@ -46,15 +46,37 @@ void lsp_study_free(lsp_study *s) {
     }
 }
 
+/* cell i comes after cell j in the trends' order: by seed (then by index,
+ * so that no cell is skipped) */
+static int after(const lsp_cell_result *cells, size_t i, size_t j) {
+  return cells[i].key.seed > cells[j].key.seed ||
+         (cells[i].key.seed == cells[j].key.seed && i > j);
+}
+
+/* the cell of ε eps after cell prev in ascending seed order (prev ==
+ * SIZE_MAX: the first), SIZE_MAX after the last */
+static size_t next_cell(const lsp_cell_result *cells, size_t n, double eps, size_t prev) {
+  size_t best = SIZE_MAX;
+  for (size_t i = 0; i < n; i++)
+    if (cells[i].key.eps == eps && (prev == SIZE_MAX || after(cells, i, prev)) &&
+        (best == SIZE_MAX || after(cells, best, i)))
+      best = i;
+  return best;
+}
+
+/* Mean, sd, min and max of each summary at each ε over the seeds, summed
+ * in ascending seed order: the sums, so the last bit of the mean, do not
+ * depend on the order of the cells. */
 static void trends(const lsp_cell_result *cells, size_t n, lsp_study *s) {
   for (size_t e = 0; e < s->n_eps; e++)
     for (size_t m = 0; m < LSP_CELL_NSTAT; m++) {
       lsp_study_trend *t = &s->trend[e][m];
       double sum = 0, sq = 0, mn = INFINITY, mx = -INFINITY;
       size_t k = 0;
-      for (size_t i = 0; i < n; i++) {
+      for (size_t i = next_cell(cells, n, s->eps[e], SIZE_MAX); i != SIZE_MAX;
+           i = next_cell(cells, n, s->eps[e], i)) {
         double v = cells[i].value[m];
-        if (cells[i].key.eps != s->eps[e] || isnan(v)) continue;
+        if (isnan(v)) continue;
         sum += v;
         mn = v < mn ? v : mn;
         mx = v > mx ? v : mx;
@@ -62,9 +84,10 @@ static void trends(const lsp_cell_result *cells, size_t n, lsp_study *s) {
       }
       t->n = k;
       t->mean = k ? sum / (double)k : NAN;
-      for (size_t i = 0; i < n; i++) {
+      for (size_t i = next_cell(cells, n, s->eps[e], SIZE_MAX); i != SIZE_MAX;
+           i = next_cell(cells, n, s->eps[e], i)) {
         double v = cells[i].value[m];
-        if (cells[i].key.eps == s->eps[e] && !isnan(v)) sq += (v - t->mean) * (v - t->mean);
+        if (!isnan(v)) sq += (v - t->mean) * (v - t->mean);
       }
       t->sd = k > 1 ? sqrt(sq / (double)(k - 1)) : NAN;
       t->min = k ? mn : NAN;

@@ -106,6 +106,8 @@ r = json.load(open(sys.argv[1]))
 c = r["config"]
 shape, rest = c["architecture"].split(" ", 1)
 c["architecture"] = ("3x7x7 " if shape != "3x7x7" else "5x7x7 ") + rest
+for m in r["models"]:
+    m["model_file"] = m["model_file"].replace(".lspm", "d.lspm")
 json.dump(r, open(sys.argv[2], "w"))
 PY
 expect_exit 0 "compare A D (same --arch, other input shape)" "$LSP" compare "$A/results.json" "$SCR/runD/results.json" --out "$SCR/cmpAD"
@@ -128,6 +130,8 @@ r = json.load(open(sys.argv[1]))
 r["started"] += " (edited)"
 c = r["config"]
 c["lr"], c["momentum"], c["pgd_steps"], c["n_attack"], c["bins"] = 0.02, 0, c["pgd_steps"] + 15, 100, 10
+for m in r["models"]:
+    m["model_file"] = m["model_file"].replace(".lspm", "e.lspm")
 json.dump(r, open(sys.argv[2], "w"))
 PY
 expect_exit 0 "compare A E (other training, attack and bin settings)" "$LSP" compare "$A" "$SCR/runE" --out "$SCR/cmpAE"
@@ -155,6 +159,8 @@ r = json.load(open(sys.argv[1]))
 r["started"] += " (edited)"
 r["config"]["attack_eps"] = [e + 0.001 for e in r["config"]["attack_eps"]]
 for m in r["models"]:
+    m["model_file"] = m["model_file"].replace(".lspm", "f.lspm")
+for m in r["models"]:
     for a in ("fgsm", "pgd"):
         for p in m["attacks"][a]["points"]:
             p["eps"] += 0.001
@@ -181,6 +187,8 @@ r["started"] += " " + sys.argv[3]
 c = r["config"]
 c["seeds"] = list(range(1000, 1040))
 c["attack_eps"] = [round(0.001 * k, 3) for k in range(1, 79)] + [0.079 if sys.argv[3] == "G" else 0.5]
+for m in r["models"]:
+    m["model_file"] = m["model_file"].replace(".lspm", sys.argv[3] + ".lspm")
 json.dump(r, open(sys.argv[2], "w"))
 PY
 done
@@ -251,6 +259,17 @@ done
 mkdir -p "$SCR/runAcopy" && cp "$A/results.json" "$SCR/runAcopy/"
 expect_exit 2 "a copy of a run" "$LSP" compare "$A" "$SCR/runAcopy" --out "$SCR/never"
 expect_err "$SCR/runAcopy/results.json: a copy of $A/results.json (the same bytes): one run given twice" "a copy of a run"
+# and so is another results.json of the same study: A rerun into another
+# folder, every model reused from the cache (other bytes, the same models)
+cp -a "$A" "$SCR/runArerun"
+expect_exit 0 "A rerun from the cache" "$LSP" run --quick --quiet --out "$SCR/runArerun" --threads 2
+m0=$($PY -c "import json,sys; m=json.load(open(sys.argv[1]))['models'][0]; print(m['tag'] + ': ' + m['model_file'])" "$A/results.json")
+expect_exit 2 "a study and its rerun" "$LSP" compare "$A" "$SCR/runArerun" --out "$SCR/never"
+expect_err "$A and $SCR/runArerun hold the same trained models ($m0 in both): one study given twice" "a study and its rerun"
+grep -q "to pool seeds, run once with all of them" "$SCR/err" && ok "the refusal says how to pool seeds" || bad "the refusal: $(cat "$SCR/err")"
+[ -e "$SCR/never" ] && bad "a study and its rerun: output folder created" || ok "a study and its rerun: no output folder"
+grep -q "side by side and gives no verdicts" "$OUT/compare.md" && grep -q "To pool the seeds of several runs" "$OUT/compare.md" &&
+  ok "compare.md: no verdicts; how to pool seeds" || bad "compare.md lacks the no-verdict note"
 
 # runs with one smoothing ε: no figure against ε (a line needs two), the rest of the report
 expect_exit 0 "run S (--quick, one ε)" "$LSP" run --quick --quiet --smoothing 0.1 --out "$SCR/runS" --threads 2

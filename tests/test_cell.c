@@ -368,6 +368,55 @@ static void test_cell_calib_intervals(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+/* AutoAttack's subset for the options: its size, the note and the predicted
+ * GFLOP per example */
+static size_t aa_size(const lsp_run_opts *o, const lsp_splits *data, char *note, size_t len,
+                      double *pred) {
+  lsp_cell_ctx *c = NULL;
+  assert_int_equal(lsp_cell_ctx_alloc(o, data, NULL, "/tmp", &c), 0);
+  assert_int_equal(lsp_cell_aa_size(c, note, len, pred), 0);
+  size_t n = c->n_aa;
+  lsp_cell_ctx_free(c);
+  return n;
+}
+
+/* The subset's size (DESIGN §2): the smaller of --aa-limit and what the
+ * budget allows, rounded down to a multiple of 50 from 50 up, as it is
+ * below 50; never more than the limit or the budget, and none with a
+ * budget below one example (the note names what one example needs). */
+static void test_aa_size(void **state) {
+  (void)state;
+  lsp_run_opts o;
+  setup_opts(&o);
+  o.attack_limit = 200; /* the whole test split */
+  lsp_data_opts d;
+  lsp_data_opts_default(&d);
+  d.spec = o.data;
+  lsp_splits data;
+  memset(&data, 0, sizeof data);
+  assert_int_equal(lsp_data_load(&d, &data), 0);
+  char note[256];
+  double pred;
+  o.aa_limit = 70;
+  assert_int_equal(aa_size(&o, &data, note, sizeof note, &pred), 50);
+  assert_true(pred > 0 && note[0] == '\0');
+  o.aa_limit = 30;
+  assert_int_equal(aa_size(&o, &data, note, sizeof note, &pred), 30);
+  o.aa_limit = 1000; /* above the 200 attacked examples */
+  assert_int_equal(aa_size(&o, &data, note, sizeof note, &pred), 200);
+  o.aa_budget = 120.5 * pred; /* 120 examples */
+  assert_int_equal(aa_size(&o, &data, note, sizeof note, &pred), 100);
+  o.aa_budget = 30.5 * pred; /* 30: not raised to 50 beyond the budget */
+  assert_int_equal(aa_size(&o, &data, note, sizeof note, &pred), 30);
+  o.aa_budget = 0.5 * pred; /* not even one example */
+  assert_int_equal(aa_size(&o, &data, note, sizeof note, &pred), 0);
+  char want[64];
+  snprintf(want, sizeof want, "the %.3g GFLOP predicted for one example", pred);
+  assert_non_null(strstr(note, want));
+  assert_non_null(strstr(note, "--aa-budget"));
+  lsp_splits_free(&data);
+}
+
 /* Which cells run AutoAttack (DESIGN §9.5): ε = 0 and the judged ε (the
  * smoothed ε nearest 0.1, as the study judges, whatever the grid's order),
  * every cell with aa_all, none with aa_limit 0 — from the options alone. */
@@ -427,6 +476,7 @@ int main(void) {
       cmocka_unit_test(test_cell_against_modules),
       cmocka_unit_test(test_cell_calib_intervals),
       cmocka_unit_test(test_aa_cells),
+      cmocka_unit_test(test_aa_size),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -235,13 +235,19 @@ static void noisy_cells(lsp_cell_result *c) {
   gsl_rng_free(g);
 }
 
-/* The same cells in any order give bit-identical comparisons: the ε grid
- * 0, 0.05, 0.1 against 0.1, 0, 0.05, seeds 1, 2, 3 against 3, 1, 2; the
- * per-seed differences in ascending seed order either way. */
+/* The same cells in any order give bit-identical comparisons and trends:
+ * the ε grid 0, 0.05, 0.1 against 0.1, 0, 0.05, seeds 1, 2, 3 against 3, 1,
+ * 2; the per-seed differences in ascending seed order either way. The
+ * accuracies 0.2, 0.3, 0.1 of ε = 0.1 sum to 0.6 in seed order and to
+ * 0.6000000000000001 in the order 3, 1, 2: the trend's mean must not follow
+ * the order of the cells. */
 static void test_study_order(void **state) {
   (void)state;
   lsp_cell_result c[9], p[9];
   noisy_cells(c);
+  c[6].value[LSP_CELL_ACCURACY] = 0.2;
+  c[7].value[LSP_CELL_ACCURACY] = 0.3;
+  c[8].value[LSP_CELL_ACCURACY] = 0.1;
   const int perm[9] = {8, 6, 7, 2, 0, 1, 5, 3, 4}; /* ε 0.1 first, seeds 3, 1, 2 */
   for (int i = 0; i < 9; i++) p[i] = c[perm[i]];
   lsp_study a, b;
@@ -258,6 +264,17 @@ static void test_study_order(void **state) {
       for (size_t k = 0; k < 3; k++) assert_true(x->per_seed[k] == y->per_seed[k]);
     }
   }
+  for (size_t ea = 0; ea < a.n_eps; ea++) {
+    size_t eb = 0;
+    while (b.eps[eb] != a.eps[ea]) eb++;
+    for (int m = 0; m < LSP_CELL_NSTAT; m++) {
+      const lsp_study_trend *x = &a.trend[ea][m], *y = &b.trend[eb][m];
+      assert_int_equal(x->n, y->n);
+      assert_true(x->mean == y->mean && x->min == y->min && x->max == y->max);
+      assert_true(x->sd == y->sd || (isnan(x->sd) && isnan(y->sd)));
+    }
+  }
+  assert_true(b.trend[0][LSP_CELL_ACCURACY].mean == 0.6 / 3); /* (0.2 + 0.3) + 0.1 */
   /* per seed in ascending seed order */
   const lsp_study_cmp *x = &b.cmp[0][LSP_CELL_ACCURACY];
   for (size_t k = 0; k < 3; k++) {
