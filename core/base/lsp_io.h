@@ -33,11 +33,21 @@ size_t lsp_out_tmp_extra(void);
 /* 1 if the file name `name` (no folder) is a temporary of lsp_out_open
  * whose process has ended (safe to remove), else 0. */
 int lsp_out_tmp_stale(const char *name);
-/* Flush, close and rename onto the final name. On failure the temporary is
- * removed and the final name is untouched. Frees `out`'s fields either way. */
+/* Flush, sync and close the temporary, leaving it in place (nothing
+ * renamed yet; lsp_out_commit then only renames, lsp_out_abort removes
+ * it). On failure: LSP_EIO with the reason, and `out` is aborted. */
+int lsp_out_finish(lsp_outfile *out);
+/* Finish (if not done yet) and rename onto the final name. On failure the
+ * temporary is removed and the final name is untouched. Frees `out`'s
+ * fields either way. */
 int lsp_out_commit(lsp_outfile *out);
-/* Close and remove the temporary; the final name is untouched. NULL-safe. */
+/* Close and remove the temporary; the final name is untouched. NULL-safe,
+ * and a second call does nothing. */
 void lsp_out_abort(lsp_outfile *out);
+/* For a write to out->fp that failed: abort `out` and return LSP_EIO
+ * naming the file and the reason (errno at the call: that of the failed
+ * write, "No space left on device" for a full disk). */
+int lsp_out_write_failed(lsp_outfile *out);
 
 /* Remove every temporary that lsp_out_open has created and that is neither
  * committed nor aborted yet, for a host's handler of a signal that ends
