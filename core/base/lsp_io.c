@@ -245,6 +245,35 @@ int lsp_out_commit(lsp_outfile *out) {
   return st;
 }
 
+int lsp_out_keep_aside(const char *path, char **aside, int *moved) {
+  char tok[LSP_PROC_TOKEN_MAX];
+  lsp_proc_token(tok);
+  *moved = 0;
+  if (!(*aside = lsp_strdupf("%s" TMP_MARK "%s.XXXXXX", path, tok)))
+    return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
+  int e = EEXIST;
+  for (int attempt = 0; attempt < 100 && e == EEXIST; attempt++) {
+    random_suffix(*aside);
+    if (link(path, *aside) == 0) return LSP_OK;
+    e = errno;
+  }
+  /* no hard links on this file system (EPERM, ENOTSUP...): move it aside */
+  for (int attempt = 0; attempt < 100 && e != EEXIST; attempt++) {
+    random_suffix(*aside);
+    struct stat sb;
+    if (lstat(*aside, &sb) == 0) continue;
+    if (rename(path, *aside) == 0) {
+      *moved = 1;
+      return LSP_OK;
+    }
+    e = errno;
+    break;
+  }
+  free(*aside);
+  *aside = NULL;
+  return lsp_fail(LSP_EIO, "%s: cannot keep the earlier file: %s", path, strerror(e));
+}
+
 int lsp_write_file_atomic(const char *path, const void *buf, size_t len) {
   lsp_outfile o;
   int st = lsp_out_open(&o, path);

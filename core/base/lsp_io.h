@@ -48,6 +48,12 @@ void lsp_out_abort(lsp_outfile *out);
  * naming the file and the reason (errno at the call: that of the failed
  * write, "No space left on device" for a full disk). */
 int lsp_out_write_failed(lsp_outfile *out);
+/* Keep the existing file `path` under a new temporary name beside it
+ * (*aside, owned by the caller; a name lsp_out_tmp_stale knows): a hard
+ * link, or where the file system has none, the file itself moved there
+ * (*moved = 1; `path` is then gone until renamed back). LSP_EIO with the
+ * reason on failure, *aside NULL. */
+int lsp_out_keep_aside(const char *path, char **aside, int *moved);
 
 /* Remove every temporary that lsp_out_open has created and that is neither
  * committed nor aborted yet, for a host's handler of a signal that ends
