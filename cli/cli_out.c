@@ -86,6 +86,12 @@ static int std_out(const char *cmd, const char *name, const char *what) {
                    "this option; name a %s (./- for one named -)", name, what);
 }
 
+int cli_link_to_nothing(const char *path) {
+  struct stat sb;
+  return lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode) && stat(path, &sb) != 0 &&
+         errno == ENOENT;
+}
+
 int cli_check_out_file(const char *cmd, cli_opt *opts, const char *name,
                        const char *const *ins) {
   int rc = cli_stdin_once(cmd, opts, ins);
@@ -98,6 +104,9 @@ int cli_check_out_file(const char *cmd, cli_opt *opts, const char *name,
   struct stat sb;
   if (path[len - 1] == '/' || (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)))
     return cli_error(cmd, CLI_USAGE, "--%s %s: is a folder; name the file to write", name, path);
+  if (cli_link_to_nothing(path))
+    return cli_error(cmd, CLI_DATA, "--%s %s: is a symbolic link to nothing: create the file "
+                     "it names or remove the link", name, path);
   /* the folder the file goes into */
   char *dir = malloc(len + 2);
   if (!dir) return cli_error(cmd, CLI_DATA, "out of memory");

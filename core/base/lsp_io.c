@@ -1,4 +1,4 @@
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "core/base/lsp_io.h"
 
 #include <errno.h>
@@ -150,8 +150,12 @@ int lsp_out_open(lsp_outfile *out, const char *path) {
   out->direct = 0;
   out->live = 0;
   out->path = out->tmp_path = NULL;
-  struct stat sb;
-  int exists = stat(path, &sb) == 0, e;
+  struct stat sb, lb;
+  int exists = stat(path, &sb) == 0, e = errno;
+  int link = lstat(path, &lb) == 0 && S_ISLNK(lb.st_mode);
+  if (!exists && link && e == ENOENT)
+    return lsp_fail(LSP_EIO, "%s: is a symbolic link to nothing: create the file it names "
+                    "or remove the link", path);
   if (exists && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
     if (!(out->path = dup_str(path)))
       return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
@@ -164,7 +168,16 @@ int lsp_out_open(lsp_outfile *out, const char *path) {
     out->direct = 1;
     return LSP_OK;
   }
-  if (!(out->path = dup_str(path))) return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
+  /* a symbolic link stays: the file it names is the one replaced, by a
+   * temporary in that file's folder */
+  if (exists && link) {
+    if (!(out->path = realpath(path, NULL))) {
+      e = errno;
+      return lsp_fail(LSP_EIO, "%s: cannot follow the link: %s", path, strerror(e));
+    }
+  } else if (!(out->path = dup_str(path))) {
+    return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
+  }
   out->tmp_path = lsp_strdupf("%s" TMP_MARK "%s.XXXXXX", out->path, tok);
   if (!out->tmp_path) {
     free(out->path);
@@ -179,6 +192,9 @@ int lsp_out_open(lsp_outfile *out, const char *path) {
     out->path = out->tmp_path = NULL;
     return lsp_fail(LSP_EIO, "%s: cannot create: %s", path, strerror(e));
   }
+  /* a file replaced keeps its permissions (a private file stays private);
+   * where the file system cannot set them, the umask's stand */
+  if (exists && S_ISREG(sb.st_mode)) (void)fchmod(fd, sb.st_mode & 0777);
   out->live = live_register(out->tmp_path);
   out->fp = fdopen(fd, "wb");
   if (!out->fp) {

@@ -25,7 +25,11 @@ typedef struct {
  * tell a dead job's leftover from live work (lsp_out_tmp_stale). On failure
  * nothing exists on disk. An existing `path` that is not a regular file or
  * a folder (/dev/stdout, /dev/null, a FIFO) is opened and written in place
- * instead: a rename would replace the device node with a regular file. */
+ * instead: a rename would replace the device node with a regular file.
+ * An existing regular file is replaced by a file with its permission bits
+ * (a new file: 0666 less the umask). A symbolic link stays: the file it
+ * names is replaced (out->path is then that file's resolved name, the
+ * temporary is beside it); a link to nothing is refused (LSP_EIO). */
 int lsp_out_open(lsp_outfile *out, const char *path);
 /* How many characters lsp_out_open adds to `path` for the temporary name
  * (for callers that check path lengths in advance). */
