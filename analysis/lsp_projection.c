@@ -174,9 +174,6 @@ int lsp_proj_write_csv(const lsp_proj *p, const char *path) {
   for (size_t i = 0; i < p->m; i++)
     fprintf(f.fp, "example,%zu,%d,%.9g,%.9g\n", p->index[i], (int)p->label[i],
             p->xy[2 * i], p->xy[2 * i + 1]);
-  if (ferror(f.fp)) {
-    lsp_out_abort(&f);
-    return lsp_fail(LSP_EIO, "%s: write failed", path);
-  }
+  if (ferror(f.fp)) return lsp_out_write_failed(&f);
   return lsp_out_commit(&f);
 }

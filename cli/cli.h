@@ -63,8 +63,10 @@ int cli_arch_get(const char *cmd, cli_opt *opts, const char *def, char **spec, f
  * cli_check_out_file makes this check too. */
 int cli_stdin_once(const char *cmd, cli_opt *opts, const char *const *ins);
 /* The file option --`name` writes, checked before any work (cli_out.c);
- * an absent option passes. Refused: an empty name or a folder (CLI_USAGE),
- * a folder that is missing or not writable (CLI_DATA), two inputs of `ins`
+ * an absent option passes. Refused: an empty name, "-" (standard output
+ * is not an output file) or a folder (CLI_USAGE), a symbolic link to
+ * nothing or a folder that is missing or not writable (CLI_DATA), two
+ * inputs of `ins`
  * from standard input (cli_stdin_once), and a file that an
  * option listed in `ins` reads (NULL-terminated names; both values of a
  * pair): the same file, by device and inode, would be overwritten
@@ -77,9 +79,11 @@ int cli_check_out_file(const char *cmd, cli_opt *opts, const char *name,
  * a link to nothing, and entries can be made in the deepest: a probe
  * folder of this process's own is made and removed there, so the ranks of
  * an MPI job probing at once never meet). Refused: an empty or too long
- * name (CLI_USAGE), anything else (CLI_DATA), naming the option, the path
+ * name or "-" (CLI_USAGE), anything else (CLI_DATA), naming the option, the path
  * and the problem ("exists and is not a folder"). */
 int cli_check_out_dir(const char *cmd, cli_opt *opts, const char *name, const char *def);
+/* 1 if `path` is a symbolic link whose target does not exist. */
+int cli_link_to_nothing(const char *path);
 /* The last check alone for a file `path` the command writes (`what` names
  * it in the message, e.g. "--dump D: D/logits.npy"). */
 int cli_check_not_input(const char *cmd, const char *what, const char *path,

@@ -79,6 +79,19 @@ int cli_stdin_once(const char *cmd, cli_opt *opts, const char *const *ins) {
   return CLI_OK;
 }
 
+/* "-" names standard input for the options that read; an output option
+ * refuses it rather than write a file named "-" */
+static int std_out(const char *cmd, const char *name, const char *what) {
+  return cli_error(cmd, CLI_USAGE, "--%s -: writing to standard output is not supported for "
+                   "this option; name a %s (./- for one named -)", name, what);
+}
+
+int cli_link_to_nothing(const char *path) {
+  struct stat sb;
+  return lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode) && stat(path, &sb) != 0 &&
+         errno == ENOENT;
+}
+
 int cli_check_out_file(const char *cmd, cli_opt *opts, const char *name,
                        const char *const *ins) {
   int rc = cli_stdin_once(cmd, opts, ins);
@@ -86,10 +99,14 @@ int cli_check_out_file(const char *cmd, cli_opt *opts, const char *name,
   const char *path = cli_str(opts, name, NULL);
   if (!path) return CLI_OK;
   if (!*path) return cli_error(cmd, CLI_USAGE, "--%s: the file name is empty", name);
+  if (!strcmp(path, "-")) return std_out(cmd, name, "file");
   size_t len = strlen(path);
   struct stat sb;
   if (path[len - 1] == '/' || (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)))
     return cli_error(cmd, CLI_USAGE, "--%s %s: is a folder; name the file to write", name, path);
+  if (cli_link_to_nothing(path))
+    return cli_error(cmd, CLI_DATA, "--%s %s: is a symbolic link to nothing: create the file "
+                     "it names or remove the link", name, path);
   /* the folder the file goes into */
   char *dir = malloc(len + 2);
   if (!dir) return cli_error(cmd, CLI_DATA, "out of memory");
@@ -148,6 +165,7 @@ int cli_check_out_dir(const char *cmd, cli_opt *opts, const char *name, const ch
   const char *path = cli_str(opts, name, def);
   if (!path) return CLI_OK;
   if (!*path) return cli_error(cmd, CLI_USAGE, "--%s: the folder name is empty", name);
+  if (!strcmp(path, "-")) return std_out(cmd, name, "folder");
   struct stat sb;
   if (stat(path, &sb) == 0) {
     if (!S_ISDIR(sb.st_mode))

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "analysis/lsp_calib.h"
 #include "analysis/lsp_clusters.h"
@@ -18,6 +19,7 @@
 #include "core/data/lsp_data.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
+#include "core/base/lsp_outset.h"
 #include "core/base/lsp_util.h"
 #include "core/formats/lsp_json.h"
 #include "core/loss/lsp_loss.h"
@@ -292,41 +294,28 @@ static const struct {
     {"mi", block_mi},
 };
 
-/* The three dump files, written as "<name>.part" and renamed into place
- * only when all three are complete (a failed dump leaves an earlier one
- * as it was). */
+/* The three dump files, each written to a temporary of its own and
+ * renamed into place together only when all three are complete (a failed
+ * dump leaves an earlier one as it was; two dumps into one folder at once
+ * leave one of them whole: core/base/lsp_outset.h). */
 static int dump(const eval_ctx *c, const char *dir) {
   static const char *const names[3] = {"logits.npy", "features.npy", "labels.npy"};
   int st = lsp_mkdir_p(dir);
-  if (st) return st;
-  size_t len = strlen(dir) + 32;
-  char *p = malloc(len), *q = malloc(len);
-  if (!p || !q) {
-    free(p);
-    free(q);
-    return lsp_fail(LSP_ENOMEM, "out of memory");
-  }
+  lsp_outset s;
+  if (st || (st = lsp_outset_init(&s, dir))) return st;
   size_t sz[2] = {c->n, c->k}, sh[2] = {c->n, c->h}, sy[1] = {c->n};
-  int written = 0;
-  for (; written < 3 && !st; written++) {
-    snprintf(p, len, "%s/%s.part", dir, names[written]);
-    st = written == 0   ? lsp_npy_write(p, LSP_DT_F32, 2, sz, c->logits)
-         : written == 1 ? lsp_npy_write(p, LSP_DT_F32, 2, sh, c->features)
-                        : lsp_npy_write(p, LSP_DT_I32, 1, sy, c->split->y);
+  for (int i = 0; i < 3 && !st; i++) {
+    lsp_outfile *o;
+    if ((st = lsp_outset_add(&s, names[i], &o))) break;
+    st = i == 0   ? lsp_npy_write_to(o, LSP_DT_F32, 2, sz, c->logits)
+         : i == 1 ? lsp_npy_write_to(o, LSP_DT_F32, 2, sh, c->features)
+                  : lsp_npy_write_to(o, LSP_DT_I32, 1, sy, c->split->y);
   }
-  for (int i = 0; i < written; i++) {
-    snprintf(p, len, "%s/%s.part", dir, names[i]);
-    snprintf(q, len, "%s/%s", dir, names[i]);
-    if (st) {
-      remove(p);
-    } else if (rename(p, q) != 0) {
-      st = lsp_fail(LSP_EIO, "%s: cannot rename %s to %s", dir, p, q);
-      remove(p);
-    }
+  if (st) {
+    lsp_outset_abort(&s);
+    return st;
   }
-  free(p);
-  free(q);
-  return st;
+  return lsp_outset_commit(&s);
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -442,6 +431,14 @@ int cmd_eval(int argc, char **argv) {
       snprintf(f, sizeof f, "%.4000s/%s", ddir, files[i]);
       snprintf(what, sizeof what, "--dump %.4000s: %s", ddir, f);
       if ((r = cli_check_not_input(cmd, what, f, opts, ins))) return r;
+      struct stat sb;
+      if (stat(f, &sb) == 0 && !S_ISREG(sb.st_mode)) /* the dump replaces files only */
+        return cli_error(cmd, CLI_USAGE, "%s: is a %s; the dump writes a file of that name "
+                         "(choose another --dump or move it)", what,
+                         S_ISDIR(sb.st_mode) ? "folder" : "device or special file");
+      if (cli_link_to_nothing(f))
+        return cli_error(cmd, CLI_DATA, "%s: is a symbolic link to nothing: create the file "
+                         "it names or remove the link", what);
     }
   }
 

@@ -142,10 +142,7 @@ int lsp_cell_result_write(const lsp_cell_result *r, const char *path) {
   }
   size_t wr = fwrite(buf, 1, len, o.fp);
   free(buf);
-  if (wr != len) {
-    lsp_out_abort(&o);
-    return lsp_fail(LSP_EIO, "%s: write failed", path);
-  }
+  if (wr != len) return lsp_out_write_failed(&o);
   return lsp_out_commit(&o);
 }
 

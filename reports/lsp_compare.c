@@ -198,10 +198,7 @@ static int write_json(const cmp_state *s, const char *path) {
     }
   lsp_json_arr_end(&j);
   lsp_json_obj_end(&j);
-  if (lsp_json_finish(&j)) {
-    lsp_out_abort(&f);
-    return lsp_fail(LSP_EIO, "%s: write failed", path);
-  }
+  if (lsp_json_finish(&j)) return lsp_out_write_failed(&f);
   return lsp_out_commit(&f);
 }
 

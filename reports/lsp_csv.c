@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "reports/lsp_csv.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +76,8 @@ int lsp_csv_write_stream(FILE *fp, const lsp_table *t) {
     }
     fputc('\n', fp);
   }
-  return ferror(fp) ? lsp_fail(LSP_EIO, "CSV write failed") : LSP_OK;
+  return ferror(fp) ? lsp_fail(LSP_EIO, "CSV write failed: %s", strerror(errno ? errno : EIO))
+                    : LSP_OK;
 }
 
 int lsp_csv_write(const char *path, const lsp_table *t) {

@@ -262,9 +262,6 @@ int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *p
   lsp_report_study_json(&j, s, f);
   lsp_report_distill_json(&j, s);
   lsp_json_obj_end(&j);
-  if (lsp_json_finish(&j)) {
-    lsp_out_abort(&out);
-    return lsp_fail(LSP_EIO, "%s: write failed", path);
-  }
+  if (lsp_json_finish(&j)) return lsp_out_write_failed(&out);
   return lsp_out_commit(&out);
 }

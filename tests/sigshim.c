@@ -4,9 +4,15 @@
  * fsync. lsprobe fsyncs an output's temporary just before renaming it into
  * place, so the signals arrive while the temporary is complete and the
  * final name untouched: the moment a late Ctrl-C hits. Without
- * LSP_SHIM_SIGNAL the shim only passes the call on. */
+ * LSP_SHIM_SIGNAL the shim only passes the call on.
+ *
+ * It also fails renames, for tests/cli_eval_dump.sh: with
+ * LSP_SHIM_RENAME_FAIL=SUFFIX, a rename() onto a name that ends in SUFFIX
+ * fails with EIO (a rename that fails after the ones before it succeeded);
+ * every other rename is passed on. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,4 +32,17 @@ __attribute__((visibility("default"))) int fsync(int fd) {
     for (int i = 0; i < n; i++) kill(getpid(), atoi(sig)); /* delivered before kill returns */
   }
   return real ? real(fd) : -1;
+}
+
+__attribute__((visibility("default"))) int rename(const char *from, const char *to) {
+  int (*real)(const char *, const char *);
+  void *sym = dlsym(RTLD_NEXT, "rename");
+  memcpy(&real, &sym, sizeof real);
+  const char *suffix = getenv("LSP_SHIM_RENAME_FAIL");
+  size_t n = suffix ? strlen(suffix) : 0, m = strlen(to);
+  if (n && m >= n && !strcmp(to + m - n, suffix)) {
+    errno = EIO;
+    return -1;
+  }
+  return real ? real(from, to) : -1;
 }

@@ -1,4 +1,4 @@
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "core/base/lsp_io.h"
 
 #include <errno.h>
@@ -64,23 +64,29 @@ int lsp_out_tmp_stale(const char *name) {
   return lsp_proc_token_alive(tok, (size_t)(end - tok)) == 0;
 }
 
-/* Create the temporary `tmpl` (ending in "XXXXXX", replaced in place) with
- * O_EXCL and mode 0666, so that the kernel applies the process's umask: the
- * umask is never read or changed here (umask() changes it for every thread
- * of the process while it is read; mkstemp's 0600 needed that). */
-static int create_temporary(char *tmpl) {
+/* Replace the six X's that end `tmpl` by a fresh random name: a process
+ * counter, the process id and the time, mixed. */
+static void random_suffix(char *tmpl) {
   static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   static atomic_uint_fast64_t counter;
   char *x = tmpl + strlen(tmpl) - 6;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
+  uint64_t z = atomic_fetch_add(&counter, 1) + ((uint64_t)getpid() << 32) +
+               (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull; /* splitmix64 finalizer */
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  for (int i = 0; i < 6; i++, z /= 36) x[i] = digits[z % 36];
+}
+
+/* Create the temporary `tmpl` (ending in "XXXXXX", replaced in place) with
+ * O_EXCL and mode 0666, so that the kernel applies the process's umask: the
+ * umask is never read or changed here (umask() changes it for every thread
+ * of the process while it is read; mkstemp's 0600 needed that). */
+static int create_temporary(char *tmpl) {
   for (int attempt = 0; attempt < 100; attempt++) {
-    uint64_t z = atomic_fetch_add(&counter, 1) + ((uint64_t)getpid() << 32) +
-                 (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull; /* splitmix64 finalizer */
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    for (int i = 0; i < 6; i++, z /= 36) x[i] = digits[z % 36];
+    random_suffix(tmpl);
     int fd = open(tmpl, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd >= 0 || errno != EEXIST) return fd;
   }
@@ -143,13 +149,18 @@ int lsp_out_open(lsp_outfile *out, const char *path) {
   out->fp = NULL;
   out->direct = 0;
   out->live = 0;
-  struct stat sb;
-  if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
-    out->tmp_path = NULL;
+  out->path = out->tmp_path = NULL;
+  struct stat sb, lb;
+  int exists = stat(path, &sb) == 0, e = errno;
+  int link = lstat(path, &lb) == 0 && S_ISLNK(lb.st_mode);
+  if (!exists && link && e == ENOENT)
+    return lsp_fail(LSP_EIO, "%s: is a symbolic link to nothing: create the file it names "
+                    "or remove the link", path);
+  if (exists && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
     if (!(out->path = dup_str(path)))
       return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
     if (!(out->fp = fopen(path, "wb"))) {
-      int e = errno;
+      e = errno;
       free(out->path);
       out->path = NULL;
       return lsp_fail(LSP_EIO, "%s: cannot open: %s", path, strerror(e));
@@ -157,26 +168,37 @@ int lsp_out_open(lsp_outfile *out, const char *path) {
     out->direct = 1;
     return LSP_OK;
   }
-  out->path = dup_str(path);
-  out->tmp_path = lsp_strdupf("%s" TMP_MARK "%s.XXXXXX", path, tok);
-  if (!out->path || !out->tmp_path) {
+  /* a symbolic link stays: the file it names is the one replaced, by a
+   * temporary in that file's folder */
+  if (exists && link) {
+    if (!(out->path = realpath(path, NULL))) {
+      e = errno;
+      return lsp_fail(LSP_EIO, "%s: cannot follow the link: %s", path, strerror(e));
+    }
+  } else if (!(out->path = dup_str(path))) {
+    return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
+  }
+  out->tmp_path = lsp_strdupf("%s" TMP_MARK "%s.XXXXXX", out->path, tok);
+  if (!out->tmp_path) {
     free(out->path);
-    free(out->tmp_path);
-    out->path = out->tmp_path = NULL;
+    out->path = NULL;
     return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
   }
   int fd = create_temporary(out->tmp_path);
   if (fd < 0) {
-    int e = errno;
+    e = errno;
     free(out->path);
     free(out->tmp_path);
     out->path = out->tmp_path = NULL;
     return lsp_fail(LSP_EIO, "%s: cannot create: %s", path, strerror(e));
   }
+  /* a file replaced keeps its permissions (a private file stays private);
+   * where the file system cannot set them, the umask's stand */
+  if (exists && S_ISREG(sb.st_mode)) (void)fchmod(fd, sb.st_mode & 0777);
   out->live = live_register(out->tmp_path);
   out->fp = fdopen(fd, "wb");
   if (!out->fp) {
-    int e = errno;
+    e = errno;
     live_release(out);
     close(fd);
     unlink(out->tmp_path);
@@ -199,32 +221,35 @@ void lsp_out_abort(lsp_outfile *out) {
   out->path = out->tmp_path = NULL;
 }
 
-int lsp_out_commit(lsp_outfile *out) {
-  int st = LSP_OK;
-  if (out->direct) { /* a device or FIFO: nothing to sync or rename */
-    int bad = ferror(out->fp) != 0;
-    if (fflush(out->fp) != 0) bad = 1;
-    int e = errno;
-    if (fclose(out->fp) != 0) bad = 1;
-    out->fp = NULL;
-    if (bad) st = lsp_fail(LSP_EIO, "%s: write failed: %s", out->path, strerror(e));
-    free(out->path);
-    out->path = NULL;
-    return st;
-  }
-  int bad = ferror(out->fp) != 0;
-  if (fflush(out->fp) != 0) bad = 1;
-  if (!bad && fsync(fileno(out->fp)) != 0 && errno != EINVAL) bad = 1;
-  int e = errno;
-  if (fclose(out->fp) != 0) bad = 1;
+int lsp_out_write_failed(lsp_outfile *out) {
+  int e = errno ? errno : EIO;
+  int st = lsp_fail(LSP_EIO, "%s: write failed: %s", out->path ? out->path : "output",
+                    strerror(e));
+  lsp_out_abort(out);
+  return st;
+}
+
+int lsp_out_finish(lsp_outfile *out) {
+  if (!out->path) return lsp_fail(LSP_EINVAL, "output file already closed");
+  if (!out->fp) return LSP_OK; /* finished before */
+  int bad = ferror(out->fp) != 0, e = errno; /* errno: a failed write's */
+  if (fflush(out->fp) != 0) bad = 1, e = errno;
+  if (!bad && !out->direct && fsync(fileno(out->fp)) != 0 && errno != EINVAL) bad = 1, e = errno;
+  if (fclose(out->fp) != 0 && !bad) bad = 1, e = errno;
+  if (!e) e = EIO;
   out->fp = NULL;
-  if (bad) {
-    st = lsp_fail(LSP_EIO, "%s: write failed: %s", out->path, strerror(e));
-    unlink(out->tmp_path);
-  } else if (rename(out->tmp_path, out->path) != 0) {
-    e = errno;
-    st = lsp_fail(LSP_EIO, "%s: cannot rename into place: %s", out->path,
-                  strerror(e));
+  if (!bad) return LSP_OK;
+  int st = lsp_fail(LSP_EIO, "%s: write failed: %s", out->path, strerror(e));
+  lsp_out_abort(out);
+  return st;
+}
+
+int lsp_out_commit(lsp_outfile *out) {
+  int st = lsp_out_finish(out);
+  if (st) return st;
+  if (!out->direct && rename(out->tmp_path, out->path) != 0) {
+    int e = errno;
+    st = lsp_fail(LSP_EIO, "%s: cannot rename into place: %s", out->path, strerror(e));
     unlink(out->tmp_path);
   }
   /* released only now: a handler that unlinks the name after the rename
@@ -236,15 +261,40 @@ int lsp_out_commit(lsp_outfile *out) {
   return st;
 }
 
+int lsp_out_keep_aside(const char *path, char **aside, int *moved) {
+  char tok[LSP_PROC_TOKEN_MAX];
+  lsp_proc_token(tok);
+  *moved = 0;
+  if (!(*aside = lsp_strdupf("%s" TMP_MARK "%s.XXXXXX", path, tok)))
+    return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
+  int e = EEXIST;
+  for (int attempt = 0; attempt < 100 && e == EEXIST; attempt++) {
+    random_suffix(*aside);
+    if (link(path, *aside) == 0) return LSP_OK;
+    e = errno;
+  }
+  /* no hard links on this file system (EPERM, ENOTSUP...): move it aside */
+  for (int attempt = 0; attempt < 100 && e != EEXIST; attempt++) {
+    random_suffix(*aside);
+    struct stat sb;
+    if (lstat(*aside, &sb) == 0) continue;
+    if (rename(path, *aside) == 0) {
+      *moved = 1;
+      return LSP_OK;
+    }
+    e = errno;
+    break;
+  }
+  free(*aside);
+  *aside = NULL;
+  return lsp_fail(LSP_EIO, "%s: cannot keep the earlier file: %s", path, strerror(e));
+}
+
 int lsp_write_file_atomic(const char *path, const void *buf, size_t len) {
   lsp_outfile o;
   int st = lsp_out_open(&o, path);
   if (st) return st;
-  if (len && fwrite(buf, 1, len, o.fp) != len) {
-    int e = errno;
-    lsp_out_abort(&o);
-    return lsp_fail(LSP_EIO, "%s: write failed: %s", path, strerror(e));
-  }
+  if (len && fwrite(buf, 1, len, o.fp) != len) return lsp_out_write_failed(&o);
   return lsp_out_commit(&o);
 }
 

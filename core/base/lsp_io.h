@@ -25,7 +25,11 @@ typedef struct {
  * tell a dead job's leftover from live work (lsp_out_tmp_stale). On failure
  * nothing exists on disk. An existing `path` that is not a regular file or
  * a folder (/dev/stdout, /dev/null, a FIFO) is opened and written in place
- * instead: a rename would replace the device node with a regular file. */
+ * instead: a rename would replace the device node with a regular file.
+ * An existing regular file is replaced by a file with its permission bits
+ * (a new file: 0666 less the umask). A symbolic link stays: the file it
+ * names is replaced (out->path is then that file's resolved name, the
+ * temporary is beside it); a link to nothing is refused (LSP_EIO). */
 int lsp_out_open(lsp_outfile *out, const char *path);
 /* How many characters lsp_out_open adds to `path` for the temporary name
  * (for callers that check path lengths in advance). */
@@ -33,11 +37,27 @@ size_t lsp_out_tmp_extra(void);
 /* 1 if the file name `name` (no folder) is a temporary of lsp_out_open
  * whose process has ended (safe to remove), else 0. */
 int lsp_out_tmp_stale(const char *name);
-/* Flush, close and rename onto the final name. On failure the temporary is
- * removed and the final name is untouched. Frees `out`'s fields either way. */
+/* Flush, sync and close the temporary, leaving it in place (nothing
+ * renamed yet; lsp_out_commit then only renames, lsp_out_abort removes
+ * it). On failure: LSP_EIO with the reason, and `out` is aborted. */
+int lsp_out_finish(lsp_outfile *out);
+/* Finish (if not done yet) and rename onto the final name. On failure the
+ * temporary is removed and the final name is untouched. Frees `out`'s
+ * fields either way. */
 int lsp_out_commit(lsp_outfile *out);
-/* Close and remove the temporary; the final name is untouched. NULL-safe. */
+/* Close and remove the temporary; the final name is untouched. NULL-safe,
+ * and a second call does nothing. */
 void lsp_out_abort(lsp_outfile *out);
+/* For a write to out->fp that failed: abort `out` and return LSP_EIO
+ * naming the file and the reason (errno at the call: that of the failed
+ * write, "No space left on device" for a full disk). */
+int lsp_out_write_failed(lsp_outfile *out);
+/* Keep the existing file `path` under a new temporary name beside it
+ * (*aside, owned by the caller; a name lsp_out_tmp_stale knows): a hard
+ * link, or where the file system has none, the file itself moved there
+ * (*moved = 1; `path` is then gone until renamed back). LSP_EIO with the
+ * reason on failure, *aside NULL. */
+int lsp_out_keep_aside(const char *path, char **aside, int *moved);
 
 /* Remove every temporary that lsp_out_open has created and that is neither
  * committed nor aborted yet, for a host's handler of a signal that ends

@@ -383,10 +383,13 @@ int lsp_npy_read(const char *path, lsp_array *out) {
   return LSP_OK;
 }
 
-int lsp_npy_write(const char *path, lsp_dtype dt, int ndim,
-                  const size_t *shape, const void *data) {
-  if (ndim < 0 || ndim > LSP_NPY_MAXDIM)
-    return lsp_fail(LSP_EINVAL, "%s: cannot write %d dimensions", path, ndim);
+int lsp_npy_write_to(lsp_outfile *o, lsp_dtype dt, int ndim, const size_t *shape,
+                     const void *data) {
+  if (ndim < 0 || ndim > LSP_NPY_MAXDIM) {
+    int st = lsp_fail(LSP_EINVAL, "%s: cannot write %d dimensions", o->path, ndim);
+    lsp_out_abort(o);
+    return st;
+  }
   char dict[512];
   int len = snprintf(dict, sizeof dict,
                      "{'descr': '%s', 'fortran_order': False, 'shape': (",
@@ -415,15 +418,20 @@ int lsp_npy_write(const char *path, lsp_dtype dt, int ndim,
   memset(head + 10 + len, ' ', pad);
   head[10 + hlen - 1] = '\n';
 
+  if (fwrite(head, 1, 10 + hlen, o->fp) != 10 + hlen ||
+      (nbytes && fwrite(data, 1, nbytes, o->fp) != nbytes))
+    return lsp_out_write_failed(o);
+  return LSP_OK;
+}
+
+int lsp_npy_write(const char *path, lsp_dtype dt, int ndim,
+                  const size_t *shape, const void *data) {
+  if (ndim < 0 || ndim > LSP_NPY_MAXDIM)
+    return lsp_fail(LSP_EINVAL, "%s: cannot write %d dimensions", path, ndim);
   lsp_outfile o;
   int st = lsp_out_open(&o, path);
-  if (st) return st;
-  if (fwrite(head, 1, 10 + hlen, o.fp) != 10 + hlen ||
-      (nbytes && fwrite(data, 1, nbytes, o.fp) != nbytes)) {
-    lsp_out_abort(&o);
-    return lsp_fail(LSP_EIO, "%s: write failed", path);
-  }
-  return lsp_out_commit(&o);
+  if (!st) st = lsp_npy_write_to(&o, dt, ndim, shape, data);
+  return st ? st : lsp_out_commit(&o);
 }
 
 void lsp_array_where(const lsp_array *a, size_t i, char *buf, size_t len) {

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/base/lsp_io.h"
+
 typedef enum {
   LSP_DT_F32 = 0,
   LSP_DT_F64,
@@ -73,6 +75,11 @@ int lsp_npy_parse_header(const unsigned char *buf, size_t len,
 /* Write an array atomically (temporary file + rename), format 1.0. */
 int lsp_npy_write(const char *path, lsp_dtype dt, int ndim,
                   const size_t *shape, const void *data);
+/* Write an array, format 1.0, into the output file `o` opened by the
+ * caller (core/base/lsp_io.h), who commits it; on failure `o` is aborted
+ * and the reason says why (a full disk: "No space left on device"). */
+int lsp_npy_write_to(lsp_outfile *o, lsp_dtype dt, int ndim, const size_t *shape,
+                     const void *data);
 
 void lsp_array_release(lsp_array *a);
 
