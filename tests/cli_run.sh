@@ -338,14 +338,7 @@ done
 grep -q "trained 1 epoch with SGD" "$SCR/tj_11/report.md" && ok "report: trained 1 epoch" || bad "report: $(grep -o 'trained [0-9]* epochs*' "$SCR/tj_11/report.md")"
 $PY - "$SCR" <<'PY' && ok "results.json: the same numbers at 1 and 2 threads, 1 and 2 jobs" || bad "results.json depends on the threads"
 import json, sys
-def clean(v, out):
-    if isinstance(v, dict):
-        return {k: clean(x, out) for k, x in v.items()
-                if k not in ("started", "command", "threads", "timings", "jobs")
-                and not k.endswith("seconds") and not k.endswith("_s") and k != "samples_per_s"}
-    if isinstance(v, list):
-        return [clean(x, out) for x in v]
-    return v.replace(out, "OUT") if isinstance(v, str) else v
+from results_clean import clean
 runs = [clean(json.load(open(f"{sys.argv[1]}/tj_{t}/results.json")), f"{sys.argv[1]}/tj_{t}") for t in ("11", "21", "22")]
 assert runs[0]["models"] and runs[0] == runs[1] == runs[2]
 PY

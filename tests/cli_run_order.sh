@@ -15,14 +15,7 @@ expect_exit 0 "run --seeds 1,2 --smoothing 0,0.1" "$LSP" "${Q[@]}" --seeds 1,2 -
 $PY - "$SCR/a" "$SCR/b" <<'PY' && ok "results.json and the CSVs do not depend on the order of --seeds and --smoothing" || bad "the order of --seeds / --smoothing changes the results"
 import glob, json, os, sys
 a, b = sys.argv[1:3]
-def clean(v, out):
-    if isinstance(v, dict):
-        return {k: clean(x, out) for k, x in v.items()
-                if k not in ("started", "command", "threads", "timings", "jobs")
-                and not k.endswith("seconds") and not k.endswith("_s") and k != "samples_per_s"}
-    if isinstance(v, list):
-        return [clean(x, out) for x in v]
-    return v.replace(out, "OUT") if isinstance(v, str) else v
+from results_clean import clean
 ra, rb = (clean(json.load(open(d + "/results.json")), d) for d in (a, b))
 assert ra["config"]["seeds"] == [1, 2] and ra["config"]["smoothing"] == [0, 0.1], ra["config"]
 assert ra["models"] and ra["information_erasure"] and ra["distillation"]
