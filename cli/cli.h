@@ -187,14 +187,18 @@ int cli_model_load_features(const char *cmd, const char *path,
  * when out of memory. */
 char *cli_command_line(const char *head, int argc, char **argv);
 
-/* Signals. Every command starts with cli_cleanup_install: SIGINT, SIGTERM,
- * SIGHUP and SIGPIPE remove the temporaries of unfinished outputs
- * (lsp_out_unlink_live) and end the process by the same signal. Long
- * commands then call cli_interrupt_install: the first SIGINT or SIGTERM
- * asks the library to stop (lsp_interrupt_request: loops end with
- * LSP_EINTR, temporaries are removed, exit 130); a second one ends the
- * process as above. The library installs no handler itself. */
-void cli_cleanup_install(void);
+/* Signals. Every command starts with cli_cleanup_install(name): SIGINT,
+ * SIGTERM, SIGHUP and SIGPIPE remove the temporaries of unfinished outputs
+ * (lsp_out_unlink_live); the first three then end the process with
+ * "lsprobe: NAME: interrupted" and exit 130, SIGPIPE (and every signal of
+ * an MPI rank) by the same signal. Long commands then call
+ * cli_interrupt_install: the first SIGINT, SIGTERM or SIGHUP asks the
+ * library to stop (lsp_interrupt_request: loops end with LSP_EINTR,
+ * temporaries are removed, exit 130); a later one ends the process as
+ * above, unless it is the same signal from the same sender within a second
+ * (GNU timeout's copy to the process group). The library installs no
+ * handler itself. */
+void cli_cleanup_install(const char *cmd);
 void cli_interrupt_install(void);
 
 /* The subcommands. */

@@ -119,7 +119,7 @@ static int dispatch(int argc, char **argv) {
   }
   for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
     if (strcmp(argv[1], k_commands[i].name) == 0) {
-      cli_cleanup_install();
+      cli_cleanup_install(k_commands[i].name);
       int rc = k_commands[i].run(argc - 1, argv + 1);
       rc = cli_mpi_gate(argv[1], rc); /* under MPI: a rank that stopped early */
       if (rc == CLI_OK || rc == CLI_HELP) rc = stdout_written(argv[1], rc);

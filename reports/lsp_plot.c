@@ -1,11 +1,14 @@
 /* lsp_plot.c — the gnuplot driver: a script through a pipe, stderr read
- * back from a temporary file, the picture renamed into place on success. */
+ * back from an unlinked temporary file, the picture renamed into place on
+ * success, gnuplot stopped after a time limit. */
 #define _POSIX_C_SOURCE 200809L
 #include "reports/lsp_plot.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,7 +22,6 @@
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
-#include "core/base/lsp_util.h"
 #include "reports/lsp_plot_int.h"
 
 /* Okabe & Ito (2008), "Color Universal Design": distinguishable under the
@@ -290,23 +292,80 @@ static int first_error_line(const char *text, char *out, size_t cap) {
   return flagged;
 }
 
-static int make_err_file(char *buf, size_t cap) {
+/* gnuplot's stderr: a temporary file removed at once, so that nothing is
+ * left behind whatever ends the process; *fd stays open for reading back. */
+static int make_err_file(int *fd) {
+  char buf[4096];
   const char *dir = getenv("TMPDIR");
   if (!dir || !*dir) dir = "/tmp";
-  if ((size_t)snprintf(buf, cap, "%s/lsprobe-gnuplot-XXXXXX", dir) >= cap)
+  if ((size_t)snprintf(buf, sizeof buf, "%s/lsprobe-gnuplot-XXXXXX", dir) >= sizeof buf)
     return lsp_fail(LSP_EIO, "%s: temporary folder name too long", dir);
-  int fd = mkstemp(buf);
-  if (fd < 0)
+  *fd = mkstemp(buf);
+  if (*fd < 0)
     return lsp_fail(LSP_EIO, "%s: cannot create a temporary file: %s", dir,
                     strerror(errno));
-  close(fd);
+  (void)unlink(buf);
+  (void)fcntl(*fd, F_SETFD, FD_CLOEXEC);
   return LSP_OK;
 }
 
-/* Feed the script to gnuplot. SIGPIPE is blocked in this thread while we
- * write, so a gnuplot that dies early gives EPIPE instead of killing the
- * caller; a SIGPIPE raised meanwhile is consumed before unblocking. */
-static int pipe_script(const char *cmdline, const char *script, size_t len,
+/* The whole of file `fd` from its start, NUL-terminated (free() it). */
+static int read_err_file(int fd, char **text) {
+  size_t cap = 4096, n = 0;
+  char *b = malloc(cap);
+  if (!b || lseek(fd, 0, SEEK_SET) != 0) {
+    free(b);
+    return LSP_EIO;
+  }
+  for (;;) {
+    if (n + 1 == cap) {
+      char *nb = realloc(b, cap * 2);
+      if (!nb) {
+        free(b);
+        return LSP_EIO;
+      }
+      b = nb;
+      cap *= 2;
+    }
+    ssize_t r = read(fd, b + n, cap - 1 - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      free(b);
+      return LSP_EIO;
+    }
+    if (r == 0) break;
+    n += (size_t)r;
+  }
+  b[n] = '\0';
+  *text = b;
+  return LSP_OK;
+}
+
+/* Seconds one gnuplot may take: LSPROBE_GNUPLOT_TIMEOUT when it is a
+ * number in (0, 1e6], else 120. */
+static double plot_timeout(void) {
+  const char *e = getenv("LSPROBE_GNUPLOT_TIMEOUT");
+  if (e && *e) {
+    char *end;
+    double t = strtod(e, &end);
+    if (*end == '\0' && t > 0 && t <= 1e6) return t;
+  }
+  return 120;
+}
+
+static long long mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Feed the script to gnuplot, started in a process group of its own with
+ * stdout discarded and stderr into errfd, and wait for it; the group is
+ * killed on an interruption or after plot_timeout() seconds. SIGPIPE is
+ * blocked in this thread while we write, so a gnuplot that dies early
+ * gives EPIPE instead of killing the caller; a SIGPIPE raised meanwhile is
+ * consumed before unblocking. */
+static int pipe_script(const char *path, const char *script, size_t len, int errfd,
                        int *wstatus) {
   sigset_t pipeset, oldset, pending;
   sigemptyset(&pipeset);
@@ -315,18 +374,85 @@ static int pipe_script(const char *cmdline, const char *script, size_t len,
   sigpending(&pending);
   int was_pending = sigismember(&pending, SIGPIPE);
 
-  int st = LSP_OK;
-  fflush(NULL); /* popen forks: do not duplicate unflushed stdio buffers */
-  FILE *p = popen(cmdline, "w");
-  if (!p) {
+  int st = LSP_OK, pfd[2] = {-1, -1};
+  const char *cmd = lsp_plot_command();
+  double limit = plot_timeout();
+  pid_t pid = -1;
+  if (pipe(pfd) != 0) {
     st = lsp_fail(LSP_EIO, "cannot start gnuplot: %s", strerror(errno));
-  } else {
-    (void)fwrite(script, 1, len, p); /* EPIPE is judged by the status */
-    *wstatus = pclose(p);
-    if (*wstatus == -1)
-      st = lsp_fail(LSP_EIO, "gnuplot: cannot wait: %s", strerror(errno));
+    goto done;
   }
+  (void)fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
+  (void)fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
+  fflush(NULL); /* fork: do not duplicate unflushed stdio buffers */
+  pid = fork();
+  if (pid < 0) {
+    st = lsp_fail(LSP_EIO, "cannot start gnuplot: %s", strerror(errno));
+    goto done;
+  }
+  if (pid == 0) { /* only async-signal-safe calls from here to exec */
+    setpgid(0, 0);
+    sigprocmask(SIG_SETMASK, &oldset, NULL);
+    int null = open("/dev/null", O_WRONLY);
+    if (dup2(pfd[0], 0) < 0 || null < 0 || dup2(null, 1) < 0 || dup2(errfd, 2) < 0) _exit(126);
+    execlp(cmd, cmd, (char *)NULL);
+    _exit(errno == ENOENT ? 127 : 126); /* as a shell says "not found" */
+  }
+  setpgid(pid, pid); /* also here: no race with the child's own call */
+  close(pfd[0]);
+  pfd[0] = -1;
+  (void)fcntl(pfd[1], F_SETFL, O_NONBLOCK);
+  long long deadline = mono_ms() + (long long)(limit * 1000);
+  size_t off = 0;
+  for (int nap = 1;; nap = nap < 32 ? 2 * nap : 50) {
+    while (pfd[1] >= 0 && off < len) {
+      ssize_t w = write(pfd[1], script + off, len - off);
+      if (w > 0) {
+        off += (size_t)w;
+      } else if (w < 0 && errno == EINTR) {
+        continue;
+      } else {
+        if (w < 0 && errno == EAGAIN) break;
+        off = len; /* EPIPE: gnuplot is gone, its status tells why */
+      }
+    }
+    if (pfd[1] >= 0 && off == len) {
+      close(pfd[1]);
+      pfd[1] = -1;
+    }
+    if (pfd[1] < 0) {
+      pid_t r = waitpid(pid, wstatus, WNOHANG);
+      if (r == pid) break;
+      if (r < 0 && errno != EINTR) {
+        st = lsp_fail(LSP_EIO, "gnuplot: cannot wait: %s", strerror(errno));
+        break;
+      }
+    }
+    if (lsp_interrupted() || mono_ms() >= deadline) {
+      st = lsp_interrupted()
+               ? lsp_fail(LSP_EINTR, "%s: interrupted", path)
+               : lsp_fail(LSP_EDATA,
+                          "%s: gnuplot did not finish within %g s and was stopped "
+                          "(LSPROBE_GNUPLOT_TIMEOUT)",
+                          path, limit);
+      kill(-pid, SIGKILL);
+      while (waitpid(pid, wstatus, 0) < 0 && errno == EINTR) {
+      }
+      break;
+    }
+    if (pfd[1] >= 0) {
+      struct pollfd q = {pfd[1], POLLOUT, 0};
+      (void)poll(&q, 1, nap);
+    } else {
+      struct timespec ts = {0, nap * 1000000L};
+      nanosleep(&ts, NULL);
+    }
+  }
+  kill(-pid, SIGKILL); /* whatever gnuplot started and left behind */
 
+done:
+  if (pfd[0] >= 0) close(pfd[0]);
+  if (pfd[1] >= 0) close(pfd[1]);
   sigpending(&pending);
   if (!was_pending && sigismember(&pending, SIGPIPE)) {
     struct timespec zero = {0, 0};
@@ -353,15 +479,14 @@ int lsp_plot_run(const char *path, lsp_plot_format fmt, double width,
   if (st) return st;
 
   lsp_outfile out = {0};
-  char errpath[4096];
-  char *cmdline = NULL, *script = NULL;
-  size_t cmdlen = 0, scriptlen = 0;
-  FILE *cf = NULL, *sf = NULL;
+  int errfd = -1;
+  char *script = NULL;
+  size_t scriptlen = 0;
+  FILE *sf = NULL;
   char *errtext = NULL;
-  size_t errlen = 0;
   int wstatus = 0;
 
-  st = make_err_file(errpath, sizeof errpath);
+  st = make_err_file(&errfd);
   if (st) return lsp_fail_prefix(st, path);
   st = lsp_out_open(&out, path);
   if (st) goto cleanup;
@@ -371,37 +496,29 @@ int lsp_plot_run(const char *path, lsp_plot_format fmt, double width,
     goto cleanup;
   }
 
-  /* The shell's own stderr goes to the file too, so "not found" (status
-   * 127) never reaches the caller's terminal. */
-  cf = open_memstream(&cmdline, &cmdlen);
   sf = open_memstream(&script, &scriptlen);
-  if (!cf || !sf) {
+  if (!sf) {
     st = lsp_fail(LSP_ENOMEM, "out of memory (plot script)");
     goto cleanup;
   }
-  fputs("exec >/dev/null 2>", cf);
-  lsp_shell_quote(cf, errpath);
-  fputs("; exec ", cf);
-  lsp_shell_quote(cf, lsp_plot_command());
   write_preamble(sf, fmt, width, height, out.tmp_path);
   fputs(body, sf);
   fputs("\nunset multiplot\nunset output\n", sf);
-  int bad = ferror(cf) || ferror(sf);
-  if (fclose(cf)) bad = 1;
+  int bad = ferror(sf) != 0;
   if (fclose(sf)) bad = 1;
-  cf = sf = NULL;
+  sf = NULL;
   if (bad) {
     st = lsp_fail(LSP_ENOMEM, "out of memory (plot script)");
     goto cleanup;
   }
 
-  st = pipe_script(cmdline, script, scriptlen, &wstatus);
+  st = pipe_script(path, script, scriptlen, errfd, &wstatus);
   if (st) goto cleanup;
   if (lsp_interrupted()) {
     st = lsp_fail(LSP_EINTR, "%s: interrupted", path);
     goto cleanup;
   }
-  if (lsp_read_file(errpath, &errtext, &errlen)) {
+  if (read_err_file(errfd, &errtext)) {
     st = lsp_fail(LSP_EIO, "%s: cannot read gnuplot's messages", path);
     goto cleanup;
   }
@@ -429,12 +546,10 @@ int lsp_plot_run(const char *path, lsp_plot_format fmt, double width,
   st = lsp_out_commit(&out);
 
 cleanup:
-  if (cf) fclose(cf);
   if (sf) fclose(sf);
   if (out.path) lsp_out_abort(&out);
-  unlink(errpath);
+  if (errfd >= 0) close(errfd);
   free(errtext);
-  free(cmdline);
   free(script);
   return st;
 }

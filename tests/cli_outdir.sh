@@ -131,7 +131,9 @@ before=$(snap "$OUT")
 pid=$!
 # wait for the job's staging folder (beside OUT; inside it before lsprobe
 # 0.2), then SIGINT; the second SIGINT goes as soon as the first is no
-# longer pending (a thread has taken it: the handler has run or is running)
+# longer pending (a thread has taken it: the handler has run or is running),
+# from another process: the same signal from the same sender within a
+# second would count as a copy of the first (GNU timeout's), not a second
 $PY - "$pid" "$SCR" "$OUT" <<'PY'
 import os, signal, sys, time
 pid, scr, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -152,7 +154,12 @@ os.kill(pid, signal.SIGINT)
 try:
     while pending():
         pass
-    os.kill(pid, signal.SIGINT)
+    if os.fork() == 0:
+        try:
+            os.kill(pid, signal.SIGINT)
+        finally:
+            os._exit(0)
+    os.wait()
 except (FileNotFoundError, ProcessLookupError):
     pass
 PY

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Signals at the worst moment: an output's temporary complete, its final
 # name not yet in place (tests/sigshim.c sends the signal from the output's
-# fsync). Every command, interruptible or not, must die of the signal with
-# the temporary removed and the earlier file at the final name untouched;
-# without the signal the same command writes its output.
+# fsync). Every command, interruptible or not, must end with the temporary
+# removed and the earlier file at the final name untouched: SIGINT, SIGTERM
+# and SIGHUP with exit 130 and "interrupted", SIGPIPE by the signal; without
+# the signal the same command writes its output.
 . "$(dirname "$0")/e2e_common.sh"
 SHIM="$TOOLS/sigshim.so"
 [ -f "$SHIM" ] || { bad "no $SHIM (build the sigshim target)"; finish; }
@@ -18,12 +19,13 @@ D=synthetic:train=600,test=200,dim=16,classes=3
 # temporaries left in $W (lsp_out_open's "<final>.tmp.<token>.XXXXXX")
 tmps() { find "$W" -name '*.tmp.*' | head -3; }
 # shimmed NAME SIGNAL COUNT WANT_EXIT FILE CMD...: run CMD with the shim
-# sending SIGNAL COUNT times; FILE holds "earlier" beforehand
+# sending SIGNAL COUNT times ($GAP ms apart); FILE holds "earlier" beforehand
 shimmed() {
   local name=$1 sig=$2 count=$3 want=$4 file=$5
   shift 5
   printf 'earlier' >"$file"
-  LD_PRELOAD="$SHIM" LSP_SHIM_SIGNAL="$sig" LSP_SHIM_COUNT="$count" "$@" >"$SCR/out" 2>"$SCR/err"
+  LD_PRELOAD="$SHIM" LSP_SHIM_SIGNAL="$sig" LSP_SHIM_COUNT="$count" LSP_SHIM_GAP_MS="${GAP:-0}" \
+    "$@" >"$SCR/out" 2>"$SCR/err"
   local got=$?
   [ "$got" -eq "$want" ] && ok "$name: exit $got" || { bad "$name: exit $got, want $want"; head -3 "$SCR/err"; }
   cmp -s "$file" "$SCR/earlier" && ok "$name: the earlier $(basename "$file") untouched" \
@@ -42,11 +44,26 @@ LD_PRELOAD="$SHIM" "$LSP" export --model "$W/m.lspm" --out "$W/plain.onnx" >"$SC
 [ $? -eq 0 ] && [ -s "$W/plain.onnx" ] && [ -z "$(tmps)" ] && ok "shim, no signal: export writes" \
   || bad "shim, no signal: export failed: $(head -2 "$SCR/err")"
 
-# a command without interrupt handling (export): each signal kills it
-shimmed "export, SIGINT" 2 1 130 "$W/x.onnx" "$LSP" export --model "$W/m.lspm" --out "$W/x.onnx"
-shimmed "export, SIGTERM" 15 1 143 "$W/x.onnx" "$LSP" export --model "$W/m.lspm" --out "$W/x.onnx"
-shimmed "export, SIGHUP" 1 1 129 "$W/x.onnx" "$LSP" export --model "$W/m.lspm" --out "$W/x.onnx"
+# said NAME CMD: the last line of stderr is "lsprobe: CMD: interrupted"
+said() {
+  [ "$(tail -1 "$SCR/err")" = "lsprobe: $2: interrupted" ] && ok "$1: says interrupted" \
+    || bad "$1: stderr $(tail -2 "$SCR/err")"
+}
+
+# a command without interrupt handling (export): each signal ends it at
+# once, exit 130 and "interrupted" as the long commands (SIGPIPE by the
+# signal: the reader went away)
+for s in INT:2 TERM:15 HUP:1; do
+  shimmed "export, SIG${s%:*}" "${s#*:}" 1 130 "$W/x.onnx" "$LSP" export --model "$W/m.lspm" --out "$W/x.onnx"
+  said "export, SIG${s%:*}" export
+done
 shimmed "export, SIGPIPE" 13 1 141 "$W/x.onnx" "$LSP" export --model "$W/m.lspm" --out "$W/x.onnx"
+
+# one that computes for a while (calib-sim), stopped by timeout's SIGTERM
+timeout --preserve-status -s TERM 1 "$LSP" calib-sim --reps 500 >"$SCR/out" 2>"$SCR/err"
+rc=$?
+[ $rc -eq 130 ] && ok "calib-sim, SIGTERM: exit 130" || bad "calib-sim, SIGTERM: exit $rc, want 130"
+said "calib-sim, SIGTERM" calib-sim
 
 # a signal the parent ignores (nohup's SIGHUP) stays ignored: the output is written
 printf 'earlier' >"$W/x.onnx"
@@ -56,11 +73,38 @@ rc=$?
   || bad "SIGHUP ignored by the parent: exit $rc, $(head -2 "$SCR/err")"
 
 # an interruptible command (train): the first SIGINT asks for a clean stop,
-# the second, arriving while the model is being saved, kills it
-shimmed "train, two SIGINTs" 2 2 130 "$W/m2.lspm" "$LSP" train --data "$D" --smoothing 0.1 \
-  --hidden 8,8 --epochs 1 --quiet --out "$W/m2.lspm"
-shimmed "train, two SIGTERMs" 15 2 143 "$W/m2.lspm" "$LSP" train --data "$D" --smoothing 0.1 \
-  --hidden 8,8 --epochs 1 --quiet --out "$W/m2.lspm"
+# the second, arriving while the model is being saved, ends it (a second
+# copy of the same signal from the same sender counts only a second later)
+for s in INT:2 TERM:15 HUP:1; do
+  GAP=1100 shimmed "train, two SIG${s%:*}s" "${s#*:}" 2 130 "$W/m2.lspm" "$LSP" train --data "$D" \
+    --smoothing 0.1 --hidden 8,8 --epochs 1 --quiet --out "$W/m2.lspm"
+  said "train, two SIG${s%:*}s" train
+done
+
+# run: a SIGHUP (a closed terminal or ssh session) stops it as Ctrl-C does,
+# and two copies of SIGTERM at once (GNU timeout signals the command, then
+# its process group) are one request: exit 130, "interrupted", no new
+# folder and no staging folder left
+for s in HUP:1:1 TERM:15:2; do
+  n=${s%%:*}
+  rm -rf "$SCR/r"
+  LD_PRELOAD="$SHIM" LSP_SHIM_SIGNAL="$(echo "$s" | cut -d: -f2)" LSP_SHIM_COUNT="${s##*:}" \
+    "$LSP" run --quick --threads 1 --data synthetic --out "$SCR/r" --quiet >"$SCR/out" 2>"$SCR/err"
+  rc=$?
+  [ $rc -eq 130 ] && ok "run, SIG$n x${s##*:}: exit 130" || bad "run, SIG$n x${s##*:}: exit $rc, want 130"
+  grep -q "^lsprobe: run: interrupted" "$SCR/err" && ok "run, SIG$n x${s##*:}: says interrupted" \
+    || bad "run, SIG$n x${s##*:}: stderr $(tail -2 "$SCR/err")"
+  left=$(ls -A "$SCR" | grep -E '^(r|\.lsp-.*)$')
+  [ -z "$left" ] && ok "run, SIG$n x${s##*:}: nothing left" || bad "run, SIG$n x${s##*:}: left $left"
+done
+# an ignored SIGHUP (nohup) stays ignored by the long commands too
+rm -rf "$SCR/r"
+(trap '' HUP; LD_PRELOAD="$SHIM" LSP_SHIM_SIGNAL=1 "$LSP" run --quick --threads 1 --data synthetic \
+  --out "$SCR/r" --quiet >"$SCR/out" 2>"$SCR/err")
+rc=$?
+[ $rc -eq 0 ] && [ -s "$SCR/r/report.html" ] && ok "SIGHUP ignored by the parent: run completes" \
+  || bad "SIGHUP ignored by the parent: run exit $rc, $(tail -2 "$SCR/err")"
+rm -rf "$SCR/r"
 
 # Ctrl-C during the last epoch's validation (one batch of 32 examples, then
 # 200000 validation rows through a wide MLP: seconds): the run stops at the

@@ -1,7 +1,7 @@
 /* sigshim.c — loaded with LD_PRELOAD by tests/cli_signals.sh: the first
  * fsync() the process makes first sends the process the signal numbered
- * LSP_SHIM_SIGNAL, LSP_SHIM_COUNT times (default once), then does the real
- * fsync. lsprobe fsyncs an output's temporary just before renaming it into
+ * LSP_SHIM_SIGNAL, LSP_SHIM_COUNT times (default once, LSP_SHIM_GAP_MS
+ * milliseconds apart, default 0), then does the real fsync. lsprobe fsyncs an output's temporary just before renaming it into
  * place, so the signals arrive while the temporary is complete and the
  * final name untouched: the moment a late Ctrl-C hits. Without
  * LSP_SHIM_SIGNAL the shim only passes the call on.
@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* exported although the project builds with hidden visibility */
@@ -28,8 +29,15 @@ __attribute__((visibility("default"))) int fsync(int fd) {
   if (sig && *sig && !sent) {
     sent = 1;
     const char *count = getenv("LSP_SHIM_COUNT");
-    int n = count && *count ? atoi(count) : 1;
-    for (int i = 0; i < n; i++) kill(getpid(), atoi(sig)); /* delivered before kill returns */
+    const char *gap = getenv("LSP_SHIM_GAP_MS");
+    int n = count && *count ? atoi(count) : 1, ms = gap && *gap ? atoi(gap) : 0;
+    for (int i = 0; i < n; i++) {
+      if (i > 0 && ms > 0) {
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L}, rest;
+        while (nanosleep(&ts, &rest) != 0) ts = rest; /* resumed after the handler */
+      }
+      kill(getpid(), atoi(sig)); /* delivered before kill returns */
+    }
   }
   return real ? real(fd) : -1;
 }

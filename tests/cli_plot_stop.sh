@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# gnuplot that does not finish, or outlives lsprobe: a gnuplot still running
+# after LSPROBE_GNUPLOT_TIMEOUT seconds is stopped (with whatever it
+# started) and its figure left out with a warning, the report written
+# without it; gnuplot's messages go to a temporary file that no way of
+# ending lsprobe leaves behind, not even a kill -9.
+. "$(dirname "$0")/e2e_common.sh"
+T="$SCR/tmp"
+mkdir -p "$T"
+expect_exit 0 "a run to compare" env LSPROBE_GNUPLOT=/nonexistent/gnuplot "$LSP" run --quick \
+  --threads 1 --data synthetic --out "$SCR/base" --quiet
+
+# a gnuplot that hangs without reading its script (its sleep a child of the
+# shell, left behind unless the whole process group is stopped)
+printf '#!/bin/sh\nsleep 37\n' >"$SCR/hung"
+chmod +x "$SCR/hung"
+t0=$(date +%s)
+TMPDIR="$T" LSPROBE_GNUPLOT="$SCR/hung" LSPROBE_GNUPLOT_TIMEOUT=2 timeout 30 "$LSP" compare \
+  "$SCR/base" --out "$SCR/cmp" >"$SCR/out" 2>"$SCR/err"
+rc=$?
+s=$(($(date +%s) - t0))
+[ $rc -eq 0 ] && ok "hung gnuplot: compare exits 0 after ${s} s" \
+  || bad "hung gnuplot: exit $rc after ${s} s, want 0 ($(tail -2 "$SCR/err"))"
+grep -q "WARNING: plots/[a-z_]*\.svg could not be drawn .*gnuplot did not finish within 2 s and was stopped" \
+  "$SCR/err" && ok "hung gnuplot: the figure named in a warning" || bad "hung gnuplot: stderr $(tail -2 "$SCR/err")"
+[ -s "$SCR/cmp/compare.html" ] && ok "hung gnuplot: the report is written" || bad "hung gnuplot: no report"
+pgrep -f "sleep 37" >/dev/null && bad "hung gnuplot: its sleep is left running" \
+  || ok "hung gnuplot: nothing left running"
+[ -z "$(ls -A "$T")" ] && ok "hung gnuplot: no temporary file left" || bad "hung gnuplot: left $(ls -A "$T")"
+
+# a gnuplot that kills lsprobe (kill -9, as a power cut would) while it draws
+printf '#!/bin/sh\ncat >/dev/null\nkill -9 $PPID\n' >"$SCR/killer"
+chmod +x "$SCR/killer"
+TMPDIR="$T" LSPROBE_GNUPLOT="$SCR/killer" timeout 30 "$LSP" compare "$SCR/base" --out "$SCR/cmp9" \
+  >"$SCR/out" 2>"$SCR/err"
+rc=$?
+[ $rc -eq 137 ] && ok "kill -9 while drawing: killed" || bad "kill -9 while drawing: exit $rc, want 137"
+[ -z "$(ls -A "$T")" ] && ok "kill -9 while drawing: no gnuplot message file left" \
+  || bad "kill -9 while drawing: left $(ls -A "$T")"
+finish
