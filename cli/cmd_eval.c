@@ -436,9 +436,9 @@ int cmd_eval(int argc, char **argv) {
         return cli_error(cmd, CLI_USAGE, "%s: is a %s; the dump writes a file of that name "
                          "(choose another --dump or move it)", what,
                          S_ISDIR(sb.st_mode) ? "folder" : "device or special file");
-      if (cli_link_to_nothing(f))
-        return cli_error(cmd, CLI_DATA, "%s: is a symbolic link to nothing: create the file "
-                         "it names or remove the link", what);
+      char why[4400];
+      if (cli_link_problem(f, why, sizeof why))
+        return cli_error(cmd, CLI_DATA, "%s: %s", what, why);
     }
   }
 

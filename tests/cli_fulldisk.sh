@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end: an output that cannot be written for want of space fails
 # with the system's reason ("No space left on device"), leaves no
-# temporary and keeps the earlier file. Needs a small tmpfs (root, or a
+# temporary and keeps the earlier file; a link into a read-only folder is
+# refused before any work. Needs a small tmpfs (root, or a
 # system that lets this user mount one); skipped otherwise.
 . "$(dirname "$0")/e2e_common.sh"
 C="$DATA/lsce_n1024_k10_eps0.1"
@@ -45,4 +46,18 @@ nospace "eval --dump" "$F/d/logits.npy" "$LSP" eval --model "$SCR/m.lspm" --data
   bad "eval --dump on a full disk changed the earlier dump"
 fill "$F/m.lspm"
 nospace "train --out" "$F/m.lspm" "$LSP" train --data "$D" --smoothing 0.1 --arch mlp:8 --epochs 1 --threads 1 --quiet --out "$F/m.lspm"
+# a link into a folder that cannot be written (the disk made read-only,
+# which stops root too) is refused before any work, naming that folder
+rm -f "$F/fill"
+if mount -o remount,ro "$F" 2>/dev/null; then
+  ln -sfn "$F/m.lspm" "$SCR/ro.lspm"
+  expect_exit 1 "train --out a link into a read-only folder" "$LSP" train --data "$D" --smoothing 0.1 --arch mlp:8 --epochs 1 --threads 1 --quiet --out "$SCR/ro.lspm"
+  expect_err "--out $SCR/ro.lspm: is a symbolic link into $F, which cannot be written: Read-only file system" "train --out a link into a read-only folder"
+  mkdir -p "$SCR/rd" && ln -sfn "$F/d/labels.npy" "$SCR/rd/labels.npy"
+  expect_exit 1 "eval --dump with a link into a read-only folder" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --threads 1 --dump "$SCR/rd"
+  expect_err "$SCR/rd/labels.npy: is a symbolic link into $F/d, which cannot be written" "eval --dump with a link into a read-only folder"
+  [ ! -e "$SCR/rd/logits.npy" ] && ok "the refused dump wrote nothing" || bad "the refused dump wrote $(ls "$SCR/rd")"
+else
+  skipped "cannot remount the tmpfs read-only"
+fi
 finish

@@ -59,6 +59,11 @@ expect_exit 1 "--grad-out a link to nothing" "${LOSS[@]}" --grad-out "$SCR/dangl
 expect_err "--grad-out $SCR/dangling.npy: is a symbolic link to nothing" "--grad-out a link to nothing"
 [ -L "$SCR/dangling.npy" ] && [ ! -e "$SCR/sub/none.npy" ] && ok "a link to nothing: nothing created" ||
   bad "a link to nothing: $(ls -l "$SCR/sub")"
+# a link that cannot be followed (a loop) is refused too, and stays
+ln -sfn loop.npy "$SCR/loop.npy"
+expect_exit 1 "--grad-out a looping link" "${LOSS[@]}" --grad-out "$SCR/loop.npy"
+expect_err "--grad-out $SCR/loop.npy: is a symbolic link that cannot be followed: Too many levels of symbolic links" "--grad-out a looping link"
+[ -L "$SCR/loop.npy" ] && ok "a looping link: kept" || bad "a looping link was replaced"
 # the same in an eval dump
 "$LSP" eval --model "$SCR/m.lspm" --data "$D" --threads 1 --dump "$SCR/ref" >/dev/null || bad "dump ref"
 mkdir -p "$SCR/dd"

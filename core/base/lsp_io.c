@@ -153,9 +153,13 @@ int lsp_out_open(lsp_outfile *out, const char *path) {
   struct stat sb, lb;
   int exists = stat(path, &sb) == 0, e = errno;
   int link = lstat(path, &lb) == 0 && S_ISLNK(lb.st_mode);
-  if (!exists && link && e == ENOENT)
-    return lsp_fail(LSP_EIO, "%s: is a symbolic link to nothing: create the file it names "
-                    "or remove the link", path);
+  if (!exists && link) {
+    if (e == ENOENT)
+      return lsp_fail(LSP_EIO, "%s: is a symbolic link to nothing: create the file it names "
+                      "or remove the link", path);
+    return lsp_fail(LSP_EIO, "%s: is a symbolic link that cannot be followed: %s", path,
+                    strerror(e));
+  }
   if (exists && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
     if (!(out->path = dup_str(path)))
       return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
@@ -187,10 +191,15 @@ int lsp_out_open(lsp_outfile *out, const char *path) {
   int fd = create_temporary(out->tmp_path);
   if (fd < 0) {
     e = errno;
+    if (link)
+      lsp_fail(LSP_EIO, "%s: cannot create %s, the file the link names: %s", path, out->path,
+               strerror(e));
+    else
+      lsp_fail(LSP_EIO, "%s: cannot create: %s", path, strerror(e));
     free(out->path);
     free(out->tmp_path);
     out->path = out->tmp_path = NULL;
-    return lsp_fail(LSP_EIO, "%s: cannot create: %s", path, strerror(e));
+    return LSP_EIO;
   }
   /* a file replaced keeps its permissions (a private file stays private);
    * where the file system cannot set them, the umask's stand */
