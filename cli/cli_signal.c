@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "core/base/lsp_io.h"
+#include "reports/lsp_plot.h"
 #ifdef LSP_MPI
 #include "mpi/lsp_mpi.h"
 #include "mpi/lsp_sched.h"
@@ -37,6 +38,7 @@ static void say(const char *s) {
  * tell) and an MPI rank's signals end it by the same signal. Only
  * async-signal-safe calls. */
 static void on_fatal(int sig) {
+  lsp_plot_kill_live();
   (void)lsp_out_unlink_live();
   if (sig != SIGPIPE && !g_by_signal) {
     say("lsprobe: ");

@@ -4,6 +4,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "reports/lsp_plot.h"
 
+#include <stdatomic.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -341,22 +346,47 @@ static int read_err_file(int fd, char **text) {
   return LSP_OK;
 }
 
-/* Seconds one gnuplot may take: LSPROBE_GNUPLOT_TIMEOUT when it is a
- * number in (0, 1e6], else 120. */
-static double plot_timeout(void) {
+/* Seconds one gnuplot may take: 120, or LSPROBE_GNUPLOT_TIMEOUT, which
+ * must be a number in (0, 1e6] (else the figure fails, saying so). */
+static int plot_timeout(double *t) {
   const char *e = getenv("LSPROBE_GNUPLOT_TIMEOUT");
-  if (e && *e) {
-    char *end;
-    double t = strtod(e, &end);
-    if (*end == '\0' && t > 0 && t <= 1e6) return t;
-  }
-  return 120;
+  *t = 120;
+  if (!e || !*e) return LSP_OK;
+  char *end;
+  errno = 0;
+  double v = strtod(e, &end);
+  if (*end != '\0' || errno || !(v > 0 && v <= 1e6))
+    return lsp_fail(LSP_EINVAL,
+                    "LSPROBE_GNUPLOT_TIMEOUT=%.40s is not a number of seconds in (0, 1e6]", e);
+  *t = v;
+  return LSP_OK;
 }
 
 static long long mono_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The process groups of the gnuplots running now, for lsp_plot_kill_live
+ * (a slot holds a group id, 0 when free). Lock-free atomics: read from a
+ * signal handler. */
+#define LIVE_MAX 64
+static atomic_int g_live[LIVE_MAX];
+
+static int live_add(pid_t pg) {
+  for (int i = 0; i < LIVE_MAX; i++) {
+    int z = 0;
+    if (atomic_compare_exchange_strong(&g_live[i], &z, (int)pg)) return i;
+  }
+  return -1; /* more plots at once than slots: that one is not listed */
+}
+
+void lsp_plot_kill_live(void) {
+  for (int i = 0; i < LIVE_MAX; i++) {
+    int pg = atomic_load(&g_live[i]);
+    if (pg > 0) kill(-pg, SIGKILL);
+  }
 }
 
 /* Feed the script to gnuplot, started in a process group of its own with
@@ -376,8 +406,9 @@ static int pipe_script(const char *path, const char *script, size_t len, int err
 
   int st = LSP_OK, pfd[2] = {-1, -1};
   const char *cmd = lsp_plot_command();
-  double limit = plot_timeout();
+  double limit;
   pid_t pid = -1;
+  if ((st = plot_timeout(&limit))) goto done;
   if (pipe(pfd) != 0) {
     st = lsp_fail(LSP_EIO, "cannot start gnuplot: %s", strerror(errno));
     goto done;
@@ -385,6 +416,7 @@ static int pipe_script(const char *path, const char *script, size_t len, int err
   (void)fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
   (void)fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
   fflush(NULL); /* fork: do not duplicate unflushed stdio buffers */
+  const pid_t parent = getpid();
   pid = fork();
   if (pid < 0) {
     st = lsp_fail(LSP_EIO, "cannot start gnuplot: %s", strerror(errno));
@@ -392,6 +424,13 @@ static int pipe_script(const char *path, const char *script, size_t len, int err
   }
   if (pid == 0) { /* only async-signal-safe calls from here to exec */
     setpgid(0, 0);
+#ifdef __linux__
+    /* gnuplot does not outlive lsprobe, even one killed by SIGKILL (the
+     * signal handlers kill the whole group; see lsp_plot_kill_live) */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(126);
+#else
+    (void)parent;
+#endif
     sigprocmask(SIG_SETMASK, &oldset, NULL);
     int null = open("/dev/null", O_WRONLY);
     if (dup2(pfd[0], 0) < 0 || null < 0 || dup2(null, 1) < 0 || dup2(errfd, 2) < 0) _exit(126);
@@ -399,6 +438,7 @@ static int pipe_script(const char *path, const char *script, size_t len, int err
     _exit(errno == ENOENT ? 127 : 126); /* as a shell says "not found" */
   }
   setpgid(pid, pid); /* also here: no race with the child's own call */
+  const int slot = live_add(pid);
   close(pfd[0]);
   pfd[0] = -1;
   (void)fcntl(pfd[1], F_SETFL, O_NONBLOCK);
@@ -449,6 +489,7 @@ static int pipe_script(const char *path, const char *script, size_t len, int err
     }
   }
   kill(-pid, SIGKILL); /* whatever gnuplot started and left behind */
+  if (slot >= 0) atomic_store(&g_live[slot], 0);
 
 done:
   if (pfd[0] >= 0) close(pfd[0]);

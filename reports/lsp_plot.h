@@ -52,6 +52,10 @@ typedef struct {
 /* The gnuplot program to run: $LSPROBE_GNUPLOT if set and non-empty, else
  * "gnuplot" (looked up on PATH). Static storage; do not free. */
 const char *lsp_plot_command(void);
+/* Kill the process group of every gnuplot running now (async-signal-safe:
+ * for a signal handler that ends the process; gnuplot and what it started
+ * would otherwise go on writing). */
+void lsp_plot_kill_live(void);
 
 /* LSP_OK if the gnuplot program exists and is executable (a PATH lookup, no
  * process is started); else LSP_PLOT_NOGNUPLOT with a message naming the

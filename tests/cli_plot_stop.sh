@@ -28,6 +28,41 @@ pgrep -f "sleep 37" >/dev/null && bad "hung gnuplot: its sleep is left running" 
   || ok "hung gnuplot: nothing left running"
 [ -z "$(ls -A "$T")" ] && ok "hung gnuplot: no temporary file left" || bad "hung gnuplot: left $(ls -A "$T")"
 
+# a timeout that is no number of seconds fails the figures, saying so
+LSPROBE_GNUPLOT_TIMEOUT=abc "$LSP" compare "$SCR/base" --out "$SCR/cmpbad" >"$SCR/out" 2>"$SCR/err"
+grep -q "LSPROBE_GNUPLOT_TIMEOUT=abc is not a number of seconds in (0, 1e6\]" "$SCR/err" &&
+  ok "a bad LSPROBE_GNUPLOT_TIMEOUT is named" || bad "bad timeout: $(head -c 300 "$SCR/err")"
+
+# a second signal ends lsprobe at once while a gnuplot hangs: the gnuplot
+# and what it started end with it (they would go on writing otherwise)
+printf '#!/bin/sh\nsleep 38\n' >"$SCR/hung38"
+chmod +x "$SCR/hung38"
+TMPDIR="$T" LSPROBE_GNUPLOT="$SCR/hung38" timeout 30 "$LSP" compare "$SCR/base" --out "$SCR/cmp2" \
+  >"$SCR/out" 2>"$SCR/err" &
+lp=$!
+for _ in $(seq 100); do pgrep -f "sleep 38" >/dev/null && break; sleep 0.1; done
+kill -INT $lp; kill -TERM $lp # two signals: the second ends it at once
+wait $lp
+rc=$?
+sleep 0.3
+[ $rc -eq 130 ] && ok "a second signal while gnuplot hangs: exit 130" || bad "a second signal: exit $rc, want 130"
+pgrep -f "sleep 38" >/dev/null && { bad "a second signal: gnuplot's sleep left running"; pkill -f "sleep 38"; } \
+  || ok "a second signal: gnuplot and its child stopped"
+# (the staging folder a second signal leaves is the next run's to remove)
+
+# kill -9 of lsprobe while gnuplot hangs: gnuplot ends too (on Linux)
+printf '#!/bin/sh\nexec sleep 39\n' >"$SCR/hung39"
+chmod +x "$SCR/hung39"
+TMPDIR="$T" LSPROBE_GNUPLOT="$SCR/hung39" timeout 30 "$LSP" compare "$SCR/base" --out "$SCR/cmp3" \
+  >"$SCR/out" 2>"$SCR/err" &
+lp=$!
+for _ in $(seq 100); do pgrep -f "sleep 39" >/dev/null && break; sleep 0.1; done
+pkill -9 -f "compare $SCR/base --out $SCR/cmp3"
+wait $lp
+sleep 0.3
+pgrep -f "sleep 39" >/dev/null && { bad "kill -9 while gnuplot hangs: gnuplot left running"; pkill -f "sleep 39"; } \
+  || ok "kill -9 while gnuplot hangs: gnuplot ended with it"
+
 # a gnuplot that kills lsprobe (kill -9, as a power cut would) while it draws
 printf '#!/bin/sh\ncat >/dev/null\nkill -9 $PPID\n' >"$SCR/killer"
 chmod +x "$SCR/killer"

@@ -486,6 +486,8 @@ static void test_grammar(void **state) {
   arch_of("conv(6,5) relu maxpool(2)", img, 10, NULL, b, sizeof b);
   assert_string_equal(a, b);
   expect_bad("shuffle(2)", img, "pad reshape transpose flatten res");
+  expect_bad("dense(8) relu (", img, "'(' not closed at the end");
+  expect_bad("dense(", img, "'(' not closed at the end");
   /* a −∞ padding feeds max poolings only, each window holding an image
    * pixel (else −∞ flows on: NaN in training) */
   arch_of("pad(pt=1,mode=3) maxpool(2)", img, 10, NULL, a, sizeof a);

@@ -136,6 +136,7 @@ static int args(parser *ps, lsp_op op, lsp_attrs *a) {
   size_t seen_len[SEEN_MAX], nseen = 0;
   ps->p++; /* '(' */
   skip_sp(ps);
+  if (!*ps->p) return perr(ps, ps->p, "'(' not closed");
   if (*ps->p == ')') {
     ps->p++;
     goto done;
