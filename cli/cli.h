@@ -82,11 +82,6 @@ int cli_check_out_file(const char *cmd, cli_opt *opts, const char *name,
  * name or "-" (CLI_USAGE), anything else (CLI_DATA), naming the option, the path
  * and the problem ("exists and is not a folder"). */
 int cli_check_out_dir(const char *cmd, cli_opt *opts, const char *name, const char *def);
-/* 1, with the reason in why, if `path` is a symbolic link that an output
- * cannot go through: to nothing, not to be followed (a loop, no access),
- * or into a folder that cannot be written (the file it names is the one
- * replaced); 0 for anything else. */
-int cli_link_problem(const char *path, char *why, size_t len);
 /* The last check alone for a file `path` the command writes (`what` names
  * it in the message, e.g. "--dump D: D/logits.npy"). */
 int cli_check_not_input(const char *cmd, const char *what, const char *path,

@@ -1,7 +1,7 @@
 /* cli_out.c — the output files of the commands, checked before any work
  * (cli.h): a name that can be written, in a folder that exists, and never
  * a file the same command reads. */
-#define _XOPEN_SOURCE 700 /* realpath */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/base/lsp_io.h"
 #include "core/data/lsp_data.h"
 
 /* Both paths name one existing file (the same device and inode, so a
@@ -86,34 +87,6 @@ static int std_out(const char *cmd, const char *name, const char *what) {
                    "this option; name a %s (./- for one named -)", name, what);
 }
 
-int cli_link_problem(const char *path, char *why, size_t len) {
-  struct stat sb;
-  if (lstat(path, &sb) != 0 || !S_ISLNK(sb.st_mode)) return 0;
-  if (stat(path, &sb) != 0) {
-    if (errno == ENOENT)
-      snprintf(why, len, "is a symbolic link to nothing: create the file it names or remove "
-                         "the link");
-    else
-      snprintf(why, len, "is a symbolic link that cannot be followed: %s", strerror(errno));
-    return 1;
-  }
-  /* the file the link names is replaced, by a temporary in its folder */
-  char *real = realpath(path, NULL);
-  if (!real) {
-    snprintf(why, len, "is a symbolic link that cannot be followed: %s", strerror(errno));
-    return 1;
-  }
-  char *slash = strrchr(real, '/');
-  if (slash == real) slash[1] = '\0';
-  else if (slash) *slash = '\0';
-  int bad = access(real, W_OK | X_OK) != 0;
-  if (bad)
-    snprintf(why, len, "is a symbolic link into %s, which cannot be written: %s", real,
-             strerror(errno));
-  free(real);
-  return bad;
-}
-
 int cli_check_out_file(const char *cmd, cli_opt *opts, const char *name,
                        const char *const *ins) {
   int rc = cli_stdin_once(cmd, opts, ins);
@@ -127,7 +100,7 @@ int cli_check_out_file(const char *cmd, cli_opt *opts, const char *name,
   if (path[len - 1] == '/' || (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)))
     return cli_error(cmd, CLI_USAGE, "--%s %s: is a folder; name the file to write", name, path);
   char why[4400];
-  if (cli_link_problem(path, why, sizeof why))
+  if (lsp_out_link_problem(path, why, sizeof why))
     return cli_error(cmd, CLI_DATA, "--%s %s: %s", name, path, why);
   /* the folder the file goes into */
   char *dir = malloc(len + 2);

@@ -437,7 +437,7 @@ int cmd_eval(int argc, char **argv) {
                          "(choose another --dump or move it)", what,
                          S_ISDIR(sb.st_mode) ? "folder" : "device or special file");
       char why[4400];
-      if (cli_link_problem(f, why, sizeof why))
+      if (lsp_out_link_problem(f, why, sizeof why))
         return cli_error(cmd, CLI_DATA, "%s: %s", what, why);
     }
   }

@@ -33,15 +33,26 @@ LSPROBE_GNUPLOT_TIMEOUT=abc "$LSP" compare "$SCR/base" --out "$SCR/cmpbad" >"$SC
 grep -q "LSPROBE_GNUPLOT_TIMEOUT=abc is not a number of seconds in (0, 1e6\]" "$SCR/err" &&
   ok "a bad LSPROBE_GNUPLOT_TIMEOUT is named" || bad "bad timeout: $(head -c 300 "$SCR/err")"
 
+# hung_compare NAME BODY: `compare` into $SCR/NAME under a `timeout 30`
+# guard, its gnuplot a script running BODY (a sleep of a unique length) that
+# never returns; once that sleep runs, $lp is the guard and $lsp lsprobe
+hung_compare() {
+  printf '#!/bin/sh\n%s\n' "$2" >"$SCR/$1.sh"
+  chmod +x "$SCR/$1.sh"
+  TMPDIR="$T" LSPROBE_GNUPLOT="$SCR/$1.sh" timeout 30 "$LSP" compare "$SCR/base" --out "$SCR/$1" \
+    >"$SCR/out" 2>"$SCR/err" &
+  lp=$!
+  local pat=${2#exec }
+  for _ in $(seq 100); do pgrep -f "$pat" >/dev/null && break; sleep 0.1; done
+  lsp=$(pgrep -P "$lp")
+  pgrep -f "$pat" >/dev/null && [ -n "$lsp" ] && ok "$1: gnuplot hangs" || bad "$1: gnuplot never started"
+}
+
 # a second signal ends lsprobe at once while a gnuplot hangs: the gnuplot
 # and what it started end with it (they would go on writing otherwise)
-printf '#!/bin/sh\nsleep 38\n' >"$SCR/hung38"
-chmod +x "$SCR/hung38"
-TMPDIR="$T" LSPROBE_GNUPLOT="$SCR/hung38" timeout 30 "$LSP" compare "$SCR/base" --out "$SCR/cmp2" \
-  >"$SCR/out" 2>"$SCR/err" &
-lp=$!
-for _ in $(seq 100); do pgrep -f "sleep 38" >/dev/null && break; sleep 0.1; done
-kill -INT $lp; kill -TERM $lp # two signals: the second ends it at once
+hung_compare second "sleep 38"
+kill -INT "$lsp"
+kill -TERM "$lsp" # another signal: it ends lsprobe at once
 wait $lp
 rc=$?
 sleep 0.3
@@ -51,13 +62,8 @@ pgrep -f "sleep 38" >/dev/null && { bad "a second signal: gnuplot's sleep left r
 # (the staging folder a second signal leaves is the next run's to remove)
 
 # kill -9 of lsprobe while gnuplot hangs: gnuplot ends too (on Linux)
-printf '#!/bin/sh\nexec sleep 39\n' >"$SCR/hung39"
-chmod +x "$SCR/hung39"
-TMPDIR="$T" LSPROBE_GNUPLOT="$SCR/hung39" timeout 30 "$LSP" compare "$SCR/base" --out "$SCR/cmp3" \
-  >"$SCR/out" 2>"$SCR/err" &
-lp=$!
-for _ in $(seq 100); do pgrep -f "sleep 39" >/dev/null && break; sleep 0.1; done
-pkill -9 -f "compare $SCR/base --out $SCR/cmp3"
+hung_compare killed "exec sleep 39"
+kill -9 "$lsp"
 wait $lp
 sleep 0.3
 pgrep -f "sleep 39" >/dev/null && { bad "kill -9 while gnuplot hangs: gnuplot left running"; pkill -f "sleep 39"; } \

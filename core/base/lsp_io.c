@@ -143,6 +143,34 @@ int lsp_out_unlink_live(void) {
   return n;
 }
 
+int lsp_out_link_problem(const char *path, char *why, size_t len) {
+  struct stat sb;
+  if (lstat(path, &sb) != 0 || !S_ISLNK(sb.st_mode)) return 0;
+  if (stat(path, &sb) != 0) {
+    if (errno == ENOENT)
+      snprintf(why, len, "is a symbolic link to nothing: create the file it names or remove "
+                         "the link");
+    else
+      snprintf(why, len, "is a symbolic link that cannot be followed: %s", strerror(errno));
+    return 1;
+  }
+  /* the file the link names is replaced, by a temporary in its folder */
+  char *real = realpath(path, NULL);
+  if (!real) {
+    snprintf(why, len, "is a symbolic link that cannot be followed: %s", strerror(errno));
+    return 1;
+  }
+  char *slash = strrchr(real, '/');
+  if (slash == real) slash[1] = '\0';
+  else if (slash) *slash = '\0';
+  int bad = access(real, W_OK | X_OK) != 0;
+  if (bad)
+    snprintf(why, len, "is a symbolic link into %s, which cannot be written: %s", real,
+             strerror(errno));
+  free(real);
+  return bad;
+}
+
 int lsp_out_open(lsp_outfile *out, const char *path) {
   char tok[LSP_PROC_TOKEN_MAX];
   lsp_proc_token(tok);
@@ -151,15 +179,11 @@ int lsp_out_open(lsp_outfile *out, const char *path) {
   out->live = 0;
   out->path = out->tmp_path = NULL;
   struct stat sb, lb;
+  char why[4400];
+  if (lsp_out_link_problem(path, why, sizeof why))
+    return lsp_fail(LSP_EIO, "%s: %s", path, why);
   int exists = stat(path, &sb) == 0, e = errno;
   int link = lstat(path, &lb) == 0 && S_ISLNK(lb.st_mode);
-  if (!exists && link) {
-    if (e == ENOENT)
-      return lsp_fail(LSP_EIO, "%s: is a symbolic link to nothing: create the file it names "
-                      "or remove the link", path);
-    return lsp_fail(LSP_EIO, "%s: is a symbolic link that cannot be followed: %s", path,
-                    strerror(e));
-  }
   if (exists && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
     if (!(out->path = dup_str(path)))
       return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);

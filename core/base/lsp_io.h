@@ -31,6 +31,12 @@ typedef struct {
  * names is replaced (out->path is then that file's resolved name, the
  * temporary is beside it); a link to nothing is refused (LSP_EIO). */
 int lsp_out_open(lsp_outfile *out, const char *path);
+/* 1, with the reason in why, if `path` is a symbolic link an output cannot
+ * go through: to nothing, not to be followed (a loop, no access), or into
+ * a folder that cannot be written (the file it names is the one replaced);
+ * 0 for anything else. lsp_out_open refuses these; callers may check
+ * before any work. */
+int lsp_out_link_problem(const char *path, char *why, size_t len);
 /* How many characters lsp_out_open adds to `path` for the temporary name
  * (for callers that check path lengths in advance). */
 size_t lsp_out_tmp_extra(void);
