@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/formats/lsp_arraycheck.h"
 #include "core/formats/lsp_json.h"
 
 /* Classes up to which the k×k class-mean tables are kept (and written to
@@ -120,7 +121,7 @@ int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
  * present ones is taken for a label out of range (it would make up
  * classes that are not there): LSP_EDATA naming the largest label and
  * where it is. LSP_ENOMEM. */
-#define LSP_CLUSTERS_SPARSE_K 1024 /* LSP_LABELS_SPARSE_K */
+#define LSP_CLUSTERS_SPARSE_K LSP_LABELS_SPARSE_K
 int lsp_clusters_check_f64(const double *src, const float *x, size_t n,
                            size_t h, const char *what);
 int lsp_clusters_check_k(const int32_t *labels, size_t n, const char *what);
