@@ -2,11 +2,13 @@
  *
  *   bench_distill --n N --k K --temperature T --alpha A --threads T --reps R
  *                 [--soft]   (cross-entropy against soft targets instead)
+ *                 [--isa x86-64-v4|x86-64-v3|x86-64]
  *
  * Prints one JSON line: median_s over R repetitions (after one warm-up) and
  * the bytes moved (two float32 inputs read and one gradient written per
  * logit), with the hard-label kernel (lsp_loss_xent) timed on the same
- * logits for comparison. */
+ * logits for comparison, and the host (bench_print_host: "isa" is the
+ * kernel level that ran). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_distill: bad arguments\n");
     return 2;
   }
+  bench_isa_arg(argc, argv);
+  double load0 = bench_loadavg();
   lsp_threads_set(threads);
+  lsp_threads_set_blas(1); /* no BLAS here; pinned so the record is true */
   float *z = malloc(n * k * sizeof *z), *t = malloc(n * k * sizeof *t);
   float *g = malloc(n * k * sizeof *g);
   int32_t *y = malloc(n * sizeof *y);
@@ -72,12 +77,14 @@ int main(int argc, char **argv) {
   double med = bench_median(tm, (size_t)reps),
          medx = bench_median(tx, (size_t)reps);
   double bytes = 12.0 * (double)n * (double)k;
+  printf("{\"impl\": \"lsprobe\", ");
+  bench_print_host(threads, 1, load0);
   printf(
-      "{\"impl\": \"lsprobe\", \"loss_kind\": \"%s\", \"n\": %zu, \"k\": %zu, "
-      "\"temperature\": %g, \"alpha\": %g, \"threads\": %d, \"reps\": %d, "
+      ", \"loss_kind\": \"%s\", \"n\": %zu, \"k\": %zu, "
+      "\"temperature\": %g, \"alpha\": %g, \"reps\": %d, "
       "\"median_s\": %.6f, \"gb_per_s\": %.3f, \"xent_median_s\": %.6f, "
       "\"loss\": %.9f}\n",
-      soft ? "soft_targets" : "distill", n, k, temp, alpha, threads, reps, med,
+      soft ? "soft_targets" : "distill", n, k, temp, alpha, reps, med,
       bytes / med / 1e9, medx, loss);
   free(z);
   free(t);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/base/lsp_cpu.h"
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_init.h"
 #ifdef LSP_MPI
@@ -115,6 +116,9 @@ static int dispatch(int argc, char **argv) {
   }
   if (strcmp(argv[1], "--version") == 0) {
     printf("lsprobe %s\n", LSP_VERSION);
+    /* the machine code this CPU runs (README "Reproducibility") */
+    printf("kernels: %s (dispatched clones: %s), OpenBLAS %s\n",
+           lsp_cpu_isa_name(lsp_cpu_isa()), lsp_cpu_path(), lsp_blas_core());
     return stdout_written("--version", 0);
   }
   for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)

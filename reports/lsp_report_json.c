@@ -204,9 +204,10 @@ int lsp_report_json(const lsp_run_state *s, const lsp_findings *f, const char *p
   lsp_json_key_str(&j, K(STARTED), s->started);
   lsp_json_key_str(&j, K(COMMAND), s->command);
   lsp_json_key_int(&j, K(THREADS), s->threads);
-  lsp_json_key(&j, K(CPU)); /* the dispatched kernel clone, OpenBLAS's core */
+  lsp_json_key(&j, K(CPU)); /* the machine code that computed the numbers */
   lsp_json_obj_begin(&j);
   lsp_json_key_str(&j, K(CPU_PATH), lsp_cpu_path());
+  lsp_json_key_str(&j, K(CPU_KERNELS), lsp_cpu_isa_name(lsp_cpu_isa()));
   lsp_json_key_str(&j, K(CPU_BLAS_CORE), lsp_blas_core());
   lsp_json_obj_end(&j);
   json_config(&j, s);

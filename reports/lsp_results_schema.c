@@ -173,6 +173,7 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
 
     F(LSP_RF_CPU, ROOT, "cpu", OBJ, OPT, CPU),
     V(LSP_RF_CPU_PATH, CPU, "path", STR, 0),
+    V(LSP_RF_CPU_KERNELS, CPU, "kernels", STR, OPT),
     V(LSP_RF_CPU_BLAS_CORE, CPU, "blas_core", STR, 0),
     F(LSP_RF_ERASURE, ROOT, "information_erasure", OBJ, OPT, ERASURE),
     F(LSP_RF_DISTILLATION, ROOT, "distillation", OBJ, OPT, DISTILL),

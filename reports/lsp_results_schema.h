@@ -118,7 +118,7 @@ typedef enum {
   /* findings[] */
   LSP_RF_F_TOPIC, LSP_RF_F_CLAIM, LSP_RF_F_VERDICT, LSP_RF_F_EVIDENCE,
   /* cpu: which machine code computed the numbers (README "Reproducibility") */
-  LSP_RF_CPU, LSP_RF_CPU_PATH, LSP_RF_CPU_BLAS_CORE,
+  LSP_RF_CPU, LSP_RF_CPU_PATH, LSP_RF_CPU_KERNELS, LSP_RF_CPU_BLAS_CORE,
   /* information erasure and distillation (reports/lsp_report_distill.c) */
   LSP_RF_ERASURE, LSP_RF_DISTILLATION, LSP_RF_M_MI,
   LSP_RF_ER_CLASSES, LSP_RF_ER_PAIR_CONFUSIONS, LSP_RF_ER_EXAMPLES, LSP_RF_ER_COPIES,

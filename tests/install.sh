@@ -89,7 +89,7 @@ if readelf -d "$SCR/cmake/consumer_shared" | grep -q "NEEDED.*liblsprobe.so.$MAJ
   ok "the shared consumer records liblsprobe.so.$MAJOR (the SONAME)"; else bad "the shared consumer lacks NEEDED liblsprobe.so.$MAJOR"; fi
 
 # 3. the command and its man page
-if [ "$("$P/bin/lsprobe" --version)" = "lsprobe $VERSION" ]; then ok "bin/lsprobe --version"; else
+if [ "$("$P/bin/lsprobe" --version | head -n 1)" = "lsprobe $VERSION" ]; then ok "bin/lsprobe --version"; else
   bad "bin/lsprobe --version: $("$P/bin/lsprobe" --version 2>&1)"; fi
 MAN=$P/share/man/man1/lsprobe.1
 if groff -man -k -Tutf8 -ww -z "$MAN" 2>"$SCR/groff.err" && [ ! -s "$SCR/groff.err" ]; then

@@ -13,35 +13,47 @@ char *openblas_get_corename(void);
 const char *lsp_cpu_path(void) {
 #if LSP_HAVE_CLONES
   /* GCC's target_clones resolver tests exactly these ISA levels, best
-   * first; clang (14) knows the features only, which define the levels. */
-#if defined(__clang__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
-      __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2"))
-    return "x86-64-v4";
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-      __builtin_cpu_supports("bmi2"))
-    return "x86-64-v3";
-#else
+   * first (GCC builds only: lsp_clones.h). */
   __builtin_cpu_init();
   if (__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4";
   if (__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3";
-#endif
   return "x86-64";
 #else
   return "portable";
 #endif
 }
 
-/* The features lsp_simd.h's attributes switch on, per level. */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__clang__)
+#include <cpuid.h>
+/* What clang 14's __builtin_cpu_supports cannot name but x86-64-v3 (and so
+ * lsp_simd.h's target attributes) includes: F16C, MOVBE, XSAVE and LZCNT. */
+static int v3_rest(void) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+  const unsigned f16c = 1u << 29, movbe = 1u << 22, xsave = 1u << 26;
+  if ((c & (f16c | movbe | xsave)) != (f16c | movbe | xsave)) return 0;
+  if (!__get_cpuid(0x80000001u, &a, &b, &c, &d)) return 0;
+  return (c & (1u << 5)) != 0; /* LZCNT (ABM) */
+}
+#endif
+
+/* The level of lsp_simd.h's kernels: exactly the levels the clones'
+ * resolver picks (GCC's definition of x86-64-v3 and -v4), so that one
+ * recorded name (lsp_cpu_path) says which code ran; a CPU with AVX2 but
+ * not, say, MOVBE (a virtual machine's masked features) gets the baseline
+ * from both. */
 static int detect_isa(void) {
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("x86-64-v4")   ? 4
+         : __builtin_cpu_supports("x86-64-v3") ? 3
+                                               : 1;
+#elif defined(__x86_64__) && defined(__GNUC__)
   __builtin_cpu_init();
   int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
            __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
-           __builtin_cpu_supports("popcnt");
+           __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("sse4.2") &&
+           __builtin_cpu_supports("ssse3") && v3_rest();
   int v4 = v3 && __builtin_cpu_supports("avx512f") &&
            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512cd") &&
            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");

@@ -116,7 +116,7 @@ enum { ROW_OK = 0, ROW_LOGIT = 1, ROW_OTHER = 2, ROW_NEGATIVE = 3 };
 
 /* ---- soft-target cross-entropy: one row ---------------------------------- */
 
-LSP_CLONES_VEXT
+LSP_CLONES
 static int soft_row(const float *z, const float *q, size_t k, float *g,
                     double gscale, double *loss) {
   lsp_v8d vmax = lsp_vsplatd(-DBL_MAX), vsz = {0}, vsq = {0};
@@ -170,7 +170,7 @@ typedef struct {
   double on, off, h; /* hard target weights and H(q) when normalized */
 } dparams;
 
-LSP_CLONES_VEXT
+LSP_CLONES
 static int distill_row(const float *z, const float *t, size_t k, int32_t y,
                        const dparams *dp, float *g, double gscale, double *ce,
                        double *kl) {
