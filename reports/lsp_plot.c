@@ -389,6 +389,26 @@ void lsp_plot_kill_live(void) {
   }
 }
 
+extern char **environ;
+
+/* The environment gnuplot runs in: the caller's with LC_ALL=C.UTF-8. In the
+ * C or POSIX locale (no LANG: containers, cron, a debootstrapped system)
+ * gnuplot 5.4 warns that iconv cannot convert the degree sign under `set
+ * encoding utf8`, and a warning fails the figure; C.UTF-8 also keeps the
+ * decimal point a point. The strings are the caller's own (not copied). */
+static char **plot_environ(void) {
+  size_t n = 0;
+  for (char **e = environ; *e; e++) n++;
+  char **v = malloc((n + 2) * sizeof *v);
+  if (!v) return NULL;
+  size_t o = 0;
+  for (char **e = environ; *e; e++)
+    if (strncmp(*e, "LC_ALL=", 7) != 0) v[o++] = *e;
+  v[o++] = (char *)"LC_ALL=C.UTF-8";
+  v[o] = NULL;
+  return v;
+}
+
 /* Feed the script to gnuplot, started in a process group of its own with
  * stdout discarded and stderr into errfd, and wait for it; the group is
  * killed on an interruption or after plot_timeout() seconds. SIGPIPE is
@@ -415,9 +435,15 @@ static int pipe_script(const char *path, const char *script, size_t len, int err
   }
   (void)fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
   (void)fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
+  char **env = plot_environ();
+  if (!env) {
+    st = lsp_fail(LSP_ENOMEM, "cannot start gnuplot: out of memory");
+    goto done;
+  }
   fflush(NULL); /* fork: do not duplicate unflushed stdio buffers */
   const pid_t parent = getpid();
   pid = fork();
+  if (pid != 0) free(env);
   if (pid < 0) {
     st = lsp_fail(LSP_EIO, "cannot start gnuplot: %s", strerror(errno));
     goto done;
@@ -434,6 +460,7 @@ static int pipe_script(const char *path, const char *script, size_t len, int err
     sigprocmask(SIG_SETMASK, &oldset, NULL);
     int null = open("/dev/null", O_WRONLY);
     if (dup2(pfd[0], 0) < 0 || null < 0 || dup2(null, 1) < 0 || dup2(errfd, 2) < 0) _exit(126);
+    environ = env;
     execlp(cmd, cmd, (char *)NULL);
     _exit(errno == ENOENT ? 127 : 126); /* as a shell says "not found" */
   }

@@ -117,14 +117,21 @@ expect_err "but the batch size is 1" "batch norm, batch 1"
 # so that trying to allocate them would fail instead of swapping
 free_mem() { awk '/^MemAvailable:/ { a = $2 } /^SwapFree:/ { s = $2 } END { if (a != "") printf "%.0f", (a + s) * 1024 }' /proc/meminfo 2>/dev/null; }
 avail=$(free_mem)
-if [ -n "$avail" ] && [ "$avail" -lt $((60 << 30)) ]; then
+# the images' side: 64 needs about 70 GiB, each doubling four times that,
+# so that the batch exceeds this machine's free memory up to 960 GiB
+side=0
+for s in 64 128 256; do
+  if [ -n "$avail" ] && [ "$avail" -lt $(((60 << 30) * (s / 64) * (s / 64))) ]; then side=$s; break; fi
+done
+if [ "$side" -gt 0 ]; then
   mkdir -p "$SCR/big"
-  /usr/bin/python3 - "$SCR/big" <<'PY'
+  /usr/bin/python3 - "$SCR/big" "$side" <<'PY'
 import sys
 import numpy as np
 d = sys.argv[1]
-np.save(d + "/x_train.npy", np.zeros((12000, 1, 64, 64), np.uint8)); np.save(d + "/y_train.npy", np.arange(12000) % 10)
-np.save(d + "/x_test.npy", np.zeros((10, 1, 64, 64), np.uint8)); np.save(d + "/y_test.npy", np.arange(10))
+side = int(sys.argv[2])
+np.save(d + "/x_train.npy", np.zeros((12000, 1, side, side), np.uint8)); np.save(d + "/y_train.npy", np.arange(12000) % 10)
+np.save(d + "/x_test.npy", np.zeros((10, 1, side, side), np.uint8)); np.save(d + "/y_test.npy", np.arange(10))
 PY
   # an address-space cap keeps a broken check from swapping; AddressSanitizer
   # reserves terabytes of shadow at start and cannot run under one (without
@@ -153,7 +160,7 @@ want = have / need * 11900
 assert 1 <= fit < 11900 and abs(fit - want) <= 0.01 * want + 1, (fit, want)
 PY
 else
-  skipped "batch beyond the free memory: MemAvailable + SwapFree unreadable or above 60 GiB"
+  skipped "batch beyond the free memory: MemAvailable + SwapFree unreadable or above 960 GiB"
 fi
 # Adam has no momentum: an explicit --momentum would be ignored
 expect_exit 2 "--adam with --momentum" "$LSP" train --data "$SYN" --smoothing 0 --adam --momentum 0.5 --out "$SCR/no.lspm"

@@ -147,6 +147,29 @@ static void test_every_kind_every_format(void **state) {
   assert_no_temporaries();
 }
 
+/* In the C locale (no LANG: containers, cron, a debootstrapped system)
+ * gnuplot 5.4 warns about `set encoding utf8` and a warning fails a
+ * figure: gnuplot gets LC_ALL=C.UTF-8 whatever the caller's locale. */
+static void test_c_locale(void **state) {
+  (void)state;
+  NEED_GNUPLOT();
+  char *lang = getenv("LANG") ? strdup(getenv("LANG")) : NULL;
+  char *all = getenv("LC_ALL") ? strdup(getenv("LC_ALL")) : NULL;
+  unsetenv("LANG");
+  setenv("LC_ALL", "C", 1);
+  const int st = plot_lines(out("clocale.svg"), LSP_PLOT_SVG);
+  const int st2 = plot_hist(out("clocale.png"), LSP_PLOT_PNG, 1);
+  if (lang) setenv("LANG", lang, 1);
+  if (all) setenv("LC_ALL", all, 1);
+  else unsetenv("LC_ALL");
+  free(lang);
+  free(all);
+  assert_int_equal(st, LSP_OK);
+  assert_int_equal(st2, LSP_OK);
+  assert_picture(out("clocale.svg"), LSP_PLOT_SVG);
+  assert_picture(out("clocale.png"), LSP_PLOT_PNG);
+}
+
 /* Text reaches the picture literally (no enhanced-text markup, quotes
  * survive gnuplot's quoting, XML escaping by gnuplot) and the palette's
  * first colour, Okabe–Ito blue (0, 114, 178), is used. */
@@ -550,6 +573,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_kind_every_format),
       cmocka_unit_test(test_svg_text_and_palette),
+      cmocka_unit_test(test_c_locale),
       cmocka_unit_test(test_gnuplot_error_caught),
       cmocka_unit_test(test_gnuplot_error_keeps_earlier_file),
       cmocka_unit_test(test_nan_series_caught),
