@@ -367,14 +367,8 @@ $PY -c "import json,sys; sys.exit(0 if json.load(open('$SCR/mj15/results.json'))
 # and with the machine's own numbers: two ResNet-8 trainings of all 12000
 # 64x64 examples in one batch (about 70 GiB each) are refused before any
 # cell runs
-free_mem() { awk '/^MemAvailable:/ { a = $2 } /^SwapFree:/ { s = $2 } END { if (a != "") printf "%.0f", (a + s) * 1024 }' /proc/meminfo 2>/dev/null; }
 avail=$(free_mem)
-# the images' side: 64 needs about 70 GiB, each doubling four times that,
-# so that the batch exceeds this machine's free memory up to 960 GiB
-side=0
-for s in 64 128 256; do
-  if [ -n "$avail" ] && [ "$avail" -lt $(((60 << 30) * (s / 64) * (s / 64))) ]; then side=$s; break; fi
-done
+side=$(big_image_side "$avail")
 if [ "$side" -gt 0 ]; then
   mkdir -p "$SCR/bigdata"
   $PY - "$SCR/bigdata" "$side" <<'PY'

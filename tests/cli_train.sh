@@ -115,14 +115,8 @@ expect_err "but the batch size is 1" "batch norm, batch 1"
 # before any is allocated (64x64 images: ResNet-8 needs a few MB an example,
 # about 70 GiB for all 11900 in one batch); under a 6 GiB address-space limit,
 # so that trying to allocate them would fail instead of swapping
-free_mem() { awk '/^MemAvailable:/ { a = $2 } /^SwapFree:/ { s = $2 } END { if (a != "") printf "%.0f", (a + s) * 1024 }' /proc/meminfo 2>/dev/null; }
 avail=$(free_mem)
-# the images' side: 64 needs about 70 GiB, each doubling four times that,
-# so that the batch exceeds this machine's free memory up to 960 GiB
-side=0
-for s in 64 128 256; do
-  if [ -n "$avail" ] && [ "$avail" -lt $(((60 << 30) * (s / 64) * (s / 64))) ]; then side=$s; break; fi
-done
+side=$(big_image_side "$avail")
 if [ "$side" -gt 0 ]; then
   mkdir -p "$SCR/big"
   /usr/bin/python3 - "$SCR/big" "$side" <<'PY'

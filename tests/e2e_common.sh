@@ -28,6 +28,19 @@ need_fashion_mnist() {
     exit $?
   fi
 }
+# free_mem: MemAvailable + SwapFree in bytes (what lsprobe's memory checks
+# read), empty if /proc/meminfo cannot be read
+free_mem() { awk '/^MemAvailable:/ { a = $2 } /^SwapFree:/ { s = $2 } END { if (a != "") printf "%.0f", (a + s) * 1024 }' /proc/meminfo 2>/dev/null; }
+# big_image_side BYTES: the side of 12000 one-channel images whose ResNet-8
+# batch of all of them needs more than BYTES (64 needs about 70 GiB, each
+# doubling four times that), up to 960 GiB; 0 beyond or for no BYTES
+big_image_side() {
+  local s
+  for s in 64 128 256; do
+    if [ -n "$1" ] && [ "$1" -lt $(((60 << 30) * (s / 64) * (s / 64))) ]; then echo $s; return; fi
+  done
+  echo 0
+}
 # expect_exit CODE NAME CMD...: run CMD, check its exit status; stderr in $SCR/err
 expect_exit() {
   local want=$1 name=$2

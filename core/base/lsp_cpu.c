@@ -10,14 +10,20 @@
 /* Declared by OpenBLAS's cblas.h (repeated as in lsp_threads.c). */
 char *openblas_get_corename(void);
 
-const char *lsp_cpu_path(void) {
-#if LSP_HAVE_CLONES
-  /* GCC's target_clones resolver tests exactly these ISA levels, best
-   * first (GCC builds only: lsp_clones.h). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* The level GCC's target_clones resolver picks: its own tests of the ISA
+ * levels, best first. */
+static int gcc_level(void) {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4";
-  if (__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3";
-  return "x86-64";
+  return __builtin_cpu_supports("x86-64-v4")   ? 4
+         : __builtin_cpu_supports("x86-64-v3") ? 3
+                                               : 1;
+}
+#endif
+
+const char *lsp_cpu_path(void) {
+#if LSP_HAVE_CLONES /* GCC builds only (lsp_clones.h) */
+  return lsp_cpu_isa_name(gcc_level());
 #else
   return "portable";
 #endif
@@ -44,10 +50,7 @@ static int v3_rest(void) {
  * from both. */
 static int detect_isa(void) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("x86-64-v4")   ? 4
-         : __builtin_cpu_supports("x86-64-v3") ? 3
-                                               : 1;
+  return gcc_level();
 #elif defined(__x86_64__) && defined(__GNUC__)
   __builtin_cpu_init();
   int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
