@@ -93,7 +93,9 @@ static const float xb_pow2_8th[8] = {1.0f,          1.090507746f, 1.189207077f, 
  * 2^(k>>3) · T[k & 7] · (1 + r·(1 + r·(XB_T2 + r·XB_T3))), T picked by
  * vpermps (which reads an index's low three bits), formed as
  * T + (T·r)·(1 + r·(XB_T2 + r·XB_T3)), and 2^(k>>3) added to the exponent
- * bits as (bits(t) << 20) with the mantissa bits cleared. Seven
+ * bits as (bits(t) >> 3) << 23 (the magic constant's bits, a multiple of
+ * 8 whose quotient has nine zero low bits, vanish; no mask constant, one
+ * register more for the sweep). Seven
  * multiply-port operations a vector against eight for the degree-6 form,
  * and a chain of five multiply-adds instead of eight. At most 1.15 ulp
  * against exp in double over [−86.5, 88] (every seventh float). clamp: x
@@ -113,9 +115,8 @@ SV_ATTR static inline void SV_FN(xb_exp8_n)(sv *x, int u, int clamp) {
   for (int i = 0; i < u; i++) q[i] = sv_fma(sv_set1(XB_T3), r[i], sv_set1(XB_T2));
   for (int i = 0; i < u; i++) q[i] = sv_fma(q[i], r[i], sv_set1(1.0f));
   for (int i = 0; i < u; i++) r[i] = sv_fma(sv_mul(tv[i], r[i]), q[i], tv[i]);
-  const svi ex = _mm256_set1_epi32((int32_t)0xff800000u);
   for (int i = 0; i < u; i++)
-    x[i] = sv_as_f(svi_add(sv_as_i(r[i]), _mm256_and_si256(svi_shl(sv_as_i(t[i]), 20), ex)));
+    x[i] = sv_as_f(svi_add(sv_as_i(r[i]), svi_shl(_mm256_srli_epi32(sv_as_i(t[i]), 3), 23)));
 }
 #endif
 
@@ -318,16 +319,24 @@ SV_ATTR static inline int SV_FN(xb_in_range)(svi hs, svi hu) {
     (hs) = XB_IMAX_S((hs), sv_as_i(x));    \
     (hu) = XB_IMAX_U((hu), sv_as_i(x));    \
   } while (0)
-/* the same for the logits zs[j..j+len) (zs NULL: nothing) */
-#define XB_ZS(j, len)                                                        \
-  do {                                                                       \
-    if (zs) {                                                                \
-      sv zx_ = (len) == SV_N ? sv_load(zs + (j)) : sv_load_n(zs + (j), (len), 0.0f); \
-      XB_SCAN(ms, mu, zx_);                                                  \
-    }                                                                        \
+/* the next block of four vectors of the logits zs (NULL: nothing), at
+ * jz, if the row holds another whole one: scanned, and added to the four
+ * accumulators as xb_one_sweep adds them */
+#define XB_ZS()                                                    \
+  do {                                                             \
+    if (zs && jz + 4 * SV_N <= kz) {                               \
+      sv x_[4];                                                    \
+      for (int i_ = 0; i_ < 4; i_++) {                             \
+        x_[i_] = sv_load(zs + jz + (size_t)i_ * SV_N);             \
+        XB_SCAN(ms, mu, x_[i_]);                                   \
+      }                                                            \
+      s0 = sv_add(s0, x_[0]), s1 = sv_add(s1, x_[1]);              \
+      s2 = sv_add(s2, x_[2]), s3 = sv_add(s3, x_[3]);              \
+      jz += 4 * SV_N;                                              \
+    }                                                              \
   } while (0)
 #else
-#define XB_ZS(j, len) (void)0
+#define XB_ZS() (void)0
 #endif
 
 /* The gradient row g[j] = e[j]·a + b, minus c at j = y, with the same
@@ -336,18 +345,23 @@ SV_ATTR static inline int SV_FN(xb_in_range)(svi hs, svi hu) {
  * written normally. (A line written partly by non-temporal stores leaves
  * the write-combining buffer as a partial write, which memory serves by
  * reading the line after all.) zs (AVX-512 and AVX2; NULL: none): the
- * row's logits, whose range xb_in_range checks meanwhile, into *in_range
- * (the one sweep's check, done here where the pipes have room: an AVX2
- * row in L1 took 0.26 ns a logit with the check in the exponentials'
- * sweep, 0.25 with it here). */
+ * row's logits, whose range xb_in_range checks meanwhile, into *in_range,
+ * and whose sum goes to *sz (the one sweep's check and Σz, done here where
+ * the pipes have room: the exponentials' sweep ran short of registers).
+ * The logits are walked apart from the gradient's stores, from the row's
+ * start in blocks of four vectors, each vector into the accumulator
+ * xb_one_sweep would use: Σz has the same bits wherever g starts. */
 SV_ATTR static inline void SV_FN(xb_grad)(const float *e, size_t k, size_t y, float a,
                                           float b, float c, float *g, int stream,
-                                          const float *zs, int *in_range) {
+                                          const float *zs, int *in_range, double *sz) {
   const sv va = sv_set1(a), vb = sv_set1(b);
 #if LSP_SIMD >= 3
   svi ms = sv_as_i(sv_zero()), mu = ms;
+  sv s0 = sv_zero(), s1 = s0, s2 = s0, s3 = s0;
+  size_t jz = 0;
+  const size_t kz = k - k % SV_N;
 #else
-  (void)zs, (void)in_range;
+  (void)zs, (void)in_range, (void)sz;
 #endif
   const size_t line = 64 / sizeof(float); /* a multiple of SV_N */
   size_t head = 0, body = k - k % SV_N;   /* [head, body): whole vectors */
@@ -359,19 +373,23 @@ SV_ATTR static inline void SV_FN(xb_grad)(const float *e, size_t k, size_t y, fl
   /* the vector holding y (body if y is not in the body) */
   const size_t yv = y >= head && y < body ? head + (y - head) / SV_N * SV_N : body;
   size_t j = head;
-  if (stream) {
-    for (; j < yv; j += SV_N) {
-      XB_ZS(j, SV_N);
-      sv_stream(g + j, sv_fma(sv_load(e + j), va, vb));
-    }
-  } else {
-    for (; j < yv; j += SV_N) {
-      XB_ZS(j, SV_N);
-      sv_store(g + j, sv_fma(sv_load(e + j), va, vb));
-    }
-  }
+  /* whole vectors up to jend, four at a time with a block of the logits,
+   * stored by st */
+#define XB_GRAD_RUN(jend, st)                                           \
+  do {                                                                  \
+    for (; j + 4 * SV_N <= (jend); j += 4 * SV_N) {                     \
+      XB_ZS();                                                          \
+      for (int i_ = 0; i_ < 4; i_++)                                    \
+        st(g + j + (size_t)i_ * SV_N,                                   \
+           sv_fma(sv_load(e + j + (size_t)i_ * SV_N), va, vb));         \
+    }                                                                   \
+    for (; j < (jend); j += SV_N) st(g + j, sv_fma(sv_load(e + j), va, vb)); \
+  } while (0)
+  if (stream)
+    XB_GRAD_RUN(yv, sv_stream);
+  else
+    XB_GRAD_RUN(yv, sv_store);
   if (yv < body) { /* y's vector, with −c in y's lane */
-    XB_ZS(yv, SV_N);
     sv v = sv_sub(sv_fma(sv_load(e + yv), va, vb), sv_onehot(y - yv, c));
     if (stream)
       sv_stream(g + yv, v);
@@ -379,17 +397,11 @@ SV_ATTR static inline void SV_FN(xb_grad)(const float *e, size_t k, size_t y, fl
       sv_store(g + yv, v);
     j = yv + SV_N;
   }
-  if (stream) {
-    for (; j < body; j += SV_N) {
-      XB_ZS(j, SV_N);
-      sv_stream(g + j, sv_fma(sv_load(e + j), va, vb));
-    }
-  } else {
-    for (; j < body; j += SV_N) {
-      XB_ZS(j, SV_N);
-      sv_store(g + j, sv_fma(sv_load(e + j), va, vb));
-    }
-  }
+  if (stream)
+    XB_GRAD_RUN(body, sv_stream);
+  else
+    XB_GRAD_RUN(body, sv_store);
+#undef XB_GRAD_RUN
   /* the ends [0, head) and [body, k), shorter than a line: whole vectors
    * and a last partial one, stored normally */
   for (int end = 0; end < 2; end++) {
@@ -397,7 +409,6 @@ SV_ATTR static inline void SV_FN(xb_grad)(const float *e, size_t k, size_t y, fl
     const size_t j1 = end ? k : head;
     for (; j0 < j1; j0 += SV_N) {
       const size_t len = j1 - j0 < SV_N ? j1 - j0 : SV_N;
-      XB_ZS(j0, len);
       sv v = sv_fma(sv_load_n(e + j0, len, 0.0f), va, vb);
       if (y >= j0 && y < j0 + len) v = sv_sub(v, sv_onehot(y - j0, c));
       if (len == SV_N) {
@@ -410,7 +421,21 @@ SV_ATTR static inline void SV_FN(xb_grad)(const float *e, size_t k, size_t y, fl
     }
   }
 #if LSP_SIMD >= 3
-  if (zs) *in_range = SV_FN(xb_in_range)(ms, mu);
+  if (zs) {
+    for (;;) { /* the blocks the stores did not reach, then the rest */
+      const size_t jz0 = jz;
+      XB_ZS();
+      if (jz == jz0) break;
+    }
+    for (; jz < k; jz += SV_N) {
+      const size_t len = k - jz < SV_N ? k - jz : SV_N;
+      sv x = len == SV_N ? sv_load(zs + jz) : sv_load_n(zs + jz, len, 0.0f);
+      XB_SCAN(ms, mu, x);
+      s0 = sv_add(s0, x);
+    }
+    *in_range = SV_FN(xb_in_range)(ms, mu);
+    *sz = SV_FN(xb_sum4)(s0, s1, s2, s3);
+  }
 #endif
 }
 
@@ -424,10 +449,9 @@ SV_ATTR static inline void SV_FN(xb_grad)(const float *e, size_t k, size_t y, fl
  * infinity); otherwise the caller checks it, in the gradient sweep. 0 also
  * for a row whose float sums of e overflow (three logits near 88 in one
  * lane). A row refused is computed by the two sweeps; e NULL: nothing
- * stored. */
-SV_ATTR static inline int SV_FN(xb_one_sweep)(const float *z, size_t k, float *e,
-                                              const float *pf, int check, double *sz,
-                                              double *se) {
+ * stored; sz NULL: no Σz (the gradient's sweep takes it). */
+SV_ATTR static inline __attribute__((always_inline)) int SV_FN(xb_one_sweep)(
+    const float *z, size_t k, float *e, const float *pf, int check, double *sz, double *se) {
   const size_t kv = k - k % SV_N;
   sv s0 = sv_zero(), s1 = s0, s2 = s0, s3 = s0, a0 = s0, a1 = s0, a2 = s0, a3 = s0;
   svi hs = sv_as_i(sv_zero()), hu = hs;
@@ -442,7 +466,8 @@ SV_ATTR static inline int SV_FN(xb_one_sweep)(const float *z, size_t k, float *e
     for (int i = 0; i < 4; i++) x[i] = sv_load(z + j + (size_t)i * SV_N);
     if (check)
       for (int i = 0; i < 4; i++) XB_SCAN(hs, hu, x[i]);
-    s0 = sv_add(s0, x[0]), s1 = sv_add(s1, x[1]), s2 = sv_add(s2, x[2]), s3 = sv_add(s3, x[3]);
+    if (sz)
+      s0 = sv_add(s0, x[0]), s1 = sv_add(s1, x[1]), s2 = sv_add(s2, x[2]), s3 = sv_add(s3, x[3]);
     for (int i = 0; i < 4; i++) SV_FN(xb_exp_c)(x + i, 1, 0);
     if (e)
       for (int i = 0; i < 4; i++) sv_store(e + j + (size_t)i * SV_N, x[i]);
@@ -452,7 +477,7 @@ SV_ATTR static inline int SV_FN(xb_one_sweep)(const float *z, size_t k, float *e
     const size_t len = k - j < SV_N ? k - j : SV_N;
     sv x = len == SV_N ? sv_load(z + j) : sv_load_n(z + j, len, 0.0f);
     if (check) XB_SCAN(hs, hu, x);
-    s0 = sv_add(s0, x);
+    if (sz) s0 = sv_add(s0, x);
     SV_FN(xb_exp_c)(&x, 1, 0);
     if (len < SV_N) x = sv_keep_n(x, len); /* exp(0) of the padding dropped */
     if (e) {
@@ -466,7 +491,7 @@ SV_ATTR static inline int SV_FN(xb_one_sweep)(const float *z, size_t k, float *e
   if (pl)
     for (; pl < pe; pl += 64) _mm_prefetch(pl, _MM_HINT_T0);
   if (check && !SV_FN(xb_in_range)(hs, hu)) return 0;
-  *sz = SV_FN(xb_sum4)(s0, s1, s2, s3);
+  if (sz) *sz = SV_FN(xb_sum4)(s0, s1, s2, s3);
   *se = SV_FN(xb_sum4)(a0, a1, a2, a3);
   return isfinite(*se);
 }
@@ -492,14 +517,16 @@ SV_ATTR static int SV_FN(xb_row)(const float *z, size_t k, int32_t y, double on,
                                  float *g, float gs, int stream, float *e, const float *pf,
                                  double *loss) {
   float m;
-  double sz, se;
+  double sz = 0.0, se; /* (sz: set by the sweep that takes it) */
 #if LSP_SIMD >= 3 || LSP_SIMD == 1
-  /* AVX2 with a gradient checks the range in the gradient's sweep (a row
-   * outside it has then been written once in vain, and is written again
-   * below); AVX-512, whose sweep has room, in the exponentials'; SSE2 by
-   * its table indices, in the exponentials' too */
+  /* AVX2 with a gradient checks the range and takes Σz in the gradient's
+   * sweep (a row outside the range has then been written once in vain, and
+   * is written again below); AVX-512, whose sweep has room, in the
+   * exponentials'; SSE2 by its table indices, in the exponentials' too */
   const int late = LSP_SIMD == 3 && g;
-  if (SV_FN(xb_one_sweep)(z, k, g ? e : NULL, pf, !late, &sz, &se)) {
+  /* (two calls: each inlined with its own constants) */
+  if (late ? SV_FN(xb_one_sweep)(z, k, e, pf, 0, NULL, &se)
+           : SV_FN(xb_one_sweep)(z, k, g ? e : NULL, pf, 1, &sz, &se)) {
     /* the gradient's scale gs/Σe in float: with Σ exp(z) up to 1e38 (no
      * max taken off) and a small gs (1/N), below 2^-100 it would lose bits
      * to the subnormals, or the softmax term altogether; such a row (a logit
@@ -508,7 +535,8 @@ SV_ATTR static int SV_FN(xb_row)(const float *z, size_t k, int32_t y, double on,
     if (g && ok) {
       const float a = (float)((double)gs / se), b = (float)(-off * (double)gs);
       const float c = (float)((on - off) * (double)gs);
-      SV_FN(xb_grad)(e, k, (size_t)y, a, b, c, g, stream && e != g, late ? z : NULL, &ok);
+      SV_FN(xb_grad)(e, k, (size_t)y, a, b, c, g, stream && e != g, late ? z : NULL, &ok,
+                     &sz);
     }
     /* loss = log Σ exp(z) − Σ_k q_k z_k, with Σ_k q_k z_k = off·Σz +
      * (on − off)·z_y (logits of ordinary size: nothing cancels) */
@@ -547,7 +575,7 @@ SV_ATTR static int SV_FN(xb_row)(const float *z, size_t k, int32_t y, double on,
   const float a = (float)((double)gs / se), b = (float)(-off * (double)gs);
   const float c = (float)((on - off) * (double)gs);
   /* in place (a long row exponentiated into g) only with plain stores */
-  SV_FN(xb_grad)(e, k, (size_t)y, a, b, c, g, stream && e != g, NULL, NULL);
+  SV_FN(xb_grad)(e, k, (size_t)y, a, b, c, g, stream && e != g, NULL, NULL, NULL);
   return 0;
 }
 
