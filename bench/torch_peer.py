@@ -12,8 +12,12 @@ same thread count, printed as the same one-line JSON.
   /usr/bin/python3 bench/torch_peer.py data --reps R
   /usr/bin/python3 bench/torch_peer.py calib --n N --k K --threads T --reps R
 
-Uses Debian's python3-torch. Timing: one warm-up, then the median of R runs
-of forward + backward (the gradient w.r.t. the logits)."""
+Uses Debian's python3-torch. Timing: the median of R runs of forward +
+backward (the gradient w.r.t. the logits), after one warm-up run (loss,
+calib, clusters: warm-up runs until one faults in no new page). glibc's
+malloc keeps freed memory for reuse (keep_freed_memory), so that fresh
+arrays do not fault in new pages on every run; faults during the timed
+runs are reported (timed_page_faults)."""
 import argparse
 import json
 import statistics
@@ -52,6 +56,46 @@ def peer_host(threads):
     return out
 
 
+def keep_freed_memory():
+    """Have glibc's malloc keep freed memory for the next allocation: no
+    separate mapping for a large block (M_MMAP_MAX 0) and no return of free
+    memory to the system below 2 GB (M_TRIM_THRESHOLD). PyTorch and NumPy
+    allocate fresh arrays on every call; otherwise each large one is a new
+    mapping whose pages fault in on first touch, which costs a virtual
+    machine far more than bare metal (13.5 us a 4 KB page on the test
+    machine of 2026-12-05, README "Benchmarks"): the loss peer's 262 MB
+    arrays took 3.25 s a call instead of 0.13 s. lsprobe's benchmarks
+    allocate their arrays once, before the clock starts; with this the
+    peers, warmed up by a first untimed run, reuse theirs as well.
+    Returns whether glibc took both settings."""
+    import ctypes
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_max = -1, -4
+    return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, 2**31 - 1))
+
+
+def page_faults():
+    """This process's minor page faults so far."""
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def warm_up(fn, most=6):
+    """Run fn untimed until a run faults in no new page (at most `most`
+    runs): the heap then holds every array a run allocates. One run was not
+    always enough: freed arrays leave holes that the next run's arrays,
+    allocated in another order, may not fit (the calib peer's PyTorch
+    pass faulted in 78000 pages on its second run, none on its third)."""
+    for _ in range(most):
+        f0 = page_faults()
+        fn()
+        if page_faults() == f0:
+            return
+
+
 def bench_loss(args):
     import torch
     import torch.nn.functional as F
@@ -60,22 +104,28 @@ def bench_loss(args):
     z = (torch.rand(args.n, args.k, generator=g) - 0.5) * 4.0
     y = torch.randint(0, args.k, (args.n,), generator=g)
     times, cpus = [], []
-    loss = None
-    for r in range(args.reps + 1):
+
+    def once():
         zz = z.detach().requires_grad_(True)
-        t0, c0 = time.perf_counter(), time.process_time()
         loss = F.cross_entropy(zz, y, label_smoothing=args.eps)
         loss.backward()
-        dt, dc = time.perf_counter() - t0, time.process_time() - c0
-        if r > 0:
-            times.append(dt)
-            cpus.append(dc)
+        return loss
+
+    warm_up(once)
+    f0 = page_faults()
+    for r in range(args.reps):
+        t0, c0 = time.perf_counter(), time.process_time()
+        loss = once()
+        times.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    faults = page_faults() - f0
     med = statistics.median(times)
     nbytes = 8.0 * args.n * args.k
     return {"impl": "torch", "torch": torch.__version__, "n": args.n, "k": args.k,
             "eps": args.eps, "threads": args.threads, "reps": args.reps,
             "median_s": med, "min_s": min(times), "cpu_s": statistics.median(cpus),
-            "bytes": nbytes, "gb_per_s": nbytes / med / 1e9, "loss": float(loss)}
+            "bytes": nbytes, "gb_per_s": nbytes / med / 1e9, "loss": float(loss),
+            "timed_page_faults": faults}
 
 
 def load_fashion(folder):
@@ -195,15 +245,15 @@ def bench_clusters(args):
     import numpy as np
     x, y = clusters_features(args.n, args.h, args.k)
     times = []
-    out = None
-    for r in range(args.reps + 1):
+    warm_up(lambda: clusters_numpy(x, y, args.k))
+    f0 = page_faults()
+    for r in range(args.reps):
         t0 = time.perf_counter()
         out = clusters_numpy(x, y, args.k)
-        dt = time.perf_counter() - t0
-        if r > 0:
-            times.append(dt)
+        times.append(time.perf_counter() - t0)
     return {"impl": "numpy", "numpy": np.__version__, "n": args.n, "h": args.h,
             "k": args.k, "threads": args.threads, "reps": args.reps,
+            "timed_page_faults": page_faults() - f0,
             "median_s": statistics.median(times), "min_s": min(times),
             "r2_separation": float(out[0]), "trace_ratio": float(out[1]),
             "nc1": float(out[2])}
@@ -286,13 +336,14 @@ def bench_calib(args):
     best = None
     for name, fn in (("numpy", ece_numpy), ("torch", ece_torch)):
         times, cpus = [], []
-        for r in range(args.reps + 1):
+        warm_up(fn)
+        f0 = page_faults()
+        for r in range(args.reps):
             t0, c0 = time.perf_counter(), time.process_time()
             ece = fn()
-            dt, dc = time.perf_counter() - t0, time.process_time() - c0
-            if r > 0:
-                times.append(dt)
-                cpus.append(dc)
+            times.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
+        out[name + "_timed_page_faults"] = page_faults() - f0
         med = statistics.median(times)
         out[name + "_median_s"] = med
         out[name + "_cpu_s"] = statistics.median(cpus)
@@ -374,12 +425,14 @@ def main():
     pk.add_argument("--threads", type=int, default=1)
     pk.add_argument("--reps", type=int, default=5)
     args = p.parse_args()
+    reuse = keep_freed_memory()
     runners = {"loss": bench_loss, "train": bench_train, "attack": bench_attack,
                "autoattack": bench_autoattack,
                "clusters": bench_clusters, "data": bench_data, "calib": bench_calib}
     out = runners[args.what](args)
     host = peer_host(getattr(args, "threads", 1))
     host.update(out)
+    host["malloc_reuse"] = reuse
     print(json.dumps(host))
     sys.stdout.flush()
 
