@@ -96,6 +96,20 @@ def warm_up(fn, most=6):
             return
 
 
+def timed_runs(fn, reps):
+    """fn warmed up (warm_up), then run reps times: the wall and CPU times
+    of each run, the page faults during them, and the last run's value."""
+    warm_up(fn)
+    times, cpus, value = [], [], None
+    f0 = page_faults()
+    for _ in range(reps):
+        t0, c0 = time.perf_counter(), time.process_time()
+        value = fn()
+        times.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return times, cpus, page_faults() - f0, value
+
+
 def bench_loss(args):
     import torch
     import torch.nn.functional as F
@@ -103,7 +117,6 @@ def bench_loss(args):
     g = torch.Generator().manual_seed(1)
     z = (torch.rand(args.n, args.k, generator=g) - 0.5) * 4.0
     y = torch.randint(0, args.k, (args.n,), generator=g)
-    times, cpus = [], []
 
     def once():
         zz = z.detach().requires_grad_(True)
@@ -111,14 +124,7 @@ def bench_loss(args):
         loss.backward()
         return loss
 
-    warm_up(once)
-    f0 = page_faults()
-    for r in range(args.reps):
-        t0, c0 = time.perf_counter(), time.process_time()
-        loss = once()
-        times.append(time.perf_counter() - t0)
-        cpus.append(time.process_time() - c0)
-    faults = page_faults() - f0
+    times, cpus, faults, loss = timed_runs(once, args.reps)
     med = statistics.median(times)
     nbytes = 8.0 * args.n * args.k
     return {"impl": "torch", "torch": torch.__version__, "n": args.n, "k": args.k,
@@ -244,16 +250,10 @@ def bench_clusters(args):
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
     import numpy as np
     x, y = clusters_features(args.n, args.h, args.k)
-    times = []
-    warm_up(lambda: clusters_numpy(x, y, args.k))
-    f0 = page_faults()
-    for r in range(args.reps):
-        t0 = time.perf_counter()
-        out = clusters_numpy(x, y, args.k)
-        times.append(time.perf_counter() - t0)
+    times, _, faults, out = timed_runs(lambda: clusters_numpy(x, y, args.k), args.reps)
     return {"impl": "numpy", "numpy": np.__version__, "n": args.n, "h": args.h,
             "k": args.k, "threads": args.threads, "reps": args.reps,
-            "timed_page_faults": page_faults() - f0,
+            "timed_page_faults": faults,
             "median_s": statistics.median(times), "min_s": min(times),
             "r2_separation": float(out[0]), "trace_ratio": float(out[1]),
             "nc1": float(out[2])}
@@ -335,15 +335,8 @@ def bench_calib(args):
            "threads": args.threads, "reps": args.reps}
     best = None
     for name, fn in (("numpy", ece_numpy), ("torch", ece_torch)):
-        times, cpus = [], []
-        warm_up(fn)
-        f0 = page_faults()
-        for r in range(args.reps):
-            t0, c0 = time.perf_counter(), time.process_time()
-            ece = fn()
-            times.append(time.perf_counter() - t0)
-            cpus.append(time.process_time() - c0)
-        out[name + "_timed_page_faults"] = page_faults() - f0
+        times, cpus, faults, ece = timed_runs(fn, args.reps)
+        out[name + "_timed_page_faults"] = faults
         med = statistics.median(times)
         out[name + "_median_s"] = med
         out[name + "_cpu_s"] = statistics.median(cpus)
