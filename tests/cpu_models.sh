@@ -14,7 +14,10 @@ if ! command -v qemu-x86_64 >/dev/null; then
   finish
   exit $?
 fi
-Q() { local m=$1; shift; OPENBLAS_NUM_THREADS=1 qemu-x86_64 -cpu "$m" "$@"; }
+# OpenBLAS must see the emulated CPU too: a core type forced from outside
+# (OPENBLAS_CORETYPE=Haswell, as some machines set) would run AVX2 kernels
+# on the Sandy Bridge and stop with SIGILL.
+Q() { local m=$1; shift; env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS=1 qemu-x86_64 -cpu "$m" "$@"; }
 
 # model : the level both dispatchers must name
 for row in "Nehalem:x86-64" "SandyBridge:x86-64" "Haswell:x86-64-v3" \
