@@ -378,7 +378,9 @@ def main():
     lines = ["Measured by `bench/compare all%s` on %s (lsprobe's kernels: %s; OpenBLAS: %s), %s; "
              "each figure the median of %d runs; load average %.2f–%.2f (the benchmarks' "
              "own threads included); other programs kept at most %.2f cores busy%s."
-             % (" --quick" if a.quick else "", where, host["isa"], host["blas_core"], date,
+             % (" --quick" if a.quick else "", where, host["isa"],
+                host["blas_core"] + (", forced by OPENBLAS_CORETYPE"
+                                     if os.environ.get("OPENBLAS_CORETYPE") else ""), date,
                 a.repeat, l0, worst, worst_other,
                 " — **measured on a busy machine: figures marked ⚠ are not reliable**"
                 if worst_other > OTHERS_MAX else ""),
