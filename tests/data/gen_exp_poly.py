@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""The loss kernel's exponential polynomials (core/loss/lsp_xent_body.h).
+"""The loss kernel's exponential polynomials (core/loss/lsp_xent_body.h,
+lsp_xent_exp8.h).
 
 Two forms, each with its constant and linear terms fixed at 1 (so that
 exp(0) = 1 and the slope at 0 are exact) and the other coefficients chosen to
@@ -14,7 +15,7 @@ point's weight multiplied by its error at every step, which concentrates the
 weight on the extremal points.
 
 Prints each fit's coefficients rounded to float32 and the maximum relative
-error before and after that rounding. With --check FILE it instead reads the
+error before and after that rounding. With --check FILE... it instead reads the
 XB_C2..XB_C6 and XB_T2, XB_T3 values from the kernel's source and measures
 their maximum relative error on their intervals: it exits 1 if C exceeds 2e-8
 or T 3e-8 (float32's half ulp is 6e-8; the C coefficients, an earlier fit,
@@ -59,8 +60,8 @@ def lawson(h, powers, iters=4000):
 
 
 def main():
-    check = len(sys.argv) == 3 and sys.argv[1] == "--check"
-    src = open(sys.argv[2]).read() if check else None
+    check = len(sys.argv) >= 3 and sys.argv[1] == "--check"
+    src = "".join(open(f).read() for f in sys.argv[2:]) if check else None
     status = 0
     for name, (h, powers, limit) in FORMS.items():
         r = grid(h, 200001)
