@@ -378,12 +378,8 @@ SV_ATTR static inline void SV_FN(xb_grad)(const float *e, size_t k, size_t y, fl
   }
 #if LSP_SIMD >= 3
   if (zs) {
-    for (;;) { /* the blocks the stores did not reach, then the rest */
-      const size_t jz0 = jz;
-      XB_ZS();
-      if (jz == jz0) break;
-    }
-    for (; jz < k; jz += SV_N) {
+    while (jz + 4 * SV_N <= kz) XB_ZS(); /* the blocks the stores did not reach */
+    for (; jz < k; jz += SV_N) { /* then the rest, as xb_one_sweep's */
       const size_t len = k - jz < SV_N ? k - jz : SV_N;
       sv x = len == SV_N ? sv_load(zs + jz) : sv_load_n(zs + jz, len, 0.0f);
       XB_SCAN(ms, mu, x);
@@ -399,15 +395,15 @@ SV_ATTR static inline void SV_FN(xb_grad)(const float *e, size_t k, size_t y, fl
 /* One sweep (AVX2 and AVX-512): e[j] = exp(z[j]) itself, no max
  * subtracted, with Σz and Σe, for rows whose every logit lies in
  * [XB_EXP_LO, XB_ONE_HI] (where exp(z) is a normal float and needs no
- * clamp): the row is read once instead of twice. check: the range is
- * checked here (integer maxima of the bits, which run on any vector pipe;
+ * clamp): the row is read once instead of twice. The range is checked
+ * here (integer maxima of the bits, which run on any vector pipe;
  * xb_in_range) and 0 returned for a row outside it (or holding a NaN or an
- * infinity); otherwise the caller checks it, in the gradient sweep. 0 also
- * for a row whose float sums of e overflow (three logits near 88 in one
- * lane). A row refused is computed by the two sweeps; e NULL: nothing
- * stored; sz NULL: no Σz (the gradient's sweep takes it). */
+ * infinity). sz NULL: neither the check nor Σz here; the caller takes both
+ * in the gradient's sweep (xb_grad). 0 also for a row whose float sums of
+ * e overflow (three logits near 88 in one lane). A row refused is computed
+ * by the two sweeps; e NULL: nothing stored. */
 SV_ATTR static inline __attribute__((always_inline)) int SV_FN(xb_one_sweep)(
-    const float *z, size_t k, float *e, const float *pf, int check, double *sz, double *se) {
+    const float *z, size_t k, float *e, const float *pf, double *sz, double *se) {
   const size_t kv = k - k % SV_N;
   sv s0 = sv_zero(), s1 = s0, s2 = s0, s3 = s0, a0 = s0, a1 = s0, a2 = s0, a3 = s0;
   svi hs = sv_as_i(sv_zero()), hu = hs;
@@ -420,10 +416,10 @@ SV_ATTR static inline __attribute__((always_inline)) int SV_FN(xb_one_sweep)(
         _mm_prefetch(pl, _MM_HINT_T0);
     sv x[4];
     for (int i = 0; i < 4; i++) x[i] = sv_load(z + j + (size_t)i * SV_N);
-    if (check)
+    if (sz) {
       for (int i = 0; i < 4; i++) XB_SCAN(hs, hu, x[i]);
-    if (sz)
       s0 = sv_add(s0, x[0]), s1 = sv_add(s1, x[1]), s2 = sv_add(s2, x[2]), s3 = sv_add(s3, x[3]);
+    }
     for (int i = 0; i < 4; i++) SV_FN(xb_exp_c)(x + i, 1, 0);
     if (e)
       for (int i = 0; i < 4; i++) sv_store(e + j + (size_t)i * SV_N, x[i]);
@@ -432,8 +428,10 @@ SV_ATTR static inline __attribute__((always_inline)) int SV_FN(xb_one_sweep)(
   for (; j < k; j += SV_N) { /* the rest, the last vector partial (zeros) */
     const size_t len = k - j < SV_N ? k - j : SV_N;
     sv x = len == SV_N ? sv_load(z + j) : sv_load_n(z + j, len, 0.0f);
-    if (check) XB_SCAN(hs, hu, x);
-    if (sz) s0 = sv_add(s0, x);
+    if (sz) {
+      XB_SCAN(hs, hu, x);
+      s0 = sv_add(s0, x);
+    }
     SV_FN(xb_exp_c)(&x, 1, 0);
     if (len < SV_N) x = sv_keep_n(x, len); /* exp(0) of the padding dropped */
     if (e) {
@@ -446,8 +444,10 @@ SV_ATTR static inline __attribute__((always_inline)) int SV_FN(xb_one_sweep)(
   }
   if (pl)
     for (; pl < pe; pl += 64) _mm_prefetch(pl, _MM_HINT_T0);
-  if (check && !SV_FN(xb_in_range)(hs, hu)) return 0;
-  if (sz) *sz = SV_FN(xb_sum4)(s0, s1, s2, s3);
+  if (sz) {
+    if (!SV_FN(xb_in_range)(hs, hu)) return 0;
+    *sz = SV_FN(xb_sum4)(s0, s1, s2, s3);
+  }
   *se = SV_FN(xb_sum4)(a0, a1, a2, a3);
   return isfinite(*se);
 }
@@ -462,7 +462,7 @@ SV_ATTR static inline __attribute__((always_inline)) int SV_FN(xb_one_sweep)(
  * row is taken */
 SV_ATTR static int SV_FN(xent_sweep)(const float *z, size_t k, float *e, double *sz,
                                      double *se) {
-  return SV_FN(xb_one_sweep)(z, k, e, NULL, 1, sz, se);
+  return SV_FN(xb_one_sweep)(z, k, e, NULL, sz, se);
 }
 #endif
 
@@ -481,8 +481,8 @@ SV_ATTR static int SV_FN(xb_row)(const float *z, size_t k, int32_t y, double on,
    * exponentials'; SSE2 by its table indices, in the exponentials' too */
   const int late = LSP_SIMD == 3 && g;
   /* (two calls: each inlined with its own constants) */
-  if (late ? SV_FN(xb_one_sweep)(z, k, e, pf, 0, NULL, &se)
-           : SV_FN(xb_one_sweep)(z, k, g ? e : NULL, pf, 1, &sz, &se)) {
+  if (late ? SV_FN(xb_one_sweep)(z, k, e, pf, NULL, &se)
+           : SV_FN(xb_one_sweep)(z, k, g ? e : NULL, pf, &sz, &se)) {
     /* the gradient's scale gs/Σe in float: with Σ exp(z) up to 1e38 (no
      * max taken off) and a small gs (1/N), below 2^-100 it would lose bits
      * to the subnormals, or the softmax term altogether; such a row (a logit

@@ -28,12 +28,10 @@ static inline __m128 SV_FN(xb_t128_exp)(const float *tab, const int32_t *i, __m1
  * that the row's OR of all indices keeps, the entries above XB_T128_TOP
  * are +inf (Σe then overflows), and the index is masked to 15 bits before
  * it is used, so that no logit reads outside the table. Returns 0 for a
- * row refused (computed again by the two sweeps); check is unused (the
- * range costs SSE2 one OR a vector, in this sweep). */
+ * row refused (computed again by the two sweeps). The range is always
+ * checked here (it costs SSE2 one OR a vector) and sz is never NULL. */
 SV_ATTR static inline int SV_FN(xb_one_sweep)(const float *z, size_t k, float *e,
-                                              const float *pf, int check, double *sz,
-                                              double *se) {
-  (void)check;
+                                              const float *pf, double *sz, double *se) {
   const __m128 magic = _mm_set1_ps(98304.0f);
   const __m128i base = _mm_set1_epi32(0x47c00000 - XB_T128_OFF);
   const __m128i mask = _mm_set1_epi32(XB_T128_N - 1);
