@@ -537,8 +537,10 @@ for v in ("judged", "all", "off"):
 PY
 grep -q 'of the models with ε_LS ∈ {0, 0.1}' "$SCR/aa_judged/report.html" && ok "the report says which models AutoAttack ran on" || bad "report lacks AutoAttack's models"
 
-# other plot formats
+# other plot formats (on a copy of the run without --distill: its models
+# come from the cache, the plots are drawn anew)
 for fmt in png pdf; do
+  rm -rf "$SCR/f_$fmt" && cp -a "$SCR/nd" "$SCR/f_$fmt"
   expect_exit 0 "run --format $fmt" "$LSP" run --quick --out "$SCR/f_$fmt" --format "$fmt" --threads 2
   for p in reliability attacks projection; do
     f="$SCR/f_$fmt/plots/$p.$fmt"
