@@ -89,6 +89,49 @@ static int level_for(double sigma) {
   return l;
 }
 
+typedef double v2d __attribute__((vector_size(16)));
+
+static v2d load2(const double *p) {
+  v2d v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/* convolve's sums for the nodes a in [a0, a1) whose window [a − W, a + W]
+ * lies in [0, L] with no mirror image reaching it, four nodes at a time in
+ * the lanes of two vectors of two (x86-64's baseline width): node a's
+ * chain j takes the window's offsets d ≡ j (mod 4) in order, the tail
+ * (offsets from 4·floor((2W + 1)/4)) goes to chain 0, and the chains add
+ * as (s0 + s1) + (s2 + s3) — convolve's own order, so the same bits.
+ * Returns the first node it left (a1 minus a remainder of fewer than four). */
+static long convolve_inner(const double *m, const double *g, long W, long a0, long a1,
+                           double *out) {
+  const long n = 2 * W + 1, n4 = n & ~3L;
+  long a = a0;
+  for (; a + 4 <= a1; a += 4) {
+    const double *mb = m + a - W, *gb = g - W; /* mb[d + i]·gb[d] for node a + i */
+    const v2d z = {0.0, 0.0};
+    v2d s0 = z, s1 = z, s2 = z, s3 = z, t0 = z, t1 = z, t2 = z, t3 = z;
+    long d = 0;
+    for (; d < n4; d += 4) {
+      const v2d g0 = {gb[d], gb[d]}, g1 = {gb[d + 1], gb[d + 1]},
+                g2 = {gb[d + 2], gb[d + 2]}, g3 = {gb[d + 3], gb[d + 3]};
+      s0 += load2(mb + d) * g0, t0 += load2(mb + d + 2) * g0;
+      s1 += load2(mb + d + 1) * g1, t1 += load2(mb + d + 3) * g1;
+      s2 += load2(mb + d + 2) * g2, t2 += load2(mb + d + 4) * g2;
+      s3 += load2(mb + d + 3) * g3, t3 += load2(mb + d + 5) * g3;
+    }
+    for (; d < n; d++) {
+      const v2d gd = {gb[d], gb[d]};
+      s0 += load2(mb + d) * gd, t0 += load2(mb + d + 2) * gd;
+    }
+    const v2d r = (s0 + s1) + (s2 + s3), q = (t0 + t1) + (t2 + t3);
+    memcpy(out + a, &r, sizeof r);
+    memcpy(out + a + 2, &q, sizeof q);
+  }
+  return a;
+}
+
 /* out[a] = Σ_b m[b] K_σ(a h, b h) for the level-l masses m, every node a.
  * Each mirror image of node a (a + 2kL and 2kL − a, k any integer) that
  * lies within W nodes of [0, L] contributes the masses within W of it. */
@@ -108,7 +151,12 @@ static void convolve(lsp_smece_ws *ws, const double *m, int l, double sigma, dou
     g[d] = g[-d] = c0 * exp(-0.5 * x * x);
   }
   const long kmax = W / (2 * L) + 1;
+  /* nodes W < a < L − W see one image, unclipped: four at a time */
+  const long in0 = W + 1, in1 = L - W; /* [in0, in1) */
   for (long a = 0; a <= L; a++) {
+    if (a == in0 && in1 - in0 >= 4) {
+      a = convolve_inner(m, g, W, in0, in1, out);
+    }
     double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0; /* four chains: no FP reassociation */
     for (long k = -kmax; k <= kmax; k++)
       for (int refl = 0; refl < 2; refl++) {

@@ -452,8 +452,71 @@ static void test_bad_conf(void **state) {
   assert_int_equal(ci, LSP_CALIB_CI_PERCENTILE);
 }
 
+/* smECE_σ on the finest mesh (σ < 2·RESOLUTION/(NODES − 1): no coarser
+ * level) the plain way: node a's smoothed residual sums m[b]·φ over each
+ * mirror image c of a (a + 2kL, 2kL − a) whose window [c − W, c + W]
+ * reaches [0, L], b over the window clipped to [0, L], in the order
+ * lsp_smece.c states (four chains by b's offset from the window's start,
+ * the tail onto the first, added as (s0 + s1) + (s2 + s3)); then the
+ * trapezoid rule over |r| (the sum of all, less half of the two ends). */
+static double smece_fine_ref(const double *m, double sigma) {
+  const long L = LSP_SMECE_NODES - 1;
+  const double h = 1.0 / (double)L, sg = sqrt(sigma * sigma - h * h / 6.0);
+  const long W = (long)ceil(7.0 * sg / h);
+  double g[512];
+  assert_true(W < 256);
+  for (long d = -W; d <= W; d++) {
+    const double x = (double)labs(d) * h / sg;
+    g[256 + d] = 0.39894228040143267794 / sg * exp(-0.5 * x * x);
+  }
+  double total = 0.0, ends = 0.0;
+  for (long a = 0; a <= L; a++) {
+    double s[4] = {0.0, 0.0, 0.0, 0.0};
+    for (long k = -1; k <= 1; k++)
+      for (int refl = 0; refl < 2; refl++) {
+        const long c = refl ? 2 * k * L - a : a + 2 * k * L;
+        if (c + W < 0 || c - W > L) continue;
+        const long b0 = c - W < 0 ? 0 : c - W, b1 = c + W > L ? L : c + W;
+        const long full = (b1 - b0 + 1) / 4 * 4;
+        for (long b = b0; b <= b1; b++)
+          s[b - b0 < full ? (b - b0) % 4 : 0] += m[b] * g[256 + b - c];
+      }
+    const double r = (s[0] + s[1]) + (s[2] + s[3]);
+    total += fabs(r);
+    if (a == 0 || a == L) ends += fabs(r);
+  }
+  return (total - 0.5 * ends) / (double)L;
+}
+
+/* lsp_smece_at on the finest mesh gives smece_fine_ref's bits: the nodes
+ * whose window sees no mirror image are summed four at a time in vector
+ * lanes, and must keep every node's order of additions. */
+static void test_smece_mesh_bits(void **state) {
+  (void)state;
+  lsp_smece_ws *ws = lsp_smece_ws_alloc();
+  assert_non_null(ws);
+  double *m = malloc(LSP_SMECE_NODES * sizeof *m);
+  assert_non_null(m);
+  unsigned long x = 7;
+  for (int t = 0; t < 3; t++) {
+    for (size_t j = 0; j < LSP_SMECE_NODES; j++) {
+      x = x * 6364136223846793005UL + 1442695040888963407UL;
+      const double u = (double)(x >> 11) / 9007199254740992.0;
+      m[j] = t == 0 ? (u - 0.45) * 1e-3 : t == 1 ? (j % 7 == 0 ? u - 0.3 : 0.0) : u * u - 0.33;
+    }
+    for (double sigma = 1e-3; sigma < 1.95e-3; sigma += 1.3e-4) {
+      const double got = lsp_smece_at(ws, m, sigma), want = smece_fine_ref(m, sigma);
+      if (memcmp(&got, &want, sizeof got) != 0)
+        fail_msg("case %d, sigma %g: %.17g, the plain sums %.17g", t, sigma, got, want);
+    }
+  }
+  free(m);
+  lsp_smece_ws_free(ws);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_smece_mesh_bits),
       cmocka_unit_test(test_smece_relplot), cmocka_unit_test(test_near_numpy),
       cmocka_unit_test(test_closed_forms),  cmocka_unit_test(test_sweep_weighted),
       cmocka_unit_test(test_intervals),
