@@ -154,9 +154,7 @@ static void convolve(lsp_smece_ws *ws, const double *m, int l, double sigma, dou
   /* nodes W < a < L − W see one image, unclipped: four at a time */
   const long in0 = W + 1, in1 = L - W; /* [in0, in1) */
   for (long a = 0; a <= L; a++) {
-    if (a == in0 && in1 - in0 >= 4) {
-      a = convolve_inner(m, g, W, in0, in1, out);
-    }
+    if (a == in0 && in1 - in0 >= 4) a = convolve_inner(m, g, W, in0, in1, out);
     double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0; /* four chains: no FP reassociation */
     for (long k = -kmax; k <= kmax; k++)
       for (int refl = 0; refl < 2; refl++) {
