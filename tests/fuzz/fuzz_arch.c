@@ -11,6 +11,17 @@
 #include "core/nn/lsp_model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+const char *__asan_default_options(void);
+
+/* A short spec can ask for a valid network of up to 2^31 parameters
+ * ("mlp:556105" on 432 inputs: 241 M, 1.9 GB of weights and gradients),
+ * more than the fuzzer's 2 GB memory limit. Under the sanitizer a single
+ * allocation above 256 MB returns NULL instead, as malloc does on a machine
+ * without the memory: such a spec takes lsp_model_from_spec's out-of-memory
+ * path, which must fail cleanly (tests/fuzz/regressions/arch). */
+const char *__asan_default_options(void) {
+  return "allocator_may_return_null=1:max_allocation_size_mb=256";
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1 || size > 4096) return 0;
