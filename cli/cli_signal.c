@@ -37,7 +37,16 @@ static void say(const char *s) {
  * commands that stop cleanly do; SIGPIPE (the reader went away: nobody to
  * tell) and an MPI rank's signals end it by the same signal. Only
  * async-signal-safe calls. */
+static atomic_flag g_ending = ATOMIC_FLAG_INIT;
+
 static void on_fatal(int sig) {
+  /* A signal sent to the process goes to any thread that does not block
+   * it: GNU timeout's second SIGTERM (to the process group) can reach a
+   * worker thread while the first one's handler runs on another. The
+   * first thread here ends the process; any other waits for it. (The
+   * handlers block each other on one thread: handle's sa_mask.) */
+  if (atomic_flag_test_and_set(&g_ending))
+    for (;;) pause();
   lsp_plot_kill_live();
   (void)lsp_out_unlink_live();
   if (sig != SIGPIPE && !g_by_signal) {
@@ -54,7 +63,8 @@ static void on_fatal(int sig) {
  * and SIGPIPE stay ignored when they are (`nohup`, the MPI runtime);
  * SIGINT and SIGTERM are taken even then, so that `kill -INT` stops a job
  * a script started in the background (where the shell ignores SIGINT), as
- * it always has. */
+ * it always has. While a handler runs, its thread holds the four signals
+ * back: a handler is never entered again on top of itself. */
 static void handle(int sig, void (*fn)(int), void (*fn3)(int, siginfo_t *, void *)) {
   struct sigaction sa, old;
   if ((sig == SIGHUP || sig == SIGPIPE) && sigaction(sig, NULL, &old) == 0 &&
@@ -68,6 +78,10 @@ static void handle(int sig, void (*fn)(int), void (*fn3)(int, siginfo_t *, void 
     sa.sa_handler = fn;
   }
   sigemptyset(&sa.sa_mask);
+  sigaddset(&sa.sa_mask, SIGINT);
+  sigaddset(&sa.sa_mask, SIGTERM);
+  sigaddset(&sa.sa_mask, SIGHUP);
+  sigaddset(&sa.sa_mask, SIGPIPE);
   sigaction(sig, &sa, NULL);
 }
 
