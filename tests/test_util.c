@@ -2,6 +2,7 @@
  * SplitMix64 reference outputs, the NaN-aware comparator, and percentiles
  * against NumPy's default ("linear") method. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,6 +136,26 @@ static void test_now_monotonic(void **state) {
 /* Messages are printable text whatever the names in them: control bytes,
  * DEL and bytes that start no well-formed UTF-8 sequence become \xNN, and
  * well-formed UTF-8 stays (lsp_fail, lsp_fail_prefix, lsp_text_clean). */
+/* lsp_calloc_huge: zeroed even where the block reuses freed memory (the
+ * second round usually gets the first round's blocks back from malloc),
+ * 2 MB-aligned from 1 MB on, NULL on an overflowing count. */
+static void test_calloc_huge(void **state) {
+  (void)state;
+  const size_t sizes[] = {0, 1, 4096, (size_t)1 << 20, 3u << 20};
+  for (int round = 0; round < 2; round++)
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+      const size_t n = sizes[i] / sizeof(float);
+      float *a = lsp_calloc_huge(n, sizeof *a);
+      assert_non_null(a);
+      for (size_t j = 0; j < n; j++)
+        if (a[j] != 0.0f) fail_msg("size %zu: element %zu is %g, not 0", sizes[i], j, a[j]);
+      if (sizes[i] >= (size_t)1 << 20) assert_int_equal((uintptr_t)a % (2u << 20), 0);
+      memset(a, 0xab, n * sizeof *a); /* garbage for the next round */
+      free(a);
+    }
+  assert_null(lsp_calloc_huge(SIZE_MAX / 2, 4));
+}
+
 static void test_message_clean(void **state) {
   (void)state;
   lsp_fail(LSP_EDATA, "node '%s': %s", "a\x1b[31m\nB\r", "op \xff\xfe caf\xc3\xa9");
@@ -163,7 +184,7 @@ int main(void) {
       cmocka_unit_test(test_argmax_except),       cmocka_unit_test(test_splitmix64_reference),
       cmocka_unit_test(test_cmp_double_nan_last), cmocka_unit_test(test_percentile_numpy),
       cmocka_unit_test(test_percentile_nonfinite), cmocka_unit_test(test_now_monotonic),
-      cmocka_unit_test(test_message_clean),
+      cmocka_unit_test(test_message_clean),       cmocka_unit_test(test_calloc_huge),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

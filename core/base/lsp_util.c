@@ -4,8 +4,10 @@
 #include "core/base/lsp_util.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 
@@ -72,6 +74,14 @@ void *lsp_alloc_huge(size_t bytes) {
 #ifdef MADV_HUGEPAGE
   if (b) (void)madvise(b, len, MADV_HUGEPAGE); /* advice only */
 #endif
+  return b;
+}
+
+void *lsp_calloc_huge(size_t n, size_t size) {
+  if (size && n > SIZE_MAX / size) return NULL;
+  const size_t bytes = n * size;
+  void *b = lsp_alloc_huge(bytes);
+  if (b && bytes) memset(b, 0, bytes);
   return b;
 }
 

@@ -60,6 +60,13 @@ double lsp_now_s(void);
  * instead of 4096. NULL when out of memory; free() releases it. */
 void *lsp_alloc_huge(size_t bytes);
 
+/* lsp_alloc_huge for n elements of `size` bytes, zeroed; NULL when out of
+ * memory or when n·size overflows. For arrays that are read and written
+ * whole again and again (a model's parameters, gradients and optimizer
+ * state): the GEMMs and steps of training then walk one TLB entry per
+ * 2 MB (DESIGN §2: one-thread MLP training 3-4% faster). */
+void *lsp_calloc_huge(size_t n, size_t size);
+
 /* The length of the well-formed UTF-8 sequence of 2 to 4 bytes at p (no
  * overlong form, no surrogate, nothing above U+10FFFF), or 0 (an ASCII byte
  * included). p is NUL-terminated: nothing past a NUL is read. */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 #include "core/nn/lsp_ops.h"
 
 #define MAX_DIM ((size_t)1 << 24)
@@ -169,8 +170,8 @@ int lsp_model_finish(lsp_model *m) {
   m->nparams = np;
   m->nstate = ns;
   m->out_dim = head->a.units;
-  m->params = calloc(np ? np : 1, sizeof(float));
-  m->grads = calloc(np ? np : 1, sizeof(float));
+  m->params = lsp_calloc_huge(np ? np : 1, sizeof(float));
+  m->grads = lsp_calloc_huge(np ? np : 1, sizeof(float));
   m->state = calloc(ns ? ns : 1, sizeof(float));
   if (!m->params || !m->grads || !m->state) {
     free(m->params), free(m->grads), free(m->state);

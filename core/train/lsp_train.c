@@ -415,7 +415,7 @@ int lsp_train(lsp_model *m, const lsp_splits *data, const lsp_train_opts *opts,
    * batches of 352 rows and more then trained other bits), hence 256 */
   tn.vel_acc = feat && !opts->adam && opts->weight_decay == 0.0 && bs <= VEL_MAX_ROWS;
   size_t *perm = malloc(n * sizeof *perm);
-  tn.state = calloc(opts->adam ? 2 * np : np, sizeof *tn.state);
+  tn.state = lsp_calloc_huge(opts->adam ? 2 * np : np, sizeof *tn.state);
   tn.w = calloc((size_t)nw, sizeof *tn.w);
   tn.chunk_loss = malloc(2 * (chunks ? chunks : 1) * sizeof *tn.chunk_loss);
   tn.sh = calloc(nsh, sizeof *tn.sh);
