@@ -179,6 +179,33 @@ static void test_idx_gzip(void **state) {
   idx_roundtrip(1, "gz-named-plain-idx3-ubyte");
 }
 
+/* A file larger than the reader's first 16 MiB block: 50000 images of
+ * 28×28 (39.2 MB) arrive through two larger blocks, each a copy of the one
+ * before; the same header over only 20 MB of data is truncated. */
+static void test_idx_large(void **state) {
+  (void)state;
+  char path[1024];
+  snprintf(path, sizeof path, "%s", td_tmp("large-idx3-ubyte"));
+  const size_t n = 50000, total = n * 28 * 28;
+  uint8_t *want = pixels(n, 28, 28), *d = NULL;
+  idx_spec s = {{0, 0, 8, 3}, 3, {(uint32_t)n, 28, 28, 0}, want, total, 0};
+  write_idx(path, 0, &s);
+  size_t dims[LSP_IDX_MAXDIM];
+  int nd = 0;
+  assert_int_equal(lsp_idx_read(path, &d, dims, &nd), LSP_OK);
+  assert_int_equal(nd, 3);
+  assert_int_equal(dims[0], n);
+  assert_memory_equal(d, want, total);
+  free(d);
+  s.len = 20000000;
+  write_idx(path, 0, &s);
+  expect_err(lsp_idx_read(path, &d, dims, &nd), LSP_EDATA, "truncated: 20000000 of 39200000",
+             path);
+  assert_null(d);
+  free(want);
+  unlink(path);
+}
+
 static void test_idx_errors(void **state) {
   (void)state;
   char path[1024];
@@ -571,6 +598,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_idx_plain),
       cmocka_unit_test(test_idx_gzip),
+      cmocka_unit_test(test_idx_large),
       cmocka_unit_test(test_idx_errors),
       cmocka_unit_test(test_idx_find),
       cmocka_unit_test(test_folder_plain),

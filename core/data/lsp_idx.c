@@ -15,6 +15,7 @@
 
 #include "core/data/lsp_data.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_util.h"
 
 /* zlib's message without the "path: " prefix it adds to it. */
 static const char *gz_why(gzFile f, const char *path, int *errnum) {
@@ -123,9 +124,11 @@ int lsp_idx_read(const char *path, uint8_t **data, size_t *dims, int *ndims) {
   }
   /* Grow the buffer as data actually arrives (16 MiB, then doubling) rather
    * than trusting the header: a few bytes claiming gigabytes fail as
-   * truncated without a gigabyte allocation. */
+   * truncated without a gigabyte allocation. On huge pages (lsp_alloc_huge:
+   * Fashion-MNIST's 47 MB of training images took 11500 first touches of
+   * 4 KB pages, a third of the time of reading the files), grown by copy. */
   size_t cap = total < ((size_t)1 << 24) ? total : ((size_t)1 << 24), got = 0;
-  buf = malloc(cap ? cap : 1);
+  buf = lsp_alloc_huge(cap ? cap : 1);
   if (!buf) {
     st = lsp_fail(LSP_ENOMEM, "%s: out of memory for %zu bytes", path, cap);
     goto done;
@@ -136,11 +139,13 @@ int lsp_idx_read(const char *path, uint8_t **data, size_t *dims, int *ndims) {
     got += (size_t)r;
     if (got < cap || cap == total) break; /* end of the stream, or all read */
     size_t ncap = cap > total / 2 ? total : 2 * cap;
-    unsigned char *nb = realloc(buf, ncap);
+    unsigned char *nb = lsp_alloc_huge(ncap);
     if (!nb) {
       st = lsp_fail(LSP_ENOMEM, "%s: out of memory for %zu bytes", path, ncap);
       goto done;
     }
+    memcpy(nb, buf, got);
+    free(buf);
     buf = nb;
     cap = ncap;
   }
