@@ -122,7 +122,11 @@ def bench_loss(args):
         zz = z.detach().requires_grad_(True)
         loss = F.cross_entropy(zz, y, label_smoothing=args.eps)
         loss.backward()
-        return loss
+        # the number only: the tensor's graph would keep zz and its gradient
+        # (262 MB each at the table's shape) alive into the next run, whose
+        # arrays then no longer fit the heap's holes: it grew by a new 262
+        # MB block on every run, each page faulted in afresh
+        return loss.item()
 
     times, cpus, faults, loss = timed_runs(once, args.reps)
     med = statistics.median(times)
