@@ -103,6 +103,7 @@ def timed_runs(fn, reps):
     times, cpus, value = [], [], None
     f0 = page_faults()
     for _ in range(reps):
+        value = None  # the last run's value freed first: its arrays' memory is the next run's
         t0, c0 = time.perf_counter(), time.process_time()
         value = fn()
         times.append(time.perf_counter() - t0)
@@ -289,8 +290,9 @@ def bench_data(args):
         tr, va = perm[:-5000], perm[-5000:]
         return xtr[tr], ytr[tr], xtr[va], ytr[va], xte, yte
 
-    times = []
+    times, out = [], None
     for r in range(args.reps + 1):
+        out = None  # freed before the next load, whose arrays then reuse its memory
         t0 = time.perf_counter()
         out = load()
         dt = time.perf_counter() - t0
