@@ -290,19 +290,13 @@ def bench_data(args):
         tr, va = perm[:-5000], perm[-5000:]
         return xtr[tr], ytr[tr], xtr[va], ytr[va], xte, yte
 
-    times, out = [], None
-    for r in range(args.reps + 1):
-        out = None  # freed before the next load, whose arrays then reuse its memory
-        t0 = time.perf_counter()
-        out = load()
-        dt = time.perf_counter() - t0
-        if r > 0:
-            times.append(dt)
+    times, _, faults, out = timed_runs(load, args.reps)
     return {"impl": "torch", "torch": torch.__version__, "data": "fashion-mnist",
             "train": int(out[0].shape[0]), "val": int(out[2].shape[0]),
             "test": int(out[4].shape[0]), "dim": int(out[0].shape[1]),
             "threads": args.threads, "reps": args.reps,
-            "median_s": statistics.median(times), "min_s": min(times)}
+            "median_s": statistics.median(times), "min_s": min(times),
+            "timed_page_faults": faults}
 def bench_calib(args):
     """Top-label 15-bin ECE (right-closed bins) of an N x K float32
     probability matrix, in NumPy (one pass: max, argmax, one bincount per
