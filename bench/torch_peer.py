@@ -66,7 +66,7 @@ def keep_freed_memory():
     machine of 2026-12-05, README "Benchmarks"): the loss peer's 262 MB
     arrays took 3.25 s a call instead of 0.13 s. lsprobe's benchmarks
     allocate their arrays once, before the clock starts; with this the
-    peers, warmed up by a first untimed run, reuse theirs as well.
+    peers, warmed up untimed (warm_up), reuse theirs as well.
     Returns whether glibc took both settings."""
     import ctypes
     try:
@@ -83,16 +83,19 @@ def page_faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-def warm_up(fn, most=6):
-    """Run fn untimed until a run faults in no new page (at most `most`
-    runs): the heap then holds every array a run allocates. One run was not
-    always enough: freed arrays leave holes that the next run's arrays,
-    allocated in another order, may not fit (the calib peer's PyTorch
-    pass faulted in 78000 pages on its second run, none on its third)."""
+def warm_up(fn, quiet=3, most=12):
+    """Run fn untimed until `quiet` runs in a row fault in no new page (at
+    most `most` runs): the heap then holds every array a run allocates. One
+    run was not always enough: freed arrays leave holes that the next run's
+    arrays, allocated in another order, may not fit. Nor was one quiet run:
+    the calib peer's PyTorch pass faulted in 127000, 117000, 59000, 0, then
+    19500 and 19500 pages (0.52 s a run against 0.32), and none after."""
+    calm = 0
     for _ in range(most):
         f0 = page_faults()
         fn()
-        if page_faults() == f0:
+        calm = calm + 1 if page_faults() == f0 else 0
+        if calm == quiet:
             return
 
 
