@@ -34,8 +34,9 @@ static void nap_ms(long ms) {
   while (nanosleep(&ts, &rest) != 0 && errno == EINTR) ts = rest;
 }
 
-/* The child: never returns. */
-static void child(int wfd, int sig, int installs_interrupt) {
+/* The child: never returns. It writes a byte to `ready` once both
+ * signals are sent (and the pipe full). */
+static void child(int wfd, int ready, int sig, int installs_interrupt) {
   if (dup2(wfd, 2) < 0) _exit(90);
   close(wfd);
   int fl = fcntl(2, F_GETFL);
@@ -68,21 +69,31 @@ static void child(int wfd, int sig, int installs_interrupt) {
   pthread_kill(t[0], sig);
   nap_ms(50);
   pthread_kill(t[1], sig);
+  nap_ms(50);
+  if (write(ready, "r", 1) != 1) _exit(92);
   for (;;) pause();
 }
 
 static void check_one_message(int sig, int installs_interrupt) {
-  int p[2];
+  int p[2], rp[2];
   assert_int_equal(pipe(p), 0);
+  assert_int_equal(pipe(rp), 0);
   fflush(NULL);
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
     close(p[0]);
-    child(p[1], sig, installs_interrupt);
+    close(rp[0]);
+    child(p[1], rp[1], sig, installs_interrupt);
   }
   close(p[1]);
-  nap_ms(400); /* both signals are in by then */
+  close(rp[1]);
+  char byte;
+  ssize_t got;
+  while ((got = read(rp[0], &byte, 1)) < 0 && errno == EINTR) {
+  }
+  close(rp[0]);
+  assert_int_equal(got, 1); /* both signals are in, the first handler stuck */
   size_t cap = 1 << 20, len = 0;
   char *buf = malloc(cap);
   assert_non_null(buf);
