@@ -126,10 +126,8 @@ def bench_loss(args):
         zz = z.detach().requires_grad_(True)
         loss = F.cross_entropy(zz, y, label_smoothing=args.eps)
         loss.backward()
-        # the number only: the tensor's graph would keep zz and its gradient
-        # (262 MB each at the table's shape) alive into the next run, whose
-        # arrays then no longer fit the heap's holes: it grew by a new 262
-        # MB block on every run, each page faulted in afresh
+        # a number: the tensor would hold its graph, and with it zz and its
+        # gradient (262 MB each), until timed_runs drops it
         return loss.item()
 
     times, cpus, faults, loss = timed_runs(once, args.reps)

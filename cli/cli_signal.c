@@ -32,13 +32,14 @@ static void say(const char *s) {
   }
 }
 
+/* Set by the first thread that enters on_fatal. */
+static atomic_flag g_ending = ATOMIC_FLAG_INIT;
+
 /* The process ends: remove the temporaries of unfinished outputs. SIGINT,
  * SIGTERM and SIGHUP then end it with "interrupted" and exit 130, as the
  * commands that stop cleanly do; SIGPIPE (the reader went away: nobody to
  * tell) and an MPI rank's signals end it by the same signal. Only
  * async-signal-safe calls. */
-static atomic_flag g_ending = ATOMIC_FLAG_INIT;
-
 static void on_fatal(int sig) {
   /* A signal sent to the process goes to any thread that does not block
    * it: GNU timeout's second SIGTERM (to the process group) can reach a
