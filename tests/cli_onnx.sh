@@ -308,9 +308,10 @@ print("relative difference: logits", rz, "features", rf)
 assert rz <= 1e-5 and rf <= 1e-5
 PY
   for a in fgsm bim; do
-    # under the sanitizers BIM, FGSM's steps repeated, runs on one model: the
-    # backward pass of every model's operators runs in FGSM already
-    [ "$a" = bim ] && [ -n "${LSP_TEST_SANITIZED:-}" ] && [ "$m" != mobilenetv2 ] && continue
+    # under the sanitizers BIM, FGSM's steps repeated, runs on one model, the
+    # cheapest (DenseNet: 9 s there, MobileNetV2 24 s): the backward pass of
+    # every model's operators runs in FGSM already
+    [ "$a" = bim ] && [ -n "${LSP_TEST_SANITIZED:-}" ] && [ "$m" != densenet ] && continue
     extra=()
     [ "$a" = bim ] && extra=(--full-steps)
     expect_exit 0 "$a on the $m export" "$LSP" attack --model "$Z/$mo.onnx" --data fashion-mnist --limit 200 --attack "$a" "${extra[@]}" --eps "$ZEPS" --threads 1 --json

@@ -538,10 +538,11 @@ PY
 grep -q 'of the models with ε_LS ∈ {0, 0.1}' "$SCR/aa_judged/report.html" && ok "the report says which models AutoAttack ran on" || bad "report lacks AutoAttack's models"
 
 # other plot formats (on a copy of the run without --distill: its models
-# come from the cache, the plots are drawn anew)
+# come from the cache, the plots are drawn anew; fewer resamples than
+# --quick's 100, as only the plots' files are checked)
 for fmt in png pdf; do
   rm -rf "$SCR/f_$fmt" && cp -a "$SCR/nd" "$SCR/f_$fmt"
-  expect_exit 0 "run --format $fmt" "$LSP" run --quick --out "$SCR/f_$fmt" --format "$fmt" --threads 2
+  expect_exit 0 "run --format $fmt" "$LSP" run --quick --bootstrap 40 --out "$SCR/f_$fmt" --format "$fmt" --threads 2
   for p in reliability attacks projection; do
     f="$SCR/f_$fmt/plots/$p.$fmt"
     if [ "$fmt" = png ]; then sig=$(head -c 4 "$f" | tail -c 3); want=PNG; else sig=$(head -c 4 "$f"); want=%PDF; fi
