@@ -408,8 +408,13 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
             "and SmoothECE (a Gaussian-kernel smoothing of the reliability curve at the bandwidth "
             "σ* equal to its own value; Błasiok & Nakkiran 2023). Their 95% intervals are not "
             "percentile intervals, which sit above the truth, but test inversions over families "
-            "of models with known calibration error; docs/CALIBRATION_SIM.md shows their "
-            "coverage in a simulation where the truth is known.");
+            "of models with known calibration error: the true errors under which the observed "
+            "estimate is unremarkable. Such an interval need not contain the estimate: it lies "
+            "below it where the estimator reads high, and can lie above it where the estimator "
+            "reads low for that model (a bin averages out the ups and downs of the reliability curve "
+            "within it, which the true error counts). "
+            "docs/CALIBRATION_SIM.md shows their coverage in a simulation where the truth is "
+            "known.");
   if (!(t = estimators_table(s))) return LSP_ENOMEM;
   snprintf(buf, sizeof buf, "Calibration error by estimator (%zu equal-width bins for the binned "
            "ones; all estimate the ℓ1 error except the ℓ2 column).", o->bins);
