@@ -18,17 +18,24 @@ extern "C" {
 /* Calibration of N×K predictions `pred` (float32 or float64; float64 is
  * kept in double throughout) with labels y: accuracy, nll, brier, ece, mce,
  * rmsce, ace, classwise_ece, over_confidence, under_confidence, temperature,
- * the per-bin table "bins" [{count, confidence, accuracy}], and with a
- * bootstrap "<metric>_ci" [lo, hi]. When validation logits `val` (M×K) and
- * labels `val_y` are given (both or neither), the temperature T minimizing
- * their NLL is fitted and "temperature_scaled" holds every metric of `pred`
- * at T (as `lsprobe calib --fit-temperature`).
+ * the per-bin table "bins" [{count, confidence, accuracy}], the rest of
+ * `lsprobe calib --json` (ece_debiased, ece_l2_debiased, ece_sweep, smece,
+ * ...), and with a bootstrap "<metric>_ci" [lo, hi] (below). When
+ * validation logits `val` (M×K) and labels `val_y` are given (both or
+ * neither), the temperature T minimizing their NLL is fitted and
+ * "temperature_scaled" holds every metric of `pred` at T (as `lsprobe calib
+ * --fit-temperature`).
  * Options (`lsprobe calib`):
  *   input      "logits" (default) or "probs" (rows in [0, 1] summing to 1
  *              within 1e-3; no temperature fit)
  *   bins       >= 1 (15); edges "right" (default) or "left";
  *   binning    "width" (default) or "mass" (the per-bin table's bins)
- *   bootstrap  resamples for 95% percentile intervals (0: none); seed (1)
+ *   bootstrap  resamples for 95% intervals (0: none); seed (1). As
+ *              `lsprobe calib`'s default (--ci inversion): the calibration
+ *              errors (ece rmsce ace classwise_ece ece_debiased
+ *              ece_l2_debiased ece_sweep smece) by test inversion, their
+ *              percentile intervals in "<metric>_ci_percentile", "ci_method"
+ *              "inversion"; every other metric by the percentile bootstrap
  * Errors: LSP_EDATA naming the row for a label outside [0, K), a
  * non-finite value, probabilities given as logits (or rows that are not
  * probabilities with input "probs"); LSP_EINVAL for shapes that disagree

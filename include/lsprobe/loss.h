@@ -40,10 +40,10 @@ typedef struct {
  *             in an order that does not depend on the thread count)
  *
  * Rows are processed in parallel (OpenMP). Fails with LSP_EINVAL for bad
- * settings (K < 2, eps outside [0, 1], an unknown convention, a dscale
- * that is not finite or beyond float32's range) and LSP_EDATA
- * naming the first bad row for a label out of range or a non-finite logit;
- * outputs are then unspecified. */
+ * settings (logits, labels or ls NULL, K < 2, eps outside [0, 1], an
+ * unknown convention, a dscale that is not finite or beyond float32's
+ * range) and LSP_EDATA for N = 0 or, naming the first bad row, a label out
+ * of range or a non-finite logit; outputs are then unspecified. */
 LSP_API int lsp_loss_xent(const float *logits, const int32_t *labels, size_t n,
                           size_t k, const lsp_ls *ls, float *dlogits,
                           double dscale, double *row_loss, double *mean_loss);
