@@ -103,13 +103,32 @@ int lsp_calib_binning_parse(const char *s, lsp_calib_binning *out);
 const char *lsp_calib_edges_name(lsp_calib_edges e);
 const char *lsp_calib_binning_name(lsp_calib_binning b);
 
-/* The equal-width bin (0..bins-1) of a value c in [0, 1]: c*bins in double,
- * right edges put an exact multiple of 1/bins in the lower bin, left edges
- * in the upper one; 0 and 1 are clamped into the first and last bin. */
+/* Whether x = c·bins may lie on either side of an edge n/bins for c
+ * beside that edge: x within x·2^-48 of an integer n (at least 8 times
+ * the products' rounding), found as the two scaled products truncating to
+ * different integers (x in [0, 2^31)); the vectorized paths test the same
+ * and take lsp_calib_bin for such lanes. */
+#define LSP_CALIB_NEAR_UP (1.0 + 0x1p-48)
+#define LSP_CALIB_NEAR_DN (1.0 - 0x1p-48)
+
+/* The equal-width bin (0..bins-1) of a value c in [0, 1]. The edges are
+ * the doubles nearest to m/bins (fl(m/bins), as a decimal such as 0.56 is
+ * the double nearest to it): with right edges c = fl(m/bins) lies in the
+ * lower bin, with left edges in the upper one; 0 and 1 are clamped into
+ * the first and last bin. Away from an edge the bin is trunc(c·bins); near
+ * one, c is compared with the edge itself, since c·bins rounds (0.56·100
+ * is 56.000000000000007). For a float32 value c·bins is exact and the bin
+ * is that of the exact product. */
 static inline int lsp_calib_bin(double c, int bins, lsp_calib_edges edges) {
-  double x = c * (double)bins;
-  int b = (int)x; /* x >= 0: truncation is floor */
-  if (edges == LSP_CALIB_EDGES_RIGHT && (double)b == x) b--;
+  const double x = c * (double)bins;
+  const int64_t n = (int64_t)(x * LSP_CALIB_NEAR_UP);
+  int b;
+  if (n != (int64_t)(x * LSP_CALIB_NEAR_DN)) { /* the edge fl(n/bins) is beside c */
+    const double e = (double)n / (double)bins;
+    b = (int)n - (edges == LSP_CALIB_EDGES_RIGHT ? c <= e : c < e);
+  } else {
+    b = (int)x;
+  }
   if (b < 0) b = 0;
   if (b >= bins) b = bins - 1;
   return b;

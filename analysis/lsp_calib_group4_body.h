@@ -60,6 +60,15 @@ SV_ATTR static inline unsigned SV_FN(cr_pair4)(__m256d v, uint64_t *ip, uint64_t
   return (unsigned)_mm256_movemask_pd(in) ^ 0xfu;
 }
 
+/* The lanes whose x = p·bins lies beside an edge (lsp_calib_bin's test,
+ * LSP_CALIB_NEAR_UP), as bits. */
+SV_ATTR static inline unsigned SV_FN(cr_near4)(__m256d x) {
+  const int tz = _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC;
+  return (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(
+      _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(LSP_CALIB_NEAR_UP)), tz),
+      _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(LSP_CALIB_NEAR_DN)), tz), _CMP_NEQ_UQ));
+}
+
 /* cr_rec8 of the four rows r0..r0 + 3 (lanes) into o's entries r0.. */
 SV_ATTR static inline unsigned SV_FN(cr_rec4)(__m256d c, __m256d nll, __m256d br, int bins,
                                               int right, int full, lsp_calib_rowrec *o,
@@ -70,6 +79,16 @@ SV_ATTR static inline unsigned SV_FN(cr_rec4)(__m256d c, __m256d nll, __m256d br
   if (right) b = _mm256_sub_pd(b, _mm256_and_pd(_mm256_cmp_pd(b, x, _CMP_EQ_OQ), one));
   b = _mm256_min_pd(_mm256_max_pd(b, zero), _mm256_set1_pd((double)bins - 1.0));
   _mm_storeu_si128((__m128i *)(void *)(o->bin + r0), _mm256_cvttpd_epi32(b));
+  unsigned near = SV_FN(cr_near4)(x);
+  if (__builtin_expect(near != 0, 0)) { /* lanes beside an edge: lsp_calib_bin */
+    double cl[4];
+    _mm256_storeu_pd(cl, c);
+    for (; near; near &= near - 1u) {
+      const int l = __builtin_ctz(near);
+      o->bin[r0 + (size_t)l] =
+          lsp_calib_bin(cl[l], bins, right ? LSP_CALIB_EDGES_RIGHT : LSP_CALIB_EDGES_LEFT);
+    }
+  }
   _mm256_storeu_si256((__m256i *)(void *)(o->conf + r0), SV_FN(cr_word4)(c));
   if (!full) return 0;
   const __m256d xn = _mm256_mul_pd(c, _mm256_set1_pd((double)(LSP_SMECE_NODES - 1)));
@@ -251,6 +270,23 @@ SV_ATTR static size_t SV_FN(cr_half)(const float *xf, const double *xd, size_t k
       } else {
         cb = _mm256_min_pd(_mm256_round_pd(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC), top_b);
         first = _mm256_and_si256(mine, _mm256_castpd_si256(_mm256_cmp_pd(cb, zero, _CMP_EQ_OQ)));
+      }
+      unsigned near = SV_FN(cr_near4)(x);
+      if (__builtin_expect(near != 0, 0)) { /* lanes beside an edge: lsp_calib_bin */
+        double pl[4], cl[4];
+        int64_t fl[4];
+        _mm256_storeu_pd(pl, p);
+        _mm256_storeu_pd(cl, cb);
+        _mm256_storeu_si256((__m256i *)(void *)fl, first);
+        for (; near; near &= near - 1u) {
+          const int l = __builtin_ctz(near);
+          const int b =
+              lsp_calib_bin(pl[l], bins, right ? LSP_CALIB_EDGES_RIGHT : LSP_CALIB_EDGES_LEFT);
+          cl[l] = (double)(b + right); /* a right-closed cell is found from bin + 1 */
+          fl[l] = b == 0 ? -1 : 0; /* the first bin (kept to the lanes of mine) */
+        }
+        cb = _mm256_loadu_pd(cl);
+        first = _mm256_and_si256(mine, _mm256_loadu_si256((const __m256i *)(const void *)fl));
       }
       const __m256i rest = _mm256_andnot_si256(first, mine);
       const __m256i w = SV_FN(cr_word4)(p), f = _mm256_and_si256(w, nolow);

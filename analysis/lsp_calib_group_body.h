@@ -215,6 +215,24 @@ SV_ATTR static size_t SV_FN(cr_group)(
             _mm512_roundscale_pd(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC), top_b);
         first = _mm512_mask_cmp_pd_mask(mine, cb, zero, _CMP_EQ_OQ);
       }
+      const int tz = _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC;
+      unsigned near = (unsigned)_mm512_mask_cmp_pd_mask(
+          mine, _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(LSP_CALIB_NEAR_UP)), tz),
+          _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(LSP_CALIB_NEAR_DN)), tz),
+          _CMP_NEQ_UQ);
+      if (__builtin_expect(near != 0, 0)) { /* lanes beside an edge: lsp_calib_bin */
+        double pl[8], cl[8];
+        _mm512_storeu_pd(pl, p);
+        _mm512_storeu_pd(cl, cb);
+        for (; near; near &= near - 1u) {
+          const int l = __builtin_ctz(near);
+          const int b =
+              lsp_calib_bin(pl[l], bins, right ? LSP_CALIB_EDGES_RIGHT : LSP_CALIB_EDGES_LEFT);
+          cl[l] = (double)(b + right); /* a right-closed cell is found from bin + 1 */
+          first = (__mmask8)(b == 0 ? first | (1u << l) : first & ~(1u << l));
+        }
+        cb = _mm512_loadu_pd(cl);
+      }
       const __mmask8 rest = mine & (__mmask8)~first;
       const __m512i w = SV_FN(cr_word8)(p), f = _mm512_and_si512(w, nolow);
       const __m512i base = _mm512_or_si512(row1, _mm512_and_si512(w, low1));

@@ -81,7 +81,9 @@ static inline __attribute__((always_inline)) void top_add(uint64_t ok, int b, ui
 }
 
 /* Bin, fixed point and correctness of a valid row with max mx (the exact
- * path's lsp_calib_bin and lsp_calib_fix_bits, inlined). */
+ * path's lsp_calib_bin and lsp_calib_fix_bits, inlined: for a float and
+ * bins below 2^29, x is exact and an edge fl(n/bins) a float only where it
+ * is n/bins, so trunc(x) with the exact-edge step is lsp_calib_bin's rule). */
 static inline __attribute__((always_inline)) void top_update(
     const float *r, uint32_t yi, float mx, int bins, int right, lanes *L, size_t lane) {
   double x = (double)mx * (double)bins;

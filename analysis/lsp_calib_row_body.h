@@ -362,6 +362,8 @@ SV_ATTR static void SV_FN(cr_bins)(const double *p, size_t n, size_t k, int bins
   const double M = (double)bins, K = (double)k;
   const dv vM = dv_set1(M), vK = dv_set1(K), one = dv_set1(right ? 1.0 : 0.0);
   const dv zero = dv_zero(), top = dv_set1(M - 1.0), step = dv_set1((double)DV_N);
+  const dv up = dv_set1(LSP_CALIB_NEAR_UP), dn = dv_set1(LSP_CALIB_NEAR_DN);
+  const lsp_calib_edges edges = right ? LSP_CALIB_EDGES_RIGHT : LSP_CALIB_EDGES_LEFT;
   /* the class index of each lane, as a double: lanes 0..DV_N-1 mod k */
   double j0[DV_N];
   for (size_t l = 0; l < DV_N; l++) j0[l] = (double)(l % k);
@@ -373,17 +375,18 @@ SV_ATTR static void SV_FN(cr_bins)(const double *p, size_t n, size_t k, int bins
     b = dv_sub_eq(b, x, one);
     b = dv_min(dv_max(b, zero), top);
     dv_store_i32(cb + e, dv_fma(jv, vM, b));
+    /* lanes beside an edge: lsp_calib_bin (rare but for exact decimals) */
+    unsigned near = ~dv_eq_bits(dv_trunc(dv_mul(x, up)), dv_trunc(dv_mul(x, dn))) &
+                    ((1u << DV_N) - 1u);
+    for (; near; near &= near - 1u) {
+      const size_t q = e + (size_t)__builtin_ctz(near);
+      cb[q] = (int32_t)((q % k) * (size_t)bins + (size_t)lsp_calib_bin(p[q], bins, edges));
+    }
     jv = dv_add(jv, step);
     for (size_t t = 0; t < wraps; t++) jv = dv_sub_ge(jv, vK, vK);
   }
-  for (; e < n; e++) { /* lsp_calib_bin */
-    double x = p[e] * M;
-    int b = (int)x;
-    b -= right & ((double)b == x);
-    b = b < 0 ? 0 : b;
-    b = b >= bins ? bins - 1 : b;
-    cb[e] = (int32_t)((e % k) * (size_t)bins + (size_t)b);
-  }
+  for (; e < n; e++)
+    cb[e] = (int32_t)((e % k) * (size_t)bins + (size_t)lsp_calib_bin(p[e], bins, edges));
 }
 
 /* lsp_calib_fix_bits of v as (integer part, fraction bits); 1 (and zeros)
@@ -406,11 +409,8 @@ SV_ATTR static void SV_FN(cr_rec_scalar)(const lsp_calib_rowstat *st,
                                          lsp_calib_rowrec *o) {
   const double M = (double)bins;
   for (size_t r = r0; r < nr; r++) {
-    const double c = st[r].conf, x = c * M;
-    int b = (int)x;
-    b -= right & ((double)b == x);
-    b = b < 0 ? 0 : b;
-    o->bin[r] = b >= bins ? bins - 1 : b;
+    const double c = st[r].conf;
+    o->bin[r] = lsp_calib_bin(c, bins, right ? LSP_CALIB_EDGES_RIGHT : LSP_CALIB_EDGES_LEFT);
     o->conf[r] = lsp_calib_fix_word(c);
     if (!full) continue;
     const lsp_calib_meshrow m = lsp_calib_mesh_row(c);
@@ -457,6 +457,24 @@ SV_ATTR static inline unsigned SV_FN(cr_pair8)(__m512d v, __mmask8 m,
 #endif
 
 #if LSP_SIMD == 4
+/* bin[l] = lsp_calib_bin(c_l) for the lanes whose x = c·bins lies beside
+ * an edge (LSP_CALIB_NEAR_UP); every other lane keeps trunc(x)'s bin. */
+SV_ATTR static inline void SV_FN(cr_edge_fix8)(__m512d c, __m512d x, int bins, int right,
+                                               int32_t *bin) {
+  const int tz = _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC;
+  unsigned near = (unsigned)_mm512_cmp_pd_mask(
+      _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(LSP_CALIB_NEAR_UP)), tz),
+      _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(LSP_CALIB_NEAR_DN)), tz),
+      _CMP_NEQ_UQ);
+  if (__builtin_expect(!near, 1)) return;
+  double cl[8];
+  _mm512_storeu_pd(cl, c);
+  for (; near; near &= near - 1u) {
+    const int l = __builtin_ctz(near);
+    bin[l] = lsp_calib_bin(cl[l], bins, right ? LSP_CALIB_EDGES_RIGHT : LSP_CALIB_EDGES_LEFT);
+  }
+}
+
 /* The record of eight rows (lanes) from their confidences c, NLLs and
  * Brier terms br (the last two with full only): lsp_calib_bin,
  * lsp_calib_fix_word and lsp_calib_mesh_row lane by lane. */
@@ -472,6 +490,7 @@ SV_ATTR static inline void SV_FN(cr_rec8)(__m512d c, __m512d nll, __m512d br,
   b = _mm512_min_epi64(_mm512_max_epi64(b, _mm512_setzero_si512()),
                        _mm512_set1_epi64(bins - 1));
   _mm256_storeu_si256((__m256i *)(void *)o->bin, _mm512_cvtepi64_epi32(b));
+  SV_FN(cr_edge_fix8)(c, x, bins, right, o->bin);
   _mm512_storeu_si512((void *)o->conf, SV_FN(cr_word8)(c));
   o->out = 0;
   if (!full) return;

@@ -326,12 +326,141 @@ static void test_logits_bad_row(void **state) {
   assert_int_equal(lsp_cpu_isa_cap(NULL), 0);
 }
 
+/* The bin of c against the edges fl(m/M) themselves (the doubles nearest
+ * to m/M): the number of edges below c, or at or below it for left-closed
+ * bins. */
+static int edge_bin(double c, int bins, lsp_calib_edges edges) {
+  int b = 0;
+  for (int m = 1; m < bins; m++) {
+    const double e = (double)m / (double)bins;
+    if (edges == LSP_CALIB_EDGES_RIGHT ? c > e : c >= e) b = m;
+  }
+  return b;
+}
+
+/* Float64 probabilities that are exact hundredths (a forest of 100 trees
+ * gives such), for 100, 50, 25 and 15 bins and both edge conventions, at
+ * every level: each top-label and classwise bin holds the rows that
+ * comparing with the edges puts there. 0.56 is the double nearest to the
+ * edge 56/100 and lies on it, though 0.56·100 rounds to 56.000000000000007;
+ * so do 0.07, 0.14, 0.28, 0.29 and 0.55–0.58, where that product misleads. */
+static void test_probs_on_edges(void **state) {
+  (void)state;
+  const int nbs[] = {100, 50, 25, 15};
+  const size_t ks[] = {2, 10};
+  const char *isa[] = {NULL, "x86-64-v3", "x86-64"};
+  enum { N = 101 };
+  for (size_t t = 0; t < 2 * 4 * 2; t++) {
+    const size_t k = ks[t % 2];
+    const int nb = nbs[(t / 2) % 4];
+    const lsp_calib_edges edges = t / 8 ? LSP_CALIB_EDGES_LEFT : LSP_CALIB_EDGES_RIGHT;
+    double p[N * 10] = {0};
+    int32_t y[N];
+    /* row i: i/100 and (100 − i)/100 in classes 0 and 1, zeros beyond */
+    for (int i = 0; i < N; i++) {
+      p[(size_t)i * k] = (double)i / 100.0;
+      p[(size_t)i * k + 1] = (double)(100 - i) / 100.0;
+      y[i] = i % 3 == 0;
+    }
+    uint64_t top[100] = {0}, cw[10 * 100] = {0};
+    for (int i = 0; i < N; i++) {
+      const double *r = p + (size_t)i * k;
+      top[edge_bin(r[1] > r[0] ? r[1] : r[0], nb, edges)]++;
+      for (size_t j = 0; j < k; j++) cw[j * (size_t)nb + (size_t)edge_bin(r[j], nb, edges)]++;
+    }
+    for (int l = 0; l < 3; l++) {
+      assert_int_equal(lsp_cpu_isa_cap(isa[l]), 0);
+      lsp_calib_acc *a = lsp_calib_acc_alloc(nb, k, edges, LSP_CALIB_FULL);
+      assert_int_equal(lsp_calib_acc_add_probs_f64(a, p, y, N, 0, 1), 0);
+      for (int b = 0; b < nb; b++)
+        if (a->count[b] != top[b])
+          fail_msg("level %d, K %zu, %d bins, %s: top-label bin %d holds %llu, not %llu", l,
+                   k, nb, lsp_calib_edges_name(edges), b, (unsigned long long)a->count[b],
+                   (unsigned long long)top[b]);
+      assert_memory_equal(a->cw_count, cw, k * (size_t)nb * sizeof *cw);
+      lsp_calib_acc_free(a);
+    }
+  }
+  assert_int_equal(lsp_cpu_isa_cap(NULL), 0);
+}
+
+/* The fixed-point word of class cls's probability in the single row of a,
+ * read from its sums: the top label's for cls 0, the classwise ones for
+ * cls 1 (a value under 1: the word holds 2^64·p). */
+static uint64_t row_word(const lsp_calib_acc *a, int cls) {
+  uint64_t w = 0;
+  for (int b = 0; b < a->bins; b++)
+    w += cls ? a->cw_sum[(size_t)a->bins + (size_t)b].lo : a->conf[b].lo;
+  return w;
+}
+
+/* z such that the row (0, z) gives class cls (0, the top class, or 1)
+ * exactly the probability want: stepping from log of the odds one 2^-56
+ * at a time either way and reading the probability back from the sums. */
+static double z_giving(double want, int cls) {
+  const uint64_t fb = ((uint64_t)(int64_t)(want * 0x1p63)) << 1;
+  const double z0 = cls ? log(want / (1.0 - want)) : log((1.0 - want) / want);
+  for (int step = 0; step < 400; step++) {
+    const double row[2] = {0.0, z0 + (step % 2 ? -1.0 : 1.0) * (double)((step + 1) / 2) * 0x1p-56};
+    const int32_t y0 = 0;
+    lsp_calib_acc *a = lsp_calib_acc_alloc(100, 2, LSP_CALIB_EDGES_RIGHT, LSP_CALIB_FULL);
+    assert_int_equal(lsp_calib_acc_add_logits_f64(a, row, &y0, 1, 0, 1.0, 1), 0);
+    const int hit = row_word(a, cls) == fb;
+    lsp_calib_acc_free(a);
+    if (hit) return row[1];
+  }
+  fail_msg("no logit near the log odds gives class %d the probability %.17g", cls, want);
+  return NAN;
+}
+
+/* Float64 logit rows (0, z) whose probabilities the kernels compute as
+ * exactly 0.56 for the top class (z_giving) and as exactly 0.28 for the
+ * other class of a second row (0.28·100 rounds to 28.000000000000004),
+ * alone (K = 2) and padded with logits of −1000 (K = 10, the
+ * eight-rows-a-vector path), nine rows of each (a vector and a tail), 100
+ * bins: the top label's bin and class 1's classwise bin are the edges'
+ * (55 and 27 with right-closed edges, 56 and 28 with left-closed ones) at
+ * every level, with the group function on and off. */
+static void test_logits_on_edge(void **state) {
+  (void)state;
+  const double want[2] = {0.56, 0.28}, zw[2] = {z_giving(0.56, 0), z_giving(0.28, 1)};
+  const char *isa[] = {NULL, "x86-64-v3", "x86-64"};
+  for (int l = 0; l < 6; l++) {
+    assert_int_equal(lsp_cpu_isa_cap(isa[l % 3]), 0);
+    lsp_calib_group_enable(l < 3);
+    for (size_t k = 2; k <= 10; k += 8)
+      for (int e = 0; e < 4; e++) {
+        const int cls = e / 2;
+        double zz[9 * 10];
+        int32_t y[9];
+        for (size_t r = 0; r < 9; r++) {
+          for (size_t j = 0; j < k; j++) zz[r * k + j] = j == 1 ? zw[cls] : j ? -1000.0 : 0.0;
+          y[r] = 0;
+        }
+        const lsp_calib_edges edges = e % 2 ? LSP_CALIB_EDGES_LEFT : LSP_CALIB_EDGES_RIGHT;
+        lsp_calib_acc *a = lsp_calib_acc_alloc(100, k, edges, LSP_CALIB_FULL);
+        assert_int_equal(lsp_calib_acc_add_logits_f64(a, zz, y, 9, 0, 1.0, 1), 0);
+        const int b = edge_bin(want[cls], 100, edges);
+        assert_int_equal(b, (cls ? 27 : 55) + e % 2);
+        const uint64_t got = cls ? a->cw_count[100 + b] : a->count[b];
+        if (got != 9)
+          fail_msg("level %d, K %zu, %s: class %d's bin %d holds %llu of 9 rows", l, k,
+                   lsp_calib_edges_name(edges), cls, b, (unsigned long long)got);
+        lsp_calib_acc_free(a);
+      }
+  }
+  lsp_calib_group_enable(1);
+  assert_int_equal(lsp_cpu_isa_cap(NULL), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_logits_bad_row),
       cmocka_unit_test(test_fast_path),
       cmocka_unit_test(test_logits_isa_paths),
       cmocka_unit_test(test_huge_nll),
+      cmocka_unit_test(test_probs_on_edges),
+      cmocka_unit_test(test_logits_on_edge),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
