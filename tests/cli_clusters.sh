@@ -187,6 +187,13 @@ wait "$catpid"
 [ -p "$SCR/fifo" ] && ok "the FIFO is still a FIFO" || bad "the FIFO was replaced"
 [ "$(wc -l <"$SCR/fifo.csv")" -eq 36 ] && head -1 "$SCR/fifo.csv" | grep -q '^kind,index,label,x,y$' &&
   ok "the projection came through the FIFO" || bad "FIFO output: $(head -3 "$SCR/fifo.csv")"
+# and so is /dev/stdout when standard output is a pipe (its link names
+# "pipe:[N]", no file)
+timeout 20 "$LSP" clusters --features "$T/features.npy" --labels "$T/labels.npy" --templates "$W" --bias "$B" \
+  --projection-out /dev/stdout 2>"$SCR/err" | cat >"$SCR/piped.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] && [ "$(grep -cFx -f "$SCR/fifo.csv" "$SCR/piped.txt")" -eq 36 ] &&
+  ok "--projection-out /dev/stdout into a pipe: the projection came through" ||
+  bad "--projection-out /dev/stdout into a pipe: $(cat "$SCR/err")"
 
 # logitgap: K = 3, eps = 0.1 uniform: optimal gap log(1 + 3*0.9/0.1) = log 28
 expect_exit 0 "logitgap" "$LSP" logitgap --logits "$T/logits.npy" --labels "$T/labels.npy" --smoothing 0.1 --json

@@ -154,6 +154,9 @@ int lsp_out_link_problem(const char *path, char *why, size_t len) {
       snprintf(why, len, "is a symbolic link that cannot be followed: %s", strerror(errno));
     return 1;
   }
+  /* a link to a device or FIFO (/dev/stdout, whose target a pipe's
+   * "pipe:[N]" is no path) is written in place, as the device itself */
+  if (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) return 0;
   /* the file the link names is replaced, by a temporary in its folder */
   char *real = realpath(path, NULL);
   if (!real) {
