@@ -73,6 +73,14 @@ int cmd_calibsim(int argc, char **argv) {
     free(ns);
     return rc;
   }
+  /* a size given twice would only repeat its rows, at its whole cost */
+  for (size_t i = 0; i < nn; i++)
+    for (size_t k = 0; k < i; k++)
+      if (ns[i] == ns[k]) {
+        long twice = ns[i];
+        free(ns);
+        return cli_error(cmd, CLI_USAGE, "--n: %ld is listed twice", twice);
+      }
   cli_bootstrap_warn(cmd, boot); /* the coverage columns rest on the tails */
   int use[64] = {0};
   const char *want = cli_str(opts, "scenarios", NULL);

@@ -353,6 +353,8 @@ for s in "" ",,"; do
 done
 expect_exit 2 "calib-sim --n 1" "$LSP" calib-sim --n 1
 expect_err "--n" "calib-sim --n 1"
+expect_exit 2 "calib-sim --n 50,20,50" "$LSP" calib-sim --n 50,20,50 --reps 2 --bootstrap 5
+expect_err "lsprobe: calib-sim: --n: 50 is listed twice" "calib-sim --n 50,20,50"
 expect_exit 2 "calib-sim --bootstrap 1" "$LSP" calib-sim --bootstrap 1
 expect_err "--bootstrap" "calib-sim --bootstrap 1"
 
