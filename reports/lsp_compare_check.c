@@ -36,7 +36,12 @@ int lsp_compare_pick_ref(cmp_state *s) {
   const curve *c = &s->runs[0].models[0].fgsm;
   if (!isnan(s->o->ref_eps)) {
     s->ref = s->o->ref_eps;
-    if (everyone_has(s, s->ref)) return LSP_OK;
+    if (everyone_has(s, s->ref)) {
+      /* the ε as the runs recorded it, which the table heads and
+       * compare.json name (a --ref-eps within the tolerance of 0 is 0) */
+      s->ref = c->eps[lsp_compare_eps_index(c, s->ref)];
+      return LSP_OK;
+    }
     cmp_str shared = {0};
     for (size_t i = 0; i < c->n; i++)
       if (everyone_has(s, c->eps[i]))

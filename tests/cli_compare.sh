@@ -369,6 +369,11 @@ grep -q 'WARNING: gnuplot was not found' "$SCR/err" && grep -q 'no pictures' "$S
 expect_exit 0 "compare --ref-eps 0.05" "$LSP" compare "$A/results.json" --out "$SCR/cmp005" --ref-eps 0.05
 $PY -c "import json,sys; c=json.load(open(sys.argv[1])); r=json.load(open(sys.argv[2])); assert c['reference_attack_eps']==0.05; assert c['rows'][0]['fgsm_accuracy']==[p['accuracy'] for p in r['models'][0]['attacks']['fgsm']['points'] if p['eps']==0.05][0]" \
   "$SCR/cmp005/compare.json" "$A/results.json" && ok "--ref-eps 0.05 columns" || bad "--ref-eps columns"
+# an --ref-eps a rounding away from a recorded ε names the recorded one
+expect_exit 0 "compare --ref-eps 1e-300" "$LSP" compare "$A/results.json" --out "$SCR/cmp0" --ref-eps 1e-300
+$PY -c "import json,sys; c=json.load(open(sys.argv[1])); assert c['reference_attack_eps']==0, c['reference_attack_eps']" \
+  "$SCR/cmp0/compare.json" && grep -q 'FGSM acc. (ε=0)' "$SCR/cmp0/compare.md" &&
+  ok "--ref-eps 1e-300: the columns of the recorded ε = 0, named so" || bad "--ref-eps 1e-300: $(grep -o 'FGSM acc. ([^)]*)' "$SCR/cmp0/compare.md" | head -1)"
 expect_exit 2 "compare --ref-eps 0.07 (not attacked at)" "$LSP" compare "$A/results.json" "$B" --out "$SCR/cmp007" --ref-eps 0.07
 expect_err "--ref-eps 0.07: not an attack ε of every model (shared: 0, " "--ref-eps 0.07"
 [ -e "$SCR/cmp007" ] && bad "--ref-eps 0.07: output folder created" || ok "--ref-eps 0.07: no output folder"
