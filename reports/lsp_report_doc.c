@@ -372,7 +372,12 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
     lsp_doc_table(&d, tt, buf);
     lsp_table_free(tt);
   } else {
-    lsp_doc_par(&d, "No comparison: the run has no ε = 0 model to compare the smoothed models with.");
+    int has_zero = 0;
+    for (size_t i = 0; i < o->n_smoothing; i++) has_zero |= o->smoothing[i] == 0;
+    lsp_doc_par(&d, has_zero ? "No comparison: the run has ε = 0 models only, no smoothed model "
+                               "to compare them with."
+                             : "No comparison: the run has no ε = 0 model to compare the "
+                               "smoothed models with.");
   }
 
   lsp_table *t = summary_table(s);

@@ -620,6 +620,11 @@ for a in ("fgsm", "pgd"):
     want = (0.1 * (c[0] + c[0.1]) / 2 + 0.2 * (c[0.1] + c[0.3]) / 2) / 0.3
     assert 0 <= auc["auc_" + a] <= 1 and abs(auc["auc_" + a] - want) < 1e-12, (a, auc["auc_" + a], want)
 PY
+# that run has the ε = 0 model alone: the report says what is missing for a
+# comparison, a smoothed model, not an ε = 0 one
+grep -q 'No comparison: the run has ε = 0 models only, no smoothed model to compare them with' "$SCR/unsorted/report.md" &&
+  ! grep -q 'no ε = 0 model' "$SCR/unsorted/report.md" && ok "--smoothing 0 alone: the report names the missing smoothed model" ||
+  bad "--smoothing 0 alone: $(grep 'No comparison' "$SCR/unsorted/report.md")"
 
 # a corrupted cached model is detected and retrained
 m="$OUT/models/$(echo "$model_files" | head -1)"
