@@ -433,12 +433,18 @@ int lsp_report_docs(const lsp_run_state *s, const lsp_findings *f, const plotter
   lsp_table_free(t);
 
   lsp_doc_heading(&d, 2, "Penultimate layer");
-  lsp_doc_par(&d, "Class separation R² (Kornblith et al. 2021): 1 − mean within-class cosine distance / "
-            "mean overall cosine distance; higher = tighter, better separated classes. NC1 = "
-            "tr(Σ_W Σ_B⁺)/K (Papyan et al. 2020); lower = more collapsed classes. The projection "
-            "follows Müller et al. 2019: features (with a 1 appended) projected on the plane "
-            "through the last-layer templates (weights with the bias appended) of three classes, "
-            "the three the ε = 0 model of the smallest seed confuses most on the validation split.");
+  snprintf(buf, sizeof buf,
+           "Class separation R² (Kornblith et al. 2021): 1 − mean within-class cosine distance / "
+           "mean overall cosine distance; higher = tighter, better separated classes. NC1 = "
+           "tr(Σ_W Σ_B⁺)/K (Papyan et al. 2020); lower = more collapsed classes. %s",
+           s->data.test.k >= 3
+               ? "The projection follows Müller et al. 2019: features (with a 1 appended) "
+                 "projected on the plane through the last-layer templates (weights with the "
+                 "bias appended) of three classes, the three the ε = 0 model of the smallest "
+                 "seed confuses most on the validation split."
+               : "There is no projection (Müller et al. 2019): it needs three classes, and the "
+                 "data set has two.");
+  lsp_doc_par(&d, buf);
   d_figure(&d, p, f_proj, model_caption(cap, sizeof cap, s, "Penultimate-layer projections, same "
                                                        "classes and axes for every model."));
   if (!(t = cluster_detail_table(s))) return LSP_ENOMEM;

@@ -139,6 +139,15 @@ if fails:
 sys.exit(bool(fails))
 PY
 
+# two classes: no projection (it needs three), and the report says so
+# instead of describing a figure that is not there
+K2="$SCR/k2"
+expect_exit 0 "run on two classes" "$LSP" run --quick --threads 1 --quiet --bootstrap 20 --mi-examples 10 \
+  --mi-copies 2 --aa-limit 0 --data synthetic:train=300,test=60,dim=8,classes=2 --attack-eps 0,0.1 --out "$K2"
+[ ! -e "$K2/plots/projection.svg" ] && grep -q 'There is no projection (Müller et al. 2019): it needs three classes, and the data set has two' "$K2/report.md" &&
+  ! grep -q 'The projection follows' "$K2/report.md" && ok "two classes: no projection, and the report says why" ||
+  bad "two classes: $(ls "$K2/plots" | tr '\n' ' '); $(grep -o 'The projection follows[^.]*' "$K2/report.md")"
+
 # B: a temperature that cannot be fitted (labels the inputs do not
 # predict), a one-point attack grid
 B="$SCR/tiny"
