@@ -43,7 +43,8 @@ static void usage(FILE *f) {
   for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
     fprintf(f, "  %-10s %s\n", k_commands[i].name, k_commands[i].about);
   fprintf(f,
-          "\n'lsprobe <command> --help' describes a command's options.\n"
+          "\n'lsprobe <command> --help' (or 'lsprobe help <command>') describes a\n"
+          "command's options.\n"
           "Exit status: 0 ok, 1 bad or unreadable data, 2 bad usage,\n"
           "130 interrupted (Ctrl-C; no output is left half-written).\n");
 }
@@ -111,6 +112,12 @@ static int dispatch(int argc, char **argv) {
   }
   if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
       strcmp(argv[1], "help") == 0) {
+    if (argc >= 3 && argv[2][0] != '-' && strcmp(argv[2], "help") != 0) {
+      /* help CMD: the command's own --help (an unknown CMD is refused) */
+      char help[] = "--help";
+      char *again[] = {argv[0], argv[2], help, NULL};
+      return dispatch(3, again);
+    }
     usage(stdout);
     return stdout_written("--help", 0);
   }

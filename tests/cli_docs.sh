@@ -26,6 +26,15 @@ if table != helped:
     sys.exit(1)
 PYEOF
 
+# lsprobe help CMD: CMD's own --help; an unknown CMD refused as a command
+"$LSP" calib --help >"$SCR/calib_help.txt"
+expect_exit 0 "lsprobe help calib" "$LSP" help calib
+cmp -s "$SCR/out" "$SCR/calib_help.txt" && ok "help calib prints calib --help" || bad "help calib: $(head -2 "$SCR/out")"
+expect_exit 2 "lsprobe help calb" "$LSP" help calb
+expect_err "unknown command 'calb'; did you mean calib?" "lsprobe help calb"
+expect_exit 0 "lsprobe help help" "$LSP" help help
+cmp -s "$SCR/out" "$SCR/help.txt" && ok "help help prints the command list" || bad "help help: $(head -2 "$SCR/out")"
+
 # the summary line of train in --help names every network train --help offers
 "$LSP" train --help | grep -- '--arch A' | grep -q 'lenet, resnet8, or a layer spec' &&
   grep '^  train ' "$SCR/help.txt" | grep -q 'MLP, LeNet-5, ResNet-8, layer spec' &&
