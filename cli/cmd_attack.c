@@ -203,6 +203,12 @@ int cmd_attack(int argc, char **argv) {
     rc = cli_error(k_cmd, CLI_USAGE, "--p-init must be positive");
     goto out;
   }
+  for (size_t i = 0; i < neps; i++) /* a row twice, at its whole cost, as run refuses */
+    for (size_t j = 0; j < i; j++)
+      if (eps[i] == eps[j]) {
+        rc = cli_error(k_cmd, CLI_USAGE, "--eps: %g is listed twice", eps[i]);
+        goto out;
+      }
   ao.steps = aa ? ao.steps : (size_t)steps;
   ao.apgd_steps = (size_t)steps;
   ao.targets = (size_t)targets;

@@ -84,6 +84,12 @@ int lsp_cell_analyse(const lsp_cell_ctx *s, lsp_run_model *rm, int intervals) {
                       "test example (its units died in training: a learning rate too high?), "
                       "so it has no clusters to measure (%s)",
                       rm->label, why);
+    if (rm->clusters->n_zero_rows > 0) /* dead rows left fewer than two classes */
+      return lsp_fail(LSP_EDATA,
+                      "%s: the trained network's penultimate features are zero on %zu of "
+                      "%zu test examples (units that died in training: a learning rate too "
+                      "high?), too few classes left to measure clusters on (%s)",
+                      rm->label, rm->clusters->n_zero_rows, te->n, why);
     return lsp_fail(LSP_EDATA, "%s: clusters: %s", rm->label, why);
   }
   lsp_ls ls = {rm->eps, o->convention, 0};

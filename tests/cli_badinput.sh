@@ -263,6 +263,7 @@ bad_case 2 "distill: --out is a folder" "--out $B/: is a folder" "$LSP" distill 
 bad_case 2 "smoothing above 1" "--smoothing" "$LSP" train --data synthetic --smoothing 1.5 --out "$NO"
 bad_case 2 "smoothing not a number" "--smoothing" "$LSP" loss --logits "$C/logits.npy" --labels "$C/labels.npy" --smoothing abc --grad-out "$NO"
 bad_case 2 "negative attack eps" "--eps" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --eps 0,-0.1
+bad_case 2 "attack eps listed twice" "--eps: 0.1 is listed twice" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --eps 0,0.1,0.1 --adv-out "$NO"
 bad_case 2 "--lr underflowing to 0" "--lr: 1e-400 is out of range (underflows to 0 as a double); the allowed range is [1e-12, 1e+06]" "$LSP" train --data synthetic --smoothing 0 --lr 1e-400 --out "$NO"
 bad_case 2 "--lr overflowing" "--lr: 1e400 is out of range (overflows a double); the allowed range is [1e-12, 1e+06]" "$LSP" train --data synthetic --smoothing 0 --lr 1e400 --out "$NO"
 bad_case 2 "--lr -1e400 overflowing" "--lr: -1e400 is out of range (overflows a double)" "$LSP" train --data synthetic --smoothing 0 --lr -1e400 --out "$NO"

@@ -592,6 +592,11 @@ expect_exit 1 "run whose network dies" "$LSP" run --data synthetic:train=600,tes
   --quick --arch mlp:16 --epochs 2 --lr 10 --attack-limit 50 --aa-limit 0 --threads 1 --jobs 1 --quiet --out "$SCR/dead"
 expect_err "ε = 0 (uniform): the trained network's penultimate features are zero on every test example" "run whose network dies"
 [ ! -e "$SCR/dead/report.html" ] && ok "no report from a dead network" || bad "a report from a dead network"
+# one whose units die on all but a few examples (one class left): the same cause named
+expect_exit 1 "run whose network nearly dies" "$LSP" run --data synthetic:train=600,test=200,dim=16,classes=4 \
+  --quick --batch 1 --epochs 1 --aa-limit 0 --threads 1 --jobs 1 --quiet --out "$SCR/neardead"
+expect_err "of 200 test examples (units that died in training: a learning rate too high?)" \
+  "run whose network nearly dies"
 
 # one smoothing ε: no figure against ε (a line needs two), and no failure note
 expect_exit 0 "run with one ε" "$LSP" run --quick --quiet --smoothing 0.1 --out "$SCR/one" --threads 2
