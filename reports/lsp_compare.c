@@ -246,7 +246,7 @@ static int write_report(const cmp_state *s, const char *dir, const lsp_compare_f
   if (isnan(s->ref))
     snprintf(buf, sizeof buf,
              "One row per model of every run. Intervals in brackets; T = fitted temperature; "
-             "the attack columns are empty: no attack ε is shared by every model.");
+             "the attack columns are empty: no attack ε above 0 is shared by every model.");
   else
     snprintf(buf, sizeof buf,
              "One row per model of every run. Intervals in brackets; T = fitted temperature; "

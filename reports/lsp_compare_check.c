@@ -58,8 +58,11 @@ int lsp_compare_pick_ref(cmp_state *s) {
     s->ref = 0.1;
     return LSP_OK;
   }
+  /* the largest shared ε above 0: at ε = 0 the columns would repeat the
+   * clean accuracy (--ref-eps 0 still shows it) */
   for (size_t i = 0; i < c->n; i++)
-    if (everyone_has(s, c->eps[i]) && (isnan(s->ref) || c->eps[i] > s->ref)) s->ref = c->eps[i];
+    if (c->eps[i] > 0 && everyone_has(s, c->eps[i]) && (isnan(s->ref) || c->eps[i] > s->ref))
+      s->ref = c->eps[i];
   return LSP_OK;
 }
 
@@ -281,7 +284,7 @@ int lsp_compare_check(cmp_state *s) {
   }
   if (isnan(s->ref) && !st) {
     cmp_str w = {0};
-    cmp_str_addf(&w, "No attack ε is shared by every model: the FGSM/PGD columns are empty.");
+    cmp_str_addf(&w, "No attack ε above 0 is shared by every model: the FGSM/PGD columns are empty.");
     st = add_warn(s, &w);
   }
   if (st) return st;
