@@ -126,6 +126,13 @@ static void test_malformed(void **state) {
   parse_bad("[1\0]", 4, "expected ',' or ']'"); /* an embedded NUL byte */
   parse_bad("// c\n1", 6, "unexpected character");
   parse_bad("{'a': 1}", 8, "expected a string key");
+  /* a byte order mark is skipped before the value only */
+  parse_bad("[\xEF\xBB\xBF1]", 6, "t.json:1:2: unexpected character");
+  parse_bad("\xEF\xBB\xBF[1,]", 7, "t.json:1:4: trailing comma");
+  lsp_jsonr_doc *d = NULL;
+  assert_int_equal(lsp_jsonr_parse("\xEF\xBB\xBF{\"a\": 2}", 11, "t.json", &d), LSP_OK);
+  assert_true(lsp_jsonr_num_or(lsp_jsonr_root(d), "a", 0.0) == 2.0);
+  lsp_jsonr_free(d);
 }
 
 static void test_depth(void **state) {

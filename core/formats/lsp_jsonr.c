@@ -396,6 +396,9 @@ int lsp_jsonr_parse(const char *text, size_t len, const char *source, lsp_jsonr_
   }
   parser ps = {text ? text : "", (text ? text : "") + len, text ? text : "", text ? text : "",
                1, d, 0};
+  /* a UTF-8 byte order mark before the value (a Windows editor's save),
+   * which RFC 8259 lets a parser ignore; columns count from after it */
+  if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) ps.p = ps.line_start = text + 3;
   int st = parse_value(&ps, &d->root);
   if (st == LSP_OK) {
     skip_ws(&ps);
