@@ -285,7 +285,9 @@ static void test_refused(void **state) {
   fx_refused(DIR "bad_crop_op13_dyn.onnx", "node '/Slice' (Slice)",
              "keeps 2 of the 6 positions of axis 2 (starts 1, ends 3, steps "
              "1); lsprobe reads a Slice only when it keeps a whole axis in "
-             "order");
+             "order (x[:, :, 0:1] on an axis of size 1); a crop such as "
+             "x[:, :, 1:3], or the Slices PyTorch writes for a convolution's "
+             "padding_mode='circular', is not read");
   fx_refused(DIR "bad_sqattr_op13_dyn.onnx", "node '/Squeeze' (Squeeze)",
              "attribute 'axes' is not supported (opset 13: none; the axes "
              "are an input)");

@@ -300,7 +300,8 @@ static int pick_axes(const char *path, const lsp_onnx_node *nd,
               "keeps %lld of the %lld positions of axis %d (starts %lld, "
               "ends %lld, steps %lld); lsprobe reads a Slice only when it "
               "keeps a whole axis in order (x[:, :, 0:1] on an axis of "
-              "size 1)",
+              "size 1); a crop such as x[:, :, 1:3], or the Slices PyTorch "
+              "writes for a convolution's padding_mode='circular', is not read",
               (long long)len, (long long)d, a, (long long)i,
               (long long)nd->pick.end[j], (long long)nd->pick.step[j]);
     }
