@@ -252,6 +252,12 @@ static int check_args(const lsp_model *src, const lsp_model *dst,
     if (st) return st;
   } else if (o->loss < LSP_ALOSS_CE || o->loss > LSP_ALOSS_DLR) {
     return lsp_fail(LSP_EINVAL, "attack: unknown attack loss %d", (int)o->loss);
+  } else if (o->loss == LSP_ALOSS_DLR && o->target != LSP_TARGET_NONE) {
+    /* DLR on the target's label is identically 1 where the target ranks
+     * third (z_π3 = z_t): no gradient, the input never moves */
+    return lsp_fail(LSP_EINVAL,
+                    "attack: the dlr loss is untargeted; the targeted DLR "
+                    "is apgd-t's");
   } else if (o->loss == LSP_ALOSS_DLR && src && src->out_dim < 3) {
     return lsp_fail(LSP_EDATA,
                     "attack loss 'dlr' needs a model with at least 3 classes "

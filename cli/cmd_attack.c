@@ -260,6 +260,15 @@ int cmd_attack(int argc, char **argv) {
       ao.target = (int)t;
     }
   }
+  if (ao.loss == LSP_ALOSS_DLR && ao.target != LSP_TARGET_NONE) {
+    /* a target's DLR, −(z_t − max_{j≠t} z_j)/(z_π1 − z_π3), is constant
+     * wherever the target ranks third */
+    rc = cli_error(k_cmd, CLI_USAGE,
+                   "--loss dlr is untargeted (on a target it is flat where "
+                   "the target ranks third); use --attack apgd-t for the "
+                   "targeted DLR");
+    goto out;
+  }
   const int checks = cli_has(opts, "checks");
   if (checks && (ao.kind == LSP_ATTACK_FGSM || ao.target != LSP_TARGET_NONE ||
                  (aa && ao.kind != LSP_ATTACK_AUTOATTACK))) {

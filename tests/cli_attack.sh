@@ -171,6 +171,12 @@ expect_exit 2 "--convention without --loss smoothed" "$LSP" attack --model "$SCR
 expect_err "--convention goes with --loss smoothed" "--convention without --loss smoothed"
 expect_exit 2 "--convention on an export without smoothing" "$LSP" attack "${IN[@]}" --loss smoothed --convention t2t
 expect_err "--smoothing too" "--convention on an export without smoothing"
+# a target's DLR, −(z_t − max_{j≠t} z_j)/(z_π1 − z_π3), is identically 1
+# when the target ranks third (z_π3 = z_t): on 3 classes the least-likely
+# target never moves an input; a targeted attack refuses it
+expect_exit 2 "targeted fgsm with the dlr loss" "$LSP" attack "${IN[@]}" --attack fgsm-targeted --loss dlr --eps 0.1
+grep -q "apgd-t" "$SCR/err" && ok "the refusal names apgd-t" || bad "message: $(cat "$SCR/err")"
+expect_exit 2 "bim --target with the dlr loss" "$LSP" attack "${IN[@]}" --attack bim --loss dlr --target 1 --eps 0.1
 # the AutoAttack family on the trained model (10 classes), small budgets
 S=(--model "$SCR/syn.lspm" --data synthetic --limit 60 --eps 0,0.1,0.3 --steps 10 --queries 100)
 expect_exit 0 "autoattack --checks --json" "$LSP" attack "${S[@]}" --attack autoattack --checks --json --adv-out "$SCR/aa.npy"

@@ -391,6 +391,15 @@ static void test_errors(void **state) {
                    LSP_EDATA);
   assert_non_null(strstr(lsp_errmsg(), "input 2, feature 1"));
   t.x[17] = keep;
+  /* DLR taken on a target's label is identically 1 whenever the target
+   * ranks third, −(z_t − z_π1)/(z_π1 − z_t): refused with a target */
+  o.loss = LSP_ALOSS_DLR;
+  o.target = 1;
+  assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r),
+                   LSP_EINVAL);
+  assert_non_null(strstr(lsp_errmsg(), "apgd-t"));
+  o.target = LSP_TARGET_NONE;
+  o.loss = LSP_ALOSS_CE;
   o.kind = LSP_ATTACK_PGD;
   o.steps = 0;
   assert_int_equal(lsp_attack_run(t.m, NULL, t.x, t.y, t.n, 8, ok, 1, &o, &r),
