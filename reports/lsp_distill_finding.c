@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "analysis/lsp_boot.h"
 #include "reports/lsp_html.h"
 #include "reports/lsp_study.h"
 
@@ -14,7 +13,9 @@
            sizeof v->evidence - strlen(v->evidence), __VA_ARGS__)
 
 /* Mean of the per-seed values, and with one seed that seed's interval,
- * with several the t interval of the seed spread. */
+ * with several the verdict's rule (DESIGN §9.4): the mean ± √(h_seeds² +
+ * h_examples²), h_examples the mean half-width of the per-seed intervals
+ * (NaN when a seed has none). */
 static void pooled(const double *x, const double *lo, const double *hi,
                    size_t m, double *d, double *l, double *h) {
   if (m == 1) {
@@ -23,7 +24,16 @@ static void pooled(const double *x, const double *lo, const double *hi,
     *h = hi ? hi[0] : NAN;
     return;
   }
-  lsp_seed_interval(x, m, d, l, h);
+  double s = 0, hx = 0, sd;
+  for (size_t i = 0; i < m; i++) {
+    s += x[i];
+    hx += lo && hi ? (hi[i] - lo[i]) / 2 : NAN;
+  }
+  *d = s / (double)m;
+  const double hs = lsp_study_half_seed(x, m, &sd), he = hx / (double)m,
+               w = sqrt(hs * hs + he * he);
+  *l = *d - w; /* NaN when a seed has no interval */
+  *h = *d + w;
 }
 
 static double mean(const double *x, size_t m) {

@@ -3,6 +3,7 @@
  * with every seed negative supported, above 0 with every seed positive
  * contradicted, else inconclusive; one seed never decides. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "reports/lsp_distill_finding.h"
@@ -111,8 +112,53 @@ static void test_seeds(void **state) {
   assert_non_null(strstr(v.evidence, "The seeds do not agree in sign: this run cannot tell."));
 }
 
+/* Several seeds: the teachers' difference and the Î difference the
+ * evidence quotes take the verdict's interval, mean ± √(h_seeds² +
+ * h_examples²), never the seed spread alone. Teachers +0.010, +0.011,
+ * +0.012, each seed's paired interval ±0.02: h_seeds = 4.302653 · 0.001 /
+ * √3 = 0.0024841, the interval 0.011 ± 0.0201537 = [−0.0092, +0.0312]
+ * (the seed spread alone, [+0.0085, +0.0135], would call the smoothed
+ * teacher more accurate); Î −0.60, −0.61, −0.62 each ±0.7: −0.610 ±
+ * 0.7000441 = [−1.310, +0.090], no clear difference. */
+static void test_seeds_evidence(void **state) {
+  (void)state;
+  lsp_distill_evidence e = one_seed(-0.01, -0.02, 0.0);
+  e.nseeds = 3;
+  for (int i = 0; i < 3; i++) {
+    e.diff[i] = -0.01;
+    e.lo[i] = -0.02;
+    e.hi[i] = 0.0;
+    e.teacher_diff[i] = 0.010 + 0.001 * i;
+    e.teacher_lo[i] = e.teacher_diff[i] - 0.02;
+    e.teacher_hi[i] = e.teacher_diff[i] + 0.02;
+    e.mi_s[i] = 0.3;
+    e.mi_p[i] = 0.9 + 0.01 * i;
+    e.mi_diff[i] = -0.60 - 0.01 * i;
+    e.mi_lo[i] = e.mi_diff[i] - 0.7;
+    e.mi_hi[i] = e.mi_diff[i] + 0.7;
+    e.acc_s[i] = 0.84;
+    e.acc_p[i] = 0.85;
+    e.t_s[i] = e.t_p[i] = 1;
+  }
+  lsp_distill_verdict v;
+  lsp_distill_finding(&e, &v);
+  const double hs = 4.302653 * 0.001 / sqrt(3.0), ht = sqrt(hs * hs + 0.02 * 0.02),
+               hm = sqrt(100 * hs * hs + 0.7 * 0.7);
+  char want[160];
+  snprintf(want, sizeof want,
+           "The smoothed teacher itself is about as accurate, Δ +0.0110 [%+.4f, %+.4f]",
+           0.011 - ht, 0.011 + ht);
+  if (!strstr(v.evidence, want)) print_error("want \"%s\" in: %s\n", want, v.evidence);
+  assert_non_null(strstr(v.evidence, want));
+  snprintf(want, sizeof want, "Δ = -0.610 [%+.3f, %+.3f]: no clear difference", -0.61 - hm,
+           -0.61 + hm);
+  if (!strstr(v.evidence, want)) print_error("want \"%s\" in: %s\n", want, v.evidence);
+  assert_non_null(strstr(v.evidence, want));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_one_seed),
-                                     cmocka_unit_test(test_seeds)};
+                                     cmocka_unit_test(test_seeds),
+                                     cmocka_unit_test(test_seeds_evidence)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
