@@ -71,6 +71,10 @@ expect_exit 2 "T < 0" "$LSP" distill --teacher "$SCR/t.lspm" --data "$D" --arch 
 expect_err "--temperature" "T < 0"
 expect_exit 2 "T = 1e-310" "$LSP" distill --teacher "$SCR/t.lspm" --data "$D" --arch mlp:8 --temperature 1e-310 --alpha 0.5 --out "$SCR/keep.lspm"
 expect_err "--temperature: 1e-310 is too small: 1/T is not finite" "T = 1e-310"
+# the smallest T taken trains: its KL overflows, T²·KL does not (a NaN
+# training loss would stop the training as diverged)
+expect_exit 0 "T = 1e-308" "$LSP" distill --teacher "$SCR/t.lspm" --data "$D" --arch mlp:8 --temperature 1e-308 --alpha 0.5 --epochs 1 --quiet --out "$SCR/tiny.lspm"
+[ -s "$SCR/tiny.lspm" ] && ok "T = 1e-308: student written" || bad "T = 1e-308: no student"
 expect_exit 2 "missing --temperature" "$LSP" distill --teacher "$SCR/t.lspm" --data "$D" --arch mlp:8 --alpha 0.5 --out "$SCR/keep.lspm"
 expect_err "--temperature is required" "missing --temperature"
 expect_exit 2 "unknown architecture" "$LSP" distill --teacher "$SCR/t.lspm" --data "$D" --arch transformer --temperature 2 --alpha 0.5 --out "$SCR/keep.lspm"

@@ -431,6 +431,23 @@ static void test_invalid_inputs(void **state) {
     assert_true(isfinite(m.loss) && isfinite(m.kl));
     for (int i = 0; i < 6; i++) assert_true(isfinite(gt[i]));
   }
+  { /* T = 1e-308: the teacher is one-hot on class 0, softmax(z/T) on class 1,
+     * so KL = (z_1 - z_0)/T = 2e308 overflows, while T^2 KL = 2T does not:
+     * the loss is (1 - a) log(1 + e^2) + a 2T, the gradient (1 - a)(p - q)
+     * + a T (e_1 - e_0) */
+    const float zt[2] = {0.0f, 2.0f}, tt[2] = {10.0f, 0.0f};
+    const int32_t yt = 0;
+    lsp_distill tiny = {0.5, 1e-308, {0, LSP_LS_UNIFORM, 0}};
+    float gt[2];
+    double row;
+    assert_int_equal(lsp_loss_distill(zt, tt, &yt, 1, 2, &tiny, gt, 1, &row, &m), LSP_OK);
+    const double ce = log1p(exp(2.0)), p0 = 1.0 / (1.0 + exp(2.0));
+    td_close(m.ce, ce, 1e-12, 0, "T = 1e-308: CE", 0);
+    td_close(m.loss, 0.5 * ce, 1e-12, 0, "T = 1e-308: loss", 0);
+    td_close(row, 0.5 * ce, 1e-12, 0, "T = 1e-308: row loss", 0);
+    td_close(gt[0], 0.5 * (p0 - 1.0), 1e-6, 0, "T = 1e-308: grad", 0);
+    td_close(gt[1], 0.5 * (1.0 - p0), 1e-6, 0, "T = 1e-308: grad", 1);
+  }
   lsp_distill ok = {0.5, 2.0, {0, LSP_LS_UNIFORM, 0}},
               badeps = {0.5, 2.0, {1.5, LSP_LS_UNIFORM, 0}};
   assert_int_equal(lsp_loss_distill(z, t, y, 2, 3, &badeps, NULL, 1, NULL, &m),

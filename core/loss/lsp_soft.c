@@ -173,7 +173,7 @@ typedef struct {
 LSP_CLONES
 static int distill_row(const float *z, const float *t, size_t k, int32_t y,
                        const dparams *dp, float *g, double gscale, double *ce,
-                       double *kl) {
+                       double *tkl) {
   lsp_v8d vmz = lsp_vsplatd(-DBL_MAX), vmt = vmz, vsz = {0}, vst = {0};
   for (size_t j = 0; j < k; j += VD) {
     size_t nv = k - j < VD ? k - j : VD;
@@ -212,9 +212,11 @@ static int distill_row(const float *z, const float *t, size_t k, int32_t y,
    * before log S1 is added, which logits far larger than it would lose */
   *ce = (dp->off * ((double)k * mz - sz) + (dp->on - dp->off) * (mz - (double)z[y])) +
         log(S1) - dp->h;
-  /* KL(tT || pT) = sum tT (t - z)/T + logsumexp(z/T) - logsumexp(t/T),
-   * the maxima subtracted first for the same reason */
-  *kl = (mz - mt) * dp->invt + (log(S2) - log(S3)) + dp->invt * hsum8(vdot) / S3;
+  /* T·KL(tT || pT) = sum tT (t - z) + T (logsumexp(z/T) - logsumexp(t/T)),
+   * the maxima subtracted first for the same reason; T·KL, not KL: at a
+   * tiny T the KL overflows (and T² underflows to 0) while T·KL stays of
+   * the logits' order, so the loss's T²·KL = T·(T·KL) is never inf·0 */
+  *tkl = (mz - mt) + dp->t * (log(S2) - log(S3)) + hsum8(vdot) / S3;
 
   if (g) {
     const double a = (1.0 - dp->alpha) * gscale, b = dp->alpha * dp->t * gscale;
@@ -255,14 +257,14 @@ static int one_row(const job *jb, size_t r, double *a, double *b) {
   float *g = jb->g ? jb->g + r * k : NULL;
   int st;
   if (jb->distill) {
-    double ce, kl;
+    double ce, tkl; /* tkl = T·KL */
     st = distill_row(jb->z + r * k, jb->t + r * k, k, jb->y[r], &jb->dp, g,
-                     jb->gscale, &ce, &kl);
+                     jb->gscale, &ce, &tkl);
     *a = ce;
-    *b = kl;
+    *b = tkl;
     if (!st && jb->row_loss)
       jb->row_loss[r] =
-          (1.0 - jb->dp.alpha) * ce + jb->dp.alpha * jb->dp.t * jb->dp.t * kl;
+          (1.0 - jb->dp.alpha) * ce + jb->dp.alpha * jb->dp.t * tkl;
   } else {
     st = soft_row(jb->z + r * k, jb->t + r * k, k, g, jb->gscale, a);
     *b = 0.0;
@@ -401,9 +403,9 @@ int lsp_loss_distill(const float *logits, const float *teacher,
   if ((st = run_rows(&jb, n, sums))) return st;
   if (mean) {
     mean->ce = sums[0] / (double)n;
-    mean->kl = sums[1] / (double)n;
-    mean->loss = (1.0 - d->alpha) * mean->ce +
-                 d->alpha * d->temperature * d->temperature * mean->kl;
+    const double tkl = sums[1] / (double)n; /* the mean of T·KL */
+    mean->kl = tkl / d->temperature; /* +inf where the KL itself overflows */
+    mean->loss = (1.0 - d->alpha) * mean->ce + d->alpha * d->temperature * tkl;
   }
   return LSP_OK;
 }
