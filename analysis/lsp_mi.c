@@ -62,7 +62,9 @@ int lsp_mi_gaussian(const double *d, size_t m, size_t r, lsp_mi_result *out) {
     return lsp_fail(
         LSP_EDATA,
         "mutual information: the copies of every example give the same value "
-        "(no within-example variance), so the Gaussian estimate is infinite");
+        "up to rounding (no within-example variance above %g of the total), "
+        "so the Gaussian estimate is infinite",
+        WITHIN_RTOL);
   out->mi = 0.5 * log(total / within);
   out->var_total = total;
   out->var_within = within;

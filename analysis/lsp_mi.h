@@ -33,8 +33,9 @@ typedef struct {
 /* Î(X; d) from d (m×r doubles, row-major: row x holds the r copies of
  * example x), accumulated in double with two passes (means, then squared
  * deviations). Errors: LSP_EINVAL for m < 2 or r < 2; LSP_EDATA naming the
- * first non-finite value, or when every example's copies are identical
- * (within-example variance 0: the estimate would be infinite). */
+ * first non-finite value, or when every example's copies are identical up
+ * to rounding (within-example variance at most 1e-12 of the total: the
+ * estimate would be infinite, or above ½ log 1e12 = 13.8 nats). */
 int lsp_mi_gaussian(const double *d, size_t m, size_t r, lsp_mi_result *out);
 
 /* 95% percentile bootstrap interval of Î: resample the m examples (each
