@@ -63,10 +63,11 @@ SV_ATTR static inline unsigned SV_FN(cr_pair4)(__m256d v, uint64_t *ip, uint64_t
 /* The lanes whose x = p·bins lies beside an edge (lsp_calib_bin's test,
  * LSP_CALIB_NEAR_UP), as bits. */
 SV_ATTR static inline unsigned SV_FN(cr_near4)(__m256d x) {
-  const int tz = _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC;
-  return (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(
-      _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(LSP_CALIB_NEAR_UP)), tz),
-      _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(LSP_CALIB_NEAR_DN)), tz), _CMP_NEQ_UQ));
+  const __m256d up = _mm256_mul_pd(x, _mm256_set1_pd(LSP_CALIB_NEAR_UP)),
+                dn = _mm256_mul_pd(x, _mm256_set1_pd(LSP_CALIB_NEAR_DN));
+  return (unsigned)_mm256_movemask_pd(
+      _mm256_cmp_pd(_mm256_round_pd(up, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
+                    _mm256_round_pd(dn, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC), _CMP_NEQ_UQ));
 }
 
 /* cr_rec8 of the four rows r0..r0 + 3 (lanes) into o's entries r0.. */

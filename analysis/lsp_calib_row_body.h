@@ -407,7 +407,6 @@ SV_ATTR static void SV_FN(cr_rec_scalar)(const lsp_calib_rowstat *st,
                                          size_t r0, size_t nr, size_t k,
                                          int bins, int right, int full,
                                          lsp_calib_rowrec *o) {
-  const double M = (double)bins;
   for (size_t r = r0; r < nr; r++) {
     const double c = st[r].conf;
     o->bin[r] = lsp_calib_bin(c, bins, right ? LSP_CALIB_EDGES_RIGHT : LSP_CALIB_EDGES_LEFT);
@@ -461,11 +460,11 @@ SV_ATTR static inline unsigned SV_FN(cr_pair8)(__m512d v, __mmask8 m,
  * an edge (LSP_CALIB_NEAR_UP); every other lane keeps trunc(x)'s bin. */
 SV_ATTR static inline void SV_FN(cr_edge_fix8)(__m512d c, __m512d x, int bins, int right,
                                                int32_t *bin) {
-  const int tz = _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC;
+  const __m512d up = _mm512_mul_pd(x, _mm512_set1_pd(LSP_CALIB_NEAR_UP)),
+                dn = _mm512_mul_pd(x, _mm512_set1_pd(LSP_CALIB_NEAR_DN));
   unsigned near = (unsigned)_mm512_cmp_pd_mask(
-      _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(LSP_CALIB_NEAR_UP)), tz),
-      _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(LSP_CALIB_NEAR_DN)), tz),
-      _CMP_NEQ_UQ);
+      _mm512_roundscale_pd(up, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
+      _mm512_roundscale_pd(dn, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC), _CMP_NEQ_UQ);
   if (__builtin_expect(!near, 1)) return;
   double cl[8];
   _mm512_storeu_pd(cl, c);

@@ -127,7 +127,7 @@ static void test_malformed(void **state) {
   parse_bad("// c\n1", 6, "unexpected character");
   parse_bad("{'a': 1}", 8, "expected a string key");
   /* a byte order mark is skipped before the value only */
-  parse_bad("[\xEF\xBB\xBF1]", 6, "t.json:1:2: unexpected character");
+  parse_bad("[\xEF\xBB\xBF" "1]", 6, "t.json:1:2: unexpected character");
   parse_bad("\xEF\xBB\xBF[1,]", 7, "t.json:1:4: trailing comma");
   lsp_jsonr_doc *d = NULL;
   assert_int_equal(lsp_jsonr_parse("\xEF\xBB\xBF{\"a\": 2}", 11, "t.json", &d), LSP_OK);
