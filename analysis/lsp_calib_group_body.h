@@ -215,11 +215,7 @@ SV_ATTR static size_t SV_FN(cr_group)(
             _mm512_roundscale_pd(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC), top_b);
         first = _mm512_mask_cmp_pd_mask(mine, cb, zero, _CMP_EQ_OQ);
       }
-      const __m512d up = _mm512_mul_pd(x, _mm512_set1_pd(LSP_CALIB_NEAR_UP)),
-                    dn = _mm512_mul_pd(x, _mm512_set1_pd(LSP_CALIB_NEAR_DN));
-      unsigned near = (unsigned)_mm512_mask_cmp_pd_mask(
-          mine, _mm512_roundscale_pd(up, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
-          _mm512_roundscale_pd(dn, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC), _CMP_NEQ_UQ);
+      unsigned near = SV_FN(cr_near8)(x, mine);
       if (__builtin_expect(near != 0, 0)) { /* lanes beside an edge: lsp_calib_bin */
         double pl[8], cl[8];
         _mm512_storeu_pd(pl, p);

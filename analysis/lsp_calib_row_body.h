@@ -456,15 +456,22 @@ SV_ATTR static inline unsigned SV_FN(cr_pair8)(__m512d v, __mmask8 m,
 #endif
 
 #if LSP_SIMD == 4
+/* The lanes of m whose x = p·bins (at most 10^6) lies within 2^-26 of an
+ * integer, as bits: x − round(x) in one operation (VREDUCEPD). A superset
+ * of lsp_calib_bin's test (LSP_CALIB_NEAR_UP: within x·2^-48 <= 2^-28),
+ * so every lane whose bin could differ from trunc(x)'s takes lsp_calib_bin,
+ * and the few others it sends there get the same bin. */
+SV_ATTR static inline unsigned SV_FN(cr_near8)(__m512d x, __mmask8 m) {
+  const __m512d r = _mm512_reduce_pd(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  return (unsigned)_mm512_mask_cmp_pd_mask(m, _mm512_abs_pd(r), _mm512_set1_pd(0x1p-26),
+                                           _CMP_LE_OQ);
+}
+
 /* bin[l] = lsp_calib_bin(c_l) for the lanes whose x = c·bins lies beside
  * an edge (LSP_CALIB_NEAR_UP); every other lane keeps trunc(x)'s bin. */
 SV_ATTR static inline void SV_FN(cr_edge_fix8)(__m512d c, __m512d x, int bins, int right,
                                                int32_t *bin) {
-  const __m512d up = _mm512_mul_pd(x, _mm512_set1_pd(LSP_CALIB_NEAR_UP)),
-                dn = _mm512_mul_pd(x, _mm512_set1_pd(LSP_CALIB_NEAR_DN));
-  unsigned near = (unsigned)_mm512_cmp_pd_mask(
-      _mm512_roundscale_pd(up, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
-      _mm512_roundscale_pd(dn, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC), _CMP_NEQ_UQ);
+  unsigned near = SV_FN(cr_near8)(x, 0xff);
   if (__builtin_expect(!near, 1)) return;
   double cl[8];
   _mm512_storeu_pd(cl, c);
