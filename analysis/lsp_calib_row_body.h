@@ -322,8 +322,9 @@ SV_ATTR static inline __m256i SV_FN(cr_word4)(__m256d v) {
 
 /* The classwise bin of n consecutive probabilities p (rows of k classes
  * from a row start): cb[e] = j·bins + b, j = e mod k, b = lsp_calib_bin(p_e)
- * (trunc(p·bins), minus one on an exact edge when right, clamped), in
- * double and vectorized; the tail in scalar with the same arithmetic.
+ * (trunc(p·bins), minus one on an exact edge when right, clamped, in
+ * double and vectorized; a lane beside an edge, and the tail, take
+ * lsp_calib_bin itself).
  * And p_e in fixed point (lsp_calib_fix_bits of p_e in [0, 1]) as one
  * word: fx[e] = 2·trunc(frac(p_e)·2^63) | (p_e >= 1) (the fraction's low
  * bit is always 0, so bit 0 carries the integer part). */
