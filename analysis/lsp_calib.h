@@ -103,28 +103,32 @@ int lsp_calib_binning_parse(const char *s, lsp_calib_binning *out);
 const char *lsp_calib_edges_name(lsp_calib_edges e);
 const char *lsp_calib_binning_name(lsp_calib_binning b);
 
-/* Whether x = c·bins may lie on either side of an edge n/bins for c
- * beside that edge: x within x·2^-48 of an integer n (at least 8 times
- * the products' rounding), found as the two scaled products truncating to
- * different integers (x in [0, 2^31)); the vectorized paths test the same
- * and take lsp_calib_bin for such lanes. */
-#define LSP_CALIB_NEAR_UP (1.0 + 0x1p-48)
-#define LSP_CALIB_NEAR_DN (1.0 - 0x1p-48)
+/* An edge is beside c when x = c·bins, rounded to a multiple of 2^-26 by
+ * adding and subtracting 1.5·2^26 (exact for 0 <= x < 2^25), is an
+ * integer n > 0 (at 0 both rules give bin 0): |x − n| <= 2^-27, at least
+ * 8 times the product's rounding for bins up to 10^6 (x < 2^20, an ulp at
+ * most 2^-32), so every c whose bin could differ from trunc(x)'s is
+ * compared with the edge. The vectorized paths take the same test as the
+ * low 26 bits of x + 1.5·2^26 being zero (which also holds at n = 0 and
+ * changes no bin there; the path for probabilities, where zeros abound,
+ * leaves them out). */
+#define LSP_CALIB_NEAR_MAGIC 0x1.8p26
+#define LSP_CALIB_NEAR_BITS ((1ll << 26) - 1)
 
 /* The equal-width bin (0..bins-1) of a value c in [0, 1]. The edges are
  * the doubles nearest to m/bins (fl(m/bins), as a decimal such as 0.56 is
  * the double nearest to it): with right edges c = fl(m/bins) lies in the
  * lower bin, with left edges in the upper one; 0 and 1 are clamped into
- * the first and last bin. Away from an edge the bin is trunc(c·bins); near
- * one, c is compared with the edge itself, since c·bins rounds (0.56·100
- * is 56.000000000000007). For a float32 value c·bins is exact and the bin
- * is that of the exact product. */
+ * the first and last bin. Away from an edge the bin is trunc(c·bins); beside
+ * one (LSP_CALIB_NEAR_MAGIC), c is compared with the edge itself, since
+ * c·bins rounds (0.56·100 is 56.000000000000007). For a float32 value
+ * c·bins is exact and the bin is that of the exact product. */
 static inline int lsp_calib_bin(double c, int bins, lsp_calib_edges edges) {
   const double x = c * (double)bins;
-  const int64_t n = (int64_t)(x * LSP_CALIB_NEAR_UP);
+  const double n = (x + LSP_CALIB_NEAR_MAGIC) - LSP_CALIB_NEAR_MAGIC;
   int b;
-  if (n != (int64_t)(x * LSP_CALIB_NEAR_DN)) { /* the edge fl(n/bins) is beside c */
-    const double e = (double)n / (double)bins;
+  if (n > 0 && n == (double)(int64_t)n) { /* the edge fl(n/bins) is beside c */
+    const double e = n / (double)bins;
     b = (int)n - (edges == LSP_CALIB_EDGES_RIGHT ? c <= e : c < e);
   } else {
     b = (int)x;
@@ -132,6 +136,17 @@ static inline int lsp_calib_bin(double c, int bins, lsp_calib_edges edges) {
   if (b < 0) b = 0;
   if (b >= bins) b = bins - 1;
   return b;
+}
+
+/* bin[l] = lsp_calib_bin(c[l]) for every lane l set in lanes (the lanes a
+ * vectorized path found beside an edge); right: right-closed edges. */
+static inline void lsp_calib_bin_lanes(const double *c, unsigned lanes, int bins, int right,
+                                       int32_t *bin) {
+  const lsp_calib_edges edges = right ? LSP_CALIB_EDGES_RIGHT : LSP_CALIB_EDGES_LEFT;
+  for (; lanes; lanes &= lanes - 1u) {
+    const int l = __builtin_ctz(lanes);
+    bin[l] = lsp_calib_bin(c[l], bins, edges);
+  }
 }
 
 /* A non-negative fixed-point sum, value = (hi·2^64 + lo)·2^-64. */

@@ -60,14 +60,13 @@ SV_ATTR static inline unsigned SV_FN(cr_pair4)(__m256d v, uint64_t *ip, uint64_t
   return (unsigned)_mm256_movemask_pd(in) ^ 0xfu;
 }
 
-/* The lanes whose x = p·bins lies beside an edge (lsp_calib_bin's test,
- * LSP_CALIB_NEAR_UP), as bits. */
+/* The lanes whose x = p·bins lies beside an edge (lsp_calib_bin's test:
+ * the low 26 bits of x + 1.5·2^26 zero), as bits. */
 SV_ATTR static inline unsigned SV_FN(cr_near4)(__m256d x) {
-  const __m256d up = _mm256_mul_pd(x, _mm256_set1_pd(LSP_CALIB_NEAR_UP)),
-                dn = _mm256_mul_pd(x, _mm256_set1_pd(LSP_CALIB_NEAR_DN));
-  return (unsigned)_mm256_movemask_pd(
-      _mm256_cmp_pd(_mm256_round_pd(up, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
-                    _mm256_round_pd(dn, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC), _CMP_NEQ_UQ));
+  const __m256i t =
+      _mm256_castpd_si256(_mm256_add_pd(x, _mm256_set1_pd(LSP_CALIB_NEAR_MAGIC)));
+  return (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(
+      _mm256_and_si256(t, _mm256_set1_epi64x(LSP_CALIB_NEAR_BITS)), _mm256_setzero_si256())));
 }
 
 /* cr_rec8 of the four rows r0..r0 + 3 (lanes) into o's entries r0.. */
@@ -80,15 +79,11 @@ SV_ATTR static inline unsigned SV_FN(cr_rec4)(__m256d c, __m256d nll, __m256d br
   if (right) b = _mm256_sub_pd(b, _mm256_and_pd(_mm256_cmp_pd(b, x, _CMP_EQ_OQ), one));
   b = _mm256_min_pd(_mm256_max_pd(b, zero), _mm256_set1_pd((double)bins - 1.0));
   _mm_storeu_si128((__m128i *)(void *)(o->bin + r0), _mm256_cvttpd_epi32(b));
-  unsigned near = SV_FN(cr_near4)(x);
+  const unsigned near = SV_FN(cr_near4)(x);
   if (__builtin_expect(near != 0, 0)) { /* lanes beside an edge: lsp_calib_bin */
     double cl[4];
     _mm256_storeu_pd(cl, c);
-    for (; near; near &= near - 1u) {
-      const int l = __builtin_ctz(near);
-      o->bin[r0 + (size_t)l] =
-          lsp_calib_bin(cl[l], bins, right ? LSP_CALIB_EDGES_RIGHT : LSP_CALIB_EDGES_LEFT);
-    }
+    lsp_calib_bin_lanes(cl, near, bins, right, o->bin + r0);
   }
   _mm256_storeu_si256((__m256i *)(void *)(o->conf + r0), SV_FN(cr_word4)(c));
   if (!full) return 0;

@@ -363,7 +363,7 @@ SV_ATTR static void SV_FN(cr_bins)(const double *p, size_t n, size_t k, int bins
   const double M = (double)bins, K = (double)k;
   const dv vM = dv_set1(M), vK = dv_set1(K), one = dv_set1(right ? 1.0 : 0.0);
   const dv zero = dv_zero(), top = dv_set1(M - 1.0), step = dv_set1((double)DV_N);
-  const dv up = dv_set1(LSP_CALIB_NEAR_UP), dn = dv_set1(LSP_CALIB_NEAR_DN);
+  const dv magic = dv_set1(LSP_CALIB_NEAR_MAGIC);
   const lsp_calib_edges edges = right ? LSP_CALIB_EDGES_RIGHT : LSP_CALIB_EDGES_LEFT;
   /* the class index of each lane, as a double: lanes 0..DV_N-1 mod k */
   double j0[DV_N];
@@ -377,8 +377,9 @@ SV_ATTR static void SV_FN(cr_bins)(const double *p, size_t n, size_t k, int bins
     b = dv_min(dv_max(b, zero), top);
     dv_store_i32(cb + e, dv_fma(jv, vM, b));
     /* lanes beside an edge: lsp_calib_bin (rare but for exact decimals) */
-    unsigned near = ~dv_eq_bits(dv_trunc(dv_mul(x, up)), dv_trunc(dv_mul(x, dn))) &
-                    ((1u << DV_N) - 1u);
+    /* lsp_calib_bin's test, zeros (most entries of sparse rows) left out */
+    const dv u = dv_sub(dv_add(x, magic), magic);
+    unsigned near = dv_eq_bits(dv_trunc(u), u) & ~dv_eq_bits(u, zero);
     for (; near; near &= near - 1u) {
       const size_t q = e + (size_t)__builtin_ctz(near);
       cb[q] = (int32_t)((q % k) * (size_t)bins + (size_t)lsp_calib_bin(p[q], bins, edges));
@@ -457,29 +458,12 @@ SV_ATTR static inline unsigned SV_FN(cr_pair8)(__m512d v, __mmask8 m,
 #endif
 
 #if LSP_SIMD == 4
-/* The lanes of m whose x = p·bins (at most 10^6) lies within 2^-26 of an
- * integer, as bits: x − round(x) in one operation (VREDUCEPD). A superset
- * of lsp_calib_bin's test (LSP_CALIB_NEAR_UP: within x·2^-48 <= 2^-28),
- * so every lane whose bin could differ from trunc(x)'s takes lsp_calib_bin,
- * and the few others it sends there get the same bin. */
+/* The lanes of m whose x = p·bins lies beside an edge (lsp_calib_bin's
+ * test: the low 26 bits of x + 1.5·2^26 zero), as bits. */
 SV_ATTR static inline unsigned SV_FN(cr_near8)(__m512d x, __mmask8 m) {
-  const __m512d r = _mm512_reduce_pd(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  return (unsigned)_mm512_mask_cmp_pd_mask(m, _mm512_abs_pd(r), _mm512_set1_pd(0x1p-26),
-                                           _CMP_LE_OQ);
-}
-
-/* bin[l] = lsp_calib_bin(c_l) for the lanes whose x = c·bins lies beside
- * an edge (LSP_CALIB_NEAR_UP); every other lane keeps trunc(x)'s bin. */
-SV_ATTR static inline void SV_FN(cr_edge_fix8)(__m512d c, __m512d x, int bins, int right,
-                                               int32_t *bin) {
-  unsigned near = SV_FN(cr_near8)(x, 0xff);
-  if (__builtin_expect(!near, 1)) return;
-  double cl[8];
-  _mm512_storeu_pd(cl, c);
-  for (; near; near &= near - 1u) {
-    const int l = __builtin_ctz(near);
-    bin[l] = lsp_calib_bin(cl[l], bins, right ? LSP_CALIB_EDGES_RIGHT : LSP_CALIB_EDGES_LEFT);
-  }
+  const __m512d t = _mm512_add_pd(x, _mm512_set1_pd(LSP_CALIB_NEAR_MAGIC));
+  return (unsigned)_mm512_mask_testn_epi64_mask(m, _mm512_castpd_si512(t),
+                                                _mm512_set1_epi64(LSP_CALIB_NEAR_BITS));
 }
 
 /* The record of eight rows (lanes) from their confidences c, NLLs and
@@ -497,7 +481,12 @@ SV_ATTR static inline void SV_FN(cr_rec8)(__m512d c, __m512d nll, __m512d br,
   b = _mm512_min_epi64(_mm512_max_epi64(b, _mm512_setzero_si512()),
                        _mm512_set1_epi64(bins - 1));
   _mm256_storeu_si256((__m256i *)(void *)o->bin, _mm512_cvtepi64_epi32(b));
-  SV_FN(cr_edge_fix8)(c, x, bins, right, o->bin);
+  const unsigned near = SV_FN(cr_near8)(x, 0xff);
+  if (__builtin_expect(near != 0, 0)) { /* lanes beside an edge: lsp_calib_bin */
+    double cl[8];
+    _mm512_storeu_pd(cl, c);
+    lsp_calib_bin_lanes(cl, near, bins, right, o->bin);
+  }
   _mm512_storeu_si512((void *)o->conf, SV_FN(cr_word8)(c));
   o->out = 0;
   if (!full) return;
