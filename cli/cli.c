@@ -404,6 +404,35 @@ int cli_get_longs(const char *cmd, cli_opt *opts, const char *name,
   return CLI_OK;
 }
 
+/* A list of settings that each give rows (ε, seeds, sample sizes): a value
+ * listed twice would only repeat its rows, at their whole cost. */
+int cli_get_doubles_distinct(const char *cmd, cli_opt *opts, const char *name,
+                             const char *def, double lo, double hi, double **out,
+                             size_t *n) {
+  int rc = cli_get_doubles(cmd, opts, name, def, lo, hi, out, n);
+  for (size_t i = 0; !rc && i < *n; i++)
+    for (size_t j = 0; !rc && j < i; j++)
+      if ((*out)[i] == (*out)[j]) {
+        rc = cli_error(cmd, CLI_USAGE, "--%s: %g is listed twice", name, (*out)[i]);
+        free(*out);
+        *out = NULL;
+      }
+  return rc;
+}
+
+int cli_get_longs_distinct(const char *cmd, cli_opt *opts, const char *name,
+                           const char *def, long lo, long hi, long **out, size_t *n) {
+  int rc = cli_get_longs(cmd, opts, name, def, lo, hi, out, n);
+  for (size_t i = 0; !rc && i < *n; i++)
+    for (size_t j = 0; !rc && j < i; j++)
+      if ((*out)[i] == (*out)[j]) {
+        rc = cli_error(cmd, CLI_USAGE, "--%s: %ld is listed twice", name, (*out)[i]);
+        free(*out);
+        *out = NULL;
+      }
+  return rc;
+}
+
 int cli_require(const char *cmd, cli_opt *opts, const char *name) {
   if (cli_has(opts, name)) return CLI_OK;
   return cli_error(cmd, CLI_USAGE, "--%s is required (see lsprobe %s --help)",

@@ -46,6 +46,13 @@ int cli_get_doubles(const char *cmd, cli_opt *opts, const char *name,
                     size_t *n);
 int cli_get_longs(const char *cmd, cli_opt *opts, const char *name,
                   const char *def, long lo, long hi, long **out, size_t *n);
+/* The same, refusing a value listed twice (exit 2, naming it): for lists
+ * whose every value gives rows of its own. */
+int cli_get_doubles_distinct(const char *cmd, cli_opt *opts, const char *name,
+                             const char *def, double lo, double hi, double **out,
+                             size_t *n);
+int cli_get_longs_distinct(const char *cmd, cli_opt *opts, const char *name,
+                           const char *def, long lo, long hi, long **out, size_t *n);
 /* The network options of train and run (cli_arch.c): *spec is --arch, or
  * "mlp:" + --hidden, or `def`; *norm the --normalize values (NULL and 0
  * without it). Both malloc'd (free()). Usage errors print and return

@@ -180,8 +180,8 @@ int cmd_attack(int argc, char **argv) {
   size_t neps = 0;
   long steps, restarts, seed, batch, threads, targets, queries;
   double step = 0.0, p_init = 0.8;
-  if ((rc = cli_get_doubles(k_cmd, opts, "eps", "0,0.01,0.02,0.05,0.1,0.2,0.3",
-                            0.0, 1e30, &eps, &neps)))
+  if ((rc = cli_get_doubles_distinct(k_cmd, opts, "eps", "0,0.01,0.02,0.05,0.1,0.2,0.3", 0.0,
+                                     1e30, &eps, &neps)))
     return rc;
   if ((rc = cli_get_long(k_cmd, opts, "steps", aa ? 100 : 10, 1, 1000000,
                          &steps)) ||
@@ -203,12 +203,6 @@ int cmd_attack(int argc, char **argv) {
     rc = cli_error(k_cmd, CLI_USAGE, "--p-init must be positive");
     goto out;
   }
-  for (size_t i = 0; i < neps; i++) /* a row twice, at its whole cost, as run refuses */
-    for (size_t j = 0; j < i; j++)
-      if (eps[i] == eps[j]) {
-        rc = cli_error(k_cmd, CLI_USAGE, "--eps: %g is listed twice", eps[i]);
-        goto out;
-      }
   ao.steps = aa ? ao.steps : (size_t)steps;
   ao.apgd_steps = (size_t)steps;
   ao.targets = (size_t)targets;

@@ -64,7 +64,7 @@ int cmd_calibsim(int argc, char **argv) {
   if (rc) return rc;
   long *ns = NULL, reps, boot, bins, seed, threads;
   size_t nn = 0;
-  if ((rc = cli_get_longs(cmd, opts, "n", "500,2000,10000", 2, 100000000, &ns, &nn)) ||
+  if ((rc = cli_get_longs_distinct(cmd, opts, "n", "500,2000,10000", 2, 100000000, &ns, &nn)) ||
       (rc = cli_get_long(cmd, opts, "reps", 500, 1, 10000000, &reps)) ||
       (rc = cli_get_long(cmd, opts, "bootstrap", 200, 2, 10000000, &boot)) ||
       (rc = cli_get_long(cmd, opts, "bins", 15, 1, 1000000, &bins)) ||
@@ -73,14 +73,6 @@ int cmd_calibsim(int argc, char **argv) {
     free(ns);
     return rc;
   }
-  /* a size given twice would only repeat its rows, at its whole cost */
-  for (size_t i = 0; i < nn; i++)
-    for (size_t k = 0; k < i; k++)
-      if (ns[i] == ns[k]) {
-        long twice = ns[i];
-        free(ns);
-        return cli_error(cmd, CLI_USAGE, "--n: %ld is listed twice", twice);
-      }
   cli_bootstrap_warn(cmd, boot); /* the coverage columns rest on the tails */
   int use[64] = {0};
   const char *want = cli_str(opts, "scenarios", NULL);

@@ -133,20 +133,16 @@ int cmd_run(int argc, char **argv) {
   char defs[256] = "";
   for (size_t i = 0; i < o.n_smoothing; i++)
     snprintf(defs + strlen(defs), sizeof defs - strlen(defs), "%s%g", i ? "," : "", o.smoothing[i]);
-  if ((rc = cli_get_doubles(cmd, opts, "smoothing", defs, 0, 1, &v, &n))) return rc;
+  if ((rc = cli_get_doubles_distinct(cmd, opts, "smoothing", defs, 0, 1, &v, &n))) return rc;
   rc = copy_list(cmd, "smoothing", v, n, o.smoothing, 16, &o.n_smoothing);
   free(v);
   if (rc) return rc;
-  for (size_t i = 0; i < o.n_smoothing; i++)
-    for (size_t j = 0; j < i; j++)
-      if (o.smoothing[i] == o.smoothing[j])
-        return cli_error(cmd, CLI_USAGE, "--smoothing: %g is listed twice", o.smoothing[i]);
   if (lsp_ls_convention_parse(cli_str(opts, "convention", "uniform"), &o.convention))
     return cli_error(cmd, CLI_USAGE, "--convention: %s", lsp_errmsg());
   defs[0] = '\0';
   for (size_t i = 0; i < o.n_seeds; i++)
     snprintf(defs + strlen(defs), sizeof defs - strlen(defs), "%s%lu", i ? "," : "", o.seeds[i]);
-  if ((rc = cli_get_longs(cmd, opts, "seeds", defs, 0, 2147483647L, &l, &n))) return rc;
+  if ((rc = cli_get_longs_distinct(cmd, opts, "seeds", defs, 0, 2147483647L, &l, &n))) return rc;
   if (n > 16) {
     free(l);
     return cli_error(cmd, CLI_USAGE, "--seeds: at most 16 values");
@@ -154,10 +150,6 @@ int cmd_run(int argc, char **argv) {
   for (size_t i = 0; i < n; i++) o.seeds[i] = (unsigned long)l[i];
   o.n_seeds = n;
   free(l);
-  for (size_t i = 0; i < o.n_seeds; i++)
-    for (size_t j = 0; j < i; j++)
-      if (o.seeds[i] == o.seeds[j])
-        return cli_error(cmd, CLI_USAGE, "--seeds: %lu is listed twice", o.seeds[i]);
   long e, b, lim, steps, restarts, bins, boot, threads, aalim, jobs;
   if ((rc = cli_get_long(cmd, opts, "epochs", (long)o.epochs, 1, 100000, &e)) ||
       (rc = cli_get_long(cmd, opts, "batch", (long)o.batch, 1, 1000000, &b)) ||
@@ -208,14 +200,11 @@ static int run_with(const char *cmd, cli_opt *opts, lsp_run_opts *op, int argc, 
   for (size_t i = 0; i < o.n_attack_eps; i++)
     snprintf(defbuf + strlen(defbuf), sizeof defbuf - strlen(defbuf), "%s%g", i ? "," : "",
              o.attack_eps[i]);
-  if ((rc = cli_get_doubles(cmd, opts, "attack-eps", defbuf, 0, 1e6, &v, &n))) return rc;
+  if ((rc = cli_get_doubles_distinct(cmd, opts, "attack-eps", defbuf, 0, 1e6, &v, &n)))
+    return rc;
   rc = copy_list(cmd, "attack-eps", v, n, o.attack_eps, 32, &o.n_attack_eps);
   free(v);
   if (rc) return rc;
-  for (size_t i = 0; i < o.n_attack_eps; i++)
-    for (size_t j = 0; j < i; j++)
-      if (o.attack_eps[i] == o.attack_eps[j])
-        return cli_error(cmd, CLI_USAGE, "--attack-eps: %g is listed twice", o.attack_eps[i]);
   int attacked = 0;
   for (size_t i = 0; i < o.n_attack_eps; i++) attacked |= o.attack_eps[i] > 0;
   if (!attacked)
