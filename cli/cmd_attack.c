@@ -129,12 +129,15 @@ int cmd_attack(int argc, char **argv) {
         return cli_error(k_cmd, CLI_USAGE, "--%s does not go with --attack %s",
                          not_aa[i], aname);
   } else {
-    static const char *const only_aa[] = {"targets", "queries", "p-init"};
+    static const struct {
+      const char *name, *attacks;
+    } only_aa[] = {{"targets", "apgd-t or autoattack"},
+                   {"queries", "square or autoattack"},
+                   {"p-init", "square or autoattack"}};
     for (size_t i = 0; i < sizeof only_aa / sizeof only_aa[0]; i++)
-      if (cli_has(opts, only_aa[i]))
-        return cli_error(k_cmd, CLI_USAGE,
-                         "--%s goes with apgd-t, square or autoattack",
-                         only_aa[i]);
+      if (cli_has(opts, only_aa[i].name))
+        return cli_error(k_cmd, CLI_USAGE, "--%s goes with --attack %s",
+                         only_aa[i].name, only_aa[i].attacks);
   }
   if (aa && ao.kind != LSP_ATTACK_AUTOATTACK) {
     /* one stage of autoattack: the other stages' options are accepted (one

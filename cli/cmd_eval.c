@@ -4,6 +4,7 @@
  * every metric block below reads them from an eval_ctx and writes its
  * numbers either as JSON keys or as text lines. Adding an analysis (say
  * calibration) means one block function and one row in k_blocks. */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -450,6 +451,9 @@ int cmd_eval(int argc, char **argv) {
   lsp_splits data = {0};
   lsp_model *m = NULL;
   float *logits = NULL, *features = NULL;
+  char *jbuf = NULL;
+  size_t jbuf_len = 0;
+  FILE *jbuf_fp = NULL;
   int st;
   if ((st = cli_model_load_features(cmd, mpath, cli_str(opts, "features", NULL),
                                     &m)))
@@ -543,10 +547,16 @@ int cmd_eval(int argc, char **argv) {
   if (cli_str(opts, "features", NULL))
     c.feat_layer = m->features < 0 ? "the input" : m->nodes[m->features].name;
 
+  /* The JSON object goes to memory and reaches stdout only when every
+   * block has succeeded: a failed evaluation prints no partial object. */
   lsp_json j, *jp = NULL;
   if (cli_has(opts, "json")) {
+    if (!(jbuf_fp = open_memstream(&jbuf, &jbuf_len))) {
+      st = lsp_fail(LSP_ENOMEM, "out of memory for the JSON result");
+      goto fail;
+    }
     jp = &j;
-    lsp_json_init(jp, stdout, 0);
+    lsp_json_init(jp, jbuf_fp, 0);
     lsp_json_obj_begin(jp);
     lsp_json_key_str(jp, "model", mpath);
     lsp_json_key_str(jp, "arch", arch);
@@ -572,14 +582,14 @@ int cmd_eval(int argc, char **argv) {
   for (size_t b = 0; b < sizeof k_blocks / sizeof k_blocks[0]; b++)
     if ((st = k_blocks[b].run(&c, jp))) break;
   if (!st && ddir) st = dump(&c, ddir); /* only for an evaluation that succeeded */
-  if (st) {
-    if (jp) printf("\n"); /* end the partial JSON line before the error */
-    goto fail;
-  }
+  if (st) goto fail;
   if (jp) {
     if (ddir) lsp_json_key_str(jp, "dump", ddir);
     lsp_json_obj_end(jp);
-    if (lsp_json_finish(jp)) {
+    int bad = lsp_json_finish(jp);
+    bad |= fclose(jbuf_fp) != 0;
+    jbuf_fp = NULL;
+    if (bad || fwrite(jbuf, 1, jbuf_len, stdout) != jbuf_len || fflush(stdout)) {
       st = lsp_fail(LSP_EIO, "writing the JSON result failed");
       goto fail;
     }
@@ -591,6 +601,8 @@ int cmd_eval(int argc, char **argv) {
 fail:
   rc = cli_lib_error(cmd, st);
 done:
+  if (jbuf_fp) fclose(jbuf_fp);
+  free(jbuf);
   free(logits);
   free(features);
   lsp_model_free(m);

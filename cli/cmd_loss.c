@@ -14,6 +14,13 @@
 
 typedef enum { MODE_SMOOTHED, MODE_SOFT, MODE_DISTILL } loss_mode;
 
+/* A loss for the text output: six decimals as long as that stays short,
+ * six significant digits beyond 10^6 (a KL of 1e30 is not 31 digits). */
+static const char *fmt6(double v, char buf[32]) {
+  snprintf(buf, 32, fabs(v) < 1e6 ? "%.6f" : "%.6g", v);
+  return buf;
+}
+
 /* Options that make no sense together are usage errors, not silently
  * ignored settings. */
 static int check_mode(const char *cmd, cli_opt *opts, loss_mode *mode) {
@@ -218,18 +225,21 @@ int cmd_loss(int argc, char **argv) {
     size_t shape[2] = {n, k};
     if ((st = lsp_npy_write(gpath, LSP_DT_F32, 2, shape, grad))) goto fail;
   }
+  char b[3][32];
   if (cli_has(opts, "json")) {
     print_json(opts, mode, mean, &d, &dm, n, k, gpath);
   } else if (mode == MODE_SOFT) {
-    printf("loss %.6f  (mean over N=%zu rows, K=%zu, soft targets %s)\n", mean, n, k, qpath);
+    printf("loss %s  (mean over N=%zu rows, K=%zu, soft targets %s)\n", fmt6(mean, b[0]), n,
+           k, qpath);
   } else if (mode == MODE_DISTILL) {
-    printf("loss %.6f  (mean over N=%zu rows, K=%zu: %g x hard CE %.6f + %g x T^2 x KL %.6f; "
+    printf("loss %s  (mean over N=%zu rows, K=%zu: %g x hard CE %s + %g x T^2 x KL %s; "
            "T = %g, smoothing %g, %s%s)\n",
-           mean, n, k, 1.0 - d.alpha, dm.ce, d.alpha, dm.kl, d.temperature, d.hard.eps,
-           lsp_ls_convention_name(d.hard.convention), d.hard.normalize ? ", normalized" : "");
+           fmt6(mean, b[0]), n, k, 1.0 - d.alpha, fmt6(dm.ce, b[1]), d.alpha, fmt6(dm.kl, b[2]),
+           d.temperature, d.hard.eps, lsp_ls_convention_name(d.hard.convention),
+           d.hard.normalize ? ", normalized" : "");
   } else {
-    printf("loss %.6f  (mean over N=%zu rows, K=%zu, smoothing %g, %s%s)\n", mean, n, k,
-           d.hard.eps, lsp_ls_convention_name(d.hard.convention),
+    printf("loss %s  (mean over N=%zu rows, K=%zu, smoothing %g, %s%s)\n", fmt6(mean, b[0]), n,
+           k, d.hard.eps, lsp_ls_convention_name(d.hard.convention),
            d.hard.normalize ? ", normalized" : "");
   }
   if (gpath && !cli_has(opts, "json")) printf("gradient of the mean loss written to %s\n", gpath);

@@ -167,6 +167,10 @@ grep -q '"loss_smoothing":0.2,"loss_convention":"t2t"' "$SCR/out" && "$TOOLS/npy
   ok "--smoothing keeps the model's t2t convention" || bad "--smoothing on t2t: $(head -c 300 "$SCR/out")"
 expect_exit 0 "--convention uniform on a t2t model" "$LSP" attack "${TT[@]}" --convention uniform --json
 grep -q '"loss_smoothing":0.2,"loss_convention":"uniform"' "$SCR/out" && ok "--convention alone takes the model's eps" || bad "--convention: $(head -c 300 "$SCR/out")"
+expect_exit 2 "--queries with fgsm" "$LSP" attack --model "$SCR/t2t.lspm" --data synthetic --queries 20
+expect_err "--queries goes with --attack square or autoattack" "--queries with fgsm"
+expect_exit 2 "--targets with pgd" "$LSP" attack --model "$SCR/t2t.lspm" --data synthetic --attack pgd --targets 3
+expect_err "--targets goes with --attack apgd-t or autoattack" "--targets with pgd"
 expect_exit 2 "--convention without --loss smoothed" "$LSP" attack --model "$SCR/t2t.lspm" --data synthetic --convention t2t
 expect_err "--convention goes with --loss smoothed" "--convention without --loss smoothed"
 expect_exit 2 "--convention on an export without smoothing" "$LSP" attack "${IN[@]}" --loss smoothed --convention t2t

@@ -103,6 +103,13 @@ expect_exit 2 "--mi-noise 0 --mi-shift 0" "$LSP" eval --model "$SCR/m.lspm" --da
 expect_err "--mi-shift 0" "--mi-noise 0 --mi-shift 0"
 expect_exit 2 "--mi-copies without --mi" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --mi-copies 5
 expect_err "--mi-copies needs --mi" "--mi-copies without --mi"
+# a block that fails after others succeeded prints no partial JSON object:
+# stdout stays empty (class 3 of 10 has no training example among 11)
+DS="synthetic:train=12,test=40,dim=16,classes=10,sep=3"
+expect_exit 0 "train on 11 examples of 10 classes" "$LSP" train --data "$DS" --hidden 8 --epochs 1 --smoothing 0 --quiet --out "$SCR/tiny.lspm"
+expect_exit 1 "eval --mi --json on a class without examples" "$LSP" eval --model "$SCR/tiny.lspm" --data "$DS" --mi --mi-classes 2,3 --json
+expect_err "need 2 or more" "eval --mi --json on a class without examples"
+[ ! -s "$SCR/out" ] && ok "a failed eval --json prints nothing on stdout" || bad "partial JSON: $(head -c 200 "$SCR/out")"
 # a failed evaluation leaves an earlier dump as it was; a split whose
 # features cannot give clusters (one example: one class) reports them as
 # unavailable and keeps every other block

@@ -111,6 +111,10 @@ expect_err "--temperature: 1e-310 is too small: 1/T is not finite" "T = 1e-310"
 [ ! -e "$SCR/tiny.npy" ] && ok "T = 1e-310: no gradient written" || bad "T = 1e-310 wrote a gradient"
 expect_exit 0 "T = 1e-300" "$LSP" loss --logits "$D/student.npy" --teacher-logits "$D/teacher.npy" --labels "$D/labels.npy" --temperature 1e-300 --alpha 0.5 --json
 grep -q '"loss": [0-9]' "$SCR/out" && ok "T = 1e-300: a finite loss" || bad "T = 1e-300: $(cat "$SCR/out")"
+# its KL, about 3.8e300, is printed in six significant digits, not 301
+expect_exit 0 "T = 1e-300, text" "$LSP" loss --logits "$D/student.npy" --teacher-logits "$D/teacher.npy" --labels "$D/labels.npy" --temperature 1e-300 --alpha 0.5
+grep -q '^loss 2\.112458 .* T^2 x KL 3\.77323e+300; ' "$SCR/out" && [ "$(wc -c <"$SCR/out")" -lt 200 ] &&
+  ok "T = 1e-300: the KL in short form" || bad "T = 1e-300 text: $(head -c 300 "$SCR/out")"
 expect_exit 2 "alpha above 1" "$LSP" loss --logits "$D/student.npy" --teacher-logits "$D/teacher.npy" --labels "$D/labels.npy" --temperature 2 --alpha 1.5 --grad-out "$SCR/no.npy"
 expect_err "--alpha" "alpha above 1"
 expect_exit 2 "missing --alpha" "$LSP" loss --logits "$D/student.npy" --teacher-logits "$D/teacher.npy" --labels "$D/labels.npy" --temperature 2
