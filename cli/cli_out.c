@@ -61,6 +61,13 @@ int cli_check_not_input(const char *cmd, const char *what, const char *path, cli
                          "%s is a data file of the input folder --%s %s: writing it would "
                          "destroy or change the data (choose another output file)",
                          what, *n, v[k]);
+    /* the named dataset reads the folder lsp_data_fashion_dir() */
+    if (!strcmp(*n, "data") && !strcmp(o->value, "fashion-mnist") &&
+        in_data_folder(path, lsp_data_fashion_dir()))
+      return cli_error(cmd, CLI_USAGE,
+                       "%s is a data file of the input folder --%s %s (%s): writing it "
+                       "would destroy or change the data (choose another output file)",
+                       what, *n, o->value, lsp_data_fashion_dir());
   }
   return CLI_OK;
 }

@@ -249,6 +249,11 @@ same_case "train --out is a file of the --data folder" "--out $B/npyd/x_train.np
   ok "train --out adds an IDX file to the --data folder: refused" || bad "train --out into the data folder: $(cat "$SCR/err")"
 same_case "distill --out is a file of the --data folder" "is a data file of the input folder --data $B/npyd" "$B/npyd/y_test.npy" \
   "$LSP" distill --teacher "$B/good.lspm" --data "$B/npyd" --arch mlp:8 --temperature 2 --alpha 0.5 --epochs 1 --out "$B/npyd/y_test.npy"
+# the named dataset too: fashion-mnist reads $LSPROBE_DATA (here the same folder)
+same_case "train --out is a file of the fashion-mnist folder" "--out $B/npyd/x_train.npy is a data file of the input folder --data fashion-mnist ($B/npyd)" "$B/npyd/x_train.npy" \
+  env LSPROBE_DATA="$B/npyd" "$LSP" train --data fashion-mnist --smoothing 0 --epochs 1 --out "$B/npyd/x_train.npy"
+same_case "distill --out is a file of the fashion-mnist folder" "is a data file of the input folder --data fashion-mnist" "$B/npyd/y_train.npy" \
+  env LSPROBE_DATA="$B/npyd" "$LSP" distill --teacher "$B/good.lspm" --data fashion-mnist --arch mlp:8 --temperature 2 --alpha 0.5 --epochs 1 --out "$B/npyd/y_train.npy"
 expect_exit 0 "train --out beside the data files" "$LSP" train --data "$B/npyd" --smoothing 0 --epochs 1 --quiet --out "$B/npyd/m.lspm"
 # train and distill refuse an --out they cannot write before reading the data
 # (the data folder here does not exist: the --out message must come first)
