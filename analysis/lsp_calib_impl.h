@@ -357,6 +357,17 @@ enum { LSP_CALIB_TI_BRACKETED = 0, LSP_CALIB_TI_OPEN, LSP_CALIB_TI_ABOVE };
 int lsp_calib_ti_lambdas(const double *qlo, const double *qhi, size_t stride, int ng, double t,
                          double *lam_lo, double *lam_hi);
 
+/* The interval from the worlds not rejected, λ between lam_lo and lam_hi
+ * (how: lsp_calib_ti_lambdas' return): the smallest and the largest true
+ * error truth(ctx, λ) at both ends and at every grid point between them;
+ * hi = +∞ for LSP_CALIB_TI_ABOVE. For a truth that grows with λ this is
+ * [truth(lam_lo), truth(lam_hi)] exactly; one that does not (the
+ * classwise worlds' clipped, rescaled rows can lose error at large λ), or
+ * ends interpolated out of order within one grid step, still give an
+ * interval with lo <= hi that holds every such world's error. */
+void lsp_calib_ti_hull(double (*truth)(void *ctx, double lam), void *ctx, double lam_lo,
+                       double lam_hi, int how, double *lo, double *hi);
+
 /* The per-row table (lsp_calib_rows.c); shared with the interval code. */
 struct lsp_calib_rows {
   size_t n, k;      /* k = 0: built from confidences (top-label only) */

@@ -461,6 +461,18 @@ static int scan_logistic(const world *wd, const lsp_calib_boot *boot, double t, 
   return LSP_OK;
 }
 
+/* world_truth of one target, for lsp_calib_ti_hull. */
+typedef struct {
+  const world *wd;
+  int target;
+  lsp_calib_scratch *sc;
+} truth_ctx;
+
+static double truth_at(void *ctx, double lam) {
+  truth_ctx *c = ctx;
+  return world_truth(c->wd, lam, c->target, c->sc);
+}
+
 /* Metric q's interval [*lo, *hi] from a scan, for observed value t.
  * Returns 1 when both ends are bracketed by the grid (0: an edge case, the
  * interval set as the header describes). */
@@ -468,8 +480,8 @@ static int invert(const world *wd, const scan *sn, int q, double t, lsp_calib_sc
                   double *lo, double *hi) {
   double lam_lo, lam_hi;
   int how = lsp_calib_ti_lambdas(&sn->lo[0][q], &sn->hi[0][q], NINV, sn->ng, t, &lam_lo, &lam_hi);
-  *lo = world_truth(wd, lam_lo, k_target[q], sc);
-  *hi = how == LSP_CALIB_TI_ABOVE ? INFINITY : world_truth(wd, lam_hi, k_target[q], sc);
+  truth_ctx tc = {wd, k_target[q], sc};
+  lsp_calib_ti_hull(truth_at, &tc, lam_lo, lam_hi, how, lo, hi);
   return how == LSP_CALIB_TI_BRACKETED;
 }
 

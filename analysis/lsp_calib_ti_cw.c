@@ -21,7 +21,10 @@
  *   T(λ) = (1/K) Σ_k (1/N) Σ_c |Σ_{i: p_ik in c} (π_ik(λ) − p_ik)| over
  *   1024 equal-width cells c of p_k, computed from the π the draws use (the
  *   scaling makes π_ik depend a little on the rest of the row; the cells
- *   average that out, as P(y = k | p_k) does);
+ *   average that out, as P(y = k | p_k) does); T need not grow with λ (a
+ *   row clipped at 0 and 1 is rescaled to its total, which can take error
+ *   away), so the interval is the range of T over the worlds not rejected
+ *   (lsp_calib_ti_hull), not the two ends' values;
  * - a draw resamples N rows with replacement (the copies counted per row)
  *   and labels each copy by the inverse CDF of π_i(λ) (lsp_calib_cdf_pick,
  *   a bisection) at one uniform, drawn
@@ -107,6 +110,23 @@ int lsp_calib_ti_lambdas(const double *qlo, const double *qhi, size_t stride, in
   return LSP_CALIB_TI_BRACKETED;
 }
 
+void lsp_calib_ti_hull(double (*truth)(void *ctx, double lam), void *ctx, double lam_lo,
+                       double lam_hi, int how, double *lo, double *hi) {
+  const double a = truth(ctx, lam_lo), b = how == LSP_CALIB_TI_ABOVE ? a : truth(ctx, lam_hi);
+  const double l0 = fmin(lam_lo, lam_hi), l1 = fmax(lam_lo, lam_hi);
+  double mn = fmin(a, b), mx = fmax(a, b);
+  for (int g = 0; g < LSP_CALIB_TI_NGRID; g++) {
+    const double lam = lsp_calib_ti_grid[g];
+    if (lam > l0 && lam < l1) {
+      const double v = truth(ctx, lam);
+      mn = fmin(mn, v);
+      mx = fmax(mx, v);
+    }
+  }
+  *lo = mn;
+  *hi = how == LSP_CALIB_TI_ABOVE ? INFINITY : mx;
+}
+
 /* ---- the classwise worlds ------------------------------------------------ */
 
 #define CW_PTS 1025                      /* points of each ĝ_k's table */
@@ -184,6 +204,17 @@ static double cw_truth(const cw_world *w, double lam, double *pi, double *cell) 
   double acc = 0.0;
   for (size_t c = 0; c < K * CW_CELLS; c++) acc += fabs(cell[c]);
   return acc / ((double)n * (double)K);
+}
+
+/* cw_truth for lsp_calib_ti_hull. */
+typedef struct {
+  const cw_world *w;
+  double *pi, *cell;
+} cw_truth_ctx;
+
+static double cw_truth_at(void *ctx, double lam) {
+  cw_truth_ctx *c = ctx;
+  return cw_truth(c->w, lam, c->pi, c->cell);
 }
 
 /* The cumulative π_i(λ) of every row into w->cum. */
@@ -380,8 +411,8 @@ int lsp_calib_ti_classwise(const lsp_calib_rows *r, const lsp_calib_opts *o,
   }
   double lam_lo, lam_hi;
   int how = lsp_calib_ti_lambdas(qlo, qhi, 1, ng, t, &lam_lo, &lam_hi);
-  res->ci_lo[m] = cw_truth(&wd, lam_lo, pi, cell);
-  res->ci_hi[m] = how == LSP_CALIB_TI_ABOVE ? INFINITY : cw_truth(&wd, lam_hi, pi, cell);
+  cw_truth_ctx tc = {&wd, pi, cell};
+  lsp_calib_ti_hull(cw_truth_at, &tc, lam_lo, lam_hi, how, &res->ci_lo[m], &res->ci_hi[m]);
 done:
   free(tab);
   free(cum);

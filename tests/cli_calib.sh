@@ -285,6 +285,26 @@ expect_exit 0 "classwise interval, calibrated" "$LSP" calib --logits "$SCR/zc.np
 "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); lo, hi = d["classwise_ece_ci"]; pl = d["classwise_ece_ci_percentile"][0]
 sys.exit(not (lo == 0.0 and 0.0 < hi < pl))' "$SCR/out" && ok "classwise_ece: a calibrated model's interval starts at 0" ||
   bad "classwise_ece interval: $(grep -o '"classwise_ece[^]]*]' "$SCR/out" | head -3)"
+# an underconfident model (a softmax regression's logits scaled by 0.4; 5
+# classes, 600 rows) whose classwise worlds gain error up to λ = 4 and lose
+# it after (rows clipped at 0 and 1, rescaled): no world rejects the
+# estimate from below, and the interval must still be one, lo <= hi (it
+# was [0.0881, 0.0473], which compare refuses in a run's results.json)
+"$PY" -c 'import sys, numpy as np
+r = np.random.default_rng(3); mu = r.normal(0, 1, (5, 20))
+def mk(n):
+    y = r.integers(0, 5, n); return mu[y] + r.normal(0, 1.2, (n, 20)), y
+x, y = mk(3000); xt, yt = mk(600); W = np.zeros((20, 5)); b = np.zeros(5)
+for t in range(60):
+    z = x @ W + b; p = np.exp(z - z.max(1, keepdims=True)); p /= p.sum(1, keepdims=True)
+    p[np.arange(len(y)), y] -= 1; W -= 0.5 * x.T @ p / len(y); b -= 0.5 * p.mean(0)
+np.save(sys.argv[1] + "/zu.npy", ((xt @ W + b) * 0.4).astype(np.float32)); np.save(sys.argv[1] + "/yu.npy", yt.astype(np.int32))' "$SCR"
+expect_exit 0 "classwise interval, underconfident" "$LSP" calib --logits "$SCR/zu.npy" --labels "$SCR/yu.npy" --bootstrap 200 --seed 7 --threads 2 --json
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))
+bad = [k for k, v in d.items() if k.endswith("_ci") and v[0] is not None and v[1] is not None and v[0] > v[1]]
+sys.exit(bool(bad) and (print(bad, d["classwise_ece"], d["classwise_ece_ci"]) or 1))' "$SCR/out" &&
+  ok "classwise_ece: an interval with lo <= hi where the worlds' error falls again at large λ" ||
+  bad "classwise_ece: an interval with lo > hi"
 # --smece-sigma changes the SmoothECE reported, never the worlds the other
 # intervals are inverted over (the kernel curve at the fitted sigma*)
 "$PY" -c 'import numpy as np; r=np.random.default_rng(11); z=r.normal(size=(30,4))*2; y=r.integers(0,4,30)
@@ -297,7 +317,7 @@ keys = ["ece", "rmsce", "ace", "ece_debiased", "ece_l2_debiased", "ece_sweep"]
 diff = [k for k in keys if a[k + "_ci"] != b[k + "_ci"]]
 lo, hi = b["smece_ci"]; v = b["smece"]
 ok = not diff and a["smece_sigma"] != b["smece_sigma"] == 0.001 and lo <= v and (hi is None or v <= hi)
-sys.exit(print(diff, a["smece_ci"], b["smece_ci"], v) if not ok else 0)' "$SCR/sfit.json" "$SCR/out" &&
+sys.exit(not ok and (print(diff, a["smece_ci"], b["smece_ci"], v) or 1))' "$SCR/sfit.json" "$SCR/out" &&
   ok "--smece-sigma leaves the other intervals as they are" || bad "--smece-sigma moved intervals"
 expect_exit 2 "--ci bca" "$LSP" calib --probs "$SCR/pe.npy" --labels "$SCR/ye.npy" --bootstrap 50 --ci bca
 expect_err "--ci" "--ci bca"

@@ -167,6 +167,17 @@ static void test_cdf_pick(void **state) {
   }
 }
 
+/* Truths of λ for lsp_calib_ti_hull: 2λ, and λ e^(−λ/4). */
+static double truth_linear(void *ctx, double lam) {
+  (void)ctx;
+  return 2.0 * lam;
+}
+
+static double truth_peak(void *ctx, double lam) {
+  (void)ctx;
+  return lam * exp(-lam / 4.0);
+}
+
 static void test_lambdas(void **state) {
   (void)state;
   const double *g = lsp_calib_ti_grid;
@@ -191,6 +202,19 @@ static void test_lambdas(void **state) {
   /* even the last world's 97.5% quantile below: [its error, ∞) */
   assert_int_equal(lsp_calib_ti_lambdas(q, q + 1, 2, 8, 9.0, &lo, &hi), LSP_CALIB_TI_ABOVE);
   assert_true(lo == 2.0);
+  /* the interval over the worlds not rejected: a truth rising with λ gives
+   * its values at the two ends exactly; T(λ) = λ e^(−λ/4), which peaks at
+   * λ = 4 and falls after, gives [T(16), T(4)] = [16/e^4, 4/e] over
+   * [3, 16] (its values at the ends were [T(3), T(16)], lo > hi); ends out
+   * of order give the same interval as in order; ABOVE: [T(end), ∞) */
+  lsp_calib_ti_hull(truth_linear, NULL, 1.5, 2.75, LSP_CALIB_TI_BRACKETED, &lo, &hi);
+  assert_true(lo == 3.0 && hi == 5.5);
+  lsp_calib_ti_hull(truth_peak, NULL, 3.0, 16.0, LSP_CALIB_TI_OPEN, &lo, &hi);
+  assert_true(fabs(lo - 16.0 * exp(-4.0)) < 1e-15 && fabs(hi - 4.0 * exp(-1.0)) < 1e-15);
+  lsp_calib_ti_hull(truth_linear, NULL, 2.2, 2.1, LSP_CALIB_TI_BRACKETED, &lo, &hi);
+  assert_true(fabs(lo - 4.2) < 1e-15 && fabs(hi - 4.4) < 1e-15);
+  lsp_calib_ti_hull(truth_peak, NULL, 16.0, 16.0, LSP_CALIB_TI_ABOVE, &lo, &hi);
+  assert_true(fabs(lo - 16.0 * exp(-4.0)) < 1e-15 && hi == INFINITY);
   /* type-6 quantile: rank (n + 1)q */
   const double v[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
   assert_true(fabs(lsp_calib_ti_quantile(v, 9, 0.25) - 2.5) < 1e-12);
