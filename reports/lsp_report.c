@@ -15,6 +15,7 @@
 #include "reports/lsp_pdf.h"
 #include "reports/lsp_plot.h"
 #include "reports/lsp_report_int.h"
+#include "reports/lsp_results_schema.h"
 
 int lsp_report_write(lsp_run_state *s, const char *dir) {
   char path[4096];
@@ -30,7 +31,8 @@ int lsp_report_write(lsp_run_state *s, const char *dir) {
   }
   if ((st = lsp_findings_compute(s, f))) goto done;
   snprintf(path, sizeof path, "%s/results.json", dir);
-  if ((st = lsp_report_json(s, f, path)) || (st = lsp_report_csvs(s, dir)) ||
+  if ((st = lsp_report_json(s, f, path)) || (st = lsp_results_check_file(path)) ||
+      (st = lsp_report_csvs(s, dir)) ||
       (st = lsp_report_distill_csv(s, dir)))
     goto done;
   lsp_report_plotter p = {s, dir, LSP_PLOT_SVG, 0, ""};

@@ -446,3 +446,16 @@ int lsp_results_validate(const lsp_jsonr_doc *d) {
                                "object)", lsp_jsonr_source(d), lsp_jsonr_type_name(root->type));
   return check_shape(d, root, LSP_RS_ROOT, "");
 }
+
+int lsp_results_check_file(const char *path) {
+  lsp_jsonr_doc *d = NULL;
+  int st = lsp_jsonr_read_file(path, &d);
+  if (!st) st = lsp_results_validate(d);
+  lsp_jsonr_free(d);
+  if (st != LSP_EDATA) return st;
+  char why[1024];
+  snprintf(why, sizeof why, "%s", lsp_errmsg());
+  return lsp_fail(LSP_EDATA, "results.json as written breaks its own contract (DESIGN §4), "
+                             "which compare checks; this is a defect of lsprobe, please report "
+                             "it with the command: %s", why);
+}

@@ -175,4 +175,12 @@ const char *lsp_results_key(lsp_rf f);
  * expected a number in [0, 1], found 1.7". */
 int lsp_results_validate(const lsp_jsonr_doc *d);
 
+/* The results.json file at `path` read back and validated as `compare`
+ * will read it: `run` calls this on the file it has just written, before
+ * the report is published, so a run never publishes a results.json that
+ * compare refuses. LSP_EDATA, naming the file and the field, on a breach
+ * (a defect of lsprobe, which the message says); the reader's status if the
+ * file cannot be read. */
+int lsp_results_check_file(const char *path);
+
 #endif

@@ -212,6 +212,30 @@ static void test_violations_named(void **state) {
  * smoothed curve, the percentile intervals, logit_gap, the clusters. The
  * quick run has every one of these objects (AutoAttack on, the checks run,
  * intervals). */
+/* run's own check of the file it wrote: the run's results.json passes; the
+ * same file with an interval upside down is refused, naming the field and
+ * saying whose defect it is. */
+static void test_check_file(void **state) {
+  (void)state;
+  char path[4200];
+  snprintf(path, sizeof path, "%s/results.json", g_out);
+  assert_int_equal(lsp_results_check_file(path), LSP_OK);
+  char *p = strstr(g_text, "\"ece_ci\": [");
+  assert_non_null(p);
+  snprintf(path, sizeof path, "%s", td_tmp("schema_bad.json"));
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  const size_t a = (size_t)(p - g_text) + strlen("\"ece_ci\": [");
+  fwrite(g_text, 1, a, f);
+  fputs("0.3, 0.1], \"x\": [", f);
+  fwrite(g_text + a, 1, g_len - a, f);
+  assert_int_equal(fclose(f), 0);
+  assert_int_equal(lsp_results_check_file(path), LSP_EDATA);
+  assert_non_null(strstr(lsp_errmsg(), "defect of lsprobe"));
+  assert_non_null(strstr(lsp_errmsg(), "models[0].calibration.ece_ci: expected [lo, hi] with lo <= hi"));
+  remove(path);
+}
+
 static void test_members_named(void **state) {
   (void)state;
   const char *need[] = {"\"stages\": {", "\"gradient_masking\": {", "\"smooth_curve\": {",
@@ -314,6 +338,7 @@ int main(void) {
       cmocka_unit_test(test_write_then_read),
       cmocka_unit_test(test_violations_named),
       cmocka_unit_test(test_members_named),
+      cmocka_unit_test(test_check_file),
   };
   return cmocka_run_group_tests(tests, run_once, cleanup);
 }
