@@ -59,7 +59,9 @@ int lsp_mpi_agree(int status) {
     return lsp_fail(LSP_EIO, "MPI: rank %d: MPI_Allreduce failed", g_rank);
   if (first == g_size) return LSP_OK;
   int st = lsp_mpi_share(status, first);
-  if (g_size > 1 && st) {
+  /* a message that says on which rank it happened (a cell that failed on a
+   * worker, reported by rank 0) is not put under the reporting rank */
+  if (g_size > 1 && st && !strstr(lsp_errmsg(), " on rank ")) {
     char who[32];
     snprintf(who, sizeof who, "rank %d", first);
     lsp_fail_prefix(st, who);

@@ -306,9 +306,11 @@ static int finish(lsp_run_state *s, lsp_outdir *od, const char *models_dir, cons
   size_t nb = strlen(before);
   if ((st = lsp_outdir_publish(od))) return st;
   if (strlen(lsp_outdir_note(od)) > nb) say(lg, 1, "%s", lsp_outdir_note(od) + nb + (nb ? 2 : 0));
-  if (s->pdf_written) say(lg, 0, "pdf: %s/report.pdf", o->out);
+  int ol = (int)strlen(o->out); /* "out/" names the folder "out" */
+  while (ol > 1 && o->out[ol - 1] == '/') ol--;
+  if (s->pdf_written) say(lg, 0, "pdf: %.*s/report.pdf", ol, o->out);
   free(report);
-  if (!(report = lsp_strdupf("%s/report.html", o->out)))
+  if (!(report = lsp_strdupf("%.*s/report.html", ol, o->out)))
     return lsp_fail(LSP_ENOMEM, "out of memory");
   if (report_path) *report_path = report;
   return LSP_OK;

@@ -233,7 +233,8 @@ grep -q '<h2[^>]*>Information erasure and distillation</h2>' "$OUT/report.html" 
 # a rerun reuses the cached models, on another thread count too (training
 # gives the same model for any thread count, so it is not part of the key);
 # results.json reports the rerun's own threads and the CPU path
-expect_exit 0 "rerun" "$LSP" run --quick --out "$OUT" --threads 1
+expect_exit 0 "rerun" "$LSP" run --quick --out "$OUT/" --threads 1
+grep -qx "report: $OUT/report.html" "$SCR/out" && ok "--out with a trailing slash: the report path has one" || bad "report path: $(grep report: "$SCR/out")"
 [ "$(grep -c 'reusing the cached model' "$SCR/err")" -eq 2 ] && ok "rerun on 1 thread reuses both models trained on 2" || bad "rerun retrained: $(head -3 "$SCR/err")"
 $PY -c "import json,sys; r=json.load(open('$OUT/results.json')); sys.exit(0 if all(m['cached'] for m in r['models']) and r['threads'] == 1 and r['cpu']['path'] and r['cpu']['kernels'] in ('x86-64-v4', 'x86-64-v3', 'x86-64', 'portable') and r['cpu']['blas_core'] else 1)" && ok "results.json says cached, threads 1, cpu path" || bad "cached flag / threads / cpu: $(grep -A3 '"cpu"' "$OUT/results.json")"
 

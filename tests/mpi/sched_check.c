@@ -175,11 +175,14 @@ int main(int argc, char **argv) {
     CHECK(st == LSP_EINVAL, "status %d, want LSP_EINVAL", st);
     CHECK(strstr(lsp_errmsg(), "a cycle of prerequisites") != NULL, "message: %s", lsp_errmsg());
   } else if (strcmp(f.mode, "fail") == 0) {
+    st = lsp_mpi_agree(st); /* as `run` ends: every rank agrees on one error */
     CHECK(st == LSP_EDATA, "status %d, want LSP_EDATA", st);
     CHECK(strstr(lsp_errmsg(), "cell 5 (fake cell 5) failed") != NULL, "message: %s",
           lsp_errmsg());
     CHECK(strstr(lsp_errmsg(), "fake failure in cell 5") != NULL, "reason: %s", lsp_errmsg());
     CHECK(size == 1 || strstr(lsp_errmsg(), "on rank ") != NULL, "rank: %s", lsp_errmsg());
+    /* the rank the cell failed on, not the rank that reports it */
+    CHECK(strncmp(lsp_errmsg(), "rank ", 5) != 0, "reporting rank first: %s", lsp_errmsg());
     CHECK(r.ncells == 0 && !r.blob, "results kept after a failure");
   } else {
     CHECK(0, "mode %s: the job should have died", f.mode);
