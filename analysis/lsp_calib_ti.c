@@ -570,11 +570,14 @@ int lsp_calib_ti_intervals(const lsp_calib_rows *r, const lsp_calib_opts *o,
     }
   }
   /* σ* is smECE at its fixed point, the same number: its interval too
-   * (its percentile interval lay above it, as smece's did); a bandwidth
-   * given (--smece-sigma) is no estimate and keeps its own */
+   * (its percentile interval lay above it, as smece's did), raised to the
+   * floor of σ*'s search, below which σ* never lies (a sample whose smECE
+   * stays below σ there has σ* = the floor and a smaller smece: σ* is
+   * max(smece, floor)); a bandwidth given (--smece-sigma) is no estimate
+   * and keeps its own */
   if (res->has[m] && !(o->smece_sigma > 0.0)) {
-    res->ci_lo[LSP_CALIB_SMECE_SIGMA] = res->ci_lo[m];
-    res->ci_hi[LSP_CALIB_SMECE_SIGMA] = res->ci_hi[m];
+    res->ci_lo[LSP_CALIB_SMECE_SIGMA] = fmax(res->ci_lo[m], LSP_SMECE_SIGMA_MIN);
+    res->ci_hi[LSP_CALIB_SMECE_SIGMA] = fmax(res->ci_hi[m], LSP_SMECE_SIGMA_MIN);
     res->sigma_inverted = 1;
   }
 done:

@@ -332,7 +332,15 @@ int cmd_clusters(int argc, char **argv) {
     goto fail;
   }
   if (has_t) {
-    if ((st = lsp_proj_confusion(x, y, n, h, t.W, t.b, k, &conf))) goto fail;
+    if ((st = lsp_proj_confusion(x, y, n, h, t.W, t.b, k, &conf))) {
+      /* features, templates and labels were checked: a logit that is not
+       * finite is a float32 overflow of their product */
+      if (st == LSP_EDATA)
+        st = lsp_fail(st, "%s: %s: the features times the last layer's weights overflow float32",
+                      has_m ? cli_str(opts, "model", NULL) : cli_str(opts, "templates", NULL),
+                      lsp_errmsg());
+      goto fail;
+    }
     acc = (double)conf.right / (double)n;
   }
   if (has_t && (k >= 3 || given || ppath)) {

@@ -121,6 +121,13 @@ expect_exit 1 "label beyond the templates" "$LSP" clusters --features "$SCR/toy.
 expect_err "toy_y5.npy" "label beyond the templates"
 expect_exit 1 "templates on one line" "$LSP" clusters --features "$SCR/toy.npy" --labels "$SCR/toy_y.npy" --templates "$SCR/twc.npy" --bias "$SCR/tbc.npy" --projection-out "$SCR/no.csv"
 expect_err "twc.npy: the templates of classes 0, 1, 2 lie on one line" "templates on one line"
+# finite features and templates whose product overflows float32 (row 0:
+# 3e38·1 + 3e38 = 6e38): the error names the templates and says why
+FBIG='\xe6\xb1\x61\x7f'
+mknpy "$SCR/twbig.npy" '<f4' '(3, 2)' "$FBIG$FBIG$F0$F1$F02$F02"
+mknpy "$SCR/tbbig.npy" '<f4' '(3,)' "$FBIG$F02$F1"
+expect_exit 1 "logits overflow float32" "$LSP" clusters --features "$SCR/toy.npy" --labels "$SCR/toy_y.npy" --templates "$SCR/twbig.npy" --bias "$SCR/tbbig.npy" --projection-out "$SCR/no.csv"
+expect_err "lsprobe: clusters: $SCR/twbig.npy: logit 0 of row 0 is not finite: the features times the last layer's weights overflow float32" "logits overflow float32"
 expect_exit 1 "missing features" "$LSP" clusters --features "$SCR/none.npy" --labels "$SCR/toy_y.npy"
 expect_err "none.npy" "missing features"
 [ ! -e "$SCR/no.csv" ] && ok "no projection written on failure" || bad "projection written on failure"

@@ -386,6 +386,33 @@ static void test_intervals(void **state) {
   lsp_calib_rows_free(r);
 }
 
+/* A sample whose smoothed residual is 0 (eight rows at c = 0.75, six of
+ * them correct: y − c sums to 0 at the one confidence) has smECE_σ = 0 for
+ * every σ, so σ* is the floor of its search, LSP_SMECE_SIGMA_MIN, while
+ * smece is 0; σ* never lies below that floor, so its interval is smece's
+ * raised to it and holds σ* itself. */
+static void test_sigma_floor_interval(void **state) {
+  (void)state;
+  double c[8];
+  uint8_t y[8];
+  for (int i = 0; i < 8; i++) c[i] = 0.75, y[i] = i < 6;
+  lsp_calib_rows *r = NULL;
+  assert_int_equal(lsp_calib_rows_from_conf(c, y, 8, NULL, &r), 0);
+  lsp_calib_result a;
+  score(r, 0.0, &a);
+  assert_true(a.value[LSP_CALIB_SMECE] == 0.0);
+  assert_true(a.value[LSP_CALIB_SMECE_SIGMA] == LSP_SMECE_SIGMA_MIN);
+  lsp_calib_opts o = lsp_calib_opts_default();
+  lsp_calib_boot b = {40, 3, 1, LSP_CALIB_CI_INVERSION};
+  assert_int_equal(lsp_calib_bootstrap(r, &o, &b, &a), 0);
+  const double lo = a.ci_lo[LSP_CALIB_SMECE_SIGMA], hi = a.ci_hi[LSP_CALIB_SMECE_SIGMA];
+  assert_true(lo == fmax(a.ci_lo[LSP_CALIB_SMECE], LSP_SMECE_SIGMA_MIN));
+  assert_true(hi == fmax(a.ci_hi[LSP_CALIB_SMECE], LSP_SMECE_SIGMA_MIN));
+  assert_true(lo <= a.value[LSP_CALIB_SMECE_SIGMA] && a.value[LSP_CALIB_SMECE_SIGMA] <= hi);
+  lsp_calib_result_release(&a);
+  lsp_calib_rows_free(r);
+}
+
 /* The logistic recalibration fit (SmoothECE's second family of interval
  * worlds): with two distinct confidences the maximum-likelihood curve
  * passes through both groups' accuracies, a closed form; on the `near`
@@ -519,7 +546,7 @@ int main(void) {
       cmocka_unit_test(test_smece_mesh_bits),
       cmocka_unit_test(test_smece_relplot), cmocka_unit_test(test_near_numpy),
       cmocka_unit_test(test_closed_forms),  cmocka_unit_test(test_sweep_weighted),
-      cmocka_unit_test(test_intervals),
+      cmocka_unit_test(test_intervals), cmocka_unit_test(test_sigma_floor_interval),
       cmocka_unit_test(test_logistic_fit), cmocka_unit_test(test_bad_conf),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
