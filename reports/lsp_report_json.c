@@ -100,7 +100,9 @@ static void json_config(lsp_json *j, const lsp_run_state *s) {
   lsp_json_key_int(j, K(CFG_N_ATTACK), (long long)s->n_attack);
   lsp_json_key_int(j, K(CFG_N_AUTOATTACK), (long long)s->n_aa);
   lsp_json_key_num(j, K(CFG_AA_BUDGET), o->aa_budget);
-  lsp_json_key_num(j, K(CFG_AA_PREDICTED), s->n_aa ? s->aa_pred_gflop : NAN);
+  /* predicted whenever AutoAttack was sized, also when the budget allows no
+   * example: the number that says why it did not run */
+  lsp_json_key_num(j, K(CFG_AA_PREDICTED), s->aa_pred_gflop > 0.0 ? s->aa_pred_gflop : NAN);
   lsp_json_key_int(j, K(CFG_BINS), (long long)o->bins);
   lsp_json_key_int(j, K(CFG_BOOTSTRAP), (long long)o->bootstrap);
   lsp_json_key_str(j, K(CFG_FORMAT), o->format);

@@ -445,8 +445,9 @@ expect_err "--momentum: 1 is outside [0, 0.999999]" "--momentum 1"
 # the judged 0.1), not on 0.05 (its per-ε verdict falls back to PGD);
 # --aa-all runs it on every cell, --aa-limit 0 on none (the finding then
 # uses PGD)
-for v in judged all off; do
+for v in judged all off budget; do
   extra=(); [ $v = all ] && extra=(--aa-all); [ $v = off ] && extra=(--aa-limit 0)
+  [ $v = budget ] && extra=(--aa-budget 0.001)
   expect_exit 0 "run --smoothing 0,0.05,0.1 ($v)" "$LSP" run --quick --data synthetic --smoothing 0,0.05,0.1 \
     --epochs 1 --bootstrap 20 --mi-examples 10 --mi-copies 2 --out "$SCR/aa_$v" --threads 2 "${extra[@]}"
 done
@@ -469,6 +470,14 @@ assert all(has.values()) and "ε_LS ∈ {0, 0.05, 0.1}" in rob["evidence"], (has
 r, has, rob, auc = load("off")
 assert not any(has.values()) and r["config"]["n_autoattack"] == 0, has
 assert "AutoAttack" not in rob["claim"] and "PGD AUC" in rob["evidence"], rob
+assert r["config"]["autoattack_predicted_gflop_per_example"] is None, r["config"]
+# a budget below one example's cost: none run, and results.json keeps the
+# predicted cost per example the report's sentence quotes
+r, has, rob, auc = load("budget")
+pred = r["config"]["autoattack_predicted_gflop_per_example"]
+assert not any(has.values()) and r["config"]["n_autoattack"] == 0 and pred > 0.001, (has, pred)
+md = open(sys.argv[1] + "/aa_budget/report.md").read()
+assert ("its budget of 0.001 GFLOP per model (--aa-budget) is below the %.3g GFLOP predicted" % pred) in md, md[:300]
 PY
 # the report says what AutoAttack did: which models and why (the judged
 # run), or that it did not run and PGD judges (--aa-limit 0: no column,
