@@ -196,24 +196,63 @@ static void chunk_f32(lsp_dtype dt, const void *raw, size_t n, float *out) {
     }
 }
 
+/* The rows [0, m) of raw as an array, for the whole-array checks. */
+static lsp_array chunk_view(const lsp_array *meta, void *raw, size_t m) {
+  lsp_array a = *meta;
+  a.shape[0] = m;
+  a.count = m * meta->shape[1];
+  a.data = raw;
+  return a;
+}
+
 /* lsp_array_not_probs over a prediction file read chunk by chunk: done at
- * the first row that is not a distribution (usually row 0, in the first
- * small chunk). */
-static int stream_not_probs(lsp_npy_rows *xf, void *raw, size_t rows,
-                            const char *advice) {
-  const size_t n = xf->meta.shape[0], k = xf->meta.shape[1];
-  size_t m = rows < 64 ? rows : 64;
-  int st = LSP_OK;
-  for (size_t i = 0; i < n; i += m, m = rows) {
+ * the first row that is not a distribution (usually row 0, in a first
+ * small read of 64 rows; then the first chunk, [0, rows), and the next
+ * ones). A pipe keeps only its last range read, so it is read here no
+ * further than the first chunk, which the pass takes from what was kept:
+ * if every row of that chunk looks like a probability distribution and
+ * more rows follow, *undecided is set and the pass finishes the check
+ * (pipe_rest_probs). */
+static int stream_not_probs(lsp_npy_rows *xf, void *raw, size_t rows, const char *advice,
+                            int *undecided) {
+  const size_t n = xf->meta.shape[0];
+  size_t i = 0, m = rows < 64 ? rows : 64;
+  *undecided = 0;
+  for (;;) {
     if (m > n - i) m = n - i;
-    lsp_array a = xf->meta;
-    a.shape[0] = m;
-    a.count = m * k;
-    a.data = raw;
-    if ((st = lsp_npy_rows_read(xf, i, m, raw))) return st;
+    int st = lsp_npy_rows_read(xf, i, m, raw);
+    if (st) return st;
+    lsp_array a = chunk_view(&xf->meta, raw, m);
     if (!(st = lsp_array_not_probs(&a, xf->path, advice))) return LSP_OK;
+    if (i + m == n) return st; /* every row is a distribution */
+    if (m < rows) {            /* the first chunk whole (its 64 rows again) */
+      m = rows;
+      continue;
+    }
+    if (xf->pipe) {
+      *undecided = 1;
+      return LSP_OK;
+    }
+    i += m;
   }
-  return st;
+}
+
+/* A pipe's chunk of m rows in raw was refused (st) while every row so far,
+ * this chunk's too, looked like a probability distribution: if the rows
+ * after it do as well, the in-memory path's refusal (probabilities passed
+ * as logits, checked before the labels and the pass) is the one to give. */
+static int pipe_rest_probs(lsp_npy_rows *xf, void *raw, size_t m, size_t rows,
+                           const char *advice, int st) {
+  const size_t n = xf->meta.shape[0];
+  for (size_t i = xf->next; i < n; i += rows) {
+    lsp_array a = chunk_view(&xf->meta, raw, n - i < rows ? n - i : rows);
+    int r = lsp_npy_rows_read(xf, i, a.shape[0], raw);
+    if (r) return r; /* as reading it whole would */
+    if (!lsp_array_is_probs(&a)) return st;
+    m = a.shape[0];
+  }
+  lsp_array a = chunk_view(&xf->meta, raw, m);
+  return lsp_array_not_probs(&a, xf->path, advice);
 }
 
 /* Every row of an open pipe into *a (a pipe cannot be opened again; its
@@ -228,18 +267,6 @@ static int whole_rows(lsp_npy_rows *f, lsp_array *a) {
   }
   a->data = a->heap;
   return lsp_npy_rows_read(f, 0, rows, a->heap);
-}
-
-/* The in-memory path's finiteness check (lsp_array_f32,
- * lsp_array_finite) of rows [i0, i0 + m) read into raw: its message, the
- * row counted in the whole file. */
-static int chunk_finite(const lsp_array *meta, void *raw, size_t i0, size_t m,
-                        const char *path) {
-  lsp_array a = *meta;
-  a.shape[0] = m;
-  a.count = m * meta->shape[1];
-  a.data = raw;
-  return lsp_array_finite_from(&a, i0, path);
 }
 
 /* The predictions and labels read chunk by chunk (lsp_npy_rows, into one
@@ -278,7 +305,8 @@ static int chunked_score(const char *xpath, const char *ypath, int logits, const
   }
   yraw = (char *)raw + xbytes;
   y = (int32_t *)(void *)((char *)yraw + ybytes);
-  if (advice && (st = stream_not_probs(&xf, raw, rows, advice))) goto done;
+  int undecided = 0; /* a pipe whose first chunk looks like probabilities */
+  if (advice && (st = stream_not_probs(&xf, raw, rows, advice, &undecided))) goto done;
   if ((st = lsp_npy_rows_open(ypath, &yf))) goto done;
   const lsp_array *ym = &yf.meta;
   if (ym->ndim == 2 && ym->shape[1] >= 2) { /* perhaps one-hot: lsp_array_labels's message */
@@ -304,8 +332,15 @@ static int chunked_score(const char *xpath, const char *ypath, int logits, const
   if ((st = lsp_calib_scorer_alloc(n, k, o, ordered, &sc))) goto done;
   for (size_t i = 0; i < n; i += rows) {
     const size_t m = n - i < rows ? n - i : rows;
-    if ((st = lsp_npy_rows_read(&xf, i, m, raw)) || (st = lsp_npy_rows_read(&yf, i, m, yraw)))
+    if ((st = lsp_npy_rows_read(&xf, i, m, raw))) goto done;
+    if (undecided && i > 0) { /* the first chunk was checked */
+      const lsp_array a = chunk_view(&xf.meta, raw, m);
+      undecided = lsp_array_is_probs(&a);
+    }
+    if ((st = lsp_npy_rows_read(&yf, i, m, yraw))) {
+      if (undecided) st = pipe_rest_probs(&xf, raw, m, rows, advice, st);
       goto done;
+    }
     if (!(st = labels_chunk(ym->dtype, yraw, ypath, i, m, k, y))) {
       if (conv) chunk_f32(dt, raw, m * k, conv);
       st = f64 ? lsp_calib_scorer_add(sc, NULL, raw, y, m, logits, 1.0, threads)
@@ -316,8 +351,15 @@ static int chunked_score(const char *xpath, const char *ypath, int logits, const
      * value in it is what the in-memory path reports, its check running
      * before the labels and the pass — searched for only then, as every
      * non-finite row makes the pass refuse its chunk */
-    if (st) {
-      if (chunk_finite(&xf.meta, raw, i, m, xpath)) st = LSP_EDATA;
+    if (st) { /* the in-memory path's message (lsp_array_f32), its row in the file */
+      const lsp_array a = chunk_view(&xf.meta, raw, m);
+      if (lsp_array_finite_from(&a, i, xpath)) st = LSP_EDATA;
+      else if (undecided) st = pipe_rest_probs(&xf, raw, m, rows, advice, st);
+      goto done;
+    }
+    if (undecided && i + m == n) { /* every row of the pipe is a distribution */
+      const lsp_array a = chunk_view(&xf.meta, raw, m);
+      st = lsp_array_not_probs(&a, xpath, advice);
       goto done;
     }
   }

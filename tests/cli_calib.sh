@@ -141,6 +141,71 @@ expect_err "non-finite value (nan) at row 60000, column 5" "NaN in the second ch
 npy "$SCR/yoh.npy" f4 4,3 1 0 0 0 1 0 0 0 1 1 0 0
 expect_exit 1 "one-hot labels through a pipe" "$LSP" calib --probs "$SCR/p.npy" --labels <(cat "$SCR/yoh.npy")
 expect_err "one-hot labels (4 x 3" "one-hot labels through a pipe"
+# logits through a pipe whose first rows look like probabilities: the check
+# for probabilities passed as logits reads no further into a pipe than the
+# first chunk (a pipe keeps only the last range read; the pass finishes the
+# check), so the numbers are the file's, and accuracy and NLL those the
+# stdlib computes; a pipe of rows that all look like probabilities is
+# refused as the file is, before a bad label after the first chunk
+"$PY" - "$SCR" <<'PYEOF'
+import math, random, struct, sys
+d = sys.argv[1]
+random.seed(3)
+n, k = 300, 3
+vals, labs = [], []
+for i in range(n):
+    r = [random.random() for _ in range(k)]
+    r = [v / sum(r) for v in r] if i < 100 else [4 * v - 2 for v in r]
+    vals += struct.unpack("<%df" % k, struct.pack("<%df" % k, *r))  # as float32
+    labs.append(random.randrange(k))
+acc = nll = 0.0
+for i in range(n):
+    z = vals[i * k:(i + 1) * k]
+    m = max(z)
+    acc += z.index(m) == labs[i]
+    nll += m + math.log(sum(math.exp(v - m) for v in z)) - z[labs[i]]
+open(d + "/lp_ref.txt", "w").write("%r %r\n" % (acc / n, nll / n))
+for path, dt, shape, data, fmt in ((d + "/lp.npy", "f4", "(%d, %d)" % (n, k), vals, "f"),
+                                   (d + "/ylp.npy", "i8", "(%d,)" % n, labs, "q")):
+    hdr = "{'descr': '<%s', 'fortran_order': False, 'shape': %s, }" % (dt, shape)
+    hdr += " " * (63 - (10 + len(hdr)) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
+        f.write(struct.pack("<%d%s" % (len(data), fmt), *data))
+# big.npy's distributions with the last row made logits, and ybig.npy with
+# a bad label in the sixth chunk (9830 rows of 40 float32 a chunk)
+b = bytearray(open(d + "/big.npy", "rb").read())
+b[-160:] = struct.pack("<40f", *([3.0] + [0.0] * 39))
+open(d + "/biglast.npy", "wb").write(b)
+y = bytearray(open(d + "/ybig.npy", "rb").read())
+y[len(y) - 8 * 20001:len(y) - 8 * 20000] = struct.pack("<q", 40)  # label 50000
+open(d + "/ybigbad.npy", "wb").write(y)
+PYEOF
+read -r lp_acc lp_nll <"$SCR/lp_ref.txt"
+for s in "" --stream; do
+  expect_exit 0 "logits whose first 100 rows look like probabilities, piped ${s:-(default)}" \
+    "$LSP" calib --logits <(cat "$SCR/lp.npy") --labels "$SCR/ylp.npy" --json $s
+  close "$(jget "$SCR/out" accuracy)" "$lp_acc" 1e-12 && close "$(jget "$SCR/out" nll)" "$lp_nll" 1e-6 &&
+    ok "... the stdlib's accuracy and NLL" || bad "... accuracy $(jget "$SCR/out" accuracy) nll $(jget "$SCR/out" nll), want $lp_acc $lp_nll"
+  jnopath "$SCR/out" >"$SCR/pipe.nopath"
+  expect_exit 0 "the same logits from the file ${s:-(default)}" "$LSP" calib --logits "$SCR/lp.npy" --labels "$SCR/ylp.npy" --json $s
+  cmp -s <(jnopath "$SCR/out") "$SCR/pipe.nopath" && ok "... equal the pipe's numbers exactly" || bad "... the pipe's numbers differ"
+  expect_exit 0 "logits whose rows but the last look like probabilities, piped ${s:-(default)}" \
+    "$LSP" calib --logits <(cat "$SCR/biglast.npy") --labels "$SCR/ybig.npy" --json $s
+  jnopath "$SCR/out" >"$SCR/pipe.nopath"
+  expect_exit 0 "the same logits from the file ${s:-(default)}" "$LSP" calib --logits "$SCR/biglast.npy" --labels "$SCR/ybig.npy" --json $s
+  cmp -s <(jnopath "$SCR/out") "$SCR/pipe.nopath" && ok "... equal the pipe's numbers exactly" || bad "... the pipe's numbers differ"
+  for f in big.npy biglast.npy; do
+    expect_exit 1 "$f piped as logits, a bad label in the sixth chunk ${s:-(default)}" \
+      "$LSP" calib --logits <(cat "$SCR/$f") --labels "$SCR/ybigbad.npy" --json $s
+    [ -s "$SCR/out" ] && bad "... printed a result" || ok "... prints nothing"
+    if [ $f = big.npy ]; then
+      expect_err "these look like probabilities, not logits; pass them with --probs" "... every row a distribution: refused as such"
+    else
+      expect_err "ybigbad.npy: label 40 at index 50000 is out of range [0, 40)" "... the last row is not: the label's error"
+    fi
+  done
+done
 npy "$SCR/ybig3.npy" i8 3 0 1 7
 expect_exit 1 "--stream bad label" "$LSP" calib --probs "$SCR/p.npy" --labels "$SCR/ybig3.npy" --stream
 expect_err "ybig3.npy" "--stream row mismatch"

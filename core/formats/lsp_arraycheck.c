@@ -37,18 +37,23 @@ int lsp_array_is_onehot(const lsp_array *a) {
   return 1;
 }
 
-int lsp_array_not_probs(const lsp_array *a, const char *path, const char *advice) {
-  if (a->ndim != 2 || a->shape[0] == 0 || a->shape[1] < 2) return LSP_OK;
+int lsp_array_is_probs(const lsp_array *a) {
+  if (a->ndim != 2 || a->shape[0] == 0 || a->shape[1] < 2) return 0;
   const size_t n = a->shape[0], k = a->shape[1];
   for (size_t i = 0; i < n; i++) {
     double s = 0.0;
     for (size_t j = 0; j < k; j++) {
       double v = lsp_array_get(a, i * k + j);
-      if (!(v >= 0.0 && v <= 1.0)) return LSP_OK; /* NaN too: not probabilities */
+      if (!(v >= 0.0 && v <= 1.0)) return 0; /* NaN too: not probabilities */
       s += v;
     }
-    if (fabs(s - 1.0) > 1e-3) return LSP_OK;
+    if (fabs(s - 1.0) > 1e-3) return 0;
   }
+  return 1;
+}
+
+int lsp_array_not_probs(const lsp_array *a, const char *path, const char *advice) {
+  if (!lsp_array_is_probs(a)) return LSP_OK;
   return lsp_fail(LSP_EDATA,
                   "%s: every row lies in [0, 1] and sums to 1: these look like "
                   "probabilities, not logits; %s",

@@ -28,6 +28,10 @@ double lsp_array_get(const lsp_array *a, size_t i);
  * zeros and a single one: one-hot encoded labels. */
 int lsp_array_is_onehot(const lsp_array *a);
 
+/* 1 when every row of the N×K matrix `a` (N >= 1, K >= 2) lies in [0, 1]
+ * and sums to 1 within 1e-3 (the rule --probs accepts), else 0. */
+int lsp_array_is_probs(const lsp_array *a);
+
 /* LSP_EDATA when the N×K matrix `a` looks like probabilities: every value
  * in [0, 1] and every row summing to 1 within 1e-3 (the rule --probs
  * accepts). The message names `path`, says so, and ends with `advice`
