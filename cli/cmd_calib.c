@@ -324,12 +324,19 @@ static int chunked_score(const char *xpath, const char *ypath, int logits, const
                   n);
     goto done;
   }
-  if (ym->ndim > 2 || (ym->ndim == 2 && ym->shape[1] != 1)) {
+  if (!(ym->ndim == 1 || (ym->ndim == 2 && ym->shape[1] == 1))) {
     st = lsp_fail(LSP_EDATA, "%s: labels must be a 1-D array of class indices (got %d dimensions)",
                   ypath, ym->ndim);
     goto done;
   }
-  if ((st = lsp_calib_scorer_alloc(n, k, o, ordered, &sc))) goto done;
+  if ((st = lsp_calib_scorer_alloc(n, k, o, ordered, &sc))) {
+    if (st == LSP_ENOMEM && ordered)
+      lsp_fail(st, "%s: out of memory for %zu rows (ACE and ECE-sweep keep 9 bytes a row; "
+                   "--stream keeps none)", xpath, n);
+    else
+      lsp_fail_prefix(st, xpath);
+    goto done;
+  }
   for (size_t i = 0; i < n; i += rows) {
     const size_t m = n - i < rows ? n - i : rows;
     if ((st = lsp_npy_rows_read(&xf, i, m, raw))) goto done;

@@ -276,6 +276,22 @@ npy "$SCR/empty.npy" f4 0,3
 npy "$SCR/yempty.npy" i8 0
 expect_exit 1 "zero rows" "$LSP" calib --probs "$SCR/empty.npy" --labels "$SCR/yempty.npy"
 expect_err "empty.npy: empty array" "zero rows"
+# a 0-d label array is no vector of labels, read in chunks or whole
+npy "$SCR/p1.npy" f4 1,2 0.3 0.7
+npy "$SCR/y0d.npy" i8 "" 1
+for s in "" --stream "--bootstrap 2"; do
+  expect_exit 1 "0-d labels ${s:-(default)}" "$LSP" calib --probs "$SCR/p1.npy" --labels "$SCR/y0d.npy" $s
+  expect_err "y0d.npy: labels must be a 1-D array of class indices (got 0 dimensions)" "0-d labels ${s:-(default)}"
+done
+# headers claiming 2^48 rows (more than any address space holds at 9
+# bytes a row): the file named and the way round it
+hdr48() { "$PY" -c 'import sys; h = "{\x27descr\x27: \x27<%s\x27, \x27fortran_order\x27: False, \x27shape\x27: (281474976710656,%s), }" % (sys.argv[1], sys.argv[2]); h += " " * (63 - (10 + len(h)) % 64) + "\n"; sys.stdout.buffer.write(b"\x93NUMPY\x01\x00" + len(h).to_bytes(2, "little") + h.encode() + bytes(64))' "$@"; }
+expect_exit 1 "2^48 rows in a pipe" "$LSP" calib --probs <(hdr48 f4 " 2") --labels <(hdr48 i8 "")
+expect_err "/dev/fd/" "2^48 rows in a pipe"
+grep -q "out of memory for 281474976710656 rows (ACE and ECE-sweep keep 9 bytes a row; --stream keeps none)" "$SCR/err" &&
+  ok "... names the pipe and --stream" || bad "... $(cat "$SCR/err")"
+expect_exit 1 "2^48 rows in a pipe, --stream" "$LSP" calib --probs <(hdr48 f4 " 2") --labels <(hdr48 i8 "") --stream
+expect_err "truncated data (header says 2251799813685248 bytes, the stream ended after 64)" "2^48 rows in a pipe, --stream"
 expect_exit 1 "missing file" "$LSP" calib --probs "$SCR/none.npy" --labels "$SCR/ye.npy"
 expect_err "none.npy" "missing file"
 expect_exit 1 "bad validation logits" "$LSP" calib --logits "$T/logits.npy" --labels "$T/labels.npy" --fit-temperature "$SCR/inf.npy" "$SCR/ye.npy"
