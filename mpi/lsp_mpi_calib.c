@@ -11,6 +11,7 @@
 #include "core/base/lsp_util.h"
 #include "core/data/lsp_data.h"
 #include "mpi/lsp_mpi.h"
+#include "core/formats/lsp_arraycheck.h"
 #include "core/formats/lsp_npy.h"
 #include "core/formats/lsp_npy_rows.h"
 
@@ -108,8 +109,8 @@ static int check_shapes(const lsp_npy_rows *x, const lsp_npy_rows *y) {
   return LSP_OK;
 }
 
-/* Labels of one chunk as int32, checked against [0, k); global indices in
- * messages. */
+/* Labels of one chunk as int32, checked against [0, k); the messages of
+ * the single process (global indices). */
 static int labels_of(const lsp_npy_rows *yf, const void *raw, size_t i0, size_t m, size_t k,
                      int32_t *out) {
   for (size_t i = 0; i < m; i++) {
@@ -121,8 +122,11 @@ static int labels_of(const lsp_npy_rows *yf, const void *raw, size_t i0, size_t 
       case LSP_DT_I64: v = (double)((const int64_t *)raw)[i]; break;
       default: v = ((const uint8_t *)raw)[i]; break;
     }
-    if (!(v >= 0.0 && v < (double)k && v == (double)(int64_t)v))
-      return lsp_fail(LSP_EDATA, "%s: label %g at index %zu is not an integer in [0, %zu)",
+    if (!isfinite(v) || v != floor(v))
+      return lsp_fail(LSP_EDATA, "%s: label %g at index %zu is not an integer", yf->path, v,
+                      i0 + i);
+    if (!(v >= 0.0 && v < (double)k))
+      return lsp_fail(LSP_EDATA, "%s: label %.0f at index %zu is out of range [0, %zu)",
                       yf->path, v, i0 + i, k);
     out[i] = (int32_t)v;
   }
@@ -185,8 +189,13 @@ static int score_range(lsp_npy_rows *xf, lsp_npy_rows *yf, int logits, size_t r0
     else
       st = logits ? lsp_calib_acc_add_logits(acc, f, y, m, i, 1.0, threads)
                   : lsp_calib_acc_add_probs(acc, f, y, m, i, threads);
-    if (st) {
-      lsp_fail_prefix(st, xf->path);
+    if (st) { /* a non-finite value: the single process's message, with its column */
+      lsp_array a = xf->meta;
+      a.shape[0] = m;
+      a.count = m * k;
+      a.data = raw;
+      if (lsp_array_finite_from(&a, i, xf->path)) st = LSP_EDATA;
+      else lsp_fail_prefix(st, xf->path);
       goto done;
     }
   }
@@ -277,6 +286,18 @@ done:
   return st;
 }
 
+/* A pipe cannot be split over several ranks: mpirun gives standard input
+ * to rank 0 alone, and a shell's <(…) is a descriptor of the shell that
+ * started mpirun. */
+static int not_a_pipe(const char *path, int pipe) {
+  if (lsp_mpi_size() == 1 || (!pipe && strcmp(path, "-") != 0 && strcmp(path, "/dev/stdin") != 0 &&
+      strncmp(path, "/dev/fd/", 8) != 0 && strncmp(path, "/proc/self/fd/", 14) != 0))
+    return LSP_OK;
+  return lsp_fail(LSP_EINVAL, "%s: standard input or a pipe cannot be split over MPI ranks, "
+                              "which read their rows of a file by offset; save the array to a "
+                              "file every rank can read", path);
+}
+
 int lsp_mpi_calib_stream(const char *xpath, const char *ypath, int logits, const char *advice,
                          const lsp_calib_opts *o, int threads, lsp_calib_result *res) {
   memset(res, 0, sizeof *res);
@@ -287,7 +308,10 @@ int lsp_mpi_calib_stream(const char *xpath, const char *ypath, int logits, const
   settings_text(logits, o, text, sizeof text);
   int st = lsp_mpi_same(LSP_OK, LSP_EINVAL, "the options", text);
   if (st) goto done;
+  if (!(st = not_a_pipe(xpath, 0))) st = not_a_pipe(ypath, 0);
+  if ((st = lsp_mpi_agree(st))) goto done;
   if (!(st = lsp_npy_rows_open(xpath, &xf))) st = lsp_npy_rows_open(ypath, &yf);
+  if (!st && !(st = not_a_pipe(xpath, xf.pipe))) st = not_a_pipe(ypath, yf.pipe);
   if (!st) st = check_shapes(&xf, &yf);
   /* ... and reads files of the same shape, type and first and last rows */
   if (!st) st = header_text(&xf, &yf, text, sizeof text);

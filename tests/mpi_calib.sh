@@ -32,8 +32,12 @@ np.save(d + "/y64.npy", y.astype(np.int64))
 np.save(d + "/yu8.npy", y.astype(np.uint8))
 zn = z.copy(); zn[140000, 3] = np.nan        # in the last third: rank 2 of 3
 np.save(d + "/znan.npy", zn)
+zn[140000, 3] = -np.inf
+np.save(d + "/zninf.npy", zn)
 yb = y.copy(); yb[60000] = 10                 # rank 1 of 3
 np.save(d + "/ybad.npy", yb)
+yb[60000] = -3
+np.save(d + "/yneg.npy", yb)
 np.save(d + "/pasz.npy", p[:1000].astype(np.float32))
 np.save(d + "/ysmall.npy", y[:1000])
 np.save(d + "/zshort.npy", z[:100000])         # a shorter copy
@@ -75,7 +79,8 @@ done
 "${MPIRUN[@]}" -n 3 "$LSP" calib --stream --logits "$SCR/znan.npy" --labels "$SCR/y64.npy" >"$SCR/out" 2>"$SCR/err"
 rc=$?
 [ $rc -eq 1 ] && ok "NaN on rank 2: exit 1" || bad "NaN on rank 2: exit $rc"
-grep -q "rank 2: .*znan.npy: row 140000" "$SCR/err" && ok "NaN: message names rank, file and row" ||
+grep -q "rank 2: .*znan.npy: non-finite value (nan) at row 140000, column 3$" "$SCR/err" &&
+  ok "NaN: message names rank, file, row and column, as one process does" ||
   { bad "NaN message"; head -3 "$SCR/err"; }
 [ "$(grep -c 'lsprobe: calib' "$SCR/err")" = 1 ] && ok "one message, from rank 0" || bad "messages: $(cat "$SCR/err")"
 [ -s "$SCR/out" ] && bad "failed job printed a result" || ok "failed job prints no result"
@@ -83,6 +88,31 @@ grep -q "rank 2: .*znan.npy: row 140000" "$SCR/err" && ok "NaN: message names ra
 rc=$?
 [ $rc -eq 1 ] && grep -q "rank 1: .*ybad.npy: label 10 at index 60000" "$SCR/err" &&
   ok "bad label on rank 1: exit 1 naming rank, file and index" || { bad "bad label: exit $rc"; head -3 "$SCR/err"; }
+"${MPIRUN[@]}" -n 3 "$LSP" calib --stream --logits "$SCR/zninf.npy" --labels "$SCR/y64.npy" >"$SCR/out" 2>"$SCR/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "rank 2: .*zninf.npy: non-finite value (-inf) at row 140000, column 3 (lsprobe takes finite values only; if these are logits with a masked class" "$SCR/err" &&
+  ok "-inf on rank 2: exit 1, the masked-class advice of one process" || { bad "-inf: exit $rc"; head -3 "$SCR/err"; }
+"${MPIRUN[@]}" -n 3 "$LSP" calib --stream --logits "$SCR/z32.npy" --labels "$SCR/yneg.npy" >"$SCR/out" 2>"$SCR/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "rank 1: .*yneg.npy: label -3 at index 60000 is out of range \[0, 10)$" "$SCR/err" &&
+  ok "label -3 on rank 1: out of range, as one process says" || { bad "label -3: exit $rc"; head -3 "$SCR/err"; }
+# standard input and a shell's <(…) reach one rank at most: refused by name
+# on several ranks (exit 2, nothing printed); on one rank, read as a file is
+for how in stdin subst; do
+  if [ $how = stdin ]; then
+    timeout 60 "${MPIRUN[@]}" -n 2 "$LSP" calib --stream --json --logits - --labels "$SCR/y64.npy" <"$SCR/z32.npy" >"$SCR/out" 2>"$SCR/err"
+  else
+    timeout 60 "${MPIRUN[@]}" -n 2 "$LSP" calib --stream --json --logits "$SCR/z32.npy" --labels <(cat "$SCR/y64.npy") >"$SCR/out" 2>"$SCR/err"
+  fi
+  rc=$?
+  [ $rc -eq 2 ] && [ ! -s "$SCR/out" ] && [ "$(grep -c '^lsprobe' "$SCR/err")" = 1 ] &&
+    grep -q "standard input or a pipe cannot be split over MPI ranks" "$SCR/err" &&
+    ok "$how on 2 ranks: exit 2, one message, no result" || { bad "$how on 2 ranks: exit $rc"; head -3 "$SCR/err"; }
+done
+"$LSP" calib --stream --json --logits "$SCR/z32.npy" --labels "$SCR/y64.npy" | grep -v '"logits"' >"$SCR/single.json"
+cat "$SCR/z32.npy" | timeout 60 "${MPIRUN[@]}" -n 1 "$LSP" calib --stream --json --logits - --labels "$SCR/y64.npy" >"$SCR/out" 2>"$SCR/err"
+grep -v '"logits"' "$SCR/out" | cmp -s - "$SCR/single.json" && ok "standard input on 1 rank: the file's result" ||
+  { bad "standard input on 1 rank differs"; head -3 "$SCR/err"; }
 "${MPIRUN[@]}" -n 2 "$LSP" calib --stream --logits "$SCR/pasz.npy" --labels "$SCR/ysmall.npy" >"$SCR/out" 2>"$SCR/err"
 rc=$?
 [ $rc -eq 1 ] && grep -q "look like probabilities" "$SCR/err" && ok "probabilities given as logits: refused" ||
