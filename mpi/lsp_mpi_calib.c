@@ -103,6 +103,9 @@ static int check_shapes(const lsp_npy_rows *x, const lsp_npy_rows *y) {
                     "%s: labels must be a vector of class indices, not %zu x %zu (one-hot "
                     "labels: save y.argmax(axis=1))",
                     y->path, b->shape[0], b->shape[1]);
+  if (b->ndim < 1)
+    return lsp_fail(LSP_EDATA, "%s: labels must be a 1-D array of class indices (got 0 "
+                               "dimensions)", y->path);
   if (b->count != a->shape[0] || b->ndim > 2)
     return lsp_fail(LSP_EDATA, "%s has %zu labels (need a vector) but %s has %zu rows",
                     y->path, b->count, x->path, a->shape[0]);

@@ -40,6 +40,8 @@ yb[60000] = -3
 np.save(d + "/yneg.npy", yb)
 np.save(d + "/pasz.npy", p[:1000].astype(np.float32))
 np.save(d + "/ysmall.npy", y[:1000])
+np.save(d + "/z1.npy", z[:1])
+np.save(d + "/y0d.npy", y[0])                  # a 0-d array
 np.save(d + "/zshort.npy", z[:100000])         # a shorter copy
 np.save(d + "/yshort.npy", y[:100000].astype(np.int64))
 zo = z.copy(); zo[0] += 1; zo[-1] -= 1         # the same shape, other rows
@@ -96,6 +98,10 @@ rc=$?
 rc=$?
 [ $rc -eq 1 ] && grep -q "rank 1: .*yneg.npy: label -3 at index 60000 is out of range \[0, 10)$" "$SCR/err" &&
   ok "label -3 on rank 1: out of range, as one process says" || { bad "label -3: exit $rc"; head -3 "$SCR/err"; }
+"${MPIRUN[@]}" -n 2 "$LSP" calib --stream --logits "$SCR/z1.npy" --labels "$SCR/y0d.npy" >"$SCR/out" 2>"$SCR/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "y0d.npy: labels must be a 1-D array of class indices (got 0 dimensions)" "$SCR/err" &&
+  ok "0-d labels: refused as one process refuses them" || { bad "0-d labels: exit $rc"; head -3 "$SCR/err"; }
 # standard input and a shell's <(…) reach one rank at most: refused by name
 # on several ranks (exit 2, nothing printed); on one rank, read as a file is
 for how in stdin subst; do
