@@ -374,4 +374,47 @@ sys.exit(fails > 0)
 PYEOF
 done
 
+
+# --- the scripts: --help prints the script's own header comment (the
+# comment lines after #!, "# " dropped) and runs nothing: every tool they
+# would start (packages, builds, tests) is a stub here that records its call
+STUB="$SCR/stub"
+mkdir -p "$STUB"
+for c in cmake ctest apt-get sudo dpkg-query ninja make clang gcc mpirun; do
+  printf '#!/bin/sh\necho "%s $*" >>"%s/called"\nexit 1\n' "$c" "$STUB" >"$STUB/$c"
+  chmod +x "$STUB/$c"
+done
+for s in setup build demo test fuzz; do
+  rm -f "$STUB/called"
+  timeout 30 env PATH="$STUB:/usr/bin:/bin" "$ROOT/scripts/$s" --help >"$SCR/out" 2>"$SCR/err"
+  st=$?
+  "$PY" - "$ROOT/scripts/$s" "$SCR/out" <<'PYEOF'
+import sys
+want = []
+for l in open(sys.argv[1]).read().split("\n")[1:]:
+    if not l.startswith("#"):
+        break
+    want.append(l[2:] if l.startswith("# ") else l[1:])
+sys.exit(open(sys.argv[2]).read() != "\n".join(want) + "\n")
+PYEOF
+  hc=$?
+  [ $st -eq 0 ] && [ $hc -eq 0 ] && [ ! -s "$SCR/err" ] && [ ! -e "$STUB/called" ] &&
+    ok "scripts/$s --help: its header comment, nothing run" ||
+    bad "scripts/$s --help: exit $st, text $([ $hc -eq 0 ] && echo same || echo differs), ran: $(cat "$STUB/called" 2>/dev/null | head -2) $(head -2 "$SCR/err")"
+done
+# arguments the scripts do not take are refused before anything runs
+for a in "test extra" "fuzz abc" "fuzz 0" "fuzz 5 6" "setup --bogus" "build bogus"; do
+  rm -f "$STUB/called"
+  timeout 30 env PATH="$STUB:/usr/bin:/bin" "$ROOT/scripts/${a%% *}" ${a#* } >/dev/null 2>"$SCR/err"
+  st=$?
+  [ $st -eq 2 ] && [ "$(wc -l <"$SCR/err")" -eq 1 ] && [ ! -e "$STUB/called" ] &&
+    ok "scripts/$a: refused (exit 2, one line), nothing run" || bad "scripts/$a: exit $st, $(head -2 "$SCR/err"), ran: $(head -2 "$STUB/called" 2>/dev/null)"
+done
+"$PY" "$ROOT/scripts/calibsim_table" --help >"$SCR/out" 2>"$SCR/err" && head -1 "$SCR/out" | grep -q '^scripts/calibsim_table FILE' &&
+  [ ! -s "$SCR/err" ] && ok "scripts/calibsim_table --help" || bad "calibsim_table --help: $(head -3 "$SCR/err")"
+"$PY" "$ROOT/scripts/calibsim_table" "$SCR/none.md" >/dev/null 2>"$SCR/err"
+st=$?
+[ $st -eq 1 ] && [ "$(cat "$SCR/err")" = "calibsim_table: $SCR/none.md: No such file or directory" ] &&
+  ok "scripts/calibsim_table: a missing file, one line" || bad "calibsim_table, missing file: exit $st, $(head -3 "$SCR/err")"
+
 finish
