@@ -417,4 +417,34 @@ st=$?
 [ $st -eq 1 ] && [ "$(cat "$SCR/err")" = "calibsim_table: $SCR/none.md: No such file or directory" ] &&
   ok "scripts/calibsim_table: a missing file, one line" || bad "calibsim_table, missing file: exit $st, $(head -3 "$SCR/err")"
 
+
+# --- bench/compare's interface (README, Benchmarks): lsprobe's side is a stub
+# benchmark here (LSP_BUILD) that prints its arguments, the peer the real
+# PyTorch one on a tiny problem; --isa reaches lsprobe's side only, and the
+# ratio line's figures are the printed lines' own
+FB="$SCR/fakebuild"
+mkdir -p "$FB/bench"
+cat >"$FB/bench/bench_loss" <<'SH'
+#!/bin/sh
+echo "{\"impl\": \"lsprobe\", \"benchmark\": \"loss\", \"threads\": 1, \"argv\": \"$*\", \"median_s\": 0.000125, \"cpu_s\": 0.0001, \"gb_per_s\": 10.0, \"memcpy_gb_per_s\": 40.0, \"share_of_memcpy\": 0.3}"
+SH
+chmod +x "$FB/bench/bench_loss"
+LSP_BUILD="$FB" timeout 60 "$ROOT/bench/compare" loss --isa x86-64 --n 64 --k 8 --reps 1 >"$SCR/out" 2>"$SCR/err"
+st=$?
+"$PY" - "$SCR/out" <<'PYEOF' && [ $st -eq 0 ] && ok "bench/compare loss --isa: lsprobe's side capped, the ratios from the printed lines" || bad "bench/compare loss --isa: exit $st, $(head -3 "$SCR/err")"
+import json, sys
+a, b, r = [json.loads(l) for l in open(sys.argv[1])]
+ok = "--isa x86-64" in a["argv"] and b["impl"] == "torch" and b["n"] == 64 and b["k"] == 8
+ok = ok and r["speedup_vs_torch"] == round(b["median_s"] / a["median_s"], 2)
+ok = ok and r["cpu_speedup_vs_torch"] == round(b["cpu_s"] / a["cpu_s"], 2)
+ok = ok and r["bandwidth_share_of_memcpy"] == a["share_of_memcpy"]
+sys.exit(not ok)
+PYEOF
+for o in --threads --peer-threads --isa; do
+  LSP_BUILD="$FB" "$ROOT/bench/compare" loss --n 64 $o >/dev/null 2>"$SCR/err"
+  st=$?
+  [ $st -eq 2 ] && [ "$(cat "$SCR/err")" = "bench/compare: $o needs a value" ] &&
+    ok "bench/compare: $o without a value" || bad "bench/compare $o: exit $st, $(head -2 "$SCR/err")"
+done
+
 finish
