@@ -76,8 +76,10 @@ int cli_stdin_once(const char *cmd, cli_opt *opts, const char *const *ins);
  * inputs of `ins`
  * from standard input (cli_stdin_once), and a file that an
  * option listed in `ins` reads (NULL-terminated names; both values of a
- * pair): the same file, by device and inode, would be overwritten
- * (CLI_USAGE, naming both options). */
+ * pair): the same file, by device and inode, would be overwritten, and
+ * so would a data file of an input data folder or a state_dict tensor file
+ * of a PyTorch export folder given to --model, --teacher or
+ * --transfer-from (CLI_USAGE, naming both options). */
 int cli_check_out_file(const char *cmd, cli_opt *opts, const char *name,
                        const char *const *ins);
 /* The folder option --`name` (default `def`, or NULL: none) names, checked

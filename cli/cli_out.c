@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "core/base/lsp_io.h"
 #include "core/data/lsp_data.h"
+#include "core/import/lsp_import.h"
 
 /* Both paths name one existing file (the same device and inode, so a
  * symbolic or hard link to the input counts too). A file that does not
@@ -23,13 +24,13 @@ static int same_file(const char *a, const char *b) {
   return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* `path` names one of the data files of folder `dir` (an existing folder:
- * path's own folder is the same one, by device and inode). */
-static int in_data_folder(const char *path, const char *dir) {
+/* `path`'s own folder is the existing folder `dir` (the same device and
+ * inode); *base gets path's last name. */
+static int in_folder(const char *path, const char *dir, const char **base) {
   struct stat sd, sp;
-  if (!dir || stat(dir, &sd) != 0 || !S_ISDIR(sd.st_mode)) return 0;
   const char *slash = strrchr(path, '/');
-  if (!lsp_data_file_name(slash ? slash + 1 : path)) return 0;
+  *base = slash ? slash + 1 : path;
+  if (!dir || stat(dir, &sd) != 0 || !S_ISDIR(sd.st_mode)) return 0;
   size_t n = slash ? (size_t)(slash - path) : 0;
   char *pd = malloc(n + 2);
   if (!pd) return 0;
@@ -42,6 +43,21 @@ static int in_data_folder(const char *path, const char *dir) {
   int same = stat(pd, &sp) == 0 && sp.st_dev == sd.st_dev && sp.st_ino == sd.st_ino;
   free(pd);
   return same;
+}
+
+/* `path` names one of the data files of folder `dir`. */
+static int in_data_folder(const char *path, const char *dir) {
+  const char *base;
+  return in_folder(path, dir, &base) && lsp_data_file_name(base);
+}
+
+/* `path` names a tensor file of the PyTorch export folder `dir` that an
+ * option reading a model (--model, --teacher, --transfer-from) names. */
+static int in_model_folder(const char *opt, const char *path, const char *dir) {
+  const char *base;
+  if (strcmp(opt, "model") && strcmp(opt, "teacher") && strcmp(opt, "transfer-from"))
+    return 0;
+  return in_folder(path, dir, &base) && lsp_import_torch_file_name(base);
 }
 
 int cli_check_not_input(const char *cmd, const char *what, const char *path, cli_opt *opts,
@@ -60,6 +76,11 @@ int cli_check_not_input(const char *cmd, const char *what, const char *path, cli
         return cli_error(cmd, CLI_USAGE,
                          "%s is a data file of the input folder --%s %s: writing it would "
                          "destroy or change the data (choose another output file)",
+                         what, *n, v[k]);
+      else if (v[k] && in_model_folder(*n, path, v[k]))
+        return cli_error(cmd, CLI_USAGE,
+                         "%s is a tensor file of the input model folder --%s %s: writing "
+                         "it would destroy or change the model (choose another output file)",
                          what, *n, v[k]);
     /* the named dataset reads the folder lsp_data_fashion_dir() */
     if (!strcmp(*n, "data") && !strcmp(o->value, "fashion-mnist") &&

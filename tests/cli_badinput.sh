@@ -254,6 +254,24 @@ same_case "train --out is a file of the fashion-mnist folder" "--out $B/npyd/x_t
   env LSPROBE_DATA="$B/npyd" "$LSP" train --data fashion-mnist --smoothing 0 --epochs 1 --out "$B/npyd/x_train.npy"
 same_case "distill --out is a file of the fashion-mnist folder" "is a data file of the input folder --data fashion-mnist" "$B/npyd/y_train.npy" \
   env LSPROBE_DATA="$B/npyd" "$LSP" distill --teacher "$B/good.lspm" --data fashion-mnist --arch mlp:8 --temperature 2 --alpha 0.5 --epochs 1 --out "$B/npyd/y_train.npy"
+# a state_dict tensor of a PyTorch export folder given as the model is an
+# input too: writing one (or a new one, which the folder would then read)
+# destroys or changes the model (each case on a fresh copy of the folder)
+tm() { rm -rf "$B/tm" && cp -r "$T" "$B/tm"; }
+tm
+same_case "export --out is a tensor of the --model folder" "--out $B/tm/2.weight.npy is a tensor file of the input model folder --model $B/tm" "$B/tm/2.weight.npy" \
+  "$LSP" export --model "$B/tm" --out "$B/tm/2.weight.npy"
+tm
+same_case "attack --adv-out is a tensor of the --model folder" "--adv-out $B/tm/4.bias.npy is a tensor file of the input model folder --model $B/tm" "$B/tm/4.bias.npy" \
+  "$LSP" attack --model "$B/tm" --x "$T/x.npy" --labels "$T/labels.npy" --eps 0.1 --adv-out "$B/tm/4.bias.npy"
+tm
+same_case "attack --adv-out is a tensor of the --transfer-from folder" "is a tensor file of the input model folder --transfer-from $B/tm" "$B/tm/0.bias.npy" \
+  "$LSP" attack --model "$T" --transfer-from "$B/tm" --x "$T/x.npy" --labels "$T/labels.npy" --eps 0.1 --adv-out "$B/tm/0.bias.npy"
+tm
+(cd "$B" && "$LSP" export --model tm/ --out tm/6.weight.npy >"$SCR/out" 2>"$SCR/err")
+[ $? -eq 2 ] && [ ! -e "$B/tm/6.weight.npy" ] && grep -q "is a tensor file of the input model folder --model tm/" "$SCR/err" &&
+  ok "export --out adds a tensor to the --model folder: refused" || bad "export --out into the model folder: $(cat "$SCR/err")"
+expect_exit 0 "export --out beside the tensors" "$LSP" export --model "$B/tm" --out "$B/tm/m.onnx"
 expect_exit 0 "train --out beside the data files" "$LSP" train --data "$B/npyd" --smoothing 0 --epochs 1 --quiet --out "$B/npyd/m.lspm"
 # train and distill refuse an --out they cannot write before reading the data
 # (the data folder here does not exist: the --out message must come first)

@@ -374,4 +374,77 @@ sys.exit(fails > 0)
 PYEOF
 done
 
+
+# --- the scripts: --help prints the script's own header comment (the
+# comment lines after #!, "# " dropped) and runs nothing: every tool they
+# would start (packages, builds, tests) is a stub here that records its call
+STUB="$SCR/stub"
+mkdir -p "$STUB"
+for c in cmake ctest apt-get sudo dpkg-query ninja make clang gcc mpirun; do
+  printf '#!/bin/sh\necho "%s $*" >>"%s/called"\nexit 1\n' "$c" "$STUB" >"$STUB/$c"
+  chmod +x "$STUB/$c"
+done
+for s in setup build demo test fuzz; do
+  rm -f "$STUB/called"
+  timeout 30 env PATH="$STUB:/usr/bin:/bin" "$ROOT/scripts/$s" --help >"$SCR/out" 2>"$SCR/err"
+  st=$?
+  "$PY" - "$ROOT/scripts/$s" "$SCR/out" <<'PYEOF'
+import sys
+want = []
+for l in open(sys.argv[1]).read().split("\n")[1:]:
+    if not l.startswith("#"):
+        break
+    want.append(l[2:] if l.startswith("# ") else l[1:])
+sys.exit(open(sys.argv[2]).read() != "\n".join(want) + "\n")
+PYEOF
+  hc=$?
+  [ $st -eq 0 ] && [ $hc -eq 0 ] && [ ! -s "$SCR/err" ] && [ ! -e "$STUB/called" ] &&
+    ok "scripts/$s --help: its header comment, nothing run" ||
+    bad "scripts/$s --help: exit $st, text $([ $hc -eq 0 ] && echo same || echo differs), ran: $(cat "$STUB/called" 2>/dev/null | head -2) $(head -2 "$SCR/err")"
+done
+# arguments the scripts do not take are refused before anything runs
+for a in "test extra" "fuzz abc" "fuzz 0" "fuzz 5 6" "setup --bogus" "build bogus"; do
+  rm -f "$STUB/called"
+  timeout 30 env PATH="$STUB:/usr/bin:/bin" "$ROOT/scripts/${a%% *}" ${a#* } >/dev/null 2>"$SCR/err"
+  st=$?
+  [ $st -eq 2 ] && [ "$(wc -l <"$SCR/err")" -eq 1 ] && [ ! -e "$STUB/called" ] &&
+    ok "scripts/$a: refused (exit 2, one line), nothing run" || bad "scripts/$a: exit $st, $(head -2 "$SCR/err"), ran: $(head -2 "$STUB/called" 2>/dev/null)"
+done
+"$PY" "$ROOT/scripts/calibsim_table" --help >"$SCR/out" 2>"$SCR/err" && head -1 "$SCR/out" | grep -q '^scripts/calibsim_table FILE' &&
+  [ ! -s "$SCR/err" ] && ok "scripts/calibsim_table --help" || bad "calibsim_table --help: $(head -3 "$SCR/err")"
+"$PY" "$ROOT/scripts/calibsim_table" "$SCR/none.md" >/dev/null 2>"$SCR/err"
+st=$?
+[ $st -eq 1 ] && [ "$(cat "$SCR/err")" = "calibsim_table: $SCR/none.md: No such file or directory" ] &&
+  ok "scripts/calibsim_table: a missing file, one line" || bad "calibsim_table, missing file: exit $st, $(head -3 "$SCR/err")"
+
+
+# --- bench/compare's interface (README, Benchmarks): lsprobe's side is a stub
+# benchmark here (LSP_BUILD) that prints its arguments, the peer the real
+# PyTorch one on a tiny problem; --isa reaches lsprobe's side only, and the
+# ratio line's figures are the printed lines' own
+FB="$SCR/fakebuild"
+mkdir -p "$FB/bench"
+cat >"$FB/bench/bench_loss" <<'SH'
+#!/bin/sh
+echo "{\"impl\": \"lsprobe\", \"benchmark\": \"loss\", \"threads\": 1, \"argv\": \"$*\", \"median_s\": 0.000125, \"cpu_s\": 0.0001, \"gb_per_s\": 10.0, \"memcpy_gb_per_s\": 40.0, \"share_of_memcpy\": 0.3}"
+SH
+chmod +x "$FB/bench/bench_loss"
+LSP_BUILD="$FB" timeout 60 "$ROOT/bench/compare" loss --isa x86-64 --n 64 --k 8 --reps 1 >"$SCR/out" 2>"$SCR/err"
+st=$?
+"$PY" - "$SCR/out" <<'PYEOF' && [ $st -eq 0 ] && ok "bench/compare loss --isa: lsprobe's side capped, the ratios from the printed lines" || bad "bench/compare loss --isa: exit $st, $(head -3 "$SCR/err")"
+import json, sys
+a, b, r = [json.loads(l) for l in open(sys.argv[1])]
+ok = "--isa x86-64" in a["argv"] and b["impl"] == "torch" and b["n"] == 64 and b["k"] == 8
+ok = ok and r["speedup_vs_torch"] == round(b["median_s"] / a["median_s"], 2)
+ok = ok and r["cpu_speedup_vs_torch"] == round(b["cpu_s"] / a["cpu_s"], 2)
+ok = ok and r["bandwidth_share_of_memcpy"] == a["share_of_memcpy"]
+sys.exit(not ok)
+PYEOF
+for o in --threads --peer-threads --isa; do
+  LSP_BUILD="$FB" "$ROOT/bench/compare" loss --n 64 $o >/dev/null 2>"$SCR/err"
+  st=$?
+  [ $st -eq 2 ] && [ "$(cat "$SCR/err")" = "bench/compare: $o needs a value" ] &&
+    ok "bench/compare: $o without a value" || bad "bench/compare $o: exit $st, $(head -2 "$SCR/err")"
+done
+
 finish

@@ -50,6 +50,37 @@ static void test_csv_good(void **state) {
   assert_int_equal(d.k, 5);
   lsp_dataset_free(&d);
   unlink(p);
+  /* pandas' column numbers as the header (DataFrame(array).to_csv(
+   * index=False)): skipped, the two rows below it read */
+  p = write_csv("pandas.csv",
+                "0,1,2,3,4,5,6,7,8,9\n"
+                "1,10,20,30,40,50,60,70,80,90\n"
+                "0,9,8,7,6,5,4,3,2,1\n");
+  assert_int_equal(lsp_csv_read(p, &d), LSP_OK);
+  assert_int_equal(d.n, 2);
+  assert_int_equal(d.dim, 9);
+  assert_int_equal(d.k, 2);
+  assert_int_equal(d.y[0], 1);
+  assert_int_equal(d.y[1], 0);
+  for (int j = 0; j < 9; j++) {
+    assert_true(d.x[j] == (float)(10 * (j + 1)));
+    assert_true(d.x[9 + j] == (float)(9 - j));
+  }
+  lsp_dataset_free(&d);
+  unlink(p);
+  /* a short first row 0, 1, 2 is data (a toy set), as is 0, 2, 1, ... */
+  p = write_csv("toy.csv", "0,1,2\n1,5,6\n");
+  assert_int_equal(lsp_csv_read(p, &d), LSP_OK);
+  assert_int_equal(d.n, 2);
+  assert_true(d.x[0] == 1.0f && d.x[1] == 2.0f);
+  lsp_dataset_free(&d);
+  unlink(p);
+  p = write_csv("notnumbered.csv",
+                "0,2,1,3,4,5,6,7,8,9\n1,10,20,30,40,50,60,70,80,90\n");
+  assert_int_equal(lsp_csv_read(p, &d), LSP_OK);
+  assert_int_equal(d.n, 2);
+  lsp_dataset_free(&d);
+  unlink(p);
 }
 
 static void test_csv_bad(void **state) {

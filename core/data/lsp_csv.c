@@ -42,6 +42,25 @@ static void field_text(const char *s, const char *e, char *buf, size_t cap) {
   buf[n] = '\0';
 }
 
+/* The first row is pandas' column numbers 0, 1, ..., nf - 1 (what
+ * DataFrame(array).to_csv(index=False) writes above the data): a header.
+ * Ten fields at least, so that a short data row of a toy set (label 0,
+ * features 1, 2, ...) is not taken for one. */
+enum { NUMBERED_HEADER_MIN = 10 };
+
+static int numbered_header(const char *ls, const char *lend, size_t nf) {
+  if (nf < NUMBERED_HEADER_MIN) return 0;
+  const char *fs = ls;
+  for (size_t j = 0; j < nf; j++) {
+    const char *fe = memchr(fs, ',', (size_t)(lend - fs));
+    if (!fe) fe = lend;
+    double v;
+    if (parse_field(fs, fe, &v) != 0 || v != (double)j) return 0;
+    fs = fe + 1;
+  }
+  return 1;
+}
+
 /* Walk the rows of buf. With x == NULL only validate and count. */
 static int scan(const char *path, const char *buf, size_t len, float *x,
                 int32_t *y, size_t *rows_out, size_t *cols_out, int *kmax) {
@@ -68,6 +87,10 @@ static int scan(const char *path, const char *buf, size_t len, float *x,
     if (!fe) fe = lend;
     double v;
     char txt[32];
+    if (first && numbered_header(ls, lend, nf)) {
+      first = 0;
+      continue;
+    }
     if (parse_field(fs, fe, &v) != 0) {
       if (first) { /* a header line */
         first = 0;

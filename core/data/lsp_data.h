@@ -160,7 +160,8 @@ int lsp_idx_read(const char *path, uint8_t **data, size_t *dims, int *ndims);
 int lsp_idx_find(const char *dir, const char *base, char *out, size_t cap);
 
 /* CSV with the label in the first column and numeric features after it;
- * an optional header line is skipped when its first field is not a number.
+ * an optional header line is skipped when its first field is not a number,
+ * or when it is pandas' column numbers 0, 1, ..., D (ten fields at least).
  * Fields are separated by commas (spaces/tabs around a field are ignored;
  * no quoting); CRLF line ends and blank lines are accepted. Labels must be
  * non-negative integers (written "3" or "3.0"), features finite numbers;

@@ -49,5 +49,10 @@ int lsp_model_load_opts(const char *path, const lsp_load_opts *opts,
                         lsp_model **out, char *note, size_t cap);
 int lsp_model_load_note(const char *path, lsp_model **out, char *note, size_t cap);
 int lsp_model_import_torch(const char *dir, lsp_model **out, char *note, size_t cap);
+/* 1 when a file named `base` (no folder) in an export folder is one that
+ * lsp_model_import_torch reads or refuses: a state_dict key ("0.weight.npy",
+ * "net.0.bias.npy", "fc1.weight.npy"); writing such a file into the folder
+ * changes or breaks the model. 0 for every other name. */
+int lsp_import_torch_file_name(const char *base);
 
 #endif

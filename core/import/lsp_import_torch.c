@@ -67,6 +67,14 @@ static int is_param(const char *s) {
   return !strcmp(s, "weight") || !strcmp(s, "bias") || is_bn_stat(s);
 }
 
+/* The names scan() reads or refuses: "<i>.<anything>" and any key whose
+ * last segment is a module parameter. */
+int lsp_import_torch_file_name(const char *base) {
+  key k;
+  if (!parse_key(base, &k)) return 0;
+  return (k.n == 2 && k.is_index[0]) || is_param(k.seg[k.n - 1]);
+}
+
 /* ---- tensors ---------------------------------------------------------------- */
 
 typedef struct {
