@@ -44,6 +44,10 @@ long bench_arg_long(int argc, char **argv, const char *name, long def) {
     fprintf(stderr, "bench: %s: '%s' is not an integer\n", name, s);
     exit(2);
   }
+  if (v < 0) { /* sizes, counts, seeds and offsets: none is negative */
+    fprintf(stderr, "bench: %s: %ld is negative\n", name, v);
+    exit(2);
+  }
   return v;
 }
 

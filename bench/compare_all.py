@@ -346,6 +346,10 @@ def main():
         print("bench/compare all: --readme writes the whole table: not with --only or --quick",
               file=sys.stderr)
         return 2
+    if a.repeat < 1:
+        print("bench/compare all: --repeat %d: the runs of each case, 1 or more" % a.repeat,
+              file=sys.stderr)
+        return 2
     cores = os.cpu_count() or 1
     max_load = a.max_load if a.max_load is not None else float(cores)
     l0 = loadavg()
@@ -365,7 +369,7 @@ def main():
         worst = max(worst, l)
         print("bench/compare all: %s (load %.2f) ..." % (name, l), file=sys.stderr)
         m0 = cpu_mark()
-        case_rows = fn(a.quick, max(1, a.repeat))
+        case_rows = fn(a.quick, a.repeat)
         other = others_cores(m0, cpu_mark())
         l1 = loadavg()
         worst_other = max(worst_other, other)

@@ -4,11 +4,13 @@
  * Before anything is written, the file's bytes are read back and lowered
  * again, and the copy must give the very logits of the model (bit for bit)
  * on a few inputs; the file is then written atomically. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h> /* strcasecmp */
 #include <sys/stat.h>
 
 #include "cli/cli.h"
@@ -114,7 +116,7 @@ int cmd_export(int argc, char **argv) {
   const char *mpath = cli_str(opts, "model", NULL);
   const char *out = cli_str(opts, "out", NULL);
   size_t lo = strlen(out);
-  if (lo >= 5 && strcmp(out + lo - 5, ".lspm") == 0)
+  if (lo >= 5 && strcasecmp(out + lo - 5, ".lspm") == 0) /* .LSPM too */
     return cli_error(cmd, CLI_USAGE,
                      "--out %s: export writes ONNX; a .lspm name would say otherwise "
                      "(name it .onnx; lsprobe train writes .lspm files)",

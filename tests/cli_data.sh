@@ -209,6 +209,18 @@ PY
 expect_exit 0 "labels with gaps" "$LSP" data --data "$SCR/gaps" --val 3
 grep -q 'note: 3 of the 6 classes (labels 0..5) have no training example, the first label 1; the largest label, 5, has 8 examples' "$SCR/err" \
   && ok "classes without a training example named" || bad "gaps: $(cat "$SCR/err")"
+# one class without an example: "has"
+mkdir -p "$SCR/gap1"
+/usr/bin/python3 - "$SCR/gap1" <<'PY'
+import numpy as np, sys
+d = sys.argv[1]
+y = np.array([0, 2] * 8)
+np.save(d + "/x_train.npy", np.random.default_rng(0).random((16, 3)).astype("f4")); np.save(d + "/y_train.npy", y)
+np.save(d + "/x_test.npy", np.zeros((2, 3), "f4")); np.save(d + "/y_test.npy", np.array([0, 2]))
+PY
+expect_exit 0 "one label missing" "$LSP" data --data "$SCR/gap1" --val 2
+grep -q 'note: 1 of the 3 classes (labels 0..2) has no training example, the first label 1' "$SCR/err" \
+  && ok "one class without a training example: has" || bad "gap1: $(cat "$SCR/err")"
 # one stray label (1000) among 0..2: the text gives a summary, not 1001
 # counts a line; --json still has every count
 mkdir -p "$SCR/stray"

@@ -446,5 +446,14 @@ for o in --threads --peer-threads --isa; do
   [ $st -eq 2 ] && [ "$(cat "$SCR/err")" = "bench/compare: $o needs a value" ] &&
     ok "bench/compare: $o without a value" || bad "bench/compare $o: exit $st, $(head -2 "$SCR/err")"
 done
+LSP_BUILD="$FB" timeout 60 "$ROOT/bench/compare" all --repeat 0 --force >/dev/null 2>"$SCR/err"
+st=$?
+[ $st -eq 2 ] && grep -q -- "--repeat 0: the runs of each case, 1 or more" "$SCR/err" &&
+  ok "bench/compare all --repeat 0: refused" || bad "bench/compare all --repeat 0: exit $st, $(head -2 "$SCR/err")"
+# a benchmark's size given negative is refused before any allocation
+"$(dirname "$LSP")/bench/bench_loss" --n -5 >/dev/null 2>"$SCR/err"
+st=$?
+[ $st -eq 2 ] && [ "$(cat "$SCR/err")" = "bench: --n: -5 is negative" ] &&
+  ok "bench_loss --n -5: refused" || bad "bench_loss --n -5: exit $st, $(head -2 "$SCR/err")"
 
 finish

@@ -142,6 +142,8 @@ printf 'earlier' >"$SCR/keep.onnx"
 expect_exit 2 "export to a .lspm name" "$LSP" export --model "$SCR/lenet.lspm" --out "$SCR/lenet2.lspm"
 expect_err "export writes ONNX" "export to a .lspm name"
 [ -e "$SCR/lenet2.lspm" ] && bad "export to a .lspm name wrote a file" || ok "export to a .lspm name: nothing written"
+expect_exit 2 "export to a .LSPM name" "$LSP" export --model "$SCR/lenet.lspm" --out "$SCR/lenet2.LSPM"
+expect_err "export writes ONNX" "export to a .LSPM name"
 expect_exit 1 "export a model that does not load" "$LSP" export --model "$DATA/onnx_cases/conv_flat.onnx" --out "$SCR/keep.onnx"
 [ "$(cat "$SCR/keep.onnx")" = earlier ] && ok "a failed export leaves the earlier file" || bad "the earlier file changed"
 # PyTorch exports with Mul of two values, a three-input Concat, ReduceMean

@@ -248,14 +248,15 @@ static void note_empty_classes(lsp_splits *s, int synthetic) {
   size_t len = strlen(s->note);
   if (synthetic) /* the mixture's labels are its own: too few examples */
     snprintf(s->note + len, sizeof s->note - len,
-             "%s%d of the %d classes have no training example (the first, label %d): "
+             "%s%d of the %d classes %s no training example (the first, label %d): "
              "%zu training examples are too few for %d classes",
-             len ? "; " : "", empty, k, first, s->train.n, k);
+             len ? "; " : "", empty, k, empty == 1 ? "has" : "have", first, s->train.n, k);
   else
     snprintf(s->note + len, sizeof s->note - len,
-             "%s%d of the %d classes (labels 0..%d) have no training example, the first "
+             "%s%d of the %d classes (labels 0..%d) %s no training example, the first "
              "label %d; the largest label, %d, has %zu example%s: is a label out of place?",
-             len ? "; " : "", empty, k, k - 1, first, k - 1, top, top == 1 ? "" : "s");
+             len ? "; " : "", empty, k, k - 1, empty == 1 ? "has" : "have", first, k - 1, top,
+             top == 1 ? "" : "s");
 }
 
 int lsp_data_load(const lsp_data_opts *o, lsp_splits *out) {
