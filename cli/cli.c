@@ -228,10 +228,17 @@ int cli_parse_double(const char *s, double lo, double hi, double *out,
     snprintf(why, whylen, "empty value");
     return -1;
   }
+  /* strtod also reads C's hexadecimal form (0x10 is 16); option values are
+   * decimal, as everywhere else a number is read. */
+  const char *d = s + (*s == '+' || *s == '-');
   char *end = NULL;
   errno = 0;
   double v = strtod(s, &end);
   while (end && isspace((unsigned char)*end)) end++;
+  if (end != s && *end == '\0' && d[0] == '0' && (d[1] == 'x' || d[1] == 'X')) {
+    snprintf(why, whylen, "'%s' is hexadecimal; write the number in decimal", s);
+    return -1;
+  }
   if (end == s || *end != '\0') {
     snprintf(why, whylen, "'%s' is not a number", s);
     return -1;

@@ -290,6 +290,7 @@ bad_case 2 "attack eps listed twice" "--eps: 0.1 is listed twice" "$LSP" attack 
 bad_case 2 "--lr underflowing to 0" "--lr: 1e-400 is out of range (underflows to 0 as a double); the allowed range is [1e-12, 1e+06]" "$LSP" train --data synthetic --smoothing 0 --lr 1e-400 --out "$NO"
 bad_case 2 "--lr overflowing" "--lr: 1e400 is out of range (overflows a double); the allowed range is [1e-12, 1e+06]" "$LSP" train --data synthetic --smoothing 0 --lr 1e400 --out "$NO"
 bad_case 2 "--lr -1e400 overflowing" "--lr: -1e400 is out of range (overflows a double)" "$LSP" train --data synthetic --smoothing 0 --lr -1e400 --out "$NO"
+bad_case 2 "--lr in hexadecimal" "--lr: '0x10' is hexadecimal; write the number in decimal" "$LSP" train --data synthetic --smoothing 0 --lr 0x10 --out "$NO"
 bad_case 2 "--lr inf" "--lr: 'inf' is not a finite number; the allowed range is [1e-12, 1e+06]" "$LSP" train --data synthetic --smoothing 0 --lr inf --out "$NO"
 bad_case 2 "attack eps list underflowing" "--eps: 1e-999 is out of range (underflows to 0 as a double)" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --eps 0,1e-999
 bad_case 2 "non-numeric attack eps" "--eps" "$LSP" attack --model "$T" --x "$T/x.npy" --labels "$T/labels.npy" --eps 0,abc
