@@ -196,15 +196,6 @@ static void chunk_f32(lsp_dtype dt, const void *raw, size_t n, float *out) {
     }
 }
 
-/* The rows [0, m) of raw as an array, for the whole-array checks. */
-static lsp_array chunk_view(const lsp_array *meta, void *raw, size_t m) {
-  lsp_array a = *meta;
-  a.shape[0] = m;
-  a.count = m * meta->shape[1];
-  a.data = raw;
-  return a;
-}
-
 /* lsp_array_not_probs over a prediction file read chunk by chunk: done at
  * the first row that is not a distribution (usually row 0, in a first
  * small read of 64 rows; then the first chunk, [0, rows), and the next
@@ -222,7 +213,7 @@ static int stream_not_probs(lsp_npy_rows *xf, void *raw, size_t rows, const char
     if (m > n - i) m = n - i;
     int st = lsp_npy_rows_read(xf, i, m, raw);
     if (st) return st;
-    lsp_array a = chunk_view(&xf->meta, raw, m);
+    lsp_array a = lsp_npy_rows_view(xf, raw, m);
     if (!(st = lsp_array_not_probs(&a, xf->path, advice))) return LSP_OK;
     if (i + m == n) return st; /* every row is a distribution */
     if (m < rows) {            /* the first chunk whole (its 64 rows again) */
@@ -245,13 +236,13 @@ static int pipe_rest_probs(lsp_npy_rows *xf, void *raw, size_t m, size_t rows,
                            const char *advice, int st) {
   const size_t n = xf->meta.shape[0];
   for (size_t i = xf->next; i < n; i += rows) {
-    lsp_array a = chunk_view(&xf->meta, raw, n - i < rows ? n - i : rows);
+    lsp_array a = lsp_npy_rows_view(xf, raw, n - i < rows ? n - i : rows);
     int r = lsp_npy_rows_read(xf, i, a.shape[0], raw);
     if (r) return r; /* as reading it whole would */
     if (!lsp_array_is_probs(&a)) return st;
     m = a.shape[0];
   }
-  lsp_array a = chunk_view(&xf->meta, raw, m);
+  lsp_array a = lsp_npy_rows_view(xf, raw, m);
   return lsp_array_not_probs(&a, xf->path, advice);
 }
 
@@ -341,7 +332,7 @@ static int chunked_score(const char *xpath, const char *ypath, int logits, const
     const size_t m = n - i < rows ? n - i : rows;
     if ((st = lsp_npy_rows_read(&xf, i, m, raw))) goto done;
     if (undecided && i > 0) { /* the first chunk was checked */
-      const lsp_array a = chunk_view(&xf.meta, raw, m);
+      const lsp_array a = lsp_npy_rows_view(&xf, raw, m);
       undecided = lsp_array_is_probs(&a);
     }
     if ((st = lsp_npy_rows_read(&yf, i, m, yraw))) {
@@ -359,13 +350,13 @@ static int chunked_score(const char *xpath, const char *ypath, int logits, const
      * before the labels and the pass — searched for only then, as every
      * non-finite row makes the pass refuse its chunk */
     if (st) { /* the in-memory path's message (lsp_array_f32), its row in the file */
-      const lsp_array a = chunk_view(&xf.meta, raw, m);
+      const lsp_array a = lsp_npy_rows_view(&xf, raw, m);
       if (lsp_array_finite_from(&a, i, xpath)) st = LSP_EDATA;
       else if (undecided) st = pipe_rest_probs(&xf, raw, m, rows, advice, st);
       goto done;
     }
     if (undecided && i + m == n) { /* every row of the pipe is a distribution */
-      const lsp_array a = chunk_view(&xf.meta, raw, m);
+      const lsp_array a = lsp_npy_rows_view(&xf, raw, m);
       st = lsp_array_not_probs(&a, xpath, advice);
       goto done;
     }

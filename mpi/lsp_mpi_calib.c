@@ -193,10 +193,7 @@ static int score_range(lsp_npy_rows *xf, lsp_npy_rows *yf, int logits, size_t r0
       st = logits ? lsp_calib_acc_add_logits(acc, f, y, m, i, 1.0, threads)
                   : lsp_calib_acc_add_probs(acc, f, y, m, i, threads);
     if (st) { /* a non-finite value: the single process's message, with its column */
-      lsp_array a = xf->meta;
-      a.shape[0] = m;
-      a.count = m * k;
-      a.data = raw;
+      lsp_array a = lsp_npy_rows_view(xf, raw, m);
       if (lsp_array_finite_from(&a, i, xf->path)) st = LSP_EDATA;
       else lsp_fail_prefix(st, xf->path);
       goto done;

@@ -85,3 +85,12 @@ void lsp_npy_rows_close(lsp_npy_rows *f) {
   f->kept = NULL;
   f->kept_cap = f->kept_n = 0;
 }
+
+lsp_array lsp_npy_rows_view(const lsp_npy_rows *f, void *buf, size_t n) {
+  lsp_array a = f->meta;
+  a.shape[0] = n;
+  a.count = n;
+  for (int d = 1; d < a.ndim; d++) a.count *= a.shape[d];
+  a.data = buf;
+  return a;
+}

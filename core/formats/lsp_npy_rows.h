@@ -38,6 +38,10 @@ int lsp_npy_rows_open(const char *path, lsp_npy_rows *f);
  * file on a short read; a pipe's end, short or long, is LSP_EDATA with
  * lsp_npy_read's message, and a range before the kept one LSP_EINVAL. */
 int lsp_npy_rows_read(lsp_npy_rows *f, size_t row, size_t n, void *buf);
+/* n rows held in buf (as read by lsp_npy_rows_read) as an array of the
+ * file's type and row shape, for the checks and messages of whole arrays;
+ * buf is borrowed. */
+lsp_array lsp_npy_rows_view(const lsp_npy_rows *f, void *buf, size_t n);
 /* Close and release (safe on a closed or never-opened file with fd = -1). */
 void lsp_npy_rows_close(lsp_npy_rows *f);
 
