@@ -88,6 +88,10 @@ static void test_csv_bad(void **state) {
   static const char *cases[][3] = {
       /* name, content, needle after "path" */
       {"ragged.csv", "l,a,b\n1,2,3\n0,4\n", ":3: 2 fields, expected 3"},
+      /* the first data row is the short one: the two after it agree */
+      {"shortfirst.csv", "l,a,b\n\n1,2\n\n0,4,5\n1,6,7\n",
+       ":3: 2 fields, where the rows after it have 3"},
+      {"twoonly.csv", "1,2\n0,4,5\n", ":2: 3 fields, expected 2"},
       {"badnum.csv", "1,2,3\n0,1.2.3,4\n", ":2: field 2 '1.2.3' is not"},
       {"nanfield.csv", "1,nan,3\n0,1,4\n", ":1: field 2 'nan'"},
       {"inffield.csv", "1,2,inf\n0,1,4\n", ":1: field 3 'inf'"},

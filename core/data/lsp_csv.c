@@ -61,10 +61,26 @@ static int numbered_header(const char *ls, const char *lend, size_t nf) {
   return 1;
 }
 
+/* The number of fields on the next non-blank line from p (0 if none). */
+static size_t next_fields(const char *p, const char *end) {
+  while (p < end) {
+    const char *le = memchr(p, '\n', (size_t)(end - p));
+    if (!le) le = end;
+    size_t nf = 1, blank = 1;
+    for (const char *c = p; c < le; c++) {
+      nf += *c == ',';
+      blank &= *c == ' ' || *c == '\t' || *c == '\r';
+    }
+    if (!blank) return nf;
+    p = le + 1;
+  }
+  return 0;
+}
+
 /* Walk the rows of buf. With x == NULL only validate and count. */
 static int scan(const char *path, const char *buf, size_t len, float *x,
                 int32_t *y, size_t *rows_out, size_t *cols_out, int *kmax) {
-  size_t line = 0, rows = 0, cols = 0;
+  size_t line = 0, rows = 0, cols = 0, line0 = 0;
   const char *p = buf, *end = buf + len;
   int first = 1;
   *kmax = -1;
@@ -110,9 +126,14 @@ static int scan(const char *path, const char *buf, size_t len, float *x,
     if (nf < 2)
       return lsp_fail(LSP_EDATA, "%s:%zu: no feature columns after the label",
                       path, line);
-    if (rows == 0)
+    if (rows == 0) {
       cols = nf - 1;
-    else if (nf - 1 != cols)
+      line0 = line;
+    } else if (rows == 1 && nf - 1 != cols && next_fields(p, end) == nf) {
+      /* the rows after the first agree with each other: the first is off */
+      return lsp_fail(LSP_EDATA, "%s:%zu: %zu fields, where the rows after it have %zu",
+                      path, line0, cols + 1, nf);
+    } else if (nf - 1 != cols)
       return lsp_fail(LSP_EDATA,
                       "%s:%zu: %zu fields, expected %zu as on the "
                       "first row",
