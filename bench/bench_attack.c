@@ -87,6 +87,14 @@ static int export_params(const lsp_model *m, const char *dir) {
   return 0;
 }
 
+static const char USAGE[] =
+    "usage: bench_attack (--model M | --arch lenet|SPEC [--seed 1] [--export DIR])\n"
+    "                    [--data fashion-mnist | --x X.npy --labels y.npy]\n"
+    "                    [--eps 0,0.05,0.1,0.2] [--attack fgsm|pgd|apgd-ce|apgd-dlr|\n"
+    "                    apgd-t|square|autoattack] [--steps 10] [--threads 1]\n"
+    "                    [--reps 5] [--batch B] [--limit N] [--full-steps 1]\n"
+    "                    [--isa x86-64-v4|x86-64-v3|x86-64]\n";
+
 int main(int argc, char **argv) {
   double load0 = bench_loadavg();
   const char *mpath = bench_arg_str(argc, argv, "--model", NULL);
@@ -97,22 +105,23 @@ int main(int argc, char **argv) {
   const char *yp = bench_arg_str(argc, argv, "--labels", NULL);
   const char *elist = bench_arg_str(argc, argv, "--eps", "0,0.05,0.1,0.2");
   const char *attack = bench_arg_str(argc, argv, "--attack", "fgsm");
-  int threads = (int)bench_arg_long(argc, argv, "--threads", 1);
-  int reps = (int)bench_arg_long(argc, argv, "--reps", 5);
+  int threads = bench_arg_int(argc, argv, "--threads", 1);
+  int reps = bench_arg_int(argc, argv, "--reps", 5);
   long steps = bench_arg_long(argc, argv, "--steps", 0);
   long batch = bench_arg_long(argc, argv, "--batch", 0);
   long limit = bench_arg_long(argc, argv, "--limit", 0);
   long seed = bench_arg_long(argc, argv, "--seed", 1);
+  const int full_steps = bench_arg_int(argc, argv, "--full-steps", 0);
+  bench_isa_arg(argc, argv);
+  bench_args_end(argc, argv, USAGE);
   lsp_attack_opts o;
   lsp_attack_opts_default(&o);
-  if ((!mpath == !arch) || reps < 1 || steps < 0 || batch < 0 || threads < 1 ||
-      lsp_attack_kind_parse(attack, &o.kind) || o.kind == LSP_ATTACK_BIM) {
-    fprintf(stderr,
-            "usage: bench_attack (--model M | --arch SPEC [--seed S] [--export DIR]) "
-            "[--data D | --x X.npy --labels y.npy] [--eps LIST] [--attack fgsm|pgd|"
-            "apgd-ce|apgd-dlr|apgd-t|square|autoattack] [--threads T] [--reps R]\n");
-    return 2;
-  }
+  bench_need(!mpath != !arch, argv, mpath ? "--arch" : "--model",
+             mpath ? "not with --model" : "needed, or --arch (bench_attack --help)");
+  bench_need(reps >= 1, argv, "--reps", "at least 1");
+  bench_need(threads >= 1, argv, "--threads", "at least 1");
+  bench_need(!lsp_attack_kind_parse(attack, &o.kind) && o.kind != LSP_ATTACK_BIM, argv,
+             "--attack", "one of fgsm, pgd, apgd-ce, apgd-dlr, apgd-t, square, autoattack");
   double eps[64];
   size_t neps = 0, npos = 0;
   for (const char *p = elist; *p && neps < 64;) {
@@ -125,7 +134,6 @@ int main(int argc, char **argv) {
     npos += eps[neps - 1] > 0;
     p = *end ? end + 1 : end;
   }
-  bench_isa_arg(argc, argv);
   /* a benchmark owns its process: BLAS too — at one thread, as `lsprobe
    * attack` sets it: every attack's batches are shared by lsprobe's threads
    * (lsp_attack_team.c) */
@@ -135,7 +143,7 @@ int main(int argc, char **argv) {
   if (steps > 0 && aa) o.apgd_steps = (size_t)steps;
   if (steps > 0 && !aa) o.steps = (size_t)steps;
   o.batch = (size_t)batch;
-  o.full_steps = (int)bench_arg_long(argc, argv, "--full-steps", 0);
+  o.full_steps = full_steps;
 
   lsp_splits sp;
   memset(&sp, 0, sizeof sp);

@@ -28,23 +28,26 @@
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_threads.h"
 
+static const char USAGE[] =
+    "usage: bench_calib [--n 10000000] [--k 10] [--threads 1] [--reps 10] [--bins 15]\n"
+    "                   [--isa x86-64-v4|x86-64-v3|x86-64] [--logits] [--full]\n";
+
 int main(int argc, char **argv) {
   double load0 = bench_loadavg();
   size_t n = (size_t)bench_arg_long(argc, argv, "--n", 10000000);
   size_t k = (size_t)bench_arg_long(argc, argv, "--k", 10);
-  int threads = (int)bench_arg_long(argc, argv, "--threads", 1);
-  int reps = (int)bench_arg_long(argc, argv, "--reps", 10);
-  int bins = (int)bench_arg_long(argc, argv, "--bins", 15);
-  if (n == 0 || k < 2 || reps < 1 || bins < 1 || threads < 1) {
-    fprintf(stderr, "bench_calib: bad arguments\n");
-    return 2;
-  }
+  int threads = bench_arg_int(argc, argv, "--threads", 1);
+  int reps = bench_arg_int(argc, argv, "--reps", 10);
+  int bins = bench_arg_int(argc, argv, "--bins", 15);
+  const int logits = bench_arg_flag(argc, argv, "--logits");
+  const int full = bench_arg_flag(argc, argv, "--full");
   bench_isa_arg(argc, argv);
-  int logits = 0, full = 0;
-  for (int a = 1; a < argc; a++) {
-    logits |= !strcmp(argv[a], "--logits");
-    full |= !strcmp(argv[a], "--full");
-  }
+  bench_args_end(argc, argv, USAGE);
+  bench_need(n > 0, argv, "--n", "at least 1");
+  bench_need(k >= 2, argv, "--k", "at least 2");
+  bench_need(reps >= 1, argv, "--reps", "at least 1");
+  bench_need(bins >= 1, argv, "--bins", "at least 1");
+  bench_need(threads >= 1, argv, "--threads", "at least 1");
   lsp_threads_set(threads);
   float *p = malloc(n * k * sizeof *p), *copy = malloc(n * k * sizeof *copy);
   int32_t *y = malloc(n * sizeof *y);

@@ -77,15 +77,27 @@ static const struct {
 
 static double tmin(double a, double b) { return a < b ? a : b; }
 
+static const char USAGE[] =
+    "usage: bench_conv [--n 64] [--reps 15] [--shape NAME]\n"
+    "  NAME: lenet.conv1, lenet.conv2, resnet8.stem, resnet8.b1, resnet8.b2a,\n"
+    "  resnet8.b2b, resnet8.b2sc, resnet8.b3a or resnet8.b3b (default: all)\n";
+
 int main(int argc, char **argv) {
   double load0 = bench_loadavg();
   const size_t n = (size_t)bench_arg_long(argc, argv, "--n", 64);
-  const int reps = (int)bench_arg_long(argc, argv, "--reps", 15);
+  const int reps = bench_arg_int(argc, argv, "--reps", 15);
   const char *only = bench_arg_str(argc, argv, "--shape", NULL);
-  if (n == 0 || reps < 1) {
-    fprintf(stderr, "bench_conv: bad arguments\n");
+  bench_args_end(argc, argv, USAGE);
+  size_t known = 0;
+  for (size_t si = 0; only && si < sizeof SHAPES / sizeof *SHAPES; si++)
+    known += strcmp(only, SHAPES[si].name) == 0;
+  if (only && !known) {
+    fprintf(stderr, "bench_conv: --shape: unknown shape '%s' (bench_conv --help lists them)\n",
+            only);
     return 2;
   }
+  bench_need(n > 0, argv, "--n", "at least 1");
+  bench_need(reps >= 1, argv, "--reps", "at least 1");
   openblas_set_num_threads(1);
   for (size_t si = 0; si < sizeof SHAPES / sizeof *SHAPES; si++) {
     shape *sh = &SHAPES[si];

@@ -1,7 +1,7 @@
 /* bench_data — time loading and splitting a dataset (Fashion-MNIST by
  * default: it is read on every lsprobe run).
  *
- *   bench_data --data D --reps R --threads T
+ *   bench_data [--data fashion-mnist] [--reps 5] [--threads 1]
  *
  * Prints one JSON line: median_s / min_s of lsp_data_load over R repetitions
  * (after one warm-up that also fills the page cache), and the floor the load
@@ -20,15 +20,16 @@ static const char *const k_files[4] = {
     "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
     "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
 
+static const char USAGE[] =
+    "usage: bench_data [--data fashion-mnist] [--reps 5] [--threads 1]\n";
+
 int main(int argc, char **argv) {
   double load0 = bench_loadavg();
   const char *spec = bench_arg_str(argc, argv, "--data", "fashion-mnist");
-  int reps = (int)bench_arg_long(argc, argv, "--reps", 5);
-  int threads = (int)bench_arg_long(argc, argv, "--threads", 1);
-  if (reps < 1) {
-    fprintf(stderr, "bench_data: --reps must be at least 1\n");
-    return 2;
-  }
+  int reps = bench_arg_int(argc, argv, "--reps", 5);
+  int threads = bench_arg_int(argc, argv, "--threads", 1);
+  bench_args_end(argc, argv, USAGE);
+  bench_need(reps >= 1, argv, "--reps", "at least 1");
   lsp_threads_set(threads); /* a benchmark owns its process: BLAS too */
   lsp_threads_set_blas(threads);
   lsp_data_opts o;

@@ -1,6 +1,7 @@
 /* bench_distill — time the fused soft-target losses forward+backward.
  *
- *   bench_distill --n N --k K --temperature T --alpha A --threads T --reps R
+ *   bench_distill [--n 65536] [--k 10] [--temperature 4] [--alpha 0.9]
+ *                 [--threads 1] [--reps 20]
  *                 [--soft]   (cross-entropy against soft targets instead)
  *                 [--isa x86-64-v4|x86-64-v3|x86-64]
  *
@@ -11,7 +12,6 @@
  * kernel level that ran). */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "benchutil.h"
 #include "core/base/lsp_error.h"
@@ -19,20 +19,24 @@
 #include "core/loss/lsp_loss.h"
 #include "core/loss/lsp_soft.h"
 
+static const char USAGE[] =
+    "usage: bench_distill [--n 65536] [--k 10] [--temperature 4] [--alpha 0.9]\n"
+    "                     [--threads 1] [--reps 20] [--soft]\n"
+    "                     [--isa x86-64-v4|x86-64-v3|x86-64]\n";
+
 int main(int argc, char **argv) {
   size_t n = (size_t)bench_arg_long(argc, argv, "--n", 65536);
   size_t k = (size_t)bench_arg_long(argc, argv, "--k", 10);
   double temp = bench_arg_double(argc, argv, "--temperature", 4.0);
   double alpha = bench_arg_double(argc, argv, "--alpha", 0.9);
-  int threads = (int)bench_arg_long(argc, argv, "--threads", 1);
-  int reps = (int)bench_arg_long(argc, argv, "--reps", 20);
-  int soft = 0;
-  for (int i = 1; i < argc; i++) soft |= strcmp(argv[i], "--soft") == 0;
-  if (n == 0 || k < 2 || reps < 1) {
-    fprintf(stderr, "bench_distill: bad arguments\n");
-    return 2;
-  }
+  int threads = bench_arg_int(argc, argv, "--threads", 1);
+  int reps = bench_arg_int(argc, argv, "--reps", 20);
+  const int soft = bench_arg_flag(argc, argv, "--soft");
   bench_isa_arg(argc, argv);
+  bench_args_end(argc, argv, USAGE);
+  bench_need(n > 0, argv, "--n", "at least 1");
+  bench_need(k >= 2, argv, "--k", "at least 2");
+  bench_need(reps >= 1, argv, "--reps", "at least 1");
   double load0 = bench_loadavg();
   lsp_threads_set(threads);
   lsp_threads_set_blas(1); /* no BLAS here; pinned so the record is true */

@@ -31,24 +31,33 @@
 #include "core/base/lsp_threads.h"
 #include "core/loss/lsp_loss.h"
 
+static const char USAGE[] =
+    "usage: bench_loss [--n 65536] [--k 1000] [--eps 0.1] [--threads 1] [--reps 20]\n"
+    "                  [--convention uniform] [--isa x86-64-v4|x86-64-v3|x86-64]\n"
+    "                  [--offset BYTES] [--spread 2]\n";
+
 int main(int argc, char **argv) {
   double load0 = bench_loadavg();
   size_t n = (size_t)bench_arg_long(argc, argv, "--n", 65536);
   size_t k = (size_t)bench_arg_long(argc, argv, "--k", 1000);
   double eps = bench_arg_double(argc, argv, "--eps", 0.1);
-  int threads = (int)bench_arg_long(argc, argv, "--threads", 1);
-  int reps = (int)bench_arg_long(argc, argv, "--reps", 20);
+  int threads = bench_arg_int(argc, argv, "--threads", 1);
+  int reps = bench_arg_int(argc, argv, "--reps", 20);
   const char *conv = bench_arg_str(argc, argv, "--convention", "uniform");
   long offset = bench_arg_long(argc, argv, "--offset", -1);
   double spread = bench_arg_double(argc, argv, "--spread", 2.0);
-  lsp_ls ls = {eps, LSP_LS_UNIFORM, 0};
-  if (lsp_ls_convention_parse(conv, &ls.convention) || n == 0 || k < 2 || reps < 1 ||
-      threads < 1 || offset >= 64 || (offset > 0 && offset % 4) || !(spread > 0.0) ||
-      spread > 1e30) {
-    fprintf(stderr, "bench_loss: bad arguments\n");
-    return 2;
-  }
   bench_isa_arg(argc, argv);
+  bench_args_end(argc, argv, USAGE);
+  lsp_ls ls = {eps, LSP_LS_UNIFORM, 0};
+  if (lsp_ls_convention_parse(conv, &ls.convention))
+    bench_need(0, argv, "--convention", lsp_errmsg());
+  bench_need(n > 0, argv, "--n", "at least 1");
+  bench_need(k >= 2, argv, "--k", "at least 2");
+  bench_need(reps >= 1, argv, "--reps", "at least 1");
+  bench_need(threads >= 1, argv, "--threads", "at least 1");
+  bench_need(offset < 64 && (offset <= 0 || offset % 4 == 0), argv, "--offset",
+             "a multiple of 4 below 64");
+  bench_need(spread > 0.0 && spread <= 1e30, argv, "--spread", "above 0, at most 1e30");
   lsp_threads_set(threads); /* a benchmark owns its process: BLAS too */
   lsp_threads_set_blas(threads);
   float *zbuf, *gbuf;

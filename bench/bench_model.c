@@ -14,7 +14,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "benchutil.h"
 #include "core/base/lsp_error.h"
@@ -22,20 +21,16 @@
 #include "core/loss/lsp_loss.h"
 #include "core/nn/lsp_model.h"
 
-static const char *arg(int argc, char **argv, const char *k, const char *d) {
-  for (int i = 1; i + 1 < argc; i++)
-    if (!strcmp(argv[i], k)) return argv[i + 1];
-  return d;
-}
+static const char USAGE[] = "usage: bench_model --model FILE [--n 200] [--reps 3]\n";
 
 int main(int argc, char **argv) {
-  const char *path = arg(argc, argv, "--model", NULL);
-  const size_t n = (size_t)atol(arg(argc, argv, "--n", "200"));
-  const int reps = atoi(arg(argc, argv, "--reps", "3"));
-  if (!path || n == 0 || reps < 1) {
-    fprintf(stderr, "usage: bench_model --model FILE [--n 200] [--reps 3]\n");
-    return 2;
-  }
+  const char *path = bench_arg_str(argc, argv, "--model", NULL);
+  const size_t n = (size_t)bench_arg_long(argc, argv, "--n", 200);
+  const int reps = bench_arg_int(argc, argv, "--reps", 3);
+  bench_args_end(argc, argv, USAGE);
+  bench_need(path != NULL, argv, "--model", "needed (bench_model --help)");
+  bench_need(n > 0, argv, "--n", "at least 1");
+  bench_need(reps >= 1, argv, "--reps", "at least 1");
   lsp_model *m = NULL;
   if (lsp_model_load(path, &m)) {
     fprintf(stderr, "bench_model: %s\n", lsp_errmsg());

@@ -74,6 +74,12 @@ static size_t parse_widths(const char *s, size_t *w, size_t cap) {
   return *s ? 0 : n;
 }
 
+static const char USAGE[] =
+    "usage: bench_train [--hidden 256,256 | --arch lenet|resnet8|SPEC] [--batch 128]\n"
+    "                   [--epochs 1] [--threads 1] [--data fashion-mnist]\n"
+    "                   [--smoothing 0.1] [--seed 1] [--max-train N]\n"
+    "                   [--isa x86-64-v4|x86-64-v3|x86-64]\n";
+
 int main(int argc, char **argv) {
   double load0 = bench_loadavg();
   size_t hidden[16];
@@ -81,18 +87,19 @@ int main(int argc, char **argv) {
                            hidden, 16);
   long batch = bench_arg_long(argc, argv, "--batch", 128);
   long epochs = bench_arg_long(argc, argv, "--epochs", 1);
-  int threads = (int)bench_arg_long(argc, argv, "--threads", 1);
+  int threads = bench_arg_int(argc, argv, "--threads", 1);
   double eps = bench_arg_double(argc, argv, "--smoothing", 0.1);
   long seed = bench_arg_long(argc, argv, "--seed", 1);
   const char *spec = bench_arg_str(argc, argv, "--data", "fashion-mnist");
   const char *arch_spec = bench_arg_str(argc, argv, "--arch", NULL);
   long max_train = bench_arg_long(argc, argv, "--max-train", 0);
-  if (nh == 0 || batch < 1 || epochs < 1 || threads < 1 || seed < 0 ||
-      eps < 0 || eps > 1) {
-    fprintf(stderr, "bench_train: bad arguments\n");
-    return 2;
-  }
   bench_isa_arg(argc, argv);
+  bench_args_end(argc, argv, USAGE);
+  bench_need(nh > 0, argv, "--hidden", "not a list of widths (up to 16, each 1 or more)");
+  bench_need(batch >= 1, argv, "--batch", "at least 1");
+  bench_need(epochs >= 1, argv, "--epochs", "at least 1");
+  bench_need(threads >= 1, argv, "--threads", "at least 1");
+  bench_need(eps >= 0 && eps <= 1, argv, "--smoothing", "from 0 to 1");
   lsp_threads_set(threads);
   lsp_threads_set_blas(1); /* as `lsprobe train`: the threads run GEMMs side by side */
   lsp_data_opts dopt;

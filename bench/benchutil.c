@@ -1,6 +1,9 @@
 #define _GNU_SOURCE /* sched_getaffinity, pthread_setaffinity_np */
 #include "benchutil.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -29,38 +32,138 @@ double bench_median(double *v, size_t n) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-const char *bench_arg_str(int argc, char **argv, const char *name, const char *def) {
-  for (int i = 1; i + 1 < argc; i++)
-    if (strcmp(argv[i], name) == 0) return argv[i + 1];
-  return def;
+/* The options looked up so far, for bench_args_end; `valued`: takes a value. */
+static struct {
+  const char *name;
+  int valued;
+} g_opts[64];
+static int g_nopts;
+
+/* The program's name for messages: argv[0]'s last component. */
+static const char *prog(char **argv) {
+  const char *s = argv[0] ? strrchr(argv[0], '/') : NULL;
+  return s ? s + 1 : argv[0] ? argv[0] : "bench";
 }
 
+static void note(const char *name, int valued) {
+  for (int i = 0; i < g_nopts; i++)
+    if (strcmp(g_opts[i].name, name) == 0) return;
+  if (g_nopts < (int)(sizeof g_opts / sizeof *g_opts)) {
+    g_opts[g_nopts].name = name;
+    g_opts[g_nopts++].valued = valued;
+  }
+}
+
+/* The index of the value of the first `name` at or after argv[from], 0 if
+ * none; exits 2 when that one has no value. */
+static int value_at(int argc, char **argv, const char *name, int from) {
+  for (int i = from; i < argc; i++) {
+    if (strcmp(argv[i], name) != 0) continue;
+    if (i + 1 == argc || strncmp(argv[i + 1], "--", 2) == 0) {
+      fprintf(stderr, "%s: %s needs a value\n", prog(argv), name);
+      exit(2);
+    }
+    return i + 1;
+  }
+  return 0;
+}
+
+const char *bench_arg_str(int argc, char **argv, const char *name, const char *def) {
+  note(name, 1);
+  int v = value_at(argc, argv, name, 1);
+  return v ? argv[v] : def;
+}
+
+int bench_arg_flag(int argc, char **argv, const char *name) {
+  note(name, 0);
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], name) == 0) return 1;
+  return 0;
+}
+
+/* Every value of `name` parsed and checked; the first one's value. */
 long bench_arg_long(int argc, char **argv, const char *name, long def) {
-  const char *s = bench_arg_str(argc, argv, name, NULL);
-  if (!s) return def;
-  char *end;
-  long v = strtol(s, &end, 10);
-  if (*end || end == s) {
-    fprintf(stderr, "bench: %s: '%s' is not an integer\n", name, s);
+  note(name, 1);
+  long first = def;
+  int i0 = value_at(argc, argv, name, 1);
+  for (int i = i0; i; i = value_at(argc, argv, name, i + 1)) {
+    const char *s = argv[i];
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*end || end == s || errno == ERANGE) {
+      fprintf(stderr, "%s: %s: '%s' is not an integer\n", prog(argv), name, s);
+      exit(2);
+    }
+    if (v < 0) { /* sizes, counts, seeds and offsets: none is negative */
+      fprintf(stderr, "%s: %s: %ld is negative\n", prog(argv), name, v);
+      exit(2);
+    }
+    if (i == i0) first = v;
+  }
+  return first;
+}
+
+int bench_arg_int(int argc, char **argv, const char *name, int def) {
+  long v = bench_arg_long(argc, argv, name, def);
+  if (v > INT_MAX) {
+    fprintf(stderr, "%s: %s: %ld is too large\n", prog(argv), name, v);
     exit(2);
   }
-  if (v < 0) { /* sizes, counts, seeds and offsets: none is negative */
-    fprintf(stderr, "bench: %s: %ld is negative\n", name, v);
-    exit(2);
-  }
-  return v;
+  return (int)v;
 }
 
 double bench_arg_double(int argc, char **argv, const char *name, double def) {
-  const char *s = bench_arg_str(argc, argv, name, NULL);
-  if (!s) return def;
-  char *end;
-  double v = strtod(s, &end);
-  if (*end || end == s) {
-    fprintf(stderr, "bench: %s: '%s' is not a number\n", name, s);
-    exit(2);
+  note(name, 1);
+  double first = def;
+  int i0 = value_at(argc, argv, name, 1);
+  for (int i = i0; i; i = value_at(argc, argv, name, i + 1)) {
+    const char *s = argv[i];
+    char *end;
+    double v = strtod(s, &end);
+    if (*end || end == s || !isfinite(v)) {
+      fprintf(stderr, "%s: %s: '%s' is not a number\n", prog(argv), name, s);
+      exit(2);
+    }
+    if (i == i0) first = v;
   }
-  return v;
+  return first;
+}
+
+void bench_need(int ok, char **argv, const char *opt, const char *what) {
+  if (ok) return;
+  fprintf(stderr, "%s: %s: %s\n", prog(argv), opt, what);
+  exit(2);
+}
+
+/* The index in g_opts of the option argv[i], g_nopts if none. */
+static int known(char **argv, int i) {
+  int o = 0;
+  while (o < g_nopts && strcmp(g_opts[o].name, argv[i]) != 0) o++;
+  return o;
+}
+
+void bench_args_end(int argc, char **argv, const char *usage) {
+  for (int i = 1; i < argc; i++) { /* --help first, wherever it is */
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      fputs(usage, stdout);
+      exit(0);
+    }
+    int o = known(argv, i);
+    if (o < g_nopts) i += g_opts[o].valued;
+  }
+  for (int i = 1; i < argc; i++) {
+    int o = known(argv, i);
+    if (o == g_nopts) {
+      if (argv[i][0] == '-')
+        fprintf(stderr, "%s: %s: unknown option (%s --help lists them)\n", prog(argv),
+                argv[i], prog(argv));
+      else
+        fprintf(stderr, "%s: '%s': not an option\n", prog(argv), argv[i]);
+      exit(2);
+    }
+    i += g_opts[o].valued; /* its value, checked by the lookup */
+  }
 }
 
 double bench_memcpy_bw(size_t bytes, int reps) {
@@ -204,7 +307,7 @@ static void cpu_model(char *buf, size_t cap) {
 void bench_isa_arg(int argc, char **argv) {
   const char *isa = bench_arg_str(argc, argv, "--isa", NULL);
   if (isa && lsp_cpu_isa_cap(isa)) {
-    fprintf(stderr, "bench: --isa: %s\n", lsp_errmsg());
+    fprintf(stderr, "%s: --isa: %s\n", prog(argv), lsp_errmsg());
     exit(2);
   }
 }

@@ -450,14 +450,55 @@ LSP_BUILD="$FB" timeout 60 "$ROOT/bench/compare" all --repeat 0 --force >/dev/nu
 st=$?
 [ $st -eq 2 ] && grep -q -- "--repeat 0: the runs of each case, 1 or more" "$SCR/err" &&
   ok "bench/compare all --repeat 0: refused" || bad "bench/compare all --repeat 0: exit $st, $(head -2 "$SCR/err")"
-# a benchmark's size given negative is refused before any allocation (the
-# benchmarks are built in the release build, not the sanitizer one)
-BL="$(dirname "$LSP")/bench/bench_loss"
-if [ -x "$BL" ] || [ -z "${LSP_TEST_SANITIZED:-}" ]; then
-  "$BL" --n -5 >/dev/null 2>"$SCR/err"
-  st=$?
-  [ $st -eq 2 ] && [ "$(cat "$SCR/err")" = "bench: --n: -5 is negative" ] &&
-    ok "bench_loss --n -5: refused" || bad "bench_loss --n -5: exit $st, $(head -2 "$SCR/err")"
+# The benchmarks (where the build has them: not the sanitizer or MPI builds)
+# refuse what they do not take before running anything, in one line naming
+# themselves and the option, exit 2 (ulimit: one that ran anyway stops within
+# a CPU second); --help lists exactly the options the source looks up, and
+# each is taken: "OPT --nn" says OPT needs a value, or (a flag) that --nn is
+# unknown.
+BD="$(dirname "$LSP")/bench"
+if [ "$(sed -n 's/^LSP_BUILD_BENCH:BOOL=//p' "$(dirname "$LSP")/CMakeCache.txt" 2>/dev/null)" != OFF ] &&
+  { [ -d "$BD" ] || [ -z "${LSP_TEST_SANITIZED:-}" ]; }; then
+  bench_run() { (ulimit -t 1; exec timeout 20 "$BD/$@") >"$SCR/out" 2>"$SCR/err"; }
+  for src in "$ROOT"/bench/bench_*.c; do
+    b=$(basename "$src" .c)
+    bench_run "$b" --nn 5
+    st=$?
+    [ $st -eq 2 ] && [ ! -s "$SCR/out" ] &&
+      [ "$(cat "$SCR/err")" = "$b: --nn: unknown option ($b --help lists them)" ] &&
+      ok "$b --nn 5: refused" || bad "$b --nn 5: exit $st, $(head -2 "$SCR/err")"
+    bench_run "$b" stray
+    st=$?
+    [ $st -eq 2 ] && [ "$(cat "$SCR/err")" = "$b: 'stray': not an option" ] &&
+      ok "$b stray: refused" || bad "$b stray: exit $st, $(head -2 "$SCR/err")"
+    bench_run "$b" --help
+    st=$?
+    helped=$(grep -o -- '--[a-z][a-z-]*' "$SCR/out" | sort -u | tr '\n' ' ')
+    looked=$( (tr '\n' ' ' <"$src" | grep -o 'bench_arg_[a-z]*( *argc, *argv, *"--[a-z-]*"' |
+      grep -o -- '--[a-z-]*'; grep -q 'bench_isa_arg(argc' "$src" && echo --isa) | sort -u | tr '\n' ' ')
+    [ $st -eq 0 ] && head -1 "$SCR/out" | grep -q "^usage: $b " && [ -n "$looked" ] &&
+      [ "$helped" = "$looked" ] && ok "$b --help: the options it takes" ||
+      bad "$b --help: exit $st, lists [$helped], looks up [$looked]"
+    taken=0
+    for o in $helped; do
+      bench_run "$b" "$o" --nn
+      st=$?
+      e=$(cat "$SCR/err")
+      [ $st -eq 2 ] && { [ "$e" = "$b: $o needs a value" ] ||
+        [ "$e" = "$b: --nn: unknown option ($b --help lists them)" ]; } &&
+        taken=$((taken + 1)) || bad "$b $o --nn: exit $st, $e"
+    done
+    [ -n "$helped" ] && [ $taken -eq $(echo $helped | wc -w) ] && ok "$b: the $taken options of --help taken"
+  done
+  for a in "--n:bench_loss: --n needs a value" "--n 5x:bench_loss: --n: '5x' is not an integer" \
+    "--n -5:bench_loss: --n: -5 is negative" "--eps nan:bench_loss: --eps: 'nan' is not a number" \
+    "--threads 4294967297:bench_loss: --threads: 4294967297 is too large" \
+    "--n 8 --n:bench_loss: --n needs a value" "--k 1:bench_loss: --k: at least 2"; do
+    bench_run bench_loss ${a%%:*}
+    st=$?
+    [ $st -eq 2 ] && [ "$(cat "$SCR/err")" = "${a#*:}" ] &&
+      ok "bench_loss ${a%%:*}: refused" || bad "bench_loss ${a%%:*}: exit $st, $(head -2 "$SCR/err")"
+  done
 fi
 
 finish
