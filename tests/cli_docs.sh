@@ -26,6 +26,19 @@ if table != helped:
     sys.exit(1)
 PYEOF
 
+# every option README gives lsprobe itself (`lsprobe --version`) is named in
+# lsprobe --help and works
+"$PY" - "$README" "$SCR/help.txt" "$LSP" <<'PYEOF' && ok "lsprobe --help names README's top-level options, which work" || bad "top-level options"
+import re, subprocess, sys
+readme, helped, lsp = open(sys.argv[1]).read(), open(sys.argv[2]).read(), sys.argv[3]
+opts = set(re.findall(r"`lsprobe (--[a-z][a-z-]*)", readme))
+missing = [o for o in sorted(opts) if "'lsprobe %s'" % o not in helped and o != "--help"]
+broken = [o for o in sorted(opts) if subprocess.run([lsp, o], capture_output=True).returncode != 0]
+if missing or broken or "--version" not in opts:
+    print("  README names %s; not in lsprobe --help: %s; failing: %s" % (sorted(opts), missing, broken))
+    sys.exit(1)
+PYEOF
+
 # lsprobe help CMD: CMD's own --help; an unknown CMD refused as a command
 "$LSP" calib --help >"$SCR/calib_help.txt"
 expect_exit 0 "lsprobe help calib" "$LSP" help calib
