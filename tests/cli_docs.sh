@@ -114,6 +114,23 @@ if len(syn) < 9:
 sys.exit(fails > 0)
 PYEOF
 
+# --- and every --help option is described in README's text, not only listed
+# in a synopsis (the code blocks left out; the Benchmarks are another program's)
+"$PY" - "$README" "$LSP" <<'PYEOF' && ok "README's text names every --help option" || bad "--help options README only lists"
+import re, subprocess, sys
+readme, lsp = open(sys.argv[1]).read(), sys.argv[2]
+text = re.sub(r"```.*?```", "", readme[:readme.index("## Benchmarks")], flags=re.S)
+cmds = re.findall(r"^  ([a-z][a-z-]*) ", subprocess.run([lsp, "--help"], capture_output=True, text=True).stdout, re.M)
+gaps = []
+for c in cmds:
+    out = subprocess.run([lsp, c, "--help"], capture_output=True, text=True).stdout
+    gaps += ["%s %s" % (c, o) for o in re.findall(r"^  (--[a-z][a-z0-9-]*)", out, re.M)
+             if not re.search(re.escape(o) + r"(?![a-z0-9-])", text)]
+if gaps or len(cmds) < 13:
+    print("  only in a synopsis: %s (%d commands)" % (", ".join(gaps), len(cmds)))
+    sys.exit(1)
+PYEOF
+
 # --data says which folders work; --stream says float64 works too
 for cmd in run train eval attack data; do
   "$LSP" $cmd --help | grep -- '--data D' | grep -q 'IDX, CSV or .npy' && ok "$cmd --help: --data folders (IDX, CSV, .npy)" ||
