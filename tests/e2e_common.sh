@@ -143,3 +143,19 @@ for f in fails:
 sys.exit(bool(fails))
 PYEOF
 }
+# design_csv NAME FILE: FILE's header is docs/DESIGN.md's column list for
+# NAME (§4, "The columns, in order"; `x±` is x, x_lo, x_hi)
+design_csv() {
+  /usr/bin/python3 - "$DATA/../../docs/DESIGN.md" "$@" <<'PYEOF'
+import csv, re, sys
+design, name, path = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3]
+row = re.search(r"^\| `%s` \| `([^`]*)`" % re.escape(name), design, re.M)
+want = []
+for c in (row.group(1).split() if row else []):
+    want += [c[:-1], c[:-1] + "_lo", c[:-1] + "_hi"] if c.endswith("±") else [c]
+got = next(csv.reader(open(path)))
+if not want or got != want:
+    print("  %s: DESIGN %s\n  %s: header %s" % (name, want, path, got))
+    sys.exit(1)
+PYEOF
+}
