@@ -8,6 +8,7 @@
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_threads.h"
 #include "core/formats/lsp_arraycheck.h"
+#include "core/formats/lsp_json.h"
 #include "core/formats/lsp_npy.h"
 #include "core/loss/lsp_loss.h"
 #include "core/loss/lsp_soft.h"
@@ -89,16 +90,32 @@ static void warn_rounding(const char *cmd, const char *opt, const lsp_array *a,
              opt, path, row, worst);
 }
 
-static void print_json(cli_opt *opts, loss_mode mode, double loss, const lsp_distill *d,
-                       const lsp_distill_mean *dm, size_t n, size_t k, const char *gpath) {
-  char buf[64];
+/* s escaped as every JSON string lsprobe writes (a path may hold quotes,
+ * backslashes or control characters), in a new string; NULL for NULL */
+static int json_escaped(const char *s, char **out) {
+  *out = NULL;
+  if (!s) return LSP_OK;
+  size_t need = lsp_json_escape(s, NULL, 0);
+  if (!(*out = malloc(need))) return lsp_fail(LSP_ENOMEM, "out of memory for the JSON output");
+  lsp_json_escape(s, *out, need);
+  return LSP_OK;
+}
+
+static int print_json(cli_opt *opts, loss_mode mode, double loss, const lsp_distill *d,
+                      const lsp_distill_mean *dm, size_t n, size_t k, const char *gpath) {
+  char buf[64], *qe, *ge;
+  int st = json_escaped(mode == MODE_SOFT ? cli_str(opts, "soft-targets", "") : NULL, &qe);
+  if (st || (st = json_escaped(gpath, &ge))) {
+    free(qe);
+    return st;
+  }
   cli_json_number(loss, buf, sizeof buf);
   const lsp_ls *ls = &d->hard;
   const char *mname = mode == MODE_SOFT ? "soft_targets" : mode == MODE_DISTILL ? "distill"
                                                                                  : "smoothed";
   printf("{\"loss\": %s, \"mode\": \"%s\", \"n\": %zu, \"k\": %zu", buf, mname, n, k);
   if (mode == MODE_SOFT) {
-    printf(", \"soft_targets\": \"%s\"", cli_str(opts, "soft-targets", ""));
+    printf(", \"soft_targets\": \"%s\"", qe);
   } else {
     printf(", \"smoothing\": %.17g, \"convention\": \"%s\", \"normalize\": %s, "
            "\"entropy_q\": %.17g",
@@ -112,8 +129,11 @@ static void print_json(cli_opt *opts, loss_mode mode, double loss, const lsp_dis
     printf(", \"temperature\": %.17g, \"alpha\": %.17g, \"ce\": %s, \"kl\": %s",
            d->temperature, d->alpha, ce, kl);
   }
-  if (gpath) printf(", \"grad_out\": \"%s\"", gpath);
+  if (ge) printf(", \"grad_out\": \"%s\"", ge);
   printf("}\n");
+  free(qe);
+  free(ge);
+  return LSP_OK;
 }
 
 int cmd_loss(int argc, char **argv) {
@@ -227,7 +247,7 @@ int cmd_loss(int argc, char **argv) {
   }
   char b[3][32];
   if (cli_has(opts, "json")) {
-    print_json(opts, mode, mean, &d, &dm, n, k, gpath);
+    if ((st = print_json(opts, mode, mean, &d, &dm, n, k, gpath))) goto fail;
   } else if (mode == MODE_SOFT) {
     printf("loss %s  (mean over N=%zu rows, K=%zu, soft targets %s)\n", fmt6(mean, b[0]), n,
            k, qpath);

@@ -21,6 +21,7 @@ commands=$(printf '%s\n' "$top" | awk '/^commands:/ {on = 1; next} on && /^  [a-
   printf '.SH NAME\nlsprobe \\- what does label smoothing do to a classifier?\n'
   printf '.SH SYNOPSIS\n.B lsprobe\n.I command\n.RI [ options ]\n.br\n'
   printf '.B lsprobe\n.I command\n.B \\-\\-help\n'
+  printf '.br\n.B lsprobe \\-\\-version\n'
   printf '.SH DESCRIPTION\n'
   # the paragraph between the usage line and "commands:"
   printf '%s\n' "$top" | awk 'NR > 2 && /^commands:/ {exit} NR > 2 && NF {print}' | esc

@@ -44,7 +44,8 @@ static void usage(FILE *f) {
     fprintf(f, "  %-10s %s\n", k_commands[i].name, k_commands[i].about);
   fprintf(f,
           "\n'lsprobe <command> --help' (or 'lsprobe help <command>') describes a\n"
-          "command's options.\n"
+          "command's options; 'lsprobe --version' prints the version and the\n"
+          "kernels this machine runs.\n"
           "Exit status: 0 ok, 1 bad or unreadable data, 2 bad usage,\n"
           "130 interrupted (Ctrl-C; no output is left half-written).\n");
 }

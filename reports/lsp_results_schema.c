@@ -74,7 +74,6 @@ static const lsp_rs_field k_fields[LSP_RF_COUNT] = {
      * phase times above are sums over cells) */
     V(LSP_RF_TIME_CELLS, TIMINGS, "cells_s", NUM, OPT),
     V(LSP_RF_TIME_JOBS, TIMINGS, "jobs", INT, OPT),
-    V(LSP_RF_TIME_REPORT, TIMINGS, "report_s", NUM, OPT | NUL),
 
     V(LSP_RF_M_TAG, MODEL, "tag", STR, 0),
     V(LSP_RF_M_EPS, MODEL, "eps", NUM, UNIT),

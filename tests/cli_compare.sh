@@ -18,6 +18,8 @@ for f in compare.html compare.md compare.json compare.csv plots/compare_metrics.
   [ -s "$OUT/$f" ] && ok "$f written" || bad "$f missing or empty"
 done
 ls -a "$OUT" "$SCR" | grep -q -e staging -e '^\.lsp-' && bad "staging folder left behind" || ok "no staging folder left"
+design_members compare.json "$OUT/compare.json" && ok "compare.json: the members DESIGN §4 lists" || bad "compare.json members"
+design_csv compare.csv "$OUT/compare.csv" && ok "compare.csv: DESIGN §4's columns" || bad "compare.csv columns"
 
 # every row's numbers equal the inputs' (same doubles, not re-rounded), and the CSV agrees
 $PY - "$OUT" "$A/results.json" "$B/results.json" <<'PY' && ok "compare.json rows equal the inputs' numbers; CSV agrees" || bad "compare.json / CSV check"

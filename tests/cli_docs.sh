@@ -26,6 +26,19 @@ if table != helped:
     sys.exit(1)
 PYEOF
 
+# every option README gives lsprobe itself (`lsprobe --version`) is named in
+# lsprobe --help and works
+"$PY" - "$README" "$SCR/help.txt" "$LSP" <<'PYEOF' && ok "lsprobe --help names README's top-level options, which work" || bad "top-level options"
+import re, subprocess, sys
+readme, helped, lsp = open(sys.argv[1]).read(), open(sys.argv[2]).read(), sys.argv[3]
+opts = set(re.findall(r"`lsprobe (--[a-z][a-z-]*)", readme))
+missing = [o for o in sorted(opts) if "'lsprobe %s'" % o not in helped and o != "--help"]
+broken = [o for o in sorted(opts) if subprocess.run([lsp, o], capture_output=True).returncode != 0]
+if missing or broken or "--version" not in opts:
+    print("  README names %s; not in lsprobe --help: %s; failing: %s" % (sorted(opts), missing, broken))
+    sys.exit(1)
+PYEOF
+
 # lsprobe help CMD: CMD's own --help; an unknown CMD refused as a command
 "$LSP" calib --help >"$SCR/calib_help.txt"
 expect_exit 0 "lsprobe help calib" "$LSP" help calib
@@ -99,6 +112,23 @@ if len(syn) < 9:
     print("  only %d synopses found" % len(syn))
     fails += 1
 sys.exit(fails > 0)
+PYEOF
+
+# --- and every --help option is described in README's text, not only listed
+# in a synopsis (the code blocks left out; the Benchmarks are another program's)
+"$PY" - "$README" "$LSP" <<'PYEOF' && ok "README's text names every --help option" || bad "--help options README only lists"
+import re, subprocess, sys
+readme, lsp = open(sys.argv[1]).read(), sys.argv[2]
+text = re.sub(r"```.*?```", "", readme[:readme.index("## Benchmarks")], flags=re.S)
+cmds = re.findall(r"^  ([a-z][a-z-]*) ", subprocess.run([lsp, "--help"], capture_output=True, text=True).stdout, re.M)
+gaps = []
+for c in cmds:
+    out = subprocess.run([lsp, c, "--help"], capture_output=True, text=True).stdout
+    gaps += ["%s %s" % (c, o) for o in re.findall(r"^  (--[a-z][a-z0-9-]*)", out, re.M)
+             if not re.search(re.escape(o) + r"(?![a-z0-9-])", text)]
+if gaps or len(cmds) < 13:
+    print("  only in a synopsis: %s (%d commands)" % (", ".join(gaps), len(cmds)))
+    sys.exit(1)
 PYEOF
 
 # --data says which folders work; --stream says float64 works too
@@ -279,6 +309,61 @@ PYEOF
   --out lenet.lspm >/dev/null 2>&1 && "$LSP" export --model lenet.lspm --out lenet.onnx >export.txt 2>&1)
 check_example export "$E/export.txt" && grep -qxF "$(cat "$E/export.txt")" "$README" &&
   ok "README's export example is the program's output, exactly" || bad "export example: $(cat "$E/export.txt")"
+
+# --- each command's --json: the members DESIGN §4 lists, no more, no fewer ------
+J="$E/json"
+mkdir -p "$J/flat"
+"$PY" - "$E" "$J" <<'PYEOF'
+import sys
+import numpy as np
+e, j = sys.argv[1:]
+z = np.load(e + "/test_logits.npy").astype(np.float64)
+p = np.exp(z - z.max(1, keepdims=True))
+np.save(j + "/probs.npy", p / p.sum(1, keepdims=True))
+for s in ("train", "test"):  # 8-bit pixels written as floats (a note)
+    np.save("%s/img/x_%s.npy" % (e, s), np.load("%s/img/x_%s.npy" % (e, s)).astype(np.float64))
+# a PyTorch export whose logits are all equal: no temperature can be fitted
+np.save(j + "/flat/0.weight.npy", np.zeros((10, 16), np.float32))
+np.save(j + "/flat/0.bias.npy", np.zeros(10, np.float32))
+PYEOF
+"$LSP" distill --teacher "$E/ls0.1.lspm" --data "$SYN" --arch mlp:8 --temperature 2 --alpha 0.5 --epochs 1 --quiet \
+  --out "$J/student.lspm" >/dev/null 2>&1
+(
+  cd "$E" || exit 1
+  T="test_logits.npy --labels test_labels.npy"
+  "$LSP" calib --logits $T --json >"$J/calib1.json"
+  "$LSP" calib --logits $T --bootstrap 20 --fit-temperature val_logits.npy val_labels.npy --json >"$J/calib2.json"
+  "$LSP" calib --probs json/probs.npy --labels test_labels.npy --stream --json >"$J/calib3.json"
+  "$LSP" eval --model ls0.1.lspm --data "$SYN" --mi --bootstrap 20 --dump json/dump --json >"$J/eval1.json"
+  "$LSP" eval --model ls0.1.lspm --data "$SYN" --mi --mi-classes 1,2 --split val --json >"$J/eval2.json"
+  "$LSP" eval --model json/student.lspm --data "$SYN" --json >"$J/eval3.json"
+  "$LSP" eval --model json/flat --data "$SYN" --json >"$J/eval4.json"
+  F="--features ls0.1-test/features.npy --labels ls0.1-test/labels.npy"
+  "$LSP" clusters $F --json >"$J/clusters1.json"
+  "$LSP" clusters $F --model ls0.1.lspm --projection-out json/p.csv --json >"$J/clusters2.json"
+  "$LSP" logitgap --logits ls0.1-test/logits.npy --labels ls0.1-test/labels.npy --json >"$J/logitgap1.json"
+  "$LSP" logitgap --logits ls0.1-test/logits.npy --labels ls0.1-test/labels.npy --smoothing 0 --json >"$J/logitgap2.json"
+  A="--model ls0.1.lspm --data $SYN --limit 40 --eps 0,0.1"
+  "$LSP" attack $A --attack pgd --checks --transfer-from ls0.lspm --json >"$J/attack1.json"
+  "$LSP" attack $A --attack fgsm-targeted --loss smoothed --json >"$J/attack2.json"
+  "$LSP" attack $A --attack autoattack --steps 5 --queries 20 --checks --json >"$J/attack3.json"
+  "$LSP" attack --model ls0.1.lspm --x ls0.1-test/features.npy --labels ls0.1-test/labels.npy --attack bim --json \
+    >"$J/attack4.json"
+  "$LSP" data --data "$SYN" --json >"$J/data1.json"
+  "$LSP" data --data img --json >"$J/data2.json"
+) 2>/dev/null
+(
+  cd "$DATA" || exit 1
+  "$LSP" loss --logits lsce_n1024_k10_eps0.1/logits.npy --labels lsce_n1024_k10_eps0.1/labels.npy --json >"$J/loss1.json"
+  "$LSP" loss --logits distill/soft_k10/logits.npy --soft-targets distill/soft_k10/targets.npy --grad-out "$J/g.npy" \
+    --json >"$J/loss2.json"
+  D=distill/distill_t4_a0.3_ls0.1
+  "$LSP" loss --logits $D/student.npy --teacher-logits $D/teacher.npy --labels $D/labels.npy --temperature 4 --alpha 0.3 \
+    --json >"$J/loss3.json"
+)
+for c in calib eval clusters logitgap attack loss data; do
+  design_members "$c" "$J/$c"[0-9].json && ok "$c --json: the members DESIGN §4 lists" || bad "$c --json members"
+done
 
 # eval --features: README's example layer name is a layer of the default MLP
 # (--hidden 8,8 has the layers of the default 256,256)

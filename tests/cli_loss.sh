@@ -86,6 +86,17 @@ grep -q '^loss 5\.16001' "$SCR/out" && ok "soft-target loss 5.16001 (PyTorch 5.1
 "$TOOLS/npycmp" "$SCR/gs.npy" "$S/grad.npy" 1e-9 1e-6 && ok "soft gradient equals PyTorch's" || bad "soft gradient differs"
 expect_exit 0 "soft targets --json" "$LSP" loss --logits "$S/logits.npy" --soft-targets "$S/targets.npy" --json
 grep -q '"loss": 5\.16001061' "$SCR/out" && grep -q '"mode": "soft_targets"' "$SCR/out" && ok "soft JSON" || bad "soft JSON: $(cat "$SCR/out")"
+# file names in the JSON are JSON strings: a quote, a backslash or a tab in
+# a path is escaped, and Python's json module reads the names back as given
+QP="$SCR/q\"uo\\te"$'\t'"d"
+mkdir -p "$QP" && cp "$S/targets.npy" "$QP/t.npy"
+expect_exit 0 "soft targets --json, a path with a quote" "$LSP" loss --logits "$S/logits.npy" --soft-targets "$QP/t.npy" \
+  --grad-out "$QP/g.npy" --json
+/usr/bin/python3 - "$SCR/out" "$QP" <<'PYEOF' && ok "loss --json: paths with quotes are valid JSON strings" || bad "loss --json path: $(cat "$SCR/out")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(not (d["soft_targets"] == sys.argv[2] + "/t.npy" and d["grad_out"] == sys.argv[2] + "/g.npy"))
+PYEOF
 D="$DATA/distill/distill_t4_a0.3_ls0.1"
 expect_exit 0 "distillation" "$LSP" loss --logits "$D/student.npy" --teacher-logits "$D/teacher.npy" --labels "$D/labels.npy" --temperature 4 --alpha 0.3 --smoothing 0.1 --grad-out "$SCR/gd.npy"
 grep -q '^loss 5\.69299' "$SCR/out" && ok "distillation loss 5.69299 (PyTorch 5.6929923)" || bad "distill: $(cat "$SCR/out")"

@@ -41,6 +41,11 @@ for f in report.html report.md results.json models.csv calibration_bins.csv cali
   [ -s "$OUT/$f" ] && ok "$f written" || bad "$f missing or empty"
 done
 ls "$OUT"/models/*.lspm >/dev/null 2>&1 && ok "models cached" || bad "no cached models"
+for f in models calibration_bins calibration_smooth attacks comparisons training cells students; do
+  design_csv $f.csv "$OUT/$f.csv" && ok "$f.csv: DESIGN §4's columns" || bad "$f.csv columns"
+done
+c=$(ls "$OUT"/models/*.lspm.curves.csv 2>/dev/null | head -1)
+design_csv curves.csv "${c:-none}" && ok "models/*.curves.csv: DESIGN §4's columns" || bad "curves.csv columns"
 for m in eps0_seed1 eps0.1_seed1; do
   for a in logits features labels; do
     [ -s "$OUT/dumps/$m/$a.npy" ] && ok "dump $m/$a.npy" || bad "dump $m/$a.npy missing"

@@ -80,3 +80,82 @@ printf '%s\n' "\$script" | "$gp"
 EOF
   chmod +x "$1"
 }
+# design_members OUTPUT JSON...: the members of docs/DESIGN.md's row for
+# OUTPUT (`calib`, ..., `compare.json`: "The other commands' --json") are
+# those of the JSON files, over all of them: no member undocumented, none
+# documented that no file has; `name{...}` and `name[{...}]` are checked
+# one level down the same way; `<metric>_ci` admits NAME_ci and
+# NAME_ci_percentile for each documented NAME
+design_members() {
+  /usr/bin/python3 - "$DATA/../../docs/DESIGN.md" "$@" <<'PYEOF'
+import json, re, sys
+design, what, files = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3:]
+row = re.search(r"^\| `%s` \| (.*) \|$" % re.escape(what), design, re.M)
+if not row:
+    print("  DESIGN has no row for %s" % what)
+    sys.exit(1)
+text = " ".join(t for t in re.findall(r"`([^`]*)`", row.group(1)) if re.match(r"[a-z<]", t))
+pat = "<metric>_ci" in text
+text = text.replace("<metric>_ci_percentile", "").replace("<metric>_ci", "")
+
+def parse(s, i=0):  # "a b{c d} e[{f}]" -> {"a": None, "b": {...}, "e": {...}}
+    out = {}
+    while i < len(s):
+        if s[i] in " ,":
+            i += 1
+        elif s[i] == "}":
+            return out, i + 1
+        else:
+            m = re.match(r"[a-z_][a-z0-9_]*", s[i:])
+            if not m:
+                print("  cannot read %r in the row of %s" % (s[i:i + 20], what))
+                sys.exit(1)
+            name, i = m.group(0), i + m.end()
+            sub = None
+            if s.startswith("{", i) or s.startswith("[{", i):
+                sub, i = parse(s, i + (1 if s[i] == "{" else 2))
+                if s.startswith("]", i):
+                    i += 1
+            out[name] = sub if name not in out or out[name] is None else out[name]
+    return out, i
+
+fails = []
+def check(spec, objs, where):
+    seen = set()
+    for o in objs:
+        seen |= set(o)
+    extra = [k for k in sorted(seen) if k not in spec and not (
+        pat and re.sub(r"_ci(_percentile)?$", "", k) in spec and k.endswith(("_ci", "_ci_percentile")))]
+    never = [k for k in spec if k not in seen]
+    if extra or never:
+        fails.append("%s: undocumented %s; documented, never written %s" % (where, extra, never))
+    for k, sub in spec.items():
+        if sub:
+            inner = []
+            for o in objs:
+                v = o.get(k)
+                inner += [v] if isinstance(v, dict) else [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
+            check(sub, inner, where + "." + k)
+
+check(parse(text)[0], [json.load(open(f)) for f in files], what)
+for f in fails:
+    print("  " + f)
+sys.exit(bool(fails))
+PYEOF
+}
+# design_csv NAME FILE: FILE's header is docs/DESIGN.md's column list for
+# NAME (§4, "The columns, in order"; `x±` is x, x_lo, x_hi)
+design_csv() {
+  /usr/bin/python3 - "$DATA/../../docs/DESIGN.md" "$@" <<'PYEOF'
+import csv, re, sys
+design, name, path = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3]
+row = re.search(r"^\| `%s` \| `([^`]*)`" % re.escape(name), design, re.M)
+want = []
+for c in (row.group(1).split() if row else []):
+    want += [c[:-1], c[:-1] + "_lo", c[:-1] + "_hi"] if c.endswith("±") else [c]
+got = next(csv.reader(open(path)))
+if not want or got != want:
+    print("  %s: DESIGN %s\n  %s: header %s" % (name, want, path, got))
+    sys.exit(1)
+PYEOF
+}

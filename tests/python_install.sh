@@ -93,4 +93,16 @@ PYEOF
 else
   skipped "no PyTorch (python3-torch) for the README example"
 fi
+
+# 4. README's section on the package names everything the package exports
+(cd "$SCR" && "$VPY" - "$README" <<'PYEOF') >"$SCR/names.out" 2>&1 && ok "README names every public name of the package" ||
+import re, sys
+import lsprobe
+text = open(sys.argv[1]).read()
+text = text[text.index("**The Python module.**"):text.index("## Accepted inputs")]
+missing = [n for n in lsprobe.__all__ if not re.search(r"`(lsprobe\.)?%s\b" % re.escape(n), text)]
+print("not in README: %s" % missing if missing else "%d names" % len(lsprobe.__all__))
+sys.exit(bool(missing) or len(lsprobe.__all__) < 10)
+PYEOF
+  { bad "README lacks public names:"; sed 's/^/     /' "$SCR/names.out" | tail -3; }
 finish
