@@ -497,5 +497,5 @@ void cli_json_number(double x, char *buf, size_t len) {
   if (!isfinite(x))
     snprintf(buf, len, "null");
   else
-    snprintf(buf, len, "%.17g", x);
+    lsp_shortest_g(x, buf, len); /* the shortest text that reads back as x */
 }

@@ -117,17 +117,21 @@ static int print_json(cli_opt *opts, loss_mode mode, double loss, const lsp_dist
   if (mode == MODE_SOFT) {
     printf(", \"soft_targets\": \"%s\"", qe);
   } else {
-    printf(", \"smoothing\": %.17g, \"convention\": \"%s\", \"normalize\": %s, "
-           "\"entropy_q\": %.17g",
-           ls->eps, lsp_ls_convention_name(ls->convention), ls->normalize ? "true" : "false",
-           lsp_ls_entropy(ls, k));
+    char e[64], h[64];
+    cli_json_number(ls->eps, e, sizeof e);
+    cli_json_number(lsp_ls_entropy(ls, k), h, sizeof h);
+    printf(", \"smoothing\": %s, \"convention\": \"%s\", \"normalize\": %s, "
+           "\"entropy_q\": %s",
+           e, lsp_ls_convention_name(ls->convention), ls->normalize ? "true" : "false", h);
   }
   if (mode == MODE_DISTILL) {
     char ce[64], kl[64];
     cli_json_number(dm->ce, ce, sizeof ce);
     cli_json_number(dm->kl, kl, sizeof kl);
-    printf(", \"temperature\": %.17g, \"alpha\": %.17g, \"ce\": %s, \"kl\": %s",
-           d->temperature, d->alpha, ce, kl);
+    char t[64], a[64];
+    cli_json_number(d->temperature, t, sizeof t);
+    cli_json_number(d->alpha, a, sizeof a);
+    printf(", \"temperature\": %s, \"alpha\": %s, \"ce\": %s, \"kl\": %s", t, a, ce, kl);
   }
   if (ge) printf(", \"grad_out\": \"%s\"", ge);
   printf("}\n");
