@@ -10,6 +10,7 @@
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_threads.h"
+#include "core/base/lsp_util.h"
 #include "core/import/lsp_import.h"
 
 static char g_warnings[4][1200];
