@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/base/lsp_error.h"
@@ -192,10 +193,17 @@ static int check_length(const char *out, size_t base_len, size_t max_rel) {
                   out, need, PATH_MAX - 1);
 }
 
-static int is_empty_dir(int fd, int *empty) {
+/* *empty: the folder holds nothing; *pending: it holds nothing but the
+ * manifest a running job is writing (lsp_out_open's temporary) into the
+ * folder it has just created, so it is that job's, not the user's. */
+static int is_empty_dir(int fd, int *empty, int *pending) {
+  static const char pre[] = LSP_MANIFEST_NAME ".tmp.";
   char **v = lsp_od_names(fd);
   if (!v) return lsp_fail(LSP_EIO, "cannot read the output folder: %s", strerror(errno));
   *empty = v[0] == NULL;
+  *pending = !*empty;
+  for (char **p = v; *p && *pending; p++)
+    *pending = !strncmp(*p, pre, sizeof pre - 1) && !lsp_out_tmp_stale(*p);
   lsp_od_free_names(v);
   return LSP_OK;
 }
@@ -379,16 +387,30 @@ int lsp_outdir_begin(const char *out, const lsp_outdir_opts *o, lsp_outdir **res
     st = lsp_fail(LSP_EIO, "%s: %s", out, strerror(errno));
     goto fail;
   }
-  lsp_manifest_release(&m);
-  if ((st = lsp_od_read_manifest(outfd, out, &m, &found))) goto fail;
+  /* two jobs started together into a new folder: the one that did not
+   * create it waits (up to 5 s) for the other's manifest */
+  int empty = 0, pending = 0;
+  for (int wait = 0;; wait++) {
+    lsp_manifest_release(&m);
+    if ((st = lsp_od_read_manifest(outfd, out, &m, &found))) goto fail;
+    if (found || (st = is_empty_dir(outfd, &empty, &pending))) break;
+    if (!pending || o->force || wait == 250) break;
+    nanosleep(&(struct timespec){0, 20000000}, NULL);
+  }
+  if (st) goto fail;
   if (found && strcmp(m.kind, o->kind) != 0) {
     st = lsp_fail(LSP_EINVAL, "--out %s holds a %s report (lsprobe %s); choose another folder",
                   out, m.kind, m.kind);
     goto fail;
   }
   if (!found) {
-    int empty = 0;
-    if ((st = is_empty_dir(outfd, &empty))) goto fail;
+    if (pending && !o->force) {
+      st = lsp_fail(LSP_EINVAL,
+                    "--out %s: another lsprobe job has just created this folder and has not "
+                    "written its %s within 5 s; try again",
+                    out, LSP_MANIFEST_NAME);
+      goto fail;
+    }
     if (!empty && !o->force) {
       st = lsp_fail(LSP_EINVAL,
                     "--out %s: the folder is not empty and lsprobe did not create it (no %s); "

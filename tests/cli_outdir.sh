@@ -93,6 +93,26 @@ expect_exit 0 "rerun without --force (now lsprobe's)" "$LSP" run "${Q[@]}" --out
 "$LSP" run --help 2>&1 | grep -q -- '--force' && "$LSP" compare --help 2>&1 | grep -q -- '--force' \
   && ok "--help lists --force" || bad "--help lacks --force"
 
+# ---- two jobs started together into a new folder: the one that did not
+# create it finds in it only the manifest the other (a live process) is
+# writing, and waits for it (up to 5 s) rather than call the folder the
+# user's; a manifest never written is refused as such, not as a foreign folder
+sleep 60 &
+held=$!
+tmp=".lsprobe-manifest.tmp.$held-$(awk '{print $22}' /proc/$held/stat)-$(head -c 8 /proc/sys/kernel/random/boot_id).abc123"
+T="$SCR/together"
+mkdir -p "$T"
+printf 'lsprobe-manifest 1\nkind run\nstage -\n' >"$T/$tmp"
+(sleep 1 && mv "$T/$tmp" "$T/.lsprobe-manifest") &
+expect_exit 0 "run into a folder another job is creating" "$LSP" run "${Q[@]}" --out "$T"
+wait $!
+report_whole "$T" && ok "the folder another job created: the report written" || bad "together: no whole report"
+rm -rf "$T" && mkdir -p "$T" && printf 'lsprobe-manifest 1\n' >"$T/$tmp"
+expect_exit 2 "run into a folder whose creator never writes its manifest" "$LSP" run "${Q[@]}" --out "$T"
+expect_err "another lsprobe job has just created this folder" "a folder whose creator never writes its manifest"
+kill $held
+rm -rf "$T"
+
 # ---- a failure midway: everything as it was
 before=$(snap "$OUT")
 for n in 1 4 12; do
