@@ -79,15 +79,35 @@ static char *file_url(const char *abs) {
   return u;
 }
 
+extern char **environ;
+
+/* The environment Chromium runs in: the caller's with TMPDIR=`tmpdir`
+ * (lsp_tmp_dir's choice: Chromium keeps scratch files there too, and fails,
+ * exit status 21, when $TMPDIR is no folder it can write into). The strings
+ * are the caller's own and `var`. */
+static char **chromium_environ(char *var) {
+  size_t n = 0;
+  for (char **e = environ; *e; e++) n++;
+  char **v = malloc((n + 2) * sizeof *v);
+  if (!v) return NULL;
+  size_t o = 0;
+  for (char **e = environ; *e; e++)
+    if (strncmp(*e, "TMPDIR=", 7) != 0) v[o++] = *e;
+  v[o++] = var;
+  v[o] = NULL;
+  return v;
+}
+
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
 }
 
-/* Run argv (argv[0] a path) in a process group of its own with no input
- * and its output discarded; wait for it, killing the group after
- * timeout_s or on an interruption. *status gets the wait status. */
-static int run(char *const argv[], double timeout_s, int *status) {
+/* Run argv (argv[0] a path) with environment env in a process group of its
+ * own with no input and its output discarded; wait for it, killing the
+ * group after timeout_s or on an interruption. *status gets the wait
+ * status. */
+static int run(char *const argv[], char *const env[], double timeout_s, int *status) {
   fflush(NULL); /* fork: do not duplicate unflushed stdio buffers */
   pid_t pid = fork();
   if (pid < 0)
@@ -100,7 +120,7 @@ static int run(char *const argv[], double timeout_s, int *status) {
       dup2(null, 1);
       dup2(null, 2);
     }
-    execv(argv[0], argv);
+    execve(argv[0], argv, env);
     _exit(127);
   }
   setpgid(pid, pid); /* also here: no race with the child's own call */
@@ -133,15 +153,16 @@ int lsp_pdf_print(const char *html, const char *pdf, double timeout_s) {
   int st = lsp_pdf_find(exe, sizeof exe);
   if (st) return st;
   char *abs = realpath(html, NULL), *url = NULL, *arg_out = NULL, *arg_prof = NULL;
+  char *tmpvar = NULL, **env = NULL;
   lsp_outfile out = {0};
   int opened = 0;
   char prof[4096] = "";
   if (!abs) return lsp_fail(LSP_EIO, "%s: %s", html, strerror(errno));
-  const char *tmpdir = getenv("TMPDIR");
-  if (!tmpdir || !*tmpdir) tmpdir = "/tmp";
+  const char *tmpdir = lsp_tmp_dir();
   size_t plen = strlen(pdf);
   if (!(url = file_url(abs)) || !(arg_out = malloc(plen + lsp_out_tmp_extra() + 32)) ||
-      !(arg_prof = malloc(sizeof prof + 32))) {
+      !(arg_prof = malloc(sizeof prof + 32)) ||
+      !(tmpvar = lsp_strdupf("TMPDIR=%s", tmpdir)) || !(env = chromium_environ(tmpvar))) {
     st = lsp_fail(LSP_ENOMEM, "out of memory");
     goto done;
   }
@@ -183,7 +204,7 @@ int lsp_pdf_print(const char *html, const char *pdf, double timeout_s) {
   argv[a++] = url;
   argv[a] = NULL;
   int wst = 0;
-  if ((st = run(argv, timeout_s, &wst))) goto done;
+  if ((st = run(argv, env, timeout_s, &wst))) goto done;
   if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0) {
     st =
         WIFEXITED(wst) && WEXITSTATUS(wst) == 127
@@ -211,5 +232,7 @@ done:
   free(url);
   free(arg_out);
   free(arg_prof);
+  free(tmpvar);
+  free(env);
   return st;
 }

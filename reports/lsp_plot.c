@@ -301,8 +301,7 @@ static int first_error_line(const char *text, char *out, size_t cap) {
  * left behind whatever ends the process; *fd stays open for reading back. */
 static int make_err_file(int *fd) {
   char buf[4096];
-  const char *dir = getenv("TMPDIR");
-  if (!dir || !*dir) dir = "/tmp";
+  const char *dir = lsp_tmp_dir();
   if ((size_t)snprintf(buf, sizeof buf, "%s/lsprobe-gnuplot-XXXXXX", dir) >= sizeof buf)
     return lsp_fail(LSP_EIO, "%s: temporary folder name too long", dir);
   *fd = mkstemp(buf);

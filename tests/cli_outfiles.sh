@@ -79,4 +79,22 @@ ln -sfn ../sub/none.npy "$SCR/dd/labels.npy"
 expect_exit 1 "--dump with labels.npy a link to nothing" "$LSP" eval --model "$SCR/m.lspm" --data "$D" --dump "$SCR/dd"
 expect_err "$SCR/dd/labels.npy: is a symbolic link to nothing" "--dump with labels.npy a link to nothing"
 
+# a file name as long as the file system takes (255 bytes), and a path up
+# to PATH_MAX: written, the temporary beside it cutting its copy of the
+# name short (it was the name plus about 40 characters, refused as "File
+# name too long")
+long=$(printf 'n%.0s' $(seq 250)).npy
+expect_exit 0 "--grad-out a 254-byte name" "${LOSS[@]}" --grad-out "$SCR/$long"
+expect_exit 0 "train --out a 255-byte name" "$LSP" train --data "$D" --smoothing 0.1 --arch mlp:8 --epochs 1 \
+  --threads 1 --quiet --out "$SCR/${long%.npy}.lspm"
+deep=$SCR
+while [ ${#deep} -lt 3850 ]; do deep=$deep/$(printf 'd%.0s' $(seq 100)); done
+mkdir -p "$deep" || bad "mkdir a deep folder"
+far=$deep/$(printf 'f%.0s' $(seq $((4090 - ${#deep} - 5)))).npy
+expect_exit 0 "--grad-out a ${#far}-character path" "${LOSS[@]}" --grad-out "$far"
+[ -s "$SCR/$long" ] && [ -s "$SCR/${long%.npy}.lspm" ] && [ -s "$far" ] && [ -z "$(find "$SCR" -name '*.tmp.*')" ] &&
+  ok "names of 254 and 255 bytes and a ${#far}-character path: written, no temporary left" ||
+  bad "long names: $(ls "$SCR" | cut -c1-40)"
+rm -rf "$SCR/$long" "$SCR/${long%.npy}.lspm" "$SCR/$(printf 'd%.0s' $(seq 100))"
+
 finish

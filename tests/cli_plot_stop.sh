@@ -3,7 +3,8 @@
 # after LSPROBE_GNUPLOT_TIMEOUT seconds is stopped (with whatever it
 # started) and its figure left out with a warning, the report written
 # without it; gnuplot's messages go to a temporary file that no way of
-# ending lsprobe leaves behind, not even a kill -9.
+# ending lsprobe leaves behind, not even a kill -9, in /tmp when $TMPDIR is
+# no folder (where Chromium, too, is pointed).
 . "$(dirname "$0")/e2e_common.sh"
 T="$SCR/tmp"
 mkdir -p "$T"
@@ -78,4 +79,24 @@ rc=$?
 [ $rc -eq 137 ] && ok "kill -9 while drawing: killed" || bad "kill -9 while drawing: exit $rc, want 137"
 [ -z "$(ls -A "$T")" ] && ok "kill -9 while drawing: no gnuplot message file left" \
   || bad "kill -9 while drawing: left $(ls -A "$T")"
+# $TMPDIR that is no folder (a cluster job's, gone): gnuplot's message file
+# goes to /tmp instead, and a failing gnuplot is still heard (the figures
+# were all left out with "/nonexistent: cannot create a temporary file")
+printf '#!/bin/sh\ncat >/dev/null\necho "this gnuplot says no" >&2\nexit 1\n' >"$SCR/no"
+chmod +x "$SCR/no"
+TMPDIR="$SCR/none" LSPROBE_GNUPLOT="$SCR/no" "$LSP" compare "$SCR/base" --out "$SCR/cmptmp" >"$SCR/out" 2>"$SCR/err"
+grep -q 'missing (gnuplot: this gnuplot says no)' "$SCR/err" && ! grep -q 'cannot create a temporary file' "$SCR/err" &&
+  ok "\$TMPDIR no folder: gnuplot's messages read through /tmp" || bad "\$TMPDIR no folder: $(head -c 300 "$SCR/err")"
+# and Chromium, which keeps scratch files in $TMPDIR and fails (exit 21)
+# when it is no folder, gets /tmp as its TMPDIR: a stand-in that checks it
+cat >"$SCR/chromium" <<'SH'
+#!/bin/sh
+[ -d "$TMPDIR" ] || exit 21
+for a; do case $a in --print-to-pdf=*) printf '%%PDF-1.4 stand-in' >"${a#--print-to-pdf=}" ;; esac; done
+SH
+chmod +x "$SCR/chromium"
+TMPDIR="$SCR/none" LSPROBE_GNUPLOT="$SCR/no" LSPROBE_CHROMIUM="$SCR/chromium" "$LSP" run --quick --threads 1 \
+  --data synthetic:train=600,test=200,dim=16,classes=4 --bootstrap 20 --format pdf --out "$SCR/pdf" --quiet 2>"$SCR/err"
+[ -s "$SCR/pdf/report.pdf" ] && ! grep -q 'report.pdf is not written' "$SCR/err" &&
+  ok "\$TMPDIR no folder: report.pdf printed" || bad "\$TMPDIR no folder: no report.pdf ($(grep pdf "$SCR/err"))"
 finish

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -44,11 +45,40 @@ char *lsp_strdupf(const char *fmt, ...) {
 }
 
 #define TMP_MARK ".tmp."
+#ifndef NAME_MAX
+#define NAME_MAX 255
+#endif
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
 
 size_t lsp_out_tmp_extra(void) {
   char tok[LSP_PROC_TOKEN_MAX];
   lsp_proc_token(tok);
   return strlen(TMP_MARK) + strlen(tok) + strlen(".XXXXXX");
+}
+
+const char *lsp_tmp_dir(void) {
+  const char *d = getenv("TMPDIR");
+  struct stat sb;
+  if (d && *d && stat(d, &sb) == 0 && S_ISDIR(sb.st_mode) && access(d, W_OK | X_OK) == 0)
+    return d;
+  return "/tmp";
+}
+
+/* The temporary of `path`: "<path>.tmp.<token>.XXXXXX", with the file's
+ * own name cut short (never inside a UTF-8 character) where the whole would
+ * pass NAME_MAX or PATH_MAX: any name the system takes gets a temporary.
+ * The sweep reads only what follows the last ".tmp.". */
+static char *tmp_name(const char *path, const char *tok) {
+  size_t n = strlen(path), extra = strlen(TMP_MARK) + strlen(tok) + strlen(".XXXXXX");
+  const char *slash = strrchr(path, '/');
+  size_t dir = slash ? (size_t)(slash + 1 - path) : 0, base = n - dir, keep = base;
+  if (keep + extra > NAME_MAX) keep = NAME_MAX > extra ? NAME_MAX - extra : 0;
+  if (dir + keep + extra >= PATH_MAX)
+    keep = PATH_MAX - 1 > dir + extra ? PATH_MAX - 1 - dir - extra : 0;
+  while (keep > 0 && keep < base && ((unsigned char)path[dir + keep] & 0xC0) == 0x80) keep--;
+  return lsp_strdupf("%.*s" TMP_MARK "%s.XXXXXX", (int)(dir + keep), path, tok);
 }
 
 int lsp_out_tmp_stale(const char *name) {
@@ -209,7 +239,7 @@ int lsp_out_open(lsp_outfile *out, const char *path) {
   } else if (!(out->path = dup_str(path))) {
     return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
   }
-  out->tmp_path = lsp_strdupf("%s" TMP_MARK "%s.XXXXXX", out->path, tok);
+  out->tmp_path = tmp_name(out->path, tok);
   if (!out->tmp_path) {
     free(out->path);
     out->path = NULL;
@@ -301,7 +331,7 @@ int lsp_out_keep_aside(const char *path, char **aside, int *moved) {
   char tok[LSP_PROC_TOKEN_MAX];
   lsp_proc_token(tok);
   *moved = 0;
-  if (!(*aside = lsp_strdupf("%s" TMP_MARK "%s.XXXXXX", path, tok)))
+  if (!(*aside = tmp_name(path, tok)))
     return lsp_fail(LSP_ENOMEM, "%s: out of memory", path);
   int e = EEXIST;
   for (int attempt = 0; attempt < 100 && e == EEXIST; attempt++) {

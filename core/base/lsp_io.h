@@ -37,9 +37,16 @@ int lsp_out_open(lsp_outfile *out, const char *path);
  * 0 for anything else. lsp_out_open refuses these; callers may check
  * before any work. */
 int lsp_out_link_problem(const char *path, char *why, size_t len);
-/* How many characters lsp_out_open adds to `path` for the temporary name
- * (for callers that check path lengths in advance). */
+/* How many characters lsp_out_open adds to `path` for the temporary name,
+ * at most (the file's own name is cut short in the temporary where
+ * NAME_MAX or PATH_MAX would be passed), for callers that check path
+ * lengths in advance. */
 size_t lsp_out_tmp_extra(void);
+
+/* The folder for lsprobe's scratch files outside the outputs (gnuplot's
+ * messages, Chromium's profile): $TMPDIR when it is set and names a folder
+ * this process can write into, else /tmp. */
+const char *lsp_tmp_dir(void);
 /* 1 if the file name `name` (no folder) is a temporary of lsp_out_open
  * whose process has ended (safe to remove), else 0. */
 int lsp_out_tmp_stale(const char *name);
