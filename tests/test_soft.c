@@ -399,6 +399,19 @@ static void test_closed_forms(void **state) {
   double lse = log(exp(0.5) + exp(1.5) + exp(-1.0));
   td_close(l, 0.75 * lse - (0.25 + 0.375), 1e-12, 0, "row sum 0.75", 0);
   td_close(gb[2], 0.75 * exp(-1.0 - lse), 1e-6, 0, "row sum 0.75 grad", 2);
+
+  /* a confident row (student 80, teacher 10 above the rest, T = 0.5): the
+   * label's gradient, about 1e-9, lies far below float32's ulp of
+   * (1 - a) p_y = 0.5; each term from 1 - softmax_y = r/(1 + r), r = 2e^-x */
+  const float zd[3] = {80.0f, 0.0f, 0.0f}, td[3] = {10.0f, 0.0f, 0.0f};
+  const int32_t yd = 0;
+  lsp_distill dd = {0.5, 0.5, {0.0, LSP_LS_UNIFORM, 0}};
+  float gd[3];
+  assert_int_equal(lsp_loss_distill(zd, td, &yd, 1, 3, &dd, gd, 1.0, NULL, &m), 0);
+  const double rz = 2.0 * exp(-80.0), rs = 2.0 * exp(-160.0), rt = 2.0 * exp(-20.0);
+  const double gy = -0.5 * rz / (1.0 + rz) + 0.5 * 0.5 * (rt / (1.0 + rt) - rs / (1.0 + rs));
+  td_close(gd[0], gy, 1e-6, 0, "confident row grad at the label", 0);
+  td_close(gd[1], -gy / 2.0, 1e-6, 0, "confident row grad", 1);
 }
 
 static void test_invalid_inputs(void **state) {

@@ -229,9 +229,13 @@ static int distill_row(const float *z, const float *t, size_t k, int32_t y,
       lsp_v8d e2 = t1 ? e1 : lsp_vexpd_nonpos((xs - vz) * vi);
       lsp_v8d e3 = lsp_vexpd_nonpos((xt - vt) * vi);
       /* the soft part as one difference, so that equal inputs give 0 */
-      store8(g + j, c1 * e1 - coff + (c2 * e2 - c3 * e3), nv);
+      lsp_v8d gv = c1 * e1 - coff + (c2 * e2 - c3 * e3);
+      /* the label's term in double too, then one rounding: a confident
+       * row's a·p_y ≈ a rounded to float first would lose the rest of
+       * the row's gradient at y (a·(p_y − 1) + b·(…) ≪ ulp(a)) */
+      if ((size_t)y - j < nv) gv[(size_t)y - j] -= a * (dp->on - dp->off);
+      store8(g + j, gv, nv);
     }
-    g[y] = (float)((double)g[y] - a * (dp->on - dp->off));
   }
   return ROW_OK;
 }
