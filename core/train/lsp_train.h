@@ -40,8 +40,11 @@
  *      on machines without AVX2
  *   6  rows whose gradient scale gs/Σexp(z) falls below 2^-100 (logits
  *      above about 64 in a batch of 128) take the three sweeps: the one
- *      sweep had lost the softmax term's bits to float's subnormals */
-#define LSP_TRAIN_CODE_VERSION 6
+ *      sweep had lost the softmax term's bits to float's subnormals
+ *   7  the distillation gradient at the label rounded once (its label
+ *      term had been subtracted after a rounding to float): other last
+ *      bits for a student whose training met confident rows */
+#define LSP_TRAIN_CODE_VERSION 7
 
 /* A training whose losses stay finite but run away fails too (LSP_EDATA,
  * "diverged"): when an epoch's mean training loss, or the validation loss
