@@ -71,7 +71,7 @@ void lsp_run_opts_default(lsp_run_opts *o) {
   o->out = "lsprobe-report";
   o->mi_examples = 100;
   o->mi_copies = 20;
-  o->distill = 0; /* opt-in: the section about doubles the default run's time (README) */
+  o->distill = 0; /* opt-in: the section adds about half to the run's time (README) */
   o->distill_alpha = 0.9;
   const double temps[] = {1, 2, 4, 8};
   memcpy(o->distill_temps, temps, sizeof temps);
