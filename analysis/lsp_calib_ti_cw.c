@@ -34,8 +34,9 @@
  * - the grid, the quantiles and the inversion are lsp_calib_ti.c's
  *   (lsp_calib_ti_lambdas), the edge cases included.
  * Memory: the cumulative π of every row at the λ being drawn (N·K doubles,
- * as much as the table's probabilities) and, when B·K·bins ≤ 2^22, each
- * draw's per-cell Σ p_k (they do not depend on λ). */
+ * as much as the table's probabilities) and, when B·K·bins ≤ max(2^22, N·K),
+ * each draw's per-cell Σ p_k (they do not depend on λ; at most as much
+ * again as the cumulative π). */
 #include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdint.h>
@@ -393,8 +394,10 @@ int lsp_calib_ti_classwise(const lsp_calib_rows *r, const lsp_calib_opts *o,
   double *vals = malloc((size_t)B * sizeof *vals), *pi = malloc(K * sizeof *pi);
   double *cell = malloc(K * CW_CELLS * sizeof *cell);
   double qlo[LSP_CALIB_TI_NGRID], qhi[LSP_CALIB_TI_NGRID];
-  double *sums = (size_t)B <= CW_SUM_CACHE / cells ? malloc((size_t)B * cells * sizeof *sums)
-                                                    : NULL; /* else per draw */
+  /* cached up to 2^22 doubles, or up to N·K (no more than cum holds) */
+  const size_t cache = n * K > CW_SUM_CACHE ? n * K : CW_SUM_CACHE;
+  double *sums = (size_t)B <= cache / cells ? malloc((size_t)B * cells * sizeof *sums)
+                                            : NULL; /* else per draw */
   int st = LSP_OK;
   if (!tab || !cum || !vals || !pi || !cell) {
     st = lsp_fail(LSP_ENOMEM, "out of memory for the classwise interval (%zu x %zu)", n, K);
