@@ -38,8 +38,12 @@ static double nll_at(double u, void *params) {
       mx = v > mx ? v : mx;
     }
     double s = 0.0;
-    for (size_t j = 0; j < d->k; j++)
-      s += exp(((d->d ? d->d[r + j] : (double)d->z[r + j]) - mx) * inv_t);
+    for (size_t j = 0; j < d->k; j++) {
+      /* exp below -746 is exactly 0 (and the slow path of libm's underflow,
+       * the common case at small T): skipped, the same sum to the bit */
+      double x = ((d->d ? d->d[r + j] : (double)d->z[r + j]) - mx) * inv_t;
+      if (x > -746.0) s += exp(x);
+    }
     double zy = d->d ? d->d[r + (size_t)d->y[i]] : (double)d->z[r + (size_t)d->y[i]];
     sum += log(s) - (zy - mx) * inv_t;
   }
