@@ -37,11 +37,20 @@ static int preds_of(const char *what, const lsp_matrix *m, preds *p) {
   return lsp_api_f32(what, m, &p->f, &p->own);
 }
 
+/* As `lsprobe calib` scores: without a bootstrap straight from the
+ * predictions (lsp_calib_score: 9 bytes a row, no N×K table), with one
+ * through the per-row table; the same result to the bit either way. */
 static int score(const preds *x, const int32_t *y, int logits, double t,
                  const lsp_calib_opts *o, const lsp_calib_boot *boot,
                  const char *what, lsp_calib_result *res) {
   lsp_calib_rows *rows = NULL;
   int st;
+  if (!boot) {
+    st = lsp_calib_score(x->f, x->d, y, x->n, x->k, logits, 1.0 / t, o, lsp_threads_get(),
+                         what, res);
+    if (!st) res->temperature = t;
+    return st;
+  }
   if (!logits)
     st = x->d ? lsp_calib_rows_from_probs_f64(x->d, y, x->n, x->k, what, &rows)
               : lsp_calib_rows_from_probs(x->f, y, x->n, x->k, what, &rows);
