@@ -355,7 +355,9 @@ int lsp_clusters_compute(const float *feat, const int32_t *labels, size_t n,
     double q = 0.0;
     for (size_t t = 0; t < h; t++) q += u[t] * u[t];
     wsum += q;
-    out->tightness[used[j]] = 1.0 - sqrt(q);
+    /* |mean of unit vectors| ≤ 1: a class of one example (or of parallel
+     * rows) has tightness 0, not the -2e-16 of sqrt's rounding */
+    out->tightness[used[j]] = q < 1.0 ? 1.0 - sqrt(q) : 0.0;
     tight += out->tightness[used[j]];
   }
   double tot = 0.0;

@@ -255,8 +255,10 @@ static void test_collapsed(void **state) {
   assert_true(c->nc1 == 0.0);
   assert_true(c->trace_within == 0.0);
   assert_int_equal(c->nc1_rank, K - 1);
-  for (int q = 0; q < K; q++)
+  for (int q = 0; q < K; q++) {
     td_close(c->tightness[q], 0.0, 0, 1e-15, "tight", q);
+    assert_true(c->tightness[q] >= 0.0); /* 1 − |mean of unit vectors| ≥ 0 */
+  }
   lsp_clusters_free(c);
 }
 
