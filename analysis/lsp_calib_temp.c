@@ -13,39 +13,53 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_min.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analysis/lsp_calib.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
 
 typedef struct {
   const float *z;  /* float32 logits, or NULL */
   const double *d; /* float64 logits, or NULL */
   const int32_t *y;
   size_t n, k;
+  double *row;     /* [n] the rows' terms, when the rows are split over threads */
+  int threads;
 } temp_data;
 
-/* Mean NLL of softmax(z·e^{-u}): log Σ exp((z_j - max)/T) - (z_y - max)/T
- * per row, in double, rows in order (deterministic). */
+/* Mean NLL of softmax(z·e^{-u}) in double, the rows' terms summed in row
+ * order: the same bits for any thread count. */
+/* Row i's term: log Σ exp((z_j - max)/T) - (z_y - max)/T. */
+static double row_nll(const temp_data *d, size_t i, double inv_t) {
+  size_t r = i * d->k;
+  double mx = -DBL_MAX;
+  for (size_t j = 0; j < d->k; j++) {
+    double v = d->d ? d->d[r + j] : (double)d->z[r + j];
+    mx = v > mx ? v : mx;
+  }
+  double s = 0.0;
+  for (size_t j = 0; j < d->k; j++) {
+    /* exp below -746 is exactly 0 (and the slow path of libm's underflow,
+     * the common case at small T): skipped, the same sum to the bit */
+    double x = ((d->d ? d->d[r + j] : (double)d->z[r + j]) - mx) * inv_t;
+    if (x > -746.0) s += exp(x);
+  }
+  double zy = d->d ? d->d[r + (size_t)d->y[i]] : (double)d->z[r + (size_t)d->y[i]];
+  return log(s) - (zy - mx) * inv_t;
+}
+
 static double nll_at(double u, void *params) {
   const temp_data *d = params;
   double inv_t = exp(-u), sum = 0.0;
-  for (size_t i = 0; i < d->n; i++) {
-    size_t r = i * d->k;
-    double mx = -DBL_MAX;
-    for (size_t j = 0; j < d->k; j++) {
-      double v = d->d ? d->d[r + j] : (double)d->z[r + j];
-      mx = v > mx ? v : mx;
-    }
-    double s = 0.0;
-    for (size_t j = 0; j < d->k; j++) {
-      /* exp below -746 is exactly 0 (and the slow path of libm's underflow,
-       * the common case at small T): skipped, the same sum to the bit */
-      double x = ((d->d ? d->d[r + j] : (double)d->z[r + j]) - mx) * inv_t;
-      if (x > -746.0) s += exp(x);
-    }
-    double zy = d->d ? d->d[r + (size_t)d->y[i]] : (double)d->z[r + (size_t)d->y[i]];
-    sum += log(s) - (zy - mx) * inv_t;
+  if (d->row) { /* the terms on the threads, summed here in row order */
+    const long n = (long)d->n;
+#pragma omp parallel for schedule(static) num_threads(d->threads)
+    for (long i = 0; i < n; i++) d->row[i] = row_nll(d, (size_t)i, inv_t);
+    for (size_t i = 0; i < d->n; i++) sum += d->row[i];
+  } else {
+    for (size_t i = 0; i < d->n; i++) sum += row_nll(d, i, inv_t);
   }
   return sum / (double)d->n;
 }
@@ -78,7 +92,7 @@ static void range_of(const temp_data *d, double *t_lo, double *t_hi) {
 
 void lsp_calib_temperature_range(const float *z, size_t n, size_t k, double *t_lo,
                                  double *t_hi) {
-  temp_data d = {z, NULL, NULL, n, k};
+  temp_data d = {z, NULL, NULL, n, k, NULL, 1};
   range_of(&d, t_lo, t_hi);
 }
 
@@ -179,14 +193,25 @@ static int fit(temp_data d, double *t_out) {
   return LSP_OK;
 }
 
+/* fit on lsprobe's thread count (lsp_threads_get): the rows split over
+ * the threads when there are enough of them, with a buffer of their terms */
+static int fit_threads(temp_data d, double *t_out) {
+  d.threads = lsp_threads_get();
+  if (d.threads > 1 && d.n >= 256 && d.n * d.k >= 65536)
+    d.row = malloc(d.n * sizeof *d.row); /* NULL: on one thread */
+  int st = fit(d, t_out);
+  free(d.row);
+  return st;
+}
+
 int lsp_calib_temperature_fit(const float *z, const int32_t *y, size_t n, size_t k,
                               double *t_out) {
-  return fit((temp_data){z, NULL, y, n, k}, t_out);
+  return fit_threads((temp_data){z, NULL, y, n, k, NULL, 1}, t_out);
 }
 
 int lsp_calib_temperature_fit_f64(const double *z, const int32_t *y, size_t n, size_t k,
                                   double *t_out) {
-  return fit((temp_data){NULL, z, y, n, k}, t_out);
+  return fit_threads((temp_data){NULL, z, y, n, k, NULL, 1}, t_out);
 }
 
 static int score_logits(const float *z, const int32_t *y, size_t n, size_t k, double t,

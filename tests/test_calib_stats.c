@@ -9,6 +9,7 @@
 
 #include "analysis/lsp_calib.h"
 #include "core/base/lsp_error.h"
+#include "core/base/lsp_threads.h"
 #include "testutil.h"
 #include "calib_synth.h"
 
@@ -134,8 +135,14 @@ static void test_temperature(void **state) {
   for (int s = 0; s < 2; s++) {
     for (size_t i = 0; i < n * k; i++) zs[i] = (float)(z[i] * scales[s]);
     double t = 0.0;
+    lsp_threads_set(1);
     assert_int_equal(lsp_calib_temperature_fit(zs, y, n, k, &t), 0);
     td_close(t, scales[s], 0.01, 0, "temperature", (size_t)s);
+    double t2 = 0.0; /* the rows on two threads: the same T to the bit */
+    lsp_threads_set(2);
+    assert_int_equal(lsp_calib_temperature_fit(zs, y, n, k, &t2), 0);
+    lsp_threads_set(1);
+    assert_true(t2 == t);
     lsp_calib_result before, after;
     lsp_calib_opts o = lsp_calib_opts_default();
     assert_int_equal(lsp_calib_evaluate(zs, y, n, k, zs, y, n, &o, NULL, &before, &after), 0);
