@@ -16,6 +16,7 @@
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
+#include "core/base/lsp_proc.h"
 #include "reports/lsp_outdir.h"
 
 static int is_exec_file(const char *p) {
@@ -77,25 +78,6 @@ static char *file_url(const char *abs) {
       q += sprintf(q, "%%%02X", *c);
   *q = '\0';
   return u;
-}
-
-extern char **environ;
-
-/* The environment Chromium runs in: the caller's with TMPDIR=`tmpdir`
- * (lsp_tmp_dir's choice: Chromium keeps scratch files there too, and fails,
- * exit status 21, when $TMPDIR is no folder it can write into). The strings
- * are the caller's own and `var`. */
-static char **chromium_environ(char *var) {
-  size_t n = 0;
-  for (char **e = environ; *e; e++) n++;
-  char **v = malloc((n + 2) * sizeof *v);
-  if (!v) return NULL;
-  size_t o = 0;
-  for (char **e = environ; *e; e++)
-    if (strncmp(*e, "TMPDIR=", 7) != 0) v[o++] = *e;
-  v[o++] = var;
-  v[o] = NULL;
-  return v;
 }
 
 static void sleep_ms(long ms) {
@@ -162,7 +144,9 @@ int lsp_pdf_print(const char *html, const char *pdf, double timeout_s) {
   size_t plen = strlen(pdf);
   if (!(url = file_url(abs)) || !(arg_out = malloc(plen + lsp_out_tmp_extra() + 32)) ||
       !(arg_prof = malloc(sizeof prof + 32)) ||
-      !(tmpvar = lsp_strdupf("TMPDIR=%s", tmpdir)) || !(env = chromium_environ(tmpvar))) {
+      /* Chromium keeps scratch files in $TMPDIR and fails (exit status 21)
+       * when it is no folder it can write into: lsp_tmp_dir's choice */
+      !(tmpvar = lsp_strdupf("TMPDIR=%s", tmpdir)) || !(env = lsp_environ_with(tmpvar))) {
     st = lsp_fail(LSP_ENOMEM, "out of memory");
     goto done;
   }

@@ -27,6 +27,7 @@
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_io.h"
+#include "core/base/lsp_proc.h"
 #include "reports/lsp_plot_int.h"
 
 /* Okabe & Ito (2008), "Color Universal Design": distinguishable under the
@@ -381,6 +382,8 @@ static int live_add(pid_t pg) {
   return -1; /* more plots at once than slots: that one is not listed */
 }
 
+extern char **environ; /* the child sets it before execlp, which searches PATH */
+
 void lsp_plot_kill_live(void) {
   for (int i = 0; i < LIVE_MAX; i++) {
     int pg = atomic_load(&g_live[i]);
@@ -388,25 +391,6 @@ void lsp_plot_kill_live(void) {
   }
 }
 
-extern char **environ;
-
-/* The environment gnuplot runs in: the caller's with LC_ALL=C.UTF-8. In the
- * C or POSIX locale (no LANG: containers, cron, a debootstrapped system)
- * gnuplot 5.4 warns that iconv cannot convert the degree sign under `set
- * encoding utf8`, and a warning fails the figure; C.UTF-8 also keeps the
- * decimal point a point. The strings are the caller's own (not copied). */
-static char **plot_environ(void) {
-  size_t n = 0;
-  for (char **e = environ; *e; e++) n++;
-  char **v = malloc((n + 2) * sizeof *v);
-  if (!v) return NULL;
-  size_t o = 0;
-  for (char **e = environ; *e; e++)
-    if (strncmp(*e, "LC_ALL=", 7) != 0) v[o++] = *e;
-  v[o++] = (char *)"LC_ALL=C.UTF-8";
-  v[o] = NULL;
-  return v;
-}
 
 /* Feed the script to gnuplot, started in a process group of its own with
  * stdout discarded and stderr into errfd, and wait for it; the group is
@@ -434,7 +418,11 @@ static int pipe_script(const char *path, const char *script, size_t len, int err
   }
   (void)fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
   (void)fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
-  char **env = plot_environ();
+  /* LC_ALL=C.UTF-8: in the C or POSIX locale (no LANG: containers, cron, a
+   * debootstrapped system) gnuplot 5.4 warns that iconv cannot convert the
+   * degree sign under `set encoding utf8`, and a warning fails the figure;
+   * C.UTF-8 also keeps the decimal point a point */
+  char **env = lsp_environ_with("LC_ALL=C.UTF-8");
   if (!env) {
     st = lsp_fail(LSP_ENOMEM, "cannot start gnuplot: out of memory");
     goto done;

@@ -115,3 +115,20 @@ double lsp_mem_available(void) {
   fclose(f);
   return avail < 0.0 ? -1.0 : avail + swap;
 }
+
+extern char **environ;
+
+char **lsp_environ_with(const char *var) {
+  const char *eq = strchr(var, '=');
+  const size_t name = eq ? (size_t)(eq - var) + 1 : strlen(var);
+  size_t n = 0;
+  for (char **e = environ; *e; e++) n++;
+  char **v = malloc((n + 2) * sizeof *v);
+  if (!v) return NULL;
+  size_t o = 0;
+  for (char **e = environ; *e; e++)
+    if (strncmp(*e, var, name) != 0) v[o++] = *e;
+  v[o++] = (char *)var;
+  v[o] = NULL;
+  return v;
+}

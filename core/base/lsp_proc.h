@@ -10,7 +10,8 @@
  * only the process id is compared (a reused id then reads as alive, which
  * keeps leftovers rather than deleting live work).
  *
- * Also the memory still available to a process, from /proc/meminfo. */
+ * Also the memory still available to a process, from /proc/meminfo, and
+ * the environment a child program is started with. */
 #ifndef LSP_PROC_H
 #define LSP_PROC_H
 
@@ -32,5 +33,10 @@ int lsp_proc_token_alive(const char *s, size_t len);
  * SwapFree of /proc/meminfo; -1 when that cannot be read (no /proc, or a
  * kernel without MemAvailable). */
 double lsp_mem_available(void);
+
+/* This process's environment with `var` ("NAME=value") in place of any
+ * NAME=…, for execve: a new array of the environment's own strings and
+ * `var` (free the array only, after the exec); NULL when out of memory. */
+char **lsp_environ_with(const char *var);
 
 #endif
