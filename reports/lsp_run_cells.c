@@ -2,12 +2,14 @@
  * and what spans several models: the projection's classes and the
  * per-seed paired comparisons with the ε = 0 model. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis/lsp_boot.h"
 #include "core/base/lsp_error.h"
@@ -257,6 +259,19 @@ ready:
   }
   s->seconds_cells = lsp_now_s() - t;
   if (st) goto done;
+  /* a cache lsprobe may read but not write (a shared folder on a read-only
+   * mount: every model cached, or training would have failed): the cells'
+   * results stay in this run's report only */
+  int ro = n > 0 && access(models_dir, W_OK) != 0 &&
+           (errno == EROFS || errno == EACCES || errno == EPERM);
+  if (ro && log) {
+    char msg[640];
+    snprintf(msg, sizeof msg,
+             "%.400s cannot be written (%s): the cells' results are in this report only, "
+             "not saved beside their models (.lspm.cell)",
+             models_dir, strerror(errno));
+    log(1, msg, user);
+  }
   for (size_t i = 0; i < n; i++) {
     lsp_run_model *rm = &s->models[i];
     lsp_cell_result *r = &s->cells[i];
@@ -268,7 +283,7 @@ ready:
       st = lsp_fail(LSP_ENOMEM, "out of memory");
       goto done;
     }
-    st = lsp_cell_result_write(r, cp);
+    st = ro ? LSP_OK : lsp_cell_result_write(r, cp);
     free(cp);
     if (st || (st = write_dumps(s, rm, dumps))) goto done;
   }

@@ -244,4 +244,39 @@ expect_err "lsprobe: run: --out $SCR/afile/r: $SCR/afile is not a folder" "run -
 expect_exit 1 "compare --out a file" "$LSP" compare "$OUT/results.json" --out "$SCR/afile"
 expect_err "lsprobe: compare: --out $SCR/afile: exists and is not a folder" "compare --out a file"
 [ "$(cat "$SCR/afile")" = mine ] && ok "--out a file: the file kept" || bad "--out a file: the file changed"
+
+# a cache lsprobe may read but not write (a shared folder on a read-only
+# mount: as root, a read-only bind mount in a mount namespace of the run's
+# own; otherwise the folder's write permission taken away): with every
+# model cached the run publishes its report, the same numbers, and says the
+# cells' results were not saved there
+RO="$SCR/ro"
+rm -rf "$RO"
+expect_exit 0 "a cache to share" "$LSP" run "${Q[@]}" --out "$RO/a"
+expect_exit 0 "a report to share it" "$LSP" run "${Q[@]}" --out "$RO/b"
+rm -rf "$RO/b/models" && ln -s "$RO/a/models" "$RO/b/models"
+if [ "$(id -u)" = 0 ]; then
+  ro_run() {
+    unshare -m sh -c 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"' \
+      sh "$RO/a/models" "$@"
+  }
+else
+  chmod a-w "$RO/a/models"
+  ro_run() { "$@"; }
+fi
+expect_exit 0 "run with a read-only cache" ro_run "$LSP" run "${Q[@]}" --out "$RO/b"
+grep -qF "lsprobe: run: WARNING: $RO/b/models cannot be written (" "$SCR/err" &&
+  ok "read-only cache: the run says so" || bad "read-only cache: no warning: $(head -2 "$SCR/err")"
+"$PY" - "$RO/a/results.json" "$RO/b/results.json" <<'PYEOF' && ok "read-only cache: every model cached, the same numbers" || bad "read-only cache: results differ"
+import json, sys
+def timeless(v):  # an attack's "seconds" are the clock's, not a result
+    if isinstance(v, dict):
+        return {k: timeless(x) for k, x in v.items() if k != "seconds"}
+    return [timeless(x) for x in v] if isinstance(v, list) else v
+a, b = (json.load(open(f))["models"] for f in sys.argv[1:])
+keys = ("calibration", "clusters", "logit_gap", "attacks")
+sys.exit(not (len(a) == len(b) > 0 and all(m["cached"] for m in b) and
+              all(timeless(x[k]) == timeless(y[k]) for x, y in zip(a, b) for k in keys)))
+PYEOF
+chmod -R u+w "$RO"
 finish
