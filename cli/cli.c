@@ -10,7 +10,6 @@
 
 #include "core/base/lsp_error.h"
 #include "core/base/lsp_threads.h"
-#include "core/base/lsp_util.h"
 #include "core/import/lsp_import.h"
 
 static char g_warnings[4][1200];
@@ -494,9 +493,3 @@ int cli_lib_error(const char *cmd, int status) {
   return status == LSP_EINVAL ? CLI_USAGE : CLI_DATA;
 }
 
-void cli_json_number(double x, char *buf, size_t len) {
-  if (!isfinite(x))
-    snprintf(buf, len, "null");
-  else
-    lsp_shortest_g(x, buf, len); /* the shortest text that reads back as x */
-}

@@ -156,9 +156,6 @@ void cli_note(const char *cmd, const char *note);
 int cli_error(const char *cmd, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Print a double for JSON (null for NaN/Inf). */
-void cli_json_number(double x, char *buf, size_t len);
-
 /* The command owns its process, so it sets the thread counts explicitly
  * (the library never does; core/base/lsp_threads.h): lsprobe's count to
  * `threads` (0 = the default: OMP_NUM_THREADS, else every core), and

@@ -90,54 +90,37 @@ static void warn_rounding(const char *cmd, const char *opt, const lsp_array *a,
              opt, path, row, worst);
 }
 
-/* s escaped as every JSON string lsprobe writes (a path may hold quotes,
- * backslashes or control characters), in a new string; NULL for NULL */
-static int json_escaped(const char *s, char **out) {
-  *out = NULL;
-  if (!s) return LSP_OK;
-  size_t need = lsp_json_escape(s, NULL, 0);
-  if (!(*out = malloc(need))) return lsp_fail(LSP_ENOMEM, "out of memory for the JSON output");
-  lsp_json_escape(s, *out, need);
-  return LSP_OK;
-}
-
+/* The --json object, through the writer every command's JSON goes through
+ * (strings escaped, numbers in the shortest form that reads back). */
 static int print_json(cli_opt *opts, loss_mode mode, double loss, const lsp_distill *d,
                       const lsp_distill_mean *dm, size_t n, size_t k, const char *gpath) {
-  char buf[64], *qe, *ge;
-  int st = json_escaped(mode == MODE_SOFT ? cli_str(opts, "soft-targets", "") : NULL, &qe);
-  if (st || (st = json_escaped(gpath, &ge))) {
-    free(qe);
-    return st;
-  }
-  cli_json_number(loss, buf, sizeof buf);
   const lsp_ls *ls = &d->hard;
-  const char *mname = mode == MODE_SOFT ? "soft_targets" : mode == MODE_DISTILL ? "distill"
-                                                                                 : "smoothed";
-  printf("{\"loss\": %s, \"mode\": \"%s\", \"n\": %zu, \"k\": %zu", buf, mname, n, k);
+  lsp_json j;
+  lsp_json_init(&j, stdout, 1);
+  lsp_json_obj_begin(&j);
+  lsp_json_key_num(&j, "loss", loss);
+  lsp_json_key_str(&j, "mode", mode == MODE_SOFT      ? "soft_targets"
+                               : mode == MODE_DISTILL ? "distill"
+                                                      : "smoothed");
+  lsp_json_key_int(&j, "n", (long long)n);
+  lsp_json_key_int(&j, "k", (long long)k);
   if (mode == MODE_SOFT) {
-    printf(", \"soft_targets\": \"%s\"", qe);
+    lsp_json_key_str(&j, "soft_targets", cli_str(opts, "soft-targets", ""));
   } else {
-    char e[64], h[64];
-    cli_json_number(ls->eps, e, sizeof e);
-    cli_json_number(lsp_ls_entropy(ls, k), h, sizeof h);
-    printf(", \"smoothing\": %s, \"convention\": \"%s\", \"normalize\": %s, "
-           "\"entropy_q\": %s",
-           e, lsp_ls_convention_name(ls->convention), ls->normalize ? "true" : "false", h);
+    lsp_json_key_num(&j, "smoothing", ls->eps);
+    lsp_json_key_str(&j, "convention", lsp_ls_convention_name(ls->convention));
+    lsp_json_key_bool(&j, "normalize", ls->normalize);
+    lsp_json_key_num(&j, "entropy_q", lsp_ls_entropy(ls, k));
   }
   if (mode == MODE_DISTILL) {
-    char ce[64], kl[64];
-    cli_json_number(dm->ce, ce, sizeof ce);
-    cli_json_number(dm->kl, kl, sizeof kl);
-    char t[64], a[64];
-    cli_json_number(d->temperature, t, sizeof t);
-    cli_json_number(d->alpha, a, sizeof a);
-    printf(", \"temperature\": %s, \"alpha\": %s, \"ce\": %s, \"kl\": %s", t, a, ce, kl);
+    lsp_json_key_num(&j, "temperature", d->temperature);
+    lsp_json_key_num(&j, "alpha", d->alpha);
+    lsp_json_key_num(&j, "ce", dm->ce);
+    lsp_json_key_num(&j, "kl", dm->kl);
   }
-  if (ge) printf(", \"grad_out\": \"%s\"", ge);
-  printf("}\n");
-  free(qe);
-  free(ge);
-  return LSP_OK;
+  if (gpath) lsp_json_key_str(&j, "grad_out", gpath);
+  lsp_json_obj_end(&j);
+  return lsp_json_finish(&j) ? lsp_fail(LSP_EIO, "cannot write the JSON output") : LSP_OK;
 }
 
 int cmd_loss(int argc, char **argv) {

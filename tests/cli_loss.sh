@@ -10,7 +10,7 @@ grep -q '^loss 2\.73414' "$SCR/out" && ok "prints 2.73414" || bad "prints $(cat 
 expect_exit 0 "--json" "$LSP" loss --logits "$C/logits.npy" --labels "$C/labels.npy" --smoothing=0.1 --json
 grep -q '"loss": 2\.73414' "$SCR/out" && grep -q '"convention": "uniform"' "$SCR/out" && ok "JSON has loss and settings" || bad "JSON: $(cat "$SCR/out")"
 # numbers in the shortest form that reads back (Python's repr): 0.1, not 0.10000000000000001
-/usr/bin/python3 -c 'import re, sys; t = open(sys.argv[1]).read(); sys.exit(not all(repr(float(x)) == x for x in re.findall(r": (-?[0-9][-+.0-9e]*)[,}]", t) if "." in x or "e" in x))' "$SCR/out" &&
+/usr/bin/python3 -c 'import re, sys; t = open(sys.argv[1]).read(); sys.exit(not all(repr(float(x)) == x for x in re.findall(r": (-?[0-9][-+.0-9e]*)[,}\n]", t) if "." in x or "e" in x))' "$SCR/out" &&
   grep -q '"smoothing": 0.1,' "$SCR/out" && ok "JSON numbers in their shortest form" || bad "JSON numbers: $(cat "$SCR/out")"
 
 expect_exit 0 "--help" "$LSP" loss --help
